@@ -1,0 +1,33 @@
+// Placeholder until this command lands; replaced by its implementation.
+import type { CliContext } from '../context.ts';
+import { writeLine } from '../context.ts';
+
+/** Not available yet. */
+export async function runRename(context: CliContext): Promise<number> {
+  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
+  return 1;
+}
+
+/** Not available yet. */
+export async function runRemove(context: CliContext): Promise<number> {
+  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
+  return 1;
+}
+
+/** Not available yet. */
+export async function runUse(context: CliContext): Promise<number> {
+  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
+  return 1;
+}
+
+/** Not available yet. */
+export async function runPin(context: CliContext): Promise<number> {
+  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
+  return 1;
+}
+
+/** Not available yet. */
+export async function runUnpin(context: CliContext): Promise<number> {
+  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
+  return 1;
+}

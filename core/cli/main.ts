@@ -1,0 +1,173 @@
+/**
+ * The `codex-lab` command. Command names, arguments and options are declared here (DESIGN.md
+ * section 3); each action's implementation is loaded only when it runs, so `codex-lab list` starts
+ * fast and never loads the router or the HTTP client.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { isLabError } from '../errors.ts';
+import { createCliContext, writeLine, type CliContext } from './context.ts';
+
+/** Exit code for an expected failure (bad input, missing profile, …). */
+export const exitFailure = 1;
+/** Exit code for a malformed command line. */
+export const exitUsage = 2;
+
+type Action = (
+  context: CliContext,
+  args: string[],
+  options: Record<string, unknown>,
+) => Promise<number>;
+type Loader = () => Promise<Action>;
+
+function action(context: CliContext, load: Loader, setExit: (code: number) => void) {
+  return async (...received: unknown[]) => {
+    // commander passes positional args, then the options object, then the command.
+    const command = received[received.length - 1] as Command;
+    const options = command.opts();
+    const args = command.processedArgs.flatMap((value: unknown) =>
+      value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)],
+    );
+    const run = await load();
+    setExit(await run(context, args, options));
+  };
+}
+
+/** Builds the command tree bound to `context`; `setExit` receives each action's exit code. */
+export function buildProgram(context: CliContext, setExit: (code: number) => void): Command {
+  const program = new Command('codex-lab')
+    .description('Use several ChatGPT/Codex accounts with the Codex CLI as if they were one.')
+    .showHelpAfterError('(run codex-lab --help for usage)')
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    })
+    .exitOverride();
+  const bind = (load: Loader) => action(context, load, setExit);
+
+  program
+    .command('login')
+    .description('Sign in to a ChatGPT account in the browser and save it as a profile.')
+    .argument('[name]', 'profile name (default: from the email)')
+    .option('--no-browser', 'print the sign-in URL without opening a browser')
+    .option('--device', 'use the device-code flow instead of a local callback')
+    .option('--keyring', 'keep the tokens in the OS keychain instead of a file')
+    .option('--timeout <seconds>', 'give up after this many seconds', '600')
+    .action(bind(async () => (await import('./commands/login.ts')).runLogin));
+
+  program
+    .command('list')
+    .description('List profiles with email, plan, status, quota windows and the active marker.')
+    .option('--json', 'print JSON')
+    .action(bind(async () => (await import('./commands/list.ts')).runList));
+
+  program
+    .command('rename')
+    .description('Rename a profile.')
+    .argument('<old>', 'current name')
+    .argument('<new>', 'new name')
+    .action(bind(async () => (await import('./commands/profiles.ts')).runRename));
+
+  program
+    .command('remove')
+    .description('Remove a profile; other profiles are untouched.')
+    .argument('<name>', 'profile name')
+    .option('--revoke', 'also revoke its refresh token at the issuer')
+    .action(bind(async () => (await import('./commands/profiles.ts')).runRemove));
+
+  program
+    .command('use')
+    .description('Set the profile new unpinned sessions use, or "auto" to let the router choose.')
+    .argument('<name>', 'profile name or "auto"')
+    .action(bind(async () => (await import('./commands/profiles.ts')).runUse));
+
+  program
+    .command('pin')
+    .description('Pin a Codex session or a repository to a profile.')
+    .argument('<name>', 'profile name')
+    .option('--session <id>', 'Codex session (thread) id')
+    .option('--repo <path>', 'repository path')
+    .option('--allow-fallback', 'fall over to another profile when this one is exhausted')
+    .action(bind(async () => (await import('./commands/profiles.ts')).runPin));
+
+  program
+    .command('unpin')
+    .description('Remove a session or repository pin.')
+    .option('--session <id>', 'Codex session (thread) id')
+    .option('--repo <path>', 'repository path')
+    .action(bind(async () => (await import('./commands/profiles.ts')).runUnpin));
+
+  program
+    .command('usage')
+    .description('Show the 5-hour and weekly quota windows per profile.')
+    .argument('[name]', 'one profile')
+    .option('--refresh', 'ask the usage endpoint now instead of showing the last snapshot')
+    .option('--json', 'print JSON')
+    .action(bind(async () => (await import('./commands/usage.ts')).runUsage));
+
+  program
+    .command('serve')
+    .description('Run the router, the control API, the priming timer and the web dashboard.')
+    .addOption(new Option('--port <port>', 'port on 127.0.0.1 (default: CODEX_LAB_PORT or 1456)'))
+    .action(bind(async () => (await import('./commands/serve.ts')).runServe));
+
+  program
+    .command('codex')
+    .description(
+      'Run the installed codex through the router (config overrides only, no file edits).',
+    )
+    .option('--profile <name>', 'pin this Codex process to a profile')
+    .argument('[args...]', 'arguments for codex, after --')
+    .allowUnknownOption()
+    .action(bind(async () => (await import('./commands/codex.ts')).runCodex));
+
+  program
+    .command('codex-config')
+    .description('Print the config.toml provider block for using the router permanently.')
+    .action(bind(async () => (await import('./commands/codex.ts')).runCodexConfig));
+
+  program
+    .command('prime')
+    .description('Prime idle quota windows now (only profiles with priming on, unless named).')
+    .argument('[name]', 'one profile')
+    .option('--dry-run', 'print the exact request without sending it (tokens redacted)')
+    .action(bind(async () => (await import('./commands/priming.ts')).runPrime));
+
+  program
+    .command('priming')
+    .description('Turn priming on or off for a profile.')
+    .argument('<state>', '"on" or "off"')
+    .argument('<name>', 'profile name')
+    .action(bind(async () => (await import('./commands/priming.ts')).runPrimingToggle));
+
+  program
+    .command('token')
+    .description("Print the router's local token (for Codex's command-backed auth).")
+    .action(bind(async () => (await import('./commands/token.ts')).runToken));
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
+export async function runCli(
+  argv: string[],
+  context: CliContext = createCliContext(),
+): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(context, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version exit 0; a malformed command line has already been explained by commander.
+      return error.exitCode === 0 ? 0 : exitUsage;
+    }
+    if (isLabError(error)) {
+      writeLine(context.stderr, `codex-lab: ${error.message}`);
+      return exitFailure;
+    }
+    throw error;
+  }
+}

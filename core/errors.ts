@@ -1,0 +1,124 @@
+/**
+ * One error hierarchy for the whole core, with string codes (like `ky` and `oauth4webapi`).
+ *
+ * Expected failures cross every boundary (CLI, control API, IPC) as `Failure` values built from
+ * these codes; only bugs throw something that is not a `LabError`.
+ */
+
+/** Every expected failure the core reports, by stable string code. */
+export const errorCodes = [
+  // input
+  'invalid_name',
+  'name_taken',
+  'invalid_argument',
+  'bad_request',
+  'payload_too_large',
+  // storage
+  'profile_not_found',
+  'corrupt_file',
+  'io_error',
+  'lock_timeout',
+  'keyring_unavailable',
+  // sign-in
+  'auth_state_mismatch',
+  'auth_denied',
+  'auth_missing_code',
+  'auth_timeout',
+  'auth_cancelled',
+  'port_in_use',
+  'token_exchange_failed',
+  'device_code_unsupported',
+  'workspace_restricted',
+  // refresh
+  'refresh_token_expired',
+  'refresh_token_reused',
+  'refresh_token_invalidated',
+  'refresh_failed',
+  'refresh_transient',
+  'account_mismatch',
+  'not_signed_in',
+  // routing and upstream
+  'unauthorized',
+  'usage_limit_reached',
+  'no_eligible_profile',
+  'upstream_error',
+  'upstream_unreachable',
+  'not_found',
+  // priming
+  'priming_disabled',
+  'priming_claimed',
+  'priming_failed',
+  // tools
+  'codex_not_found',
+] as const;
+
+/** A stable string code naming one kind of expected failure. */
+export type ErrorCode = (typeof errorCodes)[number];
+
+/** An expected failure: carries a code and one clear sentence saying what is wrong and what to do. */
+export class LabError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Extra facts for callers (never secrets). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LabError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+/** Cross-realm check for a `LabError` (structured clones and other module copies lose `instanceof`). */
+export function isLabError(value: unknown): value is LabError {
+  return (
+    value instanceof LabError ||
+    (value instanceof Error &&
+      value.name === 'LabError' &&
+      typeof (value as LabError).code === 'string')
+  );
+}
+
+/** An expected failure as a plain value, the shape every surface uses. */
+export interface Failure {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+}
+
+/** A success as a plain value. */
+export interface Success<T> {
+  ok: true;
+  value: T;
+}
+
+/** Either a value or an expected failure. */
+export type Result<T> = Success<T> | Failure;
+
+/** Wraps a value as a success. */
+export function success<T>(value: T): Success<T> {
+  return { ok: true, value };
+}
+
+/** Builds a failure value. */
+export function failure(code: ErrorCode, message: string): Failure {
+  return { ok: false, code, message };
+}
+
+/**
+ * Runs `operation` and turns a `LabError` into a failure value; anything else is a bug and is
+ * rethrown.
+ */
+export async function toResult<T>(operation: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return success(await operation());
+  } catch (error) {
+    if (isLabError(error)) return failure(error.code, error.message);
+    throw error;
+  }
+}

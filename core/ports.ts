@@ -1,0 +1,54 @@
+/**
+ * The effects the core takes from outside: time and logging. HTTP clients, the file-system root
+ * and the keyring are passed to the modules that need them.
+ */
+
+/** Cancels a scheduled callback. */
+export type Cancel = () => void;
+
+/** Injected time, so schedulers and backoff are tested with a fake clock. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Runs `callback` after `delayMs`; returns a function that cancels it. */
+  setTimeout(callback: () => void, delayMs: number): Cancel;
+}
+
+/** The real clock. Timers are unref'd so they never keep a CLI process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(callback, delayMs) {
+    const timer = setTimeout(callback, delayMs);
+    timer.unref?.();
+    return () => clearTimeout(timer);
+  },
+};
+
+/** A structured logger (a pino subset). Never pass tokens in fields or messages. */
+export interface Logger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+  child(bindings: object): Logger;
+}
+
+/** A logger that drops everything. */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+/** Milliseconds in a second, for readable durations such as `30 * second`. */
+export const second = 1000;
+/** Milliseconds in a minute. */
+export const minute = 60 * second;
+/** Milliseconds in an hour. */
+export const hour = 60 * minute;
+/** Milliseconds in a day. */
+export const day = 24 * hour;

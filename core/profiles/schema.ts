@@ -1,0 +1,103 @@
+/** File shapes: Codex's own `auth.json`, and our registry `auth-profiles.json`. */
+import { z } from 'zod';
+
+/** `tokens` inside Codex's auth.json. Unknown fields are kept as they are. */
+export const authTokensSchema = z.looseObject({
+  id_token: z.string(),
+  access_token: z.string(),
+  refresh_token: z.string(),
+  account_id: z.string().nullable().optional(),
+});
+
+/**
+ * Codex's `auth.json` exactly (research/codex-protocol.md section 3.2). Unknown fields such as
+ * `agent_identity` are preserved on rewrite.
+ */
+export const authDotJsonSchema = z.looseObject({
+  auth_mode: z.string().optional(),
+  OPENAI_API_KEY: z.string().nullable().optional(),
+  tokens: authTokensSchema.optional(),
+  last_refresh: z.string().optional(),
+});
+
+/** A parsed auth.json. */
+export type AuthDotJson = z.infer<typeof authDotJsonSchema>;
+/** The tokens of a parsed auth.json. */
+export type AuthTokens = z.infer<typeof authTokensSchema>;
+
+/** `^[a-z0-9][a-z0-9._-]{0,63}$`: the only names that ever reach a path. */
+export const profileNamePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** Where a profile's auth.json lives. */
+export const storeKindSchema = z.enum(['file', 'keyring']);
+/** Where a profile's auth.json lives. */
+export type StoreKind = z.infer<typeof storeKindSchema>;
+
+/** Which quota window priming watches. */
+export const primingWindowSchema = z.enum(['weekly', 'five_hour']);
+/** Which quota window priming watches. */
+export type PrimingWindow = z.infer<typeof primingWindowSchema>;
+
+/** One profile in the registry. Secrets never live here. */
+export const profileRecordSchema = z.looseObject({
+  name: z.string().regex(profileNamePattern),
+  label: z.string().nullable().default(null),
+  email: z.string().nullable().default(null),
+  plan: z.string().nullable().default(null),
+  accountId: z.string().nullable().default(null),
+  userId: z.string().nullable().default(null),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable().default(null),
+  store: storeKindSchema.default('file'),
+  priming: z
+    .looseObject({
+      enabled: z.boolean().default(false),
+      windows: z.array(primingWindowSchema).default(['weekly']),
+      /** Local time "HH:MM" to prime at, or null for "as soon as the window is idle". */
+      at: z.string().nullable().default(null),
+      model: z.string().nullable().default(null),
+    })
+    .default({ enabled: false, windows: ['weekly'], at: null, model: null }),
+});
+/** One profile in the registry. */
+export type ProfileRecord = z.infer<typeof profileRecordSchema>;
+
+/** A stored pin: a session or repo path bound to a profile. */
+export const pinSchema = z.looseObject({
+  profile: z.string().regex(profileNamePattern),
+  /** When true, an exhausted pinned profile falls over instead of returning the upstream error. */
+  allowFallback: z.boolean().default(false),
+  createdAt: z.string(),
+});
+/** A stored pin. */
+export type Pin = z.infer<typeof pinSchema>;
+
+/** The current registry schema version. */
+export const registryVersion = 1;
+
+/** `auth-profiles.json`. */
+export const registrySchema = z.looseObject({
+  version: z.literal(registryVersion),
+  /** "auto", or the name of the profile new unpinned sessions use. */
+  active: z.string().default('auto'),
+  /** In the user's order. */
+  profiles: z.array(profileRecordSchema).default([]),
+  pins: z
+    .looseObject({
+      sessions: z.record(z.string(), pinSchema).default({}),
+      repos: z.record(z.string(), pinSchema).default({}),
+    })
+    .default({ sessions: {}, repos: {} }),
+});
+/** `auth-profiles.json`. */
+export type Registry = z.infer<typeof registrySchema>;
+
+/** A registry with nothing in it. */
+export function emptyRegistry(): Registry {
+  return {
+    version: registryVersion,
+    active: 'auto',
+    profiles: [],
+    pins: { sessions: {}, repos: {} },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Router, quota and priming state, kept apart from the registry under `state/` so that a busy
+ * router never rewrites `auth-profiles.json`.
+ */
+import { z } from 'zod';
+
+/** One quota window as the core keeps it (times in Unix milliseconds). */
+export const quotaWindowSchema = z.object({
+  usedPercent: z.number(),
+  windowMinutes: z.number().nullable(),
+  resetsAt: z.number().nullable(),
+});
+/** One quota window. */
+export type QuotaWindow = z.infer<typeof quotaWindowSchema>;
+
+/** Credits as the upstream reports them. */
+export const creditsSchema = z.object({
+  hasCredits: z.boolean(),
+  unlimited: z.boolean(),
+  balance: z.string().nullable(),
+});
+/** Credits as the upstream reports them. */
+export type Credits = z.infer<typeof creditsSchema>;
+
+/** One limit family (`codex`, `codex_bengalfox`, …) at one moment. */
+export const limitSnapshotSchema = z.object({
+  limitId: z.string(),
+  limitName: z.string().nullable(),
+  primary: quotaWindowSchema.nullable(),
+  secondary: quotaWindowSchema.nullable(),
+});
+/** One limit family at one moment. */
+export type LimitSnapshot = z.infer<typeof limitSnapshotSchema>;
+
+/** Everything known about one profile's quota at one moment. */
+export const quotaSnapshotSchema = z.object({
+  observedAt: z.number(),
+  source: z.enum(['usage', 'headers']),
+  plan: z.string().nullable(),
+  primary: quotaWindowSchema.nullable(),
+  secondary: quotaWindowSchema.nullable(),
+  credits: creditsSchema.nullable(),
+  activeLimit: z.string().nullable(),
+  limitReached: z.boolean().nullable(),
+  others: z.array(limitSnapshotSchema).default([]),
+});
+/** Everything known about one profile's quota at one moment. */
+export type QuotaSnapshot = z.infer<typeof quotaSnapshotSchema>;
+
+/** A point of the short history behind the UI's chart. */
+export const quotaPointSchema = z.object({
+  at: z.number(),
+  primary: z.number().nullable(),
+  secondary: z.number().nullable(),
+});
+/** A point of the short history. */
+export type QuotaPoint = z.infer<typeof quotaPointSchema>;
+
+/** `state/quota.json`. */
+export const quotaFileSchema = z.object({
+  version: z.literal(1),
+  profiles: z.record(
+    z.string(),
+    z.object({
+      latest: quotaSnapshotSchema.nullable(),
+      history: z.array(quotaPointSchema).default([]),
+    }),
+  ),
+});
+/** `state/quota.json`. */
+export type QuotaFile = z.infer<typeof quotaFileSchema>;
+
+/** A profile's health. */
+export const healthStatusSchema = z.enum(['ok', 'limited', 'auth_error', 'unknown']);
+/** A profile's health. */
+export type HealthStatus = z.infer<typeof healthStatusSchema>;
+
+/** `state/health.json`: per-profile status that outlives a process. */
+export const healthFileSchema = z.object({
+  version: z.literal(1),
+  profiles: z.record(
+    z.string(),
+    z.object({
+      status: healthStatusSchema,
+      /** Unix ms until which the profile is skipped (limited), or null. */
+      unavailableUntil: z.number().nullable(),
+      /** Error code behind the status, e.g. `refresh_token_reused`. */
+      code: z.string().nullable(),
+      /** The message shown to the user (Codex's wording for refresh failures). */
+      message: z.string().nullable(),
+      updatedAt: z.number(),
+    }),
+  ),
+});
+/** `state/health.json`. */
+export type HealthFile = z.infer<typeof healthFileSchema>;

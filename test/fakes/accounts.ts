@@ -1,0 +1,73 @@
+/**
+ * The fake ChatGPT's account model, shared by its issuer side (OAuth) and its backend side
+ * (`/codex/responses`, `/wham/usage`). Tests script each account.
+ */
+
+/** One quota window of a fake account (times in Unix seconds, like the upstream). */
+export interface FakeWindow {
+  usedPercent: number;
+  windowMinutes: number;
+  /** Unix seconds of the reset. */
+  resetAt: number;
+  /**
+   * True while the window has not started: every observation reports a reset one full window
+   * from "now", so `resetAt` keeps moving forward. The first completed turn starts it.
+   */
+  unstarted: boolean;
+}
+
+/** A scripted upstream failure for the next requests of an account. */
+export type FakeFailure =
+  | { kind: 'usage_limit'; resetsInSeconds: number }
+  | { kind: 'unauthorized' }
+  | { kind: 'server_error'; status?: number }
+  | { kind: 'bad_request'; message?: string }
+  | { kind: 'reset_mid_stream' };
+
+/** One scripted ChatGPT account. */
+export interface FakeAccount {
+  email: string;
+  accountId: string;
+  userId: string;
+  plan: string;
+  /** The 5-hour window, or null when the plan has none (a missing primary window is normal). */
+  primary: FakeWindow | null;
+  secondary: FakeWindow | null;
+  /** Queue of failures served before normal answers; `sticky` ones repeat until cleared. */
+  failures: FakeFailure[];
+  stickyFailure: FakeFailure | null;
+  /** Text the fake model answers with. */
+  reply: string;
+  /** Percent added to each window per completed turn. */
+  usagePerTurn: number;
+}
+
+/** Options for a new fake account; everything has a sensible default. */
+export type FakeAccountInit = Partial<FakeAccount> & { email: string };
+
+/** Builds a fake account with defaults: plus plan, both windows started and lightly used. */
+export function createFakeAccount(init: FakeAccountInit, nowSeconds: number): FakeAccount {
+  const slug = init.email.replace(/[^a-z0-9]/gi, '').slice(0, 16);
+  return {
+    accountId: `acct-${slug}`,
+    userId: `user-${slug}`,
+    plan: 'plus',
+    primary: {
+      usedPercent: 10,
+      windowMinutes: 300,
+      resetAt: nowSeconds + 3 * 3600,
+      unstarted: false,
+    },
+    secondary: {
+      usedPercent: 20,
+      windowMinutes: 10080,
+      resetAt: nowSeconds + 4 * 86400,
+      unstarted: false,
+    },
+    failures: [],
+    stickyFailure: null,
+    reply: `Hello from ${init.email}`,
+    usagePerTurn: 1,
+    ...init,
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * A fake ChatGPT: one real HTTP server on 127.0.0.1 that speaks the real protocol
+ * (research/codex-protocol.md). The issuer side (OAuth authorize, token, revoke, device code) lives
+ * in `fake-issuer.ts`; the backend side (`/backend-api/codex/responses`, `/backend-api/wham/usage`)
+ * in `fake-backend.ts`. Every request is recorded so tests can assert what the upstream saw.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createFakeAccount, type FakeAccount, type FakeAccountInit } from './accounts.ts';
+
+/** One request the fake received. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  at: number;
+}
+
+/** Handles a request for one side of the fake; returns false when the path is not its own. */
+export type FakeHandler = (
+  fake: FakeChatGpt,
+  request: IncomingMessage,
+  response: ServerResponse,
+  body: Buffer,
+) => Promise<boolean> | boolean;
+
+/** The fake's state, shared by its issuer and backend handlers. */
+export interface FakeChatGpt {
+  /** `http://127.0.0.1:<port>`: use as CODEX_LAB_AUTH_ISSUER. */
+  readonly issuerUrl: string;
+  /** `http://127.0.0.1:<port>/backend-api`: use as CODEX_LAB_CHATGPT_BASE_URL. */
+  readonly backendUrl: string;
+  /** Accounts by email. */
+  readonly accounts: Map<string, FakeAccount>;
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[];
+  /** Fake time in Unix seconds (defaults to the real clock; tests may move it). */
+  nowSeconds(): number;
+  /** Sets a fixed fake time (Unix seconds), or null to follow the real clock. */
+  setNow(seconds: number | null): void;
+  /** Adds (or replaces) a scripted account. */
+  addAccount(init: FakeAccountInit): FakeAccount;
+  /** The account with this email; throws if unknown. */
+  account(email: string): FakeAccount;
+  /** Free-form state owned by the issuer and backend handlers (tokens, codes, device codes, …). */
+  readonly extensions: Map<string, unknown>;
+  close(): Promise<void>;
+}
+
+/** Options for `startFakeChatGpt`. */
+export interface FakeChatGptOptions {
+  accounts?: FakeAccountInit[];
+  handlers?: FakeHandler[];
+}
+
+/** Starts the fake on an ephemeral loopback port. Close it in teardown. */
+export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promise<FakeChatGpt> {
+  const handlers = options.handlers ?? (await defaultHandlers());
+  let fixedNow: number | null = null;
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const fake: FakeChatGpt = {
+    issuerUrl: `http://127.0.0.1:${port}`,
+    backendUrl: `http://127.0.0.1:${port}/backend-api`,
+    accounts: new Map(),
+    requests: [],
+    extensions: new Map(),
+    nowSeconds: () => fixedNow ?? Math.floor(Date.now() / 1000),
+    setNow(seconds) {
+      fixedNow = seconds;
+    },
+    addAccount(init) {
+      const account = createFakeAccount(init, fake.nowSeconds());
+      fake.accounts.set(account.email, account);
+      return account;
+    },
+    account(email) {
+      const account = fake.accounts.get(email);
+      if (!account) throw new Error(`fake ChatGPT has no account ${email}`);
+      return account;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  for (const init of options.accounts ?? []) fake.addAccount(init);
+
+  server.on('request', (request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const url = new URL(request.url ?? '/', fake.issuerUrl);
+      fake.requests.push({
+        method: request.method ?? 'GET',
+        path: url.pathname + url.search,
+        headers: { ...request.headers },
+        body: body.toString('utf8'),
+        at: Date.now(),
+      });
+      void (async () => {
+        for (const handler of handlers) {
+          if (await handler(fake, request, response, body)) return;
+        }
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error' } }),
+        );
+      })().catch((error: unknown) => {
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: { message: String(error), type: 'server_error' } }));
+      });
+    });
+  });
+  return fake;
+}
+
+async function defaultHandlers(): Promise<FakeHandler[]> {
+  // Loaded by path so either side can be developed and tested on its own.
+  const handlers: FakeHandler[] = [];
+  for (const [file, exported] of [
+    ['./fake-issuer.ts', 'handleIssuerRequest'],
+    ['./fake-backend.ts', 'handleBackendRequest'],
+  ] as const) {
+    try {
+      const module = (await import(file)) as Record<string, FakeHandler>;
+      const handler = module[exported];
+      if (handler) handlers.push(handler);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    }
+  }
+  return handlers;
+}
