@@ -94,3 +94,24 @@ export const healthFileSchema = z.object({
 });
 /** `state/health.json`. */
 export type HealthFile = z.infer<typeof healthFileSchema>;
+
+/** One priming attempt's outcome (times in Unix ms). */
+export const primingOutcomeSchema = z.object({
+  at: z.number(),
+  window: z.enum(['weekly', 'five_hour']),
+  outcome: z.enum(['primed', 'confirmed', 'failed', 'skipped', 'dry_run']),
+  message: z.string(),
+});
+/** One priming attempt's outcome. */
+export type PrimingOutcome = z.infer<typeof primingOutcomeSchema>;
+
+/** `state/priming.json`: the last outcome and a short log of attempts per profile. */
+export const primingFileSchema = z.object({
+  version: z.literal(1),
+  profiles: z.record(
+    z.string(),
+    z.object({ last: primingOutcomeSchema.nullable(), log: z.array(primingOutcomeSchema).default([]) }),
+  ),
+});
+/** `state/priming.json`. */
+export type PrimingFile = z.infer<typeof primingFileSchema>;
