@@ -49,6 +49,11 @@ export const profileRecordSchema = z.looseObject({
   createdAt: z.string(),
   lastUsedAt: z.string().nullable().default(null),
   store: storeKindSchema.default('file'),
+  /**
+   * True for the legacy `$CODEX_LAB_HOME/auth.json` once it needs a registry entry (for settings
+   * such as priming): its tokens stay in that file, used in place.
+   */
+  legacy: z.boolean().optional(),
   priming: z
     .looseObject({
       enabled: z.boolean().default(false),

@@ -1,15 +1,154 @@
-// Placeholder until this command lands; replaced by its implementation.
+/**
+ * `codex-lab codex [--profile NAME] [-- ARGS…]` runs the installed Codex through the router with
+ * `-c` overrides and environment variables only (no edits to Codex's files), and
+ * `codex-lab codex-config` prints the block for using the router permanently.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { LabError } from '../../errors.ts';
+import { profileNamePattern } from '../../profiles/schema.ts';
+import { codexConfigBlock, codexEnvironment, codexOverrideArgs } from '../../proxy/codex-config.ts';
+import { readRouterToken } from '../../proxy/router-token.ts';
 import type { CliContext } from '../context.ts';
-import { writeLine } from '../context.ts';
 
-/** Not available yet. */
-export async function runCodex(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+// DESIGN.md section 3; kept here so this command does not load the router and its HTTP client.
+const defaultRouterPort = 1456;
+
+/** The router's URL from `CODEX_LAB_PORT` (default 1456), always on loopback. */
+export function routerUrlFromEnv(env: NodeJS.ProcessEnv): string {
+  const configured = env['CODEX_LAB_PORT']?.trim();
+  if (configured === undefined || configured === '') {
+    return `http://127.0.0.1:${defaultRouterPort}`;
+  }
+  const port = Number(configured);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new LabError(
+      'invalid_argument',
+      `CODEX_LAB_PORT is "${configured}", which is not a port: set it to the router's port (1–65535).`,
+    );
+  }
+  return `http://127.0.0.1:${port}`;
 }
 
-/** Not available yet. */
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds the Codex binary: `CODEX_LAB_CODEX_BIN`, else `codex` on `PATH`. */
+export function findCodexBinary(env: NodeJS.ProcessEnv): string {
+  const explicit = env['CODEX_LAB_CODEX_BIN']?.trim();
+  if (explicit) {
+    if (isExecutableFile(explicit)) return explicit;
+    throw new LabError(
+      'codex_not_found',
+      `CODEX_LAB_CODEX_BIN points at ${explicit}, which is not an executable file: fix or unset it.`,
+    );
+  }
+  const names =
+    process.platform === 'win32'
+      ? (env['PATHEXT'] ?? '.EXE;.CMD;.BAT')
+          .split(';')
+          .map((extension) => `codex${extension.toLowerCase()}`)
+      : ['codex'];
+  for (const folder of (env['PATH'] ?? '').split(delimiter)) {
+    if (folder === '' || !isAbsolute(folder)) continue;
+    for (const name of names) {
+      const candidate = join(folder, name);
+      if (isExecutableFile(candidate)) return candidate;
+    }
+  }
+  throw new LabError(
+    'codex_not_found',
+    'Could not find codex on PATH: install it (npm install -g @openai/codex) or set CODEX_LAB_CODEX_BIN to its path.',
+  );
+}
+
+const forwardedSignals = ['SIGTERM', 'SIGHUP'] as const;
+
+/** Runs Codex through the router and resolves to its exit code. */
+export async function runCodex(
+  context: CliContext,
+  args: string[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const profile = typeof options['profile'] === 'string' ? options['profile'] : undefined;
+  if (profile !== undefined && !profileNamePattern.test(profile)) {
+    throw new LabError(
+      'invalid_name',
+      `"${profile}" is not a profile name: use lower-case letters, digits, ".", "_" and "-" (see codex-lab list).`,
+    );
+  }
+  const routerUrl = routerUrlFromEnv(context.env);
+  const binary = findCodexBinary(context.env);
+  const routerToken = await readRouterToken(context.paths);
+  if (routerToken === undefined) {
+    throw new LabError(
+      'not_found',
+      `The router has no token yet (${context.paths.routerToken}): start it with codex-lab serve or the Codex Lab app, then run this again.`,
+    );
+  }
+  // Overrides go before the user's arguments: they are root options that apply to every subcommand.
+  const codexArgs = [...codexOverrideArgs({ routerUrl }), ...args];
+  const env: NodeJS.ProcessEnv = { ...context.env, ...codexEnvironment({ routerToken, profile }) };
+  if (profile === undefined) delete env['CODEX_LAB_PROFILE'];
+
+  const inherit = context.stdout === process.stdout && context.stderr === process.stderr;
+  const child = spawn(binary, codexArgs, {
+    env,
+    stdio: inherit ? 'inherit' : ['inherit', 'pipe', 'pipe'],
+  });
+  if (!inherit) {
+    child.stdout?.pipe(context.stdout, { end: false });
+    child.stderr?.pipe(context.stderr, { end: false });
+  }
+  // Ctrl-C reaches Codex from the terminal itself; staying alive lets us report its exit code.
+  const ignoreInterrupt = (): void => {};
+  process.on('SIGINT', ignoreInterrupt);
+  const forwarders = forwardedSignals.map((signal) => {
+    const forward = (): void => {
+      child.kill(signal);
+    };
+    process.on(signal, forward);
+    return [signal, forward] as const;
+  });
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', (error) => {
+        reject(
+          new LabError('codex_not_found', `Could not start ${binary}: ${error.message}.`, {
+            cause: error,
+          }),
+        );
+      });
+      child.once('close', (code, signal) => {
+        resolve(code ?? (signal ? 128 + signalNumber(signal) : 1));
+      });
+    });
+  } finally {
+    process.off('SIGINT', ignoreInterrupt);
+    for (const [signal, forward] of forwarders) process.off(signal, forward);
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
+  return numbers[signal] ?? 0;
+}
+
+/** Prints the `config.toml` block for using the router permanently. */
 export async function runCodexConfig(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+  context.stdout.write(codexConfigBlock({ routerUrl: routerUrlFromEnv(context.env) }));
+  return 0;
 }

@@ -1,9 +1,119 @@
-// Placeholder until this command lands; replaced by its implementation.
+/**
+ * `codex-lab login [NAME] [--no-browser] [--device] [--keyring] [--timeout S]`: one sign-in, saved
+ * as a profile; other profiles are never touched. Prints the authorize URL (never a token) and one
+ * result line.
+ */
+import { resolveCallbackPort, resolveIssuer } from '../../auth/constants.ts';
+import { startLogin } from '../../auth/browser-login.ts';
+import { startDeviceLogin } from '../../auth/device-login.ts';
+import { openInBrowser } from '../../auth/open-browser.ts';
+import type { SignInEnvironment, SignInResult } from '../../auth/sign-in.ts';
+import { LabError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
+import { second, systemClock } from '../../ports.ts';
+import { createSystemKeyring } from '../../profiles/keyring.ts';
+import { ProfileStore } from '../../profiles/store.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
 
-/** Not available yet. */
-export async function runLogin(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+/** Parses `--timeout` (seconds) into milliseconds. */
+export function parseTimeout(value: unknown): number {
+  const text = String(value ?? '600').trim();
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0)) {
+    throw new LabError(
+      'invalid_argument',
+      `--timeout must be a positive number of seconds, not "${text}".`,
+    );
+  }
+  return Math.round(seconds * second);
+}
+
+/** The result line printed after a sign-in. */
+export function describeSignIn(result: SignInResult): string {
+  const who = result.email ?? result.accountId ?? 'the account';
+  const plan = result.plan ? ` (${result.plan})` : '';
+  const where = result.created
+    ? `saved as profile "${result.name}"`
+    : `updated profile "${result.name}"`;
+  return `Signed in as ${who}${plan} — ${where}.`;
+}
+
+/** Runs the sign-in and prints its outcome; expected failures are thrown as `LabError`s. */
+export async function runLogin(
+  context: CliContext,
+  args: string[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const requestedName = args[0] ?? null;
+  const timeoutMs = parseTimeout(options['timeout']);
+  const callbackPort = resolveCallbackPort(context.env);
+  if (callbackPort === undefined) {
+    throw new LabError(
+      'invalid_argument',
+      `CODEX_LAB_CALLBACK_PORT must be a port number (0 picks a free one), not "${context.env['CODEX_LAB_CALLBACK_PORT']}".`,
+    );
+  }
+  const logger = createLogger({ level: context.env['CODEX_LAB_LOG_LEVEL'] ?? 'warn' });
+  const keyring = options['keyring'] === true;
+  const environment: SignInEnvironment = {
+    paths: context.paths,
+    issuer: resolveIssuer(context.env),
+    clock: systemClock,
+    logger,
+    profiles: new ProfileStore({
+      paths: context.paths,
+      ...(keyring ? { keyring: createSystemKeyring() } : {}),
+    }),
+    ...(keyring ? { store: 'keyring' as const } : {}),
+  };
+
+  let cancel: () => void = () => undefined;
+  const onInterrupt = () => cancel();
+  process.once('SIGINT', onInterrupt);
+  // The core's timers are unref'd (they never keep a process alive); this command is waiting on
+  // purpose, between retries and polls when no socket is open, until the sign-in settles.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    let result: SignInResult;
+    if (options['device'] === true) {
+      const login = await startDeviceLogin({ ...environment, requestedName, timeoutMs });
+      cancel = login.cancel;
+      writeLine(context.stdout, 'To sign in, open this page in a browser on any device:');
+      writeLine(context.stdout, `  ${login.verificationUrl}`);
+      writeLine(context.stdout, 'and enter this one-time code (it expires in 15 minutes):');
+      writeLine(context.stdout, `  ${login.userCode}`);
+      result = await login.done;
+    } else {
+      const openBrowser = options['browser'] !== false;
+      const login = await startLogin({
+        ...environment,
+        callbackPort,
+        requestedName,
+        timeoutMs,
+        ...(openBrowser ? { openBrowser: (url: string) => openInBrowser(url) } : {}),
+      });
+      cancel = login.cancel;
+      writeLine(
+        context.stdout,
+        `Waiting for the sign-in on http://localhost:${login.port}. ${openBrowser ? 'If your browser did not open, open' : 'Open'} this URL to sign in:`,
+      );
+      writeLine(context.stdout);
+      writeLine(context.stdout, login.authorizeUrl);
+      writeLine(context.stdout);
+      result = await login.done;
+      // Let the browser fetch the success page before this process ends (a few seconds at most).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        login.closed,
+        new Promise((resolve) => (timer = setTimeout(resolve, 3000))),
+      ]);
+      clearTimeout(timer);
+    }
+    writeLine(context.stdout, describeSignIn(result));
+    return 0;
+  } finally {
+    clearInterval(keepAlive);
+    process.off('SIGINT', onInterrupt);
+  }
 }

@@ -1,15 +1,145 @@
-// Placeholder until this command lands; replaced by its implementation.
-import type { CliContext } from '../context.ts';
-import { writeLine } from '../context.ts';
+/**
+ * `codex-lab priming on|off NAME` and `codex-lab prime [NAME] [--dry-run]` (docs/priming.md).
+ * `prime` without a name primes the profiles with priming on; a named profile is primed even when
+ * its priming is off, because naming it is an explicit request.
+ */
+import { resolveIssuer } from '../../auth/constants.ts';
+import { LabError } from '../../errors.ts';
+import { systemClock, silentLogger } from '../../ports.ts';
+import { describePrimeRequest, resolveChatGptBaseUrl } from '../../priming/request.ts';
+import { PrimingScheduler, type PrimingCredentialSource } from '../../priming/scheduler.ts';
+import { createSystemKeyring } from '../../profiles/keyring.ts';
+import { ProfileStore } from '../../profiles/store.ts';
+import { HealthStore } from '../../state/health-store.ts';
+import type { PrimingOutcome } from '../../state/schema.ts';
+import { writeLine, type CliContext } from '../context.ts';
 
-/** Not available yet. */
-export async function runPrime(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+function storeFor(context: CliContext): ProfileStore {
+  return new ProfileStore({ paths: context.paths, keyring: createSystemKeyring() });
 }
 
-/** Not available yet. */
-export async function runPrimingToggle(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+/** `priming on|off NAME`. */
+export async function runPrimingToggle(context: CliContext, args: string[]): Promise<number> {
+  const state = (args[0] ?? '').trim().toLowerCase();
+  const name = args[1] ?? '';
+  if (state !== 'on' && state !== 'off') {
+    throw new LabError(
+      'invalid_argument',
+      `Priming can be turned "on" or "off", not "${args[0] ?? ''}": run codex-lab priming on ${name || 'NAME'}.`,
+    );
+  }
+  if (name === '') {
+    throw new LabError(
+      'invalid_argument',
+      `Missing the profile name: run codex-lab priming ${state} NAME.`,
+    );
+  }
+  const store = storeFor(context);
+  await store.setPriming(name, { enabled: state === 'on' });
+  const profile = await store.getProfile(name);
+  if (state === 'on') {
+    const windows = profile.priming.windows.map((window) =>
+      window === 'weekly' ? 'weekly' : '5-hour',
+    );
+    const when = profile.priming.at
+      ? ` at ${profile.priming.at} local time`
+      : ' as soon as it is idle';
+    writeLine(
+      context.stdout,
+      `Priming is on for ${name}: its idle ${windows.join(' and ')} window gets one tiny turn${when} after each reset, while codex-lab serve or the app runs.`,
+    );
+  } else {
+    writeLine(context.stdout, `Priming is off for ${name}.`);
+  }
+  return 0;
+}
+
+/** `prime [NAME] [--dry-run]`. */
+export async function runPrime(
+  context: CliContext,
+  args: string[],
+  options: Record<string, unknown> = {},
+): Promise<number> {
+  const store = storeFor(context);
+  const dryRun = options['dryRun'] === true;
+  const named = args[0];
+  let names: string[];
+  if (named !== undefined && named !== '') {
+    names = [(await store.getProfile(named)).name];
+  } else {
+    names = (await store.listProfiles())
+      .filter((entry) => entry.priming.enabled)
+      .map((entry) => entry.name);
+    if (names.length === 0) {
+      writeLine(
+        context.stdout,
+        'No profile has priming on. Turn it on with codex-lab priming on NAME, or prime one now with codex-lab prime NAME.',
+      );
+      return 0;
+    }
+  }
+  const baseUrl = resolveChatGptBaseUrl(context.env);
+  const health = new HealthStore(context.paths);
+  if (dryRun) {
+    // The stored token is enough to show the request (it is redacted): no refresh, nothing sent.
+    const tokens: PrimingCredentialSource = {
+      async getCredentials(name) {
+        const auth = await store.readAuth(name);
+        if (!auth.tokens) {
+          throw new LabError(
+            'not_signed_in',
+            `${name} has no ChatGPT sign-in: run codex-lab login ${name}.`,
+          );
+        }
+        return { accessToken: auth.tokens.access_token, accountId: auth.tokens.account_id ?? null };
+      },
+    };
+    const scheduler = new PrimingScheduler({
+      paths: context.paths,
+      store,
+      tokens,
+      health,
+      clock: systemClock,
+      baseUrl,
+      observeUsage: () => Promise.reject(new Error('a dry run observes nothing')),
+      sendPrime: () => Promise.reject(new Error('a dry run sends nothing')),
+    });
+    for (const name of names) {
+      writeLine(context.stdout, `# ${name}: the request priming would send (nothing was sent)`);
+      writeLine(context.stdout, describePrimeRequest(await scheduler.buildRequest(name)));
+      writeLine(context.stdout);
+    }
+    return 0;
+  }
+  const { TokenManager } = await import('../../auth/token-manager.ts');
+  const tokens = new TokenManager({
+    paths: context.paths,
+    store,
+    health,
+    issuer: resolveIssuer(context.env),
+    clock: systemClock,
+    logger: silentLogger,
+  });
+  const scheduler = new PrimingScheduler({
+    paths: context.paths,
+    store,
+    tokens,
+    health,
+    clock: systemClock,
+    baseUrl,
+    retryInBackground: false,
+  });
+  let failed = false;
+  for (const name of names) {
+    const outcome = await scheduler.primeNow(name);
+    failed ||= outcome.outcome === 'failed';
+    writeLine(context.stdout, formatOutcome(name, outcome));
+  }
+  await scheduler.settled();
+  return failed ? 1 : 0;
+}
+
+function formatOutcome(name: string, outcome: PrimingOutcome): string {
+  const window = outcome.window === 'weekly' ? 'weekly' : '5-hour';
+  return `${name} (${window}): ${outcome.outcome} — ${outcome.message}`;
 }

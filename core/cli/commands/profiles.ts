@@ -1,33 +1,138 @@
-// Placeholder until this command lands; replaced by its implementation.
-import type { CliContext } from '../context.ts';
-import { writeLine } from '../context.ts';
+/**
+ * `codex-lab rename`, `remove`, `use`, `pin` and `unpin`: registry edits through the profile
+ * store, each one locked and atomic. Errors are `LabError`s, which `runCli` prints as one line.
+ */
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { LabError } from '../../errors.ts';
+import { createSystemKeyring } from '../../profiles/keyring.ts';
+import { ProfileStore } from '../../profiles/store.ts';
+import { writeLine, type CliContext } from '../context.ts';
 
-/** Not available yet. */
-export async function runRename(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+function storeFor(context: CliContext): ProfileStore {
+  // The keychain module loads only if a keyring profile is actually touched.
+  return new ProfileStore({ paths: context.paths, keyring: createSystemKeyring() });
 }
 
-/** Not available yet. */
-export async function runRemove(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+function argument(args: string[], index: number, what: string): string {
+  const value = args[index];
+  if (value === undefined || value === '') {
+    throw new LabError('invalid_argument', `Missing ${what}; see \`codex-lab --help\`.`);
+  }
+  return value;
 }
 
-/** Not available yet. */
-export async function runUse(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+/** `rename OLD NEW`. */
+export async function runRename(context: CliContext, args: string[]): Promise<number> {
+  const from = argument(args, 0, 'the current profile name');
+  const to = argument(args, 1, 'the new profile name');
+  await storeFor(context).rename(from, to);
+  writeLine(context.stdout, `Renamed ${from} to ${to}.`);
+  return 0;
 }
 
-/** Not available yet. */
-export async function runPin(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+/** `remove NAME [--revoke]`: deletes that profile only. */
+export async function runRemove(
+  context: CliContext,
+  args: string[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const name = argument(args, 0, 'the profile name');
+  const store = storeFor(context);
+  const entry = await store.getProfile(name);
+  let revoked: string | null = null;
+  if (options['revoke'] === true) {
+    // Loaded only here: the HTTP client has no business in the other commands' start-up.
+    const { revokeProfileTokens } = await import('../../auth/revoke.ts');
+    const outcome = await revokeProfileTokens(
+      context.paths,
+      await store.readAuth(entry.name),
+      context.env,
+    );
+    // Best effort, like Codex's logout: the local removal does not depend on the network.
+    revoked =
+      outcome === 'revoked'
+        ? 'its tokens were revoked at the issuer'
+        : outcome === 'skipped'
+          ? 'it had no ChatGPT tokens to revoke'
+          : null;
+    if (outcome === 'failed') {
+      writeLine(
+        context.stderr,
+        `codex-lab: the issuer did not confirm revoking ${entry.name}'s tokens; they expire on their own.`,
+      );
+    }
+  }
+  await store.remove(entry.name);
+  writeLine(context.stdout, `Removed ${entry.name}${revoked ? ` (${revoked})` : ''}.`);
+  return 0;
 }
 
-/** Not available yet. */
-export async function runUnpin(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+/** `use NAME|auto`. */
+export async function runUse(context: CliContext, args: string[]): Promise<number> {
+  const name = argument(args, 0, 'a profile name or "auto"');
+  await storeFor(context).setActive(name);
+  const active = (await storeFor(context).readRegistry()).active;
+  writeLine(
+    context.stdout,
+    active === 'auto'
+      ? 'New unpinned sessions now go to the best profile (auto).'
+      : `New unpinned sessions now use ${active}.`,
+  );
+  return 0;
+}
+
+type PinTarget = { kind: 'session' | 'repo'; key: string; shown: string };
+
+async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
+  const session = options['session'];
+  const repo = options['repo'];
+  if ((session === undefined) === (repo === undefined)) {
+    throw new LabError('invalid_argument', 'Give exactly one of --session ID or --repo PATH.');
+  }
+  if (typeof session === 'string') {
+    if (session.trim() === '') throw new LabError('invalid_argument', 'The session id is empty.');
+    return { kind: 'session', key: session, shown: `session ${session}` };
+  }
+  const absolute = resolve(String(repo));
+  // Codex reports canonical workspace paths, so a symlinked checkout is pinned by its real path.
+  const key = await realpath(absolute).catch(() => absolute);
+  return { kind: 'repo', key, shown: `repo ${key}` };
+}
+
+/** `pin NAME --session ID | --repo PATH [--allow-fallback]`. */
+export async function runPin(
+  context: CliContext,
+  args: string[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const name = argument(args, 0, 'the profile name');
+  const target = await pinTarget(options);
+  const store = storeFor(context);
+  const profile = (await store.getProfile(name)).name;
+  await store.setPin(target.kind, target.key, profile, options['allowFallback'] === true);
+  writeLine(
+    context.stdout,
+    `Pinned ${target.shown} to ${profile}${options['allowFallback'] === true ? ' (falls over when exhausted)' : ''}.`,
+  );
+  return 0;
+}
+
+/** `unpin --session ID | --repo PATH`. */
+export async function runUnpin(
+  context: CliContext,
+  _args: string[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const target = await pinTarget(options);
+  const store = storeFor(context);
+  const registry = await store.readRegistry();
+  const pins = target.kind === 'session' ? registry.pins.sessions : registry.pins.repos;
+  if (!Object.hasOwn(pins, target.key)) {
+    writeLine(context.stdout, `No pin for ${target.shown}; nothing to do.`);
+    return 0;
+  }
+  await store.setPin(target.kind, target.key, null);
+  writeLine(context.stdout, `Unpinned ${target.shown}.`);
+  return 0;
 }

@@ -1,9 +1,81 @@
-// Placeholder until this command lands; replaced by its implementation.
-import type { CliContext } from '../context.ts';
-import { writeLine } from '../context.ts';
+/**
+ * `codex-lab serve [--port N]`: the headless router, control API, quota polling, priming timer
+ * and web dashboard in one process, until SIGINT or SIGTERM.
+ *
+ * stdout gets one line with the listening URL (scripts read it, `--port 0` included). The
+ * dashboard URL carries the router token in its fragment, so it is printed only when asked for
+ * with `--print-dashboard-url`.
+ */
+import { LabError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
+import { systemClock } from '../../ports.ts';
+import { defaultRouterPort } from '../../proxy/server.ts';
+import { LabService } from '../../service/lab-service.ts';
+import { writeLine, type CliContext } from '../context.ts';
 
-/** Not available yet. */
-export async function runServe(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+/** Parses a port from the command line or `CODEX_LAB_PORT`. */
+export function parsePort(value: unknown, source: string): number {
+  const text = String(value).trim();
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new LabError('invalid_argument', `${source} must be a port number from 0 to 65535, not "${text}".`);
+  }
+  return port;
+}
+
+/** Runs the router until a signal arrives; resolves to the exit code. */
+export async function runServe(
+  context: CliContext,
+  _args: string[],
+  options: Record<string, unknown> = {},
+): Promise<number> {
+  const port =
+    options['port'] !== undefined
+      ? parsePort(options['port'], '--port')
+      : context.env['CODEX_LAB_PORT']
+        ? parsePort(context.env['CODEX_LAB_PORT'], 'CODEX_LAB_PORT')
+        : defaultRouterPort;
+  const host = typeof options['host'] === 'string' ? options['host'] : '127.0.0.1';
+  let token = '';
+  const logger = createLogger({
+    level: context.env['CODEX_LAB_LOG_LEVEL'] ?? 'info',
+    secrets: () => (token ? [token] : []),
+  });
+  const service = new LabService({ paths: context.paths, env: context.env, clock: systemClock, logger });
+  token = await service.routerToken();
+  let started: { url: string; port: number };
+  try {
+    started = await service.start({ port, host });
+  } catch (error) {
+    await service.stop().catch(() => undefined);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new LabError(
+        'port_in_use',
+        `Port ${port} is already in use: stop the other router or pass --port (0 picks a free one).`,
+      );
+    }
+    throw error;
+  }
+  writeLine(context.stdout, `Codex Lab router listening on ${started.url}`);
+  if (options['printDashboardUrl'] === true) {
+    writeLine(context.stdout, `Dashboard: ${started.url}/ui/#token=${token}`);
+  } else {
+    writeLine(
+      context.stderr,
+      `Dashboard: ${started.url}/ui/ (open it with the token: codex-lab token prints it)`,
+    );
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await service.stop();
+  writeLine(context.stderr, 'Codex Lab router stopped.');
+  return 0;
 }

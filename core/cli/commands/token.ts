@@ -1,9 +1,12 @@
-// Placeholder until this command lands; replaced by its implementation.
-import type { CliContext } from '../context.ts';
-import { writeLine } from '../context.ts';
+/** `codex-lab token`: prints the router's local token, creating it when missing. */
+import { loadOrCreateRouterToken } from '../../proxy/router-token.ts';
+import { writeLine, type CliContext } from '../context.ts';
 
-/** Not available yet. */
+/**
+ * Prints the router token on stdout, alone on its line, so Codex's command-backed provider auth
+ * (`auth = { command = "codex-lab", args = ["token"] }`) can read it.
+ */
 export async function runToken(context: CliContext): Promise<number> {
-  writeLine(context.stderr, 'codex-lab: this command is not available yet.');
-  return 1;
+  writeLine(context.stdout, await loadOrCreateRouterToken(context.paths));
+  return 0;
 }

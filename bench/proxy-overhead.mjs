@@ -1,0 +1,290 @@
+// Router overhead: 64 concurrent streams of a ~20 KB SSE answer from the fake upstream, measured
+// direct, through a bare pass-through proxy on undici (the client the router uses) and through the
+// router (`codex-lab serve`). Reports ratios against the baselines measured in the same run and
+// appends them to docs/benchmarks.md under "Router overhead".
+//
+//   node bench/proxy-overhead.mjs [--requests N] [--concurrency N] [--no-write]
+import { createServer } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent, Pool, request } from 'undici';
+import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
+import { seedProfiles } from '../test/helpers/seed-profiles.ts';
+import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
+
+const argument = (name, fallback) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+};
+const concurrency = argument('concurrency', 64);
+const totalRequests = argument('requests', 640);
+const writeResults = !process.argv.includes('--no-write');
+const repoRoot = resolve(import.meta.dirname, '..');
+
+// ~6 KB of answer text: streamed as 256-character deltas and repeated in output_item.done and
+// response.completed, it makes a ~20 KB SSE answer (about 30 events).
+const reply = 'The quick brown fox jumps over the lazy dog. '.repeat(140);
+const requestBody = JSON.stringify({
+  model: 'gpt-5.1-codex',
+  stream: true,
+  store: false,
+  input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'say hi' }] }],
+  tools: [],
+  tool_choice: 'auto',
+  parallel_tool_calls: false,
+  include: ['reasoning.encrypted_content'],
+  prompt_cache_key: 'bench',
+});
+
+/** A pass-through proxy with nothing but undici and `pipeline`: the floor any router can reach. */
+async function startBareProxy(upstreamOrigin) {
+  const pool = new Pool(upstreamOrigin, { connections: concurrency * 2, pipelining: 1 });
+  const server = createServer(async (incoming, outgoing) => {
+    try {
+      const chunks = [];
+      for await (const chunk of incoming) chunks.push(chunk);
+      const headers = { ...incoming.headers };
+      delete headers.host;
+      delete headers.connection;
+      const upstream = await pool.request({
+        path: incoming.url,
+        method: incoming.method,
+        headers,
+        body: Buffer.concat(chunks),
+      });
+      const responseHeaders = { ...upstream.headers };
+      delete responseHeaders.connection;
+      delete responseHeaders['transfer-encoding'];
+      outgoing.writeHead(upstream.statusCode, responseHeaders);
+      await pipeline(upstream.body, outgoing);
+    } catch (error) {
+      if (!outgoing.headersSent) outgoing.writeHead(502);
+      outgoing.end(String(error));
+    }
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+      await pool.close();
+    },
+  };
+}
+
+async function startRouter(env) {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin/codex-lab.mjs'), 'serve', '--port', '0'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const url = await new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`router did not start:\n${output}`)), 30_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        done(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`router exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    pid: child.pid,
+    async close() {
+      child.kill('SIGTERM');
+      await new Promise((done) => (child.exitCode !== null ? done() : child.once('exit', done)));
+    },
+  };
+}
+
+/** Runs `count` streamed requests with `concurrency` in flight; returns per-request timings (ms). */
+async function load(baseUrl, headersFor, count) {
+  const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
+  const ttfb = [];
+  const total = [];
+  let next = 0;
+  let failures = 0;
+  let bytes = 0;
+  const started = performance.now();
+  async function worker(slot) {
+    for (;;) {
+      const index = next++;
+      if (index >= count) return;
+      const begin = performance.now();
+      const response = await request(`${baseUrl}/backend-api/codex/responses`, {
+        method: 'POST',
+        dispatcher,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          // One session per worker, as 64 Codex sessions would send.
+          'session-id': `bench-session-${slot}`,
+          ...headersFor(),
+        },
+        body: requestBody,
+      });
+      let first = 0;
+      let text = '';
+      for await (const chunk of response.body) {
+        if (first === 0) first = performance.now();
+        text += chunk;
+      }
+      const end = performance.now();
+      if (response.statusCode !== 200 || !text.includes('response.completed')) failures += 1;
+      bytes += text.length;
+      ttfb.push((first || end) - begin);
+      total.push(end - begin);
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, (_, slot) => worker(slot)));
+  const elapsed = (performance.now() - started) / 1000;
+  await dispatcher.close();
+  return { ttfb, total, elapsed, failures, bytes, count };
+}
+
+function summarise(name, result) {
+  return {
+    name,
+    ttfbP50: percentile(result.ttfb, 50),
+    ttfbP99: percentile(result.ttfb, 99),
+    totalP50: percentile(result.total, 50),
+    totalP99: percentile(result.total, 99),
+    rps: result.count / result.elapsed,
+    failures: result.failures,
+    kbPerAnswer: result.bytes / result.count / 1024,
+  };
+}
+
+async function measure(name, baseUrl, headersFor) {
+  await load(baseUrl, headersFor, concurrency); // warm-up: connections, JIT
+  return summarise(name, await load(baseUrl, headersFor, totalRequests));
+}
+
+const fake = await startFakeChatGpt({
+  accounts: [
+    // No usage growth: thousands of turns must not exhaust the fake account mid-run.
+    { email: 'bench-a@example.com', reply, usagePerTurn: 0 },
+    { email: 'bench-b@example.com', reply, usagePerTurn: 0 },
+  ],
+});
+const root = await mkdtemp(join(tmpdir(), 'codex-lab-bench-'));
+const labHome = join(root, 'lab');
+await mkdir(labHome, { recursive: true });
+const [profile] = await seedProfiles(fake, labHome, [
+  { name: 'a', email: 'bench-a@example.com' },
+  { name: 'b', email: 'bench-b@example.com' },
+]);
+const upstreamHeaders = () => ({
+  authorization: `Bearer ${profile.accessToken}`,
+  'chatgpt-account-id': profile.accountId,
+});
+const upstreamOrigin = new URL(fake.backendUrl).origin;
+const bare = await startBareProxy(upstreamOrigin);
+const rows = [];
+let routerStats = null;
+let routerError = null;
+try {
+  rows.push(await measure('direct', upstreamOrigin, upstreamHeaders));
+  rows.push(await measure('bare undici proxy', bare.url, upstreamHeaders));
+  let router;
+  try {
+    router = await startRouter({
+      PATH: process.env.PATH,
+      HOME: join(root, 'home'),
+      CODEX_LAB_HOME: labHome,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      CODEX_LAB_LOG_LEVEL: 'warn',
+    });
+    const token = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
+    const routerHeaders = () => ({ authorization: `Bearer ${token}` });
+    await load(router.url, routerHeaders, concurrency);
+    const before = readProcessStats(router.pid);
+    const begin = performance.now();
+    const result = await load(router.url, routerHeaders, totalRequests);
+    const wall = (performance.now() - begin) / 1000;
+    const after = readProcessStats(router.pid);
+    rows.push(summarise('router', result));
+    if (before && after) {
+      routerStats = {
+        cpuPercent: ((after.cpuSeconds - before.cpuSeconds) / wall) * 100,
+        rssMb: after.rssKb / 1024,
+        peakRssMb: after.peakRssKb / 1024,
+      };
+    }
+  } catch (error) {
+    routerError = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  } finally {
+    await router?.close();
+  }
+} finally {
+  await bare.close();
+  await fake.close();
+  await rm(root, { recursive: true, force: true });
+}
+
+const format = (value, digits = 1) => (value === undefined ? 'n/a' : value.toFixed(digits));
+const table = [
+  '| path | TTFB p50 ms | TTFB p99 ms | total p50 ms | total p99 ms | requests/s | failures |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (row) =>
+      `| ${row.name} | ${format(row.ttfbP50)} | ${format(row.ttfbP99)} | ${format(row.totalP50)} | ${format(row.totalP99)} | ${format(row.rps, 0)} | ${row.failures} |`,
+  ),
+];
+const direct = rows.find((row) => row.name === 'direct');
+const bareRow = rows.find((row) => row.name === 'bare undici proxy');
+const routerRow = rows.find((row) => row.name === 'router');
+const ratios = [];
+if (direct && bareRow) {
+  ratios.push(`- throughput bare/direct: ${format(bareRow.rps / direct.rps, 2)}`);
+}
+if (routerRow && bareRow && direct) {
+  ratios.push(`- **throughput router/bare: ${format(routerRow.rps / bareRow.rps, 2)}**`);
+  ratios.push(
+    `- **p99 TTFB added by the router over direct: ${format(routerRow.ttfbP99 - direct.ttfbP99)} ms** (bare proxy: ${format(bareRow.ttfbP99 - direct.ttfbP99)} ms)`,
+  );
+  ratios.push(`- p99 total, router/bare: ${format(routerRow.totalP99 / bareRow.totalP99, 2)}`);
+}
+if (routerStats) {
+  ratios.push(
+    `- router process during the run: ${format(routerStats.cpuPercent, 0)} % CPU (of one core), RSS ${format(routerStats.rssMb)} MB (peak ${format(routerStats.peakRssMb)} MB)`,
+  );
+}
+if (routerError) ratios.push(`- router not measured: ${routerError}`);
+
+const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+const section = [
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-overhead.mjs\` on ${cpus().length} × ${cpuModel}, Node ${process.version}: ${concurrency} concurrent streams, ${totalRequests} requests per path after a warm-up round, each answer ~${format(direct?.kbPerAnswer ?? 0, 0)} KB of SSE from the fake ChatGPT on loopback (the load generator, the fake and the proxies share the same cores, so absolute times are inflated; read the ratios).`,
+  '',
+  ...table,
+  '',
+  ...ratios,
+  '',
+].join('\n');
+console.log(section);
+
+if (writeResults) {
+  const file = join(repoRoot, 'docs/benchmarks.md');
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  await writeFile(file, updateSection(current, 'Router overhead', section));
+  console.log(`(written to docs/benchmarks.md under "Router overhead")`);
+}
+if (rows.some((row) => row.failures > 0) || routerError) process.exitCode = 1;

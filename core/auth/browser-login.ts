@@ -1,0 +1,311 @@
+/**
+ * The browser sign-in (research section 1): PKCE + state, Codex's authorize URL, and a loopback
+ * callback server on 127.0.0.1 that exchanges the code and saves the profile. Progress follows
+ * `LoginView` (core/service/contract.ts): waiting → exchanging → done | failed | cancelled.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLabError, LabError } from '../errors.ts';
+import { minute, type Cancel } from '../ports.ts';
+import type { LoginView } from '../service/contract.ts';
+import { buildAuthorizeUrl, callbackRedirectUri } from './authorize-url.ts';
+import { bindCallbackServer, type BoundServer } from './callback-server.ts';
+import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage } from './pages.ts';
+import { createPkcePair, createState } from './pkce.ts';
+import {
+  assertRequestedName,
+  exchangeAuthorizationCode,
+  obtainApiKey,
+  saveSignIn,
+  type SignInEnvironment,
+  type SignInResult,
+} from './sign-in.ts';
+
+/** Options for `startLogin`. */
+export interface StartLoginOptions extends SignInEnvironment {
+  /** Loopback callback port; 0 picks a free one (Codex uses 1455). */
+  callbackPort: number;
+  /** The profile name to save under, or null to derive it from the email. */
+  requestedName: string | null;
+  /** Opens the authorize URL (system browser, Electron popup); a failure to open is ignored. */
+  openBrowser?: (url: string) => unknown;
+  /** Give up after this long. Default 10 minutes. */
+  timeoutMs?: number;
+  /** Called on every progress change. */
+  onChange?: (view: LoginView) => void;
+  /** Bind retries when the port is busy (Codex: 10 every 200 ms); tests shorten them. */
+  bindAttempts?: number;
+}
+
+/** A sign-in in progress. */
+export interface LoginHandle {
+  /** Opaque id (for `cancelLogin`). */
+  id: string;
+  /** The issuer URL to open; carries no token. */
+  authorizeUrl: string;
+  /** The port the callback server listens on. */
+  port: number;
+  /** Resolves once the profile is saved; rejects with a `LabError` (denied, timeout, cancelled, …). */
+  done: Promise<SignInResult>;
+  /** Resolves once the callback server has stopped (after `/success`, a failure or the grace period). */
+  closed: Promise<void>;
+  /** Cancels the sign-in (`auth_cancelled`) if it has not finished. */
+  cancel(): void;
+  /** The current progress. */
+  view(): LoginView;
+}
+
+/** How long the server keeps serving `/success` after the profile is saved. */
+const successGraceMs = 10_000;
+
+/**
+ * Starts a browser sign-in: binds the callback server, builds the authorize URL, opens it if asked
+ * and returns at once; `done` settles when the callback arrives, the timeout passes or it is
+ * cancelled. Never touches any profile but the one it saves.
+ */
+export async function startLogin(options: StartLoginOptions): Promise<LoginHandle> {
+  assertRequestedName(options.requestedName);
+  const logger = options.logger.child({ component: 'login' });
+  const id = randomUUID();
+  const pkce = await createPkcePair();
+  const state = createState();
+  let view: LoginView = {
+    id,
+    state: 'waiting',
+    authorizeUrl: '',
+    proposedName: options.requestedName,
+    profile: null,
+    error: null,
+  };
+  let resolveDone!: (result: SignInResult) => void;
+  let rejectDone!: (error: LabError) => void;
+  const done = new Promise<SignInResult>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  // A caller that only watches `view()` must not crash the process with an unhandled rejection.
+  done.catch(() => undefined);
+
+  // Bound after the listener that closes over it is built.
+  // eslint-disable-next-line prefer-const
+  let bound: BoundServer | undefined;
+  let cancelTimeout: Cancel = () => undefined;
+  let cancelGrace: Cancel = () => undefined;
+
+  // A function, so TypeScript does not narrow the state across awaits.
+  const currentState = (): LoginView['state'] => view.state;
+  const update = (change: Partial<LoginView>) => {
+    view = { ...view, ...change };
+    try {
+      options.onChange?.(view);
+    } catch (error) {
+      logger.warn({ err: error }, 'login progress listener failed');
+    }
+  };
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  const closeServer = () => {
+    cancelTimeout();
+    cancelGrace();
+    void bound?.close().then(markClosed);
+  };
+  const fail = (error: LabError, state: 'failed' | 'cancelled' = 'failed') => {
+    if (view.state === 'done' || view.state === 'failed' || view.state === 'cancelled') return;
+    update({ state, error: { code: error.code, message: error.message } });
+    logger.info({ code: error.code }, 'sign-in ended without a profile');
+    rejectDone(error);
+  };
+
+  const handleCallback = async (query: URLSearchParams, response: ServerResponse) => {
+    if (query.get('state') !== state) {
+      logger.warn({}, 'callback with a state that is not this sign-in; ignored');
+      respond(response, 400, stateMismatchPage);
+      return;
+    }
+    if (view.state !== 'waiting') {
+      respond(
+        response,
+        409,
+        errorPage('This sign-in has already finished. You may close this page.'),
+      );
+      return;
+    }
+    const errorCode = query.get('error');
+    if (errorCode !== null) {
+      const error = deniedError(errorCode, query.get('error_description'));
+      fail(error);
+      respond(response, 403, errorPage(error.message), closeServer);
+      return;
+    }
+    const code = query.get('code');
+    if (!code) {
+      const error = new LabError(
+        'auth_missing_code',
+        'Sign-in failed: the issuer sent no authorization code (missing_authorization_code). Run codex-lab login again.',
+      );
+      fail(error);
+      respond(response, 400, errorPage(error.message), closeServer);
+      return;
+    }
+    update({ state: 'exchanging' });
+    const redirectUri = callbackRedirectUri(bound?.port ?? options.callbackPort);
+    let result: SignInResult;
+    try {
+      const tokens = await exchangeAuthorizationCode(options, {
+        code,
+        redirectUri,
+        codeVerifier: pkce.codeVerifier,
+      });
+      const apiKey = await obtainApiKey(options, tokens.idToken);
+      if (currentState() !== 'exchanging') {
+        // Cancelled or timed out during the exchange: save nothing.
+        respond(
+          response,
+          410,
+          errorPage(view.error?.message ?? 'This sign-in has ended.'),
+          closeServer,
+        );
+        return;
+      }
+      result = await saveSignIn(options, tokens, apiKey, options.requestedName);
+    } catch (error) {
+      const labError = isLabError(error)
+        ? error
+        : new LabError(
+            'io_error',
+            'Sign-in failed: the profile could not be saved. Run codex-lab login again.',
+            {
+              cause: error,
+            },
+          );
+      if (!isLabError(error)) logger.error({ err: error }, 'sign-in failed unexpectedly');
+      fail(labError);
+      respond(response, 500, errorPage(labError.message), closeServer);
+      return;
+    }
+    cancelTimeout();
+    update({ state: 'done', profile: result.name, error: null });
+    resolveDone(result);
+    response.writeHead(302, { location: `http://localhost:${bound?.port ?? 0}/success` });
+    response.end();
+    // Stay up briefly for the browser's /success request, without keeping a CLI process alive.
+    bound?.server.unref();
+    cancelGrace = options.clock.setTimeout(closeServer, successGraceMs);
+  };
+
+  const listener = (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (request.method !== 'GET') {
+      respond(response, 405, notFoundPage);
+      return;
+    }
+    switch (url.pathname) {
+      case '/auth/callback':
+        handleCallback(url.searchParams, response).catch((error: unknown) => {
+          logger.error({ err: error }, 'callback handler failed');
+          if (!response.headersSent) respond(response, 500, errorPage('Sign-in failed.'));
+        });
+        return;
+      case '/success':
+        respond(response, 200, successPage, view.state === 'waiting' ? undefined : closeServer);
+        return;
+      case '/cancel':
+        respond(response, 200, cancelledPage, closeServer);
+        fail(
+          new LabError(
+            'auth_cancelled',
+            'Sign-in was cancelled (another sign-in took over the callback port).',
+          ),
+          'cancelled',
+        );
+        return;
+      default:
+        respond(response, 404, notFoundPage);
+    }
+  };
+
+  bound = await bindCallbackServer({
+    port: options.callbackPort,
+    listener,
+    clock: options.clock,
+    logger,
+    ...(options.bindAttempts === undefined ? {} : { attempts: options.bindAttempts }),
+  });
+  const authorizeUrl = buildAuthorizeUrl({
+    issuer: options.issuer,
+    redirectUri: callbackRedirectUri(bound.port),
+    codeChallenge: pkce.codeChallenge,
+    state,
+  });
+  view = { ...view, authorizeUrl };
+  const timeoutMs = options.timeoutMs ?? 10 * minute;
+  cancelTimeout = options.clock.setTimeout(() => {
+    fail(
+      new LabError(
+        'auth_timeout',
+        `No sign-in arrived within ${describeDuration(timeoutMs)}. Run codex-lab login again (or pass a longer --timeout).`,
+      ),
+    );
+    closeServer();
+  }, timeoutMs);
+  logger.info({ port: bound.port }, 'waiting for the sign-in callback');
+  options.onChange?.(view);
+  if (options.openBrowser) {
+    try {
+      await options.openBrowser(authorizeUrl);
+    } catch (error) {
+      logger.info({ err: error }, 'could not open a browser; the URL is printed instead');
+    }
+  }
+
+  return {
+    id,
+    authorizeUrl,
+    port: bound.port,
+    done,
+    closed,
+    cancel() {
+      fail(new LabError('auth_cancelled', 'Sign-in was cancelled.'), 'cancelled');
+      closeServer();
+    },
+    view: () => view,
+  };
+}
+
+/** The error for an `error=` callback, with Codex's wording for a missing Codex entitlement. */
+export function deniedError(code: string, description: string | null): LabError {
+  if (code === 'access_denied' && description?.includes('missing_codex_entitlement')) {
+    return new LabError(
+      'auth_denied',
+      'Codex is not enabled for your workspace. Ask your workspace admin to enable Codex, or sign in with another account.',
+    );
+  }
+  if (code === 'access_denied') {
+    return new LabError(
+      'auth_denied',
+      'Sign-in was denied or cancelled at the issuer (access_denied). Run codex-lab login again to retry.',
+    );
+  }
+  const detail = description ? `: ${description.slice(0, 200)}` : '';
+  return new LabError(
+    'auth_denied',
+    `Sign-in failed at the issuer (${code.slice(0, 60)}${detail}). Run codex-lab login again.`,
+  );
+}
+
+function respond(response: ServerResponse, status: number, html: string, after?: () => void): void {
+  response.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'close',
+  });
+  response.end(html, () => after?.());
+}
+
+function describeDuration(ms: number): string {
+  if (ms % minute === 0) return `${ms / minute} minute${ms === minute ? '' : 's'}`;
+  const seconds = Math.round(ms / 1000);
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
+}

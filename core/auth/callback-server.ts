@@ -1,0 +1,115 @@
+/**
+ * The loopback callback server's socket, bound as Codex binds it (research section 1.4): on
+ * 127.0.0.1 only; if the port is busy, ask an older login server there to exit (`GET /cancel`),
+ * then retry every 200 ms, up to 10 times, then fail with one clear `port_in_use` error.
+ */
+import { createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LabError } from '../errors.ts';
+import type { Clock, Logger } from '../ports.ts';
+
+/** Options for `bindCallbackServer`. */
+export interface BindOptions {
+  /** The port to bind; 0 picks a free one. */
+  port: number;
+  listener: RequestListener;
+  clock: Clock;
+  logger: Logger;
+  /** Bind attempts after the first failure. Default 10. */
+  attempts?: number;
+  /** Pause between attempts. Default 200 ms. */
+  intervalMs?: number;
+}
+
+/** A bound callback server and its actual port. */
+export interface BoundServer {
+  server: Server;
+  port: number;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+}
+
+/** Binds `listener` on 127.0.0.1:`port`, handling a busy port as Codex does. */
+export async function bindCallbackServer(options: BindOptions): Promise<BoundServer> {
+  const attempts = options.attempts ?? 10;
+  const intervalMs = options.intervalMs ?? 200;
+  let cancelSent = false;
+  for (let attempt = 0; ; attempt += 1) {
+    const server = createServer(options.listener);
+    try {
+      await listen(server, options.port);
+      const port = (server.address() as AddressInfo).port;
+      return {
+        server,
+        port,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        throw new LabError(
+          'io_error',
+          `Could not start the sign-in callback server on 127.0.0.1:${options.port}: ${(error as Error).message}.`,
+          { cause: error },
+        );
+      }
+      if (!cancelSent) {
+        cancelSent = true;
+        options.logger.info(
+          { port: options.port },
+          'callback port busy; asking the old login server to exit',
+        );
+        await sendCancel(options.port);
+      }
+      if (attempt >= attempts) {
+        throw new LabError(
+          'port_in_use',
+          `Port 127.0.0.1:${options.port} is already in use, so the sign-in callback cannot listen there. Close the program using it (another sign-in or codex login), or set CODEX_LAB_CALLBACK_PORT to another port (0 picks a free one), and try again.`,
+          { details: { port: options.port } },
+        );
+      }
+      await sleep(options.clock, intervalMs);
+    }
+  }
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, '127.0.0.1');
+  });
+}
+
+/** One `GET /cancel` to whatever listens on the port, with a 2 s limit; every outcome is fine. */
+function sendCancel(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port, path: '/cancel', method: 'GET', timeout: 2000 },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve());
+        response.on('error', () => resolve());
+      },
+    );
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve());
+    request.on('close', () => resolve());
+    request.end();
+  });
+}
+
+function sleep(clock: Clock, delayMs: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, delayMs));
+}

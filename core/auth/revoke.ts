@@ -1,0 +1,49 @@
+/**
+ * Revoking a profile's tokens at the issuer (research section 9.3), for `remove --revoke`: best
+ * effort, 10 s, JSON body; the refresh token with its hint and client id, else the access token.
+ */
+import type { AuthDotJson } from '../profiles/schema.ts';
+import { codexClientId, resolveIssuer } from './constants.ts';
+import { sendRequest, type FetchLike, type HttpRequest } from './http.ts';
+
+/** How revoking ended: never an error, since removing a profile must not depend on the network. */
+export type RevokeOutcome = 'revoked' | 'skipped' | 'failed';
+
+/** The revoke request for an auth file, or null when there is nothing to revoke (not ChatGPT auth). */
+export function buildRevokeRequest(issuer: string, auth: AuthDotJson): HttpRequest | null {
+  const mode = auth.auth_mode ?? (auth.OPENAI_API_KEY ? 'apikey' : 'chatgpt');
+  if (mode !== 'chatgpt' || !auth.tokens) return null;
+  const body = auth.tokens.refresh_token
+    ? {
+        token: auth.tokens.refresh_token,
+        token_type_hint: 'refresh_token',
+        client_id: codexClientId,
+      }
+    : { token: auth.tokens.access_token, token_type_hint: 'access_token' };
+  return {
+    url: `${issuer}/oauth/revoke`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * Revokes the profile's tokens at `CODEX_LAB_AUTH_ISSUER` (from `env`). Never throws; the outcome
+ * says whether the issuer accepted it. `paths` is accepted for symmetry with the other auth calls.
+ */
+export async function revokeProfileTokens(
+  _paths: unknown,
+  auth: AuthDotJson,
+  env: NodeJS.ProcessEnv = process.env,
+  fetch: FetchLike = globalThis.fetch,
+): Promise<RevokeOutcome> {
+  const request = buildRevokeRequest(resolveIssuer(env), auth);
+  if (!request) return 'skipped';
+  try {
+    const answer = await sendRequest(fetch, request, 10_000, 'upstream_unreachable');
+    return answer.status >= 200 && answer.status < 300 ? 'revoked' : 'failed';
+  } catch {
+    return 'failed';
+  }
+}

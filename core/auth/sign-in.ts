@@ -1,0 +1,158 @@
+/**
+ * What every sign-in flow does once it holds an authorization code: exchange it, optionally
+ * exchange the id_token for an API key, build Codex's `auth.json`, and save it as a profile. A
+ * sign-in never touches any other profile's tokens (unlike newer Codex, which revokes the previous
+ * login: research section 1.8).
+ */
+import { LabError } from '../errors.ts';
+import type { LabPaths } from '../home/paths.ts';
+import type { Clock, Logger } from '../ports.ts';
+import { identityFromAuth } from '../profiles/jwt.ts';
+import { profileNamePattern, type AuthDotJson, type StoreKind } from '../profiles/schema.ts';
+import { ProfileStore } from '../profiles/store.ts';
+import { sendRequest, type FetchLike } from './http.ts';
+import {
+  buildApiKeyExchangeRequest,
+  buildAuthorizationCodeRequest,
+  processApiKeyExchangeAnswer,
+  processAuthorizationCodeAnswer,
+  type SignInTokens,
+} from './token-endpoint.ts';
+
+/** The part of the profile store a sign-in needs. */
+export interface SignInStore {
+  saveSignIn(input: {
+    auth: AuthDotJson;
+    requestedName?: string | null;
+    store?: StoreKind;
+  }): Promise<{ name: string; created: boolean }>;
+}
+
+/** What a finished sign-in saved. */
+export interface SignInResult {
+  /** The profile name the tokens were saved under. */
+  name: string;
+  /** False when an existing profile of the same account was re-authenticated in place. */
+  created: boolean;
+  email: string | null;
+  plan: string | null;
+  accountId: string | null;
+}
+
+/** Effects and settings shared by the browser and device-code flows. */
+export interface SignInEnvironment {
+  paths: LabPaths;
+  issuer: string;
+  clock: Clock;
+  logger: Logger;
+  /** Default: the global `fetch`. */
+  fetch?: FetchLike;
+  /** Default: a `ProfileStore` on `paths`. */
+  profiles?: SignInStore;
+  /** Where to keep the tokens (file or OS keyring). Default: the store's default. */
+  store?: StoreKind;
+}
+
+/** Token-endpoint requests give up after this long. */
+export const tokenRequestTimeoutMs = 30_000;
+
+/** Throws `invalid_name` when a requested profile name could never be saved. */
+export function assertRequestedName(name: string | null | undefined): void {
+  if (name !== null && name !== undefined && !profileNamePattern.test(name)) {
+    throw new LabError(
+      'invalid_name',
+      `"${name}" is not a valid profile name: use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.`,
+    );
+  }
+}
+
+/** Exchanges an authorization code for tokens (research section 1.5). */
+export async function exchangeAuthorizationCode(
+  environment: SignInEnvironment,
+  input: { code: string; redirectUri: string; codeVerifier: string },
+): Promise<SignInTokens> {
+  const fetch = environment.fetch ?? globalThis.fetch;
+  const answer = await sendRequest(
+    fetch,
+    buildAuthorizationCodeRequest({ issuer: environment.issuer, ...input }),
+    tokenRequestTimeoutMs,
+    'token_exchange_failed',
+  );
+  return processAuthorizationCodeAnswer(answer);
+}
+
+/** The optional API-key exchange (research section 1.6); any failure yields null. */
+export async function obtainApiKey(
+  environment: SignInEnvironment,
+  idToken: string,
+): Promise<string | null> {
+  const fetch = environment.fetch ?? globalThis.fetch;
+  try {
+    const answer = await sendRequest(
+      fetch,
+      buildApiKeyExchangeRequest({ issuer: environment.issuer, idToken }),
+      tokenRequestTimeoutMs,
+      'token_exchange_failed',
+    );
+    const key = processApiKeyExchangeAnswer(answer);
+    if (key === null)
+      environment.logger.debug({ status: answer.status }, 'API-key exchange declined');
+    return key;
+  } catch {
+    environment.logger.debug({}, 'API-key exchange unreachable; continuing without an API key');
+    return null;
+  }
+}
+
+/** Codex's `auth.json` for fresh sign-in tokens (research section 3.2). */
+export function buildSignInAuth(
+  tokens: SignInTokens,
+  apiKey: string | null,
+  now: number,
+): AuthDotJson {
+  const base: AuthDotJson = {
+    auth_mode: 'chatgpt',
+    OPENAI_API_KEY: apiKey,
+    tokens: {
+      id_token: tokens.idToken,
+      access_token: tokens.accessToken,
+      refresh_token: tokens.refreshToken,
+      account_id: null,
+    },
+    last_refresh: new Date(now).toISOString(),
+  };
+  const identity = identityFromAuth(base);
+  if (base.tokens) base.tokens.account_id = identity.accountId ?? null;
+  return base;
+}
+
+/**
+ * Saves fresh tokens as a profile (the store re-authenticates the same account in place and
+ * clears its "needs sign-in" mark). Nothing else is touched.
+ */
+export async function saveSignIn(
+  environment: SignInEnvironment,
+  tokens: SignInTokens,
+  apiKey: string | null,
+  requestedName: string | null,
+): Promise<SignInResult> {
+  const auth = buildSignInAuth(tokens, apiKey, environment.clock.now());
+  const identity = identityFromAuth(auth);
+  const profiles = environment.profiles ?? new ProfileStore({ paths: environment.paths });
+  const saved = await profiles.saveSignIn({
+    auth,
+    requestedName,
+    ...(environment.store === undefined ? {} : { store: environment.store }),
+  });
+  environment.logger.info(
+    { profile: saved.name, created: saved.created, plan: identity.plan ?? null },
+    'signed in',
+  );
+  return {
+    name: saved.name,
+    created: saved.created,
+    email: identity.email ?? null,
+    plan: identity.plan ?? null,
+    accountId: identity.accountId ?? null,
+  };
+}

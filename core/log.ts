@@ -1,0 +1,76 @@
+/**
+ * The core's logger: pino, with secrets scrubbed twice. Fields whose key names a credential
+ * (authorization, any `*token*`, cookies, secrets) are replaced before serialization, and every
+ * serialized line is searched for anything JWT-shaped, `Bearer …` values and the exact secret
+ * strings the caller registers (the router token), so a token that slips into a message or an
+ * unexpected field still never reaches the output.
+ */
+import { pino, type DestinationStream } from 'pino';
+import type { Logger } from './ports.ts';
+
+/** What replaces a secret in log output. */
+export const redactedText = '[redacted]';
+
+/** Keys whose values are always credentials. */
+const secretKeyPattern =
+  /(^|[_-])(authorization|cookie|set-cookie|password|secret)$|token|^code_verifier$|^codeVerifier$/i;
+
+/** Anything shaped like a compact JWT (three base64url parts, the first starting with `eyJ`). */
+const jwtPattern = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+/** A bearer credential inside free text. */
+const bearerPattern = /(Bearer\s+)[^\s"',;]+/gi;
+
+/** Options for `createLogger`. */
+export interface LoggerOptions {
+  /** pino level; default `info`, or `LOG_LEVEL`-style values such as `debug`. */
+  level?: string;
+  /** Where lines go; default stderr (stdout is for command output). */
+  destination?: DestinationStream;
+  /** Exact secret strings to scrub from every line (e.g. the router token), read on each write. */
+  secrets?: () => readonly string[];
+  /** Fields bound to every line. */
+  base?: Record<string, unknown>;
+}
+
+/** Replaces credentials inside one serialized line. */
+export function scrubSecrets(line: string, secrets: readonly string[] = []): string {
+  let result = line.replace(jwtPattern, redactedText).replace(bearerPattern, `$1${redactedText}`);
+  for (const secret of secrets) {
+    // Short strings would redact innocent text; real secrets are long.
+    if (secret.length >= 12 && result.includes(secret)) result = result.split(secret).join(redactedText);
+  }
+  return result;
+}
+
+/** Returns a copy of `value` with every credential-named field replaced. */
+export function redactFields(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    return { type: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  }
+  if (Array.isArray(value)) return value.map((item) => redactFields(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    copy[key] =
+      secretKeyPattern.test(key) && field !== null && field !== undefined && typeof field !== 'boolean'
+        ? redactedText
+        : redactFields(field, depth + 1);
+  }
+  return copy;
+}
+
+/** Builds a pino logger that satisfies the core's `Logger` port and never prints a secret. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const secrets = options.secrets ?? (() => []);
+  const destination = options.destination ?? pino.destination({ dest: 2, sync: false });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: options.base ?? null,
+      formatters: { log: (fields) => redactFields(fields) as Record<string, unknown> },
+      hooks: { streamWrite: (line) => scrubSecrets(line, secrets()) },
+      serializers: { err: (error: unknown) => redactFields(error) },
+    },
+    destination,
+  ) as unknown as Logger;
+}

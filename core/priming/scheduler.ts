@@ -1,0 +1,746 @@
+/**
+ * The priming scheduler (DESIGN.md section 5): off unless a profile turns priming on. It watches
+ * each enabled profile's usage, and when a watched window is idle it claims (profile, window,
+ * reset slot) and sends one tiny complete turn, with bounded retries, then confirms from the next
+ * observation that the window started. Time, HTTP, tokens and usage come in as arguments.
+ */
+import { isLabError, LabError } from '../errors.ts';
+import type { FetchLike } from '../auth/http.ts';
+import { readJsonFile, writeJsonFile } from '../home/files.ts';
+import { withLock } from '../home/lock.ts';
+import type { LabPaths } from '../home/paths.ts';
+import { minute, second, silentLogger, type Cancel, type Clock, type Logger } from '../ports.ts';
+import type { PrimingWindow } from '../profiles/schema.ts';
+import type { PrimingOutcomeView } from '../service/contract.ts';
+import { HealthStore, type ProfileHealth } from '../state/health-store.ts';
+import {
+  primingFileSchema,
+  type PrimingFile,
+  type PrimingOutcome,
+  type QuotaSnapshot,
+} from '../state/schema.ts';
+import {
+  findRecentClaim,
+  listClaims,
+  pruneClaims,
+  releaseClaim,
+  saveClaim,
+  tryClaim,
+  type PrimingClaim,
+} from './claims.ts';
+import {
+  assessWindow,
+  resetSlot,
+  sampleWindow,
+  windowLengthMs,
+  type WindowAssessment,
+  type WindowSample,
+} from './detect.ts';
+import { createUsageObserver } from './observe.ts';
+import {
+  buildPrimeRequest,
+  defaultChatGptBaseUrl,
+  defaultPrimingModel,
+  sendPrimeRequest,
+  type PrimeCredentials,
+  type PrimeRequest,
+  type PrimeResult,
+} from './request.ts';
+
+/** A profile's priming settings, as `ProfileStore.listProfiles()` returns them. */
+export interface PrimingProfile {
+  name: string;
+  priming: { enabled: boolean; windows: PrimingWindow[]; at: string | null; model: string | null };
+}
+
+/** The profiles the scheduler reads (a `ProfileStore` fits). */
+export interface PrimingProfileSource {
+  listProfiles(): Promise<PrimingProfile[]>;
+}
+
+/** Where the scheduler gets a profile's upstream credentials (a `TokenManager` fits). */
+export interface PrimingCredentialSource {
+  getCredentials(name: string): Promise<PrimeCredentials>;
+}
+
+/** Where the scheduler reads a profile's health (a `HealthStore` fits). */
+export interface PrimingHealthSource {
+  get(name: string, now: number): Promise<ProfileHealth>;
+}
+
+/** One attempt or outcome, for the activity log. */
+export interface PrimingEvent extends PrimingOutcome {
+  profile: string;
+}
+
+/** What the scheduler is built from. */
+export interface PrimingSchedulerOptions {
+  paths: LabPaths;
+  store: PrimingProfileSource;
+  tokens: PrimingCredentialSource;
+  /** One fresh usage observation of a profile; default `GET {baseUrl}/wham/usage` with `fetch`. */
+  observeUsage?(name: string): Promise<QuotaSnapshot>;
+  /** Sends a built priming request; defaults to `sendPrimeRequest` with `fetch`. */
+  sendPrime?(request: PrimeRequest): Promise<PrimeResult>;
+  /** Used by the default `sendPrime`; defaults to the global fetch. */
+  fetch?: FetchLike;
+  /** ChatGPT backend base URL; default `https://chatgpt.com/backend-api`. */
+  baseUrl?: string;
+  clock: Clock;
+  /** Uniform in [0, 1), for backoff jitter. */
+  random?: () => number;
+  logger?: Logger;
+  /** True while the router is serving a live Codex session on this profile. */
+  isServingLiveSession?(name: string): boolean | Promise<boolean>;
+  onEvent?(event: PrimingEvent): void;
+  /** Defaults to `HealthStore` on `paths`. */
+  health?: PrimingHealthSource;
+  /** Attempts per window, first one included. Default 4. */
+  maxAttempts?: number;
+  /** First retry delay; doubles each attempt. Default 30 s. */
+  retryBaseMs?: number;
+  /** How often usage is observed while nothing is due sooner. Default 15 min. */
+  pollIntervalMs?: number;
+  /** How soon to look again after an ambiguous or post-prime observation. Default 1 min. */
+  followUpMs?: number;
+  /**
+   * False for one-shot callers (the `prime` command): a failed attempt is not retried later and
+   * its claim is released so the running scheduler may try again. Default true.
+   */
+  retryInBackground?: boolean;
+  /** Distinguishes scheduler instances in claims and logs. */
+  instanceId?: string;
+}
+
+/** How many log lines per profile `state/priming.json` keeps. */
+export const primingLogLength = 20;
+
+/** A primed window that is still idle this long after the turn did not start. */
+const confirmGraceMs = 2 * minute;
+
+/** Claims older than this are pruned. */
+const claimRetentionMs = 5 * windowLengthMs.weekly;
+
+type Mode = 'timer' | 'manual';
+
+interface Pending {
+  claim: PrimingClaim;
+  primedAt: number;
+}
+
+/** Opt-in priming of idle quota windows; see docs/priming.md. */
+export class PrimingScheduler {
+  readonly #options: PrimingSchedulerOptions;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #random: () => number;
+  readonly #health: PrimingHealthSource;
+  readonly #maxAttempts: number;
+  readonly #retryBaseMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #followUpMs: number;
+  readonly #owner: string;
+  readonly #observeUsage: (name: string) => Promise<QuotaSnapshot>;
+  readonly #samples = new Map<string, WindowSample>();
+  readonly #pending = new Map<string, Pending>();
+  readonly #retries = new Map<string, Cancel>();
+  readonly #atTimers = new Map<string, { cancel: Cancel; due: number }>();
+  readonly #atDue = new Set<string>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #tickRunning: Promise<void> | undefined;
+  #recording: Promise<void> = Promise.resolve();
+  #tickTimer: Cancel | undefined;
+  #started = false;
+  #followUpWanted = false;
+  /** Per profile: nothing can become idle before this time (its windows run until their reset). */
+  readonly #quietUntil = new Map<string, number>();
+  #lastPruneAt = 0;
+
+  constructor(options: PrimingSchedulerOptions) {
+    this.#options = options;
+    this.#clock = options.clock;
+    this.#logger = (options.logger ?? silentLogger).child({ module: 'priming' });
+    this.#random = options.random ?? Math.random;
+    this.#health = options.health ?? new HealthStore(options.paths);
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+    this.#retryBaseMs = options.retryBaseMs ?? 30 * second;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 15 * minute;
+    this.#followUpMs = options.followUpMs ?? minute;
+    this.#observeUsage =
+      options.observeUsage?.bind(options) ??
+      createUsageObserver({
+        tokens: options.tokens,
+        baseUrl: options.baseUrl ?? defaultChatGptBaseUrl,
+        clock: options.clock,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+    this.#owner = options.instanceId ?? `pid-${process.pid}-${Math.floor(this.#random() * 1e9)}`;
+  }
+
+  /** Starts the timer: a first check now, then one per poll interval or sooner when due. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#track(this.#timedTick());
+  }
+
+  /** Stops every timer; attempts already sending finish on their own. */
+  stop(): void {
+    this.#started = false;
+    this.#tickTimer?.();
+    this.#tickTimer = undefined;
+    for (const cancel of this.#retries.values()) cancel();
+    for (const timer of this.#atTimers.values()) timer.cancel();
+    this.#retries.clear();
+    this.#atTimers.clear();
+  }
+
+  /** Resolves once every check, attempt and retry started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** One pass over the profiles with priming on. Concurrent calls share the running pass. */
+  async tick(): Promise<void> {
+    if (this.#tickRunning) return this.#tickRunning;
+    const running = this.#runTick().finally(() => {
+      this.#tickRunning = undefined;
+    });
+    this.#tickRunning = running;
+    return running;
+  }
+
+  /**
+   * Primes `name` now, even when its priming is off (an explicit request), unless its windows
+   * are visibly running. With `dryRun` nothing is sent: the outcome says what would be.
+   */
+  async primeNow(name: string, options: { dryRun?: boolean } = {}): Promise<PrimingOutcome> {
+    const profile = await this.#findProfile(name);
+    const windows =
+      profile.priming.windows.length > 0 ? profile.priming.windows : ['weekly' as const];
+    const window = windows[0]!;
+    if (options.dryRun) {
+      const request = await this.buildRequest(name);
+      const body = JSON.parse(request.body) as { model: string };
+      return this.#record(name, {
+        at: this.#clock.now(),
+        window,
+        outcome: 'dry_run',
+        message: `would send ${request.method} ${request.url} with model ${body.model}; nothing was sent`,
+      });
+    }
+    const skip = await this.#skipReason(name);
+    if (skip) return this.#record(name, this.#outcome(window, 'skipped', skip));
+    const snapshot = await this.#observe(name);
+    if (!snapshot) {
+      return this.#record(name, this.#outcome(window, 'failed', 'could not read its usage'));
+    }
+    let result: PrimingOutcome | undefined;
+    for (const each of windows) {
+      const sample = sampleWindow(snapshot, each);
+      const verdict = this.#assess(name, each, sample);
+      if (sample && verdict.state === 'started') {
+        const outcome = this.#outcome(
+          each,
+          'skipped',
+          `the ${label(each)} window already started (${verdict.reason})`,
+        );
+        result ??= this.#record(name, outcome);
+        continue;
+      }
+      const outcome = await this.#prime(profile, each, 'manual');
+      if (!result || result.outcome === 'skipped') result = outcome;
+    }
+    return (
+      result ?? this.#record(name, this.#outcome(window, 'skipped', 'no quota window to prime'))
+    );
+  }
+
+  /** The exact request priming would send for `name` (with its real credentials). */
+  async buildRequest(name: string): Promise<PrimeRequest> {
+    const profile = await this.#findProfile(name);
+    const credentials = await this.#options.tokens.getCredentials(name);
+    return buildPrimeRequest({
+      baseUrl: this.#options.baseUrl ?? defaultChatGptBaseUrl,
+      credentials,
+      model: profile.priming.model,
+    });
+  }
+
+  async #timedTick(): Promise<void> {
+    try {
+      await this.tick();
+    } catch (error) {
+      this.#logger.error({ err: describeError(error) }, 'priming check failed');
+    }
+    this.#scheduleNextTick();
+  }
+
+  #scheduleNextTick(): void {
+    if (!this.#started) return;
+    this.#tickTimer?.();
+    const now = this.#clock.now();
+    let delay = this.#pollIntervalMs;
+    if (this.#followUpWanted) delay = Math.min(delay, this.#followUpMs);
+    // Every Code's trick: look again just after a known reset, so an idle window is caught early.
+    for (const until of this.#quietUntil.values()) {
+      if (until > now) delay = Math.min(delay, until - now);
+    }
+    this.#tickTimer = this.#clock.setTimeout(
+      () => this.#track(this.#timedTick()),
+      Math.max(0, delay),
+    );
+  }
+
+  async #runTick(): Promise<void> {
+    this.#followUpWanted = false;
+    const profiles = (await this.#options.store.listProfiles()).filter((p) => p.priming.enabled);
+    const enabled = new Set(profiles.map((profile) => profile.name));
+    // Turning priming off and on again starts from a fresh look.
+    for (const name of this.#quietUntil.keys())
+      if (!enabled.has(name)) this.#quietUntil.delete(name);
+    const now = this.#clock.now();
+    for (const profile of profiles) {
+      // A running window cannot go idle before its reset, so its usage need not be asked sooner.
+      if ((this.#quietUntil.get(profile.name) ?? 0) > now) continue;
+      try {
+        await this.#checkProfile(profile);
+      } catch (error) {
+        this.#logger.warn(
+          { profile: profile.name, err: describeError(error) },
+          'priming check failed',
+        );
+      }
+    }
+    if (now - this.#lastPruneAt > windowLengthMs.five_hour) {
+      this.#lastPruneAt = now;
+      await pruneClaims(this.#options.paths, now - claimRetentionMs).catch(() => 0);
+    }
+  }
+
+  async #checkProfile(profile: PrimingProfile, atDueWindow?: PrimingWindow): Promise<void> {
+    const name = profile.name;
+    this.#quietUntil.delete(name);
+    const skip = await this.#skipReason(name);
+    if (skip) {
+      this.#logger.debug({ profile: name, reason: skip }, 'priming skipped');
+      return;
+    }
+    const snapshot = await this.#observe(name);
+    if (!snapshot) return;
+    if (snapshot.limitReached === true) {
+      this.#logger.debug({ profile: name }, 'priming skipped: usage limit reached');
+      return;
+    }
+    // Each window says until when it surely needs nothing; null means "look again soon".
+    const quiet: Array<number | null> = [];
+    for (const window of profile.priming.windows) {
+      if (atDueWindow !== undefined && window !== atDueWindow) continue;
+      quiet.push(await this.#checkWindow(profile, window, snapshot));
+    }
+    if (atDueWindow === undefined && quiet.length > 0 && quiet.every((until) => until !== null)) {
+      this.#quietUntil.set(name, Math.min(...(quiet as number[])));
+    }
+  }
+
+  async #checkWindow(
+    profile: PrimingProfile,
+    window: PrimingWindow,
+    snapshot: QuotaSnapshot,
+  ): Promise<number | null> {
+    const name = profile.name;
+    const sample = sampleWindow(snapshot, window);
+    if (!sample) return null;
+    const verdict = this.#assess(name, window, sample);
+    const key = keyOf(name, window);
+    const nextSlot = resetSlot(window, this.#clock.now()) * 1000 + windowLengthMs[window];
+    if (verdict.state === 'started') {
+      await this.#confirm(name, window, sample);
+      return sample.resetsAt === null ? null : sample.resetsAt + second;
+    }
+    const pending = this.#pending.get(key);
+    if (pending) {
+      if (sample.observedAt - pending.primedAt < confirmGraceMs) {
+        this.#followUpWanted = true;
+        return null;
+      }
+      this.#pending.delete(key);
+      await this.#saveClaim({
+        ...pending.claim,
+        state: 'failed',
+        message: 'the window did not start',
+      });
+      this.#record(
+        name,
+        this.#outcome(
+          window,
+          'failed',
+          `the priming turn completed but the ${label(window)} window did not start`,
+        ),
+      );
+      return nextSlot;
+    }
+    if (verdict.state === 'unknown') {
+      this.#followUpWanted = true;
+      return null;
+    }
+    if (this.#retries.has(key)) return null;
+    if (profile.priming.at && !this.#atDue.has(key)) {
+      return this.#scheduleAt(profile, window);
+    }
+    this.#atDue.delete(key);
+    const outcome = await this.#prime(profile, window, 'timer');
+    if (outcome.outcome === 'primed' || this.#retries.has(key)) return null;
+    // Claimed elsewhere or given up: this slot is settled, the next one may try again.
+    return nextSlot;
+  }
+
+  #assess(name: string, window: PrimingWindow, sample: WindowSample | null): WindowAssessment {
+    if (!sample) return { state: 'unknown', reason: 'the upstream does not report this window' };
+    const key = keyOf(name, window);
+    const previous = this.#samples.get(key) ?? null;
+    this.#samples.set(key, sample);
+    return assessWindow(previous, sample);
+  }
+
+  /** Waits for the next local `HH:MM`, then checks that window again and primes it if still idle. */
+  #scheduleAt(profile: PrimingProfile, window: PrimingWindow): number | null {
+    const key = keyOf(profile.name, window);
+    const scheduled = this.#atTimers.get(key);
+    if (scheduled) return scheduled.due;
+    const now = this.#clock.now();
+    const due = nextLocalTime(now, profile.priming.at!);
+    if (due === null) {
+      this.#logger.warn(
+        { profile: profile.name, at: profile.priming.at },
+        'priming.at is not HH:MM; priming as soon as idle',
+      );
+      this.#atDue.add(key);
+      return null;
+    }
+    const cancel = this.#clock.setTimeout(() => {
+      this.#atTimers.delete(key);
+      this.#atDue.add(key);
+      this.#track(
+        (async () => {
+          const fresh = (await this.#options.store.listProfiles()).find(
+            (p) => p.name === profile.name,
+          );
+          if (fresh?.priming.enabled) await this.#checkProfile(fresh, window);
+        })(),
+      );
+    }, due - now);
+    this.#atTimers.set(key, { cancel, due });
+    return due;
+  }
+
+  async #confirm(name: string, window: PrimingWindow, sample: WindowSample): Promise<void> {
+    const key = keyOf(name, window);
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      // After a restart the claim still says "primed": confirm it from this observation.
+      const claim = (await listClaims(this.#options.paths, { profile: name, window })).find(
+        (entry) => entry.state === 'primed',
+      );
+      if (!claim) return;
+      pending = { claim, primedAt: claim.lastAttemptAt ?? claim.claimedAt };
+    }
+    this.#pending.delete(key);
+    const resets =
+      sample.resetsAt === null ? '' : `; it resets at ${new Date(sample.resetsAt).toISOString()}`;
+    await this.#saveClaim({ ...pending.claim, state: 'confirmed', message: `started${resets}` });
+    this.#record(
+      name,
+      this.#outcome(window, 'confirmed', `the ${label(window)} window started${resets}`),
+    );
+  }
+
+  async #prime(
+    profile: PrimingProfile,
+    window: PrimingWindow,
+    mode: Mode,
+  ): Promise<PrimingOutcome> {
+    const name = profile.name;
+    const now = this.#clock.now();
+    // A window primed less than half a window ago cannot be idle yet, whichever slot now is in.
+    const recent = await findRecentClaim(
+      this.#options.paths,
+      name,
+      window,
+      now - windowLengthMs[window] / 2,
+    );
+    if (recent) {
+      const message = `already primed at ${new Date(recent.lastAttemptAt ?? recent.claimedAt).toISOString()} (${recent.state})`;
+      this.#logger.debug({ profile: name, window }, message);
+      return mode === 'manual'
+        ? this.#record(name, this.#outcome(window, 'skipped', message))
+        : this.#outcome(window, 'skipped', message);
+    }
+    const claim = await tryClaim(this.#options.paths, {
+      profile: name,
+      window,
+      slot: resetSlot(window, now),
+      owner: this.#owner,
+      now,
+    });
+    if (!claim) {
+      const message = `this ${label(window)} window is already claimed by another run`;
+      this.#logger.debug({ profile: name, window }, message);
+      return mode === 'manual'
+        ? this.#record(name, this.#outcome(window, 'skipped', message))
+        : this.#outcome(window, 'skipped', message);
+    }
+    return this.#attempt(profile, window, claim);
+  }
+
+  async #attempt(
+    profile: PrimingProfile,
+    window: PrimingWindow,
+    claimed: PrimingClaim,
+  ): Promise<PrimingOutcome> {
+    const name = profile.name;
+    const key = keyOf(name, window);
+    const attempt = claimed.attempts + 1;
+    const startedAt = this.#clock.now();
+    let claim: PrimingClaim = {
+      ...claimed,
+      state: 'sending',
+      attempts: attempt,
+      lastAttemptAt: startedAt,
+      nextAttemptAt: null,
+      message: `attempt ${attempt} sending`,
+    };
+    await this.#saveClaim(claim);
+    const model = profile.priming.model ?? defaultPrimingModel;
+    let result: PrimeResult;
+    try {
+      const credentials = await this.#options.tokens.getCredentials(name);
+      const request = buildPrimeRequest({
+        baseUrl: this.#options.baseUrl ?? defaultChatGptBaseUrl,
+        credentials,
+        model: profile.priming.model,
+      });
+      result = await this.#send(request);
+    } catch (error) {
+      if (!isLabError(error)) throw error;
+      result = { ok: false, status: null, kind: 'auth', message: error.message };
+    }
+    const of = `attempt ${attempt} of ${this.#maxAttempts}`;
+    if (result.ok) {
+      claim = { ...claim, state: 'primed', message: `primed with ${result.model ?? model}` };
+      await this.#saveClaim(claim);
+      this.#pending.set(key, { claim, primedAt: this.#clock.now() });
+      this.#followUpWanted = true;
+      this.#scheduleFollowUp();
+      return this.#record(
+        name,
+        this.#outcome(
+          window,
+          'primed',
+          `sent a priming turn to the ${label(window)} window with ${result.model ?? model} (${of}); waiting to confirm it started`,
+        ),
+      );
+    }
+    const retryable = result.kind !== 'auth' && result.kind !== 'limited';
+    if (retryable && attempt < this.#maxAttempts && this.#options.retryInBackground !== false) {
+      const delay = this.#backoff(attempt);
+      claim = {
+        ...claim,
+        state: 'retrying',
+        nextAttemptAt: this.#clock.now() + delay,
+        message: result.message,
+      };
+      await this.#saveClaim(claim);
+      const cancel = this.#clock.setTimeout(() => {
+        this.#retries.delete(key);
+        this.#track(this.#attempt(profile, window, claim));
+      }, delay);
+      this.#retries.set(key, cancel);
+      return this.#record(
+        name,
+        this.#outcome(
+          window,
+          'failed',
+          `${of} failed: ${result.message}; retrying in ${formatDelay(delay)}`,
+        ),
+      );
+    }
+    if (retryable && this.#options.retryInBackground === false && attempt < this.#maxAttempts) {
+      // A one-shot run cannot retry later: leave the window to the running scheduler.
+      await releaseClaim(this.#options.paths, claim);
+      return this.#record(name, this.#outcome(window, 'failed', `${of} failed: ${result.message}`));
+    }
+    claim = { ...claim, state: 'failed', message: result.message };
+    await this.#saveClaim(claim);
+    const why = retryable ? `gave up after ${attempt} attempts` : 'not retried';
+    return this.#record(name, this.#outcome(window, 'failed', `${why}: ${result.message}`));
+  }
+
+  async #send(request: PrimeRequest): Promise<PrimeResult> {
+    if (this.#options.sendPrime) return this.#options.sendPrime(request);
+    const fetch = this.#options.fetch ?? (globalThis.fetch as FetchLike);
+    return sendPrimeRequest(fetch, request);
+  }
+
+  /** Exponential backoff with up to +25 % jitter, so delays grow strictly and never align. */
+  #backoff(attempt: number): number {
+    const base = this.#retryBaseMs * 2 ** (attempt - 1);
+    return Math.round(Math.min(base, 30 * minute) * (1 + 0.25 * this.#random()));
+  }
+
+  #scheduleFollowUp(): void {
+    if (!this.#started) return;
+    this.#tickTimer?.();
+    this.#tickTimer = this.#clock.setTimeout(
+      () => this.#track(this.#timedTick()),
+      this.#followUpMs,
+    );
+  }
+
+  async #skipReason(name: string): Promise<string | undefined> {
+    const health = await this.#health.get(name, this.#clock.now());
+    if (health.status === 'auth_error') return 'it needs to sign in again';
+    if (health.status === 'limited') return 'it is at its usage limit';
+    if (this.#options.isServingLiveSession && (await this.#options.isServingLiveSession(name))) {
+      return 'it is serving a live Codex session, which starts its windows anyway';
+    }
+    return undefined;
+  }
+
+  async #observe(name: string): Promise<QuotaSnapshot | undefined> {
+    try {
+      return await this.#observeUsage(name);
+    } catch (error) {
+      this.#logger.warn(
+        { profile: name, err: describeError(error) },
+        'could not read usage for priming',
+      );
+      return undefined;
+    }
+  }
+
+  async #findProfile(name: string): Promise<PrimingProfile> {
+    const profile = (await this.#options.store.listProfiles()).find((entry) => entry.name === name);
+    if (!profile) {
+      throw new LabError(
+        'profile_not_found',
+        `There is no profile named ${name}. Run codex-lab list to see them.`,
+      );
+    }
+    return profile;
+  }
+
+  async #saveClaim(claim: PrimingClaim): Promise<void> {
+    await saveClaim(this.#options.paths, claim);
+  }
+
+  #outcome(
+    window: PrimingWindow,
+    outcome: PrimingOutcome['outcome'],
+    message: string,
+  ): PrimingOutcome {
+    return { at: this.#clock.now(), window, outcome, message };
+  }
+
+  /** Appends to `state/priming.json` (in the background, in order) and tells `onEvent`. */
+  #record(name: string, outcome: PrimingOutcome): PrimingOutcome {
+    this.#recording = this.#recording
+      .then(() => recordPrimingOutcome(this.#options.paths, name, outcome))
+      .catch((error: unknown) => {
+        this.#logger.warn(
+          { profile: name, err: describeError(error) },
+          'could not record priming outcome',
+        );
+      });
+    this.#track(this.#recording);
+    this.#logger.info(
+      { profile: name, window: outcome.window, outcome: outcome.outcome },
+      outcome.message,
+    );
+    this.#options.onEvent?.({ profile: name, ...outcome });
+    return outcome;
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work
+      .catch((error: unknown) => {
+        this.#logger.error({ err: describeError(error) }, 'priming work failed');
+      })
+      .finally(() => this.#inflight.delete(tracked));
+    this.#inflight.add(tracked);
+  }
+}
+
+/** What the one-shot `primeNow` takes: the scheduler's options plus the profile. */
+export type PrimeNowOptions = Omit<PrimingSchedulerOptions, 'retryInBackground'> & {
+  profile: string;
+  dryRun?: boolean;
+};
+
+/**
+ * Primes one profile once, for callers without a running scheduler (the service's "prime now",
+ * the CLI). Failed attempts are not retried here; their claim is released for the timer.
+ */
+export async function primeNow(options: PrimeNowOptions): Promise<PrimingOutcomeView> {
+  const scheduler = new PrimingScheduler({ ...options, retryInBackground: false });
+  const outcome = await scheduler.primeNow(options.profile, { dryRun: options.dryRun ?? false });
+  await scheduler.settled();
+  return toOutcomeView(outcome);
+}
+
+/** A stored outcome as the contract shows it (ISO time). */
+export function toOutcomeView(outcome: PrimingOutcome): PrimingOutcomeView {
+  return { ...outcome, at: new Date(outcome.at).toISOString() };
+}
+
+/** Appends one outcome to a profile's entry in `state/priming.json` under the `priming` lock. */
+export async function recordPrimingOutcome(
+  paths: LabPaths,
+  name: string,
+  outcome: PrimingOutcome,
+): Promise<void> {
+  await withLock(paths.locksDir, 'priming', async () => {
+    const file: PrimingFile = (await readJsonFile(paths.priming, primingFileSchema)) ?? {
+      version: 1,
+      profiles: {},
+    };
+    const entry = file.profiles[name] ?? { last: null, log: [] };
+    entry.last = outcome;
+    entry.log = [...entry.log, outcome].slice(-primingLogLength);
+    file.profiles[name] = entry;
+    await writeJsonFile(paths.priming, file);
+  });
+}
+
+/** Reads `state/priming.json` (empty when missing). */
+export async function readPrimingFile(paths: LabPaths): Promise<PrimingFile> {
+  return (await readJsonFile(paths.priming, primingFileSchema)) ?? { version: 1, profiles: {} };
+}
+
+/** The next time (Unix ms, at or after `now`) the local clock reads `HH:MM`, or null if malformed. */
+export function nextLocalTime(now: number, at: string): number | null {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at.trim());
+  if (!match) return null;
+  const due = new Date(now);
+  due.setHours(Number(match[1]), Number(match[2]), 0, 0);
+  if (due.getTime() < now) due.setDate(due.getDate() + 1);
+  return due.getTime();
+}
+
+function keyOf(name: string, window: PrimingWindow): string {
+  return `${name}\u0000${window}`;
+}
+
+function label(window: PrimingWindow): string {
+  return window === 'weekly' ? 'weekly' : '5-hour';
+}
+
+function formatDelay(ms: number): string {
+  return ms >= minute ? `${Math.round(ms / minute)} min` : `${Math.round(ms / second)} s`;
+}
+
+function describeError(error: unknown): string {
+  return isLabError(error)
+    ? `${error.code}: ${error.message}`
+    : String((error as Error)?.message ?? error);
+}

@@ -1,0 +1,566 @@
+/**
+ * The profile store: the registry `auth-profiles.json` plus one Codex-compatible auth.json per
+ * profile (or one keychain entry), and the legacy `$CODEX_LAB_HOME/auth.json` used in place as
+ * `default` (DESIGN.md section 2, docs/storage.md).
+ *
+ * Every registry change is a locked read-modify-write with an atomic write, so the tray app and
+ * the CLI can edit side by side; every auth write is atomic and touches one profile only.
+ */
+import { rename as renamePath, rm, stat, unlink } from 'node:fs/promises';
+import { LabError } from '../errors.ts';
+import {
+  ensurePrivateDirectory,
+  parseJsonText,
+  readJsonFile,
+  writeJsonFile,
+} from '../home/files.ts';
+import { withLock, type LockOptions } from '../home/lock.ts';
+import type { LabPaths } from '../home/paths.ts';
+import { HealthStore } from '../state/health-store.ts';
+import { identityFromAuth, type AuthIdentity } from './jwt.ts';
+import { keyringAccountFor, type KeyringPort } from './keyring.ts';
+import {
+  authDotJsonSchema,
+  emptyRegistry,
+  profileNamePattern,
+  registrySchema,
+  type AuthDotJson,
+  type Pin,
+  type ProfileRecord,
+  type Registry,
+  type StoreKind,
+} from './schema.ts';
+
+export type { KeyringPort } from './keyring.ts';
+
+/** A profile as callers see it. */
+export interface ProfileEntry extends ProfileRecord {
+  /** True for the in-place legacy `$CODEX_LAB_HOME/auth.json`, listed as `default`. */
+  legacy: boolean;
+}
+
+/** The name the legacy single-account auth.json is listed under. */
+export const legacyProfileName = 'default';
+
+/** Names that mean something else on the command line. */
+const reservedNames = new Set(['auto']);
+
+/** Longest profile name (the pattern's limit, spelled out for messages). */
+const maxNameLength = 64;
+
+/**
+ * Checks a proposed profile name: throws `invalid_name` or `name_taken` (case-insensitive
+ * against `existing`) with one sentence saying what to do instead.
+ */
+export function validateProfileName(name: string, existing: string[]): void {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  if (name === '') {
+    throw new LabError('invalid_name', 'A profile name cannot be empty.');
+  }
+  if (name.length > maxNameLength) {
+    throw new LabError(
+      'invalid_name',
+      `The profile name ${shown} is ${name.length} characters long; use at most ${maxNameLength}.`,
+    );
+  }
+  if (!profileNamePattern.test(name)) {
+    throw new LabError(
+      'invalid_name',
+      `${shown} is not a valid profile name: use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit.`,
+    );
+  }
+  if (reservedNames.has(name)) {
+    throw new LabError(
+      'invalid_name',
+      `${shown} is reserved (it means "let the router choose"); pick another name.`,
+    );
+  }
+  const lower = name.toLowerCase();
+  const clash = existing.find((other) => other.toLowerCase() === lower);
+  if (clash !== undefined) {
+    throw new LabError(
+      'name_taken',
+      `A profile named ${JSON.stringify(clash)} already exists; pick another name or remove that one first.`,
+    );
+  }
+}
+
+/** Derives a valid, unused profile name from an email's local part: alice, alice-2, … */
+export function deriveProfileName(email: string | null, existing: string[]): string {
+  const local = (email ?? '').split('@')[0] ?? '';
+  let base = local
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .replace(/[-.]+$/, '')
+    .slice(0, maxNameLength - 4);
+  if (base === '' || reservedNames.has(base)) base = base === '' ? 'account' : `${base}-1`;
+  const taken = new Set(existing.map((name) => name.toLowerCase()));
+  if (!taken.has(base)) return base;
+  for (let suffix = 2; ; suffix += 1) {
+    const candidate = `${base}-${suffix}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}
+
+/** Builds the exact auth.json Codex writes: key order, `auth_mode`, `OPENAI_API_KEY` always present. */
+export function normalizeAuth(auth: AuthDotJson): AuthDotJson {
+  const { auth_mode, OPENAI_API_KEY, tokens, last_refresh, ...rest } = auth;
+  const normalized: AuthDotJson = {
+    // Without auth_mode a stored API key would flip Codex into API-key mode (research 3.2).
+    auth_mode: auth_mode ?? 'chatgpt',
+    OPENAI_API_KEY: OPENAI_API_KEY ?? null,
+  };
+  if (tokens !== undefined) normalized.tokens = tokens;
+  if (last_refresh !== undefined) normalized.last_refresh = last_refresh;
+  return { ...normalized, ...rest };
+}
+
+/** Options for a `ProfileStore`. */
+export interface ProfileStoreOptions {
+  paths: LabPaths;
+  /** Needed only for profiles whose store kind is `keyring`. */
+  keyring?: KeyringPort;
+  /** Injected time (Unix ms). */
+  now?: () => number;
+  /** Registry lock timing (tests shorten it). */
+  lock?: LockOptions;
+}
+
+/** The profile registry and every profile's tokens. */
+export class ProfileStore {
+  readonly #paths: LabPaths;
+  readonly #keyring: KeyringPort | undefined;
+  readonly #now: () => number;
+  readonly #lock: LockOptions;
+
+  constructor(options: ProfileStoreOptions) {
+    this.#paths = options.paths;
+    this.#keyring = options.keyring;
+    this.#now = options.now ?? Date.now;
+    this.#lock = options.lock ?? {};
+  }
+
+  /** The registry; empty when the file is missing, `corrupt_file` naming it when it is broken. */
+  async readRegistry(): Promise<Registry> {
+    return (await readJsonFile(this.#paths.registry, registrySchema)) ?? emptyRegistry();
+  }
+
+  /**
+   * Locked read-modify-write of the registry. `mutate` edits the registry in place; the file is
+   * rewritten atomically only when something changed.
+   */
+  async updateRegistry<T>(mutate: (registry: Registry) => T | Promise<T>): Promise<T> {
+    return this.#locked(async () => {
+      const registry = await this.readRegistry();
+      const before = JSON.stringify(registry);
+      const result = await mutate(registry);
+      await this.#writeRegistryIfChanged(registry, before);
+      return result;
+    });
+  }
+
+  /** Registry profiles in the user's order, plus the legacy `default` when it is unlisted. */
+  async listProfiles(): Promise<ProfileEntry[]> {
+    return this.#entries(await this.readRegistry());
+  }
+
+  /** One profile; `profile_not_found` naming it when there is none. */
+  async getProfile(name: string): Promise<ProfileEntry> {
+    return findEntry(await this.listProfiles(), name);
+  }
+
+  /** The profile's auth.json path (for the legacy profile, the home's own auth.json). */
+  async authPath(name: string): Promise<string> {
+    return this.#authPathOf(await this.getProfile(name));
+  }
+
+  /** The profile's auth.json content, from its file, the keychain or the legacy file. */
+  async readAuth(name: string): Promise<AuthDotJson> {
+    const entry = await this.getProfile(name);
+    if (entry.store === 'keyring' && !entry.legacy) {
+      const key = keyringAccountFor(this.#paths.profileDir(entry.name));
+      const text = await this.#requireKeyring().get(key);
+      if (text === null) throw notSignedIn(entry.name, `the keychain entry ${key}`);
+      return parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema);
+    }
+    const path = this.#authPathOf(entry);
+    const auth = await readJsonFile(path, authDotJsonSchema);
+    if (auth === undefined) throw notSignedIn(entry.name, path);
+    return auth;
+  }
+
+  /** Replaces one profile's tokens atomically (0600 file or keychain); no other profile changes. */
+  async writeAuth(name: string, auth: AuthDotJson): Promise<void> {
+    await this.#writeAuthOf(await this.getProfile(name), auth);
+  }
+
+  /**
+   * Saves the result of a sign-in. The same (account id, email) as an existing profile
+   * re-authenticates that profile in place; anything else becomes a new profile named
+   * `requestedName`, else after the email.
+   */
+  async saveSignIn(input: {
+    auth: AuthDotJson;
+    requestedName: string | null;
+    store?: StoreKind;
+  }): Promise<{ name: string; created: boolean }> {
+    const auth = normalizeAuth(input.auth);
+    const identity = identityFromAuth(auth);
+    if (!auth.tokens || (identity.accountId === null && identity.email === null)) {
+      throw new LabError(
+        'invalid_argument',
+        'The sign-in returned no account id or email, so it cannot be told apart from other accounts; try signing in again.',
+      );
+    }
+    if (auth.tokens.account_id == null && identity.accountId !== null) {
+      auth.tokens = { ...auth.tokens, account_id: identity.accountId };
+    }
+    const nowIso = new Date(this.#now()).toISOString();
+    const outcome = await this.#locked(async () => {
+      const registry = await this.readRegistry();
+      const before = JSON.stringify(registry);
+      const entries = await this.#entries(registry);
+      const match = entries.find((entry) => sameIdentity(entry, identity));
+      if (match) {
+        await this.#writeAuthOf(match, auth);
+        const record = registry.profiles.find((p) => p.name === match.name);
+        if (record) Object.assign(record, identityFields(identity));
+        await this.#writeRegistryIfChanged(registry, before);
+        return { name: match.name, created: false };
+      }
+      const names = entries.map((entry) => entry.name);
+      let name: string;
+      if (input.requestedName !== null && input.requestedName !== undefined) {
+        validateProfileName(input.requestedName, names);
+        name = input.requestedName;
+      } else {
+        name = deriveProfileName(identity.email, [...names, ...reservedNames]);
+      }
+      const record: ProfileEntry = {
+        name,
+        label: null,
+        ...identityFields(identity),
+        createdAt: nowIso,
+        lastUsedAt: null,
+        store: input.store ?? 'file',
+        priming: { enabled: false, windows: ['weekly'], at: null, model: null },
+        legacy: false,
+      };
+      // Tokens first: a registry entry never points at a profile without tokens.
+      await this.#writeAuthOf(record, auth);
+      const { legacy: _legacy, ...stored } = record;
+      registry.profiles.push(stored);
+      await this.#writeRegistry(registry);
+      return { name, created: true };
+    });
+    if (!outcome.created) {
+      // Signing in again is the cure for auth_error; a quota limit is the account's and stays.
+      const health = new HealthStore(this.#paths);
+      const current = (await health.read()).profiles[outcome.name];
+      if (current?.status === 'auth_error') await health.forget(outcome.name);
+    }
+    return outcome;
+  }
+
+  /**
+   * Renames a profile: its folder, registry entry, pins, active marker, health entry and keychain
+   * entry (whose key depends on the folder path). Renaming the legacy `default` adopts its tokens
+   * into `auth-profiles/<to>/` and only then removes the legacy file.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    await this.#locked(async () => {
+      const registry = await this.readRegistry();
+      const entries = await this.#entries(registry);
+      const entry = findEntry(entries, from);
+      if (to === entry.name) return;
+      validateProfileName(
+        to,
+        entries.filter((other) => other.name !== entry.name).map((other) => other.name),
+      );
+      const targetDir = this.#paths.profileDir(to);
+      if (await exists(targetDir)) {
+        throw new LabError(
+          'name_taken',
+          `${targetDir} already exists although no profile uses it; move it away, then rename again.`,
+        );
+      }
+      if (entry.legacy) {
+        const auth = await this.readAuth(entry.name);
+        const adopted: ProfileEntry = { ...entry, name: to, legacy: false, store: 'file' };
+        await this.#writeAuthOf(adopted, auth);
+        const index = registry.profiles.findIndex((p) => p.name === entry.name);
+        const { legacy: _legacy, ...stored } = adopted;
+        if (index >= 0) registry.profiles[index] = stored;
+        else registry.profiles.push(stored);
+        retarget(registry, entry.name, to);
+        await this.#writeRegistry(registry);
+        await unlink(this.#paths.legacyAuth).catch(() => undefined);
+      } else {
+        const sourceDir = this.#paths.profileDir(entry.name);
+        let secret: string | null = null;
+        const oldKey = keyringAccountFor(sourceDir);
+        if (entry.store === 'keyring') secret = await this.#requireKeyring().get(oldKey);
+        await ensurePrivateDirectory(this.#paths.profilesDir);
+        await renamePath(sourceDir, targetDir).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') {
+            throw new LabError(
+              'io_error',
+              `Could not move ${sourceDir} to ${targetDir}: ${error.message}`,
+            );
+          }
+        });
+        if (secret !== null) {
+          await ensurePrivateDirectory(targetDir);
+          await this.#requireKeyring().set(keyringAccountFor(targetDir), secret);
+          await this.#requireKeyring().delete(oldKey);
+        }
+        const record = registry.profiles.find((p) => p.name === entry.name);
+        if (record) record.name = to;
+        retarget(registry, entry.name, to);
+        await this.#writeRegistry(registry);
+      }
+    });
+    await new HealthStore(this.#paths).forget(from, to);
+  }
+
+  /** Deletes one profile (its folder or keychain entry, or the legacy file); clears its pins. */
+  async remove(name: string): Promise<void> {
+    let removed = name;
+    await this.#locked(async () => {
+      const registry = await this.readRegistry();
+      const entry = findEntry(await this.#entries(registry), name);
+      removed = entry.name;
+      registry.profiles = registry.profiles.filter((p) => p.name !== entry.name);
+      retarget(registry, entry.name, null);
+      // The registry forgets the profile before its tokens go: never an entry without tokens.
+      await this.#writeRegistry(registry);
+      if (entry.legacy) {
+        await unlink(this.#paths.legacyAuth).catch(ignoreMissing);
+        return;
+      }
+      const dir = this.#paths.profileDir(entry.name);
+      if (entry.store === 'keyring') await this.#requireKeyring().delete(keyringAccountFor(dir));
+      await rm(dir, { recursive: true, force: true });
+    });
+    await new HealthStore(this.#paths).forget(removed);
+  }
+
+  /** Sets the profile new unpinned sessions use, or `auto`. */
+  async setActive(nameOrAuto: string): Promise<void> {
+    await this.updateRegistry(async (registry) => {
+      if (nameOrAuto.toLowerCase() === 'auto') {
+        registry.active = 'auto';
+        return;
+      }
+      registry.active = findEntry(await this.#entries(registry), nameOrAuto).name;
+    });
+  }
+
+  /** Pins a session id or repo path to a profile; `profile: null` removes the pin. */
+  async setPin(
+    kind: 'session' | 'repo',
+    key: string,
+    profile: string | null,
+    allowFallback = false,
+  ): Promise<void> {
+    await this.updateRegistry(async (registry) => {
+      const pins = kind === 'session' ? registry.pins.sessions : registry.pins.repos;
+      if (profile === null) {
+        delete pins[key];
+        return;
+      }
+      const entry = findEntry(await this.#entries(registry), profile);
+      const pin: Pin = {
+        profile: entry.name,
+        allowFallback,
+        createdAt: new Date(this.#now()).toISOString(),
+      };
+      pins[key] = pin;
+    });
+  }
+
+  /** Changes a profile's priming settings. */
+  async setPriming(name: string, patch: Partial<ProfileRecord['priming']>): Promise<void> {
+    await this.updateRegistry(async (registry) => {
+      const record = await this.#recordFor(registry, name);
+      record.priming = { ...record.priming, ...patch };
+    });
+  }
+
+  /** Records that a profile was just used; skipped when it was recorded within the last minute. */
+  async touch(name: string): Promise<void> {
+    const now = this.#now();
+    const recent = (registry: Registry) => {
+      const last = registry.profiles.find((p) => p.name === name)?.lastUsedAt;
+      return last != null && now - Date.parse(last) < 60_000;
+    };
+    const registry = await this.readRegistry();
+    // An unlisted legacy profile is not worth a registry entry just for this.
+    if (!registry.profiles.some((p) => p.name === name) || recent(registry)) return;
+    await this.updateRegistry((fresh) => {
+      const record = fresh.profiles.find((p) => p.name === name);
+      if (record && !recent(fresh)) record.lastUsedAt = new Date(now).toISOString();
+    });
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  #locked<T>(operation: () => Promise<T>): Promise<T> {
+    return withLock(this.#paths.locksDir, 'registry', operation, this.#lock);
+  }
+
+  async #writeRegistry(registry: Registry): Promise<void> {
+    await writeJsonFile(this.#paths.registry, registry);
+  }
+
+  async #writeRegistryIfChanged(registry: Registry, before: string): Promise<void> {
+    if (JSON.stringify(registry) !== before) await this.#writeRegistry(registry);
+  }
+
+  async #entries(registry: Registry): Promise<ProfileEntry[]> {
+    const entries: ProfileEntry[] = registry.profiles.map((record) => ({
+      ...record,
+      legacy: record.legacy === true,
+    }));
+    if (!registry.profiles.some((p) => p.name === legacyProfileName)) {
+      const legacy = await this.#legacyEntry();
+      if (legacy) entries.push(legacy);
+    }
+    return entries;
+  }
+
+  /** The unlisted legacy auth.json as an entry: read only, never written here. */
+  async #legacyEntry(): Promise<ProfileEntry | null> {
+    const path = this.#paths.legacyAuth;
+    let createdAt: string;
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) return null;
+      createdAt = info.mtime.toISOString();
+    } catch {
+      return null;
+    }
+    let identity: AuthIdentity | null = null;
+    try {
+      const auth = await readJsonFile(path, authDotJsonSchema);
+      identity = auth ? identityFromAuth(auth) : null;
+    } catch {
+      // A broken legacy file is still listed, so that reading its tokens reports it by name.
+    }
+    return {
+      name: legacyProfileName,
+      label: null,
+      email: identity?.email ?? null,
+      plan: identity?.plan ?? null,
+      accountId: identity?.accountId ?? null,
+      userId: identity?.userId ?? null,
+      createdAt,
+      lastUsedAt: null,
+      store: 'file',
+      priming: { enabled: false, windows: ['weekly'], at: null, model: null },
+      legacy: true,
+    };
+  }
+
+  /** The registry record for `name`, adding one for the unlisted legacy profile if needed. */
+  async #recordFor(registry: Registry, name: string): Promise<ProfileRecord> {
+    const entry = findEntry(await this.#entries(registry), name);
+    const existing = registry.profiles.find((p) => p.name === entry.name);
+    if (existing) return existing;
+    const { legacy: _legacy, ...fields } = entry;
+    const record: ProfileRecord = { ...fields, legacy: true };
+    registry.profiles.push(record);
+    return record;
+  }
+
+  #authPathOf(entry: ProfileEntry): string {
+    return entry.legacy ? this.#paths.legacyAuth : this.#paths.profileAuth(entry.name);
+  }
+
+  async #writeAuthOf(entry: ProfileEntry, auth: AuthDotJson): Promise<void> {
+    const normalized = normalizeAuth(auth);
+    if (entry.store === 'keyring' && !entry.legacy) {
+      const dir = this.#paths.profileDir(entry.name);
+      // The folder must exist before the key is derived: the key hashes its canonical path.
+      await ensurePrivateDirectory(dir);
+      await this.#requireKeyring().set(keyringAccountFor(dir), JSON.stringify(normalized));
+      // Codex's keyring mode keeps no file beside the keychain entry.
+      await unlink(this.#paths.profileAuth(entry.name)).catch(ignoreMissing);
+      return;
+    }
+    await writeJsonFile(this.#authPathOf(entry), normalized);
+  }
+
+  #requireKeyring(): KeyringPort {
+    if (!this.#keyring) {
+      throw new LabError(
+        'keyring_unavailable',
+        'This profile keeps its tokens in the OS keychain, but no keychain was configured for this process.',
+      );
+    }
+    return this.#keyring;
+  }
+}
+
+function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
+  const found =
+    entries.find((entry) => entry.name === name) ??
+    entries.find((entry) => entry.name === name.toLowerCase());
+  if (!found) {
+    throw new LabError(
+      'profile_not_found',
+      `There is no profile named ${JSON.stringify(name)}; run \`codex-lab list\` to see them.`,
+    );
+  }
+  return found;
+}
+
+function sameIdentity(entry: ProfileEntry, identity: AuthIdentity): boolean {
+  // Both parts must match: one email can own a personal and a team workspace (research 1.4).
+  return (
+    (entry.accountId ?? null) === identity.accountId &&
+    (entry.email?.toLowerCase() ?? null) === identity.email
+  );
+}
+
+function identityFields(identity: AuthIdentity) {
+  return {
+    email: identity.email,
+    plan: identity.plan,
+    accountId: identity.accountId,
+    userId: identity.userId,
+  };
+}
+
+/** Moves (or with `to === null` drops) everything in the registry that names `from`. */
+function retarget(registry: Registry, from: string, to: string | null): void {
+  if (registry.active === from) registry.active = to ?? 'auto';
+  for (const pins of [registry.pins.sessions, registry.pins.repos]) {
+    for (const [key, pin] of Object.entries(pins)) {
+      if (pin.profile !== from) continue;
+      if (to === null) delete pins[key];
+      else pin.profile = to;
+    }
+  }
+}
+
+function notSignedIn(name: string, where: string): LabError {
+  return new LabError(
+    'not_signed_in',
+    `Profile ${JSON.stringify(name)} has no tokens (${where} is missing); sign in again with \`codex-lab login ${name}\`.`,
+  );
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
+}

@@ -1,0 +1,107 @@
+/**
+ * Request bodies: read with a size limit, decoded (Codex sends `Content-Encoding: zstd` when it
+ * talks to a provider named `OpenAI`) only to read the routing fields. The original bytes and
+ * their encoding are what goes upstream.
+ */
+import type { IncomingMessage } from 'node:http';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { LabError } from '../errors.ts';
+
+/** Default limit for one request body: Codex turns with images stay well under this. */
+export const defaultBodyLimitBytes = 32 * 1024 * 1024;
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const brotliDecompress = promisify(zlib.brotliDecompress);
+// zstd arrived in Node 22.15/23.8; typed loosely so older type packages still compile.
+const zstdDecompressCallback = (zlib as unknown as Record<string, unknown>)['zstdDecompress'] as
+  | ((buffer: Buffer, options: object, callback: (error: Error | null, result: Buffer) => void) => void)
+  | undefined;
+
+/** Reads the whole body, failing with `payload_too_large` past `limitBytes`. */
+export async function readRequestBody(
+  request: IncomingMessage,
+  limitBytes: number = defaultBodyLimitBytes,
+): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limitBytes) throw tooLarge(limitBytes);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function tooLarge(limitBytes: number): LabError {
+  return new LabError(
+    'payload_too_large',
+    `The request body is larger than the router's limit of ${Math.round(limitBytes / 1024 / 1024)} MB.`,
+  );
+}
+
+/**
+ * Decodes a body by its `Content-Encoding` (identity, zstd, gzip, deflate, br), keeping the
+ * decoded size under `limitBytes` so a compression bomb cannot exhaust memory.
+ */
+export async function decodeBody(
+  body: Buffer,
+  encoding: string | undefined,
+  limitBytes: number = defaultBodyLimitBytes,
+): Promise<Buffer> {
+  const name = (encoding ?? '').trim().toLowerCase();
+  if (name === '' || name === 'identity') return body;
+  const options = { maxOutputLength: limitBytes };
+  try {
+    switch (name) {
+      case 'zstd': {
+        const decompress = zstdDecompressCallback;
+        if (!decompress) {
+          throw new LabError('bad_request', 'This Node has no zstd support; update to Node 24.');
+        }
+        return await new Promise<Buffer>((resolve, reject) =>
+          decompress(body, options, (error, result) => (error ? reject(error) : resolve(result))),
+        );
+      }
+      case 'gzip':
+      case 'x-gzip':
+        return await gunzip(body, options);
+      case 'deflate':
+        return await inflate(body, options);
+      case 'br':
+        return await brotliDecompress(body, options);
+      default:
+        throw new LabError('bad_request', `The router cannot read Content-Encoding "${name}".`);
+    }
+  } catch (error) {
+    if (error instanceof LabError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limitBytes);
+    throw new LabError(
+      'bad_request',
+      `The request body is not valid ${name} data: ${(error as Error).message}.`,
+    );
+  }
+}
+
+/** Parses a JSON request body into an object, or fails with a clear `bad_request`. */
+export function parseJsonBody(decoded: Buffer): Record<string, unknown> {
+  if (decoded.length === 0) {
+    throw new LabError('bad_request', 'The request body is empty; expected a JSON object.');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(decoded.toString('utf8'));
+  } catch (error) {
+    throw new LabError(
+      'bad_request',
+      `The request body is not valid JSON (${(error as Error).message}).`,
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new LabError('bad_request', 'The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}

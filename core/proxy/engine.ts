@@ -1,0 +1,85 @@
+/**
+ * What the proxy asks of the rest of the core, per request. The server owns the HTTP mechanics
+ * (auth, bodies, streaming, the fallback loop); an engine owns the policy (which profile, with
+ * which credentials, and what a failure means). `createLabEngine` in `lab-engine.ts` is the real
+ * one; tests may pass their own.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ErrorCode, LabError } from '../errors.ts';
+import type { RouteReason } from '../service/contract.ts';
+
+/** Which kind of upstream call a request is. */
+export type ProxyRequestKind = 'responses' | 'compact' | 'usage' | 'passthrough';
+
+/** One incoming request as the engine sees it (the body already decoded and parsed). */
+export interface ProxyRequestInfo {
+  kind: ProxyRequestKind;
+  method: string;
+  /** The path below `/backend-api`, with its query string (e.g. `/codex/responses`). */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body, or null (GET, non-JSON, or unparsable passthrough bodies). */
+  body: Record<string, unknown> | null;
+}
+
+/** The profile picked for one attempt. */
+export interface ProfilePick {
+  ok: true;
+  profile: string;
+  route: RouteReason;
+  /** A pin that allows fallback may fall over; a strict pin returns the upstream error. */
+  allowFallback: boolean;
+}
+
+/** No profile can serve the request: the HTTP answer to give instead. */
+export interface NoPick {
+  ok: false;
+  status: number;
+  code: ErrorCode;
+  message: string;
+  /** The JSON body to send; default `{ error: { type: code, code, message } }`. */
+  body?: unknown;
+}
+
+/** Routing state for one request across its attempts. */
+export interface RoutingTicket {
+  /** Picks a profile, skipping `excluded` (profile → why) from earlier attempts. */
+  choose(excluded: ReadonlyMap<string, string>): ProfilePick | NoPick | Promise<ProfilePick | NoPick>;
+  /** The response is going to the client from `pick`: record the session and the decision. */
+  commit(pick: ProfilePick, excluded: ReadonlyMap<string, string>): void;
+}
+
+/** Upstream credentials for one profile. */
+export interface UpstreamCredentials {
+  accessToken: string;
+  accountId: string | null;
+}
+
+/** A 429 that means the account's quota is spent. */
+export interface UsageLimit {
+  /** Unix ms when the limit resets, or null when the upstream did not say. */
+  resetsAt: number | null;
+  message: string;
+}
+
+/** The policy side of the proxy. Every method is cheap on the hot path: no file reads. */
+export interface ProxyEngine {
+  /** Starts routing a request (extracts the session, repo and pins once). */
+  prepare(info: ProxyRequestInfo): RoutingTicket;
+  /** The profile's current upstream credentials. Throws a `LabError` when it cannot be used. */
+  credentials(profile: string): Promise<UpstreamCredentials>;
+  /** Called once after a 401: refreshes (or adopts a newer token) and returns the new one. */
+  refreshAfterUnauthorized(profile: string, rejectedAccessToken: string): Promise<UpstreamCredentials>;
+  /** Reads a 429 body: a usage limit (fall over) or null (pass the error through). */
+  classify429(body: string, headers: IncomingHttpHeaders, now: number): UsageLimit | null;
+  /** Every upstream answer's headers (quota) and status (health, circuit breaker). */
+  observe(profile: string, status: number, headers: IncomingHttpHeaders): void;
+  /** The profile's quota is spent until `limit.resetsAt`. */
+  markLimited(profile: string, limit: UsageLimit): void;
+  /** The profile needs a new sign-in (refresh failed permanently). */
+  markAuthError(profile: string, error: LabError): void;
+  /** A network error (status null) or 5xx from the profile, for the circuit breaker. */
+  noteFailure(profile: string, status: number | null): void;
+  /** `wham/usage` answered from what the router knows, or null to ask the upstream. */
+  usageAnswer(profile: string): unknown;
+}

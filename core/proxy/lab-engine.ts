@@ -1,0 +1,488 @@
+/**
+ * The real proxy engine: routing policy over the registry (pins, active profile), live health,
+ * quota and the session table, with every input cached in memory so the hot path reads no file.
+ * The registry and health files are re-read only when their mtime changes (checked at most every
+ * `reloadIntervalMs`), so a `codex-lab pin` or `use` from another process takes effect quickly.
+ *
+ * Order (DESIGN.md section 4): explicit pin (header, session, repo) → the session's current
+ * profile → the active profile → the repo/model bucket's profile → the best eligible profile.
+ */
+import { stat } from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
+import { LabError } from '../errors.ts';
+import type { LabPaths } from '../home/paths.ts';
+import type { Clock, Logger } from '../ports.ts';
+import type { Registry } from '../profiles/schema.ts';
+import { chooseProfile, type RoutingCandidate, type RoutingPin } from '../router/policy.ts';
+import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
+import type { DecisionView, RouteReason, SessionView } from '../service/contract.ts';
+import type { ActivityLog } from '../service/events.ts';
+import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
+import type { HealthFile, QuotaSnapshot } from '../state/schema.ts';
+import type {
+  NoPick,
+  ProfilePick,
+  ProxyEngine,
+  ProxyRequestInfo,
+  RoutingTicket,
+  UpstreamCredentials,
+  UsageLimit,
+} from './engine.ts';
+import { parseQuotaHeaders, parseUsageLimitBody, poolLimitBody, usageFromSnapshot } from './quota-bits.ts';
+
+/** Where credentials come from: the TokenManager (single-flight, locked refresh). */
+export interface CredentialSource {
+  getCredentials(name: string): Promise<{ accessToken: string; accountId: string | null }>;
+  refreshAfterUnauthorized(
+    name: string,
+    rejectedAccessToken: string,
+  ): Promise<{ accessToken: string; accountId: string | null }>;
+}
+
+/** Reads the profile list and registry (the ProfileStore). */
+export interface RegistrySource {
+  readRegistry(): Promise<Registry>;
+  listProfiles(): Promise<Array<{ name: string }>>;
+}
+
+/** Options for `LabEngine`. */
+export interface LabEngineOptions {
+  paths: LabPaths;
+  store: RegistrySource;
+  health: HealthStore;
+  credentials: CredentialSource;
+  activity: ActivityLog;
+  clock: Clock;
+  logger: Logger;
+  /** Called (cheaply, synchronously) whenever state worth showing changed. */
+  onChange?: () => void;
+  /** Called with every quota snapshot learned from response headers. */
+  onQuota?: (profile: string, snapshot: QuotaSnapshot) => void;
+  reloadIntervalMs?: number;
+  /** A session not seen for this long is forgotten. */
+  sessionTtlMs?: number;
+}
+
+interface SessionEntry {
+  id: string;
+  profile: string;
+  route: RouteReason;
+  repo: string | null;
+  model: string | null;
+  pinned: string | null;
+  requests: number;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+const maxDecisions = 200;
+const breakerThreshold = 3;
+const breakerOpenMs = 30_000;
+const credentialCacheMs = 30_000;
+
+/** The routing policy and live state behind the router. */
+export class LabEngine implements ProxyEngine {
+  readonly #options: LabEngineOptions;
+  #profiles: string[] = [];
+  #registry: Registry | null = null;
+  #registryMtime = -1;
+  #healthMtime = -1;
+  #health = new Map<string, ProfileHealth & { updatedAt?: number }>();
+  #quota = new Map<string, QuotaSnapshot>();
+  #sessions = new Map<string, SessionEntry>();
+  #buckets = new Map<string, string>();
+  #decisions: DecisionView[] = [];
+  #failures = new Map<string, { count: number; openUntil: number }>();
+  #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
+  #lastCheck = 0;
+  #reloading: Promise<void> | null = null;
+
+  constructor(options: LabEngineOptions) {
+    this.#options = options;
+  }
+
+  /** Loads the registry and health now (call once before serving). */
+  async load(): Promise<void> {
+    this.#lastCheck = this.#options.clock.now();
+    await this.#reload(true);
+  }
+
+  /** Forces a reload on the next request (after this process wrote the registry). */
+  invalidate(): void {
+    this.#lastCheck = 0;
+    this.#registryMtime = -1;
+  }
+
+  /** Seeds a quota snapshot (from the usage endpoint or the persisted book). */
+  setQuota(profile: string, snapshot: QuotaSnapshot): void {
+    this.#quota.set(profile, snapshot);
+  }
+
+  /** The latest quota known for a profile. */
+  quota(profile: string): QuotaSnapshot | null {
+    return this.#quota.get(profile) ?? null;
+  }
+
+  /** Effective health of a profile now (in-memory, includes this process's fresh marks). */
+  health(profile: string): ProfileHealth {
+    return effectiveHealth(this.#health.get(profile), this.#options.clock.now());
+  }
+
+  /** Live sessions, most recent first. */
+  sessions(): SessionView[] {
+    const ttl = this.#options.sessionTtlMs ?? 6 * 3600_000;
+    const now = this.#options.clock.now();
+    const views: SessionView[] = [];
+    for (const [id, entry] of this.#sessions) {
+      if (now - entry.lastSeenAt > ttl) {
+        this.#sessions.delete(id);
+        continue;
+      }
+      views.push({
+        id,
+        profile: entry.profile,
+        route: entry.route,
+        repo: entry.repo,
+        model: entry.model,
+        pinned: entry.pinned,
+        requests: entry.requests,
+        startedAt: new Date(entry.startedAt).toISOString(),
+        lastSeenAt: new Date(entry.lastSeenAt).toISOString(),
+      });
+    }
+    return views.sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
+  }
+
+  /** Recent routing decisions, oldest first. */
+  decisions(): DecisionView[] {
+    return this.#decisions.slice();
+  }
+
+  /** Forgets a profile's live state (removed), or moves it (renamed). */
+  renameLive(from: string, to: string | null): void {
+    for (const entry of this.#sessions.values()) {
+      if (entry.profile === from) {
+        if (to === null) this.#sessions.delete(entry.id);
+        else entry.profile = to;
+      }
+    }
+    const quota = this.#quota.get(from);
+    this.#quota.delete(from);
+    if (to !== null && quota) this.#quota.set(to, quota);
+    this.#health.delete(from);
+    this.#credentials.delete(from);
+    this.invalidate();
+  }
+
+  prepare(info: ProxyRequestInfo): RoutingTicket {
+    const context = extractRouteContext(info.headers, info.body);
+    let lastDetail = '';
+    return {
+      choose: async (excluded) => {
+        await this.#maybeReload();
+        const result = this.#choose(context, excluded);
+        lastDetail = result.ok ? result.detail : result.message;
+        if (!result.ok) this.#recordDecision(context, null, null, result.message, excluded);
+        return result.ok ? result.pick : result.fail;
+      },
+      commit: (pick, excluded) => {
+        this.#commit(context, pick, excluded, lastDetail, info.kind);
+      },
+    };
+  }
+
+  async credentials(profile: string): Promise<UpstreamCredentials> {
+    // The TokenManager reads auth.json per call; a short cache keeps file reads off the hot path.
+    // A token another process rotated meanwhile stays valid until its expiry, and a 401 refreshes.
+    const now = this.#options.clock.now();
+    const cached = this.#credentials.get(profile);
+    if (cached && cached.until > now) return cached.value;
+    const value = await this.#options.credentials.getCredentials(profile);
+    this.#credentials.set(profile, { value, until: now + credentialCacheMs });
+    return value;
+  }
+
+  async refreshAfterUnauthorized(profile: string, rejected: string): Promise<UpstreamCredentials> {
+    this.#credentials.delete(profile);
+    const fresh = await this.#options.credentials.refreshAfterUnauthorized(profile, rejected);
+    this.#credentials.set(profile, { value: fresh, until: this.#options.clock.now() + credentialCacheMs });
+    this.#options.activity.add('refresh', profile, `Refreshed ${profile}'s sign-in after a 401.`);
+    return fresh;
+  }
+
+  classify429(body: string, headers: IncomingHttpHeaders, now: number): UsageLimit | null {
+    return parseUsageLimitBody(body, headers, now);
+  }
+
+  observe(profile: string, status: number, headers: IncomingHttpHeaders): void {
+    const now = this.#options.clock.now();
+    const snapshot = parseQuotaHeaders(headers, now);
+    if (snapshot) {
+      this.#quota.set(profile, snapshot);
+      this.#options.onQuota?.(profile, snapshot);
+    }
+    if (status >= 200 && status < 300) {
+      this.#failures.delete(profile);
+      const current = this.#health.get(profile);
+      if (!current || current.status !== 'ok') {
+        this.#health.set(profile, { status: 'ok', unavailableUntil: null, code: null, message: null });
+        this.#persist((health) => health.markOk(profile, now));
+      }
+    }
+    if (snapshot) this.#options.onChange?.();
+  }
+
+  markLimited(profile: string, limit: UsageLimit): void {
+    const now = this.#options.clock.now();
+    // Without a reset time, skip the profile for a short while rather than forever.
+    const until = limit.resetsAt ?? now + 5 * 60_000;
+    this.#health.set(profile, {
+      status: 'limited',
+      unavailableUntil: until,
+      code: 'usage_limit_reached',
+      message: limit.message,
+    });
+    this.#options.activity.add(
+      'limited',
+      profile,
+      `${profile} reached its usage limit; skipped until ${new Date(until).toISOString()}.`,
+    );
+    this.#persist((health) => health.markLimited(profile, until, limit.message, now));
+    this.#options.onChange?.();
+  }
+
+  markAuthError(profile: string, error: LabError): void {
+    const now = this.#options.clock.now();
+    this.#credentials.delete(profile);
+    this.#health.set(profile, {
+      status: 'auth_error',
+      unavailableUntil: null,
+      code: error.code,
+      message: error.message,
+    });
+    this.#options.activity.add('auth_error', profile, `${profile} needs a new sign-in: ${error.message}`);
+    this.#persist((health) => health.markAuthError(profile, error.code, error.message, now));
+    this.#options.onChange?.();
+  }
+
+  noteFailure(profile: string, _status: number | null): void {
+    const now = this.#options.clock.now();
+    const entry = this.#failures.get(profile) ?? { count: 0, openUntil: 0 };
+    entry.count += 1;
+    if (entry.count >= breakerThreshold) {
+      entry.openUntil = now + breakerOpenMs;
+      entry.count = 0;
+    }
+    this.#failures.set(profile, entry);
+  }
+
+  usageAnswer(profile: string): unknown {
+    const snapshot = this.#quota.get(profile);
+    return snapshot ? usageFromSnapshot(snapshot) : null;
+  }
+
+  #choose(
+    context: RouteContext,
+    excluded: ReadonlyMap<string, string>,
+  ): { ok: true; pick: ProfilePick; detail: string } | { ok: false; fail: NoPick; message: string } {
+    const now = this.#options.clock.now();
+    const registry = this.#registry;
+    const pin = pinFor(context, registry);
+    const candidates: RoutingCandidate[] = this.#profiles.map((name) => {
+      const health = effectiveHealth(this.#health.get(name), now);
+      const breaker = this.#failures.get(name);
+      return {
+        name,
+        status: health.status,
+        unavailableUntil: health.unavailableUntil,
+        circuitOpenUntil: breaker && breaker.openUntil > now ? breaker.openUntil : null,
+        quota: this.#quota.get(name) ?? null,
+      };
+    });
+    const session = context.sessionId ? this.#sessions.get(context.sessionId) : undefined;
+    const decision = chooseProfile({
+      candidates,
+      context,
+      sessionProfile: session?.profile ?? null,
+      pin,
+      active: registry?.active ?? 'auto',
+      bucketProfile: this.#buckets.get(bucketKey(context)) ?? null,
+      exclude: new Set(excluded.keys()),
+      now,
+    });
+    if (decision.outcome === 'routed' && decision.profile !== null && decision.route !== null) {
+      return {
+        ok: true,
+        pick: {
+          ok: true,
+          profile: decision.profile,
+          route: decision.route,
+          allowFallback: pin?.allowFallback ?? false,
+        },
+        detail: decision.detail,
+      };
+    }
+    const message = decision.detail;
+    if (decision.outcome === 'unknown_pin') {
+      const name = pin?.profile ?? decision.blockedBy?.profile ?? '';
+      const text = `The pinned profile "${name}" does not exist; run codex-lab list to see the profiles.`;
+      return { ok: false, message: text, fail: { ok: false, status: 400, code: 'profile_not_found', message: text } };
+    }
+    if (this.#profiles.length === 0) {
+      const text = 'Codex Lab has no profiles yet: run codex-lab login first.';
+      return { ok: false, message: text, fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text } };
+    }
+    const blocked = decision.blockedBy;
+    if (decision.outcome === 'pinned_unavailable' && blocked?.code === 'auth_error') {
+      const text = `The pinned profile ${blocked.profile} needs a new sign-in: run codex-lab login ${blocked.profile}.`;
+      return { ok: false, message: text, fail: { ok: false, status: 403, code: 'not_signed_in', message: text } };
+    }
+    // Profiles that failed this very request reach the policy as "failed"; their fresh limit
+    // marks still count for the pool's earliest reset.
+    const until = decision.outcome === 'none_eligible' ? this.#earliestReset(now, decision.earliestReset) : decision.earliestReset;
+    if (until !== null || blocked?.code === 'limited' || blocked?.code === 'exhausted') {
+      const text =
+        decision.outcome === 'pinned_unavailable' && blocked
+          ? `The pinned profile ${blocked.profile} has reached its usage limit.`
+          : `Every profile has reached its usage limit${until ? `; the first resets at ${new Date(until).toISOString()}` : ''}.`;
+      return {
+        ok: false,
+        message,
+        fail: { ok: false, status: 429, code: 'usage_limit_reached', message: text, body: poolLimitBody(until, text, now) },
+      };
+    }
+    const text = `No profile can take this request right now: ${message}`;
+    return { ok: false, message, fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text } };
+  }
+
+  #earliestReset(now: number, fromPolicy: number | null): number | null {
+    let earliest = fromPolicy;
+    for (const name of this.#profiles) {
+      const health = effectiveHealth(this.#health.get(name), now);
+      if (health.status === 'limited' && health.unavailableUntil !== null) {
+        earliest = earliest === null ? health.unavailableUntil : Math.min(earliest, health.unavailableUntil);
+      }
+    }
+    return earliest;
+  }
+
+  #commit(context: RouteContext, pick: ProfilePick, excluded: ReadonlyMap<string, string>, detail: string, kind: string): void {
+    const now = this.#options.clock.now();
+    if (kind === 'responses' || kind === 'compact') {
+      if (context.sessionId) {
+        const existing = this.#sessions.get(context.sessionId);
+        if (existing) {
+          existing.profile = pick.profile;
+          existing.route = pick.route;
+          existing.requests += 1;
+          existing.lastSeenAt = now;
+          existing.pinned = pick.route === 'pinned' ? pick.profile : null;
+          existing.model = context.model ?? existing.model;
+        } else {
+          this.#sessions.set(context.sessionId, {
+            id: context.sessionId,
+            profile: pick.profile,
+            route: pick.route,
+            repo: context.repo,
+            model: context.model,
+            pinned: pick.route === 'pinned' ? pick.profile : null,
+            requests: 1,
+            startedAt: now,
+            lastSeenAt: now,
+          });
+        }
+      }
+      this.#buckets.set(bucketKey(context), pick.profile);
+    }
+    if (pick.route === 'sticky' && excluded.size === 0) {
+      // Sticky repeats are the common case; keep the decision log for changes.
+      return;
+    }
+    this.#recordDecision(context, pick.profile, pick.route, detail, excluded);
+    if (pick.route === 'fallback') {
+      const from = [...excluded.keys()].join(', ');
+      this.#options.activity.add('fallback', pick.profile, `Moved ${context.sessionId ?? 'a request'} to ${pick.profile}${from ? ` (skipped ${from})` : ''}.`);
+    } else {
+      this.#options.activity.add('route', pick.profile, `Routed ${context.sessionId ?? 'a request'} to ${pick.profile} (${pick.route}).`);
+    }
+    this.#options.onChange?.();
+  }
+
+  #recordDecision(context: RouteContext, profile: string | null, route: RouteReason | null, detail: string, excluded: ReadonlyMap<string, string>): void {
+    this.#decisions.push({
+      at: new Date(this.#options.clock.now()).toISOString(),
+      sessionId: context.sessionId,
+      profile,
+      route,
+      detail,
+      excluded: [...excluded].map(([name, reason]) => ({ profile: name, reason })),
+    });
+    if (this.#decisions.length > maxDecisions) this.#decisions.splice(0, this.#decisions.length - maxDecisions);
+  }
+
+  async #maybeReload(): Promise<void> {
+    const now = this.#options.clock.now();
+    if (now - this.#lastCheck < (this.#options.reloadIntervalMs ?? 1000)) return;
+    this.#lastCheck = now;
+    this.#reloading ??= this.#reload(false).finally(() => {
+      this.#reloading = null;
+    });
+    await this.#reloading;
+  }
+
+  async #reload(force: boolean): Promise<void> {
+    const { paths, store, health, logger } = this.#options;
+    try {
+      const [registryMtime, healthMtime, legacyMtime] = await Promise.all([
+        mtimeOf(paths.registry),
+        mtimeOf(paths.health),
+        mtimeOf(paths.legacyAuth),
+      ]);
+      const registryKey = registryMtime * 31 + legacyMtime;
+      if (force || registryKey !== this.#registryMtime) {
+        this.#registry = await store.readRegistry();
+        this.#profiles = (await store.listProfiles()).map((p) => p.name);
+        this.#registryMtime = registryKey;
+      }
+      if (force || healthMtime !== this.#healthMtime) {
+        const file: HealthFile = await health.read();
+        for (const [name, entry] of Object.entries(file.profiles)) {
+          const mine = this.#health.get(name);
+          // Our own fresher in-memory mark wins over a file written before it was persisted.
+          if (!mine || (mine.updatedAt ?? 0) <= entry.updatedAt) this.#health.set(name, entry);
+        }
+        this.#healthMtime = healthMtime;
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'could not reload the registry or health; keeping the last copy');
+    }
+  }
+
+  #persist(write: (health: HealthStore) => Promise<void>): void {
+    // Off the hot path: the router already acts on the in-memory mark.
+    write(this.#options.health).catch((error: unknown) =>
+      this.#options.logger.warn({ err: error }, 'could not save profile health'),
+    );
+  }
+}
+
+function pinFor(context: RouteContext, registry: Registry | null): RoutingPin | null {
+  if (context.headerProfile) return { profile: context.headerProfile, allowFallback: false, source: 'header' };
+  const session = context.sessionId ? registry?.pins.sessions[context.sessionId] : undefined;
+  if (session) return { profile: session.profile, allowFallback: session.allowFallback, source: 'session' };
+  const repo = context.repo ? registry?.pins.repos[context.repo] : undefined;
+  if (repo) return { profile: repo.profile, allowFallback: repo.allowFallback, source: 'repo' };
+  return null;
+}
+
+function bucketKey(context: RouteContext): string {
+  return `${context.repo ?? ''}\u0000${context.model ?? ''}`;
+}
+
+async function mtimeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The router's local bearer token: 32 random bytes, created once, stored 0600 at
+ * `paths.routerToken`, and compared in constant time. Local clients (Codex, the CLI, the web
+ * dashboard) present it; the upstream never sees it.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LabError } from '../errors.ts';
+import { readTextFile, writePrivateFile } from '../home/files.ts';
+import { withLock } from '../home/lock.ts';
+import type { LabPaths } from '../home/paths.ts';
+
+/** A token as written: `clab_` + 43 base64url characters. */
+const tokenPattern = /^clab_[A-Za-z0-9_-]{32,}$/;
+
+/** Makes a fresh router token. */
+export function generateRouterToken(): string {
+  return `clab_${randomBytes(32).toString('base64url')}`;
+}
+
+/** Reads the stored router token, or undefined when none exists yet. */
+export async function readRouterToken(paths: LabPaths): Promise<string | undefined> {
+  const text = await readTextFile(paths.routerToken);
+  if (text === undefined) return undefined;
+  const token = text.trim();
+  if (!tokenPattern.test(token)) {
+    throw new LabError(
+      'corrupt_file',
+      `${paths.routerToken} does not hold a router token. It was left untouched: move it away and run codex-lab token to make a new one.`,
+    );
+  }
+  return token;
+}
+
+/**
+ * Returns the router token, creating it (under a lock, so two processes starting together agree)
+ * when missing.
+ */
+export async function loadOrCreateRouterToken(paths: LabPaths): Promise<string> {
+  const existing = await readRouterToken(paths);
+  if (existing) return existing;
+  return withLock(paths.locksDir, 'router-token', async () => {
+    const raced = await readRouterToken(paths);
+    if (raced) return raced;
+    const token = generateRouterToken();
+    await writePrivateFile(paths.routerToken, `${token}\n`);
+    return token;
+  });
+}
+
+/**
+ * Compares a presented token with the expected one in constant time. Both sides are hashed first
+ * so neither the length nor any prefix leaks through timing.
+ */
+export function routerTokenMatches(expected: string, presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const left = createHash('sha256').update(expected).digest();
+  const right = createHash('sha256').update(presented).digest();
+  return timingSafeEqual(left, right);
+}
+
+/** Pulls the token out of an `Authorization: Bearer …` header value. */
+export function bearerFrom(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,450 @@
+/**
+ * The router: one loopback HTTP server that serves `/backend-api/*` for Codex (routed per
+ * session, with transparent fallback before the first byte), and hands `/lab/v1/*` and `/ui/*`
+ * to the control API and the dashboard.
+ *
+ * Hot path rules: no file reads, no awaits beyond the body, the credentials and the upstream;
+ * responses stream through `pipeline` so backpressure holds and a client that goes away aborts
+ * its upstream request.
+ */
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { Pool, type Dispatcher } from 'undici';
+import { isLabError, LabError, type ErrorCode } from '../errors.ts';
+import type { Clock, Logger } from '../ports.ts';
+import { decodeBody, defaultBodyLimitBytes, parseJsonBody, readRequestBody } from './body.ts';
+import type {
+  NoPick,
+  ProfilePick,
+  ProxyEngine,
+  ProxyRequestInfo,
+  ProxyRequestKind,
+  UpstreamCredentials,
+} from './engine.ts';
+import { bearerFrom, routerTokenMatches } from './router-token.ts';
+
+/** The default upstream (DESIGN.md section 3). */
+export const defaultChatGptBaseUrl = 'https://chatgpt.com/backend-api';
+/** The default router port. */
+export const defaultRouterPort = 1456;
+
+/** Extra request handlers mounted on the same server (control API, dashboard). */
+export type RouteHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) => boolean | Promise<boolean>;
+
+/** Options for `createRouterServer`. */
+export interface RouterServerOptions {
+  engine: ProxyEngine;
+  /** The router token local clients must present. */
+  token: string;
+  /** `CODEX_LAB_CHATGPT_BASE_URL`, e.g. `https://chatgpt.com/backend-api`. */
+  upstreamBaseUrl?: string;
+  clock: Clock;
+  logger: Logger;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Loopback unless the caller explicitly asks otherwise. */
+  host?: string;
+  bodyLimitBytes?: number;
+  /** Handlers for paths under `/lab/` that need the token (the control API). */
+  control?: RouteHandler;
+  /** Handlers for public paths (the dashboard's static files). */
+  publicRoutes?: RouteHandler;
+  /** Upstream dispatcher; default a keep-alive undici Pool to the base URL's origin. */
+  dispatcher?: Dispatcher;
+}
+
+/** A running router. */
+export interface RouterServer {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  /** Stops accepting, ends open streams and closes the upstream pool. */
+  close(): Promise<void>;
+}
+
+// Headers that describe one hop, or that the router sets itself; never forwarded either way.
+const hopHeaders = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'expect',
+]);
+const clientOnlyHeaders = new Set([
+  'authorization',
+  'chatgpt-account-id',
+  'x-codex-lab-profile',
+  'content-length',
+  'cookie',
+]);
+
+const maxAttempts = 16;
+const max429BodyBytes = 64 * 1024;
+
+/** Starts the router on loopback. Resolves once it is listening. */
+export async function createRouterServer(options: RouterServerOptions): Promise<RouterServer> {
+  const base = new URL((options.upstreamBaseUrl ?? defaultChatGptBaseUrl).replace(/\/+$/, ''));
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const dispatcher =
+    options.dispatcher ??
+    new Pool(base.origin, {
+      connections: 64,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      // SSE turns can idle for minutes between events (Codex's own idle timeout is 300 s).
+      bodyTimeout: 310_000,
+      headersTimeout: 120_000,
+    });
+  const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
+  const { engine, clock, logger, token } = options;
+  const log = logger.child({ component: 'router' });
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch((error: unknown) => {
+      log.error({ err: error }, 'router request failed');
+      if (!response.headersSent) {
+        sendError(response, 500, 'upstream_error', 'The router hit an internal error; see its log.');
+      } else {
+        response.destroy();
+      }
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://router.invalid');
+    const path = url.pathname;
+    if (path.startsWith('/backend-api/') || path === '/backend-api') {
+      if (!authorized(request)) return rejectUnauthorized(response);
+      return proxy(request, response, path.slice('/backend-api'.length) + url.search);
+    }
+    if (path.startsWith('/lab/')) {
+      if (!authorized(request)) return rejectUnauthorized(response);
+      if (options.control && (await options.control(request, response, url))) return;
+      return sendError(response, 404, 'not_found', `No control API route ${request.method} ${path}.`);
+    }
+    if (options.publicRoutes && (await options.publicRoutes(request, response, url))) return;
+    sendError(response, 404, 'not_found', `The router has nothing at ${path}.`);
+  }
+
+  function authorized(request: IncomingMessage): boolean {
+    return routerTokenMatches(token, bearerFrom(request.headers.authorization));
+  }
+
+  function rejectUnauthorized(response: ServerResponse): void {
+    response.setHeader('www-authenticate', 'Bearer realm="codex-lab"');
+    sendError(
+      response,
+      401,
+      'unauthorized',
+      'Missing or wrong router token: send "Authorization: Bearer <token>" (codex-lab token prints it).',
+    );
+  }
+
+  async function proxy(
+    request: IncomingMessage,
+    response: ServerResponse,
+    subPath: string,
+  ): Promise<void> {
+    const method = request.method ?? 'GET';
+    const kind = kindOf(method, subPath);
+    let raw: Buffer | null = null;
+    let body: Record<string, unknown> | null = null;
+    if (method !== 'GET' && method !== 'HEAD') {
+      try {
+        raw = await readRequestBody(request, bodyLimit);
+        if (kind === 'responses' || kind === 'compact') {
+          const encoding = header(request.headers['content-encoding']);
+          body = parseJsonBody(await decodeBody(raw, encoding, bodyLimit));
+        } else if (raw.length > 0 && /json/i.test(header(request.headers['content-type']) ?? '')) {
+          body = await tryParse(raw, header(request.headers['content-encoding']), bodyLimit);
+        }
+      } catch (error) {
+        if (!isLabError(error)) throw error;
+        if (error.code === 'payload_too_large') {
+          // Stop reading, and close the connection: the rest of the body is never drained.
+          response.setHeader('connection', 'close');
+          return sendError(response, 413, error.code, error.message);
+        }
+        return sendError(response, 400, error.code, error.message);
+      }
+    }
+
+    const info: ProxyRequestInfo = { kind, method, path: subPath, headers: request.headers, body };
+    const ticket = engine.prepare(info);
+    const aborter = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) aborter.abort();
+    });
+    const excluded = new Map<string, string>();
+
+    for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
+      if (aborter.signal.aborted) return;
+      const pick = await ticket.choose(excluded);
+      if (!pick.ok) return sendNoPick(response, pick);
+
+      if (kind === 'usage') {
+        const answer = engine.usageAnswer(pick.profile);
+        if (answer !== null && answer !== undefined) {
+          ticket.commit(pick, excluded);
+          return sendJson(response, 200, answer, labHeaders(pick));
+        }
+      }
+
+      let credentials: UpstreamCredentials;
+      try {
+        credentials = await engine.credentials(pick.profile);
+      } catch (error) {
+        if (!isLabError(error)) throw error;
+        engine.markAuthError(pick.profile, error);
+        excluded.set(pick.profile, error.code);
+        continue;
+      }
+
+      let refreshed = false;
+      for (;;) {
+        let upstream: Dispatcher.ResponseData;
+        try {
+          upstream = await dispatcher.request({
+            origin: base.origin,
+            method: method as Dispatcher.HttpMethod,
+            path: basePath + subPath,
+            headers: upstreamHeaders(request.headers, credentials),
+            body: raw,
+            signal: aborter.signal,
+          });
+        } catch (error) {
+          if (aborter.signal.aborted) return;
+          engine.noteFailure(pick.profile, null);
+          log.warn({ profile: pick.profile, err: error }, 'upstream unreachable');
+          return sendError(
+            response,
+            502,
+            'upstream_unreachable',
+            `The router could not reach ${base.origin}: ${(error as Error).message}.`,
+            labHeaders(pick),
+          );
+        }
+
+        const status = upstream.statusCode;
+        if (status === 429) {
+          const text = await readLimited(upstream.body, max429BodyBytes);
+          engine.observe(pick.profile, status, upstream.headers);
+          const limit = engine.classify429(text, upstream.headers, clock.now());
+          if (limit) {
+            engine.markLimited(pick.profile, limit);
+            log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
+            if (!(pick.route === 'pinned' && !pick.allowFallback)) {
+              excluded.set(pick.profile, 'usage_limit_reached');
+              break;
+            }
+          }
+          ticket.commit(pick, excluded);
+          return sendBuffered(response, status, upstream.headers, text, pick);
+        }
+        if (status === 401) {
+          if (!refreshed) {
+            refreshed = true;
+            await upstream.body.dump().catch(() => undefined);
+            try {
+              credentials = await engine.refreshAfterUnauthorized(
+                pick.profile,
+                credentials.accessToken,
+              );
+              continue;
+            } catch (error) {
+              if (!isLabError(error)) throw error;
+              engine.markAuthError(pick.profile, error);
+              excluded.set(pick.profile, error.code);
+              break;
+            }
+          }
+          // A freshly refreshed token still rejected: this account needs a new sign-in.
+          await upstream.body.dump().catch(() => undefined);
+          engine.markAuthError(
+            pick.profile,
+            new LabError(
+              'unauthorized',
+              'The upstream rejected this account even after a token refresh; sign in again.',
+            ),
+          );
+          excluded.set(pick.profile, 'unauthorized');
+          break;
+        }
+
+        engine.observe(pick.profile, status, upstream.headers);
+        if (status >= 500) engine.noteFailure(pick.profile, status);
+        ticket.commit(pick, excluded);
+        response.writeHead(status, responseHeaders(upstream.headers, pick));
+        // Flush the head now: an SSE client sees the status before the first event.
+        response.flushHeaders();
+        try {
+          await pipeline(upstream.body, response);
+        } catch (error) {
+          // The client left, or the upstream broke mid-stream; pipeline has destroyed both ends.
+          if (!aborter.signal.aborted) {
+            log.debug({ profile: pick.profile, err: error }, 'stream ended early');
+          }
+        }
+        return;
+      }
+    }
+    sendError(response, 502, 'upstream_error', 'The router gave up after too many attempts.');
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? defaultRouterPort, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${hostForUrl}:${address.port}`,
+    port: address.port,
+    server,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Streams in flight end now; a shutdown must not wait for a five-minute turn.
+      server.closeAllConnections();
+      await closed;
+      if (!options.dispatcher) await dispatcher.close().catch(() => undefined);
+    },
+  };
+}
+
+function kindOf(method: string, subPath: string): ProxyRequestKind {
+  const path = subPath.split('?')[0]!.replace(/\/+$/, '');
+  if (method === 'POST' && path === '/codex/responses') return 'responses';
+  if (method === 'POST' && path === '/codex/responses/compact') return 'compact';
+  if (method === 'GET' && path === '/wham/usage') return 'usage';
+  return 'passthrough';
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function tryParse(
+  raw: Buffer,
+  encoding: string | undefined,
+  limit: number,
+): Promise<Record<string, unknown> | null> {
+  try {
+    return parseJsonBody(await decodeBody(raw, encoding, limit));
+  } catch {
+    return null;
+  }
+}
+
+function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  credentials: UpstreamCredentials,
+): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const key in incoming) {
+    if (hopHeaders.has(key) || clientOnlyHeaders.has(key)) continue;
+    const value = incoming[key];
+    if (value !== undefined) headers[key] = value;
+  }
+  headers['authorization'] = `Bearer ${credentials.accessToken}`;
+  if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
+  return headers;
+}
+
+function labHeaders(pick: ProfilePick): Record<string, string> {
+  return { 'x-codex-lab-profile': pick.profile, 'x-codex-lab-route': pick.route };
+}
+
+function responseHeaders(
+  upstream: IncomingHttpHeaders,
+  pick: ProfilePick,
+): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const key in upstream) {
+    if (hopHeaders.has(key) || key === 'set-cookie') continue;
+    const value = upstream[key];
+    if (value !== undefined) headers[key] = value;
+  }
+  headers['x-codex-lab-profile'] = pick.profile;
+  headers['x-codex-lab-route'] = pick.route;
+  return headers;
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size < limit) chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function sendBuffered(
+  response: ServerResponse,
+  status: number,
+  upstream: IncomingHttpHeaders,
+  text: string,
+  pick: ProfilePick,
+): void {
+  const headers = responseHeaders(upstream, pick);
+  delete headers['content-length'];
+  delete headers['content-encoding'];
+  response.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(text)) });
+  response.end(text);
+}
+
+function sendNoPick(response: ServerResponse, pick: NoPick): void {
+  const body = pick.body ?? { error: { type: pick.code, code: pick.code, message: pick.message } };
+  sendJson(response, pick.status, body);
+}
+
+/** Sends a JSON body with the given status. */
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+  });
+  response.end(text);
+}
+
+/** Sends the router's error shape: `{ error: { type, code, message } }` (what Codex reads). */
+export function sendError(
+  response: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  sendJson(response, status, { error: { type: code, code, message } }, headers);
+}

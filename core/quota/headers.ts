@@ -1,0 +1,145 @@
+/**
+ * Quota from the `x-codex-*` headers of a routed response, parsed exactly as Codex parses them
+ * (research/codex-protocol.md §6.1, `codex-rs/codex-api/src/rate_limits.rs`). Free, passive
+ * quota: every response refreshes the profile's numbers without polling.
+ */
+import type { Credits, LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+
+/** Response headers: a fetch `Headers`, or a plain record as Node's `IncomingMessage` has. */
+export type ResponseHeaders =
+  | {
+      get(name: string): string | null;
+      forEach(callback: (value: string, name: string) => void): void;
+    }
+  | Record<string, string | string[] | number | undefined>;
+
+/** The default limit family (prefix `x-codex`, limit id `codex`). */
+export const defaultLimitId = 'codex';
+
+const familyPattern = /^x-(.+)-primary-used-percent$/;
+
+/**
+ * The quota snapshot carried by a response's headers, or null when it carries none. The `codex`
+ * family fills `primary`/`secondary`; every other family (`x-<name>-primary-used-percent`) lands in
+ * `others` with limit id `<name>` ('-' → '_'). Junk values are ignored, never thrown.
+ */
+export function parseRateLimitHeaders(
+  headers: ResponseHeaders,
+  now: number = Date.now(),
+): QuotaSnapshot | null {
+  const map = lowerCaseHeaders(headers);
+  const families: string[] = [];
+  for (const name of map.keys()) {
+    const match = familyPattern.exec(name);
+    if (match?.[1] && match[1] !== 'codex') families.push(match[1]);
+  }
+  const primary = readWindow(map, 'x-codex', 'primary');
+  const secondary = readWindow(map, 'x-codex', 'secondary');
+  const credits = readCredits(map);
+  const others: LimitSnapshot[] = [];
+  for (const family of families.sort()) {
+    const prefix = `x-${family}`;
+    const otherPrimary = readWindow(map, prefix, 'primary');
+    const otherSecondary = readWindow(map, prefix, 'secondary');
+    if (!otherPrimary && !otherSecondary) continue;
+    others.push({
+      limitId: family.replaceAll('-', '_'),
+      limitName: text(map.get(`${prefix}-limit-name`)),
+      primary: otherPrimary,
+      secondary: otherSecondary,
+    });
+  }
+  if (!primary && !secondary && !credits && others.length === 0) return null;
+  return {
+    observedAt: now,
+    source: 'headers',
+    plan: text(map.get('x-codex-plan-type')),
+    primary,
+    secondary,
+    credits,
+    activeLimit: text(map.get('x-codex-active-limit')),
+    limitReached: null,
+    others,
+  };
+}
+
+/**
+ * Reads one window. Codex's rule: it counts only when `used-percent` parses and at least one of
+ * used ≠ 0, minutes ≠ 0, or a reset time is present.
+ */
+function readWindow(
+  map: Map<string, string>,
+  prefix: string,
+  which: 'primary' | 'secondary',
+): QuotaWindow | null {
+  const usedPercent = float(map.get(`${prefix}-${which}-used-percent`));
+  if (usedPercent === null) return null;
+  const windowMinutes = integer(map.get(`${prefix}-${which}-window-minutes`));
+  const resetAtSeconds = integer(map.get(`${prefix}-${which}-reset-at`));
+  const counts =
+    usedPercent !== 0 || (windowMinutes !== null && windowMinutes !== 0) || resetAtSeconds !== null;
+  if (!counts) return null;
+  return {
+    usedPercent,
+    windowMinutes,
+    resetsAt: resetAtSeconds === null ? null : resetAtSeconds * 1000,
+  };
+}
+
+/** Credits count only when both booleans parse (as in Codex); the balance is optional. */
+function readCredits(map: Map<string, string>): Credits | null {
+  const hasCredits = boolean(map.get('x-codex-credits-has-credits'));
+  const unlimited = boolean(map.get('x-codex-credits-unlimited'));
+  if (hasCredits === null || unlimited === null) return null;
+  return { hasCredits, unlimited, balance: text(map.get('x-codex-credits-balance')) };
+}
+
+function lowerCaseHeaders(headers: ResponseHeaders): Map<string, string> {
+  const map = new Map<string, string>();
+  if (typeof headers.get === 'function' && typeof headers.forEach === 'function') {
+    (headers as { forEach(callback: (value: string, name: string) => void): void }).forEach(
+      (value, name) => {
+        if (name.startsWith('x-')) map.set(name.toLowerCase(), value);
+      },
+    );
+    return map;
+  }
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    const lower = name.toLowerCase();
+    if (!lower.startsWith('x-') || value === undefined || value === null) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string' || typeof first === 'number') map.set(lower, String(first));
+  }
+  return map;
+}
+
+function float(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const trimmed = value.trim();
+  if (trimmed === '') return null;
+  const parsed = Number(trimmed);
+  return Number.isFinite(parsed) ? parsed : null;
+}
+
+function integer(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const trimmed = value.trim();
+  // Codex parses these as i64: a fraction or junk does not count.
+  if (!/^-?\d+$/.test(trimmed)) return null;
+  const parsed = Number(trimmed);
+  return Number.isSafeInteger(parsed) ? parsed : null;
+}
+
+function boolean(value: string | undefined): boolean | null {
+  if (value === undefined) return null;
+  const lower = value.trim().toLowerCase();
+  if (lower === 'true' || lower === '1') return true;
+  if (lower === 'false' || lower === '0') return false;
+  return null;
+}
+
+function text(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const trimmed = value.trim();
+  return trimmed === '' ? null : trimmed;
+}

@@ -1,0 +1,246 @@
+/**
+ * The in-memory quota book: the latest snapshot per profile (usage polls and response headers
+ * merged), a short history for the UI's chart and forecast, and a debounced write to
+ * `state/quota.json` so a busy router does not rewrite the file on every response.
+ */
+import { writeJsonFile } from '../home/files.ts';
+import type { Cancel, Clock, Logger } from '../ports.ts';
+import type { QuotaFile, QuotaPoint, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+
+/** Tuning and effects of a `QuotaBook`. */
+export interface QuotaBookOptions {
+  clock: Clock;
+  /** Where `persist` writes (`state/quota.json`); without it `persist` does nothing. */
+  path?: string;
+  logger?: Logger;
+  /** One history point per this interval. Default 5 min. */
+  historyIntervalMs?: number;
+  /** History older than this is dropped. Default 7 days. */
+  historyMaxAgeMs?: number;
+  /** Delay between the first `persist` call and the write. Default 5 s. */
+  persistDelayMs?: number;
+  /** The writer (tests pass a fake); defaults to the atomic private `writeJsonFile`. */
+  write?: (path: string, value: unknown) => Promise<void>;
+}
+
+/** When the weekly window runs out at the current burn rate. */
+export interface QuotaForecast {
+  /** Unix ms when usage reaches 100 %, or null when it will not before the reset. */
+  runsOutAt: number | null;
+  /** The weekly window's reset (Unix ms), or null when unknown. */
+  resetsAt: number | null;
+  /** Current burn, in percent of the window per hour. */
+  percentPerHour: number;
+}
+
+interface ProfileQuota {
+  latest: QuotaSnapshot | null;
+  history: QuotaPoint[];
+}
+
+/** Per-profile quota: latest snapshot, short history, persistence and forecast. */
+export class QuotaBook {
+  readonly #profiles = new Map<string, ProfileQuota>();
+  readonly #clock: Clock;
+  readonly #path: string | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #intervalMs: number;
+  readonly #maxAgeMs: number;
+  readonly #persistDelayMs: number;
+  readonly #write: (path: string, value: unknown) => Promise<void>;
+  #pending: Cancel | null = null;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(options: QuotaBookOptions) {
+    this.#clock = options.clock;
+    this.#path = options.path;
+    this.#logger = options.logger;
+    this.#intervalMs = options.historyIntervalMs ?? 5 * 60_000;
+    this.#maxAgeMs = options.historyMaxAgeMs ?? 7 * 24 * 60 * 60_000;
+    this.#persistDelayMs = options.persistDelayMs ?? 5_000;
+    this.#write = options.write ?? writeJsonFile;
+  }
+
+  /**
+   * Takes in a snapshot. Header snapshots lack the plan and usually the credits, so known values
+   * are kept; a snapshot older than the latest is ignored (responses finish out of order).
+   * Returns the merged latest snapshot.
+   */
+  observe(profile: string, snapshot: QuotaSnapshot): QuotaSnapshot {
+    let entry = this.#profiles.get(profile);
+    if (!entry) {
+      entry = { latest: null, history: [] };
+      this.#profiles.set(profile, entry);
+    }
+    const previous = entry.latest;
+    if (previous && snapshot.observedAt < previous.observedAt) return previous;
+    const merged = previous ? mergeSnapshots(previous, snapshot) : snapshot;
+    entry.latest = merged;
+    this.#addPoint(entry, merged);
+    return merged;
+  }
+
+  /** The latest merged snapshot, or null when never observed. */
+  latest(profile: string): QuotaSnapshot | null {
+    return this.#profiles.get(profile)?.latest ?? null;
+  }
+
+  /** The short history (oldest first). */
+  history(profile: string): readonly QuotaPoint[] {
+    return this.#profiles.get(profile)?.history ?? [];
+  }
+
+  /** Profiles with any quota known. */
+  profiles(): string[] {
+    return [...this.#profiles.keys()];
+  }
+
+  /** Forgets a profile (removed), or moves its quota (renamed) when `to` is given. */
+  forget(profile: string, to?: string): void {
+    const entry = this.#profiles.get(profile);
+    this.#profiles.delete(profile);
+    if (to !== undefined && entry) this.#profiles.set(to, entry);
+  }
+
+  /** The `state/quota.json` content. */
+  toFile(): QuotaFile {
+    const profiles: QuotaFile['profiles'] = {};
+    for (const [name, entry] of this.#profiles) {
+      profiles[name] = { latest: entry.latest, history: [...entry.history] };
+    }
+    return { version: 1, profiles };
+  }
+
+  /** Replaces the book's content with a loaded `state/quota.json`, dropping expired history. */
+  fromFile(file: QuotaFile): void {
+    this.#profiles.clear();
+    const cutoff = this.#clock.now() - this.#maxAgeMs;
+    for (const [name, entry] of Object.entries(file.profiles)) {
+      this.#profiles.set(name, {
+        latest: entry.latest,
+        history: entry.history.filter((point) => point.at >= cutoff).sort((a, b) => a.at - b.at),
+      });
+    }
+  }
+
+  /**
+   * Schedules a write of `state/quota.json` after the persist delay; calls in between share that
+   * write. Failures are logged, never thrown (the file is a cache; memory is the truth).
+   */
+  persist(): void {
+    if (this.#path === undefined || this.#pending) return;
+    this.#pending = this.#clock.setTimeout(() => {
+      this.#pending = null;
+      void this.flush();
+    }, this.#persistDelayMs);
+  }
+
+  /** Writes now (cancelling a scheduled write); resolves when the file is on disk. */
+  async flush(): Promise<void> {
+    this.#pending?.();
+    this.#pending = null;
+    const path = this.#path;
+    if (path === undefined) return;
+    // Writes are chained so an older content never lands after a newer one.
+    this.#writing = this.#writing.then(async () => {
+      try {
+        await this.#write(path, this.toFile());
+      } catch (error) {
+        this.#logger?.warn({ path, error: (error as Error).message }, 'could not save quota');
+      }
+    });
+    await this.#writing;
+  }
+
+  /**
+   * When the weekly (longest) window runs out at the burn rate seen since the window began:
+   * simple linear. Null when unknown (no weekly window, or too little history to tell).
+   */
+  forecast(profile: string, now: number): QuotaForecast | null {
+    const entry = this.#profiles.get(profile);
+    const latest = entry?.latest;
+    if (!entry || !latest) return null;
+    const slot = weeklySlot(latest);
+    if (!slot) return null;
+    const window = latest[slot] as QuotaWindow;
+    const resetsAt = window.resetsAt !== null && window.resetsAt > now ? window.resetsAt : null;
+    if (window.usedPercent >= 100) {
+      return { runsOutAt: resetsAt === null ? null : now, resetsAt, percentPerHour: 0 };
+    }
+    const windowStart =
+      resetsAt !== null && window.windowMinutes !== null
+        ? resetsAt - window.windowMinutes * 60_000
+        : now - 24 * 60 * 60_000;
+    let first: { at: number; used: number } | null = null;
+    for (const point of entry.history) {
+      const used = point[slot];
+      if (point.at < windowStart || used === null) continue;
+      // After a reset, values drop: restart from the lowest point of the current run.
+      if (first === null || used < first.used) first = { at: point.at, used };
+    }
+    const last = { at: latest.observedAt, used: window.usedPercent };
+    // Less than ten minutes of data is noise, not a rate.
+    if (!first || last.at - first.at < 10 * 60_000) return null;
+    const perMs = (last.used - first.used) / (last.at - first.at);
+    const percentPerHour = perMs * 60 * 60_000;
+    if (perMs <= 0)
+      return { runsOutAt: null, resetsAt, percentPerHour: Math.max(0, percentPerHour) };
+    const runsOutAt = Math.round(now + (100 - last.used) / perMs);
+    return {
+      runsOutAt: resetsAt !== null && runsOutAt >= resetsAt ? null : runsOutAt,
+      resetsAt,
+      percentPerHour,
+    };
+  }
+
+  #addPoint(entry: ProfileQuota, snapshot: QuotaSnapshot): void {
+    if (!snapshot.primary && !snapshot.secondary) return;
+    const point: QuotaPoint = {
+      at: snapshot.observedAt,
+      primary: snapshot.primary?.usedPercent ?? null,
+      secondary: snapshot.secondary?.usedPercent ?? null,
+    };
+    const history = entry.history;
+    const last = history.at(-1);
+    if (last && point.at - last.at < this.#intervalMs) {
+      // Same interval: keep its time, take the newest numbers.
+      last.primary = point.primary;
+      last.secondary = point.secondary;
+    } else {
+      history.push(point);
+    }
+    const cutoff = snapshot.observedAt - this.#maxAgeMs;
+    let drop = 0;
+    while (drop < history.length && (history[drop] as QuotaPoint).at < cutoff) drop++;
+    const maxPoints = Math.ceil(this.#maxAgeMs / this.#intervalMs) + 1;
+    drop = Math.max(drop, history.length - maxPoints);
+    if (drop > 0) history.splice(0, drop);
+  }
+}
+
+/**
+ * Merges a newer snapshot into the previous one: windows come from the newer one when it has any;
+ * plan, credits and other limit families are kept when the newer one lacks them.
+ */
+export function mergeSnapshots(previous: QuotaSnapshot, next: QuotaSnapshot): QuotaSnapshot {
+  const hasWindows = next.primary !== null || next.secondary !== null;
+  return {
+    observedAt: next.observedAt,
+    source: next.source,
+    plan: next.plan ?? previous.plan,
+    primary: hasWindows ? next.primary : previous.primary,
+    secondary: hasWindows ? next.secondary : previous.secondary,
+    credits: next.credits ?? previous.credits,
+    activeLimit: next.activeLimit ?? previous.activeLimit,
+    limitReached: hasWindows ? next.limitReached : previous.limitReached,
+    others: next.others.length > 0 ? next.others : previous.others,
+  };
+}
+
+/** Which slot holds the weekly window: the longest one (a missing 5-hour window is normal). */
+function weeklySlot(snapshot: QuotaSnapshot): 'primary' | 'secondary' | null {
+  const { primary, secondary } = snapshot;
+  if (!primary) return secondary ? 'secondary' : null;
+  if (!secondary) return 'primary';
+  return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0) ? 'primary' : 'secondary';
+}

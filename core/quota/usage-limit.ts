@@ -1,0 +1,101 @@
+/**
+ * The upstream's 429 `usage_limit_reached` (research/codex-protocol.md §6.3): reading when the
+ * profile may be used again, and building the pool-wide 429 the router answers with when every
+ * profile is limited (Codex shows its own message from this shape and does not retry it).
+ */
+import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+
+/** What a 429 body says. */
+export interface UsageLimitInfo {
+  /** `error.type`, e.g. `usage_limit_reached` or `usage_not_included`; null if unreadable. */
+  type: string | null;
+  /** Unix ms when the limit lifts, or null when nothing says. */
+  resetsAt: number | null;
+  planType: string | null;
+}
+
+/**
+ * Reads a 429 body (text or parsed JSON). The reset comes from `resets_at` (Unix seconds),
+ * else `now + resets_in_seconds`, else the response headers' windows (`headerSnapshot`): an
+ * exhausted window's reset, or failing that the earliest reset still ahead. Never throws.
+ */
+export function parseUsageLimitBody(
+  body: unknown,
+  now: number,
+  headerSnapshot: QuotaSnapshot | null = null,
+): UsageLimitInfo {
+  let value = body;
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    try {
+      value = JSON.parse(typeof value === 'string' ? value : new TextDecoder().decode(value));
+    } catch {
+      value = null;
+    }
+  }
+  const error = isRecord(value) && isRecord(value.error) ? value.error : null;
+  const type = error && typeof error.type === 'string' ? error.type : null;
+  const planType = error && typeof error.plan_type === 'string' ? error.plan_type : null;
+  let resetsAt: number | null = null;
+  const resetsAtSeconds = error ? finite(error.resets_at) : null;
+  const resetsInSeconds = error ? finite(error.resets_in_seconds) : null;
+  if (resetsAtSeconds !== null && resetsAtSeconds > 0)
+    resetsAt = Math.round(resetsAtSeconds * 1000);
+  else if (resetsInSeconds !== null && resetsInSeconds >= 0) {
+    resetsAt = now + Math.round(resetsInSeconds * 1000);
+  } else if (headerSnapshot) resetsAt = resetFromWindows(headerSnapshot, now);
+  return { type, resetsAt, planType };
+}
+
+/** The reset of the exhausted window (the latest, if several), else the earliest one ahead. */
+function resetFromWindows(snapshot: QuotaSnapshot, now: number): number | null {
+  const windows = [snapshot.primary, snapshot.secondary].filter(
+    (window): window is QuotaWindow & { resetsAt: number } =>
+      window !== null && window.resetsAt !== null && window.resetsAt > now,
+  );
+  const exhausted = windows.filter((window) => window.usedPercent >= 100);
+  if (exhausted.length > 0) return Math.max(...exhausted.map((window) => window.resetsAt));
+  if (windows.length > 0) return Math.min(...windows.map((window) => window.resetsAt));
+  return null;
+}
+
+/**
+ * The 429 body the router returns when no profile can serve: Codex's own shape, so Codex shows
+ * its usage-limit message with the earliest reset across the pool.
+ */
+export function buildPoolLimitBody(options: {
+  earliestReset: number | null;
+  now: number;
+  planType?: string | null;
+  profileCount?: number;
+}): { error: Record<string, unknown> } {
+  const { earliestReset, now } = options;
+  const count = options.profileCount;
+  const who = count === undefined ? 'Every Codex Lab profile' : `All ${count} Codex Lab profiles`;
+  const when =
+    earliestReset === null
+      ? 'No reset time is known; run `codex-lab usage --refresh` to check.'
+      : `The earliest resets at ${new Date(earliestReset).toISOString()}.`;
+  return {
+    error: {
+      type: 'usage_limit_reached',
+      message: `${who} reached the usage limit. ${when}`,
+      plan_type: options.planType ?? null,
+      resets_at: earliestReset === null ? null : Math.ceil(earliestReset / 1000),
+      resets_in_seconds:
+        earliestReset === null ? null : Math.max(0, Math.ceil((earliestReset - now) / 1000)),
+    },
+  };
+}
+
+function finite(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const parsed = Number(value);
+    return Number.isFinite(parsed) ? parsed : null;
+  }
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

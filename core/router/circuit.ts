@@ -1,0 +1,92 @@
+/**
+ * A per-profile circuit breaker for upstream 5xx and network failures. Codex already retries
+ * those itself; the breaker only stops the router from sending every retry to the same failing
+ * account: a few failures in a short window keep the profile out briefly, and a failed trial after
+ * that keeps it out longer. In memory only — a restart is a fresh start.
+ */
+
+/** Tuning of a `CircuitBreaker`. */
+export interface CircuitOptions {
+  /** Failures within `windowMs` that open the circuit. Default 3. */
+  threshold?: number;
+  /** The window failures are counted in. Default 10 s. */
+  windowMs?: number;
+  /** How long the circuit first stays open. Default 30 s. */
+  openMs?: number;
+  /** The longest it stays open after repeated trips. Default 5 min. */
+  maxOpenMs?: number;
+}
+
+interface CircuitState {
+  failures: number;
+  windowStart: number;
+  openUntil: number | null;
+  trips: number;
+}
+
+/** Tracks upstream failures per profile and says when a profile's circuit is open. */
+export class CircuitBreaker {
+  readonly #states = new Map<string, CircuitState>();
+  readonly #threshold: number;
+  readonly #windowMs: number;
+  readonly #openMs: number;
+  readonly #maxOpenMs: number;
+
+  constructor(options: CircuitOptions = {}) {
+    this.#threshold = Math.max(1, options.threshold ?? 3);
+    this.#windowMs = options.windowMs ?? 10_000;
+    this.#openMs = options.openMs ?? 30_000;
+    this.#maxOpenMs = options.maxOpenMs ?? 5 * 60_000;
+  }
+
+  /**
+   * Notes a 5xx or network failure at `now`. Returns the time the circuit is open until, or null
+   * when it stays closed.
+   */
+  noteUpstreamFailure(profile: string, now: number): number | null {
+    let state = this.#states.get(profile);
+    if (!state) {
+      state = { failures: 0, windowStart: now, openUntil: null, trips: 0 };
+      this.#states.set(profile, state);
+    }
+    if (state.openUntil !== null && now < state.openUntil) return state.openUntil;
+    if (state.openUntil !== null) {
+      // The trial request after an open period failed: reopen at once, for longer.
+      return this.#trip(state, now);
+    }
+    if (now - state.windowStart > this.#windowMs) {
+      state.failures = 0;
+      state.windowStart = now;
+    }
+    state.failures += 1;
+    if (state.failures >= this.#threshold) return this.#trip(state, now);
+    return null;
+  }
+
+  /** Notes a successful response: the profile's failure history is cleared. */
+  noteSuccess(profile: string): void {
+    this.#states.delete(profile);
+  }
+
+  /** When the profile's circuit is open at `now`: the time it closes; otherwise null. */
+  circuitOpenUntil(profile: string, now: number): number | null {
+    const openUntil = this.#states.get(profile)?.openUntil ?? null;
+    return openUntil !== null && openUntil > now ? openUntil : null;
+  }
+
+  /** Forgets a profile (removed), or moves its state (renamed) when `to` is given. */
+  forget(profile: string, to?: string): void {
+    const state = this.#states.get(profile);
+    this.#states.delete(profile);
+    if (to !== undefined && state) this.#states.set(to, state);
+  }
+
+  #trip(state: CircuitState, now: number): number {
+    state.trips += 1;
+    const duration = Math.min(this.#openMs * 2 ** (state.trips - 1), this.#maxOpenMs);
+    state.openUntil = now + duration;
+    state.failures = 0;
+    state.windowStart = now;
+    return state.openUntil;
+  }
+}

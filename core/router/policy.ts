@@ -1,0 +1,383 @@
+/**
+ * The routing policy: which profile serves a request, and why. Pure — no I/O, no clock reads
+ * (`now` comes in), so every rule is table-tested and one decision costs a few microseconds.
+ *
+ * Order (DESIGN §4): (1) explicit pin, strict unless it allows fallback; (2) the session's current
+ * profile while it is healthy (never rotate mid-session otherwise); (3) the active profile;
+ * (4) the repo/model bucket's recent profile (shared prefix cache); (5) the best eligible profile:
+ * most headroom in its tightest window, then the earliest weekly reset, then the user's order.
+ */
+import type { RouteReason } from '../service/contract.ts';
+import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+import type { RouteContext } from './route-context.ts';
+
+/** A profile's health as the router sees it. */
+export type CandidateStatus = 'ok' | 'limited' | 'auth_error' | 'unknown';
+
+/** One profile the router may pick, in the user's order. */
+export interface RoutingCandidate {
+  name: string;
+  status: CandidateStatus;
+  /** Unix ms until which the profile is skipped (limited), or null. */
+  unavailableUntil: number | null;
+  /** Unix ms until which the circuit breaker keeps the profile out (5xx/network), or null. */
+  circuitOpenUntil: number | null;
+  /** The latest known quota, or null when never observed. */
+  quota: QuotaSnapshot | null;
+}
+
+/** An explicit pin in force for this request. */
+export interface RoutingPin {
+  profile: string;
+  /** When true, an ineligible pinned profile falls over instead of blocking. */
+  allowFallback: boolean;
+  source: 'header' | 'session' | 'repo';
+}
+
+/** Everything one decision depends on. */
+export interface RoutingInput {
+  /** Every profile, in the user's order. */
+  candidates: readonly RoutingCandidate[];
+  context: RouteContext;
+  /** The profile this session is currently on, or null for a new session. */
+  sessionProfile: string | null;
+  pin: RoutingPin | null;
+  /** `'auto'` or the name of the profile new unpinned sessions use. */
+  active: string;
+  /** The repo/model bucket's recent profile, or null. */
+  bucketProfile: string | null;
+  /** Profiles that already failed this request: a decision that avoids them is a fallback. */
+  exclude: ReadonlySet<string>;
+  /** Unix ms. */
+  now: number;
+}
+
+/** Why a candidate cannot serve now, as a stable code. */
+export type IneligibleCode =
+  'failed' | 'auth_error' | 'limited' | 'exhausted' | 'circuit_open' | 'unknown_profile';
+
+/** A candidate that cannot serve now. `reason` is a human phrase for the activity log. */
+export interface ExcludedCandidate {
+  profile: string;
+  reason: string;
+  code: IneligibleCode;
+  /** Unix ms when it may serve again, or null when unknown or never without the user. */
+  until: number | null;
+}
+
+/** What happened. */
+export type RoutingOutcome = 'routed' | 'pinned_unavailable' | 'unknown_pin' | 'none_eligible';
+
+/** The policy's answer. */
+export interface RoutingDecision {
+  /** The profile to use, or null when the request cannot be routed. */
+  profile: string | null;
+  /** The `x-codex-lab-route` value; `'pinned'` for pin outcomes, null when none is eligible. */
+  route: RouteReason | null;
+  /** One human sentence explaining the decision. */
+  detail: string;
+  /** The candidates that could not serve, and why. */
+  excluded: ExcludedCandidate[];
+  /**
+   * When nobody (or the blocked pin) can serve: the earliest time a usage limit lifts, for the
+   * 429's `resets_at`. Null when routed or unknown.
+   */
+  earliestReset: number | null;
+  outcome: RoutingOutcome;
+  /** For `pinned_unavailable` / `unknown_pin`: why the pinned profile cannot serve. */
+  blockedBy: ExcludedCandidate | null;
+}
+
+/**
+ * Decides which profile serves a request. Pure: the same input gives the same decision.
+ */
+export function chooseProfile(input: RoutingInput): RoutingDecision {
+  const { candidates, exclude, now } = input;
+  const excluded: ExcludedCandidate[] = [];
+  const ineligible = new Map<string, ExcludedCandidate>();
+  let byName: Map<string, RoutingCandidate> | null = null;
+  for (const candidate of candidates) {
+    const reason = ineligibility(candidate, exclude, now);
+    if (reason) {
+      excluded.push(reason);
+      ineligible.set(candidate.name, reason);
+    }
+  }
+  const find = (name: string | null): RoutingCandidate | undefined => {
+    if (name === null) return undefined;
+    // Small pools are scanned; a Map is built only when a pool is large and a lookup is needed.
+    if (candidates.length <= 16) return candidates.find((candidate) => candidate.name === name);
+    byName ??= new Map(candidates.map((candidate) => [candidate.name, candidate]));
+    return byName.get(name);
+  };
+  const isEligible = (name: string | null): boolean =>
+    name !== null && find(name) !== undefined && !ineligible.has(name);
+  // Any profile that failed this very request makes whatever we pick now a fallback.
+  const fallingBack = exclude.size > 0;
+
+  const routed = (profile: string, route: RouteReason, detail: string): RoutingDecision => ({
+    profile,
+    route: fallingBack && route !== 'pinned' ? 'fallback' : route,
+    detail,
+    excluded,
+    earliestReset: null,
+    outcome: 'routed',
+    blockedBy: null,
+  });
+
+  // (1) Explicit pin.
+  const pin = input.pin;
+  let pinNote = '';
+  // Leaving a pinned or session profile because it cannot serve is a fallback, like a failure.
+  let pinFellBack = false;
+  if (pin) {
+    if (!find(pin.profile)) {
+      const blockedBy: ExcludedCandidate = {
+        profile: pin.profile,
+        reason: 'no such profile',
+        code: 'unknown_profile',
+        until: null,
+      };
+      return {
+        profile: null,
+        route: 'pinned',
+        detail: `Pinned by ${pinSourceText(pin.source)} to "${pin.profile}", which is not a profile.`,
+        excluded,
+        earliestReset: null,
+        outcome: 'unknown_pin',
+        blockedBy,
+      };
+    }
+    const blockedBy = ineligible.get(pin.profile);
+    if (!blockedBy) {
+      return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`);
+    }
+    if (!pin.allowFallback) {
+      return {
+        profile: null,
+        route: 'pinned',
+        detail: `Pinned by ${pinSourceText(pin.source)} to ${pin.profile}, which ${blockedBy.reason}.`,
+        excluded,
+        earliestReset:
+          blockedBy.code === 'limited' || blockedBy.code === 'exhausted' ? blockedBy.until : null,
+        outcome: 'pinned_unavailable',
+        blockedBy,
+      };
+    }
+    pinNote = `pinned ${pin.profile} ${blockedBy.reason}, pin allows fallback; `;
+    pinFellBack = true;
+  }
+
+  // (2) The session stays where it is while that profile is healthy.
+  let moveNote = pinNote;
+  const sessionProfile = input.sessionProfile;
+  let movedOff = pinFellBack;
+  if (sessionProfile !== null && find(sessionProfile)) {
+    if (isEligible(sessionProfile) && (!pin || pin.profile !== sessionProfile)) {
+      return routed(sessionProfile, 'sticky', sentence(moveNote, 'session stays on its profile'));
+    }
+    const reason = ineligible.get(sessionProfile);
+    if (reason && !(pin && pin.profile === sessionProfile)) {
+      moveNote += `session's ${sessionProfile} ${reason.reason}; `;
+      movedOff = true;
+    }
+  }
+
+  // (3) The active profile for new sessions.
+  const active = input.active;
+  if (active !== 'auto') {
+    if (isEligible(active)) {
+      return withMove(routed(active, 'active', sentence(moveNote, 'active profile')), movedOff);
+    }
+    const reason = ineligible.get(active);
+    if (reason) moveNote += `active ${active} ${reason.reason}; `;
+  }
+
+  // (4) The bucket's recent profile keeps one repo/model on one account for prefix caching.
+  if (isEligible(input.bucketProfile)) {
+    return withMove(
+      routed(
+        input.bucketProfile as string,
+        'best',
+        sentence(moveNote, 'same repo and model as a recent session (bucket)'),
+      ),
+      movedOff,
+    );
+  }
+
+  // (5) Best eligible profile.
+  let best: RoutingCandidate | null = null;
+  let bestTight = 0;
+  let bestWeekly = 0;
+  for (const candidate of candidates) {
+    if (ineligible.has(candidate.name)) continue;
+    const tight = tightestUsedPercent(candidate.quota, now);
+    const weekly = weeklyResetAt(candidate.quota, now) ?? Number.POSITIVE_INFINITY;
+    if (best === null || tight < bestTight || (tight === bestTight && weekly < bestWeekly)) {
+      best = candidate;
+      bestTight = tight;
+      bestWeekly = weekly;
+    }
+  }
+  if (best) {
+    return withMove(
+      routed(best.name, 'best', sentence(moveNote, bestText(best, bestTight, bestWeekly, now))),
+      movedOff,
+    );
+  }
+
+  // Nobody can serve: the 429 names the earliest moment a usage limit lifts.
+  let earliestReset: number | null = null;
+  for (const entry of excluded) {
+    if ((entry.code === 'limited' || entry.code === 'exhausted') && entry.until !== null) {
+      if (earliestReset === null || entry.until < earliestReset) earliestReset = entry.until;
+    }
+  }
+  return {
+    profile: null,
+    route: null,
+    detail:
+      candidates.length === 0
+        ? 'No profile is signed in.'
+        : `No eligible profile: ${excluded.map((entry) => `${entry.profile} ${entry.reason}`).join('; ')}.`,
+    excluded,
+    earliestReset,
+    outcome: 'none_eligible',
+    blockedBy: null,
+  };
+}
+
+/**
+ * Why `candidate` cannot serve at `now`, or null when it is eligible. Eligible means: status ok or
+ * unknown (or a limit that has lifted), circuit closed, not failed on this request, and no quota
+ * window at 100 % whose reset is still ahead.
+ */
+export function ineligibility(
+  candidate: RoutingCandidate,
+  exclude: ReadonlySet<string>,
+  now: number,
+): ExcludedCandidate | null {
+  const profile = candidate.name;
+  if (exclude.has(profile)) {
+    return { profile, reason: 'failed on this request', code: 'failed', until: null };
+  }
+  if (candidate.status === 'auth_error') {
+    return { profile, reason: 'needs sign-in', code: 'auth_error', until: null };
+  }
+  const until = candidate.unavailableUntil;
+  if (until !== null && until > now) {
+    return { profile, reason: `is limited until ${isoTime(until)}`, code: 'limited', until };
+  }
+  if (candidate.status === 'limited' && until === null) {
+    return { profile, reason: 'is limited (reset unknown)', code: 'limited', until: null };
+  }
+  const circuit = candidate.circuitOpenUntil;
+  if (circuit !== null && circuit > now) {
+    return {
+      profile,
+      reason: `is failing upstream (retry after ${isoTime(circuit)})`,
+      code: 'circuit_open',
+      until: circuit,
+    };
+  }
+  const exhaustedUntil = exhaustedUntilOf(candidate.quota, now);
+  if (exhaustedUntil !== null) {
+    return {
+      profile,
+      reason: `has used 100% until ${isoTime(exhaustedUntil)}`,
+      code: 'exhausted',
+      until: exhaustedUntil,
+    };
+  }
+  return null;
+}
+
+/**
+ * The used percent of a snapshot's tightest window that still applies at `now` (a window whose
+ * reset has passed counts as 0). Unknown quota counts as 0: the first response's headers teach us.
+ */
+export function tightestUsedPercent(quota: QuotaSnapshot | null, now: number): number {
+  if (!quota) return 0;
+  // Whole percents, so the weekly-reset and user-order tie-breaks are not drowned by noise.
+  return Math.round(Math.max(liveUsed(quota.primary, now), liveUsed(quota.secondary, now)));
+}
+
+/**
+ * The reset time of the weekly window (the longest one; a missing 5-hour window is normal), if it
+ * is still ahead of `now`.
+ */
+export function weeklyResetAt(quota: QuotaSnapshot | null, now: number): number | null {
+  if (!quota) return null;
+  const window = longestWindow(quota.primary, quota.secondary);
+  if (!window || window.resetsAt === null || window.resetsAt <= now) return null;
+  return window.resetsAt;
+}
+
+function longestWindow(
+  primary: QuotaWindow | null,
+  secondary: QuotaWindow | null,
+): QuotaWindow | null {
+  if (!primary) return secondary;
+  if (!secondary) return primary;
+  return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0) ? primary : secondary;
+}
+
+function liveUsed(window: QuotaWindow | null, now: number): number {
+  if (!window) return 0;
+  if (window.resetsAt !== null && window.resetsAt <= now) return 0;
+  return Number.isFinite(window.usedPercent) ? window.usedPercent : 0;
+}
+
+/** When an exhausted window (100 %, reset ahead) lifts: the latest such reset; null if none. */
+function exhaustedUntilOf(quota: QuotaSnapshot | null, now: number): number | null {
+  if (!quota) return null;
+  let until: number | null = null;
+  for (const window of [quota.primary, quota.secondary]) {
+    if (!window || window.usedPercent < 100 || window.resetsAt === null || window.resetsAt <= now) {
+      continue;
+    }
+    if (until === null || window.resetsAt > until) until = window.resetsAt;
+  }
+  return until;
+}
+
+function withMove(decision: RoutingDecision, movedOff: boolean): RoutingDecision {
+  // A session leaving its unhealthy profile is a fallback even when nothing failed this request.
+  if (movedOff && decision.route !== 'pinned') decision.route = 'fallback';
+  return decision;
+}
+
+/** Joins the notes gathered on the way down and the final reason into one capitalised sentence. */
+function sentence(notes: string, text: string): string {
+  const joined = notes + text;
+  return `${joined.charAt(0).toUpperCase()}${joined.slice(1)}.`;
+}
+
+function pinSourceText(source: RoutingPin['source']): string {
+  if (source === 'header') return 'header';
+  if (source === 'session') return 'session pin';
+  return 'repo pin';
+}
+
+function bestText(candidate: RoutingCandidate, tight: number, weekly: number, now: number): string {
+  if (!candidate.quota) return 'best: quota not known yet';
+  const weeklyText = Number.isFinite(weekly)
+    ? `, weekly resets in ${formatDuration(weekly - now)}`
+    : '';
+  return `best: ${tight}% used in its tightest window${weeklyText}`;
+}
+
+/** A short human duration such as `2d 3h`, `4h 10m` or `12m`. */
+export function formatDuration(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const rest = minutes % 60;
+  if (days > 0) return `${days}d ${hours}h`;
+  if (hours > 0) return `${hours}h ${rest}m`;
+  return `${rest}m`;
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,294 @@
+/**
+ * The router's memory of live Codex sessions and of which profile each repo/model bucket used
+ * last. Both are bounded in size (least recently used entries go first) and in age (idle entries
+ * expire, pruned lazily on writes), so a router left running for days keeps flat memory.
+ */
+import type { Clock } from '../ports.ts';
+import type { RouteReason, SessionView } from '../service/contract.ts';
+
+/** What one request tells the table about its session. */
+export interface SessionRecordInput {
+  profile: string;
+  route: RouteReason;
+  repo: string | null;
+  model: string | null;
+  /** The pinned profile when the request was pinned, else null. */
+  pinned: string | null;
+}
+
+/** One tracked session (times in Unix ms). */
+export interface SessionEntry {
+  id: string;
+  profile: string;
+  route: RouteReason;
+  repo: string | null;
+  model: string | null;
+  pinned: string | null;
+  requests: number;
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+/** Limits of a `SessionTable`. */
+export interface SessionTableOptions {
+  clock: Pick<Clock, 'now'>;
+  /** Most sessions kept; the least recently seen go first. Default 100 000. */
+  maxEntries?: number;
+  /** A session idle this long is forgotten. Default 24 h. */
+  idleTtlMs?: number;
+}
+
+/** Default bound on tracked sessions. */
+export const defaultMaxSessions = 100_000;
+/** Default idle time after which a session is forgotten. */
+export const defaultSessionTtlMs = 24 * 60 * 60 * 1000;
+
+/** How many expired entries one write prunes at most, so no single request pays for a sweep. */
+const pruneBatch = 64;
+
+/**
+ * Sessions keyed by their id, in least-recently-seen order (a `Map` keeps insertion order, and a
+ * touch re-inserts the entry at the end), so both LRU eviction and TTL pruning look only at the
+ * front.
+ */
+export class SessionTable {
+  readonly #entries = new Map<string, SessionEntry>();
+  readonly #clock: Pick<Clock, 'now'>;
+  readonly #maxEntries: number;
+  readonly #idleTtlMs: number;
+  // Repos and models repeat across sessions: share one string per value instead of one per entry.
+  readonly #strings = new StringPool(4096);
+
+  constructor(options: SessionTableOptions) {
+    this.#clock = options.clock;
+    this.#maxEntries = Math.max(1, options.maxEntries ?? defaultMaxSessions);
+    this.#idleTtlMs = options.idleTtlMs ?? defaultSessionTtlMs;
+  }
+
+  /** How many sessions are tracked (expired ones not yet pruned included). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The session, or undefined when unknown or idle past the TTL. Does not count as activity. */
+  get(id: string): SessionEntry | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    if (this.#expired(entry, this.#clock.now())) {
+      this.#entries.delete(id);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** The profile the session is on, or null. The hot-path lookup for the policy. */
+  profileOf(id: string | null): string | null {
+    if (id === null) return null;
+    return this.get(id)?.profile ?? null;
+  }
+
+  /** Records one routed request: creates or updates the session, counts it, marks it recent. */
+  record(id: string, input: SessionRecordInput): SessionEntry {
+    const now = this.#clock.now();
+    this.#prune(now);
+    let entry = this.#entries.get(id);
+    if (entry && !this.#expired(entry, now)) {
+      this.#entries.delete(id);
+      entry.profile = input.profile;
+      entry.route = input.route;
+      if (input.repo !== null) entry.repo = this.#strings.intern(input.repo);
+      if (input.model !== null) entry.model = this.#strings.intern(input.model);
+      entry.pinned = input.pinned;
+      entry.requests += 1;
+      entry.lastSeenAt = now;
+    } else {
+      if (entry) this.#entries.delete(id);
+      entry = {
+        id,
+        profile: input.profile,
+        route: input.route,
+        repo: input.repo === null ? null : this.#strings.intern(input.repo),
+        model: input.model === null ? null : this.#strings.intern(input.model),
+        pinned: input.pinned,
+        requests: 1,
+        startedAt: now,
+        lastSeenAt: now,
+      };
+      while (this.#entries.size >= this.#maxEntries) {
+        const oldest = this.#entries.keys().next();
+        if (oldest.done) break;
+        this.#entries.delete(oldest.value);
+      }
+    }
+    this.#entries.set(id, entry);
+    return entry;
+  }
+
+  /** Moves a session to another profile (a fallback or a re-pin from the UI). False if unknown. */
+  move(id: string, profile: string): boolean {
+    const entry = this.get(id);
+    if (!entry) return false;
+    entry.profile = profile;
+    return true;
+  }
+
+  /** Forgets one session. */
+  delete(id: string): boolean {
+    return this.#entries.delete(id);
+  }
+
+  /**
+   * Re-points every session on `from` to `to` (a rename), or forgets them when `to` is null (a
+   * removal). Rare, so a full scan is fine.
+   */
+  reassign(from: string, to: string | null): void {
+    for (const [id, entry] of this.#entries) {
+      if (entry.profile !== from) continue;
+      if (to === null) this.#entries.delete(id);
+      else entry.profile = to;
+    }
+  }
+
+  /** The `limit` most recently seen live sessions, newest first, as views with ISO times. */
+  list(limit = 100): SessionView[] {
+    const now = this.#clock.now();
+    const views: SessionView[] = [];
+    if (limit <= 0) return views;
+    // Newest are at the end; the Map cannot iterate backwards, so collect the tail.
+    const all = [...this.#entries.values()];
+    for (let index = all.length - 1; index >= 0 && views.length < limit; index--) {
+      const entry = all[index] as SessionEntry;
+      if (this.#expired(entry, now)) break;
+      views.push(toSessionView(entry));
+    }
+    return views;
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #expired(entry: SessionEntry, now: number): boolean {
+    return now - entry.lastSeenAt > this.#idleTtlMs;
+  }
+
+  #prune(now: number): void {
+    let pruned = 0;
+    for (const entry of this.#entries.values()) {
+      if (pruned >= pruneBatch || !this.#expired(entry, now)) return;
+      this.#entries.delete(entry.id);
+      pruned++;
+    }
+  }
+}
+
+/** A session entry as the contract's `SessionView` (ISO times). */
+export function toSessionView(entry: SessionEntry): SessionView {
+  return {
+    id: entry.id,
+    profile: entry.profile,
+    route: entry.route,
+    repo: entry.repo,
+    model: entry.model,
+    pinned: entry.pinned,
+    requests: entry.requests,
+    startedAt: new Date(entry.startedAt).toISOString(),
+    lastSeenAt: new Date(entry.lastSeenAt).toISOString(),
+  };
+}
+
+/** Limits of a `BucketMap`. */
+export interface BucketMapOptions {
+  clock: Pick<Clock, 'now'>;
+  /** Most buckets kept. Default 1 000. */
+  maxEntries?: number;
+  /** A bucket unused this long is forgotten (the upstream prefix cache is long gone). Default 1 h. */
+  ttlMs?: number;
+}
+
+/**
+ * (repo, model) → the profile that served it most recently, so new sessions of the same repo and
+ * model share one account's prefix cache. Bounded and expiring like `SessionTable`.
+ */
+export class BucketMap {
+  readonly #entries = new Map<string, { profile: string; at: number }>();
+  readonly #clock: Pick<Clock, 'now'>;
+  readonly #maxEntries: number;
+  readonly #ttlMs: number;
+
+  constructor(options: BucketMapOptions) {
+    this.#clock = options.clock;
+    this.#maxEntries = Math.max(1, options.maxEntries ?? 1000);
+    this.#ttlMs = options.ttlMs ?? 60 * 60 * 1000;
+  }
+
+  /** How many buckets are kept. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The bucket's recent profile, or null (also when both repo and model are unknown). */
+  get(repo: string | null, model: string | null): string | null {
+    const key = bucketKey(repo, model);
+    if (key === null) return null;
+    const entry = this.#entries.get(key);
+    if (!entry) return null;
+    if (this.#clock.now() - entry.at > this.#ttlMs) {
+      this.#entries.delete(key);
+      return null;
+    }
+    return entry.profile;
+  }
+
+  /** Remembers that `profile` served the bucket just now. */
+  set(repo: string | null, model: string | null, profile: string): void {
+    const key = bucketKey(repo, model);
+    if (key === null) return;
+    this.#entries.delete(key);
+    while (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done) break;
+      this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, { profile, at: this.#clock.now() });
+  }
+
+  /** Re-points (rename) or forgets (removal, `to` null) every bucket on `from`. */
+  reassign(from: string, to: string | null): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.profile !== from) continue;
+      if (to === null) this.#entries.delete(key);
+      else entry.profile = to;
+    }
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#entries.clear();
+  }
+}
+
+function bucketKey(repo: string | null, model: string | null): string | null {
+  if (repo === null && model === null) return null;
+  // NUL cannot occur in a path or a model slug, so the pair is unambiguous.
+  return `${repo ?? ''}\u0000${model ?? ''}`;
+}
+
+/** A bounded intern pool: equal strings share one copy while the pool has room. */
+class StringPool {
+  readonly #pool = new Map<string, string>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  intern(value: string): string {
+    const known = this.#pool.get(value);
+    if (known !== undefined) return known;
+    if (this.#pool.size >= this.#max) this.#pool.clear();
+    this.#pool.set(value, value);
+    return value;
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The control API (`/lab/v1/…`, same bearer token as the router) and the web dashboard's static
+ * files (`/ui/…`, public: the page reads the token from its URL fragment, which browsers never
+ * send to a server).
+ *
+ * Every operation is `POST /lab/v1/<operation>` with its JSON input, validated by the same zod
+ * schema the IPC handlers use, and answers a `ContractResult`. `GET /lab/v1/events` streams
+ * `event: state` with the whole `LabState` on subscribe and on every change.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Clock } from '../ports.ts';
+import { readRequestBody } from '../proxy/body.ts';
+import { sendJson, type RouteHandler } from '../proxy/server.ts';
+import {
+  controlApiPrefix,
+  inputSchemas,
+  type ContractResult,
+  type LabApi,
+  type LabState,
+  type OperationName,
+} from './contract.ts';
+
+/** What the control API needs from the service: the contract plus two read-only views. */
+export interface ControlApiService extends LabApi {
+  /** Stored pins (sessions and repos), for `GET /lab/v1/pins`. */
+  getPins(): Promise<unknown>;
+  /** Priming settings and recent outcomes, for `GET /lab/v1/priming`. */
+  getPriming(): Promise<unknown>;
+}
+
+/** Options for `createControlApi`. */
+export interface ControlApiOptions {
+  service: ControlApiService;
+  clock: Clock;
+  /** How often the events stream sends a heartbeat comment. */
+  heartbeatMs?: number;
+}
+
+const controlBodyLimit = 1024 * 1024;
+const operations = new Set<string>(Object.keys(inputSchemas));
+
+/** Builds the `/lab/v1/` handler mounted by the router server (which has checked the token). */
+export function createControlApi(options: ControlApiOptions): RouteHandler {
+  const { service, clock } = options;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+
+  return async (request, response, url) => {
+    if (!url.pathname.startsWith(`${controlApiPrefix}/`)) return false;
+    const route = url.pathname.slice(controlApiPrefix.length + 1).replace(/\/+$/, '');
+    const method = request.method ?? 'GET';
+
+    if (method === 'GET') {
+      switch (route) {
+        case 'state':
+          sendJson(response, 200, await service.getState());
+          return true;
+        case 'profiles':
+          sendJson(response, 200, (await service.getState()).profiles);
+          return true;
+        case 'sessions':
+          sendJson(response, 200, (await service.getState()).sessions);
+          return true;
+        case 'decisions':
+          sendJson(response, 200, (await service.getState()).decisions);
+          return true;
+        case 'activity':
+          sendJson(response, 200, (await service.getState()).activity);
+          return true;
+        case 'pins':
+          sendJson(response, 200, await service.getPins());
+          return true;
+        case 'priming':
+          sendJson(response, 200, await service.getPriming());
+          return true;
+        case 'events':
+          await streamEvents(request, response, service, clock, heartbeatMs);
+          return true;
+        default:
+          return false;
+      }
+    }
+
+    if (method === 'POST' && operations.has(route)) {
+      const operation = route as OperationName;
+      let input: unknown;
+      try {
+        const raw = await readRequestBody(request, controlBodyLimit);
+        input = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+      } catch (error) {
+        const tooLarge = (error as { code?: string }).code === 'payload_too_large';
+        sendJson(response, tooLarge ? 413 : 400, {
+          ok: false,
+          code: tooLarge ? 'payload_too_large' : 'bad_request',
+          message: tooLarge
+            ? 'The request body is larger than 1 MB.'
+            : `The request body is not valid JSON (${(error as Error).message}).`,
+        });
+        return true;
+      }
+      const parsed = inputSchemas[operation].safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
+        sendJson(response, 400, {
+          ok: false,
+          code: 'invalid_argument',
+          message: `Invalid input for ${operation}${where}: ${issue?.message ?? 'unexpected shape'}.`,
+        });
+        return true;
+      }
+      const run = service[operation] as (value: unknown) => Promise<ContractResult<unknown>>;
+      const result = await run.call(service, parsed.data);
+      sendJson(response, 200, result);
+      return true;
+    }
+    if (operations.has(route)) {
+      response.setHeader('allow', 'POST');
+      sendJson(response, 405, {
+        ok: false,
+        code: 'bad_request',
+        message: `${controlApiPrefix}/${route} takes POST with a JSON body.`,
+      });
+      return true;
+    }
+    return false;
+  };
+}
+
+async function streamEvents(
+  request: IncomingMessage,
+  response: ServerResponse,
+  service: ControlApiService,
+  clock: Clock,
+  heartbeatMs: number,
+): Promise<void> {
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  });
+  response.flushHeaders();
+  let open = true;
+  const send = (state: LabState) => {
+    if (open) response.write(`event: state\ndata: ${JSON.stringify(state)}\n\n`);
+  };
+  let cancelHeartbeat = () => {};
+  const beat = () => {
+    if (!open) return;
+    response.write(': heartbeat\n\n');
+    cancelHeartbeat = clock.setTimeout(beat, heartbeatMs);
+  };
+  const unsubscribe = service.subscribe(send);
+  const close = () => {
+    open = false;
+    unsubscribe();
+    cancelHeartbeat();
+  };
+  response.on('close', close);
+  request.on('error', close);
+  send(await service.getState());
+  cancelHeartbeat = clock.setTimeout(beat, heartbeatMs);
+}
+
+/** The dashboard's Content-Security-Policy: same-origin only, no inline script, no framing. */
+export const dashboardCsp = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Serves the built dashboard from `rendererDir` under `/ui/` (unknown paths without an
+ * extension fall back to `index.html`), with a strict CSP and `nosniff`. No token is needed:
+ * the files hold no data; the data comes from the control API.
+ */
+export function createDashboardRoutes(rendererDir: string): RouteHandler {
+  const root = resolve(rendererDir);
+  return async (request, response, url) => {
+    if (url.pathname !== '/ui' && !url.pathname.startsWith('/ui/')) return false;
+    if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+    if (url.pathname === '/ui') {
+      // A redirect without a fragment keeps the browser's fragment (the token) on the new URL.
+      response.writeHead(302, { location: '/ui/' });
+      response.end();
+      return true;
+    }
+    let relative: string;
+    try {
+      relative = decodeURIComponent(url.pathname.slice('/ui/'.length));
+    } catch {
+      relative = '';
+    }
+    let file = resolve(root, normalize(relative === '' ? 'index.html' : relative));
+    if (file !== root && !file.startsWith(root + sep)) file = join(root, 'index.html');
+    let body: Buffer | undefined = await readStatic(file);
+    if (body === undefined && extname(file) === '') {
+      file = join(root, 'index.html');
+      body = await readStatic(file);
+    }
+    if (body === undefined) {
+      const missing = !(await readStatic(join(root, 'index.html')));
+      response.writeHead(404, {
+        'content-type': 'text/plain; charset=utf-8',
+        'x-content-type-options': 'nosniff',
+      });
+      response.end(
+        missing
+          ? 'The dashboard is not built: run npm run build:renderer.\n'
+          : 'Not found.\n',
+      );
+      return true;
+    }
+    response.writeHead(200, {
+      'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
+      'content-length': String(body.length),
+      'content-security-policy': dashboardCsp,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'cross-origin-opener-policy': 'same-origin',
+      'cache-control': extname(file) === '.html' ? 'no-store' : 'max-age=300',
+    });
+    response.end(request.method === 'HEAD' ? undefined : body);
+    return true;
+  };
+}
+
+async function readStatic(file: string): Promise<Buffer | undefined> {
+  try {
+    if (!(await stat(file)).isFile()) return undefined;
+    return await readFile(file);
+  } catch {
+    return undefined;
+  }
+}

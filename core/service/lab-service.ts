@@ -1,0 +1,581 @@
+/**
+ * LabService: the one facade over profiles, tokens, the router, quota, priming and sign-ins.
+ * Every surface (Electron IPC, the control API, the CLI) calls it; it implements `LabApi` with
+ * `ContractResult` values and tells subscribers (debounced) when the state changed.
+ *
+ * Effects come in through the constructor (`paths`, `env`, `clock`, `logger`), so Electron's main
+ * process can host it in-process and tests can run it against the fake ChatGPT.
+ */
+import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
+import { TokenManager } from '../auth/token-manager.ts';
+import { defaultCallbackPort, defaultIssuer } from '../auth/constants.ts';
+import { isLabError, LabError, toResult } from '../errors.ts';
+import { readJsonFile, writeJsonFile } from '../home/files.ts';
+import { withLock } from '../home/lock.ts';
+import type { LabPaths } from '../home/paths.ts';
+import type { Cancel, Clock, Logger } from '../ports.ts';
+import { minute } from '../ports.ts';
+import { ProfileStore } from '../profiles/store.ts';
+import { LabEngine } from '../proxy/lab-engine.ts';
+import { parseUsagePayload } from '../proxy/quota-bits.ts';
+import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
+import {
+  createRouterServer,
+  defaultChatGptBaseUrl,
+  type RouterServer,
+} from '../proxy/server.ts';
+import { HealthStore } from '../state/health-store.ts';
+import { quotaFileSchema, type QuotaFile, type QuotaSnapshot } from '../state/schema.ts';
+import type {
+  ContractResult,
+  Inputs,
+  LabState,
+  LoginView,
+  PrimingOutcomeView,
+  ProfileView,
+} from './contract.ts';
+import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
+import { ActivityLog } from './events.ts';
+import { buildProfileViews } from './views.ts';
+
+/** What the service is built from. */
+export interface LabServiceOptions {
+  paths: LabPaths;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  logger: Logger;
+  /** Default: the global fetch (usage polling). */
+  fetch?: typeof fetch;
+  /** Built dashboard files; default `dist/renderer` of this package when present. */
+  rendererDir?: string | null;
+  /** Opens a sign-in URL (Electron: shell.openExternal or a popup); default: do nothing. */
+  openBrowser?: (url: string) => unknown;
+  /** Usage polling period; default 7 minutes (plus up to 3 minutes of jitter). 0 turns it off. */
+  usagePollMs?: number;
+}
+
+/** Where `start` listens. */
+export interface StartOptions {
+  port?: number;
+  host?: string;
+}
+
+const historyLimit = 288;
+const stateDebounceMs = 150;
+
+/** The facade every surface uses. */
+export class LabService implements ControlApiService {
+  readonly #options: LabServiceOptions;
+  readonly #paths: LabPaths;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #store: ProfileStore;
+  readonly #health: HealthStore;
+  readonly #tokens: TokenManager;
+  readonly #activity: ActivityLog;
+  readonly #engine: LabEngine;
+  readonly #listeners = new Set<(state: LabState) => void>();
+  readonly #logins = new Map<string, LoginHandle>();
+  #router: RouterServer | null = null;
+  #token: string | null = null;
+  #notifyCancel: Cancel | null = null;
+  #pollCancel: Cancel | null = null;
+  #stopped = false;
+  #priming: { start(): void; stop(): void | Promise<void> } | null = null;
+
+  constructor(options: LabServiceOptions) {
+    this.#options = options;
+    this.#paths = options.paths;
+    this.#clock = options.clock;
+    this.#logger = options.logger.child({ component: 'service' });
+    this.#store = new ProfileStore({ paths: options.paths, now: () => options.clock.now() });
+    this.#health = new HealthStore(options.paths);
+    this.#tokens = new TokenManager({
+      paths: options.paths,
+      store: this.#store,
+      health: this.#health,
+      issuer: this.#issuer(),
+      clock: options.clock,
+      logger: options.logger,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    this.#activity = new ActivityLog(options.clock);
+    this.#engine = new LabEngine({
+      paths: options.paths,
+      store: this.#store,
+      health: this.#health,
+      credentials: this.#tokens,
+      activity: this.#activity,
+      clock: options.clock,
+      logger: options.logger,
+      onChange: () => this.#changed(),
+      onQuota: (profile, snapshot) => this.#queueQuota(profile, snapshot),
+    });
+  }
+
+  /** The upstream base (`CODEX_LAB_CHATGPT_BASE_URL`). */
+  get upstreamBaseUrl(): string {
+    return (this.#options.env['CODEX_LAB_CHATGPT_BASE_URL'] || defaultChatGptBaseUrl).replace(/\/+$/, '');
+  }
+
+  /** The router's URL once started, else null. */
+  get routerUrl(): string | null {
+    return this.#router?.url ?? null;
+  }
+
+  /** The profile store (for the CLI and Electron's IPC modules). */
+  get store(): ProfileStore {
+    return this.#store;
+  }
+
+  /** The router token, created on first use. Never logged, never in a view. */
+  async routerToken(): Promise<string> {
+    this.#token ??= await loadOrCreateRouterToken(this.#paths);
+    return this.#token;
+  }
+
+  /** Starts the router + control API + dashboard, usage polling and priming. */
+  async start(options: StartOptions = {}): Promise<{ url: string; port: number }> {
+    if (this.#router) return { url: this.#router.url, port: this.#router.port };
+    const token = await this.routerToken();
+    await this.#engine.load();
+    await this.#loadQuota();
+    const rendererDir = this.#options.rendererDir === undefined ? findRendererDir() : this.#options.rendererDir;
+    this.#router = await createRouterServer({
+      engine: this.#engine,
+      token,
+      upstreamBaseUrl: this.upstreamBaseUrl,
+      clock: this.#clock,
+      logger: this.#options.logger,
+      port: options.port ?? 1456,
+      host: options.host ?? '127.0.0.1',
+      control: createControlApi({ service: this, clock: this.#clock }),
+      ...(rendererDir ? { publicRoutes: createDashboardRoutes(rendererDir) } : {}),
+    });
+    this.#stopped = false;
+    this.#schedulePoll(20_000);
+    await this.#startPriming();
+    this.#changed();
+    return { url: this.#router.url, port: this.#router.port };
+  }
+
+  /** Stops everything started by `start`, and cancels sign-ins in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#pollCancel?.();
+    this.#notifyCancel?.();
+    for (const login of this.#logins.values()) login.cancel();
+    await this.#priming?.stop();
+    this.#priming = null;
+    const router = this.#router;
+    this.#router = null;
+    await router?.close();
+    await this.#flushQuota();
+  }
+
+  async getState(): Promise<LabState> {
+    const now = this.#clock.now();
+    let profiles: ProfileView[] = [];
+    let active = 'auto';
+    try {
+      profiles = await buildProfileViews(this.#paths, now);
+      active = (await this.#store.readRegistry()).active;
+    } catch (error) {
+      if (!isLabError(error)) throw error;
+      this.#logger.warn({ code: error.code }, 'could not build profile views');
+    }
+    for (const view of profiles) this.#mergeLive(view, now);
+    return {
+      active,
+      profiles,
+      sessions: this.#engine.sessions(),
+      decisions: this.#engine.decisions(),
+      activity: this.#activity.list(200),
+      logins: [...this.#logins.values()].map((login) => login.view()),
+      router: {
+        url: this.#router?.url ?? '',
+        port: this.#router?.port ?? 0,
+        running: this.#router !== null,
+      },
+      codexConfig: await this.#codexConfig(),
+    };
+  }
+
+  subscribe(listener: (state: LabState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async setActive(input: Inputs['setActive']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      await this.#store.setActive(input.profile);
+      this.#activity.add('profile', input.profile === 'auto' ? null : input.profile, `Active profile set to ${input.profile}.`);
+    });
+  }
+
+  async renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      await this.#store.rename(input.from, input.to);
+      await this.#health.forget(input.from, input.to);
+      this.#engine.renameLive(input.from, input.to);
+      this.#activity.add('profile', input.to, `Renamed ${input.from} to ${input.to}.`);
+    });
+  }
+
+  async removeProfile(input: Inputs['removeProfile']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      if (input.revoke) {
+        const { revokeProfileTokens } = await import('../auth/revoke.ts');
+        const auth = await this.#store.readAuth(input.profile).catch(() => null);
+        if (auth) await revokeProfileTokens(this.#paths, auth, this.#options.env, this.#options.fetch);
+      }
+      await this.#store.remove(input.profile);
+      await this.#health.forget(input.profile);
+      this.#engine.renameLive(input.profile, null);
+      this.#activity.add('profile', input.profile, `Removed ${input.profile}.`);
+    });
+  }
+
+  async startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>> {
+    return toResult(async () => {
+      const portText = this.#options.env['CODEX_LAB_CALLBACK_PORT'];
+      const handle = await startLogin({
+        paths: this.#paths,
+        issuer: this.#issuer(),
+        clock: this.#clock,
+        logger: this.#options.logger,
+        ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+        profiles: this.#store,
+        callbackPort: portText !== undefined && portText !== '' ? Number(portText) : defaultCallbackPort,
+        requestedName: input.name ?? null,
+        ...(this.#options.openBrowser ? { openBrowser: this.#options.openBrowser } : {}),
+        onChange: () => this.#changed(),
+      });
+      this.#logins.set(handle.id, handle);
+      this.#activity.add('login', input.name ?? null, 'Sign-in started.');
+      handle.done.then(
+        (result) => {
+          const name = result.name;
+          this.#activity.add('login', name, `Signed in${name ? ` as ${name}` : ''}.`);
+          this.#engine.invalidate();
+          if (name) void this.#health.markOk(name, this.#clock.now()).catch(() => undefined);
+          this.#changed();
+        },
+        (error: unknown) => {
+          this.#activity.add('login', input.name ?? null, `Sign-in ended: ${isLabError(error) ? error.message : 'failed'}`);
+          this.#changed();
+        },
+      );
+      // Finished sign-ins stay visible for a while, then leave the list.
+      void handle.done.catch(() => undefined).finally(() => {
+        this.#clock.setTimeout(() => {
+          this.#logins.delete(handle.id);
+          this.#changed();
+        }, 2 * minute);
+      });
+      this.#changed();
+      return handle.view();
+    });
+  }
+
+  async cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>> {
+    const login = this.#logins.get(input.id);
+    if (!login) return { ok: false, code: 'not_found', message: `No sign-in ${input.id} is in progress.` };
+    login.cancel();
+    this.#changed();
+    return { ok: true, value: null };
+  }
+
+  async setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      await this.#store.setPriming(input.profile, { enabled: input.enabled });
+      this.#activity.add('prime', input.profile, `Priming turned ${input.enabled ? 'on' : 'off'} for ${input.profile}.`);
+    });
+  }
+
+  async primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
+    return toResult(async () => {
+      await this.#store.getProfile(input.profile);
+      const runner = await loadPrimeNow();
+      if (!runner) {
+        throw new LabError('priming_failed', 'Priming is not available in this build yet.');
+      }
+      const outcome = await runner({
+        paths: this.#paths,
+        profile: input.profile,
+        dryRun: input.dryRun ?? false,
+        tokens: this.#tokens,
+        store: this.#store,
+        health: this.#health,
+        baseUrl: this.upstreamBaseUrl,
+        clock: this.#clock,
+        logger: this.#options.logger,
+      });
+      this.#activity.add('prime', input.profile, outcome.message);
+      this.#changed();
+      return outcome;
+    });
+  }
+
+  async pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      await this.#store.setPin('session', input.sessionId, input.profile ?? null);
+      this.#activity.add('profile', input.profile ?? null, input.profile ? `Pinned session ${input.sessionId} to ${input.profile}.` : `Unpinned session ${input.sessionId}.`);
+    });
+  }
+
+  async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      await this.#store.setPin('repo', input.path, input.profile ?? null);
+      this.#activity.add('profile', input.profile ?? null, input.profile ? `Pinned ${input.path} to ${input.profile}.` : `Unpinned ${input.path}.`);
+    });
+  }
+
+  async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
+    return toResult(async () => {
+      const names = input.profile ? [(await this.#store.getProfile(input.profile)).name] : (await this.#store.listProfiles()).map((p) => p.name);
+      const failures: string[] = [];
+      await Promise.all(
+        names.map(async (name) => {
+          try {
+            await this.fetchUsage(name);
+          } catch (error) {
+            if (!isLabError(error)) throw error;
+            failures.push(`${name}: ${error.message}`);
+          }
+        }),
+      );
+      await this.#flushQuota();
+      this.#changed();
+      if (input.profile && failures.length > 0) throw new LabError('upstream_error', failures[0]!);
+      return null;
+    });
+  }
+
+  /** Asks the usage endpoint for one profile now and records the snapshot. */
+  async fetchUsage(name: string): Promise<QuotaSnapshot> {
+    const credentials = await this.#engine.credentials(name);
+    const doFetch = this.#options.fetch ?? fetch;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${credentials.accessToken}`,
+      accept: 'application/json',
+    };
+    if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
+    let response: Response;
+    try {
+      response = await doFetch(`${this.upstreamBaseUrl}/wham/usage`, {
+        headers,
+        signal: AbortSignal.timeout(20_000),
+      });
+    } catch (error) {
+      throw new LabError('upstream_unreachable', `Could not reach the usage endpoint: ${(error as Error).message}.`);
+    }
+    const text = await response.text();
+    if (response.status === 401) {
+      await this.#engine.refreshAfterUnauthorized(name, credentials.accessToken);
+      return this.fetchUsage(name);
+    }
+    if (!response.ok) {
+      throw new LabError('upstream_error', `The usage endpoint answered ${response.status} for ${name}.`);
+    }
+    const snapshot = parseUsagePayload(text, this.#clock.now());
+    if (!snapshot) throw new LabError('upstream_error', `The usage endpoint sent an unexpected answer for ${name}.`);
+    this.#engine.setQuota(name, snapshot);
+    this.#queueQuota(name, snapshot);
+    return snapshot;
+  }
+
+  /** Stored pins, for `GET /lab/v1/pins`. */
+  async getPins(): Promise<unknown> {
+    const registry = await this.#store.readRegistry();
+    return { sessions: registry.pins.sessions, repos: registry.pins.repos };
+  }
+
+  /** Priming settings and outcomes per profile, for `GET /lab/v1/priming`. */
+  async getPriming(): Promise<unknown> {
+    const views = await buildProfileViews(this.#paths, this.#clock.now());
+    return views.map((view) => ({ profile: view.name, enabled: view.priming, last: view.primingLast }));
+  }
+
+  #issuer(): string {
+    return (this.#options.env['CODEX_LAB_AUTH_ISSUER'] || defaultIssuer).replace(/\/+$/, '');
+  }
+
+  async #edit(operation: () => Promise<void>): Promise<ContractResult<null>> {
+    const result = await toResult(async () => {
+      await operation();
+      return null;
+    });
+    this.#engine.invalidate();
+    this.#changed();
+    return result;
+  }
+
+  #mergeLive(view: ProfileView, now: number): void {
+    const live = this.#engine.health(view.name);
+    if (view.status !== 'auth_error' && (live.status === 'limited' || live.status === 'auth_error')) {
+      view.status = live.status;
+      view.statusMessage = live.message;
+      view.unavailableUntil = live.unavailableUntil === null ? null : new Date(live.unavailableUntil).toISOString();
+    }
+    const quota = this.#engine.quota(view.name);
+    const shownAt = view.quota.updatedAt ? Date.parse(view.quota.updatedAt) : 0;
+    if (quota && quota.observedAt > shownAt) {
+      const window = (w: QuotaSnapshot['primary']) =>
+        w && { usedPercent: w.usedPercent, windowMinutes: w.windowMinutes, resetsAt: w.resetsAt === null ? null : new Date(w.resetsAt).toISOString() };
+      view.quota = { primary: window(quota.primary), secondary: window(quota.secondary), updatedAt: new Date(quota.observedAt).toISOString() };
+    }
+    void now;
+  }
+
+  #changed(): void {
+    if (this.#notifyCancel || this.#listeners.size === 0) return;
+    this.#notifyCancel = this.#clock.setTimeout(() => {
+      this.#notifyCancel = null;
+      void this.getState().then(
+        (state) => {
+          for (const listener of this.#listeners) listener(state);
+        },
+        (error: unknown) => this.#logger.warn({ err: error }, 'could not build the state'),
+      );
+    }, stateDebounceMs);
+  }
+
+  // Quota snapshots from headers arrive per response; they are written in batches.
+  readonly #pendingQuota = new Map<string, QuotaSnapshot>();
+  #quotaFlushCancel: Cancel | null = null;
+
+  #queueQuota(profile: string, snapshot: QuotaSnapshot): void {
+    this.#pendingQuota.set(profile, snapshot);
+    this.#quotaFlushCancel ??= this.#clock.setTimeout(() => {
+      this.#quotaFlushCancel = null;
+      void this.#flushQuota();
+    }, 5000);
+  }
+
+  async #flushQuota(): Promise<void> {
+    this.#quotaFlushCancel?.();
+    this.#quotaFlushCancel = null;
+    if (this.#pendingQuota.size === 0) return;
+    const batch = new Map(this.#pendingQuota);
+    this.#pendingQuota.clear();
+    try {
+      await withLock(this.#paths.locksDir, 'quota', async () => {
+        const file: QuotaFile = (await readJsonFile(this.#paths.quota, quotaFileSchema)) ?? { version: 1, profiles: {} };
+        for (const [profile, snapshot] of batch) {
+          const entry = file.profiles[profile] ?? { latest: null, history: [] };
+          entry.latest = snapshot;
+          entry.history.push({ at: snapshot.observedAt, primary: snapshot.primary?.usedPercent ?? null, secondary: snapshot.secondary?.usedPercent ?? null });
+          if (entry.history.length > historyLimit) entry.history.splice(0, entry.history.length - historyLimit);
+          file.profiles[profile] = entry;
+        }
+        await writeJsonFile(this.#paths.quota, file);
+      });
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not save quota snapshots');
+    }
+  }
+
+  async #loadQuota(): Promise<void> {
+    try {
+      const file = await readJsonFile(this.#paths.quota, quotaFileSchema);
+      for (const [profile, entry] of Object.entries(file?.profiles ?? {})) {
+        if (entry.latest) this.#engine.setQuota(profile, entry.latest);
+      }
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not read saved quota');
+    }
+  }
+
+  #schedulePoll(delayMs: number): void {
+    const period = this.#options.usagePollMs ?? 7 * minute;
+    if (period <= 0 || this.#stopped) return;
+    this.#pollCancel = this.#clock.setTimeout(() => {
+      void this.#pollOnce().finally(() => this.#schedulePoll(period + randomInt(0, 3 * minute)));
+    }, delayMs);
+  }
+
+  async #pollOnce(): Promise<void> {
+    const profiles = await this.#store.listProfiles().catch(() => []);
+    for (const profile of profiles) {
+      if (this.#stopped) return;
+      if (this.#engine.health(profile.name).status === 'auth_error') continue;
+      // Fresh header snapshots make a poll unnecessary.
+      const known = this.#engine.quota(profile.name);
+      if (known && this.#clock.now() - known.observedAt < 5 * minute) continue;
+      await this.fetchUsage(profile.name).catch((error: unknown) =>
+        this.#logger.debug({ profile: profile.name, code: isLabError(error) ? error.code : 'error' }, 'usage poll failed'),
+      );
+    }
+    await this.#flushQuota();
+    this.#changed();
+  }
+
+  async #startPriming(): Promise<void> {
+    try {
+      const module = (await import('../priming/scheduler.ts')) as Record<string, unknown>;
+      const Scheduler = module['PrimingScheduler'] as
+        | (new (options: object) => { start(): void; stop(): void | Promise<void> })
+        | undefined;
+      if (!Scheduler) return;
+      this.#priming = new Scheduler({
+        paths: this.#paths,
+        store: this.#store,
+        tokens: this.#tokens,
+        health: this.#health,
+        baseUrl: this.upstreamBaseUrl,
+        clock: this.#clock,
+        logger: this.#options.logger,
+        onOutcome: (profile: string, message: string) => {
+          this.#activity.add('prime', profile, message);
+          this.#changed();
+        },
+      });
+      this.#priming.start();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') {
+        this.#logger.warn({ err: error }, 'priming scheduler did not start');
+      }
+    }
+  }
+
+  async #codexConfig(): Promise<string> {
+    try {
+      const module = (await import('../proxy/codex-config.ts')) as Record<string, unknown>;
+      const render = (module['renderCodexConfig'] ?? module['codexConfigToml']) as
+        | ((options: { routerUrl: string }) => string)
+        | undefined;
+      const url = this.#router?.url ?? `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || 1456}`;
+      if (render) return render({ routerUrl: url });
+    } catch {
+      // The config module is optional until it lands.
+    }
+    return '';
+  }
+}
+
+type PrimeNow = (options: Record<string, unknown>) => Promise<PrimingOutcomeView>;
+
+async function loadPrimeNow(): Promise<PrimeNow | null> {
+  try {
+    const module = (await import('../priming/scheduler.ts')) as Record<string, unknown>;
+    return (module['primeNow'] as PrimeNow | undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Finds `dist/renderer` of this package from the source or bundled location. */
+function findRendererDir(): string | null {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth += 1) {
+    const candidate = join(folder, 'dist', 'renderer');
+    if (existsSync(join(folder, 'package.json'))) return existsSync(candidate) ? candidate : null;
+    folder = dirname(folder);
+  }
+  return null;
+}

@@ -1,0 +1,161 @@
+/**
+ * Builds the `ProfileView`s every surface shows (and `codex-lab list --json` prints) from the
+ * files alone: the registry, each profile's auth.json, and `state/health.json`, `quota.json`,
+ * `priming.json`. Kept free of the router and HTTP client so `codex-lab list` starts fast.
+ */
+import { isLabError, LabError } from '../errors.ts';
+import { readJsonFile } from '../home/files.ts';
+import type { LabPaths } from '../home/paths.ts';
+import { ProfileStore, type ProfileEntry } from '../profiles/store.ts';
+import { authDotJsonSchema } from '../profiles/schema.ts';
+import { effectiveHealth, type ProfileHealth } from '../state/health-store.ts';
+import {
+  healthFileSchema,
+  primingFileSchema,
+  quotaFileSchema,
+  type QuotaWindow,
+} from '../state/schema.ts';
+import type { z } from 'zod';
+import type { ProfileView, QuotaWindowView } from './contract.ts';
+
+/** Options for `buildProfileViews`. */
+export interface BuildViewsOptions {
+  /**
+   * Receives each file that could not be read (a corrupt auth.json or state file). The views are
+   * still built; the affected profile shows `auth_error` with the same message.
+   */
+  onProblem?: (error: LabError) => void;
+}
+
+/**
+ * One view per profile, in the user's order. Throws `corrupt_file` only when the registry itself
+ * is broken; a broken auth.json or state file is reported through `onProblem` instead.
+ */
+export async function buildProfileViews(
+  paths: LabPaths,
+  now: number,
+  options: BuildViewsOptions = {},
+): Promise<ProfileView[]> {
+  const report = options.onProblem ?? (() => undefined);
+  const store = new ProfileStore({ paths, now: () => now });
+  const registry = await store.readRegistry();
+  const entries = await store.listProfiles();
+  const [health, quota, priming] = await Promise.all([
+    readOptional(paths.health, healthFileSchema, report),
+    readOptional(paths.quota, quotaFileSchema, report),
+    readOptional(paths.priming, primingFileSchema, report),
+  ]);
+  const authProblems = await Promise.all(entries.map((entry) => authProblem(paths, entry, report)));
+  return entries.map((entry, index): ProfileView => {
+    const latest = quota?.profiles[entry.name]?.latest ?? null;
+    let state: ProfileHealth = effectiveHealth(health?.profiles[entry.name], now);
+    const problem = authProblems[index];
+    if (problem) {
+      state = {
+        status: 'auth_error',
+        unavailableUntil: null,
+        code: problem.code,
+        message: problem.message,
+      };
+    } else if (state.status !== 'auth_error' && state.status !== 'limited' && latest) {
+      // A snapshot that says the limit is reached is as good as a 429 until its window resets.
+      const exhausted = [latest.primary, latest.secondary].filter(
+        (window): window is QuotaWindow =>
+          window !== null && window.usedPercent >= 100 && (window.resetsAt ?? 0) > now,
+      );
+      const until = Math.max(...exhausted.map((window) => window.resetsAt ?? 0));
+      if (exhausted.length > 0) {
+        state = {
+          status: 'limited',
+          unavailableUntil: until,
+          code: 'usage_limit_reached',
+          message: null,
+        };
+      }
+    }
+    const last = priming?.profiles[entry.name]?.last ?? null;
+    return {
+      name: entry.name,
+      label: entry.label,
+      email: entry.email,
+      plan: entry.plan ?? latest?.plan ?? null,
+      accountId: entry.accountId,
+      active: registry.active === entry.name,
+      status: state.status,
+      statusMessage: state.message,
+      unavailableUntil: isoOrNull(state.unavailableUntil),
+      priming: entry.priming.enabled,
+      primingLast: last ? { ...last, at: new Date(last.at).toISOString() } : null,
+      quota: {
+        primary: windowView(latest?.primary ?? null),
+        secondary: windowView(latest?.secondary ?? null),
+        updatedAt: isoOrNull(latest?.observedAt ?? null),
+      },
+      history: (quota?.profiles[entry.name]?.history ?? []).map((point) => ({
+        at: new Date(point.at).toISOString(),
+        primary: point.primary,
+        secondary: point.secondary,
+      })),
+      store: entry.store,
+      createdAt: entry.createdAt,
+      lastUsedAt: entry.lastUsedAt,
+      legacy: entry.legacy,
+    };
+  });
+}
+
+/** The registry's active setting ("auto" or a name), for surfaces that show it apart. */
+export async function readActive(paths: LabPaths): Promise<string> {
+  return (await new ProfileStore({ paths }).readRegistry()).active;
+}
+
+function windowView(window: QuotaWindow | null): QuotaWindowView | null {
+  if (!window) return null;
+  return {
+    usedPercent: window.usedPercent,
+    windowMinutes: window.windowMinutes,
+    resetsAt: isoOrNull(window.resetsAt),
+  };
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+}
+
+async function readOptional<Schema extends z.ZodType>(
+  path: string,
+  schema: Schema,
+  report: (error: LabError) => void,
+): Promise<z.output<Schema> | undefined> {
+  try {
+    return await readJsonFile(path, schema);
+  } catch (error) {
+    if (!isLabError(error)) throw error;
+    report(error);
+    return undefined;
+  }
+}
+
+/** Why a profile's tokens cannot be read, without touching the keychain (too slow for `list`). */
+async function authProblem(
+  paths: LabPaths,
+  entry: ProfileEntry,
+  report: (error: LabError) => void,
+): Promise<LabError | null> {
+  if (entry.store === 'keyring' && !entry.legacy) return null;
+  const path = entry.legacy ? paths.legacyAuth : paths.profileAuth(entry.name);
+  try {
+    const auth = await readJsonFile(path, authDotJsonSchema);
+    if (auth?.tokens) return null;
+    const missing = new LabError(
+      'not_signed_in',
+      `${path} holds no tokens; sign in again with \`codex-lab login ${entry.name}\`.`,
+    );
+    report(missing);
+    return missing;
+  } catch (error) {
+    if (!isLabError(error)) throw error;
+    report(error);
+    return error;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Hosts the service in the main process: builds it from the environment (CODEX_LAB_HOME, the
+ * issuer, the upstream) and starts the router, so the tray app is a complete Codex Lab on its own.
+ * The service and the secrets it holds stay in main; the renderer gets views over IPC.
+ */
+import { app } from 'electron';
+import { join } from 'node:path';
+import type { LabApi } from '../core/service/contract.ts';
+import { labPaths, resolveHome } from '../core/home/paths.ts';
+import { createLogger } from '../core/log.ts';
+import { systemClock } from '../core/ports.ts';
+import { LabService } from '../core/service/lab-service.ts';
+
+/** The hosted service plus what main needs around it. */
+export interface LabHost {
+  lab: LabApi;
+  /** The OAuth issuer's origin (its pages may open in the sign-in popup and the browser). */
+  issuerOrigin: string;
+  /** The router's origin, e.g. `http://127.0.0.1:1456`. */
+  routerOrigin(): string;
+  /** The web dashboard URL with the token in its fragment (opened in the system browser only). */
+  dashboardUrl(): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/** Builds and starts the in-process service (router port from `CODEX_LAB_PORT`, default 1456). */
+export async function createLabHost(env: NodeJS.ProcessEnv = process.env): Promise<LabHost> {
+  let token = '';
+  const logger = createLogger({
+    level: env['CODEX_LAB_LOG_LEVEL'] ?? 'info',
+    secrets: () => (token ? [token] : []),
+  });
+  const service = new LabService({
+    paths: labPaths(resolveHome(env)),
+    env,
+    clock: systemClock,
+    logger,
+    // The packaged page lives in the app; the web dashboard serves the same files.
+    rendererDir: join(app.getAppPath(), 'dist', 'renderer'),
+  });
+  token = await service.routerToken();
+  const portText = env['CODEX_LAB_PORT'];
+  const started = await service.start({
+    port: portText ? Number(portText) : 1456,
+    host: '127.0.0.1',
+  });
+  const issuer = new URL(env['CODEX_LAB_AUTH_ISSUER'] || 'https://auth.openai.com').origin;
+  return {
+    lab: service,
+    issuerOrigin: issuer,
+    routerOrigin: () => new URL(started.url).origin,
+    async dashboardUrl() {
+      return `${started.url}/ui/#token=${encodeURIComponent(token)}`;
+    },
+    close: () => service.stop(),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The sandboxed preload: exposes one small, domain-shaped `window.codexLab` implementing the
+ * service contract (`LabApi`). It never exposes `ipcRenderer` or a generic `send(channel)`, and no
+ * token ever crosses it: main answers with views only. Bundled to CommonJS because sandboxed
+ * preloads cannot load ES modules.
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { LabApi, LabState } from '../core/service/contract.ts';
+import {
+  ipcChannels,
+  type IpcArgs,
+  type IpcInvokeKey,
+  type IpcResponse,
+} from './ipc/ipc-contract.ts';
+
+/** The typed preload-side invoke: the only way the preload calls main. */
+function invoke<K extends IpcInvokeKey>(key: K, ...args: IpcArgs<K>): Promise<IpcResponse<K>> {
+  return ipcRenderer.invoke(ipcChannels[key], ...args) as Promise<IpcResponse<K>>;
+}
+
+/**
+ * The typed preload-side listener for state pushes. Returns the unsubscribe function: a React
+ * effect must return it, or every re-render leaks a listener.
+ */
+function onStateChanged(listener: (state: LabState) => void): () => void {
+  const wrapped = (_event: IpcRendererEvent, state: LabState) => listener(state);
+  ipcRenderer.on(ipcChannels.stateChanged, wrapped);
+  return () => {
+    ipcRenderer.removeListener(ipcChannels.stateChanged, wrapped);
+  };
+}
+
+/** `window.codexLab`: every method is one validated request to main. */
+export const codexLab: LabApi = {
+  getState: () => invoke('getState'),
+  subscribe: (listener) => onStateChanged(listener),
+  setActive: (input) => invoke('setActive', input),
+  renameProfile: (input) => invoke('renameProfile', input),
+  removeProfile: (input) => invoke('removeProfile', input),
+  startLogin: (input) => invoke('startLogin', input),
+  cancelLogin: (input) => invoke('cancelLogin', input),
+  setPriming: (input) => invoke('setPriming', input),
+  primeNow: (input) => invoke('primeNow', input),
+  pinSession: (input) => invoke('pinSession', input),
+  pinRepo: (input) => invoke('pinRepo', input),
+  refreshUsage: (input) => invoke('refreshUsage', input),
+};
+
+contextBridge.exposeInMainWorld('codexLab', codexLab);

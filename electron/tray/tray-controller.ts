@@ -1,0 +1,63 @@
+/**
+ * Owns the Electron `Tray`: maps the pure menu template to a real `Menu`, and redraws only when
+ * what the tray shows actually changed (state pushes are frequent; menus are not cheap to rebuild).
+ */
+import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electron';
+import type { LabState } from '../../core/service/contract.ts';
+import {
+  buildTrayMenu,
+  buildTrayTooltip,
+  traySignature,
+  type TrayAction,
+  type TrayMenuItem,
+} from './tray-menu.ts';
+
+/** A tray drawn from state. */
+export interface TrayController {
+  render(state: LabState): void;
+  destroy(): void;
+}
+
+function toElectron(
+  items: readonly TrayMenuItem[],
+  onAction: (action: TrayAction) => void,
+): MenuItemConstructorOptions[] {
+  return items.map((item) => {
+    const options: MenuItemConstructorOptions = {};
+    if (item.id !== undefined) options.id = item.id;
+    if (item.label !== undefined) options.label = item.label;
+    if (item.type !== undefined) options.type = item.type;
+    if (item.checked !== undefined) options.checked = item.checked;
+    if (item.enabled !== undefined) options.enabled = item.enabled;
+    if (item.submenu) options.submenu = toElectron(item.submenu, onAction);
+    const action = item.action;
+    if (action) options.click = () => onAction(action);
+    return options;
+  });
+}
+
+/** Creates the tray with its icon; `render` draws it from each new state. */
+export function createTrayController(
+  iconPath: string,
+  onAction: (action: TrayAction) => void,
+): TrayController {
+  const icon = nativeImage.createFromPath(iconPath);
+  // A "…Template.png" icon follows the macOS menu bar's light/dark appearance.
+  if (process.platform === 'darwin') icon.setTemplateImage(true);
+  const tray = new Tray(icon);
+  let lastSignature = '';
+  return {
+    render(state) {
+      const items = buildTrayMenu(state, { now: Date.now() });
+      const tooltip = buildTrayTooltip(state);
+      const signature = traySignature(items, tooltip);
+      if (signature === lastSignature) return;
+      lastSignature = signature;
+      tray.setToolTip(tooltip);
+      tray.setContextMenu(Menu.buildFromTemplate(toElectron(items, onAction)));
+    },
+    destroy() {
+      tray.destroy();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The tray menu as a pure function of `LabState`: the tray is redrawn from state, never patched,
+ * so what it shows cannot drift from what the service knows.
+ */
+import type { LabState, ProfileView } from '../../core/service/contract.ts';
+import { displayName, formatUntil, quotaSummary, type FormatOptions } from './tray-format.ts';
+
+/** What a menu item does when clicked; main maps each to a service call or a window. */
+export type TrayAction =
+  | { kind: 'use'; profile: string }
+  | { kind: 'add-account' }
+  | { kind: 'settings' }
+  | { kind: 'priming'; profile: string; enabled: boolean }
+  | { kind: 'dashboard' }
+  | { kind: 'quit' };
+
+/** A menu item shaped like Electron's `MenuItemConstructorOptions`, plus a typed action. */
+export interface TrayMenuItem {
+  id?: string;
+  label?: string;
+  type?: 'normal' | 'separator' | 'radio' | 'checkbox' | 'submenu';
+  checked?: boolean;
+  enabled?: boolean;
+  submenu?: TrayMenuItem[];
+  action?: TrayAction;
+}
+
+/** The name `LabState.active` uses for automatic routing. */
+export const autoProfile = 'auto';
+
+/** Options for `buildTrayMenu` and `buildTrayTooltip`. */
+export type TrayMenuOptions = FormatOptions;
+
+/** "work — 5h 12% · wk 40%", with ⏸/⚠ marks for limited and needs-sign-in profiles. */
+export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
+  const name = displayName(profile);
+  const quota = quotaSummary(profile);
+  if (profile.status === 'auth_error') return `⚠ ${name} — sign in again`;
+  if (profile.status === 'limited') {
+    const until = profile.unavailableUntil
+      ? ` until ${formatUntil(profile.unavailableUntil, options)}`
+      : '';
+    return `⏸ ${name} — limited${until}${quota ? ` · ${quota}` : ''}`;
+  }
+  return quota ? `${name} — ${quota}` : name;
+}
+
+/** Builds the whole tray menu from state. */
+export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMenuItem[] {
+  const isAuto = state.active === autoProfile;
+  const items: TrayMenuItem[] = [
+    {
+      id: 'use:auto',
+      label: 'Auto (best account)',
+      type: 'radio',
+      checked: isAuto,
+      action: { kind: 'use', profile: autoProfile },
+    },
+  ];
+  for (const profile of state.profiles) {
+    items.push({
+      id: `use:${profile.name}`,
+      label: profileMenuLabel(profile, options),
+      type: 'radio',
+      checked: !isAuto && state.active === profile.name,
+      action: { kind: 'use', profile: profile.name },
+    });
+  }
+  if (state.profiles.length === 0) {
+    items.push({ id: 'no-profiles', label: 'No accounts yet', enabled: false });
+  }
+  items.push(
+    { type: 'separator' },
+    { id: 'add-account', label: 'Add account…', action: { kind: 'add-account' } },
+    { id: 'settings', label: 'Settings…', action: { kind: 'settings' } },
+    {
+      id: 'priming',
+      label: 'Priming',
+      type: 'submenu',
+      enabled: state.profiles.length > 0,
+      submenu: state.profiles.map((profile) => ({
+        id: `priming:${profile.name}`,
+        label: displayName(profile),
+        type: 'checkbox' as const,
+        checked: profile.priming,
+        action: { kind: 'priming' as const, profile: profile.name, enabled: !profile.priming },
+      })),
+    },
+    { id: 'dashboard', label: 'Open dashboard', action: { kind: 'dashboard' } },
+    { type: 'separator' },
+    { id: 'quit', label: 'Quit Codex Lab', action: { kind: 'quit' } },
+  );
+  return items;
+}
+
+/** The tray tooltip: what routes new sessions, and how many accounts need attention. */
+export function buildTrayTooltip(state: LabState): string {
+  if (state.profiles.length === 0) return 'Codex Lab — no accounts yet';
+  const active = state.profiles.find((profile) => profile.name === state.active);
+  const head = active
+    ? `Codex Lab — ${displayName(active)}${quotaSummary(active) ? ` (${quotaSummary(active)})` : ''}`
+    : `Codex Lab — Auto, ${state.profiles.length} account${state.profiles.length === 1 ? '' : 's'}`;
+  const limited = state.profiles.filter((profile) => profile.status === 'limited').length;
+  const signIn = state.profiles.filter((profile) => profile.status === 'auth_error').length;
+  const notes: string[] = [];
+  if (limited > 0) notes.push(`${limited} limited`);
+  if (signIn > 0) notes.push(`${signIn} need${signIn === 1 ? 's' : ''} sign-in`);
+  return notes.length > 0 ? `${head} · ${notes.join(', ')}` : head;
+}
+
+/** A cheap fingerprint of what the tray shows, so an unchanged state skips the redraw. */
+export function traySignature(items: readonly TrayMenuItem[], tooltip: string): string {
+  return JSON.stringify([tooltip, items]);
+}

@@ -1,0 +1,167 @@
+/**
+ * `LabApi` over the control API, for the web dashboard served by `codex-lab serve` at `/ui/`.
+ * The router token arrives in the URL fragment (`#token=…`, never sent to a server or put in a
+ * query string), is kept in memory only, and the fragment is wiped from the address bar at once.
+ * Live updates come from `GET /lab/v1/events` (SSE) read with fetch, because EventSource cannot
+ * send an Authorization header.
+ */
+import type {
+  ContractResult,
+  controlApiPrefix,
+  LabApi,
+  LabState,
+  LoginView,
+  OperationName,
+} from '../../core/service/contract.ts';
+
+/**
+ * The control API prefix, typed as the contract's literal so a change there fails to compile
+ * here; imported as a type only, because a value import would pull zod into the page bundle.
+ */
+const apiPrefix: typeof controlApiPrefix = '/lab/v1';
+
+/** Reads `token` from a fragment like `#token=abc`; null when absent. */
+export function readTokenFromHash(hash: string): string | null {
+  const params = new URLSearchParams(hash.startsWith('#') ? hash.slice(1) : hash);
+  const token = params.get('token');
+  return token && token.length > 0 ? token : null;
+}
+
+/** Splits an SSE text buffer into complete events; returns them and the unfinished rest. */
+export function parseSseChunk(buffer: string): {
+  events: { event: string; data: string }[];
+  rest: string;
+} {
+  const events: { event: string; data: string }[] = [];
+  const normalized = buffer.replace(/\r\n/g, '\n');
+  const blocks = normalized.split('\n\n');
+  const rest = blocks.pop() ?? '';
+  for (const block of blocks) {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+    }
+    if (data.length > 0) events.push({ event, data: data.join('\n') });
+  }
+  return { events, rest };
+}
+
+/** Options for the web bridge (tests pass their own origin and fetch). */
+export interface WebBridgeOptions {
+  token: string | null;
+  origin: string;
+  fetch?: typeof fetch;
+  /** Opens the sign-in page; the dashboard uses a popup or a new tab. */
+  openSignIn?: (url: string, popup: boolean) => void;
+}
+
+function unreachable(message: string): ContractResult<never> {
+  return { ok: false, code: 'upstream_unreachable', message };
+}
+
+/** Unwraps `{ ok, value }` when the server wraps the state, else takes the body as the state. */
+function asState(body: unknown): LabState {
+  if (body && typeof body === 'object' && 'ok' in body && 'value' in body) {
+    return (body as { value: LabState }).value;
+  }
+  return body as LabState;
+}
+
+/** Builds the bridge. */
+export function createWebBridge(options: WebBridgeOptions): LabApi {
+  const fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const base = `${options.origin}${apiPrefix}`;
+  const headers = (): Record<string, string> =>
+    options.token ? { authorization: `Bearer ${options.token}` } : {};
+
+  async function getState(): Promise<LabState> {
+    const response = await fetcher(`${base}/state`, { headers: headers(), cache: 'no-store' });
+    if (response.status === 401) {
+      throw new Error('This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.');
+    }
+    if (!response.ok) throw new Error(`The Codex Lab service answered ${response.status}.`);
+    return asState(await response.json());
+  }
+
+  async function call<T>(operation: OperationName, input: unknown): Promise<ContractResult<T>> {
+    let response: Response;
+    try {
+      response = await fetcher(`${base}/${operation}`, {
+        method: 'POST',
+        headers: { ...headers(), 'content-type': 'application/json' },
+        body: JSON.stringify(input ?? {}),
+      });
+    } catch {
+      return unreachable('Codex Lab is not answering. Is `codex-lab serve` still running?');
+    }
+    try {
+      const body = (await response.json()) as ContractResult<T>;
+      if (body && typeof body === 'object' && 'ok' in body) return body;
+    } catch {
+      // fall through: not JSON
+    }
+    return unreachable(`The Codex Lab service answered ${response.status}.`);
+  }
+
+  function subscribe(listener: (state: LabState) => void): () => void {
+    const controller = new AbortController();
+    let delay = 500;
+    const run = async (): Promise<void> => {
+      while (!controller.signal.aborted) {
+        try {
+          const response = await fetcher(`${base}/events`, {
+            headers: { ...headers(), accept: 'text/event-stream' },
+            signal: controller.signal,
+            cache: 'no-store',
+          });
+          if (!response.ok || !response.body) throw new Error(String(response.status));
+          delay = 500;
+          const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffer += value;
+            const parsed = parseSseChunk(buffer);
+            buffer = parsed.rest;
+            for (const event of parsed.events) {
+              if (event.event === 'state') listener(asState(JSON.parse(event.data)));
+            }
+          }
+        } catch {
+          if (controller.signal.aborted) return;
+        }
+        // Reconnect with a capped backoff; a restarted `serve` is picked up without a reload.
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    };
+    void run();
+    return () => controller.abort();
+  }
+
+  return {
+    getState,
+    subscribe,
+    setActive: (input) => call('setActive', input),
+    renameProfile: (input) => call('renameProfile', input),
+    removeProfile: (input) => call('removeProfile', input),
+    async startLogin(input) {
+      const result = await call<LoginView>('startLogin', input);
+      if (result.ok) options.openSignIn?.(result.value.authorizeUrl, input.popup ?? false);
+      return result;
+    },
+    cancelLogin: (input) => call('cancelLogin', input),
+    setPriming: (input) => call('setPriming', input),
+    primeNow: (input) => call('primeNow', input),
+    pinSession: (input) => call('pinSession', input),
+    pinRepo: (input) => call('pinRepo', input),
+    refreshUsage: (input) => call('refreshUsage', input),
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The activity log: routing decisions, fallbacks, limits, sign-in problems and primes, newest first.
+ */
+import type { ActivityEntry } from '../../core/service/contract.ts';
+import { formatClock } from '../format.ts';
+
+/** Props of `ActivityLog`. */
+export interface ActivityLogProps {
+  activity: ActivityEntry[];
+}
+
+/** The log (most recent 100 lines). */
+export function ActivityLog({ activity }: ActivityLogProps) {
+  const entries = activity.slice(-100).reverse();
+  return (
+    <section className="card" aria-labelledby="activity-title">
+      <h2 id="activity-title">Activity</h2>
+      {entries.length === 0 ? (
+        <p className="muted">Nothing yet: routing decisions, fallbacks and primes show up here.</p>
+      ) : (
+        <ol className="log" role="log" aria-label="Activity log">
+          {entries.map((entry) => (
+            <li key={entry.id} className={`log-line kind-${entry.kind}`} data-kind={entry.kind}>
+              <time dateTime={entry.at} className="muted">
+                {formatClock(entry.at)}
+              </time>
+              <span className={`kind kind-badge-${entry.kind}`}>{entry.kind}</span>
+              {entry.profile && <span className="log-profile">{entry.profile}</span>}
+              <span className="log-message">{entry.message}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}

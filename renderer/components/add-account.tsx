@@ -1,0 +1,149 @@
+/**
+ * Add account: choose a name (optional) and where the sign-in page opens, then follow the login
+ * until it lands, with Cancel, and plain-words explanations when it fails.
+ */
+import { useEffect, useRef, type FormEvent } from 'react';
+import { explainLoginError } from '../format.ts';
+import { useLabStore } from '../stores/use-lab-store.ts';
+
+/** The Add account panel (a modal dialog while open). */
+export function AddAccount() {
+  const flow = useLabStore((state) => state.signIn);
+  const host = useLabStore((state) => state.host);
+  const login = useLabStore((state) =>
+    state.signIn.loginId ? (state.lab?.logins.find((item) => item.id === state.signIn.loginId) ?? null) : null,
+  );
+  const { updateSignIn, startSignIn, cancelSignIn, closeSignIn } = useLabStore.getState();
+  const dialog = useRef<HTMLDialogElement>(null);
+
+  useEffect(() => {
+    const node = dialog.current;
+    if (!node) return;
+    if (flow.open && !node.open) node.showModal();
+    if (!flow.open && node.open) node.close();
+  }, [flow.open]);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void startSignIn();
+  };
+  const waiting = flow.loginId !== null && (!login || login.state === 'waiting' || login.state === 'exchanging');
+  const failed = login?.state === 'failed' || login?.state === 'cancelled';
+  const done = login?.state === 'done';
+
+  return (
+    <dialog
+      ref={dialog}
+      className="dialog"
+      aria-labelledby="add-account-title"
+      onCancel={(event) => {
+        event.preventDefault();
+        if (waiting) void cancelSignIn();
+        else closeSignIn();
+      }}
+    >
+      <h2 id="add-account-title">Add a ChatGPT account</h2>
+      {flow.loginId === null && (
+        <form onSubmit={submit} className="stack">
+          <label className="field">
+            <span>Name (optional)</span>
+            <input
+              aria-label="Profile name"
+              placeholder="taken from the email when empty"
+              value={flow.name}
+              onChange={(event) => updateSignIn({ name: event.target.value })}
+            />
+          </label>
+          <fieldset className="field">
+            <legend>Open the sign-in page</legend>
+            <label className="radio">
+              <input
+                type="radio"
+                name="sign-in-method"
+                checked={!flow.popup}
+                onChange={() => updateSignIn({ popup: false })}
+              />
+              {host === 'electron' ? 'In my browser' : 'In a new tab'}
+            </label>
+            <label className="radio">
+              <input
+                type="radio"
+                name="sign-in-method"
+                checked={flow.popup}
+                onChange={() => updateSignIn({ popup: true })}
+              />
+              In a small sign-in window
+            </label>
+          </fieldset>
+          {flow.error && (
+            <p className="error" role="alert">
+              {flow.error}
+            </p>
+          )}
+          <div className="actions">
+            <button type="submit" className="button primary">
+              Continue to sign-in
+            </button>
+            <button type="button" className="button ghost" onClick={closeSignIn}>
+              Close
+            </button>
+          </div>
+        </form>
+      )}
+      {waiting && (
+        <div className="stack" role="status" aria-live="polite" aria-label="Sign-in progress">
+          <p className="progress-line">
+            <span className="spinner" aria-hidden="true" />
+            {login?.state === 'exchanging'
+              ? 'Finishing sign-in…'
+              : 'Waiting for you to finish signing in on the ChatGPT page…'}
+          </p>
+          {login && (
+            <p className="small muted">
+              Page didn’t open?{' '}
+              <a href={login.authorizeUrl} target="_blank" rel="noopener noreferrer">
+                Open the sign-in page
+              </a>
+            </p>
+          )}
+          <div className="actions">
+            <button type="button" className="button" onClick={() => void cancelSignIn()}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+      {done && login && (
+        <div className="stack" role="status" aria-label="Sign-in result">
+          <p className="success">
+            Signed in. Saved as <strong>{login.profile ?? login.proposedName}</strong>
+            {login.proposedName && login.proposedName !== login.profile
+              ? ` (suggested from the email: ${login.proposedName})`
+              : ''}
+            . You can rename it on its card.
+          </p>
+          <div className="actions">
+            <button type="button" className="button primary" onClick={closeSignIn}>
+              Done
+            </button>
+          </div>
+        </div>
+      )}
+      {failed && login && (
+        <div className="stack">
+          <p className="error" role="alert">
+            {login.error ? explainLoginError(login.error.code, login.error.message) : 'The sign-in was cancelled.'}
+          </p>
+          <div className="actions">
+            <button type="button" className="button primary" onClick={() => updateSignIn({ loginId: null })}>
+              Try again
+            </button>
+            <button type="button" className="button ghost" onClick={closeSignIn}>
+              Close
+            </button>
+          </div>
+        </div>
+      )}
+    </dialog>
+  );
+}

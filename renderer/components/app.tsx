@@ -1,0 +1,119 @@
+/**
+ * The settings page: header, accounts, sessions, activity and the Codex setup snippet.
+ */
+import { useLabStore } from '../stores/use-lab-store.ts';
+import { ActivityLog } from './activity-log.tsx';
+import { AddAccount } from './add-account.tsx';
+import { CodexSetup } from './codex-setup.tsx';
+import { ProfileCard } from './profile-card.tsx';
+import { SessionsPanel } from './sessions-panel.tsx';
+import { ThemeToggle } from './theme-toggle.tsx';
+
+/** The whole page. */
+export function App() {
+  const lab = useLabStore((state) => state.lab);
+  const now = useLabStore((state) => state.now);
+  const connection = useLabStore((state) => state.connection);
+  const connectionError = useLabStore((state) => state.connectionError);
+  const notice = useLabStore((state) => state.notice);
+  const { run, openSignIn, showNotice } = useLabStore.getState();
+  const isAuto = lab?.active === 'auto';
+
+  return (
+    <div className="page">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true" />
+          <div>
+            <h1>Codex Lab</h1>
+            <p className="muted small" aria-label="Router status">
+              {lab
+                ? lab.router.running
+                  ? `Router on ${lab.router.url}`
+                  : 'Router stopped'
+                : connection === 'offline'
+                  ? 'Not connected'
+                  : 'Connecting…'}
+            </p>
+          </div>
+        </div>
+        <div className="topbar-actions">
+          <ThemeToggle />
+          <button type="button" className="button primary" onClick={openSignIn}>
+            Add account…
+          </button>
+        </div>
+      </header>
+
+      {notice && (
+        <div className={`notice notice-${notice.tone}`} role="alert">
+          <span>{notice.text}</span>
+          <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => showNotice(null)}>
+            ×
+          </button>
+        </div>
+      )}
+      {connection === 'offline' && (
+        <div className="notice notice-error" role="alert">
+          {connectionError ?? 'Codex Lab is not answering.'}
+        </div>
+      )}
+
+      <main>
+        <section aria-labelledby="accounts-title" className="accounts">
+          <div className="section-head">
+            <h2 id="accounts-title">Accounts</h2>
+            {lab && (
+              <div className="routing" role="group" aria-label="Routing mode">
+                <span className="muted small">New sessions:</span>
+                <button
+                  type="button"
+                  className={isAuto ? 'chip chip-on' : 'chip'}
+                  aria-pressed={isAuto}
+                  onClick={() => void run('Auto', (api) => api.setActive({ profile: 'auto' }))}
+                >
+                  Auto (best account)
+                </button>
+                {!isAuto && lab.active && <span className="chip chip-on">{lab.active}</span>}
+                <button
+                  type="button"
+                  className="button ghost small-button"
+                  onClick={() => void run('Refresh quota', (api) => api.refreshUsage({ profile: null }))}
+                >
+                  Refresh quota
+                </button>
+              </div>
+            )}
+          </div>
+          {lab && lab.profiles.length === 0 && (
+            <div className="card empty">
+              <p>No accounts yet. Add your first ChatGPT account to start routing Codex through Codex Lab.</p>
+              <button type="button" className="button primary" onClick={openSignIn}>
+                Add account…
+              </button>
+            </div>
+          )}
+          <div className="cards">
+            {lab?.profiles.map((profile) => (
+              <ProfileCard
+                key={profile.name}
+                profile={profile}
+                isActive={!isAuto && lab.active === profile.name}
+                now={now}
+              />
+            ))}
+          </div>
+        </section>
+
+        {lab && (
+          <div className="columns">
+            <SessionsPanel lab={lab} now={now} />
+            <ActivityLog activity={lab.activity} />
+          </div>
+        )}
+        {lab && <CodexSetup config={lab.codexConfig} />}
+      </main>
+      <AddAccount />
+    </div>
+  );
+}

@@ -1,0 +1,207 @@
+/**
+ * One profile: name (renamed in place), status, both quota windows, history, priming, actions.
+ */
+import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { ProfileView } from '../../core/service/contract.ts';
+import { formatAgo } from '../format.ts';
+import { useLabStore } from '../stores/use-lab-store.ts';
+import { HistoryChart } from './history-chart.tsx';
+import { QuotaBar } from './quota-bar.tsx';
+
+/** Props of `ProfileCard`. */
+export interface ProfileCardProps {
+  profile: ProfileView;
+  /** True when this profile is the tray's choice (not Auto). */
+  isActive: boolean;
+  now: number;
+}
+
+const statusText: Record<ProfileView['status'], string> = {
+  ok: 'Ready',
+  limited: 'Limited',
+  auth_error: 'Needs sign-in',
+  unknown: 'Not checked yet',
+};
+
+/** The card. */
+export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
+  const run = useLabStore((state) => state.run);
+  const [renaming, setRenaming] = useState(false);
+  const [draft, setDraft] = useState(profile.name);
+  const [confirmRemove, setConfirmRemove] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const submitRename = async (event: FormEvent) => {
+    event.preventDefault();
+    const to = draft.trim();
+    if (to === '' || to === profile.name) {
+      setRenaming(false);
+      return;
+    }
+    setBusy(true);
+    const result = await run('Rename', (api) => api.renameProfile({ from: profile.name, to }));
+    setBusy(false);
+    if (result.ok) setRenaming(false);
+  };
+  const onRenameKey = (event: KeyboardEvent) => {
+    if (event.key === 'Escape') {
+      setDraft(profile.name);
+      setRenaming(false);
+    }
+  };
+  const signInAgain = () => {
+    // Same flow as Add account, with the name fixed, so progress and failures show in one place.
+    useLabStore.getState().openSignIn();
+    useLabStore.getState().updateSignIn({ name: profile.name });
+    void useLabStore.getState().startSignIn();
+  };
+
+  return (
+    <article
+      className={`card profile ${isActive ? 'profile-active' : ''} status-${profile.status}`}
+      aria-label={`Profile ${profile.name}`}
+      data-profile={profile.name}
+    >
+      <header className="profile-head">
+        <div className="profile-title">
+          {renaming ? (
+            <form onSubmit={submitRename} className="rename">
+              <input
+                aria-label={`New name for ${profile.name}`}
+                value={draft}
+                autoFocus
+                disabled={busy}
+                onChange={(event) => setDraft(event.target.value)}
+                onKeyDown={onRenameKey}
+              />
+              <button type="submit" className="button small-button" disabled={busy}>
+                Save
+              </button>
+              <button
+                type="button"
+                className="button ghost small-button"
+                onClick={() => {
+                  setDraft(profile.name);
+                  setRenaming(false);
+                }}
+              >
+                Cancel
+              </button>
+            </form>
+          ) : (
+            <h3>
+              {profile.name}
+              <button
+                type="button"
+                className="icon-button"
+                aria-label={`Rename ${profile.name}`}
+                title="Rename"
+                onClick={() => {
+                  setDraft(profile.name);
+                  setRenaming(true);
+                }}
+              >
+                ✎
+              </button>
+            </h3>
+          )}
+          <p className="muted small">
+            {profile.email ?? 'email unknown'}
+            {profile.plan ? ` · ${profile.plan}` : ''}
+            {profile.legacy ? ' · legacy auth.json' : ''}
+          </p>
+        </div>
+        <div className="badges">
+          {isActive && <span className="badge badge-active">Active</span>}
+          <span className={`badge badge-${profile.status}`} aria-label={`Status: ${statusText[profile.status]}`}>
+            {statusText[profile.status]}
+          </span>
+        </div>
+      </header>
+
+      {profile.statusMessage && profile.status !== 'ok' && (
+        <p className={`status-line status-line-${profile.status}`} role="status">
+          {profile.statusMessage}
+        </p>
+      )}
+
+      <div className="quotas">
+        <QuotaBar profile={profile.name} window={profile.quota.primary} fallbackTitle="5-hour" now={now} />
+        <QuotaBar profile={profile.name} window={profile.quota.secondary} fallbackTitle="Weekly" now={now} />
+        <p className="small muted">Updated {formatAgo(profile.quota.updatedAt, now)}</p>
+      </div>
+
+      <HistoryChart profile={profile.name} history={profile.history} />
+
+      <div className="priming">
+        <label className="switch">
+          <input
+            type="checkbox"
+            role="switch"
+            aria-label={`Priming for ${profile.name}`}
+            checked={profile.priming}
+            onChange={(event) =>
+              void run('Priming', (api) =>
+                api.setPriming({ profile: profile.name, enabled: event.target.checked }),
+              )
+            }
+          />
+          <span className="switch-track" aria-hidden="true" />
+          <span>Prime idle weekly window</span>
+        </label>
+        <p className="small muted" data-testid="priming-last">
+          {profile.primingLast
+            ? `Last: ${profile.primingLast.outcome} (${formatAgo(profile.primingLast.at, now)}) — ${profile.primingLast.message}`
+            : 'Never primed.'}
+        </p>
+      </div>
+
+      <footer className="actions">
+        {!isActive && (
+          <button
+            type="button"
+            className="button"
+            onClick={() => void run('Make active', (api) => api.setActive({ profile: profile.name }))}
+          >
+            Make active
+          </button>
+        )}
+        {profile.status === 'auth_error' ? (
+          <button type="button" className="button primary" onClick={signInAgain}>
+            Sign in again
+          </button>
+        ) : (
+          <button type="button" className="button ghost" onClick={signInAgain}>
+            Sign in again
+          </button>
+        )}
+        {confirmRemove ? (
+          <span className="confirm" role="group" aria-label={`Confirm removing ${profile.name}`}>
+            <span className="small">Remove {profile.name}? Other profiles stay.</span>
+            <button
+              type="button"
+              className="button danger"
+              onClick={() =>
+                void run('Remove', (api) => api.removeProfile({ profile: profile.name, revoke: false }))
+              }
+            >
+              Remove
+            </button>
+            <button type="button" className="button ghost" onClick={() => setConfirmRemove(false)}>
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button
+            type="button"
+            className="button ghost danger-text"
+            aria-label={`Remove ${profile.name}`}
+            onClick={() => setConfirmRemove(true)}
+          >
+            Remove…
+          </button>
+        )}
+      </footer>
+    </article>
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * Live Codex sessions: which profile each one uses and why, with "pin to…".
+ */
+import type { LabState } from '../../core/service/contract.ts';
+import { formatAgo } from '../format.ts';
+import { useLabStore } from '../stores/use-lab-store.ts';
+
+/** Props of `SessionsPanel`. */
+export interface SessionsPanelProps {
+  lab: LabState;
+  now: number;
+}
+
+/** The sessions table. */
+export function SessionsPanel({ lab, now }: SessionsPanelProps) {
+  const run = useLabStore((state) => state.run);
+  return (
+    <section className="card" aria-labelledby="sessions-title">
+      <h2 id="sessions-title">Live sessions</h2>
+      {lab.sessions.length === 0 ? (
+        <p className="muted">No Codex session has gone through the router yet.</p>
+      ) : (
+        <table className="table" aria-label="Live sessions">
+          <thead>
+            <tr>
+              <th scope="col">Session</th>
+              <th scope="col">Profile</th>
+              <th scope="col">Why</th>
+              <th scope="col">Requests</th>
+              <th scope="col">Last seen</th>
+              <th scope="col">Pin to…</th>
+            </tr>
+          </thead>
+          <tbody>
+            {lab.sessions.map((session) => (
+              <tr key={session.id} data-session={session.id}>
+                <td>
+                  <code title={session.id}>{session.id.slice(0, 8)}</code>
+                  {session.repo && <div className="small muted">{session.repo}</div>}
+                </td>
+                <td data-testid="session-profile">{session.profile}</td>
+                <td>
+                  <span className={`route route-${session.route}`}>{session.route}</span>
+                </td>
+                <td>{session.requests}</td>
+                <td>{formatAgo(session.lastSeenAt, now)}</td>
+                <td>
+                  <select
+                    aria-label={`Pin session ${session.id.slice(0, 8)} to`}
+                    value={session.pinned ?? ''}
+                    onChange={(event) =>
+                      void run('Pin', (api) =>
+                        api.pinSession({
+                          sessionId: session.id,
+                          profile: event.target.value === '' ? null : event.target.value,
+                        }),
+                      )
+                    }
+                  >
+                    <option value="">not pinned</option>
+                    {lab.profiles.map((profile) => (
+                      <option key={profile.name} value={profile.name}>
+                        {profile.name}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,25 @@
+/**
+ * Initial store values, in one place so a test or a reset starts from the same page state.
+ */
+import type { LabStoreState, SignInFlow } from './types.ts';
+
+/** A closed Add account flow. */
+export const defaultSignInFlow: SignInFlow = {
+  open: false,
+  name: '',
+  popup: true,
+  loginId: null,
+  error: null,
+};
+
+/** The page before main has answered. */
+export const defaultLabStoreState: LabStoreState = {
+  lab: null,
+  connection: 'connecting',
+  connectionError: null,
+  theme: 'system',
+  now: Date.now(),
+  notice: null,
+  signIn: defaultSignInFlow,
+  host: 'web',
+};

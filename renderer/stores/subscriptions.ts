@@ -1,0 +1,62 @@
+/**
+ * Every side effect that follows the store, started once: mirror main's state (first answer plus
+ * live pushes), tick the clock for countdowns, and apply and remember the theme. Returns one
+ * cleanup that undoes all of it.
+ */
+import type { LabApi } from '../../core/service/contract.ts';
+import { useLabStore } from './use-lab-store.ts';
+import type { ThemeChoice } from './types.ts';
+
+const themeKey = 'codex-lab.theme';
+
+function savedTheme(): ThemeChoice {
+  try {
+    const value = window.localStorage.getItem(themeKey);
+    return value === 'light' || value === 'dark' ? value : 'system';
+  } catch {
+    return 'system';
+  }
+}
+
+/** Starts the subscriptions for one API; call the returned function to stop them. */
+export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'web'): () => void {
+  const store = useLabStore.getState();
+  store.attach(api, host);
+  store.setTheme(savedTheme());
+
+  const applyTheme = (theme: ThemeChoice) => {
+    if (theme === 'system') delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+    try {
+      window.localStorage.setItem(themeKey, theme);
+    } catch {
+      // Storage may be unavailable (private mode); the choice still applies for this page.
+    }
+  };
+  applyTheme(useLabStore.getState().theme);
+  const stopTheme = useLabStore.subscribe((state) => state.theme, applyTheme);
+
+  let stopped = false;
+  const unsubscribe = api.subscribe((lab) => useLabStore.getState().receive(lab));
+  api.getState().then(
+    (lab) => {
+      if (!stopped) useLabStore.getState().receive(lab);
+    },
+    (error: unknown) => {
+      if (!stopped) {
+        useLabStore
+          .getState()
+          .setConnection('offline', error instanceof Error ? error.message : String(error));
+      }
+    },
+  );
+
+  const clock = window.setInterval(() => useLabStore.getState().tick(Date.now()), 1000);
+
+  return () => {
+    stopped = true;
+    stopTheme();
+    unsubscribe();
+    window.clearInterval(clock);
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The settings page's store shape: `LabStoreState` mirrors main's `LabState` plus page-only
+ * facts; `LabStoreActions` are the only way components change anything.
+ */
+import type { ContractResult, LabApi, LabState, LoginView } from '../../core/service/contract.ts';
+
+/** Colour theme choice; `system` follows prefers-color-scheme. */
+export type ThemeChoice = 'system' | 'light' | 'dark';
+
+/** A short message shown at the top of the page (e.g. a failed rename). */
+export interface Notice {
+  tone: 'error' | 'success' | 'info';
+  text: string;
+}
+
+/** The Add account flow, as the page tracks it. */
+export interface SignInFlow {
+  open: boolean;
+  name: string;
+  popup: boolean;
+  /** The login in progress (its live state comes from `LabState.logins`). */
+  loginId: string | null;
+  /** A failure before the service answered with a login. */
+  error: string | null;
+}
+
+/** Everything the page renders from. */
+export interface LabStoreState {
+  /** The last state from main (null until the first answer). */
+  lab: LabState | null;
+  connection: 'connecting' | 'live' | 'offline';
+  connectionError: string | null;
+  theme: ThemeChoice;
+  /** The current time, ticked every second so countdowns move. */
+  now: number;
+  notice: Notice | null;
+  signIn: SignInFlow;
+  /** Who hosts the page: the Electron preload or the web bridge. */
+  host: 'electron' | 'web';
+}
+
+/** Operations a component may run. */
+export interface LabStoreActions {
+  /** Installs the API the actions call (done once by `initializeStoreSubscriptions`). */
+  attach(api: LabApi, host: LabStoreState['host']): void;
+  /** Replaces the mirrored state with a fresh one from main. */
+  receive(lab: LabState): void;
+  setConnection(connection: LabStoreState['connection'], error?: string | null): void;
+  setTheme(theme: ThemeChoice): void;
+  tick(now: number): void;
+  showNotice(notice: Notice | null): void;
+  /** Runs one operation; a failure becomes an error notice. Returns the result either way. */
+  run<T>(
+    label: string,
+    operation: (api: LabApi) => Promise<ContractResult<T>>,
+  ): Promise<ContractResult<T>>;
+  openSignIn(): void;
+  updateSignIn(patch: Partial<SignInFlow>): void;
+  /** Starts the sign-in with the flow's name and method. */
+  startSignIn(): Promise<void>;
+  /** Cancels the login in progress and closes the flow. */
+  cancelSignIn(): Promise<void>;
+  closeSignIn(): void;
+}
+
+/** The whole store. */
+export type LabStore = LabStoreState & LabStoreActions;
+
+/** The live view of the flow's login, if any. */
+export type ActiveLogin = LoginView | null;

@@ -1,0 +1,169 @@
+/**
+ * The settings page in real Chromium, served by the real `codex-lab serve` against the fake
+ * ChatGPT: sign in through the popup, rename, make active, priming, quota bars, a live session,
+ * and a fallback in the activity log. Also writes the light and dark screenshots for the docs.
+ */
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { setNextLogin } from '../fakes/fake-issuer.ts';
+import {
+  buildRenderer,
+  hasChromium,
+  launchChromium,
+  startServe,
+  type ServeProcess,
+} from '../helpers/ui-browser.ts';
+
+let fake: FakeChatGpt;
+let serve: ServeProcess;
+let browser: Browser;
+let page: Page;
+
+async function routerTurn(session: string): Promise<Response> {
+  const response = await fetch(`${serve.url}/backend-api/codex/responses`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${serve.token}`,
+      'content-type': 'application/json',
+      session_id: session,
+    },
+    body: JSON.stringify({
+      model: 'gpt-5.5',
+      instructions: '',
+      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+      stream: true,
+      store: false,
+      prompt_cache_key: session,
+    }),
+  });
+  await response.text();
+  return response;
+}
+
+async function signIn(email: string): Promise<void> {
+  setNextLogin(fake, email);
+  await page.getByRole('button', { name: 'Add account…' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Add a ChatGPT account' });
+  await expect.poll(() => dialog.isVisible()).toBe(true);
+  await dialog.getByRole('radio', { name: 'In a small sign-in window' }).check();
+  const [popup] = await Promise.all([
+    page.waitForEvent('popup'),
+    dialog.getByRole('button', { name: 'Continue to sign-in' }).click(),
+  ]);
+  // The fake issuer approves and redirects the popup to the loopback callback.
+  await popup.waitForURL(/\/auth\/callback/, { timeout: 20_000 });
+  const result = dialog.getByRole('status', { name: 'Sign-in result' });
+  await result.waitFor({ timeout: 20_000 });
+  expect(await result.textContent()).toContain('Saved as');
+  await popup.close().catch(() => undefined);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+}
+
+describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
+  beforeAll(async () => {
+    buildRenderer();
+    fake = await startFakeChatGpt({
+      accounts: [{ email: 'alice@example.com' }, { email: 'bob@example.com' }],
+    });
+    const alice = fake.account('alice@example.com');
+    alice.primary!.usedPercent = 12;
+    alice.secondary!.usedPercent = 40;
+    alice.usagePerTurn = 0;
+    serve = await startServe({
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+    await page.goto(`${serve.url}/ui/#token=${serve.token}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    await fake?.close();
+  });
+
+  it('reads the token from the fragment and wipes it from the address bar', async () => {
+    await page.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor();
+    expect(page.url()).toBe(`${serve.url}/ui/`);
+    expect(page.url()).not.toContain(serve.token);
+  });
+
+  it('adds an account through the sign-in popup, with a name from the email', async () => {
+    await signIn('alice@example.com');
+    await page.getByRole('article', { name: 'Profile alice' }).waitFor();
+  });
+
+  it('renames it in place', async () => {
+    await page.getByRole('button', { name: 'Rename alice' }).click();
+    await page.getByRole('textbox', { name: 'New name for alice' }).fill('work');
+    await page.keyboard.press('Enter');
+    await page.getByRole('article', { name: 'Profile work' }).waitFor();
+    expect(await page.getByRole('article', { name: 'Profile alice' }).count()).toBe(0);
+  });
+
+  it('makes it active', async () => {
+    const card = page.getByRole('article', { name: 'Profile work' });
+    await card.getByRole('button', { name: 'Make active' }).click();
+    await card.getByText('Active', { exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'Auto (best account)' }).getAttribute('aria-pressed')).toBe('false');
+  });
+
+  it('turns priming on', async () => {
+    const toggle = page.getByRole('switch', { name: 'Priming for work' });
+    await toggle.check();
+    await expect.poll(() => toggle.isChecked()).toBe(true);
+  });
+
+  it('shows quota bars that match the fake upstream', async () => {
+    await page.getByRole('button', { name: 'Refresh quota' }).click();
+    const fiveHour = page.getByRole('progressbar', { name: 'work 5-hour quota used' });
+    const weekly = page.getByRole('progressbar', { name: 'work Weekly quota used' });
+    await expect.poll(() => fiveHour.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('12');
+    await expect.poll(() => weekly.getAttribute('aria-valuenow')).toBe('40');
+    expect(await fiveHour.getAttribute('aria-valuetext')).toMatch(/12% used, resets in \dh/);
+  });
+
+  it('shows a session with its profile after a request through the router', async () => {
+    const response = await routerTurn('ui-session-1');
+    expect(response.headers.get('x-codex-lab-profile')).toBe('work');
+    const row = page.locator('tr[data-session="ui-session-1"]');
+    await row.waitFor({ timeout: 20_000 });
+    expect(await row.getByTestId('session-profile').textContent()).toBe('work');
+  });
+
+  it('shows a fallback in the activity log when the active account hits its limit', async () => {
+    await signIn('bob@example.com');
+    await page.getByRole('article', { name: 'Profile bob' }).waitFor();
+    fake.account('alice@example.com').failures.push({ kind: 'usage_limit', resetsInSeconds: 3600 });
+    const response = await routerTurn('ui-session-2');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-codex-lab-profile')).toBe('bob');
+    const log = page.getByRole('log', { name: 'Activity log' });
+    await log.locator('[data-kind="fallback"]').first().waitFor({ timeout: 20_000 });
+  });
+
+  it('has light and dark looks (screenshots for the docs)', async () => {
+    mkdirSync('docs/screenshots', { recursive: true });
+    await page.getByRole('button', { name: 'Refresh quota' }).click();
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.getByRole('radio', { name: 'Auto' }).click();
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: 'docs/screenshots/settings-light.png', fullPage: true });
+    await page.getByRole('radio', { name: 'Dark' }).click();
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(22, 24, 29)');
+    await page.screenshot({ path: 'docs/screenshots/settings-dark.png', fullPage: true });
+    await page.getByRole('radio', { name: 'Light' }).click();
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(245, 246, 248)');
+  });
+
+  it('never shows a token in the page', async () => {
+    const html = await page.content();
+    expect(html).not.toContain(serve.token);
+    expect(html).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\./);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * The end-to-end harness: the fake ChatGPT, seeded profiles, the real router (`codex-lab serve`
+ * as a child process) and the real Codex CLI run through `codex-lab codex`, all on loopback with
+ * throw-away homes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import type { FakeAccountInit } from '../fakes/accounts.ts';
+import { seedProfiles, type SeedProfile, type SeededProfile } from '../helpers/seed-profiles.ts';
+
+/** Where CI installs Codex when `CODEX_LAB_TEST_CODEX_BIN` is not set. */
+export const defaultCodexBin = '/root/.cache/codex-lab-ci/codex-cli/node_modules/.bin/codex';
+
+/** The Codex binary under test, or a reason to skip. */
+export function resolveCodexBin(env: NodeJS.ProcessEnv = process.env): {
+  bin?: string;
+  skipReason?: string;
+} {
+  const bin = env['CODEX_LAB_TEST_CODEX_BIN']?.trim() || defaultCodexBin;
+  if (existsSync(bin)) return { bin };
+  return {
+    skipReason: `the real Codex CLI is not installed (CODEX_LAB_TEST_CODEX_BIN unset and ${defaultCodexBin} missing); install @openai/codex into a cache folder to run the e2e suite`,
+  };
+}
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+/** The `codex-lab` entry point the tests run. */
+export const cliEntry = join(repoRoot, 'bin/codex-lab.mjs');
+
+/**
+ * Codex settings for the test home: nothing may try a real OpenAI host, so update checks,
+ * analytics, feedback and OpenTelemetry export are off (all accepted by 0.169 under
+ * `--strict-config`).
+ */
+export const quietCodexConfig = [
+  'check_for_update_on_startup = false',
+  '',
+  '[analytics]',
+  'enabled = false',
+  '',
+  '[feedback]',
+  'enabled = false',
+  '',
+  '[otel]',
+  'exporter = "none"',
+  '',
+].join('\n');
+
+/** The result of one child process run. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One fully wired world for a test. */
+export interface E2eWorld {
+  fake: FakeChatGpt;
+  root: string;
+  labHome: string;
+  codexHome: string;
+  workdir: string;
+  profiles: SeededProfile[];
+  routerUrl: string;
+  routerPort: number;
+  routerToken: string;
+  routerOutput: () => string;
+  /** Runs `codex-lab codex [--profile P] -- ARGS` and collects its output. */
+  codex: (args: string[], options?: { profile?: string }) => Promise<RunResult>;
+  /** `/codex/responses` requests the fake received, in order. */
+  turns: () => RecordedRequest[];
+  close: () => Promise<void>;
+}
+
+function baseEnv(world: { root: string; labHome: string; fake: FakeChatGpt }): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'],
+    HOME: join(world.root, 'home'),
+    CODEX_LAB_HOME: world.labHome,
+    CODEX_LAB_CHATGPT_BASE_URL: world.fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: world.fake.issuerUrl,
+    CODEX_LAB_CALLBACK_PORT: '0',
+    // Keep every child off the network except loopback, whatever the machine's proxy settings.
+    NO_PROXY: '127.0.0.1,localhost',
+    no_proxy: '127.0.0.1,localhost',
+  };
+}
+
+function runChild(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  timeoutMs = 120_000,
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+async function startRouter(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [cliEntry, 'serve', '--port', '0'], {
+    env,
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolvePromise, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`router did not start in 30 s:\n${output}`)),
+      30_000,
+    );
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolvePromise(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`router exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return { child, url, output: () => output };
+}
+
+/** Starts the fake, seeds `profiles`, starts the router and prepares a Codex home. */
+export async function startWorld(options: {
+  codexBin: string;
+  accounts: FakeAccountInit[];
+  profiles: SeedProfile[];
+}): Promise<E2eWorld> {
+  const fake = await startFakeChatGpt({ accounts: options.accounts });
+  const root = await mkdtemp(join(tmpdir(), 'codex-lab-e2e-'));
+  const labHome = join(root, 'lab');
+  const codexHome = join(root, 'codex-home');
+  const workdir = join(root, 'work');
+  for (const folder of [labHome, codexHome, workdir, join(root, 'home')])
+    await mkdir(folder, { recursive: true });
+  await writeFile(join(codexHome, 'config.toml'), quietCodexConfig);
+  const profiles = await seedProfiles(fake, labHome, options.profiles);
+  const env = baseEnv({ root, labHome, fake });
+  let router: Awaited<ReturnType<typeof startRouter>> | undefined;
+  try {
+    router = await startRouter(env, workdir);
+  } catch (error) {
+    await fake.close();
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+  const started = router;
+  const routerPort = Number(new URL(started.url).port);
+  const routerToken = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
+  return {
+    fake,
+    root,
+    labHome,
+    codexHome,
+    workdir,
+    profiles,
+    routerUrl: started.url,
+    routerPort,
+    routerToken,
+    routerOutput: started.output,
+    codex: (args, runOptions = {}) =>
+      runChild(
+        process.execPath,
+        [
+          cliEntry,
+          'codex',
+          ...(runOptions.profile ? ['--profile', runOptions.profile] : []),
+          '--',
+          ...args,
+        ],
+        {
+          ...env,
+          CODEX_LAB_PORT: String(routerPort),
+          CODEX_LAB_CODEX_BIN: options.codexBin,
+          CODEX_HOME: codexHome,
+        },
+        workdir,
+      ),
+    turns: () =>
+      fake.requests.filter((request) => request.path.startsWith('/backend-api/codex/responses')),
+    async close() {
+      started.child.kill('SIGTERM');
+      await new Promise<void>((resolvePromise) => {
+        if (started.child.exitCode !== null) return resolvePromise();
+        const timer = setTimeout(() => {
+          started.child.kill('SIGKILL');
+          resolvePromise();
+        }, 5_000);
+        started.child.once('exit', () => {
+          clearTimeout(timer);
+          resolvePromise();
+        });
+      });
+      await fake.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The bearer of a recorded request. */
+export function bearerOf(request: RecordedRequest): string | undefined {
+  const header = request.headers['authorization'];
+  return typeof header === 'string' ? /^Bearer\s+(\S+)/i.exec(header)?.[1] : undefined;
+}
+
+/** A header of a recorded request as one string. */
+export function headerOf(request: RecordedRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}

@@ -1,0 +1,551 @@
+/**
+ * The fake ChatGPT's backend side (research/codex-protocol.md sections 5–7):
+ * `POST /backend-api/codex/responses` (SSE), `POST /backend-api/codex/responses/compact`,
+ * `GET /backend-api/codex/models` and `GET /backend-api/wham/usage`, with the `x-codex-*` quota
+ * headers, the real 429 `usage_limit_reached` body and per-account scripted failures.
+ *
+ * Upstream bearers are mapped to accounts by the fake issuer (`accountForAccessToken`) when it
+ * issued them, else through tokens registered here with `registerAccessToken` (direct tests).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { brotliDecompressSync, gunzipSync, inflateSync, zstdDecompressSync } from 'node:zlib';
+import type { FakeAccount, FakeFailure, FakeWindow } from './accounts.ts';
+import type { FakeChatGpt, FakeHandler } from './fake-chatgpt.ts';
+import { accessTokenIsValid, accountForAccessToken } from './fake-issuer.ts';
+
+/** Plans whose accounts are workspaces: without `ChatGPT-Account-Id` the usage endpoint answers for the personal (free) side. */
+const workspacePlans = new Set(['team', 'business', 'enterprise', 'edu', 'education']);
+
+/** The ETag the fake model list carries (Codex caches by it). */
+export const fakeModelsEtag = '"fake-models-1"';
+
+/** A registered upstream access token: which account it belongs to and when it expires. */
+export interface RegisteredAccessToken {
+  email: string;
+  /** Unix seconds; undefined means "never". */
+  expiresAt?: number;
+  /** Revoked or rotated away: answered with 401. */
+  revoked?: boolean;
+}
+
+const tokensKey = 'backend.accessTokens';
+const failureResetsKey = 'backend.failureResets';
+
+function tokenRegistry(fake: FakeChatGpt): Map<string, RegisteredAccessToken> {
+  let registry = fake.extensions.get(tokensKey) as Map<string, RegisteredAccessToken> | undefined;
+  if (!registry) {
+    registry = new Map();
+    fake.extensions.set(tokensKey, registry);
+  }
+  return registry;
+}
+
+/**
+ * Makes the backend accept `token` as an access token of the account with `email` (for profiles
+ * seeded without the sign-in flow). Tokens the fake issuer hands out need no registration.
+ */
+export function registerAccessToken(
+  fake: FakeChatGpt,
+  token: string,
+  email: string,
+  options: { expiresAt?: number } = {},
+): void {
+  tokenRegistry(fake).set(token, { email, ...options });
+}
+
+/** Makes a registered access token answer 401 from now on (as if it expired or was revoked). */
+export function revokeAccessToken(fake: FakeChatGpt, token: string): void {
+  const entry = tokenRegistry(fake).get(token);
+  if (entry) entry.revoked = true;
+}
+
+/** The outcome of checking an upstream bearer. */
+type BearerCheck =
+  { ok: true; account: FakeAccount } | { ok: false; reason: 'missing' | 'unknown' | 'expired' };
+
+/** Maps an `Authorization` header to an account, the way the real backend would judge it. */
+export function accountForBearer(
+  fake: FakeChatGpt,
+  authorization: string | undefined,
+): BearerCheck {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  const token = match?.[1];
+  if (!token) return { ok: false, reason: 'missing' };
+  const fromIssuer = accountForAccessToken(fake, token);
+  if (fromIssuer) {
+    return accessTokenIsValid(fake, token)
+      ? { ok: true, account: fromIssuer }
+      : { ok: false, reason: 'expired' };
+  }
+  const registered = tokenRegistry(fake).get(token);
+  if (!registered) return { ok: false, reason: 'unknown' };
+  const account = fake.accounts.get(registered.email);
+  if (!account) return { ok: false, reason: 'unknown' };
+  if (registered.revoked) return { ok: false, reason: 'expired' };
+  if (registered.expiresAt !== undefined && registered.expiresAt <= fake.nowSeconds()) {
+    return { ok: false, reason: 'expired' };
+  }
+  return { ok: true, account };
+}
+
+/**
+ * Brings a window up to date for one observation: an unstarted window reports a reset one full
+ * window from now (so `reset_at` keeps moving forward), and a window past its reset rolls over
+ * to a fresh, unstarted one.
+ */
+export function observeWindow(window: FakeWindow, now: number): FakeWindow {
+  if (!window.unstarted && window.resetAt <= now) {
+    window.unstarted = true;
+    window.usedPercent = 0;
+  }
+  if (window.unstarted) window.resetAt = now + window.windowMinutes * 60;
+  return window;
+}
+
+/** Applies one completed turn: starts unstarted windows and adds `usagePerTurn`. */
+export function chargeTurn(account: FakeAccount, now: number): void {
+  for (const window of [account.primary, account.secondary]) {
+    if (!window) continue;
+    observeWindow(window, now);
+    if (window.unstarted) {
+      window.unstarted = false;
+      window.resetAt = now + window.windowMinutes * 60;
+    }
+    window.usedPercent = Math.min(100, window.usedPercent + account.usagePerTurn);
+  }
+}
+
+/** The reset a usage-limit failure reports, fixed the first time it is served. */
+function failureResetAt(fake: FakeChatGpt, failure: FakeFailure & { kind: 'usage_limit' }): number {
+  let resets = fake.extensions.get(failureResetsKey) as WeakMap<FakeFailure, number> | undefined;
+  if (!resets) {
+    resets = new WeakMap();
+    fake.extensions.set(failureResetsKey, resets);
+  }
+  let resetAt = resets.get(failure);
+  if (resetAt === undefined) {
+    resetAt = fake.nowSeconds() + failure.resetsInSeconds;
+    resets.set(failure, resetAt);
+  }
+  return resetAt;
+}
+
+/** The `x-codex-*` headers for an account's current windows (section 6.1). */
+export function rateLimitHeaders(
+  account: FakeAccount,
+  now: number,
+  limited?: { resetAt: number },
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    'x-codex-plan-type': account.plan,
+    'x-codex-active-limit': 'codex',
+    'x-codex-credits-has-credits': 'false',
+    'x-codex-credits-unlimited': 'false',
+    'x-codex-credits-balance': '0',
+  };
+  const windows: Array<[string, FakeWindow | null]> = [
+    ['primary', account.primary],
+    ['secondary', account.secondary],
+  ];
+  // A limited account shows its tightest window full, resetting when the 429 says.
+  const limitedSlot = account.primary ? 'primary' : 'secondary';
+  for (const [slot, window] of windows) {
+    if (!window) continue;
+    observeWindow(window, now);
+    const full = limited && slot === limitedSlot;
+    const resetAt = full ? limited.resetAt : window.resetAt;
+    headers[`x-codex-${slot}-used-percent`] = String(full ? 100 : window.usedPercent);
+    headers[`x-codex-${slot}-window-minutes`] = String(window.windowMinutes);
+    headers[`x-codex-${slot}-reset-at`] = String(resetAt);
+    headers[`x-codex-${slot}-reset-after-seconds`] = String(Math.max(0, resetAt - now));
+  }
+  if (account.primary && account.secondary) {
+    headers['x-codex-primary-over-secondary-limit-percent'] = '0';
+  }
+  return headers;
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'x-oai-request-id': randomUUID(),
+    ...headers,
+  });
+  response.end(JSON.stringify(body));
+}
+
+/** 401 like the real backend's answer to an expired or unknown access token. */
+function sendUnauthorized(
+  response: ServerResponse,
+  reason: 'missing' | 'unknown' | 'expired',
+): void {
+  const message =
+    reason === 'expired'
+      ? 'Provided authentication token is expired. Please try signing in again.'
+      : reason === 'missing'
+        ? 'Missing bearer or basic authentication in header'
+        : 'Could not parse your authentication token. Please try signing in again.';
+  sendJson(response, 401, {
+    error: {
+      message,
+      type: reason === 'missing' ? 'invalid_request_error' : null,
+      code: reason === 'expired' ? 'token_expired' : 'invalid_token',
+      param: null,
+    },
+    status: 401,
+  });
+}
+
+function decodeRequestBody(request: IncomingMessage, raw: Buffer): Buffer {
+  const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
+  if (encoding === '' || encoding === 'identity') return raw;
+  if (encoding === 'zstd') return zstdDecompressSync(raw);
+  if (encoding === 'gzip') return gunzipSync(raw);
+  if (encoding === 'br') return brotliDecompressSync(raw);
+  if (encoding === 'deflate') return inflateSync(raw);
+  throw new Error(`unsupported content-encoding ${encoding}`);
+}
+
+/** Replaces the recorded (compressed) body with its decoded text so tests read JSON. */
+function recordDecoded(
+  fake: FakeChatGpt,
+  request: IncomingMessage,
+  raw: Buffer,
+  decoded: Buffer,
+): void {
+  if (decoded === raw) return;
+  const rawText = raw.toString('utf8');
+  for (let index = fake.requests.length - 1; index >= 0; index -= 1) {
+    const recorded = fake.requests[index];
+    if (recorded && recorded.body === rawText && recorded.method === request.method) {
+      recorded.body = decoded.toString('utf8');
+      return;
+    }
+  }
+}
+
+function accountIdHeader(request: IncomingMessage): string | undefined {
+  const value = request.headers['chatgpt-account-id'];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function nextFailure(account: FakeAccount): FakeFailure | null {
+  return account.failures.shift() ?? account.stickyFailure;
+}
+
+/** Serves a scripted failure; returns true when the request has been answered. */
+function serveFailure(
+  fake: FakeChatGpt,
+  account: FakeAccount,
+  failure: FakeFailure,
+  response: ServerResponse,
+): boolean {
+  const now = fake.nowSeconds();
+  switch (failure.kind) {
+    case 'usage_limit': {
+      const resetAt = failureResetAt(fake, failure);
+      sendJson(
+        response,
+        429,
+        {
+          error: {
+            type: 'usage_limit_reached',
+            message: 'The usage limit has been reached',
+            plan_type: account.plan,
+            resets_at: resetAt,
+            eligible_promo: null,
+            resets_in_seconds: Math.max(0, resetAt - now),
+          },
+        },
+        rateLimitHeaders(account, now, { resetAt }),
+      );
+      return true;
+    }
+    case 'unauthorized':
+      sendUnauthorized(response, 'expired');
+      return true;
+    case 'server_error':
+      sendJson(response, failure.status ?? 500, {
+        error: {
+          message: 'An error occurred while processing your request.',
+          type: 'server_error',
+          param: null,
+          code: null,
+        },
+      });
+      return true;
+    case 'bad_request':
+      sendJson(response, 400, {
+        error: {
+          message: failure.message ?? 'Invalid request.',
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      });
+      return true;
+    case 'reset_mid_stream':
+      // Handled by the stream itself: it starts normally and dies part-way.
+      return false;
+  }
+}
+
+/** Splits a reply into the delta chunks of an SSE stream: a few for short text, 256-char pieces for long. */
+export function replyChunks(reply: string): string[] {
+  if (reply.length === 0) return [''];
+  const size = reply.length > 1024 ? 256 : Math.max(1, Math.ceil(reply.length / 4));
+  const chunks: string[] = [];
+  for (let start = 0; start < reply.length; start += size)
+    chunks.push(reply.slice(start, start + size));
+  return chunks;
+}
+
+function parseModel(body: Buffer): string {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { model?: unknown };
+    return typeof parsed.model === 'string' ? parsed.model : 'gpt-5.1-codex';
+  } catch {
+    return 'gpt-5.1-codex';
+  }
+}
+
+function streamResponse(
+  fake: FakeChatGpt,
+  account: FakeAccount,
+  response: ServerResponse,
+  model: string,
+  resetMidStream: boolean,
+): void {
+  const now = fake.nowSeconds();
+  const responseId = `resp_${randomUUID().replaceAll('-', '')}`;
+  const itemId = `msg_${randomUUID().replaceAll('-', '')}`;
+  response.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    'x-oai-request-id': randomUUID(),
+    'x-models-etag': fakeModelsEtag,
+    'openai-model': model,
+    ...rateLimitHeaders(account, now),
+  });
+  const event = (payload: Record<string, unknown>): string =>
+    `event: ${String(payload['type'])}\ndata: ${JSON.stringify(payload)}\n\n`;
+  const chunks = replyChunks(account.reply);
+  const base = { id: responseId, object: 'response', created_at: now, model };
+  const events: string[] = [
+    event({
+      type: 'response.created',
+      sequence_number: 0,
+      response: { ...base, status: 'in_progress', output: [] },
+    }),
+    event({
+      type: 'response.output_item.added',
+      sequence_number: 1,
+      output_index: 0,
+      item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
+    }),
+    ...chunks.map((delta, index) =>
+      event({
+        type: 'response.output_text.delta',
+        sequence_number: 2 + index,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta,
+      }),
+    ),
+  ];
+  if (resetMidStream) {
+    // Some events reach the client, then the connection dies without response.completed.
+    const partial = events.slice(0, Math.max(2, events.length - 1)).join('');
+    response.write(partial, () => response.socket?.destroy());
+    return;
+  }
+  const item = {
+    id: itemId,
+    type: 'message',
+    status: 'completed',
+    role: 'assistant',
+    content: [{ type: 'output_text', text: account.reply, annotations: [] }],
+  };
+  const outputTokens = Math.max(1, Math.ceil(account.reply.length / 4));
+  events.push(
+    event({
+      type: 'response.output_item.done',
+      sequence_number: 2 + chunks.length,
+      output_index: 0,
+      item,
+    }),
+    event({
+      type: 'response.completed',
+      sequence_number: 3 + chunks.length,
+      response: {
+        ...base,
+        status: 'completed',
+        output: [item],
+        usage: {
+          input_tokens: 12,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: outputTokens,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: 12 + outputTokens,
+        },
+      },
+    }),
+  );
+  // One write per event, as a real stream arrives: clients and proxies must cope with framing.
+  for (const text of events) response.write(text);
+  chargeTurn(account, fake.nowSeconds());
+  response.end();
+}
+
+function serveCompact(fake: FakeChatGpt, account: FakeAccount, response: ServerResponse): void {
+  const now = fake.nowSeconds();
+  const headers = rateLimitHeaders(account, now);
+  chargeTurn(account, now);
+  sendJson(
+    response,
+    200,
+    {
+      output: [
+        {
+          type: 'message',
+          role: 'user',
+          content: [
+            { type: 'input_text', text: `Summary of the conversation so far (${account.email}).` },
+          ],
+        },
+      ],
+    },
+    headers,
+  );
+}
+
+/** The `wham/usage` payload (section 7) for an account. */
+export function usagePayload(
+  fake: FakeChatGpt,
+  account: FakeAccount,
+  withAccountHeader: boolean,
+): Record<string, unknown> {
+  const now = fake.nowSeconds();
+  const identity = { user_id: account.userId, account_id: account.accountId, email: account.email };
+  if (!withAccountHeader && workspacePlans.has(account.plan)) {
+    // Like the real endpoint: without the workspace header a team member is seen as free.
+    return {
+      ...identity,
+      plan_type: 'free',
+      rate_limit: null,
+      credits: null,
+      additional_rate_limits: null,
+      rate_limit_reached_type: null,
+    };
+  }
+  const sticky = account.stickyFailure?.kind === 'usage_limit' ? account.stickyFailure : null;
+  const limitedResetAt = sticky ? failureResetAt(fake, sticky) : undefined;
+  const limitedSlot = account.primary ? 'primary' : 'secondary';
+  const windowJson = (slot: string, window: FakeWindow | null) => {
+    if (!window) return null;
+    observeWindow(window, now);
+    const full = limitedResetAt !== undefined && slot === limitedSlot;
+    const resetAt = full ? limitedResetAt : window.resetAt;
+    return {
+      used_percent: full ? 100 : Math.round(window.usedPercent),
+      limit_window_seconds: window.windowMinutes * 60,
+      reset_after_seconds: Math.max(0, resetAt - now),
+      reset_at: resetAt,
+    };
+  };
+  const primary = windowJson('primary', account.primary);
+  const secondary = windowJson('secondary', account.secondary);
+  const reached = [primary, secondary].some(
+    (window) => window !== null && window.used_percent >= 100,
+  );
+  return {
+    ...identity,
+    plan_type: account.plan,
+    rate_limit: {
+      allowed: !reached,
+      limit_reached: reached,
+      primary_window: primary,
+      secondary_window: secondary,
+    },
+    credits: {
+      has_credits: false,
+      unlimited: false,
+      balance: '0',
+      approx_local_messages: null,
+      approx_cloud_messages: null,
+    },
+    additional_rate_limits: null,
+    rate_limit_reached_type: reached ? { type: 'rate_limit_reached' } : null,
+  };
+}
+
+/** The backend side of the fake ChatGPT; loaded automatically by `startFakeChatGpt`. */
+export const handleBackendRequest: FakeHandler = async (fake, request, response, raw) => {
+  const url = new URL(request.url ?? '/', fake.issuerUrl);
+  const path = url.pathname.replace(/\/+$/, '');
+  const method = request.method ?? 'GET';
+  const isResponses = method === 'POST' && path === '/backend-api/codex/responses';
+  const isCompact = method === 'POST' && path === '/backend-api/codex/responses/compact';
+  const isModels = method === 'GET' && path === '/backend-api/codex/models';
+  const isUsage = method === 'GET' && path === '/backend-api/wham/usage';
+  if (!isResponses && !isCompact && !isModels && !isUsage) return false;
+
+  let body: Buffer;
+  try {
+    body = decodeRequestBody(request, raw);
+  } catch (error) {
+    sendJson(response, 400, {
+      error: {
+        message: `Could not decode the request body: ${String(error)}`,
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
+    return true;
+  }
+  recordDecoded(fake, request, raw, body);
+
+  const check = accountForBearer(fake, request.headers.authorization);
+  if (!check.ok) {
+    sendUnauthorized(response, check.reason);
+    return true;
+  }
+  const { account } = check;
+  const accountHeader = accountIdHeader(request);
+  if (accountHeader !== undefined && accountHeader !== account.accountId) {
+    sendJson(response, 403, { detail: 'The ChatGPT-Account-Id does not match this token.' });
+    return true;
+  }
+
+  if (isModels) {
+    // Codex 0.169 accepts an empty list and keeps its bundled catalog.
+    sendJson(
+      response,
+      200,
+      { models: [] },
+      { etag: fakeModelsEtag, 'x-models-etag': fakeModelsEtag },
+    );
+    return true;
+  }
+  if (isUsage) {
+    sendJson(response, 200, usagePayload(fake, account, accountHeader !== undefined));
+    return true;
+  }
+
+  const failure = nextFailure(account);
+  if (failure && serveFailure(fake, account, failure, response)) return true;
+  if (isCompact) {
+    serveCompact(fake, account, response);
+    return true;
+  }
+  streamResponse(fake, account, response, parseModel(body), failure?.kind === 'reset_mid_stream');
+  return true;
+};

@@ -1,0 +1,141 @@
+/** Shared set-up for the auth tests: temp homes, a recording logger, the redirect-following "browser". */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import type { Logger } from '../../core/ports.ts';
+
+/** A temporary `CODEX_LAB_HOME`; remove it in teardown. */
+export interface TempHome {
+  home: string;
+  paths: LabPaths;
+  remove(): Promise<void>;
+}
+
+/** Creates a temporary home folder. */
+export async function createTempHome(): Promise<TempHome> {
+  const home = await mkdtemp(join(tmpdir(), 'codex-lab-auth-'));
+  return { home, paths: labPaths(home), remove: () => rm(home, { recursive: true, force: true }) };
+}
+
+/** A logger that keeps every call, serialized, so tests can search it for secrets. */
+export function createRecordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const make = (bindings: object): Logger => {
+    const record = (level: string) => (fields: object, message?: string) => {
+      lines.push(JSON.stringify({ level, ...bindings, ...serialize(fields), message }));
+    };
+    return {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return Object.assign(make({}), { lines });
+}
+
+function serialize(fields: object): object {
+  // Errors keep their message and cause chain, which is where a leaked token would hide.
+  return JSON.parse(
+    JSON.stringify(fields, (_key, value: unknown) =>
+      value instanceof Error
+        ? {
+            name: value.name,
+            message: value.message,
+            stack: value.stack,
+            cause: String(value.cause),
+          }
+        : value,
+    ),
+  ) as object;
+}
+
+/** What the "browser" saw at the end of the redirects. */
+export interface BrowserVisit {
+  status: number;
+  url: string;
+  text: string;
+}
+
+/** Follows an authorize URL like a browser: issuer → callback → success page. */
+export async function visit(url: string): Promise<BrowserVisit> {
+  const response = await fetch(url, { redirect: 'follow' });
+  return { status: response.status, url: response.url, text: await response.text() };
+}
+
+/** The repository root. */
+export const repositoryRoot = resolve(import.meta.dirname, '../..');
+
+/** A running `codex-lab` child process with its collected output. */
+export interface CliProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first stdout line matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+}
+
+/** Spawns `node bin/codex-lab.mjs ARGS` with `env` added to the environment. */
+export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
+  const child = spawn(process.execPath, [join(repositoryRoot, 'bin/codex-lab.mjs'), ...args], {
+    cwd: repositoryRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
+  const exited = new Promise<number>((resolveExit) =>
+    child.on('close', (code) => resolveExit(code ?? -1)),
+  );
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForLine(pattern, timeoutMs = 20_000) {
+      return new Promise((resolveLine, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no line matching ${pattern} in:\n${out}\n${err}`)),
+          timeoutMs,
+        );
+        const check = () => {
+          const line = out.split('\n').find((candidate) => pattern.test(candidate));
+          if (line !== undefined) {
+            clearTimeout(timer);
+            resolveLine(line);
+          } else if (child.exitCode !== null) {
+            clearTimeout(timer);
+            reject(
+              new Error(
+                `process exited (${child.exitCode}) without a line matching ${pattern}:\n${out}\n${err}`,
+              ),
+            );
+          } else {
+            waiters.push(check);
+          }
+        };
+        child.once('close', check);
+        check();
+      });
+    },
+  };
+}
+
+/** Asserts no secret occurs in any of `outputs`; returns the offending secrets for a clear failure. */
+export function leakedSecrets(secrets: string[], outputs: string[]): string[] {
+  const text = outputs.join('\n');
+  return secrets.filter((secret) => secret.length >= 12 && text.includes(secret));
+}

@@ -1,0 +1,78 @@
+/**
+ * Runs the real `codex-lab` command (`node bin/codex-lab.mjs`) in a child process with its own
+ * `CODEX_LAB_HOME`, and captures stdout, stderr and the exit code. Shared by every CLI test.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The repository root (this file is test/helpers/cli.ts). */
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+
+/** The command's entry point. */
+export const cliEntry = join(repoRoot, 'bin', 'codex-lab.mjs');
+
+/** What one run of the command produced. */
+export interface CliRun {
+  stdout: string;
+  stderr: string;
+  /** Exit code, or null when killed by a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Options for `runCodexLab`. */
+export interface CliRunOptions {
+  /** `CODEX_LAB_HOME` for the child. */
+  home: string;
+  /** Extra environment (undefined removes a variable). */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Text written to stdin (stdin is closed either way). */
+  input?: string;
+  /** Kill the child after this long (default 30 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `codex-lab ARGS…`. The child's environment is the parent's minus every `CODEX_LAB_*`
+ * variable (so a developer's own settings never leak in), plus `CODEX_LAB_HOME` and `env`.
+ */
+export function runCodexLab(args: string[], options: CliRunOptions): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('CODEX_LAB_')) env[key] = value;
+  }
+  env['CODEX_LAB_HOME'] = options.home;
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cliEntry, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ stdout, stderr, code, signal });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A fresh, empty temporary folder to use as `CODEX_LAB_HOME`. */
+export function makeTempHome(prefix = 'codex-lab-home-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}

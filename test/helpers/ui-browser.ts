@@ -1,0 +1,102 @@
+/**
+ * Shared set-up for the dashboard browser tests: Debian's Chromium through playwright-core, the
+ * real `codex-lab serve` on port 0 against the fake ChatGPT, and the dashboard URL with the token
+ * in its fragment.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+/** Debian's Chromium. */
+export const chromiumPath = '/usr/bin/chromium';
+
+/** Launches headless Chromium with the flags this machine needs. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Builds dist/renderer so serve has a current page to show. */
+export function buildRenderer(): void {
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error'], {
+    stdio: 'inherit',
+  });
+}
+
+/** A running `codex-lab serve`. */
+export interface ServeProcess {
+  url: string;
+  token: string;
+  home: string;
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Spawns `codex-lab serve --port 0` with a fresh home pointed at the fake. */
+export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
+  const home = mkdtempSync(join(tmpdir(), 'codex-lab-ui-'));
+  const fullEnv = {
+    ...process.env,
+    CODEX_LAB_HOME: home,
+    CODEX_LAB_CALLBACK_PORT: '0',
+    CODEX_LAB_LOG_LEVEL: 'warn',
+    ...env,
+  };
+  const child = spawn(process.execPath, ['bin/codex-lab.mjs', 'serve', '--port', '0'], {
+    env: fullEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
+    const check = () => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${output}`));
+    });
+  });
+  const token = execFileSync(process.execPath, ['bin/codex-lab.mjs', 'token'], { env: fullEnv })
+    .toString()
+    .trim();
+  return {
+    url,
+    token,
+    home,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True when Chromium is installed here. */
+export const hasChromium = existsSync(chromiumPath);

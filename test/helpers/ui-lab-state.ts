@@ -1,0 +1,47 @@
+/**
+ * Builders for `LabState` / `ProfileView` values used by the desktop and renderer tests.
+ */
+import type { LabState, ProfileView } from '../../core/service/contract.ts';
+
+/** A profile view with sensible defaults. */
+export function uiProfile(name: string, patch: Partial<ProfileView> = {}): ProfileView {
+  return {
+    name,
+    label: null,
+    email: `${name}@example.com`,
+    plan: 'plus',
+    accountId: `acct-${name}`,
+    active: false,
+    status: 'ok',
+    statusMessage: null,
+    unavailableUntil: null,
+    priming: false,
+    primingLast: null,
+    quota: {
+      primary: { usedPercent: 12, windowMinutes: 300, resetsAt: '2030-01-01T15:00:00.000Z' },
+      secondary: { usedPercent: 40, windowMinutes: 10080, resetsAt: '2030-01-04T12:00:00.000Z' },
+      updatedAt: '2030-01-01T12:00:00.000Z',
+    },
+    history: [],
+    store: 'file',
+    createdAt: '2029-12-01T00:00:00.000Z',
+    lastUsedAt: null,
+    legacy: false,
+    ...patch,
+  };
+}
+
+/** A state with the given profiles. */
+export function uiState(profiles: ProfileView[], patch: Partial<LabState> = {}): LabState {
+  return {
+    active: 'auto',
+    profiles,
+    sessions: [],
+    decisions: [],
+    activity: [],
+    logins: [],
+    router: { url: 'http://127.0.0.1:1456', port: 1456, running: true },
+    codexConfig: '[model_providers.codex-lab]\n',
+    ...patch,
+  };
+}

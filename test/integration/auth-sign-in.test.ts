@@ -1,0 +1,281 @@
+/** Browser sign-in through the fake issuer, following the real redirects (startLogin). */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startLogin, type StartLoginOptions } from '../../core/auth/browser-login.ts';
+import { isLabError } from '../../core/errors.ts';
+import { systemClock } from '../../core/ports.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import {
+  issuedSecrets,
+  issuerStats,
+  setApiKeyExchange,
+  setNextLogin,
+} from '../fakes/fake-issuer.ts';
+import {
+  createRecordingLogger,
+  createTempHome,
+  leakedSecrets,
+  visit,
+  type TempHome,
+} from '../helpers/auth-harness.ts';
+
+let fake: FakeChatGpt;
+let home: TempHome;
+let logger: ReturnType<typeof createRecordingLogger>;
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt({
+    accounts: [
+      { email: 'alice@example.com', plan: 'plus', accountId: 'acct-alice' },
+      { email: 'bob@example.com', plan: 'pro', accountId: 'acct-bob' },
+      { email: 'carol@example.com', plan: 'team', accountId: 'acct-carol-team' },
+    ],
+  });
+  home = await createTempHome();
+  logger = createRecordingLogger();
+});
+
+afterEach(async () => {
+  await fake.close();
+  await home.remove();
+});
+
+function options(overrides: Partial<StartLoginOptions> = {}): StartLoginOptions {
+  return {
+    paths: home.paths,
+    issuer: fake.issuerUrl,
+    callbackPort: 0,
+    requestedName: null,
+    clock: systemClock,
+    logger,
+    ...overrides,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isLabError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('startLogin', () => {
+  it('adds three profiles through the real redirect flow, none overwriting another', async () => {
+    const store = new ProfileStore({ paths: home.paths });
+    const plan: Array<[string, string | null]> = [
+      ['alice@example.com', 'alice'],
+      ['bob@example.com', null],
+      ['carol@example.com', 'work'],
+    ];
+    for (const [email, name] of plan) {
+      setNextLogin(fake, email);
+      const login = await startLogin(options({ requestedName: name }));
+      expect(login.view().state).toBe('waiting');
+      const page = await visit(login.authorizeUrl);
+      expect(page.status).toBe(200);
+      expect(page.url).toBe(`http://localhost:${login.port}/success`);
+      expect(page.text).toContain('Signed in');
+      const result = await login.done;
+      expect(result.created).toBe(true);
+      expect(login.view()).toMatchObject({ state: 'done', profile: result.name, error: null });
+    }
+    const profiles = await store.listProfiles();
+    expect(
+      profiles.map((profile) => [profile.name, profile.email, profile.plan, profile.accountId]),
+    ).toEqual([
+      ['alice', 'alice@example.com', 'plus', 'acct-alice'],
+      ['bob', 'bob@example.com', 'pro', 'acct-bob'],
+      ['work', 'carol@example.com', 'team', 'acct-carol-team'],
+    ]);
+    const accountIds = new Set<string>();
+    const refreshTokens = new Set<string>();
+    for (const profile of profiles) {
+      const auth = await store.readAuth(profile.name);
+      expect(auth.auth_mode).toBe('chatgpt');
+      expect(auth.OPENAI_API_KEY).toMatch(/^sk-proj-fake/);
+      expect(auth.tokens?.account_id).toBe(profile.accountId);
+      expect(Date.parse(auth.last_refresh ?? '')).toBeGreaterThan(Date.now() - 60_000);
+      accountIds.add(auth.tokens!.account_id!);
+      refreshTokens.add(auth.tokens!.refresh_token);
+    }
+    expect(accountIds.size).toBe(3);
+    expect(refreshTokens.size).toBe(3);
+    expect(issuerStats(fake)).toMatchObject({ authorizationCode: 3, tokenExchange: 3, revoke: 0 });
+    expect(leakedSecrets(issuedSecrets(fake), logger.lines)).toEqual([]);
+  });
+
+  it("builds Codex's authorize URL and exchanges the code form-encoded with the PKCE verifier", async () => {
+    setNextLogin(fake, 'alice@example.com');
+    const login = await startLogin(options());
+    const url = new URL(login.authorizeUrl);
+    expect(`${url.origin}${url.pathname}`).toBe(`${fake.issuerUrl}/oauth/authorize`);
+    expect([...url.searchParams.keys()]).toEqual([
+      'response_type',
+      'client_id',
+      'redirect_uri',
+      'scope',
+      'code_challenge',
+      'code_challenge_method',
+      'id_token_add_organizations',
+      'codex_cli_simplified_flow',
+      'state',
+      'originator',
+    ]);
+    expect(url.searchParams.get('client_id')).toBe('app_EMoamEEZ73f0CkXaXp7hrann');
+    expect(url.searchParams.get('redirect_uri')).toBe(
+      `http://localhost:${login.port}/auth/callback`,
+    );
+    expect(url.searchParams.get('originator')).toBe('codex_cli_rs');
+    expect(url.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(login.authorizeUrl).toContain(
+      'scope=openid%20profile%20email%20offline_access%20api.connectors.read',
+    );
+    await visit(login.authorizeUrl);
+    await login.done;
+    const exchange = fake.requests.find((request) =>
+      request.body.startsWith('grant_type=authorization_code'),
+    );
+    expect(exchange?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const body = new URLSearchParams(exchange!.body);
+    expect([...body.keys()]).toEqual([
+      'grant_type',
+      'code',
+      'redirect_uri',
+      'client_id',
+      'code_verifier',
+    ]);
+    expect(body.get('code_verifier')).toMatch(/^[A-Za-z0-9_-]{86}$/);
+  });
+
+  it('re-authenticates the same account in place, and saves without an API key when the exchange fails', async () => {
+    setApiKeyExchange(fake, false);
+    setNextLogin(fake, 'alice@example.com');
+    const first = await startLogin(options({ requestedName: 'alice' }));
+    await visit(first.authorizeUrl);
+    expect(await first.done).toMatchObject({ name: 'alice', created: true });
+    setNextLogin(fake, 'alice@example.com');
+    const second = await startLogin(options({ requestedName: 'other' }));
+    await visit(second.authorizeUrl);
+    expect(await second.done).toMatchObject({
+      name: 'alice',
+      created: false,
+      email: 'alice@example.com',
+    });
+    const store = new ProfileStore({ paths: home.paths });
+    expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['alice']);
+    expect((await store.readAuth('alice')).OPENAI_API_KEY).toBeNull();
+  });
+
+  it('answers a wrong state with a 400 page, keeps waiting, and saves nothing', async () => {
+    setNextLogin(fake, 'alice@example.com');
+    const login = await startLogin(options());
+    const response = await fetch(
+      `http://127.0.0.1:${login.port}/auth/callback?code=abc&state=not-the-state`,
+    );
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('State mismatch');
+    expect(login.view().state).toBe('waiting');
+    expect(issuerStats(fake).authorizationCode).toBe(0);
+    login.cancel();
+    expect(await rejection(login.done)).toMatchObject({ code: 'auth_cancelled' });
+    expect(login.view().state).toBe('cancelled');
+    expect(await new ProfileStore({ paths: home.paths }).listProfiles()).toEqual([]);
+  });
+
+  it('explains access_denied (and a missing Codex entitlement) and saves nothing', async () => {
+    setNextLogin(fake, { error: 'access_denied', description: 'missing_codex_entitlement' });
+    const denied = await startLogin(options());
+    const page = await visit(denied.authorizeUrl);
+    expect(page.status).toBe(403);
+    expect(page.text).toContain('Codex is not enabled for your workspace');
+    const error = await rejection(denied.done);
+    expect(error).toMatchObject({ code: 'auth_denied' });
+    expect(error.message).toContain('Codex is not enabled for your workspace');
+    expect(denied.view()).toMatchObject({ state: 'failed', error: { code: 'auth_denied' } });
+
+    setNextLogin(fake, { error: 'access_denied' });
+    const plain = await startLogin(options());
+    const plainPage = await visit(plain.authorizeUrl);
+    expect(plainPage.text).toContain('access_denied');
+    expect((await rejection(plain.done)).message).toMatch(/denied or cancelled/);
+    expect(await new ProfileStore({ paths: home.paths }).listProfiles()).toEqual([]);
+    expect(issuerStats(fake).authorizationCode).toBe(0);
+  });
+
+  it('fails clearly when the callback carries no code', async () => {
+    const login = await startLogin(options());
+    const state = new URL(login.authorizeUrl).searchParams.get('state')!;
+    const response = await fetch(`http://127.0.0.1:${login.port}/auth/callback?state=${state}`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('missing_authorization_code');
+    expect(await rejection(login.done)).toMatchObject({ code: 'auth_missing_code' });
+    expect(await new ProfileStore({ paths: home.paths }).listProfiles()).toEqual([]);
+  });
+
+  it('reports a token endpoint refusal and saves nothing', async () => {
+    const login = await startLogin(options());
+    const state = new URL(login.authorizeUrl).searchParams.get('state')!;
+    const response = await fetch(
+      `http://127.0.0.1:${login.port}/auth/callback?code=forged&state=${state}`,
+    );
+    expect(response.status).toBe(500);
+    const error = await rejection(login.done);
+    expect(error.code).toBe('token_exchange_failed');
+    expect(error.message).toContain(
+      'token endpoint returned status 400: Invalid or already used authorization code',
+    );
+    expect(await new ProfileStore({ paths: home.paths }).listProfiles()).toEqual([]);
+  });
+
+  it('times out', async () => {
+    const login = await startLogin(options({ timeoutMs: 150 }));
+    const error = await rejection(login.done);
+    expect(error.code).toBe('auth_timeout');
+    expect(error.message).toMatch(
+      /No sign-in arrived within 0?\.?\d* ?seconds?|No sign-in arrived within/,
+    );
+    expect(login.view().state).toBe('failed');
+    // The callback server is gone.
+    await expect(fetch(`http://127.0.0.1:${login.port}/success`)).rejects.toThrow();
+  });
+
+  it('cancels an older login server on the same port (GET /cancel), as Codex does', async () => {
+    const first = await startLogin(options());
+    const second = await startLogin(options({ callbackPort: first.port }));
+    expect(await rejection(first.done)).toMatchObject({ code: 'auth_cancelled' });
+    expect(second.port).toBe(first.port);
+    setNextLogin(fake, 'bob@example.com');
+    await visit(second.authorizeUrl);
+    expect(await second.done).toMatchObject({ name: 'bob', created: true });
+  });
+
+  it('gives one clear port_in_use error when another program holds the port', async () => {
+    const blocker: Server = createServer((_request, response) =>
+      response.end('not a login server'),
+    );
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      const error = await rejection(startLogin(options({ callbackPort: port })));
+      expect(error.code).toBe('port_in_use');
+      expect(error.message).toContain(`127.0.0.1:${port} is already in use`);
+      expect(error.message).toContain('CODEX_LAB_CALLBACK_PORT');
+      // Ten retries every 200 ms.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1800);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it('rejects an invalid requested name before binding anything', async () => {
+    expect(await rejection(startLogin(options({ requestedName: 'Not Valid!' })))).toMatchObject({
+      code: 'invalid_name',
+    });
+  });
+});

@@ -1,0 +1,217 @@
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { makeTempHome, runCodexLab, type CliRun } from '../helpers/cli.ts';
+import { makeAuth, secretsOf } from '../helpers/profile-auth.ts';
+
+const alice = { email: 'alice@example.com', accountId: 'acct-alice', plan: 'pro' };
+const bob = { email: 'bob@example.com', accountId: 'acct-bob' };
+const legacy = { email: 'old@example.com', accountId: 'acct-old' };
+
+function expectNoSecrets(runs: CliRun[], secrets: string[]): void {
+  for (const run of runs) {
+    for (const secret of secrets) {
+      expect(run.stdout).not.toContain(secret);
+      expect(run.stderr).not.toContain(secret);
+    }
+  }
+}
+
+describe('codex-lab list', () => {
+  let home: string;
+  let paths: LabPaths;
+  beforeEach(async () => {
+    home = await makeTempHome();
+    paths = labPaths(home);
+  });
+  afterEach(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('lists a lone legacy auth.json as default and leaves it byte-for-byte and mtime unchanged', async () => {
+    const text = `${JSON.stringify(makeAuth(legacy), null, 2)}\n`;
+    await writeFile(paths.legacyAuth, text, { mode: 0o600 });
+    // An old mtime, so a rewrite within the same second could not go unnoticed.
+    await utimes(
+      paths.legacyAuth,
+      new Date('2025-01-02T03:04:05Z'),
+      new Date('2025-01-02T03:04:05Z'),
+    );
+    const before = await stat(paths.legacyAuth);
+
+    const human = await runCodexLab(['list'], { home });
+    const json = await runCodexLab(['list', '--json'], { home });
+    expect(human.stderr).toBe('');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/default \(legacy\)\s+old@example\.com\s+plus/);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject([
+      {
+        name: 'default',
+        email: 'old@example.com',
+        accountId: 'acct-old',
+        legacy: true,
+        active: false,
+      },
+    ]);
+
+    const after = await stat(paths.legacyAuth);
+    expect(await readFile(paths.legacyAuth, 'utf8')).toBe(text);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(after.mode & 0o777).toBe(before.mode & 0o777);
+    await expect(stat(paths.registry)).rejects.toThrow();
+  });
+
+  it('prints the JSON contract from the registry and the state files, with no token anywhere', async () => {
+    const store = new ProfileStore({ paths });
+    const aliceAuth = makeAuth(alice);
+    const bobAuth = makeAuth(bob);
+    const legacyAuth = makeAuth(legacy);
+    await store.saveSignIn({ auth: aliceAuth, requestedName: null });
+    await store.saveSignIn({ auth: bobAuth, requestedName: null });
+    await writeFile(paths.legacyAuth, JSON.stringify(legacyAuth), { mode: 0o600 });
+    await store.setActive('bob');
+    await store.setPriming('alice', { enabled: true });
+    const now = Date.now();
+    const inTwoHours = now + 2 * 3600_000;
+    const inFourDays = now + 4 * 86_400_000;
+    await mkdir(paths.stateDir, { recursive: true });
+    await writeFile(
+      paths.health,
+      JSON.stringify({
+        version: 1,
+        profiles: {
+          bob: {
+            status: 'limited',
+            unavailableUntil: inTwoHours,
+            code: 'usage_limit_reached',
+            message: 'x',
+            updatedAt: now,
+          },
+          default: {
+            status: 'auth_error',
+            unavailableUntil: null,
+            code: 'refresh_token_reused',
+            message: 'Sign in again.',
+            updatedAt: now,
+          },
+        },
+      }),
+    );
+    await writeFile(
+      paths.quota,
+      JSON.stringify({
+        version: 1,
+        profiles: {
+          alice: {
+            latest: {
+              observedAt: now,
+              source: 'usage',
+              plan: 'pro',
+              primary: { usedPercent: 42, windowMinutes: 300, resetsAt: inTwoHours },
+              secondary: { usedPercent: 7.5, windowMinutes: 10080, resetsAt: inFourDays },
+              credits: null,
+              activeLimit: null,
+              limitReached: false,
+              others: [],
+            },
+            history: [{ at: now, primary: 42, secondary: 7.5 }],
+          },
+        },
+      }),
+    );
+
+    const json = await runCodexLab(['list', '--json'], { home });
+    const human = await runCodexLab(['list'], { home });
+    expect(json.code).toBe(0);
+    const views = JSON.parse(json.stdout);
+    expect(views.map((view: { name: string }) => view.name)).toEqual(['alice', 'bob', 'default']);
+    expect(views[0]).toMatchObject({
+      name: 'alice',
+      email: 'alice@example.com',
+      plan: 'pro',
+      accountId: 'acct-alice',
+      active: false,
+      status: 'unknown',
+      unavailableUntil: null,
+      priming: true,
+      quota: {
+        primary: {
+          usedPercent: 42,
+          windowMinutes: 300,
+          resetsAt: new Date(inTwoHours).toISOString(),
+        },
+        secondary: {
+          usedPercent: 7.5,
+          windowMinutes: 10080,
+          resetsAt: new Date(inFourDays).toISOString(),
+        },
+      },
+    });
+    expect(views[1]).toMatchObject({
+      name: 'bob',
+      active: true,
+      status: 'limited',
+      unavailableUntil: new Date(inTwoHours).toISOString(),
+      priming: false,
+      quota: { primary: null, secondary: null },
+    });
+    expect(views[2]).toMatchObject({ name: 'default', status: 'auth_error', legacy: true });
+
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^\*\s+bob\s/m);
+    expect(human.stdout).toMatch(
+      /alice\s+alice@example\.com\s+pro\s+unknown\s+42% \((1h5\dm|2h00m)\)\s+8% \((3d2\dh|4d00h)\)\s+on/,
+    );
+    expect(human.stdout).toMatch(/bob .*limited (1h5\dm|2h00m)/);
+    expect(human.stdout).toContain('Active: bob');
+
+    const errors = [
+      await runCodexLab(['rename', 'alice', 'bob'], { home }),
+      await runCodexLab(['pin', 'ghost', '--session', 's'], { home }),
+      await runCodexLab(['remove', 'ghost'], { home }),
+    ];
+    for (const run of errors) expect(run.code).toBe(1);
+    expectNoSecrets([json, human, ...errors], [aliceAuth, bobAuth, legacyAuth].flatMap(secretsOf));
+  });
+
+  it('reports a corrupt registry by name, exits 1 and leaves the file unchanged', async () => {
+    await writeFile(paths.registry, '{"version":1,"profiles":[{"name":');
+    for (const args of [['list'], ['list', '--json'], ['use', 'auto'], ['rename', 'a', 'b']]) {
+      const run = await runCodexLab(args, { home });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`codex-lab: ${paths.registry} is not valid JSON`);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(await readFile(paths.registry, 'utf8')).toBe('{"version":1,"profiles":[{"name":');
+  });
+
+  it('reports a corrupt auth.json by name, still lists the others, and leaves the file unchanged', async () => {
+    const store = new ProfileStore({ paths });
+    const aliceAuth = makeAuth(alice);
+    await store.saveSignIn({ auth: aliceAuth, requestedName: null });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    const broken = `${JSON.stringify(aliceAuth).slice(0, 120)}`;
+    await writeFile(paths.profileAuth('alice'), broken);
+    const run = await runCodexLab(['list', '--json'], { home });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`codex-lab: ${paths.profileAuth('alice')} is not valid JSON`);
+    const views = JSON.parse(run.stdout);
+    expect(views.map((view: { name: string; status: string }) => [view.name, view.status])).toEqual(
+      [
+        ['alice', 'auth_error'],
+        ['bob', 'unknown'],
+      ],
+    );
+    expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe(broken);
+    expectNoSecrets([run], secretsOf(aliceAuth));
+  });
+
+  it('says how to add a profile when there is none', async () => {
+    const run = await runCodexLab(['list'], { home });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('codex-lab login');
+    expect(JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout)).toEqual([]);
+  });
+});

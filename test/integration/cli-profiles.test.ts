@@ -1,0 +1,127 @@
+import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { makeAuth } from '../helpers/profile-auth.ts';
+
+describe('codex-lab rename, remove, use, pin, unpin', () => {
+  let home: string;
+  let paths: LabPaths;
+  let store: ProfileStore;
+  let snapshot: () => Promise<string>;
+
+  beforeEach(async () => {
+    home = await makeTempHome();
+    paths = labPaths(home);
+    store = new ProfileStore({ paths });
+    await store.saveSignIn({
+      auth: makeAuth({ email: 'alice@example.com', accountId: 'a' }),
+      requestedName: null,
+    });
+    await store.saveSignIn({
+      auth: makeAuth({ email: 'bob@example.com', accountId: 'b' }),
+      requestedName: null,
+    });
+    snapshot = async () =>
+      JSON.stringify([
+        await readFile(paths.registry, 'utf8'),
+        await readFile(paths.profileAuth('alice'), 'utf8'),
+        await readFile(paths.profileAuth('bob'), 'utf8'),
+        (await readdir(paths.profilesDir)).sort(),
+      ]);
+  });
+  afterEach(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it.each([
+    [['rename', 'bob', '../x'], /"\.\.\/x" is not a valid profile name/],
+    [['rename', 'bob', 'A B'], /"A B" is not a valid profile name/],
+    [['rename', 'bob', 'x'.repeat(65)], /65 characters long; use at most 64/],
+    [['rename', 'bob', 'Alice'], /"Alice" is not a valid profile name/],
+    [['rename', 'bob', 'auto'], /reserved/],
+    [['rename', 'ghost', 'x'], /no profile named "ghost"; run `codex-lab list`/],
+    [['remove', 'ghost'], /no profile named "ghost"/],
+    [['use', 'ghost'], /no profile named "ghost"/],
+    [['pin', 'ghost', '--session', 's1'], /no profile named "ghost"/],
+    [['pin', 'alice'], /exactly one of --session ID or --repo PATH/],
+    [['pin', 'alice', '--session', 's', '--repo', '.'], /exactly one of/],
+    [['unpin'], /exactly one of/],
+  ])('%j fails with one clear line, exit 1, and changes nothing', async (args, message) => {
+    const before = await snapshot();
+    const run = await runCodexLab(args, { home });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^codex-lab: /);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('refuses a rename onto a taken name, whatever its case', async () => {
+    const before = await snapshot();
+    for (const target of ['bob', 'BOB', 'Bob']) {
+      const run = await runCodexLab(['rename', 'alice', target], { home });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        target === 'bob' ? /A profile named "bob" already exists/ : /is not a valid profile name/,
+      );
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('renames, sets the active profile, pins and unpins, and removes one profile only', async () => {
+    const bobAuth = await readFile(paths.profileAuth('bob'), 'utf8');
+    expect((await runCodexLab(['rename', 'alice', 'work'], { home })).code).toBe(0);
+    expect((await runCodexLab(['use', 'work'], { home })).stdout).toContain('use work');
+    const repo = await mkdtemp(join(tmpdir(), 'codex-lab-repo-'));
+    const pin = await runCodexLab(['pin', 'work', '--repo', '.', '--allow-fallback'], {
+      home,
+      cwd: repo,
+    });
+    expect(pin.code).toBe(0);
+    expect((await runCodexLab(['pin', 'bob', '--session', 'thread-1'], { home })).code).toBe(0);
+    let registry = await store.readRegistry();
+    expect(registry.active).toBe('work');
+    expect(registry.pins.repos[await realpath(repo)]).toMatchObject({
+      profile: 'work',
+      allowFallback: true,
+    });
+    expect(registry.pins.sessions['thread-1']).toMatchObject({
+      profile: 'bob',
+      allowFallback: false,
+    });
+
+    expect((await runCodexLab(['unpin', '--session', 'thread-1'], { home })).stdout).toContain(
+      'Unpinned',
+    );
+    expect((await runCodexLab(['unpin', '--session', 'thread-1'], { home })).stdout).toContain(
+      'nothing to do',
+    );
+    const removed = await runCodexLab(['remove', 'work'], { home });
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain('Removed work');
+    registry = await store.readRegistry();
+    expect(registry.profiles.map((p) => p.name)).toEqual(['bob']);
+    expect(registry.active).toBe('auto');
+    expect(registry.pins.repos).toEqual({});
+    expect(await readdir(paths.profilesDir)).toEqual(['bob']);
+    expect(await readFile(paths.profileAuth('bob'), 'utf8')).toBe(bobAuth);
+    expect((await runCodexLab(['use', 'auto'], { home })).stdout).toContain('auto');
+    await rm(repo, { recursive: true, force: true });
+  });
+
+  it('remove --revoke removes locally even when the issuer cannot be reached', async () => {
+    const run = await runCodexLab(['remove', 'alice', '--revoke'], {
+      home,
+      // Port 9 on loopback: nothing listens, so the revoke fails fast.
+      env: { CODEX_LAB_AUTH_ISSUER: 'http://127.0.0.1:9' },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('did not confirm revoking alice');
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['bob']);
+  });
+});

@@ -1,0 +1,160 @@
+/** `codex-lab login` as a real child process against the fake issuer. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { issuedSecrets, issuerStats, setNextLogin } from '../fakes/fake-issuer.ts';
+import {
+  createTempHome,
+  leakedSecrets,
+  spawnCli,
+  visit,
+  type CliProcess,
+  type TempHome,
+} from '../helpers/auth-harness.ts';
+
+let fake: FakeChatGpt;
+let home: TempHome;
+const processes: CliProcess[] = [];
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt({
+    accounts: [
+      { email: 'alice@example.com', plan: 'plus', accountId: 'acct-alice' },
+      { email: 'bob@example.com', plan: 'pro', accountId: 'acct-bob' },
+      { email: 'carol@example.com', plan: 'team', accountId: 'acct-carol' },
+    ],
+  });
+  home = await createTempHome();
+});
+
+afterEach(async () => {
+  for (const running of processes.splice(0))
+    if (running.child.exitCode === null) running.child.kill();
+  await fake.close();
+  await home.remove();
+});
+
+function login(args: string[], extraEnv: Record<string, string> = {}): CliProcess {
+  const running = spawnCli(['login', ...args], {
+    CODEX_LAB_HOME: home.home,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    CODEX_LAB_CALLBACK_PORT: '0',
+    CODEX_LAB_LOG_LEVEL: 'debug',
+    ...extraEnv,
+  });
+  processes.push(running);
+  return running;
+}
+
+const authorizeLine = /^http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?/;
+
+describe('codex-lab login', () => {
+  it('adds three named profiles by following the printed URL; no token in any output', async () => {
+    const outputs: string[] = [];
+    const runs: Array<[string, string[], string]> = [
+      [
+        'alice@example.com',
+        ['alice', '--no-browser'],
+        'Signed in as alice@example.com (plus) — saved as profile "alice".',
+      ],
+      [
+        'bob@example.com',
+        ['--no-browser'],
+        'Signed in as bob@example.com (pro) — saved as profile "bob".',
+      ],
+      [
+        'carol@example.com',
+        ['work', '--no-browser', '--timeout', '30'],
+        'Signed in as carol@example.com (team) — saved as profile "work".',
+      ],
+    ];
+    for (const [email, args, expected] of runs) {
+      setNextLogin(fake, email);
+      const running = login(args);
+      const url = await running.waitForLine(authorizeLine);
+      const page = await visit(url);
+      expect(page.text).toContain('Signed in');
+      expect(await running.exited, running.stderr()).toBe(0);
+      expect(running.stdout().trim().split('\n').at(-1)).toBe(expected);
+      outputs.push(running.stdout(), running.stderr());
+    }
+    const profiles = await new ProfileStore({ paths: home.paths }).listProfiles();
+    expect(
+      profiles.map((profile) => [profile.name, profile.email, profile.plan, profile.accountId]),
+    ).toEqual([
+      ['alice', 'alice@example.com', 'plus', 'acct-alice'],
+      ['bob', 'bob@example.com', 'pro', 'acct-bob'],
+      ['work', 'carol@example.com', 'team', 'acct-carol'],
+    ]);
+    expect(issuerStats(fake).revoke).toBe(0);
+    expect(outputs.join('').length).toBeGreaterThan(0);
+    expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
+  });
+
+  it('exits non-zero with one clear line when access is denied, saving nothing', async () => {
+    setNextLogin(fake, { error: 'access_denied', description: 'missing_codex_entitlement' });
+    const running = login(['--no-browser']);
+    await visit(await running.waitForLine(authorizeLine));
+    expect(await running.exited).toBe(1);
+    const errorLines = running
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('codex-lab:'));
+    expect(errorLines).toEqual([
+      expect.stringContaining('Codex is not enabled for your workspace'),
+    ]);
+    expect(await new ProfileStore({ paths: home.paths }).listProfiles()).toEqual([]);
+  });
+
+  it('times out with --timeout', async () => {
+    const running = login(['--no-browser', '--timeout', '1']);
+    await running.waitForLine(authorizeLine);
+    expect(await running.exited).toBe(1);
+    expect(running.stderr()).toContain('No sign-in arrived within 1 second');
+  });
+
+  it('names the busy port and what to do', async () => {
+    const blocker: Server = createServer((_request, response) => response.end('busy'));
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const running = login(['--no-browser'], { CODEX_LAB_CALLBACK_PORT: String(port) });
+      expect(await running.exited).toBe(1);
+      expect(running.stderr()).toContain(`codex-lab: Port 127.0.0.1:${port} is already in use`);
+      expect(running.stderr()).toContain('CODEX_LAB_CALLBACK_PORT');
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it('signs in with --device', async () => {
+    setNextLogin(fake, 'bob@example.com');
+    const running = login(['--device']);
+    expect(await running.waitForLine(/\/codex\/device$/)).toContain(
+      `${fake.issuerUrl}/codex/device`,
+    );
+    expect(await running.exited, running.stderr()).toBe(0);
+    expect(running.stdout()).toMatch(/^ {2}[0-9A-F]{4}-[0-9A-F]{4}$/m);
+    expect(running.stdout()).toContain(
+      'Signed in as bob@example.com (pro) — saved as profile "bob".',
+    );
+    const auth = await new ProfileStore({ paths: home.paths }).readAuth('bob');
+    expect(auth.OPENAI_API_KEY).toBeNull();
+    expect(auth.tokens?.account_id).toBe('acct-bob');
+    const exchange = fake.requests.find((request) =>
+      request.body.startsWith('grant_type=authorization_code'),
+    );
+    expect(new URLSearchParams(exchange!.body).get('redirect_uri')).toBe(
+      `${fake.issuerUrl}/deviceauth/callback`,
+    );
+    expect(leakedSecrets(issuedSecrets(fake), [running.stdout(), running.stderr()])).toEqual([]);
+  });
+
+  it('rejects a bad --timeout', async () => {
+    const running = login(['--timeout', 'soon']);
+    expect(await running.exited).toBe(1);
+    expect(running.stderr()).toContain('--timeout must be a positive number of seconds');
+  });
+});

@@ -1,0 +1,118 @@
+/** `codex-lab priming on|off NAME` and `codex-lab prime [NAME] [--dry-run]`, as a child process. */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
+
+let fake: FakeChatGpt;
+let home: string;
+let seeded: SeededProfile[];
+
+function env(): Record<string, string> {
+  return { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl };
+}
+
+function primes() {
+  return fake.requests.filter(
+    (request) => request.method === 'POST' && request.path === '/backend-api/codex/responses',
+  );
+}
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt();
+  const now = fake.nowSeconds();
+  for (const email of ['alpha@example.com', 'beta@example.com']) {
+    fake.addAccount({
+      email,
+      primary: null,
+      secondary: {
+        usedPercent: 0,
+        windowMinutes: 10080,
+        resetAt: now + 10080 * 60,
+        unstarted: true,
+      },
+    });
+  }
+  home = await makeTempHome('codex-lab-priming-cli-');
+  seeded = await seedProfiles(fake, home, [
+    { name: 'alpha', email: 'alpha@example.com' },
+    { name: 'beta', email: 'beta@example.com' },
+  ]);
+});
+
+afterEach(async () => {
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('priming on|off', () => {
+  it('turns priming on and off in the registry', async () => {
+    const on = await runCodexLab(['priming', 'on', 'alpha'], { home });
+    expect(on.code).toBe(0);
+    expect(on.stdout).toMatch(/Priming is on for alpha/);
+    const registry = JSON.parse(await readFile(join(home, 'auth-profiles.json'), 'utf8'));
+    expect(registry.profiles[0].priming.enabled).toBe(true);
+    expect(registry.profiles[1].priming.enabled).toBe(false);
+    const off = await runCodexLab(['priming', 'off', 'alpha'], { home });
+    expect(off.stdout).toMatch(/Priming is off for alpha/);
+  });
+
+  it('explains a state other than on/off and an unknown profile', async () => {
+    const bad = await runCodexLab(['priming', 'maybe', 'alpha'], { home });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/"on" or "off"/);
+    const ghost = await runCodexLab(['priming', 'on', 'ghost'], { home });
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toMatch(/ghost/);
+  });
+});
+
+describe('prime', () => {
+  it('--dry-run prints the exact request with secrets redacted and sends nothing', async () => {
+    const run = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`POST ${fake.backendUrl}/codex/responses`);
+    expect(run.stdout).toContain('authorization: Bearer <redacted>');
+    expect(run.stdout).toContain('chatgpt-account-id: <redacted>');
+    expect(run.stdout).toContain('"stream": true');
+    expect(run.stdout).not.toContain('"instructions"');
+    for (const profile of seeded) {
+      for (const secret of [
+        profile.accessToken,
+        profile.refreshToken,
+        profile.idToken,
+        profile.accountId,
+      ]) {
+        expect(run.stdout + run.stderr).not.toContain(secret);
+      }
+    }
+    expect(fake.requests.filter((request) => request.path.startsWith('/backend-api'))).toHaveLength(
+      0,
+    );
+  });
+
+  it('without a name primes nothing while no profile has priming on', async () => {
+    const run = await runCodexLab(['prime'], { home, env: env() });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/No profile has priming on/);
+    expect(primes()).toHaveLength(0);
+  });
+
+  it('primes a named idle profile once, and not again for the same window', async () => {
+    const run = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/alpha \(weekly\): primed/);
+    expect(run.code).toBe(0);
+    expect(primes()).toHaveLength(1);
+    expect(fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
+    expect(fake.account('beta@example.com').secondary?.unstarted).toBe(true);
+    const again = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+    expect(again.stdout).toMatch(/skipped/);
+    expect(primes()).toHaveLength(1);
+    const state = JSON.parse(await readFile(join(home, 'state', 'priming.json'), 'utf8'));
+    expect(state.profiles.alpha.last.outcome).toBe('skipped');
+    expect(state.profiles.alpha.log[0].outcome).toBe('primed');
+  });
+});

@@ -1,0 +1,286 @@
+/**
+ * The priming scheduler against the fake ChatGPT with scripted unstarted windows, on a real home
+ * folder, with an injected clock (timers fire only when the test says; nothing sleeps).
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TokenManager } from '../../core/auth/token-manager.ts';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { silentLogger } from '../../core/ports.ts';
+import {
+  PrimingScheduler,
+  readPrimingFile,
+  type PrimingEvent,
+} from '../../core/priming/scheduler.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { HealthStore } from '../../core/state/health-store.ts';
+import type { FakeWindow } from '../fakes/accounts.ts';
+import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
+import { FakeClock } from '../unit/priming/fake-clock.ts';
+
+const start = Date.UTC(2026, 10, 24, 9, 0, 0);
+const minuteMs = 60_000;
+const weekMs = 7 * 24 * 60 * minuteMs;
+
+function unstartedWeekly(nowSeconds: number): FakeWindow {
+  return {
+    usedPercent: 0,
+    windowMinutes: 10080,
+    resetAt: nowSeconds + 10080 * 60,
+    unstarted: true,
+  };
+}
+
+interface Harness {
+  fake: FakeChatGpt;
+  home: string;
+  paths: LabPaths;
+  clock: FakeClock;
+  store: ProfileStore;
+  seeded: SeededProfile[];
+  events: PrimingEvent[];
+  scheduler(options?: { instanceId?: string }): PrimingScheduler;
+  primes(): RecordedRequest[];
+}
+
+let harness: Harness;
+
+beforeEach(async () => {
+  const fake = await startFakeChatGpt();
+  fake.setNow(start / 1000);
+  for (const email of ['alpha@example.com', 'beta@example.com']) {
+    fake.addAccount({ email, primary: null, secondary: unstartedWeekly(start / 1000) });
+  }
+  const home = await mkdtemp(join(tmpdir(), 'codex-lab-priming-'));
+  const seeded = await seedProfiles(fake, home, [
+    { name: 'alpha', email: 'alpha@example.com' },
+    { name: 'beta', email: 'beta@example.com' },
+  ]);
+  const clock = new FakeClock(start);
+  clock.onChange = (now) => fake.setNow(Math.floor(now / 1000));
+  const paths = labPaths(home);
+  const store = new ProfileStore({ paths, now: () => clock.now() });
+  const events: PrimingEvent[] = [];
+  harness = {
+    fake,
+    home,
+    paths,
+    clock,
+    store,
+    seeded,
+    events,
+    scheduler(options = {}) {
+      const health = new HealthStore(paths);
+      const tokens = new TokenManager({
+        paths,
+        store,
+        health,
+        issuer: fake.issuerUrl,
+        clock,
+        logger: silentLogger,
+      });
+      return new PrimingScheduler({
+        paths,
+        store,
+        tokens,
+        health,
+        clock,
+        baseUrl: fake.backendUrl,
+        random: () => 0.5,
+        onEvent: (event) => events.push(event),
+        ...options,
+      });
+    },
+    primes: () =>
+      fake.requests.filter(
+        (request) => request.method === 'POST' && request.path === '/backend-api/codex/responses',
+      ),
+  };
+});
+
+afterEach(async () => {
+  await harness.fake.close();
+  await rm(harness.home, { recursive: true, force: true });
+});
+
+/** One tick, then time moves on by a minute (the detector needs two observations). */
+async function tickAndWait(scheduler: PrimingScheduler, ms = minuteMs): Promise<void> {
+  await scheduler.tick();
+  await scheduler.settled();
+  harness.clock.advance(ms);
+}
+
+function bearerOf(request: RecordedRequest): string {
+  return String(request.headers['authorization']).replace(/^Bearer /, '');
+}
+
+describe('priming scheduler', () => {
+  it('sends nothing while priming is off (the default)', async () => {
+    const scheduler = harness.scheduler();
+    for (let index = 0; index < 10; index += 1) await tickAndWait(scheduler, 20 * minuteMs);
+    scheduler.start();
+    for (let index = 0; index < 20; index += 1) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    scheduler.stop();
+    expect(harness.primes()).toHaveLength(0);
+    expect(harness.fake.account('alpha@example.com').secondary?.unstarted).toBe(true);
+  });
+
+  it('primes each reset of an enabled profile exactly once and leaves the other alone', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const scheduler = harness.scheduler();
+    for (let index = 0; index < 6; index += 1) await tickAndWait(scheduler);
+
+    expect(harness.primes()).toHaveLength(1);
+    const [prime] = harness.primes();
+    const alpha = harness.seeded.find((entry) => entry.name === 'alpha')!;
+    expect(bearerOf(prime!)).toBe(alpha.accessToken);
+    expect(prime!.headers['chatgpt-account-id']).toBe(alpha.accountId);
+    const body = JSON.parse(prime!.body) as Record<string, unknown>;
+    expect(body).not.toHaveProperty('instructions');
+    expect(body).not.toHaveProperty('tools');
+    expect(body['stream']).toBe(true);
+    expect(body['store']).toBe(false);
+    expect(harness.fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
+    expect(harness.fake.account('beta@example.com').secondary?.unstarted).toBe(true);
+
+    const outcomes = harness.events.map((event) => event.outcome);
+    expect(outcomes).toEqual(['primed', 'confirmed']);
+    const file = await readPrimingFile(harness.paths);
+    expect(file.profiles['alpha']?.last?.outcome).toBe('confirmed');
+    expect(file.profiles['beta']).toBeUndefined();
+
+    // A week later the window resets, goes idle again, and gets exactly one more priming turn.
+    harness.clock.advance(weekMs);
+    for (let index = 0; index < 6; index += 1) await tickAndWait(scheduler, 10 * minuteMs);
+    expect(harness.primes()).toHaveLength(2);
+    // The token may have been refreshed in that week: the account header names the profile.
+    expect(
+      harness
+        .primes()
+        .every((request) => request.headers['chatgpt-account-id'] === alpha.accountId),
+    ).toBe(true);
+  });
+
+  it('does not prime the same window again after a restart', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const first = harness.scheduler({ instanceId: 'first' });
+    await tickAndWait(first);
+    await tickAndWait(first);
+    expect(harness.primes()).toHaveLength(1);
+    first.stop();
+
+    // The upstream is slow to show the start: the new process still sees an idle window.
+    const window = harness.fake.account('alpha@example.com').secondary!;
+    window.unstarted = true;
+    window.usedPercent = 0;
+    const second = harness.scheduler({ instanceId: 'second' });
+    for (let index = 0; index < 4; index += 1) await tickAndWait(second);
+    expect(harness.primes()).toHaveLength(1);
+    expect(await readdir(harness.paths.primingClaimsDir)).toHaveLength(1);
+  });
+
+  it('confirms after a restart from the claim the previous run left', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const first = harness.scheduler({ instanceId: 'first' });
+    await tickAndWait(first);
+    await tickAndWait(first);
+    first.stop();
+    const second = harness.scheduler({ instanceId: 'second' });
+    await tickAndWait(second);
+    expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+    expect(harness.primes()).toHaveLength(1);
+  });
+
+  it('retries a 500 with growing delays and succeeds on the third attempt', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    harness.fake
+      .account('alpha@example.com')
+      .failures.push({ kind: 'server_error' }, { kind: 'server_error' });
+    const scheduler = harness.scheduler();
+    await tickAndWait(scheduler);
+    await scheduler.tick();
+    await scheduler.settled();
+    expect(harness.primes()).toHaveLength(1);
+
+    const delays: number[] = [];
+    for (let index = 0; index < 2; index += 1) {
+      const timer = harness.clock.fireNext();
+      delays.push(timer!.delayMs);
+      await scheduler.settled();
+    }
+    expect(harness.primes()).toHaveLength(3);
+    expect(delays[1]).toBeGreaterThan(delays[0]!);
+    expect(harness.clock.pending()).toHaveLength(0);
+    expect(harness.events.map((event) => event.outcome)).toEqual(['failed', 'failed', 'primed']);
+    expect(harness.fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
+  });
+
+  it('stops at the bound when the upstream always answers 400 and reports the error', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    harness.fake.account('alpha@example.com').stickyFailure = {
+      kind: 'bad_request',
+      message: 'Unsupported model',
+    };
+    const scheduler = harness.scheduler();
+    await tickAndWait(scheduler);
+    await scheduler.tick();
+    await scheduler.settled();
+    while (harness.clock.fireNext()) await scheduler.settled();
+    expect(harness.primes()).toHaveLength(4);
+    const last = harness.events.at(-1)!;
+    expect(last.outcome).toBe('failed');
+    expect(last.message).toMatch(/gave up after 4 attempts/);
+    expect(last.message).toMatch(/400/);
+    // Later checks in the same window do not start over.
+    for (let index = 0; index < 3; index += 1) await tickAndWait(scheduler);
+    expect(harness.primes()).toHaveLength(4);
+    const file = await readPrimingFile(harness.paths);
+    expect(file.profiles['alpha']?.log.filter((entry) => entry.outcome === 'failed')).toHaveLength(
+      4,
+    );
+  });
+
+  it('sends one priming request between two schedulers on one home', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const one = harness.scheduler({ instanceId: 'one' });
+    const two = harness.scheduler({ instanceId: 'two' });
+    await Promise.all([one.tick(), two.tick()]);
+    harness.clock.advance(minuteMs);
+    await Promise.all([one.tick(), two.tick()]);
+    await Promise.all([one.settled(), two.settled()]);
+    harness.clock.advance(minuteMs);
+    await Promise.all([one.tick(), two.tick()]);
+    await Promise.all([one.settled(), two.settled()]);
+    expect(harness.primes()).toHaveLength(1);
+  });
+
+  it('skips a profile that needs to sign in again or serves a live session', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    await harness.store.setPriming('beta', { enabled: true });
+    await new HealthStore(harness.paths).markAuthError(
+      'alpha',
+      'refresh_token_reused',
+      'sign in again',
+      start,
+    );
+    const scheduler = new PrimingScheduler({
+      paths: harness.paths,
+      store: harness.store,
+      tokens: { getCredentials: () => Promise.reject(new Error('not used')) },
+      clock: harness.clock,
+      observeUsage: () => Promise.reject(new Error('not used')),
+      sendPrime: () => Promise.reject(new Error('not used')),
+      isServingLiveSession: (name) => name === 'beta',
+      onEvent: (event) => harness.events.push(event),
+    });
+    for (let index = 0; index < 3; index += 1) await tickAndWait(scheduler);
+    expect(harness.primes()).toHaveLength(0);
+    expect(harness.events).toHaveLength(0);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { diffNotifications } from '../../../electron/notifications/notification-diff.ts';
+import { uiProfile, uiState } from '../../helpers/ui-lab-state.ts';
+
+const options = { now: Date.parse('2030-01-01T12:00:00Z'), timeZone: 'UTC' };
+
+describe('diffNotifications', () => {
+  it('says nothing on the first state', () => {
+    expect(diffNotifications(null, uiState([uiProfile('work', { status: 'limited' })]), options)).toEqual([]);
+  });
+
+  it('notifies once when a profile becomes limited', () => {
+    const before = uiState([uiProfile('work'), uiProfile('home')]);
+    const after = uiState([
+      uiProfile('work', { status: 'limited', unavailableUntil: '2030-01-01T14:30:00Z' }),
+      uiProfile('home'),
+    ]);
+    expect(diffNotifications(before, after, options)).toEqual([
+      {
+        profile: 'work',
+        kind: 'limited',
+        title: 'work reached its usage limit',
+        body: 'New requests go to your other accounts until 14:30.',
+      },
+    ]);
+    expect(diffNotifications(after, after, options)).toEqual([]);
+  });
+
+  it('notifies when a profile needs signing in again, with the service sentence', () => {
+    const before = uiState([uiProfile('work', { status: 'limited' })]);
+    const after = uiState([
+      uiProfile('work', { status: 'auth_error', statusMessage: 'Your refresh token was revoked.' }),
+    ]);
+    expect(diffNotifications(before, after, options)).toMatchObject([
+      { kind: 'auth_error', title: 'work needs signing in again', body: 'Your refresh token was revoked.' },
+    ]);
+  });
+
+  it('ignores recoveries and newly added profiles', () => {
+    const before = uiState([uiProfile('work', { status: 'limited' })]);
+    const after = uiState([uiProfile('work'), uiProfile('new', { status: 'auth_error' })]);
+    expect(diffNotifications(before, after, options)).toEqual([]);
+  });
+});

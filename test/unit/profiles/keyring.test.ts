@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, realpath, rm, stat, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AsyncEntry } from '@napi-rs/keyring';
+import { afterAll, describe, expect, it } from 'vitest';
+import { labPaths } from '../../../core/home/paths.ts';
+import {
+  createSystemKeyring,
+  keyringAccountFor,
+  keyringService,
+  probeKeyring,
+} from '../../../core/profiles/keyring.ts';
+import { ProfileStore } from '../../../core/profiles/store.ts';
+import { makeAuth, plantedRefreshToken } from '../../helpers/profile-auth.ts';
+
+const expectedKey = (path: string) =>
+  `cli|${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
+
+describe('keyringAccountFor', () => {
+  it('hashes the canonical folder path exactly as Codex does', async () => {
+    const base = await realpath(await mkdtemp(join(tmpdir(), 'codex-lab-key-')));
+    const real = join(base, 'real');
+    await mkdir(real);
+    await symlink(real, join(base, 'link'));
+    expect(keyringAccountFor(real)).toBe(expectedKey(real));
+    expect(keyringAccountFor(join(base, 'link'))).toBe(expectedKey(real));
+    // A folder that does not exist is hashed as given (Codex's fallback).
+    expect(keyringAccountFor(join(base, 'missing'))).toBe(expectedKey(join(base, 'missing')));
+    // A fixed vector, so a change to the derivation cannot hide behind the helper above.
+    expect(keyringAccountFor('/nonexistent/codex-home')).toBe('cli|b5d85b424b15c4d9');
+    await rm(base, { recursive: true, force: true });
+  });
+});
+
+const probe = await probeKeyring();
+if (!probe.available) {
+  console.warn(`[keyring] skipping the real-keychain tests: ${probe.reason}`);
+}
+
+describe.skipIf(!probe.available)('the real OS keychain (Secret Service)', () => {
+  const homes: string[] = [];
+  afterAll(async () => {
+    for (const home of homes) await rm(home, { recursive: true, force: true });
+  });
+
+  it('round-trips a keyring profile through sign-in, read, rename and remove', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'codex-lab-keyring-'));
+    homes.push(home);
+    const paths = labPaths(home);
+    const store = new ProfileStore({ paths, keyring: createSystemKeyring() });
+    const account = {
+      email: `k${randomBytes(4).toString('hex')}@example.com`,
+      accountId: 'acct-k',
+    };
+    const { name } = await store.saveSignIn({
+      auth: makeAuth(account),
+      requestedName: null,
+      store: 'keyring',
+    });
+    await expect(stat(paths.profileAuth(name))).rejects.toThrow();
+    // Read back with a fresh entry, as stock Codex would.
+    const key = keyringAccountFor(paths.profileDir(name));
+    const raw = await new AsyncEntry(keyringService, key).getPassword();
+    expect(JSON.parse(raw ?? 'null').tokens.refresh_token).toBe(plantedRefreshToken(account));
+    expect((await store.readAuth(name)).tokens?.refresh_token).toBe(plantedRefreshToken(account));
+
+    await store.rename(name, 'renamed');
+    const newKey = keyringAccountFor(paths.profileDir('renamed'));
+    expect(await new AsyncEntry(keyringService, key).getPassword()).toBeNull();
+    expect(await new AsyncEntry(keyringService, newKey).getPassword()).toContain('acct-k');
+
+    await store.remove('renamed');
+    expect(await new AsyncEntry(keyringService, newKey).getPassword()).toBeNull();
+  });
+});

@@ -1,0 +1,355 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isLabError } from '../../../core/errors.ts';
+import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
+import { keyringAccountFor, type KeyringPort } from '../../../core/profiles/keyring.ts';
+import { ProfileStore } from '../../../core/profiles/store.ts';
+import { HealthStore } from '../../../core/state/health-store.ts';
+import { makeAuth, plantedRefreshToken } from '../../helpers/profile-auth.ts';
+
+/** An in-memory keychain, for the store's keyring paths without a Secret Service. */
+class MemoryKeyring implements KeyringPort {
+  readonly entries = new Map<string, string>();
+  async get(account: string) {
+    return this.entries.get(account) ?? null;
+  }
+  async set(account: string, value: string) {
+    this.entries.set(account, value);
+  }
+  async delete(account: string) {
+    this.entries.delete(account);
+  }
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  const error = await promise.then(
+    () => null,
+    (caught: unknown) => caught,
+  );
+  if (!isLabError(error)) throw new Error(`expected a LabError, got ${String(error)}`);
+  return { code: error.code, message: error.message };
+}
+
+const alice = { email: 'alice@example.com', accountId: 'acct-alice' };
+const bob = { email: 'bob@example.com', accountId: 'acct-bob' };
+const carol = { email: 'carol@example.com', accountId: 'acct-carol' };
+
+describe('ProfileStore', () => {
+  let home: string;
+  let paths: LabPaths;
+  let keyring: MemoryKeyring;
+  let store: ProfileStore;
+  let now: number;
+
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), 'codex-lab-store-'));
+    paths = labPaths(home);
+    keyring = new MemoryKeyring();
+    now = Date.parse('2026-03-01T12:00:00Z');
+    store = new ProfileStore({ paths, keyring, now: () => now });
+  });
+  afterEach(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('starts with an empty registry when the file is missing', async () => {
+    expect(await store.readRegistry()).toMatchObject({ active: 'auto', profiles: [] });
+    expect(await store.listProfiles()).toEqual([]);
+  });
+
+  it('saves three different accounts as three profiles, none overwriting another', async () => {
+    for (const account of [alice, bob, carol]) {
+      expect(await store.saveSignIn({ auth: makeAuth(account), requestedName: null })).toEqual({
+        name: account.email.split('@')[0],
+        created: true,
+      });
+    }
+    expect((await store.listProfiles()).map((p) => [p.name, p.email, p.accountId])).toEqual([
+      ['alice', alice.email, alice.accountId],
+      ['bob', bob.email, bob.accountId],
+      ['carol', carol.email, carol.accountId],
+    ]);
+    for (const account of [alice, bob, carol]) {
+      const name = account.email.split('@')[0]!;
+      expect((await store.readAuth(name)).tokens?.refresh_token).toBe(plantedRefreshToken(account));
+    }
+  });
+
+  it('writes Codex-shaped auth.json files, 0600 inside 0700 folders', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'work' });
+    const path = await store.authPath('work');
+    expect(path).toBe(join(home, 'auth-profiles', 'work', 'auth.json'));
+    const text = await readFile(path, 'utf8');
+    const parsed = JSON.parse(text);
+    expect(Object.keys(parsed)).toEqual(['auth_mode', 'OPENAI_API_KEY', 'tokens', 'last_refresh']);
+    expect(parsed.auth_mode).toBe('chatgpt');
+    expect(parsed.OPENAI_API_KEY).toBeNull();
+    expect(text).toContain('\n  "tokens": {');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(home, 'auth-profiles', 'work'))).mode & 0o777).toBe(0o700);
+    expect((await stat(paths.registry)).mode & 0o777).toBe(0o600);
+    const registryText = await readFile(paths.registry, 'utf8');
+    expect(registryText).not.toContain(plantedRefreshToken(alice));
+  });
+
+  it('re-authenticates the same account in place, keeping its name', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'mine' });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    await new HealthStore(paths).markAuthError('mine', 'refresh_token_reused', 'sign in', now);
+    const again = { ...alice, email: 'ALICE@example.com', generation: 2, plan: 'pro' };
+    expect(await store.saveSignIn({ auth: makeAuth(again), requestedName: 'other' })).toEqual({
+      name: 'mine',
+      created: false,
+    });
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['mine', 'bob']);
+    expect((await store.readAuth('mine')).tokens?.refresh_token).toBe(plantedRefreshToken(again));
+    expect((await store.getProfile('mine')).plan).toBe('pro');
+    expect((await store.readAuth('bob')).tokens?.refresh_token).toBe(plantedRefreshToken(bob));
+    expect((await new HealthStore(paths).get('mine', now)).status).toBe('unknown');
+  });
+
+  it('keeps the same email in two workspaces (personal and team) as two profiles', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    const team = { email: alice.email, accountId: 'acct-team', plan: 'team' };
+    expect(await store.saveSignIn({ auth: makeAuth(team), requestedName: null })).toEqual({
+      name: 'alice-2',
+      created: true,
+    });
+    expect((await store.readAuth('alice')).tokens?.account_id).toBe('acct-alice');
+    expect((await store.readAuth('alice-2')).tokens?.account_id).toBe('acct-team');
+  });
+
+  it('refuses a requested name that is taken or invalid, and saves nothing', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'work' });
+    expect(
+      await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: 'Work' })),
+    ).toMatchObject({
+      code: 'invalid_name',
+    });
+    expect(
+      await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: 'work' })),
+    ).toMatchObject({
+      code: 'name_taken',
+    });
+    expect(
+      await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: '../x' })),
+    ).toMatchObject({
+      code: 'invalid_name',
+    });
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['work']);
+    expect(await readdir(paths.profilesDir)).toEqual(['work']);
+  });
+
+  describe('the legacy auth.json', () => {
+    let legacyText: string;
+    beforeEach(async () => {
+      legacyText = `${JSON.stringify(makeAuth(bob), null, 2)}\n`;
+      await writeFile(paths.legacyAuth, legacyText, { mode: 0o600 });
+    });
+
+    it('is listed as default and read in place without being rewritten', async () => {
+      const before = await stat(paths.legacyAuth);
+      const [entry] = await store.listProfiles();
+      expect(entry).toMatchObject({
+        name: 'default',
+        legacy: true,
+        email: bob.email,
+        plan: 'plus',
+      });
+      expect(await store.authPath('default')).toBe(paths.legacyAuth);
+      expect((await store.readAuth('default')).tokens?.refresh_token).toBe(
+        plantedRefreshToken(bob),
+      );
+      expect(await readFile(paths.legacyAuth, 'utf8')).toBe(legacyText);
+      expect((await stat(paths.legacyAuth)).mtimeMs).toBe(before.mtimeMs);
+    });
+
+    it('is re-authenticated in place by a sign-in to the same account', async () => {
+      const again = { ...bob, generation: 2 };
+      expect(await store.saveSignIn({ auth: makeAuth(again), requestedName: null })).toEqual({
+        name: 'default',
+        created: false,
+      });
+      expect(JSON.parse(await readFile(paths.legacyAuth, 'utf8')).tokens.refresh_token).toBe(
+        plantedRefreshToken(again),
+      );
+    });
+
+    it('takes the name default, so a new sign-in cannot claim it', async () => {
+      expect(
+        await codeOf(store.saveSignIn({ auth: makeAuth(alice), requestedName: 'default' })),
+      ).toMatchObject({
+        code: 'name_taken',
+      });
+    });
+
+    it('gets a registry entry for settings while its tokens stay in place', async () => {
+      await store.setPriming('default', { enabled: true });
+      const registry = await store.readRegistry();
+      expect(registry.profiles).toMatchObject([{ name: 'default', legacy: true }]);
+      const entries = await store.listProfiles();
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ legacy: true, priming: { enabled: true } });
+      expect(await store.authPath('default')).toBe(paths.legacyAuth);
+      expect(await readFile(paths.legacyAuth, 'utf8')).toBe(legacyText);
+    });
+
+    it('is adopted into auth-profiles/<name> when renamed', async () => {
+      await store.setActive('default');
+      await store.rename('default', 'bob');
+      const entries = await store.listProfiles();
+      expect(entries.map((p) => [p.name, p.legacy])).toEqual([['bob', false]]);
+      expect((await store.readAuth('bob')).tokens?.refresh_token).toBe(plantedRefreshToken(bob));
+      expect((await store.readRegistry()).active).toBe('bob');
+      await expect(stat(paths.legacyAuth)).rejects.toThrow();
+    });
+  });
+
+  it('renames the folder, registry entry, pins, active marker and health entry', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    await store.setActive('alice');
+    await store.setPin('session', 's-1', 'alice', true);
+    await store.setPin('repo', '/src/x', 'alice');
+    await store.setPin('repo', '/src/y', 'bob');
+    await new HealthStore(paths).markLimited('alice', now + 60_000, 'limited', now);
+    await store.rename('alice', 'work');
+    const registry = await store.readRegistry();
+    expect(registry.profiles.map((p) => p.name)).toEqual(['work', 'bob']);
+    expect(registry.active).toBe('work');
+    expect(registry.pins.sessions['s-1']).toMatchObject({ profile: 'work', allowFallback: true });
+    expect(registry.pins.repos['/src/x']?.profile).toBe('work');
+    expect(registry.pins.repos['/src/y']?.profile).toBe('bob');
+    expect(await readdir(paths.profilesDir)).toEqual(expect.arrayContaining(['work', 'bob']));
+    expect(await readdir(paths.profilesDir)).not.toContain('alice');
+    expect((await store.readAuth('work')).tokens?.refresh_token).toBe(plantedRefreshToken(alice));
+    expect((await new HealthStore(paths).get('work', now)).status).toBe('limited');
+    expect((await new HealthStore(paths).get('alice', now)).status).toBe('unknown');
+  });
+
+  it('refuses to rename onto a name differing only in case, an invalid name or a missing profile', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    const registryBefore = await readFile(paths.registry, 'utf8');
+    expect(await codeOf(store.rename('bob', 'ALICE'))).toMatchObject({ code: 'invalid_name' });
+    expect(await codeOf(store.rename('bob', 'alice'))).toMatchObject({ code: 'name_taken' });
+    expect(await codeOf(store.rename('bob', '../x'))).toMatchObject({ code: 'invalid_name' });
+    expect(await codeOf(store.rename('bob', 'x'.repeat(65)))).toMatchObject({
+      code: 'invalid_name',
+    });
+    const missing = await codeOf(store.rename('nobody', 'x'));
+    expect(missing.code).toBe('profile_not_found');
+    expect(missing.message).toContain('"nobody"');
+    expect(missing.message).toContain('codex-lab list');
+    expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
+    expect((await store.readAuth('bob')).tokens?.refresh_token).toBe(plantedRefreshToken(bob));
+  });
+
+  it('removes one profile and leaves the others untouched', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    const bobBefore = await readFile(paths.profileAuth('bob'), 'utf8');
+    await store.setActive('alice');
+    await store.setPin('session', 's-1', 'alice');
+    await store.setPin('session', 's-2', 'bob');
+    await store.remove('alice');
+    const registry = await store.readRegistry();
+    expect(registry.profiles.map((p) => p.name)).toEqual(['bob']);
+    expect(registry.active).toBe('auto');
+    expect(Object.keys(registry.pins.sessions)).toEqual(['s-2']);
+    expect(await readdir(paths.profilesDir)).toEqual(['bob']);
+    expect(await readFile(paths.profileAuth('bob'), 'utf8')).toBe(bobBefore);
+    expect((await codeOf(store.remove('alice'))).code).toBe('profile_not_found');
+  });
+
+  it('pins and unpins, naming an unknown profile', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.setPin('repo', '/r', 'alice');
+    expect((await store.readRegistry()).pins.repos['/r']).toMatchObject({
+      profile: 'alice',
+      allowFallback: false,
+    });
+    await store.setPin('repo', '/r', null);
+    expect((await store.readRegistry()).pins.repos).toEqual({});
+    const error = await codeOf(store.setPin('session', 's', 'ghost'));
+    expect(error.code).toBe('profile_not_found');
+    expect(error.message).toContain('"ghost"');
+    expect((await codeOf(store.setActive('ghost'))).code).toBe('profile_not_found');
+    await store.setActive('AUTO');
+    expect((await store.readRegistry()).active).toBe('auto');
+  });
+
+  it('touches lastUsedAt at most once a minute', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.touch('alice');
+    const first = (await store.getProfile('alice')).lastUsedAt;
+    expect(first).toBe(new Date(now).toISOString());
+    now += 30_000;
+    await store.touch('alice');
+    expect((await store.getProfile('alice')).lastUsedAt).toBe(first);
+    now += 31_000;
+    await store.touch('alice');
+    expect((await store.getProfile('alice')).lastUsedAt).toBe(new Date(now).toISOString());
+  });
+
+  it('reports a corrupt registry by name, leaves it untouched and refuses to edit', async () => {
+    await mkdir(home, { recursive: true });
+    await writeFile(paths.registry, '{"version": 1, "profiles": [');
+    const error = await codeOf(store.listProfiles());
+    expect(error.code).toBe('corrupt_file');
+    expect(error.message).toContain(paths.registry);
+    expect(
+      (await codeOf(store.saveSignIn({ auth: makeAuth(alice), requestedName: null }))).code,
+    ).toBe('corrupt_file');
+    expect((await codeOf(store.setActive('auto'))).code).toBe('corrupt_file');
+    expect(await readFile(paths.registry, 'utf8')).toBe('{"version": 1, "profiles": [');
+  });
+
+  it('reports a corrupt auth.json by name and never overwrites it on read', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await writeFile(paths.profileAuth('alice'), '{ nope');
+    const error = await codeOf(store.readAuth('alice'));
+    expect(error.code).toBe('corrupt_file');
+    expect(error.message).toContain(paths.profileAuth('alice'));
+    expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe('{ nope');
+  });
+
+  describe('keyring store', () => {
+    it('keeps the compact JSON under Codex’s key and no auth.json file', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const key = keyringAccountFor(paths.profileDir('alice'));
+      expect(key).toMatch(/^cli\|[0-9a-f]{16}$/);
+      const stored = keyring.entries.get(key);
+      expect(stored).toBeDefined();
+      expect(stored).not.toContain('\n');
+      expect(JSON.parse(stored!).tokens.refresh_token).toBe(plantedRefreshToken(alice));
+      await expect(stat(paths.profileAuth('alice'))).rejects.toThrow();
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        plantedRefreshToken(alice),
+      );
+    });
+
+    it('moves the keychain entry on rename and deletes it on remove', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const oldKey = keyringAccountFor(paths.profileDir('alice'));
+      await store.rename('alice', 'work');
+      const newKey = keyringAccountFor(paths.profileDir('work'));
+      expect(keyring.entries.has(oldKey)).toBe(false);
+      expect(keyring.entries.has(newKey)).toBe(true);
+      expect((await store.readAuth('work')).tokens?.refresh_token).toBe(plantedRefreshToken(alice));
+      await store.remove('work');
+      expect(keyring.entries.size).toBe(0);
+    });
+
+    it('fails clearly when no keychain is configured', async () => {
+      const plain = new ProfileStore({ paths });
+      const error = await codeOf(
+        plain.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' }),
+      );
+      expect(error.code).toBe('keyring_unavailable');
+      expect(await plain.listProfiles()).toEqual([]);
+    });
+  });
+});

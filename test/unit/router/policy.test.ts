@@ -1,0 +1,388 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chooseProfile,
+  formatDuration,
+  ineligibility,
+  tightestUsedPercent,
+  weeklyResetAt,
+  type RoutingCandidate,
+  type RoutingInput,
+} from '../../../core/router/policy.ts';
+import type { RouteContext } from '../../../core/router/route-context.ts';
+import type { QuotaSnapshot, QuotaWindow } from '../../../core/state/schema.ts';
+
+const now = Date.UTC(2026, 0, 5, 12, 0, 0);
+const hour = 3_600_000;
+const day = 24 * hour;
+
+const context: RouteContext = {
+  sessionId: 's1',
+  sessionSource: 'header',
+  repo: '/repo',
+  model: 'gpt-5.1-codex',
+  headerProfile: null,
+  turnState: null,
+};
+
+function window(usedPercent: number, resetsIn: number | null, windowMinutes = 10080): QuotaWindow {
+  return { usedPercent, windowMinutes, resetsAt: resetsIn === null ? null : now + resetsIn };
+}
+
+/** A snapshot with a 5-hour primary (or none) and a weekly secondary. */
+function quota(weekly: QuotaWindow | null, fiveHour: QuotaWindow | null = null): QuotaSnapshot {
+  return {
+    observedAt: now,
+    source: 'headers',
+    plan: 'plus',
+    primary: fiveHour,
+    secondary: weekly,
+    credits: null,
+    activeLimit: null,
+    limitReached: null,
+    others: [],
+  };
+}
+
+function candidate(name: string, patch: Partial<RoutingCandidate> = {}): RoutingCandidate {
+  return {
+    name,
+    status: 'ok',
+    unavailableUntil: null,
+    circuitOpenUntil: null,
+    quota: null,
+    ...patch,
+  };
+}
+
+function input(patch: Partial<RoutingInput>): RoutingInput {
+  return {
+    candidates: [candidate('a'), candidate('b'), candidate('c')],
+    context,
+    sessionProfile: null,
+    pin: null,
+    active: 'auto',
+    bucketProfile: null,
+    exclude: new Set(),
+    now,
+    ...patch,
+  };
+}
+
+const limited = (until = now + 2 * hour): Partial<RoutingCandidate> => ({
+  status: 'limited',
+  unavailableUntil: until,
+});
+
+describe('chooseProfile: the order', () => {
+  it.each([
+    ['user order when nothing is known', {}, 'a', 'best'],
+    ['active profile', { active: 'b' }, 'b', 'active'],
+    ['session beats active', { active: 'b', sessionProfile: 'c' }, 'c', 'sticky'],
+    ['bucket when no active', { bucketProfile: 'c' }, 'c', 'best'],
+    ['active beats bucket', { active: 'b', bucketProfile: 'c' }, 'b', 'active'],
+    [
+      'header pin beats session and active',
+      {
+        pin: { profile: 'c', allowFallback: false, source: 'header' },
+        sessionProfile: 'a',
+        active: 'b',
+      },
+      'c',
+      'pinned',
+    ],
+    ['unknown session profile is ignored', { sessionProfile: 'gone' }, 'a', 'best'],
+    ['unknown active profile is ignored', { active: 'gone' }, 'a', 'best'],
+    ['unknown bucket profile is ignored', { bucketProfile: 'gone' }, 'a', 'best'],
+  ] as const)('%s', (_name, patch, profile, route) => {
+    const decision = chooseProfile(input(patch as Partial<RoutingInput>));
+    expect(decision).toMatchObject({ profile, route, outcome: 'routed', blockedBy: null });
+    expect(decision.detail).toMatch(/^[A-Z].*\.$/);
+  });
+
+  it('says why in one sentence', () => {
+    expect(chooseProfile(input({ bucketProfile: 'b' })).detail).toContain('bucket');
+    expect(chooseProfile(input({ active: 'b' })).detail).toBe('Active profile.');
+    expect(chooseProfile(input({ sessionProfile: 'b' })).detail).toBe(
+      'Session stays on its profile.',
+    );
+  });
+});
+
+describe('chooseProfile: pins', () => {
+  const pinTo = (
+    profile: string,
+    allowFallback = false,
+    source: 'header' | 'session' | 'repo' = 'repo',
+  ) => ({
+    profile,
+    allowFallback,
+    source,
+  });
+
+  it('a strict pin to a limited profile blocks and reports its reset', () => {
+    const until = now + 3 * hour;
+    const decision = chooseProfile(
+      input({ candidates: [candidate('a'), candidate('b', limited(until))], pin: pinTo('b') }),
+    );
+    expect(decision).toMatchObject({
+      profile: null,
+      route: 'pinned',
+      outcome: 'pinned_unavailable',
+      earliestReset: until,
+      blockedBy: { profile: 'b', code: 'limited', until },
+    });
+    expect(decision.detail).toContain('repo pin');
+  });
+
+  it.each([
+    ['auth_error', { status: 'auth_error' as const }, 'auth_error'],
+    ['open circuit', { circuitOpenUntil: now + 30_000 }, 'circuit_open'],
+    ['exhausted window', { quota: quota(window(100, day)) }, 'exhausted'],
+  ])('a strict pin to a profile with %s blocks', (_name, patch, code) => {
+    const decision = chooseProfile(
+      input({ candidates: [candidate('a'), candidate('b', patch)], pin: pinTo('b') }),
+    );
+    expect(decision.outcome).toBe('pinned_unavailable');
+    expect(decision.blockedBy?.code).toBe(code);
+  });
+
+  it('a strict pin whose profile failed this request blocks (the proxy returns the upstream error)', () => {
+    const decision = chooseProfile(
+      input({ pin: pinTo('b', false, 'header'), exclude: new Set(['b']) }),
+    );
+    expect(decision.outcome).toBe('pinned_unavailable');
+    expect(decision.blockedBy?.code).toBe('failed');
+  });
+
+  it('a pin allowing fallback moves on and marks the route fallback', () => {
+    const decision = chooseProfile(
+      input({ candidates: [candidate('a'), candidate('b', limited())], pin: pinTo('b', true) }),
+    );
+    expect(decision).toMatchObject({ profile: 'a', route: 'fallback', outcome: 'routed' });
+    expect(decision.detail).toMatch(/^Pinned b is limited until .*allows fallback/);
+  });
+
+  it('a pin allowing fallback after a failure on this request is a fallback', () => {
+    const decision = chooseProfile(input({ pin: pinTo('b', true), exclude: new Set(['b']) }));
+    expect(decision).toMatchObject({ profile: 'a', route: 'fallback', outcome: 'routed' });
+  });
+
+  it('an unknown pinned profile is its own outcome, even with fallback allowed', () => {
+    for (const allowFallback of [false, true]) {
+      const decision = chooseProfile(input({ pin: pinTo('nope', allowFallback, 'header') }));
+      expect(decision).toMatchObject({
+        profile: null,
+        route: 'pinned',
+        outcome: 'unknown_pin',
+        blockedBy: { profile: 'nope', code: 'unknown_profile' },
+      });
+      expect(decision.detail).toContain('"nope"');
+    }
+  });
+
+  it('a healthy pin wins even when the session is elsewhere', () => {
+    const decision = chooseProfile(
+      input({ pin: pinTo('c', false, 'session'), sessionProfile: 'a' }),
+    );
+    expect(decision).toMatchObject({
+      profile: 'c',
+      route: 'pinned',
+      detail: 'Pinned by session pin.',
+    });
+  });
+});
+
+describe('chooseProfile: stickiness', () => {
+  it('never rotates a healthy session, even to a much emptier profile', () => {
+    const candidates = [
+      candidate('a', { quota: quota(window(0, day)) }),
+      candidate('b', { quota: quota(window(95, day), window(99, hour, 300)) }),
+    ];
+    for (let request = 0; request < 20; request++) {
+      const decision = chooseProfile(
+        input({ candidates, sessionProfile: 'b', active: 'a', bucketProfile: 'a' }),
+      );
+      expect(decision).toMatchObject({ profile: 'b', route: 'sticky' });
+    }
+  });
+
+  it('moves a session off its limited profile and marks it fallback', () => {
+    const decision = chooseProfile(
+      input({ candidates: [candidate('a', limited()), candidate('b')], sessionProfile: 'a' }),
+    );
+    expect(decision).toMatchObject({ profile: 'b', route: 'fallback', outcome: 'routed' });
+    expect(decision.detail).toMatch(/^Session's a is limited until/);
+  });
+
+  it('a session whose limit has passed stays sticky', () => {
+    const decision = chooseProfile(
+      input({
+        candidates: [candidate('a', limited(now - 1)), candidate('b')],
+        sessionProfile: 'a',
+      }),
+    );
+    expect(decision).toMatchObject({ profile: 'a', route: 'sticky' });
+  });
+
+  it('a failure on this request moves the session and marks it fallback', () => {
+    const decision = chooseProfile(input({ sessionProfile: 'a', exclude: new Set(['a']) }));
+    expect(decision).toMatchObject({ profile: 'b', route: 'fallback' });
+    expect(decision.excluded).toEqual([
+      { profile: 'a', reason: 'failed on this request', code: 'failed', until: null },
+    ]);
+  });
+
+  it('falls back to the active profile when the session profile failed', () => {
+    const decision = chooseProfile(
+      input({ sessionProfile: 'a', active: 'c', exclude: new Set(['a']) }),
+    );
+    expect(decision).toMatchObject({ profile: 'c', route: 'fallback' });
+  });
+});
+
+describe('chooseProfile: best eligible', () => {
+  it('picks the most headroom in the tightest window', () => {
+    const candidates = [
+      // weekly 10% but 5-hour 90% → tightest 90
+      candidate('a', { quota: quota(window(10, day), window(90, hour, 300)) }),
+      // weekly 50%, no 5-hour window (normal) → tightest 50
+      candidate('b', { quota: quota(window(50, day)) }),
+      candidate('c', { quota: quota(window(60, day), window(5, hour, 300)) }),
+    ];
+    const decision = chooseProfile(input({ candidates }));
+    expect(decision).toMatchObject({ profile: 'b', route: 'best' });
+    expect(decision.detail).toBe('Best: 50% used in its tightest window, weekly resets in 1d 0h.');
+  });
+
+  it('breaks a headroom tie by the earliest weekly reset, then user order', () => {
+    const candidates = [
+      candidate('a', { quota: quota(window(20, 5 * day)) }),
+      candidate('b', { quota: quota(window(20.2, 2 * day)) }),
+      candidate('c', { quota: quota(window(19.8, 2 * day)) }),
+    ];
+    expect(chooseProfile(input({ candidates })).profile).toBe('b');
+  });
+
+  it('uses the weekly window when it is the only one, in either slot', () => {
+    const weeklyInPrimary: QuotaSnapshot = { ...quota(null), primary: window(30, day) };
+    const candidates = [
+      candidate('a', { quota: weeklyInPrimary }),
+      candidate('b', { quota: quota(window(40, day)) }),
+    ];
+    expect(chooseProfile(input({ candidates })).profile).toBe('a');
+    expect(weeklyResetAt(weeklyInPrimary, now)).toBe(now + day);
+  });
+
+  it('counts a window whose reset has passed as empty', () => {
+    const stale = quota(window(99, -hour));
+    expect(tightestUsedPercent(stale, now)).toBe(0);
+    const candidates = [
+      candidate('a', { quota: quota(window(10, day)) }),
+      candidate('b', { quota: stale }),
+    ];
+    expect(chooseProfile(input({ candidates })).profile).toBe('b');
+  });
+
+  it('treats an exhausted window with its reset ahead as ineligible', () => {
+    const candidates = [
+      candidate('a', { quota: quota(window(40, day), window(100, hour, 300)) }),
+      candidate('b', { quota: quota(window(99, day)) }),
+    ];
+    const decision = chooseProfile(input({ candidates }));
+    expect(decision.profile).toBe('b');
+    expect(decision.excluded).toEqual([
+      expect.objectContaining({ profile: 'a', code: 'exhausted', until: now + hour }),
+    ]);
+  });
+
+  it.each([
+    ['ok', { status: 'ok' as const }, true],
+    ['unknown', { status: 'unknown' as const }, true],
+    ['limited, reset ahead', limited(), false],
+    ['limited, reset passed', limited(now), true],
+    ['limited, reset unknown', { status: 'limited' as const, unavailableUntil: null }, false],
+    ['auth_error', { status: 'auth_error' as const }, false],
+    ['circuit open', { circuitOpenUntil: now + 1 }, false],
+    ['circuit closed again', { circuitOpenUntil: now }, true],
+    ['100% with unknown reset', { quota: quota(window(100, null)) }, true],
+    ['99.9%', { quota: quota(window(99.9, day)) }, true],
+  ])('eligibility: %s', (_name, patch, eligible) => {
+    expect(ineligibility(candidate('x', patch), new Set(), now) === null).toBe(eligible);
+  });
+});
+
+describe('chooseProfile: nobody eligible', () => {
+  it('reports the earliest reset across the pool', () => {
+    const candidates = [
+      candidate('a', limited(now + 5 * hour)),
+      candidate('b', { quota: quota(window(100, 2 * hour)) }),
+      candidate('c', { status: 'auth_error' }),
+      candidate('d', { circuitOpenUntil: now + 10_000 }),
+    ];
+    const decision = chooseProfile(input({ candidates, sessionProfile: 'a', active: 'b' }));
+    expect(decision).toMatchObject({
+      profile: null,
+      route: null,
+      outcome: 'none_eligible',
+      earliestReset: now + 2 * hour,
+    });
+    expect(decision.excluded.map((entry) => entry.code)).toEqual([
+      'limited',
+      'exhausted',
+      'auth_error',
+      'circuit_open',
+    ]);
+    expect(decision.detail).toMatch(/^No eligible profile: a is limited until/);
+  });
+
+  it('has no reset when nothing is limited by quota', () => {
+    const decision = chooseProfile(
+      input({ candidates: [candidate('a', { status: 'auth_error' })] }),
+    );
+    expect(decision).toMatchObject({ outcome: 'none_eligible', earliestReset: null });
+  });
+
+  it('an empty pool says so', () => {
+    expect(chooseProfile(input({ candidates: [] }))).toMatchObject({
+      outcome: 'none_eligible',
+      detail: 'No profile is signed in.',
+    });
+  });
+
+  it('every profile failing this request is none_eligible', () => {
+    const decision = chooseProfile(input({ exclude: new Set(['a', 'b', 'c']) }));
+    expect(decision.outcome).toBe('none_eligible');
+  });
+});
+
+describe('chooseProfile: large pools', () => {
+  it('finds names past the small-pool scan', () => {
+    const candidates = Array.from({ length: 50 }, (_, index) =>
+      candidate(`p${index}`, { quota: quota(window(50, day)) }),
+    );
+    expect(chooseProfile(input({ candidates, sessionProfile: 'p42' })).profile).toBe('p42');
+    expect(chooseProfile(input({ candidates, active: 'p49' })).profile).toBe('p49');
+    expect(
+      chooseProfile(
+        input({ candidates, pin: { profile: 'p30', allowFallback: false, source: 'repo' } }),
+      ).profile,
+    ).toBe('p30');
+  });
+
+  it('is pure: the same input gives the same decision', () => {
+    const shared = input({ sessionProfile: 'b', exclude: new Set(['b']) });
+    expect(chooseProfile(shared)).toEqual(chooseProfile(shared));
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0m'],
+    [59_000, '1m'],
+    [90 * 60_000, '1h 30m'],
+    [2 * day + 3 * hour, '2d 3h'],
+    [-5, '0m'],
+  ])('%d ms → %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});

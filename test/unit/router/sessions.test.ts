@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { BucketMap, SessionTable } from '../../../core/router/sessions.ts';
+import { FakeClock } from './fake-clock.ts';
+
+const hour = 3_600_000;
+const request = (
+  profile: string,
+  repo: string | null = '/repo',
+  model: string | null = 'gpt-5',
+) => ({
+  profile,
+  route: 'best' as const,
+  repo,
+  model,
+  pinned: null,
+});
+
+describe('SessionTable', () => {
+  it('records, counts and reports sessions with ISO times', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock });
+    const started = clock.now();
+    table.record('s1', request('a'));
+    clock.advance(1000);
+    const entry = table.record('s1', { ...request('a', null, null), route: 'sticky' });
+    expect(entry).toMatchObject({
+      requests: 2,
+      profile: 'a',
+      route: 'sticky',
+      repo: '/repo',
+      model: 'gpt-5',
+    });
+    expect(table.size).toBe(1);
+    expect(table.list(10)).toEqual([
+      {
+        id: 's1',
+        profile: 'a',
+        route: 'sticky',
+        repo: '/repo',
+        model: 'gpt-5',
+        pinned: null,
+        requests: 2,
+        startedAt: new Date(started).toISOString(),
+        lastSeenAt: new Date(started + 1000).toISOString(),
+      },
+    ]);
+  });
+
+  it('lists newest first, up to the limit', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock });
+    for (const id of ['s1', 's2', 's3']) {
+      table.record(id, request('a'));
+      clock.advance(10);
+    }
+    table.record('s1', request('a'));
+    expect(table.list(2).map((view) => view.id)).toEqual(['s1', 's3']);
+    expect(table.list(0)).toEqual([]);
+  });
+
+  it('evicts the least recently seen session when full', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock, maxEntries: 3 });
+    table.record('s1', request('a'));
+    table.record('s2', request('a'));
+    table.record('s3', request('a'));
+    table.record('s1', request('a')); // s1 is now the most recent
+    table.record('s4', request('a'));
+    expect(table.size).toBe(3);
+    expect(table.get('s2')).toBeUndefined();
+    expect(table.get('s1')?.requests).toBe(2);
+  });
+
+  it('forgets idle sessions after the TTL, lazily', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock, idleTtlMs: 24 * hour });
+    table.record('old', request('a'));
+    clock.advance(23 * hour);
+    table.record('young', request('b'));
+    expect(table.profileOf('old')).toBe('a');
+    clock.advance(2 * hour);
+    expect(table.profileOf('old')).toBeNull();
+    expect(table.profileOf('young')).toBe('b');
+    expect(table.list().map((view) => view.id)).toEqual(['young']);
+  });
+
+  it('prunes expired sessions on writes so memory stays flat over days', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock, idleTtlMs: hour, maxEntries: 1_000_000 });
+    // A week of traffic: 50 new sessions every 10 minutes, each idle after one request.
+    let peak = 0;
+    for (let tick = 0; tick < 7 * 24 * 6; tick++) {
+      for (let index = 0; index < 50; index++) table.record(`s${tick}-${index}`, request('a'));
+      peak = Math.max(peak, table.size);
+      clock.advance(10 * 60_000);
+    }
+    // At most ~1 h of sessions (7 ticks × 50) plus one prune batch of stragglers.
+    expect(peak).toBeLessThanOrEqual(7 * 50 + 64);
+  });
+
+  it('a session expired in place starts over when it comes back', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock, idleTtlMs: hour });
+    table.record('s1', request('a'));
+    clock.advance(2 * hour);
+    const entry = table.record('s1', request('b'));
+    expect(entry).toMatchObject({ requests: 1, profile: 'b', startedAt: clock.now() });
+  });
+
+  it('moves a session and reassigns on rename or removal', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock });
+    table.record('s1', request('a'));
+    table.record('s2', request('a'));
+    table.record('s3', request('b'));
+    expect(table.move('s1', 'c')).toBe(true);
+    expect(table.move('nope', 'c')).toBe(false);
+    expect(table.profileOf('s1')).toBe('c');
+    table.reassign('a', 'renamed');
+    expect(table.profileOf('s2')).toBe('renamed');
+    table.reassign('b', null);
+    expect(table.get('s3')).toBeUndefined();
+    expect(table.profileOf(null)).toBeNull();
+  });
+
+  it('shares repeated repo and model strings between sessions', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock });
+    const first = table.record('s1', request('a', ['/re', 'po'].join(''), 'gpt-5'));
+    const second = table.record('s2', request('a', ['/r', 'epo'].join(''), 'gpt-5'));
+    expect(second.repo).toBe(first.repo);
+  });
+});
+
+describe('BucketMap', () => {
+  it('remembers the recent profile per (repo, model)', () => {
+    const clock = new FakeClock();
+    const buckets = new BucketMap({ clock });
+    buckets.set('/repo', 'gpt-5', 'a');
+    buckets.set('/repo', 'gpt-4', 'b');
+    buckets.set(null, 'gpt-5', 'c');
+    expect(buckets.get('/repo', 'gpt-5')).toBe('a');
+    expect(buckets.get('/repo', 'gpt-4')).toBe('b');
+    expect(buckets.get(null, 'gpt-5')).toBe('c');
+    expect(buckets.get('/other', 'gpt-5')).toBeNull();
+  });
+
+  it('ignores requests with neither repo nor model', () => {
+    const buckets = new BucketMap({ clock: new FakeClock() });
+    buckets.set(null, null, 'a');
+    expect(buckets.size).toBe(0);
+    expect(buckets.get(null, null)).toBeNull();
+  });
+
+  it('is bounded and expires', () => {
+    const clock = new FakeClock();
+    const buckets = new BucketMap({ clock, maxEntries: 2, ttlMs: hour });
+    buckets.set('/1', 'm', 'a');
+    buckets.set('/2', 'm', 'a');
+    buckets.set('/3', 'm', 'a');
+    expect(buckets.size).toBe(2);
+    expect(buckets.get('/1', 'm')).toBeNull();
+    clock.advance(hour + 1);
+    expect(buckets.get('/3', 'm')).toBeNull();
+  });
+
+  it('reassigns on rename and removal', () => {
+    const buckets = new BucketMap({ clock: new FakeClock() });
+    buckets.set('/1', 'm', 'a');
+    buckets.set('/2', 'm', 'b');
+    buckets.reassign('a', 'z');
+    buckets.reassign('b', null);
+    expect(buckets.get('/1', 'm')).toBe('z');
+    expect(buckets.get('/2', 'm')).toBeNull();
+  });
+});
