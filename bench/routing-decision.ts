@@ -9,8 +9,8 @@ import type { QuotaSnapshot } from '../core/state/schema.ts';
 
 const profileCount = 50;
 const sessionCount = 100_000;
-const samples = 200_000;
-const warmup = 50_000;
+const samples = Number(process.argv[2] ?? 200_000);
+const warmup = Math.min(50_000, samples);
 
 let now = Date.UTC(2026, 0, 5, 12);
 const clock = { now: () => now };

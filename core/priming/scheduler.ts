@@ -334,9 +334,10 @@ export class PrimingScheduler {
     }
     // Each window says until when it surely needs nothing; null means "look again soon".
     const quiet: Array<number | null> = [];
+    const sent = { primed: false };
     for (const window of profile.priming.windows) {
       if (atDueWindow !== undefined && window !== atDueWindow) continue;
-      quiet.push(await this.#checkWindow(profile, window, snapshot));
+      quiet.push(await this.#checkWindow(profile, window, snapshot, sent));
     }
     if (atDueWindow === undefined && quiet.length > 0 && quiet.every((until) => until !== null)) {
       this.#quietUntil.set(name, Math.min(...(quiet as number[])));
@@ -347,6 +348,7 @@ export class PrimingScheduler {
     profile: PrimingProfile,
     window: PrimingWindow,
     snapshot: QuotaSnapshot,
+    sent: { primed: boolean },
   ): Promise<number | null> {
     const name = profile.name;
     const sample = sampleWindow(snapshot, window);
@@ -385,11 +387,17 @@ export class PrimingScheduler {
       return null;
     }
     if (this.#retries.has(key)) return null;
+    if (sent.primed) {
+      // One completed turn starts every idle window of the account: look again instead.
+      this.#followUpWanted = true;
+      return null;
+    }
     if (profile.priming.at && !this.#atDue.has(key)) {
       return this.#scheduleAt(profile, window);
     }
     this.#atDue.delete(key);
     const outcome = await this.#prime(profile, window, 'timer');
+    if (outcome.outcome === 'primed') sent.primed = true;
     if (outcome.outcome === 'primed' || this.#retries.has(key)) return null;
     // Claimed elsewhere or given up: this slot is settled, the next one may try again.
     return nextSlot;

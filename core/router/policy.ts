@@ -88,33 +88,53 @@ export interface RoutingDecision {
   blockedBy: ExcludedCandidate | null;
 }
 
+/** What the single pass learned about one named profile (pin, session, active or bucket). */
+interface Named {
+  found: boolean;
+  reason: ExcludedCandidate | null;
+}
+
 /**
- * Decides which profile serves a request. Pure: the same input gives the same decision.
+ * Decides which profile serves a request. Pure: the same input gives the same decision. One pass
+ * over the candidates gathers eligibility, the named profiles and the best one, so a decision
+ * over 50 profiles allocates little and builds no lookup table.
  */
 export function chooseProfile(input: RoutingInput): RoutingDecision {
-  const { candidates, exclude, now } = input;
+  const { candidates, exclude, now, pin, sessionProfile, bucketProfile } = input;
+  const active = input.active === 'auto' ? null : input.active;
+  const pinName = pin ? pin.profile : null;
+  const pinned: Named = { found: false, reason: null };
+  const session: Named = { found: false, reason: null };
+  const activeNamed: Named = { found: false, reason: null };
+  const bucket: Named = { found: false, reason: null };
   const excluded: ExcludedCandidate[] = [];
-  const ineligible = new Map<string, ExcludedCandidate>();
-  let byName: Map<string, RoutingCandidate> | null = null;
-  for (const candidate of candidates) {
+  let best: RoutingCandidate | null = null;
+  let bestTight = 0;
+  let bestWeekly = 0;
+
+  for (let index = 0; index < candidates.length; index++) {
+    const candidate = candidates[index] as RoutingCandidate;
     const reason = ineligibility(candidate, exclude, now);
-    if (reason) {
-      excluded.push(reason);
-      ineligible.set(candidate.name, reason);
+    const name = candidate.name;
+    if (reason) excluded.push(reason);
+    if (name === pinName) note(pinned, reason);
+    if (name === sessionProfile) note(session, reason);
+    if (name === active) note(activeNamed, reason);
+    if (name === bucketProfile) note(bucket, reason);
+    if (reason) continue;
+    const tight = tightestUsedPercent(candidate.quota, now);
+    if (best !== null && tight > bestTight) continue;
+    const weekly = weeklyResetAt(candidate.quota, now) ?? Number.POSITIVE_INFINITY;
+    if (best === null || tight < bestTight || weekly < bestWeekly) {
+      best = candidate;
+      bestTight = tight;
+      bestWeekly = weekly;
     }
   }
-  const find = (name: string | null): RoutingCandidate | undefined => {
-    if (name === null) return undefined;
-    // Small pools are scanned; a Map is built only when a pool is large and a lookup is needed.
-    if (candidates.length <= 16) return candidates.find((candidate) => candidate.name === name);
-    byName ??= new Map(candidates.map((candidate) => [candidate.name, candidate]));
-    return byName.get(name);
-  };
-  const isEligible = (name: string | null): boolean =>
-    name !== null && find(name) !== undefined && !ineligible.has(name);
-  // Any profile that failed this very request makes whatever we pick now a fallback.
-  const fallingBack = exclude.size > 0;
 
+  // Any profile that failed this very request makes whatever we pick now a fallback.
+  let fallingBack = exclude.size > 0;
+  let notes = '';
   const routed = (profile: string, route: RouteReason, detail: string): RoutingDecision => ({
     profile,
     route: fallingBack && route !== 'pinned' ? 'fallback' : route,
@@ -126,18 +146,8 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
   });
 
   // (1) Explicit pin.
-  const pin = input.pin;
-  let pinNote = '';
-  // Leaving a pinned or session profile because it cannot serve is a fallback, like a failure.
-  let pinFellBack = false;
   if (pin) {
-    if (!find(pin.profile)) {
-      const blockedBy: ExcludedCandidate = {
-        profile: pin.profile,
-        reason: 'no such profile',
-        code: 'unknown_profile',
-        until: null,
-      };
+    if (!pinned.found) {
       return {
         profile: null,
         route: 'pinned',
@@ -145,13 +155,16 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
         excluded,
         earliestReset: null,
         outcome: 'unknown_pin',
-        blockedBy,
+        blockedBy: {
+          profile: pin.profile,
+          reason: 'no such profile',
+          code: 'unknown_profile',
+          until: null,
+        },
       };
     }
-    const blockedBy = ineligible.get(pin.profile);
-    if (!blockedBy) {
-      return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`);
-    }
+    const blockedBy = pinned.reason;
+    if (!blockedBy) return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`);
     if (!pin.allowFallback) {
       return {
         profile: null,
@@ -164,66 +177,43 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
         blockedBy,
       };
     }
-    pinNote = `pinned ${pin.profile} ${blockedBy.reason}, pin allows fallback; `;
-    pinFellBack = true;
+    // Leaving a pinned or session profile because it cannot serve is a fallback, like a failure.
+    notes = `pinned ${pin.profile} ${blockedBy.reason}, pin allows fallback; `;
+    fallingBack = true;
   }
 
   // (2) The session stays where it is while that profile is healthy.
-  let moveNote = pinNote;
-  const sessionProfile = input.sessionProfile;
-  let movedOff = pinFellBack;
-  if (sessionProfile !== null && find(sessionProfile)) {
-    if (isEligible(sessionProfile) && (!pin || pin.profile !== sessionProfile)) {
-      return routed(sessionProfile, 'sticky', sentence(moveNote, 'session stays on its profile'));
+  if (session.found && sessionProfile !== pinName) {
+    if (!session.reason) {
+      return routed(
+        sessionProfile as string,
+        'sticky',
+        sentence(notes, 'session stays on its profile'),
+      );
     }
-    const reason = ineligible.get(sessionProfile);
-    if (reason && !(pin && pin.profile === sessionProfile)) {
-      moveNote += `session's ${sessionProfile} ${reason.reason}; `;
-      movedOff = true;
-    }
+    notes += `session's ${sessionProfile} ${session.reason.reason}; `;
+    fallingBack = true;
   }
 
   // (3) The active profile for new sessions.
-  const active = input.active;
-  if (active !== 'auto') {
-    if (isEligible(active)) {
-      return withMove(routed(active, 'active', sentence(moveNote, 'active profile')), movedOff);
-    }
-    const reason = ineligible.get(active);
-    if (reason) moveNote += `active ${active} ${reason.reason}; `;
+  if (activeNamed.found) {
+    if (!activeNamed.reason)
+      return routed(active as string, 'active', sentence(notes, 'active profile'));
+    notes += `active ${active} ${activeNamed.reason.reason}; `;
   }
 
   // (4) The bucket's recent profile keeps one repo/model on one account for prefix caching.
-  if (isEligible(input.bucketProfile)) {
-    return withMove(
-      routed(
-        input.bucketProfile as string,
-        'best',
-        sentence(moveNote, 'same repo and model as a recent session (bucket)'),
-      ),
-      movedOff,
+  if (bucket.found && !bucket.reason) {
+    return routed(
+      bucketProfile as string,
+      'best',
+      sentence(notes, 'same repo and model as a recent session (bucket)'),
     );
   }
 
   // (5) Best eligible profile.
-  let best: RoutingCandidate | null = null;
-  let bestTight = 0;
-  let bestWeekly = 0;
-  for (const candidate of candidates) {
-    if (ineligible.has(candidate.name)) continue;
-    const tight = tightestUsedPercent(candidate.quota, now);
-    const weekly = weeklyResetAt(candidate.quota, now) ?? Number.POSITIVE_INFINITY;
-    if (best === null || tight < bestTight || (tight === bestTight && weekly < bestWeekly)) {
-      best = candidate;
-      bestTight = tight;
-      bestWeekly = weekly;
-    }
-  }
   if (best) {
-    return withMove(
-      routed(best.name, 'best', sentence(moveNote, bestText(best, bestTight, bestWeekly, now))),
-      movedOff,
-    );
+    return routed(best.name, 'best', sentence(notes, bestText(best, bestTight, bestWeekly, now)));
   }
 
   // Nobody can serve: the 429 names the earliest moment a usage limit lifts.
@@ -245,6 +235,13 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     outcome: 'none_eligible',
     blockedBy: null,
   };
+}
+
+function note(named: Named, reason: ExcludedCandidate | null): void {
+  // Names are unique; the first match wins should a caller ever pass duplicates.
+  if (named.found) return;
+  named.found = true;
+  named.reason = reason;
 }
 
 /**
@@ -341,12 +338,6 @@ function exhaustedUntilOf(quota: QuotaSnapshot | null, now: number): number | nu
   return until;
 }
 
-function withMove(decision: RoutingDecision, movedOff: boolean): RoutingDecision {
-  // A session leaving its unhealthy profile is a fallback even when nothing failed this request.
-  if (movedOff && decision.route !== 'pinned') decision.route = 'fallback';
-  return decision;
-}
-
 /** Joins the notes gathered on the way down and the final reason into one capitalised sentence. */
 function sentence(notes: string, text: string): string {
   const joined = notes + text;
@@ -378,6 +369,15 @@ export function formatDuration(ms: number): string {
   return `${rest}m`;
 }
 
+/** The same few reset times recur on every request: format each once. */
+const isoCache = new Map<number, string>();
+
 function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    if (isoCache.size >= 256) isoCache.clear();
+    text = new Date(ms).toISOString();
+    isoCache.set(ms, text);
+  }
+  return text;
 }

@@ -46,13 +46,21 @@ export const defaultSessionTtlMs = 24 * 60 * 60 * 1000;
 /** How many expired entries one write prunes at most, so no single request pays for a sweep. */
 const pruneBatch = 64;
 
+/** A table entry: the session plus its place in the recency list. */
+interface SessionNode extends SessionEntry {
+  older: SessionNode | null;
+  newer: SessionNode | null;
+}
+
 /**
- * Sessions keyed by their id, in least-recently-seen order (a `Map` keeps insertion order, and a
- * touch re-inserts the entry at the end), so both LRU eviction and TTL pruning look only at the
- * front.
+ * Sessions keyed by their id, with an intrusive doubly linked recency list (oldest at the head),
+ * so a touch, an LRU eviction and TTL pruning are all O(1) per entry. (Re-inserting into a `Map`
+ * to keep order would leave deleted slots that every "oldest entry" lookup has to skip.)
  */
 export class SessionTable {
-  readonly #entries = new Map<string, SessionEntry>();
+  readonly #entries = new Map<string, SessionNode>();
+  #oldest: SessionNode | null = null;
+  #newest: SessionNode | null = null;
   readonly #clock: Pick<Clock, 'now'>;
   readonly #maxEntries: number;
   readonly #idleTtlMs: number;
@@ -72,13 +80,13 @@ export class SessionTable {
 
   /** The session, or undefined when unknown or idle past the TTL. Does not count as activity. */
   get(id: string): SessionEntry | undefined {
-    const entry = this.#entries.get(id);
-    if (!entry) return undefined;
-    if (this.#expired(entry, this.#clock.now())) {
-      this.#entries.delete(id);
+    const node = this.#entries.get(id);
+    if (!node) return undefined;
+    if (this.#expired(node, this.#clock.now())) {
+      this.#remove(node);
       return undefined;
     }
-    return entry;
+    return node;
   }
 
   /** The profile the session is on, or null. The hot-path lookup for the policy. */
@@ -91,19 +99,23 @@ export class SessionTable {
   record(id: string, input: SessionRecordInput): SessionEntry {
     const now = this.#clock.now();
     this.#prune(now);
-    let entry = this.#entries.get(id);
-    if (entry && !this.#expired(entry, now)) {
-      this.#entries.delete(id);
-      entry.profile = input.profile;
-      entry.route = input.route;
-      if (input.repo !== null) entry.repo = this.#strings.intern(input.repo);
-      if (input.model !== null) entry.model = this.#strings.intern(input.model);
-      entry.pinned = input.pinned;
-      entry.requests += 1;
-      entry.lastSeenAt = now;
+    let node = this.#entries.get(id);
+    if (node && this.#expired(node, now)) {
+      this.#remove(node);
+      node = undefined;
+    }
+    if (node) {
+      this.#unlink(node);
+      node.profile = input.profile;
+      node.route = input.route;
+      if (input.repo !== null) node.repo = this.#strings.intern(input.repo);
+      if (input.model !== null) node.model = this.#strings.intern(input.model);
+      node.pinned = input.pinned;
+      node.requests += 1;
+      node.lastSeenAt = now;
     } else {
-      if (entry) this.#entries.delete(id);
-      entry = {
+      while (this.#entries.size >= this.#maxEntries && this.#oldest) this.#remove(this.#oldest);
+      node = {
         id,
         profile: input.profile,
         route: input.route,
@@ -113,15 +125,13 @@ export class SessionTable {
         requests: 1,
         startedAt: now,
         lastSeenAt: now,
+        older: null,
+        newer: null,
       };
-      while (this.#entries.size >= this.#maxEntries) {
-        const oldest = this.#entries.keys().next();
-        if (oldest.done) break;
-        this.#entries.delete(oldest.value);
-      }
+      this.#entries.set(id, node);
     }
-    this.#entries.set(id, entry);
-    return entry;
+    this.#append(node);
+    return node;
   }
 
   /** Moves a session to another profile (a fallback or a re-pin from the UI). False if unknown. */
@@ -134,7 +144,10 @@ export class SessionTable {
 
   /** Forgets one session. */
   delete(id: string): boolean {
-    return this.#entries.delete(id);
+    const node = this.#entries.get(id);
+    if (!node) return false;
+    this.#remove(node);
+    return true;
   }
 
   /**
@@ -142,10 +155,10 @@ export class SessionTable {
    * removal). Rare, so a full scan is fine.
    */
   reassign(from: string, to: string | null): void {
-    for (const [id, entry] of this.#entries) {
-      if (entry.profile !== from) continue;
-      if (to === null) this.#entries.delete(id);
-      else entry.profile = to;
+    for (const node of [...this.#entries.values()]) {
+      if (node.profile !== from) continue;
+      if (to === null) this.#remove(node);
+      else node.profile = to;
     }
   }
 
@@ -153,13 +166,9 @@ export class SessionTable {
   list(limit = 100): SessionView[] {
     const now = this.#clock.now();
     const views: SessionView[] = [];
-    if (limit <= 0) return views;
-    // Newest are at the end; the Map cannot iterate backwards, so collect the tail.
-    const all = [...this.#entries.values()];
-    for (let index = all.length - 1; index >= 0 && views.length < limit; index--) {
-      const entry = all[index] as SessionEntry;
-      if (this.#expired(entry, now)) break;
-      views.push(toSessionView(entry));
+    for (let node = this.#newest; node && views.length < limit; node = node.older) {
+      if (this.#expired(node, now)) break;
+      views.push(toSessionView(node));
     }
     return views;
   }
@@ -167,6 +176,8 @@ export class SessionTable {
   /** Forgets everything. */
   clear(): void {
     this.#entries.clear();
+    this.#oldest = null;
+    this.#newest = null;
   }
 
   #expired(entry: SessionEntry, now: number): boolean {
@@ -174,12 +185,33 @@ export class SessionTable {
   }
 
   #prune(now: number): void {
-    let pruned = 0;
-    for (const entry of this.#entries.values()) {
-      if (pruned >= pruneBatch || !this.#expired(entry, now)) return;
-      this.#entries.delete(entry.id);
-      pruned++;
+    for (let pruned = 0; pruned < pruneBatch; pruned++) {
+      const oldest = this.#oldest;
+      if (!oldest || !this.#expired(oldest, now)) return;
+      this.#remove(oldest);
     }
+  }
+
+  #remove(node: SessionNode): void {
+    this.#unlink(node);
+    this.#entries.delete(node.id);
+  }
+
+  #unlink(node: SessionNode): void {
+    if (node.older) node.older.newer = node.newer;
+    else if (this.#oldest === node) this.#oldest = node.newer;
+    if (node.newer) node.newer.older = node.older;
+    else if (this.#newest === node) this.#newest = node.older;
+    node.older = null;
+    node.newer = null;
+  }
+
+  #append(node: SessionNode): void {
+    node.older = this.#newest;
+    node.newer = null;
+    if (this.#newest) this.#newest.newer = node;
+    this.#newest = node;
+    this.#oldest ??= node;
   }
 }
 

@@ -283,4 +283,43 @@ describe('priming scheduler', () => {
     expect(harness.primes()).toHaveLength(0);
     expect(harness.events).toHaveLength(0);
   });
+
+  it('waits for the chosen local time before priming', async () => {
+    await harness.store.setPriming('alpha', { enabled: true, at: '03:30' });
+    const scheduler = harness.scheduler();
+    await tickAndWait(scheduler);
+    await scheduler.tick();
+    await scheduler.settled();
+    expect(harness.primes()).toHaveLength(0);
+    const [timer] = harness.clock.pending();
+    const due = new Date(timer!.dueAt);
+    expect([due.getHours(), due.getMinutes()]).toEqual([3, 30]);
+    harness.clock.fireNext();
+    await scheduler.settled();
+    expect(harness.primes()).toHaveLength(1);
+  });
+
+  it('runs on its own timer once started: primes, confirms, then stays quiet until the reset', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const scheduler = harness.scheduler();
+    scheduler.start();
+    await scheduler.settled();
+    for (let index = 0; index < 5; index += 1) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+    const usageReads = () =>
+      harness.fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length;
+    const readsAfterConfirm = usageReads();
+    // Many wake-ups later, still within the running window: no upstream call at all.
+    for (let index = 0; index < 50; index += 1) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    expect(usageReads()).toBe(readsAfterConfirm);
+    scheduler.stop();
+    expect(harness.clock.pending()).toHaveLength(0);
+  });
 });
