@@ -76,7 +76,7 @@ export default tseslint.config(
           paths: [{ name: 'electron', message: 'The renderer talks only to window.codexLab.' }],
           patterns: [
             {
-              group: ['**/core/**', '!**/core/service/contract*'],
+              regex: '(^|/)core/(?!service/contract\\.ts$)',
               message:
                 'The renderer may import only the typed contract from core/service/contract.ts.',
             },

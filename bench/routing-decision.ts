@@ -21,8 +21,14 @@ function snapshot(weekly: number, fiveHour: number | null): QuotaSnapshot {
     source: 'headers',
     plan: 'plus',
     primary:
-      fiveHour === null ? null : { usedPercent: fiveHour, windowMinutes: 300, resetsAt: now + 3_600_000 },
-    secondary: { usedPercent: weekly, windowMinutes: 10080, resetsAt: now + (1 + (weekly % 6)) * 86_400_000 },
+      fiveHour === null
+        ? null
+        : { usedPercent: fiveHour, windowMinutes: 300, resetsAt: now + 3_600_000 },
+    secondary: {
+      usedPercent: weekly,
+      windowMinutes: 10080,
+      resetsAt: now + (1 + (weekly % 6)) * 86_400_000,
+    },
     credits: null,
     activeLimit: null,
     limitReached: null,
@@ -61,7 +67,9 @@ const turnMetadata = (repo: string): string =>
     model: 'gpt-5.1-codex',
     request_kind: 'turn',
   });
-const metadataByRepo = Array.from({ length: 40 }, (_, index) => turnMetadata(`/home/dev/repo-${index}`));
+const metadataByRepo = Array.from({ length: 40 }, (_, index) =>
+  turnMetadata(`/home/dev/repo-${index}`),
+);
 const exclude = new Set<string>();
 
 /** One routed request; 1 in 10 is a new session (the full best-profile scan). */
@@ -139,7 +147,9 @@ const row = (label: string, sorted: Float64Array): string =>
   `| ${label} | ${percentile(sorted, 0.5).toFixed(2)} | ${percentile(sorted, 0.99).toFixed(2)} | ${(
     percentile(sorted, 0.99) / percentile(base, 0.99)
   ).toFixed(1)}× |`;
-console.log(`Routing decision: ${profileCount} profiles, ${sessions.size} tracked sessions, ${samples} timed decisions (1 in 10 a new session)`);
+console.log(
+  `Routing decision: ${profileCount} profiles, ${sessions.size} tracked sessions, ${samples} timed decisions (1 in 10 a new session)`,
+);
 console.log('| measured | p50 µs | p99 µs | p99 vs baseline |');
 console.log('|---|---|---|---|');
 console.log(row(`baseline: ${profileCount} Map.get on a ${sessionCount}-entry Map`, base));

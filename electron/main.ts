@@ -42,7 +42,11 @@ async function start(): Promise<void> {
   const paths = {
     indexHtml: join(appRoot, 'dist', 'renderer', 'index.html'),
     preload: join(appRoot, 'dist', 'electron', 'preload.cjs'),
-    trayIcon: join(appRoot, 'build', process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png'),
+    trayIcon: join(
+      appRoot,
+      'build',
+      process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png',
+    ),
   };
   const pageUrl = pathToFileURL(paths.indexHtml).href;
   const preferences = openPreferences();
@@ -92,15 +96,16 @@ async function start(): Promise<void> {
         return;
       case 'add-account': {
         openSettings();
-        void lab.startLogin({ name: null, popup: preferences.get('signIn') === 'popup' }).then(
-          async (result) => {
+        void lab
+          .startLogin({ name: null, popup: preferences.get('signIn') === 'popup' })
+          .then(async (result) => {
             if (!result.ok) return;
-            if (preferences.get('signIn') === 'popup') openSignInPopup(result.value, settingsWindow());
+            if (preferences.get('signIn') === 'popup')
+              openSignInPopup(result.value, settingsWindow());
             else if (isAllowedExternalUrl(result.value.authorizeUrl, externalOrigins())) {
               await shell.openExternal(result.value.authorizeUrl);
             }
-          },
-        );
+          });
         return;
       }
       case 'settings':

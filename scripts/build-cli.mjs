@@ -16,9 +16,16 @@ const result = await build({
   platform: 'node',
   target: 'node22',
   external: ['@napi-rs/keyring', 'pino', 'undici', 'oauth4webapi', 'electron', 'electron-store'],
-  // Bundled CommonJS packages call require() for Node built-ins.
+  // Bundled CommonJS packages expect require(), __filename and __dirname.
   banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __createRequire } from 'node:module';",
+      "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+      "import { dirname as __pathDirname } from 'node:path';",
+      'const require = __createRequire(import.meta.url);',
+      'const __filename = __fileURLToPath(import.meta.url);',
+      'const __dirname = __pathDirname(__filename);',
+    ].join(' '),
   },
   // Minified code parses faster; the source map keeps stack traces readable.
   minify: true,

@@ -238,8 +238,11 @@ export class PrimingScheduler {
     let result: PrimingOutcome | undefined;
     for (const each of windows) {
       const sample = sampleWindow(snapshot, each);
+      if (!sample) continue;
+      // One completed turn starts every idle window of the account.
+      if (result?.outcome === 'primed') break;
       const verdict = this.#assess(name, each, sample);
-      if (sample && verdict.state === 'started') {
+      if (verdict.state === 'started') {
         const outcome = this.#outcome(
           each,
           'skipped',

@@ -255,9 +255,8 @@ export function ineligibility(
   now: number,
 ): ExcludedCandidate | null {
   const profile = candidate.name;
-  if (exclude.has(profile)) {
-    return { profile, reason: 'failed on this request', code: 'failed', until: null };
-  }
+  // A profile that failed this request usually has just been marked (limited, auth_error): the
+  // specific reason wins, so its reset still counts for the pool's earliest reset.
   if (candidate.status === 'auth_error') {
     return { profile, reason: 'needs sign-in', code: 'auth_error', until: null };
   }
@@ -268,15 +267,6 @@ export function ineligibility(
   if (candidate.status === 'limited' && until === null) {
     return { profile, reason: 'is limited (reset unknown)', code: 'limited', until: null };
   }
-  const circuit = candidate.circuitOpenUntil;
-  if (circuit !== null && circuit > now) {
-    return {
-      profile,
-      reason: `is failing upstream (retry after ${isoTime(circuit)})`,
-      code: 'circuit_open',
-      until: circuit,
-    };
-  }
   const exhaustedUntil = exhaustedUntilOf(candidate.quota, now);
   if (exhaustedUntil !== null) {
     return {
@@ -284,6 +274,18 @@ export function ineligibility(
       reason: `has used 100% until ${isoTime(exhaustedUntil)}`,
       code: 'exhausted',
       until: exhaustedUntil,
+    };
+  }
+  if (exclude.has(profile)) {
+    return { profile, reason: 'failed on this request', code: 'failed', until: null };
+  }
+  const circuit = candidate.circuitOpenUntil;
+  if (circuit !== null && circuit > now) {
+    return {
+      profile,
+      reason: `is failing upstream (retry after ${isoTime(circuit)})`,
+      code: 'circuit_open',
+      until: circuit,
     };
   }
   return null;

@@ -46,8 +46,12 @@ export const defaultSessionTtlMs = 24 * 60 * 60 * 1000;
 /** How many expired entries one write prunes at most, so no single request pays for a sweep. */
 const pruneBatch = 64;
 
-/** A table entry: the session plus its place in the recency list. */
-interface SessionNode extends SessionEntry {
+/**
+ * A session's place in the recency list. The links live beside the entry, not in it, so an entry
+ * handed out stays a plain serialisable object.
+ */
+interface SessionNode {
+  entry: SessionEntry;
   older: SessionNode | null;
   newer: SessionNode | null;
 }
@@ -82,11 +86,11 @@ export class SessionTable {
   get(id: string): SessionEntry | undefined {
     const node = this.#entries.get(id);
     if (!node) return undefined;
-    if (this.#expired(node, this.#clock.now())) {
+    if (this.#expired(node.entry, this.#clock.now())) {
       this.#remove(node);
       return undefined;
     }
-    return node;
+    return node.entry;
   }
 
   /** The profile the session is on, or null. The hot-path lookup for the policy. */
@@ -100,22 +104,23 @@ export class SessionTable {
     const now = this.#clock.now();
     this.#prune(now);
     let node = this.#entries.get(id);
-    if (node && this.#expired(node, now)) {
+    if (node && this.#expired(node.entry, now)) {
       this.#remove(node);
       node = undefined;
     }
     if (node) {
       this.#unlink(node);
-      node.profile = input.profile;
-      node.route = input.route;
-      if (input.repo !== null) node.repo = this.#strings.intern(input.repo);
-      if (input.model !== null) node.model = this.#strings.intern(input.model);
-      node.pinned = input.pinned;
-      node.requests += 1;
-      node.lastSeenAt = now;
+      const entry = node.entry;
+      entry.profile = input.profile;
+      entry.route = input.route;
+      if (input.repo !== null) entry.repo = this.#strings.intern(input.repo);
+      if (input.model !== null) entry.model = this.#strings.intern(input.model);
+      entry.pinned = input.pinned;
+      entry.requests += 1;
+      entry.lastSeenAt = now;
     } else {
       while (this.#entries.size >= this.#maxEntries && this.#oldest) this.#remove(this.#oldest);
-      node = {
+      const entry: SessionEntry = {
         id,
         profile: input.profile,
         route: input.route,
@@ -125,13 +130,12 @@ export class SessionTable {
         requests: 1,
         startedAt: now,
         lastSeenAt: now,
-        older: null,
-        newer: null,
       };
+      node = { entry, older: null, newer: null };
       this.#entries.set(id, node);
     }
     this.#append(node);
-    return node;
+    return node.entry;
   }
 
   /** Moves a session to another profile (a fallback or a re-pin from the UI). False if unknown. */
@@ -156,9 +160,9 @@ export class SessionTable {
    */
   reassign(from: string, to: string | null): void {
     for (const node of [...this.#entries.values()]) {
-      if (node.profile !== from) continue;
+      if (node.entry.profile !== from) continue;
       if (to === null) this.#remove(node);
-      else node.profile = to;
+      else node.entry.profile = to;
     }
   }
 
@@ -167,8 +171,8 @@ export class SessionTable {
     const now = this.#clock.now();
     const views: SessionView[] = [];
     for (let node = this.#newest; node && views.length < limit; node = node.older) {
-      if (this.#expired(node, now)) break;
-      views.push(toSessionView(node));
+      if (this.#expired(node.entry, now)) break;
+      views.push(toSessionView(node.entry));
     }
     return views;
   }
@@ -187,14 +191,14 @@ export class SessionTable {
   #prune(now: number): void {
     for (let pruned = 0; pruned < pruneBatch; pruned++) {
       const oldest = this.#oldest;
-      if (!oldest || !this.#expired(oldest, now)) return;
+      if (!oldest || !this.#expired(oldest.entry, now)) return;
       this.#remove(oldest);
     }
   }
 
   #remove(node: SessionNode): void {
     this.#unlink(node);
-    this.#entries.delete(node.id);
+    this.#entries.delete(node.entry.id);
   }
 
   #unlink(node: SessionNode): void {

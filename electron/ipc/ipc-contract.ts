@@ -3,12 +3,7 @@
  * prefix, which the sender check also relies on) and its request/response types, derived from the
  * service contract so a new operation cannot be forgotten here without a compile error.
  */
-import type {
-  Inputs,
-  LabApi,
-  LabState,
-  OperationName,
-} from '../../core/service/contract.ts';
+import type { Inputs, LabApi, LabState, OperationName } from '../../core/service/contract.ts';
 
 /** Every channel name starts with this, so a foreign channel is recognisable at a glance. */
 export const ipcChannelPrefix = 'codex-lab:';

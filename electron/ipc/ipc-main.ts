@@ -4,7 +4,12 @@
  * Lint forbids `ipcMain` everywhere else in electron/.
  */
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { ipcChannels, type IpcInvokeKey, type IpcRequest, type IpcResponse } from './ipc-contract.ts';
+import {
+  ipcChannels,
+  type IpcInvokeKey,
+  type IpcRequest,
+  type IpcResponse,
+} from './ipc-contract.ts';
 import { checkIpcRequest, type IpcSenderInfo, type IpcTrust } from './ipc-validation.ts';
 
 /** Reads the sender facts the validation needs from an Electron event. */

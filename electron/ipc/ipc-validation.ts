@@ -25,8 +25,7 @@ export interface IpcTrust {
 
 /** A validated request, ready for the handler. */
 export type IpcCheck<K extends IpcInvokeKey> =
-  | { ok: true; request: IpcRequest<K> }
-  | ContractFailure;
+  { ok: true; request: IpcRequest<K> } | ContractFailure;
 
 function pageKey(url: string): string | null {
   try {

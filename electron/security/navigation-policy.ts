@@ -38,7 +38,8 @@ function isLoopbackCallback(url: URL): boolean {
   return (
     url.protocol === 'http:' &&
     (url.hostname === 'localhost' || url.hostname === '127.0.0.1') &&
-    url.pathname === '/auth/callback'
+    // The callback server answers /auth/callback, then shows its own /success page.
+    (url.pathname === '/auth/callback' || url.pathname === '/success')
   );
 }
 
@@ -64,10 +65,7 @@ export function isAllowedNavigation(url: string, options: NavigationOptions): bo
  * origin (the OS would otherwise run whatever handler a scheme names). `extraOrigins` adds the
  * configured issuer; a loopback http issuer is allowed there because it is a local test server.
  */
-export function isAllowedExternalUrl(
-  url: string,
-  extraOrigins: readonly string[] = [],
-): boolean {
+export function isAllowedExternalUrl(url: string, extraOrigins: readonly string[] = []): boolean {
   const target = parse(url);
   if (!target) return false;
   if (target.username !== '' || target.password !== '') return false;

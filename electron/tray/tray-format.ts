@@ -39,8 +39,10 @@ export function formatUntil(iso: string, options: FormatOptions): string {
     timeZone: options.timeZone,
   }).format(at);
   if (at.getTime() - options.now < 20 * 3600 * 1000) return time;
-  const day = new Intl.DateTimeFormat('en-GB', { weekday: 'short', timeZone: options.timeZone })
-    .format(at);
+  const day = new Intl.DateTimeFormat('en-GB', {
+    weekday: 'short',
+    timeZone: options.timeZone,
+  }).format(at);
   return `${day} ${time}`;
 }
 

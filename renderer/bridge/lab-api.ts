@@ -33,7 +33,11 @@ export function resolveLabApi(): ResolvedLabApi {
     token,
     origin: window.location.origin,
     openSignIn(url, popup) {
-      window.open(url, popup ? 'codex-lab-sign-in' : '_blank', popup ? 'popup,noopener,width=520,height=720' : 'noopener');
+      window.open(
+        url,
+        popup ? 'codex-lab-sign-in' : '_blank',
+        popup ? 'popup,noopener,width=520,height=720' : 'noopener',
+      );
     },
   });
   return { api, host: 'web' };

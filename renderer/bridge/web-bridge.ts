@@ -83,7 +83,9 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
   async function getState(): Promise<LabState> {
     const response = await fetcher(`${base}/state`, { headers: headers(), cache: 'no-store' });
     if (response.status === 401) {
-      throw new Error('This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.');
+      throw new Error(
+        'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
+      );
     }
     if (!response.ok) throw new Error(`The Codex Lab service answered ${response.status}.`);
     return asState(await response.json());

@@ -11,7 +11,9 @@ export function AddAccount() {
   const flow = useLabStore((state) => state.signIn);
   const host = useLabStore((state) => state.host);
   const login = useLabStore((state) =>
-    state.signIn.loginId ? (state.lab?.logins.find((item) => item.id === state.signIn.loginId) ?? null) : null,
+    state.signIn.loginId
+      ? (state.lab?.logins.find((item) => item.id === state.signIn.loginId) ?? null)
+      : null,
   );
   const { updateSignIn, startSignIn, cancelSignIn, closeSignIn } = useLabStore.getState();
   const dialog = useRef<HTMLDialogElement>(null);
@@ -27,7 +29,8 @@ export function AddAccount() {
     event.preventDefault();
     void startSignIn();
   };
-  const waiting = flow.loginId !== null && (!login || login.state === 'waiting' || login.state === 'exchanging');
+  const waiting =
+    flow.loginId !== null && (!login || login.state === 'waiting' || login.state === 'exchanging');
   const failed = login?.state === 'failed' || login?.state === 'cancelled';
   const done = login?.state === 'done';
 
@@ -132,10 +135,16 @@ export function AddAccount() {
       {failed && login && (
         <div className="stack">
           <p className="error" role="alert">
-            {login.error ? explainLoginError(login.error.code, login.error.message) : 'The sign-in was cancelled.'}
+            {login.error
+              ? explainLoginError(login.error.code, login.error.message)
+              : 'The sign-in was cancelled.'}
           </p>
           <div className="actions">
-            <button type="button" className="button primary" onClick={() => updateSignIn({ loginId: null })}>
+            <button
+              type="button"
+              className="button primary"
+              onClick={() => updateSignIn({ loginId: null })}
+            >
               Try again
             </button>
             <button type="button" className="button ghost" onClick={closeSignIn}>

@@ -48,7 +48,12 @@ export function App() {
       {notice && (
         <div className={`notice notice-${notice.tone}`} role="alert">
           <span>{notice.text}</span>
-          <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => showNotice(null)}>
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Dismiss"
+            onClick={() => showNotice(null)}
+          >
             ×
           </button>
         </div>
@@ -78,7 +83,9 @@ export function App() {
                 <button
                   type="button"
                   className="button ghost small-button"
-                  onClick={() => void run('Refresh quota', (api) => api.refreshUsage({ profile: null }))}
+                  onClick={() =>
+                    void run('Refresh quota', (api) => api.refreshUsage({ profile: null }))
+                  }
                 >
                   Refresh quota
                 </button>
@@ -87,7 +94,10 @@ export function App() {
           </div>
           {lab && lab.profiles.length === 0 && (
             <div className="card empty">
-              <p>No accounts yet. Add your first ChatGPT account to start routing Codex through Codex Lab.</p>
+              <p>
+                No accounts yet. Add your first ChatGPT account to start routing Codex through Codex
+                Lab.
+              </p>
               <button type="button" className="button primary" onClick={openSignIn}>
                 Add account…
               </button>

@@ -34,15 +34,23 @@ export function CodexSetup({ config }: CodexSetupProps) {
     <section className="card" aria-labelledby="setup-title">
       <div className="section-head">
         <h2 id="setup-title">Use Codex through Codex Lab</h2>
-        <button type="button" className="button" onClick={() => void copy()} aria-label="Copy Codex setup">
+        <button
+          type="button"
+          className="button"
+          onClick={() => void copy()}
+          aria-label="Copy Codex setup"
+        >
           {copied === 'copied' ? 'Copied' : copied === 'select' ? 'Press Ctrl+C' : 'Copy'}
         </button>
       </div>
       <p className="muted small">
-        Add this to <code>~/.codex/config.toml</code>, or run <code>codex-lab codex</code> for a one-off.
+        Add this to <code>~/.codex/config.toml</code>, or run <code>codex-lab codex</code> for a
+        one-off.
       </p>
       <pre ref={block} className="snippet" aria-label="Codex setup snippet" tabIndex={0}>
-        {config}
+        {config.trim() === ''
+          ? '# Run `codex-lab codex-config` to print the provider block.'
+          : config}
       </pre>
     </section>
   );

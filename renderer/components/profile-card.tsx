@@ -113,7 +113,10 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
         </div>
         <div className="badges">
           {isActive && <span className="badge badge-active">Active</span>}
-          <span className={`badge badge-${profile.status}`} aria-label={`Status: ${statusText[profile.status]}`}>
+          <span
+            className={`badge badge-${profile.status}`}
+            aria-label={`Status: ${statusText[profile.status]}`}
+          >
             {statusText[profile.status]}
           </span>
         </div>
@@ -126,8 +129,18 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       )}
 
       <div className="quotas">
-        <QuotaBar profile={profile.name} window={profile.quota.primary} fallbackTitle="5-hour" now={now} />
-        <QuotaBar profile={profile.name} window={profile.quota.secondary} fallbackTitle="Weekly" now={now} />
+        <QuotaBar
+          profile={profile.name}
+          window={profile.quota.primary}
+          fallbackTitle="5-hour"
+          now={now}
+        />
+        <QuotaBar
+          profile={profile.name}
+          window={profile.quota.secondary}
+          fallbackTitle="Weekly"
+          now={now}
+        />
         <p className="small muted">Updated {formatAgo(profile.quota.updatedAt, now)}</p>
       </div>
 
@@ -161,7 +174,9 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           <button
             type="button"
             className="button"
-            onClick={() => void run('Make active', (api) => api.setActive({ profile: profile.name }))}
+            onClick={() =>
+              void run('Make active', (api) => api.setActive({ profile: profile.name }))
+            }
           >
             Make active
           </button>
@@ -182,7 +197,9 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
               type="button"
               className="button danger"
               onClick={() =>
-                void run('Remove', (api) => api.removeProfile({ profile: profile.name, revoke: false }))
+                void run('Remove', (api) =>
+                  api.removeProfile({ profile: profile.name, revoke: false }),
+                )
               }
             >
               Remove

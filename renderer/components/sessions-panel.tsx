@@ -5,6 +5,11 @@ import type { LabState } from '../../core/service/contract.ts';
 import { formatAgo } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
+/** Session ids can be long UUIDs: keep the start, which is what people recognise. */
+function shortId(id: string): string {
+  return id.length <= 14 ? id : `${id.slice(0, 12)}…`;
+}
+
 /** Props of `SessionsPanel`. */
 export interface SessionsPanelProps {
   lab: LabState;
@@ -35,7 +40,7 @@ export function SessionsPanel({ lab, now }: SessionsPanelProps) {
             {lab.sessions.map((session) => (
               <tr key={session.id} data-session={session.id}>
                 <td>
-                  <code title={session.id}>{session.id.slice(0, 8)}</code>
+                  <code title={session.id}>{shortId(session.id)}</code>
                   {session.repo && <div className="small muted">{session.repo}</div>}
                 </td>
                 <td data-testid="session-profile">{session.profile}</td>
@@ -46,7 +51,7 @@ export function SessionsPanel({ lab, now }: SessionsPanelProps) {
                 <td>{formatAgo(session.lastSeenAt, now)}</td>
                 <td>
                   <select
-                    aria-label={`Pin session ${session.id.slice(0, 8)} to`}
+                    aria-label={`Pin session ${shortId(session.id)} to`}
                     value={session.pinned ?? ''}
                     onChange={(event) =>
                       void run('Pin', (api) =>

@@ -52,7 +52,10 @@ export const useLabStore = create<LabStore>()(
     async startSignIn() {
       const flow = get().signIn;
       const name = flow.name.trim();
-      const result = await requireApi().startLogin({ name: name === '' ? null : name, popup: flow.popup });
+      const result = await requireApi().startLogin({
+        name: name === '' ? null : name,
+        popup: flow.popup,
+      });
       if (result.ok) {
         set({ signIn: { ...get().signIn, loginId: result.value.id, error: null } });
       } else {

@@ -52,8 +52,8 @@ async function signIn(email: string): Promise<void> {
     page.waitForEvent('popup'),
     dialog.getByRole('button', { name: 'Continue to sign-in' }).click(),
   ]);
-  // The fake issuer approves and redirects the popup to the loopback callback.
-  await popup.waitForURL(/\/auth\/callback/, { timeout: 20_000 });
+  // The fake issuer approves and redirects the popup to the loopback callback, which shows /success.
+  await popup.waitForURL(/^http:\/\/localhost:\d+\/(auth\/callback|success)/, { timeout: 20_000 });
   const result = dialog.getByRole('status', { name: 'Sign-in result' });
   await result.waitFor({ timeout: 20_000 });
   expect(await result.textContent()).toContain('Saved as');
@@ -109,12 +109,15 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     const card = page.getByRole('article', { name: 'Profile work' });
     await card.getByRole('button', { name: 'Make active' }).click();
     await card.getByText('Active', { exact: true }).waitFor();
-    expect(await page.getByRole('button', { name: 'Auto (best account)' }).getAttribute('aria-pressed')).toBe('false');
+    expect(
+      await page.getByRole('button', { name: 'Auto (best account)' }).getAttribute('aria-pressed'),
+    ).toBe('false');
   });
 
   it('turns priming on', async () => {
     const toggle = page.getByRole('switch', { name: 'Priming for work' });
-    await toggle.check();
+    // Controlled by the service's state: the switch flips when the new state arrives.
+    await toggle.click();
     await expect.poll(() => toggle.isChecked()).toBe(true);
   });
 
@@ -152,13 +155,23 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.getByRole('radio', { name: 'Auto' }).click();
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: 'docs/screenshots/settings-light.png', fullPage: true });
+    await page.screenshot({
+      path: 'docs/screenshots/settings-light.png',
+      fullPage: true,
+      animations: 'disabled',
+    });
     await page.getByRole('radio', { name: 'Dark' }).click();
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(background).toBe('rgb(22, 24, 29)');
-    await page.screenshot({ path: 'docs/screenshots/settings-dark.png', fullPage: true });
+    await page.screenshot({
+      path: 'docs/screenshots/settings-dark.png',
+      fullPage: true,
+      animations: 'disabled',
+    });
     await page.getByRole('radio', { name: 'Light' }).click();
-    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(245, 246, 248)');
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+      'rgb(245, 246, 248)',
+    );
   });
 
   it('never shows a token in the page', async () => {

@@ -31,9 +31,20 @@ export function launchChromium(): Promise<Browser> {
 
 /** Builds dist/renderer so serve has a current page to show. */
 export function buildRenderer(): void {
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'error'], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [
+      'node_modules/vite/bin/vite.js',
+      'build',
+      '--config',
+      'renderer/vite.config.ts',
+      '--logLevel',
+      'error',
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
 }
 
 /** A running `codex-lab serve`. */
@@ -56,7 +67,15 @@ export async function startServe(env: Record<string, string>): Promise<ServeProc
     CODEX_LAB_LOG_LEVEL: 'warn',
     ...env,
   };
-  const child = spawn(process.execPath, ['bin/codex-lab.mjs', 'serve', '--port', '0'], {
+  // CODEX_LAB_UI_TEST_SOURCE=1 runs the TypeScript sources instead of the bundle (for debugging a
+  // broken bundle); the default is exactly what users run.
+  const command = process.env['CODEX_LAB_UI_TEST_SOURCE']
+    ? [
+        '-e',
+        "import('./core/cli/main.ts').then(async (m) => { process.exitCode = await m.runCli(['serve', '--port', '0']); })",
+      ]
+    : ['bin/codex-lab.mjs', 'serve', '--port', '0'];
+  const child = spawn(process.execPath, command, {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

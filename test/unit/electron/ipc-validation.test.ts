@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ipcChannelPrefix, ipcChannels, ipcOperationKeys } from '../../../electron/ipc/ipc-contract.ts';
+import {
+  ipcChannelPrefix,
+  ipcChannels,
+  ipcOperationKeys,
+} from '../../../electron/ipc/ipc-contract.ts';
 import { checkIpcRequest, isTrustedSender } from '../../../electron/ipc/ipc-validation.ts';
 import { inputSchemas } from '../../../core/service/contract.ts';
 
@@ -10,7 +14,8 @@ const ours = { webContentsId: 7, frameUrl: page, isMainFrame: true };
 describe('IPC contract', () => {
   it('has one prefixed channel per operation, plus state and push', () => {
     expect(new Set(ipcOperationKeys)).toEqual(new Set(Object.keys(inputSchemas)));
-    for (const channel of Object.values(ipcChannels)) expect(channel.startsWith(ipcChannelPrefix)).toBe(true);
+    for (const channel of Object.values(ipcChannels))
+      expect(channel.startsWith(ipcChannelPrefix)).toBe(true);
     expect(new Set(Object.values(ipcChannels)).size).toBe(Object.keys(ipcChannels).length);
   });
 });
@@ -40,7 +45,10 @@ describe('checkIpcRequest', () => {
       ok: true,
       request: { profile: 'work', revoke: false },
     });
-    expect(checkIpcRequest('getState', ours, undefined, trust)).toEqual({ ok: true, request: undefined });
+    expect(checkIpcRequest('getState', ours, undefined, trust)).toEqual({
+      ok: true,
+      request: undefined,
+    });
   });
 
   it.each([

@@ -27,8 +27,11 @@ describe('isAllowedNavigation', () => {
   it('lets the sign-in popup show only the issuer and the loopback callback', () => {
     const popup = { ...base, window: 'sign-in' as const };
     expect(isAllowedNavigation('https://auth.openai.com/oauth/authorize?x=1', popup)).toBe(true);
-    expect(isAllowedNavigation('http://localhost:1455/auth/callback?code=c&state=s', popup)).toBe(true);
+    expect(isAllowedNavigation('http://localhost:1455/auth/callback?code=c&state=s', popup)).toBe(
+      true,
+    );
     expect(isAllowedNavigation('http://127.0.0.1:50123/auth/callback', popup)).toBe(true);
+    expect(isAllowedNavigation('http://localhost:1455/success', popup)).toBe(true);
     for (const url of [
       'https://auth.openai.com.evil.test/oauth/authorize',
       'http://auth.openai.com/oauth/authorize',
@@ -61,8 +64,12 @@ describe('isAllowedExternalUrl', () => {
   });
 
   it('accepts a configured issuer when it is https or a loopback test server', () => {
-    expect(isAllowedExternalUrl('http://127.0.0.1:4000/oauth/authorize', ['http://127.0.0.1:4000'])).toBe(true);
-    expect(isAllowedExternalUrl('https://sso.example.com/a', ['https://sso.example.com'])).toBe(true);
+    expect(
+      isAllowedExternalUrl('http://127.0.0.1:4000/oauth/authorize', ['http://127.0.0.1:4000']),
+    ).toBe(true);
+    expect(isAllowedExternalUrl('https://sso.example.com/a', ['https://sso.example.com'])).toBe(
+      true,
+    );
     expect(isAllowedExternalUrl('http://example.com/a', ['http://example.com'])).toBe(false);
     expect(isAllowedExternalUrl('http://127.0.0.1:4001/', ['http://127.0.0.1:4000'])).toBe(false);
   });

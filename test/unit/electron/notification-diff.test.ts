@@ -6,7 +6,9 @@ const options = { now: Date.parse('2030-01-01T12:00:00Z'), timeZone: 'UTC' };
 
 describe('diffNotifications', () => {
   it('says nothing on the first state', () => {
-    expect(diffNotifications(null, uiState([uiProfile('work', { status: 'limited' })]), options)).toEqual([]);
+    expect(
+      diffNotifications(null, uiState([uiProfile('work', { status: 'limited' })]), options),
+    ).toEqual([]);
   });
 
   it('notifies once when a profile becomes limited', () => {
@@ -32,7 +34,11 @@ describe('diffNotifications', () => {
       uiProfile('work', { status: 'auth_error', statusMessage: 'Your refresh token was revoked.' }),
     ]);
     expect(diffNotifications(before, after, options)).toMatchObject([
-      { kind: 'auth_error', title: 'work needs signing in again', body: 'Your refresh token was revoked.' },
+      {
+        kind: 'auth_error',
+        title: 'work needs signing in again',
+        body: 'Your refresh token was revoked.',
+      },
     ]);
   });
 

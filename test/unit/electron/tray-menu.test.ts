@@ -14,7 +14,11 @@ describe('buildTrayMenu', () => {
   it('lists Auto and every profile as radio items with their quota', () => {
     const items = buildTrayMenu(uiState([uiProfile('work'), uiProfile('home')]), options);
     expect(items[0]).toMatchObject({ type: 'radio', checked: true, label: 'Auto (best account)' });
-    expect(items[1]).toMatchObject({ type: 'radio', checked: false, label: 'work — 5h 12% · wk 40%' });
+    expect(items[1]).toMatchObject({
+      type: 'radio',
+      checked: false,
+      label: 'work — 5h 12% · wk 40%',
+    });
     expect(items[2]?.label).toBe('home — 5h 12% · wk 40%');
     expect(labels(items).slice(3)).toEqual([
       '—',
@@ -33,7 +37,10 @@ describe('buildTrayMenu', () => {
       options,
     );
     expect(items.filter((item) => item.checked).map((item) => item.id)).toEqual(['use:home']);
-    expect(items.find((item) => item.id === 'use:home')?.action).toEqual({ kind: 'use', profile: 'home' });
+    expect(items.find((item) => item.id === 'use:home')?.action).toEqual({
+      kind: 'use',
+      profile: 'home',
+    });
   });
 
   it('marks a limited profile with ⏸ and its reset time', () => {
@@ -43,19 +50,28 @@ describe('buildTrayMenu', () => {
     });
     const items = buildTrayMenu(uiState([limited]), options);
     expect(items[1]?.label).toBe('⏸ work — limited until 14:30 · 5h 12% · wk 40%');
-    const later = uiProfile('work', { status: 'limited', unavailableUntil: '2030-01-03T09:00:00.000Z' });
+    const later = uiProfile('work', {
+      status: 'limited',
+      unavailableUntil: '2030-01-03T09:00:00.000Z',
+    });
     expect(buildTrayMenu(uiState([later]), options)[1]?.label).toContain('until Thu 09:00');
   });
 
   it('marks a profile that needs signing in again with ⚠', () => {
-    const broken = uiProfile('work', { status: 'auth_error', statusMessage: 'Refresh token expired.' });
+    const broken = uiProfile('work', {
+      status: 'auth_error',
+      statusMessage: 'Refresh token expired.',
+    });
     expect(buildTrayMenu(uiState([broken]), options)[1]?.label).toBe('⚠ work — sign in again');
   });
 
   it('shows a disabled hint and a disabled priming submenu with no profiles', () => {
     const items = buildTrayMenu(uiState([]), options);
     expect(items[1]).toMatchObject({ label: 'No accounts yet', enabled: false });
-    expect(items.find((item) => item.id === 'priming')).toMatchObject({ enabled: false, submenu: [] });
+    expect(items.find((item) => item.id === 'priming')).toMatchObject({
+      enabled: false,
+      submenu: [],
+    });
     expect(buildTrayTooltip(uiState([]))).toBe('Codex Lab — no accounts yet');
   });
 
@@ -74,10 +90,14 @@ describe('buildTrayMenu', () => {
       [uiProfile('work', { status: 'limited' }), uiProfile('home', { status: 'auth_error' })],
       { active: 'home' },
     );
-    expect(buildTrayTooltip(state)).toBe('Codex Lab — home (5h 12% · wk 40%) · 1 limited, 1 needs sign-in');
+    expect(buildTrayTooltip(state)).toBe(
+      'Codex Lab — home (5h 12% · wk 40%) · 1 limited, 1 needs sign-in',
+    );
     const a = buildTrayMenu(state, options);
     const same = buildTrayMenu({ ...state, sessions: [] }, options);
-    expect(traySignature(a, buildTrayTooltip(state))).toBe(traySignature(same, buildTrayTooltip(state)));
+    expect(traySignature(a, buildTrayTooltip(state))).toBe(
+      traySignature(same, buildTrayTooltip(state)),
+    );
     const other = buildTrayMenu({ ...state, active: 'auto' }, options);
     expect(traySignature(other, 'x')).not.toBe(traySignature(a, 'x'));
   });

@@ -258,3 +258,24 @@ describe('QuotaBook.forecast', () => {
     expect(forecast?.runsOutAt).toBe(start + 4 * hour + 14 * hour);
   });
 });
+
+describe('QuotaBook default writer', () => {
+  it('writes a state/quota.json that reads back through the schema', async () => {
+    const { mkdtemp, readFile, rm, stat } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const folder = await mkdtemp(join(tmpdir(), 'quota-book-'));
+    try {
+      const clock = new FakeClock();
+      const path = join(folder, 'state', 'quota.json');
+      const book = new QuotaBook({ clock, path });
+      book.observe('a', snapshot(clock.now(), 10, { plan: 'plus' }));
+      await book.flush();
+      const file = quotaFileSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+      expect(file.profiles.a?.latest?.plan).toBe('plus');
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});

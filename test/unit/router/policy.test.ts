@@ -335,6 +335,16 @@ describe('chooseProfile: nobody eligible', () => {
     expect(decision.detail).toMatch(/^No eligible profile: a is limited until/);
   });
 
+  it('a profile just limited by this request still counts for the earliest reset', () => {
+    const candidates = [
+      candidate('a', limited(now + 4 * hour)),
+      candidate('b', limited(now + 9 * hour)),
+    ];
+    const decision = chooseProfile(input({ candidates, exclude: new Set(['a']) }));
+    expect(decision).toMatchObject({ outcome: 'none_eligible', earliestReset: now + 4 * hour });
+    expect(decision.excluded[0]).toMatchObject({ profile: 'a', code: 'limited' });
+  });
+
   it('has no reset when nothing is limited by quota', () => {
     const decision = chooseProfile(
       input({ candidates: [candidate('a', { status: 'auth_error' })] }),
@@ -384,5 +394,76 @@ describe('formatDuration', () => {
     [-5, '0m'],
   ])('%d ms → %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('chooseProfile: invariants over random pools', () => {
+  /** A small deterministic generator (mulberry32) so failures reproduce. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let value = Math.imul(state ^ (state >>> 15), 1 | state);
+      value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value;
+      return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it('keeps a healthy session sticky, never picks an ineligible profile, and reports the earliest reset', () => {
+    const next = random(42);
+    for (let round = 0; round < 2000; round++) {
+      const candidates = Array.from({ length: 1 + Math.floor(next() * 8) }, (_, index) => {
+        const roll = next();
+        return candidate(`p${index}`, {
+          status:
+            roll < 0.1 ? 'auth_error' : roll < 0.25 ? 'limited' : roll < 0.3 ? 'unknown' : 'ok',
+          unavailableUntil:
+            roll >= 0.1 && roll < 0.25 ? now + Math.floor(next() * 10 * hour) - hour : null,
+          circuitOpenUntil: next() < 0.1 ? now + 30_000 : null,
+          quota:
+            next() < 0.2
+              ? null
+              : quota(
+                  window(Math.floor(next() * 101), day),
+                  next() < 0.5 ? null : window(Math.floor(next() * 101), hour, 300),
+                ),
+        });
+      });
+      const pick = (): string | null =>
+        next() < 0.5
+          ? (candidates[Math.floor(next() * candidates.length)] as RoutingCandidate).name
+          : null;
+      const exclude = new Set(
+        next() < 0.2 ? [pick()].filter((name): name is string => name !== null) : [],
+      );
+      const sessionProfile = pick();
+      const decision = chooseProfile(
+        input({
+          candidates,
+          sessionProfile,
+          active: pick() ?? 'auto',
+          bucketProfile: pick(),
+          exclude,
+        }),
+      );
+      const eligible = candidates
+        .filter((entry) => ineligibility(entry, exclude, now) === null)
+        .map((entry) => entry.name);
+      if (sessionProfile !== null && eligible.includes(sessionProfile)) {
+        expect(decision).toMatchObject({
+          profile: sessionProfile,
+          route: exclude.size > 0 ? 'fallback' : 'sticky',
+        });
+      }
+      if (decision.profile !== null) expect(eligible).toContain(decision.profile);
+      expect(decision.outcome === 'none_eligible').toBe(eligible.length === 0);
+      if (decision.outcome === 'none_eligible' && decision.earliestReset !== null) {
+        for (const entry of decision.excluded) {
+          if ((entry.code === 'limited' || entry.code === 'exhausted') && entry.until !== null) {
+            expect(decision.earliestReset).toBeLessThanOrEqual(entry.until);
+          }
+        }
+      }
+    }
   });
 });

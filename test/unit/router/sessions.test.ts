@@ -174,3 +174,23 @@ describe('BucketMap', () => {
     expect(buckets.get('/2', 'm')).toBeNull();
   });
 });
+
+describe('SessionTable entries', () => {
+  it('are plain objects that serialise', () => {
+    const table = new SessionTable({ clock: new FakeClock() });
+    table.record('s1', request('a'));
+    table.record('s2', request('b'));
+    expect(() => JSON.stringify(table.get('s1'))).not.toThrow();
+    expect(Object.keys(table.get('s2') ?? {})).toEqual([
+      'id',
+      'profile',
+      'route',
+      'repo',
+      'model',
+      'pinned',
+      'requests',
+      'startedAt',
+      'lastSeenAt',
+    ]);
+  });
+});
