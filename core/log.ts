@@ -37,7 +37,8 @@ export function scrubSecrets(line: string, secrets: readonly string[] = []): str
   let result = line.replace(jwtPattern, redactedText).replace(bearerPattern, `$1${redactedText}`);
   for (const secret of secrets) {
     // Short strings would redact innocent text; real secrets are long.
-    if (secret.length >= 12 && result.includes(secret)) result = result.split(secret).join(redactedText);
+    if (secret.length >= 12 && result.includes(secret))
+      result = result.split(secret).join(redactedText);
   }
   return result;
 }
@@ -52,7 +53,10 @@ export function redactFields(value: unknown, depth = 0): unknown {
   const copy: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
     copy[key] =
-      secretKeyPattern.test(key) && field !== null && field !== undefined && typeof field !== 'boolean'
+      secretKeyPattern.test(key) &&
+      field !== null &&
+      field !== undefined &&
+      typeof field !== 'boolean'
         ? redactedText
         : redactFields(field, depth + 1);
   }

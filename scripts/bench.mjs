@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const only = process.argv[2];
-for (const file of readdirSync('bench').filter((name) => /\.(mjs|ts)$/.test(name)).sort()) {
+for (const file of readdirSync('bench')
+  .filter((name) => /\.(mjs|ts)$/.test(name))
+  .sort()) {
   if (only && !file.includes(only)) continue;
   if (file.startsWith('_') || file.includes('helper')) continue;
   console.log(`\n# ${file}`);

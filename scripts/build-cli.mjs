@@ -36,7 +36,9 @@ const result = await build({
 
 // Chunks first and the entry last, each through a rename, so a CLI started while a build runs
 // (parallel test workers) never loads a half-written file.
-const files = [...result.outputFiles].sort((a, b) => Number(a.path.endsWith('cli.mjs')) - Number(b.path.endsWith('cli.mjs')));
+const files = [...result.outputFiles].sort(
+  (a, b) => Number(a.path.endsWith('cli.mjs')) - Number(b.path.endsWith('cli.mjs')),
+);
 for (const file of files) {
   mkdirSync(dirname(file.path), { recursive: true });
   const temporary = `${file.path}.${process.pid}.tmp`;

@@ -108,8 +108,14 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .command('serve')
     .description('Run the router, the control API, the priming timer and the web dashboard.')
     .addOption(new Option('--port <port>', 'port on 127.0.0.1 (default: CODEX_LAB_PORT or 1456)'))
-    .option('--host <address>', 'address to bind (default 127.0.0.1; anything else exposes the router)')
-    .option('--print-dashboard-url', 'print the dashboard URL with the router token in its fragment')
+    .option(
+      '--host <address>',
+      'address to bind (default 127.0.0.1; anything else exposes the router)',
+    )
+    .option(
+      '--print-dashboard-url',
+      'print the dashboard URL with the router token in its fragment',
+    )
     .action(bind(async () => (await import('./commands/serve.ts')).runServe));
 
   program

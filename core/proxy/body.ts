@@ -16,7 +16,11 @@ const inflate = promisify(zlib.inflate);
 const brotliDecompress = promisify(zlib.brotliDecompress);
 // zstd arrived in Node 22.15/23.8; typed loosely so older type packages still compile.
 const zstdDecompressCallback = (zlib as unknown as Record<string, unknown>)['zstdDecompress'] as
-  | ((buffer: Buffer, options: object, callback: (error: Error | null, result: Buffer) => void) => void)
+  | ((
+      buffer: Buffer,
+      options: object,
+      callback: (error: Error | null, result: Buffer) => void,
+    ) => void)
   | undefined;
 
 /** Reads the whole body, failing with `payload_too_large` past `limitBytes`. */
@@ -78,7 +82,8 @@ export async function decodeBody(
     }
   } catch (error) {
     if (error instanceof LabError) throw error;
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limitBytes);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw tooLarge(limitBytes);
     throw new LabError(
       'bad_request',
       `The request body is not valid ${name} data: ${(error as Error).message}.`,

@@ -44,7 +44,9 @@ export interface NoPick {
 /** Routing state for one request across its attempts. */
 export interface RoutingTicket {
   /** Picks a profile, skipping `excluded` (profile → why) from earlier attempts. */
-  choose(excluded: ReadonlyMap<string, string>): ProfilePick | NoPick | Promise<ProfilePick | NoPick>;
+  choose(
+    excluded: ReadonlyMap<string, string>,
+  ): ProfilePick | NoPick | Promise<ProfilePick | NoPick>;
   /** The response is going to the client from `pick`: record the session and the decision. */
   commit(pick: ProfilePick, excluded: ReadonlyMap<string, string>): void;
 }
@@ -69,7 +71,10 @@ export interface ProxyEngine {
   /** The profile's current upstream credentials. Throws a `LabError` when it cannot be used. */
   credentials(profile: string): Promise<UpstreamCredentials>;
   /** Called once after a 401: refreshes (or adopts a newer token) and returns the new one. */
-  refreshAfterUnauthorized(profile: string, rejectedAccessToken: string): Promise<UpstreamCredentials>;
+  refreshAfterUnauthorized(
+    profile: string,
+    rejectedAccessToken: string,
+  ): Promise<UpstreamCredentials>;
   /** Reads a 429 body: a usage limit (fall over) or null (pass the error through). */
   classify429(body: string, headers: IncomingHttpHeaders, now: number): UsageLimit | null;
   /** Every upstream answer's headers (quota) and status (health, circuit breaker). */

@@ -28,7 +28,12 @@ import type {
   UpstreamCredentials,
   UsageLimit,
 } from './engine.ts';
-import { parseQuotaHeaders, parseUsageLimitBody, poolLimitBody, usageFromSnapshot } from './quota-bits.ts';
+import {
+  parseQuotaHeaders,
+  parseUsageLimitBody,
+  poolLimitBody,
+  usageFromSnapshot,
+} from './quota-bits.ts';
 
 /** Where credentials come from: the TokenManager (single-flight, locked refresh). */
 export interface CredentialSource {
@@ -205,7 +210,10 @@ export class LabEngine implements ProxyEngine {
   async refreshAfterUnauthorized(profile: string, rejected: string): Promise<UpstreamCredentials> {
     this.#credentials.delete(profile);
     const fresh = await this.#options.credentials.refreshAfterUnauthorized(profile, rejected);
-    this.#credentials.set(profile, { value: fresh, until: this.#options.clock.now() + credentialCacheMs });
+    this.#credentials.set(profile, {
+      value: fresh,
+      until: this.#options.clock.now() + credentialCacheMs,
+    });
     this.#options.activity.add('refresh', profile, `Refreshed ${profile}'s sign-in after a 401.`);
     return fresh;
   }
@@ -225,7 +233,12 @@ export class LabEngine implements ProxyEngine {
       this.#failures.delete(profile);
       const current = this.#health.get(profile);
       if (!current || current.status !== 'ok') {
-        this.#health.set(profile, { status: 'ok', unavailableUntil: null, code: null, message: null });
+        this.#health.set(profile, {
+          status: 'ok',
+          unavailableUntil: null,
+          code: null,
+          message: null,
+        });
         this.#persist((health) => health.markOk(profile, now));
       }
     }
@@ -260,7 +273,11 @@ export class LabEngine implements ProxyEngine {
       code: error.code,
       message: error.message,
     });
-    this.#options.activity.add('auth_error', profile, `${profile} needs a new sign-in: ${error.message}`);
+    this.#options.activity.add(
+      'auth_error',
+      profile,
+      `${profile} needs a new sign-in: ${error.message}`,
+    );
     this.#persist((health) => health.markAuthError(profile, error.code, error.message, now));
     this.#options.onChange?.();
   }
@@ -284,7 +301,8 @@ export class LabEngine implements ProxyEngine {
   #choose(
     context: RouteContext,
     excluded: ReadonlyMap<string, string>,
-  ): { ok: true; pick: ProfilePick; detail: string } | { ok: false; fail: NoPick; message: string } {
+  ):
+    { ok: true; pick: ProfilePick; detail: string } | { ok: false; fail: NoPick; message: string } {
     const now = this.#options.clock.now();
     const registry = this.#registry;
     const pin = pinFor(context, registry);
@@ -326,20 +344,35 @@ export class LabEngine implements ProxyEngine {
     if (decision.outcome === 'unknown_pin') {
       const name = pin?.profile ?? decision.blockedBy?.profile ?? '';
       const text = `The pinned profile "${name}" does not exist; run codex-lab list to see the profiles.`;
-      return { ok: false, message: text, fail: { ok: false, status: 400, code: 'profile_not_found', message: text } };
+      return {
+        ok: false,
+        message: text,
+        fail: { ok: false, status: 400, code: 'profile_not_found', message: text },
+      };
     }
     if (this.#profiles.length === 0) {
       const text = 'Codex Lab has no profiles yet: run codex-lab login first.';
-      return { ok: false, message: text, fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text } };
+      return {
+        ok: false,
+        message: text,
+        fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
+      };
     }
     const blocked = decision.blockedBy;
     if (decision.outcome === 'pinned_unavailable' && blocked?.code === 'auth_error') {
       const text = `The pinned profile ${blocked.profile} needs a new sign-in: run codex-lab login ${blocked.profile}.`;
-      return { ok: false, message: text, fail: { ok: false, status: 403, code: 'not_signed_in', message: text } };
+      return {
+        ok: false,
+        message: text,
+        fail: { ok: false, status: 403, code: 'not_signed_in', message: text },
+      };
     }
     // Profiles that failed this very request reach the policy as "failed"; their fresh limit
     // marks still count for the pool's earliest reset.
-    const until = decision.outcome === 'none_eligible' ? this.#earliestReset(now, decision.earliestReset) : decision.earliestReset;
+    const until =
+      decision.outcome === 'none_eligible'
+        ? this.#earliestReset(now, decision.earliestReset)
+        : decision.earliestReset;
     if (until !== null || blocked?.code === 'limited' || blocked?.code === 'exhausted') {
       const text =
         decision.outcome === 'pinned_unavailable' && blocked
@@ -348,11 +381,21 @@ export class LabEngine implements ProxyEngine {
       return {
         ok: false,
         message,
-        fail: { ok: false, status: 429, code: 'usage_limit_reached', message: text, body: poolLimitBody(until, text, now) },
+        fail: {
+          ok: false,
+          status: 429,
+          code: 'usage_limit_reached',
+          message: text,
+          body: poolLimitBody(until, text, now),
+        },
       };
     }
     const text = `No profile can take this request right now: ${message}`;
-    return { ok: false, message, fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text } };
+    return {
+      ok: false,
+      message,
+      fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
+    };
   }
 
   #earliestReset(now: number, fromPolicy: number | null): number | null {
@@ -360,13 +403,20 @@ export class LabEngine implements ProxyEngine {
     for (const name of this.#profiles) {
       const health = effectiveHealth(this.#health.get(name), now);
       if (health.status === 'limited' && health.unavailableUntil !== null) {
-        earliest = earliest === null ? health.unavailableUntil : Math.min(earliest, health.unavailableUntil);
+        earliest =
+          earliest === null ? health.unavailableUntil : Math.min(earliest, health.unavailableUntil);
       }
     }
     return earliest;
   }
 
-  #commit(context: RouteContext, pick: ProfilePick, excluded: ReadonlyMap<string, string>, detail: string, kind: string): void {
+  #commit(
+    context: RouteContext,
+    pick: ProfilePick,
+    excluded: ReadonlyMap<string, string>,
+    detail: string,
+    kind: string,
+  ): void {
     const now = this.#options.clock.now();
     if (kind === 'responses' || kind === 'compact') {
       if (context.sessionId) {
@@ -401,14 +451,28 @@ export class LabEngine implements ProxyEngine {
     this.#recordDecision(context, pick.profile, pick.route, detail, excluded);
     if (pick.route === 'fallback') {
       const from = [...excluded.keys()].join(', ');
-      this.#options.activity.add('fallback', pick.profile, `Moved ${context.sessionId ?? 'a request'} to ${pick.profile}${from ? ` (skipped ${from})` : ''}.`);
+      this.#options.activity.add(
+        'fallback',
+        pick.profile,
+        `Moved ${context.sessionId ?? 'a request'} to ${pick.profile}${from ? ` (skipped ${from})` : ''}.`,
+      );
     } else {
-      this.#options.activity.add('route', pick.profile, `Routed ${context.sessionId ?? 'a request'} to ${pick.profile} (${pick.route}).`);
+      this.#options.activity.add(
+        'route',
+        pick.profile,
+        `Routed ${context.sessionId ?? 'a request'} to ${pick.profile} (${pick.route}).`,
+      );
     }
     this.#options.onChange?.();
   }
 
-  #recordDecision(context: RouteContext, profile: string | null, route: RouteReason | null, detail: string, excluded: ReadonlyMap<string, string>): void {
+  #recordDecision(
+    context: RouteContext,
+    profile: string | null,
+    route: RouteReason | null,
+    detail: string,
+    excluded: ReadonlyMap<string, string>,
+  ): void {
     this.#decisions.push({
       at: new Date(this.#options.clock.now()).toISOString(),
       sessionId: context.sessionId,
@@ -417,7 +481,8 @@ export class LabEngine implements ProxyEngine {
       detail,
       excluded: [...excluded].map(([name, reason]) => ({ profile: name, reason })),
     });
-    if (this.#decisions.length > maxDecisions) this.#decisions.splice(0, this.#decisions.length - maxDecisions);
+    if (this.#decisions.length > maxDecisions)
+      this.#decisions.splice(0, this.#decisions.length - maxDecisions);
   }
 
   async #maybeReload(): Promise<void> {
@@ -467,9 +532,11 @@ export class LabEngine implements ProxyEngine {
 }
 
 function pinFor(context: RouteContext, registry: Registry | null): RoutingPin | null {
-  if (context.headerProfile) return { profile: context.headerProfile, allowFallback: false, source: 'header' };
+  if (context.headerProfile)
+    return { profile: context.headerProfile, allowFallback: false, source: 'header' };
   const session = context.sessionId ? registry?.pins.sessions[context.sessionId] : undefined;
-  if (session) return { profile: session.profile, allowFallback: session.allowFallback, source: 'session' };
+  if (session)
+    return { profile: session.profile, allowFallback: session.allowFallback, source: 'session' };
   const repo = context.repo ? registry?.pins.repos[context.repo] : undefined;
   if (repo) return { profile: repo.profile, allowFallback: repo.allowFallback, source: 'repo' };
   return null;

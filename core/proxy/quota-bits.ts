@@ -28,13 +28,17 @@ function windowFrom(headers: IncomingHttpHeaders, prefix: string, now: number): 
   const resetAfter = headerNumber(headers, `${prefix}-reset-after-seconds`);
   // Codex counts a window only when something in it is non-zero or a reset is given.
   if (used === 0 && !minutes && resetAt === null && resetAfter === null) return null;
-  const resetsAt = resetAt !== null ? resetAt * 1000 : resetAfter !== null ? now + resetAfter * 1000 : null;
+  const resetsAt =
+    resetAt !== null ? resetAt * 1000 : resetAfter !== null ? now + resetAfter * 1000 : null;
   return { usedPercent: used, windowMinutes: minutes, resetsAt };
 }
 
 /** Reads the `x-codex-primary-*` / `x-codex-secondary-*` headers; null when there are none. */
 export function parseQuotaHeaders(headers: IncomingHttpHeaders, now: number): QuotaSnapshot | null {
-  if (headers['x-codex-primary-used-percent'] === undefined && headers['x-codex-secondary-used-percent'] === undefined) {
+  if (
+    headers['x-codex-primary-used-percent'] === undefined &&
+    headers['x-codex-secondary-used-percent'] === undefined
+  ) {
     return null;
   }
   const primary = windowFrom(headers, 'x-codex-primary', now);
@@ -76,7 +80,8 @@ export function parseUsageLimitBody(
   const error = (parsed as { error?: Record<string, unknown> } | null)?.error;
   if (!error || error['type'] !== 'usage_limit_reached') return null;
   const resetsAtSeconds = typeof error['resets_at'] === 'number' ? error['resets_at'] : null;
-  const resetsIn = typeof error['resets_in_seconds'] === 'number' ? error['resets_in_seconds'] : null;
+  const resetsIn =
+    typeof error['resets_in_seconds'] === 'number' ? error['resets_in_seconds'] : null;
   const afterHeader =
     headerNumber(headers, 'x-codex-primary-reset-after-seconds') ??
     headerNumber(headers, 'x-codex-secondary-reset-after-seconds');
@@ -88,13 +93,18 @@ export function parseUsageLimitBody(
         : afterHeader !== null
           ? now + afterHeader * 1000
           : null;
-  const message = typeof error['message'] === 'string' ? error['message'] : 'The usage limit has been reached.';
+  const message =
+    typeof error['message'] === 'string' ? error['message'] : 'The usage limit has been reached.';
   return { resetsAt, message };
 }
 
 /** The router's own 429 when no profile is left: Codex's `usage_limit_reached` shape. */
 export function poolLimitBody(earliestMs: number | null, message: string, now: number): unknown {
-  const error: Record<string, unknown> = { type: 'usage_limit_reached', code: 'usage_limit_reached', message };
+  const error: Record<string, unknown> = {
+    type: 'usage_limit_reached',
+    code: 'usage_limit_reached',
+    message,
+  };
   if (earliestMs !== null) {
     error['resets_at'] = Math.ceil(earliestMs / 1000);
     error['resets_in_seconds'] = Math.max(0, Math.ceil((earliestMs - now) / 1000));
@@ -109,7 +119,8 @@ function windowJson(window: QuotaWindow | null, now: number): unknown {
   return {
     used_percent: Math.round(window.usedPercent),
     limit_window_seconds: seconds,
-    reset_after_seconds: window.resetsAt === null ? 0 : Math.max(0, Math.round((window.resetsAt - now) / 1000)),
+    reset_after_seconds:
+      window.resetsAt === null ? 0 : Math.max(0, Math.round((window.resetsAt - now) / 1000)),
     reset_at: resetAt,
   };
 }
@@ -139,7 +150,8 @@ function usageWindow(raw: unknown): QuotaWindow | null {
   if (!raw || typeof raw !== 'object') return null;
   const window = raw as Record<string, unknown>;
   if (typeof window['used_percent'] !== 'number') return null;
-  const seconds = typeof window['limit_window_seconds'] === 'number' ? window['limit_window_seconds'] : 0;
+  const seconds =
+    typeof window['limit_window_seconds'] === 'number' ? window['limit_window_seconds'] : 0;
   return {
     usedPercent: window['used_percent'],
     windowMinutes: seconds > 0 ? Math.ceil(seconds / 60) : null,
@@ -173,7 +185,10 @@ export function parseUsagePayload(text: string, now: number): QuotaSnapshot | nu
         }
       : null,
     activeLimit: null,
-    limitReached: typeof rateLimit?.['limit_reached'] === 'boolean' ? (rateLimit['limit_reached'] as boolean) : null,
+    limitReached:
+      typeof rateLimit?.['limit_reached'] === 'boolean'
+        ? (rateLimit['limit_reached'] as boolean)
+        : null,
     others: [],
   };
 }

@@ -122,7 +122,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     handle(request, response).catch((error: unknown) => {
       log.error({ err: error }, 'router request failed');
       if (!response.headersSent) {
-        sendError(response, 500, 'upstream_error', 'The router hit an internal error; see its log.');
+        sendError(
+          response,
+          500,
+          'upstream_error',
+          'The router hit an internal error; see its log.',
+        );
       } else {
         response.destroy();
       }
@@ -139,7 +144,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     if (path.startsWith('/lab/')) {
       if (!authorized(request)) return rejectUnauthorized(response);
       if (options.control && (await options.control(request, response, url))) return;
-      return sendError(response, 404, 'not_found', `No control API route ${request.method} ${path}.`);
+      return sendError(
+        response,
+        404,
+        'not_found',
+        `No control API route ${request.method} ${path}.`,
+      );
     }
     if (options.publicRoutes && (await options.publicRoutes(request, response, url))) return;
     sendError(response, 404, 'not_found', `The router has nothing at ${path}.`);

@@ -228,9 +228,7 @@ export function createDashboardRoutes(rendererDir: string): RouteHandler {
         'x-content-type-options': 'nosniff',
       });
       response.end(
-        missing
-          ? 'The dashboard is not built: run npm run build:renderer.\n'
-          : 'Not found.\n',
+        missing ? 'The dashboard is not built: run npm run build:renderer.\n' : 'Not found.\n',
       );
       return true;
     }

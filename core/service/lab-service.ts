@@ -23,11 +23,7 @@ import { ProfileStore } from '../profiles/store.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { parseUsagePayload } from '../proxy/quota-bits.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
-import {
-  createRouterServer,
-  defaultChatGptBaseUrl,
-  type RouterServer,
-} from '../proxy/server.ts';
+import { createRouterServer, defaultChatGptBaseUrl, type RouterServer } from '../proxy/server.ts';
 import { HealthStore } from '../state/health-store.ts';
 import { quotaFileSchema, type QuotaFile, type QuotaSnapshot } from '../state/schema.ts';
 import type {
@@ -119,7 +115,10 @@ export class LabService implements ControlApiService {
 
   /** The upstream base (`CODEX_LAB_CHATGPT_BASE_URL`). */
   get upstreamBaseUrl(): string {
-    return (this.#options.env['CODEX_LAB_CHATGPT_BASE_URL'] || defaultChatGptBaseUrl).replace(/\/+$/, '');
+    return (this.#options.env['CODEX_LAB_CHATGPT_BASE_URL'] || defaultChatGptBaseUrl).replace(
+      /\/+$/,
+      '',
+    );
   }
 
   /** The router's URL once started, else null. */
@@ -144,7 +143,8 @@ export class LabService implements ControlApiService {
     const token = await this.routerToken();
     await this.#engine.load();
     await this.#loadQuota();
-    const rendererDir = this.#options.rendererDir === undefined ? findRendererDir() : this.#options.rendererDir;
+    const rendererDir =
+      this.#options.rendererDir === undefined ? findRendererDir() : this.#options.rendererDir;
     this.#router = await createRouterServer({
       engine: this.#engine,
       token,
@@ -213,7 +213,11 @@ export class LabService implements ControlApiService {
   async setActive(input: Inputs['setActive']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
       await this.#store.setActive(input.profile);
-      this.#activity.add('profile', input.profile === 'auto' ? null : input.profile, `Active profile set to ${input.profile}.`);
+      this.#activity.add(
+        'profile',
+        input.profile === 'auto' ? null : input.profile,
+        `Active profile set to ${input.profile}.`,
+      );
     });
   }
 
@@ -231,7 +235,8 @@ export class LabService implements ControlApiService {
       if (input.revoke) {
         const { revokeProfileTokens } = await import('../auth/revoke.ts');
         const auth = await this.#store.readAuth(input.profile).catch(() => null);
-        if (auth) await revokeProfileTokens(this.#paths, auth, this.#options.env, this.#options.fetch);
+        if (auth)
+          await revokeProfileTokens(this.#paths, auth, this.#options.env, this.#options.fetch);
       }
       await this.#store.remove(input.profile);
       await this.#health.forget(input.profile);
@@ -250,7 +255,8 @@ export class LabService implements ControlApiService {
         logger: this.#options.logger,
         ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
         profiles: this.#store,
-        callbackPort: portText !== undefined && portText !== '' ? Number(portText) : defaultCallbackPort,
+        callbackPort:
+          portText !== undefined && portText !== '' ? Number(portText) : defaultCallbackPort,
         requestedName: input.name ?? null,
         ...(this.#options.openBrowser ? { openBrowser: this.#options.openBrowser } : {}),
         onChange: () => this.#changed(),
@@ -266,17 +272,23 @@ export class LabService implements ControlApiService {
           this.#changed();
         },
         (error: unknown) => {
-          this.#activity.add('login', input.name ?? null, `Sign-in ended: ${isLabError(error) ? error.message : 'failed'}`);
+          this.#activity.add(
+            'login',
+            input.name ?? null,
+            `Sign-in ended: ${isLabError(error) ? error.message : 'failed'}`,
+          );
           this.#changed();
         },
       );
       // Finished sign-ins stay visible for a while, then leave the list.
-      void handle.done.catch(() => undefined).finally(() => {
-        this.#clock.setTimeout(() => {
-          this.#logins.delete(handle.id);
-          this.#changed();
-        }, 2 * minute);
-      });
+      void handle.done
+        .catch(() => undefined)
+        .finally(() => {
+          this.#clock.setTimeout(() => {
+            this.#logins.delete(handle.id);
+            this.#changed();
+          }, 2 * minute);
+        });
       this.#changed();
       return handle.view();
     });
@@ -284,7 +296,8 @@ export class LabService implements ControlApiService {
 
   async cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>> {
     const login = this.#logins.get(input.id);
-    if (!login) return { ok: false, code: 'not_found', message: `No sign-in ${input.id} is in progress.` };
+    if (!login)
+      return { ok: false, code: 'not_found', message: `No sign-in ${input.id} is in progress.` };
     login.cancel();
     this.#changed();
     return { ok: true, value: null };
@@ -293,7 +306,11 @@ export class LabService implements ControlApiService {
   async setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
       await this.#store.setPriming(input.profile, { enabled: input.enabled });
-      this.#activity.add('prime', input.profile, `Priming turned ${input.enabled ? 'on' : 'off'} for ${input.profile}.`);
+      this.#activity.add(
+        'prime',
+        input.profile,
+        `Priming turned ${input.enabled ? 'on' : 'off'} for ${input.profile}.`,
+      );
     });
   }
 
@@ -324,20 +341,32 @@ export class LabService implements ControlApiService {
   async pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
       await this.#store.setPin('session', input.sessionId, input.profile ?? null);
-      this.#activity.add('profile', input.profile ?? null, input.profile ? `Pinned session ${input.sessionId} to ${input.profile}.` : `Unpinned session ${input.sessionId}.`);
+      this.#activity.add(
+        'profile',
+        input.profile ?? null,
+        input.profile
+          ? `Pinned session ${input.sessionId} to ${input.profile}.`
+          : `Unpinned session ${input.sessionId}.`,
+      );
     });
   }
 
   async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
       await this.#store.setPin('repo', input.path, input.profile ?? null);
-      this.#activity.add('profile', input.profile ?? null, input.profile ? `Pinned ${input.path} to ${input.profile}.` : `Unpinned ${input.path}.`);
+      this.#activity.add(
+        'profile',
+        input.profile ?? null,
+        input.profile ? `Pinned ${input.path} to ${input.profile}.` : `Unpinned ${input.path}.`,
+      );
     });
   }
 
   async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
     return toResult(async () => {
-      const names = input.profile ? [(await this.#store.getProfile(input.profile)).name] : (await this.#store.listProfiles()).map((p) => p.name);
+      const names = input.profile
+        ? [(await this.#store.getProfile(input.profile)).name]
+        : (await this.#store.listProfiles()).map((p) => p.name);
       const failures: string[] = [];
       await Promise.all(
         names.map(async (name) => {
@@ -372,7 +401,10 @@ export class LabService implements ControlApiService {
         signal: AbortSignal.timeout(20_000),
       });
     } catch (error) {
-      throw new LabError('upstream_unreachable', `Could not reach the usage endpoint: ${(error as Error).message}.`);
+      throw new LabError(
+        'upstream_unreachable',
+        `Could not reach the usage endpoint: ${(error as Error).message}.`,
+      );
     }
     const text = await response.text();
     if (response.status === 401) {
@@ -380,10 +412,17 @@ export class LabService implements ControlApiService {
       return this.fetchUsage(name);
     }
     if (!response.ok) {
-      throw new LabError('upstream_error', `The usage endpoint answered ${response.status} for ${name}.`);
+      throw new LabError(
+        'upstream_error',
+        `The usage endpoint answered ${response.status} for ${name}.`,
+      );
     }
     const snapshot = parseUsagePayload(text, this.#clock.now());
-    if (!snapshot) throw new LabError('upstream_error', `The usage endpoint sent an unexpected answer for ${name}.`);
+    if (!snapshot)
+      throw new LabError(
+        'upstream_error',
+        `The usage endpoint sent an unexpected answer for ${name}.`,
+      );
     this.#engine.setQuota(name, snapshot);
     this.#queueQuota(name, snapshot);
     return snapshot;
@@ -398,7 +437,11 @@ export class LabService implements ControlApiService {
   /** Priming settings and outcomes per profile, for `GET /lab/v1/priming`. */
   async getPriming(): Promise<unknown> {
     const views = await buildProfileViews(this.#paths, this.#clock.now());
-    return views.map((view) => ({ profile: view.name, enabled: view.priming, last: view.primingLast }));
+    return views.map((view) => ({
+      profile: view.name,
+      enabled: view.priming,
+      last: view.primingLast,
+    }));
   }
 
   #issuer(): string {
@@ -417,17 +460,29 @@ export class LabService implements ControlApiService {
 
   #mergeLive(view: ProfileView, now: number): void {
     const live = this.#engine.health(view.name);
-    if (view.status !== 'auth_error' && (live.status === 'limited' || live.status === 'auth_error')) {
+    if (
+      view.status !== 'auth_error' &&
+      (live.status === 'limited' || live.status === 'auth_error')
+    ) {
       view.status = live.status;
       view.statusMessage = live.message;
-      view.unavailableUntil = live.unavailableUntil === null ? null : new Date(live.unavailableUntil).toISOString();
+      view.unavailableUntil =
+        live.unavailableUntil === null ? null : new Date(live.unavailableUntil).toISOString();
     }
     const quota = this.#engine.quota(view.name);
     const shownAt = view.quota.updatedAt ? Date.parse(view.quota.updatedAt) : 0;
     if (quota && quota.observedAt > shownAt) {
       const window = (w: QuotaSnapshot['primary']) =>
-        w && { usedPercent: w.usedPercent, windowMinutes: w.windowMinutes, resetsAt: w.resetsAt === null ? null : new Date(w.resetsAt).toISOString() };
-      view.quota = { primary: window(quota.primary), secondary: window(quota.secondary), updatedAt: new Date(quota.observedAt).toISOString() };
+        w && {
+          usedPercent: w.usedPercent,
+          windowMinutes: w.windowMinutes,
+          resetsAt: w.resetsAt === null ? null : new Date(w.resetsAt).toISOString(),
+        };
+      view.quota = {
+        primary: window(quota.primary),
+        secondary: window(quota.secondary),
+        updatedAt: new Date(quota.observedAt).toISOString(),
+      };
     }
     void now;
   }
@@ -465,12 +520,20 @@ export class LabService implements ControlApiService {
     this.#pendingQuota.clear();
     try {
       await withLock(this.#paths.locksDir, 'quota', async () => {
-        const file: QuotaFile = (await readJsonFile(this.#paths.quota, quotaFileSchema)) ?? { version: 1, profiles: {} };
+        const file: QuotaFile = (await readJsonFile(this.#paths.quota, quotaFileSchema)) ?? {
+          version: 1,
+          profiles: {},
+        };
         for (const [profile, snapshot] of batch) {
           const entry = file.profiles[profile] ?? { latest: null, history: [] };
           entry.latest = snapshot;
-          entry.history.push({ at: snapshot.observedAt, primary: snapshot.primary?.usedPercent ?? null, secondary: snapshot.secondary?.usedPercent ?? null });
-          if (entry.history.length > historyLimit) entry.history.splice(0, entry.history.length - historyLimit);
+          entry.history.push({
+            at: snapshot.observedAt,
+            primary: snapshot.primary?.usedPercent ?? null,
+            secondary: snapshot.secondary?.usedPercent ?? null,
+          });
+          if (entry.history.length > historyLimit)
+            entry.history.splice(0, entry.history.length - historyLimit);
           file.profiles[profile] = entry;
         }
         await writeJsonFile(this.#paths.quota, file);
@@ -508,7 +571,10 @@ export class LabService implements ControlApiService {
       const known = this.#engine.quota(profile.name);
       if (known && this.#clock.now() - known.observedAt < 5 * minute) continue;
       await this.fetchUsage(profile.name).catch((error: unknown) =>
-        this.#logger.debug({ profile: profile.name, code: isLabError(error) ? error.code : 'error' }, 'usage poll failed'),
+        this.#logger.debug(
+          { profile: profile.name, code: isLabError(error) ? error.code : 'error' },
+          'usage poll failed',
+        ),
       );
     }
     await this.#flushQuota();
@@ -519,8 +585,7 @@ export class LabService implements ControlApiService {
     try {
       const module = (await import('../priming/scheduler.ts')) as Record<string, unknown>;
       const Scheduler = module['PrimingScheduler'] as
-        | (new (options: object) => { start(): void; stop(): void | Promise<void> })
-        | undefined;
+        (new (options: object) => { start(): void; stop(): void | Promise<void> }) | undefined;
       if (!Scheduler) return;
       this.#priming = new Scheduler({
         paths: this.#paths,
@@ -547,9 +612,9 @@ export class LabService implements ControlApiService {
     try {
       const module = (await import('../proxy/codex-config.ts')) as Record<string, unknown>;
       const render = (module['renderCodexConfig'] ?? module['codexConfigToml']) as
-        | ((options: { routerUrl: string }) => string)
-        | undefined;
-      const url = this.#router?.url ?? `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || 1456}`;
+        ((options: { routerUrl: string }) => string) | undefined;
+      const url =
+        this.#router?.url ?? `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || 1456}`;
       if (render) return render({ routerUrl: url });
     } catch {
       // The config module is optional until it lands.

@@ -110,7 +110,10 @@ export const primingFileSchema = z.object({
   version: z.literal(1),
   profiles: z.record(
     z.string(),
-    z.object({ last: primingOutcomeSchema.nullable(), log: z.array(primingOutcomeSchema).default([]) }),
+    z.object({
+      last: primingOutcomeSchema.nullable(),
+      log: z.array(primingOutcomeSchema).default([]),
+    }),
   ),
 });
 /** `state/priming.json`. */

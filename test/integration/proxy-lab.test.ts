@@ -35,7 +35,10 @@ beforeAll(async () => {
     ['alpha@example.com', 'alpha'],
     ['beta@example.com', 'beta'],
   ] as const) {
-    await store.saveSignIn({ auth: issueAuthDotJson(fake, email) as AuthDotJson, requestedName: name });
+    await store.saveSignIn({
+      auth: issueAuthDotJson(fake, email) as AuthDotJson,
+      requestedName: name,
+    });
   }
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -100,7 +103,9 @@ describe('router through LabService', () => {
   });
 
   it('falls over on usage_limit_reached and skips the limited profile', async () => {
-    const first = await post('/backend-api/codex/responses', turn('s2'), { 'x-codex-lab-profile': 'alpha' });
+    const first = await post('/backend-api/codex/responses', turn('s2'), {
+      'x-codex-lab-profile': 'alpha',
+    });
     await first.text();
     fake.account('alpha@example.com').failures.push({ kind: 'usage_limit', resetsInSeconds: 3600 });
     // a session pinned by header is strict: use a session that sits on alpha via the active profile
@@ -120,7 +125,9 @@ describe('router through LabService', () => {
   });
 
   it('answers wham/usage itself with the routed account numbers', async () => {
-    const response = await fetch(`${url}/backend-api/wham/usage`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${url}/backend-api/wham/usage`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('x-codex-lab-profile')).toBe('beta');
     const body = (await response.json()) as { rate_limit: { allowed: boolean } };
@@ -130,7 +137,9 @@ describe('router through LabService', () => {
   it('refreshes once on 401 and retries with the rotated token written to disk', async () => {
     const before = accessTokenOnDisk('beta');
     expireAccessTokens(fake, 'beta@example.com');
-    const response = await post('/backend-api/codex/responses', turn('s5'), { 'x-codex-lab-profile': 'beta' });
+    const response = await post('/backend-api/codex/responses', turn('s5'), {
+      'x-codex-lab-profile': 'beta',
+    });
     expect(response.status).toBe(200);
     await response.text();
     const after = accessTokenOnDisk('beta');
@@ -152,14 +161,18 @@ describe('router through LabService', () => {
 });
 
 describe('control API', () => {
-  const get = (path: string) => fetch(`${url}/lab/v1/${path}`, { headers: { authorization: `Bearer ${token}` } });
+  const get = (path: string) =>
+    fetch(`${url}/lab/v1/${path}`, { headers: { authorization: `Bearer ${token}` } });
 
   it('needs the token', async () => {
     expect((await fetch(`${url}/lab/v1/state`)).status).toBe(401);
   });
 
   it('serves state, sessions and pins', async () => {
-    const state = (await (await get('state')).json()) as { profiles: Array<{ name: string }>; router: { running: boolean } };
+    const state = (await (await get('state')).json()) as {
+      profiles: Array<{ name: string }>;
+      router: { running: boolean };
+    };
     expect(state.profiles.map((p) => p.name).sort()).toEqual(['alpha', 'beta']);
     expect(state.router.running).toBe(true);
     const text = JSON.stringify(state);
@@ -182,7 +195,9 @@ describe('control API', () => {
       body: JSON.stringify({ sessionId: 'pinned-1', profile: 'alpha' }),
     });
     expect(await ok.json()).toEqual({ ok: true, value: null });
-    const pins = (await (await get('pins')).json()) as { sessions: Record<string, { profile: string }> };
+    const pins = (await (await get('pins')).json()) as {
+      sessions: Record<string, { profile: string }>;
+    };
     expect(pins.sessions['pinned-1']?.profile).toBe('alpha');
     const missing = await fetch(`${url}/lab/v1/setActive`, {
       method: 'POST',

@@ -57,7 +57,9 @@ function upstreamHandler(
 ): boolean {
   if (!request.url?.startsWith('/backend-api/')) return false;
   const auth = request.headers.authorization ?? '';
-  const account = accounts.find((a) => auth === `Bearer ${a.token}` || auth === `Bearer ${a.rotated}`);
+  const account = accounts.find(
+    (a) => auth === `Bearer ${a.token}` || auth === `Bearer ${a.rotated}`,
+  );
   if (!account) {
     response.writeHead(401, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ error: { code: 'token_invalid', message: 'bad token' } }));
@@ -75,10 +77,17 @@ function upstreamHandler(
   }
   if (account.script === 'limit') {
     const resetsAt = Math.floor(Date.now() / 1000) + (account.name === 'alpha' ? 7200 : 3600);
-    response.writeHead(429, { 'content-type': 'application/json', 'x-codex-primary-used-percent': '100' });
+    response.writeHead(429, {
+      'content-type': 'application/json',
+      'x-codex-primary-used-percent': '100',
+    });
     response.end(
       JSON.stringify({
-        error: { type: 'usage_limit_reached', message: 'The usage limit has been reached', resets_at: resetsAt },
+        error: {
+          type: 'usage_limit_reached',
+          message: 'The usage limit has been reached',
+          resets_at: resetsAt,
+        },
       }),
     );
     return true;
@@ -99,7 +108,10 @@ function upstreamHandler(
     return true;
   }
   if (account.script === 'slow') {
-    const timer = setInterval(() => response.write(event('response.output_text.delta', { delta: '.' })), 20);
+    const timer = setInterval(
+      () => response.write(event('response.output_text.delta', { delta: '.' })),
+      20,
+    );
     response.on('close', () => {
       clearInterval(timer);
       if (!response.writableFinished) upstreamClosed.push(account.name);
@@ -121,20 +133,28 @@ function scriptedEngine() {
     prepare(info: ProxyRequestInfo) {
       const sessionId =
         (info.headers['session-id'] as string | undefined) ??
-        (typeof info.body?.['prompt_cache_key'] === 'string' ? (info.body['prompt_cache_key'] as string) : null);
+        (typeof info.body?.['prompt_cache_key'] === 'string'
+          ? (info.body['prompt_cache_key'] as string)
+          : null);
       const pin = info.headers['x-codex-lab-profile'] as string | undefined;
       return {
         choose(excluded): ProfilePick | NoPick {
           if (pin) {
             if (!accounts.some((a) => a.name === pin)) {
-              return { ok: false, status: 400, code: 'profile_not_found', message: `No profile named "${pin}".` };
+              return {
+                ok: false,
+                status: 400,
+                code: 'profile_not_found',
+                message: `No profile named "${pin}".`,
+              };
             }
             return { ok: true, profile: pin, route: 'pinned', allowFallback: false };
           }
           const usable = (name: string) =>
             !excluded.has(name) && !authErrors.has(name) && (limited.get(name) ?? 0) <= Date.now();
           const current = sessionId ? sessions.get(sessionId) : undefined;
-          if (current && usable(current)) return { ok: true, profile: current, route: 'sticky', allowFallback: false };
+          if (current && usable(current))
+            return { ok: true, profile: current, route: 'sticky', allowFallback: false };
           const next = accounts.find((a) => usable(a.name));
           if (!next) {
             const earliest = Math.min(...limited.values());
@@ -143,10 +163,17 @@ function scriptedEngine() {
               status: 429,
               code: 'usage_limit_reached',
               message: 'Every profile is limited.',
-              body: { error: { type: 'usage_limit_reached', resets_at: Math.floor(earliest / 1000) } },
+              body: {
+                error: { type: 'usage_limit_reached', resets_at: Math.floor(earliest / 1000) },
+              },
             };
           }
-          return { ok: true, profile: next.name, route: excluded.size > 0 ? 'fallback' : current ? 'fallback' : 'best', allowFallback: false };
+          return {
+            ok: true,
+            profile: next.name,
+            route: excluded.size > 0 ? 'fallback' : current ? 'fallback' : 'best',
+            allowFallback: false,
+          };
         },
         commit(pick) {
           if (sessionId) sessions.set(sessionId, pick.profile);
@@ -157,7 +184,8 @@ function scriptedEngine() {
       return { accessToken: tokens.get(profile)!, accountId: byName(profile).accountId };
     },
     async refreshAfterUnauthorized(profile) {
-      if (profile === 'gamma') throw new LabError('refresh_token_reused', 'Your access token could not be refreshed.');
+      if (profile === 'gamma')
+        throw new LabError('refresh_token_reused', 'Your access token could not be refreshed.');
       tokens.set(profile, byName(profile).rotated);
       return { accessToken: byName(profile).rotated, accountId: byName(profile).accountId };
     },
@@ -232,17 +260,27 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
       'content-type': 'application/json',
       ...headers,
     },
-    body: typeof body === 'string' ? body : body instanceof Uint8Array ? new Blob([new Uint8Array(body)]) : JSON.stringify(body),
+    body:
+      typeof body === 'string'
+        ? body
+        : body instanceof Uint8Array
+          ? new Blob([new Uint8Array(body)])
+          : JSON.stringify(body),
   });
 }
 const turn = { model: 'gpt-5.5', input: [], stream: true, prompt_cache_key: 'thread-1' };
 
 describe('router token', () => {
   it('rejects requests without or with a wrong token, with a JSON error', async () => {
-    const none = await fetch(`${router.url}/backend-api/codex/responses`, { method: 'POST', body: '{}' });
+    const none = await fetch(`${router.url}/backend-api/codex/responses`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(none.status).toBe(401);
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
-    const wrong = await post('/backend-api/codex/responses', turn, { authorization: 'Bearer clab_wrong' });
+    const wrong = await post('/backend-api/codex/responses', turn, {
+      authorization: 'Bearer clab_wrong',
+    });
     expect(wrong.status).toBe(401);
     const control = await fetch(`${router.url}/lab/v1/state`);
     expect(control.status).toBe(401);
@@ -268,7 +306,9 @@ describe('routing', () => {
     const again = await post('/backend-api/codex/responses', turn);
     expect(again.headers.get('x-codex-lab-route')).toBe('sticky');
     await again.text();
-    const pinned = await post('/backend-api/codex/responses', turn, { 'x-codex-lab-profile': 'beta' });
+    const pinned = await post('/backend-api/codex/responses', turn, {
+      'x-codex-lab-profile': 'beta',
+    });
     expect(pinned.headers.get('x-codex-lab-profile')).toBe('beta');
     expect(pinned.headers.get('x-codex-lab-route')).toBe('pinned');
     expect(await pinned.text()).toContain('hi from beta');
@@ -301,8 +341,12 @@ describe('routing', () => {
   });
 
   it('reads zstd bodies for routing and forwards the original bytes', async () => {
-    const compressed = zstdCompressSync(Buffer.from(JSON.stringify({ ...turn, prompt_cache_key: 'zz' })));
-    const response = await post('/backend-api/codex/responses', compressed, { 'content-encoding': 'zstd' });
+    const compressed = zstdCompressSync(
+      Buffer.from(JSON.stringify({ ...turn, prompt_cache_key: 'zz' })),
+    );
+    const response = await post('/backend-api/codex/responses', compressed, {
+      'content-encoding': 'zstd',
+    });
     expect(response.status).toBe(200);
     await response.text();
     expect(state.sessions.get('zz')).toBe('alpha');
@@ -323,7 +367,10 @@ describe('fallback', () => {
     expect(await response.text()).toContain('hi from beta');
     expect(state.sessions.get('thread-1')).toBe('beta');
     // alpha stays skipped until its reset, even for a new session
-    const other = await post('/backend-api/codex/responses', { ...turn, prompt_cache_key: 'thread-2' });
+    const other = await post('/backend-api/codex/responses', {
+      ...turn,
+      prompt_cache_key: 'thread-2',
+    });
     expect(other.headers.get('x-codex-lab-profile')).toBe('beta');
     await other.text();
   });
@@ -345,14 +392,20 @@ describe('fallback', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('x-codex-lab-profile')).toBe('alpha');
     await response.text();
-    expect(fake.requests.at(-1)!.headers['authorization']).toBe(`Bearer ${byName('alpha').rotated}`);
+    expect(fake.requests.at(-1)!.headers['authorization']).toBe(
+      `Bearer ${byName('alpha').rotated}`,
+    );
   });
 
   it('falls over when the refresh fails permanently', async () => {
     byName('gamma').script = 'unauthorized';
     const response = await post('/backend-api/codex/responses', turn, {});
     await response.text();
-    const pinnedFail = await post('/backend-api/codex/responses', { ...turn, prompt_cache_key: 'g' }, {});
+    const pinnedFail = await post(
+      '/backend-api/codex/responses',
+      { ...turn, prompt_cache_key: 'g' },
+      {},
+    );
     await pinnedFail.text();
     state.sessions.set('g', 'gamma');
     const moved = await post('/backend-api/codex/responses', { ...turn, prompt_cache_key: 'g' });
@@ -367,18 +420,24 @@ describe('bad requests', () => {
   it('rejects malformed JSON with 400', async () => {
     const response = await post('/backend-api/codex/responses', '{"model": ');
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/not valid JSON/);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+      /not valid JSON/,
+    );
   });
 
   it('rejects an oversized body with 413', async () => {
     const big = JSON.stringify({ ...turn, input: 'x'.repeat(2 * 1024 * 1024) });
     const response = await post('/backend-api/codex/responses', big);
     expect(response.status).toBe(413);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'payload_too_large',
+    );
   });
 
   it('names an unknown pinned profile', async () => {
-    const response = await post('/backend-api/codex/responses', turn, { 'x-codex-lab-profile': 'nobody' });
+    const response = await post('/backend-api/codex/responses', turn, {
+      'x-codex-lab-profile': 'nobody',
+    });
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(response.status).toBeLessThan(500);
     expect(await response.text()).toContain('nobody');
@@ -434,7 +493,14 @@ describe('logs', () => {
       secrets: () => [routerToken],
     });
     const jwt = byName('alpha').token;
-    logger.info({ access_token: 'rt_plain_refresh_value', headers: { authorization: `Bearer ${jwt}` }, note: jwt }, `router ${routerToken}`);
+    logger.info(
+      {
+        access_token: 'rt_plain_refresh_value',
+        headers: { authorization: `Bearer ${jwt}` },
+        note: jwt,
+      },
+      `router ${routerToken}`,
+    );
     const out = lines.join('');
     expect(out).not.toContain(jwt);
     expect(out).not.toContain(routerToken);

@@ -18,7 +18,10 @@ export function parsePort(value: unknown, source: string): number {
   const text = String(value).trim();
   const port = Number(text);
   if (!/^\d+$/.test(text) || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new LabError('invalid_argument', `${source} must be a port number from 0 to 65535, not "${text}".`);
+    throw new LabError(
+      'invalid_argument',
+      `${source} must be a port number from 0 to 65535, not "${text}".`,
+    );
   }
   return port;
 }
@@ -41,7 +44,12 @@ export async function runServe(
     level: context.env['CODEX_LAB_LOG_LEVEL'] ?? 'info',
     secrets: () => (token ? [token] : []),
   });
-  const service = new LabService({ paths: context.paths, env: context.env, clock: systemClock, logger });
+  const service = new LabService({
+    paths: context.paths,
+    env: context.env,
+    clock: systemClock,
+    logger,
+  });
   token = await service.routerToken();
   let started: { url: string; port: number };
   try {

@@ -52,7 +52,10 @@ export async function runUsage(
   if (name) {
     views = views.filter((view) => view.name.toLowerCase() === name.toLowerCase());
     if (views.length === 0) {
-      writeLine(context.stderr, `codex-lab: there is no profile named "${name}"; run codex-lab list.`);
+      writeLine(
+        context.stderr,
+        `codex-lab: there is no profile named "${name}"; run codex-lab list.`,
+      );
       return 1;
     }
   }
@@ -83,14 +86,22 @@ export async function runUsage(
     view.status,
     describeWindow(view.quota.primary, now),
     describeWindow(view.quota.secondary, now),
-    view.quota.updatedAt ? `${formatSpan(Math.max(0, now - Date.parse(view.quota.updatedAt)))} ago` : 'never',
+    view.quota.updatedAt
+      ? `${formatSpan(Math.max(0, now - Date.parse(view.quota.updatedAt)))} ago`
+      : 'never',
   ]);
   const header = ['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'UPDATED'];
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]!.length)),
   );
   for (const row of [header, ...rows]) {
-    writeLine(context.stdout, row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+    writeLine(
+      context.stdout,
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
   }
   return 0;
 }
