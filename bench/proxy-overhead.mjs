@@ -1,20 +1,25 @@
 // Router overhead: 64 concurrent streams of a ~20 KB SSE answer from the fake upstream, measured
-// direct, through a bare pass-through proxy on undici (the client the router uses) and through the
-// router (`codex-lab serve`). Reports ratios against the baselines measured in the same run and
-// appends them to docs/benchmarks.md under "Router overhead".
+// direct, through a bare pass-through proxy on undici (the client the router uses; in its own
+// process, like the router) and through the router (`codex-lab serve`). Reports ratios against
+// the baselines measured in the same run and appends them to docs/benchmarks.md under "Router
+// overhead".
 //
-//   node bench/proxy-overhead.mjs [--requests N] [--concurrency N] [--no-write]
-import { createServer } from 'node:http';
-import { pipeline } from 'node:stream/promises';
-import { spawn } from 'node:child_process';
+//   node bench/proxy-overhead.mjs [--requests N] [--concurrency N] [--sequential N] [--no-write]
+//                                 [--cpu-prof DIR]
+//
+// Added time to first byte is also measured one request at a time (`--sequential N` requests per
+// path, default 1000): under 64 concurrent streams the p99 is the load generator's own queueing.
+//
+// `--cpu-prof DIR` runs the router under `node --cpu-prof` and leaves its profile in DIR.
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, existsSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Agent, Pool, request } from 'undici';
+import { Agent, request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { seedProfiles } from '../test/helpers/seed-profiles.ts';
 import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
+import { startBareProxy, startRouter } from './helpers/router.mjs';
 
 const argument = (name, fallback) => {
   const index = process.argv.indexOf(`--${name}`);
@@ -22,7 +27,10 @@ const argument = (name, fallback) => {
 };
 const concurrency = argument('concurrency', 64);
 const totalRequests = argument('requests', 640);
+const sequentialRequests = argument('sequential', 1000);
 const writeResults = !process.argv.includes('--no-write');
+const profileIndex = process.argv.indexOf('--cpu-prof');
+const profileDir = profileIndex >= 0 ? resolve(process.argv[profileIndex + 1] ?? '.') : null;
 const repoRoot = resolve(import.meta.dirname, '..');
 
 // ~6 KB of answer text: streamed as 256-character deltas and repeated in output_item.done and
@@ -40,83 +48,9 @@ const requestBody = JSON.stringify({
   prompt_cache_key: 'bench',
 });
 
-/** A pass-through proxy with nothing but undici and `pipeline`: the floor any router can reach. */
-async function startBareProxy(upstreamOrigin) {
-  const pool = new Pool(upstreamOrigin, { connections: concurrency * 2, pipelining: 1 });
-  const server = createServer(async (incoming, outgoing) => {
-    try {
-      const chunks = [];
-      for await (const chunk of incoming) chunks.push(chunk);
-      const headers = { ...incoming.headers };
-      delete headers.host;
-      delete headers.connection;
-      const upstream = await pool.request({
-        path: incoming.url,
-        method: incoming.method,
-        headers,
-        body: Buffer.concat(chunks),
-      });
-      const responseHeaders = { ...upstream.headers };
-      delete responseHeaders.connection;
-      delete responseHeaders['transfer-encoding'];
-      outgoing.writeHead(upstream.statusCode, responseHeaders);
-      await pipeline(upstream.body, outgoing);
-    } catch (error) {
-      if (!outgoing.headersSent) outgoing.writeHead(502);
-      outgoing.end(String(error));
-    }
-  });
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise((done) => server.close(done));
-      await pool.close();
-    },
-  };
-}
-
-async function startRouter(env) {
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'bin/codex-lab.mjs'), 'serve', '--port', '0'],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  const url = await new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`router did not start:\n${output}`)), 30_000);
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        done(match[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`router exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    url,
-    pid: child.pid,
-    async close() {
-      child.kill('SIGTERM');
-      await new Promise((done) => (child.exitCode !== null ? done() : child.once('exit', done)));
-    },
-  };
-}
-
 /** Runs `count` streamed requests with `concurrency` in flight; returns per-request timings (ms). */
-async function load(baseUrl, headersFor, count) {
-  const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
+async function load(baseUrl, headersFor, count, inFlight = concurrency) {
+  const dispatcher = new Agent({ connections: inFlight, pipelining: 1 });
   const ttfb = [];
   const total = [];
   let next = 0;
@@ -153,7 +87,7 @@ async function load(baseUrl, headersFor, count) {
       total.push(end - begin);
     }
   }
-  await Promise.all(Array.from({ length: concurrency }, (_, slot) => worker(slot)));
+  await Promise.all(Array.from({ length: inFlight }, (_, slot) => worker(slot)));
   const elapsed = (performance.now() - started) / 1000;
   await dispatcher.close();
   return { ttfb, total, elapsed, failures, bytes, count };
@@ -172,9 +106,16 @@ function summarise(name, result) {
   };
 }
 
+/** One request at a time: TTFB without queueing. */
+async function sequential(baseUrl, headersFor) {
+  const result = await load(baseUrl, headersFor, sequentialRequests, 1);
+  return { seqP50: percentile(result.ttfb, 50), seqP99: percentile(result.ttfb, 99) };
+}
+
 async function measure(name, baseUrl, headersFor) {
   await load(baseUrl, headersFor, concurrency); // warm-up: connections, JIT
-  return summarise(name, await load(baseUrl, headersFor, totalRequests));
+  const row = summarise(name, await load(baseUrl, headersFor, totalRequests));
+  return { ...row, ...(await sequential(baseUrl, headersFor)) };
 }
 
 const fake = await startFakeChatGpt({
@@ -196,7 +137,7 @@ const upstreamHeaders = () => ({
   'chatgpt-account-id': profile.accountId,
 });
 const upstreamOrigin = new URL(fake.backendUrl).origin;
-const bare = await startBareProxy(upstreamOrigin);
+const bare = await startBareProxy(upstreamOrigin, concurrency * 2);
 const rows = [];
 let routerStats = null;
 let routerError = null;
@@ -205,14 +146,17 @@ try {
   rows.push(await measure('bare undici proxy', bare.url, upstreamHeaders));
   let router;
   try {
-    router = await startRouter({
-      PATH: process.env.PATH,
-      HOME: join(root, 'home'),
-      CODEX_LAB_HOME: labHome,
-      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
-      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-      CODEX_LAB_LOG_LEVEL: 'warn',
-    });
+    router = await startRouter(
+      {
+        PATH: process.env.PATH,
+        HOME: join(root, 'home'),
+        CODEX_LAB_HOME: labHome,
+        CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+        CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+        CODEX_LAB_LOG_LEVEL: 'warn',
+      },
+      profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    );
     const token = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
     const routerHeaders = () => ({ authorization: `Bearer ${token}` });
     await load(router.url, routerHeaders, concurrency);
@@ -221,7 +165,7 @@ try {
     const result = await load(router.url, routerHeaders, totalRequests);
     const wall = (performance.now() - begin) / 1000;
     const after = readProcessStats(router.pid);
-    rows.push(summarise('router', result));
+    rows.push({ ...summarise('router', result), ...(await sequential(router.url, routerHeaders)) });
     if (before && after) {
       routerStats = {
         cpuPercent: ((after.cpuSeconds - before.cpuSeconds) / wall) * 100,
@@ -242,11 +186,11 @@ try {
 
 const format = (value, digits = 1) => (value === undefined ? 'n/a' : value.toFixed(digits));
 const table = [
-  '| path | TTFB p50 ms | TTFB p99 ms | total p50 ms | total p99 ms | requests/s | failures |',
-  '|---|---|---|---|---|---|---|',
+  '| path | TTFB p50 ms | TTFB p99 ms | total p50 ms | total p99 ms | requests/s | failures | one at a time: TTFB p50 ms | TTFB p99 ms |',
+  '|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (row) =>
-      `| ${row.name} | ${format(row.ttfbP50)} | ${format(row.ttfbP99)} | ${format(row.totalP50)} | ${format(row.totalP99)} | ${format(row.rps, 0)} | ${row.failures} |`,
+      `| ${row.name} | ${format(row.ttfbP50)} | ${format(row.ttfbP99)} | ${format(row.totalP50)} | ${format(row.totalP99)} | ${format(row.rps, 0)} | ${row.failures} | ${format(row.seqP50, 2)} | ${format(row.seqP99, 2)} |`,
   ),
 ];
 const direct = rows.find((row) => row.name === 'direct');
@@ -259,7 +203,13 @@ if (direct && bareRow) {
 if (routerRow && bareRow && direct) {
   ratios.push(`- **throughput router/bare: ${format(routerRow.rps / bareRow.rps, 2)}**`);
   ratios.push(
-    `- **p99 TTFB added by the router over direct: ${format(routerRow.ttfbP99 - direct.ttfbP99)} ms** (bare proxy: ${format(bareRow.ttfbP99 - direct.ttfbP99)} ms)`,
+    `- **TTFB added by the router over direct, one request at a time: p99 ${format(routerRow.seqP99 - direct.seqP99, 2)} ms, p50 ${format(routerRow.seqP50 - direct.seqP50, 2)} ms** (bare proxy: p99 ${format(bareRow.seqP99 - direct.seqP99, 2)} ms, p50 ${format(bareRow.seqP50 - direct.seqP50, 2)} ms)`,
+  );
+  ratios.push(
+    `- TTFB added by the router over the bare proxy, one request at a time: p99 ${format(routerRow.seqP99 - bareRow.seqP99, 2)} ms, p50 ${format(routerRow.seqP50 - bareRow.seqP50, 2)} ms`,
+  );
+  ratios.push(
+    `- p99 TTFB added over direct under load: ${format(routerRow.ttfbP99 - direct.ttfbP99)} ms (bare proxy: ${format(bareRow.ttfbP99 - direct.ttfbP99)} ms; dominated by queueing in the shared load generator)`,
   );
   ratios.push(`- p99 total, router/bare: ${format(routerRow.totalP99 / bareRow.totalP99, 2)}`);
 }
@@ -272,7 +222,7 @@ if (routerError) ratios.push(`- router not measured: ${routerError}`);
 
 const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
 const section = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-overhead.mjs\` on ${cpus().length} × ${cpuModel}, Node ${process.version}: ${concurrency} concurrent streams, ${totalRequests} requests per path after a warm-up round, each answer ~${format(direct?.kbPerAnswer ?? 0, 0)} KB of SSE from the fake ChatGPT on loopback (the load generator, the fake and the proxies share the same cores, so absolute times are inflated; read the ratios).`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-overhead.mjs\` on ${cpus().length} × ${cpuModel}, Node ${process.version}: ${concurrency} concurrent streams, ${totalRequests} requests per path after a warm-up round, then ${sequentialRequests} one at a time, each answer ~${format(direct?.kbPerAnswer ?? 0, 0)} KB of SSE from the fake ChatGPT on loopback (the load generator, the fake and the proxies share the same cores, so absolute times are inflated; read the ratios).`,
   '',
   ...table,
   '',

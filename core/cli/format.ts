@@ -48,6 +48,18 @@ export function formatStatus(view: ProfileView, now: number): string {
   return view.status;
 }
 
+/**
+ * Priming state with the last outcome: `off`, `on`, `on, primed 2h05m ago`, `off, failed 3m ago`.
+ */
+export function formatPriming(view: ProfileView, now: number): string {
+  const state = view.priming ? 'on' : 'off';
+  const last = view.primingLast;
+  if (!last) return state;
+  const ago = now - Date.parse(last.at);
+  const when = ago < 60_000 ? 'just now' : `${formatCountdown(ago)} ago`;
+  return `${state}, ${last.outcome.replace('_', ' ')} ${when}`;
+}
+
 /** The human `codex-lab list` table (the active profile is marked `*`). */
 export function formatProfileTable(views: ProfileView[], active: string, now: number): string {
   if (views.length === 0) return 'No profiles yet. Add one with `codex-lab login`.';
@@ -59,7 +71,7 @@ export function formatProfileTable(views: ProfileView[], active: string, now: nu
     formatStatus(view, now),
     formatWindow(view.quota.primary, now),
     formatWindow(view.quota.secondary, now),
-    view.priming ? 'on' : 'off',
+    formatPriming(view, now),
   ]);
   const table = formatTable(
     [' ', 'NAME', 'EMAIL', 'PLAN', 'STATUS', '5H USED', 'WEEKLY USED', 'PRIMING'],

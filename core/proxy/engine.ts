@@ -62,6 +62,11 @@ export interface UsageLimit {
   /** Unix ms when the limit resets, or null when the upstream did not say. */
   resetsAt: number | null;
   message: string;
+  /**
+   * The limit family the 429 names in `x-codex-active-limit` (e.g. a Spark model's own limit);
+   * null or `codex` for the account's main limit.
+   */
+  limitId?: string | null;
 }
 
 /** The policy side of the proxy. Every method is cheap on the hot path: no file reads. */
@@ -79,8 +84,11 @@ export interface ProxyEngine {
   classify429(body: string, headers: IncomingHttpHeaders, now: number): UsageLimit | null;
   /** Every upstream answer's headers (quota) and status (health, circuit breaker). */
   observe(profile: string, status: number, headers: IncomingHttpHeaders): void;
-  /** The profile's quota is spent until `limit.resetsAt`. */
-  markLimited(profile: string, limit: UsageLimit): void;
+  /**
+   * The profile's quota is spent until `limit.resetsAt` — for every request, or only for the
+   * models of `limit.limitId`'s family (`request` says which model hit it).
+   */
+  markLimited(profile: string, limit: UsageLimit, request?: ProxyRequestInfo): void;
   /** The profile needs a new sign-in (refresh failed permanently). */
   markAuthError(profile: string, error: LabError): void;
   /** A network error (status null) or 5xx from the profile, for the circuit breaker. */

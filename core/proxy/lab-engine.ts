@@ -13,8 +13,15 @@ import { LabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Clock, Logger } from '../ports.ts';
 import type { Registry } from '../profiles/schema.ts';
+import { defaultLimitId, parseRateLimitHeaders } from '../quota/headers.ts';
+import type { QuotaBook } from '../quota/quota-book.ts';
+import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts';
+import { usageResponseFromSnapshot } from '../quota/usage.ts';
+import { CircuitBreaker } from '../router/circuit.ts';
+import { DecisionLog } from '../router/decision-log.ts';
 import { chooseProfile, type RoutingCandidate, type RoutingPin } from '../router/policy.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
+import { BucketMap, SessionTable } from '../router/sessions.ts';
 import type { DecisionView, RouteReason, SessionView } from '../service/contract.ts';
 import type { ActivityLog } from '../service/events.ts';
 import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
@@ -28,12 +35,6 @@ import type {
   UpstreamCredentials,
   UsageLimit,
 } from './engine.ts';
-import {
-  parseQuotaHeaders,
-  parseUsageLimitBody,
-  poolLimitBody,
-  usageFromSnapshot,
-} from './quota-bits.ts';
 
 /** Where credentials come from: the TokenManager (single-flight, locked refresh). */
 export interface CredentialSource {
@@ -57,32 +58,20 @@ export interface LabEngineOptions {
   health: HealthStore;
   credentials: CredentialSource;
   activity: ActivityLog;
+  /** Latest quota per profile; header snapshots go in here and are persisted by the book. */
+  quota: QuotaBook;
   clock: Clock;
   logger: Logger;
   /** Called (cheaply, synchronously) whenever state worth showing changed. */
   onChange?: () => void;
-  /** Called with every quota snapshot learned from response headers. */
-  onQuota?: (profile: string, snapshot: QuotaSnapshot) => void;
   reloadIntervalMs?: number;
   /** A session not seen for this long is forgotten. */
   sessionTtlMs?: number;
 }
 
-interface SessionEntry {
-  id: string;
-  profile: string;
-  route: RouteReason;
-  repo: string | null;
-  model: string | null;
-  pinned: string | null;
-  requests: number;
-  startedAt: number;
-  lastSeenAt: number;
-}
-
 const maxDecisions = 200;
-const breakerThreshold = 3;
-const breakerOpenMs = 30_000;
+/** Models whose limit family is remembered (a handful exist; the bound only guards memory). */
+const maxModelFamilies = 256;
 const credentialCacheMs = 30_000;
 
 /** The routing policy and live state behind the router. */
@@ -93,17 +82,27 @@ export class LabEngine implements ProxyEngine {
   #registryMtime = -1;
   #healthMtime = -1;
   #health = new Map<string, ProfileHealth & { updatedAt?: number }>();
-  #quota = new Map<string, QuotaSnapshot>();
-  #sessions = new Map<string, SessionEntry>();
-  #buckets = new Map<string, string>();
-  #decisions: DecisionView[] = [];
-  #failures = new Map<string, { count: number; openUntil: number }>();
+  readonly #quota: QuotaBook;
+  readonly #sessions: SessionTable;
+  readonly #buckets: BucketMap;
+  readonly #decisions = new DecisionLog(maxDecisions);
+  readonly #circuit = new CircuitBreaker();
+  // Per-model limit families (e.g. a Spark model's own quota): profile → family → limited until,
+  // and model → family as learned from the 429s that named one. In memory only.
+  readonly #familyLimits = new Map<string, Map<string, number>>();
+  readonly #modelFamilies = new Map<string, string>();
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
 
   constructor(options: LabEngineOptions) {
     this.#options = options;
+    this.#quota = options.quota;
+    this.#sessions = new SessionTable({
+      clock: options.clock,
+      idleTtlMs: options.sessionTtlMs ?? 6 * 3600_000,
+    });
+    this.#buckets = new BucketMap({ clock: options.clock });
   }
 
   /** Loads the registry and health now (call once before serving). */
@@ -118,14 +117,15 @@ export class LabEngine implements ProxyEngine {
     this.#registryMtime = -1;
   }
 
-  /** Seeds a quota snapshot (from the usage endpoint or the persisted book). */
+  /** Takes in a quota snapshot (from the usage endpoint) and schedules its persistence. */
   setQuota(profile: string, snapshot: QuotaSnapshot): void {
-    this.#quota.set(profile, snapshot);
+    this.#quota.observe(profile, snapshot);
+    this.#quota.persist();
   }
 
   /** The latest quota known for a profile. */
   quota(profile: string): QuotaSnapshot | null {
-    return this.#quota.get(profile) ?? null;
+    return this.#quota.latest(profile);
   }
 
   /** Effective health of a profile now (in-memory, includes this process's fresh marks). */
@@ -135,45 +135,24 @@ export class LabEngine implements ProxyEngine {
 
   /** Live sessions, most recent first. */
   sessions(): SessionView[] {
-    const ttl = this.#options.sessionTtlMs ?? 6 * 3600_000;
-    const now = this.#options.clock.now();
-    const views: SessionView[] = [];
-    for (const [id, entry] of this.#sessions) {
-      if (now - entry.lastSeenAt > ttl) {
-        this.#sessions.delete(id);
-        continue;
-      }
-      views.push({
-        id,
-        profile: entry.profile,
-        route: entry.route,
-        repo: entry.repo,
-        model: entry.model,
-        pinned: entry.pinned,
-        requests: entry.requests,
-        startedAt: new Date(entry.startedAt).toISOString(),
-        lastSeenAt: new Date(entry.lastSeenAt).toISOString(),
-      });
-    }
-    return views.sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
+    return this.#sessions.list();
   }
 
   /** Recent routing decisions, oldest first. */
   decisions(): DecisionView[] {
-    return this.#decisions.slice();
+    return this.#decisions.list().reverse();
   }
 
   /** Forgets a profile's live state (removed), or moves it (renamed). */
   renameLive(from: string, to: string | null): void {
-    for (const entry of this.#sessions.values()) {
-      if (entry.profile === from) {
-        if (to === null) this.#sessions.delete(entry.id);
-        else entry.profile = to;
-      }
-    }
-    const quota = this.#quota.get(from);
-    this.#quota.delete(from);
-    if (to !== null && quota) this.#quota.set(to, quota);
+    this.#sessions.reassign(from, to);
+    this.#buckets.reassign(from, to);
+    this.#quota.forget(from, to ?? undefined);
+    this.#quota.persist();
+    this.#circuit.forget(from, to ?? undefined);
+    const marks = this.#familyLimits.get(from);
+    this.#familyLimits.delete(from);
+    if (to !== null && marks) this.#familyLimits.set(to, marks);
     this.#health.delete(from);
     this.#credentials.delete(from);
     this.invalidate();
@@ -219,18 +198,30 @@ export class LabEngine implements ProxyEngine {
   }
 
   classify429(body: string, headers: IncomingHttpHeaders, now: number): UsageLimit | null {
-    return parseUsageLimitBody(body, headers, now);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return null;
+    }
+    const snapshot = parseRateLimitHeaders(headers, now);
+    const info = parseUsageLimitBody(parsed, now, snapshot);
+    if (info.type !== 'usage_limit_reached') return null;
+    const error = (parsed as { error?: { message?: unknown } }).error;
+    const message =
+      typeof error?.message === 'string' ? error.message : 'The usage limit has been reached.';
+    return { resetsAt: info.resetsAt, message, limitId: snapshot?.activeLimit ?? null };
   }
 
   observe(profile: string, status: number, headers: IncomingHttpHeaders): void {
     const now = this.#options.clock.now();
-    const snapshot = parseQuotaHeaders(headers, now);
+    const snapshot = parseRateLimitHeaders(headers, now);
     if (snapshot) {
-      this.#quota.set(profile, snapshot);
-      this.#options.onQuota?.(profile, snapshot);
+      this.#quota.observe(profile, snapshot);
+      this.#quota.persist();
     }
     if (status >= 200 && status < 300) {
-      this.#failures.delete(profile);
+      this.#circuit.noteSuccess(profile);
       const current = this.#health.get(profile);
       if (!current || current.status !== 'ok') {
         this.#health.set(profile, {
@@ -245,10 +236,15 @@ export class LabEngine implements ProxyEngine {
     if (snapshot) this.#options.onChange?.();
   }
 
-  markLimited(profile: string, limit: UsageLimit): void {
+  markLimited(profile: string, limit: UsageLimit, request?: ProxyRequestInfo): void {
     const now = this.#options.clock.now();
     // Without a reset time, skip the profile for a short while rather than forever.
     const until = limit.resetsAt ?? now + 5 * 60_000;
+    const family = familyOf(limit.limitId);
+    if (family !== null) {
+      this.#markFamilyLimited(profile, family, until, request);
+      return;
+    }
     this.#health.set(profile, {
       status: 'limited',
       unavailableUntil: until,
@@ -282,20 +278,50 @@ export class LabEngine implements ProxyEngine {
     this.#options.onChange?.();
   }
 
-  noteFailure(profile: string, _status: number | null): void {
-    const now = this.#options.clock.now();
-    const entry = this.#failures.get(profile) ?? { count: 0, openUntil: 0 };
-    entry.count += 1;
-    if (entry.count >= breakerThreshold) {
-      entry.openUntil = now + breakerOpenMs;
-      entry.count = 0;
+  /** Only `family` is spent on `profile`: requests for the family's models avoid it until then. */
+  #markFamilyLimited(
+    profile: string,
+    family: string,
+    until: number,
+    request: ProxyRequestInfo | undefined,
+  ): void {
+    const model = request ? extractRouteContext(request.headers, request.body).model : null;
+    if (model !== null && this.#modelFamilies.get(model) !== family) {
+      if (this.#modelFamilies.size >= maxModelFamilies) this.#modelFamilies.clear();
+      this.#modelFamilies.set(model, family);
     }
-    this.#failures.set(profile, entry);
+    let marks = this.#familyLimits.get(profile);
+    if (!marks) {
+      marks = new Map();
+      this.#familyLimits.set(profile, marks);
+    }
+    marks.set(family, until);
+    this.#options.activity.add(
+      'limited',
+      profile,
+      `${profile} reached its ${family} limit${model ? ` (${model})` : ''}; requests for that family skip it until ${new Date(until).toISOString()}.`,
+    );
+    this.#options.onChange?.();
+  }
+
+  /** When `profile` is limited for `family` at `now`: until when; otherwise null. */
+  #familyLimitedUntil(profile: string, family: string, now: number): number | null {
+    const marks = this.#familyLimits.get(profile);
+    const until = marks?.get(family);
+    if (until === undefined) return null;
+    if (until > now) return until;
+    marks!.delete(family);
+    if (marks!.size === 0) this.#familyLimits.delete(profile);
+    return null;
+  }
+
+  noteFailure(profile: string, _status: number | null): void {
+    this.#circuit.noteUpstreamFailure(profile, this.#options.clock.now());
   }
 
   usageAnswer(profile: string): unknown {
-    const snapshot = this.#quota.get(profile);
-    return snapshot ? usageFromSnapshot(snapshot) : null;
+    const snapshot = this.#quota.latest(profile);
+    return snapshot ? usageResponseFromSnapshot(snapshot, this.#options.clock.now()) : null;
   }
 
   #choose(
@@ -306,25 +332,31 @@ export class LabEngine implements ProxyEngine {
     const now = this.#options.clock.now();
     const registry = this.#registry;
     const pin = pinFor(context, registry);
+    const family =
+      this.#familyLimits.size === 0 || context.model === null
+        ? null
+        : (this.#modelFamilies.get(context.model) ?? null);
     const candidates: RoutingCandidate[] = this.#profiles.map((name) => {
       const health = effectiveHealth(this.#health.get(name), now);
-      const breaker = this.#failures.get(name);
+      const familyUntil =
+        family !== null && (health.status === 'ok' || health.status === 'unknown')
+          ? this.#familyLimitedUntil(name, family, now)
+          : null;
       return {
         name,
-        status: health.status,
-        unavailableUntil: health.unavailableUntil,
-        circuitOpenUntil: breaker && breaker.openUntil > now ? breaker.openUntil : null,
-        quota: this.#quota.get(name) ?? null,
+        status: familyUntil === null ? health.status : 'limited',
+        unavailableUntil: familyUntil ?? health.unavailableUntil,
+        circuitOpenUntil: this.#circuit.circuitOpenUntil(name, now),
+        quota: this.#quota.latest(name),
       };
     });
-    const session = context.sessionId ? this.#sessions.get(context.sessionId) : undefined;
     const decision = chooseProfile({
       candidates,
       context,
-      sessionProfile: session?.profile ?? null,
+      sessionProfile: this.#sessions.profileOf(context.sessionId),
       pin,
       active: registry?.active ?? 'auto',
-      bucketProfile: this.#buckets.get(bucketKey(context)) ?? null,
+      bucketProfile: this.#buckets.get(context.repo, context.model),
       exclude: new Set(excluded.keys()),
       now,
     });
@@ -374,10 +406,15 @@ export class LabEngine implements ProxyEngine {
         ? this.#earliestReset(now, decision.earliestReset)
         : decision.earliestReset;
     if (until !== null || blocked?.code === 'limited' || blocked?.code === 'exhausted') {
-      const text =
-        decision.outcome === 'pinned_unavailable' && blocked
-          ? `The pinned profile ${blocked.profile} has reached its usage limit.`
-          : `Every profile has reached its usage limit${until ? `; the first resets at ${new Date(until).toISOString()}` : ''}.`;
+      const body = buildPoolLimitBody({
+        earliestReset: until,
+        now,
+        profileCount: this.#profiles.length,
+      });
+      if (decision.outcome === 'pinned_unavailable' && blocked) {
+        body.error['message'] =
+          `The pinned profile ${blocked.profile} has reached its usage limit.`;
+      }
       return {
         ok: false,
         message,
@@ -385,8 +422,8 @@ export class LabEngine implements ProxyEngine {
           ok: false,
           status: 429,
           code: 'usage_limit_reached',
-          message: text,
-          body: poolLimitBody(until, text, now),
+          message: body.error['message'] as string,
+          body,
         },
       };
     }
@@ -417,32 +454,17 @@ export class LabEngine implements ProxyEngine {
     detail: string,
     kind: string,
   ): void {
-    const now = this.#options.clock.now();
     if (kind === 'responses' || kind === 'compact') {
       if (context.sessionId) {
-        const existing = this.#sessions.get(context.sessionId);
-        if (existing) {
-          existing.profile = pick.profile;
-          existing.route = pick.route;
-          existing.requests += 1;
-          existing.lastSeenAt = now;
-          existing.pinned = pick.route === 'pinned' ? pick.profile : null;
-          existing.model = context.model ?? existing.model;
-        } else {
-          this.#sessions.set(context.sessionId, {
-            id: context.sessionId,
-            profile: pick.profile,
-            route: pick.route,
-            repo: context.repo,
-            model: context.model,
-            pinned: pick.route === 'pinned' ? pick.profile : null,
-            requests: 1,
-            startedAt: now,
-            lastSeenAt: now,
-          });
-        }
+        this.#sessions.record(context.sessionId, {
+          profile: pick.profile,
+          route: pick.route,
+          repo: context.repo,
+          model: context.model,
+          pinned: pick.route === 'pinned' ? pick.profile : null,
+        });
       }
-      this.#buckets.set(bucketKey(context), pick.profile);
+      this.#buckets.set(context.repo, context.model, pick.profile);
     }
     if (pick.route === 'sticky' && excluded.size === 0) {
       // Sticky repeats are the common case; keep the decision log for changes.
@@ -473,16 +495,17 @@ export class LabEngine implements ProxyEngine {
     detail: string,
     excluded: ReadonlyMap<string, string>,
   ): void {
-    this.#decisions.push({
-      at: new Date(this.#options.clock.now()).toISOString(),
+    this.#decisions.record({
+      at: this.#options.clock.now(),
       sessionId: context.sessionId,
       profile,
       route,
       detail,
-      excluded: [...excluded].map(([name, reason]) => ({ profile: name, reason })),
+      excluded:
+        excluded.size === 0
+          ? []
+          : [...excluded].map(([name, reason]) => ({ profile: name, reason })),
     });
-    if (this.#decisions.length > maxDecisions)
-      this.#decisions.splice(0, this.#decisions.length - maxDecisions);
   }
 
   async #maybeReload(): Promise<void> {
@@ -531,6 +554,13 @@ export class LabEngine implements ProxyEngine {
   }
 }
 
+/** The family a 429's active limit names, or null for the account's main limit. */
+function familyOf(limitId: string | null | undefined): string | null {
+  if (!limitId) return null;
+  const family = limitId.replaceAll('-', '_');
+  return family === defaultLimitId ? null : family;
+}
+
 function pinFor(context: RouteContext, registry: Registry | null): RoutingPin | null {
   if (context.headerProfile)
     return { profile: context.headerProfile, allowFallback: false, source: 'header' };
@@ -540,10 +570,6 @@ function pinFor(context: RouteContext, registry: Registry | null): RoutingPin | 
   const repo = context.repo ? registry?.pins.repos[context.repo] : undefined;
   if (repo) return { profile: repo.profile, allowFallback: repo.allowFallback, source: 'repo' };
   return null;
-}
-
-function bucketKey(context: RouteContext): string {
-  return `${context.repo ?? ''}\u0000${context.model ?? ''}`;
 }
 
 async function mtimeOf(path: string): Promise<number> {

@@ -15,7 +15,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
@@ -28,7 +28,7 @@ import type {
   ProxyRequestKind,
   UpstreamCredentials,
 } from './engine.ts';
-import { bearerFrom, routerTokenMatches } from './router-token.ts';
+import { bearerFrom, tokenMatcher } from './router-token.ts';
 
 /** The default upstream (DESIGN.md section 3). */
 export const defaultChatGptBaseUrl = 'https://chatgpt.com/backend-api';
@@ -96,6 +96,11 @@ const clientOnlyHeaders = new Set([
   'cookie',
 ]);
 
+const notForwardedUpstream: ReadonlySet<string> = new Set([...hopHeaders, ...clientOnlyHeaders]);
+const notForwardedDownstream: ReadonlySet<string> = new Set([...hopHeaders, 'set-cookie']);
+
+const needsNormalising = /[%\\]|\/\.|\/\//;
+
 const maxAttempts = 16;
 const max429BodyBytes = 64 * 1024;
 
@@ -116,6 +121,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
   const { engine, clock, logger, token } = options;
   const log = logger.child({ component: 'router' });
+  const tokenMatches = tokenMatcher(token);
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
@@ -135,7 +141,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://router.invalid');
+    const target = request.url ?? '/';
+    // The hot path skips WHATWG URL parsing for plain paths (what Codex sends); anything it would
+    // normalise (escapes, dot segments, backslashes, empty segments) takes the full parse.
+    if (target.startsWith('/backend-api/') && !needsNormalising.test(target)) {
+      if (!authorized(request)) return rejectUnauthorized(response);
+      return proxy(request, response, target.slice('/backend-api'.length));
+    }
+    const url = new URL(target, 'http://router.invalid');
     const path = url.pathname;
     if (path.startsWith('/backend-api/') || path === '/backend-api') {
       if (!authorized(request)) return rejectUnauthorized(response);
@@ -156,7 +169,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   }
 
   function authorized(request: IncomingMessage): boolean {
-    return routerTokenMatches(token, bearerFrom(request.headers.authorization));
+    return tokenMatches(bearerFrom(request.headers.authorization));
   }
 
   function rejectUnauthorized(response: ServerResponse): void {
@@ -260,7 +273,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           engine.observe(pick.profile, status, upstream.headers);
           const limit = engine.classify429(text, upstream.headers, clock.now());
           if (limit) {
-            engine.markLimited(pick.profile, limit);
+            engine.markLimited(pick.profile, limit, info);
             log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
             if (!(pick.route === 'pinned' && !pick.allowFallback)) {
               excluded.set(pick.profile, 'usage_limit_reached');
@@ -307,9 +320,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         // Flush the head now: an SSE client sees the status before the first event.
         response.flushHeaders();
         try {
-          await pipeline(upstream.body, response);
+          await streamTo(upstream.body, response);
         } catch (error) {
-          // The client left, or the upstream broke mid-stream; pipeline has destroyed both ends.
+          // The client left, or the upstream broke mid-stream; both ends are destroyed.
           if (!aborter.signal.aborted) {
             log.debug({ profile: pick.profile, err: error }, 'stream ended early');
           }
@@ -345,7 +358,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
 }
 
 function kindOf(method: string, subPath: string): ProxyRequestKind {
-  const path = subPath.split('?')[0]!.replace(/\/+$/, '');
+  const query = subPath.indexOf('?');
+  let path = query === -1 ? subPath : subPath.slice(0, query);
+  while (path.endsWith('/')) path = path.slice(0, -1);
   if (method === 'POST' && path === '/codex/responses') return 'responses';
   if (method === 'POST' && path === '/codex/responses/compact') return 'compact';
   if (method === 'GET' && path === '/wham/usage') return 'usage';
@@ -368,16 +383,25 @@ async function tryParse(
   }
 }
 
+/** Copies `source` without the names in `skip` (one set lookup per header on the hot path). */
+function copyHeaders(
+  source: IncomingHttpHeaders,
+  skip: ReadonlySet<string>,
+): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const key in source) {
+    if (skip.has(key)) continue;
+    const value = source[key];
+    if (value !== undefined) headers[key] = value;
+  }
+  return headers;
+}
+
 function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   credentials: UpstreamCredentials,
 ): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (const key in incoming) {
-    if (hopHeaders.has(key) || clientOnlyHeaders.has(key)) continue;
-    const value = incoming[key];
-    if (value !== undefined) headers[key] = value;
-  }
+  const headers = copyHeaders(incoming, notForwardedUpstream);
   headers['authorization'] = `Bearer ${credentials.accessToken}`;
   if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
   return headers;
@@ -391,15 +415,45 @@ function responseHeaders(
   upstream: IncomingHttpHeaders,
   pick: ProfilePick,
 ): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (const key in upstream) {
-    if (hopHeaders.has(key) || key === 'set-cookie') continue;
-    const value = upstream[key];
-    if (value !== undefined) headers[key] = value;
-  }
+  const headers = copyHeaders(upstream, notForwardedDownstream);
   headers['x-codex-lab-profile'] = pick.profile;
   headers['x-codex-lab-route'] = pick.route;
   return headers;
+}
+
+/**
+ * Pipes the upstream body to the client with backpressure (`pipe`), destroying the other side
+ * when either fails or the client goes away. `stream.pipeline` does the same but allocates an
+ * AbortController and aborts it (a DOMException) on every finished response.
+ */
+function streamTo(body: Readable, response: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      body.off('error', onBodyError);
+      response.off('close', onClose);
+      response.off('error', onBodyError);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onBodyError = (error: Error): void => {
+      body.unpipe(response);
+      body.destroy();
+      response.destroy(error);
+      finish(error);
+    };
+    const onClose = (): void => {
+      if (response.writableFinished) return finish();
+      body.destroy();
+      finish(new Error('the client closed the stream before the end'));
+    };
+    body.on('error', onBodyError);
+    response.on('error', onBodyError);
+    response.on('close', onClose);
+    body.pipe(response);
+  });
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {

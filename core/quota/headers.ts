@@ -16,6 +16,7 @@ export type ResponseHeaders =
 /** The default limit family (prefix `x-codex`, limit id `codex`). */
 export const defaultLimitId = 'codex';
 
+const familySuffix = '-primary-used-percent';
 const familyPattern = /^x-(.+)-primary-used-percent$/;
 
 /**
@@ -30,6 +31,7 @@ export function parseRateLimitHeaders(
   const map = lowerCaseHeaders(headers);
   const families: string[] = [];
   for (const name of map.keys()) {
+    if (!name.endsWith(familySuffix)) continue;
     const match = familyPattern.exec(name);
     if (match?.[1] && match[1] !== 'codex') families.push(match[1]);
   }
@@ -104,9 +106,15 @@ function lowerCaseHeaders(headers: ResponseHeaders): Map<string, string> {
     );
     return map;
   }
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+  // Runs on every routed response: no entries array, and only `x-` names are looked at (V8's
+  // toLowerCase returns an already lower-case name without copying it).
+  const record = headers as Record<string, unknown>;
+  for (const name in record) {
+    const initial = name.charCodeAt(0);
+    if ((initial !== 120 && initial !== 88) || name.charCodeAt(1) !== 45) continue; // "x-" / "X-"
+    const value = record[name];
+    if (value === undefined || value === null) continue;
     const lower = name.toLowerCase();
-    if (!lower.startsWith('x-') || value === undefined || value === null) continue;
     const first = Array.isArray(value) ? value[0] : value;
     if (typeof first === 'string' || typeof first === 'number') map.set(lower, String(first));
   }

@@ -1,7 +1,9 @@
 /**
  * The activity log: a bounded, in-memory list of what the router and the service did (routes,
  * fallbacks, limits, sign-in problems, refreshes, priming, profile edits, logins), newest last.
- * Messages are plain sentences written by the core; they never carry a token.
+ * Messages are plain sentences written by the core; they never carry a token. Every message is
+ * made one readable sentence on the way in: ISO times become local clock times with a countdown
+ * ("until 14:05 (in 2h 3m)") and it ends with a full stop.
  */
 import type { ActivityEntry, ActivityKind } from './contract.ts';
 import type { Clock } from '../ports.ts';
@@ -29,7 +31,7 @@ export class ActivityLog {
       at: new Date(this.#clock.now()).toISOString(),
       kind,
       profile,
-      message,
+      message: activitySentence(message, this.#clock.now()),
     };
     this.#entries.push(entry);
     if (this.#entries.length > this.#capacity) {
@@ -49,4 +51,58 @@ export class ActivityLog {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+const isoTimePattern = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/** A span in words: `45 s`, `12m`, `2h 3m`, `3d 4h`. */
+export function formatSpan(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+/**
+ * A moment as a person reads it, relative to `now`: `14:05 (in 2h 3m)`, `Jun 3 14:05 (in 3d 4h)`
+ * when it is not today, `09:12 (5m ago)` when past. Local time.
+ */
+export function formatMoment(at: number, now: number): string {
+  const date = new Date(at);
+  const clock = `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
+  const sameDay = new Date(now).toDateString() === date.toDateString();
+  const day = sameDay
+    ? ''
+    : `${date.toLocaleString('en-US', { month: 'short' })} ${date.getDate()} `;
+  const delta = at - now;
+  const relative = delta >= 0 ? `in ${formatSpan(delta)}` : `${formatSpan(-delta)} ago`;
+  return `${day}${clock} (${relative})`;
+}
+
+/** Replaces every ISO time in `text` with `formatMoment`. */
+export function humanizeTimes(text: string, now: number): string {
+  return text.replace(isoTimePattern, (iso) => {
+    const at = Date.parse(iso);
+    return Number.isFinite(at) ? formatMoment(at, now) : iso;
+  });
+}
+
+/** One readable sentence: human times and one full stop at the end. */
+export function activitySentence(message: string, now: number): string {
+  const text = humanizeTimes(message.trim().replace(/\s+/g, ' '), now);
+  // No forced capital: many messages start with a profile name, which is lower-case.
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** The activity line for one priming attempt or outcome (window, outcome and what happened). */
+export function primingActivityMessage(event: {
+  window: 'weekly' | 'five_hour';
+  outcome: string;
+  message: string;
+}): string {
+  const window = event.window === 'weekly' ? 'weekly' : '5-hour';
+  return `Priming (${window} window, ${event.outcome.replace('_', ' ')}): ${event.message}`;
 }

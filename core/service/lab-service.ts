@@ -20,9 +20,12 @@ import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';
 import { ProfileStore } from '../profiles/store.ts';
+import { QuotaBook } from '../quota/quota-book.ts';
+import { processUsageResponse } from '../quota/usage.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
-import { parseUsagePayload } from '../proxy/quota-bits.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
+import { codexConfigBlock } from '../proxy/codex-config.ts';
+import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
 import { createRouterServer, defaultChatGptBaseUrl, type RouterServer } from '../proxy/server.ts';
 import { HealthStore } from '../state/health-store.ts';
 import { quotaFileSchema, type QuotaFile, type QuotaSnapshot } from '../state/schema.ts';
@@ -35,7 +38,8 @@ import type {
   ProfileView,
 } from './contract.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
-import { ActivityLog } from './events.ts';
+import { ActivityLog, primingActivityMessage } from './events.ts';
+import { moveProfileState } from './profile-state.ts';
 import { buildProfileViews } from './views.ts';
 
 /** What the service is built from. */
@@ -52,6 +56,11 @@ export interface LabServiceOptions {
   openBrowser?: (url: string) => unknown;
   /** Usage polling period; default 7 minutes (plus up to 3 minutes of jitter). 0 turns it off. */
   usagePollMs?: number;
+  /**
+   * Priming timer's poll and follow-up period; default from `CODEX_LAB_PRIMING_POLL_MS` (tests and
+   * tuning), else the scheduler's own (15 min, 1 min follow-up).
+   */
+  primingPollMs?: number;
 }
 
 /** Where `start` listens. */
@@ -60,8 +69,9 @@ export interface StartOptions {
   host?: string;
 }
 
-const historyLimit = 288;
 const stateDebounceMs = 150;
+/** A profile that served a session request this recently is "serving a live session". */
+const liveSessionMs = 5 * minute;
 
 /** The facade every surface uses. */
 export class LabService implements ControlApiService {
@@ -74,6 +84,7 @@ export class LabService implements ControlApiService {
   readonly #tokens: TokenManager;
   readonly #activity: ActivityLog;
   readonly #engine: LabEngine;
+  readonly #quota: QuotaBook;
   readonly #listeners = new Set<(state: LabState) => void>();
   readonly #logins = new Map<string, LoginHandle>();
   #router: RouterServer | null = null;
@@ -81,7 +92,9 @@ export class LabService implements ControlApiService {
   #notifyCancel: Cancel | null = null;
   #pollCancel: Cancel | null = null;
   #stopped = false;
-  #priming: { start(): void; stop(): void | Promise<void> } | null = null;
+  #priming: PrimingScheduler | null = null;
+  /** The newest priming event per profile, ahead of `state/priming.json`'s background write. */
+  readonly #primingLast = new Map<string, PrimingOutcomeView>();
 
   constructor(options: LabServiceOptions) {
     this.#options = options;
@@ -100,16 +113,22 @@ export class LabService implements ControlApiService {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.#activity = new ActivityLog(options.clock);
+    this.#quota = new QuotaBook({
+      clock: options.clock,
+      path: options.paths.quota,
+      logger: this.#logger,
+      write: (path, value) => this.#writeQuotaFile(path, value as QuotaFile),
+    });
     this.#engine = new LabEngine({
       paths: options.paths,
       store: this.#store,
       health: this.#health,
       credentials: this.#tokens,
       activity: this.#activity,
+      quota: this.#quota,
       clock: options.clock,
       logger: options.logger,
       onChange: () => this.#changed(),
-      onQuota: (profile, snapshot) => this.#queueQuota(profile, snapshot),
     });
   }
 
@@ -174,7 +193,7 @@ export class LabService implements ControlApiService {
     const router = this.#router;
     this.#router = null;
     await router?.close();
-    await this.#flushQuota();
+    await this.#quota.flush();
   }
 
   async getState(): Promise<LabState> {
@@ -223,9 +242,10 @@ export class LabService implements ControlApiService {
 
   async renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
-      await this.#store.rename(input.from, input.to);
-      await this.#health.forget(input.from, input.to);
-      this.#engine.renameLive(input.from, input.to);
+      const from = (await this.#store.getProfile(input.from)).name;
+      await this.#store.rename(from, input.to);
+      await this.#health.forget(from, input.to);
+      await this.#moveLocalState(from, input.to);
       this.#activity.add('profile', input.to, `Renamed ${input.from} to ${input.to}.`);
     });
   }
@@ -238,10 +258,11 @@ export class LabService implements ControlApiService {
         if (auth)
           await revokeProfileTokens(this.#paths, auth, this.#options.env, this.#options.fetch);
       }
-      await this.#store.remove(input.profile);
-      await this.#health.forget(input.profile);
-      this.#engine.renameLive(input.profile, null);
-      this.#activity.add('profile', input.profile, `Removed ${input.profile}.`);
+      const name = (await this.#store.getProfile(input.profile)).name;
+      await this.#store.remove(name);
+      await this.#health.forget(name);
+      await this.#moveLocalState(name, null);
+      this.#activity.add('profile', name, `Removed ${name}.`);
     });
   }
 
@@ -332,7 +353,8 @@ export class LabService implements ControlApiService {
         clock: this.#clock,
         logger: this.#options.logger,
       });
-      this.#activity.add('prime', input.profile, outcome.message);
+      this.#activity.add('prime', input.profile, primingActivityMessage(outcome));
+      this.#primingLast.set(input.profile, outcome);
       this.#changed();
       return outcome;
     });
@@ -378,7 +400,7 @@ export class LabService implements ControlApiService {
           }
         }),
       );
-      await this.#flushQuota();
+      await this.#quota.flush();
       this.#changed();
       if (input.profile && failures.length > 0) throw new LabError('upstream_error', failures[0]!);
       return null;
@@ -417,14 +439,17 @@ export class LabService implements ControlApiService {
         `The usage endpoint answered ${response.status} for ${name}.`,
       );
     }
-    const snapshot = parseUsagePayload(text, this.#clock.now());
-    if (!snapshot)
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
       throw new LabError(
         'upstream_error',
         `The usage endpoint sent an unexpected answer for ${name}.`,
       );
+    }
+    const snapshot = processUsageResponse(json, this.#clock.now());
     this.#engine.setQuota(name, snapshot);
-    this.#queueQuota(name, snapshot);
     return snapshot;
   }
 
@@ -484,7 +509,38 @@ export class LabService implements ControlApiService {
         updatedAt: new Date(quota.observedAt).toISOString(),
       };
     }
+    const primed = this.#primingLast.get(view.name);
+    if (primed && (!view.primingLast || primed.at >= view.primingLast.at)) {
+      view.primingLast = primed;
+    }
     void now;
+  }
+
+  /** Moves (or forgets) a renamed or removed profile's quota, priming, sessions and pins. */
+  async #moveLocalState(from: string, to: string | null): Promise<void> {
+    const primed = this.#primingLast.get(from);
+    this.#primingLast.delete(from);
+    if (primed && to !== null) this.#primingLast.set(to, primed);
+    this.#engine.renameLive(from, to);
+    await moveProfileState(this.#paths, from, to);
+  }
+
+  /** True when `name` served a session request within the last few minutes. */
+  #isServingLiveSession(name: string): boolean {
+    const now = this.#clock.now();
+    return this.#engine
+      .sessions()
+      .some(
+        (session) =>
+          session.profile === name && now - Date.parse(session.lastSeenAt) < liveSessionMs,
+      );
+  }
+
+  #onPrimingEvent(event: PrimingEvent): void {
+    const { profile, ...outcome } = event;
+    this.#primingLast.set(profile, { ...outcome, at: new Date(outcome.at).toISOString() });
+    this.#activity.add('prime', profile, primingActivityMessage(outcome));
+    this.#changed();
   }
 
   #changed(): void {
@@ -500,55 +556,27 @@ export class LabService implements ControlApiService {
     }, stateDebounceMs);
   }
 
-  // Quota snapshots from headers arrive per response; they are written in batches.
-  readonly #pendingQuota = new Map<string, QuotaSnapshot>();
-  #quotaFlushCancel: Cancel | null = null;
-
-  #queueQuota(profile: string, snapshot: QuotaSnapshot): void {
-    this.#pendingQuota.set(profile, snapshot);
-    this.#quotaFlushCancel ??= this.#clock.setTimeout(() => {
-      this.#quotaFlushCancel = null;
-      void this.#flushQuota();
-    }, 5000);
-  }
-
-  async #flushQuota(): Promise<void> {
-    this.#quotaFlushCancel?.();
-    this.#quotaFlushCancel = null;
-    if (this.#pendingQuota.size === 0) return;
-    const batch = new Map(this.#pendingQuota);
-    this.#pendingQuota.clear();
-    try {
-      await withLock(this.#paths.locksDir, 'quota', async () => {
-        const file: QuotaFile = (await readJsonFile(this.#paths.quota, quotaFileSchema)) ?? {
-          version: 1,
-          profiles: {},
-        };
-        for (const [profile, snapshot] of batch) {
-          const entry = file.profiles[profile] ?? { latest: null, history: [] };
-          entry.latest = snapshot;
-          entry.history.push({
-            at: snapshot.observedAt,
-            primary: snapshot.primary?.usedPercent ?? null,
-            secondary: snapshot.secondary?.usedPercent ?? null,
-          });
-          if (entry.history.length > historyLimit)
-            entry.history.splice(0, entry.history.length - historyLimit);
-          file.profiles[profile] = entry;
-        }
-        await writeJsonFile(this.#paths.quota, file);
-      });
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'could not save quota snapshots');
-    }
+  // The CLI and the router both write state/quota.json: merge under the lock, and a profile's
+  // newer snapshot on disk (another process polled it) is kept.
+  async #writeQuotaFile(path: string, book: QuotaFile): Promise<void> {
+    await withLock(this.#paths.locksDir, 'quota', async () => {
+      const file: QuotaFile = (await readJsonFile(path, quotaFileSchema)) ?? {
+        version: 1,
+        profiles: {},
+      };
+      for (const [profile, entry] of Object.entries(book.profiles)) {
+        const onDisk = file.profiles[profile]?.latest;
+        if (onDisk && entry.latest && onDisk.observedAt > entry.latest.observedAt) continue;
+        file.profiles[profile] = entry;
+      }
+      await writeJsonFile(path, file);
+    });
   }
 
   async #loadQuota(): Promise<void> {
     try {
       const file = await readJsonFile(this.#paths.quota, quotaFileSchema);
-      for (const [profile, entry] of Object.entries(file?.profiles ?? {})) {
-        if (entry.latest) this.#engine.setQuota(profile, entry.latest);
-      }
+      if (file) this.#quota.fromFile(file);
     } catch (error) {
       this.#logger.warn({ err: error }, 'could not read saved quota');
     }
@@ -577,49 +605,37 @@ export class LabService implements ControlApiService {
         ),
       );
     }
-    await this.#flushQuota();
+    await this.#quota.flush();
     this.#changed();
   }
 
   async #startPriming(): Promise<void> {
-    try {
-      const module = (await import('../priming/scheduler.ts')) as Record<string, unknown>;
-      const Scheduler = module['PrimingScheduler'] as
-        (new (options: object) => { start(): void; stop(): void | Promise<void> }) | undefined;
-      if (!Scheduler) return;
-      this.#priming = new Scheduler({
-        paths: this.#paths,
-        store: this.#store,
-        tokens: this.#tokens,
-        health: this.#health,
-        baseUrl: this.upstreamBaseUrl,
-        clock: this.#clock,
-        logger: this.#options.logger,
-        onOutcome: (profile: string, message: string) => {
-          this.#activity.add('prime', profile, message);
-          this.#changed();
-        },
-      });
-      this.#priming.start();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') {
-        this.#logger.warn({ err: error }, 'priming scheduler did not start');
-      }
-    }
+    const configured = Number(this.#options.env['CODEX_LAB_PRIMING_POLL_MS']);
+    const pollMs =
+      this.#options.primingPollMs ??
+      (Number.isFinite(configured) && configured > 0 ? configured : undefined);
+    this.#priming = new PrimingScheduler({
+      paths: this.#paths,
+      store: this.#store,
+      tokens: this.#tokens,
+      health: this.#health,
+      baseUrl: this.upstreamBaseUrl,
+      clock: this.#clock,
+      logger: this.#options.logger,
+      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+      ...(pollMs !== undefined
+        ? { pollIntervalMs: pollMs, followUpMs: Math.min(pollMs, minute) }
+        : {}),
+      isServingLiveSession: (name) => this.#isServingLiveSession(name),
+      onEvent: (event) => this.#onPrimingEvent(event),
+    });
+    this.#priming.start();
   }
 
   async #codexConfig(): Promise<string> {
-    try {
-      const module = (await import('../proxy/codex-config.ts')) as Record<string, unknown>;
-      const render = (module['renderCodexConfig'] ?? module['codexConfigToml']) as
-        ((options: { routerUrl: string }) => string) | undefined;
-      const url =
-        this.#router?.url ?? `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || 1456}`;
-      if (render) return render({ routerUrl: url });
-    } catch {
-      // The config module is optional until it lands.
-    }
-    return '';
+    const url =
+      this.#router?.url ?? `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || 1456}`;
+    return codexConfigBlock({ routerUrl: url });
   }
 }
 

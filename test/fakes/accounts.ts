@@ -18,7 +18,16 @@ export interface FakeWindow {
 
 /** A scripted upstream failure for the next requests of an account. */
 export type FakeFailure =
-  | { kind: 'usage_limit'; resetsInSeconds: number }
+  | {
+      kind: 'usage_limit';
+      resetsInSeconds: number;
+      /**
+       * A per-model limit family (e.g. `codex_spark`): the 429 names it in `x-codex-active-limit`
+       * and carries its `x-<family>-*` windows (full), while the account's main windows stay as
+       * they are. Default: the main (`codex`) limit.
+       */
+      limitId?: string;
+    }
   | { kind: 'unauthorized' }
   | { kind: 'server_error'; status?: number }
   | { kind: 'bad_request'; message?: string }

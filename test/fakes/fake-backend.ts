@@ -135,8 +135,20 @@ function failureResetAt(fake: FakeChatGpt, failure: FakeFailure & { kind: 'usage
 export function rateLimitHeaders(
   account: FakeAccount,
   now: number,
-  limited?: { resetAt: number },
+  limited?: { resetAt: number; limitId?: string },
 ): Record<string, string> {
+  if (limited?.limitId !== undefined && limited.limitId !== 'codex') {
+    // A family limit: the main windows are untouched, the family's window is full.
+    const prefix = `x-${limited.limitId.replaceAll('_', '-')}`;
+    return {
+      ...rateLimitHeaders(account, now),
+      'x-codex-active-limit': limited.limitId,
+      [`${prefix}-limit-name`]: limited.limitId,
+      [`${prefix}-primary-used-percent`]: '100',
+      [`${prefix}-primary-window-minutes`]: '300',
+      [`${prefix}-primary-reset-at`]: String(limited.resetAt),
+    };
+  }
   const headers: Record<string, string> = {
     'x-codex-plan-type': account.plan,
     'x-codex-active-limit': 'codex',
@@ -263,7 +275,10 @@ function serveFailure(
             resets_in_seconds: Math.max(0, resetAt - now),
           },
         },
-        rateLimitHeaders(account, now, { resetAt }),
+        rateLimitHeaders(account, now, {
+          resetAt,
+          ...(failure.limitId === undefined ? {} : { limitId: failure.limitId }),
+        }),
       );
       return true;
     }

@@ -10,10 +10,24 @@ import { LabError } from '../../errors.ts';
 import { profileNamePattern } from '../../profiles/schema.ts';
 import { codexConfigBlock, codexEnvironment, codexOverrideArgs } from '../../proxy/codex-config.ts';
 import { readRouterToken } from '../../proxy/router-token.ts';
+import { readLiveRouterInfo } from '../../service/router-info.ts';
 import type { CliContext } from '../context.ts';
 
 // DESIGN.md section 3; kept here so this command does not load the router and its HTTP client.
 const defaultRouterPort = 1456;
+
+/**
+ * The router's URL: `CODEX_LAB_PORT` when set, else the port a live `codex-lab serve` recorded in
+ * `state/router.json`, else 1456. Always on loopback.
+ */
+export async function findRouterUrl(context: CliContext): Promise<string> {
+  const configured = context.env['CODEX_LAB_PORT']?.trim();
+  if (configured === undefined || configured === '') {
+    const live = await readLiveRouterInfo(context.paths);
+    if (live) return `http://127.0.0.1:${live.port}`;
+  }
+  return routerUrlFromEnv(context.env);
+}
 
 /** The router's URL from `CODEX_LAB_PORT` (default 1456), always on loopback. */
 export function routerUrlFromEnv(env: NodeJS.ProcessEnv): string {
@@ -85,7 +99,7 @@ export async function runCodex(
       `"${profile}" is not a profile name: use lower-case letters, digits, ".", "_" and "-" (see codex-lab list).`,
     );
   }
-  const routerUrl = routerUrlFromEnv(context.env);
+  const routerUrl = await findRouterUrl(context);
   const binary = findCodexBinary(context.env);
   const routerToken = await readRouterToken(context.paths);
   if (routerToken === undefined) {
@@ -149,6 +163,6 @@ function signalNumber(signal: NodeJS.Signals): number {
 
 /** Prints the `config.toml` block for using the router permanently. */
 export async function runCodexConfig(context: CliContext): Promise<number> {
-  context.stdout.write(codexConfigBlock({ routerUrl: routerUrlFromEnv(context.env) }));
+  context.stdout.write(codexConfigBlock({ routerUrl: await findRouterUrl(context) }));
   return 0;
 }

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { LabError } from '../../errors.ts';
 import { createSystemKeyring } from '../../profiles/keyring.ts';
 import { ProfileStore } from '../../profiles/store.ts';
+import { moveProfileState } from '../../service/profile-state.ts';
 import { writeLine, type CliContext } from '../context.ts';
 
 function storeFor(context: CliContext): ProfileStore {
@@ -26,7 +27,10 @@ function argument(args: string[], index: number, what: string): string {
 export async function runRename(context: CliContext, args: string[]): Promise<number> {
   const from = argument(args, 0, 'the current profile name');
   const to = argument(args, 1, 'the new profile name');
-  await storeFor(context).rename(from, to);
+  const store = storeFor(context);
+  const current = (await store.getProfile(from)).name;
+  await store.rename(current, to);
+  await moveProfileState(context.paths, current, to);
   writeLine(context.stdout, `Renamed ${from} to ${to}.`);
   return 0;
 }
@@ -64,6 +68,7 @@ export async function runRemove(
     }
   }
   await store.remove(entry.name);
+  await moveProfileState(context.paths, entry.name, null);
   writeLine(context.stdout, `Removed ${entry.name}${revoked ? ` (${revoked})` : ''}.`);
   return 0;
 }

@@ -4,13 +4,15 @@
  *
  * stdout gets one line with the listening URL (scripts read it, `--port 0` included). The
  * dashboard URL carries the router token in its fragment, so it is printed only when asked for
- * with `--print-dashboard-url`.
+ * with `--print-dashboard-url`. While it serves, `state/router.json` records its port and pid (so
+ * `codex-lab codex` finds a `--port 0` router); a clean shutdown removes it.
  */
 import { LabError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { systemClock } from '../../ports.ts';
 import { defaultRouterPort } from '../../proxy/server.ts';
 import { LabService } from '../../service/lab-service.ts';
+import { removeRouterInfo, writeRouterInfo } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
 
 /** Parses a port from the command line or `CODEX_LAB_PORT`. */
@@ -64,6 +66,12 @@ export async function runServe(
     }
     throw error;
   }
+  try {
+    await writeRouterInfo(context.paths, { port: started.port, pid: process.pid });
+  } catch (error) {
+    await service.stop().catch(() => undefined);
+    throw error;
+  }
   writeLine(context.stdout, `Codex Lab router listening on ${started.url}`);
   if (options['printDashboardUrl'] === true) {
     writeLine(context.stdout, `Dashboard: ${started.url}/ui/#token=${token}`);
@@ -83,7 +91,11 @@ export async function runServe(
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await service.stop();
+  try {
+    await service.stop();
+  } finally {
+    await removeRouterInfo(context.paths, process.pid);
+  }
   writeLine(context.stderr, 'Codex Lab router stopped.');
   return 0;
 }

@@ -1,0 +1,162 @@
+// Failover cost: the time from the upstream's 429 `usage_limit_reached` to the first byte from the
+// second profile, less one upstream round trip. Each round, in the same run and one request at a
+// time (no other load):
+//   - rtt:      a direct request to the fake ChatGPT that answers 429, read to its end (what the
+//               router waits for before it can fall over);
+//   - direct:   a direct request answered normally (time to first byte), for context;
+//   - normal:   a new session through the router, served by the active profile (time to first byte);
+//   - failover: a new session through the router whose active profile answers 429, served by the
+//               next profile (time to first byte; the answer must say `x-codex-lab-route: fallback`).
+// Failover cost per round = failover − normal − rtt; the report gives its median and p90, and
+// appends them to docs/benchmarks.md under "Failover". Target: ≤ 5 ms.
+//
+//   node bench/failover.mjs [--rounds N] [--no-write]
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent, request } from 'undici';
+import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
+import { seedProfiles } from '../test/helpers/seed-profiles.ts';
+import { percentile, updateSection } from './helpers/measure.mjs';
+import { runCli, startRouter } from './helpers/router.mjs';
+
+const roundsIndex = process.argv.indexOf('--rounds');
+const rounds = roundsIndex >= 0 ? Number(process.argv[roundsIndex + 1]) : 200;
+const writeResults = !process.argv.includes('--no-write');
+const repoRoot = resolve(import.meta.dirname, '..');
+
+const requestBody = JSON.stringify({
+  model: 'gpt-5.1-codex',
+  stream: true,
+  store: false,
+  input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'say hi' }] }],
+  tools: [],
+});
+
+const fake = await startFakeChatGpt({
+  accounts: [
+    { email: 'failover-a@example.com', usagePerTurn: 0 },
+    { email: 'failover-b@example.com', usagePerTurn: 0 },
+  ],
+});
+const root = await mkdtemp(join(tmpdir(), 'codex-lab-failover-'));
+const labHome = join(root, 'lab');
+await mkdir(labHome, { recursive: true });
+const [first] = await seedProfiles(fake, labHome, [
+  { name: 'a', email: 'failover-a@example.com' },
+  { name: 'b', email: 'failover-b@example.com' },
+]);
+const env = {
+  PATH: process.env.PATH,
+  HOME: join(root, 'home'),
+  CODEX_LAB_HOME: labHome,
+  CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+  CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+  CODEX_LAB_LOG_LEVEL: 'warn',
+};
+// New sessions go to `a` first, so every queued 429 on `a` makes the router fall over to `b`.
+await runCli(env, ['use', 'a']);
+const accountA = fake.account('failover-a@example.com');
+const limitOnce = () => accountA.failures.push({ kind: 'usage_limit', resetsInSeconds: 0 });
+
+const dispatcher = new Agent({ connections: 4 });
+/** One POST; resolves with the time to the first body byte (or the end), status and headers. */
+async function timed(url, headers, { readAll = false } = {}) {
+  const begin = performance.now();
+  const response = await request(url, {
+    method: 'POST',
+    dispatcher,
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: requestBody,
+  });
+  let firstByte = 0;
+  for await (const chunk of response.body) {
+    if (firstByte === 0 && chunk.length > 0) firstByte = performance.now();
+  }
+  const end = performance.now();
+  return {
+    ms: (readAll ? end : firstByte || end) - begin,
+    status: response.statusCode,
+    headers: response.headers,
+  };
+}
+
+const rtt = [];
+const directFirstByte = [];
+const normal = [];
+const failover = [];
+const cost = [];
+let wrongRoutes = 0;
+let router;
+try {
+  router = await startRouter(env);
+  const token = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
+  const routed = `${router.url}/backend-api/codex/responses`;
+  const direct = `${new URL(fake.backendUrl).origin}/backend-api/codex/responses`;
+  const directHeaders = {
+    authorization: `Bearer ${first.accessToken}`,
+    'chatgpt-account-id': first.accountId,
+  };
+  for (let round = -20; round < rounds; round += 1) {
+    // Negative rounds warm up connections, credential caches and the JIT; they are not counted.
+    limitOnce();
+    const baseline = await timed(direct, directHeaders, { readAll: true });
+    if (baseline.status !== 429) throw new Error(`the fake answered ${baseline.status}, not 429`);
+    const straight = await timed(direct, directHeaders);
+    const plain = await timed(routed, {
+      authorization: `Bearer ${token}`,
+      'session-id': `normal-${round}`,
+    });
+    limitOnce();
+    const moved = await timed(routed, {
+      authorization: `Bearer ${token}`,
+      'session-id': `failover-${round}`,
+    });
+    if (round < 0) continue;
+    if (
+      plain.status !== 200 ||
+      moved.status !== 200 ||
+      plain.headers['x-codex-lab-profile'] !== 'a' ||
+      moved.headers['x-codex-lab-route'] !== 'fallback' ||
+      moved.headers['x-codex-lab-profile'] !== 'b'
+    ) {
+      wrongRoutes += 1;
+      continue;
+    }
+    rtt.push(baseline.ms);
+    directFirstByte.push(straight.ms);
+    normal.push(plain.ms);
+    failover.push(moved.ms);
+    cost.push(moved.ms - plain.ms - baseline.ms);
+  }
+} finally {
+  await router?.close();
+  await dispatcher.close();
+  await fake.close();
+  await rm(root, { recursive: true, force: true });
+}
+
+const format = (value) => (value === undefined ? 'n/a' : value.toFixed(2));
+const row = (name, values) =>
+  `| ${name} | ${format(percentile(values, 50))} | ${format(percentile(values, 90))} | ${format(percentile(values, 99))} |`;
+const lines = [
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/failover.mjs --rounds ${rounds}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${cost.length} rounds, one request at a time, the fake ChatGPT and the router on loopback (${wrongRoutes} rounds not routed as expected, left out).`,
+  '',
+  '| measured | p50 ms | p90 ms | p99 ms |',
+  '|---|---|---|---|',
+  row('upstream round trip of the 429 (direct, read to the end)', rtt),
+  row('direct, a normal answer (TTFB)', directFirstByte),
+  row('router, new session on the active profile (TTFB)', normal),
+  row('router, 429 on the active profile then the next one (TTFB)', failover),
+  row('**failover cost = failover − normal − round trip**', cost),
+  '',
+  `- **failover cost p50: ${format(percentile(cost, 50))} ms** (target ≤ 5 ms)`,
+  '',
+];
+const section = lines.join('\n');
+console.log(section);
+if (writeResults) {
+  const file = join(repoRoot, 'docs/benchmarks.md');
+  await writeFile(file, updateSection(await readFile(file, 'utf8'), 'Failover', section));
+  console.log(`Updated ${file}`);
+}

@@ -1,0 +1,52 @@
+/** Runs `codex-lab serve --port 0` as a child process for the serve and priming tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cliEntry, repoRoot } from '../helpers/cli.ts';
+
+/** A `codex-lab serve` child with its output so far. */
+export interface ServeChild {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `codex-lab serve --port 0` and waits for its URL line. */
+export async function startServe(
+  home: string,
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+): Promise<ServeChild> {
+  const childEnv: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('CODEX_LAB_')) childEnv[key] = value;
+  }
+  Object.assign(childEnv, { CODEX_LAB_HOME: home, ...env });
+  const child = spawn(process.execPath, [cliEntry, 'serve', '--port', '0', ...extraArgs], {
+    cwd: repoRoot,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
+    const check = () => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited early: ${stderr}`));
+    });
+  });
+  return { child, url, output: () => stdout + stderr, exited };
+}

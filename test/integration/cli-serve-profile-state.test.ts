@@ -1,0 +1,99 @@
+/**
+ * `codex-lab rename` / `remove` carry a profile's router-side state (quota, priming outcomes,
+ * pins) with it and leave other profiles alone; `list` shows priming state and last outcome.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+
+let fake: FakeChatGpt;
+let home: string;
+let paths: LabPaths;
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt();
+  fake.addAccount({ email: 'alpha@example.com' });
+  fake.addAccount({ email: 'beta@example.com' });
+  home = await makeTempHome('codex-lab-cli-state-');
+  paths = labPaths(home);
+  await seedProfiles(fake, home, [
+    { name: 'alpha', email: 'alpha@example.com' },
+    { name: 'beta', email: 'beta@example.com' },
+  ]);
+});
+
+afterEach(async () => {
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+/** A state file, parsed (loosely typed, for assertions). */
+async function json(path: string) {
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
+it('rename moves and remove forgets quota, priming and pins; list shows the last priming', async () => {
+  const env = {
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+  };
+  expect((await runCodexLab(['usage', '--refresh'], { home, env })).code).toBe(0);
+  expect((await runCodexLab(['pin', 'alpha', '--session', 's-a'], { home })).code).toBe(0);
+  expect((await runCodexLab(['pin', 'beta', '--session', 's-b'], { home })).code).toBe(0);
+  expect((await runCodexLab(['priming', 'on', 'alpha'], { home })).code).toBe(0);
+  const at = Date.now() - 2 * 3600_000;
+  await recordPrimingOutcome(paths, 'alpha', {
+    at,
+    window: 'weekly',
+    outcome: 'confirmed',
+    message: 'the weekly window started',
+  });
+  await recordPrimingOutcome(paths, 'beta', {
+    at,
+    window: 'weekly',
+    outcome: 'failed',
+    message: 'not retried: the upstream answered 401',
+  });
+
+  const listed = await runCodexLab(['list'], { home });
+  expect(listed.stdout).toMatch(/alpha .*on, confirmed 2h0\dm ago/);
+  expect(listed.stdout).toMatch(/beta .*off, failed 2h0\dm ago/);
+  const listedJson = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout);
+  expect(listedJson[0]).toMatchObject({
+    name: 'alpha',
+    priming: true,
+    primingLast: { outcome: 'confirmed', window: 'weekly', at: new Date(at).toISOString() },
+  });
+  expect(listedJson[1]).toMatchObject({
+    name: 'beta',
+    priming: false,
+    primingLast: { outcome: 'failed' },
+  });
+
+  const betaQuota = (await json(paths.quota)).profiles.beta;
+  const betaPriming = (await json(paths.priming)).profiles.beta;
+  expect((await runCodexLab(['rename', 'alpha', 'gamma'], { home })).code).toBe(0);
+  let quota = await json(paths.quota);
+  expect(Object.keys(quota.profiles).sort()).toEqual(['beta', 'gamma']);
+  expect(quota.profiles.beta).toEqual(betaQuota);
+  let priming = await json(paths.priming);
+  expect(Object.keys(priming.profiles).sort()).toEqual(['beta', 'gamma']);
+  expect(priming.profiles.beta).toEqual(betaPriming);
+  expect((await json(paths.registry)).pins.sessions['s-a'].profile).toBe('gamma');
+  const renamed = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout);
+  expect(renamed[0]).toMatchObject({ name: 'gamma', primingLast: { outcome: 'confirmed' } });
+  expect(renamed[0].quota.secondary).not.toBeNull();
+
+  expect((await runCodexLab(['remove', 'gamma'], { home })).code).toBe(0);
+  quota = await json(paths.quota);
+  expect(Object.keys(quota.profiles)).toEqual(['beta']);
+  expect(quota.profiles.beta).toEqual(betaQuota);
+  priming = await json(paths.priming);
+  expect(Object.keys(priming.profiles)).toEqual(['beta']);
+  expect(priming.profiles.beta).toEqual(betaPriming);
+  expect(Object.keys((await json(paths.registry)).pins.sessions)).toEqual(['s-b']);
+});

@@ -1,0 +1,173 @@
+/**
+ * `codex-lab serve`, `token`, `usage` and `list` as child processes against the fake ChatGPT:
+ * the listening URL, the bearer check, router.json, a clean SIGTERM shutdown, and the token never
+ * leaking into serve's output.
+ */
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
+import { startServe, type ServeChild } from './cli-serve-helper.ts';
+
+let fake: FakeChatGpt;
+let home: string;
+let seeded: SeededProfile[];
+const children: ServeChild[] = [];
+
+function env(): Record<string, string> {
+  return { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl };
+}
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt();
+  const now = fake.nowSeconds();
+  fake.addAccount({
+    email: 'alpha@example.com',
+    primary: { usedPercent: 37, windowMinutes: 300, resetAt: now + 7200, unstarted: false },
+    secondary: {
+      usedPercent: 61,
+      windowMinutes: 10080,
+      resetAt: now + 3 * 86400,
+      unstarted: false,
+    },
+  });
+  fake.addAccount({ email: 'beta@example.com' });
+  home = await makeTempHome('codex-lab-serve-');
+  seeded = await seedProfiles(fake, home, [
+    { name: 'alpha', email: 'alpha@example.com' },
+    { name: 'beta', email: 'beta@example.com' },
+  ]);
+});
+
+afterEach(async () => {
+  for (const serve of children.splice(0)) {
+    if (serve.child.exitCode === null && serve.child.signalCode === null) {
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+    }
+  }
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('codex-lab serve', () => {
+  it('prints its URL, checks the token, records router.json and stops cleanly on SIGTERM', async () => {
+    const serve = await startServe(home, env());
+    children.push(serve);
+    const port = Number(new URL(serve.url).port);
+    expect(port).toBeGreaterThan(0);
+
+    const token = await runCodexLab(['token'], { home });
+    expect(token.code).toBe(0);
+    const bearer = token.stdout.trim();
+    expect(bearer.length).toBeGreaterThan(20);
+
+    const anonymous = await fetch(`${serve.url}/lab/v1/state`);
+    expect(anonymous.status).toBe(401);
+    const wrong = await fetch(`${serve.url}/lab/v1/state`, {
+      headers: { authorization: 'Bearer not-the-token' },
+    });
+    expect(wrong.status).toBe(401);
+    const state = await fetch(`${serve.url}/lab/v1/state`, {
+      headers: { authorization: `Bearer ${bearer}` },
+    });
+    expect(state.status).toBe(200);
+    const body = (await state.json()) as {
+      profiles: Array<{ name: string }>;
+      router: { port: number; running: boolean };
+      codexConfig: string;
+    };
+    expect(body.profiles.map((profile) => profile.name)).toEqual(['alpha', 'beta']);
+    expect(body.router).toMatchObject({ port, running: true });
+    expect(body.codexConfig).toContain(`base_url = "http://127.0.0.1:${port}/backend-api/codex"`);
+    expect(body.codexConfig).not.toContain(bearer);
+
+    const infoPath = join(home, 'state', 'router.json');
+    expect(JSON.parse(await readFile(infoPath, 'utf8'))).toEqual({ port, pid: serve.child.pid });
+    expect((await stat(infoPath)).mode & 0o777).toBe(0o600);
+
+    // codex-config finds the --port 0 router through router.json; CODEX_LAB_PORT still wins.
+    const config = await runCodexLab(['codex-config'], { home });
+    expect(config.stdout).toContain(`http://127.0.0.1:${port}/backend-api/codex`);
+    const pinned = await runCodexLab(['codex-config'], { home, env: { CODEX_LAB_PORT: '4567' } });
+    expect(pinned.stdout).toContain('http://127.0.0.1:4567/backend-api/codex');
+
+    serve.child.kill('SIGTERM');
+    const exit = await serve.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    await expect(stat(infoPath)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(serve.output()).toMatch(/stopped/);
+    expect(serve.output()).not.toContain(bearer);
+    for (const profile of seeded) {
+      expect(serve.output()).not.toContain(profile.accessToken);
+      expect(serve.output()).not.toContain(profile.refreshToken);
+    }
+    // With the router gone, a stale or missing router.json falls back to 1456.
+    const after = await runCodexLab(['codex-config'], { home });
+    expect(after.stdout).toContain('http://127.0.0.1:1456/backend-api/codex');
+  });
+
+  it('ignores a router.json whose process is gone', async () => {
+    await runCodexLab(['token'], { home });
+    await writeFile(
+      join(home, 'state', 'router.json'),
+      JSON.stringify({ port: 5999, pid: 2 ** 22 + 12345 }),
+      { mode: 0o600 },
+    );
+    const config = await runCodexLab(['codex-config'], { home });
+    expect(config.code).toBe(0);
+    expect(config.stdout).toContain('http://127.0.0.1:1456/backend-api/codex');
+  });
+});
+
+describe('codex-lab token', () => {
+  it('prints the same token twice from a 0600 file', async () => {
+    const first = await runCodexLab(['token'], { home });
+    const second = await runCodexLab(['token'], { home });
+    expect(first.code).toBe(0);
+    expect(second.code).toBe(0);
+    expect(first.stdout.trim()).toMatch(/^\S{20,}$/);
+    expect(second.stdout).toBe(first.stdout);
+    expect((await stat(join(home, 'state', 'router-token'))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('codex-lab usage', () => {
+  it('--refresh --json returns both windows with the fake upstream numbers', async () => {
+    const run = await runCodexLab(['usage', '--refresh', '--json'], { home, env: env() });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const views = JSON.parse(run.stdout) as Array<{
+      name: string;
+      quota: {
+        primary: { usedPercent: number; windowMinutes: number; resetsAt: string } | null;
+        secondary: { usedPercent: number; windowMinutes: number; resetsAt: string } | null;
+      };
+    }>;
+    const alpha = views.find((view) => view.name === 'alpha')!;
+    const account = fake.account('alpha@example.com');
+    expect(alpha.quota.primary).toMatchObject({ usedPercent: 37, windowMinutes: 300 });
+    expect(alpha.quota.secondary).toMatchObject({ usedPercent: 61, windowMinutes: 10080 });
+    expect(Date.parse(alpha.quota.primary!.resetsAt)).toBe(account.primary!.resetAt * 1000);
+    expect(Date.parse(alpha.quota.secondary!.resetsAt)).toBe(account.secondary!.resetAt * 1000);
+    expect(views.find((view) => view.name === 'beta')!.quota.secondary).toMatchObject({
+      usedPercent: 20,
+    });
+    for (const profile of seeded) expect(run.stdout).not.toContain(profile.accessToken);
+  });
+
+  it('names an unknown profile clearly and exits 1', async () => {
+    for (const args of [
+      ['usage', 'ghost'],
+      ['usage', 'ghost', '--refresh'],
+    ]) {
+      const run = await runCodexLab(args, { home, env: env() });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/ghost/);
+    }
+  });
+});

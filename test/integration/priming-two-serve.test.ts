@@ -1,0 +1,118 @@
+/**
+ * Issue "priming", done when: two `serve` processes on one home send one priming request between
+ * them. Two real `codex-lab serve --port 0` children share a CODEX_LAB_HOME, watch a profile with
+ * priming on whose weekly window has not started, and the fake ChatGPT counts priming turns.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { startServe, type ServeChild } from './cli-serve-helper.ts';
+
+let fake: FakeChatGpt;
+let home: string;
+const children: ServeChild[] = [];
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt();
+  fake.addAccount({
+    email: 'alpha@example.com',
+    primary: null,
+    secondary: {
+      usedPercent: 0,
+      windowMinutes: 10080,
+      resetAt: fake.nowSeconds() + 10080 * 60,
+      unstarted: true,
+    },
+  });
+  home = await makeTempHome('codex-lab-two-serve-');
+  await seedProfiles(fake, home, [{ name: 'alpha', email: 'alpha@example.com' }]);
+});
+
+afterEach(async () => {
+  for (const serve of children.splice(0)) {
+    if (serve.child.exitCode === null && serve.child.signalCode === null) {
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+    }
+  }
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+function primingRequests() {
+  return fake.requests.filter(
+    (request) => request.method === 'POST' && request.path === '/backend-api/codex/responses',
+  );
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+it('two serve processes on one home send one priming request between them', async () => {
+  expect((await runCodexLab(['priming', 'on', 'alpha'], { home })).code).toBe(0);
+  const env = {
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    // Idle detection needs two observations more than 5 s apart; look every 6 s, not every minute.
+    CODEX_LAB_PRIMING_POLL_MS: '6000',
+  };
+  const [first, second] = await Promise.all([startServe(home, env), startServe(home, env)]);
+  children.push(first!, second!);
+
+  // Primed, then confirmed from a later observation that shows the window started.
+  await waitFor(async () => {
+    const text = await readFile(join(home, 'state', 'priming.json'), 'utf8').catch(() => '');
+    return text.includes('"confirmed"');
+  }, 40_000);
+  // Another round of looks from both processes changes nothing.
+  const looks = fake.requests.filter((request) => request.path === '/backend-api/wham/usage');
+  await waitFor(
+    () =>
+      fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length >=
+      looks.length + 2,
+    20_000,
+  );
+
+  const primes = primingRequests();
+  expect(primes).toHaveLength(1);
+  const body = JSON.parse(primes[0]!.body) as Record<string, unknown>;
+  expect(body).not.toHaveProperty('instructions');
+  expect(body).not.toHaveProperty('tools');
+  expect(body['store']).toBe(false);
+  expect(fake.account('alpha@example.com').secondary!.unstarted).toBe(false);
+
+  // Both processes show it: `list --json` has the last outcome, the control API the activity.
+  const list = await runCodexLab(['list', '--json'], { home });
+  expect(JSON.parse(list.stdout)[0].primingLast).toMatchObject({
+    window: 'weekly',
+    outcome: 'confirmed',
+  });
+  const token = (await runCodexLab(['token'], { home })).stdout.trim();
+  const activities = await Promise.all(
+    [first!, second!].map(async (serve) => {
+      const answer = await fetch(`${serve.url}/lab/v1/state`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await answer.json()) as { activity: Array<{ kind: string; message: string }> })
+        .activity;
+    }),
+  );
+  const primeLines = activities.flat().filter((entry) => entry.kind === 'prime');
+  expect(primeLines.some((entry) => /sent a priming turn/.test(entry.message))).toBe(true);
+  for (const entry of primeLines) {
+    expect(entry.message).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    expect(entry.message).toMatch(/\.$/);
+  }
+
+  for (const serve of [first!, second!]) serve.child.kill('SIGTERM');
+  expect(await first!.exited).toEqual({ code: 0, signal: null });
+  expect(await second!.exited).toEqual({ code: 0, signal: null });
+});

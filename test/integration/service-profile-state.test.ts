@@ -1,0 +1,235 @@
+/**
+ * LabService against the fake ChatGPT: rename and remove carry a profile's quota, priming
+ * outcomes, claims, live sessions and pins with it (other profiles untouched), and the priming
+ * timer's attempts reach the activity log and `ProfileView.primingLast`.
+ */
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { systemClock, silentLogger } from '../../core/ports.ts';
+import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
+import { LabService } from '../../core/service/lab-service.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { makeTempHome } from '../helpers/cli.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+
+let fake: FakeChatGpt;
+let home: string;
+let paths: LabPaths;
+let service: LabService | null = null;
+
+const unstartedWeekly = () => ({
+  usedPercent: 0,
+  windowMinutes: 10080,
+  resetAt: fake.nowSeconds() + 10080 * 60,
+  unstarted: true,
+});
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt();
+  home = await makeTempHome('codex-lab-service-');
+  paths = labPaths(home);
+});
+
+afterEach(async () => {
+  await service?.stop();
+  service = null;
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+async function startService(env: Record<string, string> = {}): Promise<{ url: string }> {
+  service = new LabService({
+    paths,
+    env: {
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      ...env,
+    },
+    clock: systemClock,
+    logger: silentLogger,
+    rendererDir: null,
+    usagePollMs: 0,
+  });
+  return service.start({ port: 0 });
+}
+
+async function turn(url: string, session: string, profile: string): Promise<void> {
+  const token = await service!.routerToken();
+  const answer = await fetch(`${url}/backend-api/codex/responses`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'x-codex-lab-profile': profile,
+      session_id: session,
+    },
+    body: JSON.stringify({
+      model: 'gpt-5.5',
+      instructions: 'x',
+      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+      stream: true,
+      store: false,
+    }),
+  });
+  expect(answer.headers.get('x-codex-lab-profile')).toBe(profile);
+  await answer.text();
+}
+
+/** A state file, parsed (loosely typed, for assertions). */
+async function json(path: string) {
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('rename and remove through LabService', () => {
+  it('move, then forget, a profile’s quota, priming, claims, sessions and pins', async () => {
+    fake.addAccount({ email: 'alpha@example.com' });
+    fake.addAccount({ email: 'beta@example.com' });
+    await seedProfiles(fake, home, [
+      { name: 'alpha', email: 'alpha@example.com' },
+      { name: 'beta', email: 'beta@example.com' },
+    ]);
+    const { url } = await startService();
+    const api = service!;
+    await turn(url, 'session-a', 'alpha');
+    await turn(url, 'session-b', 'beta');
+    expect((await api.refreshUsage({ profile: null })).ok).toBe(true);
+    expect((await api.pinSession({ sessionId: 'pin-a', profile: 'alpha' })).ok).toBe(true);
+    expect((await api.pinRepo({ path: '/repo/a', profile: 'alpha' })).ok).toBe(true);
+    expect((await api.pinSession({ sessionId: 'pin-b', profile: 'beta' })).ok).toBe(true);
+    for (const name of ['alpha', 'beta']) {
+      await recordPrimingOutcome(paths, name, {
+        at: Date.now(),
+        window: 'weekly',
+        outcome: 'confirmed',
+        message: `${name} started`,
+      });
+    }
+    await mkdir(paths.primingClaimsDir, { recursive: true });
+    await writeFile(
+      join(paths.primingClaimsDir, 'alpha--weekly--1000.json'),
+      JSON.stringify({
+        version: 1,
+        profile: 'alpha',
+        window: 'weekly',
+        slot: 1000,
+        owner: 'test',
+        state: 'confirmed',
+        attempts: 1,
+        claimedAt: 1,
+        lastAttemptAt: 1,
+        nextAttemptAt: null,
+        message: 'started',
+      }),
+    );
+    const betaQuota = (await json(paths.quota)).profiles.beta;
+    const betaPriming = (await json(paths.priming)).profiles.beta;
+
+    expect(await api.renameProfile({ from: 'alpha', to: 'gamma' })).toEqual({
+      ok: true,
+      value: null,
+    });
+    let quota = await json(paths.quota);
+    expect(Object.keys(quota.profiles).sort()).toEqual(['beta', 'gamma']);
+    expect(quota.profiles.beta).toEqual(betaQuota);
+    expect(quota.profiles.gamma.latest.secondary.usedPercent).toBe(
+      fake.account('alpha@example.com').secondary!.usedPercent,
+    );
+    let priming = await json(paths.priming);
+    expect(Object.keys(priming.profiles).sort()).toEqual(['beta', 'gamma']);
+    expect(priming.profiles.beta).toEqual(betaPriming);
+    expect(priming.profiles.gamma.last.message).toBe('alpha started');
+    const claims = await readdir(paths.primingClaimsDir).catch(() => [] as string[]);
+    expect(claims.filter((name) => name.startsWith('alpha--'))).toEqual([]);
+    expect(claims).toContain('gamma--weekly--1000.json');
+    let registry = await json(paths.registry);
+    expect(registry.pins.sessions['pin-a'].profile).toBe('gamma');
+    expect(registry.pins.repos['/repo/a'].profile).toBe('gamma');
+    expect(registry.pins.sessions['pin-b'].profile).toBe('beta');
+    let state = await api.getState();
+    expect(state.sessions.find((s) => s.id === 'session-a')?.profile).toBe('gamma');
+    expect(state.sessions.find((s) => s.id === 'session-b')?.profile).toBe('beta');
+    const gamma = state.profiles.find((view) => view.name === 'gamma')!;
+    expect(gamma.quota.secondary).not.toBeNull();
+    expect(gamma.primingLast?.message).toBe('alpha started');
+
+    expect(await api.removeProfile({ profile: 'gamma' })).toEqual({ ok: true, value: null });
+    await api.stop();
+    quota = await json(paths.quota);
+    expect(Object.keys(quota.profiles)).toEqual(['beta']);
+    expect(quota.profiles.beta.latest).toEqual(betaQuota.latest);
+    priming = await json(paths.priming);
+    expect(Object.keys(priming.profiles)).toEqual(['beta']);
+    registry = await json(paths.registry);
+    expect(Object.keys(registry.pins.sessions)).toEqual(['pin-b']);
+    expect(registry.pins.repos).toEqual({});
+    state = await api.getState();
+    expect(state.profiles.map((view) => view.name)).toEqual(['beta']);
+    expect(state.sessions.map((s) => s.id)).toEqual(['session-b']);
+    const claimsAfter = await readdir(paths.primingClaimsDir).catch(() => [] as string[]);
+    expect(claimsAfter.filter((name) => /^(alpha|gamma)--/.test(name))).toEqual([]);
+  });
+});
+
+describe('priming timer through LabService', () => {
+  it('shows attempts in the activity log and primingLast, and skips a profile serving a session', async () => {
+    fake.addAccount({ email: 'alpha@example.com', primary: null, secondary: unstartedWeekly() });
+    fake.addAccount({ email: 'beta@example.com', primary: null, secondary: unstartedWeekly() });
+    await seedProfiles(fake, home, [
+      { name: 'alpha', email: 'alpha@example.com' },
+      { name: 'beta', email: 'beta@example.com' },
+    ]);
+    const registry = await json(paths.registry);
+    for (const profile of registry.profiles as unknown as Array<{ priming: { enabled: boolean } }>)
+      profile.priming.enabled = true;
+    await writeFile(paths.registry, JSON.stringify(registry), { mode: 0o600 });
+
+    const { url } = await startService({ CODEX_LAB_PRIMING_POLL_MS: '6000' });
+    // beta serves a live session; its window is idle again afterwards, as far as the fake says.
+    await turn(url, 'live-b', 'beta');
+    fake.account('beta@example.com').secondary = unstartedWeekly();
+    const betaAccount = fake.account('beta@example.com').accountId;
+
+    await waitFor(async () => {
+      const state = await service!.getState();
+      return (
+        state.profiles.find((view) => view.name === 'alpha')?.primingLast?.outcome === 'primed'
+      );
+    }, 30_000);
+    const state = await service!.getState();
+    const lines = state.activity.filter((entry) => entry.kind === 'prime');
+    expect(
+      lines.some((entry) => entry.profile === 'alpha' && /sent a priming turn/.test(entry.message)),
+    ).toBe(true);
+    for (const entry of lines) {
+      expect(entry.message).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+      expect(entry.message).toMatch(/\.$/);
+    }
+    // One more look at beta (every 6 s) still sends it nothing: its live session starts it anyway.
+    const looks = () =>
+      fake.requests.filter(
+        (request) =>
+          request.path === '/backend-api/wham/usage' &&
+          request.headers['chatgpt-account-id'] === betaAccount,
+      ).length;
+    const before = looks();
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    expect(looks()).toBe(before);
+    const betaPrimes = fake.requests.filter(
+      (request) =>
+        request.path === '/backend-api/codex/responses' &&
+        request.headers['chatgpt-account-id'] === betaAccount &&
+        !request.body.includes('"instructions"'),
+    );
+    expect(betaPrimes).toEqual([]);
+  });
+});
