@@ -16,6 +16,7 @@ const config: ForgeConfig = {
     name: 'Codex Lab',
     executableName: 'codex-lab-desktop',
     appBundleId: 'dev.codex-lab.desktop',
+    // No extension: the packager picks build/icon.icns on macOS and build/icon.ico on Windows.
     icon: 'build/icon',
     asar: true,
     // Only what runs: the built bundles, the icons, package.json and production node_modules.
@@ -28,9 +29,10 @@ const config: ForgeConfig = {
   },
   rebuildConfig: {},
   makers: [
-    new MakerSquirrel({ name: 'codex_lab' }),
+    new MakerSquirrel({ name: 'codex_lab', setupIcon: 'build/icon.ico' }),
     new MakerZIP({}, ['darwin', 'linux']),
-    new MakerDMG({ format: 'ULFO', icon: 'build/icon.png' }),
+    // The DMG volume icon must be an .icns (appdmg rejects a PNG there).
+    new MakerDMG({ format: 'ULFO', icon: 'build/icon.icns' }),
     new MakerDeb({
       options: {
         name: 'codex-lab',

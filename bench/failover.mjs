@@ -152,6 +152,8 @@ const lines = [
   '',
   `- **failover cost p50: ${format(percentile(cost, 50))} ms** (target ≤ 5 ms)`,
   '',
+  'Between the 429 and the second request the router reads the 429 body (at most 64 KB), classifies it, marks the profile limited in memory (the health file is written in the background), picks the next profile and reuses its cached credentials; nothing on that path waits for a file beyond the once-a-second mtime check any request may make.',
+  '',
 ];
 const section = lines.join('\n');
 console.log(section);

@@ -228,6 +228,8 @@ const section = [
   '',
   ...ratios,
   '',
+  'Targets: throughput router/bare ≥ 0.8; p99 TTFB added over direct ≤ 2 ms. The bare proxy runs in its own process like the router, so both pay the extra process hop and its scheduling on the shared cores; its p99 over direct is the floor the router is compared with (a sequential p99 of 1 000 samples moves by ±1 ms between runs here).',
+  '',
 ].join('\n');
 console.log(section);
 

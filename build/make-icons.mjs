@@ -1,6 +1,9 @@
 // Draws the app and tray icons as PNGs with no image library: a rounded square in the brand
 // gradient with a white ring (app), and a plain ring (tray; black on transparent so macOS can use
-// it as a template image). Run: node build/make-icons.mjs
+// it as a template image). Also wraps app PNGs in the two containers the packagers want:
+// icon.ico (Windows, Squirrel's setupIcon) and icon.icns (macOS app and DMG). Both formats allow
+// PNG payloads (ICO since Vista, ICNS types ic07–ic10), so no encoder is needed.
+// Run: node build/make-icons.mjs
 import { writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 
@@ -69,3 +72,51 @@ writeFileSync(
 );
 writeFileSync(new URL('trayTemplate.png', import.meta.url), png(16, tray));
 writeFileSync(new URL('trayTemplate@2x.png', import.meta.url), png(32, tray));
+
+/** ICO: a 6-byte header, one 16-byte entry per image, then the PNGs (256 is written as 0). */
+const ico = (sizes) => {
+  const images = sizes.map((size) => png(size, app));
+  const header = Buffer.alloc(6 + 16 * images.length);
+  header.writeUInt16LE(0, 0);
+  header.writeUInt16LE(1, 2);
+  header.writeUInt16LE(images.length, 4);
+  let offset = header.length;
+  images.forEach((image, index) => {
+    const at = 6 + 16 * index;
+    header.writeUInt8(sizes[index] >= 256 ? 0 : sizes[index], at);
+    header.writeUInt8(sizes[index] >= 256 ? 0 : sizes[index], at + 1);
+    header.writeUInt16LE(1, at + 4);
+    header.writeUInt16LE(32, at + 6);
+    header.writeUInt32LE(image.length, at + 8);
+    header.writeUInt32LE(offset, at + 12);
+    offset += image.length;
+  });
+  return Buffer.concat([header, ...images]);
+};
+
+/** ICNS: `icns` + total length, then (type, length incl. 8-byte header, PNG) per image. */
+const icns = (entries) => {
+  const parts = entries.map(([type, size]) => {
+    const image = png(size, app);
+    const head = Buffer.alloc(8);
+    head.write(type, 0, 'ascii');
+    head.writeUInt32BE(image.length + 8, 4);
+    return Buffer.concat([head, image]);
+  });
+  const head = Buffer.alloc(8);
+  head.write('icns', 0, 'ascii');
+  head.writeUInt32BE(8 + parts.reduce((sum, part) => sum + part.length, 0), 4);
+  return Buffer.concat([head, ...parts]);
+};
+
+writeFileSync(new URL('icon.ico', import.meta.url), ico([16, 24, 32, 48, 64, 128, 256]));
+writeFileSync(
+  new URL('icon.icns', import.meta.url),
+  // ic07 128 px, ic08 256 px, ic09 512 px, ic10 1024 px (512 px @2x).
+  icns([
+    ['ic07', 128],
+    ['ic08', 256],
+    ['ic09', 512],
+    ['ic10', 1024],
+  ]),
+);

@@ -4,12 +4,11 @@
  * sign-in never touches any other profile's tokens (unlike newer Codex, which revokes the previous
  * login: research section 1.8).
  */
-import { LabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { identityFromAuth } from '../profiles/jwt.ts';
-import { profileNamePattern, type AuthDotJson, type StoreKind } from '../profiles/schema.ts';
-import { ProfileStore } from '../profiles/store.ts';
+import type { AuthDotJson, StoreKind } from '../profiles/schema.ts';
+import { ProfileStore, validateProfileName } from '../profiles/store.ts';
 import { sendRequest, type FetchLike } from './http.ts';
 import {
   buildApiKeyExchangeRequest,
@@ -56,14 +55,13 @@ export interface SignInEnvironment {
 /** Token-endpoint requests give up after this long. */
 export const tokenRequestTimeoutMs = 30_000;
 
-/** Throws `invalid_name` when a requested profile name could never be saved. */
+/**
+ * Throws `invalid_name` when a requested profile name could never be saved (bad shape, too long,
+ * reserved), before the user is sent through a sign-in that would then be thrown away. Uses the
+ * store's own check, so both give the same message.
+ */
 export function assertRequestedName(name: string | null | undefined): void {
-  if (name !== null && name !== undefined && !profileNamePattern.test(name)) {
-    throw new LabError(
-      'invalid_name',
-      `"${name}" is not a valid profile name: use 1–64 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit.`,
-    );
-  }
+  if (name !== null && name !== undefined) validateProfileName(name, []);
 }
 
 /** Exchanges an authorization code for tokens (research section 1.5). */

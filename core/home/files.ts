@@ -31,9 +31,13 @@ export async function writePrivateFile(path: string, data: string | Uint8Array):
       fsync: true,
     });
   } catch (error) {
-    throw new LabError('io_error', `Could not write ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new LabError(
+      'io_error',
+      `Could not write ${path} (${(error as Error).message}); check that its folder is writable and the disk has space.`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -55,9 +59,13 @@ export async function readTextFile(path: string): Promise<string | undefined> {
         `${path} is a folder, not a file. Move it away and try again.`,
       );
     }
-    throw new LabError('io_error', `Could not read ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new LabError(
+      'io_error',
+      `Could not read ${path} (${(error as Error).message}); check its permissions.`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -12,7 +12,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { LabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Clock, Logger } from '../ports.ts';
-import type { Registry } from '../profiles/schema.ts';
+import { repoPathCovers } from '../profiles/repo-path.ts';
+import type { Pin, Registry } from '../profiles/schema.ts';
 import { defaultLimitId, parseRateLimitHeaders } from '../quota/headers.ts';
 import type { QuotaBook } from '../quota/quota-book.ts';
 import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts';
@@ -162,12 +163,16 @@ export class LabEngine implements ProxyEngine {
     const context = extractRouteContext(info.headers, info.body);
     let lastDetail = '';
     return {
-      choose: async (excluded) => {
-        await this.#maybeReload();
-        const result = this.#choose(context, excluded);
-        lastDetail = result.ok ? result.detail : result.message;
-        if (!result.ok) this.#recordDecision(context, null, null, result.message, excluded);
-        return result.ok ? result.pick : result.fail;
+      choose: (excluded) => {
+        const pick = (): ProfilePick | NoPick => {
+          const result = this.#choose(context, excluded);
+          lastDetail = result.ok ? result.detail : result.message;
+          if (!result.ok) this.#recordDecision(context, null, null, result.message, excluded);
+          return result.ok ? result.pick : result.fail;
+        };
+        // Synchronous unless the once-a-second file check is due: no promise per request.
+        const reload = this.#maybeReload();
+        return reload === null ? pick() : reload.then(pick);
       },
       commit: (pick, excluded) => {
         this.#commit(context, pick, excluded, lastDetail, info.kind);
@@ -508,14 +513,15 @@ export class LabEngine implements ProxyEngine {
     });
   }
 
-  async #maybeReload(): Promise<void> {
+  /** Re-checks the registry and health files when due; null when nothing needs awaiting. */
+  #maybeReload(): Promise<void> | null {
     const now = this.#options.clock.now();
-    if (now - this.#lastCheck < (this.#options.reloadIntervalMs ?? 1000)) return;
+    if (now - this.#lastCheck < (this.#options.reloadIntervalMs ?? 1000)) return null;
     this.#lastCheck = now;
     this.#reloading ??= this.#reload(false).finally(() => {
       this.#reloading = null;
     });
-    await this.#reloading;
+    return this.#reloading;
   }
 
   async #reload(force: boolean): Promise<void> {
@@ -567,9 +573,22 @@ function pinFor(context: RouteContext, registry: Registry | null): RoutingPin | 
   const session = context.sessionId ? registry?.pins.sessions[context.sessionId] : undefined;
   if (session)
     return { profile: session.profile, allowFallback: session.allowFallback, source: 'session' };
-  const repo = context.repo ? registry?.pins.repos[context.repo] : undefined;
+  const repo = context.repo && registry ? repoPinFor(context.repo, registry.pins.repos) : undefined;
   if (repo) return { profile: repo.profile, allowFallback: repo.allowFallback, source: 'repo' };
   return null;
+}
+
+/** The pin of the repository holding `workspace`: an exact match, else the deepest covering pin. */
+function repoPinFor(workspace: string, pins: Registry['pins']['repos']): Pin | undefined {
+  const exact = pins[workspace];
+  if (exact) return exact;
+  let best: { path: string; pin: Pin } | undefined;
+  for (const [path, pin] of Object.entries(pins)) {
+    if (repoPathCovers(path, workspace) && (!best || path.length > best.path.length)) {
+      best = { path, pin };
+    }
+  }
+  return best?.pin;
 }
 
 async function mtimeOf(path: string): Promise<number> {

@@ -20,6 +20,7 @@ import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';
 import { ProfileStore } from '../profiles/store.ts';
+import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import { QuotaBook } from '../quota/quota-book.ts';
 import { processUsageResponse } from '../quota/usage.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
@@ -375,11 +376,12 @@ export class LabService implements ControlApiService {
 
   async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
-      await this.#store.setPin('repo', input.path, input.profile ?? null);
+      const path = await canonicalRepoPath(input.path);
+      await this.#store.setPin('repo', path, input.profile ?? null);
       this.#activity.add(
         'profile',
         input.profile ?? null,
-        input.profile ? `Pinned ${input.path} to ${input.profile}.` : `Unpinned ${input.path}.`,
+        input.profile ? `Pinned ${path} to ${input.profile}.` : `Unpinned ${path}.`,
       );
     });
   }

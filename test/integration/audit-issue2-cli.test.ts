@@ -150,26 +150,32 @@ describe('audit: issue 2 through the codex-lab command', () => {
     ['../x', /"\.\.\/x" is not a valid profile name/],
     ['A B', /"A B" is not a valid profile name/],
     ['x'.repeat(65), /65 characters long; use at most 64/],
-    ['Alice', /"Alice" is not a valid profile name|already exists/],
-  ])('login %j fails with one clear line and leaves alice untouched', async (name, message) => {
-    setNextLogin(fake, 'alice@example.com');
-    expect((await login(['alice'])).code).toBe(0);
-    const before = [
-      await readFile(home.paths.registry, 'utf8'),
-      await readFile(home.paths.profileAuth('alice'), 'utf8'),
-    ];
-    setNextLogin(fake, 'bob@example.com');
-    const run = await login([name]);
-    expect(run.code).toBe(1);
-    const errors = run.stderr.split('\n').filter((line) => line.trim() !== '');
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^codex-lab: /);
-    expect(errors[0]).toMatch(message);
-    expect([
-      await readFile(home.paths.registry, 'utf8'),
-      await readFile(home.paths.profileAuth('alice'), 'utf8'),
-    ]).toEqual(before);
-  });
+    ['Alice', /"Alice" is not a valid profile name/],
+    ['auto', /reserved/],
+  ])(
+    'login %j fails before any sign-in, with one clear line, leaving alice untouched',
+    async (name, message) => {
+      setNextLogin(fake, 'alice@example.com');
+      expect((await login(['alice'])).code).toBe(0);
+      const before = [
+        await readFile(home.paths.registry, 'utf8'),
+        await readFile(home.paths.profileAuth('alice'), 'utf8'),
+      ];
+      setNextLogin(fake, 'bob@example.com');
+      const run = await login([name]);
+      expect(run.code).toBe(1);
+      // Refused before the browser step: no sign-in is wasted on a name that could never be saved.
+      expect(run.stdout).not.toContain('/oauth/authorize');
+      const errors = run.stderr.split('\n').filter((line) => line.trim() !== '');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^codex-lab: /);
+      expect(errors[0]).toMatch(message);
+      expect([
+        await readFile(home.paths.registry, 'utf8'),
+        await readFile(home.paths.profileAuth('alice'), 'utf8'),
+      ]).toEqual(before);
+    },
+  );
 
   it('a denied or mismatched sign-in leaves an existing profile byte for byte', async () => {
     setNextLogin(fake, 'alice@example.com');

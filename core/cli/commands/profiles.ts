@@ -2,10 +2,9 @@
  * `codex-lab rename`, `remove`, `use`, `pin` and `unpin`: registry edits through the profile
  * store, each one locked and atomic. Errors are `LabError`s, which `runCli` prints as one line.
  */
-import { realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { LabError } from '../../errors.ts';
 import { createSystemKeyring } from '../../profiles/keyring.ts';
+import { canonicalRepoPath } from '../../profiles/repo-path.ts';
 import { ProfileStore } from '../../profiles/store.ts';
 import { moveProfileState } from '../../service/profile-state.ts';
 import { writeLine, type CliContext } from '../context.ts';
@@ -99,9 +98,7 @@ async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
     if (session.trim() === '') throw new LabError('invalid_argument', 'The session id is empty.');
     return { kind: 'session', key: session, shown: `session ${session}` };
   }
-  const absolute = resolve(String(repo));
-  // Codex reports canonical workspace paths, so a symlinked checkout is pinned by its real path.
-  const key = await realpath(absolute).catch(() => absolute);
+  const key = await canonicalRepoPath(String(repo), process.cwd());
   return { kind: 'repo', key, shown: `repo ${key}` };
 }
 

@@ -1,0 +1,32 @@
+/** The one spelling of a repository path that pins are stored and matched under. */
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, resolve, sep } from 'node:path';
+import { LabError } from '../errors.ts';
+
+/**
+ * Resolves `path` against `base` and follows symlinks, because Codex reports canonical workspace
+ * paths: a symlinked checkout is pinned by its real path. A path that does not exist is kept as
+ * resolved. Without `base` the path must already be absolute (the control API has no working
+ * folder to resolve against).
+ */
+export async function canonicalRepoPath(path: string, base?: string): Promise<string> {
+  if (path.trim() === '') throw new LabError('invalid_argument', 'The repository path is empty.');
+  if (base === undefined && !isAbsolute(path)) {
+    throw new LabError(
+      'invalid_argument',
+      `"${path}" is not an absolute path: give the repository's full path.`,
+    );
+  }
+  const absolute = base === undefined ? resolve(path) : resolve(base, path);
+  return realpath(absolute).catch(() => absolute);
+}
+
+/**
+ * True when the workspace `candidate` is the pinned repository or a folder inside it, so a pin
+ * made at a repository's root also holds when Codex runs in one of its subfolders.
+ */
+export function repoPathCovers(pinned: string, candidate: string): boolean {
+  if (candidate === pinned) return true;
+  const prefix = pinned.endsWith(sep) ? pinned : pinned + sep;
+  return candidate.startsWith(prefix);
+}

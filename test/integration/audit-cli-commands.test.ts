@@ -1,0 +1,172 @@
+/**
+ * Audit of the command surface: `--help` for every command, `codex-lab codex` running Codex with
+ * `-c` overrides and environment only (no file under CODEX_HOME touched, the router token never on
+ * the command line), and `codex-lab codex-config` printing the block for the configured port.
+ */
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labPaths } from '../../core/home/paths.ts';
+import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+
+const commands = [
+  'login',
+  'list',
+  'rename',
+  'remove',
+  'use',
+  'pin',
+  'unpin',
+  'usage',
+  'serve',
+  'codex',
+  'codex-config',
+  'prime',
+  'priming',
+  'token',
+];
+
+let home: string;
+beforeEach(async () => {
+  home = await makeTempHome();
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('audit: --help', () => {
+  it('the top level lists every command', async () => {
+    const run = await runCodexLab(['--help'], { home });
+    expect(run.code).toBe(0);
+    for (const command of commands)
+      expect(run.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it.each(commands)(
+    '%s --help prints its usage and exits 0 without touching the home',
+    async (command) => {
+      const run = await runCodexLab([command, '--help'], { home });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`Usage: codex-lab ${command}`);
+      expect(run.stdout).toMatch(/\n\n\S.*\n/); // a description line after the usage line
+      expect(await readdir(home)).toEqual([]);
+    },
+  );
+
+  it('an unknown option is a usage error with a non-zero exit', async () => {
+    const run = await runCodexLab(['list', '--bogus'], { home });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("unknown option '--bogus'");
+  });
+});
+
+describe('audit: codex-lab codex', () => {
+  async function fakeCodex(): Promise<{ bin: string; record: string; codexHome: string }> {
+    const bin = join(home, 'fake-codex');
+    const record = join(home, 'codex-record.json');
+    const codexHome = join(home, 'codex-home');
+    await mkdir(codexHome, { recursive: true });
+    await writeFile(join(codexHome, 'config.toml'), 'model = "gpt-5.5"\n');
+    await writeFile(
+      bin,
+      `#!${process.execPath}\n` +
+        `require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), token: process.env.CODEX_LAB_ROUTER_TOKEN ?? null, profile: process.env.CODEX_LAB_PROFILE ?? null }));\n` +
+        `process.stdout.write('fake codex ran\\n');\nprocess.exit(7);\n`,
+    );
+    await chmod(bin, 0o755);
+    return { bin, record, codexHome };
+  }
+
+  it('passes only -c overrides before the user arguments, the token and pin through the environment', async () => {
+    const token = await loadOrCreateRouterToken(labPaths(home));
+    const { bin, record, codexHome } = await fakeCodex();
+    const before = await readFile(join(codexHome, 'config.toml'), 'utf8');
+    const run = await runCodexLab(
+      ['codex', '--profile', 'b', '--', 'exec', '--skip-git-repo-check', 'say hi'],
+      {
+        home,
+        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567', CODEX_HOME: codexHome },
+      },
+    );
+    expect(run.stdout).toContain('fake codex ran');
+    expect(run.code).toBe(7); // Codex's own exit code
+    const seen = JSON.parse(await readFile(record, 'utf8')) as {
+      argv: string[];
+      token: string | null;
+      profile: string | null;
+    };
+    const userArgs = ['exec', '--skip-git-repo-check', 'say hi'];
+    expect(seen.argv.slice(-userArgs.length)).toEqual(userArgs);
+    const overrides = seen.argv.slice(0, -userArgs.length);
+    expect(overrides.length).toBeGreaterThan(0);
+    for (let index = 0; index < overrides.length; index += 2) {
+      expect(overrides[index]).toBe('-c');
+      expect(overrides[index + 1]).toMatch(/^[a-z_.-]+=/i);
+    }
+    expect(overrides.join(' ')).toContain('http://127.0.0.1:4567/backend-api/codex');
+    expect(overrides.join(' ')).toContain('env_http_headers');
+    expect(seen.argv.join(' ')).not.toContain(token);
+    expect(seen.token).toBe(token);
+    expect(seen.profile).toBe('b');
+    expect(run.stdout + run.stderr).not.toContain(token);
+    // Codex's files are untouched and nothing was added to its home.
+    expect(await readFile(join(codexHome, 'config.toml'), 'utf8')).toBe(before);
+    expect(await readdir(codexHome)).toEqual(['config.toml']);
+  });
+
+  it('without --profile sends no pin, even when the caller has CODEX_LAB_PROFILE set', async () => {
+    await loadOrCreateRouterToken(labPaths(home));
+    const { bin, record, codexHome } = await fakeCodex();
+    await runCodexLab(['codex', '--', 'exec', 'x'], {
+      home,
+      env: {
+        CODEX_LAB_CODEX_BIN: bin,
+        CODEX_LAB_PORT: '4567',
+        CODEX_HOME: codexHome,
+        CODEX_LAB_PROFILE: 'stale',
+      },
+    });
+    const seen = JSON.parse(await readFile(record, 'utf8')) as { profile: string | null };
+    expect(seen.profile).toBeNull();
+  });
+
+  it('refuses a bad profile name, and a missing router token, with one clear line', async () => {
+    const { bin } = await fakeCodex();
+    const bad = await runCodexLab(['codex', '--profile', '../x', '--', 'exec', 'x'], {
+      home,
+      env: { CODEX_LAB_CODEX_BIN: bin },
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^codex-lab: "\.\.\/x" is not a profile name/);
+    const noToken = await runCodexLab(['codex', '--', 'exec', 'x'], {
+      home,
+      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' },
+    });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noToken.stderr).toContain('codex-lab serve');
+  });
+});
+
+describe('audit: codex-lab codex-config', () => {
+  it('prints a provider block for the configured port with command-backed auth and no token', async () => {
+    const token = await loadOrCreateRouterToken(labPaths(home));
+    const run = await runCodexLab(['codex-config'], { home, env: { CODEX_LAB_PORT: '4567' } });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('model_provider = "codex-lab"');
+    expect(run.stdout).toContain('[model_providers.codex-lab]');
+    expect(run.stdout).toContain('base_url = "http://127.0.0.1:4567/backend-api/codex"');
+    expect(run.stdout).toContain('chatgpt_base_url = "http://127.0.0.1:4567/backend-api/"');
+    expect(run.stdout).toContain('auth = { command = "codex-lab", args = ["token"] }');
+    expect(run.stdout).toContain(
+      'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE" }',
+    );
+    expect(run.stdout).not.toContain(token);
+    // Top-level keys come before the first table, or TOML would put them inside it.
+    const firstTable = run.stdout.indexOf('[model_providers');
+    expect(run.stdout.indexOf('model_provider =')).toBeLessThan(firstTable);
+    expect(run.stdout.indexOf('chatgpt_base_url =')).toBeLessThan(firstTable);
+  });
+});

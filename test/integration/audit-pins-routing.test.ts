@@ -1,0 +1,235 @@
+/**
+ * Audit of issue 3 "pins by session id and by repo from the CLI and the control API": a pin made
+ * by `codex-lab pin` (another process, while the router runs) or through `/lab/v1/` changes where
+ * the next turn goes, with route `pinned`; unpinning gives the turn back to normal routing. Also
+ * both session header spellings land in one session.
+ */
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { createLogger } from '../../core/log.ts';
+import { systemClock } from '../../core/ports.ts';
+import type { AuthDotJson } from '../../core/profiles/schema.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { LabService } from '../../core/service/lab-service.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { issueAuthDotJson, issuedSecrets } from '../fakes/fake-issuer.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+
+let fake: FakeChatGpt;
+let home: string;
+let repo: string;
+let paths: LabPaths;
+let service: LabService;
+let url: string;
+let token: string;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'codex-lab-audit-pins-'));
+  repo = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-audit-repo-')));
+  paths = labPaths(home);
+  // beta has less headroom, so an unpinned new session goes to alpha.
+  fake = await startFakeChatGpt({
+    accounts: [
+      { email: 'alpha@example.com' },
+      {
+        email: 'beta@example.com',
+        primary: {
+          usedPercent: 70,
+          windowMinutes: 300,
+          resetAt: Math.floor(Date.now() / 1000) + 3600,
+          unstarted: false,
+        },
+      },
+    ],
+  });
+  const store = new ProfileStore({ paths });
+  for (const name of ['alpha', 'beta']) {
+    await store.saveSignIn({
+      auth: issueAuthDotJson(fake, `${name}@example.com`) as AuthDotJson,
+      requestedName: name,
+    });
+  }
+  service = new LabService({
+    paths,
+    env: { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl },
+    clock: systemClock,
+    logger: createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          logLines.push(chunk.toString());
+          callback();
+        },
+      }),
+      secrets: () => [token],
+    }),
+    rendererDir: null,
+    usagePollMs: 0,
+  });
+  token = await service.routerToken();
+  ({ url } = await service.start({ port: 0 }));
+  // Learn both accounts' quota, so "best" prefers alpha deterministically.
+  await service.refreshUsage({ profile: null });
+});
+
+afterAll(async () => {
+  await service.stop();
+  await fake.close();
+  rmSync(home, { recursive: true, force: true });
+  rmSync(repo, { recursive: true, force: true });
+});
+
+async function turn(
+  session: string,
+  options: { workspace?: string; headers?: Record<string, string> } = {},
+): Promise<{ profile: string | null; route: string | null; status: number }> {
+  const metadata: Record<string, string> = options.workspace
+    ? { 'x-codex-turn-metadata': JSON.stringify({ workspaces: { [options.workspace]: {} } }) }
+    : {};
+  const response = await fetch(`${url}/backend-api/codex/responses`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'session-id': session,
+      ...metadata,
+      ...options.headers,
+    },
+    body: JSON.stringify({ model: 'gpt-5.5', input: [], stream: true, store: false }),
+  });
+  await response.text();
+  return {
+    status: response.status,
+    profile: response.headers.get('x-codex-lab-profile'),
+    route: response.headers.get('x-codex-lab-route'),
+  };
+}
+
+/** A running router re-reads the registry at most once a second: wait that out after a CLI edit. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1100));
+}
+
+async function control(operation: string, input: unknown): Promise<unknown> {
+  const response = await fetch(`${url}/lab/v1/${operation}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  return response.json();
+}
+
+describe('audit: pins reach the router', () => {
+  it('an unpinned new session goes to alpha (the baseline the pins must change)', async () => {
+    expect(await turn('baseline')).toMatchObject({ status: 200, profile: 'alpha', route: 'best' });
+  });
+
+  it('a session pin from the CLI, made while the router runs, routes that session', async () => {
+    const pin = await runCodexLab(['pin', 'beta', '--session', 'cli-session'], { home });
+    expect(pin.code, pin.stderr).toBe(0);
+    await settle();
+    expect(await turn('cli-session')).toMatchObject({ profile: 'beta', route: 'pinned' });
+    expect((await turn('other-session')).route).not.toBe('pinned');
+    expect((await runCodexLab(['unpin', '--session', 'cli-session'], { home })).code).toBe(0);
+    await settle();
+    // Unpinned: the session may stay where it is (sticky), but it is no longer pinned.
+    expect((await turn('cli-session')).route).not.toBe('pinned');
+  });
+
+  it('a repo pin from the CLI routes every session whose workspace is that repo', async () => {
+    const pin = await runCodexLab(['pin', 'beta', '--repo', '.'], { home, cwd: repo });
+    expect(pin.code, pin.stderr).toBe(0);
+    await settle();
+    expect(await turn('repo-1', { workspace: repo })).toMatchObject({
+      profile: 'beta',
+      route: 'pinned',
+    });
+    expect((await turn('repo-2', { workspace: join(tmpdir(), 'elsewhere') })).route).not.toBe(
+      'pinned',
+    );
+    // Codex run from a subfolder reports that folder: the repository's pin still holds.
+    expect(await turn('repo-3', { workspace: join(repo, 'packages', 'app') })).toMatchObject({
+      profile: 'beta',
+      route: 'pinned',
+    });
+    // A sibling folder that merely shares the prefix is not covered.
+    expect((await turn('repo-4', { workspace: `${repo}-other` })).route).not.toBe('pinned');
+    expect((await runCodexLab(['unpin', '--repo', '.'], { home, cwd: repo })).code).toBe(0);
+  });
+
+  it('session and repo pins through the control API route too', async () => {
+    expect(await control('pinSession', { sessionId: 'api-session', profile: 'beta' })).toEqual({
+      ok: true,
+      value: null,
+    });
+    expect(await turn('api-session')).toMatchObject({ profile: 'beta', route: 'pinned' });
+    expect(await control('pinRepo', { path: repo, profile: 'beta' })).toEqual({
+      ok: true,
+      value: null,
+    });
+    expect(await turn('api-repo', { workspace: repo })).toMatchObject({
+      profile: 'beta',
+      route: 'pinned',
+    });
+    const unknown = (await control('pinRepo', { path: repo, profile: 'nobody' })) as {
+      ok: boolean;
+      message: string;
+    };
+    expect(unknown.ok).toBe(false);
+    expect(unknown.message).toContain('nobody');
+    await control('pinRepo', { path: repo, profile: null });
+    await control('pinSession', { sessionId: 'api-session', profile: null });
+    // No longer pinned (the repo/model bucket may still prefer beta: routing step 4).
+    expect((await turn('api-repo-2', { workspace: repo })).route).not.toBe('pinned');
+  });
+
+  it('session_id (older Codex) and session-id name the same session', async () => {
+    await control('pinSession', { sessionId: 'spelled', profile: 'beta' });
+    const underscore = await fetch(`${url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        session_id: 'spelled',
+      },
+      body: JSON.stringify({ model: 'gpt-5.5', input: [], stream: true }),
+    });
+    await underscore.text();
+    expect(underscore.headers.get('x-codex-lab-profile')).toBe('beta');
+    expect(underscore.headers.get('x-codex-lab-route')).toBe('pinned');
+    await control('pinSession', { sessionId: 'spelled', profile: null });
+  });
+
+  it('wham/usage is answered by the router from the routed account, not passed through', async () => {
+    const upstreamUsageCalls = () =>
+      fake.requests.filter((request) => request.path.startsWith('/backend-api/wham/usage')).length;
+    const before = upstreamUsageCalls();
+    const response = await fetch(`${url}/backend-api/wham/usage`, {
+      headers: { authorization: `Bearer ${token}`, 'x-codex-lab-profile': 'beta' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-codex-lab-profile')).toBe('beta');
+    const body = (await response.json()) as {
+      rate_limit: { primary_window: { used_percent: number } | null };
+    };
+    // beta started at 70% and the fake charged it for the turns above; the router knows from the
+    // x-codex-* headers of those turns.
+    const upstream = fake.account('beta@example.com').primary!.usedPercent;
+    expect(Math.abs(body.rate_limit.primary_window!.used_percent - upstream)).toBeLessThanOrEqual(
+      1,
+    ); // the headers precede the fake's charge for that turn
+    expect(body.rate_limit.primary_window?.used_percent).toBeGreaterThan(70);
+    expect(upstreamUsageCalls()).toBe(before);
+  });
+
+  it('logs hold no token', () => {
+    const all = logLines.join('');
+    expect(all).not.toContain(token);
+    for (const secret of issuedSecrets(fake)) expect(all).not.toContain(secret);
+  });
+});

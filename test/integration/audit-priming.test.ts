@@ -1,0 +1,277 @@
+/**
+ * Audit of the priming issue: the gaps the scheduler and CLI tests leave open. The real
+ * `LabService` (the code `codex-lab serve` runs) on an injected clock against the fake ChatGPT:
+ * off by default means no priming request at all; every attempt, failed ones included, shows in
+ * the activity log and the control API. Also: a limited profile is skipped, and `prime --dry-run`
+ * prints exactly the request `prime` then sends.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { silentLogger } from '../../core/ports.ts';
+import { PrimingScheduler } from '../../core/priming/scheduler.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { LabService } from '../../core/service/lab-service.ts';
+import { HealthStore } from '../../core/state/health-store.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
+import { FakeClock } from '../unit/priming/fake-clock.ts';
+
+const start = Date.UTC(2026, 10, 24, 9, 0, 0);
+const minuteMs = 60_000;
+
+let fake: FakeChatGpt;
+let home: string;
+let paths: LabPaths;
+let clock: FakeClock;
+let seeded: SeededProfile[];
+let service: LabService | undefined;
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt();
+  fake.setNow(start / 1000);
+  for (const email of ['alpha@example.com', 'beta@example.com']) {
+    fake.addAccount({
+      email,
+      primary: null,
+      secondary: {
+        usedPercent: 0,
+        windowMinutes: 10080,
+        resetAt: start / 1000 + 10080 * 60,
+        unstarted: true,
+      },
+    });
+  }
+  home = await mkdtemp(join(tmpdir(), 'codex-lab-audit-priming-'));
+  seeded = await seedProfiles(fake, home, [
+    { name: 'alpha', email: 'alpha@example.com' },
+    { name: 'beta', email: 'beta@example.com' },
+  ]);
+  paths = labPaths(home);
+  clock = new FakeClock(start);
+  clock.onChange = (now) => fake.setNow(Math.floor(now / 1000));
+});
+
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+function primes() {
+  return fake.requests.filter(
+    (request) => request.method === 'POST' && request.path === '/backend-api/codex/responses',
+  );
+}
+
+function env(): Record<string, string> {
+  return { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl };
+}
+
+async function startService(): Promise<{ url: string; token: string }> {
+  service = new LabService({
+    paths,
+    env: env(),
+    clock,
+    logger: silentLogger,
+    rendererDir: null,
+    // Usage polling off: only priming may talk to the upstream in these tests.
+    usagePollMs: 0,
+    primingPollMs: minuteMs,
+  });
+  const { url } = await service.start({ port: 0 });
+  return { url, token: await service.routerToken() };
+}
+
+/** Lets the loopback I/O started by a fired timer finish (real event-loop turns, bounded). */
+async function until(condition: () => boolean, ms = 1_500): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+/** Fires injected-clock timers one by one until `condition` holds (or `limit` timers fired). */
+async function fireUntil(
+  condition: () => boolean | Promise<boolean>,
+  limit = 40,
+): Promise<number> {
+  let fired = 0;
+  while (!(await condition()) && fired < limit) {
+    await until(() => clock.pending().length > 0, 500);
+    if (clock.fireNext()) fired += 1;
+    const deadline = Date.now() + 300;
+    while (!(await condition()) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  return fired;
+}
+
+async function getJson(url: string, token: string): Promise<unknown> {
+  const answer = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  expect(answer.status).toBe(200);
+  return answer.json();
+}
+
+describe('priming through the service that serve runs', () => {
+  it('a freshly stored profile has priming off, and then the upstream gets no priming request', async () => {
+    const store = new ProfileStore({ paths, now: () => clock.now() });
+    // The registry's schema default, not just what the seed helper wrote.
+    const registry = JSON.parse(await readFile(paths.registry, 'utf8')) as {
+      profiles: Array<Record<string, unknown>>;
+    };
+    for (const profile of registry.profiles) delete profile['priming'];
+    await (await import('node:fs/promises')).writeFile(
+      paths.registry,
+      JSON.stringify(registry),
+      { mode: 0o600 },
+    );
+    expect((await store.listProfiles()).map((profile) => profile.priming.enabled)).toEqual([
+      false,
+      false,
+    ]);
+
+    await startService();
+    let fired = 0;
+    // A simulated day of timer wake-ups (the priming timer included, every minute).
+    while (fired < 60 && clock.now() < start + 24 * 60 * minuteMs) {
+      if (!(await until(() => clock.pending().length > 0, 500))) break;
+      clock.fireNext();
+      fired += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(fired).toBeGreaterThan(10);
+    expect(clock.now()).toBeGreaterThan(start + 10 * minuteMs);
+    expect(primes()).toHaveLength(0);
+    expect(fake.requests.filter((request) => request.path.startsWith('/backend-api'))).toEqual([]);
+    expect(fake.account('alpha@example.com').secondary?.unstarted).toBe(true);
+  });
+
+  it('shows every attempt (500, 500, then success) in the activity log and the control API', async () => {
+    await new ProfileStore({ paths, now: () => clock.now() }).setPriming('alpha', {
+      enabled: true,
+    });
+    fake.account('alpha@example.com').failures.push({ kind: 'server_error' }, { kind: 'server_error' });
+    const { url, token } = await startService();
+
+    await fireUntil(() => primes().length === 3 && !fake.account('alpha@example.com').secondary!.unstarted);
+    expect(primes()).toHaveLength(3);
+    const confirmed = async () =>
+      (await service!.getState()).activity.some(
+        (entry) => entry.kind === 'prime' && /confirmed/.test(entry.message),
+      );
+    await fireUntil(confirmed, 10);
+
+    const state = (await getJson(`${url}/lab/v1/state`, token)) as {
+      activity: Array<{ kind: string; profile: string | null; message: string }>;
+    };
+    const lines = state.activity.filter((entry) => entry.kind === 'prime');
+    const attempts = lines.filter((entry) => /attempt \d of \d/.test(entry.message));
+    expect(attempts.map((entry) => /attempt (\d) of/.exec(entry.message)![1])).toEqual([
+      '1',
+      '2',
+      '3',
+    ]);
+    expect(attempts[0]!.message).toMatch(/failed: .*500.*retrying in/);
+    expect(attempts[1]!.message).toMatch(/failed: .*500.*retrying in/);
+    expect(attempts[2]!.message).toMatch(/sent a priming turn/);
+    expect(lines.every((entry) => entry.profile === 'alpha')).toBe(true);
+    expect(lines.some((entry) => /confirmed/.test(entry.message))).toBe(true);
+
+    const priming = (await getJson(`${url}/lab/v1/priming`, token)) as unknown;
+    const text = JSON.stringify(priming);
+    expect(text).toContain('"alpha"');
+    expect(text).toMatch(/"outcome":"(primed|confirmed)"/);
+    const events = (await getJson(`${url}/lab/v1/activity`, token)) as unknown;
+    expect(JSON.stringify(events).match(/attempt \d of \d/g)).toHaveLength(3);
+    for (const profile of seeded) {
+      for (const secret of [profile.accessToken, profile.refreshToken, profile.idToken]) {
+        expect(JSON.stringify(state) + text).not.toContain(secret);
+      }
+    }
+  });
+});
+
+describe('priming skips', () => {
+  it('skips a limited profile: no usage read, no priming turn, no event', async () => {
+    const store = new ProfileStore({ paths, now: () => clock.now() });
+    await store.setPriming('alpha', { enabled: true });
+    await new HealthStore(paths).markLimited('alpha', start + 60 * minuteMs, 'limit', start);
+    const seen: string[] = [];
+    const scheduler = new PrimingScheduler({
+      paths,
+      store,
+      tokens: { getCredentials: () => Promise.reject(new Error('must not be asked')) },
+      clock,
+      observeUsage: (name) => {
+        seen.push(`usage ${name}`);
+        return Promise.reject(new Error('must not be asked'));
+      },
+      sendPrime: () => {
+        seen.push('prime');
+        return Promise.reject(new Error('must not be sent'));
+      },
+      onEvent: (event) => seen.push(`event ${event.outcome}`),
+    });
+    for (let index = 0; index < 3; index += 1) {
+      await scheduler.tick();
+      await scheduler.settled();
+      clock.advance(minuteMs);
+    }
+    expect(seen).toEqual([]);
+    // Once the limit is over, the same profile is observed again (the skip is not permanent).
+    clock.advance(2 * 60 * minuteMs);
+    await scheduler.tick();
+    await scheduler.settled();
+    expect(seen).toEqual(['usage alpha']);
+  });
+});
+
+describe('prime --dry-run', () => {
+  it('prints exactly the request that prime then sends, secrets redacted', async () => {
+    // The CLI runs on the real clock: so does the fake here, with a freshly idle window.
+    fake.setNow(null);
+    fake.account('alpha@example.com').secondary!.resetAt = fake.nowSeconds() + 10080 * 60;
+    const dry = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });
+    expect(dry.code).toBe(0);
+    const text = dry.stdout;
+    const jsonStart = text.indexOf('\n{');
+    expect(jsonStart).toBeGreaterThan(0);
+    const printedBody = JSON.parse(text.slice(jsonStart, text.lastIndexOf('}') + 1)) as unknown;
+    const printedHeaders = new Map(
+      text
+        .slice(0, jsonStart)
+        .split('\n')
+        .filter((line) => /^[a-z-]+: /.test(line))
+        .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+    );
+    expect(primes()).toHaveLength(0);
+
+    const real = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+    expect(real.code).toBe(0);
+    expect(primes()).toHaveLength(1);
+    const sent = primes()[0]!;
+    expect(JSON.parse(sent.body)).toEqual(printedBody);
+    expect(printedBody).not.toHaveProperty('max_output_tokens');
+    for (const [name, value] of printedHeaders) {
+      if (name === 'authorization') {
+        expect(value).toBe('Bearer <redacted>');
+        expect(String(sent.headers['authorization'])).toMatch(/^Bearer \S+/);
+      } else if (name === 'chatgpt-account-id') {
+        expect(value).toBe('<redacted>');
+      } else {
+        expect(sent.headers[name], name).toBe(value);
+      }
+    }
+    for (const name of ['originator', 'user-agent', 'accept', 'content-type']) {
+      expect(printedHeaders.has(name), name).toBe(true);
+    }
+  });
+});

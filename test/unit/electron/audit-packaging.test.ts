@@ -1,0 +1,110 @@
+/**
+ * Audit of the packaging bullets: the Forge config as Forge loads it (fuses, makers, icons), and
+ * the icon containers `build/make-icons.mjs` writes, parsed byte by byte.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { FuseV1Options } from '@electron/fuses';
+import { describe, expect, it } from 'vitest';
+import config from '../../../forge.config.ts';
+
+/** Width and height from a PNG's IHDR, or null when `data` is not a PNG. */
+function pngSize(data: Buffer): { width: number; height: number } | null {
+  if (!data.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]))) return null;
+  if (data.toString('ascii', 12, 16) !== 'IHDR') return null;
+  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+}
+
+describe('forge.config.ts', () => {
+  it('flips the fuses: RunAsNode off, OnlyLoadAppFromAsar and ASAR integrity on', () => {
+    const fuses = (config.plugins ?? []).find(
+      (plugin) => (plugin as { name?: string }).name === 'fuses',
+    ) as { fusesConfig?: Record<number, unknown> } | undefined;
+    expect(fuses, 'FusesPlugin').toBeDefined();
+    const flags = fuses!.fusesConfig!;
+    expect(flags[FuseV1Options.RunAsNode]).toBe(false);
+    expect(flags[FuseV1Options.OnlyLoadAppFromAsar]).toBe(true);
+    expect(flags[FuseV1Options.EnableEmbeddedAsarIntegrityValidation]).toBe(true);
+    expect(flags[FuseV1Options.EnableNodeOptionsEnvironmentVariable]).toBe(false);
+    expect(flags[FuseV1Options.EnableNodeCliInspectArguments]).toBe(false);
+    expect(config.packagerConfig?.asar).toBe(true);
+  });
+
+  it('has the makers for Linux, macOS and Windows', () => {
+    const makers = (config.makers ?? []).map((maker) => {
+      const each = maker as { name: string; platforms?: string[] | null; defaultPlatforms: string[] };
+      return [each.name, [...(each.platforms ?? each.defaultPlatforms)].sort().join(',')];
+    });
+    expect(Object.fromEntries(makers)).toEqual({
+      squirrel: 'win32',
+      zip: 'darwin,linux',
+      dmg: 'darwin',
+      deb: 'linux',
+    });
+  });
+
+  it('points every icon option at a file that exists', () => {
+    const base = config.packagerConfig?.icon as string;
+    // The packager appends the platform's extension to an extension-less icon path.
+    for (const extension of ['.icns', '.ico', '.png']) {
+      expect(existsSync(`${base}${extension}`), `${base}${extension}`).toBe(true);
+    }
+    const configOf = (name: string) =>
+      (
+        (config.makers ?? []).find((maker) => (maker as { name: string }).name === name) as {
+          config: Record<string, unknown>;
+        }
+      ).config;
+    expect(configOf('squirrel')['setupIcon']).toBe('build/icon.ico');
+    expect(configOf('dmg')['icon']).toBe('build/icon.icns');
+    const deb = configOf('deb')['options'] as { icon: string };
+    for (const path of [
+      configOf('squirrel')['setupIcon'],
+      configOf('dmg')['icon'],
+      deb.icon,
+    ] as string[]) {
+      expect(existsSync(path), path).toBe(true);
+    }
+  });
+});
+
+describe('icons', () => {
+  it('icon.ico is an ICO of PNGs from 16 to 256 px, each entry matching its image', () => {
+    const data = readFileSync('build/icon.ico');
+    expect(data.readUInt16LE(0)).toBe(0);
+    expect(data.readUInt16LE(2)).toBe(1);
+    const count = data.readUInt16LE(4);
+    const sizes: number[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const at = 6 + 16 * index;
+      const declared = data.readUInt8(at) || 256;
+      const length = data.readUInt32LE(at + 8);
+      const offset = data.readUInt32LE(at + 12);
+      expect(offset + length).toBeLessThanOrEqual(data.length);
+      const image = pngSize(data.subarray(offset, offset + length));
+      expect(image).toEqual({ width: declared, height: declared });
+      expect(data.readUInt16LE(at + 6)).toBe(32);
+      sizes.push(declared);
+    }
+    expect(sizes).toContain(16);
+    expect(sizes).toContain(32);
+    expect(sizes).toContain(256);
+  });
+
+  it('icon.icns holds PNG entries ic07–ic10 (128 to 1024 px) and a correct total length', () => {
+    const data = readFileSync('build/icon.icns');
+    expect(data.toString('ascii', 0, 4)).toBe('icns');
+    expect(data.readUInt32BE(4)).toBe(data.length);
+    const entries: Record<string, number> = {};
+    for (let at = 8; at < data.length; ) {
+      const type = data.toString('ascii', at, at + 4);
+      const length = data.readUInt32BE(at + 4);
+      expect(length).toBeGreaterThan(8);
+      const image = pngSize(data.subarray(at + 8, at + length));
+      expect(image, type).not.toBeNull();
+      expect(image!.width).toBe(image!.height);
+      entries[type] = image!.width;
+      at += length;
+    }
+    expect(entries).toEqual({ ic07: 128, ic08: 256, ic09: 512, ic10: 1024 });
+  });
+});

@@ -1,0 +1,37 @@
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalRepoPath, repoPathCovers } from '../../../core/profiles/repo-path.ts';
+
+describe('repository paths for pins', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'codex-lab-repo-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('follows symlinks to the real path and resolves relative paths against the base', async () => {
+    await mkdir(join(dir, 'real'));
+    await symlink(join(dir, 'real'), join(dir, 'link'));
+    expect(await canonicalRepoPath('link', dir)).toBe(await canonicalRepoPath(join(dir, 'real')));
+  });
+
+  it('keeps a path that does not exist as resolved', async () => {
+    expect(await canonicalRepoPath('/no/such/repo/../repo2')).toBe('/no/such/repo2');
+  });
+
+  it('refuses a relative path without a base, and an empty one', async () => {
+    await expect(canonicalRepoPath('src')).rejects.toThrow(/not an absolute path/);
+    await expect(canonicalRepoPath(' ')).rejects.toThrow(/empty/);
+  });
+
+  it('covers the repository itself and folders inside it, but not siblings sharing a prefix', () => {
+    expect(repoPathCovers('/home/dev/repo', '/home/dev/repo')).toBe(true);
+    expect(repoPathCovers('/home/dev/repo', '/home/dev/repo/packages/app')).toBe(true);
+    expect(repoPathCovers('/home/dev/repo', '/home/dev/repo-other')).toBe(false);
+    expect(repoPathCovers('/home/dev/repo/', '/home/dev/repo/x')).toBe(true);
+  });
+});
