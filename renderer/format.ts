@@ -69,3 +69,27 @@ export function explainLoginError(code: string, message: string): string {
       return message;
   }
 }
+
+/**
+ * "available again in 59m 59s, at 14:30" for a limited profile, or null when the end of the limit
+ * is unknown or already past. `timeZone` pins the clock part in tests.
+ */
+export function formatLimitedUntil(
+  until: string | null,
+  now: number,
+  timeZone?: string,
+): string | null {
+  if (!until) return null;
+  const at = Date.parse(until);
+  if (Number.isNaN(at) || at <= now) return null;
+  const clock = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone,
+  }).format(at);
+  const day =
+    at - now >= 20 * 3600 * 1000
+      ? `${new Intl.DateTimeFormat('en-GB', { weekday: 'short', timeZone }).format(at)} `
+      : '';
+  return `available again in ${formatDuration(at - now)}, at ${day}${clock}`;
+}

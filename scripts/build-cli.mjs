@@ -4,7 +4,24 @@
 // files costs more than the rest of a cold start. Native, worker-based or large ones stay outside.
 import { build } from 'esbuild';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, sep } from 'node:path';
+
+// zod's namespace export drags in every message locale (~40 languages, a third of the bundle) and
+// evaluates them at start-up; the CLI speaks English, which zod configures on its own.
+const englishOnlyZodLocales = {
+  name: 'english-only-zod-locales',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${sep}zod${sep}`)
+        ? { path: 'zod-locales', namespace: 'english-only-zod-locales' }
+        : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'english-only-zod-locales' }, () => ({
+      contents: "export { default as en } from 'zod/v4/locales/en.js';",
+      resolveDir: process.cwd(),
+    }));
+  },
+};
 
 const result = await build({
   entryPoints: { cli: 'core/cli/main.ts' },
@@ -30,6 +47,7 @@ const result = await build({
   // Minified code parses faster; the source map keeps stack traces readable.
   minify: true,
   sourcemap: true,
+  plugins: [englishOnlyZodLocales],
   write: false,
   logLevel: 'warning',
 });

@@ -27,6 +27,9 @@ function action(context: CliContext, load: Loader, setExit: (code: number) => vo
     const args = command.processedArgs.flatMap((value: unknown) =>
       value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)],
     );
+    // A one-shot command parses each file once: zod's JIT (code generated per schema) costs more
+    // than it saves. The long-running router keeps it.
+    if (command.name() !== 'serve') (await import('zod')).config({ jitless: true });
     const run = await load();
     setExit(await run(context, args, options));
   };

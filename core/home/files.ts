@@ -7,7 +7,6 @@
  */
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import writeFileAtomicModule from 'write-file-atomic';
 import type { z } from 'zod';
 import { LabError } from '../errors.ts';
 
@@ -26,7 +25,9 @@ export async function ensurePrivateDirectory(path: string): Promise<void> {
 export async function writePrivateFile(path: string, data: string | Uint8Array): Promise<void> {
   await ensurePrivateDirectory(dirname(path));
   try {
-    await writeFileAtomicModule(path, typeof data === 'string' ? data : Buffer.from(data), {
+    // Loaded on first write: read-only commands such as `list` never pay for it.
+    const { default: writeFileAtomic } = await import('write-file-atomic');
+    await writeFileAtomic(path, typeof data === 'string' ? data : Buffer.from(data), {
       mode: fileMode,
       fsync: true,
     });

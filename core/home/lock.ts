@@ -2,7 +2,6 @@
  * Cross-process locks (the tray app and the CLI run side by side), built on `proper-lockfile`:
  * a `<target>.lock` folder created atomically, refreshed while held, and taken over when stale.
  */
-import lockfile from 'proper-lockfile';
 import { join } from 'node:path';
 import { LabError } from '../errors.ts';
 import { ensurePrivateDirectory } from './files.ts';
@@ -32,6 +31,8 @@ export async function withLock<T>(
   const retries = Math.max(1, Math.ceil(waitMs / 50));
   let release: () => Promise<void>;
   try {
+    // Loaded on first use (it patches `fs` through graceful-fs): read-only commands skip it.
+    const { default: lockfile } = await import('proper-lockfile');
     release = await lockfile.lock(target, {
       realpath: false,
       stale: staleMs,

@@ -3,7 +3,7 @@
  */
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
-import { formatAgo } from '../format.ts';
+import { formatAgo, formatLimitedUntil } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { HistoryChart } from './history-chart.tsx';
 import { QuotaBar } from './quota-bar.tsx';
@@ -49,6 +49,8 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       setRenaming(false);
     }
   };
+  const limitedFor =
+    profile.status === 'limited' ? formatLimitedUntil(profile.unavailableUntil, now) : null;
   const signInAgain = () => {
     // Same flow as Add account, with the name fixed, so progress and failures show in one place.
     useLabStore.getState().openSignIn();
@@ -122,9 +124,15 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
         </div>
       </header>
 
-      {profile.statusMessage && profile.status !== 'ok' && (
+      {(limitedFor || (profile.statusMessage && profile.status !== 'ok')) && (
         <p className={`status-line status-line-${profile.status}`} role="status">
-          {profile.statusMessage}
+          {profile.statusMessage ?? statusText[profile.status]}
+          {limitedFor && (
+            <>
+              {' '}
+              <strong className="status-until">({limitedFor})</strong>
+            </>
+          )}
         </p>
       )}
 

@@ -3,7 +3,8 @@
  * ChatGPT: sign in through the popup, rename, make active, priming, quota bars, a live session,
  * and a fallback in the activity log. Also writes the light and dark screenshots for the docs.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -20,6 +21,8 @@ let fake: FakeChatGpt;
 let serve: ServeProcess;
 let browser: Browser;
 let page: Page;
+/** Every URL the page asked for, to prove the token never travels in one. */
+const requestedUrls: string[] = [];
 
 async function routerTurn(session: string): Promise<Response> {
   const response = await fetch(`${serve.url}/backend-api/codex/responses`, {
@@ -77,6 +80,7 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+    page.on('request', (request) => requestedUrls.push(request.url()));
     await page.goto(`${serve.url}/ui/#token=${serve.token}`);
   });
 
@@ -147,6 +151,12 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     expect(response.headers.get('x-codex-lab-profile')).toBe('bob');
     const log = page.getByRole('log', { name: 'Activity log' });
     await log.locator('[data-kind="fallback"]').first().waitFor({ timeout: 20_000 });
+    // The limited card says, in words, until when.
+    await page
+      .getByRole('article', { name: 'Profile work' })
+      .getByRole('status')
+      .getByText(/available again in \d+m \d+s, at \d\d:\d\d/)
+      .waitFor({ timeout: 20_000 });
   });
 
   it('has light and dark looks (screenshots for the docs)', async () => {
@@ -172,6 +182,60 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
       'rgb(245, 246, 248)',
     );
+  });
+
+  it('moves the theme radio group with the arrow keys, with one Tab stop', async () => {
+    const group = page.getByRole('radiogroup', { name: 'Theme' });
+    const radios = group.getByRole('radio');
+    expect(await radios.evaluateAll((all) => all.map((each) => each.tabIndex))).toEqual([
+      -1, 0, -1,
+    ]);
+    await group.getByRole('radio', { name: 'Light' }).focus();
+    await page.keyboard.press('ArrowRight');
+    const dark = group.getByRole('radio', { name: 'Dark' });
+    await expect.poll(() => dark.getAttribute('aria-checked')).toBe('true');
+    expect(await dark.evaluate((element) => element === document.activeElement)).toBe(true);
+    expect(await dark.evaluate((element) => element.matches(':focus-visible'))).toBe(true);
+    await page.keyboard.press('Home');
+    await expect
+      .poll(() => group.getByRole('radio', { name: 'Auto' }).getAttribute('aria-checked'))
+      .toBe('true');
+    await group.getByRole('radio', { name: 'Light' }).click();
+  });
+
+  it('never puts the router token in a URL the page requests, and the API refuses it there', async () => {
+    expect(requestedUrls.some((url) => url.includes('/lab/v1/'))).toBe(true);
+    for (const url of requestedUrls) {
+      expect(url).not.toContain(serve.token);
+      expect(new URL(url).search).not.toMatch(/token/i);
+    }
+    const inQuery = await fetch(
+      `${serve.url}/lab/v1/state?token=${encodeURIComponent(serve.token)}`,
+    );
+    expect(inQuery.status).toBe(401);
+    await inQuery.body?.cancel();
+  });
+
+  it('never sends an account token to the page', async () => {
+    const secrets: string[] = [];
+    const profiles = join(serve.home, 'auth-profiles');
+    for (const name of readdirSync(profiles)) {
+      const auth = JSON.parse(readFileSync(join(profiles, name, 'auth.json'), 'utf8')) as {
+        tokens: Record<string, string | null>;
+      };
+      for (const key of ['access_token', 'refresh_token', 'id_token'])
+        if (auth.tokens[key]) secrets.push(auth.tokens[key]!);
+    }
+    expect(secrets.length).toBeGreaterThanOrEqual(6);
+    const html = await page.content();
+    const answer = await fetch(`${serve.url}/lab/v1/state`, {
+      headers: { authorization: `Bearer ${serve.token}` },
+    });
+    const body = await answer.text();
+    for (const secret of secrets) {
+      expect(body).not.toContain(secret);
+      expect(html).not.toContain(secret);
+    }
   });
 
   it('never shows a token in the page', async () => {

@@ -98,10 +98,7 @@ async function until(condition: () => boolean, ms = 1_500): Promise<boolean> {
 }
 
 /** Fires injected-clock timers one by one until `condition` holds (or `limit` timers fired). */
-async function fireUntil(
-  condition: () => boolean | Promise<boolean>,
-  limit = 40,
-): Promise<number> {
+async function fireUntil(condition: () => boolean | Promise<boolean>, limit = 40): Promise<number> {
   let fired = 0;
   while (!(await condition()) && fired < limit) {
     await until(() => clock.pending().length > 0, 500);
@@ -128,11 +125,9 @@ describe('priming through the service that serve runs', () => {
       profiles: Array<Record<string, unknown>>;
     };
     for (const profile of registry.profiles) delete profile['priming'];
-    await (await import('node:fs/promises')).writeFile(
-      paths.registry,
-      JSON.stringify(registry),
-      { mode: 0o600 },
-    );
+    await (
+      await import('node:fs/promises')
+    ).writeFile(paths.registry, JSON.stringify(registry), { mode: 0o600 });
     expect((await store.listProfiles()).map((profile) => profile.priming.enabled)).toEqual([
       false,
       false,
@@ -158,10 +153,14 @@ describe('priming through the service that serve runs', () => {
     await new ProfileStore({ paths, now: () => clock.now() }).setPriming('alpha', {
       enabled: true,
     });
-    fake.account('alpha@example.com').failures.push({ kind: 'server_error' }, { kind: 'server_error' });
+    fake
+      .account('alpha@example.com')
+      .failures.push({ kind: 'server_error' }, { kind: 'server_error' });
     const { url, token } = await startService();
 
-    await fireUntil(() => primes().length === 3 && !fake.account('alpha@example.com').secondary!.unstarted);
+    await fireUntil(
+      () => primes().length === 3 && !fake.account('alpha@example.com').secondary!.unstarted,
+    );
     expect(primes()).toHaveLength(3);
     const confirmed = async () =>
       (await service!.getState()).activity.some(

@@ -31,13 +31,17 @@ describe('forge.config.ts', () => {
 
   it('has the makers for Linux, macOS and Windows', () => {
     const makers = (config.makers ?? []).map((maker) => {
-      const each = maker as { name: string; platforms?: string[] | null; defaultPlatforms: string[] };
+      const each = maker as unknown as {
+        name: string;
+        platforms?: string[] | null;
+        defaultPlatforms: string[];
+      };
       return [each.name, [...(each.platforms ?? each.defaultPlatforms)].sort().join(',')];
     });
     expect(Object.fromEntries(makers)).toEqual({
       squirrel: 'win32',
       zip: 'darwin,linux',
-      dmg: 'darwin',
+      dmg: 'darwin,mas',
       deb: 'linux',
     });
   });
@@ -50,10 +54,12 @@ describe('forge.config.ts', () => {
     }
     const configOf = (name: string) =>
       (
-        (config.makers ?? []).find((maker) => (maker as { name: string }).name === name) as {
-          config: Record<string, unknown>;
+        (config.makers ?? []).find(
+          (maker) => (maker as unknown as { name: string }).name === name,
+        ) as unknown as {
+          configOrConfigFetcher: Record<string, unknown>;
         }
-      ).config;
+      ).configOrConfigFetcher;
     expect(configOf('squirrel')['setupIcon']).toBe('build/icon.ico');
     expect(configOf('dmg')['icon']).toBe('build/icon.icns');
     const deb = configOf('deb')['options'] as { icon: string };
@@ -95,7 +101,7 @@ describe('icons', () => {
     expect(data.toString('ascii', 0, 4)).toBe('icns');
     expect(data.readUInt32BE(4)).toBe(data.length);
     const entries: Record<string, number> = {};
-    for (let at = 8; at < data.length; ) {
+    for (let at = 8; at < data.length;) {
       const type = data.toString('ascii', at, at + 4);
       const length = data.readUInt32BE(at + 4);
       expect(length).toBeGreaterThan(8);

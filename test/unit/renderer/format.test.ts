@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import {
+  explainLoginError,
+  formatAgo,
+  formatDuration,
+  formatLimitedUntil,
+  formatReset,
+  windowTitle,
+} from '../../../renderer/format.ts';
+import { radioKeyTarget } from '../../../renderer/keyboard.ts';
+import { readTokenFromHash } from '../../../renderer/bridge/web-bridge.ts';
+
+const now = Date.parse('2030-01-01T12:00:00Z');
+const minute = 60_000;
+const hour = 60 * minute;
+
+describe('formatDuration', () => {
+  it('shows the two largest units', () => {
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(45_000)).toBe('45s');
+    expect(formatDuration(59 * minute + 59_000)).toBe('59m 59s');
+    expect(formatDuration(3 * hour + 12 * minute + 30_000)).toBe('3h 12m');
+    expect(formatDuration(2 * 24 * hour + 4 * hour + 5 * minute)).toBe('2d 4h');
+    expect(formatDuration(-5_000)).toBe('0s');
+  });
+});
+
+describe('formatReset', () => {
+  it('counts down to the reset, and says when it is unknown or due', () => {
+    expect(formatReset(new Date(now + 2 * hour + 59 * minute).toISOString(), now)).toBe(
+      'resets in 2h 59m',
+    );
+    expect(formatReset(new Date(now - 1).toISOString(), now)).toBe('resetting now');
+    expect(formatReset(null, now)).toBe('reset time unknown');
+    expect(formatReset('garbage', now)).toBe('reset time unknown');
+  });
+});
+
+describe('formatAgo', () => {
+  it('says just now, minutes or hours ago, never, or unknown', () => {
+    expect(formatAgo(new Date(now - 3_000).toISOString(), now)).toBe('just now');
+    expect(formatAgo(new Date(now - 5 * minute).toISOString(), now)).toBe('5m ago');
+    expect(formatAgo(new Date(now - 3 * hour - 5 * minute).toISOString(), now)).toBe('3h ago');
+    expect(formatAgo(null, now)).toBe('never');
+    expect(formatAgo('nope', now)).toBe('unknown');
+  });
+});
+
+describe('formatLimitedUntil', () => {
+  it('says how long a limit lasts and when it ends', () => {
+    expect(formatLimitedUntil(new Date(now + hour - 1_000).toISOString(), now, 'UTC')).toBe(
+      'available again in 59m 59s, at 12:59',
+    );
+    expect(formatLimitedUntil('2030-01-03T09:00:00Z', now, 'UTC')).toBe(
+      'available again in 1d 21h, at Thu 09:00',
+    );
+  });
+
+  it('is null when the end is unknown or past', () => {
+    expect(formatLimitedUntil(null, now)).toBeNull();
+    expect(formatLimitedUntil('soon', now)).toBeNull();
+    expect(formatLimitedUntil(new Date(now - minute).toISOString(), now)).toBeNull();
+  });
+});
+
+describe('windowTitle', () => {
+  it('names windows by length', () => {
+    const window = (windowMinutes: number | null) => ({
+      usedPercent: 1,
+      windowMinutes,
+      resetsAt: null,
+    });
+    expect(windowTitle(window(300), 'x')).toBe('5-hour');
+    expect(windowTitle(window(10080), 'x')).toBe('Weekly');
+    expect(windowTitle(window(1440), 'x')).toBe('1-day');
+    expect(windowTitle(window(null), 'Weekly')).toBe('Weekly');
+    expect(windowTitle(null, '5-hour')).toBe('5-hour');
+  });
+});
+
+describe('explainLoginError', () => {
+  it('explains denied, timed out and port busy in plain words', () => {
+    expect(explainLoginError('auth_denied', 'x')).toMatch(/declined/);
+    expect(explainLoginError('auth_timeout', 'x')).toMatch(/timed out/);
+    expect(explainLoginError('port_in_use', 'x')).toMatch(/port/);
+    expect(explainLoginError('something_else', 'The server said no.')).toBe('The server said no.');
+  });
+});
+
+describe('radioKeyTarget', () => {
+  it('moves with arrows (wrapping), jumps with Home/End, ignores other keys', () => {
+    expect(radioKeyTarget('ArrowRight', 0, 3)).toBe(1);
+    expect(radioKeyTarget('ArrowDown', 2, 3)).toBe(0);
+    expect(radioKeyTarget('ArrowLeft', 0, 3)).toBe(2);
+    expect(radioKeyTarget('ArrowUp', 1, 3)).toBe(0);
+    expect(radioKeyTarget('Home', 2, 3)).toBe(0);
+    expect(radioKeyTarget('End', 0, 3)).toBe(2);
+    expect(radioKeyTarget('Enter', 1, 3)).toBeNull();
+    expect(radioKeyTarget('ArrowRight', 0, 0)).toBeNull();
+  });
+});
+
+describe('readTokenFromHash', () => {
+  it('reads the token from the fragment only', () => {
+    expect(readTokenFromHash('#token=abc')).toBe('abc');
+    expect(readTokenFromHash('token=abc&x=1')).toBe('abc');
+    expect(readTokenFromHash('#token=')).toBeNull();
+    expect(readTokenFromHash('')).toBeNull();
+  });
+});
