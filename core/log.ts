@@ -7,18 +7,11 @@
  */
 import { pino, type DestinationStream } from 'pino';
 import type { Logger } from './ports.ts';
-
-/** What replaces a secret in log output. */
-export const redactedText = '[redacted]';
+import { redactedText, scrubSecrets } from './redact.ts';
 
 /** Keys whose values are always credentials. */
 const secretKeyPattern =
   /(^|[_-])(authorization|cookie|set-cookie|password|secret)$|token|^code_verifier$|^codeVerifier$/i;
-
-/** Anything shaped like a compact JWT (three base64url parts, the first starting with `eyJ`). */
-const jwtPattern = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-/** A bearer credential inside free text. */
-const bearerPattern = /(Bearer\s+)[^\s"',;]+/gi;
 
 /** Options for `createLogger`. */
 export interface LoggerOptions {
@@ -30,17 +23,6 @@ export interface LoggerOptions {
   secrets?: () => readonly string[];
   /** Fields bound to every line. */
   base?: Record<string, unknown>;
-}
-
-/** Replaces credentials inside one serialized line. */
-export function scrubSecrets(line: string, secrets: readonly string[] = []): string {
-  let result = line.replace(jwtPattern, redactedText).replace(bearerPattern, `$1${redactedText}`);
-  for (const secret of secrets) {
-    // Short strings would redact innocent text; real secrets are long.
-    if (secret.length >= 12 && result.includes(secret))
-      result = result.split(secret).join(redactedText);
-  }
-  return result;
 }
 
 /** Returns a copy of `value` with every credential-named field replaced. */

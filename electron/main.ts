@@ -145,6 +145,8 @@ async function start(): Promise<void> {
   onState(await lab.getState());
 
   // After sleep, quotas and tokens are stale: refresh now instead of waiting for the next timer.
+  // After sleep every token may be past its exp and every window may have reset: a usage refresh
+  // asks for fresh credentials first (TokenManager refreshes stale tokens) and then new numbers.
   powerMonitor.on('resume', () => void lab.refreshUsage({ profile: null }));
 
   app.setLoginItemSettings({ openAtLogin: preferences.get('launchAtLogin') });

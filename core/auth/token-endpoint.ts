@@ -3,6 +3,7 @@
  * "process answer" function (research/codex-protocol.md sections 1.5, 1.6, 2.1 and 2.3).
  */
 import { LabError } from '../errors.ts';
+import { scrubSecrets } from '../redact.ts';
 import { codexClientId, codexOriginator, refreshFailureMessages } from './constants.ts';
 import { formBody, parseJsonBody, type HttpAnswer, type HttpRequest } from './http.ts';
 
@@ -25,6 +26,16 @@ export function tokenEndpoint(issuer: string): string {
   return `${issuer}/oauth/token`;
 }
 
+/** A form-encoded POST to the token endpoint with `fields` in the given order. */
+function formTokenRequest(issuer: string, fields: Array<[string, string]>): HttpRequest {
+  return {
+    url: tokenEndpoint(issuer),
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: formBody(fields),
+  };
+}
+
 /** The authorization-code exchange, form-encoded, in Codex's field order (section 1.5). */
 export function buildAuthorizationCodeRequest(input: {
   issuer: string;
@@ -32,18 +43,13 @@ export function buildAuthorizationCodeRequest(input: {
   redirectUri: string;
   codeVerifier: string;
 }): HttpRequest {
-  return {
-    url: tokenEndpoint(input.issuer),
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: formBody([
-      ['grant_type', 'authorization_code'],
-      ['code', input.code],
-      ['redirect_uri', input.redirectUri],
-      ['client_id', codexClientId],
-      ['code_verifier', input.codeVerifier],
-    ]),
-  };
+  return formTokenRequest(input.issuer, [
+    ['grant_type', 'authorization_code'],
+    ['code', input.code],
+    ['redirect_uri', input.redirectUri],
+    ['client_id', codexClientId],
+    ['code_verifier', input.codeVerifier],
+  ]);
 }
 
 /**
@@ -80,18 +86,13 @@ export function buildApiKeyExchangeRequest(input: {
   issuer: string;
   idToken: string;
 }): HttpRequest {
-  return {
-    url: tokenEndpoint(input.issuer),
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: formBody([
-      ['grant_type', 'urn:ietf:params:oauth:grant-type:token-exchange'],
-      ['client_id', codexClientId],
-      ['requested_token', 'openai-api-key'],
-      ['subject_token', input.idToken],
-      ['subject_token_type', 'urn:ietf:params:oauth:token-type:id_token'],
-    ]),
-  };
+  return formTokenRequest(input.issuer, [
+    ['grant_type', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+    ['client_id', codexClientId],
+    ['requested_token', 'openai-api-key'],
+    ['subject_token', input.idToken],
+    ['subject_token_type', 'urn:ietf:params:oauth:token-type:id_token'],
+  ]);
 }
 
 /** The API key from a token-exchange answer, or null (failures are ignored, as Codex does). */
@@ -212,12 +213,15 @@ export function refreshErrorCode(body: string): string | null {
 
 /**
  * A token-endpoint failure's detail as Codex picks it: `error_description`, `error.message`,
- * `error` (string) or `error.code`, else the raw body — cut short, since it is shown to the user.
+ * `error` (string) or `error.code`, else the raw body when it is not JSON — cut short and with
+ * anything token-shaped scrubbed, since it is shown to the user. A JSON body with none of those
+ * fields is never quoted: it could echo the tokens that were sent.
  */
 export function tokenErrorDetail(answer: HttpAnswer): string {
   const json = parseJsonBody(answer.body) as Record<string, unknown> | undefined;
   let detail: string | undefined;
   if (json && typeof json === 'object') {
+    detail = '';
     const error = json['error'];
     const description = json['error_description'];
     if (typeof description === 'string') detail = description;
@@ -227,6 +231,6 @@ export function tokenErrorDetail(answer: HttpAnswer): string {
       else if (typeof record['code'] === 'string') detail = record['code'];
     } else if (typeof error === 'string') detail = error;
   }
-  const text = (detail ?? answer.body).trim() || 'no detail';
+  const text = scrubSecrets((detail ?? answer.body).trim()) || 'no detail';
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

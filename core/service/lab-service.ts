@@ -22,7 +22,7 @@ import { minute } from '../ports.ts';
 import { ProfileStore } from '../profiles/store.ts';
 import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import { QuotaBook } from '../quota/quota-book.ts';
-import { processUsageResponse } from '../quota/usage.ts';
+import { buildUsageRequest, processUsageResponse } from '../quota/usage.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
@@ -410,18 +410,14 @@ export class LabService implements ControlApiService {
   }
 
   /** Asks the usage endpoint for one profile now and records the snapshot. */
-  async fetchUsage(name: string): Promise<QuotaSnapshot> {
+  async fetchUsage(name: string, retried = false): Promise<QuotaSnapshot> {
     const credentials = await this.#engine.credentials(name);
     const doFetch = this.#options.fetch ?? fetch;
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${credentials.accessToken}`,
-      accept: 'application/json',
-    };
-    if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
+    const request = buildUsageRequest(this.upstreamBaseUrl, credentials);
     let response: Response;
     try {
-      response = await doFetch(`${this.upstreamBaseUrl}/wham/usage`, {
-        headers,
+      response = await doFetch(request.url, {
+        headers: request.headers,
         signal: AbortSignal.timeout(20_000),
       });
     } catch (error) {
@@ -431,14 +427,22 @@ export class LabService implements ControlApiService {
       );
     }
     const text = await response.text();
-    if (response.status === 401) {
+    // One refresh per 401, as Codex does: a second 401 with a fresh token is an upstream
+    // problem, and refreshing again would only spend another single-use refresh token.
+    if (response.status === 401 && !retried) {
       await this.#engine.refreshAfterUnauthorized(name, credentials.accessToken);
-      return this.fetchUsage(name);
+      return this.fetchUsage(name, true);
+    }
+    if (response.status === 401) {
+      throw new LabError(
+        'unauthorized',
+        `The usage endpoint refused ${name}'s freshly refreshed token; sign in again with: codex-lab login ${name}`,
+      );
     }
     if (!response.ok) {
       throw new LabError(
         'upstream_error',
-        `The usage endpoint answered ${response.status} for ${name}.`,
+        `The usage endpoint answered ${response.status} for ${name}; try again later.`,
       );
     }
     let json: unknown;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { _electron } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { buildRenderer } from '../helpers/ui-browser.ts';
 
 function electronBinary(): string | null {
   try {
@@ -28,18 +29,7 @@ if (!binary) console.log('skipped: the Electron binary is not installed on this 
 describe('desktop app (Electron)', () => {
   it.skipIf(!binary)('opens the settings window with window.codexLab and no Node', async () => {
     execFileSync(process.execPath, ['scripts/build-electron.mjs'], { stdio: 'inherit' });
-    execFileSync(
-      process.execPath,
-      [
-        'node_modules/vite/bin/vite.js',
-        'build',
-        '--config',
-        'renderer/vite.config.ts',
-        '--logLevel',
-        'error',
-      ],
-      { stdio: 'inherit' },
-    );
+    buildRenderer();
     const home = mkdtempSync(join(tmpdir(), 'codex-lab-electron-'));
     const app = await _electron.launch({
       executablePath: binary!,

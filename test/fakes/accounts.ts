@@ -45,6 +45,11 @@ export interface FakeAccount {
   /** Queue of failures served before normal answers; `sticky` ones repeat until cleared. */
   failures: FakeFailure[];
   stickyFailure: FakeFailure | null;
+  /**
+   * When 'unauthorized', `wham/usage` answers 401 even to a valid token (an account that lost
+   * access): lets tests prove that a client refreshes once and then stops.
+   */
+  usageFailure?: 'unauthorized';
   /** Text the fake model answers with. */
   reply: string;
   /** Percent added to each window per completed turn. */

@@ -551,6 +551,10 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
     return true;
   }
   if (isUsage) {
+    if (account.usageFailure === 'unauthorized') {
+      sendUnauthorized(response, 'unknown');
+      return true;
+    }
     sendJson(response, 200, usagePayload(fake, account, accountHeader !== undefined));
     return true;
   }

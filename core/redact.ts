@@ -1,0 +1,26 @@
+/**
+ * Scrubbing of credentials from free text, shared by the logger and by every message that quotes
+ * an upstream answer (an error body can echo a token). Pure and dependency-free, so one-shot
+ * commands can use it without loading the logger.
+ */
+
+/** What replaces a secret in output. */
+export const redactedText = '[redacted]';
+
+/** Anything shaped like a compact JWT (three base64url parts, the first starting with `eyJ`). */
+const jwtPattern = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+/** A bearer credential inside free text. */
+const bearerPattern = /(Bearer\s+)[^\s"',;]+/gi;
+
+/**
+ * Replaces credentials inside `text`: anything JWT-shaped, `Bearer …` values and the exact
+ * `secrets` given (each at least 12 characters, since short strings would redact innocent text).
+ */
+export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  let result = text.replace(jwtPattern, redactedText).replace(bearerPattern, `$1${redactedText}`);
+  for (const secret of secrets) {
+    if (secret.length >= 12 && result.includes(secret))
+      result = result.split(secret).join(redactedText);
+  }
+  return result;
+}
