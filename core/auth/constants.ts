@@ -6,6 +6,9 @@
 /** The OAuth client id Codex uses for login, refresh and revoke. */
 export const codexClientId = 'app_EMoamEEZ73f0CkXaXp7hrann';
 
+/** The upstream base when `CODEX_LAB_CHATGPT_BASE_URL` is not set (Codex's `chatgpt_base_url`). */
+export const defaultChatGptBaseUrl = 'https://chatgpt.com/backend-api';
+
 /** The issuer when `CODEX_LAB_AUTH_ISSUER` is not set. */
 export const defaultIssuer = 'https://auth.openai.com';
 
@@ -36,6 +39,15 @@ export const refreshFailureMessages = {
 export function resolveIssuer(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env['CODEX_LAB_AUTH_ISSUER']?.trim();
   return (configured && configured !== '' ? configured : defaultIssuer).replace(/\/+$/, '');
+}
+
+/**
+ * Reads the ChatGPT backend base URL from the environment (`CODEX_LAB_CHATGPT_BASE_URL`), without
+ * a trailing slash.
+ */
+export function resolveChatGptBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env['CODEX_LAB_CHATGPT_BASE_URL']?.trim();
+  return (configured && configured !== '' ? configured : defaultChatGptBaseUrl).replace(/\/+$/, '');
 }
 
 /**

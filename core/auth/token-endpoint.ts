@@ -136,19 +136,18 @@ export interface RefreshFailure {
 export function processRefreshAnswer(
   answer: HttpAnswer,
 ): { ok: true; tokens: RefreshedTokens } | { ok: false; failure: RefreshFailure } {
+  const fail = (permanent: boolean, error: LabError) =>
+    ({ ok: false, failure: { permanent, error } }) as const;
   if (answer.status >= 200 && answer.status < 300) {
     const json = parseJsonBody(answer.body) as Record<string, unknown> | undefined;
     if (json === undefined || typeof json !== 'object' || json === null) {
-      return {
-        ok: false,
-        failure: {
-          permanent: false,
-          error: new LabError(
-            'refresh_transient',
-            `Failed to refresh token: ${answer.status}: the answer was not JSON. Try again in a moment.`,
-          ),
-        },
-      };
+      return fail(
+        false,
+        new LabError(
+          'refresh_transient',
+          `Failed to refresh token: ${answer.status}: the answer was not JSON. Try again in a moment.`,
+        ),
+      );
     }
     const pick = (key: string) =>
       typeof json[key] === 'string' ? (json[key] as string) : undefined;
@@ -167,31 +166,19 @@ export function processRefreshAnswer(
     code === 'refresh_token_reused' ||
     code === 'refresh_token_invalidated'
   ) {
-    return {
-      ok: false,
-      failure: { permanent: true, error: new LabError(code, refreshFailureMessages[code]) },
-    };
+    return fail(true, new LabError(code, refreshFailureMessages[code]));
   }
   if (answer.status === 401) {
-    return {
-      ok: false,
-      failure: {
-        permanent: true,
-        error: new LabError('refresh_failed', refreshFailureMessages.refresh_failed),
-      },
-    };
+    return fail(true, new LabError('refresh_failed', refreshFailureMessages.refresh_failed));
   }
-  return {
-    ok: false,
-    failure: {
-      permanent: false,
-      error: new LabError(
-        'refresh_transient',
-        `Failed to refresh token: ${answer.status}: ${tokenErrorDetail(answer)}. Try again in a moment.`,
-        { details: { status: answer.status } },
-      ),
-    },
-  };
+  return fail(
+    false,
+    new LabError(
+      'refresh_transient',
+      `Failed to refresh token: ${answer.status}: ${tokenErrorDetail(answer)}. Try again in a moment.`,
+      { details: { status: answer.status } },
+    ),
+  );
 }
 
 /**

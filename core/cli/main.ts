@@ -12,6 +12,18 @@ export const exitFailure = 1;
 /** Exit code for a malformed command line. */
 export const exitUsage = 2;
 
+/** The environment variables a user may set, shown after the top-level help. */
+const environmentHelp = `
+Environment:
+  CODEX_LAB_HOME              all state (default ~/.codex-lab)
+  CODEX_LAB_PORT              router and control API port on 127.0.0.1 (default 1456)
+  CODEX_LAB_CALLBACK_PORT     sign-in callback port (default 1455; 0 picks a free one)
+  CODEX_LAB_AUTH_ISSUER       OAuth issuer (default https://auth.openai.com)
+  CODEX_LAB_CHATGPT_BASE_URL  upstream (default https://chatgpt.com/backend-api)
+  CODEX_LAB_PROFILE           pins the Codex process it is set for to a profile (Codex sends it)
+  CODEX_LAB_CODEX_BIN         the codex binary "codex-lab codex" runs (default: codex on PATH)
+  CODEX_LAB_LOG_LEVEL         debug, info, warn or error (logs go to stderr)`;
+
 type Action = (
   context: CliContext,
   args: string[],
@@ -44,7 +56,8 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
     })
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', environmentHelp);
   const bind = (load: Loader) => action(context, load, setExit);
 
   program

@@ -6,9 +6,6 @@
 import { codexOriginator } from '../auth/constants.ts';
 import type { FetchLike } from '../auth/http.ts';
 
-/** The base URL when `CODEX_LAB_CHATGPT_BASE_URL` is not set. */
-export const defaultChatGptBaseUrl = 'https://chatgpt.com/backend-api';
-
 /**
  * The default priming model: the small Codex model every ChatGPT plan with Codex can use. It is
  * the cheapest lane against the plan's quota; a profile may name another in `priming.model`.
@@ -20,12 +17,6 @@ export const primingMessage = 'hi';
 
 /** The Codex version our `User-Agent` claims, matching the capture in research/. */
 export const primingClientVersion = '0.169.0';
-
-/** Reads the ChatGPT backend base URL from the environment, without a trailing slash. */
-export function resolveChatGptBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
-  const configured = env['CODEX_LAB_CHATGPT_BASE_URL']?.trim();
-  return (configured && configured !== '' ? configured : defaultChatGptBaseUrl).replace(/\/+$/, '');
-}
 
 /** A profile's upstream credentials (never logged). */
 export interface PrimeCredentials {

@@ -36,10 +36,10 @@ import {
   type WindowAssessment,
   type WindowSample,
 } from './detect.ts';
+import { defaultChatGptBaseUrl } from '../auth/constants.ts';
 import { createUsageObserver } from './observe.ts';
 import {
   buildPrimeRequest,
-  defaultChatGptBaseUrl,
   defaultPrimingModel,
   sendPrimeRequest,
   type PrimeCredentials,

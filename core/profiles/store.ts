@@ -306,19 +306,26 @@ export class ProfileStore {
           if (error.code !== 'ENOENT') {
             throw new LabError(
               'io_error',
-              `Could not move ${sourceDir} to ${targetDir}: ${error.message}`,
+              `Could not move ${sourceDir} to ${targetDir} (${error.message}); check that folder's permissions, then rename again.`,
             );
           }
         });
         if (secret !== null) {
           await ensurePrivateDirectory(targetDir);
           await this.#requireKeyring().set(keyringAccountFor(targetDir), secret);
-          await this.#requireKeyring().delete(oldKey);
         }
         const record = registry.profiles.find((p) => p.name === entry.name);
         if (record) record.name = to;
         retarget(registry, entry.name, to);
-        await this.#writeRegistry(registry);
+        try {
+          await this.#writeRegistry(registry);
+        } catch (error) {
+          // The registry still names the old folder: put the tokens back where it looks for them
+          // (the old keychain entry is only deleted once the registry names the new one).
+          await renamePath(targetDir, sourceDir).catch(() => undefined);
+          throw error;
+        }
+        if (secret !== null) await this.#requireKeyring().delete(oldKey);
       }
     });
     await new HealthStore(this.#paths).forget(from, to);

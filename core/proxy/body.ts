@@ -43,7 +43,7 @@ export async function readRequestBody(
 function tooLarge(limitBytes: number): LabError {
   return new LabError(
     'payload_too_large',
-    `The request body is larger than the router's limit of ${Math.round(limitBytes / 1024 / 1024)} MB.`,
+    `The request body is larger than the router's limit of ${Math.round(limitBytes / 1024 / 1024)} MB; compact the conversation (/compact in Codex) or start a new session.`,
   );
 }
 

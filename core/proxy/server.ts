@@ -17,8 +17,10 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { defaultChatGptBaseUrl } from '../auth/constants.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
+import { defaultRouterPort } from '../service/router-info.ts';
 import { decodeBody, defaultBodyLimitBytes, parseJsonBody, readRequestBody } from './body.ts';
 import type {
   NoPick,
@@ -29,11 +31,6 @@ import type {
   UpstreamCredentials,
 } from './engine.ts';
 import { bearerFrom, tokenMatcher } from './router-token.ts';
-
-/** The default upstream (DESIGN.md section 3). */
-export const defaultChatGptBaseUrl = 'https://chatgpt.com/backend-api';
-/** The default router port. */
-export const defaultRouterPort = 1456;
 
 /** Extra request handlers mounted on the same server (control API, dashboard). */
 export type RouteHandler = (
@@ -262,7 +259,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             response,
             502,
             'upstream_unreachable',
-            `The router could not reach ${base.origin}: ${(error as Error).message}.`,
+            `The router could not reach ${base.origin} (${(error as Error).message}); check the network connection, then try again.`,
             labHeaders(pick),
           );
         }
@@ -306,7 +303,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             pick.profile,
             new LabError(
               'unauthorized',
-              'The upstream rejected this account even after a token refresh; sign in again.',
+              `The upstream rejected ${pick.profile} even after a token refresh; sign in again with: codex-lab login ${pick.profile}`,
             ),
           );
           excluded.set(pick.profile, 'unauthorized');
@@ -330,7 +327,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         return;
       }
     }
-    sendError(response, 502, 'upstream_error', 'The router gave up after too many attempts.');
+    sendError(
+      response,
+      502,
+      'upstream_error',
+      'The router gave up after trying too many profiles; run codex-lab list to see which need attention, then try again.',
+    );
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -5,12 +5,10 @@
  * account's numbers (peers.md §0.3).
  */
 import { z } from 'zod';
+import { defaultChatGptBaseUrl } from '../auth/constants.ts';
 import { LabError } from '../errors.ts';
 import type { LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import { defaultLimitId } from './headers.ts';
-
-/** The upstream base when `CODEX_LAB_CHATGPT_BASE_URL` is unset. */
-export const defaultChatgptBaseUrl = 'https://chatgpt.com/backend-api';
 
 /** A request ready for any HTTP client. Holds the access token: never log it. */
 export interface UsageRequest {
@@ -26,7 +24,7 @@ export function buildUsageRequest(
   baseUrl: string | null | undefined,
   credentials: { accessToken: string; accountId: string | null },
 ): UsageRequest {
-  const base = (baseUrl && baseUrl.trim() !== '' ? baseUrl.trim() : defaultChatgptBaseUrl).replace(
+  const base = (baseUrl && baseUrl.trim() !== '' ? baseUrl.trim() : defaultChatGptBaseUrl).replace(
     /\/+$/,
     '',
   );

@@ -4,30 +4,22 @@
  * expire, pruned lazily on writes), so a router left running for days keeps flat memory.
  */
 import type { Clock } from '../ports.ts';
-import type { RouteReason, SessionView } from '../service/contract.ts';
+import type { SessionView } from '../service/contract.ts';
 
-/** What one request tells the table about its session. */
-export interface SessionRecordInput {
-  profile: string;
-  route: RouteReason;
-  repo: string | null;
-  model: string | null;
-  /** The pinned profile when the request was pinned, else null. */
-  pinned: string | null;
-}
+/**
+ * What one request tells the table about its session (`pinned` is the pinned profile when the
+ * request was pinned, else null).
+ */
+export type SessionRecordInput = Pick<
+  SessionView,
+  'profile' | 'route' | 'repo' | 'model' | 'pinned'
+>;
 
-/** One tracked session (times in Unix ms). */
-export interface SessionEntry {
-  id: string;
-  profile: string;
-  route: RouteReason;
-  repo: string | null;
-  model: string | null;
-  pinned: string | null;
-  requests: number;
+/** One tracked session: the contract's `SessionView` with times in Unix ms. */
+export type SessionEntry = Omit<SessionView, 'startedAt' | 'lastSeenAt'> & {
   startedAt: number;
   lastSeenAt: number;
-}
+};
 
 /** Limits of a `SessionTable`. */
 export interface SessionTableOptions {

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
-import { defaultCallbackPort, defaultIssuer } from '../auth/constants.ts';
+import { defaultCallbackPort, defaultIssuer, resolveChatGptBaseUrl } from '../auth/constants.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
@@ -27,7 +27,7 @@ import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
 import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
-import { createRouterServer, defaultChatGptBaseUrl, type RouterServer } from '../proxy/server.ts';
+import { createRouterServer, type RouterServer } from '../proxy/server.ts';
 import { HealthStore } from '../state/health-store.ts';
 import { quotaFileSchema, type QuotaFile, type QuotaSnapshot } from '../state/schema.ts';
 import type {
@@ -41,6 +41,7 @@ import type {
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
 import { ActivityLog, primingActivityMessage } from './events.ts';
 import { moveProfileState } from './profile-state.ts';
+import { defaultRouterPort } from './router-info.ts';
 import { buildProfileViews } from './views.ts';
 
 /** What the service is built from. */
@@ -135,10 +136,7 @@ export class LabService implements ControlApiService {
 
   /** The upstream base (`CODEX_LAB_CHATGPT_BASE_URL`). */
   get upstreamBaseUrl(): string {
-    return (this.#options.env['CODEX_LAB_CHATGPT_BASE_URL'] || defaultChatGptBaseUrl).replace(
-      /\/+$/,
-      '',
-    );
+    return resolveChatGptBaseUrl(this.#options.env);
   }
 
   /** The router's URL once started, else null. */
@@ -171,7 +169,7 @@ export class LabService implements ControlApiService {
       upstreamBaseUrl: this.upstreamBaseUrl,
       clock: this.#clock,
       logger: this.#options.logger,
-      port: options.port ?? 1456,
+      port: options.port ?? defaultRouterPort,
       host: options.host ?? '127.0.0.1',
       control: createControlApi({ service: this, clock: this.#clock }),
       ...(rendererDir ? { publicRoutes: createDashboardRoutes(rendererDir) } : {}),
@@ -640,7 +638,8 @@ export class LabService implements ControlApiService {
 
   async #codexConfig(): Promise<string> {
     const url =
-      this.#router?.url ?? `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || 1456}`;
+      this.#router?.url ??
+      `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || defaultRouterPort}`;
     return codexConfigBlock({ routerUrl: url });
   }
 }

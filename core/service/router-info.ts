@@ -11,7 +11,7 @@ import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
 
 /** The default router port (DESIGN.md section 3). */
-export const defaultRouterPortNumber = 1456;
+export const defaultRouterPort = 1456;
 
 /** `state/router.json`. */
 export const routerInfoSchema = z.object({

@@ -56,17 +56,18 @@ export const quotaPointSchema = z.object({
 /** A point of the short history. */
 export type QuotaPoint = z.infer<typeof quotaPointSchema>;
 
+/** A state file's shape: version 1 and one `entry` per profile name. */
+function perProfileFile<Entry extends z.ZodType>(entry: Entry) {
+  return z.object({ version: z.literal(1), profiles: z.record(z.string(), entry) });
+}
+
 /** `state/quota.json`. */
-export const quotaFileSchema = z.object({
-  version: z.literal(1),
-  profiles: z.record(
-    z.string(),
-    z.object({
-      latest: quotaSnapshotSchema.nullable(),
-      history: z.array(quotaPointSchema).default([]),
-    }),
-  ),
-});
+export const quotaFileSchema = perProfileFile(
+  z.object({
+    latest: quotaSnapshotSchema.nullable(),
+    history: z.array(quotaPointSchema).default([]),
+  }),
+);
 /** `state/quota.json`. */
 export type QuotaFile = z.infer<typeof quotaFileSchema>;
 
@@ -76,22 +77,18 @@ export const healthStatusSchema = z.enum(['ok', 'limited', 'auth_error', 'unknow
 export type HealthStatus = z.infer<typeof healthStatusSchema>;
 
 /** `state/health.json`: per-profile status that outlives a process. */
-export const healthFileSchema = z.object({
-  version: z.literal(1),
-  profiles: z.record(
-    z.string(),
-    z.object({
-      status: healthStatusSchema,
-      /** Unix ms until which the profile is skipped (limited), or null. */
-      unavailableUntil: z.number().nullable(),
-      /** Error code behind the status, e.g. `refresh_token_reused`. */
-      code: z.string().nullable(),
-      /** The message shown to the user (Codex's wording for refresh failures). */
-      message: z.string().nullable(),
-      updatedAt: z.number(),
-    }),
-  ),
-});
+export const healthFileSchema = perProfileFile(
+  z.object({
+    status: healthStatusSchema,
+    /** Unix ms until which the profile is skipped (limited), or null. */
+    unavailableUntil: z.number().nullable(),
+    /** Error code behind the status, e.g. `refresh_token_reused`. */
+    code: z.string().nullable(),
+    /** The message shown to the user (Codex's wording for refresh failures). */
+    message: z.string().nullable(),
+    updatedAt: z.number(),
+  }),
+);
 /** `state/health.json`. */
 export type HealthFile = z.infer<typeof healthFileSchema>;
 
@@ -106,15 +103,11 @@ export const primingOutcomeSchema = z.object({
 export type PrimingOutcome = z.infer<typeof primingOutcomeSchema>;
 
 /** `state/priming.json`: the last outcome and a short log of attempts per profile. */
-export const primingFileSchema = z.object({
-  version: z.literal(1),
-  profiles: z.record(
-    z.string(),
-    z.object({
-      last: primingOutcomeSchema.nullable(),
-      log: z.array(primingOutcomeSchema).default([]),
-    }),
-  ),
-});
+export const primingFileSchema = perProfileFile(
+  z.object({
+    last: primingOutcomeSchema.nullable(),
+    log: z.array(primingOutcomeSchema).default([]),
+  }),
+);
 /** `state/priming.json`. */
 export type PrimingFile = z.infer<typeof primingFileSchema>;

@@ -221,7 +221,11 @@ export function issueTokens(fake: FakeChatGpt, email: string): IssuedTokens {
 
 /** A Codex-shaped auth.json for a freshly minted token family of `email`. */
 export function issueAuthDotJson(fake: FakeChatGpt, email: string): Record<string, unknown> {
-  const tokens = issueTokens(fake, email);
+  return authDotJsonFor(fake, issueTokens(fake, email));
+}
+
+/** The Codex-shaped auth.json holding `tokens`, refreshed "now" on the fake's clock. */
+export function authDotJsonFor(fake: FakeChatGpt, tokens: IssuedTokens): Record<string, unknown> {
   return {
     auth_mode: 'chatgpt',
     OPENAI_API_KEY: null,

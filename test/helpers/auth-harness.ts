@@ -3,8 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isLabError } from '../../core/errors.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import type { Logger } from '../../core/ports.ts';
+import type { FakeAccountInit } from '../fakes/accounts.ts';
 
 /** A temporary `CODEX_LAB_HOME`; remove it in teardown. */
 export interface TempHome {
@@ -138,4 +140,32 @@ export function spawnCli(args: string[], env: Record<string, string>): CliProces
 export function leakedSecrets(secrets: string[], outputs: string[]): string[] {
   const text = outputs.join('\n');
   return secrets.filter((secret) => secret.length >= 12 && text.includes(secret));
+}
+
+/** Kills every child in `processes` that is still running and empties the list (teardown). */
+export function killRunning(processes: CliProcess[], signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const running of processes.splice(0))
+    if (running.child.exitCode === null) running.child.kill(signal);
+}
+
+/** The code and message of the `LabError` `promise` rejects with; anything else fails the test. */
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isLabError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Three fake accounts on three plans, for the sign-in tests; `carolAccountId` names carol's. */
+export function threeAccounts(carolAccountId = 'acct-carol'): FakeAccountInit[] {
+  return [
+    { email: 'alice@example.com', plan: 'plus', accountId: 'acct-alice' },
+    { email: 'bob@example.com', plan: 'pro', accountId: 'acct-bob' },
+    { email: 'carol@example.com', plan: 'team', accountId: carolAccountId },
+  ];
 }

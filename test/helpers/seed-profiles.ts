@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { issueTokens } from '../fakes/fake-issuer.ts';
+import { authDotJsonFor, issueTokens } from '../fakes/fake-issuer.ts';
 
 /** One profile to seed: its name and the fake account it signs in as. */
 export interface SeedProfile {
@@ -41,17 +41,7 @@ export async function seedProfiles(
     const tokens = issueTokens(fake, profile.email);
     const folder = join(home, 'auth-profiles', profile.name);
     await mkdir(folder, { recursive: true, mode: 0o700 });
-    const auth = {
-      auth_mode: 'chatgpt',
-      OPENAI_API_KEY: null,
-      tokens: {
-        id_token: tokens.idToken,
-        access_token: tokens.accessToken,
-        refresh_token: tokens.refreshToken,
-        account_id: tokens.accountId,
-      },
-      last_refresh: createdAt,
-    };
+    const auth = authDotJsonFor(fake, tokens);
     await writeFile(join(folder, 'auth.json'), `${JSON.stringify(auth, null, 2)}\n`, {
       mode: 0o600,
     });

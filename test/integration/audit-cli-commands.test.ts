@@ -43,6 +43,20 @@ describe('audit: --help', () => {
       expect(run.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 
+  it('the top level names every environment variable of the interface contract', async () => {
+    const run = await runCodexLab(['--help'], { home });
+    for (const variable of [
+      'CODEX_LAB_HOME',
+      'CODEX_LAB_AUTH_ISSUER',
+      'CODEX_LAB_CHATGPT_BASE_URL',
+      'CODEX_LAB_CALLBACK_PORT',
+      'CODEX_LAB_PORT',
+      'CODEX_LAB_PROFILE',
+      'CODEX_LAB_LOG_LEVEL',
+    ])
+      expect(run.stdout).toMatch(new RegExp(`^\\s+${variable}\\s`, 'm'));
+  });
+
   it.each(commands)(
     '%s --help prints its usage and exits 0 without touching the home',
     async (command) => {

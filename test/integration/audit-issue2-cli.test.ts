@@ -11,8 +11,10 @@ import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, issuedSecrets, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
   createTempHome,
+  killRunning,
   leakedSecrets,
   spawnCli,
+  threeAccounts,
   visit,
   type CliProcess,
   type TempHome,
@@ -26,19 +28,14 @@ const outputs: string[] = [];
 
 beforeEach(async () => {
   fake = await startFakeChatGpt({
-    accounts: [
-      { email: 'alice@example.com', plan: 'plus', accountId: 'acct-alice' },
-      { email: 'bob@example.com', plan: 'pro', accountId: 'acct-bob' },
-      { email: 'carol@example.com', plan: 'team', accountId: 'acct-carol' },
-    ],
+    accounts: threeAccounts(),
   });
   home = await createTempHome();
   outputs.length = 0;
 });
 
 afterEach(async () => {
-  for (const running of processes.splice(0))
-    if (running.child.exitCode === null) running.child.kill('SIGKILL');
+  killRunning(processes);
   await fake.close();
   await home.remove();
 });

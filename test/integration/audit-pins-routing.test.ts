@@ -7,17 +7,13 @@
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
-import { createLogger } from '../../core/log.ts';
-import { systemClock } from '../../core/ports.ts';
-import type { AuthDotJson } from '../../core/profiles/schema.ts';
-import { ProfileStore } from '../../core/profiles/store.ts';
-import { LabService } from '../../core/service/lab-service.ts';
+import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { issueAuthDotJson, issuedSecrets } from '../fakes/fake-issuer.ts';
+import { issuedSecrets } from '../fakes/fake-issuer.ts';
 import { runCodexLab } from '../helpers/cli.ts';
+import { capturingLogger, createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -26,7 +22,8 @@ let paths: LabPaths;
 let service: LabService;
 let url: string;
 let token: string;
-const logLines: string[] = [];
+const log = capturingLogger(() => [token]);
+const logLines = log.lines;
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'codex-lab-audit-pins-'));
@@ -47,30 +44,11 @@ beforeAll(async () => {
       },
     ],
   });
-  const store = new ProfileStore({ paths });
-  for (const name of ['alpha', 'beta']) {
-    await store.saveSignIn({
-      auth: issueAuthDotJson(fake, `${name}@example.com`) as AuthDotJson,
-      requestedName: name,
-    });
-  }
-  service = new LabService({
-    paths,
-    env: { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl },
-    clock: systemClock,
-    logger: createLogger({
-      level: 'debug',
-      destination: new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          logLines.push(chunk.toString());
-          callback();
-        },
-      }),
-      secrets: () => [token],
-    }),
-    rendererDir: null,
-    usagePollMs: 0,
-  });
+  await signInProfiles(fake, paths, [
+    ['alpha@example.com', 'alpha'],
+    ['beta@example.com', 'beta'],
+  ]);
+  service = createTestLabService(fake, paths, { logger: log.logger });
   token = await service.routerToken();
   ({ url } = await service.start({ port: 0 }));
   // Learn both accounts' quota, so "best" prefers alpha deterministically.

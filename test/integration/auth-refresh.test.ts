@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { revokeProfileTokens } from '../../core/auth/revoke.ts';
 import { TokenManager } from '../../core/auth/token-manager.ts';
-import { isLabError } from '../../core/errors.ts';
 import { systemClock, type Clock } from '../../core/ports.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -29,6 +28,7 @@ import {
   createRecordingLogger,
   createTempHome,
   leakedSecrets,
+  rejection,
   repositoryRoot,
   type TempHome,
 } from '../helpers/auth-harness.ts';
@@ -69,16 +69,6 @@ function manager(clock: Clock = systemClock): TokenManager {
     clock,
     logger,
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLabError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLogin, type StartLoginOptions } from '../../core/auth/browser-login.ts';
-import { isLabError } from '../../core/errors.ts';
 import { systemClock } from '../../core/ports.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -17,6 +16,8 @@ import {
   createRecordingLogger,
   createTempHome,
   leakedSecrets,
+  rejection,
+  threeAccounts,
   visit,
   type TempHome,
 } from '../helpers/auth-harness.ts';
@@ -27,11 +28,7 @@ let logger: ReturnType<typeof createRecordingLogger>;
 
 beforeEach(async () => {
   fake = await startFakeChatGpt({
-    accounts: [
-      { email: 'alice@example.com', plan: 'plus', accountId: 'acct-alice' },
-      { email: 'bob@example.com', plan: 'pro', accountId: 'acct-bob' },
-      { email: 'carol@example.com', plan: 'team', accountId: 'acct-carol-team' },
-    ],
+    accounts: threeAccounts('acct-carol-team'),
   });
   home = await createTempHome();
   logger = createRecordingLogger();
@@ -52,16 +49,6 @@ function options(overrides: Partial<StartLoginOptions> = {}): StartLoginOptions 
     logger,
     ...overrides,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLabError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('startLogin', () => {

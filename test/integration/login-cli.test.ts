@@ -7,8 +7,10 @@ import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issuedSecrets, issuerStats, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
   createTempHome,
+  killRunning,
   leakedSecrets,
   spawnCli,
+  threeAccounts,
   visit,
   type CliProcess,
   type TempHome,
@@ -20,18 +22,13 @@ const processes: CliProcess[] = [];
 
 beforeEach(async () => {
   fake = await startFakeChatGpt({
-    accounts: [
-      { email: 'alice@example.com', plan: 'plus', accountId: 'acct-alice' },
-      { email: 'bob@example.com', plan: 'pro', accountId: 'acct-bob' },
-      { email: 'carol@example.com', plan: 'team', accountId: 'acct-carol' },
-    ],
+    accounts: threeAccounts(),
   });
   home = await createTempHome();
 });
 
 afterEach(async () => {
-  for (const running of processes.splice(0))
-    if (running.child.exitCode === null) running.child.kill();
+  killRunning(processes, 'SIGTERM');
   await fake.close();
   await home.remove();
 });

@@ -8,12 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
-import { silentLogger, systemClock } from '../../core/ports.ts';
-import { ProfileStore } from '../../core/profiles/store.ts';
-import type { AuthDotJson } from '../../core/profiles/schema.ts';
-import { LabService } from '../../core/service/lab-service.ts';
+import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
+import { createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -28,24 +25,11 @@ beforeAll(async () => {
   fake = await startFakeChatGpt({
     accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
   });
-  const store = new ProfileStore({ paths });
-  for (const [email, name] of [
+  await signInProfiles(fake, paths, [
     ['alpha@example.com', 'alpha'],
     ['beta@example.com', 'beta'],
-  ] as const) {
-    await store.saveSignIn({
-      auth: issueAuthDotJson(fake, email) as AuthDotJson,
-      requestedName: name,
-    });
-  }
-  service = new LabService({
-    paths,
-    env: { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl },
-    clock: systemClock,
-    logger: silentLogger,
-    rendererDir: null,
-    usagePollMs: 0,
-  });
+  ]);
+  service = createTestLabService(fake, paths);
   token = await service.routerToken();
   ({ url } = await service.start({ port: 0 }));
   await service.setActive({ profile: 'alpha' });

@@ -5,16 +5,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
-import { createLogger } from '../../core/log.ts';
-import { systemClock } from '../../core/ports.ts';
-import { ProfileStore } from '../../core/profiles/store.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
-import { LabService } from '../../core/service/lab-service.ts';
+import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { expireAccessTokens, issueAuthDotJson, issuedSecrets } from '../fakes/fake-issuer.ts';
+import { expireAccessTokens, issuedSecrets } from '../fakes/fake-issuer.ts';
+import { capturingLogger, createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -22,7 +19,8 @@ let paths: LabPaths;
 let service: LabService;
 let url: string;
 let token: string;
-const logLines: string[] = [];
+const log = capturingLogger(() => [token]);
+const logLines = log.lines;
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'codex-lab-lab-'));
@@ -30,30 +28,11 @@ beforeAll(async () => {
   fake = await startFakeChatGpt({
     accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
   });
-  const store = new ProfileStore({ paths });
-  for (const [email, name] of [
+  await signInProfiles(fake, paths, [
     ['alpha@example.com', 'alpha'],
     ['beta@example.com', 'beta'],
-  ] as const) {
-    await store.saveSignIn({
-      auth: issueAuthDotJson(fake, email) as AuthDotJson,
-      requestedName: name,
-    });
-  }
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  });
-  service = new LabService({
-    paths,
-    env: { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl },
-    clock: systemClock,
-    logger: createLogger({ level: 'debug', destination, secrets: () => [token] }),
-    rendererDir: null,
-    usagePollMs: 0,
-  });
+  ]);
+  service = createTestLabService(fake, paths, { logger: log.logger });
   token = await service.routerToken();
   ({ url } = await service.start({ port: 0 }));
 });

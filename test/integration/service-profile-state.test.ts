@@ -7,11 +7,11 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
-import { systemClock, silentLogger } from '../../core/ports.ts';
 import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
-import { LabService } from '../../core/service/lab-service.ts';
+import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome } from '../helpers/cli.ts';
+import { createTestLabService } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 
 let fake: FakeChatGpt;
@@ -40,18 +40,7 @@ afterEach(async () => {
 });
 
 async function startService(env: Record<string, string> = {}): Promise<{ url: string }> {
-  service = new LabService({
-    paths,
-    env: {
-      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
-      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-      ...env,
-    },
-    clock: systemClock,
-    logger: silentLogger,
-    rendererDir: null,
-    usagePollMs: 0,
-  });
+  service = createTestLabService(fake, paths, { env });
   return service.start({ port: 0 });
 }
 

@@ -6,11 +6,11 @@ import { rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLabError } from '../../core/errors.ts';
 import { labPaths } from '../../core/home/paths.ts';
-import { silentLogger, systemClock } from '../../core/ports.ts';
-import { LabService } from '../../core/service/lab-service.ts';
+import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, issuerStats } from '../fakes/fake-issuer.ts';
 import { makeTempHome } from '../helpers/cli.ts';
+import { createTestLabService } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 
 let fake: FakeChatGpt;
@@ -26,14 +26,7 @@ beforeEach(async () => {
     { name: 'alpha', email: 'alpha@example.com' },
     { name: 'beta', email: 'beta@example.com' },
   ]);
-  service = new LabService({
-    paths: labPaths(home),
-    env: { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl },
-    clock: systemClock,
-    logger: silentLogger,
-    rendererDir: null,
-    usagePollMs: 0,
-  });
+  service = createTestLabService(fake, labPaths(home));
 });
 
 afterEach(async () => {

@@ -10,11 +10,8 @@ import { LabError } from '../../errors.ts';
 import { profileNamePattern } from '../../profiles/schema.ts';
 import { codexConfigBlock, codexEnvironment, codexOverrideArgs } from '../../proxy/codex-config.ts';
 import { readRouterToken } from '../../proxy/router-token.ts';
-import { readLiveRouterInfo } from '../../service/router-info.ts';
+import { defaultRouterPort, readLiveRouterInfo } from '../../service/router-info.ts';
 import type { CliContext } from '../context.ts';
-
-// DESIGN.md section 3; kept here so this command does not load the router and its HTTP client.
-const defaultRouterPort = 1456;
 
 /**
  * The router's URL: `CODEX_LAB_PORT` when set, else the port a live `codex-lab serve` recorded in

@@ -6,17 +6,13 @@
 import { resolveIssuer } from '../../auth/constants.ts';
 import { LabError } from '../../errors.ts';
 import { systemClock, silentLogger } from '../../ports.ts';
-import { describePrimeRequest, resolveChatGptBaseUrl } from '../../priming/request.ts';
+import { resolveChatGptBaseUrl } from '../../auth/constants.ts';
+import { describePrimeRequest } from '../../priming/request.ts';
 import { PrimingScheduler, type PrimingCredentialSource } from '../../priming/scheduler.ts';
-import { createSystemKeyring } from '../../profiles/keyring.ts';
-import { ProfileStore } from '../../profiles/store.ts';
 import { HealthStore } from '../../state/health-store.ts';
 import type { PrimingOutcome } from '../../state/schema.ts';
 import { writeLine, type CliContext } from '../context.ts';
-
-function storeFor(context: CliContext): ProfileStore {
-  return new ProfileStore({ paths: context.paths, keyring: createSystemKeyring() });
-}
+import { profileStoreFor } from '../profile-store.ts';
 
 /** `priming on|off NAME`. */
 export async function runPrimingToggle(context: CliContext, args: string[]): Promise<number> {
@@ -34,7 +30,7 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
       `Missing the profile name: run codex-lab priming ${state} NAME.`,
     );
   }
-  const store = storeFor(context);
+  const store = profileStoreFor(context);
   await store.setPriming(name, { enabled: state === 'on' });
   const profile = await store.getProfile(name);
   if (state === 'on') {
@@ -60,7 +56,7 @@ export async function runPrime(
   args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
-  const store = storeFor(context);
+  const store = profileStoreFor(context);
   const dryRun = options['dryRun'] === true;
   const named = args[0];
   let names: string[];
@@ -78,8 +74,14 @@ export async function runPrime(
       return 0;
     }
   }
-  const baseUrl = resolveChatGptBaseUrl(context.env);
   const health = new HealthStore(context.paths);
+  const shared = {
+    paths: context.paths,
+    store,
+    health,
+    clock: systemClock,
+    baseUrl: resolveChatGptBaseUrl(context.env),
+  };
   if (dryRun) {
     // The stored token is enough to show the request (it is redacted): no refresh, nothing sent.
     const tokens: PrimingCredentialSource = {
@@ -95,12 +97,8 @@ export async function runPrime(
       },
     };
     const scheduler = new PrimingScheduler({
-      paths: context.paths,
-      store,
+      ...shared,
       tokens,
-      health,
-      clock: systemClock,
-      baseUrl,
       observeUsage: () => Promise.reject(new Error('a dry run observes nothing')),
       sendPrime: () => Promise.reject(new Error('a dry run sends nothing')),
     });
@@ -113,22 +111,11 @@ export async function runPrime(
   }
   const { TokenManager } = await import('../../auth/token-manager.ts');
   const tokens = new TokenManager({
-    paths: context.paths,
-    store,
-    health,
+    ...shared,
     issuer: resolveIssuer(context.env),
-    clock: systemClock,
     logger: silentLogger,
   });
-  const scheduler = new PrimingScheduler({
-    paths: context.paths,
-    store,
-    tokens,
-    health,
-    clock: systemClock,
-    baseUrl,
-    retryInBackground: false,
-  });
+  const scheduler = new PrimingScheduler({ ...shared, tokens, retryInBackground: false });
   let failed = false;
   for (const name of names) {
     const outcome = await scheduler.primeNow(name);

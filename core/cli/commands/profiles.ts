@@ -3,16 +3,10 @@
  * store, each one locked and atomic. Errors are `LabError`s, which `runCli` prints as one line.
  */
 import { LabError } from '../../errors.ts';
-import { createSystemKeyring } from '../../profiles/keyring.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
-import { ProfileStore } from '../../profiles/store.ts';
 import { moveProfileState } from '../../service/profile-state.ts';
 import { writeLine, type CliContext } from '../context.ts';
-
-function storeFor(context: CliContext): ProfileStore {
-  // The keychain module loads only if a keyring profile is actually touched.
-  return new ProfileStore({ paths: context.paths, keyring: createSystemKeyring() });
-}
+import { profileStoreFor } from '../profile-store.ts';
 
 function argument(args: string[], index: number, what: string): string {
   const value = args[index];
@@ -26,7 +20,7 @@ function argument(args: string[], index: number, what: string): string {
 export async function runRename(context: CliContext, args: string[]): Promise<number> {
   const from = argument(args, 0, 'the current profile name');
   const to = argument(args, 1, 'the new profile name');
-  const store = storeFor(context);
+  const store = profileStoreFor(context);
   const current = (await store.getProfile(from)).name;
   await store.rename(current, to);
   await moveProfileState(context.paths, current, to);
@@ -41,7 +35,7 @@ export async function runRemove(
   options: Record<string, unknown>,
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
-  const store = storeFor(context);
+  const store = profileStoreFor(context);
   const entry = await store.getProfile(name);
   let revoked: string | null = null;
   if (options['revoke'] === true) {
@@ -75,8 +69,9 @@ export async function runRemove(
 /** `use NAME|auto`. */
 export async function runUse(context: CliContext, args: string[]): Promise<number> {
   const name = argument(args, 0, 'a profile name or "auto"');
-  await storeFor(context).setActive(name);
-  const active = (await storeFor(context).readRegistry()).active;
+  const store = profileStoreFor(context);
+  await store.setActive(name);
+  const active = (await store.readRegistry()).active;
   writeLine(
     context.stdout,
     active === 'auto'
@@ -95,7 +90,12 @@ async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
     throw new LabError('invalid_argument', 'Give exactly one of --session ID or --repo PATH.');
   }
   if (typeof session === 'string') {
-    if (session.trim() === '') throw new LabError('invalid_argument', 'The session id is empty.');
+    if (session.trim() === '') {
+      throw new LabError(
+        'invalid_argument',
+        'The session id is empty: give --session the id of a Codex session.',
+      );
+    }
     return { kind: 'session', key: session, shown: `session ${session}` };
   }
   const key = await canonicalRepoPath(String(repo), process.cwd());
@@ -110,7 +110,7 @@ export async function runPin(
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
   const target = await pinTarget(options);
-  const store = storeFor(context);
+  const store = profileStoreFor(context);
   const profile = (await store.getProfile(name)).name;
   await store.setPin(target.kind, target.key, profile, options['allowFallback'] === true);
   writeLine(
@@ -127,7 +127,7 @@ export async function runUnpin(
   options: Record<string, unknown>,
 ): Promise<number> {
   const target = await pinTarget(options);
-  const store = storeFor(context);
+  const store = profileStoreFor(context);
   const registry = await store.readRegistry();
   const pins = target.kind === 'session' ? registry.pins.sessions : registry.pins.repos;
   if (!Object.hasOwn(pins, target.key)) {

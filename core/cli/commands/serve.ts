@@ -10,7 +10,7 @@
 import { LabError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { systemClock } from '../../ports.ts';
-import { defaultRouterPort } from '../../proxy/server.ts';
+import { defaultRouterPort } from '../../service/router-info.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { removeRouterInfo, writeRouterInfo } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';

@@ -133,6 +133,25 @@ describe('token endpoint', () => {
     expect(tokenErrorDetail({ status: 500, body: 'plain text' })).toBe('plain text');
     expect(tokenErrorDetail({ status: 500, body: '{"error":{"code":"c"}}' })).toBe('c');
   });
+
+  it('never quotes a token an upstream error body echoes', () => {
+    const accessToken = jwt({ sub: 'planted' });
+    const echoed = JSON.stringify({
+      refresh_token: 'rt_planted_secret',
+      access_token: accessToken,
+    });
+    expect(tokenErrorDetail({ status: 500, body: echoed })).toBe('no detail');
+    const text = `upstream said: Bearer rt_planted_secret and ${accessToken}`;
+    const detail = tokenErrorDetail({ status: 502, body: text });
+    expect(detail).not.toContain('rt_planted_secret');
+    expect(detail).not.toContain(accessToken);
+    expect(detail).toBe('upstream said: Bearer [redacted] and [redacted]');
+    const described = tokenErrorDetail({
+      status: 400,
+      body: JSON.stringify({ error_description: `bad token ${accessToken}` }),
+    });
+    expect(described).toBe('bad token [redacted]');
+  });
 });
 
 describe('staleness', () => {

@@ -3,8 +3,8 @@ import {
   buildPrimeRequest,
   describePrimeRequest,
   processPrimeResponse,
-  resolveChatGptBaseUrl,
 } from '../../../core/priming/request.ts';
+import { resolveChatGptBaseUrl } from '../../../core/auth/constants.ts';
 
 const secret = 'at-SECRET-token-123';
 const account = 'acct-SECRET-456';
