@@ -11,27 +11,20 @@
 // appends them to docs/benchmarks.md under "Failover". Target: ≤ 5 ms.
 //
 //   node bench/failover.mjs [--rounds N] [--no-write]
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
-import { seedProfiles } from '../test/helpers/seed-profiles.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
-import { runCli, startRouter } from './helpers/router.mjs';
+import { codexRequestBody, runCli, seedBenchLab, startRouter } from './helpers/router.mjs';
 
 const roundsIndex = process.argv.indexOf('--rounds');
 const rounds = roundsIndex >= 0 ? Number(process.argv[roundsIndex + 1]) : 200;
 const writeResults = !process.argv.includes('--no-write');
 const repoRoot = resolve(import.meta.dirname, '..');
 
-const requestBody = JSON.stringify({
-  model: 'gpt-5.1-codex',
-  stream: true,
-  store: false,
-  input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'say hi' }] }],
-  tools: [],
-});
+const requestBody = codexRequestBody();
 
 const fake = await startFakeChatGpt({
   accounts: [
@@ -39,21 +32,11 @@ const fake = await startFakeChatGpt({
     { email: 'failover-b@example.com', usagePerTurn: 0 },
   ],
 });
-const root = await mkdtemp(join(tmpdir(), 'codex-lab-failover-'));
-const labHome = join(root, 'lab');
-await mkdir(labHome, { recursive: true });
-const [first] = await seedProfiles(fake, labHome, [
+const { root, seeded, env, routerToken } = await seedBenchLab(fake, 'codex-lab-failover-', [
   { name: 'a', email: 'failover-a@example.com' },
   { name: 'b', email: 'failover-b@example.com' },
 ]);
-const env = {
-  PATH: process.env.PATH,
-  HOME: join(root, 'home'),
-  CODEX_LAB_HOME: labHome,
-  CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
-  CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-  CODEX_LAB_LOG_LEVEL: 'warn',
-};
+const [first] = seeded;
 // New sessions go to `a` first, so every queued 429 on `a` makes the router fall over to `b`.
 await runCli(env, ['use', 'a']);
 const accountA = fake.account('failover-a@example.com');
@@ -90,7 +73,7 @@ let wrongRoutes = 0;
 let router;
 try {
   router = await startRouter(env);
-  const token = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
+  const token = await routerToken();
   const routed = `${router.url}/backend-api/codex/responses`;
   const direct = `${new URL(fake.backendUrl).origin}/backend-api/codex/responses`;
   const directHeaders = {

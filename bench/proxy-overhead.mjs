@@ -11,15 +11,14 @@
 // path, default 1000): under 64 concurrent streams the p99 is the load generator's own queueing.
 //
 // `--cpu-prof DIR` runs the router under `node --cpu-prof` and leaves its profile in DIR.
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { readFileSync, existsSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
-import { seedProfiles } from '../test/helpers/seed-profiles.ts';
 import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
-import { startBareProxy, startRouter } from './helpers/router.mjs';
+import { codexRequestBody, seedBenchLab, startBareProxy, startRouter } from './helpers/router.mjs';
 
 const argument = (name, fallback) => {
   const index = process.argv.indexOf(`--${name}`);
@@ -36,12 +35,7 @@ const repoRoot = resolve(import.meta.dirname, '..');
 // ~6 KB of answer text: streamed as 256-character deltas and repeated in output_item.done and
 // response.completed, it makes a ~20 KB SSE answer (about 30 events).
 const reply = 'The quick brown fox jumps over the lazy dog. '.repeat(140);
-const requestBody = JSON.stringify({
-  model: 'gpt-5.1-codex',
-  stream: true,
-  store: false,
-  input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'say hi' }] }],
-  tools: [],
+const requestBody = codexRequestBody({
   tool_choice: 'auto',
   parallel_tool_calls: false,
   include: ['reasoning.encrypted_content'],
@@ -125,13 +119,11 @@ const fake = await startFakeChatGpt({
     { email: 'bench-b@example.com', reply, usagePerTurn: 0 },
   ],
 });
-const root = await mkdtemp(join(tmpdir(), 'codex-lab-bench-'));
-const labHome = join(root, 'lab');
-await mkdir(labHome, { recursive: true });
-const [profile] = await seedProfiles(fake, labHome, [
+const { root, seeded, env, routerToken } = await seedBenchLab(fake, 'codex-lab-bench-', [
   { name: 'a', email: 'bench-a@example.com' },
   { name: 'b', email: 'bench-b@example.com' },
 ]);
+const [profile] = seeded;
 const upstreamHeaders = () => ({
   authorization: `Bearer ${profile.accessToken}`,
   'chatgpt-account-id': profile.accountId,
@@ -146,18 +138,8 @@ try {
   rows.push(await measure('bare undici proxy', bare.url, upstreamHeaders));
   let router;
   try {
-    router = await startRouter(
-      {
-        PATH: process.env.PATH,
-        HOME: join(root, 'home'),
-        CODEX_LAB_HOME: labHome,
-        CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
-        CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-        CODEX_LAB_LOG_LEVEL: 'warn',
-      },
-      profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-    );
-    const token = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
+    router = await startRouter(env, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
+    const token = await routerToken();
     const routerHeaders = () => ({ authorization: `Bearer ${token}` });
     await load(router.url, routerHeaders, concurrency);
     const before = readProcessStats(router.pid);

@@ -1,7 +1,10 @@
 // Child processes for benchmarks: `codex-lab serve` (the bundled CLI when built, else the
 // TypeScript source) and the bare undici proxy, each on a free loopback port.
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { seedProfiles } from '../../test/helpers/seed-profiles.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 
@@ -71,4 +74,38 @@ async function startListening(args, env, nodeArgs = []) {
       await new Promise((done) => (child.exitCode !== null ? done() : child.once('exit', done)));
     },
   };
+}
+
+/**
+ * A temporary root (`prefix` in the temp folder) holding a lab home with `profiles` seeded at
+ * `fake`, the environment a `codex-lab` child needs there, and a reader for the router token.
+ */
+export async function seedBenchLab(fake, prefix, profiles) {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const labHome = join(root, 'lab');
+  await mkdir(labHome, { recursive: true });
+  const seeded = await seedProfiles(fake, labHome, profiles);
+  const env = {
+    PATH: process.env.PATH,
+    HOME: join(root, 'home'),
+    CODEX_LAB_HOME: labHome,
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    CODEX_LAB_LOG_LEVEL: 'warn',
+  };
+  const routerToken = async () =>
+    (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
+  return { root, labHome, seeded, env, routerToken };
+}
+
+/** A streamed Codex turn ("say hi") as JSON, with `extra` fields appended to the body. */
+export function codexRequestBody(extra = {}) {
+  return JSON.stringify({
+    model: 'gpt-5.1-codex',
+    stream: true,
+    store: false,
+    input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'say hi' }] }],
+    tools: [],
+    ...extra,
+  });
 }

@@ -1,14 +1,18 @@
 /**
  * The settings page in real Chromium, served by the real `codex-lab serve` against the fake
  * ChatGPT: sign in through the popup, rename, make active, priming, quota bars, a live session,
- * and a fallback in the activity log. Also writes the light and dark screenshots for the docs.
+ * and a fallback in the activity log. Also takes the light and dark screenshots: into
+ * docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1, else into a temporary folder, so a test run
+ * never rewrites committed files.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { setNextLogin } from '../fakes/fake-issuer.ts';
+import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
 import {
   buildRenderer,
   hasChromium,
@@ -25,22 +29,13 @@ let page: Page;
 const requestedUrls: string[] = [];
 
 async function routerTurn(session: string): Promise<Response> {
-  const response = await fetch(`${serve.url}/backend-api/codex/responses`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${serve.token}`,
-      'content-type': 'application/json',
-      session_id: session,
-    },
-    body: JSON.stringify({
-      model: 'gpt-5.5',
-      instructions: '',
-      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-      stream: true,
-      store: false,
-      prompt_cache_key: session,
-    }),
-  });
+  const response = await postToRouter(
+    serve.url,
+    serve.token,
+    '/backend-api/codex/responses',
+    codexTurnBody({ session }),
+    { session_id: session },
+  );
   await response.text();
   return response;
 }
@@ -160,13 +155,17 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
   });
 
   it('has light and dark looks (screenshots for the docs)', async () => {
-    mkdirSync('docs/screenshots', { recursive: true });
+    const folder =
+      process.env['CODEX_LAB_UPDATE_SCREENSHOTS'] === '1'
+        ? 'docs/screenshots'
+        : mkdtempSync(join(tmpdir(), 'codex-lab-screenshots-'));
+    mkdirSync(folder, { recursive: true });
     await page.getByRole('button', { name: 'Refresh quota' }).click();
     await page.emulateMedia({ colorScheme: 'light' });
     await page.getByRole('radio', { name: 'Auto' }).click();
     await page.mouse.move(0, 0);
     await page.screenshot({
-      path: 'docs/screenshots/settings-light.png',
+      path: join(folder, 'settings-light.png'),
       fullPage: true,
       animations: 'disabled',
     });
@@ -174,7 +173,7 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(background).toBe('rgb(22, 24, 29)');
     await page.screenshot({
-      path: 'docs/screenshots/settings-dark.png',
+      path: join(folder, 'settings-dark.png'),
       fullPage: true,
       animations: 'disabled',
     });

@@ -7,6 +7,7 @@ import { isLabError } from '../../core/errors.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import type { Logger } from '../../core/ports.ts';
 import type { FakeAccountInit } from '../fakes/accounts.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 
 /** A temporary `CODEX_LAB_HOME`; remove it in teardown. */
 export interface TempHome {
@@ -168,4 +169,40 @@ export function threeAccounts(carolAccountId = 'acct-carol'): FakeAccountInit[] 
     { email: 'bob@example.com', plan: 'pro', accountId: 'acct-bob' },
     { email: 'carol@example.com', plan: 'team', accountId: carolAccountId },
   ];
+}
+
+/** A fake ChatGPT and a temporary home for one sign-in test; `close` ends both (teardown). */
+export interface SignInFixture {
+  fake: FakeChatGpt;
+  home: TempHome;
+  close(): Promise<void>;
+}
+
+/** Starts a fake ChatGPT with `accounts` (default `threeAccounts()`) and creates a temporary home. */
+export async function startSignInFixture(
+  accounts: FakeAccountInit[] = threeAccounts(),
+): Promise<SignInFixture> {
+  const fake = await startFakeChatGpt({ accounts });
+  const home = await createTempHome();
+  return {
+    fake,
+    home,
+    close: async () => {
+      await fake.close();
+      await home.remove();
+    },
+  };
+}
+
+/** The line `codex-lab login --no-browser` prints: the authorize URL to open. */
+export const authorizeLine = /^http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?/;
+
+/** The environment of a `codex-lab login` child: its home, the fake issuer, any callback port, debug logs. */
+export function loginEnv(home: TempHome, fake: FakeChatGpt): Record<string, string> {
+  return {
+    CODEX_LAB_HOME: home.home,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    CODEX_LAB_CALLBACK_PORT: '0',
+    CODEX_LAB_LOG_LEVEL: 'debug',
+  };
 }

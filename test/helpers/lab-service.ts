@@ -3,13 +3,17 @@
  * saved through the real store, no renderer, no usage polling, and optionally a debug logger
  * whose every line is kept so a test can search the log for planted tokens.
  */
-import type { LabPaths } from '../../core/home/paths.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { createLogger } from '../../core/log.ts';
 import { silentLogger, systemClock, type Logger } from '../../core/ports.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { LabService } from '../../core/service/lab-service.ts';
-import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import type { FakeAccountInit } from '../fakes/accounts.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
 
 /** Saves one profile per `[email, name]` through the real store, signed in at the fake issuer. */
@@ -58,5 +62,87 @@ export function createTestLabService(
     logger: options.logger ?? silentLogger,
     rendererDir: null,
     usagePollMs: 0,
+  });
+}
+
+/** A `LabService` router on port 0 against its own fake ChatGPT, in a temporary home. */
+export interface TestRouter {
+  fake: FakeChatGpt;
+  home: string;
+  paths: LabPaths;
+  service: LabService;
+  url: string;
+  /** The router token clients present. */
+  token: string;
+  /** Every debug log line, with the router token scrubbed (empty unless `captureLog`). */
+  logLines: string[];
+  /** Stops the router and the fake, and removes the home. */
+  close(): Promise<void>;
+}
+
+/** Starts a fake ChatGPT with `accounts`, signs in `profiles`, and starts a router on port 0. */
+export async function startTestRouter(options: {
+  homePrefix: string;
+  accounts: FakeAccountInit[];
+  profiles: ReadonlyArray<readonly [email: string, name: string]>;
+  captureLog?: boolean;
+}): Promise<TestRouter> {
+  // Filled with the router token once the service has made it.
+  const secrets: string[] = [];
+  const log = capturingLogger(() => secrets);
+  const home = mkdtempSync(join(tmpdir(), options.homePrefix));
+  const paths = labPaths(home);
+  const fake = await startFakeChatGpt({ accounts: options.accounts });
+  await signInProfiles(fake, paths, options.profiles);
+  const service = createTestLabService(
+    fake,
+    paths,
+    options.captureLog ? { logger: log.logger } : {},
+  );
+  const token = await service.routerToken();
+  secrets.push(token);
+  const { url } = await service.start({ port: 0 });
+  return {
+    fake,
+    home,
+    paths,
+    service,
+    url,
+    token,
+    logLines: log.lines,
+    close: async () => {
+      await service.stop();
+      await fake.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The body of one Codex turn ("hi", streamed, not stored); `session` sets `prompt_cache_key`. */
+export function codexTurnBody(
+  options: { session?: string; model?: string; instructions?: string } = {},
+): Record<string, unknown> {
+  return {
+    model: options.model ?? 'gpt-5.5',
+    instructions: options.instructions ?? '',
+    input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+    stream: true,
+    store: false,
+    ...(options.session === undefined ? {} : { prompt_cache_key: options.session }),
+  };
+}
+
+/** POSTs `body` as JSON to the router at `url` + `path` with the router token. */
+export function postToRouter(
+  url: string,
+  token: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
   });
 }

@@ -7,50 +7,42 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeJwtClaims } from '../../core/profiles/jwt.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, issuedSecrets, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
-  createTempHome,
+  authorizeLine,
   killRunning,
   leakedSecrets,
+  loginEnv,
   spawnCli,
-  threeAccounts,
+  startSignInFixture,
   visit,
   type CliProcess,
+  type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
 import { runCodexLab, type CliRun } from '../helpers/cli.ts';
 
+let fixture: SignInFixture;
 let fake: FakeChatGpt;
 let home: TempHome;
 const processes: CliProcess[] = [];
 const outputs: string[] = [];
 
 beforeEach(async () => {
-  fake = await startFakeChatGpt({
-    accounts: threeAccounts(),
-  });
-  home = await createTempHome();
+  fixture = await startSignInFixture();
+  ({ fake, home } = fixture);
   outputs.length = 0;
 });
 
 afterEach(async () => {
   killRunning(processes);
-  await fake.close();
-  await home.remove();
+  await fixture.close();
 });
 
 function env(): Record<string, string> {
-  return {
-    CODEX_LAB_HOME: home.home,
-    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
-    CODEX_LAB_CALLBACK_PORT: '0',
-    CODEX_LAB_LOG_LEVEL: 'debug',
-  };
+  return { ...loginEnv(home, fake), CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl };
 }
-
-const authorizeLine = /^http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?/;
 
 /** Runs `codex-lab login ARGS` and follows the printed URL like a browser. */
 async function login(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

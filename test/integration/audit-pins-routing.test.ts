@@ -8,29 +8,26 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issuedSecrets } from '../fakes/fake-issuer.ts';
 import { runCodexLab } from '../helpers/cli.ts';
-import { capturingLogger, createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
+import { postToRouter, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
 let fake: FakeChatGpt;
 let home: string;
 let repo: string;
-let paths: LabPaths;
 let service: LabService;
 let url: string;
 let token: string;
-const log = capturingLogger(() => [token]);
-const logLines = log.lines;
+let logLines: string[];
+let router: TestRouter;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'codex-lab-audit-pins-'));
   repo = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-audit-repo-')));
-  paths = labPaths(home);
   // beta has less headroom, so an unpinned new session goes to alpha.
-  fake = await startFakeChatGpt({
+  router = await startTestRouter({
+    homePrefix: 'codex-lab-audit-pins-',
     accounts: [
       { email: 'alpha@example.com' },
       {
@@ -43,22 +40,19 @@ beforeAll(async () => {
         },
       },
     ],
+    profiles: [
+      ['alpha@example.com', 'alpha'],
+      ['beta@example.com', 'beta'],
+    ],
+    captureLog: true,
   });
-  await signInProfiles(fake, paths, [
-    ['alpha@example.com', 'alpha'],
-    ['beta@example.com', 'beta'],
-  ]);
-  service = createTestLabService(fake, paths, { logger: log.logger });
-  token = await service.routerToken();
-  ({ url } = await service.start({ port: 0 }));
+  ({ fake, home, service, url, token, logLines } = router);
   // Learn both accounts' quota, so "best" prefers alpha deterministically.
   await service.refreshUsage({ profile: null });
 });
 
 afterAll(async () => {
-  await service.stop();
-  await fake.close();
-  rmSync(home, { recursive: true, force: true });
+  await router.close();
   rmSync(repo, { recursive: true, force: true });
 });
 
@@ -69,17 +63,13 @@ async function turn(
   const metadata: Record<string, string> = options.workspace
     ? { 'x-codex-turn-metadata': JSON.stringify({ workspaces: { [options.workspace]: {} } }) }
     : {};
-  const response = await fetch(`${url}/backend-api/codex/responses`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      'session-id': session,
-      ...metadata,
-      ...options.headers,
-    },
-    body: JSON.stringify({ model: 'gpt-5.5', input: [], stream: true, store: false }),
-  });
+  const response = await postToRouter(
+    url,
+    token,
+    '/backend-api/codex/responses',
+    { model: 'gpt-5.5', input: [], stream: true, store: false },
+    { 'session-id': session, ...metadata, ...options.headers },
+  );
   await response.text();
   return {
     status: response.status,
@@ -94,11 +84,7 @@ function settle(): Promise<void> {
 }
 
 async function control(operation: string, input: unknown): Promise<unknown> {
-  const response = await fetch(`${url}/lab/v1/${operation}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(input),
-  });
+  const response = await postToRouter(url, token, `/lab/v1/${operation}`, input);
   return response.json();
 }
 

@@ -17,6 +17,7 @@ import { LabService } from '../../core/service/lab-service.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { runCodexLab } from '../helpers/cli.ts';
+import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
 import { FakeClock } from '../unit/priming/fake-clock.ts';
 
@@ -33,18 +34,7 @@ let service: LabService | undefined;
 beforeEach(async () => {
   fake = await startFakeChatGpt();
   fake.setNow(start / 1000);
-  for (const email of ['alpha@example.com', 'beta@example.com']) {
-    fake.addAccount({
-      email,
-      primary: null,
-      secondary: {
-        usedPercent: 0,
-        windowMinutes: 10080,
-        resetAt: start / 1000 + 10080 * 60,
-        unstarted: true,
-      },
-    });
-  }
+  addUnstartedAccounts(fake, ['alpha@example.com', 'beta@example.com'], start / 1000);
   home = await mkdtemp(join(tmpdir(), 'codex-lab-audit-priming-'));
   seeded = await seedProfiles(fake, home, [
     { name: 'alpha', email: 'alpha@example.com' },

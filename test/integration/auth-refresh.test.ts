@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../../core/ports.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import {
   accessTokenIsValid,
   accountForAccessToken,
@@ -26,14 +26,16 @@ import {
 } from '../fakes/fake-issuer.ts';
 import {
   createRecordingLogger,
-  createTempHome,
   leakedSecrets,
   rejection,
   repositoryRoot,
+  startSignInFixture,
+  type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
 
 const emails = ['alice@example.com', 'bob@example.com', 'carol@example.com'];
+let fixture: SignInFixture;
 let fake: FakeChatGpt;
 let home: TempHome;
 let store: ProfileStore;
@@ -41,8 +43,8 @@ let health: HealthStore;
 let logger: ReturnType<typeof createRecordingLogger>;
 
 beforeEach(async () => {
-  fake = await startFakeChatGpt({ accounts: emails.map((email) => ({ email })) });
-  home = await createTempHome();
+  fixture = await startSignInFixture(emails.map((email) => ({ email })));
+  ({ fake, home } = fixture);
   store = new ProfileStore({ paths: home.paths });
   health = new HealthStore(home.paths);
   logger = createRecordingLogger();
@@ -55,10 +57,7 @@ beforeEach(async () => {
   }
 });
 
-afterEach(async () => {
-  await fake.close();
-  await home.remove();
-});
+afterEach(() => fixture.close());
 
 function manager(clock: Clock = systemClock): TokenManager {
   return new TokenManager({

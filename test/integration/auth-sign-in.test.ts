@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLogin, type StartLoginOptions } from '../../core/auth/browser-login.ts';
 import { systemClock } from '../../core/ports.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import {
   issuedSecrets,
   issuerStats,
@@ -14,30 +14,27 @@ import {
 } from '../fakes/fake-issuer.ts';
 import {
   createRecordingLogger,
-  createTempHome,
   leakedSecrets,
   rejection,
+  startSignInFixture,
   threeAccounts,
   visit,
+  type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
 
+let fixture: SignInFixture;
 let fake: FakeChatGpt;
 let home: TempHome;
 let logger: ReturnType<typeof createRecordingLogger>;
 
 beforeEach(async () => {
-  fake = await startFakeChatGpt({
-    accounts: threeAccounts('acct-carol-team'),
-  });
-  home = await createTempHome();
+  fixture = await startSignInFixture(threeAccounts('acct-carol-team'));
+  ({ fake, home } = fixture);
   logger = createRecordingLogger();
 });
 
-afterEach(async () => {
-  await fake.close();
-  await home.remove();
-});
+afterEach(() => fixture.close());
 
 function options(overrides: Partial<StartLoginOptions> = {}): StartLoginOptions {
   return {

@@ -50,3 +50,13 @@ export async function startServe(
   });
   return { child, url, output: () => stdout + stderr, exited };
 }
+
+/** Kills every serve child still running, waits for it, and empties the list (teardown). */
+export async function stopServes(children: ServeChild[]): Promise<void> {
+  for (const serve of children.splice(0)) {
+    if (serve.child.exitCode === null && serve.child.signalCode === null) {
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+    }
+  }
+}

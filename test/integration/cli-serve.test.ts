@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
-import { startServe, type ServeChild } from './cli-serve-helper.ts';
+import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -42,12 +42,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const serve of children.splice(0)) {
-    if (serve.child.exitCode === null && serve.child.signalCode === null) {
-      serve.child.kill('SIGKILL');
-      await serve.exited;
-    }
-  }
+  await stopServes(children);
   await fake.close();
   await rm(home, { recursive: true, force: true });
 });

@@ -3,49 +3,41 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProfileStore } from '../../core/profiles/store.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issuedSecrets, issuerStats, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
-  createTempHome,
+  authorizeLine,
   killRunning,
   leakedSecrets,
+  loginEnv,
   spawnCli,
-  threeAccounts,
+  startSignInFixture,
   visit,
   type CliProcess,
+  type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
 
+let fixture: SignInFixture;
 let fake: FakeChatGpt;
 let home: TempHome;
 const processes: CliProcess[] = [];
 
 beforeEach(async () => {
-  fake = await startFakeChatGpt({
-    accounts: threeAccounts(),
-  });
-  home = await createTempHome();
+  fixture = await startSignInFixture();
+  ({ fake, home } = fixture);
 });
 
 afterEach(async () => {
   killRunning(processes, 'SIGTERM');
-  await fake.close();
-  await home.remove();
+  await fixture.close();
 });
 
 function login(args: string[], extraEnv: Record<string, string> = {}): CliProcess {
-  const running = spawnCli(['login', ...args], {
-    CODEX_LAB_HOME: home.home,
-    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-    CODEX_LAB_CALLBACK_PORT: '0',
-    CODEX_LAB_LOG_LEVEL: 'debug',
-    ...extraEnv,
-  });
+  const running = spawnCli(['login', ...args], { ...loginEnv(home, fake), ...extraEnv });
   processes.push(running);
   return running;
 }
-
-const authorizeLine = /^http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?/;
 
 describe('codex-lab login', () => {
   it('adds three named profiles by following the printed URL; no token in any output', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
 
 let fake: FakeChatGpt;
@@ -22,19 +23,7 @@ function primes() {
 
 beforeEach(async () => {
   fake = await startFakeChatGpt();
-  const now = fake.nowSeconds();
-  for (const email of ['alpha@example.com', 'beta@example.com']) {
-    fake.addAccount({
-      email,
-      primary: null,
-      secondary: {
-        usedPercent: 0,
-        windowMinutes: 10080,
-        resetAt: now + 10080 * 60,
-        unstarted: true,
-      },
-    });
-  }
+  addUnstartedAccounts(fake, ['alpha@example.com', 'beta@example.com'], fake.nowSeconds());
   home = await makeTempHome('codex-lab-priming-cli-');
   seeded = await seedProfiles(fake, home, [
     { name: 'alpha', email: 'alpha@example.com' },

@@ -16,23 +16,14 @@ import {
 } from '../../core/priming/scheduler.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
-import type { FakeWindow } from '../fakes/accounts.ts';
 import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
 import { FakeClock } from '../unit/priming/fake-clock.ts';
 
 const start = Date.UTC(2026, 10, 24, 9, 0, 0);
 const minuteMs = 60_000;
 const weekMs = 7 * 24 * 60 * minuteMs;
-
-function unstartedWeekly(nowSeconds: number): FakeWindow {
-  return {
-    usedPercent: 0,
-    windowMinutes: 10080,
-    resetAt: nowSeconds + 10080 * 60,
-    unstarted: true,
-  };
-}
 
 interface Harness {
   fake: FakeChatGpt;
@@ -51,9 +42,7 @@ let harness: Harness;
 beforeEach(async () => {
   const fake = await startFakeChatGpt();
   fake.setNow(start / 1000);
-  for (const email of ['alpha@example.com', 'beta@example.com']) {
-    fake.addAccount({ email, primary: null, secondary: unstartedWeekly(start / 1000) });
-  }
+  addUnstartedAccounts(fake, ['alpha@example.com', 'beta@example.com'], start / 1000);
   const home = await mkdtemp(join(tmpdir(), 'codex-lab-priming-'));
   const seeded = await seedProfiles(fake, home, [
     { name: 'alpha', email: 'alpha@example.com' },

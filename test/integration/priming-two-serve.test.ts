@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
-import { startServe, type ServeChild } from './cli-serve-helper.ts';
+import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -17,27 +18,13 @@ const children: ServeChild[] = [];
 
 beforeEach(async () => {
   fake = await startFakeChatGpt();
-  fake.addAccount({
-    email: 'alpha@example.com',
-    primary: null,
-    secondary: {
-      usedPercent: 0,
-      windowMinutes: 10080,
-      resetAt: fake.nowSeconds() + 10080 * 60,
-      unstarted: true,
-    },
-  });
+  addUnstartedAccounts(fake, ['alpha@example.com'], fake.nowSeconds());
   home = await makeTempHome('codex-lab-two-serve-');
   await seedProfiles(fake, home, [{ name: 'alpha', email: 'alpha@example.com' }]);
 });
 
 afterEach(async () => {
-  for (const serve of children.splice(0)) {
-    if (serve.child.exitCode === null && serve.child.signalCode === null) {
-      serve.child.kill('SIGKILL');
-      await serve.exited;
-    }
-  }
+  await stopServes(children);
   await fake.close();
   await rm(home, { recursive: true, force: true });
 });

@@ -3,59 +3,49 @@
  * non-default active limit (`x-codex-active-limit`, e.g. a Spark model's own quota) marks only
  * that (profile, family), so the profile keeps serving other models.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import type { LabPaths } from '../../core/home/paths.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import {
+  codexTurnBody,
+  postToRouter,
+  startTestRouter,
+  type TestRouter,
+} from '../helpers/lab-service.ts';
 
 let fake: FakeChatGpt;
-let home: string;
 let paths: LabPaths;
 let service: LabService;
 let url: string;
 let token: string;
+let router: TestRouter;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'codex-lab-families-'));
-  paths = labPaths(home);
-  fake = await startFakeChatGpt({
+  router = await startTestRouter({
+    homePrefix: 'codex-lab-families-',
     accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
+    profiles: [
+      ['alpha@example.com', 'alpha'],
+      ['beta@example.com', 'beta'],
+    ],
   });
-  await signInProfiles(fake, paths, [
-    ['alpha@example.com', 'alpha'],
-    ['beta@example.com', 'beta'],
-  ]);
-  service = createTestLabService(fake, paths);
-  token = await service.routerToken();
-  ({ url } = await service.start({ port: 0 }));
+  ({ fake, paths, service, url, token } = router);
   await service.setActive({ profile: 'alpha' });
 });
 
-afterAll(async () => {
-  await service.stop();
-  await fake.close();
-  rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => router.close());
 
 const spark = 'gpt-5.3-codex-spark';
 
 async function turn(session: string, model: string) {
-  const response = await fetch(`${url}/backend-api/codex/responses`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model,
-      instructions: '',
-      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-      stream: true,
-      store: false,
-      prompt_cache_key: session,
-    }),
-  });
+  const response = await postToRouter(
+    url,
+    token,
+    '/backend-api/codex/responses',
+    codexTurnBody({ session, model }),
+  );
   const text = await response.text();
   return {
     status: response.status,

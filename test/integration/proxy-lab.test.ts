@@ -2,63 +2,47 @@
  * The whole router path through LabService against the fake ChatGPT: real profiles on disk, the
  * real TokenManager (refresh with rotation), the real routing policy, the usage answer.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import type { LabPaths } from '../../core/home/paths.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, issuedSecrets } from '../fakes/fake-issuer.ts';
-import { capturingLogger, createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
+import {
+  codexTurnBody,
+  postToRouter,
+  startTestRouter,
+  type TestRouter,
+} from '../helpers/lab-service.ts';
 
 let fake: FakeChatGpt;
-let home: string;
 let paths: LabPaths;
 let service: LabService;
 let url: string;
 let token: string;
-const log = capturingLogger(() => [token]);
-const logLines = log.lines;
+let logLines: string[];
+let router: TestRouter;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'codex-lab-lab-'));
-  paths = labPaths(home);
-  fake = await startFakeChatGpt({
+  router = await startTestRouter({
+    homePrefix: 'codex-lab-lab-',
     accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
+    profiles: [
+      ['alpha@example.com', 'alpha'],
+      ['beta@example.com', 'beta'],
+    ],
+    captureLog: true,
   });
-  await signInProfiles(fake, paths, [
-    ['alpha@example.com', 'alpha'],
-    ['beta@example.com', 'beta'],
-  ]);
-  service = createTestLabService(fake, paths, { logger: log.logger });
-  token = await service.routerToken();
-  ({ url } = await service.start({ port: 0 }));
+  ({ fake, paths, service, url, token, logLines } = router);
 });
 
-afterAll(async () => {
-  await service.stop();
-  await fake.close();
-  rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => router.close());
 
-const turn = (session: string) => ({
-  model: 'gpt-5.5',
-  instructions: '',
-  input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-  stream: true,
-  store: false,
-  prompt_cache_key: session,
-});
+const turn = (session: string) => codexTurnBody({ session });
 
-function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-}
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  postToRouter(url, token, path, body, headers);
 
 function accessTokenOnDisk(name: string): string {
   const auth = JSON.parse(readFileSync(paths.profileAuth(name), 'utf8')) as AuthDotJson;

@@ -11,20 +11,14 @@ import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome } from '../helpers/cli.ts';
-import { createTestLabService } from '../helpers/lab-service.ts';
+import { unstartedWeekly } from '../helpers/fake-windows.ts';
+import { codexTurnBody, createTestLabService, postToRouter } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 
 let fake: FakeChatGpt;
 let home: string;
 let paths: LabPaths;
 let service: LabService | null = null;
-
-const unstartedWeekly = () => ({
-  usedPercent: 0,
-  windowMinutes: 10080,
-  resetAt: fake.nowSeconds() + 10080 * 60,
-  unstarted: true,
-});
 
 beforeEach(async () => {
   fake = await startFakeChatGpt();
@@ -46,22 +40,13 @@ async function startService(env: Record<string, string> = {}): Promise<{ url: st
 
 async function turn(url: string, session: string, profile: string): Promise<void> {
   const token = await service!.routerToken();
-  const answer = await fetch(`${url}/backend-api/codex/responses`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      'x-codex-lab-profile': profile,
-      session_id: session,
-    },
-    body: JSON.stringify({
-      model: 'gpt-5.5',
-      instructions: 'x',
-      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-      stream: true,
-      store: false,
-    }),
-  });
+  const answer = await postToRouter(
+    url,
+    token,
+    '/backend-api/codex/responses',
+    codexTurnBody({ instructions: 'x' }),
+    { 'x-codex-lab-profile': profile, session_id: session },
+  );
   expect(answer.headers.get('x-codex-lab-profile')).toBe(profile);
   await answer.text();
 }
@@ -171,8 +156,16 @@ describe('rename and remove through LabService', () => {
 
 describe('priming timer through LabService', () => {
   it('shows attempts in the activity log and primingLast, and skips a profile serving a session', async () => {
-    fake.addAccount({ email: 'alpha@example.com', primary: null, secondary: unstartedWeekly() });
-    fake.addAccount({ email: 'beta@example.com', primary: null, secondary: unstartedWeekly() });
+    fake.addAccount({
+      email: 'alpha@example.com',
+      primary: null,
+      secondary: unstartedWeekly(fake.nowSeconds()),
+    });
+    fake.addAccount({
+      email: 'beta@example.com',
+      primary: null,
+      secondary: unstartedWeekly(fake.nowSeconds()),
+    });
     await seedProfiles(fake, home, [
       { name: 'alpha', email: 'alpha@example.com' },
       { name: 'beta', email: 'beta@example.com' },
@@ -185,7 +178,7 @@ describe('priming timer through LabService', () => {
     const { url } = await startService({ CODEX_LAB_PRIMING_POLL_MS: '6000' });
     // beta serves a live session; its window is idle again afterwards, as far as the fake says.
     await turn(url, 'live-b', 'beta');
-    fake.account('beta@example.com').secondary = unstartedWeekly();
+    fake.account('beta@example.com').secondary = unstartedWeekly(fake.nowSeconds());
     const betaAccount = fake.account('beta@example.com').accountId;
 
     await waitFor(async () => {
