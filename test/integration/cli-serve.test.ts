@@ -48,6 +48,26 @@ afterEach(async () => {
 });
 
 describe('codex-lab serve', () => {
+  it('stops cleanly on SIGTERM after a lock and an atomic write were first used while serving', async () => {
+    // proper-lockfile and write-file-atomic load on first use and register signal-exit handlers,
+    // which re-raise a signal when they see no other listener: serve must keep its own.
+    // The token exists before serve starts, so serve's start-up writes nothing.
+    const bearer = (await runCodexLab(['token'], { home })).stdout.trim();
+    const serve = await startServe(home, env());
+    children.push(serve);
+    const answer = await fetch(`${serve.url}/lab/v1/setActive`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ profile: 'beta' }),
+    });
+    expect(await answer.json()).toEqual({ ok: true, value: null });
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
+    await expect(stat(join(home, 'state', 'router.json'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
   it('prints its URL, checks the token, records router.json and stops cleanly on SIGTERM', async () => {
     const serve = await startServe(home, env());
     children.push(serve);

@@ -46,13 +46,55 @@ export async function runServe(
     level: context.env['CODEX_LAB_LOG_LEVEL'] ?? 'info',
     secrets: () => (token ? [token] : []),
   });
+  // Listen for signals before anything starts: a SIGTERM that arrives while the router is still
+  // starting must still end in a clean shutdown (router.json removed, exit code 0), not kill it.
+  let requestStop = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
+  const onSignal = () => requestStop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await serveUntilStopped(context, {
+      port,
+      host,
+      logger,
+      stopRequested,
+      setToken,
+      printDashboardUrl: options['printDashboardUrl'] === true,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  function setToken(value: string): void {
+    token = value;
+  }
+}
+
+/** Starts the router, serves until `stopRequested` settles, then shuts down cleanly. */
+async function serveUntilStopped(
+  context: CliContext,
+  run: {
+    port: number;
+    host: string;
+    logger: ReturnType<typeof createLogger>;
+    stopRequested: Promise<void>;
+    setToken: (token: string) => void;
+    printDashboardUrl: boolean;
+  },
+): Promise<number> {
+  const { port, host, logger } = run;
   const service = new LabService({
     paths: context.paths,
     env: context.env,
     clock: systemClock,
     logger,
   });
-  token = await service.routerToken();
+  const token = await service.routerToken();
+  run.setToken(token);
   let started: { url: string; port: number };
   try {
     started = await service.start({ port, host });
@@ -73,7 +115,7 @@ export async function runServe(
     throw error;
   }
   writeLine(context.stdout, `Codex Lab router listening on ${started.url}`);
-  if (options['printDashboardUrl'] === true) {
+  if (run.printDashboardUrl) {
     writeLine(context.stdout, `Dashboard: ${started.url}/ui/#token=${token}`);
   } else {
     writeLine(
@@ -82,15 +124,7 @@ export async function runServe(
     );
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await run.stopRequested;
   try {
     await service.stop();
   } finally {

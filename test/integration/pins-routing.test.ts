@@ -24,10 +24,10 @@ let logLines: string[];
 let router: TestRouter;
 
 beforeAll(async () => {
-  repo = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-audit-repo-')));
+  repo = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-pinned-repo-')));
   // beta has less headroom, so an unpinned new session goes to alpha.
   router = await startTestRouter({
-    homePrefix: 'codex-lab-audit-pins-',
+    homePrefix: 'codex-lab-pins-',
     accounts: [
       { email: 'alpha@example.com' },
       {
@@ -88,7 +88,7 @@ async function control(operation: string, input: unknown): Promise<unknown> {
   return response.json();
 }
 
-describe('audit: pins reach the router', () => {
+describe('pins reach the router', () => {
   it('an unpinned new session goes to alpha (the baseline the pins must change)', async () => {
     expect(await turn('baseline')).toMatchObject({ status: 200, profile: 'alpha', route: 'best' });
   });

@@ -35,7 +35,7 @@ beforeEach(async () => {
   fake = await startFakeChatGpt();
   fake.setNow(start / 1000);
   addUnstartedAccounts(fake, ['alpha@example.com', 'beta@example.com'], start / 1000);
-  home = await mkdtemp(join(tmpdir(), 'codex-lab-audit-priming-'));
+  home = await mkdtemp(join(tmpdir(), 'codex-lab-priming-visibility-'));
   seeded = await seedProfiles(fake, home, [
     { name: 'alpha', email: 'alpha@example.com' },
     { name: 'beta', email: 'beta@example.com' },

@@ -35,7 +35,7 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-describe('audit: --help', () => {
+describe('--help', () => {
   it('the top level lists every command', async () => {
     const run = await runCodexLab(['--help'], { home });
     expect(run.code).toBe(0);
@@ -75,7 +75,7 @@ describe('audit: --help', () => {
   });
 });
 
-describe('audit: codex-lab codex', () => {
+describe('codex-lab codex', () => {
   async function fakeCodex(): Promise<{ bin: string; record: string; codexHome: string }> {
     const bin = join(home, 'fake-codex');
     const record = join(home, 'codex-record.json');
@@ -164,7 +164,7 @@ describe('audit: codex-lab codex', () => {
   });
 });
 
-describe('audit: codex-lab codex-config', () => {
+describe('codex-lab codex-config', () => {
   it('prints a provider block for the configured port with command-backed auth and no token', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));
     const run = await runCodexLab(['codex-config'], { home, env: { CODEX_LAB_PORT: '4567' } });

@@ -16,16 +16,17 @@ import { ProfileStore } from '../../../core/profiles/store.ts';
 import { makeAuth } from '../../helpers/profile-auth.ts';
 
 const probe = await probeKeyring();
-if (!probe.available) console.warn(`[keyring] skipping the keyring audit: ${probe.reason}`);
+if (!probe.available)
+  console.warn(`[keyring] skipping the Codex keyring compatibility test: ${probe.reason}`);
 
-describe.skipIf(!probe.available)('audit: keyring entries are where Codex looks', () => {
+describe.skipIf(!probe.available)('keyring entries are where Codex looks', () => {
   const homes: string[] = [];
   afterAll(async () => {
     for (const home of homes) await rm(home, { recursive: true, force: true });
   });
 
   it('stores the auth.json under service "Codex Auth" and Codex’s key for the profile folder', async () => {
-    const home = await realpath(await mkdtemp(join(tmpdir(), 'codex-lab-audit-keyring-')));
+    const home = await realpath(await mkdtemp(join(tmpdir(), 'codex-lab-keyring-compat-')));
     homes.push(home);
     const paths = labPaths(home);
     const store = new ProfileStore({ paths, keyring: createSystemKeyring() });

@@ -70,7 +70,7 @@ interface ListedProfile {
   status: string;
 }
 
-describe('audit: issue 2 through the codex-lab command', () => {
+describe('sign-in to list through the codex-lab command', () => {
   it('three CLI sign-ins through the redirect flow show up in list --json with the id_token identity', async () => {
     const signIns: Array<[string, string[]]> = [
       ['alice@example.com', ['alice']],
