@@ -83,6 +83,7 @@ export class LabEngine implements ProxyEngine {
   #registryMtime = -1;
   #healthMtime = -1;
   #health = new Map<string, ProfileHealth & { updatedAt?: number }>();
+  readonly #pendingWrites = new Set<Promise<void>>();
   readonly #quota: QuotaBook;
   readonly #sessions: SessionTable;
   readonly #buckets: BucketMap;
@@ -122,6 +123,20 @@ export class LabEngine implements ProxyEngine {
   setQuota(profile: string, snapshot: QuotaSnapshot): void {
     this.#quota.observe(profile, snapshot);
     this.#quota.persist();
+  }
+
+  /**
+   * A call made with this profile's token just succeeded outside routing (a usage read): a
+   * profile never seen working becomes `ok`. Limited and needs-sign-in marks stay, because the
+   * usage endpoint answers even for an exhausted account.
+   */
+  noteTokenWorks(profile: string): void {
+    const current = this.#health.get(profile);
+    if (current && current.status !== 'unknown') return;
+    const now = this.#options.clock.now();
+    this.#health.set(profile, { status: 'ok', unavailableUntil: null, code: null, message: null });
+    this.#persist((health) => health.markOk(profile, now));
+    this.#options.onChange?.();
   }
 
   /** The latest quota known for a profile. */
@@ -554,9 +569,17 @@ export class LabEngine implements ProxyEngine {
 
   #persist(write: (health: HealthStore) => Promise<void>): void {
     // Off the hot path: the router already acts on the in-memory mark.
-    write(this.#options.health).catch((error: unknown) =>
-      this.#options.logger.warn({ err: error }, 'could not save profile health'),
-    );
+    const pending = write(this.#options.health)
+      .catch((error: unknown) =>
+        this.#options.logger.warn({ err: error }, 'could not save profile health'),
+      )
+      .finally(() => this.#pendingWrites.delete(pending));
+    this.#pendingWrites.add(pending);
+  }
+
+  /** Resolves when every health mark made so far is on disk (before a process exits). */
+  async settled(): Promise<void> {
+    while (this.#pendingWrites.size > 0) await Promise.all(this.#pendingWrites);
   }
 }
 

@@ -193,6 +193,7 @@ export class LabService implements ControlApiService {
     this.#router = null;
     await router?.close();
     await this.#quota.flush();
+    await this.#engine.settled();
   }
 
   async getState(): Promise<LabState> {
@@ -389,20 +390,26 @@ export class LabService implements ControlApiService {
       const names = input.profile
         ? [(await this.#store.getProfile(input.profile)).name]
         : (await this.#store.listProfiles()).map((p) => p.name);
-      const failures: string[] = [];
+      // Failures grouped by reason: one unreachable endpoint is one sentence, not one per profile.
+      const failures = new Map<string, string[]>();
       await Promise.all(
         names.map(async (name) => {
           try {
             await this.fetchUsage(name);
           } catch (error) {
             if (!isLabError(error)) throw error;
-            failures.push(`${name}: ${error.message}`);
+            failures.set(error.message, [...(failures.get(error.message) ?? []), name]);
           }
         }),
       );
       await this.#quota.flush();
       this.#changed();
-      if (input.profile && failures.length > 0) throw new LabError('upstream_error', failures[0]!);
+      // Profiles that answered are recorded above; the ones that did not are named, so a refresh
+      // never looks successful while showing stale numbers.
+      if (failures.size > 0) {
+        const parts = [...failures].map(([reason, who]) => `${who.sort().join(', ')}: ${reason}`);
+        throw new LabError('upstream_error', parts.join(' '));
+      }
       return null;
     });
   }
@@ -419,9 +426,10 @@ export class LabService implements ControlApiService {
         signal: AbortSignal.timeout(20_000),
       });
     } catch (error) {
+      const reason = (error as Error & { cause?: { code?: string } }).cause?.code;
       throw new LabError(
         'upstream_unreachable',
-        `Could not reach the usage endpoint: ${(error as Error).message}.`,
+        `Could not reach the usage endpoint at ${request.url}${reason ? ` (${reason})` : ''}; check the network connection and try again.`,
       );
     }
     const text = await response.text();
@@ -454,6 +462,7 @@ export class LabService implements ControlApiService {
     }
     const snapshot = processUsageResponse(json, this.#clock.now());
     this.#engine.setQuota(name, snapshot);
+    this.#engine.noteTokenWorks(name);
     return snapshot;
   }
 

@@ -173,6 +173,32 @@ describe('codex-lab usage', () => {
     for (const profile of seeded) expect(run.stdout).not.toContain(profile.accessToken);
   });
 
+  it('--refresh prints the fresh numbers in the table and marks a working profile ok', async () => {
+    const run = await runCodexLab(['usage', '--refresh'], { home, env: env() });
+    expect(run.code, run.stderr).toBe(0);
+    const alphaRow = run.stdout.split('\n').find((line) => line.startsWith('alpha'))!;
+    expect(alphaRow).toMatch(/^alpha\s+ok\s+37% used, resets in .*61% used, resets in .*just now$/);
+    // The snapshots were saved before the command exited: a later list shows them.
+    const list = await runCodexLab(['list', '--json'], { home });
+    expect(JSON.parse(list.stdout)[0].quota.secondary.usedPercent).toBe(61);
+  });
+
+  it('--refresh with the upstream down names every profile in one line, still shows the table, exits 1', async () => {
+    expect((await runCodexLab(['usage', '--refresh'], { home, env: env() })).code).toBe(0);
+    await fake.close();
+    const run = await runCodexLab(['usage', '--refresh'], { home, env: env() });
+    expect(run.code).toBe(1);
+    const errors = run.stderr.trim().split('\n');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /could not refresh the quota of alpha, beta: Could not reach the usage endpoint/,
+    );
+    expect(errors[0]).toMatch(/check the network connection/);
+    // What was known before is still shown.
+    expect(run.stdout).toMatch(/^alpha\s+ok\s+37% used/m);
+    fake = await startFakeChatGpt();
+  });
+
   it('names an unknown profile clearly and exits 1', async () => {
     for (const args of [
       ['usage', 'ghost'],

@@ -17,6 +17,12 @@ function describeWindow(window: QuotaWindowView | null, now: number): string {
   return `${Math.round(window.usedPercent)}% used${when}`;
 }
 
+function updatedLabel(updatedAt: string | null, now: number): string {
+  if (!updatedAt) return 'never';
+  const age = Math.max(0, now - Date.parse(updatedAt));
+  return age < 60_000 ? 'just now' : `${formatSpan(age)} ago`;
+}
+
 function formatSpan(ms: number): string {
   const minutes = Math.round(ms / 60_000);
   if (minutes < 60) return `${minutes}m`;
@@ -25,13 +31,17 @@ function formatSpan(ms: number): string {
   return `${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
 
-/** Prints the quota table (or JSON); exits 1 when a named profile does not exist. */
+/**
+ * Prints the quota table (or JSON); exits 1 when a named profile does not exist or a refresh
+ * failed for some profile (named on stderr).
+ */
 export async function runUsage(
   context: CliContext,
   args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const name = args[0] ?? null;
+  let refreshFailed = false;
   if (options['refresh'] === true) {
     const service = new LabService({
       paths: context.paths,
@@ -42,9 +52,15 @@ export async function runUsage(
       usagePollMs: 0,
     });
     const result = await service.refreshUsage({ profile: name });
-    if (!result.ok) {
+    await service.stop();
+    if (!result.ok && result.code === 'profile_not_found') {
       writeLine(context.stderr, `codex-lab: ${result.message}`);
       return 1;
+    }
+    if (!result.ok) {
+      // Profiles that answered were refreshed: the table below still shows what is known.
+      writeLine(context.stderr, `codex-lab: could not refresh the quota of ${result.message}`);
+      refreshFailed = true;
     }
   }
   const now = Date.now();
@@ -75,7 +91,7 @@ export async function runUsage(
         2,
       ),
     );
-    return 0;
+    return refreshFailed ? 1 : 0;
   }
   if (views.length === 0) {
     writeLine(context.stdout, 'No profiles yet: run codex-lab login.');
@@ -86,9 +102,7 @@ export async function runUsage(
     view.status,
     describeWindow(view.quota.primary, now),
     describeWindow(view.quota.secondary, now),
-    view.quota.updatedAt
-      ? `${formatSpan(Math.max(0, now - Date.parse(view.quota.updatedAt)))} ago`
-      : 'never',
+    updatedLabel(view.quota.updatedAt, now),
   ]);
   const header = ['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'UPDATED'];
   const widths = header.map((title, column) =>
@@ -103,5 +117,5 @@ export async function runUsage(
         .trimEnd(),
     );
   }
-  return 0;
+  return refreshFailed ? 1 : 0;
 }
