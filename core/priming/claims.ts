@@ -78,9 +78,13 @@ export async function tryClaim(
     handle = await open(path, 'wx', fileMode);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
-    throw new LabError('io_error', `Could not create ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new LabError(
+      'io_error',
+      `Could not create ${path} (${(error as Error).message}); check that its folder is writable.`,
+      {
+        cause: error,
+      },
+    );
   }
   try {
     await handle.writeFile(`${JSON.stringify(claim, null, 2)}\n`);

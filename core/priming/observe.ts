@@ -39,13 +39,13 @@ export function createUsageObserver(
     if (answer.status === 401 || answer.status === 403) {
       throw new LabError(
         'unauthorized',
-        `The usage endpoint refused ${name}'s sign-in (${answer.status}).`,
+        `The usage endpoint refused ${name}'s sign-in (${answer.status}); sign in again with: codex-lab login ${name}`,
       );
     }
     if (answer.status < 200 || answer.status > 299) {
       throw new LabError(
         'upstream_error',
-        `The usage endpoint answered ${answer.status} for ${name}.`,
+        `The usage endpoint answered ${answer.status} for ${name}; priming looks again at its next check.`,
       );
     }
     let json: unknown;

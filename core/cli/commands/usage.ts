@@ -8,27 +8,21 @@ import type { ProfileView, QuotaWindowView } from '../../service/contract.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { formatCountdown, formatStatus, formatTable } from '../format.ts';
 
+/** A window for the usage table: `42% used, resets in 3h05m`, or `-` when unknown. */
 function describeWindow(window: QuotaWindowView | null, now: number): string {
-  if (!window) return '—';
-  const reset = window.resetsAt ? Date.parse(window.resetsAt) - now : null;
-  const when =
-    reset === null ? '' : reset <= 0 ? ', reset due' : `, resets in ${formatSpan(reset)}`;
-  return `${Math.round(window.usedPercent)}% used${when}`;
+  if (!window) return '-';
+  const used = `${Math.round(window.usedPercent)}% used`;
+  if (window.resetsAt === null) return used;
+  const left = Date.parse(window.resetsAt) - now;
+  return left <= 0 ? `${used}, reset due` : `${used}, resets in ${formatCountdown(left)}`;
 }
 
 function updatedLabel(updatedAt: string | null, now: number): string {
   if (!updatedAt) return 'never';
   const age = Math.max(0, now - Date.parse(updatedAt));
-  return age < 60_000 ? 'just now' : `${formatSpan(age)} ago`;
-}
-
-function formatSpan(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h ${minutes % 60}m`;
-  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+  return age < 60_000 ? 'just now' : `${formatCountdown(age)} ago`;
 }
 
 /**
@@ -99,23 +93,14 @@ export async function runUsage(
   }
   const rows = views.map((view) => [
     view.name,
-    view.status,
+    formatStatus(view, now),
     describeWindow(view.quota.primary, now),
     describeWindow(view.quota.secondary, now),
     updatedLabel(view.quota.updatedAt, now),
   ]);
-  const header = ['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'UPDATED'];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  writeLine(
+    context.stdout,
+    formatTable(['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'UPDATED'], rows),
   );
-  for (const row of [header, ...rows]) {
-    writeLine(
-      context.stdout,
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
-  }
   return refreshFailed ? 1 : 0;
 }
