@@ -117,6 +117,10 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .description('Show the 5-hour and weekly quota windows per profile.')
     .argument('[name]', 'one profile')
     .option('--refresh', 'ask the usage endpoint now instead of showing the last snapshot')
+    .option(
+      '--pool',
+      'the pool summary: headroom, next free time, forecast, who a new session gets',
+    )
     .option('--json', 'print JSON')
     .action(bind(async () => (await import('./commands/usage.ts')).runUsage));
 

@@ -5,7 +5,10 @@
  */
 import { writeJsonFile } from '../home/files.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
-import type { QuotaFile, QuotaPoint, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+import type { QuotaFile, QuotaPoint, QuotaSnapshot } from '../state/schema.ts';
+import { forecastWeekly, type QuotaForecast } from './forecast.ts';
+
+export type { QuotaForecast } from './forecast.ts';
 
 /** Tuning and effects of a `QuotaBook`. */
 export interface QuotaBookOptions {
@@ -21,16 +24,6 @@ export interface QuotaBookOptions {
   persistDelayMs?: number;
   /** The writer (tests pass a fake); defaults to the atomic private `writeJsonFile`. */
   write?: (path: string, value: unknown) => Promise<void>;
-}
-
-/** When the weekly window runs out at the current burn rate. */
-export interface QuotaForecast {
-  /** Unix ms when usage reaches 100 %, or null when it will not before the reset. */
-  runsOutAt: number | null;
-  /** The weekly window's reset (Unix ms), or null when unknown. */
-  resetsAt: number | null;
-  /** Current burn, in percent of the window per hour. */
-  percentPerHour: number;
 }
 
 interface ProfileQuota {
@@ -152,45 +145,10 @@ export class QuotaBook {
     await this.#writing;
   }
 
-  /**
-   * When the weekly (longest) window runs out at the burn rate seen since the window began:
-   * simple linear. Null when unknown (no weekly window, or too little history to tell).
-   */
+  /** The weekly forecast (see `forecastWeekly`); null when unknown. */
   forecast(profile: string, now: number): QuotaForecast | null {
     const entry = this.#profiles.get(profile);
-    const latest = entry?.latest;
-    if (!entry || !latest) return null;
-    const slot = weeklySlot(latest);
-    if (!slot) return null;
-    const window = latest[slot] as QuotaWindow;
-    const resetsAt = window.resetsAt !== null && window.resetsAt > now ? window.resetsAt : null;
-    if (window.usedPercent >= 100) {
-      return { runsOutAt: resetsAt === null ? null : now, resetsAt, percentPerHour: 0 };
-    }
-    const windowStart =
-      resetsAt !== null && window.windowMinutes !== null
-        ? resetsAt - window.windowMinutes * 60_000
-        : now - 24 * 60 * 60_000;
-    let first: { at: number; used: number } | null = null;
-    for (const point of entry.history) {
-      const used = point[slot];
-      if (point.at < windowStart || used === null) continue;
-      // After a reset, values drop: restart from the lowest point of the current run.
-      if (first === null || used < first.used) first = { at: point.at, used };
-    }
-    const last = { at: latest.observedAt, used: window.usedPercent };
-    // Less than ten minutes of data is noise, not a rate.
-    if (!first || last.at - first.at < 10 * 60_000) return null;
-    const perMs = (last.used - first.used) / (last.at - first.at);
-    const percentPerHour = perMs * 60 * 60_000;
-    if (perMs <= 0)
-      return { runsOutAt: null, resetsAt, percentPerHour: Math.max(0, percentPerHour) };
-    const runsOutAt = Math.round(now + (100 - last.used) / perMs);
-    return {
-      runsOutAt: resetsAt !== null && runsOutAt >= resetsAt ? null : runsOutAt,
-      resetsAt,
-      percentPerHour,
-    };
+    return entry ? forecastWeekly(entry.latest, entry.history, now) : null;
   }
 
   #addPoint(entry: ProfileQuota, snapshot: QuotaSnapshot): void {
@@ -235,12 +193,4 @@ export function mergeSnapshots(previous: QuotaSnapshot, next: QuotaSnapshot): Qu
     limitReached: hasWindows ? next.limitReached : previous.limitReached,
     others: next.others.length > 0 ? next.others : previous.others,
   };
-}
-
-/** Which slot holds the weekly window: the longest one (a missing 5-hour window is normal). */
-function weeklySlot(snapshot: QuotaSnapshot): 'primary' | 'secondary' | null {
-  const { primary, secondary } = snapshot;
-  if (!primary) return secondary ? 'secondary' : null;
-  if (!secondary) return 'primary';
-  return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0) ? 'primary' : 'secondary';
 }

@@ -29,6 +29,64 @@ export interface QuotaPointView {
   secondary: number | null;
 }
 
+/** Credits as the account reports them. */
+export interface CreditsView {
+  hasCredits: boolean;
+  unlimited: boolean;
+  /** The balance as the upstream wrote it (a decimal string), or null. */
+  balance: string | null;
+}
+
+/** One additional limit family (its own 5-hour/weekly windows). */
+export interface LimitFamilyView {
+  id: string;
+  name: string | null;
+  primary: QuotaWindowView | null;
+  secondary: QuotaWindowView | null;
+}
+
+/**
+ * A weekly window's forecast at the current pace: `runs_out` (at `runsOutAt`, before the reset),
+ * `lasts` (fine until the reset), `exhausted` (already at 100 %).
+ */
+export interface ForecastView {
+  outlook: 'runs_out' | 'lasts' | 'exhausted';
+  runsOutAt: string | null;
+  resetsAt: string | null;
+  /** Burn in percent of the window per hour. */
+  percentPerHour: number;
+  usedPercent: number;
+}
+
+/**
+ * The pool at a glance (one pure function in the core computes it for every surface): headroom
+ * in the tightest window across eligible profiles, the next time a limited profile frees up, who
+ * a new unpinned session gets now and why, and the weekly forecast for the whole pool.
+ */
+export interface PoolSummaryView {
+  /** Profiles counted (every profile that does not need a sign-in). */
+  counted: number;
+  /** Profiles that can take a request now. */
+  eligible: string[];
+  /** Profiles that need a sign-in (left out of every number). */
+  needsSignIn: string[];
+  /** Mean headroom (100 − used %) of the counted profiles' tightest windows; null when none. */
+  headroomPercent: number | null;
+  /** The earliest moment a limited profile frees up, or null when none is limited. */
+  nextFree: { profile: string; at: string } | null;
+  /** Who a new unpinned session would get now, and why (the router's own chooser). */
+  next: { profile: string | null; route: RouteReason | null; detail: string };
+  /** The pool's weekly forecast at this week's pace. */
+  forecast: {
+    outlook: 'runs_out' | 'lasts' | 'exhausted' | 'unknown';
+    runsOutAt: string | null;
+    /** The earliest weekly reset among the counted profiles. */
+    nextResetAt: string | null;
+    /** Burn in percent of one account per hour, summed over the pool. */
+    percentPerHour: number;
+  };
+}
+
 /** The outcome of the last priming attempt for a profile. */
 export interface PrimingOutcomeView {
   at: string;
@@ -57,6 +115,12 @@ export interface ProfileView {
     updatedAt: string | null;
   };
   history: QuotaPointView[];
+  /** The weekly forecast at the current pace, or null when too little is known. */
+  forecast: ForecastView | null;
+  /** Credits, when the account reports them (absent, not zero, when it does not). */
+  credits?: CreditsView;
+  /** Additional limit families (e.g. a Spark model's own quota), when the account has any. */
+  limits?: LimitFamilyView[];
   store: 'file' | 'keyring';
   createdAt: string;
   lastUsedAt: string | null;
@@ -126,6 +190,8 @@ export interface LabState {
   decisions: DecisionView[];
   activity: ActivityEntry[];
   logins: LoginView[];
+  /** The pool summary (banner, tray's first lines). */
+  pool: PoolSummaryView;
   router: { url: string; port: number; running: boolean };
   /** The config.toml block for using the router permanently (no token inside). */
   codexConfig: string;

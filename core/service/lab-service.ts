@@ -42,7 +42,8 @@ import { createControlApi, createDashboardRoutes, type ControlApiService } from 
 import { ActivityLog, primingActivityMessage } from './events.ts';
 import { moveProfileState } from './profile-state.ts';
 import { defaultRouterPort } from './router-info.ts';
-import { buildProfileViews } from './views.ts';
+import { poolSummaryOf } from './pool-view.ts';
+import { buildProfileViews, quotaExtras, toForecastView } from './views.ts';
 
 /** What the service is built from. */
 export interface LabServiceOptions {
@@ -211,6 +212,7 @@ export class LabService implements ControlApiService {
     return {
       active,
       profiles,
+      pool: poolSummaryOf(profiles, active, now),
       sessions: this.#engine.sessions(),
       decisions: this.#engine.decisions(),
       activity: this.#activity.list(200),
@@ -289,7 +291,20 @@ export class LabService implements ControlApiService {
           const name = result.name;
           this.#activity.add('login', name, `Signed in${name ? ` as ${name}` : ''}.`);
           this.#engine.invalidate();
-          if (name) void this.#health.markOk(name, this.#clock.now()).catch(() => undefined);
+          if (name) {
+            void this.#health.markOk(name, this.#clock.now()).catch(() => undefined);
+            // The first usage read right after sign-in: quota, credits and the chart's first
+            // point show at once instead of after the next poll.
+            void this.fetchUsage(name)
+              .then(() => this.#quota.flush())
+              .catch((error: unknown) =>
+                this.#logger.debug(
+                  { profile: name, code: isLabError(error) ? error.code : 'error' },
+                  'usage read after sign-in failed',
+                ),
+              )
+              .finally(() => this.#changed());
+          }
           this.#changed();
         },
         (error: unknown) => {
@@ -521,12 +536,26 @@ export class LabService implements ControlApiService {
         secondary: window(quota.secondary),
         updatedAt: new Date(quota.observedAt).toISOString(),
       };
+      delete view.credits;
+      delete view.limits;
+      Object.assign(view, quotaExtras(quota));
+    }
+    // The live book holds the freshest history (the file is written a few seconds later).
+    if (quota) {
+      view.forecast = toForecastView(this.#quota.forecast(view.name, now));
+      const history = this.#quota.history(view.name);
+      if (history.length >= view.history.length) {
+        view.history = history.map((point) => ({
+          at: new Date(point.at).toISOString(),
+          primary: point.primary,
+          secondary: point.secondary,
+        }));
+      }
     }
     const primed = this.#primingLast.get(view.name);
     if (primed && (!view.primingLast || primed.at >= view.primingLast.at)) {
       view.primingLast = primed;
     }
-    void now;
   }
 
   /** Moves (or forgets) a renamed or removed profile's quota, priming, sessions and pins. */

@@ -9,14 +9,18 @@ import type { LabPaths } from '../home/paths.ts';
 import { ProfileStore, type ProfileEntry } from '../profiles/store.ts';
 import { authDotJsonSchema } from '../profiles/schema.ts';
 import { effectiveHealth, type ProfileHealth } from '../state/health-store.ts';
+import { forecastWeekly, type QuotaForecast } from '../quota/forecast.ts';
+import { defaultLimitId } from '../quota/headers.ts';
 import {
   healthFileSchema,
   primingFileSchema,
   quotaFileSchema,
+  type QuotaPoint,
+  type QuotaSnapshot,
   type QuotaWindow,
 } from '../state/schema.ts';
 import type { z } from 'zod';
-import type { ProfileView, QuotaWindowView } from './contract.ts';
+import type { ForecastView, ProfileView, QuotaWindowView } from './contract.ts';
 
 /** Options for `buildProfileViews`. */
 export interface BuildViewsOptions {
@@ -96,6 +100,10 @@ export async function buildProfileViews(
         primary: point.primary,
         secondary: point.secondary,
       })),
+      forecast: toForecastView(
+        forecastWeekly(latest, quota?.profiles[entry.name]?.history ?? [], now),
+      ),
+      ...quotaExtras(latest),
       store: entry.store,
       createdAt: entry.createdAt,
       lastUsedAt: entry.lastUsedAt,
@@ -107,6 +115,75 @@ export async function buildProfileViews(
 /** The registry's active setting ("auto" or a name), for surfaces that show it apart. */
 export async function readActive(paths: LabPaths): Promise<string> {
   return (await new ProfileStore({ paths }).readRegistry()).active;
+}
+
+/** A forecast as the contract's view (ISO times and an outlook word). */
+export function toForecastView(forecast: QuotaForecast | null): ForecastView | null {
+  if (!forecast) return null;
+  return {
+    outlook:
+      forecast.usedPercent >= 100
+        ? 'exhausted'
+        : forecast.runsOutAt !== null
+          ? 'runs_out'
+          : 'lasts',
+    runsOutAt: isoOrNull(forecast.runsOutAt),
+    resetsAt: isoOrNull(forecast.resetsAt),
+    percentPerHour: Math.round(forecast.percentPerHour * 100) / 100,
+    usedPercent: forecast.usedPercent,
+  };
+}
+
+/**
+ * The view's credits and additional limit families from a snapshot: each key is present only when
+ * the account reports it (absent, not zero).
+ */
+export function quotaExtras(
+  snapshot: QuotaSnapshot | null,
+): Pick<ProfileView, 'credits' | 'limits'> {
+  const extras: Pick<ProfileView, 'credits' | 'limits'> = {};
+  if (snapshot?.credits) extras.credits = { ...snapshot.credits };
+  const families = (snapshot?.others ?? []).filter((other) => other.limitId !== defaultLimitId);
+  if (families.length > 0) {
+    extras.limits = families.map((family) => ({
+      id: family.limitId,
+      name: family.limitName,
+      primary: windowView(family.primary),
+      secondary: windowView(family.secondary),
+    }));
+  }
+  return extras;
+}
+
+/** The quota a view shows, back as a snapshot and history (for the forecast and pool summary). */
+export function viewQuota(view: ProfileView): {
+  snapshot: QuotaSnapshot | null;
+  history: QuotaPoint[];
+} {
+  const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+  const window = (w: QuotaWindowView | null): QuotaWindow | null =>
+    w && { usedPercent: w.usedPercent, windowMinutes: w.windowMinutes, resetsAt: ms(w.resetsAt) };
+  const { primary, secondary, updatedAt } = view.quota;
+  const snapshot: QuotaSnapshot | null =
+    updatedAt === null && !primary && !secondary
+      ? null
+      : {
+          observedAt: ms(updatedAt) ?? 0,
+          source: 'usage',
+          plan: view.plan,
+          primary: window(primary),
+          secondary: window(secondary),
+          credits: view.credits ?? null,
+          activeLimit: null,
+          limitReached: null,
+          others: [],
+        };
+  const history = view.history.map((point) => ({
+    at: Date.parse(point.at),
+    primary: point.primary,
+    secondary: point.secondary,
+  }));
+  return { snapshot, history };
 }
 
 function windowView(window: QuotaWindow | null): QuotaWindowView | null {

@@ -6,6 +6,7 @@ import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electr
 import type { LabState } from '../../core/service/contract.ts';
 import {
   buildTrayMenu,
+  buildTrayTitle,
   buildTrayTooltip,
   traySignature,
   type TrayAction,
@@ -48,11 +49,15 @@ export function createTrayController(
   let lastSignature = '';
   return {
     render(state) {
-      const items = buildTrayMenu(state, { now: Date.now() });
-      const tooltip = buildTrayTooltip(state);
-      const signature = traySignature(items, tooltip);
+      const now = Date.now();
+      const tooltip = buildTrayTooltip(state, { now });
+      const items = buildTrayMenu(state, { now });
+      // The macOS menu bar shows the pool's headroom beside the icon ("47%").
+      const title = process.platform === 'darwin' ? buildTrayTitle(state) : '';
+      const signature = traySignature(items, `${title}\n${tooltip}`);
       if (signature === lastSignature) return;
       lastSignature = signature;
+      if (process.platform === 'darwin') tray.setTitle(title);
       tray.setToolTip(tooltip);
       tray.setContextMenu(Menu.buildFromTemplate(toElectron(items, onAction)));
     },

@@ -3,6 +3,7 @@
  * so what it shows cannot drift from what the service knows.
  */
 import type { LabState, ProfileView } from '../../core/service/contract.ts';
+import { describePool } from '../../core/service/quota-text.ts';
 import { displayName, formatUntil, quotaSummary, type FormatOptions } from './tray-format.ts';
 
 /** What a menu item does when clicked; main maps each to a service call or a window. */
@@ -45,10 +46,25 @@ export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions)
   return quota ? `${name} — ${quota}` : name;
 }
 
+/**
+ * The pool summary as the menu's first lines (disabled items: they inform, they do not act):
+ * the headline, then who new sessions get, the next free time and the week's forecast.
+ */
+export function poolMenuItems(state: LabState, options: TrayMenuOptions): TrayMenuItem[] {
+  if (state.profiles.length === 0) return [];
+  const text = describePool(state.pool, options);
+  return [
+    { id: 'pool:headline', label: text.headline, enabled: false },
+    ...text.lines.map((line, index) => ({ id: `pool:${index}`, label: line, enabled: false })),
+    { type: 'separator' as const },
+  ];
+}
+
 /** Builds the whole tray menu from state. */
 export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMenuItem[] {
   const isAuto = state.active === autoProfile;
   const items: TrayMenuItem[] = [
+    ...poolMenuItems(state, options),
     {
       id: 'use:auto',
       label: 'Auto (best account)',
@@ -93,9 +109,26 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
   return items;
 }
 
-/** The tray tooltip: what routes new sessions, and how many accounts need attention. */
-export function buildTrayTooltip(state: LabState): string {
+/**
+ * The tray tooltip: the pool's headline and who new sessions get, then what routes new sessions
+ * and how many accounts need attention.
+ */
+export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): string {
   if (state.profiles.length === 0) return 'Codex Lab — no accounts yet';
+  const pool = describePool(state.pool, options ?? { now: Date.now() });
+  return [pool.headline, pool.lines[0] ?? '', routingTooltip(state)]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+/** The macOS menu-bar title: the pool's headroom as a short percentage ("47%"), or "". */
+export function buildTrayTitle(state: LabState): string {
+  return state.profiles.length === 0 || state.pool.headroomPercent === null
+    ? ''
+    : `${state.pool.headroomPercent}%`;
+}
+
+function routingTooltip(state: LabState): string {
   const active = state.profiles.find((profile) => profile.name === state.active);
   const head = active
     ? `Codex Lab — ${displayName(active)}${quotaSummary(active) ? ` (${quotaSummary(active)})` : ''}`

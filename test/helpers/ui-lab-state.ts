@@ -2,6 +2,7 @@
  * Builders for `LabState` / `ProfileView` values used by the desktop and renderer tests.
  */
 import type { LabState, ProfileView } from '../../core/service/contract.ts';
+import { poolSummaryOf } from '../../core/service/pool-view.ts';
 
 /** A profile view with sensible defaults. */
 export function uiProfile(name: string, patch: Partial<ProfileView> = {}): ProfileView {
@@ -23,6 +24,7 @@ export function uiProfile(name: string, patch: Partial<ProfileView> = {}): Profi
       updatedAt: '2030-01-01T12:00:00.000Z',
     },
     history: [],
+    forecast: null,
     store: 'file',
     createdAt: '2029-12-01T00:00:00.000Z',
     lastUsedAt: null,
@@ -32,10 +34,15 @@ export function uiProfile(name: string, patch: Partial<ProfileView> = {}): Profi
 }
 
 /** A state with the given profiles. */
-export function uiState(profiles: ProfileView[], patch: Partial<LabState> = {}): LabState {
+export function uiState(
+  profiles: ProfileView[],
+  patch: Partial<LabState> = {},
+  now = Date.parse('2030-01-01T12:00:00.000Z'),
+): LabState {
   return {
     active: 'auto',
     profiles,
+    pool: poolSummaryOf(profiles, patch.active ?? 'auto', now),
     sessions: [],
     decisions: [],
     activity: [],

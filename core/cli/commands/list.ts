@@ -3,6 +3,8 @@
  * marker. Reads files only (no router, no HTTP client, no keychain) so it starts fast.
  */
 import type { LabError } from '../../errors.ts';
+import { poolSummaryOf } from '../../service/pool-view.ts';
+import { describePool } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatProfileTable } from '../format.ts';
@@ -24,7 +26,12 @@ export async function runList(
   if (options['json'] === true) {
     writeLine(context.stdout, JSON.stringify(views, null, 2));
   } else {
-    writeLine(context.stdout, formatProfileTable(views, await readActive(context.paths), now));
+    const active = await readActive(context.paths);
+    writeLine(context.stdout, formatProfileTable(views, active, now));
+    if (views.length > 0) {
+      const pool = describePool(poolSummaryOf(views, active, now), { now });
+      writeLine(context.stdout, [pool.headline, ...pool.lines].join('\n'));
+    }
   }
   for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem.message}`);
   return problems.length > 0 ? 1 : 0;

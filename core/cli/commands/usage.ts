@@ -6,7 +6,9 @@ import { createLogger } from '../../log.ts';
 import { systemClock } from '../../ports.ts';
 import type { ProfileView, QuotaWindowView } from '../../service/contract.ts';
 import { LabService } from '../../service/lab-service.ts';
-import { buildProfileViews } from '../../service/views.ts';
+import { poolSummaryOf } from '../../service/pool-view.ts';
+import { describePool, forecastText } from '../../service/quota-text.ts';
+import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatCountdown, formatStatus, formatTable } from '../format.ts';
 
@@ -23,6 +25,26 @@ function updatedLabel(updatedAt: string | null, now: number): string {
   if (!updatedAt) return 'never';
   const age = Math.max(0, now - Date.parse(updatedAt));
   return age < 60_000 ? 'just now' : `${formatCountdown(age)} ago`;
+}
+
+/** Credits and additional limit families, one line each, only for accounts that have them. */
+function extraLines(view: ProfileView, now: number): string[] {
+  const lines: string[] = [];
+  const credits = view.credits;
+  if (credits) {
+    const balance = credits.unlimited
+      ? 'unlimited'
+      : credits.hasCredits
+        ? `balance ${credits.balance ?? 'unknown'}`
+        : 'none';
+    lines.push(`${view.name}: credits ${balance}`);
+  }
+  for (const family of view.limits ?? []) {
+    lines.push(
+      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${describeWindow(family.primary, now)}; weekly ${describeWindow(family.secondary, now)}`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -59,6 +81,16 @@ export async function runUsage(
   }
   const now = Date.now();
   let views: ProfileView[] = await buildProfileViews(context.paths, now);
+  if (options['pool'] === true) {
+    const pool = poolSummaryOf(views, await readActive(context.paths), now);
+    if (options['json'] === true) {
+      writeLine(context.stdout, JSON.stringify(pool, null, 2));
+    } else {
+      const text = describePool(pool, { now });
+      writeLine(context.stdout, [text.headline, ...text.lines].join('\n'));
+    }
+    return refreshFailed ? 1 : 0;
+  }
   if (name) {
     views = views.filter((view) => view.name.toLowerCase() === name.toLowerCase());
     if (views.length === 0) {
@@ -80,6 +112,10 @@ export async function runUsage(
           status: view.status,
           unavailableUntil: view.unavailableUntil,
           quota: view.quota,
+          forecast: view.forecast,
+          // Present only when the account reports them: absent, not zero.
+          ...(view.credits ? { credits: view.credits } : {}),
+          ...(view.limits ? { limits: view.limits } : {}),
         })),
         null,
         2,
@@ -96,11 +132,14 @@ export async function runUsage(
     formatStatus(view, now),
     describeWindow(view.quota.primary, now),
     describeWindow(view.quota.secondary, now),
+    forecastText(view.forecast, { now }),
     updatedLabel(view.quota.updatedAt, now),
   ]);
   writeLine(
     context.stdout,
-    formatTable(['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'UPDATED'], rows),
+    formatTable(['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'PACE', 'UPDATED'], rows),
   );
+  const extras = views.flatMap((view) => extraLines(view, now));
+  if (extras.length > 0) writeLine(context.stdout, `\n${extras.join('\n')}`);
   return refreshFailed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildTrayMenu,
+  buildTrayTitle,
   buildTrayTooltip,
   traySignature,
   type TrayMenuItem,
@@ -10,9 +11,16 @@ import { uiProfile, uiState } from '../../helpers/ui-lab-state.ts';
 const options = { now: Date.parse('2030-01-01T12:00:00Z'), timeZone: 'UTC' };
 const labels = (items: TrayMenuItem[]) => items.map((item) => item.label ?? '—');
 
+/** The menu below the pool summary (its lines and their separator come first). */
+function menu(...args: Parameters<typeof buildTrayMenu>): TrayMenuItem[] {
+  const items = buildTrayMenu(...args);
+  const poolEnd = items.findIndex((item) => !item.id?.startsWith('pool:'));
+  return items[poolEnd]?.type === 'separator' && poolEnd > 0 ? items.slice(poolEnd + 1) : items;
+}
+
 describe('buildTrayMenu', () => {
   it('lists Auto and every profile as radio items with their quota', () => {
-    const items = buildTrayMenu(uiState([uiProfile('work'), uiProfile('home')]), options);
+    const items = menu(uiState([uiProfile('work'), uiProfile('home')]), options);
     expect(items[0]).toMatchObject({ type: 'radio', checked: true, label: 'Auto (best account)' });
     expect(items[1]).toMatchObject({
       type: 'radio',
@@ -32,7 +40,7 @@ describe('buildTrayMenu', () => {
   });
 
   it('checks the active profile and not Auto', () => {
-    const items = buildTrayMenu(
+    const items = menu(
       uiState([uiProfile('work'), uiProfile('home')], { active: 'home' }),
       options,
     );
@@ -48,13 +56,13 @@ describe('buildTrayMenu', () => {
       status: 'limited',
       unavailableUntil: '2030-01-01T14:30:00.000Z',
     });
-    const items = buildTrayMenu(uiState([limited]), options);
+    const items = menu(uiState([limited]), options);
     expect(items[1]?.label).toBe('⏸ work — limited until 14:30 · 5h 12% · wk 40%');
     const later = uiProfile('work', {
       status: 'limited',
       unavailableUntil: '2030-01-03T09:00:00.000Z',
     });
-    expect(buildTrayMenu(uiState([later]), options)[1]?.label).toContain('until Thu 09:00');
+    expect(menu(uiState([later]), options)[1]?.label).toContain('until Thu 09:00');
   });
 
   it('marks a profile that needs signing in again with ⚠', () => {
@@ -62,11 +70,11 @@ describe('buildTrayMenu', () => {
       status: 'auth_error',
       statusMessage: 'Refresh token expired.',
     });
-    expect(buildTrayMenu(uiState([broken]), options)[1]?.label).toBe('⚠ work — sign in again');
+    expect(menu(uiState([broken]), options)[1]?.label).toBe('⚠ work — sign in again');
   });
 
   it('shows a disabled hint and a disabled priming submenu with no profiles', () => {
-    const items = buildTrayMenu(uiState([]), options);
+    const items = menu(uiState([]), options);
     expect(items[1]).toMatchObject({ label: 'No accounts yet', enabled: false });
     expect(items.find((item) => item.id === 'priming')).toMatchObject({
       enabled: false,
@@ -76,7 +84,7 @@ describe('buildTrayMenu', () => {
   });
 
   it('offers a priming toggle per profile that flips its current value', () => {
-    const items = buildTrayMenu(uiState([uiProfile('work', { priming: true })]), options);
+    const items = menu(uiState([uiProfile('work', { priming: true })]), options);
     const submenu = items.find((item) => item.id === 'priming')?.submenu ?? [];
     expect(submenu[0]).toMatchObject({
       type: 'checkbox',
@@ -90,15 +98,53 @@ describe('buildTrayMenu', () => {
       [uiProfile('work', { status: 'limited' }), uiProfile('home', { status: 'auth_error' })],
       { active: 'home' },
     );
-    expect(buildTrayTooltip(state)).toBe(
+    expect(buildTrayTooltip(state, options).split('\n')).toEqual([
+      'All accounts limited',
+      'New sessions → none can take one now',
       'Codex Lab — home (5h 12% · wk 40%) · 1 limited, 1 needs sign-in',
-    );
-    const a = buildTrayMenu(state, options);
-    const same = buildTrayMenu({ ...state, sessions: [] }, options);
+    ]);
+    const a = menu(state, options);
+    const same = menu({ ...state, sessions: [] }, options);
     expect(traySignature(a, buildTrayTooltip(state))).toBe(
       traySignature(same, buildTrayTooltip(state)),
     );
-    const other = buildTrayMenu({ ...state, active: 'auto' }, options);
+    const other = menu({ ...state, active: 'auto' }, options);
     expect(traySignature(other, 'x')).not.toBe(traySignature(a, 'x'));
+  });
+
+  it('opens with the pool summary: headroom, who a new session gets, the week; title is a percentage', () => {
+    const state = uiState([
+      uiProfile('work'),
+      uiProfile('team', {
+        status: 'limited',
+        unavailableUntil: '2030-01-01T14:05:00.000Z',
+      }),
+    ]);
+    const items = buildTrayMenu(state, options);
+    expect(labels(items.slice(0, 5))).toEqual([
+      'Pool 30% left · 1 of 2 ready',
+      'New sessions → work: best: 40% used in its tightest window, weekly resets in 3d 0h',
+      'Next free: team at 14:05',
+      'This week: weekly pace not known yet',
+      '—',
+    ]);
+    expect(items.slice(0, 4).every((item) => item.enabled === false && !item.action)).toBe(true);
+    expect(items[5]).toMatchObject({ id: 'use:auto' });
+    expect(buildTrayTooltip(state, options).split('\n').slice(0, 2)).toEqual([
+      'Pool 30% left · 1 of 2 ready',
+      'New sessions → work: best: 40% used in its tightest window, weekly resets in 3d 0h',
+    ]);
+    expect(buildTrayTitle(state)).toBe('30%');
+    expect(buildTrayTitle(uiState([]))).toBe('');
+  });
+
+  it('when every profile is limited, the headline names the next free account and time', () => {
+    const state = uiState([
+      uiProfile('work', { status: 'limited', unavailableUntil: '2030-01-02T09:00:00.000Z' }),
+      uiProfile('team', { status: 'limited', unavailableUntil: '2030-01-01T16:40:00.000Z' }),
+    ]);
+    expect(buildTrayMenu(state, options)[0]?.label).toBe(
+      'All accounts limited · next free: team at 16:40',
+    );
   });
 });

@@ -1,0 +1,202 @@
+/**
+ * The pool at a glance, as one pure function every surface uses (dashboard banner, tray, `list`
+ * footer, `usage --pool`): headroom in the tightest window across eligible profiles, the next time
+ * a limited profile frees up, who a new unpinned session would get now and why — asked of the
+ * router's own chooser, so the answer cannot drift from what routing does — and the pool's weekly
+ * forecast at this week's pace.
+ */
+import type { PoolSummaryView, RouteReason } from '../service/contract.ts';
+import { forecastWeekly, weeklySlot, type QuotaForecast } from '../quota/forecast.ts';
+import type { QuotaPoint, QuotaSnapshot } from '../state/schema.ts';
+import {
+  chooseProfile,
+  ineligibility,
+  tightestUsedPercent,
+  type CandidateStatus,
+  type RoutingCandidate,
+} from './policy.ts';
+import type { RouteContext } from './route-context.ts';
+
+/** One profile as the pool summary sees it. */
+export interface PoolProfile {
+  name: string;
+  status: CandidateStatus;
+  /** Unix ms until which the profile is limited, or null. */
+  unavailableUntil: number | null;
+  /** Unix ms until which the circuit breaker keeps it out, or null. */
+  circuitOpenUntil?: number | null;
+  quota: QuotaSnapshot | null;
+  history: readonly QuotaPoint[];
+}
+
+/** Everything the summary depends on. */
+export interface PoolInput {
+  /** Every profile, in the user's order. */
+  profiles: readonly PoolProfile[];
+  /** `'auto'` or the active profile's name. */
+  active: string;
+  /** Unix ms. */
+  now: number;
+}
+
+/** The pool's weekly outlook. */
+export type PoolOutlook = 'runs_out' | 'lasts' | 'exhausted' | 'unknown';
+
+/** The summary, times in Unix ms. */
+export interface PoolSummary {
+  counted: number;
+  eligible: string[];
+  needsSignIn: string[];
+  headroomPercent: number | null;
+  nextFree: { profile: string; at: number } | null;
+  next: { profile: string | null; route: RouteReason | null; detail: string };
+  forecast: {
+    outlook: PoolOutlook;
+    runsOutAt: number | null;
+    nextResetAt: number | null;
+    percentPerHour: number;
+  };
+}
+
+/** A new session: no id, no repo, no model, no pin header (what "a new unpinned session" means). */
+const newSession: RouteContext = {
+  sessionId: null,
+  sessionSource: null,
+  repo: null,
+  model: null,
+  headerProfile: null,
+  turnState: null,
+};
+const noExclusions: ReadonlySet<string> = new Set();
+
+/**
+ * Summarises the pool. Pure: the same input gives the same summary. Profiles that need a sign-in
+ * are left out of every number (they cannot serve until the user acts); limited ones count with
+ * no headroom.
+ */
+export function summarizePool(input: PoolInput): PoolSummary {
+  const { now } = input;
+  const candidates: RoutingCandidate[] = input.profiles.map((profile) => ({
+    name: profile.name,
+    status: profile.status,
+    unavailableUntil: profile.unavailableUntil,
+    circuitOpenUntil: profile.circuitOpenUntil ?? null,
+    quota: profile.quota,
+  }));
+  const eligible: string[] = [];
+  const needsSignIn: string[] = [];
+  let counted = 0;
+  let headroom = 0;
+  let nextFree: PoolSummary['nextFree'] = null;
+  let remaining = 0;
+  let burn = 0;
+  let anyForecast = false;
+  let nextResetAt: number | null = null;
+
+  input.profiles.forEach((profile, index) => {
+    const candidate = candidates[index] as RoutingCandidate;
+    const reason = ineligibility(candidate, noExclusions, now);
+    if (reason?.code === 'auth_error') {
+      needsSignIn.push(profile.name);
+      return;
+    }
+    counted++;
+    if (!reason) {
+      eligible.push(profile.name);
+      headroom += Math.max(0, 100 - tightestUsedPercent(profile.quota, now));
+    } else if (
+      (reason.code === 'limited' || reason.code === 'exhausted') &&
+      reason.until !== null &&
+      (nextFree === null || reason.until < nextFree.at)
+    ) {
+      nextFree = { profile: profile.name, at: reason.until };
+    }
+    const forecast: QuotaForecast | null = forecastWeekly(profile.quota, profile.history, now);
+    const weekly = weeklyUsed(profile.quota, now);
+    if (weekly !== null) remaining += Math.max(0, 100 - weekly.used);
+    if (weekly?.resetsAt != null && (nextResetAt === null || weekly.resetsAt < nextResetAt)) {
+      nextResetAt = weekly.resetsAt;
+    }
+    if (forecast) {
+      anyForecast = true;
+      burn += forecast.percentPerHour;
+    }
+  });
+
+  const decision = chooseProfile({
+    candidates,
+    context: newSession,
+    sessionProfile: null,
+    pin: null,
+    active: input.active,
+    bucketProfile: null,
+    exclude: noExclusions,
+    now,
+  });
+
+  return {
+    counted,
+    eligible,
+    needsSignIn,
+    headroomPercent: counted === 0 ? null : Math.round(headroom / counted),
+    nextFree,
+    next: { profile: decision.profile, route: decision.route, detail: decision.detail },
+    forecast: poolForecast(counted, remaining, burn, anyForecast, nextResetAt, now),
+  };
+}
+
+function poolForecast(
+  counted: number,
+  remaining: number,
+  burn: number,
+  anyForecast: boolean,
+  nextResetAt: number | null,
+  now: number,
+): PoolSummary['forecast'] {
+  const base = { nextResetAt, percentPerHour: burn };
+  if (counted === 0) return { ...base, outlook: 'unknown', runsOutAt: null };
+  if (remaining <= 0) return { ...base, outlook: 'exhausted', runsOutAt: now };
+  if (!anyForecast) return { ...base, outlook: 'unknown', runsOutAt: null };
+  if (burn <= 0) return { ...base, outlook: 'lasts', runsOutAt: null };
+  // The pool drains at the sum of every profile's pace; a reset refills one account, so running
+  // out after the earliest reset means "lasts past the resets" at this pace.
+  const runsOutAt = Math.round(now + (remaining / burn) * 3_600_000);
+  if (nextResetAt !== null && runsOutAt >= nextResetAt) {
+    return { ...base, outlook: 'lasts', runsOutAt: null };
+  }
+  return { ...base, outlook: 'runs_out', runsOutAt };
+}
+
+/** The weekly window's used percent at `now` (0 after its reset), or null when unknown. */
+function weeklyUsed(
+  quota: QuotaSnapshot | null,
+  now: number,
+): { used: number; resetsAt: number | null } | null {
+  if (!quota) return null;
+  const slot = weeklySlot(quota);
+  const window = slot ? quota[slot] : null;
+  if (!window) return null;
+  if (window.resetsAt !== null && window.resetsAt <= now) return { used: 0, resetsAt: null };
+  return { used: window.usedPercent, resetsAt: window.resetsAt };
+}
+
+/** The summary as the contract's view (ISO times). */
+export function toPoolSummaryView(summary: PoolSummary): PoolSummaryView {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    counted: summary.counted,
+    eligible: summary.eligible,
+    needsSignIn: summary.needsSignIn,
+    headroomPercent: summary.headroomPercent,
+    nextFree: summary.nextFree
+      ? { profile: summary.nextFree.profile, at: new Date(summary.nextFree.at).toISOString() }
+      : null,
+    next: summary.next,
+    forecast: {
+      outlook: summary.forecast.outlook,
+      runsOutAt: iso(summary.forecast.runsOutAt),
+      nextResetAt: iso(summary.forecast.nextResetAt),
+      percentPerHour: Math.round(summary.forecast.percentPerHour * 100) / 100,
+    },
+  };
+}

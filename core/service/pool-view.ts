@@ -1,0 +1,33 @@
+/**
+ * The pool summary of a set of profile views: the bridge between what every surface already has
+ * (the `ProfileView`s, live-merged in the router, from the files in the CLI) and the pure
+ * `summarizePool`. One path, so the banner, the tray, `list` and `usage --pool` agree.
+ */
+import { summarizePool, toPoolSummaryView } from '../router/pool-summary.ts';
+import type { PoolSummaryView, ProfileView } from './contract.ts';
+import { viewQuota } from './views.ts';
+
+/** The pool summary of `views` (in the user's order) with `active` ("auto" or a name) at `now`. */
+export function poolSummaryOf(
+  views: readonly ProfileView[],
+  active: string,
+  now: number,
+): PoolSummaryView {
+  return toPoolSummaryView(
+    summarizePool({
+      profiles: views.map((view) => {
+        const { snapshot, history } = viewQuota(view);
+        return {
+          name: view.name,
+          status: view.status,
+          unavailableUntil:
+            view.unavailableUntil === null ? null : Date.parse(view.unavailableUntil),
+          quota: snapshot,
+          history,
+        };
+      }),
+      active,
+      now,
+    }),
+  );
+}

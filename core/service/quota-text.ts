@@ -1,0 +1,110 @@
+/**
+ * The words for the pool summary and the forecasts, shared by the CLI and the tray so both say
+ * the same thing: "Pool 47% left · 2 of 3 ready", "next free: team at 14:05", "at this pace:
+ * runs out Tue 18:00", "fine until reset". 24-hour clock; a day name when the moment is not
+ * within the next 20 hours.
+ */
+import type { ForecastView, PoolSummaryView } from './contract.ts';
+
+/** Formatting options: a fixed time zone makes the output deterministic in tests. */
+export interface QuotaTextOptions {
+  /** Current time (Unix ms). */
+  now: number;
+  /** IANA time zone; the system's when omitted. */
+  timeZone?: string;
+}
+
+/** "14:05" when within the next 20 hours, else "Tue 14:05". */
+export function formatWhen(iso: string, options: QuotaTextOptions): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return 'later';
+  const time = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone: options.timeZone,
+  }).format(at);
+  if (Math.abs(at - options.now) < 20 * 3_600_000) return time;
+  const day = new Intl.DateTimeFormat('en-GB', {
+    weekday: 'short',
+    timeZone: options.timeZone,
+  }).format(at);
+  return `${day} ${time}`;
+}
+
+/** A profile's forecast: "at this pace: runs out Tue 18:00", "fine until reset", … */
+export function forecastText(forecast: ForecastView | null, options: QuotaTextOptions): string {
+  if (!forecast) return 'pace not known yet';
+  if (forecast.outlook === 'exhausted') {
+    return forecast.resetsAt
+      ? `used up until ${formatWhen(forecast.resetsAt, options)}`
+      : 'used up';
+  }
+  if (forecast.outlook === 'runs_out' && forecast.runsOutAt) {
+    return `at this pace: runs out ${formatWhen(forecast.runsOutAt, options)}`;
+  }
+  return 'at this pace: fine until reset';
+}
+
+/** The pool's forecast sentence. */
+export function poolForecastText(pool: PoolSummaryView, options: QuotaTextOptions): string {
+  const { forecast } = pool;
+  switch (forecast.outlook) {
+    case 'runs_out':
+      return `at this week's pace the pool runs out ${formatWhen(forecast.runsOutAt ?? '', options)}`;
+    case 'lasts':
+      return forecast.nextResetAt
+        ? `at this week's pace the pool lasts past the next reset (${formatWhen(forecast.nextResetAt, options)})`
+        : "at this week's pace the pool lasts past the resets";
+    case 'exhausted':
+      return forecast.nextResetAt
+        ? `the pool's weekly quota is used up until ${formatWhen(forecast.nextResetAt, options)}`
+        : "the pool's weekly quota is used up";
+    default:
+      return 'weekly pace not known yet';
+  }
+}
+
+/** The pool in a few lines: a short title, a headline and detail lines. */
+export interface PoolText {
+  /** "47%" (for a menu-bar title), or "" when nothing is known. */
+  short: string;
+  /** "Pool 47% left · 2 of 3 ready" or "All accounts limited · next free: team at 14:05". */
+  headline: string;
+  /** "New sessions → work (best: …)", "Next free: …", "This week: …", "Needs sign-in: …". */
+  lines: string[];
+}
+
+/** The pool summary in words. */
+export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): PoolText {
+  if (pool.counted === 0 && pool.needsSignIn.length === 0) {
+    return { short: '', headline: 'No accounts yet', lines: [] };
+  }
+  const nextFree = pool.nextFree
+    ? `${pool.nextFree.profile} at ${formatWhen(pool.nextFree.at, options)}`
+    : null;
+  const short = pool.headroomPercent === null ? '' : `${pool.headroomPercent}%`;
+  let headline: string;
+  if (pool.eligible.length === 0) {
+    headline = pool.counted === 0 ? 'Every account needs sign-in' : 'All accounts limited';
+    if (nextFree) headline += ` · next free: ${nextFree}`;
+  } else {
+    headline = `Pool ${pool.headroomPercent ?? 0}% left · ${pool.eligible.length} of ${
+      pool.counted + pool.needsSignIn.length
+    } ready`;
+  }
+  const lines: string[] = [];
+  lines.push(
+    pool.next.profile
+      ? `New sessions → ${pool.next.profile}: ${lowerFirst(pool.next.detail)}`
+      : 'New sessions → none can take one now',
+  );
+  if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
+  lines.push(`This week: ${poolForecastText(pool, options)}`);
+  if (pool.needsSignIn.length > 0) lines.push(`Needs sign-in: ${pool.needsSignIn.join(', ')}`);
+  return { short, headline, lines };
+}
+
+function lowerFirst(text: string): string {
+  const trimmed = text.replace(/\.$/, '');
+  return `${trimmed.charAt(0).toLowerCase()}${trimmed.slice(1)}`;
+}

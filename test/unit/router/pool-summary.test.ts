@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+import { summarizePool, type PoolProfile } from '../../../core/router/pool-summary.ts';
+import { forecastWeekly } from '../../../core/quota/forecast.ts';
+import { QuotaBook } from '../../../core/quota/quota-book.ts';
+import { toPoolSummaryView } from '../../../core/router/pool-summary.ts';
+import { describePool, forecastText } from '../../../core/service/quota-text.ts';
+import { toForecastView } from '../../../core/service/views.ts';
+import type { QuotaSnapshot, QuotaWindow } from '../../../core/state/schema.ts';
+import { FakeClock } from './fake-clock.ts';
+
+const hour = 3_600_000;
+const day = 24 * hour;
+
+function window(usedPercent: number, resetsAt: number | null, windowMinutes: number): QuotaWindow {
+  return { usedPercent, windowMinutes, resetsAt };
+}
+
+function snapshot(
+  at: number,
+  weekly: QuotaWindow | null,
+  fiveHour: QuotaWindow | null = null,
+): QuotaSnapshot {
+  return {
+    observedAt: at,
+    source: 'headers',
+    plan: 'plus',
+    primary: fiveHour,
+    secondary: weekly,
+    credits: null,
+    activeLimit: null,
+    limitReached: null,
+    others: [],
+  };
+}
+
+/**
+ * A profile whose weekly window burned from `from` % to `to` % over the last `hours` hours (the
+ * book records one point per 5 minutes, as in the router), with a 5-hour window unless `noFiveHour`.
+ */
+function burning(
+  clock: FakeClock,
+  name: string,
+  options: {
+    from: number;
+    to: number;
+    hours: number;
+    weeklyResetsIn: number;
+    fiveHour?: number | null;
+    status?: PoolProfile['status'];
+    unavailableUntil?: number | null;
+  },
+): PoolProfile {
+  const book = new QuotaBook({ clock });
+  const end = clock.now();
+  const start = end - options.hours * hour;
+  const steps = Math.max(1, options.hours * 12);
+  for (let step = 0; step <= steps; step++) {
+    const at = start + (step * (end - start)) / steps;
+    const used = options.from + ((options.to - options.from) * step) / steps;
+    book.observe(
+      name,
+      snapshot(
+        at,
+        window(used, end + options.weeklyResetsIn, 10080),
+        options.fiveHour === null ? null : window(options.fiveHour ?? 10, end + 2 * hour, 300),
+      ),
+    );
+  }
+  return {
+    name,
+    status: options.status ?? 'ok',
+    unavailableUntil: options.unavailableUntil ?? null,
+    quota: book.latest(name),
+    history: book.history(name),
+  };
+}
+
+describe('summarizePool', () => {
+  it('mixed pool: headroom of the eligible tightest windows, next free time, who a new session gets', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const work = burning(clock, 'work', { from: 20, to: 30, hours: 10, weeklyResetsIn: 3 * day });
+    const team = burning(clock, 'team', {
+      from: 50,
+      to: 60,
+      hours: 10,
+      weeklyResetsIn: 2 * day,
+      fiveHour: 100,
+      status: 'limited',
+      unavailableUntil: now + 2 * hour,
+    });
+    const summary = summarizePool({ profiles: [work, team], active: 'auto', now });
+    expect(summary.counted).toBe(2);
+    expect(summary.eligible).toEqual(['work']);
+    // work: tightest window 30 % used → 70 % headroom; team limited → 0; mean over 2.
+    expect(summary.headroomPercent).toBe(35);
+    expect(summary.nextFree).toEqual({ profile: 'team', at: now + 2 * hour });
+    expect(summary.next.profile).toBe('work');
+    expect(summary.next.route).toBe('best');
+    expect(summary.next.detail).toMatch(/^Best: 30% used/);
+  });
+
+  it('all limited: no one gets a new session, the next free time is the earliest lift', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const a = burning(clock, 'a', {
+      from: 90,
+      to: 100,
+      hours: 5,
+      weeklyResetsIn: 3 * day,
+      status: 'limited',
+      unavailableUntil: now + 3 * day,
+    });
+    const b = burning(clock, 'b', {
+      from: 40,
+      to: 50,
+      hours: 5,
+      weeklyResetsIn: 4 * day,
+      fiveHour: 100,
+      status: 'limited',
+      unavailableUntil: now + 90 * 60_000,
+    });
+    const summary = summarizePool({ profiles: [a, b], active: 'auto', now });
+    expect(summary.eligible).toEqual([]);
+    expect(summary.headroomPercent).toBe(0);
+    expect(summary.nextFree).toEqual({ profile: 'b', at: now + 90 * 60_000 });
+    expect(summary.next.profile).toBeNull();
+    expect(summary.next.detail).toMatch(/No eligible profile/);
+    const text = describePool(toPoolSummaryView(summary), { now, timeZone: 'UTC' });
+    expect(text.headline).toBe('All accounts limited · next free: b at 13:30');
+    expect(text.lines[0]).toBe('New sessions → none can take one now');
+  });
+
+  it('a missing 5-hour window is normal: the weekly window is the tightest', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const weeklyOnly = burning(clock, 'weekly-only', {
+      from: 30,
+      to: 45,
+      hours: 3,
+      weeklyResetsIn: 5 * day,
+      fiveHour: null,
+    });
+    const summary = summarizePool({ profiles: [weeklyOnly], active: 'auto', now });
+    expect(summary.headroomPercent).toBe(55);
+    expect(summary.eligible).toEqual(['weekly-only']);
+    expect(summary.forecast.percentPerHour).toBeCloseTo(5);
+    // 55 % left at 5 %/h → 11 hours, well before the reset in 5 days.
+    expect(summary.forecast.outlook).toBe('runs_out');
+    expect(summary.forecast.runsOutAt).toBe(now + 11 * hour);
+  });
+
+  it('no history yet: headroom and the next session are known, the forecast is not', () => {
+    const now = Date.UTC(2026, 0, 5, 12);
+    const fresh: PoolProfile = {
+      name: 'fresh',
+      status: 'unknown',
+      unavailableUntil: null,
+      quota: snapshot(now, window(10, now + 6 * day, 10080), window(4, now + hour, 300)),
+      history: [{ at: now, primary: 4, secondary: 10 }],
+    };
+    const never: PoolProfile = {
+      name: 'never',
+      status: 'unknown',
+      unavailableUntil: null,
+      quota: null,
+      history: [],
+    };
+    const summary = summarizePool({ profiles: [fresh, never], active: 'auto', now });
+    expect(summary.headroomPercent).toBe(95);
+    expect(summary.forecast.outlook).toBe('unknown');
+    expect(summary.forecast.nextResetAt).toBe(now + 6 * day);
+    // The router's tie-breaks: both at 10 % or less… unknown quota counts as 0 %, so "never" wins.
+    expect(summary.next.profile).toBe('never');
+    expect(
+      forecastText(toForecastView(forecastWeekly(fresh.quota, fresh.history, now)), { now }),
+    ).toBe('pace not known yet');
+  });
+
+  it('a profile needing sign-in is left out of every number', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const ok = burning(clock, 'ok', { from: 10, to: 20, hours: 10, weeklyResetsIn: 6 * day });
+    const broken = burning(clock, 'broken', {
+      from: 0,
+      to: 0,
+      hours: 1,
+      weeklyResetsIn: 6 * day,
+      status: 'auth_error',
+    });
+    const summary = summarizePool({ profiles: [ok, broken], active: 'auto', now });
+    expect(summary.counted).toBe(1);
+    expect(summary.needsSignIn).toEqual(['broken']);
+    expect(summary.headroomPercent).toBe(80);
+    expect(summary.eligible).toEqual(['ok']);
+    // 80 % left at 1 %/h = 80 h, past the reset in 6 days? No: 80 h < 144 h.
+    expect(summary.forecast.outlook).toBe('runs_out');
+    const text = describePool(toPoolSummaryView(summary), { now, timeZone: 'UTC' });
+    expect(text.headline).toBe('Pool 80% left · 1 of 2 ready');
+    expect(text.lines).toContain('Needs sign-in: broken');
+  });
+
+  it('the pool lasts past the next reset when the pace would run out after it', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const a = burning(clock, 'a', { from: 10, to: 12, hours: 10, weeklyResetsIn: day });
+    const b = burning(clock, 'b', { from: 10, to: 11, hours: 10, weeklyResetsIn: 3 * day });
+    const summary = summarizePool({ profiles: [a, b], active: 'auto', now });
+    expect(summary.forecast.outlook).toBe('lasts');
+    expect(summary.forecast.nextResetAt).toBe(now + day);
+    const text = describePool(toPoolSummaryView(summary), { now, timeZone: 'UTC' });
+    expect(text.lines).toContain(
+      "This week: at this week's pace the pool lasts past the next reset (Tue 12:00)",
+    );
+  });
+
+  it('an active profile is who new sessions get, as the router would route them', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const a = burning(clock, 'a', { from: 10, to: 12, hours: 1, weeklyResetsIn: day });
+    const b = burning(clock, 'b', { from: 50, to: 60, hours: 1, weeklyResetsIn: day });
+    const summary = summarizePool({ profiles: [a, b], active: 'b', now });
+    expect(summary.next).toMatchObject({ profile: 'b', route: 'active' });
+  });
+});
+
+describe('forecastWeekly', () => {
+  it('per-profile forecast: runs out before the reset, fine until reset, used up', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const fast = burning(clock, 'fast', { from: 20, to: 40, hours: 10, weeklyResetsIn: 5 * day });
+    const slow = burning(clock, 'slow', { from: 20, to: 21, hours: 10, weeklyResetsIn: day });
+    const options = { now, timeZone: 'UTC' };
+    const fastView = toForecastView(forecastWeekly(fast.quota, fast.history, now));
+    expect(fastView).toMatchObject({ outlook: 'runs_out', percentPerHour: 2 });
+    // 60 % left at 2 %/h = 30 h → Tue 18:00 UTC.
+    expect(forecastText(fastView, options)).toBe('at this pace: runs out Tue 18:00');
+    const slowView = toForecastView(forecastWeekly(slow.quota, slow.history, now));
+    expect(forecastText(slowView, options)).toBe('at this pace: fine until reset');
+    const spent = snapshot(now, window(100, now + 2 * day, 10080));
+    expect(forecastText(toForecastView(forecastWeekly(spent, [], now)), options)).toBe(
+      'used up until Wed 12:00',
+    );
+  });
+});
