@@ -3,6 +3,13 @@
 // unlocked gnome-keyring when one is available, so the keyring tests use a real keychain.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { isSupportedNode, nodeGuardSentence } from './node-runtime.mjs';
+
+// On an old Node, Vitest cannot even load: one sentence instead of a false "0 passed, 1 failed".
+if (!isSupportedNode(process.version)) {
+  console.error(nodeGuardSentence(process.version));
+  process.exit(1);
+}
 
 const which = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 

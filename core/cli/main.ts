@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { isLabError } from '../errors.ts';
+import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
 
 /** Exit code for an expected failure (bad input, missing profile, …). */
@@ -56,6 +57,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
     })
+    .version(`codex-lab ${labVersion}`, '-V, --version', 'print the version')
     .exitOverride()
     .addHelpText('after', environmentHelp);
   const bind = (load: Loader) => action(context, load, setExit);

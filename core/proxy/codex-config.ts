@@ -33,6 +33,15 @@ export interface CodexRouterTarget {
   routerUrl: string;
 }
 
+/** Options for `codexConfigBlock`. */
+export interface CodexConfigOptions extends CodexRouterTarget {
+  /**
+   * How Codex starts `codex-lab`: the program and its leading arguments. Default `['codex-lab']`;
+   * absolute paths when `codex-lab` is not on PATH, or Codex could not run its token command.
+   */
+  launcher?: readonly string[];
+}
+
 /** Options for `codexOverrides`. */
 export interface CodexOverrideOptions extends CodexRouterTarget {
   /**
@@ -105,8 +114,10 @@ export function codexEnvironment(options: {
  * `codex-lab token` (command-backed provider auth, supported by 0.169), so no token is written
  * into Codex's files. Top-level keys come first: in TOML they must precede the first table.
  */
-export function codexConfigBlock(options: CodexRouterTarget): string {
+export function codexConfigBlock(options: CodexConfigOptions): string {
   const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
+  const [command = 'codex-lab', ...leading] = options.launcher ?? ['codex-lab'];
+  const args = [...leading, 'token'].map(tomlString).join(', ');
   return [
     '# Codex Lab: send Codex through the local router (the tray app or `codex-lab serve`).',
     '# Paste into ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`.',
@@ -118,7 +129,7 @@ export function codexConfigBlock(options: CodexRouterTarget): string {
     `name = ${tomlString(codexProviderName)}`,
     `base_url = ${tomlString(modelBaseUrl)}`,
     'wire_api = "responses"',
-    'auth = { command = "codex-lab", args = ["token"] }',
+    `auth = { command = ${tomlString(command)}, args = [${args}] }`,
     `env_http_headers = { ${tomlString(profileHeader)} = ${tomlString(profileEnvVar)} }`,
     '',
   ].join('\n');

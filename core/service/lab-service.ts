@@ -57,6 +57,11 @@ export interface LabServiceOptions {
   rendererDir?: string | null;
   /** Opens a sign-in URL (Electron: shell.openExternal or a popup); default: do nothing. */
   openBrowser?: (url: string) => unknown;
+  /**
+   * How Codex starts `codex-lab` in the settings page's `config.toml` block (see
+   * `codexConfigBlock`); default `codex-lab` on PATH.
+   */
+  codexLauncher?: readonly string[];
   /** Usage polling period; default 7 minutes (plus up to 3 minutes of jitter). 0 turns it off. */
   usagePollMs?: number;
   /**
@@ -678,7 +683,10 @@ export class LabService implements ControlApiService {
     const url =
       this.#router?.url ??
       `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || defaultRouterPort}`;
-    return codexConfigBlock({ routerUrl: url });
+    return codexConfigBlock({
+      routerUrl: url,
+      ...(this.#options.codexLauncher ? { launcher: this.#options.codexLauncher } : {}),
+    });
   }
 }
 

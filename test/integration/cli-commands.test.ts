@@ -4,11 +4,13 @@
  * the command line), and `codex-lab codex-config` printing the block for the configured port.
  */
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
 import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
-import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { cliEntry, makeTempHome, runCodexLab } from '../helpers/cli.ts';
 
 const commands = [
   'login',
@@ -167,7 +169,14 @@ describe('codex-lab codex', () => {
 describe('codex-lab codex-config', () => {
   it('prints a provider block for the configured port with command-backed auth and no token', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));
-    const run = await runCodexLab(['codex-config'], { home, env: { CODEX_LAB_PORT: '4567' } });
+    // A `codex-lab` on PATH, as after the README's set-up.
+    const bin = join(home, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'codex-lab'), '#!/bin/sh\n', { mode: 0o755 });
+    const run = await runCodexLab(['codex-config'], {
+      home,
+      env: { CODEX_LAB_PORT: '4567', PATH: `${bin}${delimiter}${process.env['PATH']}` },
+    });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('model_provider = "codex-lab"');
     expect(run.stdout).toContain('[model_providers.codex-lab]');
@@ -182,5 +191,27 @@ describe('codex-lab codex-config', () => {
     const firstTable = run.stdout.indexOf('[model_providers');
     expect(run.stdout.indexOf('model_provider =')).toBeLessThan(firstTable);
     expect(run.stdout.indexOf('chatgpt_base_url =')).toBeLessThan(firstTable);
+  });
+
+  it('names codex-lab by absolute path when it is not on PATH, and that command prints the token', async () => {
+    const token = await loadOrCreateRouterToken(labPaths(home));
+    const path = (process.env['PATH'] ?? '')
+      .split(delimiter)
+      .filter((folder) => !existsSync(join(folder, 'codex-lab')))
+      .join(delimiter);
+    const run = await runCodexLab(['codex-config'], { home, env: { PATH: path } });
+    expect(run.code).toBe(0);
+    const auth = /^auth = \{ command = (".*"), args = (\[.*\]) \}$/m.exec(run.stdout);
+    expect(auth).not.toBeNull();
+    const command = JSON.parse(auth![1]!) as string;
+    const args = JSON.parse(auth![2]!) as string[];
+    expect(command).toBe(process.execPath);
+    expect(args).toEqual([cliEntry, 'token']);
+    // Codex runs it without a shell, with its own environment: the same home here.
+    const printed = spawnSync(command, args, {
+      env: { ...process.env, CODEX_LAB_HOME: home, PATH: path },
+      encoding: 'utf8',
+    });
+    expect(printed.stdout.trim()).toBe(token);
   });
 });

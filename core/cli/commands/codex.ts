@@ -4,14 +4,13 @@
  * `codex-lab codex-config` prints the block for using the router permanently.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { LabError } from '../../errors.ts';
 import { profileNamePattern } from '../../profiles/schema.ts';
 import { codexConfigBlock, codexEnvironment, codexOverrideArgs } from '../../proxy/codex-config.ts';
 import { readRouterToken } from '../../proxy/router-token.ts';
 import { defaultRouterPort, readLiveRouterInfo } from '../../service/router-info.ts';
 import type { CliContext } from '../context.ts';
+import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
 
 /**
  * The router's URL: `CODEX_LAB_PORT` when set, else the port a live `codex-lab serve` recorded in
@@ -42,16 +41,6 @@ export function routerUrlFromEnv(env: NodeJS.ProcessEnv): string {
   return `http://127.0.0.1:${port}`;
 }
 
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Finds the Codex binary: `CODEX_LAB_CODEX_BIN`, else `codex` on `PATH`. */
 export function findCodexBinary(env: NodeJS.ProcessEnv): string {
   const explicit = env['CODEX_LAB_CODEX_BIN']?.trim();
@@ -62,19 +51,8 @@ export function findCodexBinary(env: NodeJS.ProcessEnv): string {
       `CODEX_LAB_CODEX_BIN points at ${explicit}, which is not an executable file: fix or unset it.`,
     );
   }
-  const names =
-    process.platform === 'win32'
-      ? (env['PATHEXT'] ?? '.EXE;.CMD;.BAT')
-          .split(';')
-          .map((extension) => `codex${extension.toLowerCase()}`)
-      : ['codex'];
-  for (const folder of (env['PATH'] ?? '').split(delimiter)) {
-    if (folder === '' || !isAbsolute(folder)) continue;
-    for (const name of names) {
-      const candidate = join(folder, name);
-      if (isExecutableFile(candidate)) return candidate;
-    }
-  }
+  const found = findOnPath('codex', env);
+  if (found !== null) return found;
   throw new LabError(
     'codex_not_found',
     'Could not find codex on PATH: install it (npm install -g @openai/codex) or set CODEX_LAB_CODEX_BIN to its path.',
@@ -160,6 +138,11 @@ function signalNumber(signal: NodeJS.Signals): number {
 
 /** Prints the `config.toml` block for using the router permanently. */
 export async function runCodexConfig(context: CliContext): Promise<number> {
-  context.stdout.write(codexConfigBlock({ routerUrl: await findRouterUrl(context) }));
+  context.stdout.write(
+    codexConfigBlock({
+      routerUrl: await findRouterUrl(context),
+      launcher: codexLabLauncher(context.env),
+    }),
+  );
   return 0;
 }

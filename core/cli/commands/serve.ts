@@ -14,6 +14,7 @@ import { defaultRouterPort } from '../../service/router-info.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { removeRouterInfo, writeRouterInfo } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { codexLabLauncher } from '../path-search.ts';
 
 /** Parses a port from the command line or `CODEX_LAB_PORT`. */
 export function parsePort(value: unknown, source: string): number {
@@ -92,6 +93,7 @@ async function serveUntilStopped(
     env: context.env,
     clock: systemClock,
     logger,
+    codexLauncher: codexLabLauncher(context.env),
   });
   const token = await service.routerToken();
   run.setToken(token);

@@ -1,0 +1,12 @@
+/** Types for `node-runtime.mjs` (plain JavaScript, so that old Node versions can parse it). */
+
+/** The oldest Node Codex Lab runs on, e.g. `22.12`. */
+export const minimumNode: string;
+/** True when `version` ("22.12.0" or "v20.20.2") is at least `minimumNode`. */
+export function isSupportedNode(version: string): boolean;
+/** The one sentence every entry point prints on an old Node. */
+export function nodeGuardSentence(version: string): string;
+/** The folder set-up installs Node 24 into. */
+export function nodeCacheDir(env?: NodeJS.ProcessEnv): string;
+/** The cached Node 24 binary, or null when set-up has not installed it. */
+export function cachedNodeBinary(env?: NodeJS.ProcessEnv): string | null;

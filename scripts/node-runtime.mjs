@@ -1,0 +1,60 @@
+// The one place that knows which Node Codex Lab needs and where set-up keeps its own copy.
+// Plain JavaScript that old Node versions can parse: the version guard must run on the very Node
+// it refuses. Used by `scripts/with-node.sh` (set-up, `.ci/run`), `bin/codex-lab.mjs` and
+// `scripts/test.mjs`.
+//
+// Command line (for the shell script):
+//   node scripts/node-runtime.mjs check        exit 0 when this Node is new enough, else print the
+//                                              guard sentence and exit 1
+//   node scripts/node-runtime.mjs cache-dir    print the folder set-up installs Node 24 into
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The oldest Node Codex Lab runs on (the Electron 45 toolchain and Vitest need it). */
+export const minimumNode = '22.12';
+
+/** True when `version` ("22.12.0" or "v20.20.2") is at least `minimumNode`. */
+export function isSupportedNode(version) {
+  const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+  const [needMajor, needMinor] = minimumNode.split('.').map(Number);
+  return major > needMajor || (major === needMajor && minor >= needMinor);
+}
+
+/** The one sentence every entry point prints on an old Node. */
+export function nodeGuardSentence(version) {
+  return `Codex Lab needs Node ${minimumNode} or newer; this is ${version.replace(/^v/, '')} (scripts/with-node.sh brings Node 24 from the npm registry).`;
+}
+
+/** The folder set-up installs Node 24 into (`npm install node@24`): the same one `.ci/run` uses. */
+export function nodeCacheDir(env = process.env) {
+  const cache = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  return join(cache, 'codex-lab-ci', 'node24');
+}
+
+/** The cached Node 24 binary, or null when set-up has not installed it. */
+export function cachedNodeBinary(env = process.env) {
+  const binary = join(
+    nodeCacheDir(env),
+    'node_modules',
+    '.bin',
+    process.platform === 'win32' ? 'node.cmd' : 'node',
+  );
+  return existsSync(binary) ? binary : null;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const command = process.argv[2];
+  if (command === 'check') {
+    if (!isSupportedNode(process.version)) {
+      console.error(nodeGuardSentence(process.version));
+      process.exit(1);
+    }
+  } else if (command === 'cache-dir') {
+    console.log(nodeCacheDir());
+  } else {
+    console.error('usage: node scripts/node-runtime.mjs check|cache-dir');
+    process.exit(2);
+  }
+}
