@@ -15,6 +15,78 @@ const forbiddenInCore = [
   { name: 'electron-store', message: 'electron-store is for app preferences in electron/ only.' },
 ];
 
+/** Patterns every file under `core/` must avoid: it runs without Electron, a DOM or the renderer. */
+const forbiddenPatternsInCore = [
+  { group: ['electron/*', '**/electron/**'], message: 'core/ must not import electron/.' },
+  { group: ['**/renderer/**'], message: 'core/ must not import renderer/.' },
+];
+
+/**
+ * The core's floor plan (DESIGN.md section 8, docs/architecture.md), lowest first. A unit is a
+ * folder (`core/home/`) or a top-level file (`core/config.ts`). A unit may import only units in
+ * lower groups; units in one group may not import each other. So the folders form no cycle, and
+ * the view types every layer shares sit in a leaf at the bottom.
+ */
+export const coreFloorPlan = [
+  ['view-types', 'version'],
+  ['errors', 'redact'],
+  ['ports', 'config'],
+  ['log'],
+  ['home'],
+  ['state'],
+  ['profiles'],
+  ['auth'],
+  ['quota'],
+  ['router'],
+  ['proxy', 'priming'],
+  ['service'],
+  ['cli'],
+];
+export const topLevelCoreFiles = new Set([
+  'view-types',
+  'version',
+  'errors',
+  'redact',
+  'ports',
+  'config',
+  'log',
+]);
+
+/** A regex matching a relative import of `unit` from anywhere under `core/`. */
+function unitImportRegex(unit) {
+  return topLevelCoreFiles.has(unit) ? `(^|/)${unit}\\.ts$` : `(^|/)${unit}/`;
+}
+
+/** One config block per unit of the floor plan: everything at its level or above is off limits. */
+function floorPlanBlocks() {
+  return coreFloorPlan.flatMap((group, level) =>
+    group.map((unit) => {
+      const above = coreFloorPlan
+        .slice(level)
+        .flat()
+        .filter((other) => other !== unit);
+      return {
+        files: topLevelCoreFiles.has(unit) ? [`core/${unit}.ts`] : [`core/${unit}/**/*.ts`],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            {
+              paths: forbiddenInCore,
+              patterns: [
+                ...forbiddenPatternsInCore,
+                ...above.map((other) => ({
+                  regex: unitImportRegex(other),
+                  message: `core/${unit} sits below (or beside) core/${other} in the floor plan (docs/architecture.md): import only downward, or move the shared piece into a lower layer.`,
+                })),
+              ],
+            },
+          ],
+        },
+      };
+    }),
+  );
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', 'coverage/**', '.vite/**'] },
   js.configs.recommended,
@@ -47,16 +119,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        {
-          paths: forbiddenInCore,
-          patterns: [
-            {
-              group: ['electron/*', '**/electron/**'],
-              message: 'core/ must not import electron/.',
-            },
-            { group: ['**/renderer/**'], message: 'core/ must not import renderer/.' },
-          ],
-        },
+        { paths: forbiddenInCore, patterns: forbiddenPatternsInCore },
       ],
       'no-restricted-globals': [
         'error',
@@ -67,6 +130,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...floorPlanBlocks(),
   {
     files: ['renderer/**/*.{ts,tsx}'],
     rules: {
@@ -76,9 +140,9 @@ export default tseslint.config(
           paths: [{ name: 'electron', message: 'The renderer talks only to window.codexLab.' }],
           patterns: [
             {
-              regex: '(^|/)core/(?!service/contract\\.ts$)',
+              regex: '(^|/)core/(?!service/contract\\.ts$|view-types\\.ts$)',
               message:
-                'The renderer may import only the typed contract from core/service/contract.ts.',
+                'The renderer may import only the typed contract (core/service/contract.ts, core/view-types.ts).',
             },
           ],
         },

@@ -11,6 +11,7 @@ export const errorCodes = [
   'invalid_name',
   'name_taken',
   'invalid_argument',
+  'invalid_config',
   'bad_request',
   'payload_too_large',
   // storage

@@ -2,6 +2,7 @@
  * The effects the core takes from outside: time and logging. HTTP clients, the file-system root
  * and the keyring are passed to the modules that need them.
  */
+import type { ActivityKind } from './view-types.ts';
 
 /** Cancels a scheduled callback. */
 export type Cancel = () => void;
@@ -43,6 +44,14 @@ export const silentLogger: Logger = {
     return silentLogger;
   },
 };
+
+/**
+ * Where the router and the service record what they did (the activity log). The service's
+ * `ActivityLog` implements it; lower layers take this port so they never import the service.
+ */
+export interface ActivityRecorder {
+  add(kind: ActivityKind, profile: string | null, message: string): unknown;
+}
 
 /** Milliseconds in a second, for readable durations such as `30 * second`. */
 export const second = 1000;

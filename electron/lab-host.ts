@@ -6,7 +6,8 @@
 import { app } from 'electron';
 import { join } from 'node:path';
 import type { LabApi } from '../core/service/contract.ts';
-import { labPaths, resolveHome } from '../core/home/paths.ts';
+import { readConfig } from '../core/config.ts';
+import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
 import { systemClock } from '../core/ports.ts';
 import { LabService } from '../core/service/lab-service.ts';
@@ -23,28 +24,25 @@ export interface LabHost {
   close(): Promise<void>;
 }
 
-/** Builds and starts the in-process service (router port from `CODEX_LAB_PORT`, default 1456). */
+/** Builds and starts the in-process service (settings from `core/config`). */
 export async function createLabHost(env: NodeJS.ProcessEnv = process.env): Promise<LabHost> {
+  const config = readConfig(env);
   let token = '';
   const logger = createLogger({
-    level: env['CODEX_LAB_LOG_LEVEL'] ?? 'info',
+    level: config.logLevel ?? 'info',
     secrets: () => (token ? [token] : []),
   });
   const service = new LabService({
-    paths: labPaths(resolveHome(env)),
-    env,
+    paths: labPaths(config.home),
+    config,
     clock: systemClock,
     logger,
     // The packaged page lives in the app; the web dashboard serves the same files.
     rendererDir: join(app.getAppPath(), 'dist', 'renderer'),
   });
   token = await service.routerToken();
-  const portText = env['CODEX_LAB_PORT'];
-  const started = await service.start({
-    port: portText ? Number(portText) : 1456,
-    host: '127.0.0.1',
-  });
-  const issuer = new URL(env['CODEX_LAB_AUTH_ISSUER'] || 'https://auth.openai.com').origin;
+  const started = await service.start({ port: config.port, host: '127.0.0.1' });
+  const issuer = new URL(config.issuer).origin;
   return {
     lab: service,
     issuerOrigin: issuer,

@@ -1,13 +1,13 @@
 /**
  * The browser sign-in (research section 1): PKCE + state, Codex's authorize URL, and a loopback
  * callback server on 127.0.0.1 that exchanges the code and saves the profile. Progress follows
- * `LoginView` (core/service/contract.ts): waiting → exchanging → done | failed | cancelled.
+ * `LoginView` (core/view-types.ts): waiting → exchanging → done | failed | cancelled.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isLabError, LabError } from '../errors.ts';
 import { minute, type Cancel } from '../ports.ts';
-import type { LoginView } from '../service/contract.ts';
+import type { LoginView } from '../view-types.ts';
 import { buildAuthorizeUrl, callbackRedirectUri } from './authorize-url.ts';
 import { bindCallbackServer, type BoundServer } from './callback-server.ts';
 import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage } from './pages.ts';

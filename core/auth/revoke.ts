@@ -3,7 +3,7 @@
  * effort, 10 s, JSON body; the refresh token with its hint and client id, else the access token.
  */
 import type { AuthDotJson } from '../profiles/schema.ts';
-import { codexClientId, resolveIssuer } from './constants.ts';
+import { codexClientId } from './constants.ts';
 import { sendRequest, type FetchLike, type HttpRequest } from './http.ts';
 
 /** How revoking ended: never an error, since removing a profile must not depend on the network. */
@@ -29,16 +29,15 @@ export function buildRevokeRequest(issuer: string, auth: AuthDotJson): HttpReque
 }
 
 /**
- * Revokes the profile's tokens at `CODEX_LAB_AUTH_ISSUER` (from `env`). Never throws; the outcome
- * says whether the issuer accepted it. `paths` is accepted for symmetry with the other auth calls.
+ * Revokes the profile's tokens at `issuer` (`CODEX_LAB_AUTH_ISSUER`, from `core/config`). Never
+ * throws; the outcome says whether the issuer accepted it.
  */
 export async function revokeProfileTokens(
-  _paths: unknown,
+  issuer: string,
   auth: AuthDotJson,
-  env: NodeJS.ProcessEnv = process.env,
   fetch: FetchLike = globalThis.fetch,
 ): Promise<RevokeOutcome> {
-  const request = buildRevokeRequest(resolveIssuer(env), auth);
+  const request = buildRevokeRequest(issuer, auth);
   if (!request) return 'skipped';
   try {
     const answer = await sendRequest(fetch, request, 10_000, 'upstream_unreachable');

@@ -8,7 +8,8 @@ import type { LabPaths } from '../home/paths.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { identityFromAuth } from '../profiles/jwt.ts';
 import type { AuthDotJson, StoreKind } from '../profiles/schema.ts';
-import { ProfileStore, validateProfileName } from '../profiles/store.ts';
+import { createProfileStore } from '../profiles/create-store.ts';
+import { validateProfileName } from '../profiles/store.ts';
 import { sendRequest, type FetchLike } from './http.ts';
 import {
   buildApiKeyExchangeRequest,
@@ -46,7 +47,7 @@ export interface SignInEnvironment {
   logger: Logger;
   /** Default: the global `fetch`. */
   fetch?: FetchLike;
-  /** Default: a `ProfileStore` on `paths`. */
+  /** Default: the profile store from `createProfileStore` on `paths`. */
   profiles?: SignInStore;
   /** Where to keep the tokens (file or OS keyring). Default: the store's default. */
   store?: StoreKind;
@@ -136,7 +137,7 @@ export async function saveSignIn(
 ): Promise<SignInResult> {
   const auth = buildSignInAuth(tokens, apiKey, environment.clock.now());
   const identity = identityFromAuth(auth);
-  const profiles = environment.profiles ?? new ProfileStore({ paths: environment.paths });
+  const profiles = environment.profiles ?? createProfileStore({ paths: environment.paths });
   const saved = await profiles.saveSignIn({
     auth,
     requestedName,

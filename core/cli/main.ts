@@ -4,6 +4,12 @@
  * fast and never loads the router or the HTTP client.
  */
 import { Command, CommanderError, Option } from 'commander';
+import {
+  defaultCallbackPort,
+  defaultChatGptBaseUrl,
+  defaultIssuer,
+  defaultRouterPort,
+} from '../config.ts';
 import { isLabError } from '../errors.ts';
 import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
@@ -17,10 +23,10 @@ export const exitUsage = 2;
 const environmentHelp = `
 Environment:
   CODEX_LAB_HOME              all state (default ~/.codex-lab)
-  CODEX_LAB_PORT              router and control API port on 127.0.0.1 (default 1456)
-  CODEX_LAB_CALLBACK_PORT     sign-in callback port (default 1455; 0 picks a free one)
-  CODEX_LAB_AUTH_ISSUER       OAuth issuer (default https://auth.openai.com)
-  CODEX_LAB_CHATGPT_BASE_URL  upstream (default https://chatgpt.com/backend-api)
+  CODEX_LAB_PORT              router and control API port on 127.0.0.1 (default ${defaultRouterPort})
+  CODEX_LAB_CALLBACK_PORT     sign-in callback port (default ${defaultCallbackPort}; 0 picks a free one)
+  CODEX_LAB_AUTH_ISSUER       OAuth issuer (default ${defaultIssuer})
+  CODEX_LAB_CHATGPT_BASE_URL  upstream (default ${defaultChatGptBaseUrl})
   CODEX_LAB_PROFILE           pins the Codex process it is set for to a profile (Codex sends it)
   CODEX_LAB_CODEX_BIN         the codex binary "codex-lab codex" runs (default: codex on PATH)
   CODEX_LAB_LOG_LEVEL         debug, info, warn or error (logs go to stderr)`;
@@ -129,7 +135,12 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
   program
     .command('serve')
     .description('Run the router, the control API, the priming timer and the web dashboard.')
-    .addOption(new Option('--port <port>', 'port on 127.0.0.1 (default: CODEX_LAB_PORT or 1456)'))
+    .addOption(
+      new Option(
+        '--port <port>',
+        `port on 127.0.0.1 (default: CODEX_LAB_PORT or ${defaultRouterPort})`,
+      ),
+    )
     .option(
       '--host <address>',
       'address to bind (default 127.0.0.1; anything else exposes the router)',
@@ -178,15 +189,16 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 }
 
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
-export async function runCli(
-  argv: string[],
-  context: CliContext = createCliContext(),
-): Promise<number> {
+export async function runCli(argv: string[], given?: CliContext): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram(context, (code) => {
-    exitCode = code;
-  });
+  let context: CliContext | undefined = given;
   try {
+    // Settings are validated before any command runs: a malformed CODEX_LAB_* variable is one
+    // sentence and exit 1 on every command, as it is a dialog in the desktop app.
+    context ??= createCliContext();
+    const program = buildProgram(context, (code) => {
+      exitCode = code;
+    });
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
@@ -195,7 +207,7 @@ export async function runCli(
       return error.exitCode === 0 ? 0 : exitUsage;
     }
     if (isLabError(error)) {
-      writeLine(context.stderr, `codex-lab: ${error.message}`);
+      writeLine(context?.stderr ?? process.stderr, `codex-lab: ${error.message}`);
       return exitFailure;
     }
     throw error;

@@ -1,14 +1,5 @@
-/** Where everything lives under `CODEX_LAB_HOME` (DESIGN.md section 2). */
-import { homedir } from 'node:os';
+/** Where everything lives under `CODEX_LAB_HOME` (DESIGN.md section 2; the folder itself comes from `core/config`). */
 import { join, resolve } from 'node:path';
-
-/** The state folder: `CODEX_LAB_HOME`, else `~/.codex-lab`. */
-export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
-  const configured = env['CODEX_LAB_HOME'];
-  return configured && configured.trim() !== ''
-    ? resolve(configured)
-    : join(homedir(), '.codex-lab');
-}
 
 /** Every path the core reads or writes, derived from one home folder. */
 export interface LabPaths {

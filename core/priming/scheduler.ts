@@ -11,7 +11,7 @@ import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { minute, second, silentLogger, type Cancel, type Clock, type Logger } from '../ports.ts';
 import type { PrimingWindow } from '../profiles/schema.ts';
-import type { PrimingOutcomeView } from '../service/contract.ts';
+import type { PrimingOutcomeView } from '../view-types.ts';
 import { HealthStore, type ProfileHealth } from '../state/health-store.ts';
 import {
   primingFileSchema,
@@ -36,7 +36,7 @@ import {
   type WindowAssessment,
   type WindowSample,
 } from './detect.ts';
-import { defaultChatGptBaseUrl } from '../auth/constants.ts';
+import { defaultChatGptBaseUrl } from '../config.ts';
 import { createUsageObserver } from './observe.ts';
 import {
   buildPrimeRequest,

@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode, LabError } from '../errors.ts';
-import type { RouteReason } from '../service/contract.ts';
+import type { RouteReason } from '../view-types.ts';
 
 /** Which kind of upstream call a request is. */
 export type ProxyRequestKind = 'responses' | 'compact' | 'usage' | 'passthrough';

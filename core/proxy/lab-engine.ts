@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { LabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
-import type { Clock, Logger } from '../ports.ts';
+import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import type { Pin, Registry } from '../profiles/schema.ts';
 import { defaultLimitId, parseRateLimitHeaders } from '../quota/headers.ts';
@@ -23,8 +23,7 @@ import { DecisionLog } from '../router/decision-log.ts';
 import { chooseProfile, type RoutingCandidate, type RoutingPin } from '../router/policy.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { BucketMap, SessionTable } from '../router/sessions.ts';
-import type { DecisionView, RouteReason, SessionView } from '../service/contract.ts';
-import type { ActivityLog } from '../service/events.ts';
+import type { DecisionView, RouteReason, SessionView } from '../view-types.ts';
 import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
 import type { HealthFile, QuotaSnapshot } from '../state/schema.ts';
 import type {
@@ -58,7 +57,7 @@ export interface LabEngineOptions {
   store: RegistrySource;
   health: HealthStore;
   credentials: CredentialSource;
-  activity: ActivityLog;
+  activity: ActivityRecorder;
   /** Latest quota per profile; header snapshots go in here and are persisted by the book. */
   quota: QuotaBook;
   clock: Clock;

@@ -17,10 +17,9 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import { defaultChatGptBaseUrl } from '../auth/constants.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
-import { defaultRouterPort } from '../service/router-info.ts';
+import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
 import { decodeBody, defaultBodyLimitBytes, parseJsonBody, readRequestBody } from './body.ts';
 import type {
   NoPick,

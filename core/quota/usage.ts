@@ -5,7 +5,7 @@
  * account's numbers (peers.md §0.3).
  */
 import { z } from 'zod';
-import { defaultChatGptBaseUrl } from '../auth/constants.ts';
+import { defaultChatGptBaseUrl } from '../config.ts';
 import { LabError } from '../errors.ts';
 import type { LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import { defaultLimitId } from './headers.ts';

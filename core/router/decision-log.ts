@@ -3,7 +3,7 @@
  * view. Recording stores the policy's own objects and a number; ISO times and views are built only
  * when someone reads.
  */
-import type { DecisionView, RouteReason } from '../service/contract.ts';
+import type { DecisionView, RouteReason } from '../view-types.ts';
 
 /** One decision as recorded (time in Unix ms). */
 export interface DecisionRecord {

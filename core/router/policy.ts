@@ -7,7 +7,7 @@
  * (4) the repo/model bucket's recent profile (shared prefix cache); (5) the best eligible profile:
  * most headroom in its tightest window, then the earliest weekly reset, then the user's order.
  */
-import type { RouteReason } from '../service/contract.ts';
+import type { RouteReason } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
 

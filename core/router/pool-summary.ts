@@ -5,7 +5,7 @@
  * router's own chooser, so the answer cannot drift from what routing does — and the pool's weekly
  * forecast at this week's pace.
  */
-import type { PoolSummaryView, RouteReason } from '../service/contract.ts';
+import type { PoolSummaryView, RouteReason } from '../view-types.ts';
 import { forecastWeekly, weeklySlot, type QuotaForecast } from '../quota/forecast.ts';
 import type { QuotaPoint, QuotaSnapshot } from '../state/schema.ts';
 import {

@@ -4,7 +4,7 @@
  * expire, pruned lazily on writes), so a router left running for days keeps flat memory.
  */
 import type { Clock } from '../ports.ts';
-import type { SessionView } from '../service/contract.ts';
+import type { SessionView } from '../view-types.ts';
 
 /**
  * What one request tells the table about its session (`pinned` is the pinned profile when the

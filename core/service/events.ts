@@ -5,14 +5,14 @@
  * made one readable sentence on the way in: ISO times become local clock times with a countdown
  * ("until 14:05 (in 2h 3m)") and it ends with a full stop.
  */
-import type { ActivityEntry, ActivityKind } from './contract.ts';
-import type { Clock } from '../ports.ts';
+import type { ActivityRecorder, Clock } from '../ports.ts';
+import type { ActivityEntry, ActivityKind } from '../view-types.ts';
 
 /** Default number of entries kept. */
 export const defaultActivityCapacity = 500;
 
 /** A bounded activity log with change notification. */
-export class ActivityLog {
+export class ActivityLog implements ActivityRecorder {
   readonly #clock: Clock;
   readonly #capacity: number;
   readonly #entries: ActivityEntry[] = [];

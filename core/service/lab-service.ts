@@ -3,7 +3,7 @@
  * Every surface (Electron IPC, the control API, the CLI) calls it; it implements `LabApi` with
  * `ContractResult` values and tells subscribers (debounced) when the state changed.
  *
- * Effects come in through the constructor (`paths`, `env`, `clock`, `logger`), so Electron's main
+ * Effects come in through the constructor (`paths`, `config`, `clock`, `logger`), so Electron's main
  * process can host it in-process and tests can run it against the fake ChatGPT.
  */
 import { randomInt } from 'node:crypto';
@@ -12,14 +12,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
-import { defaultCallbackPort, defaultIssuer, resolveChatGptBaseUrl } from '../auth/constants.ts';
+import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';
-import { ProfileStore } from '../profiles/store.ts';
+import { createProfileStore } from '../profiles/create-store.ts';
+import type { KeyringPort } from '../profiles/keyring.ts';
+import type { ProfileStore } from '../profiles/store.ts';
 import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import { QuotaBook } from '../quota/quota-book.ts';
 import { buildUsageRequest, processUsageResponse } from '../quota/usage.ts';
@@ -41,15 +43,17 @@ import type {
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
 import { ActivityLog, primingActivityMessage } from './events.ts';
 import { moveProfileState } from './profile-state.ts';
-import { defaultRouterPort } from './router-info.ts';
 import { poolSummaryOf } from './pool-view.ts';
 import { buildProfileViews, quotaExtras, toForecastView } from './views.ts';
 
 /** What the service is built from. */
 export interface LabServiceOptions {
   paths: LabPaths;
-  env: NodeJS.ProcessEnv;
+  /** Every `CODEX_LAB_*` setting (`core/config`). */
+  config: LabConfig;
   clock: Clock;
+  /** The keychain for keyring profiles; default the system keychain. */
+  keyring?: KeyringPort;
   logger: Logger;
   /** Default: the global fetch (usage polling). */
   fetch?: typeof fetch;
@@ -65,8 +69,8 @@ export interface LabServiceOptions {
   /** Usage polling period; default 7 minutes (plus up to 3 minutes of jitter). 0 turns it off. */
   usagePollMs?: number;
   /**
-   * Priming timer's poll and follow-up period; default from `CODEX_LAB_PRIMING_POLL_MS` (tests and
-   * tuning), else the scheduler's own (15 min, 1 min follow-up).
+   * Priming timer's poll and follow-up period; default `config.primingPollMs`
+   * (`CODEX_LAB_PRIMING_POLL_MS`, tests and tuning), else the scheduler's own (15 min, 1 min).
    */
   primingPollMs?: number;
 }
@@ -109,13 +113,17 @@ export class LabService implements ControlApiService {
     this.#paths = options.paths;
     this.#clock = options.clock;
     this.#logger = options.logger.child({ component: 'service' });
-    this.#store = new ProfileStore({ paths: options.paths, now: () => options.clock.now() });
+    this.#store = createProfileStore({
+      paths: options.paths,
+      now: () => options.clock.now(),
+      ...(options.keyring ? { keyring: options.keyring } : {}),
+    });
     this.#health = new HealthStore(options.paths);
     this.#tokens = new TokenManager({
       paths: options.paths,
       store: this.#store,
       health: this.#health,
-      issuer: this.#issuer(),
+      issuer: options.config.issuer,
       clock: options.clock,
       logger: options.logger,
       ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -142,7 +150,7 @@ export class LabService implements ControlApiService {
 
   /** The upstream base (`CODEX_LAB_CHATGPT_BASE_URL`). */
   get upstreamBaseUrl(): string {
-    return resolveChatGptBaseUrl(this.#options.env);
+    return this.#options.config.chatGptBaseUrl;
   }
 
   /** The router's URL once started, else null. */
@@ -175,7 +183,7 @@ export class LabService implements ControlApiService {
       upstreamBaseUrl: this.upstreamBaseUrl,
       clock: this.#clock,
       logger: this.#options.logger,
-      port: options.port ?? defaultRouterPort,
+      port: options.port ?? this.#options.config.port,
       host: options.host ?? '127.0.0.1',
       control: createControlApi({ service: this, clock: this.#clock }),
       ...(rendererDir ? { publicRoutes: createDashboardRoutes(rendererDir) } : {}),
@@ -262,8 +270,7 @@ export class LabService implements ControlApiService {
       if (input.revoke) {
         const { revokeProfileTokens } = await import('../auth/revoke.ts');
         const auth = await this.#store.readAuth(input.profile).catch(() => null);
-        if (auth)
-          await revokeProfileTokens(this.#paths, auth, this.#options.env, this.#options.fetch);
+        if (auth) await revokeProfileTokens(this.#options.config.issuer, auth, this.#options.fetch);
       }
       const name = (await this.#store.getProfile(input.profile)).name;
       await this.#store.remove(name);
@@ -275,16 +282,14 @@ export class LabService implements ControlApiService {
 
   async startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>> {
     return toResult(async () => {
-      const portText = this.#options.env['CODEX_LAB_CALLBACK_PORT'];
       const handle = await startLogin({
         paths: this.#paths,
-        issuer: this.#issuer(),
+        issuer: this.#options.config.issuer,
         clock: this.#clock,
         logger: this.#options.logger,
         ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
         profiles: this.#store,
-        callbackPort:
-          portText !== undefined && portText !== '' ? Number(portText) : defaultCallbackPort,
+        callbackPort: this.#options.config.callbackPort,
         requestedName: input.name ?? null,
         ...(this.#options.openBrowser ? { openBrowser: this.#options.openBrowser } : {}),
         onChange: () => this.#changed(),
@@ -502,10 +507,6 @@ export class LabService implements ControlApiService {
     }));
   }
 
-  #issuer(): string {
-    return (this.#options.env['CODEX_LAB_AUTH_ISSUER'] || defaultIssuer).replace(/\/+$/, '');
-  }
-
   async #edit(operation: () => Promise<void>): Promise<ContractResult<null>> {
     const result = await toResult(async () => {
       await operation();
@@ -657,10 +658,7 @@ export class LabService implements ControlApiService {
   }
 
   async #startPriming(): Promise<void> {
-    const configured = Number(this.#options.env['CODEX_LAB_PRIMING_POLL_MS']);
-    const pollMs =
-      this.#options.primingPollMs ??
-      (Number.isFinite(configured) && configured > 0 ? configured : undefined);
+    const pollMs = this.#options.primingPollMs ?? this.#options.config.primingPollMs ?? undefined;
     this.#priming = new PrimingScheduler({
       paths: this.#paths,
       store: this.#store,
@@ -680,9 +678,7 @@ export class LabService implements ControlApiService {
   }
 
   async #codexConfig(): Promise<string> {
-    const url =
-      this.#router?.url ??
-      `http://127.0.0.1:${this.#options.env['CODEX_LAB_PORT'] || defaultRouterPort}`;
+    const url = this.#router?.url ?? `http://127.0.0.1:${this.#options.config.port}`;
     return codexConfigBlock({
       routerUrl: url,
       ...(this.#options.codexLauncher ? { launcher: this.#options.codexLauncher } : {}),

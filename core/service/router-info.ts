@@ -10,9 +10,6 @@ import { z } from 'zod';
 import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
 
-/** The default router port (DESIGN.md section 3). */
-export const defaultRouterPort = 1456;
-
 /** `state/router.json`. */
 export const routerInfoSchema = z.object({
   port: z.number().int().min(1).max(65535),

@@ -6,7 +6,8 @@
 import { isLabError, LabError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
-import { ProfileStore, type ProfileEntry } from '../profiles/store.ts';
+import { createProfileStore } from '../profiles/create-store.ts';
+import type { ProfileEntry } from '../profiles/store.ts';
 import { authDotJsonSchema } from '../profiles/schema.ts';
 import { effectiveHealth, type ProfileHealth } from '../state/health-store.ts';
 import { forecastWeekly, type QuotaForecast } from '../quota/forecast.ts';
@@ -20,7 +21,7 @@ import {
   type QuotaWindow,
 } from '../state/schema.ts';
 import type { z } from 'zod';
-import type { ForecastView, ProfileView, QuotaWindowView } from './contract.ts';
+import type { ForecastView, ProfileView, QuotaWindowView } from '../view-types.ts';
 
 /** Options for `buildProfileViews`. */
 export interface BuildViewsOptions {
@@ -41,7 +42,7 @@ export async function buildProfileViews(
   options: BuildViewsOptions = {},
 ): Promise<ProfileView[]> {
   const report = options.onProblem ?? (() => undefined);
-  const store = new ProfileStore({ paths, now: () => now });
+  const store = createProfileStore({ paths, now: () => now });
   const registry = await store.readRegistry();
   const entries = await store.listProfiles();
   const [health, quota, priming] = await Promise.all([
@@ -114,7 +115,7 @@ export async function buildProfileViews(
 
 /** The registry's active setting ("auto" or a name), for surfaces that show it apart. */
 export async function readActive(paths: LabPaths): Promise<string> {
-  return (await new ProfileStore({ paths }).readRegistry()).active;
+  return (await createProfileStore({ paths }).readRegistry()).active;
 }
 
 /** A forecast as the contract's view (ISO times and an outlook word). */

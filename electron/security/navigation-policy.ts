@@ -3,10 +3,11 @@
  * our windows may show only our own page, the sign-in popup may show only the issuer and the
  * loopback callback, and only allow-listed https URLs are handed to the operating system.
  */
+import { defaultIssuer } from '../../core/config.ts';
 
 /** The https origins the system browser may be asked to open. */
 export const defaultExternalOrigins: readonly string[] = [
-  'https://auth.openai.com',
+  new URL(defaultIssuer).origin,
   'https://chatgpt.com',
   'https://platform.openai.com',
   'https://github.com',

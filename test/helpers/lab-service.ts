@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readConfig } from '../../core/config.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { createLogger } from '../../core/log.ts';
 import { silentLogger, systemClock, type Logger } from '../../core/ports.ts';
@@ -53,11 +54,11 @@ export function createTestLabService(
 ): LabService {
   return new LabService({
     paths,
-    env: {
+    config: readConfig({
       CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
       CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
       ...options.env,
-    },
+    }),
     clock: systemClock,
     logger: options.logger ?? silentLogger,
     rendererDir: null,

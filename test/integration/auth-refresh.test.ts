@@ -287,9 +287,7 @@ describe('TokenManager', () => {
 describe('revokeProfileTokens', () => {
   it('revokes the refresh token with its hint and client id, best effort', async () => {
     const auth = await store.readAuth('alice');
-    expect(
-      await revokeProfileTokens(home.paths, auth, { CODEX_LAB_AUTH_ISSUER: fake.issuerUrl }),
-    ).toBe('revoked');
+    expect(await revokeProfileTokens(fake.issuerUrl, auth)).toBe('revoked');
     expect(revokedTokens(fake)).toEqual([auth.tokens!.refresh_token]);
     const request = fake.requests.find((entry) => entry.path === '/oauth/revoke');
     expect(JSON.parse(request!.body)).toEqual({
@@ -303,9 +301,7 @@ describe('revokeProfileTokens', () => {
     const bob = await store.readAuth('bob');
     expect(refreshTokenIsValid(fake, bob.tokens!.refresh_token)).toBe(true);
     // Unreachable issuer: no throw.
-    expect(
-      await revokeProfileTokens(home.paths, bob, { CODEX_LAB_AUTH_ISSUER: 'http://127.0.0.1:9' }),
-    ).toBe('failed');
+    expect(await revokeProfileTokens('http://127.0.0.1:9', bob)).toBe('failed');
   });
 });
 

@@ -8,6 +8,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readConfig } from '../../core/config.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { silentLogger } from '../../core/ports.ts';
@@ -65,7 +66,7 @@ function env(): Record<string, string> {
 async function startService(): Promise<{ url: string; token: string }> {
   service = new LabService({
     paths,
-    env: env(),
+    config: readConfig(env()),
     clock,
     logger: silentLogger,
     rendererDir: null,

@@ -6,9 +6,14 @@
 import { spawn } from 'node:child_process';
 import { LabError } from '../../errors.ts';
 import { profileNamePattern } from '../../profiles/schema.ts';
-import { codexConfigBlock, codexEnvironment, codexOverrideArgs } from '../../proxy/codex-config.ts';
+import {
+  codexConfigBlock,
+  codexEnvironment,
+  codexOverrideArgs,
+  profileEnvVar,
+} from '../../proxy/codex-config.ts';
 import { readRouterToken } from '../../proxy/router-token.ts';
-import { defaultRouterPort, readLiveRouterInfo } from '../../service/router-info.ts';
+import { readLiveRouterInfo } from '../../service/router-info.ts';
 import type { CliContext } from '../context.ts';
 import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
 
@@ -17,33 +22,15 @@ import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.t
  * `state/router.json`, else 1456. Always on loopback.
  */
 export async function findRouterUrl(context: CliContext): Promise<string> {
-  const configured = context.env['CODEX_LAB_PORT']?.trim();
-  if (configured === undefined || configured === '') {
+  if (!context.config.portFromEnvironment) {
     const live = await readLiveRouterInfo(context.paths);
     if (live) return `http://127.0.0.1:${live.port}`;
   }
-  return routerUrlFromEnv(context.env);
+  return `http://127.0.0.1:${context.config.port}`;
 }
 
-/** The router's URL from `CODEX_LAB_PORT` (default 1456), always on loopback. */
-export function routerUrlFromEnv(env: NodeJS.ProcessEnv): string {
-  const configured = env['CODEX_LAB_PORT']?.trim();
-  if (configured === undefined || configured === '') {
-    return `http://127.0.0.1:${defaultRouterPort}`;
-  }
-  const port = Number(configured);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new LabError(
-      'invalid_argument',
-      `CODEX_LAB_PORT is "${configured}", which is not a port: set it to the router's port (1–65535).`,
-    );
-  }
-  return `http://127.0.0.1:${port}`;
-}
-
-/** Finds the Codex binary: `CODEX_LAB_CODEX_BIN`, else `codex` on `PATH`. */
-export function findCodexBinary(env: NodeJS.ProcessEnv): string {
-  const explicit = env['CODEX_LAB_CODEX_BIN']?.trim();
+/** Finds the Codex binary: `explicit` (`CODEX_LAB_CODEX_BIN`), else `codex` on `PATH`. */
+export function findCodexBinary(explicit: string | null, env: NodeJS.ProcessEnv): string {
   if (explicit) {
     if (isExecutableFile(explicit)) return explicit;
     throw new LabError(
@@ -75,7 +62,7 @@ export async function runCodex(
     );
   }
   const routerUrl = await findRouterUrl(context);
-  const binary = findCodexBinary(context.env);
+  const binary = findCodexBinary(context.config.codexBin, context.env);
   const routerToken = await readRouterToken(context.paths);
   if (routerToken === undefined) {
     throw new LabError(
@@ -86,7 +73,7 @@ export async function runCodex(
   // Overrides go before the user's arguments: they are root options that apply to every subcommand.
   const codexArgs = [...codexOverrideArgs({ routerUrl }), ...args];
   const env: NodeJS.ProcessEnv = { ...context.env, ...codexEnvironment({ routerToken, profile }) };
-  if (profile === undefined) delete env['CODEX_LAB_PROFILE'];
+  if (profile === undefined) delete env[profileEnvVar];
 
   const inherit = context.stdout === process.stdout && context.stderr === process.stderr;
   const child = spawn(binary, codexArgs, {

@@ -3,7 +3,6 @@
  * as a profile; other profiles are never touched. Prints the authorize URL (never a token) and one
  * result line.
  */
-import { resolveCallbackPort, resolveIssuer } from '../../auth/constants.ts';
 import { startLogin } from '../../auth/browser-login.ts';
 import { startDeviceLogin } from '../../auth/device-login.ts';
 import { openInBrowser } from '../../auth/open-browser.ts';
@@ -11,8 +10,7 @@ import type { SignInEnvironment, SignInResult } from '../../auth/sign-in.ts';
 import { LabError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { second, systemClock } from '../../ports.ts';
-import { createSystemKeyring } from '../../profiles/keyring.ts';
-import { ProfileStore } from '../../profiles/store.ts';
+import { createProfileStore } from '../../profiles/create-store.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
 
@@ -47,24 +45,15 @@ export async function runLogin(
 ): Promise<number> {
   const requestedName = args[0] ?? null;
   const timeoutMs = parseTimeout(options['timeout']);
-  const callbackPort = resolveCallbackPort(context.env);
-  if (callbackPort === undefined) {
-    throw new LabError(
-      'invalid_argument',
-      `CODEX_LAB_CALLBACK_PORT must be a port number (0 picks a free one), not "${context.env['CODEX_LAB_CALLBACK_PORT']}".`,
-    );
-  }
-  const logger = createLogger({ level: context.env['CODEX_LAB_LOG_LEVEL'] ?? 'warn' });
+  const callbackPort = context.config.callbackPort;
+  const logger = createLogger({ level: context.config.logLevel ?? 'warn' });
   const keyring = options['keyring'] === true;
   const environment: SignInEnvironment = {
     paths: context.paths,
-    issuer: resolveIssuer(context.env),
+    issuer: context.config.issuer,
     clock: systemClock,
     logger,
-    profiles: new ProfileStore({
-      paths: context.paths,
-      ...(keyring ? { keyring: createSystemKeyring() } : {}),
-    }),
+    profiles: createProfileStore({ paths: context.paths }),
     ...(keyring ? { store: 'keyring' as const } : {}),
   };
 

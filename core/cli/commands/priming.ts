@@ -3,16 +3,14 @@
  * `prime` without a name primes the profiles with priming on; a named profile is primed even when
  * its priming is off, because naming it is an explicit request.
  */
-import { resolveIssuer } from '../../auth/constants.ts';
 import { LabError } from '../../errors.ts';
 import { systemClock, silentLogger } from '../../ports.ts';
-import { resolveChatGptBaseUrl } from '../../auth/constants.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
 import { PrimingScheduler, type PrimingCredentialSource } from '../../priming/scheduler.ts';
 import { HealthStore } from '../../state/health-store.ts';
 import type { PrimingOutcome } from '../../state/schema.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { profileStoreFor } from '../profile-store.ts';
+import { createProfileStore } from '../../profiles/create-store.ts';
 
 /** `priming on|off NAME`. */
 export async function runPrimingToggle(context: CliContext, args: string[]): Promise<number> {
@@ -30,7 +28,7 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
       `Missing the profile name: run codex-lab priming ${state} NAME.`,
     );
   }
-  const store = profileStoreFor(context);
+  const store = createProfileStore({ paths: context.paths });
   await store.setPriming(name, { enabled: state === 'on' });
   const profile = await store.getProfile(name);
   if (state === 'on') {
@@ -56,7 +54,7 @@ export async function runPrime(
   args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
-  const store = profileStoreFor(context);
+  const store = createProfileStore({ paths: context.paths });
   const dryRun = options['dryRun'] === true;
   const named = args[0];
   let names: string[];
@@ -80,7 +78,7 @@ export async function runPrime(
     store,
     health,
     clock: systemClock,
-    baseUrl: resolveChatGptBaseUrl(context.env),
+    baseUrl: context.config.chatGptBaseUrl,
   };
   if (dryRun) {
     // The stored token is enough to show the request (it is redacted): no refresh, nothing sent.
@@ -112,7 +110,7 @@ export async function runPrime(
   const { TokenManager } = await import('../../auth/token-manager.ts');
   const tokens = new TokenManager({
     ...shared,
-    issuer: resolveIssuer(context.env),
+    issuer: context.config.issuer,
     logger: silentLogger,
   });
   const scheduler = new PrimingScheduler({ ...shared, tokens, retryInBackground: false });

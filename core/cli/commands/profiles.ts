@@ -6,7 +6,7 @@ import { LabError } from '../../errors.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
 import { moveProfileState } from '../../service/profile-state.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { profileStoreFor } from '../profile-store.ts';
+import { createProfileStore } from '../../profiles/create-store.ts';
 
 function argument(args: string[], index: number, what: string): string {
   const value = args[index];
@@ -20,7 +20,7 @@ function argument(args: string[], index: number, what: string): string {
 export async function runRename(context: CliContext, args: string[]): Promise<number> {
   const from = argument(args, 0, 'the current profile name');
   const to = argument(args, 1, 'the new profile name');
-  const store = profileStoreFor(context);
+  const store = createProfileStore({ paths: context.paths });
   const current = (await store.getProfile(from)).name;
   await store.rename(current, to);
   await moveProfileState(context.paths, current, to);
@@ -35,16 +35,15 @@ export async function runRemove(
   options: Record<string, unknown>,
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
-  const store = profileStoreFor(context);
+  const store = createProfileStore({ paths: context.paths });
   const entry = await store.getProfile(name);
   let revoked: string | null = null;
   if (options['revoke'] === true) {
     // Loaded only here: the HTTP client has no business in the other commands' start-up.
     const { revokeProfileTokens } = await import('../../auth/revoke.ts');
     const outcome = await revokeProfileTokens(
-      context.paths,
+      context.config.issuer,
       await store.readAuth(entry.name),
-      context.env,
     );
     // Best effort, like Codex's logout: the local removal does not depend on the network.
     revoked =
@@ -69,7 +68,7 @@ export async function runRemove(
 /** `use NAME|auto`. */
 export async function runUse(context: CliContext, args: string[]): Promise<number> {
   const name = argument(args, 0, 'a profile name or "auto"');
-  const store = profileStoreFor(context);
+  const store = createProfileStore({ paths: context.paths });
   await store.setActive(name);
   const active = (await store.readRegistry()).active;
   writeLine(
@@ -110,7 +109,7 @@ export async function runPin(
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
   const target = await pinTarget(options);
-  const store = profileStoreFor(context);
+  const store = createProfileStore({ paths: context.paths });
   const profile = (await store.getProfile(name)).name;
   await store.setPin(target.kind, target.key, profile, options['allowFallback'] === true);
   writeLine(
@@ -127,7 +126,7 @@ export async function runUnpin(
   options: Record<string, unknown>,
 ): Promise<number> {
   const target = await pinTarget(options);
-  const store = profileStoreFor(context);
+  const store = createProfileStore({ paths: context.paths });
   const registry = await store.readRegistry();
   const pins = target.kind === 'session' ? registry.pins.sessions : registry.pins.repos;
   if (!Object.hasOwn(pins, target.key)) {

@@ -9,25 +9,12 @@
  */
 import { LabError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
+import { parsePortText } from '../../config.ts';
 import { systemClock } from '../../ports.ts';
-import { defaultRouterPort } from '../../service/router-info.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { removeRouterInfo, writeRouterInfo } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { codexLabLauncher } from '../path-search.ts';
-
-/** Parses a port from the command line or `CODEX_LAB_PORT`. */
-export function parsePort(value: unknown, source: string): number {
-  const text = String(value).trim();
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new LabError(
-      'invalid_argument',
-      `${source} must be a port number from 0 to 65535, not "${text}".`,
-    );
-  }
-  return port;
-}
 
 /** Runs the router until a signal arrives; resolves to the exit code. */
 export async function runServe(
@@ -37,14 +24,12 @@ export async function runServe(
 ): Promise<number> {
   const port =
     options['port'] !== undefined
-      ? parsePort(options['port'], '--port')
-      : context.env['CODEX_LAB_PORT']
-        ? parsePort(context.env['CODEX_LAB_PORT'], 'CODEX_LAB_PORT')
-        : defaultRouterPort;
+      ? parsePortText(String(options['port']).trim(), '--port', true, 'invalid_argument')
+      : context.config.port;
   const host = typeof options['host'] === 'string' ? options['host'] : '127.0.0.1';
   let token = '';
   const logger = createLogger({
-    level: context.env['CODEX_LAB_LOG_LEVEL'] ?? 'info',
+    level: context.config.logLevel ?? 'info',
     secrets: () => (token ? [token] : []),
   });
   // Listen for signals before anything starts: a SIGTERM that arrives while the router is still
@@ -90,7 +75,7 @@ async function serveUntilStopped(
   const { port, host, logger } = run;
   const service = new LabService({
     paths: context.paths,
-    env: context.env,
+    config: context.config,
     clock: systemClock,
     logger,
     codexLauncher: codexLabLauncher(context.env),

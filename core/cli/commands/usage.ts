@@ -61,9 +61,9 @@ export async function runUsage(
   if (options['refresh'] === true) {
     const service = new LabService({
       paths: context.paths,
-      env: context.env,
+      config: context.config,
       clock: systemClock,
-      logger: createLogger({ level: context.env['CODEX_LAB_LOG_LEVEL'] ?? 'warn' }),
+      logger: createLogger({ level: context.config.logLevel ?? 'warn' }),
       rendererDir: null,
       usagePollMs: 0,
     });

@@ -4,7 +4,7 @@ import {
   describePrimeRequest,
   processPrimeResponse,
 } from '../../../core/priming/request.ts';
-import { resolveChatGptBaseUrl } from '../../../core/auth/constants.ts';
+import { readConfig } from '../../../core/config.ts';
 
 const secret = 'at-SECRET-token-123';
 const account = 'acct-SECRET-456';
@@ -67,9 +67,9 @@ describe('buildPrimeRequest', () => {
   });
 
   it('reads the base URL from CODEX_LAB_CHATGPT_BASE_URL', () => {
-    expect(resolveChatGptBaseUrl({})).toBe('https://chatgpt.com/backend-api');
+    expect(readConfig({}).chatGptBaseUrl).toBe('https://chatgpt.com/backend-api');
     expect(
-      resolveChatGptBaseUrl({ CODEX_LAB_CHATGPT_BASE_URL: 'http://127.0.0.1:9/backend-api/' }),
+      readConfig({ CODEX_LAB_CHATGPT_BASE_URL: 'http://127.0.0.1:9/backend-api/' }).chatGptBaseUrl,
     ).toBe('http://127.0.0.1:9/backend-api');
   });
 });

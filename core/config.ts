@@ -1,0 +1,144 @@
+/**
+ * Every `CODEX_LAB_*` setting, read and validated once (DESIGN.md sections 3 and 8).
+ *
+ * Every surface — the CLI, `codex-lab serve`, the desktop app — calls `readConfig` once at start-up
+ * and passes the typed settings down; nothing else in the project reads `process.env` for a
+ * `CODEX_LAB_*` variable, and the defaults (ports, issuer, upstream) live only here. A malformed
+ * value is one sentence naming the variable and the accepted form, the same on every surface.
+ *
+ * A leaf of the core's floor plan: it imports only Node built-ins and `errors.ts`.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LabError } from './errors.ts';
+
+/** The router + control API port when `CODEX_LAB_PORT` is not set. */
+export const defaultRouterPort = 1456;
+/** The sign-in callback port when `CODEX_LAB_CALLBACK_PORT` is not set (Codex's own). */
+export const defaultCallbackPort = 1455;
+/** The OAuth issuer when `CODEX_LAB_AUTH_ISSUER` is not set. */
+export const defaultIssuer = 'https://auth.openai.com';
+/** The upstream base when `CODEX_LAB_CHATGPT_BASE_URL` is not set (Codex's `chatgpt_base_url`). */
+export const defaultChatGptBaseUrl = 'https://chatgpt.com/backend-api';
+
+/** Log levels a user may choose. */
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+/** A log level. */
+export type LogLevel = (typeof logLevels)[number];
+
+/** The settings every surface runs with. */
+export interface LabConfig {
+  /** `CODEX_LAB_HOME`, absolute; default `~/.codex-lab`. */
+  home: string;
+  /** `CODEX_LAB_PORT`: the router's port on 127.0.0.1 (default 1456; 0 picks a free one). */
+  port: number;
+  /** True when `CODEX_LAB_PORT` was set (it then wins over a running router's recorded port). */
+  portFromEnvironment: boolean;
+  /** `CODEX_LAB_CALLBACK_PORT`: the sign-in callback port (default 1455; 0 picks a free one). */
+  callbackPort: number;
+  /** `CODEX_LAB_AUTH_ISSUER`, without a trailing slash. */
+  issuer: string;
+  /** `CODEX_LAB_CHATGPT_BASE_URL`, without a trailing slash. */
+  chatGptBaseUrl: string;
+  /** `CODEX_LAB_CODEX_BIN`: the codex binary `codex-lab codex` runs; null means `codex` on PATH. */
+  codexBin: string | null;
+  /** `CODEX_LAB_LOG_LEVEL`; null means each surface's own default. */
+  logLevel: LogLevel | null;
+  /** `CODEX_LAB_PRIMING_POLL_MS`: the priming timer's period (tests and tuning); null = default. */
+  primingPollMs: number | null;
+  /** `CODEX_LAB_PROFILE`: the profile this process (a Codex run) is pinned to; null when unset. */
+  profile: string | null;
+}
+
+/** One setting's text, trimmed; undefined when unset or blank. */
+function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * Parses `value` as a port (0–65535, or 1–65535 when `allowZero` is false); `source` names where
+ * it came from (a variable, or a command-line option with `code` `invalid_argument`).
+ */
+export function parsePortText(
+  value: string,
+  source: string,
+  allowZero = true,
+  code: 'invalid_config' | 'invalid_argument' = 'invalid_config',
+): number {
+  const port = Number(value);
+  const lowest = allowZero ? 0 : 1;
+  if (!/^\d{1,5}$/.test(value) || port < lowest || port > 65535) {
+    throw new LabError(
+      code,
+      `${source} must be a port number from ${lowest} to 65535${allowZero ? ' (0 picks a free one)' : ''}, not "${value}".`,
+    );
+  }
+  return port;
+}
+
+function parseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new LabError(
+      'invalid_config',
+      `${name} must be an http(s) URL such as ${fallback}, not "${value}".`,
+    );
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * Reads and validates every `CODEX_LAB_*` setting. Throws one `LabError('invalid_config')` naming
+ * the first malformed variable and its accepted form.
+ */
+export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
+  const home = text(env, 'CODEX_LAB_HOME');
+  const port = text(env, 'CODEX_LAB_PORT');
+  const callbackPort = text(env, 'CODEX_LAB_CALLBACK_PORT');
+  const logLevel = text(env, 'CODEX_LAB_LOG_LEVEL')?.toLowerCase();
+  if (logLevel !== undefined && !(logLevels as readonly string[]).includes(logLevel)) {
+    throw new LabError(
+      'invalid_config',
+      `CODEX_LAB_LOG_LEVEL must be one of ${logLevels.join(', ')}, not "${env['CODEX_LAB_LOG_LEVEL']?.trim()}".`,
+    );
+  }
+  const primingText = text(env, 'CODEX_LAB_PRIMING_POLL_MS');
+  let primingPollMs: number | null = null;
+  if (primingText !== undefined) {
+    primingPollMs = Number(primingText);
+    if (!/^\d+$/.test(primingText) || primingPollMs <= 0) {
+      throw new LabError(
+        'invalid_config',
+        `CODEX_LAB_PRIMING_POLL_MS must be a positive whole number of milliseconds, not "${primingText}".`,
+      );
+    }
+  }
+  return {
+    home: home === undefined ? join(homedir(), '.codex-lab') : resolve(home),
+    port: port === undefined ? defaultRouterPort : parsePortText(port, 'CODEX_LAB_PORT'),
+    portFromEnvironment: port !== undefined,
+    callbackPort:
+      callbackPort === undefined
+        ? defaultCallbackPort
+        : parsePortText(callbackPort, 'CODEX_LAB_CALLBACK_PORT'),
+    issuer: parseUrl(env, 'CODEX_LAB_AUTH_ISSUER', defaultIssuer),
+    chatGptBaseUrl: parseUrl(env, 'CODEX_LAB_CHATGPT_BASE_URL', defaultChatGptBaseUrl),
+    codexBin: text(env, 'CODEX_LAB_CODEX_BIN') ?? null,
+    logLevel: (logLevel as LogLevel | undefined) ?? null,
+    primingPollMs,
+    profile: text(env, 'CODEX_LAB_PROFILE') ?? null,
+  };
+}
+
+/** The settings with every default: what a process with no `CODEX_LAB_*` variable runs with. */
+export function defaultConfig(overrides: Partial<LabConfig> = {}): LabConfig {
+  return { ...readConfig({}), ...overrides };
+}
