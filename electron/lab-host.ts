@@ -5,16 +5,19 @@
  */
 import { app } from 'electron';
 import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
 import type { LabApi } from '../core/service/contract.ts';
 import { readConfig } from '../core/config.ts';
 import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
-import { systemClock } from '../core/ports.ts';
+import { systemClock, type Logger } from '../core/ports.ts';
 import { LabService } from '../core/service/lab-service.ts';
 
 /** The hosted service plus what main needs around it. */
 export interface LabHost {
   lab: LabApi;
+  /** The logger the service writes to (secrets scrubbed), for main's own lines. */
+  logger: Logger;
   /** The OAuth issuer's origin (its pages may open in the sign-in popup and the browser). */
   issuerOrigin: string;
   /** The router's origin, e.g. `http://127.0.0.1:1456`. */
@@ -24,13 +27,21 @@ export interface LabHost {
   close(): Promise<void>;
 }
 
-/** Builds and starts the in-process service (settings from `core/config`). */
-export async function createLabHost(env: NodeJS.ProcessEnv = process.env): Promise<LabHost> {
+/**
+ * Builds and starts the in-process service (settings from `core/config`). `logDestination` is
+ * where log lines go: the app's rotating log file (a GUI process has no usable stderr); stderr
+ * when omitted.
+ */
+export async function createLabHost(
+  env: NodeJS.ProcessEnv = process.env,
+  logDestination?: DestinationStream,
+): Promise<LabHost> {
   const config = readConfig(env);
   let token = '';
   const logger = createLogger({
     level: config.logLevel ?? 'info',
     secrets: () => (token ? [token] : []),
+    ...(logDestination ? { destination: logDestination } : {}),
   });
   const service = new LabService({
     paths: labPaths(config.home),
@@ -45,6 +56,7 @@ export async function createLabHost(env: NodeJS.ProcessEnv = process.env): Promi
   const issuer = new URL(config.issuer).origin;
   return {
     lab: service,
+    logger,
     issuerOrigin: issuer,
     routerOrigin: () => new URL(started.url).origin,
     async dashboardUrl() {

@@ -1,12 +1,27 @@
 /**
- * Composition root of the desktop app: one instance, the service in-process, one IPC module per
- * feature, the tray drawn from state, and the settings window on demand. Everything with logic is
- * in a pure module next to it; this file only wires.
+ * Composition root of the desktop app: Squirrel events first, one instance, the service
+ * in-process, one IPC module per feature, the tray drawn from state, and the settings window on
+ * demand. Everything with logic is in a pure module next to it; this file only wires.
  */
-import { app, Notification, powerMonitor, shell, type BrowserWindow } from 'electron';
+import {
+  app,
+  dialog,
+  Menu,
+  Notification,
+  powerMonitor,
+  shell,
+  type BrowserWindow,
+  type MenuItemConstructorOptions,
+} from 'electron';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LabState } from '../core/service/contract.ts';
+import { systemClock } from '../core/ports.ts';
+import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
+import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
+import { sendToWindow } from './ipc/ipc-main.ts';
 import { registerLoginIpc } from './ipc/login-ipc.ts';
 import { registerProfilesIpc } from './ipc/profiles-ipc.ts';
 import { registerQuotaIpc } from './ipc/quota-ipc.ts';
@@ -14,25 +29,61 @@ import { registerSessionsIpc } from './ipc/sessions-ipc.ts';
 import { broadcastState, registerStateIpc } from './ipc/state-ipc.ts';
 import type { IpcTrust } from './ipc/ipc-validation.ts';
 import { createLabHost } from './lab-host.ts';
+import { createQuitSequence, defaultQuitTimeoutMs } from './lifecycle/quit-sequence.ts';
+import { openFileLog } from './logging/file-log.ts';
 import { diffNotifications } from './notifications/notification-diff.ts';
+import { applicationMenuPlan, shouldHideDock } from './platform/platform-conventions.ts';
 import { openPreferences } from './preferences.ts';
+import {
+  applyLoginItemPlan,
+  changedPreferences,
+  fileEffects,
+  loginItemPlan,
+  wasOpenedAtLogin,
+} from './preferences/apply-preferences.ts';
 import { installNavigationGuards } from './security/harden.ts';
 import { isAllowedExternalUrl } from './security/navigation-policy.ts';
+import { firstMissingFile, missingFileDialog } from './startup/install-check.ts';
+import {
+  handleSquirrelEvent,
+  squirrelPackageName,
+  windowsAppUserModelId,
+} from './startup/squirrel-events.ts';
 import { createTrayController } from './tray/tray-controller.ts';
 import type { TrayAction } from './tray/tray-menu.ts';
 import { settingsWindow, showSettingsWindow } from './windows/settings-window.ts';
 import {
   closeFinishedPopups,
   closeSignInPopup,
+  explainBlockedSignIn,
   openSignInPopup,
   signInContentsIds,
 } from './windows/sign-in-popup.ts';
 
-// A second launch only brings the first instance's window forward: two routers on one port and
-// two writers of the same profile files would fight.
-if (!app.requestSingleInstanceLock()) {
+// Squirrel.Windows runs the app to install, update or uninstall it: do the shortcut work and quit
+// before anything else starts (no lock, no router, no tray).
+const squirrelEvent = handleSquirrelEvent(process.argv, {
+  platform: process.platform,
+  execPath: process.execPath,
+  spawnDetached(command, args, done) {
+    const child = spawn(command, [...args], { detached: true, stdio: 'ignore' });
+    child.once('close', done);
+    child.once('error', done);
+  },
+  quit: () => app.quit(),
+});
+
+if (squirrelEvent) {
+  // Nothing else: the handler quits when Update.exe is done.
+} else if (!app.requestSingleInstanceLock()) {
+  // A second launch only brings the first instance's window forward: two routers on one port and
+  // two writers of the same profile files would fight.
   app.quit();
 } else {
+  // Windows shows toasts only for the AppUserModelID of the Start Menu shortcut Squirrel made.
+  if (process.platform === 'win32') {
+    app.setAppUserModelId(windowsAppUserModelId(squirrelPackageName, process.execPath));
+  }
   void start();
 }
 
@@ -48,19 +99,53 @@ async function start(): Promise<void> {
       process.platform === 'darwin' ? 'trayTemplate.png' : 'tray.png',
     ),
   };
+  // A broken install: one dialog naming the file, then quit (never an invisible process).
+  const missing = firstMissingFile([paths.indexHtml, paths.preload, paths.trayIcon], existsSync);
+  if (missing) {
+    const text = missingFileDialog(missing);
+    dialog.showErrorBox(text.title, text.content);
+    app.quit();
+    return;
+  }
+
+  const menuPlan = applicationMenuPlan(process.platform, app.isPackaged);
+  if (menuPlan.kind === 'none') Menu.setApplicationMenu(null);
+  else if (menuPlan.kind === 'template') {
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate(menuPlan.template as MenuItemConstructorOptions[]),
+    );
+  }
+  if (shouldHideDock(process.platform, app.isPackaged)) app.dock?.hide();
+
+  // Log to a rotating file: a packaged GUI app has no usable stderr. A failing log is dropped, never
+  // fatal; its first error is kept for the log's own first line once it works again.
+  const logsFolder = app.getPath('logs');
+  const fileLog = await openFileLog({ folder: logsFolder, onError: () => undefined });
   const pageUrl = pathToFileURL(paths.indexHtml).href;
-  const preferences = openPreferences();
-  const host = await createLabHost();
+  const host = await createLabHost(process.env, fileLog.destination);
+  const logger = host.logger.child({ component: 'desktop' });
   const lab = host.lab;
+  const preferences = openPreferences((message) => {
+    logger.warn({}, message);
+    void dialog.showMessageBox({ type: 'warning', title: 'Codex Lab', message, buttons: ['OK'] });
+  });
   const windowIds = new Set<number>();
   const windows = new Map<number, BrowserWindow>();
   const trust = (): IpcTrust => ({ webContentsIds: windowIds, pageUrls: [pageUrl] });
   const externalOrigins = () => [host.issuerOrigin, host.routerOrigin()];
+  const openInBrowser = async (url: string): Promise<boolean> => {
+    if (!isAllowedExternalUrl(url, externalOrigins())) return false;
+    await shell.openExternal(url);
+    return true;
+  };
 
   installNavigationGuards(
     (id) => (signInContentsIds.has(id) ? 'sign-in' : 'settings'),
     { appPageUrl: pageUrl, issuerOrigin: host.issuerOrigin },
     externalOrigins,
+    (id, kind, url) => {
+      if (kind === 'sign-in') explainBlockedSignIn(id, url, openInBrowser);
+    },
   );
 
   const context = { lab, trust };
@@ -69,16 +154,21 @@ async function start(): Promise<void> {
   registerSessionsIpc(context);
   registerQuotaIpc(context);
   registerLoginIpc(context, {
-    async openInBrowser(url) {
-      if (!isAllowedExternalUrl(url, externalOrigins())) return false;
-      await shell.openExternal(url);
-      return true;
-    },
+    openInBrowser,
     openPopup: (login) => openSignInPopup(login, settingsWindow()),
     closePopup: closeSignInPopup,
   });
+  registerDesktopIpc(context, {
+    preferences,
+    async openLogsFolder() {
+      const problem = await shell.openPath(logsFolder);
+      return problem === ''
+        ? null
+        : `The logs folder ${logsFolder} could not be opened: ${problem}`;
+    },
+  });
 
-  const openSettings = () =>
+  const openSettings = (): BrowserWindow =>
     showSettingsWindow(paths, preferences, (window) => {
       const id = window.webContents.id;
       windowIds.add(id);
@@ -88,7 +178,15 @@ async function start(): Promise<void> {
         windows.delete(id);
       });
     });
+  // A notification click opens the settings on the profile it is about.
+  const showProfile = (profile: string): void => {
+    const window = openSettings();
+    const send = () => sendToWindow(window.webContents, desktopChannels.focusProfile, profile);
+    if (window.webContents.isLoading()) window.webContents.once('did-finish-load', send);
+    else send();
+  };
 
+  const signInWith = () => preferences.get('signIn');
   const onTrayAction = (action: TrayAction): void => {
     switch (action.kind) {
       case 'use':
@@ -96,16 +194,14 @@ async function start(): Promise<void> {
         return;
       case 'add-account': {
         openSettings();
-        void lab
-          .startLogin({ name: null, popup: preferences.get('signIn') === 'popup' })
-          .then(async (result) => {
-            if (!result.ok) return;
-            if (preferences.get('signIn') === 'popup')
-              openSignInPopup(result.value, settingsWindow());
-            else if (isAllowedExternalUrl(result.value.authorizeUrl, externalOrigins())) {
-              await shell.openExternal(result.value.authorizeUrl);
-            }
-          });
+        const popup = signInWith() === 'popup';
+        void lab.startLogin({ name: null, popup }).then(async (result) => {
+          if (!result.ok) return;
+          if (popup) openSignInPopup(result.value, settingsWindow());
+          else if (!(await openInBrowser(result.value.authorizeUrl))) {
+            await lab.cancelLogin({ id: result.value.id });
+          }
+        });
         return;
       }
       case 'settings':
@@ -116,9 +212,14 @@ async function start(): Promise<void> {
         return;
       case 'dashboard':
         void host.dashboardUrl().then((url) => {
-          if (url && isAllowedExternalUrl(url, externalOrigins())) void shell.openExternal(url);
+          if (url) void openInBrowser(url);
         });
         return;
+      case 'preferences': {
+        const result = preferences.update(action.patch);
+        if (!result.ok) logger.warn({ code: result.code }, result.message);
+        return;
+      }
       case 'quit':
         app.quit();
         return;
@@ -127,8 +228,12 @@ async function start(): Promise<void> {
 
   const tray = createTrayController(paths.trayIcon, onTrayAction);
   let previous: LabState | null = null;
+  let latest: LabState | null = null;
+  // Windows drops a notification's click handler when the object is collected: keep each alive.
+  const shown = new Set<Notification>();
   const onState = (state: LabState): void => {
-    tray.render(state);
+    latest = state;
+    tray.render(state, userPreferences(preferences.all()));
     broadcastState(
       [...windows.values()].map((window) => window.webContents),
       state,
@@ -136,7 +241,11 @@ async function start(): Promise<void> {
     closeFinishedPopups(state.logins);
     if (preferences.get('notifications') && Notification.isSupported()) {
       for (const notice of diffNotifications(previous, state, { now: Date.now() })) {
-        new Notification({ title: notice.title, body: notice.body }).show();
+        const notification = new Notification({ title: notice.title, body: notice.body });
+        shown.add(notification);
+        notification.on('click', () => showProfile(notice.profile));
+        notification.on('close', () => shown.delete(notification));
+        notification.show();
       }
     }
     previous = state;
@@ -144,20 +253,68 @@ async function start(): Promise<void> {
   lab.subscribe(onState);
   onState(await lab.getState());
 
-  // After sleep, quotas and tokens are stale: refresh now instead of waiting for the next timer.
+  // Launch at login follows the preference on every OS; any change applies at once.
+  const launchFacts = {
+    platform: process.platform,
+    command: app.isPackaged ? [process.execPath] : [process.execPath, appRoot],
+    configFolder: app.getPath('appData'),
+  };
+  const applyLaunchAtLogin = (enabled: boolean): void => {
+    try {
+      applyLoginItemPlan(loginItemPlan(enabled, launchFacts), {
+        ...fileEffects,
+        setLoginItemSettings: (settings) => app.setLoginItemSettings(settings),
+      });
+    } catch (error) {
+      logger.warn({ err: error }, 'launch at login could not be changed');
+    }
+  };
+  applyLaunchAtLogin(preferences.get('launchAtLogin'));
+  preferences.onChange((next, before) => {
+    const changed = changedPreferences(before, next);
+    if (changed.includes('launchAtLogin')) applyLaunchAtLogin(next.launchAtLogin);
+    if (changed.every((key) => key === 'settingsBounds')) return;
+    if (latest) tray.render(latest, userPreferences(next));
+    for (const window of windows.values()) {
+      sendToWindow(window.webContents, desktopChannels.preferencesChanged, userPreferences(next));
+    }
+  });
+
   // After sleep every token may be past its exp and every window may have reset: a usage refresh
   // asks for fresh credentials first (TokenManager refreshes stale tokens) and then new numbers.
   powerMonitor.on('resume', () => void lab.refreshUsage({ profile: null }));
 
-  app.setLoginItemSettings({ openAtLogin: preferences.get('launchAtLogin') });
   app.on('second-instance', () => openSettings());
+  // macOS: clicking the app in Finder or Launchpad while it runs reopens the settings.
+  app.on('activate', () => openSettings());
   // A tray app keeps running with no window open.
   app.on('window-all-closed', () => undefined);
-  app.on('before-quit', () => {
-    tray.destroy();
-    void host.close();
+  // Quit waits for the service to stop (health and quota writes, in-flight refreshes), with a limit.
+  const quitSequence = createQuitSequence({
+    beforeStop: () => tray.destroy(),
+    stop: async () => {
+      await host.close();
+      await fileLog.close();
+    },
+    timeoutMs: defaultQuitTimeoutMs,
+    clock: systemClock,
+    quit: () => app.quit(),
+    logger,
   });
-  if (process.argv.includes('--show-settings') || !app.getLoginItemSettings().wasOpenedAtLogin) {
+  app.on('before-quit', (event) => quitSequence.onBeforeQuit(event));
+
+  if (!app.isPackaged) {
+    // Development and the smoke test only: what the tray shows and where the router listens (the
+    // tray menu has no public view in Electron's API).
+    Object.assign(globalThis, {
+      codexLabTestView: { trayItems: () => tray.items(), routerOrigin: () => host.routerOrigin() },
+    });
+  }
+
+  if (
+    process.argv.includes('--show-settings') ||
+    !wasOpenedAtLogin(process.platform, process.argv, () => app.getLoginItemSettings())
+  ) {
     openSettings();
   }
 }

@@ -1,38 +1,45 @@
 /**
- * App preferences in electron-store: window bounds, launch at login, how sign-in opens. Never
- * secrets: tokens live with the service (profile files or the keyring), not here.
+ * App preferences in electron-store (`preferences.json` in the userData folder): window bounds,
+ * launch at login, how sign-in opens, notifications. Never secrets: tokens live with the service
+ * (profile files or the keyring), not here. The rules (defaults, validation, a damaged file) are
+ * in preferences/preferences-model.ts; this file only opens the real store.
  */
+import { app } from 'electron';
 import Store from 'electron-store';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  loadPreferences,
+  type Preferences,
+  type PreferencesStore,
+} from './preferences/preferences-model.ts';
 
-/** Saved window position and size. */
-export interface WindowBounds {
-  x?: number;
-  y?: number;
-  width: number;
-  height: number;
-}
+export type {
+  Preferences,
+  PreferencesStore,
+  WindowBounds,
+} from './preferences/preferences-model.ts';
 
-/** Everything the app remembers between runs. */
-export interface Preferences {
-  settingsBounds: WindowBounds;
-  launchAtLogin: boolean;
-  /** Where Add account opens the sign-in page. */
-  signIn: 'browser' | 'popup';
-  notifications: boolean;
-}
-
-/** First-run values. */
-export const defaultPreferences: Preferences = {
-  settingsBounds: { width: 980, height: 760 },
-  launchAtLogin: false,
-  signIn: 'browser',
-  notifications: true,
-};
-
-/** The typed preferences store. */
-export type PreferencesStore = Store<Preferences>;
-
-/** Opens the preferences file in the app's userData folder. */
-export function openPreferences(): PreferencesStore {
-  return new Store<Preferences>({ name: 'preferences', defaults: defaultPreferences });
+/** Opens the preferences; `report` is called at most once, when the file had to be replaced. */
+export function openPreferences(report: (message: string) => void): PreferencesStore {
+  const path = join(app.getPath('userData'), 'preferences.json');
+  return loadPreferences({
+    path,
+    open() {
+      // The model validates and fills defaults itself; electron-store only reads and writes.
+      const store = new Store<Preferences>({ name: 'preferences', clearInvalidConfig: false });
+      return {
+        read: () => store.store,
+        write: (values) => {
+          store.store = values;
+        },
+      };
+    },
+    setAside(damaged) {
+      const keptAs = `${damaged}.damaged-${Date.now()}`;
+      renameSync(damaged, keptAs);
+      return keptAs;
+    },
+    report,
+  });
 }

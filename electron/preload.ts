@@ -6,6 +6,7 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { LabApi, LabState } from '../core/service/contract.ts';
+import { desktopChannels, type DesktopApi, type UserPreferences } from './ipc/desktop-contract.ts';
 import {
   ipcChannels,
   type IpcArgs,
@@ -46,4 +47,24 @@ export const codexLab: LabApi = {
   refreshUsage: (input) => invoke('refreshUsage', input),
 };
 
+/** Listens to one of main's pushes; returns the unsubscribe. */
+function onPush<T>(channel: string, listener: (value: T) => void): () => void {
+  const wrapped = (_event: IpcRendererEvent, value: T) => listener(value);
+  ipcRenderer.on(channel, wrapped);
+  return () => {
+    ipcRenderer.removeListener(channel, wrapped);
+  };
+}
+
+/** `window.codexLabDesktop`: the desktop-only preferences and logs folder. */
+export const codexLabDesktop: DesktopApi = {
+  getPreferences: () => ipcRenderer.invoke(desktopChannels.getPreferences),
+  setPreferences: (patch) => ipcRenderer.invoke(desktopChannels.setPreferences, patch),
+  openLogsFolder: () => ipcRenderer.invoke(desktopChannels.openLogsFolder),
+  onPreferencesChanged: (listener) =>
+    onPush<UserPreferences>(desktopChannels.preferencesChanged, listener),
+  onFocusProfile: (listener) => onPush<string>(desktopChannels.focusProfile, listener),
+};
+
 contextBridge.exposeInMainWorld('codexLab', codexLab);
+contextBridge.exposeInMainWorld('codexLabDesktop', codexLabDesktop);

@@ -1,31 +1,48 @@
-// Bundles the Electron main process (ESM, like the package) and the sandboxed preload (CommonJS:
-// sandboxed preloads cannot load ES modules) into dist/electron/. Dependencies stay external for
-// main (Forge packs node_modules into the asar); the preload is fully self-contained except for
-// `electron` itself, which the sandbox provides.
+// Bundles the Electron main process and the sandboxed preload into dist/electron/, both CommonJS.
+//
+// Main is one self-contained file: every JavaScript dependency (ESM-only ones such as
+// electron-store and oauth4webapi included) is bundled in, so the packaged app never resolves or
+// loads an ES module package out of app.asar, where Electron has had loader regressions. Only
+// `electron` (provided by the runtime) and the native keyring (a .node file, unpacked beside the
+// asar) stay outside; forge.config.ts packs nothing else from node_modules.
+// The preload is CommonJS because sandboxed preloads cannot load ES modules.
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
+
+/** The only modules main loads at run time from outside its bundle. */
+export const mainExternals = ['electron', '@napi-rs/keyring'];
 
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node22',
+  format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
 };
 
-await Promise.all([
+const [main] = await Promise.all([
   build({
     ...common,
     entryPoints: { main: 'electron/main.ts' },
     outdir: 'dist/electron',
-    format: 'esm',
-    packages: 'external',
+    outExtension: { '.js': '.cjs' },
+    external: mainExternals,
+    // import.meta does not exist in CommonJS; bundled ES modules that read it get the file's URL.
+    define: { 'import.meta.url': '__codexLabImportMetaUrl' },
+    banner: {
+      js: "const __codexLabImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+    },
+    metafile: true,
   }),
   build({
     ...common,
     entryPoints: { preload: 'electron/preload.ts' },
     outdir: 'dist/electron',
     outExtension: { '.js': '.cjs' },
-    format: 'cjs',
     external: ['electron'],
   }),
 ]);
+
+// What the bundle still imports at run time, for the packaging test.
+writeFileSync('dist/electron/main.meta.json', JSON.stringify(main.metafile));

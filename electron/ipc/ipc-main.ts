@@ -10,7 +10,12 @@ import {
   type IpcRequest,
   type IpcResponse,
 } from './ipc-contract.ts';
-import { checkIpcRequest, type IpcSenderInfo, type IpcTrust } from './ipc-validation.ts';
+import {
+  checkIpcRequest,
+  isTrustedSender,
+  type IpcSenderInfo,
+  type IpcTrust,
+} from './ipc-validation.ts';
 
 /** Reads the sender facts the validation needs from an Electron event. */
 export function senderInfo(event: IpcMainInvokeEvent): IpcSenderInfo {
@@ -42,6 +47,37 @@ export function handleInvoke<K extends IpcInvokeKey>(
     return handler(check.request);
   });
   return () => ipcMain.removeHandler(channel);
+}
+
+/**
+ * Registers a handler of a channel outside the service contract (the desktop-only ones): the sender
+ * is checked the same way; the handler validates its own payload (e.g. with a zod schema).
+ */
+export function handleTrustedInvoke(
+  channel: `codex-lab:${string}`,
+  trust: () => IpcTrust,
+  handler: (payload: unknown) => Promise<unknown>,
+): () => void {
+  ipcMain.handle(channel, async (event, payload: unknown) => {
+    if (!isTrustedSender(senderInfo(event), trust())) {
+      return {
+        ok: false,
+        code: 'unauthorized',
+        message: `Refused ${channel}: the message did not come from a Codex Lab window.`,
+      };
+    }
+    return handler(payload);
+  });
+  return () => ipcMain.removeHandler(channel);
+}
+
+/** Pushes a message on one of our channels to one of our windows. */
+export function sendToWindow(
+  target: WebContents,
+  channel: `codex-lab:${string}`,
+  value: unknown,
+): void {
+  if (!target.isDestroyed()) target.send(channel, value);
 }
 
 /** Pushes a fresh state to one of our windows. */

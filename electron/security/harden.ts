@@ -28,16 +28,20 @@ export type WindowKind = NavigationOptions['window'];
 /**
  * Installs the policy once: every navigation is checked against the window's kind, new windows are
  * always denied (allow-listed https links go to the system browser instead), webviews are refused.
+ * `onBlocked` hears of every refused navigation (the sign-in popup explains its own).
  */
 export function installNavigationGuards(
   kindOf: (webContentsId: number) => WindowKind,
   base: Omit<NavigationOptions, 'window'>,
   extraExternalOrigins: () => readonly string[],
+  onBlocked: (webContentsId: number, kind: WindowKind, url: string) => void = () => undefined,
 ): void {
   app.on('web-contents-created', (_event, contents) => {
     const guard = (event: { preventDefault(): void }, url: string) => {
-      if (!isAllowedNavigation(url, { ...base, window: kindOf(contents.id) })) {
+      const kind = kindOf(contents.id);
+      if (!isAllowedNavigation(url, { ...base, window: kind })) {
         event.preventDefault();
+        onBlocked(contents.id, kind, url);
       }
     };
     contents.on('will-navigate', (event) => guard(event, event.url));

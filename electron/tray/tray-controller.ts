@@ -4,6 +4,8 @@
  */
 import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electron';
 import type { LabState } from '../../core/service/contract.ts';
+import type { UserPreferences } from '../ipc/desktop-contract.ts';
+import { trayClickBehavior } from '../platform/platform-conventions.ts';
 import {
   buildTrayMenu,
   buildTrayTitle,
@@ -15,7 +17,10 @@ import {
 
 /** A tray drawn from state. */
 export interface TrayController {
-  render(state: LabState): void;
+  /** Draws the menu from a new state (and the current preferences). */
+  render(state: LabState, preferences?: UserPreferences): void;
+  /** The template last drawn (the smoke test reads it; the menu object has no public view). */
+  items(): readonly TrayMenuItem[];
   destroy(): void;
 }
 
@@ -46,21 +51,28 @@ export function createTrayController(
   // A "…Template.png" icon follows the macOS menu bar's light/dark appearance.
   if (process.platform === 'darwin') icon.setTemplateImage(true);
   const tray = new Tray(icon);
+  // Windows shows the menu only on a right click by itself; users expect the left click to work.
+  if (trayClickBehavior(process.platform) === 'open-menu') {
+    tray.on('click', () => tray.popUpContextMenu());
+  }
   let lastSignature = '';
+  let lastItems: TrayMenuItem[] = [];
   return {
-    render(state) {
+    render(state, preferences) {
       const now = Date.now();
       const tooltip = buildTrayTooltip(state, { now });
-      const items = buildTrayMenu(state, { now });
+      const items = buildTrayMenu(state, { now, ...(preferences ? { preferences } : {}) });
       // The macOS menu bar shows the pool's headroom beside the icon ("47%").
       const title = process.platform === 'darwin' ? buildTrayTitle(state) : '';
       const signature = traySignature(items, `${title}\n${tooltip}`);
       if (signature === lastSignature) return;
       lastSignature = signature;
+      lastItems = items;
       if (process.platform === 'darwin') tray.setTitle(title);
       tray.setToolTip(tooltip);
       tray.setContextMenu(Menu.buildFromTemplate(toElectron(items, onAction)));
     },
+    items: () => lastItems,
     destroy() {
       tray.destroy();
     },

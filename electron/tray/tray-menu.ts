@@ -4,6 +4,7 @@
  */
 import type { LabState, ProfileView } from '../../core/service/contract.ts';
 import { describePool } from '../../core/service/quota-text.ts';
+import type { UserPreferences } from '../ipc/desktop-contract.ts';
 import { displayName, formatUntil, quotaSummary, type FormatOptions } from './tray-format.ts';
 
 /** What a menu item does when clicked; main maps each to a service call or a window. */
@@ -13,6 +14,7 @@ export type TrayAction =
   | { kind: 'settings' }
   | { kind: 'priming'; profile: string; enabled: boolean }
   | { kind: 'dashboard' }
+  | { kind: 'preferences'; patch: Partial<UserPreferences> }
   | { kind: 'quit' };
 
 /** A menu item shaped like Electron's `MenuItemConstructorOptions`, plus a typed action. */
@@ -30,7 +32,50 @@ export interface TrayMenuItem {
 export const autoProfile = 'auto';
 
 /** Options for `buildTrayMenu` and `buildTrayTooltip`. */
-export type TrayMenuOptions = FormatOptions;
+export interface TrayMenuOptions extends FormatOptions {
+  /** The user's preferences, shown as a Preferences submenu (omitted: no submenu). */
+  preferences?: UserPreferences;
+}
+
+/** The Preferences submenu: the same three choices as the settings page, applied at once. */
+export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
+  return {
+    id: 'preferences',
+    label: 'Preferences',
+    type: 'submenu',
+    submenu: [
+      {
+        id: 'preferences:launch-at-login',
+        label: 'Launch at login',
+        type: 'checkbox',
+        checked: preferences.launchAtLogin,
+        action: { kind: 'preferences', patch: { launchAtLogin: !preferences.launchAtLogin } },
+      },
+      {
+        id: 'preferences:notifications',
+        label: 'Notifications',
+        type: 'checkbox',
+        checked: preferences.notifications,
+        action: { kind: 'preferences', patch: { notifications: !preferences.notifications } },
+      },
+      { type: 'separator' },
+      {
+        id: 'preferences:sign-in-browser',
+        label: 'Sign in with my browser',
+        type: 'radio',
+        checked: preferences.signIn === 'browser',
+        action: { kind: 'preferences', patch: { signIn: 'browser' } },
+      },
+      {
+        id: 'preferences:sign-in-popup',
+        label: 'Sign in with a small window',
+        type: 'radio',
+        checked: preferences.signIn === 'popup',
+        action: { kind: 'preferences', patch: { signIn: 'popup' } },
+      },
+    ],
+  };
+}
 
 /** "work — 5h 12% · wk 40%", with ⏸/⚠ marks for limited and needs-sign-in profiles. */
 export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
@@ -103,6 +148,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       })),
     },
     { id: 'dashboard', label: 'Open dashboard', action: { kind: 'dashboard' } },
+    ...(options.preferences ? [preferencesMenu(options.preferences)] : []),
     { type: 'separator' },
     { id: 'quit', label: 'Quit Codex Lab', action: { kind: 'quit' } },
   );

@@ -4,7 +4,7 @@
  */
 import { BrowserWindow } from 'electron';
 import { hardenedWebPreferences } from '../security/harden.ts';
-import type { PreferencesStore } from '../preferences.ts';
+import type { PreferencesStore } from '../preferences/preferences-model.ts';
 
 /** Paths the window needs. */
 export interface SettingsWindowPaths {

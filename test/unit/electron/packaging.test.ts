@@ -2,10 +2,12 @@
  * Audit of the packaging bullets: the Forge config as Forge loads it (fuses, makers, icons), and
  * the icon containers `build/make-icons.mjs` writes, parsed byte by byte.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { FuseV1Options } from '@electron/fuses';
 import { describe, expect, it } from 'vitest';
-import config from '../../../forge.config.ts';
+import config, { buildSteps, runBuildSteps, signingOptions } from '../../../forge.config.ts';
 
 /** Width and height from a PNG's IHDR, or null when `data` is not a PNG. */
 function pngSize(data: Buffer): { width: number; height: number } | null {
@@ -26,7 +28,111 @@ describe('forge.config.ts', () => {
     expect(flags[FuseV1Options.EnableEmbeddedAsarIntegrityValidation]).toBe(true);
     expect(flags[FuseV1Options.EnableNodeOptionsEnvironmentVariable]).toBe(false);
     expect(flags[FuseV1Options.EnableNodeCliInspectArguments]).toBe(false);
-    expect(config.packagerConfig?.asar).toBe(true);
+    // In the asar, except native modules, which cannot be loaded from inside an archive.
+    expect(config.packagerConfig?.asar).toEqual({ unpack: '**/*.node' });
+  });
+
+  it('packs only the bundles, icons and package.json: no sources, no React, no bundled packages', () => {
+    const ignore = config.packagerConfig?.ignore as RegExp[];
+    const ignored = (path: string) => ignore.some((pattern) => pattern.test(path));
+    for (const kept of [
+      '/package.json',
+      '/dist/electron/main.cjs',
+      '/dist/electron/preload.cjs',
+      '/dist/renderer/index.html',
+      '/dist/renderer/assets/index-abc.js',
+      '/build/tray.png',
+      '/node_modules',
+      '/node_modules/@napi-rs/keyring/index.js',
+      '/node_modules/@napi-rs/keyring-linux-x64-gnu/keyring.linux-x64-gnu.node',
+    ]) {
+      expect(ignored(kept), kept).toBe(false);
+    }
+    for (const dropped of [
+      '/node_modules/react/index.js',
+      '/node_modules/react-dom/client.js',
+      '/node_modules/zustand/index.js',
+      '/node_modules/electron-store/index.js',
+      '/node_modules/pino/pino.js',
+      '/dist/cli/cli.mjs',
+      '/dist/electron/main.cjs.map',
+      '/dist/electron/main.meta.json',
+      '/electron/main.ts',
+      '/core/log.ts',
+      '/bin/codex-lab.mjs',
+      '/.github/workflows/desktop.yml',
+    ]) {
+      expect(ignored(dropped), dropped).toBe(true);
+    }
+  });
+
+  it('builds the renderer, then main and preload, before packaging (the generateAssets hook)', async () => {
+    expect(buildSteps.map((step) => step[0])).toEqual([
+      'node_modules/vite/bin/vite.js',
+      'scripts/build-electron.mjs',
+    ]);
+    for (const [script] of buildSteps) expect(existsSync(script!), script).toBe(true);
+    const ran: string[] = [];
+    runBuildSteps((args) => ran.push(args.join(' ')));
+    expect(ran).toEqual([
+      'node_modules/vite/bin/vite.js build --config renderer/vite.config.ts',
+      'scripts/build-electron.mjs',
+    ]);
+    expect(typeof config.hooks?.generateAssets).toBe('function');
+  });
+
+  it('signs and notarizes only when the secrets are present', () => {
+    expect(signingOptions({})).toEqual({});
+    expect(signingOptions({ APPLE_SIGNING_IDENTITY: '', WINDOWS_CERTIFICATE_FILE: '' })).toEqual(
+      {},
+    );
+    expect(signingOptions({ APPLE_SIGNING_IDENTITY: 'Developer ID Application: A (T)' })).toEqual({
+      osxSign: { identity: 'Developer ID Application: A (T)' },
+    });
+    expect(
+      signingOptions({
+        APPLE_SIGNING_IDENTITY: 'Developer ID Application: A (T)',
+        APPLE_ID: 'a@example.test',
+        APPLE_APP_SPECIFIC_PASSWORD: 'pw',
+        APPLE_TEAM_ID: 'T',
+        WINDOWS_CERTIFICATE_FILE: 'cert.pfx',
+        WINDOWS_CERTIFICATE_PASSWORD: 'secret',
+      }),
+    ).toEqual({
+      osxSign: { identity: 'Developer ID Application: A (T)' },
+      osxNotarize: { appleId: 'a@example.test', appleIdPassword: 'pw', teamId: 'T' },
+      windows: { certificateFile: 'cert.pfx', certificatePassword: 'secret' },
+    });
+  });
+});
+
+describe('package.json', () => {
+  it('names the app, its author (Squirrel refuses an empty one) and points main at the bundle', () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
+    expect(manifest['productName']).toBe('Codex Lab');
+    expect(manifest['author']).toBeTruthy();
+    expect(String(manifest['description']).length).toBeGreaterThan(20);
+    expect(manifest['main']).toBe('dist/electron/main.cjs');
+  });
+});
+
+describe('main bundle', () => {
+  it('is CommonJS and loads nothing from node_modules but electron and the native keyring', () => {
+    execFileSync(process.execPath, ['scripts/build-electron.mjs'], { stdio: 'inherit' });
+    const meta = JSON.parse(readFileSync('dist/electron/main.meta.json', 'utf8')) as {
+      outputs: Record<string, { imports: { path: string; external?: boolean }[] }>;
+    };
+    const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
+    const external = meta.outputs['dist/electron/main.cjs']!.imports.filter(
+      (entry) => entry.external && !builtins.has(entry.path),
+    ).map((entry) => entry.path);
+    expect(external).toContain('electron');
+    // The keyring is native (a .node file): it stays outside, unpacked beside the asar.
+    for (const path of external) expect(['electron', '@napi-rs/keyring']).toContain(path);
+    const code = readFileSync('dist/electron/main.cjs', 'utf8');
+    // No ES module syntax left for Electron's loader to resolve out of the asar.
+    expect(code).not.toMatch(/^\s*import\s.*from\s/m);
+    expect(code).not.toMatch(/^\s*export\s/m);
   });
 
   it('has the makers for Linux, macOS and Windows', () => {

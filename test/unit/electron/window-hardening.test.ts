@@ -9,6 +9,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 const recorded = vi.hoisted(() => ({
   appListeners: new Map<string, (...args: unknown[]) => void>(),
   windows: [] as Array<{ options: Record<string, unknown>; loaded: string[] }>,
+  /** What each window's session answers to permission requests and checks. */
+  permissions: [] as Array<{ request: boolean | null; check: boolean | null }>,
   opened: [] as string[],
   nextId: 100,
 }));
@@ -17,10 +19,28 @@ vi.mock('electron', () => {
   class BrowserWindow {
     readonly options: Record<string, unknown>;
     readonly loaded: string[] = [];
-    readonly webContents: { id: number };
+    readonly webContents: { id: number; session: unknown };
     constructor(options: Record<string, unknown>) {
       this.options = options;
-      this.webContents = { id: recorded.nextId++ };
+      const answers = { request: null as boolean | null, check: null as boolean | null };
+      recorded.permissions.push(answers);
+      this.webContents = {
+        id: recorded.nextId++,
+        session: {
+          setPermissionRequestHandler(
+            handler: (
+              contents: unknown,
+              permission: string,
+              callback: (ok: boolean) => void,
+            ) => void,
+          ) {
+            handler({}, 'media', (ok) => (answers.request = ok));
+          },
+          setPermissionCheckHandler(handler: (contents: unknown, permission: string) => boolean) {
+            answers.check = handler({}, 'notifications');
+          },
+        },
+      };
       recorded.windows.push(this);
     }
     once(): void {}
@@ -58,6 +78,7 @@ const pageUrl = 'file:///opt/codex-lab/resources/app.asar/dist/renderer/index.ht
 
 beforeEach(() => {
   recorded.windows.length = 0;
+  recorded.permissions.length = 0;
   recorded.opened.length = 0;
 });
 
@@ -96,6 +117,8 @@ describe('webPreferences', () => {
     // The sign-in page is someone else's: it gets no preload, so no window.codexLab.
     expect(popup!.options['webPreferences']).not.toHaveProperty('preload');
     expect(popup!.loaded).toEqual(['https://auth.openai.com/oauth/authorize?x=1']);
+    // The sign-in page's session grants nothing: no camera, microphone, notifications…
+    expect(recorded.permissions[1]).toEqual({ request: false, check: false });
   });
 });
 
@@ -128,10 +151,12 @@ describe('installNavigationGuards', () => {
   }
 
   it('blocks foreign navigation, denies every new window and opens only allow-listed https', () => {
+    const blocked: string[] = [];
     installNavigationGuards(
       (id) => (id === 2 ? 'sign-in' : 'settings'),
       { appPageUrl: pageUrl, issuerOrigin: 'https://auth.openai.com' },
       () => [],
+      (id, kind, url) => blocked.push(`${id} ${kind} ${url}`),
     );
     const created = recorded.appListeners.get('web-contents-created')!;
     const settings = contents(1);
@@ -147,6 +172,14 @@ describe('installNavigationGuards', () => {
       false,
     );
     expect(popup.navigate('will-navigate', 'https://evil.test/phish')).toBe(true);
+    expect(popup.navigate('will-redirect', 'https://accounts.google.com/o/oauth2')).toBe(true);
+    // Every refusal is reported with the window's kind, so the popup can explain its own.
+    expect(blocked).toEqual([
+      `1 settings https://evil.test/`,
+      `1 settings https://auth.openai.com/`,
+      `2 sign-in https://evil.test/phish`,
+      `2 sign-in https://accounts.google.com/o/oauth2`,
+    ]);
     expect(settings.attachWebview()).toBe(true);
 
     expect(settings.open('https://chatgpt.com/codex')).toEqual({ action: 'deny' });

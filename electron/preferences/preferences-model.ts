@@ -1,0 +1,187 @@
+/**
+ * The app's preferences as a pure model: their schema and defaults, loading them from a file that
+ * may be damaged, and validated changes. The file itself is electron-store's (preferences.ts wires
+ * it); here it is an injected backend, so every rule is unit-tested under Node. Preferences are not
+ * account data: a damaged file is set aside, reported once, and replaced by the defaults.
+ */
+import { z } from 'zod';
+import type { ContractResult } from '../../core/service/contract.ts';
+
+const bounds = z.object({
+  x: z.number().int().optional(),
+  y: z.number().int().optional(),
+  width: z.number().int().min(200).max(10_000),
+  height: z.number().int().min(200).max(10_000),
+});
+
+/** Saved window position and size. */
+export type WindowBounds = z.infer<typeof bounds>;
+
+/** How "Add account" shows the sign-in page. */
+export const signInMethods = ['browser', 'popup'] as const;
+
+/** Every preference and its accepted values. */
+export const preferencesSchema = z.object({
+  settingsBounds: bounds,
+  /** Start Codex Lab when the user signs in to the computer. */
+  launchAtLogin: z.boolean(),
+  /** Where Add account opens the sign-in page: the system browser (default) or our popup. */
+  signIn: z.enum(signInMethods),
+  /** Desktop notifications when an account is limited or needs signing in. */
+  notifications: z.boolean(),
+});
+
+/** Everything the app remembers between runs. */
+export type Preferences = z.infer<typeof preferencesSchema>;
+
+/** The preferences a user changes from the settings page or the tray (not window bounds). */
+export const preferencesPatchSchema = preferencesSchema
+  .pick({ launchAtLogin: true, signIn: true, notifications: true })
+  .partial()
+  .strict();
+
+/** A change request from the settings page or the tray. */
+export type PreferencesPatch = z.infer<typeof preferencesPatchSchema>;
+
+/** First-run values: sign-in in the system browser (RFC 8252), notifications on. */
+export const defaultPreferences: Preferences = {
+  settingsBounds: { width: 980, height: 760 },
+  launchAtLogin: false,
+  signIn: 'browser',
+  notifications: true,
+};
+
+/** The file behind the preferences (electron-store in the app, conf in tests). */
+export interface PreferencesBackend {
+  /** Everything the file holds; throws a `SyntaxError` when it is not JSON. */
+  read(): unknown;
+  /** Replaces the file's contents. */
+  write(values: Preferences): void;
+}
+
+/** What `loadPreferences` needs around the backend. */
+export interface LoadPreferencesOptions {
+  /** Opens the backend; may throw a `SyntaxError` for a damaged file (electron-store reads at once). */
+  open(): PreferencesBackend;
+  /** The file's path, for the message. */
+  path: string;
+  /** Renames the damaged file out of the way; returns the new path. */
+  setAside(path: string): string;
+  /** Tells the user once (a dialog in the app) and logs. */
+  report(message: string): void;
+}
+
+/** Reads the preferences, replacing a damaged file or invalid values by the defaults. */
+export function loadPreferences(options: LoadPreferencesOptions): PreferencesStore {
+  let backend: PreferencesBackend;
+  let raw: unknown;
+  try {
+    backend = options.open();
+    raw = backend.read();
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== 'SyntaxError') throw error;
+    const keptAs = options.setAside(options.path);
+    options.report(
+      `The preferences file ${options.path} was damaged, so Codex Lab uses its default preferences. ` +
+        `The old file was kept as ${keptAs}. Your accounts are not affected.`,
+    );
+    backend = options.open();
+    backend.write(defaultPreferences);
+    return new PreferencesStore({ ...defaultPreferences }, backend);
+  }
+  const { values, invalid } = readValues(raw);
+  if (invalid.length > 0) {
+    options.report(
+      `Some preferences in ${options.path} had values Codex Lab does not understand ` +
+        `(${invalid.join(', ')}), so they were reset to their defaults.`,
+    );
+    backend.write(values);
+  }
+  return new PreferencesStore(values, backend);
+}
+
+/** Keeps every valid value and replaces each invalid or missing one by its default. */
+export function readValues(raw: unknown): { values: Preferences; invalid: string[] } {
+  const source = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const values = { ...defaultPreferences } as Record<string, unknown>;
+  const invalid: string[] = [];
+  for (const [key, schema] of Object.entries(preferencesSchema.shape)) {
+    if (source[key] === undefined) continue;
+    const parsed = schema.safeParse(source[key]);
+    if (parsed.success) values[key] = parsed.data;
+    else invalid.push(key);
+  }
+  return { values: values as Preferences, invalid };
+}
+
+/** The preferences in memory, written through to the file on every change. */
+export class PreferencesStore {
+  #values: Preferences;
+  readonly #backend: PreferencesBackend;
+  readonly #listeners = new Set<(values: Preferences, previous: Preferences) => void>();
+
+  constructor(values: Preferences, backend: PreferencesBackend) {
+    this.#values = values;
+    this.#backend = backend;
+  }
+
+  /** One preference. */
+  get<K extends keyof Preferences>(key: K): Preferences[K] {
+    return this.#values[key];
+  }
+
+  /** A copy of every preference. */
+  all(): Preferences {
+    return structuredClone(this.#values);
+  }
+
+  /** Sets one value the app itself manages (window bounds); a failed write keeps it in memory. */
+  set<K extends keyof Preferences>(key: K, value: Preferences[K]): void {
+    this.#commit({ ...this.#values, [key]: value });
+  }
+
+  /** Applies a user's change after validating it (an unknown key or a wrong value is refused). */
+  update(patch: unknown): ContractResult<Preferences> {
+    const parsed = preferencesPatchSchema.safeParse(patch);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length > 0 ? ` (${issue.path.join('.')})` : '';
+      return {
+        ok: false,
+        code: 'bad_request',
+        message: `That preference change was not understood: ${issue?.message ?? 'invalid input'}${where}.`,
+      };
+    }
+    const next = { ...this.#values };
+    for (const [key, value] of Object.entries(parsed.data)) {
+      if (value !== undefined) (next as Record<string, unknown>)[key] = value;
+    }
+    const written = this.#commit(next);
+    if (!written.ok) return written;
+    return { ok: true, value: this.all() };
+  }
+
+  /** Calls `listener` after every change; returns the unsubscribe. */
+  onChange(listener: (values: Preferences, previous: Preferences) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #commit(next: Preferences): ContractResult<null> {
+    const previous = this.#values;
+    this.#values = next;
+    let result: ContractResult<null> = { ok: true, value: null };
+    try {
+      this.#backend.write(next);
+    } catch (error) {
+      // The change still applies for this run; only remembering it failed.
+      result = {
+        ok: false,
+        code: 'io_error',
+        message: `The preference was changed but could not be saved: ${(error as Error).message}`,
+      };
+    }
+    for (const listener of this.#listeners) listener(this.all(), previous);
+    return result;
+  }
+}

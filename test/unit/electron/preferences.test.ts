@@ -1,0 +1,190 @@
+/**
+ * Preferences as the app meets them: a real file read and written through `conf` (the store
+ * electron-store is built on, here without Electron), damaged or hand-edited, and the OS effects
+ * of launch at login on each platform.
+ */
+import Conf from 'conf';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  applyLoginItemPlan,
+  autostartEntry,
+  changedPreferences,
+  fileEffects,
+  loginItemPlan,
+  wasOpenedAtLogin,
+} from '../../../electron/preferences/apply-preferences.ts';
+import {
+  defaultPreferences,
+  loadPreferences,
+  type Preferences,
+} from '../../../electron/preferences/preferences-model.ts';
+
+let folder: string;
+beforeEach(() => {
+  folder = mkdtempSync(join(tmpdir(), 'codex-lab-prefs-'));
+});
+afterEach(() => rmSync(folder, { recursive: true, force: true }));
+
+/** Opens the preferences the way preferences.ts does, on a conf store in `folder`. */
+function open(reports: string[]) {
+  const path = join(folder, 'preferences.json');
+  return loadPreferences({
+    path,
+    open() {
+      const store = new Conf<Preferences>({
+        cwd: folder,
+        configName: 'preferences',
+        clearInvalidConfig: false,
+      });
+      return {
+        read: () => store.store,
+        write: (values) => {
+          store.store = values;
+        },
+      };
+    },
+    setAside(damaged) {
+      renameSync(damaged, `${damaged}.damaged-1`);
+      return `${damaged}.damaged-1`;
+    },
+    report: (message) => reports.push(message),
+  });
+}
+
+const onDisk = () =>
+  JSON.parse(readFileSync(join(folder, 'preferences.json'), 'utf8')) as Preferences;
+
+describe('loadPreferences', () => {
+  it('starts from the defaults: sign-in in the system browser, notifications on', () => {
+    const reports: string[] = [];
+    const preferences = open(reports);
+    expect(preferences.all()).toEqual(defaultPreferences);
+    expect(preferences.get('signIn')).toBe('browser');
+    expect(reports).toEqual([]);
+  });
+
+  it('a damaged file is reported once by name, kept aside, and replaced by the defaults', () => {
+    writeFileSync(join(folder, 'preferences.json'), '{"launchAtLogin": tru');
+    const reports: string[] = [];
+    const preferences = open(reports);
+    expect(preferences.all()).toEqual(defaultPreferences);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toContain(join(folder, 'preferences.json'));
+    expect(reports[0]).toContain('default preferences');
+    expect(readFileSync(join(folder, 'preferences.json.damaged-1'), 'utf8')).toBe(
+      '{"launchAtLogin": tru',
+    );
+    expect(onDisk()).toEqual(defaultPreferences);
+    // The next start finds a good file and says nothing.
+    const again: string[] = [];
+    open(again);
+    expect(again).toEqual([]);
+  });
+
+  it('keeps the valid values of a hand-edited file and resets only the wrong ones, once', () => {
+    writeFileSync(
+      join(folder, 'preferences.json'),
+      JSON.stringify({ launchAtLogin: true, signIn: 'webview', notifications: 'yes' }),
+    );
+    const reports: string[] = [];
+    const preferences = open(reports);
+    expect(preferences.all()).toEqual({ ...defaultPreferences, launchAtLogin: true });
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toContain('signIn, notifications');
+    const again: string[] = [];
+    expect(open(again).get('launchAtLogin')).toBe(true);
+    expect(again).toEqual([]);
+  });
+});
+
+describe('PreferencesStore.update', () => {
+  it('applies a valid change at once, tells the listeners, and remembers it across restarts', () => {
+    const preferences = open([]);
+    const seen: [boolean, boolean][] = [];
+    preferences.onChange((next, previous) =>
+      seen.push([previous.launchAtLogin, next.launchAtLogin]),
+    );
+    const result = preferences.update({ launchAtLogin: true, signIn: 'popup' });
+    expect(result).toMatchObject({ ok: true, value: { launchAtLogin: true, signIn: 'popup' } });
+    expect(seen).toEqual([[false, true]]);
+    expect(open([]).all()).toMatchObject({ launchAtLogin: true, signIn: 'popup' });
+  });
+
+  it('refuses unknown keys and wrong values with bad_request, changing nothing', () => {
+    const preferences = open([]);
+    for (const patch of [
+      { signIn: 'webview' },
+      { settingsBounds: { width: 1, height: 1 } },
+      { notifications: 'off' },
+      null,
+      'launchAtLogin',
+    ]) {
+      const result = preferences.update(patch);
+      expect(result).toMatchObject({ ok: false, code: 'bad_request' });
+    }
+    expect(preferences.all()).toEqual(defaultPreferences);
+    // Nothing was written: a refused change never reaches the file.
+    expect(existsSync(join(folder, 'preferences.json'))).toBe(false);
+  });
+});
+
+describe('launch at login on each OS', () => {
+  const command = ['/opt/Codex Lab/codex-lab-desktop'];
+
+  it('macOS uses the login item and knows from Electron whether the login started the app', () => {
+    const plan = loginItemPlan(true, { platform: 'darwin', command, configFolder: '/x' });
+    expect(plan).toEqual({ kind: 'login-item', settings: { openAtLogin: true } });
+    expect(wasOpenedAtLogin('darwin', ['app'], () => ({ wasOpenedAtLogin: true }))).toBe(true);
+    expect(wasOpenedAtLogin('darwin', ['app'], () => ({ wasOpenedAtLogin: false }))).toBe(false);
+  });
+
+  it('Windows registers the login item with --opened-at-login and reads it back', () => {
+    const plan = loginItemPlan(true, {
+      platform: 'win32',
+      command: ['C:\\codex-lab-desktop.exe'],
+      configFolder: 'C:\\AppData',
+    });
+    expect(plan).toEqual({
+      kind: 'login-item',
+      settings: { openAtLogin: true, args: ['--opened-at-login'] },
+    });
+    const macOnly = () => ({ wasOpenedAtLogin: true });
+    expect(wasOpenedAtLogin('win32', ['app.exe', '--opened-at-login'], macOnly)).toBe(true);
+    expect(wasOpenedAtLogin('win32', ['app.exe'], macOnly)).toBe(false);
+  });
+
+  it('Linux writes and removes an XDG autostart entry that passes --opened-at-login', () => {
+    const facts = { platform: 'linux' as const, command, configFolder: folder };
+    const effects = {
+      ...fileEffects,
+      setLoginItemSettings: () => {
+        throw new Error('Electron has no login items on Linux');
+      },
+    };
+    const entry = join(folder, 'autostart', 'codex-lab.desktop');
+    applyLoginItemPlan(loginItemPlan(true, facts), effects);
+    const text = readFileSync(entry, 'utf8');
+    expect(text).toContain('Exec="/opt/Codex Lab/codex-lab-desktop" --opened-at-login');
+    expect(text).toContain('Type=Application');
+    applyLoginItemPlan(loginItemPlan(false, facts), effects);
+    expect(existsSync(entry)).toBe(false);
+    expect(wasOpenedAtLogin('linux', ['electron', '.', '--opened-at-login'], () => ({}))).toBe(
+      true,
+    );
+  });
+
+  it('quotes Exec arguments as the Desktop Entry spec asks', () => {
+    expect(autostartEntry(['/usr/bin/electron', '/home/a "b"/$app'])).toContain(
+      'Exec=/usr/bin/electron "/home/a \\"b\\"/\\$app" --opened-at-login',
+    );
+  });
+
+  it('changedPreferences names what changed', () => {
+    expect(
+      changedPreferences(defaultPreferences, { ...defaultPreferences, notifications: false }),
+    ).toEqual(['notifications']);
+  });
+});
