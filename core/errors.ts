@@ -44,6 +44,7 @@ export const errorCodes = [
   'no_eligible_profile',
   'upstream_error',
   'upstream_unreachable',
+  'upgrade_required',
   'not_found',
   // priming
   'priming_disabled',

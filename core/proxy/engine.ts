@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode, LabError } from '../errors.ts';
 import type { RouteReason } from '../view-types.ts';
+import type { CiphertextOwners } from './ciphertext.ts';
 
 /** Which kind of upstream call a request is. */
 export type ProxyRequestKind = 'responses' | 'compact' | 'usage' | 'passthrough';
@@ -43,6 +44,8 @@ export interface NoPick {
 
 /** Routing state for one request across its attempts. */
 export interface RoutingTicket {
+  /** The request's session key (DESIGN.md section 4), or null when it has none. */
+  readonly sessionId?: string | null;
   /** Picks a profile, skipping `excluded` (profile → why) from earlier attempts. */
   choose(
     excluded: ReadonlyMap<string, string>,
@@ -95,4 +98,9 @@ export interface ProxyEngine {
   noteFailure(profile: string, status: number | null): void;
   /** `wham/usage` answered from what the router knows, or null to ask the upstream. */
   usageAnswer(profile: string): unknown;
+  /**
+   * Which profile minted each session's account-bound ciphertext; the router keeps its own when
+   * the engine has none.
+   */
+  readonly ciphertext?: CiphertextOwners;
 }

@@ -25,6 +25,7 @@ import { extractRouteContext, type RouteContext } from '../router/route-context.
 import { BucketMap, SessionTable } from '../router/sessions.ts';
 import type { DecisionView, RouteReason, SessionView } from '../view-types.ts';
 import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
+import { CiphertextOwners } from './ciphertext.ts';
 import type { HealthFile, QuotaSnapshot } from '../state/schema.ts';
 import type {
   NoPick,
@@ -95,6 +96,8 @@ export class LabEngine implements ProxyEngine {
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
+  /** Which profile minted each session's reasoning and compaction ciphertext. */
+  readonly ciphertext = new CiphertextOwners();
 
   constructor(options: LabEngineOptions) {
     this.#options = options;
@@ -162,6 +165,7 @@ export class LabEngine implements ProxyEngine {
   renameLive(from: string, to: string | null): void {
     this.#sessions.reassign(from, to);
     this.#buckets.reassign(from, to);
+    this.ciphertext.reassign(from, to);
     this.#quota.forget(from, to ?? undefined);
     this.#quota.persist();
     this.#circuit.forget(from, to ?? undefined);
@@ -177,6 +181,7 @@ export class LabEngine implements ProxyEngine {
     const context = extractRouteContext(info.headers, info.body);
     let lastDetail = '';
     return {
+      sessionId: context.sessionId,
       choose: (excluded) => {
         const pick = (): ProfilePick | NoPick => {
           const result = this.#choose(context, excluded);

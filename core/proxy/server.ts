@@ -15,12 +15,25 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
-import { decodeBody, defaultBodyLimitBytes, parseJsonBody, readRequestBody } from './body.ts';
+import {
+  decodeBody,
+  defaultBodyLimitBytes,
+  parseJsonBody,
+  readRequestBody,
+  responseDecoder,
+} from './body.ts';
+import {
+  CiphertextOwners,
+  createCiphertextTap,
+  isCiphertextRejection,
+  stripAllCiphertext,
+  stripCiphertext,
+} from './ciphertext.ts';
 import type {
   NoPick,
   ProfilePick,
@@ -93,12 +106,21 @@ const clientOnlyHeaders = new Set([
 ]);
 
 const notForwardedUpstream: ReadonlySet<string> = new Set([...hopHeaders, ...clientOnlyHeaders]);
+// A request that carries its own credentials goes upstream with them, untouched but for hop headers.
+const notPassedThrough: ReadonlySet<string> = new Set([
+  ...hopHeaders,
+  'content-length',
+  'x-codex-lab-profile',
+]);
 const notForwardedDownstream: ReadonlySet<string> = new Set([...hopHeaders, 'set-cookie']);
 
 const needsNormalising = /[%\\]|\/\.|\/\//;
 
 const maxAttempts = 16;
-const max429BodyBytes = 64 * 1024;
+/** Error bodies the router reads (429, 400) are small JSON; more is cut off. */
+const maxErrorBodyBytes = 64 * 1024;
+/** A usage answer the router replaces is read whole up to this size. */
+const maxUsageBodyBytes = 1024 * 1024;
 
 /** Starts the router on loopback. Resolves once it is listening. */
 export async function createRouterServer(options: RouterServerOptions): Promise<RouterServer> {
@@ -116,10 +138,17 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     });
   const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
   const { engine, clock, logger, token } = options;
+  const ciphertext = engine.ciphertext ?? new CiphertextOwners();
   const log = logger.child({ component: 'router' });
   const tokenMatches = tokenMatcher(token);
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 });
+  // Codex -> router stays HTTP/SSE: any upgrade (WebSocket) is answered 426 at once, never
+  // forwarded, so Codex falls back to HTTP on its first attempt (DESIGN.md section 9).
+  server.on('upgrade', (_request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end(upgradeRequiredAnswer);
+  });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((error: unknown) => {
       log.error({ err: error }, 'router request failed');
@@ -141,14 +170,16 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     // The hot path skips WHATWG URL parsing for plain paths (what Codex sends); anything it would
     // normalise (escapes, dot segments, backslashes, empty segments) takes the full parse.
     if (target.startsWith('/backend-api/') && !needsNormalising.test(target)) {
-      if (!authorized(request)) return rejectUnauthorized(response);
-      return proxy(request, response, target.slice('/backend-api'.length));
+      const subPath = target.slice('/backend-api'.length);
+      if (!authorized(request)) return passThrough(request, response, subPath);
+      return proxy(request, response, subPath);
     }
     const url = new URL(target, 'http://router.invalid');
     const path = url.pathname;
     if (path.startsWith('/backend-api/') || path === '/backend-api') {
-      if (!authorized(request)) return rejectUnauthorized(response);
-      return proxy(request, response, path.slice('/backend-api'.length) + url.search);
+      const subPath = path.slice('/backend-api'.length) + url.search;
+      if (!authorized(request)) return passThrough(request, response, subPath);
+      return proxy(request, response, subPath);
     }
     if (path.startsWith('/lab/')) {
       if (!authorized(request)) return rejectUnauthorized(response);
@@ -209,11 +240,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
 
     const info: ProxyRequestInfo = { kind, method, path: subPath, headers: request.headers, body };
     const ticket = engine.prepare(info);
+    const sessionId = ticket.sessionId ?? null;
+    const turn = kind === 'responses' || kind === 'compact';
     const aborter = new AbortController();
     response.on('close', () => {
       if (!response.writableFinished) aborter.abort();
     });
     const excluded = new Map<string, string>();
+    // At most one retry with every bound blob stripped, per request (never a loop).
+    let strippedAll = false;
 
     for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
       if (aborter.signal.aborted) return;
@@ -238,6 +273,25 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         continue;
       }
 
+      // The client's bytes, unless this profile must not see another account's ciphertext.
+      let outgoing = raw;
+      let rewritten = false;
+      if (turn && body && sessionId !== null && ciphertext.hasForeign(sessionId, pick.profile)) {
+        const profile = pick.profile;
+        const stripped = stripCiphertext(body, (blob) => {
+          const owner = ciphertext.ownerOf(sessionId, blob);
+          return owner === undefined || owner === profile;
+        });
+        if (stripped) {
+          outgoing = Buffer.from(JSON.stringify(stripped.body));
+          rewritten = true;
+          log.debug(
+            { profile, removed: stripped.removed },
+            'removed reasoning ciphertext minted by another profile',
+          );
+        }
+      }
+
       let refreshed = false;
       for (;;) {
         let upstream: Dispatcher.ResponseData;
@@ -246,8 +300,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             origin: base.origin,
             method: method as Dispatcher.HttpMethod,
             path: basePath + subPath,
-            headers: upstreamHeaders(request.headers, credentials),
-            body: raw,
+            headers: upstreamHeaders(request.headers, credentials, rewritten),
+            body: outgoing,
             signal: aborter.signal,
           });
         } catch (error) {
@@ -265,9 +319,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
 
         const status = upstream.statusCode;
         if (status === 429) {
-          const text = await readLimited(upstream.body, max429BodyBytes);
+          const read = await readErrorBody(upstream);
           engine.observe(pick.profile, status, upstream.headers);
-          const limit = engine.classify429(text, upstream.headers, clock.now());
+          const limit = engine.classify429(read.text, upstream.headers, clock.now());
           if (limit) {
             engine.markLimited(pick.profile, limit, info);
             log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
@@ -277,7 +331,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             }
           }
           ticket.commit(pick, excluded);
-          return sendBuffered(response, status, upstream.headers, text, pick);
+          return sendBuffered(response, status, upstream.headers, read.raw, pick);
         }
         if (status === 401) {
           if (!refreshed) {
@@ -308,6 +362,27 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           excluded.set(pick.profile, 'unauthorized');
           break;
         }
+        if (status === 400 && turn) {
+          const read = await readErrorBody(upstream);
+          engine.observe(pick.profile, status, upstream.headers);
+          if (!strippedAll && body && isCiphertextRejection(status, read.text)) {
+            // Ciphertext the router could not attribute (minted before a restart, or by a
+            // profile since renamed): once, on the same profile, with every bound blob removed.
+            strippedAll = true;
+            const stripped = stripAllCiphertext(body);
+            if (stripped) {
+              log.info(
+                { profile: pick.profile, removed: stripped.removed },
+                'upstream refused replayed ciphertext; retrying once without it',
+              );
+              outgoing = Buffer.from(JSON.stringify(stripped.body));
+              rewritten = true;
+              continue;
+            }
+          }
+          ticket.commit(pick, excluded);
+          return sendBuffered(response, status, upstream.headers, read.raw, pick);
+        }
 
         engine.observe(pick.profile, status, upstream.headers);
         if (status >= 500) engine.noteFailure(pick.profile, status);
@@ -315,6 +390,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         response.writeHead(status, responseHeaders(upstream.headers, pick));
         // Flush the head now: an SSE client sees the status before the first event.
         response.flushHeaders();
+        if (turn && sessionId !== null && status >= 200 && status < 300) {
+          const profile = pick.profile;
+          tapBody(upstream, (blob) => ciphertext.record(sessionId, profile, blob));
+        }
         try {
           await streamTo(upstream.body, response);
         } catch (error) {
@@ -332,6 +411,131 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       'upstream_error',
       'The router gave up after trying too many profiles; run codex-lab list to see which need attention, then try again.',
     );
+  }
+
+  /**
+   * A `/backend-api` request without the router token: Codex's own ChatGPT-side traffic (plugins,
+   * hosted MCP, settings, analytics) carries the user's own token, or none. It goes upstream with
+   * exactly the credentials it carries and its answer comes back untouched, so it works as it
+   * would without Codex Lab; the pool's profiles are never used for it. The one exception is the
+   * usage read: once the upstream has accepted the caller's own token, the answer is the pool's
+   * view, so Codex never refuses to send because the personal login is exhausted.
+   */
+  async function passThrough(
+    request: IncomingMessage,
+    response: ServerResponse,
+    subPath: string,
+  ): Promise<void> {
+    const method = request.method ?? 'GET';
+    const kind = kindOf(method, subPath);
+    let raw: Buffer | null = null;
+    if (method !== 'GET' && method !== 'HEAD') {
+      try {
+        raw = await readRequestBody(request, bodyLimit);
+      } catch (error) {
+        if (!isLabError(error)) throw error;
+        response.setHeader('connection', 'close');
+        return sendError(response, 413, error.code, error.message);
+      }
+    }
+    const aborter = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) aborter.abort();
+    });
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await dispatcher.request({
+        origin: base.origin,
+        method: method as Dispatcher.HttpMethod,
+        path: basePath + subPath,
+        headers: copyHeaders(request.headers, notPassedThrough),
+        body: raw,
+        signal: aborter.signal,
+      });
+    } catch (error) {
+      if (aborter.signal.aborted) return;
+      return sendError(
+        response,
+        502,
+        'upstream_unreachable',
+        `The router could not reach ${base.origin} (${(error as Error).message}); check the network connection, then try again.`,
+      );
+    }
+    const status = upstream.statusCode;
+    if (kind === 'usage' && status >= 200 && status < 300) {
+      const own = await readLimitedBuffer(upstream.body, maxUsageBodyBytes);
+      const pool = await poolUsage(
+        { kind, method, path: subPath, headers: request.headers, body: null },
+        aborter.signal,
+      );
+      if (pool) return sendJson(response, 200, pool.answer, labHeaders(pool.pick));
+      const headers = copyHeaders(upstream.headers, notForwardedDownstream);
+      headers['content-length'] = String(own.length);
+      response.writeHead(status, headers);
+      response.end(own);
+      return;
+    }
+    response.writeHead(status, copyHeaders(upstream.headers, notForwardedDownstream));
+    response.flushHeaders();
+    try {
+      await streamTo(upstream.body, response);
+    } catch (error) {
+      if (!aborter.signal.aborted) log.debug({ err: error }, 'pass-through stream ended early');
+    }
+  }
+
+  /**
+   * The routed pool's usage view for a usage read: what the router knows of the profile a new
+   * session would get, else that profile's own answer from the upstream. Null when no profile can
+   * give one (the caller then passes the caller's own answer on).
+   */
+  async function poolUsage(
+    info: ProxyRequestInfo,
+    signal: AbortSignal,
+  ): Promise<{ answer: unknown; pick: ProfilePick } | null> {
+    const pick = await engine.prepare(info).choose(new Map());
+    if (!pick.ok) return null;
+    const known = engine.usageAnswer(pick.profile);
+    if (known !== null && known !== undefined) return { answer: known, pick };
+    try {
+      const credentials = await engine.credentials(pick.profile);
+      const upstream = await dispatcher.request({
+        origin: base.origin,
+        method: 'GET',
+        path: `${basePath}/wham/usage`,
+        headers: {
+          ...upstreamHeaders({}, credentials, false),
+          accept: 'application/json',
+        },
+        signal,
+      });
+      const raw = await readLimitedBuffer(upstream.body, maxUsageBodyBytes);
+      if (upstream.statusCode !== 200) return null;
+      const text = await decodeBody(raw, header(upstream.headers['content-encoding']));
+      return { answer: JSON.parse(text.toString('utf8')) as unknown, pick };
+    } catch (error) {
+      if (isLabError(error) || error instanceof SyntaxError) return null;
+      if (signal.aborted) return null;
+      log.debug({ err: error }, 'could not read the pool usage');
+      return null;
+    }
+  }
+
+  /** Reads an error body (bounded) and decodes it per its `Content-Encoding` to read it. */
+  async function readErrorBody(
+    upstream: Dispatcher.ResponseData,
+  ): Promise<{ raw: Buffer; text: string }> {
+    const raw = await readLimitedBuffer(upstream.body, maxErrorBodyBytes);
+    const encoding = header(upstream.headers['content-encoding']);
+    try {
+      return {
+        raw,
+        text: (await decodeBody(raw, encoding, maxErrorBodyBytes * 16)).toString('utf8'),
+      };
+    } catch {
+      // Undecodable (or cut off): not recognised, passed on as it came.
+      return { raw, text: '' };
+    }
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -401,8 +605,11 @@ function copyHeaders(
 function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   credentials: UpstreamCredentials,
+  rewritten: boolean,
 ): Record<string, string | string[]> {
   const headers = copyHeaders(incoming, notForwardedUpstream);
+  // A rewritten body is plain JSON, whatever encoding the client's bytes had.
+  if (rewritten) delete headers['content-encoding'];
   headers['authorization'] = `Bearer ${credentials.accessToken}`;
   if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
   return headers;
@@ -457,29 +664,66 @@ function streamTo(body: Readable, response: ServerResponse): Promise<void> {
   });
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+/** Reads a body up to `limit` bytes (the rest is drained and dropped). */
+async function readLimitedBuffer(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     if (size < limit) chunks.push(chunk);
     size += chunk.length;
   }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+  return Buffer.concat(chunks).subarray(0, limit);
 }
 
+/** Passes a body the router has read on, as it came (its `Content-Encoding` intact). */
 function sendBuffered(
   response: ServerResponse,
   status: number,
   upstream: IncomingHttpHeaders,
-  text: string,
+  raw: Buffer,
   pick: ProfilePick,
 ): void {
   const headers = responseHeaders(upstream, pick);
-  delete headers['content-length'];
-  delete headers['content-encoding'];
-  response.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(text)) });
-  response.end(text);
+  headers['content-length'] = String(raw.length);
+  response.writeHead(status, headers);
+  response.end(raw);
 }
+
+/**
+ * Lets `onBlob` see every bound blob of a streamed answer, decoding a compressed stream on the
+ * side; the bytes that reach the client are the upstream's, untouched.
+ */
+function tapBody(upstream: Dispatcher.ResponseData, onBlob: (blob: string) => void): void {
+  const tap = createCiphertextTap(onBlob);
+  const decoder = responseDecoder(header(upstream.headers['content-encoding']));
+  if (decoder === null) {
+    upstream.body.on('data', tap);
+    return;
+  }
+  if (decoder === undefined) return;
+  decoder.on('data', tap);
+  decoder.on('error', () => undefined);
+  upstream.body.on('data', (chunk: Buffer) => decoder.write(chunk));
+  upstream.body.once('end', () => decoder.end());
+  upstream.body.once('close', () => decoder.destroy());
+}
+
+const upgradeRequiredBody = JSON.stringify({
+  error: {
+    type: 'upgrade_required',
+    code: 'upgrade_required',
+    message: 'The Codex Lab router speaks HTTP/SSE to Codex; use HTTP for this request.',
+  },
+});
+const upgradeRequiredAnswer =
+  'HTTP/1.1 426 Upgrade Required\r\n' +
+  'content-type: application/json; charset=utf-8\r\n' +
+  `content-length: ${Buffer.byteLength(upgradeRequiredBody)}\r\n` +
+  'connection: close\r\n\r\n' +
+  upgradeRequiredBody;
 
 function sendNoPick(response: ServerResponse, pick: NoPick): void {
   const body = pick.body ?? { error: { type: pick.code, code: pick.code, message: pick.message } };

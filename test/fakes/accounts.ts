@@ -54,6 +54,16 @@ export interface FakeAccount {
   reply: string;
   /** Percent added to each window per completed turn. */
   usagePerTurn: number;
+  /**
+   * Whether answers carry a reasoning item (with account-bound `encrypted_content` when the
+   * request includes `reasoning.encrypted_content`), as reasoning models do. Default true.
+   */
+  reasoning: boolean;
+  /**
+   * How this account rejects ciphertext minted by another account: `code` answers
+   * `code: "invalid_encrypted_content"`, `null_code` the other real shape (`code: null`, message only).
+   */
+  encryptedContentRejection: 'code' | 'null_code';
 }
 
 /** Options for a new fake account; everything has a sensible default. */
@@ -82,6 +92,8 @@ export function createFakeAccount(init: FakeAccountInit, nowSeconds: number): Fa
     stickyFailure: null,
     reply: `Hello from ${init.email}`,
     usagePerTurn: 1,
+    reasoning: true,
+    encryptedContentRejection: 'code',
     ...init,
   };
 }

@@ -4,13 +4,28 @@
  * `GET /backend-api/codex/models` and `GET /backend-api/wham/usage`, with the `x-codex-*` quota
  * headers, the real 429 `usage_limit_reached` body and per-account scripted failures.
  *
+ * As today's backend (research/codex-0.171-notes.md): answers carry a reasoning item whose
+ * `encrypted_content` is bound to the account (`ciphertext.ts`), replayed foreign ciphertext is
+ * refused with 400 `invalid_encrypted_content` in either real shape, and with `setCompression` every
+ * answer (JSON and SSE) is compressed with zstd or gzip when the request's `Accept-Encoding` allows.
+ *
  * Upstream bearers are mapped to accounts by the fake issuer (`accountForAccessToken`) when it
  * issued them, else through tokens registered here with `registerAccessToken` (direct tests).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync, inflateSync, zstdDecompressSync } from 'node:zlib';
+import {
+  brotliDecompressSync,
+  createGzip,
+  createZstdCompress,
+  gunzipSync,
+  gzipSync,
+  inflateSync,
+  zstdCompressSync,
+  zstdDecompressSync,
+} from 'node:zlib';
 import type { FakeAccount, FakeFailure, FakeWindow } from './accounts.ts';
+import { encryptedContentError, firstRejectedBlob, mintEncryptedContent } from './ciphertext.ts';
 import type { FakeChatGpt, FakeHandler } from './fake-chatgpt.ts';
 import { accessTokenIsValid, accountForAccessToken } from './fake-issuer.ts';
 
@@ -178,22 +193,89 @@ export function rateLimitHeaders(
   return headers;
 }
 
-function sendJson(
+const compressionKey = 'backend.compression';
+/** The encoding each answer gets, chosen from its request's `Accept-Encoding`. */
+const answerEncodings = new WeakMap<ServerResponse, 'zstd' | 'gzip'>();
+
+/**
+ * Makes the fake compress every answer it sends (errors, usage, SSE streams) with zstd, else gzip,
+ * whenever the request's `Accept-Encoding` allows it — as chatgpt.com does for Codex 0.171.
+ */
+export function setCompression(fake: FakeChatGpt, enabled: boolean): void {
+  fake.extensions.set(compressionKey, enabled);
+}
+
+/** Picks the answer's encoding for `request` (call before answering on `response`). */
+export function chooseAnswerEncoding(
+  fake: FakeChatGpt,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  if (fake.extensions.get(compressionKey) !== true) return;
+  const accepted = String(request.headers['accept-encoding'] ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((entry) => entry.trim().split(';')[0]);
+  const encoding = accepted.includes('zstd') ? 'zstd' : accepted.includes('gzip') ? 'gzip' : null;
+  if (encoding) answerEncodings.set(response, encoding);
+}
+
+/** Sends a JSON answer (compressed when `chooseAnswerEncoding` picked an encoding). */
+export function sendJson(
   response: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
+  const encoding = answerEncodings.get(response);
+  const text = Buffer.from(JSON.stringify(body));
+  const payload =
+    encoding === 'zstd' ? zstdCompressSync(text) : encoding === 'gzip' ? gzipSync(text) : text;
   response.writeHead(status, {
     'content-type': 'application/json',
     'x-oai-request-id': randomUUID(),
+    ...(encoding ? { 'content-encoding': encoding, vary: 'accept-encoding' } : {}),
+    'content-length': String(payload.length),
     ...headers,
   });
-  response.end(JSON.stringify(body));
+  response.end(payload);
+}
+
+/** Where an SSE stream's events go: the response itself, or a compressor in front of it. */
+interface SseSink {
+  write(text: string): void;
+  end(): void;
+  /** Writes `text`, then kills the connection (a reset in mid-stream). */
+  writeThenReset(text: string): void;
+}
+
+function sseSink(response: ServerResponse): SseSink {
+  const encoding = answerEncodings.get(response);
+  if (!encoding) {
+    return {
+      write: (text) => void response.write(text),
+      end: () => void response.end(),
+      writeThenReset: (text) => void response.write(text, () => response.socket?.destroy()),
+    };
+  }
+  const compressor = encoding === 'zstd' ? createZstdCompress() : createGzip();
+  compressor.pipe(response);
+  // Flushed per event, as a compressing server must for a stream the client reads live.
+  return {
+    write: (text) => {
+      compressor.write(text);
+      compressor.flush();
+    },
+    end: () => void compressor.end(),
+    writeThenReset: (text) => {
+      compressor.write(text);
+      compressor.flush(() => setImmediate(() => response.socket?.destroy()));
+    },
+  };
 }
 
 /** 401 like the real backend's answer to an expired or unknown access token. */
-function sendUnauthorized(
+export function sendUnauthorized(
   response: ServerResponse,
   reason: 'missing' | 'unknown' | 'expired',
 ): void {
@@ -321,12 +403,29 @@ export function replyChunks(reply: string): string[] {
   return chunks;
 }
 
-function parseModel(body: Buffer): string {
+/** The fields of a turn's body the fake acts on. */
+interface TurnRequest {
+  model: string;
+  /** `include: ["reasoning.encrypted_content"]` (Codex always asks for it). */
+  wantsCiphertext: boolean;
+  input: unknown;
+}
+
+function parseTurn(body: Buffer): TurnRequest {
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { model?: unknown };
-    return typeof parsed.model === 'string' ? parsed.model : 'gpt-5.1-codex';
+    const parsed = JSON.parse(body.toString('utf8')) as {
+      model?: unknown;
+      include?: unknown;
+      input?: unknown;
+    };
+    return {
+      model: typeof parsed.model === 'string' ? parsed.model : 'gpt-5.1-codex',
+      wantsCiphertext:
+        Array.isArray(parsed.include) && parsed.include.includes('reasoning.encrypted_content'),
+      input: parsed.input,
+    };
   } catch {
-    return 'gpt-5.1-codex';
+    return { model: 'gpt-5.1-codex', wantsCiphertext: false, input: null };
   }
 }
 
@@ -334,51 +433,82 @@ function streamResponse(
   fake: FakeChatGpt,
   account: FakeAccount,
   response: ServerResponse,
-  model: string,
+  turn: TurnRequest,
   resetMidStream: boolean,
 ): void {
+  const { model } = turn;
   const now = fake.nowSeconds();
   const responseId = `resp_${randomUUID().replaceAll('-', '')}`;
   const itemId = `msg_${randomUUID().replaceAll('-', '')}`;
+  const encoding = answerEncodings.get(response);
   response.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
     'x-oai-request-id': randomUUID(),
     'x-models-etag': fakeModelsEtag,
     'openai-model': model,
+    ...(encoding ? { 'content-encoding': encoding, vary: 'accept-encoding' } : {}),
     ...rateLimitHeaders(account, now),
   });
+  const sink = sseSink(response);
   const event = (payload: Record<string, unknown>): string =>
     `event: ${String(payload['type'])}\ndata: ${JSON.stringify(payload)}\n\n`;
   const chunks = replyChunks(account.reply);
   const base = { id: responseId, object: 'response', created_at: now, model };
+  let sequence = 0;
+  const output: Array<Record<string, unknown>> = [];
   const events: string[] = [
     event({
       type: 'response.created',
-      sequence_number: 0,
+      sequence_number: sequence++,
       response: { ...base, status: 'in_progress', output: [] },
     }),
+  ];
+  if (account.reasoning) {
+    // A reasoning item first, as reasoning models answer; its ciphertext is this account's.
+    const reasoningId = `rs_${randomUUID().replaceAll('-', '')}`;
+    const reasoning: Record<string, unknown> = { id: reasoningId, type: 'reasoning', summary: [] };
+    if (turn.wantsCiphertext) {
+      reasoning['encrypted_content'] = mintEncryptedContent(fake, account, reasoningId);
+    }
+    output.push(reasoning);
+    events.push(
+      event({
+        type: 'response.output_item.added',
+        sequence_number: sequence++,
+        output_index: 0,
+        item: { id: reasoningId, type: 'reasoning', summary: [] },
+      }),
+      event({
+        type: 'response.output_item.done',
+        sequence_number: sequence++,
+        output_index: 0,
+        item: reasoning,
+      }),
+    );
+  }
+  const messageIndex = output.length;
+  events.push(
     event({
       type: 'response.output_item.added',
-      sequence_number: 1,
-      output_index: 0,
+      sequence_number: sequence++,
+      output_index: messageIndex,
       item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
     }),
-    ...chunks.map((delta, index) =>
+    ...chunks.map((delta) =>
       event({
         type: 'response.output_text.delta',
-        sequence_number: 2 + index,
+        sequence_number: sequence++,
         item_id: itemId,
-        output_index: 0,
+        output_index: messageIndex,
         content_index: 0,
         delta,
       }),
     ),
-  ];
+  );
   if (resetMidStream) {
     // Some events reach the client, then the connection dies without response.completed.
-    const partial = events.slice(0, Math.max(2, events.length - 1)).join('');
-    response.write(partial, () => response.socket?.destroy());
+    sink.writeThenReset(events.slice(0, Math.max(2, events.length - 1)).join(''));
     return;
   }
   const item = {
@@ -388,21 +518,22 @@ function streamResponse(
     role: 'assistant',
     content: [{ type: 'output_text', text: account.reply, annotations: [] }],
   };
+  output.push(item);
   const outputTokens = Math.max(1, Math.ceil(account.reply.length / 4));
   events.push(
     event({
       type: 'response.output_item.done',
-      sequence_number: 2 + chunks.length,
-      output_index: 0,
+      sequence_number: sequence++,
+      output_index: messageIndex,
       item,
     }),
     event({
       type: 'response.completed',
-      sequence_number: 3 + chunks.length,
+      sequence_number: sequence++,
       response: {
         ...base,
         status: 'completed',
-        output: [item],
+        output,
         usage: {
           input_tokens: 12,
           input_tokens_details: { cached_tokens: 0 },
@@ -414,9 +545,9 @@ function streamResponse(
     }),
   );
   // One write per event, as a real stream arrives: clients and proxies must cope with framing.
-  for (const text of events) response.write(text);
+  for (const text of events) sink.write(text);
   chargeTurn(account, fake.nowSeconds());
-  response.end();
+  sink.end();
 }
 
 function serveCompact(fake: FakeChatGpt, account: FakeAccount, response: ServerResponse): void {
@@ -511,6 +642,7 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
   const isModels = method === 'GET' && path === '/backend-api/codex/models';
   const isUsage = method === 'GET' && path === '/backend-api/wham/usage';
   if (!isResponses && !isCompact && !isModels && !isUsage) return false;
+  chooseAnswerEncoding(fake, request, response);
 
   let body: Buffer;
   try {
@@ -561,10 +693,16 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
 
   const failure = nextFailure(account);
   if (failure && serveFailure(fake, account, failure, response)) return true;
+  const turn = parseTurn(body);
+  const rejected = firstRejectedBlob(fake, account, turn.input);
+  if (rejected) {
+    sendJson(response, 400, encryptedContentError(account, rejected.blob, rejected.check));
+    return true;
+  }
   if (isCompact) {
     serveCompact(fake, account, response);
     return true;
   }
-  streamResponse(fake, account, response, parseModel(body), failure?.kind === 'reset_mid_stream');
+  streamResponse(fake, account, response, turn, failure?.kind === 'reset_mid_stream');
   return true;
 };

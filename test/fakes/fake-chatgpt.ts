@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createFakeAccount, type FakeAccount, type FakeAccountInit } from './accounts.ts';
 
 /** One request the fake received. */
@@ -15,7 +16,20 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   at: number;
+  /** True for a WebSocket upgrade request (recorded before it is refused or accepted). */
+  upgrade?: boolean;
 }
+
+/** What the fake does with a WebSocket upgrade on the responses path. */
+export type WebSocketUpgradeMode = 'refuse' | 'accept';
+
+/** Handles an accepted WebSocket upgrade (the Responses-over-WebSocket side, when loaded). */
+export type FakeUpgradeHandler = (
+  fake: FakeChatGpt,
+  request: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+) => void;
 
 /** Handles a request for one side of the fake; returns false when the path is not its own. */
 export type FakeHandler = (
@@ -45,6 +59,13 @@ export interface FakeChatGpt {
   account(email: string): FakeAccount;
   /** Free-form state owned by the issuer and backend handlers (tokens, codes, device codes, …). */
   readonly extensions: Map<string, unknown>;
+  /**
+   * WebSocket upgrades on `/backend-api/codex/responses`: `refuse` (default) answers 400 as a
+   * backend without the transport would; `accept` completes the handshake (`onUpgrade`).
+   */
+  webSocketUpgrades: WebSocketUpgradeMode;
+  /** The handler an accepted upgrade goes to; without one the socket is closed after the handshake. */
+  onUpgrade: FakeUpgradeHandler | null;
   close(): Promise<void>;
 }
 
@@ -67,6 +88,8 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     accounts: new Map(),
     requests: [],
     extensions: new Map(),
+    webSocketUpgrades: 'refuse',
+    onUpgrade: null,
     nowSeconds: () => fixedNow ?? Math.floor(Date.now() / 1000),
     setNow(seconds) {
       fixedNow = seconds;
@@ -87,6 +110,29 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     },
   };
   for (const init of options.accounts ?? []) fake.addAccount(init);
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', fake.issuerUrl);
+    fake.requests.push({
+      method: request.method ?? 'GET',
+      path: url.pathname + url.search,
+      headers: { ...request.headers },
+      body: '',
+      at: Date.now(),
+      upgrade: true,
+    });
+    const onResponses = url.pathname.replace(/\/+$/, '') === '/backend-api/codex/responses';
+    if (!onResponses || fake.webSocketUpgrades === 'refuse' || !fake.onUpgrade) {
+      const body = JSON.stringify({
+        error: { message: 'WebSocket is not available here.', type: 'invalid_request_error' },
+      });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    fake.onUpgrade(fake, request, socket, head);
+  });
 
   server.on('request', (request, response) => {
     const chunks: Buffer[] = [];
@@ -124,6 +170,7 @@ async function defaultHandlers(): Promise<FakeHandler[]> {
   for (const [file, exported] of [
     ['./fake-issuer.ts', 'handleIssuerRequest'],
     ['./fake-backend.ts', 'handleBackendRequest'],
+    ['./fake-chatgpt-side.ts', 'handleChatGptSideRequest'],
   ] as const) {
     try {
       const module = (await import(file)) as Record<string, FakeHandler>;

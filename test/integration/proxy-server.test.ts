@@ -271,17 +271,24 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
 const turn = { model: 'gpt-5.5', input: [], stream: true, prompt_cache_key: 'thread-1' };
 
 describe('router token', () => {
-  it('rejects requests without or with a wrong token, with a JSON error', async () => {
+  it('never opens the pool without the router token: such requests go upstream with their own credentials, untouched', async () => {
     const none = await fetch(`${router.url}/backend-api/codex/responses`, {
       method: 'POST',
       body: '{}',
     });
     expect(none.status).toBe(401);
-    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('token_invalid');
+    expect(fake.requests.at(-1)!.headers['authorization']).toBeUndefined();
     const wrong = await post('/backend-api/codex/responses', turn, {
       authorization: 'Bearer clab_wrong',
     });
     expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('x-codex-lab-profile')).toBeNull();
+    await wrong.text();
+    const seen = fake.requests.at(-1)!;
+    expect(seen.headers['authorization']).toBe('Bearer clab_wrong');
+    expect(seen.headers['chatgpt-account-id']).toBeUndefined();
+    expect(seen.body).toBe(JSON.stringify(turn));
     const control = await fetch(`${router.url}/lab/v1/state`);
     expect(control.status).toBe(401);
   });

@@ -1,0 +1,237 @@
+/**
+ * Account-bound ciphertext (DESIGN.md section 9; docs/routing.md "Account-bound content").
+ *
+ * Codex replays every earlier reasoning item, with its `encrypted_content`, on every turn, and a
+ * remote-compaction item carries a sealed blob too. Both are bound to the account that minted
+ * them: replayed to another account, the upstream answers 400 `invalid_encrypted_content`. So the
+ * router records which profile minted each blob of a session (seen as the answers stream past),
+ * and when a request is served by another profile it removes the foreign blobs before sending.
+ * Blobs of the serving profile, and blobs it has never seen (minted before a restart), stay
+ * byte-exact; a 400 for those is caught by one stripped retry.
+ *
+ * A blob is known by its last characters: sealed tokens end in a MAC, so the tail is unique and
+ * nothing hashes a multi-kilobyte string on the hot path. No blob is ever logged.
+ */
+
+/** Characters of a blob's end that identify it. */
+const tailLength = 48;
+/** Item types whose `encrypted_content` is bound to the minting account. */
+const reasoningType = 'reasoning';
+const compactionType = 'compaction';
+
+function keyOf(blob: string): string {
+  return blob.length <= tailLength ? blob : blob.slice(-tailLength);
+}
+
+interface SessionBlobs {
+  /** Blob key → profile that minted it, oldest first. */
+  owners: Map<string, string>;
+  /** Profile → how many of `owners` it minted. */
+  counts: Map<string, number>;
+}
+
+/** Options for `CiphertextOwners`; the bounds keep memory flat however long the router runs. */
+export interface CiphertextOwnersOptions {
+  /** Sessions remembered (least recently used forgotten first). Default 10 000. */
+  maxSessions?: number;
+  /** Blobs remembered per session (oldest forgotten first). Default 4 096. */
+  maxBlobsPerSession?: number;
+}
+
+/** Which profile minted each ciphertext of each session, in memory. */
+export class CiphertextOwners {
+  readonly #sessions = new Map<string, SessionBlobs>();
+  readonly #maxSessions: number;
+  readonly #maxBlobs: number;
+
+  constructor(options: CiphertextOwnersOptions = {}) {
+    this.#maxSessions = options.maxSessions ?? 10_000;
+    this.#maxBlobs = options.maxBlobsPerSession ?? 4_096;
+  }
+
+  /** `profile` minted `blob` in `sessionId`. */
+  record(sessionId: string, profile: string, blob: string): void {
+    let session = this.#sessions.get(sessionId);
+    if (session) {
+      // Re-insert: the Map's order is the recency order.
+      this.#sessions.delete(sessionId);
+    } else {
+      session = { owners: new Map(), counts: new Map() };
+      if (this.#sessions.size >= this.#maxSessions) {
+        const oldest = this.#sessions.keys().next().value;
+        if (oldest !== undefined) this.#sessions.delete(oldest);
+      }
+    }
+    this.#sessions.set(sessionId, session);
+    const key = keyOf(blob);
+    const previous = session.owners.get(key);
+    if (previous === profile) return;
+    if (previous !== undefined) this.#uncount(session, previous);
+    else if (session.owners.size >= this.#maxBlobs) {
+      const [oldestKey, oldestOwner] = session.owners.entries().next().value as [string, string];
+      session.owners.delete(oldestKey);
+      this.#uncount(session, oldestOwner);
+    }
+    session.owners.set(key, profile);
+    session.counts.set(profile, (session.counts.get(profile) ?? 0) + 1);
+  }
+
+  /**
+   * Whether a request of `sessionId` served by `profile` may carry a blob another profile minted:
+   * the only case in which the router parses and rewrites the body.
+   */
+  hasForeign(sessionId: string | null, profile: string): boolean {
+    if (sessionId === null) return false;
+    const session = this.#sessions.get(sessionId);
+    if (!session) return false;
+    for (const owner of session.counts.keys()) if (owner !== profile) return true;
+    return false;
+  }
+
+  /** The profile that minted `blob` in `sessionId`, or undefined when the router never saw it. */
+  ownerOf(sessionId: string, blob: string): string | undefined {
+    return this.#sessions.get(sessionId)?.owners.get(keyOf(blob));
+  }
+
+  /** Forgets a profile's blobs (removed) or moves them (renamed). */
+  reassign(from: string, to: string | null): void {
+    for (const session of this.#sessions.values()) {
+      if (!session.counts.has(from)) continue;
+      for (const [key, owner] of session.owners) {
+        if (owner !== from) continue;
+        if (to === null) session.owners.delete(key);
+        else session.owners.set(key, to);
+      }
+      const count = session.counts.get(from) ?? 0;
+      session.counts.delete(from);
+      if (to !== null) session.counts.set(to, (session.counts.get(to) ?? 0) + count);
+    }
+  }
+
+  #uncount(session: SessionBlobs, profile: string): void {
+    const count = (session.counts.get(profile) ?? 1) - 1;
+    if (count <= 0) session.counts.delete(profile);
+    else session.counts.set(profile, count);
+  }
+}
+
+/** The outcome of stripping a body: a new body when something was removed, else null. */
+export interface StripResult {
+  body: Record<string, unknown>;
+  /** Reasoning items that lost their ciphertext (kept or dropped) plus compaction items dropped. */
+  removed: number;
+}
+
+/**
+ * Removes every bound blob for which `keep` says no: a reasoning item loses its `encrypted_content`
+ * (and is dropped when nothing else is left in it: no summary, no content), a compaction item is
+ * dropped whole. Returns null when nothing had to go, so the caller sends the original bytes.
+ * `body` itself is never modified.
+ */
+export function stripCiphertext(
+  body: Record<string, unknown>,
+  keep: (blob: string) => boolean,
+): StripResult | null {
+  const input = body['input'];
+  if (!Array.isArray(input)) return null;
+  let output: unknown[] | null = null;
+  let removed = 0;
+  for (let index = 0; index < input.length; index += 1) {
+    const item: unknown = input[index];
+    const replacement = strippedItem(item, keep);
+    if (replacement === item) {
+      output?.push(item);
+      continue;
+    }
+    removed += 1;
+    output ??= input.slice(0, index);
+    if (replacement !== null) output.push(replacement);
+  }
+  return output === null ? null : { body: { ...body, input: output }, removed };
+}
+
+/** The item as it may be sent: itself, a copy without its blob, or null (drop it). */
+function strippedItem(item: unknown, keep: (blob: string) => boolean): unknown {
+  if (item === null || typeof item !== 'object') return item;
+  const record = item as Record<string, unknown>;
+  const type = record['type'];
+  if (type !== reasoningType && type !== compactionType) return item;
+  const blob = record['encrypted_content'];
+  if (blob === undefined || blob === null) return item;
+  // A blob that is not even a string cannot be anyone's: never send it on.
+  if (typeof blob === 'string' && keep(blob)) return item;
+  if (type === compactionType) return null;
+  const { encrypted_content: _dropped, ...rest } = record;
+  const summary = rest['summary'];
+  const content = rest['content'];
+  const hasSummary = Array.isArray(summary) && summary.length > 0;
+  const hasContent = Array.isArray(content) && content.length > 0;
+  return hasSummary || hasContent ? rest : null;
+}
+
+/** Strips every bound blob: the body of the one retry after an `invalid_encrypted_content`. */
+export function stripAllCiphertext(body: Record<string, unknown>): StripResult | null {
+  return stripCiphertext(body, () => false);
+}
+
+const rejectionMessage = /^The encrypted content\b[\s\S]*\bcould not be verified\b/;
+
+/**
+ * True for the upstream's 400 that refuses replayed ciphertext, in either real shape:
+ * `code: "invalid_encrypted_content"`, or `code: null` with only the message ("The encrypted
+ * content … could not be verified. Reason: …"). Anything else (another 400, non-JSON) is false.
+ */
+export function isCiphertextRejection(status: number, text: string): boolean {
+  if (status !== 400) return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (error === null || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code === 'invalid_encrypted_content') return true;
+  return (code === null || code === undefined) && typeof message === 'string'
+    ? rejectionMessage.test(message)
+    : false;
+}
+
+/**
+ * Watches an SSE answer as it streams past and reports every bound blob the upstream minted
+ * (`response.output_item.done` with a reasoning or compaction item). Feed it the decoded bytes
+ * chunk by chunk; it only parses the few lines that carry `encrypted_content`.
+ */
+export function createCiphertextTap(onBlob: (blob: string) => void): (chunk: Buffer) => void {
+  /** The unfinished last line of earlier chunks. */
+  let carry: Buffer | null = null;
+  const maxCarry = 16 * 1024 * 1024;
+  return (chunk) => {
+    const end = chunk.lastIndexOf(10);
+    if (end === -1) {
+      carry = carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk);
+      if (carry.length > maxCarry) carry = null;
+      return;
+    }
+    const complete = carry
+      ? Buffer.concat([carry, chunk.subarray(0, end)])
+      : chunk.subarray(0, end);
+    carry = end + 1 < chunk.length ? Buffer.from(chunk.subarray(end + 1)) : null;
+    if (complete.indexOf('"encrypted_content"') === -1) return;
+    for (const line of complete.toString('utf8').split('\n')) {
+      if (!line.startsWith('data:') || !line.includes('"encrypted_content"')) continue;
+      if (!line.includes('response.output_item.done')) continue;
+      let event: { type?: unknown; item?: { type?: unknown; encrypted_content?: unknown } };
+      try {
+        event = JSON.parse(line.slice(5)) as typeof event;
+      } catch {
+        continue;
+      }
+      if (event.type !== 'response.output_item.done') continue;
+      const item = event.item;
+      if (item?.type !== reasoningType && item?.type !== compactionType) continue;
+      if (typeof item.encrypted_content === 'string') onBlob(item.encrypted_content);
+    }
+  };
+}

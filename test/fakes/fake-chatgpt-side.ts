@@ -1,0 +1,110 @@
+/**
+ * The fake ChatGPT's side endpoints that Codex calls on `chatgpt_base_url` with the user's own
+ * ChatGPT token when its `CODEX_HOME` holds a ChatGPT login (research/codex-0.171-notes.md
+ * section 3): plugins (`ps/plugins/*`), the hosted MCP server (`ps/mcp`, JSON-RPC over HTTP),
+ * settings (`wham/settings/user`), `wham/rate-limit-reset-credits`, `wham/accounts/check` and
+ * analytics (`codex/analytics-events/events`). Each accepts only a valid ChatGPT access token of a
+ * known account (the MCP session's `initialize` may come without any); anything else (a router
+ * token, say) is answered 401 with `WWW-Authenticate`, which is what makes Codex's MCP client report
+ * `AuthRequired`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  accountForBearer,
+  chooseAnswerEncoding,
+  sendJson,
+  sendUnauthorized,
+} from './fake-backend.ts';
+import type { FakeChatGpt, FakeHandler } from './fake-chatgpt.ts';
+
+const sidePaths = [
+  /^\/backend-api\/ps\/plugins(\/.*)?$/,
+  /^\/backend-api\/ps\/mcp(\/.*)?$/,
+  /^\/backend-api\/wham\/settings\/user$/,
+  /^\/backend-api\/wham\/rate-limit-reset-credits$/,
+  /^\/backend-api\/wham\/accounts\/check$/,
+  /^\/backend-api\/codex\/analytics-events\/events$/,
+];
+
+/** True for a path this handler owns. */
+export function isChatGptSidePath(path: string): boolean {
+  return sidePaths.some((pattern) => pattern.test(path));
+}
+
+function answerMcp(response: ServerResponse, raw: Buffer): void {
+  let message: { id?: unknown; method?: unknown; params?: { protocolVersion?: unknown } };
+  try {
+    message = JSON.parse(raw.toString('utf8')) as typeof message;
+  } catch {
+    sendJson(response, 400, {
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32700, message: 'Parse error' },
+    });
+    return;
+  }
+  if (message.id === undefined) {
+    // A notification (e.g. notifications/initialized): accepted, no body.
+    response.writeHead(202);
+    response.end();
+    return;
+  }
+  const result =
+    message.method === 'initialize'
+      ? {
+          protocolVersion:
+            typeof message.params?.protocolVersion === 'string'
+              ? message.params.protocolVersion
+              : '2025-06-18',
+          capabilities: { tools: { listChanged: false } },
+          serverInfo: { name: 'codex_apps', version: '1.0.0' },
+        }
+      : message.method === 'tools/list'
+        ? { tools: [] }
+        : {};
+  sendJson(response, 200, { jsonrpc: '2.0', id: message.id, result });
+}
+
+function answerFor(path: string): unknown {
+  if (path.startsWith('/backend-api/ps/plugins/installed')) {
+    return { plugins: [], pagination: { limit: 1000, next_page_token: null } };
+  }
+  if (path.startsWith('/backend-api/ps/plugins/suggested')) return { plugins: [] };
+  if (path.startsWith('/backend-api/ps/plugins')) return {};
+  if (path === '/backend-api/wham/accounts/check') return { accounts: [] };
+  return {};
+}
+
+/** Serves the side endpoints; loaded by `startFakeChatGpt` after the backend handler. */
+export const handleChatGptSideRequest: FakeHandler = (
+  fake: FakeChatGpt,
+  request: IncomingMessage,
+  response: ServerResponse,
+  raw: Buffer,
+) => {
+  const url = new URL(request.url ?? '/', fake.issuerUrl);
+  const path = url.pathname.replace(/\/+$/, '');
+  if (!isChatGptSidePath(path)) return false;
+  chooseAnswerEncoding(fake, request, response);
+  const isMcp = path.startsWith('/backend-api/ps/mcp') && request.method === 'POST';
+  // Codex opens the hosted MCP session without credentials (measured: `initialize` carries no
+  // Authorization) and the server lets it; a bearer that is present must be valid.
+  const anonymousMcp = isMcp && request.headers.authorization === undefined;
+  const check = anonymousMcp ? null : accountForBearer(fake, request.headers.authorization);
+  if (check && !check.ok) {
+    response.setHeader('www-authenticate', 'Bearer realm="OpenAI"');
+    sendUnauthorized(response, check.reason);
+    return true;
+  }
+  if (isMcp) {
+    answerMcp(response, raw);
+    return true;
+  }
+  if (path === '/backend-api/codex/analytics-events/events') {
+    response.writeHead(202);
+    response.end();
+    return true;
+  }
+  sendJson(response, 200, answerFor(path));
+  return true;
+};

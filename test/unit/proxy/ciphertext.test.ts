@@ -1,0 +1,165 @@
+/** Account-bound ciphertext: the owner record, the strip rules, the rejection matcher, the SSE tap. */
+import { describe, expect, it } from 'vitest';
+import {
+  CiphertextOwners,
+  createCiphertextTap,
+  isCiphertextRejection,
+  stripAllCiphertext,
+  stripCiphertext,
+} from '../../../core/proxy/ciphertext.ts';
+
+const blobA = `gAAAAA${'a'.repeat(200)}.macA${'1'.repeat(40)}`;
+const blobB = `gAAAAA${'b'.repeat(200)}.macB${'2'.repeat(40)}`;
+
+function history(): Record<string, unknown> {
+  return {
+    model: 'gpt-6.2-sol',
+    input: [
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'one' }] },
+      { type: 'reasoning', id: 'rs_a', summary: [], encrypted_content: blobA },
+      {
+        type: 'reasoning',
+        id: 'rs_b',
+        summary: [{ type: 'summary_text', text: 'thought' }],
+        encrypted_content: blobB,
+      },
+      { type: 'compaction', encrypted_content: blobA },
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'two' }] },
+    ],
+  };
+}
+
+describe('CiphertextOwners', () => {
+  it('needs no rewrite while every blob of the session is the serving profile’s own', () => {
+    const owners = new CiphertextOwners();
+    owners.record('s', 'alpha', blobA);
+    expect(owners.hasForeign('s', 'alpha')).toBe(false);
+    expect(owners.hasForeign('s', 'beta')).toBe(true);
+    expect(owners.hasForeign('unknown', 'beta')).toBe(false);
+    expect(owners.hasForeign(null, 'beta')).toBe(false);
+    expect(owners.ownerOf('s', blobA)).toBe('alpha');
+    expect(owners.ownerOf('s', blobB)).toBeUndefined();
+  });
+
+  it('stays within its bounds and follows a rename', () => {
+    const owners = new CiphertextOwners({ maxSessions: 2, maxBlobsPerSession: 2 });
+    owners.record('s1', 'alpha', blobA);
+    owners.record('s1', 'beta', blobB);
+    owners.record('s1', 'beta', `${blobB}x`);
+    // The oldest blob (alpha's) was forgotten: nothing of alpha's is left in s1.
+    expect(owners.hasForeign('s1', 'beta')).toBe(false);
+    owners.record('s2', 'alpha', blobA);
+    owners.record('s3', 'alpha', blobA);
+    expect(owners.ownerOf('s1', blobB)).toBeUndefined();
+    owners.reassign('alpha', 'gamma');
+    expect(owners.ownerOf('s3', blobA)).toBe('gamma');
+    owners.reassign('gamma', null);
+    expect(owners.hasForeign('s3', 'beta')).toBe(false);
+  });
+});
+
+describe('stripCiphertext', () => {
+  it('returns null when nothing must go, so the original bytes are sent', () => {
+    const body = history();
+    expect(stripCiphertext(body, () => true)).toBeNull();
+    expect(stripCiphertext({ input: 'text' }, () => false)).toBeNull();
+  });
+
+  it('removes foreign blobs only, leaves the body untouched, and keeps own items by reference', () => {
+    const body = history();
+    const snapshot = JSON.stringify(body);
+    const result = stripCiphertext(body, (blob) => blob === blobB)!;
+    expect(JSON.stringify(body)).toBe(snapshot);
+    const input = result.body['input'] as unknown[];
+    const original = body['input'] as unknown[];
+    // rs_a had nothing but its blob: dropped; the compaction item too; rs_b kept as is.
+    expect(input).toEqual([original[0], original[2], original[4]]);
+    expect(input[1]).toBe(original[2]);
+    expect(result.removed).toBe(2);
+  });
+
+  it('keeps a foreign reasoning item’s summary without its blob, and strips everything on the retry', () => {
+    const result = stripAllCiphertext(history())!;
+    expect(result.body['input']).toEqual([
+      (history()['input'] as unknown[])[0],
+      { type: 'reasoning', id: 'rs_b', summary: [{ type: 'summary_text', text: 'thought' }] },
+      (history()['input'] as unknown[])[4],
+    ]);
+    expect(JSON.stringify(result.body)).not.toContain('gAAAAA');
+  });
+
+  it('never passes on a blob that is not a string', () => {
+    const result = stripCiphertext(
+      { input: [{ type: 'reasoning', summary: [], encrypted_content: 42 }] },
+      () => true,
+    )!;
+    expect(result.body['input']).toEqual([]);
+  });
+});
+
+describe('isCiphertextRejection', () => {
+  const message =
+    'The encrypted content gAAA...abcd could not be verified. Reason: Encrypted content organization_id did not match the target organization.';
+
+  it('knows both real shapes', () => {
+    expect(
+      isCiphertextRejection(
+        400,
+        JSON.stringify({
+          error: { message, type: 'invalid_request_error', code: 'invalid_encrypted_content' },
+        }),
+      ),
+    ).toBe(true);
+    expect(
+      isCiphertextRejection(
+        400,
+        JSON.stringify({ error: { message, type: 'invalid_request_error', code: null } }),
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses lookalikes: other codes, other statuses, other messages, non-JSON', () => {
+    expect(isCiphertextRejection(400, JSON.stringify({ error: { message, code: 'other' } }))).toBe(
+      false,
+    );
+    expect(isCiphertextRejection(500, JSON.stringify({ error: { message, code: null } }))).toBe(
+      false,
+    );
+    expect(
+      isCiphertextRejection(
+        400,
+        JSON.stringify({ error: { message: 'Invalid input', code: null } }),
+      ),
+    ).toBe(false);
+    expect(isCiphertextRejection(400, 'encrypted content could not be verified')).toBe(false);
+    expect(isCiphertextRejection(400, 'null')).toBe(false);
+  });
+});
+
+describe('createCiphertextTap', () => {
+  it('reports blobs of output_item.done across any chunking, and nothing else', () => {
+    const event = (payload: object) => `event: x\ndata: ${JSON.stringify(payload)}\n\n`;
+    const stream =
+      event({ type: 'response.created', response: { id: 'r' } }) +
+      event({
+        type: 'response.output_item.done',
+        item: { type: 'reasoning', id: 'rs', summary: [], encrypted_content: blobA },
+      }) +
+      event({
+        type: 'response.output_item.done',
+        item: { type: 'message', content: [{ text: '"encrypted_content"' }] },
+      }) +
+      event({
+        type: 'response.completed',
+        response: { output: [{ type: 'reasoning', encrypted_content: blobB }] },
+      });
+    const bytes = Buffer.from(stream);
+    for (const size of [1, 7, 64, bytes.length]) {
+      const seen: string[] = [];
+      const tap = createCiphertextTap((blob) => seen.push(blob));
+      for (let start = 0; start < bytes.length; start += size)
+        tap(bytes.subarray(start, start + size));
+      expect(seen, `chunks of ${size}`).toEqual([blobA]);
+    }
+  });
+});
