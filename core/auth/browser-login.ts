@@ -10,6 +10,8 @@ import { minute, type Cancel } from '../ports.ts';
 import type { LoginView } from '../view-types.ts';
 import { buildAuthorizeUrl, callbackRedirectUri } from './authorize-url.ts';
 import { bindCallbackServer, type BoundServer } from './callback-server.ts';
+import { defaultCallbackPort } from '../config.ts';
+import { fallbackCallbackPort } from './constants.ts';
 import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage } from './pages.ts';
 import { createPkcePair, createState } from './pkce.ts';
 import {
@@ -35,6 +37,11 @@ export interface StartLoginOptions extends SignInEnvironment {
   onChange?: (view: LoginView) => void;
   /** Bind retries when the port is busy (Codex: 10 every 200 ms); tests shorten them. */
   bindAttempts?: number;
+  /**
+   * The port tried once when `callbackPort` stays busy. Default: 1457 when the port is Codex's
+   * 1455 (as Codex falls back), none otherwise.
+   */
+  callbackFallbackPort?: number;
 }
 
 /** A sign-in in progress. */
@@ -188,7 +195,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     cancelTimeout();
     update({ state: 'done', profile: result.name, error: null });
     resolveDone(result);
-    response.writeHead(302, { location: `http://localhost:${bound?.port ?? 0}/success` });
+    response.writeHead(302, { location: `http://127.0.0.1:${bound?.port ?? 0}/success` });
     response.end();
     // Stay up briefly for the browser's /success request, without keeping a CLI process alive.
     bound?.server.unref();
@@ -226,12 +233,16 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     }
   };
 
+  const fallbackPort =
+    options.callbackFallbackPort ??
+    (options.callbackPort === defaultCallbackPort ? fallbackCallbackPort : undefined);
   bound = await bindCallbackServer({
     port: options.callbackPort,
     listener,
     clock: options.clock,
     logger,
     ...(options.bindAttempts === undefined ? {} : { attempts: options.bindAttempts }),
+    ...(fallbackPort === undefined ? {} : { fallbackPort }),
   });
   const authorizeUrl = buildAuthorizeUrl({
     issuer: options.issuer,

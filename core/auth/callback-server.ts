@@ -1,7 +1,8 @@
 /**
  * The loopback callback server's socket, bound as Codex binds it (research section 1.4): on
  * 127.0.0.1 only; if the port is busy, ask an older login server there to exit (`GET /cancel`),
- * then retry every 200 ms, up to 10 times, then fail with one clear `port_in_use` error.
+ * then retry every 200 ms, up to 10 times; then, when a fallback port is given (Codex falls back
+ * from 1455 to 1457), try that once; then fail with one clear `port_in_use` error.
  */
 import { createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,8 @@ export interface BindOptions {
   attempts?: number;
   /** Pause between attempts. Default 200 ms. */
   intervalMs?: number;
+  /** A second port to try once when `port` stays busy (1457 for Codex's default 1455). */
+  fallbackPort?: number;
 }
 
 /** A bound callback server and its actual port. */
@@ -65,15 +68,48 @@ export async function bindCallbackServer(options: BindOptions): Promise<BoundSer
         await sendCancel(options.port);
       }
       if (attempt >= attempts) {
+        if (options.fallbackPort !== undefined) {
+          const fallback = await tryListen(options.listener, options.fallbackPort);
+          if (fallback) return fallback;
+        }
+        // Only Codex's own ports are on the issuer's allow-list: a random port would not help.
+        const ports =
+          options.fallbackPort === undefined
+            ? `Port 127.0.0.1:${options.port} is`
+            : `Ports 127.0.0.1:${options.port} and ${options.fallbackPort} are`;
         throw new LabError(
           'port_in_use',
-          `Port 127.0.0.1:${options.port} is already in use, so the sign-in callback cannot listen there. Close the program using it (another sign-in or codex login), or set CODEX_LAB_CALLBACK_PORT to another port (0 picks a free one), and try again.`,
+          `${ports} already in use, so the sign-in callback cannot listen there. Close the program using it (another sign-in or codex login) and try again.`,
           { details: { port: options.port } },
         );
       }
       await sleep(options.clock, intervalMs);
     }
   }
+}
+
+/** One attempt on `port`: the bound server, or null when the port is busy. */
+async function tryListen(listener: RequestListener, port: number): Promise<BoundServer | null> {
+  const server = createServer(listener);
+  try {
+    await listen(server, port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return null;
+    throw new LabError(
+      'io_error',
+      `Could not start the sign-in callback server on 127.0.0.1:${port}: ${(error as Error).message}.`,
+      { cause: error },
+    );
+  }
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function listen(server: Server, port: number): Promise<void> {

@@ -6,6 +6,9 @@
 /** The OAuth client id Codex uses for login, refresh and revoke. */
 export const codexClientId = 'app_EMoamEEZ73f0CkXaXp7hrann';
 
+/** Where Codex's sign-in callback goes when 1455 stays busy (the issuer allows only these two). */
+export const fallbackCallbackPort = 1457;
+
 /** The scopes Codex asks for, in its order. */
 export const codexScope =
   'openid profile email offline_access api.connectors.read api.connectors.invoke';

@@ -4,7 +4,8 @@
  */
 import { LabError } from '../errors.ts';
 import { scrubSecrets } from '../redact.ts';
-import { codexClientId, codexOriginator, refreshFailureMessages } from './constants.ts';
+import { codexClientHeaders } from './codex-identity.ts';
+import { codexClientId, refreshFailureMessages } from './constants.ts';
 import { formBody, parseJsonBody, type HttpAnswer, type HttpRequest } from './http.ts';
 
 /** The three tokens a sign-in yields. */
@@ -103,19 +104,29 @@ export function processApiKeyExchangeAnswer(answer: HttpAnswer): string | null {
   return typeof key === 'string' && key !== '' ? key : null;
 }
 
-/** The refresh request exactly as Codex sends it (section 2.1): JSON, no scope. */
-export function buildRefreshRequest(input: { issuer: string; refreshToken: string }): HttpRequest {
+/**
+ * Why a refresh happens, as Codex 0.171 says it in `refresh_reason`: `unauthorized_recovery` after
+ * a 401, `scheduled` for a token about to expire.
+ */
+export type RefreshReason = 'unauthorized_recovery' | 'scheduled';
+
+/**
+ * The refresh request exactly as Codex 0.171 sends it (research/codex-0.171-notes.md section 1):
+ * JSON with `client_id, grant_type, refresh_reason, refresh_token`, no scope, Codex's headers.
+ */
+export function buildRefreshRequest(input: {
+  issuer: string;
+  refreshToken: string;
+  reason: RefreshReason;
+}): HttpRequest {
   return {
     url: tokenEndpoint(input.issuer),
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      originator: codexOriginator,
-    },
+    headers: { 'content-type': 'application/json', ...codexClientHeaders('application/json') },
     body: JSON.stringify({
       client_id: codexClientId,
       grant_type: 'refresh_token',
+      refresh_reason: input.reason,
       refresh_token: input.refreshToken,
     }),
   };

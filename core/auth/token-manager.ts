@@ -158,7 +158,11 @@ export class TokenManager {
     try {
       answer = await sendRequest(
         this.#fetch,
-        buildRefreshRequest({ issuer: this.#options.issuer, refreshToken: tokens.refresh_token }),
+        buildRefreshRequest({
+          issuer: this.#options.issuer,
+          refreshToken: tokens.refresh_token,
+          reason: reason === 'unauthorized' ? 'unauthorized_recovery' : 'scheduled',
+        }),
         this.#options.requestTimeoutMs ?? 30_000,
         'refresh_transient',
       );

@@ -3,7 +3,7 @@
  * the upstream accepts (DESIGN.md section 5). A window starts only on a *completed* turn, so the
  * SSE stream is read to `response.completed`; a stream that stops before it is a failure.
  */
-import { codexOriginator } from '../auth/constants.ts';
+import { codexClientHeaders, codexClientVersion } from '../auth/codex-identity.ts';
 import type { FetchLike } from '../auth/http.ts';
 
 /**
@@ -15,8 +15,8 @@ export const defaultPrimingModel = 'gpt-5.1-codex-mini';
 /** The tiny user message; any complete turn starts the window, so it only needs to be short. */
 export const primingMessage = 'hi';
 
-/** The Codex version our `User-Agent` claims, matching the capture in research/. */
-export const primingClientVersion = '0.169.0';
+/** The Codex version our `User-Agent` claims (the one every router-originated call claims). */
+export const primingClientVersion = codexClientVersion;
 
 /** A profile's upstream credentials (never logged). */
 export interface PrimeCredentials {
@@ -77,9 +77,7 @@ export function buildPrimeRequest(input: PrimeRequestInput): PrimeRequest {
   const headers: Record<string, string> = {
     authorization: `Bearer ${input.credentials.accessToken}`,
     'content-type': 'application/json',
-    accept: 'text/event-stream',
-    originator: codexOriginator,
-    'user-agent': `${codexOriginator}/${primingClientVersion} (${input.platform ?? 'Unknown; unknown'}) codex-lab`,
+    ...codexClientHeaders('text/event-stream', input.platform ?? 'Unknown; unknown'),
   };
   if (input.credentials.accountId) headers['chatgpt-account-id'] = input.credentials.accountId;
   return {

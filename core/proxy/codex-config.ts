@@ -3,10 +3,13 @@
  * for one run (`codex-lab codex`, the desktop app's launcher) and the `config.toml` block for
  * permanent use (`codex-lab codex-config`, the settings page's snippet).
  *
- * Every key was checked against Codex 0.169 (`codex exec --strict-config` rejects unknown keys).
- * A custom provider rather than `openai_base_url`: the built-in provider would try WebSocket
- * upgrades and zstd bodies, and it cannot be given our bearer (research/codex-protocol.md
- * section 8). The router token reaches Codex through the environment or `codex-lab token`, never
+ * Every key is checked against the Codex versions CI runs (0.169 and 0.171). `--strict-config`
+ * rejects unknown top-level `-c` keys and unknown keys in `config.toml`, but an unknown key under
+ * `model_providers.*` given with `-c` only prints "… is ignored" and runs
+ * (research/codex-0.171-notes.md section 1), so the end-to-end suite fails on any "is ignored"
+ * warning for the keys set here. A custom provider rather than `openai_base_url`: the built-in
+ * provider would try WebSocket upgrades and zstd bodies, and it cannot be given our bearer
+ * (research/codex-protocol.md section 8). The router token reaches Codex through the environment or `codex-lab token`, never
  * through a file Codex owns.
  */
 

@@ -5,6 +5,7 @@
  * account's numbers (peers.md §0.3).
  */
 import { z } from 'zod';
+import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { defaultChatGptBaseUrl } from '../config.ts';
 import { LabError } from '../errors.ts';
 import type { LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
@@ -29,10 +30,10 @@ export function buildUsageRequest(
     '',
   );
   const headers: Record<string, string> = {
-    Authorization: `Bearer ${credentials.accessToken}`,
-    Accept: 'application/json',
+    ...codexClientHeaders('application/json'),
+    authorization: `Bearer ${credentials.accessToken}`,
   };
-  if (credentials.accountId) headers['ChatGPT-Account-Id'] = credentials.accountId;
+  if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
   return { url: `${base}/wham/usage`, headers };
 }
 

@@ -51,7 +51,9 @@ async function signIn(email: string): Promise<void> {
     dialog.getByRole('button', { name: 'Continue to sign-in' }).click(),
   ]);
   // The fake issuer approves and redirects the popup to the loopback callback, which shows /success.
-  await popup.waitForURL(/^http:\/\/localhost:\d+\/(auth\/callback|success)/, { timeout: 20_000 });
+  await popup.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/(auth\/callback|success)/, {
+    timeout: 20_000,
+  });
   const result = dialog.getByRole('status', { name: 'Sign-in result' });
   await result.waitFor({ timeout: 20_000 });
   expect(await result.textContent()).toContain('Saved as');

@@ -486,7 +486,9 @@ function authorize(
   if (query.get('code_challenge_method') !== 'S256')
     problems.push('code_challenge_method must be S256');
   if (!query.get('code_challenge')) problems.push('code_challenge is required');
-  if (!/^http:\/\/localhost:\d+\/auth\/callback$/.test(redirectUri))
+  // Loopback callbacks as Codex sends them (0.171: 127.0.0.1; older: localhost). The real issuer
+  // allows only Codex's ports (1455, 1457); tests bind free ports, so the fake takes any.
+  if (!/^http:\/\/(localhost|127\.0\.0\.1):\d+\/auth\/callback$/.test(redirectUri))
     problems.push('redirect_uri not allowed');
   if (!query.get('state')) problems.push('state is required');
   if (problems.length > 0) {

@@ -106,8 +106,10 @@ describe('TokenManager', () => {
     expect(JSON.parse(request!.body)).toEqual({
       client_id: 'app_EMoamEEZ73f0CkXaXp7hrann',
       grant_type: 'refresh_token',
+      refresh_reason: 'scheduled',
       refresh_token: before.tokens!.refresh_token,
     });
+    expect(request?.headers['originator']).toBe('codex_cli_rs');
     expect(issuerStats(fake).refreshToken).toBe(1);
   });
 
@@ -125,6 +127,8 @@ describe('TokenManager', () => {
     expect(new Set(results.map((result) => result.accessToken)).size).toBe(1);
     expect(issuerStats(fake).refreshToken).toBe(1);
     expect(accessTokenIsValid(fake, results[0]!.accessToken)).toBe(true);
+    const sent = fake.requests.filter((entry) => entry.path === '/oauth/token').at(-1)!;
+    expect(JSON.parse(sent.body).refresh_reason).toBe('unauthorized_recovery');
     // A later 401 for the old token adopts what is on disk instead of refreshing again.
     const again = await manager().refreshAfterUnauthorized('bob', before.tokens!.access_token);
     expect(again.accessToken).toBe(results[0]!.accessToken);

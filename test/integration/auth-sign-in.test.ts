@@ -62,7 +62,7 @@ describe('startLogin', () => {
       expect(login.view().state).toBe('waiting');
       const page = await visit(login.authorizeUrl);
       expect(page.status).toBe(200);
-      expect(page.url).toBe(`http://localhost:${login.port}/success`);
+      expect(page.url).toBe(`http://127.0.0.1:${login.port}/success`);
       expect(page.text).toContain('Signed in');
       const result = await login.done;
       expect(result.created).toBe(true);
@@ -102,22 +102,22 @@ describe('startLogin', () => {
       'response_type',
       'client_id',
       'redirect_uri',
-      'scope',
       'code_challenge',
       'code_challenge_method',
+      'state',
+      'scope',
       'id_token_add_organizations',
       'codex_cli_simplified_flow',
-      'state',
       'originator',
     ]);
     expect(url.searchParams.get('client_id')).toBe('app_EMoamEEZ73f0CkXaXp7hrann');
     expect(url.searchParams.get('redirect_uri')).toBe(
-      `http://localhost:${login.port}/auth/callback`,
+      `http://127.0.0.1:${login.port}/auth/callback`,
     );
     expect(url.searchParams.get('originator')).toBe('codex_cli_rs');
     expect(url.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(login.authorizeUrl).toContain(
-      'scope=openid%20profile%20email%20offline_access%20api.connectors.read',
+      'scope=openid+profile+email+offline_access+api.connectors.read',
     );
     await visit(login.authorizeUrl);
     await login.done;
@@ -249,9 +249,36 @@ describe('startLogin', () => {
       const error = await rejection(startLogin(options({ callbackPort: port })));
       expect(error.code).toBe('port_in_use');
       expect(error.message).toContain(`127.0.0.1:${port} is already in use`);
-      expect(error.message).toContain('CODEX_LAB_CALLBACK_PORT');
+      // A random port is not on the issuer's allow-list: no such advice.
+      expect(error.message).not.toContain('free one');
       // Ten retries every 200 ms.
       expect(Date.now() - started).toBeGreaterThanOrEqual(1800);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it('falls back to the second port when the first stays busy, as Codex goes from 1455 to 1457', async () => {
+    const blocker: Server = createServer((_request, response) =>
+      response.end('not a login server'),
+    );
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const spare: Server = createServer();
+    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+    const fallback = (spare.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
+    try {
+      setNextLogin(fake, 'carol@example.com');
+      const login = await startLogin(
+        options({ callbackPort: port, callbackFallbackPort: fallback, bindAttempts: 0 }),
+      );
+      expect(login.port).toBe(fallback);
+      expect(new URL(login.authorizeUrl).searchParams.get('redirect_uri')).toBe(
+        `http://127.0.0.1:${fallback}/auth/callback`,
+      );
+      await visit(login.authorizeUrl);
+      expect(await login.done).toMatchObject({ name: 'carol' });
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }

@@ -112,7 +112,7 @@ describe('codex-lab login', () => {
       const running = login(['--no-browser'], { CODEX_LAB_CALLBACK_PORT: String(port) });
       expect(await running.exited).toBe(1);
       expect(running.stderr()).toContain(`codex-lab: Port 127.0.0.1:${port} is already in use`);
-      expect(running.stderr()).toContain('CODEX_LAB_CALLBACK_PORT');
+      expect(running.stderr()).toContain('Close the program using it');
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }

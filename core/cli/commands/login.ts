@@ -85,7 +85,7 @@ export async function runLogin(
       cancel = login.cancel;
       writeLine(
         context.stdout,
-        `Waiting for the sign-in on http://localhost:${login.port}. ${openBrowser ? 'If your browser did not open, open' : 'Open'} this URL to sign in:`,
+        `Waiting for the sign-in on http://127.0.0.1:${login.port}. ${openBrowser ? 'If your browser did not open, open' : 'Open'} this URL to sign in:`,
       );
       writeLine(context.stdout);
       writeLine(context.stdout, login.authorizeUrl);

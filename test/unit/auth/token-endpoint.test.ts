@@ -31,10 +31,10 @@ describe('authorize URL', () => {
       }),
     ).toBe(
       'https://auth.openai.com/oauth/authorize?response_type=code&client_id=app_EMoamEEZ73f0CkXaXp7hrann' +
-        '&redirect_uri=http%3A%2F%2Flocalhost%3A1455%2Fauth%2Fcallback' +
-        '&scope=openid%20profile%20email%20offline_access%20api.connectors.read%20api.connectors.invoke' +
-        '&code_challenge=CHALLENGE&code_challenge_method=S256&id_token_add_organizations=true' +
-        '&codex_cli_simplified_flow=true&state=STATE&originator=codex_cli_rs',
+        '&redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback' +
+        '&code_challenge=CHALLENGE&code_challenge_method=S256&state=STATE' +
+        '&scope=openid+profile+email+offline_access+api.connectors.read+api.connectors.invoke' +
+        '&id_token_add_organizations=true&codex_cli_simplified_flow=true&originator=codex_cli_rs',
     );
   });
 });
@@ -77,14 +77,24 @@ describe('token endpoint', () => {
     ).toThrow('token endpoint returned status 400: bad code');
   });
 
-  it('builds the refresh request as JSON with no scope', () => {
-    const request = buildRefreshRequest({ issuer: 'https://issuer.test', refreshToken: 'rt' });
-    expect(request.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(request.body!)).toEqual({
-      client_id: 'app_EMoamEEZ73f0CkXaXp7hrann',
-      grant_type: 'refresh_token',
-      refresh_token: 'rt',
+  it('builds the refresh request as Codex 0.171 does: JSON with refresh_reason, no scope, Codex headers', () => {
+    const request = buildRefreshRequest({
+      issuer: 'https://issuer.test',
+      refreshToken: 'rt',
+      reason: 'unauthorized_recovery',
     });
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers['originator']).toBe('codex_cli_rs');
+    expect(request.headers['user-agent']).toMatch(/^codex_cli_rs\/0\.171\.0 \(/);
+    expect(request.body).toBe(
+      '{"client_id":"app_EMoamEEZ73f0CkXaXp7hrann","grant_type":"refresh_token","refresh_reason":"unauthorized_recovery","refresh_token":"rt"}',
+    );
+    const scheduled = buildRefreshRequest({
+      issuer: 'https://issuer.test',
+      refreshToken: 'rt',
+      reason: 'scheduled',
+    });
+    expect(JSON.parse(scheduled.body!).refresh_reason).toBe('scheduled');
   });
 
   it('classifies refresh failures as Codex does', () => {

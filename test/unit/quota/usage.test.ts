@@ -67,14 +67,18 @@ describe('buildUsageRequest', () => {
   });
 
   it('sends the bearer token and the account id when known', () => {
-    expect(buildUsageRequest(null, { accessToken: 'tok', accountId: 'acct-1' }).headers).toEqual({
-      Authorization: 'Bearer tok',
-      Accept: 'application/json',
-      'ChatGPT-Account-Id': 'acct-1',
+    const headers = buildUsageRequest(null, { accessToken: 'tok', accountId: 'acct-1' }).headers;
+    expect(headers).toMatchObject({
+      authorization: 'Bearer tok',
+      accept: 'application/json',
+      'chatgpt-account-id': 'acct-1',
+      // Codex's identity, not an HTTP library's defaults.
+      originator: 'codex_cli_rs',
     });
+    expect(headers['user-agent']).toMatch(/^codex_cli_rs\/\d+\.\d+\.\d+ \(.+\) codex-lab$/);
     expect(
       buildUsageRequest(null, { accessToken: 'tok', accountId: null }).headers,
-    ).not.toHaveProperty('ChatGPT-Account-Id');
+    ).not.toHaveProperty('chatgpt-account-id');
   });
 });
 
