@@ -159,7 +159,67 @@ export interface DecisionView {
 
 /** Kinds of activity the log shows. */
 export type ActivityKind =
-  'route' | 'fallback' | 'limited' | 'auth_error' | 'refresh' | 'prime' | 'profile' | 'login';
+  | 'route'
+  | 'fallback'
+  | 'refused'
+  | 'limited'
+  | 'auth_error'
+  | 'refresh'
+  | 'prime'
+  | 'profile'
+  | 'login';
+
+/** Token counts from a response's `response.completed` usage. */
+export interface RequestTokensView {
+  input: number;
+  output: number;
+  /** Input tokens served from the prompt cache. */
+  cached: number;
+  reasoning: number;
+}
+
+/** One routed (or refused) request, for the per-request log. */
+export interface RequestView {
+  id: number;
+  /** When the request arrived. */
+  at: string;
+  sessionId: string | null;
+  /** The `codex-lab codex` run that sent it (its `x-codex-lab-run` header), if any. */
+  runId: string | null;
+  /** The profile that answered, or null when the request was refused. */
+  profile: string | null;
+  route: RouteReason | null;
+  /** Why: the routing decision's sentence, or why it was refused. */
+  reason: string;
+  model: string | null;
+  /** `responses`, `compact`, `usage` or `passthrough`. */
+  kind: string;
+  /** The HTTP status the client got (499 when it went away first). */
+  status: number;
+  /** Time to the first byte of the answer, in ms. */
+  ttfbMs: number | null;
+  durationMs: number;
+  /** From `response.completed`; null when the answer carried none. */
+  tokens: RequestTokensView | null;
+  /** The profiles tried before the one that answered, and why each was left. */
+  fallback: ExcludedCandidateView[];
+}
+
+/** Requests and tokens of one profile or session over a period. */
+export interface UsageTotalView {
+  /** The profile name or session id. */
+  key: string;
+  requests: number;
+  input: number;
+  output: number;
+  cached: number;
+}
+
+/** Per-profile and per-session totals for today and this week (local calendar). */
+export interface UsageTotalsView {
+  today: { profiles: UsageTotalView[]; sessions: UsageTotalView[] };
+  week: { profiles: UsageTotalView[]; sessions: UsageTotalView[] };
+}
 
 /** One line of the activity log. */
 export interface ActivityEntry {
@@ -191,6 +251,10 @@ export interface LabState {
   logins: LoginView[];
   /** The pool summary (banner, tray's first lines). */
   pool: PoolSummaryView;
+  /** The newest routed requests, oldest first. */
+  requests: RequestView[];
+  /** Requests and tokens per profile and per session, today and this week. */
+  totals: UsageTotalsView;
   router: { url: string; port: number; running: boolean };
   /** The config.toml block for using the router permanently (no token inside). */
   codexConfig: string;

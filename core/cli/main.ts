@@ -133,6 +133,17 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .action(bind(async () => (await import('./commands/usage.ts')).runUsage));
 
   program
+    .command('log')
+    .description(
+      'The per-request log: time, session, profile, route, model, status, timings, tokens.',
+    )
+    .option('--follow', 'keep printing new requests until stopped')
+    .option('--json', 'print one JSON object per request (JSON Lines)')
+    .option('--session <id>', 'only this Codex session')
+    .option('--profile <name>', 'only this profile')
+    .action(bind(async () => (await import('./commands/log.ts')).runLog));
+
+  program
     .command('serve')
     .description('Run the router, the control API, the priming timer and the web dashboard.')
     .addOption(

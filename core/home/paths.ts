@@ -21,6 +21,8 @@ export interface LabPaths {
   readonly quota: string;
   /** Priming outcomes and settings. */
   readonly priming: string;
+  /** The bounded activity, decision and per-request log (JSON lines). */
+  readonly activity: string;
   /** One claim file per (profile, window, reset): created exclusively, survives restarts. */
   readonly primingClaimsDir: string;
   /** Lock targets for cross-process locks. */
@@ -46,6 +48,7 @@ export function labPaths(home: string): LabPaths {
     health: join(stateDir, 'health.json'),
     quota: join(stateDir, 'quota.json'),
     priming: join(stateDir, 'priming.json'),
+    activity: join(stateDir, 'activity.jsonl'),
     primingClaimsDir: join(stateDir, 'priming-claims'),
     locksDir: join(stateDir, 'locks'),
     profileDir: (name) => join(profilesDir, name),

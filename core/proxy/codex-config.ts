@@ -30,6 +30,13 @@ export const routerTokenEnvVar = 'CODEX_LAB_ROUTER_TOKEN';
 export const profileEnvVar = 'CODEX_LAB_PROFILE';
 /** The request header that pins a Codex process to a profile. */
 export const profileHeader = 'x-codex-lab-profile';
+/** The environment variable Codex turns into the `x-codex-lab-run` header (`codex-lab codex`). */
+export const runEnvVar = 'CODEX_LAB_RUN';
+/**
+ * The request header naming the `codex-lab codex` run a request belongs to, so the command can
+ * say after Codex exits whether any of its turns moved or were refused. Never sent upstream.
+ */
+export const runHeader = 'x-codex-lab-run';
 
 /** Where the router listens, e.g. `http://127.0.0.1:1456` (a trailing `/backend-api` is accepted). */
 export interface CodexRouterTarget {
@@ -81,9 +88,10 @@ export function routerBaseUrls(routerUrl: string): {
 export function codexOverrides(options: CodexOverrideOptions): string[] {
   const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
   const provider = `model_providers.${codexOverrideProviderId}`;
+  const run = `${tomlString(runHeader)}=${tomlString(runEnvVar)}`;
   const headers =
     options.profile === undefined
-      ? `${provider}.env_http_headers={${tomlString(profileHeader)}=${tomlString(profileEnvVar)}}`
+      ? `${provider}.env_http_headers={${tomlString(profileHeader)}=${tomlString(profileEnvVar)},${run}}`
       : `${provider}.http_headers={${tomlString(profileHeader)}=${tomlString(options.profile)}}`;
   return [
     `model_provider=${tomlString(codexOverrideProviderId)}`,
@@ -106,9 +114,12 @@ export function codexOverrideArgs(options: CodexOverrideOptions): string[] {
 export function codexEnvironment(options: {
   routerToken: string;
   profile?: string;
+  /** The run id `codex-lab codex` asks the router about after Codex exits. */
+  runId?: string;
 }): Record<string, string> {
   const env: Record<string, string> = { [routerTokenEnvVar]: options.routerToken };
   if (options.profile !== undefined) env[profileEnvVar] = options.profile;
+  if (options.runId !== undefined) env[runEnvVar] = options.runId;
   return env;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode, LabError } from '../errors.ts';
-import type { RouteReason } from '../view-types.ts';
+import type { RequestTokensView, RouteReason } from '../view-types.ts';
 import type { CiphertextOwners } from './ciphertext.ts';
 
 /** Which kind of upstream call a request is. */
@@ -52,6 +52,19 @@ export interface RoutingTicket {
   ): ProfilePick | NoPick | Promise<ProfilePick | NoPick>;
   /** The response is going to the client from `pick`: record the session and the decision. */
   commit(pick: ProfilePick, excluded: ReadonlyMap<string, string>): void;
+  /** The request is over (answered, refused or abandoned): the per-request log's entry. */
+  finish?(outcome: RequestOutcome): void;
+}
+
+/** How one request ended, as the server measured it. */
+export interface RequestOutcome {
+  /** The status the client got; 499 when it went away before an answer. */
+  status: number;
+  /** Time to the first byte of the answer, or null when none was sent. */
+  ttfbMs: number | null;
+  durationMs: number;
+  /** Token counts from the answer's `response.completed`, or null. */
+  usage: RequestTokensView | null;
 }
 
 /** Upstream credentials for one profile. */

@@ -20,6 +20,7 @@ import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts
 import { usageResponseFromSnapshot } from '../quota/usage.ts';
 import { CircuitBreaker } from '../router/circuit.ts';
 import { DecisionLog } from '../router/decision-log.ts';
+import { RequestLog } from '../router/request-log.ts';
 import { chooseProfile, type RoutingCandidate, type RoutingPin } from '../router/policy.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { BucketMap, SessionTable } from '../router/sessions.ts';
@@ -68,9 +69,15 @@ export interface LabEngineOptions {
   reloadIntervalMs?: number;
   /** A session not seen for this long is forgotten. */
   sessionTtlMs?: number;
+  /** The per-request log (the service wires it to the on-disk journal); default a private one. */
+  requests?: RequestLog;
+  /** The decision log (the service wires it to the on-disk journal); default a private one. */
+  decisions?: DecisionLog;
 }
 
 const maxDecisions = 200;
+/** Default idle time after which a session leaves the table. */
+const defaultEngineSessionTtlMs = 6 * 3600_000;
 /** Models whose limit family is remembered (a handful exist; the bound only guards memory). */
 const maxModelFamilies = 256;
 const credentialCacheMs = 30_000;
@@ -87,7 +94,8 @@ export class LabEngine implements ProxyEngine {
   readonly #quota: QuotaBook;
   readonly #sessions: SessionTable;
   readonly #buckets: BucketMap;
-  readonly #decisions = new DecisionLog(maxDecisions);
+  readonly #decisions: DecisionLog;
+  readonly #requests: RequestLog;
   readonly #circuit = new CircuitBreaker();
   // Per-model limit families (e.g. a Spark model's own quota): profile → family → limited until,
   // and model → family as learned from the 429s that named one. In memory only.
@@ -104,9 +112,21 @@ export class LabEngine implements ProxyEngine {
     this.#quota = options.quota;
     this.#sessions = new SessionTable({
       clock: options.clock,
-      idleTtlMs: options.sessionTtlMs ?? 6 * 3600_000,
+      idleTtlMs: options.sessionTtlMs ?? defaultEngineSessionTtlMs,
     });
     this.#buckets = new BucketMap({ clock: options.clock });
+    this.#decisions = options.decisions ?? new DecisionLog(maxDecisions);
+    this.#requests = options.requests ?? new RequestLog();
+  }
+
+  /** How long an idle session stays in the table (and in "Live sessions"). */
+  get sessionTtlMs(): number {
+    return this.#options.sessionTtlMs ?? defaultEngineSessionTtlMs;
+  }
+
+  /** The per-request log. */
+  get requests(): RequestLog {
+    return this.#requests;
   }
 
   /** Loads the registry and health now (call once before serving). */
@@ -179,22 +199,61 @@ export class LabEngine implements ProxyEngine {
 
   prepare(info: ProxyRequestInfo): RoutingTicket {
     const context = extractRouteContext(info.headers, info.body);
+    const at = this.#options.clock.now();
     let lastDetail = '';
+    let lastPick: ProfilePick | null = null;
+    let refused: NoPick | null = null;
+    let tried: ReadonlyMap<string, string> = noneExcluded;
     return {
       sessionId: context.sessionId,
       choose: (excluded) => {
+        tried = excluded;
         const pick = (): ProfilePick | NoPick => {
           const result = this.#choose(context, excluded);
           lastDetail = result.ok ? result.detail : result.message;
-          if (!result.ok) this.#recordDecision(context, null, null, result.message, excluded);
-          return result.ok ? result.pick : result.fail;
+          if (!result.ok) {
+            refused = result.fail;
+            this.#recordDecision(context, null, null, result.message, excluded);
+            this.#options.activity.add(
+              'refused',
+              null,
+              `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${result.fail.status} ${result.fail.code}): ${result.message}`,
+            );
+            this.#options.onChange?.();
+            return result.fail;
+          }
+          lastPick = result.pick;
+          return result.pick;
         };
         // Synchronous unless the once-a-second file check is due: no promise per request.
         const reload = this.#maybeReload();
         return reload === null ? pick() : reload.then(pick);
       },
       commit: (pick, excluded) => {
+        lastPick = pick;
         this.#commit(context, pick, excluded, lastDetail, info.kind);
+      },
+      finish: (outcome) => {
+        const pick = refused ? null : lastPick;
+        this.#requests.record({
+          at,
+          sessionId: context.sessionId,
+          runId: runIdOf(info.headers),
+          profile: pick?.profile ?? null,
+          route: pick?.route ?? null,
+          reason: refused ? refused.message : lastDetail,
+          model: context.model,
+          kind: info.kind,
+          status: outcome.status,
+          ttfbMs: outcome.ttfbMs,
+          durationMs: outcome.durationMs,
+          tokens: outcome.usage,
+          fallback:
+            tried.size === 0
+              ? noFallback
+              : [...tried].map(([profile, reason]) => ({ profile, reason })),
+        });
+        this.#options.onChange?.();
       },
     };
   }
@@ -585,6 +644,18 @@ export class LabEngine implements ProxyEngine {
   async settled(): Promise<void> {
     while (this.#pendingWrites.size > 0) await Promise.all(this.#pendingWrites);
   }
+}
+
+const noneExcluded: ReadonlyMap<string, string> = new Map();
+const noFallback: readonly { profile: string; reason: string }[] = [];
+/** Longest `x-codex-lab-run` value kept (a UUID is 36). */
+const maxRunIdLength = 100;
+
+/** The `codex-lab codex` run a request belongs to (its `x-codex-lab-run` header), or null. */
+function runIdOf(headers: IncomingHttpHeaders): string | null {
+  const value = headers['x-codex-lab-run'];
+  const text = Array.isArray(value) ? value[0] : value;
+  return text && text.length <= maxRunIdLength ? text : null;
 }
 
 /** The family a 429's active limit names, or null for the account's main limit. */

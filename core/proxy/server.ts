@@ -43,6 +43,7 @@ import type {
   UpstreamCredentials,
 } from './engine.ts';
 import { bearerFrom, tokenMatcher } from './router-token.ts';
+import { UsageTap } from './usage-tap.ts';
 
 /** Extra request handlers mounted on the same server (control API, dashboard). */
 export type RouteHandler = (
@@ -101,6 +102,7 @@ const clientOnlyHeaders = new Set([
   'authorization',
   'chatgpt-account-id',
   'x-codex-lab-profile',
+  'x-codex-lab-run',
   'content-length',
   'cookie',
 ]);
@@ -249,168 +251,196 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const excluded = new Map<string, string>();
     // At most one retry with every bound blob stripped, per request (never a loop).
     let strippedAll = false;
-
-    for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
-      if (aborter.signal.aborted) return;
-      const pick = await ticket.choose(excluded);
-      if (!pick.ok) return sendNoPick(response, pick);
-
-      if (kind === 'usage') {
-        const answer = engine.usageAnswer(pick.profile);
-        if (answer !== null && answer !== undefined) {
-          ticket.commit(pick, excluded);
-          return sendJson(response, 200, answer, labHeaders(pick));
-        }
-      }
-
-      let credentials: UpstreamCredentials;
-      try {
-        credentials = await engine.credentials(pick.profile);
-      } catch (error) {
-        if (!isLabError(error)) throw error;
-        engine.markAuthError(pick.profile, error);
-        excluded.set(pick.profile, error.code);
-        continue;
-      }
-
-      // The client's bytes, unless this profile must not see another account's ciphertext.
-      let outgoing = raw;
-      let rewritten = false;
-      if (turn && body && sessionId !== null && ciphertext.hasForeign(sessionId, pick.profile)) {
-        const profile = pick.profile;
-        const stripped = stripCiphertext(body, (blob) => {
-          const owner = ciphertext.ownerOf(sessionId, blob);
-          return owner === undefined || owner === profile;
-        });
-        if (stripped) {
-          outgoing = Buffer.from(JSON.stringify(stripped.body));
-          rewritten = true;
-          log.debug(
-            { profile, removed: stripped.removed },
-            'removed reasoning ciphertext minted by another profile',
-          );
-        }
-      }
-
-      let refreshed = false;
-      for (;;) {
-        let upstream: Dispatcher.ResponseData;
-        try {
-          upstream = await dispatcher.request({
-            origin: base.origin,
-            method: method as Dispatcher.HttpMethod,
-            path: basePath + subPath,
-            headers: upstreamHeaders(request.headers, credentials, rewritten),
-            body: outgoing,
-            signal: aborter.signal,
-          });
-        } catch (error) {
-          if (aborter.signal.aborted) return;
-          engine.noteFailure(pick.profile, null);
-          log.warn({ profile: pick.profile, err: error }, 'upstream unreachable');
-          return sendError(
-            response,
-            502,
-            'upstream_unreachable',
-            `The router could not reach ${base.origin} (${(error as Error).message}); check the network connection, then try again.`,
-            labHeaders(pick),
-          );
-        }
-
-        const status = upstream.statusCode;
-        if (status === 429) {
-          const read = await readErrorBody(upstream);
-          engine.observe(pick.profile, status, upstream.headers);
-          const limit = engine.classify429(read.text, upstream.headers, clock.now());
-          if (limit) {
-            engine.markLimited(pick.profile, limit, info);
-            log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
-            if (!(pick.route === 'pinned' && !pick.allowFallback)) {
-              excluded.set(pick.profile, 'usage_limit_reached');
-              break;
-            }
-          }
-          ticket.commit(pick, excluded);
-          return sendBuffered(response, status, upstream.headers, read.raw, pick);
-        }
-        if (status === 401) {
-          if (!refreshed) {
-            refreshed = true;
-            await upstream.body.dump().catch(() => undefined);
-            try {
-              credentials = await engine.refreshAfterUnauthorized(
-                pick.profile,
-                credentials.accessToken,
-              );
-              continue;
-            } catch (error) {
-              if (!isLabError(error)) throw error;
-              engine.markAuthError(pick.profile, error);
-              excluded.set(pick.profile, error.code);
-              break;
-            }
-          }
-          // A freshly refreshed token still rejected: this account needs a new sign-in.
-          await upstream.body.dump().catch(() => undefined);
-          engine.markAuthError(
-            pick.profile,
-            new LabError(
-              'unauthorized',
-              `The upstream rejected ${pick.profile} even after a token refresh; sign in again with: codex-lab login ${pick.profile}`,
-            ),
-          );
-          excluded.set(pick.profile, 'unauthorized');
-          break;
-        }
-        if (status === 400 && turn) {
-          const read = await readErrorBody(upstream);
-          engine.observe(pick.profile, status, upstream.headers);
-          if (!strippedAll && body && isCiphertextRejection(status, read.text)) {
-            // Ciphertext the router could not attribute (minted before a restart, or by a
-            // profile since renamed): once, on the same profile, with every bound blob removed.
-            strippedAll = true;
-            const stripped = stripAllCiphertext(body);
-            if (stripped) {
-              log.info(
-                { profile: pick.profile, removed: stripped.removed },
-                'upstream refused replayed ciphertext; retrying once without it',
-              );
-              outgoing = Buffer.from(JSON.stringify(stripped.body));
-              rewritten = true;
-              continue;
-            }
-          }
-          ticket.commit(pick, excluded);
-          return sendBuffered(response, status, upstream.headers, read.raw, pick);
-        }
-
-        engine.observe(pick.profile, status, upstream.headers);
-        if (status >= 500) engine.noteFailure(pick.profile, status);
-        ticket.commit(pick, excluded);
-        response.writeHead(status, responseHeaders(upstream.headers, pick));
-        // Flush the head now: an SSE client sees the status before the first event.
-        response.flushHeaders();
-        if (turn && sessionId !== null && status >= 200 && status < 300) {
-          const profile = pick.profile;
-          tapBody(upstream, (blob) => ciphertext.record(sessionId, profile, blob));
-        }
-        try {
-          await streamTo(upstream.body, response);
-        } catch (error) {
-          // The client left, or the upstream broke mid-stream; both ends are destroyed.
-          if (!aborter.signal.aborted) {
-            log.debug({ profile: pick.profile, err: error }, 'stream ended early');
-          }
-        }
-        return;
-      }
+    // The per-request log's measurements: a few numbers and, for streamed turns, a tail tap.
+    const startedAt = clock.now();
+    let firstByteAt: number | null = null;
+    const usageTap = kind === 'responses' ? new UsageTap() : null;
+    try {
+      await route();
+    } finally {
+      const endedAt = clock.now();
+      ticket.finish?.({
+        status: response.headersSent ? response.statusCode : 499,
+        ttfbMs:
+          firstByteAt !== null
+            ? firstByteAt - startedAt
+            : response.headersSent
+              ? endedAt - startedAt
+              : null,
+        durationMs: endedAt - startedAt,
+        usage: usageTap?.usage() ?? null,
+      });
     }
-    sendError(
-      response,
-      502,
-      'upstream_error',
-      'The router gave up after trying too many profiles; run codex-lab list to see which need attention, then try again.',
-    );
+
+    async function route(): Promise<void> {
+      for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
+        if (aborter.signal.aborted) return;
+        const pick = await ticket.choose(excluded);
+        if (!pick.ok) return sendNoPick(response, pick);
+
+        if (kind === 'usage') {
+          const answer = engine.usageAnswer(pick.profile);
+          if (answer !== null && answer !== undefined) {
+            ticket.commit(pick, excluded);
+            return sendJson(response, 200, answer, labHeaders(pick));
+          }
+        }
+
+        let credentials: UpstreamCredentials;
+        try {
+          credentials = await engine.credentials(pick.profile);
+        } catch (error) {
+          if (!isLabError(error)) throw error;
+          engine.markAuthError(pick.profile, error);
+          excluded.set(pick.profile, error.code);
+          continue;
+        }
+
+        // The client's bytes, unless this profile must not see another account's ciphertext.
+        let outgoing = raw;
+        let rewritten = false;
+        if (turn && body && sessionId !== null && ciphertext.hasForeign(sessionId, pick.profile)) {
+          const profile = pick.profile;
+          const stripped = stripCiphertext(body, (blob) => {
+            const owner = ciphertext.ownerOf(sessionId, blob);
+            return owner === undefined || owner === profile;
+          });
+          if (stripped) {
+            outgoing = Buffer.from(JSON.stringify(stripped.body));
+            rewritten = true;
+            log.debug(
+              { profile, removed: stripped.removed },
+              'removed reasoning ciphertext minted by another profile',
+            );
+          }
+        }
+
+        let refreshed = false;
+        for (;;) {
+          let upstream: Dispatcher.ResponseData;
+          try {
+            upstream = await dispatcher.request({
+              origin: base.origin,
+              method: method as Dispatcher.HttpMethod,
+              path: basePath + subPath,
+              headers: upstreamHeaders(request.headers, credentials, rewritten),
+              body: outgoing,
+              signal: aborter.signal,
+            });
+          } catch (error) {
+            if (aborter.signal.aborted) return;
+            engine.noteFailure(pick.profile, null);
+            log.warn({ profile: pick.profile, err: error }, 'upstream unreachable');
+            return sendError(
+              response,
+              502,
+              'upstream_unreachable',
+              `The router could not reach ${base.origin} (${(error as Error).message}); check the network connection, then try again.`,
+              labHeaders(pick),
+            );
+          }
+
+          const status = upstream.statusCode;
+          if (status === 429) {
+            const read = await readErrorBody(upstream);
+            engine.observe(pick.profile, status, upstream.headers);
+            const limit = engine.classify429(read.text, upstream.headers, clock.now());
+            if (limit) {
+              engine.markLimited(pick.profile, limit, info);
+              log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
+              if (!(pick.route === 'pinned' && !pick.allowFallback)) {
+                excluded.set(pick.profile, 'usage_limit_reached');
+                break;
+              }
+            }
+            ticket.commit(pick, excluded);
+            return sendBuffered(response, status, upstream.headers, read.raw, pick);
+          }
+          if (status === 401) {
+            if (!refreshed) {
+              refreshed = true;
+              await upstream.body.dump().catch(() => undefined);
+              try {
+                credentials = await engine.refreshAfterUnauthorized(
+                  pick.profile,
+                  credentials.accessToken,
+                );
+                continue;
+              } catch (error) {
+                if (!isLabError(error)) throw error;
+                engine.markAuthError(pick.profile, error);
+                excluded.set(pick.profile, error.code);
+                break;
+              }
+            }
+            // A freshly refreshed token still rejected: this account needs a new sign-in.
+            await upstream.body.dump().catch(() => undefined);
+            engine.markAuthError(
+              pick.profile,
+              new LabError(
+                'unauthorized',
+                `The upstream rejected ${pick.profile} even after a token refresh; sign in again with: codex-lab login ${pick.profile}`,
+              ),
+            );
+            excluded.set(pick.profile, 'unauthorized');
+            break;
+          }
+          if (status === 400 && turn) {
+            const read = await readErrorBody(upstream);
+            engine.observe(pick.profile, status, upstream.headers);
+            if (!strippedAll && body && isCiphertextRejection(status, read.text)) {
+              // Ciphertext the router could not attribute (minted before a restart, or by a
+              // profile since renamed): once, on the same profile, with every bound blob removed.
+              strippedAll = true;
+              const stripped = stripAllCiphertext(body);
+              if (stripped) {
+                log.info(
+                  { profile: pick.profile, removed: stripped.removed },
+                  'upstream refused replayed ciphertext; retrying once without it',
+                );
+                outgoing = Buffer.from(JSON.stringify(stripped.body));
+                rewritten = true;
+                continue;
+              }
+            }
+            ticket.commit(pick, excluded);
+            return sendBuffered(response, status, upstream.headers, read.raw, pick);
+          }
+
+          engine.observe(pick.profile, status, upstream.headers);
+          if (status >= 500) engine.noteFailure(pick.profile, status);
+          ticket.commit(pick, excluded);
+          response.writeHead(status, responseHeaders(upstream.headers, pick));
+          // Flush the head now: an SSE client sees the status before the first event.
+          response.flushHeaders();
+          upstream.body.once('data', () => {
+            firstByteAt = clock.now();
+          });
+          const taps: ((chunk: Buffer) => void)[] = [];
+          if (turn && sessionId !== null && status >= 200 && status < 300) {
+            const profile = pick.profile;
+            taps.push(createCiphertextTap((blob) => ciphertext.record(sessionId, profile, blob)));
+          }
+          if (usageTap && status >= 200 && status < 300) taps.push(usageTap.push);
+          if (taps.length > 0) tapBody(upstream, taps);
+          try {
+            await streamTo(upstream.body, response);
+          } catch (error) {
+            // The client left, or the upstream broke mid-stream; both ends are destroyed.
+            if (!aborter.signal.aborted) {
+              log.debug({ profile: pick.profile, err: error }, 'stream ended early');
+            }
+          }
+          return;
+        }
+      }
+      sendError(
+        response,
+        502,
+        'upstream_error',
+        'The router gave up after trying too many profiles; run codex-lab list to see which need attention, then try again.',
+      );
+    }
   }
 
   /**
@@ -693,11 +723,20 @@ function sendBuffered(
 }
 
 /**
- * Lets `onBlob` see every bound blob of a streamed answer, decoding a compressed stream on the
- * side; the bytes that reach the client are the upstream's, untouched.
+ * Lets each tap (the ciphertext recorder, the usage reader) see a streamed answer's decoded
+ * chunks, decoding a compressed stream once on the side; the bytes that reach the client are the
+ * upstream's, untouched.
  */
-function tapBody(upstream: Dispatcher.ResponseData, onBlob: (blob: string) => void): void {
-  const tap = createCiphertextTap(onBlob);
+function tapBody(
+  upstream: Dispatcher.ResponseData,
+  taps: readonly ((chunk: Buffer) => void)[],
+): void {
+  const tap =
+    taps.length === 1
+      ? (taps[0] as (chunk: Buffer) => void)
+      : (chunk: Buffer) => {
+          for (const each of taps) each(chunk);
+        };
   const decoder = responseDecoder(header(upstream.headers['content-encoding']));
   if (decoder === null) {
     upstream.body.on('data', tap);

@@ -51,6 +51,15 @@ export class DecisionLog {
     }
   }
 
+  /** Puts back decisions read from the journal (oldest first), without notifying listeners. */
+  restore(records: readonly DecisionRecord[]): void {
+    for (const record of records) {
+      this.#ring[this.#next] = record;
+      this.#next = (this.#next + 1) % this.#ring.length;
+      if (this.#count < this.#ring.length) this.#count++;
+    }
+  }
+
   /** Subscribes to new decisions; returns the unsubscribe function. */
   onRecord(listener: DecisionListener): () => void {
     this.#listeners.add(listener);

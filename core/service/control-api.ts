@@ -28,6 +28,12 @@ export interface ControlApiService extends LabApi {
   getPins(): Promise<unknown>;
   /** Priming settings and recent outcomes, for `GET /lab/v1/priming`. */
   getPriming(): Promise<unknown>;
+  /** The per-request log, for `GET /lab/v1/requests?session=&profile=&run=`. */
+  getRequests(filter: {
+    sessionId?: string | null;
+    profile?: string | null;
+    runId?: string | null;
+  }): Promise<unknown>;
 }
 
 /** Options for `createControlApi`. */
@@ -73,6 +79,17 @@ export function createControlApi(options: ControlApiOptions): RouteHandler {
           return true;
         case 'priming':
           sendJson(response, 200, await service.getPriming());
+          return true;
+        case 'requests':
+          sendJson(
+            response,
+            200,
+            await service.getRequests({
+              sessionId: url.searchParams.get('session'),
+              profile: url.searchParams.get('profile'),
+              runId: url.searchParams.get('run'),
+            }),
+          );
           return true;
         case 'events':
           await streamEvents(request, response, service, clock, heartbeatMs);

@@ -41,6 +41,17 @@ export class ActivityLog implements ActivityRecorder {
     return entry;
   }
 
+  /** Puts back entries read from the journal (oldest first), without notifying listeners. */
+  restore(entries: readonly ActivityEntry[]): void {
+    for (const entry of entries) {
+      this.#entries.push(entry);
+      if (entry.id >= this.#nextId) this.#nextId = entry.id + 1;
+    }
+    if (this.#entries.length > this.#capacity) {
+      this.#entries.splice(0, this.#entries.length - this.#capacity);
+    }
+  }
+
   /** The most recent `limit` entries, oldest first. */
   list(limit: number = this.#capacity): ActivityEntry[] {
     return this.#entries.slice(-limit);

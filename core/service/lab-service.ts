@@ -39,12 +39,23 @@ import type {
   LoginView,
   PrimingOutcomeView,
   ProfileView,
+  RequestView,
+  SessionView,
 } from './contract.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
 import { ActivityLog, primingActivityMessage } from './events.ts';
 import { moveProfileState } from './profile-state.ts';
 import { poolSummaryOf } from './pool-view.ts';
 import { buildProfileViews, quotaExtras, toForecastView } from './views.ts';
+import { connectJournal } from './activity-journal.ts';
+import { DecisionLog } from '../router/decision-log.ts';
+import {
+  defaultRequestCapacity,
+  RequestLog,
+  usageTotals,
+  type RequestFilter,
+} from '../router/request-log.ts';
+import { Journal } from '../state/journal.ts';
 
 /** What the service is built from. */
 export interface LabServiceOptions {
@@ -97,6 +108,11 @@ export class LabService implements ControlApiService {
   readonly #activity: ActivityLog;
   readonly #engine: LabEngine;
   readonly #quota: QuotaBook;
+  readonly #decisions = new DecisionLog(500);
+  readonly #requests = new RequestLog();
+  readonly #journal: Journal;
+  #disconnectJournal: (() => void) | null = null;
+  #sessionsCancel: Cancel | null = null;
   readonly #listeners = new Set<(state: LabState) => void>();
   readonly #logins = new Map<string, LoginHandle>();
   #router: RouterServer | null = null;
@@ -145,6 +161,13 @@ export class LabService implements ControlApiService {
       clock: options.clock,
       logger: options.logger,
       onChange: () => this.#changed(),
+      decisions: this.#decisions,
+      requests: this.#requests,
+    });
+    this.#journal = new Journal({
+      path: options.paths.activity,
+      clock: options.clock,
+      logger: this.#logger,
     });
   }
 
@@ -175,6 +198,14 @@ export class LabService implements ControlApiService {
     const token = await this.routerToken();
     await this.#engine.load();
     await this.#loadQuota();
+    if (!this.#disconnectJournal) {
+      const connected = await connectJournal(this.#journal, {
+        activity: this.#activity,
+        decisions: this.#decisions,
+        requests: this.#requests,
+      });
+      this.#disconnectJournal = connected.disconnect;
+    }
     const rendererDir =
       this.#options.rendererDir === undefined ? findRendererDir() : this.#options.rendererDir;
     this.#router = await createRouterServer({
@@ -206,7 +237,9 @@ export class LabService implements ControlApiService {
     const router = this.#router;
     this.#router = null;
     await router?.close();
+    this.#sessionsCancel?.();
     await this.#quota.flush();
+    await this.#journal.flush();
     await this.#engine.settled();
   }
 
@@ -222,11 +255,15 @@ export class LabService implements ControlApiService {
       this.#logger.warn({ code: error.code }, 'could not build profile views');
     }
     for (const view of profiles) this.#mergeLive(view, now);
+    const sessions = this.#engine.sessions();
+    this.#scheduleSessionExpiry(sessions, now);
     return {
       active,
       profiles,
       pool: poolSummaryOf(profiles, active, now),
-      sessions: this.#engine.sessions(),
+      requests: this.#requests.list(200),
+      totals: usageTotals(this.#requests.records(), now),
+      sessions,
       decisions: this.#engine.decisions(),
       activity: this.#activity.list(200),
       logins: [...this.#logins.values()].map((login) => login.view()),
@@ -491,6 +528,11 @@ export class LabService implements ControlApiService {
     return snapshot;
   }
 
+  /** The per-request log, filtered, for `GET /lab/v1/requests` (and `codex-lab codex`'s exit line). */
+  async getRequests(filter: RequestFilter): Promise<RequestView[]> {
+    return this.#requests.list(defaultRequestCapacity, filter);
+  }
+
   /** Stored pins, for `GET /lab/v1/pins`. */
   async getPins(): Promise<unknown> {
     const registry = await this.#store.readRegistry();
@@ -589,6 +631,22 @@ export class LabService implements ControlApiService {
     this.#primingLast.set(profile, { ...outcome, at: new Date(outcome.at).toISOString() });
     this.#activity.add('prime', profile, primingActivityMessage(outcome));
     this.#changed();
+  }
+
+  /**
+   * Sessions idle past the table's TTL leave "Live sessions" even when nothing else changes: one
+   * timer at the next expiry pushes a fresh state.
+   */
+  #scheduleSessionExpiry(sessions: readonly SessionView[], now: number): void {
+    this.#sessionsCancel?.();
+    this.#sessionsCancel = null;
+    if (sessions.length === 0 || this.#stopped || this.#listeners.size === 0) return;
+    const oldest = Math.min(...sessions.map((session) => Date.parse(session.lastSeenAt)));
+    const delay = Math.max(1000, oldest + this.#engine.sessionTtlMs - now + 1000);
+    this.#sessionsCancel = this.#clock.setTimeout(() => {
+      this.#sessionsCancel = null;
+      this.#changed();
+    }, delay);
   }
 
   #changed(): void {

@@ -4,7 +4,7 @@
  * `summarizePool`. One path, so the banner, the tray, `list` and `usage --pool` agree.
  */
 import { summarizePool, toPoolSummaryView } from '../router/pool-summary.ts';
-import type { PoolSummaryView, ProfileView } from './contract.ts';
+import type { PoolSummaryView, ProfileView } from '../view-types.ts';
 import { viewQuota } from './views.ts';
 
 /** The pool summary of `views` (in the user's order) with `active` ("auto" or a name) at `now`. */

@@ -4,7 +4,7 @@
  * runs out Tue 18:00", "fine until reset". 24-hour clock; a day name when the moment is not
  * within the next 20 hours.
  */
-import type { ForecastView, PoolSummaryView } from './contract.ts';
+import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
 export interface QuotaTextOptions {
@@ -107,4 +107,49 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
 function lowerFirst(text: string): string {
   const trimmed = text.replace(/\.$/, '');
   return `${trimmed.charAt(0).toLowerCase()}${trimmed.slice(1)}`;
+}
+
+/**
+ * The one line `codex-lab codex` prints after Codex exits when any of its turns moved or were
+ * refused ("this run: work → team at 14:02, work limited until 16:40"), or null when none did.
+ */
+export function describeRun(
+  requests: readonly RequestView[],
+  profiles: readonly Pick<ProfileView, 'name' | 'status' | 'unavailableUntil'>[],
+  options: QuotaTextOptions,
+): string | null {
+  const turns = requests.filter(
+    (request) => request.kind === 'responses' || request.kind === 'compact',
+  );
+  const parts: string[] = [];
+  const left = new Set<string>();
+  let lastMove = '';
+  for (const turn of turns) {
+    if (turn.route !== 'fallback' || turn.profile === null) continue;
+    const from = turn.fallback.map((entry) => entry.profile).join(', ');
+    const move = `${from || '?'} → ${turn.profile}`;
+    // A session that moved once serves its next turns on the new profile: say it once.
+    if (move !== lastMove) parts.push(`${move} at ${formatWhen(turn.at, options)}`);
+    lastMove = move;
+    for (const entry of turn.fallback) left.add(entry.profile);
+  }
+  const refused = turns.filter((turn) => turn.profile === null);
+  if (refused.length > 0) {
+    const first = refused[0] as RequestView;
+    const why = first.status === 429 ? 'no account had quota left' : `status ${first.status}`;
+    parts.push(
+      `${refused.length} turn${refused.length === 1 ? '' : 's'} refused at ${formatWhen(first.at, options)} (${why})`,
+    );
+    for (const profile of profiles) if (profile.status === 'limited') left.add(profile.name);
+  }
+  if (parts.length === 0) return null;
+  for (const profile of profiles) {
+    if (!left.has(profile.name) || profile.status !== 'limited') continue;
+    parts.push(
+      profile.unavailableUntil
+        ? `${profile.name} limited until ${formatWhen(profile.unavailableUntil, options)}`
+        : `${profile.name} limited`,
+    );
+  }
+  return `this run: ${parts.join(', ')}`;
 }

@@ -143,7 +143,9 @@ export function quotaExtras(
   snapshot: QuotaSnapshot | null,
 ): Pick<ProfileView, 'credits' | 'limits'> {
   const extras: Pick<ProfileView, 'credits' | 'limits'> = {};
-  if (snapshot?.credits) extras.credits = { ...snapshot.credits };
+  // An account without credits reports `has_credits: false`: that is "none", so nothing is shown.
+  const credits = snapshot?.credits;
+  if (credits && (credits.hasCredits || credits.unlimited)) extras.credits = { ...credits };
   const families = (snapshot?.others ?? []).filter((other) => other.limitId !== defaultLimitId);
   if (families.length > 0) {
     extras.limits = families.map((family) => ({

@@ -130,10 +130,10 @@ describe.skipIf(skipReason !== undefined)('the real Codex CLI through the router
 
   it('falls over to another profile within the same turn on 429 usage_limit_reached, and skips the limited one until its reset', async () => {
     const current = await start();
-    expectSucceeded(
-      await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
-      'Hello from account A.',
-    );
+    const first = await current.codex(['exec', '--skip-git-repo-check', 'first turn']);
+    expectSucceeded(first, 'Hello from account A.');
+    // No turn moved: `codex-lab codex` adds nothing after Codex exits.
+    expect(first.stderr).not.toContain('codex-lab: this run');
     current.fake.account('a@example.com').stickyFailure = {
       kind: 'usage_limit',
       resetsInSeconds: 3600,
@@ -147,6 +147,10 @@ describe.skipIf(skipReason !== undefined)('the real Codex CLI through the router
     ]);
     expectSucceeded(fallback, 'Hello from account B.');
     expect(fallback.stdout + fallback.stderr).not.toContain('usage limit');
+    // Codex sent the run id (env_http_headers), so the move is told once Codex has exited.
+    expect(fallback.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      /^codex-lab: this run: a → b at \d\d:\d\d, a limited until \d\d:\d\d$/,
+    );
     const afterFallback = current.turns();
     expect(afterFallback.map((turn) => profileOf(current, bearerOf(turn)))).toEqual([
       'a',

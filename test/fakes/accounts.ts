@@ -64,6 +64,10 @@ export interface FakeAccount {
    * `code: "invalid_encrypted_content"`, `null_code` the other real shape (`code: null`, message only).
    */
   encryptedContentRejection: 'code' | 'null_code';
+  /** Credits the account reports (usage endpoint and `x-codex-credits-*` headers). */
+  credits: { hasCredits: boolean; unlimited: boolean; balance: string | null };
+  /** Input and cached tokens each turn's `response.completed` usage reports. */
+  usageTokens: { input: number; cached: number; reasoning: number };
 }
 
 /** Options for a new fake account; everything has a sensible default. */
@@ -94,6 +98,8 @@ export function createFakeAccount(init: FakeAccountInit, nowSeconds: number): Fa
     usagePerTurn: 1,
     reasoning: true,
     encryptedContentRejection: 'code',
+    credits: { hasCredits: false, unlimited: false, balance: '0' },
+    usageTokens: { input: 12, cached: 0, reasoning: 0 },
     ...init,
   };
 }

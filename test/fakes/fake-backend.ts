@@ -167,9 +167,11 @@ export function rateLimitHeaders(
   const headers: Record<string, string> = {
     'x-codex-plan-type': account.plan,
     'x-codex-active-limit': 'codex',
-    'x-codex-credits-has-credits': 'false',
-    'x-codex-credits-unlimited': 'false',
-    'x-codex-credits-balance': '0',
+    'x-codex-credits-has-credits': String(account.credits.hasCredits),
+    'x-codex-credits-unlimited': String(account.credits.unlimited),
+    ...(account.credits.balance === null
+      ? {}
+      : { 'x-codex-credits-balance': account.credits.balance }),
   };
   const windows: Array<[string, FakeWindow | null]> = [
     ['primary', account.primary],
@@ -535,11 +537,11 @@ function streamResponse(
         status: 'completed',
         output,
         usage: {
-          input_tokens: 12,
-          input_tokens_details: { cached_tokens: 0 },
+          input_tokens: account.usageTokens.input,
+          input_tokens_details: { cached_tokens: account.usageTokens.cached },
           output_tokens: outputTokens,
-          output_tokens_details: { reasoning_tokens: 0 },
-          total_tokens: 12 + outputTokens,
+          output_tokens_details: { reasoning_tokens: account.usageTokens.reasoning },
+          total_tokens: account.usageTokens.input + outputTokens,
         },
       },
     }),
@@ -621,9 +623,9 @@ export function usagePayload(
       secondary_window: secondary,
     },
     credits: {
-      has_credits: false,
-      unlimited: false,
-      balance: '0',
+      has_credits: account.credits.hasCredits,
+      unlimited: account.credits.unlimited,
+      balance: account.credits.balance,
       approx_local_messages: null,
       approx_cloud_messages: null,
     },

@@ -43,6 +43,8 @@ export function uiState(
     active: 'auto',
     profiles,
     pool: poolSummaryOf(profiles, patch.active ?? 'auto', now),
+    requests: [],
+    totals: { today: { profiles: [], sessions: [] }, week: { profiles: [], sessions: [] } },
     sessions: [],
     decisions: [],
     activity: [],

@@ -4,6 +4,7 @@
  * `codex-lab codex-config` prints the block for using the router permanently.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { LabError } from '../../errors.ts';
 import { profileNamePattern } from '../../profiles/schema.ts';
 import {
@@ -13,8 +14,10 @@ import {
   profileEnvVar,
 } from '../../proxy/codex-config.ts';
 import { readRouterToken } from '../../proxy/router-token.ts';
+import type { ProfileView, RequestView } from '../../view-types.ts';
+import { describeRun } from '../../service/quota-text.ts';
 import { readLiveRouterInfo } from '../../service/router-info.ts';
-import type { CliContext } from '../context.ts';
+import { writeLine, type CliContext } from '../context.ts';
 import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
 
 /**
@@ -72,7 +75,13 @@ export async function runCodex(
   }
   // Overrides go before the user's arguments: they are root options that apply to every subcommand.
   const codexArgs = [...codexOverrideArgs({ routerUrl }), ...args];
-  const env: NodeJS.ProcessEnv = { ...context.env, ...codexEnvironment({ routerToken, profile }) };
+  // Codex sends this id with every request (`x-codex-lab-run`), so we can ask the router
+  // afterwards whether any turn of this run moved or was refused.
+  const runId = randomUUID();
+  const env: NodeJS.ProcessEnv = {
+    ...context.env,
+    ...codexEnvironment({ routerToken, profile, runId }),
+  };
   if (profile === undefined) delete env[profileEnvVar];
 
   const inherit = context.stdout === process.stdout && context.stderr === process.stderr;
@@ -94,8 +103,9 @@ export async function runCodex(
     process.on(signal, forward);
     return [signal, forward] as const;
   });
+  let exitCode: number;
   try {
-    return await new Promise<number>((resolve, reject) => {
+    exitCode = await new Promise<number>((resolve, reject) => {
       child.once('error', (error) => {
         reject(
           new LabError('codex_not_found', `Could not start ${binary}: ${error.message}.`, {
@@ -111,6 +121,34 @@ export async function runCodex(
     process.off('SIGINT', ignoreInterrupt);
     for (const [signal, forward] of forwarders) process.off(signal, forward);
   }
+  const line = await describeThisRun(routerUrl, routerToken, runId).catch(() => null);
+  if (line) writeLine(context.stderr, `codex-lab: ${line}`);
+  return exitCode;
+}
+
+/**
+ * Asks the router which of this run's turns moved or were refused; null when none did or the
+ * router cannot tell (then nothing is printed: the line is a courtesy, never an error).
+ */
+async function describeThisRun(
+  routerUrl: string,
+  routerToken: string,
+  runId: string,
+): Promise<string | null> {
+  const get = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${routerUrl}/lab/v1/${path}`, {
+      headers: { authorization: `Bearer ${routerToken}` },
+      signal: AbortSignal.timeout(3000),
+    });
+    if (!response.ok) throw new Error(`status ${response.status}`);
+    return (await response.json()) as T;
+  };
+  const requests = await get<RequestView[]>(`requests?run=${encodeURIComponent(runId)}`);
+  if (!requests.some((request) => request.route === 'fallback' || request.profile === null)) {
+    return null;
+  }
+  const profiles = await get<ProfileView[]>('profiles');
+  return describeRun(requests, profiles, { now: Date.now() });
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

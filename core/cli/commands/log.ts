@@ -1,0 +1,146 @@
+/**
+ * `codex-lab log [--follow] [--json] [--session ID] [--profile NAME]`: the per-request log from
+ * `state/activity.jsonl` (written by the running router in batches about once a second), so it
+ * works with or without a router. `--json` prints one JSON object per line (JSON Lines), which
+ * suits `--follow` and tools such as `jq`. `--follow` keeps printing new requests until stopped.
+ */
+import type { RequestView } from '../../view-types.ts';
+import {
+  filterRequests,
+  toRequestView,
+  usageTotals,
+  type RequestFilter,
+  type RequestRecord,
+} from '../../router/request-log.ts';
+import { readJournal } from '../../state/journal.ts';
+import { writeLine, type CliContext } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+/** How often `--follow` looks at the file. */
+const followIntervalMs = 500;
+
+/** Prints the per-request log; exits 1 when the file is damaged (named on stderr). */
+export async function runLog(
+  context: CliContext,
+  _args: string[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const json = options['json'] === true;
+  const filter: RequestFilter = {
+    sessionId: typeof options['session'] === 'string' ? options['session'] : null,
+    profile: typeof options['profile'] === 'string' ? options['profile'] : null,
+  };
+  const first = await readRequests(context, filter);
+  if (first === null) return 1;
+  if (json) {
+    for (const request of first) writeLine(context.stdout, JSON.stringify(toRequestView(request)));
+  } else if (first.length === 0 && options['follow'] !== true) {
+    writeLine(
+      context.stdout,
+      'No requests yet: they appear here once Codex runs through the router.',
+    );
+  } else if (first.length > 0) {
+    writeLine(context.stdout, formatRequestTable(first.map(toRequestView)));
+    const totals = formatTotals(first, Date.now());
+    if (totals) writeLine(context.stdout, `\n${totals}`);
+  }
+  if (options['follow'] !== true) return 0;
+  let lastId = first.at(-1)?.id ?? 0;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, followIntervalMs));
+    const next = await readRequests(context, { ...filter, afterId: lastId });
+    if (next === null) return 1;
+    for (const request of next) {
+      const view = toRequestView(request);
+      writeLine(context.stdout, json ? JSON.stringify(view) : requestRow(view).join('  '));
+      lastId = request.id;
+    }
+  }
+}
+
+async function readRequests(
+  context: CliContext,
+  filter: RequestFilter,
+): Promise<RequestRecord[] | null> {
+  const content = await readJournal(context.paths.activity);
+  if (content.problem) {
+    writeLine(context.stderr, `codex-lab: ${content.problem}`);
+    return null;
+  }
+  const requests: RequestRecord[] = [];
+  for (const record of content.records) {
+    if (record.type !== 'request') continue;
+    const { type: _type, ...rest } = record;
+    requests.push(rest as unknown as RequestRecord);
+  }
+  return filterRequests(requests, filter);
+}
+
+/** "14:02:11": local clock time. */
+function clock(iso: string): string {
+  return new Date(iso).toLocaleTimeString('en-GB', { hour12: false });
+}
+
+function milliseconds(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function requestRow(view: RequestView): string[] {
+  const tokens = view.tokens
+    ? `${view.tokens.input} in (${view.tokens.cached} cached), ${view.tokens.output} out`
+    : '-';
+  const chain =
+    view.fallback.length > 0
+      ? `after ${view.fallback.map((entry) => `${entry.profile} (${entry.reason})`).join(', ')}`
+      : view.profile === null
+        ? view.reason
+        : '';
+  return [
+    clock(view.at),
+    view.sessionId ?? '-',
+    view.profile ?? 'refused',
+    view.route ?? '-',
+    view.model ?? '-',
+    String(view.status),
+    milliseconds(view.ttfbMs),
+    milliseconds(view.durationMs),
+    tokens,
+    chain,
+  ];
+}
+
+function formatRequestTable(views: RequestView[]): string {
+  return formatTable(
+    [
+      'TIME',
+      'SESSION',
+      'PROFILE',
+      'ROUTE',
+      'MODEL',
+      'STATUS',
+      'TTFB',
+      'TIME',
+      'TOKENS',
+      'FALLBACK',
+    ],
+    views.map(requestRow),
+  );
+}
+
+/** "Today: work 12 requests, 3400 in / 1200 out (800 cached); …" and the same for this week. */
+function formatTotals(records: readonly RequestRecord[], now: number): string {
+  const totals = usageTotals(records, now);
+  const line = (label: string, entries: typeof totals.today.profiles) =>
+    entries.length === 0
+      ? null
+      : `${label}: ${entries
+          .map(
+            (entry) =>
+              `${entry.key} ${entry.requests} request${entry.requests === 1 ? '' : 's'}, ${entry.input} in / ${entry.output} out (${entry.cached} cached)`,
+          )
+          .join('; ')}`;
+  return [line('Today', totals.today.profiles), line('This week', totals.week.profiles)]
+    .filter((text): text is string => text !== null)
+    .join('\n');
+}

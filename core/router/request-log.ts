@@ -1,0 +1,190 @@
+/**
+ * The per-request log: for each routed (or refused) request its time, session, profile, route and
+ * reason, model, status, time to first byte, duration, token counts and fallback chain. A
+ * fixed-size ring in memory; `record` is O(1) (one slot write, then listeners — the journal sink
+ * only queues the object). Views, filters and totals are built when someone reads.
+ */
+import type {
+  ExcludedCandidateView,
+  RequestTokensView,
+  RequestView,
+  RouteReason,
+  UsageTotalsView,
+  UsageTotalView,
+} from '../view-types.ts';
+
+/** One request as recorded (times in Unix ms). */
+export interface RequestRecord {
+  id: number;
+  at: number;
+  sessionId: string | null;
+  runId: string | null;
+  profile: string | null;
+  route: RouteReason | null;
+  reason: string;
+  model: string | null;
+  kind: string;
+  status: number;
+  ttfbMs: number | null;
+  durationMs: number;
+  tokens: RequestTokensView | null;
+  fallback: readonly ExcludedCandidateView[];
+}
+
+/** Which requests a reader wants. */
+export interface RequestFilter {
+  sessionId?: string | null;
+  profile?: string | null;
+  runId?: string | null;
+  /** Only requests with an id above this (for followers). */
+  afterId?: number;
+}
+
+/** Default number of requests kept in memory. */
+export const defaultRequestCapacity = 2000;
+
+/** A fixed-size ring of requests with listeners. */
+export class RequestLog {
+  readonly #ring: (RequestRecord | undefined)[];
+  #next = 0;
+  #count = 0;
+  #nextId = 1;
+  readonly #listeners = new Set<(record: RequestRecord) => void>();
+
+  constructor(capacity = defaultRequestCapacity) {
+    this.#ring = new Array<RequestRecord | undefined>(Math.max(1, capacity));
+  }
+
+  /** Records one request (an id is assigned); O(1). */
+  record(record: Omit<RequestRecord, 'id'>): RequestRecord {
+    const stored = record as RequestRecord;
+    stored.id = this.#nextId++;
+    this.#put(stored);
+    for (const listener of this.#listeners) {
+      try {
+        listener(stored);
+      } catch {
+        // A broken listener (journal, UI) must never break routing.
+      }
+    }
+    return stored;
+  }
+
+  /** Puts back requests read from the journal (oldest first), without notifying listeners. */
+  restore(records: readonly RequestRecord[]): void {
+    for (const record of records) {
+      this.#put(record);
+      if (record.id >= this.#nextId) this.#nextId = record.id + 1;
+    }
+  }
+
+  /** Subscribes to new requests; returns the unsubscribe function. */
+  onRecord(listener: (record: RequestRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The records, oldest first. */
+  records(): RequestRecord[] {
+    const out: RequestRecord[] = [];
+    const length = this.#ring.length;
+    for (let offset = this.#count; offset >= 1; offset--) {
+      const record = this.#ring[(this.#next - offset + length) % length];
+      if (record) out.push(record);
+    }
+    return out;
+  }
+
+  /** The newest `limit` requests matching `filter`, oldest first, as views. */
+  list(limit = 200, filter: RequestFilter = {}): RequestView[] {
+    return filterRequests(this.records(), filter).slice(-limit).map(toRequestView);
+  }
+
+  #put(record: RequestRecord): void {
+    this.#ring[this.#next] = record;
+    this.#next = (this.#next + 1) % this.#ring.length;
+    if (this.#count < this.#ring.length) this.#count++;
+  }
+}
+
+/** The records matching `filter`. */
+export function filterRequests(
+  records: readonly RequestRecord[],
+  filter: RequestFilter,
+): RequestRecord[] {
+  return records.filter(
+    (record) =>
+      (filter.sessionId == null || record.sessionId === filter.sessionId) &&
+      (filter.profile == null || record.profile === filter.profile) &&
+      (filter.runId == null || record.runId === filter.runId) &&
+      (filter.afterId === undefined || record.id > filter.afterId),
+  );
+}
+
+/** A record as the contract's view (ISO time). */
+export function toRequestView(record: RequestRecord): RequestView {
+  return {
+    ...record,
+    at: new Date(record.at).toISOString(),
+    fallback: record.fallback.map(({ profile, reason }) => ({ profile, reason })),
+  };
+}
+
+/** A view back as a record (for readers of the journal file). */
+export function fromRequestView(view: RequestView): RequestRecord {
+  return { ...view, at: Date.parse(view.at) };
+}
+
+/** Local midnight of `now`'s day and of the Monday that starts its week. */
+export function calendarStarts(now: number): { today: number; week: number } {
+  const day = new Date(now);
+  day.setHours(0, 0, 0, 0);
+  const today = day.getTime();
+  const sinceMonday = (day.getDay() + 6) % 7;
+  day.setDate(day.getDate() - sinceMonday);
+  return { today, week: day.getTime() };
+}
+
+/**
+ * Requests and tokens per profile and per session, today and this week (local calendar), over
+ * the requests the log still holds. Refused requests count as requests with no tokens.
+ */
+export function usageTotals(records: readonly RequestRecord[], now: number): UsageTotalsView {
+  const { today, week } = calendarStarts(now);
+  const buckets = {
+    today: {
+      profiles: new Map<string, UsageTotalView>(),
+      sessions: new Map<string, UsageTotalView>(),
+    },
+    week: {
+      profiles: new Map<string, UsageTotalView>(),
+      sessions: new Map<string, UsageTotalView>(),
+    },
+  };
+  const add = (map: Map<string, UsageTotalView>, key: string | null, record: RequestRecord) => {
+    if (key === null) return;
+    let total = map.get(key);
+    if (!total) {
+      total = { key, requests: 0, input: 0, output: 0, cached: 0 };
+      map.set(key, total);
+    }
+    total.requests++;
+    total.input += record.tokens?.input ?? 0;
+    total.output += record.tokens?.output ?? 0;
+    total.cached += record.tokens?.cached ?? 0;
+  };
+  for (const record of records) {
+    if (record.at < week) continue;
+    add(buckets.week.profiles, record.profile, record);
+    add(buckets.week.sessions, record.sessionId, record);
+    if (record.at < today) continue;
+    add(buckets.today.profiles, record.profile, record);
+    add(buckets.today.sessions, record.sessionId, record);
+  }
+  const sorted = (map: Map<string, UsageTotalView>) =>
+    [...map.values()].sort((a, b) => b.requests - a.requests || a.key.localeCompare(b.key));
+  return {
+    today: { profiles: sorted(buckets.today.profiles), sessions: sorted(buckets.today.sessions) },
+    week: { profiles: sorted(buckets.week.profiles), sessions: sorted(buckets.week.sessions) },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * A bounded on-disk log (`state/activity.jsonl`): one JSON object per line, appended in batches,
+ * so the activity log, the decision log and the per-request log survive a restart without the
+ * router writing a file per request.
+ *
+ * - `append` is O(1): it keeps the object in memory and schedules one write per batch
+ *   (`flushDelayMs`); serialising happens when the batch is written, off the request's path.
+ * - The file stays bounded: once it holds more than `capacity × 1.5` lines, it is rewritten
+ *   (atomically) with the newest `capacity` lines.
+ * - A file with a broken line is reported by name and never overwritten: the journal then keeps
+ *   working in memory only. A torn last line (a crash mid-write) is dropped quietly.
+ * - Only the process that routes (one per home) writes; readers (`codex-lab log`) read the file.
+ */
+import { appendFile, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ensurePrivateDirectory, writePrivateFile } from '../home/files.ts';
+import type { Cancel, Clock, Logger } from '../ports.ts';
+
+/** One line of the journal: a `type` and whatever the owning log keeps. */
+export interface JournalRecord {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** Options for `Journal`. */
+export interface JournalOptions {
+  path: string;
+  clock: Clock;
+  logger?: Logger;
+  /** Lines kept after a compaction. Default 10 000. */
+  capacity?: number;
+  /** Delay between the first `append` of a batch and its write. Default 1 s. */
+  flushDelayMs?: number;
+}
+
+/** What `readJournal` found. */
+export interface JournalContent {
+  records: JournalRecord[];
+  /** Set when a line other than the last could not be read: the file is left untouched. */
+  problem: string | null;
+}
+
+/** Default number of lines kept. */
+export const defaultJournalCapacity = 10_000;
+
+/** Reads a journal file (missing → empty). Never throws for a broken file: it says so instead. */
+export async function readJournal(path: string): Promise<JournalContent> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problem: null };
+    return { records: [], problem: `${path} could not be read (${(error as Error).message}).` };
+  }
+  const lines = text.split('\n');
+  const records: JournalRecord[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as string;
+    if (line === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    if (value && typeof value === 'object' && typeof (value as JournalRecord).type === 'string') {
+      records.push(value as JournalRecord);
+      continue;
+    }
+    // A crash mid-append leaves one torn last line; anything else is a damaged file.
+    if (index >= lines.length - 2) continue;
+    return {
+      records,
+      problem: `${path} is damaged at line ${index + 1}; move it away to start a fresh activity log.`,
+    };
+  }
+  return { records, problem: null };
+}
+
+/** The bounded, batched on-disk log. */
+export class Journal {
+  readonly #path: string;
+  readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
+  readonly #capacity: number;
+  readonly #flushDelayMs: number;
+  #pending: JournalRecord[] = [];
+  #timer: Cancel | null = null;
+  #writing: Promise<void> = Promise.resolve();
+  /** The newest lines as written, for compaction (a ring would save little at this size). */
+  #kept: string[] = [];
+  /** Lines in the file now. */
+  #lines = 0;
+  #disabled = false;
+
+  constructor(options: JournalOptions) {
+    this.#path = options.path;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#capacity = Math.max(1, options.capacity ?? defaultJournalCapacity);
+    this.#flushDelayMs = options.flushDelayMs ?? 1000;
+  }
+
+  /**
+   * Reads the file once before the first append. A damaged file is reported (logged, and in the
+   * returned `problem`) and the journal stays in memory only, so nothing existing is lost.
+   */
+  async load(): Promise<JournalContent> {
+    const content = await readJournal(this.#path);
+    if (content.problem) {
+      this.#disabled = true;
+      this.#logger?.warn({ path: this.#path }, content.problem);
+      return content;
+    }
+    this.#kept = content.records.slice(-this.#capacity).map((record) => JSON.stringify(record));
+    this.#lines = content.records.length;
+    return content;
+  }
+
+  /** Queues one record; the batch is written within `flushDelayMs`. O(1). */
+  append(record: JournalRecord): void {
+    if (this.#disabled) return;
+    this.#pending.push(record);
+    this.#timer ??= this.#clock.setTimeout(() => {
+      this.#timer = null;
+      void this.flush();
+    }, this.#flushDelayMs);
+  }
+
+  /** Writes the queued records now; resolves when they are on disk. Failures are logged. */
+  flush(): Promise<void> {
+    this.#timer?.();
+    this.#timer = null;
+    const batch = this.#pending;
+    if (batch.length === 0) return this.#writing;
+    this.#pending = [];
+    // Writes are chained so batches land in order.
+    this.#writing = this.#writing.then(() => this.#write(batch));
+    return this.#writing;
+  }
+
+  async #write(batch: JournalRecord[]): Promise<void> {
+    const lines = batch.map((record) => JSON.stringify(record));
+    for (const line of lines) this.#kept.push(line);
+    if (this.#kept.length > this.#capacity)
+      this.#kept.splice(0, this.#kept.length - this.#capacity);
+    try {
+      await ensurePrivateDirectory(dirname(this.#path));
+      if (this.#lines + lines.length > this.#capacity * 1.5) {
+        await writePrivateFile(this.#path, `${this.#kept.join('\n')}\n`);
+        this.#lines = this.#kept.length;
+      } else {
+        await appendFile(this.#path, `${lines.join('\n')}\n`, { mode: 0o600 });
+        this.#lines += lines.length;
+      }
+    } catch (error) {
+      this.#logger?.warn(
+        { path: this.#path, error: (error as Error).message },
+        'could not save the activity log',
+      );
+    }
+  }
+}
+
+/** The size of a journal file in bytes (0 when missing), for followers that poll it. */
+export async function journalSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}

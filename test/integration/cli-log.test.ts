@@ -1,0 +1,167 @@
+/**
+ * `codex-lab log [--follow] [--json]` and the line `codex-lab codex` prints after Codex exits,
+ * against a real router (LabService on loopback) and the fake ChatGPT. The stand-in Codex
+ * honours the `-c` overrides as Codex does: it posts one turn to the provider's base URL with the
+ * `env_http_headers` taken from its environment.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEntry, runCodexLab } from '../helpers/cli.ts';
+import { codexTurnBody, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+
+let router: TestRouter;
+let codexBin: string;
+
+beforeAll(async () => {
+  router = await startTestRouter({
+    homePrefix: 'codex-lab-cli-log-',
+    accounts: [
+      { email: 'work@example.com', usageTokens: { input: 300, cached: 200, reasoning: 0 } },
+      { email: 'team@example.com', usageTokens: { input: 1200, cached: 800, reasoning: 0 } },
+    ],
+    profiles: [
+      ['work@example.com', 'work'],
+      ['team@example.com', 'team'],
+    ],
+  });
+  await router.service.setActive({ profile: 'work' });
+  codexBin = join(router.home, 'fake-codex.mjs');
+  const body = JSON.stringify(codexTurnBody());
+  await writeFile(
+    codexBin,
+    `#!${process.execPath}
+const args = process.argv.slice(2);
+const overrides = args.filter((_, index) => args[index - 1] === '-c');
+const value = (suffix) => overrides.find((entry) => entry.includes(suffix + '='))?.split(suffix + '=')[1];
+const baseUrl = JSON.parse(value('.base_url'));
+const headers = {
+  authorization: 'Bearer ' + process.env[JSON.parse(value('.env_key'))],
+  'content-type': 'application/json',
+  'session-id': args.at(-1),
+};
+for (const [, header, variable] of (value('.env_http_headers') ?? '').matchAll(/"([^"]+)"="([^"]+)"/g)) {
+  if (process.env[variable]) headers[header] = process.env[variable];
+}
+const response = await fetch(baseUrl + '/responses', { method: 'POST', headers, body: ${JSON.stringify(body)} });
+await response.text();
+console.log('turn answered by ' + response.headers.get('x-codex-lab-profile'));
+`,
+  );
+  await chmod(codexBin, 0o755);
+});
+
+afterAll(() => router.close());
+
+function codexLab(args: string[]) {
+  return runCodexLab(args, {
+    home: router.home,
+    env: {
+      CODEX_LAB_CODEX_BIN: codexBin,
+      CODEX_LAB_PORT: new URL(router.url).port,
+    },
+  });
+}
+
+describe('codex-lab codex: the line after Codex exits', () => {
+  it('prints nothing when no turn moved', async () => {
+    const run = await codexLab(['codex', '--', 'exec', 'session-calm']);
+    expect(run.stdout).toContain('turn answered by work');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+  });
+
+  it('prints one stderr line when a turn moved: from → to at time, and until when', async () => {
+    router.fake
+      .account('work@example.com')
+      .failures.push({ kind: 'usage_limit', resetsInSeconds: 7200 });
+    const run = await codexLab(['codex', '--', 'exec', 'session-moved']);
+    expect(run.stdout).toContain('turn answered by team');
+    expect(run.code).toBe(0);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^codex-lab: this run: work → team at \d\d:\d\d, work limited until \d\d:\d\d$/,
+    );
+  });
+});
+
+describe('codex-lab log', () => {
+  it('--json prints one object per request with profile, route, status, timings, tokens, fallback', async () => {
+    await router.service.stop();
+    const run = await runCodexLab(['log', '--json'], { home: router.home });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const requests = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const turns = requests.filter((request) => request.kind === 'responses');
+    expect(turns).toEqual([
+      expect.objectContaining({
+        sessionId: 'session-calm',
+        profile: 'work',
+        route: 'active',
+        status: 200,
+        tokens: expect.objectContaining({ input: 300, cached: 200 }),
+        fallback: [],
+      }),
+      expect.objectContaining({
+        sessionId: 'session-moved',
+        profile: 'team',
+        route: 'fallback',
+        status: 200,
+        tokens: expect.objectContaining({ input: 1200, cached: 800 }),
+        fallback: [{ profile: 'work', reason: 'usage_limit_reached' }],
+      }),
+    ]);
+    expect(typeof turns[0].runId).toBe('string');
+    expect(turns[0].runId).not.toBe(turns[1].runId);
+    expect(turns[1].ttfbMs).toBeGreaterThanOrEqual(0);
+
+    const human = await runCodexLab(['log', '--profile', 'team'], { home: router.home });
+    expect(human.stdout).toMatch(
+      /session-moved\s+team\s+fallback\s+gpt-5\.5\s+200\s+\S+\s+\S+\s+1200 in \(800 cached\), \d+ out\s+after work \(usage_limit_reached\)/,
+    );
+    expect(human.stdout).not.toContain('session-calm');
+    expect(human.stdout).toMatch(/Today: team 1 request, 1200 in \/ \d+ out \(800 cached\)/);
+    await router.service.start({ port: 0 });
+  });
+
+  it('--follow --json prints new requests as the router writes them', async () => {
+    const child = spawn(process.execPath, [cliEntry, 'log', '--follow', '--json'], {
+      env: { ...process.env, CODEX_LAB_HOME: router.home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    try {
+      // The history is printed first; then a new turn arrives.
+      await waitFor(() => output.includes('session-moved'));
+      const response = await fetch(`${router.service.routerUrl}/backend-api/codex/responses`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${router.token}`,
+          'content-type': 'application/json',
+          'session-id': 'session-followed',
+        },
+        body: JSON.stringify(codexTurnBody()),
+      });
+      await response.text();
+      await waitFor(() => output.includes('session-followed'));
+      const last = JSON.parse(output.trim().split('\n').at(-1)!);
+      expect(last).toMatchObject({ sessionId: 'session-followed', status: 200 });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for the log');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,53 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { parseCompletedUsage, UsageTap } from '../../../core/proxy/usage-tap.ts';
+
+const completed = (usage: object, padding = '') =>
+  `event: response.completed\ndata: ${JSON.stringify({
+    type: 'response.completed',
+    response: {
+      id: 'resp_1',
+      output: [
+        { type: 'message', content: [{ type: 'output_text', text: `say "usage": {${padding}` }] },
+      ],
+      usage,
+      metadata: {},
+    },
+  })}\n\n`;
+
+const usage = {
+  input_tokens: 1200,
+  input_tokens_details: { cached_tokens: 800 },
+  output_tokens: 42,
+  output_tokens_details: { reasoning_tokens: 7 },
+  total_tokens: 1242,
+};
+
+describe('UsageTap', () => {
+  it('reads response.completed usage from the tail of a stream cut into odd chunks', async () => {
+    const text = `event: response.created\ndata: {"type":"response.created"}\n\n${'event: response.output_text.delta\ndata: {"delta":"xx"}\n\n'.repeat(3000)}${completed(usage, 'y'.repeat(50_000))}`;
+    const bytes = Buffer.from(text);
+    const chunks: Buffer[] = [];
+    for (let offset = 0; offset < bytes.length; offset += 777) {
+      chunks.push(bytes.subarray(offset, offset + 777));
+    }
+    const body = Readable.from(chunks);
+    const tap = new UsageTap();
+    body.on('data', tap.push);
+    await new Promise((resolve) => body.on('end', resolve));
+    expect(tap.usage()).toEqual({ input: 1200, output: 42, cached: 800, reasoning: 7 });
+  });
+
+  it('is null without a completed event or with a broken one', () => {
+    expect(parseCompletedUsage('event: response.created\ndata: {}\n\n')).toBeNull();
+    expect(
+      parseCompletedUsage('event: response.completed\ndata: {"usage":{"input_tokens":'),
+    ).toBeNull();
+    expect(parseCompletedUsage(completed({}))).toEqual({
+      input: 0,
+      output: 0,
+      cached: 0,
+      reasoning: 0,
+    });
+  });
+});
