@@ -21,6 +21,7 @@ const commands = [
   'pin',
   'unpin',
   'usage',
+  'log',
   'serve',
   'codex',
   'codex-config',
