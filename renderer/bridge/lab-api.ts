@@ -3,12 +3,15 @@
  * bridge over the control API (reading and wiping the token from the URL fragment).
  */
 import type { LabApi } from '../../core/service/contract.ts';
+import type { DesktopApi } from '../../electron/ipc/desktop-contract.ts';
 import { createWebBridge, readTokenFromHash } from './web-bridge.ts';
 
 declare global {
   interface Window {
     /** Set by the Electron preload; absent in the web dashboard. */
     codexLab?: LabApi;
+    /** The desktop-only preferences and logs folder, from the same preload. */
+    codexLabDesktop?: DesktopApi;
   }
 }
 

@@ -5,6 +5,7 @@ import { useLabStore } from '../stores/use-lab-store.ts';
 import { ActivityLog } from './activity-log.tsx';
 import { AddAccount } from './add-account.tsx';
 import { CodexSetup } from './codex-setup.tsx';
+import { DesktopSection } from './desktop-section.tsx';
 import { ProfileCard } from './profile-card.tsx';
 import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
@@ -122,6 +123,7 @@ export function App() {
           </div>
         )}
         {lab && <CodexSetup config={lab.codexConfig} />}
+        {window.codexLabDesktop && <DesktopSection desktop={window.codexLabDesktop} />}
       </main>
       <AddAccount />
     </div>

@@ -7,7 +7,9 @@ import type { LabStoreState, SignInFlow } from './types.ts';
 export const defaultSignInFlow: SignInFlow = {
   open: false,
   name: '',
-  popup: true,
+  // The system browser by default (RFC 8252): Google, Microsoft, Apple and company sign-in work
+  // there; the desktop app replaces this with the user's preference.
+  popup: false,
   loginId: null,
   error: null,
 };

@@ -1,0 +1,143 @@
+/**
+ * The settings page's "This computer" section in real Chromium: the page served by the real
+ * `codex-lab serve`, with a recording stand-in for the Electron preload's `window.codexLabDesktop`
+ * (the Electron binary cannot run here; main's side of these channels is unit-tested). Changing a
+ * preference sends exactly that change, a change pushed from the tray is shown, the preferred
+ * sign-in method is where Add account starts, and "Open logs folder" asks main to open it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import {
+  buildRenderer,
+  hasChromium,
+  launchChromium,
+  startServe,
+  type ServeProcess,
+} from '../helpers/ui-browser.ts';
+
+/** Installed before the page's scripts: records every call, answers like main does. */
+function recordingDesktopApi(): void {
+  type Preferences = {
+    launchAtLogin: boolean;
+    signIn: 'browser' | 'popup';
+    notifications: boolean;
+  };
+  let preferences: Preferences = { launchAtLogin: false, signIn: 'browser', notifications: true };
+  const listeners = new Set<(value: Preferences) => void>();
+  const recorder = {
+    calls: [] as unknown[],
+    /** Stands for main pushing a change made elsewhere (the tray). */
+    push(value: Preferences) {
+      preferences = value;
+      for (const listener of listeners) listener(value);
+    },
+  };
+  Object.assign(window, {
+    desktopCalls: recorder,
+    codexLabDesktop: {
+      getPreferences: async () => preferences,
+      setPreferences: async (patch: Partial<Preferences>) => {
+        recorder.calls.push(['setPreferences', patch]);
+        preferences = { ...preferences, ...patch };
+        return { ok: true, value: preferences };
+      },
+      openLogsFolder: async () => {
+        recorder.calls.push(['openLogsFolder']);
+        return {
+          ok: false,
+          code: 'io_error',
+          message: 'The logs folder /x could not be opened: no file manager',
+        };
+      },
+      onPreferencesChanged: (listener: (value: Preferences) => void) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      onFocusProfile: () => () => undefined,
+    },
+  });
+}
+
+let fake: FakeChatGpt;
+let serve: ServeProcess;
+let browser: Browser;
+let page: Page;
+
+const calls = () =>
+  page.evaluate(
+    () => (window as unknown as { desktopCalls: { calls: unknown[] } }).desktopCalls.calls,
+  );
+
+describe.skipIf(!hasChromium)('settings page: This computer (desktop preferences)', () => {
+  beforeAll(async () => {
+    buildRenderer();
+    fake = await startFakeChatGpt({ accounts: [] });
+    serve = await startServe({
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.addInitScript(recordingDesktopApi);
+    await page.goto(`${serve.url}/ui/#token=${serve.token}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    await fake?.close();
+  });
+
+  it('shows the preferences, system browser first, and sends each change as it is made', async () => {
+    const section = page.getByRole('region', { name: 'This computer' });
+    await section.waitFor();
+    const launch = section.getByRole('checkbox', { name: /Start Codex Lab when I sign in/ });
+    const browserRadio = section.getByRole('radio', { name: /In my browser/ });
+    await expect.poll(() => browserRadio.isChecked()).toBe(true);
+    expect(await launch.isChecked()).toBe(false);
+    await launch.check();
+    await section.getByRole('checkbox', { name: /Notify me/ }).uncheck();
+    expect(await calls()).toEqual([
+      ['setPreferences', { launchAtLogin: true }],
+      ['setPreferences', { notifications: false }],
+    ]);
+    expect(await launch.isChecked()).toBe(true);
+  });
+
+  it('follows a change made in the tray, and Add account starts from that method', async () => {
+    await page.evaluate(() =>
+      (window as unknown as { desktopCalls: { push(value: unknown): void } }).desktopCalls.push({
+        launchAtLogin: true,
+        signIn: 'popup',
+        notifications: false,
+      }),
+    );
+    const section = page.getByRole('region', { name: 'This computer' });
+    await expect
+      .poll(() => section.getByRole('radio', { name: /In a small sign-in window/ }).isChecked())
+      .toBe(true);
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Add a ChatGPT account' });
+    expect(await dialog.getByRole('radio', { name: 'In a small sign-in window' }).isChecked()).toBe(
+      true,
+    );
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Open logs folder asks main, and says so when the folder cannot be opened', async () => {
+    const section = page.getByRole('region', { name: 'This computer' });
+    await section.getByRole('button', { name: 'Open logs folder' }).click();
+    await section.getByRole('alert').waitFor();
+    expect(await section.getByRole('alert').textContent()).toContain('could not be opened');
+    expect((await calls()).at(-1)).toEqual(['openLogsFolder']);
+  });
+
+  it('is absent from the plain web dashboard', async () => {
+    const plain = await browser.newPage();
+    await plain.goto(`${serve.url}/ui/#token=${serve.token}`);
+    await plain.getByText(/Router on/).waitFor();
+    expect(await plain.getByRole('region', { name: 'This computer' }).count()).toBe(0);
+    await plain.close();
+  });
+});
