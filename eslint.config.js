@@ -28,7 +28,7 @@ const forbiddenPatternsInCore = [
  * the view types every layer shares sit in a leaf at the bottom.
  */
 export const coreFloorPlan = [
-  ['view-types', 'version'],
+  ['view-types', 'version', 'format'],
   ['errors', 'redact'],
   ['ports', 'config'],
   ['log'],
@@ -45,6 +45,7 @@ export const coreFloorPlan = [
 export const topLevelCoreFiles = new Set([
   'view-types',
   'version',
+  'format',
   'errors',
   'redact',
   'ports',
@@ -140,9 +141,10 @@ export default tseslint.config(
           paths: [{ name: 'electron', message: 'The renderer talks only to window.codexLab.' }],
           patterns: [
             {
-              regex: '(^|/)core/(?!service/contract\\.ts$|view-types\\.ts$)',
+              // The typed contract, its view types, and the shared words (leaves: no Node, no DOM).
+              regex: '(^|/)core/(?!service/contract\\.ts$|view-types\\.ts$|format\\.ts$)',
               message:
-                'The renderer may import only the typed contract (core/service/contract.ts, core/view-types.ts).',
+                'The renderer may import only the typed contract (core/service/contract.ts, core/view-types.ts) and the shared words (core/format.ts).',
             },
           ],
         },

@@ -127,6 +127,17 @@ export interface ProfileView {
   legacy: boolean;
 }
 
+/** One stored pin (`codex-lab pins --json`, the dashboard's Pins section). */
+export interface PinView {
+  kind: 'session' | 'repo';
+  /** The session id, or the repository's canonical path. */
+  key: string;
+  profile: string;
+  /** True when an exhausted pinned profile falls over instead of failing. */
+  allowFallback: boolean;
+  createdAt: string;
+}
+
 /** One live Codex session the router has seen. */
 export interface SessionView {
   id: string;
@@ -249,6 +260,8 @@ export interface LabState {
   decisions: DecisionView[];
   activity: ActivityEntry[];
   logins: LoginView[];
+  /** Stored session and repository pins. */
+  pins: PinView[];
   /** The pool summary (banner, tray's first lines). */
   pool: PoolSummaryView;
   /** The newest routed requests, oldest first. */

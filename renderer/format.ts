@@ -1,19 +1,19 @@
 /**
- * Pure text formatting for the page: durations, relative times, window names, failure wording.
+ * The page's words: everything about time, windows and statuses comes from the shared formatting
+ * module (`core/format.ts`), so the dashboard says what the CLI and the tray say; this file only
+ * adapts it to the page's inputs and adds the sign-in failure explanations.
  */
+import {
+  capitalize,
+  formatAgoSince,
+  formatBackAt,
+  formatIn,
+  formatLogTime,
+  windowName,
+} from '../core/format.ts';
 import type { QuotaWindowView } from '../core/service/contract.ts';
 
-/** "2d 4h", "3h 12m", "45s": the two largest units of a duration. */
-export function formatDuration(milliseconds: number): string {
-  const seconds = Math.max(0, Math.round(milliseconds / 1000));
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor((seconds % 86400) / 3600);
-  const minutes = Math.floor((seconds % 3600) / 60);
-  if (days > 0) return `${days}d ${hours}h`;
-  if (hours > 0) return `${hours}h ${minutes}m`;
-  if (minutes > 0) return `${minutes}m ${seconds % 60}s`;
-  return `${seconds}s`;
-}
+export { formatDuration, statusLabel } from '../core/format.ts';
 
 /** "resets in 3h 12m" / "reset time unknown". */
 export function formatReset(resetsAt: string | null, now: number): string {
@@ -21,33 +21,25 @@ export function formatReset(resetsAt: string | null, now: number): string {
   const at = Date.parse(resetsAt);
   if (Number.isNaN(at)) return 'reset time unknown';
   if (at <= now) return 'resetting now';
-  return `resets in ${formatDuration(at - now)}`;
+  return `resets ${formatIn(at - now)}`;
 }
 
-/** "just now", "5m ago", "3h ago", or a date. */
+/** "just now", "5m ago", "3h 5m ago", "never". */
 export function formatAgo(iso: string | null, now: number): string {
-  if (!iso) return 'never';
-  const at = Date.parse(iso);
-  if (Number.isNaN(at)) return 'unknown';
-  const seconds = Math.round((now - at) / 1000);
-  if (seconds < 10) return 'just now';
-  if (seconds < 3600 * 24) return `${formatDuration(now - at).split(' ')[0]} ago`;
-  return new Date(at).toLocaleDateString();
+  return formatAgoSince(iso, now);
 }
 
 /** "14:05:09": a local clock time for log lines. */
 export function formatClock(iso: string): string {
-  const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? '' : at.toLocaleTimeString([], { hour12: false });
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? '' : formatLogTime(at);
 }
 
-/** "5-hour" / "Weekly" / "1-day": the name of a quota window. */
+/** "5-hour" / "Weekly" / "1-day": the name of a quota window, capitalised for a title. */
 export function windowTitle(window: QuotaWindowView | null, fallback: string): string {
   const minutes = window?.windowMinutes;
   if (!minutes) return fallback;
-  if (minutes === 10080) return 'Weekly';
-  if (minutes < 1440) return `${Math.round(minutes / 60)}-hour`;
-  return `${Math.round(minutes / 1440)}-day`;
+  return capitalize(windowName(minutes));
 }
 
 /** Plain words for a sign-in failure code. */
@@ -71,25 +63,14 @@ export function explainLoginError(code: string, message: string): string {
 }
 
 /**
- * "available again in 59m 59s, at 14:30" for a limited profile, or null when the end of the limit
- * is unknown or already past. `timeZone` pins the clock part in tests.
+ * "back in 59m, at 14:30" for a limited profile, or null when the end of the limit is unknown or
+ * already past. `timeZone` pins the clock part in tests.
  */
 export function formatLimitedUntil(
   until: string | null,
   now: number,
   timeZone?: string,
 ): string | null {
-  if (!until) return null;
-  const at = Date.parse(until);
-  if (Number.isNaN(at) || at <= now) return null;
-  const clock = new Intl.DateTimeFormat('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone,
-  }).format(at);
-  const day =
-    at - now >= 20 * 3600 * 1000
-      ? `${new Intl.DateTimeFormat('en-GB', { weekday: 'short', timeZone }).format(at)} `
-      : '';
-  return `available again in ${formatDuration(at - now)}, at ${day}${clock}`;
+  const back = formatBackAt(until, { now, ...(timeZone ? { timeZone } : {}) });
+  return back === null ? null : `back ${back}`;
 }

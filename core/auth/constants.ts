@@ -2,6 +2,7 @@
  * Codex's sign-in constants (research/codex-protocol.md section 1.1): Codex Lab presents itself to
  * the issuer exactly as the Codex CLI does, so the same client id, redirect URI and originator.
  */
+import { needsSignInSentence } from '../format.ts';
 
 /** The OAuth client id Codex uses for login, refresh and revoke. */
 export const codexClientId = 'app_EMoamEEZ73f0CkXaXp7hrann';
@@ -16,15 +17,23 @@ export const codexScope =
 /** The `originator` Codex sends by default. */
 export const codexOriginator = 'codex_cli_rs';
 
-/** The user-facing messages Codex shows for refresh failures (section 2.3), by our error code. */
-export const refreshFailureMessages = {
-  refresh_token_expired:
-    'Your access token could not be refreshed because your refresh token has expired. Please log out and sign in again.',
-  refresh_token_reused:
-    'Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again.',
-  refresh_token_invalidated:
-    'Your access token could not be refreshed because your refresh token was revoked. Please log out and sign in again.',
-  refresh_failed: 'Your access token could not be refreshed. Please log out and sign in again.',
-  account_mismatch:
-    'Your access token could not be refreshed because you have since logged out or signed in to another account. Please sign in again.',
+/**
+ * Why a refresh failed for good, by our error code (Codex's reasons, research section 2.3).
+ * Codex ends these with "Please log out and sign in again", but its logout revokes the tokens, so
+ * our sentences name `codex-lab login NAME` instead (`refreshFailureMessage`).
+ */
+export const refreshFailureReasons = {
+  refresh_token_expired: 'its refresh token has expired',
+  refresh_token_reused: 'its refresh token was already used',
+  refresh_token_invalidated: 'its refresh token was revoked',
+  refresh_failed: 'its access token could not be refreshed',
+  account_mismatch: 'its auth file now holds another account',
 } as const;
+
+/** The one sentence for a permanent refresh failure of `profile`, naming the command that cures it. */
+export function refreshFailureMessage(
+  code: keyof typeof refreshFailureReasons,
+  profile: string,
+): string {
+  return needsSignInSentence(profile, refreshFailureReasons[code]);
+}

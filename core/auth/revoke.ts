@@ -2,6 +2,7 @@
  * Revoking a profile's tokens at the issuer (research section 9.3), for `remove --revoke`: best
  * effort, 10 s, JSON body; the refresh token with its hint and client id, else the access token.
  */
+import { LabError } from '../errors.ts';
 import type { AuthDotJson } from '../profiles/schema.ts';
 import { codexClientId } from './constants.ts';
 import { sendRequest, type FetchLike, type HttpRequest } from './http.ts';
@@ -45,4 +46,21 @@ export async function revokeProfileTokens(
   } catch {
     return 'failed';
   }
+}
+
+/**
+ * What `remove --revoke` does with the outcome, in one place for every surface: a revoke the
+ * issuer did not confirm keeps the profile (its refresh token may still work, and removing it
+ * would leave no way to try again) unless `force`. Returns the words for the removal message.
+ */
+export function revokeVerdict(outcome: RevokeOutcome, profile: string, force: boolean): string {
+  if (outcome === 'revoked') return 'its tokens were revoked at the issuer';
+  if (outcome === 'skipped') return 'it had no ChatGPT tokens to revoke';
+  if (!force) {
+    throw new LabError(
+      'upstream_error',
+      `The issuer did not confirm revoking ${profile}'s tokens, so ${profile} was kept: try again later, or remove it anyway with --force (its tokens then expire on their own).`,
+    );
+  }
+  return 'the issuer did not confirm the revoke; its tokens expire on their own';
 }

@@ -5,7 +5,7 @@
 import { LabError } from '../errors.ts';
 import { scrubSecrets } from '../redact.ts';
 import { codexClientHeaders } from './codex-identity.ts';
-import { codexClientId, refreshFailureMessages } from './constants.ts';
+import { codexClientId, refreshFailureMessage } from './constants.ts';
 import { formBody, parseJsonBody, type HttpAnswer, type HttpRequest } from './http.ts';
 
 /** The three tokens a sign-in yields. */
@@ -141,11 +141,13 @@ export interface RefreshFailure {
 
 /**
  * Reads a refresh answer. Success yields the fields present; a failure is classified as Codex does
- * (section 2.3): the three known codes and any 401 are permanent, with Codex's exact message;
+ * (section 2.3): the three known codes and any 401 are permanent, with Codex's reason and our
+ * command for `profile` (`refreshFailureMessage`);
  * anything else is `refresh_transient`.
  */
 export function processRefreshAnswer(
   answer: HttpAnswer,
+  profile: string,
 ): { ok: true; tokens: RefreshedTokens } | { ok: false; failure: RefreshFailure } {
   const fail = (permanent: boolean, error: LabError) =>
     ({ ok: false, failure: { permanent, error } }) as const;
@@ -177,10 +179,13 @@ export function processRefreshAnswer(
     code === 'refresh_token_reused' ||
     code === 'refresh_token_invalidated'
   ) {
-    return fail(true, new LabError(code, refreshFailureMessages[code]));
+    return fail(true, new LabError(code, refreshFailureMessage(code, profile)));
   }
   if (answer.status === 401) {
-    return fail(true, new LabError('refresh_failed', refreshFailureMessages.refresh_failed));
+    return fail(
+      true,
+      new LabError('refresh_failed', refreshFailureMessage('refresh_failed', profile)),
+    );
   }
   return fail(
     false,

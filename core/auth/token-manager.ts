@@ -12,7 +12,7 @@ import { day, minute, type Clock, type Logger } from '../ports.ts';
 import { decodeJwtClaims, identityFromAuth } from '../profiles/jwt.ts';
 import type { AuthDotJson } from '../profiles/schema.ts';
 import type { HealthStore } from '../state/health-store.ts';
-import { refreshFailureMessages } from './constants.ts';
+import { refreshFailureMessage } from './constants.ts';
 import { sendRequest, type FetchLike } from './http.ts';
 import { buildRefreshRequest, processRefreshAnswer } from './token-endpoint.ts';
 
@@ -135,7 +135,7 @@ export class TokenManager {
     const expected = this.#accounts.get(name);
     const onDisk = accountIdOf(disk);
     if (expected !== undefined && onDisk !== null && onDisk !== expected) {
-      const message = refreshFailureMessages.account_mismatch;
+      const message = refreshFailureMessage('account_mismatch', name);
       await health.markAuthError(name, 'account_mismatch', message, clock.now());
       this.#logger.warn({ profile: name }, 'auth file now holds another account');
       throw new LabError('account_mismatch', message);
@@ -173,7 +173,7 @@ export class TokenManager {
       );
       throw error;
     }
-    const outcome = processRefreshAnswer(answer);
+    const outcome = processRefreshAnswer(answer, name);
     if (!outcome.ok) {
       const { error, permanent } = outcome.failure;
       this.#logger.warn(

@@ -1,81 +1,120 @@
 /**
- * Plain-text formatting for the CLI: aligned tables, percentages and reset countdowns. No
- * colours or terminal probing, so output is the same in a pipe, a test and a terminal.
+ * The CLI's layout: aligned tables, the `list` table, and colour for statuses on a terminal. The
+ * words and numbers come from the shared formatting module (`core/format.ts`), so the CLI says
+ * what the tray and the dashboard say. Colour only on a TTY, and never when `NO_COLOR` is set
+ * (https://no-color.org), so pipes and tests read plain text.
  */
-import type { ProfileView, QuotaWindowView } from '../service/contract.ts';
+import type { Writable } from 'node:stream';
+import { formatAgo, formatAgoSince, formatStatus, formatWindowUse } from '../format.ts';
+import type { ProfileStatus, ProfileView } from '../service/contract.ts';
 
-/** Lays out rows under headers with columns padded to their widest cell. */
-export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) =>
-        column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0),
-      )
-      .join('  ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+/** What a coloured cell means. */
+export type Tone = 'good' | 'warn' | 'bad' | 'dim';
+
+const toneCodes: Record<Tone, string> = { good: '32', warn: '33', bad: '31', dim: '2' };
+
+/** True when `stream` is a terminal and the user has not asked for no colour. */
+export function colourEnabled(stream: Writable, env: NodeJS.ProcessEnv): boolean {
+  const tty = (stream as Writable & { isTTY?: boolean }).isTTY === true;
+  const noColour = env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '';
+  return tty && !noColour && env['TERM'] !== 'dumb';
 }
 
-/** A short countdown such as `45s`, `12m`, `3h05m` or `4d07h`. */
-export function formatCountdown(ms: number): string {
-  if (ms <= 0) return 'now';
-  const seconds = Math.ceil(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours}h${String(minutes % 60).padStart(2, '0')}m`;
-  return `${Math.floor(hours / 24)}d${String(hours % 24).padStart(2, '0')}h`;
+/** `text` in the tone's colour when `enabled`, else unchanged. */
+export function paint(text: string, tone: Tone, enabled: boolean): string {
+  return enabled ? `\u001b[${toneCodes[tone]}m${text}\u001b[0m` : text;
 }
 
-/** A quota window as `42% (resets in 3h05m)`, or `-` when unknown. */
-export function formatWindow(window: QuotaWindowView | null, now: number): string {
-  if (!window) return '-';
-  const used = `${Math.round(window.usedPercent)}%`;
-  if (window.resetsAt === null) return used;
-  const left = Date.parse(window.resetsAt) - now;
-  return left <= 0 ? `${used} (reset)` : `${used} (${formatCountdown(left)})`;
-}
-
-/** A status with its countdown: `ok`, `limited 2h10m`, `auth_error`, `unknown`. */
-export function formatStatus(view: ProfileView, now: number): string {
-  if (view.status === 'limited' && view.unavailableUntil) {
-    return `limited ${formatCountdown(Date.parse(view.unavailableUntil) - now)}`;
-  }
-  return view.status;
+/** The tone of a status: ready is good, limited a warning, needs sign-in bad. */
+export function statusTone(status: ProfileStatus): Tone {
+  return status === 'ok'
+    ? 'good'
+    : status === 'limited'
+      ? 'warn'
+      : status === 'auth_error'
+        ? 'bad'
+        : 'dim';
 }
 
 /**
- * Priming state with the last outcome: `off`, `on`, `on, primed 2h05m ago`, `off, failed 3m ago`.
+ * Lays out rows under headers with columns padded to their widest cell. `style` may wrap a
+ * padded body cell (colour), so escape codes never count towards a column's width.
  */
+export function formatTable(
+  headers: string[],
+  rows: string[][],
+  style?: (cell: string, row: number, column: number) => string,
+): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[], row: number | null) =>
+    cells
+      .map((cell, column) => {
+        const padded = column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0);
+        if (row === null || !style) return padded;
+        // Colour the text, not the padding after it.
+        const text = padded.trimEnd();
+        return `${style(text, row, column)}${padded.slice(text.length)}`;
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(headers, null), ...rows.map((cells, row) => line(cells, row))].join('\n');
+}
+
+/** Priming state with the last outcome: `off`, `on`, `on, primed 2h 5m ago`, `off, failed 3m ago`. */
 export function formatPriming(view: ProfileView, now: number): string {
   const state = view.priming ? 'on' : 'off';
   const last = view.primingLast;
   if (!last) return state;
-  const ago = now - Date.parse(last.at);
-  const when = ago < 60_000 ? 'just now' : `${formatCountdown(ago)} ago`;
-  return `${state}, ${last.outcome.replace('_', ' ')} ${when}`;
+  return `${state}, ${last.outcome.replace('_', ' ')} ${formatAgo(now - Date.parse(last.at))}`;
+}
+
+/** When a profile's quota was last read: `just now`, `12m ago`, `never`. */
+export function formatUpdated(view: ProfileView, now: number): string {
+  return formatAgoSince(view.quota.updatedAt, now);
+}
+
+/** Options for `formatProfileTable`. */
+export interface ProfileTableOptions {
+  /** Pins per profile name (sessions and repos), shown in the PINS column. */
+  pins?: ReadonlyMap<string, number>;
+  /** Colour statuses (a terminal without NO_COLOR). */
+  colour?: boolean;
 }
 
 /** The human `codex-lab list` table (the active profile is marked `*`). */
-export function formatProfileTable(views: ProfileView[], active: string, now: number): string {
+export function formatProfileTable(
+  views: ProfileView[],
+  active: string,
+  now: number,
+  options: ProfileTableOptions = {},
+): string {
   if (views.length === 0) return 'No profiles yet. Add one with `codex-lab login`.';
-  const rows = views.map((view) => [
-    view.active ? '*' : ' ',
-    view.legacy ? `${view.name} (legacy)` : view.name,
-    view.email ?? '-',
-    view.plan ?? '-',
-    formatStatus(view, now),
-    formatWindow(view.quota.primary, now),
-    formatWindow(view.quota.secondary, now),
-    formatPriming(view, now),
-  ]);
-  const table = formatTable(
-    [' ', 'NAME', 'EMAIL', 'PLAN', 'STATUS', '5H USED', 'WEEKLY USED', 'PRIMING'],
-    rows,
+  const headers = [' ', 'PROFILE', 'EMAIL', 'PLAN', 'STATUS', '5-HOUR', 'WEEKLY', 'PRIMING'];
+  if (options.pins) headers.push('PINS');
+  const rows = views.map((view) => {
+    const row = [
+      view.active ? '*' : ' ',
+      view.legacy ? `${view.name} (legacy)` : view.name,
+      view.email ?? '-',
+      view.plan ?? '-',
+      formatStatus(view.status, view.unavailableUntil, { now }),
+      formatWindowUse(view.quota.primary, now),
+      formatWindowUse(view.quota.secondary, now),
+      formatPriming(view, now),
+    ];
+    if (options.pins) {
+      const count = options.pins.get(view.name) ?? 0;
+      row.push(count === 0 ? '-' : `pinned (${count})`);
+    }
+    return row;
+  });
+  const statusColumn = headers.indexOf('STATUS');
+  const table = formatTable(headers, rows, (cell, row, column) =>
+    column === statusColumn
+      ? paint(cell, statusTone(views[row]!.status), options.colour === true)
+      : cell,
   );
   const footer =
     active === 'auto'

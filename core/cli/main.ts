@@ -95,7 +95,8 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .command('remove')
     .description('Remove a profile; other profiles are untouched.')
     .argument('<name>', 'profile name')
-    .option('--revoke', 'also revoke its refresh token at the issuer')
+    .option('--revoke', 'also revoke its refresh token at the issuer (kept if that fails)')
+    .option('--force', 'with --revoke: remove even when the issuer did not confirm the revoke')
     .action(bind(async () => (await import('./commands/profiles.ts')).runRemove));
 
   program
@@ -119,6 +120,12 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .option('--session <id>', 'Codex session (thread) id')
     .option('--repo <path>', 'repository path')
     .action(bind(async () => (await import('./commands/profiles.ts')).runUnpin));
+
+  program
+    .command('pins')
+    .description('List the session and repository pins and the profile each names.')
+    .option('--json', 'print JSON')
+    .action(bind(async () => (await import('./commands/pins.ts')).runPins));
 
   program
     .command('usage')
@@ -156,6 +163,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
       '--host <address>',
       'address to bind (default 127.0.0.1; anything else exposes the router)',
     )
+    .option('--log-json', 'log JSON lines even on a terminal (they are JSON in a pipe anyway)')
     .option(
       '--print-dashboard-url',
       'print the dashboard URL with the router token in its fragment',

@@ -11,6 +11,15 @@ import { LabError } from '../errors.ts';
  */
 export async function canonicalRepoPath(path: string, base?: string): Promise<string> {
   if (path.trim() === '') throw new LabError('invalid_argument', 'The repository path is empty.');
+  // A NUL or another control character cannot be part of a real folder name (and would make
+  // the file system call throw): one sentence instead.
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f]/.test(path)) {
+    throw new LabError(
+      'invalid_argument',
+      `${JSON.stringify(path)} is not a repository path: it contains a control character.`,
+    );
+  }
   if (base === undefined && !isAbsolute(path)) {
     throw new LabError(
       'invalid_argument',

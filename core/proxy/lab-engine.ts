@@ -556,6 +556,12 @@ export class LabEngine implements ProxyEngine {
     this.#recordDecision(context, pick.profile, pick.route, detail, excluded);
     if (pick.route === 'fallback') {
       const from = [...excluded.keys()].join(', ');
+      // One info line per fallback in the router's log: the event a person running `serve`
+      // wants to see without turning on debug.
+      this.#options.logger.info(
+        { session: context.sessionId, profile: pick.profile, skipped: [...excluded.keys()] },
+        `fallback: ${context.sessionId ?? 'a request'} moved to ${pick.profile}${from ? ` (skipped ${from})` : ''}`,
+      );
       this.#options.activity.add(
         'fallback',
         pick.profile,

@@ -17,7 +17,12 @@ const name = z.string().min(1).max(200);
 export const inputSchemas = {
   setActive: z.object({ profile: name }),
   renameProfile: z.object({ from: name, to: name }),
-  removeProfile: z.object({ profile: name, revoke: z.boolean().default(false) }),
+  removeProfile: z.object({
+    profile: name,
+    revoke: z.boolean().default(false),
+    /** With `revoke`: remove even when the issuer did not confirm the revoke. */
+    force: z.boolean().default(false),
+  }),
   startLogin: z.object({ name: name.nullable().default(null), popup: z.boolean().default(false) }),
   cancelLogin: z.object({ id: z.string().min(1).max(100) }),
   setPriming: z.object({ profile: name, enabled: z.boolean() }),

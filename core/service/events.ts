@@ -5,6 +5,7 @@
  * made one readable sentence on the way in: ISO times become local clock times with a countdown
  * ("until 14:05 (in 2h 3m)") and it ends with a full stop.
  */
+import { formatMoment as formatSharedMoment } from '../format.ts';
 import type { ActivityRecorder, Clock } from '../ports.ts';
 import type { ActivityEntry, ActivityKind } from '../view-types.ts';
 
@@ -66,31 +67,12 @@ export class ActivityLog implements ActivityRecorder {
 
 const isoTimePattern = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
 
-/** A span in words: `45 s`, `12m`, `2h 3m`, `3d 4h`. */
-export function formatSpan(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h ${minutes % 60}m`;
-  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
-}
-
 /**
- * A moment as a person reads it, relative to `now`: `14:05 (in 2h 3m)`, `Jun 3 14:05 (in 3d 4h)`
- * when it is not today, `09:12 (5m ago)` when past. Local time.
+ * A moment as a person reads it, relative to `now`, in the voice every surface shares:
+ * `14:05 (in 2h 3m)`, `Tue 14:05 (in 3d 4h)` when 20 hours away or more, `09:12 (5m ago)`.
  */
 export function formatMoment(at: number, now: number): string {
-  const date = new Date(at);
-  const clock = `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
-  const sameDay = new Date(now).toDateString() === date.toDateString();
-  const day = sameDay
-    ? ''
-    : `${date.toLocaleString('en-US', { month: 'short' })} ${date.getDate()} `;
-  const delta = at - now;
-  const relative = delta >= 0 ? `in ${formatSpan(delta)}` : `${formatSpan(-delta)} ago`;
-  return `${day}${clock} (${relative})`;
+  return formatSharedMoment(at, { now });
 }
 
 /** Replaces every ISO time in `text` with `formatMoment`. */

@@ -37,11 +37,13 @@ import type {
   Inputs,
   LabState,
   LoginView,
+  PinView,
   PrimingOutcomeView,
   ProfileView,
   RequestView,
   SessionView,
 } from './contract.ts';
+import { pinViews } from './pins.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
 import { ActivityLog, primingActivityMessage } from './events.ts';
 import { moveProfileState } from './profile-state.ts';
@@ -247,9 +249,12 @@ export class LabService implements ControlApiService {
     const now = this.#clock.now();
     let profiles: ProfileView[] = [];
     let active = 'auto';
+    let pins: PinView[] = [];
     try {
       profiles = await buildProfileViews(this.#paths, now);
-      active = (await this.#store.readRegistry()).active;
+      const registry = await this.#store.readRegistry();
+      active = registry.active;
+      pins = pinViews(registry);
     } catch (error) {
       if (!isLabError(error)) throw error;
       this.#logger.warn({ code: error.code }, 'could not build profile views');
@@ -263,7 +268,14 @@ export class LabService implements ControlApiService {
       pool: poolSummaryOf(profiles, active, now),
       requests: this.#requests.list(200),
       totals: usageTotals(this.#requests.records(), now),
-      sessions,
+      // A session's stored pin is the truth for its "Pin to…": the live table only learns of a
+      // pin on the session's next request.
+      sessions: sessions.map((session) => ({
+        ...session,
+        pinned:
+          pins.find((pin) => pin.kind === 'session' && pin.key === session.id)?.profile ?? null,
+      })),
+      pins,
       decisions: this.#engine.decisions(),
       activity: this.#activity.list(200),
       logins: [...this.#logins.values()].map((login) => login.view()),
@@ -305,9 +317,16 @@ export class LabService implements ControlApiService {
   async removeProfile(input: Inputs['removeProfile']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
       if (input.revoke) {
-        const { revokeProfileTokens } = await import('../auth/revoke.ts');
+        const { revokeProfileTokens, revokeVerdict } = await import('../auth/revoke.ts');
         const auth = await this.#store.readAuth(input.profile).catch(() => null);
-        if (auth) await revokeProfileTokens(this.#options.config.issuer, auth, this.#options.fetch);
+        if (auth) {
+          const outcome = await revokeProfileTokens(
+            this.#options.config.issuer,
+            auth,
+            this.#options.fetch,
+          );
+          revokeVerdict(outcome, input.profile, input.force ?? false);
+        }
       }
       const name = (await this.#store.getProfile(input.profile)).name;
       await this.#store.remove(name);

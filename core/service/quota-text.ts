@@ -4,6 +4,7 @@
  * runs out Tue 18:00", "fine until reset". 24-hour clock; a day name when the moment is not
  * within the next 20 hours.
  */
+import { formatClockTime } from '../format.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -14,21 +15,9 @@ export interface QuotaTextOptions {
   timeZone?: string;
 }
 
-/** "14:05" when within the next 20 hours, else "Tue 14:05". */
+/** "14:05" when within the next 20 hours, else "Tue 14:05" (the shared clock-time wording). */
 export function formatWhen(iso: string, options: QuotaTextOptions): string {
-  const at = Date.parse(iso);
-  if (Number.isNaN(at)) return 'later';
-  const time = new Intl.DateTimeFormat('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone: options.timeZone,
-  }).format(at);
-  if (Math.abs(at - options.now) < 20 * 3_600_000) return time;
-  const day = new Intl.DateTimeFormat('en-GB', {
-    weekday: 'short',
-    timeZone: options.timeZone,
-  }).format(at);
-  return `${day} ${time}`;
+  return formatClockTime(Date.parse(iso), options);
 }
 
 /** A profile's forecast: "at this pace: runs out Tue 18:00", "fine until reset", … */

@@ -4,6 +4,7 @@
  * Electron and never repeats a notice for a status that did not change.
  */
 import type { LabState } from '../../core/service/contract.ts';
+import { needsSignInSentence } from '../../core/format.ts';
 import { displayName, formatUntil, type FormatOptions } from '../tray/tray-format.ts';
 
 /** One notification to show. */
@@ -44,8 +45,8 @@ export function diffNotifications(
       notices.push({
         profile: profile.name,
         kind: 'auth_error',
-        title: `${name} needs signing in again`,
-        body: profile.statusMessage ?? 'Open Settings and choose “Sign in again”.',
+        title: `${name} needs sign-in`,
+        body: profile.statusMessage ?? needsSignInSentence(profile.name, 'its sign-in ended'),
       });
     }
   }

@@ -1,6 +1,8 @@
 /**
- * Small pure formatters the tray and the notifications share, so labels read the same everywhere.
+ * The tray's and the notifications' labels, built on the shared formatting module
+ * (`core/format.ts`) so they read as the CLI and the dashboard do.
  */
+import { formatClockTime, windowName as sharedWindowName } from '../../core/format.ts';
 import type { ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -13,11 +15,7 @@ export interface FormatOptions {
 
 /** "5h", "wk", "1d": the short name of a quota window from its length. */
 export function windowName(window: QuotaWindowView): string {
-  const minutes = window.windowMinutes;
-  if (minutes === null) return '?';
-  if (minutes === 10080) return 'wk';
-  if (minutes < 1440) return `${Math.round(minutes / 60)}h`;
-  return `${Math.round(minutes / 1440)}d`;
+  return sharedWindowName(window.windowMinutes, 'short');
 }
 
 /** "5h 12% · wk 40%", or "" when no window is known yet. */
@@ -29,21 +27,9 @@ export function quotaSummary(profile: ProfileView): string {
   return parts.join(' · ');
 }
 
-/** "14:30" today, or "Tue 14:30" further away (24-hour clock, so no locale surprises). */
+/** "14:30" within the next 20 hours, or "Tue 14:30" further away (24-hour clock). */
 export function formatUntil(iso: string, options: FormatOptions): string {
-  const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) return 'later';
-  const time = new Intl.DateTimeFormat('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone: options.timeZone,
-  }).format(at);
-  if (at.getTime() - options.now < 20 * 3600 * 1000) return time;
-  const day = new Intl.DateTimeFormat('en-GB', {
-    weekday: 'short',
-    timeZone: options.timeZone,
-  }).format(at);
-  return `${day} ${time}`;
+  return formatClockTime(Date.parse(iso), options);
 }
 
 /** The display name of a profile: its label when set, else its name. */

@@ -4,6 +4,7 @@
  */
 import type { LabState, ProfileView } from '../../core/service/contract.ts';
 import { describePool } from '../../core/service/quota-text.ts';
+import { statusLabel } from '../../core/format.ts';
 import type { UserPreferences } from '../ipc/desktop-contract.ts';
 import { displayName, formatUntil, quotaSummary, type FormatOptions } from './tray-format.ts';
 
@@ -81,7 +82,7 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
 export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
   const name = displayName(profile);
   const quota = quotaSummary(profile);
-  if (profile.status === 'auth_error') return `⚠ ${name} — sign in again`;
+  if (profile.status === 'auth_error') return `⚠ ${name} — ${statusLabel(profile.status)}`;
   if (profile.status === 'limited') {
     const until = profile.unavailableUntil
       ? ` until ${formatUntil(profile.unavailableUntil, options)}`

@@ -2,6 +2,7 @@
  * The activity log: routing decisions, fallbacks, limits, sign-in problems and primes, newest first.
  */
 import type { ActivityEntry } from '../../core/service/contract.ts';
+import { activityKindLabel } from '../../core/format.ts';
 import { formatClock } from '../format.ts';
 
 /** Props of `ActivityLog`. */
@@ -24,7 +25,9 @@ export function ActivityLog({ activity }: ActivityLogProps) {
               <time dateTime={entry.at} className="muted">
                 {formatClock(entry.at)}
               </time>
-              <span className={`kind kind-badge-${entry.kind}`}>{entry.kind}</span>
+              <span className={`kind kind-badge-${entry.kind}`}>
+                {activityKindLabel(entry.kind)}
+              </span>
               {entry.profile && <span className="log-profile">{entry.profile}</span>}
               <span className="log-message">{entry.message}</span>
             </li>

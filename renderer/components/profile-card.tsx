@@ -3,6 +3,7 @@
  */
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
+import { capitalize, statusLabel } from '../../core/format.ts';
 import { formatAgo, formatLimitedUntil } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { HistoryChart } from './history-chart.tsx';
@@ -16,12 +17,8 @@ export interface ProfileCardProps {
   now: number;
 }
 
-const statusText: Record<ProfileView['status'], string> = {
-  ok: 'Ready',
-  limited: 'Limited',
-  auth_error: 'Needs sign-in',
-  unknown: 'Not checked yet',
-};
+/** "Ready", "Limited", "Needs sign-in", "Not checked yet": the shared words, as a badge. */
+const statusText = (status: ProfileView['status']) => capitalize(statusLabel(status));
 
 /** The card. */
 export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
@@ -117,16 +114,16 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           {isActive && <span className="badge badge-active">Active</span>}
           <span
             className={`badge badge-${profile.status}`}
-            aria-label={`Status: ${statusText[profile.status]}`}
+            aria-label={`Status: ${statusText(profile.status)}`}
           >
-            {statusText[profile.status]}
+            {statusText(profile.status)}
           </span>
         </div>
       </header>
 
       {(limitedFor || (profile.statusMessage && profile.status !== 'ok')) && (
         <p className={`status-line status-line-${profile.status}`} role="status">
-          {profile.statusMessage ?? statusText[profile.status]}
+          {profile.statusMessage ?? statusText(profile.status)}
           {limitedFor && (
             <>
               {' '}

@@ -152,7 +152,7 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     await page
       .getByRole('article', { name: 'Profile work' })
       .getByRole('status')
-      .getByText(/available again in \d+m \d+s, at \d\d:\d\d/)
+      .getByText(/back in (\d+m|1h), at \d\d:\d\d/)
       .waitFor({ timeout: 20_000 });
   });
 

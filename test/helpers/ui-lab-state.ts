@@ -49,6 +49,7 @@ export function uiState(
     decisions: [],
     activity: [],
     logins: [],
+    pins: [],
     router: { url: 'http://127.0.0.1:1456', port: 1456, running: true },
     codexConfig: '[model_providers.codex-lab]\n',
     ...patch,

@@ -206,7 +206,7 @@ describe('TokenManager', () => {
     expect(error).toEqual({
       code: 'refresh_token_reused',
       message:
-        'Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again.',
+        'alice needs a new sign-in (its refresh token was already used): run codex-lab login alice.',
     });
     const now = Date.now();
     expect(await health.get('alice', now)).toMatchObject({
@@ -231,7 +231,7 @@ describe('TokenManager', () => {
     expect(
       (await rejection(tokens.refreshAfterUnauthorized('alice', alice.tokens!.access_token)))
         .message,
-    ).toContain('your refresh token has expired');
+    ).toContain('its refresh token has expired): run codex-lab login');
     expect(
       (await rejection(tokens.refreshAfterUnauthorized('bob', bob.tokens!.access_token))).code,
     ).toBe('refresh_token_invalidated');
@@ -272,7 +272,7 @@ describe('TokenManager', () => {
       tokens.refreshAfterUnauthorized('alice', alice.tokens!.access_token),
     );
     expect(error.code).toBe('account_mismatch');
-    expect(error.message).toContain('signed in to another account');
+    expect(error.message).toContain('its auth file now holds another account');
     expect(issuerStats(fake).refreshToken).toBe(0);
   });
 

@@ -9,8 +9,10 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
 import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
 import { cliEntry, makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { makeAuth } from '../helpers/profile-auth.ts';
 
 const commands = [
   'login',
@@ -97,6 +99,10 @@ describe('codex-lab codex', () => {
 
   it('passes only -c overrides before the user arguments, the token and pin through the environment', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));
+    await new ProfileStore({ paths: labPaths(home) }).saveSignIn({
+      auth: makeAuth({ email: 'b@example.com', accountId: 'acct-b' }),
+      requestedName: 'b',
+    });
     const { bin, record, codexHome } = await fakeCodex();
     const before = await readFile(join(codexHome, 'config.toml'), 'utf8');
     const run = await runCodexLab(

@@ -162,9 +162,12 @@ describe('codex-lab list', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^\*\s+bob\s/m);
     expect(human.stdout).toMatch(
-      /alice\s+alice@example\.com\s+pro\s+unknown\s+42% \((1h5\dm|2h00m)\)\s+8% \((3d2\dh|4d00h)\)\s+on/,
+      /alice\s+alice@example\.com\s+pro\s+not checked yet\s+42% used, resets in (1h 5\dm|2h)\s+8% used, resets in (3d 2\dh|4d)\s+on/,
     );
-    expect(human.stdout).toMatch(/bob .*limited (1h5\dm|2h00m)/);
+    expect(human.stdout).toMatch(/bob .*limited, back in (1h 5\dm|2h), at \d\d:\d\d/);
+    // Human output says what the status means, never the raw code.
+    expect(human.stdout).toMatch(/default \(legacy\).*needs sign-in/);
+    expect(human.stdout).not.toContain('auth_error');
     expect(human.stdout).toContain('Active: bob');
 
     const errors = [

@@ -114,14 +114,22 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     await rm(repo, { recursive: true, force: true });
   });
 
-  it('remove --revoke removes locally even when the issuer cannot be reached', async () => {
-    const run = await runCodexLab(['remove', 'alice', '--revoke'], {
-      home,
-      // Port 9 on loopback: nothing listens, so the revoke fails fast.
-      env: { CODEX_LAB_AUTH_ISSUER: 'http://127.0.0.1:9' },
-    });
-    expect(run.code).toBe(0);
-    expect(run.stderr).toContain('did not confirm revoking alice');
+  it('remove --revoke keeps the profile and exits 1 when the issuer cannot be reached; --force removes it', async () => {
+    const before = await readFile(paths.profileAuth('alice'), 'utf8');
+    // Port 9 on loopback: nothing listens, so the revoke fails fast.
+    const env = { CODEX_LAB_AUTH_ISSUER: 'http://127.0.0.1:9' };
+    const refused = await runCodexLab(['remove', 'alice', '--revoke'], { home, env });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain("did not confirm revoking alice's tokens, so alice was kept");
+    expect(refused.stderr).toContain('--force');
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['alice', 'bob']);
+    expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe(before);
+
+    const forced = await runCodexLab(['remove', 'alice', '--revoke', '--force'], { home, env });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('Removed alice (the issuer did not confirm the revoke');
     expect((await store.listProfiles()).map((p) => p.name)).toEqual(['bob']);
   });
 });

@@ -177,7 +177,9 @@ describe('codex-lab usage', () => {
     const run = await runCodexLab(['usage', '--refresh'], { home, env: env() });
     expect(run.code, run.stderr).toBe(0);
     const alphaRow = run.stdout.split('\n').find((line) => line.startsWith('alpha'))!;
-    expect(alphaRow).toMatch(/^alpha\s+ok\s+37% used, resets in .*61% used, resets in .*just now$/);
+    expect(alphaRow).toMatch(
+      /^alpha\s+ready\s+37% used, resets in .*61% used, resets in .*just now$/,
+    );
     // The snapshots were saved before the command exited: a later list shows them.
     const list = await runCodexLab(['list', '--json'], { home });
     expect(JSON.parse(list.stdout)[0].quota.secondary.usedPercent).toBe(61);
@@ -195,7 +197,7 @@ describe('codex-lab usage', () => {
     );
     expect(errors[0]).toMatch(/check the network connection/);
     // What was known before is still shown.
-    expect(run.stdout).toMatch(/^alpha\s+ok\s+37% used/m);
+    expect(run.stdout).toMatch(/^alpha\s+ready\s+37% used/m);
     fake = await startFakeChatGpt();
   });
 

@@ -17,7 +17,7 @@ it('turns ISO times into local clock times with a countdown and ends each messag
   expect(entry.message).toBe('alpha reached its usage limit; skipped until 14:05 (in 2h 3m).');
   expect(log.add('prime', 'alpha', 'sent a turn').message).toBe('sent a turn.');
   const later = new Date(2026, 4, 15, 9, 30, 0).getTime();
-  expect(formatMoment(later, now)).toBe('May 15 09:30 (in 2d 21h)');
+  expect(formatMoment(later, now)).toBe('Fri 09:30 (in 2d 21h)');
   expect(formatMoment(now - 5 * 60_000, now)).toBe('11:57 (5m ago)');
 });
 
@@ -30,6 +30,6 @@ it('describes a priming event with its window and outcome', () => {
   });
   const entry = log.add('prime', 'alpha', message);
   expect(entry.message).toMatch(
-    /^Priming \(weekly window, confirmed\): the weekly window started; it resets at May 19 12:02 \(in 7d 0h\)\.$/,
+    /^Priming \(weekly window, confirmed\): the weekly window started; it resets at Tue 12:02 \(in 7d\)\.$/,
   );
 });

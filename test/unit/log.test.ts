@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/log.ts';
+import { createLogger, humanLogLine } from '../../core/log.ts';
 import { redactedText, scrubSecrets } from '../../core/redact.ts';
 
 const jwt = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"sub":"planted"}').toString('base64url')}.sig`;
@@ -47,5 +47,27 @@ describe('createLogger', () => {
     }
     expect(output).toContain('"profile":"work"');
     expect(output).toContain(redactedText);
+  });
+});
+
+describe('human log lines', () => {
+  it('turns a JSON line into time, level, message and fields, still without secrets', () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      format: 'human',
+      destination: { write: (line: string) => void lines.push(line) },
+      secrets: () => [routerToken],
+    });
+    logger.info(
+      { profile: 'work', skipped: ['home'] },
+      `fallback: s1 moved to work ${routerToken}`,
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^\d\d:\d\d:\d\d INFO {2}fallback: s1 moved to work \S+ profile=work skipped=\["home"\]\n$/,
+    );
+    expect(lines[0]).not.toContain(routerToken);
+    expect(humanLogLine('not json')).toBe('not json');
   });
 });

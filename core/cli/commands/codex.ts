@@ -18,6 +18,7 @@ import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun } from '../../service/quota-text.ts';
 import { readLiveRouterInfo } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { precheckCodexProfile } from '../prechecks.ts';
 import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
 
 /**
@@ -63,6 +64,10 @@ export async function runCodex(
       'invalid_name',
       `"${profile}" is not a profile name: use lower-case letters, digits, ".", "_" and "-" (see codex-lab list).`,
     );
+  }
+  if (profile !== undefined) {
+    const warning = await precheckCodexProfile(context, profile, Date.now());
+    if (warning) writeLine(context.stderr, `codex-lab: ${warning}`);
   }
   const routerUrl = await findRouterUrl(context);
   const binary = findCodexBinary(context.config.codexBin, context.env);

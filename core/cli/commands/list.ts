@@ -5,9 +5,11 @@
 import type { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool } from '../../service/quota-text.ts';
-import { buildProfileViews, readActive } from '../../service/views.ts';
+import { createProfileStore } from '../../profiles/create-store.ts';
+import { pinCounts, pinViews } from '../../service/pins.ts';
+import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatProfileTable } from '../format.ts';
+import { colourEnabled, formatProfileTable } from '../format.ts';
 
 /**
  * Prints the profiles. Exits 1 (after printing what it could) when a profile's auth.json or a
@@ -26,8 +28,15 @@ export async function runList(
   if (options['json'] === true) {
     writeLine(context.stdout, JSON.stringify(views, null, 2));
   } else {
-    const active = await readActive(context.paths);
-    writeLine(context.stdout, formatProfileTable(views, active, now));
+    const registry = await createProfileStore({ paths: context.paths }).readRegistry();
+    const active = registry.active;
+    writeLine(
+      context.stdout,
+      formatProfileTable(views, active, now, {
+        pins: pinCounts(pinViews(registry)),
+        colour: colourEnabled(context.stdout, context.env),
+      }),
+    );
     if (views.length > 0) {
       const pool = describePool(poolSummaryOf(views, active, now), { now });
       writeLine(context.stdout, [pool.headline, ...pool.lines].join('\n'));

@@ -13,6 +13,7 @@ import { second, systemClock } from '../../ports.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
+import { precheckLogin } from '../prechecks.ts';
 
 /** Parses `--timeout` (seconds) into milliseconds. */
 export function parseTimeout(value: unknown): number {
@@ -46,8 +47,11 @@ export async function runLogin(
   const requestedName = args[0] ?? null;
   const timeoutMs = parseTimeout(options['timeout']);
   const callbackPort = context.config.callbackPort;
-  const logger = createLogger({ level: context.config.logLevel ?? 'warn' });
   const keyring = options['keyring'] === true;
+  // Everything that would make the sign-in fail afterwards is checked before the URL is shown.
+  const note = await precheckLogin(context, { name: requestedName, keyring });
+  if (note) writeLine(context.stdout, note);
+  const logger = createLogger({ level: context.config.logLevel ?? 'warn' });
   const environment: SignInEnvironment = {
     paths: context.paths,
     issuer: context.config.issuer,

@@ -28,7 +28,7 @@ export async function runRename(context: CliContext, args: string[]): Promise<nu
   return 0;
 }
 
-/** `remove NAME [--revoke]`: deletes that profile only. */
+/** `remove NAME [--revoke [--force]]`: deletes that profile only. */
 export async function runRemove(
   context: CliContext,
   args: string[],
@@ -40,24 +40,12 @@ export async function runRemove(
   let revoked: string | null = null;
   if (options['revoke'] === true) {
     // Loaded only here: the HTTP client has no business in the other commands' start-up.
-    const { revokeProfileTokens } = await import('../../auth/revoke.ts');
+    const { revokeProfileTokens, revokeVerdict } = await import('../../auth/revoke.ts');
     const outcome = await revokeProfileTokens(
       context.config.issuer,
       await store.readAuth(entry.name),
     );
-    // Best effort, like Codex's logout: the local removal does not depend on the network.
-    revoked =
-      outcome === 'revoked'
-        ? 'its tokens were revoked at the issuer'
-        : outcome === 'skipped'
-          ? 'it had no ChatGPT tokens to revoke'
-          : null;
-    if (outcome === 'failed') {
-      writeLine(
-        context.stderr,
-        `codex-lab: the issuer did not confirm revoking ${entry.name}'s tokens; they expire on their own.`,
-      );
-    }
+    revoked = revokeVerdict(outcome, entry.name, options['force'] === true);
   }
   await store.remove(entry.name);
   await moveProfileState(context.paths, entry.name, null);

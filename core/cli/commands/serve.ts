@@ -30,6 +30,8 @@ export async function runServe(
   let token = '';
   const logger = createLogger({
     level: context.config.logLevel ?? 'info',
+    // Human lines on a terminal; JSON in a pipe or a file, or when asked for.
+    ...(options['logJson'] === true ? { format: 'json' as const } : {}),
     secrets: () => (token ? [token] : []),
   });
   // Listen for signals before anything starts: a SIGTERM that arrives while the router is still

@@ -4,28 +4,14 @@
  */
 import { createLogger } from '../../log.ts';
 import { systemClock } from '../../ports.ts';
-import type { ProfileView, QuotaWindowView } from '../../service/contract.ts';
+import type { ProfileView } from '../../service/contract.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastText } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatCountdown, formatStatus, formatTable } from '../format.ts';
-
-/** A window for the usage table: `42% used, resets in 3h05m`, or `-` when unknown. */
-function describeWindow(window: QuotaWindowView | null, now: number): string {
-  if (!window) return '-';
-  const used = `${Math.round(window.usedPercent)}% used`;
-  if (window.resetsAt === null) return used;
-  const left = Date.parse(window.resetsAt) - now;
-  return left <= 0 ? `${used}, reset due` : `${used}, resets in ${formatCountdown(left)}`;
-}
-
-function updatedLabel(updatedAt: string | null, now: number): string {
-  if (!updatedAt) return 'never';
-  const age = Math.max(0, now - Date.parse(updatedAt));
-  return age < 60_000 ? 'just now' : `${formatCountdown(age)} ago`;
-}
+import { formatStatus, formatWindowUse } from '../../format.ts';
+import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
 
 /** Credits and additional limit families, one line each, only for accounts that have them. */
 function extraLines(view: ProfileView, now: number): string[] {
@@ -41,7 +27,7 @@ function extraLines(view: ProfileView, now: number): string[] {
   }
   for (const family of view.limits ?? []) {
     lines.push(
-      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${describeWindow(family.primary, now)}; weekly ${describeWindow(family.secondary, now)}`,
+      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowUse(family.primary, now)}; weekly ${formatWindowUse(family.secondary, now)}`,
     );
   }
   return lines;
@@ -129,15 +115,21 @@ export async function runUsage(
   }
   const rows = views.map((view) => [
     view.name,
-    formatStatus(view, now),
-    describeWindow(view.quota.primary, now),
-    describeWindow(view.quota.secondary, now),
+    formatStatus(view.status, view.unavailableUntil, { now }),
+    formatWindowUse(view.quota.primary, now),
+    formatWindowUse(view.quota.secondary, now),
     forecastText(view.forecast, { now }),
-    updatedLabel(view.quota.updatedAt, now),
+    formatUpdated(view, now),
   ]);
+  const colour = colourEnabled(context.stdout, context.env);
   writeLine(
     context.stdout,
-    formatTable(['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'PACE', 'UPDATED'], rows),
+    formatTable(
+      ['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'PACE', 'UPDATED'],
+      rows,
+      (cell, row, column) =>
+        column === 1 ? paint(cell, statusTone(views[row]!.status), colour) : cell,
+    ),
   );
   const extras = views.flatMap((view) => extraLines(view, now));
   if (extras.length > 0) writeLine(context.stdout, `\n${extras.join('\n')}`);

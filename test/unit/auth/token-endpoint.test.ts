@@ -99,7 +99,7 @@ describe('token endpoint', () => {
 
   it('classifies refresh failures as Codex does', () => {
     const classify = (status: number, body: unknown) => {
-      const outcome = processRefreshAnswer({ status, body: JSON.stringify(body) });
+      const outcome = processRefreshAnswer({ status, body: JSON.stringify(body) }, 'work');
       if (outcome.ok) throw new Error('expected a failure');
       return {
         code: outcome.failure.error.code,
@@ -111,7 +111,7 @@ describe('token endpoint', () => {
       code: 'refresh_token_reused',
       permanent: true,
       message:
-        'Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again.',
+        'work needs a new sign-in (its refresh token was already used): run codex-lab login work.',
     });
     expect(classify(400, { error: 'REFRESH_TOKEN_EXPIRED' })).toMatchObject({
       code: 'refresh_token_expired',
@@ -132,7 +132,7 @@ describe('token endpoint', () => {
   });
 
   it('keeps only the fields a refresh returned', () => {
-    expect(processRefreshAnswer({ status: 200, body: '{"access_token":"a"}' })).toEqual({
+    expect(processRefreshAnswer({ status: 200, body: '{"access_token":"a"}' }, 'work')).toEqual({
       ok: true,
       tokens: { idToken: undefined, accessToken: 'a', refreshToken: undefined },
     });

@@ -43,7 +43,7 @@ describe('checkIpcRequest', () => {
   it('passes a valid payload through the schema (defaults applied)', () => {
     expect(checkIpcRequest('removeProfile', ours, { profile: 'work' }, trust)).toEqual({
       ok: true,
-      request: { profile: 'work', revoke: false },
+      request: { profile: 'work', revoke: false, force: false },
     });
     expect(checkIpcRequest('getState', ours, undefined, trust)).toEqual({
       ok: true,

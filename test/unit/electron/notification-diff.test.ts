@@ -36,7 +36,7 @@ describe('diffNotifications', () => {
     expect(diffNotifications(before, after, options)).toMatchObject([
       {
         kind: 'auth_error',
-        title: 'work needs signing in again',
+        title: 'work needs sign-in',
         body: 'Your refresh token was revoked.',
       },
     ]);

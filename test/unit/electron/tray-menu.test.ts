@@ -70,7 +70,7 @@ describe('buildTrayMenu', () => {
       status: 'auth_error',
       statusMessage: 'Refresh token expired.',
     });
-    expect(menu(uiState([broken]), options)[1]?.label).toBe('⚠ work — sign in again');
+    expect(menu(uiState([broken]), options)[1]?.label).toBe('⚠ work — needs sign-in');
   });
 
   it('shows a disabled hint and a disabled priming submenu with no profiles', () => {

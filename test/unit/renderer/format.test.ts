@@ -18,9 +18,13 @@ describe('formatDuration', () => {
   it('shows the two largest units', () => {
     expect(formatDuration(0)).toBe('0s');
     expect(formatDuration(45_000)).toBe('45s');
-    expect(formatDuration(59 * minute + 59_000)).toBe('59m 59s');
+    expect(formatDuration(59 * minute + 59_000)).toBe('59m');
     expect(formatDuration(3 * hour + 12 * minute + 30_000)).toBe('3h 12m');
+    expect(formatDuration(3 * hour)).toBe('3h');
     expect(formatDuration(2 * 24 * hour + 4 * hour + 5 * minute)).toBe('2d 4h');
+    // One spelling for a day: never `1d00h`, `1d 0h` or `25h 0m`.
+    expect(formatDuration(24 * hour)).toBe('1d');
+    expect(formatDuration(25 * hour)).toBe('1d 1h');
     expect(formatDuration(-5_000)).toBe('0s');
   });
 });
@@ -40,7 +44,7 @@ describe('formatAgo', () => {
   it('says just now, minutes or hours ago, never, or unknown', () => {
     expect(formatAgo(new Date(now - 3_000).toISOString(), now)).toBe('just now');
     expect(formatAgo(new Date(now - 5 * minute).toISOString(), now)).toBe('5m ago');
-    expect(formatAgo(new Date(now - 3 * hour - 5 * minute).toISOString(), now)).toBe('3h ago');
+    expect(formatAgo(new Date(now - 3 * hour - 5 * minute).toISOString(), now)).toBe('3h 5m ago');
     expect(formatAgo(null, now)).toBe('never');
     expect(formatAgo('nope', now)).toBe('unknown');
   });
@@ -49,10 +53,10 @@ describe('formatAgo', () => {
 describe('formatLimitedUntil', () => {
   it('says how long a limit lasts and when it ends', () => {
     expect(formatLimitedUntil(new Date(now + hour - 1_000).toISOString(), now, 'UTC')).toBe(
-      'available again in 59m 59s, at 12:59',
+      'back in 59m, at 12:59',
     );
     expect(formatLimitedUntil('2030-01-03T09:00:00Z', now, 'UTC')).toBe(
-      'available again in 1d 21h, at Thu 09:00',
+      'back in 1d 21h, at Thu 09:00',
     );
   });
 

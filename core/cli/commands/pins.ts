@@ -1,0 +1,36 @@
+/**
+ * `codex-lab pins [--json]`: the stored session and repository pins, and the profile each names.
+ * Reads the registry only, like `list`.
+ */
+import { createProfileStore } from '../../profiles/create-store.ts';
+import { pinViews } from '../../service/pins.ts';
+import { writeLine, type CliContext } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+/** Prints the pins as a table (or JSON: an array of `PinView`). */
+export async function runPins(
+  context: CliContext,
+  _args: string[],
+  options: Record<string, unknown>,
+): Promise<number> {
+  const pins = pinViews(await createProfileStore({ paths: context.paths }).readRegistry());
+  if (options['json'] === true) {
+    writeLine(context.stdout, JSON.stringify(pins, null, 2));
+    return 0;
+  }
+  if (pins.length === 0) {
+    writeLine(
+      context.stdout,
+      'No pins yet. Pin a repository with codex-lab pin NAME --repo PATH, or a session with codex-lab pin NAME --session ID.',
+    );
+    return 0;
+  }
+  const rows = pins.map((pin) => [
+    pin.kind,
+    pin.key,
+    pin.profile,
+    pin.allowFallback ? 'falls over when exhausted' : 'strict',
+  ]);
+  writeLine(context.stdout, formatTable(['KIND', 'PINNED', 'PROFILE', 'WHEN EXHAUSTED'], rows));
+  return 0;
+}

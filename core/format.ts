@@ -1,0 +1,172 @@
+/**
+ * One voice for every surface: the words and numbers the CLI, the tray, the dashboard and the
+ * activity log show for durations and countdowns, clock times, quota windows, profile statuses
+ * and what to do about them. A leaf of the core's floor plan: it imports nothing (no Node, no
+ * DOM), so the core, Electron's main process and the renderer all use this same file.
+ *
+ * Durations: the two largest units, a zero second unit left out (`45s`, `12m`, `3h 5m`, `3h`,
+ * `2d 4h`, `1d`). Clock times: 24-hour, with the weekday when the moment is 20 hours away or more
+ * (`14:05`, `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `not checked yet` — never
+ * the raw `auth_error` — and advice names our command (`codex-lab login NAME`).
+ */
+
+/** Options for clock times: the current time, and a fixed time zone in tests. */
+export interface ClockOptions {
+  /** Current time, Unix milliseconds. */
+  now: number;
+  /** IANA time zone; the system's when omitted. */
+  timeZone?: string;
+}
+
+/** A quota window as every surface receives it (the shape of `QuotaWindowView`). */
+export interface QuotaWindowShape {
+  usedPercent: number;
+  windowMinutes: number | null;
+  /** ISO time, or null when unknown. */
+  resetsAt: string | null;
+}
+
+/** A profile's health (the values of `ProfileStatus`). */
+export type StatusName = 'ok' | 'limited' | 'auth_error' | 'unknown';
+
+const second = 1000;
+const minute = 60 * second;
+const hour = 60 * minute;
+
+/** `45s`, `12m`, `3h 5m`, `3h`, `2d 4h`, `1d`: a duration in its two largest units. */
+export function formatDuration(milliseconds: number): string {
+  const total = Math.max(0, Math.round(milliseconds / second));
+  if (total < 60) return `${total}s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 === 0 ? `${hours}h` : `${hours}h ${minutes % 60}m`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 === 0 ? `${days}d` : `${days}d ${hours % 24}h`;
+}
+
+/** `in 3h 5m`, or `now` when the moment has come. */
+export function formatIn(milliseconds: number): string {
+  return milliseconds < second ? 'now' : `in ${formatDuration(milliseconds)}`;
+}
+
+/** `just now` (under a minute), `12m ago`, `3h 5m ago`. */
+export function formatAgo(milliseconds: number): string {
+  return milliseconds < minute ? 'just now' : `${formatDuration(milliseconds)} ago`;
+}
+
+/** `just now`, `12m ago`, … for an ISO time, `never` for none, `unknown` for a bad one. */
+export function formatAgoSince(iso: string | null, now: number): string {
+  if (iso === null) return 'never';
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? 'unknown' : formatAgo(now - at);
+}
+
+/** `14:05` when within 20 hours of now, else `Tue 14:05` (24-hour clock, no locale surprises). */
+export function formatClockTime(at: number, options: ClockOptions): string {
+  if (!Number.isFinite(at)) return 'later';
+  const time = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+    timeZone: options.timeZone,
+  }).format(at);
+  if (Math.abs(at - options.now) < 20 * hour) return time;
+  const weekday = new Intl.DateTimeFormat('en-GB', {
+    weekday: 'short',
+    timeZone: options.timeZone,
+  }).format(at);
+  return `${weekday} ${time}`;
+}
+
+/** `14:05:09`: a log line's local time. */
+export function formatLogTime(at: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+    timeZone,
+  }).format(at);
+}
+
+/** A moment and its distance: `14:05 (in 2h 3m)`, `Tue 09:00 (in 3d 4h)`, `09:12 (5m ago)`. */
+export function formatMoment(at: number, options: ClockOptions): string {
+  const delta = at - options.now;
+  const relative = delta >= 0 ? formatIn(delta) : formatAgo(-delta);
+  return `${formatClockTime(at, options)} (${relative})`;
+}
+
+/** `in 2h 3m, at 14:05`: when something limited is back, or null when unknown or past. */
+export function formatBackAt(until: string | null, options: ClockOptions): string | null {
+  if (until === null) return null;
+  const at = Date.parse(until);
+  if (Number.isNaN(at) || at <= options.now) return null;
+  return `${formatIn(at - options.now)}, at ${formatClockTime(at, options)}`;
+}
+
+/** The name of a quota window from its length: `5-hour`, `weekly`, `1-day` (`short`: `5h`, `wk`, `1d`). */
+export function windowName(windowMinutes: number | null, style: 'long' | 'short' = 'long'): string {
+  if (windowMinutes === null || windowMinutes <= 0) return style === 'long' ? 'unknown' : '?';
+  if (windowMinutes === 7 * 24 * 60) return style === 'long' ? 'weekly' : 'wk';
+  if (windowMinutes < 24 * 60) {
+    const hours = Math.round(windowMinutes / 60);
+    return style === 'long' ? `${hours}-hour` : `${hours}h`;
+  }
+  const days = Math.round(windowMinutes / (24 * 60));
+  return style === 'long' ? `${days}-day` : `${days}d`;
+}
+
+/** `42% used, resets in 3h 5m` (`reset due` once past), or `-` when the window is unknown. */
+export function formatWindowUse(window: QuotaWindowShape | null, now: number): string {
+  if (!window) return '-';
+  const used = `${Math.round(window.usedPercent)}% used`;
+  if (window.resetsAt === null) return used;
+  const left = Date.parse(window.resetsAt) - now;
+  if (Number.isNaN(left)) return used;
+  return left < second ? `${used}, reset due` : `${used}, resets ${formatIn(left)}`;
+}
+
+/** The words for a status, the same on every surface: `ready`, `limited`, `needs sign-in`, … */
+export function statusLabel(status: StatusName): string {
+  switch (status) {
+    case 'ok':
+      return 'ready';
+    case 'limited':
+      return 'limited';
+    case 'auth_error':
+      return 'needs sign-in';
+    default:
+      return 'not checked yet';
+  }
+}
+
+/** A status with when it ends: `limited, back in 2h 5m, at 14:05`, `needs sign-in`, `ready`. */
+export function formatStatus(
+  status: StatusName,
+  unavailableUntil: string | null,
+  options: ClockOptions,
+): string {
+  const back = status === 'limited' ? formatBackAt(unavailableUntil, options) : null;
+  return back ? `${statusLabel(status)}, back ${back}` : statusLabel(status);
+}
+
+/** The activity log's label for a kind of entry: `needs sign-in` for `auth_error`, else the kind. */
+export function activityKindLabel(kind: string): string {
+  return kind === 'auth_error' ? statusLabel('auth_error') : kind;
+}
+
+/** The command that signs a profile in again: `codex-lab login NAME`. */
+export function signInCommand(profile: string): string {
+  return `codex-lab login ${profile}`;
+}
+
+/** `work needs a new sign-in (REASON): run codex-lab login work.` */
+export function needsSignInSentence(profile: string, reason: string): string {
+  return `${profile} needs a new sign-in (${reason}): run ${signInCommand(profile)}.`;
+}
+
+/** `Text` with its first letter in upper case, for labels that start a line. */
+export function capitalize(text: string): string {
+  return text.length === 0 ? text : `${text[0]!.toUpperCase()}${text.slice(1)}`;
+}

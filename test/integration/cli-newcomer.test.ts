@@ -1,0 +1,261 @@
+/**
+ * The command line as a newcomer meets it: `--version`, `pins`, `list` marking pinned profiles,
+ * the checks `codex --profile`, `login` and `remove --revoke` make before they act, and the same
+ * words everywhere (no raw `auth_error`, never "log out").
+ */
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
+import { makeTempHome, repoRoot, runCodexLab, type CliRun } from '../helpers/cli.ts';
+import { makeAuth } from '../helpers/profile-auth.ts';
+
+let home: string;
+let paths: LabPaths;
+let store: ProfileStore;
+
+beforeEach(async () => {
+  home = await makeTempHome();
+  paths = labPaths(home);
+  store = new ProfileStore({ paths });
+  for (const name of ['work', 'home', 'old']) {
+    await store.saveSignIn({
+      auth: makeAuth({ email: `${name}@example.com`, accountId: `acct-${name}` }),
+      requestedName: name,
+    });
+  }
+  // `home` is limited for two hours, `old` needs a new sign-in.
+  const now = Date.now();
+  await mkdir(paths.stateDir, { recursive: true });
+  await writeFile(
+    paths.health,
+    JSON.stringify({
+      version: 1,
+      profiles: {
+        home: {
+          status: 'limited',
+          unavailableUntil: now + 2 * 3600_000,
+          code: 'usage_limit_reached',
+          message: null,
+          updatedAt: now,
+        },
+        old: {
+          status: 'auth_error',
+          unavailableUntil: null,
+          code: 'refresh_token_reused',
+          message:
+            'old needs a new sign-in (its refresh token was already used): run codex-lab login old.',
+          updatedAt: now,
+        },
+      },
+    }),
+  );
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+/** Human output of every run, to search for words a person should never see. */
+function humanText(runs: CliRun[]): string {
+  return runs.map((run) => `${run.stdout}\n${run.stderr}`).join('\n');
+}
+
+/** A stand-in for Codex that says it ran and exits 0. */
+async function fakeCodex(): Promise<string> {
+  const bin = join(home, 'fake-codex');
+  await writeFile(bin, `#!${process.execPath}\nprocess.stdout.write('fake codex ran\\n');\n`);
+  await chmod(bin, 0o755);
+  return bin;
+}
+
+describe('--version', () => {
+  it('prints the package version', async () => {
+    const version = (
+      JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+    for (const flag of ['--version', '-V']) {
+      const run = await runCodexLab([flag], { home });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`codex-lab ${version}\n`);
+    }
+  });
+});
+
+describe('codex-lab pins', () => {
+  it('says how to pin when there is nothing, then lists repo and session pins, as a table and JSON', async () => {
+    const empty = await runCodexLab(['pins'], { home });
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toContain('No pins yet');
+    expect(empty.stdout).toContain('codex-lab pin NAME --repo PATH');
+    expect(JSON.parse((await runCodexLab(['pins', '--json'], { home })).stdout)).toEqual([]);
+
+    const repo = join(home, 'repo');
+    await mkdir(repo);
+    expect((await runCodexLab(['pin', 'work', '--repo', repo], { home })).code).toBe(0);
+    const pinned = await runCodexLab(['pin', 'home', '--session', 'thread-7', '--allow-fallback'], {
+      home,
+    });
+    expect(pinned.code).toBe(0);
+
+    const table = await runCodexLab(['pins'], { home });
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^KIND\s+PINNED\s+PROFILE\s+WHEN EXHAUSTED$/);
+    expect(lines[1]).toMatch(new RegExp(`^repo\\s+${repo}\\s+work\\s+strict$`));
+    expect(lines[2]).toMatch(/^session\s+thread-7\s+home\s+falls over when exhausted$/);
+
+    const json = JSON.parse((await runCodexLab(['pins', '--json'], { home })).stdout) as unknown[];
+    expect(json).toEqual([
+      {
+        kind: 'repo',
+        key: repo,
+        profile: 'work',
+        allowFallback: false,
+        createdAt: expect.any(String),
+      },
+      {
+        kind: 'session',
+        key: 'thread-7',
+        profile: 'home',
+        allowFallback: true,
+        createdAt: expect.any(String),
+      },
+    ]);
+  });
+
+  it('list marks pinned profiles', async () => {
+    await runCodexLab(['pin', 'work', '--session', 'a'], { home });
+    await runCodexLab(['pin', 'work', '--session', 'b'], { home });
+    const list = await runCodexLab(['list'], { home });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(
+      /^\s+PROFILE\s+EMAIL\s+PLAN\s+STATUS\s+5-HOUR\s+WEEKLY\s+PRIMING\s+PINS$/m,
+    );
+    expect(list.stdout).toMatch(/work\s.*pinned \(2\)$/m);
+    expect(list.stdout).toMatch(/home\s.*\s-$/m);
+  });
+
+  it('a malformed repository path is one sentence, and nothing is saved', async () => {
+    const before = await readFile(paths.registry, 'utf8');
+    const run = await runCodexLab(['pin', 'work', '--repo', 'repo\u0001name'], { home });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^codex-lab: "repo\\u0001name" is not a repository path/);
+    expect(await readFile(paths.registry, 'utf8')).toBe(before);
+  });
+});
+
+describe('codex --profile checks before Codex starts', () => {
+  it('refuses a profile that does not exist, in one sentence, without starting Codex', async () => {
+    await loadOrCreateRouterToken(paths);
+    const bin = await fakeCodex();
+    const run = await runCodexLab(['codex', '--profile', 'ghost', '--', 'exec', 'x'], {
+      home,
+      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      'codex-lab: There is no profile named "ghost" (profiles: work, home, old); see codex-lab list.\n',
+    );
+  });
+
+  it('warns about a limited or signed-out profile, naming when and what to do, then runs Codex', async () => {
+    await loadOrCreateRouterToken(paths);
+    const bin = await fakeCodex();
+    const env = { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' };
+    const limited = await runCodexLab(['codex', '--profile', 'home', '--', 'exec', 'x'], {
+      home,
+      env,
+    });
+    expect(limited.code).toBe(0);
+    expect(limited.stdout).toContain('fake codex ran');
+    expect(limited.stderr).toMatch(
+      /^codex-lab: home is limited, back in (1h 5\dm|2h), at \d\d:\d\d: .*without --profile the router chooses/,
+    );
+    const signedOut = await runCodexLab(['codex', '--profile', 'old', '--', 'exec', 'x'], {
+      home,
+      env,
+    });
+    expect(signedOut.stdout).toContain('fake codex ran');
+    expect(signedOut.stderr).toContain('old needs sign-in (run codex-lab login old)');
+    const fine = await runCodexLab(['codex', '--profile', 'work', '--', 'exec', 'x'], {
+      home,
+      env,
+    });
+    expect(fine.stderr).toBe('');
+  });
+});
+
+describe('login checks before it prints the sign-in URL', () => {
+  const env = {
+    CODEX_LAB_CALLBACK_PORT: '0',
+    // Nothing listens on port 9: only the authorize URL is built from it before the callback.
+    CODEX_LAB_AUTH_ISSUER: 'http://127.0.0.1:9',
+  };
+
+  it('names a corrupt registry and prints no URL', async () => {
+    await writeFile(paths.registry, '{"version":1,');
+    const run = await runCodexLab(['login', 'new', '--no-browser', '--timeout', '1'], {
+      home,
+      env,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(`${paths.registry} is not valid JSON`);
+  });
+
+  it('says the keychain is not available for --keyring, and prints no URL', async () => {
+    const run = await runCodexLab(['login', '--keyring', '--no-browser', '--timeout', '1'], {
+      home,
+      env: { ...env, DBUS_SESSION_BUS_ADDRESS: undefined },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^codex-lab: The OS keychain is not available \(.*\), so --keyring/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('says whose profile an existing name is before the sign-in starts', async () => {
+    const run = await runCodexLab(['login', 'work', '--no-browser', '--timeout', '1'], {
+      home,
+      env,
+    });
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toBe(
+      "work is work@example.com's profile: sign in as work@example.com to renew it (another account would not be saved under this name).",
+    );
+    expect(run.stdout).toContain('/oauth/authorize?');
+  });
+
+  it('refuses a malformed name before the sign-in starts', async () => {
+    const run = await runCodexLab(['login', 'Bad Name!', '--no-browser'], { home, env });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('one voice', () => {
+  it('no human output says auth_error or "log out"', async () => {
+    await loadOrCreateRouterToken(paths);
+    const bin = await fakeCodex();
+    const runs = [
+      await runCodexLab(['list'], { home }),
+      await runCodexLab(['usage'], { home }),
+      await runCodexLab(['usage', 'old'], { home }),
+      await runCodexLab(['pins'], { home }),
+      await runCodexLab(['codex', '--profile', 'old', '--', 'exec', 'x'], {
+        home,
+        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' },
+      }),
+    ];
+    const text = humanText(runs);
+    expect(text).toContain('needs sign-in');
+    expect(text).not.toContain('auth_error');
+    expect(text).not.toMatch(/log ?out/i);
+  });
+});

@@ -1,0 +1,95 @@
+/** The shared words and the CLI's colour rules. */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { colourEnabled, formatTable, paint } from '../../core/cli/format.ts';
+import {
+  activityKindLabel,
+  formatAgo,
+  formatBackAt,
+  formatClockTime,
+  formatDuration,
+  formatMoment,
+  formatStatus,
+  formatWindowUse,
+  statusLabel,
+  windowName,
+} from '../../core/format.ts';
+
+const now = Date.parse('2030-01-01T12:00:00Z');
+const minute = 60_000;
+const hour = 60 * minute;
+const utc = { now, timeZone: 'UTC' };
+const escape = String.fromCharCode(27);
+
+describe('durations', () => {
+  it('uses one spelling for every surface', () => {
+    expect(formatDuration(24 * hour)).toBe('1d');
+    expect(formatDuration(25 * hour)).toBe('1d 1h');
+    expect(formatDuration(3 * hour + 5 * minute)).toBe('3h 5m');
+    expect(formatDuration(12 * minute + 30_000)).toBe('12m');
+    expect(formatAgo(30_000)).toBe('just now');
+    expect(formatAgo(5 * minute)).toBe('5m ago');
+  });
+});
+
+describe('clock times and moments', () => {
+  it('adds the weekday 20 hours away or more', () => {
+    expect(formatClockTime(now + 2 * hour, utc)).toBe('14:00');
+    expect(formatClockTime(now + 2 * 24 * hour, utc)).toBe('Thu 12:00');
+    expect(formatMoment(now + 2 * hour + 3 * minute, utc)).toBe('14:03 (in 2h 3m)');
+    expect(formatMoment(now - 5 * minute, utc)).toBe('11:55 (5m ago)');
+    expect(formatBackAt(new Date(now + hour).toISOString(), utc)).toBe('in 1h, at 13:00');
+    expect(formatBackAt(new Date(now - 1).toISOString(), utc)).toBeNull();
+  });
+});
+
+describe('windows and statuses', () => {
+  it('names windows and says what a status means', () => {
+    expect(windowName(300)).toBe('5-hour');
+    expect(windowName(10080)).toBe('weekly');
+    expect(windowName(10080, 'short')).toBe('wk');
+    expect(
+      formatWindowUse(
+        { usedPercent: 41.6, windowMinutes: 300, resetsAt: new Date(now + 3 * hour).toISOString() },
+        now,
+      ),
+    ).toBe('42% used, resets in 3h');
+    expect(statusLabel('auth_error')).toBe('needs sign-in');
+    expect(statusLabel('ok')).toBe('ready');
+    expect(activityKindLabel('auth_error')).toBe('needs sign-in');
+    expect(formatStatus('limited', new Date(now + hour).toISOString(), utc)).toBe(
+      'limited, back in 1h, at 13:00',
+    );
+  });
+});
+
+describe('colour', () => {
+  const tty = Object.assign(new Writable({ write: (_c, _e, done) => done() }), { isTTY: true });
+  const pipe = new Writable({ write: (_c, _e, done) => done() });
+
+  it('only on a terminal, and never with NO_COLOR or TERM=dumb', () => {
+    expect(colourEnabled(tty, {})).toBe(true);
+    expect(colourEnabled(tty, { NO_COLOR: '1' })).toBe(false);
+    expect(colourEnabled(tty, { TERM: 'dumb' })).toBe(false);
+    expect(colourEnabled(pipe, {})).toBe(false);
+    expect(paint('ready', 'good', false)).toBe('ready');
+    expect(paint('ready', 'good', true)).toBe('\u001b[32mready\u001b[0m');
+  });
+
+  it('colours the text of a cell, so columns stay aligned', () => {
+    const table = formatTable(
+      ['A', 'STATUS', 'B'],
+      [
+        ['x', 'ready', '1'],
+        ['y', 'needs sign-in', '2'],
+      ],
+      (cell, _row, column) => (column === 1 ? paint(cell, 'good', true) : cell),
+    );
+    const plain = table.replaceAll(`${escape}[32m`, '').replaceAll(`${escape}[0m`, '');
+    expect(plain.split('\n')).toEqual([
+      'A  STATUS         B',
+      'x  ready          1',
+      'y  needs sign-in  2',
+    ]);
+  });
+});
