@@ -37,3 +37,24 @@ export function refreshFailureMessage(
 ): string {
   return needsSignInSentence(profile, refreshFailureReasons[code]);
 }
+
+/**
+ * The failure codes that mean "this profile must sign in again": the issuer's three permanent
+ * refresh codes, an auth file that now holds another account, no tokens at all, and a fresh token
+ * the upstream still rejects. Everything else (timeouts, 5xx, network errors, locks) is transient
+ * and heals by itself; it must never mark a profile `auth_error` (docs/auth.md).
+ */
+export const signInAgainCodes: ReadonlySet<string> = new Set([
+  'refresh_token_expired',
+  'refresh_token_reused',
+  'refresh_token_invalidated',
+  'refresh_failed',
+  'account_mismatch',
+  'not_signed_in',
+  'unauthorized',
+]);
+
+/** True when a failure with `code` lasts until the profile signs in again. */
+export function needsSignInAgain(code: string): boolean {
+  return signInAgainCodes.has(code);
+}

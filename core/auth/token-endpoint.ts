@@ -141,9 +141,8 @@ export interface RefreshFailure {
 
 /**
  * Reads a refresh answer. Success yields the fields present; a failure is classified as Codex does
- * (section 2.3): the three known codes and any 401 are permanent, with Codex's reason and our
- * command for `profile` (`refreshFailureMessage`);
- * anything else is `refresh_transient`.
+ * (section 2.3): only the three known codes are permanent, with Codex's exact message; anything
+ * else is `refresh_transient` (retried with backoff, heals by itself).
  */
 export function processRefreshAnswer(
   answer: HttpAnswer,
@@ -181,12 +180,8 @@ export function processRefreshAnswer(
   ) {
     return fail(true, new LabError(code, refreshFailureMessage(code, profile)));
   }
-  if (answer.status === 401) {
-    return fail(
-      true,
-      new LabError('refresh_failed', refreshFailureMessage('refresh_failed', profile)),
-    );
-  }
+  // Anything else (a 5xx, a 401 without one of those codes, a proxy's error page) says nothing
+  // about the refresh token: retry with backoff, never "sign in again" (docs/auth.md).
   return fail(
     false,
     new LabError(

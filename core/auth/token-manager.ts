@@ -4,9 +4,17 @@
  * in flight inside this process and one across processes (`withLock` on `refresh-<name>`); inside
  * the lock the auth file is read again and, if another process already refreshed, its tokens are
  * adopted without calling the endpoint; rotated tokens reach the disk before anyone uses them.
+ *
+ * Never losing a rotated token (docs/auth.md, "Refresh safety"): the stretch from sending the
+ * request to writing the answer runs as critical work (a signalled CLI waits for it); the file is
+ * read again right before the request and right before the write, so a lock lost to a pause never
+ * spends or overwrites a token another process rotated; a write that fails keeps the tokens in the
+ * profile journal for the next load, and says so in the log. Only the issuer's permanent codes mark
+ * a profile `auth_error`; transient failures back off and heal by themselves.
  */
 import { isLabError, LabError } from '../errors.ts';
-import { withLock } from '../home/lock.ts';
+import { runCritical } from '../home/critical.ts';
+import { withLock, type LockLease } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { day, minute, type Clock, type Logger } from '../ports.ts';
 import { decodeJwtClaims, identityFromAuth } from '../profiles/jwt.ts';
@@ -27,6 +35,12 @@ export interface Credentials {
 export interface TokenStore {
   readAuth(name: string): Promise<AuthDotJson>;
   writeAuth(name: string, auth: AuthDotJson): Promise<void>;
+  /** Keeps tokens a write could not store, for the next load to adopt (ProfileStore's journal). */
+  saveRecoveredTokens?(
+    name: string,
+    auth: AuthDotJson,
+    replacedRefreshToken: string,
+  ): Promise<unknown>;
 }
 
 /** Options for `TokenManager`. */
@@ -51,6 +65,9 @@ type RefreshReason = 'proactive' | 'unauthorized';
 
 /** Without a JWT `exp`, Codex refreshes tokens older than 8 days. */
 const refreshIntervalMs = 8 * day;
+/** First wait after a transient refresh failure; doubles per failure up to `maxBackoffMs`. */
+const firstBackoffMs = 2_000;
+const maxBackoffMs = 5 * minute;
 
 /**
  * Hands out access tokens per profile, refreshing them when they are about to expire or after the
@@ -67,6 +84,11 @@ export class TokenManager {
   readonly #accounts = new Map<string, string>();
   /** A permanent failure, remembered for the refresh token that caused it (as Codex does). */
   readonly #permanent = new Map<string, { refreshToken: string; error: LabError }>();
+  /** A transient failure: no new request for the same refresh token before `until`. */
+  readonly #transient = new Map<
+    string,
+    { refreshToken: string; error: LabError; failures: number; until: number }
+  >();
 
   constructor(options: TokenManagerOptions) {
     this.#options = options;
@@ -117,8 +139,11 @@ export class TokenManager {
   #refresh(name: string, replacing: string, reason: RefreshReason): Promise<Credentials> {
     const running = this.#inFlight.get(name);
     if (running) return running;
-    const flight = withLock(this.#options.paths.locksDir, `refresh-${name}`, () =>
-      this.#refreshLocked(name, replacing, reason),
+    const flight = withLock(
+      this.#options.paths.locksDir,
+      `refresh-${name}`,
+      (lease) => this.#refreshLocked(name, replacing, reason, lease),
+      { warn: (message) => this.#logger.warn({ profile: name }, message) },
     ).finally(() => this.#inFlight.delete(name));
     this.#inFlight.set(name, flight);
     return flight;
@@ -128,6 +153,7 @@ export class TokenManager {
     name: string,
     replacing: string,
     reason: RefreshReason,
+    lease: LockLease,
   ): Promise<Credentials> {
     const { store, health, clock } = this.#options;
     const disk = await store.readAuth(name);
@@ -152,7 +178,30 @@ export class TokenManager {
     }
     const known = this.#permanent.get(name);
     if (known && known.refreshToken === tokens.refresh_token) throw known.error;
+    const waiting = this.#transient.get(name);
+    if (waiting && waiting.refreshToken === tokens.refresh_token && clock.now() < waiting.until) {
+      throw waiting.error;
+    }
+    // From here until the answer is on disk a kill or exit loses the account: critical work.
+    return runCritical(() => this.#spend(name, disk, reason, lease));
+  }
 
+  /** Sends the refresh request for the tokens in `disk` and stores the answer. */
+  async #spend(
+    name: string,
+    disk: AuthDotJson,
+    reason: RefreshReason,
+    lease: LockLease,
+  ): Promise<Credentials> {
+    const { store, health, clock } = this.#options;
+    const tokens = requireTokens(name, disk);
+    // Read again right before spending the token: a holder paused past the stale time may have
+    // lost the lock to a process that already rotated it (then its tokens are adopted).
+    const latest = await store.readAuth(name);
+    if (latest.tokens?.refresh_token !== tokens.refresh_token) {
+      this.#logger.warn({ profile: name, reason }, 'tokens changed on disk before the refresh');
+      return credentialsOf(latest);
+    }
     this.#logger.info({ profile: name, reason }, 'refreshing access token');
     let answer;
     try {
@@ -171,6 +220,7 @@ export class TokenManager {
         { profile: name, code: isLabError(error) ? error.code : 'unknown' },
         'refresh unreachable',
       );
+      if (isLabError(error)) this.#backOff(name, tokens.refresh_token, error);
       throw error;
     }
     const outcome = processRefreshAnswer(answer, name);
@@ -183,9 +233,12 @@ export class TokenManager {
       if (permanent) {
         this.#permanent.set(name, { refreshToken: tokens.refresh_token, error });
         await health.markAuthError(name, error.code, error.message, clock.now());
+      } else {
+        this.#backOff(name, tokens.refresh_token, error);
       }
       throw error;
     }
+    this.#transient.delete(name);
     const refreshed = outcome.tokens;
     const nextTokens = {
       ...tokens,
@@ -202,12 +255,67 @@ export class TokenManager {
       next.tokens.account_id = accountIdOf(next);
     }
     // On disk before anyone uses it: a rotated refresh token that is lost cannot be recovered.
-    await store.writeAuth(name, next);
+    const stored = await this.#store(name, next, tokens.refresh_token, lease);
+    if (stored !== next) return credentialsOf(stored);
     this.#permanent.delete(name);
     const now = clock.now();
     if ((await health.get(name, now)).status === 'auth_error') await health.markOk(name, now);
     this.#logger.info({ profile: name, reason }, 'access token refreshed');
     return credentialsOf(next);
+  }
+
+  /**
+   * Writes refreshed tokens, unless the file no longer holds the token that was spent (the lock
+   * was lost and another process wrote newer tokens: those win). A failed write keeps the tokens
+   * in the profile journal and logs an error. Returns what the profile now uses.
+   */
+  async #store(
+    name: string,
+    next: AuthDotJson,
+    spent: string,
+    lease: LockLease,
+  ): Promise<AuthDotJson> {
+    const { store } = this.#options;
+    try {
+      const onDisk = await store.readAuth(name);
+      if (onDisk.tokens?.refresh_token !== spent) {
+        this.#logger.warn(
+          { profile: name, compromised: lease.compromised },
+          'another process refreshed these tokens meanwhile; keeping its tokens',
+        );
+        return onDisk;
+      }
+      await store.writeAuth(name, next);
+      return next;
+    } catch (error) {
+      this.#logger.error(
+        { profile: name, code: isLabError(error) ? error.code : 'unknown' },
+        'could not save refreshed tokens; keeping them in the profile journal',
+      );
+      try {
+        await store.saveRecoveredTokens?.(name, next, spent);
+      } catch (saveError) {
+        this.#logger.error(
+          { profile: name, code: isLabError(saveError) ? saveError.code : 'unknown' },
+          'could not keep the refreshed tokens anywhere; this sign-in may need to be redone',
+        );
+      }
+      // The tokens are valid at the issuer: this process can still use them.
+      return next;
+    }
+  }
+
+  /** Remembers a transient failure: the same refresh token waits before it is tried again. */
+  #backOff(name: string, refreshToken: string, error: LabError): void {
+    const previous = this.#transient.get(name);
+    const failures = previous?.refreshToken === refreshToken ? previous.failures + 1 : 1;
+    const wait = Math.min(firstBackoffMs * 2 ** (failures - 1), maxBackoffMs);
+    this.#transient.set(name, {
+      refreshToken,
+      error,
+      failures,
+      until: this.#options.clock.now() + wait,
+    });
   }
 }
 

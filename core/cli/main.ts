@@ -11,6 +11,7 @@ import {
   defaultRouterPort,
 } from '../config.ts';
 import { isLabError } from '../errors.ts';
+import { criticalWorkPending, criticalWorkSettled } from '../home/critical.ts';
 import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
 
@@ -50,7 +51,39 @@ function action(context: CliContext, load: Loader, setExit: (code: number) => vo
     // than it saves. The long-running router keeps it.
     if (command.name() !== 'serve') (await import('zod')).config({ jitless: true });
     const run = await load();
-    setExit(await run(context, args, options));
+    const unguard = signalsHandledBy.has(command.name()) ? () => {} : guardSignals(context);
+    try {
+      setExit(await run(context, args, options));
+    } finally {
+      unguard();
+    }
+  };
+}
+
+/** Commands with their own SIGINT/SIGTERM handling (graceful stop, or forwarding to Codex). */
+const signalsHandledBy = new Set(['serve', 'codex', 'login']);
+
+const signalNumbers = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * Until `unguard` is called, SIGINT and SIGTERM end a one-shot command only after every token
+ * refresh in flight has written its rotated tokens (a signal in that window would otherwise lose
+ * the account's only valid refresh token). Returns `unguard`.
+ */
+function guardSignals(context: CliContext): () => void {
+  const onSignal = (signal: keyof typeof signalNumbers) => {
+    if (criticalWorkPending() > 0) {
+      writeLine(context.stderr, 'codex-lab: finishing a token refresh before exiting…');
+    }
+    void criticalWorkSettled().then(() => process.exit(128 + signalNumbers[signal]));
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
   };
 }
 

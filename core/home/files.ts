@@ -17,7 +17,23 @@ export const folderMode = 0o700;
 
 /** Creates `path` (and parents) as private folders; tightens an existing folder we own to 0700. */
 export async function ensurePrivateDirectory(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: folderMode });
+  try {
+    await mkdir(path, { recursive: true, mode: folderMode });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new LabError(
+        'corrupt_file',
+        `${path} (or a folder above it) is a file, not a folder. Move that file away and try again.`,
+        { details: { path } },
+      );
+    }
+    throw new LabError(
+      'io_error',
+      `Could not create the folder ${path} (${(error as Error).message}); check its permissions.`,
+      { cause: error },
+    );
+  }
   await chmod(path, folderMode).catch(() => undefined);
 }
 
@@ -54,6 +70,13 @@ export async function readTextFile(path: string): Promise<string | undefined> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') {
+      throw new LabError(
+        'corrupt_file',
+        `A folder above ${path} is a file, not a folder. Move that file away and try again.`,
+        { details: { path } },
+      );
+    }
     if (code === 'EISDIR') {
       throw new LabError(
         'corrupt_file',

@@ -1,7 +1,19 @@
 /**
  * Cross-process locks (the tray app and the CLI run side by side), built on `proper-lockfile`:
  * a `<target>.lock` folder created atomically, refreshed while held, and taken over when stale.
+ *
+ * Three cases `proper-lockfile` alone handles badly (docs/storage.md, "Locks"):
+ * - a holder that crashed: its lock would stall everyone for the stale time. Each holder records
+ *   its pid and host in `<target>.owner`; a lock whose recorded holder is no longer running on
+ *   this machine is cleared at once.
+ * - a foreign file named like a lock (not a folder, or dated in the future) would block every
+ *   command forever: it is removed with a warning.
+ * - a holder paused past the stale time (Ctrl-Z, a debugger, a VM pause) loses its lock; the
+ *   library would then throw `ECOMPROMISED` from a timer and crash the process. Here the lease is
+ *   only marked `compromised`, and callers that write check what is on disk before writing.
  */
+import { hostname } from 'node:os';
+import { lstat, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../errors.ts';
 import { ensurePrivateDirectory } from './files.ts';
@@ -12,7 +24,26 @@ export interface LockOptions {
   waitMs?: number;
   /** A lock not refreshed for this long is stale and may be taken over. Default 10 s. */
   staleMs?: number;
+  /** Told about foreign lock files removed and leases lost; default: nothing. */
+  warn?: (message: string) => void;
 }
+
+/** The holder's view of a lock while it runs. */
+export interface LockLease {
+  /**
+   * True once another process may have taken the lock over (this process was paused past the
+   * stale time). A writer must then re-check what is on disk before writing.
+   */
+  readonly compromised: boolean;
+}
+
+/** What `<target>.owner` records about the holder. */
+interface OwnerRecord {
+  pid: number;
+  host: string;
+}
+
+const thisHost = hostname();
 
 /**
  * Runs `operation` while holding the named lock in `locksDir`. Names are internal keys such as
@@ -21,34 +52,118 @@ export interface LockOptions {
 export async function withLock<T>(
   locksDir: string,
   name: string,
-  operation: () => Promise<T>,
+  operation: (lease: LockLease) => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> {
   await ensurePrivateDirectory(locksDir);
   const target = join(locksDir, name);
+  const lockPath = `${target}.lock`;
+  const ownerPath = `${target}.owner`;
   const waitMs = options.waitMs ?? 15_000;
   const staleMs = options.staleMs ?? 10_000;
-  const retries = Math.max(1, Math.ceil(waitMs / 50));
-  let release: () => Promise<void>;
-  try {
-    // Loaded on first use (it patches `fs` through graceful-fs): read-only commands skip it.
-    const { default: lockfile } = await import('proper-lockfile');
-    release = await lockfile.lock(target, {
-      realpath: false,
-      stale: staleMs,
-      update: Math.max(1000, Math.floor(staleMs / 2)),
-      retries: { retries, minTimeout: 20, maxTimeout: 100, factor: 1.2 },
-    });
-  } catch (error) {
+  const warn = options.warn ?? (() => undefined);
+  const lease = { compromised: false };
+  // Loaded on first use (it patches `fs` through graceful-fs): read-only commands skip it.
+  const { default: lockfile } = await import('proper-lockfile');
+  const deadline = Date.now() + waitMs;
+  let release: (() => Promise<void>) | null = null;
+  let lastError: unknown = null;
+  for (let attempt = 0; release === null; attempt += 1) {
+    await clearAbandoned(lockPath, ownerPath, staleMs, warn);
+    try {
+      release = await lockfile.lock(target, {
+        realpath: false,
+        stale: staleMs,
+        update: Math.max(1000, Math.floor(staleMs / 2)),
+        retries: 0,
+        onCompromised: (error: Error) => {
+          // Never throw from the library's timer: the operation notices and re-checks the disk.
+          lease.compromised = true;
+          warn(`lost the ${name} lock while holding it (${error.message})`);
+        },
+      });
+    } catch (error) {
+      lastError = error;
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() >= deadline) break;
+      await delay(Math.min(100, 20 + attempt * 5));
+    }
+  }
+  if (release === null) {
     throw new LabError(
       'lock_timeout',
       `Another Codex Lab process is holding the ${name} lock in ${locksDir}; try again in a moment.`,
-      { cause: error },
+      { cause: lastError },
     );
   }
+  const record: OwnerRecord = { pid: process.pid, host: thisHost };
+  await writeFile(ownerPath, JSON.stringify(record), { mode: 0o600 }).catch(() => undefined);
   try {
-    return await operation();
+    return await operation(lease);
   } finally {
+    // The owner record goes first: a lock without one is waited out, never cleared early.
+    if (!lease.compromised) await rm(ownerPath, { force: true }).catch(() => undefined);
     await release().catch(() => undefined);
   }
+}
+
+/**
+ * Clears a lock left by a process that is gone, and anything at the lock's path that no holder
+ * could have made (a plain file, or a folder dated in the future that would never go stale).
+ */
+async function clearAbandoned(
+  lockPath: string,
+  ownerPath: string,
+  staleMs: number,
+  warn: (message: string) => void,
+): Promise<void> {
+  let info;
+  try {
+    info = await lstat(lockPath);
+  } catch {
+    return;
+  }
+  if (!info.isDirectory()) {
+    warn(`removed ${lockPath}: it is not a lock Codex Lab made`);
+    await rm(lockPath, { force: true }).catch(() => undefined);
+    return;
+  }
+  if (info.mtimeMs > Date.now() + staleMs) {
+    // A lock dated in the future would never go stale: date it back so the stale rule applies.
+    warn(`${lockPath} is dated in the future; treating it as stale`);
+    const past = new Date(Date.now() - 2 * staleMs);
+    await utimes(lockPath, past, past).catch(() => undefined);
+    return;
+  }
+  const owner = await readOwner(ownerPath);
+  if (owner === null || owner.host !== thisHost || isRunning(owner.pid)) return;
+  // Re-check the owner right before clearing: a new holder may have just replaced it.
+  const again = await readOwner(ownerPath);
+  if (again === null || again.pid !== owner.pid) return;
+  await rm(ownerPath, { force: true }).catch(() => undefined);
+  await rm(lockPath, { recursive: true, force: true }).catch(() => undefined);
+}
+
+async function readOwner(path: string): Promise<OwnerRecord | null> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<OwnerRecord>;
+    if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return null;
+    return { pid: parsed.pid, host: parsed.host };
+  } catch {
+    return null;
+  }
+}
+
+/** True unless the process is certainly gone (`kill(pid, 0)` answers ESRCH). */
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -27,6 +27,11 @@ export interface LabPaths {
   readonly primingClaimsDir: string;
   /** Lock targets for cross-process locks. */
   readonly locksDir: string;
+  /**
+   * Intent records of multi-step profile operations (rename, remove, new sign-in) and tokens a
+   * refresh could not write in place; replayed on the next load (docs/storage.md, "Journal").
+   */
+  readonly journalDir: string;
   /** A profile's folder: a valid `CODEX_HOME` for auth. */
   profileDir(name: string): string;
   /** A profile's codex-compatible `auth.json`. */
@@ -51,6 +56,7 @@ export function labPaths(home: string): LabPaths {
     activity: join(stateDir, 'activity.jsonl'),
     primingClaimsDir: join(stateDir, 'priming-claims'),
     locksDir: join(stateDir, 'locks'),
+    journalDir: join(stateDir, 'journal'),
     profileDir: (name) => join(profilesDir, name),
     profileAuth: (name) => join(profilesDir, name, 'auth.json'),
   };

@@ -16,7 +16,16 @@ import {
 } from '../home/files.ts';
 import { withLock, type LockOptions } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
+import { silentLogger, type Logger } from '../ports.ts';
 import { HealthStore } from '../state/health-store.ts';
+import {
+  clearJournal,
+  journalPending,
+  readJournal,
+  tokenDigest,
+  writeJournal,
+  type JournalEntry,
+} from './journal.ts';
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
 import { keyringAccountFor, type KeyringPort } from './keyring.ts';
 import {
@@ -125,7 +134,20 @@ export interface ProfileStoreOptions {
   now?: () => number;
   /** Registry lock timing (tests shorten it). */
   lock?: LockOptions;
+  /** Where journal replays and lost leases are reported. */
+  logger?: Logger;
+  /**
+   * Test hook: called at each step of a multi-step operation (`rename:moved`, …); a test throws
+   * or exits the process there to simulate a crash at exactly that point.
+   */
+  step?: (point: string) => void | Promise<void>;
 }
+
+/**
+ * How long rename and remove wait for a profile's refresh lock: a refresh in flight may take up to
+ * its 30 s request timeout, and the rename must wait for its tokens rather than drop them.
+ */
+const refreshLockWaitMs = 45_000;
 
 /** The profile registry and every profile's tokens. */
 export class ProfileStore {
@@ -133,12 +155,16 @@ export class ProfileStore {
   readonly #keyring: KeyringPort | undefined;
   readonly #now: () => number;
   readonly #lock: LockOptions;
+  readonly #logger: Logger;
+  readonly #step: (point: string) => void | Promise<void>;
 
   constructor(options: ProfileStoreOptions) {
     this.#paths = options.paths;
     this.#keyring = options.keyring;
     this.#now = options.now ?? Date.now;
-    this.#lock = options.lock ?? {};
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'profile-store' });
+    this.#lock = { warn: (message) => this.#logger.warn({}, message), ...options.lock };
+    this.#step = options.step ?? (() => undefined);
   }
 
   /** The registry; empty when the file is missing, `corrupt_file` naming it when it is broken. */
@@ -162,7 +188,38 @@ export class ProfileStore {
 
   /** Registry profiles in the user's order, plus the legacy `default` when it is unlisted. */
   async listProfiles(): Promise<ProfileEntry[]> {
+    await this.recover();
     return this.#entries(await this.readRegistry());
+  }
+
+  /**
+   * Completes or rolls back operations a killed process left half done, and adopts refreshed
+   * tokens that could not be written in place. Cheap (one readdir) when there is nothing to do;
+   * every locked registry operation does it first anyway.
+   */
+  async recover(): Promise<void> {
+    if (await journalPending(this.#paths.journalDir)) await this.#locked(async () => undefined);
+  }
+
+  /**
+   * Keeps refreshed tokens that could not be written to their profile (`state/journal/`, 0600):
+   * the next load writes them to the profile that still holds `replacedRefreshToken`, found by
+   * account identity, whatever its name is by then.
+   */
+  async saveRecoveredTokens(
+    name: string,
+    auth: AuthDotJson,
+    replacedRefreshToken: string,
+  ): Promise<string> {
+    const identity = identityFromAuth(auth);
+    return writeJournal(this.#paths.journalDir, {
+      op: 'recovered',
+      profile: name,
+      accountId: auth.tokens?.account_id ?? identity.accountId,
+      email: identity.email,
+      replaces: tokenDigest(replacedRefreshToken),
+      auth: normalizeAuth(auth),
+    });
   }
 
   /** One profile; `profile_not_found` naming it when there is none. */
@@ -178,6 +235,10 @@ export class ProfileStore {
   /** The profile's auth.json content, from its file, the keychain or the legacy file. */
   async readAuth(name: string): Promise<AuthDotJson> {
     const entry = await this.getProfile(name);
+    return this.#readAuthOf(entry);
+  }
+
+  async #readAuthOf(entry: ProfileEntry): Promise<AuthDotJson> {
     if (entry.store === 'keyring' && !entry.legacy) {
       const key = keyringAccountFor(this.#paths.profileDir(entry.name));
       const text = await this.#requireKeyring().get(key);
@@ -247,11 +308,15 @@ export class ProfileStore {
         priming: { enabled: false, windows: ['weekly'], at: null, model: null },
         legacy: false,
       };
-      // Tokens first: a registry entry never points at a profile without tokens.
-      await this.#writeAuthOf(record, auth);
       const { legacy: _legacy, ...stored } = record;
+      // Tokens first: a registry entry never points at a profile without tokens. The journal
+      // record lets a later load list tokens a kill left in an unlisted folder.
+      const journal = await writeJournal(this.#paths.journalDir, { op: 'add', record: stored });
+      await this.#writeAuthOf(record, auth);
+      await this.#step('add:tokens-written');
       registry.profiles.push(stored);
       await this.#writeRegistry(registry);
+      await clearJournal(journal);
       return { name, created: true };
     });
     if (!outcome.created) {
@@ -265,92 +330,137 @@ export class ProfileStore {
 
   /**
    * Renames a profile: its folder, registry entry, pins, active marker, health entry and keychain
-   * entry (whose key depends on the folder path). Renaming the legacy `default` adopts its tokens
-   * into `auth-profiles/<to>/` and only then removes the legacy file.
+   * entry (whose key depends on the folder path). Renaming the legacy `default` moves its
+   * auth.json into `auth-profiles/<to>/` (one atomic rename: never two copies of one refresh
+   * token). Holds the profile's refresh lock, so a refresh in flight lands its rotated tokens
+   * before the move; a journal record lets a later load finish a rename a kill interrupted.
    */
   async rename(from: string, to: string): Promise<void> {
-    await this.#locked(async () => {
-      const registry = await this.readRegistry();
-      const entries = await this.#entries(registry);
-      const entry = findEntry(entries, from);
-      if (to === entry.name) return;
-      validateProfileName(
-        to,
-        entries.filter((other) => other.name !== entry.name).map((other) => other.name),
-      );
-      const targetDir = this.#paths.profileDir(to);
-      if (await exists(targetDir)) {
-        throw new LabError(
-          'name_taken',
-          `${targetDir} already exists although no profile uses it; move it away, then rename again.`,
+    const current = (await this.getProfile(from)).name;
+    await this.#withRefreshLock(current, () =>
+      this.#locked(async () => {
+        const registry = await this.readRegistry();
+        const entries = await this.#entries(registry);
+        const entry = findEntry(entries, from);
+        if (to === entry.name) return;
+        validateProfileName(
+          to,
+          entries.filter((other) => other.name !== entry.name).map((other) => other.name),
         );
-      }
-      if (entry.legacy) {
-        const auth = await this.readAuth(entry.name);
-        const adopted: ProfileEntry = { ...entry, name: to, legacy: false, store: 'file' };
-        await this.#writeAuthOf(adopted, auth);
-        const index = registry.profiles.findIndex((p) => p.name === entry.name);
-        const { legacy: _legacy, ...stored } = adopted;
-        if (index >= 0) registry.profiles[index] = stored;
-        else registry.profiles.push(stored);
-        retarget(registry, entry.name, to);
-        await this.#writeRegistry(registry);
-        await unlink(this.#paths.legacyAuth).catch(() => undefined);
-      } else {
-        const sourceDir = this.#paths.profileDir(entry.name);
-        let secret: string | null = null;
-        const oldKey = keyringAccountFor(sourceDir);
-        if (entry.store === 'keyring') secret = await this.#requireKeyring().get(oldKey);
-        await ensurePrivateDirectory(this.#paths.profilesDir);
-        await renamePath(sourceDir, targetDir).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') {
-            throw new LabError(
-              'io_error',
-              `Could not move ${sourceDir} to ${targetDir} (${error.message}); check that folder's permissions, then rename again.`,
-            );
-          }
+        const targetDir = this.#paths.profileDir(to);
+        if (await exists(targetDir)) {
+          throw new LabError(
+            'name_taken',
+            `${targetDir} already exists although no profile uses it; pick another name (that folder was left as it is).`,
+          );
+        }
+        const { legacy: _legacy, ...fields } = entry;
+        const renamed: ProfileRecord = entry.legacy
+          ? { ...fields, name: to, store: 'file' }
+          : { ...fields, name: to };
+        delete renamed.legacy;
+        const journal = await writeJournal(this.#paths.journalDir, {
+          op: 'rename',
+          from: entry.name,
+          to,
+          legacy: entry.legacy,
+          record: renamed,
         });
-        if (secret !== null) {
+        if (entry.legacy) {
           await ensurePrivateDirectory(targetDir);
-          await this.#requireKeyring().set(keyringAccountFor(targetDir), secret);
+          await movePath(this.#paths.legacyAuth, this.#paths.profileAuth(to));
+          await this.#step('rename:moved');
+          applyRename(registry, entry.name, renamed);
+          try {
+            await this.#writeRegistry(registry);
+          } catch (error) {
+            await renamePath(this.#paths.profileAuth(to), this.#paths.legacyAuth).catch(
+              () => undefined,
+            );
+            await rm(targetDir, { recursive: true, force: true }).catch(() => undefined);
+            await clearJournal(journal);
+            throw error;
+          }
+        } else {
+          const sourceDir = this.#paths.profileDir(entry.name);
+          let secret: string | null = null;
+          const oldKey = keyringAccountFor(sourceDir);
+          if (entry.store === 'keyring') secret = await this.#requireKeyring().get(oldKey);
+          await ensurePrivateDirectory(this.#paths.profilesDir);
+          await movePath(sourceDir, targetDir).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== 'ENOENT') throw error;
+          });
+          await this.#step('rename:moved');
+          if (secret !== null) {
+            await ensurePrivateDirectory(targetDir);
+            await this.#requireKeyring().set(keyringAccountFor(targetDir), secret);
+          }
+          applyRename(registry, entry.name, renamed);
+          try {
+            await this.#writeRegistry(registry);
+          } catch (error) {
+            // The registry still names the old folder: put the tokens back where it looks for them
+            // (the old keychain entry is only deleted once the registry names the new one).
+            await renamePath(targetDir, sourceDir).catch(() => undefined);
+            await clearJournal(journal);
+            throw error;
+          }
+          await this.#step('rename:registry-written');
+          if (secret !== null) await this.#requireKeyring().delete(oldKey);
         }
-        const record = registry.profiles.find((p) => p.name === entry.name);
-        if (record) record.name = to;
-        retarget(registry, entry.name, to);
-        try {
-          await this.#writeRegistry(registry);
-        } catch (error) {
-          // The registry still names the old folder: put the tokens back where it looks for them
-          // (the old keychain entry is only deleted once the registry names the new one).
-          await renamePath(targetDir, sourceDir).catch(() => undefined);
-          throw error;
-        }
-        if (secret !== null) await this.#requireKeyring().delete(oldKey);
-      }
-    });
-    await new HealthStore(this.#paths).forget(from, to);
+        await new HealthStore(this.#paths).forget(entry.name, to);
+        await clearJournal(journal);
+      }),
+    );
   }
 
   /** Deletes one profile (its folder or keychain entry, or the legacy file); clears its pins. */
   async remove(name: string): Promise<void> {
-    let removed = name;
-    await this.#locked(async () => {
-      const registry = await this.readRegistry();
-      const entry = findEntry(await this.#entries(registry), name);
-      removed = entry.name;
-      registry.profiles = registry.profiles.filter((p) => p.name !== entry.name);
-      retarget(registry, entry.name, null);
-      // The registry forgets the profile before its tokens go: never an entry without tokens.
-      await this.#writeRegistry(registry);
-      if (entry.legacy) {
-        await unlink(this.#paths.legacyAuth).catch(ignoreMissing);
-        return;
-      }
-      const dir = this.#paths.profileDir(entry.name);
-      if (entry.store === 'keyring') await this.#requireKeyring().delete(keyringAccountFor(dir));
+    const current = (await this.getProfile(name)).name;
+    await this.#withRefreshLock(current, () =>
+      this.#locked(async () => {
+        const registry = await this.readRegistry();
+        const entry = findEntry(await this.#entries(registry), name);
+        const journal = await writeJournal(this.#paths.journalDir, {
+          op: 'remove',
+          name: entry.name,
+          keyring: entry.store === 'keyring' && !entry.legacy,
+          legacy: entry.legacy,
+        });
+        await this.#completeRemove(
+          registry,
+          entry.name,
+          entry.store === 'keyring' && !entry.legacy,
+          entry.legacy,
+        );
+        await clearJournal(journal);
+      }),
+    );
+  }
+
+  /**
+   * The second half of a removal (also run when replaying one): the registry forgets the profile
+   * before its tokens go, so there is never an entry without tokens.
+   */
+  async #completeRemove(
+    registry: Registry,
+    name: string,
+    keyring: boolean,
+    legacy: boolean,
+  ): Promise<void> {
+    const before = JSON.stringify(registry);
+    registry.profiles = registry.profiles.filter((p) => p.name !== name);
+    retarget(registry, name, null);
+    await this.#writeRegistryIfChanged(registry, before);
+    await this.#step('remove:registry-written');
+    if (legacy) {
+      await unlink(this.#paths.legacyAuth).catch(ignoreMissing);
+    } else {
+      const dir = this.#paths.profileDir(name);
+      if (keyring) await this.#requireKeyring().delete(keyringAccountFor(dir));
       await rm(dir, { recursive: true, force: true });
-    });
-    await new HealthStore(this.#paths).forget(removed);
+    }
+    await new HealthStore(this.#paths).forget(name);
   }
 
   /** Sets the profile new unpinned sessions use, or `auto`. */
@@ -414,7 +524,142 @@ export class ProfileStore {
   // --- internals -------------------------------------------------------------------------------
 
   #locked<T>(operation: () => Promise<T>): Promise<T> {
-    return withLock(this.#paths.locksDir, 'registry', operation, this.#lock);
+    return withLock(
+      this.#paths.locksDir,
+      'registry',
+      async () => {
+        await this.#replay();
+        return operation();
+      },
+      this.#lock,
+    );
+  }
+
+  /** Takes a profile's refresh lock (the one TokenManager refreshes under), then runs `operation`. */
+  #withRefreshLock<T>(name: string, operation: () => Promise<T>): Promise<T> {
+    return withLock(this.#paths.locksDir, `refresh-${name}`, operation, {
+      ...this.#lock,
+      waitMs: Math.max(this.#lock.waitMs ?? 0, refreshLockWaitMs),
+    });
+  }
+
+  /** Replays every journal record (registry lock held): complete or roll back, then clear. */
+  async #replay(): Promise<void> {
+    const records = await readJournal(this.#paths.journalDir, (path, error) =>
+      this.#logger.warn(
+        { path, code: (error as LabError).code },
+        'skipping an unreadable journal record',
+      ),
+    );
+    for (const { path, entry } of records) {
+      try {
+        const keep = await this.#replayOne(entry);
+        if (!keep) await clearJournal(path);
+      } catch (error) {
+        this.#logger.error(
+          { path, op: entry.op, code: (error as LabError).code },
+          'could not replay a journal record; it was kept for the next load',
+        );
+      }
+    }
+  }
+
+  /** Replays one record; true when it must stay (its tokens found no profile yet). */
+  async #replayOne(entry: JournalEntry): Promise<boolean> {
+    const registry = await this.readRegistry();
+    const before = JSON.stringify(registry);
+    const listed = (name: string) => registry.profiles.some((p) => p.name === name);
+    switch (entry.op) {
+      case 'rename': {
+        if (listed(entry.to)) {
+          // The registry was written: only the old keychain entry may be left to delete.
+          if (entry.record.store === 'keyring' && this.#keyring) {
+            await this.#keyring.delete(keyringAccountFor(this.#paths.profileDir(entry.from)));
+          }
+          break;
+        }
+        const source = entry.legacy ? this.#paths.legacyAuth : this.#paths.profileDir(entry.from);
+        const target = entry.legacy
+          ? this.#paths.profileAuth(entry.to)
+          : this.#paths.profileDir(entry.to);
+        const moved = (await exists(target)) && !(await exists(source));
+        if (moved && entry.record.store !== 'keyring') {
+          applyRename(registry, entry.from, entry.record);
+          await this.#writeRegistryIfChanged(registry, before);
+          await new HealthStore(this.#paths).forget(entry.from, entry.to);
+          this.#logger.warn({ from: entry.from, to: entry.to }, 'completed an interrupted rename');
+        } else if (moved) {
+          // A keychain profile's old entry still exists: moving the folder back restores it.
+          await renamePath(target, source);
+          this.#logger.warn(
+            { from: entry.from, to: entry.to },
+            'rolled back an interrupted rename',
+          );
+        } else if (entry.legacy) {
+          await rm(this.#paths.profileDir(entry.to), { recursive: true, force: true });
+        }
+        break;
+      }
+      case 'remove': {
+        await this.#completeRemove(registry, entry.name, entry.keyring, entry.legacy);
+        this.#logger.warn({ profile: entry.name }, 'completed an interrupted removal');
+        break;
+      }
+      case 'add': {
+        if (listed(entry.record.name)) break;
+        const entryOf: ProfileEntry = { ...entry.record, legacy: false };
+        const hasTokens = await this.#readAuthOf(entryOf).then(
+          () => true,
+          () => false,
+        );
+        if (hasTokens) {
+          registry.profiles.push(entry.record);
+          await this.#writeRegistry(registry);
+          this.#logger.warn({ profile: entry.record.name }, 'completed an interrupted sign-in');
+        } else {
+          await rm(this.#paths.profileDir(entry.record.name), { recursive: true, force: true });
+        }
+        break;
+      }
+      case 'recovered':
+        return this.#adoptRecovered(registry, entry);
+    }
+    return false;
+  }
+
+  /** Writes recovered tokens to the profile (found by identity) that still holds the spent token. */
+  async #adoptRecovered(
+    registry: Registry,
+    entry: Extract<JournalEntry, { op: 'recovered' }>,
+  ): Promise<boolean> {
+    const entries = await this.#entries(registry);
+    const email = entry.email?.toLowerCase() ?? null;
+    const candidates = entries.filter(
+      (candidate) =>
+        (candidate.accountId ?? null) === entry.accountId &&
+        (candidate.email?.toLowerCase() ?? null) === email,
+    );
+    for (const candidate of candidates) {
+      let current: AuthDotJson;
+      try {
+        current = await this.#readAuthOf(candidate);
+      } catch {
+        continue;
+      }
+      const token = current.tokens?.refresh_token;
+      if (token !== undefined && tokenDigest(token) === entry.replaces) {
+        await this.#writeAuthOf(candidate, entry.auth);
+        this.#logger.warn(
+          { profile: candidate.name },
+          'saved refreshed tokens that an earlier write could not',
+        );
+        return false;
+      }
+    }
+    // No profile still holds the replaced token: it was signed in again or removed since, so
+    // these tokens are older than what is on disk (or belong to a removed profile).
+    this.#logger.warn({ profile: entry.profile }, 'dropped recovered tokens no profile needs');
+    return false;
   }
 
   async #writeRegistry(registry: Registry): Promise<void> {
@@ -538,6 +783,28 @@ function identityFields(identity: AuthIdentity) {
     accountId: identity.accountId,
     userId: identity.userId,
   };
+}
+
+/** Puts `record` in place of `from` (or adds it for an unlisted legacy profile); moves pins. */
+function applyRename(registry: Registry, from: string, record: ProfileRecord): void {
+  const index = registry.profiles.findIndex((p) => p.name === from);
+  if (index >= 0) registry.profiles[index] = record;
+  else registry.profiles.push(record);
+  retarget(registry, from, record.name);
+}
+
+/** `rename(2)`, reported as `io_error` naming both paths. */
+async function movePath(source: string, target: string): Promise<void> {
+  try {
+    await renamePath(source, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw error;
+    throw new LabError(
+      'io_error',
+      `Could not move ${source} to ${target} (${(error as Error).message}); check that folder's permissions, then rename again.`,
+    );
+  }
 }
 
 /** Moves (or with `to === null` drops) everything in the registry that names `from`. */

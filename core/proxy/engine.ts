@@ -105,8 +105,11 @@ export interface ProxyEngine {
    * models of `limit.limitId`'s family (`request` says which model hit it).
    */
   markLimited(profile: string, limit: UsageLimit, request?: ProxyRequestInfo): void;
-  /** The profile needs a new sign-in (refresh failed permanently). */
-  markAuthError(profile: string, error: LabError): void;
+  /**
+   * The profile's credentials failed: a code that needs a new sign-in marks it `auth_error`;
+   * anything else (timeout, issuer 5xx, lock) is transient and only skips it for a moment.
+   */
+  noteCredentialFailure(profile: string, error: LabError): void;
   /** A network error (status null) or 5xx from the profile, for the circuit breaker. */
   noteFailure(profile: string, status: number | null): void;
   /** `wham/usage` answered from what the router knows, or null to ask the upstream. */

@@ -9,11 +9,13 @@
  */
 import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
+import { needsSignInAgain } from '../auth/constants.ts';
 import { LabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import type { Pin, Registry } from '../profiles/schema.ts';
+import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { defaultLimitId, parseRateLimitHeaders } from '../quota/headers.ts';
 import type { QuotaBook } from '../quota/quota-book.ts';
 import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts';
@@ -81,6 +83,10 @@ const defaultEngineSessionTtlMs = 6 * 3600_000;
 /** Models whose limit family is remembered (a handful exist; the bound only guards memory). */
 const maxModelFamilies = 256;
 const credentialCacheMs = 30_000;
+/** How long a profile whose credentials failed transiently is skipped (then tried again). */
+const transientSkipMs = 5_000;
+/** Failures of different profiles this close together are one shared outage. */
+const sharedWindowMs = 10_000;
 
 /** The routing policy and live state behind the router. */
 export class LabEngine implements ProxyEngine {
@@ -102,10 +108,17 @@ export class LabEngine implements ProxyEngine {
   readonly #familyLimits = new Map<string, Map<string, number>>();
   readonly #modelFamilies = new Map<string, string>();
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
+  /** Profiles whose credentials failed transiently, skipped until then (see noteCredentialFailure). */
+  readonly #transientUntil = new Map<string, number>();
+  /** Last 2xx and last 5xx per profile, to tell an account's failures from a shared outage. */
+  readonly #lastSuccess = new Map<string, number>();
+  readonly #lastFailure = new Map<string, number>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
   /** Which profile minted each session's reasoning and compaction ciphertext. */
   readonly ciphertext = new CiphertextOwners();
+  /** Out-of-range upstream values are dropped at parse time and logged once per field. */
+  readonly #boundaryWarn: BoundaryWarn;
 
   constructor(options: LabEngineOptions) {
     this.#options = options;
@@ -117,6 +130,9 @@ export class LabEngine implements ProxyEngine {
     this.#buckets = new BucketMap({ clock: options.clock });
     this.#decisions = options.decisions ?? new DecisionLog(maxDecisions);
     this.#requests = options.requests ?? new RequestLog();
+    this.#boundaryWarn = warnOncePerField((fields, message) =>
+      options.logger.warn(fields, message),
+    );
   }
 
   /** How long an idle session stays in the table (and in "Live sessions"). */
@@ -194,6 +210,9 @@ export class LabEngine implements ProxyEngine {
     if (to !== null && marks) this.#familyLimits.set(to, marks);
     this.#health.delete(from);
     this.#credentials.delete(from);
+    this.#transientUntil.delete(from);
+    this.#lastSuccess.delete(from);
+    this.#lastFailure.delete(from);
     this.invalidate();
   }
 
@@ -287,8 +306,8 @@ export class LabEngine implements ProxyEngine {
     } catch {
       return null;
     }
-    const snapshot = parseRateLimitHeaders(headers, now);
-    const info = parseUsageLimitBody(parsed, now, snapshot);
+    const snapshot = parseRateLimitHeaders(headers, now, this.#boundaryWarn);
+    const info = parseUsageLimitBody(parsed, now, snapshot, this.#boundaryWarn);
     if (info.type !== 'usage_limit_reached') return null;
     const error = (parsed as { error?: { message?: unknown } }).error;
     const message =
@@ -298,13 +317,15 @@ export class LabEngine implements ProxyEngine {
 
   observe(profile: string, status: number, headers: IncomingHttpHeaders): void {
     const now = this.#options.clock.now();
-    const snapshot = parseRateLimitHeaders(headers, now);
+    const snapshot = parseRateLimitHeaders(headers, now, this.#boundaryWarn);
     if (snapshot) {
       this.#quota.observe(profile, snapshot);
       this.#quota.persist();
     }
     if (status >= 200 && status < 300) {
       this.#circuit.noteSuccess(profile);
+      this.#lastSuccess.set(profile, now);
+      this.#lastFailure.delete(profile);
       const current = this.#health.get(profile);
       if (!current || current.status !== 'ok') {
         this.#health.set(profile, {
@@ -343,8 +364,20 @@ export class LabEngine implements ProxyEngine {
     this.#options.onChange?.();
   }
 
-  markAuthError(profile: string, error: LabError): void {
+  noteCredentialFailure(profile: string, error: LabError): void {
     const now = this.#options.clock.now();
+    this.#credentials.delete(profile);
+    if (!needsSignInAgain(error.code)) {
+      // An unreachable issuer or a busy lock says nothing about the account: skip it briefly
+      // (in memory only, never persisted), and the next request tries again.
+      this.#options.logger.warn({ profile, code: error.code }, 'credentials unavailable for now');
+      this.#transientUntil.set(profile, now + transientSkipMs);
+      return;
+    }
+    this.#markAuthError(profile, error, now);
+  }
+
+  #markAuthError(profile: string, error: LabError, now: number): void {
     this.#credentials.delete(profile);
     this.#health.set(profile, {
       status: 'auth_error',
@@ -387,6 +420,18 @@ export class LabEngine implements ProxyEngine {
     this.#options.onChange?.();
   }
 
+  /** Until when a failing profile is skipped (open circuit or transient credentials), or null. */
+  #skippedUntil(profile: string, now: number): number | null {
+    const circuit = this.#circuit.circuitOpenUntil(profile, now);
+    const transient = this.#transientUntil.get(profile);
+    if (transient === undefined) return circuit;
+    if (transient <= now) {
+      this.#transientUntil.delete(profile);
+      return circuit;
+    }
+    return Math.max(transient, circuit ?? 0);
+  }
+
   /** When `profile` is limited for `family` at `now`: until when; otherwise null. */
   #familyLimitedUntil(profile: string, family: string, now: number): number | null {
     const marks = this.#familyLimits.get(profile);
@@ -398,8 +443,26 @@ export class LabEngine implements ProxyEngine {
     return null;
   }
 
-  noteFailure(profile: string, _status: number | null): void {
-    this.#circuit.noteUpstreamFailure(profile, this.#options.clock.now());
+  /**
+   * Counts a failure against the profile's circuit only when it is the account's: a transport
+   * error is the network's, and a 5xx while no other profile has worked recently (or while other
+   * profiles fail too) is a shared outage. Neither may open circuits or move sessions.
+   */
+  noteFailure(profile: string, status: number | null): void {
+    const now = this.#options.clock.now();
+    if (status === null) return;
+    const recent = (at: number) => now - at <= sharedWindowMs;
+    const othersFailing = [...this.#lastFailure].some(([p, at]) => p !== profile && recent(at));
+    const othersWorking = [...this.#lastSuccess].some(([p, at]) => p !== profile && recent(at));
+    this.#lastFailure.set(profile, now);
+    if (othersFailing) {
+      // Several accounts failing alike: the upstream is down, not an account. Forget what the
+      // breaker learned in the meantime so nobody is moved off a warm account.
+      for (const name of this.#lastFailure.keys()) this.#circuit.forget(name);
+      return;
+    }
+    if (!othersWorking) return;
+    this.#circuit.noteUpstreamFailure(profile, now);
   }
 
   usageAnswer(profile: string): unknown {
@@ -429,10 +492,20 @@ export class LabEngine implements ProxyEngine {
         name,
         status: familyUntil === null ? health.status : 'limited',
         unavailableUntil: familyUntil ?? health.unavailableUntil,
-        circuitOpenUntil: this.#circuit.circuitOpenUntil(name, now),
+        circuitOpenUntil: this.#skippedUntil(name, now),
         quota: this.#quota.latest(name),
       };
     });
+    // When every otherwise usable profile is skipped for failing, answering 503 helps nobody:
+    // let the request through as a trial, on the profile it would normally use.
+    const usable = candidates.filter(
+      (candidate) =>
+        !excluded.has(candidate.name) &&
+        (candidate.status === 'ok' || candidate.status === 'unknown'),
+    );
+    if (usable.length > 0 && usable.every((candidate) => candidate.circuitOpenUntil !== null)) {
+      for (const candidate of usable) candidate.circuitOpenUntil = null;
+    }
     const decision = chooseProfile({
       candidates,
       context,

@@ -291,7 +291,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           credentials = await engine.credentials(pick.profile);
         } catch (error) {
           if (!isLabError(error)) throw error;
-          engine.markAuthError(pick.profile, error);
+          engine.noteCredentialFailure(pick.profile, error);
           excluded.set(pick.profile, error.code);
           continue;
         }
@@ -368,14 +368,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
                 continue;
               } catch (error) {
                 if (!isLabError(error)) throw error;
-                engine.markAuthError(pick.profile, error);
+                engine.noteCredentialFailure(pick.profile, error);
                 excluded.set(pick.profile, error.code);
                 break;
               }
             }
             // A freshly refreshed token still rejected: this account needs a new sign-in.
             await upstream.body.dump().catch(() => undefined);
-            engine.markAuthError(
+            engine.noteCredentialFailure(
               pick.profile,
               new LabError(
                 'unauthorized',

@@ -4,6 +4,7 @@
  * quota: every response refreshes the profile's numbers without polling.
  */
 import type { Credits, LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+import { plausibleMinutes, plausiblePercent, plausibleTime, type BoundaryWarn } from './bounds.ts';
 
 /** Response headers: a fetch `Headers`, or a plain record as Node's `IncomingMessage` has. */
 export type ResponseHeaders =
@@ -27,6 +28,7 @@ const familyPattern = /^x-(.+)-primary-used-percent$/;
 export function parseRateLimitHeaders(
   headers: ResponseHeaders,
   now: number = Date.now(),
+  warn?: BoundaryWarn,
 ): QuotaSnapshot | null {
   const map = lowerCaseHeaders(headers);
   const families: string[] = [];
@@ -35,14 +37,14 @@ export function parseRateLimitHeaders(
     const match = familyPattern.exec(name);
     if (match?.[1] && match[1] !== 'codex') families.push(match[1]);
   }
-  const primary = readWindow(map, 'x-codex', 'primary');
-  const secondary = readWindow(map, 'x-codex', 'secondary');
+  const primary = readWindow(map, 'x-codex', 'primary', now, warn);
+  const secondary = readWindow(map, 'x-codex', 'secondary', now, warn);
   const credits = readCredits(map);
   const others: LimitSnapshot[] = [];
   for (const family of families.sort()) {
     const prefix = `x-${family}`;
-    const otherPrimary = readWindow(map, prefix, 'primary');
-    const otherSecondary = readWindow(map, prefix, 'secondary');
+    const otherPrimary = readWindow(map, prefix, 'primary', now, warn);
+    const otherSecondary = readWindow(map, prefix, 'secondary', now, warn);
     if (!otherPrimary && !otherSecondary) continue;
     others.push({
       limitId: family.replaceAll('-', '_'),
@@ -73,19 +75,30 @@ function readWindow(
   map: Map<string, string>,
   prefix: string,
   which: 'primary' | 'secondary',
+  now: number,
+  warn: BoundaryWarn | undefined,
 ): QuotaWindow | null {
-  const usedPercent = float(map.get(`${prefix}-${which}-used-percent`));
+  const name = `${prefix}-${which}`;
+  const rawPercent = float(map.get(`${name}-used-percent`));
+  if (rawPercent === null) return null;
+  const usedPercent = plausiblePercent(rawPercent, `${name}-used-percent`, warn);
   if (usedPercent === null) return null;
-  const windowMinutes = integer(map.get(`${prefix}-${which}-window-minutes`));
-  const resetAtSeconds = integer(map.get(`${prefix}-${which}-reset-at`));
+  const windowMinutes = plausibleMinutes(
+    integer(map.get(`${name}-window-minutes`)),
+    `${name}-window-minutes`,
+    warn,
+  );
+  const resetAtSeconds = integer(map.get(`${name}-reset-at`));
+  const resetsAt = plausibleTime(
+    resetAtSeconds === null ? null : resetAtSeconds * 1000,
+    now,
+    `${name}-reset-at`,
+    warn,
+  );
   const counts =
-    usedPercent !== 0 || (windowMinutes !== null && windowMinutes !== 0) || resetAtSeconds !== null;
+    usedPercent !== 0 || (windowMinutes !== null && windowMinutes !== 0) || resetsAt !== null;
   if (!counts) return null;
-  return {
-    usedPercent,
-    windowMinutes,
-    resetsAt: resetAtSeconds === null ? null : resetAtSeconds * 1000,
-  };
+  return { usedPercent, windowMinutes, resetsAt };
 }
 
 /** Credits count only when both booleans parse (as in Codex); the balance is optional. */

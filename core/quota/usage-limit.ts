@@ -4,6 +4,7 @@
  * profile is limited (Codex shows its own message from this shape and does not retry it).
  */
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+import { plausibleTime, type BoundaryWarn } from './bounds.ts';
 
 /** What a 429 body says. */
 export interface UsageLimitInfo {
@@ -23,6 +24,7 @@ export function parseUsageLimitBody(
   body: unknown,
   now: number,
   headerSnapshot: QuotaSnapshot | null = null,
+  warn?: BoundaryWarn,
 ): UsageLimitInfo {
   let value = body;
   if (typeof value === 'string' || value instanceof Uint8Array) {
@@ -38,11 +40,22 @@ export function parseUsageLimitBody(
   let resetsAt: number | null = null;
   const resetsAtSeconds = error ? finite(error.resets_at) : null;
   const resetsInSeconds = error ? finite(error.resets_in_seconds) : null;
-  if (resetsAtSeconds !== null && resetsAtSeconds > 0)
-    resetsAt = Math.round(resetsAtSeconds * 1000);
-  else if (resetsInSeconds !== null && resetsInSeconds >= 0) {
-    resetsAt = now + Math.round(resetsInSeconds * 1000);
-  } else if (headerSnapshot) resetsAt = resetFromWindows(headerSnapshot, now);
+  const fromBody =
+    resetsAtSeconds !== null && resetsAtSeconds > 0
+      ? plausibleTime(Math.round(resetsAtSeconds * 1000), now, 'error.resets_at', warn)
+      : null;
+  const fromDelay =
+    fromBody === null && resetsInSeconds !== null && resetsInSeconds >= 0
+      ? plausibleTime(
+          now + Math.round(resetsInSeconds * 1000),
+          now,
+          'error.resets_in_seconds',
+          warn,
+        )
+      : null;
+  if (fromBody !== null) resetsAt = fromBody;
+  else if (fromDelay !== null) resetsAt = fromDelay;
+  else if (headerSnapshot) resetsAt = resetFromWindows(headerSnapshot, now);
   return { type, resetsAt, planType };
 }
 

@@ -10,6 +10,7 @@ import { defaultChatGptBaseUrl } from '../config.ts';
 import { LabError } from '../errors.ts';
 import type { LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import { defaultLimitId } from './headers.ts';
+import { plausibleMinutes, plausiblePercent, plausibleTime, type BoundaryWarn } from './bounds.ts';
 
 /** A request ready for any HTTP client. Holds the access token: never log it. */
 export interface UsageRequest {
@@ -91,7 +92,13 @@ type UsageWindowJson = z.infer<typeof windowSchema>;
  * (null when ≤ 0), `reset_at` seconds → ms, `reset_after_seconds` ignored. Throws `upstream_error`
  * when the body is not a JSON object.
  */
-export function processUsageResponse(json: unknown, now: number): QuotaSnapshot {
+export function processUsageResponse(
+  json: unknown,
+  now: number,
+  warn?: BoundaryWarn,
+): QuotaSnapshot {
+  const toWindow = (window: UsageWindowJson, field: string) =>
+    readUsageWindow(window, now, field, warn);
   const parsed = usageResponseSchema.safeParse(json);
   if (!parsed.success) {
     throw new LabError(
@@ -103,8 +110,14 @@ export function processUsageResponse(json: unknown, now: number): QuotaSnapshot 
   const others: LimitSnapshot[] = [];
   for (const extra of body.additional_rate_limits ?? []) {
     if (!extra) continue;
-    const primary = toWindow(extra.rate_limit?.primary_window);
-    const secondary = toWindow(extra.rate_limit?.secondary_window);
+    const primary = toWindow(
+      extra.rate_limit?.primary_window,
+      'additional_rate_limits.primary_window',
+    );
+    const secondary = toWindow(
+      extra.rate_limit?.secondary_window,
+      'additional_rate_limits.secondary_window',
+    );
     others.push({
       limitId: extra.metered_feature ?? extra.limit_name ?? 'unknown',
       limitName: extra.limit_name ?? null,
@@ -117,8 +130,8 @@ export function processUsageResponse(json: unknown, now: number): QuotaSnapshot 
     observedAt: now,
     source: 'usage',
     plan: body.plan_type ?? null,
-    primary: toWindow(body.rate_limit?.primary_window),
-    secondary: toWindow(body.rate_limit?.secondary_window),
+    primary: toWindow(body.rate_limit?.primary_window, 'rate_limit.primary_window'),
+    secondary: toWindow(body.rate_limit?.secondary_window, 'rate_limit.secondary_window'),
     credits:
       credits && typeof credits.has_credits === 'boolean'
         ? {
@@ -136,21 +149,31 @@ export function processUsageResponse(json: unknown, now: number): QuotaSnapshot 
   };
 }
 
-function toWindow(window: UsageWindowJson): QuotaWindow | null {
-  if (!window || typeof window.used_percent !== 'number' || !Number.isFinite(window.used_percent)) {
-    return null;
-  }
+function readUsageWindow(
+  window: UsageWindowJson,
+  now: number,
+  field: string,
+  warn: BoundaryWarn | undefined,
+): QuotaWindow | null {
+  if (!window || typeof window.used_percent !== 'number') return null;
+  const usedPercent = plausiblePercent(window.used_percent, `${field}.used_percent`, warn);
+  if (usedPercent === null) return null;
   const seconds = window.limit_window_seconds;
   return {
-    usedPercent: window.used_percent,
-    windowMinutes:
+    usedPercent,
+    windowMinutes: plausibleMinutes(
       typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0
         ? Math.ceil(seconds / 60)
         : null,
-    resetsAt:
-      typeof window.reset_at === 'number' && Number.isFinite(window.reset_at)
-        ? Math.round(window.reset_at * 1000)
-        : null,
+      `${field}.limit_window_seconds`,
+      warn,
+    ),
+    resetsAt: plausibleTime(
+      typeof window.reset_at === 'number' ? Math.round(window.reset_at * 1000) : null,
+      now,
+      `${field}.reset_at`,
+      warn,
+    ),
   };
 }
 

@@ -24,6 +24,7 @@ import type { KeyringPort } from '../profiles/keyring.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import { QuotaBook } from '../quota/quota-book.ts';
+import { warnOncePerField } from '../quota/bounds.ts';
 import { buildUsageRequest, processUsageResponse } from '../quota/usage.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
@@ -125,6 +126,10 @@ export class LabService implements ControlApiService {
   #priming: PrimingScheduler | null = null;
   /** The newest priming event per profile, ahead of `state/priming.json`'s background write. */
   readonly #primingLast = new Map<string, PrimingOutcomeView>();
+  /** Out-of-range values in usage answers are dropped and logged once per field. */
+  readonly #boundaryWarn = warnOncePerField((fields, message) =>
+    this.#logger.warn(fields, message),
+  );
 
   constructor(options: LabServiceOptions) {
     this.#options = options;
@@ -541,7 +546,7 @@ export class LabService implements ControlApiService {
         `The usage endpoint sent an unexpected answer for ${name}.`,
       );
     }
-    const snapshot = processUsageResponse(json, this.#clock.now());
+    const snapshot = processUsageResponse(json, this.#clock.now(), this.#boundaryWarn);
     this.#engine.setQuota(name, snapshot);
     this.#engine.noteTokenWorks(name);
     return snapshot;

@@ -4,11 +4,20 @@
  */
 import { z } from 'zod';
 
+/**
+ * Bounds for numbers read back from state files (issue 9): a time must be a Unix-ms value a
+ * `Date` can print (≤ year 2286), a percentage finite. A file holding anything else is reported
+ * as corrupt, by name, instead of crashing `list` or every routed request.
+ */
+const storedTime = z.number().finite().min(0).max(1e13);
+const storedPercent = z.number().finite().min(0).max(1000);
+const storedMinutes = z.number().finite().min(0).max(1e7);
+
 /** One quota window as the core keeps it (times in Unix milliseconds). */
 export const quotaWindowSchema = z.object({
-  usedPercent: z.number(),
-  windowMinutes: z.number().nullable(),
-  resetsAt: z.number().nullable(),
+  usedPercent: storedPercent,
+  windowMinutes: storedMinutes.nullable(),
+  resetsAt: storedTime.nullable(),
 });
 /** One quota window. */
 export type QuotaWindow = z.infer<typeof quotaWindowSchema>;
@@ -34,7 +43,7 @@ export type LimitSnapshot = z.infer<typeof limitSnapshotSchema>;
 
 /** Everything known about one profile's quota at one moment. */
 export const quotaSnapshotSchema = z.object({
-  observedAt: z.number(),
+  observedAt: storedTime,
   source: z.enum(['usage', 'headers']),
   plan: z.string().nullable(),
   primary: quotaWindowSchema.nullable(),
@@ -49,9 +58,9 @@ export type QuotaSnapshot = z.infer<typeof quotaSnapshotSchema>;
 
 /** A point of the short history behind the UI's chart. */
 export const quotaPointSchema = z.object({
-  at: z.number(),
-  primary: z.number().nullable(),
-  secondary: z.number().nullable(),
+  at: storedTime,
+  primary: storedPercent.nullable(),
+  secondary: storedPercent.nullable(),
 });
 /** A point of the short history. */
 export type QuotaPoint = z.infer<typeof quotaPointSchema>;
@@ -81,12 +90,12 @@ export const healthFileSchema = perProfileFile(
   z.object({
     status: healthStatusSchema,
     /** Unix ms until which the profile is skipped (limited), or null. */
-    unavailableUntil: z.number().nullable(),
+    unavailableUntil: storedTime.nullable(),
     /** Error code behind the status, e.g. `refresh_token_reused`. */
     code: z.string().nullable(),
     /** The message shown to the user (Codex's wording for refresh failures). */
     message: z.string().nullable(),
-    updatedAt: z.number(),
+    updatedAt: storedTime,
   }),
 );
 /** `state/health.json`. */
@@ -94,7 +103,7 @@ export type HealthFile = z.infer<typeof healthFileSchema>;
 
 /** One priming attempt's outcome (times in Unix ms). */
 export const primingOutcomeSchema = z.object({
-  at: z.number(),
+  at: storedTime,
   window: z.enum(['weekly', 'five_hour']),
   outcome: z.enum(['primed', 'confirmed', 'failed', 'skipped', 'dry_run']),
   message: z.string(),

@@ -83,6 +83,18 @@ interface IssuerState {
   revokedTokens: string[];
   /** Whether the token-exchange grant hands out API keys. */
   apiKeyExchange: boolean;
+  /** Token-endpoint requests waiting for a test to let their answer go (see `holdTokenAnswers`). */
+  holds: TokenHold[];
+  /** Every refresh answer the fake sent: when it finished writing it (ms), and the tokens. */
+  refreshLog: Array<{ presented: string; issued: string; startedAt: number; finishedAt: number }>;
+}
+
+/** A held token-endpoint answer: `arrived` resolves once a request is waiting; `release` sends it. */
+export interface TokenHold {
+  arrived: Promise<void>;
+  release(): void;
+  /** @internal */ notify(): void;
+  /** @internal */ gate: Promise<void>;
 }
 
 function issuerState(fake: FakeChatGpt): IssuerState {
@@ -111,6 +123,8 @@ function issuerState(fake: FakeChatGpt): IssuerState {
       tokenDelayMs: 0,
       revokedTokens: [],
       apiKeyExchange: true,
+      holds: [],
+      refreshLog: [],
     };
     fake.extensions.set('issuer', state);
   }
@@ -160,6 +174,27 @@ export function setAccessTokenLifetime(fake: FakeChatGpt, seconds: number): void
 /** Delays every token-endpoint answer (to widen race windows in concurrency tests). */
 export function setTokenDelay(fake: FakeChatGpt, ms: number): void {
   issuerState(fake).tokenDelayMs = ms;
+}
+
+/**
+ * Holds the next token-endpoint request's answer until `release()` (after the issuer has acted
+ * on it: a refresh has already rotated the token). Widens race windows deterministically.
+ */
+export function holdTokenAnswers(fake: FakeChatGpt): TokenHold {
+  let notify = () => {};
+  let release = () => {};
+  const arrived = new Promise<void>((resolve) => (notify = resolve));
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const hold: TokenHold = { arrived, release, notify, gate };
+  issuerState(fake).holds.push(hold);
+  return hold;
+}
+
+/** Every refresh the fake answered, with when its answer finished (Date.now ms). */
+export function refreshLog(
+  fake: FakeChatGpt,
+): Array<{ presented: string; issued: string; startedAt: number; finishedAt: number }> {
+  return [...issuerState(fake).refreshLog];
 }
 
 /** Queues the outcome of the next refresh request(s) of `email`, before normal rotation. */
@@ -370,11 +405,38 @@ export const handleIssuerRequest: FakeHandler = async (fake, request, response, 
     case 'GET /oauth/authorize':
       authorize(fake, state, url.searchParams, response);
       return true;
-    case 'POST /oauth/token':
+    case 'POST /oauth/token': {
       if (state.tokenDelayMs > 0)
         await new Promise((resolve) => setTimeout(resolve, state.tokenDelayMs));
-      token(fake, state, request, body, response);
+      const hold = state.holds.shift();
+      if (!hold) {
+        token(fake, state, request, body, response);
+        return true;
+      }
+      // Act now, answer later: the issuer has rotated the token before the client hears of it.
+      const captured: Array<() => void> = [];
+      const deferred = new Proxy(response, {
+        get(target, key, receiver) {
+          if (key === 'writeHead' || key === 'end' || key === 'setHeader' || key === 'write') {
+            return (...args: unknown[]) => {
+              captured.push(() =>
+                (target[key] as (...values: unknown[]) => unknown).apply(target, args),
+              );
+              return receiver;
+            };
+          }
+          const value = Reflect.get(target, key, target) as unknown;
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+      token(fake, state, request, body, deferred);
+      hold.notify();
+      await hold.gate;
+      for (const replay of captured) replay();
       return true;
+    }
     case 'POST /oauth/revoke': {
       state.stats.revoke += 1;
       const json = readJson(request, body);
@@ -657,6 +719,14 @@ function token(
       }
       record.used = true;
       const tokens = mintTokens(fake, fake.account(record.email), record.family);
+      const entry = {
+        presented,
+        issued: tokens.refreshToken,
+        startedAt: Date.now(),
+        finishedAt: Number.POSITIVE_INFINITY,
+      };
+      state.refreshLog.push(entry);
+      response.on('finish', () => (entry.finishedAt = Date.now()));
       sendJson(response, 200, {
         id_token: tokens.idToken,
         access_token: tokens.accessToken,

@@ -251,13 +251,23 @@ describe('TokenManager', () => {
       body: { error: { message: 'try later' } },
     });
     const alice = await store.readAuth('alice');
-    const tokens = manager();
+    let now = Date.now();
+    const tokens = manager({ now: () => now, setTimeout: systemClock.setTimeout });
     const error = await rejection(
       tokens.refreshAfterUnauthorized('alice', alice.tokens!.access_token),
     );
     expect(error.code).toBe('refresh_transient');
     expect(error.message).toContain('503');
     expect((await health.get('alice', Date.now())).status).toBe('ok');
+    // Backoff: the same refresh token is not sent again right away…
+    const calls = issuerStats(fake).refreshToken;
+    const again = await rejection(
+      tokens.refreshAfterUnauthorized('alice', alice.tokens!.access_token),
+    );
+    expect(again.code).toBe('refresh_transient');
+    expect(issuerStats(fake).refreshToken).toBe(calls);
+    // …and once the backoff has passed, the retry heals the profile by itself.
+    now += 2_000;
     await health.markAuthError('alice', 'refresh_failed', 'x', Date.now());
     await tokens.refreshAfterUnauthorized('alice', alice.tokens!.access_token);
     expect((await health.get('alice', Date.now())).status).toBe('ok');

@@ -198,7 +198,7 @@ function scriptedEngine() {
     markLimited(profile, limit) {
       limited.set(profile, limit.resetsAt ?? Date.now() + 60_000);
     },
-    markAuthError(profile) {
+    noteCredentialFailure(profile) {
       authErrors.add(profile);
     },
     noteFailure() {},

@@ -66,7 +66,13 @@ export async function runUsage(
     }
   }
   const now = Date.now();
-  let views: ProfileView[] = await buildProfileViews(context.paths, now);
+  // A broken state file is named on stderr (as `list` does); the table still shows the rest.
+  const problems = new Set<string>();
+  let views: ProfileView[] = await buildProfileViews(context.paths, now, {
+    onProblem: (error) => problems.add(error.message),
+  });
+  for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem}`);
+  if (problems.size > 0) refreshFailed = true;
   if (options['pool'] === true) {
     const pool = poolSummaryOf(views, await readActive(context.paths), now);
     if (options['json'] === true) {

@@ -120,9 +120,10 @@ describe('token endpoint', () => {
     expect(classify(401, { code: 'refresh_token_invalidated' })).toMatchObject({
       code: 'refresh_token_invalidated',
     });
+    // A 401 without one of the three codes says nothing about the refresh token itself.
     expect(classify(401, { error: 'whatever' })).toMatchObject({
-      code: 'refresh_failed',
-      permanent: true,
+      code: 'refresh_transient',
+      permanent: false,
     });
     expect(classify(500, { error: { message: 'boom' } })).toMatchObject({
       code: 'refresh_transient',

@@ -1,0 +1,101 @@
+/**
+ * The profile journal (`state/journal/`): one intent record per multi-step profile operation in
+ * progress (rename, remove, new sign-in), and one record per set of refreshed tokens that could
+ * not be written in place. A process killed in the middle leaves its record behind; the next
+ * process that loads the registry completes or rolls back the operation from it (ProfileStore),
+ * so tokens are never hidden in a folder no registry lists and never reported as "sign in again".
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readJsonFile, writeJsonFile } from '../home/files.ts';
+import { authDotJsonSchema, profileNamePattern, profileRecordSchema } from './schema.ts';
+
+const name = z.string().regex(profileNamePattern);
+
+/** One journal record. */
+export const journalEntrySchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('rename'),
+    from: name,
+    to: name,
+    /** The legacy `auth.json` moved into `auth-profiles/<to>/`. */
+    legacy: z.boolean(),
+    /** The registry record as it reads after the rename. */
+    record: profileRecordSchema,
+  }),
+  z.object({ op: z.literal('remove'), name, keyring: z.boolean(), legacy: z.boolean() }),
+  z.object({ op: z.literal('add'), record: profileRecordSchema }),
+  z.object({
+    op: z.literal('recovered'),
+    profile: name,
+    accountId: z.string().nullable(),
+    email: z.string().nullable(),
+    /** sha256 of the refresh token these tokens replaced (still on disk when written). */
+    replaces: z.string(),
+    auth: authDotJsonSchema,
+  }),
+]);
+/** One journal record. */
+export type JournalEntry = z.infer<typeof journalEntrySchema>;
+
+/** A record as found on disk. */
+export interface JournalRecord {
+  path: string;
+  entry: JournalEntry;
+}
+
+/** sha256 of a refresh token, so a journal never stores a spent token in the clear. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Writes a record (atomic, 0600) and returns its path. */
+export async function writeJournal(dir: string, entry: JournalEntry): Promise<string> {
+  // Sortable by time, unique across processes.
+  const file = join(
+    dir,
+    `${Date.now().toString().padStart(15, '0')}-${randomBytes(4).toString('hex')}-${entry.op}.json`,
+  );
+  await writeJsonFile(file, entry);
+  return file;
+}
+
+/** Deletes a record once its operation is complete or rolled back. */
+export async function clearJournal(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
+
+/** The records left in `dir`, oldest first; unreadable ones are reported through `skip`. */
+export async function readJournal(
+  dir: string,
+  skip: (path: string, error: unknown) => void,
+): Promise<JournalRecord[]> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((file) => file.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const records: JournalRecord[] = [];
+  for (const file of files) {
+    const path = join(dir, file);
+    try {
+      const entry = await readJsonFile(path, journalEntrySchema);
+      if (entry) records.push({ path, entry });
+    } catch (error) {
+      skip(path, error);
+    }
+  }
+  return records;
+}
+
+/** True when `dir` holds any record (one readdir; a missing folder is none). */
+export async function journalPending(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).some((file) => file.endsWith('.json'));
+  } catch {
+    return false;
+  }
+}

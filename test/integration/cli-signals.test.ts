@@ -1,0 +1,63 @@
+/**
+ * Ctrl-C and SIGTERM during a refresh in a one-shot command (issue 9, item 2): the issuer has
+ * already rotated the token and holds its answer; the signal arrives; the answer is then let go.
+ * The command must write the rotated token before it exits.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AuthDotJson } from '../../core/profiles/schema.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import {
+  expireAccessTokens,
+  holdTokenAnswers,
+  issueAuthDotJson,
+  refreshTokenIsValid,
+} from '../fakes/fake-issuer.ts';
+import {
+  spawnCli,
+  startSignInFixture,
+  type SignInFixture,
+  type TempHome,
+} from '../helpers/auth-harness.ts';
+
+let fixture: SignInFixture;
+let fake: FakeChatGpt;
+let home: TempHome;
+let store: ProfileStore;
+
+beforeEach(async () => {
+  fixture = await startSignInFixture([{ email: 'alice@example.com' }]);
+  ({ fake, home } = fixture);
+  store = new ProfileStore({ paths: home.paths });
+  await store.saveSignIn({
+    auth: issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson,
+    requestedName: 'alice',
+  });
+});
+
+afterEach(() => fixture.close());
+
+describe.each(['SIGINT', 'SIGTERM'] as const)('%s during usage --refresh', (signal) => {
+  it('exits only after the rotated token is on disk', async () => {
+    const before = (await store.readAuth('alice')).tokens!.refresh_token;
+    // The usage endpoint rejects the access token, so the command refreshes it.
+    expireAccessTokens(fake, 'alice@example.com');
+    const hold = holdTokenAnswers(fake);
+    const cli = spawnCli(['usage', '--refresh'], {
+      CODEX_LAB_HOME: home.home,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    });
+    await hold.arrived;
+    cli.child.kill(signal);
+    // The signal is in; the issuer's answer arrives a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    hold.release();
+    const code = await cli.exited;
+    expect(code).toBe(signal === 'SIGINT' ? 130 : 143);
+    const after = (await store.readAuth('alice')).tokens!.refresh_token;
+    expect(after).not.toBe(before);
+    expect(refreshTokenIsValid(fake, after)).toBe(true);
+    expect(cli.stderr()).toContain('finishing a token refresh');
+  });
+});

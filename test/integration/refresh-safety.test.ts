@@ -1,0 +1,288 @@
+/**
+ * Never lose a sign-in (issue 9, items 1, 4 and 5): rename and remove while a refresh is in flight,
+ * a write that fails after the issuer rotated the token, a lock lost to a paused holder, a stale
+ * snapshot right before spending a token, and transient issuer failures. The fake issuer holds
+ * its answers to widen each race deterministically.
+ */
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TokenManager, type TokenStore } from '../../core/auth/token-manager.ts';
+import { LabError } from '../../core/errors.ts';
+import { systemClock } from '../../core/ports.ts';
+import type { AuthDotJson } from '../../core/profiles/schema.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { HealthStore } from '../../core/state/health-store.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import {
+  holdTokenAnswers,
+  issueAuthDotJson,
+  issuerStats,
+  refreshTokenIsValid,
+  scriptRefresh,
+} from '../fakes/fake-issuer.ts';
+import {
+  createRecordingLogger,
+  rejection,
+  startSignInFixture,
+  type SignInFixture,
+  type TempHome,
+} from '../helpers/auth-harness.ts';
+
+const emails = ['alice@example.com', 'bob@example.com'];
+let fixture: SignInFixture;
+let fake: FakeChatGpt;
+let home: TempHome;
+let store: ProfileStore;
+let health: HealthStore;
+let logger: ReturnType<typeof createRecordingLogger>;
+
+beforeEach(async () => {
+  fixture = await startSignInFixture(emails.map((email) => ({ email })));
+  ({ fake, home } = fixture);
+  logger = createRecordingLogger();
+  store = new ProfileStore({ paths: home.paths, logger });
+  health = new HealthStore(home.paths);
+  for (const email of emails) {
+    await store.saveSignIn({
+      auth: issueAuthDotJson(fake, email) as AuthDotJson,
+      requestedName: email.split('@')[0]!,
+    });
+  }
+});
+
+afterEach(() => fixture.close());
+
+function manager(tokenStore: TokenStore = store): TokenManager {
+  return new TokenManager({
+    paths: home.paths,
+    store: tokenStore,
+    health,
+    issuer: fake.issuerUrl,
+    clock: systemClock,
+    logger,
+  });
+}
+
+/** True once `promise` has settled (checked after a few turns of the event loop). */
+async function settledSoon(promise: Promise<unknown>, ms = 150): Promise<boolean> {
+  let settled = false;
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return settled;
+}
+
+async function refreshTokenOf(name: string): Promise<string> {
+  return (await store.readAuth(name)).tokens!.refresh_token;
+}
+
+describe('a refresh in flight', () => {
+  it('finishes before a rename moves the profile: the rotated token lands under the new name', async () => {
+    const alice = await store.readAuth('alice');
+    const hold = holdTokenAnswers(fake);
+    const refresh = manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token);
+    await hold.arrived;
+    const rename = store.rename('alice', 'work');
+    // The rename waits for the profile's refresh lock while the issuer's answer is held.
+    expect(await settledSoon(rename)).toBe(false);
+    hold.release();
+    await refresh;
+    await rename;
+    const moved = await refreshTokenOf('work');
+    expect(moved).not.toBe(alice.tokens!.refresh_token);
+    expect(refreshTokenIsValid(fake, moved)).toBe(true);
+  });
+
+  it('finishes before a remove deletes the profile, and nothing is left behind', async () => {
+    const bob = await store.readAuth('bob');
+    const hold = holdTokenAnswers(fake);
+    const refresh = manager().refreshAfterUnauthorized('bob', bob.tokens!.access_token);
+    await hold.arrived;
+    const remove = store.remove('bob');
+    expect(await settledSoon(remove)).toBe(false);
+    hold.release();
+    await refresh;
+    await remove;
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['alice']);
+    expect(await readdir(home.paths.profilesDir)).toEqual(['alice']);
+  });
+});
+
+describe('a write that fails after the issuer rotated the token', () => {
+  it('keeps the tokens in the journal, logs an error, and the next load adopts them', async () => {
+    const alice = await store.readAuth('alice');
+    let failures = 1;
+    const failing: TokenStore = {
+      readAuth: (name) => store.readAuth(name),
+      saveRecoveredTokens: (name, auth, replaced) =>
+        store.saveRecoveredTokens(name, auth, replaced),
+      async writeAuth(name, auth) {
+        if (failures-- > 0) throw new LabError('io_error', 'disk full (injected)');
+        await store.writeAuth(name, auth);
+      },
+    };
+    const credentials = await manager(failing).refreshAfterUnauthorized(
+      'alice',
+      alice.tokens!.access_token,
+    );
+    expect(credentials.accessToken).not.toBe(alice.tokens!.access_token);
+    expect(logger.lines.some((line) => line.includes('"level":"error"'))).toBe(true);
+    // A later load (any process) writes them to the profile that still holds the spent token.
+    const fresh = new ProfileStore({ paths: home.paths });
+    await fresh.recover();
+    const adopted = await fresh.readAuth('alice');
+    expect(adopted.tokens!.access_token).toBe(credentials.accessToken);
+    expect(refreshTokenIsValid(fake, adopted.tokens!.refresh_token)).toBe(true);
+    expect(await readdir(home.paths.journalDir)).toEqual([]);
+  });
+});
+
+describe('a lock lost to a paused holder', () => {
+  it('never overwrites tokens another process wrote meanwhile', async () => {
+    const alice = await store.readAuth('alice');
+    const hold = holdTokenAnswers(fake);
+    const refresh = manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token);
+    await hold.arrived;
+    // Another process, having taken the lock over, signed alice in afresh.
+    const newer = issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson;
+    await store.writeAuth('alice', newer);
+    hold.release();
+    const credentials = await refresh;
+    expect(credentials.accessToken).toBe(newer.tokens!.access_token);
+    expect(await refreshTokenOf('alice')).toBe(newer.tokens!.refresh_token);
+  });
+
+  it('re-reads the file right before the request and never spends a token already rotated', async () => {
+    const stale = await store.readAuth('alice');
+    // Another process refreshed alice after this one took its snapshot.
+    await manager().refreshAfterUnauthorized('alice', stale.tokens!.access_token);
+    const rotated = await refreshTokenOf('alice');
+    const calls = issuerStats(fake).refreshToken;
+    let first = true;
+    const snapshot: TokenStore = {
+      async readAuth(name) {
+        if (first) {
+          first = false;
+          return stale;
+        }
+        return store.readAuth(name);
+      },
+      writeAuth: (name, auth) => store.writeAuth(name, auth),
+    };
+    const credentials = await manager(snapshot).refreshAfterUnauthorized(
+      'alice',
+      stale.tokens!.access_token,
+    );
+    expect(issuerStats(fake).refreshToken).toBe(calls);
+    expect(credentials.accessToken).not.toBe(stale.tokens!.access_token);
+    expect(refreshTokenIsValid(fake, rotated)).toBe(true);
+  });
+});
+
+describe('transient refresh failures', () => {
+  it('a 5xx, a 401 without a permanent code and a timeout never mark the profile auth_error', async () => {
+    const alice = await store.readAuth('alice');
+    await health.markOk('alice', Date.now());
+    for (const script of [
+      { status: 502, body: { error: 'bad gateway' } },
+      { status: 401, body: { error: { message: 'proxy says no' } } },
+    ]) {
+      scriptRefresh(fake, 'alice@example.com', script);
+      const error = await rejection(
+        manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token),
+      );
+      expect(error.code).toBe('refresh_transient');
+      expect((await health.get('alice', Date.now())).status).toBe('ok');
+    }
+    // The token was never spent: the profile heals on the next try.
+    expect(refreshTokenIsValid(fake, alice.tokens!.refresh_token)).toBe(true);
+    await manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token);
+    expect(refreshTokenIsValid(fake, await refreshTokenOf('alice'))).toBe(true);
+  });
+});
+
+describe('locks', () => {
+  it('clears a lock left by a process that is gone instead of waiting out the stale time', async () => {
+    const { withLock } = await import('../../core/home/lock.ts');
+    const child = spawn(process.execPath, ['-e', '0']);
+    const deadPid = child.pid!;
+    await new Promise((resolve) => child.on('exit', resolve));
+    const { mkdir } = await import('node:fs/promises');
+    const { hostname } = await import('node:os');
+    await mkdir(`${home.paths.locksDir}/registry.lock`, { recursive: true });
+    await writeFile(
+      `${home.paths.locksDir}/registry.owner`,
+      JSON.stringify({ pid: deadPid, host: hostname() }),
+    );
+    const started = Date.now();
+    await withLock(home.paths.locksDir, 'registry', async () => undefined);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('removes a foreign file named like a lock, even one dated in the future', async () => {
+    const { withLock } = await import('../../core/home/lock.ts');
+    const { mkdir, utimes } = await import('node:fs/promises');
+    await mkdir(home.paths.locksDir, { recursive: true });
+    const foreign = `${home.paths.locksDir}/health.lock`;
+    await writeFile(foreign, 'not a lock');
+    const future = new Date(Date.now() + 365 * 24 * 3600_000);
+    await utimes(foreign, future, future);
+    const warnings: string[] = [];
+    await withLock(home.paths.locksDir, 'health', async () => undefined, {
+      waitMs: 2_000,
+      warn: (message) => warnings.push(message),
+    });
+    expect(warnings.join('\n')).toContain('not a lock Codex Lab made');
+    const futureDir = `${home.paths.locksDir}/quota.lock`;
+    await mkdir(futureDir);
+    await utimes(futureDir, future, future);
+    const started = Date.now();
+    await withLock(home.paths.locksDir, 'quota', async () => undefined, { waitMs: 5_000 });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('survives losing its lock while paused: no crash, the lease says compromised', async () => {
+    const { withLock } = await import('../../core/home/lock.ts');
+    const lockPath = `${home.paths.locksDir}/paused.lock`;
+    const lease = await withLock(
+      home.paths.locksDir,
+      'paused',
+      async (held) => {
+        // Another process takes the lock over once it is stale, while this one is paused.
+        const taker = spawn(process.execPath, [
+          '-e',
+          `const fs = require('node:fs'); console.log('up'); setTimeout(() => { fs.rmSync(${JSON.stringify(lockPath)}, { recursive: true }); fs.mkdirSync(${JSON.stringify(lockPath)}); }, 2300);`,
+        ]);
+        await new Promise((resolve) => taker.stdout.once('data', resolve));
+        const exited = new Promise((resolve) => taker.on('exit', resolve));
+        // A paused process (Ctrl-Z, a debugger): the event loop stops past the stale time.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3_000);
+        await exited;
+        // The library notices on its next update (about a second later) and must not throw.
+        for (let waited = 0; !held.compromised && waited < 5_000; waited += 50) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return held;
+      },
+      { staleMs: 2_000 },
+    );
+    expect(lease.compromised).toBe(true);
+  }, 20_000);
+});
+
+describe('the journal', () => {
+  it('is never read as a profile and holds no token in the clear for what it replaced', async () => {
+    const alice = await store.readAuth('alice');
+    await store.saveRecoveredTokens('alice', alice, 'spent-token-value');
+    const [file] = await readdir(home.paths.journalDir);
+    const text = await readFile(`${home.paths.journalDir}/${file}`, 'utf8');
+    expect(text).not.toContain('spent-token-value');
+    // Nobody holds "spent-token-value", so a load drops the record rather than guess.
+    await store.recover();
+    expect(await readdir(home.paths.journalDir)).toEqual([]);
+    expect(await refreshTokenOf('alice')).toBe(alice.tokens!.refresh_token);
+  });
+});
