@@ -12,6 +12,7 @@ import { buildAuthorizeUrl, callbackRedirectUri } from './authorize-url.ts';
 import { bindCallbackServer, type BoundServer } from './callback-server.ts';
 import { defaultCallbackPort } from '../config.ts';
 import { fallbackCallbackPort } from './constants.ts';
+import { isAllowedHost } from './loopback.ts';
 import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage } from './pages.ts';
 import { createPkcePair, createState } from './pkce.ts';
 import {
@@ -204,6 +205,11 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
 
   const listener = (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    // DNS rebinding: a page on another site that resolves to 127.0.0.1 sends its own Host.
+    if (!isAllowedHost(request.headers.host)) {
+      respond(response, 421, notFoundPage);
+      return;
+    }
     if (request.method !== 'GET') {
       respond(response, 405, notFoundPage);
       return;
@@ -219,6 +225,12 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
         respond(response, 200, successPage, view.state === 'waiting' ? undefined : closeServer);
         return;
       case '/cancel':
+        // Another sign-in process taking the port over (Codex's protocol) sends a plain request;
+        // a web page's request carries Origin or Sec-Fetch-Site and must not end this sign-in.
+        if (fromWebPage(request)) {
+          respond(response, 403, notFoundPage);
+          return;
+        }
         respond(response, 200, cancelledPage, closeServer);
         fail(
           new LabError(
@@ -304,6 +316,12 @@ export function deniedError(code: string, description: string | null): LabError 
     'auth_denied',
     `Sign-in failed at the issuer (${code.slice(0, 60)}${detail}). Run codex-lab login again.`,
   );
+}
+
+/** True when a browser sent the request from a page (not typed by the user, not a program). */
+function fromWebPage(request: IncomingMessage): boolean {
+  const site = request.headers['sec-fetch-site'];
+  return request.headers.origin !== undefined || (site !== undefined && site !== 'none');
 }
 
 function respond(response: ServerResponse, status: number, html: string, after?: () => void): void {

@@ -28,15 +28,40 @@ const zstdDecompressCallback = (zlib as unknown as Record<string, unknown>)['zst
 export async function readRequestBody(
   request: IncomingMessage,
   limitBytes: number = defaultBodyLimitBytes,
+  idleMs = 0,
 ): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw tooLarge(limitBytes);
-    chunks.push(chunk);
+  // A client that stops sending mid-body would otherwise hold its socket and buffers forever.
+  let stalled = false;
+  const socket = request.socket as IncomingMessage['socket'] | null;
+  const onIdle = () => {
+    stalled = true;
+    request.destroy(new Error('request body stalled'));
+  };
+  if (idleMs > 0 && socket) {
+    socket.setTimeout(idleMs);
+    socket.once('timeout', onIdle);
+  }
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limitBytes) throw tooLarge(limitBytes);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (!stalled) throw error;
+    throw new LabError(
+      'bad_request',
+      `The request body stalled for ${Math.round(idleMs / 1000)} s; the connection was closed.`,
+    );
+  } finally {
+    if (idleMs > 0 && socket) {
+      socket.setTimeout(0);
+      socket.off('timeout', onIdle);
+    }
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

@@ -17,6 +17,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
@@ -66,6 +67,8 @@ export interface RouterServerOptions {
   /** Loopback unless the caller explicitly asks otherwise. */
   host?: string;
   bodyLimitBytes?: number;
+  /** A request body that sends nothing for this long is dropped (default 30 s). */
+  bodyIdleTimeoutMs?: number;
   /** Handlers for paths under `/lab/` that need the token (the control API). */
   control?: RouteHandler;
   /** Handlers for public paths (the dashboard's static files). */
@@ -143,6 +146,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   const ciphertext = engine.ciphertext ?? new CiphertextOwners();
   const log = logger.child({ component: 'router' });
   const tokenMatches = tokenMatcher(token);
+  const bindHost = options.host ?? '127.0.0.1';
+  // Bound to a non-loopback address on purpose (serve --host): that address is a valid Host too.
+  const extraHosts =
+    isLoopbackAddress(bindHost) || bindHost === '0.0.0.0' || bindHost === '::' ? [] : [bindHost];
+  const bodyIdleMs = options.bodyIdleTimeoutMs ?? 30_000;
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 });
   // Codex -> router stays HTTP/SSE: any upgrade (WebSocket) is answered 426 at once, never
@@ -169,6 +177,16 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const target = request.url ?? '/';
+    // DNS rebinding: a foreign page resolving its name to 127.0.0.1 still sends its own Host.
+    if (!isLocalRequest(request.headers, extraHosts)) {
+      response.setHeader('connection', 'close');
+      return sendError(
+        response,
+        421,
+        'bad_request',
+        'The router only answers requests addressed to 127.0.0.1 or localhost.',
+      );
+    }
     // The hot path skips WHATWG URL parsing for plain paths (what Codex sends); anything it would
     // normalise (escapes, dot segments, backslashes, empty segments) takes the full parse.
     if (target.startsWith('/backend-api/') && !needsNormalising.test(target)) {
@@ -222,7 +240,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     let body: Record<string, unknown> | null = null;
     if (method !== 'GET' && method !== 'HEAD') {
       try {
-        raw = await readRequestBody(request, bodyLimit);
+        raw = await readRequestBody(request, bodyLimit, bodyIdleMs);
         if (kind === 'responses' || kind === 'compact') {
           const encoding = header(request.headers['content-encoding']);
           body = parseJsonBody(await decodeBody(raw, encoding, bodyLimit));

@@ -10,10 +10,13 @@ import { day } from '../ports.ts';
 /** Reports an implausible value (field and raw value); callers log it once per field. */
 export type BoundaryWarn = (field: string, value: unknown) => void;
 
-/** Quota windows last at most a week; a reset further than this from now is nonsense. */
+/** Quota windows last at most a week; a reset further ahead than this is nonsense. */
 export const maxResetDistanceMs = 400 * day;
 
-/** A Unix-ms time within `maxResetDistanceMs` of `now`, else null (and a warning). */
+/**
+ * A Unix-ms time no later than `maxResetDistanceMs` after `now`, else null (and a warning). A
+ * time in the past is harmless (it reads as "already reset") and is kept; a negative one is not.
+ */
 export function plausibleTime(
   ms: number | null,
   now: number,
@@ -21,7 +24,7 @@ export function plausibleTime(
   warn?: BoundaryWarn,
 ): number | null {
   if (ms === null) return null;
-  if (!Number.isFinite(ms) || Math.abs(ms - now) > maxResetDistanceMs) {
+  if (!Number.isFinite(ms) || ms < 0 || ms - now > maxResetDistanceMs) {
     warn?.(field, ms);
     return null;
   }

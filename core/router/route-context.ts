@@ -32,8 +32,12 @@ export interface RouteContext {
 /** Header names (lower case) holding the conversation id, in order of preference. */
 const sessionHeaderNames = ['session-id', 'session_id', 'thread-id'] as const;
 
-/** Longest session key we accept; anything longer is not a real conversation id. */
-const maxKeyLength = 256;
+/** Longest session key we accept (bytes); anything longer is not a real conversation id. */
+const maxKeyBytes = 256;
+/** Longest model name kept (bytes): real ones are a few dozen; a longer one is not a model. */
+export const maxModelBytes = 256;
+/** Longest repository path kept (bytes): the usual PATH_MAX. */
+export const maxRepoBytes = 4096;
 
 /**
  * Extracts the route context of one request. Header names are matched case-insensitively;
@@ -98,16 +102,17 @@ export function extractRouteContext(headers: RequestHeaders, body: unknown): Rou
   }
 
   let model: string | null = null;
-  if (bodyObject && typeof bodyObject.model === 'string' && bodyObject.model !== '') {
-    model = bodyObject.model;
+  if (bodyObject && typeof bodyObject.model === 'string') {
+    model = capped(bodyObject.model, maxModelBytes);
   }
 
   let repo: string | null = null;
   if (turnMetadata !== null) {
     const metadata = parseTurnMetadata(turnMetadata);
     if (metadata) {
-      repo = metadata.repo;
-      model ??= metadata.model;
+      // The session and bucket tables keep these strings: an absurd one is dropped, not stored.
+      repo = capped(metadata.repo, maxRepoBytes);
+      model ??= capped(metadata.model, maxModelBytes);
     }
   }
 
@@ -151,9 +156,16 @@ function firstValue(value: string | string[]): string | null {
 /** Trims a key and rejects empty or absurdly long ones (they would only bloat the table). */
 function cleanKey(text: string | null): string | null {
   if (text === null) return null;
-  const trimmed = text.trim();
-  if (trimmed === '' || trimmed.length > maxKeyLength) return null;
-  return trimmed;
+  return capped(text.trim(), maxKeyBytes);
+}
+
+/** `text` unless it is empty or longer than `maxBytes` in UTF-8 (then null). */
+function capped(text: string | null, maxBytes: number): string | null {
+  if (text === null || text === '') return null;
+  // A UTF-8 character takes at most 3 bytes per UTF-16 unit: skip the count when clearly short.
+  if (text.length * 3 <= maxBytes) return text;
+  if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes) return null;
+  return text;
 }
 
 function hasUpperCase(text: string): boolean {

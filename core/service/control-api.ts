@@ -159,18 +159,37 @@ async function streamEvents(
   });
   response.flushHeaders();
   let open = true;
-  const send = (state: LabState) => {
-    if (open) response.write(`event: state\ndata: ${JSON.stringify(state)}\n\n`);
+  // A subscriber that stops reading (a frozen tab) must not make the router buffer every state:
+  // while the socket is not draining only the newest state is kept, and sent once it drains.
+  let blocked = false;
+  let latest: LabState | null = null;
+  const write = (text: string) => {
+    if (!response.write(text)) blocked = true;
   };
+  const send = (state: LabState) => {
+    if (!open) return;
+    if (blocked) {
+      latest = state;
+      return;
+    }
+    write(`event: state\ndata: ${JSON.stringify(state)}\n\n`);
+  };
+  response.on('drain', () => {
+    blocked = false;
+    const next = latest;
+    latest = null;
+    if (next) send(next);
+  });
   let cancelHeartbeat = () => {};
   const beat = () => {
     if (!open) return;
-    response.write(': heartbeat\n\n');
+    if (!blocked) write(': heartbeat\n\n');
     cancelHeartbeat = clock.setTimeout(beat, heartbeatMs);
   };
   const unsubscribe = service.subscribe(send);
   const close = () => {
     open = false;
+    latest = null;
     unsubscribe();
     cancelHeartbeat();
   };

@@ -343,6 +343,11 @@ export class LabService implements ControlApiService {
 
   async startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>> {
     return toResult(async () => {
+      // One sign-in at a time: a new one supersedes any still waiting, whose callback listener
+      // closes now instead of lingering until its timeout.
+      for (const pending of this.#logins.values()) {
+        if (pending.view().state === 'waiting') pending.cancel();
+      }
       const handle = await startLogin({
         paths: this.#paths,
         issuer: this.#options.config.issuer,

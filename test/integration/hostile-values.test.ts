@@ -12,12 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { LabService } from '../../core/service/lab-service.ts';
 import { quotaFileSchema } from '../../core/state/schema.ts';
-import { silentLogger, systemClock } from '../../core/ports.ts';
 import { accountForBearer, handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
 import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
 import { runCodexLab } from '../helpers/cli.ts';
-import { codexTurnBody, postToRouter, signInProfiles } from '../helpers/lab-service.ts';
+import {
+  codexTurnBody,
+  createTestLabService,
+  postToRouter,
+  signInProfiles,
+} from '../helpers/lab-service.ts';
 
 /** Answers every request of `hostile@example.com` with absurd times. */
 const hostile: FakeHandler = (fake, request, response) => {
@@ -78,14 +82,7 @@ beforeAll(async () => {
     ['hostile@example.com', 'hostile'],
     ['normal@example.com', 'normal'],
   ]);
-  service = new LabService({
-    paths,
-    env: env(),
-    clock: systemClock,
-    logger: silentLogger,
-    rendererDir: null,
-    usagePollMs: 0,
-  });
+  service = createTestLabService(fake, paths);
   token = await service.routerToken();
   ({ url } = await service.start({ port: 0 }));
 });

@@ -7,6 +7,7 @@
  * with `--print-dashboard-url`. While it serves, `state/router.json` records its port and pid (so
  * `codex-lab codex` finds a `--port 0` router); a clean shutdown removes it.
  */
+import { isLoopbackAddress } from '../../auth/loopback.ts';
 import { LabError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { parsePortText } from '../../config.ts';
@@ -22,11 +23,18 @@ export async function runServe(
   _args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
+  const host = typeof options['host'] === 'string' ? options['host'] : '127.0.0.1';
+  if (!isLoopbackAddress(host)) {
+    // Loud on purpose: the router hands out every profile's quota to whoever holds the token.
+    writeLine(
+      context.stderr,
+      `codex-lab: WARNING: --host ${host} exposes the router beyond this machine. Anyone who can reach ${host} and learns the router token can use every signed-in account; use 127.0.0.1 unless you really mean it.`,
+    );
+  }
   const port =
     options['port'] !== undefined
       ? parsePortText(String(options['port']).trim(), '--port', true, 'invalid_argument')
       : context.config.port;
-  const host = typeof options['host'] === 'string' ? options['host'] : '127.0.0.1';
   let token = '';
   const logger = createLogger({
     level: context.config.logLevel ?? 'info',

@@ -1,0 +1,179 @@
+/**
+ * Hardening (issue 9, item 9): Host and Origin checked against loopback names on the router,
+ * control API and dashboard (DNS rebinding fails even with the token); the sign-in callback's
+ * `/cancel` ignores web pages and foreign Hosts; a new sign-in closes an abandoned one's listener
+ * at once; a request body that stalls is dropped; `serve --host` beyond loopback warns loudly.
+ */
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogin } from '../../core/auth/browser-login.ts';
+import { silentLogger, systemClock } from '../../core/ports.ts';
+import { createRouterServer } from '../../core/proxy/server.ts';
+import type { ProxyEngine } from '../../core/proxy/engine.ts';
+import { startSignInFixture, type SignInFixture } from '../helpers/auth-harness.ts';
+import { runCodexLab, makeTempHome } from '../helpers/cli.ts';
+import { createTestLabService, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+
+/** A raw GET with exactly the headers given (fetch would set Host itself). */
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: 'GET',
+        headers,
+        setHost: false,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+let router: TestRouter;
+
+beforeAll(async () => {
+  router = await startTestRouter({
+    homePrefix: 'codex-lab-hardening-',
+    accounts: [{ email: 'alice@example.com' }],
+    profiles: [['alice@example.com', 'alice']],
+  });
+});
+afterAll(() => router.close());
+
+describe('Host and Origin checks', () => {
+  it('refuse a rebinding page on the router, the control API and the dashboard, token or not', async () => {
+    const port = new URL(router.url).port;
+    const auth = { authorization: `Bearer ${router.token}` };
+    for (const path of ['/backend-api/wham/usage', '/lab/v1/state', '/ui/']) {
+      const foreign = await rawGet(`${router.url}${path}`, {
+        host: `evil.example:${port}`,
+        ...auth,
+      });
+      expect(foreign.status, path).toBe(421);
+      const foreignOrigin = await rawGet(`${router.url}${path}`, {
+        host: `127.0.0.1:${port}`,
+        origin: 'http://evil.example',
+        ...auth,
+      });
+      expect(foreignOrigin.status, path).toBe(421);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      const local = await rawGet(`${router.url}/lab/v1/state`, {
+        host,
+        origin: `http://${host}`,
+        ...auth,
+      });
+      expect(local.status).toBe(200);
+    }
+  });
+});
+
+describe('a request body that stalls', () => {
+  it('is dropped after the idle timeout, and the router keeps serving', async () => {
+    const engine = {} as ProxyEngine;
+    const server = await createRouterServer({
+      engine,
+      token: 'secret',
+      clock: systemClock,
+      logger: silentLogger,
+      port: 0,
+      bodyIdleTimeoutMs: 300,
+    });
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      const closed = new Promise<number>((resolve) => {
+        const started = Date.now();
+        socket.on('close', () => resolve(Date.now() - started));
+      });
+      socket.on('error', () => undefined);
+      socket.write(
+        `POST /backend-api/codex/responses HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer secret\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":`,
+      );
+      expect(await closed).toBeLessThan(5_000);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('the sign-in callback', () => {
+  let fixture: SignInFixture;
+  beforeAll(async () => {
+    fixture = await startSignInFixture([{ email: 'alice@example.com' }]);
+  });
+  afterAll(() => fixture.close());
+
+  const options = () => ({
+    paths: fixture.home.paths,
+    issuer: fixture.fake.issuerUrl,
+    callbackPort: 0,
+    requestedName: null,
+    clock: systemClock,
+    logger: silentLogger,
+  });
+
+  it('ignores /cancel from a web page or a foreign Host; a program taking the port over still cancels', async () => {
+    const login = await startLogin(options());
+    const url = `http://127.0.0.1:${login.port}/cancel`;
+    const fromPage = await rawGet(url, {
+      host: `localhost:${login.port}`,
+      origin: 'http://evil.example',
+      'sec-fetch-site': 'cross-site',
+    });
+    expect(fromPage.status).toBe(403);
+    const rebound = await rawGet(url, { host: `evil.example:${login.port}` });
+    expect(rebound.status).toBe(421);
+    expect(login.view().state).toBe('waiting');
+    const program = await rawGet(url, { host: `127.0.0.1:${login.port}` });
+    expect(program.status).toBe(200);
+    await expect(login.done).rejects.toMatchObject({ code: 'auth_cancelled' });
+  });
+
+  it('closes an abandoned sign-in listener as soon as a new sign-in starts', async () => {
+    const service = createTestLabService(fixture.fake, fixture.home.paths, {
+      env: { CODEX_LAB_CALLBACK_PORT: '0' },
+    });
+    const first = await service.startLogin({ name: null, popup: false });
+    const second = await service.startLogin({ name: null, popup: false });
+    expect(first.ok && second.ok).toBe(true);
+    if (!first.ok) return;
+    const redirect = new URL(new URL(first.value.authorizeUrl).searchParams.get('redirect_uri')!);
+    const port = Number(redirect.port);
+    // The first listener is gone: its port refuses connections.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.on('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+    await service.stop();
+  });
+});
+
+describe('serve --host', () => {
+  it('warns loudly when the address is not loopback', async () => {
+    const home = await makeTempHome();
+    // --port with a bad value ends the command right after the warning; nothing is exposed.
+    const run = await runCodexLab(['serve', '--host', '0.0.0.0', '--port', 'nope'], { home });
+    expect(run.stderr).toContain('WARNING: --host 0.0.0.0 exposes the router');
+    const quiet = await runCodexLab(['serve', '--host', '127.0.0.1', '--port', 'nope'], { home });
+    expect(quiet.stderr).not.toContain('WARNING');
+  });
+});
