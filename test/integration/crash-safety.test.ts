@@ -85,7 +85,7 @@ async function killWorkerAtRandom(seed: number): Promise<Trial> {
     child.stdout.on('data', check);
     child.on('exit', () => resolve());
   });
-  await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 300));
+  await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 200));
   const killedAt = Date.now();
   child.kill('SIGKILL');
   const code = await exited;

@@ -1,0 +1,216 @@
+/**
+ * Router soak (issue 9): 10,000 Codex turns at concurrency 64 through a real `codex-lab serve`
+ * process against the fake ChatGPT with a fault mix — 5xx, 429 usage limits, 401s, resets before
+ * headers and mid-stream, slow heads, bad SSE, hangs and windows where the upstream is down.
+ * Reports router exits, descriptors and sockets before and after, memory over time, how every
+ * request ended, and whether any refusal happened outside an outage window.
+ *
+ *   node test/soak/router-soak.ts [requests=10000] [concurrency=64]
+ *
+ * Not part of `npm test` (it runs for minutes); figures go in docs/testing.md.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Agent, fetch } from 'undici';
+import { labPaths } from '../../core/home/paths.ts';
+import type { FakeFailure } from '../fakes/accounts.ts';
+import { handleBackendRequest } from '../fakes/fake-backend.ts';
+import { startFakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
+import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
+import { codexTurnBody, signInProfiles } from '../helpers/lab-service.ts';
+
+const total = Number(process.argv[2] ?? 10_000);
+const concurrency = Number(process.argv[3] ?? 64);
+const repoRoot = resolve(import.meta.dirname, '..', '..');
+const emails = ['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com'];
+
+/** Outage windows: 1.5 s down every 15 s. */
+const downEveryMs = 15_000;
+const downForMs = 1_500;
+const startedAt = Date.now();
+const isDown = (at: number) => (at - startedAt) % downEveryMs > downEveryMs - downForMs;
+
+const faults: FakeHandler = async (_fake, request, response) => {
+  if (!(request.url ?? '').startsWith('/backend-api/codex/responses')) return false;
+  if (isDown(Date.now())) {
+    request.socket.destroy();
+    return true;
+  }
+  const roll = Math.random();
+  if (roll < 0.02) {
+    request.socket.destroy(); // reset before headers
+    return true;
+  }
+  if (roll < 0.04) {
+    await new Promise((done) => setTimeout(done, 1_000 + Math.random() * 1_000)); // slow head
+    return false;
+  }
+  if (roll < 0.05) {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    response.end('data: {not json\n\nevent: ???\n\n'); // bad SSE
+    return true;
+  }
+  if (roll < 0.055) {
+    await new Promise((done) => setTimeout(done, 4_000)); // a hang, then the upstream gives up
+    request.socket.destroy();
+    return true;
+  }
+  return false;
+};
+
+const fake = await startFakeChatGpt({
+  accounts: emails.map((email) => ({ email, usagePerTurn: 0 })),
+  handlers: [handleIssuerRequest, faults, handleBackendRequest],
+});
+const home = await mkdtemp(join(tmpdir(), 'codex-lab-soak-'));
+await signInProfiles(
+  fake,
+  labPaths(home),
+  emails.map((email) => [email, email.split('@')[0]!] as const),
+);
+
+// Account-level faults the fake already speaks: 5xx, 429 usage limits, 401s, mid-stream resets.
+const accountFaults: FakeFailure[] = [
+  { kind: 'server_error' },
+  { kind: 'server_error', status: 502 },
+  { kind: 'usage_limit', resetsInSeconds: 2 },
+  { kind: 'unauthorized' },
+  { kind: 'reset_mid_stream' },
+];
+const sprinkle = setInterval(() => {
+  const account = fake.account(emails[Math.floor(Math.random() * emails.length)]!);
+  account.failures.push(accountFaults[Math.floor(Math.random() * accountFaults.length)]!);
+}, 40);
+
+const router = spawn(
+  process.execPath,
+  [join(repoRoot, 'bin/codex-lab.mjs'), 'serve', '--port', '0'],
+  {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      CODEX_LAB_HOME: home,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
+let routerExit: number | string | null = null;
+router.on('exit', (code, signal) => (routerExit = code ?? signal));
+const url = await new Promise<string>((done, fail) => {
+  let out = '';
+  router.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    const match = /listening on (http:\/\/\S+)/.exec(out);
+    if (match) done(match[1]!);
+  });
+  router.on('exit', () => fail(new Error('router exited before listening')));
+});
+const token = (await readFile(labPaths(home).routerToken, 'utf8')).trim();
+
+async function descriptors(): Promise<{ fds: number; sockets: number; rssMb: number }> {
+  const dir = `/proc/${router.pid}/fd`;
+  let fds = 0;
+  let sockets = 0;
+  for (const fd of await readdir(dir)) {
+    fds += 1;
+    const { readlink } = await import('node:fs/promises');
+    if ((await readlink(join(dir, fd)).catch(() => '')).startsWith('socket:')) sockets += 1;
+  }
+  const status = await readFile(`/proc/${router.pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { fds, sockets, rssMb: Math.round(rssKb / 1024) };
+}
+
+const outcomes = {
+  complete: 0,
+  cleanError: 0,
+  upstreamCutPassedThrough: 0,
+  dirty: 0,
+  refusedOutsideOutage: 0,
+};
+const refusalCodes = new Map<string, number>();
+// The clients' own connections, closed at the end so that only the router's leftovers count.
+const clients = new Agent({ connections: concurrency });
+const before = await descriptors();
+const memory: number[] = [before.rssMb];
+let next = 0;
+
+async function oneTurn(index: number): Promise<void> {
+  const sent = Date.now();
+  try {
+    const answer = await fetch(`${url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(codexTurnBody({ session: `soak-${index % 200}` })),
+      signal: AbortSignal.timeout(30_000),
+      dispatcher: clients,
+    });
+    let text = '';
+    try {
+      text = await answer.text();
+    } catch {
+      // The upstream died mid-stream and the router passed the cut on (Codex retries the turn).
+      outcomes.upstreamCutPassedThrough += 1;
+      return;
+    }
+    if (answer.status === 200) {
+      if (text.includes('response.completed')) outcomes.complete += 1;
+      else outcomes.upstreamCutPassedThrough += 1;
+      return;
+    }
+    let code = 'unparsable';
+    try {
+      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? 'no-code';
+      outcomes.cleanError += 1;
+    } catch {
+      if (/^\s*</.test(text) || text === '') outcomes.cleanError += 1;
+      else outcomes.dirty += 1;
+    }
+    // A refusal by the router itself (not an upstream answer passed through).
+    const refused = answer.status === 503 || (answer.status === 502 && code === 'upstream_error');
+    if (refused && !isDown(sent) && !isDown(Date.now())) {
+      outcomes.refusedOutsideOutage += 1;
+      refusalCodes.set(code, (refusalCodes.get(code) ?? 0) + 1);
+    }
+  } catch {
+    outcomes.dirty += 1;
+  }
+}
+
+const lanes = Array.from({ length: concurrency }, async () => {
+  for (;;) {
+    const index = next;
+    next += 1;
+    if (index >= total) return;
+    await oneTurn(index);
+    if (index % 1000 === 0) memory.push((await descriptors()).rssMb);
+  }
+});
+await Promise.all(lanes);
+clearInterval(sprinkle);
+// Idle keep-alive connections close on their own (the fake's after 5 s); then count what is left.
+await clients.close();
+await new Promise((done) => setTimeout(done, 7_000));
+const after = await descriptors();
+memory.push(after.rssMb);
+
+const report = {
+  requests: total,
+  concurrency,
+  seconds: Math.round((Date.now() - startedAt) / 1000),
+  routerExits: routerExit === null ? 0 : 1,
+  outcomes,
+  refusalCodes: Object.fromEntries(refusalCodes),
+  descriptors: { before, after },
+  rssMbOverTime: memory,
+};
+console.log(JSON.stringify(report, null, 2));
+router.kill('SIGTERM');
+await new Promise((done) => router.on('exit', done));
+await fake.close();
+await rm(home, { recursive: true, force: true });
