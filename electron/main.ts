@@ -117,8 +117,8 @@ async function start(): Promise<void> {
   }
   if (shouldHideDock(process.platform, app.isPackaged)) app.dock?.hide();
 
-  // Log to a rotating file: a packaged GUI app has no usable stderr. A failing log is dropped, never
-  // fatal; its first error is kept for the log's own first line once it works again.
+  // Log to a rotating file: a packaged GUI app has no usable stderr. A log that cannot be written
+  // is dropped, never fatal: there is nowhere left to report it, and the app works without it.
   const logsFolder = app.getPath('logs');
   const fileLog = await openFileLog({ folder: logsFolder, onError: () => undefined });
   const pageUrl = pathToFileURL(paths.indexHtml).href;

@@ -80,14 +80,7 @@ export function loadPreferences(options: LoadPreferencesOptions): PreferencesSto
     raw = backend.read();
   } catch (error) {
     if (!(error instanceof Error) || error.name !== 'SyntaxError') throw error;
-    const keptAs = options.setAside(options.path);
-    options.report(
-      `The preferences file ${options.path} was damaged, so Codex Lab uses its default preferences. ` +
-        `The old file was kept as ${keptAs}. Your accounts are not affected.`,
-    );
-    backend = options.open();
-    backend.write(defaultPreferences);
-    return new PreferencesStore({ ...defaultPreferences }, backend);
+    return replaceDamagedFile(options);
   }
   const { values, invalid } = readValues(raw);
   if (invalid.length > 0) {
@@ -98,6 +91,37 @@ export function loadPreferences(options: LoadPreferencesOptions): PreferencesSto
     backend.write(values);
   }
   return new PreferencesStore(values, backend);
+}
+
+/**
+ * Sets a damaged file aside and starts from the defaults. When the file cannot be moved (a
+ * read-only folder), the defaults still apply for this run, in memory only, and the message says
+ * the file was left as it was.
+ */
+function replaceDamagedFile(options: LoadPreferencesOptions): PreferencesStore {
+  let keptAs: string | null;
+  try {
+    keptAs = options.setAside(options.path);
+  } catch {
+    keptAs = null;
+  }
+  let backend: PreferencesBackend = { read: () => ({}), write: () => undefined };
+  if (keptAs !== null) {
+    try {
+      backend = options.open();
+      backend.write(defaultPreferences);
+    } catch {
+      backend = { read: () => ({}), write: () => undefined };
+    }
+  }
+  options.report(
+    `The preferences file ${options.path} was damaged, so Codex Lab uses its default preferences. ` +
+      (keptAs !== null
+        ? `The old file was kept as ${keptAs}. `
+        : 'The file could not be moved aside, so changes are not remembered until it is removed. ') +
+      'Your accounts are not affected.',
+  );
+  return new PreferencesStore({ ...defaultPreferences }, backend);
 }
 
 /** Keeps every valid value and replaces each invalid or missing one by its default. */

@@ -133,7 +133,8 @@ describe('main bundle', () => {
     // No ES module syntax left for Electron's loader to resolve out of the asar.
     expect(code).not.toMatch(/^\s*import\s.*from\s/m);
     expect(code).not.toMatch(/^\s*export\s/m);
-  });
+    // A real esbuild run: a few seconds on a loaded machine.
+  }, 60_000);
 
   it('has the makers for Linux, macOS and Windows', () => {
     const makers = (config.makers ?? []).map((maker) => {

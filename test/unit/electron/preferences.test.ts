@@ -84,6 +84,27 @@ describe('loadPreferences', () => {
     expect(again).toEqual([]);
   });
 
+  it('a damaged file that cannot be moved is left as it is; the defaults apply for this run', () => {
+    writeFileSync(join(folder, 'preferences.json'), '{not json');
+    const reports: string[] = [];
+    const preferences = loadPreferences({
+      path: join(folder, 'preferences.json'),
+      open: () => {
+        const store = new Conf<Preferences>({ cwd: folder, configName: 'preferences' });
+        return { read: () => store.store, write: (values) => (store.store = values) };
+      },
+      setAside: () => {
+        throw Object.assign(new Error('read-only folder'), { code: 'EROFS' });
+      },
+      report: (message) => reports.push(message),
+    });
+    expect(preferences.all()).toEqual(defaultPreferences);
+    expect(preferences.update({ notifications: false })).toMatchObject({ ok: true });
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toContain('could not be moved aside');
+    expect(readFileSync(join(folder, 'preferences.json'), 'utf8')).toBe('{not json');
+  });
+
   it('keeps the valid values of a hand-edited file and resets only the wrong ones, once', () => {
     writeFileSync(
       join(folder, 'preferences.json'),

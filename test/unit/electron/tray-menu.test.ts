@@ -148,3 +148,26 @@ describe('buildTrayMenu', () => {
     );
   });
 });
+
+describe('the Preferences submenu', () => {
+  it('shows the three preferences and toggles each from the tray', () => {
+    const items = buildTrayMenu(uiState([uiProfile('work')]), {
+      ...options,
+      preferences: { launchAtLogin: false, signIn: 'browser', notifications: true },
+    });
+    const menu = items.find((item) => item.id === 'preferences');
+    expect(items.indexOf(menu!)).toBe(items.findIndex((item) => item.id === 'quit') - 2);
+    const entries = menu!.submenu!.filter((item) => item.type !== 'separator');
+    expect(entries.map((item) => [item.label, item.checked, item.action])).toEqual([
+      ['Launch at login', false, { kind: 'preferences', patch: { launchAtLogin: true } }],
+      ['Notifications', true, { kind: 'preferences', patch: { notifications: false } }],
+      ['Sign in with my browser', true, { kind: 'preferences', patch: { signIn: 'browser' } }],
+      ['Sign in with a small window', false, { kind: 'preferences', patch: { signIn: 'popup' } }],
+    ]);
+  });
+
+  it('is left out when no preferences are given', () => {
+    const items = buildTrayMenu(uiState([uiProfile('work')]), options);
+    expect(items.some((item) => item.id === 'preferences')).toBe(false);
+  });
+});
