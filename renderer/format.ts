@@ -7,6 +7,7 @@ import {
   capitalize,
   formatAgoSince,
   formatBackAt,
+  formatClockTime,
   formatIn,
   formatLogTime,
   windowName,
@@ -73,4 +74,17 @@ export function formatLimitedUntil(
 ): string | null {
   const back = formatBackAt(until, { now, ...(timeZone ? { timeZone } : {}) });
   return back === null ? null : `back ${back}`;
+}
+
+/** "14:05" when within the next 20 hours, else "Thu 14:05" (the shared clock-time words). */
+export function formatAt(iso: string, now: number, timeZone?: string): string {
+  return formatClockTime(Date.parse(iso), { now, timeZone });
+}
+
+/** "1.2k", "850", "3.4M": a token count at a glance. */
+export function formatCount(count: number): string {
+  if (count >= 1_000_000) return `${(count / 1_000_000).toFixed(1)}M`;
+  if (count >= 10_000) return `${Math.round(count / 1000)}k`;
+  if (count >= 1000) return `${(count / 1000).toFixed(1)}k`;
+  return String(count);
 }

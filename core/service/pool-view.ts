@@ -5,6 +5,7 @@
  */
 import { summarizePool, toPoolSummaryView } from '../router/pool-summary.ts';
 import type { PoolSummaryView, ProfileView } from '../view-types.ts';
+import { humanizeTimes } from './events.ts';
 import { viewQuota } from './views.ts';
 
 /** The pool summary of `views` (in the user's order) with `active` ("auto" or a name) at `now`. */
@@ -13,7 +14,7 @@ export function poolSummaryOf(
   active: string,
   now: number,
 ): PoolSummaryView {
-  return toPoolSummaryView(
+  const summary = toPoolSummaryView(
     summarizePool({
       profiles: views.map((view) => {
         const { snapshot, history } = viewQuota(view);
@@ -30,4 +31,7 @@ export function poolSummaryOf(
       now,
     }),
   );
+  // The router's reason names moments as ISO times; people read "10:03 (in 59m)".
+  summary.next.detail = humanizeTimes(summary.next.detail, now);
+  return summary;
 }

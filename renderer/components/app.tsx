@@ -6,7 +6,9 @@ import { ActivityLog } from './activity-log.tsx';
 import { AddAccount } from './add-account.tsx';
 import { CodexSetup } from './codex-setup.tsx';
 import { DesktopSection } from './desktop-section.tsx';
+import { PoolBanner } from './pool-banner.tsx';
 import { ProfileCard } from './profile-card.tsx';
+import { RequestsPanel } from './requests-panel.tsx';
 import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
 
@@ -66,6 +68,7 @@ export function App() {
       )}
 
       <main>
+        {lab && <PoolBanner pool={lab.pool} now={now} />}
         <section aria-labelledby="accounts-title" className="accounts">
           <div className="section-head">
             <h2 id="accounts-title">Accounts</h2>
@@ -80,6 +83,11 @@ export function App() {
                 >
                   Auto (best account)
                 </button>
+                {isAuto && (
+                  <span className="small muted" data-testid="auto-next">
+                    {lab.pool.next.profile ? `→ ${lab.pool.next.profile} now` : '→ none free now'}
+                  </span>
+                )}
                 {!isAuto && lab.active && <span className="chip chip-on">{lab.active}</span>}
                 <button
                   type="button"
@@ -122,6 +130,7 @@ export function App() {
             <ActivityLog activity={lab.activity} />
           </div>
         )}
+        {lab && <RequestsPanel lab={lab} />}
         {lab && <CodexSetup config={lab.codexConfig} />}
         {window.codexLabDesktop && <DesktopSection desktop={window.codexLabDesktop} />}
       </main>

@@ -1,10 +1,10 @@
 /**
  * One profile: name (renamed in place), status, both quota windows, history, priming, actions.
  */
-import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
 import { capitalize, statusLabel } from '../../core/format.ts';
-import { formatAgo, formatLimitedUntil } from '../format.ts';
+import { formatAgo, formatLimitedUntil, formatAt, formatReset } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { HistoryChart } from './history-chart.tsx';
 import { QuotaBar } from './quota-bar.tsx';
@@ -19,6 +19,22 @@ export interface ProfileCardProps {
 
 /** "Ready", "Limited", "Needs sign-in", "Not checked yet": the shared words, as a badge. */
 const statusText = (status: ProfileView['status']) => capitalize(statusLabel(status));
+
+/** "At this pace: runs out Tue 18:00", "At this pace: fine until reset", … */
+function forecastText(profile: ProfileView, now: number): string {
+  const forecast = profile.forecast;
+  if (!forecast) return 'Weekly pace: not known yet.';
+  const pace = `${forecast.percentPerHour.toFixed(1)}%/h`;
+  if (forecast.outlook === 'exhausted') {
+    return forecast.resetsAt
+      ? `Weekly quota used up until ${formatAt(forecast.resetsAt, now)}.`
+      : 'Weekly quota used up.';
+  }
+  if (forecast.outlook === 'runs_out' && forecast.runsOutAt) {
+    return `At this pace (${pace}): runs out ${formatAt(forecast.runsOutAt, now)}.`;
+  }
+  return `At this pace (${pace}): fine until reset.`;
+}
 
 /** The card. */
 export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
@@ -147,9 +163,51 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           now={now}
         />
         <p className="small muted">Updated {formatAgo(profile.quota.updatedAt, now)}</p>
+        <p
+          className={`small forecast forecast-${profile.forecast?.outlook ?? 'unknown'}`}
+          data-testid="forecast"
+        >
+          {forecastText(profile, now)}
+        </p>
       </div>
 
-      <HistoryChart profile={profile.name} history={profile.history} />
+      {(profile.credits || profile.limits) && (
+        <dl className="extras small" aria-label={`${profile.name} credits and other limits`}>
+          {profile.credits && (
+            <>
+              <dt>Credits</dt>
+              <dd data-testid="credits">
+                {profile.credits.unlimited
+                  ? 'unlimited'
+                  : `balance ${profile.credits.balance ?? 'unknown'}`}
+              </dd>
+            </>
+          )}
+          {profile.limits?.map((family) => (
+            <Fragment key={family.id}>
+              <dt>{family.name ?? family.id}</dt>
+              <dd data-testid="limit-family">
+                {[
+                  family.primary &&
+                    `5-hour ${Math.round(family.primary.usedPercent)}% (${formatReset(family.primary.resetsAt, now)})`,
+                  family.secondary &&
+                    `weekly ${Math.round(family.secondary.usedPercent)}% (${formatReset(family.secondary.resetsAt, now)})`,
+                ]
+                  .filter(Boolean)
+                  .join(' · ') || 'no window reported'}
+              </dd>
+            </Fragment>
+          ))}
+        </dl>
+      )}
+
+      <HistoryChart
+        profile={profile.name}
+        history={profile.history}
+        quota={profile.quota}
+        forecast={profile.forecast}
+        now={now}
+      />
 
       <div className="priming">
         <label className="switch">

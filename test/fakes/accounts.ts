@@ -66,6 +66,8 @@ export interface FakeAccount {
   encryptedContentRejection: 'code' | 'null_code';
   /** Credits the account reports (usage endpoint and `x-codex-credits-*` headers). */
   credits: { hasCredits: boolean; unlimited: boolean; balance: string | null };
+  /** Additional limit families the usage endpoint reports (`additional_rate_limits`). */
+  additionalLimits: { limitName: string; meteredFeature: string; primary: FakeWindow }[];
   /** Input and cached tokens each turn's `response.completed` usage reports. */
   usageTokens: { input: number; cached: number; reasoning: number };
 }
@@ -100,6 +102,7 @@ export function createFakeAccount(init: FakeAccountInit, nowSeconds: number): Fa
     encryptedContentRejection: 'code',
     credits: { hasCredits: false, unlimited: false, balance: '0' },
     usageTokens: { input: 12, cached: 0, reasoning: 0 },
+    additionalLimits: [],
     ...init,
   };
 }

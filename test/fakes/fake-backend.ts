@@ -629,7 +629,24 @@ export function usagePayload(
       approx_local_messages: null,
       approx_cloud_messages: null,
     },
-    additional_rate_limits: null,
+    additional_rate_limits:
+      account.additionalLimits.length === 0
+        ? null
+        : account.additionalLimits.map((limit) => ({
+            limit_name: limit.limitName,
+            metered_feature: limit.meteredFeature,
+            rate_limit: {
+              allowed: limit.primary.usedPercent < 100,
+              limit_reached: limit.primary.usedPercent >= 100,
+              primary_window: {
+                used_percent: Math.round(limit.primary.usedPercent),
+                limit_window_seconds: limit.primary.windowMinutes * 60,
+                reset_after_seconds: Math.max(0, limit.primary.resetAt - now),
+                reset_at: limit.primary.resetAt,
+              },
+              secondary_window: null,
+            },
+          })),
     rate_limit_reached_type: reached ? { type: 'rate_limit_reached' } : null,
   };
 }

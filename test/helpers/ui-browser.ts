@@ -61,8 +61,13 @@ export interface ServeProcess {
 }
 
 /** Spawns `codex-lab serve --port 0` with a fresh home pointed at the fake. */
-export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
+export async function startServe(
+  env: Record<string, string>,
+  /** Writes files into the fresh home before serve starts (seeded profiles, saved state). */
+  prepare?: (home: string) => Promise<void>,
+): Promise<ServeProcess> {
   const home = mkdtempSync(join(tmpdir(), 'codex-lab-ui-'));
+  await prepare?.(home);
   const fullEnv = {
     ...process.env,
     CODEX_LAB_HOME: home,

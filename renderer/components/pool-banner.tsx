@@ -1,0 +1,97 @@
+/**
+ * The pool at a glance, at the top of the page: headroom across the accounts that can serve, the
+ * next time a limited one frees up, who a new session gets now and why, and the week's forecast.
+ * The numbers come from the core's pool summary (the same one the tray and the CLI show).
+ */
+import type { PoolSummaryView } from '../../core/service/contract.ts';
+import { formatDuration, formatAt } from '../format.ts';
+
+/** Props of `PoolBanner`. */
+export interface PoolBannerProps {
+  pool: PoolSummaryView;
+  now: number;
+}
+
+/** The banner (nothing when there are no accounts yet). */
+export function PoolBanner({ pool, now }: PoolBannerProps) {
+  const total = pool.counted + pool.needsSignIn.length;
+  if (total === 0) return null;
+  const allLimited = pool.eligible.length === 0;
+  const nextFree = pool.nextFree
+    ? `${pool.nextFree.profile} at ${formatAt(pool.nextFree.at, now)} (in ${formatDuration(
+        Date.parse(pool.nextFree.at) - now,
+      )})`
+    : null;
+  const forecast = forecastSentence(pool, now);
+  const tone = allLimited ? 'limited' : (pool.headroomPercent ?? 0) < 20 ? 'low' : 'ok';
+  return (
+    <section className={`card pool pool-${tone}`} aria-label="Pool summary" role="region">
+      <div className="pool-headroom">
+        <strong className="pool-percent" data-testid="pool-headroom">
+          {allLimited ? '0%' : `${pool.headroomPercent ?? 0}%`}
+        </strong>
+        <span className="muted small">left in the pool</span>
+      </div>
+      <div className="pool-lines">
+        <p className="pool-headline" data-testid="pool-headline">
+          {allLimited
+            ? pool.counted === 0
+              ? 'Every account needs a sign-in.'
+              : 'All accounts are limited.'
+            : `${pool.eligible.length} of ${total} account${total === 1 ? '' : 's'} ready.`}
+          {allLimited && nextFree && (
+            <>
+              {' '}
+              Next free: <strong data-testid="pool-next-free">{nextFree}</strong>.
+            </>
+          )}
+        </p>
+        <p className="small" data-testid="pool-next">
+          <span className="muted">New sessions → </span>
+          {pool.next.profile ? (
+            <>
+              <strong>{pool.next.profile}</strong>
+              <span className="muted"> · {pool.next.detail}</span>
+            </>
+          ) : (
+            <span>none can take one now</span>
+          )}
+        </p>
+        {!allLimited && nextFree && (
+          <p className="small">
+            <span className="muted">Next free: </span>
+            {nextFree}
+          </p>
+        )}
+        <p className="small" data-testid="pool-forecast">
+          <span className="muted">This week: </span>
+          {forecast}
+        </p>
+        {pool.needsSignIn.length > 0 && (
+          <p className="small">
+            <span className="muted">Needs sign-in: </span>
+            {pool.needsSignIn.join(', ')}
+          </p>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function forecastSentence(pool: PoolSummaryView, now: number): string {
+  const { forecast } = pool;
+  switch (forecast.outlook) {
+    case 'runs_out':
+      return `at this week's pace the pool runs out ${formatAt(forecast.runsOutAt ?? '', now)}`;
+    case 'lasts':
+      return forecast.nextResetAt
+        ? `at this week's pace the pool lasts past the next reset (${formatAt(forecast.nextResetAt, now)})`
+        : "at this week's pace the pool lasts past the resets";
+    case 'exhausted':
+      return forecast.nextResetAt
+        ? `the weekly quota is used up until ${formatAt(forecast.nextResetAt, now)}`
+        : 'the weekly quota is used up';
+    default:
+      return 'pace not known yet (a few quota updates are needed)';
+  }
+}

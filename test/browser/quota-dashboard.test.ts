@@ -1,0 +1,259 @@
+/**
+ * The quota at a glance in real Chromium, served by the real `codex-lab serve` against the fake
+ * ChatGPT: the pool banner with the fake's numbers (and the next free time when every profile is
+ * limited), a card with credits, another limit family, the forecast and the history chart, and
+ * the per-request log listing a fallback with both profiles and the token counts the fake sent.
+ * Screenshots of the banner, a card and the log, light and dark: into docs/screenshots/ with
+ * CODEX_LAB_UPDATE_SCREENSHOTS=1, else into a temporary folder.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { QuotaFile } from '../../core/state/schema.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+import {
+  buildRenderer,
+  hasChromium,
+  launchChromium,
+  startServe,
+  type ServeProcess,
+} from '../helpers/ui-browser.ts';
+
+let fake: FakeChatGpt;
+let serve: ServeProcess;
+let browser: Browser;
+let page: Page;
+
+async function routerTurn(session: string): Promise<Response> {
+  const response = await postToRouter(
+    serve.url,
+    serve.token,
+    '/backend-api/codex/responses',
+    codexTurnBody({ session }),
+    { session_id: session },
+  );
+  await response.text();
+  return response;
+}
+
+/** Nine hours of saved history: work's weekly window burned 1 %/h, team's barely moved. */
+function savedQuota(): QuotaFile {
+  const now = Date.now();
+  const profile = (email: string, weeklyFrom: number, perHour: number) => {
+    const account = fake.account(email);
+    const history = [];
+    for (let minutes = 9 * 60; minutes >= 5; minutes -= 5) {
+      history.push({
+        at: now - minutes * 60_000,
+        primary: account.primary!.usedPercent,
+        secondary: weeklyFrom + perHour * (9 - minutes / 60),
+      });
+    }
+    const last = history.at(-1)!;
+    return {
+      latest: {
+        observedAt: last.at,
+        source: 'usage' as const,
+        plan: 'plus',
+        primary: {
+          usedPercent: account.primary!.usedPercent,
+          windowMinutes: 300,
+          resetsAt: account.primary!.resetAt * 1000,
+        },
+        secondary: {
+          usedPercent: last.secondary,
+          windowMinutes: 10080,
+          resetsAt: account.secondary!.resetAt * 1000,
+        },
+        credits: null,
+        activeLimit: null,
+        limitReached: false,
+        others: [],
+      },
+      history,
+    };
+  };
+  return {
+    version: 1,
+    profiles: {
+      work: profile('work@example.com', 11, 1),
+      team: profile('team@example.com', 19.1, 0.1),
+    },
+  };
+}
+
+describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
+  beforeAll(async () => {
+    buildRenderer();
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    fake = await startFakeChatGpt({
+      accounts: [
+        {
+          email: 'work@example.com',
+          credits: { hasCredits: true, unlimited: false, balance: '12.50' },
+          additionalLimits: [
+            {
+              limitName: 'GPT-5.3-Codex-Spark',
+              meteredFeature: 'codex_bengalfox',
+              primary: {
+                usedPercent: 5,
+                windowMinutes: 300,
+                resetAt: nowSeconds + 3600,
+                unstarted: false,
+              },
+            },
+          ],
+        },
+        { email: 'team@example.com', usageTokens: { input: 1200, cached: 800, reasoning: 0 } },
+      ],
+    });
+    for (const email of ['work@example.com', 'team@example.com']) {
+      fake.account(email).usagePerTurn = 0;
+    }
+    serve = await startServe(
+      { CODEX_LAB_AUTH_ISSUER: fake.issuerUrl, CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl },
+      async (home) => {
+        await seedProfiles(fake, home, [
+          { name: 'work', email: 'work@example.com' },
+          { name: 'team', email: 'team@example.com' },
+        ]);
+        await mkdir(join(home, 'state'), { recursive: true, mode: 0o700 });
+        await writeFile(join(home, 'state', 'quota.json'), JSON.stringify(savedQuota()), {
+          mode: 0o600,
+        });
+      },
+    );
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+    await page.goto(`${serve.url}/ui/#token=${serve.token}`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    await fake?.close();
+  });
+
+  const banner = () => page.getByRole('region', { name: 'Pool summary' });
+  const card = (name: string) => page.getByRole('article', { name: `Profile ${name}` });
+
+  it('heads the page with the pool: the fake’s headroom, who a new session gets, the week', async () => {
+    await page.getByRole('button', { name: 'Refresh quota' }).click();
+    // Both accounts: 5-hour 10 %, weekly 20 % → the tightest window leaves 80 % each.
+    await expect
+      .poll(() => banner().getByTestId('pool-headroom').textContent(), { timeout: 20_000 })
+      .toBe('80%');
+    expect(await banner().getByTestId('pool-headline').textContent()).toBe(
+      '2 of 2 accounts ready.',
+    );
+    expect(await banner().getByTestId('pool-next').textContent()).toMatch(
+      /^New sessions → work · Best: 20% used in its tightest window/,
+    );
+    expect(await banner().getByTestId('pool-forecast').textContent()).toMatch(
+      // 160 % left at 1.1 %/h lasts about 145 hours: past the weekly resets in 4 days.
+      /^This week: at this week's pace the pool lasts past the next reset \(\w{3} \d\d:\d\d\)$/,
+    );
+    expect(await page.getByTestId('auto-next').textContent()).toBe('→ work now');
+  });
+
+  it('shows credits, another limit family, the forecast and the chart on a card', async () => {
+    const work = card('work');
+    await expect
+      .poll(() => work.getByTestId('credits').textContent(), { timeout: 20_000 })
+      .toBe('balance 12.50');
+    expect(await work.getByTestId('limit-family').textContent()).toMatch(
+      /^5-hour 5% \(resets in \d+m\)$/,
+    );
+    expect(await work.getByText('GPT-5.3-Codex-Spark').count()).toBe(1);
+    expect(await work.getByTestId('forecast').textContent()).toMatch(
+      /^At this pace \(1\.\d%\/h\): runs out \w{3} \d\d:\d\d\.$/,
+    );
+    // An account without credits shows none (absent, not "0").
+    expect(await card('team').getByTestId('credits').count()).toBe(0);
+    expect(await card('team').getByTestId('forecast').textContent()).toMatch(/fine until reset/);
+    // The chart: axes, points with tooltips, the 5-hour reset ahead, the pace line.
+    expect(await work.getByTestId('history-point').count()).toBeGreaterThan(20);
+    expect(await work.getByTestId('history-reset').count()).toBeGreaterThanOrEqual(1);
+    expect(await work.getByTestId('history-pace').count()).toBe(1);
+    expect(await work.locator('svg .axis-label').allTextContents()).toEqual(
+      expect.arrayContaining(['0%', '50%', '100%']),
+    );
+    const tooltip = await work.getByTestId('history-point').last().locator('title').textContent();
+    expect(tooltip).toMatch(/^\d\d:\d\d — weekly \d+% used$/);
+    await work.getByRole('button', { name: '7 days' }).click();
+    expect(await work.getByRole('img').getAttribute('aria-label')).toMatch(/last 7 days/);
+    await work.getByRole('button', { name: '24 h' }).click();
+  });
+
+  it('lists a fallback with both profiles and the fake’s token counts in the request log', async () => {
+    await card('work').getByRole('button', { name: 'Make active' }).click();
+    await card('work').getByText('Active', { exact: true }).waitFor();
+    fake.account('work@example.com').failures.push({ kind: 'usage_limit', resetsInSeconds: 3600 });
+    const response = await routerTurn('glance-1');
+    expect(response.headers.get('x-codex-lab-route')).toBe('fallback');
+    const log = page.getByRole('table', { name: 'Request log' });
+    const row = log.locator('tr[data-request]').first();
+    await expect
+      .poll(() => row.getByTestId('request-chain').textContent(), { timeout: 20_000 })
+      .toBe('work → ');
+    expect(await row.getByTestId('request-profile').textContent()).toMatch(
+      /^work → team\s*fallback · work: usage_limit_reached$/,
+    );
+    expect(await row.getByTestId('request-tokens').textContent()).toMatch(/^1\.2k \/ 800 \/ \d+$/);
+    expect(
+      await page
+        .getByRole('table', { name: 'Requests and tokens per profile' })
+        .locator('tr[data-total="team"]')
+        .textContent(),
+    ).toMatch(/1 req · 1\.2k in \(800 cached\)/);
+    // Filters: by profile and by session.
+    await page.getByRole('combobox', { name: 'Filter by profile' }).selectOption('work');
+    expect(await log.count()).toBe(0);
+    await page.getByRole('combobox', { name: 'Filter by profile' }).selectOption('');
+    await page.getByRole('combobox', { name: 'Filter by session' }).selectOption('glance-1');
+    expect(await page.getByTestId('session-total').textContent()).toMatch(
+      /This session — today: 1 req · 1\.2k in \(800 cached\)/,
+    );
+    await page.getByRole('combobox', { name: 'Filter by session' }).selectOption('');
+  });
+
+  it('when every profile is limited, the banner names the next free account and time', async () => {
+    fake.account('team@example.com').stickyFailure = { kind: 'usage_limit', resetsInSeconds: 7200 };
+    const refused = await routerTurn('glance-2');
+    expect(refused.status).toBe(429);
+    await expect
+      .poll(() => banner().getByTestId('pool-headline').textContent(), { timeout: 20_000 })
+      .toMatch(/^All accounts are limited\. Next free: work at \d\d:\d\d \(in (59m|1h)\)/);
+    expect(await banner().getByTestId('pool-headroom').textContent()).toBe('0%');
+    expect(await banner().getByTestId('pool-next').textContent()).toBe(
+      'New sessions → none can take one now',
+    );
+    const refusedRow = page.locator('tr.request-refused').first();
+    await refusedRow.waitFor({ timeout: 20_000 });
+    expect(await refusedRow.textContent()).toContain('429');
+  });
+
+  it('has light and dark looks (screenshots of the banner, a card and the log)', async () => {
+    const folder =
+      process.env['CODEX_LAB_UPDATE_SCREENSHOTS'] === '1'
+        ? 'docs/screenshots'
+        : mkdtempSync(join(tmpdir(), 'codex-lab-screenshots-'));
+    mkdirSync(folder, { recursive: true });
+    await page.mouse.move(0, 0);
+    for (const theme of ['Light', 'Dark'] as const) {
+      await page.getByRole('radio', { name: theme }).click();
+      const suffix = theme.toLowerCase();
+      await banner().screenshot({ path: join(folder, `pool-banner-${suffix}.png`) });
+      await card('work').screenshot({ path: join(folder, `profile-card-${suffix}.png`) });
+      await page
+        .locator('section.requests')
+        .screenshot({ path: join(folder, `request-log-${suffix}.png`) });
+    }
+    await page.getByRole('radio', { name: 'Auto' }).click();
+  });
+});
