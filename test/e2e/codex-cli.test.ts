@@ -1,29 +1,37 @@
 /**
  * The whole path with the real Codex CLI: `codex-lab codex -- exec …` → Codex → the router
  * (`codex-lab serve`) → the fake ChatGPT. Asserts what Codex prints and what the upstream saw.
+ * Runs once per installed Codex version (CI: the pinned one and the newest), every run with
+ * `--strict-config` and no "is ignored" warning for the keys Codex Lab sets.
  */
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkEncryptedContent } from '../fakes/ciphertext.ts';
+import { setCompression } from '../fakes/fake-backend.ts';
+import { isChatGptSidePath } from '../fakes/fake-chatgpt-side.ts';
+import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens } from '../fakes/fake-issuer.ts';
-import { codexConfigBlock } from '../../core/proxy/codex-config.ts';
+import { codexConfigBlock, codexOverrideProviderId } from '../../core/proxy/codex-config.ts';
 import {
   bearerOf,
   cliEntry,
   headerOf,
+  ignoredKeyWarning,
   quietCodexConfig,
-  resolveCodexBin,
+  resolveCodexBins,
   startWorld,
   type E2eWorld,
+  type RunResult,
 } from './harness.ts';
 
-const { bin: codexBin, skipReason } = resolveCodexBin();
+const { codexes, skipReason } = resolveCodexBins();
 if (skipReason) console.warn(`[e2e] skipping the Codex CLI suite: ${skipReason}`);
 
 const accounts = [
   { email: 'a@example.com', reply: 'Hello from account A.' },
-  // b has less headroom, so an unpinned new session starts on a.
+  // b has less headroom, so an unpinned new session starts on a; c has the least.
   {
     email: 'b@example.com',
     reply: 'Hello from account B.',
@@ -34,10 +42,23 @@ const accounts = [
       unstarted: false,
     },
   },
+  {
+    email: 'c@example.com',
+    reply: 'Hello from account C.',
+    primary: {
+      usedPercent: 80,
+      windowMinutes: 300,
+      resetAt: Math.floor(Date.now() / 1000) + 3600,
+      unstarted: false,
+    },
+  },
+  // The user's own ChatGPT login (not a profile), for the tests that put one in CODEX_HOME.
+  { email: 'me@example.com', reply: 'Hello from my own account.' },
 ];
 const profiles = [
   { name: 'a', email: 'a@example.com' },
   { name: 'b', email: 'b@example.com' },
+  { name: 'c', email: 'c@example.com' },
 ];
 
 let world: E2eWorld | undefined;
@@ -47,17 +68,58 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function start(): Promise<E2eWorld> {
-  world = await startWorld({ codexBin: codexBin!, accounts, profiles });
-  return world;
-}
-
-function expectSucceeded(
-  result: { code: number | null; stdout: string; stderr: string },
-  reply: string,
-): void {
+function expectSucceeded(result: RunResult, reply: string): void {
   expect(result.code, `codex failed:\n${result.stderr}`).toBe(0);
   expect(result.stdout).toContain(reply);
+  // --strict-config only warns about unknown keys under model_providers.*: fail on it here.
+  expect(result.stderr).not.toMatch(ignoredKeyWarning);
+}
+
+/** The account-bound blobs a recorded turn replayed. */
+function blobsOf(request: RecordedRequest): string[] {
+  const body = JSON.parse(request.body) as { input?: Array<{ encrypted_content?: unknown }> };
+  return (body.input ?? []).flatMap((item) =>
+    typeof item.encrypted_content === 'string' ? [item.encrypted_content] : [],
+  );
+}
+
+/** Runs Codex directly with the printed config.toml block (command-backed auth). */
+async function runWithConfigBlock(
+  current: E2eWorld,
+  codexBin: string,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  // `codex-lab` on PATH, as the installed package provides it.
+  const shims = join(current.root, 'bin');
+  await mkdir(shims, { recursive: true });
+  const shim = join(shims, 'codex-lab');
+  await writeFile(shim, `#!/bin/sh\nexec "${process.execPath}" "${cliEntry}" "$@"\n`);
+  await chmod(shim, 0o755);
+  await writeFile(
+    join(current.codexHome, 'config.toml'),
+    // In TOML top-level keys precede every table: the quiet settings' one top-level key, then
+    // the block, then the quiet settings' tables.
+    `check_for_update_on_startup = false\n${codexConfigBlock({ routerUrl: current.routerUrl })}\n${quietCodexConfig.replace('check_for_update_on_startup = false', '')}`,
+  );
+  return new Promise<RunResult>((resolve) => {
+    const child = spawn(codexBin, ['exec', '--strict-config', '--skip-git-repo-check', 'say hi'], {
+      cwd: current.workdir,
+      env: {
+        PATH: `${shims}:${process.env['PATH'] ?? ''}`,
+        HOME: join(current.root, 'home'),
+        CODEX_HOME: current.codexHome,
+        CODEX_LAB_HOME: current.labHome,
+        NO_PROXY: '127.0.0.1,localhost',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function profileOf(current: E2eWorld, token: string | undefined): string | undefined {
@@ -73,169 +135,257 @@ async function accessTokenOnDisk(current: E2eWorld, name: string): Promise<strin
   return auth.tokens.access_token;
 }
 
-describe.skipIf(skipReason !== undefined)('the real Codex CLI through the router', () => {
-  it('answers a turn with a profile token upstream and never leaks the router token', async () => {
-    const current = await start();
-    const result = await current.codex(['exec', '--skip-git-repo-check', 'say hi']);
-    expectSucceeded(result, 'Hello from account A.');
-    const turns = current.turns();
-    expect(turns.length).toBe(1);
-    const turn = turns[0]!;
-    expect(profileOf(current, bearerOf(turn))).toBe('a');
-    expect(headerOf(turn, 'chatgpt-account-id')).toBe(current.profiles[0]!.accountId);
-    expect(headerOf(turn, 'session-id') ?? headerOf(turn, 'session_id')).toBeTruthy();
-    for (const request of current.fake.requests) {
-      expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
-      expect(request.body).not.toContain(current.routerToken);
+describe.skipIf(skipReason !== undefined).each(codexes)(
+  'the real Codex $version through the router',
+  ({ bin: codexBin, version }) => {
+    async function start(): Promise<E2eWorld> {
+      world = await startWorld({ codexBin, accounts, profiles });
+      return world;
     }
-    expect(result.stdout + result.stderr).not.toContain(current.routerToken);
-    for (const profile of current.profiles) {
-      expect(result.stdout + result.stderr + current.routerOutput()).not.toContain(
-        profile.accessToken,
-      );
-    }
-  });
 
-  it('keeps both turns of one session on the same profile (sticky)', async () => {
-    const current = await start();
-    expectSucceeded(
-      await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
-      'Hello from account A.',
-    );
-    // Make b the better account: a sticky session must not move anyway.
-    current.fake.account('a@example.com').primary!.usedPercent = 90;
-    current.fake.account('b@example.com').primary!.usedPercent = 0;
-    expectSucceeded(
-      await current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', 'second turn']),
-      'Hello from account A.',
-    );
-    const turns = current.turns();
-    expect(turns.length).toBe(2);
-    expect(headerOf(turns[1]!, 'session-id')).toBe(headerOf(turns[0]!, 'session-id'));
-    expect(turns.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['a', 'a']);
-  });
-
-  it('pins a Codex process to a profile with --profile (CODEX_LAB_PROFILE)', async () => {
-    const current = await start();
-    const result = await current.codex(['exec', '--skip-git-repo-check', 'say hi'], {
-      profile: 'b',
-    });
-    expectSucceeded(result, 'Hello from account B.');
-    const turns = current.turns();
-    expect(turns.length).toBe(1);
-    expect(headerOf(turns[0]!, 'x-codex-lab-profile')).toBeUndefined();
-    expect(profileOf(current, bearerOf(turns[0]!))).toBe('b');
-    expect(headerOf(turns[0]!, 'chatgpt-account-id')).toBe(current.profiles[1]!.accountId);
-  });
-
-  it('falls over to another profile within the same turn on 429 usage_limit_reached, and skips the limited one until its reset', async () => {
-    const current = await start();
-    const first = await current.codex(['exec', '--skip-git-repo-check', 'first turn']);
-    expectSucceeded(first, 'Hello from account A.');
-    // No turn moved: `codex-lab codex` adds nothing after Codex exits.
-    expect(first.stderr).not.toContain('codex-lab: this run');
-    current.fake.account('a@example.com').stickyFailure = {
-      kind: 'usage_limit',
-      resetsInSeconds: 3600,
-    };
-    const fallback = await current.codex([
-      'exec',
-      '--skip-git-repo-check',
-      'resume',
-      '--last',
-      'second turn',
-    ]);
-    expectSucceeded(fallback, 'Hello from account B.');
-    expect(fallback.stdout + fallback.stderr).not.toContain('usage limit');
-    // Codex sent the run id (env_http_headers), so the move is told once Codex has exited.
-    expect(fallback.stderr.trimEnd().split('\n').at(-1)).toMatch(
-      /^codex-lab: this run: a → b at \d\d:\d\d, a limited until \d\d:\d\d$/,
-    );
-    const afterFallback = current.turns();
-    expect(afterFallback.map((turn) => profileOf(current, bearerOf(turn)))).toEqual([
-      'a',
-      'a',
-      'b',
-    ]);
-    // A new session does not try the limited profile again before its reset.
-    expectSucceeded(
-      await current.codex(['exec', '--skip-git-repo-check', 'new session']),
-      'Hello from account B.',
-    );
-    const later = current.turns().slice(afterFallback.length);
-    expect(later.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['b']);
-  });
-
-  it('refreshes once on 401 and retries with the rotated token, written to disk first', async () => {
-    const current = await start();
-    expectSucceeded(
-      await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
-      'Hello from account A.',
-    );
-    const before = await accessTokenOnDisk(current, 'a');
-    expireAccessTokens(current.fake, 'a@example.com');
-    expectSucceeded(
-      await current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', 'second turn']),
-      'Hello from account A.',
-    );
-    const after = await accessTokenOnDisk(current, 'a');
-    expect(after).not.toBe(before);
-    const turns = current.turns();
-    // The expired token may be met by the turn or by the router's usage poll first; either way
-    // exactly one refresh happens and the turn completes with the rotated token.
-    expect(bearerOf(turns[0]!)).toBe(before);
-    expect(bearerOf(turns.at(-1)!)).toBe(after);
-    const refreshes = current.fake.requests.filter((request) =>
-      request.path.startsWith('/oauth/token'),
-    );
-    expect(refreshes.length).toBe(1);
-  });
-
-  it('works with the printed config.toml block alone (command-backed auth, --strict-config)', async () => {
-    const current = await start();
-    // `codex-lab` on PATH, as the installed package provides it.
-    const shims = join(current.root, 'bin');
-    await mkdir(shims, { recursive: true });
-    const shim = join(shims, 'codex-lab');
-    await writeFile(shim, `#!/bin/sh\nexec "${process.execPath}" "${cliEntry}" "$@"\n`);
-    await chmod(shim, 0o755);
-    await writeFile(
-      join(current.codexHome, 'config.toml'),
-      // In TOML top-level keys precede every table: the quiet settings' one top-level key, then
-      // the block, then the quiet settings' tables.
-      `check_for_update_on_startup = false\n${codexConfigBlock({ routerUrl: current.routerUrl })}\n${quietCodexConfig.replace('check_for_update_on_startup = false', '')}`,
-    );
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        const child = spawn(
-          codexBin!,
-          ['exec', '--strict-config', '--skip-git-repo-check', 'say hi'],
-          {
-            cwd: current.workdir,
-            env: {
-              PATH: `${shims}:${process.env['PATH'] ?? ''}`,
-              HOME: join(current.root, 'home'),
-              CODEX_HOME: current.codexHome,
-              CODEX_LAB_HOME: current.labHome,
-              CODEX_LAB_PROFILE: 'b',
-              NO_PROXY: '127.0.0.1,localhost',
-            },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
+    it('answers a turn with a profile token upstream and never leaks the router token', async () => {
+      const current = await start();
+      const result = await current.codex(['exec', '--skip-git-repo-check', 'say hi']);
+      expectSucceeded(result, 'Hello from account A.');
+      const turns = current.turns();
+      expect(turns.length).toBe(1);
+      const turn = turns[0]!;
+      expect(profileOf(current, bearerOf(turn))).toBe('a');
+      expect(headerOf(turn, 'chatgpt-account-id')).toBe(current.profiles[0]!.accountId);
+      expect(headerOf(turn, 'session-id') ?? headerOf(turn, 'session_id')).toBeTruthy();
+      for (const request of current.fake.requests) {
+        expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
+        expect(request.body).not.toContain(current.routerToken);
+      }
+      expect(result.stdout + result.stderr).not.toContain(current.routerToken);
+      for (const profile of current.profiles) {
+        expect(result.stdout + result.stderr + current.routerOutput()).not.toContain(
+          profile.accessToken,
         );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-        child.once('close', (code) => resolve({ code, stdout, stderr }));
-      },
-    );
-    expectSucceeded(result, 'Hello from account B.');
-    const turns = current.turns();
-    expect(turns.length).toBe(1);
-    expect(profileOf(current, bearerOf(turns[0]!))).toBe('b');
-    for (const request of current.fake.requests) {
-      expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
-    }
-  });
-});
+      }
+    });
+
+    it('keeps both turns of one session on the same profile (sticky)', async () => {
+      const current = await start();
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
+        'Hello from account A.',
+      );
+      // Make b the better account: a sticky session must not move anyway.
+      current.fake.account('a@example.com').primary!.usedPercent = 90;
+      current.fake.account('b@example.com').primary!.usedPercent = 0;
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', 'second turn']),
+        'Hello from account A.',
+      );
+      const turns = current.turns();
+      expect(turns.length).toBe(2);
+      expect(headerOf(turns[1]!, 'session-id')).toBe(headerOf(turns[0]!, 'session-id'));
+      expect(turns.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['a', 'a']);
+    });
+
+    it('pins a Codex process to a profile with --profile (CODEX_LAB_PROFILE)', async () => {
+      const current = await start();
+      const result = await current.codex(['exec', '--skip-git-repo-check', 'say hi'], {
+        profile: 'b',
+      });
+      expectSucceeded(result, 'Hello from account B.');
+      const turns = current.turns();
+      expect(turns.length).toBe(1);
+      expect(headerOf(turns[0]!, 'x-codex-lab-profile')).toBeUndefined();
+      expect(profileOf(current, bearerOf(turns[0]!))).toBe('b');
+      expect(headerOf(turns[0]!, 'chatgpt-account-id')).toBe(current.profiles[1]!.accountId);
+    });
+
+    it('falls over to another profile within the same turn on 429 usage_limit_reached, and skips the limited one until its reset', async () => {
+      const current = await start();
+      const first = await current.codex(['exec', '--skip-git-repo-check', 'first turn']);
+      expectSucceeded(first, 'Hello from account A.');
+      // No turn moved: `codex-lab codex` adds nothing after Codex exits.
+      expect(first.stderr).not.toContain('codex-lab: this run');
+      current.fake.account('a@example.com').stickyFailure = {
+        kind: 'usage_limit',
+        resetsInSeconds: 3600,
+      };
+      const fallback = await current.codex([
+        'exec',
+        '--skip-git-repo-check',
+        'resume',
+        '--last',
+        'second turn',
+      ]);
+      expectSucceeded(fallback, 'Hello from account B.');
+      expect(fallback.stdout + fallback.stderr).not.toContain('usage limit');
+      // Codex sent the run id (env_http_headers), so the move is told once Codex has exited.
+      expect(fallback.stderr.trimEnd().split('\n').at(-1)).toMatch(
+        /^codex-lab: this run: a → b at \d\d:\d\d, a limited until \d\d:\d\d$/,
+      );
+      const afterFallback = current.turns();
+      expect(afterFallback.map((turn) => profileOf(current, bearerOf(turn)))).toEqual([
+        'a',
+        'a',
+        'b',
+      ]);
+      // A new session does not try the limited profile again before its reset.
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'new session']),
+        'Hello from account B.',
+      );
+      const later = current.turns().slice(afterFallback.length);
+      expect(later.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['b']);
+    });
+
+    it('refreshes once on 401 and retries with the rotated token, written to disk first', async () => {
+      const current = await start();
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
+        'Hello from account A.',
+      );
+      const before = await accessTokenOnDisk(current, 'a');
+      expireAccessTokens(current.fake, 'a@example.com');
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', 'second turn']),
+        'Hello from account A.',
+      );
+      const after = await accessTokenOnDisk(current, 'a');
+      expect(after).not.toBe(before);
+      const turns = current.turns();
+      // The expired token may be met by the turn or by the router's usage poll first; either way
+      // exactly one refresh happens and the turn completes with the rotated token.
+      expect(bearerOf(turns[0]!)).toBe(before);
+      expect(bearerOf(turns.at(-1)!)).toBe(after);
+      const refreshes = current.fake.requests.filter((request) =>
+        request.path.startsWith('/oauth/token'),
+      );
+      expect(refreshes.length).toBe(1);
+    });
+
+    it('works with the printed config.toml block alone (command-backed auth, --strict-config)', async () => {
+      const current = await start();
+      const result = await runWithConfigBlock(current, codexBin, { CODEX_LAB_PROFILE: 'b' });
+      expectSucceeded(result, 'Hello from account B.');
+      const turns = current.turns();
+      expect(turns.length).toBe(1);
+      expect(profileOf(current, bearerOf(turns[0]!))).toBe('b');
+      for (const request of current.fake.requests) {
+        expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
+      }
+    });
+
+    it('carries a session with reasoning history across a fallback and a router restart, each profile keeping its own ciphertext', async () => {
+      const current = await start();
+      const resume = (text: string) =>
+        current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', text]);
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
+        'Hello from account A.',
+      );
+      expectSucceeded(await resume('second turn'), 'Hello from account A.');
+      // Codex replays the first turn's reasoning, minted by a, to a: byte-exact.
+      const second = current.turns().at(-1)!;
+      expect(blobsOf(second).length).toBeGreaterThanOrEqual(1);
+      for (const blob of blobsOf(second)) {
+        expect(
+          checkEncryptedContent(current.fake, current.fake.account('a@example.com'), blob),
+        ).toBe('ok');
+      }
+      // a runs out: the session moves to b in the middle of its history.
+      current.fake.account('a@example.com').stickyFailure = {
+        kind: 'usage_limit',
+        resetsInSeconds: 3600,
+      };
+      const moved = await resume('third turn');
+      expectSucceeded(moved, 'Hello from account B.');
+      const b = current.fake.account('b@example.com');
+      const onB = current.turns().at(-1)!;
+      expect(profileOf(current, bearerOf(onB))).toBe('b');
+      for (const blob of blobsOf(onB))
+        expect(checkEncryptedContent(current.fake, b, blob)).toBe('ok');
+      expectSucceeded(await resume('fourth turn'), 'Hello from account B.');
+      const fourth = current.turns().at(-1)!;
+      const own = blobsOf(fourth);
+      // b's own reasoning from the third turn is kept, byte-exact; a's stays out.
+      expect(own.length).toBeGreaterThanOrEqual(1);
+      for (const blob of own) expect(checkEncryptedContent(current.fake, b, blob)).toBe('ok');
+      // A restarted router has forgotten who minted what; b runs out too: c gets the whole
+      // history, refuses the foreign blobs once, and the stripped retry completes the turn.
+      await current.restartRouter();
+      b.stickyFailure = { kind: 'usage_limit', resetsInSeconds: 3600 };
+      const before = current.turns().length;
+      expectSucceeded(await resume('fifth turn'), 'Hello from account C.');
+      const onC = current
+        .turns()
+        .slice(before)
+        .filter((turn) => profileOf(current, bearerOf(turn)) === 'c');
+      expect(onC.length).toBe(2);
+      expect(blobsOf(onC[0]!).length).toBeGreaterThanOrEqual(2);
+      expect(blobsOf(onC[1]!)).toEqual([]);
+    });
+
+    it('keeps Codex’s own ChatGPT traffic working with a ChatGPT login in CODEX_HOME, through codex-lab codex and the config block', async () => {
+      const current = await start();
+      const mine = await current.signInCodexHome('me@example.com');
+      const sendsSideTraffic = version.localeCompare('0.171.0', 'en', { numeric: true }) >= 0;
+      for (const run of [
+        () => current.codex(['exec', '--skip-git-repo-check', 'say hi']),
+        () => runWithConfigBlock(current, codexBin),
+      ]) {
+        const seenBefore = current.fake.requests.length;
+        const result = await run();
+        expectSucceeded(result, 'Hello from account A.');
+        expect(result.stdout + result.stderr).not.toMatch(/AuthRequired|401/);
+        const side = current.fake.requests
+          .slice(seenBefore)
+          .filter((request) => isChatGptSidePath(request.path.split('?')[0]!));
+        // 0.169 sends no side traffic; 0.171 does, and it must arrive with the user's own token.
+        if (sendsSideTraffic) {
+          expect(side.some((request) => request.path.startsWith('/backend-api/ps/mcp'))).toBe(true);
+          expect(side.some((request) => bearerOf(request) === mine)).toBe(true);
+        }
+        for (const request of side) {
+          const bearer = bearerOf(request);
+          if (bearer !== undefined) expect(bearer, request.path).toBe(mine);
+        }
+        // The turn itself is routed: a profile's token, never the user's.
+        expect(profileOf(current, bearerOf(current.turns().at(-1)!))).toBe('a');
+      }
+    });
+
+    it('answers supports_websockets = true with 426 so Codex starts as fast as without it, and never forwards the upgrade', async () => {
+      const current = await start();
+      const timed = async (extra: string[]): Promise<number> => {
+        const started = Date.now();
+        const result = await current.codex(['exec', ...extra, '--skip-git-repo-check', 'say hi']);
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stdout).toContain('Hello from account A.');
+        return Date.now() - started;
+      };
+      const plain = await timed([]);
+      const withWebSockets = await timed([
+        '-c',
+        `model_providers.${codexOverrideProviderId}.supports_websockets=true`,
+      ]);
+      expect(withWebSockets - plain).toBeLessThan(1000);
+      expect(current.fake.requests.filter((request) => request.upgrade === true)).toEqual([]);
+      expect(
+        current.fake.requests.filter(
+          (request) =>
+            request.method === 'GET' && request.path.startsWith('/backend-api/codex/responses'),
+        ),
+      ).toEqual([]);
+    });
+
+    it('falls over on a 429 from an upstream that compresses every answer', async () => {
+      const current = await start();
+      setCompression(current.fake, true);
+      current.fake.account('a@example.com').stickyFailure = {
+        kind: 'usage_limit',
+        resetsInSeconds: 3600,
+      };
+      const result = await current.codex(['exec', '--skip-git-repo-check', 'say hi']);
+      expectSucceeded(result, 'Hello from account B.');
+      expect(result.stdout + result.stderr).not.toContain('exceeded retry limit');
+      expect(current.turns().map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['a', 'b']);
+    });
+  },
+);

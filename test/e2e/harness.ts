@@ -3,28 +3,88 @@
  * as a child process) and the real Codex CLI run through `codex-lab codex`, all on loopback with
  * throw-away homes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
 import type { FakeAccountInit } from '../fakes/accounts.ts';
 import { seedProfiles, type SeedProfile, type SeededProfile } from '../helpers/seed-profiles.ts';
 
-/** Where CI installs Codex when `CODEX_LAB_TEST_CODEX_BIN` is not set. */
-export const defaultCodexBin = '/root/.cache/codex-lab-ci/codex-cli/node_modules/.bin/codex';
+/** Where CI installs each Codex version: `<cache>/codex-cli-<version>` (see `.ci/run`). */
+export const codexCacheFolder = join(
+  process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'),
+  'codex-lab-ci',
+);
 
-/** The Codex binary under test, or a reason to skip. */
-export function resolveCodexBin(env: NodeJS.ProcessEnv = process.env): {
-  bin?: string;
+/** One Codex binary under test and its version. */
+export interface CodexUnderTest {
+  bin: string;
+  version: string;
+}
+
+/** The version of the `@openai/codex` package a `node_modules/.bin/codex` belongs to. */
+function codexVersionOf(bin: string): string {
+  try {
+    const manifest = JSON.parse(
+      readFileSync(join(dirname(bin), '..', '@openai', 'codex', 'package.json'), 'utf8'),
+    ) as { version?: unknown };
+    if (typeof manifest.version === 'string') return manifest.version;
+  } catch {
+    // Not an npm install layout: ask the binary.
+  }
+  const printed = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  return /(\d+\.\d+\.\d+)/.exec(printed)?.[1] ?? 'unknown';
+}
+
+/**
+ * The Codex binaries the e2e suite runs against, oldest first: `CODEX_LAB_TEST_CODEX_BINS`
+ * (colon-separated, what `.ci/run` exports: the pinned and the newest version), else
+ * `CODEX_LAB_TEST_CODEX_BIN`, else every `codex-cli-<version>` install in the cache folder.
+ * Empty with a reason when none is installed.
+ */
+export function resolveCodexBins(env: NodeJS.ProcessEnv = process.env): {
+  codexes: CodexUnderTest[];
   skipReason?: string;
 } {
-  const bin = env['CODEX_LAB_TEST_CODEX_BIN']?.trim() || defaultCodexBin;
-  if (existsSync(bin)) return { bin };
+  const listed =
+    env['CODEX_LAB_TEST_CODEX_BINS']?.trim() || env['CODEX_LAB_TEST_CODEX_BIN']?.trim();
+  let bins: string[];
+  if (listed) {
+    bins = listed.split(':').filter((bin) => bin !== '');
+  } else {
+    const folders = existsSync(codexCacheFolder) ? readdirSync(codexCacheFolder) : [];
+    bins = folders
+      .filter((folder) => /^codex-cli(-\d+\.\d+\.\d+)?$/.test(folder))
+      .map((folder) => join(codexCacheFolder, folder, 'node_modules', '.bin', 'codex'));
+  }
+  const codexes = new Map<string, CodexUnderTest>();
+  for (const bin of bins.filter((candidate) => existsSync(candidate))) {
+    const version = codexVersionOf(bin);
+    if (!codexes.has(version)) codexes.set(version, { bin, version });
+  }
+  const sorted = [...codexes.values()].sort((left, right) =>
+    left.version.localeCompare(right.version, 'en', { numeric: true }),
+  );
+  if (sorted.length > 0) return { codexes: sorted };
   return {
-    skipReason: `the real Codex CLI is not installed (CODEX_LAB_TEST_CODEX_BIN unset and ${defaultCodexBin} missing); install @openai/codex into a cache folder to run the e2e suite`,
+    codexes: [],
+    skipReason: `the real Codex CLI is not installed (CODEX_LAB_TEST_CODEX_BINS and CODEX_LAB_TEST_CODEX_BIN unset, no ${join(codexCacheFolder, 'codex-cli-<version>')}); run .ci/run or install @openai/codex into such a folder to run the e2e suite`,
   };
+}
+
+/**
+ * Codex's warning for a key it does not know under `model_providers.*` given with `-c`
+ * (`--strict-config` only warns there): the suite fails on it for every key Codex Lab sets.
+ */
+export const ignoredKeyWarning = /is ignored/;
+
+/** Puts `--strict-config` right after the subcommand (`exec`), as a user checking their set-up would. */
+export function withStrictConfig(args: string[]): string[] {
+  if (args[0] !== 'exec' || args.includes('--strict-config')) return args;
+  return ['exec', '--strict-config', ...args.slice(1)];
 }
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -65,6 +125,7 @@ export interface E2eWorld {
   codexHome: string;
   workdir: string;
   profiles: SeededProfile[];
+  /** Where the router listens now (changes with `restartRouter`). */
   routerUrl: string;
   routerPort: number;
   routerToken: string;
@@ -73,6 +134,10 @@ export interface E2eWorld {
   codex: (args: string[], options?: { profile?: string }) => Promise<RunResult>;
   /** `/codex/responses` requests the fake received, in order. */
   turns: () => RecordedRequest[];
+  /** Stops the router and starts a new one over the same home (it remembers nothing in memory). */
+  restartRouter: () => Promise<void>;
+  /** Writes a ChatGPT login for the fake account `email` into Codex's home; returns its access token. */
+  signInCodexHome: (email: string) => Promise<string>;
   close: () => Promise<void>;
 }
 
@@ -169,10 +234,24 @@ export async function startWorld(options: {
     await rm(root, { recursive: true, force: true });
     throw error;
   }
-  const started = router;
-  const routerPort = Number(new URL(started.url).port);
+  let started = router;
+  const stopRouter = async (): Promise<void> => {
+    const child = started.child;
+    child.kill('SIGTERM');
+    await new Promise<void>((resolvePromise) => {
+      if (child.exitCode !== null) return resolvePromise();
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolvePromise();
+      }, 5_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolvePromise();
+      });
+    });
+  };
   const routerToken = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
-  return {
+  const world: E2eWorld = {
     fake,
     root,
     labHome,
@@ -180,9 +259,9 @@ export async function startWorld(options: {
     workdir,
     profiles,
     routerUrl: started.url,
-    routerPort,
+    routerPort: Number(new URL(started.url).port),
     routerToken,
-    routerOutput: started.output,
+    routerOutput: () => started.output(),
     codex: (args, runOptions = {}) =>
       runChild(
         process.execPath,
@@ -191,11 +270,11 @@ export async function startWorld(options: {
           'codex',
           ...(runOptions.profile ? ['--profile', runOptions.profile] : []),
           '--',
-          ...args,
+          ...withStrictConfig(args),
         ],
         {
           ...env,
-          CODEX_LAB_PORT: String(routerPort),
+          CODEX_LAB_PORT: String(world.routerPort),
           CODEX_LAB_CODEX_BIN: options.codexBin,
           CODEX_HOME: codexHome,
         },
@@ -203,23 +282,24 @@ export async function startWorld(options: {
       ),
     turns: () =>
       fake.requests.filter((request) => request.path.startsWith('/backend-api/codex/responses')),
+    async restartRouter() {
+      await stopRouter();
+      started = await startRouter(env, workdir);
+      world.routerUrl = started.url;
+      world.routerPort = Number(new URL(started.url).port);
+    },
+    async signInCodexHome(email) {
+      const auth = issueAuthDotJson(fake, email) as { tokens: { access_token: string } };
+      await writeFile(join(codexHome, 'auth.json'), JSON.stringify(auth), { mode: 0o600 });
+      return auth.tokens.access_token;
+    },
     async close() {
-      started.child.kill('SIGTERM');
-      await new Promise<void>((resolvePromise) => {
-        if (started.child.exitCode !== null) return resolvePromise();
-        const timer = setTimeout(() => {
-          started.child.kill('SIGKILL');
-          resolvePromise();
-        }, 5_000);
-        started.child.once('exit', () => {
-          clearTimeout(timer);
-          resolvePromise();
-        });
-      });
+      await stopRouter();
       await fake.close();
       await rm(root, { recursive: true, force: true });
     },
   };
+  return world;
 }
 
 /** The bearer of a recorded request. */
