@@ -48,6 +48,11 @@ export interface LabConfig {
   primingPollMs: number | null;
   /** `CODEX_LAB_PROFILE`: the profile this process (a Codex run) is pinned to; null when unset. */
   profile: string | null;
+  /**
+   * `CODEX_LAB_UPSTREAM_ZSTD` (`on` or `off`, default `on`): the router sends large turn bodies to
+   * OpenAI zstd-compressed, as Codex itself does with a ChatGPT login.
+   */
+  upstreamZstd: boolean;
 }
 
 /** One setting's text, trimmed; undefined when unset or blank. */
@@ -135,7 +140,17 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     logLevel: (logLevel as LogLevel | undefined) ?? null,
     primingPollMs,
     profile: text(env, 'CODEX_LAB_PROFILE') ?? null,
+    upstreamZstd: parseSwitch(env, 'CODEX_LAB_UPSTREAM_ZSTD', true),
   };
+}
+
+/** An on/off setting: `on`/`off`, `true`/`false`, `1`/`0` (any case); `fallback` when unset. */
+function parseSwitch(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = text(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (value === 'on' || value === 'true' || value === '1') return true;
+  if (value === 'off' || value === 'false' || value === '0') return false;
+  throw new LabError('invalid_config', `${name} must be on or off, not "${env[name]?.trim()}".`);
 }
 
 /** The settings with every default: what a process with no `CODEX_LAB_*` variable runs with. */

@@ -16,7 +16,9 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
+import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
@@ -75,6 +77,13 @@ export interface RouterServerOptions {
   publicRoutes?: RouteHandler;
   /** Upstream dispatcher; default a keep-alive undici Pool to the base URL's origin. */
   dispatcher?: Dispatcher;
+  /**
+   * Send large turn bodies zstd-compressed (level 3), as Codex does with a ChatGPT login. Default
+   * true (`CODEX_LAB_UPSTREAM_ZSTD`); an upstream that refuses them turns it off for the process.
+   */
+  compressRequests?: boolean;
+  /** Bodies smaller than this go plain: compressing them costs more than it saves. Default 8 KB. */
+  compressMinBytes?: number;
 }
 
 /** A running router. */
@@ -122,6 +131,25 @@ const notForwardedDownstream: ReadonlySet<string> = new Set([...hopHeaders, 'set
 const needsNormalising = /[%\\]|\/\.|\/\//;
 
 const maxAttempts = 16;
+const defaultCompressMinBytes = 8 * 1024;
+/** An upstream 400 that refuses the body's encoding rather than its content. */
+const encodingRefusal = /zstd|content-encoding|decompress/i;
+const zstdCompressCallback = zlib.zstdCompress;
+/** zstd level 3 (Codex's), on the thread pool: never on the event loop. */
+function zstdCompress(body: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    zstdCompressCallback(
+      body,
+      { params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    ),
+  );
+}
+
+function isIdentity(encoding: string | undefined): boolean {
+  const name = (encoding ?? '').trim().toLowerCase();
+  return name === '' || name === 'identity';
+}
 /** Error bodies the router reads (429, 400) are small JSON; more is cut off. */
 const maxErrorBodyBytes = 64 * 1024;
 /** A usage answer the router replaces is read whole up to this size. */
@@ -143,6 +171,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     });
   const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
   const { engine, clock, logger, token } = options;
+  let upstreamTakesZstd = options.compressRequests ?? true;
+  const compressMinBytes = options.compressMinBytes ?? defaultCompressMinBytes;
   const ciphertext = engine.ciphertext ?? new CiphertextOwners();
   const log = logger.child({ component: 'router' });
   const tokenMatches = tokenMatcher(token);
@@ -269,6 +299,36 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const excluded = new Map<string, string>();
     // At most one retry with every bound blob stripped, per request (never a loop).
     let strippedAll = false;
+    // The body as it goes over the wire: compressed once per distinct outgoing body.
+    const clientEncoded = !isIdentity(header(request.headers['content-encoding']));
+    let compressedFrom: Buffer | null = null;
+    let compressed: Buffer | null = null;
+    /**
+     * What goes upstream for `outgoing`: a large turn in plain JSON (the client's, or a rewrite)
+     * is zstd-compressed on the thread pool, as Codex sends it with a ChatGPT login; a body the
+     * client already encoded keeps its bytes and header. `encoding` undefined keeps the client's
+     * `Content-Encoding`, null drops it.
+     */
+    async function wireBody(
+      outgoing: Buffer | null,
+      rewritten: boolean,
+    ): Promise<{ body: Buffer | null; encoding: string | null | undefined }> {
+      const plain = rewritten || !clientEncoded;
+      if (
+        !turn ||
+        !plain ||
+        outgoing === null ||
+        !upstreamTakesZstd ||
+        outgoing.length < compressMinBytes
+      ) {
+        return { body: outgoing, encoding: rewritten ? null : undefined };
+      }
+      if (compressedFrom !== outgoing) {
+        compressed = await zstdCompress(outgoing);
+        compressedFrom = outgoing;
+      }
+      return { body: compressed, encoding: 'zstd' };
+    }
     // The per-request log's measurements: a few numbers and, for streamed turns, a tail tap.
     const startedAt = clock.now();
     let firstByteAt: number | null = null;
@@ -335,14 +395,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
 
         let refreshed = false;
         for (;;) {
+          const wire = await wireBody(outgoing, rewritten);
           let upstream: Dispatcher.ResponseData;
           try {
             upstream = await dispatcher.request({
               origin: base.origin,
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
-              headers: upstreamHeaders(request.headers, credentials, rewritten),
-              body: outgoing,
+              headers: upstreamHeaders(request.headers, credentials, wire.encoding),
+              body: wire.body,
               signal: aborter.signal,
             });
           } catch (error) {
@@ -403,8 +464,22 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             excluded.set(pick.profile, 'unauthorized');
             break;
           }
+          let read: { raw: Buffer; text: string } | null = null;
+          if (wire.encoding === 'zstd' && (status === 415 || status === 400)) {
+            read = await readErrorBody(upstream);
+            if (status === 415 || encodingRefusal.test(read.text)) {
+              // An upstream that will not take compressed bodies: this request and every later
+              // one go plain (a setting turns compression off for good).
+              upstreamTakesZstd = false;
+              log.warn(
+                { profile: pick.profile, status },
+                'upstream refused a zstd body; sending plain',
+              );
+              continue;
+            }
+          }
           if (status === 400 && turn) {
-            const read = await readErrorBody(upstream);
+            read ??= await readErrorBody(upstream);
             engine.observe(pick.profile, status, upstream.headers);
             if (!strippedAll && body && isCiphertextRejection(status, read.text)) {
               // Ciphertext the router could not attribute (minted before a restart, or by a
@@ -552,7 +627,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         method: 'GET',
         path: `${basePath}/wham/usage`,
         headers: {
-          ...upstreamHeaders({}, credentials, false),
+          ...upstreamHeaders({}, credentials, undefined),
+          ...codexClientHeaders('application/json'),
           accept: 'application/json',
         },
         signal,
@@ -650,14 +726,19 @@ function copyHeaders(
   return headers;
 }
 
+/**
+ * The upstream request's headers: the client's, minus hop and client-only ones, with the profile's
+ * credentials. `encoding`: undefined keeps the client's `Content-Encoding` (its bytes go as they
+ * came), null drops it (a rewritten, plain body), a name sets it (a body the router compressed).
+ */
 function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   credentials: UpstreamCredentials,
-  rewritten: boolean,
+  encoding: string | null | undefined,
 ): Record<string, string | string[]> {
   const headers = copyHeaders(incoming, notForwardedUpstream);
-  // A rewritten body is plain JSON, whatever encoding the client's bytes had.
-  if (rewritten) delete headers['content-encoding'];
+  if (encoding === null) delete headers['content-encoding'];
+  else if (encoding !== undefined) headers['content-encoding'] = encoding;
   headers['authorization'] = `Bearer ${credentials.accessToken}`;
   if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
   return headers;

@@ -223,6 +223,7 @@ export class LabService implements ControlApiService {
       logger: this.#options.logger,
       port: options.port ?? this.#options.config.port,
       host: options.host ?? '127.0.0.1',
+      compressRequests: this.#options.config.upstreamZstd,
       control: createControlApi({ service: this, clock: this.#clock }),
       ...(rendererDir ? { publicRoutes: createDashboardRoutes(rendererDir) } : {}),
     });

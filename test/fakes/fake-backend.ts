@@ -196,6 +196,15 @@ export function rateLimitHeaders(
 }
 
 const compressionKey = 'backend.compression';
+const refuseEncodedKey = 'backend.refuseEncodedBodies';
+
+/**
+ * Makes the backend refuse request bodies with a `Content-Encoding` (415), as an upstream that
+ * stopped accepting compressed requests would: the router must then resend the body plain.
+ */
+export function setRefuseEncodedBodies(fake: FakeChatGpt, refuse: boolean): void {
+  fake.extensions.set(refuseEncodedKey, refuse);
+}
 /** The encoding each answer gets, chosen from its request's `Accept-Encoding`. */
 const answerEncodings = new WeakMap<ServerResponse, 'zstd' | 'gzip'>();
 
@@ -662,6 +671,23 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
   const isUsage = method === 'GET' && path === '/backend-api/wham/usage';
   if (!isResponses && !isCompact && !isModels && !isUsage) return false;
   chooseAnswerEncoding(fake, request, response);
+
+  const bodyEncoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
+  if (
+    fake.extensions.get(refuseEncodedKey) === true &&
+    bodyEncoding !== '' &&
+    bodyEncoding !== 'identity'
+  ) {
+    sendJson(response, 415, {
+      error: {
+        message: `Unsupported Content-Encoding: ${bodyEncoding}.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'unsupported_content_encoding',
+      },
+    });
+    return true;
+  }
 
   let body: Buffer;
   try {

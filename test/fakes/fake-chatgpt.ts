@@ -15,6 +15,8 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** Bytes of the body as they came over the wire (compressed, when it was). */
+  bytes: number;
   at: number;
   /** True for a WebSocket upgrade request (recorded before it is refused or accepted). */
   upgrade?: boolean;
@@ -118,6 +120,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
       path: url.pathname + url.search,
       headers: { ...request.headers },
       body: '',
+      bytes: 0,
       at: Date.now(),
       upgrade: true,
     });
@@ -145,6 +148,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
         path: url.pathname + url.search,
         headers: { ...request.headers },
         body: body.toString('utf8'),
+        bytes: body.length,
         at: Date.now(),
       });
       void (async () => {

@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkEncryptedContent, mintEncryptedContent } from '../fakes/ciphertext.ts';
-import { setCompression } from '../fakes/fake-backend.ts';
+import { setCompression, setRefuseEncodedBodies } from '../fakes/fake-backend.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import { issueTokens } from '../fakes/fake-issuer.ts';
 import { createTestLabService, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
@@ -360,5 +360,87 @@ describe('Codex’s own ChatGPT-side traffic', () => {
     });
     expect(stranger.status).toBe(401);
     expect(stranger.headers.get('x-codex-lab-profile')).toBeNull();
+  });
+});
+
+describe('zstd request bodies upstream', () => {
+  /** A Codex-sized turn (~64 KB of history) as plain JSON. */
+  function largeTurn(session: string): string {
+    const filler = 'export function handler(request) { return request.body; }\n'.repeat(1100);
+    return JSON.stringify({
+      model: 'gpt-6.2-sol',
+      stream: true,
+      store: false,
+      prompt_cache_key: session,
+      input: [
+        { type: 'function_call_output', call_id: 'call_1', output: filler },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'next' }] },
+      ],
+    });
+  }
+
+  const send = (current: TestRouter, payload: string) =>
+    fetch(`${current.url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${current.token}`, 'content-type': 'application/json' },
+      body: payload,
+    });
+
+  it('compresses a large turn with zstd and leaves a small one plain', async () => {
+    const current = await start();
+    const payload = largeTurn('zstd-large');
+    const response = await send(current, payload);
+    expect(response.status).toBe(200);
+    await response.text();
+    const seen = turnsSeen(current).at(-1)!;
+    expect(seen.headers['content-encoding']).toBe('zstd');
+    expect(seen.body).toBe(payload);
+    expect(seen.bytes).toBeLessThan(Buffer.byteLength(payload) / 2.5);
+    const small = await (await conversation(current, 'zstd-small').turn('hi')).text();
+    expect(small).toContain('response.completed');
+    expect(turnsSeen(current).at(-1)!.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('resends plain when the upstream refuses the encoding, and stays plain', async () => {
+    const current = await start();
+    setRefuseEncodedBodies(current.fake, true);
+    const payload = largeTurn('zstd-refused');
+    const before = turnsSeen(current).length;
+    const response = await send(current, payload);
+    expect(response.status).toBe(200);
+    await response.text();
+    const attempts = turnsSeen(current).slice(before);
+    expect(attempts.map((attempt) => attempt.headers['content-encoding'])).toEqual([
+      'zstd',
+      undefined,
+    ]);
+    expect(attempts[1]!.body).toBe(payload);
+    const again = await send(current, largeTurn('zstd-refused-2'));
+    await again.text();
+    expect(turnsSeen(current).at(-1)!.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('sends plain bodies when CODEX_LAB_UPSTREAM_ZSTD is off', async () => {
+    const current = await start();
+    await current.service.stop();
+    const plain = createTestLabService(current.fake, current.paths, {
+      env: { CODEX_LAB_UPSTREAM_ZSTD: 'off' },
+    });
+    const { url } = await plain.start({ port: 0 });
+    try {
+      const response = await fetch(`${url}/backend-api/codex/responses`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await plain.routerToken()}`,
+          'content-type': 'application/json',
+        },
+        body: largeTurn('zstd-off'),
+      });
+      expect(response.status).toBe(200);
+      await response.text();
+      expect(turnsSeen(current).at(-1)!.headers['content-encoding']).toBeUndefined();
+    } finally {
+      await plain.stop();
+    }
   });
 });

@@ -28,6 +28,7 @@ describe('readConfig', () => {
       logLevel: null,
       primingPollMs: null,
       profile: null,
+      upstreamZstd: true,
     });
   });
 
@@ -43,6 +44,7 @@ describe('readConfig', () => {
         CODEX_LAB_LOG_LEVEL: 'DEBUG',
         CODEX_LAB_PRIMING_POLL_MS: '250',
         CODEX_LAB_PROFILE: 'work',
+        CODEX_LAB_UPSTREAM_ZSTD: ' Off ',
       }),
     ).toEqual({
       home: resolve('relative/home'),
@@ -55,6 +57,7 @@ describe('readConfig', () => {
       logLevel: 'debug',
       primingPollMs: 250,
       profile: 'work',
+      upstreamZstd: false,
     });
   });
 
@@ -79,6 +82,9 @@ describe('readConfig', () => {
     );
     expect(failure({ CODEX_LAB_PRIMING_POLL_MS: '1.5' }).message).toBe(
       'CODEX_LAB_PRIMING_POLL_MS must be a positive whole number of milliseconds, not "1.5".',
+    );
+    expect(failure({ CODEX_LAB_UPSTREAM_ZSTD: 'maybe' }).message).toBe(
+      'CODEX_LAB_UPSTREAM_ZSTD must be on or off, not "maybe".',
     );
   });
 
