@@ -20,6 +20,7 @@ import * as zlib from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
+import { extractRouteContext } from '../router/route-context.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
@@ -268,12 +269,25 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const kind = kindOf(method, subPath);
     let raw: Buffer | null = null;
     let body: Record<string, unknown> | null = null;
+    const turn = kind === 'responses' || kind === 'compact';
+    // A turn's body is parsed only when something needs it: routing when the headers lack the
+    // session or the model (Codex sends both), or a rewrite. The normal path parses nothing.
+    let parsed: Record<string, unknown> | null = null;
+    const parseTurn = async (): Promise<Record<string, unknown>> => {
+      parsed ??= parseJsonBody(
+        await decodeBody(
+          raw ?? Buffer.alloc(0),
+          header(request.headers['content-encoding']),
+          bodyLimit,
+        ),
+      );
+      return parsed;
+    };
     if (method !== 'GET' && method !== 'HEAD') {
       try {
         raw = await readRequestBody(request, bodyLimit, bodyIdleMs);
-        if (kind === 'responses' || kind === 'compact') {
-          const encoding = header(request.headers['content-encoding']);
-          body = parseJsonBody(await decodeBody(raw, encoding, bodyLimit));
+        if (turn) {
+          if (routingNeedsBody(request.headers)) body = await parseTurn();
         } else if (raw.length > 0 && /json/i.test(header(request.headers['content-type']) ?? '')) {
           body = await tryParse(raw, header(request.headers['content-encoding']), bodyLimit);
         }
@@ -291,7 +305,6 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const info: ProxyRequestInfo = { kind, method, path: subPath, headers: request.headers, body };
     const ticket = engine.prepare(info);
     const sessionId = ticket.sessionId ?? null;
-    const turn = kind === 'responses' || kind === 'compact';
     const aborter = new AbortController();
     response.on('close', () => {
       if (!response.writableFinished) aborter.abort();
@@ -377,9 +390,21 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         // The client's bytes, unless this profile must not see another account's ciphertext.
         let outgoing = raw;
         let rewritten = false;
-        if (turn && body && sessionId !== null && ciphertext.hasForeign(sessionId, pick.profile)) {
+        if (
+          turn &&
+          raw !== null &&
+          sessionId !== null &&
+          ciphertext.hasForeign(sessionId, pick.profile)
+        ) {
           const profile = pick.profile;
-          const stripped = stripCiphertext(body, (blob) => {
+          let whole: Record<string, unknown>;
+          try {
+            whole = await parseTurn();
+          } catch (error) {
+            if (!isLabError(error)) throw error;
+            return sendError(response, 400, error.code, error.message);
+          }
+          const stripped = stripCiphertext(whole, (blob) => {
             const owner = ciphertext.ownerOf(sessionId, blob);
             return owner === undefined || owner === profile;
           });
@@ -481,11 +506,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (status === 400 && turn) {
             read ??= await readErrorBody(upstream);
             engine.observe(pick.profile, status, upstream.headers);
-            if (!strippedAll && body && isCiphertextRejection(status, read.text)) {
+            const whole =
+              strippedAll || !isCiphertextRejection(status, read.text)
+                ? null
+                : await parseTurn().catch(() => null);
+            if (whole) {
               // Ciphertext the router could not attribute (minted before a restart, or by a
               // profile since renamed): once, on the same profile, with every bound blob removed.
               strippedAll = true;
-              const stripped = stripAllCiphertext(body);
+              const stripped = stripAllCiphertext(whole);
               if (stripped) {
                 log.info(
                   { profile: pick.profile, removed: stripped.removed },
@@ -554,11 +583,17 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     let raw: Buffer | null = null;
     if (method !== 'GET' && method !== 'HEAD') {
       try {
-        raw = await readRequestBody(request, bodyLimit);
+        raw = await readRequestBody(request, bodyLimit, bodyIdleMs);
       } catch (error) {
         if (!isLabError(error)) throw error;
+        // Stop reading, and close the connection: the rest of the body is never drained.
         response.setHeader('connection', 'close');
-        return sendError(response, 413, error.code, error.message);
+        return sendError(
+          response,
+          error.code === 'payload_too_large' ? 413 : 400,
+          error.code,
+          error.message,
+        );
       }
     }
     const aborter = new AbortController();
@@ -684,6 +719,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (!options.dispatcher) await dispatcher.close().catch(() => undefined);
     },
   };
+}
+
+/** Whether routing a turn needs its body: the headers carry no session key or no model. */
+function routingNeedsBody(headers: IncomingHttpHeaders): boolean {
+  const context = extractRouteContext(headers, null);
+  return context.sessionId === null || context.model === null;
 }
 
 function kindOf(method: string, subPath: string): ProxyRequestKind {

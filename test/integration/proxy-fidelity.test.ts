@@ -444,3 +444,49 @@ describe('zstd request bodies upstream', () => {
     }
   });
 });
+
+describe('the hot path parses nothing when nothing must change', () => {
+  /** Codex's own headers: the session and the model travel outside the body. */
+  const codexHeaders = (current: TestRouter, session: string) => ({
+    authorization: `Bearer ${current.token}`,
+    'content-type': 'application/json',
+    'session-id': session,
+    'x-codex-turn-metadata': JSON.stringify({ session_id: session, model: 'gpt-6.2-sol' }),
+  });
+
+  it('routes a turn with Codex’s headers without reading its body (the upstream judges it)', async () => {
+    const current = await start();
+    // Not JSON at all: had the router parsed it, it would have answered 400 itself.
+    const bytes = '{"model":"gpt-6.2-sol","input":[ this is not json';
+    const response = await fetch(`${current.url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: codexHeaders(current, 'unparsed'),
+      body: bytes,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-codex-lab-profile')).not.toBeNull();
+    await response.text();
+    expect(turnsSeen(current).at(-1)!.body).toBe(bytes);
+  });
+
+  it('answers a clear 400 when a body that must be rewritten is not JSON', async () => {
+    const current = await start();
+    await current.service.setActive({ profile: 'alpha' });
+    const chat = conversation(current, 'broken-rewrite');
+    expect((await chat.turn('one')).status).toBe(200);
+    current.fake.account('alpha@example.com').stickyFailure = {
+      kind: 'usage_limit',
+      resetsInSeconds: 3600,
+    };
+    const response = await fetch(`${current.url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: codexHeaders(current, 'broken-rewrite'),
+      body: '{"input":[{"type":"reasoning","encrypted_content":"gAAAAA',
+    });
+    expect(response.status).toBe(400);
+    const error = ((await response.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('bad_request');
+    expect(error.message).toMatch(/not valid JSON/);
+    expect(error.message).not.toContain('gAAAAA');
+  });
+});
