@@ -23,7 +23,12 @@ import { usageResponseFromSnapshot } from '../quota/usage.ts';
 import { CircuitBreaker } from '../router/circuit.ts';
 import { DecisionLog } from '../router/decision-log.ts';
 import { RequestLog } from '../router/request-log.ts';
-import { chooseProfile, type RoutingCandidate, type RoutingPin } from '../router/policy.ts';
+import {
+  chooseProfile,
+  stickyDecision,
+  type RoutingCandidate,
+  type RoutingPin,
+} from '../router/policy.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { BucketMap, SessionTable } from '../router/sessions.ts';
 import type { DecisionView, RouteReason, SessionView } from '../view-types.ts';
@@ -92,6 +97,8 @@ const sharedWindowMs = 10_000;
 export class LabEngine implements ProxyEngine {
   readonly #options: LabEngineOptions;
   #profiles: string[] = [];
+  /** `#profiles` as a set, for the sticky shortcut's membership check. */
+  #profileSet = new Set<string>();
   #registry: Registry | null = null;
   #registryMtime = -1;
   #healthMtime = -1;
@@ -482,40 +489,41 @@ export class LabEngine implements ProxyEngine {
       this.#familyLimits.size === 0 || context.model === null
         ? null
         : (this.#modelFamilies.get(context.model) ?? null);
-    const candidates: RoutingCandidate[] = this.#profiles.map((name) => {
-      const health = effectiveHealth(this.#health.get(name), now);
-      const familyUntil =
-        family !== null && (health.status === 'ok' || health.status === 'unknown')
-          ? this.#familyLimitedUntil(name, family, now)
-          : null;
-      return {
-        name,
-        status: familyUntil === null ? health.status : 'limited',
-        unavailableUntil: familyUntil ?? health.unavailableUntil,
-        circuitOpenUntil: this.#skippedUntil(name, now),
-        quota: this.#quota.latest(name),
-      };
-    });
-    // When every otherwise usable profile is skipped for failing, answering 503 helps nobody:
-    // let the request through as a trial, on the profile it would normally use.
-    const usable = candidates.filter(
-      (candidate) =>
-        !excluded.has(candidate.name) &&
-        (candidate.status === 'ok' || candidate.status === 'unknown'),
-    );
-    if (usable.length > 0 && usable.every((candidate) => candidate.circuitOpenUntil !== null)) {
-      for (const candidate of usable) candidate.circuitOpenUntil = null;
+    const sessionProfile = this.#sessions.profileOf(context.sessionId);
+    // An existing session that stays put (the common case) is decided from its own profile
+    // alone; anything else walks the pool. (The trial rule below cannot change that answer: it
+    // applies only when every usable profile is skipped, the session's included.)
+    const sticky =
+      sessionProfile !== null &&
+      pin === null &&
+      excluded.size === 0 &&
+      this.#profileSet.has(sessionProfile)
+        ? stickyDecision(this.#candidate(sessionProfile, family, now), now)
+        : null;
+    let decision = sticky;
+    if (decision === null) {
+      const candidates = this.#profiles.map((name) => this.#candidate(name, family, now));
+      // When every otherwise usable profile is skipped for failing, answering 503 helps nobody:
+      // let the request through as a trial, on the profile it would normally use.
+      const usable = candidates.filter(
+        (candidate) =>
+          !excluded.has(candidate.name) &&
+          (candidate.status === 'ok' || candidate.status === 'unknown'),
+      );
+      if (usable.length > 0 && usable.every((candidate) => candidate.circuitOpenUntil !== null)) {
+        for (const candidate of usable) candidate.circuitOpenUntil = null;
+      }
+      decision = chooseProfile({
+        candidates,
+        context,
+        sessionProfile,
+        pin,
+        active: registry?.active ?? 'auto',
+        bucketProfile: this.#buckets.get(context.repo, context.model),
+        exclude: new Set(excluded.keys()),
+        now,
+      });
     }
-    const decision = chooseProfile({
-      candidates,
-      context,
-      sessionProfile: this.#sessions.profileOf(context.sessionId),
-      pin,
-      active: registry?.active ?? 'auto',
-      bucketProfile: this.#buckets.get(context.repo, context.model),
-      exclude: new Set(excluded.keys()),
-      now,
-    });
     if (decision.outcome === 'routed' && decision.profile !== null && decision.route !== null) {
       return {
         ok: true,
@@ -588,6 +596,22 @@ export class LabEngine implements ProxyEngine {
       ok: false,
       message,
       fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
+    };
+  }
+
+  /** One profile as the policy sees it at `now` (health, family limit, circuit, quota). */
+  #candidate(name: string, family: string | null, now: number): RoutingCandidate {
+    const health = effectiveHealth(this.#health.get(name), now);
+    const familyUntil =
+      family !== null && (health.status === 'ok' || health.status === 'unknown')
+        ? this.#familyLimitedUntil(name, family, now)
+        : null;
+    return {
+      name,
+      status: familyUntil === null ? health.status : 'limited',
+      unavailableUntil: familyUntil ?? health.unavailableUntil,
+      circuitOpenUntil: this.#skippedUntil(name, now),
+      quota: this.#quota.latest(name),
     };
   }
 
@@ -693,6 +717,7 @@ export class LabEngine implements ProxyEngine {
       if (force || registryKey !== this.#registryMtime) {
         this.#registry = await store.readRegistry();
         this.#profiles = (await store.listProfiles()).map((p) => p.name);
+        this.#profileSet = new Set(this.#profiles);
         this.#registryMtime = registryKey;
       }
       if (force || healthMtime !== this.#healthMtime) {

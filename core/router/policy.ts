@@ -341,6 +341,27 @@ function exhaustedUntilOf(quota: QuotaSnapshot | null, now: number): number | nu
 }
 
 /** Joins the notes gathered on the way down and the final reason into one capitalised sentence. */
+const noExclusions: ReadonlySet<string> = new Set();
+
+/**
+ * The decision `chooseProfile` makes for a session that stays where it is — no pin, nothing
+ * excluded, its profile eligible — found without walking the pool: routing an existing session
+ * costs the same with 5 profiles or 200. Null when the full walk is needed. (`excluded` lists only
+ * what was looked at: the session's own profile, which is eligible.)
+ */
+export function stickyDecision(candidate: RoutingCandidate, now: number): RoutingDecision | null {
+  if (ineligibility(candidate, noExclusions, now) !== null) return null;
+  return {
+    profile: candidate.name,
+    route: 'sticky',
+    detail: sentence('', 'session stays on its profile'),
+    excluded: [],
+    earliestReset: null,
+    outcome: 'routed',
+    blockedBy: null,
+  };
+}
+
 function sentence(notes: string, text: string): string {
   const joined = notes + text;
   return `${joined.charAt(0).toUpperCase()}${joined.slice(1)}.`;
