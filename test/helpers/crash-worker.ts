@@ -3,8 +3,9 @@
  * commands and the router do them through the core, as fast as it can until it is killed —
  * rename (legacy default included), remove, use, pin, priming on/off, a token refresh (what
  * `usage --refresh`, `prime` and a serving router do on a 401), and a real browser sign-in (new
- * profile or re-login) against the fake issuer. Prints `ready` once it starts, and
- * `wrote <sha256 of refresh token>` after each refreshed token reached the disk.
+ * profile or re-login) against the fake issuer. Prints `ready` once loaded, starts on a `go` line
+ * on stdin, and prints `op …` before each operation and `wrote <sha256 of refresh token>` after
+ * each refreshed token reached the disk.
  *
  * Run as `node test/helpers/crash-worker.ts HOME ISSUER SEED EMAIL…` (Node strips the types).
  */
@@ -90,10 +91,13 @@ async function step(): Promise<void> {
     'login',
   ]);
   if (profiles.length === 0 || operation === 'login') {
-    await signIn(pick(emails));
+    const email = pick(emails);
+    process.stdout.write(`op login ${email}\n`);
+    await signIn(email);
     return;
   }
   const name = pick(profiles);
+  process.stdout.write(`op ${operation} ${name}\n`);
   switch (operation) {
     case 'rename': {
       const free = names.filter((candidate) => !profiles.includes(candidate));
@@ -119,7 +123,15 @@ async function step(): Promise<void> {
   }
 }
 
+// Loaded and waiting: the parent starts the next worker while it checks the last one, and says
+// "go" once the home is its to change.
 process.stdout.write('ready\n');
+await new Promise<void>((resolve) => {
+  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+    if (chunk.includes('go')) resolve();
+  });
+});
+process.stdout.write('started\n');
 for (;;) {
   try {
     await step();
