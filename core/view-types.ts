@@ -245,10 +245,16 @@ export interface ActivityEntry {
 export interface LoginView {
   id: string;
   state: 'waiting' | 'exchanging' | 'done' | 'failed' | 'cancelled';
-  /** The issuer's authorize URL to open (carries no token). */
+  /** `browser`: authorize page and loopback callback; `device`: a code entered on the issuer's page. */
+  method: 'browser' | 'device';
+  /** The page to open (carries no token): the authorize URL, or the device page. */
   authorizeUrl: string;
+  /** The one-time code to enter on the device page (device sign-ins only). */
+  userCode: string | null;
   proposedName: string | null;
   profile: string | null;
+  /** The signed-in account's email, once saved. */
+  email: string | null;
   error: { code: string; message: string } | null;
 }
 

@@ -40,6 +40,7 @@ export const codexLab: LabApi = {
   removeProfile: (input) => invoke('removeProfile', input),
   startLogin: (input) => invoke('startLogin', input),
   cancelLogin: (input) => invoke('cancelLogin', input),
+  completeLogin: (input) => invoke('completeLogin', input),
   setPriming: (input) => invoke('setPriming', input),
   primeNow: (input) => invoke('primeNow', input),
   pinSession: (input) => invoke('pinSession', input),

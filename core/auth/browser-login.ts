@@ -59,8 +59,20 @@ export interface LoginHandle {
   closed: Promise<void>;
   /** Cancels the sign-in (`auth_cancelled`) if it has not finished. */
   cancel(): void;
+  /** Finishes the sign-in with a callback address pasted by the user (see `startLogin`). */
+  completeWithUrl(callbackUrl: string): Promise<void>;
   /** The current progress. */
   view(): LoginView;
+}
+
+/** How the callback server answers one request. */
+interface Reply {
+  status: number;
+  html?: string;
+  /** A redirect target (then `html` is unused). */
+  location?: string;
+  /** Runs once the answer is written. */
+  after?: () => void;
 }
 
 /** How long the server keeps serving `/success` after the profile is saved. */
@@ -80,9 +92,12 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
   let view: LoginView = {
     id,
     state: 'waiting',
+    method: 'browser',
     authorizeUrl: '',
+    userCode: null,
     proposedName: options.requestedName,
     profile: null,
+    email: null,
     error: null,
   };
   let resolveDone!: (result: SignInResult) => void;
@@ -99,6 +114,8 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
   let bound: BoundServer | undefined;
   let cancelTimeout: Cancel = () => undefined;
   let cancelGrace: Cancel = () => undefined;
+  /** What the sign-in saved, for the success page. */
+  let saved: SignInResult | null = null;
 
   // A function, so TypeScript does not narrow the state across awaits.
   const currentState = (): LoginView['state'] => view.state;
@@ -126,26 +143,22 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     rejectDone(error);
   };
 
-  const handleCallback = async (query: URLSearchParams, response: ServerResponse) => {
+  const handleCallback = async (query: URLSearchParams): Promise<Reply> => {
     if (query.get('state') !== state) {
       logger.warn({}, 'callback with a state that is not this sign-in; ignored');
-      respond(response, 400, stateMismatchPage);
-      return;
+      return { status: 400, html: stateMismatchPage };
     }
     if (view.state !== 'waiting') {
-      respond(
-        response,
-        409,
-        errorPage('This sign-in has already finished. You may close this page.'),
-      );
-      return;
+      return {
+        status: 409,
+        html: errorPage('This sign-in has already finished. You may close this page.'),
+      };
     }
     const errorCode = query.get('error');
     if (errorCode !== null) {
       const error = deniedError(errorCode, query.get('error_description'));
       fail(error);
-      respond(response, 403, errorPage(error.message), closeServer);
-      return;
+      return { status: 403, html: errorPage(error.message), after: closeServer };
     }
     const code = query.get('code');
     if (!code) {
@@ -154,8 +167,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
         'Sign-in failed: the issuer sent no authorization code (missing_authorization_code). Run codex-lab login again.',
       );
       fail(error);
-      respond(response, 400, errorPage(error.message), closeServer);
-      return;
+      return { status: 400, html: errorPage(error.message), after: closeServer };
     }
     update({ state: 'exchanging' });
     const redirectUri = callbackRedirectUri(bound?.port ?? options.callbackPort);
@@ -169,13 +181,11 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
       const apiKey = await obtainApiKey(options, tokens.idToken);
       if (currentState() !== 'exchanging') {
         // Cancelled or timed out during the exchange: save nothing.
-        respond(
-          response,
-          410,
-          errorPage(view.error?.message ?? 'This sign-in has ended.'),
-          closeServer,
-        );
-        return;
+        return {
+          status: 410,
+          html: errorPage(view.error?.message ?? 'This sign-in has ended.'),
+          after: closeServer,
+        };
       }
       result = await saveSignIn(options, tokens, apiKey, options.requestedName);
     } catch (error) {
@@ -190,17 +200,58 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
           );
       if (!isLabError(error)) logger.error({ err: error }, 'sign-in failed unexpectedly');
       fail(labError);
-      respond(response, 500, errorPage(labError.message), closeServer);
-      return;
+      return { status: 500, html: errorPage(labError.message), after: closeServer };
     }
     cancelTimeout();
-    update({ state: 'done', profile: result.name, error: null });
+    update({ state: 'done', profile: result.name, email: result.email, error: null });
+    saved = result;
     resolveDone(result);
-    response.writeHead(302, { location: `http://127.0.0.1:${bound?.port ?? 0}/success` });
-    response.end();
     // Stay up briefly for the browser's /success request, without keeping a CLI process alive.
     bound?.server.unref();
     cancelGrace = options.clock.setTimeout(closeServer, successGraceMs);
+    return { status: 302, location: `http://127.0.0.1:${bound?.port ?? 0}/success` };
+  };
+
+  /**
+   * A callback address pasted by the user (the browser that approved runs on another machine, so
+   * its `localhost` never reached this server). Bad input leaves the sign-in waiting and saves
+   * nothing: an address that is not this sign-in's callback, another sign-in's `state`, or
+   * another issuer's `iss` (RFC 9207) is one sentence.
+   */
+  const completeWithUrl = async (pasted: string): Promise<void> => {
+    let url: URL;
+    try {
+      url = new URL(pasted.trim());
+    } catch {
+      throw new LabError(
+        'invalid_argument',
+        'That is not an address: paste the whole address your browser showed after the sign-in (it starts with http://localhost).',
+      );
+    }
+    if (!url.pathname.endsWith('/auth/callback') || !url.searchParams.has('state')) {
+      throw new LabError(
+        'invalid_argument',
+        'That is not the sign-in callback address: paste the address your browser showed after approving (it contains /auth/callback?code=…&state=…), not the sign-in page.',
+      );
+    }
+    const issuer = url.searchParams.get('iss');
+    if (issuer !== null && issuer.replace(/\/+$/, '') !== options.issuer.replace(/\/+$/, '')) {
+      throw new LabError(
+        'auth_state_mismatch',
+        `That address comes from another issuer (${issuer.slice(0, 100)}), not ${options.issuer}, so nothing was saved.`,
+      );
+    }
+    if (url.searchParams.get('state') !== state) {
+      throw new LabError(
+        'auth_state_mismatch',
+        "That address belongs to another sign-in (its state does not match this one), so nothing was saved: paste the address from this sign-in's tab.",
+      );
+    }
+    const reply = await handleCallback(url.searchParams);
+    reply.after?.();
+    if (view.state === 'failed' && view.error) {
+      throw new LabError(view.error.code as LabError['code'], view.error.message);
+    }
   };
 
   const listener = (request: IncomingMessage, response: ServerResponse) => {
@@ -216,13 +267,21 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     }
     switch (url.pathname) {
       case '/auth/callback':
-        handleCallback(url.searchParams, response).catch((error: unknown) => {
-          logger.error({ err: error }, 'callback handler failed');
-          if (!response.headersSent) respond(response, 500, errorPage('Sign-in failed.'));
-        });
+        handleCallback(url.searchParams).then(
+          (reply) => send(response, reply),
+          (error: unknown) => {
+            logger.error({ err: error }, 'callback handler failed');
+            if (!response.headersSent) respond(response, 500, errorPage('Sign-in failed.'));
+          },
+        );
         return;
       case '/success':
-        respond(response, 200, successPage, view.state === 'waiting' ? undefined : closeServer);
+        respond(
+          response,
+          200,
+          successPage(saved),
+          view.state === 'waiting' ? undefined : closeServer,
+        );
         return;
       case '/cancel':
         // Another sign-in process taking the port over (Codex's protocol) sends a plain request;
@@ -293,6 +352,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
       fail(new LabError('auth_cancelled', 'Sign-in was cancelled.'), 'cancelled');
       closeServer();
     },
+    completeWithUrl,
     view: () => view,
   };
 }
@@ -322,6 +382,15 @@ export function deniedError(code: string, description: string | null): LabError 
 function fromWebPage(request: IncomingMessage): boolean {
   const site = request.headers['sec-fetch-site'];
   return request.headers.origin !== undefined || (site !== undefined && site !== 'none');
+}
+
+function send(response: ServerResponse, reply: Reply): void {
+  if (reply.location !== undefined) {
+    response.writeHead(reply.status, { location: reply.location });
+    response.end(() => reply.after?.());
+    return;
+  }
+  respond(response, reply.status, reply.html ?? '', reply.after);
 }
 
 function respond(response: ServerResponse, status: number, html: string, after?: () => void): void {

@@ -18,11 +18,25 @@ export function renderPage(title: string, text: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)} — Codex Lab</title><style>${style}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`;
 }
 
-/** Shown after the tokens are saved. */
-export const successPage = renderPage(
-  'Signed in to Codex Lab',
-  'You may now close this page and return to Codex Lab.',
-);
+/** Shown after the tokens are saved: which account, saved as which profile. */
+export function successPage(
+  saved: { name: string; email: string | null; created: boolean } | null,
+): string {
+  if (!saved) {
+    return renderPage(
+      'Signed in to Codex Lab',
+      'You may now close this page and return to Codex Lab.',
+    );
+  }
+  const who = saved.email ?? 'your account';
+  const what = saved.created
+    ? `saved as the new profile "${saved.name}"`
+    : `the profile "${saved.name}" is signed in again`;
+  return renderPage(
+    'Signed in to Codex Lab',
+    `Signed in as ${who}: ${what}. You may now close this page and return to Codex Lab.`,
+  );
+}
 
 /** Shown for `/cancel`. */
 export const cancelledPage = renderPage('Login cancelled', 'This sign-in was cancelled.');

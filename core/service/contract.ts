@@ -23,7 +23,17 @@ export const inputSchemas = {
     /** With `revoke`: remove even when the issuer did not confirm the revoke. */
     force: z.boolean().default(false),
   }),
-  startLogin: z.object({ name: name.nullable().default(null), popup: z.boolean().default(false) }),
+  startLogin: z.object({
+    name: name.nullable().default(null),
+    popup: z.boolean().default(false),
+    /** `device`: a code entered on the issuer's page, for a browser on another machine. */
+    method: z.enum(['browser', 'device']).default('browser'),
+  }),
+  completeLogin: z.object({
+    id: z.string().min(1).max(100),
+    /** The address the browser showed after approving (`…/auth/callback?code=…&state=…`). */
+    callbackUrl: z.string().min(1).max(8192),
+  }),
   cancelLogin: z.object({ id: z.string().min(1).max(100) }),
   setPriming: z.object({ profile: name, enabled: z.boolean() }),
   primeNow: z.object({ profile: name, dryRun: z.boolean().default(false) }),
@@ -47,6 +57,8 @@ export interface LabApi {
   removeProfile(input: Inputs['removeProfile']): Promise<ContractResult<null>>;
   startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>>;
   cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>>;
+  /** Finishes a browser sign-in with a callback address pasted by the user. */
+  completeLogin(input: Inputs['completeLogin']): Promise<ContractResult<null>>;
   setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>>;
   primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>>;
   pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>>;

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
+import { startDeviceLogin } from '../auth/device-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
@@ -349,18 +350,21 @@ export class LabService implements ControlApiService {
       for (const pending of this.#logins.values()) {
         if (pending.view().state === 'waiting') pending.cancel();
       }
-      const handle = await startLogin({
-        paths: this.#paths,
-        issuer: this.#options.config.issuer,
-        clock: this.#clock,
-        logger: this.#options.logger,
-        ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
-        profiles: this.#store,
-        callbackPort: this.#options.config.callbackPort,
-        requestedName: input.name ?? null,
-        ...(this.#options.openBrowser ? { openBrowser: this.#options.openBrowser } : {}),
-        onChange: () => this.#changed(),
-      });
+      const handle =
+        input.method === 'device'
+          ? await this.#startDeviceLogin(input.name ?? null)
+          : await startLogin({
+              paths: this.#paths,
+              issuer: this.#options.config.issuer,
+              clock: this.#clock,
+              logger: this.#options.logger,
+              ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+              profiles: this.#store,
+              callbackPort: this.#options.config.callbackPort,
+              requestedName: input.name ?? null,
+              ...(this.#options.openBrowser ? { openBrowser: this.#options.openBrowser } : {}),
+              onChange: () => this.#changed(),
+            });
       this.#logins.set(handle.id, handle);
       this.#activity.add('login', input.name ?? null, 'Sign-in started.');
       handle.done.then(
@@ -405,6 +409,77 @@ export class LabService implements ControlApiService {
       this.#changed();
       return handle.view();
     });
+  }
+
+  async completeLogin(input: Inputs['completeLogin']): Promise<ContractResult<null>> {
+    return toResult(async () => {
+      const login = this.#logins.get(input.id);
+      if (!login) {
+        throw new LabError('not_found', 'That sign-in is no longer in progress: start a new one.');
+      }
+      await login.completeWithUrl(input.callbackUrl);
+      this.#changed();
+      return null;
+    });
+  }
+
+  /**
+   * A device-code sign-in (the issuer's page takes a one-time code, so the browser may run on any
+   * machine), shaped like a browser sign-in's handle so every surface follows it the same way.
+   */
+  async #startDeviceLogin(requestedName: string | null): Promise<LoginHandle> {
+    const device = await startDeviceLogin({
+      paths: this.#paths,
+      issuer: this.#options.config.issuer,
+      clock: this.#clock,
+      logger: this.#options.logger,
+      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+      profiles: this.#store,
+      requestedName,
+    });
+    let view: LoginView = {
+      id: device.id,
+      state: 'waiting',
+      method: 'device',
+      authorizeUrl: device.verificationUrl,
+      userCode: device.userCode,
+      proposedName: requestedName,
+      profile: null,
+      email: null,
+      error: null,
+    };
+    const done = device.done.then(
+      (result) => {
+        view = { ...view, state: 'done', profile: result.name, email: result.email };
+        return result;
+      },
+      (error: unknown) => {
+        if (isLabError(error)) {
+          view = {
+            ...view,
+            state: error.code === 'auth_cancelled' ? 'cancelled' : 'failed',
+            error: { code: error.code, message: error.message },
+          };
+        }
+        throw error;
+      },
+    );
+    done.catch(() => undefined);
+    return {
+      id: device.id,
+      authorizeUrl: device.verificationUrl,
+      port: 0,
+      done,
+      closed: Promise.resolve(),
+      cancel: () => device.cancel(),
+      completeWithUrl: async () => {
+        throw new LabError(
+          'invalid_argument',
+          'This sign-in uses a one-time code: enter it on the sign-in page; there is no address to paste.',
+        );
+      },
+      view: () => view,
+    };
   }
 
   async cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>> {

@@ -16,6 +16,7 @@ export const ipcChannels = {
   removeProfile: 'codex-lab:remove-profile',
   startLogin: 'codex-lab:start-login',
   cancelLogin: 'codex-lab:cancel-login',
+  completeLogin: 'codex-lab:complete-login',
   setPriming: 'codex-lab:set-priming',
   primeNow: 'codex-lab:prime-now',
   pinSession: 'codex-lab:pin-session',

@@ -34,6 +34,7 @@ export function registerLoginIpc(context: IpcContext, openers: SignInOpeners): (
       }
       return result;
     }),
+    handleInvoke('completeLogin', context.trust, (request) => context.lab.completeLogin(request)),
     handleInvoke('cancelLogin', context.trust, async (request) => {
       openers.closePopup(request.id);
       return context.lab.cancelLogin(request);

@@ -160,6 +160,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
       return result;
     },
     cancelLogin: (input) => call('cancelLogin', input),
+    completeLogin: (input) => call('completeLogin', input),
     setPriming: (input) => call('setPriming', input),
     primeNow: (input) => call('primeNow', input),
     pinSession: (input) => call('pinSession', input),

@@ -2,7 +2,7 @@
  * Add account: choose a name (optional) and where the sign-in page opens, then follow the login
  * until it lands, with Cancel, and plain-words explanations when it fails.
  */
-import { useEffect, useRef, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { explainLoginError } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
@@ -15,8 +15,10 @@ export function AddAccount() {
       ? (state.lab?.logins.find((item) => item.id === state.signIn.loginId) ?? null)
       : null,
   );
-  const { updateSignIn, startSignIn, cancelSignIn, closeSignIn } = useLabStore.getState();
+  const { updateSignIn, startSignIn, completeSignIn, cancelSignIn, closeSignIn } =
+    useLabStore.getState();
   const dialog = useRef<HTMLDialogElement>(null);
+  const [pasted, setPasted] = useState('');
 
   useEffect(() => {
     const node = dialog.current;
@@ -45,26 +47,30 @@ export function AddAccount() {
         else closeSignIn();
       }}
     >
-      <h2 id="add-account-title">Add a ChatGPT account</h2>
+      <h2 id="add-account-title">
+        {flow.reauth ? `Sign in to ${flow.reauth} again` : 'Add a ChatGPT account'}
+      </h2>
       {flow.loginId === null && (
         <form onSubmit={submit} className="stack">
-          <label className="field">
-            <span>Name (optional)</span>
-            <input
-              aria-label="Profile name"
-              placeholder="taken from the email when empty"
-              value={flow.name}
-              onChange={(event) => updateSignIn({ name: event.target.value })}
-            />
-          </label>
+          {flow.reauth === null && (
+            <label className="field">
+              <span>Name (optional)</span>
+              <input
+                aria-label="Profile name"
+                placeholder="taken from the email when empty"
+                value={flow.name}
+                onChange={(event) => updateSignIn({ name: event.target.value })}
+              />
+            </label>
+          )}
           <fieldset className="field">
             <legend>Open the sign-in page</legend>
             <label className="radio">
               <input
                 type="radio"
                 name="sign-in-method"
-                checked={!flow.popup}
-                onChange={() => updateSignIn({ popup: false })}
+                checked={!flow.popup && !flow.device}
+                onChange={() => updateSignIn({ popup: false, device: false })}
               />
               {host === 'electron' ? 'In my browser' : 'In a new tab'}
             </label>
@@ -72,10 +78,19 @@ export function AddAccount() {
               <input
                 type="radio"
                 name="sign-in-method"
-                checked={flow.popup}
-                onChange={() => updateSignIn({ popup: true })}
+                checked={flow.popup && !flow.device}
+                onChange={() => updateSignIn({ popup: true, device: false })}
               />
               In a small sign-in window
+            </label>
+            <label className="radio">
+              <input
+                type="radio"
+                name="sign-in-method"
+                checked={flow.device}
+                onChange={() => updateSignIn({ popup: false, device: true })}
+              />
+              With a one-time code (a browser on another computer)
             </label>
           </fieldset>
           {flow.error && (
@@ -93,22 +108,22 @@ export function AddAccount() {
           </div>
         </form>
       )}
-      {waiting && (
+      {waiting && login?.method === 'device' && (
         <div className="stack" role="status" aria-live="polite" aria-label="Sign-in progress">
+          <p>
+            Open{' '}
+            <a href={login.authorizeUrl} target="_blank" rel="noopener noreferrer">
+              {login.authorizeUrl}
+            </a>{' '}
+            in any browser, sign in, and enter this code (it expires in 15 minutes):
+          </p>
+          <p className="user-code" aria-label="One-time code">
+            {login.userCode}
+          </p>
           <p className="progress-line">
             <span className="spinner" aria-hidden="true" />
-            {login?.state === 'exchanging'
-              ? 'Finishing sign-in…'
-              : 'Waiting for you to finish signing in on the ChatGPT page…'}
+            Waiting for the code to be approved…
           </p>
-          {login && (
-            <p className="small muted">
-              Page didn’t open?{' '}
-              <a href={login.authorizeUrl} target="_blank" rel="noopener noreferrer">
-                Open the sign-in page
-              </a>
-            </p>
-          )}
           <div className="actions">
             <button type="button" className="button" onClick={() => void cancelSignIn()}>
               Cancel
@@ -116,14 +131,67 @@ export function AddAccount() {
           </div>
         </div>
       )}
+      {waiting && login?.method !== 'device' && (
+        <div className="stack">
+          <div className="stack" role="status" aria-live="polite" aria-label="Sign-in progress">
+            <p className="progress-line">
+              <span className="spinner" aria-hidden="true" />
+              {login?.state === 'exchanging'
+                ? 'Finishing sign-in…'
+                : 'Waiting for you to finish signing in on the ChatGPT page…'}
+            </p>
+            {login && (
+              <p className="small muted">
+                Page didn’t open?{' '}
+                <a href={login.authorizeUrl} target="_blank" rel="noopener noreferrer">
+                  Open the sign-in page
+                </a>
+              </p>
+            )}
+          </div>
+          {login && (
+            <form
+              className="stack paste-callback"
+              onSubmit={(event) => {
+                event.preventDefault();
+                void completeSignIn(pasted).then((ok) => ok && setPasted(''));
+              }}
+            >
+              <label className="field">
+                <span className="small">
+                  Signed in from another computer? After you approve, its browser shows a page that
+                  does not load, at an address starting with http://localhost. Paste that whole
+                  address here:
+                </span>
+                <input
+                  aria-label="Callback address"
+                  placeholder="http://localhost:1455/auth/callback?code=…"
+                  value={pasted}
+                  onChange={(event) => setPasted(event.target.value)}
+                />
+              </label>
+              {flow.error && (
+                <p className="error" role="alert">
+                  {flow.error}
+                </p>
+              )}
+              <div className="actions">
+                <button type="submit" className="button" disabled={pasted.trim() === ''}>
+                  Finish sign-in
+                </button>
+                <button type="button" className="button ghost" onClick={() => void cancelSignIn()}>
+                  Cancel
+                </button>
+              </div>
+            </form>
+          )}
+        </div>
+      )}
       {done && login && (
         <div className="stack" role="status" aria-label="Sign-in result">
           <p className="success">
-            Signed in. Saved as <strong>{login.profile ?? login.proposedName}</strong>
-            {login.proposedName && login.proposedName !== login.profile
-              ? ` (suggested from the email: ${login.proposedName})`
-              : ''}
-            . You can rename it on its card.
+            Signed in{login.email ? ` as ${login.email}` : ''}. Saved as profile{' '}
+            <strong>{login.profile ?? login.proposedName}</strong>. You can rename it on its card.
           </p>
           <div className="actions">
             <button type="button" className="button primary" onClick={closeSignIn}>

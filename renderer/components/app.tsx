@@ -1,12 +1,14 @@
 /**
  * The settings page: header, accounts, sessions, activity and the Codex setup snippet.
  */
+import { useEffect, useState } from 'react';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { ActivityLog } from './activity-log.tsx';
 import { AddAccount } from './add-account.tsx';
 import { CodexSetup } from './codex-setup.tsx';
 import { DesktopSection } from './desktop-section.tsx';
 import { PoolBanner } from './pool-banner.tsx';
+import { PinsPanel } from './pins-panel.tsx';
 import { ProfileCard } from './profile-card.tsx';
 import { RequestsPanel } from './requests-panel.tsx';
 import { SessionsPanel } from './sessions-panel.tsx';
@@ -21,6 +23,17 @@ export function App() {
   const notice = useLabStore((state) => state.notice);
   const { run, openSignIn, showNotice } = useLabStore.getState();
   const isAuto = lab?.active === 'auto';
+  const [refresh, setRefresh] = useState<'idle' | 'busy' | 'done'>('idle');
+  useEffect(() => {
+    if (refresh !== 'done') return;
+    const timer = setTimeout(() => setRefresh('idle'), 2500);
+    return () => clearTimeout(timer);
+  }, [refresh]);
+  const refreshQuota = async () => {
+    setRefresh('busy');
+    const result = await run('Refresh quota', (api) => api.refreshUsage({ profile: null }));
+    setRefresh(result.ok ? 'done' : 'idle');
+  };
 
   return (
     <div className="page">
@@ -92,12 +105,15 @@ export function App() {
                 <button
                   type="button"
                   className="button ghost small-button"
-                  onClick={() =>
-                    void run('Refresh quota', (api) => api.refreshUsage({ profile: null }))
-                  }
+                  aria-busy={refresh === 'busy'}
+                  disabled={refresh === 'busy'}
+                  onClick={() => void refreshQuota()}
                 >
-                  Refresh quota
+                  {refresh === 'busy' ? 'Refreshing…' : 'Refresh quota'}
                 </button>
+                <span className="small muted" role="status" aria-label="Quota refresh">
+                  {refresh === 'done' ? 'Quota refreshed.' : ''}
+                </span>
               </div>
             )}
           </div>
@@ -131,6 +147,7 @@ export function App() {
           </div>
         )}
         {lab && <RequestsPanel lab={lab} />}
+        {lab && <PinsPanel lab={lab} />}
         {lab && <CodexSetup config={lab.codexConfig} />}
         {window.codexLabDesktop && <DesktopSection desktop={window.codexLabDesktop} />}
       </main>

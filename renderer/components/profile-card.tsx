@@ -65,10 +65,10 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   const limitedFor =
     profile.status === 'limited' ? formatLimitedUntil(profile.unavailableUntil, now) : null;
   const signInAgain = () => {
-    // Same flow as Add account, with the name fixed, so progress and failures show in one place.
+    // The Add account dialog, titled for this profile with its name fixed, so the user still
+    // chooses how to sign in (a one-time code from another computer included).
     useLabStore.getState().openSignIn();
-    useLabStore.getState().updateSignIn({ name: profile.name });
-    void useLabStore.getState().startSignIn();
+    useLabStore.getState().updateSignIn({ name: profile.name, reauth: profile.name });
   };
 
   return (
@@ -120,7 +120,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
               </button>
             </h3>
           )}
-          <p className="muted small">
+          <p className="muted small" title={profile.email ?? undefined}>
             {profile.email ?? 'email unknown'}
             {profile.plan ? ` · ${profile.plan}` : ''}
             {profile.legacy ? ' · legacy auth.json' : ''}

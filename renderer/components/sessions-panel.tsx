@@ -5,9 +5,12 @@ import type { LabState } from '../../core/service/contract.ts';
 import { formatAgo } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
-/** Session ids can be long UUIDs: keep the start, which is what people recognise. */
-function shortId(id: string): string {
-  return id.length <= 14 ? id : `${id.slice(0, 12)}…`;
+/**
+ * A short, distinct label for a session id. Codex's ids are UUIDv7, whose first characters are a
+ * timestamp shared by sessions started close together, so the end is what tells rows apart.
+ */
+export function sessionLabel(id: string): string {
+  return id.length <= 14 ? id : `…${id.slice(-8)}`;
 }
 
 /** Props of `SessionsPanel`. */
@@ -25,55 +28,57 @@ export function SessionsPanel({ lab, now }: SessionsPanelProps) {
       {lab.sessions.length === 0 ? (
         <p className="muted">No Codex session has gone through the router yet.</p>
       ) : (
-        <table className="table" aria-label="Live sessions">
-          <thead>
-            <tr>
-              <th scope="col">Session</th>
-              <th scope="col">Profile</th>
-              <th scope="col">Why</th>
-              <th scope="col">Requests</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Pin to…</th>
-            </tr>
-          </thead>
-          <tbody>
-            {lab.sessions.map((session) => (
-              <tr key={session.id} data-session={session.id}>
-                <td>
-                  <code title={session.id}>{shortId(session.id)}</code>
-                  {session.repo && <div className="small muted">{session.repo}</div>}
-                </td>
-                <td data-testid="session-profile">{session.profile}</td>
-                <td>
-                  <span className={`route route-${session.route}`}>{session.route}</span>
-                </td>
-                <td>{session.requests}</td>
-                <td>{formatAgo(session.lastSeenAt, now)}</td>
-                <td>
-                  <select
-                    aria-label={`Pin session ${shortId(session.id)} to`}
-                    value={session.pinned ?? ''}
-                    onChange={(event) =>
-                      void run('Pin', (api) =>
-                        api.pinSession({
-                          sessionId: session.id,
-                          profile: event.target.value === '' ? null : event.target.value,
-                        }),
-                      )
-                    }
-                  >
-                    <option value="">not pinned</option>
-                    {lab.profiles.map((profile) => (
-                      <option key={profile.name} value={profile.name}>
-                        {profile.name}
-                      </option>
-                    ))}
-                  </select>
-                </td>
+        <div className="table-wrap">
+          <table className="table" aria-label="Live sessions">
+            <thead>
+              <tr>
+                <th scope="col">Session</th>
+                <th scope="col">Profile</th>
+                <th scope="col">Why</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Pin to…</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {lab.sessions.map((session) => (
+                <tr key={session.id} data-session={session.id}>
+                  <td>
+                    <code title={session.id}>{sessionLabel(session.id)}</code>
+                    {session.repo && <div className="small muted">{session.repo}</div>}
+                  </td>
+                  <td data-testid="session-profile">{session.profile}</td>
+                  <td>
+                    <span className={`route route-${session.route}`}>{session.route}</span>
+                  </td>
+                  <td>{session.requests}</td>
+                  <td>{formatAgo(session.lastSeenAt, now)}</td>
+                  <td>
+                    <select
+                      aria-label={`Pin session ${sessionLabel(session.id)} to`}
+                      value={session.pinned ?? ''}
+                      onChange={(event) =>
+                        void run('Pin', (api) =>
+                          api.pinSession({
+                            sessionId: session.id,
+                            profile: event.target.value === '' ? null : event.target.value,
+                          }),
+                        )
+                      }
+                    >
+                      <option value="">not pinned</option>
+                      {lab.profiles.map((profile) => (
+                        <option key={profile.name} value={profile.name}>
+                          {profile.name}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -10,6 +10,8 @@ export const defaultSignInFlow: SignInFlow = {
   // The system browser by default (RFC 8252): Google, Microsoft, Apple and company sign-in work
   // there; the desktop app replaces this with the user's preference.
   popup: false,
+  device: false,
+  reauth: null,
   loginId: null,
   error: null,
 };

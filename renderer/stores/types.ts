@@ -18,6 +18,10 @@ export interface SignInFlow {
   open: boolean;
   name: string;
   popup: boolean;
+  /** Sign in with a one-time code on the issuer's page (a browser on another machine). */
+  device: boolean;
+  /** The profile being signed in again (the dialog is titled for it), or null to add one. */
+  reauth: string | null;
   /** The login in progress (its live state comes from `LabState.logins`). */
   loginId: string | null;
   /** A failure before the service answered with a login. */
@@ -58,6 +62,8 @@ export interface LabStoreActions {
   updateSignIn(patch: Partial<SignInFlow>): void;
   /** Starts the sign-in with the flow's name and method. */
   startSignIn(): Promise<void>;
+  /** Finishes the login in progress with a pasted callback address; false (and an error) if refused. */
+  completeSignIn(callbackUrl: string): Promise<boolean>;
   /** Cancels the login in progress and closes the flow. */
   cancelSignIn(): Promise<void>;
   closeSignIn(): void;

@@ -44,7 +44,8 @@ export const useLabStore = create<LabStore>()(
       return result;
     },
     openSignIn() {
-      set({ signIn: { ...defaultSignInFlow, open: true, popup: get().signIn.popup } });
+      const { popup, device } = get().signIn;
+      set({ signIn: { ...defaultSignInFlow, open: true, popup, device } });
     },
     updateSignIn(patch) {
       set({ signIn: { ...get().signIn, ...patch } });
@@ -55,6 +56,7 @@ export const useLabStore = create<LabStore>()(
       const result = await requireApi().startLogin({
         name: name === '' ? null : name,
         popup: flow.popup,
+        method: flow.device ? 'device' : 'browser',
       });
       if (result.ok) {
         set({ signIn: { ...get().signIn, loginId: result.value.id, error: null } });
@@ -62,13 +64,22 @@ export const useLabStore = create<LabStore>()(
         set({ signIn: { ...get().signIn, loginId: null, error: result.message } });
       }
     },
+    async completeSignIn(callbackUrl) {
+      const id = get().signIn.loginId;
+      if (!id) return false;
+      const result = await requireApi().completeLogin({ id, callbackUrl });
+      set({ signIn: { ...get().signIn, error: result.ok ? null : result.message } });
+      return result.ok;
+    },
     async cancelSignIn() {
       const id = get().signIn.loginId;
       if (id) await requireApi().cancelLogin({ id });
-      set({ signIn: { ...defaultSignInFlow, popup: get().signIn.popup } });
+      const { popup, device } = get().signIn;
+      set({ signIn: { ...defaultSignInFlow, popup, device } });
     },
     closeSignIn() {
-      set({ signIn: { ...defaultSignInFlow, popup: get().signIn.popup } });
+      const { popup, device } = get().signIn;
+      set({ signIn: { ...defaultSignInFlow, popup, device } });
     },
   })),
 );

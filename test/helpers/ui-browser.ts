@@ -4,9 +4,9 @@
  * in its fragment.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Debian's Chromium. */
@@ -68,8 +68,18 @@ export async function startServe(
 ): Promise<ServeProcess> {
   const home = mkdtempSync(join(tmpdir(), 'codex-lab-ui-'));
   await prepare?.(home);
+  // `codex-lab` on PATH, as after the README's set-up: the page's config.toml block then names
+  // the command, not this machine's paths (which would end up in the docs' screenshots).
+  const bin = join(home, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, 'codex-lab'),
+    `#!/bin/sh\nexec "${process.execPath}" "${join(process.cwd(), 'bin', 'codex-lab.mjs')}" "$@"\n`,
+    { mode: 0o755 },
+  );
   const fullEnv = {
     ...process.env,
+    PATH: `${bin}${delimiter}${process.env['PATH'] ?? ''}`,
     CODEX_LAB_HOME: home,
     CODEX_LAB_CALLBACK_PORT: '0',
     CODEX_LAB_LOG_LEVEL: 'warn',

@@ -1,0 +1,295 @@
+/**
+ * The dashboard as a newcomer meets it, in real Chromium against the real `codex-lab serve` and
+ * the fake ChatGPT: sign-in with a one-time code and with a pasted callback address (the browser
+ * that approves is not on the box where `serve` runs), pins that survive a reload, a layout that
+ * fits 400 px and 1280 px without sideways scrolling, and the small truths (busy Refresh, the
+ * re-authentication title, distinct session labels, a favicon, a name on every button). Takes the
+ * 400 px screenshot into docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1.
+ */
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { setNextLogin } from '../fakes/fake-issuer.ts';
+import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
+import {
+  buildRenderer,
+  hasChromium,
+  launchChromium,
+  startServe,
+  type ServeProcess,
+} from '../helpers/ui-browser.ts';
+
+let fake: FakeChatGpt;
+let serve: ServeProcess;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** Callback addresses the (blocked) loopback would have received: the box is "remote". */
+const blockedCallbacks: string[] = [];
+
+/** Two UUIDv7-like session ids from the same millisecond: they differ only at the end. */
+const sessionA = '019a7c3e-8f10-7000-8000-00000000aa11';
+const sessionB = '019a7c3e-8f10-7000-8000-00000000bb22';
+
+async function routerTurn(session: string): Promise<void> {
+  const response = await postToRouter(
+    serve.url,
+    serve.token,
+    '/backend-api/codex/responses',
+    codexTurnBody({ session }),
+    { session_id: session },
+  );
+  await response.text();
+}
+
+async function openDashboard(): Promise<void> {
+  await page.goto(`${serve.url}/ui/#token=${serve.token}`);
+  await page.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor();
+}
+
+function dialog() {
+  return page.getByRole('dialog');
+}
+
+async function noSidewaysScroll(): Promise<{ scroll: number; width: number }> {
+  return page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }));
+}
+
+describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
+  beforeAll(async () => {
+    buildRenderer();
+    fake = await startFakeChatGpt({
+      accounts: [{ email: 'alice@example.com' }, { email: 'robert.longname@example.com' }],
+    });
+    serve = await startServe({
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // The browser runs "on another computer": its localhost is not the box where serve runs, so
+    // the issuer's redirect to the loopback callback never arrives. The address is kept to paste.
+    // The issuer's approval redirects there, and a browser elsewhere shows "can't be reached" at
+    // that address. (Playwright routes only the first request of a redirect chain, so the
+    // authorize request is fetched here without following the redirect.)
+    await context.route(
+      (url) => url.pathname === '/oauth/authorize',
+      async (route) => {
+        const answer = await route.fetch({ maxRedirects: 0 });
+        const location = answer.headers()['location'];
+        if (location) blockedCallbacks.push(location);
+        await route.fulfill({
+          status: 200,
+          contentType: 'text/plain',
+          body: "This site can't be reached: localhost refused to connect.",
+        });
+      },
+    );
+    page = await context.newPage();
+    await openDashboard();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    await fake?.close();
+  });
+
+  it('signs in with a one-time code (device flow) and says which account and profile were saved', async () => {
+    setNextLogin(fake, 'alice@example.com');
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    await dialog()
+      .getByRole('radio', { name: /With a one-time code/ })
+      .check();
+    const [issuerPage] = await Promise.all([
+      context.waitForEvent('page'),
+      dialog().getByRole('button', { name: 'Continue to sign-in' }).click(),
+    ]);
+    const code = dialog().getByLabel('One-time code');
+    await code.waitFor();
+    expect(await code.textContent()).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
+    expect(issuerPage.url()).toBe(`${fake.issuerUrl}/codex/device`);
+    await issuerPage.close();
+    const result = dialog().getByRole('status', { name: 'Sign-in result' });
+    await result.waitFor({ timeout: 20_000 });
+    expect(await result.textContent()).toContain(
+      'Signed in as alice@example.com. Saved as profile alice.',
+    );
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('article', { name: 'Profile alice' }).waitFor();
+  });
+
+  it('finishes a browser sign-in from a pasted callback address; a wrong state or issuer saves nothing', async () => {
+    setNextLogin(fake, 'robert.longname@example.com');
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    await dialog().getByRole('radio', { name: 'In a new tab' }).check();
+    const [tab] = await Promise.all([
+      context.waitForEvent('page'),
+      dialog().getByRole('button', { name: 'Continue to sign-in' }).click(),
+    ]);
+    await expect.poll(() => blockedCallbacks.length, { timeout: 20_000 }).toBe(1);
+    await tab.close();
+    const address = new URL(blockedCallbacks[0]!);
+    const paste = dialog().getByRole('textbox', { name: 'Callback address' });
+    const finish = dialog().getByRole('button', { name: 'Finish sign-in' });
+
+    const wrongState = new URL(address);
+    wrongState.searchParams.set('state', 'someone-elses-state');
+    await paste.fill(wrongState.toString());
+    await finish.click();
+    const alert = dialog().getByRole('alert');
+    await expect
+      .poll(() => alert.textContent())
+      .toBe(
+        "That address belongs to another sign-in (its state does not match this one), so nothing was saved: paste the address from this sign-in's tab.",
+      );
+    const otherIssuer = new URL(address);
+    otherIssuer.searchParams.set('iss', 'https://issuer.invalid');
+    await paste.fill(otherIssuer.toString());
+    await finish.click();
+    await expect.poll(() => alert.textContent()).toMatch(/^That address comes from another issuer/);
+    expect(await page.getByRole('article', { name: 'Profile robert.longname' }).count()).toBe(0);
+
+    await paste.fill(address.toString());
+    await finish.click();
+    const result = dialog().getByRole('status', { name: 'Sign-in result' });
+    await result.waitFor({ timeout: 20_000 });
+    expect(await result.textContent()).toContain(
+      'Signed in as robert.longname@example.com. Saved as profile robert.longname.',
+    );
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    await page.getByRole('article', { name: 'Profile robert.longname' }).waitFor();
+  });
+
+  it('titles the re-authentication dialog for the profile', async () => {
+    const card = page.getByRole('article', { name: 'Profile alice' });
+    await card.getByRole('button', { name: 'Sign in again' }).click();
+    await page.getByRole('dialog', { name: 'Sign in to alice again' }).waitFor();
+    await dialog().getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('shows the full email on hover', async () => {
+    const card = page.getByRole('article', { name: 'Profile robert.longname' });
+    expect(await card.getByText('robert.longname@example.com').getAttribute('title')).toBe(
+      'robert.longname@example.com',
+    );
+  });
+
+  it('shows Refresh as busy, then done', async () => {
+    const button = page.getByRole('button', { name: /Refresh quota|Refreshing/ });
+    await button.click();
+    await page
+      .getByRole('status', { name: 'Quota refresh' })
+      .getByText('Quota refreshed.')
+      .waitFor({ timeout: 20_000 });
+  });
+
+  it('labels two sessions of the same millisecond apart', async () => {
+    await routerTurn(sessionA);
+    await routerTurn(sessionB);
+    const rowA = page.locator(`tr[data-session="${sessionA}"]`);
+    const rowB = page.locator(`tr[data-session="${sessionB}"]`);
+    await rowA.waitFor({ timeout: 20_000 });
+    await rowB.waitFor({ timeout: 20_000 });
+    const labelA = await rowA.locator('code').textContent();
+    const labelB = await rowB.locator('code').textContent();
+    expect(labelA).not.toBe(labelB);
+    expect(labelA).toContain('aa11');
+  });
+
+  it('adds a repository pin and a session pin that both still show after a reload', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'codex-lab-pinned-repo-'));
+    await page.getByRole('textbox', { name: 'Repository path' }).fill(repo);
+    await page
+      .getByRole('combobox', { name: 'Profile for the repository' })
+      .selectOption('robert.longname');
+    await page.getByRole('button', { name: 'Pin repository' }).click();
+    const pins = page.getByRole('table', { name: 'Pins' });
+    await pins.locator(`tr[data-pin="${repo}"]`).waitFor();
+
+    const select = page.getByRole('combobox', { name: /^Pin session …\w*aa11 to/ });
+    await select.selectOption('alice');
+    await expect.poll(() => select.inputValue()).toBe('alice');
+
+    await openDashboard();
+    const row = page.getByRole('table', { name: 'Pins' }).locator(`tr[data-pin="${repo}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('pin-profile').textContent()).toBe('robert.longname');
+    expect(
+      await page.getByRole('combobox', { name: /^Pin session …\w*aa11 to/ }).inputValue(),
+    ).toBe('alice');
+    expect(
+      await page.getByRole('table', { name: 'Pins' }).locator(`tr[data-pin="${sessionA}"]`).count(),
+    ).toBe(1);
+
+    await row.getByRole('button', { name: `Remove the pin of ${repo}` }).click();
+    await expect.poll(() => row.count()).toBe(0);
+  });
+
+  it('a malformed repository path is one sentence and nothing is pinned', async () => {
+    await page.getByRole('textbox', { name: 'Repository path' }).fill('relative/path');
+    await page.getByRole('button', { name: 'Pin repository' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'Pin repository' });
+    await expect
+      .poll(() => alert.textContent())
+      .toContain('"relative/path" is not an absolute path');
+    expect(await page.locator('tr[data-pin="relative/path"]').count()).toBe(0);
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+  });
+
+  it('has a favicon and a name on every button', async () => {
+    const href = await page.locator('link[rel="icon"]').getAttribute('href');
+    const icon = await fetch(new URL(href!, `${serve.url}/ui/`));
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    await icon.body?.cancel();
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll('button')]
+        .filter((button) => button.offsetParent !== null)
+        .filter(
+          (button) => (button.getAttribute('aria-label') ?? button.textContent ?? '').trim() === '',
+        )
+        .map((button) => button.outerHTML),
+    );
+    expect(unnamed).toEqual([]);
+  });
+
+  for (const width of [1280, 400]) {
+    it(`fits ${width} px: no sideways scrolling, Add account visible`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      await page.mouse.move(0, 0);
+      const { scroll, width: inner } = await noSidewaysScroll();
+      expect(scroll).toBeLessThanOrEqual(inner);
+      const add = page.getByRole('button', { name: 'Add account…' }).first();
+      expect(await add.isVisible()).toBe(true);
+      const box = (await add.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(width);
+      if (width === 400) {
+        // One column: the two profile cards sit one above the other.
+        const cards = await page
+          .getByRole('article')
+          .evaluateAll((all) => all.map((card) => card.getBoundingClientRect().left));
+        expect(new Set(cards.map(Math.round)).size).toBe(1);
+        const folder =
+          process.env['CODEX_LAB_UPDATE_SCREENSHOTS'] === '1'
+            ? 'docs/screenshots'
+            : mkdtempSync(join(tmpdir(), 'codex-lab-screenshots-'));
+        mkdirSync(folder, { recursive: true });
+        await page.emulateMedia({ colorScheme: 'light' });
+        await page.screenshot({
+          path: join(folder, 'settings-narrow.png'),
+          fullPage: true,
+          animations: 'disabled',
+        });
+        expect(readFileSync(join(folder, 'settings-narrow.png')).length).toBeGreaterThan(1000);
+      }
+    });
+  }
+});
