@@ -165,7 +165,7 @@ export function AddAccount() {
                 </span>
                 <input
                   aria-label="Callback address"
-                  placeholder="http://localhost:1455/auth/callback?code=…"
+                  placeholder="http://localhost:…/auth/callback?code=…"
                   value={pasted}
                   onChange={(event) => setPasted(event.target.value)}
                 />
