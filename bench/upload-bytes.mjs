@@ -1,0 +1,231 @@
+// Upload bytes over a 20-turn Codex session: what reaches the upstream per turn through the router
+// with zstd request bodies off (the router before this change), through the router as shipped
+// (zstd on), and what native Codex over Responses WebSocket would send for the same session (the
+// first request whole, then a `response.create` frame with only the new items and
+// `previous_response_id`; computed from the captured requests, frames uncompressed).
+// Each repetition runs both routers' sessions turn by turn, interleaved; the fake ChatGPT counts
+// the bytes it receives. Reported: totals and ratios, min / median / max over the repetitions.
+//
+//   node bench/upload-bytes.mjs [--repetitions N] [--turns N] [--no-write]
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
+import { percentile, updateSection } from './helpers/measure.mjs';
+import { seedBenchLab, startRouter } from './helpers/router.mjs';
+
+const argument = (name, fallback) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+};
+const repetitions = argument('repetitions', 5);
+const turns = argument('turns', 20);
+const writeResults = !process.argv.includes('--no-write');
+const repoRoot = resolve(import.meta.dirname, '..');
+
+const fake = await startFakeChatGpt({
+  accounts: [
+    {
+      email: 'upload-a@example.com',
+      usagePerTurn: 0,
+      reply: 'I looked at the files and changed the handler as asked; the tests pass now.',
+    },
+  ],
+});
+const plainLab = await seedBenchLab(fake, 'codex-lab-upload-plain-', [
+  { name: 'a', email: 'upload-a@example.com' },
+]);
+const zstdLab = await seedBenchLab(fake, 'codex-lab-upload-zstd-', [
+  { name: 'a', email: 'upload-a@example.com' },
+]);
+const plainRouter = await startRouter({ ...plainLab.env, CODEX_LAB_UPSTREAM_ZSTD: 'off' });
+const zstdRouter = await startRouter(zstdLab.env);
+const variants = [
+  { name: 'router, zstd off', url: plainRouter.url, token: await plainLab.routerToken() },
+  { name: 'router, zstd on', url: zstdRouter.url, token: await zstdLab.routerToken() },
+];
+
+// Text with the entropy of prose and code (a 600-word vocabulary, deterministic), so compression
+// ratios are not flattered by repetition: a real Codex turn compresses about 2.9x with zstd -3.
+let seed = 12_345;
+const next = () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const vocabulary = Array.from({ length: 600 }, () =>
+  Array.from({ length: 2 + Math.floor(next() * 8) }, () =>
+    String.fromCharCode(97 + Math.floor(next() * 26)),
+  ).join(''),
+);
+const punctuation = [' ', ' ', ' ', ' ', ', ', '. ', '(', ') ', ': ', '_', '.', '/', ' = ', '\n'];
+function text(length) {
+  let out = '';
+  while (out.length < length) {
+    out += vocabulary[Math.floor(next() * vocabulary.length)];
+    out += punctuation[Math.floor(next() * punctuation.length)];
+  }
+  return out.slice(0, length);
+}
+
+/** Codex's first input item: the tools, as `additional_tools` (~55 KB in a real 0.171 turn). */
+function toolsItem() {
+  const tools = Array.from({ length: 40 }, (_, index) => ({
+    type: 'function',
+    name: `tool_${index}`,
+    description: text(500),
+    parameters: {
+      type: 'object',
+      properties: Object.fromEntries(
+        Array.from({ length: 8 }, (_, field) => [
+          `field_${field}`,
+          { type: 'string', description: text(120) },
+        ]),
+      ),
+      required: ['field_0'],
+    },
+  }));
+  return { type: 'additional_tools', role: 'developer', tools };
+}
+
+/** The request fields besides `input`, as Codex sends them. */
+function fieldsOf(session) {
+  return {
+    model: 'gpt-6.2-sol',
+    stream: true,
+    tool_choice: 'auto',
+    parallel_tool_calls: false,
+    reasoning: { effort: 'medium', context: 'all_turns' },
+    store: false,
+    include: ['reasoning.encrypted_content'],
+    prompt_cache_key: session,
+    text: { verbosity: 'low' },
+    client_metadata: { session_id: session },
+  };
+}
+
+/** Runs one session's turns on `variant`; returns per-turn upstream bytes and native frame bytes. */
+async function* session(variant, id) {
+  const history = [toolsItem()];
+  let previousLength = 0;
+  for (let turn = 0; turn < turns; turn += 1) {
+    history.push(
+      {
+        type: 'message',
+        role: 'user',
+        content: [{ type: 'input_text', text: `Turn ${turn}: please update the handler.` }],
+      },
+      {
+        type: 'function_call_output',
+        call_id: `call_${turn}`,
+        output: text(1200),
+      },
+    );
+    const body = JSON.stringify({ ...fieldsOf(id), input: history });
+    const seenBefore = fake.requests.length;
+    const response = await request(`${variant.url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${variant.token}`,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        'session-id': id,
+        'x-codex-turn-metadata': JSON.stringify({ session_id: id, model: 'gpt-6.2-sol' }),
+      },
+      body,
+    });
+    let sse = '';
+    for await (const chunk of response.body) sse += chunk;
+    if (response.statusCode !== 200)
+      throw new Error(`turn ${turn} answered ${response.statusCode}`);
+    const received = fake.requests
+      .slice(seenBefore)
+      .filter((recorded) => recorded.path === '/backend-api/codex/responses')
+      .reduce((sum, recorded) => sum + recorded.bytes, 0);
+    // Native Responses WebSocket: the first request whole; later ones only the items added since
+    // the previous request and its answer, with previous_response_id.
+    const newItems = history.slice(previousLength);
+    const native =
+      turn === 0
+        ? Buffer.byteLength(
+            JSON.stringify({ type: 'response.create', ...fieldsOf(id), input: history }),
+          )
+        : Buffer.byteLength(
+            JSON.stringify({
+              type: 'response.create',
+              ...fieldsOf(id),
+              previous_response_id: 'resp_0123456789abcdef0123456789abcdef',
+              input: newItems.filter(
+                (item) => item.type !== 'reasoning' && item.role !== 'assistant',
+              ),
+            }),
+          );
+    for (const line of sse.split('\n')) {
+      if (!line.startsWith('data: ')) continue;
+      const event = JSON.parse(line.slice(6));
+      if (event.type === 'response.output_item.done') history.push(event.item);
+    }
+    previousLength = history.length;
+    yield { received, native, plain: Buffer.byteLength(body) };
+  }
+}
+
+const totals = { 'router, zstd off': [], 'router, zstd on': [], native: [], body: [] };
+try {
+  for (let repetition = 0; repetition < repetitions; repetition += 1) {
+    const order = repetition % 2 === 0 ? variants : [...variants].reverse();
+    const runs = order.map((variant) => ({
+      variant,
+      steps: session(variant, `upload-${repetition}-${variant.name.replaceAll(/\W/g, '')}`),
+      sum: 0,
+      native: 0,
+      plain: 0,
+    }));
+    // Turn by turn, alternating the two routers.
+    for (let turn = 0; turn < turns; turn += 1) {
+      for (const run of runs) {
+        const { value } = await run.steps.next();
+        run.sum += value.received;
+        run.native += value.native;
+        run.plain += value.plain;
+      }
+    }
+    for (const run of runs) totals[run.variant.name].push(run.sum);
+    totals.native.push(runs[0].native);
+    totals.body.push(runs[0].plain);
+  }
+} finally {
+  await zstdRouter.close();
+  await plainRouter.close();
+  await fake.close();
+  await rm(plainLab.root, { recursive: true, force: true });
+  await rm(zstdLab.root, { recursive: true, force: true });
+}
+
+const kb = (value) => (value / 1024).toFixed(1);
+const range = (values, format) =>
+  `${format(Math.min(...values))} / ${format(percentile(values, 50))} / ${format(Math.max(...values))}`;
+const ratio = (left, right) => totals[left].map((value, index) => value / totals[right][index]);
+const two = (value) => value.toFixed(2);
+const lines = [
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/upload-bytes.mjs --repetitions ${repetitions} --turns ${turns}\`: ${repetitions} repetitions of a ${turns}-turn session (a Codex-like first request carrying ~${kb(Buffer.byteLength(JSON.stringify(toolsItem())))} KB of tools as \`additional_tools\`, each turn adding a user message, a tool output, and the answer's reasoning and message), the two routers' sessions run turn by turn, interleaved; the fake ChatGPT counts the bytes it receives. min / median / max over the repetitions.`,
+  '',
+  '| upload over the session | KB |',
+  '|---|---|',
+  `| router, zstd off (the router before) | ${range(totals['router, zstd off'], kb)} |`,
+  `| router, zstd on (as shipped) | ${range(totals['router, zstd on'], kb)} |`,
+  `| native Codex over Responses WebSocket, incremental (computed, frames uncompressed) | ${range(totals.native, kb)} |`,
+  '',
+  `- **zstd on / zstd off: ${range(ratio('router, zstd on', 'router, zstd off'), two)}** (target ≤ 0.4)`,
+  `- zstd on / native WebSocket incremental: ${range(ratio('router, zstd on', 'native'), two)} (target ≤ 1.2; needs the Responses-over-WebSocket upstream, not built yet)`,
+  '',
+];
+const section = lines.join('\n');
+console.log(section);
+if (writeResults) {
+  const file = join(repoRoot, 'docs/benchmarks.md');
+  await writeFile(
+    file,
+    updateSection(await readFile(file, 'utf8'), 'Upload bytes per session', section),
+  );
+  console.log('Updated docs/benchmarks.md');
+}
