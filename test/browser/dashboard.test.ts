@@ -74,6 +74,8 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     serve = await startServe({
       CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
       CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      // The serve log at its default level, to see the fallback line a person running it reads.
+      CODEX_LAB_LOG_LEVEL: 'info',
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
@@ -148,6 +150,13 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     expect(response.headers.get('x-codex-lab-profile')).toBe('bob');
     const log = page.getByRole('log', { name: 'Activity log' });
     await log.locator('[data-kind="fallback"]').first().waitFor({ timeout: 20_000 });
+    // One info line for the fallback in the serve log (JSON lines: stderr is not a terminal).
+    const fallbackLines = serve
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"fallback: ui-session-2 moved to bob'));
+    expect(fallbackLines).toHaveLength(1);
+    expect(JSON.parse(fallbackLines[0]!)).toMatchObject({ level: 30, profile: 'bob' });
     // The limited card says, in words, until when.
     await page
       .getByRole('article', { name: 'Profile work' })
