@@ -345,7 +345,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     // The per-request log's measurements: a few numbers and, for streamed turns, a tail tap.
     const startedAt = clock.now();
     let firstByteAt: number | null = null;
-    const usageTap = kind === 'responses' ? new UsageTap() : null;
+    // An engine without a per-request log (no `finish`) pays for none of it.
+    const usageTap = kind === 'responses' && ticket.finish ? new UsageTap() : null;
     try {
       await route();
     } finally {
