@@ -7,7 +7,8 @@
 // asar) stay outside; forge.config.ts packs nothing else from node_modules.
 // The preload is CommonJS because sandboxed preloads cannot load ES modules.
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** The only modules main loads at run time from outside its bundle. */
 export const mainExternals = ['electron', '@napi-rs/keyring'];
@@ -19,9 +20,10 @@ const common = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
+  write: false,
 };
 
-const [main] = await Promise.all([
+const [main, preload] = await Promise.all([
   build({
     ...common,
     entryPoints: { main: 'electron/main.ts' },
@@ -44,5 +46,16 @@ const [main] = await Promise.all([
   }),
 ]);
 
+/** Writes through a rename, so a test or an app started during a build never reads half a file. */
+function writeAtomically(path, contents) {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  renameSync(temporary, path);
+}
+
+for (const file of [...main.outputFiles, ...preload.outputFiles]) {
+  writeAtomically(file.path, file.contents);
+}
 // What the bundle still imports at run time, for the packaging test.
-writeFileSync('dist/electron/main.meta.json', JSON.stringify(main.metafile));
+writeAtomically('dist/electron/main.meta.json', JSON.stringify(main.metafile));
