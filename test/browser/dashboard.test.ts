@@ -97,7 +97,12 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
 
   it('adds an account through the sign-in popup, with a name from the email', async () => {
     await signIn('alice@example.com');
-    await page.getByRole('article', { name: 'Profile alice' }).waitFor();
+    const card = page.getByRole('article', { name: 'Profile alice' });
+    await card.waitFor();
+    // The usage read right after sign-in: quota and the chart's first point, without a Refresh.
+    // (the background poll is 20 s after start: 5 s here proves it is the read after sign-in)
+    await card.getByTestId('history-point').first().waitFor({ timeout: 5_000 });
+    expect(await card.getByTestId('quota-value').first().textContent()).toBe('12%');
   });
 
   it('renames it in place', async () => {
