@@ -52,6 +52,9 @@ export const errorCodes = [
   'priming_failed',
   // tools
   'codex_not_found',
+  // the router as a process (DESIGN.md section 8)
+  'router_running',
+  'router_unavailable',
 ] as const;
 
 /** A stable string code naming one kind of expected failure. */

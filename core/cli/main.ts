@@ -235,7 +235,25 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
   program
     .command('token')
     .description("Print the router's local token (for Codex's command-backed auth).")
+    .option('--ensure-router', 'first start a router in the background when none runs')
     .action(bind(async () => (await import('./commands/token.ts')).runToken));
+
+  program
+    .command('status')
+    .description('Show whether a router runs for this home: port, pid, uptime, profiles, version.')
+    .option('--json', 'print JSON')
+    .action(bind(async () => (await import('./commands/router.ts')).runStatus));
+
+  program
+    .command('stop')
+    .description("Stop this home's router cleanly.")
+    .action(bind(async () => (await import('./commands/router.ts')).runStop));
+
+  program
+    .command('dashboard')
+    .description("Open the running router's dashboard in the browser (the link carries the token).")
+    .option('--print', 'print the link instead of opening it')
+    .action(bind(async () => (await import('./commands/router.ts')).runDashboard));
 
   return program;
 }

@@ -1,13 +1,11 @@
 /**
- * A usage observer for priming: one fresh `GET {base}/wham/usage` per call, built and read by
- * `core/quota/usage.ts`. A usage GET never starts a window (onWatch's finding), so observing is
+ * A usage observer for priming: one fresh `GET {base}/wham/usage` per call through the one usage
+ * client (`core/quota/usage-client.ts`, one 401 policy for every caller). A usage GET never starts a window (onWatch's finding), so observing is
  * free of side effects upstream.
  */
 import type { FetchLike } from '../auth/http.ts';
-import { sendRequest } from '../auth/http.ts';
-import { LabError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
-import { buildUsageRequest, processUsageResponse } from '../quota/usage.ts';
+import { readUsage } from '../quota/usage-client.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
 import type { PrimingCredentialSource } from './scheduler.ts';
 
@@ -22,39 +20,21 @@ export interface UsageObserverOptions {
   onSnapshot?(name: string, snapshot: QuotaSnapshot): void;
 }
 
-/** Builds `observeUsage(name)` for `PrimingScheduler`. */
+/** Builds `observeUsage(name)` for `PrimingScheduler`, on the one usage client (`core/quota`). */
 export function createUsageObserver(
   options: UsageObserverOptions,
 ): (name: string) => Promise<QuotaSnapshot> {
-  const fetch = options.fetch ?? (globalThis.fetch as FetchLike);
   return async (name) => {
-    const credentials = await options.tokens.getCredentials(name);
-    const request = buildUsageRequest(options.baseUrl, credentials);
-    const answer = await sendRequest(
-      fetch,
-      { method: 'GET', url: request.url, headers: request.headers },
-      30_000,
-      'upstream_unreachable',
+    const snapshot = await readUsage(
+      {
+        baseUrl: options.baseUrl,
+        credentials: options.tokens,
+        now: () => options.clock.now(),
+        timeoutMs: 30_000,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      },
+      name,
     );
-    if (answer.status === 401 || answer.status === 403) {
-      throw new LabError(
-        'unauthorized',
-        `The usage endpoint refused ${name}'s sign-in (${answer.status}); sign in again with: codex-lab login ${name}`,
-      );
-    }
-    if (answer.status < 200 || answer.status > 299) {
-      throw new LabError(
-        'upstream_error',
-        `The usage endpoint answered ${answer.status} for ${name}; priming looks again at its next check.`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(answer.body);
-    } catch {
-      json = null;
-    }
-    const snapshot = processUsageResponse(json, options.clock.now());
     options.onSnapshot?.(name, snapshot);
     return snapshot;
   };

@@ -61,6 +61,8 @@ export interface PrimingProfileSource {
 /** Where the scheduler gets a profile's upstream credentials (a `TokenManager` fits). */
 export interface PrimingCredentialSource {
   getCredentials(name: string): Promise<PrimeCredentials>;
+  /** Refreshes once after a 401 from the usage endpoint (the one usage client's policy). */
+  refreshAfterUnauthorized?(name: string, rejectedAccessToken: string): Promise<PrimeCredentials>;
 }
 
 /** Where the scheduler reads a profile's health (a `HealthStore` fits). */

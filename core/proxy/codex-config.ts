@@ -125,16 +125,19 @@ export function codexEnvironment(options: {
 
 /**
  * The `config.toml` text for using the router permanently. Codex fetches the bearer by running
- * `codex-lab token` (command-backed provider auth, supported by 0.169), so no token is written
- * into Codex's files. Top-level keys come first: in TOML they must precede the first table.
+ * `codex-lab token --ensure-router` (command-backed provider auth, supported by 0.169), which
+ * starts a router in the background when none runs for the home, so no token is written into
+ * Codex's files and no router has to be started by hand. Top-level keys come first: in TOML they
+ * must precede the first table.
  */
 export function codexConfigBlock(options: CodexConfigOptions): string {
   const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
   const [command = 'codex-lab', ...leading] = options.launcher ?? ['codex-lab'];
-  const args = [...leading, 'token'].map(tomlString).join(', ');
+  const args = [...leading, 'token', '--ensure-router'].map(tomlString).join(', ');
   return [
     '# Codex Lab: send Codex through the local router (the tray app or `codex-lab serve`).',
-    '# Paste into ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`.',
+    '# Paste into ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`,',
+    '# which starts the router in the background when none runs.',
     '# Pin one shell to a profile with: export CODEX_LAB_PROFILE=<name>',
     `model_provider = ${tomlString(codexProviderId)}`,
     `chatgpt_base_url = ${tomlString(chatgptBaseUrl)}`,

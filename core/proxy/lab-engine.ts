@@ -162,6 +162,17 @@ export class LabEngine implements ProxyEngine {
   invalidate(): void {
     this.#lastCheck = 0;
     this.#registryMtime = -1;
+    this.#healthMtime = -1;
+  }
+
+  /**
+   * Re-reads the registry and health files now (the file watcher saw them change), so every
+   * surface shows another process's edit without waiting for the next request.
+   */
+  async reloadNow(): Promise<void> {
+    this.#lastCheck = this.#options.clock.now();
+    await this.#reload(true);
+    this.#options.onChange?.();
   }
 
   /** Takes in a quota snapshot (from the usage endpoint) and schedules its persistence. */
@@ -187,6 +198,48 @@ export class LabEngine implements ProxyEngine {
   /** The latest quota known for a profile. */
   quota(profile: string): QuotaSnapshot | null {
     return this.#quota.latest(profile);
+  }
+
+  /**
+   * A sign-in was saved for `profile` (this process or another one told us): it is healthy again
+   * at once, with fresh credentials read on the next request. The caller wrote health.json.
+   */
+  signedIn(profile: string): void {
+    this.#credentials.delete(profile);
+    this.#circuit.forget(profile);
+    this.#health.set(profile, {
+      status: 'ok',
+      unavailableUntil: null,
+      code: null,
+      message: null,
+      updatedAt: this.#options.clock.now(),
+    });
+    this.invalidate();
+    this.#options.onChange?.();
+  }
+
+  /**
+   * A fresh usage read: recorded in the quota book, and a profile whose `limited` mark the new
+   * numbers contradict (room in every window) is eligible again. A needs-sign-in mark stays: only
+   * a sign-in clears it.
+   */
+  noteUsage(profile: string, snapshot: QuotaSnapshot, hasHeadroom: boolean): void {
+    this.setQuota(profile, snapshot);
+    const current = this.#health.get(profile);
+    if (current?.status === 'limited' && hasHeadroom) {
+      const now = this.#options.clock.now();
+      this.#health.set(profile, {
+        status: 'ok',
+        unavailableUntil: null,
+        code: null,
+        message: null,
+        updatedAt: now,
+      });
+      this.#persist((health) => health.markOk(profile, now));
+      this.#options.onChange?.();
+      return;
+    }
+    this.noteTokenWorks(profile);
   }
 
   /** Effective health of a profile now (in-memory, includes this process's fresh marks). */

@@ -37,13 +37,60 @@ export const inputSchemas = {
   cancelLogin: z.object({ id: z.string().min(1).max(100) }),
   setPriming: z.object({ profile: name, enabled: z.boolean() }),
   primeNow: z.object({ profile: name, dryRun: z.boolean().default(false) }),
-  pinSession: z.object({ sessionId: z.string().min(1).max(200), profile: name.nullable() }),
-  pinRepo: z.object({ path: z.string().min(1).max(4096), profile: name.nullable() }),
+  pinSession: z.object({
+    sessionId: z.string().min(1).max(200),
+    profile: name.nullable(),
+    allowFallback: z.boolean().default(false),
+  }),
+  pinRepo: z.object({
+    path: z.string().min(1).max(4096),
+    profile: name.nullable(),
+    allowFallback: z.boolean().default(false),
+  }),
   refreshUsage: z.object({ profile: name.nullable().default(null) }),
 } as const;
 
 /** The input type of each operation. */
 export type Inputs = { [K in keyof typeof inputSchemas]: z.input<(typeof inputSchemas)[K]> };
+
+/**
+ * Operations the control API offers to local clients (the CLI, a desktop app attached to a
+ * running `serve`) but the renderer never needs: a sign-in the client saved itself, and a clean
+ * shutdown of the router (`codex-lab stop`).
+ */
+export const hostInputSchemas = {
+  profileSignedIn: z.object({ profile: name }),
+  shutdown: z.object({}),
+} as const;
+
+/** The input type of each host operation. */
+export type HostInputs = {
+  [K in keyof typeof hostInputSchemas]: z.input<(typeof hostInputSchemas)[K]>;
+};
+
+/** Every operation the control API takes, by name. */
+export const allInputSchemas = { ...inputSchemas, ...hostInputSchemas } as const;
+
+/**
+ * Validates one operation's input, identically on every transport (IPC, the control API):
+ * one code, `invalid_argument`, and one sentence naming the field.
+ */
+export function parseOperationInput<K extends keyof typeof allInputSchemas>(
+  operation: K,
+  input: unknown,
+): ContractResult<z.output<(typeof allInputSchemas)[K]>> {
+  const parsed = allInputSchemas[operation].safeParse(input);
+  if (parsed.success) {
+    return { ok: true, value: parsed.data as z.output<(typeof allInputSchemas)[K]> };
+  }
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
+  return {
+    ok: false,
+    code: 'invalid_argument',
+    message: `Invalid input for ${operation}${where}: ${issue?.message ?? 'unexpected shape'}.`,
+  };
+}
 
 /**
  * The operations every surface offers. The renderer's `window.codexLab` and the web dashboard's
@@ -54,7 +101,10 @@ export interface LabApi {
   subscribe(listener: (state: LabState) => void): () => void;
   setActive(input: Inputs['setActive']): Promise<ContractResult<null>>;
   renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>>;
-  removeProfile(input: Inputs['removeProfile']): Promise<ContractResult<null>>;
+  /** The value says how the revoke ended when one was asked for, else null. */
+  removeProfile(
+    input: Inputs['removeProfile'],
+  ): Promise<ContractResult<{ revoked: 'revoked' | 'skipped' | 'failed' } | null>>;
   startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>>;
   cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>>;
   /** Finishes a browser sign-in with a callback address pasted by the user. */

@@ -14,15 +14,16 @@ import type { Clock } from '../ports.ts';
 import { readRequestBody } from '../proxy/body.ts';
 import { sendJson, type RouteHandler } from '../proxy/server.ts';
 import {
+  allInputSchemas,
   controlApiPrefix,
-  inputSchemas,
+  parseOperationInput,
   type ContractResult,
+  type HostInputs,
   type LabApi,
   type LabState,
-  type OperationName,
 } from './contract.ts';
 
-/** What the control API needs from the service: the contract plus two read-only views. */
+/** What the control API needs from the service: the contract, two views and the host operations. */
 export interface ControlApiService extends LabApi {
   /** Stored pins (sessions and repos), for `GET /lab/v1/pins`. */
   getPins(): Promise<unknown>;
@@ -34,6 +35,10 @@ export interface ControlApiService extends LabApi {
     profile?: string | null;
     runId?: string | null;
   }): Promise<unknown>;
+  /** A local client saved a sign-in for this profile (`codex-lab login` while a router runs). */
+  profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>>;
+  /** `codex-lab stop`: stop this router cleanly (answered before it goes). */
+  shutdown(input: HostInputs['shutdown']): Promise<ContractResult<null>>;
 }
 
 /** Options for `createControlApi`. */
@@ -45,7 +50,7 @@ export interface ControlApiOptions {
 }
 
 const controlBodyLimit = 1024 * 1024;
-const operations = new Set<string>(Object.keys(inputSchemas));
+const operations = new Set<string>(Object.keys(allInputSchemas));
 
 /** Builds the `/lab/v1/` handler mounted by the router server (which has checked the token). */
 export function createControlApi(options: ControlApiOptions): RouteHandler {
@@ -100,7 +105,7 @@ export function createControlApi(options: ControlApiOptions): RouteHandler {
     }
 
     if (method === 'POST' && operations.has(route)) {
-      const operation = route as OperationName;
+      const operation = route as keyof typeof allInputSchemas;
       let input: unknown;
       try {
         const raw = await readRequestBody(request, controlBodyLimit);
@@ -116,19 +121,13 @@ export function createControlApi(options: ControlApiOptions): RouteHandler {
         });
         return true;
       }
-      const parsed = inputSchemas[operation].safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
-        sendJson(response, 400, {
-          ok: false,
-          code: 'invalid_argument',
-          message: `Invalid input for ${operation}${where}: ${issue?.message ?? 'unexpected shape'}.`,
-        });
+      const parsed = parseOperationInput(operation, input);
+      if (!parsed.ok) {
+        sendJson(response, 400, parsed);
         return true;
       }
       const run = service[operation] as (value: unknown) => Promise<ContractResult<unknown>>;
-      const result = await run.call(service, parsed.data);
+      const result = await run.call(service, parsed.value);
       sendJson(response, 200, result);
       return true;
     }

@@ -1,41 +1,41 @@
 /**
- * LabService: the one facade over profiles, tokens, the router, quota, priming and sign-ins.
- * Every surface (Electron IPC, the control API, the CLI) calls it; it implements `LabApi` with
- * `ContractResult` values and tells subscribers (debounced) when the state changed.
+ * LabService: the facade and the owner of live state while a router runs (DESIGN.md section 8).
+ * It holds the router and its engine (sessions, health, quota in memory), sign-ins in progress and
+ * the priming timer, and implements `LabApi` for every surface. Every state change is delegated to
+ * the operations layer (`operations.ts`), with this service's memory as the `LiveState`; quota
+ * persistence and polling live in `quota-keeper.ts`. A debounced file watcher picks up edits made
+ * to the files by anything else (a hand edit, an older version), and subscribers hear of every
+ * change within a fraction of a second.
  *
  * Effects come in through the constructor (`paths`, `config`, `clock`, `logger`), so Electron's main
  * process can host it in-process and tests can run it against the fake ChatGPT.
  */
-import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import type { LabConfig } from '../config.ts';
-import { isLabError, LabError, toResult } from '../errors.ts';
-import { readJsonFile, writeJsonFile } from '../home/files.ts';
-import { withLock } from '../home/lock.ts';
+import { isLabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { KeyringPort } from '../profiles/keyring.ts';
 import type { ProfileStore } from '../profiles/store.ts';
-import { canonicalRepoPath } from '../profiles/repo-path.ts';
-import { QuotaBook } from '../quota/quota-book.ts';
 import { warnOncePerField } from '../quota/bounds.ts';
-import { buildUsageRequest, processUsageResponse } from '../quota/usage.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
 import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
-import { createRouterServer, type RouterServer } from '../proxy/server.ts';
+import { createRouterServer, type RouteHandler, type RouterServer } from '../proxy/server.ts';
+import { labVersion } from '../version.ts';
 import { HealthStore } from '../state/health-store.ts';
-import { quotaFileSchema, type QuotaFile, type QuotaSnapshot } from '../state/schema.ts';
+import type { QuotaSnapshot } from '../state/schema.ts';
 import type {
   ContractResult,
+  HostInputs,
   Inputs,
   LabState,
   LoginView,
@@ -48,7 +48,9 @@ import type {
 import { pinViews } from './pins.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
 import { ActivityLog, primingActivityMessage } from './events.ts';
-import { moveProfileState } from './profile-state.ts';
+import { createIdentityRoute } from './identity.ts';
+import { LabOperations, showsHeadroom, type LiveState } from './operations.ts';
+import { QuotaKeeper, UsagePoller } from './quota-keeper.ts';
 import { poolSummaryOf } from './pool-view.ts';
 import { buildProfileViews, quotaExtras, toForecastView } from './views.ts';
 import { connectJournal } from './activity-journal.ts';
@@ -88,12 +90,21 @@ export interface LabServiceOptions {
    * (`CODEX_LAB_PRIMING_POLL_MS`, tests and tuning), else the scheduler's own (15 min, 1 min).
    */
   primingPollMs?: number;
+  /**
+   * Called when a client asks the router to stop (`codex-lab stop`); the host ends its process
+   * (serve) or quits (the desktop app). Without it, the request is refused.
+   */
+  onShutdownRequest?: () => void;
+  /** Debounce of the file watcher (default 200 ms); 0 turns the watcher off. */
+  watchDebounceMs?: number;
 }
 
 /** Where `start` listens. */
 export interface StartOptions {
   port?: number;
   host?: string;
+  /** Who hosts the router, for its identity answer (default `serve`). */
+  kind?: 'serve' | 'app';
 }
 
 const stateDebounceMs = 150;
@@ -111,18 +122,21 @@ export class LabService implements ControlApiService {
   readonly #tokens: TokenManager;
   readonly #activity: ActivityLog;
   readonly #engine: LabEngine;
-  readonly #quota: QuotaBook;
   readonly #decisions = new DecisionLog(500);
   readonly #requests = new RequestLog();
   readonly #journal: Journal;
   #disconnectJournal: (() => void) | null = null;
   #sessionsCancel: Cancel | null = null;
+  readonly #quotaKeeper: QuotaKeeper;
+  readonly #operations: LabOperations;
+  readonly #poller: UsagePoller;
+  #watchers: FSWatcher[] = [];
+  #watchCancel: Cancel | null = null;
   readonly #listeners = new Set<(state: LabState) => void>();
   readonly #logins = new Map<string, LoginHandle>();
   #router: RouterServer | null = null;
   #token: string | null = null;
   #notifyCancel: Cancel | null = null;
-  #pollCancel: Cancel | null = null;
   #stopped = false;
   #priming: PrimingScheduler | null = null;
   /** The newest priming event per profile, ahead of `state/priming.json`'s background write. */
@@ -153,11 +167,10 @@ export class LabService implements ControlApiService {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     this.#activity = new ActivityLog(options.clock);
-    this.#quota = new QuotaBook({
+    this.#quotaKeeper = new QuotaKeeper({
+      paths: options.paths,
       clock: options.clock,
-      path: options.paths.quota,
       logger: this.#logger,
-      write: (path, value) => this.#writeQuotaFile(path, value as QuotaFile),
     });
     this.#engine = new LabEngine({
       paths: options.paths,
@@ -165,7 +178,7 @@ export class LabService implements ControlApiService {
       health: this.#health,
       credentials: this.#tokens,
       activity: this.#activity,
-      quota: this.#quota,
+      quota: this.#quotaKeeper.book,
       clock: options.clock,
       logger: options.logger,
       onChange: () => this.#changed(),
@@ -177,6 +190,36 @@ export class LabService implements ControlApiService {
       clock: options.clock,
       logger: this.#logger,
     });
+    this.#operations = new LabOperations({
+      paths: options.paths,
+      config: options.config,
+      clock: options.clock,
+      logger: this.#logger,
+      store: this.#store,
+      health: this.#health,
+      activity: this.#activity,
+      quota: this.#quotaKeeper,
+      tokens: this.#tokens,
+      live: this.#liveState(),
+      warn: (field, value) => this.#boundaryWarn(field, value),
+      // The router's short credential cache, and its 401 handling (one refresh, recorded).
+      usageCredentials: {
+        getCredentials: (name) => this.#engine.credentials(name),
+        refreshAfterUnauthorized: (name, rejected) =>
+          this.#engine.refreshAfterUnauthorized(name, rejected),
+      },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    this.#poller = new UsagePoller({
+      clock: options.clock,
+      periodMs: options.usagePollMs ?? 7 * minute,
+      pollOnce: () => this.#pollOnce(),
+    });
+  }
+
+  /** The operations layer, with this service's memory as the live state. */
+  get operations(): LabOperations {
+    return this.#operations;
   }
 
   /** The upstream base (`CODEX_LAB_CHATGPT_BASE_URL`). */
@@ -205,7 +248,7 @@ export class LabService implements ControlApiService {
     if (this.#router) return { url: this.#router.url, port: this.#router.port };
     const token = await this.routerToken();
     await this.#engine.load();
-    await this.#loadQuota();
+    await this.#quotaKeeper.load();
     if (!this.#disconnectJournal) {
       const connected = await connectJournal(this.#journal, {
         activity: this.#activity,
@@ -216,6 +259,7 @@ export class LabService implements ControlApiService {
     }
     const rendererDir =
       this.#options.rendererDir === undefined ? findRendererDir() : this.#options.rendererDir;
+    const startedAt = new Date(this.#clock.now()).toISOString();
     this.#router = await createRouterServer({
       engine: this.#engine,
       token,
@@ -226,10 +270,24 @@ export class LabService implements ControlApiService {
       host: options.host ?? '127.0.0.1',
       compressRequests: this.#options.config.upstreamZstd,
       control: createControlApi({ service: this, clock: this.#clock }),
-      ...(rendererDir ? { publicRoutes: createDashboardRoutes(rendererDir) } : {}),
+      publicRoutes: combineRoutes(
+        createIdentityRoute(
+          () => ({
+            version: labVersion,
+            pid: process.pid,
+            port: this.#router?.port ?? 0,
+            startedAt,
+            home: this.#paths.home,
+            host: options.kind ?? 'serve',
+          }),
+          () => token,
+        ),
+        rendererDir ? createDashboardRoutes(rendererDir) : null,
+      ),
     });
     this.#stopped = false;
-    this.#schedulePoll(20_000);
+    this.#poller.start(20_000);
+    this.#startWatching();
     await this.#startPriming();
     this.#changed();
     return { url: this.#router.url, port: this.#router.port };
@@ -238,7 +296,8 @@ export class LabService implements ControlApiService {
   /** Stops everything started by `start`, and cancels sign-ins in progress. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#pollCancel?.();
+    this.#poller.stop();
+    this.#stopWatching();
     this.#notifyCancel?.();
     for (const login of this.#logins.values()) login.cancel();
     await this.#priming?.stop();
@@ -247,7 +306,7 @@ export class LabService implements ControlApiService {
     this.#router = null;
     await router?.close();
     this.#sessionsCancel?.();
-    await this.#quota.flush();
+    await this.#quotaKeeper.flush();
     await this.#journal.flush();
     await this.#engine.settled();
   }
@@ -300,47 +359,18 @@ export class LabService implements ControlApiService {
     return () => this.#listeners.delete(listener);
   }
 
-  async setActive(input: Inputs['setActive']): Promise<ContractResult<null>> {
-    return this.#edit(async () => {
-      await this.#store.setActive(input.profile);
-      this.#activity.add(
-        'profile',
-        input.profile === 'auto' ? null : input.profile,
-        `Active profile set to ${input.profile}.`,
-      );
-    });
+  setActive(input: Inputs['setActive']): Promise<ContractResult<null>> {
+    return this.#operations.setActive(input);
   }
 
-  async renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>> {
-    return this.#edit(async () => {
-      const from = (await this.#store.getProfile(input.from)).name;
-      await this.#store.rename(from, input.to);
-      await this.#health.forget(from, input.to);
-      await this.#moveLocalState(from, input.to);
-      this.#activity.add('profile', input.to, `Renamed ${input.from} to ${input.to}.`);
-    });
+  renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>> {
+    return this.#operations.renameProfile(input);
   }
 
-  async removeProfile(input: Inputs['removeProfile']): Promise<ContractResult<null>> {
-    return this.#edit(async () => {
-      if (input.revoke) {
-        const { revokeProfileTokens, revokeVerdict } = await import('../auth/revoke.ts');
-        const auth = await this.#store.readAuth(input.profile).catch(() => null);
-        if (auth) {
-          const outcome = await revokeProfileTokens(
-            this.#options.config.issuer,
-            auth,
-            this.#options.fetch,
-          );
-          revokeVerdict(outcome, input.profile, input.force ?? false);
-        }
-      }
-      const name = (await this.#store.getProfile(input.profile)).name;
-      await this.#store.remove(name);
-      await this.#health.forget(name);
-      await this.#moveLocalState(name, null);
-      this.#activity.add('profile', name, `Removed ${name}.`);
-    });
+  removeProfile(
+    input: Inputs['removeProfile'],
+  ): Promise<ContractResult<{ revoked: 'revoked' | 'skipped' | 'failed' } | null>> {
+    return this.#operations.removeProfile(input);
   }
 
   async startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>> {
@@ -372,20 +402,8 @@ export class LabService implements ControlApiService {
           const name = result.name;
           this.#activity.add('login', name, `Signed in${name ? ` as ${name}` : ''}.`);
           this.#engine.invalidate();
-          if (name) {
-            void this.#health.markOk(name, this.#clock.now()).catch(() => undefined);
-            // The first usage read right after sign-in: quota, credits and the chart's first
-            // point show at once instead of after the next poll.
-            void this.fetchUsage(name)
-              .then(() => this.#quota.flush())
-              .catch((error: unknown) =>
-                this.#logger.debug(
-                  { profile: name, code: isLabError(error) ? error.code : 'error' },
-                  'usage read after sign-in failed',
-                ),
-              )
-              .finally(() => this.#changed());
-          }
+          // The same operation a CLI sign-in reports: healthy at once, quota read right away.
+          if (name) void this.#operations.profileSignedIn({ profile: name });
           this.#changed();
         },
         (error: unknown) => {
@@ -491,146 +509,47 @@ export class LabService implements ControlApiService {
     return { ok: true, value: null };
   }
 
-  async setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>> {
-    return this.#edit(async () => {
-      await this.#store.setPriming(input.profile, { enabled: input.enabled });
-      this.#activity.add(
-        'prime',
-        input.profile,
-        `Priming turned ${input.enabled ? 'on' : 'off'} for ${input.profile}.`,
-      );
-    });
+  setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>> {
+    return this.#operations.setPriming(input);
   }
 
-  async primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
-    return toResult(async () => {
-      await this.#store.getProfile(input.profile);
-      const runner = await loadPrimeNow();
-      if (!runner) {
-        throw new LabError('priming_failed', 'Priming is not available in this build yet.');
-      }
-      const outcome = await runner({
-        paths: this.#paths,
-        profile: input.profile,
-        dryRun: input.dryRun ?? false,
-        tokens: this.#tokens,
-        store: this.#store,
-        health: this.#health,
-        baseUrl: this.upstreamBaseUrl,
-        clock: this.#clock,
-        logger: this.#options.logger,
-      });
-      this.#activity.add('prime', input.profile, primingActivityMessage(outcome));
-      this.#primingLast.set(input.profile, outcome);
-      this.#changed();
-      return outcome;
-    });
+  primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
+    return this.#operations.primeNow(input);
   }
 
-  async pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
-    return this.#edit(async () => {
-      await this.#store.setPin('session', input.sessionId, input.profile ?? null);
-      this.#activity.add(
-        'profile',
-        input.profile ?? null,
-        input.profile
-          ? `Pinned session ${input.sessionId} to ${input.profile}.`
-          : `Unpinned session ${input.sessionId}.`,
-      );
-    });
+  pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
+    return this.#operations.pinSession(input);
   }
 
-  async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
-    return this.#edit(async () => {
-      const path = await canonicalRepoPath(input.path);
-      await this.#store.setPin('repo', path, input.profile ?? null);
-      this.#activity.add(
-        'profile',
-        input.profile ?? null,
-        input.profile ? `Pinned ${path} to ${input.profile}.` : `Unpinned ${path}.`,
-      );
-    });
+  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
+    return this.#operations.pinRepo(input);
   }
 
-  async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
-    return toResult(async () => {
-      const names = input.profile
-        ? [(await this.#store.getProfile(input.profile)).name]
-        : (await this.#store.listProfiles()).map((p) => p.name);
-      // Failures grouped by reason: one unreachable endpoint is one sentence, not one per profile.
-      const failures = new Map<string, string[]>();
-      await Promise.all(
-        names.map(async (name) => {
-          try {
-            await this.fetchUsage(name);
-          } catch (error) {
-            if (!isLabError(error)) throw error;
-            failures.set(error.message, [...(failures.get(error.message) ?? []), name]);
-          }
-        }),
-      );
-      await this.#quota.flush();
-      this.#changed();
-      // Profiles that answered are recorded above; the ones that did not are named, so a refresh
-      // never looks successful while showing stale numbers.
-      if (failures.size > 0) {
-        const parts = [...failures].map(([reason, who]) => `${who.sort().join(', ')}: ${reason}`);
-        throw new LabError('upstream_error', parts.join(' '));
-      }
-      return null;
-    });
+  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
+    return this.#operations.refreshUsage(input);
+  }
+
+  profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>> {
+    return this.#operations.profileSignedIn(input);
+  }
+
+  async shutdown(_input: HostInputs['shutdown']): Promise<ContractResult<null>> {
+    const onShutdown = this.#options.onShutdownRequest;
+    if (!onShutdown) {
+      return {
+        ok: false,
+        code: 'invalid_argument',
+        message: 'This router is hosted by an app that stops only from its own menu.',
+      };
+    }
+    // Answer first, then stop: the client waits for the process to go.
+    this.#clock.setTimeout(onShutdown, 0);
+    return { ok: true, value: null };
   }
 
   /** Asks the usage endpoint for one profile now and records the snapshot. */
-  async fetchUsage(name: string, retried = false): Promise<QuotaSnapshot> {
-    const credentials = await this.#engine.credentials(name);
-    const doFetch = this.#options.fetch ?? fetch;
-    const request = buildUsageRequest(this.upstreamBaseUrl, credentials);
-    let response: Response;
-    try {
-      response = await doFetch(request.url, {
-        headers: request.headers,
-        signal: AbortSignal.timeout(20_000),
-      });
-    } catch (error) {
-      const reason = (error as Error & { cause?: { code?: string } }).cause?.code;
-      throw new LabError(
-        'upstream_unreachable',
-        `Could not reach the usage endpoint at ${request.url}${reason ? ` (${reason})` : ''}; check the network connection and try again.`,
-      );
-    }
-    const text = await response.text();
-    // One refresh per 401, as Codex does: a second 401 with a fresh token is an upstream
-    // problem, and refreshing again would only spend another single-use refresh token.
-    if (response.status === 401 && !retried) {
-      await this.#engine.refreshAfterUnauthorized(name, credentials.accessToken);
-      return this.fetchUsage(name, true);
-    }
-    if (response.status === 401) {
-      throw new LabError(
-        'unauthorized',
-        `The usage endpoint refused ${name}'s freshly refreshed token; sign in again with: codex-lab login ${name}`,
-      );
-    }
-    if (!response.ok) {
-      throw new LabError(
-        'upstream_error',
-        `The usage endpoint answered ${response.status} for ${name}; try again later.`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new LabError(
-        'upstream_error',
-        `The usage endpoint sent an unexpected answer for ${name}.`,
-      );
-    }
-    const snapshot = processUsageResponse(json, this.#clock.now(), this.#boundaryWarn);
-    this.#engine.setQuota(name, snapshot);
-    this.#engine.noteTokenWorks(name);
-    return snapshot;
+  fetchUsage(name: string): Promise<QuotaSnapshot> {
+    return this.#operations.readUsage(name);
   }
 
   /** The per-request log, filtered, for `GET /lab/v1/requests` (and `codex-lab codex`'s exit line). */
@@ -652,16 +571,6 @@ export class LabService implements ControlApiService {
       enabled: view.priming,
       last: view.primingLast,
     }));
-  }
-
-  async #edit(operation: () => Promise<void>): Promise<ContractResult<null>> {
-    const result = await toResult(async () => {
-      await operation();
-      return null;
-    });
-    this.#engine.invalidate();
-    this.#changed();
-    return result;
   }
 
   #mergeLive(view: ProfileView, now: number): void {
@@ -695,8 +604,8 @@ export class LabService implements ControlApiService {
     }
     // The live book holds the freshest history (the file is written a few seconds later).
     if (quota) {
-      view.forecast = toForecastView(this.#quota.forecast(view.name, now));
-      const history = this.#quota.history(view.name);
+      view.forecast = toForecastView(this.#quotaKeeper.book.forecast(view.name, now));
+      const history = this.#quotaKeeper.book.history(view.name);
       if (history.length >= view.history.length) {
         view.history = history.map((point) => ({
           at: new Date(point.at).toISOString(),
@@ -711,13 +620,69 @@ export class LabService implements ControlApiService {
     }
   }
 
-  /** Moves (or forgets) a renamed or removed profile's quota, priming, sessions and pins. */
-  async #moveLocalState(from: string, to: string | null): Promise<void> {
-    const primed = this.#primingLast.get(from);
-    this.#primingLast.delete(from);
-    if (primed && to !== null) this.#primingLast.set(to, primed);
-    this.#engine.renameLive(from, to);
-    await moveProfileState(this.#paths, from, to);
+  /** The router's memory as the operations layer sees it. */
+  #liveState(): LiveState {
+    return {
+      reload: () => this.#engine.invalidate(),
+      renameLive: (from, to) => {
+        const primed = this.#primingLast.get(from);
+        this.#primingLast.delete(from);
+        if (primed && to !== null) this.#primingLast.set(to, primed);
+        this.#engine.renameLive(from, to);
+      },
+      signedIn: (name) => this.#engine.signedIn(name),
+      usageRead: (name, snapshot) =>
+        this.#engine.noteUsage(name, snapshot, showsHeadroom(snapshot)),
+      primed: (name, outcome) => this.#primingLast.set(name, outcome),
+      changed: () => this.#changed(),
+    };
+  }
+
+  /**
+   * Watches the registry, the legacy auth file, the profile folders and health.json: an edit by
+   * any other program is read within the debounce, not at the next request or poll.
+   */
+  #startWatching(): void {
+    const debounceMs = this.#options.watchDebounceMs ?? 200;
+    if (debounceMs <= 0) return;
+    const watched: Array<[folder: string, names: Set<string> | null]> = [
+      [this.#paths.home, new Set(['auth-profiles.json', 'auth.json'])],
+      [this.#paths.stateDir, new Set(['health.json'])],
+      [this.#paths.profilesDir, null],
+    ];
+    const onEvent = (names: Set<string> | null) => (_event: string, file: string | null) => {
+      if (names !== null && file !== null && !names.has(file)) return;
+      if (this.#watchCancel || this.#stopped) return;
+      // File events arrive in real time, so the debounce runs on a real (unref'd) timer; the
+      // injected clock drives the domain's schedules, which a burst of writes must not shift.
+      const timer = setTimeout(() => {
+        this.#watchCancel = null;
+        if (this.#stopped) return;
+        void this.#engine
+          .reloadNow()
+          .catch((error: unknown) =>
+            this.#logger.warn({ err: error }, 'could not re-read the files after a change'),
+          );
+      }, debounceMs);
+      timer.unref();
+      this.#watchCancel = () => clearTimeout(timer);
+    };
+    for (const [folder, names] of watched) {
+      try {
+        const watcher = watch(folder, { persistent: false }, onEvent(names));
+        watcher.on('error', () => watcher.close());
+        this.#watchers.push(watcher);
+      } catch {
+        // A folder that does not exist yet (no profile saved): the registry watch covers it.
+      }
+    }
+  }
+
+  #stopWatching(): void {
+    for (const watcher of this.#watchers) watcher.close();
+    this.#watchers = [];
+    this.#watchCancel?.();
+    this.#watchCancel = null;
   }
 
   /** True when `name` served a session request within the last few minutes. */
@@ -767,40 +732,6 @@ export class LabService implements ControlApiService {
     }, stateDebounceMs);
   }
 
-  // The CLI and the router both write state/quota.json: merge under the lock, and a profile's
-  // newer snapshot on disk (another process polled it) is kept.
-  async #writeQuotaFile(path: string, book: QuotaFile): Promise<void> {
-    await withLock(this.#paths.locksDir, 'quota', async () => {
-      const file: QuotaFile = (await readJsonFile(path, quotaFileSchema)) ?? {
-        version: 1,
-        profiles: {},
-      };
-      for (const [profile, entry] of Object.entries(book.profiles)) {
-        const onDisk = file.profiles[profile]?.latest;
-        if (onDisk && entry.latest && onDisk.observedAt > entry.latest.observedAt) continue;
-        file.profiles[profile] = entry;
-      }
-      await writeJsonFile(path, file);
-    });
-  }
-
-  async #loadQuota(): Promise<void> {
-    try {
-      const file = await readJsonFile(this.#paths.quota, quotaFileSchema);
-      if (file) this.#quota.fromFile(file);
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'could not read saved quota');
-    }
-  }
-
-  #schedulePoll(delayMs: number): void {
-    const period = this.#options.usagePollMs ?? 7 * minute;
-    if (period <= 0 || this.#stopped) return;
-    this.#pollCancel = this.#clock.setTimeout(() => {
-      void this.#pollOnce().finally(() => this.#schedulePoll(period + randomInt(0, 3 * minute)));
-    }, delayMs);
-  }
-
   async #pollOnce(): Promise<void> {
     const profiles = await this.#store.listProfiles().catch(() => []);
     for (const profile of profiles) {
@@ -816,7 +747,7 @@ export class LabService implements ControlApiService {
         ),
       );
     }
-    await this.#quota.flush();
+    await this.#quotaKeeper.flush();
     this.#changed();
   }
 
@@ -849,15 +780,14 @@ export class LabService implements ControlApiService {
   }
 }
 
-type PrimeNow = (options: Record<string, unknown>) => Promise<PrimingOutcomeView>;
-
-async function loadPrimeNow(): Promise<PrimeNow | null> {
-  try {
-    const module = (await import('../priming/scheduler.ts')) as Record<string, unknown>;
-    return (module['primeNow'] as PrimeNow | undefined) ?? null;
-  } catch {
-    return null;
-  }
+/** Tries each handler in turn (null entries are skipped). */
+function combineRoutes(...handlers: Array<RouteHandler | null>): RouteHandler {
+  return async (request, response, url) => {
+    for (const handler of handlers) {
+      if (handler && (await handler(request, response, url))) return true;
+    }
+    return false;
+  };
 }
 
 /** Finds `dist/renderer` of this package from the source or bundled location. */

@@ -1,8 +1,10 @@
 /**
- * `state/router.json`: where a running `codex-lab serve` listens (`{ port, pid }`), so
- * `codex-lab codex` and `codex-config` find a router started with `--port 0`. Written atomically
- * (0600) when serving starts and removed on a clean shutdown; a file whose process is gone is
- * ignored. Kept free of the router and HTTP client so short commands stay fast.
+ * `state/router.json`: where the running router for this `CODEX_LAB_HOME` listens (`codex-lab
+ * serve`, or the desktop app), so every client finds it — the CLI, `codex-lab codex`, a desktop
+ * app started later. Written atomically (0600) once the router listens, removed on a clean
+ * shutdown; a file whose process is gone is ignored. A client trusts it only after the router's
+ * identity answer (`identity.ts`) proves it holds this home's router token.
+ * Kept free of the router and HTTP client so short commands stay fast.
  */
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,10 +12,16 @@ import { z } from 'zod';
 import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
 
-/** `state/router.json`. */
+/** `state/router.json`. Fields after `pid` are absent in files written by older versions. */
 export const routerInfoSchema = z.object({
   port: z.number().int().min(1).max(65535),
   pid: z.number().int().positive(),
+  /** ISO time the router started listening. */
+  startedAt: z.string().optional(),
+  /** The Codex Lab version of the router. */
+  version: z.string().optional(),
+  /** Who hosts it: `serve` (headless) or `app` (the desktop app). */
+  host: z.enum(['serve', 'app']).optional(),
 });
 /** `state/router.json`. */
 export type RouterInfo = z.infer<typeof routerInfoSchema>;
@@ -46,7 +54,8 @@ export async function readLiveRouterInfo(paths: LabPaths): Promise<RouterInfo | 
   return info;
 }
 
-function processIsAlive(pid: number): boolean {
+/** True while process `pid` exists (ours or another user's). */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

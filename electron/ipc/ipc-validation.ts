@@ -3,7 +3,7 @@
  * windows showing our own page, and does the payload match the operation's input schema. Kept
  * free of Electron imports so it is unit-tested under plain Node.
  */
-import { inputSchemas, type ContractFailure } from '../../core/service/contract.ts';
+import { parseOperationInput, type ContractFailure } from '../../core/service/contract.ts';
 import { ipcChannels, type IpcInvokeKey, type IpcRequest } from './ipc-contract.ts';
 
 /** What main knows about the sender of one message (from `event.sender` / `event.senderFrame`). */
@@ -61,23 +61,17 @@ export function checkIpcRequest<K extends IpcInvokeKey>(
     };
   }
   if (key === 'getState') {
-    if (payload !== undefined) return badRequest(key, 'it takes no input');
+    if (payload !== undefined) {
+      return {
+        ok: false,
+        code: 'invalid_argument',
+        message: 'Invalid input for getState: it takes no input.',
+      };
+    }
     return { ok: true, request: undefined as IpcRequest<K> };
   }
-  const schema = inputSchemas[key as Exclude<K, 'getState'>];
-  const parsed = schema.safeParse(payload);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? ` (${issue.path.join('.')})` : '';
-    return badRequest(key, `${issue?.message ?? 'invalid input'}${where}`);
-  }
-  return { ok: true, request: parsed.data as IpcRequest<K> };
-}
-
-function badRequest(key: IpcInvokeKey, why: string): ContractFailure {
-  return {
-    ok: false,
-    code: 'bad_request',
-    message: `The request on ${ipcChannels[key]} was malformed: ${why}.`,
-  };
+  // The same validation, code and sentence as the control API's (one per failure everywhere).
+  const parsed = parseOperationInput(key as Exclude<K, 'getState'>, payload);
+  if (!parsed.ok) return parsed;
+  return { ok: true, request: parsed.value as IpcRequest<K> };
 }

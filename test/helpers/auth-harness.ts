@@ -197,11 +197,15 @@ export async function startSignInFixture(
 /** The line `codex-lab login --no-browser` prints: the authorize URL to open. */
 export const authorizeLine = /^http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?/;
 
-/** The environment of a `codex-lab login` child: its home, the fake issuer, any callback port, debug logs. */
+/**
+ * The environment of a `codex-lab login` child: its home, the fake issuer and backend (a sign-in
+ * reads the new profile's quota right away), any callback port, debug logs.
+ */
 export function loginEnv(home: TempHome, fake: FakeChatGpt): Record<string, string> {
   return {
     CODEX_LAB_HOME: home.home,
     CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
     CODEX_LAB_CALLBACK_PORT: '0',
     CODEX_LAB_LOG_LEVEL: 'debug',
   };

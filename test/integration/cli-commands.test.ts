@@ -189,7 +189,9 @@ describe('codex-lab codex-config', () => {
     expect(run.stdout).toContain('[model_providers.codex-lab]');
     expect(run.stdout).toContain('base_url = "http://127.0.0.1:4567/backend-api/codex"');
     expect(run.stdout).toContain('chatgpt_base_url = "http://127.0.0.1:4567/backend-api/"');
-    expect(run.stdout).toContain('auth = { command = "codex-lab", args = ["token"] }');
+    expect(run.stdout).toContain(
+      'auth = { command = "codex-lab", args = ["token", "--ensure-router"] }',
+    );
     expect(run.stdout).toContain(
       'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE" }',
     );
@@ -213,12 +215,15 @@ describe('codex-lab codex-config', () => {
     const command = JSON.parse(auth![1]!) as string;
     const args = JSON.parse(auth![2]!) as string[];
     expect(command).toBe(process.execPath);
-    expect(args).toEqual([cliEntry, 'token']);
-    // Codex runs it without a shell, with its own environment: the same home here.
+    expect(args).toEqual([cliEntry, 'token', '--ensure-router']);
+    // Codex runs it without a shell, with its own environment: the same home here. It starts a
+    // router for the home (on a free port here), which the test then stops.
     const printed = spawnSync(command, args, {
-      env: { ...process.env, CODEX_LAB_HOME: home, PATH: path },
+      env: { ...process.env, CODEX_LAB_HOME: home, PATH: path, CODEX_LAB_PORT: '0' },
       encoding: 'utf8',
     });
     expect(printed.stdout.trim()).toBe(token);
+    expect(printed.stderr).toMatch(/started a Codex Lab router in the background/);
+    expect((await runCodexLab(['stop'], { home })).code).toBe(0);
   });
 });

@@ -100,7 +100,13 @@ describe('codex-lab serve', () => {
     expect(body.codexConfig).not.toContain(bearer);
 
     const infoPath = join(home, 'state', 'router.json');
-    expect(JSON.parse(await readFile(infoPath, 'utf8'))).toEqual({ port, pid: serve.child.pid });
+    expect(JSON.parse(await readFile(infoPath, 'utf8'))).toEqual({
+      port,
+      pid: serve.child.pid,
+      host: 'serve',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      startedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
     expect((await stat(infoPath)).mode & 0o777).toBe(0o600);
 
     // codex-config finds the --port 0 router through router.json; CODEX_LAB_PORT still wins.

@@ -69,9 +69,21 @@ export async function runCodex(
     const warning = await precheckCodexProfile(context, profile, Date.now());
     if (warning) writeLine(context.stderr, `codex-lab: ${warning}`);
   }
-  const routerUrl = await findRouterUrl(context);
   const binary = findCodexBinary(context.config.codexBin, context.env);
-  const routerToken = await readRouterToken(context.paths);
+  // The router for this home, started in the background when none runs (said once on stderr),
+  // so Codex never waits on a router that is not there. A fixed CODEX_LAB_PORT names the router
+  // to use as it is; CODEX_LAB_PORT=0 lets a started router pick a free port.
+  let routerUrl: string;
+  let routerToken: string | undefined;
+  if (context.config.portFromEnvironment && context.config.port !== 0) {
+    routerUrl = `http://127.0.0.1:${context.config.port}`;
+    routerToken = await readRouterToken(context.paths);
+  } else {
+    const { ensureRouter } = await import('./router.ts');
+    const router = await ensureRouter(context);
+    routerUrl = router.url;
+    routerToken = router.token;
+  }
   if (routerToken === undefined) {
     throw new LabError(
       'not_found',

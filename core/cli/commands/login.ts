@@ -14,6 +14,7 @@ import { createProfileStore } from '../../profiles/create-store.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
 import { precheckLogin } from '../prechecks.ts';
+import { openLabClient } from '../lab-client.ts';
 
 /** Parses `--timeout` (seconds) into milliseconds. */
 export function parseTimeout(value: unknown): number {
@@ -103,6 +104,11 @@ export async function runLogin(
       ]);
       clearTimeout(timer);
     }
+    // The sign-in is saved; the operation that follows makes it live: healthy at once on every
+    // surface (a profile that needed a sign-in is routed to again) and its quota read now.
+    const lab = await openLabClient(context);
+    const live = await lab.profileSignedIn({ profile: result.name });
+    if (!live.ok) writeLine(context.stderr, `codex-lab: ${live.message}`);
     writeLine(context.stdout, describeSignIn(result));
     return 0;
   } finally {

@@ -4,12 +4,14 @@
  * its priming is off, because naming it is an explicit request.
  */
 import { LabError } from '../../errors.ts';
-import { systemClock, silentLogger } from '../../ports.ts';
+import { systemClock } from '../../ports.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
 import { PrimingScheduler, type PrimingCredentialSource } from '../../priming/scheduler.ts';
 import { HealthStore } from '../../state/health-store.ts';
 import type { PrimingOutcome } from '../../state/schema.ts';
+import type { PrimingOutcomeView } from '../../service/contract.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { openLabClient, valueOf } from '../lab-client.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
 
 /** `priming on|off NAME`. */
@@ -28,8 +30,9 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
       `Missing the profile name: run codex-lab priming ${state} NAME.`,
     );
   }
+  const lab = await openLabClient(context);
+  valueOf(await lab.setPriming({ profile: name, enabled: state === 'on' }));
   const store = createProfileStore({ paths: context.paths });
-  await store.setPriming(name, { enabled: state === 'on' });
   const profile = await store.getProfile(name);
   if (state === 'on') {
     const windows = profile.priming.windows.map((window) =>
@@ -107,24 +110,19 @@ export async function runPrime(
     }
     return 0;
   }
-  const { TokenManager } = await import('../../auth/token-manager.ts');
-  const tokens = new TokenManager({
-    ...shared,
-    issuer: context.config.issuer,
-    logger: silentLogger,
-  });
-  const scheduler = new PrimingScheduler({ ...shared, tokens, retryInBackground: false });
+  // Each profile is primed by the operations layer: by the running router when one runs (its
+  // timer and claims see it at once), else here on the files.
+  const lab = await openLabClient(context);
   let failed = false;
   for (const name of names) {
-    const outcome = await scheduler.primeNow(name);
+    const outcome = valueOf(await lab.primeNow({ profile: name, dryRun: false }));
     failed ||= outcome.outcome === 'failed';
     writeLine(context.stdout, formatOutcome(name, outcome));
   }
-  await scheduler.settled();
   return failed ? 1 : 0;
 }
 
-function formatOutcome(name: string, outcome: PrimingOutcome): string {
+function formatOutcome(name: string, outcome: PrimingOutcome | PrimingOutcomeView): string {
   const window = outcome.window === 'weekly' ? 'weekly' : '5-hour';
   return `${name} (${window}): ${outcome.outcome} — ${outcome.message}`;
 }

@@ -1,12 +1,14 @@
 /**
- * `codex-lab rename`, `remove`, `use`, `pin` and `unpin`: registry edits through the profile
- * store, each one locked and atomic. Errors are `LabError`s, which `runCli` prints as one line.
+ * `codex-lab rename`, `remove`, `use`, `pin` and `unpin`: each one operation of the operations
+ * layer (`core/service/operations.ts`), performed by the running router when one runs for this
+ * home (live at once on every surface) and on the files otherwise. Errors are `LabError`s, which
+ * `runCli` prints as one line.
  */
 import { LabError } from '../../errors.ts';
-import { canonicalRepoPath } from '../../profiles/repo-path.ts';
-import { moveProfileState } from '../../service/profile-state.ts';
-import { writeLine, type CliContext } from '../context.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
+import { canonicalRepoPath } from '../../profiles/repo-path.ts';
+import { writeLine, type CliContext } from '../context.ts';
+import { openLabClient, valueOf } from '../lab-client.ts';
 
 function argument(args: string[], index: number, what: string): string {
   const value = args[index];
@@ -20,10 +22,8 @@ function argument(args: string[], index: number, what: string): string {
 export async function runRename(context: CliContext, args: string[]): Promise<number> {
   const from = argument(args, 0, 'the current profile name');
   const to = argument(args, 1, 'the new profile name');
-  const store = createProfileStore({ paths: context.paths });
-  const current = (await store.getProfile(from)).name;
-  await store.rename(current, to);
-  await moveProfileState(context.paths, current, to);
+  const lab = await openLabClient(context);
+  valueOf(await lab.renameProfile({ from, to }));
   writeLine(context.stdout, `Renamed ${from} to ${to}.`);
   return 0;
 }
@@ -35,20 +35,21 @@ export async function runRemove(
   options: Record<string, unknown>,
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
-  const store = createProfileStore({ paths: context.paths });
-  const entry = await store.getProfile(name);
+  const entry = await createProfileStore({ paths: context.paths }).getProfile(name);
+  const lab = await openLabClient(context);
+  const outcome = valueOf(
+    await lab.removeProfile({
+      profile: entry.name,
+      revoke: options['revoke'] === true,
+      force: options['force'] === true,
+    }),
+  );
   let revoked: string | null = null;
-  if (options['revoke'] === true) {
-    // Loaded only here: the HTTP client has no business in the other commands' start-up.
-    const { revokeProfileTokens, revokeVerdict } = await import('../../auth/revoke.ts');
-    const outcome = await revokeProfileTokens(
-      context.config.issuer,
-      await store.readAuth(entry.name),
-    );
-    revoked = revokeVerdict(outcome, entry.name, options['force'] === true);
+  if (outcome !== null) {
+    // The operation kept the profile (and failed) unless the revoke was confirmed or forced.
+    const { revokeVerdict } = await import('../../auth/revoke.ts');
+    revoked = revokeVerdict(outcome.revoked, entry.name, true);
   }
-  await store.remove(entry.name);
-  await moveProfileState(context.paths, entry.name, null);
   writeLine(context.stdout, `Removed ${entry.name}${revoked ? ` (${revoked})` : ''}.`);
   return 0;
 }
@@ -56,9 +57,9 @@ export async function runRemove(
 /** `use NAME|auto`. */
 export async function runUse(context: CliContext, args: string[]): Promise<number> {
   const name = argument(args, 0, 'a profile name or "auto"');
-  const store = createProfileStore({ paths: context.paths });
-  await store.setActive(name);
-  const active = (await store.readRegistry()).active;
+  const lab = await openLabClient(context);
+  valueOf(await lab.setActive({ profile: name }));
+  const active = (await createProfileStore({ paths: context.paths }).readRegistry()).active;
   writeLine(
     context.stdout,
     active === 'auto'
@@ -85,8 +86,23 @@ async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
     }
     return { kind: 'session', key: session, shown: `session ${session}` };
   }
+  // Resolved here, against this command's working folder, before it reaches any router.
   const key = await canonicalRepoPath(String(repo), process.cwd());
   return { kind: 'repo', key, shown: `repo ${key}` };
+}
+
+async function setPin(
+  context: CliContext,
+  target: PinTarget,
+  profile: string | null,
+  allowFallback: boolean,
+): Promise<void> {
+  const lab = await openLabClient(context);
+  valueOf(
+    target.kind === 'session'
+      ? await lab.pinSession({ sessionId: target.key, profile, allowFallback })
+      : await lab.pinRepo({ path: target.key, profile, allowFallback }),
+  );
 }
 
 /** `pin NAME --session ID | --repo PATH [--allow-fallback]`. */
@@ -97,12 +113,12 @@ export async function runPin(
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
   const target = await pinTarget(options);
-  const store = createProfileStore({ paths: context.paths });
-  const profile = (await store.getProfile(name)).name;
-  await store.setPin(target.kind, target.key, profile, options['allowFallback'] === true);
+  const profile = (await createProfileStore({ paths: context.paths }).getProfile(name)).name;
+  const allowFallback = options['allowFallback'] === true;
+  await setPin(context, target, profile, allowFallback);
   writeLine(
     context.stdout,
-    `Pinned ${target.shown} to ${profile}${options['allowFallback'] === true ? ' (falls over when exhausted)' : ''}.`,
+    `Pinned ${target.shown} to ${profile}${allowFallback ? ' (falls over when exhausted)' : ''}.`,
   );
   return 0;
 }
@@ -114,14 +130,13 @@ export async function runUnpin(
   options: Record<string, unknown>,
 ): Promise<number> {
   const target = await pinTarget(options);
-  const store = createProfileStore({ paths: context.paths });
-  const registry = await store.readRegistry();
+  const registry = await createProfileStore({ paths: context.paths }).readRegistry();
   const pins = target.kind === 'session' ? registry.pins.sessions : registry.pins.repos;
   if (!Object.hasOwn(pins, target.key)) {
     writeLine(context.stdout, `No pin for ${target.shown}; nothing to do.`);
     return 0;
   }
-  await store.setPin(target.kind, target.key, null);
+  await setPin(context, target, null, false);
   writeLine(context.stdout, `Unpinned ${target.shown}.`);
   return 0;
 }

@@ -2,18 +2,19 @@
  * `codex-lab serve [--port N]`: the headless router, control API, quota polling, priming timer
  * and web dashboard in one process, until SIGINT or SIGTERM.
  *
- * stdout gets one line with the listening URL (scripts read it, `--port 0` included). The
- * dashboard URL carries the router token in its fragment, so it is printed only when asked for
- * with `--print-dashboard-url`. While it serves, `state/router.json` records its port and pid (so
- * `codex-lab codex` finds a `--port 0` router); a clean shutdown removes it.
+ * One router per home: a second `serve` for the same home says where the first one runs and exits
+ * 1 without touching it. stdout gets one line with the listening URL (scripts read it, `--port 0`
+ * included). The dashboard link carries the router token in its `#fragment`: it is printed in full
+ * on an interactive terminal and with `--print-dashboard-url` (on stdout), and without the token
+ * when the output goes to a file or a log (`codex-lab dashboard` prints it later). While it serves,
+ * `state/router.json` records it for every client; `codex-lab stop` or a signal ends it cleanly.
  */
 import { isLoopbackAddress } from '../../auth/loopback.ts';
-import { LabError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { parsePortText } from '../../config.ts';
 import { systemClock } from '../../ports.ts';
 import { LabService } from '../../service/lab-service.ts';
-import { removeRouterInfo, writeRouterInfo } from '../../service/router-info.ts';
+import { startRouterHost } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { codexLabLauncher } from '../path-search.ts';
 
@@ -83,50 +84,46 @@ async function serveUntilStopped(
   },
 ): Promise<number> {
   const { port, host, logger } = run;
+  let stopFromClient = () => {};
+  const stopRequestedByClient = new Promise<void>((resolve) => {
+    stopFromClient = resolve;
+  });
   const service = new LabService({
     paths: context.paths,
     config: context.config,
     clock: systemClock,
     logger,
     codexLauncher: codexLabLauncher(context.env),
+    onShutdownRequest: () => stopFromClient(),
   });
   const token = await service.routerToken();
   run.setToken(token);
-  let started: { url: string; port: number };
-  try {
-    started = await service.start({ port, host });
-  } catch (error) {
-    await service.stop().catch(() => undefined);
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new LabError(
-        'port_in_use',
-        `Port ${port} is already in use: stop the other router or pass --port (0 picks a free one).`,
-      );
-    }
-    throw error;
-  }
-  try {
-    await writeRouterInfo(context.paths, { port: started.port, pid: process.pid });
-  } catch (error) {
-    await service.stop().catch(() => undefined);
-    throw error;
-  }
-  writeLine(context.stdout, `Codex Lab router listening on ${started.url}`);
+  const router = await startRouterHost(service, {
+    paths: context.paths,
+    port,
+    host,
+    kind: 'serve',
+  });
+  writeLine(context.stdout, `Codex Lab router listening on ${router.url}`);
+  const link = `${router.url}/ui/#token=${token}`;
   if (run.printDashboardUrl) {
-    writeLine(context.stdout, `Dashboard: ${started.url}/ui/#token=${token}`);
+    writeLine(context.stdout, `Dashboard: ${link}`);
+  } else if (isTerminal(context.stdout) && isTerminal(context.stderr)) {
+    writeLine(context.stderr, `Dashboard: ${link}`);
   } else {
+    // Output that goes to a file or a log never carries the token.
     writeLine(
       context.stderr,
-      `Dashboard: ${started.url}/ui/ (open it with the token: codex-lab token prints it)`,
+      `Dashboard: ${router.url}/ui/ (codex-lab dashboard opens it with the token)`,
     );
   }
 
-  await run.stopRequested;
-  try {
-    await service.stop();
-  } finally {
-    await removeRouterInfo(context.paths, process.pid);
-  }
+  await Promise.race([run.stopRequested, stopRequestedByClient]);
+  await router.stop();
   writeLine(context.stderr, 'Codex Lab router stopped.');
   return 0;
+}
+
+function isTerminal(stream: unknown): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
 }

@@ -2,16 +2,14 @@
  * `codex-lab usage [NAME] [--refresh] [--json]`: the quota windows per profile. `--refresh` asks
  * the usage endpoint now (through the TokenManager) and stores the snapshots first.
  */
-import { createLogger } from '../../log.ts';
-import { systemClock } from '../../ports.ts';
 import type { ProfileView } from '../../service/contract.ts';
-import { LabService } from '../../service/lab-service.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastText } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatStatus, formatWindowUse } from '../../format.ts';
 import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
+import { openLabClient } from '../lab-client.ts';
 
 /** Credits and additional limit families, one line each, only for accounts that have them. */
 function extraLines(view: ProfileView, now: number): string[] {
@@ -45,16 +43,10 @@ export async function runUsage(
   const name = args[0] ?? null;
   let refreshFailed = false;
   if (options['refresh'] === true) {
-    const service = new LabService({
-      paths: context.paths,
-      config: context.config,
-      clock: systemClock,
-      logger: createLogger({ level: context.config.logLevel ?? 'warn' }),
-      rendererDir: null,
-      usagePollMs: 0,
-    });
-    const result = await service.refreshUsage({ profile: name });
-    await service.stop();
+    // The running router reads and keeps the numbers (every surface shows them at once); with
+    // none running, the same operation writes the files.
+    const lab = await openLabClient(context);
+    const result = await lab.refreshUsage({ profile: name });
     if (!result.ok && result.code === 'profile_not_found') {
       writeLine(context.stderr, `codex-lab: ${result.message}`);
       return 1;

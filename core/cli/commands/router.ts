@@ -1,0 +1,198 @@
+/**
+ * The router as a process (DESIGN.md section 8): `codex-lab status` (whether one runs for this
+ * home: port, pid, uptime, profiles, version), `codex-lab stop` (a clean shutdown through the
+ * control API), `codex-lab dashboard [--print]` (the running router's dashboard link, token in the
+ * `#fragment`), and `ensureRouter`, which `codex-lab codex` and `token --ensure-router` use to start
+ * one in the background when none runs.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabError } from '../../errors.ts';
+import { discoverRouter, type RouterDiscovery } from '../../service/router-discovery.ts';
+import { processIsAlive } from '../../service/router-info.ts';
+import { writeLine, type CliContext } from '../context.ts';
+import { formatDuration } from '../../format.ts';
+
+type Running = Extract<RouterDiscovery, { state: 'running' }>;
+
+/** How long a background router may take to answer before `ensureRouter` gives up. */
+const startTimeoutMs = 20_000;
+
+function hostName(found: Running): string {
+  return found.info.host === 'app' ? 'the Codex Lab app' : 'codex-lab serve';
+}
+
+/** The dashboard link of a running router: the token rides in the `#fragment`, never sent. */
+export function dashboardLink(found: { url: string; token: string }): string {
+  return `${found.url}/ui/#token=${found.token}`;
+}
+
+/** `codex-lab status [--json]`: exit 0 when a router runs for this home, 1 when none does. */
+export async function runStatus(
+  context: CliContext,
+  _args: string[],
+  options: Record<string, unknown> = {},
+): Promise<number> {
+  const found = await discoverRouter(context.paths);
+  if (found.state !== 'running') {
+    if (options['json'] === true) {
+      writeLine(
+        context.stdout,
+        JSON.stringify({
+          running: false,
+          home: context.paths.home,
+          ...(found.state === 'stale' ? { problem: found.reason } : {}),
+        }),
+      );
+    } else {
+      writeLine(context.stdout, `No Codex Lab router is running for ${context.paths.home}.`);
+      if (found.state === 'stale') writeLine(context.stdout, `(${found.reason}.)`);
+    }
+    return 1;
+  }
+  const { RemoteLab } = await import('../../service/remote-lab.ts');
+  const state = await new RemoteLab({ url: found.url, token: found.token }).getState();
+  const startedAt = found.identity.startedAt;
+  const uptimeMs = Math.max(0, Date.now() - Date.parse(startedAt));
+  const profiles = state.profiles.map((profile) => profile.name);
+  if (options['json'] === true) {
+    writeLine(
+      context.stdout,
+      JSON.stringify({
+        running: true,
+        home: context.paths.home,
+        url: found.url,
+        port: found.info.port,
+        pid: found.identity.pid,
+        host: found.identity.host,
+        version: found.identity.version,
+        startedAt,
+        uptimeSeconds: Math.round(uptimeMs / 1000),
+        profiles,
+      }),
+    );
+    return 0;
+  }
+  writeLine(
+    context.stdout,
+    `Codex Lab router running on ${found.url} (${hostName(found)}, pid ${found.identity.pid}, up ${formatDuration(uptimeMs)}, version ${found.identity.version}).`,
+  );
+  writeLine(
+    context.stdout,
+    `Profiles: ${profiles.length}${profiles.length > 0 ? ` (${profiles.join(', ')})` : ''}; active: ${state.active}.`,
+  );
+  return 0;
+}
+
+/** `codex-lab stop`: stops this home's router cleanly and waits until its process has gone. */
+export async function runStop(context: CliContext): Promise<number> {
+  const found = await discoverRouter(context.paths);
+  if (found.state !== 'running') {
+    writeLine(
+      context.stdout,
+      `No Codex Lab router is running for ${context.paths.home}; nothing to stop.`,
+    );
+    return 0;
+  }
+  const { RemoteLab } = await import('../../service/remote-lab.ts');
+  const result = await new RemoteLab({ url: found.url, token: found.token }).shutdown({});
+  if (!result.ok) {
+    throw new LabError(
+      'invalid_argument',
+      `The router on ${found.url} belongs to ${hostName(found)} and did not stop: ${result.message} Quit it from its menu.`,
+    );
+  }
+  const deadline = Date.now() + 15_000;
+  while (processIsAlive(found.info.pid)) {
+    if (Date.now() > deadline) {
+      throw new LabError(
+        'router_unavailable',
+        `The router on ${found.url} (pid ${found.info.pid}) was asked to stop but is still running after 15 s.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  writeLine(
+    context.stdout,
+    `Stopped the Codex Lab router on ${found.url} (pid ${found.info.pid}).`,
+  );
+  return 0;
+}
+
+/** `codex-lab dashboard [--print]`: opens (or prints) the running router's dashboard link. */
+export async function runDashboard(
+  context: CliContext,
+  _args: string[],
+  options: Record<string, unknown> = {},
+): Promise<number> {
+  const found = await discoverRouter(context.paths);
+  if (found.state !== 'running') {
+    throw new LabError(
+      'router_unavailable',
+      `No Codex Lab router is running for ${context.paths.home}: start one with codex-lab serve (or the Codex Lab app), then run this again.`,
+    );
+  }
+  const link = dashboardLink(found);
+  if (options['print'] === true) {
+    writeLine(context.stdout, link);
+    return 0;
+  }
+  const { openInBrowser } = await import('../../auth/open-browser.ts');
+  await openInBrowser(link);
+  writeLine(context.stdout, `Opened the dashboard of the router on ${found.url} in the browser.`);
+  return 0;
+}
+
+/**
+ * The running router for this home, started in the background first when none runs (said once on
+ * stderr). A `router.json` naming something that is not our router is reported and replaced.
+ */
+export async function ensureRouter(context: CliContext): Promise<Running> {
+  const found = await discoverRouter(context.paths);
+  if (found.state === 'running') return found;
+  if (found.state === 'stale') writeLine(context.stderr, `codex-lab: ${found.reason}.`);
+  const script = process.argv[1];
+  if (script === undefined) {
+    throw new LabError(
+      'router_unavailable',
+      'Cannot find the codex-lab command to start a router.',
+    );
+  }
+  await mkdir(context.paths.stateDir, { recursive: true, mode: 0o700 });
+  const logPath = join(context.paths.stateDir, 'router.log');
+  const log = openSync(logPath, 'a', 0o600);
+  let exited: number | null = null;
+  try {
+    const child = spawn(process.execPath, [script, 'serve'], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: context.env,
+    });
+    child.on('exit', (code) => {
+      exited = code ?? 1;
+    });
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  const deadline = Date.now() + startTimeoutMs;
+  for (;;) {
+    const now = await discoverRouter(context.paths, { timeoutMs: 1000 });
+    if (now.state === 'running') {
+      writeLine(
+        context.stderr,
+        `codex-lab: started a Codex Lab router in the background on ${now.url} (codex-lab status shows it, codex-lab stop stops it).`,
+      );
+      return now;
+    }
+    if (exited !== null || Date.now() > deadline) {
+      throw new LabError(
+        'router_unavailable',
+        `Could not start a Codex Lab router in the background (see ${logPath}); start one with codex-lab serve and try again.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

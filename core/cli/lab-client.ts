@@ -1,0 +1,101 @@
+/**
+ * Where a state-changing command acts (DESIGN.md section 8): through the running router's control
+ * API when one runs for this home, so the change is live at once on every surface; otherwise on
+ * the files directly, through the same operations layer. A `state/router.json` that names a dead
+ * process or something that is not our router is reported once on stderr, and the command falls
+ * back to the files; the router token is sent only after the router proved who it is.
+ */
+import { LabError, type ErrorCode } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { systemClock } from '../ports.ts';
+import type {
+  ContractResult,
+  HostInputs,
+  Inputs,
+  PrimingOutcomeView,
+} from '../service/contract.ts';
+import type { RevokeResult } from '../service/operations.ts';
+import { writeLine, type CliContext } from './context.ts';
+
+/** The operations a command may perform, wherever they run. */
+export interface LabClient {
+  /** The router's URL when the command acts through it, else null (the files). */
+  readonly routerUrl: string | null;
+  setActive(input: Inputs['setActive']): Promise<ContractResult<null>>;
+  renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>>;
+  removeProfile(
+    input: Inputs['removeProfile'],
+  ): Promise<ContractResult<{ revoked: RevokeResult } | null>>;
+  pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>>;
+  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>>;
+  setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>>;
+  primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>>;
+  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>>;
+  profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>>;
+}
+
+/** Opens the client for `context`'s home: the running router's, else the files'. */
+export async function openLabClient(context: CliContext): Promise<LabClient> {
+  const { discoverRouter } = await import('../service/router-discovery.ts');
+  const found = await discoverRouter(context.paths);
+  if (found.state === 'running') {
+    const { RemoteLab } = await import('../service/remote-lab.ts');
+    const remote = new RemoteLab({ url: found.url, token: found.token });
+    return Object.assign(remote, { routerUrl: found.url });
+  }
+  if (found.state === 'stale') {
+    writeLine(context.stderr, `codex-lab: ${found.reason}; working on the files directly.`);
+  }
+  return localLabClient(context);
+}
+
+/** The operations layer over the files, for a home where no router runs. */
+export async function localLabClient(context: CliContext): Promise<LabClient> {
+  const [
+    { TokenManager },
+    { createProfileStore },
+    { HealthStore },
+    { ActivityLog },
+    { LabOperations, fileLiveState },
+    { QuotaKeeper },
+  ] = await Promise.all([
+    import('../auth/token-manager.ts'),
+    import('../profiles/create-store.ts'),
+    import('../state/health-store.ts'),
+    import('../service/events.ts'),
+    import('../service/operations.ts'),
+    import('../service/quota-keeper.ts'),
+  ]);
+  const logger = createLogger({ level: context.config.logLevel ?? 'warn' });
+  const store = createProfileStore({ paths: context.paths });
+  const health = new HealthStore(context.paths);
+  const quota = new QuotaKeeper({ paths: context.paths, clock: systemClock, logger });
+  await quota.load();
+  const tokens = new TokenManager({
+    paths: context.paths,
+    store,
+    health,
+    issuer: context.config.issuer,
+    clock: systemClock,
+    logger,
+  });
+  const operations = new LabOperations({
+    paths: context.paths,
+    config: context.config,
+    clock: systemClock,
+    logger,
+    store,
+    health,
+    activity: new ActivityLog(systemClock),
+    quota,
+    tokens,
+    live: fileLiveState({ quota, health, clock: systemClock }),
+  });
+  return Object.assign(operations, { routerUrl: null });
+}
+
+/** The value of a successful result; a failure becomes the `LabError` `runCli` prints. */
+export function valueOf<T>(result: ContractResult<T>): T {
+  if (!result.ok) throw new LabError(result.code as ErrorCode, result.message);
+  return result.value;
+}

@@ -1,0 +1,335 @@
+/**
+ * The operations layer: every state change Codex Lab knows, written once (DESIGN.md section 8).
+ * Sign-in saved, rename, remove (with or without revoke), use, pin/unpin (with the fallback
+ * option), priming on/off, prime, usage refresh. Every surface calls these: the control API (the
+ * dashboard, and the CLI while a router runs), the desktop app's IPC, and the CLI directly on the
+ * files when no router runs. Each returns one typed `ContractResult` with one error code.
+ *
+ * What is live (the running router's memory: sessions, cached health and credentials, the quota
+ * book) is reached through the `LiveState` port: the router passes its own, the CLI a files-only
+ * one (`fileLiveState`). The files are always written first, under their locks, so an operation
+ * either fully applies or not at all, whichever process runs it.
+ */
+import type { TokenManager } from '../auth/token-manager.ts';
+import type { FetchLike } from '../auth/http.ts';
+import type { LabConfig } from '../config.ts';
+import { isLabError, LabError, toResult } from '../errors.ts';
+import type { LabPaths } from '../home/paths.ts';
+import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
+import { canonicalRepoPath } from '../profiles/repo-path.ts';
+import type { ProfileStore } from '../profiles/store.ts';
+import type { BoundaryWarn } from '../quota/bounds.ts';
+import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
+import type { HealthStore } from '../state/health-store.ts';
+import type { QuotaSnapshot } from '../state/schema.ts';
+import type { ContractResult, Inputs, PrimingOutcomeView } from './contract.ts';
+import { primingActivityMessage } from './events.ts';
+import { moveProfileState } from './profile-state.ts';
+import type { QuotaKeeper } from './quota-keeper.ts';
+
+/** What an operation may need to tell the live state (the router's memory). */
+export interface LiveState {
+  /** The registry or health files changed: re-read them before the next routing decision. */
+  reload(): void;
+  /** A profile was renamed (`to`) or removed (`to === null`): move or forget its live state. */
+  renameLive(from: string, to: string | null): void;
+  /** A sign-in was saved for `name`: drop cached credentials and any needs-sign-in mark. */
+  signedIn(name: string): void;
+  /** A fresh usage read for `name`: record it, and let a healthy read clear a stale mark. */
+  usageRead(name: string, snapshot: QuotaSnapshot): Promise<void> | void;
+  /** A priming attempt ended. */
+  primed(name: string, outcome: PrimingOutcomeView): void;
+  /** Something every surface shows changed. */
+  changed(): void;
+}
+
+/** What the operations are built from. */
+export interface OperationsOptions {
+  paths: LabPaths;
+  config: LabConfig;
+  clock: Clock;
+  logger: Logger;
+  store: ProfileStore;
+  health: HealthStore;
+  activity: ActivityRecorder;
+  quota: QuotaKeeper;
+  tokens: TokenManager;
+  live: LiveState;
+  /** Credentials for usage reads; default `tokens` (the router passes its short cache). */
+  usageCredentials?: UsageCredentialSource;
+  /** Default: the global fetch. */
+  fetch?: FetchLike;
+  /** Out-of-range values in usage answers are dropped and reported here. */
+  warn?: BoundaryWarn;
+}
+
+/** How a remove's revoke ended: null when no revoke was asked for. */
+export type RevokeResult = 'revoked' | 'skipped' | 'failed';
+
+/** True when a usage read shows room in every window it reports (so a `limited` mark is stale). */
+export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
+  if (snapshot.limitReached === true) return false;
+  const windows = [snapshot.primary, snapshot.secondary].filter((window) => window !== null);
+  return windows.length > 0 && windows.every((window) => window.usedPercent < 100);
+}
+
+/** Every state change, once. */
+export class LabOperations {
+  readonly #options: OperationsOptions;
+
+  constructor(options: OperationsOptions) {
+    this.#options = options;
+  }
+
+  /** `use NAME|auto`: the active profile for new unpinned sessions. */
+  async setActive(input: Inputs['setActive']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      await this.#options.store.setActive(input.profile);
+      const active = (await this.#options.store.readRegistry()).active;
+      this.#options.activity.add(
+        'profile',
+        active === 'auto' ? null : active,
+        `Active profile set to ${active}.`,
+      );
+      return null;
+    });
+  }
+
+  /** `rename OLD NEW`: the profile, its health, quota, priming state, sessions and pins. */
+  async renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      const from = (await this.#options.store.getProfile(input.from)).name;
+      // The store moves the registry entry, the auth file or keychain entry and health.json.
+      await this.#options.store.rename(from, input.to);
+      this.#options.live.renameLive(from, input.to);
+      await moveProfileState(this.#options.paths, from, input.to);
+      this.#options.activity.add('profile', input.to, `Renamed ${from} to ${input.to}.`);
+      return null;
+    });
+  }
+
+  /**
+   * `remove NAME [--revoke [--force]]`: that profile only. With `revoke`, its tokens are revoked
+   * at the issuer first and the value says how that ended; an unconfirmed revoke keeps the profile
+   * (`upstream_error`) unless `force`.
+   */
+  async removeProfile(
+    input: Inputs['removeProfile'],
+  ): Promise<ContractResult<{ revoked: RevokeResult } | null>> {
+    return this.#edit(async () => {
+      const { store } = this.#options;
+      const name = (await store.getProfile(input.profile)).name;
+      let revoked: RevokeResult | null = null;
+      if (input.revoke === true) {
+        // Loaded only here: the HTTP client has no business in the other operations' start-up.
+        const { revokeProfileTokens, revokeVerdict } = await import('../auth/revoke.ts');
+        revoked = await revokeProfileTokens(
+          this.#options.config.issuer,
+          await store.readAuth(name),
+          this.#options.fetch,
+        );
+        // A revoke the issuer did not confirm keeps the profile unless forced (one rule).
+        revokeVerdict(revoked, name, input.force ?? false);
+      }
+      await store.remove(name);
+      this.#options.live.renameLive(name, null);
+      await moveProfileState(this.#options.paths, name, null);
+      this.#options.activity.add(
+        'profile',
+        name,
+        `Removed ${name}${revoked === null ? '' : ` (revoke: ${revoked})`}.`,
+      );
+      return revoked === null ? null : { revoked };
+    });
+  }
+
+  /** Pins (or with `profile: null` unpins) a Codex session. */
+  async pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      const profile = await this.#profileName(input.profile ?? null);
+      await this.#options.store.setPin(
+        'session',
+        input.sessionId,
+        profile,
+        input.allowFallback ?? false,
+      );
+      this.#options.activity.add(
+        'profile',
+        profile,
+        profile
+          ? `Pinned session ${input.sessionId} to ${profile}.`
+          : `Unpinned session ${input.sessionId}.`,
+      );
+      return null;
+    });
+  }
+
+  /** Pins (or unpins) a repository, under its canonical path (subfolders are covered). */
+  async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      const profile = await this.#profileName(input.profile ?? null);
+      const path = await canonicalRepoPath(input.path);
+      await this.#options.store.setPin('repo', path, profile, input.allowFallback ?? false);
+      this.#options.activity.add(
+        'profile',
+        profile,
+        profile ? `Pinned ${path} to ${profile}.` : `Unpinned ${path}.`,
+      );
+      return null;
+    });
+  }
+
+  /** `priming on|off NAME`. */
+  async setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      const name = (await this.#options.store.getProfile(input.profile)).name;
+      await this.#options.store.setPriming(name, { enabled: input.enabled });
+      this.#options.activity.add(
+        'prime',
+        name,
+        `Priming turned ${input.enabled ? 'on' : 'off'} for ${name}.`,
+      );
+      return null;
+    });
+  }
+
+  /** `prime NAME`: one priming attempt now, recorded like the timer's. */
+  async primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
+    return toResult(async () => {
+      const name = (await this.#options.store.getProfile(input.profile)).name;
+      const { primeNow } = await import('../priming/scheduler.ts');
+      const outcome = await primeNow({
+        paths: this.#options.paths,
+        profile: name,
+        dryRun: input.dryRun ?? false,
+        tokens: this.#options.tokens,
+        store: this.#options.store,
+        health: this.#options.health,
+        baseUrl: this.#options.config.chatGptBaseUrl,
+        clock: this.#options.clock,
+        logger: this.#options.logger,
+        ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+      });
+      this.#options.activity.add('prime', name, primingActivityMessage(outcome));
+      this.#options.live.primed(name, outcome);
+      this.#options.live.changed();
+      return outcome;
+    });
+  }
+
+  /**
+   * `usage [NAME] --refresh`: asks the usage endpoint now for one profile or all. Profiles that
+   * answered are recorded; the ones that did not are named in one `upstream_error` sentence,
+   * grouped by reason, so a refresh never looks successful while showing stale numbers.
+   */
+  async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
+    return toResult(async () => {
+      const { store } = this.#options;
+      const names = input.profile
+        ? [(await store.getProfile(input.profile)).name]
+        : (await store.listProfiles()).map((profile) => profile.name);
+      const failures = new Map<string, string[]>();
+      await Promise.all(
+        names.map(async (name) => {
+          try {
+            await this.readUsage(name);
+          } catch (error) {
+            if (!isLabError(error)) throw error;
+            failures.set(error.message, [...(failures.get(error.message) ?? []), name]);
+          }
+        }),
+      );
+      await this.#options.quota.flush();
+      this.#options.live.changed();
+      if (failures.size > 0) {
+        const parts = [...failures].map(([reason, who]) => `${who.sort().join(', ')}: ${reason}`);
+        throw new LabError('upstream_error', parts.join(' '));
+      }
+      return null;
+    });
+  }
+
+  /**
+   * A sign-in was saved for `profile` (new, or a re-sign-in of a profile that needed one): it is
+   * healthy again everywhere at once, and its quota is read right away rather than at the next
+   * poll. A failed usage read does not undo the sign-in; it is logged.
+   */
+  async profileSignedIn(input: { profile: string }): Promise<ContractResult<null>> {
+    return this.#edit(async () => {
+      const name = (await this.#options.store.getProfile(input.profile)).name;
+      await this.#options.health.markOk(name, this.#options.clock.now());
+      this.#options.live.signedIn(name);
+      this.#options.activity.add('login', name, `Signed in as ${name}.`);
+      try {
+        await this.readUsage(name);
+        await this.#options.quota.flush();
+      } catch (error) {
+        if (!isLabError(error)) throw error;
+        this.#options.logger.warn(
+          { profile: name, code: error.code },
+          'could not read the quota right after the sign-in',
+        );
+      }
+      return null;
+    });
+  }
+
+  /** One usage read for `name`, recorded in the live state (and, through it, the files). */
+  async readUsage(name: string): Promise<QuotaSnapshot> {
+    const snapshot = await readUsage(
+      {
+        baseUrl: this.#options.config.chatGptBaseUrl,
+        credentials: this.#options.usageCredentials ?? this.#options.tokens,
+        now: () => this.#options.clock.now(),
+        ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+        ...(this.#options.warn ? { warn: this.#options.warn } : {}),
+      },
+      name,
+    );
+    await this.#options.live.usageRead(name, snapshot);
+    return snapshot;
+  }
+
+  async #profileName(name: string | null): Promise<string | null> {
+    return name === null ? null : (await this.#options.store.getProfile(name)).name;
+  }
+
+  /** Runs a file edit; the live state re-reads the files and every surface hears of it. */
+  async #edit<T>(operation: () => Promise<T>): Promise<ContractResult<T>> {
+    const result = await toResult(operation);
+    this.#options.live.reload();
+    this.#options.live.changed();
+    return result;
+  }
+}
+
+/**
+ * The live state of a process that runs no router (a CLI command): quota goes to the quota
+ * file, health to the health file, and nothing else is held in memory.
+ */
+export function fileLiveState(options: {
+  quota: QuotaKeeper;
+  health: HealthStore;
+  clock: Clock;
+}): LiveState {
+  return {
+    reload() {},
+    renameLive() {},
+    signedIn() {},
+    async usageRead(name, snapshot) {
+      options.quota.book.observe(name, snapshot);
+      options.quota.book.persist();
+      const now = options.clock.now();
+      const current = await options.health.get(name, now);
+      // A profile never seen working, or one whose limit mark the fresh numbers contradict.
+      if (
+        current.status === 'unknown' ||
+        (current.status === 'limited' && showsHeadroom(snapshot))
+      ) {
+        await options.health.markOk(name, now);
+      }
+    },
+    primed() {},
+    changed() {},
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Finding the running router for this `CODEX_LAB_HOME`: `state/router.json` names a live process
+ * and port, and the router there proves (identity answer) that it holds this home's token. Only
+ * then does a client send the token. Anything less is reported as `none` (no router) or `stale`
+ * (a file naming a process or port that is not our router), with one sentence saying why.
+ */
+import type { LabPaths } from '../home/paths.ts';
+import { readRouterToken } from '../proxy/router-token.ts';
+import { identityNonce, identityPath, verifyIdentity, type RouterIdentity } from './identity.ts';
+import { loopbackJson } from './loopback-http.ts';
+import { readLiveRouterInfo, type RouterInfo } from './router-info.ts';
+
+/** What discovery found. */
+export type RouterDiscovery =
+  | {
+      state: 'running';
+      url: string;
+      token: string;
+      info: RouterInfo;
+      identity: RouterIdentity;
+    }
+  | { state: 'none' }
+  | { state: 'stale'; reason: string };
+
+/** Looks for this home's running router (see the module comment). */
+export async function discoverRouter(
+  paths: LabPaths,
+  options: { timeoutMs?: number } = {},
+): Promise<RouterDiscovery> {
+  const info = await readLiveRouterInfo(paths);
+  if (!info) return { state: 'none' };
+  const url = `http://127.0.0.1:${info.port}`;
+  const token = await readRouterToken(paths).catch(() => undefined);
+  if (token === undefined) {
+    return {
+      state: 'stale',
+      reason: `state/router.json names a router on port ${info.port}, but this home has no router token`,
+    };
+  }
+  const nonce = identityNonce();
+  let answer: unknown;
+  try {
+    answer = (
+      await loopbackJson(`${url}${identityPath}?nonce=${nonce}`, {
+        timeoutMs: options.timeoutMs ?? 3000,
+      })
+    ).json;
+  } catch {
+    return {
+      state: 'stale',
+      reason: `state/router.json names a router on port ${info.port} (pid ${info.pid}), but nothing answers there`,
+    };
+  }
+  if (!verifyIdentity(answer, token, nonce)) {
+    return {
+      state: 'stale',
+      reason: `state/router.json names port ${info.port}, but what answers there is not this home's Codex Lab router`,
+    };
+  }
+  return { state: 'running', url, token, info, identity: answer as RouterIdentity };
+}
