@@ -190,7 +190,13 @@ export class LabEngine implements ProxyEngine {
     const current = this.#health.get(profile);
     if (current && current.status !== 'unknown') return;
     const now = this.#options.clock.now();
-    this.#health.set(profile, { status: 'ok', unavailableUntil: null, code: null, message: null });
+    this.#health.set(profile, {
+      status: 'ok',
+      unavailableUntil: null,
+      code: null,
+      message: null,
+      updatedAt: now,
+    });
     this.#persist((health) => health.markOk(profile, now));
     this.#options.onChange?.();
   }
@@ -393,6 +399,8 @@ export class LabEngine implements ProxyEngine {
           unavailableUntil: null,
           code: null,
           message: null,
+          // The file's copy of this mark carries the same time: a reload never reverts it.
+          updatedAt: now,
         });
         this.#persist((health) => health.markOk(profile, now));
       }
@@ -414,6 +422,7 @@ export class LabEngine implements ProxyEngine {
       unavailableUntil: until,
       code: 'usage_limit_reached',
       message: limit.message,
+      updatedAt: now,
     });
     this.#options.activity.add(
       'limited',
@@ -444,6 +453,7 @@ export class LabEngine implements ProxyEngine {
       unavailableUntil: null,
       code: error.code,
       message: error.message,
+      updatedAt: now,
     });
     this.#options.activity.add(
       'auth_error',
@@ -777,8 +787,8 @@ export class LabEngine implements ProxyEngine {
         const file: HealthFile = await health.read();
         for (const [name, entry] of Object.entries(file.profiles)) {
           const mine = this.#health.get(name);
-          // Our own fresher in-memory mark wins over a file written before it was persisted.
-          if (!mine || (mine.updatedAt ?? 0) <= entry.updatedAt) this.#health.set(name, entry);
+          // Our in-memory mark wins over a file entry that is not newer (a tie is our own copy).
+          if (!mine || (mine.updatedAt ?? 0) < entry.updatedAt) this.#health.set(name, entry);
         }
         this.#healthMtime = healthMtime;
       }
