@@ -17,7 +17,7 @@ import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import type { LabConfig } from '../config.ts';
-import { isLabError, toResult } from '../errors.ts';
+import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';

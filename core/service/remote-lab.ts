@@ -97,6 +97,9 @@ export class RemoteLab implements LabApi {
   startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>> {
     return this.#call('startLogin', input);
   }
+  completeLogin(input: Inputs['completeLogin']): Promise<ContractResult<null>> {
+    return this.#call('completeLogin', input);
+  }
   cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>> {
     return this.#call('cancelLogin', input);
   }

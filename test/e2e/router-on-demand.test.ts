@@ -12,9 +12,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
-import { cliEntry, quietCodexConfig, resolveCodexBin, type RunResult } from './harness.ts';
+import { cliEntry, quietCodexConfig, resolveCodexBins, type RunResult } from './harness.ts';
 
-const { bin: codexBin, skipReason } = resolveCodexBin();
+// The newest Codex CI installs is enough here: this is about starting the router, not the wire.
+const { codexes, skipReason } = resolveCodexBins();
+const codexBin = codexes.at(-1)?.bin;
 if (skipReason) console.warn(`[e2e] skipping the router-on-demand suite: ${skipReason}`);
 
 interface World {
