@@ -153,6 +153,9 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(profileOf(current, bearerOf(turn))).toBe('a');
       expect(headerOf(turn, 'chatgpt-account-id')).toBe(current.profiles[0]!.accountId);
       expect(headerOf(turn, 'session-id') ?? headerOf(turn, 'session_id')).toBeTruthy();
+      // Codex's whole context goes to OpenAI zstd-compressed, as Codex sends it natively.
+      expect(headerOf(turn, 'content-encoding')).toBe('zstd');
+      expect(turn.bytes).toBeLessThan(Buffer.byteLength(turn.body) / 2);
       for (const request of current.fake.requests) {
         expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
         expect(request.body).not.toContain(current.routerToken);
