@@ -1,21 +1,31 @@
 /**
- * Hosts the service in the main process: builds it from the environment (CODEX_LAB_HOME, the
- * issuer, the upstream) and starts the router, so the tray app is a complete Codex Lab on its own.
- * The service and the secrets it holds stay in main; the renderer gets views over IPC.
+ * The desktop app's host of Codex Lab, as a pure module (no Electron import: tested under Node).
+ *
+ * One router per home (DESIGN.md section 8): when a router already runs for this home (`codex-lab
+ * serve`, found through `state/router.json` and its identity answer), the app attaches to it as a
+ * client — the tray and the settings page act through its control API and follow its event
+ * stream. Otherwise the app hosts the router itself and records it in `state/router.json`, so the
+ * CLI and a later `serve` find it. If the attached router goes away, the app takes over.
+ * Start-up failures are `LabError`s with one sentence (a malformed `CODEX_LAB_*` setting, a port
+ * held by another program), which main shows in a dialog.
  */
-import { app } from 'electron';
-import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
-import type { LabApi } from '../core/service/contract.ts';
 import { readConfig } from '../core/config.ts';
+import { isLabError } from '../core/errors.ts';
 import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
 import { systemClock, type Logger } from '../core/ports.ts';
+import type { LabApi, LabState } from '../core/service/contract.ts';
 import { LabService } from '../core/service/lab-service.ts';
+import { RemoteLab } from '../core/service/remote-lab.ts';
+import { discoverRouter } from '../core/service/router-discovery.ts';
+import { startRouterHost, type HostedRouter } from '../core/service/router-host.ts';
 
-/** The hosted service plus what main needs around it. */
+/** The hosted (or attached) service plus what main needs around it. */
 export interface LabHost {
   lab: LabApi;
+  /** `hosting`: this app runs the router; `attached`: a running `serve` does. */
+  mode(): 'hosting' | 'attached';
   /** The logger the service writes to (secrets scrubbed), for main's own lines. */
   logger: Logger;
   /** The OAuth issuer's origin (its pages may open in the sign-in popup and the browser). */
@@ -24,44 +34,184 @@ export interface LabHost {
   routerOrigin(): string;
   /** The web dashboard URL with the token in its fragment (opened in the system browser only). */
   dashboardUrl(): Promise<string | null>;
+  /** Stops the router this app hosts; an attached app only detaches (the `serve` keeps running). */
   close(): Promise<void>;
 }
 
+/** What the host is built from. */
+export interface LabHostOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where log lines go (the app's rotating log file); stderr when omitted. */
+  logDestination?: DestinationStream;
+  /** The built settings page, served as the web dashboard too; null serves none. */
+  rendererDir?: string | null;
+  /** `codex-lab stop` asked the router this app hosts to stop: quit the app. */
+  onStopRequest?: () => void;
+}
+
+/** Holds the current `LabApi` (hosted or attached) and moves subscribers when it changes. */
+class SwitchableLab implements LabApi {
+  #current: LabApi;
+  readonly #listeners = new Set<(state: LabState) => void>();
+  #unsubscribe: () => void = () => {};
+
+  constructor(initial: LabApi) {
+    this.#current = initial;
+  }
+
+  switchTo(next: LabApi): void {
+    this.#unsubscribe();
+    this.#current = next;
+    this.#follow();
+    void next.getState().then(
+      (state) => {
+        for (const listener of this.#listeners) listener(state);
+      },
+      () => undefined,
+    );
+  }
+
+  #follow(): void {
+    this.#unsubscribe =
+      this.#listeners.size === 0
+        ? () => {}
+        : this.#current.subscribe((state) => {
+            for (const listener of this.#listeners) listener(state);
+          });
+  }
+
+  /** Stops following the current one (the app is quitting). */
+  close(): void {
+    this.#listeners.clear();
+    this.#unsubscribe();
+    this.#unsubscribe = () => {};
+  }
+
+  getState(): Promise<LabState> {
+    return this.#current.getState();
+  }
+  subscribe(listener: (state: LabState) => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#listeners.size === 1) this.#follow();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) {
+        this.#unsubscribe();
+        this.#unsubscribe = () => {};
+      }
+    };
+  }
+  setActive: LabApi['setActive'] = (input) => this.#current.setActive(input);
+  renameProfile: LabApi['renameProfile'] = (input) => this.#current.renameProfile(input);
+  removeProfile: LabApi['removeProfile'] = (input) => this.#current.removeProfile(input);
+  startLogin: LabApi['startLogin'] = (input) => this.#current.startLogin(input);
+  completeLogin: LabApi['completeLogin'] = (input) => this.#current.completeLogin(input);
+  cancelLogin: LabApi['cancelLogin'] = (input) => this.#current.cancelLogin(input);
+  setPriming: LabApi['setPriming'] = (input) => this.#current.setPriming(input);
+  primeNow: LabApi['primeNow'] = (input) => this.#current.primeNow(input);
+  pinSession: LabApi['pinSession'] = (input) => this.#current.pinSession(input);
+  pinRepo: LabApi['pinRepo'] = (input) => this.#current.pinRepo(input);
+  refreshUsage: LabApi['refreshUsage'] = (input) => this.#current.refreshUsage(input);
+}
+
 /**
- * Builds and starts the in-process service (settings from `core/config`). `logDestination` is
- * where log lines go: the app's rotating log file (a GUI process has no usable stderr); stderr
- * when omitted.
+ * Builds the host: attaches to this home's running router, or starts one (see the module
+ * comment). Throws a `LabError` with one sentence when it can do neither.
  */
-export async function createLabHost(
-  env: NodeJS.ProcessEnv = process.env,
-  logDestination?: DestinationStream,
-): Promise<LabHost> {
-  const config = readConfig(env);
-  let token = '';
+export async function createLabHost(options: LabHostOptions = {}): Promise<LabHost> {
+  const config = readConfig(options.env ?? process.env);
+  const paths = labPaths(config.home);
+  const secrets: string[] = [];
   const logger = createLogger({
     level: config.logLevel ?? 'info',
-    secrets: () => (token ? [token] : []),
-    ...(logDestination ? { destination: logDestination } : {}),
+    secrets: () => secrets,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
-  const service = new LabService({
-    paths: labPaths(config.home),
-    config,
-    clock: systemClock,
-    logger,
-    // The packaged page lives in the app; the web dashboard serves the same files.
-    rendererDir: join(app.getAppPath(), 'dist', 'renderer'),
-  });
-  token = await service.routerToken();
-  const started = await service.start({ port: config.port, host: '127.0.0.1' });
-  const issuer = new URL(config.issuer).origin;
+  const issuerOrigin = new URL(config.issuer).origin;
+
+  let hosted: { service: LabService; router: HostedRouter; token: string } | null = null;
+  let attached: { remote: RemoteLab; url: string; token: string } | null = null;
+  let closed = false;
+
+  const host = async (): Promise<LabService | null> => {
+    const service = new LabService({
+      paths,
+      config,
+      clock: systemClock,
+      logger,
+      rendererDir: options.rendererDir ?? null,
+      ...(options.onStopRequest ? { onShutdownRequest: options.onStopRequest } : {}),
+    });
+    const token = await service.routerToken();
+    secrets.push(token);
+    try {
+      const router = await startRouterHost(service, {
+        paths,
+        port: config.port,
+        kind: 'app',
+      });
+      hosted = { service, router, token };
+      attached = null;
+      return service;
+    } catch (error) {
+      // Another router won the race for this home: attach to it instead.
+      if (isLabError(error) && error.code === 'router_running') return null;
+      throw error;
+    }
+  };
+
+  const attach = async (): Promise<RemoteLab | null> => {
+    const found = await discoverRouter(paths);
+    if (found.state !== 'running') return null;
+    secrets.push(found.token);
+    const remote = new RemoteLab({
+      url: found.url,
+      token: found.token,
+      // The serve it followed stopped: this app takes over the home's router.
+      onDisconnect: () => {
+        if (!closed) void takeOver();
+      },
+    });
+    attached = { remote, url: found.url, token: found.token };
+    return remote;
+  };
+
+  const connect = async (): Promise<LabApi> => {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const remote = await attach();
+      if (remote) return remote;
+      const service = await host();
+      if (service) return service;
+    }
+    throw new Error('Could not attach to or start the router for this home.');
+  };
+
+  const lab = new SwitchableLab(await connect());
+  const takeOver = async (): Promise<void> => {
+    try {
+      // The old router needs a moment to remove its router.json and free the port.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      if (!closed) lab.switchTo(await connect());
+    } catch (error) {
+      logger.warn({ err: error }, 'could not take over the router after it stopped');
+    }
+  };
+
   return {
-    lab: service,
+    lab,
+    mode: () => (hosted ? 'hosting' : 'attached'),
     logger,
-    issuerOrigin: issuer,
-    routerOrigin: () => new URL(started.url).origin,
+    issuerOrigin,
+    routerOrigin: () => new URL(hosted?.router.url ?? attached?.url ?? 'http://127.0.0.1').origin,
     async dashboardUrl() {
-      return `${started.url}/ui/#token=${encodeURIComponent(token)}`;
+      const url = hosted?.router.url ?? attached?.url;
+      const token = hosted?.token ?? attached?.token;
+      return url && token ? `${url}/ui/#token=${encodeURIComponent(token)}` : null;
     },
-    close: () => service.stop(),
+    async close() {
+      closed = true;
+      lab.close();
+      await hosted?.router.stop();
+    },
   };
 }

@@ -44,6 +44,7 @@ import {
 import { installNavigationGuards } from './security/harden.ts';
 import { isAllowedExternalUrl } from './security/navigation-policy.ts';
 import { firstMissingFile, missingFileDialog } from './startup/install-check.ts';
+import { startupFailureDialog } from './startup/startup-failure.ts';
 import {
   handleSquirrelEvent,
   squirrelPackageName,
@@ -84,8 +85,22 @@ if (squirrelEvent) {
   if (process.platform === 'win32') {
     app.setAppUserModelId(windowsAppUserModelId(squirrelPackageName, process.execPath));
   }
-  void start();
+  // Registered before anything that can fail: a second launch always reaches this instance, and
+  // until the settings window can open it is remembered and shown once start-up is done.
+  app.on('second-instance', () => onSecondInstance());
+  start().catch((error: unknown) => {
+    // Never an invisible process: one dialog with one sentence, then quit (releasing the lock).
+    const text = startupFailureDialog(error);
+    dialog.showErrorBox(text.title, text.content);
+    app.quit();
+  });
 }
+
+/** What a second launch does; start-up replaces it once the settings window can open. */
+let onSecondInstance = (): void => {
+  secondInstanceWaiting = true;
+};
+let secondInstanceWaiting = false;
 
 async function start(): Promise<void> {
   await app.whenReady();
@@ -122,7 +137,14 @@ async function start(): Promise<void> {
   const logsFolder = app.getPath('logs');
   const fileLog = await openFileLog({ folder: logsFolder, onError: () => undefined });
   const pageUrl = pathToFileURL(paths.indexHtml).href;
-  const host = await createLabHost(process.env, fileLog.destination);
+  // Attaches to a `codex-lab serve` already running for this home, else hosts the router.
+  const host = await createLabHost({
+    env: process.env,
+    logDestination: fileLog.destination,
+    rendererDir: join(appRoot, 'dist', 'renderer'),
+    // `codex-lab stop` asked the router this app hosts to stop: the app quits.
+    onStopRequest: () => app.quit(),
+  });
   const logger = host.logger.child({ component: 'desktop' });
   const lab = host.lab;
   const preferences = openPreferences((message) => {
@@ -284,7 +306,8 @@ async function start(): Promise<void> {
   // asks for fresh credentials first (TokenManager refreshes stale tokens) and then new numbers.
   powerMonitor.on('resume', () => void lab.refreshUsage({ profile: null }));
 
-  app.on('second-instance', () => openSettings());
+  onSecondInstance = () => openSettings();
+  if (secondInstanceWaiting) openSettings();
   // macOS: clicking the app in Finder or Launchpad while it runs reopens the settings.
   app.on('activate', () => openSettings());
   // A tray app keeps running with no window open.

@@ -24,10 +24,52 @@ export interface ResolvedLabApi {
   host: LabHostKind;
 }
 
+/** Where the dashboard keeps the router token for this browser tab (never across tabs). */
+const tokenKey = 'codex-lab-router-token';
+
+function sessionStore(): Pick<Storage, 'getItem' | 'setItem'> | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The dashboard's router token: the link's `#token=…` (then kept for this tab, so a reload stays
+ * connected), else the one this tab kept, else null (the page offers a field to paste one).
+ */
+export function resolveDashboardToken(
+  hash: string,
+  storage: Pick<Storage, 'getItem' | 'setItem'> | null,
+): string | null {
+  const fromLink = readTokenFromHash(hash);
+  try {
+    if (fromLink) {
+      storage?.setItem(tokenKey, fromLink);
+      return fromLink;
+    }
+    return storage?.getItem(tokenKey) ?? null;
+  } catch {
+    // Storage refused (a privacy setting): the token lives as long as the page.
+    return fromLink;
+  }
+}
+
+/** Keeps a pasted token for this tab; the page then reloads and connects with it. */
+export function rememberDashboardToken(token: string): void {
+  sessionStore()?.setItem(tokenKey, token);
+}
+
+/** True in the web dashboard (no Electron preload). */
+export function isWebDashboard(): boolean {
+  return !window.codexLab;
+}
+
 /** Resolves the API once at start-up. */
 export function resolveLabApi(): ResolvedLabApi {
   if (window.codexLab) return { api: window.codexLab, host: 'electron' };
-  const token = readTokenFromHash(window.location.hash);
+  const token = resolveDashboardToken(window.location.hash, sessionStore());
   if (window.location.hash) {
     // Wipe the fragment so the token is not left in the address bar, history or a bookmark.
     window.history.replaceState(null, '', window.location.pathname + window.location.search);

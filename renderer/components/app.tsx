@@ -13,6 +13,8 @@ import { ProfileCard } from './profile-card.tsx';
 import { RequestsPanel } from './requests-panel.tsx';
 import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
+import { TokenPaste } from './token-paste.tsx';
+import { isWebDashboard } from '../bridge/lab-api.ts';
 
 /** The whole page. */
 export function App() {
@@ -79,6 +81,7 @@ export function App() {
           {connectionError ?? 'Codex Lab is not answering.'}
         </div>
       )}
+      {connection === 'offline' && !lab && isWebDashboard() && <TokenPaste />}
 
       <main>
         {lab && <PoolBanner pool={lab.pool} now={now} />}

@@ -65,6 +65,8 @@ export async function startServe(
   env: Record<string, string>,
   /** Writes files into the fresh home before serve starts (seeded profiles, saved state). */
   prepare?: (home: string) => Promise<void>,
+  /** More `serve` options (e.g. `--print-dashboard-url`). */
+  extraArgs: string[] = [],
 ): Promise<ServeProcess> {
   const home = mkdtempSync(join(tmpdir(), 'codex-lab-ui-'));
   await prepare?.(home);
@@ -90,9 +92,9 @@ export async function startServe(
   const command = process.env['CODEX_LAB_UI_TEST_SOURCE']
     ? [
         '-e',
-        "import('./core/cli/main.ts').then(async (m) => { process.exitCode = await m.runCli(['serve', '--port', '0']); })",
+        `import('./core/cli/main.ts').then(async (m) => { process.exitCode = await m.runCli(${JSON.stringify(['serve', '--port', '0', ...extraArgs])}); })`,
       ]
-    : ['bin/codex-lab.mjs', 'serve', '--port', '0'];
+    : ['bin/codex-lab.mjs', 'serve', '--port', '0', ...extraArgs];
   const child = spawn(process.execPath, command, {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

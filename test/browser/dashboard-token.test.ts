@@ -1,0 +1,72 @@
+/**
+ * Issue 8, done when: the dashboard opened from the link that `serve` prints stays connected
+ * after a reload (the token is kept for the browser tab, in sessionStorage, and never in the
+ * address bar), and opened without a token it offers a field to paste one. Real Chromium against
+ * the real `codex-lab serve`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import {
+  buildRenderer,
+  hasChromium,
+  launchChromium,
+  startServe,
+  type ServeProcess,
+} from '../helpers/ui-browser.ts';
+
+let fake: FakeChatGpt;
+let serve: ServeProcess;
+let browser: Browser;
+
+describe.skipIf(!hasChromium)('dashboard token', () => {
+  beforeAll(async () => {
+    buildRenderer();
+    fake = await startFakeChatGpt();
+    serve = await startServe(
+      { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl },
+      undefined,
+      ['--print-dashboard-url'],
+    );
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    await fake?.close();
+  });
+
+  it('the printed link stays connected after a reload; without a token the page takes a pasted one', async () => {
+    const link = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/ui\/#token=\S+)/.exec(serve.output())?.[1];
+    expect(link).toBe(`${serve.url}/ui/#token=${serve.token}`);
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(link!);
+    const status = page.getByLabel('Router status');
+    await expect
+      .poll(() => status.textContent(), { timeout: 20_000 })
+      .toBe(`Router on ${serve.url}`);
+    // The token left the address bar at once.
+    expect(page.url()).toBe(`${serve.url}/ui/`);
+    await page.reload();
+    await expect
+      .poll(() => status.textContent(), { timeout: 20_000 })
+      .toBe(`Router on ${serve.url}`);
+    await context.close();
+
+    // A fresh tab without the token: a field to paste it, then connected.
+    const fresh = await browser.newContext();
+    const bare = await fresh.newPage();
+    await bare.goto(`${serve.url}/ui/`);
+    const field = bare.getByLabel(/Paste the router token/);
+    await field.waitFor({ timeout: 20_000 });
+    await field.fill(serve.token);
+    await bare.getByRole('button', { name: 'Connect' }).click();
+    await expect
+      .poll(() => bare.getByLabel('Router status').textContent(), { timeout: 20_000 })
+      .toBe(`Router on ${serve.url}`);
+    await fresh.close();
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The desktop app's host (`electron/lab-host.ts`, a pure module: no Electron here) and `serve`
+ * coexist: started while `serve` runs for the home it attaches as a client (state and operations
+ * work against that router); hosting the router itself it records `state/router.json`, and CLI
+ * operations are live on its subscribers within a second; a port held by another program or a
+ * malformed setting is one clear sentence.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isLabError } from '../../core/errors.ts';
+import type { LabState } from '../../core/service/contract.ts';
+import { createLabHost, type LabHost } from '../../electron/lab-host.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+
+let fake: FakeChatGpt;
+let home: string;
+const children: ServeChild[] = [];
+const hosts: LabHost[] = [];
+const servers: Server[] = [];
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    CODEX_LAB_HOME: home,
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    CODEX_LAB_PORT: '0',
+    CODEX_LAB_LOG_LEVEL: 'error',
+    ...extra,
+  };
+}
+
+async function host(extra: Record<string, string> = {}): Promise<LabHost> {
+  const created = await createLabHost({ env: env(extra), rendererDir: null });
+  hosts.push(created);
+  return created;
+}
+
+async function failure(extra: Record<string, string>): Promise<{ code: string; message: string }> {
+  try {
+    await host(extra);
+  } catch (error) {
+    if (isLabError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('the host started');
+}
+
+/**
+ * Collects what `lab` delivers from now on; `seen(check)` then waits until some delivered state
+ * satisfies `check`, failing when that takes more than a second after the call (the operation
+ * that should produce it has returned by then).
+ */
+function follow(created: LabHost): {
+  seen: (check: (state: LabState) => boolean) => Promise<void>;
+} {
+  const states: LabState[] = [];
+  const unsubscribe = created.lab.subscribe((state) => states.push(state));
+  hostUnsubscribes.push(unsubscribe);
+  return {
+    async seen(check) {
+      const deadline = Date.now() + 1000;
+      while (!states.some(check)) {
+        if (Date.now() > deadline) throw new Error('no matching state within 1 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      states.length = 0;
+    },
+  };
+}
+const hostUnsubscribes: Array<() => void> = [];
+
+beforeEach(async () => {
+  fake = await startFakeChatGpt();
+  fake.addAccount({ email: 'alpha@example.com' });
+  fake.addAccount({ email: 'beta@example.com' });
+  home = await makeTempHome('codex-lab-desktop-host-');
+  await seedProfiles(fake, home, [
+    { name: 'alpha', email: 'alpha@example.com' },
+    { name: 'beta', email: 'beta@example.com' },
+  ]);
+});
+
+afterEach(async () => {
+  for (const unsubscribe of hostUnsubscribes.splice(0)) unsubscribe();
+  for (const created of hosts.splice(0)) await created.close();
+  await stopServes(children);
+  for (const server of servers.splice(0)) server.close();
+  await fake.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('the desktop host', () => {
+  it('attaches to a running serve: state and operations go through it', async () => {
+    const serve = await startServe(home, {
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    });
+    children.push(serve);
+    const created = await host();
+    expect(created.mode()).toBe('attached');
+    expect(created.routerOrigin()).toBe(serve.url);
+    expect((await created.lab.getState()).profiles.map((p) => p.name)).toEqual(['alpha', 'beta']);
+    const events = follow(created);
+    expect(await created.lab.setActive({ profile: 'beta' })).toEqual({ ok: true, value: null });
+    await events.seen((state) => state.active === 'beta');
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const routed = await postToRouter(
+      serve.url,
+      token,
+      '/backend-api/codex/responses',
+      codexTurnBody(),
+    );
+    await routed.text();
+    expect(routed.headers.get('x-codex-lab-profile')).toBe('beta');
+    // The serve still owns router.json; the app never rewrote it.
+    const info = JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8'));
+    expect(info).toMatchObject({ pid: serve.child.pid, host: 'serve' });
+  });
+
+  it('hosts the router when none runs, records router.json, and CLI operations reach it live', async () => {
+    const created = await host();
+    expect(created.mode()).toBe('hosting');
+    const info = JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8'));
+    expect(info).toMatchObject({ pid: process.pid, host: 'app' });
+    expect(`http://127.0.0.1:${info.port}`).toBe(created.routerOrigin());
+
+    const events = follow(created);
+    expect((await runCodexLab(['use', 'alpha'], { home })).code).toBe(0);
+    await events.seen((state) => state.active === 'alpha');
+    expect((await runCodexLab(['priming', 'on', 'beta'], { home })).code).toBe(0);
+    await events.seen((state) => state.profiles.find((p) => p.name === 'beta')?.priming === true);
+    expect((await runCodexLab(['usage', '--refresh'], { home, env: env() })).code).toBe(0);
+    await events.seen((state) =>
+      state.profiles.every((profile) => profile.quota.updatedAt !== null),
+    );
+    expect((await runCodexLab(['rename', 'beta', 'gamma'], { home })).code).toBe(0);
+    await events.seen((state) => state.profiles.some((p) => p.name === 'gamma'));
+    expect((await runCodexLab(['remove', 'alpha'], { home })).code).toBe(0);
+    await events.seen((state) => state.profiles.map((p) => p.name).join() === 'gamma');
+
+    const status = await runCodexLab(['status', '--json'], { home });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      running: true,
+      host: 'app',
+      pid: process.pid,
+    });
+    await created.close();
+    hosts.splice(hosts.indexOf(created), 1);
+    expect((await runCodexLab(['status'], { home })).code).toBe(1);
+  });
+
+  it('says in one sentence that another program holds the port, or that a setting is malformed', async () => {
+    const blocker = createServer();
+    servers.push(blocker);
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    expect(await failure({ CODEX_LAB_PORT: String(port) })).toEqual({
+      code: 'port_in_use',
+      message: `Port ${port} on 127.0.0.1 is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or set CODEX_LAB_PORT to a free port.`,
+    });
+    expect(await failure({ CODEX_LAB_CALLBACK_PORT: 'abc' })).toEqual({
+      code: 'invalid_config',
+      message:
+        'CODEX_LAB_CALLBACK_PORT must be a port number from 0 to 65535 (0 picks a free one), not "abc".',
+    });
+  });
+});
