@@ -94,7 +94,9 @@ async function fireUntil(condition: () => boolean | Promise<boolean>, limit = 40
   while (!(await condition()) && fired < limit) {
     await until(() => clock.pending().length > 0, 500);
     if (clock.fireNext()) fired += 1;
-    const deadline = Date.now() + 300;
+    // The fired timer's loopback I/O (a priming turn, a usage read) needs real time, more of it on
+    // a loaded machine: wait for it before firing the next timer, or the limit runs out early.
+    const deadline = Date.now() + 1_500;
     while (!(await condition()) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
