@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isLabError, LabError } from '../errors.ts';
+import { runCritical } from '../home/critical.ts';
 import { minute, type Cancel } from '../ports.ts';
 import type { LoginView } from '../view-types.ts';
 import { buildAuthorizeUrl, callbackRedirectUri } from './authorize-url.ts';
@@ -173,21 +174,27 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     const redirectUri = callbackRedirectUri(bound?.port ?? options.callbackPort);
     let result: SignInResult;
     try {
-      const tokens = await exchangeAuthorizationCode(options, {
-        code,
-        redirectUri,
-        codeVerifier: pkce.codeVerifier,
-      });
-      const apiKey = await obtainApiKey(options, tokens.idToken);
-      if (currentState() !== 'exchanging') {
+      // From the code exchange to the saved profile, the new tokens exist only in this process: a
+      // signal waits for this stretch (runCritical) instead of dropping them.
+      const saved = await runCritical(async () => {
+        const tokens = await exchangeAuthorizationCode(options, {
+          code,
+          redirectUri,
+          codeVerifier: pkce.codeVerifier,
+        });
+        const apiKey = await obtainApiKey(options, tokens.idToken);
         // Cancelled or timed out during the exchange: save nothing.
+        if (currentState() !== 'exchanging') return null;
+        return saveSignIn(options, tokens, apiKey, options.requestedName);
+      });
+      if (saved === null) {
         return {
           status: 410,
           html: errorPage(view.error?.message ?? 'This sign-in has ended.'),
           after: closeServer,
         };
       }
-      result = await saveSignIn(options, tokens, apiKey, options.requestedName);
+      result = saved;
     } catch (error) {
       const labError = isLabError(error)
         ? error

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isLabError, LabError } from '../errors.ts';
+import { runCritical } from '../home/critical.ts';
 import { minute, second, type Cancel } from '../ports.ts';
 import { codexClientId } from './constants.ts';
 import { parseJsonBody, sendRequest, type HttpAnswer, type HttpRequest } from './http.ts';
@@ -177,13 +178,16 @@ export async function startDeviceLogin(
       );
       if (ended) throw ended;
       if (!poll.pending) {
-        const tokens = await exchangeAuthorizationCode(options, {
-          code: poll.authorizationCode,
-          redirectUri: `${options.issuer}/deviceauth/callback`,
-          codeVerifier: poll.codeVerifier,
+        // The exchanged tokens exist only here until saved: a signal waits for this stretch.
+        return runCritical(async () => {
+          const tokens = await exchangeAuthorizationCode(options, {
+            code: poll.authorizationCode,
+            redirectUri: `${options.issuer}/deviceauth/callback`,
+            codeVerifier: poll.codeVerifier,
+          });
+          if (ended) throw ended;
+          return saveSignIn(options, tokens, null, options.requestedName);
         });
-        if (ended) throw ended;
-        return saveSignIn(options, tokens, null, options.requestedName);
       }
       await sleep(
         Math.min(code.intervalSeconds * second, Math.max(0, deadline - options.clock.now())),

@@ -12,10 +12,14 @@ import {
   holdTokenAnswers,
   issueAuthDotJson,
   refreshTokenIsValid,
+  setNextLogin,
 } from '../fakes/fake-issuer.ts';
 import {
+  authorizeLine,
+  loginEnv,
   spawnCli,
   startSignInFixture,
+  visit,
   type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
@@ -59,5 +63,37 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s during usage --refresh', (sign
     expect(after).not.toBe(before);
     expect(refreshTokenIsValid(fake, after)).toBe(true);
     expect(cli.stderr()).toContain('finishing a token refresh');
+  });
+});
+
+describe.each(['SIGINT', 'SIGTERM'] as const)('%s during login', (signal) => {
+  it('exits only after the signed-in tokens are saved, once the code exchange is under way', async () => {
+    const before = (await store.readAuth('alice')).tokens!.refresh_token;
+    setNextLogin(fake, 'alice@example.com');
+    const cli = spawnCli(['login', '--no-browser', 'alice'], loginEnv(home, fake));
+    const url = await cli.waitForLine(authorizeLine);
+    // The browser lands on the callback; the issuer has issued the tokens and holds its answer.
+    const hold = holdTokenAnswers(fake);
+    const browser = visit(url).catch(() => undefined);
+    await hold.arrived;
+    cli.child.kill(signal);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    hold.release();
+    const code = await cli.exited;
+    await browser;
+    expect(code).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(cli.stderr()).toContain('saving the sign-in before exiting');
+    const after = (await store.readAuth('alice')).tokens!.refresh_token;
+    expect(after).not.toBe(before);
+    expect(refreshTokenIsValid(fake, after)).toBe(true);
+  });
+
+  it('cancels a sign-in that is still waiting for the browser, saving nothing', async () => {
+    const before = await store.readAuth('alice');
+    const cli = spawnCli(['login', '--no-browser', 'alice'], loginEnv(home, fake));
+    await cli.waitForLine(authorizeLine);
+    cli.child.kill(signal);
+    expect(await cli.exited).not.toBe(0);
+    expect(await store.readAuth('alice')).toEqual(before);
   });
 });

@@ -8,6 +8,7 @@ import { startDeviceLogin } from '../../auth/device-login.ts';
 import { openInBrowser } from '../../auth/open-browser.ts';
 import type { SignInEnvironment, SignInResult } from '../../auth/sign-in.ts';
 import { LabError } from '../../errors.ts';
+import { criticalWorkPending, criticalWorkSettled } from '../../home/critical.ts';
 import { createLogger } from '../../log.ts';
 import { second, systemClock } from '../../ports.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
@@ -63,8 +64,17 @@ export async function runLogin(
   };
 
   let cancel: () => void = () => undefined;
-  const onInterrupt = () => cancel();
-  process.once('SIGINT', onInterrupt);
+  // Ctrl-C or SIGTERM while waiting cancels the sign-in; once the issuer has answered the code
+  // exchange, the new tokens are saved first (they exist nowhere else), then the command exits.
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (criticalWorkPending() === 0) return cancel();
+    writeLine(context.stderr, 'codex-lab: saving the sign-in before exiting…');
+    void criticalWorkSettled().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  const onInterrupt = () => onSignal('SIGINT');
+  const onTerminate = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerminate);
   // The core's timers are unref'd (they never keep a process alive); this command is waiting on
   // purpose, between retries and polls when no socket is open, until the sign-in settles.
   const keepAlive = setInterval(() => undefined, 60_000);
@@ -114,5 +124,6 @@ export async function runLogin(
   } finally {
     clearInterval(keepAlive);
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
   }
 }
