@@ -79,6 +79,20 @@ export function formatClockTime(at: number, options: ClockOptions): string {
   return `${weekday} ${time}`;
 }
 
+/**
+ * Banked rate-limit resets (the shape of `ResetCreditsView`): `2 available · next expires Tue
+ * 18:00`, or `1 available` when the upstream gave no expiry.
+ */
+export function formatResetCredits(
+  credits: { available: number; nextExpiresAt: string | null },
+  options: ClockOptions,
+): string {
+  const count = `${credits.available} available`;
+  return credits.nextExpiresAt
+    ? `${count} · next expires ${formatClockTime(Date.parse(credits.nextExpiresAt), options)}`
+    : count;
+}
+
 /** `14:05:09`: a log line's local time. */
 export function formatLogTime(at: number, timeZone?: string): string {
   return new Intl.DateTimeFormat('en-GB', {

@@ -36,6 +36,14 @@ export interface CreditsView {
   balance: string | null;
 }
 
+/** Banked rate-limit resets the account can redeem (`wham/rate-limit-reset-credits`). */
+export interface ResetCreditsView {
+  /** How many are available (≥ 1). */
+  available: number;
+  /** When the soonest-expiring one lapses (ISO-8601), or null when the upstream did not say. */
+  nextExpiresAt: string | null;
+}
+
 /** One additional limit family (its own 5-hour/weekly windows). */
 export interface LimitFamilyView {
   id: string;
@@ -118,6 +126,8 @@ export interface ProfileView {
   forecast: ForecastView | null;
   /** Credits, when the account reports them (absent, not zero, when it does not). */
   credits?: CreditsView;
+  /** Reset credits, when the account has any (absent when it has none or when unknown). */
+  resetCredits?: ResetCreditsView;
   /** Additional limit families (e.g. a Spark model's own quota), when the account has any. */
   limits?: LimitFamilyView[];
   store: 'file' | 'keyring';

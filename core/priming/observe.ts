@@ -34,6 +34,8 @@ export function createUsageObserver(
         ...(options.fetch ? { fetch: options.fetch } : {}),
       },
       name,
+      // Priming looks at the windows only.
+      { resetCredits: false },
     );
     options.onSnapshot?.(name, snapshot);
     return snapshot;

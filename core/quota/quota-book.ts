@@ -178,10 +178,12 @@ export class QuotaBook {
 
 /**
  * Merges a newer snapshot into the previous one: windows come from the newer one when it has any;
- * plan, credits and other limit families are kept when the newer one lacks them.
+ * plan, credits, other limit families and reset credits are kept when the newer one lacks them.
  */
 export function mergeSnapshots(previous: QuotaSnapshot, next: QuotaSnapshot): QuotaSnapshot {
   const hasWindows = next.primary !== null || next.secondary !== null;
+  // Absent means "not read this time" (kept); null means "read: none" (replaces).
+  const resetCredits = next.resetCredits !== undefined ? next.resetCredits : previous.resetCredits;
   return {
     observedAt: next.observedAt,
     source: next.source,
@@ -192,5 +194,6 @@ export function mergeSnapshots(previous: QuotaSnapshot, next: QuotaSnapshot): Qu
     activeLimit: next.activeLimit ?? previous.activeLimit,
     limitReached: hasWindows ? next.limitReached : previous.limitReached,
     others: next.others.length > 0 ? next.others : previous.others,
+    ...(resetCredits !== undefined ? { resetCredits } : {}),
   };
 }

@@ -26,6 +26,18 @@ export function buildUsageRequest(
   baseUrl: string | null | undefined,
   credentials: { accessToken: string; accountId: string | null },
 ): UsageRequest {
+  return buildBackendRequest(baseUrl, credentials, 'wham/usage');
+}
+
+/**
+ * A GET of `{base}/{path}` on the ChatGPT backend with the headers the usage read sends (Codex's
+ * client headers, the bearer, `ChatGPT-Account-Id` when known): one place for every quota read.
+ */
+export function buildBackendRequest(
+  baseUrl: string | null | undefined,
+  credentials: { accessToken: string; accountId: string | null },
+  path: string,
+): UsageRequest {
   const base = (baseUrl && baseUrl.trim() !== '' ? baseUrl.trim() : defaultChatGptBaseUrl).replace(
     /\/+$/,
     '',
@@ -35,7 +47,7 @@ export function buildUsageRequest(
     authorization: `Bearer ${credentials.accessToken}`,
   };
   if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
-  return { url: `${base}/wham/usage`, headers };
+  return { url: `${base}/${path}`, headers };
 }
 
 const windowSchema = z

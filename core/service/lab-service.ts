@@ -599,6 +599,7 @@ export class LabService implements ControlApiService {
         updatedAt: new Date(quota.observedAt).toISOString(),
       };
       delete view.credits;
+      delete view.resetCredits;
       delete view.limits;
       Object.assign(view, quotaExtras(quota));
     }

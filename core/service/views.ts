@@ -136,16 +136,23 @@ export function toForecastView(forecast: QuotaForecast | null): ForecastView | n
 }
 
 /**
- * The view's credits and additional limit families from a snapshot: each key is present only when
+ * The view's credits, reset credits and additional limit families from a snapshot: each key is present only when
  * the account reports it (absent, not zero).
  */
 export function quotaExtras(
   snapshot: QuotaSnapshot | null,
-): Pick<ProfileView, 'credits' | 'limits'> {
-  const extras: Pick<ProfileView, 'credits' | 'limits'> = {};
+): Pick<ProfileView, 'credits' | 'resetCredits' | 'limits'> {
+  const extras: Pick<ProfileView, 'credits' | 'resetCredits' | 'limits'> = {};
   // An account without credits reports `has_credits: false`: that is "none", so nothing is shown.
   const credits = snapshot?.credits;
   if (credits && (credits.hasCredits || credits.unlimited)) extras.credits = { ...credits };
+  const resetCredits = snapshot?.resetCredits;
+  if (resetCredits) {
+    extras.resetCredits = {
+      available: resetCredits.available,
+      nextExpiresAt: isoOrNull(resetCredits.nextExpiresAt),
+    };
+  }
   const families = (snapshot?.others ?? []).filter((other) => other.limitId !== defaultLimitId);
   if (families.length > 0) {
     extras.limits = families.map((family) => ({

@@ -31,6 +31,16 @@ export const creditsSchema = z.object({
 /** Credits as the upstream reports them. */
 export type Credits = z.infer<typeof creditsSchema>;
 
+/** Banked rate-limit resets the account can redeem (`wham/rate-limit-reset-credits`). */
+export const resetCreditsSchema = z.object({
+  /** How many are available now (always ≥ 1: an account with none has no value at all). */
+  available: z.number().int().min(1).max(1e6),
+  /** When the soonest-expiring available one lapses (Unix ms), or null when not said. */
+  nextExpiresAt: storedTime.nullable(),
+});
+/** Banked rate-limit resets the account can redeem. */
+export type ResetCredits = z.infer<typeof resetCreditsSchema>;
+
 /** One limit family (`codex`, `codex_bengalfox`, …) at one moment. */
 export const limitSnapshotSchema = z.object({
   limitId: z.string(),
@@ -52,6 +62,11 @@ export const quotaSnapshotSchema = z.object({
   activeLimit: z.string().nullable(),
   limitReached: z.boolean().nullable(),
   others: z.array(limitSnapshotSchema).default([]),
+  /**
+   * Reset credits: absent when not read (a header snapshot, or the read failed), null when the
+   * account has none (or the endpoint answered 404).
+   */
+  resetCredits: resetCreditsSchema.nullish(),
 });
 /** Everything known about one profile's quota at one moment. */
 export type QuotaSnapshot = z.infer<typeof quotaSnapshotSchema>;

@@ -3,7 +3,7 @@
  */
 import { Fragment, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
-import { capitalize, statusLabel } from '../../core/format.ts';
+import { capitalize, formatResetCredits, statusLabel } from '../../core/format.ts';
 import { formatAgo, formatLimitedUntil, formatAt, formatReset } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { HistoryChart } from './history-chart.tsx';
@@ -171,7 +171,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
         </p>
       </div>
 
-      {(profile.credits || profile.limits) && (
+      {(profile.credits || profile.resetCredits || profile.limits) && (
         <dl className="extras small" aria-label={`${profile.name} credits and other limits`}>
           {profile.credits && (
             <>
@@ -180,6 +180,14 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
                 {profile.credits.unlimited
                   ? 'unlimited'
                   : `balance ${profile.credits.balance ?? 'unknown'}`}
+              </dd>
+            </>
+          )}
+          {profile.resetCredits && (
+            <>
+              <dt title="Banked rate-limit resets this account can redeem">Reset credits</dt>
+              <dd data-testid="reset-credits">
+                {formatResetCredits(profile.resetCredits, { now })}
               </dd>
             </>
           )}

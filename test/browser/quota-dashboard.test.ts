@@ -1,8 +1,9 @@
 /**
  * The quota at a glance in real Chromium, served by the real `codex-lab serve` against the fake
  * ChatGPT: the pool banner with the fake's numbers (and the next free time when every profile is
- * limited), a card with credits, another limit family, the forecast and the history chart, and
- * the per-request log listing a fallback with both profiles and the token counts the fake sent.
+ * limited), a card with credits, reset credits, another limit family, the forecast and the
+ * history chart, and the per-request log listing a fallback with both profiles and the token
+ * counts the fake sent.
  * Screenshots of the banner, a card and the log, light and dark: into docs/screenshots/ with
  * CODEX_LAB_UPDATE_SCREENSHOTS=1, else into a temporary folder.
  */
@@ -96,6 +97,15 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
         {
           email: 'work@example.com',
           credits: { hasCredits: true, unlimited: false, balance: '12.50' },
+          resetCredits: [1, 2, 3].map((index) => ({
+            id: `rc-${index}`,
+            resetType: 'codex_rate_limits',
+            // The third was redeemed already: two are available.
+            status: index === 3 ? 'redeemed' : 'available',
+            grantedAt: nowSeconds - index * 86400,
+            expiresAt: nowSeconds + (index + 3) * 86400,
+            title: 'Full reset (Weekly + 5 hr)',
+          })),
           additionalLimits: [
             {
               limitName: 'GPT-5.3-Codex-Spark',
@@ -173,8 +183,13 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     expect(await work.getByTestId('forecast').textContent()).toMatch(
       /^At this pace \(1\.\d%\/h\): runs out \w{3} \d\d:\d\d\.$/,
     );
-    // An account without credits shows none (absent, not "0").
+    // Two banked resets, the sooner expiring in four days (a day name, not a bare time).
+    expect(await work.getByTestId('reset-credits').textContent()).toMatch(
+      /^2 available · next expires \w{3} \d\d:\d\d$/,
+    );
+    // An account without credits or reset credits shows none (absent, not "0").
     expect(await card('team').getByTestId('credits').count()).toBe(0);
+    expect(await card('team').getByTestId('reset-credits').count()).toBe(0);
     expect(await card('team').getByTestId('forecast').textContent()).toMatch(/fine until reset/);
     // The chart: axes, points with tooltips, the 5-hour reset ahead, the pace line.
     expect(await work.getByTestId('history-point').count()).toBeGreaterThan(20);

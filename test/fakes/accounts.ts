@@ -16,6 +16,21 @@ export interface FakeWindow {
   unstarted: boolean;
 }
 
+/**
+ * One banked rate-limit reset ("reset credit") as `GET wham/rate-limit-reset-credits` lists it
+ * (times in Unix seconds here; the endpoint writes ISO-8601 strings).
+ */
+export interface FakeResetCredit {
+  id: string;
+  /** e.g. `codex_rate_limits`. */
+  resetType: string;
+  /** `available`, `redeemed`, … */
+  status: string;
+  grantedAt: number;
+  expiresAt: number | null;
+  title: string | null;
+}
+
 /** A scripted upstream failure for the next requests of an account. */
 export type FakeFailure =
   | {
@@ -68,6 +83,12 @@ export interface FakeAccount {
   credits: { hasCredits: boolean; unlimited: boolean; balance: string | null };
   /** Additional limit families the usage endpoint reports (`additional_rate_limits`). */
   additionalLimits: { limitName: string; meteredFeature: string; primary: FakeWindow }[];
+  /**
+   * The banked resets `wham/rate-limit-reset-credits` lists for this account; 'not_found' when
+   * that endpoint answers 404 (an account the feature does not reach), 'unauthorized' when it
+   * answers 401 even to a valid token, 'server_error' for a 500. Default: none.
+   */
+  resetCredits: FakeResetCredit[] | 'not_found' | 'unauthorized' | 'server_error';
   /** Input and cached tokens each turn's `response.completed` usage reports. */
   usageTokens: { input: number; cached: number; reasoning: number };
 }
@@ -103,6 +124,7 @@ export function createFakeAccount(init: FakeAccountInit, nowSeconds: number): Fa
     credits: { hasCredits: false, unlimited: false, balance: '0' },
     usageTokens: { input: 12, cached: 0, reasoning: 0 },
     additionalLimits: [],
+    resetCredits: [],
     ...init,
   };
 }

@@ -15,6 +15,7 @@ import {
   sendJson,
   sendUnauthorized,
 } from './fake-backend.ts';
+import type { FakeAccount } from './accounts.ts';
 import type { FakeChatGpt, FakeHandler } from './fake-chatgpt.ts';
 
 const sidePaths = [
@@ -75,6 +76,29 @@ function answerFor(path: string): unknown {
   return {};
 }
 
+const isoOrNull = (seconds: number | null) =>
+  seconds === null ? null : new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+/**
+ * The `wham/rate-limit-reset-credits` answer (shape in docs/quota.md "Reset credits"):
+ * `available_count` and the `credits` list, times as ISO-8601 strings.
+ */
+export function resetCreditsPayload(account: FakeAccount): Record<string, unknown> {
+  const credits = Array.isArray(account.resetCredits) ? account.resetCredits : [];
+  return {
+    available_count: credits.filter((credit) => credit.status === 'available').length,
+    credits: credits.map((credit) => ({
+      id: credit.id,
+      reset_type: credit.resetType,
+      status: credit.status,
+      granted_at: isoOrNull(credit.grantedAt),
+      expires_at: isoOrNull(credit.expiresAt),
+      title: credit.title,
+      description: null,
+    })),
+  };
+}
+
 /** Serves the side endpoints; loaded by `startFakeChatGpt` after the backend handler. */
 export const handleChatGptSideRequest: FakeHandler = (
   fake: FakeChatGpt,
@@ -103,6 +127,20 @@ export const handleChatGptSideRequest: FakeHandler = (
   if (path === '/backend-api/codex/analytics-events/events') {
     response.writeHead(202);
     response.end();
+    return true;
+  }
+  if (path === '/backend-api/wham/rate-limit-reset-credits' && check?.ok) {
+    const { account } = check;
+    // An account that lost access answers 401 here as on `wham/usage`.
+    if (account.usageFailure === 'unauthorized' || account.resetCredits === 'unauthorized') {
+      sendUnauthorized(response, 'unknown');
+    } else if (account.resetCredits === 'not_found') {
+      sendJson(response, 404, { detail: 'Not Found' });
+    } else if (account.resetCredits === 'server_error') {
+      sendJson(response, 500, { detail: 'Internal Server Error' });
+    } else {
+      sendJson(response, 200, resetCreditsPayload(account));
+    }
     return true;
   }
   sendJson(response, 200, answerFor(path));

@@ -179,6 +179,47 @@ describe('codex-lab usage', () => {
     for (const profile of seeded) expect(run.stdout).not.toContain(profile.accessToken);
   });
 
+  it('--refresh --json carries the fake’s reset credits; absent (not zero) for an account without', async () => {
+    const now = fake.nowSeconds();
+    fake.account('alpha@example.com').resetCredits = [
+      {
+        id: 'rc-1',
+        resetType: 'codex_rate_limits',
+        status: 'available',
+        grantedAt: now - 86400,
+        expiresAt: now + 6 * 86400,
+        title: 'Full reset (Weekly + 5 hr)',
+      },
+      {
+        id: 'rc-2',
+        resetType: 'codex_rate_limits',
+        status: 'redeemed',
+        grantedAt: now - 86400,
+        expiresAt: now + 86400,
+        title: null,
+      },
+    ];
+    fake.account('beta@example.com').resetCredits = 'not_found';
+    const run = await runCodexLab(['usage', '--refresh', '--json'], { home, env: env() });
+    expect(run.code).toBe(0);
+    const views = JSON.parse(run.stdout) as Array<Record<string, unknown> & { name: string }>;
+    const alpha = views.find((view) => view.name === 'alpha')!;
+    const beta = views.find((view) => view.name === 'beta')!;
+    expect(alpha.resetCredits).toEqual({
+      available: 1,
+      nextExpiresAt: new Date((now + 6 * 86400) * 1000).toISOString(),
+    });
+    expect('resetCredits' in beta).toBe(false);
+    // Kept in the state files: a plain `usage` (no refresh) says the same.
+    const again = JSON.parse((await runCodexLab(['usage', '--json'], { home })).stdout) as Array<
+      Record<string, unknown> & { name: string }
+    >;
+    expect(again.find((view) => view.name === 'alpha')!.resetCredits).toEqual(alpha.resetCredits);
+    const human = await runCodexLab(['usage'], { home });
+    expect(human.stdout).toMatch(/alpha: reset credits 1 available · next expires \w{3} \d\d:\d\d/);
+    expect(human.stdout).not.toMatch(/beta: reset credits/);
+  });
+
   it('--refresh prints the fresh numbers in the table and marks a working profile ok', async () => {
     const run = await runCodexLab(['usage', '--refresh'], { home, env: env() });
     expect(run.code, run.stderr).toBe(0);

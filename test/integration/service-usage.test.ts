@@ -56,4 +56,77 @@ describe('usage refresh', () => {
     // The other account is untouched.
     expect((await service.fetchUsage('beta')).secondary).not.toBeNull();
   });
+
+  it('reads the reset credits with the usage read’s headers and keeps them in the live state', async () => {
+    const now = fake.nowSeconds();
+    fake.account('alpha@example.com').resetCredits = [
+      {
+        id: 'rc-1',
+        resetType: 'codex_rate_limits',
+        status: 'available',
+        grantedAt: now - 86400,
+        expiresAt: now + 20 * 86400,
+        title: 'Full reset (Weekly + 5 hr)',
+      },
+      {
+        id: 'rc-2',
+        resetType: 'codex_rate_limits',
+        status: 'available',
+        grantedAt: now - 3600,
+        expiresAt: now + 5 * 86400,
+        title: null,
+      },
+      {
+        id: 'rc-3',
+        resetType: 'codex_rate_limits',
+        status: 'redeemed',
+        grantedAt: now - 7200,
+        expiresAt: now + 86400,
+        title: null,
+      },
+    ];
+    const snapshot = await service.fetchUsage('alpha');
+    expect(snapshot.resetCredits).toEqual({
+      available: 2,
+      nextExpiresAt: (now + 5 * 86400) * 1000,
+    });
+    const asked = fake.requests.filter((request) => request.path.startsWith('/backend-api/wham/'));
+    const usage = asked.find((request) => request.path === '/backend-api/wham/usage');
+    const credits = asked.find(
+      (request) => request.path === '/backend-api/wham/rate-limit-reset-credits',
+    );
+    expect(credits).toBeDefined();
+    for (const header of ['authorization', 'chatgpt-account-id', 'originator', 'user-agent']) {
+      expect(credits?.headers[header], header).toBe(usage?.headers[header]);
+    }
+    const view = (await service.getState()).profiles.find((profile) => profile.name === 'alpha');
+    expect(view?.resetCredits).toEqual({
+      available: 2,
+      nextExpiresAt: new Date((now + 5 * 86400) * 1000).toISOString(),
+    });
+    // beta has none: absent, not zero.
+    await service.fetchUsage('beta');
+    const beta = (await service.getState()).profiles.find((profile) => profile.name === 'beta');
+    expect(beta && 'resetCredits' in beta).toBe(false);
+  });
+
+  it('reads a 404 as "none" and a failed read as unknown, never failing the usage read', async () => {
+    const alpha = fake.account('alpha@example.com');
+    alpha.resetCredits = 'not_found';
+    expect((await service.fetchUsage('alpha')).resetCredits).toBeNull();
+    alpha.resetCredits = 'server_error';
+    const snapshot = await service.fetchUsage('alpha');
+    expect(snapshot.secondary).not.toBeNull();
+    expect('resetCredits' in snapshot).toBe(false);
+  });
+
+  it('spends one refresh per read across both endpoints, and reports a refused sign-in', async () => {
+    expireAccessTokens(fake, 'alpha@example.com');
+    fake.account('alpha@example.com').resetCredits = 'unauthorized';
+    const before = issuerStats(fake).refreshToken;
+    const error = await service.fetchUsage('alpha').catch((caught: unknown) => caught);
+    expect(isLabError(error) && error.code).toBe('unauthorized');
+    expect((error as Error).message).toContain('codex-lab login alpha');
+    expect(issuerStats(fake).refreshToken - before).toBe(1);
+  });
 });

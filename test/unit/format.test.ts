@@ -9,6 +9,7 @@ import {
   formatClockTime,
   formatDuration,
   formatMoment,
+  formatResetCredits,
   formatStatus,
   formatWindowUse,
   statusLabel,
@@ -40,6 +41,14 @@ describe('clock times and moments', () => {
     expect(formatMoment(now - 5 * minute, utc)).toBe('11:55 (5m ago)');
     expect(formatBackAt(new Date(now + hour).toISOString(), utc)).toBe('in 1h, at 13:00');
     expect(formatBackAt(new Date(now - 1).toISOString(), utc)).toBeNull();
+  });
+
+  it('words reset credits with the soonest expiry, or the count alone', () => {
+    const nextExpiresAt = new Date(now + 4 * 24 * hour).toISOString();
+    expect(formatResetCredits({ available: 2, nextExpiresAt }, utc)).toBe(
+      '2 available · next expires Sat 12:00',
+    );
+    expect(formatResetCredits({ available: 1, nextExpiresAt: null }, utc)).toBe('1 available');
   });
 });
 

@@ -7,11 +7,14 @@ import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastText } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatStatus, formatWindowUse } from '../../format.ts';
+import { formatResetCredits, formatStatus, formatWindowUse } from '../../format.ts';
 import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
 import { openLabClient } from '../lab-client.ts';
 
-/** Credits and additional limit families, one line each, only for accounts that have them. */
+/**
+ * Credits, reset credits and additional limit families, one line each, only for accounts that
+ * have them.
+ */
 function extraLines(view: ProfileView, now: number): string[] {
   const lines: string[] = [];
   const credits = view.credits;
@@ -22,6 +25,9 @@ function extraLines(view: ProfileView, now: number): string[] {
         ? `balance ${credits.balance ?? 'unknown'}`
         : 'none';
     lines.push(`${view.name}: credits ${balance}`);
+  }
+  if (view.resetCredits) {
+    lines.push(`${view.name}: reset credits ${formatResetCredits(view.resetCredits, { now })}`);
   }
   for (const family of view.limits ?? []) {
     lines.push(
@@ -99,6 +105,7 @@ export async function runUsage(
           forecast: view.forecast,
           // Present only when the account reports them: absent, not zero.
           ...(view.credits ? { credits: view.credits } : {}),
+          ...(view.resetCredits ? { resetCredits: view.resetCredits } : {}),
           ...(view.limits ? { limits: view.limits } : {}),
         })),
         null,
