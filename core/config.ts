@@ -1,5 +1,5 @@
 /**
- * Every `CODEX_LAB_*` setting, read and validated once (DESIGN.md sections 3 and 8).
+ * Every `CODEX_LAB_*` setting, read and validated once (docs/design.md sections 3 and 8).
  *
  * Every surface — the CLI, `codex-lab serve`, the desktop app — calls `readConfig` once at start-up
  * and passes the typed settings down; nothing else in the project reads `process.env` for a

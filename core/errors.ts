@@ -52,7 +52,7 @@ export const errorCodes = [
   'priming_failed',
   // tools
   'codex_not_found',
-  // the router as a process (DESIGN.md section 8)
+  // the router as a process (docs/design.md section 8)
   'router_running',
   'router_unavailable',
 ] as const;

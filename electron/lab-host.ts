@@ -1,7 +1,7 @@
 /**
  * The desktop app's host of Codex Lab, as a pure module (no Electron import: tested under Node).
  *
- * One router per home (DESIGN.md section 8): when a router already runs for this home (`codex-lab
+ * One router per home (docs/design.md section 8): when a router already runs for this home (`codex-lab
  * serve`, found through `state/router.json` and its identity answer), the app attaches to it as a
  * client — the tray and the settings page act through its control API and follow its event
  * stream. Otherwise the app hosts the router itself and records it in `state/router.json`, so the

@@ -1,5 +1,5 @@
 /**
- * The issuer's authorize URL, built exactly as Codex 0.171 builds it (research/codex-0.171-notes.md
+ * The issuer's authorize URL, built exactly as Codex 0.171 builds it (docs/codex-0.171-notes.md
  * section 1): its parameter order, the scope joined with `+`, a 127.0.0.1 redirect URI.
  */
 import { codexClientId, codexOriginator, codexScope } from './constants.ts';

@@ -1,12 +1,12 @@
 /**
  * How Codex Lab's own calls to OpenAI present themselves (usage polls, refreshes, priming, the
- * router's usage reads): with the headers Codex sends (research/codex-0.171-notes.md section 1),
+ * router's usage reads): with the headers Codex sends (docs/codex-0.171-notes.md section 1),
  * not an HTTP library's defaults, so they look like the Codex traffic they stand in for.
  */
 import { arch, release, type } from 'node:os';
 import { codexOriginator } from './constants.ts';
 
-/** The Codex version these calls claim: the newest measured (research/codex-0.171-notes.md). */
+/** The Codex version these calls claim: the newest measured (docs/codex-0.171-notes.md). */
 export const codexClientVersion = '0.171.0';
 
 let platformCache: string | undefined;

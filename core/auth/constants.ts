@@ -1,5 +1,5 @@
 /**
- * Codex's sign-in constants (research/codex-protocol.md section 1.1): Codex Lab presents itself to
+ * Codex's sign-in constants (docs/codex-protocol.md section 1.1): Codex Lab presents itself to
  * the issuer exactly as the Codex CLI does, so the same client id, redirect URI and originator.
  */
 import { needsSignInSentence } from '../format.ts';

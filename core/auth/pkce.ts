@@ -1,5 +1,5 @@
 /**
- * PKCE and `state` (research/codex-protocol.md sections 1.2 and 1.3), with oauth4webapi's
+ * PKCE and `state` (docs/codex-protocol.md sections 1.2 and 1.3), with oauth4webapi's
  * audited helpers for the S256 challenge and the state.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * Requests to the issuer's token endpoint, each as a pure "build request" function and a pure
- * "process answer" function (research/codex-protocol.md sections 1.5, 1.6, 2.1 and 2.3).
+ * "process answer" function (docs/codex-protocol.md sections 1.5, 1.6, 2.1 and 2.3).
  */
 import { LabError } from '../errors.ts';
 import { scrubSecrets } from '../redact.ts';
@@ -111,7 +111,7 @@ export function processApiKeyExchangeAnswer(answer: HttpAnswer): string | null {
 export type RefreshReason = 'unauthorized_recovery' | 'scheduled';
 
 /**
- * The refresh request exactly as Codex 0.171 sends it (research/codex-0.171-notes.md section 1):
+ * The refresh request exactly as Codex 0.171 sends it (docs/codex-0.171-notes.md section 1):
  * JSON with `client_id, grant_type, refresh_reason, refresh_token`, no scope, Codex's headers.
  */
 export function buildRefreshRequest(input: {

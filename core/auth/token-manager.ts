@@ -1,6 +1,6 @@
 /**
  * Access tokens for the router, refreshed the way refresh tokens demand (research section 2,
- * DESIGN.md section 4): refresh tokens are single-use, so per profile there is at most one refresh
+ * docs/design.md section 4): refresh tokens are single-use, so per profile there is at most one refresh
  * in flight inside this process and one across processes (`withLock` on `refresh-<name>`); inside
  * the lock the auth file is read again and, if another process already refreshed, its tokens are
  * adopted without calling the endpoint; rotated tokens reach the disk before anyone uses them.

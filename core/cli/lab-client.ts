@@ -1,5 +1,5 @@
 /**
- * Where a state-changing command acts (DESIGN.md section 8): through the running router's control
+ * Where a state-changing command acts (docs/design.md section 8): through the running router's control
  * API when one runs for this home, so the change is live at once on every surface; otherwise on
  * the files directly, through the same operations layer. A `state/router.json` that names a dead
  * process or something that is not our router is reported once on stderr, and the command falls

@@ -1,5 +1,5 @@
 /**
- * The `codex-lab` command. Command names, arguments and options are declared here (DESIGN.md
+ * The `codex-lab` command. Command names, arguments and options are declared here (docs/design.md
  * section 3); each action's implementation is loaded only when it runs, so `codex-lab list` starts
  * fast and never loads the router or the HTTP client.
  */

@@ -1,4 +1,4 @@
-/** Where everything lives under `CODEX_LAB_HOME` (DESIGN.md section 2; the folder itself comes from `core/config`). */
+/** Where everything lives under `CODEX_LAB_HOME` (docs/design.md section 2; the folder itself comes from `core/config`). */
 import { join, resolve } from 'node:path';
 
 /** Every path the core reads or writes, derived from one home folder. */

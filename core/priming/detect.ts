@@ -1,6 +1,6 @@
 /**
  * Pure detection of idle ("not started") quota windows from successive usage observations
- * (research/peers.md, "Upstream facts" item 4): the upstream has no "started" field, but an idle
+ * (docs/peers.md, "Upstream facts" item 4): the upstream has no "started" field, but an idle
  * window reports its reset one full window from "now" on every observation, so its `reset_at`
  * keeps moving forward with the clock. Once a completed turn starts it, `reset_at` stops moving.
  */

@@ -1,6 +1,6 @@
 /**
  * The priming request, as "build request → send → process response": the cheapest complete turn
- * the upstream accepts (DESIGN.md section 5). A window starts only on a *completed* turn, so the
+ * the upstream accepts (docs/design.md section 5). A window starts only on a *completed* turn, so the
  * SSE stream is read to `response.completed`; a stream that stops before it is a failure.
  */
 import { codexClientHeaders, codexClientVersion } from '../auth/codex-identity.ts';

@@ -1,5 +1,5 @@
 /**
- * The priming scheduler (DESIGN.md section 5): off unless a profile turns priming on. It watches
+ * The priming scheduler (docs/design.md section 5): off unless a profile turns priming on. It watches
  * each enabled profile's usage, and when a watched window is idle it claims (profile, window,
  * reset slot) and sends one tiny complete turn, with bounded retries, then confirms from the next
  * observation that the window started. Time, HTTP, tokens and usage come in as arguments.

@@ -1,5 +1,5 @@
 /**
- * Reads the claims Codex reads from its tokens (research/codex-protocol.md section 3.4). Nothing is
+ * Reads the claims Codex reads from its tokens (docs/codex-protocol.md section 3.4). Nothing is
  * verified: like Codex, we only need the identity the issuer put there, never to trust it for
  * access control.
  */

@@ -1,5 +1,5 @@
 /**
- * The OS keychain as Codex uses it (research/codex-protocol.md section 4): service `Codex Auth`,
+ * The OS keychain as Codex uses it (docs/codex-protocol.md section 4): service `Codex Auth`,
  * account `cli|` + the first 16 hex characters of sha256(canonical CODEX_HOME), value the compact
  * auth.json. Using the same key means stock Codex pointed at a profile folder finds its tokens.
  *

@@ -10,7 +10,7 @@ export const authTokensSchema = z.looseObject({
 });
 
 /**
- * Codex's `auth.json` exactly (research/codex-protocol.md section 3.2). Unknown fields such as
+ * Codex's `auth.json` exactly (docs/codex-protocol.md section 3.2). Unknown fields such as
  * `agent_identity` are preserved on rewrite.
  */
 export const authDotJsonSchema = z.looseObject({

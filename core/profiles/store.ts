@@ -1,7 +1,7 @@
 /**
  * The profile store: the registry `auth-profiles.json` plus one Codex-compatible auth.json per
  * profile (or one keychain entry), and the legacy `$CODEX_LAB_HOME/auth.json` used in place as
- * `default` (DESIGN.md section 2, docs/storage.md).
+ * `default` (docs/design.md section 2, docs/storage.md).
  *
  * Every registry change is a locked read-modify-write with an atomic write, so the tray app and
  * the CLI can edit side by side; every auth write is atomic and touches one profile only.

@@ -1,6 +1,6 @@
 /**
  * Quota from the `x-codex-*` headers of a routed response, parsed exactly as Codex parses them
- * (research/codex-protocol.md §6.1, `codex-rs/codex-api/src/rate_limits.rs`). Free, passive
+ * (docs/codex-protocol.md §6.1, `codex-rs/codex-api/src/rate_limits.rs`). Free, passive
  * quota: every response refreshes the profile's numbers without polling.
  */
 import type { Credits, LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';

@@ -1,5 +1,5 @@
 /**
- * The upstream's 429 `usage_limit_reached` (research/codex-protocol.md §6.3): reading when the
+ * The upstream's 429 `usage_limit_reached` (docs/codex-protocol.md §6.3): reading when the
  * profile may be used again, and building the pool-wide 429 the router answers with when every
  * profile is limited (Codex shows its own message from this shape and does not retry it).
  */

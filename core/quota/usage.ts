@@ -1,5 +1,5 @@
 /**
- * The usage endpoint, `GET {base}/wham/usage` (research/codex-protocol.md §7), as "build the
+ * The usage endpoint, `GET {base}/wham/usage` (docs/codex-protocol.md §7), as "build the
  * request → process the response" so the HTTP client stays outside. Also the reverse: rendering a
  * snapshot back into that JSON, because the router answers Codex's own usage call with the routed
  * account's numbers (peers.md §0.3).

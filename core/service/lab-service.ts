@@ -1,5 +1,5 @@
 /**
- * LabService: the facade and the owner of live state while a router runs (DESIGN.md section 8).
+ * LabService: the facade and the owner of live state while a router runs (docs/design.md section 8).
  * It holds the router and its engine (sessions, health, quota in memory), sign-ins in progress and
  * the priming timer, and implements `LabApi` for every surface. Every state change is delegated to
  * the operations layer (`operations.ts`), with this service's memory as the `LiveState`; quota

@@ -1,5 +1,5 @@
 /**
- * The operations layer: every state change Codex Lab knows, written once (DESIGN.md section 8).
+ * The operations layer: every state change Codex Lab knows, written once (docs/design.md section 8).
  * Sign-in saved, rename, remove (with or without revoke), use, pin/unpin (with the fallback
  * option), priming on/off, prime, usage refresh. Every surface calls these: the control API (the
  * dashboard, and the CLI while a router runs), the desktop app's IPC, and the CLI directly on the

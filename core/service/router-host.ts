@@ -1,5 +1,5 @@
 /**
- * One router per home (DESIGN.md section 8): starts a `LabService`'s router unless this home's
+ * One router per home (docs/design.md section 8): starts a `LabService`'s router unless this home's
  * router already runs, and records it in `state/router.json` for every client. Used by
  * `codex-lab serve` and by the desktop app, so both obey the same rule and both are found.
  * The check, the listen and the record happen under the home's `router` lock, so two hosts

@@ -1,5 +1,5 @@
 /**
- * The fake speaks today's protocol (research/codex-0.171-notes.md): account-bound reasoning
+ * The fake speaks today's protocol (docs/codex-0.171-notes.md): account-bound reasoning
  * ciphertext and its two rejection shapes, compressed answers, the ChatGPT-side endpoints and
  * WebSocket upgrades. Over real HTTP on loopback.
  */

@@ -1,7 +1,7 @@
 /**
  * Issue "priming", done when: two `serve` processes on one home send one priming request between
  * them. Two real `codex-lab serve --port 0` children start at once on one CODEX_LAB_HOME with a
- * profile whose weekly window has not started; since one router owns a home (DESIGN.md section 8)
+ * profile whose weekly window has not started; since one router owns a home (docs/design.md section 8)
  * exactly one of them serves and the other says where it runs and exits 1, and the fake ChatGPT
  * counts one priming turn.
  */

@@ -1,5 +1,5 @@
 /**
- * The faithful path (DESIGN.md section 9) through the real LabService router and the fake ChatGPT
+ * The faithful path (docs/design.md section 9) through the real LabService router and the fake ChatGPT
  * speaking today's protocol: account-bound reasoning ciphertext across a fallback and a restart,
  * compressed error bodies, WebSocket upgrades, and Codex's own ChatGPT-side traffic.
  */

@@ -1,5 +1,5 @@
 /**
- * One router per home and how clients find it (DESIGN.md section 8): a second `serve` says where
+ * One router per home and how clients find it (docs/design.md section 8): a second `serve` says where
  * the first runs and exits 1 without touching it; `status`, `dashboard --print` and `stop` act on
  * the running one; a `state/router.json` naming something that is not our router is reported,
  * the CLI falls back to the files, and the router token never reaches that process.

@@ -1,5 +1,5 @@
 /**
- * The router as a process (DESIGN.md section 8): `codex-lab status` (whether one runs for this
+ * The router as a process (docs/design.md section 8): `codex-lab status` (whether one runs for this
  * home: port, pid, uptime, profiles, version), `codex-lab stop` (a clean shutdown through the
  * control API), `codex-lab dashboard [--print]` (the running router's dashboard link, token in the
  * `#fragment`), and `ensureRouter`, which `codex-lab codex` and `token --ensure-router` use to start

@@ -1,5 +1,5 @@
 /**
- * The core's floor plan (DESIGN.md section 8): lint rejects an upward import inside `core/`, and
+ * The core's floor plan (docs/design.md section 8): lint rejects an upward import inside `core/`, and
  * the real sources — static and dynamic imports alike — form no cycle between folders.
  */
 import { readdirSync, readFileSync } from 'node:fs';

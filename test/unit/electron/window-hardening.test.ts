@@ -1,5 +1,5 @@
 /**
- * Audit of the hardening bullets (DESIGN.md section 6) on the real main-process modules, with
+ * Audit of the hardening bullets (docs/design.md section 6) on the real main-process modules, with
  * `electron` replaced by a recording stand-in (the binary is not installed here): the windows'
  * webPreferences, the navigation guards as installed on every webContents, the page's CSP.
  */
