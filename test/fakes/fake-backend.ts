@@ -340,7 +340,7 @@ function accountIdHeader(request: IncomingMessage): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
-function nextFailure(account: FakeAccount): FakeFailure | null {
+export function nextFailure(account: FakeAccount): FakeFailure | null {
   return account.failures.shift() ?? account.stickyFailure;
 }
 
@@ -415,14 +415,14 @@ export function replyChunks(reply: string): string[] {
 }
 
 /** The fields of a turn's body the fake acts on. */
-interface TurnRequest {
+export interface TurnRequest {
   model: string;
   /** `include: ["reasoning.encrypted_content"]` (Codex always asks for it). */
   wantsCiphertext: boolean;
   input: unknown;
 }
 
-function parseTurn(body: Buffer): TurnRequest {
+export function parseTurn(body: Buffer): TurnRequest {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as {
       model?: unknown;
@@ -440,40 +440,31 @@ function parseTurn(body: Buffer): TurnRequest {
   }
 }
 
-function streamResponse(
-  fake: FakeChatGpt,
-  account: FakeAccount,
-  response: ServerResponse,
-  turn: TurnRequest,
-  resetMidStream: boolean,
-): void {
+/** One turn's answer as event payloads, shared by the SSE and the WebSocket paths. */
+export interface TurnAnswer {
+  responseId: string;
+  /** Every event before `response.completed` (the last one is `response.output_text.delta`, …). */
+  events: Array<Record<string, unknown>>;
+  /** The items the response added (what a follow-up's input carries after the previous input). */
+  output: Array<Record<string, unknown>>;
+}
+
+/** Builds the events of one turn's answer: reasoning (when the account reasons), then the message. */
+export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRequest): TurnAnswer {
   const { model } = turn;
   const now = fake.nowSeconds();
   const responseId = `resp_${randomUUID().replaceAll('-', '')}`;
   const itemId = `msg_${randomUUID().replaceAll('-', '')}`;
-  const encoding = answerEncodings.get(response);
-  response.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    'x-oai-request-id': randomUUID(),
-    'x-models-etag': fakeModelsEtag,
-    'openai-model': model,
-    ...(encoding ? { 'content-encoding': encoding, vary: 'accept-encoding' } : {}),
-    ...rateLimitHeaders(account, now),
-  });
-  const sink = sseSink(response);
-  const event = (payload: Record<string, unknown>): string =>
-    `event: ${String(payload['type'])}\ndata: ${JSON.stringify(payload)}\n\n`;
   const chunks = replyChunks(account.reply);
   const base = { id: responseId, object: 'response', created_at: now, model };
   let sequence = 0;
   const output: Array<Record<string, unknown>> = [];
-  const events: string[] = [
-    event({
+  const events: Array<Record<string, unknown>> = [
+    {
       type: 'response.created',
       sequence_number: sequence++,
       response: { ...base, status: 'in_progress', output: [] },
-    }),
+    },
   ];
   if (account.reasoning) {
     // A reasoning item first, as reasoning models answer; its ciphertext is this account's.
@@ -484,44 +475,37 @@ function streamResponse(
     }
     output.push(reasoning);
     events.push(
-      event({
+      {
         type: 'response.output_item.added',
         sequence_number: sequence++,
         output_index: 0,
         item: { id: reasoningId, type: 'reasoning', summary: [] },
-      }),
-      event({
+      },
+      {
         type: 'response.output_item.done',
         sequence_number: sequence++,
         output_index: 0,
         item: reasoning,
-      }),
+      },
     );
   }
   const messageIndex = output.length;
   events.push(
-    event({
+    {
       type: 'response.output_item.added',
       sequence_number: sequence++,
       output_index: messageIndex,
       item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
-    }),
-    ...chunks.map((delta) =>
-      event({
-        type: 'response.output_text.delta',
-        sequence_number: sequence++,
-        item_id: itemId,
-        output_index: messageIndex,
-        content_index: 0,
-        delta,
-      }),
-    ),
+    },
+    ...chunks.map((delta) => ({
+      type: 'response.output_text.delta',
+      sequence_number: sequence++,
+      item_id: itemId,
+      output_index: messageIndex,
+      content_index: 0,
+      delta,
+    })),
   );
-  if (resetMidStream) {
-    // Some events reach the client, then the connection dies without response.completed.
-    sink.writeThenReset(events.slice(0, Math.max(2, events.length - 1)).join(''));
-    return;
-  }
   const item = {
     id: itemId,
     type: 'message',
@@ -532,13 +516,13 @@ function streamResponse(
   output.push(item);
   const outputTokens = Math.max(1, Math.ceil(account.reply.length / 4));
   events.push(
-    event({
+    {
       type: 'response.output_item.done',
       sequence_number: sequence++,
       output_index: messageIndex,
       item,
-    }),
-    event({
+    },
+    {
       type: 'response.completed',
       sequence_number: sequence++,
       response: {
@@ -553,10 +537,46 @@ function streamResponse(
           total_tokens: account.usageTokens.input + outputTokens,
         },
       },
-    }),
+    },
   );
+  return { responseId, events, output };
+}
+
+/** How many of a turn's events a reset in mid-stream lets through (never `response.completed`). */
+export function eventsBeforeReset(answer: TurnAnswer): number {
+  // Stop before the last text delta: the text has begun, the turn has not finished.
+  return Math.max(2, answer.events.length - 3);
+}
+
+function streamResponse(
+  fake: FakeChatGpt,
+  account: FakeAccount,
+  response: ServerResponse,
+  turn: TurnRequest,
+  resetMidStream: boolean,
+): void {
+  const now = fake.nowSeconds();
+  const encoding = answerEncodings.get(response);
+  response.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    'x-oai-request-id': randomUUID(),
+    'x-models-etag': fakeModelsEtag,
+    'openai-model': turn.model,
+    ...(encoding ? { 'content-encoding': encoding, vary: 'accept-encoding' } : {}),
+    ...rateLimitHeaders(account, now),
+  });
+  const sink = sseSink(response);
+  const event = (payload: Record<string, unknown>): string =>
+    `event: ${String(payload['type'])}\ndata: ${JSON.stringify(payload)}\n\n`;
+  const answer = turnAnswer(fake, account, turn);
+  if (resetMidStream) {
+    // Some events reach the client, then the connection dies without response.completed.
+    sink.writeThenReset(answer.events.slice(0, eventsBeforeReset(answer)).map(event).join(''));
+    return;
+  }
   // One write per event, as a real stream arrives: clients and proxies must cope with framing.
-  for (const text of events) sink.write(text);
+  for (const payload of answer.events) sink.write(event(payload));
   chargeTurn(account, fake.nowSeconds());
   sink.end();
 }
