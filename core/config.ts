@@ -53,6 +53,12 @@ export interface LabConfig {
    * OpenAI zstd-compressed, as Codex itself does with a ChatGPT login.
    */
   upstreamZstd: boolean;
+  /**
+   * `CODEX_LAB_UPSTREAM_WEBSOCKET` (`on` or `off`, default `off`): the router carries a session's
+   * turns to OpenAI over Responses over WebSocket, sending only the new items of a turn that extends
+   * the previous one (docs/routing.md, "Upstream transport").
+   */
+  upstreamWebSocket: boolean;
 }
 
 /** One setting's text, trimmed; undefined when unset or blank. */
@@ -141,6 +147,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     primingPollMs,
     profile: text(env, 'CODEX_LAB_PROFILE') ?? null,
     upstreamZstd: parseSwitch(env, 'CODEX_LAB_UPSTREAM_ZSTD', true),
+    upstreamWebSocket: parseSwitch(env, 'CODEX_LAB_UPSTREAM_WEBSOCKET', false),
   };
 }
 

@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
+import { createUpstreamWebSockets, type UpstreamWebSockets } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
 import { extractRouteContext } from '../router/route-context.ts';
@@ -85,6 +86,15 @@ export interface RouterServerOptions {
   compressRequests?: boolean;
   /** Bodies smaller than this go plain: compressing them costs more than it saves. Default 8 KB. */
   compressMinBytes?: number;
+  /**
+   * Carry a session's turns upstream over Responses over WebSocket, incrementally when a turn
+   * extends the previous one (`CODEX_LAB_UPSTREAM_WEBSOCKET`, default off; docs/routing.md).
+   */
+  upstreamWebSocket?: boolean;
+  /** Idle upstream sockets close after this long (default 5 minutes). */
+  webSocketIdleMs?: number;
+  /** At most this many upstream sockets open (default 64). */
+  maxWebSockets?: number;
 }
 
 /** A running router. */
@@ -173,6 +183,13 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
   const { engine, clock, logger, token } = options;
   let upstreamTakesZstd = options.compressRequests ?? true;
+  const webSockets = options.upstreamWebSocket
+    ? createUpstreamWebSockets({
+        url: `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${basePath}/codex/responses`,
+        ...(options.webSocketIdleMs === undefined ? {} : { idleMs: options.webSocketIdleMs }),
+        ...(options.maxWebSockets === undefined ? {} : { maxSockets: options.maxWebSockets }),
+      })
+    : null;
   const compressMinBytes = options.compressMinBytes ?? defaultCompressMinBytes;
   const ciphertext = engine.ciphertext ?? new CiphertextOwners();
   const log = logger.child({ component: 'router' });
@@ -364,6 +381,67 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       });
     }
 
+    /**
+     * Sends the turn over the (session, profile) upstream WebSocket. True when it went (its events
+     * reached Codex); false when it must go over HTTP in full, with nothing sent to Codex yet.
+     */
+    async function viaWebSocket(
+      sockets: UpstreamWebSockets,
+      session: string,
+      pick: ProfilePick & { ok: true },
+      credentials: UpstreamCredentials,
+    ): Promise<boolean> {
+      let whole: Record<string, unknown>;
+      try {
+        whole = await parseTurn();
+      } catch {
+        return false;
+      }
+      const taps: ((chunk: Buffer) => void)[] = [
+        createCiphertextTap((blob) => ciphertext.record(session, pick.profile, blob)),
+      ];
+      if (usageTap) taps.push(usageTap.push);
+      const result = await sockets.sendTurn(
+        session,
+        pick.profile,
+        webSocketHeaders(request.headers, credentials),
+        whole,
+        {
+          start(headers) {
+            firstByteAt = clock.now();
+            engine.observe(pick.profile, 200, headers);
+            ticket.commit(pick, excluded);
+            response.writeHead(200, {
+              ...quotaHeaders(headers),
+              'content-type': 'text/event-stream',
+              'cache-control': 'no-cache',
+              ...labHeaders(pick),
+            });
+            response.flushHeaders();
+          },
+          event(text) {
+            const chunk = Buffer.from(text);
+            for (const tap of taps) tap(chunk);
+            response.write(chunk);
+          },
+          quota(headers) {
+            engine.observe(pick.profile, 200, headers);
+          },
+          end() {
+            response.end();
+          },
+        },
+        aborter.signal,
+      );
+      if (!result.ok) {
+        log.debug(
+          { profile: pick.profile, code: result.code, status: result.status },
+          'upstream WebSocket turn falls back to a full HTTP request',
+        );
+      }
+      return result.ok;
+    }
+
     async function route(): Promise<void> {
       for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
         if (aborter.signal.aborted) return;
@@ -417,6 +495,19 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               'removed reasoning ciphertext minted by another profile',
             );
           }
+        }
+
+        if (
+          webSockets !== null &&
+          kind === 'responses' &&
+          sessionId !== null &&
+          !rewritten &&
+          !strippedAll &&
+          raw !== null
+        ) {
+          const sent = await viaWebSocket(webSockets, sessionId, pick, credentials);
+          if (sent) return;
+          if (aborter.signal.aborted) return;
         }
 
         let refreshed = false;
@@ -717,6 +808,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       // Streams in flight end now; a shutdown must not wait for a five-minute turn.
       server.closeAllConnections();
       await closed;
+      webSockets?.close();
       if (!options.dispatcher) await dispatcher.close().catch(() => undefined);
     },
   };
@@ -784,6 +876,39 @@ function upstreamHeaders(
   headers['authorization'] = `Bearer ${credentials.accessToken}`;
   if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
   return headers;
+}
+
+/** The upstream WebSocket handshake's headers, as Codex sends them (docs/routing.md). */
+function webSocketHeaders(
+  incoming: IncomingHttpHeaders,
+  credentials: UpstreamCredentials,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    'openai-beta': 'responses_websockets=2026-02-06',
+    authorization: `Bearer ${credentials.accessToken}`,
+  };
+  if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
+  // Codex's own identity headers, so the upstream sees the client it would see natively.
+  for (const name of ['originator', 'user-agent', 'session_id', 'version']) {
+    const value = header(incoming[name]);
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
+}
+
+/** The quota and model headers of a handshake answer, for Codex's SSE response head. */
+function quotaHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') continue;
+    if (
+      (name.startsWith('x-') && name !== 'x-codex-websocket-max-message-bytes') ||
+      name === 'openai-model'
+    ) {
+      kept[name] = value;
+    }
+  }
+  return kept;
 }
 
 function labHeaders(pick: ProfilePick): Record<string, string> {

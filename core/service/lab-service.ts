@@ -269,6 +269,7 @@ export class LabService implements ControlApiService {
       port: options.port ?? this.#options.config.port,
       host: options.host ?? '127.0.0.1',
       compressRequests: this.#options.config.upstreamZstd,
+      upstreamWebSocket: this.#options.config.upstreamWebSocket,
       control: createControlApi({ service: this, clock: this.#clock }),
       publicRoutes: combineRoutes(
         createIdentityRoute(

@@ -59,7 +59,9 @@ export type WebSocketFrameFailure =
   /** The connection closes before any event is sent. */
   | 'drop_before_first_event'
   /** Some events are sent, then the connection closes without `response.completed`. */
-  | 'drop_after_first_event';
+  | 'drop_after_first_event'
+  /** A frame naming a `previous_response_id` is answered as if the response were unknown. */
+  | 'previous_response_not_found';
 
 /** Options for `enableResponsesWebSocket`. */
 export interface FakeResponsesWebSocketOptions {
@@ -248,7 +250,8 @@ function serveConnection(
     let fullInput = items;
     if (typeof previousId === 'string') {
       const stored = responses.get(previousId);
-      if (!stored) {
+      if (!stored || state.frameFailures[0] === 'previous_response_not_found') {
+        if (stored) state.frameFailures.shift();
         record(frame, 'previous_response_not_found');
         webSocket.send(
           errorFrame(

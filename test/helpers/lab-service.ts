@@ -87,6 +87,10 @@ export async function startTestRouter(options: {
   accounts: FakeAccountInit[];
   profiles: ReadonlyArray<readonly [email: string, name: string]>;
   captureLog?: boolean;
+  /** Extra settings for the service (`CODEX_LAB_*`). */
+  env?: Record<string, string>;
+  /** Runs on the fake before the router starts (e.g. to enable its WebSocket side). */
+  prepareFake?: (fake: FakeChatGpt) => void;
 }): Promise<TestRouter> {
   // Filled with the router token once the service has made it.
   const secrets: string[] = [];
@@ -95,11 +99,11 @@ export async function startTestRouter(options: {
   const paths = labPaths(home);
   const fake = await startFakeChatGpt({ accounts: options.accounts });
   await signInProfiles(fake, paths, options.profiles);
-  const service = createTestLabService(
-    fake,
-    paths,
-    options.captureLog ? { logger: log.logger } : {},
-  );
+  options.prepareFake?.(fake);
+  const service = createTestLabService(fake, paths, {
+    ...(options.captureLog ? { logger: log.logger } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
   const token = await service.routerToken();
   secrets.push(token);
   const { url } = await service.start({ port: 0 });

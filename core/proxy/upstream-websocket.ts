@@ -1,0 +1,379 @@
+/**
+ * Responses over WebSocket to the upstream, one socket per (session, profile), as native Codex
+ * talks to OpenAI (docs/routing.md, "Upstream transport"). Codex still talks HTTP/SSE to the
+ * router; a turn that extends the previous one on the same socket goes as a `response.create`
+ * frame with only the new items and `previous_response_id`, any other as a full one. Anything that
+ * goes wrong before the first event is relayed comes back as a value so the caller sends the turn
+ * as a full HTTP request: the router always holds the whole input (Codex sent it).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import WebSocket from 'ws';
+
+/** Why a turn could not go over the upstream WebSocket; the caller then sends it over HTTP. */
+export type WebSocketTurnFallback =
+  'handshake_refused' | 'busy' | 'too_large' | 'dropped_before_first_event' | 'upstream_error';
+
+/** The outcome of `sendTurn`. */
+export type WebSocketTurnResult =
+  | { ok: true; bytesSent: number; incremental: boolean }
+  | { ok: false; code: WebSocketTurnFallback; message: string; status?: number };
+
+/** Where a WebSocket turn's events go once the first one has arrived. */
+export interface WebSocketTurnSink {
+  /** Called once, with the handshake answer's headers, before the first event. */
+  start(headers: IncomingHttpHeaders): void;
+  /** One event, as SSE text (`event: …\ndata: …\n\n`). */
+  event(text: string): void;
+  /** A `codex.rate_limits` event, as the `x-codex-*` headers it stands for. */
+  quota(headers: IncomingHttpHeaders): void;
+  /** The stream ended (after `response.completed`, or a drop after the first event). */
+  end(): void;
+}
+
+/** Options for `createUpstreamWebSockets`. */
+export interface UpstreamWebSocketOptions {
+  /** `wss://…/backend-api/codex/responses` (or `ws://127.0.0.1:…` in tests). */
+  url: string;
+  /** A socket unused for this long closes (default 5 minutes). */
+  idleMs?: number;
+  /** At most this many sockets open; the least recently used idle one closes first (default 64). */
+  maxSockets?: number;
+}
+
+/** What a socket remembers of its last completed turn. */
+interface LastTurn {
+  /** Every non-input field of the request, serialized: a follow-up must match it exactly. */
+  fields: string;
+  /** The request's full input, item by item, serialized. */
+  input: string[];
+  /** What the response added: the items a follow-up carries after `input`. */
+  output: Array<Record<string, unknown>>;
+  responseId: string;
+}
+
+interface Entry {
+  key: string;
+  socket: WebSocket;
+  headers: IncomingHttpHeaders;
+  maxMessageBytes: number;
+  busy: boolean;
+  last: LastTurn | null;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+/** The upstream sockets of a router. */
+export interface UpstreamWebSockets {
+  /**
+   * Sends one turn (the parsed body Codex sent) over the (session, profile) socket, relaying
+   * its events to `sink`. A failure before the first event returns `{ ok: false }` and touches
+   * nothing in `sink`.
+   */
+  sendTurn(
+    sessionId: string,
+    profile: string,
+    handshakeHeaders: Record<string, string>,
+    body: Record<string, unknown>,
+    sink: WebSocketTurnSink,
+    signal: AbortSignal,
+  ): Promise<WebSocketTurnResult>;
+  /** Sockets open now. */
+  openCount(): number;
+  /** Closes every socket. */
+  close(): void;
+}
+
+/** The `x-codex-*` headers a `codex.rate_limits` event stands for (docs/quota.md). */
+export function rateLimitEventHeaders(event: Record<string, unknown>): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  if (typeof event['plan_type'] === 'string') headers['x-codex-plan-type'] = event['plan_type'];
+  const limits = event['rate_limits'] as Record<string, unknown> | null | undefined;
+  for (const slot of ['primary', 'secondary'] as const) {
+    const window = limits?.[slot] as Record<string, unknown> | null | undefined;
+    if (!window) continue;
+    if (window['used_percent'] !== undefined) {
+      headers[`x-codex-${slot}-used-percent`] = String(window['used_percent']);
+    }
+    if (window['window_minutes'] !== undefined) {
+      headers[`x-codex-${slot}-window-minutes`] = String(window['window_minutes']);
+    }
+    if (window['reset_at'] !== undefined) {
+      headers[`x-codex-${slot}-reset-at`] = String(window['reset_at']);
+    }
+  }
+  const credits = event['credits'] as Record<string, unknown> | null | undefined;
+  if (credits) {
+    headers['x-codex-credits-has-credits'] = String(credits['has_credits']);
+    headers['x-codex-credits-unlimited'] = String(credits['unlimited']);
+    if (typeof credits['balance'] === 'string') {
+      headers['x-codex-credits-balance'] = credits['balance'];
+    }
+  }
+  return headers;
+}
+
+/** A response item as Codex sends it back: what identifies it, not the server's bookkeeping. */
+function sameItem(sent: unknown, produced: Record<string, unknown>): boolean {
+  if (typeof sent !== 'object' || sent === null) return false;
+  const item = sent as Record<string, unknown>;
+  if (item['type'] !== produced['type']) return false;
+  for (const field of ['call_id', 'encrypted_content', 'name', 'arguments']) {
+    if (produced[field] !== undefined && item[field] !== produced[field]) return false;
+  }
+  if (produced['type'] === 'message') {
+    return JSON.stringify(item['content']) === JSON.stringify(produced['content']);
+  }
+  return true;
+}
+
+/**
+ * The items to send after `last`'s response, or null when `input` does not extend it (then the
+ * turn goes as a full `response.create`). Exported for tests.
+ */
+export function incrementalItems(
+  last: LastTurn,
+  fields: string,
+  input: unknown[],
+  serialized: string[],
+): unknown[] | null {
+  if (fields !== last.fields) return null;
+  const prefix = last.input.length;
+  if (input.length < prefix + last.output.length) return null;
+  for (let index = 0; index < prefix; index += 1) {
+    if (serialized[index] !== last.input[index]) return null;
+  }
+  for (let index = 0; index < last.output.length; index += 1) {
+    if (!sameItem(input[prefix + index], last.output[index]!)) return null;
+  }
+  return input.slice(prefix + last.output.length);
+}
+
+/** Creates the router's upstream WebSocket pool. */
+export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): UpstreamWebSockets {
+  const idleMs = options.idleMs ?? 5 * 60_000;
+  const maxSockets = options.maxSockets ?? 64;
+  // Insertion order is use order: a used entry is re-inserted, so the first idle one is the LRU.
+  const entries = new Map<string, Entry>();
+
+  function forget(entry: Entry): void {
+    if (entries.get(entry.key) === entry) entries.delete(entry.key);
+    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    entry.socket.terminate();
+  }
+
+  function touch(entry: Entry): void {
+    entries.delete(entry.key);
+    entries.set(entry.key, entry);
+    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    entry.idleTimer = null;
+  }
+
+  function idle(entry: Entry): void {
+    entry.busy = false;
+    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    entry.idleTimer = setTimeout(() => forget(entry), idleMs);
+    entry.idleTimer.unref();
+  }
+
+  function makeRoom(): void {
+    while (entries.size >= maxSockets) {
+      const victim = [...entries.values()].find((entry) => !entry.busy);
+      if (!victim) return;
+      forget(victim);
+    }
+  }
+
+  function open(
+    key: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Entry | { code: 'handshake_refused'; message: string; status?: number }> {
+    return new Promise((resolve) => {
+      const socket = new WebSocket(options.url, { headers, perMessageDeflate: true });
+      let answer: IncomingHttpHeaders = {};
+      const onAbort = () => socket.terminate();
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('upgrade', (response) => (answer = response.headers));
+      socket.once('unexpected-response', (_request, response) => {
+        signal.removeEventListener('abort', onAbort);
+        response.resume();
+        socket.terminate();
+        resolve({
+          code: 'handshake_refused',
+          message: `the upstream refused the WebSocket handshake (${response.statusCode})`,
+          ...(response.statusCode === undefined ? {} : { status: response.statusCode }),
+        });
+      });
+      socket.once('error', (error) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve({ code: 'handshake_refused', message: error.message });
+      });
+      socket.once('open', () => {
+        signal.removeEventListener('abort', onAbort);
+        socket.removeAllListeners('error');
+        const limit = Number(answer['x-codex-websocket-max-message-bytes']);
+        const entry: Entry = {
+          key,
+          socket,
+          headers: answer,
+          maxMessageBytes: Number.isFinite(limit) && limit > 0 ? limit : Infinity,
+          busy: false,
+          last: null,
+          idleTimer: null,
+        };
+        // A socket that closes or fails is forgotten; the next turn opens a new one.
+        socket.on('close', () => forget(entry));
+        socket.on('error', () => forget(entry));
+        resolve(entry);
+      });
+    });
+  }
+
+  async function sendTurn(
+    sessionId: string,
+    profile: string,
+    handshakeHeaders: Record<string, string>,
+    body: Record<string, unknown>,
+    sink: WebSocketTurnSink,
+    signal: AbortSignal,
+  ): Promise<WebSocketTurnResult> {
+    const key = `${sessionId}\u0000${profile}`;
+    let entry = entries.get(key);
+    if (entry?.busy) return { ok: false, code: 'busy', message: 'the session socket is busy' };
+    if (!entry || entry.socket.readyState !== WebSocket.OPEN) {
+      if (entry) forget(entry);
+      makeRoom();
+      const opened = await open(key, handshakeHeaders, signal);
+      if (!('socket' in opened)) return { ok: false, ...opened };
+      entry = opened;
+      entries.set(key, entry);
+    }
+    const current = entry;
+    touch(current);
+    current.busy = true;
+
+    const input = Array.isArray(body['input']) ? (body['input'] as unknown[]) : [];
+    const { input: _input, stream: _stream, background: _background, ...rest } = body;
+    const fields = JSON.stringify(rest);
+    const serialized = input.map((item) => JSON.stringify(item));
+    const suffix = current.last ? incrementalItems(current.last, fields, input, serialized) : null;
+    const frame =
+      suffix !== null && current.last
+        ? {
+            type: 'response.create',
+            ...rest,
+            previous_response_id: current.last.responseId,
+            input: suffix,
+          }
+        : { type: 'response.create', ...rest, input };
+    const text = JSON.stringify(frame);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > current.maxMessageBytes) {
+      // The upstream would refuse it (and close the socket): HTTP carries large turns.
+      current.last = null;
+      idle(current);
+      return { ok: false, code: 'too_large', message: `the turn is ${bytes} bytes over WebSocket` };
+    }
+
+    return new Promise((resolve) => {
+      let started = false;
+      let done = false;
+      const output: Array<Record<string, unknown>> = [];
+      const finish = (result: WebSocketTurnResult, keep: boolean): void => {
+        if (done) return;
+        done = true;
+        current.socket.off('message', onMessage);
+        current.socket.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
+        if (started) sink.end();
+        if (keep) idle(current);
+        else forget(current);
+        resolve(result);
+      };
+      const onAbort = () =>
+        finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, false);
+      const onClose = () => {
+        if (started) {
+          // Events already reached Codex: end the stream as a dropped HTTP stream would.
+          finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, false);
+        } else {
+          finish(
+            {
+              ok: false,
+              code: 'dropped_before_first_event',
+              message: 'the upstream WebSocket closed before the first event',
+            },
+            false,
+          );
+        }
+      };
+      const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+        if (isBinary) return;
+        const raw = String(data);
+        let event: Record<string, unknown>;
+        try {
+          event = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        const type = String(event['type'] ?? '');
+        if (type === 'codex.rate_limits') {
+          sink.quota(rateLimitEventHeaders(event));
+          return;
+        }
+        if (type === 'error' && !started) {
+          // previous_response_not_found, websocket_connection_limit_reached, a 429, …: the
+          // turn goes over HTTP in full, where the router's own handling applies.
+          const status = Number(event['status'] ?? event['status_code']);
+          const error = event['error'] as { code?: unknown } | undefined;
+          finish(
+            {
+              ok: false,
+              code: 'upstream_error',
+              message: `the upstream answered ${String(error?.code ?? 'an error')} over WebSocket`,
+              ...(Number.isFinite(status) ? { status } : {}),
+            },
+            false,
+          );
+          return;
+        }
+        if (!started) {
+          started = true;
+          sink.start(current.headers);
+        }
+        sink.event(`event: ${type}\ndata: ${raw}\n\n`);
+        if (type === 'response.output_item.done') {
+          const item = event['item'];
+          if (typeof item === 'object' && item !== null)
+            output.push(item as Record<string, unknown>);
+        }
+        if (type === 'response.completed') {
+          const response = event['response'] as { id?: unknown } | undefined;
+          current.last =
+            typeof response?.id === 'string'
+              ? { fields, input: serialized, output, responseId: response.id }
+              : null;
+          finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, true);
+        } else if (
+          type === 'response.failed' ||
+          type === 'response.incomplete' ||
+          type === 'error'
+        ) {
+          current.last = null;
+          finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, true);
+        }
+      };
+      current.socket.on('message', onMessage);
+      current.socket.on('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+      current.socket.send(text);
+    });
+  }
+
+  return {
+    sendTurn,
+    openCount: () => entries.size,
+    close() {
+      for (const entry of [...entries.values()]) forget(entry);
+    },
+  };
+}

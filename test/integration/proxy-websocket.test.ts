@@ -1,0 +1,288 @@
+/**
+ * The router carries HTTP turns upstream over Responses over WebSocket
+ * (`CODEX_LAB_UPSTREAM_WEBSOCKET=on`, docs/routing.md "Upstream transport"): incremental frames
+ * with `previous_response_id` when a turn extends the previous one, and a full request whenever the
+ * WebSocket cannot carry the turn, before any byte reaches the client. Real LabService router, the
+ * fake's real WebSocket side, loopback only.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkEncryptedContent } from '../fakes/ciphertext.ts';
+import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import {
+  enableResponsesWebSocket,
+  responsesWebSocket,
+  type FakeResponsesWebSocket,
+} from '../fakes/fake-responses-websocket.ts';
+import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+
+let router: TestRouter | undefined;
+
+afterEach(async () => {
+  await router?.close();
+  router = undefined;
+});
+
+async function start(
+  options: { maxMessageBytes?: number; webSocket?: 'on' | 'off' } = {},
+): Promise<{ current: TestRouter; side: FakeResponsesWebSocket }> {
+  router = await startTestRouter({
+    homePrefix: 'codex-lab-websocket-',
+    accounts: [
+      { email: 'alpha@example.com', reply: 'Hello from alpha.' },
+      { email: 'beta@example.com', reply: 'Hello from beta.' },
+    ],
+    profiles: [
+      ['alpha@example.com', 'alpha'],
+      ['beta@example.com', 'beta'],
+    ],
+    env: { CODEX_LAB_UPSTREAM_WEBSOCKET: options.webSocket ?? 'on' },
+    prepareFake: (fake) =>
+      void enableResponsesWebSocket(fake, {
+        ...(options.maxMessageBytes === undefined
+          ? {}
+          : { maxMessageBytes: options.maxMessageBytes }),
+      }),
+  });
+  await router.service.setActive({ profile: 'alpha' });
+  return { current: router, side: responsesWebSocket(router.fake) };
+}
+
+interface Turn {
+  status: number;
+  profile: string | null;
+  quota: string | null;
+  events: Array<{ type: string; item?: unknown }>;
+}
+
+/** A Codex-like conversation over HTTP: every turn re-sends the whole history. */
+class Conversation {
+  readonly history: unknown[] = [];
+
+  readonly current: TestRouter;
+  readonly session: string;
+
+  constructor(current: TestRouter, session: string) {
+    this.current = current;
+    this.session = session;
+  }
+
+  async turn(text: string): Promise<Turn> {
+    this.history.push({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
+    const response = await fetch(`${this.current.url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${this.current.token}`,
+        'content-type': 'application/json',
+        session_id: this.session,
+        originator: 'codex_exec',
+        'user-agent': 'codex_exec/0.171.0',
+      },
+      body: JSON.stringify({
+        model: 'gpt-6.2-sol',
+        instructions: 'Be brief.',
+        stream: true,
+        store: false,
+        include: ['reasoning.encrypted_content'],
+        prompt_cache_key: this.session,
+        input: this.history,
+      }),
+    });
+    const sse = await response.text();
+    const events = sse
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { type: string; item?: unknown });
+    for (const event of events) {
+      if (event.type === 'response.output_item.done') this.history.push(event.item);
+    }
+    return {
+      status: response.status,
+      profile: response.headers.get('x-codex-lab-profile'),
+      quota: response.headers.get('x-codex-primary-used-percent'),
+      events,
+    };
+  }
+}
+
+/** The answer's event types in order: a complete turn has exactly one created and one completed. */
+function types(turn: Turn): string[] {
+  return turn.events.map((event) => event.type);
+}
+
+function expectComplete(turn: Turn): void {
+  expect(turn.status).toBe(200);
+  const seen = types(turn);
+  expect(seen.filter((type) => type === 'response.created')).toHaveLength(1);
+  expect(seen.filter((type) => type === 'response.completed')).toHaveLength(1);
+  expect(seen.at(-1)).toBe('response.completed');
+  // Sequence numbers run 0, 1, 2, … with none repeated or missing.
+  const sequence = turn.events.map(
+    (event) => (event as { sequence_number?: number }).sequence_number,
+  );
+  expect(sequence).toEqual(sequence.map((_value, index) => index));
+}
+
+function httpTurns(current: TestRouter): RecordedRequest[] {
+  return current.fake.requests.filter(
+    (request) => request.path === '/backend-api/codex/responses' && !request.upgrade,
+  );
+}
+
+describe('upstream Responses over WebSocket', () => {
+  it('sends the first turn in full, then only the new items with previous_response_id', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'ws-steady');
+    const turns: Turn[] = [];
+    for (const text of ['one', 'two', 'three']) turns.push(await chat.turn(text));
+    for (const turn of turns) {
+      expectComplete(turn);
+      expect(turn.profile).toBe('alpha');
+      expect(turn.quota).not.toBeNull();
+    }
+    expect(httpTurns(current)).toHaveLength(0);
+    expect(side.connectionsOpened).toBe(1);
+    expect(side.turns.map((turn) => turn.error)).toEqual([null, null, null]);
+    expect(side.turns[0]?.previousResponseId).toBeUndefined();
+    expect((side.turns[0]?.frame['input'] as unknown[]).length).toBe(1);
+    for (const index of [1, 2]) {
+      const frame = side.turns[index]!;
+      expect(frame.previousResponseId).toMatch(/^resp_/);
+      // Only the new user message: the reasoning and answer items live on the upstream.
+      expect((frame.frame['input'] as unknown[]).length).toBe(1);
+      expect(frame.bytes).toBeLessThan(side.turns[0]!.bytes * 2);
+    }
+    const handshake = current.fake.requests.find((request) => request.upgrade)!;
+    expect(handshake.headers['openai-beta']).toBe('responses_websockets=2026-02-06');
+    expect(handshake.headers['chatgpt-account-id']).toBe(
+      current.fake.account('alpha@example.com').accountId,
+    );
+    expect(handshake.headers['originator']).toBe('codex_exec');
+    expect(String(handshake.headers['authorization'])).toMatch(/^Bearer /);
+  });
+
+  it('answers the same events as the HTTP path', async () => {
+    const viaSocket = await start();
+    const socketTurn = await new Conversation(viaSocket.current, 'same').turn('hello');
+    await viaSocket.current.close();
+    router = undefined;
+    const viaHttp = await start({ webSocket: 'off' });
+    const httpTurn = await new Conversation(viaHttp.current, 'same').turn('hello');
+    expect(types(socketTurn)).toEqual(types(httpTurn));
+    expect(viaHttp.side.turns).toHaveLength(0);
+  });
+
+  it('falls back to a full HTTP request when the handshake is refused', async () => {
+    const { current, side } = await start();
+    current.fake.webSocketUpgrades = 'refuse';
+    const turn = await new Conversation(current, 'refused').turn('one');
+    expectComplete(turn);
+    expect(side.turns).toHaveLength(0);
+    expect(httpTurns(current)).toHaveLength(1);
+  });
+
+  it('sends the turn in full when the upstream answers previous_response_not_found', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'not-found');
+    expectComplete(await chat.turn('one'));
+    side.frameFailures.push('previous_response_not_found');
+    const turn = await chat.turn('two');
+    expectComplete(turn);
+    expect(side.turns.map((entry) => entry.error)).toEqual([null, 'previous_response_not_found']);
+    const full = httpTurns(current);
+    expect(full).toHaveLength(1);
+    expect((JSON.parse(full[0]!.body) as { input: unknown[] }).input).toHaveLength(
+      chat.history.length - 2,
+    );
+    // The next turn starts a new socket with a full response.create.
+    expectComplete(await chat.turn('three'));
+    expect(side.turns.at(-1)?.previousResponseId).toBeUndefined();
+    expect(side.turns.at(-1)?.error).toBeNull();
+  });
+
+  it('sends the turn in full when the connection limit is reached', async () => {
+    const { current, side } = await start();
+    // The real limit is 60 minutes; the fake's is shortened, and fake time moves past it.
+    side.connectionLimitSeconds = 60;
+    const now = Math.floor(Date.now() / 1000);
+    current.fake.setNow(now);
+    const chat = new Conversation(current, 'aged');
+    expectComplete(await chat.turn('one'));
+    current.fake.setNow(now + 60);
+    expectComplete(await chat.turn('two'));
+    expect(side.turns.map((entry) => entry.error)).toEqual([
+      null,
+      'websocket_connection_limit_reached',
+    ]);
+    expect(httpTurns(current)).toHaveLength(1);
+  });
+
+  it('sends the turn in full when the connection drops before the first event', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'dropped');
+    expectComplete(await chat.turn('one'));
+    side.frameFailures.push('drop_before_first_event');
+    expectComplete(await chat.turn('two'));
+    expect(httpTurns(current)).toHaveLength(1);
+  });
+
+  it('sends a turn over the advertised frame size over HTTP, without sending the frame', async () => {
+    const { current, side } = await start({ maxMessageBytes: 2048 });
+    const chat = new Conversation(current, 'large');
+    const turn = await chat.turn('x'.repeat(4096));
+    expectComplete(turn);
+    expect(side.turns).toHaveLength(0);
+    expect(httpTurns(current)).toHaveLength(1);
+  });
+
+  it('ends the stream like a dropped HTTP stream when the connection drops after the first event, and the retry is full', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'cut');
+    expectComplete(await chat.turn('one'));
+    side.frameFailures.push('drop_after_first_event');
+    const cut = await chat.turn('two');
+    // What reached the client is a prefix of a turn, never a mix of two.
+    expect(types(cut)).not.toContain('response.completed');
+    expect(types(cut).filter((type) => type === 'response.created')).toHaveLength(1);
+    // Codex retries a stream that closed early; the retry goes in full on a new socket.
+    chat.history.pop();
+    const retry = await chat.turn('two');
+    expectComplete(retry);
+    expect(side.turns.at(-1)?.previousResponseId).toBeUndefined();
+  });
+
+  it('falls back to another account mid-session with the full input and none of the first account’s ciphertext', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'moving');
+    for (const text of ['one', 'two']) expectComplete(await chat.turn(text));
+    expect(side.turns.at(-1)?.previousResponseId).toMatch(/^resp_/);
+    current.fake.account('alpha@example.com').stickyFailure = {
+      kind: 'usage_limit',
+      resetsInSeconds: 3600,
+    };
+    const moved = await chat.turn('three');
+    expectComplete(moved);
+    expect(moved.profile).toBe('beta');
+    const onBeta = httpTurns(current).at(-1)!;
+    const input = (JSON.parse(onBeta.body) as { input: Array<{ encrypted_content?: string }> })
+      .input;
+    // The whole conversation so far, as Codex sent it, but alpha's reasoning blobs.
+    expect(input.filter((item) => 'role' in item)).toHaveLength(5);
+    expect(input.some((item) => typeof item.encrypted_content === 'string')).toBe(false);
+    const later = await chat.turn('four');
+    expectComplete(later);
+    expect(later.profile).toBe('beta');
+    const beta = current.fake.account('beta@example.com');
+    const blobs = later.events.flatMap((event) => {
+      const item = event.item as { encrypted_content?: string } | undefined;
+      return typeof item?.encrypted_content === 'string' ? [item.encrypted_content] : [];
+    });
+    for (const blob of blobs) expect(checkEncryptedContent(current.fake, beta, blob)).toBe('ok');
+  });
+
+  it('keeps behaviour unchanged when the setting is off', async () => {
+    const { current, side } = await start({ webSocket: 'off' });
+    expectComplete(await new Conversation(current, 'off').turn('one'));
+    expect(side.connectionsOpened).toBe(0);
+    expect(httpTurns(current)).toHaveLength(1);
+  });
+});
