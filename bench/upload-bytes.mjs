@@ -1,9 +1,9 @@
 // Upload bytes over a 20-turn Codex session: what reaches the upstream per turn through the router
-// with zstd request bodies off (the router before this change), through the router as shipped
-// (zstd on), and what native Codex over Responses WebSocket would send for the same session (the
+// with zstd request bodies off (the router before), through the router with zstd on, through the
+// router with the Responses-over-WebSocket upstream on (CODEX_LAB_UPSTREAM_WEBSOCKET), and what native Codex over Responses WebSocket would send for the same session (the
 // first request whole, then a `response.create` frame with only the new items and
 // `previous_response_id`; computed from the captured requests, frames uncompressed).
-// Each repetition runs both routers' sessions turn by turn, interleaved; the fake ChatGPT counts
+// Each repetition runs the three routers' sessions turn by turn, interleaved; the fake ChatGPT counts
 // the bytes it receives. Reported: totals and ratios, min / median / max over the repetitions.
 //
 //   node bench/upload-bytes.mjs [--repetitions N] [--turns N] [--no-write]
@@ -11,6 +11,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
+import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
 import { seedBenchLab, startRouter } from './helpers/router.mjs';
 
@@ -38,11 +39,24 @@ const plainLab = await seedBenchLab(fake, 'codex-lab-upload-plain-', [
 const zstdLab = await seedBenchLab(fake, 'codex-lab-upload-zstd-', [
   { name: 'a', email: 'upload-a@example.com' },
 ]);
+const webSocketLab = await seedBenchLab(fake, 'codex-lab-upload-websocket-', [
+  { name: 'a', email: 'upload-a@example.com' },
+]);
+const socketSide = enableResponsesWebSocket(fake);
 const plainRouter = await startRouter({ ...plainLab.env, CODEX_LAB_UPSTREAM_ZSTD: 'off' });
 const zstdRouter = await startRouter(zstdLab.env);
+const webSocketRouter = await startRouter({
+  ...webSocketLab.env,
+  CODEX_LAB_UPSTREAM_WEBSOCKET: 'on',
+});
 const variants = [
   { name: 'router, zstd off', url: plainRouter.url, token: await plainLab.routerToken() },
   { name: 'router, zstd on', url: zstdRouter.url, token: await zstdLab.routerToken() },
+  {
+    name: 'router, WebSocket on',
+    url: webSocketRouter.url,
+    token: await webSocketLab.routerToken(),
+  },
 ];
 
 // Text with the entropy of prose and code (a 600-word vocabulary, deterministic), so compression
@@ -122,6 +136,7 @@ async function* session(variant, id) {
     );
     const body = JSON.stringify({ ...fieldsOf(id), input: history });
     const seenBefore = fake.requests.length;
+    const framesBefore = socketSide.turns.length;
     const response = await request(`${variant.url}/backend-api/codex/responses`, {
       method: 'POST',
       headers: {
@@ -137,10 +152,12 @@ async function* session(variant, id) {
     for await (const chunk of response.body) sse += chunk;
     if (response.statusCode !== 200)
       throw new Error(`turn ${turn} answered ${response.statusCode}`);
-    const received = fake.requests
-      .slice(seenBefore)
-      .filter((recorded) => recorded.path === '/backend-api/codex/responses')
-      .reduce((sum, recorded) => sum + recorded.bytes, 0);
+    const received =
+      fake.requests
+        .slice(seenBefore)
+        .filter((recorded) => recorded.path === '/backend-api/codex/responses')
+        .reduce((sum, recorded) => sum + recorded.bytes, 0) +
+      socketSide.turns.slice(framesBefore).reduce((sum, frame) => sum + frame.bytes, 0);
     // Native Responses WebSocket: the first request whole; later ones only the items added since
     // the previous request and its answer, with previous_response_id.
     const newItems = history.slice(previousLength);
@@ -169,7 +186,13 @@ async function* session(variant, id) {
   }
 }
 
-const totals = { 'router, zstd off': [], 'router, zstd on': [], native: [], body: [] };
+const totals = {
+  'router, zstd off': [],
+  'router, zstd on': [],
+  'router, WebSocket on': [],
+  native: [],
+  body: [],
+};
 try {
   for (let repetition = 0; repetition < repetitions; repetition += 1) {
     const order = repetition % 2 === 0 ? variants : [...variants].reverse();
@@ -180,7 +203,7 @@ try {
       native: 0,
       plain: 0,
     }));
-    // Turn by turn, alternating the two routers.
+    // Turn by turn, alternating the routers.
     for (let turn = 0; turn < turns; turn += 1) {
       for (const run of runs) {
         const { value } = await run.steps.next();
@@ -195,10 +218,12 @@ try {
   }
 } finally {
   await zstdRouter.close();
+  await webSocketRouter.close();
   await plainRouter.close();
   await fake.close();
   await rm(plainLab.root, { recursive: true, force: true });
   await rm(zstdLab.root, { recursive: true, force: true });
+  await rm(webSocketLab.root, { recursive: true, force: true });
 }
 
 const kb = (value) => (value / 1024).toFixed(1);
@@ -207,16 +232,19 @@ const range = (values, format) =>
 const ratio = (left, right) => totals[left].map((value, index) => value / totals[right][index]);
 const two = (value) => value.toFixed(2);
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/upload-bytes.mjs --repetitions ${repetitions} --turns ${turns}\`: ${repetitions} repetitions of a ${turns}-turn session (a Codex-like first request carrying ~${kb(Buffer.byteLength(JSON.stringify(toolsItem())))} KB of tools as \`additional_tools\`, each turn adding a user message, a tool output, and the answer's reasoning and message), the two routers' sessions run turn by turn, interleaved; the fake ChatGPT counts the bytes it receives. min / median / max over the repetitions.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/upload-bytes.mjs --repetitions ${repetitions} --turns ${turns}\`: ${repetitions} repetitions of a ${turns}-turn session (a Codex-like first request carrying ~${kb(Buffer.byteLength(JSON.stringify(toolsItem())))} KB of tools as \`additional_tools\`, each turn adding a user message, a tool output, and the answer's reasoning and message), the three routers' sessions run turn by turn, interleaved; the fake ChatGPT counts the bytes it receives. min / median / max over the repetitions.`,
   '',
   '| upload over the session | KB |',
   '|---|---|',
   `| router, zstd off (the router before) | ${range(totals['router, zstd off'], kb)} |`,
   `| router, zstd on (as shipped) | ${range(totals['router, zstd on'], kb)} |`,
+  `| router, Responses over WebSocket upstream (\`CODEX_LAB_UPSTREAM_WEBSOCKET=on\`, frames uncompressed) | ${range(totals['router, WebSocket on'], kb)} |`,
   `| native Codex over Responses WebSocket, incremental (computed, frames uncompressed) | ${range(totals.native, kb)} |`,
   '',
   `- **zstd on / zstd off: ${range(ratio('router, zstd on', 'router, zstd off'), two)}** (target ≤ 0.4)`,
-  `- zstd on / native WebSocket incremental: ${range(ratio('router, zstd on', 'native'), two)} (target ≤ 1.2; needs the Responses-over-WebSocket upstream, not built yet)`,
+  `- zstd on / native WebSocket incremental: ${range(ratio('router, zstd on', 'native'), two)}`,
+  `- **WebSocket on / native WebSocket incremental: ${range(ratio('router, WebSocket on', 'native'), two)}** (target ≤ 1.2)`,
+  `- **WebSocket on / zstd off: ${range(ratio('router, WebSocket on', 'router, zstd off'), two)}** (target ≤ 0.4)`,
   '',
 ];
 const section = lines.join('\n');
