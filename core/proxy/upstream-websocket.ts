@@ -253,7 +253,10 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
 
     const input = Array.isArray(body['input']) ? (body['input'] as unknown[]) : [];
     const { input: _input, stream: _stream, background: _background, ...rest } = body;
-    const fields = JSON.stringify(rest);
+    // Per-turn metadata (turn ids, the turn-metadata header's copy) differs on every turn and is
+    // sent as it is; every other field must match for a turn to extend the previous one.
+    const { client_metadata: _metadata, ...compared } = rest;
+    const fields = JSON.stringify(compared);
     const serialized = input.map((item) => JSON.stringify(item));
     const suffix = current.last ? incrementalItems(current.last, fields, input, serialized) : null;
     const frame =

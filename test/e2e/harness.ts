@@ -215,8 +215,13 @@ export async function startWorld(options: {
   codexBin: string;
   accounts: FakeAccountInit[];
   profiles: SeedProfile[];
+  /** Extra settings for the router and Codex (`CODEX_LAB_*`). */
+  env?: Record<string, string>;
+  /** Runs on the fake before the router starts (e.g. to enable its WebSocket side). */
+  prepareFake?: (fake: FakeChatGpt) => void;
 }): Promise<E2eWorld> {
   const fake = await startFakeChatGpt({ accounts: options.accounts });
+  options.prepareFake?.(fake);
   const root = await mkdtemp(join(tmpdir(), 'codex-lab-e2e-'));
   const labHome = join(root, 'lab');
   const codexHome = join(root, 'codex-home');
@@ -225,7 +230,7 @@ export async function startWorld(options: {
     await mkdir(folder, { recursive: true });
   await writeFile(join(codexHome, 'config.toml'), quietCodexConfig);
   const profiles = await seedProfiles(fake, labHome, options.profiles);
-  const env = baseEnv({ root, labHome, fake });
+  const env = { ...baseEnv({ root, labHome, fake }), ...options.env };
   let router: Awaited<ReturnType<typeof startRouter>> | undefined;
   try {
     router = await startRouter(env, workdir);
