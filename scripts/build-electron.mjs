@@ -13,6 +13,25 @@ import { dirname } from 'node:path';
 /** The only modules main loads at run time from outside its bundle. */
 export const mainExternals = ['electron', '@napi-rs/keyring'];
 
+/**
+ * `ws` tries `bufferutil` and `utf-8-validate` (optional native addons) in a try/catch and falls
+ * back to plain JavaScript without them. Bundled, they resolve to a module that throws, so the
+ * fallback is taken and nothing outside the bundle is required.
+ */
+const absentOptionalAddons = {
+  name: 'absent-optional-addons',
+  setup(builder) {
+    builder.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (args) => ({
+      path: args.path,
+      namespace: 'absent-optional-addon',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'absent-optional-addon' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not bundled`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -30,6 +49,7 @@ const [main, preload] = await Promise.all([
     outdir: 'dist/electron',
     outExtension: { '.js': '.cjs' },
     external: mainExternals,
+    plugins: [absentOptionalAddons],
     // import.meta does not exist in CommonJS; bundled ES modules that read it get the file's URL.
     define: { 'import.meta.url': '__codexLabImportMetaUrl' },
     banner: {
