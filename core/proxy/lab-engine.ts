@@ -122,6 +122,8 @@ export class LabEngine implements ProxyEngine {
   readonly #lastFailure = new Map<string, number>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
+  /** The last reload queued (see `#reload`); never rejects. */
+  #reloadQueue: Promise<void> = Promise.resolve();
   /** Which profile minted each session's reasoning and compaction ciphertext. */
   readonly ciphertext = new CiphertextOwners();
   /** Out-of-range upstream values are dropped at parse time and logged once per field. */
@@ -768,7 +770,17 @@ export class LabEngine implements ProxyEngine {
     return this.#reloading;
   }
 
-  async #reload(force: boolean): Promise<void> {
+  /**
+   * Reloads run one after another: a reload that read the files before a write must not finish
+   * after (and overwrite) one that started after it.
+   */
+  #reload(force: boolean): Promise<void> {
+    const run = this.#reloadQueue.then(() => this.#reloadOnce(force));
+    this.#reloadQueue = run;
+    return run;
+  }
+
+  async #reloadOnce(force: boolean): Promise<void> {
     const { paths, store, health, logger } = this.#options;
     try {
       const [registryMtime, healthMtime, legacyMtime] = await Promise.all([

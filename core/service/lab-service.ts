@@ -625,7 +625,7 @@ export class LabService implements ControlApiService {
   /** The router's memory as the operations layer sees it. */
   #liveState(): LiveState {
     return {
-      reload: () => this.#engine.invalidate(),
+      reload: () => this.#engine.reloadNow(),
       renameLive: (from, to) => {
         const primed = this.#primingLast.get(from);
         this.#primingLast.delete(from);

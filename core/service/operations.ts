@@ -29,8 +29,11 @@ import type { QuotaKeeper } from './quota-keeper.ts';
 
 /** What an operation may need to tell the live state (the router's memory). */
 export interface LiveState {
-  /** The registry or health files changed: re-read them before the next routing decision. */
-  reload(): void;
+  /**
+   * The registry or health files changed: re-read them now, so the operation returns only once the
+   * router routes by the new files (a request sent right after `pin` is pinned).
+   */
+  reload(): Promise<void>;
   /** A profile was renamed (`to`) or removed (`to === null`): move or forget its live state. */
   renameLive(from: string, to: string | null): void;
   /** A sign-in was saved for `name`: drop cached credentials and any needs-sign-in mark. */
@@ -297,7 +300,7 @@ export class LabOperations {
   /** Runs a file edit; the live state re-reads the files and every surface hears of it. */
   async #edit<T>(operation: () => Promise<T>): Promise<ContractResult<T>> {
     const result = await toResult(operation);
-    this.#options.live.reload();
+    await this.#options.live.reload();
     this.#options.live.changed();
     return result;
   }
@@ -313,7 +316,7 @@ export function fileLiveState(options: {
   clock: Clock;
 }): LiveState {
   return {
-    reload() {},
+    async reload() {},
     renameLive() {},
     signedIn() {},
     async usageRead(name, snapshot) {

@@ -34,7 +34,10 @@ function env(): Record<string, string> {
   return { ...loginEnv(fixture.home, fixture.fake), CODEX_LAB_LOG_LEVEL: 'error' };
 }
 
-/** Fails unless a state delivered after `since` satisfies `check` within a second of now. */
+/**
+ * Fails unless a state delivered since `since` (when the command started: the host may deliver the
+ * change before the command's process has exited) satisfies `check` within a second of now.
+ */
 async function expectLive(since: number, check: (state: LabState) => boolean): Promise<void> {
   const deadline = Date.now() + 1000;
   while (!delivered.some((entry) => entry.at >= since && check(entry.state))) {
@@ -43,20 +46,23 @@ async function expectLive(since: number, check: (state: LabState) => boolean): P
   }
 }
 
+/** Runs a CLI command; returns when it started. */
 async function cli(args: string[]): Promise<number> {
+  const started = Date.now();
   const run = await runCodexLab(args, { home: fixture.home.home, env: env() });
   expect(run.stderr).not.toMatch(/working on the files directly/);
   expect(run.code, run.stderr).toBe(0);
-  return Date.now();
+  return started;
 }
 
 /** `codex-lab login ARGS`, following the printed URL as a browser would. */
 async function login(args: string[]): Promise<number> {
+  const started = Date.now();
   const running = spawnCli(['login', '--no-browser', ...args], env());
   processes.push(running);
   await visit(await running.waitForLine(authorizeLine));
   expect(await running.exited, running.stderr()).toBe(0);
-  return Date.now();
+  return started;
 }
 
 async function route(session: string): Promise<{ profile: string | null; route: string | null }> {

@@ -89,20 +89,26 @@ async function expectLive(since: number, check: (state: LabState) => boolean): P
   expect({ polled, streamed }).toEqual({ polled: true, streamed: true });
 }
 
+/**
+ * Runs a CLI command; returns when it started (the router may push the change on the event stream
+ * before the command's process has exited).
+ */
 async function cli(args: string[]): Promise<number> {
+  const started = Date.now();
   const run = await runCodexLab(args, { home, env: env() });
   expect(run.stderr).not.toMatch(/working on the files directly/);
   expect(run.code, run.stderr).toBe(0);
-  return Date.now();
+  return started;
 }
 
 /** `codex-lab login ARGS` following the printed URL like a browser would. */
 async function login(args: string[]): Promise<number> {
+  const started = Date.now();
   const running = spawnCli(['login', '--no-browser', ...args], env());
   processes.push(running);
   await visit(await running.waitForLine(authorizeLine));
   expect(await running.exited, running.stderr()).toBe(0);
-  return Date.now();
+  return started;
 }
 
 async function route(session: string): Promise<{ profile: string | null; route: string | null }> {
