@@ -184,3 +184,35 @@ export function needsSignInSentence(profile: string, reason: string): string {
 export function capitalize(text: string): string {
   return text.length === 0 ? text : `${text[0]!.toUpperCase()}${text.slice(1)}`;
 }
+
+/** The pool's weekly forecast as the summary carries it (structurally, so this leaf imports nothing). */
+export interface PoolForecastShape {
+  outlook: 'runs_out' | 'lasts' | 'exhausted' | 'unknown';
+  runsOutAt?: string | null;
+  nextResetAt?: string | null;
+}
+
+/**
+ * The pool's forecast sentence, the same on every surface: "at this week's pace the pool runs out
+ * Thu 14:00", "… lasts past the next reset (Mon 09:00)", "the pool's weekly quota is used up
+ * until …". `when` words a moment the way the surface words times.
+ */
+export function poolForecastSentence(
+  forecast: PoolForecastShape,
+  when: (iso: string) => string,
+): string {
+  switch (forecast.outlook) {
+    case 'runs_out':
+      return `at this week's pace the pool runs out ${when(forecast.runsOutAt ?? '')}`;
+    case 'lasts':
+      return forecast.nextResetAt
+        ? `at this week's pace the pool lasts past the next reset (${when(forecast.nextResetAt)})`
+        : "at this week's pace the pool lasts past the resets";
+    case 'exhausted':
+      return forecast.nextResetAt
+        ? `the pool's weekly quota is used up until ${when(forecast.nextResetAt)}`
+        : "the pool's weekly quota is used up";
+    default:
+      return 'weekly pace not known yet';
+  }
+}

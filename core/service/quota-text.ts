@@ -4,7 +4,7 @@
  * runs out Tue 18:00", "fine until reset". 24-hour clock; a day name when the moment is not
  * within the next 20 hours.
  */
-import { formatClockTime } from '../format.ts';
+import { formatClockTime, poolForecastSentence } from '../format.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -34,23 +34,9 @@ export function forecastText(forecast: ForecastView | null, options: QuotaTextOp
   return 'at this pace: fine until reset';
 }
 
-/** The pool's forecast sentence. */
+/** The pool's forecast sentence (worded once, in `core/format.ts`). */
 export function poolForecastText(pool: PoolSummaryView, options: QuotaTextOptions): string {
-  const { forecast } = pool;
-  switch (forecast.outlook) {
-    case 'runs_out':
-      return `at this week's pace the pool runs out ${formatWhen(forecast.runsOutAt ?? '', options)}`;
-    case 'lasts':
-      return forecast.nextResetAt
-        ? `at this week's pace the pool lasts past the next reset (${formatWhen(forecast.nextResetAt, options)})`
-        : "at this week's pace the pool lasts past the resets";
-    case 'exhausted':
-      return forecast.nextResetAt
-        ? `the pool's weekly quota is used up until ${formatWhen(forecast.nextResetAt, options)}`
-        : "the pool's weekly quota is used up";
-    default:
-      return 'weekly pace not known yet';
-  }
+  return poolForecastSentence(pool.forecast, (iso) => formatWhen(iso, options));
 }
 
 /** The pool in a few lines: a short title, a headline and detail lines. */

@@ -4,6 +4,7 @@
  * The numbers come from the core's pool summary (the same one the tray and the CLI show).
  */
 import type { PoolSummaryView } from '../../core/service/contract.ts';
+import { poolForecastSentence } from '../../core/format.ts';
 import { formatDuration, formatAt } from '../format.ts';
 
 /** Props of `PoolBanner`. */
@@ -22,7 +23,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
         Date.parse(pool.nextFree.at) - now,
       )})`
     : null;
-  const forecast = forecastSentence(pool, now);
+  const forecast = poolForecastSentence(pool.forecast, (iso) => formatAt(iso, now));
   const tone = allLimited ? 'limited' : (pool.headroomPercent ?? 0) < 20 ? 'low' : 'ok';
   return (
     <section className={`card pool pool-${tone}`} aria-label="Pool summary" role="region">
@@ -76,22 +77,4 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
       </div>
     </section>
   );
-}
-
-function forecastSentence(pool: PoolSummaryView, now: number): string {
-  const { forecast } = pool;
-  switch (forecast.outlook) {
-    case 'runs_out':
-      return `at this week's pace the pool runs out ${formatAt(forecast.runsOutAt ?? '', now)}`;
-    case 'lasts':
-      return forecast.nextResetAt
-        ? `at this week's pace the pool lasts past the next reset (${formatAt(forecast.nextResetAt, now)})`
-        : "at this week's pace the pool lasts past the resets";
-    case 'exhausted':
-      return forecast.nextResetAt
-        ? `the weekly quota is used up until ${formatAt(forecast.nextResetAt, now)}`
-        : 'the weekly quota is used up';
-    default:
-      return 'pace not known yet (a few quota updates are needed)';
-  }
 }

@@ -14,6 +14,7 @@ import {
   formatWindowUse,
   statusLabel,
   windowName,
+  poolForecastSentence,
 } from '../../core/format.ts';
 
 const now = Date.parse('2030-01-01T12:00:00Z');
@@ -100,5 +101,24 @@ describe('colour', () => {
       'x  ready          1',
       'y  needs sign-in  2',
     ]);
+  });
+});
+
+describe('poolForecastSentence', () => {
+  it('words every outlook once, with the surface choosing how a moment reads', () => {
+    const when = (iso: string) => `<${iso}>`;
+    expect(poolForecastSentence({ outlook: 'runs_out', runsOutAt: 'T1' }, when)).toBe(
+      "at this week's pace the pool runs out <T1>",
+    );
+    expect(poolForecastSentence({ outlook: 'lasts', nextResetAt: 'T2' }, when)).toBe(
+      "at this week's pace the pool lasts past the next reset (<T2>)",
+    );
+    expect(poolForecastSentence({ outlook: 'lasts', nextResetAt: null }, when)).toBe(
+      "at this week's pace the pool lasts past the resets",
+    );
+    expect(poolForecastSentence({ outlook: 'exhausted', nextResetAt: 'T3' }, when)).toBe(
+      "the pool's weekly quota is used up until <T3>",
+    );
+    expect(poolForecastSentence({ outlook: 'unknown' }, when)).toBe('weekly pace not known yet');
   });
 });
