@@ -191,15 +191,7 @@ export class LabEngine implements ProxyEngine {
   noteTokenWorks(profile: string): void {
     const current = this.#health.get(profile);
     if (current && current.status !== 'unknown') return;
-    const now = this.#options.clock.now();
-    this.#health.set(profile, {
-      status: 'ok',
-      unavailableUntil: null,
-      code: null,
-      message: null,
-      updatedAt: now,
-    });
-    this.#persist((health) => health.markOk(profile, now));
+    this.#markOk(profile, true);
     this.#options.onChange?.();
   }
 
@@ -215,13 +207,7 @@ export class LabEngine implements ProxyEngine {
   signedIn(profile: string): void {
     this.#credentials.delete(profile);
     this.#circuit.forget(profile);
-    this.#health.set(profile, {
-      status: 'ok',
-      unavailableUntil: null,
-      code: null,
-      message: null,
-      updatedAt: this.#options.clock.now(),
-    });
+    this.#markOk(profile, false);
     this.invalidate();
     this.#options.onChange?.();
   }
@@ -235,15 +221,7 @@ export class LabEngine implements ProxyEngine {
     this.setQuota(profile, snapshot);
     const current = this.#health.get(profile);
     if (current?.status === 'limited' && hasHeadroom) {
-      const now = this.#options.clock.now();
-      this.#health.set(profile, {
-        status: 'ok',
-        unavailableUntil: null,
-        code: null,
-        message: null,
-        updatedAt: now,
-      });
-      this.#persist((health) => health.markOk(profile, now));
+      this.#markOk(profile, true);
       this.#options.onChange?.();
       return;
     }
@@ -757,6 +735,19 @@ export class LabEngine implements ProxyEngine {
           ? []
           : [...excluded].map(([name, reason]) => ({ profile: name, reason })),
     });
+  }
+
+  /** Marks `profile` healthy in memory now, and in health.json when `persist` (else the caller wrote it). */
+  #markOk(profile: string, persist: boolean): void {
+    const now = this.#options.clock.now();
+    this.#health.set(profile, {
+      status: 'ok',
+      unavailableUntil: null,
+      code: null,
+      message: null,
+      updatedAt: now,
+    });
+    if (persist) this.#persist((health) => health.markOk(profile, now));
   }
 
   /** Re-checks the registry and health files when due; null when nothing needs awaiting. */
