@@ -185,6 +185,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   let upstreamTakesZstd = options.compressRequests ?? true;
   const webSockets = options.upstreamWebSocket
     ? createUpstreamWebSockets({
+        clock,
         url: `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${basePath}/codex/responses`,
         ...(options.webSocketIdleMs === undefined ? {} : { idleMs: options.webSocketIdleMs }),
         ...(options.maxWebSockets === undefined ? {} : { maxSockets: options.maxWebSockets }),
@@ -429,6 +430,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           },
           end() {
             response.end();
+          },
+          abort() {
+            // As the HTTP path does when the upstream stream breaks: Codex sees a cut stream.
+            response.destroy();
           },
         },
         aborter.signal,

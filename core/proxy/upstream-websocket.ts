@@ -3,15 +3,23 @@
  * talks to OpenAI (docs/routing.md, "Upstream transport"). Codex still talks HTTP/SSE to the
  * router; a turn that extends the previous one on the same socket goes as a `response.create`
  * frame with only the new items and `previous_response_id`, any other as a full one. Anything that
- * goes wrong before the first event is relayed comes back as a value so the caller sends the turn
- * as a full HTTP request: the router always holds the whole input (Codex sent it).
+ * goes wrong before the first output event is relayed (the announcements before it are held back)
+ * comes back as a value so the caller sends the turn as a full HTTP request: the router always
+ * holds the whole input (Codex sent it). A profile whose handshake was refused goes straight to
+ * HTTP for a cool-down.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
+import type { Cancel, Clock } from '../ports.ts';
 
 /** Why a turn could not go over the upstream WebSocket; the caller then sends it over HTTP. */
 export type WebSocketTurnFallback =
-  'handshake_refused' | 'busy' | 'too_large' | 'dropped_before_first_event' | 'upstream_error';
+  | 'handshake_refused'
+  | 'refused_recently'
+  | 'busy'
+  | 'too_large'
+  | 'dropped_before_first_event'
+  | 'upstream_error';
 
 /** The outcome of `sendTurn`. */
 export type WebSocketTurnResult =
@@ -20,25 +28,40 @@ export type WebSocketTurnResult =
 
 /** Where a WebSocket turn's events go once the first one has arrived. */
 export interface WebSocketTurnSink {
-  /** Called once, with the handshake answer's headers, before the first event. */
+  /** Called once, with the handshake answer's headers, before the first event is relayed. */
   start(headers: IncomingHttpHeaders): void;
   /** One event, as SSE text (`event: …\ndata: …\n\n`). */
   event(text: string): void;
   /** A `codex.rate_limits` event, as the `x-codex-*` headers it stands for. */
   quota(headers: IncomingHttpHeaders): void;
-  /** The stream ended (after `response.completed`, or a drop after the first event). */
+  /** The stream ended with the response (`response.completed`, `.failed`, `.incomplete`). */
   end(): void;
+  /**
+   * The upstream dropped after output reached Codex: cut Codex's stream as a dropped HTTP stream
+   * is cut, so Codex retries the turn (its own retry; the router's next frame starts in full).
+   */
+  abort(): void;
 }
 
 /** Options for `createUpstreamWebSockets`. */
 export interface UpstreamWebSocketOptions {
   /** `wss://…/backend-api/codex/responses` (or `ws://127.0.0.1:…` in tests). */
   url: string;
+  /** Time and timers (idle closes, the refused-handshake cool-down). */
+  clock: Clock;
   /** A socket unused for this long closes (default 5 minutes). */
   idleMs?: number;
   /** At most this many sockets open; the least recently used idle one closes first (default 64). */
   maxSockets?: number;
+  /**
+   * After a profile's handshake is refused, its turns go straight to HTTP for this long before a
+   * handshake is tried again (default 10 minutes).
+   */
+  refusedCooldownMs?: number;
 }
+
+/** Events that only announce a response: held back until real output, so a drop there is free. */
+const announcements = new Set(['response.created', 'response.in_progress']);
 
 /** What a socket remembers of its last completed turn. */
 interface LastTurn {
@@ -58,15 +81,15 @@ interface Entry {
   maxMessageBytes: number;
   busy: boolean;
   last: LastTurn | null;
-  idleTimer: NodeJS.Timeout | null;
+  idleTimer: Cancel | null;
 }
 
 /** The upstream sockets of a router. */
 export interface UpstreamWebSockets {
   /**
    * Sends one turn (the parsed body Codex sent) over the (session, profile) socket, relaying
-   * its events to `sink`. A failure before the first event returns `{ ok: false }` and touches
-   * nothing in `sink`.
+   * its events to `sink`. A failure before the first output event returns `{ ok: false }` and
+   * touches nothing in `sink`.
    */
   sendTurn(
     sessionId: string,
@@ -149,29 +172,34 @@ export function incrementalItems(
 
 /** Creates the router's upstream WebSocket pool. */
 export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): UpstreamWebSockets {
+  const { clock } = options;
   const idleMs = options.idleMs ?? 5 * 60_000;
   const maxSockets = options.maxSockets ?? 64;
+  const refusedCooldownMs = options.refusedCooldownMs ?? 10 * 60_000;
   // Insertion order is use order: a used entry is re-inserted, so the first idle one is the LRU.
   const entries = new Map<string, Entry>();
+  // Profile -> when its handshake may be tried again. An upstream that refuses the upgrade would
+  // refuse it on every turn: one refusal, then HTTP until the cool-down ends.
+  const refusedUntil = new Map<string, number>();
 
   function forget(entry: Entry): void {
     if (entries.get(entry.key) === entry) entries.delete(entry.key);
-    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    entry.idleTimer?.();
+    entry.idleTimer = null;
     entry.socket.terminate();
   }
 
   function touch(entry: Entry): void {
     entries.delete(entry.key);
     entries.set(entry.key, entry);
-    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    entry.idleTimer?.();
     entry.idleTimer = null;
   }
 
   function idle(entry: Entry): void {
     entry.busy = false;
-    if (entry.idleTimer) clearTimeout(entry.idleTimer);
-    entry.idleTimer = setTimeout(() => forget(entry), idleMs);
-    entry.idleTimer.unref();
+    entry.idleTimer?.();
+    entry.idleTimer = clock.setTimeout(() => forget(entry), idleMs);
   }
 
   function makeRoom(): void {
@@ -241,9 +269,27 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     if (entry?.busy) return { ok: false, code: 'busy', message: 'the session socket is busy' };
     if (!entry || entry.socket.readyState !== WebSocket.OPEN) {
       if (entry) forget(entry);
+      const until = refusedUntil.get(profile);
+      if (until !== undefined) {
+        if (clock.now() < until) {
+          return {
+            ok: false,
+            code: 'refused_recently',
+            message: 'the upstream refused this profile’s WebSocket handshake recently',
+          };
+        }
+        refusedUntil.delete(profile);
+      }
       makeRoom();
       const opened = await open(key, handshakeHeaders, signal);
-      if (!('socket' in opened)) return { ok: false, ...opened };
+      if (!('socket' in opened)) {
+        // A 401 is the token, not the transport: the HTTP path refreshes it and the next turn's
+        // handshake carries the new one. A turn cancelled mid-handshake says nothing either.
+        if (opened.status !== 401 && !signal.aborted) {
+          refusedUntil.set(profile, clock.now() + refusedCooldownMs);
+        }
+        return { ok: false, ...opened };
+      }
       entry = opened;
       entries.set(key, entry);
     }
@@ -278,32 +324,46 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     }
 
     return new Promise((resolve) => {
+      // True once output reached Codex: from then on the turn cannot be re-sent unseen.
       let started = false;
       let done = false;
+      // Announcements (`response.created`, `.in_progress`) wait for the first output event.
+      const held: string[] = [];
       const output: Array<Record<string, unknown>> = [];
-      const finish = (result: WebSocketTurnResult, keep: boolean): void => {
+      const sent: WebSocketTurnResult = {
+        ok: true,
+        bytesSent: bytes,
+        incremental: suffix !== null,
+      };
+      const finish = (
+        result: WebSocketTurnResult,
+        keep: boolean,
+        ending?: 'end' | 'abort',
+      ): void => {
         if (done) return;
         done = true;
         current.socket.off('message', onMessage);
         current.socket.off('close', onClose);
         signal.removeEventListener('abort', onAbort);
-        if (started) sink.end();
+        if (started && ending === 'end') sink.end();
+        else if (started && ending === 'abort') sink.abort();
         if (keep) idle(current);
         else forget(current);
         resolve(result);
       };
-      const onAbort = () =>
-        finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, false);
+      const onAbort = () => finish(sent, false);
       const onClose = () => {
         if (started) {
-          // Events already reached Codex: end the stream as a dropped HTTP stream would.
-          finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, false);
+          // Output already reached Codex: cut its stream as a dropped HTTP stream is cut; Codex
+          // retries the turn, and this socket (and its previous_response_id) is gone, so the
+          // retry goes in full on a new one.
+          finish(sent, false, 'abort');
         } else {
           finish(
             {
               ok: false,
               code: 'dropped_before_first_event',
-              message: 'the upstream WebSocket closed before the first event',
+              message: 'the upstream WebSocket closed before the first output event',
             },
             false,
           );
@@ -339,11 +399,17 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           );
           return;
         }
+        const text = `event: ${type}\ndata: ${raw}\n\n`;
         if (!started) {
+          if (announcements.has(type)) {
+            held.push(text);
+            return;
+          }
           started = true;
           sink.start(current.headers);
+          for (const announcement of held) sink.event(announcement);
         }
-        sink.event(`event: ${type}\ndata: ${raw}\n\n`);
+        sink.event(text);
         if (type === 'response.output_item.done') {
           const item = event['item'];
           if (typeof item === 'object' && item !== null)
@@ -355,14 +421,14 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
             typeof response?.id === 'string'
               ? { fields, input: serialized, output, responseId: response.id }
               : null;
-          finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, true);
+          finish(sent, true, 'end');
         } else if (
           type === 'response.failed' ||
           type === 'response.incomplete' ||
           type === 'error'
         ) {
           current.last = null;
-          finish({ ok: true, bytesSent: bytes, incremental: suffix !== null }, true);
+          finish(sent, true, 'end');
         }
       };
       current.socket.on('message', onMessage);

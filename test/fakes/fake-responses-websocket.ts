@@ -60,6 +60,11 @@ export type WebSocketFrameFailure =
   | 'drop_before_first_event'
   /** Some events are sent, then the connection closes without `response.completed`. */
   | 'drop_after_first_event'
+  /**
+   * Exactly this many of the response's events are sent (after `codex.rate_limits`), then the
+   * connection closes: 1 drops after `response.created`, more after real output.
+   */
+  | { dropAfterEvents: number }
   /** A frame naming a `previous_response_id` is answered as if the response were unknown. */
   | 'previous_response_not_found';
 
@@ -307,8 +312,14 @@ function serveConnection(
     record(frame, null);
     webSocket.send(JSON.stringify(rateLimitsEvent(account, fake.nowSeconds())));
     const answer = turnAnswer(fake, account, turn);
-    if (scripted === 'drop_after_first_event' || failure?.kind === 'reset_mid_stream') {
-      for (const payload of answer.events.slice(0, eventsBeforeReset(answer))) {
+    const cutAt =
+      typeof scripted === 'object'
+        ? scripted.dropAfterEvents
+        : scripted === 'drop_after_first_event' || failure?.kind === 'reset_mid_stream'
+          ? eventsBeforeReset(answer)
+          : null;
+    if (cutAt !== null) {
+      for (const payload of answer.events.slice(0, cutAt)) {
         webSocket.send(JSON.stringify(payload));
       }
       // Let the frames leave before the connection dies.

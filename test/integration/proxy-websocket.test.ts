@@ -52,6 +52,8 @@ interface Turn {
   profile: string | null;
   quota: string | null;
   events: Array<{ type: string; item?: unknown }>;
+  /** The stream broke before its end (as a dropped HTTP stream does). */
+  cut: boolean;
 }
 
 /** A Codex-like conversation over HTTP: every turn re-sends the whole history. */
@@ -87,7 +89,15 @@ class Conversation {
         input: this.history,
       }),
     });
-    const sse = await response.text();
+    // Read what arrived even when the stream is cut, as Codex does before it retries.
+    let sse = '';
+    let cut = false;
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body!) sse += decoder.decode(chunk, { stream: true });
+    } catch {
+      cut = true;
+    }
     const events = sse
       .split('\n')
       .filter((line) => line.startsWith('data: '))
@@ -100,6 +110,7 @@ class Conversation {
       profile: response.headers.get('x-codex-lab-profile'),
       quota: response.headers.get('x-codex-primary-used-percent'),
       events,
+      cut,
     };
   }
 }
@@ -111,6 +122,7 @@ function types(turn: Turn): string[] {
 
 function expectComplete(turn: Turn): void {
   expect(turn.status).toBe(200);
+  expect(turn.cut).toBe(false);
   const seen = types(turn);
   expect(seen.filter((type) => type === 'response.created')).toHaveLength(1);
   expect(seen.filter((type) => type === 'response.completed')).toHaveLength(1);
@@ -234,13 +246,27 @@ describe('upstream Responses over WebSocket', () => {
     expect(httpTurns(current)).toHaveLength(1);
   });
 
-  it('ends the stream like a dropped HTTP stream when the connection drops after the first event, and the retry is full', async () => {
+  it('sends the turn in full when the connection drops right after response.created, which was held back', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'announced');
+    expectComplete(await chat.turn('one'));
+    side.frameFailures.push({ dropAfterEvents: 1 });
+    expectComplete(await chat.turn('two'));
+    const full = httpTurns(current);
+    expect(full).toHaveLength(1);
+    expect((JSON.parse(full[0]!.body) as { input: unknown[] }).input).toHaveLength(
+      chat.history.length - 2,
+    );
+  });
+
+  it('cuts the stream like a dropped HTTP stream when the connection drops after output, and the retry is full', async () => {
     const { current, side } = await start();
     const chat = new Conversation(current, 'cut');
     expectComplete(await chat.turn('one'));
     side.frameFailures.push('drop_after_first_event');
     const cut = await chat.turn('two');
-    // What reached the client is a prefix of a turn, never a mix of two.
+    // What reached the client is a prefix of a turn, never a mix of two, and it is cut.
+    expect(cut.cut).toBe(true);
     expect(types(cut)).not.toContain('response.completed');
     expect(types(cut).filter((type) => type === 'response.created')).toHaveLength(1);
     // Codex retries a stream that closed early; the retry goes in full on a new socket.

@@ -1,0 +1,204 @@
+/**
+ * The upstream WebSocket pool on its own (core/proxy/upstream-websocket.ts), against the fake's
+ * real Responses-over-WebSocket side on loopback, with time injected: the refused-handshake
+ * cool-down, the idle close and the bound on open sockets, and the announcements held back until
+ * the first output event.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  createUpstreamWebSockets,
+  type UpstreamWebSockets,
+  type WebSocketTurnResult,
+} from '../../../core/proxy/upstream-websocket.ts';
+import { registerAccessToken } from '../../fakes/fake-backend.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../../fakes/fake-chatgpt.ts';
+import {
+  enableResponsesWebSocket,
+  type FakeResponsesWebSocket,
+} from '../../fakes/fake-responses-websocket.ts';
+import { FakeClock } from '../priming/fake-clock.ts';
+
+const token = 'access-token-alpha';
+let fake: FakeChatGpt | undefined;
+let pool: UpstreamWebSockets | undefined;
+
+afterEach(async () => {
+  pool?.close();
+  pool = undefined;
+  await fake?.close();
+  fake = undefined;
+});
+
+interface World {
+  fake: FakeChatGpt;
+  side: FakeResponsesWebSocket;
+  clock: FakeClock;
+  pool: UpstreamWebSockets;
+}
+
+async function world(options: { maxSockets?: number } = {}): Promise<World> {
+  fake = await startFakeChatGpt({
+    accounts: [{ email: 'alpha@example.com', reply: 'Hello from alpha.' }],
+  });
+  registerAccessToken(fake, token, 'alpha@example.com');
+  const side = enableResponsesWebSocket(fake);
+  const clock = new FakeClock(1_700_000_000_000);
+  pool = createUpstreamWebSockets({
+    url: `${fake.backendUrl.replace('http:', 'ws:')}/codex/responses`,
+    clock,
+    idleMs: 60_000,
+    refusedCooldownMs: 600_000,
+    ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }),
+  });
+  return { fake, side, clock, pool };
+}
+
+interface Relayed {
+  result: WebSocketTurnResult;
+  started: IncomingHttpHeaders | null;
+  events: string[];
+  ending: 'end' | 'abort' | null;
+}
+
+const body = (text: string, history: unknown[] = []) => ({
+  model: 'gpt-6.2-sol',
+  instructions: 'Be brief.',
+  stream: true,
+  input: [...history, { type: 'message', role: 'user', content: [{ type: 'input_text', text }] }],
+});
+
+async function turn(
+  current: World,
+  session: string,
+  payload: Record<string, unknown> = body('hello'),
+): Promise<Relayed> {
+  const relayed: Relayed = {
+    result: { ok: false, code: 'busy', message: '' },
+    started: null,
+    events: [],
+    ending: null,
+  };
+  relayed.result = await current.pool.sendTurn(
+    session,
+    'alpha',
+    { authorization: `Bearer ${token}`, 'openai-beta': 'responses_websockets=2026-02-06' },
+    payload,
+    {
+      start: (headers) => void (relayed.started = headers),
+      event: (text) => void relayed.events.push(/^event: (.*)$/m.exec(text)![1]!),
+      quota: () => undefined,
+      end: () => void (relayed.ending = 'end'),
+      abort: () => void (relayed.ending = 'abort'),
+    },
+    new AbortController().signal,
+  );
+  return relayed;
+}
+
+const handshakes = (current: World) => current.fake.requests.filter((request) => request.upgrade);
+
+describe('the upstream WebSocket pool', () => {
+  it('remembers a refused handshake per profile: HTTP for the cool-down, then one new try', async () => {
+    const current = await world();
+    current.fake.webSocketUpgrades = 'refuse';
+    const first = await turn(current, 's1');
+    expect(first.result).toMatchObject({ ok: false, code: 'handshake_refused', status: 400 });
+    expect(handshakes(current)).toHaveLength(1);
+    // Later turns of the profile, any session, go straight to HTTP: no second refused handshake.
+    for (const session of ['s1', 's2', 's1']) {
+      expect((await turn(current, session)).result).toMatchObject({
+        ok: false,
+        code: 'refused_recently',
+      });
+    }
+    current.clock.advance(600_000 - 1);
+    expect((await turn(current, 's1')).result).toMatchObject({ code: 'refused_recently' });
+    expect(handshakes(current)).toHaveLength(1);
+    // The cool-down is over: one handshake again, refused again, and the memory starts over.
+    current.clock.advance(1);
+    expect((await turn(current, 's1')).result).toMatchObject({ code: 'handshake_refused' });
+    expect(handshakes(current)).toHaveLength(2);
+    expect((await turn(current, 's1')).result).toMatchObject({ code: 'refused_recently' });
+    current.clock.advance(600_000);
+    current.fake.webSocketUpgrades = 'accept';
+    const accepted = await turn(current, 's1');
+    expect(accepted.result).toMatchObject({ ok: true, incremental: false });
+    expect(accepted.ending).toBe('end');
+    expect(handshakes(current)).toHaveLength(3);
+  });
+
+  it('closes an idle socket when its idle timer fires, and the next turn starts in full', async () => {
+    const current = await world();
+    expect((await turn(current, 's1')).result.ok).toBe(true);
+    expect(current.pool.openCount()).toBe(1);
+    const idle = current.clock.pending();
+    expect(idle.map((timer) => timer.delayMs)).toEqual([60_000]);
+    current.clock.fireNext();
+    expect(current.pool.openCount()).toBe(0);
+    await vi.waitFor(() => expect(current.side.openConnections()).toBe(0));
+    const next = await turn(current, 's1');
+    expect(next.result).toMatchObject({ ok: true, incremental: false });
+    expect(current.side.connectionsOpened).toBe(2);
+  });
+
+  it('a turn on a socket cancels its idle timer and arms a new one after it', async () => {
+    const current = await world();
+    expect((await turn(current, 's1', body('one'))).result.ok).toBe(true);
+    const firstTimer = current.clock.pending()[0]!;
+    current.clock.advance(59_000);
+    expect((await turn(current, 's1', body('two'))).result.ok).toBe(true);
+    expect(firstTimer.cancelled).toBe(true);
+    expect(current.clock.pending().map((timer) => timer.dueAt)).toEqual([
+      current.clock.now() + 60_000,
+    ]);
+    expect(current.pool.openCount()).toBe(1);
+  });
+
+  it('at the bound, closes the least recently used idle socket for a new one', async () => {
+    const current = await world({ maxSockets: 2 });
+    expect((await turn(current, 'old')).result.ok).toBe(true);
+    expect((await turn(current, 'recent')).result.ok).toBe(true);
+    // `old` is used again, so `recent` is now the least recently used.
+    expect((await turn(current, 'old')).result.ok).toBe(true);
+    expect(current.side.connectionsOpened).toBe(2);
+    expect((await turn(current, 'new')).result.ok).toBe(true);
+    expect(current.pool.openCount()).toBe(2);
+    await vi.waitFor(() => expect(current.side.openConnections()).toBe(2));
+    // `old` kept its socket (connection 1); `recent` lost its own and opens a fourth.
+    expect((await turn(current, 'old')).result.ok).toBe(true);
+    expect(current.side.turns.at(-1)!.connection).toBe(1);
+    expect((await turn(current, 'recent')).result.ok).toBe(true);
+    expect(current.side.turns.at(-1)!.connection).toBe(4);
+    expect(current.side.connectionsOpened).toBe(4);
+  });
+
+  it('holds response.created back: a drop right after it is a fallback with nothing relayed', async () => {
+    const current = await world();
+    current.side.frameFailures.push({ dropAfterEvents: 1 });
+    const dropped = await turn(current, 's1');
+    expect(dropped.result).toMatchObject({ ok: false, code: 'dropped_before_first_event' });
+    expect(dropped.started).toBeNull();
+    expect(dropped.events).toEqual([]);
+    expect(dropped.ending).toBeNull();
+  });
+
+  it('after output was relayed, a drop cuts the stream and the next turn goes in full on a new socket', async () => {
+    const current = await world();
+    expect((await turn(current, 's1')).result.ok).toBe(true);
+    current.side.frameFailures.push({ dropAfterEvents: 3 });
+    const cut = await turn(current, 's1', body('two'));
+    expect(cut.result.ok).toBe(true);
+    expect(cut.events).toEqual([
+      'response.created',
+      'response.output_item.added',
+      'response.output_item.done',
+    ]);
+    expect(cut.ending).toBe('abort');
+    const retry = await turn(current, 's1', body('two'));
+    expect(retry.result).toMatchObject({ ok: true, incremental: false });
+    expect(retry.events.at(-1)).toBe('response.completed');
+    expect(current.side.turns.at(-1)!.previousResponseId).toBeUndefined();
+    expect(current.side.turns.at(-1)!.connection).toBe(2);
+  });
+});
