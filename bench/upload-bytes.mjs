@@ -12,6 +12,11 @@ import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
+import {
+  codexToolsItem,
+  createProse,
+  playCodexLikeSession,
+} from '../test/helpers/codex-like-session.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
 import { seedBenchLab, startRouter } from './helpers/router.mjs';
 
@@ -43,8 +48,17 @@ const webSocketLab = await seedBenchLab(fake, 'codex-lab-upload-websocket-', [
   { name: 'a', email: 'upload-a@example.com' },
 ]);
 const socketSide = enableResponsesWebSocket(fake);
-const plainRouter = await startRouter({ ...plainLab.env, CODEX_LAB_UPSTREAM_ZSTD: 'off' });
-const zstdRouter = await startRouter(zstdLab.env);
+// Each variant names its transport settings, so a change of default does not change what it measures.
+const plainRouter = await startRouter({
+  ...plainLab.env,
+  CODEX_LAB_UPSTREAM_ZSTD: 'off',
+  CODEX_LAB_UPSTREAM_WEBSOCKET: 'off',
+});
+const zstdRouter = await startRouter({
+  ...zstdLab.env,
+  CODEX_LAB_UPSTREAM_ZSTD: 'on',
+  CODEX_LAB_UPSTREAM_WEBSOCKET: 'off',
+});
 const webSocketRouter = await startRouter({
   ...webSocketLab.env,
   CODEX_LAB_UPSTREAM_WEBSOCKET: 'on',
@@ -59,131 +73,37 @@ const variants = [
   },
 ];
 
-// Text with the entropy of prose and code (a 600-word vocabulary, deterministic), so compression
-// ratios are not flattered by repetition: a real Codex turn compresses about 2.9x with zstd -3.
-let seed = 12_345;
-const next = () => {
-  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
-const vocabulary = Array.from({ length: 600 }, () =>
-  Array.from({ length: 2 + Math.floor(next() * 8) }, () =>
-    String.fromCharCode(97 + Math.floor(next() * 26)),
-  ).join(''),
-);
-const punctuation = [' ', ' ', ' ', ' ', ', ', '. ', '(', ') ', ': ', '_', '.', '/', ' = ', '\n'];
-function text(length) {
-  let out = '';
-  while (out.length < length) {
-    out += vocabulary[Math.floor(next() * vocabulary.length)];
-    out += punctuation[Math.floor(next() * punctuation.length)];
-  }
-  return out.slice(0, length);
-}
-
-/** Codex's first input item: the tools, as `additional_tools` (~55 KB in a real 0.171 turn). */
-function toolsItem() {
-  const tools = Array.from({ length: 40 }, (_, index) => ({
-    type: 'function',
-    name: `tool_${index}`,
-    description: text(500),
-    parameters: {
-      type: 'object',
-      properties: Object.fromEntries(
-        Array.from({ length: 8 }, (_, field) => [
-          `field_${field}`,
-          { type: 'string', description: text(120) },
-        ]),
-      ),
-      required: ['field_0'],
+/** Runs one session's turns on `variant`; yields per-turn upstream bytes and native frame bytes. */
+function session(variant, id) {
+  return playCodexLikeSession({
+    id,
+    turns,
+    send: async (body) => {
+      const seenBefore = fake.requests.length;
+      const framesBefore = socketSide.turns.length;
+      const response = await request(`${variant.url}/backend-api/codex/responses`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${variant.token}`,
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          'session-id': id,
+          'x-codex-turn-metadata': JSON.stringify({ session_id: id, model: 'gpt-6.2-sol' }),
+        },
+        body,
+      });
+      let sse = '';
+      for await (const chunk of response.body) sse += chunk;
+      if (response.statusCode !== 200) throw new Error(`a turn answered ${response.statusCode}`);
+      const received =
+        fake.requests
+          .slice(seenBefore)
+          .filter((recorded) => recorded.path === '/backend-api/codex/responses')
+          .reduce((sum, recorded) => sum + recorded.bytes, 0) +
+        socketSide.turns.slice(framesBefore).reduce((sum, frame) => sum + frame.bytes, 0);
+      return { sse, received };
     },
-  }));
-  return { type: 'additional_tools', role: 'developer', tools };
-}
-
-/** The request fields besides `input`, as Codex sends them. */
-function fieldsOf(session) {
-  return {
-    model: 'gpt-6.2-sol',
-    stream: true,
-    tool_choice: 'auto',
-    parallel_tool_calls: false,
-    reasoning: { effort: 'medium', context: 'all_turns' },
-    store: false,
-    include: ['reasoning.encrypted_content'],
-    prompt_cache_key: session,
-    text: { verbosity: 'low' },
-    client_metadata: { session_id: session },
-  };
-}
-
-/** Runs one session's turns on `variant`; returns per-turn upstream bytes and native frame bytes. */
-async function* session(variant, id) {
-  const history = [toolsItem()];
-  let previousLength = 0;
-  for (let turn = 0; turn < turns; turn += 1) {
-    history.push(
-      {
-        type: 'message',
-        role: 'user',
-        content: [{ type: 'input_text', text: `Turn ${turn}: please update the handler.` }],
-      },
-      {
-        type: 'function_call_output',
-        call_id: `call_${turn}`,
-        output: text(1200),
-      },
-    );
-    const body = JSON.stringify({ ...fieldsOf(id), input: history });
-    const seenBefore = fake.requests.length;
-    const framesBefore = socketSide.turns.length;
-    const response = await request(`${variant.url}/backend-api/codex/responses`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${variant.token}`,
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        'session-id': id,
-        'x-codex-turn-metadata': JSON.stringify({ session_id: id, model: 'gpt-6.2-sol' }),
-      },
-      body,
-    });
-    let sse = '';
-    for await (const chunk of response.body) sse += chunk;
-    if (response.statusCode !== 200)
-      throw new Error(`turn ${turn} answered ${response.statusCode}`);
-    const received =
-      fake.requests
-        .slice(seenBefore)
-        .filter((recorded) => recorded.path === '/backend-api/codex/responses')
-        .reduce((sum, recorded) => sum + recorded.bytes, 0) +
-      socketSide.turns.slice(framesBefore).reduce((sum, frame) => sum + frame.bytes, 0);
-    // Native Responses WebSocket: the first request whole; later ones only the items added since
-    // the previous request and its answer, with previous_response_id.
-    const newItems = history.slice(previousLength);
-    const native =
-      turn === 0
-        ? Buffer.byteLength(
-            JSON.stringify({ type: 'response.create', ...fieldsOf(id), input: history }),
-          )
-        : Buffer.byteLength(
-            JSON.stringify({
-              type: 'response.create',
-              ...fieldsOf(id),
-              previous_response_id: 'resp_0123456789abcdef0123456789abcdef',
-              input: newItems.filter(
-                (item) => item.type !== 'reasoning' && item.role !== 'assistant',
-              ),
-            }),
-          );
-    for (const line of sse.split('\n')) {
-      if (!line.startsWith('data: ')) continue;
-      const event = JSON.parse(line.slice(6));
-      if (event.type === 'response.output_item.done') history.push(event.item);
-    }
-    previousLength = history.length;
-    yield { received, native, plain: Buffer.byteLength(body) };
-  }
+  });
 }
 
 const totals = {
@@ -232,7 +152,7 @@ const range = (values, format) =>
 const ratio = (left, right) => totals[left].map((value, index) => value / totals[right][index]);
 const two = (value) => value.toFixed(2);
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/upload-bytes.mjs --repetitions ${repetitions} --turns ${turns}\`: ${repetitions} repetitions of a ${turns}-turn session (a Codex-like first request carrying ~${kb(Buffer.byteLength(JSON.stringify(toolsItem())))} KB of tools as \`additional_tools\`, each turn adding a user message, a tool output, and the answer's reasoning and message), the three routers' sessions run turn by turn, interleaved; the fake ChatGPT counts the bytes it receives. min / median / max over the repetitions.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/upload-bytes.mjs --repetitions ${repetitions} --turns ${turns}\`: ${repetitions} repetitions of a ${turns}-turn session (a Codex-like first request carrying ~${kb(Buffer.byteLength(JSON.stringify(codexToolsItem(createProse()))))} KB of tools as \`additional_tools\`, each turn adding a user message, a tool output, and the answer's reasoning and message), the three routers' sessions run turn by turn, interleaved; the fake ChatGPT counts the bytes it receives. min / median / max over the repetitions.`,
   '',
   '| upload over the session | KB |',
   '|---|---|',

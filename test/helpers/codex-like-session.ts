@@ -1,0 +1,132 @@
+/**
+ * A long Codex-like session as data: a first request carrying Codex's tools, then turns that each
+ * add a user message and a tool output, with the answer's items carried into the next request as
+ * Codex does. Shared by the upload-bytes test and `bench/upload-bytes.mjs`, so the figure the test
+ * asserts and the figure the benchmark reports come from the same session.
+ */
+
+/** The request fields besides `input`, as Codex sends them for `session`. */
+export function codexSessionFields(session: string): Record<string, unknown> {
+  return {
+    model: 'gpt-6.2-sol',
+    stream: true,
+    tool_choice: 'auto',
+    parallel_tool_calls: false,
+    reasoning: { effort: 'medium', context: 'all_turns' },
+    store: false,
+    include: ['reasoning.encrypted_content'],
+    prompt_cache_key: session,
+    text: { verbosity: 'low' },
+    client_metadata: { session_id: session },
+  };
+}
+
+/**
+ * Deterministic text with the entropy of prose and code (a 600-word vocabulary), so compression
+ * ratios are not flattered by repetition: a real Codex turn compresses about 2.9x with zstd -3.
+ * Each source starts from `seed`, so two sources with one seed write the same session.
+ */
+export function createProse(seed = 12_345): (length: number) => string {
+  let state = seed;
+  const next = (): number => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  const vocabulary = Array.from({ length: 600 }, () =>
+    Array.from({ length: 2 + Math.floor(next() * 8) }, () =>
+      String.fromCharCode(97 + Math.floor(next() * 26)),
+    ).join(''),
+  );
+  const punctuation = [' ', ' ', ' ', ' ', ', ', '. ', '(', ') ', ': ', '_', '.', '/', ' = ', '\n'];
+  return (length) => {
+    let out = '';
+    while (out.length < length) {
+      out += vocabulary[Math.floor(next() * vocabulary.length)];
+      out += punctuation[Math.floor(next() * punctuation.length)];
+    }
+    return out.slice(0, length);
+  };
+}
+
+/** Codex's first input item: the tools, as `additional_tools` (~55 KB in a real 0.171 turn). */
+export function codexToolsItem(prose: (length: number) => string): Record<string, unknown> {
+  const tools = Array.from({ length: 40 }, (_, index) => ({
+    type: 'function',
+    name: `tool_${index}`,
+    description: prose(500),
+    parameters: {
+      type: 'object',
+      properties: Object.fromEntries(
+        Array.from({ length: 8 }, (_, field) => [
+          `field_${field}`,
+          { type: 'string', description: prose(120) },
+        ]),
+      ),
+      required: ['field_0'],
+    },
+  }));
+  return { type: 'additional_tools', role: 'developer', tools };
+}
+
+/** What one turn cost on the wire. */
+export interface SessionTurnBytes {
+  /** Bytes the upstream received for this turn, as `send` measured them. */
+  received: number;
+  /**
+   * What native Codex over Responses WebSocket sends for this turn: the first request whole, then
+   * a `response.create` frame with only the items added since the previous request and its answer
+   * (the answer's own items are on the server already), with `previous_response_id`.
+   */
+  native: number;
+  /** The whole HTTP body Codex sends for this turn (what a plain HTTP path uploads). */
+  plain: number;
+}
+
+/**
+ * Plays `turns` turns of session `id`: builds each request body, hands it to `send` (which posts
+ * it and answers the SSE text and the bytes the upstream received), and carries the answer's
+ * `response.output_item.done` items into the next turn's input, as Codex does.
+ */
+export async function* playCodexLikeSession(options: {
+  id: string;
+  turns: number;
+  send: (body: string) => Promise<{ sse: string; received: number }>;
+  seed?: number;
+}): AsyncGenerator<SessionTurnBytes> {
+  const prose = createProse(options.seed);
+  const fields = codexSessionFields(options.id);
+  const history: Array<Record<string, unknown>> = [codexToolsItem(prose)];
+  let previousLength = 0;
+  for (let turn = 0; turn < options.turns; turn += 1) {
+    history.push(
+      {
+        type: 'message',
+        role: 'user',
+        content: [{ type: 'input_text', text: `Turn ${turn}: please update the handler.` }],
+      },
+      { type: 'function_call_output', call_id: `call_${turn}`, output: prose(1200) },
+    );
+    const body = JSON.stringify({ ...fields, input: history });
+    const { sse, received } = await options.send(body);
+    const native =
+      turn === 0
+        ? Buffer.byteLength(JSON.stringify({ type: 'response.create', ...fields, input: history }))
+        : Buffer.byteLength(
+            JSON.stringify({
+              type: 'response.create',
+              ...fields,
+              previous_response_id: 'resp_0123456789abcdef0123456789abcdef',
+              input: history
+                .slice(previousLength)
+                .filter((item) => item.type !== 'reasoning' && item.role !== 'assistant'),
+            }),
+          );
+    for (const line of sse.split('\n')) {
+      if (!line.startsWith('data: ')) continue;
+      const event = JSON.parse(line.slice(6)) as { type?: string; item?: Record<string, unknown> };
+      if (event.type === 'response.output_item.done' && event.item) history.push(event.item);
+    }
+    previousLength = history.length;
+    yield { received, native, plain: Buffer.byteLength(body) };
+  }
+}
