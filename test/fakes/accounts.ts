@@ -67,6 +67,14 @@ export interface FakeAccount {
   usageFailure?: 'unauthorized';
   /** Text the fake model answers with. */
   reply: string;
+  /**
+   * A tool loop, as a model that calls a tool before it answers: a turn whose input ends with the
+   * user's message is answered with a `function_call` of `name` with `arguments` (JSON text); the
+   * follow-up that carries its `function_call_output` is answered with `reply` and, when the
+   * output contains `expect`, " (the tool said so)" — so a test sees the tool ran and its output
+   * reached the upstream. Default: none (every turn answers `reply`).
+   */
+  toolCall?: { name: string; arguments: string; expect: string };
   /** Percent added to each window per completed turn. */
   usagePerTurn: number;
   /**

@@ -455,7 +455,6 @@ export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRe
   const now = fake.nowSeconds();
   const responseId = `resp_${randomUUID().replaceAll('-', '')}`;
   const itemId = `msg_${randomUUID().replaceAll('-', '')}`;
-  const chunks = replyChunks(account.reply);
   const base = { id: responseId, object: 'response', created_at: now, model };
   let sequence = 0;
   const output: Array<Record<string, unknown>> = [];
@@ -490,6 +489,14 @@ export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRe
     );
   }
   const messageIndex = output.length;
+  const lastItem = Array.isArray(turn.input) ? (turn.input.at(-1) as unknown) : undefined;
+  if (account.toolCall && isUserMessage(lastItem)) {
+    return toolCallAnswer(account.toolCall, { base, events, output, sequence, responseId });
+  }
+  const reply =
+    account.toolCall && isFunctionCallOutput(lastItem)
+      ? `${account.reply}${outputText(lastItem).includes(account.toolCall.expect) ? ' (the tool said so)' : ' (the tool output was missing)'}`
+      : account.reply;
   events.push(
     {
       type: 'response.output_item.added',
@@ -497,7 +504,7 @@ export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRe
       output_index: messageIndex,
       item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
     },
-    ...chunks.map((delta) => ({
+    ...replyChunks(reply).map((delta) => ({
       type: 'response.output_text.delta',
       sequence_number: sequence++,
       item_id: itemId,
@@ -511,10 +518,10 @@ export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRe
     type: 'message',
     status: 'completed',
     role: 'assistant',
-    content: [{ type: 'output_text', text: account.reply, annotations: [] }],
+    content: [{ type: 'output_text', text: reply, annotations: [] }],
   };
   output.push(item);
-  const outputTokens = Math.max(1, Math.ceil(account.reply.length / 4));
+  const outputTokens = Math.max(1, Math.ceil(reply.length / 4));
   events.push(
     {
       type: 'response.output_item.done',
@@ -535,6 +542,94 @@ export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRe
           output_tokens: outputTokens,
           output_tokens_details: { reasoning_tokens: account.usageTokens.reasoning },
           total_tokens: account.usageTokens.input + outputTokens,
+        },
+      },
+    },
+  );
+  return { responseId, events, output };
+}
+
+function isUserMessage(item: unknown): boolean {
+  const record = item as Record<string, unknown> | undefined;
+  return record?.['type'] === 'message' && record['role'] === 'user';
+}
+
+function isFunctionCallOutput(item: unknown): boolean {
+  return (item as Record<string, unknown> | undefined)?.['type'] === 'function_call_output';
+}
+
+/** A function call output's text: a string, or the text parts of a content list. */
+function outputText(item: unknown): string {
+  const output = (item as Record<string, unknown>)['output'];
+  if (typeof output === 'string') return output;
+  return JSON.stringify(output ?? '');
+}
+
+/** The rest of an answer that calls `tool` instead of answering (the events so far in `state`). */
+function toolCallAnswer(
+  tool: { name: string; arguments: string },
+  state: {
+    base: Record<string, unknown>;
+    events: Array<Record<string, unknown>>;
+    output: Array<Record<string, unknown>>;
+    sequence: number;
+    responseId: string;
+  },
+): TurnAnswer {
+  const { base, events, output, responseId } = state;
+  let sequence = state.sequence;
+  const outputIndex = output.length;
+  const id = `fc_${randomUUID().replaceAll('-', '')}`;
+  const callId = `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+  const item = {
+    id,
+    type: 'function_call',
+    status: 'completed',
+    name: tool.name,
+    arguments: tool.arguments,
+    call_id: callId,
+  };
+  output.push(item);
+  events.push(
+    {
+      type: 'response.output_item.added',
+      sequence_number: sequence++,
+      output_index: outputIndex,
+      item: { ...item, status: 'in_progress', arguments: '' },
+    },
+    {
+      type: 'response.function_call_arguments.delta',
+      sequence_number: sequence++,
+      item_id: id,
+      output_index: outputIndex,
+      delta: tool.arguments,
+    },
+    {
+      type: 'response.function_call_arguments.done',
+      sequence_number: sequence++,
+      item_id: id,
+      output_index: outputIndex,
+      arguments: tool.arguments,
+    },
+    {
+      type: 'response.output_item.done',
+      sequence_number: sequence++,
+      output_index: outputIndex,
+      item,
+    },
+    {
+      type: 'response.completed',
+      sequence_number: sequence,
+      response: {
+        ...base,
+        status: 'completed',
+        output,
+        usage: {
+          input_tokens: 12,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: 8,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: 20,
         },
       },
     },
