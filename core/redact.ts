@@ -11,13 +11,24 @@ export const redactedText = '[redacted]';
 const jwtPattern = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 /** A bearer credential inside free text. */
 const bearerPattern = /(Bearer\s+)[^\s"',;]+/gi;
+/**
+ * The value of a credential-named field in free text, whatever the encoding: JSON
+ * (`"refresh_token":"…"`), a form or query string (`refresh_token=…`), or prose (`refresh_token: …`).
+ * An error page that echoes the request it refused quotes the token this way, opaque or not.
+ */
+const credentialFieldPattern =
+  /((?:refresh_token|access_token|id_token|client_secret|code_verifier|api_key)["']?\s*[:=]\s*["']?)[^\s"'&,;}<]+/gi;
 
 /**
- * Replaces credentials inside `text`: anything JWT-shaped, `Bearer …` values and the exact
- * `secrets` given (each at least 12 characters, since short strings would redact innocent text).
+ * Replaces credentials inside `text`: anything JWT-shaped, `Bearer …` values, the values of
+ * credential-named fields, and the exact `secrets` given (each at least 12 characters, since short
+ * strings would redact innocent text).
  */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  let result = text.replace(jwtPattern, redactedText).replace(bearerPattern, `$1${redactedText}`);
+  let result = text
+    .replace(jwtPattern, redactedText)
+    .replace(bearerPattern, `$1${redactedText}`)
+    .replace(credentialFieldPattern, `$1${redactedText}`);
   for (const secret of secrets) {
     if (secret.length >= 12 && result.includes(secret))
       result = result.split(secret).join(redactedText);

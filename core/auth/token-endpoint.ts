@@ -147,6 +147,7 @@ export interface RefreshFailure {
 export function processRefreshAnswer(
   answer: HttpAnswer,
   profile: string,
+  sentRefreshToken?: string,
 ): { ok: true; tokens: RefreshedTokens } | { ok: false; failure: RefreshFailure } {
   const fail = (permanent: boolean, error: LabError) =>
     ({ ok: false, failure: { permanent, error } }) as const;
@@ -186,7 +187,7 @@ export function processRefreshAnswer(
     false,
     new LabError(
       'refresh_transient',
-      `Failed to refresh token: ${answer.status}: ${tokenErrorDetail(answer)}. Try again in a moment.`,
+      `Failed to refresh token: ${answer.status}: ${tokenErrorDetail(answer, sentRefreshToken === undefined ? [] : [sentRefreshToken])}. Try again in a moment.`,
       { details: { status: answer.status } },
     ),
   );
@@ -213,9 +214,10 @@ export function refreshErrorCode(body: string): string | null {
  * A token-endpoint failure's detail as Codex picks it: `error_description`, `error.message`,
  * `error` (string) or `error.code`, else the raw body when it is not JSON — cut short and with
  * anything token-shaped scrubbed, since it is shown to the user. A JSON body with none of those
- * fields is never quoted: it could echo the tokens that were sent.
+ * fields is never quoted: it could echo the tokens that were sent. `secrets` (the token the request
+ * carried) are scrubbed wherever they appear, since an opaque token has no shape to match.
  */
-export function tokenErrorDetail(answer: HttpAnswer): string {
+export function tokenErrorDetail(answer: HttpAnswer, secrets: readonly string[] = []): string {
   const json = parseJsonBody(answer.body) as Record<string, unknown> | undefined;
   let detail: string | undefined;
   if (json && typeof json === 'object') {
@@ -229,6 +231,6 @@ export function tokenErrorDetail(answer: HttpAnswer): string {
       else if (typeof record['code'] === 'string') detail = record['code'];
     } else if (typeof error === 'string') detail = error;
   }
-  const text = scrubSecrets((detail ?? answer.body).trim()) || 'no detail';
+  const text = scrubSecrets((detail ?? answer.body).trim(), secrets) || 'no detail';
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -223,7 +223,7 @@ export class TokenManager {
       if (isLabError(error)) this.#backOff(name, tokens.refresh_token, error);
       throw error;
     }
-    const outcome = processRefreshAnswer(answer, name);
+    const outcome = processRefreshAnswer(answer, name, tokens.refresh_token);
     if (!outcome.ok) {
       const { error, permanent } = outcome.failure;
       this.#logger.warn(

@@ -163,6 +163,25 @@ describe('token endpoint', () => {
     });
     expect(described).toBe('bad token [redacted]');
   });
+
+  it('never quotes an opaque refresh token from a page that echoes the refused request', () => {
+    const opaque = 'v1.MzI4NjQ5ODc2NTQzMjE0NjU0Nzg5';
+    for (const body of [
+      `<html><pre>grant_type=refresh_token&refresh_token=${opaque}&client_id=app</pre></html>`,
+      `proxy error; request was {"refresh_token": "${opaque}"}`,
+      `refused token ${opaque} (bad gateway)`,
+    ]) {
+      const outcome = processRefreshAnswer({ status: 502, body }, 'work', opaque);
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) continue;
+      expect(outcome.failure.error.code).toBe('refresh_transient');
+      expect(outcome.failure.error.message).not.toContain(opaque);
+      expect(outcome.failure.error.message).toContain('[redacted]');
+    }
+    expect(tokenErrorDetail({ status: 400, body: 'access_token=abc123def456&x=1' })).toBe(
+      'access_token=[redacted]&x=1',
+    );
+  });
 });
 
 describe('staleness', () => {
