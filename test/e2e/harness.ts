@@ -132,6 +132,8 @@ export interface E2eWorld {
   routerOutput: () => string;
   /** Runs `codex-lab codex [--profile P] -- ARGS` and collects its output. */
   codex: (args: string[], options?: { profile?: string }) => Promise<RunResult>;
+  /** Starts `codex-lab codex -- ARGS` with piped standard streams (Codex's app-server speaks on them). */
+  spawnCodex: (args: string[]) => ChildProcess;
   /** `/codex/responses` requests the fake received, in order. */
   turns: () => RecordedRequest[];
   /** Stops the router and starts a new one over the same home (it remembers nothing in memory). */
@@ -256,6 +258,13 @@ export async function startWorld(options: {
     });
   };
   const routerToken = (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();
+  // What `codex-lab codex` runs with: the router of this world and the Codex under test.
+  const codexEnv = (): NodeJS.ProcessEnv => ({
+    ...env,
+    CODEX_LAB_PORT: String(world.routerPort),
+    CODEX_LAB_CODEX_BIN: options.codexBin,
+    CODEX_HOME: codexHome,
+  });
   const world: E2eWorld = {
     fake,
     root,
@@ -277,14 +286,15 @@ export async function startWorld(options: {
           '--',
           ...withStrictConfig(args),
         ],
-        {
-          ...env,
-          CODEX_LAB_PORT: String(world.routerPort),
-          CODEX_LAB_CODEX_BIN: options.codexBin,
-          CODEX_HOME: codexHome,
-        },
+        codexEnv(),
         workdir,
       ),
+    spawnCodex: (args) =>
+      spawn(process.execPath, [cliEntry, 'codex', '--', ...args], {
+        env: codexEnv(),
+        cwd: workdir,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
     turns: () =>
       fake.requests.filter((request) => request.path.startsWith('/backend-api/codex/responses')),
     async restartRouter() {
