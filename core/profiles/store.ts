@@ -278,47 +278,19 @@ export class ProfileStore {
       auth.tokens = { ...auth.tokens, account_id: identity.accountId };
     }
     const nowIso = new Date(this.#now()).toISOString();
-    const outcome = await this.#locked(async () => {
-      const registry = await this.readRegistry();
-      const before = JSON.stringify(registry);
-      const entries = await this.#entries(registry);
-      const match = entries.find((entry) => sameIdentity(entry, identity));
-      if (match) {
-        await this.#writeAuthOf(match, auth);
-        const record = registry.profiles.find((p) => p.name === match.name);
-        if (record) Object.assign(record, identityFields(identity));
-        await this.#writeRegistryIfChanged(registry, before);
-        return { name: match.name, created: false };
-      }
-      const names = entries.map((entry) => entry.name);
-      let name: string;
-      if (input.requestedName !== null && input.requestedName !== undefined) {
-        validateProfileName(input.requestedName, names);
-        name = input.requestedName;
-      } else {
-        name = deriveProfileName(identity.email, [...names, ...reservedNames]);
-      }
-      const record: ProfileEntry = {
-        name,
-        label: null,
-        ...identityFields(identity),
-        createdAt: nowIso,
-        lastUsedAt: null,
-        store: input.store ?? 'file',
-        priming: { enabled: false, windows: ['weekly'], at: null, model: null },
-        legacy: false,
-      };
-      const { legacy: _legacy, ...stored } = record;
-      // Tokens first: a registry entry never points at a profile without tokens. The journal
-      // record lets a later load list tokens a kill left in an unlisted folder.
-      const journal = await writeJournal(this.#paths.journalDir, { op: 'add', record: stored });
-      await this.#writeAuthOf(record, auth);
-      await this.#step('add:tokens-written');
-      registry.profiles.push(stored);
-      await this.#writeRegistry(registry);
-      await clearJournal(journal);
-      return { name, created: true };
-    });
+    // Signing in again to an existing profile replaces its tokens: like rename and remove it takes
+    // the profile's refresh lock first (then the registry lock, the same order), so a refresh in
+    // flight writes its rotation (or its permanent failure) before the new sign-in, never after.
+    // A profile renamed between the look and the lock is looked up again.
+    let outcome: { name: string; created: boolean } | undefined;
+    while (outcome === undefined) {
+      const expected =
+        (await this.listProfiles()).find((entry) => sameIdentity(entry, identity))?.name ?? null;
+      const attempt = () =>
+        this.#locked(() => this.#saveSignInLocked(auth, identity, input, nowIso, expected));
+      outcome =
+        expected === null ? await attempt() : await this.#withRefreshLock(expected, attempt);
+    }
     if (!outcome.created) {
       // Signing in again is the cure for auth_error; a quota limit is the account's and stays.
       const health = new HealthStore(this.#paths);
@@ -326,6 +298,59 @@ export class ProfileStore {
       if (current?.status === 'auth_error') await health.forget(outcome.name);
     }
     return outcome;
+  }
+
+  /**
+   * `saveSignIn` under the registry lock (and, for a re-login, the refresh lock of `expected`).
+   * Undefined when the profile to re-authenticate is no longer the one whose lock is held.
+   */
+  async #saveSignInLocked(
+    auth: AuthDotJson,
+    identity: AuthIdentity,
+    input: { requestedName: string | null; store?: StoreKind },
+    nowIso: string,
+    expected: string | null,
+  ): Promise<{ name: string; created: boolean } | undefined> {
+    const registry = await this.readRegistry();
+    const before = JSON.stringify(registry);
+    const entries = await this.#entries(registry);
+    const match = entries.find((entry) => sameIdentity(entry, identity));
+    if ((match?.name ?? null) !== expected) return undefined;
+    if (match) {
+      await this.#writeAuthOf(match, auth);
+      const record = registry.profiles.find((p) => p.name === match.name);
+      if (record) Object.assign(record, identityFields(identity));
+      await this.#writeRegistryIfChanged(registry, before);
+      return { name: match.name, created: false };
+    }
+    const names = entries.map((entry) => entry.name);
+    let name: string;
+    if (input.requestedName !== null && input.requestedName !== undefined) {
+      validateProfileName(input.requestedName, names);
+      name = input.requestedName;
+    } else {
+      name = deriveProfileName(identity.email, [...names, ...reservedNames]);
+    }
+    const record: ProfileEntry = {
+      name,
+      label: null,
+      ...identityFields(identity),
+      createdAt: nowIso,
+      lastUsedAt: null,
+      store: input.store ?? 'file',
+      priming: { enabled: false, windows: ['weekly'], at: null, model: null },
+      legacy: false,
+    };
+    const { legacy: _legacy, ...stored } = record;
+    // Tokens first: a registry entry never points at a profile without tokens. The journal
+    // record lets a later load list tokens a kill left in an unlisted folder.
+    const journal = await writeJournal(this.#paths.journalDir, { op: 'add', record: stored });
+    await this.#writeAuthOf(record, auth);
+    await this.#step('add:tokens-written');
+    registry.profiles.push(stored);
+    await this.#writeRegistry(registry);
+    await clearJournal(journal);
+    return { name, created: true };
   }
 
   /**

@@ -111,6 +111,52 @@ describe('a refresh in flight', () => {
   });
 });
 
+describe('a re-login (signing in again to an existing profile) while a refresh is in flight', () => {
+  it('waits for the refresh: a permanent failure it answers never marks the fresh sign-in as needing one', async () => {
+    const alice = await store.readAuth('alice');
+    scriptRefresh(fake, 'alice@example.com', 'refresh_token_reused');
+    const hold = holdTokenAnswers(fake);
+    const refresh = manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token);
+    await hold.arrived;
+    const fresh = issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson;
+    const relogin = store.saveSignIn({ auth: fresh, requestedName: null });
+    // Like rename and remove, the re-login takes the profile's refresh lock first.
+    expect(await settledSoon(relogin)).toBe(false);
+    hold.release();
+    expect((await rejection(refresh)).code).toBe('refresh_token_reused');
+    expect(await relogin).toEqual({ name: 'alice', created: false });
+    expect(await refreshTokenOf('alice')).toBe(fresh.tokens!.refresh_token);
+    expect((await health.get('alice', Date.now())).status).not.toBe('auth_error');
+  });
+
+  it('lands after the rotated tokens are written, so the profile keeps the new sign-in', async () => {
+    const alice = await store.readAuth('alice');
+    // The refresh stops between its last look at the file and its write (a slow disk).
+    let arrived = () => {};
+    let release = () => {};
+    const atWrite = new Promise<void>((resolve) => (arrived = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: TokenStore = {
+      readAuth: (name) => store.readAuth(name),
+      async writeAuth(name, auth) {
+        arrived();
+        await gate;
+        await store.writeAuth(name, auth);
+      },
+    };
+    const refresh = manager(slow).refreshAfterUnauthorized('alice', alice.tokens!.access_token);
+    await atWrite;
+    const fresh = issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson;
+    const relogin = store.saveSignIn({ auth: fresh, requestedName: null });
+    expect(await settledSoon(relogin)).toBe(false);
+    release();
+    await refresh;
+    await relogin;
+    expect(await refreshTokenOf('alice')).toBe(fresh.tokens!.refresh_token);
+    expect(refreshTokenIsValid(fake, fresh.tokens!.refresh_token)).toBe(true);
+  });
+});
+
 describe('a write that fails after the issuer rotated the token', () => {
   it('keeps the tokens in the journal, logs an error, and the next load adopts them', async () => {
     const alice = await store.readAuth('alice');
