@@ -1,5 +1,6 @@
 // Runs the crash-safety test (test/integration/crash-safety.test.ts) at full count: 1,000 random
-// SIGKILLs by default, or `node test/soak/crash-safety.mjs 5000`. Prints the figures line.
+// SIGKILLs of the real commands and routers by default, or `node test/soak/crash-safety.mjs 5000`
+// (`CODEX_LAB_CRASH_LANES` homes side by side, 4 by default). Prints the figures line.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 

@@ -1,15 +1,18 @@
 /**
  * Router soak (issue 9): 10,000 Codex turns at concurrency 64 through a real `codex-lab serve`
  * process against the fake ChatGPT with a fault mix — 5xx, 429 usage limits, 401s, resets before
- * headers and mid-stream, slow heads, bad SSE, hangs and windows where the upstream is down.
- * Reports router exits, descriptors and sockets before and after, memory over time, how every
- * request ended, and whether any refusal happened outside an outage window.
+ * headers and mid-stream, slow heads, slow bodies, bad SSE, hangs and windows where the upstream
+ * is down. Reports router exits, descriptors and sockets before and after, the router's heap over
+ * time (used bytes right after a forced garbage collection, asked through the inspector it runs
+ * with on loopback), how every request ended, and whether any refusal happened outside an outage
+ * window.
  *
  *   node test/soak/router-soak.ts [requests=10000] [concurrency=64]
  *
  * Not part of `npm test` (it runs for minutes); figures go in docs/testing.md.
  */
 import { spawn } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,18 +50,53 @@ const faults: FakeHandler = async (_fake, request, response) => {
     await new Promise((done) => setTimeout(done, 1_000 + Math.random() * 1_000)); // slow head
     return false;
   }
-  if (roll < 0.05) {
+  if (roll < 0.065) {
+    // A slow body: the head at once, then every event 50–250 ms after the one before.
+    slowBody(response);
+    return false;
+  }
+  if (roll < 0.075) {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     response.end('data: {not json\n\nevent: ???\n\n'); // bad SSE
     return true;
   }
-  if (roll < 0.055) {
+  if (roll < 0.08) {
     await new Promise((done) => setTimeout(done, 4_000)); // a hang, then the upstream gives up
     request.socket.destroy();
     return true;
   }
   return false;
 };
+
+/** Delays every write of `response` (after sending its head at once), keeping their order. */
+function slowBody(response: ServerResponse): void {
+  const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
+  const write = response.write.bind(response) as (...args: unknown[]) => boolean;
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  let chain = Promise.resolve();
+  const later = (action: () => void) => {
+    chain = chain
+      .then(() => new Promise((done) => setTimeout(done, 50 + Math.random() * 200)))
+      .then(() => {
+        if (!response.destroyed) action();
+      });
+  };
+  Object.assign(response, {
+    writeHead: (...args: unknown[]) => {
+      writeHead(...args);
+      response.flushHeaders();
+      return response;
+    },
+    write: (...args: unknown[]) => {
+      later(() => write(...args));
+      return true;
+    },
+    end: (...args: unknown[]) => {
+      later(() => end(...args));
+      return response;
+    },
+  });
+}
 
 const fake = await startFakeChatGpt({
   accounts: emails.map((email) => ({ email, usagePerTurn: 0 })),
@@ -86,7 +124,8 @@ const sprinkle = setInterval(() => {
 
 const router = spawn(
   process.execPath,
-  [join(repoRoot, 'bin/codex-lab.mjs'), 'serve', '--port', '0'],
+  // The inspector (loopback, ephemeral port) lets the soak force a collection and read the heap.
+  ['--inspect=127.0.0.1:0', join(repoRoot, 'bin/codex-lab.mjs'), 'serve', '--port', '0'],
   {
     cwd: repoRoot,
     env: {
@@ -112,6 +151,46 @@ const url = await new Promise<string>((done, fail) => {
 });
 const token = (await readFile(labPaths(home).routerToken, 'utf8')).trim();
 
+/** The router's inspector: `HeapProfiler.collectGarbage`, then `Runtime.getHeapUsage`. */
+const inspectorUrl = await new Promise<string>((done, fail) => {
+  let err = '';
+  const check = () => {
+    const match = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(err);
+    if (match) done(match[1]!);
+  };
+  router.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+    check();
+  });
+  setTimeout(() => fail(new Error(`no inspector address in:\n${err}`)), 10_000);
+  check();
+});
+const inspector = new WebSocket(inspectorUrl);
+await new Promise((done, fail) => {
+  inspector.addEventListener('open', done, { once: true });
+  inspector.addEventListener('error', fail, { once: true });
+});
+let inspectorId = 0;
+function inspect(method: string): Promise<Record<string, unknown>> {
+  const id = (inspectorId += 1);
+  inspector.send(JSON.stringify({ id, method }));
+  return new Promise((done) => {
+    const onMessage = (event: MessageEvent) => {
+      const message = JSON.parse(String(event.data)) as { id?: number; result?: object };
+      if (message.id !== id) return;
+      inspector.removeEventListener('message', onMessage);
+      done((message.result ?? {}) as Record<string, unknown>);
+    };
+    inspector.addEventListener('message', onMessage);
+  });
+}
+/** The router's used heap in MB right after a full collection. */
+async function heapAfterGc(): Promise<number> {
+  await inspect('HeapProfiler.collectGarbage');
+  const usage = await inspect('Runtime.getHeapUsage');
+  return Math.round((Number(usage['usedSize']) / 2 ** 20) * 10) / 10;
+}
+
 async function descriptors(): Promise<{ fds: number; sockets: number; rssMb: number }> {
   const dir = `/proc/${router.pid}/fd`;
   let fds = 0;
@@ -134,10 +213,12 @@ const outcomes = {
   refusedOutsideOutage: 0,
 };
 const refusalCodes = new Map<string, number>();
+const refusals: Array<{ sentAtMsInCycle: number; ms: number; message: string }> = [];
 // The clients' own connections, closed at the end so that only the router's leftovers count.
 const clients = new Agent({ connections: concurrency });
 const before = await descriptors();
 const memory: number[] = [before.rssMb];
+const heap: number[] = [await heapAfterGc()];
 let next = 0;
 
 async function oneTurn(index: number): Promise<void> {
@@ -164,8 +245,11 @@ async function oneTurn(index: number): Promise<void> {
       return;
     }
     let code = 'unparsable';
+    let message = '';
     try {
-      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? 'no-code';
+      const error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      code = error?.code ?? 'no-code';
+      message = error?.message ?? '';
       outcomes.cleanError += 1;
     } catch {
       if (/^\s*</.test(text) || text === '') outcomes.cleanError += 1;
@@ -176,6 +260,14 @@ async function oneTurn(index: number): Promise<void> {
     if (refused && !isDown(sent) && !isDown(Date.now())) {
       outcomes.refusedOutsideOutage += 1;
       refusalCodes.set(code, (refusalCodes.get(code) ?? 0) + 1);
+      // Where in the 15 s cycle it came (the window is its last 1.5 s), and what the router said.
+      if (refusals.length < 20) {
+        refusals.push({
+          sentAtMsInCycle: (sent - startedAt) % downEveryMs,
+          ms: Date.now() - sent,
+          message: message.slice(0, 300),
+        });
+      }
     }
   } catch {
     outcomes.dirty += 1;
@@ -188,7 +280,10 @@ const lanes = Array.from({ length: concurrency }, async () => {
     next += 1;
     if (index >= total) return;
     await oneTurn(index);
-    if (index % 1000 === 0) memory.push((await descriptors()).rssMb);
+    if (index % 1000 === 0 && index > 0) {
+      memory.push((await descriptors()).rssMb);
+      heap.push(await heapAfterGc());
+    }
   }
 });
 await Promise.all(lanes);
@@ -198,6 +293,8 @@ await clients.close();
 await new Promise((done) => setTimeout(done, 7_000));
 const after = await descriptors();
 memory.push(after.rssMb);
+heap.push(await heapAfterGc());
+inspector.close();
 
 const report = {
   requests: total,
@@ -206,7 +303,10 @@ const report = {
   routerExits: routerExit === null ? 0 : 1,
   outcomes,
   refusalCodes: Object.fromEntries(refusalCodes),
+  refusals,
   descriptors: { before, after },
+  // Used heap after a forced collection: at the start, every 1,000 turns, and once idle at the end.
+  heapMbAfterGcOverTime: heap,
   rssMbOverTime: memory,
 };
 console.log(JSON.stringify(report, null, 2));
