@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode, LabError } from '../errors.ts';
 import type { RequestTokensView, RouteReason } from '../view-types.ts';
+import type { RouteContext } from '../router/route-context.ts';
 import type { CiphertextOwners } from './ciphertext.ts';
 
 /** Which kind of upstream call a request is. */
@@ -21,6 +22,11 @@ export interface ProxyRequestInfo {
   headers: IncomingHttpHeaders;
   /** The parsed JSON body, or null (GET, non-JSON, or unparsable passthrough bodies). */
   body: Record<string, unknown> | null;
+  /**
+   * The route context the server already read from the headers (a turn whose body was not
+   * parsed), so the engine does not read them twice; absent, the engine reads headers and body.
+   */
+  routeContext?: RouteContext;
 }
 
 /** The profile picked for one attempt. */

@@ -16,7 +16,7 @@ import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import type { Pin, Registry } from '../profiles/schema.ts';
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
-import { defaultLimitId, parseRateLimitHeaders } from '../quota/headers.ts';
+import { defaultLimitId, parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
 import type { QuotaBook } from '../quota/quota-book.ts';
 import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts';
 import { usageResponseFromSnapshot } from '../quota/usage.ts';
@@ -25,7 +25,8 @@ import { DecisionLog } from '../router/decision-log.ts';
 import { RequestLog } from '../router/request-log.ts';
 import {
   chooseProfile,
-  stickyDecision,
+  staysOnProfile,
+  stickyDetail,
   type RoutingCandidate,
   type RoutingPin,
 } from '../router/policy.ts';
@@ -73,6 +74,11 @@ export interface LabEngineOptions {
   logger: Logger;
   /** Called (cheaply, synchronously) whenever state worth showing changed. */
   onChange?: () => void;
+  /**
+   * Called each time a routing decision walks the whole pool (a new session, a pin, a failure),
+   * never for a session that stays on its profile: a counting hook for tests.
+   */
+  onPoolWalk?: () => void;
   reloadIntervalMs?: number;
   /** A session not seen for this long is forgotten. */
   sessionTtlMs?: number;
@@ -100,6 +106,21 @@ export class LabEngine implements ProxyEngine {
   /** `#profiles` as a set, for the sticky shortcut's membership check. */
   #profileSet = new Set<string>();
   #registry: Registry | null = null;
+  /** The registry's pins, indexed once per reload (most registries have none). */
+  #pins: PinIndex = emptyPins;
+  /**
+   * The answer for a session that stays on its profile, one per profile, so the common request
+   * builds no decision (see `#choose`). Cleared whenever the profile list is re-read.
+   */
+  readonly #stickyAnswers = new Map<string, ChooseAnswer & { ok: true }>();
+  /** The candidate the sticky check fills in, reused: the check allocates nothing. */
+  readonly #stickyCandidate: RoutingCandidate = {
+    name: '',
+    status: 'unknown',
+    unavailableUntil: null,
+    circuitOpenUntil: null,
+    quota: null,
+  };
   #registryMtime = -1;
   #healthMtime = -1;
   #health = new Map<string, ProfileHealth & { updatedAt?: number }>();
@@ -128,6 +149,8 @@ export class LabEngine implements ProxyEngine {
   readonly ciphertext = new CiphertextOwners();
   /** Out-of-range upstream values are dropped at parse time and logged once per field. */
   readonly #boundaryWarn: BoundaryWarn;
+  /** Each response's quota headers, parsed only when they differ from the profile's last ones. */
+  readonly #quotaHeaders = new QuotaHeaderReader();
 
   constructor(options: LabEngineOptions) {
     this.#options = options;
@@ -245,6 +268,8 @@ export class LabEngine implements ProxyEngine {
 
   /** Forgets a profile's live state (removed), or moves it (renamed). */
   renameLive(from: string, to: string | null): void {
+    this.#stickyAnswers.clear();
+    this.#quotaHeaders.forget(from);
     this.#sessions.reassign(from, to);
     this.#buckets.reassign(from, to);
     this.ciphertext.reassign(from, to);
@@ -263,7 +288,7 @@ export class LabEngine implements ProxyEngine {
   }
 
   prepare(info: ProxyRequestInfo): RoutingTicket {
-    const context = extractRouteContext(info.headers, info.body);
+    const context = info.routeContext ?? extractRouteContext(info.headers, info.body);
     const at = this.#options.clock.now();
     let lastDetail = '';
     let lastPick: ProfilePick | null = null;
@@ -363,7 +388,7 @@ export class LabEngine implements ProxyEngine {
 
   observe(profile: string, status: number, headers: IncomingHttpHeaders): void {
     const now = this.#options.clock.now();
-    const snapshot = parseRateLimitHeaders(headers, now, this.#boundaryWarn);
+    const snapshot = this.#quotaHeaders.read(profile, headers, now, this.#boundaryWarn);
     if (snapshot) {
       this.#quota.observe(profile, snapshot);
       this.#quota.persist();
@@ -451,7 +476,9 @@ export class LabEngine implements ProxyEngine {
     until: number,
     request: ProxyRequestInfo | undefined,
   ): void {
-    const model = request ? extractRouteContext(request.headers, request.body).model : null;
+    const model = request
+      ? (request.routeContext ?? extractRouteContext(request.headers, request.body)).model
+      : null;
     if (model !== null && this.#modelFamilies.get(model) !== family) {
       if (this.#modelFamilies.size >= maxModelFamilies) this.#modelFamilies.clear();
       this.#modelFamilies.set(model, family);
@@ -520,53 +547,59 @@ export class LabEngine implements ProxyEngine {
     return snapshot ? usageResponseFromSnapshot(snapshot, this.#options.clock.now()) : null;
   }
 
-  #choose(
-    context: RouteContext,
-    excluded: ReadonlyMap<string, string>,
-  ):
-    { ok: true; pick: ProfilePick; detail: string } | { ok: false; fail: NoPick; message: string } {
+  #choose(context: RouteContext, excluded: ReadonlyMap<string, string>): ChooseAnswer {
     const now = this.#options.clock.now();
     const registry = this.#registry;
-    const pin = pinFor(context, registry);
+    const pin = pinFor(context, this.#pins);
     const family =
       this.#familyLimits.size === 0 || context.model === null
         ? null
         : (this.#modelFamilies.get(context.model) ?? null);
     const sessionProfile = this.#sessions.profileOf(context.sessionId);
     // An existing session that stays put (the common case) is decided from its own profile
-    // alone; anything else walks the pool. (The trial rule below cannot change that answer: it
-    // applies only when every usable profile is skipped, the session's included.)
-    const sticky =
+    // alone, without building anything; anything else walks the pool. (The trial rule below
+    // cannot change that answer: it applies only when every usable profile is skipped, the
+    // session's included.)
+    if (
       sessionProfile !== null &&
       pin === null &&
       excluded.size === 0 &&
-      this.#profileSet.has(sessionProfile)
-        ? stickyDecision(this.#candidate(sessionProfile, family, now), now)
-        : null;
-    let decision = sticky;
-    if (decision === null) {
-      const candidates = this.#profiles.map((name) => this.#candidate(name, family, now));
-      // When every otherwise usable profile is skipped for failing, answering 503 helps nobody:
-      // let the request through as a trial, on the profile it would normally use.
-      const usable = candidates.filter(
-        (candidate) =>
-          !excluded.has(candidate.name) &&
-          (candidate.status === 'ok' || candidate.status === 'unknown'),
-      );
-      if (usable.length > 0 && usable.every((candidate) => candidate.circuitOpenUntil !== null)) {
-        for (const candidate of usable) candidate.circuitOpenUntil = null;
+      this.#profileSet.has(sessionProfile) &&
+      staysOnProfile(this.#candidate(sessionProfile, family, now, this.#stickyCandidate), now)
+    ) {
+      let answer = this.#stickyAnswers.get(sessionProfile);
+      if (answer === undefined) {
+        answer = {
+          ok: true,
+          pick: { ok: true, profile: sessionProfile, route: 'sticky', allowFallback: false },
+          detail: stickyDetail,
+        };
+        this.#stickyAnswers.set(sessionProfile, answer);
       }
-      decision = chooseProfile({
-        candidates,
-        context,
-        sessionProfile,
-        pin,
-        active: registry?.active ?? 'auto',
-        bucketProfile: this.#buckets.get(context.repo, context.model),
-        exclude: new Set(excluded.keys()),
-        now,
-      });
+      return answer;
     }
+    this.#options.onPoolWalk?.();
+    const candidates = this.#profiles.map((name) => this.#candidate(name, family, now));
+    // When every otherwise usable profile is skipped for failing, answering 503 helps nobody:
+    // let the request through as a trial, on the profile it would normally use.
+    const usable = candidates.filter(
+      (candidate) =>
+        !excluded.has(candidate.name) &&
+        (candidate.status === 'ok' || candidate.status === 'unknown'),
+    );
+    if (usable.length > 0 && usable.every((candidate) => candidate.circuitOpenUntil !== null)) {
+      for (const candidate of usable) candidate.circuitOpenUntil = null;
+    }
+    const decision = chooseProfile({
+      candidates,
+      context,
+      sessionProfile,
+      pin,
+      active: registry?.active ?? 'auto',
+      bucketProfile: this.#buckets.get(context.repo, context.model),
+      exclude: new Set(excluded.keys()),
+      now,
+    });
     if (decision.outcome === 'routed' && decision.profile !== null && decision.route !== null) {
       return {
         ok: true,
@@ -642,20 +675,32 @@ export class LabEngine implements ProxyEngine {
     };
   }
 
-  /** One profile as the policy sees it at `now` (health, family limit, circuit, quota). */
-  #candidate(name: string, family: string | null, now: number): RoutingCandidate {
+  /**
+   * One profile as the policy sees it at `now` (health, family limit, circuit, quota), written
+   * into `into` when given (the sticky check reuses one object), else into a new one.
+   */
+  #candidate(
+    name: string,
+    family: string | null,
+    now: number,
+    into?: RoutingCandidate,
+  ): RoutingCandidate {
     const health = effectiveHealth(this.#health.get(name), now);
     const familyUntil =
       family !== null && (health.status === 'ok' || health.status === 'unknown')
         ? this.#familyLimitedUntil(name, family, now)
         : null;
-    return {
-      name,
-      status: familyUntil === null ? health.status : 'limited',
-      unavailableUntil: familyUntil ?? health.unavailableUntil,
-      circuitOpenUntil: this.#skippedUntil(name, now),
-      quota: this.#quota.latest(name),
-    };
+    const status = familyUntil === null ? health.status : 'limited';
+    const unavailableUntil = familyUntil ?? health.unavailableUntil;
+    const circuitOpenUntil = this.#skippedUntil(name, now);
+    const quota = this.#quota.latest(name);
+    if (into === undefined) return { name, status, unavailableUntil, circuitOpenUntil, quota };
+    into.name = name;
+    into.status = status;
+    into.unavailableUntil = unavailableUntil;
+    into.circuitOpenUntil = circuitOpenUntil;
+    into.quota = quota;
+    return into;
   }
 
   #earliestReset(now: number, fromPolicy: number | null): number | null {
@@ -782,8 +827,10 @@ export class LabEngine implements ProxyEngine {
       const registryKey = registryMtime * 31 + legacyMtime;
       if (force || registryKey !== this.#registryMtime) {
         this.#registry = await store.readRegistry();
+        this.#pins = indexPins(this.#registry);
         this.#profiles = (await store.listProfiles()).map((p) => p.name);
         this.#profileSet = new Set(this.#profiles);
+        this.#stickyAnswers.clear();
         this.#registryMtime = registryKey;
       }
       if (force || healthMtime !== this.#healthMtime) {
@@ -817,6 +864,10 @@ export class LabEngine implements ProxyEngine {
 }
 
 const noneExcluded: ReadonlyMap<string, string> = new Map();
+
+/** What `#choose` answers: a pick and why, or the refusal to send. */
+type ChooseAnswer =
+  { ok: true; pick: ProfilePick; detail: string } | { ok: false; fail: NoPick; message: string };
 const noFallback: readonly { profile: string; reason: string }[] = [];
 /** Longest `x-codex-lab-run` value kept (a UUID is 36). */
 const maxRunIdLength = 100;
@@ -835,28 +886,50 @@ function familyOf(limitId: string | null | undefined): string | null {
   return family === defaultLimitId ? null : family;
 }
 
-function pinFor(context: RouteContext, registry: Registry | null): RoutingPin | null {
+/** A registry's pins as the hot path reads them: null when there are none of a kind. */
+interface PinIndex {
+  sessions: Map<string, Pin> | null;
+  /** Exact repository paths, for the common exact match. */
+  repos: Map<string, Pin> | null;
+  /** Every repository pin, longest path first (the deepest covering pin is the first match). */
+  reposByDepth: Array<[string, Pin]>;
+}
+
+const emptyPins: PinIndex = { sessions: null, repos: null, reposByDepth: [] };
+
+function indexPins(registry: Registry | null): PinIndex {
+  if (!registry) return emptyPins;
+  const sessions = Object.entries(registry.pins.sessions);
+  const repos = Object.entries(registry.pins.repos);
+  if (sessions.length === 0 && repos.length === 0) return emptyPins;
+  return {
+    sessions: sessions.length === 0 ? null : new Map(sessions),
+    repos: repos.length === 0 ? null : new Map(repos),
+    // A stable sort: among equally long paths the registry's order decides, as it did before.
+    reposByDepth: repos.sort((left, right) => right[0].length - left[0].length),
+  };
+}
+
+function pinFor(context: RouteContext, pins: PinIndex): RoutingPin | null {
   if (context.headerProfile)
     return { profile: context.headerProfile, allowFallback: false, source: 'header' };
-  const session = context.sessionId ? registry?.pins.sessions[context.sessionId] : undefined;
+  const session =
+    pins.sessions !== null && context.sessionId ? pins.sessions.get(context.sessionId) : undefined;
   if (session)
     return { profile: session.profile, allowFallback: session.allowFallback, source: 'session' };
-  const repo = context.repo && registry ? repoPinFor(context.repo, registry.pins.repos) : undefined;
+  const repo = pins.repos !== null && context.repo ? repoPinFor(context.repo, pins) : undefined;
   if (repo) return { profile: repo.profile, allowFallback: repo.allowFallback, source: 'repo' };
   return null;
 }
 
 /** The pin of the repository holding `workspace`: an exact match, else the deepest covering pin. */
-function repoPinFor(workspace: string, pins: Registry['pins']['repos']): Pin | undefined {
-  const exact = pins[workspace];
+function repoPinFor(workspace: string, pins: PinIndex): Pin | undefined {
+  const exact = pins.repos?.get(workspace);
   if (exact) return exact;
-  let best: { path: string; pin: Pin } | undefined;
-  for (const [path, pin] of Object.entries(pins)) {
-    if (repoPathCovers(path, workspace) && (!best || path.length > best.path.length)) {
-      best = { path, pin };
-    }
+  for (const [path, pin] of pins.reposByDepth) {
+    if (repoPathCovers(path, workspace)) return pin;
   }
-  return best?.pin;
+  return undefined;
 }
 
 async function mtimeOf(path: string): Promise<number> {

@@ -21,7 +21,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { createUpstreamWebSockets, type UpstreamWebSockets } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
-import { extractRouteContext } from '../router/route-context.ts';
+import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
@@ -301,11 +301,18 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       );
       return parsed;
     };
+    let routeContext: RouteContext | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
       try {
         raw = await readRequestBody(request, bodyLimit, bodyIdleMs);
         if (turn) {
-          if (routingNeedsBody(request.headers)) body = await parseTurn();
+          // Routing reads the headers once here; the engine reuses what they gave unless the
+          // body had to be parsed for what they lack (no session or no model).
+          routeContext = extractRouteContext(request.headers, null);
+          if (routeContext.sessionId === null || routeContext.model === null) {
+            routeContext = undefined;
+            body = await parseTurn();
+          }
         } else if (raw.length > 0 && /json/i.test(header(request.headers['content-type']) ?? '')) {
           body = await tryParse(raw, header(request.headers['content-encoding']), bodyLimit);
         }
@@ -320,7 +327,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       }
     }
 
-    const info: ProxyRequestInfo = { kind, method, path: subPath, headers: request.headers, body };
+    const info: ProxyRequestInfo = {
+      kind,
+      method,
+      path: subPath,
+      headers: request.headers,
+      body,
+      ...(routeContext === undefined ? {} : { routeContext }),
+    };
     const ticket = engine.prepare(info);
     const sessionId = ticket.sessionId ?? null;
     const aborter = new AbortController();
@@ -817,12 +831,6 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (!options.dispatcher) await dispatcher.close().catch(() => undefined);
     },
   };
-}
-
-/** Whether routing a turn needs its body: the headers carry no session key or no model. */
-function routingNeedsBody(headers: IncomingHttpHeaders): boolean {
-  const context = extractRouteContext(headers, null);
-  return context.sessionId === null || context.model === null;
 }
 
 function kindOf(method: string, subPath: string): ProxyRequestKind {

@@ -164,3 +164,94 @@ function text(value: string | undefined): string | null {
   const trimmed = value.trim();
   return trimmed === '' ? null : trimmed;
 }
+
+/**
+ * Whether a response header can feed `parseRateLimitHeaders`: a superset of every name it reads
+ * (windows of any family, limit names, credits, plan, active limit), and nothing that changes per
+ * response such as `x-request-id`.
+ */
+function isQuotaHeader(name: string): boolean {
+  if (name.charCodeAt(0) !== 120 || name.charCodeAt(1) !== 45) return false; // "x-"
+  return (
+    name.includes('-primary-') ||
+    name.includes('-secondary-') ||
+    name.endsWith('-limit-name') ||
+    name.startsWith('x-codex-credits-') ||
+    name === 'x-codex-plan-type' ||
+    name === 'x-codex-active-limit'
+  );
+}
+
+/** A quota header's value as the parser reads it (the first of a list), or undefined. */
+function quotaValue(value: unknown): string | undefined {
+  const first = Array.isArray(value) ? (value[0] as unknown) : value;
+  return typeof first === 'string' || typeof first === 'number' ? String(first) : undefined;
+}
+
+/**
+ * Quota snapshots from response headers, remembering per profile the raw quota header values
+ * of its last response: when they are byte-identical (most responses of a busy profile), the
+ * headers are not parsed again and the remembered snapshot is returned with the new `observedAt`.
+ * The check walks the header record once and allocates nothing. (The parse depends on `now`
+ * only through the 400-day plausibility bound on reset times, which a repeat cannot cross in any
+ * meaningful way.) Header names are expected lower case, as Node and undici give them.
+ */
+export class QuotaHeaderReader {
+  readonly #last = new Map<string, { values: string[]; snapshot: QuotaSnapshot | null }>();
+  #parses = 0;
+
+  /** How many times headers were actually parsed (a counting hook for tests). */
+  get parses(): number {
+    return this.#parses;
+  }
+
+  /** The snapshot `headers` carry for `profile` at `now`, or null when they carry none. */
+  read(
+    profile: string,
+    headers: Record<string, unknown>,
+    now: number,
+    warn?: BoundaryWarn,
+  ): QuotaSnapshot | null {
+    const last = this.#last.get(profile);
+    if (last !== undefined && sameQuotaValues(last.values, headers)) {
+      return last.snapshot === null ? null : { ...last.snapshot, observedAt: now };
+    }
+    this.#parses += 1;
+    const snapshot = parseRateLimitHeaders(
+      headers as Record<string, string | string[] | number | undefined>,
+      now,
+      warn,
+    );
+    this.#last.set(profile, { values: quotaValues(headers), snapshot });
+    return snapshot;
+  }
+
+  /** Forgets a profile's remembered headers (removed or renamed). */
+  forget(profile: string): void {
+    this.#last.delete(profile);
+  }
+}
+
+/** The quota headers of a record, in order, as `[name, value, name, value, …]`. */
+function quotaValues(headers: Record<string, unknown>): string[] {
+  const values: string[] = [];
+  for (const name in headers) {
+    if (!isQuotaHeader(name)) continue;
+    const value = quotaValue(headers[name]);
+    if (value !== undefined) values.push(name, value);
+  }
+  return values;
+}
+
+/** Whether `headers` holds exactly the quota headers `values` lists, in the same order. */
+function sameQuotaValues(values: readonly string[], headers: Record<string, unknown>): boolean {
+  let index = 0;
+  for (const name in headers) {
+    if (!isQuotaHeader(name)) continue;
+    const value = quotaValue(headers[name]);
+    if (value === undefined) continue;
+    if (values[index] !== name || values[index + 1] !== value) return false;
+    index += 2;
+  }
+  return index === values.length;
+}

@@ -330,18 +330,33 @@ function liveUsed(window: QuotaWindow | null, now: number): number {
 /** When an exhausted window (100 %, reset ahead) lifts: the latest such reset; null if none. */
 function exhaustedUntilOf(quota: QuotaSnapshot | null, now: number): number | null {
   if (!quota) return null;
-  let until: number | null = null;
-  for (const window of [quota.primary, quota.secondary]) {
-    if (!window || window.usedPercent < 100 || window.resetsAt === null || window.resetsAt <= now) {
-      continue;
-    }
-    if (until === null || window.resetsAt > until) until = window.resetsAt;
-  }
-  return until;
+  // Two windows, checked without building a list: this runs for every candidate on every request.
+  const primary = exhaustedWindowUntil(quota.primary, now);
+  const secondary = exhaustedWindowUntil(quota.secondary, now);
+  if (primary === null) return secondary;
+  return secondary === null || primary > secondary ? primary : secondary;
 }
 
-/** Joins the notes gathered on the way down and the final reason into one capitalised sentence. */
+/** When a window at 100% resets, if that is still ahead of `now`; otherwise null. */
+function exhaustedWindowUntil(window: QuotaWindow | null, now: number): number | null {
+  if (!window || window.usedPercent < 100 || window.resetsAt === null || window.resetsAt <= now) {
+    return null;
+  }
+  return window.resetsAt;
+}
+
 const noExclusions: ReadonlySet<string> = new Set();
+
+/** The reason a session that stays on its profile is routed there (one string, built once). */
+export const stickyDetail = 'Session stays on its profile.';
+
+/**
+ * Whether a session's own profile may keep serving it (no pin, nothing excluded): the rule behind
+ * `stickyDecision`, for a caller that needs no decision object.
+ */
+export function staysOnProfile(candidate: RoutingCandidate, now: number): boolean {
+  return ineligibility(candidate, noExclusions, now) === null;
+}
 
 /**
  * The decision `chooseProfile` makes for a session that stays where it is — no pin, nothing
@@ -350,11 +365,11 @@ const noExclusions: ReadonlySet<string> = new Set();
  * what was looked at: the session's own profile, which is eligible.)
  */
 export function stickyDecision(candidate: RoutingCandidate, now: number): RoutingDecision | null {
-  if (ineligibility(candidate, noExclusions, now) !== null) return null;
+  if (!staysOnProfile(candidate, now)) return null;
   return {
     profile: candidate.name,
     route: 'sticky',
-    detail: sentence('', 'session stays on its profile'),
+    detail: stickyDetail,
     excluded: [],
     earliestReset: null,
     outcome: 'routed',
@@ -362,6 +377,7 @@ export function stickyDecision(candidate: RoutingCandidate, now: number): Routin
   };
 }
 
+/** Joins the notes gathered on the way down and the final reason into one capitalised sentence. */
 function sentence(notes: string, text: string): string {
   const joined = notes + text;
   return `${joined.charAt(0).toUpperCase()}${joined.slice(1)}.`;

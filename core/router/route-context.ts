@@ -126,8 +126,16 @@ export function extractRouteContext(headers: RequestHeaders, body: unknown): Rou
   };
 }
 
-/** The facts read from `x-codex-turn-metadata`, or null when it is not a JSON object. */
+/**
+ * The facts read from `x-codex-turn-metadata`, or null when it is not a JSON object.
+ *
+ * Codex sends about 900 bytes of metadata (22 keys) on every turn and routing needs two of them,
+ * so `readCodexMetadata` finds them with a few string searches in the layout Codex writes; any
+ * other layout takes `JSON.parse`, which decides as before.
+ */
 function parseTurnMetadata(text: string): { repo: string | null; model: string | null } | null {
+  const read = readCodexMetadata(text);
+  if (read !== undefined) return read;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -147,6 +155,176 @@ function parseTurnMetadata(text: string): { repo: string | null; model: string |
   }
   const model = typeof parsed.model === 'string' && parsed.model !== '' ? parsed.model : null;
   return { repo, model };
+}
+
+/** Character codes the reader looks at. */
+const quote = 0x22;
+const backslash = 0x5c;
+const comma = 0x2c;
+const colon = 0x3a;
+const openBrace = 0x7b;
+const closeBrace = 0x7d;
+const openBracket = 0x5b;
+const closeBracket = 0x5d;
+const modelKey = '"model":';
+const workspacesKey = '"workspaces":';
+
+/**
+ * `parseTurnMetadata` for the metadata as Codex writes it (compact JSON, `model` the last key, no
+ * nesting before `workspaces`), without building the object: undefined for any other layout.
+ *
+ * In JSON text a quote inside a string is always escaped, so `"model":` and `"workspaces":` found
+ * in the text are keys. `model` followed only by the closing brace is the top level's last key
+ * (the one `JSON.parse` keeps); `workspaces` with no `{` or `[` anywhere before it is at the top
+ * level, and when it occurs once it is the only one. Like any reader that does not parse every
+ * byte, this one does not reject metadata that is malformed elsewhere.
+ */
+function readCodexMetadata(
+  text: string,
+): { repo: string | null; model: string | null } | null | undefined {
+  // An escape can spell a key differently (`"mod\\u0065l"`): such text takes JSON.parse.
+  if (text.charCodeAt(0) !== openBrace || text.includes('\\')) return undefined;
+  let model: string | null = null;
+  const modelAt = text.lastIndexOf(modelKey);
+  if (modelAt !== -1) {
+    const before = text.charCodeAt(modelAt - 1);
+    const start = modelAt + modelKey.length;
+    if ((before !== comma && before !== openBrace) || text.charCodeAt(start) !== quote) {
+      return undefined;
+    }
+    const end = stringEnd(text, start);
+    if (end < 0 || end + 2 !== text.length || text.charCodeAt(end + 1) !== closeBrace) {
+      return undefined;
+    }
+    model = end === start + 1 ? null : text.slice(start + 1, end);
+  }
+  let repo: string | null = null;
+  const workspacesAt = text.indexOf(workspacesKey);
+  if (workspacesAt !== -1) {
+    const nestedObject = text.indexOf('{', 1);
+    const nestedArray = text.indexOf('[', 1);
+    if (
+      (nestedObject !== -1 && nestedObject < workspacesAt) ||
+      (nestedArray !== -1 && nestedArray < workspacesAt) ||
+      text.indexOf(workspacesKey, workspacesAt + workspacesKey.length) !== -1
+    ) {
+      return undefined;
+    }
+    const before = text.charCodeAt(workspacesAt - 1);
+    if (before !== comma && before !== openBrace) return undefined;
+    const start = workspacesAt + workspacesKey.length;
+    if (text.charCodeAt(start) !== openBrace) return undefined;
+    const found = firstWorkspace(text, start);
+    if (found === undefined) return undefined;
+    repo = found.repo;
+  }
+  return { repo, model };
+}
+
+/**
+ * The first non-empty key of the object at `start`, and the index after the object; undefined
+ * when unsure (a key starting with a digit, which `for…in` could list first).
+ */
+function firstWorkspace(
+  text: string,
+  start: number,
+): { repo: string | null; end: number } | undefined {
+  let repo: string | null = null;
+  let at = skipSpace(text, start + 1);
+  if (text.charCodeAt(at) === closeBrace) return { repo, end: at + 1 };
+  for (;;) {
+    if (text.charCodeAt(at) !== quote) return undefined;
+    const keyEnd = stringEnd(text, at);
+    if (keyEnd < 0) return undefined;
+    const first = text.charCodeAt(at + 1);
+    if (first >= 0x30 && first <= 0x39) return undefined;
+    if (repo === null && keyEnd > at + 1) repo = text.slice(at + 1, keyEnd);
+    at = skipSpace(text, keyEnd + 1);
+    if (text.charCodeAt(at) !== colon) return undefined;
+    at = skipValue(text, skipSpace(text, at + 1));
+    if (at < 0) return undefined;
+    at = skipSpace(text, at);
+    const next = text.charCodeAt(at);
+    if (next === comma) {
+      at = skipSpace(text, at + 1);
+      continue;
+    }
+    return next === closeBrace ? { repo, end: at + 1 } : undefined;
+  }
+}
+
+/** The index of the quote closing the string that opens at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  let from = start + 1;
+  for (;;) {
+    const end = text.indexOf('"', from);
+    if (end < 0) return -1;
+    let slashes = 0;
+    while (text.charCodeAt(end - 1 - slashes) === backslash) slashes += 1;
+    if (slashes % 2 === 0) return end;
+    from = end + 1;
+  }
+}
+
+/** The index after the JSON value at `start`, or -1 when it is not one. */
+function skipValue(text: string, start: number): number {
+  const first = text.charCodeAt(start);
+  if (first === quote) {
+    const end = stringEnd(text, start);
+    return end < 0 ? -1 : end + 1;
+  }
+  if (first === openBrace || first === openBracket) {
+    let depth = 0;
+    for (let at = start; at < text.length; at += 1) {
+      const code = text.charCodeAt(at);
+      if (code === quote) {
+        at = stringEnd(text, at);
+        if (at < 0) return -1;
+      } else if (code === openBrace || code === openBracket) {
+        depth += 1;
+      } else if (code === closeBrace || code === closeBracket) {
+        depth -= 1;
+        if (depth === 0) return at + 1;
+      }
+    }
+    return -1;
+  }
+  // A number or a literal: up to the next delimiter, and only characters those may hold.
+  let at = start;
+  for (; at < text.length; at += 1) {
+    const code = text.charCodeAt(at);
+    if (code === comma || code === closeBrace || code === closeBracket || isSpace(code)) break;
+    if (!isLiteralCharacter(code)) return -1;
+  }
+  if (at === start) return -1;
+  if (first >= 0x61 && first <= 0x7a) {
+    const word = text.slice(start, at);
+    if (word !== 'true' && word !== 'false' && word !== 'null') return -1;
+  }
+  return at;
+}
+
+/** Characters of a JSON number or of `true` / `false` / `null`. */
+function isLiteralCharacter(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) ||
+    code === 0x2d ||
+    code === 0x2b ||
+    code === 0x2e ||
+    code === 0x45 ||
+    code === 0x65 ||
+    (code >= 0x61 && code <= 0x7a)
+  );
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+function skipSpace(text: string, start: number): number {
+  let at = start;
+  while (at < text.length && isSpace(text.charCodeAt(at))) at += 1;
+  return at;
 }
 
 function firstValue(value: string | string[]): string | null {

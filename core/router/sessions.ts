@@ -62,6 +62,11 @@ export class SessionTable {
   readonly #idleTtlMs: number;
   // Repos and models repeat across sessions: share one string per value instead of one per entry.
   readonly #strings = new StringPool(4096);
+  /**
+   * The node the last `get` found: a request looks its session up to route it and then records
+   * it, so the second lookup is a pointer comparison (the same id string) instead of a hash probe.
+   */
+  #lastFound: SessionNode | null = null;
 
   constructor(options: SessionTableOptions) {
     this.#clock = options.clock;
@@ -82,6 +87,7 @@ export class SessionTable {
       this.#remove(node);
       return undefined;
     }
+    this.#lastFound = node;
     return node.entry;
   }
 
@@ -95,7 +101,8 @@ export class SessionTable {
   record(id: string, input: SessionRecordInput): SessionEntry {
     const now = this.#clock.now();
     this.#prune(now);
-    let node = this.#entries.get(id);
+    const last = this.#lastFound;
+    let node = last !== null && last.entry.id === id ? last : this.#entries.get(id);
     if (node && this.#expired(node.entry, now)) {
       this.#remove(node);
       node = undefined;
@@ -105,8 +112,13 @@ export class SessionTable {
       const entry = node.entry;
       entry.profile = input.profile;
       entry.route = input.route;
-      if (input.repo !== null) entry.repo = this.#strings.intern(input.repo);
-      if (input.model !== null) entry.model = this.#strings.intern(input.model);
+      // Usually the same repo and model as last time: a string comparison, not a pool lookup.
+      if (input.repo !== null && input.repo !== entry.repo) {
+        entry.repo = this.#strings.intern(input.repo);
+      }
+      if (input.model !== null && input.model !== entry.model) {
+        entry.model = this.#strings.intern(input.model);
+      }
       entry.pinned = input.pinned;
       entry.requests += 1;
       entry.lastSeenAt = now;
@@ -172,6 +184,7 @@ export class SessionTable {
   /** Forgets everything. */
   clear(): void {
     this.#entries.clear();
+    this.#lastFound = null;
     this.#oldest = null;
     this.#newest = null;
   }
@@ -189,6 +202,7 @@ export class SessionTable {
   }
 
   #remove(node: SessionNode): void {
+    if (this.#lastFound === node) this.#lastFound = null;
     this.#unlink(node);
     this.#entries.delete(node.entry.id);
   }
@@ -273,13 +287,18 @@ export class BucketMap {
   set(repo: string | null, model: string | null, profile: string): void {
     const key = bucketKey(repo, model);
     if (key === null) return;
-    this.#entries.delete(key);
+    // Most requests refresh a bucket that exists: move it to the newest end, reusing its record.
+    const known = this.#entries.get(key);
+    if (known !== undefined) this.#entries.delete(key);
     while (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next();
       if (oldest.done) break;
       this.#entries.delete(oldest.value);
     }
-    this.#entries.set(key, { profile, at: this.#clock.now() });
+    const entry = known ?? { profile, at: 0 };
+    entry.profile = profile;
+    entry.at = this.#clock.now();
+    this.#entries.set(key, entry);
   }
 
   /** Re-points (rename) or forgets (removal, `to` null) every bucket on `from`. */

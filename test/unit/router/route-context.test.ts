@@ -109,3 +109,119 @@ describe('extractRouteContext', () => {
     expect(extractRouteContext({ 'x-codex-lab-profile': '' }, {}).headerProfile).toBeNull();
   });
 });
+
+/** What `JSON.parse` reads from turn metadata: the rule the scanner must match exactly. */
+function parsedFacts(text: string): { repo: string | null; model: string | null } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { repo: null, model: null };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { repo: null, model: null };
+  }
+  const record = parsed as Record<string, unknown>;
+  let repo: string | null = null;
+  const workspaces = record['workspaces'];
+  if (typeof workspaces === 'object' && workspaces !== null && !Array.isArray(workspaces)) {
+    for (const path in workspaces) {
+      if (path !== '') {
+        repo = path;
+        break;
+      }
+    }
+  }
+  const model = record['model'];
+  return { repo, model: typeof model === 'string' && model !== '' ? model : null };
+}
+
+describe('turn metadata, read without JSON.parse', () => {
+  /** A small deterministic generator, so a failure reproduces. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+  }
+  const next = random(11);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+  const strings = [
+    '',
+    'gpt-6.2-sol',
+    '/home/dev/repo',
+    'C:\\Users\\dev',
+    'quote " inside',
+    'é模\n\t',
+    '\\"',
+    '0',
+    '12',
+  ];
+  function value(depth: number): unknown {
+    const roll = next();
+    if (roll < 0.3 || depth > 2)
+      return pick<unknown>([...strings, 0, -1.5e3, true, false, null, 42]);
+    if (roll < 0.6) return Array.from({ length: Math.floor(next() * 3) }, () => value(depth + 1));
+    return Object.fromEntries(
+      Array.from({ length: Math.floor(next() * 4) }, () => [pick(strings), value(depth + 1)]),
+    );
+  }
+
+  it('reads the same model and repository as JSON.parse, over 3 000 generated headers', () => {
+    for (let round = 0; round < 3000; round += 1) {
+      const object: Record<string, unknown> = { session_id: 's', turn_id: `t${round}` };
+      const keys = ['model', 'workspaces', 'sandbox', 'window_number', 'nested'];
+      for (let index = 0; index < 4; index += 1) {
+        const key = pick(keys);
+        object[key] =
+          key === 'workspaces' && next() < 0.8
+            ? Object.fromEntries(
+                Array.from({ length: Math.floor(next() * 3) }, () => [
+                  pick(strings),
+                  { has_changes: next() < 0.5 },
+                ]),
+              )
+            : key === 'model' && next() < 0.7
+              ? pick(strings)
+              : value(0);
+      }
+      // Codex writes `model` last: the layout the reader takes without JSON.parse.
+      if (next() < 0.6 && 'model' in object) {
+        const model = object['model'];
+        delete object['model'];
+        object['model'] = model;
+      }
+      let text = next() < 0.2 ? JSON.stringify(object, null, 2) : JSON.stringify(object);
+      // Duplicate keys: JSON.parse keeps the last value; so must the scanner.
+      if (next() < 0.2) text = `{"model":"first","workspaces":{"/first":{}},${text.slice(1)}`;
+      if (next() < 0.1) text = text.slice(0, Math.floor(next() * text.length));
+      const context = extractRouteContext({ 'x-codex-turn-metadata': text }, null);
+      expect({ repo: context.repo, model: context.model }, text).toEqual(parsedFacts(text));
+    }
+  });
+
+  it.each([
+    ['the real capture', capture.headers['x-codex-turn-metadata']!],
+    ['trailing text', '{"model":"m"} x'],
+    ['a bad literal', '{"model":"m","x":tru}'],
+    ['a bad escape', '{"model":"m\\q"}'],
+    ['an escaped key', '{"mod\\u0065l":"m"}'],
+    ['numeric workspace keys first', '{"workspaces":{"/a":{},"7":{}}}'],
+    ['a model that is not a string', '{"model":"m","model":7}'],
+    ['spaces everywhere', ' { "model" : "m" , "workspaces" : { "" : 1 , "/b" : [ ] } } '],
+    ['a nested model last', '{"model":"top","workspaces":{"/a":{"model":"inner"}}}'],
+    ['a nested model only', '{"workspaces":{"/a":{"model":"inner"}}}'],
+    ['model not last', '{"model":"m","workspaces":{"/a":{}},"x":1}'],
+    [
+      'workspaces after a nested object',
+      '{"n":{"workspaces":{"/x":{}}},"workspaces":{"/a":{}},"model":"m"}',
+    ],
+    ['workspaces twice', '{"workspaces":{"/a":{}},"workspaces":{"/b":{}},"model":"m"}'],
+    ['workspaces not an object', '{"workspaces":["/a"],"model":"m"}'],
+    ['an escaped model', '{"workspaces":{"C:\\\\repo":{}},"model":"a\\"b"}'],
+  ])('matches JSON.parse on %s', (_name, text) => {
+    const context = extractRouteContext({ 'x-codex-turn-metadata': text }, null);
+    expect({ repo: context.repo, model: context.model }).toEqual(parsedFacts(text));
+  });
+});

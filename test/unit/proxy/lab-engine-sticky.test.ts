@@ -1,0 +1,132 @@
+/**
+ * The engine routes an existing session from its own profile: no walk over the pool (counted
+ * through the engine's `onPoolWalk` hook), and the same answer the full walk gives.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { labPaths } from '../../../core/home/paths.ts';
+import { silentLogger } from '../../../core/ports.ts';
+import type { ProfilePick, ProxyRequestInfo } from '../../../core/proxy/engine.ts';
+import { LabEngine } from '../../../core/proxy/lab-engine.ts';
+import { emptyRegistry } from '../../../core/profiles/schema.ts';
+import { QuotaBook } from '../../../core/quota/quota-book.ts';
+import { ActivityLog } from '../../../core/service/events.ts';
+import { HealthStore } from '../../../core/state/health-store.ts';
+
+let time = Date.UTC(2026, 10, 30, 12);
+const clock = { now: () => time, setTimeout, clearTimeout } as never;
+const homes: string[] = [];
+
+afterEach(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
+async function engineWith(profileCount: number) {
+  const home = mkdtempSync(join(tmpdir(), 'codex-lab-sticky-'));
+  homes.push(home);
+  const names = Array.from({ length: profileCount }, (_, index) => `profile-${index}`);
+  const registry = emptyRegistry();
+  let walks = 0;
+  const engine = new LabEngine({
+    paths: labPaths(home),
+    store: {
+      readRegistry: async () => registry,
+      listProfiles: async () => names.map((name) => ({ name })),
+    },
+    health: new HealthStore(labPaths(home)),
+    credentials: {
+      getCredentials: async () => ({ accessToken: 'token', accountId: null }),
+      refreshAfterUnauthorized: async () => ({ accessToken: 'token', accountId: null }),
+    },
+    activity: new ActivityLog(clock),
+    quota: new QuotaBook({
+      clock,
+      path: join(home, 'quota.json'),
+      logger: silentLogger,
+      write: async () => undefined,
+    }),
+    clock,
+    logger: silentLogger,
+    reloadIntervalMs: Number.MAX_SAFE_INTEGER,
+    onPoolWalk: () => (walks += 1),
+  });
+  await engine.load();
+  return { engine, registry, walks: () => walks };
+}
+
+function turn(session: string, extra: Record<string, string> = {}): ProxyRequestInfo {
+  return {
+    kind: 'responses',
+    method: 'POST',
+    path: '/codex/responses',
+    headers: {
+      'session-id': session,
+      'x-codex-turn-metadata': `{"session_id":"${session}","workspaces":{"/repo":{}},"model":"gpt-6.2-sol"}`,
+      ...extra,
+    },
+    body: null,
+  };
+}
+
+function route(engine: LabEngine, info: ProxyRequestInfo, excluded = new Map<string, string>()) {
+  const ticket = engine.prepare(info);
+  const pick = ticket.choose(excluded);
+  if (pick instanceof Promise || !pick.ok) throw new Error('not routed synchronously');
+  ticket.commit(pick, excluded);
+  return pick as ProfilePick;
+}
+
+describe('routing an existing session', () => {
+  it('does not walk the pool, at 200 profiles', async () => {
+    const { engine, walks } = await engineWith(200);
+    const first = route(engine, turn('s1'));
+    expect(walks()).toBe(1);
+    for (let request = 0; request < 100; request += 1) {
+      const pick = route(engine, turn('s1'));
+      expect(pick).toMatchObject({ profile: first.profile, route: 'sticky', allowFallback: false });
+    }
+    expect(walks()).toBe(1);
+    expect(engine.sessions()[0]).toMatchObject({ id: 's1', requests: 101, route: 'sticky' });
+    // A new session, a failure on this request and a header pin each take the full walk.
+    route(engine, turn('s2'));
+    expect(walks()).toBe(2);
+    const moved = route(engine, turn('s1'), new Map([[first.profile, 'upstream_error']]));
+    expect(moved.route).toBe('fallback');
+    expect(walks()).toBe(3);
+    route(engine, turn('s1', { 'x-codex-lab-profile': 'profile-7' }));
+    expect(walks()).toBe(4);
+  });
+
+  it('walks the pool again when the session profile can no longer serve', async () => {
+    const { engine, walks } = await engineWith(5);
+    const first = route(engine, turn('s1'));
+    engine.markLimited(first.profile, { resetsAt: time + 3_600_000, message: 'limit' });
+    const next = route(engine, turn('s1'));
+    expect(walks()).toBe(2);
+    expect(next.profile).not.toBe(first.profile);
+    // Once the limit lifts, the session stays where it now is, without a walk.
+    time += 2 * 3_600_000;
+    expect(route(engine, turn('s1')).profile).toBe(next.profile);
+    expect(walks()).toBe(2);
+  });
+
+  it('applies quota headers that changed and refreshes the time of repeated ones', async () => {
+    const { engine } = await engineWith(2);
+    const headers = (used: string) => ({
+      'x-request-id': String(Math.random()),
+      'x-codex-primary-used-percent': used,
+      'x-codex-primary-window-minutes': '300',
+    });
+    engine.observe('profile-0', 200, headers('10'));
+    time += 1000;
+    engine.observe('profile-0', 200, headers('10'));
+    expect(engine.quota('profile-0')).toMatchObject({
+      observedAt: time,
+      primary: { usedPercent: 10 },
+    });
+    engine.observe('profile-0', 200, headers('11'));
+    expect(engine.quota('profile-0')?.primary?.usedPercent).toBe(11);
+  });
+});
