@@ -3,15 +3,23 @@
 // stripping runs the TypeScript directly. On a Node older than Codex Lab needs, it runs itself
 // again with the Node 24 that set-up keeps in its cache (scripts/with-node.sh), or says in one
 // sentence what is wrong: this file must stay plain JavaScript that old Node versions can parse.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import module from 'node:module';
-import { cachedNodeBinary, isSupportedNode, nodeGuardSentence } from '../scripts/node-runtime.mjs';
+import {
+  cachedNodeBinary,
+  compileCacheDir,
+  isSupportedNode,
+  nodeGuardSentence,
+} from '../scripts/node-runtime.mjs';
 
 if (isSupportedNode(process.version)) {
-  // Reuses V8's compiled code across runs (Node >= 22.1): most of a cold start is compiling the bundle.
-  module.enableCompileCache?.();
+  // Reuses V8's compiled code across runs (Node >= 22.1): compiling the bundle would otherwise be
+  // a large part of a cold start. NODE_COMPILE_CACHE, when set, has Node enable it at its own
+  // folder before this runs (see docs/benchmarks.md, "CLI cold start").
+  if (!process.env.NODE_COMPILE_CACHE) module.enableCompileCache?.(compileCacheDir());
   const bundle = new URL('../dist/cli/cli.mjs', import.meta.url);
+  // node:fs through require(): an import of it reads every export, and reading fs.ReadStream
+  // loads the file streams, which no command needs at start.
+  const { existsSync } = module.createRequire(import.meta.url)('node:fs');
   const { runCli } = existsSync(bundle)
     ? await import(bundle.href)
     : await import('../core/cli/main.ts');
@@ -22,12 +30,14 @@ if (isSupportedNode(process.version)) {
     console.error(nodeGuardSentence(process.version));
     process.exitCode = 1;
   } else {
-    runWith(newer);
+    await runWith(newer);
   }
 }
 
 /** Runs this command again under `node`, passing signals on and ending with its exit status. */
-function runWith(node) {
+async function runWith(node) {
+  // Imported here: node:child_process (with node:net) is not needed on a supported Node.
+  const { spawn } = await import('node:child_process');
   const child = spawn(node, process.argv.slice(1), { stdio: 'inherit' });
   // Ctrl-C reaches the child from the terminal itself; a signal sent to this pid (a service
   // manager's stop, `kill`) is passed on so the child shuts down cleanly.

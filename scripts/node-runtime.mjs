@@ -7,10 +7,14 @@
 //   node scripts/node-runtime.mjs check        exit 0 when this Node is new enough, else print the
 //                                              guard sentence and exit 1
 //   node scripts/node-runtime.mjs cache-dir    print the folder set-up installs Node 24 into
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// node:fs through require(): an import of it reads every export, and reading fs.ReadStream loads
+// the file streams, which `codex-lab` (which imports this file) then pays for on every start.
+const require = createRequire(import.meta.url);
 
 /** The oldest Node Codex Lab runs on (the Electron 45 toolchain and Vitest need it). */
 export const minimumNode = '22.12';
@@ -27,10 +31,23 @@ export function nodeGuardSentence(version) {
   return `Codex Lab needs Node ${minimumNode} or newer; this is ${version.replace(/^v/, '')} (scripts/with-node.sh brings Node 24 from the npm registry).`;
 }
 
+/** The user's cache folder: XDG_CACHE_HOME, else ~/.cache. */
+function userCacheDir(env) {
+  return env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+}
+
 /** The folder set-up installs Node 24 into (`npm install node@24`): the same one `.ci/run` uses. */
 export function nodeCacheDir(env = process.env) {
-  const cache = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
-  return join(cache, 'codex-lab-ci', 'node24');
+  return join(userCacheDir(env), 'codex-lab-ci', 'node24');
+}
+
+/**
+ * Where `codex-lab` keeps Node's compile cache (V8 code for its bundle): in the user's own cache
+ * folder, not Node's default under the shared temporary folder, where another local user could
+ * create the folder first and plant code that this user's process would then run.
+ */
+export function compileCacheDir(env = process.env) {
+  return join(userCacheDir(env), 'codex-lab', 'compile-cache');
 }
 
 /** The cached Node 24 binary, or null when set-up has not installed it. */
@@ -41,7 +58,7 @@ export function cachedNodeBinary(env = process.env) {
     '.bin',
     process.platform === 'win32' ? 'node.cmd' : 'node',
   );
-  return existsSync(binary) ? binary : null;
+  return require('node:fs').existsSync(binary) ? binary : null;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
