@@ -40,9 +40,10 @@ export function refreshFailureMessage(
 
 /**
  * The failure codes that mean "this profile must sign in again": the issuer's three permanent
- * refresh codes, an auth file that now holds another account, no tokens at all, and a fresh token
- * the upstream still rejects. Everything else (timeouts, 5xx, network errors, locks) is transient
- * and heals by itself; it must never mark a profile `auth_error` (docs/auth.md).
+ * refresh codes, an auth file that now holds another account, and no tokens at all. Everything
+ * else (timeouts, 5xx, network errors, locks, and an upstream 401 to a token the issuer has just
+ * refreshed, `unauthorized`: the issuer still holds the sign-in) is transient and heals by itself;
+ * it must never mark a profile `auth_error` (docs/auth.md).
  */
 export const signInAgainCodes: ReadonlySet<string> = new Set([
   'refresh_token_expired',
@@ -51,7 +52,6 @@ export const signInAgainCodes: ReadonlySet<string> = new Set([
   'refresh_failed',
   'account_mismatch',
   'not_signed_in',
-  'unauthorized',
 ]);
 
 /** True when a failure with `code` lasts until the profile signs in again. */

@@ -588,13 +588,16 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
                 break;
               }
             }
-            // A freshly refreshed token still rejected: this account needs a new sign-in.
+            // A freshly refreshed token still rejected: the issuer holds the sign-in (the refresh
+            // worked), so this is the upstream's moment, not a lost sign-in; the profile is
+            // skipped briefly and tried again, and a sign-in that is really gone shows at the
+            // next refresh as one of the issuer's permanent codes.
             await upstream.body.dump().catch(() => undefined);
             engine.noteCredentialFailure(
               pick.profile,
               new LabError(
                 'unauthorized',
-                `The upstream rejected ${pick.profile} even after a token refresh; sign in again with: codex-lab login ${pick.profile}`,
+                `The upstream rejected ${pick.profile} even after a token refresh; it is skipped for a moment.`,
               ),
             );
             excluded.set(pick.profile, 'unauthorized');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readConfig } from '../../core/config.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { createLogger } from '../../core/log.ts';
-import { silentLogger, systemClock, type Logger } from '../../core/ports.ts';
+import { silentLogger, systemClock, type Clock, type Logger } from '../../core/ports.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { LabService } from '../../core/service/lab-service.ts';
@@ -50,7 +50,7 @@ export function capturingLogger(secrets: () => readonly string[] = () => []): {
 export function createTestLabService(
   fake: FakeChatGpt,
   paths: LabPaths,
-  options: { logger?: Logger; env?: Record<string, string> } = {},
+  options: { logger?: Logger; env?: Record<string, string>; clock?: Clock } = {},
 ): LabService {
   return new LabService({
     paths,
@@ -59,7 +59,7 @@ export function createTestLabService(
       CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
       ...options.env,
     }),
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     rendererDir: null,
     usagePollMs: 0,

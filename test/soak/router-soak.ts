@@ -1,11 +1,11 @@
 /**
  * Router soak (issue 9): 10,000 Codex turns at concurrency 64 through a real `codex-lab serve`
- * process against the fake ChatGPT with a fault mix — 5xx, 429 usage limits, 401s, resets before
- * headers and mid-stream, slow heads, slow bodies, bad SSE, hangs and windows where the upstream
- * is down. Reports router exits, descriptors and sockets before and after, the router's heap over
- * time (used bytes right after a forced garbage collection, asked through the inspector it runs
- * with on loopback), how every request ended, and whether any refusal happened outside an outage
- * window.
+ * process against the fake ChatGPT with a fault mix — 5xx, 429 usage limits, 401s (an expired
+ * access token, cured by a refresh), resets before headers and mid-stream, slow heads, slow
+ * bodies, bad SSE, hangs and windows where the upstream is down. Reports router exits,
+ * descriptors and sockets before and after, the router's heap over time (used bytes right after a
+ * forced garbage collection, asked through the inspector it runs with on loopback), how every
+ * request ended, and whether any refusal happened outside an outage window.
  *
  *   node test/soak/router-soak.ts [requests=10000] [concurrency=64]
  *
@@ -21,7 +21,7 @@ import { labPaths } from '../../core/home/paths.ts';
 import type { FakeFailure } from '../fakes/accounts.ts';
 import { handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
-import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
+import { expireAccessTokens, handleIssuerRequest } from '../fakes/fake-issuer.ts';
 import { codexTurnBody, signInProfiles } from '../helpers/lab-service.ts';
 
 const total = Number(process.argv[2] ?? 10_000);
@@ -109,17 +109,22 @@ await signInProfiles(
   emails.map((email) => [email, email.split('@')[0]!] as const),
 );
 
-// Account-level faults the fake already speaks: 5xx, 429 usage limits, 401s, mid-stream resets.
-const accountFaults: FakeFailure[] = [
+// Account-level faults the fake already speaks: 5xx, 429 usage limits, mid-stream resets, and
+// 401s the way the real upstream gives them: the access token in use has expired, so it answers
+// 401 until the router refreshes (the fake's scripted `unauthorized` failure would also refuse the
+// fresh token, which the real upstream does only for an account that lost access).
+const accountFaults: Array<FakeFailure | 'expire_access_token'> = [
   { kind: 'server_error' },
   { kind: 'server_error', status: 502 },
   { kind: 'usage_limit', resetsInSeconds: 2 },
-  { kind: 'unauthorized' },
+  'expire_access_token',
   { kind: 'reset_mid_stream' },
 ];
 const sprinkle = setInterval(() => {
-  const account = fake.account(emails[Math.floor(Math.random() * emails.length)]!);
-  account.failures.push(accountFaults[Math.floor(Math.random() * accountFaults.length)]!);
+  const email = emails[Math.floor(Math.random() * emails.length)]!;
+  const fault = accountFaults[Math.floor(Math.random() * accountFaults.length)]!;
+  if (fault === 'expire_access_token') expireAccessTokens(fake, email);
+  else fake.account(email).failures.push(fault);
 }, 40);
 
 const router = spawn(
@@ -211,6 +216,8 @@ const outcomes = {
   upstreamCutPassedThrough: 0,
   dirty: 0,
   refusedOutsideOutage: 0,
+  /** Of the clean errors: every account was tried and failed this request. */
+  everyAccountFailedThisRequest: 0,
 };
 const refusalCodes = new Map<string, number>();
 const refusals: Array<{ sentAtMsInCycle: number; ms: number; message: string }> = [];
@@ -257,7 +264,13 @@ async function oneTurn(index: number): Promise<void> {
     }
     // A refusal by the router itself (not an upstream answer passed through).
     const refused = answer.status === 503 || (answer.status === 502 && code === 'upstream_error');
-    if (refused && !isDown(sent) && !isDown(Date.now())) {
+    // The router tried every account and each one's upstream answer failed this very request
+    // (injected faults on all four in a row): a clean error after real attempts, not a refusal.
+    const everyAccountFailed =
+      /^(?:[^:]*: )+No eligible profile: (?:\w+ failed on this request(?:; |\.$))+$/.test(message);
+    if (refused && everyAccountFailed) {
+      outcomes.everyAccountFailedThisRequest += 1;
+    } else if (refused && !isDown(sent) && !isDown(Date.now())) {
       outcomes.refusedOutsideOutage += 1;
       refusalCodes.set(code, (refusalCodes.get(code) ?? 0) + 1);
       // Where in the 15 s cycle it came (the window is its last 1.5 s), and what the router said.
@@ -296,11 +309,20 @@ memory.push(after.rssMb);
 heap.push(await heapAfterGc());
 inspector.close();
 
+// Profiles the router marked as needing a new sign-in (none should: every fault heals).
+const health = JSON.parse(await readFile(labPaths(home).health, 'utf8').catch(() => '{}')) as {
+  profiles?: Record<string, { status?: string; code?: string }>;
+};
+const needSignIn = Object.entries(health.profiles ?? {})
+  .filter(([, entry]) => entry.status === 'auth_error')
+  .map(([name, entry]) => `${name}: ${entry.code}`);
+
 const report = {
   requests: total,
   concurrency,
   seconds: Math.round((Date.now() - startedAt) / 1000),
   routerExits: routerExit === null ? 0 : 1,
+  needSignIn,
   outcomes,
   refusalCodes: Object.fromEntries(refusalCodes),
   refusals,
