@@ -26,8 +26,9 @@ describe(`the real commands killed with SIGKILL at random moments (${trials} tri
       expect(problems).toEqual([]);
       expect(figures.trials).toBeGreaterThanOrEqual(trials);
       expect(figures.lost).toBe(0);
-      // Tokens were being refreshed all along (the kills had something to interrupt).
-      expect(figures.refreshes).toBeGreaterThan(trials);
+      // Tokens were being refreshed all along (the kills had something to interrupt); about one
+      // refresh per trial, fewer on a fast machine.
+      expect(figures.refreshes).toBeGreaterThan(trials / 4);
       // Every command and both victims were exercised.
       expect(figures.victims['router'] ?? 0).toBeGreaterThan(0);
       expect(Object.keys(figures.commands).length).toBeGreaterThanOrEqual(10);
