@@ -406,9 +406,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       pick: ProfilePick & { ok: true },
       credentials: UpstreamCredentials,
     ): Promise<boolean> {
-      let whole: Record<string, unknown>;
+      // The bytes Codex sent, decoded but not parsed: the pool compares them with the last
+      // turn's and parses only what changed (a body that is not JSON comes back as not_json).
+      let whole: Buffer;
       try {
-        whole = await parseTurn();
+        whole = await decodeBody(
+          raw ?? Buffer.alloc(0),
+          header(request.headers['content-encoding']),
+          bodyLimit,
+        );
       } catch {
         return false;
       }

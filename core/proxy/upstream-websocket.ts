@@ -10,6 +10,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
+import { bodyLayout, extensionOf, type BodyLayout } from './incremental-input.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
 /** Why a turn could not go over the upstream WebSocket; the caller then sends it over HTTP. */
@@ -19,7 +20,8 @@ export type WebSocketTurnFallback =
   | 'busy'
   | 'too_large'
   | 'dropped_before_first_event'
-  | 'upstream_error';
+  | 'upstream_error'
+  | 'not_json';
 
 /** The outcome of `sendTurn`. */
 export type WebSocketTurnResult =
@@ -65,10 +67,10 @@ const announcements = new Set(['response.created', 'response.in_progress']);
 
 /** What a socket remembers of its last completed turn. */
 interface LastTurn {
-  /** Every non-input field of the request, serialized: a follow-up must match it exactly. */
-  fields: string;
-  /** The request's full input, item by item, serialized. */
-  input: string[];
+  /** Every field of the request but `input`, `stream` and `background`, as sent. */
+  fields: Record<string, unknown>;
+  /** The request's bytes and where its input is: a follow-up is compared with them. */
+  layout: BodyLayout | null;
   /** What the response added: the items a follow-up carries after `input`. */
   output: Array<Record<string, unknown>>;
   responseId: string;
@@ -87,15 +89,16 @@ interface Entry {
 /** The upstream sockets of a router. */
 export interface UpstreamWebSockets {
   /**
-   * Sends one turn (the parsed body Codex sent) over the (session, profile) socket, relaying
-   * its events to `sink`. A failure before the first output event returns `{ ok: false }` and
+   * Sends one turn over the (session, profile) socket, relaying its events to `sink`. `body` is
+   * the JSON body Codex sent, as bytes (compared with the last turn's without parsing it whole)
+   * or parsed. A failure before the first output event returns `{ ok: false }` and
    * touches nothing in `sink`.
    */
   sendTurn(
     sessionId: string,
     profile: string,
     handshakeHeaders: Record<string, string>,
-    body: Record<string, unknown>,
+    body: Buffer | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
   ): Promise<WebSocketTurnResult>;
@@ -149,25 +152,19 @@ function sameItem(sent: unknown, produced: Record<string, unknown>): boolean {
 }
 
 /**
- * The items to send after `last`'s response, or null when `input` does not extend it (then the
- * turn goes as a full `response.create`). Exported for tests.
+ * The items to send after the last response, given the items a follow-up added after the last
+ * input: they must start with what the response produced. Null when they do not (then the turn
+ * goes as a full `response.create`).
  */
-export function incrementalItems(
-  last: LastTurn,
-  fields: string,
-  input: unknown[],
-  serialized: string[],
+function incrementalSuffix(
+  output: ReadonlyArray<Record<string, unknown>>,
+  added: unknown[],
 ): unknown[] | null {
-  if (fields !== last.fields) return null;
-  const prefix = last.input.length;
-  if (input.length < prefix + last.output.length) return null;
-  for (let index = 0; index < prefix; index += 1) {
-    if (serialized[index] !== last.input[index]) return null;
+  if (added.length < output.length) return null;
+  for (let index = 0; index < output.length; index += 1) {
+    if (!sameItem(added[index], output[index]!)) return null;
   }
-  for (let index = 0; index < last.output.length; index += 1) {
-    if (!sameItem(input[prefix + index], last.output[index]!)) return null;
-  }
-  return input.slice(prefix + last.output.length);
+  return added.slice(output.length);
 }
 
 /** Creates the router's upstream WebSocket pool. */
@@ -260,7 +257,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     sessionId: string,
     profile: string,
     handshakeHeaders: Record<string, string>,
-    body: Record<string, unknown>,
+    body: Buffer | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
   ): Promise<WebSocketTurnResult> {
@@ -297,23 +294,47 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     touch(current);
     current.busy = true;
 
-    const input = Array.isArray(body['input']) ? (body['input'] as unknown[]) : [];
-    const { input: _input, stream: _stream, background: _background, ...rest } = body;
-    // Per-turn metadata (turn ids, the turn-metadata header's copy) differs on every turn and is
-    // sent as it is; every other field must match for a turn to extend the previous one.
-    const { client_metadata: _metadata, ...compared } = rest;
-    const fields = JSON.stringify(compared);
-    const serialized = input.map((item) => JSON.stringify(item));
-    const suffix = current.last ? incrementalItems(current.last, fields, input, serialized) : null;
-    const frame =
-      suffix !== null && current.last
-        ? {
-            type: 'response.create',
-            ...rest,
-            previous_response_id: current.last.responseId,
-            input: suffix,
-          }
-        : { type: 'response.create', ...rest, input };
+    // A follow-up is found by comparing bytes with the last turn's (incremental-input.ts): only
+    // its new items and its per-turn `client_metadata` are parsed, and nothing is re-serialized
+    // but the frame. Any other turn is parsed whole and goes in full.
+    const raw = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    const last = current.last;
+    const extension = last?.layout ? extensionOf(last.layout, raw) : null;
+    const suffix = last && extension ? incrementalSuffix(last.output, extension.added) : null;
+    let fields: Record<string, unknown>;
+    let layout: BodyLayout | null;
+    let frame: Record<string, unknown>;
+    if (last && extension && suffix !== null) {
+      // Every field but `client_metadata` (per-turn ids) is byte-identical to the last turn's.
+      fields =
+        extension.clientMetadata === undefined
+          ? last.fields
+          : { ...last.fields, client_metadata: extension.clientMetadata };
+      layout = extension.layout;
+      frame = {
+        type: 'response.create',
+        ...fields,
+        previous_response_id: last.responseId,
+        input: suffix,
+      };
+    } else {
+      let parsed: unknown;
+      try {
+        parsed = Buffer.isBuffer(body) ? JSON.parse(raw.toString('utf8')) : body;
+      } catch {
+        parsed = null;
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        idle(current);
+        return { ok: false, code: 'not_json', message: 'the turn’s body is not a JSON object' };
+      }
+      const whole = parsed as Record<string, unknown>;
+      const input = Array.isArray(whole['input']) ? (whole['input'] as unknown[]) : [];
+      const { input: _input, stream: _stream, background: _background, ...rest } = whole;
+      fields = rest;
+      layout = bodyLayout(raw);
+      frame = { type: 'response.create', ...rest, input };
+    }
     const text = JSON.stringify(frame);
     const bytes = Buffer.byteLength(text);
     if (bytes > current.maxMessageBytes) {
@@ -419,7 +440,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           const response = event['response'] as { id?: unknown } | undefined;
           current.last =
             typeof response?.id === 'string'
-              ? { fields, input: serialized, output, responseId: response.id }
+              ? { fields, layout, output, responseId: response.id }
               : null;
           finish(sent, true, 'end');
         } else if (

@@ -1,0 +1,225 @@
+/**
+ * Whether a turn's body extends the previous turn's, read from the bytes instead of re-serializing
+ * every item: Codex writes its history the same way on every turn, so a follow-up's body starts
+ * with the previous body's bytes up to the end of its `input` items. One `memcmp` over that prefix
+ * replaces a full parse and a serialization per item; only the new items and the per-turn
+ * `client_metadata` are parsed (docs/routing.md, "Upstream transport").
+ *
+ * The body's layout is learned once, on a turn that goes in full: where its top-level `input`
+ * array opens and closes, and where its last member `client_metadata` starts. A follow-up is
+ * accepted only when it is byte-identical up to the previous `input`'s closing bracket, carries
+ * whole JSON values after it, and has the same bytes after its own `input` (but the value of
+ * `client_metadata`); anything else is "not an extension", and the caller sends the turn in full.
+ */
+
+/** What is remembered of a body sent in full or incrementally: its bytes and where things are. */
+export interface BodyLayout {
+  /** The body's bytes (JSON). */
+  raw: Buffer;
+  /** Index of the `[` opening the top-level `input` array. */
+  inputOpen: number;
+  /** Index of the `]` closing it. */
+  inputClose: number;
+  /** Index of the `,` before a last top-level `"client_metadata":` member, or -1 when none. */
+  metadataAt: number;
+}
+
+/** A follow-up that extends the previous body. */
+export interface Extension {
+  /** The follow-up's layout (for the turn after it). */
+  layout: BodyLayout;
+  /** The items after the previous input, parsed. */
+  added: unknown[];
+  /** The follow-up's `client_metadata` (parsed), or undefined when it has none. */
+  clientMetadata: unknown;
+}
+
+const quote = 0x22;
+const backslash = 0x5c;
+const comma = 0x2c;
+const colon = 0x3a;
+const openBrace = 0x7b;
+const closeBrace = 0x7d;
+const openBracket = 0x5b;
+const closeBracket = 0x5d;
+const inputKey = Buffer.from('input');
+const metadataMember = Buffer.from(',"client_metadata":');
+
+/**
+ * The layout of a JSON object body, scanning it once; null when it is not an object with a
+ * top-level `input` array, or when a key could hide one (an escaped or repeated key).
+ */
+export function bodyLayout(raw: Buffer): BodyLayout | null {
+  let at = skipSpace(raw, 0);
+  if (raw[at] !== openBrace) return null;
+  at = skipSpace(raw, at + 1);
+  let inputOpen = -1;
+  let inputClose = -1;
+  if (raw[at] !== closeBrace) {
+    for (;;) {
+      if (raw[at] !== quote) return null;
+      const keyEnd = skipString(raw, at);
+      if (keyEnd < 0) return null;
+      // An escape could spell `input`: such a body is not compared by its bytes.
+      const escape = raw.indexOf(backslash, at);
+      if (escape !== -1 && escape < keyEnd) return null;
+      const isInput =
+        keyEnd - at - 2 === inputKey.length &&
+        raw.compare(inputKey, 0, 5, at + 1, keyEnd - 1) === 0;
+      at = skipSpace(raw, keyEnd);
+      if (raw[at] !== colon) return null;
+      at = skipSpace(raw, at + 1);
+      const valueEnd = skipValue(raw, at);
+      if (valueEnd < 0) return null;
+      if (isInput) {
+        if (inputOpen !== -1 || raw[at] !== openBracket) return null;
+        inputOpen = at;
+        inputClose = valueEnd - 1;
+      }
+      at = skipSpace(raw, valueEnd);
+      if (raw[at] === comma) {
+        at = skipSpace(raw, at + 1);
+        continue;
+      }
+      if (raw[at] !== closeBrace) return null;
+      break;
+    }
+  }
+  if (inputOpen === -1 || skipSpace(raw, at + 1) !== raw.length) return null;
+  return { raw, inputOpen, inputClose, metadataAt: metadataStart(raw, inputClose) };
+}
+
+/**
+ * How `raw` extends the body `previous` describes, or null when it does not: the same bytes up to
+ * the previous input's closing bracket, then whole items, then the same members after the input
+ * (but `client_metadata`'s value).
+ */
+export function extensionOf(previous: BodyLayout, raw: Buffer): Extension | null {
+  const prefix = previous.inputClose;
+  if (raw.length <= prefix || raw.compare(previous.raw, 0, prefix, 0, prefix) !== 0) return null;
+  // The new items, each a whole value, up to the input's closing bracket.
+  let at = skipSpace(raw, prefix);
+  let inputClose: number;
+  if (raw[at] === closeBracket) {
+    inputClose = at;
+  } else {
+    if (raw[at] !== comma || prefix === previous.inputOpen + 1) return null;
+    for (;;) {
+      at = skipValue(raw, skipSpace(raw, at + 1));
+      if (at < 0) return null;
+      at = skipSpace(raw, at);
+      if (raw[at] === comma) continue;
+      if (raw[at] !== closeBracket) return null;
+      inputClose = at;
+      break;
+    }
+  }
+  // The members after the input: the same bytes, but the value of a last `client_metadata`
+  // (parsed below: it parses only when it runs to the object's end, as the last member does).
+  const found = raw.lastIndexOf(metadataMember);
+  const metadataAt = found > inputClose ? found : -1;
+  const previousTail = previous.metadataAt === -1 ? previous.raw.length : previous.metadataAt;
+  const tail = metadataAt === -1 ? raw.length : metadataAt;
+  if (
+    (metadataAt === -1) !== (previous.metadataAt === -1) ||
+    tail - inputClose !== previousTail - previous.inputClose ||
+    raw.compare(previous.raw, previous.inputClose, previousTail, inputClose, tail) !== 0
+  ) {
+    return null;
+  }
+  let added: unknown[];
+  let clientMetadata: unknown;
+  try {
+    added =
+      inputClose === prefix
+        ? []
+        : (JSON.parse(`[${raw.toString('utf8', prefix + 1, inputClose + 1)}`) as unknown[]);
+    if (metadataAt !== -1) clientMetadata = metadataValue(raw, metadataAt);
+  } catch {
+    return null;
+  }
+  return {
+    layout: { raw, inputOpen: previous.inputOpen, inputClose, metadataAt },
+    added,
+    clientMetadata,
+  };
+}
+
+/** Index of the `,"client_metadata":` after `from` when it is the object's last member, or -1. */
+function metadataStart(raw: Buffer, from: number): number {
+  const at = raw.lastIndexOf(metadataMember);
+  if (at <= from) return -1;
+  try {
+    metadataValue(raw, at);
+  } catch {
+    return -1;
+  }
+  return at;
+}
+
+/** The value of the `client_metadata` member at `at`; throws unless it runs to the object's end. */
+function metadataValue(raw: Buffer, at: number): unknown {
+  const end = lastBrace(raw);
+  if (raw[end] !== closeBrace) throw new SyntaxError('the body does not end with its object');
+  return JSON.parse(raw.toString('utf8', at + metadataMember.length, end));
+}
+
+/** Index of the object's closing brace (the last one, before trailing space). */
+function lastBrace(raw: Buffer): number {
+  let at = raw.length - 1;
+  while (at > 0 && isSpace(raw[at]!)) at -= 1;
+  return at;
+}
+
+/** Index after the string that opens at `start`, or -1. */
+function skipString(raw: Buffer, start: number): number {
+  for (let at = start + 1; at < raw.length; at += 1) {
+    const code = raw[at];
+    if (code === backslash) at += 1;
+    else if (code === quote) return at + 1;
+  }
+  return -1;
+}
+
+/** Index after the JSON value at `start`, or -1 when there is none. */
+function skipValue(raw: Buffer, start: number): number {
+  const first = raw[start];
+  if (first === undefined) return -1;
+  if (first === quote) return skipString(raw, start);
+  if (first === openBrace || first === openBracket) {
+    let depth = 0;
+    for (let at = start; at < raw.length; at += 1) {
+      const code = raw[at];
+      if (code === quote) {
+        at = skipString(raw, at) - 1;
+        if (at < 0) return -1;
+      } else if (code === openBrace || code === openBracket) {
+        depth += 1;
+      } else if (code === closeBrace || code === closeBracket) {
+        depth -= 1;
+        if (depth === 0) return at + 1;
+      }
+    }
+    return -1;
+  }
+  // A number or a literal: up to the next delimiter. (Its validity is JSON.parse's to judge: the
+  // items are parsed, and the rest is compared to bytes a full parse accepted.)
+  let at = start;
+  while (at < raw.length) {
+    const code = raw[at]!;
+    if (code === comma || code === closeBrace || code === closeBracket || isSpace(code)) break;
+    if (code === quote || code === openBrace || code === openBracket || code === colon) return -1;
+    at += 1;
+  }
+  return at === start ? -1 : at;
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+function skipSpace(raw: Buffer, start: number): number {
+  let at = start;
+  while (at < raw.length && isSpace(raw[at]!)) at += 1;
+  return at;
+}

@@ -1,0 +1,138 @@
+/**
+ * A follow-up turn is recognised as extending the previous one from its bytes (a prefix compare,
+ * only the new items parsed), and never when anything but the new items and `client_metadata`
+ * differs.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { bodyLayout, extensionOf } from '../../../core/proxy/incremental-input.ts';
+
+const item = (text: string) => ({
+  type: 'message',
+  role: 'user',
+  content: [{ type: 'input_text', text }],
+});
+
+/** A body in Codex's field order (client_metadata last). */
+function body(input: unknown[], turn: number, fields: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      model: 'gpt-6.2-sol',
+      stream: true,
+      input,
+      tool_choice: 'auto',
+      store: false,
+      include: ['reasoning.encrypted_content'],
+      prompt_cache_key: 's1',
+      ...fields,
+      client_metadata: { turn_id: `t${turn}`, 'x-codex-turn-metadata': `{"turn":${turn}}` },
+    }),
+  );
+}
+
+const history = [
+  item('first "quoted" \\ text'),
+  { type: 'reasoning', encrypted_content: 'gAAA]}' },
+];
+const answer = {
+  type: 'message',
+  role: 'assistant',
+  content: [{ type: 'output_text', text: 'ok' }],
+};
+
+describe('bodyLayout and extensionOf', () => {
+  it('reads a follow-up as the previous input plus the new items, with its client_metadata', () => {
+    const layout = bodyLayout(body(history, 1))!;
+    expect(layout).not.toBeNull();
+    const next = body([...history, answer, item('second')], 2);
+    const extension = extensionOf(layout, next)!;
+    expect(extension.added).toEqual([answer, item('second')]);
+    expect(extension.clientMetadata).toEqual({
+      turn_id: 't2',
+      'x-codex-turn-metadata': '{"turn":2}',
+    });
+    // And the turn after: the layout carries over without a full scan.
+    const third = body([...history, answer, item('second'), answer, item('third')], 3);
+    expect(extensionOf(extension.layout, third)?.added).toEqual([answer, item('third')]);
+    // Nothing new at all is an extension with no items.
+    expect(extensionOf(layout, body(history, 9))?.added).toEqual([]);
+  });
+
+  it('parses only the new items and client_metadata of a 300 KB follow-up', () => {
+    const long = Array.from({ length: 300 }, (_, index) => item(`${index}: ${'x'.repeat(1000)}`));
+    const layout = bodyLayout(body(long, 1))!;
+    const next = body([...long, answer, item('second')], 2);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(extensionOf(layout, next)?.added).toHaveLength(2);
+      const parsed = parse.mock.calls.map(([text]) => String(text).length);
+      expect(parsed.length).toBeGreaterThan(0);
+      expect(Math.max(...parsed)).toBeLessThan(500);
+      expect(next.length).toBeGreaterThan(300_000);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it.each([
+    ['another model', body([...history, answer], 2, { model: 'gpt-5' })],
+    ['an extra field', body([...history, answer], 2, { text: { verbosity: 'low' } })],
+    ['an earlier item changed', body([item('first'), history[1], answer], 2)],
+    ['an item removed', body([history[0], answer], 2)],
+    ['a shorter history', body([history[0]], 2)],
+    [
+      'not JSON after the prefix',
+      Buffer.concat([body(history, 1).subarray(0, 80), Buffer.from(',{]')]),
+    ],
+    [
+      'no client_metadata',
+      Buffer.from(
+        JSON.stringify({ model: 'gpt-6.2-sol', stream: true, input: [...history, answer] }),
+      ),
+    ],
+  ])('is not an extension: %s', (_name, next) => {
+    expect(extensionOf(bodyLayout(body(history, 1))!, next)).toBeNull();
+  });
+
+  it.each([
+    ['not an object', Buffer.from('[1,2]')],
+    ['not JSON', Buffer.from('{"input":[1,2')],
+    ['no input', Buffer.from('{"model":"m"}')],
+    ['input not an array', Buffer.from('{"input":"text"}')],
+    ['an escaped key', Buffer.from('{"input":[1],"inp\\u0075t":[2]}')],
+    ['input twice', Buffer.from('{"input":[1],"input":[2]}')],
+  ])('has no layout: %s', (_name, raw) => {
+    expect(bodyLayout(raw)).toBeNull();
+  });
+
+  it('accepts an extension only when the parsed bodies agree, over 2 000 generated follow-ups', () => {
+    let state = 5;
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    let accepted = 0;
+    for (let round = 0; round < 2000; round += 1) {
+      const previous = body(history, 1);
+      const text = body([...history, answer, item(`turn ${round}`)], 2).toString();
+      // Mutate one byte somewhere (or nothing), the way a real difference would show.
+      const at = Math.floor(next() * text.length);
+      const mutated =
+        next() < 0.3
+          ? text
+          : text.slice(0, at) +
+            String.fromCharCode(32 + Math.floor(next() * 90)) +
+            text.slice(at + 1);
+      const extension = extensionOf(bodyLayout(previous)!, Buffer.from(mutated));
+      if (extension === null) continue;
+      accepted += 1;
+      const before = JSON.parse(previous.toString()) as Record<string, unknown>;
+      const after = JSON.parse(mutated) as Record<string, unknown>;
+      expect(after['input']).toEqual([...(before['input'] as unknown[]), ...extension.added]);
+      expect(after['client_metadata']).toEqual(extension.clientMetadata);
+      const { input: _a, client_metadata: _b, ...fieldsBefore } = before;
+      const { input: _c, client_metadata: _d, ...fieldsAfter } = after;
+      expect(fieldsAfter).toEqual(fieldsBefore);
+    }
+    expect(accepted).toBeGreaterThan(600);
+  });
+});
