@@ -198,6 +198,9 @@ export function isCiphertextRejection(status: number, text: string): boolean {
     : false;
 }
 
+const blobKey = Buffer.from('"encrypted_content"');
+const doneEvent = Buffer.from('response.output_item.done');
+
 /**
  * Watches an SSE answer as it streams past and reports every bound blob the upstream minted
  * (`response.output_item.done` with a reasoning or compaction item). Feed it the decoded bytes
@@ -218,10 +221,17 @@ export function createCiphertextTap(onBlob: (blob: string) => void): (chunk: Buf
       ? Buffer.concat([carry, chunk.subarray(0, end)])
       : chunk.subarray(0, end);
     carry = end + 1 < chunk.length ? Buffer.from(chunk.subarray(end + 1)) : null;
-    if (complete.indexOf('"encrypted_content"') === -1) return;
-    for (const line of complete.toString('utf8').split('\n')) {
-      if (!line.startsWith('data:') || !line.includes('"encrypted_content"')) continue;
-      if (!line.includes('response.output_item.done')) continue;
+    // Only the lines holding a blob are decoded, not the whole chunk: most of a stream is text.
+    let found = complete.indexOf(blobKey);
+    while (found !== -1) {
+      const start = complete.lastIndexOf(10, found) + 1;
+      const newline = complete.indexOf(10, found);
+      const lineEnd = newline === -1 ? complete.length : newline;
+      found = newline === -1 ? -1 : complete.indexOf(blobKey, newline);
+      const done = complete.indexOf(doneEvent, start);
+      if (done === -1 || done > lineEnd) continue;
+      const line = complete.toString('utf8', start, lineEnd);
+      if (!line.startsWith('data:')) continue;
       let event: { type?: unknown; item?: { type?: unknown; encrypted_content?: unknown } };
       try {
         event = JSON.parse(line.slice(5)) as typeof event;

@@ -653,8 +653,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (status >= 500) engine.noteFailure(pick.profile, status);
           ticket.commit(pick, excluded);
           response.writeHead(status, responseHeaders(upstream.headers, pick));
-          // Flush the head now: an SSE client sees the status before the first event.
-          response.flushHeaders();
+          // An SSE client must see the status before the first event: flush the head now, unless
+          // that event is already here (usual: it came in the same read as the upstream's head);
+          // then the head goes out with it in one write instead of a packet of its own.
+          if (upstream.body.readableLength === 0) response.flushHeaders();
           upstream.body.once('data', () => {
             firstByteAt = clock.now();
           });
