@@ -1,21 +1,28 @@
-// The long-session hot path with realistic bodies: 64 concurrent streams whose every request
-// extends its session as Codex does (the whole history re-sent, `session-id` and
-// `x-codex-turn-metadata` headers, reasoning ciphertext included), with ~40 KB and ~300 KB bodies.
-// Three proxies run side by side, each in its own process: a bare undici pass-through (the floor),
-// the router with zstd request bodies off, and the router as shipped (zstd on). Each repetition runs
-// every (size, proxy) pair once, in a rotating order, so the machine's drift hits all alike; the
-// report gives min / median / max over the repetitions of each ratio against the bare proxy
-// measured in the same repetition: throughput, and CPU per request (from /proc, Linux only).
-// The CPU spent compressing is the difference between the two routers, and it runs on libuv's
-// thread pool (it shows in the process's CPU, not on its event loop).
+// The long-session hot path with realistic bodies: 64 concurrent Codex sessions, each request
+// extending its session as Codex 0.171 does — the whole history re-sent, plus the items the last
+// response added (read from its `response.output_item.done` events) and a new user message — in
+// Codex's request shape (docs/codex-0.169-request.json: the same headers, a 22-key
+// `x-codex-turn-metadata` with a new turn id per request, the body's fields in Codex's order, the
+// tools as an `additional_tools` input item, reasoning items with this account's ciphertext),
+// starting at ~40 KB and at ~300 KB. Four proxies run side by side, each in its own process: a
+// bare undici pass-through (the floor), the router with zstd request bodies off, the router as
+// shipped (zstd on), and the router with the Responses-over-WebSocket upstream on
+// (CODEX_LAB_UPSTREAM_WEBSOCKET=on: after a session's first turn, only the new items go up).
+// Each repetition runs every (size, proxy) pair once, in a rotating order, with fresh sessions,
+// so the machine's drift hits all alike; the report gives min / median / max over the repetitions
+// of each ratio against the bare proxy measured in the same repetition: throughput, and CPU per
+// request (from /proc, Linux only). The CPU is also split by thread (/proc/PID/task): the event
+// loop, libuv's thread pool (where zlib's asynchronous zstd runs) and V8's helper threads.
 //
 //   node bench/proxy-bodies.mjs [--repetitions N] [--requests N] [--no-write]
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { mintEncryptedContent } from '../test/fakes/ciphertext.ts';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
+import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
 import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
 import { seedBenchLab, startBareProxy, startRouter } from './helpers/router.mjs';
 
@@ -29,104 +36,270 @@ const concurrency = 64;
 const writeResults = !process.argv.includes('--no-write');
 const repoRoot = resolve(import.meta.dirname, '..');
 const sizes = [40, 300];
+const loadAtStart = loadavg()
+  .map((value) => value.toFixed(1))
+  .join(', ');
 
 const fake = await startFakeChatGpt({
-  accounts: [{ email: 'bodies-a@example.com', usagePerTurn: 0, reply: 'ok' }],
+  accounts: [
+    {
+      email: 'bodies-a@example.com',
+      usagePerTurn: 0,
+      reasoning: true,
+      reply: 'I changed the handler to validate the request body first; the tests pass now.',
+    },
+  ],
 });
-const { root, seeded, env, routerToken } = await seedBenchLab(fake, 'codex-lab-bodies-', [
-  { name: 'a', email: 'bodies-a@example.com' },
-]);
-const [profile] = seeded;
+const socketSide = enableResponsesWebSocket(fake);
 const account = fake.account('bodies-a@example.com');
 
-/** A Codex-like history of ~`kb` KB: tool outputs, reasoning items with ciphertext, messages. */
-function historyOf(kb, session) {
-  const items = [];
-  let size = 0;
+// Text with the entropy of prose and code (a 600-word vocabulary, deterministic), so zstd's cost
+// and ratio are those of a real turn rather than of repeated text.
+let seed = 12_345;
+const next = () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const vocabulary = Array.from({ length: 600 }, () =>
+  Array.from({ length: 2 + Math.floor(next() * 8) }, () =>
+    String.fromCharCode(97 + Math.floor(next() * 26)),
+  ).join(''),
+);
+const punctuation = [' ', ' ', ' ', ' ', ', ', '. ', '(', ') ', ': ', '_', '.', '/', ' = ', '\n'];
+function text(length) {
+  let out = '';
+  while (out.length < length) {
+    out += vocabulary[Math.floor(next() * vocabulary.length)];
+    out += punctuation[Math.floor(next() * punctuation.length)];
+  }
+  return out.slice(0, length);
+}
+
+/** Codex 0.171's first input item: the tools, as `additional_tools`. */
+function toolsItem(count) {
+  const tools = Array.from({ length: count }, (_, index) => ({
+    type: 'function',
+    name: `tool_${index}`,
+    description: text(400),
+    parameters: {
+      type: 'object',
+      properties: Object.fromEntries(
+        Array.from({ length: 6 }, (_, field) => [
+          `field_${field}`,
+          { type: 'string', description: text(100) },
+        ]),
+      ),
+      required: ['field_0'],
+    },
+  }));
+  return { type: 'additional_tools', role: 'developer', tools };
+}
+
+/**
+ * A session's history of ~`kb` KB, serialized item by item: the tools, then turns of a user
+ * message, a reasoning item sealed for this account, a tool call and its output, and the answer.
+ */
+function historyOf(kb) {
+  const items = [toolsItem(kb >= 300 ? 40 : 14)];
+  let size = JSON.stringify(items[0]).length;
   for (let turn = 0; size < kb * 1024; turn += 1) {
-    const output = `${'src/module.ts: export function handler(request) { return request.body; }\n'.repeat(40)}`;
-    items.push(
-      { type: 'message', role: 'user', content: [{ type: 'input_text', text: `turn ${turn}` }] },
+    const reasoningId = `rs_history_${kb}_${turn}`;
+    const turnItems = [
+      {
+        type: 'message',
+        role: 'user',
+        content: [{ type: 'input_text', text: `Turn ${turn}: ${text(200)}` }],
+      },
       {
         type: 'reasoning',
-        id: `rs_${session}_${turn}`,
+        id: reasoningId,
         summary: [],
-        // Sealed for the account that serves every request here, as the upstream minted it.
-        encrypted_content: mintEncryptedContent(fake, account, `rs_${session}_${turn}`),
+        encrypted_content: mintEncryptedContent(fake, account, reasoningId),
       },
-      { type: 'function_call_output', call_id: `call_${turn}`, output },
+      {
+        type: 'function_call',
+        name: 'exec_command',
+        arguments: JSON.stringify({ cmd: `rg handler src/module_${turn}.ts` }),
+        call_id: `call_${turn}`,
+      },
+      { type: 'function_call_output', call_id: `call_${turn}`, output: text(6000) },
       {
         type: 'message',
         role: 'assistant',
-        content: [{ type: 'output_text', text: `Done with turn ${turn}.` }],
+        content: [{ type: 'output_text', text: text(300) }],
       },
-    );
-    size += output.length + 1400;
+    ];
+    for (const item of turnItems) size += JSON.stringify(item).length + 1;
+    items.push(...turnItems);
+  }
+  return items.map((item) => JSON.stringify(item)).join(',');
+}
+
+const histories = new Map(sizes.map((kb) => [kb, historyOf(kb)]));
+
+/** Codex 0.171's turn metadata for one request (22 keys; the turn id changes per request). */
+function turnMetadata(session, turn) {
+  const turnId = `019a${turn.toString(16).padStart(4, '0')}-733a-7a10-b748-b1a2c14d8aa5`;
+  return JSON.stringify({
+    installation_id: 'faafedb4-b152-4245-8ebe-afbf8ea471c7',
+    session_id: session,
+    thread_id: session,
+    agent_name: '/root',
+    turn_id: turnId,
+    window_id: `${session}:0`,
+    window_number: 0,
+    context_window_id: '019a0c5e-72f4-7472-bc14-d291904496bd',
+    request_kind: 'turn',
+    history_initialization: turn === 0 ? 'new' : 'resumed',
+    root_turn_id: turnId,
+    thread_source: 'user',
+    turn_trigger: 'exec',
+    sandbox: 'seccomp',
+    sandbox_mode: 'workspace-write',
+    auto_review_enabled: false,
+    node_repl_auto_review_required: false,
+    node_repl_disabled: false,
+    workspaces: { '/home/dev/repo': { has_changes: turn > 0 } },
+    turn_started_at_unix_ms: Date.now(),
+    analytics_enabled: true,
+    model: 'gpt-6.2-sol',
+  });
+}
+
+/** One Codex session: its request bodies and headers, turn by turn. */
+function codexSession(session, kb) {
+  let input = histories.get(kb);
+  let turn = 0;
+  return {
+    /** The next request: the body (Codex's field order) and Codex's headers. */
+    request() {
+      const metadata = turnMetadata(session, turn);
+      const body = `{"model":"gpt-6.2-sol","stream":true,"input":[${input}],"tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"medium","context":"all_turns"},"store":false,"include":["reasoning.encrypted_content"],"prompt_cache_key":"${session}","text":{"verbosity":"low"},"client_metadata":${JSON.stringify({ session_id: session, turn_id: `turn-${turn}`, 'x-codex-turn-metadata': metadata })}}`;
+      const headers = {
+        'x-codex-beta-features': 'remote_compaction_v2',
+        'x-codex-window-id': `${session}:0`,
+        'x-codex-turn-metadata': metadata,
+        'x-openai-internal-codex-responses-lite': 'true',
+        'x-client-request-id': session,
+        'session-id': session,
+        'thread-id': session,
+        accept: 'text/event-stream',
+        'content-type': 'application/json',
+        originator: 'codex_exec',
+        'user-agent': 'codex_exec/0.171.0 (Debian 12.0.0; x86_64) xterm (codex_exec; 0.171.0)',
+      };
+      return { body, headers };
+    },
+    /** The answer came: its output items and the next user message extend the input. */
+    answered(outputItems) {
+      turn += 1;
+      const added = [
+        ...outputItems,
+        {
+          type: 'message',
+          role: 'user',
+          content: [{ type: 'input_text', text: `Turn ${turn}: ${text(1500)}` }],
+        },
+      ];
+      input += `,${added.map((item) => JSON.stringify(item)).join(',')}`;
+    },
+  };
+}
+
+/** The items a streamed answer added (its `response.output_item.done` events), as Codex reads them. */
+function outputItemsOf(answer) {
+  const items = [];
+  for (const block of answer.split('\n\n')) {
+    const data = block.split('\n').find((line) => line.startsWith('data: '));
+    if (!data || !data.includes('"response.output_item.done"')) continue;
+    items.push(JSON.parse(data.slice(6)).item);
   }
   return items;
 }
 
-const bodies = new Map();
-for (const kb of sizes) {
-  const perSlot = [];
-  for (let slot = 0; slot < concurrency; slot += 1) {
-    const session = `bodies-${kb}-${slot}`;
-    perSlot.push({
-      session,
-      text: JSON.stringify({
-        model: 'gpt-6.2-sol',
-        stream: true,
-        store: false,
-        include: ['reasoning.encrypted_content'],
-        prompt_cache_key: session,
-        input: historyOf(kb, session),
-      }),
-    });
-  }
-  bodies.set(kb, perSlot);
-}
-
-async function run(baseUrl, headers, kb, count) {
+let runNumber = 0;
+async function run(proxy, kb, count) {
+  runNumber += 1;
   const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
-  let next = 0;
+  let sent = 0;
   let failures = 0;
+  let bytesUp = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, slot) => {
-      const { session, text } = bodies.get(kb)[slot];
+      // A fresh session per run: its first turn goes in full, the next ones extend it.
+      const session = codexSession(
+        `019a${runNumber.toString(16).padStart(4, '0')}-${slot.toString(16).padStart(4, '0')}-7c1-b961-fbcd4ef19122`,
+        kb,
+      );
       for (;;) {
-        if (next++ >= count) return;
-        const response = await request(`${baseUrl}/backend-api/codex/responses`, {
+        if (sent++ >= count) return;
+        const { body, headers } = session.request();
+        bytesUp += Buffer.byteLength(body);
+        const response = await request(`${proxy.url}/backend-api/codex/responses`, {
           method: 'POST',
           dispatcher,
-          headers: {
-            ...headers,
-            'content-type': 'application/json',
-            accept: 'text/event-stream',
-            'session-id': session,
-            'x-codex-turn-metadata': JSON.stringify({ session_id: session, model: 'gpt-6.2-sol' }),
-          },
-          body: text,
+          headers: { ...headers, ...proxy.headers },
+          body,
         });
         let answer = '';
         for await (const chunk of response.body) answer += chunk;
-        if (response.statusCode !== 200 || !answer.includes('response.completed')) failures += 1;
+        if (response.statusCode !== 200 || !answer.includes('response.completed')) {
+          failures += 1;
+          return;
+        }
+        session.answered(outputItemsOf(answer));
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
   await dispatcher.close();
-  return { rps: count / seconds, failures };
+  const incremental = socketSide.turns.filter((turn) => turn.previousResponseId).length;
+  const frames = socketSide.turns.length;
+  // The fake keeps what it received for tests; a benchmark only needs the counts.
+  fake.requests.length = 0;
+  socketSide.turns.length = 0;
+  return { rps: count / seconds, failures, meanBody: bytesUp / count, frames, incremental };
+}
+
+/**
+ * CPU seconds so far of each thread group of a process, from /proc/PID/task: the main thread
+ * (the event loop), libuv's thread pool (`libuv-worker`) and the rest (V8's platform workers:
+ * garbage collection, compilation).
+ */
+function readThreadCpu(pid) {
+  const groups = { loop: 0, pool: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      if (tid === String(pid)) groups.loop += seconds;
+      else if (name.startsWith('libuv-worker')) groups.pool += seconds;
+      else groups.other += seconds;
+    }
+  } catch {
+    return undefined;
+  }
+  return groups;
 }
 
 const upstreamOrigin = new URL(fake.backendUrl).origin;
-// A second lab over the same fake account: `serve` runs one router per home.
-const second = await seedBenchLab(fake, 'codex-lab-bodies-zstd-', [
-  { name: 'a', email: 'bodies-a@example.com' },
-]);
+const labs = [];
+async function lab(prefix) {
+  const seeded = await seedBenchLab(fake, prefix, [{ name: 'a', email: 'bodies-a@example.com' }]);
+  labs.push(seeded);
+  return seeded;
+}
+const plainLab = await lab('codex-lab-bodies-plain-');
+const shippedLab = await lab('codex-lab-bodies-zstd-');
+const socketLab = await lab('codex-lab-bodies-websocket-');
+const [profile] = plainLab.seeded;
 const bare = await startBareProxy(upstreamOrigin, concurrency * 2);
-const plainRouter = await startRouter({ ...env, CODEX_LAB_UPSTREAM_ZSTD: 'off' });
-const shippedRouter = await startRouter(second.env);
+const plainRouter = await startRouter({ ...plainLab.env, CODEX_LAB_UPSTREAM_ZSTD: 'off' });
+const shippedRouter = await startRouter(shippedLab.env);
+const socketRouter = await startRouter({ ...socketLab.env, CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' });
 
 const proxies = [
   {
@@ -142,51 +315,73 @@ const proxies = [
     name: 'router, zstd off',
     url: plainRouter.url,
     pid: plainRouter.pid,
-    headers: { authorization: `Bearer ${await routerToken()}` },
+    headers: { authorization: `Bearer ${await plainLab.routerToken()}` },
   },
   {
     name: 'router, zstd on',
     url: shippedRouter.url,
     pid: shippedRouter.pid,
-    headers: { authorization: `Bearer ${await second.routerToken()}` },
+    headers: { authorization: `Bearer ${await shippedLab.routerToken()}` },
+  },
+  {
+    name: 'router, WebSocket on',
+    url: socketRouter.url,
+    pid: socketRouter.pid,
+    headers: { authorization: `Bearer ${await socketLab.routerToken()}` },
   },
 ];
 
-/** Per (size, proxy): throughput and CPU seconds per request of the proxy process, per repetition. */
+/** Per (size, proxy): throughput, CPU seconds per request (whole process, and per thread group). */
 const results = new Map();
 const key = (kb, name) => `${kb}:${name}`;
 let failures = 0;
+const meanBodies = new Map();
+const frames = { all: 0, incremental: 0 };
 try {
   for (let repetition = -1; repetition < repetitions; repetition += 1) {
     const pairs = sizes.flatMap((kb) => proxies.map((proxy) => ({ kb, proxy })));
     const offset = repetition + 1;
     const order = pairs.map((_, index) => pairs[(index + offset) % pairs.length]);
     for (const { kb, proxy } of order) {
+      const count = repetition < 0 ? concurrency * 2 : requestsPerRun;
       const before = readProcessStats(proxy.pid);
-      const result = await run(
-        proxy.url,
-        proxy.headers,
-        kb,
-        repetition < 0 ? concurrency : requestsPerRun,
-      );
+      const threadsBefore = readThreadCpu(proxy.pid);
+      const result = await run(proxy, kb, count);
       const after = readProcessStats(proxy.pid);
+      const threadsAfter = readThreadCpu(proxy.pid);
       if (repetition < 0) continue;
+      if (proxy.name === 'router, WebSocket on') {
+        frames.all += result.frames;
+        frames.incremental += result.incremental;
+      }
       failures += result.failures;
-      const entry = results.get(key(kb, proxy.name)) ?? { rps: [], cpu: [] };
+      meanBodies.set(kb, result.meanBody);
+      const entry = results.get(key(kb, proxy.name)) ?? {
+        rps: [],
+        cpu: [],
+        loop: [],
+        pool: [],
+        other: [],
+      };
       entry.rps.push(result.rps);
-      entry.cpu.push(
-        before && after ? (after.cpuSeconds - before.cpuSeconds) / requestsPerRun : NaN,
-      );
+      entry.cpu.push(before && after ? (after.cpuSeconds - before.cpuSeconds) / count : NaN);
+      for (const group of ['loop', 'pool', 'other']) {
+        entry[group].push(
+          threadsBefore && threadsAfter
+            ? (threadsAfter[group] - threadsBefore[group]) / count
+            : NaN,
+        );
+      }
       results.set(key(kb, proxy.name), entry);
     }
   }
 } finally {
+  await socketRouter.close();
   await shippedRouter.close();
   await plainRouter.close();
   await bare.close();
   await fake.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(second.root, { recursive: true, force: true });
+  for (const { root } of labs) await rm(root, { recursive: true, force: true });
 }
 
 const format = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -198,11 +393,11 @@ const ratios = (kb, name, field) => {
   return mine.map((value, index) => value / floor[index]);
 };
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent streams, each request re-sending its session's whole history as Codex does (~${sizes.join(' KB and ~')} KB, with reasoning ciphertext, session and model in headers); per repetition every (size, proxy) pair runs ${requestsPerRun} requests in a rotating order after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the end: ${loadavg()
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent Codex sessions in Codex 0.171's request shape, each request extending its session (the last answer's output items and a new user message; mean body ${sizes.map((kb) => `~${kb} KB: ${(meanBodies.get(kb) / 1024).toFixed(1)} KB`).join(', ')}); per repetition every (size, proxy) pair runs ${requestsPerRun} requests with fresh sessions, in a rotating order, after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the start: ${loadAtStart}; at the end: ${loadavg()
     .map((value) => value.toFixed(1))
     .join(
       ', ',
-    )} on ${cpus().length} cores (the fake, the load generator and the three proxies share them). ${failures} failed requests.`,
+    )} on ${cpus().length} cores (the fake, the load generator and the four proxies share them). ${failures} failed requests.`,
   '',
   '| body | proxy | requests/s (median) | CPU ms per request (median) | throughput / bare | CPU per request / bare |',
   '|---|---|---|---|---|---|',
@@ -216,15 +411,31 @@ for (const kb of sizes) {
     );
   }
 }
-const compressing = (kb) => {
-  const on = results.get(key(kb, 'router, zstd on')).cpu;
-  const off = results.get(key(kb, 'router, zstd off')).cpu;
+lines.push(
+  '',
+  'Where each process spends its CPU, ms per request (median over the repetitions): the event loop (main thread), libuv’s thread pool, V8’s helper threads (garbage collection, compilation).',
+  '',
+  '| body | proxy | event loop | thread pool | V8 helpers |',
+  '|---|---|---|---|---|',
+);
+for (const kb of sizes) {
+  for (const proxy of proxies) {
+    const entry = results.get(key(kb, proxy.name));
+    lines.push(
+      `| ~${kb} KB | ${proxy.name} | ${format(percentile(entry.loop, 50) * 1000, 3)} | ${format(percentile(entry.pool, 50) * 1000, 3)} | ${format(percentile(entry.other, 50) * 1000, 3)} |`,
+    );
+  }
+}
+const difference = (kb, field) => {
+  const on = results.get(key(kb, 'router, zstd on'))[field];
+  const off = results.get(key(kb, 'router, zstd off'))[field];
   return on.map((value, index) => (value - off[index]) * 1000);
 };
 lines.push(
   '',
-  `- CPU spent compressing request bodies (router zstd on − off, ms per request, min / median / max): ~40 KB ${range(compressing(40), 3)}; ~300 KB ${range(compressing(300), 3)}. It runs on libuv's thread pool (zlib's asynchronous API), not on the event loop.`,
-  '- Targets: throughput ≥ 0.9× and CPU per request ≤ 1.2× the bare proxy, at both sizes. With zstd on, the throughput ratio also carries the fake upstream decompressing every body on the same cores (the real upstream does that on its own machines); what compression buys is upload bytes on the user’s uplink (about 2.9× fewer on a Codex turn), which loopback cannot show.',
+  `- CPU spent compressing request bodies (router zstd on − zstd off, ms per request, min / median / max): ~40 KB ${range(difference(40, 'cpu'), 3)} in all, of which on the thread pool ${range(difference(40, 'pool'), 3)} and on the event loop ${range(difference(40, 'loop'), 3)}; ~300 KB ${range(difference(300, 'cpu'), 3)} in all, thread pool ${range(difference(300, 'pool'), 3)}, event loop ${range(difference(300, 'loop'), 3)}.`,
+  `- The WebSocket router sent ${frames.all} \`response.create\` frames for ${repetitions * sizes.length * requestsPerRun} requests, ${frames.incremental} of them incremental (\`previous_response_id\` and only the new items; each session's first turn goes in full).`,
+  '- Targets: throughput ≥ 0.9× and CPU per request ≤ 1.2× the bare proxy, at both sizes. With zstd on, the throughput ratio also carries the fake upstream decompressing every body on the same cores (the real upstream does that on its own machines); with the WebSocket upstream the fake parses only the new items, which flatters that variant’s throughput the same way. What compression and the WebSocket buy is upload bytes on the user’s uplink (bench/upload-bytes.mjs), which loopback cannot show.',
   '',
 );
 const section = lines.join('\n');
