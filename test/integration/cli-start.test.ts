@@ -1,0 +1,69 @@
+/**
+ * `codex-lab list` starts lean (docs/benchmarks.md, "CLI cold start"): it loads the entry, the
+ * Node-version guard and the one bundle file, and none of the code only other commands use (the
+ * HTTP stack, the keychain, crypto, child processes, workers). The time itself is measured by
+ * bench/cli-cold-start.mjs; this counts what is loaded, which does not depend on the machine.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labPaths } from '../../core/home/paths.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { makeTempHome, repoRoot, runCodexLab } from '../helpers/cli.ts';
+import { makeAuth } from '../helpers/profile-auth.ts';
+
+const reporter = pathToFileURL(join(repoRoot, 'test/helpers/module-load-report.mjs')).href;
+
+/** Builtins that only other commands need; each costs milliseconds to load. */
+const heavyBuiltins = [
+  'crypto',
+  'child_process',
+  'http',
+  'https',
+  'http2',
+  'zlib',
+  'worker_threads',
+  'internal/fs/streams',
+  'internal/deps/undici/undici',
+];
+
+describe('codex-lab list at start-up', () => {
+  let home: string;
+  beforeEach(async () => {
+    home = await makeTempHome();
+    const store = new ProfileStore({ paths: labPaths(home) });
+    for (const index of [1, 2, 3]) {
+      await store.saveSignIn({
+        auth: makeAuth({ email: `user${index}@example.com`, accountId: `acct-${index}` }),
+        requestedName: null,
+      });
+    }
+  });
+  afterEach(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it.each([[['list']], [['list', '--json']]])(
+    '%j loads three module files and no heavy builtin',
+    async (args) => {
+      const report = join(home, 'module-report.json');
+      const run = await runCodexLab(args, {
+        home,
+        env: { NODE_OPTIONS: `--import=${reporter}`, CODEX_LAB_TEST_MODULE_REPORT: report },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('user3');
+      const loaded = JSON.parse(await readFile(report, 'utf8')) as {
+        files: string[];
+        builtins: string[];
+      };
+      expect(loaded.files.map((url) => url.slice(pathToFileURL(repoRoot).href.length))).toEqual([
+        '/bin/codex-lab.mjs',
+        '/scripts/node-runtime.mjs',
+        '/dist/cli/cli.mjs',
+      ]);
+      expect(loaded.builtins.filter((name) => heavyBuiltins.includes(name))).toEqual([]);
+    },
+  );
+});
