@@ -137,7 +137,7 @@ if (flags.json) {
   );
   console.log(`load average at start ${loads(load.start)}, at end ${loads(load.end)}`);
   for (const [name, values] of Object.entries(result.ms)) {
-    const label = name === 'node' ? 'node -e 0' : `list ${name}`;
+    const label = name === 'node' ? 'node -e 0' : before === undefined ? 'list' : `list ${name}`;
     console.log(`${label.padEnd(22)} ms min / median / max: ${row(values, 1)}`);
   }
   for (const [name, values] of Object.entries(result.ratios)) {

@@ -15,7 +15,8 @@ if (isSupportedNode(process.version)) {
   // Reuses V8's compiled code across runs (Node >= 22.1): compiling the bundle would otherwise be
   // a large part of a cold start. NODE_COMPILE_CACHE, when set, has Node enable it at its own
   // folder before this runs (see docs/benchmarks.md, "CLI cold start").
-  if (!process.env.NODE_COMPILE_CACHE) module.enableCompileCache?.(compileCacheDir());
+  const cacheFolder = process.env.NODE_COMPILE_CACHE ? null : compileCacheDir();
+  if (cacheFolder !== null) module.enableCompileCache?.(cacheFolder);
   const bundle = new URL('../dist/cli/cli.mjs', import.meta.url);
   // node:fs through require(): an import of it reads every export, and reading fs.ReadStream
   // loads the file streams, which no command needs at start.

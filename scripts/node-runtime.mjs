@@ -44,10 +44,16 @@ export function nodeCacheDir(env = process.env) {
 /**
  * Where `codex-lab` keeps Node's compile cache (V8 code for its bundle): in the user's own cache
  * folder, not Node's default under the shared temporary folder, where another local user could
- * create the folder first and plant code that this user's process would then run.
+ * create the folder first and plant code that this user's process would then run. Null when the
+ * user's home folder cannot be found.
  */
 export function compileCacheDir(env = process.env) {
-  return join(userCacheDir(env), 'codex-lab', 'compile-cache');
+  try {
+    return join(userCacheDir(env), 'codex-lab', 'compile-cache');
+  } catch {
+    // No HOME and no home folder in the user database: run without the cache rather than fail.
+    return null;
+  }
 }
 
 /** The cached Node 24 binary, or null when set-up has not installed it. */

@@ -3,8 +3,10 @@
  * Node-version guard and the one bundle file, and none of the code only other commands use (the
  * HTTP stack, the keychain, crypto, child processes, workers). The time itself is measured by
  * bench/cli-cold-start.mjs; this counts what is loaded, which does not depend on the machine.
+ * Node's compile cache is kept in the user's own cache folder, never the shared temporary one.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,4 +68,27 @@ describe('codex-lab list at start-up', () => {
       expect(loaded.builtins.filter((name) => heavyBuiltins.includes(name))).toEqual([]);
     },
   );
+
+  it("keeps Node's compile cache in the user's cache folder (0600), not the shared temporary one", async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'codex-lab-compile-cache-'));
+    try {
+      const cache = join(scratch, 'cache');
+      const temporary = join(scratch, 'tmp');
+      const run = await runCodexLab(['list'], {
+        home,
+        env: { XDG_CACHE_HOME: cache, TMPDIR: temporary, NODE_COMPILE_CACHE: undefined },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const folder = join(cache, 'codex-lab', 'compile-cache');
+      const [tag] = await readdir(folder);
+      const entries = await readdir(join(folder, tag!));
+      expect(entries.length).toBeGreaterThan(0);
+      for (const entry of entries) {
+        expect((await stat(join(folder, tag!, entry))).mode & 0o777).toBe(0o600);
+      }
+      await expect(readdir(temporary)).rejects.toThrow();
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
 });
