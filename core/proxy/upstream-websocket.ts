@@ -344,17 +344,40 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       return { ok: false, code: 'too_large', message: `the turn is ${bytes} bytes over WebSocket` };
     }
 
+    /** The turn as a full `response.create` (a resume sends it so): parsed only when needed. */
+    const fullFrame = (): string => {
+      if (suffix === null) return text;
+      const whole = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      const { input, stream: _stream, background: _background, ...rest } = whole;
+      return JSON.stringify({
+        type: 'response.create',
+        ...rest,
+        input: Array.isArray(input) ? input : [],
+      });
+    };
+
     return new Promise((resolve) => {
+      // The socket carrying the turn now: a resume after a drop moves it to a new one.
+      let carrier = current;
       // True once output reached Codex: from then on the turn cannot be re-sent unseen.
       let started = false;
       let done = false;
       // Announcements (`response.created`, `.in_progress`) wait for the first output event.
       const held: string[] = [];
       const output: Array<Record<string, unknown>> = [];
+      // The type of each item whose `response.output_item.done` reached Codex, by output index.
+      const completed: string[] = [];
+      let lastSequence = -1;
+      // Set while the turn is resumed after a drop: what of the new response Codex already has.
+      let resumed: { skip: string[]; indexes: Set<number>; ids: Set<string> } | null = null;
       const sent: WebSocketTurnResult = {
         ok: true,
         bytesSent: bytes,
         incremental: suffix !== null,
+      };
+      const detach = (): void => {
+        carrier.socket.off('message', onMessage);
+        carrier.socket.off('close', onClose);
       };
       const finish = (
         result: WebSocketTurnResult,
@@ -363,23 +386,17 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       ): void => {
         if (done) return;
         done = true;
-        current.socket.off('message', onMessage);
-        current.socket.off('close', onClose);
+        detach();
         signal.removeEventListener('abort', onAbort);
         if (started && ending === 'end') sink.end();
         else if (started && ending === 'abort') sink.abort();
-        if (keep) idle(current);
-        else forget(current);
+        if (keep) idle(carrier);
+        else forget(carrier);
         resolve(result);
       };
       const onAbort = () => finish(sent, false);
       const onClose = () => {
-        if (started) {
-          // Output already reached Codex: cut its stream as a dropped HTTP stream is cut; Codex
-          // retries the turn, and this socket (and its previous_response_id) is gone, so the
-          // retry goes in full on a new one.
-          finish(sent, false, 'abort');
-        } else {
+        if (!started) {
           finish(
             {
               ok: false,
@@ -388,11 +405,66 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
             },
             false,
           );
+        } else if (resumed === null && !signal.aborted) {
+          void resume();
+        } else {
+          // A second drop, or one the resume cannot hide: cut Codex's stream as a dropped HTTP
+          // stream is cut, so Codex retries the turn itself; this socket is gone, so the retry
+          // goes in full on a new one.
+          finish(sent, false, 'abort');
         }
       };
+
+      /**
+       * Output already reached Codex when the socket dropped. Codex keeps every item whose
+       * `output_item.done` it received (its own retry would record them twice), so the router
+       * sends the same full turn once more on a new socket and relays the new response as the
+       * rest of the same stream: its announcements and its first items, the ones Codex already
+       * holds (same position, same type), are left out; the rest follows, numbered on.
+       */
+      async function resume(): Promise<void> {
+        detach();
+        forget(carrier);
+        resumed = { skip: [...completed], indexes: new Set(), ids: new Set() };
+        makeRoom();
+        const opened = await open(key, handshakeHeaders, signal);
+        if (!('socket' in opened)) return finish(sent, false, 'abort');
+        if (done) return void opened.socket.terminate();
+        carrier = opened;
+        entries.set(key, carrier);
+        touch(carrier);
+        carrier.busy = true;
+        const full = fullFrame();
+        if (Buffer.byteLength(full) > carrier.maxMessageBytes) return finish(sent, false, 'abort');
+        carrier.socket.on('message', onMessage);
+        carrier.socket.on('close', onClose);
+        carrier.socket.send(full);
+      }
+
+      /** While resumed: false for an event of an item Codex already holds (or an announcement). */
+      const wanted = (type: string, event: Record<string, unknown>): boolean | 'mismatch' => {
+        if (resumed === null) return true;
+        if (announcements.has(type)) return false;
+        const index = typeof event['output_index'] === 'number' ? event['output_index'] : null;
+        const item = event['item'] as { id?: unknown; type?: unknown } | undefined;
+        if (
+          type === 'response.output_item.added' &&
+          index !== null &&
+          index < resumed.skip.length
+        ) {
+          if (item?.type !== resumed.skip[index]) return 'mismatch';
+          resumed.indexes.add(index);
+          if (typeof item?.id === 'string') resumed.ids.add(item.id);
+          return false;
+        }
+        if (index !== null && resumed.indexes.has(index)) return false;
+        const itemId = event['item_id'] ?? item?.id;
+        return !(typeof itemId === 'string' && resumed.ids.has(itemId));
+      };
+
       const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
         if (isBinary) return;
-        const raw = String(data);
+        let raw = String(data);
         let event: Record<string, unknown>;
         try {
           event = JSON.parse(raw) as Record<string, unknown>;
@@ -420,6 +492,18 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           );
           return;
         }
+        if (resumed !== null) {
+          const keep = type === 'error' ? 'mismatch' : wanted(type, event);
+          if (keep === 'mismatch') return finish(sent, false, 'abort');
+          if (!keep) return;
+          if (typeof event['sequence_number'] === 'number') {
+            // One stream for Codex: the new response's numbers continue the first one's.
+            lastSequence += 1;
+            raw = JSON.stringify({ ...event, sequence_number: lastSequence });
+          }
+        } else if (typeof event['sequence_number'] === 'number') {
+          lastSequence = event['sequence_number'];
+        }
         const text = `event: ${type}\ndata: ${raw}\n\n`;
         if (!started) {
           if (announcements.has(type)) {
@@ -433,13 +517,17 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         sink.event(text);
         if (type === 'response.output_item.done') {
           const item = event['item'];
-          if (typeof item === 'object' && item !== null)
+          if (typeof item === 'object' && item !== null) {
             output.push(item as Record<string, unknown>);
+            if (resumed === null) completed.push(String((item as { type?: unknown }).type));
+          }
         }
         if (type === 'response.completed') {
           const response = event['response'] as { id?: unknown } | undefined;
-          current.last =
-            typeof response?.id === 'string'
+          // After a resume, the upstream's stored response differs from what Codex holds (its
+          // first items came from the dropped one): the next turn goes in full.
+          carrier.last =
+            typeof response?.id === 'string' && resumed === null
               ? { fields, layout, output, responseId: response.id }
               : null;
           finish(sent, true, 'end');
@@ -448,7 +536,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           type === 'response.incomplete' ||
           type === 'error'
         ) {
-          current.last = null;
+          carrier.last = null;
           finish(sent, true, 'end');
         }
       };

@@ -58,6 +58,8 @@ interface Relayed {
   result: WebSocketTurnResult;
   started: IncomingHttpHeaders | null;
   events: string[];
+  /** The relayed events' sequence numbers, in order. */
+  sequence: number[];
   ending: 'end' | 'abort' | null;
 }
 
@@ -77,6 +79,7 @@ async function turn(
     result: { ok: false, code: 'busy', message: '' },
     started: null,
     events: [],
+    sequence: [],
     ending: null,
   };
   relayed.result = await current.pool.sendTurn(
@@ -86,7 +89,11 @@ async function turn(
     payload,
     {
       start: (headers) => void (relayed.started = headers),
-      event: (text) => void relayed.events.push(/^event: (.*)$/m.exec(text)![1]!),
+      event: (text) => {
+        relayed.events.push(/^event: (.*)$/m.exec(text)![1]!);
+        const data = JSON.parse(/^data: (.*)$/m.exec(text)![1]!) as { sequence_number?: number };
+        if (data.sequence_number !== undefined) relayed.sequence.push(data.sequence_number);
+      },
       quota: () => undefined,
       end: () => void (relayed.ending = 'end'),
       abort: () => void (relayed.ending = 'abort'),
@@ -183,11 +190,37 @@ describe('the upstream WebSocket pool', () => {
     expect(dropped.ending).toBeNull();
   });
 
-  it('after output was relayed, a drop cuts the stream and the next turn goes in full on a new socket', async () => {
+  it('after output was relayed, a drop resumes the turn in full on a new socket as one unbroken stream', async () => {
     const current = await world();
     expect((await turn(current, 's1')).result.ok).toBe(true);
+    // created, the reasoning item added and done (Codex records it), then the socket drops.
     current.side.frameFailures.push({ dropAfterEvents: 3 });
-    const cut = await turn(current, 's1', body('two'));
+    const resumed = await turn(current, 's1', body('two'));
+    expect(resumed.result.ok).toBe(true);
+    expect(resumed.ending).toBe('end');
+    const clean = await turn(current, 'other', body('two'));
+    // Exactly what an unbroken answer carries: the reasoning item once, then the message.
+    expect(resumed.events).toEqual(clean.events);
+    expect(resumed.sequence).toEqual(resumed.sequence.map((_value, index) => index));
+    const frames = current.side.turns.filter((frame) => frame.connection <= 2);
+    expect(
+      frames.map((frame) => [frame.connection, frame.previousResponseId === undefined]),
+    ).toEqual([
+      [1, true],
+      [1, true],
+      [2, true],
+    ]);
+    // The upstream's stored answer is not what Codex holds: the next turn goes in full again.
+    expect((await turn(current, 's1', body('three'))).result).toMatchObject({
+      ok: true,
+      incremental: false,
+    });
+  });
+
+  it('cuts the stream when the resume drops too, and the next turn goes in full on a new socket', async () => {
+    const current = await world();
+    current.side.frameFailures.push({ dropAfterEvents: 3 }, { dropAfterEvents: 1 });
+    const cut = await turn(current, 's1');
     expect(cut.result.ok).toBe(true);
     expect(cut.events).toEqual([
       'response.created',
@@ -195,10 +228,10 @@ describe('the upstream WebSocket pool', () => {
       'response.output_item.done',
     ]);
     expect(cut.ending).toBe('abort');
-    const retry = await turn(current, 's1', body('two'));
+    const retry = await turn(current, 's1');
     expect(retry.result).toMatchObject({ ok: true, incremental: false });
     expect(retry.events.at(-1)).toBe('response.completed');
     expect(current.side.turns.at(-1)!.previousResponseId).toBeUndefined();
-    expect(current.side.turns.at(-1)!.connection).toBe(2);
+    expect(current.side.turns.at(-1)!.connection).toBe(3);
   });
 });
