@@ -54,9 +54,10 @@ export interface LabConfig {
    */
   upstreamZstd: boolean;
   /**
-   * `CODEX_LAB_UPSTREAM_WEBSOCKET` (`on` or `off`, default `off`): the router carries a session's
+   * `CODEX_LAB_UPSTREAM_WEBSOCKET` (`on` or `off`, default `on`): the router carries a session's
    * turns to OpenAI over Responses over WebSocket, sending only the new items of a turn that extends
-   * the previous one (docs/routing.md, "Upstream transport").
+   * the previous one; `off` sends every turn over HTTP in full (docs/routing.md, "Upstream
+   * transport").
    */
   upstreamWebSocket: boolean;
 }
@@ -147,7 +148,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     primingPollMs,
     profile: text(env, 'CODEX_LAB_PROFILE') ?? null,
     upstreamZstd: parseSwitch(env, 'CODEX_LAB_UPSTREAM_ZSTD', true),
-    upstreamWebSocket: parseSwitch(env, 'CODEX_LAB_UPSTREAM_WEBSOCKET', false),
+    upstreamWebSocket: parseSwitch(env, 'CODEX_LAB_UPSTREAM_WEBSOCKET', true),
   };
 }
 

@@ -88,9 +88,10 @@ export interface RouterServerOptions {
   compressMinBytes?: number;
   /**
    * Carry a session's turns upstream over Responses over WebSocket, incrementally when a turn
-   * extends the previous one (`CODEX_LAB_UPSTREAM_WEBSOCKET`, default off; docs/routing.md).
+   * extends the previous one (`CODEX_LAB_UPSTREAM_WEBSOCKET`, whose default lives in
+   * core/config.ts; docs/routing.md).
    */
-  upstreamWebSocket?: boolean;
+  upstreamWebSocket: boolean;
   /** Idle upstream sockets close after this long (default 5 minutes). */
   webSocketIdleMs?: number;
   /** At most this many upstream sockets open (default 64). */

@@ -134,7 +134,10 @@ export interface E2eWorld {
   codex: (args: string[], options?: { profile?: string }) => Promise<RunResult>;
   /** Starts `codex-lab codex -- ARGS` with piped standard streams (Codex's app-server speaks on them). */
   spawnCodex: (args: string[]) => ChildProcess;
-  /** `/codex/responses` requests the fake received, in order. */
+  /**
+   * The turns the fake received on `/codex/responses`, in order, over either transport (a
+   * WebSocket turn is one `response.create` frame, `transport: 'websocket'`); handshakes excluded.
+   */
   turns: () => RecordedRequest[];
   /** Stops the router and starts a new one over the same home (it remembers nothing in memory). */
   restartRouter: () => Promise<void>;
@@ -296,7 +299,9 @@ export async function startWorld(options: {
         stdio: ['pipe', 'pipe', 'pipe'],
       }),
     turns: () =>
-      fake.requests.filter((request) => request.path.startsWith('/backend-api/codex/responses')),
+      fake.requests.filter(
+        (request) => request.path.startsWith('/backend-api/codex/responses') && !request.upgrade,
+      ),
     async restartRouter() {
       await stopRouter();
       started = await startRouter(env, workdir);

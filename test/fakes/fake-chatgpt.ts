@@ -20,6 +20,12 @@ export interface RecordedRequest {
   at: number;
   /** True for a WebSocket upgrade request (recorded before it is refused or accepted). */
   upgrade?: boolean;
+  /**
+   * `websocket` for a turn that came as a `response.create` frame on an accepted WebSocket: it is
+   * recorded as a `POST` on the responses path (the handshake's headers, the frame as its body),
+   * so a test counts turns over either transport. Absent for HTTP requests.
+   */
+  transport?: 'websocket';
 }
 
 /** What the fake does with a WebSocket upgrade on the responses path. */
@@ -62,8 +68,9 @@ export interface FakeChatGpt {
   /** Free-form state owned by the issuer and backend handlers (tokens, codes, device codes, …). */
   readonly extensions: Map<string, unknown>;
   /**
-   * WebSocket upgrades on `/backend-api/codex/responses`: `refuse` (default) answers 400 as a
-   * backend without the transport would; `accept` completes the handshake (`onUpgrade`).
+   * WebSocket upgrades on `/backend-api/codex/responses`: `accept` (default, as the real backend)
+   * completes the handshake (`onUpgrade`, the Responses-over-WebSocket side); `refuse` answers 400
+   * as a backend without the transport would.
    */
   webSocketUpgrades: WebSocketUpgradeMode;
   /** The handler an accepted upgrade goes to; without one the socket is closed after the handshake. */
@@ -75,6 +82,18 @@ export interface FakeChatGpt {
 export interface FakeChatGptOptions {
   accounts?: FakeAccountInit[];
   handlers?: FakeHandler[];
+}
+
+/** The Responses-over-WebSocket side, loaded by path as the handlers are. */
+async function enableDefaultWebSocket(fake: FakeChatGpt): Promise<void> {
+  try {
+    const module = (await import('./fake-responses-websocket.ts')) as {
+      enableResponsesWebSocket?: (fake: FakeChatGpt) => unknown;
+    };
+    module.enableResponsesWebSocket?.(fake);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  }
 }
 
 /** Starts the fake on an ephemeral loopback port. Close it in teardown. */
@@ -112,6 +131,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     },
   };
   for (const init of options.accounts ?? []) fake.addAccount(init);
+  if (!options.handlers) await enableDefaultWebSocket(fake);
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', fake.issuerUrl);

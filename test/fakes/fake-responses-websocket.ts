@@ -77,6 +77,7 @@ export interface FakeResponsesWebSocketOptions {
 }
 
 const stateKey = 'backend.responsesWebSocket';
+const disposeKey = 'backend.responsesWebSocket.dispose';
 
 /** The WebSocket side's state, once `enableResponsesWebSocket` has run. */
 export function responsesWebSocket(fake: FakeChatGpt): FakeResponsesWebSocket {
@@ -136,6 +137,9 @@ export function enableResponsesWebSocket(
   options: FakeResponsesWebSocketOptions = {},
 ): FakeResponsesWebSocket {
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  // The fake starts with this side on (as the real backend); a test may enable it again with its
+  // own options, which replaces the earlier side and its connections.
+  (fake.extensions.get(disposeKey) as (() => void) | undefined)?.();
   const server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
   const sockets = new Set<WebSocket>();
   const state: FakeResponsesWebSocket = {
@@ -182,16 +186,25 @@ export function enableResponsesWebSocket(
     handshakeAccount.set(request, account);
     server.handleUpgrade(request, socket, head, (webSocket) => {
       state.connectionsOpened += 1;
-      serveConnection(fake, state, account, webSocket, state.connectionsOpened, sockets);
+      serveConnection(fake, state, account, webSocket, state.connectionsOpened, sockets, {
+        ...request.headers,
+      });
     });
   };
 
-  const close = fake.close.bind(fake);
-  fake.close = async () => {
+  const dispose = () => {
     for (const socket of sockets) socket.terminate();
     server.close();
-    await close();
   };
+  const wrapped = fake.extensions.has(disposeKey);
+  fake.extensions.set(disposeKey, dispose);
+  if (!wrapped) {
+    const close = fake.close.bind(fake);
+    fake.close = async () => {
+      (fake.extensions.get(disposeKey) as () => void)();
+      await close();
+    };
+  }
   return state;
 }
 
@@ -202,6 +215,7 @@ function serveConnection(
   webSocket: WebSocket,
   connection: number,
   sockets: Set<WebSocket>,
+  handshakeHeaders: Record<string, string | string[] | undefined>,
 ): void {
   sockets.add(webSocket);
   const openedAt = fake.nowSeconds();
@@ -215,6 +229,16 @@ function serveConnection(
       : Array.isArray(data)
         ? Buffer.concat(data)
         : Buffer.from(data);
+    // Every frame is a turn the upstream was asked for, whatever its answer.
+    fake.requests.push({
+      method: 'POST',
+      path: '/backend-api/codex/responses',
+      headers: handshakeHeaders,
+      body: raw.toString('utf8'),
+      bytes: raw.length,
+      at: Date.now(),
+      transport: 'websocket',
+    });
     const record = (frame: Record<string, unknown>, error: string | null): void => {
       const previous = frame['previous_response_id'];
       state.turns.push({

@@ -205,10 +205,11 @@ describe('fake ChatGPT: the side endpoints Codex calls with the user’s own tok
 });
 
 describe('fake backend: WebSocket upgrades on the responses path', () => {
-  it('records an upgrade and refuses it by default', async () => {
-    const status = await new Promise<number>((resolve, reject) => {
+  const upgrade = () =>
+    new Promise<number>((resolve, reject) => {
       const request = httpRequest(`${fake.backendUrl}/codex/responses`, {
         headers: {
+          authorization: 'Bearer token-a',
           connection: 'Upgrade',
           upgrade: 'websocket',
           'sec-websocket-version': '13',
@@ -219,11 +220,18 @@ describe('fake backend: WebSocket upgrades on the responses path', () => {
         response.resume();
         resolve(response.statusCode ?? 0);
       });
-      request.on('upgrade', () => reject(new Error('the fake accepted the upgrade')));
+      request.on('upgrade', (_response, socket) => {
+        socket.destroy();
+        resolve(101);
+      });
       request.on('error', reject);
       request.end();
     });
-    expect(status).toBe(400);
-    expect(fake.requests.filter((recorded) => recorded.upgrade).length).toBe(1);
+
+  it('records every upgrade; accepts it by default, as the real backend does, and refuses it on demand', async () => {
+    expect(await upgrade()).toBe(101);
+    fake.webSocketUpgrades = 'refuse';
+    expect(await upgrade()).toBe(400);
+    expect(fake.requests.filter((recorded) => recorded.upgrade).length).toBe(2);
   });
 });

@@ -91,6 +91,7 @@ describe('a request body that stalls', () => {
       logger: silentLogger,
       port: 0,
       bodyIdleTimeoutMs: 300,
+      upstreamWebSocket: true,
     });
     try {
       const socket = connect(server.port, '127.0.0.1');

@@ -236,6 +236,9 @@ beforeAll(async () => {
     logger,
     port: 0,
     bodyLimitBytes: 1024 * 1024,
+    // These tests script the upstream's HTTP answers one by one (upstreamHandler): the HTTP relay
+    // under test. The WebSocket upstream has its own suite (proxy-websocket.test.ts).
+    upstreamWebSocket: false,
   });
 });
 

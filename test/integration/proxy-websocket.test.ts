@@ -136,7 +136,10 @@ function expectComplete(turn: Turn): void {
 
 function httpTurns(current: TestRouter): RecordedRequest[] {
   return current.fake.requests.filter(
-    (request) => request.path === '/backend-api/codex/responses' && !request.upgrade,
+    (request) =>
+      request.path === '/backend-api/codex/responses' &&
+      !request.upgrade &&
+      request.transport === undefined,
   );
 }
 
@@ -259,20 +262,23 @@ describe('upstream Responses over WebSocket', () => {
     );
   });
 
-  it('cuts the stream like a dropped HTTP stream when the connection drops after output, and the retry is full', async () => {
+  it('resumes a turn whose connection dropped after output, in full on a new socket, as one unbroken stream', async () => {
     const { current, side } = await start();
     const chat = new Conversation(current, 'cut');
     expectComplete(await chat.turn('one'));
     side.frameFailures.push('drop_after_first_event');
-    const cut = await chat.turn('two');
-    // What reached the client is a prefix of a turn, never a mix of two, and it is cut.
-    expect(cut.cut).toBe(true);
-    expect(types(cut)).not.toContain('response.completed');
-    expect(types(cut).filter((type) => type === 'response.created')).toHaveLength(1);
-    // Codex retries a stream that closed early; the retry goes in full on a new socket.
-    chat.history.pop();
-    const retry = await chat.turn('two');
-    expectComplete(retry);
+    const resumed = await chat.turn('two');
+    // Sequence numbers run on with none repeated or missing; one created, one completed.
+    expectComplete(resumed);
+    const done = resumed.events
+      .filter((event) => event.type === 'response.output_item.done')
+      .map((event) => (event.item as { type: string }).type);
+    expect(done).toEqual(['reasoning', 'message']);
+    expect(httpTurns(current)).toHaveLength(0);
+    expect(side.turns.at(-1)?.previousResponseId).toBeUndefined();
+    expect(side.connectionsOpened).toBe(2);
+    // The next turn goes in full: the upstream's stored answer is not the one the client holds.
+    expectComplete(await chat.turn('three'));
     expect(side.turns.at(-1)?.previousResponseId).toBeUndefined();
   });
 

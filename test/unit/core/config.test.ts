@@ -29,7 +29,7 @@ describe('readConfig', () => {
       primingPollMs: null,
       profile: null,
       upstreamZstd: true,
-      upstreamWebSocket: false,
+      upstreamWebSocket: true,
     });
   });
 
@@ -46,7 +46,7 @@ describe('readConfig', () => {
         CODEX_LAB_PRIMING_POLL_MS: '250',
         CODEX_LAB_PROFILE: 'work',
         CODEX_LAB_UPSTREAM_ZSTD: ' Off ',
-        CODEX_LAB_UPSTREAM_WEBSOCKET: 'on',
+        CODEX_LAB_UPSTREAM_WEBSOCKET: ' OFF ',
       }),
     ).toEqual({
       home: resolve('relative/home'),
@@ -60,7 +60,7 @@ describe('readConfig', () => {
       primingPollMs: 250,
       profile: 'work',
       upstreamZstd: false,
-      upstreamWebSocket: true,
+      upstreamWebSocket: false,
     });
   });
 
