@@ -18,7 +18,11 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
-import { createUpstreamWebSockets, type UpstreamWebSockets } from './upstream-websocket.ts';
+import {
+  createUpstreamWebSockets,
+  type UpstreamWebSockets,
+  type WebSocketTurnResult,
+} from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
@@ -398,15 +402,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     }
 
     /**
-     * Sends the turn over the (session, profile) upstream WebSocket. True when it went (its events
-     * reached Codex); false when it must go over HTTP in full, with nothing sent to Codex yet.
+     * Sends the turn over the (session, profile) upstream WebSocket. `ok` when it went (its events
+     * reached Codex); otherwise nothing reached Codex yet and the caller decides what follows.
      */
     async function viaWebSocket(
       sockets: UpstreamWebSockets,
       session: string,
       pick: ProfilePick & { ok: true },
       credentials: UpstreamCredentials,
-    ): Promise<boolean> {
+    ): Promise<WebSocketTurnResult> {
       // The bytes Codex sent, decoded but not parsed: the pool compares them with the last
       // turn's and parses only what changed (a body that is not JSON comes back as not_json).
       let whole: Buffer;
@@ -417,7 +421,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           bodyLimit,
         );
       } catch {
-        return false;
+        return { ok: false, code: 'not_json', message: 'the body could not be decoded' };
       }
       const taps: ((chunk: Buffer) => void)[] = [
         createCiphertextTap((blob) => ciphertext.record(session, pick.profile, blob)),
@@ -465,7 +469,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           'upstream WebSocket turn falls back to a full HTTP request',
         );
       }
-      return result.ok;
+      return result;
     }
 
     async function route(): Promise<void> {
@@ -523,6 +527,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           }
         }
 
+        let refreshed = false;
         if (
           webSockets !== null &&
           kind === 'responses' &&
@@ -532,11 +537,48 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           raw !== null
         ) {
           const sent = await viaWebSocket(webSockets, sessionId, pick, credentials);
-          if (sent) return;
-          if (aborter.signal.aborted) return;
+          if (sent.ok || aborter.signal.aborted) return;
+          // An answer about the account is handled as its HTTP twin would be, without sending the
+          // turn again just to hear it twice; anything else sends the turn over HTTP in full.
+          if (sent.code === 'upstream_error' && sent.status === 429) {
+            const headers = sent.headers ?? {};
+            const body = Buffer.from(sent.body ?? '{}');
+            engine.observe(pick.profile, 429, headers);
+            const limit = engine.classify429(body.toString('utf8'), headers, clock.now());
+            if (limit) {
+              engine.markLimited(pick.profile, limit, info);
+              log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
+              if (!(pick.route === 'pinned' && !pick.allowFallback)) {
+                excluded.set(pick.profile, 'usage_limit_reached');
+                continue;
+              }
+            }
+            ticket.commit(pick, excluded);
+            return sendBuffered(
+              response,
+              429,
+              { ...headers, 'content-type': 'application/json' },
+              body,
+              pick,
+            );
+          }
+          if (sent.code === 'upstream_error' && sent.status === 401) {
+            // The token, not the transport: refreshed once here, the HTTP attempt below uses it.
+            refreshed = true;
+            try {
+              credentials = await engine.refreshAfterUnauthorized(
+                pick.profile,
+                credentials.accessToken,
+              );
+            } catch (error) {
+              if (!isLabError(error)) throw error;
+              engine.noteCredentialFailure(pick.profile, error);
+              excluded.set(pick.profile, error.code);
+              continue;
+            }
+          }
         }
 
-        let refreshed = false;
         for (;;) {
           const wire = await wireBody(outgoing, rewritten);
           let upstream: Dispatcher.ResponseData;
@@ -914,7 +956,14 @@ function webSocketHeaders(
   };
   if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
   // Codex's own identity headers, so the upstream sees the client it would see natively.
-  for (const name of ['originator', 'user-agent', 'session_id', 'version']) {
+  for (const name of [
+    'originator',
+    'user-agent',
+    'session_id',
+    'session-id',
+    'thread-id',
+    'version',
+  ]) {
     const value = header(incoming[name]);
     if (value !== undefined) headers[name] = value;
   }

@@ -26,7 +26,16 @@ export type WebSocketTurnFallback =
 /** The outcome of `sendTurn`. */
 export type WebSocketTurnResult =
   | { ok: true; bytesSent: number; incremental: boolean }
-  | { ok: false; code: WebSocketTurnFallback; message: string; status?: number };
+  | {
+      ok: false;
+      code: WebSocketTurnFallback;
+      message: string;
+      status?: number;
+      /** For an `error` frame: its error as the HTTP answer's body (`{"error":…}`). */
+      body?: string;
+      /** For an `error` frame: the headers it carries (the HTTP answer's, quota included). */
+      headers?: IncomingHttpHeaders;
+    };
 
 /** Where a WebSocket turn's events go once the first one has arrived. */
 export interface WebSocketTurnSink {
@@ -133,6 +142,17 @@ export function rateLimitEventHeaders(event: Record<string, unknown>): IncomingH
     if (typeof credits['balance'] === 'string') {
       headers['x-codex-credits-balance'] = credits['balance'];
     }
+  }
+  return headers;
+}
+
+/** An error frame's `headers` object as Node's header map (string values only, names lowercased). */
+function headerValues(value: unknown): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  if (typeof value !== 'object' || value === null) return headers;
+  for (const [name, entry] of Object.entries(value)) {
+    if (typeof entry === 'string') headers[name.toLowerCase()] = entry;
+    else if (typeof entry === 'number') headers[name.toLowerCase()] = String(entry);
   }
   return headers;
 }
@@ -480,13 +500,16 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           // previous_response_not_found, websocket_connection_limit_reached, a 429, …: the
           // turn goes over HTTP in full, where the router's own handling applies.
           const status = Number(event['status'] ?? event['status_code']);
-          const error = event['error'] as { code?: unknown } | undefined;
+          const error = event['error'] as { code?: unknown; type?: unknown } | undefined;
+          const headers = event['headers'];
           finish(
             {
               ok: false,
               code: 'upstream_error',
-              message: `the upstream answered ${String(error?.code ?? 'an error')} over WebSocket`,
+              message: `the upstream answered ${String(error?.code ?? error?.type ?? 'an error')} over WebSocket`,
               ...(Number.isFinite(status) ? { status } : {}),
+              body: JSON.stringify({ error: error ?? null }),
+              headers: headerValues(headers),
             },
             false,
           );

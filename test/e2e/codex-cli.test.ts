@@ -138,10 +138,17 @@ async function accessTokenOnDisk(current: E2eWorld, name: string): Promise<strin
 describe.skipIf(skipReason !== undefined).each(codexes)(
   'the real Codex $version through the router',
   ({ bin: codexBin, version }) => {
-    async function start(): Promise<E2eWorld> {
-      world = await startWorld({ codexBin, accounts, profiles });
+    /**
+     * The router with its defaults (the WebSocket upstream on), or with `env`: tests about what
+     * an HTTP request to OpenAI carries (its encoding, its body, a 401 on it, upgrades that must
+     * not be forwarded) set `CODEX_LAB_UPSTREAM_WEBSOCKET=off`; the WebSocket upstream has its own
+     * end-to-end suite (codex-websocket.test.ts).
+     */
+    async function start(env: Record<string, string> = {}): Promise<E2eWorld> {
+      world = await startWorld({ codexBin, accounts, profiles, env });
       return world;
     }
+    const httpUpstream = { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' };
 
     it('answers a turn with a profile token upstream and never leaks the router token', async () => {
       const current = await start();
@@ -150,12 +157,11 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       const turns = current.turns();
       expect(turns.length).toBe(1);
       const turn = turns[0]!;
+      // By default the turn goes as a response.create frame on the profile's WebSocket.
+      expect(turn.transport).toBe('websocket');
       expect(profileOf(current, bearerOf(turn))).toBe('a');
       expect(headerOf(turn, 'chatgpt-account-id')).toBe(current.profiles[0]!.accountId);
       expect(headerOf(turn, 'session-id') ?? headerOf(turn, 'session_id')).toBeTruthy();
-      // Codex's whole context goes to OpenAI zstd-compressed, as Codex sends it natively.
-      expect(headerOf(turn, 'content-encoding')).toBe('zstd');
-      expect(turn.bytes).toBeLessThan(Buffer.byteLength(turn.body) / 2);
       for (const request of current.fake.requests) {
         expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
         expect(request.body).not.toContain(current.routerToken);
@@ -165,6 +171,25 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
         expect(result.stdout + result.stderr + current.routerOutput()).not.toContain(
           profile.accessToken,
         );
+      }
+    });
+
+    it('sends Codex’s whole context zstd-compressed over HTTP when the WebSocket upstream is off', async () => {
+      const current = await start(httpUpstream);
+      const result = await current.codex(['exec', '--skip-git-repo-check', 'say hi']);
+      expectSucceeded(result, 'Hello from account A.');
+      const turns = current.turns();
+      expect(turns.length).toBe(1);
+      const turn = turns[0]!;
+      expect(turn.transport).toBeUndefined();
+      expect(profileOf(current, bearerOf(turn))).toBe('a');
+      expect(headerOf(turn, 'session-id') ?? headerOf(turn, 'session_id')).toBeTruthy();
+      // Codex's whole context goes to OpenAI zstd-compressed, as Codex sends it natively.
+      expect(headerOf(turn, 'content-encoding')).toBe('zstd');
+      expect(turn.bytes).toBeLessThan(Buffer.byteLength(turn.body) / 2);
+      for (const request of current.fake.requests) {
+        expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
+        expect(request.body).not.toContain(current.routerToken);
       }
     });
 
@@ -239,7 +264,8 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
     });
 
     it('refreshes once on 401 and retries with the rotated token, written to disk first', async () => {
-      const current = await start();
+      // A 401 on an HTTP turn (an open WebSocket was authorized at its handshake).
+      const current = await start(httpUpstream);
       expectSucceeded(
         await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
         'Hello from account A.',
@@ -276,7 +302,8 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
     });
 
     it('carries a session with reasoning history across a fallback and a router restart, each profile keeping its own ciphertext', async () => {
-      const current = await start();
+      // Reads the ciphertext each turn's body replays: whole bodies, as HTTP carries them.
+      const current = await start(httpUpstream);
       const resume = (text: string) =>
         current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', text]);
       expectSucceeded(
@@ -355,7 +382,8 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
     });
 
     it('answers supports_websockets = true with 426 so Codex starts as fast as without it, and never forwards the upgrade', async () => {
-      const current = await start();
+      // Codex -> router: with the upstream on HTTP, any upgrade at the fake would be a forwarded one.
+      const current = await start(httpUpstream);
       const timed = async (extra: string[]): Promise<number> => {
         const started = Date.now();
         const result = await current.codex(['exec', ...extra, '--skip-git-repo-check', 'say hi']);
@@ -369,7 +397,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
         `model_providers.${codexOverrideProviderId}.supports_websockets=true`,
       ]);
       expect(withWebSockets - plain).toBeLessThan(1000);
-      expect(current.fake.requests.filter((request) => request.upgrade === true)).toEqual([]);
+      expect(current.fake.upgrades).toEqual([]);
       expect(
         current.fake.requests.filter(
           (request) =>

@@ -1,15 +1,16 @@
 /**
- * The real Codex CLI through the router with the Responses-over-WebSocket upstream on
- * (`CODEX_LAB_UPSTREAM_WEBSOCKET=on`): Codex → router stays HTTP; after the first turn the fake
- * receives `response.create` frames with `previous_response_id` and only the new items, and Codex
- * prints the same answers as over the HTTP path.
+ * The real Codex CLI through the router with the Responses-over-WebSocket upstream (on by default;
+ * `CODEX_LAB_UPSTREAM_WEBSOCKET=off` is the HTTP path compared against): Codex → router stays
+ * HTTP; after the first turn the fake receives `response.create` frames with
+ * `previous_response_id` and only the new items, and Codex prints the same answers as over the
+ * HTTP path. Every forced failure completes the turn with a full request and leaves Codex's
+ * rollout identical to the HTTP path's.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import {
-  enableResponsesWebSocket,
   responsesWebSocket,
   type WebSocketFrameFailure,
 } from '../fakes/fake-responses-websocket.ts';
@@ -94,18 +95,11 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
   'the real Codex $version through the router, WebSocket upstream',
   ({ bin: codexBin }) => {
     it('sends incremental response.create frames after the first turn, with the HTTP path’s answers', async () => {
-      world = await startWorld({
-        codexBin,
-        accounts,
-        profiles,
-        env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' },
-        prepareFake: (fake) => void enableResponsesWebSocket(fake),
-      });
+      // The router's defaults: the WebSocket upstream is on without any setting.
+      world = await startWorld({ codexBin, accounts, profiles });
       const overSocket = await session(world);
       const side = responsesWebSocket(world.fake);
-      const httpTurns = world
-        .turns()
-        .filter((request) => !request.upgrade && request.transport === undefined);
+      const httpTurns = world.turns().filter((request) => request.transport === undefined);
       expect(httpTurns).toEqual([]);
       expect(side.turns.map((turn) => turn.error)).toEqual([null, null, null]);
       expect(side.turns[0]!.previousResponseId).toBeUndefined();
@@ -115,7 +109,12 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       }
       await world.close();
 
-      world = await startWorld({ codexBin, accounts, profiles });
+      world = await startWorld({
+        codexBin,
+        accounts,
+        profiles,
+        env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
+      });
       const overHttp = await session(world);
       expect(overSocket).toEqual(overHttp);
       expect(overHttp).toEqual(Array(3).fill('Hello from account A.'));
@@ -125,6 +124,8 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       const runScript = async (current: E2eWorld, forcing: boolean) => {
         const answers: string[] = [];
         const shapes: string[][] = [];
+        // The number of input items of each turn's last request (the one that answered).
+        const inputs: number[] = [];
         for (const [index, step] of script.entries()) {
           const side = responsesWebSocket(current.fake);
           if (forcing) {
@@ -140,15 +141,17 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
           const run = await current.codex(args);
           expect(run.code, run.stderr).toBe(0);
           answers.push(run.stdout.trimEnd().split('\n').at(-1) ?? '');
-          shapes.push(current.turns().slice(before).map(shape));
+          const requests = current.turns().slice(before);
+          shapes.push(requests.map(shape));
+          inputs.push((JSON.parse(requests.at(-1)!.body) as { input: unknown[] }).input.length);
           side.connectionLimitSeconds = 3600;
         }
-        return { answers, shapes, items: await rolloutItems(current) };
+        return { answers, shapes, inputs, items: await rolloutItems(current) };
       };
 
       world = await startWorld({ codexBin, accounts, profiles });
       const forced = await runScript(world, true);
-      const handshakes = world.fake.requests.filter((request) => request.upgrade).length;
+      const handshakes = world.fake.upgrades.length;
       await world.close();
       world = await startWorld({
         codexBin,
@@ -161,6 +164,8 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(overHttp.shapes).toEqual(script.map(() => ['http']));
       expect(forced.answers).toEqual(overHttp.answers);
       expect(forced.answers).toEqual(Array(script.length).fill('Hello from account A.'));
+      // Every turn was answered from the whole conversation, as over HTTP.
+      expect(forced.inputs).toEqual(overHttp.inputs);
       // Codex's own record of the session: the same items in the same order, none twice.
       expect(forced.items).toEqual(overHttp.items);
       // Each failure ends in a full request: over HTTP before anything reached Codex, or (a drop

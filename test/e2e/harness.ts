@@ -136,7 +136,7 @@ export interface E2eWorld {
   spawnCodex: (args: string[]) => ChildProcess;
   /**
    * The turns the fake received on `/codex/responses`, in order, over either transport (a
-   * WebSocket turn is one `response.create` frame, `transport: 'websocket'`); handshakes excluded.
+   * WebSocket turn is one `response.create` frame, `transport: 'websocket'`).
    */
   turns: () => RecordedRequest[];
   /** Stops the router and starts a new one over the same home (it remembers nothing in memory). */
@@ -299,9 +299,7 @@ export async function startWorld(options: {
         stdio: ['pipe', 'pipe', 'pipe'],
       }),
     turns: () =>
-      fake.requests.filter(
-        (request) => request.path.startsWith('/backend-api/codex/responses') && !request.upgrade,
-      ),
+      fake.requests.filter((request) => request.path.startsWith('/backend-api/codex/responses')),
     async restartRouter() {
       await stopRouter();
       started = await startRouter(env, workdir);

@@ -285,18 +285,15 @@ function sseSink(response: ServerResponse): SseSink {
   };
 }
 
-/** 401 like the real backend's answer to an expired or unknown access token. */
-export function sendUnauthorized(
-  response: ServerResponse,
-  reason: 'missing' | 'unknown' | 'expired',
-): void {
+/** The body of the real backend's 401 for an expired or unknown access token. */
+function unauthorizedBody(reason: 'missing' | 'unknown' | 'expired'): Record<string, unknown> {
   const message =
     reason === 'expired'
       ? 'Provided authentication token is expired. Please try signing in again.'
       : reason === 'missing'
         ? 'Missing bearer or basic authentication in header'
         : 'Could not parse your authentication token. Please try signing in again.';
-  sendJson(response, 401, {
+  return {
     error: {
       message,
       type: reason === 'missing' ? 'invalid_request_error' : null,
@@ -304,7 +301,15 @@ export function sendUnauthorized(
       param: null,
     },
     status: 401,
-  });
+  };
+}
+
+/** 401 like the real backend's answer to an expired or unknown access token. */
+export function sendUnauthorized(
+  response: ServerResponse,
+  reason: 'missing' | 'unknown' | 'expired',
+): void {
+  sendJson(response, 401, unauthorizedBody(reason));
 }
 
 function decodeRequestBody(request: IncomingMessage, raw: Buffer): Buffer {
@@ -344,21 +349,29 @@ export function nextFailure(account: FakeAccount): FakeFailure | null {
   return account.failures.shift() ?? account.stickyFailure;
 }
 
-/** Serves a scripted failure; returns true when the request has been answered. */
-function serveFailure(
+/** A scripted failure's answer: status, JSON body and headers, the same over either transport. */
+export interface FailureAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/**
+ * The answer a scripted failure gets, or null for one the stream itself plays (`reset_mid_stream`).
+ * Over WebSocket it arrives wrapped in an `error` frame, as the real backend sends it.
+ */
+export function failureAnswer(
   fake: FakeChatGpt,
   account: FakeAccount,
   failure: FakeFailure,
-  response: ServerResponse,
-): boolean {
+): FailureAnswer | null {
   const now = fake.nowSeconds();
   switch (failure.kind) {
     case 'usage_limit': {
       const resetAt = failureResetAt(fake, failure);
-      sendJson(
-        response,
-        429,
-        {
+      return {
+        status: 429,
+        body: {
           error: {
             type: 'usage_limit_reached',
             message: 'The usage limit has been reached',
@@ -368,40 +381,57 @@ function serveFailure(
             resets_in_seconds: Math.max(0, resetAt - now),
           },
         },
-        rateLimitHeaders(account, now, {
+        headers: rateLimitHeaders(account, now, {
           resetAt,
           ...(failure.limitId === undefined ? {} : { limitId: failure.limitId }),
         }),
-      );
-      return true;
+      };
     }
     case 'unauthorized':
-      sendUnauthorized(response, 'expired');
-      return true;
+      return { status: 401, body: unauthorizedBody('expired'), headers: {} };
     case 'server_error':
-      sendJson(response, failure.status ?? 500, {
-        error: {
-          message: 'An error occurred while processing your request.',
-          type: 'server_error',
-          param: null,
-          code: null,
+      return {
+        status: failure.status ?? 500,
+        body: {
+          error: {
+            message: 'An error occurred while processing your request.',
+            type: 'server_error',
+            param: null,
+            code: null,
+          },
         },
-      });
-      return true;
+        headers: {},
+      };
     case 'bad_request':
-      sendJson(response, 400, {
-        error: {
-          message: failure.message ?? 'Invalid request.',
-          type: 'invalid_request_error',
-          param: null,
-          code: null,
+      return {
+        status: 400,
+        body: {
+          error: {
+            message: failure.message ?? 'Invalid request.',
+            type: 'invalid_request_error',
+            param: null,
+            code: null,
+          },
         },
-      });
-      return true;
+        headers: {},
+      };
     case 'reset_mid_stream':
-      // Handled by the stream itself: it starts normally and dies part-way.
-      return false;
+      // Played by the stream itself: it starts normally and dies part-way.
+      return null;
   }
+}
+
+/** Serves a scripted failure; returns true when the request has been answered. */
+function serveFailure(
+  fake: FakeChatGpt,
+  account: FakeAccount,
+  failure: FakeFailure,
+  response: ServerResponse,
+): boolean {
+  const answer = failureAnswer(fake, account, failure);
+  if (!answer) return false;
+  sendJson(response, answer.status, answer.body, answer.headers);
+  return true;
 }
 
 /** Splits a reply into the delta chunks of an SSE stream: a few for short text, 256-char pieces for long. */

@@ -18,7 +18,7 @@ export interface RecordedRequest {
   /** Bytes of the body as they came over the wire (compressed, when it was). */
   bytes: number;
   at: number;
-  /** True for a WebSocket upgrade request (recorded before it is refused or accepted). */
+  /** True for a WebSocket upgrade request (in `upgrades`, recorded before it is refused or accepted). */
   upgrade?: boolean;
   /**
    * `websocket` for a turn that came as a `response.create` frame on an accepted WebSocket: it is
@@ -55,8 +55,13 @@ export interface FakeChatGpt {
   readonly backendUrl: string;
   /** Accounts by email. */
   readonly accounts: Map<string, FakeAccount>;
-  /** Every request received, in order. */
+  /**
+   * Every request received, in order: HTTP requests and WebSocket turns (one per `response.create`
+   * frame, `transport: 'websocket'`), so a count of turns holds over either transport.
+   */
   readonly requests: RecordedRequest[];
+  /** Every WebSocket upgrade request (handshake), accepted or refused, in order. */
+  readonly upgrades: RecordedRequest[];
   /** Fake time in Unix seconds (defaults to the real clock; tests may move it). */
   nowSeconds(): number;
   /** Sets a fixed fake time (Unix seconds), or null to follow the real clock. */
@@ -108,6 +113,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     backendUrl: `http://127.0.0.1:${port}/backend-api`,
     accounts: new Map(),
     requests: [],
+    upgrades: [],
     extensions: new Map(),
     webSocketUpgrades: 'refuse',
     onUpgrade: null,
@@ -135,7 +141,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', fake.issuerUrl);
-    fake.requests.push({
+    fake.upgrades.push({
       method: request.method ?? 'GET',
       path: url.pathname + url.search,
       headers: { ...request.headers },

@@ -16,6 +16,7 @@ import {
   accountForBearer,
   chargeTurn,
   eventsBeforeReset,
+  failureAnswer,
   nextFailure,
   observeWindow,
   parseTurn,
@@ -300,22 +301,17 @@ function serveConnection(
       return;
     }
     const failure = nextFailure(account);
-    if (failure && failure.kind !== 'reset_mid_stream') {
-      // The HTTP failures arrive wrapped, as the real WebSocket path sends them.
+    const failed = failure ? failureAnswer(fake, account, failure) : null;
+    if (failure && failed) {
+      // The HTTP answer, wrapped in an error frame with its status and headers, as the real
+      // WebSocket path sends it (docs/codex-protocol.md, section 5).
       record(frame, failure.kind);
-      const status =
-        failure.kind === 'usage_limit'
-          ? 429
-          : failure.kind === 'unauthorized'
-            ? 401
-            : failure.kind === 'server_error'
-              ? (failure.status ?? 500)
-              : 400;
       webSocket.send(
         JSON.stringify({
           type: 'error',
-          status,
-          error: { type: failure.kind === 'usage_limit' ? 'usage_limit_reached' : failure.kind },
+          status: failed.status,
+          error: failed.body['error'],
+          headers: failed.headers,
         }),
       );
       return;

@@ -18,6 +18,12 @@ afterEach(async () => {
   router = undefined;
 });
 
+/**
+ * What an HTTP request to OpenAI carries: the client's bytes unchanged, zstd, the stripped retry,
+ * compressed errors. The WebSocket upstream's own suite is proxy-websocket.test.ts.
+ */
+const httpUpstream = { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' };
+
 async function start(): Promise<TestRouter> {
   router = await startTestRouter({
     homePrefix: 'codex-lab-fidelity-',
@@ -33,6 +39,7 @@ async function start(): Promise<TestRouter> {
       ['alpha@example.com', 'alpha'],
       ['beta@example.com', 'beta'],
     ],
+    env: httpUpstream,
   });
   return router;
 }
@@ -168,7 +175,7 @@ describe('account-bound reasoning ciphertext', () => {
     expect((await chat.turn('one')).status).toBe(200);
     // A new router over the same home knows nothing of the session's ciphertext.
     await current.service.stop();
-    const restarted = createTestLabService(current.fake, current.paths);
+    const restarted = createTestLabService(current.fake, current.paths, { env: httpUpstream });
     const { url } = await restarted.start({ port: 0 });
     const token = await restarted.routerToken();
     const again = new Conversation(
@@ -424,7 +431,7 @@ describe('zstd request bodies upstream', () => {
     const current = await start();
     await current.service.stop();
     const plain = createTestLabService(current.fake, current.paths, {
-      env: { CODEX_LAB_UPSTREAM_ZSTD: 'off' },
+      env: { ...httpUpstream, CODEX_LAB_UPSTREAM_ZSTD: 'off' },
     });
     const { url } = await plain.start({ port: 0 });
     try {

@@ -136,10 +136,7 @@ function expectComplete(turn: Turn): void {
 
 function httpTurns(current: TestRouter): RecordedRequest[] {
   return current.fake.requests.filter(
-    (request) =>
-      request.path === '/backend-api/codex/responses' &&
-      !request.upgrade &&
-      request.transport === undefined,
+    (request) => request.path === '/backend-api/codex/responses' && request.transport === undefined,
   );
 }
 
@@ -166,7 +163,7 @@ describe('upstream Responses over WebSocket', () => {
       expect((frame.frame['input'] as unknown[]).length).toBe(1);
       expect(frame.bytes).toBeLessThan(side.turns[0]!.bytes * 2);
     }
-    const handshake = current.fake.requests.find((request) => request.upgrade)!;
+    const handshake = current.fake.upgrades[0]!;
     expect(handshake.headers['openai-beta']).toBe('responses_websockets=2026-02-06');
     expect(handshake.headers['chatgpt-account-id']).toBe(
       current.fake.account('alpha@example.com').accountId,
@@ -309,6 +306,55 @@ describe('upstream Responses over WebSocket', () => {
       return typeof item?.encrypted_content === 'string' ? [item.encrypted_content] : [];
     });
     for (const blob of blobs) expect(checkEncryptedContent(current.fake, beta, blob)).toBe('ok');
+  });
+
+  it('moves a turn answered 429 usage_limit_reached over WebSocket to the next profile, without re-sending it to the limited one', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'limited');
+    expectComplete(await chat.turn('one'));
+    const alpha = current.fake.account('alpha@example.com');
+    alpha.failures.push({ kind: 'usage_limit', resetsInSeconds: 3600 });
+    const moved = await chat.turn('two');
+    expectComplete(moved);
+    expect(moved.profile).toBe('beta');
+    expect(side.turns.map((turn) => turn.error)).toEqual([null, 'usage_limit']);
+    // alpha heard the turn once (the frame); beta got it whole over HTTP, without alpha's
+    // reasoning ciphertext.
+    const onAlpha = current.fake.requests.filter(
+      (request) =>
+        request.path === '/backend-api/codex/responses' &&
+        request.headers['chatgpt-account-id'] === alpha.accountId,
+    );
+    expect(onAlpha).toHaveLength(2);
+    expect(httpTurns(current)).toHaveLength(1);
+    const limited = (await current.service.getState()).profiles.find(
+      (profile) => profile.name === 'alpha',
+    );
+    expect(limited?.status).toBe('limited');
+  });
+
+  it('refreshes the token once on a 401 frame and sends the turn over HTTP with the new one', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'expired');
+    expectComplete(await chat.turn('one'));
+    current.fake.account('alpha@example.com').failures.push({ kind: 'unauthorized' });
+    const refreshesBefore = current.fake.requests.filter((request) =>
+      request.path.startsWith('/oauth/token'),
+    ).length;
+    const turn = await chat.turn('two');
+    expectComplete(turn);
+    expect(turn.profile).toBe('alpha');
+    expect(side.turns.at(-1)?.error).toBe('unauthorized');
+    const refreshes = current.fake.requests.filter((request) =>
+      request.path.startsWith('/oauth/token'),
+    );
+    expect(refreshes.length - refreshesBefore).toBe(1);
+    const overHttp = httpTurns(current);
+    expect(overHttp).toHaveLength(1);
+    // The HTTP attempt carries the rotated token, not the one the socket was opened with.
+    const handshake = current.fake.upgrades[0]!;
+    expect(overHttp[0]!.headers['authorization']).toMatch(/^Bearer /);
+    expect(overHttp[0]!.headers['authorization']).not.toBe(handshake.headers['authorization']);
   });
 
   it('keeps behaviour unchanged when the setting is off', async () => {

@@ -74,6 +74,7 @@ async function turn(
   current: World,
   session: string,
   payload: Record<string, unknown> = body('hello'),
+  authorization = `Bearer ${token}`,
 ): Promise<Relayed> {
   const relayed: Relayed = {
     result: { ok: false, code: 'busy', message: '' },
@@ -85,7 +86,7 @@ async function turn(
   relayed.result = await current.pool.sendTurn(
     session,
     'alpha',
-    { authorization: `Bearer ${token}`, 'openai-beta': 'responses_websockets=2026-02-06' },
+    { authorization, 'openai-beta': 'responses_websockets=2026-02-06' },
     payload,
     {
       start: (headers) => void (relayed.started = headers),
@@ -103,7 +104,7 @@ async function turn(
   return relayed;
 }
 
-const handshakes = (current: World) => current.fake.requests.filter((request) => request.upgrade);
+const handshakes = (current: World) => current.fake.upgrades;
 
 describe('the upstream WebSocket pool', () => {
   it('remembers a refused handshake per profile: HTTP for the cool-down, then one new try', async () => {
@@ -133,6 +134,16 @@ describe('the upstream WebSocket pool', () => {
     expect(accepted.result).toMatchObject({ ok: true, incremental: false });
     expect(accepted.ending).toBe('end');
     expect(handshakes(current)).toHaveLength(3);
+  });
+
+  it('does not remember a 401: the token is refreshed over HTTP and the next handshake carries it', async () => {
+    const current = await world();
+    current.fake.webSocketUpgrades = 'accept';
+    const refused = await turn(current, 's1', body('one'), 'Bearer expired-token');
+    expect(refused.result).toMatchObject({ ok: false, code: 'handshake_refused', status: 401 });
+    const next = await turn(current, 's1');
+    expect(next.result).toMatchObject({ ok: true, incremental: false });
+    expect(handshakes(current)).toHaveLength(2);
   });
 
   it('closes an idle socket when its idle timer fires, and the next turn starts in full', async () => {
