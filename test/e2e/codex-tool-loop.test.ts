@@ -49,7 +49,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       const overSocket = await world.codex([...runTool, 'run the marker command']);
       expect(overSocket.code, overSocket.stderr).toBe(0);
       const side = responsesWebSocket(world.fake);
-      expect(world.turns().filter((request) => !request.upgrade)).toEqual([]);
+      expect(world.turns().filter((request) => request.transport === undefined)).toEqual([]);
       expect(side.turns.map((turn) => turn.error)).toEqual([null, null]);
       expect(side.turns[0]!.previousResponseId).toBeUndefined();
       expect(side.turns[1]!.previousResponseId).toMatch(/^resp_/);
