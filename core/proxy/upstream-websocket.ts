@@ -21,7 +21,9 @@ export type WebSocketTurnFallback =
   | 'too_large'
   | 'dropped_before_first_event'
   | 'upstream_error'
-  | 'not_json';
+  | 'not_json'
+  /** Codex went away, or the router is closing: nothing more is sent. */
+  | 'cancelled';
 
 /** The outcome of `sendTurn`. */
 export type WebSocketTurnResult =
@@ -198,6 +200,9 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
   // Profile -> when its handshake may be tried again. An upstream that refuses the upgrade would
   // refuse it on every turn: one refusal, then HTTP until the cool-down ends.
   const refusedUntil = new Map<string, number>();
+  // Set by close(): no socket opens after it, whatever was in flight.
+  let closed = false;
+  const cancelled = { code: 'cancelled', message: 'the turn was cancelled' } as const;
 
   function forget(entry: Entry): void {
     if (entries.get(entry.key) === entry) entries.delete(entry.key);
@@ -231,7 +236,10 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     key: string,
     headers: Record<string, string>,
     signal: AbortSignal,
-  ): Promise<Entry | { code: 'handshake_refused'; message: string; status?: number }> {
+  ): Promise<
+    Entry | { code: 'handshake_refused' | 'cancelled'; message: string; status?: number }
+  > {
+    if (closed || signal.aborted) return Promise.resolve(cancelled);
     return new Promise((resolve) => {
       const socket = new WebSocket(options.url, { headers, perMessageDeflate: true });
       let answer: IncomingHttpHeaders = {};
@@ -255,6 +263,12 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       socket.once('open', () => {
         signal.removeEventListener('abort', onAbort);
         socket.removeAllListeners('error');
+        if (closed || signal.aborted) {
+          // Nobody will use it: a socket left open here would keep the router's process alive.
+          socket.terminate();
+          resolve(cancelled);
+          return;
+        }
         const limit = Number(answer['x-codex-websocket-max-message-bytes']);
         const entry: Entry = {
           key,
@@ -281,6 +295,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     sink: WebSocketTurnSink,
     signal: AbortSignal,
   ): Promise<WebSocketTurnResult> {
+    if (closed || signal.aborted) return { ok: false, ...cancelled };
     const key = `${sessionId}\u0000${profile}`;
     let entry = entries.get(key);
     if (entry?.busy) return { ok: false, code: 'busy', message: 'the session socket is busy' };
@@ -302,7 +317,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       if (!('socket' in opened)) {
         // A 401 is the token, not the transport: the HTTP path refreshes it and the next turn's
         // handshake carries the new one. A turn cancelled mid-handshake says nothing either.
-        if (opened.status !== 401 && !signal.aborted) {
+        if (opened.code === 'handshake_refused' && opened.status !== 401 && !signal.aborted) {
           refusedUntil.set(profile, clock.now() + refusedCooldownMs);
         }
         return { ok: false, ...opened };
@@ -574,6 +589,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     sendTurn,
     openCount: () => entries.size,
     close() {
+      closed = true;
       for (const entry of [...entries.values()]) forget(entry);
     },
   };

@@ -146,6 +146,17 @@ describe('the upstream WebSocket pool', () => {
     expect(handshakes(current)).toHaveLength(2);
   });
 
+  it('opens nothing once closed, even for a handshake already in flight (the process can exit)', async () => {
+    const current = await world();
+    const inFlight = turn(current, 's1');
+    current.pool.close();
+    expect((await inFlight).result).toMatchObject({ ok: false, code: 'cancelled' });
+    expect((await turn(current, 's2')).result).toMatchObject({ ok: false, code: 'cancelled' });
+    expect(current.fake.upgrades.length).toBeLessThanOrEqual(1);
+    expect(current.pool.openCount()).toBe(0);
+    await vi.waitFor(() => expect(current.side.openConnections()).toBe(0));
+  });
+
   it('closes an idle socket when its idle timer fires, and the next turn starts in full', async () => {
     const current = await world();
     expect((await turn(current, 's1')).result.ok).toBe(true);
