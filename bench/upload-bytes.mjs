@@ -9,13 +9,13 @@
 //   node bench/upload-bytes.mjs [--repetitions N] [--turns N] [--no-write]
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
 import {
   codexToolsItem,
   createProse,
   playCodexLikeSession,
+  routerTurnSender,
 } from '../test/helpers/codex-like-session.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
 import { seedBenchLab, startRouter } from './helpers/router.mjs';
@@ -47,7 +47,7 @@ const zstdLab = await seedBenchLab(fake, 'codex-lab-upload-zstd-', [
 const webSocketLab = await seedBenchLab(fake, 'codex-lab-upload-websocket-', [
   { name: 'a', email: 'upload-a@example.com' },
 ]);
-const socketSide = enableResponsesWebSocket(fake);
+enableResponsesWebSocket(fake);
 // Each variant names its transport settings, so a change of default does not change what it measures.
 const plainRouter = await startRouter({
   ...plainLab.env,
@@ -78,31 +78,7 @@ function session(variant, id) {
   return playCodexLikeSession({
     id,
     turns,
-    send: async (body) => {
-      const seenBefore = fake.requests.length;
-      const framesBefore = socketSide.turns.length;
-      const response = await request(`${variant.url}/backend-api/codex/responses`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${variant.token}`,
-          'content-type': 'application/json',
-          accept: 'text/event-stream',
-          'session-id': id,
-          'x-codex-turn-metadata': JSON.stringify({ session_id: id, model: 'gpt-6.2-sol' }),
-        },
-        body,
-      });
-      let sse = '';
-      for await (const chunk of response.body) sse += chunk;
-      if (response.statusCode !== 200) throw new Error(`a turn answered ${response.statusCode}`);
-      const received =
-        fake.requests
-          .slice(seenBefore)
-          .filter((recorded) => recorded.path === '/backend-api/codex/responses')
-          .reduce((sum, recorded) => sum + recorded.bytes, 0) +
-        socketSide.turns.slice(framesBefore).reduce((sum, frame) => sum + frame.bytes, 0);
-      return { sse, received };
-    },
+    send: routerTurnSender({ url: variant.url, token: variant.token, id, fake }),
   });
 }
 
@@ -157,7 +133,7 @@ const lines = [
   '| upload over the session | KB |',
   '|---|---|',
   `| router, zstd off (the router before) | ${range(totals['router, zstd off'], kb)} |`,
-  `| router, zstd on (as shipped) | ${range(totals['router, zstd on'], kb)} |`,
+  `| router, zstd on, WebSocket off (the HTTP path as shipped) | ${range(totals['router, zstd on'], kb)} |`,
   `| router, Responses over WebSocket upstream (\`CODEX_LAB_UPSTREAM_WEBSOCKET=on\`, frames uncompressed) | ${range(totals['router, WebSocket on'], kb)} |`,
   `| native Codex over Responses WebSocket, incremental (computed, frames uncompressed) | ${range(totals.native, kb)} |`,
   '',

@@ -68,6 +68,46 @@ export function codexToolsItem(prose: (length: number) => string): Record<string
   return { type: 'additional_tools', role: 'developer', tools };
 }
 
+/** The part of the fake ChatGPT a sender reads: its request log (turns over either transport). */
+interface RequestLog {
+  requests: ReadonlyArray<{ path: string; bytes: number }>;
+}
+
+/**
+ * A `send` for `playCodexLikeSession` that posts each turn to a router at `url` with Codex's
+ * headers and measures what `fake` received for it (the fake records each turn over either
+ * transport: an HTTP body or a WebSocket frame, handshakes at 0 bytes).
+ */
+export function routerTurnSender(options: {
+  url: string;
+  token: string;
+  id: string;
+  fake: RequestLog;
+}): (body: string) => Promise<{ sse: string; received: number }> {
+  const { url, token, id, fake } = options;
+  return async (body) => {
+    const requestsBefore = fake.requests.length;
+    const response = await fetch(`${url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        'session-id': id,
+        'x-codex-turn-metadata': JSON.stringify({ session_id: id, model: 'gpt-6.2-sol' }),
+      },
+      body,
+    });
+    const sse = await response.text();
+    if (response.status !== 200) throw new Error(`a turn answered ${response.status}: ${sse}`);
+    const received = fake.requests
+      .slice(requestsBefore)
+      .filter((recorded) => recorded.path === '/backend-api/codex/responses')
+      .reduce((sum, recorded) => sum + recorded.bytes, 0);
+    return { sse, received };
+  };
+}
+
 /** What one turn cost on the wire. */
 export interface SessionTurnBytes {
   /** Bytes the upstream received for this turn, as `send` measured them. */

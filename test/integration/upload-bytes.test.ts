@@ -6,7 +6,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { enableResponsesWebSocket } from '../fakes/fake-responses-websocket.ts';
-import { playCodexLikeSession, type SessionTurnBytes } from '../helpers/codex-like-session.ts';
+import {
+  playCodexLikeSession,
+  routerTurnSender,
+  type SessionTurnBytes,
+} from '../helpers/codex-like-session.ts';
 import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
 const routers: TestRouter[] = [];
@@ -25,34 +29,12 @@ async function playThrough(env: Record<string, string>): Promise<SessionTurnByte
     prepareFake: (fake) => void enableResponsesWebSocket(fake),
   });
   routers.push(router);
-  const { fake } = router;
   const id = 'upload-bytes-session';
   const turns: SessionTurnBytes[] = [];
   for await (const turn of playCodexLikeSession({
     id,
     turns: 20,
-    send: async (body) => {
-      const requestsBefore = fake.requests.length;
-      const response = await fetch(`${router.url}/backend-api/codex/responses`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${router.token}`,
-          'content-type': 'application/json',
-          accept: 'text/event-stream',
-          'session-id': id,
-          'x-codex-turn-metadata': JSON.stringify({ session_id: id, model: 'gpt-6.2-sol' }),
-        },
-        body,
-      });
-      const sse = await response.text();
-      expect(response.status, sse).toBe(200);
-      // The fake records each turn over either transport (a frame as a turn, handshakes at 0).
-      const received = fake.requests
-        .slice(requestsBefore)
-        .filter((recorded) => recorded.path === '/backend-api/codex/responses')
-        .reduce((sum, recorded) => sum + recorded.bytes, 0);
-      return { sse, received };
-    },
+    send: routerTurnSender({ url: router.url, token: router.token, id, fake: router.fake }),
   })) {
     turns.push(turn);
   }
