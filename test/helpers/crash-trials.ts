@@ -477,6 +477,10 @@ class Lane {
       // A kill that missed (the command had finished) excuses nothing.
       refresherKilled = landed && !withRouter && command.refreshes;
       if (stopTraffic !== null) {
+        // With the router alive throughout, the command went through its control API.
+        if (run.stderr().includes('working on the files directly')) {
+          problems.push(`${command.args.join(' ')} missed the running router: ${run.stderr()}`);
+        }
         await stopTraffic();
         // A router stopped the ordinary way lands every refresh it started.
         const stopped = await this.#stopServe('SIGTERM');
