@@ -159,7 +159,7 @@ describe('priming through the service that serve runs', () => {
       (await service!.getState()).activity.some(
         (entry) => entry.kind === 'prime' && /confirmed/.test(entry.message),
       );
-    await fireUntil(confirmed, 10);
+    await fireUntil(confirmed);
 
     const state = (await getJson(`${url}/lab/v1/state`, token)) as {
       activity: Array<{ kind: string; profile: string | null; message: string }>;
