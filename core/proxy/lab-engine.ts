@@ -96,6 +96,12 @@ const maxModelFamilies = 256;
 const credentialCacheMs = 30_000;
 /** How long a profile whose credentials failed transiently is skipped (then tried again). */
 const transientSkipMs = 5_000;
+/**
+ * Fresh tokens the upstream rejected, in a row with no success between, before the profile is
+ * shown as needing a sign-in: one or two are the upstream's moment (a token that expired inside a
+ * retry), three with growing pauses between them are an account that lost access.
+ */
+const rejectedFreshTokensLimit = 3;
 /** Failures of different profiles this close together are one shared outage. */
 const sharedWindowMs = 10_000;
 
@@ -138,6 +144,8 @@ export class LabEngine implements ProxyEngine {
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
   /** Profiles whose credentials failed transiently, skipped until then (see noteCredentialFailure). */
   readonly #transientUntil = new Map<string, number>();
+  /** Fresh tokens the upstream rejected in a row per profile (reset by any success). */
+  readonly #rejectedFreshTokens = new Map<string, number>();
   /** Last 2xx and last 5xx per profile, to tell an account's failures from a shared outage. */
   readonly #lastSuccess = new Map<string, number>();
   readonly #lastFailure = new Map<string, number>();
@@ -229,6 +237,8 @@ export class LabEngine implements ProxyEngine {
    */
   signedIn(profile: string): void {
     this.#credentials.delete(profile);
+    this.#rejectedFreshTokens.delete(profile);
+    this.#transientUntil.delete(profile);
     this.#circuit.forget(profile);
     this.#markOk(profile, false);
     this.invalidate();
@@ -282,6 +292,7 @@ export class LabEngine implements ProxyEngine {
     this.#health.delete(from);
     this.#credentials.delete(from);
     this.#transientUntil.delete(from);
+    this.#rejectedFreshTokens.delete(from);
     this.#lastSuccess.delete(from);
     this.#lastFailure.delete(from);
     this.invalidate();
@@ -394,6 +405,7 @@ export class LabEngine implements ProxyEngine {
       this.#quota.persist();
     }
     if (status >= 200 && status < 300) {
+      this.#rejectedFreshTokens.delete(profile);
       this.#circuit.noteSuccess(profile);
       this.#lastSuccess.set(profile, now);
       this.#lastFailure.delete(profile);
@@ -441,6 +453,29 @@ export class LabEngine implements ProxyEngine {
   noteCredentialFailure(profile: string, error: LabError): void {
     const now = this.#options.clock.now();
     this.#credentials.delete(profile);
+    if (error.code === 'unauthorized') {
+      // The upstream rejected a token the issuer has just refreshed. Once is the upstream's
+      // moment; again and again, with growing pauses (5 s, then 20 s) and no success between, it
+      // is an account that lost access, and the user must see it rather than have it retried
+      // (and its token rotated) forever.
+      const rejected = (this.#rejectedFreshTokens.get(profile) ?? 0) + 1;
+      this.#rejectedFreshTokens.set(profile, rejected);
+      if (rejected >= rejectedFreshTokensLimit) {
+        this.#rejectedFreshTokens.delete(profile);
+        this.#markAuthError(
+          profile,
+          new LabError(
+            'unauthorized',
+            `The upstream rejected ${profile} ${rejected} times in a row even with fresh tokens; sign in again with: codex-lab login ${profile}`,
+          ),
+          now,
+        );
+        return;
+      }
+      this.#options.logger.warn({ profile, code: error.code, rejected }, 'fresh token rejected');
+      this.#transientUntil.set(profile, now + transientSkipMs * 4 ** (rejected - 1));
+      return;
+    }
     if (!needsSignInAgain(error.code)) {
       // An unreachable issuer or a busy lock says nothing about the account: skip it briefly
       // (in memory only, never persisted), and the next request tries again.

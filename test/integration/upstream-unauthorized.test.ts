@@ -7,11 +7,12 @@
  * sign-in for good.
  */
 import { readFile, rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
 import { systemClock, type Clock } from '../../core/ports.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { refreshLog } from '../fakes/fake-issuer.ts';
 import { makeTempHome } from '../helpers/cli.ts';
 import {
   codexTurnBody,
@@ -100,5 +101,84 @@ describe('the upstream rejects a freshly refreshed token', () => {
     expect(later.status).toBe(200);
     expect(later.headers.get('x-codex-lab-profile')).toBe('ann');
     expect(await later.text()).toContain('response.completed');
+  });
+
+  it('shows an account the upstream keeps rejecting with fresh tokens as needing a sign-in, after growing pauses', async () => {
+    const { fake, service, url, token, healthFile } = await startRouter();
+    const ann = fake.account('ann@example.com');
+    // Every token ann presents is refused, however fresh: an account that lost access.
+    ann.stickyFailure = { kind: 'unauthorized' };
+    const status = async () =>
+      (await service.getState()).profiles.find((profile) => profile.name === 'ann');
+    const turnOnAnn = async (session: string) => {
+      const answer = await postToRouter(
+        url,
+        token,
+        '/backend-api/codex/responses',
+        codexTurnBody({ session }),
+        { 'x-codex-lab-profile': 'ann' },
+      );
+      await answer.text();
+      return answer;
+    };
+    // Only ann's tokens are refreshed here (ben takes no turn).
+    const refreshes = () => refreshLog(fake);
+
+    await turnOnAnn('r1');
+    expect((await status())?.status).not.toBe('auth_error');
+    const afterFirst = refreshes().length;
+    // Within the first pause (5 s) ann is skipped: no request, no token rotated.
+    offset.ms += 4_000;
+    await turnOnAnn('r2');
+    expect(refreshes().length).toBe(afterFirst);
+    // After it, tried again and rejected again: a longer pause (20 s) follows.
+    offset.ms += 2_000;
+    await turnOnAnn('r3');
+    expect((await status())?.status).not.toBe('auth_error');
+    const afterSecond = refreshes().length;
+    expect(afterSecond).toBeGreaterThan(afterFirst);
+    offset.ms += 15_000;
+    await turnOnAnn('r4');
+    expect(refreshes().length).toBe(afterSecond);
+    // The third rejection in a row: the user sees it, with the command that fixes it.
+    offset.ms += 10_000;
+    await turnOnAnn('r5');
+    const shown = await status();
+    expect(shown?.status).toBe('auth_error');
+    expect(shown?.statusMessage).toContain('codex-lab login ann');
+    // Persisted, so it survives a restart (the write runs after the answer).
+    await vi.waitFor(async () =>
+      expect(await readFile(healthFile, 'utf8').catch(() => '')).toContain('auth_error'),
+    );
+  });
+
+  it('forgets earlier rejections once the account answers again', async () => {
+    const { fake, service, url, token } = await startRouter();
+    const ann = fake.account('ann@example.com');
+    for (let round = 0; round < 4; round += 1) {
+      // Rejected twice (the token and its fresh successor), then served.
+      ann.failures.push({ kind: 'unauthorized' }, { kind: 'unauthorized' });
+      offset.ms += 60_000;
+      const rejected = await postToRouter(
+        url,
+        token,
+        '/backend-api/codex/responses',
+        codexTurnBody({ session: `f${round}` }),
+        { 'x-codex-lab-profile': 'ann' },
+      );
+      await rejected.text();
+      offset.ms += 60_000;
+      const served = await postToRouter(
+        url,
+        token,
+        '/backend-api/codex/responses',
+        codexTurnBody({ session: `g${round}` }),
+        { 'x-codex-lab-profile': 'ann' },
+      );
+      expect(served.headers.get('x-codex-lab-profile')).toBe('ann');
+      await served.text();
+    }
+    const ann2 = (await service.getState()).profiles.find((profile) => profile.name === 'ann');
+    expect(ann2?.status).not.toBe('auth_error');
   });
 });
