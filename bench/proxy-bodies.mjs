@@ -5,8 +5,8 @@
 // `x-codex-turn-metadata` with a new turn id per request, the body's fields in Codex's order, the
 // tools as an `additional_tools` input item, reasoning items with this account's ciphertext),
 // starting at ~40 KB and at ~300 KB. Four proxies run side by side, each in its own process: a
-// bare undici pass-through (the floor), the router with zstd request bodies off, the router as
-// shipped (zstd on), and the router with the Responses-over-WebSocket upstream on
+// bare undici pass-through (the floor), the router over HTTP with zstd request bodies off, the
+// router over HTTP with zstd on, and the router with the Responses-over-WebSocket upstream on
 // (CODEX_LAB_UPSTREAM_WEBSOCKET=on: after a session's first turn, only the new items go up).
 // Each repetition runs every (size, proxy) pair once, in a rotating order, with fresh sessions,
 // so the machine's drift hits all alike; the report gives min / median / max over the repetitions
@@ -297,9 +297,22 @@ const shippedLab = await lab('codex-lab-bodies-zstd-');
 const socketLab = await lab('codex-lab-bodies-websocket-');
 const [profile] = plainLab.seeded;
 const bare = await startBareProxy(upstreamOrigin, concurrency * 2);
-const plainRouter = await startRouter({ ...plainLab.env, CODEX_LAB_UPSTREAM_ZSTD: 'off' });
-const shippedRouter = await startRouter(shippedLab.env);
-const socketRouter = await startRouter({ ...socketLab.env, CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' });
+// The HTTP variants name their transport: the WebSocket upstream is on by default.
+const plainRouter = await startRouter({
+  ...plainLab.env,
+  CODEX_LAB_UPSTREAM_ZSTD: 'off',
+  CODEX_LAB_UPSTREAM_WEBSOCKET: 'off',
+});
+const shippedRouter = await startRouter({
+  ...shippedLab.env,
+  CODEX_LAB_UPSTREAM_ZSTD: 'on',
+  CODEX_LAB_UPSTREAM_WEBSOCKET: 'off',
+});
+const socketRouter = await startRouter({
+  ...socketLab.env,
+  CODEX_LAB_UPSTREAM_ZSTD: 'on',
+  CODEX_LAB_UPSTREAM_WEBSOCKET: 'on',
+});
 
 const proxies = [
   {
