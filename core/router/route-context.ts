@@ -32,6 +32,17 @@ export interface RouteContext {
 /** Header names (lower case) holding the conversation id, in order of preference. */
 const sessionHeaderNames = ['session-id', 'session_id', 'thread-id'] as const;
 
+/** The lengths of the header names read below (ASCII, so lower-casing keeps each length). */
+const wantedNameLengths = new Set(
+  [
+    ...sessionHeaderNames,
+    'x-codex-window-id',
+    'x-codex-turn-metadata',
+    'x-codex-lab-profile',
+    'x-codex-turn-state',
+  ].map((name) => name.length),
+);
+
 /** Longest session key we accept (bytes); anything longer is not a real conversation id. */
 const maxKeyBytes = 256;
 /** Longest model name kept (bytes): real ones are a few dozen; a longer one is not a model. */
@@ -44,7 +55,10 @@ export const maxRepoBytes = 4096;
  * `body` is the parsed JSON body (anything else is ignored). Never throws.
  */
 export function extractRouteContext(headers: RequestHeaders, body: unknown): RouteContext {
-  let sessionHeader: [string | null, string | null, string | null] | null = null;
+  // The three session headers, in order of preference (no array: this runs per request).
+  let sessionDash: string | null = null;
+  let sessionUnderscore: string | null = null;
+  let threadId: string | null = null;
   let windowId: string | null = null;
   let turnMetadata: string | null = null;
   let headerProfile: string | null = null;
@@ -53,16 +67,22 @@ export function extractRouteContext(headers: RequestHeaders, body: unknown): Rou
   for (const rawName in headers) {
     const value = headers[rawName];
     if (value === undefined) continue;
-    // Node already lower-cases names; only pay for toLowerCase when a name has upper case.
-    const name = hasUpperCase(rawName) ? rawName.toLowerCase() : rawName;
+    // Node already lower-cases names; only a name as long as one we read can match it in
+    // another case, so only those pay for the upper-case check.
+    const name =
+      wantedNameLengths.has(rawName.length) && hasUpperCase(rawName)
+        ? rawName.toLowerCase()
+        : rawName;
     switch (name) {
       case 'session-id':
-      case 'session_id':
-      case 'thread-id': {
-        sessionHeader ??= [null, null, null];
-        sessionHeader[sessionHeaderNames.indexOf(name)] = cleanKey(firstValue(value));
+        sessionDash = cleanKey(firstValue(value));
         break;
-      }
+      case 'session_id':
+        sessionUnderscore = cleanKey(firstValue(value));
+        break;
+      case 'thread-id':
+        threadId = cleanKey(firstValue(value));
+        break;
       case 'x-codex-window-id':
         windowId = firstValue(value);
         break;
@@ -80,12 +100,8 @@ export function extractRouteContext(headers: RequestHeaders, body: unknown): Rou
     }
   }
 
-  let sessionId: string | null = null;
-  let sessionSource: SessionSource | null = null;
-  if (sessionHeader) {
-    sessionId = sessionHeader[0] ?? sessionHeader[1] ?? sessionHeader[2];
-    if (sessionId !== null) sessionSource = 'header';
-  }
+  let sessionId: string | null = sessionDash ?? sessionUnderscore ?? threadId;
+  let sessionSource: SessionSource | null = sessionId === null ? null : 'header';
   if (sessionId === null && windowId !== null) {
     const colon = windowId.indexOf(':');
     sessionId = cleanKey(colon === -1 ? windowId : windowId.slice(0, colon));
@@ -166,8 +182,11 @@ const openBrace = 0x7b;
 const closeBrace = 0x7d;
 const openBracket = 0x5b;
 const closeBracket = 0x5d;
-const modelKey = '"model":';
-const workspacesKey = '"workspaces":';
+// The keys are searched without their opening quote (checked after a hit): V8 scans for a
+// pattern's first character, and a quote starts every token of the metadata while `m` and `w`
+// are rare, so the search skips ahead instead of stopping at each of ~90 quotes.
+const modelKey = 'model":';
+const workspacesKey = 'workspaces":';
 
 /**
  * `parseTurnMetadata` for the metadata as Codex writes it (compact JSON, `model` the last key, no
@@ -185,10 +204,10 @@ function readCodexMetadata(
   // An escape can spell a key differently (`"mod\\u0065l"`): such text takes JSON.parse.
   if (text.charCodeAt(0) !== openBrace || text.includes('\\')) return undefined;
   let model: string | null = null;
-  const modelAt = text.lastIndexOf(modelKey);
+  const modelAt = keyAt(text, text.lastIndexOf(modelKey));
   if (modelAt !== -1) {
     const before = text.charCodeAt(modelAt - 1);
-    const start = modelAt + modelKey.length;
+    const start = modelAt + modelKey.length + 1;
     if ((before !== comma && before !== openBrace) || text.charCodeAt(start) !== quote) {
       return undefined;
     }
@@ -199,26 +218,38 @@ function readCodexMetadata(
     model = end === start + 1 ? null : text.slice(start + 1, end);
   }
   let repo: string | null = null;
-  const workspacesAt = text.indexOf(workspacesKey);
+  const workspacesAt = keyAt(text, text.indexOf(workspacesKey));
   if (workspacesAt !== -1) {
+    // (`lastIndexOf` from the key would read less text, but V8 runs it as a plain loop, about
+    // ten times slower than the forward search.)
     const nestedObject = text.indexOf('{', 1);
     const nestedArray = text.indexOf('[', 1);
     if (
       (nestedObject !== -1 && nestedObject < workspacesAt) ||
       (nestedArray !== -1 && nestedArray < workspacesAt) ||
-      text.indexOf(workspacesKey, workspacesAt + workspacesKey.length) !== -1
+      text.indexOf(workspacesKey, workspacesAt + workspacesKey.length + 1) !== -1
     ) {
       return undefined;
     }
     const before = text.charCodeAt(workspacesAt - 1);
     if (before !== comma && before !== openBrace) return undefined;
-    const start = workspacesAt + workspacesKey.length;
+    const start = workspacesAt + workspacesKey.length + 1;
     if (text.charCodeAt(start) !== openBrace) return undefined;
     const found = firstWorkspace(text, start);
     if (found === undefined) return undefined;
     repo = found.repo;
   }
   return { repo, model };
+}
+
+/**
+ * Where the quoted key whose name starts at `nameAt` opens (its quote), or -1 when `nameAt` is
+ * -1 or the name is not preceded by a quote (then the layout is not Codex's and the caller's
+ * checks send the text to `JSON.parse`).
+ */
+function keyAt(text: string, nameAt: number): number {
+  if (nameAt === -1) return -1;
+  return text.charCodeAt(nameAt - 1) === quote ? nameAt - 1 : -2;
 }
 
 /**
@@ -266,7 +297,11 @@ function stringEnd(text: string, start: number): number {
   }
 }
 
-/** The index after the JSON value at `start`, or -1 when it is not one. */
+/**
+ * The index after the JSON value at `start`, or -1 when it is not one. (The request body's
+ * skipper, `skipValue` in core/proxy/incremental-input.ts, reads Buffer bytes instead: sharing one
+ * would turn a 300 KB body into a string or each header into a Buffer, on both hot paths.)
+ */
 function skipValue(text: string, start: number): number {
   const first = text.charCodeAt(start);
   if (first === quote) {

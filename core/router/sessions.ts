@@ -38,14 +38,68 @@ export const defaultSessionTtlMs = 24 * 60 * 60 * 1000;
 /** How many expired entries one write prunes at most, so no single request pays for a sweep. */
 const pruneBatch = 64;
 
+/** The two ends of a recency list of sessions (oldest at the head). */
+interface RecencyEnds {
+  oldest: SessionSlot | null;
+  newest: SessionSlot | null;
+}
+
 /**
- * A session's place in the recency list. The links live beside the entry, not in it, so an entry
- * handed out stays a plain serialisable object.
+ * One tracked session: the entry and its place in the recency list in one object, so a lookup
+ * touches one object instead of a node and the entry beside it. The links are private fields:
+ * the entry handed out still serialises (and lists its keys) as the plain `SessionEntry`.
  */
-interface SessionNode {
-  entry: SessionEntry;
-  older: SessionNode | null;
-  newer: SessionNode | null;
+class SessionSlot implements SessionEntry {
+  id: string;
+  profile: string;
+  route: SessionEntry['route'];
+  repo: string | null;
+  model: string | null;
+  pinned: string | null;
+  requests: number;
+  startedAt: number;
+  lastSeenAt: number;
+  #older: SessionSlot | null = null;
+  #newer: SessionSlot | null = null;
+
+  constructor(entry: SessionEntry) {
+    this.id = entry.id;
+    this.profile = entry.profile;
+    this.route = entry.route;
+    this.repo = entry.repo;
+    this.model = entry.model;
+    this.pinned = entry.pinned;
+    this.requests = entry.requests;
+    this.startedAt = entry.startedAt;
+    this.lastSeenAt = entry.lastSeenAt;
+  }
+
+  /** The next older session in the list, or null at the head. */
+  get older(): SessionSlot | null {
+    return this.#older;
+  }
+
+  /** Takes the slot out of the list (a slot not in it is left as is). */
+  unlink(ends: RecencyEnds): void {
+    const older = this.#older;
+    const newer = this.#newer;
+    if (older) older.#newer = newer;
+    else if (ends.oldest === this) ends.oldest = newer;
+    if (newer) newer.#older = older;
+    else if (ends.newest === this) ends.newest = older;
+    this.#older = null;
+    this.#newer = null;
+  }
+
+  /** Puts the slot at the newest end of the list. */
+  append(ends: RecencyEnds): void {
+    const newest = ends.newest;
+    this.#older = newest;
+    this.#newer = null;
+    if (newest) newest.#newer = this;
+    ends.newest = this;
+    ends.oldest ??= this;
+  }
 }
 
 /**
@@ -54,19 +108,18 @@ interface SessionNode {
  * to keep order would leave deleted slots that every "oldest entry" lookup has to skip.)
  */
 export class SessionTable {
-  readonly #entries = new Map<string, SessionNode>();
-  #oldest: SessionNode | null = null;
-  #newest: SessionNode | null = null;
+  readonly #entries = new Map<string, SessionSlot>();
+  readonly #ends: RecencyEnds = { oldest: null, newest: null };
   readonly #clock: Pick<Clock, 'now'>;
   readonly #maxEntries: number;
   readonly #idleTtlMs: number;
   // Repos and models repeat across sessions: share one string per value instead of one per entry.
   readonly #strings = new StringPool(4096);
   /**
-   * The node the last `get` found: a request looks its session up to route it and then records
+   * The slot the last `get` found: a request looks its session up to route it and then records
    * it, so the second lookup is a pointer comparison (the same id string) instead of a hash probe.
    */
-  #lastFound: SessionNode | null = null;
+  #lastFound: SessionSlot | null = null;
 
   constructor(options: SessionTableOptions) {
     this.#clock = options.clock;
@@ -81,14 +134,14 @@ export class SessionTable {
 
   /** The session, or undefined when unknown or idle past the TTL. Does not count as activity. */
   get(id: string): SessionEntry | undefined {
-    const node = this.#entries.get(id);
-    if (!node) return undefined;
-    if (this.#expired(node.entry, this.#clock.now())) {
-      this.#remove(node);
+    const slot = this.#entries.get(id);
+    if (!slot) return undefined;
+    if (this.#expired(slot, this.#clock.now())) {
+      this.#remove(slot);
       return undefined;
     }
-    this.#lastFound = node;
-    return node.entry;
+    this.#lastFound = slot;
+    return slot;
   }
 
   /** The profile the session is on, or null. The hot-path lookup for the policy. */
@@ -102,29 +155,30 @@ export class SessionTable {
     const now = this.#clock.now();
     this.#prune(now);
     const last = this.#lastFound;
-    let node = last !== null && last.entry.id === id ? last : this.#entries.get(id);
-    if (node && this.#expired(node.entry, now)) {
-      this.#remove(node);
-      node = undefined;
+    let slot = last !== null && last.id === id ? last : this.#entries.get(id);
+    if (slot && this.#expired(slot, now)) {
+      this.#remove(slot);
+      slot = undefined;
     }
-    if (node) {
-      this.#unlink(node);
-      const entry = node.entry;
-      entry.profile = input.profile;
-      entry.route = input.route;
+    if (slot) {
+      slot.unlink(this.#ends);
+      slot.profile = input.profile;
+      slot.route = input.route;
       // Usually the same repo and model as last time: a string comparison, not a pool lookup.
-      if (input.repo !== null && input.repo !== entry.repo) {
-        entry.repo = this.#strings.intern(input.repo);
+      if (input.repo !== null && input.repo !== slot.repo) {
+        slot.repo = this.#strings.intern(input.repo);
       }
-      if (input.model !== null && input.model !== entry.model) {
-        entry.model = this.#strings.intern(input.model);
+      if (input.model !== null && input.model !== slot.model) {
+        slot.model = this.#strings.intern(input.model);
       }
-      entry.pinned = input.pinned;
-      entry.requests += 1;
-      entry.lastSeenAt = now;
+      slot.pinned = input.pinned;
+      slot.requests += 1;
+      slot.lastSeenAt = now;
     } else {
-      while (this.#entries.size >= this.#maxEntries && this.#oldest) this.#remove(this.#oldest);
-      const entry: SessionEntry = {
+      while (this.#entries.size >= this.#maxEntries && this.#ends.oldest) {
+        this.#remove(this.#ends.oldest);
+      }
+      slot = new SessionSlot({
         id,
         profile: input.profile,
         route: input.route,
@@ -134,12 +188,11 @@ export class SessionTable {
         requests: 1,
         startedAt: now,
         lastSeenAt: now,
-      };
-      node = { entry, older: null, newer: null };
-      this.#entries.set(id, node);
+      });
+      this.#entries.set(id, slot);
     }
-    this.#append(node);
-    return node.entry;
+    slot.append(this.#ends);
+    return slot;
   }
 
   /** Moves a session to another profile (a fallback or a re-pin from the UI). False if unknown. */
@@ -152,9 +205,9 @@ export class SessionTable {
 
   /** Forgets one session. */
   delete(id: string): boolean {
-    const node = this.#entries.get(id);
-    if (!node) return false;
-    this.#remove(node);
+    const slot = this.#entries.get(id);
+    if (!slot) return false;
+    this.#remove(slot);
     return true;
   }
 
@@ -163,10 +216,10 @@ export class SessionTable {
    * removal). Rare, so a full scan is fine.
    */
   reassign(from: string, to: string | null): void {
-    for (const node of [...this.#entries.values()]) {
-      if (node.entry.profile !== from) continue;
-      if (to === null) this.#remove(node);
-      else node.entry.profile = to;
+    for (const slot of [...this.#entries.values()]) {
+      if (slot.profile !== from) continue;
+      if (to === null) this.#remove(slot);
+      else slot.profile = to;
     }
   }
 
@@ -174,9 +227,9 @@ export class SessionTable {
   list(limit = 100): SessionView[] {
     const now = this.#clock.now();
     const views: SessionView[] = [];
-    for (let node = this.#newest; node && views.length < limit; node = node.older) {
-      if (this.#expired(node.entry, now)) break;
-      views.push(toSessionView(node.entry));
+    for (let slot = this.#ends.newest; slot && views.length < limit; slot = slot.older) {
+      if (this.#expired(slot, now)) break;
+      views.push(toSessionView(slot));
     }
     return views;
   }
@@ -185,8 +238,8 @@ export class SessionTable {
   clear(): void {
     this.#entries.clear();
     this.#lastFound = null;
-    this.#oldest = null;
-    this.#newest = null;
+    this.#ends.oldest = null;
+    this.#ends.newest = null;
   }
 
   #expired(entry: SessionEntry, now: number): boolean {
@@ -195,33 +248,16 @@ export class SessionTable {
 
   #prune(now: number): void {
     for (let pruned = 0; pruned < pruneBatch; pruned++) {
-      const oldest = this.#oldest;
-      if (!oldest || !this.#expired(oldest.entry, now)) return;
+      const oldest = this.#ends.oldest;
+      if (!oldest || !this.#expired(oldest, now)) return;
       this.#remove(oldest);
     }
   }
 
-  #remove(node: SessionNode): void {
-    if (this.#lastFound === node) this.#lastFound = null;
-    this.#unlink(node);
-    this.#entries.delete(node.entry.id);
-  }
-
-  #unlink(node: SessionNode): void {
-    if (node.older) node.older.newer = node.newer;
-    else if (this.#oldest === node) this.#oldest = node.newer;
-    if (node.newer) node.newer.older = node.older;
-    else if (this.#newest === node) this.#newest = node.older;
-    node.older = null;
-    node.newer = null;
-  }
-
-  #append(node: SessionNode): void {
-    node.older = this.#newest;
-    node.newer = null;
-    if (this.#newest) this.#newest.newer = node;
-    this.#newest = node;
-    this.#oldest ??= node;
+  #remove(slot: SessionSlot): void {
+    if (this.#lastFound === slot) this.#lastFound = null;
+    slot.unlink(this.#ends);
+    this.#entries.delete(slot.id);
   }
 }
 
@@ -287,18 +323,32 @@ export class BucketMap {
   set(repo: string | null, model: string | null, profile: string): void {
     const key = bucketKey(repo, model);
     if (key === null) return;
-    // Most requests refresh a bucket that exists: move it to the newest end, reusing its record.
+    const now = this.#clock.now();
+    // Nearly every request refreshes a bucket that exists: update it in place. (Moving it to the
+    // map's newest end would cost a delete and an insert per request, and the deleted slots make
+    // the map rebuild its table every few dozen requests.)
     const known = this.#entries.get(key);
-    if (known !== undefined) this.#entries.delete(key);
-    while (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done) break;
-      this.#entries.delete(oldest.value);
+    if (known !== undefined) {
+      known.profile = profile;
+      known.at = now;
+      return;
     }
-    const entry = known ?? { profile, at: 0 };
-    entry.profile = profile;
-    entry.at = this.#clock.now();
-    this.#entries.set(key, entry);
+    // A new bucket when full (rare: buckets are repo × model): the least recently used goes.
+    while (this.#entries.size >= this.#maxEntries) this.#evictLeastRecent();
+    this.#entries.set(key, { profile, at: now });
+  }
+
+  #evictLeastRecent(): void {
+    let oldestKey: string | null = null;
+    let oldestAt = Number.POSITIVE_INFINITY;
+    for (const [key, entry] of this.#entries) {
+      if (oldestKey === null || entry.at < oldestAt) {
+        oldestAt = entry.at;
+        oldestKey = key;
+      }
+    }
+    if (oldestKey === null) return;
+    this.#entries.delete(oldestKey);
   }
 
   /** Re-points (rename) or forgets (removal, `to` null) every bucket on `from`. */

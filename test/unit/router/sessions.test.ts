@@ -164,6 +164,22 @@ describe('BucketMap', () => {
     expect(buckets.get('/3', 'm')).toBeNull();
   });
 
+  it('when full, forgets the bucket used least recently, not the one made first', () => {
+    const clock = new FakeClock();
+    const buckets = new BucketMap({ clock, maxEntries: 2 });
+    buckets.set('/1', 'm', 'a');
+    clock.advance(1000);
+    buckets.set('/2', 'm', 'b');
+    clock.advance(1000);
+    buckets.set('/1', 'm', 'c');
+    clock.advance(1000);
+    buckets.set('/3', 'm', 'd');
+    expect(buckets.size).toBe(2);
+    expect(buckets.get('/1', 'm')).toBe('c');
+    expect(buckets.get('/2', 'm')).toBeNull();
+    expect(buckets.get('/3', 'm')).toBe('d');
+  });
+
   it('reassigns on rename and removal', () => {
     const buckets = new BucketMap({ clock: new FakeClock() });
     buckets.set('/1', 'm', 'a');
