@@ -42,40 +42,55 @@ const openBrace = 0x7b;
 const closeBrace = 0x7d;
 const openBracket = 0x5b;
 const closeBracket = 0x5d;
-const inputKey = Buffer.from('input');
 const metadataMember = Buffer.from(',"client_metadata":');
+
+/** One top-level member of a body: its key and where it lies (key's quote to value's end). */
+export interface BodyMember {
+  key: string;
+  start: number;
+  end: number;
+}
 
 /**
  * The layout of a JSON object body, scanning it once; null when it is not an object with a
  * top-level `input` array, or when a key could hide one (an escaped or repeated key).
  */
 export function bodyLayout(raw: Buffer): BodyLayout | null {
+  return scanBody(raw)?.layout ?? null;
+}
+
+/** The layout and the top-level members of a body (see `bodyLayout`), or null. */
+function scanBody(raw: Buffer): { layout: BodyLayout; members: BodyMember[] } | null {
   let at = skipSpace(raw, 0);
   if (raw[at] !== openBrace) return null;
   at = skipSpace(raw, at + 1);
   let inputOpen = -1;
   let inputClose = -1;
+  const members: BodyMember[] = [];
+  const keys = new Set<string>();
   if (raw[at] !== closeBrace) {
     for (;;) {
       if (raw[at] !== quote) return null;
+      const start = at;
       const keyEnd = skipString(raw, at);
       if (keyEnd < 0) return null;
-      // An escape could spell `input`: such a body is not compared by its bytes.
+      // An escape could spell `input` (or repeat a key): such a body is not compared by its bytes.
       const escape = raw.indexOf(backslash, at);
       if (escape !== -1 && escape < keyEnd) return null;
-      const isInput =
-        keyEnd - at - 2 === inputKey.length &&
-        raw.compare(inputKey, 0, 5, at + 1, keyEnd - 1) === 0;
+      const key = raw.toString('latin1', at + 1, keyEnd - 1);
+      if (keys.has(key)) return null;
+      keys.add(key);
       at = skipSpace(raw, keyEnd);
       if (raw[at] !== colon) return null;
       at = skipSpace(raw, at + 1);
       const valueEnd = skipValue(raw, at);
       if (valueEnd < 0) return null;
-      if (isInput) {
-        if (inputOpen !== -1 || raw[at] !== openBracket) return null;
+      if (key === 'input') {
+        if (raw[at] !== openBracket) return null;
         inputOpen = at;
         inputClose = valueEnd - 1;
       }
+      members.push({ key, start, end: valueEnd });
       at = skipSpace(raw, valueEnd);
       if (raw[at] === comma) {
         at = skipSpace(raw, at + 1);
@@ -86,7 +101,58 @@ export function bodyLayout(raw: Buffer): BodyLayout | null {
     }
   }
   if (inputOpen === -1 || skipSpace(raw, at + 1) !== raw.length) return null;
-  return { raw, inputOpen, inputClose, metadataAt: metadataStart(raw, inputClose) };
+  return {
+    layout: { raw, inputOpen, inputClose, metadataAt: metadataStart(raw, inputClose) },
+    members,
+  };
+}
+
+/** A turn sent in full over WebSocket: the frame's bytes, and every field but the input. */
+export interface FullFrame {
+  /** `{"type":"response.create",…}`: the body's own bytes, without `stream` and `background`. */
+  frame: Buffer;
+  /** Every field of the body but `input`, `stream` and `background`, parsed. */
+  fields: Record<string, unknown>;
+  /** The body's layout, for the turn after it. */
+  layout: BodyLayout;
+}
+
+/** Members a `response.create` frame does not carry (the socket always streams). */
+const notInFrame = new Set(['stream', 'background']);
+const framePrefix = Buffer.from('{"type":"response.create"');
+const frameComma = Buffer.from(',');
+const frameEnd = Buffer.from('}');
+
+/**
+ * A body as a full `response.create` frame, spliced from its bytes: the input (nearly all of a
+ * long session's body) is neither parsed nor serialized again; only the other members are
+ * parsed. Null when the body is not a JSON object with an `input` array, or has a member the
+ * frame carries itself (`type`); the caller then parses it whole. The input's items are the
+ * upstream's to judge, as they are over HTTP.
+ */
+export function fullFrameOf(raw: Buffer): FullFrame | null {
+  const scanned = scanBody(raw);
+  if (scanned === null) return null;
+  const pieces: Buffer[] = [framePrefix];
+  const fieldTexts: string[] = [];
+  for (const member of scanned.members) {
+    if (member.key === 'type' || member.key === 'previous_response_id') return null;
+    if (notInFrame.has(member.key)) continue;
+    pieces.push(frameComma, raw.subarray(member.start, member.end));
+    if (member.key !== 'input') fieldTexts.push(raw.toString('utf8', member.start, member.end));
+  }
+  pieces.push(frameEnd);
+  let fields: unknown;
+  try {
+    fields = JSON.parse(`{${fieldTexts.join(',')}}`);
+  } catch {
+    return null;
+  }
+  return {
+    frame: Buffer.concat(pieces),
+    fields: fields as Record<string, unknown>,
+    layout: scanned.layout,
+  };
 }
 
 /**
@@ -173,12 +239,17 @@ function lastBrace(raw: Buffer): number {
 
 /** Index after the string that opens at `start`, or -1. */
 function skipString(raw: Buffer, start: number): number {
-  for (let at = start + 1; at < raw.length; at += 1) {
-    const code = raw[at];
-    if (code === backslash) at += 1;
-    else if (code === quote) return at + 1;
+  // memchr to each quote (strings are most of a body's bytes); a quote after an odd run of
+  // backslashes is escaped and does not close the string.
+  let at = start + 1;
+  for (;;) {
+    const found = raw.indexOf(quote, at);
+    if (found === -1) return -1;
+    let slashes = 0;
+    while (raw[found - 1 - slashes] === backslash) slashes += 1;
+    if (slashes % 2 === 0) return found + 1;
+    at = found + 1;
   }
-  return -1;
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
-import { bodyLayout, extensionOf, type BodyLayout } from './incremental-input.ts';
+import { bodyLayout, extensionOf, fullFrameOf, type BodyLayout } from './incremental-input.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
 /** Why a turn could not go over the upstream WebSocket; the caller then sends it over HTTP. */
@@ -338,7 +338,12 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     const suffix = last && extension ? incrementalSuffix(last.output, extension.added) : null;
     let fields: Record<string, unknown>;
     let layout: BodyLayout | null;
-    let frame: Record<string, unknown>;
+    // A string (an incremental frame, serialized) or the bytes of a full one (spliced).
+    let text: string | Buffer;
+    // A full turn spliced from the body's bytes (nearly all of it the input, neither parsed nor
+    // serialized again), or null when it has not been (an incremental turn, or a body that is not
+    // a plain object with an input array).
+    let spliced: ReturnType<typeof fullFrameOf> = null;
     if (last && extension && suffix !== null) {
       // Every field but `client_metadata` (per-turn ids) is byte-identical to the last turn's.
       fields =
@@ -346,12 +351,16 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           ? last.fields
           : { ...last.fields, client_metadata: extension.clientMetadata };
       layout = extension.layout;
-      frame = {
+      text = JSON.stringify({
         type: 'response.create',
         ...fields,
         previous_response_id: last.responseId,
         input: suffix,
-      };
+      });
+    } else if ((spliced = fullFrameOf(raw)) !== null) {
+      fields = spliced.fields;
+      layout = spliced.layout;
+      text = spliced.frame;
     } else {
       let parsed: unknown;
       try {
@@ -368,10 +377,9 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       const { input: _input, stream: _stream, background: _background, ...rest } = whole;
       fields = rest;
       layout = bodyLayout(raw);
-      frame = { type: 'response.create', ...rest, input };
+      text = JSON.stringify({ type: 'response.create', ...rest, input });
     }
-    const text = JSON.stringify(frame);
-    const bytes = Buffer.byteLength(text);
+    const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
     if (bytes > current.maxMessageBytes) {
       // The upstream would refuse it (and close the socket): HTTP carries large turns.
       current.last = null;
@@ -379,9 +387,11 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       return { ok: false, code: 'too_large', message: `the turn is ${bytes} bytes over WebSocket` };
     }
 
-    /** The turn as a full `response.create` (a resume sends it so): parsed only when needed. */
-    const fullFrame = (): string => {
+    /** The turn as a full `response.create` (a resume sends it so): built only when needed. */
+    const fullFrame = (): string | Buffer => {
       if (suffix === null) return text;
+      const again = fullFrameOf(raw);
+      if (again !== null) return again.frame;
       const whole = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
       const { input, stream: _stream, background: _background, ...rest } = whole;
       return JSON.stringify({
@@ -389,6 +399,10 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         ...rest,
         input: Array.isArray(input) ? input : [],
       });
+    };
+    /** Sends a frame as text (a spliced one is UTF-8 bytes already: no round trip via a string). */
+    const sendFrame = (socket: WebSocket, frame: string | Buffer): void => {
+      socket.send(frame, { binary: false });
     };
 
     return new Promise((resolve) => {
@@ -470,10 +484,11 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         touch(carrier);
         carrier.busy = true;
         const full = fullFrame();
-        if (Buffer.byteLength(full) > carrier.maxMessageBytes) return finish(sent, false, 'abort');
+        const fullBytes = typeof full === 'string' ? Buffer.byteLength(full) : full.length;
+        if (fullBytes > carrier.maxMessageBytes) return finish(sent, false, 'abort');
         carrier.socket.on('message', onMessage);
         carrier.socket.on('close', onClose);
-        carrier.socket.send(full);
+        sendFrame(carrier.socket, full);
       }
 
       /** While resumed: false for an event of an item Codex already holds (or an announcement). */
@@ -581,7 +596,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       current.socket.on('message', onMessage);
       current.socket.on('close', onClose);
       signal.addEventListener('abort', onAbort, { once: true });
-      current.socket.send(text);
+      sendFrame(current.socket, text);
     });
   }
 

@@ -4,7 +4,7 @@
  * differs.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { bodyLayout, extensionOf } from '../../../core/proxy/incremental-input.ts';
+import { bodyLayout, extensionOf, fullFrameOf } from '../../../core/proxy/incremental-input.ts';
 
 const item = (text: string) => ({
   type: 'message',
@@ -134,5 +134,32 @@ describe('bodyLayout and extensionOf', () => {
       expect(fieldsAfter).toEqual(fieldsBefore);
     }
     expect(accepted).toBeGreaterThan(600);
+  });
+});
+
+describe('fullFrameOf', () => {
+  it('splices a full response.create from the body: the same JSON as parsing it would give', () => {
+    const raw = body([...history, answer, item('trailing \\\\"x\\\\')], 3, { background: false });
+    const full = fullFrameOf(raw)!;
+    const { input, stream: _stream, background: _background, ...fields } = JSON.parse(
+      raw.toString(),
+    ) as Record<string, unknown>;
+    expect(JSON.parse(full.frame.toString())).toEqual({ type: 'response.create', ...fields, input });
+    expect(full.fields).toEqual(fields);
+    // The input's bytes are the body's own, not a re-serialization.
+    const layout = bodyLayout(raw)!;
+    expect(full.frame.includes(raw.subarray(layout.inputOpen, layout.inputClose + 1))).toBe(true);
+    expect(full.layout).toEqual(layout);
+  });
+
+  it('leaves to a full parse a body the frame cannot splice', () => {
+    // A member the frame sets itself, a repeated key, an escaped key, no input array, not JSON.
+    expect(fullFrameOf(body(history, 1, { type: 'x' }))).toBeNull();
+    expect(fullFrameOf(body(history, 1, { previous_response_id: 'resp_1' }))).toBeNull();
+    expect(fullFrameOf(Buffer.from('{"model":"a","input":[],"model":"b"}'))).toBeNull();
+    expect(fullFrameOf(Buffer.from('{"mod\\u0065l":"a","input":[]}'))).toBeNull();
+    expect(fullFrameOf(Buffer.from('{"model":"a","input":{}}'))).toBeNull();
+    expect(fullFrameOf(Buffer.from('{"model":"a","input":["unterminated]}'))).toBeNull();
+    expect(fullFrameOf(Buffer.from('{"model":tru,"input":[]}'))).toBeNull();
   });
 });
