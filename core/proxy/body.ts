@@ -32,6 +32,10 @@ export async function readRequestBody(
 ): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
+  // With a declared length (Codex sends one) the body is copied into one buffer as it arrives:
+  // each chunk is released at once instead of every chunk and their concatenation living until
+  // the end (at 300 KB bodies and many streams, that doubled the memory the GC has to track).
+  let whole = Number.isInteger(declared) && declared > 0 ? Buffer.allocUnsafeSlow(declared) : null;
   const chunks: Buffer[] = [];
   let size = 0;
   // A client that stops sending mid-body would otherwise hold its socket and buffers forever.
@@ -47,9 +51,16 @@ export async function readRequestBody(
   }
   try {
     for await (const chunk of request as AsyncIterable<Buffer>) {
+      if (size + chunk.length > limitBytes) throw tooLarge(limitBytes);
+      if (whole !== null && size + chunk.length <= whole.length) {
+        chunk.copy(whole, size);
+      } else {
+        // More than declared (Node's HTTP parser never lets it through): collected as chunks.
+        if (whole !== null) chunks.push(whole.subarray(0, size));
+        whole = null;
+        chunks.push(chunk);
+      }
       size += chunk.length;
-      if (size > limitBytes) throw tooLarge(limitBytes);
-      chunks.push(chunk);
     }
   } catch (error) {
     if (!stalled) throw error;
@@ -63,6 +74,7 @@ export async function readRequestBody(
       socket.off('timeout', onIdle);
     }
   }
+  if (whole !== null) return size === whole.length ? whole : whole.subarray(0, size);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 

@@ -445,8 +445,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             });
             response.flushHeaders();
           },
-          event(text) {
-            const chunk = Buffer.from(text);
+          event(chunk) {
             for (const tap of taps) tap(chunk);
             response.write(chunk);
           },

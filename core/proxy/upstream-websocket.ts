@@ -43,8 +43,8 @@ export type WebSocketTurnResult =
 export interface WebSocketTurnSink {
   /** Called once, with the handshake answer's headers, before the first event is relayed. */
   start(headers: IncomingHttpHeaders): void;
-  /** One event, as SSE text (`event: …\ndata: …\n\n`). */
-  event(text: string): void;
+  /** One event, as SSE bytes (`event: …\ndata: …\n\n`, UTF-8). */
+  event(chunk: Buffer): void;
   /** A `codex.rate_limits` event, as the `x-codex-*` headers it stands for. */
   quota(headers: IncomingHttpHeaders): void;
   /** The stream ended with the response (`response.completed`, `.failed`, `.incomplete`). */
@@ -75,6 +75,55 @@ export interface UpstreamWebSocketOptions {
 
 /** Events that only announce a response: held back until real output, so a drop there is free. */
 const announcements = new Set(['response.created', 'response.in_progress']);
+
+/**
+ * The event types whose content the router reads. Any other event (the deltas: most of a stream)
+ * is relayed as the bytes it came in, its type read from its first member without parsing it.
+ */
+const readTypes = new Set([
+  'codex.rate_limits',
+  'error',
+  'response.output_item.done',
+  'response.completed',
+]);
+const typePrefix = Buffer.from('{"type":"');
+const sequenceKey = Buffer.from('"sequence_number":');
+const sseEnd = Buffer.from('\n\n');
+
+/** An event's type when it is its first member (as the upstream writes it), else null. */
+function leadingType(data: Buffer): string | null {
+  const start = typePrefix.length;
+  if (data.length <= start || data.compare(typePrefix, 0, start, 0, start) !== 0) return null;
+  const end = data.indexOf(0x22, start);
+  if (end === -1) return null;
+  const type = data.toString('latin1', start, end);
+  // An escape, or a name that is not plain ASCII: left to a full parse.
+  return /^[\w.-]+$/.test(type) ? type : null;
+}
+
+/**
+ * An unparsed event's `sequence_number` (its last top-level occurrence; a quote inside a string
+ * is escaped, so the key cannot be matched inside one), or null.
+ */
+function sequenceOf(data: Buffer): number | null {
+  const at = data.lastIndexOf(sequenceKey);
+  if (at === -1) return null;
+  let end = at + sequenceKey.length;
+  let value = 0;
+  const first = end;
+  while (end < data.length && data[end]! >= 0x30 && data[end]! <= 0x39) {
+    value = value * 10 + (data[end]! - 0x30);
+    end += 1;
+  }
+  return end === first ? null : value;
+}
+
+/** A message's bytes, whatever shape `ws` delivered them in. */
+function bytesOf(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
 
 /** What a socket remembers of its last completed turn. */
 interface LastTurn {
@@ -412,7 +461,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       let started = false;
       let done = false;
       // Announcements (`response.created`, `.in_progress`) wait for the first output event.
-      const held: string[] = [];
+      const held: Buffer[] = [];
       const output: Array<Record<string, unknown>> = [];
       // The type of each item whose `response.output_item.done` reached Codex, by output index.
       const completed: string[] = [];
@@ -514,24 +563,29 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
 
       const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
         if (isBinary) return;
-        let raw = String(data);
-        let event: Record<string, unknown>;
-        try {
-          event = JSON.parse(raw) as Record<string, unknown>;
-        } catch {
-          return;
+        let bytes = bytesOf(data);
+        let type = resumed === null ? leadingType(bytes) : null;
+        // Parsed only when the router reads it (or must renumber it after a resume).
+        let event: Record<string, unknown> | null = null;
+        if (type === null || readTypes.has(type)) {
+          try {
+            event = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+          } catch {
+            return;
+          }
+          if (typeof event !== 'object' || event === null) return;
+          type = String(event['type'] ?? '');
         }
-        const type = String(event['type'] ?? '');
         if (type === 'codex.rate_limits') {
-          sink.quota(rateLimitEventHeaders(event));
+          sink.quota(rateLimitEventHeaders(event!));
           return;
         }
         if (type === 'error' && !started) {
           // previous_response_not_found, websocket_connection_limit_reached, a 429, …: the
           // turn goes over HTTP in full, where the router's own handling applies.
-          const status = Number(event['status'] ?? event['status_code']);
-          const error = event['error'] as { code?: unknown; type?: unknown } | undefined;
-          const headers = event['headers'];
+          const status = Number(event!['status'] ?? event!['status_code']);
+          const error = event!['error'] as { code?: unknown; type?: unknown } | undefined;
+          const headers = event!['headers'];
           finish(
             {
               ok: false,
@@ -546,37 +600,41 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           return;
         }
         if (resumed !== null) {
-          const keep = type === 'error' ? 'mismatch' : wanted(type, event);
+          // Every event is parsed while resumed (see above).
+          const parsed = event!;
+          const keep = type === 'error' ? 'mismatch' : wanted(type, parsed);
           if (keep === 'mismatch') return finish(sent, false, 'abort');
           if (!keep) return;
-          if (typeof event['sequence_number'] === 'number') {
+          if (typeof parsed['sequence_number'] === 'number') {
             // One stream for Codex: the new response's numbers continue the first one's.
             lastSequence += 1;
-            raw = JSON.stringify({ ...event, sequence_number: lastSequence });
+            bytes = Buffer.from(JSON.stringify({ ...parsed, sequence_number: lastSequence }));
           }
-        } else if (typeof event['sequence_number'] === 'number') {
-          lastSequence = event['sequence_number'];
+        } else if (event !== null) {
+          if (typeof event['sequence_number'] === 'number') lastSequence = event['sequence_number'];
+        } else {
+          lastSequence = sequenceOf(bytes) ?? lastSequence;
         }
-        const text = `event: ${type}\ndata: ${raw}\n\n`;
+        const chunk = Buffer.concat([Buffer.from(`event: ${type}\ndata: `), bytes, sseEnd]);
         if (!started) {
           if (announcements.has(type)) {
-            held.push(text);
+            held.push(chunk);
             return;
           }
           started = true;
           sink.start(current.headers);
           for (const announcement of held) sink.event(announcement);
         }
-        sink.event(text);
+        sink.event(chunk);
         if (type === 'response.output_item.done') {
-          const item = event['item'];
+          const item = event!['item'];
           if (typeof item === 'object' && item !== null) {
             output.push(item as Record<string, unknown>);
             if (resumed === null) completed.push(String((item as { type?: unknown }).type));
           }
         }
         if (type === 'response.completed') {
-          const response = event['response'] as { id?: unknown } | undefined;
+          const response = event!['response'] as { id?: unknown } | undefined;
           // After a resume, the upstream's stored response differs from what Codex holds (its
           // first items came from the dropped one): the next turn goes in full.
           carrier.last =

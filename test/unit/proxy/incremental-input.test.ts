@@ -141,10 +141,17 @@ describe('fullFrameOf', () => {
   it('splices a full response.create from the body: the same JSON as parsing it would give', () => {
     const raw = body([...history, answer, item('trailing \\\\"x\\\\')], 3, { background: false });
     const full = fullFrameOf(raw)!;
-    const { input, stream: _stream, background: _background, ...fields } = JSON.parse(
-      raw.toString(),
-    ) as Record<string, unknown>;
-    expect(JSON.parse(full.frame.toString())).toEqual({ type: 'response.create', ...fields, input });
+    const {
+      input,
+      stream: _stream,
+      background: _background,
+      ...fields
+    } = JSON.parse(raw.toString()) as Record<string, unknown>;
+    expect(JSON.parse(full.frame.toString())).toEqual({
+      type: 'response.create',
+      ...fields,
+      input,
+    });
     expect(full.fields).toEqual(fields);
     // The input's bytes are the body's own, not a re-serialization.
     const layout = bodyLayout(raw)!;

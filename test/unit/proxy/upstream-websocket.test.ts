@@ -90,7 +90,8 @@ async function turn(
     payload,
     {
       start: (headers) => void (relayed.started = headers),
-      event: (text) => {
+      event: (chunk) => {
+        const text = chunk.toString();
         relayed.events.push(/^event: (.*)$/m.exec(text)![1]!);
         const data = JSON.parse(/^data: (.*)$/m.exec(text)![1]!) as { sequence_number?: number };
         if (data.sequence_number !== undefined) relayed.sequence.push(data.sequence_number);
