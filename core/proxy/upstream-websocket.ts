@@ -389,10 +389,9 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     let layout: BodyLayout | null;
     // A string (an incremental frame, serialized) or the bytes of a full one (spliced).
     let text: string | Buffer;
-    // A full turn spliced from the body's bytes (nearly all of it the input, neither parsed nor
-    // serialized again), or null when it has not been (an incremental turn, or a body that is not
-    // a plain object with an input array).
-    let spliced: ReturnType<typeof fullFrameOf> = null;
+    // A full turn is spliced from the body's bytes (nearly all of it the input, neither parsed
+    // nor serialized again); a body that is not a plain object with an input array is parsed.
+    const spliced = last && extension && suffix !== null ? null : fullFrameOf(raw);
     if (last && extension && suffix !== null) {
       // Every field but `client_metadata` (per-turn ids) is byte-identical to the last turn's.
       fields =
@@ -406,7 +405,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         previous_response_id: last.responseId,
         input: suffix,
       });
-    } else if ((spliced = fullFrameOf(raw)) !== null) {
+    } else if (spliced !== null) {
       fields = spliced.fields;
       layout = spliced.layout;
       text = spliced.frame;
