@@ -10,7 +10,7 @@
 // median / max over the repetitions of the p50, the p99 and the max (µs), the cost of the timer
 // itself, and the load average. Target: p99 ≤ 5 µs at 200 profiles.
 //
-//   node bench/routing-engine.ts [--repetitions N] [--batch N]
+//   node bench/routing-engine.ts [--repetitions N] [--batch N] [--sessions N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,9 @@ const argument = (name: string, fallback: number): number => {
 };
 const repetitions = argument('repetitions', 7);
 const batch = argument('batch', 50_000);
-const sessionCount = 100_000;
+// Fewer live sessions (`--sessions 1000`) show what the table's size costs: the same requests
+// with every session's memory in cache.
+const sessionCount = argument('sessions', 100_000);
 const poolSizes = [5, 50, 200];
 const loadAtStart = loadavg()
   .map((value) => value.toFixed(2))
@@ -182,7 +184,7 @@ rmSync(home, { recursive: true, force: true });
 const range = (values: number[]): string =>
   `${Math.min(...values).toFixed(2)} / ${percentile(values, 50).toFixed(2)} / ${Math.max(...values).toFixed(2)}`;
 console.log(
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/routing-engine.ts --repetitions ${repetitions} --batch ${batch}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${sessionCount} live sessions, each request an existing session (prepare → choose → commit on the real LabEngine), pool sizes interleaved.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/routing-engine.ts --repetitions ${repetitions} --batch ${batch} --sessions ${sessionCount}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${sessionCount} live sessions, each request an existing session (prepare → choose → commit on the real LabEngine), pool sizes interleaved.`,
 );
 console.log('');
 console.log(
