@@ -290,7 +290,13 @@ export interface BucketMapOptions {
  * model share one account's prefix cache. Bounded and expiring like `SessionTable`.
  */
 export class BucketMap {
-  readonly #entries = new Map<string, { profile: string; at: number }>();
+  /**
+   * repo → model → bucket ('' for an unknown one). Two lookups with the request's own strings
+   * instead of one with a key built per request: a concatenated key is a new string V8 has to
+   * flatten and hash on every request.
+   */
+  readonly #repos = new Map<string, Map<string, BucketEntry>>();
+  #size = 0;
   readonly #clock: Pick<Clock, 'now'>;
   readonly #maxEntries: number;
   readonly #ttlMs: number;
@@ -303,17 +309,16 @@ export class BucketMap {
 
   /** How many buckets are kept. */
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   /** The bucket's recent profile, or null (also when both repo and model are unknown). */
   get(repo: string | null, model: string | null): string | null {
-    const key = bucketKey(repo, model);
-    if (key === null) return null;
-    const entry = this.#entries.get(key);
+    if (repo === null && model === null) return null;
+    const entry = this.#repos.get(repo ?? '')?.get(model ?? '');
     if (!entry) return null;
     if (this.#clock.now() - entry.at > this.#ttlMs) {
-      this.#entries.delete(key);
+      this.#delete(entry);
       return null;
     }
     return entry.profile;
@@ -321,55 +326,74 @@ export class BucketMap {
 
   /** Remembers that `profile` served the bucket just now. */
   set(repo: string | null, model: string | null, profile: string): void {
-    const key = bucketKey(repo, model);
-    if (key === null) return;
+    if (repo === null && model === null) return;
     const now = this.#clock.now();
-    // Nearly every request refreshes a bucket that exists: update it in place. (Moving it to the
+    // Nearly every request refreshes a bucket that exists: update it in place. (Moving it to a
     // map's newest end would cost a delete and an insert per request, and the deleted slots make
     // the map rebuild its table every few dozen requests.)
-    const known = this.#entries.get(key);
+    const repoKey = repo ?? '';
+    const modelKey = model ?? '';
+    const known = this.#repos.get(repoKey)?.get(modelKey);
     if (known !== undefined) {
       known.profile = profile;
       known.at = now;
       return;
     }
     // A new bucket when full (rare: buckets are repo × model): the least recently used goes.
-    while (this.#entries.size >= this.#maxEntries) this.#evictLeastRecent();
-    this.#entries.set(key, { profile, at: now });
+    while (this.#size >= this.#maxEntries && this.#evictLeastRecent());
+    let models = this.#repos.get(repoKey);
+    if (models === undefined) {
+      models = new Map();
+      this.#repos.set(repoKey, models);
+    }
+    models.set(modelKey, { repo: repoKey, model: modelKey, profile, at: now });
+    this.#size += 1;
   }
 
-  #evictLeastRecent(): void {
-    let oldestKey: string | null = null;
-    let oldestAt = Number.POSITIVE_INFINITY;
-    for (const [key, entry] of this.#entries) {
-      if (oldestKey === null || entry.at < oldestAt) {
-        oldestAt = entry.at;
-        oldestKey = key;
+  /** Forgets the least recently used bucket; false when there is none. */
+  #evictLeastRecent(): boolean {
+    let oldest: BucketEntry | null = null;
+    for (const models of this.#repos.values()) {
+      for (const entry of models.values()) {
+        if (oldest === null || entry.at < oldest.at) oldest = entry;
       }
     }
-    if (oldestKey === null) return;
-    this.#entries.delete(oldestKey);
+    if (oldest === null) return false;
+    this.#delete(oldest);
+    return true;
+  }
+
+  #delete(entry: BucketEntry): void {
+    const models = this.#repos.get(entry.repo);
+    if (!models?.delete(entry.model)) return;
+    this.#size -= 1;
+    if (models.size === 0) this.#repos.delete(entry.repo);
   }
 
   /** Re-points (rename) or forgets (removal, `to` null) every bucket on `from`. */
   reassign(from: string, to: string | null): void {
-    for (const [key, entry] of this.#entries) {
-      if (entry.profile !== from) continue;
-      if (to === null) this.#entries.delete(key);
-      else entry.profile = to;
+    for (const models of [...this.#repos.values()]) {
+      for (const entry of [...models.values()]) {
+        if (entry.profile !== from) continue;
+        if (to === null) this.#delete(entry);
+        else entry.profile = to;
+      }
     }
   }
 
   /** Forgets everything. */
   clear(): void {
-    this.#entries.clear();
+    this.#repos.clear();
+    this.#size = 0;
   }
 }
 
-function bucketKey(repo: string | null, model: string | null): string | null {
-  if (repo === null && model === null) return null;
-  // NUL cannot occur in a path or a model slug, so the pair is unambiguous.
-  return `${repo ?? ''}\u0000${model ?? ''}`;
+/** One repo/model bucket, with its keys so it can be deleted from where it is found. */
+interface BucketEntry {
+  repo: string;
+  model: string;
+  profile: string;
+  at: number;
 }
 
 /** A bounded intern pool: equal strings share one copy while the pool has room. */
