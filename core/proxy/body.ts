@@ -32,10 +32,12 @@ export async function readRequestBody(
 ): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
-  // With a declared length (Codex sends one) the body is copied into one buffer as it arrives:
-  // each chunk is released at once instead of every chunk and their concatenation living until
-  // the end (at 300 KB bodies and many streams, that doubled the memory the GC has to track).
-  let whole = Number.isInteger(declared) && declared > 0 ? Buffer.allocUnsafeSlow(declared) : null;
+  // With a declared length (Codex sends one), a body that arrives in several chunks is copied
+  // into one buffer as it arrives: each chunk is released at once instead of every chunk and
+  // their concatenation living until the end (at 300 KB bodies and many streams, that doubled the
+  // memory the GC has to track). A body that arrives in one chunk is that chunk, uncopied.
+  const expected = Number.isInteger(declared) && declared > 0 ? declared : 0;
+  let whole: Buffer | null = null;
   const chunks: Buffer[] = [];
   let size = 0;
   // A client that stops sending mid-body would otherwise hold its socket and buffers forever.
@@ -52,10 +54,16 @@ export async function readRequestBody(
   try {
     for await (const chunk of request as AsyncIterable<Buffer>) {
       if (size + chunk.length > limitBytes) throw tooLarge(limitBytes);
+      if (whole === null && chunks.length === 1 && size + chunk.length <= expected) {
+        whole = Buffer.allocUnsafeSlow(expected);
+        chunks[0]!.copy(whole, 0);
+        chunks.length = 0;
+      }
       if (whole !== null && size + chunk.length <= whole.length) {
         chunk.copy(whole, size);
       } else {
-        // More than declared (Node's HTTP parser never lets it through): collected as chunks.
+        // No declared length, or more than declared (Node's HTTP parser never lets that
+        // through): collected as chunks.
         if (whole !== null) chunks.push(whole.subarray(0, size));
         whole = null;
         chunks.push(chunk);
