@@ -23,6 +23,7 @@ import { Agent, request } from 'undici';
 import { mintEncryptedContent } from '../test/fakes/ciphertext.ts';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
+import { codexToolsItem, createProse } from '../test/helpers/codex-like-session.ts';
 import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
 import { seedBenchLab, startBareProxy, startRouter } from './helpers/router.mjs';
 
@@ -53,47 +54,13 @@ const fake = await startFakeChatGpt({
 const socketSide = enableResponsesWebSocket(fake);
 const account = fake.account('bodies-a@example.com');
 
-// Text with the entropy of prose and code (a 600-word vocabulary, deterministic), so zstd's cost
-// and ratio are those of a real turn rather than of repeated text.
-let seed = 12_345;
-const next = () => {
-  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
-const vocabulary = Array.from({ length: 600 }, () =>
-  Array.from({ length: 2 + Math.floor(next() * 8) }, () =>
-    String.fromCharCode(97 + Math.floor(next() * 26)),
-  ).join(''),
-);
-const punctuation = [' ', ' ', ' ', ' ', ', ', '. ', '(', ') ', ': ', '_', '.', '/', ' = ', '\n'];
-function text(length) {
-  let out = '';
-  while (out.length < length) {
-    out += vocabulary[Math.floor(next() * vocabulary.length)];
-    out += punctuation[Math.floor(next() * punctuation.length)];
-  }
-  return out.slice(0, length);
-}
+// Text with the entropy of prose and code (deterministic), so zstd's cost and ratio are those of
+// a real turn rather than of repeated text.
+const text = createProse();
 
 /** Codex 0.171's first input item: the tools, as `additional_tools`. */
-function toolsItem(count) {
-  const tools = Array.from({ length: count }, (_, index) => ({
-    type: 'function',
-    name: `tool_${index}`,
-    description: text(400),
-    parameters: {
-      type: 'object',
-      properties: Object.fromEntries(
-        Array.from({ length: 6 }, (_, field) => [
-          `field_${field}`,
-          { type: 'string', description: text(100) },
-        ]),
-      ),
-      required: ['field_0'],
-    },
-  }));
-  return { type: 'additional_tools', role: 'developer', tools };
-}
+const toolsItem = (count) =>
+  codexToolsItem(text, { tools: count, description: 400, fields: 6, fieldDescription: 100 });
 
 /**
  * A session's history of ~`kb` KB, serialized item by item: the tools, then turns of a user

@@ -48,18 +48,25 @@ export function createProse(seed = 12_345): (length: number) => string {
   };
 }
 
-/** Codex's first input item: the tools, as `additional_tools` (~55 KB in a real 0.171 turn). */
-export function codexToolsItem(prose: (length: number) => string): Record<string, unknown> {
-  const tools = Array.from({ length: 40 }, (_, index) => ({
+/**
+ * Codex's first input item: the tools, as `additional_tools` (~55 KB in a real 0.171 turn with the
+ * defaults). The sizes can be set for lighter bodies; the text comes from `prose` in one order.
+ */
+export function codexToolsItem(
+  prose: (length: number) => string,
+  sizes: { tools?: number; description?: number; fields?: number; fieldDescription?: number } = {},
+): Record<string, unknown> {
+  const { tools: count = 40, description = 500, fields = 8, fieldDescription = 120 } = sizes;
+  const tools = Array.from({ length: count }, (_, index) => ({
     type: 'function',
     name: `tool_${index}`,
-    description: prose(500),
+    description: prose(description),
     parameters: {
       type: 'object',
       properties: Object.fromEntries(
-        Array.from({ length: 8 }, (_, field) => [
+        Array.from({ length: fields }, (_, field) => [
           `field_${field}`,
-          { type: 'string', description: prose(120) },
+          { type: 'string', description: prose(fieldDescription) },
         ]),
       ),
       required: ['field_0'],
