@@ -471,6 +471,44 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       return result;
     }
 
+    /**
+     * A 429 from `pick`'s account, over either transport: quota observed, a usage limit marked.
+     * True when the turn moves on to the next profile; false when Codex gets the 429 itself (not
+     * a usage limit, or a pinned session that must not fall back).
+     */
+    function usageLimitMovesOn(
+      pick: ProfilePick & { ok: true },
+      headers: IncomingHttpHeaders,
+      text: string,
+    ): boolean {
+      engine.observe(pick.profile, 429, headers);
+      const limit = engine.classify429(text, headers, clock.now());
+      if (!limit) return false;
+      engine.markLimited(pick.profile, limit, info);
+      log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
+      if (pick.route === 'pinned' && !pick.allowFallback) return false;
+      excluded.set(pick.profile, 'usage_limit_reached');
+      return true;
+    }
+
+    /**
+     * One refresh after the upstream answered 401 to `rejected`: the new credentials, or null when
+     * the refresh failed (noted, and the profile excluded for this request).
+     */
+    async function refreshedCredentials(
+      pick: ProfilePick & { ok: true },
+      rejected: string,
+    ): Promise<UpstreamCredentials | null> {
+      try {
+        return await engine.refreshAfterUnauthorized(pick.profile, rejected);
+      } catch (error) {
+        if (!isLabError(error)) throw error;
+        engine.noteCredentialFailure(pick.profile, error);
+        excluded.set(pick.profile, error.code);
+        return null;
+      }
+    }
+
     async function route(): Promise<void> {
       for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
         if (aborter.signal.aborted) return;
@@ -542,16 +580,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (sent.code === 'upstream_error' && sent.status === 429) {
             const headers = sent.headers ?? {};
             const body = Buffer.from(sent.body ?? '{}');
-            engine.observe(pick.profile, 429, headers);
-            const limit = engine.classify429(body.toString('utf8'), headers, clock.now());
-            if (limit) {
-              engine.markLimited(pick.profile, limit, info);
-              log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
-              if (!(pick.route === 'pinned' && !pick.allowFallback)) {
-                excluded.set(pick.profile, 'usage_limit_reached');
-                continue;
-              }
-            }
+            if (usageLimitMovesOn(pick, headers, body.toString('utf8'))) continue;
             ticket.commit(pick, excluded);
             return sendBuffered(
               response,
@@ -564,17 +593,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (sent.code === 'upstream_error' && sent.status === 401) {
             // The token, not the transport: refreshed once here, the HTTP attempt below uses it.
             refreshed = true;
-            try {
-              credentials = await engine.refreshAfterUnauthorized(
-                pick.profile,
-                credentials.accessToken,
-              );
-            } catch (error) {
-              if (!isLabError(error)) throw error;
-              engine.noteCredentialFailure(pick.profile, error);
-              excluded.set(pick.profile, error.code);
-              continue;
-            }
+            const fresh = await refreshedCredentials(pick, credentials.accessToken);
+            if (fresh === null) continue;
+            credentials = fresh;
           }
         }
 
@@ -606,16 +627,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           const status = upstream.statusCode;
           if (status === 429) {
             const read = await readErrorBody(upstream);
-            engine.observe(pick.profile, status, upstream.headers);
-            const limit = engine.classify429(read.text, upstream.headers, clock.now());
-            if (limit) {
-              engine.markLimited(pick.profile, limit, info);
-              log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
-              if (!(pick.route === 'pinned' && !pick.allowFallback)) {
-                excluded.set(pick.profile, 'usage_limit_reached');
-                break;
-              }
-            }
+            if (usageLimitMovesOn(pick, upstream.headers, read.text)) break;
             ticket.commit(pick, excluded);
             return sendBuffered(response, status, upstream.headers, read.raw, pick);
           }
@@ -623,18 +635,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             if (!refreshed) {
               refreshed = true;
               await upstream.body.dump().catch(() => undefined);
-              try {
-                credentials = await engine.refreshAfterUnauthorized(
-                  pick.profile,
-                  credentials.accessToken,
-                );
-                continue;
-              } catch (error) {
-                if (!isLabError(error)) throw error;
-                engine.noteCredentialFailure(pick.profile, error);
-                excluded.set(pick.profile, error.code);
-                break;
-              }
+              const fresh = await refreshedCredentials(pick, credentials.accessToken);
+              if (fresh === null) break;
+              credentials = fresh;
+              continue;
             }
             // A freshly refreshed token still rejected: the issuer holds the sign-in (the refresh
             // worked), so this is the upstream's moment, not a lost sign-in; the profile is

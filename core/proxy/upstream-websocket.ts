@@ -197,6 +197,19 @@ export function rateLimitEventHeaders(event: Record<string, unknown>): IncomingH
   return headers;
 }
 
+/**
+ * A parsed body as a full `response.create` frame (the path for bodies `fullFrameOf` cannot
+ * splice), and its fields but `input`, `stream` and `background`.
+ */
+function parsedFullFrame(whole: Record<string, unknown>): {
+  fields: Record<string, unknown>;
+  frame: string;
+} {
+  const { input, stream: _stream, background: _background, ...fields } = whole;
+  const items = Array.isArray(input) ? input : [];
+  return { fields, frame: JSON.stringify({ type: 'response.create', ...fields, input: items }) };
+}
+
 /** An error frame's `headers` object as Node's header map (string values only, names lowercased). */
 function headerValues(value: unknown): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
@@ -420,12 +433,8 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         idle(current);
         return { ok: false, code: 'not_json', message: 'the turn’s body is not a JSON object' };
       }
-      const whole = parsed as Record<string, unknown>;
-      const input = Array.isArray(whole['input']) ? (whole['input'] as unknown[]) : [];
-      const { input: _input, stream: _stream, background: _background, ...rest } = whole;
-      fields = rest;
+      ({ fields, frame: text } = parsedFullFrame(parsed as Record<string, unknown>));
       layout = bodyLayout(raw);
-      text = JSON.stringify({ type: 'response.create', ...rest, input });
     }
     const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
     if (bytes > current.maxMessageBytes) {
@@ -438,15 +447,10 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     /** The turn as a full `response.create` (a resume sends it so): built only when needed. */
     const fullFrame = (): string | Buffer => {
       if (suffix === null) return text;
-      const again = fullFrameOf(raw);
-      if (again !== null) return again.frame;
-      const whole = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      const { input, stream: _stream, background: _background, ...rest } = whole;
-      return JSON.stringify({
-        type: 'response.create',
-        ...rest,
-        input: Array.isArray(input) ? input : [],
-      });
+      return (
+        fullFrameOf(raw)?.frame ??
+        parsedFullFrame(JSON.parse(raw.toString('utf8')) as Record<string, unknown>).frame
+      );
     };
     /** Sends a frame as text (a spliced one is UTF-8 bytes already: no round trip via a string). */
     const sendFrame = (socket: WebSocket, frame: string | Buffer): void => {
