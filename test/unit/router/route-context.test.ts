@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { extractRouteContext } from '../../../core/router/route-context.ts';
 
 const capture = JSON.parse(
@@ -201,6 +201,24 @@ describe('turn metadata, read without JSON.parse', () => {
     }
   });
 
+  it("reads Codex's own layout without JSON.parse, and from its end", () => {
+    const text = capture.headers['x-codex-turn-metadata']!;
+    const expected = parsedFacts(text);
+    const parse = vi.spyOn(JSON, 'parse');
+    const reads = vi.spyOn(String.prototype, 'includes');
+    try {
+      const context = extractRouteContext({ 'x-codex-turn-metadata': text }, null);
+      expect({ repo: context.repo, model: context.model }).toEqual(expected);
+      expect(context.repo).toBe('/home/dev/repo');
+      expect(parse).not.toHaveBeenCalled();
+      // No search of the whole text (the earlier reader's first step).
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+      reads.mockRestore();
+    }
+  });
+
   it.each([
     ['the real capture', capture.headers['x-codex-turn-metadata']!],
     ['trailing text', '{"model":"m"} x'],
@@ -220,6 +238,13 @@ describe('turn metadata, read without JSON.parse', () => {
     ['workspaces twice', '{"workspaces":{"/a":{}},"workspaces":{"/b":{}},"model":"m"}'],
     ['workspaces not an object', '{"workspaces":["/a"],"model":"m"}'],
     ['an escaped model', '{"workspaces":{"C:\\\\repo":{}},"model":"a\\"b"}'],
+    [
+      'a nested workspaces after the top-level one',
+      '{"workspaces":{"/a":{}},"n":{"workspaces":{"/x":{}}},"model":"m"}',
+    ],
+    ['an escape before the members read', '{"a":"C:\\\\x","workspaces":{"/a":{}},"model":"m"}'],
+    ['an escaped workspaces key only', '{"work\\u0073paces":{"/a":{}},"model":"m"}'],
+    ['members after workspaces', '{"workspaces":{"/a":{}},"t":[1,{"b":"}"}],"u":null,"model":"m"}'],
   ])('matches JSON.parse on %s', (_name, text) => {
     const context = extractRouteContext({ 'x-codex-turn-metadata': text }, null);
     expect({ repo: context.repo, model: context.model }).toEqual(parsedFacts(text));

@@ -210,3 +210,111 @@ describe('SessionTable entries', () => {
     ]);
   });
 });
+
+describe('SessionTable against a plain model', () => {
+  /** The rules the table keeps, written the obvious way: a `Map` in recency order. */
+  class ModelTable {
+    readonly entries = new Map<string, { profile: string; requests: number; lastSeenAt: number }>();
+    readonly clock: FakeClock;
+    readonly maxEntries: number;
+    readonly ttl: number;
+    constructor(clock: FakeClock, maxEntries: number, ttl: number) {
+      this.clock = clock;
+      this.maxEntries = maxEntries;
+      this.ttl = ttl;
+    }
+    expired(entry: { lastSeenAt: number }): boolean {
+      return this.clock.now() - entry.lastSeenAt > this.ttl;
+    }
+    get(id: string) {
+      const entry = this.entries.get(id);
+      if (entry && this.expired(entry)) {
+        this.entries.delete(id);
+        return undefined;
+      }
+      return entry;
+    }
+    record(id: string, profile: string): void {
+      let pruned = 0;
+      for (const [key, entry] of this.entries) {
+        if (pruned >= 64 || !this.expired(entry)) break;
+        this.entries.delete(key);
+        pruned += 1;
+      }
+      let entry = this.entries.get(id);
+      if (entry && this.expired(entry)) entry = undefined;
+      this.entries.delete(id);
+      if (!entry) {
+        while (this.entries.size >= this.maxEntries) {
+          this.entries.delete(this.entries.keys().next().value!);
+        }
+      }
+      this.entries.set(id, {
+        profile,
+        requests: (entry?.requests ?? 0) + 1,
+        lastSeenAt: this.clock.now(),
+      });
+    }
+    list(limit: number): string[] {
+      const ids: string[] = [];
+      for (const [id, entry] of [...this.entries].reverse()) {
+        if (ids.length >= limit || this.expired(entry)) break;
+        ids.push(id);
+      }
+      return ids;
+    }
+  }
+
+  it('agrees over 40 000 random operations: records, lookups, deletes, eviction and expiry', () => {
+    let state = 7;
+    const next = (): number => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    const hex = (digits: number): string =>
+      Array.from({ length: digits }, () => '0123456789abcdef'[Math.floor(next() * 16)]).join('');
+    // Codex's lower-case UUIDs, and ids of other shapes.
+    const ids = Array.from({ length: 3000 }, (_, index) => {
+      const uuid = `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
+      if (index % 10 === 0) return uuid.toUpperCase();
+      if (index % 10 === 1) return `${uuid.slice(0, 35)}g`;
+      if (index % 10 === 2) return `session-${index}`;
+      return uuid;
+    });
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock, maxEntries: 500, idleTtlMs: 6 * hour });
+    const model = new ModelTable(clock, 500, 6 * hour);
+    // Often the same session again (a lookup, then its record, as the router does), else any.
+    let id = ids[0]!;
+    for (let step = 0; step < 40_000; step += 1) {
+      if (next() > 0.3) id = ids[Math.floor(next() ** 2 * ids.length)]!;
+      const roll = next();
+      if (roll < 0.6) {
+        const profile = `p${Math.floor(next() * 5)}`;
+        table.record(id, request(profile));
+        model.record(id, profile);
+      } else if (roll < 0.8) {
+        expect(table.profileOf(id), id).toBe(model.get(id)?.profile ?? null);
+      } else if (roll < 0.9) {
+        expect(table.delete(id)).toBe(model.entries.delete(id));
+      } else {
+        // Now and then a long pause: many sessions expire at once.
+        clock.advance(next() < 0.005 ? Math.floor(next() * 7 * hour) : Math.floor(next() * 60_000));
+      }
+      expect(table.size).toBe(model.entries.size);
+      if (step % 100 === 99) {
+        expect(table.list(50).map((view) => view.id)).toEqual(model.list(50));
+      }
+      if (step % 1000 === 999) {
+        for (const known of ids) {
+          const entry = table.get(known);
+          const expected = model.get(known);
+          expect(entry && { profile: entry.profile, requests: entry.requests }, known).toEqual(
+            expected && { profile: expected.profile, requests: expected.requests },
+          );
+          if (entry) expect(entry.id).toBe(known);
+        }
+      }
+    }
+  });
+});
