@@ -14,8 +14,25 @@
 // request (from /proc, Linux only). The CPU is also split by thread (/proc/PID/task): the event
 // loop, libuv's thread pool (where zlib's asynchronous zstd runs) and V8's helper threads.
 //
-//   node bench/proxy-bodies.mjs [--repetitions N] [--requests N] [--no-write]
-import { readdirSync, readFileSync } from 'node:fs';
+// Sessions have `--turns` turns (default: requests / 64, four): each of the 64 streams of a
+// (size, proxy) pair carries its session on from one run of that pair to the next (the warm-up
+// round included) and starts a new one after the last turn, so a fraction 1 / turns of the
+// requests is a session's first turn (a new upstream WebSocket and a full frame on that path).
+// Codex sessions are long: `--turns 64` measures their steady state, the default short sessions
+// the cost of starting them. `--baseline DIR` adds the router of another checkout (a git worktree
+// of an earlier commit, its CLI built there) as variants of the same run, over HTTP and over the
+// WebSocket. The routers run the bundled CLI, as users run it: this checkout's is built first
+// (`node scripts/build-cli.mjs`; the TypeScript source would load Node's type stripper too, a
+// larger heap for every garbage collection to walk).
+//
+//   node bench/proxy-bodies.mjs [--repetitions N] [--requests N] [--turns N] [--baseline DIR]
+//                               [--no-write]
+//
+//   git worktree add --detach ../before COMMIT && ln -s "$PWD/node_modules" ../before/
+//   (cd ../before && node scripts/build-cli.mjs)
+//   node bench/proxy-bodies.mjs --turns 64 --requests 512 --baseline ../before
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,9 +51,17 @@ const argument = (name, fallback) => {
 const repetitions = argument('repetitions', 5);
 const requestsPerRun = argument('requests', 256);
 const concurrency = 64;
+const turnsGiven = process.argv.includes('--turns');
+const turnsPerSession = argument('turns', Math.max(1, Math.round(requestsPerRun / concurrency)));
+const baselineIndex = process.argv.indexOf('--baseline');
+const baselineRoot = baselineIndex >= 0 ? resolve(process.argv[baselineIndex + 1]) : null;
 const writeResults = !process.argv.includes('--no-write');
 const repoRoot = resolve(import.meta.dirname, '..');
 const sizes = [40, 300];
+if (baselineRoot !== null && !existsSync(join(baselineRoot, 'dist/cli/cli.mjs'))) {
+  throw new Error(`${baselineRoot} has no built CLI: run node scripts/build-cli.mjs there first.`);
+}
+execFileSync(process.execPath, ['scripts/build-cli.mjs'], { cwd: repoRoot, stdio: 'inherit' });
 const loadAtStart = loadavg()
   .map((value) => value.toFixed(1))
   .join(', ');
@@ -184,38 +209,56 @@ function outputItemsOf(answer) {
   return items;
 }
 
-let runNumber = 0;
-async function run(proxy, kb, count) {
-  runNumber += 1;
+let sessionNumber = 0;
+/** A new session's id (a fresh one for every session of the whole bench). */
+function newSessionId() {
+  sessionNumber += 1;
+  return `019a${sessionNumber.toString(16).padStart(8, '0')}-7c1-b961-fbcd4ef19122`;
+}
+
+/**
+ * The 64 streams of one (size, proxy) pair: each carries its session on across the pair's runs
+ * and starts a new one after `turnsPerSession` turns.
+ */
+function streamsOf() {
+  return Array.from({ length: concurrency }, () => ({ session: null, turns: 0 }));
+}
+
+async function run(endpoint, kb, streams, count) {
   const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
   let sent = 0;
   let failures = 0;
   let bytesUp = 0;
+  let firstTurns = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async (_, slot) => {
-      // A fresh session per run: its first turn goes in full, the next ones extend it.
-      const session = codexSession(
-        `019a${runNumber.toString(16).padStart(4, '0')}-${slot.toString(16).padStart(4, '0')}-7c1-b961-fbcd4ef19122`,
-        kb,
-      );
+    streams.map(async (stream) => {
       for (;;) {
         if (sent++ >= count) return;
-        const { body, headers } = session.request();
+        if (stream.session === null || stream.turns >= turnsPerSession) {
+          // A new session: its first turn goes in full, the next ones extend it.
+          stream.session = codexSession(newSessionId(), kb);
+          stream.turns = 0;
+        }
+        if (stream.turns === 0) firstTurns += 1;
+        stream.turns += 1;
+        const { body, headers } = stream.session.request();
         bytesUp += Buffer.byteLength(body);
-        const response = await request(`${proxy.url}/backend-api/codex/responses`, {
+        const response = await request(`${endpoint.url}/backend-api/codex/responses`, {
           method: 'POST',
           dispatcher,
-          headers: { ...headers, ...proxy.headers },
+          headers: { ...headers, ...endpoint.headers },
           body,
         });
         let answer = '';
         for await (const chunk of response.body) answer += chunk;
         if (response.statusCode !== 200 || !answer.includes('response.completed')) {
           failures += 1;
+          // The session's history no longer matches the upstream's: the next request starts anew.
+          stream.session = null;
           return;
         }
-        session.answered(outputItemsOf(answer));
+        stream.session.answered(outputItemsOf(answer));
       }
     }),
   );
@@ -226,7 +269,14 @@ async function run(proxy, kb, count) {
   // The fake keeps what it received for tests; a benchmark only needs the counts.
   fake.requests.length = 0;
   socketSide.turns.length = 0;
-  return { rps: count / seconds, failures, meanBody: bytesUp / count, frames, incremental };
+  return {
+    rps: count / seconds,
+    failures,
+    meanBody: bytesUp / count,
+    frames,
+    incremental,
+    firstTurns,
+  };
 }
 
 /**
@@ -254,69 +304,87 @@ function readThreadCpu(pid) {
 
 const upstreamOrigin = new URL(fake.backendUrl).origin;
 const labs = [];
-async function lab(prefix) {
-  const seeded = await seedBenchLab(fake, prefix, [{ name: 'a', email: 'bodies-a@example.com' }]);
+const routers = [];
+/**
+ * A router variant with its own lab home: `env` names its transport (the WebSocket upstream is on
+ * by default); `root` is the checkout whose `codex-lab` runs (this one, or `--baseline`).
+ */
+async function routerEndpoint(env, root) {
+  const seeded = await seedBenchLab(fake, 'codex-lab-bodies-', [
+    { name: 'a', email: 'bodies-a@example.com' },
+  ]);
   labs.push(seeded);
-  return seeded;
+  const router = await startRouter({ ...seeded.env, ...env }, [], root);
+  routers.push(router);
+  return {
+    url: router.url,
+    pid: router.pid,
+    headers: { authorization: `Bearer ${await seeded.routerToken()}` },
+    profile: seeded.seeded[0],
+  };
 }
-const plainLab = await lab('codex-lab-bodies-plain-');
-const shippedLab = await lab('codex-lab-bodies-zstd-');
-const socketLab = await lab('codex-lab-bodies-websocket-');
-const [profile] = plainLab.seeded;
-const bare = await startBareProxy(upstreamOrigin, concurrency * 2);
-// The HTTP variants name their transport: the WebSocket upstream is on by default.
-const plainRouter = await startRouter({
-  ...plainLab.env,
-  CODEX_LAB_UPSTREAM_ZSTD: 'off',
-  CODEX_LAB_UPSTREAM_WEBSOCKET: 'off',
-});
-const shippedRouter = await startRouter({
-  ...shippedLab.env,
-  CODEX_LAB_UPSTREAM_ZSTD: 'on',
-  CODEX_LAB_UPSTREAM_WEBSOCKET: 'off',
-});
-const socketRouter = await startRouter({
-  ...socketLab.env,
-  CODEX_LAB_UPSTREAM_ZSTD: 'on',
-  CODEX_LAB_UPSTREAM_WEBSOCKET: 'on',
-});
+const overHttp = { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' };
+const overWebSocket = { CODEX_LAB_UPSTREAM_ZSTD: 'on', CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' };
+/** The same endpoint for every size (HTTP: no state outlives a request but the session table). */
+const shared = async (env, root) => {
+  const endpoint = await routerEndpoint(env, root);
+  return new Map(sizes.map((kb) => [kb, endpoint]));
+};
+/**
+ * A router per size for the WebSocket upstream: one router holds at most 64 upstream sockets, so
+ * the other size's 64 sessions would close this size's sockets between its runs.
+ */
+const perSize = async (env, root) =>
+  new Map(await Promise.all(sizes.map(async (kb) => [kb, await routerEndpoint(env, root)])));
 
+const bare = await startBareProxy(upstreamOrigin, concurrency * 2);
+const plain = await shared({ ...overHttp, CODEX_LAB_UPSTREAM_ZSTD: 'off' }, repoRoot);
+const { profile } = plain.get(sizes[0]);
+const bareEndpoint = {
+  url: bare.url,
+  pid: bare.pid,
+  headers: {
+    authorization: `Bearer ${profile.accessToken}`,
+    'chatgpt-account-id': profile.accountId,
+  },
+};
 const proxies = [
-  {
-    name: 'bare',
-    url: bare.url,
-    pid: bare.pid,
-    headers: {
-      authorization: `Bearer ${profile.accessToken}`,
-      'chatgpt-account-id': profile.accountId,
-    },
-  },
-  {
-    name: 'router, zstd off',
-    url: plainRouter.url,
-    pid: plainRouter.pid,
-    headers: { authorization: `Bearer ${await plainLab.routerToken()}` },
-  },
+  { name: 'bare', endpoints: new Map(sizes.map((kb) => [kb, bareEndpoint])) },
+  { name: 'router, zstd off', endpoints: plain },
   {
     name: 'router, zstd on',
-    url: shippedRouter.url,
-    pid: shippedRouter.pid,
-    headers: { authorization: `Bearer ${await shippedLab.routerToken()}` },
+    endpoints: await shared({ ...overHttp, CODEX_LAB_UPSTREAM_ZSTD: 'on' }, repoRoot),
   },
   {
     name: 'router, WebSocket on',
-    url: socketRouter.url,
-    pid: socketRouter.pid,
-    headers: { authorization: `Bearer ${await socketLab.routerToken()}` },
+    webSocket: true,
+    endpoints: await perSize(overWebSocket, repoRoot),
   },
 ];
+if (baselineRoot !== null) {
+  proxies.push(
+    {
+      name: 'baseline router, zstd off',
+      endpoints: await shared({ ...overHttp, CODEX_LAB_UPSTREAM_ZSTD: 'off' }, baselineRoot),
+    },
+    {
+      name: 'baseline router, WebSocket on',
+      webSocket: true,
+      endpoints: await perSize(overWebSocket, baselineRoot),
+    },
+  );
+}
 
 /** Per (size, proxy): throughput, CPU seconds per request (whole process, and per thread group). */
 const results = new Map();
 const key = (kb, name) => `${kb}:${name}`;
 let failures = 0;
-const meanBodies = new Map();
-const frames = { all: 0, incremental: 0 };
+const bodyBytes = new Map(sizes.map((kb) => [kb, { bytes: 0, requests: 0 }]));
+const frames = new Map();
+let firstTurns = 0;
+let measuredRequests = 0;
+// Each pair's 64 streams, carried on from run to run.
+const streams = new Map();
 try {
   for (let repetition = -1; repetition < repetitions; repetition += 1) {
     const pairs = sizes.flatMap((kb) => proxies.map((proxy) => ({ kb, proxy })));
@@ -324,18 +392,26 @@ try {
     const order = pairs.map((_, index) => pairs[(index + offset) % pairs.length]);
     for (const { kb, proxy } of order) {
       const count = repetition < 0 ? concurrency * 2 : requestsPerRun;
-      const before = readProcessStats(proxy.pid);
-      const threadsBefore = readThreadCpu(proxy.pid);
-      const result = await run(proxy, kb, count);
-      const after = readProcessStats(proxy.pid);
-      const threadsAfter = readThreadCpu(proxy.pid);
+      const endpoint = proxy.endpoints.get(kb);
+      if (!streams.has(key(kb, proxy.name))) streams.set(key(kb, proxy.name), streamsOf());
+      const before = readProcessStats(endpoint.pid);
+      const threadsBefore = readThreadCpu(endpoint.pid);
+      const result = await run(endpoint, kb, streams.get(key(kb, proxy.name)), count);
+      const after = readProcessStats(endpoint.pid);
+      const threadsAfter = readThreadCpu(endpoint.pid);
       if (repetition < 0) continue;
-      if (proxy.name === 'router, WebSocket on') {
-        frames.all += result.frames;
-        frames.incremental += result.incremental;
+      if (proxy.webSocket) {
+        const counted = frames.get(proxy.name) ?? { all: 0, incremental: 0, requests: 0 };
+        counted.all += result.frames;
+        counted.incremental += result.incremental;
+        counted.requests += count;
+        frames.set(proxy.name, counted);
       }
       failures += result.failures;
-      meanBodies.set(kb, result.meanBody);
+      firstTurns += result.firstTurns;
+      measuredRequests += count;
+      bodyBytes.get(kb).bytes += result.meanBody * count;
+      bodyBytes.get(kb).requests += count;
       const entry = results.get(key(kb, proxy.name)) ?? {
         rps: [],
         cpu: [],
@@ -356,9 +432,7 @@ try {
     }
   }
 } finally {
-  await socketRouter.close();
-  await shippedRouter.close();
-  await plainRouter.close();
+  for (const router of routers) await router.close();
   await bare.close();
   await fake.close();
   for (const { root } of labs) await rm(root, { recursive: true, force: true });
@@ -372,12 +446,13 @@ const ratios = (kb, name, field) => {
   const floor = results.get(key(kb, 'bare'))[field];
   return mine.map((value, index) => value / floor[index]);
 };
+const meanBody = (kb) => bodyBytes.get(kb).bytes / bodyBytes.get(kb).requests;
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent Codex sessions in Codex 0.171's request shape, each request extending its session (the last answer's output items and a new user message; mean body ${sizes.map((kb) => `~${kb} KB: ${(meanBodies.get(kb) / 1024).toFixed(1)} KB`).join(', ')}); per repetition every (size, proxy) pair runs ${requestsPerRun} requests with fresh sessions, in a rotating order, after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the start: ${loadAtStart}; at the end: ${loadavg()
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}${turnsGiven ? ` --turns ${turnsPerSession}` : ''}${baselineRoot === null ? '' : ' --baseline …'}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent Codex sessions in Codex 0.171's request shape, each request extending its session (the last answer's output items and a new user message; mean body ${sizes.map((kb) => `~${kb} KB: ${(meanBody(kb) / 1024).toFixed(1)} KB`).join(', ')}); sessions of ${turnsPerSession} turns, each of a pair's 64 streams carrying its session on from one run to the next and starting a new one after the last turn (${firstTurns} of the ${measuredRequests} measured requests were a session's first turn); per repetition every (size, proxy) pair runs ${requestsPerRun} requests, in a rotating order, after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the start: ${loadAtStart}; at the end: ${loadavg()
     .map((value) => value.toFixed(1))
     .join(
       ', ',
-    )} on ${cpus().length} cores (the fake, the load generator and the four proxies share them). ${failures} failed requests.`,
+    )} on ${cpus().length} cores (the fake, the load generator and the ${routers.length + 1} proxy processes share them). ${failures} failed requests.`,
   '',
   '| body | proxy | requests/s (median) | CPU ms per request (median) | throughput / bare | CPU per request / bare |',
   '|---|---|---|---|---|---|',
@@ -414,7 +489,10 @@ const difference = (kb, field) => {
 lines.push(
   '',
   `- CPU spent compressing request bodies (router zstd on − zstd off, ms per request, min / median / max): ~40 KB ${range(difference(40, 'cpu'), 3)} in all, of which on the thread pool ${range(difference(40, 'pool'), 3)} and on the event loop ${range(difference(40, 'loop'), 3)}; ~300 KB ${range(difference(300, 'cpu'), 3)} in all, thread pool ${range(difference(300, 'pool'), 3)}, event loop ${range(difference(300, 'loop'), 3)}.`,
-  `- The WebSocket router sent ${frames.all} \`response.create\` frames for ${repetitions * sizes.length * requestsPerRun} requests, ${frames.incremental} of them incremental (\`previous_response_id\` and only the new items; each session's first turn goes in full).`,
+  ...[...frames].map(
+    ([name, counted]) =>
+      `- ${name}: ${counted.all} \`response.create\` frames for ${counted.requests} requests, ${counted.incremental} of them incremental (\`previous_response_id\` and only the new items; each session's first turn goes in full).`,
+  ),
   '- Targets: throughput ≥ 0.9× and CPU per request ≤ 1.2× the bare proxy, at both sizes. With zstd on, the throughput ratio also carries the fake upstream decompressing every body on the same cores (the real upstream does that on its own machines); with the WebSocket upstream the fake parses only the new items, which flatters that variant’s throughput the same way. What compression and the WebSocket buy is upload bytes on the user’s uplink (bench/upload-bytes.mjs), which loopback cannot show.',
   '',
 );
@@ -424,7 +502,13 @@ if (writeResults) {
   const file = join(repoRoot, 'docs/benchmarks.md');
   await writeFile(
     file,
-    updateSection(await readFile(file, 'utf8'), 'Long sessions: realistic bodies', section),
+    updateSection(
+      await readFile(file, 'utf8'),
+      turnsGiven
+        ? `Long sessions: realistic bodies, ${turnsPerSession}-turn sessions`
+        : 'Long sessions: realistic bodies',
+      section,
+    ),
   );
   console.log('Updated docs/benchmarks.md');
 }

@@ -23,15 +23,12 @@ export async function runCli(env, args) {
 }
 
 /**
- * Starts the router with `env` (Node flags such as `--cpu-prof` in `nodeArgs`). Resolves with its
+ * Starts the router with `env` (Node flags such as `--cpu-prof` in `nodeArgs`), from this checkout
+ * or the one at `root` (an earlier commit's worktree, to compare side by side). Resolves with its
  * URL and pid once it prints its address, and a `close` that stops it with SIGTERM.
  */
-export function startRouter(env, nodeArgs = []) {
-  return startListening(
-    [join(repoRoot, 'bin/codex-lab.mjs'), 'serve', '--port', '0'],
-    env,
-    nodeArgs,
-  );
+export function startRouter(env, nodeArgs = [], root = repoRoot) {
+  return startListening([join(root, 'bin/codex-lab.mjs'), 'serve', '--port', '0'], env, nodeArgs);
 }
 
 /** Starts the bare undici pass-through proxy (`bare-proxy.mjs`) in its own process. */

@@ -24,20 +24,61 @@ const zstdDecompressCallback = (zlib as unknown as Record<string, unknown>)['zst
     ) => void)
   | undefined;
 
+/**
+ * A request body as it arrived: the chunks Node's HTTP parser delivered, uncopied, joined into one
+ * buffer only when something reads the body whole (a parse, a comparison, compression). A body
+ * that goes upstream as it came is sent as its chunks: joining 300 KB per request would copy it
+ * once more and allocate as much again outside the JavaScript heap, and every such allocation
+ * brings V8's next full garbage collection closer (docs/benchmarks.md, "Issue 11").
+ */
+export class RequestBody {
+  #chunks: readonly Buffer[];
+  /** Bytes in the body. */
+  readonly length: number;
+
+  constructor(chunks: readonly Buffer[], length: number) {
+    this.#chunks = chunks;
+    this.length = length;
+  }
+
+  /** The body as one buffer: the chunks joined on the first call (then only that is kept). */
+  whole(): Buffer {
+    const chunks = this.#chunks;
+    if (chunks.length === 1) return chunks[0]!;
+    const joined = chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(chunks, this.length);
+    this.#chunks = [joined];
+    return joined;
+  }
+
+  /**
+   * The body as undici sends it: one buffer, or the chunks in order (undici writes them one after
+   * another; the caller then declares the length, which undici checks).
+   */
+  wire(): Buffer | readonly Buffer[] {
+    return this.#chunks.length === 1 ? this.#chunks[0]! : this.#chunks;
+  }
+}
+
 /** Reads the whole body, failing with `payload_too_large` past `limitBytes`. */
 export async function readRequestBody(
   request: IncomingMessage,
   limitBytes: number = defaultBodyLimitBytes,
   idleMs = 0,
 ): Promise<Buffer> {
+  return (await readRequestChunks(request, limitBytes, idleMs)).whole();
+}
+
+/**
+ * Reads the whole body as its chunks (see `RequestBody`), failing with `payload_too_large` past
+ * `limitBytes`, and with `bad_request` when it stalls for `idleMs`.
+ */
+export async function readRequestChunks(
+  request: IncomingMessage,
+  limitBytes: number = defaultBodyLimitBytes,
+  idleMs = 0,
+): Promise<RequestBody> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
-  // With a declared length (Codex sends one), a body that arrives in several chunks is copied
-  // into one buffer as it arrives: each chunk is released at once instead of every chunk and
-  // their concatenation living until the end (at 300 KB bodies and many streams, that doubled the
-  // memory the GC has to track). A body that arrives in one chunk is that chunk, uncopied.
-  const expected = Number.isInteger(declared) && declared > 0 ? declared : 0;
-  let whole: Buffer | null = null;
   const chunks: Buffer[] = [];
   let size = 0;
   // A client that stops sending mid-body would otherwise hold its socket and buffers forever.
@@ -54,20 +95,7 @@ export async function readRequestBody(
   try {
     for await (const chunk of request as AsyncIterable<Buffer>) {
       if (size + chunk.length > limitBytes) throw tooLarge(limitBytes);
-      if (whole === null && chunks.length === 1 && size + chunk.length <= expected) {
-        whole = Buffer.allocUnsafeSlow(expected);
-        chunks[0]!.copy(whole, 0);
-        chunks.length = 0;
-      }
-      if (whole !== null && size + chunk.length <= whole.length) {
-        chunk.copy(whole, size);
-      } else {
-        // No declared length, or more than declared (Node's HTTP parser never lets that
-        // through): collected as chunks.
-        if (whole !== null) chunks.push(whole.subarray(0, size));
-        whole = null;
-        chunks.push(chunk);
-      }
+      chunks.push(chunk);
       size += chunk.length;
     }
   } catch (error) {
@@ -82,8 +110,7 @@ export async function readRequestBody(
       socket.off('timeout', onIdle);
     }
   }
-  if (whole !== null) return size === whole.length ? whole : whole.subarray(0, size);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  return new RequestBody(chunks, size);
 }
 
 function tooLarge(limitBytes: number): LabError {

@@ -33,8 +33,9 @@ import {
   decodeBody,
   defaultBodyLimitBytes,
   parseJsonBody,
-  readRequestBody,
+  readRequestChunks,
   responseDecoder,
+  type RequestBody,
 } from './body.ts';
 import {
   CiphertextOwners,
@@ -290,7 +291,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   ): Promise<void> {
     const method = request.method ?? 'GET';
     const kind = kindOf(method, subPath);
-    let raw: Buffer | null = null;
+    let raw: RequestBody | null = null;
     let body: Record<string, unknown> | null = null;
     const turn = kind === 'responses' || kind === 'compact';
     // A turn's body is parsed only when something needs it: routing when the headers lack the
@@ -299,7 +300,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const parseTurn = async (): Promise<Record<string, unknown>> => {
       parsed ??= parseJsonBody(
         await decodeBody(
-          raw ?? Buffer.alloc(0),
+          raw?.whole() ?? Buffer.alloc(0),
           header(request.headers['content-encoding']),
           bodyLimit,
         ),
@@ -309,7 +310,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     let routeContext: RouteContext | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
       try {
-        raw = await readRequestBody(request, bodyLimit, bodyIdleMs);
+        raw = await readRequestChunks(request, bodyLimit, bodyIdleMs);
         if (turn) {
           // Routing reads the headers once here; the engine reuses what they gave unless the
           // body had to be parsed for what they lack (no session or no model).
@@ -319,7 +320,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             body = await parseTurn();
           }
         } else if (raw.length > 0 && /json/i.test(header(request.headers['content-type']) ?? '')) {
-          body = await tryParse(raw, header(request.headers['content-encoding']), bodyLimit);
+          body = await tryParse(
+            raw.whole(),
+            header(request.headers['content-encoding']),
+            bodyLimit,
+          );
         }
       } catch (error) {
         if (!isLabError(error)) throw error;
@@ -360,9 +365,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
      * `Content-Encoding`, null drops it.
      */
     async function wireBody(
-      outgoing: Buffer | null,
+      outgoing: RequestBody | Buffer | null,
       rewritten: boolean,
-    ): Promise<{ body: Buffer | null; encoding: string | null | undefined }> {
+    ): Promise<{ body: WireBody; encoding: string | null | undefined }> {
       const plain = rewritten || !clientEncoded;
       if (
         !turn ||
@@ -371,11 +376,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         !upstreamTakesZstd ||
         outgoing.length < compressMinBytes
       ) {
-        return { body: outgoing, encoding: rewritten ? null : undefined };
+        // The client's body goes as the chunks it came in (never joined just to be sent).
+        const body = outgoing === null || Buffer.isBuffer(outgoing) ? outgoing : outgoing.wire();
+        return { body, encoding: rewritten ? null : undefined };
       }
-      if (compressedFrom !== outgoing) {
-        compressed = await zstdCompress(outgoing);
-        compressedFrom = outgoing;
+      const bytes = Buffer.isBuffer(outgoing) ? outgoing : outgoing.whole();
+      if (compressedFrom !== bytes) {
+        compressed = await zstdCompress(bytes);
+        compressedFrom = bytes;
       }
       return { body: compressed, encoding: 'zstd' };
     }
@@ -416,7 +424,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       let whole: Buffer;
       try {
         whole = await decodeBody(
-          raw ?? Buffer.alloc(0),
+          raw?.whole() ?? Buffer.alloc(0),
           header(request.headers['content-encoding']),
           bodyLimit,
         );
@@ -534,7 +542,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         }
 
         // The client's bytes, unless this profile must not see another account's ciphertext.
-        let outgoing = raw;
+        let outgoing: RequestBody | Buffer | null = raw;
         let rewritten = false;
         if (
           turn &&
@@ -607,8 +615,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               origin: base.origin,
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
-              headers: upstreamHeaders(request.headers, credentials, wire.encoding),
-              body: wire.body,
+              headers: withLength(
+                upstreamHeaders(request.headers, credentials, wire.encoding),
+                wire.body,
+              ),
+              body: undiciBody(wire.body),
               signal: aborter.signal,
             });
           } catch (error) {
@@ -748,10 +759,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   ): Promise<void> {
     const method = request.method ?? 'GET';
     const kind = kindOf(method, subPath);
-    let raw: Buffer | null = null;
+    let raw: RequestBody | null = null;
     if (method !== 'GET' && method !== 'HEAD') {
       try {
-        raw = await readRequestBody(request, bodyLimit, bodyIdleMs);
+        raw = await readRequestChunks(request, bodyLimit, bodyIdleMs);
       } catch (error) {
         if (!isLabError(error)) throw error;
         // Stop reading, and close the connection: the rest of the body is never drained.
@@ -768,14 +779,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     response.on('close', () => {
       if (!response.writableFinished) aborter.abort();
     });
+    const passed = raw?.wire() ?? null;
     let upstream: Dispatcher.ResponseData;
     try {
       upstream = await dispatcher.request({
         origin: base.origin,
         method: method as Dispatcher.HttpMethod,
         path: basePath + subPath,
-        headers: copyHeaders(request.headers, notPassedThrough),
-        body: raw,
+        headers: withLength(copyHeaders(request.headers, notPassedThrough), passed),
+        body: undiciBody(passed),
         signal: aborter.signal,
       });
     } catch (error) {
@@ -914,6 +926,33 @@ async function tryParse(
   } catch {
     return null;
   }
+}
+
+/** A body as undici sends it: one buffer, or chunks written one after another. */
+type WireBody = Buffer | readonly Buffer[] | null;
+
+/**
+ * The wire body in undici's request option: undici's documentation lists iterables among the
+ * bodies it sends (one write per chunk), its type declarations only the single-value kinds.
+ */
+function undiciBody(body: WireBody): Dispatcher.RequestOptions['body'] {
+  return body as Dispatcher.RequestOptions['body'];
+}
+
+/**
+ * Declares the length of a body sent as chunks (undici counts a single buffer itself, and checks
+ * the chunks against the declared length): without it, undici would send them chunk-encoded.
+ */
+function withLength(
+  headers: Record<string, string | string[]>,
+  body: WireBody,
+): Record<string, string | string[]> {
+  if (body !== null && !Buffer.isBuffer(body)) {
+    let length = 0;
+    for (const chunk of body) length += chunk.length;
+    headers['content-length'] = String(length);
+  }
+  return headers;
 }
 
 /** Copies `source` without the names in `skip` (one set lookup per header on the hot path). */

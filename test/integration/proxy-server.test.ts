@@ -385,6 +385,53 @@ describe('fallback', () => {
     await other.text();
   });
 
+  it('sends a body that arrived in many chunks byte for byte with its length, again after a fallback', async () => {
+    // Plain bodies go upstream as the chunks they came in (never joined just to be sent): both
+    // attempts must carry the same bytes, declared by length (not chunk-encoded).
+    const plain = await createRouterServer({
+      engine: state.engine,
+      token: routerToken,
+      upstreamBaseUrl: fake.backendUrl,
+      clock: systemClock,
+      logger: createLogger({ level: 'silent' }),
+      port: 0,
+      compressRequests: false,
+      upstreamWebSocket: false,
+    });
+    try {
+      byName('alpha').script = 'limit';
+      const body = JSON.stringify({
+        ...turn,
+        prompt_cache_key: 'chunked',
+        input: Array.from({ length: 40 }, (_, index) => ({
+          type: 'message',
+          role: 'user',
+          content: [{ type: 'input_text', text: `${index} ${'é'.repeat(4000)}` }],
+        })),
+      });
+      const before = fake.requests.length;
+      const response = await fetch(`${plain.url}/backend-api/codex/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${routerToken}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(response.headers.get('x-codex-lab-profile')).toBe('beta');
+      expect(await response.text()).toContain('hi from beta');
+      const attempts = fake.requests.slice(before);
+      expect(attempts.map((seen) => seen.headers['authorization'])).toEqual([
+        `Bearer ${byName('alpha').token}`,
+        `Bearer ${byName('beta').token}`,
+      ]);
+      for (const seen of attempts) {
+        expect(seen.body).toBe(body);
+        expect(seen.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+        expect(seen.headers['transfer-encoding']).toBeUndefined();
+      }
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('answers 429 with the earliest reset when every profile is limited', async () => {
     for (const account of accounts) account.script = 'limit';
     const response = await post('/backend-api/codex/responses', turn);

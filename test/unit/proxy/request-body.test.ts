@@ -1,11 +1,12 @@
 /**
  * A request body is read whole as the client sent it, whether it arrives in one chunk or many,
- * with or without a declared length, over a real loopback connection.
+ * with or without a declared length, over a real loopback connection; a body read as chunks is
+ * sent as those chunks and joined only when read whole.
  */
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRequestBody } from '../../../core/proxy/body.ts';
+import { readRequestBody, readRequestChunks, type RequestBody } from '../../../core/proxy/body.ts';
 
 const servers: Array<{ close(): void }> = [];
 afterEach(() => {
@@ -55,5 +56,39 @@ describe('readRequestBody', () => {
   it('reads a body sent in one small chunk', async () => {
     const small = Buffer.from('{"model":"gpt-6.2-sol","input":[]}');
     expect((await roundTrip([small], true)).equals(small)).toBe(true);
+  });
+});
+
+describe('readRequestChunks', () => {
+  it('keeps a body sent in many chunks as those chunks until something reads it whole', async () => {
+    const parts = Array.from({ length: 5 }, (_, index) =>
+      Buffer.alloc(70_000, String.fromCharCode(97 + index)),
+    );
+    const body = await new Promise<RequestBody>((resolve, reject) => {
+      const server = createServer((incoming: IncomingMessage, response) => {
+        readRequestChunks(incoming).then(resolve, reject);
+        response.end();
+      });
+      servers.push(server);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        const outgoing = request({ host: '127.0.0.1', port, method: 'POST' });
+        outgoing.on('response', (response) => response.resume());
+        for (const part of parts) outgoing.write(part);
+        outgoing.end();
+      });
+    });
+    const whole = Buffer.concat(parts);
+    expect(body.length).toBe(whole.length);
+    // What undici sends: the chunks as they came, more than one of them, in order.
+    const wire = body.wire();
+    expect(Buffer.isBuffer(wire)).toBe(false);
+    expect((wire as readonly Buffer[]).length).toBeGreaterThan(1);
+    expect(Buffer.concat(wire as readonly Buffer[]).equals(whole)).toBe(true);
+    // Read whole once, it is one buffer from then on (joined once, not per call).
+    const joined = body.whole();
+    expect(joined.equals(whole)).toBe(true);
+    expect(body.whole()).toBe(joined);
+    expect(body.wire()).toBe(joined);
   });
 });
