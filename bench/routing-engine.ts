@@ -17,7 +17,7 @@
 // pays all of it; the loop is caught at the same rate, so its p99 is the p99 this machine gives
 // any work of that length. Routing's own tail is what its p99 adds to the floor's.
 //
-//   node bench/routing-engine.ts [--repetitions N] [--batch N] [--sessions N]
+//   node bench/routing-engine.ts [--repetitions N] [--batch N] [--sessions N] [--active N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,9 @@ const batch = argument('batch', 50_000);
 // Fewer live sessions (`--sessions 1000`) show what the table's size costs: the same requests
 // with every session's memory in cache.
 const sessionCount = argument('sessions', 100_000);
+// How many of them send requests (`--active 64`: a person's few Codex sessions at work among a
+// day's table); by default every one, in a scattered order: the worst case for the caches.
+const activeCount = Math.min(sessionCount, argument('active', sessionCount));
 const poolSizes = [5, 50, 200];
 const loadAtStart = loadavg()
   .map((value) => value.toFixed(2))
@@ -190,6 +193,8 @@ const floor = { p50: [] as number[], p99: [] as number[] };
 /** Rounds of `spin` that take the 200-profile median; set after the warm-up. */
 let spinRounds = 0;
 const timings = new Float64Array(batch);
+// The active sessions are spread over the table, not its first entries.
+const stride = Math.floor(sessionCount / activeCount);
 // Fresh headers per request, built a chunk at a time outside the timed region.
 const chunk = 1000;
 let turn = 1;
@@ -203,7 +208,7 @@ for (let repetition = -1; repetition < repetitions; repetition += 1) {
     for (let start = 0; start < batch; start += chunk) {
       const requests: ProxyRequestInfo[] = [];
       for (let index = start; index < Math.min(batch, start + chunk); index += 1) {
-        requests.push(requestOf((index * 7919) % sessionCount, turn));
+        requests.push(requestOf(((index * 7919) % activeCount) * stride, turn));
       }
       for (let index = 0; index < requests.length; index += 1) {
         const info = requests[index]!;
@@ -257,7 +262,7 @@ rmSync(home, { recursive: true, force: true });
 const range = (values: number[]): string =>
   `${Math.min(...values).toFixed(2)} / ${percentile(values, 50).toFixed(2)} / ${Math.max(...values).toFixed(2)}`;
 console.log(
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/routing-engine.ts --repetitions ${repetitions} --batch ${batch} --sessions ${sessionCount}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${sessionCount} live sessions, each request an existing session (prepare → choose → commit on the real LabEngine), pool sizes interleaved.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/routing-engine.ts --repetitions ${repetitions} --batch ${batch} --sessions ${sessionCount} --active ${activeCount}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${sessionCount} live sessions (${activeCount} of them sending), each request an existing session (prepare → choose → commit on the real LabEngine), pool sizes interleaved.`,
 );
 console.log('');
 console.log(
