@@ -2,8 +2,10 @@
 // what the router runs per request, with 100 000 live sessions and 5, 50 or 200 profiles. Every
 // request carries Codex 0.171's headers as a fresh object with fresh strings, as Node hands them to
 // the router: `session-id`, `thread-id`, `x-codex-window-id` and a ~900-byte, 22-key
-// `x-codex-turn-metadata` whose turn id and start time change per request (the shape of
-// docs/codex-0.169-request.json). Headers are built in small chunks outside the timed region, so
+// `x-codex-turn-metadata` whose turn id and start time change per request (the layout the real
+// Codex 0.171 sends from inside a git repository, read off the router in the end-to-end suite:
+// the workspace with its last commit, `model` followed by `reasoning_effort`). Headers are built
+// in small chunks outside the timed region, so
 // they die young as in the server. The pool sizes are interleaved in a rotating order, repeated,
 // and each repetition times every request of a batch on its own (`performance.now()`, a
 // monotonic high-resolution clock, around each call); the report gives, per pool size, min /
@@ -153,7 +155,7 @@ async function engineWith(profileCount: number) {
 function requestOf(index: number, turn: number): ProxyRequestInfo {
   const thread = `019a${index.toString(16).padStart(8, '0')}-72ea-73c1-b961-fbcd4ef19122`;
   const turnId = `019a${(turn * 131 + index).toString(16).padStart(8, '0')}-733a-7a10-b748-b1a2c14d8aa5`;
-  const metadata = `{"installation_id":"faafedb4-b152-4245-8ebe-afbf8ea471c7","session_id":"${thread}","thread_id":"${thread}","agent_name":"/root","turn_id":"${turnId}","window_id":"${thread}:0","window_number":0,"context_window_id":"019a0c5e-72f4-7472-bc14-d291904496bd","request_kind":"turn","history_initialization":"resumed","root_turn_id":"${turnId}","thread_source":"user","turn_trigger":"exec","sandbox":"seccomp","sandbox_mode":"workspace-write","auto_review_enabled":false,"node_repl_auto_review_required":false,"node_repl_disabled":false,"workspaces":{"/home/dev/repo-${index % 40}":{"has_changes":${turn % 2 === 0}}},"turn_started_at_unix_ms":${1795503846208 + turn * 1000 + index},"analytics_enabled":true,"model":"gpt-6.2-sol"}`;
+  const metadata = `{"installation_id":"faafedb4-b152-4245-8ebe-afbf8ea471c7","session_id":"${thread}","thread_id":"${thread}","agent_name":"/root","turn_id":"${turnId}","window_id":"${thread}:0","window_number":0,"context_window_id":"019a0c5e-72f4-7472-bc14-d291904496bd","request_kind":"turn","history_initialization":"resumed","root_turn_id":"${turnId}","thread_source":"user","turn_trigger":"exec","sandbox":"seccomp","sandbox_mode":"workspace-write","auto_review_enabled":false,"node_repl_auto_review_required":true,"node_repl_disabled":false,"workspaces":{"/home/dev/repo-${index % 40}":{"latest_git_commit_hash":"${(index % 40).toString(16).padStart(8, '0')}1277c27ab125f57ba3ed48d310e3dc79","has_changes":${turn % 2 === 0}}},"turn_started_at_unix_ms":${1795503846208 + turn * 1000 + index},"analytics_enabled":false,"model":"gpt-6.2-sol","reasoning_effort":"medium"}`;
   // Node's HTTP parser hands out flat strings read from the socket's bytes; a template literal
   // would be a rope that the first search flattens (a cost the server never pays).
   const flat = (text: string): string => Buffer.from(text, 'latin1').toString('latin1');

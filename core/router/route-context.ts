@@ -184,68 +184,87 @@ const openBrace = 0x7b;
 const closeBrace = 0x7d;
 const openBracket = 0x5b;
 const closeBracket = 0x5d;
-/** How a top-level `model` member whose value is a string begins. */
+/** How a `model` member whose value is a string begins. */
 const modelMember = '"model":"';
-/** How a `workspaces` member begins. */
-const workspacesMember = '"workspaces":';
+/**
+ * A `workspaces` key without its opening quote (checked after a hit): the forward search scans
+ * for the pattern's first character, and `w` is rare in the metadata while a quote opens every
+ * token.
+ */
+const workspacesName = 'workspaces":';
 
 /**
- * `parseTurnMetadata` for the metadata as Codex writes it (compact JSON whose last member is
- * `"model":"…"`), without building the object and without reading the ~800 bytes before the
- * members routing needs: undefined for any other layout (then `JSON.parse` decides).
+ * `parseTurnMetadata` for the metadata as Codex writes it (compact JSON: `workspaces`, when
+ * present, a few members before `model`, and `model` last or followed by a few small members such
+ * as `reasoning_effort`), without building the object: undefined for any other layout (then
+ * `JSON.parse` decides).
  *
- * It reads from the end. A text ending in `"model":"…"}` ends with the top level's last member
- * (the value `JSON.parse` keeps for a repeated key). The last `"workspaces":` before it whose
- * object is followed by nothing but whole members up to that `model` member is a top-level key
- * too: a key nested deeper would leave an unclosed `}` or `]` in between. Being the last
- * top-level one, it is the one `JSON.parse` keeps. Only that tail is read, so an escape there
- * (which could spell a key another way, or needs decoding) sends the text to `JSON.parse`; one in
- * the part before cannot change the answer, because a later member wins. Like any reader that
- * does not parse every byte, this one does not reject metadata that is malformed elsewhere.
- * (The earlier reader searched the whole text five times: on a header that just arrived, each
- * search cost 50–160 ns, as much as the rest of routing a request.)
+ * A member is at the top level when whole members follow it up to the final `}`: a nested one
+ * would leave a bracket open on the way. So `model` (the last `"model":"`) is read when only whole
+ * members follow it, and `workspaces` (the first) when only whole members lie between its object
+ * and `model`. Neither key may occur again among the members walked over (`JSON.parse` keeps the
+ * last of a repeated key). Only from the first key read to the end is checked for escapes, which
+ * could spell a key another way or need decoding: an escape before it cannot change the answer,
+ * because a later member wins (with no `workspaces` at all, any escape sends the text to
+ * `JSON.parse`, as it might spell one). Like any reader that does not parse every byte, this one
+ * does not reject metadata that is malformed elsewhere.
+ *
+ * Codex 0.169 and 0.171 put `reasoning_effort` after `model` whenever an effort is set; an earlier
+ * reader that wanted `model` last sent every such request to `JSON.parse`.
  */
 function readCodexMetadata(
   text: string,
 ): { repo: string | null; model: string | null } | null | undefined {
   const last = text.length - 1;
   if (text.charCodeAt(0) !== openBrace || text.charCodeAt(last) !== closeBrace) return undefined;
-  // The value's closing quote is the one just before the final brace, and its opening quote the
-  // one before that (a short loop: `lastIndexOf` costs a call into the runtime and a slow search).
-  if (text.charCodeAt(last - 1) !== quote) return undefined;
-  let valueOpen = last - 2;
-  while (valueOpen > 0 && text.charCodeAt(valueOpen) !== quote) valueOpen -= 1;
-  const modelAt = valueOpen + 1 - modelMember.length;
-  if (modelAt < 1 || !text.startsWith(modelMember, modelAt)) return undefined;
+  // Near the end, so the backward search is short.
+  const modelAt = text.lastIndexOf(modelMember);
+  if (modelAt < 1) return undefined;
   const before = text.charCodeAt(modelAt - 1);
   if (before !== comma && before !== openBrace) return undefined;
-  const workspacesAt = before === comma ? text.lastIndexOf(workspacesMember, modelAt) : -1;
-  // No backslash in the part read (from the character before the first key read): no escapes.
-  const readFrom = (workspacesAt === -1 ? modelAt : workspacesAt) - 1;
-  if (text.indexOf('\\', readFrom) !== -1) return undefined;
-  const valueStart = modelAt + modelMember.length;
-  const model = valueStart === last - 1 ? null : text.slice(valueStart, last - 1);
-  if (workspacesAt === -1) {
-    // No unescaped `workspaces` key anywhere: an escaped spelling of one would still count.
-    return text.includes('\\') ? undefined : { repo: null, model };
+  const nameAt = text.indexOf(workspacesName);
+  const workspacesAt = nameAt - 1;
+  if (nameAt !== -1 && (workspacesAt >= modelAt || text.charCodeAt(workspacesAt) !== quote)) {
+    return undefined;
   }
+  const escaped = nameAt === -1 ? text.includes('\\') : text.indexOf('\\', workspacesAt - 1) !== -1;
+  if (escaped) return undefined;
+  // No escapes: the value ends at the next quote.
+  const valueStart = modelAt + modelMember.length;
+  const valueEnd = text.indexOf('"', valueStart);
+  if (valueEnd < 0 || !wholeMembers(text, valueEnd + 1, last)) return undefined;
+  const model = valueEnd === valueStart ? null : text.slice(valueStart, valueEnd);
+  if (nameAt === -1) return { repo: null, model };
   const keyBefore = text.charCodeAt(workspacesAt - 1);
   if (keyBefore !== comma && keyBefore !== openBrace) return undefined;
-  const objectStart = workspacesAt + workspacesMember.length;
+  const objectStart = workspacesAt + 1 + workspacesName.length;
   if (text.charCodeAt(objectStart) !== openBrace) return undefined;
   const found = firstWorkspace(text, objectStart);
-  if (found === undefined) return undefined;
-  // Whole members only, from the object's end to the comma before `model`.
-  const membersEnd = modelAt - 1;
-  let at = found.end;
-  while (at < membersEnd) {
-    if (text.charCodeAt(at) !== comma || text.charCodeAt(at + 1) !== quote) return undefined;
+  if (found === undefined || !wholeMembers(text, found.end, modelAt - 1)) return undefined;
+  return { repo: found.repo, model };
+}
+
+/**
+ * Whether `text` from `start` to `end` is a run of whole members (`,"key":value` each, compact)
+ * none of whose keys is `model` or `workspaces`.
+ */
+function wholeMembers(text: string, start: number, end: number): boolean {
+  let at = start;
+  while (at < end) {
+    if (text.charCodeAt(at) !== comma || text.charCodeAt(at + 1) !== quote) return false;
     const keyEnd = stringEnd(text, at + 1);
-    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== colon) return undefined;
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== colon) return false;
+    const keyLength = keyEnd - at - 2;
+    if (
+      (keyLength === 5 && text.startsWith('model', at + 2)) ||
+      (keyLength === 10 && text.startsWith('workspaces', at + 2))
+    ) {
+      return false;
+    }
     at = skipValue(text, keyEnd + 2);
-    if (at < 0) return undefined;
+    if (at < 0) return false;
   }
-  return at === membersEnd ? { repo: found.repo, model } : undefined;
+  return at === end;
 }
 
 /**

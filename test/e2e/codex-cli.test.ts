@@ -7,13 +7,14 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkEncryptedContent } from '../fakes/ciphertext.ts';
 import { setCompression } from '../fakes/fake-backend.ts';
 import { isChatGptSidePath } from '../fakes/fake-chatgpt-side.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens } from '../fakes/fake-issuer.ts';
 import { codexConfigBlock, codexOverrideProviderId } from '../../core/proxy/codex-config.ts';
+import { extractRouteContext } from '../../core/router/route-context.ts';
 import {
   bearerOf,
   cliEntry,
@@ -186,6 +187,19 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(headerOf(turn, 'session-id') ?? headerOf(turn, 'session_id')).toBeTruthy();
       // Codex's whole context goes to OpenAI zstd-compressed, as Codex sends it natively.
       expect(headerOf(turn, 'content-encoding')).toBe('zstd');
+      // This Codex's turn metadata is in the layout the router reads without JSON.parse (a
+      // layout change would cost every request a parse; the answers would stay right).
+      const metadata = headerOf(turn, 'x-codex-turn-metadata')!;
+      const facts = JSON.parse(metadata) as { model?: string };
+      const parse = vi.spyOn(JSON, 'parse');
+      try {
+        expect(extractRouteContext({ 'x-codex-turn-metadata': metadata }, null).model).toBe(
+          facts.model,
+        );
+        expect(parse).not.toHaveBeenCalled();
+      } finally {
+        parse.mockRestore();
+      }
       expect(turn.bytes).toBeLessThan(Buffer.byteLength(turn.body) / 2);
       for (const request of current.fake.requests) {
         expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
