@@ -10,12 +10,23 @@
  * accepted only when it is byte-identical up to the previous `input`'s closing bracket, carries
  * whole JSON values after it, and has the same bytes after its own `input` (but the value of
  * `client_metadata`); anything else is "not an extension", and the caller sends the turn in full.
+ *
+ * A follow-up is compared as the chunks it arrived in (the router never joins a 300 KB body just
+ * to compare it): only its bytes after the previous input's end, the new items and the members
+ * after them, are taken into one buffer.
  */
+
+/** A body's bytes (JSON): the chunks it arrived in, in order, or one buffer. */
+export type BodyBytes = Buffer | readonly Buffer[];
 
 /** What is remembered of a body sent in full or incrementally: its bytes and where things are. */
 export interface BodyLayout {
-  /** The body's bytes (JSON). */
-  raw: Buffer;
+  /** The body's bytes, as the chunks it arrived in (one chunk when it was read whole). */
+  chunks: readonly Buffer[];
+  /** Bytes in the body. */
+  length: number;
+  /** The body's bytes from `inputClose` to its end: the members a follow-up must repeat. */
+  tail: Buffer;
   /** Index of the `[` opening the top-level `input` array. */
   inputOpen: number;
   /** Index of the `]` closing it. */
@@ -102,7 +113,14 @@ function scanBody(raw: Buffer): { layout: BodyLayout; members: BodyMember[] } | 
   }
   if (inputOpen === -1 || skipSpace(raw, at + 1) !== raw.length) return null;
   return {
-    layout: { raw, inputOpen, inputClose, metadataAt: metadataStart(raw, inputClose) },
+    layout: {
+      chunks: [raw],
+      length: raw.length,
+      tail: raw.subarray(inputClose),
+      inputOpen,
+      inputClose,
+      metadataAt: metadataStart(raw, inputClose),
+    },
     members,
   };
 }
@@ -156,40 +174,45 @@ export function fullFrameOf(raw: Buffer): FullFrame | null {
 }
 
 /**
- * How `raw` extends the body `previous` describes, or null when it does not: the same bytes up to
+ * How `body` extends the body `previous` describes, or null when it does not: the same bytes up to
  * the previous input's closing bracket, then whole items, then the same members after the input
  * (but `client_metadata`'s value).
  */
-export function extensionOf(previous: BodyLayout, raw: Buffer): Extension | null {
+export function extensionOf(previous: BodyLayout, body: BodyBytes): Extension | null {
+  const chunks = chunksOf(body);
+  const length = lengthOf(chunks);
   const prefix = previous.inputClose;
-  if (raw.length <= prefix || raw.compare(previous.raw, 0, prefix, 0, prefix) !== 0) return null;
+  if (length <= prefix || !samePrefix(chunks, previous.chunks, prefix)) return null;
+  // From here on, indexes are into `rest`: the bytes from the previous input's closing bracket on.
+  const rest = bytesFrom(chunks, prefix);
   // The new items, each a whole value, up to the input's closing bracket.
-  let at = skipSpace(raw, prefix);
+  let at = skipSpace(rest, 0);
   let inputClose: number;
-  if (raw[at] === closeBracket) {
+  if (rest[at] === closeBracket) {
     inputClose = at;
   } else {
-    if (raw[at] !== comma || prefix === previous.inputOpen + 1) return null;
+    if (rest[at] !== comma || prefix === previous.inputOpen + 1) return null;
     for (;;) {
-      at = skipValue(raw, skipSpace(raw, at + 1));
+      at = skipValue(rest, skipSpace(rest, at + 1));
       if (at < 0) return null;
-      at = skipSpace(raw, at);
-      if (raw[at] === comma) continue;
-      if (raw[at] !== closeBracket) return null;
+      at = skipSpace(rest, at);
+      if (rest[at] === comma) continue;
+      if (rest[at] !== closeBracket) return null;
       inputClose = at;
       break;
     }
   }
   // The members after the input: the same bytes, but the value of a last `client_metadata`
   // (parsed below: it parses only when it runs to the object's end, as the last member does).
-  const found = raw.lastIndexOf(metadataMember);
+  const found = rest.lastIndexOf(metadataMember);
   const metadataAt = found > inputClose ? found : -1;
-  const previousTail = previous.metadataAt === -1 ? previous.raw.length : previous.metadataAt;
-  const tail = metadataAt === -1 ? raw.length : metadataAt;
+  const previousTail =
+    previous.metadataAt === -1 ? previous.tail.length : previous.metadataAt - previous.inputClose;
+  const tail = metadataAt === -1 ? rest.length : metadataAt;
   if (
     (metadataAt === -1) !== (previous.metadataAt === -1) ||
-    tail - inputClose !== previousTail - previous.inputClose ||
-    raw.compare(previous.raw, previous.inputClose, previousTail, inputClose, tail) !== 0
+    tail - inputClose !== previousTail ||
+    rest.compare(previous.tail, 0, previousTail, inputClose, tail) !== 0
   ) {
     return null;
   }
@@ -197,18 +220,82 @@ export function extensionOf(previous: BodyLayout, raw: Buffer): Extension | null
   let clientMetadata: unknown;
   try {
     added =
-      inputClose === prefix
+      inputClose === 0
         ? []
-        : (JSON.parse(`[${raw.toString('utf8', prefix + 1, inputClose + 1)}`) as unknown[]);
-    if (metadataAt !== -1) clientMetadata = metadataValue(raw, metadataAt);
+        : (JSON.parse(`[${rest.toString('utf8', 1, inputClose + 1)}`) as unknown[]);
+    if (metadataAt !== -1) clientMetadata = metadataValue(rest, metadataAt);
   } catch {
     return null;
   }
   return {
-    layout: { raw, inputOpen: previous.inputOpen, inputClose, metadataAt },
+    layout: {
+      chunks,
+      length,
+      tail: rest.subarray(inputClose),
+      inputOpen: previous.inputOpen,
+      inputClose: prefix + inputClose,
+      metadataAt: metadataAt === -1 ? -1 : prefix + metadataAt,
+    },
     added,
     clientMetadata,
   };
+}
+
+/** A body's bytes as a list of chunks. */
+export function chunksOf(body: BodyBytes): readonly Buffer[] {
+  return Buffer.isBuffer(body) ? [body] : body;
+}
+
+/** A body's bytes as one buffer (its chunks joined when there are several). */
+export function joinedOf(body: BodyBytes): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  return body.length === 1 ? body[0]! : Buffer.concat(body);
+}
+
+function lengthOf(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}
+
+/** Whether the first `length` bytes of two chunk lists (each at least that long) are the same. */
+function samePrefix(left: readonly Buffer[], right: readonly Buffer[], length: number): boolean {
+  let leftIndex = 0;
+  let leftAt = 0;
+  let rightIndex = 0;
+  let rightAt = 0;
+  for (let done = 0; done < length;) {
+    const leftChunk = left[leftIndex]!;
+    const rightChunk = right[rightIndex]!;
+    const span = Math.min(leftChunk.length - leftAt, rightChunk.length - rightAt, length - done);
+    if (leftChunk.compare(rightChunk, rightAt, rightAt + span, leftAt, leftAt + span) !== 0) {
+      return false;
+    }
+    done += span;
+    leftAt += span;
+    rightAt += span;
+    if (leftAt === leftChunk.length) {
+      leftIndex += 1;
+      leftAt = 0;
+    }
+    if (rightAt === rightChunk.length) {
+      rightIndex += 1;
+      rightAt = 0;
+    }
+  }
+  return true;
+}
+
+/** The bytes from `offset` to the end as one buffer: a view when one chunk holds them all. */
+function bytesFrom(chunks: readonly Buffer[], offset: number): Buffer {
+  let index = 0;
+  let start = offset;
+  while (start >= chunks[index]!.length) {
+    start -= chunks[index]!.length;
+    index += 1;
+  }
+  const first = chunks[index]!.subarray(start);
+  return index === chunks.length - 1 ? first : Buffer.concat([first, ...chunks.slice(index + 1)]);
 }
 
 /** Index of the `,"client_metadata":` after `from` when it is the object's last member, or -1. */

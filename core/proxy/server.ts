@@ -420,14 +420,17 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       credentials: UpstreamCredentials,
     ): Promise<WebSocketTurnResult> {
       // The bytes Codex sent, decoded but not parsed: the pool compares them with the last
-      // turn's and parses only what changed (a body that is not JSON comes back as not_json).
-      let whole: Buffer;
+      // turn's and parses only what changed (a body that is not JSON comes back as not_json). A
+      // plain body goes as the chunks it arrived in: the comparison never joins them.
+      let whole: Buffer | readonly Buffer[];
+      const encoding = header(request.headers['content-encoding']);
       try {
-        whole = await decodeBody(
-          raw?.whole() ?? Buffer.alloc(0),
-          header(request.headers['content-encoding']),
-          bodyLimit,
-        );
+        whole =
+          raw === null
+            ? Buffer.alloc(0)
+            : isIdentity(encoding)
+              ? raw.wire()
+              : await decodeBody(raw.whole(), encoding, bodyLimit);
       } catch {
         return { ok: false, code: 'not_json', message: 'the body could not be decoded' };
       }

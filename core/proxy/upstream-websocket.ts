@@ -10,7 +10,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
-import { bodyLayout, extensionOf, fullFrameOf, type BodyLayout } from './incremental-input.ts';
+import {
+  bodyLayout,
+  extensionOf,
+  fullFrameOf,
+  joinedOf,
+  type BodyBytes,
+  type BodyLayout,
+} from './incremental-input.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
 /** Why a turn could not go over the upstream WebSocket; the caller then sends it over HTTP. */
@@ -150,15 +157,15 @@ interface Entry {
 export interface UpstreamWebSockets {
   /**
    * Sends one turn over the (session, profile) socket, relaying its events to `sink`. `body` is
-   * the JSON body Codex sent, as bytes (compared with the last turn's without parsing it whole)
-   * or parsed. A failure before the first output event returns `{ ok: false }` and
-   * touches nothing in `sink`.
+   * the JSON body Codex sent, as bytes (one buffer or the chunks it arrived in: compared with the
+   * last turn's without joining or parsing it whole) or parsed. A failure before the first output
+   * event returns `{ ok: false }` and touches nothing in `sink`.
    */
   sendTurn(
     sessionId: string,
     profile: string,
     handshakeHeaders: Record<string, string>,
-    body: Buffer | Record<string, unknown>,
+    body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
   ): Promise<WebSocketTurnResult>;
@@ -353,7 +360,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     sessionId: string,
     profile: string,
     handshakeHeaders: Record<string, string>,
-    body: Buffer | Record<string, unknown>,
+    body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
   ): Promise<WebSocketTurnResult> {
@@ -393,10 +400,16 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
 
     // A follow-up is found by comparing bytes with the last turn's (incremental-input.ts): only
     // its new items and its per-turn `client_metadata` are parsed, and nothing is re-serialized
-    // but the frame. Any other turn is parsed whole and goes in full.
-    const raw = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    // but the frame. Any other turn is joined into one buffer, and goes in full.
+    const bodyBytes: BodyBytes =
+      Buffer.isBuffer(body) || Array.isArray(body)
+        ? (body as BodyBytes)
+        : Buffer.from(JSON.stringify(body));
+    let joined: Buffer | null = null;
+    /** The body as one buffer, joined once when a full turn needs it. */
+    const whole = (): Buffer => (joined ??= joinedOf(bodyBytes));
     const last = current.last;
-    const extension = last?.layout ? extensionOf(last.layout, raw) : null;
+    const extension = last?.layout ? extensionOf(last.layout, bodyBytes) : null;
     const suffix = last && extension ? incrementalSuffix(last.output, extension.added) : null;
     let fields: Record<string, unknown>;
     let layout: BodyLayout | null;
@@ -404,7 +417,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     let text: string | Buffer;
     // A full turn is spliced from the body's bytes (nearly all of it the input, neither parsed
     // nor serialized again); a body that is not a plain object with an input array is parsed.
-    const spliced = last && extension && suffix !== null ? null : fullFrameOf(raw);
+    const spliced = last && extension && suffix !== null ? null : fullFrameOf(whole());
     if (last && extension && suffix !== null) {
       // Every field but `client_metadata` (per-turn ids) is byte-identical to the last turn's.
       fields =
@@ -425,7 +438,10 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     } else {
       let parsed: unknown;
       try {
-        parsed = Buffer.isBuffer(body) ? JSON.parse(raw.toString('utf8')) : body;
+        parsed =
+          Buffer.isBuffer(body) || Array.isArray(body)
+            ? JSON.parse(whole().toString('utf8'))
+            : body;
       } catch {
         parsed = null;
       }
@@ -434,22 +450,26 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         return { ok: false, code: 'not_json', message: 'the turn’s body is not a JSON object' };
       }
       ({ fields, frame: text } = parsedFullFrame(parsed as Record<string, unknown>));
-      layout = bodyLayout(raw);
+      layout = bodyLayout(whole());
     }
-    const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
-    if (bytes > current.maxMessageBytes) {
+    const frameBytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
+    if (frameBytes > current.maxMessageBytes) {
       // The upstream would refuse it (and close the socket): HTTP carries large turns.
       current.last = null;
       idle(current);
-      return { ok: false, code: 'too_large', message: `the turn is ${bytes} bytes over WebSocket` };
+      return {
+        ok: false,
+        code: 'too_large',
+        message: `the turn is ${frameBytes} bytes over WebSocket`,
+      };
     }
 
     /** The turn as a full `response.create` (a resume sends it so): built only when needed. */
     const fullFrame = (): string | Buffer => {
       if (suffix === null) return text;
       return (
-        fullFrameOf(raw)?.frame ??
-        parsedFullFrame(JSON.parse(raw.toString('utf8')) as Record<string, unknown>).frame
+        fullFrameOf(whole())?.frame ??
+        parsedFullFrame(JSON.parse(whole().toString('utf8')) as Record<string, unknown>).frame
       );
     };
     /** Sends a frame as text (a spliced one is UTF-8 bytes already: no round trip via a string). */
@@ -473,7 +493,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       let resumed: { skip: string[]; indexes: Set<number>; ids: Set<string> } | null = null;
       const sent: WebSocketTurnResult = {
         ok: true,
-        bytesSent: bytes,
+        bytesSent: frameBytes,
         incremental: suffix !== null,
       };
       const detach = (): void => {

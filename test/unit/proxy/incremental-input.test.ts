@@ -104,6 +104,31 @@ describe('bodyLayout and extensionOf', () => {
     expect(bodyLayout(raw)).toBeNull();
   });
 
+  it('reads a follow-up that arrived in chunks, cut anywhere, as it reads the body whole', () => {
+    const second = body([...history, answer, item('second')], 2);
+    const third = body([...history, answer, item('second'), answer, item('third')], 3);
+    const whole = extensionOf(extensionOf(bodyLayout(body(history, 1))!, second)!.layout, third)!;
+    const cutsOf = (bytes: Buffer, every: number) =>
+      Array.from({ length: Math.ceil(bytes.length / every) }, (_, index) =>
+        bytes.subarray(index * every, (index + 1) * every),
+      );
+    for (const every of [1, 7, 64, 100, second.length]) {
+      // Each turn's layout keeps the chunks it came in; the next turn compares against them.
+      const extension = extensionOf(bodyLayout(body(history, 1))!, cutsOf(second, every))!;
+      expect(extension.added).toEqual([answer, item('second')]);
+      const after = extensionOf(extension.layout, cutsOf(third, every + 3))!;
+      expect(after.added).toEqual(whole.added);
+      expect(after.clientMetadata).toEqual(whole.clientMetadata);
+      expect(after.layout.inputClose).toBe(whole.layout.inputClose);
+      expect(after.layout.metadataAt).toBe(whole.layout.metadataAt);
+      expect(after.layout.tail.equals(whole.layout.tail)).toBe(true);
+    }
+    // A difference inside the compared prefix is found across chunk boundaries too.
+    const changed = Buffer.from(second);
+    changed[20] = changed[20]! ^ 1;
+    expect(extensionOf(bodyLayout(body(history, 1))!, cutsOf(changed, 7))).toBeNull();
+  });
+
   it('accepts an extension only when the parsed bodies agree, over 2 000 generated follow-ups', () => {
     let state = 5;
     const next = () => {
@@ -122,7 +147,19 @@ describe('bodyLayout and extensionOf', () => {
           : text.slice(0, at) +
             String.fromCharCode(32 + Math.floor(next() * 90)) +
             text.slice(at + 1);
-      const extension = extensionOf(bodyLayout(previous)!, Buffer.from(mutated));
+      const bytes = Buffer.from(mutated);
+      const extension = extensionOf(bodyLayout(previous)!, bytes);
+      // The same body in three chunks cut anywhere (empty ones too) gets the same answer.
+      const [cut, secondCut] = [next(), next()]
+        .map((f) => Math.floor(f * bytes.length))
+        .sort((left, right) => left - right);
+      const chunked = extensionOf(bodyLayout(previous)!, [
+        bytes.subarray(0, cut),
+        bytes.subarray(cut, secondCut),
+        bytes.subarray(secondCut),
+      ]);
+      expect(chunked?.added ?? null).toEqual(extension?.added ?? null);
+      expect(chunked?.clientMetadata).toEqual(extension?.clientMetadata);
       if (extension === null) continue;
       accepted += 1;
       const before = JSON.parse(previous.toString()) as Record<string, unknown>;
