@@ -31,6 +31,7 @@ import { emptyRegistry } from '../core/profiles/schema.ts';
 import { QuotaBook } from '../core/quota/quota-book.ts';
 import { ActivityLog } from '../core/service/events.ts';
 import { HealthStore } from '../core/state/health-store.ts';
+import { codexTurnMetadata } from '../test/helpers/codex-like-session.ts';
 
 /** The p-th percentile (nearest rank) of a list of numbers. */
 function percentile(values: number[], p: number): number {
@@ -154,8 +155,11 @@ async function engineWith(profileCount: number) {
 /** One request of session `index`, turn `turn`, as Node would hand it to the router. */
 function requestOf(index: number, turn: number): ProxyRequestInfo {
   const thread = `019a${index.toString(16).padStart(8, '0')}-72ea-73c1-b961-fbcd4ef19122`;
-  const turnId = `019a${(turn * 131 + index).toString(16).padStart(8, '0')}-733a-7a10-b748-b1a2c14d8aa5`;
-  const metadata = `{"installation_id":"faafedb4-b152-4245-8ebe-afbf8ea471c7","session_id":"${thread}","thread_id":"${thread}","agent_name":"/root","turn_id":"${turnId}","window_id":"${thread}:0","window_number":0,"context_window_id":"019a0c5e-72f4-7472-bc14-d291904496bd","request_kind":"turn","history_initialization":"resumed","root_turn_id":"${turnId}","thread_source":"user","turn_trigger":"exec","sandbox":"seccomp","sandbox_mode":"workspace-write","auto_review_enabled":false,"node_repl_auto_review_required":true,"node_repl_disabled":false,"workspaces":{"/home/dev/repo-${index % 40}":{"latest_git_commit_hash":"${(index % 40).toString(16).padStart(8, '0')}1277c27ab125f57ba3ed48d310e3dc79","has_changes":${turn % 2 === 0}}},"turn_started_at_unix_ms":${1795503846208 + turn * 1000 + index},"analytics_enabled":false,"model":"gpt-6.2-sol","reasoning_effort":"medium"}`;
+  const metadata = codexTurnMetadata({
+    session: thread,
+    turn,
+    repo: `/home/dev/repo-${index % 40}`,
+  });
   // Node's HTTP parser hands out flat strings read from the socket's bytes; a template literal
   // would be a rope that the first search flattens (a cost the server never pays).
   const flat = (text: string): string => Buffer.from(text, 'latin1').toString('latin1');

@@ -22,6 +22,52 @@ export function codexSessionFields(session: string): Record<string, unknown> {
 }
 
 /**
+ * `x-codex-turn-metadata` in the layout the real Codex 0.171 sends from a git repository (read off
+ * the router in the end-to-end suite): compact JSON, 22 keys, the workspace with its last commit,
+ * `model` followed by `reasoning_effort`. `turn` changes the turn id and start time, as each
+ * request of a real session does.
+ */
+export function codexTurnMetadata(options: {
+  session: string;
+  turn: number;
+  repo?: string;
+  model?: string;
+}): string {
+  const { session, turn } = options;
+  const turnId = `${session.slice(0, 24)}${(turn + 1).toString(16).padStart(12, '0')}`;
+  return JSON.stringify({
+    installation_id: 'faafedb4-b152-4245-8ebe-afbf8ea471c7',
+    session_id: session,
+    thread_id: session,
+    agent_name: '/root',
+    turn_id: turnId,
+    window_id: `${session}:0`,
+    window_number: 0,
+    context_window_id: '019a0c5e-72f4-7472-bc14-d291904496bd',
+    request_kind: 'turn',
+    history_initialization: turn === 0 ? 'new' : 'resumed',
+    root_turn_id: turnId,
+    thread_source: 'user',
+    turn_trigger: 'exec',
+    sandbox: 'seccomp',
+    sandbox_mode: 'workspace-write',
+    auto_review_enabled: false,
+    node_repl_auto_review_required: true,
+    node_repl_disabled: false,
+    workspaces: {
+      [options.repo ?? '/home/dev/repo']: {
+        latest_git_commit_hash: '1277c27ab125f57ba3ed48d310e3dc7965181ab4',
+        has_changes: turn > 0,
+      },
+    },
+    turn_started_at_unix_ms: 1_796_048_524_763 + turn * 1000,
+    analytics_enabled: false,
+    model: options.model ?? 'gpt-6.2-sol',
+    reasoning_effort: 'medium',
+  });
+}
+
+/**
  * Deterministic text with the entropy of prose and code (a 600-word vocabulary), so compression
  * ratios are not flattered by repetition: a real Codex turn compresses about 2.9x with zstd -3.
  * Each source starts from `seed`, so two sources with one seed write the same session.
@@ -92,8 +138,11 @@ export function routerTurnSender(options: {
   fake: RequestLog;
 }): (body: string) => Promise<{ sse: string; received: number }> {
   const { url, token, id, fake } = options;
+  let turn = 0;
   return async (body) => {
     const requestsBefore = fake.requests.length;
+    const metadata = codexTurnMetadata({ session: id, turn });
+    turn += 1;
     const response = await fetch(`${url}/backend-api/codex/responses`, {
       method: 'POST',
       headers: {
@@ -101,7 +150,7 @@ export function routerTurnSender(options: {
         'content-type': 'application/json',
         accept: 'text/event-stream',
         'session-id': id,
-        'x-codex-turn-metadata': JSON.stringify({ session_id: id, model: 'gpt-6.2-sol' }),
+        'x-codex-turn-metadata': metadata,
       },
       body,
     });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { extractRouteContext } from '../../../core/router/route-context.ts';
+import { codexTurnMetadata } from '../../helpers/codex-like-session.ts';
 
 const capture = JSON.parse(
   readFileSync(new URL('./codex-0.169-request.json', import.meta.url), 'utf8'),
@@ -212,6 +213,11 @@ describe('turn metadata, read without JSON.parse', () => {
     'Codex 0.171 outside a repository':
       '{"installation_id":"6a064ef3-8a69-4764-a8d9-30787bfc6558","session_id":"01a22cd4-f00b-7f22-baba-dce443ad63a7","thread_id":"01a22cd4-f00b-7f22-baba-dce443ad63a7","agent_name":"/root","turn_id":"01a22cd4-f02a-7772-82f3-236bcb264502","window_id":"01a22cd4-f00b-7f22-baba-dce443ad63a7:0","window_number":0,"context_window_id":"01a22cd4-f012-70c0-af82-ef78a67ca8ec","request_kind":"turn","history_initialization":"new","root_turn_id":"01a22cd4-f02a-7772-82f3-236bcb264502","thread_source":"user","turn_trigger":"exec","sandbox":"seccomp","sandbox_mode":"read-only","auto_review_enabled":false,"node_repl_auto_review_required":true,"node_repl_disabled":false,"turn_started_at_unix_ms":1796048482349,"analytics_enabled":false,"model":"gpt-6.2-sol","reasoning_effort":"low"}',
     'the Codex 0.169 capture': capture.headers['x-codex-turn-metadata']!,
+    // What the benches and the session helper send in its place.
+    "the helper's Codex-like metadata": codexTurnMetadata({
+      session: '019a0c5e-72ea-73c1-b961-fbcd4ef19122',
+      turn: 3,
+    }),
   };
 
   it.each(Object.entries(realMetadata))('reads %s without JSON.parse', (_name, text) => {
