@@ -3,7 +3,7 @@
  * `paths.routerToken`, and compared in constant time. Local clients (Codex, the CLI, the web
  * dashboard) present it; the upstream never sees it.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LabError } from '../errors.ts';
 import { readTextFile, writePrivateFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
@@ -63,7 +63,8 @@ export function tokenMatcher(expected: string): (presented: string | undefined) 
   const left = createHash('sha256').update(expected).digest();
   return (presented) => {
     if (presented === undefined) return false;
-    return timingSafeEqual(left, createHash('sha256').update(presented).digest());
+    // The one-shot digest: no Hash stream object per request.
+    return timingSafeEqual(left, hash('sha256', presented, 'buffer'));
   };
 }
 
