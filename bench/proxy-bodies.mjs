@@ -14,7 +14,7 @@
 // request (from /proc, Linux only). The CPU is also split by thread (/proc/PID/task): the event
 // loop, libuv's thread pool (where zlib's asynchronous zstd runs) and V8's helper threads.
 //
-// Sessions have `--turns` turns (default: requests / 64, four): each of the 64 streams of a
+// Sessions have `--turns` turns (default four): each of the 64 streams of a
 // (size, proxy) pair carries its session on from one run of that pair to the next (the warm-up
 // round included) and starts a new one after the last turn, so a fraction 1 / turns of the
 // requests is a session's first turn (a new upstream WebSocket and a full frame on that path).
@@ -51,8 +51,9 @@ const argument = (name, fallback) => {
 const repetitions = argument('repetitions', 5);
 const requestsPerRun = argument('requests', 256);
 const concurrency = 64;
-const turnsGiven = process.argv.includes('--turns');
-const turnsPerSession = argument('turns', Math.max(1, Math.round(requestsPerRun / concurrency)));
+// Four turns by default: the short sessions this bench measured before it took `--turns`.
+const defaultTurns = 4;
+const turnsPerSession = argument('turns', defaultTurns);
 const baselineIndex = process.argv.indexOf('--baseline');
 const baselineRoot = baselineIndex >= 0 ? resolve(process.argv[baselineIndex + 1]) : null;
 const writeResults = !process.argv.includes('--no-write');
@@ -448,7 +449,7 @@ const ratios = (kb, name, field) => {
 };
 const meanBody = (kb) => bodyBytes.get(kb).bytes / bodyBytes.get(kb).requests;
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}${turnsGiven ? ` --turns ${turnsPerSession}` : ''}${baselineRoot === null ? '' : ' --baseline …'}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent Codex sessions in Codex 0.171's request shape, each request extending its session (the last answer's output items and a new user message; mean body ${sizes.map((kb) => `~${kb} KB: ${(meanBody(kb) / 1024).toFixed(1)} KB`).join(', ')}); sessions of ${turnsPerSession} turns, each of a pair's 64 streams carrying its session on from one run to the next and starting a new one after the last turn (${firstTurns} of the ${measuredRequests} measured requests were a session's first turn); per repetition every (size, proxy) pair runs ${requestsPerRun} requests, in a rotating order, after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the start: ${loadAtStart}; at the end: ${loadavg()
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}${turnsPerSession === defaultTurns ? '' : ` --turns ${turnsPerSession}`}${baselineRoot === null ? '' : ' --baseline …'}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent Codex sessions in Codex 0.171's request shape, each request extending its session (the last answer's output items and a new user message; mean body ${sizes.map((kb) => `~${kb} KB: ${(meanBody(kb) / 1024).toFixed(1)} KB`).join(', ')}); sessions of ${turnsPerSession} turns, each of a pair's 64 streams carrying its session on from one run to the next and starting a new one after the last turn (${firstTurns} of the ${measuredRequests} measured requests were a session's first turn); per repetition every (size, proxy) pair runs ${requestsPerRun} requests, in a rotating order, after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the start: ${loadAtStart}; at the end: ${loadavg()
     .map((value) => value.toFixed(1))
     .join(
       ', ',
@@ -504,9 +505,9 @@ if (writeResults) {
     file,
     updateSection(
       await readFile(file, 'utf8'),
-      turnsGiven
-        ? `Long sessions: realistic bodies, ${turnsPerSession}-turn sessions`
-        : 'Long sessions: realistic bodies',
+      turnsPerSession === defaultTurns
+        ? 'Long sessions: realistic bodies'
+        : `Long sessions: realistic bodies, ${turnsPerSession}-turn sessions`,
       section,
     ),
   );

@@ -24,6 +24,9 @@ const zstdDecompressCallback = (zlib as unknown as Record<string, unknown>)['zst
     ) => void)
   | undefined;
 
+/** Bodies from this size on go upstream as their chunks; smaller ones are joined first. */
+const sendAsChunksFromBytes = 128 * 1024;
+
 /**
  * A request body as it arrived: the chunks Node's HTTP parser delivered, uncopied, joined into one
  * buffer only when something reads the body whole (a parse, a comparison, compression). A body
@@ -50,12 +53,19 @@ export class RequestBody {
     return joined;
   }
 
+  /** The body's bytes as they are held: the chunks it arrived in, or the one buffer they became. */
+  chunks(): readonly Buffer[] {
+    return this.#chunks;
+  }
+
   /**
-   * The body as undici sends it: one buffer, or the chunks in order (undici writes them one after
-   * another; the caller then declares the length, which undici checks).
+   * The body as undici sends it: one buffer, or for a large body the chunks in order (undici
+   * writes them one after another; the caller then declares the length, which undici checks). A
+   * small body is joined: copying a few dozen kilobytes costs less than undici's write per chunk.
    */
   wire(): Buffer | readonly Buffer[] {
-    return this.#chunks.length === 1 ? this.#chunks[0]! : this.#chunks;
+    if (this.#chunks.length === 1 || this.length < sendAsChunksFromBytes) return this.whole();
+    return this.#chunks;
   }
 }
 

@@ -429,7 +429,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           raw === null
             ? Buffer.alloc(0)
             : isIdentity(encoding)
-              ? raw.wire()
+              ? raw.chunks()
               : await decodeBody(raw.whole(), encoding, bodyLimit);
       } catch {
         return { ok: false, code: 'not_json', message: 'the body could not be decoded' };
@@ -448,13 +448,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             firstByteAt = clock.now();
             engine.observe(pick.profile, 200, headers);
             ticket.commit(pick, excluded);
+            // The head is not flushed on its own: the first events are written right after this
+            // call, in the same tick, and Node sends the head with them in one write.
             response.writeHead(200, {
               ...quotaHeaders(headers),
               'content-type': 'text/event-stream',
               'cache-control': 'no-cache',
               ...labHeaders(pick),
             });
-            response.flushHeaders();
           },
           event(chunk) {
             for (const tap of taps) tap(chunk);

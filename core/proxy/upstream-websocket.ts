@@ -97,6 +97,20 @@ const typePrefix = Buffer.from('{"type":"');
 const sequenceKey = Buffer.from('"sequence_number":');
 const sseEnd = Buffer.from('\n\n');
 
+/** The `event: TYPE\ndata: ` line start of each event type seen, made once per type. */
+const sseHeads = new Map<string, Buffer>();
+/** Types remembered at most; an upstream inventing types past it gets its heads made per event. */
+const maxSseHeads = 256;
+
+function sseHead(type: string): Buffer {
+  let head = sseHeads.get(type);
+  if (head === undefined) {
+    head = Buffer.from(`event: ${type}\ndata: `);
+    if (sseHeads.size < maxSseHeads) sseHeads.set(type, head);
+  }
+  return head;
+}
+
 /** An event's type when it is its first member (as the upstream writes it), else null. */
 function leadingType(data: Buffer): string | null {
   const start = typePrefix.length;
@@ -638,7 +652,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         } else {
           lastSequence = sequenceOf(bytes) ?? lastSequence;
         }
-        const chunk = Buffer.concat([Buffer.from(`event: ${type}\ndata: `), bytes, sseEnd]);
+        const chunk = Buffer.concat([sseHead(type), bytes, sseEnd]);
         if (!started) {
           if (announcements.has(type)) {
             held.push(chunk);

@@ -59,25 +59,30 @@ describe('readRequestBody', () => {
   });
 });
 
+/** Sends `parts` as one request and resolves with what `readRequestChunks` read of it. */
+async function readChunks(parts: Buffer[]): Promise<RequestBody> {
+  return new Promise<RequestBody>((resolve, reject) => {
+    const server = createServer((incoming: IncomingMessage, response) => {
+      readRequestChunks(incoming).then(resolve, reject);
+      response.end();
+    });
+    servers.push(server);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      const outgoing = request({ host: '127.0.0.1', port, method: 'POST' });
+      outgoing.on('response', (response) => response.resume());
+      for (const part of parts) outgoing.write(part);
+      outgoing.end();
+    });
+  });
+}
+
 describe('readRequestChunks', () => {
-  it('keeps a body sent in many chunks as those chunks until something reads it whole', async () => {
+  it('keeps a large body sent in many chunks as those chunks until something reads it whole', async () => {
     const parts = Array.from({ length: 5 }, (_, index) =>
       Buffer.alloc(70_000, String.fromCharCode(97 + index)),
     );
-    const body = await new Promise<RequestBody>((resolve, reject) => {
-      const server = createServer((incoming: IncomingMessage, response) => {
-        readRequestChunks(incoming).then(resolve, reject);
-        response.end();
-      });
-      servers.push(server);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        const outgoing = request({ host: '127.0.0.1', port, method: 'POST' });
-        outgoing.on('response', (response) => response.resume());
-        for (const part of parts) outgoing.write(part);
-        outgoing.end();
-      });
-    });
+    const body = await readChunks(parts);
     const whole = Buffer.concat(parts);
     expect(body.length).toBe(whole.length);
     // What undici sends: the chunks as they came, more than one of them, in order.
@@ -85,10 +90,20 @@ describe('readRequestChunks', () => {
     expect(Buffer.isBuffer(wire)).toBe(false);
     expect((wire as readonly Buffer[]).length).toBeGreaterThan(1);
     expect(Buffer.concat(wire as readonly Buffer[]).equals(whole)).toBe(true);
+    expect(body.chunks()).toBe(wire);
     // Read whole once, it is one buffer from then on (joined once, not per call).
     const joined = body.whole();
     expect(joined.equals(whole)).toBe(true);
     expect(body.whole()).toBe(joined);
     expect(body.wire()).toBe(joined);
+  });
+
+  it('joins a small body sent in several chunks before it goes upstream', async () => {
+    const parts = [Buffer.alloc(70_000, 'a'), Buffer.alloc(30_000, 'b')];
+    const body = await readChunks(parts);
+    expect(body.chunks().length).toBeGreaterThan(1);
+    const wire = body.wire();
+    expect(Buffer.isBuffer(wire)).toBe(true);
+    expect((wire as Buffer).equals(Buffer.concat(parts))).toBe(true);
   });
 });
