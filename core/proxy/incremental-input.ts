@@ -298,6 +298,53 @@ function bytesFrom(chunks: readonly Buffer[], offset: number): Buffer {
   return index === chunks.length - 1 ? first : Buffer.concat([first, ...chunks.slice(index + 1)]);
 }
 
+/**
+ * The `response.id` of a `response.completed` event read from its bytes without parsing it (the
+ * event repeats the whole response: its output, and upstream its instructions and tools), by
+ * skipping every other member's value; null when the event is not an object holding a `response`
+ * object with a plain string `id` (no escapes), and the caller parses it.
+ */
+export function completedResponseId(raw: Buffer): string | null {
+  const response = memberValue(raw, skipSpace(raw, 0), 'response');
+  if (response === null || raw[response] !== openBrace) return null;
+  const id = memberValue(raw, response, 'id');
+  if (id === null || raw[id] !== quote) return null;
+  const end = skipString(raw, id);
+  if (end < 0) return null;
+  // The string must end where a member does: a quote lost from the id would otherwise read on.
+  const after = raw[skipSpace(raw, end)];
+  if (after !== comma && after !== closeBrace) return null;
+  const escape = raw.indexOf(backslash, id);
+  if (escape !== -1 && escape < end) return null;
+  return raw.toString('utf8', id + 1, end - 1);
+}
+
+/**
+ * Where the value of the member `key` of the object opening at `start` begins (its other members
+ * skipped whole), or null when there is none or the bytes are not such an object. Keys with
+ * escapes never match (such an event is parsed instead).
+ */
+function memberValue(raw: Buffer, start: number, key: string): number | null {
+  if (raw[start] !== openBrace) return null;
+  let at = skipSpace(raw, start + 1);
+  while (raw[at] === quote) {
+    const keyEnd = skipString(raw, at);
+    if (keyEnd < 0) return null;
+    const matches =
+      keyEnd - at - 2 === key.length && raw.toString('latin1', at + 1, keyEnd - 1) === key;
+    at = skipSpace(raw, keyEnd);
+    if (raw[at] !== colon) return null;
+    at = skipSpace(raw, at + 1);
+    if (matches) return at;
+    const valueEnd = skipValue(raw, at);
+    if (valueEnd < 0) return null;
+    at = skipSpace(raw, valueEnd);
+    if (raw[at] !== comma) return null;
+    at = skipSpace(raw, at + 1);
+  }
+  return null;
+}
+
 /** Index of the `,"client_metadata":` after `from` when it is the object's last member, or -1. */
 function metadataStart(raw: Buffer, from: number): number {
   const at = raw.lastIndexOf(metadataMember);

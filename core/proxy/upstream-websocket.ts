@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import {
   bodyLayout,
+  completedResponseId,
   extensionOf,
   fullFrameOf,
   joinedOf,
@@ -84,15 +85,12 @@ export interface UpstreamWebSocketOptions {
 const announcements = new Set(['response.created', 'response.in_progress']);
 
 /**
- * The event types whose content the router reads. Any other event (the deltas: most of a stream)
- * is relayed as the bytes it came in, its type read from its first member without parsing it.
+ * The event types whose content the router parses. Any other event (the deltas: most of a stream)
+ * is relayed as the bytes it came in, its type read from its first member without parsing it;
+ * of `response.completed`, which repeats the whole response, only `response.id` is read from its
+ * bytes (`completedResponseId`; parsed when that cannot read it).
  */
-const readTypes = new Set([
-  'codex.rate_limits',
-  'error',
-  'response.output_item.done',
-  'response.completed',
-]);
+const readTypes = new Set(['codex.rate_limits', 'error', 'response.output_item.done']);
 const typePrefix = Buffer.from('{"type":"');
 const sequenceKey = Buffer.from('"sequence_number":');
 const sseEnd = Buffer.from('\n\n');
@@ -604,7 +602,12 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         let type = resumed === null ? leadingType(bytes) : null;
         // Parsed only when the router reads it (or must renumber it after a resume).
         let event: Record<string, unknown> | null = null;
-        if (type === null || readTypes.has(type)) {
+        const completedId = type === 'response.completed' ? completedResponseId(bytes) : null;
+        if (
+          type === null ||
+          readTypes.has(type) ||
+          (type === 'response.completed' && !completedId)
+        ) {
           try {
             event = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
           } catch {
@@ -671,12 +674,13 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           }
         }
         if (type === 'response.completed') {
-          const response = event!['response'] as { id?: unknown } | undefined;
+          const id =
+            completedId ?? (event?.['response'] as { id?: unknown } | undefined)?.id ?? null;
           // After a resume, the upstream's stored response differs from what Codex holds (its
           // first items came from the dropped one): the next turn goes in full.
           carrier.last =
-            typeof response?.id === 'string' && resumed === null
-              ? { fields, layout, output, responseId: response.id }
+            typeof id === 'string' && resumed === null
+              ? { fields, layout, output, responseId: id }
               : null;
           finish(sent, true, 'end');
         } else if (

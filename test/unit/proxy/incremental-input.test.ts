@@ -4,7 +4,12 @@
  * differs.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { bodyLayout, extensionOf, fullFrameOf } from '../../../core/proxy/incremental-input.ts';
+import {
+  bodyLayout,
+  completedResponseId,
+  extensionOf,
+  fullFrameOf,
+} from '../../../core/proxy/incremental-input.ts';
 
 const item = (text: string) => ({
   type: 'message',
@@ -205,5 +210,70 @@ describe('fullFrameOf', () => {
     expect(fullFrameOf(Buffer.from('{"model":"a","input":{}}'))).toBeNull();
     expect(fullFrameOf(Buffer.from('{"model":"a","input":["unterminated]}'))).toBeNull();
     expect(fullFrameOf(Buffer.from('{"model":tru,"input":[]}'))).toBeNull();
+  });
+});
+
+describe('completedResponseId', () => {
+  const event = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+  it('reads the top-level response id whatever the members around it', () => {
+    const response = { id: 'resp_1', object: 'response', output: [answer], usage: { a: 1 } };
+    expect(completedResponseId(event({ type: 'response.completed', response }))).toBe('resp_1');
+    // sequence_number last, id not the response's first member, a decoy nested deeper first.
+    const decoy = { response: { id: 'resp_wrong' }, text: '"response":{"id":"resp_quoted"}' };
+    const later = {
+      type: 'response.completed',
+      item: decoy,
+      response: { object: 'response', tools: [{ name: 'x', id: 'tool' }], id: 'resp_2' },
+      sequence_number: 9,
+    };
+    expect(completedResponseId(event(later))).toBe('resp_2');
+    expect(completedResponseId(Buffer.from(` { "response" : { "id" : "resp_3" } } `))).toBe(
+      'resp_3',
+    );
+  });
+
+  it('leaves to a parse what it cannot read plainly', () => {
+    expect(completedResponseId(event({ type: 'x', response: { id: 'a\\"b' } }))).toBeNull();
+    expect(completedResponseId(event({ type: 'x', response: { id: 7 } }))).toBeNull();
+    expect(completedResponseId(event({ type: 'x', response: null }))).toBeNull();
+    expect(completedResponseId(event({ type: 'x' }))).toBeNull();
+    expect(completedResponseId(event(['response', { id: 'a' }]))).toBeNull();
+    expect(completedResponseId(Buffer.from('{"response":{"id":"unterminated}}'))).toBeNull();
+  });
+
+  it('agrees with JSON.parse on 2 000 generated events', () => {
+    let state = 11;
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    for (let round = 0; round < 2000; round += 1) {
+      const text = JSON.stringify({
+        type: 'response.completed',
+        response: { id: `resp_${round}`, output: [answer, item(`"id":"no" ${round}`)] },
+        sequence_number: round,
+      });
+      // One byte changed somewhere (or nothing): whatever is read must be what a parse reads.
+      const at = Math.floor(next() * text.length);
+      const mutated =
+        next() < 0.3
+          ? text
+          : text.slice(0, at) +
+            String.fromCharCode(32 + Math.floor(next() * 90)) +
+            text.slice(at + 1);
+      const read = completedResponseId(Buffer.from(mutated));
+      if (read === null) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(mutated);
+      } catch {
+        // Read from bytes that are not JSON: only acceptable past the id (the relay judges the
+        // rest), and the id read must be the one the intact event carried.
+        expect(read).toBe(`resp_${round}`);
+        continue;
+      }
+      expect(read).toBe((parsed as { response: { id: string } }).response.id);
+    }
   });
 });
