@@ -1,15 +1,16 @@
 // The long-session hot path with realistic bodies: 64 concurrent Codex sessions, each request
 // extending its session as Codex 0.171 does — the whole history re-sent, plus the items the last
 // response added (read from its `response.output_item.done` events) and a new user message — in
-// Codex's request shape (docs/codex-0.169-request.json: the same headers, a 22-key
-// `x-codex-turn-metadata` with a new turn id per request, the body's fields in Codex's order, the
-// tools as an `additional_tools` input item, reasoning items with this account's ciphertext),
+// Codex's request shape (docs/codex-0.169-request.json: the same headers, the
+// `x-codex-turn-metadata` Codex 0.171 sends (codexTurnMetadata) with a new turn id per request,
+// the body's fields in Codex's order, the tools as an `additional_tools` input item, reasoning
+// items with this account's ciphertext),
 // starting at ~40 KB and at ~300 KB. Four proxies run side by side, each in its own process: a
 // bare undici pass-through (the floor), the router over HTTP with zstd request bodies off, the
 // router over HTTP with zstd on, and the router with the Responses-over-WebSocket upstream on
 // (CODEX_LAB_UPSTREAM_WEBSOCKET=on: after a session's first turn, only the new items go up).
-// Each repetition runs every (size, proxy) pair once, in a rotating order, with fresh sessions,
-// so the machine's drift hits all alike; the report gives min / median / max over the repetitions
+// Each repetition runs every (size, proxy) pair once, in a rotating order (sessions as below), so
+// the machine's drift hits all alike; the report gives min / median / max over the repetitions
 // of each ratio against the bare proxy measured in the same repetition: throughput, and CPU per
 // request (from /proc, Linux only). The CPU is also split by thread (/proc/PID/task): the event
 // loop, libuv's thread pool (where zlib's asynchronous zstd runs) and V8's helper threads.
@@ -40,7 +41,11 @@ import { Agent, request } from 'undici';
 import { mintEncryptedContent } from '../test/fakes/ciphertext.ts';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
-import { codexToolsItem, createProse } from '../test/helpers/codex-like-session.ts';
+import {
+  codexToolsItem,
+  codexTurnMetadata,
+  createProse,
+} from '../test/helpers/codex-like-session.ts';
 import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
 import { seedBenchLab, startBareProxy, startRouter } from './helpers/router.mjs';
 
@@ -130,35 +135,6 @@ function historyOf(kb) {
 
 const histories = new Map(sizes.map((kb) => [kb, historyOf(kb)]));
 
-/** Codex 0.171's turn metadata for one request (22 keys; the turn id changes per request). */
-function turnMetadata(session, turn) {
-  const turnId = `019a${turn.toString(16).padStart(4, '0')}-733a-7a10-b748-b1a2c14d8aa5`;
-  return JSON.stringify({
-    installation_id: 'faafedb4-b152-4245-8ebe-afbf8ea471c7',
-    session_id: session,
-    thread_id: session,
-    agent_name: '/root',
-    turn_id: turnId,
-    window_id: `${session}:0`,
-    window_number: 0,
-    context_window_id: '019a0c5e-72f4-7472-bc14-d291904496bd',
-    request_kind: 'turn',
-    history_initialization: turn === 0 ? 'new' : 'resumed',
-    root_turn_id: turnId,
-    thread_source: 'user',
-    turn_trigger: 'exec',
-    sandbox: 'seccomp',
-    sandbox_mode: 'workspace-write',
-    auto_review_enabled: false,
-    node_repl_auto_review_required: false,
-    node_repl_disabled: false,
-    workspaces: { '/home/dev/repo': { has_changes: turn > 0 } },
-    turn_started_at_unix_ms: Date.now(),
-    analytics_enabled: true,
-    model: 'gpt-6.2-sol',
-  });
-}
-
 /** One Codex session: its request bodies and headers, turn by turn. */
 function codexSession(session, kb) {
   let input = histories.get(kb);
@@ -166,7 +142,8 @@ function codexSession(session, kb) {
   return {
     /** The next request: the body (Codex's field order) and Codex's headers. */
     request() {
-      const metadata = turnMetadata(session, turn);
+      // Codex 0.171's turn metadata, in the layout it sends (a new turn id per request).
+      const metadata = codexTurnMetadata({ session, turn });
       const body = `{"model":"gpt-6.2-sol","stream":true,"input":[${input}],"tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"medium","context":"all_turns"},"store":false,"include":["reasoning.encrypted_content"],"prompt_cache_key":"${session}","text":{"verbosity":"low"},"client_metadata":${JSON.stringify({ session_id: session, turn_id: `turn-${turn}`, 'x-codex-turn-metadata': metadata })}}`;
       const headers = {
         'x-codex-beta-features': 'remote_compaction_v2',
