@@ -148,6 +148,15 @@ const notForwardedDownstream: ReadonlySet<string> = new Set([...hopHeaders, 'set
 const needsNormalising = /[%\\]|\/\.|\/\//;
 
 const maxAttempts = 16;
+/**
+ * Token refreshes one profile gets within one request after 401s. The first refresh may hand back
+ * a token another request (or process) refreshed a moment earlier, and that one may have been
+ * rejected since: the second, asked with it as the rejected token, mints one for this request.
+ * Only a 401 to that token counts as "a fresh token rejected" (three in a row, with no success
+ * between, mark the account as needing a sign-in). The router soak found the case: with tokens
+ * expiring under load, joined refreshes handed back expired tokens and accounts were marked.
+ */
+const refreshesPerAttempt = 2;
 const defaultCompressMinBytes = 8 * 1024;
 /** An upstream 400 that refuses the body's encoding rather than its content. */
 const encodingRefusal = /zstd|content-encoding|decompress/i;
@@ -576,7 +585,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           }
         }
 
-        let refreshed = false;
+        // Refreshes for this profile on this request (see `refreshesPerAttempt`).
+        let refreshes = 0;
         if (
           webSockets !== null &&
           kind === 'responses' &&
@@ -603,8 +613,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             );
           }
           if (sent.code === 'upstream_error' && sent.status === 401) {
-            // The token, not the transport: refreshed once here, the HTTP attempt below uses it.
-            refreshed = true;
+            // The token, not the transport: refreshed here, the HTTP attempt below uses it.
+            refreshes += 1;
             const fresh = await refreshedCredentials(pick, credentials.accessToken);
             if (fresh === null) continue;
             credentials = fresh;
@@ -647,15 +657,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             return sendBuffered(response, status, upstream.headers, read.raw, pick);
           }
           if (status === 401) {
-            if (!refreshed) {
-              refreshed = true;
+            if (refreshes < refreshesPerAttempt) {
+              refreshes += 1;
               await upstream.body.dump().catch(() => undefined);
               const fresh = await refreshedCredentials(pick, credentials.accessToken);
               if (fresh === null) break;
               credentials = fresh;
               continue;
             }
-            // A freshly refreshed token still rejected: the issuer holds the sign-in (the refresh
+            // A token minted for this request still rejected: the issuer holds the sign-in (the refresh
             // worked), so this is the upstream's moment, not a lost sign-in; the profile is
             // skipped briefly and tried again, and a sign-in that is really gone shows at the
             // next refresh as one of the issuer's permanent codes.

@@ -8,11 +8,14 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { labPaths } from '../../core/home/paths.ts';
-import { systemClock, type Clock } from '../../core/ports.ts';
+import { TokenManager } from '../../core/auth/token-manager.ts';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { silentLogger, systemClock, type Clock } from '../../core/ports.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
+import { HealthStore } from '../../core/state/health-store.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { refreshLog } from '../fakes/fake-issuer.ts';
+import { expireAccessTokens, refreshLog } from '../fakes/fake-issuer.ts';
 import { makeTempHome } from '../helpers/cli.ts';
 import {
   codexTurnBody,
@@ -40,6 +43,7 @@ async function startRouter(): Promise<{
   url: string;
   token: string;
   healthFile: string;
+  paths: LabPaths;
 }> {
   const fake = await startFakeChatGpt({
     accounts: [
@@ -61,16 +65,16 @@ async function startRouter(): Promise<{
     await fake.close();
     await rm(home, { recursive: true, force: true });
   });
-  return { fake, service, url, token, healthFile: paths.health };
+  return { fake, service, url, token, healthFile: paths.health, paths };
 }
 
 describe('the upstream rejects a freshly refreshed token', () => {
   it('falls over, never marks the profile as needing a sign-in, and goes back to it by itself', async () => {
     const { fake, service, url, token, healthFile } = await startRouter();
-    // The rejected token, then the fresh one: both answered 401.
+    // The rejected token, then each fresh one the request gets (two refreshes): all answered 401.
     fake
       .account('ann@example.com')
-      .failures.push({ kind: 'unauthorized' }, { kind: 'unauthorized' });
+      .failures.push({ kind: 'unauthorized' }, { kind: 'unauthorized' }, { kind: 'unauthorized' });
     const first = await postToRouter(
       url,
       token,
@@ -156,8 +160,12 @@ describe('the upstream rejects a freshly refreshed token', () => {
     const { fake, service, url, token } = await startRouter();
     const ann = fake.account('ann@example.com');
     for (let round = 0; round < 4; round += 1) {
-      // Rejected twice (the token and its fresh successor), then served.
-      ann.failures.push({ kind: 'unauthorized' }, { kind: 'unauthorized' });
+      // Rejected three times (the token and both fresh successors), then served.
+      ann.failures.push(
+        { kind: 'unauthorized' },
+        { kind: 'unauthorized' },
+        { kind: 'unauthorized' },
+      );
       offset.ms += 60_000;
       const rejected = await postToRouter(
         url,
@@ -180,5 +188,40 @@ describe('the upstream rejects a freshly refreshed token', () => {
     }
     const ann2 = (await service.getState()).profiles.find((profile) => profile.name === 'ann');
     expect(ann2?.status).not.toBe('auth_error');
+  });
+
+  it('refreshes again when the first refresh hands back a token already rejected, and counts no rejection', async () => {
+    const { fake, service, url, token, paths } = await startRouter();
+    const turnOnAnn = async (session: string) =>
+      postToRouter(url, token, '/backend-api/codex/responses', codexTurnBody({ session }), {
+        'x-codex-lab-profile': 'ann',
+      });
+    // The router holds ann's token in its short cache.
+    await (await turnOnAnn('warm')).text();
+    const store = new ProfileStore({ paths });
+    const cached = (await store.readAuth('ann')).tokens!.access_token;
+    // Another process (the CLI, say) refreshes ann meanwhile: the token on disk is newer than the
+    // router's. Then the upstream stops taking either (they expired).
+    const other = new TokenManager({
+      paths,
+      store,
+      health: new HealthStore(paths),
+      issuer: fake.issuerUrl,
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    await other.refreshAfterUnauthorized('ann', cached);
+    expireAccessTokens(fake, 'ann@example.com');
+    const refreshesBefore = refreshLog(fake).length;
+
+    // The cached token is refused; the refresh finds the newer one on disk and hands it back
+    // (no refresh of its own), and that one is refused too; the second refresh mints one.
+    const answer = await turnOnAnn('after');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-codex-lab-profile')).toBe('ann');
+    expect(await answer.text()).toContain('response.completed');
+    expect(refreshLog(fake).length).toBe(refreshesBefore + 1);
+    const ann = (await service.getState()).profiles.find((profile) => profile.name === 'ann');
+    expect(ann?.status).toBe('ok');
   });
 });
