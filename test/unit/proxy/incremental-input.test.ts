@@ -145,13 +145,7 @@ describe('bodyLayout and extensionOf', () => {
       const previous = body(history, 1);
       const text = body([...history, answer, item(`turn ${round}`)], 2).toString();
       // Mutate one byte somewhere (or nothing), the way a real difference would show.
-      const at = Math.floor(next() * text.length);
-      const mutated =
-        next() < 0.3
-          ? text
-          : text.slice(0, at) +
-            String.fromCharCode(32 + Math.floor(next() * 90)) +
-            text.slice(at + 1);
+      const mutated = mutateOneByte(text, next);
       const bytes = Buffer.from(mutated);
       const extension = extensionOf(bodyLayout(previous)!, bytes);
       // The same body in three chunks cut anywhere (empty ones too) gets the same answer.
@@ -255,13 +249,7 @@ describe('completedResponseId', () => {
         sequence_number: round,
       });
       // One byte changed somewhere (or nothing): whatever is read must be what a parse reads.
-      const at = Math.floor(next() * text.length);
-      const mutated =
-        next() < 0.3
-          ? text
-          : text.slice(0, at) +
-            String.fromCharCode(32 + Math.floor(next() * 90)) +
-            text.slice(at + 1);
+      const mutated = mutateOneByte(text, next);
       const read = completedResponseId(Buffer.from(mutated));
       if (read === null) continue;
       let parsed: unknown;
@@ -277,3 +265,10 @@ describe('completedResponseId', () => {
     }
   });
 });
+
+/** `text` with one character replaced by a printable one at a random place, or (30 %) as it is. */
+function mutateOneByte(text: string, next: () => number): string {
+  const at = Math.floor(next() * text.length);
+  if (next() < 0.3) return text;
+  return text.slice(0, at) + String.fromCharCode(32 + Math.floor(next() * 90)) + text.slice(at + 1);
+}
