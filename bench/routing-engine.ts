@@ -23,15 +23,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labPaths } from '../core/home/paths.ts';
-import { silentLogger } from '../core/ports.ts';
 import type { ProxyRequestInfo } from '../core/proxy/engine.ts';
-import { LabEngine } from '../core/proxy/lab-engine.ts';
-import { emptyRegistry } from '../core/profiles/schema.ts';
-import { QuotaBook } from '../core/quota/quota-book.ts';
-import { ActivityLog } from '../core/service/events.ts';
-import { HealthStore } from '../core/state/health-store.ts';
 import { codexTurnMetadata } from '../test/helpers/codex-like-session.ts';
+import { inMemoryEngine } from '../test/helpers/in-memory-engine.ts';
 
 /** The p-th percentile (nearest rank) of a list of numbers. */
 function percentile(values: number[], p: number): number {
@@ -101,32 +95,7 @@ const clock = { now: () => fixedNow, setTimeout, clearTimeout } as never;
 const home = mkdtempSync(join(tmpdir(), 'codex-lab-routing-'));
 
 async function engineWith(profileCount: number) {
-  const names = Array.from({ length: profileCount }, (_, index) => `profile-${index}`);
-  const registry = emptyRegistry();
-  const engine = new LabEngine({
-    paths: labPaths(home),
-    store: {
-      readRegistry: async () => registry,
-      listProfiles: async () => names.map((name) => ({ name })),
-    },
-    health: new HealthStore(labPaths(home)),
-    credentials: {
-      getCredentials: async () => ({ accessToken: 'token', accountId: null }),
-      refreshAfterUnauthorized: async () => ({ accessToken: 'token', accountId: null }),
-    },
-    activity: new ActivityLog(clock),
-    quota: new QuotaBook({
-      clock,
-      path: join(home, 'quota.json'),
-      logger: silentLogger,
-      write: async () => undefined,
-    }),
-    clock,
-    logger: silentLogger,
-    // The registry is in memory here: no file check while measuring.
-    reloadIntervalMs: Number.MAX_SAFE_INTEGER,
-  });
-  await engine.load();
+  const { engine, names } = await inMemoryEngine({ home, profileCount, clock });
   // Every profile has answered once: its quota (from the x-codex-* headers) is known, as in use.
   for (const [index, name] of names.entries()) {
     engine.observe(name, 200, {

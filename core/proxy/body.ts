@@ -69,6 +69,13 @@ export class RequestBody {
   }
 }
 
+/** Bytes in a list of chunks. */
+export function lengthOfChunks(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}
+
 /** Reads the whole body, failing with `payload_too_large` past `limitBytes`. */
 export async function readRequestBody(
   request: IncomingMessage,

@@ -16,6 +16,8 @@
  * after them, are taken into one buffer.
  */
 
+import { lengthOfChunks } from './body.ts';
+
 /** A body's bytes (JSON): the chunks it arrived in, in order, or one buffer. */
 export type BodyBytes = Buffer | readonly Buffer[];
 
@@ -180,7 +182,7 @@ export function fullFrameOf(raw: Buffer): FullFrame | null {
  */
 export function extensionOf(previous: BodyLayout, body: BodyBytes): Extension | null {
   const chunks = chunksOf(body);
-  const length = lengthOf(chunks);
+  const length = lengthOfChunks(chunks);
   const prefix = previous.inputClose;
   if (length <= prefix || !samePrefix(chunks, previous.chunks, prefix)) return null;
   // From here on, indexes are into `rest`: the bytes from the previous input's closing bracket on.
@@ -250,12 +252,6 @@ export function chunksOf(body: BodyBytes): readonly Buffer[] {
 export function joinedOf(body: BodyBytes): Buffer {
   if (Buffer.isBuffer(body)) return body;
   return body.length === 1 ? body[0]! : Buffer.concat(body);
-}
-
-function lengthOf(chunks: readonly Buffer[]): number {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  return length;
 }
 
 /** Whether the first `length` bytes of two chunk lists (each at least that long) are the same. */

@@ -32,6 +32,7 @@ import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
 import {
   decodeBody,
   defaultBodyLimitBytes,
+  lengthOfChunks,
   parseJsonBody,
   readRequestChunks,
   responseDecoder,
@@ -961,11 +962,8 @@ function withLength(
   headers: Record<string, string | string[]>,
   body: WireBody,
 ): Record<string, string | string[]> {
-  if (body !== null && !Buffer.isBuffer(body)) {
-    let length = 0;
-    for (const chunk of body) length += chunk.length;
-    headers['content-length'] = String(length);
-  }
+  if (body !== null && !Buffer.isBuffer(body))
+    headers['content-length'] = String(lengthOfChunks(body));
   return headers;
 }
 

@@ -6,14 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { labPaths } from '../../../core/home/paths.ts';
-import { silentLogger } from '../../../core/ports.ts';
 import type { ProfilePick, ProxyRequestInfo } from '../../../core/proxy/engine.ts';
+import { inMemoryEngine } from '../../helpers/in-memory-engine.ts';
 import { LabEngine } from '../../../core/proxy/lab-engine.ts';
-import { emptyRegistry } from '../../../core/profiles/schema.ts';
-import { QuotaBook } from '../../../core/quota/quota-book.ts';
-import { ActivityLog } from '../../../core/service/events.ts';
-import { HealthStore } from '../../../core/state/health-store.ts';
 
 let time = Date.UTC(2026, 10, 30, 12);
 const clock = { now: () => time, setTimeout, clearTimeout } as never;
@@ -26,33 +21,13 @@ afterEach(() => {
 async function engineWith(profileCount: number) {
   const home = mkdtempSync(join(tmpdir(), 'codex-lab-sticky-'));
   homes.push(home);
-  const names = Array.from({ length: profileCount }, (_, index) => `profile-${index}`);
-  const registry = emptyRegistry();
   let walks = 0;
-  const engine = new LabEngine({
-    paths: labPaths(home),
-    store: {
-      readRegistry: async () => registry,
-      listProfiles: async () => names.map((name) => ({ name })),
-    },
-    health: new HealthStore(labPaths(home)),
-    credentials: {
-      getCredentials: async () => ({ accessToken: 'token', accountId: null }),
-      refreshAfterUnauthorized: async () => ({ accessToken: 'token', accountId: null }),
-    },
-    activity: new ActivityLog(clock),
-    quota: new QuotaBook({
-      clock,
-      path: join(home, 'quota.json'),
-      logger: silentLogger,
-      write: async () => undefined,
-    }),
+  const { engine, registry } = await inMemoryEngine({
+    home,
+    profileCount,
     clock,
-    logger: silentLogger,
-    reloadIntervalMs: Number.MAX_SAFE_INTEGER,
     onPoolWalk: () => (walks += 1),
   });
-  await engine.load();
   return { engine, registry, walks: () => walks };
 }
 
