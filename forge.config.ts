@@ -88,14 +88,15 @@ const config: ForgeConfig = {
     ...(signing.osxSign ? { osxSign: signing.osxSign } : {}),
     ...(signing.osxNotarize ? { osxNotarize: signing.osxNotarize } : {}),
     // Only what runs: the built bundles, the icons and package.json. Main is one bundle (see
-    // scripts/build-electron.mjs), so node_modules contributes only the native keyring; React and
-    // the other renderer packages are already inside the page's bundle.
+    // scripts/build-electron.mjs), so node_modules contributes only the native addons (the
+    // keyring; bufferutil with node-gyp-build, which finds its compiled file); React and the other
+    // renderer packages are already inside the page's bundle.
     ignore: [
       /^\/(core|electron|renderer|test|bench|docs|scripts|coverage|out|bin)(\/|$)/,
       /^\/\.[^/]+/,
       /^\/(tsconfig.*|vitest\.config\.ts|eslint\.config\.js|forge\.config\.ts)$/,
       /^\/dist\/(?!electron(\/|$)|renderer(\/|$))/,
-      /^\/node_modules\/(?!@napi-rs(\/|$))/,
+      /^\/node_modules\/(?!(@napi-rs|bufferutil|node-gyp-build)(\/|$))/,
       /\.map$/,
       /^\/dist\/electron\/main\.meta\.json$/,
     ],

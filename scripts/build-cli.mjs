@@ -31,8 +31,12 @@ const englishOnlyZodLocales = {
   },
 };
 
-/** Packages loaded from node_modules at run time, where the importing module is evaluated. */
-const requiredPackages = ['pino', 'undici'];
+/**
+ * Packages loaded from node_modules at run time, where the importing module is evaluated.
+ * `bufferutil` is a native addon (`ws` requires it in a try/catch to mask the frames it sends):
+ * bundled, it would look for its compiled file beside the bundle and fall back to JavaScript.
+ */
+const requiredPackages = ['pino', 'undici', 'bufferutil'];
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 // Builtins loaded only when one of their functions is first called. `list` never hashes or spawns,
 // yet the profile store imports node:crypto (18 internal modules) and commander imports
@@ -82,8 +86,11 @@ const requireOnEvaluation = {
       const loadedAtRunTime = builtins.has(args.path) || requiredPackages.includes(args.path);
       if (!loadedAtRunTime) return undefined;
       if (args.namespace === 'require-on-evaluation') return { path: args.path, external: true };
-      // require() in bundled CommonJS packages is evaluated where it stands already.
-      if (args.kind !== 'import-statement') return undefined;
+      // require() in bundled CommonJS packages is evaluated where it stands already: a package
+      // stays a require() of node_modules, a builtin is Node's.
+      if (args.kind !== 'import-statement') {
+        return builtins.has(args.path) ? undefined : { path: args.path, external: true };
+      }
       return { path: args.path, namespace: 'require-on-evaluation' };
     });
     builder.onLoad({ filter: /.*/, namespace: 'require-on-evaluation' }, (args) => ({

@@ -7,6 +7,7 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { enableResponsesWebSocket } from '../fakes/fake-responses-websocket.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
 import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
@@ -129,6 +130,38 @@ describe('codex-lab serve', () => {
     const after = await runCodexLab(['codex-config'], { home });
     expect(after.stdout).toContain('http://127.0.0.1:1456/backend-api/codex');
   });
+
+  // `ws` masks every frame a client sends; in JavaScript that is a byte loop (~0.4 ms for a
+  // 300 KB first turn). The bundled CLI must load bufferutil's native code from node_modules,
+  // not bundle it (bundled, it finds no compiled file beside the bundle and falls back).
+  it.runIf(process.platform === 'linux')(
+    'masks its upstream WebSocket frames with the native bufferutil addon',
+    async () => {
+      const side = enableResponsesWebSocket(fake);
+      const bearer = (await runCodexLab(['token'], { home })).stdout.trim();
+      const serve = await startServe(home, { ...env(), CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' });
+      children.push(serve);
+      const answer = await fetch(`${serve.url}/backend-api/codex/responses`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${bearer}`,
+          'content-type': 'application/json',
+          session_id: 'bufferutil-session',
+        },
+        body: JSON.stringify({
+          model: 'gpt-6.2-sol',
+          stream: true,
+          store: false,
+          input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+        }),
+      });
+      expect(answer.status).toBe(200);
+      await answer.text();
+      expect(side.turns).toHaveLength(1);
+      const maps = await readFile(`/proc/${serve.child.pid}/maps`, 'utf8');
+      expect(maps).toMatch(/node_modules\/bufferutil\/prebuilds\/[^\n]*\.node/);
+    },
+  );
 
   it('ignores a router.json whose process is gone', async () => {
     await runCodexLab(['token'], { home });

@@ -45,6 +45,9 @@ describe('forge.config.ts', () => {
       '/node_modules',
       '/node_modules/@napi-rs/keyring/index.js',
       '/node_modules/@napi-rs/keyring-linux-x64-gnu/keyring.linux-x64-gnu.node',
+      '/node_modules/bufferutil/index.js',
+      '/node_modules/bufferutil/prebuilds/linux-x64/bufferutil.node',
+      '/node_modules/node-gyp-build/index.js',
     ]) {
       expect(ignored(kept), kept).toBe(false);
     }
@@ -117,7 +120,7 @@ describe('package.json', () => {
 });
 
 describe('main bundle', () => {
-  it('is CommonJS and loads nothing from node_modules but electron and the native keyring', () => {
+  it('is CommonJS and loads nothing from node_modules but electron and the native addons', () => {
     execFileSync(process.execPath, ['scripts/build-electron.mjs'], { stdio: 'inherit' });
     const meta = JSON.parse(readFileSync('dist/electron/main.meta.json', 'utf8')) as {
       outputs: Record<string, { imports: { path: string; external?: boolean }[] }>;
@@ -127,8 +130,12 @@ describe('main bundle', () => {
       (entry) => entry.external && !builtins.has(entry.path),
     ).map((entry) => entry.path);
     expect(external).toContain('electron');
-    // The keyring is native (a .node file): it stays outside, unpacked beside the asar.
-    for (const path of external) expect(['electron', '@napi-rs/keyring']).toContain(path);
+    // The keyring and bufferutil are native (.node files): they stay outside, unpacked beside
+    // the asar.
+    expect(external).toContain('bufferutil');
+    for (const path of external) {
+      expect(['electron', '@napi-rs/keyring', 'bufferutil']).toContain(path);
+    }
     const code = readFileSync('dist/electron/main.cjs', 'utf8');
     // No ES module syntax left for Electron's loader to resolve out of the asar.
     expect(code).not.toMatch(/^\s*import\s.*from\s/m);
