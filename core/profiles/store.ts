@@ -148,6 +148,8 @@ export interface ProfileStoreOptions {
  * its 30 s request timeout, and the rename must wait for its tokens rather than drop them.
  */
 const refreshLockWaitMs = 45_000;
+/** How many times a sign-in looks its profile up again after a rename raced it. */
+const signInLookups = 8;
 
 /** The profile registry and every profile's tokens. */
 export class ProfileStore {
@@ -281,15 +283,22 @@ export class ProfileStore {
     // Signing in again to an existing profile replaces its tokens: like rename and remove it takes
     // the profile's refresh lock first (then the registry lock, the same order), so a refresh in
     // flight writes its rotation (or its permanent failure) before the new sign-in, never after.
-    // A profile renamed between the look and the lock is looked up again.
+    // A profile renamed between the look and the lock is looked up again, a bounded number of
+    // times: a process renaming it in a loop gets a clear failure, not a sign-in that never ends.
     let outcome: { name: string; created: boolean } | undefined;
-    while (outcome === undefined) {
+    for (let attempt = 0; outcome === undefined; attempt += 1) {
+      if (attempt === signInLookups) {
+        throw new LabError(
+          'lock_timeout',
+          'Another Codex Lab process kept renaming this account’s profile during the sign-in; nothing was changed, so sign in again once it is done.',
+        );
+      }
       const expected =
         (await this.listProfiles()).find((entry) => sameIdentity(entry, identity))?.name ?? null;
-      const attempt = () =>
+      await this.#step('sign-in:looked-up');
+      const save = () =>
         this.#locked(() => this.#saveSignInLocked(auth, identity, input, nowIso, expected));
-      outcome =
-        expected === null ? await attempt() : await this.#withRefreshLock(expected, attempt);
+      outcome = expected === null ? await save() : await this.#withRefreshLock(expected, save);
     }
     if (!outcome.created) {
       // Signing in again is the cure for auth_error; a quota limit is the account's and stays.

@@ -77,6 +77,56 @@ describe('ProfileStore', () => {
     }
   });
 
+  it('a sign-in again raced by a rename lands on the renamed profile, its tokens replaced', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    let renamed = false;
+    const racing = new ProfileStore({
+      paths,
+      keyring,
+      now: () => now,
+      step: async (point) => {
+        // Another process renames the profile after the sign-in looked it up, once.
+        if (point === 'sign-in:looked-up' && !renamed) {
+          renamed = true;
+          await store.rename('alice', 'work');
+        }
+      },
+    });
+    const again = { ...alice, generation: 2 };
+    expect(await racing.saveSignIn({ auth: makeAuth(again), requestedName: null })).toEqual({
+      name: 'work',
+      created: false,
+    });
+    expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['work']);
+    expect((await store.readAuth('work')).tokens?.refresh_token).toBe(plantedRefreshToken(again));
+  });
+
+  it('a sign-in raced by a rename on every look gives up with one clear sentence, nothing changed', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    let looks = 0;
+    const names = ['alice', 'work'];
+    const racing = new ProfileStore({
+      paths,
+      keyring,
+      now: () => now,
+      step: async (point) => {
+        if (point !== 'sign-in:looked-up') return;
+        looks += 1;
+        // alice -> work, work -> alice, …: the name looked up is gone by the time of the lock.
+        await store.rename(names[(looks + 1) % 2]!, names[looks % 2]!);
+      },
+    });
+    const again = { ...alice, generation: 2 };
+    const failure = await codeOf(racing.saveSignIn({ auth: makeAuth(again), requestedName: null }));
+    expect(failure.code).toBe('lock_timeout');
+    expect(failure.message).toMatch(/renaming this account.s profile.*sign in again/);
+    expect(looks).toBe(8);
+    const [profile] = await store.listProfiles();
+    expect((await store.readAuth(profile!.name)).tokens?.refresh_token).toBe(
+      plantedRefreshToken(alice),
+    );
+  });
+
   it('writes Codex-shaped auth.json files, 0600 inside 0700 folders', async () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'work' });
     const path = await store.authPath('work');
