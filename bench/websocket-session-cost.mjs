@@ -61,14 +61,20 @@ if (process.argv[2] === 'serve') {
   /** Resolves once `socket` emits `event`. */
   const next = (socket, event) => new Promise((resolve) => socket.once(event, resolve));
 
+  /** A socket opened with Codex's handshake, as the router opens one. */
+  const openSocket = async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}`, {
+      headers: handshake,
+      perMessageDeflate: true,
+    });
+    await next(socket, 'open');
+    return socket;
+  };
+
   let kept = null;
   const variants = {
     'socket per turn': async (body) => {
-      const socket = new WebSocket(`ws://127.0.0.1:${port}`, {
-        headers: handshake,
-        perMessageDeflate: true,
-      });
-      await next(socket, 'open');
+      const socket = await openSocket();
       const reply = next(socket, 'message');
       socket.send(body, { binary: false });
       await reply;
@@ -77,13 +83,7 @@ if (process.argv[2] === 'serve') {
       await closed;
     },
     'open socket': async (body) => {
-      if (kept === null) {
-        kept = new WebSocket(`ws://127.0.0.1:${port}`, {
-          headers: handshake,
-          perMessageDeflate: true,
-        });
-        await next(kept, 'open');
-      }
+      kept ??= await openSocket();
       const reply = next(kept, 'message');
       kept.send(body, { binary: false });
       await reply;
