@@ -79,6 +79,11 @@ export interface UpstreamWebSocketOptions {
    * handshake is tried again (default 10 minutes).
    */
   refusedCooldownMs?: number;
+  /**
+   * A handshake with no answer after this long is given up, as a refusal: HTTP takes the turn
+   * (default 10 seconds, undici's connect timeout on the HTTP path).
+   */
+  handshakeTimeoutMs?: number;
 }
 
 /** Events that only announce a response: held back until real output, so a drop there is free. */
@@ -276,6 +281,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
   const idleMs = options.idleMs ?? 5 * 60_000;
   const maxSockets = options.maxSockets ?? 64;
   const refusedCooldownMs = options.refusedCooldownMs ?? 10 * 60_000;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
   // Insertion order is use order: a used entry is re-inserted, so the first idle one is the LRU.
   const entries = new Map<string, Entry>();
   // Profile -> when its handshake may be tried again. An upstream that refuses the upgrade would
@@ -326,8 +332,22 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       let answer: IncomingHttpHeaders = {};
       const onAbort = () => socket.terminate();
       signal.addEventListener('abort', onAbort, { once: true });
+      // A path that swallows the upgrade (or drops the connection's packets) would hold the turn
+      // until Codex gives up: past the timeout the handshake counts as refused.
+      let timedOut = false;
+      const cancelTimeout = clock.setTimeout(() => {
+        timedOut = true;
+        signal.removeEventListener('abort', onAbort);
+        socket.removeAllListeners('open');
+        socket.terminate();
+        resolve({
+          code: 'handshake_refused',
+          message: `the upstream gave no answer to the WebSocket handshake in ${handshakeTimeoutMs / 1000} s`,
+        });
+      }, handshakeTimeoutMs);
       socket.once('upgrade', (response) => (answer = response.headers));
       socket.once('unexpected-response', (_request, response) => {
+        cancelTimeout();
         signal.removeEventListener('abort', onAbort);
         response.resume();
         socket.terminate();
@@ -338,10 +358,14 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         });
       });
       socket.once('error', (error) => {
+        cancelTimeout();
         signal.removeEventListener('abort', onAbort);
-        resolve({ code: 'handshake_refused', message: error.message });
+        // After a timeout the socket is terminated, which may still report an error: the turn
+        // has its answer already (a second resolve is ignored).
+        if (!timedOut) resolve({ code: 'handshake_refused', message: error.message });
       });
       socket.once('open', () => {
+        cancelTimeout();
         signal.removeEventListener('abort', onAbort);
         socket.removeAllListeners('error');
         if (closed || signal.aborted) {

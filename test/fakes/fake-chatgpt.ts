@@ -28,8 +28,11 @@ export interface RecordedRequest {
   transport?: 'websocket';
 }
 
-/** What the fake does with a WebSocket upgrade on the responses path. */
-export type WebSocketUpgradeMode = 'refuse' | 'accept';
+/**
+ * What the fake does with a WebSocket upgrade on the responses path: `silent` reads the upgrade
+ * request and never answers, as a middlebox that swallows `Upgrade` does (or a blackholed route).
+ */
+export type WebSocketUpgradeMode = 'refuse' | 'accept' | 'silent';
 
 /** Handles an accepted WebSocket upgrade (the Responses-over-WebSocket side, when loaded). */
 export type FakeUpgradeHandler = (
@@ -75,7 +78,8 @@ export interface FakeChatGpt {
   /**
    * WebSocket upgrades on `/backend-api/codex/responses`: `accept` (default, as the real backend)
    * completes the handshake (`onUpgrade`, the Responses-over-WebSocket side); `refuse` answers 400
-   * as a backend without the transport would.
+   * as a backend without the transport would; `silent` never answers (the connection stays open
+   * until the client gives up or the fake closes).
    */
   webSocketUpgrades: WebSocketUpgradeMode;
   /** The handler an accepted upgrade goes to; without one the socket is closed after the handshake. */
@@ -106,6 +110,8 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
   const handlers = options.handlers ?? (await defaultHandlers());
   let fixedNow: number | null = null;
   const server: Server = createServer();
+  // Upgrade requests the `silent` mode holds unanswered (destroyed on close).
+  const unanswered = new Set<Duplex>();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const fake: FakeChatGpt = {
@@ -132,6 +138,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
       return account;
     },
     async close() {
+      for (const socket of unanswered) socket.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -151,6 +158,12 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
       upgrade: true,
     });
     const onResponses = url.pathname.replace(/\/+$/, '') === '/backend-api/codex/responses';
+    if (onResponses && fake.webSocketUpgrades === 'silent') {
+      unanswered.add(socket);
+      socket.on('close', () => unanswered.delete(socket));
+      socket.on('error', () => undefined);
+      return;
+    }
     if (!onResponses || fake.webSocketUpgrades === 'refuse' || !fake.onUpgrade) {
       const body = JSON.stringify({
         error: { message: 'WebSocket is not available here.', type: 'invalid_request_error' },

@@ -137,6 +137,27 @@ describe('the upstream WebSocket pool', () => {
     expect(handshakes(current)).toHaveLength(3);
   });
 
+  it('gives up on a handshake that gets no answer after the handshake timeout: HTTP takes the turn, and the profile is remembered', async () => {
+    const current = await world();
+    current.fake.webSocketUpgrades = 'silent';
+    const pending = turn(current, 's1');
+    // The upgrade request reached the upstream, which never answers it.
+    await vi.waitFor(() => expect(handshakes(current)).toHaveLength(1));
+    const early = await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, 50))]);
+    expect(early, 'the turn waits for the timeout').toBeUndefined();
+    // The one timer armed is the handshake's timeout, on the injected clock.
+    expect(current.clock.pending().map((timer) => timer.delayMs)).toEqual([10_000]);
+    current.clock.fireNext();
+    const first = await pending;
+    expect(first.result).toMatchObject({ ok: false, code: 'handshake_refused' });
+    expect(first.result.ok ? '' : first.result.message).toMatch(/no answer .*10 s/);
+    expect(first.started).toBeNull();
+    // The unanswered connection is closed, and the next turns go straight to HTTP.
+    expect(current.pool.openCount()).toBe(0);
+    expect((await turn(current, 's2')).result).toMatchObject({ code: 'refused_recently' });
+    expect(handshakes(current)).toHaveLength(1);
+  });
+
   it('does not remember a 401: the token is refreshed over HTTP and the next handshake carries it', async () => {
     const current = await world();
     current.fake.webSocketUpgrades = 'accept';
