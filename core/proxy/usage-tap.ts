@@ -9,6 +9,8 @@ import type { RequestTokensView } from '../view-types.ts';
 
 /** Bytes of the stream's end kept for the usage read. */
 const tailBytes = 32 * 1024;
+/** The usage member's key, as it stands in the stream's bytes. */
+const usageKey = Buffer.from('"usage":');
 
 /** Watches one upstream body. */
 export class UsageTap {
@@ -30,7 +32,15 @@ export class UsageTap {
 
   /** The usage of the completed response, or null when the stream carried none. */
   usage(): RequestTokensView | null {
-    if (this.#chunks.length === 0) return null;
+    const last = this.#chunks.at(-1);
+    if (last === undefined) return null;
+    // Usually the last chunk holds the key and the object after it: only they are decoded (the
+    // completed event before them repeats the whole output). A key there is the last one of all.
+    const key = last.lastIndexOf(usageKey);
+    if (key !== -1) {
+      const read = parseCompletedUsage(last.toString('utf8', key));
+      if (read !== null) return read;
+    }
     return parseCompletedUsage(Buffer.concat(this.#chunks).toString('utf8'));
   }
 }

@@ -38,6 +38,23 @@ describe('UsageTap', () => {
     expect(tap.usage()).toEqual({ input: 1200, output: 42, cached: 800, reasoning: 7 });
   });
 
+  it('reads the usage at any cut: the key or its object split over the last chunks', () => {
+    const bytes = Buffer.from(completed(usage));
+    const key = bytes.lastIndexOf('"usage":');
+    // Every cut from well before the key to the end of the usage object.
+    for (let cut = key - 20; cut < key + 120; cut += 1) {
+      const tap = new UsageTap();
+      tap.push(bytes.subarray(0, cut));
+      tap.push(bytes.subarray(cut));
+      expect(tap.usage(), `cut at ${cut - key}`).toEqual({
+        input: 1200,
+        output: 42,
+        cached: 800,
+        reasoning: 7,
+      });
+    }
+  });
+
   it('is null without a completed event or with a broken one', () => {
     expect(parseCompletedUsage('event: response.created\ndata: {}\n\n')).toBeNull();
     expect(
