@@ -7,6 +7,7 @@
  * `websocket_connection_limit_reached`; frames over the advertised size are refused (close 1009).
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -53,6 +54,11 @@ export interface FakeResponsesWebSocket {
   readonly frameFailures: WebSocketFrameFailure[];
   /** Closes every open connection from the server side (a dropped connection). */
   dropAll(): void;
+  /**
+   * Bytes read off the wire on every connection after its handshake: the frames as sent, so
+   * below their payloads' sum when permessage-deflate compressed them.
+   */
+  wireBytes(): number;
 }
 
 /** A failure the next `response.create` frame meets. */
@@ -75,6 +81,11 @@ export interface FakeResponsesWebSocketOptions {
   maxMessageBytes?: number;
   /** The connection age limit in seconds of fake time (the real one is 60 minutes). */
   connectionLimitSeconds?: number;
+  /**
+   * Accept `permessage-deflate` when the client offers it (Codex and the router do); off by
+   * default: whether chatgpt.com accepts it is not known.
+   */
+  perMessageDeflate?: boolean;
 }
 
 const stateKey = 'backend.responsesWebSocket';
@@ -141,8 +152,14 @@ export function enableResponsesWebSocket(
   // The fake starts with this side on (as the real backend); a test may enable it again with its
   // own options, which replaces the earlier side and its connections.
   (fake.extensions.get(disposeKey) as (() => void) | undefined)?.();
-  const server = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  const server = new WebSocketServer({
+    noServer: true,
+    maxPayload: maxMessageBytes,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+  });
   const sockets = new Set<WebSocket>();
+  // The TCP side of each accepted connection, and its bytes read when the handshake was done.
+  const wires = new Map<Duplex, number>();
   const state: FakeResponsesWebSocket = {
     turns: [],
     connectionsOpened: 0,
@@ -151,6 +168,11 @@ export function enableResponsesWebSocket(
     frameFailures: [],
     dropAll: () => {
       for (const socket of sockets) socket.terminate();
+    },
+    wireBytes: () => {
+      let total = 0;
+      for (const [wire, atHandshake] of wires) total += (wire as Socket).bytesRead - atHandshake;
+      return total;
     },
   };
   fake.extensions.set(stateKey, state);
@@ -186,6 +208,7 @@ export function enableResponsesWebSocket(
     const account = check.account;
     handshakeAccount.set(request, account);
     server.handleUpgrade(request, socket, head, (webSocket) => {
+      wires.set(socket, (socket as Socket).bytesRead - head.length);
       state.connectionsOpened += 1;
       serveConnection(fake, state, account, webSocket, state.connectionsOpened, sockets, {
         ...request.headers,

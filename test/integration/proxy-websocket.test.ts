@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 async function start(
-  options: { maxMessageBytes?: number; webSocket?: 'on' | 'off' } = {},
+  options: { maxMessageBytes?: number; webSocket?: 'on' | 'off'; perMessageDeflate?: boolean } = {},
 ): Promise<{ current: TestRouter; side: FakeResponsesWebSocket }> {
   router = await startTestRouter({
     homePrefix: 'codex-lab-websocket-',
@@ -41,6 +41,7 @@ async function start(
         ...(options.maxMessageBytes === undefined
           ? {}
           : { maxMessageBytes: options.maxMessageBytes }),
+        ...(options.perMessageDeflate ? { perMessageDeflate: true } : {}),
       }),
   });
   await router.service.setActive({ profile: 'alpha' });
@@ -170,6 +171,30 @@ describe('upstream Responses over WebSocket', () => {
     );
     expect(handshake.headers['originator']).toBe('codex_exec');
     expect(String(handshake.headers['authorization'])).toMatch(/^Bearer /);
+  });
+
+  it('goes incremental with an upstream that accepts permessage-deflate, its frames compressed on the wire', async () => {
+    const { current, side } = await start({ perMessageDeflate: true });
+    const chat = new Conversation(current, 'ws-deflate');
+    // A long, repetitive first message: what a compressed frame shrinks.
+    const turns: Turn[] = [];
+    for (const text of ['Please read this file. '.repeat(2000), 'two', 'three']) {
+      turns.push(await chat.turn(text));
+    }
+    for (const turn of turns) {
+      expectComplete(turn);
+      expect(turn.profile).toBe('alpha');
+    }
+    expect(httpTurns(current)).toHaveLength(0);
+    expect(side.connectionsOpened).toBe(1);
+    expect(side.turns.map((turn) => turn.previousResponseId === undefined)).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    const payloads = side.turns.reduce((sum, turn) => sum + turn.bytes, 0);
+    expect(payloads).toBeGreaterThan(40_000);
+    expect(side.wireBytes()).toBeLessThan(payloads / 4);
   });
 
   it('answers the same events as the HTTP path', async () => {
