@@ -163,6 +163,10 @@ interface LastTurn {
 interface Entry {
   key: string;
   socket: WebSocket;
+  /**
+   * The handshake answer's headers, the quota ones kept current by each `codex.rate_limits`
+   * event: a turn's SSE head carries them, as an HTTP answer carries its own.
+   */
   headers: IncomingHttpHeaders;
   maxMessageBytes: number;
   busy: boolean;
@@ -641,7 +645,11 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           type = String(event['type'] ?? '');
         }
         if (type === 'codex.rate_limits') {
-          sink.quota(rateLimitEventHeaders(event!));
+          const fresh = rateLimitEventHeaders(event!);
+          // Codex reads the quota off each answer's head (its HTTP path ignores these events):
+          // the socket's headers would otherwise say what the handshake said, an hour before.
+          carrier.headers = { ...carrier.headers, ...fresh };
+          sink.quota(fresh);
           return;
         }
         if (type === 'error' && !started) {
@@ -686,7 +694,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
             return;
           }
           started = true;
-          sink.start(current.headers);
+          sink.start(carrier.headers);
           for (const announcement of held) sink.event(announcement);
         }
         sink.event(chunk);

@@ -197,6 +197,22 @@ describe('upstream Responses over WebSocket', () => {
     expect(side.wireBytes()).toBeLessThan(payloads / 4);
   });
 
+  it('gives each turn the quota of its own codex.rate_limits event, not the handshake’s', async () => {
+    const { current } = await start();
+    const chat = new Conversation(current, 'ws-quota');
+    const quotas: Array<string | null> = [];
+    for (const text of ['one', 'two', 'three']) quotas.push((await chat.turn(text)).quota);
+    // One socket for the three turns; each turn used 1% of the 5-hour window (the fake's rate),
+    // and each answer's headers say so, as they do over HTTP, where every answer carries them.
+    const first = Number(quotas[0]);
+    expect(quotas).toEqual([String(first), String(first + 1), String(first + 2)]);
+    const viaHttp = await start({ webSocket: 'off' });
+    const http = new Conversation(viaHttp.current, 'http-quota');
+    const overHttp: Array<string | null> = [];
+    for (const text of ['one', 'two', 'three']) overHttp.push((await http.turn(text)).quota);
+    expect(overHttp).toEqual(quotas);
+  });
+
   it('answers the same events as the HTTP path', async () => {
     const viaSocket = await start();
     const socketTurn = await new Conversation(viaSocket.current, 'same').turn('hello');
