@@ -206,6 +206,11 @@ describe('upstream Responses over WebSocket', () => {
     // and each answer's headers say so, as they do over HTTP, where every answer carries them.
     const first = Number(quotas[0]);
     expect(quotas).toEqual([String(first), String(first + 1), String(first + 2)]);
+    // The router's own pool view took the same value (the handshake's, observed at each turn's
+    // start, had overwritten the event's).
+    const state = await current.service.getState();
+    const alpha = state.profiles.find((profile) => profile.name === 'alpha');
+    expect(alpha?.quota.primary?.usedPercent).toBe(first + 2);
     const viaHttp = await start({ webSocket: 'off' });
     const http = new Conversation(viaHttp.current, 'http-quota');
     const overHttp: Array<string | null> = [];
