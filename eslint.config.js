@@ -31,7 +31,7 @@ export const coreFloorPlan = [
   ['view-types', 'version', 'format'],
   ['errors', 'redact'],
   ['ports', 'config'],
-  ['log'],
+  ['log', 'net'],
   ['home'],
   ['state'],
   ['profiles'],

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LabState } from '../core/service/contract.ts';
+import { useProxyFromEnvironment } from '../core/net/proxy-dispatchers.ts';
 import { systemClock } from '../core/ports.ts';
 import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
 import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
@@ -137,6 +138,8 @@ async function start(): Promise<void> {
   const logsFolder = app.getPath('logs');
   const fileLog = await openFileLog({ folder: logsFolder, onError: () => undefined });
   const pageUrl = pathToFileURL(paths.indexHtml).href;
+  // Sign-in, usage, priming and the router reach OpenAI through the environment's proxy, if any.
+  useProxyFromEnvironment(process.env);
   // Attaches to a `codex-lab serve` already running for this home, else hosts the router.
   const host = await createLabHost({
     env: process.env,

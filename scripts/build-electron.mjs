@@ -15,16 +15,18 @@ import { dirname } from 'node:path';
 export const mainExternals = ['electron', '@napi-rs/keyring', 'bufferutil'];
 
 /**
- * `ws` tries `bufferutil` and `utf-8-validate` (optional native addons) in a try/catch and falls
- * back to plain JavaScript without them. `bufferutil` is a dependency, required at run time (a
- * frame masked in JavaScript costs a byte loop: ~0.4 ms for a 300 KB turn). `utf-8-validate` is
- * not: Node validates UTF-8 natively; bundled, it resolves to a module that throws, so the
- * fallback is taken.
+ * Optional packages that bundled code requires in a try/catch and does without: `ws` tries
+ * `bufferutil` and `utf-8-validate` (native addons); under `https-proxy-agent`, `debug` tries
+ * `supports-color` and the Negotiate proxy login tries `kerberos`. `bufferutil` is a dependency,
+ * required at run time (a frame masked in JavaScript costs a byte loop: ~0.4 ms for a 300 KB
+ * turn). The others are not installed: Node validates UTF-8 natively, the log has no colours, and
+ * a Kerberos proxy login is not offered. They resolve to a module that throws, so
+ * the fallback is taken and nothing else is required from outside the bundle.
  */
 const absentOptionalAddons = {
   name: 'absent-optional-addons',
   setup(builder) {
-    builder.onResolve({ filter: /^utf-8-validate$/ }, (args) => ({
+    builder.onResolve({ filter: /^(utf-8-validate|supports-color|kerberos)$/ }, (args) => ({
       path: args.path,
       namespace: 'absent-optional-addon',
     }));

@@ -12,6 +12,7 @@ import {
 } from '../config.ts';
 import { isLabError } from '../errors.ts';
 import { criticalWorkPending, criticalWorkSettled } from '../home/critical.ts';
+import { proxyConfigured } from '../net/proxy.ts';
 import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
 
@@ -30,7 +31,8 @@ Environment:
   CODEX_LAB_CHATGPT_BASE_URL  upstream (default ${defaultChatGptBaseUrl})
   CODEX_LAB_PROFILE           pins the Codex process it is set for to a profile (Codex sends it)
   CODEX_LAB_CODEX_BIN         the codex binary "codex-lab codex" runs (default: codex on PATH)
-  CODEX_LAB_LOG_LEVEL         debug, info, warn or error (logs go to stderr)`;
+  CODEX_LAB_LOG_LEVEL         debug, info, warn or error (logs go to stderr)
+  HTTPS_PROXY, NO_PROXY       reach OpenAI through a proxy, as Codex does (HTTP_PROXY, ALL_PROXY too)`;
 
 type Action = (
   context: CliContext,
@@ -266,6 +268,8 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
     // Settings are validated before any command runs: a malformed CODEX_LAB_* variable is one
     // sentence and exit 1 on every command, as it is a dialog in the desktop app.
     context ??= createCliContext();
+    // Sign-in, usage and priming reach OpenAI through the environment's proxy when it names one.
+    if (proxyConfigured()) (await import('../net/proxy-dispatchers.ts')).useProxyFromEnvironment();
     const program = buildProgram(context, (code) => {
       exitCode = code;
     });

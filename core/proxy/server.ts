@@ -17,13 +17,14 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   createUpstreamWebSockets,
   type UpstreamWebSockets,
   type WebSocketTurnResult,
 } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
+import { dispatcherFor } from '../net/proxy-dispatchers.ts';
 import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
@@ -83,7 +84,10 @@ export interface RouterServerOptions {
   control?: RouteHandler;
   /** Handlers for public paths (the dashboard's static files). */
   publicRoutes?: RouteHandler;
-  /** Upstream dispatcher; default a keep-alive undici Pool to the base URL's origin. */
+  /**
+   * Upstream dispatcher; default a keep-alive undici Pool to the base URL's origin (through the
+   * environment's proxy when it names one: `core/net/proxy.ts`).
+   */
   dispatcher?: Dispatcher;
   /**
    * Send large turn bodies zstd-compressed (level 3), as Codex does with a ChatGPT login. Default
@@ -188,7 +192,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   const basePath = base.pathname.replace(/\/+$/, '');
   const dispatcher =
     options.dispatcher ??
-    new Pool(base.origin, {
+    dispatcherFor(base.origin, {
       connections: 64,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 120_000,

@@ -1,0 +1,40 @@
+/**
+ * The connections `proxyFor` (proxy.ts) asks for: HTTP through undici's `ProxyAgent` (a `CONNECT`
+ * tunnel, as for any https:// target) and a WebSocket through `https-proxy-agent`; without a
+ * proxy, the direct keep-alive pool and connection as before. Loaded with the router, or when the
+ * environment names a proxy: `codex-lab list` never sends a request.
+ */
+import type { Agent as HttpAgent } from 'node:http';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { Agent, Pool, ProxyAgent, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { checkProxyVariables, proxyConfigured, proxyFor } from './proxy.ts';
+
+/**
+ * A dispatcher for requests to `origin`: the keep-alive pool `options` describe, or, when a proxy
+ * takes that origin, a `ProxyAgent` with the same options tunnelling through it.
+ */
+export function dispatcherFor(origin: string, options: Pool.Options): Dispatcher {
+  const proxy = proxyFor(origin);
+  if (proxy === null) return new Pool(origin, options);
+  return new ProxyAgent({ ...options, uri: proxy, proxyTunnel: true });
+}
+
+/** The agent a WebSocket to `url` connects with: a tunnel through its proxy, or undefined. */
+export function webSocketAgentFor(url: string): HttpAgent | undefined {
+  const proxy = proxyFor(url);
+  return proxy === null ? undefined : new HttpsProxyAgent(proxy);
+}
+
+/**
+ * Makes `fetch` (sign-in, usage, priming, revoke) honor the environment's proxy when it names
+ * one: the global dispatcher becomes an agent that picks, per origin, the direct pool or the
+ * proxy's tunnel. Without a proxy nothing changes; a proxy variable that is not a URL is
+ * `invalid_config`.
+ */
+export function useProxyFromEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  if (!proxyConfigured(env)) return;
+  checkProxyVariables(env);
+  setGlobalDispatcher(
+    new Agent({ factory: (origin, options) => dispatcherFor(String(origin), options) }),
+  );
+}

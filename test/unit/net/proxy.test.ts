@@ -1,0 +1,74 @@
+/**
+ * Which proxy outbound traffic takes (core/net/proxy.ts): the environment's, by curl's rules,
+ * never for loopback; WebSocket URLs are asked as the HTTP URLs whose variables users set.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isLabError } from '../../../core/errors.ts';
+import { checkProxyVariables, proxyConfigured, proxyFor } from '../../../core/net/proxy.ts';
+
+const names = ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'];
+
+function environment(values: Record<string, string>): void {
+  for (const name of names) {
+    vi.stubEnv(name, values[name] ?? '');
+    vi.stubEnv(name.toLowerCase(), values[name.toLowerCase()] ?? '');
+  }
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('proxyFor', () => {
+  it('takes HTTPS_PROXY for https and wss, HTTP_PROXY for http and ws', () => {
+    environment({ HTTPS_PROXY: 'http://secure.proxy:3128', HTTP_PROXY: 'http://plain.proxy:8080' });
+    expect(proxyFor('https://chatgpt.com/backend-api/codex/responses')).toBe(
+      'http://secure.proxy:3128',
+    );
+    expect(proxyFor('wss://chatgpt.com/backend-api/codex/responses')).toBe(
+      'http://secure.proxy:3128',
+    );
+    expect(proxyFor('http://example.test/x')).toBe('http://plain.proxy:8080');
+    expect(proxyFor('ws://example.test/x')).toBe('http://plain.proxy:8080');
+  });
+
+  it('goes directly with no proxy named, for NO_PROXY hosts, and always for loopback', () => {
+    environment({});
+    expect(proxyConfigured()).toBe(false);
+    expect(proxyFor('https://chatgpt.com/')).toBeNull();
+    environment({ https_proxy: 'proxy.corp:3128', NO_PROXY: '.openai.com, internal.test' });
+    expect(proxyConfigured()).toBe(true);
+    // A bare host:port takes the target's scheme, as curl reads it.
+    expect(proxyFor('https://chatgpt.com/')).toBe('https://proxy.corp:3128');
+    expect(proxyFor('https://auth.openai.com/oauth/token')).toBeNull();
+    expect(proxyFor('https://internal.test/')).toBeNull();
+    for (const loopback of [
+      'http://127.0.0.1:1456/x',
+      'http://localhost:1455/',
+      'http://[::1]:1/',
+    ]) {
+      expect(proxyFor(loopback)).toBeNull();
+    }
+  });
+
+  it('falls back to ALL_PROXY', () => {
+    environment({ ALL_PROXY: 'http://all.proxy:1080' });
+    expect(proxyFor('https://chatgpt.com/')).toBe('http://all.proxy:1080');
+  });
+});
+
+describe('checkProxyVariables', () => {
+  it('accepts URLs and bare host:port, and names a broken variable without its value', () => {
+    expect(() => checkProxyVariables({ HTTPS_PROXY: 'http://u:p@proxy:3128' })).not.toThrow();
+    expect(() => checkProxyVariables({ http_proxy: 'proxy.corp:8080' })).not.toThrow();
+    let caught: unknown;
+    try {
+      checkProxyVariables({ https_proxy: 'http://user:s3cret@[broken' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isLabError(caught) && caught.code).toBe('invalid_config');
+    expect(String((caught as Error).message)).toMatch(/^https_proxy is not a proxy URL/);
+    expect(String((caught as Error).message)).not.toContain('s3cret');
+  });
+});
