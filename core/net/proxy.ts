@@ -55,3 +55,20 @@ export function proxyFor(target: string | URL): string | null {
   const proxy = getProxyForUrl(url.href);
   return proxy === '' ? null : proxy;
 }
+
+/**
+ * `NO_PROXY` for a process that talks to the router, such as the Codex `codex-lab codex` runs:
+ * with a proxy named, loopback added to its bypass list (in both cases), else nothing. Codex's
+ * HTTP client sends even http://127.0.0.1 through `HTTP_PROXY` unless `NO_PROXY` names it, and a
+ * proxy cannot reach this machine's loopback.
+ */
+export function loopbackBypass(env: NodeJS.ProcessEnv): Record<string, string> {
+  if (!proxyConfigured(env)) return {};
+  const listed = (env['no_proxy'] || env['NO_PROXY'] || '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const missing = ['127.0.0.1', 'localhost', '::1'].filter((host) => !listed.includes(host));
+  const value = [...listed, ...missing].join(',');
+  return { NO_PROXY: value, no_proxy: value };
+}

@@ -90,12 +90,31 @@ describe('codex-lab codex', () => {
     await writeFile(
       bin,
       `#!${process.execPath}\n` +
-        `require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), token: process.env.CODEX_LAB_ROUTER_TOKEN ?? null, profile: process.env.CODEX_LAB_PROFILE ?? null }));\n` +
+        `require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), token: process.env.CODEX_LAB_ROUTER_TOKEN ?? null, profile: process.env.CODEX_LAB_PROFILE ?? null, noProxy: process.env.NO_PROXY ?? null }));\n` +
         `process.stdout.write('fake codex ran\\n');\nprocess.exit(7);\n`,
     );
     await chmod(bin, 0o755);
     return { bin, record, codexHome };
   }
+
+  it('behind a proxy, lets Codex reach the router on loopback directly (NO_PROXY)', async () => {
+    await loadOrCreateRouterToken(labPaths(home));
+    const { bin, record, codexHome } = await fakeCodex();
+    const run = await runCodexLab(['codex', '--', 'exec', 'hi'], {
+      home,
+      env: {
+        CODEX_LAB_CODEX_BIN: bin,
+        CODEX_HOME: codexHome,
+        HTTPS_PROXY: 'http://proxy.example:3128',
+        HTTP_PROXY: 'http://proxy.example:3128',
+        NO_PROXY: 'corp.example',
+        no_proxy: undefined,
+      },
+    });
+    expect(run.code, run.stderr).toBe(7);
+    const seen = JSON.parse(await readFile(record, 'utf8')) as { noProxy: string | null };
+    expect(seen.noProxy).toBe('corp.example,127.0.0.1,localhost,::1');
+  });
 
   it('passes only -c overrides before the user arguments, the token and pin through the environment', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));

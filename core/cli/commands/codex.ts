@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { LabError } from '../../errors.ts';
+import { loopbackBypass } from '../../net/proxy.ts';
 import { profileNamePattern } from '../../profiles/schema.ts';
 import {
   codexConfigBlock,
@@ -97,6 +98,8 @@ export async function runCodex(
   const runId = randomUUID();
   const env: NodeJS.ProcessEnv = {
     ...context.env,
+    // Behind a proxy, Codex must still reach the router on loopback directly.
+    ...loopbackBypass(context.env),
     ...codexEnvironment({ routerToken, profile, runId }),
   };
   if (profile === undefined) delete env[profileEnvVar];

@@ -4,7 +4,12 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isLabError } from '../../../core/errors.ts';
-import { checkProxyVariables, proxyConfigured, proxyFor } from '../../../core/net/proxy.ts';
+import {
+  checkProxyVariables,
+  loopbackBypass,
+  proxyConfigured,
+  proxyFor,
+} from '../../../core/net/proxy.ts';
 
 const names = ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'];
 
@@ -70,5 +75,21 @@ describe('checkProxyVariables', () => {
     expect(isLabError(caught) && caught.code).toBe('invalid_config');
     expect(String((caught as Error).message)).toMatch(/^https_proxy is not a proxy URL/);
     expect(String((caught as Error).message)).not.toContain('s3cret');
+  });
+});
+
+describe('loopbackBypass', () => {
+  it('adds loopback to NO_PROXY for a process that talks to the router, only behind a proxy', () => {
+    expect(loopbackBypass({})).toEqual({});
+    expect(loopbackBypass({ HTTPS_PROXY: 'http://proxy:3128' })).toEqual({
+      NO_PROXY: '127.0.0.1,localhost,::1',
+      no_proxy: '127.0.0.1,localhost,::1',
+    });
+    expect(
+      loopbackBypass({ http_proxy: 'proxy:3128', no_proxy: 'corp.example, localhost' }),
+    ).toEqual({
+      NO_PROXY: 'corp.example,localhost,127.0.0.1,::1',
+      no_proxy: 'corp.example,localhost,127.0.0.1,::1',
+    });
   });
 });
