@@ -60,3 +60,24 @@ export async function stopServes(children: ServeChild[]): Promise<void> {
     }
   }
 }
+
+/**
+ * One streamed Codex turn ("hi") through a serve child's router for `session`, with the router
+ * token `bearer`; the answer (its body not yet read).
+ */
+export function postTurn(serve: ServeChild, bearer: string, session: string): Promise<Response> {
+  return fetch(`${serve.url}/backend-api/codex/responses`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${bearer}`,
+      'content-type': 'application/json',
+      session_id: session,
+    },
+    body: JSON.stringify({
+      model: 'gpt-6.2-sol',
+      stream: true,
+      store: false,
+      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+    }),
+  });
+}

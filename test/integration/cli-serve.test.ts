@@ -10,7 +10,7 @@ import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../fakes/fake-responses-websocket.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
-import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+import { postTurn, startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -141,20 +141,7 @@ describe('codex-lab serve', () => {
       const bearer = (await runCodexLab(['token'], { home })).stdout.trim();
       const serve = await startServe(home, { ...env(), CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' });
       children.push(serve);
-      const answer = await fetch(`${serve.url}/backend-api/codex/responses`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${bearer}`,
-          'content-type': 'application/json',
-          session_id: 'bufferutil-session',
-        },
-        body: JSON.stringify({
-          model: 'gpt-6.2-sol',
-          stream: true,
-          store: false,
-          input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-        }),
-      });
+      const answer = await postTurn(serve, bearer, 'bufferutil-session');
       expect(answer.status).toBe(200);
       await answer.text();
       expect(side.turns).toHaveLength(1);

@@ -12,7 +12,7 @@ import { startFakeProxy, type FakeProxy } from '../fakes/fake-proxy.ts';
 import { enableResponsesWebSocket } from '../fakes/fake-responses-websocket.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
-import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+import { postTurn, startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 let fake: FakeChatGpt;
 let proxy: FakeProxy;
@@ -50,20 +50,7 @@ afterEach(async () => {
 
 /** One streamed turn through the router; the SSE text. */
 async function turn(serve: ServeChild, bearer: string, session: string): Promise<string> {
-  const answer = await fetch(`${serve.url}/backend-api/codex/responses`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${bearer}`,
-      'content-type': 'application/json',
-      session_id: session,
-    },
-    body: JSON.stringify({
-      model: 'gpt-6.2-sol',
-      stream: true,
-      store: false,
-      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-    }),
-  });
+  const answer = await postTurn(serve, bearer, session);
   expect(answer.status).toBe(200);
   return answer.text();
 }
