@@ -104,6 +104,8 @@ describe('codex-lab codex', () => {
       home,
       env: {
         CODEX_LAB_CODEX_BIN: bin,
+        // A fixed port: no router is started in the background for this run.
+        CODEX_LAB_PORT: '4567',
         CODEX_HOME: codexHome,
         HTTPS_PROXY: 'http://proxy.example:3128',
         HTTP_PROXY: 'http://proxy.example:3128',
