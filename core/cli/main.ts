@@ -52,6 +52,11 @@ function action(context: CliContext, load: Loader, setExit: (code: number) => vo
     // A one-shot command parses each file once: zod's JIT (code generated per schema) costs more
     // than it saves. The long-running router keeps it.
     if (command.name() !== 'serve') (await import('zod')).config({ jitless: true });
+    // Sign-in, usage, priming and the router reach OpenAI through the environment's proxy when
+    // it names one. `token` (which Codex runs) only reads a file and asks the router on loopback.
+    if (command.name() !== 'token' && proxyConfigured()) {
+      (await import('../net/proxy-dispatchers.ts')).useProxyFromEnvironment();
+    }
     const run = await load();
     const unguard = signalsHandledBy.has(command.name()) ? () => {} : guardSignals(context);
     try {
@@ -268,8 +273,6 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
     // Settings are validated before any command runs: a malformed CODEX_LAB_* variable is one
     // sentence and exit 1 on every command, as it is a dialog in the desktop app.
     context ??= createCliContext();
-    // Sign-in, usage and priming reach OpenAI through the environment's proxy when it names one.
-    if (proxyConfigured()) (await import('../net/proxy-dispatchers.ts')).useProxyFromEnvironment();
     const program = buildProgram(context, (code) => {
       exitCode = code;
     });
