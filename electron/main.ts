@@ -9,6 +9,7 @@ import {
   Menu,
   Notification,
   powerMonitor,
+  session,
   shell,
   type BrowserWindow,
   type MenuItemConstructorOptions,
@@ -46,6 +47,7 @@ import { installNavigationGuards } from './security/harden.ts';
 import { isAllowedExternalUrl } from './security/navigation-policy.ts';
 import { firstMissingFile, missingFileDialog } from './startup/install-check.ts';
 import { startupFailureDialog } from './startup/startup-failure.ts';
+import { systemProxyEnvironment, systemProxyProbeUrl } from './startup/system-proxy.ts';
 import {
   handleSquirrelEvent,
   squirrelPackageName,
@@ -138,7 +140,13 @@ async function start(): Promise<void> {
   const logsFolder = app.getPath('logs');
   const fileLog = await openFileLog({ folder: logsFolder, onError: () => undefined });
   const pageUrl = pathToFileURL(paths.indexHtml).href;
-  // Sign-in, usage, priming and the router reach OpenAI through the environment's proxy, if any.
+  // Sign-in, usage, priming and the router reach OpenAI through the environment's proxy, else
+  // through the one the system's network settings name (an app opened from the desktop has no
+  // HTTPS_PROXY of its own).
+  const systemProxy = await session.defaultSession
+    .resolveProxy(systemProxyProbeUrl)
+    .catch(() => 'DIRECT');
+  Object.assign(process.env, systemProxyEnvironment(process.env, systemProxy));
   useProxyFromEnvironment(process.env);
   // Attaches to a `codex-lab serve` already running for this home, else hosts the router.
   const host = await createLabHost({
