@@ -151,6 +151,15 @@ const electron = {
     { isSupported: () => false },
   ),
   powerMonitor: { on() {} },
+  session: {
+    defaultSession: {
+      // The system's proxy settings, as Chromium resolves them: none on a test machine.
+      async resolveProxy(url) {
+        emit('resolve-proxy', { url });
+        return 'DIRECT';
+      },
+    },
+  },
   shell: {
     async openExternal(url) {
       emit('open-external', { url });

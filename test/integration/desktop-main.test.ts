@@ -98,6 +98,11 @@ describe('desktop main process (built bundle, stand-in electron)', () => {
     const order = names(events);
     expect(order.slice(0, 2)).toEqual(['lock', 'ready']);
     expect(order.indexOf('tray')).toBeLessThan(order.indexOf('window'));
+    // The app asked the system which proxy chatgpt.com takes (none here).
+    expect(events.find((entry) => entry.event === 'resolve-proxy')).toEqual({
+      event: 'resolve-proxy',
+      url: 'https://chatgpt.com/',
+    });
     expect(events.find((entry) => entry.event === 'load-file')).toEqual({
       event: 'load-file',
       file: join('dist', 'renderer', 'index.html'),
