@@ -19,16 +19,20 @@ const bearerPattern = /(Bearer\s+)[^\s"',;]+/gi;
 const credentialFieldPattern =
   /((?:refresh_token|access_token|id_token|client_secret|code_verifier|api_key)["']?\s*[:=]\s*["']?)[^\s"'&,;}<]+/gi;
 
+/** The password of a URL's user information (`http://user:password@proxy:3128`). */
+const urlPasswordPattern = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']+:)[^\s/@"']+@/gi;
+
 /**
  * Replaces credentials inside `text`: anything JWT-shaped, `Bearer …` values, the values of
- * credential-named fields, and the exact `secrets` given (each at least 12 characters, since short
- * strings would redact innocent text).
+ * credential-named fields, a URL's password (a proxy's, say), and the exact `secrets` given (each
+ * at least 12 characters, since short strings would redact innocent text).
  */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
   let result = text
     .replace(jwtPattern, redactedText)
     .replace(bearerPattern, `$1${redactedText}`)
-    .replace(credentialFieldPattern, `$1${redactedText}`);
+    .replace(credentialFieldPattern, `$1${redactedText}`)
+    .replace(urlPasswordPattern, `$1${redactedText}@`);
   for (const secret of secrets) {
     if (secret.length >= 12 && result.includes(secret))
       result = result.split(secret).join(redactedText);

@@ -25,6 +25,19 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets(`x${routerToken}y`, [routerToken])).toBe(`x${redactedText}y`);
     expect(scrubSecrets('short secret', ['short'])).toBe('short secret');
   });
+
+  it('replaces the password of a URL (a proxy’s), keeping the rest of it', () => {
+    expect(scrubSecrets('tunnel via http://alice:s3cr%40t@proxy.corp:3128 failed')).toBe(
+      `tunnel via http://alice:${redactedText}@proxy.corp:3128 failed`,
+    );
+    expect(scrubSecrets('HTTPS_PROXY=https://bob:pw@10.0.0.1:443')).toBe(
+      `HTTPS_PROXY=https://bob:${redactedText}@10.0.0.1:443`,
+    );
+    // A URL without user information, or an address with a port only, is left as it is.
+    expect(scrubSecrets('see https://chatgpt.com:443/backend-api and a@b.c')).toBe(
+      'see https://chatgpt.com:443/backend-api and a@b.c',
+    );
+  });
 });
 
 describe('createLogger', () => {
