@@ -97,6 +97,35 @@ describe('codex-lab codex', () => {
     return { bin, record, codexHome };
   }
 
+  it('codex-config behind a proxy names the NO_PROXY Codex needs, on stderr, the block unchanged', async () => {
+    // Whatever proxy this machine names is taken out first.
+    const noProxy = Object.fromEntries(
+      ['HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'].flatMap((name) => [
+        [name, undefined],
+        [name.toLowerCase(), undefined],
+      ]),
+    ) as Record<string, undefined>;
+    const plain = await runCodexLab(['codex-config'], {
+      home,
+      env: { ...noProxy, CODEX_LAB_PORT: '4567' },
+    });
+    const proxied = await runCodexLab(['codex-config'], {
+      home,
+      env: {
+        ...noProxy,
+        CODEX_LAB_PORT: '4567',
+        HTTPS_PROXY: 'http://proxy.example:3128',
+        NO_PROXY: 'corp.example',
+      },
+    });
+    expect(proxied.code).toBe(0);
+    expect(proxied.stdout).toBe(plain.stdout);
+    expect(plain.stderr).toBe('');
+    expect(proxied.stderr.trim()).toBe(
+      'codex-lab: behind a proxy, start Codex with NO_PROXY=corp.example,127.0.0.1,localhost,::1 so it reaches the router on 127.0.0.1 (codex-lab codex does this itself).',
+    );
+  });
+
   it('behind a proxy, lets Codex reach the router on loopback directly (NO_PROXY)', async () => {
     await loadOrCreateRouterToken(labPaths(home));
     const { bin, record, codexHome } = await fakeCodex();

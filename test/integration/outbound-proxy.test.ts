@@ -26,9 +26,13 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
     CODEX_LAB_CHATGPT_BASE_URL: behindProxy(fake.backendUrl, 'chatgpt.test'),
     CODEX_LAB_AUTH_ISSUER: behindProxy(fake.issuerUrl, 'auth.test'),
+    // Both cases: the lower-case one wins where both are set, and this machine may name its own.
     HTTPS_PROXY: proxy.url,
+    https_proxy: proxy.url,
     HTTP_PROXY: proxy.url,
+    http_proxy: proxy.url,
     NO_PROXY: '',
+    no_proxy: '',
     ...extra,
   };
 }
@@ -89,7 +93,7 @@ describe('an outbound proxy from the environment', () => {
   it('names a proxy variable that is not a URL in one sentence, without its value', async () => {
     const run = await runCodexLab(['usage', '--refresh'], {
       home,
-      env: env({ HTTPS_PROXY: 'http://user:s3cret@[broken' }),
+      env: env({ HTTPS_PROXY: 'http://user:s3cret@[broken', https_proxy: '' }),
     });
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toBe(

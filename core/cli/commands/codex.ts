@@ -181,7 +181,11 @@ function signalNumber(signal: NodeJS.Signals): number {
   return numbers[signal] ?? 0;
 }
 
-/** Prints the `config.toml` block for using the router permanently. */
+/**
+ * Prints the `config.toml` block for using the router permanently, and, behind a proxy whose
+ * `NO_PROXY` leaves out loopback, on stderr the `NO_PROXY` Codex needs to reach the router (its
+ * HTTP client would send even http://127.0.0.1 to the proxy).
+ */
 export async function runCodexConfig(context: CliContext): Promise<number> {
   context.stdout.write(
     codexConfigBlock({
@@ -189,5 +193,12 @@ export async function runCodexConfig(context: CliContext): Promise<number> {
       launcher: codexLabLauncher(context.env),
     }),
   );
+  const bypass = loopbackBypass(context.env)['NO_PROXY'];
+  if (bypass !== undefined && bypass !== (context.env['no_proxy'] || context.env['NO_PROXY'])) {
+    writeLine(
+      context.stderr,
+      `codex-lab: behind a proxy, start Codex with NO_PROXY=${bypass} so it reaches the router on 127.0.0.1 (codex-lab codex does this itself).`,
+    );
+  }
   return 0;
 }
