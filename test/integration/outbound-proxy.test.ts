@@ -70,6 +70,9 @@ describe('an outbound proxy from the environment', () => {
     expect(fake.upgrades).toHaveLength(1);
     expect(proxy.tunnels).toContain(backendHost());
     expect(proxy.refused).toEqual([]);
+    expect(serve.output()).toContain(
+      `Upstream http://${backendHost()} through the proxy ${proxy.url}`,
+    );
   });
 
   it('carries the router’s HTTP turns through the proxy too', async () => {

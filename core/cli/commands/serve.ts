@@ -11,6 +11,8 @@
  */
 import { isLoopbackAddress } from '../../auth/loopback.ts';
 import { createLogger } from '../../log.ts';
+import { proxyFor } from '../../net/proxy.ts';
+import { scrubSecrets } from '../../redact.ts';
 import { parsePortText } from '../../config.ts';
 import { systemClock } from '../../ports.ts';
 import { LabService } from '../../service/lab-service.ts';
@@ -105,6 +107,14 @@ async function serveUntilStopped(
     kind: 'serve',
   });
   writeLine(context.stdout, `Codex Lab router listening on ${router.url}`);
+  // Which way OpenAI is reached, when it is not direct (a proxy's password is never printed).
+  const proxy = proxyFor(context.config.chatGptBaseUrl);
+  if (proxy !== null) {
+    writeLine(
+      context.stdout,
+      `Upstream ${new URL(context.config.chatGptBaseUrl).origin} through the proxy ${scrubSecrets(proxy)}`,
+    );
+  }
   const link = `${router.url}/ui/#token=${token}`;
   if (run.printDashboardUrl) {
     writeLine(context.stdout, `Dashboard: ${link}`);
