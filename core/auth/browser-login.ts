@@ -13,7 +13,7 @@ import { buildAuthorizeUrl, callbackRedirectUri } from './authorize-url.ts';
 import { bindCallbackServer, type BoundServer } from './callback-server.ts';
 import { defaultCallbackPort } from '../config.ts';
 import { fallbackCallbackPort } from './constants.ts';
-import { isAllowedHost } from './loopback.ts';
+import { isAllowedHost } from '../net/loopback.ts';
 import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage } from './pages.ts';
 import { createPkcePair, createState } from './pkce.ts';
 import {

@@ -11,9 +11,7 @@
  */
 import { getProxyForUrl } from 'proxy-from-env';
 import { LabError } from '../errors.ts';
-
-/** Host names always reached directly. */
-const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+import { isLoopbackAddress } from './loopback.ts';
 
 /** The variables that name a proxy (any one set turns proxying on). */
 const proxyVariables = ['https_proxy', 'http_proxy', 'all_proxy'];
@@ -49,7 +47,8 @@ export function checkProxyVariables(env: NodeJS.ProcessEnv = process.env): void 
  */
 export function proxyFor(target: string | URL): string | null {
   const url = new URL(target);
-  if (loopbackHosts.has(url.hostname)) return null;
+  // Only this machine reaches its loopback (the router, the sign-in callback).
+  if (isLoopbackAddress(url.hostname)) return null;
   if (url.protocol === 'ws:') url.protocol = 'http:';
   else if (url.protocol === 'wss:') url.protocol = 'https:';
   const proxy = getProxyForUrl(url.href);

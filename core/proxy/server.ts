@@ -25,7 +25,7 @@ import {
 } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
-import { isLocalRequest, isLoopbackAddress } from '../auth/loopback.ts';
+import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { isLabError, LabError, type ErrorCode } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';

@@ -9,7 +9,7 @@
  * when the output goes to a file or a log (`codex-lab dashboard` prints it later). While it serves,
  * `state/router.json` records it for every client; `codex-lab stop` or a signal ends it cleanly.
  */
-import { isLoopbackAddress } from '../../auth/loopback.ts';
+import { isLoopbackAddress } from '../../net/loopback.ts';
 import { createLogger } from '../../log.ts';
 import { proxyFor } from '../../net/proxy.ts';
 import { scrubSecrets } from '../../redact.ts';

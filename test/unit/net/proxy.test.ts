@@ -49,6 +49,7 @@ describe('proxyFor', () => {
     expect(proxyFor('https://internal.test/')).toBeNull();
     for (const loopback of [
       'http://127.0.0.1:1456/x',
+      'http://127.0.0.2:1456/x',
       'http://localhost:1455/',
       'http://[::1]:1/',
     ]) {

@@ -13,11 +13,18 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-/** Sends `parts` as one request and resolves with what `readRequestBody` read of it. */
-async function roundTrip(parts: Buffer[], declare: boolean): Promise<Buffer> {
-  const read = new Promise<Buffer>((resolve, reject) => {
+/**
+ * Sends `parts` as one request (with its length declared when `declare`) over loopback and
+ * resolves with what `read` made of it on the server side.
+ */
+async function sendAndRead<T>(
+  parts: Buffer[],
+  declare: boolean,
+  read: (incoming: IncomingMessage) => Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     const server = createServer((incoming: IncomingMessage, response) => {
-      readRequestBody(incoming).then(resolve, reject);
+      read(incoming).then(resolve, reject);
       response.end();
     });
     servers.push(server);
@@ -36,8 +43,11 @@ async function roundTrip(parts: Buffer[], declare: boolean): Promise<Buffer> {
       outgoing.end();
     });
   });
-  return read;
 }
+
+/** What `readRequestBody` read of `parts` sent as one request. */
+const roundTrip = (parts: Buffer[], declare: boolean): Promise<Buffer> =>
+  sendAndRead(parts, declare, (incoming) => readRequestBody(incoming));
 
 describe('readRequestBody', () => {
   const parts = Array.from({ length: 6 }, (_, index) =>
@@ -59,23 +69,9 @@ describe('readRequestBody', () => {
   });
 });
 
-/** Sends `parts` as one request and resolves with what `readRequestChunks` read of it. */
-async function readChunks(parts: Buffer[]): Promise<RequestBody> {
-  return new Promise<RequestBody>((resolve, reject) => {
-    const server = createServer((incoming: IncomingMessage, response) => {
-      readRequestChunks(incoming).then(resolve, reject);
-      response.end();
-    });
-    servers.push(server);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      const outgoing = request({ host: '127.0.0.1', port, method: 'POST' });
-      outgoing.on('response', (response) => response.resume());
-      for (const part of parts) outgoing.write(part);
-      outgoing.end();
-    });
-  });
-}
+/** What `readRequestChunks` read of `parts` sent as one request (no declared length). */
+const readChunks = (parts: Buffer[]): Promise<RequestBody> =>
+  sendAndRead(parts, false, (incoming) => readRequestChunks(incoming));
 
 describe('readRequestChunks', () => {
   it('keeps a large body sent in many chunks as those chunks until something reads it whole', async () => {
