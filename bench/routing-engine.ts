@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProxyRequestInfo } from '../core/proxy/engine.ts';
-import { codexTurnMetadata } from '../test/helpers/codex-like-session.ts';
+import { codexRequestHeaders } from '../test/helpers/codex-like-session.ts';
 import { inMemoryEngine } from '../test/helpers/in-memory-engine.ts';
 
 /** The p-th percentile (nearest rank) of a list of numbers. */
@@ -124,37 +124,21 @@ async function engineWith(profileCount: number) {
 /** One request of session `index`, turn `turn`, as Node would hand it to the router. */
 function requestOf(index: number, turn: number): ProxyRequestInfo {
   const thread = `019a${index.toString(16).padStart(8, '0')}-72ea-73c1-b961-fbcd4ef19122`;
-  const metadata = codexTurnMetadata({
+  const sent = codexRequestHeaders({
     session: thread,
     turn,
+    token: 'router-token',
     repo: `/home/dev/repo-${index % 40}`,
   });
   // Node's HTTP parser hands out flat strings read from the socket's bytes; a template literal
   // would be a rope that the first search flattens (a cost the server never pays).
-  const flat = (text: string): string => Buffer.from(text, 'latin1').toString('latin1');
-  return {
-    kind: 'responses',
-    method: 'POST',
-    path: '/codex/responses',
-    headers: {
-      'x-codex-beta-features': 'remote_compaction_v2',
-      'x-codex-window-id': flat(`${thread}:0`),
-      'x-codex-turn-metadata': flat(metadata),
-      'x-openai-internal-codex-responses-lite': 'true',
-      'x-client-request-id': flat(thread),
-      'session-id': flat(thread),
-      'thread-id': flat(thread),
-      accept: 'text/event-stream',
-      'content-type': 'application/json',
-      authorization: 'Bearer router-token',
-      originator: 'codex_exec',
-      'user-agent': 'codex_exec/0.171.0 (Debian 12.0.0; x86_64) xterm (codex_exec; 0.171.0)',
-      'accept-encoding': 'zstd,gzip',
-      host: '127.0.0.1:18080',
-      'content-length': '101234',
-    },
-    body: null,
-  };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(sent)) {
+    headers[name] = Buffer.from(value, 'latin1').toString('latin1');
+  }
+  headers['host'] = '127.0.0.1:18080';
+  headers['content-length'] = '101234';
+  return { kind: 'responses', method: 'POST', path: '/codex/responses', headers, body: null };
 }
 
 const engines = new Map<number, Awaited<ReturnType<typeof engineWith>>>();

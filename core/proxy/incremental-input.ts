@@ -129,50 +129,79 @@ function scanBody(raw: Buffer): { layout: BodyLayout; members: BodyMember[] } | 
 
 /** A turn sent in full over WebSocket: the frame's bytes, and every field but the input. */
 export interface FullFrame {
-  /** `{"type":"response.create",…}`: the body's own bytes, without `stream` and `background`. */
+  /** `{"type":"response.create",…}`: the body's own bytes, without `background`. */
   frame: Buffer;
-  /** Every field of the body but `input`, `stream` and `background`, parsed. */
+  /** Every field of the body but `input` and `background`, parsed. */
   fields: Record<string, unknown>;
   /** The body's layout, for the turn after it. */
   layout: BodyLayout;
 }
 
-/** Members a `response.create` frame does not carry (the socket always streams). */
-const notInFrame = new Set(['stream', 'background']);
+/**
+ * Members a `response.create` frame does not carry: a socket's response is never a background one.
+ * (`stream: true` stays: native Codex's frames carry it.)
+ */
+const notInFrame = new Set(['background']);
 const framePrefix = Buffer.from('{"type":"response.create"');
 const frameComma = Buffer.from(',');
 const frameEnd = Buffer.from('}');
 
 /**
+ * `client_metadata` with the per-request values a WebSocket frame carries beside the body's own
+ * (`metadata`; docs/routing.md, "Upstream transport"): the body's value when there are none.
+ */
+export function withFrameMetadata(
+  clientMetadata: unknown,
+  metadata: Readonly<Record<string, string>>,
+): unknown {
+  if (Object.keys(metadata).length === 0) return clientMetadata;
+  const own =
+    typeof clientMetadata === 'object' && clientMetadata !== null && !Array.isArray(clientMetadata)
+      ? clientMetadata
+      : {};
+  return { ...own, ...metadata };
+}
+
+/**
  * A body as a full `response.create` frame, spliced from its bytes: the input (nearly all of a
  * long session's body) is neither parsed nor serialized again; only the other members are
- * parsed. Null when the body is not a JSON object with an `input` array, or has a member the
- * frame carries itself (`type`); the caller then parses it whole. The input's items are the
- * upstream's to judge, as they are over HTTP.
+ * parsed. `metadata` joins the body's `client_metadata` (which is then written anew). Null when
+ * the body is not a JSON object with an `input` array, or has a member the frame carries itself
+ * (`type`); the caller then parses it whole. The input's items are the upstream's to judge, as
+ * they are over HTTP.
  */
-export function fullFrameOf(raw: Buffer): FullFrame | null {
+export function fullFrameOf(
+  raw: Buffer,
+  metadata: Readonly<Record<string, string>> = {},
+): FullFrame | null {
   const scanned = scanBody(raw);
   if (scanned === null) return null;
-  const pieces: Buffer[] = [framePrefix];
   const fieldTexts: string[] = [];
   for (const member of scanned.members) {
     if (member.key === 'type' || member.key === 'previous_response_id') return null;
-    if (notInFrame.has(member.key)) continue;
-    pieces.push(frameComma, raw.subarray(member.start, member.end));
-    if (member.key !== 'input') fieldTexts.push(raw.toString('utf8', member.start, member.end));
+    if (notInFrame.has(member.key) || member.key === 'input') continue;
+    fieldTexts.push(raw.toString('utf8', member.start, member.end));
   }
-  pieces.push(frameEnd);
-  let fields: unknown;
+  let fields: Record<string, unknown>;
   try {
-    fields = JSON.parse(`{${fieldTexts.join(',')}}`);
+    fields = JSON.parse(`{${fieldTexts.join(',')}}`) as Record<string, unknown>;
   } catch {
     return null;
   }
-  return {
-    frame: Buffer.concat(pieces),
-    fields: fields as Record<string, unknown>,
-    layout: scanned.layout,
-  };
+  const clientMetadata = withFrameMetadata(fields['client_metadata'], metadata);
+  const rewritten = clientMetadata !== fields['client_metadata'];
+  if (rewritten) fields['client_metadata'] = clientMetadata;
+  const pieces: Buffer[] = [framePrefix];
+  for (const member of scanned.members) {
+    if (notInFrame.has(member.key)) continue;
+    if (rewritten && member.key === 'client_metadata') continue;
+    pieces.push(frameComma, raw.subarray(member.start, member.end));
+  }
+  if (rewritten) {
+    pieces.push(frameComma, Buffer.from(`"client_metadata":${JSON.stringify(clientMetadata)}`));
+  }
+  pieces.push(frameEnd);
+  return { frame: Buffer.concat(pieces), fields, layout: scanned.layout };
 }
 
 /**

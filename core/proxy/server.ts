@@ -149,6 +149,19 @@ const notPassedThrough: ReadonlySet<string> = new Set([
   'x-codex-lab-profile',
 ]);
 const notForwardedDownstream: ReadonlySet<string> = new Set([...hopHeaders, 'set-cookie']);
+// Request headers native Codex carries in each WebSocket frame's `client_metadata`, as
+// `ws_request_header_<name>`, and not on the handshake (measured on Codex 0.171).
+const perFrameHeaders = ['x-openai-internal-codex-responses-lite'] as const;
+// Off the WebSocket handshake: what only a request with a body (or its answer's encoding) has,
+// since frames carry the body and the socket compresses its own (permessage-deflate), and what
+// each frame carries instead.
+const notOnHandshake: ReadonlySet<string> = new Set([
+  'content-type',
+  'content-encoding',
+  'accept',
+  'accept-encoding',
+  ...perFrameHeaders,
+]);
 
 const needsNormalising = /[%\\]|\/\.|\/\//;
 
@@ -361,6 +374,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     };
     const ticket = engine.prepare(info);
     const sessionId = ticket.sessionId ?? null;
+    // What goes upstream of Codex's headers, over either transport: with the routing hint native
+    // Codex adds when Codex (through the router's provider) sent none.
+    const codexHeaders =
+      kind === 'responses'
+        ? withRoutingHint(request.headers, routeContext?.model ?? modelOf(body))
+        : request.headers;
     const aborter = new AbortController();
     response.on('close', () => {
       if (!response.writableFinished) aborter.abort();
@@ -455,7 +474,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
-        webSocketHeaders(request.headers, credentials),
+        webSocketHeaders(codexHeaders, credentials),
         whole,
         {
           start(headers) {
@@ -487,6 +506,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           },
         },
         aborter.signal,
+        webSocketFrameMetadata(request.headers, startedAt),
       );
       if (!result.ok) {
         log.debug(
@@ -635,7 +655,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
               headers: withLength(
-                upstreamHeaders(request.headers, credentials, wire.encoding),
+                upstreamHeaders(codexHeaders, credentials, wire.encoding),
                 wire.body,
               ),
               body: undiciBody(wire.body),
@@ -1003,29 +1023,62 @@ function upstreamHeaders(
   return headers;
 }
 
-/** The upstream WebSocket handshake's headers, as Codex sends them (docs/routing.md). */
+/**
+ * The upstream WebSocket handshake's headers: what the HTTP request would carry upstream (Codex's
+ * own headers, the profile's credentials; one rule for both transports), less what only describes
+ * a request body or its answer's encoding and what each frame carries instead, plus the WebSocket
+ * beta. Native Codex puts the same on its handshake: beta features, turn metadata, window and
+ * request ids, session and thread ids, a turn state it holds (docs/routing.md, "Upstream
+ * transport").
+ */
 function webSocketHeaders(
   incoming: IncomingHttpHeaders,
   credentials: UpstreamCredentials,
 ): Record<string, string> {
-  const headers: Record<string, string> = {
-    'openai-beta': 'responses_websockets=2026-02-06',
-    authorization: `Bearer ${credentials.accessToken}`,
-  };
-  if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
-  // Codex's own identity headers, so the upstream sees the client it would see natively.
-  for (const name of [
-    'originator',
-    'user-agent',
-    'session_id',
-    'session-id',
-    'thread-id',
-    'version',
-  ]) {
-    const value = header(incoming[name]);
-    if (value !== undefined) headers[name] = value;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(upstreamHeaders(incoming, credentials, undefined))) {
+    if (!notOnHandshake.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  headers['openai-beta'] = 'responses_websockets=2026-02-06';
   return headers;
+}
+
+/** A turn body's `model`, or null. */
+function modelOf(body: unknown): string | null {
+  const model = (body as { model?: unknown } | null | undefined)?.model;
+  return typeof model === 'string' ? model : null;
+}
+
+// A model slug as a header value carries it: letters, digits and `._:-` (anything else is left out).
+const headerSafeModel = /^[\w.:-]{1,128}$/;
+
+/**
+ * Codex's headers with `x-codex-routing-hint: model=<slug>`, which native Codex 0.171 signed in
+ * with ChatGPT sends on every turn (HTTP and the WebSocket handshake, measured against the fake)
+ * and Codex through the router's provider does not: the upstream gets it as it would from Codex
+ * itself. A hint Codex sent is kept as it is; no model, no hint.
+ */
+function withRoutingHint(incoming: IncomingHttpHeaders, model: string | null): IncomingHttpHeaders {
+  if (incoming['x-codex-routing-hint'] !== undefined || model === null) return incoming;
+  if (!headerSafeModel.test(model)) return incoming;
+  return { ...incoming, 'x-codex-routing-hint': `model=${model}` };
+}
+
+/**
+ * What a turn's WebSocket frame adds to its `client_metadata`, as native Codex's frames do: the
+ * per-request headers the handshake does not carry, and when the request started (ms).
+ */
+function webSocketFrameMetadata(
+  incoming: IncomingHttpHeaders,
+  startedAt: number,
+): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const name of perFrameHeaders) {
+    const value = header(incoming[name]);
+    if (value !== undefined) metadata[`ws_request_header_${name.replaceAll('-', '_')}`] = value;
+  }
+  metadata['x-codex-ws-stream-request-start-ms'] = String(startedAt);
+  return metadata;
 }
 
 /** The quota and model headers of a handshake answer, for Codex's SSE response head. */

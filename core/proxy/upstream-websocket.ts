@@ -16,6 +16,7 @@ import {
   extensionOf,
   fullFrameOf,
   joinedOf,
+  withFrameMetadata,
   type BodyBytes,
   type BodyLayout,
 } from './incremental-input.ts';
@@ -152,7 +153,7 @@ function bytesOf(data: WebSocket.RawData): Buffer {
 
 /** What a socket remembers of its last completed turn. */
 interface LastTurn {
-  /** Every field of the request but `input`, `stream` and `background`, as sent. */
+  /** Every field of the request but `input` and `background`, as sent. */
   fields: Record<string, unknown>;
   /** The request's bytes and where its input is: a follow-up is compared with them. */
   layout: BodyLayout | null;
@@ -180,8 +181,9 @@ export interface UpstreamWebSockets {
   /**
    * Sends one turn over the (session, profile) socket, relaying its events to `sink`. `body` is
    * the JSON body Codex sent, as bytes (one buffer or the chunks it arrived in: compared with the
-   * last turn's without joining or parsing it whole) or parsed. A failure before the first output
-   * event returns `{ ok: false }` and touches nothing in `sink`.
+   * last turn's without joining or parsing it whole) or parsed. `frameMetadata` joins the frame's
+   * `client_metadata`: the request's values native Codex sends in the frame, not the handshake. A
+   * failure before the first output event returns `{ ok: false }` and touches nothing in `sink`.
    */
   sendTurn(
     sessionId: string,
@@ -190,6 +192,7 @@ export interface UpstreamWebSockets {
     body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
+    frameMetadata?: Readonly<Record<string, string>>,
   ): Promise<WebSocketTurnResult>;
   /** Sockets open now. */
   openCount(): number;
@@ -228,14 +231,19 @@ export function rateLimitEventHeaders(event: Record<string, unknown>): IncomingH
 
 /**
  * A parsed body as a full `response.create` frame (the path for bodies `fullFrameOf` cannot
- * splice), and its fields but `input`, `stream` and `background`.
+ * splice), and its fields but `input` and `background`.
  */
-function parsedFullFrame(whole: Record<string, unknown>): {
+function parsedFullFrame(
+  whole: Record<string, unknown>,
+  metadata: Readonly<Record<string, string>>,
+): {
   fields: Record<string, unknown>;
   frame: string;
 } {
-  const { input, stream: _stream, background: _background, ...fields } = whole;
+  const { input, background: _background, ...fields } = whole;
   const items = Array.isArray(input) ? input : [];
+  const clientMetadata = withFrameMetadata(fields['client_metadata'], metadata);
+  if (clientMetadata !== undefined) fields['client_metadata'] = clientMetadata;
   return { fields, frame: JSON.stringify({ type: 'response.create', ...fields, input: items }) };
 }
 
@@ -278,6 +286,17 @@ function incrementalSuffix(
     if (!sameItem(added[index], output[index]!)) return null;
   }
   return added.slice(output.length);
+}
+
+/**
+ * A reused socket's headers for a later turn: without the handshake's `x-codex-turn-state`. The
+ * upstream issued it for the turn that opened the socket; native Codex starts each turn with none
+ * and reads one only off a handshake, so a later turn on the same socket has none either.
+ */
+function withoutTurnState(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (!('x-codex-turn-state' in headers)) return headers;
+  const { 'x-codex-turn-state': _issued, ...rest } = headers;
+  return rest;
 }
 
 /** Creates the router's upstream WebSocket pool. */
@@ -410,10 +429,13 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
+    frameMetadata: Readonly<Record<string, string>> = {},
   ): Promise<WebSocketTurnResult> {
     if (closed || signal.aborted) return { ok: false, ...cancelled };
     const key = `${sessionId}\u0000${profile}`;
     let entry = entries.get(key);
+    // Whether this turn's handshake opened the socket: its answer's turn state is this turn's.
+    let openedNow = false;
     if (entry?.busy) return { ok: false, code: 'busy', message: 'the session socket is busy' };
     if (!entry || entry.socket.readyState !== WebSocket.OPEN) {
       if (entry) forget(entry);
@@ -440,6 +462,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       }
       entry = opened;
       entries.set(key, entry);
+      openedNow = true;
     }
     const current = entry;
     touch(current);
@@ -464,13 +487,18 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     let text: string | Buffer;
     // A full turn is spliced from the body's bytes (nearly all of it the input, neither parsed
     // nor serialized again); a body that is not a plain object with an input array is parsed.
-    const spliced = last && extension && suffix !== null ? null : fullFrameOf(whole());
+    const spliced =
+      last && extension && suffix !== null ? null : fullFrameOf(whole(), frameMetadata);
     if (last && extension && suffix !== null) {
       // Every field but `client_metadata` (per-turn ids) is byte-identical to the last turn's.
+      const clientMetadata = withFrameMetadata(
+        extension.clientMetadata ?? last.fields['client_metadata'],
+        frameMetadata,
+      );
       fields =
-        extension.clientMetadata === undefined
+        clientMetadata === last.fields['client_metadata']
           ? last.fields
-          : { ...last.fields, client_metadata: extension.clientMetadata };
+          : { ...last.fields, client_metadata: clientMetadata };
       layout = extension.layout;
       text = JSON.stringify({
         type: 'response.create',
@@ -496,7 +524,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         idle(current);
         return { ok: false, code: 'not_json', message: 'the turn’s body is not a JSON object' };
       }
-      ({ fields, frame: text } = parsedFullFrame(parsed as Record<string, unknown>));
+      ({ fields, frame: text } = parsedFullFrame(parsed as Record<string, unknown>, frameMetadata));
       layout = bodyLayout(whole());
     }
     const frameBytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
@@ -515,8 +543,11 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     const fullFrame = (): string | Buffer => {
       if (suffix === null) return text;
       return (
-        fullFrameOf(whole())?.frame ??
-        parsedFullFrame(JSON.parse(whole().toString('utf8')) as Record<string, unknown>).frame
+        fullFrameOf(whole(), frameMetadata)?.frame ??
+        parsedFullFrame(
+          JSON.parse(whole().toString('utf8')) as Record<string, unknown>,
+          frameMetadata,
+        ).frame
       );
     };
     /** Sends a frame as text (a spliced one is UTF-8 bytes already: no round trip via a string). */
@@ -701,7 +732,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
             return;
           }
           started = true;
-          sink.start(carrier.headers);
+          sink.start(openedNow ? carrier.headers : withoutTurnState(carrier.headers));
           for (const announcement of held) sink.event(announcement);
         }
         sink.event(chunk);

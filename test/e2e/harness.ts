@@ -8,7 +8,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import {
+  fakeTlsCaFile,
+  startFakeChatGpt,
+  type FakeChatGpt,
+  type RecordedRequest,
+} from '../fakes/fake-chatgpt.ts';
 import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
 import type { FakeAccountInit } from '../fakes/accounts.ts';
 import { seedProfiles, type SeedProfile, type SeededProfile } from '../helpers/seed-profiles.ts';
@@ -330,4 +335,83 @@ export function bearerOf(request: RecordedRequest): string | undefined {
 export function headerOf(request: RecordedRequest, name: string): string | undefined {
   const value = request.headers[name.toLowerCase()];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Native Codex signed in with ChatGPT and talking to the fake directly (no router). */
+export interface NativeCodexWorld {
+  fake: FakeChatGpt;
+  root: string;
+  codexHome: string;
+  workdir: string;
+  /** Runs the Codex binary with ARGS in this world and collects its output. */
+  codex: (args: string[]) => Promise<RunResult>;
+  /** The turns the fake received, as `E2eWorld.turns` (prewarm frames included). */
+  turns: () => RecordedRequest[];
+  close: () => Promise<void>;
+}
+
+/**
+ * Native Codex against the fake, for comparison with the router: the fake serves HTTPS and WSS
+ * with the test certificate (Codex signed in with ChatGPT refuses a workspace backend that is
+ * not HTTPS) and Codex trusts the test CA through `CODEX_CA_CERTIFICATE`. Codex uses its own
+ * OpenAI provider settings (named `OpenAI`, ChatGPT auth, WebSocket on) with the fake's URLs, so
+ * it sends what it sends OpenAI: zstd bodies, the WebSocket with a prewarm, incremental frames.
+ */
+export async function startNativeCodex(options: {
+  codexBin: string;
+  accounts: FakeAccountInit[];
+  /** The account Codex is signed in as. */
+  email: string;
+  /** `false` for Codex's HTTP transport (the provider's `supports_websockets`). */
+  webSocket?: boolean;
+}): Promise<NativeCodexWorld> {
+  const fake = await startFakeChatGpt({ accounts: options.accounts, tls: true });
+  const root = await mkdtemp(join(tmpdir(), 'codex-lab-native-'));
+  const codexHome = join(root, 'codex-home');
+  const workdir = join(root, 'work');
+  for (const folder of [codexHome, workdir, join(root, 'home')]) {
+    await mkdir(folder, { recursive: true });
+  }
+  // Top-level keys before the tables of the quiet settings.
+  await writeFile(
+    join(codexHome, 'config.toml'),
+    [
+      'model_provider = "native"',
+      `chatgpt_base_url = "${fake.backendUrl}/"`,
+      quietCodexConfig,
+      '[model_providers.native]',
+      'name = "OpenAI"',
+      `base_url = "${fake.backendUrl}/codex"`,
+      'wire_api = "responses"',
+      'requires_openai_auth = true',
+      `supports_websockets = ${options.webSocket === false ? 'false' : 'true'}`,
+      '',
+    ].join('\n'),
+  );
+  await writeFile(
+    join(codexHome, 'auth.json'),
+    JSON.stringify(issueAuthDotJson(fake, options.email)),
+    { mode: 0o600 },
+  );
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: join(root, 'home'),
+    CODEX_HOME: codexHome,
+    CODEX_CA_CERTIFICATE: fakeTlsCaFile,
+    NO_PROXY: '127.0.0.1,localhost',
+    no_proxy: '127.0.0.1,localhost',
+  };
+  return {
+    fake,
+    root,
+    codexHome,
+    workdir,
+    codex: (args) => runChild(options.codexBin, withStrictConfig(args), env, workdir),
+    turns: () =>
+      fake.requests.filter((request) => request.path.startsWith('/backend-api/codex/responses')),
+    async close() {
+      await fake.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
 }

@@ -452,6 +452,34 @@ export interface TurnRequest {
   input: unknown;
 }
 
+/** Codex 0.171 marks a Responses Lite request with this header over HTTP… */
+export const responsesLiteHeader = 'x-openai-internal-codex-responses-lite';
+/** …and with this `client_metadata` member in a WebSocket frame (measured on native Codex). */
+export const responsesLiteMetadataKey = 'ws_request_header_x_openai_internal_codex_responses_lite';
+
+/**
+ * The 400 a request meets when its input carries a Responses Lite item (`additional_tools`: how
+ * Codex 0.171 sends its tools, in the input rather than a `tools` field) but the request is not
+ * marked Lite; null when it is fine. What the real upstream does with an unmarked Lite input is
+ * not known; the fake refuses it, as the Responses API refuses an input item type it does not
+ * know, so a request that lost its marker on the way shows.
+ */
+export function liteInputError(input: unknown, lite: boolean): Record<string, unknown> | null {
+  if (lite || !Array.isArray(input)) return null;
+  const index = input.findIndex(
+    (item) => (item as { type?: unknown } | null)?.type === 'additional_tools',
+  );
+  if (index < 0) return null;
+  return {
+    error: {
+      type: 'invalid_request_error',
+      code: 'invalid_value',
+      message: `Invalid value: 'additional_tools'. The input item type is valid only in a Responses Lite request.`,
+      param: `input[${index}].type`,
+    },
+  };
+}
+
 export function parseTurn(body: Buffer): TurnRequest {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as {
@@ -519,7 +547,11 @@ export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRe
     );
   }
   const messageIndex = output.length;
-  const lastItem = Array.isArray(turn.input) ? (turn.input.at(-1) as unknown) : undefined;
+  // The conversation's last say: Codex 0.171 may follow it with items that are not (a
+  // `configuration_update` after the user's message, measured on native Codex over HTTP).
+  const lastItem = Array.isArray(turn.input)
+    ? (turn.input as unknown[]).findLast((item) => isUserMessage(item) || isAssistantOrTool(item))
+    : undefined;
   if (account.toolCall && isUserMessage(lastItem)) {
     return toolCallAnswer(account.toolCall, { base, events, output, sequence, responseId });
   }
@@ -582,6 +614,18 @@ export function turnAnswer(fake: FakeChatGpt, account: FakeAccount, turn: TurnRe
 function isUserMessage(item: unknown): boolean {
   const record = item as Record<string, unknown> | undefined;
   return record?.['type'] === 'message' && record['role'] === 'user';
+}
+
+/** An item of the conversation other than a user message: an answer, a tool call or its output. */
+function isAssistantOrTool(item: unknown): boolean {
+  const type = (item as Record<string, unknown> | undefined)?.['type'];
+  return (
+    type === 'function_call' ||
+    type === 'function_call_output' ||
+    type === 'custom_tool_call' ||
+    type === 'custom_tool_call_output' ||
+    ((item as Record<string, unknown> | undefined)?.['role'] === 'assistant' && type === 'message')
+  );
 }
 
 function isFunctionCallOutput(item: unknown): boolean {
@@ -673,12 +717,23 @@ export function eventsBeforeReset(answer: TurnAnswer): number {
   return Math.max(2, answer.events.length - 3);
 }
 
+/**
+ * The `x-codex-turn-state` an answer carries: the sticky-routing token the upstream issues at a
+ * turn's first request, echoed back while Codex sends it (Codex replays it on the turn's later
+ * requests and on a WebSocket reconnect within the turn; docs/codex-protocol.md, section 5.5).
+ */
+export function turnStateFor(request: IncomingMessage): string {
+  const sent = request.headers['x-codex-turn-state'];
+  return typeof sent === 'string' && sent !== '' ? sent : `ts_${randomUUID()}`;
+}
+
 function streamResponse(
   fake: FakeChatGpt,
   account: FakeAccount,
   response: ServerResponse,
   turn: TurnRequest,
   resetMidStream: boolean,
+  turnState: string,
 ): void {
   const now = fake.nowSeconds();
   const encoding = answerEncodings.get(response);
@@ -688,6 +743,7 @@ function streamResponse(
     'x-oai-request-id': randomUUID(),
     'x-models-etag': fakeModelsEtag,
     'openai-model': turn.model,
+    'x-codex-turn-state': turnState,
     ...(encoding ? { 'content-encoding': encoding, vary: 'accept-encoding' } : {}),
     ...rateLimitHeaders(account, now),
   });
@@ -884,6 +940,11 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
   const failure = nextFailure(account);
   if (failure && serveFailure(fake, account, failure, response)) return true;
   const turn = parseTurn(body);
+  const liteError = liteInputError(turn.input, request.headers[responsesLiteHeader] === 'true');
+  if (liteError) {
+    sendJson(response, 400, liteError);
+    return true;
+  }
   const rejected = firstRejectedBlob(fake, account, turn.input);
   if (rejected) {
     sendJson(response, 400, encryptedContentError(account, rejected.blob, rejected.check));
@@ -893,6 +954,13 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
     serveCompact(fake, account, response);
     return true;
   }
-  streamResponse(fake, account, response, turn, failure?.kind === 'reset_mid_stream');
+  streamResponse(
+    fake,
+    account,
+    response,
+    turn,
+    failure?.kind === 'reset_mid_stream',
+    turnStateFor(request),
+  );
   return true;
 };

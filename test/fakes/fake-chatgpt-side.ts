@@ -72,7 +72,6 @@ function answerFor(path: string): unknown {
   }
   if (path.startsWith('/backend-api/ps/plugins/suggested')) return { plugins: [] };
   if (path.startsWith('/backend-api/ps/plugins')) return {};
-  if (path === '/backend-api/wham/accounts/check') return { accounts: [] };
   return {};
 }
 
@@ -143,6 +142,34 @@ export const handleChatGptSideRequest: FakeHandler = (
     }
     return true;
   }
+  if (path === '/backend-api/wham/accounts/check' && check?.ok) {
+    sendJson(response, 200, accountsCheckPayload(check.account));
+    return true;
+  }
   sendJson(response, 200, answerFor(path));
   return true;
 };
+
+/**
+ * The `wham/accounts/check` answer: the workspaces the token's user belongs to (here its one
+ * account). Codex 0.171 signed in with ChatGPT reads it before its first turn ("workspace routing
+ * discovery") and stops with "selected workspace missing from routing discovery" when the login's
+ * account is not listed.
+ */
+export function accountsCheckPayload(account: FakeAccount): Record<string, unknown> {
+  return {
+    accounts: [
+      {
+        id: account.accountId,
+        name: null,
+        profile_picture_url: null,
+        structure: 'personal',
+        // A workspace with no residency or backend constraint, as a personal plan's is.
+        workspace_backend_origin: 'NO_CONSTRAINT',
+        account_routing_override: 'NO_CONSTRAINT',
+      },
+    ],
+    account_ordering: [account.accountId],
+    default_account_id: account.accountId,
+  };
+}

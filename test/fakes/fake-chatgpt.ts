@@ -4,7 +4,9 @@
  * in `fake-issuer.ts`; the backend side (`/backend-api/codex/responses`, `/backend-api/wham/usage`)
  * in `fake-backend.ts`. Every request is recorded so tests can assert what the upstream saw.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createFakeAccount, type FakeAccount, type FakeAccountInit } from './accounts.ts';
@@ -91,7 +93,16 @@ export interface FakeChatGpt {
 export interface FakeChatGptOptions {
   accounts?: FakeAccountInit[];
   handlers?: FakeHandler[];
+  /**
+   * Serve HTTPS (and WSS) with the test certificate for 127.0.0.1 (`test/fakes/tls/`), signed by
+   * the test CA in `fakeTlsCaFile`: what native Codex, signed in with ChatGPT, needs (it refuses
+   * a workspace backend that is not HTTPS) when it is told to trust that CA.
+   */
+  tls?: boolean;
 }
+
+/** The test CA that signed the fake's certificate: give it to Codex as `CODEX_CA_CERTIFICATE`. */
+export const fakeTlsCaFile = new URL('./tls/ca.pem', import.meta.url).pathname;
 
 /** The Responses-over-WebSocket side, loaded by path as the handlers are. */
 async function enableDefaultWebSocket(fake: FakeChatGpt): Promise<void> {
@@ -109,14 +120,20 @@ async function enableDefaultWebSocket(fake: FakeChatGpt): Promise<void> {
 export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promise<FakeChatGpt> {
   const handlers = options.handlers ?? (await defaultHandlers());
   let fixedNow: number | null = null;
-  const server: Server = createServer();
+  const server: Server = options.tls
+    ? createTlsServer({
+        cert: readFileSync(new URL('./tls/server.pem', import.meta.url)),
+        key: readFileSync(new URL('./tls/server.key', import.meta.url)),
+      })
+    : createServer();
+  const scheme = options.tls ? 'https' : 'http';
   // Upgrade requests the `silent` mode holds unanswered (destroyed on close).
   const unanswered = new Set<Duplex>();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const fake: FakeChatGpt = {
-    issuerUrl: `http://127.0.0.1:${port}`,
-    backendUrl: `http://127.0.0.1:${port}/backend-api`,
+    issuerUrl: `${scheme}://127.0.0.1:${port}`,
+    backendUrl: `${scheme}://127.0.0.1:${port}/backend-api`,
     accounts: new Map(),
     requests: [],
     upgrades: [],

@@ -18,11 +18,15 @@ import {
   chargeTurn,
   eventsBeforeReset,
   failureAnswer,
+  fakeModelsEtag,
+  liteInputError,
   nextFailure,
   observeWindow,
   parseTurn,
   rateLimitHeaders,
+  responsesLiteMetadataKey,
   turnAnswer,
+  turnStateFor,
 } from './fake-backend.ts';
 import type { FakeChatGpt } from './fake-chatgpt.ts';
 
@@ -178,12 +182,16 @@ export function enableResponsesWebSocket(
   fake.extensions.set(stateKey, state);
   fake.webSocketUpgrades = 'accept';
 
-  // The handshake answer carries the quota headers and the frame size limit, as the real one does.
+  // The handshake answer carries the quota headers, the frame size limit, the model catalog's
+  // etag and the turn state, as the real one does: Codex reads the last two off the handshake
+  // answer, not off each response (its responses_websocket.rs), so they are the connection's.
   const handshakeAccount = new WeakMap<IncomingMessage, FakeAccount>();
   server.on('headers', (headers, request) => {
     const account = handshakeAccount.get(request);
     headers.push(`x-codex-websocket-max-message-bytes: ${maxMessageBytes}`);
     headers.push(`x-oai-request-id: ${randomUUID()}`);
+    headers.push(`x-models-etag: ${fakeModelsEtag}`);
+    headers.push(`x-codex-turn-state: ${turnStateFor(request)}`);
     if (!account) return;
     for (const [name, value] of Object.entries(rateLimitHeaders(account, fake.nowSeconds()))) {
       headers.push(`${name}: ${value}`);
@@ -316,6 +324,36 @@ function serveConnection(
         return;
       }
       fullInput = [...stored.inputThenOutput, ...items];
+    }
+    const metadata = frame['client_metadata'] as Record<string, unknown> | undefined;
+    const liteError = liteInputError(fullInput, metadata?.[responsesLiteMetadataKey] === 'true');
+    if (liteError) {
+      record(frame, 'invalid_value');
+      webSocket.send(JSON.stringify({ type: 'error', status: 400, ...liteError }));
+      return;
+    }
+    if (frame['generate'] === false) {
+      // A prewarm (native Codex sends one when it opens the socket): a response with no output
+      // and no charge, whose id the first turn may name as its previous response.
+      record(frame, null);
+      const responseId = `resp_${randomUUID().replaceAll('-', '')}`;
+      const base = { id: responseId, object: 'response', created_at: fake.nowSeconds() };
+      webSocket.send(
+        JSON.stringify({
+          type: 'response.created',
+          sequence_number: 0,
+          response: { ...base, status: 'in_progress', output: [] },
+        }),
+      );
+      webSocket.send(
+        JSON.stringify({
+          type: 'response.completed',
+          sequence_number: 1,
+          response: { ...base, status: 'completed', output: [], usage: null },
+        }),
+      );
+      responses.set(responseId, { inputThenOutput: [...fullInput] });
+      return;
     }
     const scripted = state.frameFailures.shift();
     if (scripted === 'drop_before_first_event') {

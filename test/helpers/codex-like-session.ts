@@ -68,6 +68,39 @@ export function codexTurnMetadata(options: {
 }
 
 /**
+ * The headers Codex 0.171 sends with a turn (`codex exec`, in a git repository; the order and
+ * names read off the router in the end-to-end suite, docs/codex-0.171-notes.md), for the router
+ * token `token`.
+ */
+export function codexRequestHeaders(options: {
+  session: string;
+  turn: number;
+  token: string;
+  repo?: string;
+}): Record<string, string> {
+  const { session, turn, token } = options;
+  return {
+    'x-codex-beta-features': 'remote_compaction_v2',
+    'x-codex-window-id': `${session}:0`,
+    'x-codex-turn-metadata': codexTurnMetadata({
+      session,
+      turn,
+      ...(options.repo === undefined ? {} : { repo: options.repo }),
+    }),
+    'x-openai-internal-codex-responses-lite': 'true',
+    'x-client-request-id': session,
+    'session-id': session,
+    'thread-id': session,
+    accept: 'text/event-stream',
+    'content-type': 'application/json',
+    authorization: `Bearer ${token}`,
+    originator: 'codex_exec',
+    'user-agent': 'codex_exec/0.171.0 (Debian 13.0.0; x86_64) dumb (codex_exec; 0.171.0)',
+    'accept-encoding': 'zstd,gzip',
+  };
+}
+
+/**
  * Deterministic text with the entropy of prose and code (a 600-word vocabulary), so compression
  * ratios are not flattered by repetition: a real Codex turn compresses about 2.9x with zstd -3.
  * Each source starts from `seed`, so two sources with one seed write the same session.
@@ -141,17 +174,10 @@ export function routerTurnSender(options: {
   let turn = 0;
   return async (body) => {
     const requestsBefore = fake.requests.length;
-    const metadata = codexTurnMetadata({ session: id, turn });
-    turn += 1;
     const response = await fetch(`${url}/backend-api/codex/responses`, {
       method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        'session-id': id,
-        'x-codex-turn-metadata': metadata,
-      },
+      // Codex's headers, the Responses Lite marker among them (its tools ride in the input).
+      headers: codexRequestHeaders({ session: id, turn: turn++, token }),
       body,
     });
     const sse = await response.text();

@@ -13,6 +13,7 @@ import {
   responsesWebSocket,
   type FakeResponsesWebSocket,
 } from '../fakes/fake-responses-websocket.ts';
+import { codexRequestHeaders, codexToolsItem, createProse } from '../helpers/codex-like-session.ts';
 import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
 let router: TestRouter | undefined;
@@ -52,6 +53,8 @@ interface Turn {
   status: number;
   profile: string | null;
   quota: string | null;
+  /** The answer's head, as Codex reads it. */
+  head: Headers;
   events: Array<{ type: string; item?: unknown }>;
   /** The stream broke before its end (as a dropped HTTP stream does). */
   cut: boolean;
@@ -63,23 +66,22 @@ class Conversation {
 
   readonly current: TestRouter;
   readonly session: string;
+  private turns = 0;
 
-  constructor(current: TestRouter, session: string) {
+  constructor(current: TestRouter, session: string, options: { tools?: boolean } = {}) {
     this.current = current;
     this.session = session;
+    // Codex 0.171 sends its tools as the input's first item (a Responses Lite request).
+    if (options.tools) this.history.push(codexToolsItem(createProse(), { tools: 4 }));
   }
 
   async turn(text: string): Promise<Turn> {
     this.history.push({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
+    const turn = this.turns++;
     const response = await fetch(`${this.current.url}/backend-api/codex/responses`, {
       method: 'POST',
-      headers: {
-        authorization: `Bearer ${this.current.token}`,
-        'content-type': 'application/json',
-        session_id: this.session,
-        originator: 'codex_exec',
-        'user-agent': 'codex_exec/0.171.0',
-      },
+      // Codex 0.171's headers; a turn's metadata names the turn.
+      headers: codexRequestHeaders({ session: this.session, turn, token: this.current.token }),
       body: JSON.stringify({
         model: 'gpt-6.2-sol',
         instructions: 'Be brief.',
@@ -88,6 +90,12 @@ class Conversation {
         include: ['reasoning.encrypted_content'],
         prompt_cache_key: this.session,
         input: this.history,
+        // Last, as Codex writes it; its turn id changes every turn.
+        client_metadata: {
+          'x-codex-installation-id': 'faafedb4-b152-4245-8ebe-afbf8ea471c7',
+          session_id: this.session,
+          turn_id: `${this.session}-turn-${turn}`,
+        },
       }),
     });
     // Read what arrived even when the stream is cut, as Codex does before it retries.
@@ -110,6 +118,7 @@ class Conversation {
       status: response.status,
       profile: response.headers.get('x-codex-lab-profile'),
       quota: response.headers.get('x-codex-primary-used-percent'),
+      head: response.headers,
       events,
       cut,
     };
@@ -227,6 +236,107 @@ describe('upstream Responses over WebSocket', () => {
     const httpTurn = await new Conversation(viaHttp.current, 'same').turn('hello');
     expect(types(socketTurn)).toEqual(types(httpTurn));
     expect(viaHttp.side.turns).toHaveLength(0);
+  });
+
+  it('opens the socket with the headers Codex sent, and gives the handshake’s turn state to the turn that opened it only', async () => {
+    const viaHttp = await start({ webSocket: 'off' });
+    const httpChat = new Conversation(viaHttp.current, 'headers');
+    const httpAnswers: Turn[] = [];
+    for (const text of ['one', 'two']) httpAnswers.push(await httpChat.turn(text));
+    const httpRequest = httpTurns(viaHttp.current)[0]!;
+    await viaHttp.current.close();
+    router = undefined;
+
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'headers');
+    const answers: Turn[] = [];
+    for (const text of ['one', 'two', 'three']) answers.push(await chat.turn(text));
+    expect(side.connectionsOpened).toBe(1);
+    // Codex's own headers reach the upstream over either transport, as native Codex puts them
+    // on its handshake (beta features, turn metadata, window and request ids, …); what only an
+    // HTTP request with a body has stays off it, and so does the Responses Lite marker, which
+    // each frame carries (the next test).
+    const handshake = current.fake.upgrades[0]!.headers;
+    const notOnHandshake = [
+      'content-type',
+      'content-length',
+      'content-encoding',
+      'accept',
+      'accept-encoding',
+      'x-openai-internal-codex-responses-lite',
+    ];
+    const codexSent = Object.keys(httpRequest.headers).filter(
+      (name) => !notOnHandshake.includes(name),
+    );
+    expect(codexSent).toContain('x-codex-turn-metadata');
+    // The routing hint native Codex sends with a ChatGPT login, which Codex through the router
+    // does not: added on both transports, from the turn's model.
+    expect(httpRequest.headers['x-codex-routing-hint']).toBe('model=gpt-6.2-sol');
+    for (const name of codexSent) {
+      // The credentials are the profile's on both; the hop's own headers are each connection's.
+      if (['authorization', 'host', 'connection'].includes(name)) continue;
+      expect([name, handshake[name]]).toEqual([name, httpRequest.headers[name]]);
+    }
+    for (const name of notOnHandshake) expect(handshake[name]).toBeUndefined();
+    // The model catalog's etag comes with every answer, as over HTTP.
+    for (const answer of [...answers, ...httpAnswers]) {
+      expect(answer.head.get('x-models-etag')).toBe('"fake-models-1"');
+    }
+    // The upstream's turn state belongs to the turn it was issued for: over HTTP each turn gets
+    // its own; over the socket, only the turn whose handshake carried it (native Codex starts
+    // each turn with none and reads it only off a handshake).
+    expect(httpAnswers.map((answer) => answer.head.get('x-codex-turn-state'))).toEqual([
+      expect.stringMatching(/^ts_/),
+      expect.stringMatching(/^ts_/),
+    ]);
+    expect(answers.map((answer) => answer.head.get('x-codex-turn-state'))).toEqual([
+      expect.stringMatching(/^ts_/),
+      null,
+      null,
+    ]);
+  });
+
+  it('keeps a routing hint Codex sent, and adds none for a model no header can carry', async () => {
+    const { current } = await start({ webSocket: 'off' });
+    const post = async (headers: Record<string, string>, model: string): Promise<void> => {
+      const response = await fetch(`${current.url}/backend-api/codex/responses`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ model, stream: true, input: [] }),
+      });
+      expect(response.status).toBe(200);
+      await response.text();
+    };
+    const headers = codexRequestHeaders({ session: 'hint', turn: 0, token: current.token });
+    await post({ ...headers, 'x-codex-routing-hint': 'model=own' }, 'gpt-6.2-sol');
+    const { 'x-codex-turn-metadata': _metadata, ...withoutMetadata } = headers;
+    await post(withoutMetadata, 'gpt 6 (beta)');
+    const seen = httpTurns(current).map((request) => request.headers['x-codex-routing-hint']);
+    expect(seen).toEqual(['model=own', undefined]);
+  });
+
+  it('marks each frame of a Responses Lite session as native Codex does, not the handshake', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'lite', { tools: true });
+    for (const text of ['one', 'two', 'three']) expectComplete(await chat.turn(text));
+    // Codex sent `x-openai-internal-codex-responses-lite: true` on each HTTP request; native
+    // Codex over the socket carries it in each frame's client_metadata and leaves it off the
+    // handshake (measured on Codex 0.171 against the fake over WSS).
+    expect(httpTurns(current)).toHaveLength(0);
+    expect(side.turns.map((turn) => turn.error)).toEqual([null, null, null]);
+    expect(side.turns.map((turn) => turn.previousResponseId === undefined)).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    for (const turn of side.turns) {
+      const metadata = turn.frame['client_metadata'] as Record<string, unknown>;
+      expect(metadata['ws_request_header_x_openai_internal_codex_responses_lite']).toBe('true');
+      // The body's own metadata is kept beside it.
+      expect(metadata['x-codex-installation-id']).toBeDefined();
+    }
+    const handshake = current.fake.upgrades[0]!.headers;
+    expect(handshake['x-openai-internal-codex-responses-lite']).toBeUndefined();
   });
 
   it('falls back to a full HTTP request when the handshake is refused', async () => {

@@ -177,9 +177,9 @@ describe('fullFrameOf', () => {
   it('splices a full response.create from the body: the same JSON as parsing it would give', () => {
     const raw = body([...history, answer, item('trailing \\\\"x\\\\')], 3, { background: false });
     const full = fullFrameOf(raw)!;
+    // Every member but `background` (native Codex's frames keep `stream: true`).
     const {
       input,
-      stream: _stream,
       background: _background,
       ...fields
     } = JSON.parse(raw.toString()) as Record<string, unknown>;
@@ -193,6 +193,28 @@ describe('fullFrameOf', () => {
     const layout = bodyLayout(raw)!;
     expect(full.frame.includes(raw.subarray(layout.inputOpen, layout.inputClose + 1))).toBe(true);
     expect(full.layout).toEqual(layout);
+  });
+
+  it('adds the frame’s own metadata to the body’s client_metadata, and leaves the input’s bytes alone', () => {
+    const raw = body(history, 2);
+    const extra = { ws_request_header_x_openai_internal_codex_responses_lite: 'true' };
+    const full = fullFrameOf(raw, extra)!;
+    const parsed = JSON.parse(full.frame.toString()) as Record<string, unknown>;
+    expect(parsed['client_metadata']).toEqual({
+      turn_id: 't2',
+      'x-codex-turn-metadata': '{"turn":2}',
+      ...extra,
+    });
+    expect(full.fields['client_metadata']).toEqual(parsed['client_metadata']);
+    expect(parsed['input']).toEqual(JSON.parse(raw.toString()).input);
+    const layout = bodyLayout(raw)!;
+    expect(full.frame.includes(raw.subarray(layout.inputOpen, layout.inputClose + 1))).toBe(true);
+    // A body without client_metadata gets one holding only the frame's own.
+    const without = Buffer.from(JSON.stringify({ model: 'gpt-6.2-sol', input: history }));
+    const bare = JSON.parse(fullFrameOf(without, extra)!.frame.toString());
+    expect(bare['client_metadata']).toEqual(extra);
+    // Nothing to add: the body's bytes as they are.
+    expect(fullFrameOf(raw, {})!.frame.toString()).toBe(fullFrameOf(raw)!.frame.toString());
   });
 
   it('leaves to a full parse a body the frame cannot splice', () => {
