@@ -120,6 +120,36 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(overHttp).toEqual(Array(3).fill('Hello from account A.'));
     });
 
+    it('carries the session over TLS, as to chatgpt.com: the handshake and frames over WSS, the HTTP path over HTTPS', async () => {
+      world = await startWorld({ codexBin, accounts, profiles, tls: true });
+      expect(world.fake.backendUrl).toMatch(/^https:/);
+      const overSocket = await session(world);
+      const side = responsesWebSocket(world.fake);
+      expect(world.turns().filter((request) => request.transport === undefined)).toEqual([]);
+      expect(side.turns.map((turn) => turn.error)).toEqual([null, null, null]);
+      expect(side.turns.slice(1).map((turn) => turn.previousResponseId)).toEqual([
+        expect.stringMatching(/^resp_/),
+        expect.stringMatching(/^resp_/),
+      ]);
+      await world.close();
+
+      world = await startWorld({
+        codexBin,
+        accounts,
+        profiles,
+        tls: true,
+        env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
+      });
+      const overHttps = await session(world);
+      expect(world.turns().map((request) => request.transport)).toEqual([
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      expect(overSocket).toEqual(overHttps);
+      expect(overHttps).toEqual(Array(3).fill('Hello from account A.'));
+    });
+
     it('completes every forced failure with a full request, as the HTTP path answers, with nothing duplicated or missing in Codex’s rollout', async () => {
       const runScript = async (current: E2eWorld, forcing: boolean) => {
         const answers: string[] = [];

@@ -229,8 +229,13 @@ export async function startWorld(options: {
   env?: Record<string, string>;
   /** Runs on the fake before the router starts (e.g. to enable its WebSocket side). */
   prepareFake?: (fake: FakeChatGpt) => void;
+  /**
+   * The fake serves HTTPS and WSS, as chatgpt.com does; the router (and Codex) trust its test CA
+   * through `NODE_EXTRA_CA_CERTS` and `CODEX_CA_CERTIFICATE`.
+   */
+  tls?: boolean;
 }): Promise<E2eWorld> {
-  const fake = await startFakeChatGpt({ accounts: options.accounts });
+  const fake = await startFakeChatGpt({ accounts: options.accounts, tls: options.tls ?? false });
   options.prepareFake?.(fake);
   const root = await mkdtemp(join(tmpdir(), 'codex-lab-e2e-'));
   const labHome = join(root, 'lab');
@@ -240,7 +245,13 @@ export async function startWorld(options: {
     await mkdir(folder, { recursive: true });
   await writeFile(join(codexHome, 'config.toml'), quietCodexConfig);
   const profiles = await seedProfiles(fake, labHome, options.profiles);
-  const env = { ...baseEnv({ root, labHome, fake }), ...options.env };
+  const env = {
+    ...baseEnv({ root, labHome, fake }),
+    ...(options.tls
+      ? { NODE_EXTRA_CA_CERTS: fakeTlsCaFile, CODEX_CA_CERTIFICATE: fakeTlsCaFile }
+      : {}),
+    ...options.env,
+  };
   let router: Awaited<ReturnType<typeof startRouter>> | undefined;
   try {
     router = await startRouter(env, workdir);
