@@ -42,6 +42,7 @@ import { mintEncryptedContent } from '../test/fakes/ciphertext.ts';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
 import {
+  codexRequestHeaders,
   codexToolsItem,
   codexTurnMetadata,
   createProse,
@@ -83,6 +84,9 @@ const fake = await startFakeChatGpt({
   ],
 });
 const socketSide = enableResponsesWebSocket(fake);
+// A baseline router may predate the Responses Lite marker in WebSocket frames: let its frames
+// through rather than measure its fallbacks.
+if (baselineRoot !== null) fake.requireLiteMarker = false;
 const account = fake.account('bodies-a@example.com');
 
 // Text with the entropy of prose and code (deterministic), so zstd's cost and ratio are those of
@@ -145,19 +149,12 @@ function codexSession(session, kb) {
       // Codex 0.171's turn metadata, in the layout it sends (a new turn id per request).
       const metadata = codexTurnMetadata({ session, turn });
       const body = `{"model":"gpt-6.2-sol","stream":true,"input":[${input}],"tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"medium","context":"all_turns"},"store":false,"include":["reasoning.encrypted_content"],"prompt_cache_key":"${session}","text":{"verbosity":"low"},"client_metadata":${JSON.stringify({ session_id: session, turn_id: `turn-${turn}`, 'x-codex-turn-metadata': metadata })}}`;
-      const headers = {
-        'x-codex-beta-features': 'remote_compaction_v2',
-        'x-codex-window-id': `${session}:0`,
-        'x-codex-turn-metadata': metadata,
-        'x-openai-internal-codex-responses-lite': 'true',
-        'x-client-request-id': session,
-        'session-id': session,
-        'thread-id': session,
-        accept: 'text/event-stream',
-        'content-type': 'application/json',
-        originator: 'codex_exec',
-        'user-agent': 'codex_exec/0.171.0 (Debian 12.0.0; x86_64) xterm (codex_exec; 0.171.0)',
-      };
+      // Codex's headers; each proxy's own credentials are added per endpoint.
+      const { authorization: _none, ...headers } = codexRequestHeaders({
+        session,
+        turn,
+        token: '',
+      });
       return { body, headers };
     },
     /** The answer came: its output items and the next user message extend the input. */

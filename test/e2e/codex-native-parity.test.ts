@@ -11,26 +11,17 @@ import {
   resolveCodexBins,
   startNativeCodex,
   startWorld,
+  toolLoopAccount,
+  execRunningTools,
   type E2eWorld,
   type NativeCodexWorld,
 } from './harness.ts';
 
 const { codexes, skipReason } = resolveCodexBins();
 
-const accounts = [
-  {
-    email: 'a@example.com',
-    reply: 'Done.',
-    reasoning: true,
-    toolCall: {
-      name: 'exec_command',
-      arguments: JSON.stringify({ cmd: 'echo parity-$((6 * 7))' }),
-      expect: 'parity-42',
-    },
-  },
-];
+const accounts = [toolLoopAccount('a@example.com', 'parity')];
 const profiles = [{ name: 'a', email: 'a@example.com' }];
-const runTool = ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
+const runTool = execRunningTools;
 
 let native: NativeCodexWorld | undefined;
 let world: E2eWorld | undefined;

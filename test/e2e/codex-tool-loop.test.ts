@@ -7,26 +7,19 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { enableResponsesWebSocket, responsesWebSocket } from '../fakes/fake-responses-websocket.ts';
-import { resolveCodexBins, startWorld, type E2eWorld } from './harness.ts';
+import {
+  execRunningTools,
+  resolveCodexBins,
+  startWorld,
+  toolLoopAccount,
+  type E2eWorld,
+} from './harness.ts';
 
 const { codexes, skipReason } = resolveCodexBins();
 
-const accounts = [
-  {
-    email: 'a@example.com',
-    reply: 'Done.',
-    reasoning: true,
-    toolCall: {
-      name: 'exec_command',
-      // The shell computes the marker, so only a command that really ran can produce it.
-      arguments: JSON.stringify({ cmd: 'echo tool-loop-$((6 * 7))' }),
-      expect: 'tool-loop-42',
-    },
-  },
-];
+const accounts = [toolLoopAccount('a@example.com', 'tool-loop')];
 const profiles = [{ name: 'a', email: 'a@example.com' }];
-// Codex runs the model's command itself: no approval prompt and no sandbox in a test's temp folder.
-const runTool = ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox'];
+const runTool = execRunningTools;
 
 let world: E2eWorld | undefined;
 

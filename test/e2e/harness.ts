@@ -426,3 +426,28 @@ export async function startNativeCodex(options: {
     },
   };
 }
+
+/**
+ * The account of a tool loop: its model first asks for a shell command that prints
+ * `<marker>-42` (computed by the shell, so only a command that really ran can print it), then
+ * answers "Done." and says whether the command's output came back.
+ */
+export function toolLoopAccount(email: string, marker: string): FakeAccountInit {
+  return {
+    email,
+    reply: 'Done.',
+    reasoning: true,
+    toolCall: {
+      name: 'exec_command',
+      arguments: JSON.stringify({ cmd: `echo ${marker}-$((6 * 7))` }),
+      expect: `${marker}-42`,
+    },
+  };
+}
+
+/** `codex exec` that runs the model's command itself: no approval prompt, no sandbox. */
+export const execRunningTools = [
+  'exec',
+  '--skip-git-repo-check',
+  '--dangerously-bypass-approvals-and-sandbox',
+];

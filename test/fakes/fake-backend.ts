@@ -940,7 +940,10 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
   const failure = nextFailure(account);
   if (failure && serveFailure(fake, account, failure, response)) return true;
   const turn = parseTurn(body);
-  const liteError = liteInputError(turn.input, request.headers[responsesLiteHeader] === 'true');
+  const liteError = liteInputError(
+    turn.input,
+    !fake.requireLiteMarker || request.headers[responsesLiteHeader] === 'true',
+  );
   if (liteError) {
     sendJson(response, 400, liteError);
     return true;

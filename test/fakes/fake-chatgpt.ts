@@ -86,6 +86,11 @@ export interface FakeChatGpt {
   webSocketUpgrades: WebSocketUpgradeMode;
   /** The handler an accepted upgrade goes to; without one the socket is closed after the handshake. */
   onUpgrade: FakeUpgradeHandler | null;
+  /**
+   * Refuse a Responses Lite input (`additional_tools`) in a request not marked Lite (default
+   * true). Off only for a benchmark that compares a router from before the marker was carried.
+   */
+  requireLiteMarker: boolean;
   close(): Promise<void>;
 }
 
@@ -139,6 +144,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     upgrades: [],
     extensions: new Map(),
     webSocketUpgrades: 'refuse',
+    requireLiteMarker: true,
     onUpgrade: null,
     nowSeconds: () => fixedNow ?? Math.floor(Date.now() / 1000),
     setNow(seconds) {

@@ -326,7 +326,10 @@ function serveConnection(
       fullInput = [...stored.inputThenOutput, ...items];
     }
     const metadata = frame['client_metadata'] as Record<string, unknown> | undefined;
-    const liteError = liteInputError(fullInput, metadata?.[responsesLiteMetadataKey] === 'true');
+    const liteError = liteInputError(
+      fullInput,
+      !fake.requireLiteMarker || metadata?.[responsesLiteMetadataKey] === 'true',
+    );
     if (liteError) {
       record(frame, 'invalid_value');
       webSocket.send(JSON.stringify({ type: 'error', status: 400, ...liteError }));

@@ -195,9 +195,10 @@ export interface SessionTurnBytes {
   /** Bytes the upstream received for this turn, as `send` measured them. */
   received: number;
   /**
-   * What native Codex over Responses WebSocket sends for this turn: the first request whole, then
-   * a `response.create` frame with only the items added since the previous request and its answer
-   * (the answer's own items are on the server already), with `previous_response_id`.
+   * What native Codex over Responses WebSocket sends for this turn: a prewarm and the first
+   * request whole, then a `response.create` frame with only the items added since the previous
+   * request and its answer (the answer's own items are on the server already), with
+   * `previous_response_id`.
    */
   native: number;
   /** The whole HTTP body Codex sends for this turn (what a plain HTTP path uploads). */
@@ -230,14 +231,37 @@ export async function* playCodexLikeSession(options: {
     );
     const body = JSON.stringify({ ...fields, input: history });
     const { sse, received } = await options.send(body);
+    // Native Codex's frames, as measured against the fake (docs/codex-0.171-notes.md, section 6):
+    // their client_metadata adds the Lite marker and the request's start time, and a session's
+    // socket opens with a prewarm (no input, `generate: false`) whose response the first turn
+    // names as its previous one, with the whole input.
+    const frameFields = {
+      ...fields,
+      client_metadata: {
+        ...(fields['client_metadata'] as Record<string, unknown>),
+        ws_request_header_x_openai_internal_codex_responses_lite: 'true',
+        'x-codex-ws-stream-request-start-ms': String(1_796_048_524_763 + turn * 1000),
+      },
+    };
+    const previousResponseId = 'resp_0123456789abcdef0123456789abcdef';
     const native =
       turn === 0
-        ? Buffer.byteLength(JSON.stringify({ type: 'response.create', ...fields, input: history }))
+        ? Buffer.byteLength(
+            JSON.stringify({ type: 'response.create', ...frameFields, generate: false, input: [] }),
+          ) +
+          Buffer.byteLength(
+            JSON.stringify({
+              type: 'response.create',
+              ...frameFields,
+              previous_response_id: previousResponseId,
+              input: history,
+            }),
+          )
         : Buffer.byteLength(
             JSON.stringify({
               type: 'response.create',
-              ...fields,
-              previous_response_id: 'resp_0123456789abcdef0123456789abcdef',
+              ...frameFields,
+              previous_response_id: previousResponseId,
               input: history
                 .slice(previousLength)
                 .filter((item) => item.type !== 'reasoning' && item.role !== 'assistant'),
