@@ -55,6 +55,7 @@ import type {
   UpstreamCredentials,
 } from './engine.ts';
 import { bearerFrom, tokenMatcher } from './router-token.ts';
+import { TurnStateIssuers } from './turn-states.ts';
 import { UsageTap } from './usage-tap.ts';
 
 /** Extra request handlers mounted on the same server (control API, dashboard). */
@@ -215,6 +216,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     });
   const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
   const { engine, clock, logger, token } = options;
+  // Which profile each upstream turn state belongs to: a turn moved to another profile leaves
+  // the first one's off (turn-states.ts).
+  const turnStates = new TurnStateIssuers();
   let upstreamTakesZstd = options.compressRequests ?? true;
   const webSockets = options.upstreamWebSocket
     ? createUpstreamWebSockets({
@@ -474,12 +478,13 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
-        webSocketHeaders(codexHeaders, credentials),
+        webSocketHeaders(turnStates.headersFor(codexHeaders, pick.profile), credentials),
         whole,
         {
           start(headers) {
             firstByteAt = clock.now();
             engine.observe(pick.profile, 200, headers);
+            turnStates.note(pick.profile, headers);
             ticket.commit(pick, excluded);
             // The head is not flushed on its own: the first events are written right after this
             // call, in the same tick, and Node sends the head with them in one write.
@@ -655,7 +660,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
               headers: withLength(
-                upstreamHeaders(codexHeaders, credentials, wire.encoding),
+                upstreamHeaders(
+                  turnStates.headersFor(codexHeaders, pick.profile),
+                  credentials,
+                  wire.encoding,
+                ),
                 wire.body,
               ),
               body: undiciBody(wire.body),
@@ -748,6 +757,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           engine.observe(pick.profile, status, upstream.headers);
           if (status >= 500) engine.noteFailure(pick.profile, status);
           ticket.commit(pick, excluded);
+          turnStates.note(pick.profile, upstream.headers);
           response.writeHead(status, responseHeaders(upstream.headers, pick));
           // An SSE client must see the status before the first event: flush the head now, unless
           // that event is already here (usual: it came in the same read as the upstream's head);

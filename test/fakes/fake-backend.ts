@@ -717,14 +717,54 @@ export function eventsBeforeReset(answer: TurnAnswer): number {
   return Math.max(2, answer.events.length - 3);
 }
 
+/** What the fake knows of the turn states it issued. */
+interface TurnStates {
+  /** Token → the account it was issued to. */
+  issuedTo: Map<string, string>;
+  /** Requests that carried a turn state issued to another account. */
+  crossings: number;
+}
+
+function turnStates(fake: FakeChatGpt): TurnStates {
+  let state = fake.extensions.get('backend.turnStates') as TurnStates | undefined;
+  if (!state) {
+    state = { issuedTo: new Map(), crossings: 0 };
+    fake.extensions.set('backend.turnStates', state);
+  }
+  return state;
+}
+
+/**
+ * How many requests carried an `x-codex-turn-state` the fake had issued to another account. What
+ * the real upstream answers to one is not known; native Codex never sends one (it keeps one
+ * account for a whole turn), so the fake counts them and tests expect none.
+ */
+export function turnStateCrossings(fake: FakeChatGpt): number {
+  return turnStates(fake).crossings;
+}
+
 /**
  * The `x-codex-turn-state` an answer carries: the sticky-routing token the upstream issues at a
  * turn's first request, echoed back while Codex sends it (Codex replays it on the turn's later
  * requests and on a WebSocket reconnect within the turn; docs/codex-protocol.md, section 5.5).
+ * A token is the account's it was issued to: one issued to another account is counted
+ * (`turnStateCrossings`) and answered with a new one.
  */
-export function turnStateFor(request: IncomingMessage): string {
+export function turnStateFor(
+  fake: FakeChatGpt,
+  request: IncomingMessage,
+  account: FakeAccount,
+): string {
+  const state = turnStates(fake);
   const sent = request.headers['x-codex-turn-state'];
-  return typeof sent === 'string' && sent !== '' ? sent : `ts_${randomUUID()}`;
+  if (typeof sent === 'string' && sent !== '') {
+    const owner = state.issuedTo.get(sent);
+    if (owner === account.accountId) return sent;
+    if (owner !== undefined) state.crossings += 1;
+  }
+  const issued = `ts_${randomUUID()}`;
+  state.issuedTo.set(issued, account.accountId);
+  return issued;
 }
 
 function streamResponse(
@@ -963,7 +1003,7 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
     response,
     turn,
     failure?.kind === 'reset_mid_stream',
-    turnStateFor(request),
+    turnStateFor(fake, request, account),
   );
   return true;
 };

@@ -191,7 +191,7 @@ export function enableResponsesWebSocket(
     headers.push(`x-codex-websocket-max-message-bytes: ${maxMessageBytes}`);
     headers.push(`x-oai-request-id: ${randomUUID()}`);
     headers.push(`x-models-etag: ${fakeModelsEtag}`);
-    headers.push(`x-codex-turn-state: ${turnStateFor(request)}`);
+    if (account) headers.push(`x-codex-turn-state: ${turnStateFor(fake, request, account)}`);
     if (!account) return;
     for (const [name, value] of Object.entries(rateLimitHeaders(account, fake.nowSeconds()))) {
       headers.push(`${name}: ${value}`);

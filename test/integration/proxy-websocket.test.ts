@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkEncryptedContent } from '../fakes/ciphertext.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import { turnStateCrossings } from '../fakes/fake-backend.ts';
 import {
   enableResponsesWebSocket,
   responsesWebSocket,
@@ -75,13 +76,20 @@ class Conversation {
     if (options.tools) this.history.push(codexToolsItem(createProse(), { tools: 4 }));
   }
 
-  async turn(text: string): Promise<Turn> {
+  /**
+   * Sends the next request with the user's `text`; `turnState` is the token Codex echoes on the
+   * later requests of one turn (the one the turn's first answer carried).
+   */
+  async turn(text: string, turnState?: string): Promise<Turn> {
     this.history.push({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
     const turn = this.turns++;
     const response = await fetch(`${this.current.url}/backend-api/codex/responses`, {
       method: 'POST',
       // Codex 0.171's headers; a turn's metadata names the turn.
-      headers: codexRequestHeaders({ session: this.session, turn, token: this.current.token }),
+      headers: {
+        ...codexRequestHeaders({ session: this.session, turn, token: this.current.token }),
+        ...(turnState === undefined ? {} : { 'x-codex-turn-state': turnState }),
+      },
       body: JSON.stringify({
         model: 'gpt-6.2-sol',
         instructions: 'Be brief.',
@@ -313,6 +321,41 @@ describe('upstream Responses over WebSocket', () => {
     await post(withoutMetadata, 'gpt 6 (beta)');
     const seen = httpTurns(current).map((request) => request.headers['x-codex-routing-hint']);
     expect(seen).toEqual(['model=own', undefined]);
+  });
+
+  it('keeps one account’s turn state off another account’s request when a turn falls over', async () => {
+    for (const webSocket of ['off', 'on'] as const) {
+      const { current } = await start({ webSocket });
+      const chat = new Conversation(current, `turn-state-${webSocket}`);
+      const first = await chat.turn('one');
+      expect(first.profile).toBe('alpha');
+      const alphaState = first.head.get('x-codex-turn-state')!;
+      expect(alphaState).toMatch(/^ts_/);
+      // A later request of the same turn echoes alpha's token; alpha is out of quota by then.
+      current.fake.account('alpha@example.com').stickyFailure = {
+        kind: 'usage_limit',
+        resetsInSeconds: 3600,
+      };
+      const moved = await chat.turn('two', alphaState);
+      expectComplete(moved);
+      expect(moved.profile).toBe('beta');
+      const toBeta = current.fake.requests.filter(
+        (request) =>
+          request.headers['chatgpt-account-id'] ===
+          current.fake.account('beta@example.com').accountId,
+      );
+      expect(toBeta.length).toBeGreaterThan(0);
+      for (const request of toBeta) expect(request.headers['x-codex-turn-state']).toBeUndefined();
+      expect(turnStateCrossings(current.fake)).toBe(0);
+      // Beta's own token goes with the turn's next request to beta, as it came.
+      const betaState = moved.head.get('x-codex-turn-state')!;
+      expect(betaState).toMatch(/^ts_/);
+      expect(betaState).not.toBe(alphaState);
+      expectComplete(await chat.turn('three', betaState));
+      expect(current.fake.requests.at(-1)!.headers['x-codex-turn-state']).toBe(betaState);
+      await current.close();
+      router = undefined;
+    }
   });
 
   it('marks each frame of a Responses Lite session as native Codex does, not the handshake', async () => {
