@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createFakeAccount, type FakeAccount, type FakeAccountInit } from './accounts.ts';
@@ -107,7 +108,7 @@ export interface FakeChatGptOptions {
 }
 
 /** The test CA that signed the fake's certificate: give it to Codex as `CODEX_CA_CERTIFICATE`. */
-export const fakeTlsCaFile = new URL('./tls/ca.pem', import.meta.url).pathname;
+export const fakeTlsCaFile = fileURLToPath(new URL('./tls/ca.pem', import.meta.url));
 
 /** The Responses-over-WebSocket side, loaded by path as the handlers are. */
 async function enableDefaultWebSocket(fake: FakeChatGpt): Promise<void> {
