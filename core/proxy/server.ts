@@ -56,6 +56,14 @@ import type {
 } from './engine.ts';
 import { bearerFrom, tokenMatcher } from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
+import {
+  buildAccountsCheckRequest,
+  processAccountsCheckResponse,
+  routingOverrideHeader,
+  unconstrained,
+  WorkspaceRoutes,
+  type WorkspaceRouting,
+} from './workspace-routing.ts';
 import { UsageTap } from './usage-tap.ts';
 
 /** Extra request handlers mounted on the same server (control API, dashboard). */
@@ -204,30 +212,95 @@ const maxUsageBodyBytes = 1024 * 1024;
 export async function createRouterServer(options: RouterServerOptions): Promise<RouterServer> {
   const base = new URL((options.upstreamBaseUrl ?? defaultChatGptBaseUrl).replace(/\/+$/, ''));
   const basePath = base.pathname.replace(/\/+$/, '');
-  const dispatcher =
-    options.dispatcher ??
-    dispatcherFor(base.origin, {
-      connections: 64,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 120_000,
-      // SSE turns can idle for minutes between events (Codex's own idle timeout is 300 s).
-      bodyTimeout: 310_000,
-      headersTimeout: 120_000,
-    });
+  const upstreamPoolOptions = {
+    connections: 64,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    // SSE turns can idle for minutes between events (Codex's own idle timeout is 300 s).
+    bodyTimeout: 310_000,
+    headersTimeout: 120_000,
+  };
+  const dispatcher = options.dispatcher ?? dispatcherFor(base.origin, upstreamPoolOptions);
   const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
   const { engine, clock, logger, token } = options;
   // Which profile each upstream turn state belongs to: a turn moved to another profile leaves
   // the first one's off (turn-states.ts).
   const turnStates = new TurnStateIssuers();
   let upstreamTakesZstd = options.compressRequests ?? true;
-  const webSockets = options.upstreamWebSocket
-    ? createUpstreamWebSockets({
-        clock,
-        url: `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${basePath}/codex/responses`,
-        ...(options.webSocketIdleMs === undefined ? {} : { idleMs: options.webSocketIdleMs }),
-        ...(options.maxWebSockets === undefined ? {} : { maxSockets: options.maxWebSockets }),
-      })
-    : null;
+  /** The upstream WebSocket pool for a backend origin (the configured one, or a workspace's). */
+  const createSockets = (origin: URL): UpstreamWebSockets =>
+    createUpstreamWebSockets({
+      clock,
+      url: `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${basePath}/codex/responses`,
+      ...(options.webSocketIdleMs === undefined ? {} : { idleMs: options.webSocketIdleMs }),
+      ...(options.maxWebSockets === undefined ? {} : { maxSockets: options.maxWebSockets }),
+    });
+  const webSockets = options.upstreamWebSocket ? createSockets(base) : null;
+  // A workspace with its own backend origin (workspace-routing.ts) gets its own pool and sockets,
+  // made when its first turn goes; the same API paths below `/backend-api`.
+  const originDispatchers = new Map<string, Dispatcher>([[base.origin, dispatcher]]);
+  const originSockets = new Map<string, UpstreamWebSockets>();
+  if (webSockets !== null) originSockets.set(base.origin, webSockets);
+  const dispatcherAt = (origin: string): Dispatcher => {
+    let found = originDispatchers.get(origin);
+    if (found === undefined) {
+      found = dispatcherFor(origin, upstreamPoolOptions);
+      originDispatchers.set(origin, found);
+    }
+    return found;
+  };
+  const socketsAt = (origin: string): UpstreamWebSockets | null => {
+    if (webSockets === null) return null;
+    let found = originSockets.get(origin);
+    if (found === undefined) {
+      found = createSockets(new URL(origin));
+      originSockets.set(origin, found);
+    }
+    return found;
+  };
+  // Each profile's workspace routing, read as native Codex reads it before an account's first
+  // turn: its backend origin and data-residency override (workspace-routing.ts).
+  const workspaces = new WorkspaceRoutes({
+    clock,
+    discover: async (profile) => {
+      try {
+        const credentials = await engine.credentials(profile);
+        if (!credentials.accountId) return { ok: true, routing: unconstrained };
+        const request = buildAccountsCheckRequest(credentials);
+        const upstream = await dispatcher.request({
+          origin: base.origin,
+          method: 'GET',
+          path: basePath + request.path,
+          headers: { ...codexClientHeaders('application/json'), ...request.headers },
+        });
+        const raw = await readLimitedBuffer(upstream.body, maxUsageBodyBytes);
+        const text = await decodeBody(raw, header(upstream.headers['content-encoding']));
+        let answer: unknown = null;
+        try {
+          answer = JSON.parse(text.toString('utf8'));
+        } catch {
+          // Not JSON: read as an answer without accounts.
+        }
+        return processAccountsCheckResponse(
+          upstream.statusCode,
+          answer,
+          credentials.accountId,
+          base.protocol,
+        );
+      } catch (error) {
+        return {
+          ok: false,
+          code: 'workspace_routing_unavailable',
+          message: isLabError(error) ? error.message : (error as Error).message,
+        };
+      }
+    },
+    onFailure: (profile, message) =>
+      log.warn(
+        { profile, reason: message },
+        'workspace routing unknown; the profile’s turns go to the configured backend',
+      ),
+  });
   const compressMinBytes = options.compressMinBytes ?? defaultCompressMinBytes;
   const ciphertext = engine.ciphertext ?? new CiphertextOwners();
   const log = logger.child({ component: 'router' });
@@ -455,6 +528,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       session: string,
       pick: ProfilePick & { ok: true },
       credentials: UpstreamCredentials,
+      forUpstream: IncomingHttpHeaders,
     ): Promise<WebSocketTurnResult> {
       // The bytes Codex sent, decoded but not parsed: the pool compares them with the last
       // turn's and parses only what changed (a body that is not JSON comes back as not_json). A
@@ -478,7 +552,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
-        webSocketHeaders(turnStates.headersFor(codexHeaders, pick.profile), credentials),
+        webSocketHeaders(forUpstream, credentials),
         whole,
         {
           start(headers) {
@@ -583,6 +657,16 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           excluded.set(pick.profile, error.code);
           continue;
         }
+        // A turn goes where the account's workspace says (its origin, its residency override).
+        const routing =
+          kind === 'responses' || kind === 'compact'
+            ? await workspaces.routingFor(pick.profile, credentials.accountId)
+            : unconstrained;
+        const origin = routing.origin ?? base.origin;
+        const forUpstream = withRoutingOverride(
+          turnStates.headersFor(codexHeaders, pick.profile),
+          routing,
+        );
 
         // The client's bytes, unless this profile must not see another account's ciphertext.
         let outgoing: RequestBody | Buffer | null = raw;
@@ -617,15 +701,16 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
 
         // Refreshes for this profile on this request (see `refreshesPerAttempt`).
         let refreshes = 0;
+        const sockets = socketsAt(origin);
         if (
-          webSockets !== null &&
+          sockets !== null &&
           kind === 'responses' &&
           sessionId !== null &&
           !rewritten &&
           !strippedAll &&
           raw !== null
         ) {
-          const sent = await viaWebSocket(webSockets, sessionId, pick, credentials);
+          const sent = await viaWebSocket(sockets, sessionId, pick, credentials, forUpstream);
           if (sent.ok || aborter.signal.aborted) return;
           // An answer about the account is handled as its HTTP twin would be, without sending the
           // turn again just to hear it twice; anything else sends the turn over HTTP in full.
@@ -655,16 +740,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           const wire = await wireBody(outgoing, rewritten);
           let upstream: Dispatcher.ResponseData;
           try {
-            upstream = await dispatcher.request({
-              origin: base.origin,
+            upstream = await dispatcherAt(origin).request({
+              origin,
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
               headers: withLength(
-                upstreamHeaders(
-                  turnStates.headersFor(codexHeaders, pick.profile),
-                  credentials,
-                  wire.encoding,
-                ),
+                upstreamHeaders(forUpstream, credentials, wire.encoding),
                 wire.body,
               ),
               body: undiciBody(wire.body),
@@ -945,8 +1026,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       // Streams in flight end now; a shutdown must not wait for a five-minute turn.
       server.closeAllConnections();
       await closed;
-      webSockets?.close();
-      if (!options.dispatcher) await dispatcher.close().catch(() => undefined);
+      for (const sockets of originSockets.values()) sockets.close();
+      for (const [origin, pool] of originDispatchers) {
+        if (origin !== base.origin || !options.dispatcher)
+          await pool.close().catch(() => undefined);
+      }
     },
   };
 }
@@ -1051,6 +1135,19 @@ function webSocketHeaders(
   }
   headers['openai-beta'] = 'responses_websockets=2026-02-06';
   return headers;
+}
+
+/**
+ * Codex's headers with the account's data-residency override when its workspace has one, and
+ * never one the client sent: the override is the account's, as the router's discovery read it.
+ */
+function withRoutingOverride(
+  incoming: IncomingHttpHeaders,
+  routing: WorkspaceRouting,
+): IncomingHttpHeaders {
+  if (routing.override === null && incoming[routingOverrideHeader] === undefined) return incoming;
+  const { [routingOverrideHeader]: _sent, ...rest } = incoming;
+  return routing.override === null ? rest : { ...rest, [routingOverrideHeader]: routing.override };
 }
 
 /** A turn body's `model`, or null. */

@@ -387,7 +387,16 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
           expect(side.some((request) => request.path.startsWith('/backend-api/ps/mcp'))).toBe(true);
           expect(side.some((request) => bearerOf(request) === mine)).toBe(true);
         }
-        for (const request of side) {
+        // The router's own reads (a profile's workspace check, with that profile's token) name
+        // Codex Lab in their user agent; Codex's side traffic carries the user's own token.
+        const routerOwn = (request: RecordedRequest): boolean =>
+          String(request.headers['user-agent'] ?? '').endsWith(' codex-lab');
+        expect(
+          side
+            .filter(routerOwn)
+            .every((request) => request.path === '/backend-api/wham/accounts/check'),
+        ).toBe(true);
+        for (const request of side.filter((request) => !routerOwn(request))) {
           const bearer = bearerOf(request);
           if (bearer !== undefined) expect(bearer, request.path).toBe(mine);
         }

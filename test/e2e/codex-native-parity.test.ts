@@ -152,5 +152,22 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(frameOf(routedFrames[1]!)['previous_response_id']).toMatch(/^resp_/);
       expect(routedFrames[1]!.bytes).toBeLessThanOrEqual(nativeFrames[1]!.bytes * 1.2);
     }, 240_000);
+
+    it('sends a residency workspace’s override where native Codex sends it', async () => {
+      const resident = [
+        { email: 'a@example.com', reply: 'Hi.', workspace: { routingOverride: 'us' as const } },
+      ];
+      native = await startNativeCodex({ codexBin, accounts: resident, email: 'a@example.com' });
+      const nativeRun = await native.codex(['exec', '--skip-git-repo-check', 'hello']);
+      expect(nativeRun.code, nativeRun.stderr).toBe(0);
+      world = await startWorld({ codexBin, accounts: resident, profiles });
+      const routedRun = await world.codex(['exec', '--skip-git-repo-check', 'hello']);
+      expect(routedRun.code, routedRun.stderr).toBe(0);
+      const nativeHandshake = native.fake.upgrades[0]!.headers;
+      const routedHandshake = world.fake.upgrades[0]!.headers;
+      expect(nativeHandshake['x-openai-account-routing-override']).toBe('us');
+      expect(routedHandshake['x-openai-account-routing-override']).toBe('us');
+      expect(namesOf(routedHandshake)).toEqual(namesOf(nativeHandshake));
+    }, 120_000);
   },
 );

@@ -99,6 +99,11 @@ export interface FakeAccount {
   resetCredits: FakeResetCredit[] | 'not_found' | 'unauthorized' | 'server_error';
   /** Input and cached tokens each turn's `response.completed` usage reports. */
   usageTokens: { input: number; cached: number; reasoning: number };
+  /**
+   * The account's workspace routing, as `wham/accounts/check` lists it: a backend origin of its
+   * own and a data-residency override. Default: neither (`NO_CONSTRAINT`, a personal plan).
+   */
+  workspace?: { origin?: string; routingOverride?: 'us' | 'us_cr' };
 }
 
 /** Options for a new fake account; everything has a sensible default. */

@@ -164,9 +164,9 @@ export function accountsCheckPayload(account: FakeAccount): Record<string, unkno
         name: null,
         profile_picture_url: null,
         structure: 'personal',
-        // A workspace with no residency or backend constraint, as a personal plan's is.
-        workspace_backend_origin: 'NO_CONSTRAINT',
-        account_routing_override: 'NO_CONSTRAINT',
+        // NO_CONSTRAINT: no residency or backend constraint, as on a personal plan.
+        workspace_backend_origin: account.workspace?.origin ?? 'NO_CONSTRAINT',
+        account_routing_override: account.workspace?.routingOverride ?? 'NO_CONSTRAINT',
       },
     ],
     account_ordering: [account.accountId],

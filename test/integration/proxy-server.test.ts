@@ -417,7 +417,10 @@ describe('fallback', () => {
       });
       expect(response.headers.get('x-codex-lab-profile')).toBe('beta');
       expect(await response.text()).toContain('hi from beta');
-      const attempts = fake.requests.slice(before);
+      // The turn's attempts (a new router also reads each profile's workspace routing first).
+      const attempts = fake.requests
+        .slice(before)
+        .filter((seen) => seen.path === '/backend-api/codex/responses');
       expect(attempts.map((seen) => seen.headers['authorization'])).toEqual([
         `Bearer ${byName('alpha').token}`,
         `Bearer ${byName('beta').token}`,

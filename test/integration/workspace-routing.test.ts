@@ -1,0 +1,142 @@
+/**
+ * Workspace routing through the router, as native Codex does it (docs/routing.md, "Workspace
+ * routing"): each profile's `wham/accounts/check` entry decides where its turns go and with which
+ * data-residency override, over HTTP and on the WebSocket handshake. Real LabService router,
+ * the fake ChatGPT and a second loopback backend for a workspace's own origin.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { codexRequestHeaders } from '../helpers/codex-like-session.ts';
+import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+
+let router: TestRouter | undefined;
+let workspaceBackend: Server | undefined;
+
+afterEach(async () => {
+  await router?.close();
+  router = undefined;
+  if (workspaceBackend) {
+    workspaceBackend.closeAllConnections();
+    await new Promise<void>((resolve) => workspaceBackend!.close(() => resolve()));
+    workspaceBackend = undefined;
+  }
+});
+
+/** One Codex turn through the router; answers the profile it went to. */
+async function turn(current: TestRouter, session: string): Promise<string | null> {
+  const response = await fetch(`${current.url}/backend-api/codex/responses`, {
+    method: 'POST',
+    headers: {
+      ...codexRequestHeaders({ session, turn: 0, token: current.token }),
+      // What a client might send: never passed on (the override is the account's).
+      'x-openai-account-routing-override': 'us_cr',
+    },
+    body: JSON.stringify({
+      model: 'gpt-6.2-sol',
+      stream: true,
+      input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+    }),
+  });
+  const text = await response.text();
+  expect(response.status, text).toBe(200);
+  expect(text).toContain('response.completed');
+  return response.headers.get('x-codex-lab-profile');
+}
+
+describe('workspace routing', () => {
+  for (const webSocket of ['off', 'on'] as const) {
+    it(`sends a residency workspace’s turns with its override, and a personal one’s without (WebSocket ${webSocket})`, async () => {
+      router = await startTestRouter({
+        homePrefix: 'codex-lab-workspace-',
+        accounts: [
+          { email: 'alpha@example.com', workspace: { routingOverride: 'us' } },
+          { email: 'beta@example.com' },
+        ],
+        profiles: [
+          ['alpha@example.com', 'alpha'],
+          ['beta@example.com', 'beta'],
+        ],
+        env: { CODEX_LAB_UPSTREAM_WEBSOCKET: webSocket },
+      });
+      const { fake } = router;
+      await router.service.setActive({ profile: 'alpha' });
+      expect(await turn(router, 'w-alpha')).toBe('alpha');
+      await router.service.setActive({ profile: 'beta' });
+      expect(await turn(router, 'w-beta')).toBe('beta');
+      const account = (email: string) => fake.account(email).accountId;
+      const turns = fake.requests.filter(
+        (request) => request.path === '/backend-api/codex/responses',
+      );
+      const override = (id: string) =>
+        turns
+          .filter((request) => request.headers['chatgpt-account-id'] === id)
+          .map((request) => request.headers['x-openai-account-routing-override'] ?? null);
+      expect(override(account('alpha@example.com'))).toEqual(['us']);
+      expect(override(account('beta@example.com'))).toEqual([null]);
+      if (webSocket === 'on') {
+        expect(turns.map((request) => request.transport)).toEqual(['websocket', 'websocket']);
+        expect(
+          fake.upgrades.map((upgrade) => upgrade.headers['x-openai-account-routing-override']),
+        ).toEqual(['us', undefined]);
+      }
+      // Each profile's workspace was read once, with its own credentials.
+      const checks = fake.requests.filter(
+        (request) => request.path === '/backend-api/wham/accounts/check',
+      );
+      expect(checks.map((request) => request.headers['chatgpt-account-id']).sort()).toEqual(
+        [account('alpha@example.com'), account('beta@example.com')].sort(),
+      );
+    });
+  }
+
+  it('sends a workspace’s turns to its own backend origin, on the same API path', async () => {
+    const seen: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
+    workspaceBackend = createServer((request, response) => {
+      seen.push({ path: request.url ?? '', headers: request.headers });
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        const id = 'resp_workspace';
+        response.end(
+          `event: response.created\ndata: ${JSON.stringify({ type: 'response.created', response: { id, status: 'in_progress', output: [] } })}\n\n` +
+            `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { id, status: 'completed', output: [] } })}\n\n`,
+        );
+      });
+    });
+    await new Promise<void>((resolve) => workspaceBackend!.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(workspaceBackend.address() as AddressInfo).port}`;
+    router = await startTestRouter({
+      homePrefix: 'codex-lab-workspace-',
+      accounts: [{ email: 'alpha@example.com', workspace: { origin, routingOverride: 'us_cr' } }],
+      profiles: [['alpha@example.com', 'alpha']],
+      env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
+    });
+    expect(await turn(router, 'w-origin')).toBe('alpha');
+    expect(seen.map((request) => request.path)).toEqual(['/backend-api/codex/responses']);
+    expect(seen[0]!.headers['x-openai-account-routing-override']).toBe('us_cr');
+    expect(seen[0]!.headers['chatgpt-account-id']).toBe(
+      router.fake.account('alpha@example.com').accountId,
+    );
+    // Nothing of the turn reached the configured backend.
+    expect(
+      router.fake.requests.filter((request) => request.path === '/backend-api/codex/responses'),
+    ).toEqual([]);
+  });
+
+  it('keeps routing a profile whose workspace cannot be read to the configured backend', async () => {
+    router = await startTestRouter({
+      homePrefix: 'codex-lab-workspace-',
+      accounts: [{ email: 'alpha@example.com', workspace: { origin: 'ftp://nowhere.example' } }],
+      profiles: [['alpha@example.com', 'alpha']],
+      captureLog: true,
+    });
+    expect(await turn(router, 'w-unreadable')).toBe('alpha');
+    const turns = router.fake.requests.filter(
+      (request) => request.path === '/backend-api/codex/responses',
+    );
+    expect(turns).toHaveLength(1);
+    expect(turns[0]!.headers['x-openai-account-routing-override']).toBeUndefined();
+    expect(router.logLines.join('\n')).toContain('workspace routing unknown');
+  });
+});
