@@ -5,6 +5,7 @@
  */
 import { codexClientHeaders, codexClientVersion } from '../auth/codex-identity.ts';
 import type { FetchLike } from '../auth/http.ts';
+import { routingOverrideHeader, type WorkspaceRouting } from '../net/workspace-routing.ts';
 
 /**
  * The default priming model: the small Codex model every ChatGPT plan with Codex can use. It is
@@ -32,6 +33,11 @@ export interface PrimeRequestInput {
   model?: string | null;
   /** `os type release; arch` for the User-Agent; defaults to a neutral value so builds are pure. */
   platform?: string;
+  /**
+   * The account's workspace routing (docs/routing.md, "Workspace routing"): its backend origin
+   * replaces the base URL's, and its residency override is sent, as on every turn of the profile.
+   */
+  routing?: WorkspaceRouting;
 }
 
 /** The priming body: no instructions, no tools, one tiny message, lowest reasoning. */
@@ -80,9 +86,12 @@ export function buildPrimeRequest(input: PrimeRequestInput): PrimeRequest {
     ...codexClientHeaders('text/event-stream', input.platform ?? 'Unknown; unknown'),
   };
   if (input.credentials.accountId) headers['chatgpt-account-id'] = input.credentials.accountId;
+  if (input.routing?.override) headers[routingOverrideHeader] = input.routing.override;
+  const url = new URL(`${input.baseUrl.replace(/\/+$/, '')}/codex/responses`);
+  const origin = input.routing?.origin ?? url.origin;
   return {
     method: 'POST',
-    url: `${input.baseUrl.replace(/\/+$/, '')}/codex/responses`,
+    url: `${origin}${url.pathname}`,
     headers,
     body: JSON.stringify(buildPrimeBody(input.model)),
   };

@@ -37,6 +37,7 @@ import {
   type WindowSample,
 } from './detect.ts';
 import { defaultChatGptBaseUrl } from '../config.ts';
+import type { WorkspaceRouting } from '../net/workspace-routing.ts';
 import { createUsageObserver } from './observe.ts';
 import {
   buildPrimeRequest,
@@ -88,6 +89,8 @@ export interface PrimingSchedulerOptions {
   fetch?: FetchLike;
   /** ChatGPT backend base URL; default `https://chatgpt.com/backend-api`. */
   baseUrl?: string;
+  /** Each profile's workspace routing, shared with the router; default: none (the base URL). */
+  workspaces?: { routingFor(profile: string, accountId: string | null): Promise<WorkspaceRouting> };
   clock: Clock;
   /** Uniform in [0, 1), for backoff jitter. */
   random?: () => number;
@@ -269,7 +272,18 @@ export class PrimingScheduler {
       baseUrl: this.#options.baseUrl ?? defaultChatGptBaseUrl,
       credentials,
       model: profile.priming.model,
+      ...(await this.#routing(name, credentials)),
     });
+  }
+
+  /** The profile's workspace routing, as its turns get it (nothing when none is shared). */
+  async #routing(
+    name: string,
+    credentials: PrimeCredentials,
+  ): Promise<{ routing?: WorkspaceRouting }> {
+    const workspaces = this.#options.workspaces;
+    if (!workspaces) return {};
+    return { routing: await workspaces.routingFor(name, credentials.accountId) };
   }
 
   async #timedTick(): Promise<void> {
@@ -532,6 +546,7 @@ export class PrimingScheduler {
         baseUrl: this.#options.baseUrl ?? defaultChatGptBaseUrl,
         credentials,
         model: profile.priming.model,
+        ...(await this.#routing(name, credentials)),
       });
       result = await this.#send(request);
     } catch (error) {

@@ -57,13 +57,12 @@ import type {
 import { bearerFrom, tokenMatcher } from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
 import {
-  buildAccountsCheckRequest,
-  processAccountsCheckResponse,
+  discoverWorkspaceRouting,
   routingOverrideHeader,
   unconstrained,
   WorkspaceRoutes,
   type WorkspaceRouting,
-} from './workspace-routing.ts';
+} from '../net/workspace-routing.ts';
 import { UsageTap } from './usage-tap.ts';
 
 /** Extra request handlers mounted on the same server (control API, dashboard). */
@@ -115,6 +114,11 @@ export interface RouterServerOptions {
   webSocketIdleMs?: number;
   /** At most this many upstream sockets open (default 64). */
   maxWebSockets?: number;
+  /**
+   * Each profile's workspace routing (origin and residency override), shared with whatever else
+   * sends a profile's requests (priming). Default: the router's own, read with the global fetch.
+   */
+  workspaces?: Pick<WorkspaceRoutes, 'routingFor'>;
 }
 
 /** A running router. */
@@ -259,48 +263,33 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     return found;
   };
   // Each profile's workspace routing, read as native Codex reads it before an account's first
-  // turn: its backend origin and data-residency override (workspace-routing.ts).
-  const workspaces = new WorkspaceRoutes({
-    clock,
-    discover: async (profile) => {
-      try {
-        const credentials = await engine.credentials(profile);
-        if (!credentials.accountId) return { ok: true, routing: unconstrained };
-        const request = buildAccountsCheckRequest(credentials);
-        const upstream = await dispatcher.request({
-          origin: base.origin,
-          method: 'GET',
-          path: basePath + request.path,
-          headers: { ...codexClientHeaders('application/json'), ...request.headers },
-        });
-        const raw = await readLimitedBuffer(upstream.body, maxUsageBodyBytes);
-        const text = await decodeBody(raw, header(upstream.headers['content-encoding']));
-        let answer: unknown = null;
+  // turn: its backend origin and data-residency override (net/workspace-routing.ts). The service
+  // passes its own, shared with priming; a router on its own reads with the global fetch.
+  const workspaces =
+    options.workspaces ??
+    new WorkspaceRoutes({
+      clock,
+      discover: async (profile) => {
+        let credentials: UpstreamCredentials;
         try {
-          answer = JSON.parse(text.toString('utf8'));
-        } catch {
-          // Not JSON: read as an answer without accounts.
+          credentials = await engine.credentials(profile);
+        } catch (error) {
+          if (!isLabError(error)) throw error;
+          return { ok: false, code: 'workspace_routing_unavailable', message: error.message };
         }
-        return processAccountsCheckResponse(
-          upstream.statusCode,
-          answer,
-          credentials.accountId,
-          base.protocol,
+        return discoverWorkspaceRouting(
+          fetch,
+          base.href,
+          credentials,
+          codexClientHeaders('application/json'),
         );
-      } catch (error) {
-        return {
-          ok: false,
-          code: 'workspace_routing_unavailable',
-          message: isLabError(error) ? error.message : (error as Error).message,
-        };
-      }
-    },
-    onFailure: (profile, message) =>
-      log.warn(
-        { profile, reason: message },
-        'workspace routing unknown; the profile’s turns go to the configured backend',
-      ),
-  });
+      },
+      onFailure: (profile, message) =>
+        log.warn(
+          { profile, reason: message },
+          'workspace routing unknown; the profile’s turns go to the configured backend',
+        ),
+    });
   const compressMinBytes = options.compressMinBytes ?? defaultCompressMinBytes;
   const ciphertext = engine.ciphertext ?? new CiphertextOwners();
   const log = logger.child({ component: 'router' });

@@ -262,6 +262,7 @@ export class LabService implements ControlApiService {
     const startedAt = new Date(this.#clock.now()).toISOString();
     this.#router = await createRouterServer({
       engine: this.#engine,
+      workspaces: this.#operations.workspaces,
       token,
       upstreamBaseUrl: this.upstreamBaseUrl,
       clock: this.#clock,
@@ -757,6 +758,7 @@ export class LabService implements ControlApiService {
     const pollMs = this.#options.primingPollMs ?? this.#options.config.primingPollMs ?? undefined;
     this.#priming = new PrimingScheduler({
       paths: this.#paths,
+      workspaces: this.#operations.workspaces,
       store: this.#store,
       tokens: this.#tokens,
       health: this.#health,

@@ -12,6 +12,7 @@
  */
 import type { TokenManager } from '../auth/token-manager.ts';
 import type { FetchLike } from '../auth/http.ts';
+import { codexClientHeaders } from '../auth/codex-identity.ts';
 import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
@@ -20,6 +21,7 @@ import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
+import { discoverWorkspaceRouting, WorkspaceRoutes } from '../net/workspace-routing.ts';
 import type { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
 import type { ContractResult, Inputs, PrimingOutcomeView } from './contract.ts';
@@ -79,9 +81,38 @@ export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
 /** Every state change, once. */
 export class LabOperations {
   readonly #options: OperationsOptions;
+  /**
+   * Each profile's workspace routing (net/workspace-routing.ts): one record for everything that
+   * sends a profile's turns, the router's and priming's, in this process.
+   */
+  readonly workspaces: WorkspaceRoutes;
 
   constructor(options: OperationsOptions) {
     this.#options = options;
+    const credentials = options.usageCredentials ?? options.tokens;
+    this.workspaces = new WorkspaceRoutes({
+      clock: options.clock,
+      discover: async (profile) => {
+        let signedIn: { accessToken: string; accountId: string | null };
+        try {
+          signedIn = await credentials.getCredentials(profile);
+        } catch (error) {
+          if (!isLabError(error)) throw error;
+          return { ok: false, code: 'workspace_routing_unavailable', message: error.message };
+        }
+        return discoverWorkspaceRouting(
+          options.fetch ?? fetch,
+          options.config.chatGptBaseUrl,
+          signedIn,
+          codexClientHeaders('application/json'),
+        );
+      },
+      onFailure: (profile, message) =>
+        options.logger.warn(
+          { profile, reason: message },
+          'workspace routing unknown; the profile’s turns go to the configured backend',
+        ),
+    });
   }
 
   /** `use NAME|auto`: the active profile for new unpinned sessions. */
@@ -209,6 +240,7 @@ export class LabOperations {
         store: this.#options.store,
         health: this.#options.health,
         baseUrl: this.#options.config.chatGptBaseUrl,
+        workspaces: this.workspaces,
         clock: this.#options.clock,
         logger: this.#options.logger,
         ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),

@@ -1,13 +1,14 @@
 /**
  * Workspace routing through the router, as native Codex does it (docs/routing.md, "Workspace
  * routing"): each profile's `wham/accounts/check` entry decides where its turns go and with which
- * data-residency override, over HTTP and on the WebSocket handshake. Real LabService router,
+ * data-residency override, over HTTP, on the WebSocket handshake and for priming. Real LabService router,
  * the fake ChatGPT and a second loopback backend for a workspace's own origin.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codexRequestHeaders } from '../helpers/codex-like-session.ts';
+import { unstartedWeekly } from '../helpers/fake-windows.ts';
 import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
 let router: TestRouter | undefined;
@@ -108,13 +109,29 @@ describe('workspace routing', () => {
     const origin = `http://127.0.0.1:${(workspaceBackend.address() as AddressInfo).port}`;
     router = await startTestRouter({
       homePrefix: 'codex-lab-workspace-',
-      accounts: [{ email: 'alpha@example.com', workspace: { origin, routingOverride: 'us_cr' } }],
+      accounts: [
+        {
+          email: 'alpha@example.com',
+          workspace: { origin, routingOverride: 'us_cr' },
+          // An idle weekly window, so the profile can be primed.
+          primary: null,
+          secondary: unstartedWeekly(Math.floor(Date.now() / 1000)),
+        },
+      ],
       profiles: [['alpha@example.com', 'alpha']],
       env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
     });
     expect(await turn(router, 'w-origin')).toBe('alpha');
-    expect(seen.map((request) => request.path)).toEqual(['/backend-api/codex/responses']);
-    expect(seen[0]!.headers['x-openai-account-routing-override']).toBe('us_cr');
+    // Priming the profile sends its tiny turn the same way (one record of the workspace).
+    const primed = await router.service.primeNow({ profile: 'alpha' });
+    expect(primed.ok && primed.value.outcome).toBe('primed');
+    expect(seen.map((request) => request.path)).toEqual([
+      '/backend-api/codex/responses',
+      '/backend-api/codex/responses',
+    ]);
+    for (const request of seen) {
+      expect(request.headers['x-openai-account-routing-override']).toBe('us_cr');
+    }
     expect(seen[0]!.headers['chatgpt-account-id']).toBe(
       router.fake.account('alpha@example.com').accountId,
     );

@@ -22,6 +22,23 @@ describe('buildPrimeRequest', () => {
   });
   const body = JSON.parse(request.body) as Record<string, unknown>;
 
+  it('goes where the account’s workspace says: its origin, the same path, its residency override', () => {
+    const routed = buildPrimeRequest({
+      baseUrl: 'https://chatgpt.com/backend-api/',
+      credentials: { accessToken: secret, accountId: account },
+      routing: { origin: 'https://gov.chatgpt.example', override: 'us' },
+    });
+    expect(routed.url).toBe('https://gov.chatgpt.example/backend-api/codex/responses');
+    expect(routed.headers['x-openai-account-routing-override']).toBe('us');
+    const personal = buildPrimeRequest({
+      baseUrl: 'https://chatgpt.com/backend-api/',
+      credentials: { accessToken: secret, accountId: account },
+      routing: { origin: null, override: null },
+    });
+    expect(personal.url).toBe('https://chatgpt.com/backend-api/codex/responses');
+    expect(personal.headers).not.toHaveProperty('x-openai-account-routing-override');
+  });
+
   it('posts one tiny streamed turn with no instructions and no tools', () => {
     expect(request.method).toBe('POST');
     expect(request.url).toBe('https://chatgpt.com/backend-api/codex/responses');

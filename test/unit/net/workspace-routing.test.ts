@@ -4,7 +4,7 @@ import {
   unconstrained,
   WorkspaceRoutes,
   type WorkspaceRoutingResult,
-} from '../../../core/proxy/workspace-routing.ts';
+} from '../../../core/net/workspace-routing.ts';
 import { FakeClock } from '../router/fake-clock.ts';
 
 /** A `wham/accounts/check` answer listing `entries` (the list form native Codex reads). */

@@ -210,3 +210,45 @@ export class WorkspaceRoutes {
     });
   }
 }
+
+/** `fetch` as the discovery uses it (the global one, or a test's). */
+export type WorkspaceFetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * One discovery: `GET {baseUrl}/wham/accounts/check` with the account's credentials and
+ * `identity` (Codex's client headers), read for its entry. Never throws.
+ */
+export async function discoverWorkspaceRouting(
+  fetch: WorkspaceFetch,
+  baseUrl: string,
+  credentials: { accessToken: string; accountId: string | null },
+  identity: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<WorkspaceRoutingResult> {
+  if (!credentials.accountId) return { ok: true, routing: unconstrained };
+  const base = new URL(baseUrl.replace(/\/+$/, ''));
+  const request = buildAccountsCheckRequest(credentials);
+  try {
+    const response = await fetch(`${base.href}${request.path}`, {
+      method: 'GET',
+      headers: { ...identity, ...request.headers },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    let answer: unknown = null;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      // Not JSON: read as an answer without accounts.
+    }
+    return processAccountsCheckResponse(
+      response.status,
+      answer,
+      credentials.accountId,
+      base.protocol,
+    );
+  } catch (error) {
+    return unavailable(`the workspace check could not be read (${(error as Error).name})`);
+  }
+}
