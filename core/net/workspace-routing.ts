@@ -6,7 +6,8 @@
  * `X-OpenAI-Account-Routing-Override`; `NO_CONSTRAINT`: none). Written as "build request →
  * process answer", with the cache and its timing in `WorkspaceRoutes` (clock injected).
  */
-import type { Clock } from '../ports.ts';
+import { isLabError } from '../errors.ts';
+import type { Clock, Logger } from '../ports.ts';
 
 /** A data-residency routing override the upstream accepts. */
 export type RoutingOverride = 'us' | 'us_cr';
@@ -251,4 +252,45 @@ export async function discoverWorkspaceRouting(
   } catch (error) {
     return unavailable(`the workspace check could not be read (${(error as Error).name})`);
   }
+}
+
+/** Options for `createWorkspaceRoutes`. */
+export interface WorkspaceReaderOptions {
+  clock: Pick<Clock, 'now' | 'setTimeout'>;
+  /** The configured backend base (`https://chatgpt.com/backend-api`). */
+  baseUrl: string;
+  /** A profile's current credentials (a `LabError` is a failed read, not a crash). */
+  credentialsOf(profile: string): Promise<{ accessToken: string; accountId: string | null }>;
+  /** Codex's client headers for the read (the caller's: identity lives above this floor). */
+  identity: Record<string, string>;
+  /** Default: the global fetch (through the environment's proxy, as every outbound read). */
+  fetch?: WorkspaceFetch;
+  logger: Pick<Logger, 'warn'>;
+}
+
+/** The one way a process reads its profiles' workspace routing: discovery, cache, a warning. */
+export function createWorkspaceRoutes(options: WorkspaceReaderOptions): WorkspaceRoutes {
+  return new WorkspaceRoutes({
+    clock: options.clock,
+    discover: async (profile) => {
+      let credentials: { accessToken: string; accountId: string | null };
+      try {
+        credentials = await options.credentialsOf(profile);
+      } catch (error) {
+        if (!isLabError(error)) throw error;
+        return unavailable(error.message);
+      }
+      return discoverWorkspaceRouting(
+        options.fetch ?? fetch,
+        options.baseUrl,
+        credentials,
+        options.identity,
+      );
+    },
+    onFailure: (profile, message) =>
+      options.logger.warn(
+        { profile, reason: message },
+        'workspace routing unknown; the profile’s turns go to the configured backend',
+      ),
+  });
 }

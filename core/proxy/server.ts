@@ -57,11 +57,11 @@ import type {
 import { bearerFrom, tokenMatcher } from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
 import {
-  discoverWorkspaceRouting,
+  createWorkspaceRoutes,
   routingOverrideHeader,
   unconstrained,
-  WorkspaceRoutes,
   type WorkspaceRouting,
+  type WorkspaceRoutes,
 } from '../net/workspace-routing.ts';
 import { UsageTap } from './usage-tap.ts';
 
@@ -267,28 +267,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   // passes its own, shared with priming; a router on its own reads with the global fetch.
   const workspaces =
     options.workspaces ??
-    new WorkspaceRoutes({
+    createWorkspaceRoutes({
       clock,
-      discover: async (profile) => {
-        let credentials: UpstreamCredentials;
-        try {
-          credentials = await engine.credentials(profile);
-        } catch (error) {
-          if (!isLabError(error)) throw error;
-          return { ok: false, code: 'workspace_routing_unavailable', message: error.message };
-        }
-        return discoverWorkspaceRouting(
-          fetch,
-          base.href,
-          credentials,
-          codexClientHeaders('application/json'),
-        );
-      },
-      onFailure: (profile, message) =>
-        log.warn(
-          { profile, reason: message },
-          'workspace routing unknown; the profile’s turns go to the configured backend',
-        ),
+      baseUrl: base.href,
+      credentialsOf: (profile) => engine.credentials(profile),
+      identity: codexClientHeaders('application/json'),
+      logger,
     });
   const compressMinBytes = options.compressMinBytes ?? defaultCompressMinBytes;
   const ciphertext = engine.ciphertext ?? new CiphertextOwners();

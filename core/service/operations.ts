@@ -21,7 +21,7 @@ import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
-import { discoverWorkspaceRouting, WorkspaceRoutes } from '../net/workspace-routing.ts';
+import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-routing.ts';
 import type { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
 import type { ContractResult, Inputs, PrimingOutcomeView } from './contract.ts';
@@ -90,28 +90,13 @@ export class LabOperations {
   constructor(options: OperationsOptions) {
     this.#options = options;
     const credentials = options.usageCredentials ?? options.tokens;
-    this.workspaces = new WorkspaceRoutes({
+    this.workspaces = createWorkspaceRoutes({
       clock: options.clock,
-      discover: async (profile) => {
-        let signedIn: { accessToken: string; accountId: string | null };
-        try {
-          signedIn = await credentials.getCredentials(profile);
-        } catch (error) {
-          if (!isLabError(error)) throw error;
-          return { ok: false, code: 'workspace_routing_unavailable', message: error.message };
-        }
-        return discoverWorkspaceRouting(
-          options.fetch ?? fetch,
-          options.config.chatGptBaseUrl,
-          signedIn,
-          codexClientHeaders('application/json'),
-        );
-      },
-      onFailure: (profile, message) =>
-        options.logger.warn(
-          { profile, reason: message },
-          'workspace routing unknown; the profile’s turns go to the configured backend',
-        ),
+      baseUrl: options.config.chatGptBaseUrl,
+      credentialsOf: (profile) => credentials.getCredentials(profile),
+      identity: codexClientHeaders('application/json'),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      logger: options.logger,
     });
   }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { LabError } from '../../../core/errors.ts';
 import {
+  createWorkspaceRoutes,
   processAccountsCheckResponse,
   unconstrained,
   WorkspaceRoutes,
@@ -169,5 +171,52 @@ describe('WorkspaceRoutes', () => {
     release!();
     expect(await Promise.all(turns)).toEqual([us.routing, us.routing]);
     expect(calls).toBe(1);
+  });
+});
+
+describe('createWorkspaceRoutes', () => {
+  it('reads {base}/wham/accounts/check with the profile’s credentials, and warns once when it cannot', async () => {
+    const seen: Array<{ url: string; headers: Record<string, string> }> = [];
+    const warnings: string[] = [];
+    let reply: () => Promise<Response> = async () =>
+      Response.json(
+        answer({
+          id: 'acct-a',
+          workspace_backend_origin: 'NO_CONSTRAINT',
+          account_routing_override: 'us',
+        }),
+      );
+    const clock = new FakeClock();
+    const table = createWorkspaceRoutes({
+      clock,
+      baseUrl: 'https://chatgpt.example/backend-api/',
+      credentialsOf: async (profile) => {
+        if (profile === 'gone') throw new LabError('not_signed_in', 'gone has no sign-in.');
+        return { accessToken: 'secret-access-token', accountId: 'acct-a' };
+      },
+      identity: { originator: 'codex_cli_rs' },
+      fetch: async (url, init) => {
+        seen.push({ url, headers: init.headers as Record<string, string> });
+        return reply();
+      },
+      logger: { warn: (_fields: unknown, message: string) => void warnings.push(message) } as never,
+    });
+    expect(await table.routingFor('alpha', 'acct-a')).toEqual({ origin: null, override: 'us' });
+    expect(seen).toEqual([
+      {
+        url: 'https://chatgpt.example/backend-api/wham/accounts/check',
+        headers: {
+          originator: 'codex_cli_rs',
+          authorization: 'Bearer secret-access-token',
+          accept: 'application/json',
+          'chatgpt-account-id': 'acct-a',
+        },
+      },
+    ]);
+    expect(await table.routingFor('gone', 'acct-g')).toEqual(unconstrained);
+    reply = () => Promise.reject(new TypeError('fetch failed'));
+    expect(await table.routingFor('beta', 'acct-a')).toEqual(unconstrained);
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join(' ')).not.toContain('secret');
   });
 });
