@@ -91,55 +91,68 @@ describe('workspace routing', () => {
     });
   }
 
-  it('sends a workspace’s turns to its own backend origin, on the same API path', async () => {
-    const seen: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
-    workspaceBackend = createServer((request, response) => {
-      seen.push({ path: request.url ?? '', headers: request.headers });
-      request.resume();
-      request.on('end', () => {
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        const id = 'resp_workspace';
-        response.end(
-          `event: response.created\ndata: ${JSON.stringify({ type: 'response.created', response: { id, status: 'in_progress', output: [] } })}\n\n` +
-            `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { id, status: 'completed', output: [] } })}\n\n`,
-        );
+  for (const webSocket of ['off', 'on'] as const) {
+    it(`sends a workspace’s turns to its own backend origin, on the same API path (WebSocket ${webSocket})`, async () => {
+      const seen: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
+      const upgrades: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
+      workspaceBackend = createServer((request, response) => {
+        seen.push({ path: request.url ?? '', headers: request.headers });
+        request.resume();
+        request.on('end', () => {
+          response.writeHead(200, { 'content-type': 'text/event-stream' });
+          const id = 'resp_workspace';
+          response.end(
+            `event: response.created\ndata: ${JSON.stringify({ type: 'response.created', response: { id, status: 'in_progress', output: [] } })}\n\n` +
+              `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { id, status: 'completed', output: [] } })}\n\n`,
+          );
+        });
       });
+      // A backend without the WebSocket transport: the handshake is refused, HTTP takes the turn.
+      workspaceBackend.on('upgrade', (request, socket) => {
+        upgrades.push({ path: request.url ?? '', headers: request.headers });
+        socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      });
+      await new Promise<void>((resolve) => workspaceBackend!.listen(0, '127.0.0.1', resolve));
+      const origin = `http://127.0.0.1:${(workspaceBackend.address() as AddressInfo).port}`;
+      router = await startTestRouter({
+        homePrefix: 'codex-lab-workspace-',
+        accounts: [
+          {
+            email: 'alpha@example.com',
+            workspace: { origin, routingOverride: 'us_cr' },
+            // An idle weekly window, so the profile can be primed.
+            primary: null,
+            secondary: unstartedWeekly(Math.floor(Date.now() / 1000)),
+          },
+        ],
+        profiles: [['alpha@example.com', 'alpha']],
+        env: { CODEX_LAB_UPSTREAM_WEBSOCKET: webSocket },
+      });
+      expect(await turn(router, 'w-origin')).toBe('alpha');
+      // Priming the profile sends its tiny turn the same way (one record of the workspace).
+      const primed = await router.service.primeNow({ profile: 'alpha' });
+      expect(primed.ok && primed.value.outcome).toBe('primed');
+      expect(seen.map((request) => request.path)).toEqual([
+        '/backend-api/codex/responses',
+        '/backend-api/codex/responses',
+      ]);
+      for (const request of [...seen, ...upgrades]) {
+        expect(request.headers['x-openai-account-routing-override']).toBe('us_cr');
+        expect(request.headers['chatgpt-account-id']).toBe(
+          router.fake.account('alpha@example.com').accountId,
+        );
+      }
+      // The socket was asked of the workspace's origin, not the configured backend.
+      expect(upgrades.map((request) => request.path)).toEqual(
+        webSocket === 'on' ? ['/backend-api/codex/responses'] : [],
+      );
+      expect(router.fake.upgrades).toEqual([]);
+      // Nothing of the turn reached the configured backend.
+      expect(
+        router.fake.requests.filter((request) => request.path === '/backend-api/codex/responses'),
+      ).toEqual([]);
     });
-    await new Promise<void>((resolve) => workspaceBackend!.listen(0, '127.0.0.1', resolve));
-    const origin = `http://127.0.0.1:${(workspaceBackend.address() as AddressInfo).port}`;
-    router = await startTestRouter({
-      homePrefix: 'codex-lab-workspace-',
-      accounts: [
-        {
-          email: 'alpha@example.com',
-          workspace: { origin, routingOverride: 'us_cr' },
-          // An idle weekly window, so the profile can be primed.
-          primary: null,
-          secondary: unstartedWeekly(Math.floor(Date.now() / 1000)),
-        },
-      ],
-      profiles: [['alpha@example.com', 'alpha']],
-      env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
-    });
-    expect(await turn(router, 'w-origin')).toBe('alpha');
-    // Priming the profile sends its tiny turn the same way (one record of the workspace).
-    const primed = await router.service.primeNow({ profile: 'alpha' });
-    expect(primed.ok && primed.value.outcome).toBe('primed');
-    expect(seen.map((request) => request.path)).toEqual([
-      '/backend-api/codex/responses',
-      '/backend-api/codex/responses',
-    ]);
-    for (const request of seen) {
-      expect(request.headers['x-openai-account-routing-override']).toBe('us_cr');
-    }
-    expect(seen[0]!.headers['chatgpt-account-id']).toBe(
-      router.fake.account('alpha@example.com').accountId,
-    );
-    // Nothing of the turn reached the configured backend.
-    expect(
-      router.fake.requests.filter((request) => request.path === '/backend-api/codex/responses'),
-    ).toEqual([]);
-  });
+  }
 
   it('keeps routing a profile whose workspace cannot be read to the configured backend', async () => {
     router = await startTestRouter({
