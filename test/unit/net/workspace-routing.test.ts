@@ -127,6 +127,16 @@ describe('WorkspaceRoutes', () => {
     expect(await table.routingFor('alpha', 'acct-a')).toEqual(us.routing);
   });
 
+  it('keeps the last routing it read while a later read fails', async () => {
+    const { table, clock } = routes([us, down]);
+    expect(await table.routingFor('alpha', 'acct-a')).toEqual(us.routing);
+    clock.advance(60_000);
+    await table.routingFor('alpha', 'acct-a');
+    await Promise.resolve();
+    // The check is down: the account's residency still applies, it is not dropped.
+    expect(await table.routingFor('alpha', 'acct-a')).toEqual(us.routing);
+  });
+
   it('reads again for another account under the same name, and stops waiting for a slow read', async () => {
     const clock = new FakeClock();
     let release: (() => void) | null = null;
