@@ -153,7 +153,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(routedFrames[1]!.bytes).toBeLessThanOrEqual(nativeFrames[1]!.bytes * 1.2);
     }, 240_000);
 
-    it('sends a residency workspace’s override where native Codex sends it', async () => {
+    it('sends a residency workspace’s override where native Codex sends it, over either transport', async () => {
       const resident = [
         { email: 'a@example.com', reply: 'Hi.', workspace: { routingOverride: 'us' as const } },
       ];
@@ -168,6 +168,30 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(nativeHandshake['x-openai-account-routing-override']).toBe('us');
       expect(routedHandshake['x-openai-account-routing-override']).toBe('us');
       expect(namesOf(routedHandshake)).toEqual(namesOf(nativeHandshake));
+      // Over HTTP too, natively and through the router.
+      await native.close();
+      native = await startNativeCodex({
+        codexBin,
+        accounts: resident,
+        email: 'a@example.com',
+        webSocket: false,
+      });
+      expect((await native.codex(['exec', '--skip-git-repo-check', 'hello'])).code).toBe(0);
+      await world.close();
+      world = await startWorld({
+        codexBin,
+        accounts: resident,
+        profiles,
+        env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
+      });
+      expect((await world.codex(['exec', '--skip-git-repo-check', 'hello'])).code).toBe(0);
+      for (const turns of [native.turns(), world.turns()]) {
+        expect(turns.length).toBeGreaterThan(0);
+        for (const request of turns) {
+          expect(request.transport).toBeUndefined();
+          expect(request.headers['x-openai-account-routing-override']).toBe('us');
+        }
+      }
     }, 120_000);
   },
 );
