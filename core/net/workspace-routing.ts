@@ -145,9 +145,10 @@ interface RouteEntry {
 
 /**
  * Each profile's workspace routing, read once and kept: a profile's first turn waits for the
- * read (at most `waitMs`), later ones use what is known and refresh it in the background when
- * stale. A failed or slow read leaves the profile unconstrained (what the router did before it
- * knew of workspace routing) and is tried again after `retryMs`.
+ * read (at most `waitMs`), later ones use what is known, with no promise, and refresh it in the
+ * background when stale. A failed or slow first read leaves the profile unconstrained (what the
+ * router did before it knew of workspace routing); a failed later one keeps what the last good
+ * one gave. Either is tried again after `retryMs`.
  */
 export class WorkspaceRoutes {
   readonly #entries = new Map<string, RouteEntry>();
@@ -157,8 +158,14 @@ export class WorkspaceRoutes {
     this.#options = options;
   }
 
-  /** The routing for `profile`, signed in as `accountId`. Never throws. */
-  async routingFor(profile: string, accountId: string | null): Promise<WorkspaceRouting> {
+  /**
+   * The routing for `profile`, signed in as `accountId`: at once when known, else a promise of
+   * the first read (bounded by `waitMs`). Never throws or rejects.
+   */
+  routingFor(
+    profile: string,
+    accountId: string | null,
+  ): WorkspaceRouting | Promise<WorkspaceRouting> {
     const now = this.#options.clock.now();
     let entry = this.#entries.get(profile);
     if (entry === undefined || entry.accountId !== accountId) {
@@ -174,9 +181,10 @@ export class WorkspaceRoutes {
       void this.#read(profile, entry);
     }
     // Every turn that comes before the first read has finished waits for it, not only the first.
-    if (!entry.settled && entry.pending !== null) {
-      await this.#atMost(entry.pending, this.#options.waitMs ?? 5000);
-      return entry.routing;
+    const pending = entry.pending;
+    if (!entry.settled && pending !== null) {
+      const waiting = entry;
+      return this.#atMost(pending, this.#options.waitMs ?? 5000).then(() => waiting.routing);
     }
     if (now >= entry.staleAt && entry.pending === null) void this.#read(profile, entry);
     return entry.routing;

@@ -37,7 +37,7 @@ import {
   type WindowSample,
 } from './detect.ts';
 import { defaultChatGptBaseUrl } from '../config.ts';
-import type { WorkspaceRouting } from '../net/workspace-routing.ts';
+import type { WorkspaceRouting, WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { createUsageObserver } from './observe.ts';
 import {
   buildPrimeRequest,
@@ -90,7 +90,7 @@ export interface PrimingSchedulerOptions {
   /** ChatGPT backend base URL; default `https://chatgpt.com/backend-api`. */
   baseUrl?: string;
   /** Each profile's workspace routing, shared with the router; default: none (the base URL). */
-  workspaces?: { routingFor(profile: string, accountId: string | null): Promise<WorkspaceRouting> };
+  workspaces?: Pick<WorkspaceRoutes, 'routingFor'>;
   clock: Clock;
   /** Uniform in [0, 1), for backoff jitter. */
   random?: () => number;

@@ -148,6 +148,8 @@ const hopHeaders = new Set([
 const clientOnlyHeaders = new Set([
   'authorization',
   'chatgpt-account-id',
+  // The residency override is the account's, as the router's workspace read gave it.
+  routingOverrideHeader,
   'x-codex-lab-profile',
   'x-codex-lab-run',
   'content-length',
@@ -424,12 +426,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     };
     const ticket = engine.prepare(info);
     const sessionId = ticket.sessionId ?? null;
-    // What goes upstream of Codex's headers, over either transport: with the routing hint native
-    // Codex adds when Codex (through the router's provider) sent none.
-    const codexHeaders =
-      kind === 'responses'
-        ? withRoutingHint(request.headers, routeContext?.model ?? modelOf(body))
-        : request.headers;
+    // The routing hint native Codex adds, when Codex (through the router's provider) sent none.
+    const routingHint =
+      kind === 'responses' && request.headers['x-codex-routing-hint'] === undefined
+        ? routingHintFor(routeContext?.model ?? modelOf(body))
+        : null;
     const aborter = new AbortController();
     response.on('close', () => {
       if (!response.writableFinished) aborter.abort();
@@ -501,7 +502,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       session: string,
       pick: ProfilePick & { ok: true },
       credentials: UpstreamCredentials,
-      forUpstream: IncomingHttpHeaders,
+      codexHeaders: IncomingHttpHeaders,
+      added: AddedHeaders,
     ): Promise<WebSocketTurnResult> {
       // The bytes Codex sent, decoded but not parsed: the pool compares them with the last
       // turn's and parses only what changed (a body that is not JSON comes back as not_json). A
@@ -525,7 +527,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
-        webSocketHeaders(forUpstream, credentials),
+        webSocketHeaders(codexHeaders, credentials, added),
         whole,
         {
           start(headers) {
@@ -631,15 +633,17 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           continue;
         }
         // A turn goes where the account's workspace says (its origin, its residency override).
-        const routing =
-          kind === 'responses' || kind === 'compact'
-            ? await workspaces.routingFor(pick.profile, credentials.accountId)
-            : unconstrained;
+        let routing = unconstrained;
+        if (kind === 'responses' || kind === 'compact') {
+          // Known after a profile's first turn: no promise per request.
+          const known = workspaces.routingFor(pick.profile, credentials.accountId);
+          routing = known instanceof Promise ? await known : known;
+        }
         const origin = routing.origin ?? base.origin;
-        const forUpstream = withRoutingOverride(
-          turnStates.headersFor(codexHeaders, pick.profile),
-          routing,
-        );
+        // Codex's headers for this profile (another profile's turn state left off), and what the
+        // router adds to them; applied to the one copy each request's headers get.
+        const codexHeaders = turnStates.headersFor(request.headers, pick.profile);
+        const added: AddedHeaders = { routingHint, override: routing.override };
 
         // The client's bytes, unless this profile must not see another account's ciphertext.
         let outgoing: RequestBody | Buffer | null = raw;
@@ -683,7 +687,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           !strippedAll &&
           raw !== null
         ) {
-          const sent = await viaWebSocket(sockets, sessionId, pick, credentials, forUpstream);
+          const sent = await viaWebSocket(
+            sockets,
+            sessionId,
+            pick,
+            credentials,
+            codexHeaders,
+            added,
+          );
           if (sent.ok || aborter.signal.aborted) return;
           // An answer about the account is handled as its HTTP twin would be, without sending the
           // turn again just to hear it twice; anything else sends the turn over HTTP in full.
@@ -718,7 +729,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
               headers: withLength(
-                upstreamHeaders(forUpstream, credentials, wire.encoding),
+                upstreamHeaders(codexHeaders, credentials, wire.encoding, added),
                 wire.body,
               ),
               body: undiciBody(wire.body),
@@ -1081,14 +1092,27 @@ function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   credentials: UpstreamCredentials,
   encoding: string | null | undefined,
+  added: AddedHeaders = noneAdded,
 ): Record<string, string | string[]> {
   const headers = copyHeaders(incoming, notForwardedUpstream);
   if (encoding === null) delete headers['content-encoding'];
   else if (encoding !== undefined) headers['content-encoding'] = encoding;
   headers['authorization'] = `Bearer ${credentials.accessToken}`;
   if (credentials.accountId) headers['chatgpt-account-id'] = credentials.accountId;
+  if (added.routingHint !== null) headers['x-codex-routing-hint'] = added.routingHint;
+  if (added.override !== null) headers[routingOverrideHeader] = added.override;
   return headers;
 }
+
+/** What the router adds to a turn's upstream headers, over either transport. */
+interface AddedHeaders {
+  /** `x-codex-routing-hint`, when Codex sent none (native Codex sends `model=<slug>`). */
+  routingHint: string | null;
+  /** The account's data-residency override (workspace routing), or null. */
+  override: WorkspaceRouting['override'];
+}
+
+const noneAdded: AddedHeaders = { routingHint: null, override: null };
 
 /**
  * The upstream WebSocket handshake's headers: what the HTTP request would carry upstream (Codex's
@@ -1101,26 +1125,16 @@ function upstreamHeaders(
 function webSocketHeaders(
   incoming: IncomingHttpHeaders,
   credentials: UpstreamCredentials,
+  added: AddedHeaders,
 ): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(upstreamHeaders(incoming, credentials, undefined))) {
+  for (const [name, value] of Object.entries(
+    upstreamHeaders(incoming, credentials, undefined, added),
+  )) {
     if (!notOnHandshake.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   headers['openai-beta'] = 'responses_websockets=2026-02-06';
   return headers;
-}
-
-/**
- * Codex's headers with the account's data-residency override when its workspace has one, and
- * never one the client sent: the override is the account's, as the router's discovery read it.
- */
-function withRoutingOverride(
-  incoming: IncomingHttpHeaders,
-  routing: WorkspaceRouting,
-): IncomingHttpHeaders {
-  if (routing.override === null && incoming[routingOverrideHeader] === undefined) return incoming;
-  const { [routingOverrideHeader]: _sent, ...rest } = incoming;
-  return routing.override === null ? rest : { ...rest, [routingOverrideHeader]: routing.override };
 }
 
 /** A turn body's `model`, or null. */
@@ -1133,15 +1147,13 @@ function modelOf(body: unknown): string | null {
 const headerSafeModel = /^[\w.:-]{1,128}$/;
 
 /**
- * Codex's headers with `x-codex-routing-hint: model=<slug>`, which native Codex 0.171 signed in
- * with ChatGPT sends on every turn (HTTP and the WebSocket handshake, measured against the fake)
- * and Codex through the router's provider does not: the upstream gets it as it would from Codex
- * itself. A hint Codex sent is kept as it is; no model, no hint.
+ * The `x-codex-routing-hint` native Codex 0.171 signed in with ChatGPT sends on every turn
+ * (`model=<slug>`, on HTTP and the WebSocket handshake, measured against the fake) and Codex
+ * through the router's provider does not, so the upstream gets it as from Codex itself. Null
+ * without a model a header can carry.
  */
-function withRoutingHint(incoming: IncomingHttpHeaders, model: string | null): IncomingHttpHeaders {
-  if (incoming['x-codex-routing-hint'] !== undefined || model === null) return incoming;
-  if (!headerSafeModel.test(model)) return incoming;
-  return { ...incoming, 'x-codex-routing-hint': `model=${model}` };
+function routingHintFor(model: string | null): string | null {
+  return model !== null && headerSafeModel.test(model) ? `model=${model}` : null;
 }
 
 /**

@@ -21,7 +21,6 @@ const { codexes, skipReason } = resolveCodexBins();
 
 const accounts = [toolLoopAccount('a@example.com', 'parity')];
 const profiles = [{ name: 'a', email: 'a@example.com' }];
-const runTool = execRunningTools;
 
 let native: NativeCodexWorld | undefined;
 let world: E2eWorld | undefined;
@@ -80,7 +79,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
     it('reaches the upstream as native Codex does: handshake, frames, HTTP headers, and no more bytes in a tool loop', async () => {
       // Native Codex over its WebSocket, then over HTTP.
       native = await startNativeCodex({ codexBin, accounts, email: 'a@example.com' });
-      const nativeRun = await native.codex([...runTool, 'run the marker command']);
+      const nativeRun = await native.codex([...execRunningTools, 'run the marker command']);
       expect(nativeRun.code, nativeRun.stderr).toBe(0);
       const nativeHandshake = native.fake.upgrades[0]!.headers;
       const nativeFrames = generating(native.turns());
@@ -91,13 +90,13 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
         email: 'a@example.com',
         webSocket: false,
       });
-      const nativeHttpRun = await native.codex([...runTool, 'run the marker command']);
+      const nativeHttpRun = await native.codex([...execRunningTools, 'run the marker command']);
       expect(nativeHttpRun.code, nativeHttpRun.stderr).toBe(0);
       const nativeHttp = native.turns();
 
       // The same Codex through the router, over its WebSocket upstream, then over HTTP.
       world = await startWorld({ codexBin, accounts, profiles });
-      const routedRun = await world.codex([...runTool, 'run the marker command']);
+      const routedRun = await world.codex([...execRunningTools, 'run the marker command']);
       expect(routedRun.code, routedRun.stderr).toBe(0);
       const routedHandshake = world.fake.upgrades[0]!.headers;
       const routedFrames = world.turns();
@@ -108,7 +107,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
         profiles,
         env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
       });
-      const routedHttpRun = await world.codex([...runTool, 'run the marker command']);
+      const routedHttpRun = await world.codex([...execRunningTools, 'run the marker command']);
       expect(routedHttpRun.code, routedHttpRun.stderr).toBe(0);
       const routedHttp = world.turns();
 

@@ -19,7 +19,6 @@ const { codexes, skipReason } = resolveCodexBins();
 
 const accounts = [toolLoopAccount('a@example.com', 'tool-loop')];
 const profiles = [{ name: 'a', email: 'a@example.com' }];
-const runTool = execRunningTools;
 
 let world: E2eWorld | undefined;
 
@@ -39,7 +38,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
         env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' },
         prepareFake: (fake) => void enableResponsesWebSocket(fake),
       });
-      const overSocket = await world.codex([...runTool, 'run the marker command']);
+      const overSocket = await world.codex([...execRunningTools, 'run the marker command']);
       expect(overSocket.code, overSocket.stderr).toBe(0);
       const side = responsesWebSocket(world.fake);
       expect(world.turns().filter((request) => request.transport === undefined)).toEqual([]);
@@ -56,7 +55,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
         profiles,
         env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' },
       });
-      const overHttp = await world.codex([...runTool, 'run the marker command']);
+      const overHttp = await world.codex([...execRunningTools, 'run the marker command']);
       expect(overHttp.code, overHttp.stderr).toBe(0);
       expect(world.turns()).toHaveLength(2);
       const lastLine = (text: string): string => text.trimEnd().split('\n').at(-1) ?? '';
