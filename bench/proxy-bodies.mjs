@@ -27,7 +27,11 @@
 // larger heap for every garbage collection to walk).
 //
 //   node bench/proxy-bodies.mjs [--repetitions N] [--requests N] [--turns N] [--baseline DIR]
-//                               [--no-write]
+//                               [--sizes 40,300] [--cpu-prof DIR] [--no-write]
+//
+// `--cpu-prof DIR` runs this checkout's routers under `node --cpu-prof` and leaves their profiles
+// in DIR (a profile slows what it watches: read it for where the time goes, not for the ratios).
+// `--sizes` measures only the listed body sizes (of 40 and 300 KB).
 //
 //   git worktree add --detach ../before COMMIT && ln -s "$PWD/node_modules" ../before/
 //   (cd ../before && node scripts/build-cli.mjs)
@@ -62,9 +66,13 @@ const defaultTurns = 4;
 const turnsPerSession = argument('turns', defaultTurns);
 const baselineIndex = process.argv.indexOf('--baseline');
 const baselineRoot = baselineIndex >= 0 ? resolve(process.argv[baselineIndex + 1]) : null;
-const writeResults = !process.argv.includes('--no-write');
+const writeResults = !process.argv.includes('--no-write') && !process.argv.includes('--cpu-prof');
 const repoRoot = resolve(import.meta.dirname, '..');
-const sizes = [40, 300];
+const sizesIndex = process.argv.indexOf('--sizes');
+const sizes = sizesIndex >= 0 ? process.argv[sizesIndex + 1].split(',').map(Number) : [40, 300];
+if (sizes.some((kb) => kb !== 40 && kb !== 300)) throw new Error('--sizes takes 40, 300 or both.');
+const profileIndex = process.argv.indexOf('--cpu-prof');
+const profileDir = profileIndex >= 0 ? resolve(process.argv[profileIndex + 1]) : null;
 if (baselineRoot !== null && !existsSync(join(baselineRoot, 'dist/cli/cli.mjs'))) {
   throw new Error(`${baselineRoot} has no built CLI: run node scripts/build-cli.mjs there first.`);
 }
@@ -289,7 +297,9 @@ async function routerEndpoint(env, root) {
     { name: 'a', email: 'bodies-a@example.com' },
   ]);
   labs.push(seeded);
-  const router = await startRouter({ ...seeded.env, ...env }, [], root);
+  const nodeArgs =
+    profileDir !== null && root === repoRoot ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const router = await startRouter({ ...seeded.env, ...env }, nodeArgs, root);
   routers.push(router);
   return {
     url: router.url,
@@ -463,7 +473,7 @@ const difference = (kb, field) => {
 };
 lines.push(
   '',
-  `- CPU spent compressing request bodies (router zstd on − zstd off, ms per request, min / median / max): ~40 KB ${range(difference(40, 'cpu'), 3)} in all, of which on the thread pool ${range(difference(40, 'pool'), 3)} and on the event loop ${range(difference(40, 'loop'), 3)}; ~300 KB ${range(difference(300, 'cpu'), 3)} in all, thread pool ${range(difference(300, 'pool'), 3)}, event loop ${range(difference(300, 'loop'), 3)}.`,
+  `- CPU spent compressing request bodies (router zstd on − zstd off, ms per request, min / median / max): ${sizes.map((kb) => `~${kb} KB ${range(difference(kb, 'cpu'), 3)} in all, of which on the thread pool ${range(difference(kb, 'pool'), 3)} and on the event loop ${range(difference(kb, 'loop'), 3)}`).join('; ')}.`,
   ...[...frames].map(
     ([name, counted]) =>
       `- ${name}: ${counted.all} \`response.create\` frames for ${counted.requests} requests, ${counted.incremental} of them incremental (\`previous_response_id\` and only the new items; each session's first turn goes in full).`,
@@ -473,7 +483,7 @@ lines.push(
 );
 const section = lines.join('\n');
 console.log(section);
-if (writeResults) {
+if (writeResults && sizes.length === 2) {
   const file = join(repoRoot, 'docs/benchmarks.md');
   await writeFile(
     file,

@@ -55,7 +55,10 @@ export interface WebSocketTurnSink {
   start(headers: IncomingHttpHeaders): void;
   /** One event, as SSE bytes (`event: …\ndata: …\n\n`, UTF-8). */
   event(chunk: Buffer): void;
-  /** A `codex.rate_limits` event, as the `x-codex-*` headers it stands for. */
+  /**
+   * A `codex.rate_limits` event: the socket's headers with the `x-codex-*` quota headers it
+   * stands for written over the handshake's (the set the next turn's head carries).
+   */
   quota(headers: IncomingHttpHeaders): void;
   /** The stream ended with the response (`response.completed`, `.failed`, `.incomplete`). */
   end(): void;
@@ -687,7 +690,9 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           // Codex reads the quota off each answer's head (its HTTP path ignores these events):
           // the socket's headers would otherwise say what the handshake said, an hour before.
           carrier.headers = { ...carrier.headers, ...fresh };
-          sink.quota(fresh);
+          // The whole set, as the turn's head carries it: the engine skips a set whose quota
+          // values repeat the last it read, and the update alone would differ from the head.
+          sink.quota(carrier.headers);
           return;
         }
         if (type === 'error' && !started) {

@@ -11,6 +11,7 @@ import {
   type UpstreamWebSockets,
   type WebSocketTurnResult,
 } from '../../../core/proxy/upstream-websocket.ts';
+import { QuotaHeaderReader } from '../../../core/quota/headers.ts';
 import { registerAccessToken } from '../../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../../fakes/fake-chatgpt.ts';
 import {
@@ -37,9 +38,15 @@ interface World {
   pool: UpstreamWebSockets;
 }
 
-async function world(options: { maxSockets?: number } = {}): Promise<World> {
+async function world(options: { maxSockets?: number; usagePerTurn?: number } = {}): Promise<World> {
   fake = await startFakeChatGpt({
-    accounts: [{ email: 'alpha@example.com', reply: 'Hello from alpha.' }],
+    accounts: [
+      {
+        email: 'alpha@example.com',
+        reply: 'Hello from alpha.',
+        ...(options.usagePerTurn === undefined ? {} : { usagePerTurn: options.usagePerTurn }),
+      },
+    ],
   });
   registerAccessToken(fake, token, 'alpha@example.com');
   const side = enableResponsesWebSocket(fake);
@@ -75,6 +82,8 @@ async function turn(
   session: string,
   payload: Record<string, unknown> = body('hello'),
   authorization = `Bearer ${token}`,
+  /** Sees every set of headers the sink is handed: the turn's head and each quota update. */
+  observe: (headers: IncomingHttpHeaders) => void = () => undefined,
 ): Promise<Relayed> {
   const relayed: Relayed = {
     result: { ok: false, code: 'busy', message: '' },
@@ -89,14 +98,17 @@ async function turn(
     { authorization, 'openai-beta': 'responses_websockets=2026-02-06' },
     payload,
     {
-      start: (headers) => void (relayed.started = headers),
+      start: (headers) => {
+        relayed.started = headers;
+        observe(headers);
+      },
       event: (chunk) => {
         const text = chunk.toString();
         relayed.events.push(/^event: (.*)$/m.exec(text)![1]!);
         const data = JSON.parse(/^data: (.*)$/m.exec(text)![1]!) as { sequence_number?: number };
         if (data.sequence_number !== undefined) relayed.sequence.push(data.sequence_number);
       },
-      quota: () => undefined,
+      quota: observe,
       end: () => void (relayed.ending = 'end'),
       abort: () => void (relayed.ending = 'abort'),
     },
@@ -108,6 +120,28 @@ async function turn(
 const handshakes = (current: World) => current.fake.upgrades;
 
 describe('the upstream WebSocket pool', () => {
+  it('hands the quota on in one shape: while a session’s quota holds still, the engine parses it once', async () => {
+    // The engine reads each set of headers with a QuotaHeaderReader, which skips a set whose
+    // quota values repeat the profile's last. A turn's head and its `codex.rate_limits` update
+    // must then carry the same set, or every turn parses twice.
+    const current = await world({ usagePerTurn: 0 });
+    const reader = new QuotaHeaderReader();
+    const observe = (headers: IncomingHttpHeaders) =>
+      void reader.read('alpha', headers, current.clock.now());
+    for (let index = 0; index < 4; index += 1) {
+      const relayed = await turn(current, 'steady', body(`turn ${index}`), undefined, observe);
+      expect(relayed.result.ok).toBe(true);
+      expect(relayed.started?.['x-codex-primary-used-percent']).toBeDefined();
+    }
+    expect(handshakes(current)).toHaveLength(1);
+    expect(reader.parses).toBe(1);
+    // A quota that moves is read anew.
+    current.fake.account('alpha@example.com').usagePerTurn = 5;
+    await turn(current, 'steady', body('turn 4'), undefined, observe);
+    await turn(current, 'steady', body('turn 5'), undefined, observe);
+    expect(reader.parses).toBeGreaterThan(1);
+  });
+
   it('remembers a refused handshake per profile: HTTP for the cool-down, then one new try', async () => {
     const current = await world();
     current.fake.webSocketUpgrades = 'refuse';
