@@ -77,9 +77,12 @@ describe('prime', () => {
         expect(run.stdout + run.stderr).not.toContain(secret);
       }
     }
-    expect(fake.requests.filter((request) => request.path.startsWith('/backend-api'))).toHaveLength(
-      0,
-    );
+    // Only the account check, which says where priming's request would go (its workspace).
+    expect(
+      fake.requests
+        .filter((request) => request.path.startsWith('/backend-api'))
+        .map((request) => `${request.method} ${request.path}`),
+    ).toEqual(['GET /backend-api/wham/accounts/check']);
   });
 
   it('without a name primes nothing while no profile has priming on', async () => {

@@ -227,43 +227,53 @@ describe('priming skips', () => {
 });
 
 describe('prime --dry-run', () => {
-  it('prints exactly the request that prime then sends, secrets redacted', async () => {
-    // The CLI runs on the real clock: so does the fake here, with a freshly idle window.
-    fake.setNow(null);
-    fake.account('alpha@example.com').secondary!.resetAt = fake.nowSeconds() + 10080 * 60;
-    const dry = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });
-    expect(dry.code).toBe(0);
-    const text = dry.stdout;
-    const jsonStart = text.indexOf('\n{');
-    expect(jsonStart).toBeGreaterThan(0);
-    const printedBody = JSON.parse(text.slice(jsonStart, text.lastIndexOf('}') + 1)) as unknown;
-    const printedHeaders = new Map(
-      text
-        .slice(0, jsonStart)
-        .split('\n')
-        .filter((line) => /^[a-z-]+: /.test(line))
-        .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
-    );
-    expect(primes()).toHaveLength(0);
+  for (const residency of [false, true]) {
+    it(`prints exactly the request that prime then sends, secrets redacted (${residency ? 'a residency workspace: its override' : 'a personal account'})`, async () => {
+      // The CLI runs on the real clock: so does the fake here, with a freshly idle window.
+      fake.setNow(null);
+      const account = fake.account('alpha@example.com');
+      account.secondary!.resetAt = fake.nowSeconds() + 10080 * 60;
+      if (residency) account.workspace = { routingOverride: 'us' };
+      const dry = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });
+      expect(dry.code).toBe(0);
+      const text = dry.stdout;
+      expect(text).toContain(`POST ${fake.backendUrl}/codex/responses`);
+      const jsonStart = text.indexOf('\n{');
+      expect(jsonStart).toBeGreaterThan(0);
+      const printedBody = JSON.parse(text.slice(jsonStart, text.lastIndexOf('}') + 1)) as unknown;
+      const printedHeaders = new Map(
+        text
+          .slice(0, jsonStart)
+          .split('\n')
+          .filter((line) => /^[a-z-]+: /.test(line))
+          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+      );
+      expect(primes()).toHaveLength(0);
 
-    const real = await runCodexLab(['prime', 'alpha'], { home, env: env() });
-    expect(real.code).toBe(0);
-    expect(primes()).toHaveLength(1);
-    const sent = primes()[0]!;
-    expect(JSON.parse(sent.body)).toEqual(printedBody);
-    expect(printedBody).not.toHaveProperty('max_output_tokens');
-    for (const [name, value] of printedHeaders) {
-      if (name === 'authorization') {
-        expect(value).toBe('Bearer <redacted>');
-        expect(String(sent.headers['authorization'])).toMatch(/^Bearer \S+/);
-      } else if (name === 'chatgpt-account-id') {
-        expect(value).toBe('<redacted>');
-      } else {
-        expect(sent.headers[name], name).toBe(value);
+      const real = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+      expect(real.code).toBe(0);
+      expect(primes()).toHaveLength(1);
+      const sent = primes()[0]!;
+      expect(JSON.parse(sent.body)).toEqual(printedBody);
+      expect(printedBody).not.toHaveProperty('max_output_tokens');
+      for (const [name, value] of printedHeaders) {
+        if (name === 'authorization') {
+          expect(value).toBe('Bearer <redacted>');
+          expect(String(sent.headers['authorization'])).toMatch(/^Bearer \S+/);
+        } else if (name === 'chatgpt-account-id') {
+          expect(value).toBe('<redacted>');
+        } else {
+          expect(sent.headers[name], name).toBe(value);
+        }
       }
-    }
-    for (const name of ['originator', 'user-agent', 'accept', 'content-type']) {
-      expect(printedHeaders.has(name), name).toBe(true);
-    }
-  });
+      for (const name of ['originator', 'user-agent', 'accept', 'content-type']) {
+        expect(printedHeaders.has(name), name).toBe(true);
+      }
+      // The account's residency override is part of the request, printed as sent.
+      expect(printedHeaders.get('x-openai-account-routing-override')).toBe(
+        residency ? 'us' : undefined,
+      );
+      expect(sent.headers['x-openai-account-routing-override']).toBe(residency ? 'us' : undefined);
+    });
+  }
 });

@@ -3,7 +3,11 @@
  * `prime` without a name primes the profiles with priming on; a named profile is primed even when
  * its priming is off, because naming it is an explicit request.
  */
+import { codexClientHeaders } from '../../auth/codex-identity.ts';
+import { TokenManager } from '../../auth/token-manager.ts';
 import { LabError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
+import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
 import { systemClock } from '../../ports.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
 import { PrimingScheduler, type PrimingCredentialSource } from '../../priming/scheduler.ts';
@@ -97,9 +101,36 @@ export async function runPrime(
         return { accessToken: auth.tokens.access_token, accountId: auth.tokens.account_id ?? null };
       },
     };
+    // The request depends on the account's workspace (its backend origin, a residency override):
+    // it is read as the real prime reads it, a GET of the account check with a current token
+    // (the token manager refreshes an expired one, as priming would, under the refresh lock).
+    // Unreadable, the request shown is the one priming would then send, to the configured
+    // backend, and a line says so.
+    const current = new TokenManager({
+      paths: context.paths,
+      store,
+      health,
+      issuer: context.config.issuer,
+      clock: systemClock,
+      logger: createLogger({ level: context.config.logLevel ?? 'warn' }),
+    });
+    const workspaces = createWorkspaceRoutes({
+      clock: systemClock,
+      baseUrl: context.config.chatGptBaseUrl,
+      credentialsOf: (name) => current.getCredentials(name),
+      identity: codexClientHeaders('application/json'),
+      logger: {
+        warn: (fields: { profile?: string; reason?: string }) =>
+          writeLine(
+            context.stderr,
+            `${fields.profile ?? 'A profile'}'s workspace could not be read (${fields.reason ?? 'no reason given'}): the request below goes to the configured backend, as priming's would.`,
+          ),
+      },
+    });
     const scheduler = new PrimingScheduler({
       ...shared,
       tokens,
+      workspaces,
       observeUsage: () => Promise.reject(new Error('a dry run observes nothing')),
       sendPrime: () => Promise.reject(new Error('a dry run sends nothing')),
     });
