@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenManager } from '../core/auth/token-manager.ts';
 import { labPaths } from '../core/home/paths.ts';
+import { unconstrained } from '../core/net/workspace-routing.ts';
 import { silentLogger } from '../core/ports.ts';
 import { buildPrimeRequest } from '../core/priming/request.ts';
 import { PrimingScheduler } from '../core/priming/scheduler.ts';
@@ -73,6 +74,7 @@ async function simulateWeek(windows: PrimingWindow[], label: string): Promise<vo
     });
     const scheduler = new PrimingScheduler({
       paths,
+      workspaces: { routingFor: () => unconstrained },
       store,
       tokens,
       health,

@@ -37,7 +37,7 @@ import {
   type WindowSample,
 } from './detect.ts';
 import { defaultChatGptBaseUrl } from '../config.ts';
-import type { WorkspaceRouting, WorkspaceRoutes } from '../net/workspace-routing.ts';
+import type { WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { createUsageObserver } from './observe.ts';
 import {
   buildPrimeRequest,
@@ -89,8 +89,11 @@ export interface PrimingSchedulerOptions {
   fetch?: FetchLike;
   /** ChatGPT backend base URL; default `https://chatgpt.com/backend-api`. */
   baseUrl?: string;
-  /** Each profile's workspace routing, shared with the router; default: none (the base URL). */
-  workspaces?: Pick<WorkspaceRoutes, 'routingFor'>;
+  /**
+   * Each profile's workspace routing, shared with the router. Required: a scheduler without it
+   * would build a residency account's request without its override (`unconstrained` for none).
+   */
+  workspaces: Pick<WorkspaceRoutes, 'routingFor'>;
   clock: Clock;
   /** Uniform in [0, 1), for backoff jitter. */
   random?: () => number;
@@ -267,23 +270,18 @@ export class PrimingScheduler {
   /** The exact request priming would send for `name` (with its real credentials). */
   async buildRequest(name: string): Promise<PrimeRequest> {
     const profile = await this.#findProfile(name);
-    const credentials = await this.#options.tokens.getCredentials(name);
+    return this.#requestFor(profile, await this.#options.tokens.getCredentials(name));
+  }
+
+  /** The one builder of a profile's priming request: what `prime` sends and `--dry-run` shows. */
+  async #requestFor(profile: PrimingProfile, credentials: PrimeCredentials): Promise<PrimeRequest> {
     return buildPrimeRequest({
       baseUrl: this.#options.baseUrl ?? defaultChatGptBaseUrl,
       credentials,
       model: profile.priming.model,
-      ...(await this.#routing(name, credentials)),
+      // The profile's workspace routing, as its turns get it.
+      routing: await this.#options.workspaces.routingFor(profile.name, credentials.accountId),
     });
-  }
-
-  /** The profile's workspace routing, as its turns get it (nothing when none is shared). */
-  async #routing(
-    name: string,
-    credentials: PrimeCredentials,
-  ): Promise<{ routing?: WorkspaceRouting }> {
-    const workspaces = this.#options.workspaces;
-    if (!workspaces) return {};
-    return { routing: await workspaces.routingFor(name, credentials.accountId) };
   }
 
   async #timedTick(): Promise<void> {
@@ -542,13 +540,7 @@ export class PrimingScheduler {
     let result: PrimeResult;
     try {
       const credentials = await this.#options.tokens.getCredentials(name);
-      const request = buildPrimeRequest({
-        baseUrl: this.#options.baseUrl ?? defaultChatGptBaseUrl,
-        credentials,
-        model: profile.priming.model,
-        ...(await this.#routing(name, credentials)),
-      });
-      result = await this.#send(request);
+      result = await this.#send(await this.#requestFor(profile, credentials));
     } catch (error) {
       if (!isLabError(error)) throw error;
       result = { ok: false, status: null, kind: 'auth', message: error.message };

@@ -5,6 +5,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unconstrained } from '../../core/net/workspace-routing.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenManager } from '../../core/auth/token-manager.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
@@ -73,6 +74,7 @@ beforeEach(async () => {
       });
       return new PrimingScheduler({
         paths,
+        workspaces: { routingFor: () => unconstrained },
         store,
         tokens,
         health,
@@ -260,6 +262,7 @@ describe('priming scheduler', () => {
     );
     const scheduler = new PrimingScheduler({
       paths: harness.paths,
+      workspaces: { routingFor: () => unconstrained },
       store: harness.store,
       tokens: { getCredentials: () => Promise.reject(new Error('not used')) },
       clock: harness.clock,

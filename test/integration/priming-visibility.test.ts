@@ -5,6 +5,7 @@
  * the activity log and the control API. Also: a limited profile is skipped, and `prime --dry-run`
  * prints exactly the request `prime` then sends.
  */
+import { unconstrained } from '../../core/net/workspace-routing.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,6 +202,7 @@ describe('priming skips', () => {
       paths,
       store,
       tokens: { getCredentials: () => Promise.reject(new Error('must not be asked')) },
+      workspaces: { routingFor: () => unconstrained },
       clock,
       observeUsage: (name) => {
         seen.push(`usage ${name}`);
