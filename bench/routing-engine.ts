@@ -93,6 +93,9 @@ const loadAtStart = loadavg()
 const fixedNow = Date.UTC(2026, 10, 30, 12);
 const clock = { now: () => fixedNow, setTimeout, clearTimeout } as never;
 const home = mkdtempSync(join(tmpdir(), 'codex-lab-routing-'));
+// Removed as the process exits, whether the run ends or throws: after that, no health mark the
+// engines save off the hot path can make the folder again.
+process.on('exit', () => rmSync(home, { recursive: true, force: true }));
 
 async function engineWith(profileCount: number) {
   const { engine, names } = await inMemoryEngine({ home, profileCount, clock });
@@ -216,8 +219,6 @@ const floorByMedian = [0.5, 1, 1.5, 2].map((micros) => {
     99,
   ).toFixed(2)}`;
 });
-rmSync(home, { recursive: true, force: true });
-
 const range = (values: number[]): string =>
   `${Math.min(...values).toFixed(2)} / ${percentile(values, 50).toFixed(2)} / ${Math.max(...values).toFixed(2)}`;
 console.log(

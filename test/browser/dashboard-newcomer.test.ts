@@ -6,8 +6,7 @@
  * re-authentication title, distinct session labels, a favicon, a name on every button). Takes the
  * 400 px screenshot into docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -18,9 +17,11 @@ import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  screenshotFolder,
   startServe,
   type ServeProcess,
 } from '../helpers/ui-browser.ts';
+import { tempFolder } from '../helpers/temp-folder.ts';
 
 let fake: FakeChatGpt;
 let serve: ServeProcess;
@@ -204,7 +205,7 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
   });
 
   it('adds a repository pin and a session pin that both still show after a reload', async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'codex-lab-pinned-repo-'));
+    const repo = tempFolder('codex-lab-pinned-repo-');
     await page.getByRole('textbox', { name: 'Repository path' }).fill(repo);
     await page
       .getByRole('combobox', { name: 'Profile for the repository' })
@@ -277,11 +278,7 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
           .getByRole('article')
           .evaluateAll((all) => all.map((card) => card.getBoundingClientRect().left));
         expect(new Set(cards.map(Math.round)).size).toBe(1);
-        const folder =
-          process.env['CODEX_LAB_UPDATE_SCREENSHOTS'] === '1'
-            ? 'docs/screenshots'
-            : mkdtempSync(join(tmpdir(), 'codex-lab-screenshots-'));
-        mkdirSync(folder, { recursive: true });
+        const folder = screenshotFolder();
         await page.emulateMedia({ colorScheme: 'light' });
         await page.screenshot({
           path: join(folder, 'settings-narrow.png'),

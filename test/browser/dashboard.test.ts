@@ -2,11 +2,10 @@
  * The settings page in real Chromium, served by the real `codex-lab serve` against the fake
  * ChatGPT: sign in through the popup, rename, make active, priming, quota bars, a live session,
  * and a fallback in the activity log. Also takes the light and dark screenshots: into
- * docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1, else into a temporary folder, so a test run
- * never rewrites committed files.
+ * docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1, else into a temporary folder removed after
+ * the test, so a test run never rewrites committed files.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -17,6 +16,7 @@ import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  screenshotFolder,
   startServe,
   type ServeProcess,
 } from '../helpers/ui-browser.ts';
@@ -171,11 +171,7 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
   });
 
   it('has light and dark looks (screenshots for the docs)', async () => {
-    const folder =
-      process.env['CODEX_LAB_UPDATE_SCREENSHOTS'] === '1'
-        ? 'docs/screenshots'
-        : mkdtempSync(join(tmpdir(), 'codex-lab-screenshots-'));
-    mkdirSync(folder, { recursive: true });
+    const folder = screenshotFolder();
     await page.getByRole('button', { name: 'Refresh quota' }).click();
     await page.emulateMedia({ colorScheme: 'light' });
     await page.getByRole('radio', { name: 'Auto' }).click();

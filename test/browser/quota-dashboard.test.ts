@@ -5,11 +5,9 @@
  * history chart, and the per-request log listing a fallback with both profiles and the token
  * counts the fake sent.
  * Screenshots of the banner, a card and the log, light and dark: into docs/screenshots/ with
- * CODEX_LAB_UPDATE_SCREENSHOTS=1, else into a temporary folder.
+ * CODEX_LAB_UPDATE_SCREENSHOTS=1, else into a temporary folder removed after the test.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -21,6 +19,7 @@ import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  screenshotFolder,
   startServe,
   type ServeProcess,
 } from '../helpers/ui-browser.ts';
@@ -254,11 +253,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
   });
 
   it('has light and dark looks (screenshots of the banner, a card and the log)', async () => {
-    const folder =
-      process.env['CODEX_LAB_UPDATE_SCREENSHOTS'] === '1'
-        ? 'docs/screenshots'
-        : mkdtempSync(join(tmpdir(), 'codex-lab-screenshots-'));
-    mkdirSync(folder, { recursive: true });
+    const folder = screenshotFolder();
     await page.mouse.move(0, 0);
     for (const theme of ['Light', 'Dark'] as const) {
       await page.getByRole('radio', { name: theme }).click();

@@ -72,7 +72,10 @@ export function runCodexLab(args: string[], options: CliRunOptions): Promise<Cli
   });
 }
 
-/** A fresh, empty temporary folder to use as `CODEX_LAB_HOME`. */
+/**
+ * A fresh, empty temporary folder to use as `CODEX_LAB_HOME`; the caller removes it (`afterEach`,
+ * `afterAll`). Inside a single test, `tempFolder` (temp-folder.ts) removes it by itself.
+ */
 export function makeTempHome(prefix = 'codex-lab-home-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }

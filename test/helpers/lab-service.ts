@@ -77,7 +77,10 @@ export interface TestRouter {
   token: string;
   /** Every debug log line, with the router token scrubbed (empty unless `captureLog`). */
   logLines: string[];
-  /** Stops the router and the fake, and removes the home. */
+  /**
+   * Stops the router and the fake, and removes the home. Safe to call more than once (a test may
+   * close its router early; its teardown closes it again).
+   */
   close(): Promise<void>;
 }
 
@@ -97,30 +100,35 @@ export async function startTestRouter(options: {
   const log = capturingLogger(() => secrets);
   const home = mkdtempSync(join(tmpdir(), options.homePrefix));
   const paths = labPaths(home);
-  const fake = await startFakeChatGpt({ accounts: options.accounts });
-  await signInProfiles(fake, paths, options.profiles);
-  options.prepareFake?.(fake);
-  const service = createTestLabService(fake, paths, {
-    ...(options.captureLog ? { logger: log.logger } : {}),
-    ...(options.env ? { env: options.env } : {}),
-  });
-  const token = await service.routerToken();
-  secrets.push(token);
-  const { url } = await service.start({ port: 0 });
-  return {
-    fake,
-    home,
-    paths,
-    service,
-    url,
-    token,
-    logLines: log.lines,
-    close: async () => {
-      await service.stop();
-      await fake.close();
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
+  const started: { fake?: FakeChatGpt; service?: LabService } = {};
+  let closing: Promise<void> | undefined;
+  // Whatever has started stops, then the home goes, even when a step fails; once only.
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      try {
+        await started.service?.stop();
+        await started.fake?.close();
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    })());
+  try {
+    const fake = (started.fake = await startFakeChatGpt({ accounts: options.accounts }));
+    await signInProfiles(fake, paths, options.profiles);
+    options.prepareFake?.(fake);
+    const service = (started.service = createTestLabService(fake, paths, {
+      ...(options.captureLog ? { logger: log.logger } : {}),
+      ...(options.env ? { env: options.env } : {}),
+    }));
+    const token = await service.routerToken();
+    secrets.push(token);
+    const { url } = await service.start({ port: 0 });
+    return { fake, home, paths, service, url, token, logLines: log.lines, close };
+  } catch (error) {
+    // A router that never started leaves no home behind either.
+    await close().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** The body of one Codex turn ("hi", streamed, not stored); `session` sets `prompt_cache_key`. */

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { tempFolder } from './temp-folder.ts';
 
 /** Debian's Chromium. */
 export const chromiumPath = '/usr/bin/chromium';
@@ -102,24 +103,33 @@ export async function startServe(
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
-    const check = () => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match?.[1]) {
+  let url: string;
+  let token: string;
+  try {
+    url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
+      const check = () => {
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      child.stdout?.on('data', check);
+      child.once('exit', (code) => {
         clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}:\n${output}`));
+        reject(new Error(`serve exited with ${code}:\n${output}`));
+      });
     });
-  });
-  const token = execFileSync(process.execPath, ['bin/codex-lab.mjs', 'token'], { env: fullEnv })
-    .toString()
-    .trim();
+    token = execFileSync(process.execPath, ['bin/codex-lab.mjs', 'token'], { env: fullEnv })
+      .toString()
+      .trim();
+  } catch (error) {
+    // No ServeProcess to stop: end the child and remove the home here.
+    child.kill('SIGKILL');
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url,
     token,
@@ -135,6 +145,20 @@ export async function startServe(
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Where a test's screenshots go: docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1, to be
+ * kept and committed; else a temporary folder removed when the test ends (an ordinary run only
+ * proves the screenshots can be taken), so a run neither rewrites committed files nor leaves
+ * folders in the OS temp folder. Call it inside the test.
+ */
+export function screenshotFolder(): string {
+  if (process.env['CODEX_LAB_UPDATE_SCREENSHOTS'] === '1') {
+    mkdirSync('docs/screenshots', { recursive: true });
+    return 'docs/screenshots';
+  }
+  return tempFolder('codex-lab-screenshots-');
 }
 
 /** True when Chromium is installed here. */

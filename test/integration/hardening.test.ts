@@ -12,8 +12,9 @@ import { silentLogger, systemClock } from '../../core/ports.ts';
 import { createRouterServer } from '../../core/proxy/server.ts';
 import type { ProxyEngine } from '../../core/proxy/engine.ts';
 import { startSignInFixture, type SignInFixture } from '../helpers/auth-harness.ts';
-import { runCodexLab, makeTempHome } from '../helpers/cli.ts';
+import { runCodexLab } from '../helpers/cli.ts';
 import { createTestLabService, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+import { tempFolder } from '../helpers/temp-folder.ts';
 
 /** A raw GET with exactly the headers given (fetch would set Host itself). */
 function rawGet(
@@ -170,7 +171,7 @@ describe('the sign-in callback', () => {
 
 describe('serve --host', () => {
   it('warns loudly when the address is not loopback', async () => {
-    const home = await makeTempHome();
+    const home = tempFolder('codex-lab-home-');
     // --port with a bad value ends the command right after the warning; nothing is exposed.
     const run = await runCodexLab(['serve', '--host', '0.0.0.0', '--port', 'nope'], { home });
     expect(run.stderr).toContain('WARNING: --host 0.0.0.0 exposes the router');

@@ -5,10 +5,10 @@
  * Electron's binary points to the headless router.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cachedNodeBinary,
   isSupportedNode,
@@ -28,7 +28,6 @@ function findOldNode(): { path: string; version: string } | null {
 }
 
 const oldNode = findOldNode();
-const emptyCache = mkdtempSync(join(tmpdir(), 'codex-lab-no-cache-'));
 
 describe('isSupportedNode', () => {
   it('draws the line at 22.12', () => {
@@ -40,6 +39,13 @@ describe('isSupportedNode', () => {
 });
 
 describe.skipIf(oldNode === null)(`under the machine's old Node (${oldNode?.version})`, () => {
+  /** An empty `XDG_CACHE_HOME`: no Node 24 cached there. */
+  let emptyCache: string;
+  beforeAll(() => {
+    emptyCache = mkdtempSync(join(tmpdir(), 'codex-lab-no-cache-'));
+  });
+  afterAll(() => rmSync(emptyCache, { recursive: true, force: true }));
+
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     spawnSync(oldNode!.path, args, {
       cwd: repoRoot,

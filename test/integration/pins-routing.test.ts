@@ -52,8 +52,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await router.close();
   rmSync(repo, { recursive: true, force: true });
+  // Unset when beforeAll failed before the router started (which then removed its own home).
+  await router?.close();
 });
 
 async function turn(

@@ -5,7 +5,7 @@
  * WebSocket cannot carry the turn, before any byte reaches the client. Real LabService router, the
  * fake's real WebSocket side, loopback only.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { checkEncryptedContent } from '../fakes/ciphertext.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import { turnStateCrossings } from '../fakes/fake-backend.ts';
@@ -17,17 +17,10 @@ import {
 import { codexRequestHeaders, codexToolsItem, createProse } from '../helpers/codex-like-session.ts';
 import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
-let router: TestRouter | undefined;
-
-afterEach(async () => {
-  await router?.close();
-  router = undefined;
-});
-
 async function start(
   options: { maxMessageBytes?: number; webSocket?: 'on' | 'off'; perMessageDeflate?: boolean } = {},
 ): Promise<{ current: TestRouter; side: FakeResponsesWebSocket }> {
-  router = await startTestRouter({
+  const router = await startTestRouter({
     homePrefix: 'codex-lab-websocket-',
     accounts: [
       { email: 'alpha@example.com', reply: 'Hello from alpha.' },
@@ -46,6 +39,8 @@ async function start(
         ...(options.perMessageDeflate ? { perMessageDeflate: true } : {}),
       }),
   });
+  // Every router a test starts is closed when it ends (a test may start two, one per transport).
+  onTestFinished(() => router.close());
   await router.service.setActive({ profile: 'alpha' });
   return { current: router, side: responsesWebSocket(router.fake) };
 }
@@ -239,7 +234,6 @@ describe('upstream Responses over WebSocket', () => {
     const viaSocket = await start();
     const socketTurn = await new Conversation(viaSocket.current, 'same').turn('hello');
     await viaSocket.current.close();
-    router = undefined;
     const viaHttp = await start({ webSocket: 'off' });
     const httpTurn = await new Conversation(viaHttp.current, 'same').turn('hello');
     expect(types(socketTurn)).toEqual(types(httpTurn));
@@ -253,7 +247,6 @@ describe('upstream Responses over WebSocket', () => {
     for (const text of ['one', 'two']) httpAnswers.push(await httpChat.turn(text));
     const httpRequest = httpTurns(viaHttp.current)[0]!;
     await viaHttp.current.close();
-    router = undefined;
 
     const { current, side } = await start();
     const chat = new Conversation(current, 'headers');
@@ -354,7 +347,6 @@ describe('upstream Responses over WebSocket', () => {
       expectComplete(await chat.turn('three', betaState));
       expect(current.fake.requests.at(-1)!.headers['x-codex-turn-state']).toBe(betaState);
       await current.close();
-      router = undefined;
     }
   });
 

@@ -2,25 +2,17 @@
  * The engine routes an existing session from its own profile: no walk over the pool (counted
  * through the engine's `onPoolWalk` hook), and the same answer the full walk gives.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ProfilePick, ProxyRequestInfo } from '../../../core/proxy/engine.ts';
 import { inMemoryEngine } from '../../helpers/in-memory-engine.ts';
+import { tempFolder } from '../../helpers/temp-folder.ts';
 import { LabEngine } from '../../../core/proxy/lab-engine.ts';
 
 let time = Date.UTC(2026, 10, 30, 12);
 const clock = { now: () => time, setTimeout, clearTimeout } as never;
-const homes: string[] = [];
-
-afterEach(() => {
-  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
-});
 
 async function engineWith(profileCount: number) {
-  const home = mkdtempSync(join(tmpdir(), 'codex-lab-sticky-'));
-  homes.push(home);
+  const home = tempFolder('codex-lab-sticky-');
   let walks = 0;
   const { engine, registry } = await inMemoryEngine({
     home,
@@ -28,6 +20,9 @@ async function engineWith(profileCount: number) {
     clock,
     onPoolWalk: () => (walks += 1),
   });
+  // The engine saves health marks off the hot path (state/health.json, under state/locks): let
+  // them land before the home is removed, or a late write makes the folder again.
+  onTestFinished(() => engine.settled());
   return { engine, registry, walks: () => walks };
 }
 
