@@ -27,8 +27,11 @@
 // larger heap for every garbage collection to walk).
 //
 //   node bench/proxy-bodies.mjs [--repetitions N] [--requests N] [--turns N] [--baseline DIR]
-//                               [--sizes 40,300] [--cpu-prof DIR] [--no-write]
+//                               [--sizes 40,300] [--tls] [--cpu-prof DIR] [--no-write]
 //
+// `--tls` serves the fake over HTTPS and WSS (its test CA trusted by every proxy), as the real
+// upstream is: each proxy then pays TLS, and the WebSocket upstream a TLS handshake per session's
+// socket, as it does on the user's machine. (Results go to their own section.)
 // `--cpu-prof DIR` runs this checkout's routers under `node --cpu-prof` and leaves their profiles
 // in DIR (a profile slows what it watches: read it for where the time goes, not for the ratios).
 // `--sizes` measures only the listed body sizes (of 40 and 300 KB).
@@ -43,7 +46,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { mintEncryptedContent } from '../test/fakes/ciphertext.ts';
-import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
+import { fakeTlsCaFile, startFakeChatGpt, trustFakeTlsCa } from '../test/fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../test/fakes/fake-responses-websocket.ts';
 import {
   codexRequestHeaders,
@@ -81,7 +84,11 @@ const loadAtStart = loadavg()
   .map((value) => value.toFixed(1))
   .join(', ');
 
+const overTls = process.argv.includes('--tls');
+// This process seeds the profiles at the fake's issuer: it trusts the test CA too.
+if (overTls) trustFakeTlsCa();
 const fake = await startFakeChatGpt({
+  tls: overTls,
   accounts: [
     {
       email: 'bodies-a@example.com',
@@ -322,7 +329,11 @@ const shared = async (env, root) => {
 const perSize = async (env, root) =>
   new Map(await Promise.all(sizes.map(async (kb) => [kb, await routerEndpoint(env, root)])));
 
-const bare = await startBareProxy(upstreamOrigin, concurrency * 2);
+const bare = await startBareProxy(
+  upstreamOrigin,
+  concurrency * 2,
+  overTls ? { NODE_EXTRA_CA_CERTS: fakeTlsCaFile } : {},
+);
 const plain = await shared({ ...overHttp, CODEX_LAB_UPSTREAM_ZSTD: 'off' }, repoRoot);
 const { profile } = plain.get(sizes[0]);
 const bareEndpoint = {
@@ -433,7 +444,7 @@ const ratios = (kb, name, field) => {
 };
 const meanBody = (kb) => bodyBytes.get(kb).bytes / bodyBytes.get(kb).requests;
 const lines = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}${turnsPerSession === defaultTurns ? '' : ` --turns ${turnsPerSession}`}${baselineRoot === null ? '' : ' --baseline …'}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent Codex sessions in Codex 0.171's request shape, each request extending its session (the last answer's output items and a new user message; mean body ${sizes.map((kb) => `~${kb} KB: ${(meanBody(kb) / 1024).toFixed(1)} KB`).join(', ')}); sessions of ${turnsPerSession} turns, each of a pair's 64 streams carrying its session on from one run to the next and starting a new one after the last turn (${firstTurns} of the ${measuredRequests} measured requests were a session's first turn); per repetition every (size, proxy) pair runs ${requestsPerRun} requests, in a rotating order, after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the start: ${loadAtStart}; at the end: ${loadavg()
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/proxy-bodies.mjs --repetitions ${repetitions} --requests ${requestsPerRun}${turnsPerSession === defaultTurns ? '' : ` --turns ${turnsPerSession}`}${overTls ? ' --tls' : ''}${baselineRoot === null ? '' : ' --baseline …'}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${concurrency} concurrent Codex sessions in Codex 0.171's request shape, each request extending its session (the last answer's output items and a new user message; mean body ${sizes.map((kb) => `~${kb} KB: ${(meanBody(kb) / 1024).toFixed(1)} KB`).join(', ')}); sessions of ${turnsPerSession} turns, each of a pair's 64 streams carrying its session on from one run to the next and starting a new one after the last turn (${firstTurns} of the ${measuredRequests} measured requests were a session's first turn); per repetition every (size, proxy) pair runs ${requestsPerRun} requests, in a rotating order, after one warm-up round; ratios against the bare undici proxy of the same repetition, min / median / max. Load average at the start: ${loadAtStart}; at the end: ${loadavg()
     .map((value) => value.toFixed(1))
     .join(
       ', ',
@@ -489,9 +500,7 @@ if (writeResults && sizes.length === 2) {
     file,
     updateSection(
       await readFile(file, 'utf8'),
-      turnsPerSession === defaultTurns
-        ? 'Long sessions: realistic bodies'
-        : `Long sessions: realistic bodies, ${turnsPerSession}-turn sessions`,
+      `Long sessions: realistic bodies${turnsPerSession === defaultTurns ? '' : `, ${turnsPerSession}-turn sessions`}${overTls ? ', over TLS' : ''}`,
       section,
     ),
   );

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fakeTlsCaFile } from '../../test/fakes/fake-chatgpt.ts';
 import { seedProfiles } from '../../test/helpers/seed-profiles.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
@@ -31,11 +32,14 @@ export function startRouter(env, nodeArgs = [], root = repoRoot) {
   return startListening([join(root, 'bin/codex-lab.mjs'), 'serve', '--port', '0'], env, nodeArgs);
 }
 
-/** Starts the bare undici pass-through proxy (`bare-proxy.mjs`) in its own process. */
-export function startBareProxy(upstreamOrigin, connections) {
+/**
+ * Starts the bare undici pass-through proxy (`bare-proxy.mjs`) in its own process; `env` adds to
+ * its environment (`NODE_EXTRA_CA_CERTS` for an upstream over TLS).
+ */
+export function startBareProxy(upstreamOrigin, connections, env = {}) {
   return startListening(
     [join(import.meta.dirname, 'bare-proxy.mjs'), upstreamOrigin, String(connections)],
-    { PATH: process.env.PATH },
+    { PATH: process.env.PATH, ...env },
   );
 }
 
@@ -89,6 +93,8 @@ export async function seedBenchLab(fake, prefix, profiles) {
     CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
     CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
     CODEX_LAB_LOG_LEVEL: 'warn',
+    // A fake serving TLS: the child trusts its test CA.
+    ...(fake.backendUrl.startsWith('https:') ? { NODE_EXTRA_CA_CERTS: fakeTlsCaFile } : {}),
   };
   const routerToken = async () =>
     (await readFile(join(labHome, 'state', 'router-token'), 'utf8')).trim();

@@ -5,6 +5,7 @@
  * environment names a proxy: `codex-lab list` never sends a request.
  */
 import type { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { Agent, Pool, ProxyAgent, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { checkProxyVariables, proxyConfigured, proxyFor } from './proxy.ts';
@@ -19,10 +20,18 @@ export function dispatcherFor(origin: string, options: Pool.Options): Dispatcher
   return new ProxyAgent({ ...options, uri: proxy, proxyTunnel: true });
 }
 
-/** The agent a WebSocket to `url` connects with: a tunnel through its proxy, or undefined. */
+/**
+ * The agent WebSockets to `url` connect with: a tunnel through its proxy; for a direct `wss:`
+ * origin, an agent that resumes TLS sessions (every Codex session has a socket of its own, and
+ * a new full handshake per socket costs CPU and the certificate chain's bytes that native Codex,
+ * which resumes them, does not pay); undefined for a plain `ws:` origin. One agent per origin's
+ * pool: its session cache is that origin's.
+ */
 export function webSocketAgentFor(url: string): HttpAgent | undefined {
   const proxy = proxyFor(url);
-  return proxy === null ? undefined : new HttpsProxyAgent(proxy);
+  if (proxy !== null) return new HttpsProxyAgent(proxy);
+  // Not kept alive: an upgraded socket leaves the agent, which keeps only its TLS sessions.
+  return new URL(url).protocol === 'wss:' ? new HttpsAgent({ keepAlive: false }) : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { getCACertificates, setDefaultCACertificates, TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -23,6 +24,11 @@ export interface RecordedRequest {
   at: number;
   /** True for a WebSocket upgrade request (in `upgrades`, recorded before it is refused or accepted). */
   upgrade?: boolean;
+  /**
+   * Over TLS (`tls: true`): whether the connection that carried the request resumed an earlier
+   * TLS session (an abbreviated handshake) rather than making a new one. Absent over plain HTTP.
+   */
+  tlsResumed?: boolean;
   /**
    * `websocket` for a turn that came as a `response.create` frame on an accepted WebSocket: it is
    * recorded as a `POST` on the responses path (the handshake's headers, the frame as its body),
@@ -68,6 +74,11 @@ export interface FakeChatGpt {
   readonly requests: RecordedRequest[];
   /** Every WebSocket upgrade request (handshake), accepted or refused, in order. */
   readonly upgrades: RecordedRequest[];
+  /**
+   * Over TLS (`tls: true`): the TLS handshakes the fake completed, full ones and ones that resumed
+   * an earlier session (both zero over plain HTTP).
+   */
+  readonly tlsHandshakes: { full: number; resumed: number };
   /** Fake time in Unix seconds (defaults to the real clock; tests may move it). */
   nowSeconds(): number;
   /** Sets a fixed fake time (Unix seconds), or null to follow the real clock. */
@@ -110,6 +121,17 @@ export interface FakeChatGptOptions {
 /** The test CA that signed the fake's certificate: give it to Codex as `CODEX_CA_CERTIFICATE`. */
 export const fakeTlsCaFile = fileURLToPath(new URL('./tls/ca.pem', import.meta.url));
 
+/**
+ * Makes this process trust the test CA (Node's default CA store, which undici, `fetch` and `ws`
+ * read), for a router that runs in the test's own process against a `tls: true` fake. A child
+ * process is given `NODE_EXTRA_CA_CERTS=fakeTlsCaFile` instead.
+ */
+export function trustFakeTlsCa(): void {
+  const ca = readFileSync(fakeTlsCaFile, 'utf8');
+  const current = getCACertificates('default');
+  if (!current.includes(ca)) setDefaultCACertificates([...current, ca]);
+}
+
 /** The Responses-over-WebSocket side, loaded by path as the handlers are. */
 async function enableDefaultWebSocket(fake: FakeChatGpt): Promise<void> {
   try {
@@ -143,6 +165,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     accounts: new Map(),
     requests: [],
     upgrades: [],
+    tlsHandshakes: { full: 0, resumed: 0 },
     extensions: new Map(),
     webSocketUpgrades: 'refuse',
     requireLiteMarker: true,
@@ -170,6 +193,10 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
   for (const init of options.accounts ?? []) fake.addAccount(init);
   if (!options.handlers) await enableDefaultWebSocket(fake);
 
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.isSessionReused()) fake.tlsHandshakes.resumed += 1;
+    else fake.tlsHandshakes.full += 1;
+  });
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', fake.issuerUrl);
     fake.upgrades.push({
@@ -180,6 +207,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
       bytes: 0,
       at: Date.now(),
       upgrade: true,
+      ...(socket instanceof TLSSocket ? { tlsResumed: socket.isSessionReused() } : {}),
     });
     const onResponses = url.pathname.replace(/\/+$/, '') === '/backend-api/codex/responses';
     if (onResponses && fake.webSocketUpgrades === 'silent') {

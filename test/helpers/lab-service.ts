@@ -14,7 +14,7 @@ import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { LabService } from '../../core/service/lab-service.ts';
 import type { FakeAccountInit } from '../fakes/accounts.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { startFakeChatGpt, trustFakeTlsCa, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
 
 /** Saves one profile per `[email, name]` through the real store, signed in at the fake issuer. */
@@ -94,6 +94,8 @@ export async function startTestRouter(options: {
   env?: Record<string, string>;
   /** Runs on the fake before the router starts (e.g. to enable its WebSocket side). */
   prepareFake?: (fake: FakeChatGpt) => void;
+  /** The fake serves HTTPS and WSS, and this process trusts its test CA (`trustFakeTlsCa`). */
+  tls?: boolean;
 }): Promise<TestRouter> {
   // Filled with the router token once the service has made it.
   const secrets: string[] = [];
@@ -113,7 +115,11 @@ export async function startTestRouter(options: {
       }
     })());
   try {
-    const fake = (started.fake = await startFakeChatGpt({ accounts: options.accounts }));
+    if (options.tls) trustFakeTlsCa();
+    const fake = (started.fake = await startFakeChatGpt({
+      accounts: options.accounts,
+      ...(options.tls ? { tls: true } : {}),
+    }));
     await signInProfiles(fake, paths, options.profiles);
     options.prepareFake?.(fake);
     const service = (started.service = createTestLabService(fake, paths, {

@@ -18,10 +18,16 @@ import { codexRequestHeaders, codexToolsItem, createProse } from '../helpers/cod
 import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
 async function start(
-  options: { maxMessageBytes?: number; webSocket?: 'on' | 'off'; perMessageDeflate?: boolean } = {},
+  options: {
+    maxMessageBytes?: number;
+    webSocket?: 'on' | 'off';
+    perMessageDeflate?: boolean;
+    tls?: boolean;
+  } = {},
 ): Promise<{ current: TestRouter; side: FakeResponsesWebSocket }> {
   const router = await startTestRouter({
     homePrefix: 'codex-lab-websocket-',
+    ...(options.tls ? { tls: true } : {}),
     accounts: [
       { email: 'alpha@example.com', reply: 'Hello from alpha.' },
       { email: 'beta@example.com', reply: 'Hello from beta.' },
@@ -183,6 +189,25 @@ describe('upstream Responses over WebSocket', () => {
     );
     expect(handshake.headers['originator']).toBe('codex_exec');
     expect(String(handshake.headers['authorization'])).toMatch(/^Bearer /);
+  });
+
+  it('over TLS, resumes the TLS session for each new session’s socket instead of a full handshake', async () => {
+    // Every Codex session gets its own upstream socket (its handshake carries the session's
+    // identity), so a day of sessions is a day of TLS handshakes to the same origin; native Codex
+    // resumes them (rustls keeps a session cache), and so must the router.
+    const { current, side } = await start({ tls: true });
+    for (const session of ['tls-a', 'tls-b', 'tls-c', 'tls-d']) {
+      const chat = new Conversation(current, session);
+      expectComplete(await chat.turn('one'));
+      expectComplete(await chat.turn('two'));
+    }
+    expect(httpTurns(current)).toHaveLength(0);
+    expect(side.connectionsOpened).toBe(4);
+    const upgrades = current.fake.upgrades.map((upgrade) => upgrade.tlsResumed);
+    expect(upgrades).toHaveLength(4);
+    // The first socket may find no session yet (the HTTP pool's are its own); every later one
+    // resumes.
+    expect(upgrades.slice(1)).toEqual([true, true, true]);
   });
 
   it('goes incremental with an upstream that accepts permessage-deflate, its frames compressed on the wire', async () => {
