@@ -10,7 +10,7 @@ import { createLogger } from '../../log.ts';
 import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
 import { systemClock } from '../../ports.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
-import { PrimingScheduler, type PrimingCredentialSource } from '../../priming/scheduler.ts';
+import { PrimingScheduler } from '../../priming/scheduler.ts';
 import { HealthStore } from '../../state/health-store.ts';
 import type { PrimingOutcome } from '../../state/schema.ts';
 import type { PrimingOutcomeView } from '../../service/contract.ts';
@@ -88,25 +88,12 @@ export async function runPrime(
     baseUrl: context.config.chatGptBaseUrl,
   };
   if (dryRun) {
-    // The stored token is enough to show the request (it is redacted): no refresh, nothing sent.
-    const tokens: PrimingCredentialSource = {
-      async getCredentials(name) {
-        const auth = await store.readAuth(name);
-        if (!auth.tokens) {
-          throw new LabError(
-            'not_signed_in',
-            `${name} has no ChatGPT sign-in: run codex-lab login ${name}.`,
-          );
-        }
-        return { accessToken: auth.tokens.access_token, accountId: auth.tokens.account_id ?? null };
-      },
-    };
     // The request depends on the account's workspace (its backend origin, a residency override):
     // it is read as the real prime reads it, a GET of the account check with a current token
-    // (the token manager refreshes an expired one, as priming would, under the refresh lock).
-    // Unreadable, the request shown is the one priming would then send, to the configured
-    // backend, and a line says so.
-    const current = new TokenManager({
+    // (the token manager refreshes an expired one, as priming would, under the refresh lock; the
+    // request shown has the token redacted). Unreadable, the request shown is the one priming
+    // would then send, to the configured backend, and a line says so.
+    const tokens = new TokenManager({
       paths: context.paths,
       store,
       health,
@@ -117,7 +104,7 @@ export async function runPrime(
     const workspaces = createWorkspaceRoutes({
       clock: systemClock,
       baseUrl: context.config.chatGptBaseUrl,
-      credentialsOf: (name) => current.getCredentials(name),
+      credentialsOf: (name) => tokens.getCredentials(name),
       identity: codexClientHeaders('application/json'),
       logger: {
         warn: (fields: { profile?: string; reason?: string }) =>
