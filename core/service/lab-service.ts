@@ -313,6 +313,14 @@ export class LabService implements ControlApiService {
     await this.#engine.settled();
   }
 
+  /**
+   * Resolves once every priming check, attempt and retry started so far has finished (a test that
+   * fires the injected clock's timers waits on this, not on time).
+   */
+  async primingSettled(): Promise<void> {
+    await this.#priming?.settled();
+  }
+
   async getState(): Promise<LabState> {
     const now = this.#clock.now();
     let profiles: ProfileView[] = [];

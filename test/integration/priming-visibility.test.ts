@@ -96,8 +96,11 @@ async function fireUntil(condition: () => boolean | Promise<boolean>, limit = 40
     await until(() => clock.pending().length > 0, 500);
     if (clock.fireNext()) fired += 1;
     // The fired timer's loopback I/O (a priming turn, a usage read) needs real time, more of it on
-    // a loaded machine: wait for it before firing the next timer, or the limit runs out early.
-    const deadline = Date.now() + 1_500;
+    // a loaded machine: wait for the priming work it started before firing the next timer, or the
+    // limit runs out early.
+    await service?.primingSettled();
+    // What the work leaves behind (the activity it recorded) may trail it by a few event-loop turns.
+    const deadline = Date.now() + 100;
     while (!(await condition()) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
