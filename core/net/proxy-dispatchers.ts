@@ -6,6 +6,7 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { Agent, Pool, ProxyAgent, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { checkProxyVariables, proxyConfigured, proxyFor } from './proxy.ts';
@@ -30,8 +31,11 @@ export function dispatcherFor(origin: string, options: Pool.Options): Dispatcher
 export function webSocketAgentFor(url: string): HttpAgent | undefined {
   const proxy = proxyFor(url);
   if (proxy !== null) return new HttpsProxyAgent(proxy);
-  // Not kept alive: an upgraded socket leaves the agent, which keeps only its TLS sessions.
-  return new URL(url).protocol === 'wss:' ? new HttpsAgent({ keepAlive: false }) : undefined;
+  if (new URL(url).protocol !== 'wss:') return undefined;
+  // Not kept alive: an upgraded socket leaves the agent, which keeps only its TLS sessions. One
+  // secure context for all of them: made per connection otherwise (the default CA store read
+  // into a new OpenSSL context for every socket, the largest part of opening one in a profile).
+  return new HttpsAgent({ keepAlive: false, secureContext: createSecureContext() });
 }
 
 /**
