@@ -6,7 +6,7 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { Agent, Pool, ProxyAgent, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { checkProxyVariables, proxyConfigured, proxyFor } from './proxy.ts';
@@ -21,21 +21,31 @@ export function dispatcherFor(origin: string, options: Pool.Options): Dispatcher
   return new ProxyAgent({ ...options, uri: proxy, proxyTunnel: true });
 }
 
+/** How the WebSockets of one origin's pool connect: `ws` options for every socket. */
+export interface WebSocketConnection {
+  /** A tunnel through the environment's proxy, or the direct TLS agent; none for plain `ws:`. */
+  agent?: HttpAgent;
+  /** One TLS secure context for every socket of the pool (`wss:` only). */
+  secureContext?: SecureContext;
+}
+
 /**
- * The agent WebSockets to `url` connect with: a tunnel through its proxy; for a direct `wss:`
- * origin, an agent that resumes TLS sessions (every Codex session has a socket of its own, and
- * a new full handshake per socket costs CPU and the certificate chain's bytes that native Codex,
- * which resumes them, does not pay); undefined for a plain `ws:` origin. One agent per origin's
- * pool: its session cache is that origin's.
+ * How WebSockets to `url` connect: through its proxy's tunnel when the environment names one,
+ * else directly, through an agent that resumes TLS sessions (every Codex session has a socket of
+ * its own, and a full handshake per socket costs CPU and the certificate chain's bytes that
+ * native Codex, which resumes them, does not pay). Every `wss:` socket, tunnelled or not, gets
+ * the same secure context: without one each connection builds its own (the default CA store read
+ * into a new OpenSSL context), the largest single cost of opening a socket in a profile. Called
+ * once per origin's pool: the session cache and the context are that pool's.
  */
-export function webSocketAgentFor(url: string): HttpAgent | undefined {
+export function webSocketConnection(url: string): WebSocketConnection {
+  const secure = new URL(url).protocol === 'wss:';
+  const secureContext = secure ? { secureContext: createSecureContext() } : {};
   const proxy = proxyFor(url);
-  if (proxy !== null) return new HttpsProxyAgent(proxy);
-  if (new URL(url).protocol !== 'wss:') return undefined;
-  // Not kept alive: an upgraded socket leaves the agent, which keeps only its TLS sessions. One
-  // secure context for all of them: made per connection otherwise (the default CA store read
-  // into a new OpenSSL context for every socket, the largest part of opening one in a profile).
-  return new HttpsAgent({ keepAlive: false, secureContext: createSecureContext() });
+  if (proxy !== null) return { agent: new HttpsProxyAgent(proxy), ...secureContext };
+  if (!secure) return {};
+  // Not kept alive: an upgraded socket leaves the agent, which keeps only its TLS sessions.
+  return { agent: new HttpsAgent({ keepAlive: false }), ...secureContext };
 }
 
 /**

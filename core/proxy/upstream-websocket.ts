@@ -20,7 +20,7 @@ import {
   type BodyBytes,
   type BodyLayout,
 } from './incremental-input.ts';
-import { webSocketAgentFor } from '../net/proxy-dispatchers.ts';
+import { webSocketConnection } from '../net/proxy-dispatchers.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
 /** Why a turn could not go over the upstream WebSocket; the caller then sends it over HTTP. */
@@ -309,8 +309,9 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
   const maxSockets = options.maxSockets ?? 64;
   const refusedCooldownMs = options.refusedCooldownMs ?? 10 * 60_000;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  // Through the environment's proxy when it names one (a CONNECT tunnel), as Codex's socket goes.
-  const agent = webSocketAgentFor(options.url);
+  // Through the environment's proxy when it names one (a CONNECT tunnel), as Codex's socket goes;
+  // TLS sessions resumed and one secure context for every socket (net/proxy-dispatchers.ts).
+  const connection = webSocketConnection(options.url);
   // Insertion order is use order: a used entry is re-inserted, so the first idle one is the LRU.
   const entries = new Map<string, Entry>();
   // Profile -> when its handshake may be tried again. An upstream that refuses the upgrade would
@@ -360,7 +361,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       const socket = new WebSocket(options.url, {
         headers,
         perMessageDeflate: true,
-        ...(agent === undefined ? {} : { agent }),
+        ...connection,
       });
       let answer: IncomingHttpHeaders = {};
       const onAbort = () => socket.terminate();
