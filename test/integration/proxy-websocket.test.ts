@@ -193,8 +193,9 @@ describe('upstream Responses over WebSocket', () => {
 
   it('over TLS, resumes the TLS session for each new session’s socket instead of a full handshake', async () => {
     // Every Codex session gets its own upstream socket (its handshake carries the session's
-    // identity), so a day of sessions is a day of TLS handshakes to the same origin; native Codex
-    // resumes them (rustls keeps a session cache), and so must the router.
+    // identity), so a day of sessions is a day of TLS handshakes to the same origin: the router
+    // resumes them. (Native Codex 0.171 resumes none: 12 full handshakes in one `exec` against the
+    // fake, docs/routing.md.)
     const { current, side } = await start({ tls: true });
     for (const session of ['tls-a', 'tls-b', 'tls-c', 'tls-d']) {
       const chat = new Conversation(current, session);
