@@ -15,6 +15,10 @@ import type {
   PrimingOutcomeView,
 } from '../service/contract.ts';
 import type { RevokeResult } from '../service/operations.ts';
+import type {
+  TokenManager as TokenManagerClass,
+  TokenManagerOptions,
+} from '../auth/token-manager.ts';
 import { writeLine, type CliContext } from './context.ts';
 
 /** The operations a command may perform, wherever they run. */
@@ -71,14 +75,7 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
   const health = new HealthStore(context.paths);
   const quota = new QuotaKeeper({ paths: context.paths, clock: systemClock, logger });
   await quota.load();
-  const tokens = new TokenManager({
-    paths: context.paths,
-    store,
-    health,
-    issuer: context.config.issuer,
-    clock: systemClock,
-    logger,
-  });
+  const tokens = cliTokenManager(TokenManager, context, { store, health, logger });
   const operations = new LabOperations({
     paths: context.paths,
     config: context.config,
@@ -92,6 +89,23 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
     live: fileLiveState({ quota, health, clock: systemClock }),
   });
   return Object.assign(operations, { routerUrl: null });
+}
+
+/**
+ * The token manager a command uses on `context`'s home (the one that refreshes, under the
+ * cross-process lock). The class is passed in: callers load it when they need it.
+ */
+export function cliTokenManager(
+  Manager: typeof TokenManagerClass,
+  context: CliContext,
+  parts: Pick<TokenManagerOptions, 'store' | 'health' | 'logger'>,
+): TokenManagerClass {
+  return new Manager({
+    paths: context.paths,
+    issuer: context.config.issuer,
+    clock: systemClock,
+    ...parts,
+  });
 }
 
 /** The value of a successful result; a failure becomes the `LabError` `runCli` prints. */

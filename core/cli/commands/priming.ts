@@ -15,7 +15,7 @@ import { HealthStore } from '../../state/health-store.ts';
 import type { PrimingOutcome } from '../../state/schema.ts';
 import type { PrimingOutcomeView } from '../../service/contract.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { openLabClient, valueOf } from '../lab-client.ts';
+import { cliTokenManager, openLabClient, valueOf } from '../lab-client.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
 
 /** `priming on|off NAME`. */
@@ -93,12 +93,9 @@ export async function runPrime(
     // (the token manager refreshes an expired one, as priming would, under the refresh lock; the
     // request shown has the token redacted). Unreadable, the request shown is the one priming
     // would then send, to the configured backend, and a line says so.
-    const tokens = new TokenManager({
-      paths: context.paths,
+    const tokens = cliTokenManager(TokenManager, context, {
       store,
       health,
-      issuer: context.config.issuer,
-      clock: systemClock,
       logger: createLogger({ level: context.config.logLevel ?? 'warn' }),
     });
     const workspaces = createWorkspaceRoutes({
