@@ -13,11 +13,20 @@ import { checkProxyVariables, proxyConfigured, proxyFor } from './proxy.ts';
 
 /**
  * A dispatcher for requests to `origin`: the keep-alive pool `options` describe, or, when a proxy
- * takes that origin, a `ProxyAgent` with the same options tunnelling through it.
+ * takes that origin, a `ProxyAgent` with the same options tunnelling through it. A direct
+ * `https:` pool gives every connection it opens one TLS secure context (undici's connector would
+ * build one per connection, as `ws` did: see `webSocketConnection`); its session cache already
+ * resumes their TLS sessions.
  */
 export function dispatcherFor(origin: string, options: Pool.Options): Dispatcher {
   const proxy = proxyFor(origin);
-  if (proxy === null) return new Pool(origin, options);
+  if (proxy === null) {
+    const shared =
+      new URL(origin).protocol === 'https:' && options.connect === undefined
+        ? { connect: { secureContext: createSecureContext() } }
+        : {};
+    return new Pool(origin, { ...options, ...shared });
+  }
   return new ProxyAgent({ ...options, uri: proxy, proxyTunnel: true });
 }
 

@@ -211,6 +211,17 @@ describe('upstream Responses over WebSocket', () => {
     expect(upgrades.slice(1)).toEqual([true, true, true]);
   });
 
+  it('over TLS with the WebSocket upstream off, carries a session’s turns on one kept-alive connection', async () => {
+    const { current } = await start({ tls: true, webSocket: 'off' });
+    const chat = new Conversation(current, 'tls-http');
+    for (const text of ['one', 'two', 'three']) expectComplete(await chat.turn(text));
+    expect(httpTurns(current)).toHaveLength(3);
+    // The router's pool and the workspace read (`fetch`): one TLS connection each, whatever the
+    // number of turns.
+    const { full, resumed } = current.fake.tlsHandshakes;
+    expect(full + resumed).toBeLessThanOrEqual(2);
+  });
+
   it('goes incremental with an upstream that accepts permessage-deflate, its frames compressed on the wire', async () => {
     const { current, side } = await start({ perMessageDeflate: true });
     const chat = new Conversation(current, 'ws-deflate');
