@@ -85,6 +85,20 @@ describe('prime', () => {
     ).toEqual(['GET /backend-api/wham/accounts/check']);
   });
 
+  it('--dry-run says so on stderr when the account’s workspace cannot be read, and shows the request to the configured backend', async () => {
+    // An origin the router would never send a token to: the workspace is unreadable.
+    fake.account('alpha@example.com').workspace = { origin: 'ftp://nowhere.example' };
+    const run = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`POST ${fake.backendUrl}/codex/responses`);
+    expect(run.stdout).not.toContain('nowhere.example');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^alpha's workspace could not be read \(.+\): the request below goes to the configured backend/,
+    );
+    expect(primes()).toHaveLength(0);
+  });
+
   it('without a name primes nothing while no profile has priming on', async () => {
     const run = await runCodexLab(['prime'], { home, env: env() });
     expect(run.code).toBe(0);
