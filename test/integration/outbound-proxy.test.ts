@@ -7,7 +7,12 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import {
+  fakeTlsCaFile,
+  startFakeChatGpt,
+  trustFakeTlsCa,
+  type FakeChatGpt,
+} from '../fakes/fake-chatgpt.ts';
 import { startFakeProxy, type FakeProxy } from '../fakes/fake-proxy.ts';
 import { enableResponsesWebSocket } from '../fakes/fake-responses-websocket.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
@@ -91,6 +96,43 @@ describe('an outbound proxy from the environment', () => {
     const run = await runCodexLab(['usage', '--refresh', '--json'], { home, env: env() });
     expect(run.code, run.stderr).toBe(0);
     expect(proxy.tunnels).toContain(backendHost());
+  });
+
+  it('carries WebSocket and HTTP turns to an upstream over TLS through the tunnel (the certificate checked against the upstream’s name)', async () => {
+    // The same world over TLS, as chatgpt.com is: the fake's certificate names `chatgpt.test`.
+    await fake.close();
+    trustFakeTlsCa();
+    fake = await startFakeChatGpt({
+      accounts: [{ email: 'alpha@example.com', reply: 'Hi.' }],
+      tls: true,
+    });
+    enableResponsesWebSocket(fake);
+    await rm(home, { recursive: true, force: true });
+    home = await makeTempHome('codex-lab-outbound-proxy-');
+    await seedProfiles(fake, home, [{ name: 'alpha', email: 'alpha@example.com' }]);
+    const bearer = (await runCodexLab(['token'], { home })).stdout.trim();
+    const overTls = env({ NODE_EXTRA_CA_CERTS: fakeTlsCaFile });
+    const serve = await startServe(home, overTls);
+    children.push(serve);
+    for (const session of ['tls-a', 'tls-b', 'tls-c']) {
+      expect(await turn(serve, bearer, session)).toContain('response.completed');
+    }
+    expect(fake.upgrades).toHaveLength(3);
+    expect(proxy.tunnels).toContain(backendHost());
+    expect(proxy.refused).toEqual([]);
+    expect(serve.output()).toContain(
+      `Upstream https://${backendHost()} through the proxy ${proxy.url}`,
+    );
+    // One router per home: the HTTP one starts once the first has stopped.
+    await stopServes(children);
+    const http = await startServe(home, { ...overTls, CODEX_LAB_UPSTREAM_WEBSOCKET: 'off' });
+    children.push(http);
+    expect(await turn(http, bearer, 'tls-http')).toContain('response.completed');
+    expect(
+      fake.requests.filter(
+        (request) => request.path === '/backend-api/codex/responses' && !request.transport,
+      ),
+    ).toHaveLength(1);
   });
 
   it('names a proxy variable that is not a URL in one sentence, without its value', async () => {
