@@ -7,7 +7,7 @@ import type { FetchLike } from '../auth/http.ts';
 import type { Clock } from '../ports.ts';
 import { readUsage } from '../quota/usage-client.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
-import type { PrimingCredentialSource } from './scheduler.ts';
+import type { PrimingCredentialSource } from './request.ts';
 
 /** What the observer is built from. */
 export interface UsageObserverOptions {

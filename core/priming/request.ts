@@ -25,6 +25,13 @@ export interface PrimeCredentials {
   accountId: string | null;
 }
 
+/** Where priming gets a profile's upstream credentials (a `TokenManager` fits). */
+export interface PrimingCredentialSource {
+  getCredentials(name: string): Promise<PrimeCredentials>;
+  /** Refreshes once after a 401 from the usage endpoint (the one usage client's policy). */
+  refreshAfterUnauthorized?(name: string, rejectedAccessToken: string): Promise<PrimeCredentials>;
+}
+
 /** What the priming request is built from. */
 export interface PrimeRequestInput {
   baseUrl: string;

@@ -46,6 +46,7 @@ import {
   type PrimeCredentials,
   type PrimeRequest,
   type PrimeResult,
+  type PrimingCredentialSource,
 } from './request.ts';
 
 /** A profile's priming settings, as `ProfileStore.listProfiles()` returns them. */
@@ -57,13 +58,6 @@ export interface PrimingProfile {
 /** The profiles the scheduler reads (a `ProfileStore` fits). */
 export interface PrimingProfileSource {
   listProfiles(): Promise<PrimingProfile[]>;
-}
-
-/** Where the scheduler gets a profile's upstream credentials (a `TokenManager` fits). */
-export interface PrimingCredentialSource {
-  getCredentials(name: string): Promise<PrimeCredentials>;
-  /** Refreshes once after a 401 from the usage endpoint (the one usage client's policy). */
-  refreshAfterUnauthorized?(name: string, rejectedAccessToken: string): Promise<PrimeCredentials>;
 }
 
 /** Where the scheduler reads a profile's health (a `HealthStore` fits). */
