@@ -92,6 +92,8 @@ export class Journal {
   /** Lines in the file now. */
   #lines = 0;
   #disabled = false;
+  // Whether this journal made (or found) its folder: later batches skip the mkdir.
+  #folderReady = false;
 
   constructor(options: JournalOptions) {
     this.#path = options.path;
@@ -139,19 +141,37 @@ export class Journal {
     return this.#writing;
   }
 
+  async #makeFolder(): Promise<void> {
+    await ensurePrivateDirectory(dirname(this.#path));
+    this.#folderReady = true;
+  }
+
+  /** Appends `lines`, or rewrites the file with the kept lines once it has grown past bound. */
+  async #writeLines(lines: string[]): Promise<void> {
+    if (this.#lines + lines.length > this.#capacity * 1.5) {
+      await writePrivateFile(this.#path, `${this.#kept.join('\n')}\n`);
+      this.#lines = this.#kept.length;
+    } else {
+      await appendFile(this.#path, `${lines.join('\n')}\n`, { mode: 0o600 });
+      this.#lines += lines.length;
+    }
+  }
+
   async #write(batch: JournalRecord[]): Promise<void> {
     const lines = batch.map((record) => JSON.stringify(record));
     for (const line of lines) this.#kept.push(line);
     if (this.#kept.length > this.#capacity)
       this.#kept.splice(0, this.#kept.length - this.#capacity);
     try {
-      await ensurePrivateDirectory(dirname(this.#path));
-      if (this.#lines + lines.length > this.#capacity * 1.5) {
-        await writePrivateFile(this.#path, `${this.#kept.join('\n')}\n`);
-        this.#lines = this.#kept.length;
-      } else {
-        await appendFile(this.#path, `${lines.join('\n')}\n`, { mode: 0o600 });
-        this.#lines += lines.length;
+      // The folder is made once, and again only when a write finds it gone (a batch a second
+      // while busy need not pay a mkdir and a chmod each).
+      if (!this.#folderReady) await this.#makeFolder();
+      try {
+        await this.#writeLines(lines);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await this.#makeFolder();
+        await this.#writeLines(lines);
       }
     } catch (error) {
       this.#logger?.warn(

@@ -33,6 +33,19 @@ describe('Journal', () => {
     expect((await stat(join(folder, 'state'))).mode & 0o777).toBe(0o700);
   });
 
+  it('makes its folder again when it is removed while the journal runs', async () => {
+    const clock = new FakeClock();
+    const journal = new Journal({ path, clock });
+    await journal.load();
+    journal.append({ type: 'request', id: 1 });
+    await journal.flush();
+    await rm(join(folder, 'state'), { recursive: true, force: true });
+    journal.append({ type: 'request', id: 2 });
+    await journal.flush();
+    expect(await lines()).toEqual(['{"type":"request","id":2}']);
+    expect((await stat(join(folder, 'state'))).mode & 0o777).toBe(0o700);
+  });
+
   it('stays bounded: past 1.5 × capacity the file is rewritten with the newest lines', async () => {
     const clock = new FakeClock();
     const journal = new Journal({ path, clock, capacity: 4 });
