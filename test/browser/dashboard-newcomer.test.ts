@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { setNextLogin } from '../fakes/fake-issuer.ts';
-import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
 import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  routerTurn,
   screenshotFolder,
   startServe,
   type ServeProcess,
@@ -34,17 +34,6 @@ const blockedCallbacks: string[] = [];
 /** Two UUIDv7-like session ids from the same millisecond: they differ only at the end. */
 const sessionA = '019a7c3e-8f10-7000-8000-00000000aa11';
 const sessionB = '019a7c3e-8f10-7000-8000-00000000bb22';
-
-async function routerTurn(session: string): Promise<void> {
-  const response = await postToRouter(
-    serve.url,
-    serve.token,
-    '/backend-api/codex/responses',
-    codexTurnBody({ session }),
-    { session_id: session },
-  );
-  await response.text();
-}
 
 async function openDashboard(): Promise<void> {
   await page.goto(`${serve.url}/ui/#token=${serve.token}`);
@@ -192,8 +181,8 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
   });
 
   it('labels two sessions of the same millisecond apart', async () => {
-    await routerTurn(sessionA);
-    await routerTurn(sessionB);
+    await routerTurn(serve, sessionA);
+    await routerTurn(serve, sessionB);
     const rowA = page.locator(`tr[data-session="${sessionA}"]`);
     const rowB = page.locator(`tr[data-session="${sessionB}"]`);
     await rowA.waitFor({ timeout: 20_000 });

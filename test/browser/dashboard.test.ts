@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { setNextLogin } from '../fakes/fake-issuer.ts';
-import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
 import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  routerTurn,
   screenshotFolder,
   startServe,
   type ServeProcess,
@@ -27,18 +27,6 @@ let browser: Browser;
 let page: Page;
 /** Every URL the page asked for, to prove the token never travels in one. */
 const requestedUrls: string[] = [];
-
-async function routerTurn(session: string): Promise<Response> {
-  const response = await postToRouter(
-    serve.url,
-    serve.token,
-    '/backend-api/codex/responses',
-    codexTurnBody({ session }),
-    { session_id: session },
-  );
-  await response.text();
-  return response;
-}
 
 async function signIn(email: string): Promise<void> {
   setNextLogin(fake, email);
@@ -139,7 +127,7 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
   });
 
   it('shows a session with its profile after a request through the router', async () => {
-    const response = await routerTurn('ui-session-1');
+    const response = await routerTurn(serve, 'ui-session-1');
     expect(response.headers.get('x-codex-lab-profile')).toBe('work');
     const row = page.locator('tr[data-session="ui-session-1"]');
     await row.waitFor({ timeout: 20_000 });
@@ -150,7 +138,7 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     await signIn('bob@example.com');
     await page.getByRole('article', { name: 'Profile bob' }).waitFor();
     fake.account('alice@example.com').failures.push({ kind: 'usage_limit', resetsInSeconds: 3600 });
-    const response = await routerTurn('ui-session-2');
+    const response = await routerTurn(serve, 'ui-session-2');
     expect(response.status).toBe(200);
     expect(response.headers.get('x-codex-lab-profile')).toBe('bob');
     const log = page.getByRole('log', { name: 'Activity log' });

@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { QuotaFile } from '../../core/state/schema.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  routerTurn,
   screenshotFolder,
   startServe,
   type ServeProcess,
@@ -28,18 +28,6 @@ let fake: FakeChatGpt;
 let serve: ServeProcess;
 let browser: Browser;
 let page: Page;
-
-async function routerTurn(session: string): Promise<Response> {
-  const response = await postToRouter(
-    serve.url,
-    serve.token,
-    '/backend-api/codex/responses',
-    codexTurnBody({ session }),
-    { session_id: session },
-  );
-  await response.text();
-  return response;
-}
 
 /** Nine hours of saved history: work's weekly window burned 1 %/h, team's barely moved. */
 function savedQuota(): QuotaFile {
@@ -208,7 +196,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     await card('work').getByRole('button', { name: 'Make active' }).click();
     await card('work').getByText('Active', { exact: true }).waitFor();
     fake.account('work@example.com').failures.push({ kind: 'usage_limit', resetsInSeconds: 3600 });
-    const response = await routerTurn('glance-1');
+    const response = await routerTurn(serve, 'glance-1');
     expect(response.headers.get('x-codex-lab-route')).toBe('fallback');
     const log = page.getByRole('table', { name: 'Request log' });
     const row = log.locator('tr[data-request]').first();
@@ -238,7 +226,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
 
   it('when every profile is limited, the banner names the next free account and time', async () => {
     fake.account('team@example.com').stickyFailure = { kind: 'usage_limit', resetsInSeconds: 7200 };
-    const refused = await routerTurn('glance-2');
+    const refused = await routerTurn(serve, 'glance-2');
     expect(refused.status).toBe(429);
     await expect
       .poll(() => banner().getByTestId('pool-headline').textContent(), { timeout: 20_000 })

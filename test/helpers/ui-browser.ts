@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { codexTurnBody, postToRouter } from './lab-service.ts';
 import { tempFolder } from './temp-folder.ts';
 
 /** Debian's Chromium. */
@@ -59,6 +60,19 @@ export interface ServeProcess {
   child: ChildProcess;
   output: () => string;
   stop(): Promise<void>;
+}
+
+/** One Codex turn of `session` through the serve's router, read to its end (as Codex reads it). */
+export async function routerTurn(serve: ServeProcess, session: string): Promise<Response> {
+  const response = await postToRouter(
+    serve.url,
+    serve.token,
+    '/backend-api/codex/responses',
+    codexTurnBody({ session }),
+    { session_id: session },
+  );
+  await response.text();
+  return response;
 }
 
 /** Spawns `codex-lab serve --port 0` with a fresh home pointed at the fake. */
