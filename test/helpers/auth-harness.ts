@@ -7,7 +7,9 @@ import { isLabError } from '../../core/errors.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import type { Logger } from '../../core/ports.ts';
 import type { FakeAccountInit } from '../fakes/accounts.ts';
+import { expect } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { runCodexLab } from './cli.ts';
 
 /** A temporary `CODEX_LAB_HOME`; remove it in teardown. */
 export interface TempHome {
@@ -208,5 +210,36 @@ export function loginEnv(home: TempHome, fake: FakeChatGpt): Record<string, stri
     CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
     CODEX_LAB_CALLBACK_PORT: '0',
     CODEX_LAB_LOG_LEVEL: 'debug',
+  };
+}
+
+/**
+ * The CLI as the live-state tests drive it on one home: `cli` runs a command that must reach the
+ * running router (never "working on the files directly") and succeed; `login` runs `codex-lab
+ * login --no-browser ARGS` and follows the printed URL as a browser would. Each resolves with the
+ * time it started (`Date.now()`), to measure how soon the change shows. Spawned logins join
+ * `processes`, for the test's teardown to kill.
+ */
+export function liveCli(options: {
+  home: () => string;
+  env: () => Record<string, string>;
+  processes: CliProcess[];
+}): { cli(args: string[]): Promise<number>; login(args: string[]): Promise<number> } {
+  return {
+    async cli(args) {
+      const started = Date.now();
+      const run = await runCodexLab(args, { home: options.home(), env: options.env() });
+      expect(run.stderr).not.toMatch(/working on the files directly/);
+      expect(run.code, run.stderr).toBe(0);
+      return started;
+    },
+    async login(args) {
+      const started = Date.now();
+      const running = spawnCli(['login', '--no-browser', ...args], options.env());
+      options.processes.push(running);
+      await visit(await running.waitForLine(authorizeLine));
+      expect(await running.exited, running.stderr()).toBe(0);
+      return started;
+    },
   };
 }

@@ -151,6 +151,25 @@ export function codexTurnBody(
   };
 }
 
+/** One Codex turn of `session` through the router at `url`: the profile and route it took. */
+export async function routedTurn(
+  url: string,
+  token: string,
+  session: string,
+): Promise<{ profile: string | null; route: string | null }> {
+  const answer = await postToRouter(
+    url,
+    token,
+    '/backend-api/codex/responses',
+    codexTurnBody({ session }),
+  );
+  await answer.text();
+  return {
+    profile: answer.headers.get('x-codex-lab-profile'),
+    route: answer.headers.get('x-codex-lab-route'),
+  };
+}
+
 /** POSTs `body` as JSON to the router at `url` + `path` with the router token. */
 export function postToRouter(
   url: string,

@@ -9,17 +9,15 @@ import type { LabState } from '../../core/service/contract.ts';
 import { createLabHost, type LabHost } from '../../electron/lab-host.ts';
 import { expireAccessTokens, scriptRefresh, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
-  authorizeLine,
   killRunning,
+  liveCli,
   loginEnv,
-  spawnCli,
   startSignInFixture,
-  visit,
   type CliProcess,
   type SignInFixture,
 } from '../helpers/auth-harness.ts';
 import { runCodexLab } from '../helpers/cli.ts';
-import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
+import { routedTurn } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 
 let fixture: SignInFixture;
@@ -47,37 +45,10 @@ async function expectLive(since: number, check: (state: LabState) => boolean): P
 }
 
 /** Runs a CLI command; returns when it started. */
-async function cli(args: string[]): Promise<number> {
-  const started = Date.now();
-  const run = await runCodexLab(args, { home: fixture.home.home, env: env() });
-  expect(run.stderr).not.toMatch(/working on the files directly/);
-  expect(run.code, run.stderr).toBe(0);
-  return started;
-}
+const { cli, login } = liveCli({ home: () => fixture.home.home, env, processes });
 
-/** `codex-lab login ARGS`, following the printed URL as a browser would. */
-async function login(args: string[]): Promise<number> {
-  const started = Date.now();
-  const running = spawnCli(['login', '--no-browser', ...args], env());
-  processes.push(running);
-  await visit(await running.waitForLine(authorizeLine));
-  expect(await running.exited, running.stderr()).toBe(0);
-  return started;
-}
-
-async function route(session: string): Promise<{ profile: string | null; route: string | null }> {
-  const answer = await postToRouter(
-    host.routerOrigin(),
-    token,
-    '/backend-api/codex/responses',
-    codexTurnBody({ session }),
-  );
-  await answer.text();
-  return {
-    profile: answer.headers.get('x-codex-lab-profile'),
-    route: answer.headers.get('x-codex-lab-route'),
-  };
-}
+/** One routed turn of `session`: the profile and route it took. */
+const route = (session: string) => routedTurn(host.routerOrigin(), token, session);
 
 const profile = (state: LabState, name: string) => state.profiles.find((p) => p.name === name);
 

@@ -11,17 +11,15 @@ import type { LabState } from '../../core/service/contract.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, scriptRefresh, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
-  authorizeLine,
   killRunning,
+  liveCli,
   loginEnv,
-  spawnCli,
   startSignInFixture,
-  visit,
   type CliProcess,
   type SignInFixture,
 } from '../helpers/auth-harness.ts';
 import { runCodexLab } from '../helpers/cli.ts';
-import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
+import { routedTurn } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
@@ -89,41 +87,12 @@ async function expectLive(since: number, check: (state: LabState) => boolean): P
   expect({ polled, streamed }).toEqual({ polled: true, streamed: true });
 }
 
-/**
- * Runs a CLI command; returns when it started (the router may push the change on the event stream
- * before the command's process has exited).
- */
-async function cli(args: string[]): Promise<number> {
-  const started = Date.now();
-  const run = await runCodexLab(args, { home, env: env() });
-  expect(run.stderr).not.toMatch(/working on the files directly/);
-  expect(run.code, run.stderr).toBe(0);
-  return started;
-}
+// Each resolves when the command started (the router may push the change on the event stream
+// before the command's process has exited).
+const { cli, login } = liveCli({ home: () => home, env, processes });
 
-/** `codex-lab login ARGS` following the printed URL like a browser would. */
-async function login(args: string[]): Promise<number> {
-  const started = Date.now();
-  const running = spawnCli(['login', '--no-browser', ...args], env());
-  processes.push(running);
-  await visit(await running.waitForLine(authorizeLine));
-  expect(await running.exited, running.stderr()).toBe(0);
-  return started;
-}
-
-async function route(session: string): Promise<{ profile: string | null; route: string | null }> {
-  const answer = await postToRouter(
-    serve.url,
-    token,
-    '/backend-api/codex/responses',
-    codexTurnBody({ session }),
-  );
-  await answer.text();
-  return {
-    profile: answer.headers.get('x-codex-lab-profile'),
-    route: answer.headers.get('x-codex-lab-route'),
-  };
-}
+/** One routed turn of `session`: the profile and route it took. */
+const route = (session: string) => routedTurn(serve.url, token, session);
 
 const profile = (state: LabState, name: string) => state.profiles.find((p) => p.name === name);
 
