@@ -6,7 +6,8 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { Agent, Pool, ProxyAgent, setGlobalDispatcher, type Dispatcher } from 'undici';
 import { checkProxyVariables, proxyConfigured, proxyFor } from './proxy.ts';
@@ -51,10 +52,42 @@ export function webSocketConnection(url: string): WebSocketConnection {
   const secure = new URL(url).protocol === 'wss:';
   const secureContext = secure ? { secureContext: createSecureContext() } : {};
   const proxy = proxyFor(url);
-  if (proxy !== null) return { agent: new HttpsProxyAgent(proxy), ...secureContext };
+  if (proxy !== null) {
+    return {
+      agent: secure ? new ResumingProxyAgent(proxy) : new HttpsProxyAgent(proxy),
+      ...secureContext,
+    };
+  }
   if (!secure) return {};
   // Not kept alive: an upgraded socket leaves the agent, which keeps only its TLS sessions.
   return { agent: new HttpsAgent({ keepAlive: false }), ...secureContext };
+}
+
+/**
+ * `https-proxy-agent` for one `wss:` origin that resumes TLS sessions through the tunnel as the
+ * direct agent does (the package keeps none): each new socket offers the last session the origin
+ * gave (its pool's sockets all go to that one origin). A session the origin no longer knows costs
+ * a full handshake, which brings a new one.
+ */
+class ResumingProxyAgent extends HttpsProxyAgent<string> {
+  #session: Buffer | undefined;
+
+  override async connect(
+    request: Parameters<HttpsProxyAgent<string>['connect']>[0],
+    options: Parameters<HttpsProxyAgent<string>['connect']>[1],
+  ): Promise<Socket> {
+    const session = this.#session;
+    const socket = await super.connect(
+      request,
+      session !== undefined && options.secureEndpoint ? { ...options, session } : options,
+    );
+    if (socket instanceof TLSSocket) {
+      socket.on('session', (session: Buffer) => {
+        this.#session = session;
+      });
+    }
+    return socket;
+  }
 }
 
 /**

@@ -98,7 +98,7 @@ describe('an outbound proxy from the environment', () => {
     expect(proxy.tunnels).toContain(backendHost());
   });
 
-  it('carries WebSocket and HTTP turns to an upstream over TLS through the tunnel (the certificate checked against the upstream’s name)', async () => {
+  it('carries WebSocket and HTTP turns to an upstream over TLS through the tunnel (the certificate checked against the upstream’s name, later sockets resuming the TLS session)', async () => {
     // The same world over TLS, as chatgpt.com is: the fake's certificate names `chatgpt.test`.
     await fake.close();
     trustFakeTlsCa();
@@ -118,6 +118,8 @@ describe('an outbound proxy from the environment', () => {
       expect(await turn(serve, bearer, session)).toContain('response.completed');
     }
     expect(fake.upgrades).toHaveLength(3);
+    // Each session's socket after the first resumes its TLS session through the tunnel too.
+    expect(fake.upgrades.map((upgrade) => upgrade.tlsResumed)).toEqual([false, true, true]);
     expect(proxy.tunnels).toContain(backendHost());
     expect(proxy.refused).toEqual([]);
     expect(serve.output()).toContain(
