@@ -41,12 +41,13 @@ export interface WebSocketConnection {
 
 /**
  * How WebSockets to `url` connect: through its proxy's tunnel when the environment names one,
- * else directly, through an agent that resumes TLS sessions (every Codex session has a socket of
- * its own, and a full handshake per socket costs CPU and the certificate chain's bytes; native
- * Codex pays them, measured, and the router need not). Every `wss:` socket, tunnelled or not, gets
- * the same secure context: without one each connection builds its own (the default CA store read
- * into a new OpenSSL context), the largest single cost of opening a socket in a profile. Called
- * once per origin's pool: the session cache and the context are that pool's.
+ * else directly; to a `wss:` origin, either way through an agent that resumes TLS sessions (every
+ * Codex session has a socket of its own, and a full handshake per socket costs CPU and the
+ * certificate chain's bytes; native Codex pays them, measured, and the router need not). Every
+ * `wss:` socket, tunnelled or not, gets the same secure context: without one each connection
+ * builds its own (the default CA store read into a new OpenSSL context), the largest single cost
+ * of opening a socket in a profile. Called once per origin's pool: the session cache and the
+ * context are that pool's.
  */
 export function webSocketConnection(url: string): WebSocketConnection {
   const secure = new URL(url).protocol === 'wss:';
