@@ -527,7 +527,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
-        webSocketHeaders(codexHeaders, credentials, added),
+        // Built only when a socket opens (the first turn, a resume): most turns reuse one.
+        () => webSocketHeaders(codexHeaders, credentials, added),
         whole,
         {
           start(headers) {

@@ -184,14 +184,15 @@ export interface UpstreamWebSockets {
   /**
    * Sends one turn over the (session, profile) socket, relaying its events to `sink`. `body` is
    * the JSON body Codex sent, as bytes (one buffer or the chunks it arrived in: compared with the
-   * last turn's without joining or parsing it whole) or parsed. `frameMetadata` joins the frame's
+   * last turn's without joining or parsing it whole) or parsed. `handshakeHeaders` is called only
+   * when the turn opens a socket (most turns reuse one). `frameMetadata` joins the frame's
    * `client_metadata`: the request's values native Codex sends in the frame, not the handshake. A
    * failure before the first output event returns `{ ok: false }` and touches nothing in `sink`.
    */
   sendTurn(
     sessionId: string,
     profile: string,
-    handshakeHeaders: Record<string, string>,
+    handshakeHeaders: () => Record<string, string>,
     body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
@@ -429,7 +430,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
   async function sendTurn(
     sessionId: string,
     profile: string,
-    handshakeHeaders: Record<string, string>,
+    handshakeHeaders: () => Record<string, string>,
     body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
     signal: AbortSignal,
@@ -455,7 +456,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         refusedUntil.delete(profile);
       }
       makeRoom();
-      const opened = await open(key, handshakeHeaders, signal);
+      const opened = await open(key, handshakeHeaders(), signal);
       if (!('socket' in opened)) {
         // A 401 is the token, not the transport: the HTTP path refreshes it and the next turn's
         // handshake carries the new one. A turn cancelled mid-handshake says nothing either.
@@ -630,7 +631,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         forget(carrier);
         resumed = { skip: [...completed], indexes: new Set(), ids: new Set() };
         makeRoom();
-        const opened = await open(key, handshakeHeaders, signal);
+        const opened = await open(key, handshakeHeaders(), signal);
         if (!('socket' in opened)) return finish(sent, false, 'abort');
         if (done) return void opened.socket.terminate();
         carrier = opened;

@@ -95,7 +95,7 @@ async function turn(
   relayed.result = await current.pool.sendTurn(
     session,
     'alpha',
-    { authorization, 'openai-beta': 'responses_websockets=2026-02-06' },
+    () => ({ authorization, 'openai-beta': 'responses_websockets=2026-02-06' }),
     payload,
     {
       start: (headers) => {
