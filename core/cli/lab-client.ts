@@ -15,10 +15,7 @@ import type {
   PrimingOutcomeView,
 } from '../service/contract.ts';
 import type { RevokeResult } from '../service/operations.ts';
-import type {
-  TokenManager as TokenManagerClass,
-  TokenManagerOptions,
-} from '../auth/token-manager.ts';
+import type { TokenManager, TokenManagerOptions } from '../auth/token-manager.ts';
 import { writeLine, type CliContext } from './context.ts';
 
 /** The operations a command may perform, wherever they run. */
@@ -56,14 +53,12 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
 /** The operations layer over the files, for a home where no router runs. */
 export async function localLabClient(context: CliContext): Promise<LabClient> {
   const [
-    { TokenManager },
     { createProfileStore },
     { HealthStore },
     { ActivityLog },
     { LabOperations, fileLiveState },
     { QuotaKeeper },
   ] = await Promise.all([
-    import('../auth/token-manager.ts'),
     import('../profiles/create-store.ts'),
     import('../state/health-store.ts'),
     import('../service/events.ts'),
@@ -75,7 +70,7 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
   const health = new HealthStore(context.paths);
   const quota = new QuotaKeeper({ paths: context.paths, clock: systemClock, logger });
   await quota.load();
-  const tokens = cliTokenManager(TokenManager, context, { store, health, logger });
+  const tokens = await cliTokenManager(context, { store, health, logger });
   const operations = new LabOperations({
     paths: context.paths,
     config: context.config,
@@ -93,14 +88,14 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
 
 /**
  * The token manager a command uses on `context`'s home (the one that refreshes, under the
- * cross-process lock). The class is passed in: callers load it when they need it.
+ * cross-process lock), loaded when a command first needs it.
  */
-export function cliTokenManager(
-  Manager: typeof TokenManagerClass,
+export async function cliTokenManager(
   context: CliContext,
   parts: Pick<TokenManagerOptions, 'store' | 'health' | 'logger'>,
-): TokenManagerClass {
-  return new Manager({
+): Promise<TokenManager> {
+  const { TokenManager } = await import('../auth/token-manager.ts');
+  return new TokenManager({
     paths: context.paths,
     issuer: context.config.issuer,
     clock: systemClock,

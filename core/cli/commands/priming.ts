@@ -4,7 +4,6 @@
  * its priming is off, because naming it is an explicit request.
  */
 import { codexClientHeaders } from '../../auth/codex-identity.ts';
-import { TokenManager } from '../../auth/token-manager.ts';
 import { LabError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
@@ -93,7 +92,7 @@ export async function runPrime(
     // (the token manager refreshes an expired one, as priming would, under the refresh lock; the
     // request shown has the token redacted). Unreadable, the request shown is the one priming
     // would then send, to the configured backend, and a line says so.
-    const tokens = cliTokenManager(TokenManager, context, {
+    const tokens = await cliTokenManager(context, {
       store,
       health,
       logger: createLogger({ level: context.config.logLevel ?? 'warn' }),
