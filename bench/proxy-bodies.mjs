@@ -21,8 +21,8 @@
 // requests is a session's first turn (a new upstream WebSocket and a full frame on that path).
 // Codex sessions are long: `--turns 64` measures their steady state, the default short sessions
 // the cost of starting them. `--baseline DIR` adds the router of another checkout (a git worktree
-// of an earlier commit, its CLI built there) as variants of the same run, over HTTP and over the
-// WebSocket. The routers run the bundled CLI, as users run it: this checkout's is built first
+// of an earlier commit, its CLI built there) as variants of the same run, over HTTP (zstd off and
+// on) and over the WebSocket. The routers run the bundled CLI, as users run it: this checkout's is built first
 // (`node scripts/build-cli.mjs`; the TypeScript source would load Node's type stripper too, a
 // larger heap for every garbage collection to walk).
 //
@@ -364,6 +364,10 @@ if (baselineRoot !== null) {
       endpoints: await shared({ ...overHttp, CODEX_LAB_UPSTREAM_ZSTD: 'off' }, baselineRoot),
     },
     {
+      name: 'baseline router, zstd on',
+      endpoints: await shared({ ...overHttp, CODEX_LAB_UPSTREAM_ZSTD: 'on' }, baselineRoot),
+    },
+    {
       name: 'baseline router, WebSocket on',
       webSocket: true,
       endpoints: await perSize(overWebSocket, baselineRoot),
@@ -477,14 +481,27 @@ for (const kb of sizes) {
     );
   }
 }
-const difference = (kb, field) => {
-  const on = results.get(key(kb, 'router, zstd on'))[field];
-  const off = results.get(key(kb, 'router, zstd off'))[field];
+const difference = (kb, field, prefix = 'router') => {
+  const on = results.get(key(kb, `${prefix}, zstd on`))[field];
+  const off = results.get(key(kb, `${prefix}, zstd off`))[field];
   return on.map((value, index) => (value - off[index]) * 1000);
 };
+/** The compression line for one router (this checkout's, or the baseline's). */
+const compressionCost = (prefix) =>
+  sizes
+    .map(
+      (kb) =>
+        `~${kb} KB ${range(difference(kb, 'cpu', prefix), 3)} in all, of which on the thread pool ${range(difference(kb, 'pool', prefix), 3)} and on the event loop ${range(difference(kb, 'loop', prefix), 3)}`,
+    )
+    .join('; ');
 lines.push(
   '',
-  `- CPU spent compressing request bodies (router zstd on − zstd off, ms per request, min / median / max): ${sizes.map((kb) => `~${kb} KB ${range(difference(kb, 'cpu'), 3)} in all, of which on the thread pool ${range(difference(kb, 'pool'), 3)} and on the event loop ${range(difference(kb, 'loop'), 3)}`).join('; ')}.`,
+  `- CPU spent compressing request bodies (router zstd on − zstd off, ms per request, min / median / max): ${compressionCost('router')}.`,
+  ...(baselineRoot === null
+    ? []
+    : [
+        `- The same for the baseline router (its zstd on − its zstd off): ${compressionCost('baseline router')}.`,
+      ]),
   ...[...frames].map(
     ([name, counted]) =>
       `- ${name}: ${counted.all} \`response.create\` frames for ${counted.requests} requests, ${counted.incremental} of them incremental (\`previous_response_id\` and only the new items; each session's first turn goes in full).`,

@@ -15,8 +15,10 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Duplex, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
+import pLimit from 'p-limit';
 import type { Dispatcher } from 'undici';
 import {
   createUpstreamWebSockets,
@@ -194,14 +196,36 @@ const defaultCompressMinBytes = 8 * 1024;
 /** An upstream 400 that refuses the body's encoding rather than its content. */
 const encodingRefusal = /zstd|content-encoding|decompress/i;
 const zstdCompressCallback = zlib.zstdCompress;
-/** zstd level 3 (Codex's), on the thread pool: never on the event loop. */
+/** The size of each piece of compressed output (see `zstdCompress`). */
+const compressedChunkBytes = 64 * 1024;
+/**
+ * How many bodies are compressed at once, process-wide: libuv's thread pool runs four jobs at a
+ * time (fewer on fewer cores), so more in flight only hold their zstd working memory side by side.
+ * Measured with 64 sessions sending at once, unlimited compressions cost twice the CPU of gated
+ * ones (docs/benchmarks.md, "Seventh round").
+ */
+const compressions = pLimit(Math.max(1, Math.min(4, availableParallelism())));
+/**
+ * zstd level 3 (Codex's), on the thread pool: never on the event loop. The body's size is
+ * declared up front: zstd then sizes its window and tables to the body (a 50 KB turn needs a
+ * fraction of the 2 MB window level 3 allocates for an unknown size) and writes the size in the
+ * frame. Its output comes in 64 KiB pieces, not zlib's 16 KiB: one or two trips to the thread pool
+ * for a turn (Codex's bodies compress to a third or a half), not one per 16 KiB.
+ */
 function zstdCompress(body: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    zstdCompressCallback(
-      body,
-      { params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } },
-      (error, result) => (error ? reject(error) : resolve(result)),
-    ),
+  return compressions(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        zstdCompressCallback(
+          body,
+          {
+            params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 },
+            pledgedSrcSize: body.length,
+            chunkSize: compressedChunkBytes,
+          },
+          (error, result) => (error ? reject(error) : resolve(result)),
+        ),
+      ),
   );
 }
 

@@ -408,6 +408,23 @@ describe('zstd request bodies upstream', () => {
     expect(turnsSeen(current).at(-1)!.headers['content-encoding']).toBeUndefined();
   });
 
+  it('compresses many large turns sent at once, each whole and to its own request', async () => {
+    // More turns than compressions run at once: the rest wait their turn, none is lost or mixed.
+    const current = await start();
+    const payloads = Array.from({ length: 12 }, (_, index) => largeTurn(`zstd-many-${index}`));
+    const before = turnsSeen(current).length;
+    const responses = await Promise.all(payloads.map((payload) => send(current, payload)));
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      await response.text();
+    }
+    const seen = turnsSeen(current).slice(before);
+    expect(seen.map((turn) => turn.headers['content-encoding'])).toEqual(
+      payloads.map(() => 'zstd'),
+    );
+    expect(seen.map((turn) => turn.body).sort()).toEqual([...payloads].sort());
+  });
+
   it('resends plain when the upstream refuses the encoding, and stays plain', async () => {
     const current = await start();
     setRefuseEncodedBodies(current.fake, true);
