@@ -187,9 +187,9 @@ const closeBracket = 0x5d;
 /** How a `model` member whose value is a string begins. */
 const modelMember = '"model":"';
 /**
- * A `workspaces` key without its opening quote (checked after a hit): the forward search scans
- * for the pattern's first character, and `w` is rare in the metadata while a quote opens every
- * token.
+ * A `workspaces` key without its opening quote (checked after a hit): the search stops at each
+ * place the pattern's first character occurs, and `w` is rare in the metadata while a quote opens
+ * every token.
  */
 const workspacesName = 'workspaces":';
 
@@ -201,8 +201,8 @@ const workspacesName = 'workspaces":';
  *
  * A member is at the top level when whole members follow it up to the final `}`: a nested one
  * would leave a bracket open on the way. So `model` (the last `"model":"`) is read when only whole
- * members follow it, and `workspaces` (the first) when only whole members lie between its object
- * and `model`. Neither key may occur again among the members walked over (`JSON.parse` keeps the
+ * members follow it, and `workspaces` (the last before `model`) when only whole members lie
+ * between its object and `model` (a nested one is followed by its parent's closing bracket). Neither key may occur again among the members walked over (`JSON.parse` keeps the
  * last of a repeated key). Only from the first key read to the end is checked for escapes, which
  * could spell a key another way or need decoding: an escape before it cannot change the answer,
  * because a later member wins (with no `workspaces` at all, any escape sends the text to
@@ -222,11 +222,11 @@ function readCodexMetadata(
   if (modelAt < 1) return undefined;
   const before = text.charCodeAt(modelAt - 1);
   if (before !== comma && before !== openBrace) return undefined;
-  const nameAt = text.indexOf(workspacesName);
+  // Searched backwards from `model`: Codex writes `workspaces` a few members before it, so only the
+  // header's tail is read (its first 600-odd bytes, ids and flags, are never touched).
+  const nameAt = text.lastIndexOf(workspacesName, modelAt);
   const workspacesAt = nameAt - 1;
-  if (nameAt !== -1 && (workspacesAt >= modelAt || text.charCodeAt(workspacesAt) !== quote)) {
-    return undefined;
-  }
+  if (nameAt !== -1 && text.charCodeAt(workspacesAt) !== quote) return undefined;
   const escaped = nameAt === -1 ? text.includes('\\') : text.indexOf('\\', workspacesAt - 1) !== -1;
   if (escaped) return undefined;
   // No escapes: the value ends at the next quote.
