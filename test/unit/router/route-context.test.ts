@@ -158,6 +158,12 @@ describe('turn metadata, read without JSON.parse', () => {
     '\\"',
     '0',
     '12',
+    // The two keys read, as nested keys and inside values: a reader that took a nested one for
+    // the top-level member, or a string's contents for a key, would disagree with JSON.parse.
+    'workspaces',
+    'model',
+    ',"model":"x"',
+    'workspaces":{',
   ];
   function value(depth: number): unknown {
     const roll = next();
