@@ -5,7 +5,7 @@
  */
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../fakes/fake-responses-websocket.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
@@ -129,6 +129,29 @@ describe('codex-lab serve', () => {
     // With the router gone, a stale or missing router.json falls back to 1456.
     const after = await runCodexLab(['codex-config'], { home });
     expect(after.stdout).toContain('http://127.0.0.1:1456/backend-api/codex');
+  });
+
+  it('names an upstream transport switched off, and says nothing of the defaults', async () => {
+    const plain = await startServe(home, {
+      ...env(),
+      CODEX_LAB_UPSTREAM_WEBSOCKET: 'off',
+      CODEX_LAB_UPSTREAM_ZSTD: 'off',
+    });
+    children.push(plain);
+    // The dashboard line comes after them: once it is out, everything before it is.
+    await vi.waitFor(() => expect(plain.output()).toContain('Dashboard:'));
+    expect(plain.output()).toContain(
+      'Upstream turns go over HTTP in full, not over WebSocket (CODEX_LAB_UPSTREAM_WEBSOCKET=off)',
+    );
+    expect(plain.output()).toContain(
+      'Upstream request bodies go uncompressed (CODEX_LAB_UPSTREAM_ZSTD=off)',
+    );
+    plain.child.kill('SIGTERM');
+    await plain.exited;
+    const defaults = await startServe(home, env());
+    children.push(defaults);
+    await vi.waitFor(() => expect(defaults.output()).toContain('Dashboard:'));
+    expect(defaults.output()).not.toContain('CODEX_LAB_UPSTREAM');
   });
 
   // `ws` masks every frame a client sends; in JavaScript that is a byte loop (~0.4 ms for a

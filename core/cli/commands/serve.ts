@@ -3,8 +3,8 @@
  * and web dashboard in one process, until SIGINT or SIGTERM.
  *
  * One router per home: a second `serve` for the same home says where the first one runs and exits
- * 1 without touching it. stdout gets one line with the listening URL (scripts read it, `--port 0`
- * included). The dashboard link carries the router token in its `#fragment`: it is printed in full
+ * 1 without touching it. stdout's first line is the listening URL (scripts read it, `--port 0`
+ * included); the lines after it name an outbound proxy and an upstream transport switched off. The dashboard link carries the router token in its `#fragment`: it is printed in full
  * on an interactive terminal and with `--print-dashboard-url` (on stdout), and without the token
  * when the output goes to a file or a log (`codex-lab dashboard` prints it later). While it serves,
  * `state/router.json` records it for every client; `codex-lab stop` or a signal ends it cleanly.
@@ -113,6 +113,20 @@ async function serveUntilStopped(
     writeLine(
       context.stdout,
       `Upstream ${new URL(context.config.chatGptBaseUrl).origin} through the proxy ${scrubSecrets(proxy)}`,
+    );
+  }
+  // A transport switched off is named: a setting left in a shell profile shows at every start,
+  // rather than as a slower uplink nobody connects with it (docs/routing.md).
+  if (!context.config.upstreamWebSocket) {
+    writeLine(
+      context.stdout,
+      'Upstream turns go over HTTP in full, not over WebSocket (CODEX_LAB_UPSTREAM_WEBSOCKET=off)',
+    );
+  }
+  if (!context.config.upstreamZstd) {
+    writeLine(
+      context.stdout,
+      'Upstream request bodies go uncompressed (CODEX_LAB_UPSTREAM_ZSTD=off)',
     );
   }
   const link = `${router.url}/ui/#token=${token}`;
