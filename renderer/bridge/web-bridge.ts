@@ -1,7 +1,8 @@
 /**
  * `LabApi` over the control API, for the web dashboard served by `codex-lab serve` at `/ui/`.
  * The router token arrives in the URL fragment (`#token=…`, never sent to a server or put in a
- * query string), is kept in memory only, and the fragment is wiped from the address bar at once.
+ * query string), is kept for the browser tab (lab-api.ts), and the fragment is wiped from the
+ * address bar at once.
  * Live updates come from `GET /lab/v1/events` (SSE) read with fetch, because EventSource cannot
  * send an Authorization header.
  */
@@ -61,8 +62,15 @@ export interface WebBridgeOptions {
   openSignIn?: (url: string, popup: boolean) => void;
 }
 
+/** What the page says when `serve` does not answer (a call, or the event stream). */
+const notAnswering = 'Codex Lab is not answering. Is `codex-lab serve` still running?';
+/** What the page says when `serve` refuses the token. */
+const badToken =
+  'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.';
+
+/** The contract's code for a router that does not answer, as the CLI's client reports it. */
 function unreachable(message: string): ContractResult<never> {
-  return { ok: false, code: 'upstream_unreachable', message };
+  return { ok: false, code: 'router_unavailable', message };
 }
 
 /** Unwraps `{ ok, value }` when the server wraps the state, else takes the body as the state. */
@@ -82,11 +90,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
 
   async function getState(): Promise<LabState> {
     const response = await fetcher(`${base}/state`, { headers: headers(), cache: 'no-store' });
-    if (response.status === 401) {
-      throw new Error(
-        'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
-      );
-    }
+    if (response.status === 401) throw new Error(badToken);
     if (!response.ok) throw new Error(`The Codex Lab service answered ${response.status}.`);
     return asState(await response.json());
   }
@@ -100,7 +104,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
         body: JSON.stringify(input ?? {}),
       });
     } catch {
-      return unreachable('Codex Lab is not answering. Is `codex-lab serve` still running?');
+      return unreachable(notAnswering);
     }
     try {
       const body = (await response.json()) as ContractResult<T>;
@@ -111,19 +115,26 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
     return unreachable(`The Codex Lab service answered ${response.status}.`);
   }
 
-  function subscribe(listener: (state: LabState) => void): () => void {
+  function subscribe(
+    listener: (state: LabState) => void,
+    onConnection?: (connection: 'live' | 'offline', message: string | null) => void,
+  ): () => void {
     const controller = new AbortController();
     let delay = 500;
     const run = async (): Promise<void> => {
       while (!controller.signal.aborted) {
+        // Why the stream is not (or no longer) open, said before the next try.
+        let lost = notAnswering;
         try {
           const response = await fetcher(`${base}/events`, {
             headers: { ...headers(), accept: 'text/event-stream' },
             signal: controller.signal,
             cache: 'no-store',
           });
+          if (response.status === 401) lost = badToken;
           if (!response.ok || !response.body) throw new Error(String(response.status));
           delay = 500;
+          onConnection?.('live', null);
           const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
           let buffer = '';
           for (;;) {
@@ -137,8 +148,14 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
             }
           }
         } catch {
-          if (controller.signal.aborted) return;
+          // (A stream that ended without an error, `serve` stopping cleanly, is an outage too.)
         }
+        if (controller.signal.aborted) return;
+        // The page keeps its last state on screen; it must not look live while it is not.
+        onConnection?.('offline', lost);
+        // A refused token stays refused (serve keeps its token across restarts): asking again
+        // every few seconds would only fill the console with 401s.
+        if (lost === badToken) return;
         // Reconnect with a capped backoff; a restarted `serve` is picked up without a reload.
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, 10_000);

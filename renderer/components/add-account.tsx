@@ -10,9 +10,12 @@ import { useLabStore } from '../stores/use-lab-store.ts';
 export function AddAccount() {
   const flow = useLabStore((state) => state.signIn);
   const host = useLabStore((state) => state.host);
+  // The login's live view; once the service has dropped it, its last view (a finished login
+  // still reads as finished; one that was under way reads as interrupted below).
   const login = useLabStore((state) =>
     state.signIn.loginId
-      ? (state.lab?.logins.find((item) => item.id === state.signIn.loginId) ?? null)
+      ? (state.lab?.logins.find((item) => item.id === state.signIn.loginId) ??
+        (state.signIn.gone ? state.signIn.lastSeen : null))
       : null,
   );
   const { updateSignIn, startSignIn, completeSignIn, cancelSignIn, closeSignIn } =
@@ -31,8 +34,12 @@ export function AddAccount() {
     event.preventDefault();
     void startSignIn();
   };
-  const waiting =
+  const underWay =
     flow.loginId !== null && (!login || login.state === 'waiting' || login.state === 'exchanging');
+  // A login the service no longer knows while it was under way (Codex Lab restarted): it will
+  // never finish, so the dialog says so and offers a new one instead of waiting forever.
+  const interrupted = underWay && flow.gone;
+  const waiting = underWay && !flow.gone;
   const failed = login?.state === 'failed' || login?.state === 'cancelled';
   const done = login?.state === 'done';
 
@@ -200,6 +207,27 @@ export function AddAccount() {
           </div>
         </div>
       )}
+      {interrupted && (
+        <div className="stack">
+          <p className="error" role="alert">
+            This sign-in was interrupted: Codex Lab restarted before it finished. Start it again.
+          </p>
+          <div className="actions">
+            <button
+              type="button"
+              className="button primary"
+              onClick={() =>
+                updateSignIn({ loginId: null, lastSeen: null, seen: false, gone: false })
+              }
+            >
+              Try again
+            </button>
+            <button type="button" className="button ghost" onClick={closeSignIn}>
+              Close
+            </button>
+          </div>
+        </div>
+      )}
       {failed && login && (
         <div className="stack">
           <p className="error" role="alert">
@@ -211,7 +239,9 @@ export function AddAccount() {
             <button
               type="button"
               className="button primary"
-              onClick={() => updateSignIn({ loginId: null })}
+              onClick={() =>
+                updateSignIn({ loginId: null, lastSeen: null, seen: false, gone: false })
+              }
             >
               Try again
             </button>

@@ -45,12 +45,12 @@ export function App() {
           <div>
             <h1>Codex Lab</h1>
             <p className="muted small" aria-label="Router status">
-              {lab
-                ? lab.router.running
-                  ? `Router on ${lab.router.url}`
-                  : 'Router stopped'
-                : connection === 'offline'
-                  ? 'Not connected'
+              {connection === 'offline'
+                ? 'Not connected'
+                : lab
+                  ? lab.router.running
+                    ? `Router on ${lab.router.url}`
+                    : 'Router stopped'
                   : 'Connecting…'}
             </p>
           </div>
@@ -79,6 +79,7 @@ export function App() {
       {connection === 'offline' && (
         <div className="notice notice-error" role="alert">
           {connectionError ?? 'Codex Lab is not answering.'}
+          {lab && ' What the page shows is its last answer; it reconnects by itself.'}
         </div>
       )}
       {connection === 'offline' && !lab && isWebDashboard() && <TokenPaste />}

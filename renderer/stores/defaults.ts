@@ -13,6 +13,9 @@ export const defaultSignInFlow: SignInFlow = {
   device: false,
   reauth: null,
   loginId: null,
+  lastSeen: null,
+  seen: false,
+  gone: false,
   error: null,
 };
 

@@ -37,7 +37,10 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
   const stopTheme = useLabStore.subscribe((state) => state.theme, applyTheme);
 
   let stopped = false;
-  const unsubscribe = api.subscribe((lab) => useLabStore.getState().receive(lab));
+  const unsubscribe = api.subscribe(
+    (lab) => useLabStore.getState().receive(lab),
+    (connection, message) => useLabStore.getState().setConnection(connection, message),
+  );
   api.getState().then(
     (lab) => {
       if (!stopped) useLabStore.getState().receive(lab);

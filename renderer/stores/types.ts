@@ -11,6 +11,8 @@ export type ThemeChoice = 'system' | 'light' | 'dark';
 export interface Notice {
   tone: 'error' | 'success' | 'info';
   text: string;
+  /** The failure's contract code, for an error from an operation. */
+  code?: string;
 }
 
 /** The Add account flow, as the page tracks it. */
@@ -24,6 +26,18 @@ export interface SignInFlow {
   reauth: string | null;
   /** The login in progress (its live state comes from `LabState.logins`). */
   loginId: string | null;
+  /**
+   * The login as the last state that listed it showed it: the service drops a finished login
+   * from its list after a while, and a restarted service has none of the old ones.
+   */
+  lastSeen: LoginView | null;
+  /** True once a state from the service has listed the login. */
+  seen: boolean;
+  /**
+   * True once a state from the service no longer lists the login (after one that did, or after
+   * the page lost the service): it will never progress, and the dialog says so.
+   */
+  gone: boolean;
   /** A failure before the service answered with a login. */
   error: string | null;
 }

@@ -4,11 +4,23 @@
  */
 import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
-import type { LabApi } from '../../core/service/contract.ts';
+import type { LabApi, LabState } from '../../core/service/contract.ts';
 import { defaultLabStoreState, defaultSignInFlow } from './defaults.ts';
-import type { LabStore } from './types.ts';
+import type { LabStore, SignInFlow } from './types.ts';
 
 let api: LabApi | null = null;
+
+/**
+ * The sign-in flow after a new state: its login's latest view while the state lists it; gone
+ * when a state no longer does, once one has listed it or the page has reconnected (a restarted
+ * service forgets its logins). Before the first listing, the state may simply predate the login.
+ */
+function followLogin(flow: SignInFlow, lab: LabState, reconnected: boolean): SignInFlow {
+  if (flow.loginId === null || flow.gone) return flow;
+  const live = lab.logins.find((login) => login.id === flow.loginId);
+  if (live) return live === flow.lastSeen ? flow : { ...flow, lastSeen: live, seen: true };
+  return flow.seen || reconnected ? { ...flow, gone: true } : flow;
+}
 
 function requireApi(): LabApi {
   if (!api) throw new Error('The Codex Lab API is not attached yet.');
@@ -24,7 +36,16 @@ export const useLabStore = create<LabStore>()(
       set({ host });
     },
     receive(lab) {
-      set({ lab, connection: 'live', connectionError: null });
+      const { connection, notice, signIn } = get();
+      const reconnected = connection === 'offline';
+      set({
+        lab,
+        connection: 'live',
+        connectionError: null,
+        signIn: followLogin(signIn, lab, reconnected),
+        // "Not answering" from an operation tried during the outage is over once it is.
+        notice: reconnected && notice?.code === 'router_unavailable' ? null : notice,
+      });
     },
     setConnection(connection, error = null) {
       set({ connection, connectionError: error });
@@ -40,7 +61,9 @@ export const useLabStore = create<LabStore>()(
     },
     async run(label, operation) {
       const result = await operation(requireApi());
-      if (!result.ok) set({ notice: { tone: 'error', text: `${label}: ${result.message}` } });
+      if (!result.ok) {
+        set({ notice: { tone: 'error', text: `${label}: ${result.message}`, code: result.code } });
+      }
       return result;
     },
     openSignIn() {
@@ -59,7 +82,16 @@ export const useLabStore = create<LabStore>()(
         method: flow.device ? 'device' : 'browser',
       });
       if (result.ok) {
-        set({ signIn: { ...get().signIn, loginId: result.value.id, error: null } });
+        set({
+          signIn: {
+            ...get().signIn,
+            loginId: result.value.id,
+            lastSeen: result.value,
+            seen: false,
+            gone: false,
+            error: null,
+          },
+        });
       } else {
         set({ signIn: { ...get().signIn, loginId: null, error: result.message } });
       }

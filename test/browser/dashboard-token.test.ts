@@ -69,4 +69,46 @@ describe.skipIf(!hasChromium)('dashboard token', () => {
       .toBe(`Router on ${serve.url}`);
     await fresh.close();
   });
+
+  // Last in this file: it stops the shared serve.
+  it('says it is not connected while serve is down, and is live again once serve is back', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${serve.url}/ui/#token=${serve.token}`);
+    const status = page.getByLabel('Router status');
+    await expect
+      .poll(() => status.textContent(), { timeout: 20_000 })
+      .toBe(`Router on ${serve.url}`);
+
+    const home = serve.home;
+    const exited = new Promise((resolve) => serve.child.once('exit', resolve));
+    serve.child.kill('SIGTERM');
+    await exited;
+    await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('Not connected');
+    await expect
+      .poll(() => page.getByRole('alert').first().textContent(), { timeout: 5_000 })
+      .toBe(
+        'Codex Lab is not answering. Is `codex-lab serve` still running? What the page shows is its last answer; it reconnects by itself.',
+      );
+
+    // The same home on the same port, as a user restarting it: the page's token still holds.
+    const again = await startServe(
+      {
+        CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+        CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+        CODEX_LAB_HOME: home,
+      },
+      undefined,
+      ['--port', new URL(serve.url).port],
+    );
+    try {
+      await expect
+        .poll(() => status.textContent(), { timeout: 30_000 })
+        .toBe(`Router on ${serve.url}`);
+      await expect.poll(() => page.getByRole('alert').count(), { timeout: 5_000 }).toBe(0);
+    } finally {
+      await context.close();
+      await again.stop();
+    }
+  });
 });

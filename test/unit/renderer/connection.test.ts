@@ -1,0 +1,142 @@
+/**
+ * The web dashboard while `codex-lab serve` goes away and comes back: the bridge's event stream
+ * reports the outage (and a refused token once), and the store drops what the outage made stale
+ * (an operation's "not answering" notice, a sign-in the restarted service no longer knows).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LabApi, LabState, LoginView } from '../../../core/service/contract.ts';
+import { createWebBridge } from '../../../renderer/bridge/web-bridge.ts';
+import { defaultLabStoreState } from '../../../renderer/stores/defaults.ts';
+import { useLabStore } from '../../../renderer/stores/use-lab-store.ts';
+import { uiState } from '../../helpers/ui-lab-state.ts';
+
+/** An SSE answer carrying `states`, then ending (as a stopped `serve` ends it). */
+function eventStream(states: LabState[]): Response {
+  const text = states.map((state) => `event: state\ndata: ${JSON.stringify(state)}\n\n`).join('');
+  return new Response(text, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+}
+
+describe('the web bridge’s event stream', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('says when serve stops answering, when it is back, and stops asking once the token is refused', async () => {
+    const answers: Array<() => Response> = [
+      () => eventStream([uiState([])]),
+      () => {
+        throw new TypeError('fetch failed');
+      },
+      () => eventStream([uiState([])]),
+      () => new Response('', { status: 401 }),
+    ];
+    let calls = 0;
+    const fetcher = (async () => answers[calls++]!()) as typeof fetch;
+    const bridge = createWebBridge({ token: 't', origin: 'http://127.0.0.1:1', fetch: fetcher });
+    const heard: string[] = [];
+    const stop = bridge.subscribe(
+      () => heard.push('state'),
+      (connection, message) => heard.push(message ? `${connection}: ${message}` : connection),
+    );
+    await vi.advanceTimersByTimeAsync(60_000);
+    stop();
+    const notAnswering = 'offline: Codex Lab is not answering. Is `codex-lab serve` still running?';
+    expect(heard).toEqual([
+      'live',
+      'state',
+      notAnswering,
+      notAnswering,
+      'live',
+      'state',
+      notAnswering,
+      'offline: This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
+    ]);
+    expect(calls).toBe(4);
+  });
+
+  it('reports a call to a stopped serve with the router’s own code', async () => {
+    const fetcher = (async () => {
+      throw new TypeError('fetch failed');
+    }) as typeof fetch;
+    const bridge: LabApi = createWebBridge({ token: 't', origin: 'http://x', fetch: fetcher });
+    expect(await bridge.setActive({ profile: 'auto' })).toEqual({
+      ok: false,
+      code: 'router_unavailable',
+      message: 'Codex Lab is not answering. Is `codex-lab serve` still running?',
+    });
+  });
+});
+
+describe('the store across an outage', () => {
+  const login = (state: LoginView['state']): LoginView => ({
+    id: 'login-1',
+    state,
+    method: 'browser',
+    authorizeUrl: 'http://127.0.0.1:1/authorize',
+    userCode: null,
+    proposedName: 'work',
+    profile: state === 'done' ? 'work' : null,
+    email: state === 'done' ? 'work@example.com' : null,
+    error: null,
+  });
+  const withLogins = (logins: LoginView[]): LabState => ({ ...uiState([]), logins });
+  const signingIn = (started: LoginView) =>
+    useLabStore.setState({
+      ...defaultLabStoreState,
+      signIn: {
+        ...defaultLabStoreState.signIn,
+        open: true,
+        loginId: started.id,
+        lastSeen: started,
+      },
+    });
+
+  beforeEach(() => useLabStore.setState(defaultLabStoreState));
+
+  it('keeps waiting on a state that predates the login, and gives it up once a state drops it', () => {
+    signingIn(login('waiting'));
+    const { receive } = useLabStore.getState();
+    receive(withLogins([]));
+    expect(useLabStore.getState().signIn.gone).toBe(false);
+    receive(withLogins([login('waiting')]));
+    expect(useLabStore.getState().signIn).toMatchObject({ seen: true, gone: false });
+    receive(withLogins([]));
+    expect(useLabStore.getState().signIn.gone).toBe(true);
+  });
+
+  it('gives up a login the service does not list after the page reconnects', () => {
+    signingIn(login('waiting'));
+    const { receive, setConnection } = useLabStore.getState();
+    setConnection('offline', 'Codex Lab is not answering.');
+    receive(withLogins([]));
+    expect(useLabStore.getState().signIn.gone).toBe(true);
+  });
+
+  it('remembers a finished login after the service drops it from its list', () => {
+    signingIn(login('waiting'));
+    const { receive } = useLabStore.getState();
+    receive(withLogins([login('done')]));
+    receive(withLogins([]));
+    expect(useLabStore.getState().signIn).toMatchObject({ gone: true });
+    expect(useLabStore.getState().signIn.lastSeen?.state).toBe('done');
+  });
+
+  it('clears a "not answering" notice once the service is back, and keeps any other', () => {
+    const { receive, setConnection, showNotice } = useLabStore.getState();
+    showNotice({
+      tone: 'error',
+      text: 'Rename: Codex Lab is not answering.',
+      code: 'router_unavailable',
+    });
+    receive(uiState([]));
+    // Live all along: a state push does not clear it (the operation failed for its own reason).
+    expect(useLabStore.getState().notice).not.toBeNull();
+    setConnection('offline', 'Codex Lab is not answering.');
+    receive(uiState([]));
+    expect(useLabStore.getState().notice).toBeNull();
+    expect(useLabStore.getState().connection).toBe('live');
+    showNotice({ tone: 'error', text: 'Rename: not a valid name.', code: 'invalid_argument' });
+    setConnection('offline', 'Codex Lab is not answering.');
+    receive(uiState([]));
+    expect(useLabStore.getState().notice?.code).toBe('invalid_argument');
+  });
+});
