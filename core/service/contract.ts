@@ -99,14 +99,12 @@ export function parseOperationInput<K extends keyof typeof allInputSchemas>(
 export interface LabApi {
   getState(): Promise<LabState>;
   /**
-   * Follows the state. `onConnection`, when the API can lose its service (the web dashboard's
-   * event stream), hears `offline` with one sentence when the stream drops or is refused, and
-   * `live` when it is back; an API that cannot lose it (Electron's preload) never calls it.
+   * Follows the state. `onOffline`, when the API can lose its service (the web dashboard's event
+   * stream), hears one sentence each time the stream drops or is refused; the next state
+   * `listener` gets means the service is back. An API that cannot lose it (Electron's preload)
+   * never calls it.
    */
-  subscribe(
-    listener: (state: LabState) => void,
-    onConnection?: (connection: 'live' | 'offline', message: string | null) => void,
-  ): () => void;
+  subscribe(listener: (state: LabState) => void, onOffline?: (message: string) => void): () => void;
   setActive(input: Inputs['setActive']): Promise<ContractResult<null>>;
   renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>>;
   /** The value says how the revoke ended when one was asked for, else null. */

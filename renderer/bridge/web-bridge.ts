@@ -117,7 +117,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
 
   function subscribe(
     listener: (state: LabState) => void,
-    onConnection?: (connection: 'live' | 'offline', message: string | null) => void,
+    onOffline?: (message: string) => void,
   ): () => void {
     const controller = new AbortController();
     let delay = 500;
@@ -134,7 +134,6 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
           if (response.status === 401) lost = badToken;
           if (!response.ok || !response.body) throw new Error(String(response.status));
           delay = 500;
-          onConnection?.('live', null);
           const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
           let buffer = '';
           for (;;) {
@@ -152,7 +151,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
         }
         if (controller.signal.aborted) return;
         // The page keeps its last state on screen; it must not look live while it is not.
-        onConnection?.('offline', lost);
+        onOffline?.(lost);
         // A refused token stays refused (serve keeps its token across restarts): asking again
         // every few seconds would only fill the console with 401s.
         if (lost === badToken) return;

@@ -37,9 +37,11 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
   const stopTheme = useLabStore.subscribe((state) => state.theme, applyTheme);
 
   let stopped = false;
+  // Back after an outage is the next state: `receive` sees the page was offline and drops what
+  // the outage made stale.
   const unsubscribe = api.subscribe(
     (lab) => useLabStore.getState().receive(lab),
-    (connection, message) => useLabStore.getState().setConnection(connection, message),
+    (message) => useLabStore.getState().setConnection('offline', message),
   );
   api.getState().then(
     (lab) => {

@@ -71,7 +71,7 @@ describe.skipIf(!hasChromium)('dashboard token', () => {
   });
 
   // Last in this file: it stops the shared serve.
-  it('says it is not connected while serve is down, and is live again once serve is back', async () => {
+  it('says it is not connected while serve is down, is live again once serve is back, and shows a sign-in the restart forgot as interrupted', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${serve.url}/ui/#token=${serve.token}`);
@@ -92,20 +92,41 @@ describe.skipIf(!hasChromium)('dashboard token', () => {
       );
 
     // The same home on the same port, as a user restarting it: the page's token still holds.
-    const again = await startServe(
-      {
-        CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
-        CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-        CODEX_LAB_HOME: home,
-      },
-      undefined,
-      ['--port', new URL(serve.url).port],
-    );
+    const restart = () =>
+      startServe(
+        {
+          CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+          CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+          CODEX_LAB_HOME: home,
+        },
+        undefined,
+        ['--port', new URL(serve.url).port],
+      );
+    let again = await restart();
     try {
       await expect
         .poll(() => status.textContent(), { timeout: 30_000 })
         .toBe(`Router on ${serve.url}`);
       await expect.poll(() => page.getByRole('alert').count(), { timeout: 5_000 }).toBe(0);
+
+      // A sign-in under way when serve restarts: the new serve does not know it, and the dialog
+      // says so instead of waiting forever. (The sign-in page never loads, so it stays waiting.)
+      await context.route(`${fake.issuerUrl}/**`, (route) => route.abort());
+      await page.getByRole('button', { name: 'Add account…' }).first().click();
+      const dialog = page.getByRole('dialog', { name: 'Add a ChatGPT account' });
+      await dialog.getByRole('radio', { name: 'In a new tab' }).check();
+      await dialog.getByRole('button', { name: 'Continue to sign-in' }).click();
+      await dialog.getByRole('status', { name: 'Sign-in progress' }).waitFor({ timeout: 20_000 });
+      // (Its own stop leaves the shared home: the folder it made for itself is the one removed.)
+      await again.stop();
+      again = await restart();
+      const interrupted = dialog.getByRole('alert');
+      await interrupted.waitFor({ timeout: 30_000 });
+      expect(await interrupted.textContent()).toBe(
+        'This sign-in was interrupted: Codex Lab restarted before it finished. Start it again.',
+      );
+      await dialog.getByRole('button', { name: 'Try again' }).click();
+      await dialog.getByRole('button', { name: 'Continue to sign-in' }).waitFor();
     } finally {
       await context.close();
       await again.stop();

@@ -35,17 +35,15 @@ describe('the web bridge’s event stream', () => {
     const heard: string[] = [];
     const stop = bridge.subscribe(
       () => heard.push('state'),
-      (connection, message) => heard.push(message ? `${connection}: ${message}` : connection),
+      (message) => heard.push(`offline: ${message}`),
     );
     await vi.advanceTimersByTimeAsync(60_000);
     stop();
     const notAnswering = 'offline: Codex Lab is not answering. Is `codex-lab serve` still running?';
     expect(heard).toEqual([
-      'live',
       'state',
       notAnswering,
       notAnswering,
-      'live',
       'state',
       notAnswering,
       'offline: This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
