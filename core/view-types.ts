@@ -77,7 +77,10 @@ export interface PoolSummaryView {
   eligible: string[];
   /** Profiles that need a sign-in (left out of every number). */
   needsSignIn: string[];
-  /** Mean headroom (100 − used %) of the counted profiles' tightest windows; null when none. */
+  /**
+   * Mean headroom (100 − used %) of the counted profiles' tightest windows, limited ones at 0 and
+   * ones whose quota is not known yet left out; null when no counted profile has a figure.
+   */
   headroomPercent: number | null;
   /** The earliest moment a limited profile frees up, or null when none is limited. */
   nextFree: { profile: string; at: string } | null;

@@ -301,6 +301,11 @@ export function tightestUsedPercent(quota: QuotaSnapshot | null, now: number): n
   return Math.round(Math.max(liveUsed(quota.primary, now), liveUsed(quota.secondary, now)));
 }
 
+/** Whether a snapshot reports any window: an account's quota is known only once it does. */
+export function quotaKnown(quota: QuotaSnapshot | null): quota is QuotaSnapshot {
+  return quota !== null && (quota.primary !== null || quota.secondary !== null);
+}
+
 /**
  * The reset time of the weekly window (the longest one; a missing 5-hour window is normal), if it
  * is still ahead of `now`.
@@ -390,7 +395,7 @@ function pinSourceText(source: RoutingPin['source']): string {
 }
 
 function bestText(candidate: RoutingCandidate, tight: number, weekly: number, now: number): string {
-  if (!candidate.quota) return 'best: quota not known yet';
+  if (!quotaKnown(candidate.quota)) return 'best: quota not known yet';
   const weeklyText = Number.isFinite(weekly)
     ? `, weekly resets in ${formatDuration(weekly - now)}`
     : '';

@@ -11,6 +11,7 @@ import type { QuotaPoint, QuotaSnapshot } from '../state/schema.ts';
 import {
   chooseProfile,
   ineligibility,
+  quotaKnown,
   tightestUsedPercent,
   type CandidateStatus,
   type RoutingCandidate,
@@ -72,7 +73,7 @@ const noExclusions: ReadonlySet<string> = new Set();
 /**
  * Summarises the pool. Pure: the same input gives the same summary. Profiles that need a sign-in
  * are left out of every number (they cannot serve until the user acts); limited ones count with
- * no headroom.
+ * no headroom; ready ones whose quota no answer has reported yet are left out of the headroom.
  */
 export function summarizePool(input: PoolInput): PoolSummary {
   const { now } = input;
@@ -87,8 +88,14 @@ export function summarizePool(input: PoolInput): PoolSummary {
   const needsSignIn: string[] = [];
   let counted = 0;
   let headroom = 0;
+  // The profiles the headroom averages: an account whose quota is not known yet has no figure
+  // to add (counting it as 100 % free would promise what nobody has read), a limited one adds 0.
+  let measured = 0;
   let nextFree: PoolSummary['nextFree'] = null;
   let remaining = 0;
+  // Counted profiles whose weekly window no answer has reported: the pool is not known to be
+  // used up while one of them may still have all of its week.
+  let weeklyUnknown = 0;
   let burn = 0;
   let anyForecast = false;
   let nextResetAt: number | null = null;
@@ -103,17 +110,24 @@ export function summarizePool(input: PoolInput): PoolSummary {
     counted++;
     if (!reason) {
       eligible.push(profile.name);
-      headroom += Math.max(0, 100 - tightestUsedPercent(profile.quota, now));
-    } else if (
-      (reason.code === 'limited' || reason.code === 'exhausted') &&
-      reason.until !== null &&
-      (nextFree === null || reason.until < nextFree.at)
-    ) {
-      nextFree = { profile: profile.name, at: reason.until };
+      if (quotaKnown(profile.quota)) {
+        measured++;
+        headroom += Math.max(0, 100 - tightestUsedPercent(profile.quota, now));
+      }
+    } else {
+      measured++;
+      if (
+        (reason.code === 'limited' || reason.code === 'exhausted') &&
+        reason.until !== null &&
+        (nextFree === null || reason.until < nextFree.at)
+      ) {
+        nextFree = { profile: profile.name, at: reason.until };
+      }
     }
     const forecast: QuotaForecast | null = forecastWeekly(profile.quota, profile.history, now);
     const weekly = weeklyUsed(profile.quota, now);
     if (weekly !== null) remaining += Math.max(0, 100 - weekly.used);
+    else weeklyUnknown++;
     if (weekly?.resetsAt != null && (nextResetAt === null || weekly.resetsAt < nextResetAt)) {
       nextResetAt = weekly.resetsAt;
     }
@@ -138,16 +152,17 @@ export function summarizePool(input: PoolInput): PoolSummary {
     counted,
     eligible,
     needsSignIn,
-    headroomPercent: counted === 0 ? null : Math.round(headroom / counted),
+    headroomPercent: measured === 0 ? null : Math.round(headroom / measured),
     nextFree,
     next: { profile: decision.profile, route: decision.route, detail: decision.detail },
-    forecast: poolForecast(counted, remaining, burn, anyForecast, nextResetAt, now),
+    forecast: poolForecast(counted, remaining, weeklyUnknown, burn, anyForecast, nextResetAt, now),
   };
 }
 
 function poolForecast(
   counted: number,
   remaining: number,
+  weeklyUnknown: number,
   burn: number,
   anyForecast: boolean,
   nextResetAt: number | null,
@@ -155,7 +170,11 @@ function poolForecast(
 ): PoolSummary['forecast'] {
   const base = { nextResetAt, percentPerHour: burn };
   if (counted === 0) return { ...base, outlook: 'unknown', runsOutAt: null };
-  if (remaining <= 0) return { ...base, outlook: 'exhausted', runsOutAt: now };
+  if (remaining <= 0) {
+    return weeklyUnknown > 0
+      ? { ...base, outlook: 'unknown', runsOutAt: null }
+      : { ...base, outlook: 'exhausted', runsOutAt: now };
+  }
   if (!anyForecast) return { ...base, outlook: 'unknown', runsOutAt: null };
   if (burn <= 0) return { ...base, outlook: 'lasts', runsOutAt: null };
   // The pool drains at the sum of every profile's pace; a reset refills one account, so running

@@ -63,7 +63,9 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     headline = pool.counted === 0 ? 'Every account needs sign-in' : 'All accounts limited';
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
-    headline = `Pool ${pool.headroomPercent ?? 0}% left · ${pool.eligible.length} of ${
+    const left =
+      pool.headroomPercent === null ? 'quota not read yet' : `${pool.headroomPercent}% left`;
+    headline = `Pool ${left} · ${pool.eligible.length} of ${
       pool.counted + pool.needsSignIn.length
     } ready`;
   }

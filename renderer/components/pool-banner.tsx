@@ -24,14 +24,15 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
       )})`
     : null;
   const forecast = poolForecastSentence(pool.forecast, (iso) => formatAt(iso, now));
-  const tone = allLimited ? 'limited' : (pool.headroomPercent ?? 0) < 20 ? 'low' : 'ok';
+  const unread = !allLimited && pool.headroomPercent === null;
+  const tone = allLimited ? 'limited' : (pool.headroomPercent ?? 100) < 20 ? 'low' : 'ok';
   return (
     <section className={`card pool pool-${tone}`} aria-label="Pool summary" role="region">
       <div className="pool-headroom">
         <strong className="pool-percent" data-testid="pool-headroom">
-          {allLimited ? '0%' : `${pool.headroomPercent ?? 0}%`}
+          {allLimited ? '0%' : unread ? '–' : `${pool.headroomPercent}%`}
         </strong>
-        <span className="muted small">left in the pool</span>
+        <span className="muted small">{unread ? 'quota not read yet' : 'left in the pool'}</span>
       </div>
       <div className="pool-lines">
         <p className="pool-headline" data-testid="pool-headline">

@@ -167,7 +167,8 @@ describe('summarizePool', () => {
       history: [],
     };
     const summary = summarizePool({ profiles: [fresh, never], active: 'auto', now });
-    expect(summary.headroomPercent).toBe(95);
+    // "never" has no figure yet: the headroom is fresh's alone, not a promise of 100 % for it.
+    expect(summary.headroomPercent).toBe(90);
     expect(summary.forecast.outlook).toBe('unknown');
     expect(summary.forecast.nextResetAt).toBe(now + 6 * day);
     // The router's tie-breaks: both at 10 % or less… unknown quota counts as 0 %, so "never" wins.
@@ -175,6 +176,35 @@ describe('summarizePool', () => {
     expect(
       forecastText(toForecastView(forecastWeekly(fresh.quota, fresh.history, now)), { now }),
     ).toBe('pace not known yet');
+  });
+
+  it('a pool nobody has used yet: its headroom and its week are not known, not full or spent', () => {
+    const now = Date.UTC(2026, 0, 5, 12);
+    const unread = (name: string): PoolProfile => ({
+      name,
+      status: 'unknown',
+      unavailableUntil: null,
+      quota: null,
+      history: [],
+    });
+    // An answer that reported no window at all is no better than none.
+    const empty: PoolProfile = { ...unread('empty'), quota: snapshot(now, null, null) };
+    const summary = summarizePool({ profiles: [unread('a'), empty], active: 'auto', now });
+    expect(summary.headroomPercent).toBeNull();
+    expect(summary.forecast.outlook).toBe('unknown');
+    expect(summary.next.detail).toBe('Best: quota not known yet.');
+    // A spent week beside an unread one: not "used up" while the unread one may have its week.
+    const spent: PoolProfile = {
+      ...unread('spent'),
+      status: 'ok',
+      quota: snapshot(now, window(100, now + day, 10080), window(10, now + hour, 300)),
+    };
+    expect(
+      summarizePool({ profiles: [spent, unread('b')], active: 'auto', now }).forecast.outlook,
+    ).toBe('unknown');
+    expect(summarizePool({ profiles: [spent], active: 'auto', now }).forecast.outlook).toBe(
+      'exhausted',
+    );
   });
 
   it('a profile needing sign-in is left out of every number', () => {
