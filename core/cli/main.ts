@@ -269,6 +269,10 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 export async function runCli(argv: string[], given?: CliContext): Promise<number> {
   let exitCode = 0;
   let context: CliContext | undefined = given;
+  if (!given) {
+    endQuietlyOnClosedPipe(process.stdout);
+    endQuietlyOnClosedPipe(process.stderr);
+  }
   try {
     // Settings are validated before any command runs: a malformed CODEX_LAB_* variable is one
     // sentence and exit 1 on every command, as it is a dialog in the desktop app.
@@ -289,4 +293,15 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
     }
     throw error;
   }
+}
+
+/**
+ * A reader that goes away before the output ends (`codex-lab list | head -1`) ends the output, as
+ * it does for any Unix tool: without this, the next write's EPIPE reaches the user as a stack
+ * trace and exit 1. Any other stream error is still a bug, and still throws.
+ */
+function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }

@@ -80,6 +80,29 @@ describe('--help', () => {
   });
 });
 
+describe('output into a pipe that closes early', () => {
+  it('ends quietly, with the command’s own exit status, as `codex-lab list | head -1` does', async () => {
+    const home = await makeTempHome();
+    try {
+      // The reader closes before the command writes (`| true`): its writes meet a closed pipe.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const run = spawnSync(
+          'bash',
+          [
+            '-c',
+            `"${process.execPath}" "${cliEntry}" list | true; echo "status \${PIPESTATUS[0]}"`,
+          ],
+          { env: { ...process.env, CODEX_LAB_HOME: home }, encoding: 'utf8' },
+        );
+        expect(run.stderr).toBe('');
+        expect(run.stdout).toBe('status 0\n');
+      }
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('codex-lab codex', () => {
   async function fakeCodex(): Promise<{ bin: string; record: string; codexHome: string }> {
     const bin = join(home, 'fake-codex');
