@@ -6,6 +6,7 @@
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
@@ -33,6 +34,18 @@ const commands = [
 ];
 
 let home: string;
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 beforeEach(async () => {
   home = await makeTempHome();
 });
@@ -104,6 +117,15 @@ describe('output into a pipe that closes early', () => {
 });
 
 describe('codex-lab codex', () => {
+  // The launcher starts this home's router in the background when none runs: stopped after each.
+  let port: number;
+  beforeEach(async () => {
+    port = await freePort();
+  });
+  afterEach(async () => {
+    await runCodexLab(['stop'], { home });
+  });
+
   async function fakeCodex(): Promise<{ bin: string; record: string; codexHome: string }> {
     const bin = join(home, 'fake-codex');
     const record = join(home, 'codex-record.json');
@@ -156,8 +178,7 @@ describe('codex-lab codex', () => {
       home,
       env: {
         CODEX_LAB_CODEX_BIN: bin,
-        // A fixed port: no router is started in the background for this run.
-        CODEX_LAB_PORT: '4567',
+        CODEX_LAB_PORT: String(port),
         CODEX_HOME: codexHome,
         HTTPS_PROXY: 'http://proxy.example:3128',
         HTTP_PROXY: 'http://proxy.example:3128',
@@ -182,7 +203,7 @@ describe('codex-lab codex', () => {
       ['codex', '--profile', 'b', '--', 'exec', '--skip-git-repo-check', 'say hi'],
       {
         home,
-        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567', CODEX_HOME: codexHome },
+        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port), CODEX_HOME: codexHome },
       },
     );
     expect(run.stdout).toContain('fake codex ran');
@@ -200,7 +221,7 @@ describe('codex-lab codex', () => {
       expect(overrides[index]).toBe('-c');
       expect(overrides[index + 1]).toMatch(/^[a-z_.-]+=/i);
     }
-    expect(overrides.join(' ')).toContain('http://127.0.0.1:4567/backend-api/codex');
+    expect(overrides.join(' ')).toContain(`http://127.0.0.1:${port}/backend-api/codex`);
     expect(overrides.join(' ')).toContain('env_http_headers');
     expect(seen.argv.join(' ')).not.toContain(token);
     expect(seen.token).toBe(token);
@@ -218,7 +239,7 @@ describe('codex-lab codex', () => {
       home,
       env: {
         CODEX_LAB_CODEX_BIN: bin,
-        CODEX_LAB_PORT: '4567',
+        CODEX_LAB_PORT: String(port),
         CODEX_HOME: codexHome,
         CODEX_LAB_PROFILE: 'stale',
       },
@@ -227,7 +248,7 @@ describe('codex-lab codex', () => {
     expect(seen.profile).toBeNull();
   });
 
-  it('refuses a bad profile name, and a missing router token, with one clear line', async () => {
+  it('refuses a bad profile name with one clear line', async () => {
     const { bin } = await fakeCodex();
     const bad = await runCodexLab(['codex', '--profile', '../x', '--', 'exec', 'x'], {
       home,
@@ -236,13 +257,35 @@ describe('codex-lab codex', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/^codex-lab: "\.\.\/x" is not a profile name/);
-    const noToken = await runCodexLab(['codex', '--', 'exec', 'x'], {
+  });
+
+  it('with CODEX_LAB_PORT and no router running, starts one on that port before Codex runs', async () => {
+    // A fresh home: no router token yet, no router. Codex must not be pointed at a silent port.
+    const { bin, record } = await fakeCodex();
+    const run = await runCodexLab(['codex', '--', 'exec', 'x'], {
       home,
-      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' },
+      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port) },
     });
-    expect(noToken.code).toBe(1);
-    expect(noToken.stderr.trim().split('\n')).toHaveLength(1);
-    expect(noToken.stderr).toContain('codex-lab serve');
+    expect(run.code, run.stderr).toBe(7);
+    expect(run.stderr).toContain(
+      `started a Codex Lab router in the background on http://127.0.0.1:${port}`,
+    );
+    const seen = JSON.parse(await readFile(record, 'utf8')) as { argv: string[]; token: string };
+    expect(seen.argv.join(' ')).toContain(`http://127.0.0.1:${port}/backend-api/codex`);
+    expect(seen.token).toBe((await runCodexLab(['token'], { home })).stdout.trim());
+    const status = await runCodexLab(['status'], { home });
+    expect(status.stdout).toContain(String(port));
+
+    // The same home's router running, and the variable naming another port: one sentence.
+    const other = await freePort();
+    const mismatch = await runCodexLab(['codex', '--', 'exec', 'x'], {
+      home,
+      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(other) },
+    });
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toBe(
+      `codex-lab: This home's router runs on port ${port}, but CODEX_LAB_PORT names ${other}: unset CODEX_LAB_PORT, or stop that router (codex-lab stop) and run this again.\n`,
+    );
   });
 });
 

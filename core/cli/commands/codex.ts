@@ -14,7 +14,6 @@ import {
   codexOverrideArgs,
   profileEnvVar,
 } from '../../proxy/codex-config.ts';
-import { readRouterToken } from '../../proxy/router-token.ts';
 import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun } from '../../service/quota-text.ts';
 import { readLiveRouterInfo } from '../../service/router-info.ts';
@@ -72,25 +71,21 @@ export async function runCodex(
   }
   const binary = findCodexBinary(context.config.codexBin, context.env);
   // The router for this home, started in the background when none runs (said once on stderr),
-  // so Codex never waits on a router that is not there. A fixed CODEX_LAB_PORT names the router
-  // to use as it is; CODEX_LAB_PORT=0 lets a started router pick a free port.
-  let routerUrl: string;
-  let routerToken: string | undefined;
-  if (context.config.portFromEnvironment && context.config.port !== 0) {
-    routerUrl = `http://127.0.0.1:${context.config.port}`;
-    routerToken = await readRouterToken(context.paths);
-  } else {
-    const { ensureRouter } = await import('./router.ts');
-    const router = await ensureRouter(context);
-    routerUrl = router.url;
-    routerToken = router.token;
-  }
-  if (routerToken === undefined) {
+  // so Codex never waits on a router that is not there. A started router takes CODEX_LAB_PORT
+  // from the environment like any serve (0 picks a free port); a running one on another port than
+  // the variable names is said in one sentence rather than guessed past: Codex pointed at a port
+  // where nothing answers retries until the user gives up.
+  const { ensureRouter } = await import('./router.ts');
+  const router = await ensureRouter(context);
+  const named = context.config.portFromEnvironment ? context.config.port : 0;
+  if (named !== 0 && router.info.port !== named) {
     throw new LabError(
-      'not_found',
-      `The router has no token yet (${context.paths.routerToken}): start it with codex-lab serve or the Codex Lab app, then run this again.`,
+      'router_unavailable',
+      `This home's router runs on port ${router.info.port}, but CODEX_LAB_PORT names ${named}: unset CODEX_LAB_PORT, or stop that router (codex-lab stop) and run this again.`,
     );
   }
+  const routerUrl = router.url;
+  const routerToken = router.token;
   // Overrides go before the user's arguments: they are root options that apply to every subcommand.
   const codexArgs = [...codexOverrideArgs({ routerUrl }), ...args];
   // Codex sends this id with every request (`x-codex-lab-run`), so we can ask the router
