@@ -13,6 +13,7 @@ import { silentLogger, systemClock, type Clock, type Logger } from '../../core/p
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { LabService } from '../../core/service/lab-service.ts';
+import { startRouterHost, type HostedRouter } from '../../core/service/router-host.ts';
 import type { FakeAccountInit } from '../fakes/accounts.ts';
 import { startFakeChatGpt, trustFakeTlsCa, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
@@ -96,19 +97,24 @@ export async function startTestRouter(options: {
   prepareFake?: (fake: FakeChatGpt) => void;
   /** The fake serves HTTPS and WSS, and this process trusts its test CA (`trustFakeTlsCa`). */
   tls?: boolean;
+  /**
+   * Registered as the home's router (`state/router.json`), as `serve` and the app are, so a
+   * client that looks for the home's router (`codex-lab codex`) finds it.
+   */
+  hosted?: boolean;
 }): Promise<TestRouter> {
   // Filled with the router token once the service has made it.
   const secrets: string[] = [];
   const log = capturingLogger(() => secrets);
   const home = mkdtempSync(join(tmpdir(), options.homePrefix));
   const paths = labPaths(home);
-  const started: { fake?: FakeChatGpt; service?: LabService } = {};
+  const started: { fake?: FakeChatGpt; service?: LabService; hosted?: HostedRouter } = {};
   let closing: Promise<void> | undefined;
   // Whatever has started stops, then the home goes, even when a step fails; once only.
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       try {
-        await started.service?.stop();
+        await (started.hosted ?? started.service)?.stop();
         await started.fake?.close();
       } finally {
         rmSync(home, { recursive: true, force: true });
@@ -128,7 +134,9 @@ export async function startTestRouter(options: {
     }));
     const token = await service.routerToken();
     secrets.push(token);
-    const { url } = await service.start({ port: 0 });
+    const { url } = options.hosted
+      ? (started.hosted = await startRouterHost(service, { paths, port: 0, kind: 'serve' }))
+      : await service.start({ port: 0 });
     return { fake, home, paths, service, url, token, logLines: log.lines, close };
   } catch (error) {
     // A router that never started leaves no home behind either.

@@ -17,6 +17,8 @@ let codexBin: string;
 beforeAll(async () => {
   router = await startTestRouter({
     homePrefix: 'codex-lab-cli-log-',
+    // Found by `codex-lab codex` as this home's router, as a running serve is.
+    hosted: true,
     accounts: [
       { email: 'work@example.com', usageTokens: { input: 300, cached: 200, reasoning: 0 } },
       { email: 'team@example.com', usageTokens: { input: 1200, cached: 800, reasoning: 0 } },
