@@ -89,6 +89,10 @@ function lowerFirst(text: string): string {
 /**
  * The one line `codex-lab codex` prints after Codex exits when any of its turns moved or were
  * refused ("this run: work → team at 14:02, work limited until 16:40"), or null when none did.
+ * Then it names the accounts behind it and what frees each: those the run moved away from, and on
+ * a refusal those that could have served it — limited ones when the pool was out of quota, and any
+ * needing a sign-in (the one thing the user can fix at once). Codex retries a refused turn, so
+ * refusals are counted as requests, not turns.
  */
 export function describeRun(
   requests: readonly RequestView[],
@@ -99,7 +103,7 @@ export function describeRun(
     (request) => request.kind === 'responses' || request.kind === 'compact',
   );
   const parts: string[] = [];
-  const left = new Set<string>();
+  const involved = new Set<string>();
   let lastMove = '';
   for (const turn of turns) {
     if (turn.route !== 'fallback' || turn.profile === null) continue;
@@ -108,25 +112,33 @@ export function describeRun(
     // A session that moved once serves its next turns on the new profile: say it once.
     if (move !== lastMove) parts.push(`${move} at ${formatWhen(turn.at, options)}`);
     lastMove = move;
-    for (const entry of turn.fallback) left.add(entry.profile);
+    for (const entry of turn.fallback) involved.add(entry.profile);
   }
   const refused = turns.filter((turn) => turn.profile === null);
   if (refused.length > 0) {
     const first = refused[0] as RequestView;
-    const why = first.status === 429 ? 'no account had quota left' : `status ${first.status}`;
-    parts.push(
-      `${refused.length} turn${refused.length === 1 ? '' : 's'} refused at ${formatWhen(first.at, options)} (${why})`,
-    );
-    for (const profile of profiles) if (profile.status === 'limited') left.add(profile.name);
+    const outOfQuota = first.status === 429;
+    const why = outOfQuota ? 'no account had quota left' : `status ${first.status}`;
+    const times = refused.length === 1 ? 'once' : `${refused.length} times`;
+    parts.push(`refused ${times} from ${formatWhen(first.at, options)} (${why})`);
+    for (const profile of profiles) {
+      if (profile.status === 'auth_error' || (outOfQuota && profile.status === 'limited')) {
+        involved.add(profile.name);
+      }
+    }
   }
   if (parts.length === 0) return null;
   for (const profile of profiles) {
-    if (!left.has(profile.name) || profile.status !== 'limited') continue;
-    parts.push(
-      profile.unavailableUntil
-        ? `${profile.name} limited until ${formatWhen(profile.unavailableUntil, options)}`
-        : `${profile.name} limited`,
-    );
+    if (!involved.has(profile.name)) continue;
+    if (profile.status === 'limited') {
+      parts.push(
+        profile.unavailableUntil
+          ? `${profile.name} limited until ${formatWhen(profile.unavailableUntil, options)}`
+          : `${profile.name} limited`,
+      );
+    } else if (profile.status === 'auth_error') {
+      parts.push(`${profile.name} needs a sign-in (codex-lab login ${profile.name})`);
+    }
   }
   return `this run: ${parts.join(', ')}`;
 }

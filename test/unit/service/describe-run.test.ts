@@ -1,0 +1,78 @@
+/**
+ * The line `codex-lab codex` prints after Codex exits (`describeRun`): what moved or was refused in
+ * this run, and the accounts behind it — never accounts that had nothing to do with it, never
+ * Codex's retries of one turn counted as turns, and an account that lost its sign-in named with
+ * the command that fixes it.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ProfileView, RequestView } from '../../../core/service/contract.ts';
+import { describeRun } from '../../../core/service/quota-text.ts';
+
+const options = { now: Date.UTC(2026, 10, 30, 23, 30), timeZone: 'UTC' };
+let id = 0;
+function request(patch: Partial<RequestView>): RequestView {
+  id += 1;
+  return {
+    id,
+    at: '2026-11-30T23:08:00.000Z',
+    sessionId: 's',
+    runId: 'run',
+    profile: 'a',
+    route: 'sticky',
+    reason: '',
+    model: 'gpt-6.2-sol',
+    kind: 'responses',
+    status: 200,
+    ttfbMs: 10,
+    durationMs: 20,
+    tokens: null,
+    fallback: [],
+    ...patch,
+  };
+}
+type Profile = Pick<ProfileView, 'name' | 'status' | 'unavailableUntil'>;
+const ok = (name: string): Profile => ({ name, status: 'ok', unavailableUntil: null });
+const limited = (name: string, until = '2026-11-30T23:38:00.000Z'): Profile => ({
+  name,
+  status: 'limited',
+  unavailableUntil: until,
+});
+const signedOut = (name: string): Profile => ({
+  name,
+  status: 'auth_error',
+  unavailableUntil: null,
+});
+
+describe('describeRun', () => {
+  it('says nothing when every turn stayed where it was', () => {
+    expect(describeRun([request({}), request({})], [ok('a'), limited('c')], options)).toBeNull();
+  });
+
+  it('names a move once, and only the account it moved away from', () => {
+    const moved = request({
+      profile: 'b',
+      route: 'fallback',
+      fallback: [{ profile: 'a', reason: 'usage limit' }],
+    });
+    expect(
+      describeRun([moved, { ...moved, id: 99 }], [limited('a'), ok('b'), limited('c')], options),
+    ).toBe('this run: a → b at 23:08, a limited until 23:38');
+  });
+
+  it('counts Codex’s retries of a refused turn as requests, and names no unrelated account', () => {
+    // A pinned turn refused while its account's refresh failed for a moment: Codex retried.
+    const refusals = Array.from({ length: 17 }, () =>
+      request({ profile: null, route: null, status: 503, at: '2026-11-30T23:22:00.000Z' }),
+    );
+    expect(describeRun(refusals, [ok('a'), ok('b'), limited('c')], options)).toBe(
+      'this run: refused 17 times from 23:22 (status 503)',
+    );
+  });
+
+  it('on a pool out of quota names the limited accounts, and one that lost its sign-in', () => {
+    const refused = request({ profile: null, route: null, status: 429 });
+    expect(describeRun([refused], [limited('a'), signedOut('b')], options)).toBe(
+      'this run: refused once from 23:08 (no account had quota left), a limited until 23:38, b needs a sign-in (codex-lab login b)',
+    );
+  });
+});
