@@ -20,7 +20,11 @@ export interface QuotaBookOptions {
   historyIntervalMs?: number;
   /** History older than this is dropped. Default 7 days. */
   historyMaxAgeMs?: number;
-  /** Delay between the first `persist` call and the write. Default 5 s. */
+  /**
+   * Delay between the first `persist` call and the write. Default 1 s: what the running router
+   * learnt reaches the file, and so every surface reading it (`codex-lab list`), within a second
+   * (docs/design.md section 8), at most one small write a second however busy the router is.
+   */
   persistDelayMs?: number;
   /** The writer (tests pass a fake); defaults to the atomic private `writeJsonFile`. */
   write?: (path: string, value: unknown) => Promise<void>;
@@ -50,7 +54,7 @@ export class QuotaBook {
     this.#logger = options.logger;
     this.#intervalMs = options.historyIntervalMs ?? 5 * 60_000;
     this.#maxAgeMs = options.historyMaxAgeMs ?? 7 * 24 * 60 * 60_000;
-    this.#persistDelayMs = options.persistDelayMs ?? 5_000;
+    this.#persistDelayMs = options.persistDelayMs ?? 1_000;
     this.#write = options.write ?? writeJsonFile;
   }
 

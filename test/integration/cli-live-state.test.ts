@@ -1,0 +1,36 @@
+/**
+ * DESIGN section 8, "live means within a second": what the running router learnt from a turn
+ * (the account's quota, from the answer's headers) is what `codex-lab list` shows a second later,
+ * although `list` reads the files (it starts without asking the router).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProfileView } from '../../core/service/contract.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import { routedTurn, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+
+let router: TestRouter;
+
+beforeAll(async () => {
+  router = await startTestRouter({
+    homePrefix: 'codex-lab-live-state-',
+    accounts: [{ email: 'work@example.com' }],
+    profiles: [['work@example.com', 'work']],
+    hosted: true,
+  });
+});
+
+afterAll(() => router.close());
+
+describe('codex-lab list while a router runs', () => {
+  it('shows the quota a turn reported within a second or two', async () => {
+    const before = JSON.parse(
+      (await runCodexLab(['list', '--json'], { home: router.home })).stdout,
+    );
+    expect((before as ProfileView[])[0]!.quota.primary).toBeNull();
+    expect((await routedTurn(router.url, router.token, 'live-session')).profile).toBe('work');
+    // The router saves what it learnt within a second; two leave room for a busy machine.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const after = JSON.parse((await runCodexLab(['list', '--json'], { home: router.home })).stdout);
+    expect((after as ProfileView[])[0]!.quota.primary).not.toBeNull();
+  });
+});
