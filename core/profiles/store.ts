@@ -335,6 +335,15 @@ export class ProfileStore {
     const names = entries.map((entry) => entry.name);
     let name: string;
     if (input.requestedName !== null && input.requestedName !== undefined) {
+      const holder = entries.find((entry) => entry.name === input.requestedName);
+      if (holder !== undefined && holder.email !== null && identity.email !== null) {
+        // The name is another account's: most often "sign in again" done as the wrong account.
+        // Say which account each is, so the user knows which way to go.
+        throw new LabError(
+          'name_taken',
+          `The profile ${JSON.stringify(holder.name)} is ${holder.email}, but this sign-in is ${identity.email}: to sign in to ${JSON.stringify(holder.name)} again, sign in as ${holder.email}; to add ${identity.email}, give it another name.`,
+        );
+      }
       validateProfileName(input.requestedName, names);
       name = input.requestedName;
     } else {

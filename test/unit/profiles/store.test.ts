@@ -178,10 +178,13 @@ describe('ProfileStore', () => {
     ).toMatchObject({
       code: 'invalid_name',
     });
+    // The name is another account's (often "sign in again" done as the wrong account): the
+    // message says which account each is.
     expect(
       await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: 'work' })),
     ).toMatchObject({
       code: 'name_taken',
+      message: `The profile "work" is ${alice.email}, but this sign-in is ${bob.email}: to sign in to "work" again, sign in as ${alice.email}; to add ${bob.email}, give it another name.`,
     });
     expect(
       await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: '../x' })),
