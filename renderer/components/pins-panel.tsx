@@ -22,7 +22,11 @@ export function PinsPanel({ lab }: PinsPanelProps) {
   const run = useLabStore((state) => state.run);
   const [path, setPath] = useState('');
   const [profile, setProfile] = useState('');
-  const chosen = profile || lab.profiles[0]?.name || '';
+  // The choice stands while its profile does: renamed or removed since, the select shows the
+  // first profile, and the form must send what it shows, not the stale name.
+  const chosen = lab.profiles.some((each) => each.name === profile)
+    ? profile
+    : (lab.profiles[0]?.name ?? '');
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

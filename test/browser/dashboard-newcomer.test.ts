@@ -233,6 +233,33 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
     await page.getByRole('button', { name: 'Dismiss' }).click();
   });
 
+  it('pins to the profile its form shows, after the chosen one was renamed', async () => {
+    const repo = tempFolder('codex-lab-renamed-pin-');
+    const choice = page.getByRole('combobox', { name: 'Profile for the repository' });
+    await choice.selectOption('robert.longname');
+    await page.getByRole('button', { name: 'Rename robert.longname' }).click();
+    await page.getByRole('textbox', { name: 'New name for robert.longname' }).fill('robert');
+    await page.keyboard.press('Enter');
+    await page.getByRole('article', { name: 'Profile robert', exact: true }).waitFor();
+    // The chosen name is gone: the select shows the first profile, and that is what is pinned.
+    const shown = await choice.inputValue();
+    expect(shown).toBe('alice');
+    await page.getByRole('textbox', { name: 'Repository path' }).fill(repo);
+    await page.getByRole('button', { name: 'Pin repository' }).click();
+    const row = page.getByRole('table', { name: 'Pins' }).locator(`tr[data-pin="${repo}"]`);
+    await row.waitFor();
+    expect(await row.getByTestId('pin-profile').textContent()).toBe(shown);
+    await row.getByRole('button', { name: `Remove the pin of ${repo}` }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    // Back as it was, for the tests after this one.
+    await page.getByRole('button', { name: 'Rename robert', exact: true }).click();
+    await page
+      .getByRole('textbox', { name: 'New name for robert', exact: true })
+      .fill('robert.longname');
+    await page.keyboard.press('Enter');
+    await page.getByRole('article', { name: 'Profile robert.longname' }).waitFor();
+  });
+
   it('has a favicon and a name on every button', async () => {
     const href = await page.locator('link[rel="icon"]').getAttribute('href');
     const icon = await fetch(new URL(href!, `${serve.url}/ui/`));
