@@ -410,10 +410,11 @@ export class LabService implements ControlApiService {
       handle.done.then(
         (result) => {
           const name = result.name;
-          this.#activity.add('login', name, `Signed in${name ? ` as ${name}` : ''}.`);
           this.#engine.invalidate();
-          // The same operation a CLI sign-in reports: healthy at once, quota read right away.
+          // The same operation a CLI sign-in reports: healthy at once, quota read right away, and
+          // its one "Signed in as …" entry in the activity (whichever surface signed in).
           if (name) void this.#operations.profileSignedIn({ profile: name });
+          else this.#activity.add('login', null, 'Signed in.');
           this.#changed();
         },
         (error: unknown) => {

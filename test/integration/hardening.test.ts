@@ -11,7 +11,8 @@ import { startLogin } from '../../core/auth/browser-login.ts';
 import { silentLogger, systemClock } from '../../core/ports.ts';
 import { createRouterServer } from '../../core/proxy/server.ts';
 import type { ProxyEngine } from '../../core/proxy/engine.ts';
-import { startSignInFixture, type SignInFixture } from '../helpers/auth-harness.ts';
+import { setNextLogin } from '../fakes/fake-issuer.ts';
+import { startSignInFixture, visit, type SignInFixture } from '../helpers/auth-harness.ts';
 import { runCodexLab } from '../helpers/cli.ts';
 import { createTestLabService, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
@@ -142,6 +143,34 @@ describe('the sign-in callback', () => {
     const program = await rawGet(url, { host: `127.0.0.1:${login.port}` });
     expect(program.status).toBe(200);
     await expect(login.done).rejects.toMatchObject({ code: 'auth_cancelled' });
+  });
+
+  it('a sign-in through the service is one "Signed in as" entry in the activity, not two', async () => {
+    const service = createTestLabService(fixture.fake, fixture.home.paths, {
+      env: { CODEX_LAB_CALLBACK_PORT: '0' },
+    });
+    try {
+      setNextLogin(fixture.fake, 'alice@example.com');
+      const started = await service.startLogin({ name: 'solo', popup: false });
+      if (!started.ok) throw new Error(started.message);
+      expect((await visit(started.value.authorizeUrl)).status).toBe(200);
+      await expect
+        .poll(async () => {
+          const state = await service.getState();
+          return state.activity.filter((entry) => entry.message.startsWith('Signed in')).length;
+        })
+        .toBe(1);
+      // The usage read after it has finished too: nothing more is coming.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const state = await service.getState();
+      expect(
+        state.activity
+          .filter((entry) => entry.message.startsWith('Signed in'))
+          .map((e) => e.message),
+      ).toEqual(['Signed in as solo.']);
+    } finally {
+      await service.stop();
+    }
   });
 
   it('closes an abandoned sign-in listener as soon as a new sign-in starts', async () => {
