@@ -1,7 +1,7 @@
 /**
  * One profile: name (renamed in place), status, both quota windows, history, priming, actions.
  */
-import { Fragment, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
 import { capitalize, formatResetCredits, statusLabel } from '../../core/format.ts';
 import { formatAgo, formatLimitedUntil, formatAt, formatReset } from '../format.ts';
@@ -36,6 +36,19 @@ function forecastText(profile: ProfileView, now: number): string {
   return `At this pace (${pace}): fine until reset.`;
 }
 
+/**
+ * What removing a profile takes with it, asked before it happens: its pins, and the routing mode
+ * when it is the active profile (new sessions go back to Auto).
+ */
+export function removalQuestion(name: string, pins: number, active: boolean): string {
+  const losses = [
+    ...(pins > 0 ? [`its ${pins} pin${pins === 1 ? ' goes' : 's go'}`] : []),
+    ...(active ? ['new sessions go back to Auto'] : []),
+  ];
+  if (losses.length === 0) return `Remove ${name}? Other profiles stay.`;
+  return `Remove ${name}? ${capitalize(losses.join(' and '))}; other profiles stay.`;
+}
+
 /** The card. */
 export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   const run = useLabStore((state) => state.run);
@@ -43,6 +56,23 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   const [draft, setDraft] = useState(profile.name);
   const [confirmRemove, setConfirmRemove] = useState(false);
   const [busy, setBusy] = useState(false);
+  const pinCount = useLabStore(
+    (state) => state.lab?.pins.filter((pin) => pin.profile === profile.name).length ?? 0,
+  );
+  // Keyboard focus follows the confirmation: onto Keep (the safe choice) when it opens, back to
+  // Remove… when it is kept, rather than to the top of the page with the button that vanished.
+  const removeButton = useRef<HTMLButtonElement>(null);
+  const refocusRemove = useRef(false);
+  useEffect(() => {
+    if (!confirmRemove && refocusRemove.current) {
+      refocusRemove.current = false;
+      removeButton.current?.focus();
+    }
+  }, [confirmRemove]);
+  const keep = () => {
+    refocusRemove.current = true;
+    setConfirmRemove(false);
+  };
 
   const submitRename = async (event: FormEvent) => {
     event.preventDefault();
@@ -262,8 +292,15 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           </button>
         )}
         {confirmRemove ? (
-          <span className="confirm" role="group" aria-label={`Confirm removing ${profile.name}`}>
-            <span className="small">Remove {profile.name}? Other profiles stay.</span>
+          <span
+            className="confirm"
+            role="group"
+            aria-label={`Confirm removing ${profile.name}`}
+            onKeyDown={(event) => {
+              if (event.key === 'Escape') keep();
+            }}
+          >
+            <span className="small">{removalQuestion(profile.name, pinCount, isActive)}</span>
             <button
               type="button"
               className="button danger"
@@ -275,12 +312,13 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
             >
               Remove
             </button>
-            <button type="button" className="button ghost" onClick={() => setConfirmRemove(false)}>
+            <button type="button" className="button ghost" autoFocus onClick={keep}>
               Keep
             </button>
           </span>
         ) : (
           <button
+            ref={removeButton}
             type="button"
             className="button ghost danger-text"
             aria-label={`Remove ${profile.name}`}

@@ -202,6 +202,23 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     await group.getByRole('radio', { name: 'Light' }).click();
   });
 
+  it('asks before removing what it takes with it, and keeps keyboard focus on the way', async () => {
+    // work is the active profile (made active above): removing it sends new sessions to Auto.
+    const card = page.getByRole('article', { name: 'Profile work' });
+    const remove = card.getByRole('button', { name: 'Remove work' });
+    await remove.focus();
+    await page.keyboard.press('Enter');
+    const confirm = card.getByRole('group', { name: 'Confirm removing work' });
+    expect(await confirm.textContent()).toContain(
+      'Remove work? New sessions go back to Auto; other profiles stay.',
+    );
+    const focused = () => page.evaluate(() => document.activeElement?.textContent ?? null);
+    await expect.poll(focused).toBe('Keep');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => confirm.count()).toBe(0);
+    await expect.poll(focused).toBe('Remove…');
+  });
+
   it('never puts the router token in a URL the page requests, and the API refuses it there', async () => {
     expect(requestedUrls.some((url) => url.includes('/lab/v1/'))).toBe(true);
     for (const url of requestedUrls) {
