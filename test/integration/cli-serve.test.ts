@@ -131,6 +131,23 @@ describe('codex-lab serve', () => {
     expect(after.stdout).toContain('http://127.0.0.1:1456/backend-api/codex');
   });
 
+  it('keeps serving when whatever read its output goes away, and stops cleanly', async () => {
+    // `codex-lab serve | head -1`: the reader leaves after the first line, both streams close.
+    const bearer = (await runCodexLab(['token'], { home })).stdout.trim();
+    const serve = await startServe(home, { ...env(), CODEX_LAB_LOG_LEVEL: 'debug' });
+    children.push(serve);
+    serve.child.stdout!.destroy();
+    serve.child.stderr!.destroy();
+    const answer = await postTurn(serve, bearer, 'closed-pipe-session');
+    expect(answer.status).toBe(200);
+    await answer.text();
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
+    await expect(stat(join(home, 'state', 'router.json'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
   it('names an upstream transport switched off, and says nothing of the defaults', async () => {
     const plain = await startServe(home, {
       ...env(),
