@@ -88,3 +88,16 @@ export function formatCount(count: number): string {
   if (count >= 1000) return `${(count / 1000).toFixed(1)}k`;
   return String(count);
 }
+
+/**
+ * What removing a profile takes with it, asked before it happens: its pins, and the routing mode
+ * when it is the active profile (new sessions go back to Auto).
+ */
+export function removalQuestion(name: string, pins: number, active: boolean): string {
+  const losses = [
+    ...(pins > 0 ? [`its ${pins} pin${pins === 1 ? ' goes' : 's go'}`] : []),
+    ...(active ? ['new sessions go back to Auto'] : []),
+  ];
+  if (losses.length === 0) return `Remove ${name}? Other profiles stay.`;
+  return `Remove ${name}? ${capitalize(losses.join(' and '))}; other profiles stay.`;
+}

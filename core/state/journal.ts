@@ -8,7 +8,8 @@
  * - The file stays bounded: once it holds more than `capacity × 1.5` lines, it is rewritten
  *   (atomically) with the newest `capacity` lines.
  * - A file with a broken line is reported by name and never overwritten: the journal then keeps
- *   working in memory only. A torn last line (a crash mid-write) is dropped quietly.
+ *   working in memory only. A torn last line (a crash mid-write) is dropped quietly, and the
+ *   writer's next load writes the file back without it before appending again.
  * - Only the process that routes (one per home) writes; readers (`codex-lab log`) read the file.
  */
 import { appendFile, readFile, stat } from 'node:fs/promises';
@@ -38,6 +39,11 @@ export interface JournalContent {
   records: JournalRecord[];
   /** Set when a line other than the last could not be read: the file is left untouched. */
   problem: string | null;
+  /**
+   * True when the file ends in a torn line (a crash mid-append, or no final newline): a writer must
+   * not append after it, or the fragment and the next record would make one damaged line.
+   */
+  tornTail: boolean;
 }
 
 /** Default number of lines kept. */
@@ -49,11 +55,18 @@ export async function readJournal(path: string): Promise<JournalContent> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problem: null };
-    return { records: [], problem: `${path} could not be read (${(error as Error).message}).` };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { records: [], problem: null, tornTail: false };
+    }
+    return {
+      records: [],
+      problem: `${path} could not be read (${(error as Error).message}).`,
+      tornTail: false,
+    };
   }
   const lines = text.split('\n');
   const records: JournalRecord[] = [];
+  const tornTail = text !== '' && !text.endsWith('\n');
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index] as string;
     if (line === '') continue;
@@ -72,9 +85,10 @@ export async function readJournal(path: string): Promise<JournalContent> {
     return {
       records,
       problem: `${path} is damaged at line ${index + 1}; move it away to start a fresh activity log.`,
+      tornTail,
     };
   }
-  return { records, problem: null };
+  return { records, problem: null, tornTail };
 }
 
 /** The bounded, batched on-disk log. */
@@ -116,6 +130,23 @@ export class Journal {
     }
     this.#kept = content.records.slice(-this.#capacity).map((record) => JSON.stringify(record));
     this.#lines = content.records.length;
+    if (content.tornTail) {
+      // The last run died mid-append. Its readable records are written back whole (atomically),
+      // without the fragment: appending after it would weld it to the next record, and from then
+      // on the whole file would read as damaged.
+      try {
+        await writePrivateFile(
+          this.#path,
+          content.records.map((record) => `${JSON.stringify(record)}\n`).join(''),
+        );
+      } catch (error) {
+        this.#disabled = true;
+        this.#logger?.warn(
+          { path: this.#path, error: (error as Error).message },
+          'could not mend the torn end of the activity log',
+        );
+      }
+    }
     return content;
   }
 

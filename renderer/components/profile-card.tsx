@@ -4,7 +4,13 @@
 import { Fragment, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
 import { capitalize, formatResetCredits, statusLabel } from '../../core/format.ts';
-import { formatAgo, formatLimitedUntil, formatAt, formatReset } from '../format.ts';
+import {
+  formatAgo,
+  formatLimitedUntil,
+  formatAt,
+  formatReset,
+  removalQuestion,
+} from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { HistoryChart } from './history-chart.tsx';
 import { QuotaBar } from './quota-bar.tsx';
@@ -34,19 +40,6 @@ function forecastText(profile: ProfileView, now: number): string {
     return `At this pace (${pace}): runs out ${formatAt(forecast.runsOutAt, now)}.`;
   }
   return `At this pace (${pace}): fine until reset.`;
-}
-
-/**
- * What removing a profile takes with it, asked before it happens: its pins, and the routing mode
- * when it is the active profile (new sessions go back to Auto).
- */
-export function removalQuestion(name: string, pins: number, active: boolean): string {
-  const losses = [
-    ...(pins > 0 ? [`its ${pins} pin${pins === 1 ? ' goes' : 's go'}`] : []),
-    ...(active ? ['new sessions go back to Auto'] : []),
-  ];
-  if (losses.length === 0) return `Remove ${name}? Other profiles stay.`;
-  return `Remove ${name}? ${capitalize(losses.join(' and '))}; other profiles stay.`;
 }
 
 /** The card. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { removalQuestion } from '../../../renderer/components/profile-card.tsx';
+import { removalQuestion } from '../../../renderer/format.ts';
 
 describe('removalQuestion', () => {
   it('names what a removal takes with it: pins, and Auto for the active profile', () => {

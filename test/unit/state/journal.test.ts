@@ -77,6 +77,20 @@ describe('Journal', () => {
     expect(await readJournal(path)).toEqual({
       records: [{ type: 'activity', id: 1 }],
       problem: null,
+      tornTail: true,
+    });
+    // The next writer drops the fragment before it appends: the file reads whole afterwards.
+    const writer = new Journal({ path, clock });
+    await writer.load();
+    writer.append({ type: 'activity', id: 2 });
+    await writer.flush();
+    expect(await readJournal(path)).toEqual({
+      records: [
+        { type: 'activity', id: 1 },
+        { type: 'activity', id: 2 },
+      ],
+      problem: null,
+      tornTail: false,
     });
 
     const damaged = 'not json\n{"type":"activity","id":2}\n';
