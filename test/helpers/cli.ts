@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -78,4 +79,16 @@ export function runCodexLab(args: string[], options: CliRunOptions): Promise<Cli
  */
 export function makeTempHome(prefix = 'codex-lab-home-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A loopback port nothing listens on right now (for a router a test lets start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

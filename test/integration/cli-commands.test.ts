@@ -6,13 +6,12 @@
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
-import { cliEntry, makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { cliEntry, freePort, makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { makeAuth } from '../helpers/profile-auth.ts';
 
 const commands = [
@@ -35,17 +34,6 @@ const commands = [
 
 let home: string;
 
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 beforeEach(async () => {
   home = await makeTempHome();
 });

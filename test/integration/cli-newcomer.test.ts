@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
-import { makeTempHome, repoRoot, runCodexLab, type CliRun } from '../helpers/cli.ts';
+import { freePort, makeTempHome, repoRoot, runCodexLab, type CliRun } from '../helpers/cli.ts';
 import { makeAuth } from '../helpers/profile-auth.ts';
 
 let home: string;
@@ -148,12 +148,21 @@ describe('codex-lab pins', () => {
 });
 
 describe('codex --profile checks before Codex starts', () => {
+  // The launcher starts this home's router in the background when none runs: stopped after each.
+  let port: number;
+  beforeEach(async () => {
+    port = await freePort();
+  });
+  afterEach(async () => {
+    await runCodexLab(['stop'], { home });
+  });
+
   it('refuses a profile that does not exist, in one sentence, without starting Codex', async () => {
     await loadOrCreateRouterToken(paths);
     const bin = await fakeCodex();
     const run = await runCodexLab(['codex', '--profile', 'ghost', '--', 'exec', 'x'], {
       home,
-      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' },
+      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port) },
     });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
@@ -165,7 +174,7 @@ describe('codex --profile checks before Codex starts', () => {
   it('warns about a limited or signed-out profile, naming when and what to do, then runs Codex', async () => {
     await loadOrCreateRouterToken(paths);
     const bin = await fakeCodex();
-    const env = { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' };
+    const env = { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port) };
     const limited = await runCodexLab(['codex', '--profile', 'home', '--', 'exec', 'x'], {
       home,
       env,
@@ -240,7 +249,12 @@ describe('login checks before it prints the sign-in URL', () => {
 });
 
 describe('one voice', () => {
+  afterEach(async () => {
+    await runCodexLab(['stop'], { home });
+  });
+
   it('no human output says auth_error or "log out"', async () => {
+    const port = await freePort();
     await loadOrCreateRouterToken(paths);
     const bin = await fakeCodex();
     const runs = [
@@ -250,7 +264,7 @@ describe('one voice', () => {
       await runCodexLab(['pins'], { home }),
       await runCodexLab(['codex', '--profile', 'old', '--', 'exec', 'x'], {
         home,
-        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: '4567' },
+        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port) },
       }),
     ];
     const text = humanText(runs);
