@@ -12,6 +12,10 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LabError } from './errors.ts';
 
+/** `CODEX_LAB_HOME` when it is not set: `~/.codex-lab`. */
+export function defaultHome(): string {
+  return join(homedir(), '.codex-lab');
+}
 /** The router + control API port when `CODEX_LAB_PORT` is not set. */
 export const defaultRouterPort = 1456;
 /** The sign-in callback port when `CODEX_LAB_CALLBACK_PORT` is not set (Codex's own). */
@@ -134,7 +138,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     }
   }
   return {
-    home: home === undefined ? join(homedir(), '.codex-lab') : resolve(home),
+    home: home === undefined ? defaultHome() : resolve(home),
     port: port === undefined ? defaultRouterPort : parsePortText(port, 'CODEX_LAB_PORT'),
     portFromEnvironment: port !== undefined,
     callbackPort:

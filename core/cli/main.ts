@@ -243,6 +243,8 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .command('token')
     .description("Print the router's local token (for Codex's command-backed auth).")
     .option('--ensure-router', 'first start a router in the background when none runs')
+    .option('--home <path>', 'the home to answer for (in place of CODEX_LAB_HOME)')
+    .option('--port <port>', "the router's port (in place of CODEX_LAB_PORT)")
     .action(bind(async () => (await import('./commands/token.ts')).runToken));
 
   program

@@ -12,6 +12,7 @@
  * (research/codex-protocol.md section 8). The router token reaches Codex through the environment or `codex-lab token`, never
  * through a file Codex owns.
  */
+import { defaultRouterPort } from '../config.ts';
 
 /** The provider id the permanent `config.toml` block registers. */
 export const codexProviderId = 'codex-lab';
@@ -50,6 +51,13 @@ export interface CodexConfigOptions extends CodexRouterTarget {
    * absolute paths when `codex-lab` is not on PATH, or Codex could not run its token command.
    */
   launcher?: readonly string[];
+  /**
+   * The `CODEX_LAB_HOME` the block is for, when it is not the default one: Codex runs the token
+   * command without the user's shell environment, so the home travels as `--home` (and a router
+   * port other than 1456, from `routerUrl`, as `--port`), or the command would start and answer
+   * for the default home's router instead.
+   */
+  home?: string | null;
 }
 
 /** Options for `codexOverrides`. */
@@ -133,7 +141,16 @@ export function codexEnvironment(options: {
 export function codexConfigBlock(options: CodexConfigOptions): string {
   const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
   const [command = 'codex-lab', ...leading] = options.launcher ?? ['codex-lab'];
-  const args = [...leading, 'token', '--ensure-router'].map(tomlString).join(', ');
+  const port = new URL(options.routerUrl).port;
+  const args = [
+    ...leading,
+    'token',
+    '--ensure-router',
+    ...(options.home ? ['--home', options.home] : []),
+    ...(port !== '' && port !== String(defaultRouterPort) ? ['--port', port] : []),
+  ]
+    .map(tomlString)
+    .join(', ');
   return [
     '# Codex Lab: send Codex through the local router (the tray app or `codex-lab serve`).',
     '# Paste into ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`,',

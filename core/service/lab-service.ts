@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
-import type { LabConfig } from '../config.ts';
+import { defaultHome, type LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
@@ -786,8 +786,10 @@ export class LabService implements ControlApiService {
 
   async #codexConfig(): Promise<string> {
     const url = this.#router?.url ?? `http://127.0.0.1:${this.#options.config.port}`;
+    const home = this.#options.config.home;
     return codexConfigBlock({
       routerUrl: url,
+      home: home === defaultHome() ? null : home,
       ...(this.#options.codexLauncher ? { launcher: this.#options.codexLauncher } : {}),
     });
   }

@@ -141,7 +141,10 @@ describe.skipIf(!codexBin)('a router started on demand', () => {
     await chmod(join(shims, 'codex-lab'), 0o755);
     const env = { PATH: `${shims}:${process.env['PATH'] ?? ''}`, CODEX_LAB_PORT: String(port) };
     const block = await codexLab(current, ['codex-config'], env);
-    expect(block.stdout).toContain('args = ["token", "--ensure-router"]');
+    // This home and port are not the defaults: they travel in the command's arguments.
+    expect(block.stdout).toContain(
+      `args = ["token", "--ensure-router", "--home", ${JSON.stringify(current.labHome)}, "--port", "${port}"]`,
+    );
     await writeFile(
       join(current.codexHome, 'config.toml'),
       `check_for_update_on_startup = false\n${block.stdout}\n${quietCodexConfig.replace('check_for_update_on_startup = false', '')}`,

@@ -3,7 +3,7 @@
  * `-c` overrides and environment only (no file under CODEX_HOME touched, the router token never on
  * the command line), and `codex-lab codex-config` printing the block for the configured port.
  */
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -293,8 +293,10 @@ describe('codex-lab codex-config', () => {
     expect(run.stdout).toContain('[model_providers.codex-lab]');
     expect(run.stdout).toContain('base_url = "http://127.0.0.1:4567/backend-api/codex"');
     expect(run.stdout).toContain('chatgpt_base_url = "http://127.0.0.1:4567/backend-api/"');
+    // A home other than the default, and a port other than 1456, travel as arguments: Codex runs
+    // the command without the shell's CODEX_LAB_* variables.
     expect(run.stdout).toContain(
-      'auth = { command = "codex-lab", args = ["token", "--ensure-router"] }',
+      `auth = { command = "codex-lab", args = ["token", "--ensure-router", "--home", ${JSON.stringify(home)}, "--port", "4567"] }`,
     );
     expect(run.stdout).toContain(
       'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE" }',
@@ -312,22 +314,38 @@ describe('codex-lab codex-config', () => {
       .split(delimiter)
       .filter((folder) => !existsSync(join(folder, 'codex-lab')))
       .join(delimiter);
-    const run = await runCodexLab(['codex-config'], { home, env: { PATH: path } });
+    const port = await freePort();
+    const run = await runCodexLab(['codex-config'], {
+      home,
+      env: { PATH: path, CODEX_LAB_PORT: String(port) },
+    });
     expect(run.code).toBe(0);
     const auth = /^auth = \{ command = (".*"), args = (\[.*\]) \}$/m.exec(run.stdout);
     expect(auth).not.toBeNull();
     const command = JSON.parse(auth![1]!) as string;
     const args = JSON.parse(auth![2]!) as string[];
     expect(command).toBe(process.execPath);
-    expect(args).toEqual([cliEntry, 'token', '--ensure-router']);
-    // Codex runs it without a shell, with its own environment: the same home here. It starts a
-    // router for the home (on a free port here), which the test then stops.
-    const printed = spawnSync(command, args, {
-      env: { ...process.env, CODEX_LAB_HOME: home, PATH: path, CODEX_LAB_PORT: '0' },
-      encoding: 'utf8',
-    });
+    expect(args).toEqual([
+      cliEntry,
+      'token',
+      '--ensure-router',
+      '--home',
+      home,
+      '--port',
+      String(port),
+    ]);
+    // Codex runs it without a shell and without the CODEX_LAB_* variables of the shell that ran
+    // codex-config (its HOME's default home is another one). It still starts this home's router,
+    // on the block's port, and prints this home's token; the test then stops that router.
+    const codexEnv: NodeJS.ProcessEnv = { PATH: path, HOME: join(home, 'elsewhere') };
+    const printed = spawnSync(command, args, { env: codexEnv, encoding: 'utf8' });
     expect(printed.stdout.trim()).toBe(token);
-    expect(printed.stderr).toMatch(/started a Codex Lab router in the background/);
+    expect(printed.stderr).toContain(
+      `started a Codex Lab router in the background on http://127.0.0.1:${port}`,
+    );
     expect((await runCodexLab(['stop'], { home })).code).toBe(0);
+    await expect(stat(join(home, 'elsewhere', '.codex-lab'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 });

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { defaultHome } from '../../config.ts';
 import { LabError } from '../../errors.ts';
 import { loopbackBypass } from '../../net/proxy.ts';
 import { profileNamePattern } from '../../profiles/schema.ts';
@@ -186,6 +187,7 @@ export async function runCodexConfig(context: CliContext): Promise<number> {
     codexConfigBlock({
       routerUrl: await findRouterUrl(context),
       launcher: codexLabLauncher(context.env),
+      home: context.config.home === defaultHome() ? null : context.config.home,
     }),
   );
   const bypass = loopbackBypass(context.env)['NO_PROXY'];

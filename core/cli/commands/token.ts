@@ -1,20 +1,40 @@
 /**
- * `codex-lab token [--ensure-router]`: prints the router's local token, creating it when missing.
- * With `--ensure-router` (what the `codex-config` block has Codex run) it first starts a router in
- * the background when none runs for this home; plain `token` starts nothing.
+ * `codex-lab token [--ensure-router] [--home PATH] [--port N]`: prints the router's local token,
+ * creating it when missing. With `--ensure-router` (what the `codex-config` block has Codex run) it
+ * first starts a router in the background when none runs for this home; plain `token` starts
+ * nothing. `--home` and `--port` stand in for `CODEX_LAB_HOME` and `CODEX_LAB_PORT`: Codex runs
+ * the block's command without the user's shell environment, so the block carries them as arguments.
  */
+import { parsePortText } from '../../config.ts';
 import { loadOrCreateRouterToken } from '../../proxy/router-token.ts';
-import { writeLine, type CliContext } from '../context.ts';
+import { createCliContext, writeLine, type CliContext } from '../context.ts';
 
 /**
  * Prints the router token on stdout, alone on its line, so Codex's command-backed provider auth
  * (`auth = { command = "codex-lab", args = ["token", "--ensure-router"] }`) can read it.
  */
 export async function runToken(
-  context: CliContext,
+  given: CliContext,
   _args: string[] = [],
   options: Record<string, unknown> = {},
 ): Promise<number> {
+  const home = typeof options['home'] === 'string' ? options['home'] : undefined;
+  const port = typeof options['port'] === 'string' ? options['port'] : undefined;
+  if (port !== undefined) parsePortText(port, '--port', true, 'invalid_argument');
+  // The options become the variables they stand for, so a router started from here (a child
+  // with this environment) serves the same home on the same port.
+  const context =
+    home === undefined && port === undefined
+      ? given
+      : createCliContext(
+          {
+            ...given.env,
+            ...(home === undefined ? {} : { CODEX_LAB_HOME: home }),
+            ...(port === undefined ? {} : { CODEX_LAB_PORT: port }),
+          },
+          given.stdout,
+          given.stderr,
+        );
   if (options['ensureRouter'] === true) {
     const { ensureRouter } = await import('./router.ts');
     writeLine(context.stdout, (await ensureRouter(context)).token);
