@@ -89,6 +89,16 @@ export async function withLock<T>(
     }
   }
   if (release === null) {
+    const code = (lastError as NodeJS.ErrnoException | null)?.code;
+    if (code !== undefined && code !== 'ELOCKED') {
+      // The lock could not be made at all (a read-only or foreign-owned home): waiting for
+      // "another process" would never help, so say what is wrong and where.
+      throw new LabError(
+        'io_error',
+        `Codex Lab cannot make its ${name} lock in ${locksDir} (${code}): the home must be a folder you can write in; fix its permissions or set CODEX_LAB_HOME to one.`,
+        { cause: lastError },
+      );
+    }
     throw new LabError(
       'lock_timeout',
       `Another Codex Lab process is holding the ${name} lock in ${locksDir}; try again in a moment.`,

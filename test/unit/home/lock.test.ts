@@ -1,0 +1,36 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withLock } from '../../../core/home/lock.ts';
+
+let folder: string;
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'codex-lab-lock-'));
+});
+afterEach(() => rm(folder, { recursive: true, force: true }));
+
+describe('withLock', () => {
+  it('runs the operation under the lock and gives the lock back', async () => {
+    const locks = join(folder, 'locks');
+    expect(await withLock(locks, 'registry', async () => 'done')).toBe('done');
+    expect(await withLock(locks, 'registry', async () => 'again')).toBe('again');
+  });
+
+  it('names a lock it cannot make at all, at once, instead of blaming another process', async () => {
+    // The lock's folder cannot be made (a file stands where its parent should be): the error a
+    // read-only home gives, without needing permissions root would ignore.
+    const locks = join(folder, 'locks');
+    await mkdir(locks, { recursive: true });
+    await writeFile(join(locks, 'sub'), 'not a folder');
+    const began = Date.now();
+    const failure = await withLock(locks, 'sub/registry', async () => 'never', {
+      waitMs: 5000,
+    }).catch((error: unknown) => error);
+    expect(Date.now() - began).toBeLessThan(2000);
+    expect(failure).toMatchObject({
+      code: 'io_error',
+      message: `Codex Lab cannot make its sub/registry lock in ${locks} (ENOTDIR): the home must be a folder you can write in; fix its permissions or set CODEX_LAB_HOME to one.`,
+    });
+  });
+});
