@@ -85,8 +85,15 @@ export const registrySchema = z.looseObject({
   version: z.literal(registryVersion),
   /** "auto", or the name of the profile new unpinned sessions use. */
   active: z.string().default('auto'),
-  /** In the user's order. */
-  profiles: z.array(profileRecordSchema).default([]),
+  /** In the user's order; names are unique regardless of case (a folder each). */
+  profiles: z
+    .array(profileRecordSchema)
+    .default([])
+    .refine(
+      (profiles) =>
+        new Set(profiles.map((profile) => profile.name.toLowerCase())).size === profiles.length,
+      { message: 'two profiles have the same name' },
+    ),
   pins: z
     .looseObject({
       sessions: z.record(z.string(), pinSchema).default({}),
