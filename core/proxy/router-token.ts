@@ -4,8 +4,9 @@
  * dashboard) present it; the upstream never sees it.
  */
 import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod } from 'node:fs/promises';
 import { LabError } from '../errors.ts';
-import { readTextFile, writePrivateFile } from '../home/files.ts';
+import { fileMode, readTextFile, writePrivateFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 
@@ -28,6 +29,9 @@ export async function readRouterToken(paths: LabPaths): Promise<string | undefin
       `${paths.routerToken} does not hold a router token. It was left untouched: move it away and run codex-lab token to make a new one.`,
     );
   }
+  // A token file others can read (copied, or restored from a backup) is made private again:
+  // tightening the mode of our own secret loses nothing. (A file we do not own stays as it is.)
+  await chmod(paths.routerToken, fileMode).catch(() => undefined);
   return token;
 }
 
