@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,7 +26,8 @@ describe('the router token file', () => {
     // Restored from a backup, or copied by hand, world-readable.
     const restored = generateRouterToken();
     await mkdir(join(folder, 'state'), { recursive: true });
-    await writeFile(paths.routerToken, `${restored}\n`, { mode: 0o644 });
+    await writeFile(paths.routerToken, `${restored}\n`);
+    await chmod(paths.routerToken, 0o644);
     expect((await stat(paths.routerToken)).mode & 0o777).toBe(0o644);
     expect(await readRouterToken(paths)).toBe(restored);
     expect((await stat(paths.routerToken)).mode & 0o777).toBe(0o600);
