@@ -63,6 +63,9 @@ export const useLabStore = create<LabStore>()(
       const result = await operation(requireApi());
       if (!result.ok) {
         set({ notice: { tone: 'error', text: `${label}: ${result.message}`, code: result.code } });
+      } else if (get().notice?.text.startsWith(`${label}: `)) {
+        // The same action has now worked: its earlier failure is no longer news.
+        set({ notice: null });
       }
       return result;
     },

@@ -138,3 +138,25 @@ describe('the store across an outage', () => {
     expect(useLabStore.getState().notice?.code).toBe('invalid_argument');
   });
 });
+
+describe('an operation’s failure notice', () => {
+  beforeEach(() => useLabStore.setState(defaultLabStoreState));
+
+  it('goes once the same action works, and stays while another one does', async () => {
+    // The operations below are stand-ins: the API is attached only because `run` asks for it.
+    useLabStore.getState().attach({} as LabApi, 'web');
+    const { run } = useLabStore.getState();
+    await run('Rename', async () => ({
+      ok: false,
+      code: 'invalid_name',
+      message: '"FRESH" is not a valid profile name.',
+    }));
+    expect(useLabStore.getState().notice?.text).toBe(
+      'Rename: "FRESH" is not a valid profile name.',
+    );
+    await run('Make active', async () => ({ ok: true, value: null }));
+    expect(useLabStore.getState().notice).not.toBeNull();
+    await run('Rename', async () => ({ ok: true, value: null }));
+    expect(useLabStore.getState().notice).toBeNull();
+  });
+});
