@@ -128,6 +128,12 @@ describe('codex-lab log', () => {
     );
     expect(human.stdout).not.toContain('session-calm');
     expect(human.stdout).toMatch(/Today: team 1 request, 1200 in \/ \d+ out \(800 cached\)/);
+    // A name that is no profile is said as such, as every other command says it.
+    const typo = await runCodexLab(['log', '--profile', 'tem'], { home: router.home });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toBe(
+      'codex-lab: There is no profile named "tem" (profiles: work, team), and the log has no request of one; see codex-lab list.\n',
+    );
     await router.service.start({ port: 0 });
   });
 

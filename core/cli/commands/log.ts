@@ -32,6 +32,22 @@ export async function runLog(
   };
   const first = await readRequests(context, filter);
   if (first === null) return 1;
+  const profile = filter.profile ?? null;
+  if (profile !== null && first.length === 0) {
+    // A name that is no profile (a typo) is said as such, as every other command says it; a
+    // removed profile whose requests are still in the log has records, and they show.
+    const { createProfileStore } = await import('../../profiles/create-store.ts');
+    const names = (await createProfileStore({ paths: context.paths }).listProfiles()).map(
+      (profile) => profile.name,
+    );
+    if (!names.includes(profile)) {
+      writeLine(
+        context.stderr,
+        `codex-lab: There is no profile named ${JSON.stringify(profile)}${names.length > 0 ? ` (profiles: ${names.join(', ')})` : ''}, and the log has no request of one; see codex-lab list.`,
+      );
+      return 1;
+    }
+  }
   if (json) {
     for (const request of first) writeLine(context.stdout, JSON.stringify(toRequestView(request)));
   } else if (first.length === 0 && options['follow'] !== true) {
