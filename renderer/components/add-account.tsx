@@ -42,6 +42,14 @@ export function AddAccount() {
   const waiting = underWay && !flow.gone;
   const failed = login?.state === 'failed' || login?.state === 'cancelled';
   const done = login?.state === 'done';
+  // Why a sign-in ended without a profile, when it did: then the dialog offers a new one.
+  const ended = interrupted
+    ? 'This sign-in was interrupted: Codex Lab restarted before it finished. Start it again.'
+    : failed && login
+      ? login.error
+        ? explainLoginError(login.error.code, login.error.message)
+        : 'The sign-in was cancelled.'
+      : null;
 
   return (
     <dialog
@@ -207,33 +215,10 @@ export function AddAccount() {
           </div>
         </div>
       )}
-      {interrupted && (
+      {ended !== null && (
         <div className="stack">
           <p className="error" role="alert">
-            This sign-in was interrupted: Codex Lab restarted before it finished. Start it again.
-          </p>
-          <div className="actions">
-            <button
-              type="button"
-              className="button primary"
-              onClick={() =>
-                updateSignIn({ loginId: null, lastSeen: null, seen: false, gone: false })
-              }
-            >
-              Try again
-            </button>
-            <button type="button" className="button ghost" onClick={closeSignIn}>
-              Close
-            </button>
-          </div>
-        </div>
-      )}
-      {failed && login && (
-        <div className="stack">
-          <p className="error" role="alert">
-            {login.error
-              ? explainLoginError(login.error.code, login.error.message)
-              : 'The sign-in was cancelled.'}
+            {ended}
           </p>
           <div className="actions">
             <button
