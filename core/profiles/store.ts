@@ -94,6 +94,25 @@ export function validateProfileName(name: string, existing: string[]): void {
   }
 }
 
+/** The longest session id a pin keeps: Codex's are UUIDs, 36 characters. */
+export const maxSessionIdLength = 200;
+
+/** Throws `invalid_argument` for a session id no Codex session has. */
+export function checkSessionId(id: string): void {
+  if (id.length > maxSessionIdLength) {
+    throw new LabError(
+      'invalid_argument',
+      `A session id is at most ${maxSessionIdLength} characters; this one has ${id.length}.`,
+    );
+  }
+  if ([...id].some((character) => character < ' ' || character === '\u007f')) {
+    throw new LabError(
+      'invalid_argument',
+      `The session id ${JSON.stringify(id)} has a control character; give the id Codex shows.`,
+    );
+  }
+}
+
 /** Derives a valid, unused profile name from an email's local part: alice, alice-2, … */
 export function deriveProfileName(email: string | null, existing: string[]): string {
   const local = (email ?? '').split('@')[0] ?? '';
@@ -524,6 +543,10 @@ export class ProfileStore {
     profile: string | null,
     allowFallback = false,
   ): Promise<void> {
+    // The one check of a session id, whichever surface pins (the CLI on the files, or any client
+    // through the router): it is printed in tables and log lines, which a control character would
+    // break, and kept in the registry for good.
+    if (kind === 'session' && profile !== null) checkSessionId(key);
     await this.updateRegistry(async (registry) => {
       const pins = kind === 'session' ? registry.pins.sessions : registry.pins.repos;
       if (profile === null) {

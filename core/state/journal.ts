@@ -9,10 +9,10 @@
  *   (atomically) with the newest `capacity` lines.
  * - A file with a broken line is reported by name and never overwritten: the journal then keeps
  *   working in memory only. A torn last line (a crash mid-write) is dropped quietly, and the
- *   writer's next load writes the file back without it before appending again.
+ *   next writer cuts it off the file before its first append (nothing else in the file moves).
  * - Only the process that routes (one per home) writes; readers (`codex-lab log`) read the file.
  */
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { appendFile, readFile, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ensurePrivateDirectory, writePrivateFile } from '../home/files.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
@@ -49,6 +49,20 @@ export interface JournalContent {
 /** Default number of lines kept. */
 export const defaultJournalCapacity = 10_000;
 
+/** Whether one line of text is a journal record. */
+function isJournalRecord(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as JournalRecord).type === 'string'
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** Reads a journal file (missing → empty). Never throws for a broken file: it says so instead. */
 export async function readJournal(path: string): Promise<JournalContent> {
   let text: string;
@@ -66,7 +80,7 @@ export async function readJournal(path: string): Promise<JournalContent> {
   }
   const lines = text.split('\n');
   const records: JournalRecord[] = [];
-  const tornTail = text !== '' && !text.endsWith('\n');
+  let tornTail = text !== '' && !text.endsWith('\n');
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index] as string;
     if (line === '') continue;
@@ -81,7 +95,10 @@ export async function readJournal(path: string): Promise<JournalContent> {
       continue;
     }
     // A crash mid-append leaves one torn last line; anything else is a damaged file.
-    if (index >= lines.length - 2) continue;
+    if (index >= lines.length - 2) {
+      tornTail = true;
+      continue;
+    }
     return {
       records,
       problem: `${path} is damaged at line ${index + 1}; move it away to start a fresh activity log.`,
@@ -108,6 +125,8 @@ export class Journal {
   #disabled = false;
   // Whether this journal made (or found) its folder: later batches skip the mkdir.
   #folderReady = false;
+  /** The file ends in a torn line (a crash mid-append): mend it before appending. */
+  #mendTail = false;
 
   constructor(options: JournalOptions) {
     this.#path = options.path;
@@ -130,23 +149,9 @@ export class Journal {
     }
     this.#kept = content.records.slice(-this.#capacity).map((record) => JSON.stringify(record));
     this.#lines = content.records.length;
-    if (content.tornTail) {
-      // The last run died mid-append. Its readable records are written back whole (atomically),
-      // without the fragment: appending after it would weld it to the next record, and from then
-      // on the whole file would read as damaged.
-      try {
-        await writePrivateFile(
-          this.#path,
-          content.records.map((record) => `${JSON.stringify(record)}\n`).join(''),
-        );
-      } catch (error) {
-        this.#disabled = true;
-        this.#logger?.warn(
-          { path: this.#path, error: (error as Error).message },
-          'could not mend the torn end of the activity log',
-        );
-      }
-    }
+    // Mended right before this process's first append, not here: a process that loads and then
+    // does not become the writer (its start fails) must not touch the file.
+    this.#mendTail = content.tornTail;
     return content;
   }
 
@@ -188,6 +193,32 @@ export class Journal {
     }
   }
 
+  /**
+   * Makes the file end cleanly before appending after a crash: a torn last line is cut off (only
+   * it: every readable record stays where it is), and a whole last record missing its newline
+   * gets one. Appending after either would weld two records into one damaged line, and from then
+   * on the whole log would read as damaged.
+   */
+  async #mendTornTail(): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.#path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    let end = bytes.length;
+    while (end > 0 && bytes[end - 1] === 0x0a) end -= 1;
+    const start = end === 0 ? 0 : bytes.lastIndexOf(0x0a, end - 1) + 1;
+    if (isJournalRecord(bytes.subarray(start, end).toString('utf8'))) {
+      if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) {
+        await appendFile(this.#path, '\n', { mode: 0o600 });
+      }
+      return;
+    }
+    await truncate(this.#path, start);
+  }
+
   async #write(batch: JournalRecord[]): Promise<void> {
     const lines = batch.map((record) => JSON.stringify(record));
     for (const line of lines) this.#kept.push(line);
@@ -197,6 +228,10 @@ export class Journal {
       // The folder is made once, and again only when a write finds it gone (a batch a second
       // while busy need not pay a mkdir and a chmod each).
       if (!this.#folderReady) await this.#makeFolder();
+      if (this.#mendTail) {
+        await this.#mendTornTail();
+        this.#mendTail = false;
+      }
       try {
         await this.#writeLines(lines);
       } catch (error) {

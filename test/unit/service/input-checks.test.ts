@@ -4,28 +4,46 @@
  * which two profiles share a name (each name is a folder; a rename would move one and orphan the
  * other).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { labPaths } from '../../../core/home/paths.ts';
 import { registrySchema } from '../../../core/profiles/schema.ts';
-import { parseOperationInput } from '../../../core/service/contract.ts';
+import { ProfileStore } from '../../../core/profiles/store.ts';
+import { makeAuth } from '../../helpers/profile-auth.ts';
 
 describe('input checks', () => {
-  it('refuses a session id with a control character, or too long, in one sentence', () => {
-    expect(parseOperationInput('pinSession', { sessionId: 'a\nb', profile: 'work' })).toEqual({
-      ok: false,
-      code: 'invalid_argument',
-      message:
-        'Invalid input for pinSession at "sessionId": a session id has no control characters.',
-    });
-    expect(
-      parseOperationInput('pinSession', { sessionId: 'x'.repeat(201), profile: 'work' }),
-    ).toMatchObject({
-      ok: false,
-      message:
-        'Invalid input for pinSession at "sessionId": a session id is at most 200 characters.',
-    });
-    expect(
-      parseOperationInput('pinSession', { sessionId: '019a0c5e-72ea', profile: 'work' }).ok,
-    ).toBe(true);
+  it('refuses a session id with a control character, or too long, in the store every surface pins through', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'codex-lab-session-id-'));
+    try {
+      const store = new ProfileStore({ paths: labPaths(home) });
+      await store.saveSignIn({
+        auth: makeAuth({ email: 'work@example.com', accountId: 'acct-work' }),
+        requestedName: 'work',
+      });
+      const refusal = (id: string) =>
+        store.setPin('session', id, 'work').then(
+          () => null,
+          (error: unknown) => error,
+        );
+      expect(await refusal('a\nb')).toMatchObject({
+        code: 'invalid_argument',
+        message: 'The session id "a\\nb" has a control character; give the id Codex shows.',
+      });
+      expect(await refusal('x'.repeat(201))).toMatchObject({
+        code: 'invalid_argument',
+        message: 'A session id is at most 200 characters; this one has 201.',
+      });
+      expect(await refusal('019a0c5e-72ea-73c1-b961-fbcd4ef19122')).toBeNull();
+      expect(Object.keys((await store.readRegistry()).pins.sessions)).toEqual([
+        '019a0c5e-72ea-73c1-b961-fbcd4ef19122',
+      ]);
+      // Unpinning a bad id that got in before this check still works.
+      await store.setPin('session', 'a\nb', null);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it('reads a registry whose profile names repeat as damaged', () => {

@@ -79,19 +79,30 @@ describe('Journal', () => {
       problem: null,
       tornTail: true,
     });
-    // The next writer drops the fragment before it appends: the file reads whole afterwards.
-    const writer = new Journal({ path, clock });
-    await writer.load();
-    writer.append({ type: 'activity', id: 2 });
-    await writer.flush();
-    expect(await readJournal(path)).toEqual({
-      records: [
-        { type: 'activity', id: 1 },
-        { type: 'activity', id: 2 },
-      ],
-      problem: null,
-      tornTail: false,
-    });
+    // The next writer cuts the fragment off before it appends, and touches nothing until then
+    // (a process that loads and then does not become the writer leaves the file as it was).
+    // The same for a torn line that did get its newline, and a whole record that did not.
+    for (const [text, kept] of [
+      ['{"type":"activity","id":1}\n{"type":"activ', 1],
+      ['{"type":"activity","id":1}\n{"type":"activ\n', 1],
+      ['{"type":"activity","id":1}', 1],
+      ['{"type":"activ', 0],
+    ] as const) {
+      await writeFile(path, text);
+      const writer = new Journal({ path, clock });
+      expect((await writer.load()).tornTail).toBe(true);
+      expect(await readFile(path, 'utf8')).toBe(text);
+      writer.append({ type: 'activity', id: 2 });
+      await writer.flush();
+      expect(await readJournal(path), text).toEqual({
+        records: [
+          ...(kept === 1 ? [{ type: 'activity', id: 1 }] : []),
+          { type: 'activity', id: 2 },
+        ],
+        problem: null,
+        tornTail: false,
+      });
+    }
 
     const damaged = 'not json\n{"type":"activity","id":2}\n';
     await writeFile(path, damaged);
