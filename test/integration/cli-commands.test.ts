@@ -272,8 +272,15 @@ describe('codex-lab codex', () => {
     });
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr).toBe(
-      `codex-lab: This home's router runs on port ${port}, but CODEX_LAB_PORT names ${other}: unset CODEX_LAB_PORT, or stop that router (codex-lab stop) and run this again.\n`,
+      `codex-lab: This home's router runs on port ${port}, but Codex is set to port ${other} (CODEX_LAB_PORT, or --port in the codex-config block): stop that router (codex-lab stop) and run this again, or use port ${port}.\n`,
     );
+    // The block's token command says the same, rather than hand Codex a token for a silent port.
+    const token = await runCodexLab(['token', '--ensure-router', '--port', String(other)], {
+      home,
+    });
+    expect(token.code).toBe(1);
+    expect(token.stdout).toBe('');
+    expect(token.stderr).toBe(mismatch.stderr);
   });
 });
 

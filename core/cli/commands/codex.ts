@@ -72,19 +72,9 @@ export async function runCodex(
   }
   const binary = findCodexBinary(context.config.codexBin, context.env);
   // The router for this home, started in the background when none runs (said once on stderr),
-  // so Codex never waits on a router that is not there. A started router takes CODEX_LAB_PORT
-  // from the environment like any serve (0 picks a free port); a running one on another port than
-  // the variable names is said in one sentence rather than guessed past: Codex pointed at a port
-  // where nothing answers retries until the user gives up.
-  const { ensureRouter } = await import('./router.ts');
-  const router = await ensureRouter(context);
-  const named = context.config.portFromEnvironment ? context.config.port : 0;
-  if (named !== 0 && router.info.port !== named) {
-    throw new LabError(
-      'router_unavailable',
-      `This home's router runs on port ${router.info.port}, but CODEX_LAB_PORT names ${named}: unset CODEX_LAB_PORT, or stop that router (codex-lab stop) and run this again.`,
-    );
-  }
+  // so Codex never waits on a router that is not there.
+  const { ensureRouterOnPort } = await import('./router.ts');
+  const router = await ensureRouterOnPort(context);
   const routerUrl = router.url;
   const routerToken = router.token;
   // Overrides go before the user's arguments: they are root options that apply to every subcommand.

@@ -196,3 +196,22 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * `ensureRouter` for a client that points Codex at a port (`codex-lab codex`, and the token
+ * command of the `codex-config` block): a router it starts takes `CODEX_LAB_PORT` like any serve
+ * (0 picks a free one); a running one on another port than the variable names is said in one
+ * sentence rather than passed over, since Codex pointed at a port where nothing answers retries
+ * until the user gives up.
+ */
+export async function ensureRouterOnPort(context: CliContext): Promise<Running> {
+  const router = await ensureRouter(context);
+  const named = context.config.portFromEnvironment ? context.config.port : 0;
+  if (named !== 0 && router.info.port !== named) {
+    throw new LabError(
+      'router_unavailable',
+      `This home's router runs on port ${router.info.port}, but Codex is set to port ${named} (CODEX_LAB_PORT, or --port in the codex-config block): stop that router (codex-lab stop) and run this again, or use port ${router.info.port}.`,
+    );
+  }
+  return router;
+}

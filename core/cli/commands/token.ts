@@ -36,8 +36,8 @@ export async function runToken(
           given.stderr,
         );
   if (options['ensureRouter'] === true) {
-    const { ensureRouter } = await import('./router.ts');
-    writeLine(context.stdout, (await ensureRouter(context)).token);
+    const { ensureRouterOnPort } = await import('./router.ts');
+    writeLine(context.stdout, (await ensureRouterOnPort(context)).token);
     return 0;
   }
   writeLine(context.stdout, await loadOrCreateRouterToken(context.paths));
