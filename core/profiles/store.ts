@@ -356,11 +356,15 @@ export class ProfileStore {
     if (input.requestedName !== null && input.requestedName !== undefined) {
       const holder = entries.find((entry) => entry.name === input.requestedName);
       if (holder !== undefined && holder.email !== null && identity.email !== null) {
-        // The name is another account's: most often "sign in again" done as the wrong account.
-        // Say which account each is, so the user knows which way to go.
+        // The name is another account's: most often "sign in again" done as the wrong account,
+        // or as the same person in another workspace. Say which each is, so the user knows
+        // which way to go.
+        const quoted = JSON.stringify(holder.name);
         throw new LabError(
           'name_taken',
-          `The profile ${JSON.stringify(holder.name)} is ${holder.email}, but this sign-in is ${identity.email}: to sign in to ${JSON.stringify(holder.name)} again, sign in as ${holder.email}; to add ${identity.email}, give it another name.`,
+          holder.email.toLowerCase() === identity.email.toLowerCase()
+            ? `The profile ${quoted} is ${holder.email} in another workspace (${holder.plan ?? 'unknown plan'}, account ${holder.accountId ?? 'unknown'}) than this sign-in (${identity.plan ?? 'unknown plan'}, account ${identity.accountId ?? 'unknown'}): to sign in to ${quoted} again, choose its workspace; to add this one, give it another name.`
+            : `The profile ${quoted} is ${holder.email}, but this sign-in is ${identity.email}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${identity.email}, give it another name.`,
         );
       }
       validateProfileName(input.requestedName, names);

@@ -186,6 +186,16 @@ describe('ProfileStore', () => {
       code: 'name_taken',
       message: `The profile "work" is ${alice.email}, but this sign-in is ${bob.email}: to sign in to "work" again, sign in as ${alice.email}; to add ${bob.email}, give it another name.`,
     });
+    // The same person in another workspace: the email alone would not tell them apart.
+    const aliceTeam = { email: alice.email, accountId: 'acct-alice-team' };
+    expect(
+      await codeOf(store.saveSignIn({ auth: makeAuth(aliceTeam), requestedName: 'work' })),
+    ).toMatchObject({
+      code: 'name_taken',
+      message: expect.stringMatching(
+        /^The profile "work" is alice@example\.com in another workspace \(\w+, account acct-alice\) than this sign-in \(\w+, account acct-alice-team\): to sign in to "work" again, choose its workspace; to add this one, give it another name\.$/,
+      ),
+    });
     expect(
       await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: '../x' })),
     ).toMatchObject({
