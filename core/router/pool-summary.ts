@@ -91,6 +91,9 @@ export function summarizePool(input: PoolInput): PoolSummary {
   // The profiles the headroom averages: an account whose quota is not known yet has no figure
   // to add (counting it as 100 % free would promise what nobody has read), a limited one adds 0.
   let measured = 0;
+  // Ready profiles with a known quota: with none, the headroom is not known (a limited profile's
+  // 0 alone would read "0% left" while an account is ready).
+  let readyKnown = 0;
   let nextFree: PoolSummary['nextFree'] = null;
   let remaining = 0;
   // Counted profiles whose weekly window no answer has reported: the pool is not known to be
@@ -112,6 +115,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
       eligible.push(profile.name);
       if (quotaKnown(profile.quota)) {
         measured++;
+        readyKnown++;
         headroom += Math.max(0, 100 - tightestUsedPercent(profile.quota, now));
       }
     } else {
@@ -152,7 +156,10 @@ export function summarizePool(input: PoolInput): PoolSummary {
     counted,
     eligible,
     needsSignIn,
-    headroomPercent: measured === 0 ? null : Math.round(headroom / measured),
+    headroomPercent:
+      measured === 0 || (eligible.length > 0 && readyKnown === 0)
+        ? null
+        : Math.round(headroom / measured),
     nextFree,
     next: { profile: decision.profile, route: decision.route, detail: decision.detail },
     forecast: poolForecast(counted, remaining, weeklyUnknown, burn, anyForecast, nextResetAt, now),

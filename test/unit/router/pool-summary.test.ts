@@ -205,6 +205,15 @@ describe('summarizePool', () => {
     expect(summarizePool({ profiles: [spent], active: 'auto', now }).forecast.outlook).toBe(
       'exhausted',
     );
+    // A limited account beside a ready one not read yet: not "0% left" while one is ready.
+    const limited: PoolProfile = {
+      ...unread('limited'),
+      status: 'limited',
+      unavailableUntil: now + hour,
+    };
+    expect(
+      summarizePool({ profiles: [limited, unread('c')], active: 'auto', now }).headroomPercent,
+    ).toBeNull();
   });
 
   it('a profile needing sign-in is left out of every number', () => {
