@@ -413,8 +413,18 @@ export class LabService implements ControlApiService {
           this.#engine.invalidate();
           // The same operation a CLI sign-in reports: healthy at once, quota read right away, and
           // its one "Signed in as …" entry in the activity (whichever surface signed in).
-          if (name) void this.#operations.profileSignedIn({ profile: name });
-          else this.#activity.add('login', null, 'Signed in.');
+          if (name) {
+            void this.#operations.profileSignedIn({ profile: name }).then((outcome) => {
+              if (!outcome.ok) {
+                this.#options.logger.warn(
+                  { profile: name, code: outcome.code },
+                  'a saved sign-in could not be marked healthy at once',
+                );
+              }
+            });
+          } else {
+            this.#activity.add('login', null, 'Signed in.');
+          }
           this.#changed();
         },
         (error: unknown) => {

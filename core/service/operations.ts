@@ -275,11 +275,12 @@ export class LabOperations {
    * poll. A failed usage read does not undo the sign-in; it is logged.
    */
   async profileSignedIn(input: { profile: string }): Promise<ContractResult<null>> {
+    // The sign-in is saved already: it is said first, whatever the steps below meet.
+    this.#options.activity.add('login', input.profile, `Signed in as ${input.profile}.`);
     return this.#edit(async () => {
       const name = (await this.#options.store.getProfile(input.profile)).name;
       await this.#options.health.markOk(name, this.#options.clock.now());
       this.#options.live.signedIn(name);
-      this.#options.activity.add('login', name, `Signed in as ${name}.`);
       try {
         await this.readUsage(name);
         await this.#options.quota.flush();

@@ -160,8 +160,10 @@ describe('the sign-in callback', () => {
           return state.activity.filter((entry) => entry.message.startsWith('Signed in')).length;
         })
         .toBe(1);
-      // The usage read after it has finished too: nothing more is coming.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The sign-in's last step, the usage read, has landed: nothing more is coming.
+      await expect
+        .poll(async () => (await service.getState()).profiles[0]?.quota.primary ?? null)
+        .not.toBeNull();
       const state = await service.getState();
       expect(
         state.activity
