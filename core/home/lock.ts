@@ -90,6 +90,14 @@ export async function withLock<T>(
   }
   if (release === null) {
     const code = (lastError as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ENOTDIR' || code === 'EEXIST') {
+      // The same failure, and the same sentence, as when the home's folders are made.
+      throw new LabError(
+        'corrupt_file',
+        `${lockPath} (or a folder above it) is a file, not a folder. Move that file away and try again.`,
+        { cause: lastError },
+      );
+    }
     if (code !== undefined && code !== 'ELOCKED') {
       // The lock could not be made at all (a read-only or foreign-owned home): waiting for
       // "another process" would never help, so say what is wrong and where.

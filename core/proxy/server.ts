@@ -212,20 +212,23 @@ const compressions = pLimit(Math.max(1, Math.min(4, availableParallelism())));
  * frame. Its output comes in 64 KiB pieces, not zlib's 16 KiB: one or two trips to the thread pool
  * for a turn (Codex's bodies compress to a third or a half), not one per 16 KiB.
  */
-function zstdCompress(body: Buffer): Promise<Buffer> {
-  return compressions(
-    () =>
-      new Promise<Buffer>((resolve, reject) =>
-        zstdCompressCallback(
-          body,
-          {
-            params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 },
-            pledgedSrcSize: body.length,
-            chunkSize: compressedChunkBytes,
-          },
-          (error, result) => (error ? reject(error) : resolve(result)),
+function zstdCompress(body: Buffer, signal: AbortSignal): Promise<Buffer> {
+  return compressions(() =>
+    // A turn whose client left while it waited for its turn is not compressed: its upstream
+    // request is aborted at once anyway (the empty result is never sent).
+    signal.aborted
+      ? Promise.resolve(Buffer.alloc(0))
+      : new Promise<Buffer>((resolve, reject) =>
+          zstdCompressCallback(
+            body,
+            {
+              params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 },
+              pledgedSrcSize: body.length,
+              chunkSize: compressedChunkBytes,
+            },
+            (error, result) => (error ? reject(error) : resolve(result)),
+          ),
         ),
-      ),
   );
 }
 
@@ -490,7 +493,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       }
       const bytes = Buffer.isBuffer(outgoing) ? outgoing : outgoing.whole();
       if (compressedFrom !== bytes) {
-        compressed = await zstdCompress(bytes);
+        compressed = await zstdCompress(bytes, aborter.signal);
         compressedFrom = bytes;
       }
       return { body: compressed, encoding: 'zstd' };

@@ -411,18 +411,34 @@ describe('zstd request bodies upstream', () => {
   it('compresses many large turns sent at once, each whole and to its own request', async () => {
     // More turns than compressions run at once: the rest wait their turn, none is lost or mixed.
     const current = await start();
-    const payloads = Array.from({ length: 12 }, (_, index) => largeTurn(`zstd-many-${index}`));
+    const sessions = Array.from({ length: 12 }, (_, index) => `zstd-many-${index}`);
     const before = turnsSeen(current).length;
-    const responses = await Promise.all(payloads.map((payload) => send(current, payload)));
+    // Each request names its session in a header, which the router forwards as it came: the
+    // body that reached the upstream with that header must be that session's.
+    const responses = await Promise.all(
+      sessions.map((session) =>
+        fetch(`${current.url}/backend-api/codex/responses`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${current.token}`,
+            'content-type': 'application/json',
+            'session-id': session,
+          },
+          body: largeTurn(session),
+        }),
+      ),
+    );
     for (const response of responses) {
       expect(response.status).toBe(200);
       await response.text();
     }
     const seen = turnsSeen(current).slice(before);
-    expect(seen.map((turn) => turn.headers['content-encoding'])).toEqual(
-      payloads.map(() => 'zstd'),
-    );
-    expect(seen.map((turn) => turn.body).sort()).toEqual([...payloads].sort());
+    expect(seen).toHaveLength(sessions.length);
+    for (const turn of seen) {
+      expect(turn.headers['content-encoding']).toBe('zstd');
+      expect(turn.body).toBe(largeTurn(String(turn.headers['session-id'])));
+    }
+    expect(new Set(seen.map((turn) => turn.headers['session-id']))).toEqual(new Set(sessions));
   });
 
   it('resends plain when the upstream refuses the encoding, and stays plain', async () => {

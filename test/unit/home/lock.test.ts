@@ -17,20 +17,33 @@ describe('withLock', () => {
     expect(await withLock(locks, 'registry', async () => 'again')).toBe('again');
   });
 
-  it('names a lock it cannot make at all, at once, instead of blaming another process', async () => {
-    // The lock's folder cannot be made (a file stands where its parent should be): the error a
-    // read-only home gives, without needing permissions root would ignore.
+  it.runIf(process.platform === 'linux')(
+    'names a lock it cannot make at all, at once, instead of blaming another process',
+    async () => {
+      // /sys refuses new folders even to root: what a read-only home gives any user.
+      const locks = '/sys/kernel';
+      const began = Date.now();
+      const failure = await withLock(locks, 'registry', async () => 'never', {
+        waitMs: 5000,
+      }).catch((error: unknown) => error);
+      expect(Date.now() - began).toBeLessThan(2000);
+      expect(failure).toMatchObject({
+        code: 'io_error',
+        message: `Codex Lab cannot make its registry lock in ${locks} (EPERM): the home must be a folder you can write in; fix its permissions or set CODEX_LAB_HOME to one.`,
+      });
+    },
+  );
+
+  it('says a file standing where the lock goes is one, with the code the home folders use', async () => {
     const locks = join(folder, 'locks');
     await mkdir(locks, { recursive: true });
     await writeFile(join(locks, 'sub'), 'not a folder');
-    const began = Date.now();
-    const failure = await withLock(locks, 'sub/registry', async () => 'never', {
-      waitMs: 5000,
-    }).catch((error: unknown) => error);
-    expect(Date.now() - began).toBeLessThan(2000);
+    const failure = await withLock(locks, 'sub/registry', async () => 'never').catch(
+      (error: unknown) => error,
+    );
     expect(failure).toMatchObject({
-      code: 'io_error',
-      message: `Codex Lab cannot make its sub/registry lock in ${locks} (ENOTDIR): the home must be a folder you can write in; fix its permissions or set CODEX_LAB_HOME to one.`,
+      code: 'corrupt_file',
+      message: `${join(locks, 'sub', 'registry.lock')} (or a folder above it) is a file, not a folder. Move that file away and try again.`,
     });
   });
 });
