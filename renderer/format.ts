@@ -101,3 +101,17 @@ export function removalQuestion(name: string, pins: number, active: boolean): st
   if (losses.length === 0) return `Remove ${name}? Other profiles stay.`;
   return `Remove ${name}? ${capitalize(losses.join(' and '))}; other profiles stay.`;
 }
+
+/**
+ * A profile's status sentence for its card, where a "Sign in again" button stands beside it: the
+ * command-line hint the core adds for the terminal ("…: run codex-lab login work", "sign in
+ * again with: codex-lab login work") is dropped, and the sentence points at the button instead.
+ */
+export function cardStatusMessage(message: string, needsSignIn: boolean): string {
+  if (!needsSignIn) return message;
+  const hint =
+    /[\s;:,.]*(?:then\s+)?(?:run|sign in again with:?)\s+`?codex-lab login [a-z0-9._-]+`?[\s.]*$/i;
+  if (!hint.test(message)) return message;
+  const rest = message.replace(hint, '');
+  return `${rest === '' ? 'This account needs a new sign-in' : rest}: use Sign in again below.`;
+}

@@ -5,6 +5,7 @@ import { Fragment, useEffect, useRef, useState, type FormEvent, type KeyboardEve
 import type { ProfileView } from '../../core/service/contract.ts';
 import { capitalize, formatResetCredits, statusLabel } from '../../core/format.ts';
 import {
+  cardStatusMessage,
   formatAgo,
   formatLimitedUntil,
   formatAt,
@@ -162,7 +163,9 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
 
       {(limitedFor || (profile.statusMessage && profile.status !== 'ok')) && (
         <p className={`status-line status-line-${profile.status}`} role="status">
-          {profile.statusMessage ?? statusText(profile.status)}
+          {profile.statusMessage
+            ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error')
+            : statusText(profile.status)}
           {limitedFor && (
             <>
               {' '}
