@@ -39,8 +39,8 @@ export const inputSchemas = {
   primeNow: z.object({ profile: name, dryRun: z.boolean().default(false) }),
   pinSession: z.object({
     // What a session id may hold is the store's rule (`checkSessionId`), for every surface; this
-    // only bounds what crosses the wire.
-    sessionId: z.string().min(1).max(1000),
+    // bounds what crosses the wire, at the store's length.
+    sessionId: z.string().min(1).max(200),
     profile: name.nullable(),
     allowFallback: z.boolean().default(false),
   }),
