@@ -1,19 +1,21 @@
 /**
  * Cross-process locks (the tray app and the CLI run side by side), built on `proper-lockfile`:
- * a `<target>.lock` folder created atomically, refreshed while held, and taken over when stale.
- *
- * Three cases `proper-lockfile` alone handles badly (docs/storage.md, "Locks"):
- * - a holder that crashed: its lock would stall everyone for the stale time. Each holder records
- *   its pid and host in `<target>.owner`; a lock whose recorded holder is no longer running on
- *   this machine is cleared at once.
+ * a `<target>.lock` folder created atomically and refreshed while held. Who may take a lock over
+ * is decided here, not by the library's stale rule (docs/storage.md, "Locks"):
+ * - each holder records its pid and host in `<target>.owner`. A holder still running on this
+ *   machine keeps its lock however long it is paused: it may have spent a refresh token whose
+ *   successor is not on disk yet.
+ * - a lock whose recorded holder is no longer running is cleared at once, by one process: the one
+ *   whose rename claims the record; it removes the lock folder only if it is still the one seen.
+ * - a lock with no record, or another machine's, is abandoned when not refreshed for `staleMs`.
  * - a foreign file named like a lock (not a folder, or dated in the future) would block every
  *   command forever: it is removed with a warning.
- * - a holder paused past the stale time (Ctrl-Z, a debugger, a VM pause) loses its lock; the
- *   library would then throw `ECOMPROMISED` from a timer and crash the process. Here the lease is
- *   only marked `compromised`, and callers that write check what is on disk before writing.
+ * - a lease lost anyway is marked `compromised` instead of the library's `ECOMPROMISED` thrown
+ *   from a timer; callers that write check what is on disk before writing.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { lstat, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../errors.ts';
 import { ensurePrivateDirectory } from './files.ts';
@@ -44,6 +46,8 @@ interface OwnerRecord {
 }
 
 const thisHost = hostname();
+/** A stale time the library never reaches (a day): `clearAbandoned` takes over instead. */
+const neverStaleMs = 24 * 60 * 60 * 1000;
 
 /**
  * Runs `operation` while holding the named lock in `locksDir`. Names are internal keys such as
@@ -73,7 +77,10 @@ export async function withLock<T>(
     try {
       release = await lockfile.lock(target, {
         realpath: false,
-        stale: staleMs,
+        // The library's own takeover of a lock not refreshed for `stale` is never reached: it
+        // would take a paused holder's lock (one that may have spent a refresh token whose
+        // successor is not on disk yet). `clearAbandoned` decides instead, holder by holder.
+        stale: neverStaleMs,
         update: Math.max(1000, Math.floor(staleMs / 2)),
         retries: 0,
         onCompromised: (error: Error) => {
@@ -84,7 +91,9 @@ export async function withLock<T>(
       });
     } catch (error) {
       lastError = error;
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() >= deadline) break;
+      // ENOENT: the lock was cleared under the library while it checked it; try again.
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ELOCKED' && code !== 'ENOENT') || Date.now() >= deadline) break;
       await delay(Math.min(100, 20 + attempt * 5));
     }
   }
@@ -98,7 +107,7 @@ export async function withLock<T>(
         { cause: lastError },
       );
     }
-    if (code !== undefined && code !== 'ELOCKED') {
+    if (code !== undefined && code !== 'ELOCKED' && code !== 'ENOENT') {
       // The lock could not be made at all (a read-only or foreign-owned home): waiting for
       // "another process" would never help, so say what is wrong and where.
       throw new LabError(
@@ -153,12 +162,55 @@ async function clearAbandoned(
     return;
   }
   const owner = await readOwner(ownerPath);
-  if (owner === null || owner.host !== thisHost || isRunning(owner.pid)) return;
-  // Re-check the owner right before clearing: a new holder may have just replaced it.
-  const again = await readOwner(ownerPath);
-  if (again === null || again.pid !== owner.pid) return;
-  await rm(ownerPath, { force: true }).catch(() => undefined);
-  await rm(lockPath, { recursive: true, force: true }).catch(() => undefined);
+  if (owner !== null && owner.host === thisHost) {
+    // A live holder keeps its lock however long it is paused (Ctrl-Z, a debugger): it may have
+    // spent a refresh token whose successor is not on disk yet, and a process that took its lock
+    // over would read the spent one and spend it again (the issuer then revokes the family).
+    if (isRunning(owner.pid)) return;
+    // A dead holder's lock. One process claims its record, by a rename only one can make, and
+    // only that one clears the lock: two processes clearing one lock could each remove the
+    // other's fresh one, and both would then hold it.
+    const claim = `${ownerPath}.claim-${process.pid}-${randomUUID()}`;
+    try {
+      await rename(ownerPath, claim);
+    } catch {
+      return;
+    }
+    const claimed = await readOwner(claim);
+    if (claimed === null || claimed.pid !== owner.pid || claimed.host !== owner.host) {
+      // A new holder's record (it took the lock meanwhile): give it back.
+      await rename(claim, ownerPath).catch(() => undefined);
+      return;
+    }
+    await removeLockFolder(lockPath, info.ino);
+    await rm(claim, { force: true }).catch(() => undefined);
+    return;
+  }
+  // No record (a holder killed between making the lock and recording itself), or a holder on
+  // another machine, whose life cannot be checked from here: abandoned once not refreshed for
+  // `staleMs` (a running holder refreshes it every `staleMs / 2`).
+  if (Date.now() - info.mtimeMs < staleMs) return;
+  await removeLockFolder(lockPath, info.ino);
+}
+
+/**
+ * Removes the lock folder at `lockPath` if it is still the one seen (inode `ino`): it is moved
+ * aside first (one rename, which only one process can make), then checked. A fresh lock moved by
+ * mistake (made after the one seen was cleared) is put back at once.
+ */
+async function removeLockFolder(lockPath: string, ino: number): Promise<void> {
+  const aside = `${lockPath}.gone-${process.pid}-${randomUUID()}`;
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return;
+  }
+  const moved = await lstat(aside).catch(() => null);
+  if (moved !== null && moved.ino !== ino) {
+    await rename(aside, lockPath).catch(() => undefined);
+    return;
+  }
+  await rm(aside, { recursive: true, force: true }).catch(() => undefined);
 }
 
 async function readOwner(path: string): Promise<OwnerRecord | null> {

@@ -290,6 +290,43 @@ describe('locks', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
+  it('never takes a paused live holder’s lock over, and clears a killed holder’s at once', async () => {
+    const { withLock } = await import('../../core/home/lock.ts');
+    const holder = (pause: 'SIGSTOP' | 'none') =>
+      spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { withLock } = await import(${JSON.stringify(new URL('../../core/home/lock.ts', import.meta.url).href)});
+await withLock(${JSON.stringify(home.paths.locksDir)}, 'refresh-held', async () => {
+  console.log('held');
+  ${pause === 'SIGSTOP' ? "process.kill(process.pid, 'SIGSTOP');" : 'await new Promise(() => {});'}
+}, { staleMs: 1000 });`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+    // Paused mid-operation (it may have spent a refresh token): its lock is not stale, however
+    // long the pause. Another process waits, then says another process holds it.
+    const paused = holder('SIGSTOP');
+    await new Promise((resolve) => paused.stdout!.once('data', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const waiting = await withLock(home.paths.locksDir, 'refresh-held', async () => 'taken', {
+      staleMs: 1000,
+      waitMs: 1500,
+    }).catch((error: unknown) => error);
+    expect(waiting).toMatchObject({ code: 'lock_timeout' });
+    const pausedExit = new Promise((resolve) => paused.on('exit', resolve));
+    paused.kill('SIGKILL');
+    await pausedExit;
+    // A killed holder's lock is cleared at once, not after a stale time.
+    const began = Date.now();
+    expect(
+      await withLock(home.paths.locksDir, 'refresh-held', async () => 'taken', { staleMs: 60_000 }),
+    ).toBe('taken');
+    expect(Date.now() - began).toBeLessThan(2000);
+  }, 20_000);
+
   it('survives losing its lock while paused: no crash, the lease says compromised', async () => {
     const { withLock } = await import('../../core/home/lock.ts');
     const lockPath = `${home.paths.locksDir}/paused.lock`;
