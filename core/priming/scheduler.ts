@@ -310,6 +310,8 @@ export class PrimingScheduler {
     // Turning priming off and on again starts from a fresh look.
     for (const name of this.#quietUntil.keys())
       if (!enabled.has(name)) this.#quietUntil.delete(name);
+    // (A retry planned before priming was turned off reads the profile again when it fires,
+    // and sends nothing: see `#retry`.)
     const now = this.#clock.now();
     for (const profile of profiles) {
       // A running window cannot go idle before its reset, so its usage need not be asked sooner.
@@ -567,7 +569,7 @@ export class PrimingScheduler {
       await this.#saveClaim(claim);
       const cancel = this.#clock.setTimeout(() => {
         this.#retries.delete(key);
-        this.#track(this.#attempt(profile, window, claim));
+        this.#track(this.#retry(name, window, claim));
       }, delay);
       this.#retries.set(key, cancel);
       return this.#record(
@@ -588,6 +590,24 @@ export class PrimingScheduler {
     await this.#saveClaim(claim);
     const why = retryable ? `gave up after ${attempt} attempts` : 'not retried';
     return this.#record(name, this.#outcome(window, 'failed', `${why}: ${result.message}`));
+  }
+
+  /**
+   * A planned retry, when its time comes: read again first. The user may have turned priming off
+   * since (then nothing is sent without their opt-in), or the account may have lost its sign-in
+   * or reached its limit; then the claim is let go and the retry is said to be skipped.
+   */
+  async #retry(name: string, window: PrimingWindow, claim: PrimingClaim): Promise<PrimingOutcome> {
+    const fresh = (await this.#options.store.listProfiles()).find((p) => p.name === name);
+    const skip = fresh?.priming.enabled ? await this.#skipReason(name) : 'priming was turned off';
+    if (fresh === undefined || skip !== undefined) {
+      await releaseClaim(this.#options.paths, claim);
+      return this.#record(
+        name,
+        this.#outcome(window, 'skipped', `not retried: ${skip ?? 'the profile is gone'}`),
+      );
+    }
+    return this.#attempt(fresh, window, claim);
   }
 
   async #send(request: PrimeRequest): Promise<PrimeResult> {

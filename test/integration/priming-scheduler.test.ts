@@ -237,6 +237,26 @@ describe('priming scheduler', () => {
     );
   });
 
+  it('sends no planned retry once priming is turned off, and says it skipped it', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    harness.fake.account('alpha@example.com').stickyFailure = {
+      kind: 'bad_request',
+      message: 'Unsupported model',
+    };
+    const scheduler = harness.scheduler();
+    await tickAndWait(scheduler);
+    await scheduler.tick();
+    await scheduler.settled();
+    expect(harness.primes()).toHaveLength(1);
+    // A retry is planned; the user turns priming off before it is due.
+    await harness.store.setPriming('alpha', { enabled: false });
+    while (harness.clock.fireNext()) await scheduler.settled();
+    expect(harness.primes()).toHaveLength(1);
+    const last = harness.events.at(-1)!;
+    expect(last.outcome).toBe('skipped');
+    expect(last.message).toBe('not retried: priming was turned off');
+  });
+
   it('sends one priming request between two schedulers on one home', async () => {
     await harness.store.setPriming('alpha', { enabled: true });
     const one = harness.scheduler({ instanceId: 'one' });
