@@ -86,6 +86,9 @@ export function assessWindow(
   if (current.resetsAt <= current.observedAt) {
     return idle('its reset time has passed and no newer observation shows it started');
   }
+  // Usage in a window whose reset is ahead is the surest sign it runs, whatever its reset did
+  // between two reads (a turn that started it just before this read moved the reset forward).
+  if (current.usedPercent > 0) return started(`${current.usedPercent}% of it is used`);
   const countdown = current.resetsAt - current.observedAt;
   const pinned = current.windowMs !== null && Math.abs(countdown - current.windowMs) <= jitterMs;
   if (previous && previous.resetsAt !== null) {
@@ -97,12 +100,10 @@ export function assessWindow(
     if (elapsed > jitterMs && Math.abs(drift) <= jitterMs) {
       return started('its reset time stopped moving');
     }
-    if (current.usedPercent > 0) return started(`${current.usedPercent}% of it is used`);
     if (previous.resetsAt <= current.observedAt && pinned) {
       return idle('its previous reset has passed and the new countdown is still at full length');
     }
   }
-  if (current.usedPercent > 0) return started(`${current.usedPercent}% of it is used`);
   if (current.windowMs !== null && !pinned) {
     return started('its countdown is below the full window length');
   }

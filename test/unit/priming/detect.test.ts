@@ -53,6 +53,21 @@ describe('assessWindow', () => {
     expect(assessWindow(first, second).state).toBe('started');
   });
 
+  it('calls a window with usage started even when its reset moved with the clock', () => {
+    // A turn started the window two seconds before this read: the reset moved forward by the
+    // time between reads, as an idle window's does, but 3 % of it is used.
+    const current = {
+      ...idleSample(start + 15 * 60_000),
+      resetsAt: start + 15 * 60_000 - 2_000 + week,
+      usedPercent: 3,
+    };
+    expect(assessWindow(idleSample(start), current)).toEqual({
+      state: 'started',
+      reason: '3% of it is used',
+    });
+    expect(assessWindow(idleSample(start), { ...current, usedPercent: 100 }).state).toBe('started');
+  });
+
   it('cannot tell from one pinned observation', () => {
     expect(assessWindow(null, idleSample(start)).state).toBe('unknown');
   });
