@@ -83,7 +83,9 @@ export async function buildProfileViews(
       name: entry.name,
       label: entry.label,
       email: entry.email,
-      plan: entry.plan ?? latest?.plan ?? null,
+      // The plan the upstream last reported wins over the one recorded at sign-in: a user who
+      // upgrades (plus to pro) sees it without signing in again.
+      plan: latest?.plan ?? entry.plan ?? null,
       accountId: entry.accountId,
       active: registry.active === entry.name,
       status: state.status,

@@ -5,7 +5,8 @@ import { ProfileStore } from '../../core/profiles/store.ts';
 import { makeTempHome, runCodexLab, type CliRun } from '../helpers/cli.ts';
 import { makeAuth, secretsOf } from '../helpers/profile-auth.ts';
 
-const alice = { email: 'alice@example.com', accountId: 'acct-alice', plan: 'pro' };
+// Signed in on plus, since upgraded: the upstream's last answer (quota.json) says pro.
+const alice = { email: 'alice@example.com', accountId: 'acct-alice', plan: 'plus' };
 const bob = { email: 'bob@example.com', accountId: 'acct-bob' };
 const legacy = { email: 'old@example.com', accountId: 'acct-old' };
 
