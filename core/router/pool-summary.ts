@@ -135,7 +135,9 @@ export function summarizePool(input: PoolInput): PoolSummary {
     if (weekly?.resetsAt != null && (nextResetAt === null || weekly.resetsAt < nextResetAt)) {
       nextResetAt = weekly.resetsAt;
     }
-    if (forecast) {
+    // A used-up week is a forecast with no pace (nothing left to burn): the pool's pace is known
+    // only from a profile that still has some week, read long enough to measure it.
+    if (forecast && forecast.usedPercent < 100) {
       anyForecast = true;
       burn += forecast.percentPerHour;
     }

@@ -205,6 +205,15 @@ describe('summarizePool', () => {
     expect(summarizePool({ profiles: [spent], active: 'auto', now }).forecast.outlook).toBe(
       'exhausted',
     );
+    // A spent week beside accounts read once: no pace is known, so no "lasts past the reset".
+    const readOnce: PoolProfile = {
+      ...unread('fresh'),
+      status: 'ok',
+      quota: snapshot(now, window(10, now + 6 * day, 10080), window(5, now + hour, 300)),
+    };
+    expect(
+      summarizePool({ profiles: [spent, readOnce], active: 'auto', now }).forecast.outlook,
+    ).toBe('unknown');
     // A limited account beside a ready one not read yet: not "0% left" while one is ready.
     const limited: PoolProfile = {
       ...unread('limited'),
