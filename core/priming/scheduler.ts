@@ -95,6 +95,11 @@ export interface PrimingSchedulerOptions {
   /** True while the router is serving a live Codex session on this profile. */
   isServingLiveSession?(name: string): boolean | Promise<boolean>;
   onEvent?(event: PrimingEvent): void;
+  /**
+   * A usage read for `name` was refused even with a fresh token: the router counts it as it
+   * counts a refused turn, so priming's reads stop spending the refresh token every poll.
+   */
+  onUsageRefused?(name: string, error: LabError): void;
   /** Defaults to `HealthStore` on `paths`. */
   health?: PrimingHealthSource;
   /** Attempts per window, first one included. Default 4. */
@@ -645,6 +650,9 @@ export class PrimingScheduler {
     try {
       return await this.#observeUsage(name);
     } catch (error) {
+      if (isLabError(error) && error.code === 'unauthorized') {
+        this.#options.onUsageRefused?.(name, error);
+      }
       this.#logger.warn(
         { profile: name, err: describeError(error) },
         'could not read usage for priming',

@@ -42,6 +42,12 @@ export interface LiveState {
   signedIn(name: string): void;
   /** A fresh usage read for `name`: record it, and let a healthy read clear a stale mark. */
   usageRead(name: string, snapshot: QuotaSnapshot): Promise<void> | void;
+  /**
+   * A usage read for `name` was refused even with a freshly refreshed token: counted as the
+   * router counts a turn refused so (growing pauses, then "needs sign-in" when it goes on), so
+   * background reads stop spending the account's single-use refresh token on every poll.
+   */
+  usageRefused(name: string, error: LabError): void;
   /** A priming attempt ended. */
   primed(name: string, outcome: PrimingOutcomeView): void;
   /** Something every surface shows changed. */
@@ -297,16 +303,24 @@ export class LabOperations {
 
   /** One usage read for `name`, recorded in the live state (and, through it, the files). */
   async readUsage(name: string): Promise<QuotaSnapshot> {
-    const snapshot = await readUsage(
-      {
-        baseUrl: this.#options.config.chatGptBaseUrl,
-        credentials: this.#options.usageCredentials ?? this.#options.tokens,
-        now: () => this.#options.clock.now(),
-        ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
-        ...(this.#options.warn ? { warn: this.#options.warn } : {}),
-      },
-      name,
-    );
+    let snapshot: QuotaSnapshot;
+    try {
+      snapshot = await readUsage(
+        {
+          baseUrl: this.#options.config.chatGptBaseUrl,
+          credentials: this.#options.usageCredentials ?? this.#options.tokens,
+          now: () => this.#options.clock.now(),
+          ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+          ...(this.#options.warn ? { warn: this.#options.warn } : {}),
+        },
+        name,
+      );
+    } catch (error) {
+      if (isLabError(error) && error.code === 'unauthorized') {
+        this.#options.live.usageRefused(name, error);
+      }
+      throw error;
+    }
     await this.#options.live.usageRead(name, snapshot);
     return snapshot;
   }
@@ -350,6 +364,8 @@ export function fileLiveState(options: {
         await options.health.markOk(name, now);
       }
     },
+    // A one-shot command reads once and reports the refusal to the user itself.
+    usageRefused() {},
     primed() {},
     changed() {},
   };

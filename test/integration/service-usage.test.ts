@@ -57,6 +57,21 @@ describe('usage refresh', () => {
     expect((await service.fetchUsage('beta')).secondary).not.toBeNull();
   });
 
+  it('marks an account whose usage reads keep refusing fresh tokens as needing sign-in, as turns do', async () => {
+    // Each read spends the single-use refresh token once; read after read, the account would
+    // lose it every poll. Counted as a turn refused so is, the third in a row says "sign in".
+    fake.account('alpha@example.com').usageFailure = 'unauthorized';
+    for (let read = 0; read < 3; read += 1) {
+      const error = await service.fetchUsage('alpha').catch((caught: unknown) => caught);
+      expect(isLabError(error) && error.code).toBe('unauthorized');
+    }
+    const alpha = (await service.getState()).profiles.find((profile) => profile.name === 'alpha');
+    expect(alpha?.status).toBe('auth_error');
+    expect(alpha?.statusMessage).toContain('codex-lab login alpha');
+    const beta = (await service.getState()).profiles.find((profile) => profile.name === 'beta');
+    expect(beta?.status).not.toBe('auth_error');
+  });
+
   it('reads the reset credits with the usage read’s headers and keeps them in the live state', async () => {
     const now = fake.nowSeconds();
     fake.account('alpha@example.com').resetCredits = [
