@@ -135,6 +135,12 @@ describe('codex-lab usage --pool and usage --json', () => {
       expect.stringMatching(/^This week: at this week's pace the pool runs out \w{3} \d\d:\d\d$/),
     );
     expect(lines).toContain('Needs sign-in: spare');
+    // A profile named beside --pool is not ignored without a word.
+    const named = await runCodexLab(['usage', '--pool', 'work'], { home });
+    expect(named.code).toBe(1);
+    expect(named.stderr).toBe(
+      'codex-lab: usage --pool shows the whole pool: leave out "work", or drop --pool to see that profile alone.\n',
+    );
 
     const list = await runCodexLab(['list'], { home });
     expect(list.code).toBe(0);

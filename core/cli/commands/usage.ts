@@ -3,6 +3,7 @@
  * the usage endpoint now (through the TokenManager) and stores the snapshots first.
  */
 import type { ProfileView } from '../../service/contract.ts';
+import { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastText } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
@@ -47,6 +48,13 @@ export async function runUsage(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const name = args[0] ?? null;
+  if (options['pool'] === true && name !== null) {
+    // The pool is every account; a name beside it would be ignored without a word.
+    throw new LabError(
+      'invalid_argument',
+      `usage --pool shows the whole pool: leave out ${JSON.stringify(name)}, or drop --pool to see that profile alone.`,
+    );
+  }
   let refreshFailed = false;
   if (options['refresh'] === true) {
     // The running router reads and keeps the numbers (every surface shows them at once); with
