@@ -212,7 +212,8 @@ describe('priming scheduler', () => {
     expect(harness.fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
   });
 
-  it('stops at the bound when the upstream always answers 400 and reports the error', async () => {
+  /** Priming on for alpha, whose every priming turn the upstream refuses (400): one sent. */
+  async function firstRefusedPrime(): Promise<PrimingScheduler> {
     await harness.store.setPriming('alpha', { enabled: true });
     harness.fake.account('alpha@example.com').stickyFailure = {
       kind: 'bad_request',
@@ -222,6 +223,11 @@ describe('priming scheduler', () => {
     await tickAndWait(scheduler);
     await scheduler.tick();
     await scheduler.settled();
+    return scheduler;
+  }
+
+  it('stops at the bound when the upstream always answers 400 and reports the error', async () => {
+    const scheduler = await firstRefusedPrime();
     while (harness.clock.fireNext()) await scheduler.settled();
     expect(harness.primes()).toHaveLength(4);
     const last = harness.events.at(-1)!;
@@ -238,15 +244,7 @@ describe('priming scheduler', () => {
   });
 
   it('sends no planned retry once priming is turned off, and says it skipped it', async () => {
-    await harness.store.setPriming('alpha', { enabled: true });
-    harness.fake.account('alpha@example.com').stickyFailure = {
-      kind: 'bad_request',
-      message: 'Unsupported model',
-    };
-    const scheduler = harness.scheduler();
-    await tickAndWait(scheduler);
-    await scheduler.tick();
-    await scheduler.settled();
+    const scheduler = await firstRefusedPrime();
     expect(harness.primes()).toHaveLength(1);
     // A retry is planned; the user turns priming off before it is due.
     await harness.store.setPriming('alpha', { enabled: false });
