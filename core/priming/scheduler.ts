@@ -604,13 +604,15 @@ export class PrimingScheduler {
    */
   async #retry(name: string, window: PrimingWindow, claim: PrimingClaim): Promise<PrimingOutcome> {
     const fresh = (await this.#options.store.listProfiles()).find((p) => p.name === name);
-    const skip = fresh?.priming.enabled ? await this.#skipReason(name) : 'priming was turned off';
+    const skip =
+      fresh === undefined
+        ? 'the profile is gone'
+        : fresh.priming.enabled
+          ? await this.#skipReason(name)
+          : 'priming was turned off';
     if (fresh === undefined || skip !== undefined) {
       await releaseClaim(this.#options.paths, claim);
-      return this.#record(
-        name,
-        this.#outcome(window, 'skipped', `not retried: ${skip ?? 'the profile is gone'}`),
-      );
+      return this.#record(name, this.#outcome(window, 'skipped', `not retried: ${skip}`));
     }
     return this.#attempt(fresh, window, claim);
   }

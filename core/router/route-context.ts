@@ -202,8 +202,9 @@ const workspacesName = 'workspaces":';
  * A member is at the top level when whole members follow it up to the final `}`: a nested one
  * would leave a bracket open on the way. So `model` (the last `"model":"`) is read when only whole
  * members follow it, and `workspaces` (the last before `model`) when only whole members lie
- * between its object and `model` (a nested one is followed by its parent's closing bracket). Neither key may occur again among the members walked over (`JSON.parse` keeps the
- * last of a repeated key). Only from the first key read to the end is checked for escapes, which
+ * between its object and `model` (a nested one is followed by its parent's closing bracket).
+ * Neither key may occur again among the members walked over (`JSON.parse` keeps the last of a
+ * repeated key). Only from the first key read to the end is checked for escapes, which
  * could spell a key another way or need decoding: an escape before it cannot change the answer,
  * because a later member wins (with no `workspaces` at all, any escape sends the text to
  * `JSON.parse`, as it might spell one). Like any reader that does not parse every byte, this one

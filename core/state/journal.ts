@@ -49,17 +49,17 @@ export interface JournalContent {
 /** Default number of lines kept. */
 export const defaultJournalCapacity = 10_000;
 
-/** Whether one line of text is a journal record. */
-function isJournalRecord(line: string): boolean {
+/** One line of text as a journal record, or null when it is not one. */
+function parseRecord(line: string): JournalRecord | null {
   try {
     const value: unknown = JSON.parse(line);
-    return (
-      typeof value === 'object' &&
+    return typeof value === 'object' &&
       value !== null &&
       typeof (value as JournalRecord).type === 'string'
-    );
+      ? (value as JournalRecord)
+      : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -84,14 +84,9 @@ export async function readJournal(path: string): Promise<JournalContent> {
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index] as string;
     if (line === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      value = undefined;
-    }
-    if (value && typeof value === 'object' && typeof (value as JournalRecord).type === 'string') {
-      records.push(value as JournalRecord);
+    const record = parseRecord(line);
+    if (record !== null) {
+      records.push(record);
       continue;
     }
     // A crash mid-append leaves one torn last line; anything else is a damaged file.
@@ -210,7 +205,7 @@ export class Journal {
     let end = bytes.length;
     while (end > 0 && bytes[end - 1] === 0x0a) end -= 1;
     const start = end === 0 ? 0 : bytes.lastIndexOf(0x0a, end - 1) + 1;
-    if (isJournalRecord(bytes.subarray(start, end).toString('utf8'))) {
+    if (parseRecord(bytes.subarray(start, end).toString('utf8')) !== null) {
       if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) {
         await appendFile(this.#path, '\n', { mode: 0o600 });
       }
