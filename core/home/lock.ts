@@ -14,7 +14,7 @@
  *   from a timer; callers that write check what is on disk before writing.
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 import { lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../errors.ts';
@@ -43,9 +43,22 @@ export interface LockLease {
 interface OwnerRecord {
   pid: number;
   host: string;
+  /**
+   * Which run of the process: when this machine booted (Unix s, from its uptime) and an id per
+   * process. A pid is handed out again after a reboot, or to a restarted container's process: a
+   * record of another boot, or of this pid with another id, is a dead holder's.
+   */
+  boot?: number;
+  run?: string;
 }
 
 const thisHost = hostname();
+/** This machine's boot time (Unix s): the same in every process of one boot, within a second. */
+const thisBoot = Math.round(Date.now() / 1000 - uptime());
+/** This process's run id, in its owner records. */
+const thisRun = randomUUID();
+/** How far two readings of the boot time may differ (clock adjustments, rounding). */
+const bootSlackSeconds = 60;
 /** A stale time the library never reaches (a day): `clearAbandoned` takes over instead. */
 const neverStaleMs = 24 * 60 * 60 * 1000;
 
@@ -116,13 +129,20 @@ export async function withLock<T>(
         { cause: lastError },
       );
     }
+    // A holder that is still running keeps its lock however long it is stopped: name it, so a
+    // process left stopped (Ctrl-Z) can be found and resumed or ended.
+    const holder = await readOwner(ownerPath);
+    const who =
+      holder !== null && holder.host === thisHost
+        ? `Codex Lab process ${holder.pid}`
+        : 'Another Codex Lab process';
     throw new LabError(
       'lock_timeout',
-      `Another Codex Lab process is holding the ${name} lock in ${locksDir}; try again in a moment.`,
+      `${who} is holding the ${name} lock in ${locksDir}; try again in a moment, or if that process is stopped (Ctrl-Z), resume or end it.`,
       { cause: lastError },
     );
   }
-  const record: OwnerRecord = { pid: process.pid, host: thisHost };
+  const record: OwnerRecord = { pid: process.pid, host: thisHost, boot: thisBoot, run: thisRun };
   await writeFile(ownerPath, JSON.stringify(record), { mode: 0o600 }).catch(() => undefined);
   try {
     return await operation(lease);
@@ -166,7 +186,7 @@ async function clearAbandoned(
     // A live holder keeps its lock however long it is paused (Ctrl-Z, a debugger): it may have
     // spent a refresh token whose successor is not on disk yet, and a process that took its lock
     // over would read the spent one and spend it again (the issuer then revokes the family).
-    if (isRunning(owner.pid)) return;
+    if (isRunning(owner)) return;
     // A dead holder's lock. One process claims its record, by a rename only one can make, and
     // only that one clears the lock: two processes clearing one lock could each remove the
     // other's fresh one, and both would then hold it.
@@ -217,17 +237,26 @@ async function readOwner(path: string): Promise<OwnerRecord | null> {
   try {
     const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<OwnerRecord>;
     if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return null;
-    return { pid: parsed.pid, host: parsed.host };
+    return {
+      pid: parsed.pid,
+      host: parsed.host,
+      ...(typeof parsed.boot === 'number' ? { boot: parsed.boot } : {}),
+      ...(typeof parsed.run === 'string' ? { run: parsed.run } : {}),
+    };
   } catch {
     return null;
   }
 }
 
 /** True unless the process is certainly gone (`kill(pid, 0)` answers ESRCH). */
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
+/** Whether the holder a record names (on this machine) is still running. */
+function isRunning(owner: OwnerRecord): boolean {
+  // A record from an earlier boot, or of this very pid in another run, names a process that is
+  // gone, whatever process has its pid now.
+  if (owner.boot !== undefined && Math.abs(owner.boot - thisBoot) > bootSlackSeconds) return false;
+  if (owner.pid === process.pid) return owner.run === undefined || owner.run === thisRun;
   try {
-    process.kill(pid, 0);
+    process.kill(owner.pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';

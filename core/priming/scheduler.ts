@@ -652,7 +652,7 @@ export class PrimingScheduler {
     try {
       return await this.#observeUsage(name);
     } catch (error) {
-      if (isLabError(error) && error.code === 'unauthorized') {
+      if (isLabError(error) && error.details?.['freshTokenRefused'] === true) {
         this.#options.onUsageRefused?.(name, error);
       }
       this.#logger.warn(

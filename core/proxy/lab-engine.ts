@@ -450,6 +450,17 @@ export class LabEngine implements ProxyEngine {
     this.#options.onChange?.();
   }
 
+  /**
+   * A usage read (the poll, priming, a refresh asked for) refused the token it had just refreshed:
+   * counted as a turn refused so is, but at most once per pause, as turns are (the pause keeps
+   * them away), so reads seconds apart cannot reach "needs sign-in" on their own.
+   */
+  noteUsageRefused(profile: string, error: LabError): void {
+    const pausedUntil = this.#transientUntil.get(profile);
+    if (pausedUntil !== undefined && pausedUntil > this.#options.clock.now()) return;
+    this.noteCredentialFailure(profile, error);
+  }
+
   noteCredentialFailure(profile: string, error: LabError): void {
     const now = this.#options.clock.now();
     this.#credentials.delete(profile);

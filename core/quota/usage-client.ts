@@ -129,6 +129,9 @@ async function ask(
       throw new LabError(
         'unauthorized',
         `The ${endpoint} endpoint refused ${name}'s sign-in (${answer.status}); sign in again with: codex-lab login ${name}`,
+        // Only a 401 to the token this read has just refreshed says the account lost access; a
+        // 403 can be a permission or an edge's refusal (`usageRefused` counts only the former).
+        { details: { freshTokenRefused: sign.refreshed && answer.status === 401 } },
       );
     }
     return answer;

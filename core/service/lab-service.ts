@@ -655,7 +655,7 @@ export class LabService implements ControlApiService {
       signedIn: (name) => this.#engine.signedIn(name),
       usageRead: (name, snapshot) =>
         this.#engine.noteUsage(name, snapshot, showsHeadroom(snapshot)),
-      usageRefused: (name, error) => this.#engine.noteCredentialFailure(name, error),
+      usageRefused: (name, error) => this.#engine.noteUsageRefused(name, error),
       primed: (name, outcome) => this.#primingLast.set(name, outcome),
       changed: () => this.#changed(),
     };
@@ -791,7 +791,7 @@ export class LabService implements ControlApiService {
         : {}),
       isServingLiveSession: (name) => this.#isServingLiveSession(name),
       onEvent: (event) => this.#onPrimingEvent(event),
-      onUsageRefused: (name, error) => this.#engine.noteCredentialFailure(name, error),
+      onUsageRefused: (name, error) => this.#engine.noteUsageRefused(name, error),
     });
     this.#priming.start();
   }

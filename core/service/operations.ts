@@ -316,7 +316,7 @@ export class LabOperations {
         name,
       );
     } catch (error) {
-      if (isLabError(error) && error.code === 'unauthorized') {
+      if (isLabError(error) && error.details?.['freshTokenRefused'] === true) {
         this.#options.live.usageRefused(name, error);
       }
       throw error;

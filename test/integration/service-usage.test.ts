@@ -10,6 +10,7 @@ import type { LabService } from '../../core/service/lab-service.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, issuerStats } from '../fakes/fake-issuer.ts';
 import { makeTempHome } from '../helpers/cli.ts';
+import { systemClock } from '../../core/ports.ts';
 import { createTestLabService } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 
@@ -59,17 +60,35 @@ describe('usage refresh', () => {
 
   it('marks an account whose usage reads keep refusing fresh tokens as needing sign-in, as turns do', async () => {
     // Each read spends the single-use refresh token once; read after read, the account would
-    // lose it every poll. Counted as a turn refused so is, the third in a row says "sign in".
+    // lose it every poll. Counted as a turn refused so is (once per pause: 5 s, then 20 s), the
+    // third in a row says "sign in". Reads inside a pause do not count.
+    await service.stop();
+    let ahead = 0;
+    const clock = {
+      now: () => Date.now() + ahead,
+      setTimeout: systemClock.setTimeout,
+    };
+    service = createTestLabService(fake, labPaths(home), { clock });
     fake.account('alpha@example.com').usageFailure = 'unauthorized';
-    for (let read = 0; read < 3; read += 1) {
+    const refusedRead = async () => {
       const error = await service.fetchUsage('alpha').catch((caught: unknown) => caught);
       expect(isLabError(error) && error.code).toBe('unauthorized');
-    }
+    };
+    const status = async (name: string) =>
+      (await service.getState()).profiles.find((profile) => profile.name === name)?.status;
+    await refusedRead();
+    // Back-to-back reads inside the pause: not counted.
+    await refusedRead();
+    await refusedRead();
+    expect(await status('alpha')).not.toBe('auth_error');
+    ahead += 6_000;
+    await refusedRead();
+    ahead += 21_000;
+    await refusedRead();
+    expect(await status('alpha')).toBe('auth_error');
     const alpha = (await service.getState()).profiles.find((profile) => profile.name === 'alpha');
-    expect(alpha?.status).toBe('auth_error');
     expect(alpha?.statusMessage).toContain('codex-lab login alpha');
-    const beta = (await service.getState()).profiles.find((profile) => profile.name === 'beta');
-    expect(beta?.status).not.toBe('auth_error');
+    expect(await status('beta')).not.toBe('auth_error');
   });
 
   it('reads the reset credits with the usage read’s headers and keeps them in the live state', async () => {

@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withLock } from '../../../core/home/lock.ts';
@@ -45,5 +45,25 @@ describe('withLock', () => {
       code: 'corrupt_file',
       message: `${join(locks, 'sub', 'registry.lock')} (or a folder above it) is a file, not a folder. Move that file away and try again.`,
     });
+  });
+
+  it('clears at once a lock whose record names a running pid of an earlier boot or run', async () => {
+    // After a reboot, or in a restarted container, the pid a dead holder recorded may belong to
+    // a running process again: the record's boot time and run id say it is not the holder.
+    const locks = join(folder, 'locks');
+    await mkdir(join(locks, 'refresh-work.lock'), { recursive: true });
+    const earlierBoot = Math.round(Date.now() / 1000 - uptime()) - 86_400;
+    for (const record of [
+      { pid: process.ppid, host: hostname(), boot: earlierBoot, run: 'an-old-run' },
+      { pid: process.pid, host: hostname(), run: 'another-run-of-this-pid' },
+    ]) {
+      await mkdir(join(locks, 'refresh-work.lock'), { recursive: true });
+      await writeFile(join(locks, 'refresh-work.owner'), JSON.stringify(record));
+      const began = Date.now();
+      expect(await withLock(locks, 'refresh-work', async () => 'taken', { staleMs: 60_000 })).toBe(
+        'taken',
+      );
+      expect(Date.now() - began).toBeLessThan(2000);
+    }
   });
 });
