@@ -15,19 +15,22 @@ export const fileMode = 0o600;
 /** Private folder mode: owner only. */
 export const folderMode = 0o700;
 
+/** The error for a file standing where a folder of the home must be (`path` or one above it). */
+export function notAFolderError(path: string, cause?: unknown): LabError {
+  return new LabError(
+    'corrupt_file',
+    `${path} (or a folder above it) is a file, not a folder. Move that file away and try again.`,
+    { details: { path }, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
 /** Creates `path` (and parents) as private folders; tightens an existing folder we own to 0700. */
 export async function ensurePrivateDirectory(path: string): Promise<void> {
   try {
     await mkdir(path, { recursive: true, mode: folderMode });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new LabError(
-        'corrupt_file',
-        `${path} (or a folder above it) is a file, not a folder. Move that file away and try again.`,
-        { details: { path } },
-      );
-    }
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw notAFolderError(path);
     throw new LabError(
       'io_error',
       `Could not create the folder ${path} (${(error as Error).message}); check its permissions.`,

@@ -15,10 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname, uptime } from 'node:os';
-import { lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../errors.ts';
-import { ensurePrivateDirectory } from './files.ts';
+import { ensurePrivateDirectory, notAFolderError } from './files.ts';
 
 /** How long to wait for a lock, and when a holder that stopped updating is presumed dead. */
 export interface LockOptions {
@@ -112,14 +112,8 @@ export async function withLock<T>(
   }
   if (release === null) {
     const code = (lastError as NodeJS.ErrnoException | null)?.code;
-    if (code === 'ENOTDIR' || code === 'EEXIST') {
-      // The same failure, and the same sentence, as when the home's folders are made.
-      throw new LabError(
-        'corrupt_file',
-        `${lockPath} (or a folder above it) is a file, not a folder. Move that file away and try again.`,
-        { cause: lastError },
-      );
-    }
+    // The same failure, and the same sentence, as when the home's folders are made.
+    if (code === 'ENOTDIR' || code === 'EEXIST') throw notAFolderError(lockPath, lastError);
     if (code !== undefined && code !== 'ELOCKED' && code !== 'ENOENT') {
       // The lock could not be made at all (a read-only or foreign-owned home): waiting for
       // "another process" would never help, so say what is wrong and where.
@@ -198,8 +192,10 @@ async function clearAbandoned(
     }
     const claimed = await readOwner(claim);
     if (claimed === null || claimed.pid !== owner.pid || claimed.host !== owner.host) {
-      // A new holder's record (it took the lock meanwhile): give it back.
-      await rename(claim, ownerPath).catch(() => undefined);
+      // A new holder's record (it took the lock meanwhile): give it back, unless a newer one
+      // stands there already (a link never overwrites; a rename would).
+      await link(claim, ownerPath).catch(() => undefined);
+      await rm(claim, { force: true }).catch(() => undefined);
       return;
     }
     await removeLockFolder(lockPath, info.ino);
