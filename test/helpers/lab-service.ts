@@ -159,19 +159,34 @@ export function codexTurnBody(
   };
 }
 
-/** One Codex turn of `session` through the router at `url`: the profile and route it took. */
-export async function routedTurn(
+/**
+ * One Codex turn of `session` through the router at `url`, read to its end as Codex reads it;
+ * `headers` are sent besides the router token (e.g. Codex's `session_id`).
+ */
+export async function turnThroughRouter(
   url: string,
   token: string,
   session: string,
-): Promise<{ profile: string | null; route: string | null }> {
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const answer = await postToRouter(
     url,
     token,
     '/backend-api/codex/responses',
     codexTurnBody({ session }),
+    headers,
   );
   await answer.text();
+  return answer;
+}
+
+/** One turn of `session` through the router: the profile that answered it, and why. */
+export async function routedTurn(
+  url: string,
+  token: string,
+  session: string,
+): Promise<{ profile: string | null; route: string | null }> {
+  const answer = await turnThroughRouter(url, token, session);
   return {
     profile: answer.headers.get('x-codex-lab-profile'),
     route: answer.headers.get('x-codex-lab-route'),

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { codexTurnBody, postToRouter } from './lab-service.ts';
+import { turnThroughRouter } from './lab-service.ts';
 import { tempFolder } from './temp-folder.ts';
 
 /** Debian's Chromium. */
@@ -63,16 +63,8 @@ export interface ServeProcess {
 }
 
 /** One Codex turn of `session` through the serve's router, read to its end (as Codex reads it). */
-export async function routerTurn(serve: ServeProcess, session: string): Promise<Response> {
-  const response = await postToRouter(
-    serve.url,
-    serve.token,
-    '/backend-api/codex/responses',
-    codexTurnBody({ session }),
-    { session_id: session },
-  );
-  await response.text();
-  return response;
+export function routerTurn(serve: ServeProcess, session: string): Promise<Response> {
+  return turnThroughRouter(serve.url, serve.token, session, { session_id: session });
 }
 
 /** Spawns `codex-lab serve --port 0` with a fresh home pointed at the fake. */
