@@ -13,7 +13,6 @@
  * - a lease lost anyway is marked `compromised` instead of the library's `ECOMPROMISED` thrown
  *   from a timer; callers that write check what is on disk before writing.
  */
-import { randomUUID } from 'node:crypto';
 import { hostname, uptime } from 'node:os';
 import { link, lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,7 +55,11 @@ const thisHost = hostname();
 /** This machine's boot time (Unix s): the same in every process of one boot, within a second. */
 const thisBoot = Math.round(Date.now() / 1000 - uptime());
 /** This process's run id, in its owner records. */
-const thisRun = randomUUID();
+// (Not node:crypto: every command that reads profiles loads this module, and the CLI keeps its
+// start free of heavy built-ins; a start time and a random number tell runs of one pid apart.)
+const thisRun = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+/** Tells this process's claim and move-aside names apart. */
+let nameCount = 0;
 /** How far two readings of the boot time may differ (clock adjustments, rounding). */
 const bootSlackSeconds = 60;
 /** A stale time the library never reaches (a day): `clearAbandoned` takes over instead. */
@@ -184,7 +187,7 @@ async function clearAbandoned(
     // A dead holder's lock. One process claims its record, by a rename only one can make, and
     // only that one clears the lock: two processes clearing one lock could each remove the
     // other's fresh one, and both would then hold it.
-    const claim = `${ownerPath}.claim-${process.pid}-${randomUUID()}`;
+    const claim = `${ownerPath}.claim-${thisRun}-${(nameCount += 1)}`;
     try {
       await rename(ownerPath, claim);
     } catch {
@@ -215,7 +218,7 @@ async function clearAbandoned(
  * mistake (made after the one seen was cleared) is put back at once.
  */
 async function removeLockFolder(lockPath: string, ino: number): Promise<void> {
-  const aside = `${lockPath}.gone-${process.pid}-${randomUUID()}`;
+  const aside = `${lockPath}.gone-${thisRun}-${(nameCount += 1)}`;
   try {
     await rename(lockPath, aside);
   } catch {
