@@ -35,6 +35,11 @@ export interface Credentials {
 export interface TokenStore {
   readAuth(name: string): Promise<AuthDotJson>;
   writeAuth(name: string, auth: AuthDotJson): Promise<void>;
+  /**
+   * Puts in place tokens a killed writer left in a temporary file beside the auth file (called
+   * with the refresh lock held, before the file is read to be refreshed).
+   */
+  adoptUnfinishedWrite?(name: string): Promise<boolean>;
   /** Keeps tokens a write could not store, for the next load to adopt (ProfileStore's journal). */
   saveRecoveredTokens?(
     name: string,
@@ -156,6 +161,9 @@ export class TokenManager {
     lease: LockLease,
   ): Promise<Credentials> {
     const { store, health, clock } = this.#options;
+    // A refresh killed between writing its answer and putting it in place left the only live
+    // refresh token in a temporary file; refreshing from auth.json would spend a dead one.
+    await store.adoptUnfinishedWrite?.(name);
     const disk = await store.readAuth(name);
     const tokens = requireTokens(name, disk);
     const expected = this.#accounts.get(name);

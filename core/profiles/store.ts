@@ -6,7 +6,8 @@
  * Every registry change is a locked read-modify-write with an atomic write, so the tray app and
  * the CLI can edit side by side; every auth write is atomic and touches one profile only.
  */
-import { rename as renamePath, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, rename as renamePath, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { LabError } from '../errors.ts';
 import {
   ensurePrivateDirectory,
@@ -248,6 +249,64 @@ export class ProfileStore {
     return findEntry(await this.listProfiles(), name);
   }
 
+  /**
+   * Puts in place tokens a killed process had written but not yet renamed over the profile's
+   * auth.json. An atomic write first writes a temporary file beside the target (`auth.json.<n>`,
+   * synced to disk) and then renames it; a SIGKILL between the two leaves the rotated tokens only
+   * in that temporary file, while auth.json still holds the refresh token the issuer has already
+   * spent, so refreshing from auth.json would cost the account its sign-in. The caller holds the
+   * profile's refresh lock, under which every write of this auth file happens, so any such file is
+   * a dead writer's. One is adopted when it parses, holds the same account's tokens with another
+   * refresh token, and was written no earlier than auth.json (a later sign-in or refresh wins);
+   * the rest are removed. Returns true when tokens were adopted. Keychain profiles have no such
+   * files.
+   */
+  async adoptUnfinishedWrite(name: string): Promise<boolean> {
+    return this.#adoptUnfinishedWriteOf(await this.getProfile(name));
+  }
+
+  async #adoptUnfinishedWriteOf(entry: ProfileEntry): Promise<boolean> {
+    if (entry.store === 'keyring' && !entry.legacy) return false;
+    const path = this.#authPathOf(entry);
+    const folder = dirname(path);
+    const prefix = `${basename(path)}.`;
+    const leftovers = (await readdir(folder).catch(() => [] as string[]))
+      .filter((file) => file.startsWith(prefix) && /^\d{1,10}$/.test(file.slice(prefix.length)))
+      .map((file) => join(folder, file));
+    if (leftovers.length === 0) return false;
+    // Only beside a whole auth file of a signed-in account; a broken one is reported by name where
+    // it is read, and nothing is adopted over it or removed beside it.
+    const current = await readTimedAuth(path);
+    const currentTokens = current?.auth.tokens;
+    if (current === undefined || !currentTokens) return false;
+    const identity = identityFromAuth(current.auth);
+    let best: { path: string; time: number } | undefined;
+    for (const leftover of leftovers) {
+      const candidate = await readTimedAuth(leftover);
+      const tokens = candidate?.auth.tokens;
+      const fits =
+        candidate !== undefined &&
+        !!tokens &&
+        tokens.refresh_token !== currentTokens.refresh_token &&
+        sameAccount(identityFromAuth(candidate.auth), identity) &&
+        candidate.time >= current.time;
+      if (fits && (best === undefined || candidate.time > best.time)) {
+        best = { path: leftover, time: candidate.time };
+      }
+    }
+    if (best !== undefined) {
+      await renamePath(best.path, path);
+      this.#logger.warn(
+        { profile: entry.name },
+        'adopted refreshed tokens a stopped process had written but not yet put in place',
+      );
+    }
+    for (const leftover of leftovers) {
+      if (leftover !== best?.path) await unlink(leftover).catch(ignoreMissing);
+    }
+    return best !== undefined;
+  }
+
   /** The profile's auth.json path (for the legacy profile, the home's own auth.json). */
   async authPath(name: string): Promise<string> {
     return this.#authPathOf(await this.getProfile(name));
@@ -433,6 +492,8 @@ export class ProfileStore {
           record: renamed,
         });
         if (entry.legacy) {
+          // Only auth.json moves: tokens a killed refresh left beside it are put in place first.
+          await this.#adoptUnfinishedWriteOf(entry);
           await ensurePrivateDirectory(targetDir);
           await movePath(this.#paths.legacyAuth, this.#paths.profileAuth(to));
           await this.#step('rename:moved');
@@ -903,6 +964,24 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** An auth file's content and write time, or undefined when it is missing or not a whole auth file. */
+async function readTimedAuth(
+  path: string,
+): Promise<{ auth: AuthDotJson; time: number } | undefined> {
+  try {
+    const auth = await readJsonFile(path, authDotJsonSchema);
+    if (auth === undefined) return undefined;
+    return { auth, time: (await stat(path)).mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when two sign-ins are of one account: both the workspace and the email match. */
+function sameAccount(left: AuthIdentity, right: AuthIdentity): boolean {
+  return left.accountId === right.accountId && left.email === right.email;
 }
 
 function ignoreMissing(error: NodeJS.ErrnoException): void {

@@ -22,13 +22,18 @@
  * the issuer rotated the token and before the answer reached the disk (the new token exists only
  * on the wire). A spent token counts as that (`lostInFlight`) only when the killed process is the
  * one refreshing in that trial, the rotation's answer finished no earlier than a second before the
- * kill, and its new token is nowhere on disk; it is healed with a new sign-in. Every other spent
- * or missing token is `lost`, which must stay 0.
+ * kill, and its new token is nowhere on disk; it is healed with a new sign-in. A new token that
+ * reached the temporary file of the atomic write but not its rename is on disk: the next refresh
+ * must put it in place (`adopted`). Every other spent or missing token is `lost`, which must
+ * stay 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { TokenManager } from '../../core/auth/token-manager.ts';
+import { silentLogger, systemClock } from '../../core/ports.ts';
+import { HealthStore } from '../../core/state/health-store.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -56,6 +61,8 @@ export interface CrashFigures {
   refreshes: number;
   lost: number;
   lostInFlight: number;
+  /** Rotated tokens a kill left in a temporary file, put in place by the next refresh. */
+  adopted: number;
   unparsable: number;
   shared: number;
   hidden: number;
@@ -99,6 +106,7 @@ export async function runCrashTrials(
     refreshes: 0,
     lost: 0,
     lostInFlight: 0,
+    adopted: 0,
     unparsable: 0,
     shared: 0,
     hidden: 0,
@@ -537,6 +545,29 @@ class Lane {
     watcher.close();
   }
 
+  /**
+   * When the killed process had written its rotated tokens but not yet renamed them into place
+   * (they sit in a temporary file beside auth.json), the next refresh, as the router runs it
+   * after a 401, must put them in place rather than spend the dead token: true when it did.
+   */
+  async #adoptedOnNextRefresh(name: string, spent: string): Promise<boolean> {
+    const store = new ProfileStore({ paths: this.#home.paths });
+    const leftovers = await leftoverFiles(await store.authPath(name));
+    if (leftovers.length === 0) return false;
+    const auth = await store.readAuth(name);
+    const manager = new TokenManager({
+      paths: this.#home.paths,
+      store,
+      health: new HealthStore(this.#home.paths),
+      issuer: this.#fake.issuerUrl,
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    await manager.refreshAfterUnauthorized(name, auth.tokens!.access_token).catch(() => undefined);
+    const now = (await store.readAuth(name)).tokens?.refresh_token;
+    return now !== undefined && now !== spent && refreshTokenIsValid(this.#fake, now);
+  }
+
   /** The invariants, after the next load replayed what the kill left half done. */
   async #check(
     label: string,
@@ -579,10 +610,18 @@ class Lane {
         seen.set(token, profile.name);
         if (refreshTokenIsValid(this.#fake, token)) continue;
         const rotation = log.find((entry) => entry.presented === token);
+        if (rotation !== undefined && (await this.#adoptedOnNextRefresh(profile.name, token))) {
+          figures.adopted += 1;
+          continue;
+        }
+        // A rotated token still in a temporary file is on disk, not on the wire: not forgiven.
+        const leftovers = await leftoverFiles(await store.authPath(profile.name));
+        const texts = await Promise.all(leftovers.map((file) => readFile(file, 'utf8')));
         const onTheWire =
           refresherKilled &&
           rotation !== undefined &&
           !held.has(rotation.issued) &&
+          !texts.some((text) => text.includes(rotation.issued)) &&
           rotation.startedAt <= killedAt + writeGraceMs &&
           rotation.finishedAt >= killedAt - writeGraceMs;
         if (onTheWire) figures.lostInFlight += 1;
@@ -611,6 +650,16 @@ class Lane {
       }
     }
   }
+}
+
+/** The rotated tokens' file a writer killed before its rename left beside `authPath`, if any. */
+async function leftoverFiles(authPath: string): Promise<string[]> {
+  const folder = dirname(authPath);
+  const prefix = `${basename(authPath)}.`;
+  const files = await readdir(folder).catch(() => [] as string[]);
+  return files
+    .filter((file) => file.startsWith(prefix) && /^\d+$/.test(file.slice(prefix.length)))
+    .map((file) => join(folder, file));
 }
 
 /** The email in an auth file's id_token, for healing a profile the registry lists without one. */

@@ -5,7 +5,9 @@
  * its answers to widen each race deterministically.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { statSync, watch } from 'node:fs';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenManager, type TokenStore } from '../../core/auth/token-manager.ts';
 import { LabError } from '../../core/errors.ts';
@@ -28,6 +30,7 @@ import {
   type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
+import { repoRoot } from '../helpers/cli.ts';
 
 const emails = ['alice@example.com', 'bob@example.com'];
 let fixture: SignInFixture;
@@ -154,6 +157,113 @@ describe('a re-login (signing in again to an existing profile) while a refresh i
     await relogin;
     expect(await refreshTokenOf('alice')).toBe(fresh.tokens!.refresh_token);
     expect(refreshTokenIsValid(fake, fresh.tokens!.refresh_token)).toBe(true);
+  });
+});
+
+describe('a refresh killed after writing its answer and before putting it in place', () => {
+  /**
+   * Kills a real process refreshing `name` the moment its atomic write creates the temporary
+   * file beside auth.json, until a kill lands before the rename (the fsync between them is the
+   * window). Returns the rotated tokens' file and the number of attempts.
+   */
+  async function killMidWrite(name: string): Promise<{ leftover: string; attempts: number }> {
+    const folder = home.paths.profileDir(name);
+    for (let attempt = 1; attempt <= 40; attempt += 1) {
+      const child = spawn(
+        process.execPath,
+        [join(repoRoot, 'test/helpers/refresh-once.ts'), home.home, fake.issuerUrl, name],
+        { stdio: 'ignore' },
+      );
+      const watcher = watch(folder, (_event, file) => {
+        if (file === null || !/^auth\.json\.\d+$/.test(file)) return;
+        // The file is created empty, then written, then synced, then renamed: wait (briefly,
+        // blocking, as a kill must not wait on the event loop) for the bytes, then kill.
+        const until = performance.now() + 50;
+        while (performance.now() < until) {
+          const size = (() => {
+            try {
+              return statSync(join(folder, file)).size;
+            } catch {
+              return -1;
+            }
+          })();
+          if (size !== 0) break;
+        }
+        child.kill('SIGKILL');
+      });
+      await new Promise((resolve) => child.once('exit', resolve));
+      watcher.close();
+      const leftover = (await readdir(folder)).find((file) => /^auth\.json\.\d+$/.test(file));
+      if (leftover !== undefined) {
+        // Only a whole answer counts: the kill must land after the write, before the rename (a
+        // kill right after the file was created leaves it empty).
+        const text = await readFile(join(folder, leftover), 'utf8');
+        const held = text.length > 0 ? (JSON.parse(text) as AuthDotJson) : undefined;
+        if (held?.tokens && refreshTokenIsValid(fake, held.tokens.refresh_token)) {
+          return { leftover: join(folder, leftover), attempts: attempt };
+        }
+        await rm(join(folder, leftover));
+      }
+      // A kill before the answer reached the file loses the rotated token on the wire (no
+      // client can keep it): sign in again, as the user would, and try once more.
+      const current = (await store.readAuth(name)).tokens!.refresh_token;
+      if (!refreshTokenIsValid(fake, current)) {
+        await store.writeAuth(name, issueAuthDotJson(fake, `${name}@example.com`) as AuthDotJson);
+      }
+    }
+    throw new Error('no kill landed between the write and the rename in 40 attempts');
+  }
+
+  it('the next refresh puts the rotated tokens in place instead of spending the dead token', async () => {
+    const before = await store.readAuth('alice');
+    const { leftover } = await killMidWrite('alice');
+    const rotated = JSON.parse(await readFile(leftover, 'utf8')) as AuthDotJson;
+    // auth.json still holds the token the issuer spent: refreshing from it would end the sign-in.
+    expect((await store.readAuth('alice')).tokens!.refresh_token).toBe(
+      before.tokens!.refresh_token,
+    );
+    expect(refreshTokenIsValid(fake, before.tokens!.refresh_token)).toBe(false);
+
+    const credentials = await manager().refreshAfterUnauthorized(
+      'alice',
+      before.tokens!.access_token,
+    );
+    expect(credentials.accessToken).toBe(rotated.tokens!.access_token);
+    const now = await store.readAuth('alice');
+    expect(now.tokens!.refresh_token).toBe(rotated.tokens!.refresh_token);
+    expect(refreshTokenIsValid(fake, now.tokens!.refresh_token)).toBe(true);
+    expect((await health.read()).profiles['alice']?.status ?? 'ok').not.toBe('auth_error');
+    expect(await readdir(home.paths.profileDir('alice'))).toEqual(['auth.json']);
+    expect(logger.lines.join('\n')).not.toContain(rotated.tokens!.refresh_token);
+  }, 60_000);
+
+  it('a leftover older than auth.json (a later sign-in) or of another account is removed, never adopted', async () => {
+    const folder = home.paths.profileDir('alice');
+    const bob = issueAuthDotJson(fake, 'bob@example.com') as AuthDotJson;
+    await writeFile(join(folder, 'auth.json.1234567'), JSON.stringify(bob), { mode: 0o600 });
+    const stale = issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson;
+    await writeFile(join(folder, 'auth.json.42'), JSON.stringify(stale), { mode: 0o600 });
+    await writeFile(join(folder, 'auth.json.77'), '{"tokens": {', { mode: 0o600 });
+    // A sign-in written after the leftovers: it wins.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const fresh = issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson;
+    await store.writeAuth('alice', fresh);
+
+    expect(await store.adoptUnfinishedWrite('alice')).toBe(false);
+    expect((await store.readAuth('alice')).tokens!.refresh_token).toBe(fresh.tokens!.refresh_token);
+    expect(await readdir(folder)).toEqual(['auth.json']);
+  });
+
+  it('renaming the legacy default first puts such tokens in place (only auth.json moves)', async () => {
+    await store.remove('bob');
+    const legacy = issueAuthDotJson(fake, 'bob@example.com') as AuthDotJson;
+    await writeFile(home.paths.legacyAuth, JSON.stringify(legacy), { mode: 0o600 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const rotated = issueAuthDotJson(fake, 'bob@example.com') as AuthDotJson;
+    await writeFile(`${home.paths.legacyAuth}.99`, JSON.stringify(rotated), { mode: 0o600 });
+    await store.rename('default', 'bob');
+    expect((await store.readAuth('bob')).tokens!.refresh_token).toBe(rotated.tokens!.refresh_token);
+    expect((await readdir(home.home)).filter((file) => file.startsWith('auth.json'))).toEqual([]);
   });
 });
 
