@@ -6,10 +6,10 @@
  * so tokens are never hidden in a folder no registry lists and never reported as "sign in again".
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFile } from '../home/files.ts';
+import { ensurePrivateDirectory, readJsonFile, writeJsonFile } from '../home/files.ts';
 import { authDotJsonSchema, profileNamePattern, profileRecordSchema } from './schema.ts';
 
 const name = z.string().regex(profileNamePattern);
@@ -89,6 +89,33 @@ export async function readJournal(
     }
   }
   return records;
+}
+
+/** Where records that cannot be read are set aside (`state/journal/unreadable/`). */
+export function unreadableJournalDir(dir: string): string {
+  return join(dir, 'unreadable');
+}
+
+/**
+ * Moves a record that cannot be read out of the journal, content untouched, so that every later
+ * load neither replays it nor takes the registry lock for it; returns its new path.
+ */
+export async function setAsideJournal(path: string): Promise<string> {
+  const aside = unreadableJournalDir(dirname(path));
+  await ensurePrivateDirectory(aside);
+  const target = join(aside, basename(path));
+  await rename(path, target);
+  return target;
+}
+
+/** The records set aside as unreadable, by path (none when the folder is missing). */
+export async function unreadableJournal(dir: string): Promise<string[]> {
+  const aside = unreadableJournalDir(dir);
+  try {
+    return (await readdir(aside)).sort().map((file) => join(aside, file));
+  } catch {
+    return [];
+  }
 }
 
 /** True when `dir` holds any record (one readdir; a missing folder is none). */

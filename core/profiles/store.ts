@@ -23,7 +23,9 @@ import {
   clearJournal,
   journalPending,
   readJournal,
+  setAsideJournal,
   tokenDigest,
+  unreadableJournal,
   writeJournal,
   type JournalEntry,
 } from './journal.ts';
@@ -221,6 +223,22 @@ export class ProfileStore {
    */
   async recover(): Promise<void> {
     if (await journalPending(this.#paths.journalDir)) await this.#locked(async () => undefined);
+  }
+
+  /**
+   * Journal records that could not be read (a damaged disk, a hand edit, a newer version's
+   * format), set aside under `state/journal/unreadable/`: the operations they record were not
+   * finished from them, so each is reported by name until the user deletes it.
+   */
+  async unreadableRecords(): Promise<LabError[]> {
+    return (await unreadableJournal(this.#paths.journalDir)).map(
+      (path) =>
+        new LabError(
+          'corrupt_file',
+          `${path} records an interrupted profile change but could not be read, so that change was not finished from it; check that your profiles look right, then delete the file.`,
+          { details: { path } },
+        ),
+    );
   }
 
   /**
@@ -676,12 +694,13 @@ export class ProfileStore {
 
   /** Replays every journal record (registry lock held): complete or roll back, then clear. */
   async #replay(): Promise<void> {
-    const records = await readJournal(this.#paths.journalDir, (path, error) =>
-      this.#logger.warn(
-        { path, code: (error as LabError).code },
-        'skipping an unreadable journal record',
-      ),
-    );
+    const unreadable: string[] = [];
+    const records = await readJournal(this.#paths.journalDir, (path) => unreadable.push(path));
+    for (const path of unreadable) {
+      // Kept, content untouched, where `unreadableRecords` reports it by name on every listing.
+      const aside = await setAsideJournal(path).catch(() => path);
+      this.#logger.warn({ path: aside }, 'set aside an unreadable journal record');
+    }
     for (const { path, entry } of records) {
       try {
         const keep = await this.#replayOne(entry);

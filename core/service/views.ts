@@ -45,6 +45,7 @@ export async function buildProfileViews(
   const store = createProfileStore({ paths, now: () => now });
   const registry = await store.readRegistry();
   const entries = await store.listProfiles();
+  for (const problem of await store.unreadableRecords()) report(problem);
   const [health, quota, priming] = await Promise.all([
     readOptional(paths.health, healthFileSchema, report),
     readOptional(paths.quota, quotaFileSchema, report),

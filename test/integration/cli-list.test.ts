@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { journalPending } from '../../core/profiles/journal.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { makeTempHome, runCodexLab, type CliRun } from '../helpers/cli.ts';
 import { makeAuth, secretsOf } from '../helpers/profile-auth.ts';
@@ -210,6 +211,28 @@ describe('codex-lab list', () => {
     );
     expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe(broken);
     expectNoSecrets([run], secretsOf(aliceAuth));
+  });
+
+  it('sets an unreadable journal record aside, content untouched, names it on every listing and still lists the profiles', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    const torn = '{"op":"rename","from":"alice","to":';
+    await mkdir(paths.journalDir, { recursive: true });
+    await writeFile(`${paths.journalDir}/000001764550000000-0a1b2c3d-rename.json`, torn);
+    const aside = `${paths.journalDir}/unreadable/000001764550000000-0a1b2c3d-rename.json`;
+    for (const args of [['list'], ['list', '--json']]) {
+      const run = await runCodexLab(args, { home });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        `codex-lab: ${aside} records an interrupted profile change but could not be read, so that change was not finished from it; check that your profiles look right, then delete the file.`,
+      );
+      expect(run.stdout).toContain('alice');
+    }
+    expect(await readFile(aside, 'utf8')).toBe(torn);
+    // Out of the journal: later loads no longer take the registry lock to replay it.
+    expect(await journalPending(paths.journalDir)).toBe(false);
+    await rm(aside);
+    expect((await runCodexLab(['list'], { home })).code).toBe(0);
   });
 
   it('says how to add a profile when there is none', async () => {
