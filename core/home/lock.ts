@@ -66,6 +66,15 @@ const bootSlackSeconds = 60;
 const neverStaleMs = 24 * 60 * 60 * 1000;
 
 /**
+ * The pid of the process on this machine holding the named lock, or null when none is recorded
+ * (or the holder is on another machine).
+ */
+export async function lockHolder(locksDir: string, name: string): Promise<number | null> {
+  const owner = await readOwner(join(locksDir, `${name}.owner`));
+  return owner !== null && owner.host === thisHost ? owner.pid : null;
+}
+
+/**
  * Runs `operation` while holding the named lock in `locksDir`. Names are internal keys such as
  * `registry` or `refresh-<profile>`.
  */

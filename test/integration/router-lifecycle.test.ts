@@ -77,6 +77,45 @@ describe('one router per home', () => {
     expect(noDashboard.stderr).toMatch(/^codex-lab: No Codex Lab router is running for /);
   });
 
+  it('a deleted or damaged router.json: a second serve is still refused, and the running router writes the file again', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const infoPath = join(home, 'state', 'router.json');
+    const original = JSON.parse(await readFile(infoPath, 'utf8'));
+    for (const damage of [
+      () => rm(infoPath),
+      () => writeFile(infoPath, 'garbage', { mode: 0o600 }),
+    ]) {
+      await damage();
+      const second = await runCodexLab(['serve', '--port', '0'], { home, env: env() });
+      expect(second.code).toBe(1);
+      expect(second.stderr.trim()).toBe(
+        `codex-lab: A Codex Lab router (pid ${first.child.pid}) already runs for this home, though ${infoPath} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
+      );
+      // The refused router never wrote over the record, and the first one puts it back.
+      const deadline = Date.now() + 10_000;
+      let restored: unknown = null;
+      while (Date.now() < deadline) {
+        restored = await readFile(infoPath, 'utf8')
+          .then((text) => JSON.parse(text) as unknown)
+          .catch(() => null);
+        if (restored !== null) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(restored).toEqual(original);
+      const status = await runCodexLab(['status'], { home });
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain(`pid ${first.child.pid}`);
+    }
+    const stopped = await runCodexLab(['stop'], { home });
+    expect(stopped.code).toBe(0);
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    // Its run lock went with it: the next router starts.
+    const next = await startServe(home, env());
+    children.push(next);
+    expect(JSON.parse(await readFile(infoPath, 'utf8')).pid).toBe(next.child.pid);
+  });
+
   it('a router.json naming something else: the CLI says so, works on the files, and never sends the token there', async () => {
     const token = (await runCodexLab(['token'], { home })).stdout.trim();
     const seen: IncomingHttpHeaders[] = [];
