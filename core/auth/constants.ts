@@ -54,6 +54,15 @@ export const signInAgainCodes: ReadonlySet<string> = new Set([
   'not_signed_in',
 ]);
 
+/**
+ * True when a "needs sign-in" with `code` was about the auth file itself (missing, or holding no
+ * tokens) rather than the tokens in it: it holds only until the file holds tokens again (put back
+ * from a backup, say), which any successful use of them proves.
+ */
+export function curedByTokensOnDisk(code: string | null): boolean {
+  return code === 'not_signed_in';
+}
+
 /** True when a failure with `code` lasts until the profile signs in again. */
 export function needsSignInAgain(code: string): boolean {
   return signInAgainCodes.has(code);

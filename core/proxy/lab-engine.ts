@@ -9,7 +9,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
-import { needsSignInAgain } from '../auth/constants.ts';
+import { curedByTokensOnDisk, needsSignInAgain } from '../auth/constants.ts';
 import { LabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
@@ -253,7 +253,10 @@ export class LabEngine implements ProxyEngine {
   noteUsage(profile: string, snapshot: QuotaSnapshot, hasHeadroom: boolean): void {
     this.setQuota(profile, snapshot);
     const current = this.#health.get(profile);
-    if (current?.status === 'limited' && hasHeadroom) {
+    if (
+      (current?.status === 'limited' && hasHeadroom) ||
+      (current?.status === 'auth_error' && curedByTokensOnDisk(current.code))
+    ) {
       this.#markOk(profile, true);
       this.#options.onChange?.();
       return;

@@ -10,6 +10,7 @@
  * Effects come in through the constructor (`paths`, `config`, `clock`, `logger`), so Electron's main
  * process can host it in-process and tests can run it against the fake ChatGPT.
  */
+import { curedByTokensOnDisk } from '../auth/constants.ts';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -759,7 +760,9 @@ export class LabService implements ControlApiService {
     const profiles = await this.#store.listProfiles().catch(() => []);
     for (const profile of profiles) {
       if (this.#stopped) return;
-      if (this.#engine.health(profile.name).status === 'auth_error') continue;
+      const health = this.#engine.health(profile.name);
+      // A missing auth file put back heals at the next poll (the read fails locally meanwhile).
+      if (health.status === 'auth_error' && !curedByTokensOnDisk(health.code)) continue;
       // Fresh header snapshots make a poll unnecessary.
       const known = this.#engine.quota(profile.name);
       if (known && this.#clock.now() - known.observedAt < 5 * minute) continue;

@@ -10,6 +10,7 @@
  * one (`fileLiveState`). The files are always written first, under their locks, so an operation
  * either fully applies or not at all, whichever process runs it.
  */
+import { curedByTokensOnDisk } from '../auth/constants.ts';
 import type { TokenManager } from '../auth/token-manager.ts';
 import type { FetchLike } from '../auth/http.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
@@ -356,10 +357,12 @@ export function fileLiveState(options: {
       options.quota.book.persist();
       const now = options.clock.now();
       const current = await options.health.get(name, now);
-      // A profile never seen working, or one whose limit mark the fresh numbers contradict.
+      // A profile never seen working, one whose limit mark the fresh numbers contradict, or one
+      // marked for a missing auth file whose tokens have just worked.
       if (
         current.status === 'unknown' ||
-        (current.status === 'limited' && showsHeadroom(snapshot))
+        (current.status === 'limited' && showsHeadroom(snapshot)) ||
+        (current.status === 'auth_error' && curedByTokensOnDisk(current.code))
       ) {
         await options.health.markOk(name, now);
       }

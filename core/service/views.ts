@@ -3,6 +3,7 @@
  * files alone: the registry, each profile's auth.json, and `state/health.json`, `quota.json`,
  * `priming.json`. Kept free of the router and HTTP client so `codex-lab list` starts fast.
  */
+import { curedByTokensOnDisk } from '../auth/constants.ts';
 import { isLabError, LabError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
@@ -56,7 +57,16 @@ export async function buildProfileViews(
     const latest = quota?.profiles[entry.name]?.latest ?? null;
     let state: ProfileHealth = effectiveHealth(health?.profiles[entry.name], now);
     const problem = authProblems[index];
-    if (problem) {
+    const fileBacked = entry.store !== 'keyring' || entry.legacy;
+    if (
+      !problem &&
+      fileBacked &&
+      state.status === 'auth_error' &&
+      curedByTokensOnDisk(state.code)
+    ) {
+      // Marked for a missing auth file that holds tokens again: not known to need a sign-in.
+      state = { status: 'unknown', unavailableUntil: null, code: null, message: null };
+    } else if (problem) {
       state = {
         status: 'auth_error',
         unavailableUntil: null,
