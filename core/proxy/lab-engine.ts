@@ -59,7 +59,12 @@ export interface CredentialSource {
 export interface RegistrySource {
   readRegistry(): Promise<Registry>;
   listProfiles(): Promise<Array<{ name: string }>>;
+  /** Records in the registry that a profile was just used (`lastUsedAt`). */
+  touch?(name: string): Promise<void>;
 }
+
+/** How often a profile serving turns has its `lastUsedAt` written (a registry write each). */
+const touchIntervalMs = 60_000;
 
 /** Options for `LabEngine`. */
 export interface LabEngineOptions {
@@ -148,6 +153,8 @@ export class LabEngine implements ProxyEngine {
   readonly #rejectedFreshTokens = new Map<string, number>();
   /** Last 2xx and last 5xx per profile, to tell an account's failures from a shared outage. */
   readonly #lastSuccess = new Map<string, number>();
+  /** When each profile's `lastUsedAt` was last written by this process. */
+  readonly #touchedAt = new Map<string, number>();
   readonly #lastFailure = new Map<string, number>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
@@ -297,6 +304,7 @@ export class LabEngine implements ProxyEngine {
     this.#transientUntil.delete(from);
     this.#rejectedFreshTokens.delete(from);
     this.#lastSuccess.delete(from);
+    this.#touchedAt.delete(from);
     this.#lastFailure.delete(from);
     this.invalidate();
   }
@@ -412,6 +420,7 @@ export class LabEngine implements ProxyEngine {
       this.#circuit.noteSuccess(profile);
       this.#lastSuccess.set(profile, now);
       this.#lastFailure.delete(profile);
+      this.#touch(profile, now);
       const current = this.#health.get(profile);
       if (!current || current.status !== 'ok') {
         this.#health.set(profile, {
@@ -894,6 +903,21 @@ export class LabEngine implements ProxyEngine {
     } catch (error) {
       logger.warn({ err: error }, 'could not reload the registry or health; keeping the last copy');
     }
+  }
+
+  /** Writes `lastUsedAt` for a profile that served a turn, at most once a minute (off the path). */
+  #touch(profile: string, now: number): void {
+    const store = this.#options.store;
+    const last = this.#touchedAt.get(profile);
+    if (store.touch === undefined || (last !== undefined && now - last < touchIntervalMs)) return;
+    this.#touchedAt.set(profile, now);
+    const pending = store
+      .touch(profile)
+      .catch((error: unknown) =>
+        this.#options.logger.debug({ err: error, profile }, 'could not record the last use'),
+      )
+      .finally(() => this.#pendingWrites.delete(pending));
+    this.#pendingWrites.add(pending);
   }
 
   #persist(write: (health: HealthStore) => Promise<void>): void {

@@ -9,6 +9,7 @@ import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { postTurn, startServe, stopServes } from './cli-serve-helper.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -96,4 +97,34 @@ it('rename moves and remove forgets quota, priming and pins; list shows the last
   expect(Object.keys(priming.profiles)).toEqual(['beta']);
   expect(priming.profiles.beta).toEqual(betaPriming);
   expect(Object.keys((await json(paths.registry)).pins.sessions)).toEqual(['s-b']);
+});
+
+it('a profile that serves turns through the router has its last use recorded (list --json lastUsedAt)', async () => {
+  const env = {
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+  };
+  const serve = await startServe(home, env);
+  try {
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    expect((await runCodexLab(['pin', 'beta', '--session', 's-used'], { home })).code).toBe(0);
+    const before = Date.now();
+    const answer = await postTurn(serve, token, 's-used');
+    expect(answer.status).toBe(200);
+    await answer.text();
+    // Written off the request path: wait for the registry to say so.
+    const deadline = Date.now() + 10_000;
+    let views: Array<{ name: string; lastUsedAt: string | null }> = [];
+    while (Date.now() < deadline) {
+      views = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout);
+      if (views.some((view) => view.lastUsedAt !== null)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const used = Object.fromEntries(views.map((view) => [view.name, view.lastUsedAt]));
+    expect(used['alpha']).toBeNull();
+    expect(Date.parse(used['beta']!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(used['beta']!)).toBeLessThanOrEqual(Date.now());
+  } finally {
+    await stopServes([serve]);
+  }
 });
