@@ -271,9 +271,22 @@ export interface LoginView {
   error: { code: string; message: string } | null;
 }
 
+/** A file of the home that cannot be read, named so the user can mend or remove it. */
+export interface FileProblemView {
+  /** `corrupt_file` (does not parse) or `io_error` (cannot be read). */
+  code: string;
+  /** One sentence naming the file and what to do. */
+  message: string;
+}
+
 /** The whole picture a surface renders from. */
 export interface LabState {
   active: string;
+  /**
+   * Files that cannot be read (the registry, a state file, an auth file, a journal record); every
+   * surface shows them, since what they hold is missing from everything else here.
+   */
+  problems: FileProblemView[];
   profiles: ProfileView[];
   sessions: SessionView[];
   decisions: DecisionView[];

@@ -463,6 +463,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (!response.writableFinished) aborter.abort();
     });
     const excluded = new Map<string, string>();
+    /** The first file that could not be read on the way: named if no profile can serve. */
+    let fileProblem: LabError | null = null;
     // At most one retry with every bound blob stripped, per request (never a loop).
     let strippedAll = false;
     // The body as it goes over the wire: compressed once per distinct outgoing body.
@@ -641,7 +643,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
         if (aborter.signal.aborted) return;
         const pick = await ticket.choose(excluded);
-        if (!pick.ok) return sendNoPick(response, pick);
+        if (!pick.ok) return sendNoPick(response, withFileProblem(pick, fileProblem));
 
         if (kind === 'usage') {
           const answer = engine.usageAnswer(pick.profile);
@@ -656,6 +658,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           credentials = await engine.credentials(pick.profile);
         } catch (error) {
           if (!isLabError(error)) throw error;
+          if (error.code === 'corrupt_file' || error.code === 'io_error') fileProblem ??= error;
           engine.noteCredentialFailure(pick.profile, error);
           excluded.set(pick.profile, error.code);
           continue;
@@ -1334,6 +1337,20 @@ const upgradeRequiredAnswer =
   `content-length: ${Buffer.byteLength(upgradeRequiredBody)}\r\n` +
   'connection: close\r\n\r\n' +
   upgradeRequiredBody;
+
+/**
+ * A refusal because every profile failed, when a file could not be read on the way (the registry,
+ * an auth file): the answer names that file, which "failed on this request" would not.
+ */
+function withFileProblem(pick: NoPick, problem: LabError | null): NoPick {
+  if (problem === null || pick.status !== 503) return pick;
+  return {
+    ok: false,
+    status: 503,
+    code: pick.code,
+    message: `No profile can take this request right now: ${problem.message}`,
+  };
+}
 
 function sendNoPick(response: ServerResponse, pick: NoPick): void {
   const body = pick.body ?? { error: { type: pick.code, code: pick.code, message: pick.message } };

@@ -38,6 +38,7 @@ import type {
   ContractResult,
   HostInputs,
   Inputs,
+  FileProblemView,
   LabState,
   LoginView,
   PinView,
@@ -327,20 +328,30 @@ export class LabService implements ControlApiService {
     let profiles: ProfileView[] = [];
     let active = 'auto';
     let pins: PinView[] = [];
+    const problems: FileProblemView[] = [];
+    const report = (error: LabError) => {
+      // A profile whose file holds no tokens shows as "needs sign-in" on its own card.
+      if (error.code === 'not_signed_in') return;
+      if (!problems.some((problem) => problem.message === error.message)) {
+        problems.push({ code: error.code, message: error.message });
+      }
+    };
     try {
-      profiles = await buildProfileViews(this.#paths, now);
+      profiles = await buildProfileViews(this.#paths, now, { onProblem: report });
       const registry = await this.#store.readRegistry();
       active = registry.active;
       pins = pinViews(registry);
     } catch (error) {
       if (!isLabError(error)) throw error;
       this.#logger.warn({ code: error.code }, 'could not build profile views');
+      report(error);
     }
     for (const view of profiles) this.#mergeLive(view, now);
     const sessions = this.#engine.sessions();
     this.#scheduleSessionExpiry(sessions, now);
     return {
       active,
+      problems,
       profiles,
       pool: poolSummaryOf(profiles, active, now),
       requests: this.#requests.list(200),

@@ -109,7 +109,20 @@ export function poolMenuItems(state: LabState, options: TrayMenuOptions): TrayMe
 /** Builds the whole tray menu from state. */
 export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMenuItem[] {
   const isAuto = state.active === autoProfile;
+  const problems = state.problems.length;
   const items: TrayMenuItem[] = [
+    // What the router cannot read is missing from every line below: say so first.
+    ...(problems > 0
+      ? [
+          {
+            id: 'problems',
+            label: `${problems === 1 ? 'A file' : `${problems} files`} Codex Lab cannot read: open Settings`,
+            enabled: true,
+            action: { kind: 'settings' as const },
+          },
+          { type: 'separator' as const },
+        ]
+      : []),
     ...poolMenuItems(state, options),
     {
       id: 'use:auto',
@@ -128,7 +141,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       action: { kind: 'use', profile: profile.name },
     });
   }
-  if (state.profiles.length === 0) {
+  if (state.profiles.length === 0 && problems === 0) {
     items.push({ id: 'no-profiles', label: 'No accounts yet', enabled: false });
   }
   items.push(

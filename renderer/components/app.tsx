@@ -83,6 +83,15 @@ export function App() {
         </div>
       )}
       {connection === 'offline' && !lab && isWebDashboard() && <TokenPaste />}
+      {lab && lab.problems.length > 0 && (
+        <div className="notice notice-error" role="alert" aria-label="Files Codex Lab cannot read">
+          <ul className="problems">
+            {lab.problems.map((problem) => (
+              <li key={problem.message}>{problem.message}</li>
+            ))}
+          </ul>
+        </div>
+      )}
 
       <main>
         {lab && <PoolBanner pool={lab.pool} now={now} />}
@@ -121,7 +130,8 @@ export function App() {
               </div>
             )}
           </div>
-          {lab && lab.profiles.length === 0 && (
+          {/* With an unreadable registry the list is empty for that reason, not for want of accounts. */}
+          {lab && lab.profiles.length === 0 && lab.problems.length === 0 && (
             <div className="card empty">
               <p>
                 No accounts yet. Add your first ChatGPT account to start routing Codex through Codex

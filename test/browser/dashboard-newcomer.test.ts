@@ -6,7 +6,7 @@
  * re-authentication title, distinct session labels, a favicon, a name on every button). Takes the
  * 400 px screenshot into docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -258,6 +258,19 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
       .fill('robert.longname');
     await page.keyboard.press('Enter');
     await page.getByRole('article', { name: 'Profile robert.longname' }).waitFor();
+  });
+
+  it('names a registry that stops parsing instead of showing "No accounts yet", and recovers when it is mended', async () => {
+    const registryPath = join(serve.home, 'auth-profiles.json');
+    const good = readFileSync(registryPath, 'utf8');
+    writeFileSync(registryPath, '{"version":1,"profiles":[{"name":');
+    const alert = page.getByRole('alert', { name: 'Files Codex Lab cannot read' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain(`${registryPath} is not valid JSON`);
+    expect(await page.getByText('No accounts yet').count()).toBe(0);
+    writeFileSync(registryPath, good);
+    await alert.waitFor({ state: 'detached' });
+    await page.getByRole('article', { name: 'Profile alice' }).waitFor();
   });
 
   it('has a favicon and a name on every button', async () => {

@@ -41,6 +41,7 @@ export function uiState(
 ): LabState {
   return {
     active: 'auto',
+    problems: [],
     profiles,
     pool: poolSummaryOf(profiles, patch.active ?? 'auto', now),
     requests: [],

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
-import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+import { postTurn, startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -114,6 +114,24 @@ describe('one router per home', () => {
     const next = await startServe(home, env());
     children.push(next);
     expect(JSON.parse(await readFile(infoPath, 'utf8')).pid).toBe(next.child.pid);
+  });
+
+  it('a registry that stops parsing while the router runs: status and a refused turn name the file', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const registryPath = join(home, 'auth-profiles.json');
+    await writeFile(registryPath, '{"version":1,"profiles":[{"name":');
+    const status = await runCodexLab(['status'], { home });
+    expect(status.code).toBe(0);
+    expect(status.stderr.trim()).toBe(
+      `codex-lab: ${registryPath} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+    );
+    const answer = await postTurn(first, token, 's-broken');
+    expect(answer.status).toBe(503);
+    const body = (await answer.json()) as { error: { message: string } };
+    expect(body.error.message).toContain(`${registryPath} is not valid JSON`);
+    expect(await readFile(registryPath, 'utf8')).toBe('{"version":1,"profiles":[{"name":');
   });
 
   it('a router.json naming something else: the CLI says so, works on the files, and never sends the token there', async () => {

@@ -71,6 +71,7 @@ export async function runStatus(
         startedAt,
         uptimeSeconds: Math.round(uptimeMs / 1000),
         profiles,
+        problems: state.problems ?? [],
       }),
     );
     return 0;
@@ -83,6 +84,9 @@ export async function runStatus(
     context.stdout,
     `Profiles: ${profiles.length}${profiles.length > 0 ? ` (${profiles.join(', ')})` : ''}; active: ${state.active}.`,
   );
+  // What the router cannot read is missing from the lines above: say so, naming each file.
+  for (const problem of state.problems ?? [])
+    writeLine(context.stderr, `codex-lab: ${problem.message}`);
   return 0;
 }
 

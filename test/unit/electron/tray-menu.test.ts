@@ -39,6 +39,26 @@ describe('buildTrayMenu', () => {
     ]);
   });
 
+  it('puts files it cannot read first, opening Settings, and never says "No accounts yet" for them', () => {
+    const problem = {
+      code: 'corrupt_file',
+      message: '/home/a/.codex-lab/auth-profiles.json is not valid JSON.',
+    };
+    const items = buildTrayMenu(uiState([], { problems: [problem] }), options);
+    expect(items[0]).toMatchObject({
+      id: 'problems',
+      label: 'A file Codex Lab cannot read: open Settings',
+      action: { kind: 'settings' },
+    });
+    expect(labels(items)).not.toContain('No accounts yet');
+    const two = buildTrayMenu(
+      uiState([], { problems: [problem, { ...problem, message: 'x' }] }),
+      options,
+    );
+    expect(two[0]?.label).toBe('2 files Codex Lab cannot read: open Settings');
+    expect(labels(buildTrayMenu(uiState([]), options))).toContain('No accounts yet');
+  });
+
   it('checks the active profile and not Auto', () => {
     const items = menu(
       uiState([uiProfile('work'), uiProfile('home')], { active: 'home' }),
