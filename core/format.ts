@@ -216,3 +216,19 @@ export function poolForecastSentence(
       return 'weekly pace not known yet';
   }
 }
+
+/**
+ * "New sessions in codex-lab (gpt-5.2)": new sessions in a repo (its last path part, as people
+ * name it) and model; "New gpt-5.2 sessions" when the repo is not known.
+ */
+export function sameRepoLead(repo: string | null, model: string | null): string {
+  const folder =
+    repo === null
+      ? null
+      : (repo
+          .split(/[\\/:]/)
+          .findLast((part) => part !== '')
+          ?.replace(/\.git$/, '') ?? repo);
+  if (folder === null) return model === null ? 'New sessions' : `New ${model} sessions`;
+  return model === null ? `New sessions in ${folder}` : `New sessions in ${folder} (${model})`;
+}

@@ -84,8 +84,22 @@ export interface PoolSummaryView {
   headroomPercent: number | null;
   /** The earliest moment a limited profile frees up, or null when none is limited. */
   nextFree: { profile: string; at: string } | null;
-  /** Who a new unpinned session would get now, and why (the router's own chooser). */
-  next: { profile: string | null; route: RouteReason | null; detail: string };
+  /**
+   * Who a new unpinned session would get now, and why (the router's own chooser); `sameRepo` is
+   * where one in the repo and model of the most recent session goes instead (that session's
+   * account, to share its prompt cache), known only to a running router.
+   */
+  next: {
+    profile: string | null;
+    route: RouteReason | null;
+    detail: string;
+    sameRepo: {
+      repo: string | null;
+      model: string | null;
+      profile: string;
+      detail: string;
+    } | null;
+  };
   /** The pool's weekly forecast at this week's pace. */
   forecast: {
     outlook: 'runs_out' | 'lasts' | 'exhausted' | 'unknown';

@@ -276,6 +276,11 @@ export class LabEngine implements ProxyEngine {
     return effectiveHealth(this.#health.get(profile), this.#options.clock.now());
   }
 
+  /** The most recent session's repo and model and the profile that served it, if recent. */
+  recentBucket(): { repo: string | null; model: string | null; profile: string } | null {
+    return this.#buckets.mostRecent();
+  }
+
   /** Live sessions, most recent first. */
   sessions(): SessionView[] {
     return this.#sessions.list();

@@ -207,7 +207,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     return routed(
       bucketProfile as string,
       'best',
-      sentence(notes, 'same repo and model as a recent session (bucket)'),
+      sentence(notes, 'same repo and model as a recent session (its prompt cache is there)'),
     );
   }
 

@@ -38,6 +38,19 @@ export interface PoolInput {
   active: string;
   /** Unix ms. */
   now: number;
+  /**
+   * The repo and model of the most recent session and the profile that served it (the router's
+   * bucket): a new session there goes where that one went, to share its prompt cache.
+   */
+  recent?: { repo: string | null; model: string | null; profile: string } | null;
+}
+
+/** Where a new session in the most recent session's repo and model goes, when not `next`. */
+export interface SameRepoNext {
+  repo: string | null;
+  model: string | null;
+  profile: string;
+  detail: string;
 }
 
 /** The pool's weekly outlook. */
@@ -50,7 +63,13 @@ export interface PoolSummary {
   needsSignIn: string[];
   headroomPercent: number | null;
   nextFree: { profile: string; at: number } | null;
-  next: { profile: string | null; route: RouteReason | null; detail: string };
+  next: {
+    profile: string | null;
+    route: RouteReason | null;
+    detail: string;
+    /** A new session in the most recent session's repo and model, when it goes elsewhere. */
+    sameRepo: SameRepoNext | null;
+  };
   forecast: {
     outlook: PoolOutlook;
     runsOutAt: number | null;
@@ -163,8 +182,40 @@ export function summarizePool(input: PoolInput): PoolSummary {
         ? null
         : Math.round(headroom / measured),
     nextFree,
-    next: { profile: decision.profile, route: decision.route, detail: decision.detail },
+    next: {
+      profile: decision.profile,
+      route: decision.route,
+      detail: decision.detail,
+      sameRepo: sameRepoNext(candidates, input, decision.profile),
+    },
     forecast: poolForecast(counted, remaining, weeklyUnknown, burn, anyForecast, nextResetAt, now),
+  };
+}
+
+/** The router's choice for a new session in `input.recent`'s repo and model, if not `generic`. */
+function sameRepoNext(
+  candidates: RoutingCandidate[],
+  input: PoolInput,
+  generic: string | null,
+): SameRepoNext | null {
+  const recent = input.recent;
+  if (!recent) return null;
+  const decision = chooseProfile({
+    candidates,
+    context: { ...newSession, repo: recent.repo, model: recent.model },
+    sessionProfile: null,
+    pin: null,
+    active: input.active,
+    bucketProfile: recent.profile,
+    exclude: noExclusions,
+    now: input.now,
+  });
+  if (decision.profile === null || decision.profile === generic) return null;
+  return {
+    repo: recent.repo,
+    model: recent.model,
+    profile: decision.profile,
+    detail: decision.detail,
   };
 }
 

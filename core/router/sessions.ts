@@ -370,6 +370,25 @@ export class BucketMap {
     if (models.size === 0) this.#repos.delete(entry.repo);
   }
 
+  /**
+   * The bucket used last, if it has not expired: where a new session in the repo the user works
+   * in goes (a scan, for the state's pool summary, never per request).
+   */
+  mostRecent(): { repo: string | null; model: string | null; profile: string } | null {
+    let newest: BucketEntry | null = null;
+    for (const models of this.#repos.values()) {
+      for (const entry of models.values()) {
+        if (newest === null || entry.at > newest.at) newest = entry;
+      }
+    }
+    if (newest === null || this.#clock.now() - newest.at > this.#ttlMs) return null;
+    return {
+      repo: newest.repo === '' ? null : newest.repo,
+      model: newest.model === '' ? null : newest.model,
+      profile: newest.profile,
+    };
+  }
+
   /** Re-points (rename) or forgets (removal, `to` null) every bucket on `from`. */
   reassign(from: string, to: string | null): void {
     for (const models of [...this.#repos.values()]) {

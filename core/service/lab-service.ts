@@ -353,7 +353,7 @@ export class LabService implements ControlApiService {
       active,
       problems,
       profiles,
-      pool: poolSummaryOf(profiles, active, now),
+      pool: poolSummaryOf(profiles, active, now, this.#engine.recentBucket()),
       requests: this.#requests.list(200),
       totals: usageTotals(this.#requests.records(), now),
       // A session's stored pin is the truth for its "Pin to…": the live table only learns of a

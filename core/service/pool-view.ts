@@ -13,6 +13,7 @@ export function poolSummaryOf(
   views: readonly ProfileView[],
   active: string,
   now: number,
+  recent: { repo: string | null; model: string | null; profile: string } | null = null,
 ): PoolSummaryView {
   const summary = toPoolSummaryView(
     summarizePool({
@@ -29,9 +30,13 @@ export function poolSummaryOf(
       }),
       active,
       now,
+      recent,
     }),
   );
   // The router's reason names moments as ISO times; people read "10:03 (in 59m)".
   summary.next.detail = humanizeTimes(summary.next.detail, now);
+  if (summary.next.sameRepo) {
+    summary.next.sameRepo.detail = humanizeTimes(summary.next.sameRepo.detail, now);
+  }
   return summary;
 }

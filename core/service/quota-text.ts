@@ -4,7 +4,7 @@
  * runs out Tue 18:00", "fine until reset". 24-hour clock; a day name when the moment is not
  * within the next 20 hours.
  */
-import { formatClockTime, poolForecastSentence } from '../format.ts';
+import { formatClockTime, poolForecastSentence, sameRepoLead } from '../format.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -75,6 +75,12 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
       ? `New sessions → ${pool.next.profile}: ${lowerFirst(pool.next.detail)}`
       : 'New sessions → none can take one now',
   );
+  const sameRepo = pool.next.sameRepo;
+  if (sameRepo) {
+    lines.push(
+      `${sameRepoLead(sameRepo.repo, sameRepo.model)} → ${sameRepo.profile}: ${lowerFirst(sameRepo.detail)}`,
+    );
+  }
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
   lines.push(`This week: ${poolForecastText(pool, options)}`);
   if (pool.needsSignIn.length > 0) lines.push(`Needs sign-in: ${pool.needsSignIn.join(', ')}`);

@@ -4,7 +4,7 @@
  * The numbers come from the core's pool summary (the same one the tray and the CLI show).
  */
 import type { PoolSummaryView } from '../../core/service/contract.ts';
-import { poolForecastSentence } from '../../core/format.ts';
+import { poolForecastSentence, sameRepoLead } from '../../core/format.ts';
 import { formatDuration, formatAt } from '../format.ts';
 
 /** Props of `PoolBanner`. */
@@ -59,6 +59,15 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
             <span>none can take one now</span>
           )}
         </p>
+        {pool.next.sameRepo && (
+          <p className="small" data-testid="pool-next-same-repo">
+            <span className="muted">
+              {sameRepoLead(pool.next.sameRepo.repo, pool.next.sameRepo.model)} →{' '}
+            </span>
+            <strong>{pool.next.sameRepo.profile}</strong>
+            <span className="muted"> · {pool.next.sameRepo.detail}</span>
+          </p>
+        )}
         {!allLimited && nextFree && (
           <p className="small">
             <span className="muted">Next free: </span>

@@ -192,6 +192,21 @@ describe('pins reach the router', () => {
     expect(upstreamUsageCalls()).toBe(before);
   });
 
+  it('the pool says where a new session in the repo just used goes, and a new session there goes there', async () => {
+    const workspace = join(tmpdir(), 'codex-lab-bucket-repo');
+    expect(
+      await turn('bucket-first', { workspace, headers: { 'x-codex-lab-profile': 'beta' } }),
+    ).toMatchObject({ profile: 'beta', route: 'pinned' });
+    const { pool } = await service.getState();
+    expect(pool.next.profile).toBe('alpha');
+    expect(pool.next.sameRepo).toMatchObject({ repo: workspace, profile: 'beta' });
+    // What the summary promised is what the router does.
+    expect(await turn('bucket-second', { workspace })).toMatchObject({ profile: 'beta' });
+    expect(await turn('bucket-elsewhere', { workspace: join(tmpdir(), 'another') })).toMatchObject({
+      profile: 'alpha',
+    });
+  });
+
   it('logs hold no token', () => {
     const all = logLines.join('');
     expect(all).not.toContain(token);

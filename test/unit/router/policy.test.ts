@@ -100,7 +100,9 @@ describe('chooseProfile: the order', () => {
   });
 
   it('says why in one sentence', () => {
-    expect(chooseProfile(input({ bucketProfile: 'b' })).detail).toContain('bucket');
+    expect(chooseProfile(input({ bucketProfile: 'b' })).detail).toContain(
+      'Same repo and model as a recent session',
+    );
     expect(chooseProfile(input({ active: 'b' })).detail).toBe('Active profile.');
     expect(chooseProfile(input({ sessionProfile: 'b' })).detail).toBe(
       'Session stays on its profile.',

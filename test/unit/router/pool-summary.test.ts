@@ -76,6 +76,46 @@ function burning(
 }
 
 describe('summarizePool', () => {
+  it("says where a new session in the most recent session's repo and model goes when that is not the best account", () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const roomy = burning(clock, 'roomy', { from: 5, to: 10, hours: 4, weeklyResetsIn: 3 * day });
+    const busy = burning(clock, 'busy', { from: 40, to: 60, hours: 4, weeklyResetsIn: 3 * day });
+    const recent = { repo: '/home/ann/src/codex-lab', model: 'gpt-5.2', profile: 'busy' };
+    const summary = summarizePool({ profiles: [roomy, busy], active: 'auto', now, recent });
+    expect(summary.next.profile).toBe('roomy');
+    expect(summary.next.sameRepo).toMatchObject({
+      repo: '/home/ann/src/codex-lab',
+      model: 'gpt-5.2',
+      profile: 'busy',
+    });
+    expect(summary.next.sameRepo?.detail).toBe(
+      'Same repo and model as a recent session (its prompt cache is there).',
+    );
+    const text = describePool(toPoolSummaryView(summary), { now, timeZone: 'UTC' });
+    expect(text.lines[1]).toBe(
+      'New sessions in codex-lab (gpt-5.2) → busy: same repo and model as a recent session (its prompt cache is there)',
+    );
+
+    // The same account, an active profile that comes first, or a recent account that cannot
+    // serve: nothing more to say.
+    expect(
+      summarizePool({
+        profiles: [roomy, busy],
+        active: 'auto',
+        now,
+        recent: { ...recent, profile: 'roomy' },
+      }).next.sameRepo,
+    ).toBeNull();
+    expect(
+      summarizePool({ profiles: [roomy, busy], active: 'roomy', now, recent }).next.sameRepo,
+    ).toBeNull();
+    const limitedBusy = { ...busy, status: 'limited' as const, unavailableUntil: now + hour };
+    expect(
+      summarizePool({ profiles: [roomy, limitedBusy], active: 'auto', now, recent }).next.sameRepo,
+    ).toBeNull();
+  });
+
   it('mixed pool: headroom of the eligible tightest windows, next free time, who a new session gets', () => {
     const clock = new FakeClock();
     const now = clock.now();
