@@ -7,12 +7,13 @@
  */
 import { LabError, type ErrorCode } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import { systemClock } from '../ports.ts';
+import { silentLogger, systemClock } from '../ports.ts';
 import type {
   ContractResult,
   HostInputs,
   Inputs,
   PrimingOutcomeView,
+  ProfileView,
 } from '../service/contract.ts';
 import type { RevokeResult } from '../service/operations.ts';
 import type { TokenManager, TokenManagerOptions } from '../auth/token-manager.ts';
@@ -33,6 +34,12 @@ export interface LabClient {
   primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>>;
   refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>>;
   profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>>;
+  /**
+   * `views` (built from the files) with the freshest quota this client holds: the running
+   * router's memory, or this command's own usage reads. A refresh is shown even when
+   * `state/quota.json` lags behind or could not be written (a corrupt file is never overwritten).
+   */
+  freshViews(views: ProfileView[], now: number): Promise<ProfileView[]>;
 }
 
 /** Opens the client for `context`'s home: the running router's, else the files'. */
@@ -42,7 +49,15 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
   if (found.state === 'running') {
     const { RemoteLab } = await import('../service/remote-lab.ts');
     const remote = new RemoteLab({ url: found.url, token: found.token });
-    return Object.assign(remote, { routerUrl: found.url });
+    const freshViews = async (views: ProfileView[]): Promise<ProfileView[]> => {
+      // The router merges its memory into what it shows; unreachable now, the files' views stand.
+      const live = await remote.getState().then(
+        (state) => state.profiles,
+        () => [] as ProfileView[],
+      );
+      return views.map((view) => live.find((other) => other.name === view.name) ?? view);
+    };
+    return Object.assign(remote, { routerUrl: found.url, freshViews });
   }
   if (found.state === 'stale') {
     writeLine(context.stderr, `codex-lab: ${found.reason}; working on the files directly.`);
@@ -68,7 +83,9 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
   const logger = createLogger({ level: context.config.logLevel ?? 'warn' });
   const store = createProfileStore({ paths: context.paths });
   const health = new HealthStore(context.paths);
-  const quota = new QuotaKeeper({ paths: context.paths, clock: systemClock, logger });
+  // Silent: a command that shows quota names an unreadable state/quota.json itself, in one
+  // sentence (and shows what it read all the same); a log line about it would only repeat it.
+  const quota = new QuotaKeeper({ paths: context.paths, clock: systemClock, logger: silentLogger });
   await quota.load();
   const tokens = await cliTokenManager(context, { store, health, logger });
   const operations = new LabOperations({
@@ -83,7 +100,18 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
     tokens,
     live: fileLiveState({ quota, health, clock: systemClock }),
   });
-  return Object.assign(operations, { routerUrl: null });
+  const { overlayQuota } = await import('../service/views.ts');
+  const freshViews = async (views: ProfileView[], now: number): Promise<ProfileView[]> =>
+    views.map((view) => {
+      const fresh = structuredClone(view);
+      overlayQuota(fresh, {
+        snapshot: quota.book.latest(view.name),
+        history: quota.book.history(view.name),
+        forecast: quota.book.forecast(view.name, now),
+      });
+      return fresh;
+    });
+  return Object.assign(operations, { routerUrl: null, freshViews });
 }
 
 /**

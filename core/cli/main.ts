@@ -148,7 +148,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
   program
     .command('pin')
     .description('Pin a Codex session or a repository to a profile.')
-    .argument('<name>', 'profile name')
+    .argument('<name>', 'profile name, or "auto" for no pin')
     .option('--session <id>', 'Codex session (thread) id')
     .option('--repo <path>', 'repository path')
     .option('--allow-fallback', 'fall over to another profile when this one is exhausted')
@@ -215,7 +215,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .description(
       'Run the installed codex through the router (config overrides only, no file edits).',
     )
-    .option('--profile <name>', 'pin this Codex process to a profile')
+    .option('--profile <name>', 'pin this Codex process to a profile ("auto": the router chooses)')
     .argument('[args...]', 'arguments for codex, after --')
     .allowUnknownOption()
     .action(bind(async () => (await import('./commands/codex.ts')).runCodex));

@@ -7,7 +7,8 @@ import { LabError } from '../errors.ts';
 import { formatStatus, signInCommand } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
-import { validateProfileName } from '../profiles/store.ts';
+import { matchProfileName, validateProfileName } from '../profiles/names.ts';
+import type { ProfileView } from '../view-types.ts';
 import { buildProfileViews } from '../service/views.ts';
 import type { CliContext } from './context.ts';
 
@@ -32,9 +33,12 @@ export async function precheckLogin(
     }
   }
   if (input.name === null) return null;
-  const existing = (await store.listProfiles()).find(
-    (entry) => entry.name.toLowerCase() === input.name!.toLowerCase(),
+  const entries = await store.listProfiles();
+  const real = matchProfileName(
+    input.name,
+    entries.map((entry) => entry.name),
   );
+  const existing = entries.find((entry) => entry.name === real);
   if (!existing) {
     validateProfileName(input.name, []);
     return null;
@@ -43,30 +47,80 @@ export async function precheckLogin(
   return `${existing.name} is ${who}'s profile: sign in as ${who} to renew it (another account would not be saved under this name).`;
 }
 
+/** How a profile is named for routing: what its being unable to serve then means. */
+export type RoutingUse = 'codex' | 'active' | 'pin' | 'pin-fallback';
+
 /**
- * Before `codex --profile NAME` starts Codex: NAME must exist. Returns a warning when it is
- * limited or needs sign-in (Codex would get errors), naming when it is back and that without
- * `--profile` the router chooses.
+ * The one warning for naming a profile for routing (`codex --profile`, `use`, `pin`) while it
+ * cannot serve: limited (until when) or needing sign-in, and what Codex then meets. Null when it
+ * can serve.
+ */
+export function unavailableWarning(view: ProfileView, use: RoutingUse, now: number): string | null {
+  if (view.status === 'limited') {
+    const meets: Record<RoutingUse, string> = {
+      codex:
+        'Codex will get usage-limit errors until then; without --profile the router chooses a profile with quota left.',
+      active:
+        'until then new sessions go to another profile (the active profile is used only while it has quota).',
+      pin: 'sessions pinned to it get usage-limit errors until then (pin with --allow-fallback to let them move meanwhile).',
+      'pin-fallback': 'sessions pinned to it go to another profile until then.',
+    };
+    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now })}: ${meets[use]}`;
+  }
+  if (view.status === 'auth_error') {
+    const meets: Record<RoutingUse, string> = {
+      codex:
+        'until then Codex will get sign-in errors; without --profile the router chooses another profile.',
+      active: 'until then new sessions go to another profile.',
+      pin: 'until then sessions pinned to it get sign-in errors.',
+      'pin-fallback': 'until then sessions pinned to it go to another profile.',
+    };
+    return `${view.name} needs sign-in (run ${signInCommand(view.name)}): ${meets[use]}`;
+  }
+  return null;
+}
+
+/**
+ * The warning `unavailableWarning` gives for the profile a user named (after `use` or `pin`
+ * succeeded); null when it can serve, or when no profile has that name.
+ */
+export async function routingWarning(
+  context: CliContext,
+  name: string,
+  use: RoutingUse,
+  now: number,
+): Promise<string | null> {
+  const views = await buildProfileViews(context.paths, now);
+  const real = matchProfileName(
+    name,
+    views.map((view) => view.name),
+  );
+  const view = views.find((candidate) => candidate.name === real);
+  return view ? unavailableWarning(view, use, now) : null;
+}
+
+/**
+ * Before `codex --profile NAME` starts Codex: NAME must be a profile (read as every command reads
+ * a typed name). Returns its real name, and a warning when it is limited or needs sign-in (Codex
+ * would get errors), naming when it is back and that without `--profile` the router chooses.
  */
 export async function precheckCodexProfile(
   context: CliContext,
   name: string,
   now: number,
-): Promise<string | null> {
+): Promise<{ name: string; warning: string | null }> {
   const views = await buildProfileViews(context.paths, now);
-  const view = views.find((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
+  const real = matchProfileName(
+    name,
+    views.map((candidate) => candidate.name),
+  );
+  const view = views.find((candidate) => candidate.name === real);
   if (!view) {
     const known = views.map((candidate) => candidate.name).join(', ');
     throw new LabError(
       'profile_not_found',
-      `There is no profile named "${name}"${known ? ` (profiles: ${known})` : ''}; see codex-lab list.`,
+      `There is no profile named ${JSON.stringify(name)}${known ? ` (profiles: ${known})` : ''}; see codex-lab list.`,
     );
   }
-  if (view.status === 'limited') {
-    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now })}: Codex will get usage-limit errors until then; without --profile the router chooses a profile with quota left.`;
-  }
-  if (view.status === 'auth_error') {
-    return `${view.name} needs sign-in (run ${signInCommand(view.name)}): until then Codex will get sign-in errors; without --profile the router chooses another profile.`;
-  }
-  return null;
+  return { name: view.name, warning: unavailableWarning(view, 'codex', now) };
 }

@@ -32,9 +32,15 @@ import {
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
 import { keyringAccountFor, type KeyringPort } from './keyring.ts';
 import {
+  isAutoName,
+  matchProfileName,
+  maxNameLength,
+  reservedNames,
+  validateProfileName,
+} from './names.ts';
+import {
   authDotJsonSchema,
   emptyRegistry,
-  profileNamePattern,
   registrySchema,
   type AuthDotJson,
   type Pin,
@@ -54,48 +60,7 @@ export interface ProfileEntry extends ProfileRecord {
 /** The name the legacy single-account auth.json is listed under. */
 export const legacyProfileName = 'default';
 
-/** Names that mean something else on the command line. */
-const reservedNames = new Set(['auto']);
-
-/** Longest profile name (the pattern's limit, spelled out for messages). */
-const maxNameLength = 64;
-
-/**
- * Checks a proposed profile name: throws `invalid_name` or `name_taken` (case-insensitive
- * against `existing`) with one sentence saying what to do instead.
- */
-export function validateProfileName(name: string, existing: string[]): void {
-  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
-  if (name === '') {
-    throw new LabError('invalid_name', 'A profile name cannot be empty.');
-  }
-  if (name.length > maxNameLength) {
-    throw new LabError(
-      'invalid_name',
-      `The profile name ${shown} is ${name.length} characters long; use at most ${maxNameLength}.`,
-    );
-  }
-  if (!profileNamePattern.test(name)) {
-    throw new LabError(
-      'invalid_name',
-      `${shown} is not a valid profile name: use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit.`,
-    );
-  }
-  if (reservedNames.has(name)) {
-    throw new LabError(
-      'invalid_name',
-      `${shown} is reserved (it means "let the router choose"); pick another name.`,
-    );
-  }
-  const lower = name.toLowerCase();
-  const clash = existing.find((other) => other.toLowerCase() === lower);
-  if (clash !== undefined) {
-    throw new LabError(
-      'name_taken',
-      `A profile named ${JSON.stringify(clash)} already exists; pick another name or remove that one first.`,
-    );
-  }
-}
+export { validateProfileName } from './names.ts';
 
 /** The longest session id a pin keeps: Codex's are UUIDs, 36 characters. */
 export const maxSessionIdLength = 200;
@@ -123,9 +88,11 @@ export function deriveProfileName(email: string | null, existing: string[]): str
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[^a-z0-9]+/, '')
-    .replace(/[-.]+$/, '')
-    .slice(0, maxNameLength - 4);
-  if (base === '' || reservedNames.has(base)) base = base === '' ? 'account' : `${base}-1`;
+    .slice(0, maxNameLength - 6)
+    .replace(/[-.]+$/, '');
+  if (base === '') base = 'account';
+  // A reserved or Windows device name (`auto`, `con`, `con.work`) gets a suffix on its first part.
+  if (!usableName(base)) base = base.replace(/^[^.]*/, (first) => `${first}-1`);
   const taken = new Set(existing.map((name) => name.toLowerCase()));
   if (!taken.has(base)) return base;
   for (let suffix = 2; ; suffix += 1) {
@@ -431,7 +398,8 @@ export class ProfileStore {
     const names = entries.map((entry) => entry.name);
     let name: string;
     if (input.requestedName !== null && input.requestedName !== undefined) {
-      const holder = entries.find((entry) => entry.name === input.requestedName);
+      const holderName = matchProfileName(input.requestedName, names);
+      const holder = entries.find((entry) => entry.name === holderName);
       if (holder !== undefined && holder.email !== null && identity.email !== null) {
         // The name is another account's: most often "sign in again" done as the wrong account,
         // or as the same person in another workspace. Say which each is, so the user knows
@@ -611,7 +579,7 @@ export class ProfileStore {
   /** Sets the profile new unpinned sessions use, or `auto`. */
   async setActive(nameOrAuto: string): Promise<void> {
     await this.updateRegistry(async (registry) => {
-      if (nameOrAuto.toLowerCase() === 'auto') {
+      if (isAutoName(nameOrAuto)) {
         registry.active = 'auto';
         return;
       }
@@ -905,10 +873,23 @@ export class ProfileStore {
   }
 }
 
+/** True when `name` passes `validateProfileName` (shape, reserved, Windows), taken or not. */
+function usableName(name: string): boolean {
+  try {
+    validateProfileName(name, []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
-  const found =
-    entries.find((entry) => entry.name === name) ??
-    entries.find((entry) => entry.name === name.toLowerCase());
+  // The one rule for a typed name (names.ts), so every command reads `ALPHA-2` as `alpha-2`.
+  const real = matchProfileName(
+    name,
+    entries.map((entry) => entry.name),
+  );
+  const found = real === null ? undefined : entries.find((entry) => entry.name === real);
   if (!found) {
     throw new LabError(
       'profile_not_found',
@@ -958,13 +939,42 @@ async function movePath(source: string, target: string): Promise<void> {
 }
 
 /** Moves (or with `to === null` drops) everything in the registry that names `from`. */
+/** What in a registry names one profile, besides its entry. */
+export interface ProfileReferences {
+  /** It is the active profile (new unpinned sessions use it). */
+  active: boolean;
+  /** The session ids pinned to it. */
+  sessions: string[];
+  /** The repository paths pinned to it. */
+  repos: string[];
+}
+
+/**
+ * What in `registry` names `name`: what a rename moves and a removal drops (so a command can say
+ * what else changed).
+ */
+export function referencesTo(registry: Registry, name: string): ProfileReferences {
+  const keysOf = (pins: Record<string, Pin>) =>
+    Object.entries(pins)
+      .filter(([, pin]) => pin.profile === name)
+      .map(([key]) => key);
+  return {
+    active: registry.active === name,
+    sessions: keysOf(registry.pins.sessions),
+    repos: keysOf(registry.pins.repos),
+  };
+}
+
 function retarget(registry: Registry, from: string, to: string | null): void {
-  if (registry.active === from) registry.active = to ?? 'auto';
-  for (const pins of [registry.pins.sessions, registry.pins.repos]) {
-    for (const [key, pin] of Object.entries(pins)) {
-      if (pin.profile !== from) continue;
+  const references = referencesTo(registry, from);
+  if (references.active) registry.active = to ?? 'auto';
+  for (const [pins, keys] of [
+    [registry.pins.sessions, references.sessions],
+    [registry.pins.repos, references.repos],
+  ] as const) {
+    for (const key of keys) {
       if (to === null) delete pins[key];
-      else pin.profile = to;
+      else pins[key]!.profile = to;
     }
   }
 }

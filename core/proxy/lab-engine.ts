@@ -14,6 +14,7 @@ import { LabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
+import { isAutoName, matchProfileName } from '../profiles/names.ts';
 import type { Pin, Registry } from '../profiles/schema.ts';
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { defaultLimitId, parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
@@ -613,7 +614,7 @@ export class LabEngine implements ProxyEngine {
   #choose(context: RouteContext, excluded: ReadonlyMap<string, string>): ChooseAnswer {
     const now = this.#options.clock.now();
     const registry = this.#registry;
-    const pin = pinFor(context, this.#pins);
+    const pin = pinFor(context, this.#pins, this.#profileSet);
     const family =
       this.#familyLimits.size === 0 || context.model === null
         ? null
@@ -988,9 +989,18 @@ function indexPins(registry: Registry | null): PinIndex {
   };
 }
 
-function pinFor(context: RouteContext, pins: PinIndex): RoutingPin | null {
-  if (context.headerProfile)
-    return { profile: context.headerProfile, allowFallback: false, source: 'header' };
+function pinFor(
+  context: RouteContext,
+  pins: PinIndex,
+  profiles: ReadonlySet<string>,
+): RoutingPin | null {
+  // The header is a name the user typed (`CODEX_LAB_PROFILE`): read by the one rule every
+  // command uses, so `ALPHA-2` pins alpha-2 and `auto` is no pin at all.
+  const typed = context.headerProfile;
+  if (typed && !isAutoName(typed)) {
+    const profile = matchProfileName(typed, profiles) ?? typed;
+    return { profile, allowFallback: false, source: 'header' };
+  }
   const session =
     pins.sessions !== null && context.sessionId ? pins.sessions.get(context.sessionId) : undefined;
   if (session)

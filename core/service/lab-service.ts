@@ -54,7 +54,7 @@ import { createIdentityRoute } from './identity.ts';
 import { LabOperations, showsHeadroom, type LiveState } from './operations.ts';
 import { QuotaKeeper, UsagePoller } from './quota-keeper.ts';
 import { poolSummaryOf } from './pool-view.ts';
-import { buildProfileViews, quotaExtras, toForecastView } from './views.ts';
+import { buildProfileViews, overlayQuota } from './views.ts';
 import { connectJournal } from './activity-journal.ts';
 import { DecisionLog } from '../router/decision-log.ts';
 import {
@@ -617,37 +617,11 @@ export class LabService implements ControlApiService {
       view.unavailableUntil =
         live.unavailableUntil === null ? null : new Date(live.unavailableUntil).toISOString();
     }
-    const quota = this.#engine.quota(view.name);
-    const shownAt = view.quota.updatedAt ? Date.parse(view.quota.updatedAt) : 0;
-    if (quota && quota.observedAt > shownAt) {
-      const window = (w: QuotaSnapshot['primary']) =>
-        w && {
-          usedPercent: w.usedPercent,
-          windowMinutes: w.windowMinutes,
-          resetsAt: w.resetsAt === null ? null : new Date(w.resetsAt).toISOString(),
-        };
-      view.quota = {
-        primary: window(quota.primary),
-        secondary: window(quota.secondary),
-        updatedAt: new Date(quota.observedAt).toISOString(),
-      };
-      delete view.credits;
-      delete view.resetCredits;
-      delete view.limits;
-      Object.assign(view, quotaExtras(quota));
-    }
-    // The live book holds the freshest history (the file is written a few seconds later).
-    if (quota) {
-      view.forecast = toForecastView(this.#quotaKeeper.book.forecast(view.name, now));
-      const history = this.#quotaKeeper.book.history(view.name);
-      if (history.length >= view.history.length) {
-        view.history = history.map((point) => ({
-          at: new Date(point.at).toISOString(),
-          primary: point.primary,
-          secondary: point.secondary,
-        }));
-      }
-    }
+    overlayQuota(view, {
+      snapshot: this.#engine.quota(view.name),
+      history: this.#quotaKeeper.book.history(view.name),
+      forecast: this.#quotaKeeper.book.forecast(view.name, now),
+    });
     const primed = this.#primingLast.get(view.name);
     if (primed && (!view.primingLast || primed.at >= view.primingLast.at)) {
       view.primingLast = primed;

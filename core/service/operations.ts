@@ -18,6 +18,7 @@ import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
+import { isAutoName } from '../profiles/names.ts';
 import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
@@ -326,8 +327,10 @@ export class LabOperations {
     return snapshot;
   }
 
+  /** A pin's profile as typed: `auto` is no pin (the router chooses), as it is for `use auto`. */
   async #profileName(name: string | null): Promise<string | null> {
-    return name === null ? null : (await this.#options.store.getProfile(name)).name;
+    if (name === null || isAutoName(name)) return null;
+    return (await this.#options.store.getProfile(name)).name;
   }
 
   /** Runs a file edit; the live state re-reads the files and every surface hears of it. */

@@ -31,6 +31,12 @@ export interface BuildViewsOptions {
    * still built; the affected profile shows `auth_error` with the same message.
    */
   onProblem?: (error: LabError) => void;
+  /**
+   * Only these profiles (real names), for a command about named profiles: other profiles' files
+   * are not read, so their problems are not this command's. Shared files are still read (and
+   * their problems reported).
+   */
+  only?: readonly string[];
 }
 
 /**
@@ -45,7 +51,9 @@ export async function buildProfileViews(
   const report = options.onProblem ?? (() => undefined);
   const store = createProfileStore({ paths, now: () => now });
   const registry = await store.readRegistry();
-  const entries = await store.listProfiles();
+  const listed = await store.listProfiles();
+  const only = options.only;
+  const entries = only ? listed.filter((entry) => only.includes(entry.name)) : listed;
   for (const problem of await store.unreadableRecords()) report(problem);
   const [health, quota, priming] = await Promise.all([
     readOptional(paths.health, healthFileSchema, report),
@@ -124,6 +132,43 @@ export async function buildProfileViews(
       legacy: entry.legacy,
     };
   });
+}
+
+/**
+ * Puts quota newer than the files' into a view: a snapshot this process holds (the router's or a
+ * command's quota book), its history and forecast. The book is the truth and `state/quota.json`
+ * its cache, so numbers a refresh just read show even when that file could not be written.
+ */
+export function overlayQuota(
+  view: ProfileView,
+  live: {
+    snapshot: QuotaSnapshot | null;
+    history: readonly QuotaPoint[];
+    forecast: QuotaForecast | null;
+  },
+): void {
+  const quota = live.snapshot;
+  if (!quota) return;
+  const shownAt = view.quota.updatedAt ? Date.parse(view.quota.updatedAt) : 0;
+  if (quota.observedAt > shownAt) {
+    view.quota = {
+      primary: windowView(quota.primary),
+      secondary: windowView(quota.secondary),
+      updatedAt: new Date(quota.observedAt).toISOString(),
+    };
+    delete view.credits;
+    delete view.resetCredits;
+    delete view.limits;
+    Object.assign(view, quotaExtras(quota));
+  }
+  view.forecast = toForecastView(live.forecast);
+  if (live.history.length >= view.history.length) {
+    view.history = live.history.map((point) => ({
+      at: new Date(point.at).toISOString(),
+      primary: point.primary,
+      secondary: point.secondary,
+    }));
+  }
 }
 
 /** The registry's active setting ("auto" or a name), for surfaces that show it apart. */

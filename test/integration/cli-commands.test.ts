@@ -244,7 +244,8 @@ describe('codex-lab codex', () => {
     });
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/^codex-lab: "\.\.\/x" is not a profile name/);
+    // Read as every command reads a typed name: it is no profile, said as such.
+    expect(bad.stderr).toMatch(/^codex-lab: There is no profile named "\.\.\/x"/);
   });
 
   it('with CODEX_LAB_PORT and no router running, starts one on that port before Codex runs', async () => {

@@ -128,6 +128,10 @@ describe('codex-lab log', () => {
     );
     expect(human.stdout).not.toContain('session-calm');
     expect(human.stdout).toMatch(/Today: team 1 request, 1200 in \/ \d+ out \(800 cached\)/);
+    // Typed in upper case, it is that profile, as for every other command.
+    const upper = await runCodexLab(['log', '--profile', 'TEAM'], { home: router.home });
+    expect(upper.code, upper.stderr).toBe(0);
+    expect(upper.stdout).toBe(human.stdout);
     // A name that is no profile is said as such, as every other command says it.
     const typo = await runCodexLab(['log', '--profile', 'tem'], { home: router.home });
     expect(typo.code).toBe(1);

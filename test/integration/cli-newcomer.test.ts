@@ -198,6 +198,105 @@ describe('codex --profile checks before Codex starts', () => {
   });
 });
 
+describe('a typed profile name is read one way by every command', () => {
+  let port: number;
+  beforeEach(async () => {
+    port = await freePort();
+  });
+  afterEach(async () => {
+    await runCodexLab(['stop'], { home });
+  });
+
+  /** A Codex stand-in that prints the pin the launcher gave it. */
+  async function pinPrintingCodex(): Promise<string> {
+    const bin = join(home, 'fake-codex-pin');
+    await writeFile(
+      bin,
+      `#!${process.execPath}\nprocess.stdout.write('pin=' + (process.env.CODEX_LAB_PROFILE ?? '-') + '\\n');\n`,
+    );
+    await chmod(bin, 0o755);
+    return bin;
+  }
+
+  it('codex --profile takes upper case as the profile, and auto as no pin', async () => {
+    await loadOrCreateRouterToken(paths);
+    const env = { CODEX_LAB_CODEX_BIN: await pinPrintingCodex(), CODEX_LAB_PORT: String(port) };
+    const upper = await runCodexLab(['codex', '--profile', 'WORK', '--', 'exec', 'x'], {
+      home,
+      env,
+    });
+    expect(upper.code, upper.stderr).toBe(0);
+    expect(upper.stdout).toBe('pin=work\n');
+    const limited = await runCodexLab(['codex', '--profile', 'Home', '--', 'exec', 'x'], {
+      home,
+      env,
+    });
+    expect(limited.stdout).toBe('pin=home\n');
+    expect(limited.stderr).toMatch(/^codex-lab: home is limited, back in /);
+    const auto = await runCodexLab(['codex', '--profile', 'auto', '--', 'exec', 'x'], {
+      home,
+      env: { ...env, CODEX_LAB_PROFILE: 'work' },
+    });
+    expect(auto.code, auto.stderr).toBe(0);
+    expect(auto.stdout).toBe('pin=-\n');
+    expect(auto.stderr).toBe('');
+  });
+
+  it('messages name the profile as it is, however it was typed', async () => {
+    const on = await runCodexLab(['priming', 'on', 'WORK'], { home });
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toMatch(/^Priming is on for work:/);
+    const off = await runCodexLab(['priming', 'off', 'WORK'], { home });
+    expect(off.stdout).toBe('Priming is off for work.\n');
+    const rename = await runCodexLab(['rename', 'WORK', 'job'], { home });
+    expect(rename.code, rename.stderr).toBe(0);
+    expect(rename.stdout).toBe('Renamed work to job.\n');
+  });
+});
+
+describe('use and pin warn as codex --profile does', () => {
+  it('use and pin on a limited or signed-out profile act, and warn on stderr', async () => {
+    const use = await runCodexLab(['use', 'home'], { home });
+    expect(use.code, use.stderr).toBe(0);
+    expect(use.stdout).toBe('New unpinned sessions now use home.\n');
+    expect(use.stderr).toMatch(
+      /^codex-lab: home is limited, back in (1h 5\dm|2h), at \d\d:\d\d: until then new sessions go to another profile/,
+    );
+    const pin = await runCodexLab(['pin', 'OLD', '--session', 's1'], { home });
+    expect(pin.code, pin.stderr).toBe(0);
+    expect(pin.stdout).toBe('Pinned session s1 to old.\n');
+    expect(pin.stderr).toBe(
+      'codex-lab: old needs sign-in (run codex-lab login old): until then sessions pinned to it get sign-in errors.\n',
+    );
+    const fine = await runCodexLab(['use', 'work'], { home });
+    expect(fine.stderr).toBe('');
+    const unpinned = await runCodexLab(['pin', 'auto', '--session', 's1'], { home });
+    expect(unpinned.code, unpinned.stderr).toBe(0);
+    expect(unpinned.stdout).toBe('Session s1 is not pinned: the router chooses (auto).\n');
+    expect((await store.readRegistry()).pins.sessions).toEqual({});
+  });
+});
+
+describe('remove says what else it changed', () => {
+  it('names the pins it dropped and that new sessions are routed automatically again', async () => {
+    await store.setActive('work');
+    await store.setPin('session', 's1', 'work');
+    await store.setPin('repo', '/tmp/some-repo', 'work');
+    const run = await runCodexLab(['remove', 'work'], { home });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(
+      [
+        'Removed work.',
+        'Dropped its 2 pins (session s1, repo /tmp/some-repo): they are routed automatically again.',
+        'work was the active profile: new unpinned sessions are routed automatically again (auto).',
+        '',
+      ].join('\n'),
+    );
+    const quiet = await runCodexLab(['remove', 'home'], { home });
+    expect(quiet.stdout).toBe('Removed home.\n');
+  });
+});
+
 describe('login checks before it prints the sign-in URL', () => {
   const env = {
     CODEX_LAB_CALLBACK_PORT: '0',

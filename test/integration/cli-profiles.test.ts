@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -43,6 +43,9 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     [['rename', 'bob', 'x'.repeat(65)], /65 characters long; use at most 64/],
     [['rename', 'bob', 'Alice'], /"Alice" is not a valid profile name/],
     [['rename', 'bob', 'auto'], /reserved/],
+    [['rename', 'bob', 'bob.'], /"bob\." cannot be a profile name because Windows/],
+    [['rename', 'bob', 'con'], /"con" cannot be a profile name because Windows reserves it/],
+    [['rename', 'bob', 'lpt1.work'], /"lpt1\.work" cannot be a profile name because Windows/],
     [['rename', 'ghost', 'x'], /no profile named "ghost"; run `codex-lab list`/],
     [['remove', 'ghost'], /no profile named "ghost"/],
     [['use', 'ghost'], /no profile named "ghost"/],
@@ -59,6 +62,25 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     expect(run.stderr).toMatch(message);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(await snapshot()).toBe(before);
+  });
+
+  it('a registry that already holds a name now refused for Windows still loads', async () => {
+    const registry = JSON.parse(await readFile(paths.registry, 'utf8')) as {
+      profiles: Array<{ name: string }>;
+    };
+    registry.profiles.find((profile) => profile.name === 'bob')!.name = 'con';
+    await writeFile(paths.registry, JSON.stringify(registry));
+    await rename(paths.profileDir('bob'), paths.profileDir('con'));
+    const list = await runCodexLab(['list', '--json'], { home });
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((p) => p.name)).toEqual([
+      'alice',
+      'con',
+    ]);
+    // And it can be renamed to a name that works everywhere.
+    expect((await runCodexLab(['rename', 'CON', 'bob'], { home })).stdout).toBe(
+      'Renamed con to bob.\n',
+    );
   });
 
   it('refuses a rename onto a taken name, whatever its case', async () => {

@@ -3,7 +3,7 @@
  * the listening URL, the bearer check, router.json, a clean SIGTERM shutdown, and the token never
  * leaking into serve's output.
  */
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -290,6 +290,62 @@ describe('codex-lab usage', () => {
     // The snapshots were saved before the command exited: a later list shows them.
     const list = await runCodexLab(['list', '--json'], { home });
     expect(JSON.parse(list.stdout)[0].quota.secondary.usedPercent).toBe(61);
+  });
+
+  it.each([
+    ['with serve running', true],
+    ['with no router', false],
+  ])(
+    '--refresh %s shows the fresh numbers over a corrupt quota.json, names it, leaves it, exits 1',
+    async (_label, serving) => {
+      if (serving) children.push(await startServe(home, env()));
+      const quotaPath = join(home, 'state', 'quota.json');
+      await mkdir(join(home, 'state'), { recursive: true });
+      await writeFile(quotaPath, '{"version":1,"profiles":');
+      for (const json of [true, false]) {
+        const run = await runCodexLab(['usage', '--refresh', ...(json ? ['--json'] : [])], {
+          home,
+          env: env(),
+        });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(quotaPath);
+        expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+        if (json) {
+          const views = JSON.parse(run.stdout) as Array<{
+            name: string;
+            quota: { primary: { usedPercent: number } | null };
+          }>;
+          expect(views.find((view) => view.name === 'alpha')!.quota.primary).toMatchObject({
+            usedPercent: 37,
+          });
+        } else {
+          expect(run.stdout).toMatch(/^alpha\s+ready\s+37% used, resets in .*61% used/m);
+        }
+      }
+      // Never overwritten: the user decides what to do with it.
+      expect(await readFile(quotaPath, 'utf8')).toBe('{"version":1,"profiles":');
+    },
+  );
+
+  it('about one profile, reports only that profile’s problems; about all, every one', async () => {
+    expect((await runCodexLab(['usage', '--refresh'], { home, env: env() })).code).toBe(0);
+    const betaAuth = join(home, 'auth-profiles', 'beta', 'auth.json');
+    await writeFile(betaAuth, '{}');
+    for (const args of [
+      ['usage', 'alpha'],
+      ['usage', 'ALPHA', '--json'],
+    ]) {
+      const run = await runCodexLab(args, { home });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/alpha/);
+      expect(run.stdout).not.toMatch(/beta/);
+    }
+    for (const args of [['usage'], ['usage', '--json'], ['list'], ['usage', 'beta']]) {
+      const run = await runCodexLab(args, { home });
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr).toContain(`${betaAuth} holds no tokens`);
+    }
   });
 
   it('--refresh with the upstream down names every profile in one line, still shows the table, exits 1', async () => {

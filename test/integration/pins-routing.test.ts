@@ -170,6 +170,28 @@ describe('pins reach the router', () => {
     await control('pinSession', { sessionId: 'spelled', profile: null });
   });
 
+  it('the pin header reads a name as every command does: upper case is the profile, auto is no pin', async () => {
+    expect(await turn('header-upper', { headers: { 'x-codex-lab-profile': 'BETA' } })).toEqual({
+      status: 200,
+      profile: 'beta',
+      route: 'pinned',
+    });
+    for (const auto of ['auto', 'AUTO']) {
+      expect(
+        await turn(`header-${auto}`, { headers: { 'x-codex-lab-profile': auto } }),
+        // Routed as unpinned (the model bucket may prefer the profile of the turn above).
+      ).toMatchObject({ status: 200, route: 'best' });
+    }
+    // A session pin still holds under an `auto` header: auto is "no header pin", nothing more.
+    await control('pinSession', { sessionId: 'header-auto-pinned', profile: 'beta' });
+    expect(
+      await turn('header-auto-pinned', { headers: { 'x-codex-lab-profile': 'auto' } }),
+    ).toMatchObject({ profile: 'beta', route: 'pinned' });
+    await control('pinSession', { sessionId: 'header-auto-pinned', profile: null });
+    const unknown = await turn('header-ghost', { headers: { 'x-codex-lab-profile': 'Ghost' } });
+    expect(unknown.status).toBe(400);
+  });
+
   it('wham/usage is answered by the router from the routed account, not passed through', async () => {
     const upstreamUsageCalls = () =>
       fake.requests.filter((request) => request.path.startsWith('/backend-api/wham/usage')).length;

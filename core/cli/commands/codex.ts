@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { defaultHome } from '../../config.ts';
 import { LabError } from '../../errors.ts';
 import { loopbackBypass } from '../../net/proxy.ts';
-import { profileNamePattern } from '../../profiles/schema.ts';
+import { isAutoName } from '../../profiles/names.ts';
 import {
   codexConfigBlock,
   codexEnvironment,
@@ -59,16 +59,14 @@ export async function runCodex(
   args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const profile = typeof options['profile'] === 'string' ? options['profile'] : undefined;
-  if (profile !== undefined && !profileNamePattern.test(profile)) {
-    throw new LabError(
-      'invalid_name',
-      `"${profile}" is not a profile name: use lower-case letters, digits, ".", "_" and "-" (see codex-lab list).`,
-    );
-  }
-  if (profile !== undefined) {
-    const warning = await precheckCodexProfile(context, profile, Date.now());
-    if (warning) writeLine(context.stderr, `codex-lab: ${warning}`);
+  const typed = typeof options['profile'] === 'string' ? options['profile'] : undefined;
+  // `--profile auto` is no pin (the router chooses), as `use auto` is; any other name is read by
+  // the rule every command uses, and Codex sends the profile's real name.
+  let profile: string | undefined;
+  if (typed !== undefined && !isAutoName(typed)) {
+    const checked = await precheckCodexProfile(context, typed, Date.now());
+    profile = checked.name;
+    if (checked.warning) writeLine(context.stderr, `codex-lab: ${checked.warning}`);
   }
   const binary = findCodexBinary(context.config.codexBin, context.env);
   // The router for this home, started in the background when none runs (said once on stderr),

@@ -12,6 +12,7 @@ import {
   type RequestFilter,
   type RequestRecord,
 } from '../../router/request-log.ts';
+import { matchProfileName } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -26,27 +27,32 @@ export async function runLog(
   options: Record<string, unknown>,
 ): Promise<number> {
   const json = options['json'] === true;
-  const filter: RequestFilter = {
-    sessionId: typeof options['session'] === 'string' ? options['session'] : null,
-    profile: typeof options['profile'] === 'string' ? options['profile'] : null,
-  };
-  const first = await readRequests(context, filter);
-  if (first === null) return 1;
-  const profile = filter.profile ?? null;
-  if (profile !== null && first.length === 0) {
+  const sessionId = typeof options['session'] === 'string' ? options['session'] : null;
+  const typed = typeof options['profile'] === 'string' ? options['profile'] : null;
+  const all = await readRequests(context, { sessionId, profile: null });
+  if (all === null) return 1;
+  let names: string[] = [];
+  let profile: string | null = null;
+  if (typed !== null) {
+    // Read as every command reads a typed name (`JD` is jd), against the profiles and the names
+    // in the log: a removed profile's requests are still there, under its real name.
+    const { createProfileStore } = await import('../../profiles/create-store.ts');
+    names = (await createProfileStore({ paths: context.paths }).listProfiles()).map(
+      (entry) => entry.name,
+    );
+    const logged = all.flatMap((request) => (request.profile === null ? [] : [request.profile]));
+    profile = matchProfileName(typed, [...names, ...logged]) ?? typed;
+  }
+  const filter: RequestFilter = { sessionId, profile };
+  const first = filterRequests(all, filter);
+  if (profile !== null && first.length === 0 && !names.includes(profile)) {
     // A name that is no profile (a typo) is said as such, as every other command says it; a
     // removed profile whose requests are still in the log has records, and they show.
-    const { createProfileStore } = await import('../../profiles/create-store.ts');
-    const names = (await createProfileStore({ paths: context.paths }).listProfiles()).map(
-      (profile) => profile.name,
+    writeLine(
+      context.stderr,
+      `codex-lab: There is no profile named ${JSON.stringify(profile)}${names.length > 0 ? ` (profiles: ${names.join(', ')})` : ''}, and the log has no request of one; see codex-lab list.`,
     );
-    if (!names.includes(profile)) {
-      writeLine(
-        context.stderr,
-        `codex-lab: There is no profile named ${JSON.stringify(profile)}${names.length > 0 ? ` (profiles: ${names.join(', ')})` : ''}, and the log has no request of one; see codex-lab list.`,
-      );
-      return 1;
-    }
+    return 1;
   }
   if (json) {
     for (const request of first) writeLine(context.stdout, JSON.stringify(toRequestView(request)));

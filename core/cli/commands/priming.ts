@@ -46,10 +46,10 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
       : ' as soon as it is idle';
     writeLine(
       context.stdout,
-      `Priming is on for ${name}: its idle ${windows.join(' and ')} window gets one tiny turn${when} after each reset, while codex-lab serve or the app runs.`,
+      `Priming is on for ${profile.name}: its idle ${windows.join(' and ')} window gets one tiny turn${when} after each reset, while codex-lab serve or the app runs.`,
     );
   } else {
-    writeLine(context.stdout, `Priming is off for ${name}.`);
+    writeLine(context.stdout, `Priming is off for ${profile.name}.`);
   }
   return 0;
 }

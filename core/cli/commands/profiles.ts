@@ -6,7 +6,11 @@
  */
 import { LabError } from '../../errors.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
+import { capitalize } from '../../format.ts';
+import { isAutoName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
+import { referencesTo, type ProfileReferences } from '../../profiles/store.ts';
+import { routingWarning, type RoutingUse } from '../prechecks.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { openLabClient, valueOf } from '../lab-client.ts';
 
@@ -22,9 +26,11 @@ function argument(args: string[], index: number, what: string): string {
 export async function runRename(context: CliContext, args: string[]): Promise<number> {
   const from = argument(args, 0, 'the current profile name');
   const to = argument(args, 1, 'the new profile name');
+  // Said with the profile's real name, however it was typed (`JD` is jd).
+  const current = (await createProfileStore({ paths: context.paths }).getProfile(from)).name;
   const lab = await openLabClient(context);
-  valueOf(await lab.renameProfile({ from, to }));
-  writeLine(context.stdout, `Renamed ${from} to ${to}.`);
+  valueOf(await lab.renameProfile({ from: current, to }));
+  writeLine(context.stdout, `Renamed ${current} to ${to}.`);
   return 0;
 }
 
@@ -35,7 +41,10 @@ export async function runRemove(
   options: Record<string, unknown>,
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
-  const entry = await createProfileStore({ paths: context.paths }).getProfile(name);
+  const store = createProfileStore({ paths: context.paths });
+  const entry = await store.getProfile(name);
+  // What goes with it (its pins, the active marker), to say so: the removal drops them silently.
+  const references = referencesTo(await store.readRegistry(), entry.name);
   const lab = await openLabClient(context);
   const outcome = valueOf(
     await lab.removeProfile({
@@ -51,7 +60,28 @@ export async function runRemove(
     revoked = revokeVerdict(outcome.revoked, entry.name, true);
   }
   writeLine(context.stdout, `Removed ${entry.name}${revoked ? ` (${revoked})` : ''}.`);
+  for (const line of removalNotes(entry.name, references)) writeLine(context.stdout, line);
   return 0;
+}
+
+/** The lines saying what a removal changed besides the profile (pins dropped, active reset). */
+export function removalNotes(name: string, references: ProfileReferences): string[] {
+  const lines: string[] = [];
+  const pins = [
+    ...references.sessions.map((id) => `session ${id}`),
+    ...references.repos.map((path) => `repo ${path}`),
+  ];
+  if (pins.length > 0) {
+    lines.push(
+      `Dropped ${pins.length === 1 ? 'its pin' : `its ${pins.length} pins`} (${pins.join(', ')}): ${pins.length === 1 ? 'it is' : 'they are'} routed automatically again.`,
+    );
+  }
+  if (references.active) {
+    lines.push(
+      `${name} was the active profile: new unpinned sessions are routed automatically again (auto).`,
+    );
+  }
+  return lines;
 }
 
 /** `use NAME|auto`. */
@@ -66,7 +96,18 @@ export async function runUse(context: CliContext, args: string[]): Promise<numbe
       ? 'New unpinned sessions now go to the best profile (auto).'
       : `New unpinned sessions now use ${active}.`,
   );
+  if (active !== 'auto') await warnIfUnavailable(context, active, 'active');
   return 0;
+}
+
+/** The warning `codex --profile` gives, on stderr, for a profile that cannot serve right now. */
+async function warnIfUnavailable(
+  context: CliContext,
+  name: string,
+  use: RoutingUse,
+): Promise<void> {
+  const warning = await routingWarning(context, name, use, Date.now());
+  if (warning) writeLine(context.stderr, `codex-lab: ${warning}`);
 }
 
 type PinTarget = { kind: 'session' | 'repo'; key: string; shown: string };
@@ -113,6 +154,15 @@ export async function runPin(
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
   const target = await pinTarget(options);
+  if (isAutoName(name)) {
+    // A pin to `auto` is no pin: the router chooses, as it does for `use auto`.
+    await setPin(context, target, null, false);
+    writeLine(
+      context.stdout,
+      `${capitalize(target.shown)} is not pinned: the router chooses (auto).`,
+    );
+    return 0;
+  }
   const profile = (await createProfileStore({ paths: context.paths }).getProfile(name)).name;
   const allowFallback = options['allowFallback'] === true;
   await setPin(context, target, profile, allowFallback);
@@ -120,6 +170,7 @@ export async function runPin(
     context.stdout,
     `Pinned ${target.shown} to ${profile}${allowFallback ? ' (falls over when exhausted)' : ''}.`,
   );
+  await warnIfUnavailable(context, profile, allowFallback ? 'pin-fallback' : 'pin');
   return 0;
 }
 

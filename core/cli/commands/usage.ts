@@ -10,7 +10,8 @@ import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatResetCredits, formatStatus, formatWindowUse } from '../../format.ts';
 import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
-import { openLabClient } from '../lab-client.ts';
+import { openLabClient, type LabClient } from '../lab-client.ts';
+import { createProfileStore } from '../../profiles/create-store.ts';
 
 /**
  * Credits, reset credits and additional limit families, one line each, only for accounts that
@@ -55,12 +56,19 @@ export async function runUsage(
       `usage --pool shows the whole pool: leave out ${JSON.stringify(name)}, or drop --pool to see that profile alone.`,
     );
   }
+  // The profile named, read as every command reads a typed name (`JD` is jd); one that does not
+  // exist is one sentence and exit 1, before anything is asked upstream.
+  const only =
+    name === null
+      ? null
+      : [(await createProfileStore({ paths: context.paths }).getProfile(name)).name];
   let refreshFailed = false;
+  let lab: LabClient | null = null;
   if (options['refresh'] === true) {
     // The running router reads and keeps the numbers (every surface shows them at once); with
     // none running, the same operation writes the files.
-    const lab = await openLabClient(context);
-    const result = await lab.refreshUsage({ profile: name });
+    lab = await openLabClient(context);
+    const result = await lab.refreshUsage({ profile: only?.[0] ?? null });
     if (!result.ok && result.code === 'profile_not_found') {
       writeLine(context.stderr, `codex-lab: ${result.message}`);
       return 1;
@@ -72,11 +80,15 @@ export async function runUsage(
     }
   }
   const now = Date.now();
-  // A broken state file is named on stderr (as `list` does); the table still shows the rest.
+  // A broken file is named on stderr (as `list` does); the table still shows the rest. A command
+  // about one profile reads (and reports) only that profile's files and the shared ones.
   const problems = new Set<string>();
   let views: ProfileView[] = await buildProfileViews(context.paths, now, {
     onProblem: (error) => problems.add(error.message),
+    ...(only ? { only } : {}),
   });
+  // What the refresh just read shows even when state/quota.json could not take it.
+  if (lab !== null) views = await lab.freshViews(views, now);
   for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem}`);
   if (problems.size > 0) refreshFailed = true;
   if (options['pool'] === true) {
@@ -88,16 +100,6 @@ export async function runUsage(
       writeLine(context.stdout, [text.headline, ...text.lines].join('\n'));
     }
     return refreshFailed ? 1 : 0;
-  }
-  if (name) {
-    views = views.filter((view) => view.name.toLowerCase() === name.toLowerCase());
-    if (views.length === 0) {
-      writeLine(
-        context.stderr,
-        `codex-lab: there is no profile named "${name}"; run codex-lab list.`,
-      );
-      return 1;
-    }
   }
   if (options['json'] === true) {
     writeLine(

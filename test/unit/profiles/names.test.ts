@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isLabError } from '../../../core/errors.ts';
+import { isAutoName, matchProfileName } from '../../../core/profiles/names.ts';
 import { deriveProfileName, validateProfileName } from '../../../core/profiles/store.ts';
 
 function failure(name: string, existing: string[] = []) {
@@ -35,6 +36,33 @@ describe('validateProfileName', () => {
     expect(result?.message.split('. ').length).toBe(1);
   });
 
+  it.each([
+    'z2.',
+    'work..',
+    'con',
+    'nul',
+    'aux',
+    'prn',
+    'com1',
+    'com9',
+    'lpt1',
+    'lpt9',
+    'con.work',
+    'nul.txt',
+    'lpt3.a.b',
+  ])('rejects %j, which Windows cannot make a folder of, in one sentence', (name) => {
+    const result = failure(name);
+    expect(result?.code).toBe('invalid_name');
+    expect(result?.message).toMatch(/cannot be a profile name because Windows/);
+    expect(result?.message.split('. ').length).toBe(1);
+  });
+
+  it('accepts names that only look like Windows device names', () => {
+    for (const name of ['console', 'con-1', 'com0', 'com10', 'lpt', 'nully', 'a.con', 'z2.x']) {
+      expect(failure(name)).toBeNull();
+    }
+  });
+
   it('rejects a duplicate that differs only in case', () => {
     expect(failure('alice', ['Alice'])).toMatchObject({ code: 'name_taken' });
     expect(failure('alice', ['alice'])?.message).toMatch(/"alice" already exists/);
@@ -52,5 +80,33 @@ describe('deriveProfileName', () => {
   });
   it('never derives a reserved name', () => {
     expect(deriveProfileName('auto@x.com', ['auto'])).not.toBe('auto');
+  });
+  it('never derives a name Windows cannot make a folder of', () => {
+    for (const email of [
+      'con@x.com',
+      'NUL@x.com',
+      'con.work@x.com',
+      'lpt1@x.com',
+      `${'a'.repeat(57)}.b@x`,
+    ]) {
+      const name = deriveProfileName(email, []);
+      expect(failure(name), `${email} -> ${name}`).toBeNull();
+    }
+  });
+});
+
+describe('reading a typed profile name', () => {
+  it('takes the exact name, else its lower case; null when no profile has it', () => {
+    const names = ['alpha-2', 'jd'];
+    expect(matchProfileName('alpha-2', names)).toBe('alpha-2');
+    expect(matchProfileName('ALPHA-2', names)).toBe('alpha-2');
+    expect(matchProfileName('Jd', new Set(names))).toBe('jd');
+    expect(matchProfileName('ghost', names)).toBeNull();
+    expect(matchProfileName('GHOST', new Set(names))).toBeNull();
+  });
+  it('reads auto in any case as "no pin"', () => {
+    expect(isAutoName('auto')).toBe(true);
+    expect(isAutoName('AUTO')).toBe(true);
+    expect(isAutoName('autos')).toBe(false);
   });
 });

@@ -174,10 +174,14 @@ describe('ProfileStore', () => {
   it('refuses a requested name that is taken or invalid, and saves nothing', async () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'work' });
     expect(
-      await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: 'Work' })),
+      await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: 'Bad Name' })),
     ).toMatchObject({
       code: 'invalid_name',
     });
+    // A typed name is read as every command reads it: `Work` is the profile work, someone else's.
+    expect(
+      await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: 'Work' })),
+    ).toMatchObject({ code: 'name_taken', message: expect.stringContaining('"work"') });
     // The name is another account's (often "sign in again" done as the wrong account): the
     // message says which account each is.
     expect(

@@ -1,0 +1,98 @@
+/**
+ * Profile names: the one check of a proposed name (`validateProfileName`) and the one rule for
+ * reading a name a user typed (`matchProfileName`, `isAutoName`), used by every surface — the
+ * CLI, the control API's operations and the router's `x-codex-lab-profile` header — so a name
+ * one command accepts is never refused by another (docs/storage.md, "Names").
+ *
+ * A leaf module (errors and the schema only): the router reads the header with it per request.
+ */
+import { LabError } from '../errors.ts';
+import { profileNamePattern } from './schema.ts';
+
+/** The word that means "let the router choose" wherever a profile can be named for routing. */
+export const autoName = 'auto';
+
+/** Names that mean something else on the command line. */
+export const reservedNames: ReadonlySet<string> = new Set([autoName]);
+
+/** Longest profile name (the pattern's limit, spelled out for messages). */
+export const maxNameLength = 64;
+
+/**
+ * Names Windows cannot give a folder (a packaged target): its device names, with or without an
+ * extension (`con`, `con.work`), in any case.
+ */
+const windowsDeviceName = /^(?:con|prn|aux|nul|com[1-9]|lpt[1-9])(?:\..*)?$/i;
+
+/** True when `typed` is `auto` (any case): no pin, the router chooses. */
+export function isAutoName(typed: string): boolean {
+  return typed.toLowerCase() === autoName;
+}
+
+/**
+ * The real name of the profile a user typed, or null when none has it: the exact name first,
+ * then its lower case (stored names are lower case, so `ALPHA-2` reads as `alpha-2`).
+ * `names` is the profiles' names (a set where this runs per request).
+ */
+export function matchProfileName(
+  typed: string,
+  names: ReadonlySet<string> | readonly string[],
+): string | null {
+  const has = (name: string): boolean =>
+    Array.isArray(names) ? names.includes(name) : (names as ReadonlySet<string>).has(name);
+  if (has(typed)) return typed;
+  const lower = typed.toLowerCase();
+  return lower !== typed && has(lower) ? lower : null;
+}
+
+/**
+ * Checks a proposed profile name: throws `invalid_name` or `name_taken` (case-insensitive
+ * against `existing`) with one sentence saying what to do instead. Names already in a registry
+ * are not checked again when it loads (the schema holds only `profileNamePattern`), so a registry
+ * that holds a name this refuses today stays readable.
+ */
+export function validateProfileName(name: string, existing: readonly string[]): void {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  if (name === '') {
+    throw new LabError('invalid_name', 'A profile name cannot be empty.');
+  }
+  if (name.length > maxNameLength) {
+    throw new LabError(
+      'invalid_name',
+      `The profile name ${shown} is ${name.length} characters long; use at most ${maxNameLength}.`,
+    );
+  }
+  if (!profileNamePattern.test(name)) {
+    throw new LabError(
+      'invalid_name',
+      `${shown} is not a valid profile name: use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit.`,
+    );
+  }
+  if (reservedNames.has(name)) {
+    throw new LabError(
+      'invalid_name',
+      `${shown} is reserved (it means "let the router choose"); pick another name.`,
+    );
+  }
+  // Each profile is a folder, and Windows cannot make (or later open) these ones.
+  if (name.endsWith('.')) {
+    throw new LabError(
+      'invalid_name',
+      `${shown} cannot be a profile name because Windows does not allow a folder name ending in "."; pick another name.`,
+    );
+  }
+  if (windowsDeviceName.test(name)) {
+    throw new LabError(
+      'invalid_name',
+      `${shown} cannot be a profile name because Windows reserves it for a device (con, prn, aux, nul, com1–com9, lpt1–lpt9, with or without an extension); pick another name.`,
+    );
+  }
+  const lower = name.toLowerCase();
+  const clash = existing.find((other) => other.toLowerCase() === lower);
+  if (clash !== undefined) {
+    throw new LabError(
+      'name_taken',
+      `A profile named ${JSON.stringify(clash)} already exists; pick another name or remove that one first.`,
+    );
+  }
+}
