@@ -138,7 +138,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     }
   }
   return {
-    home: home === undefined ? defaultHome() : resolve(home),
+    home: home === undefined ? defaultHome() : resolveHome(home),
     port: port === undefined ? defaultRouterPort : parsePortText(port, 'CODEX_LAB_PORT'),
     portFromEnvironment: port !== undefined,
     callbackPort:
@@ -154,6 +154,17 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     upstreamZstd: parseSwitch(env, 'CODEX_LAB_UPSTREAM_ZSTD', true),
     upstreamWebSocket: parseSwitch(env, 'CODEX_LAB_UPSTREAM_WEBSOCKET', true),
   };
+}
+
+/**
+ * An absolute home folder. A leading `~` is the user's home folder, as a shell would expand it:
+ * settings written where no shell runs (a launch agent, an `.env` file, quotes) keep it literally,
+ * and a folder named `~` under the working directory is never what was meant.
+ */
+function resolveHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/') || path.startsWith('~\\')) return join(homedir(), path.slice(2));
+  return resolve(path);
 }
 
 /** An on/off setting: `on`/`off`, `true`/`false`, `1`/`0` (any case); `fallback` when unset. */

@@ -316,6 +316,23 @@ describe('codex-lab codex-config', () => {
     expect(run.stdout.indexOf('chatgpt_base_url =')).toBeLessThan(firstTable);
   });
 
+  it('token --home refuses a folder that is not there (a typo in the config) and makes none; codex-config makes the home it names', async () => {
+    const typo = join(home, 'no-such-home');
+    const run = await runCodexLab(['token', '--home', typo], { home });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `codex-lab: --home ${typo} is not a Codex Lab home (no such folder); fix the path in your Codex config, or print the block again with codex-lab codex-config.`,
+    );
+    expect(existsSync(typo)).toBe(false);
+    const fresh = join(home, 'fresh-home');
+    const config = await runCodexLab(['codex-config'], { home: fresh });
+    expect(config.code).toBe(0);
+    expect(config.stdout).toContain(JSON.stringify(fresh));
+    const token = await runCodexLab(['token', '--home', fresh], { home });
+    expect(token.code).toBe(0);
+    expect(token.stdout.trim()).toMatch(/^\S{20,}$/);
+  });
+
   it('names codex-lab by absolute path when it is not on PATH, and that command prints the token', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));
     const path = (process.env['PATH'] ?? '')

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { defaultHome } from '../../config.ts';
+import { ensurePrivateDirectory } from '../../home/files.ts';
 import { LabError } from '../../errors.ts';
 import { loopbackBypass } from '../../net/proxy.ts';
 import { isAutoName } from '../../profiles/names.ts';
@@ -171,11 +172,15 @@ function signalNumber(signal: NodeJS.Signals): number {
  * HTTP client would send even http://127.0.0.1 to the proxy).
  */
 export async function runCodexConfig(context: CliContext): Promise<number> {
+  const home = context.config.home === defaultHome() ? null : context.config.home;
+  // The block names this home, and `token --home` refuses a folder that is not there (a typo in
+  // the config): a home set before any account was added exists from here on.
+  if (home !== null) await ensurePrivateDirectory(home);
   context.stdout.write(
     codexConfigBlock({
       routerUrl: await findRouterUrl(context),
       launcher: codexLabLauncher(context.env),
-      home: context.config.home === defaultHome() ? null : context.config.home,
+      home,
     }),
   );
   const bypass = loopbackBypass(context.env)['NO_PROXY'];

@@ -5,7 +5,9 @@
  * nothing. `--home` and `--port` stand in for `CODEX_LAB_HOME` and `CODEX_LAB_PORT`: Codex runs
  * the block's command without the user's shell environment, so the block carries them as arguments.
  */
+import { stat } from 'node:fs/promises';
 import { parsePortText } from '../../config.ts';
+import { LabError } from '../../errors.ts';
 import { loadOrCreateRouterToken } from '../../proxy/router-token.ts';
 import { createCliContext, writeLine, type CliContext } from '../context.ts';
 
@@ -35,6 +37,14 @@ export async function runToken(
           given.stdout,
           given.stderr,
         );
+  // `--home` only ever carries an existing home into Codex's config: a folder that is not there is
+  // a typo in that config, and making it would hand Codex a router with no accounts.
+  if (home !== undefined && !(await isFolder(context.paths.home))) {
+    throw new LabError(
+      'invalid_argument',
+      `--home ${context.paths.home} is not a Codex Lab home (no such folder); fix the path in your Codex config, or print the block again with codex-lab codex-config.`,
+    );
+  }
   if (options['ensureRouter'] === true) {
     const { ensureRouterOnPort } = await import('./router.ts');
     writeLine(context.stdout, (await ensureRouterOnPort(context)).token);
@@ -42,4 +52,12 @@ export async function runToken(
   }
   writeLine(context.stdout, await loadOrCreateRouterToken(context.paths));
   return 0;
+}
+
+/** True when `path` is a folder. */
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
 }

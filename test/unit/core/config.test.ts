@@ -33,6 +33,14 @@ describe('readConfig', () => {
     });
   });
 
+  it("reads a home that starts with ~ as under the user's home folder, as a shell would", () => {
+    expect(readConfig({ CODEX_LAB_HOME: '~/lab' }).home).toBe(join(homedir(), 'lab'));
+    expect(readConfig({ CODEX_LAB_HOME: '~' }).home).toBe(homedir());
+    // Only a leading ~ alone or before a separator: ~user and a ~ inside a name are paths.
+    expect(readConfig({ CODEX_LAB_HOME: '~ann/lab' }).home).toBe(resolve('~ann/lab'));
+    expect(readConfig({ CODEX_LAB_HOME: 'a/~/b' }).home).toBe(resolve('a/~/b'));
+  });
+
   it('reads every variable, trimmed, without trailing slashes', () => {
     expect(
       readConfig({
