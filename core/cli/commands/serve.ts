@@ -17,6 +17,7 @@ import { parsePortText } from '../../config.ts';
 import { systemClock } from '../../ports.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { startRouterHost } from '../../service/router-host.ts';
+import { LabError } from '../../errors.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { codexLabLauncher } from '../path-search.ts';
 
@@ -26,7 +27,15 @@ export async function runServe(
   _args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
-  const host = typeof options['host'] === 'string' ? options['host'] : '127.0.0.1';
+  const hostGiven = typeof options['host'] === 'string';
+  const host = hostGiven ? String(options['host']).trim() : '127.0.0.1';
+  if (host === '') {
+    // Node would take an empty address as "every interface": never by accident.
+    throw new LabError(
+      'invalid_argument',
+      '--host needs an address to listen on (127.0.0.1 keeps the router on this machine), not an empty value.',
+    );
+  }
   if (!isLoopbackAddress(host)) {
     // Loud on purpose: the router hands out every profile's quota to whoever holds the token.
     writeLine(
@@ -34,10 +43,19 @@ export async function runServe(
       `codex-lab: WARNING: --host ${host} exposes the router beyond this machine. Anyone who can reach ${host} and learns the router token can use every signed-in account; use 127.0.0.1 unless you really mean it.`,
     );
   }
-  const port =
-    options['port'] !== undefined
-      ? parsePortText(String(options['port']).trim(), '--port', true, 'invalid_argument')
-      : context.config.port;
+  const portGiven = options['port'] !== undefined;
+  const port = portGiven
+    ? parsePortText(String(options['port']).trim(), '--port', true, 'invalid_argument')
+    : context.config.port;
+  // A port or host the router cannot listen on is said with the way this user chose it.
+  const portAdvice = portGiven
+    ? 'choose another with --port (0 picks a free one)'
+    : context.config.portFromEnvironment
+      ? 'set CODEX_LAB_PORT to a free port (or pass --port)'
+      : 'choose a free port with --port or CODEX_LAB_PORT';
+  const hostAdvice = hostGiven
+    ? 'give --host an address of this machine, or leave it out to listen on 127.0.0.1'
+    : undefined;
   let token = '';
   const logger = createLogger({
     level: context.config.logLevel ?? 'info',
@@ -58,6 +76,8 @@ export async function runServe(
     return await serveUntilStopped(context, {
       port,
       host,
+      portAdvice,
+      ...(hostAdvice === undefined ? {} : { hostAdvice }),
       logger,
       stopRequested,
       setToken,
@@ -79,6 +99,8 @@ async function serveUntilStopped(
   run: {
     port: number;
     host: string;
+    portAdvice: string;
+    hostAdvice?: string;
     logger: ReturnType<typeof createLogger>;
     stopRequested: Promise<void>;
     setToken: (token: string) => void;
@@ -105,6 +127,8 @@ async function serveUntilStopped(
     port,
     host,
     kind: 'serve',
+    portAdvice: run.portAdvice,
+    ...(run.hostAdvice === undefined ? {} : { hostAdvice: run.hostAdvice }),
   });
   writeLine(context.stdout, `Codex Lab router listening on ${router.url}`);
   // Which way OpenAI is reached, when it is not direct (a proxy's password is never printed).
