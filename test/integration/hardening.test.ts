@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startLogin } from '../../core/auth/browser-login.ts';
-import { silentLogger, systemClock } from '../../core/ports.ts';
+import { silentLogger, systemClock, type Logger } from '../../core/ports.ts';
 import { createRouterServer } from '../../core/proxy/server.ts';
 import type { ProxyEngine } from '../../core/proxy/engine.ts';
 import { setNextLogin } from '../fakes/fake-issuer.ts';
@@ -107,6 +107,38 @@ describe('a request body that stalls', () => {
         `POST /backend-api/codex/responses HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer secret\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":`,
       );
       expect(await closed).toBeLessThan(5_000);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a connection the router cannot accept', () => {
+  it('is logged, and the router keeps listening instead of ending with a stack trace', async () => {
+    const warned: string[] = [];
+    const recording: Logger = {
+      ...silentLogger,
+      warn: (_fields: object, message?: string) => void warned.push(message ?? ''),
+      child: () => recording,
+    };
+    const server = await createRouterServer({
+      engine: {} as ProxyEngine,
+      token: 'secret',
+      clock: systemClock,
+      logger: recording,
+      port: 0,
+      upstreamWebSocket: true,
+    });
+    try {
+      // What Node does when accept fails (out of file descriptors): the server's 'error' event,
+      // which throws when nobody listens for it.
+      const accept = Object.assign(new Error('accept EMFILE'), {
+        code: 'EMFILE',
+        syscall: 'accept',
+      });
+      expect(() => server.server.emit('error', accept)).not.toThrow();
+      expect(warned).toContain('the router could not accept a connection');
+      expect(server.server.listening).toBe(true);
     } finally {
       await server.close();
     }
