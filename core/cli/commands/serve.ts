@@ -4,10 +4,13 @@
  *
  * One router per home: a second `serve` for the same home says where the first one runs and exits
  * 1 without touching it. stdout's first line is the listening URL (scripts read it, `--port 0`
- * included); the lines after it name an outbound proxy and an upstream transport switched off. The dashboard link carries the router token in its `#fragment`: it is printed in full
- * on an interactive terminal and with `--print-dashboard-url` (on stdout), and without the token
- * when the output goes to a file or a log (`codex-lab dashboard` prints it later). While it serves,
- * `state/router.json` records it for every client; `codex-lab stop` or a signal ends it cleanly.
+ * included); the lines after it name an outbound proxy and an upstream transport switched off. The
+ * dashboard link carries the router token in its `#fragment`: it is printed only when asked
+ * (`--print-dashboard-url`, on stdout); otherwise, terminal or not, the dashboard's address is
+ * printed without it, with the command that opens it (`codex-lab dashboard`). A port or host it
+ * cannot listen on is one sentence naming the one asked for and how to choose another. While it
+ * serves, `state/router.json` records it for every client; `codex-lab stop` or a signal ends it
+ * cleanly.
  */
 import { isLoopbackAddress } from '../../net/loopback.ts';
 import { createLogger } from '../../log.ts';
@@ -153,18 +156,8 @@ async function serveUntilStopped(
       'Upstream request bodies go uncompressed (CODEX_LAB_UPSTREAM_ZSTD=off)',
     );
   }
-  const link = `${router.url}/ui/#token=${token}`;
-  if (run.printDashboardUrl) {
-    writeLine(context.stdout, `Dashboard: ${link}`);
-  } else if (isTerminal(context.stdout) && isTerminal(context.stderr)) {
-    writeLine(context.stderr, `Dashboard: ${link}`);
-  } else {
-    // Output that goes to a file or a log never carries the token.
-    writeLine(
-      context.stderr,
-      `Dashboard: ${router.url}/ui/ (codex-lab dashboard opens it with the token)`,
-    );
-  }
+  const dashboard = dashboardLine(router.url, token, run.printDashboardUrl);
+  writeLine(dashboard.stream === 'stdout' ? context.stdout : context.stderr, dashboard.text);
 
   await Promise.race([run.stopRequested, stopRequestedByClient]);
   await router.stop();
@@ -172,6 +165,22 @@ async function serveUntilStopped(
   return 0;
 }
 
-function isTerminal(stream: unknown): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true;
+/**
+ * What `serve` says about its dashboard (docs/security.md): the link with the router token in its
+ * `#fragment` only when asked (`--print-dashboard-url`), on stdout for a script to read; otherwise
+ * the address without the token, on stderr, on a terminal as in a log, with the command that
+ * opens it with the token.
+ */
+export function dashboardLine(
+  routerUrl: string,
+  token: string,
+  printWithToken: boolean,
+): { stream: 'stdout' | 'stderr'; text: string } {
+  if (printWithToken) {
+    return { stream: 'stdout', text: `Dashboard: ${routerUrl}/ui/#token=${token}` };
+  }
+  return {
+    stream: 'stderr',
+    text: `Dashboard: ${routerUrl}/ui/ (codex-lab dashboard opens it with the token)`,
+  };
 }
