@@ -5,8 +5,9 @@
  * DOM), so the core, Electron's main process and the renderer all use this same file.
  *
  * Durations: the two largest units, a zero second unit left out (`45s`, `12m`, `3h 5m`, `3h`,
- * `2d 4h`, `1d`). Clock times: 24-hour, with the weekday when the moment is 20 hours away or more
- * (`14:05`, `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `not checked yet` — never
+ * `2d 4h`, `1d`), every unit rounded down, so a countdown never shows more time than is left.
+ * Clock times: 24-hour, with the weekday when the moment is 20 hours away or more (`14:05`,
+ * `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `not checked yet` — never
  * the raw `auth_error` — and advice names our command (`codex-lab login NAME`).
  */
 
@@ -33,9 +34,15 @@ const second = 1000;
 const minute = 60 * second;
 const hour = 60 * minute;
 
-/** `45s`, `12m`, `3h 5m`, `3h`, `2d 4h`, `1d`: a duration in its two largest units. */
+/**
+ * `45s`, `12m`, `3h 5m`, `3h`, `2d 4h`, `1d`: a duration in its two largest units, each rounded
+ * down. The one duration and countdown wording of every surface (tables, the router's reasons,
+ * the tray, the dashboard). Rounded down to the second too: a weekly window that has not started
+ * resets 7 days after each read, a few milliseconds ago, so it reads `6d 23h` on every refresh
+ * rather than `7d` or `6d 23h` by the sub-second timing of the read.
+ */
 export function formatDuration(milliseconds: number): string {
-  const total = Math.max(0, Math.round(milliseconds / second));
+  const total = Math.max(0, Math.floor(milliseconds / second));
   if (total < 60) return `${total}s`;
   const minutes = Math.floor(total / 60);
   if (minutes < 60) return `${minutes}m`;

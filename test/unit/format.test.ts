@@ -31,6 +31,33 @@ describe('durations', () => {
     expect(formatDuration(12 * minute + 30_000)).toBe('12m');
     expect(formatAgo(30_000)).toBe('just now');
     expect(formatAgo(5 * minute)).toBe('5m ago');
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(-5)).toBe('0s');
+    expect(formatDuration(90 * minute)).toBe('1h 30m');
+    expect(formatDuration(2 * 24 * hour + 3 * hour)).toBe('2d 3h');
+  });
+
+  it('rounds every unit down, so a countdown never shows more time than is left', () => {
+    const week = 7 * 24 * hour;
+    // A weekly window that has not started resets 7 days after each read: a few milliseconds
+    // later it must read the same on every refresh, whatever the sub-second timing.
+    for (const late of [1, 400, 600, 999]) {
+      expect(formatDuration(week - late)).toBe('6d 23h');
+      expect(
+        formatWindowUse(
+          {
+            usedPercent: 0,
+            windowMinutes: 10080,
+            resetsAt: new Date(now + week - late).toISOString(),
+          },
+          now,
+        ),
+      ).toBe('0% used, resets in 6d 23h');
+    }
+    expect(formatDuration(week)).toBe('7d');
+    expect(formatDuration(4 * 24 * hour - 30_000)).toBe('3d 23h');
+    expect(formatDuration(59_999)).toBe('59s');
+    expect(formatDuration(hour - 1)).toBe('59m');
   });
 });
 
