@@ -118,6 +118,19 @@ export function formatMoment(at: number, options: ClockOptions): string {
   return `${formatClockTime(at, options)} (${relative})`;
 }
 
+const isoTimePattern = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/**
+ * `text` with every ISO time in it worded as `formatMoment` words it (`until 14:05 (in 2h 3m)`):
+ * the core names moments in ISO, people read them here. Each surface calls it with its own `now`.
+ */
+export function humanizeTimes(text: string, options: ClockOptions): string {
+  return text.replace(isoTimePattern, (iso) => {
+    const at = Date.parse(iso);
+    return Number.isFinite(at) ? formatMoment(at, options) : iso;
+  });
+}
+
 /** `in 2h 3m, at 14:05`: when something limited is back, or null when unknown or past. */
 export function formatBackAt(until: string | null, options: ClockOptions): string | null {
   if (until === null) return null;
