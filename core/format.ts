@@ -52,6 +52,17 @@ export function formatDuration(milliseconds: number): string {
   return hours % 24 === 0 ? `${days}d` : `${days}d ${hours % 24}h`;
 }
 
+/**
+ * A request's timing (time to first byte, duration): `850ms`, `1.2s`, and past a minute the
+ * shared duration (`5m`). Rounded down, as every duration here is.
+ */
+export function formatLatency(milliseconds: number): string {
+  const ms = Math.max(0, Math.floor(milliseconds));
+  if (ms < second) return `${ms}ms`;
+  if (ms < minute) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  return formatDuration(ms);
+}
+
 /** `in 3h 5m`, or `now` when the moment has come. */
 export function formatIn(milliseconds: number): string {
   return milliseconds < second ? 'now' : `in ${formatDuration(milliseconds)}`;
@@ -100,15 +111,57 @@ export function formatResetCredits(
     : count;
 }
 
+/** Formatters made once per kind and time zone: a log of thousands of lines formats each. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(
+  kind: 'time' | 'day',
+  timeZone: string | undefined,
+  options: Intl.DateTimeFormatOptions,
+): Intl.DateTimeFormat {
+  const key = `${kind} ${timeZone ?? ''}`;
+  let made = formatters.get(key);
+  if (made === undefined) {
+    made = new Intl.DateTimeFormat('en-GB', { ...options, timeZone });
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 /** `14:05:09`: a log line's local time. */
 export function formatLogTime(at: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
+  return formatter('time', timeZone, {
     hour: '2-digit',
     minute: '2-digit',
     second: '2-digit',
     hour12: false,
-    timeZone,
   }).format(at);
+}
+
+/**
+ * A log entry's local time, `14:05:09` today and with the date on any other day (`28 Nov
+ * 14:05:09`, `28 Nov 2025 14:05:09` in another year): a log kept for days must not show last
+ * week's entries as if they were today's.
+ */
+export function formatLogStamp(at: number, options: ClockOptions): string {
+  const time = formatLogTime(at, options.timeZone);
+  const days = formatter('day', options.timeZone, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+  });
+  const partsOf = (moment: number) => {
+    const parts = days.formatToParts(moment);
+    const part = (type: string) => parts.find((item) => item.type === type)?.value ?? '';
+    return { day: part('day'), month: part('month'), year: part('year') };
+  };
+  const entry = partsOf(at);
+  const today = partsOf(options.now);
+  const sameYear = entry.year === today.year;
+  if (sameYear && entry.month === today.month && entry.day === today.day) return time;
+  return sameYear
+    ? `${entry.day} ${entry.month} ${time}`
+    : `${entry.day} ${entry.month} ${entry.year} ${time}`;
 }
 
 /** A moment and its distance: `14:05 (in 2h 3m)`, `Tue 09:00 (in 3d 4h)`, `09:12 (5m ago)`. */

@@ -8,7 +8,10 @@ import {
   formatBackAt,
   formatClockTime,
   formatDuration,
+  formatLatency,
+  formatLogStamp,
   formatMoment,
+  humanizeTimes,
   formatResetCredits,
   formatStatus,
   formatWindowUse,
@@ -69,6 +72,30 @@ describe('clock times and moments', () => {
     expect(formatMoment(now - 5 * minute, utc)).toBe('11:55 (5m ago)');
     expect(formatBackAt(new Date(now + hour).toISOString(), utc)).toBe('in 1h, at 13:00');
     expect(formatBackAt(new Date(now - 1).toISOString(), utc)).toBeNull();
+  });
+
+  it('dates a log entry that is not from today, and the year when not this one', () => {
+    expect(formatLogStamp(now - 3 * hour, utc)).toBe('09:00:00');
+    expect(formatLogStamp(now - 13 * hour, utc)).toBe('31 Dec 2029 23:00:00');
+    expect(formatLogStamp(now + 3 * 24 * hour + 5_000, utc)).toBe('4 Jan 12:00:05');
+    // Today is the local day: 16:00 UTC on 31 Dec is already 1 Jan in Tokyo.
+    expect(formatLogStamp(now - 20 * hour, { now, timeZone: 'Asia/Tokyo' })).toBe('01:00:00');
+    expect(formatLogStamp(now - 20 * hour, utc)).toBe('31 Dec 2029 16:00:00');
+  });
+
+  it('words the ISO times in a sentence as moments, and leaves other text alone', () => {
+    const iso = new Date(now + 2 * hour + 10 * minute).toISOString();
+    expect(humanizeTimes(`The earliest resets at ${iso}.`, utc)).toBe(
+      'The earliest resets at 14:10 (in 2h 10m).',
+    );
+    expect(humanizeTimes('no time here: 2030-01-01', utc)).toBe('no time here: 2030-01-01');
+  });
+
+  it('words request timings in one spelling', () => {
+    expect(formatLatency(850)).toBe('850ms');
+    expect(formatLatency(1_250)).toBe('1.2s');
+    expect(formatLatency(59_990)).toBe('59.9s');
+    expect(formatLatency(5 * minute + 12_000)).toBe('5m');
   });
 
   it('words reset credits with the soonest expiry, or the count alone', () => {
