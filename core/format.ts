@@ -5,8 +5,9 @@
  * DOM), so the core, Electron's main process and the renderer all use this same file.
  *
  * Durations: the two largest units, a zero second unit left out (`45s`, `12m`, `3h 5m`, `3h`,
- * `2d 4h`, `1d`). Clock times: 24-hour, with the weekday when the moment is 20 hours away or more
- * (`14:05`, `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `not checked yet` — never
+ * `2d 4h`, `1d`), every unit rounded down, so a countdown never shows more time than is left.
+ * Clock times: 24-hour, with the weekday when the moment is 20 hours away or more (`14:05`,
+ * `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `not checked yet` — never
  * the raw `auth_error` — and advice names our command (`codex-lab login NAME`).
  */
 
@@ -33,9 +34,15 @@ const second = 1000;
 const minute = 60 * second;
 const hour = 60 * minute;
 
-/** `45s`, `12m`, `3h 5m`, `3h`, `2d 4h`, `1d`: a duration in its two largest units. */
+/**
+ * `45s`, `12m`, `3h 5m`, `3h`, `2d 4h`, `1d`: a duration in its two largest units, each rounded
+ * down. The one duration and countdown wording of every surface (tables, the router's reasons,
+ * the tray, the dashboard). Rounded down to the second too: a weekly window that has not started
+ * resets 7 days after each read, a few milliseconds ago, so it reads `6d 23h` on every refresh
+ * rather than `7d` or `6d 23h` by the sub-second timing of the read.
+ */
 export function formatDuration(milliseconds: number): string {
-  const total = Math.max(0, Math.round(milliseconds / second));
+  const total = Math.max(0, Math.floor(milliseconds / second));
   if (total < 60) return `${total}s`;
   const minutes = Math.floor(total / 60);
   if (minutes < 60) return `${minutes}m`;
@@ -43,6 +50,17 @@ export function formatDuration(milliseconds: number): string {
   if (hours < 24) return minutes % 60 === 0 ? `${hours}h` : `${hours}h ${minutes % 60}m`;
   const days = Math.floor(hours / 24);
   return hours % 24 === 0 ? `${days}d` : `${days}d ${hours % 24}h`;
+}
+
+/**
+ * A request's timing (time to first byte, duration): `850ms`, `1.2s`, and past a minute the
+ * shared duration (`5m`). Rounded down, as every duration here is.
+ */
+export function formatLatency(milliseconds: number): string {
+  const ms = Math.max(0, Math.floor(milliseconds));
+  if (ms < second) return `${ms}ms`;
+  if (ms < minute) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  return formatDuration(ms);
 }
 
 /** `in 3h 5m`, or `now` when the moment has come. */
@@ -93,15 +111,57 @@ export function formatResetCredits(
     : count;
 }
 
+/** Formatters made once per kind and time zone: a log of thousands of lines formats each. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(
+  kind: 'time' | 'day',
+  timeZone: string | undefined,
+  options: Intl.DateTimeFormatOptions,
+): Intl.DateTimeFormat {
+  const key = `${kind} ${timeZone ?? ''}`;
+  let made = formatters.get(key);
+  if (made === undefined) {
+    made = new Intl.DateTimeFormat('en-GB', { ...options, timeZone });
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 /** `14:05:09`: a log line's local time. */
 export function formatLogTime(at: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
+  return formatter('time', timeZone, {
     hour: '2-digit',
     minute: '2-digit',
     second: '2-digit',
     hour12: false,
-    timeZone,
   }).format(at);
+}
+
+/**
+ * A log entry's local time, `14:05:09` today and with the date on any other day (`28 Nov
+ * 14:05:09`, `28 Nov 2025 14:05:09` in another year): a log kept for days must not show last
+ * week's entries as if they were today's.
+ */
+export function formatLogStamp(at: number, options: ClockOptions): string {
+  const time = formatLogTime(at, options.timeZone);
+  const days = formatter('day', options.timeZone, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+  });
+  const partsOf = (moment: number) => {
+    const parts = days.formatToParts(moment);
+    const part = (type: string) => parts.find((item) => item.type === type)?.value ?? '';
+    return { day: part('day'), month: part('month'), year: part('year') };
+  };
+  const entry = partsOf(at);
+  const today = partsOf(options.now);
+  const sameYear = entry.year === today.year;
+  if (sameYear && entry.month === today.month && entry.day === today.day) return time;
+  return sameYear
+    ? `${entry.day} ${entry.month} ${time}`
+    : `${entry.day} ${entry.month} ${entry.year} ${time}`;
 }
 
 /** A moment and its distance: `14:05 (in 2h 3m)`, `Tue 09:00 (in 3d 4h)`, `09:12 (5m ago)`. */
@@ -109,6 +169,19 @@ export function formatMoment(at: number, options: ClockOptions): string {
   const delta = at - options.now;
   const relative = delta >= 0 ? formatIn(delta) : formatAgo(-delta);
   return `${formatClockTime(at, options)} (${relative})`;
+}
+
+const isoTimePattern = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/**
+ * `text` with every ISO time in it worded as `formatMoment` words it (`until 14:05 (in 2h 3m)`):
+ * the core names moments in ISO, people read them here. Each surface calls it with its own `now`.
+ */
+export function humanizeTimes(text: string, options: ClockOptions): string {
+  return text.replace(isoTimePattern, (iso) => {
+    const at = Date.parse(iso);
+    return Number.isFinite(at) ? formatMoment(at, options) : iso;
+  });
 }
 
 /** `in 2h 3m, at 14:05`: when something limited is back, or null when unknown or past. */

@@ -9,12 +9,12 @@ import {
   formatBackAt,
   formatClockTime,
   formatIn,
-  formatLogTime,
+  formatLogStamp,
   windowName,
 } from '../core/format.ts';
 import type { QuotaWindowView } from '../core/service/contract.ts';
 
-export { formatDuration, statusLabel } from '../core/format.ts';
+export { formatDuration, formatLatency, statusLabel } from '../core/format.ts';
 
 /** "resets in 3h 12m" / "reset time unknown". */
 export function formatReset(resetsAt: string | null, now: number): string {
@@ -30,10 +30,13 @@ export function formatAgo(iso: string | null, now: number): string {
   return formatAgoSince(iso, now);
 }
 
-/** "14:05:09": a local clock time for log lines. */
-export function formatClock(iso: string): string {
+/**
+ * "14:05:09": a log entry's local time, with the date when not from today ("28 Nov 14:05:09"),
+ * as `codex-lab log` shows it. `timeZone` pins it in tests.
+ */
+export function formatClock(iso: string, now: number = Date.now(), timeZone?: string): string {
   const at = Date.parse(iso);
-  return Number.isNaN(at) ? '' : formatLogTime(at);
+  return Number.isNaN(at) ? '' : formatLogStamp(at, { now, ...(timeZone ? { timeZone } : {}) });
 }
 
 /** "5-hour" / "Weekly" / "1-day": the name of a quota window, capitalised for a title. */

@@ -120,6 +120,9 @@ function listen(server: Server, port: number): Promise<void> {
     };
     const onListening = () => {
       server.off('error', onError);
+      // A failed accept (EMFILE) is the listening server's 'error': unheard, it would end the
+      // process with a stack trace. The sign-in waits on, and the next connection is accepted.
+      server.on('error', () => undefined);
       resolve();
     };
     server.once('error', onError);

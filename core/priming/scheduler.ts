@@ -5,6 +5,7 @@
  * observation that the window started. Time, HTTP, tokens and usage come in as arguments.
  */
 import { isLabError, LabError } from '../errors.ts';
+import { formatDuration } from '../format.ts';
 import type { FetchLike } from '../auth/http.ts';
 import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
@@ -582,7 +583,7 @@ export class PrimingScheduler {
         this.#outcome(
           window,
           'failed',
-          `${of} failed: ${result.message}; retrying in ${formatDelay(delay)}`,
+          `${of} failed: ${result.message}; retrying in ${formatDuration(delay)}`,
         ),
       );
     }
@@ -777,10 +778,6 @@ function keyOf(name: string, window: PrimingWindow): string {
 
 function label(window: PrimingWindow): string {
   return window === 'weekly' ? 'weekly' : '5-hour';
-}
-
-function formatDelay(ms: number): string {
-  return ms >= minute ? `${Math.round(ms / minute)} min` : `${Math.round(ms / second)} s`;
 }
 
 function describeError(error: unknown): string {

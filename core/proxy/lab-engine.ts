@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { curedByTokensOnDisk, needsSignInAgain } from '../auth/constants.ts';
 import { LabError } from '../errors.ts';
+import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
@@ -731,7 +732,8 @@ export class LabEngine implements ProxyEngine {
         },
       };
     }
-    const text = `No profile can take this request right now: ${message}`;
+    // Said to Codex (and kept in the request log) as people read times; the decision keeps ISO.
+    const text = `No profile can take this request right now: ${humanizeTimes(message, { now })}`;
     return {
       ok: false,
       message,

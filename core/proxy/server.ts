@@ -1029,6 +1029,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       resolve();
     });
   });
+  // Once listening, the socket can still fail to accept a connection (EMFILE: out of file
+  // descriptors), which Node reports as the server's 'error': unheard, it would end the router
+  // with a stack trace. It keeps listening, and the next connection is accepted again.
+  server.on('error', (error) =>
+    log.warn({ err: error }, 'the router could not accept a connection'),
+  );
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

@@ -3,6 +3,7 @@
  * profile may be used again, and building the pool-wide 429 the router answers with when every
  * profile is limited (Codex shows its own message from this shape and does not retry it).
  */
+import { formatMoment } from '../format.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import { plausibleTime, type BoundaryWarn } from './bounds.ts';
 
@@ -73,13 +74,17 @@ function resetFromWindows(snapshot: QuotaSnapshot, now: number): number | null {
 
 /**
  * The 429 body the router returns when no profile can serve: Codex's own shape, so Codex shows
- * its usage-limit message with the earliest reset across the pool.
+ * its usage-limit message with the earliest reset across the pool. The message names it as people
+ * read times (`at 02:35 (in 2h 10m)`, the weekday when 20 hours away or more, in this machine's
+ * time zone); `resets_at` and `resets_in_seconds` carry it for programs.
  */
 export function buildPoolLimitBody(options: {
   earliestReset: number | null;
   now: number;
   planType?: string | null;
   profileCount?: number;
+  /** IANA time zone of the message's clock time; this machine's when omitted (tests fix it). */
+  timeZone?: string;
 }): { error: Record<string, unknown> } {
   const { earliestReset, now } = options;
   const count = options.profileCount;
@@ -87,7 +92,7 @@ export function buildPoolLimitBody(options: {
   const when =
     earliestReset === null
       ? 'No reset time is known; run `codex-lab usage --refresh` to check.'
-      : `The earliest resets at ${new Date(earliestReset).toISOString()}.`;
+      : `The earliest resets at ${formatMoment(earliestReset, { now, ...(options.timeZone ? { timeZone: options.timeZone } : {}) })}.`;
   return {
     error: {
       type: 'usage_limit_reached',

@@ -7,6 +7,7 @@
  * (4) the repo/model bucket's recent profile (shared prefix cache); (5) the best eligible profile:
  * most headroom in its tightest window, then the earliest weekly reset, then the user's order.
  */
+import { formatDuration } from '../format.ts';
 import type { RouteReason } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
@@ -400,17 +401,6 @@ function bestText(candidate: RoutingCandidate, tight: number, weekly: number, no
     ? `, weekly resets in ${formatDuration(weekly - now)}`
     : '';
   return `best: ${tight}% used in its tightest window${weeklyText}`;
-}
-
-/** A short human duration such as `2d 3h`, `4h 10m` or `12m`. */
-export function formatDuration(ms: number): string {
-  const minutes = Math.max(0, Math.round(ms / 60_000));
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const rest = minutes % 60;
-  if (days > 0) return `${days}d ${hours}h`;
-  if (hours > 0) return `${hours}h ${rest}m`;
-  return `${rest}m`;
 }
 
 /** The same few reset times recur on every request: format each once. */

@@ -5,7 +5,10 @@
  * made one readable sentence on the way in: ISO times become local clock times with a countdown
  * ("until 14:05 (in 2h 3m)") and it ends with a full stop.
  */
-import { formatMoment as formatSharedMoment } from '../format.ts';
+import {
+  formatMoment as formatSharedMoment,
+  humanizeTimes as humanizeSharedTimes,
+} from '../format.ts';
 import type { ActivityRecorder, Clock } from '../ports.ts';
 import type { ActivityEntry, ActivityKind } from '../view-types.ts';
 
@@ -65,8 +68,6 @@ export class ActivityLog implements ActivityRecorder {
   }
 }
 
-const isoTimePattern = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
-
 /**
  * A moment as a person reads it, relative to `now`, in the voice every surface shares:
  * `14:05 (in 2h 3m)`, `Tue 14:05 (in 3d 4h)` when 20 hours away or more, `09:12 (5m ago)`.
@@ -75,12 +76,9 @@ export function formatMoment(at: number, now: number): string {
   return formatSharedMoment(at, { now });
 }
 
-/** Replaces every ISO time in `text` with `formatMoment`. */
+/** Replaces every ISO time in `text` with `formatMoment` (the shared `humanizeTimes`). */
 export function humanizeTimes(text: string, now: number): string {
-  return text.replace(isoTimePattern, (iso) => {
-    const at = Date.parse(iso);
-    return Number.isFinite(at) ? formatMoment(at, now) : iso;
-  });
+  return humanizeSharedTimes(text, { now });
 }
 
 /** One readable sentence: human times and one full stop at the end. */

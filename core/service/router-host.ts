@@ -37,13 +37,105 @@ export function routerRunningMessage(
   return `A Codex Lab router already runs for this home on ${found.url} (${who}, pid ${found.info.pid}): use it, or stop it with codex-lab stop.`;
 }
 
+/** Where a router was asked to listen, and what the user can change: for a failure's advice. */
+export interface ListenTarget {
+  host: string;
+  port: number;
+  /** How to choose another port, e.g. `set CODEX_LAB_PORT to a free port`. */
+  portAdvice: string;
+  /** How to choose another address, e.g. `give --host an address of this machine`. */
+  hostAdvice: string;
+}
+
+/** The advice when the caller names none: the desktop app's port comes from the environment, its host is fixed. */
+const defaultAdvice = {
+  portAdvice: 'set CODEX_LAB_PORT to a free port',
+  hostAdvice: "check that this machine's loopback address 127.0.0.1 is up",
+};
+
+/**
+ * The one sentence for a router that could not listen, naming the host and port asked for and
+ * what to change; null when `error` is not a failure to listen (a bug, or an expected failure
+ * already worded). Every operating-system error of the listen (`listen`, `bind`, the host name's
+ * lookup) gets one, so none reaches the user as a stack trace.
+ */
+export function listenFailure(error: unknown, target: ListenTarget): LabError | null {
+  const system = error as NodeJS.ErrnoException & { address?: string };
+  if (!(error instanceof Error) || typeof system.code !== 'string') return null;
+  const code = system.code;
+  if (!['listen', 'bind', 'getaddrinfo'].includes(system.syscall ?? '')) return null;
+  const { host, port } = target;
+  const where = `port ${port} on ${host}`;
+  const cannot = 'so the Codex Lab router cannot listen there';
+  const details = { host, port, cause: code };
+  if (code === 'EADDRINUSE') {
+    return new LabError(
+      'port_in_use',
+      `Port ${port} on ${host} is already in use by another program, ${cannot}: stop that program, or ${target.portAdvice}.`,
+      { cause: error, details },
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    const privileged =
+      port > 0 && port < 1024 ? '; ports below 1024 need administrator rights' : '';
+    return new LabError(
+      'io_error',
+      `This system does not let Codex Lab listen on ${where} (permission denied${privileged}): ${target.portAdvice}.`,
+      { cause: error, details },
+    );
+  }
+  if (system.syscall === 'getaddrinfo') {
+    // The host is a name, and looking it up failed: unknown, or the resolver did not answer.
+    const what =
+      code === 'EAI_AGAIN'
+        ? `The name lookup of ${host} did not answer (${code})`
+        : `${host} is not a host name this machine can resolve (${code})`;
+    return new LabError('invalid_argument', `${what}, ${cannot}: ${target.hostAdvice}.`, {
+      cause: error,
+      details,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    // A name may resolve to an address that is not this machine's: both are named.
+    const address =
+      typeof system.address === 'string' && system.address !== host ? ` (${system.address})` : '';
+    return new LabError(
+      'invalid_argument',
+      `${host}${address} is not an address of this machine, ${cannot}: ${target.hostAdvice}.`,
+      { cause: error, details },
+    );
+  }
+  if (code === 'EAFNOSUPPORT') {
+    return new LabError(
+      'invalid_argument',
+      `This machine does not support the kind of address ${host} is (an IPv6 address without IPv6, say), ${cannot}: ${target.hostAdvice}.`,
+      { cause: error, details },
+    );
+  }
+  const reason = system.message.replace(/^\w+ /, '');
+  return new LabError(
+    'io_error',
+    `Codex Lab cannot listen on ${where} (${reason}): ${target.hostAdvice}, or ${target.portAdvice}.`,
+    { cause: error, details },
+  );
+}
+
 /**
  * Starts `service`'s router on `port` unless this home's router runs already (then a
- * `router_running` error says where). A port held by another program is `port_in_use`.
+ * `router_running` error says where). A port held by another program is `port_in_use`; every
+ * other failure to listen is one sentence too (`listenFailure`), naming the host and port asked
+ * for and what to change (`portAdvice`, `hostAdvice`: how the caller's user picks them).
  */
 export async function startRouterHost(
   service: LabService,
-  options: { paths: LabPaths; port: number; host?: string; kind: 'serve' | 'app' },
+  options: {
+    paths: LabPaths;
+    port: number;
+    host?: string;
+    kind: 'serve' | 'app';
+    portAdvice?: string;
+    hostAdvice?: string;
+  },
 ): Promise<HostedRouter> {
   return withLock(options.paths.locksDir, 'router', async () => {
     const found = await discoverRouter(options.paths);
@@ -52,23 +144,21 @@ export async function startRouterHost(
     // Held for the router's whole life: a second router is refused even when state/router.json
     // was deleted or damaged, which discovery alone would take for "no router".
     const run = await holdRunLock(options.paths);
+    const host = options.host ?? '127.0.0.1';
     let started: { url: string; port: number };
     try {
-      started = await service.start({
-        port: options.port,
-        host: options.host ?? '127.0.0.1',
-        kind: options.kind,
-      });
+      started = await service.start({ port: options.port, host, kind: options.kind });
     } catch (error) {
       await service.stop().catch(() => undefined);
       await run.release();
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new LabError(
-          'port_in_use',
-          `Port ${options.port} on 127.0.0.1 is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or set CODEX_LAB_PORT to a free port.`,
-        );
-      }
-      throw error;
+      throw (
+        listenFailure(error, {
+          host,
+          port: options.port,
+          portAdvice: options.portAdvice ?? defaultAdvice.portAdvice,
+          hostAdvice: options.hostAdvice ?? defaultAdvice.hostAdvice,
+        }) ?? error
+      );
     }
     const info: RouterInfo = {
       port: started.port,

@@ -3,7 +3,7 @@
  */
 import { Fragment, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
-import { capitalize, formatResetCredits, statusLabel } from '../../core/format.ts';
+import { capitalize, formatResetCredits, humanizeTimes, statusLabel } from '../../core/format.ts';
 import {
   cardStatusMessage,
   formatAgo,
@@ -261,7 +261,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
         </label>
         <p className="small muted" data-testid="priming-last">
           {profile.primingLast
-            ? `Last: ${profile.primingLast.outcome} (${formatAgo(profile.primingLast.at, now)}) — ${profile.primingLast.message}`
+            ? `Last: ${profile.primingLast.outcome} (${formatAgo(profile.primingLast.at, now)}) — ${humanizeTimes(profile.primingLast.message, { now })}`
             : 'Never primed.'}
         </p>
       </div>

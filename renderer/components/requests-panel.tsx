@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import type { LabState, RequestView, UsageTotalView } from '../../core/service/contract.ts';
-import { formatClock, formatCount } from '../format.ts';
+import { formatClock, formatCount, formatLatency } from '../format.ts';
 
 /** Props of `RequestsPanel`. */
 export interface RequestsPanelProps {
@@ -18,8 +18,7 @@ function shortId(id: string): string {
 }
 
 function milliseconds(ms: number | null): string {
-  if (ms === null) return '–';
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return ms === null ? '–' : formatLatency(ms);
 }
 
 /** The panel (newest first, at most 100 rows). */

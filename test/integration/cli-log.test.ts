@@ -5,11 +5,12 @@
  * `env_http_headers` taken from its environment.
  */
 import { spawn } from 'node:child_process';
-import { chmod, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEntry, runCodexLab } from '../helpers/cli.ts';
 import { codexTurnBody, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+import { tempFolder } from '../helpers/temp-folder.ts';
 
 let router: TestRouter;
 let codexBin: string;
@@ -164,6 +165,90 @@ describe('codex-lab log', () => {
       await waitFor(() => output.includes('session-followed'));
       const last = JSON.parse(output.trim().split('\n').at(-1)!);
       expect(last).toMatchObject({ sessionId: 'session-followed', status: 200 });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
+
+describe('codex-lab log: the TIME column', () => {
+  /** A request line as the router's journal holds it. */
+  const request = (id: number, at: number, patch: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      type: 'request',
+      id,
+      at,
+      sessionId: `session-${id}`,
+      runId: null,
+      profile: 'work',
+      route: 'active',
+      reason: '',
+      model: 'gpt-5.5',
+      kind: 'responses',
+      status: 200,
+      ttfbMs: 850,
+      durationMs: 1250,
+      tokens: null,
+      fallback: [],
+      ...patch,
+    }) + '\n';
+
+  it('shows the date for a request not from today, in the table and with --follow', async () => {
+    const home = tempFolder('codex-lab-log-time-');
+    await mkdir(join(home, 'state'), { recursive: true, mode: 0o700 });
+    const journal = join(home, 'state', 'activity.jsonl');
+    const now = Date.now();
+    // Three days ago at 01:16:43 UTC (TZ=UTC below), and a refusal recorded then with an ISO reset.
+    const old = new Date(now - 3 * 86_400_000);
+    old.setUTCHours(1, 16, 43, 0);
+    const day = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      timeZone: 'UTC',
+    })
+      .format(old)
+      .replace(',', '');
+    const oldYear =
+      old.getUTCFullYear() === new Date(now).getUTCFullYear() ? '' : ` ${old.getUTCFullYear()}`;
+    const refusedReason = `All 2 Codex Lab profiles reached the usage limit. The earliest resets at ${new Date(old.getTime() + 1000 + 2 * 3_600_000 + 10 * 60_000).toISOString()}.`;
+    await writeFile(
+      journal,
+      request(1, old.getTime()) +
+        request(2, old.getTime() + 1000, {
+          profile: null,
+          route: null,
+          status: 429,
+          reason: refusedReason,
+        }) +
+        request(3, now),
+      { mode: 0o600 },
+    );
+    const env = { TZ: 'UTC' };
+    const run = await runCodexLab(['log'], { home, env });
+    expect(run.stderr).toBe('');
+    const rows = run.stdout.split('\n');
+    expect(rows.find((row) => row.includes('session-1'))).toMatch(
+      new RegExp(`^${day}${oldYear} 01:16:43 +session-1 .* 850ms +1\\.2s`),
+    );
+    // The refusal as Codex was told it, its reset worded as people read times.
+    expect(rows.find((row) => row.includes('session-2'))).toMatch(
+      new RegExp(`^${day}${oldYear} 01:16:44 .*The earliest resets at 03:26 \\(in 2h 10m\\)\\.$`),
+    );
+    expect(rows.find((row) => row.includes('session-3'))).toMatch(/^\d{2}:\d{2}:\d{2} +session-3 /);
+
+    const child = spawn(process.execPath, [cliEntry, 'log', '--follow'], {
+      env: { ...process.env, CODEX_LAB_HOME: home, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    try {
+      await waitFor(() => output.includes('session-3'));
+      await appendFile(journal, request(4, old.getTime() + 2000));
+      await waitFor(() => output.includes('session-4'));
+      expect(output.split('\n').find((line) => line.includes('session-4'))).toMatch(
+        new RegExp(`^${day}${oldYear} 01:16:45 +session-4 `),
+      );
     } finally {
       child.kill('SIGTERM');
     }

@@ -3,14 +3,19 @@
  * the listening URL, the bearer check, router.json, a clean SIGTERM shutdown, and the token never
  * leaking into serve's output.
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { enableResponsesWebSocket } from '../fakes/fake-responses-websocket.ts';
-import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { cliEntry, makeTempHome, repoRoot, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
 import { postTurn, startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+
+/** util-linux's `script`, which runs a command on a pseudo-terminal, when installed. */
+const scriptBinary = ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path));
 
 let fake: FakeChatGpt;
 let home: string;
@@ -187,6 +192,44 @@ describe('codex-lab serve', () => {
       expect(side.turns).toHaveLength(1);
       const maps = await readFile(`/proc/${serve.child.pid}/maps`, 'utf8');
       expect(maps).toMatch(/node_modules\/bufferutil\/prebuilds\/[^\n]*\.node/);
+    },
+  );
+
+  // The tester's repro (`script -qc "codex-lab serve" /dev/null`): stdout and stderr a real
+  // pseudo-terminal. util-linux's `script` makes one; elsewhere `dashboardLine`'s unit test stands.
+  it.runIf(process.platform === 'linux' && scriptBinary !== undefined)(
+    'on a terminal, names the dashboard without the router token unless asked',
+    async () => {
+      const bearer = (await runCodexLab(['token'], { home })).stdout.trim();
+      const childEnv: NodeJS.ProcessEnv = {};
+      for (const [key, value] of Object.entries(process.env)) {
+        if (!key.startsWith('CODEX_LAB_')) childEnv[key] = value;
+      }
+      Object.assign(childEnv, { CODEX_LAB_HOME: home, ...env() });
+      const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+      const command = `${quote(process.execPath)} ${quote(cliEntry)} serve --port 0`;
+      const terminal = spawn(scriptBinary!, ['-qfec', command, '/dev/null'], {
+        cwd: repoRoot,
+        env: childEnv,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let output = '';
+      terminal.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) =>
+        terminal.on('close', (code) => resolve(code)),
+      );
+      try {
+        await vi.waitFor(() => expect(output).toContain('Dashboard:'), { timeout: 30_000 });
+        expect(output).toMatch(
+          /Dashboard: http:\/\/127\.0\.0\.1:\d+\/ui\/ \(codex-lab dashboard opens it with the token\)/,
+        );
+        expect(output).not.toContain(bearer);
+        expect(output).not.toContain('#token=');
+        expect((await runCodexLab(['stop'], { home })).code).toBe(0);
+        expect(await exited).toBe(0);
+      } finally {
+        if (terminal.exitCode === null) terminal.kill('SIGKILL');
+      }
     },
   );
 

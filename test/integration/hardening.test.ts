@@ -2,13 +2,14 @@
  * Hardening (issue 9, item 9): Host and Origin checked against loopback names on the router,
  * control API and dashboard (DNS rebinding fails even with the token); the sign-in callback's
  * `/cancel` ignores web pages and foreign Hosts; a new sign-in closes an abandoned one's listener
- * at once; a request body that stalls is dropped; `serve --host` beyond loopback warns loudly.
+ * at once; a request body that stalls is dropped; `serve --host` beyond loopback warns loudly, and
+ * a host or port serve cannot listen on is one sentence.
  */
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startLogin } from '../../core/auth/browser-login.ts';
-import { silentLogger, systemClock } from '../../core/ports.ts';
+import { silentLogger, systemClock, type Logger } from '../../core/ports.ts';
 import { createRouterServer } from '../../core/proxy/server.ts';
 import type { ProxyEngine } from '../../core/proxy/engine.ts';
 import { setNextLogin } from '../fakes/fake-issuer.ts';
@@ -112,6 +113,38 @@ describe('a request body that stalls', () => {
   });
 });
 
+describe('a connection the router cannot accept', () => {
+  it('is logged, and the router keeps listening instead of ending with a stack trace', async () => {
+    const warned: string[] = [];
+    const recording: Logger = {
+      ...silentLogger,
+      warn: (_fields: object, message?: string) => void warned.push(message ?? ''),
+      child: () => recording,
+    };
+    const server = await createRouterServer({
+      engine: {} as ProxyEngine,
+      token: 'secret',
+      clock: systemClock,
+      logger: recording,
+      port: 0,
+      upstreamWebSocket: true,
+    });
+    try {
+      // What Node does when accept fails (out of file descriptors): the server's 'error' event,
+      // which throws when nobody listens for it.
+      const accept = Object.assign(new Error('accept EMFILE'), {
+        code: 'EMFILE',
+        syscall: 'accept',
+      });
+      expect(() => server.server.emit('error', accept)).not.toThrow();
+      expect(warned).toContain('the router could not accept a connection');
+      expect(server.server.listening).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('the sign-in callback', () => {
   let fixture: SignInFixture;
   beforeAll(async () => {
@@ -208,5 +241,40 @@ describe('serve --host', () => {
     expect(run.stderr).toContain('WARNING: --host 0.0.0.0 exposes the router');
     const quiet = await runCodexLab(['serve', '--host', '127.0.0.1', '--port', 'nope'], { home });
     expect(quiet.stderr).not.toContain('WARNING');
+  });
+
+  it('says in one sentence that it cannot listen on the host or port asked for, never with a stack trace', async () => {
+    const home = tempFolder('codex-lab-home-');
+    /** The sentence after the exposure warning, checked to be the only other line. */
+    const failureOf = async (args: string[], env: Record<string, string> = {}) => {
+      const run = await runCodexLab(['serve', ...args], { home, env });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.trimEnd().split('\n');
+      expect(lines.filter((line) => !line.includes('WARNING'))).toHaveLength(1);
+      expect(run.stderr).not.toMatch(/ at |node:|Error:/);
+      return lines.at(-1)!;
+    };
+    // 192.0.2.1 (TEST-NET-1) is never this machine's; a .invalid name never resolves (RFC 6761).
+    expect(await failureOf(['--host', '192.0.2.1', '--port', '0'])).toBe(
+      'codex-lab: 192.0.2.1 is not an address of this machine, so the Codex Lab router cannot listen there: give --host an address of this machine, or leave it out to listen on 127.0.0.1.',
+    );
+    expect(await failureOf(['--host', 'nowhere.invalid', '--port', '0'])).toMatch(
+      /^codex-lab: nowhere\.invalid is not a host name this machine can resolve \(\w+\), so the Codex Lab router cannot listen there: give --host an address of this machine, or leave it out to listen on 127\.0\.0\.1\.$/,
+    );
+    expect(await failureOf(['--host', ' ', '--port', '0'])).toBe(
+      'codex-lab: --host needs an address to listen on (127.0.0.1 keeps the router on this machine), not an empty value.',
+    );
+    // A port held by another program: the host and port asked for, and the way they were given.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const port = (blocker.address() as AddressInfo).port;
+    expect(await failureOf(['--host', 'localhost', '--port', String(port)])).toBe(
+      `codex-lab: Port ${port} on localhost is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or choose another with --port (0 picks a free one).`,
+    );
+    expect(await failureOf([], { CODEX_LAB_PORT: String(port) })).toBe(
+      `codex-lab: Port ${port} on 127.0.0.1 is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or set CODEX_LAB_PORT to a free port (or pass --port).`,
+    );
   });
 });

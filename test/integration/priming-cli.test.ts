@@ -121,4 +121,19 @@ describe('prime', () => {
     expect(state.profiles.alpha.last.outcome).toBe('skipped');
     expect(state.profiles.alpha.log[0].outcome).toBe('primed');
   });
+
+  it('says when a window was already primed as people read times', async () => {
+    expect((await runCodexLab(['prime', 'alpha'], { home, env: env() })).code).toBe(0);
+    // The upstream still reports the window idle: the claim of a moment ago is what stops it.
+    Object.assign(fake.account('alpha@example.com').secondary!, {
+      unstarted: true,
+      usedPercent: 0,
+    });
+    const again = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+    expect(again.stdout).toMatch(
+      /^alpha \(weekly\): skipped — already primed at \d{2}:\d{2} \(just now\) \(\w+\)$/m,
+    );
+    expect(again.stdout).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+    expect(primes()).toHaveLength(1);
+  });
 });

@@ -8,7 +8,10 @@ import {
   formatBackAt,
   formatClockTime,
   formatDuration,
+  formatLatency,
+  formatLogStamp,
   formatMoment,
+  humanizeTimes,
   formatResetCredits,
   formatStatus,
   formatWindowUse,
@@ -31,6 +34,33 @@ describe('durations', () => {
     expect(formatDuration(12 * minute + 30_000)).toBe('12m');
     expect(formatAgo(30_000)).toBe('just now');
     expect(formatAgo(5 * minute)).toBe('5m ago');
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(-5)).toBe('0s');
+    expect(formatDuration(90 * minute)).toBe('1h 30m');
+    expect(formatDuration(2 * 24 * hour + 3 * hour)).toBe('2d 3h');
+  });
+
+  it('rounds every unit down, so a countdown never shows more time than is left', () => {
+    const week = 7 * 24 * hour;
+    // A weekly window that has not started resets 7 days after each read: a few milliseconds
+    // later it must read the same on every refresh, whatever the sub-second timing.
+    for (const late of [1, 400, 600, 999]) {
+      expect(formatDuration(week - late)).toBe('6d 23h');
+      expect(
+        formatWindowUse(
+          {
+            usedPercent: 0,
+            windowMinutes: 10080,
+            resetsAt: new Date(now + week - late).toISOString(),
+          },
+          now,
+        ),
+      ).toBe('0% used, resets in 6d 23h');
+    }
+    expect(formatDuration(week)).toBe('7d');
+    expect(formatDuration(4 * 24 * hour - 30_000)).toBe('3d 23h');
+    expect(formatDuration(59_999)).toBe('59s');
+    expect(formatDuration(hour - 1)).toBe('59m');
   });
 });
 
@@ -42,6 +72,30 @@ describe('clock times and moments', () => {
     expect(formatMoment(now - 5 * minute, utc)).toBe('11:55 (5m ago)');
     expect(formatBackAt(new Date(now + hour).toISOString(), utc)).toBe('in 1h, at 13:00');
     expect(formatBackAt(new Date(now - 1).toISOString(), utc)).toBeNull();
+  });
+
+  it('dates a log entry that is not from today, and the year when not this one', () => {
+    expect(formatLogStamp(now - 3 * hour, utc)).toBe('09:00:00');
+    expect(formatLogStamp(now - 13 * hour, utc)).toBe('31 Dec 2029 23:00:00');
+    expect(formatLogStamp(now + 3 * 24 * hour + 5_000, utc)).toBe('4 Jan 12:00:05');
+    // Today is the local day: 16:00 UTC on 31 Dec is already 1 Jan in Tokyo.
+    expect(formatLogStamp(now - 20 * hour, { now, timeZone: 'Asia/Tokyo' })).toBe('01:00:00');
+    expect(formatLogStamp(now - 20 * hour, utc)).toBe('31 Dec 2029 16:00:00');
+  });
+
+  it('words the ISO times in a sentence as moments, and leaves other text alone', () => {
+    const iso = new Date(now + 2 * hour + 10 * minute).toISOString();
+    expect(humanizeTimes(`The earliest resets at ${iso}.`, utc)).toBe(
+      'The earliest resets at 14:10 (in 2h 10m).',
+    );
+    expect(humanizeTimes('no time here: 2030-01-01', utc)).toBe('no time here: 2030-01-01');
+  });
+
+  it('words request timings in one spelling', () => {
+    expect(formatLatency(850)).toBe('850ms');
+    expect(formatLatency(1_250)).toBe('1.2s');
+    expect(formatLatency(59_990)).toBe('59.9s');
+    expect(formatLatency(5 * minute + 12_000)).toBe('5m');
   });
 
   it('words reset credits with the soonest expiry, or the count alone', () => {

@@ -4,6 +4,7 @@
  * works with or without a router. `--json` prints one JSON object per line (JSON Lines), which
  * suits `--follow` and tools such as `jq`. `--follow` keeps printing new requests until stopped.
  */
+import { formatLatency, formatLogStamp, humanizeTimes } from '../../format.ts';
 import type { RequestView } from '../../view-types.ts';
 import {
   filterRequests,
@@ -62,8 +63,9 @@ export async function runLog(
       'No requests yet: they appear here once Codex runs through the router.',
     );
   } else if (first.length > 0) {
-    writeLine(context.stdout, formatRequestTable(first.map(toRequestView)));
-    const totals = formatTotals(first, Date.now());
+    const now = Date.now();
+    writeLine(context.stdout, formatRequestTable(first.map(toRequestView), now));
+    const totals = formatTotals(first, now);
     if (totals) writeLine(context.stdout, `\n${totals}`);
   }
   if (options['follow'] !== true) return 0;
@@ -74,7 +76,10 @@ export async function runLog(
     if (next === null) return 1;
     for (const request of next) {
       const view = toRequestView(request);
-      writeLine(context.stdout, json ? JSON.stringify(view) : requestRow(view).join('  '));
+      writeLine(
+        context.stdout,
+        json ? JSON.stringify(view) : requestRow(view, Date.now()).join('  '),
+      );
       lastId = request.id;
     }
   }
@@ -98,17 +103,17 @@ async function readRequests(
   return filterRequests(requests, filter);
 }
 
-/** "14:02:11": local clock time. */
-function clock(iso: string): string {
-  return new Date(iso).toLocaleTimeString('en-GB', { hour12: false });
-}
-
 function milliseconds(ms: number | null): string {
-  if (ms === null) return '-';
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+  return ms === null ? '-' : formatLatency(ms);
 }
 
-function requestRow(view: RequestView): string[] {
+/**
+ * One request as a row. TIME is the local time, with the date when not from today (`now`'s day). A
+ * refusal's reason is what Codex was told; one recorded before it named times as people read
+ * them has its ISO times worded as of the request.
+ */
+function requestRow(view: RequestView, now: number): string[] {
+  const at = Date.parse(view.at);
   const tokens = view.tokens
     ? `${view.tokens.input} in (${view.tokens.cached} cached), ${view.tokens.output} out`
     : '-';
@@ -116,10 +121,10 @@ function requestRow(view: RequestView): string[] {
     view.fallback.length > 0
       ? `after ${view.fallback.map((entry) => `${entry.profile} (${entry.reason})`).join(', ')}`
       : view.profile === null
-        ? view.reason
+        ? humanizeTimes(view.reason, { now: at })
         : '';
   return [
-    clock(view.at),
+    formatLogStamp(at, { now }),
     view.sessionId ?? '-',
     view.profile ?? 'refused',
     view.route ?? '-',
@@ -132,7 +137,7 @@ function requestRow(view: RequestView): string[] {
   ];
 }
 
-function formatRequestTable(views: RequestView[]): string {
+function formatRequestTable(views: RequestView[], now: number): string {
   return formatTable(
     [
       'TIME',
@@ -146,7 +151,7 @@ function formatRequestTable(views: RequestView[]): string {
       'TOKENS',
       'FALLBACK',
     ],
-    views.map(requestRow),
+    views.map((view) => requestRow(view, now)),
   );
 }
 

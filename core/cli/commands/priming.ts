@@ -5,6 +5,7 @@
  */
 import { codexClientHeaders } from '../../auth/codex-identity.ts';
 import { LabError } from '../../errors.ts';
+import { humanizeTimes } from '../../format.ts';
 import { createLogger } from '../../log.ts';
 import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
 import { systemClock } from '../../ports.ts';
@@ -131,12 +132,18 @@ export async function runPrime(
   for (const name of names) {
     const outcome = valueOf(await lab.primeNow({ profile: name, dryRun: false }));
     failed ||= outcome.outcome === 'failed';
-    writeLine(context.stdout, formatOutcome(name, outcome));
+    writeLine(context.stdout, formatOutcome(name, outcome, systemClock.now()));
   }
   return failed ? 1 : 0;
 }
 
-function formatOutcome(name: string, outcome: PrimingOutcome | PrimingOutcomeView): string {
+/** `work (weekly): confirmed — the weekly window started; it resets at Tue 12:02 (in 6d 23h)`. */
+function formatOutcome(
+  name: string,
+  outcome: PrimingOutcome | PrimingOutcomeView,
+  now: number,
+): string {
   const window = outcome.window === 'weekly' ? 'weekly' : '5-hour';
-  return `${name} (${window}): ${outcome.outcome} — ${outcome.message}`;
+  // The scheduler names moments in ISO (they are kept); people read local times.
+  return `${name} (${window}): ${outcome.outcome} — ${humanizeTimes(outcome.message, { now })}`;
 }

@@ -4,10 +4,13 @@
  *
  * One router per home: a second `serve` for the same home says where the first one runs and exits
  * 1 without touching it. stdout's first line is the listening URL (scripts read it, `--port 0`
- * included); the lines after it name an outbound proxy and an upstream transport switched off. The dashboard link carries the router token in its `#fragment`: it is printed in full
- * on an interactive terminal and with `--print-dashboard-url` (on stdout), and without the token
- * when the output goes to a file or a log (`codex-lab dashboard` prints it later). While it serves,
- * `state/router.json` records it for every client; `codex-lab stop` or a signal ends it cleanly.
+ * included); the lines after it name an outbound proxy and an upstream transport switched off. The
+ * dashboard link carries the router token in its `#fragment`: it is printed only when asked
+ * (`--print-dashboard-url`, on stdout); otherwise, terminal or not, the dashboard's address is
+ * printed without it, with the command that opens it (`codex-lab dashboard`). A port or host it
+ * cannot listen on is one sentence naming the one asked for and how to choose another. While it
+ * serves, `state/router.json` records it for every client; `codex-lab stop` or a signal ends it
+ * cleanly.
  */
 import { isLoopbackAddress } from '../../net/loopback.ts';
 import { createLogger } from '../../log.ts';
@@ -17,6 +20,7 @@ import { parsePortText } from '../../config.ts';
 import { systemClock } from '../../ports.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { startRouterHost } from '../../service/router-host.ts';
+import { LabError } from '../../errors.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { codexLabLauncher } from '../path-search.ts';
 
@@ -26,7 +30,15 @@ export async function runServe(
   _args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
-  const host = typeof options['host'] === 'string' ? options['host'] : '127.0.0.1';
+  const hostGiven = typeof options['host'] === 'string';
+  const host = hostGiven ? String(options['host']).trim() : '127.0.0.1';
+  if (host === '') {
+    // Node would take an empty address as "every interface": never by accident.
+    throw new LabError(
+      'invalid_argument',
+      '--host needs an address to listen on (127.0.0.1 keeps the router on this machine), not an empty value.',
+    );
+  }
   if (!isLoopbackAddress(host)) {
     // Loud on purpose: the router hands out every profile's quota to whoever holds the token.
     writeLine(
@@ -34,10 +46,19 @@ export async function runServe(
       `codex-lab: WARNING: --host ${host} exposes the router beyond this machine. Anyone who can reach ${host} and learns the router token can use every signed-in account; use 127.0.0.1 unless you really mean it.`,
     );
   }
-  const port =
-    options['port'] !== undefined
-      ? parsePortText(String(options['port']).trim(), '--port', true, 'invalid_argument')
-      : context.config.port;
+  const portGiven = options['port'] !== undefined;
+  const port = portGiven
+    ? parsePortText(String(options['port']).trim(), '--port', true, 'invalid_argument')
+    : context.config.port;
+  // A port or host the router cannot listen on is said with the way this user chose it.
+  const portAdvice = portGiven
+    ? 'choose another with --port (0 picks a free one)'
+    : context.config.portFromEnvironment
+      ? 'set CODEX_LAB_PORT to a free port (or pass --port)'
+      : 'choose a free port with --port or CODEX_LAB_PORT';
+  const hostAdvice = hostGiven
+    ? 'give --host an address of this machine, or leave it out to listen on 127.0.0.1'
+    : undefined;
   let token = '';
   const logger = createLogger({
     level: context.config.logLevel ?? 'info',
@@ -58,6 +79,8 @@ export async function runServe(
     return await serveUntilStopped(context, {
       port,
       host,
+      portAdvice,
+      ...(hostAdvice === undefined ? {} : { hostAdvice }),
       logger,
       stopRequested,
       setToken,
@@ -79,6 +102,8 @@ async function serveUntilStopped(
   run: {
     port: number;
     host: string;
+    portAdvice: string;
+    hostAdvice?: string;
     logger: ReturnType<typeof createLogger>;
     stopRequested: Promise<void>;
     setToken: (token: string) => void;
@@ -105,6 +130,8 @@ async function serveUntilStopped(
     port,
     host,
     kind: 'serve',
+    portAdvice: run.portAdvice,
+    ...(run.hostAdvice === undefined ? {} : { hostAdvice: run.hostAdvice }),
   });
   writeLine(context.stdout, `Codex Lab router listening on ${router.url}`);
   // Which way OpenAI is reached, when it is not direct (a proxy's password is never printed).
@@ -129,18 +156,8 @@ async function serveUntilStopped(
       'Upstream request bodies go uncompressed (CODEX_LAB_UPSTREAM_ZSTD=off)',
     );
   }
-  const link = `${router.url}/ui/#token=${token}`;
-  if (run.printDashboardUrl) {
-    writeLine(context.stdout, `Dashboard: ${link}`);
-  } else if (isTerminal(context.stdout) && isTerminal(context.stderr)) {
-    writeLine(context.stderr, `Dashboard: ${link}`);
-  } else {
-    // Output that goes to a file or a log never carries the token.
-    writeLine(
-      context.stderr,
-      `Dashboard: ${router.url}/ui/ (codex-lab dashboard opens it with the token)`,
-    );
-  }
+  const dashboard = dashboardLine(router.url, token, run.printDashboardUrl);
+  writeLine(dashboard.stream === 'stdout' ? context.stdout : context.stderr, dashboard.text);
 
   await Promise.race([run.stopRequested, stopRequestedByClient]);
   await router.stop();
@@ -148,6 +165,22 @@ async function serveUntilStopped(
   return 0;
 }
 
-function isTerminal(stream: unknown): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true;
+/**
+ * What `serve` says about its dashboard (docs/security.md): the link with the router token in its
+ * `#fragment` only when asked (`--print-dashboard-url`), on stdout for a script to read; otherwise
+ * the address without the token, on stderr, on a terminal as in a log, with the command that
+ * opens it with the token.
+ */
+export function dashboardLine(
+  routerUrl: string,
+  token: string,
+  printWithToken: boolean,
+): { stream: 'stdout' | 'stderr'; text: string } {
+  if (printWithToken) {
+    return { stream: 'stdout', text: `Dashboard: ${routerUrl}/ui/#token=${token}` };
+  }
+  return {
+    stream: 'stderr',
+    text: `Dashboard: ${routerUrl}/ui/ (codex-lab dashboard opens it with the token)`,
+  };
 }

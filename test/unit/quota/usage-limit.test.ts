@@ -81,11 +81,13 @@ describe('buildPoolLimitBody', () => {
       now,
       profileCount: 3,
       planType: 'plus',
+      timeZone: 'UTC',
     });
     expect(body).toEqual({
       error: {
         type: 'usage_limit_reached',
-        message: `All 3 Codex Lab profiles reached the usage limit. The earliest resets at ${new Date(now + 90_500).toISOString()}.`,
+        message:
+          'All 3 Codex Lab profiles reached the usage limit. The earliest resets at 12:01 (in 1m).',
         plan_type: 'plus',
         resets_at: Math.ceil((now + 90_500) / 1000),
         resets_in_seconds: 91,
@@ -93,6 +95,25 @@ describe('buildPoolLimitBody', () => {
     });
     // What Codex reads back: the reset it shows the user.
     expect(parseUsageLimitBody(body, now).resetsAt).toBe(Math.ceil((now + 90_500) / 1000) * 1000);
+  });
+
+  it('names the reset as people read times: local clock, the weekday when a day or more away', () => {
+    const later = buildPoolLimitBody({
+      earliestReset: now + 2 * 86_400_000 + 3 * 3_600_000 + 59_000,
+      now,
+      profileCount: 2,
+      timeZone: 'UTC',
+    });
+    expect(later.error['message']).toBe(
+      'All 2 Codex Lab profiles reached the usage limit. The earliest resets at Wed 15:00 (in 2d 3h).',
+    );
+    const tokyo = buildPoolLimitBody({
+      earliestReset: now + 2 * 3_600_000,
+      now,
+      timeZone: 'Asia/Tokyo',
+    });
+    expect(tokyo.error['message']).toContain('The earliest resets at 23:00 (in 2h).');
+    expect(String(tokyo.error['message'])).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
   });
 
   it('says so when no reset is known', () => {

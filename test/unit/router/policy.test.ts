@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { formatWindowUse } from '../../../core/format.ts';
 import {
   chooseProfile,
-  formatDuration,
   ineligibility,
   tightestUsedPercent,
   weeklyResetAt,
@@ -253,7 +253,21 @@ describe('chooseProfile: best eligible', () => {
     ];
     const decision = chooseProfile(input({ candidates }));
     expect(decision).toMatchObject({ profile: 'b', route: 'best' });
-    expect(decision.detail).toBe('Best: 50% used in its tightest window, weekly resets in 1d 0h.');
+    expect(decision.detail).toBe('Best: 50% used in its tightest window, weekly resets in 1d.');
+  });
+
+  it('words the weekly reset as every table does (core/format.ts), so a footer agrees with its table', () => {
+    // 3d 23h 59m 30s: the WEEKLY column says "resets in 3d 23h"; the reason must not say "4d 0h".
+    const resetsIn = 4 * day - 30_000;
+    const candidates = [candidate('a', { quota: quota(window(20, resetsIn)) })];
+    const decision = chooseProfile(input({ candidates }));
+    expect(decision.detail).toBe('Best: 20% used in its tightest window, weekly resets in 3d 23h.');
+    expect(
+      formatWindowUse(
+        { ...window(20, resetsIn), resetsAt: new Date(now + resetsIn).toISOString() },
+        now,
+      ),
+    ).toBe('20% used, resets in 3d 23h');
   });
 
   it('breaks a headroom tie by the earliest weekly reset, then user order', () => {
@@ -384,18 +398,6 @@ describe('chooseProfile: large pools', () => {
   it('is pure: the same input gives the same decision', () => {
     const shared = input({ sessionProfile: 'b', exclude: new Set(['b']) });
     expect(chooseProfile(shared)).toEqual(chooseProfile(shared));
-  });
-});
-
-describe('formatDuration', () => {
-  it.each([
-    [0, '0m'],
-    [59_000, '1m'],
-    [90 * 60_000, '1h 30m'],
-    [2 * day + 3 * hour, '2d 3h'],
-    [-5, '0m'],
-  ])('%d ms → %s', (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
   });
 });
 
