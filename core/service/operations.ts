@@ -10,6 +10,7 @@
  * one (`fileLiveState`). The files are always written first, under their locks, so an operation
  * either fully applies or not at all, whichever process runs it.
  */
+import { stat } from 'node:fs/promises';
 import { curedByTokensOnDisk } from '../auth/constants.ts';
 import type { TokenManager } from '../auth/token-manager.ts';
 import type { FetchLike } from '../auth/http.ts';
@@ -196,6 +197,14 @@ export class LabOperations {
     return this.#edit(async () => {
       const profile = await this.#profileName(input.profile ?? null);
       const path = await canonicalRepoPath(input.path);
+      // A pin to a folder that is not there is a typo that would route nothing; an unpin of a
+      // folder deleted since is still allowed.
+      if (profile !== null && !(await isFolder(path))) {
+        throw new LabError(
+          'invalid_argument',
+          `${path} is not a folder on this machine: give the path of a repository folder (Codex runs in it or in a folder inside it).`,
+        );
+      }
       await this.#options.store.setPin('repo', path, profile, input.allowFallback ?? false);
       this.#options.activity.add(
         'profile',
@@ -375,4 +384,12 @@ export function fileLiveState(options: {
     primed() {},
     changed() {},
   };
+}
+
+/** True when `path` is a folder. */
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
 }

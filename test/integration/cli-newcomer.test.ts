@@ -137,6 +137,18 @@ describe('codex-lab pins', () => {
     expect(list.stdout).toMatch(/home\s.*\s-$/m);
   });
 
+  it('a repository folder that is not there is one sentence and nothing is saved; unpinning one is allowed', async () => {
+    const before = await readFile(paths.registry, 'utf8');
+    const missing = join(home, 'no-such-repo');
+    const run = await runCodexLab(['pin', 'work', '--repo', missing], { home });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `codex-lab: ${missing} is not a folder on this machine: give the path of a repository folder (Codex runs in it or in a folder inside it).`,
+    );
+    expect(await readFile(paths.registry, 'utf8')).toBe(before);
+    expect((await runCodexLab(['unpin', '--repo', missing], { home })).code).toBe(0);
+  });
+
   it('a malformed repository path is one sentence, and nothing is saved', async () => {
     const before = await readFile(paths.registry, 'utf8');
     const run = await runCodexLab(['pin', 'work', '--repo', 'repo\u0001name'], { home });

@@ -48,6 +48,7 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     [['rename', 'bob', 'lpt1.work'], /"lpt1\.work" cannot be a profile name because Windows/],
     [['rename', 'ghost', 'x'], /no profile named "ghost"; run `codex-lab list`/],
     [['remove', 'ghost'], /no profile named "ghost"/],
+    [['remove', 'bob', '--force'], /--force only goes with --revoke/],
     [['use', 'ghost'], /no profile named "ghost"/],
     [['pin', 'ghost', '--session', 's1'], /no profile named "ghost"/],
     [['pin', 'alice'], /exactly one of --session ID or --repo PATH/],

@@ -3,6 +3,7 @@
  * outcomes, claims, live sessions and pins with it (other profiles untouched), and the priming
  * timer's attempts reach the activity log and `ProfileView.primingLast`.
  */
+import { realpathSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -78,7 +79,10 @@ describe('rename and remove through LabService', () => {
     await turn(url, 'session-b', 'beta');
     expect((await api.refreshUsage({ profile: null })).ok).toBe(true);
     expect((await api.pinSession({ sessionId: 'pin-a', profile: 'alpha' })).ok).toBe(true);
-    expect((await api.pinRepo({ path: '/repo/a', profile: 'alpha' })).ok).toBe(true);
+    // A repository folder (inside the home, which the test removes): a pin must name one.
+    const repo = join(home, 'repo-a');
+    await mkdir(repo);
+    expect((await api.pinRepo({ path: repo, profile: 'alpha' })).ok).toBe(true);
     expect((await api.pinSession({ sessionId: 'pin-b', profile: 'beta' })).ok).toBe(true);
     for (const name of ['alpha', 'beta']) {
       await recordPrimingOutcome(paths, name, {
@@ -127,7 +131,7 @@ describe('rename and remove through LabService', () => {
     expect(claims).toContain('gamma--weekly--1000.json');
     let registry = await json(paths.registry);
     expect(registry.pins.sessions['pin-a'].profile).toBe('gamma');
-    expect(registry.pins.repos['/repo/a'].profile).toBe('gamma');
+    expect(registry.pins.repos[realpathSync(repo)].profile).toBe('gamma');
     expect(registry.pins.sessions['pin-b'].profile).toBe('beta');
     let state = await api.getState();
     expect(state.sessions.find((s) => s.id === 'session-a')?.profile).toBe('gamma');

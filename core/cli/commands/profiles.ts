@@ -41,6 +41,14 @@ export async function runRemove(
   options: Record<string, unknown>,
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
+  // --force only loosens --revoke; alone, a user may believe it skips a confirmation or forces
+  // something else, so say so before anything is removed.
+  if (options['force'] === true && options['revoke'] !== true) {
+    throw new LabError(
+      'invalid_argument',
+      '--force only goes with --revoke (remove even when the issuer did not confirm the revoke); without --revoke, leave it out.',
+    );
+  }
   const store = createProfileStore({ paths: context.paths });
   const entry = await store.getProfile(name);
   // What goes with it (its pins, the active marker), to say so: the removal drops them silently.
