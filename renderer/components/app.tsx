@@ -57,7 +57,7 @@ export function App() {
         </div>
         <div className="topbar-actions">
           <ThemeToggle />
-          <button type="button" className="button primary" onClick={openSignIn}>
+          <button id="add-account" type="button" className="button primary" onClick={openSignIn}>
             Add account…
           </button>
         </div>
