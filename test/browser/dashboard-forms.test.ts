@@ -3,16 +3,20 @@
  * the fake ChatGPT: the rename form fits beside the badges (Save and Cancel clickable at 380 px
  * and wide, a long name not clipped), a failed rename or pin says why under its field with focus
  * kept there (and Escape still cancels), a 64-character profile name does not make the page
- * scroll sideways, and focus moves on when a card is removed.
+ * scroll sideways, focus moves on when a card is removed, and the status colours reach WCAG AA
+ * contrast in both themes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { contrastOf } from '../helpers/ui-contrast.ts';
+import { uiProfile, uiState } from '../helpers/ui-lab-state.ts';
 import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  showLabState,
   startServe,
   type ServeProcess,
 } from '../helpers/ui-browser.ts';
@@ -222,4 +226,82 @@ describe.skipIf(!hasChromium)('dashboard inline forms and layout', () => {
     await expectFocusAfter(remaining[0]!, 'add-account');
     expect(await page.getByRole('button', { name: 'Add account…' }).first().isEnabled()).toBe(true);
   });
+});
+
+describe.skipIf(!hasChromium)('status colours', () => {
+  let colourServe: ServeProcess;
+  let colourFake: FakeChatGpt;
+  let colourBrowser: Browser;
+
+  beforeAll(async () => {
+    buildRenderer();
+    colourFake = await startFakeChatGpt({ accounts: [] });
+    colourServe = await startServe({
+      CODEX_LAB_AUTH_ISSUER: colourFake.issuerUrl,
+      CODEX_LAB_CHATGPT_BASE_URL: colourFake.backendUrl,
+    });
+    colourBrowser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await colourBrowser?.close();
+    await colourServe?.stop();
+    await colourFake?.close();
+  });
+
+  const inAWeek = new Date(Date.now() + 7 * 86_400_000).toISOString();
+  const profiles = [
+    uiProfile('ready'),
+    uiProfile('limited', {
+      status: 'limited',
+      unavailableUntil: inAWeek,
+      forecast: {
+        outlook: 'exhausted',
+        runsOutAt: null,
+        resetsAt: inAWeek,
+        percentPerHour: 1,
+        usedPercent: 100,
+      },
+    }),
+    uiProfile('signedout', { status: 'auth_error', statusMessage: 'Sign in again.' }),
+    uiProfile('unchecked', { status: 'unknown' }),
+  ];
+  /** Small text in status colours, by what it says. */
+  const samples = {
+    'Ready badge': '[data-profile="ready"] .badge-ok',
+    'Limited badge': '[data-profile="limited"] .badge-limited',
+    'Needs sign-in badge': '[data-profile="signedout"] .badge-auth_error',
+    'Not checked yet badge': '[data-profile="unchecked"] .badge-unknown',
+    'weekly quota used up line': '[data-profile="limited"] .forecast-exhausted',
+    'selected routing chip': '.routing .chip-on',
+    'Active badge': '.badge-active',
+  };
+
+  for (const colorScheme of ['light', 'dark'] as const) {
+    it(`reaches WCAG AA (4.5:1) for small status text in the ${colorScheme} theme`, async () => {
+      const found = new Set<string>();
+      const failures: string[] = [];
+      for (const active of ['auto', 'ready']) {
+        const context = await colourBrowser.newContext({ colorScheme });
+        await showLabState(context, uiState(profiles, { active }));
+        const page = await context.newPage();
+        await page.goto(`${colourServe.url}/ui/`);
+        await page.getByRole('article', { name: 'Profile ready' }).waitFor();
+        for (const [what, selector] of Object.entries(samples)) {
+          const element = page.locator(selector);
+          if ((await element.count()) === 0) continue;
+          found.add(what);
+          const result = await contrastOf(element);
+          if (result.ratio < result.required) {
+            failures.push(
+              `${what} "${result.text}": ${result.ratio}:1, ${result.color} on ${result.background}`,
+            );
+          }
+        }
+        await context.close();
+      }
+      expect([...found].sort()).toEqual(Object.keys(samples).sort());
+      expect(failures).toEqual([]);
+    });
+  }
 });
