@@ -26,6 +26,8 @@ export interface ResolvedLabApi {
 
 /** Where the dashboard keeps the router token for this browser tab (never across tabs). */
 const tokenKey = 'codex-lab-router-token';
+/** '1' when the kept token was pasted into the page, not taken from a dashboard link. */
+const pastedKey = 'codex-lab-router-token-pasted';
 
 function sessionStore(): Pick<Storage, 'getItem' | 'setItem'> | null {
   try {
@@ -47,6 +49,7 @@ export function resolveDashboardToken(
   try {
     if (fromLink) {
       storage?.setItem(tokenKey, fromLink);
+      storage?.setItem(pastedKey, '0');
       return fromLink;
     }
     return storage?.getItem(tokenKey) ?? null;
@@ -59,6 +62,16 @@ export function resolveDashboardToken(
 /** Keeps a pasted token for this tab; the page then reloads and connects with it. */
 export function rememberDashboardToken(token: string): void {
   sessionStore()?.setItem(tokenKey, token);
+  sessionStore()?.setItem(pastedKey, '1');
+}
+
+/** Whether the token `resolveDashboardToken` gave was pasted into the page (see `pastedKey`). */
+function dashboardTokenSource(storage: Pick<Storage, 'getItem'> | null): 'link' | 'pasted' {
+  try {
+    return storage?.getItem(pastedKey) === '1' ? 'pasted' : 'link';
+  } catch {
+    return 'link';
+  }
 }
 
 /** True in the web dashboard (no Electron preload). */
@@ -76,6 +89,7 @@ export function resolveLabApi(): ResolvedLabApi {
   }
   const api = createWebBridge({
     token,
+    tokenSource: dashboardTokenSource(sessionStore()),
     origin: window.location.origin,
     openSignIn(url, popup) {
       window.open(

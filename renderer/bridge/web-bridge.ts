@@ -56,6 +56,8 @@ export function parseSseChunk(buffer: string): {
 /** Options for the web bridge (tests pass their own origin and fetch). */
 export interface WebBridgeOptions {
   token: string | null;
+  /** Where the token came from: the dashboard link (the default), or pasted by the user. */
+  tokenSource?: 'link' | 'pasted';
   origin: string;
   fetch?: typeof fetch;
   /** Opens the sign-in page; the dashboard uses a popup or a new tab. */
@@ -64,9 +66,12 @@ export interface WebBridgeOptions {
 
 /** What the page says when `serve` does not answer (a call, or the event stream). */
 const notAnswering = 'Codex Lab is not answering. Is `codex-lab serve` still running?';
-/** What the page says when `serve` refuses the token. */
-const badToken =
-  'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.';
+/** What the page says when `serve` refuses the token, by where the token came from. */
+const badTokenFrom = {
+  link: 'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
+  pasted:
+    'The token you pasted is not the router token of this Codex Lab. Paste the one `codex-lab token` prints.',
+} as const;
 
 /** The contract's code for a router that does not answer, as the CLI's client reports it. */
 function unreachable(message: string): ContractResult<never> {
@@ -84,6 +89,8 @@ function asState(body: unknown): LabState {
 /** Builds the bridge. */
 export function createWebBridge(options: WebBridgeOptions): LabApi {
   const fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
+  // A user who pasted a token is told about that token, not about a link they did not use.
+  const badToken = badTokenFrom[options.tokenSource ?? 'link'];
   const base = `${options.origin}${apiPrefix}`;
   const headers = (): Record<string, string> =>
     options.token ? { authorization: `Bearer ${options.token}` } : {};

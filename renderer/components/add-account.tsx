@@ -2,9 +2,10 @@
  * Add account: choose a name (optional) and where the sign-in page opens, then follow the login
  * until it lands, with Cancel, and plain-words explanations when it fails.
  */
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { explainLoginError } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
+import { describedByError, FieldError } from './inline-form.tsx';
 
 /** The Add account panel (a modal dialog while open). */
 export function AddAccount() {
@@ -22,6 +23,7 @@ export function AddAccount() {
     useLabStore.getState();
   const dialog = useRef<HTMLDialogElement>(null);
   const [pasted, setPasted] = useState('');
+  const errorId = useId();
 
   useEffect(() => {
     const node = dialog.current;
@@ -73,6 +75,7 @@ export function AddAccount() {
               <input
                 aria-label="Profile name"
                 placeholder="taken from the email when empty"
+                {...describedByError(errorId, flow.error)}
                 value={flow.name}
                 onChange={(event) => updateSignIn({ name: event.target.value })}
               />
@@ -108,11 +111,7 @@ export function AddAccount() {
               With a one-time code (a browser on another computer)
             </label>
           </fieldset>
-          {flow.error && (
-            <p className="error" role="alert">
-              {flow.error}
-            </p>
-          )}
+          <FieldError id={errorId} error={flow.error} />
           <div className="actions">
             <button type="submit" className="button primary">
               Continue to sign-in
@@ -181,15 +180,12 @@ export function AddAccount() {
                 <input
                   aria-label="Callback address"
                   placeholder="http://localhost:…/auth/callback?code=…"
+                  {...describedByError(errorId, flow.error)}
                   value={pasted}
                   onChange={(event) => setPasted(event.target.value)}
                 />
               </label>
-              {flow.error && (
-                <p className="error" role="alert">
-                  {flow.error}
-                </p>
-              )}
+              <FieldError id={errorId} error={flow.error} />
               <div className="actions">
                 <button type="submit" className="button" disabled={pasted.trim() === ''}>
                   Finish sign-in

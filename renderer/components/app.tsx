@@ -25,6 +25,12 @@ export function App() {
   const notice = useLabStore((state) => state.notice);
   const { run, openSignIn, showNotice } = useLabStore.getState();
   const isAuto = lab?.active === 'auto';
+  // Nothing to add an account to until the service answers (no token yet, or it is down).
+  const canAddAccount = connection === 'live';
+  // While the page is offline its own banner says Codex Lab is not answering: an operation's
+  // "not answering" would say it a second time.
+  const shownNotice =
+    connection === 'offline' && notice?.code === 'router_unavailable' ? null : notice;
   const [refresh, setRefresh] = useState<'idle' | 'busy' | 'done'>('idle');
   useEffect(() => {
     if (refresh !== 'done') return;
@@ -57,15 +63,21 @@ export function App() {
         </div>
         <div className="topbar-actions">
           <ThemeToggle />
-          <button type="button" className="button primary" onClick={openSignIn}>
+          <button
+            id="add-account"
+            type="button"
+            className="button primary"
+            disabled={!canAddAccount}
+            onClick={openSignIn}
+          >
             Add account…
           </button>
         </div>
       </header>
 
-      {notice && (
-        <div className={`notice notice-${notice.tone}`} role="alert">
-          <span>{notice.text}</span>
+      {shownNotice && (
+        <div className={`notice notice-${shownNotice.tone}`} role="alert">
+          <span>{shownNotice.text}</span>
           <button
             type="button"
             className="icon-button"
@@ -137,7 +149,12 @@ export function App() {
                 No accounts yet. Add your first ChatGPT account to start routing Codex through Codex
                 Lab.
               </p>
-              <button type="button" className="button primary" onClick={openSignIn}>
+              <button
+                type="button"
+                className="button primary"
+                disabled={!canAddAccount}
+                onClick={openSignIn}
+              >
                 Add account…
               </button>
             </div>

@@ -5,6 +5,7 @@
 import { useState, type FormEvent } from 'react';
 import type { LabState, PinView } from '../../core/service/contract.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
+import { FieldError, useInlineForm } from './inline-form.tsx';
 import { sessionLabel } from './sessions-panel.tsx';
 
 /** Props of `PinsPanel`. */
@@ -20,6 +21,7 @@ function pinTarget(pin: PinView): string {
 /** The Pins section. */
 export function PinsPanel({ lab }: PinsPanelProps) {
   const run = useLabStore((state) => state.run);
+  const pinForm = useInlineForm<HTMLInputElement>();
   const [path, setPath] = useState('');
   const [profile, setProfile] = useState('');
   // The choice stands while its profile does: renamed or removed since, the select shows the
@@ -30,10 +32,10 @@ export function PinsPanel({ lab }: PinsPanelProps) {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const result = await run('Pin repository', (api) =>
+    const result = await pinForm.submit((api) =>
       api.pinRepo({ path: path.trim(), profile: chosen }),
     );
-    if (result.ok) setPath('');
+    if (result?.ok) setPath('');
   };
   const remove = (pin: PinView) =>
     void run('Remove pin', (api) =>
@@ -88,13 +90,18 @@ export function PinsPanel({ lab }: PinsPanelProps) {
         </div>
       )}
       {lab.profiles.length > 0 && (
-        <form className="pin-form" onSubmit={(event) => void submit(event)}>
+        <form
+          className="pin-form"
+          aria-busy={pinForm.busy}
+          onSubmit={(event) => void submit(event)}
+        >
           <label className="field grow">
             <span className="small">Pin a repository (its full path)</span>
             <input
               aria-label="Repository path"
               placeholder="/home/me/work/app"
               value={path}
+              {...pinForm.field}
               onChange={(event) => setPath(event.target.value)}
             />
           </label>
@@ -115,6 +122,7 @@ export function PinsPanel({ lab }: PinsPanelProps) {
           <button type="submit" className="button" disabled={path.trim() === ''}>
             Pin repository
           </button>
+          <FieldError id={pinForm.errorId} error={pinForm.error} />
         </form>
       )}
     </section>

@@ -12,7 +12,9 @@ import {
   formatReset,
   removalQuestion,
 } from '../format.ts';
+import { focusWhenShown, profileCard } from '../focus.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
+import { FieldError, useInlineForm } from './inline-form.tsx';
 import { HistoryChart } from './history-chart.tsx';
 import { QuotaBar } from './quota-bar.tsx';
 
@@ -43,13 +45,75 @@ function forecastText(profile: ProfileView, now: number): string {
   return `At this pace (${pace}): fine until reset.`;
 }
 
+/** Props of `RenameForm`. */
+interface RenameFormProps {
+  name: string;
+  /** Called with the new name once saved, or null when the user cancelled. */
+  onClose: (renamedTo: string | null) => void;
+}
+
+/** The rename form that replaces a card's title; its error shows under it (`useInlineForm`). */
+function RenameForm({ name, onClose }: RenameFormProps) {
+  const form = useInlineForm<HTMLInputElement>();
+  const [draft, setDraft] = useState(name);
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    const to = draft.trim();
+    if (to === '' || to === name) {
+      onClose(null);
+      return;
+    }
+    const result = await form.submit((api) => api.renameProfile({ from: name, to }));
+    if (result?.ok) onClose(to);
+  };
+  const onKey = (event: KeyboardEvent) => {
+    if (event.key === 'Escape') onClose(null);
+  };
+  return (
+    <form onSubmit={(event) => void save(event)} className="rename" aria-busy={form.busy}>
+      <input
+        aria-label={`New name for ${name}`}
+        value={draft}
+        autoFocus
+        {...form.field}
+        onChange={(event) => setDraft(event.target.value)}
+        onKeyDown={onKey}
+      />
+      <button type="submit" className="button small-button">
+        Save
+      </button>
+      <button type="button" className="button ghost small-button" onClick={() => onClose(null)}>
+        Cancel
+      </button>
+      <FieldError id={form.errorId} error={form.error} />
+    </form>
+  );
+}
+
+/**
+ * Where focus goes when a card is removed: the next card, else the previous one, else Add
+ * account (nothing is left to act on). Taken before the removal, since the card may be gone
+ * from the page before the answer comes back.
+ */
+function focusAfterRemoval(card: HTMLElement | null): () => void {
+  const isCard = (node: Element | null): node is HTMLElement =>
+    node instanceof HTMLElement && node.matches('article[data-profile]');
+  const next = card?.nextElementSibling ?? null;
+  const previous = card?.previousElementSibling ?? null;
+  return () => {
+    const target = [next, previous].find((node) => isCard(node) && node.isConnected);
+    if (target instanceof HTMLElement) target.focus();
+    else document.getElementById('add-account')?.focus();
+  };
+}
+
 /** The card. */
 export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   const run = useLabStore((state) => state.run);
   const [renaming, setRenaming] = useState(false);
-  const [draft, setDraft] = useState(profile.name);
   const [confirmRemove, setConfirmRemove] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const removal = useInlineForm<HTMLButtonElement>();
+  const card = useRef<HTMLElement>(null);
   const pinCount = useLabStore(
     (state) => state.lab?.pins.filter((pin) => pin.profile === profile.name).length ?? 0,
   );
@@ -65,27 +129,37 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   }, [confirmRemove]);
   const keep = () => {
     refocusRemove.current = true;
+    removal.clear();
     setConfirmRemove(false);
   };
+  const remove = async () => {
+    const moveFocus = focusAfterRemoval(card.current);
+    const result = await removal.submit((api) =>
+      api.removeProfile({ profile: profile.name, revoke: false }),
+    );
+    if (result?.ok) moveFocus();
+  };
 
-  const submitRename = async (event: FormEvent) => {
-    event.preventDefault();
-    const to = draft.trim();
-    if (to === '' || to === profile.name) {
-      setRenaming(false);
-      return;
+  // Likewise for the rename form: back to ✎ when it closes, on the card's new name once saved
+  // (that card is a new one, mounted when the state with the new name arrives).
+  const renameButton = useRef<HTMLButtonElement>(null);
+  const refocusRename = useRef(false);
+  useEffect(() => {
+    if (!renaming && refocusRename.current) {
+      refocusRename.current = false;
+      renameButton.current?.focus();
     }
-    setBusy(true);
-    const result = await run('Rename', (api) => api.renameProfile({ from: profile.name, to }));
-    setBusy(false);
-    if (result.ok) setRenaming(false);
-  };
-  const onRenameKey = (event: KeyboardEvent) => {
-    if (event.key === 'Escape') {
-      setDraft(profile.name);
-      setRenaming(false);
+  }, [renaming]);
+  const closeRename = (renamedTo: string | null) => {
+    if (renamedTo === null) refocusRename.current = true;
+    else {
+      focusWhenShown(
+        () => profileCard(renamedTo)?.querySelector<HTMLElement>('.rename-button') ?? null,
+      );
     }
+    setRenaming(false);
   };
+
   const limitedFor =
     profile.status === 'limited' ? formatLimitedUntil(profile.unavailableUntil, now) : null;
   const signInAgain = () => {
@@ -97,48 +171,27 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
 
   return (
     <article
+      ref={card}
       className={`card profile ${isActive ? 'profile-active' : ''} status-${profile.status}`}
       aria-label={`Profile ${profile.name}`}
       data-profile={profile.name}
+      // Focusable by script only: where focus lands when the card before it is removed.
+      tabIndex={-1}
     >
-      <header className="profile-head">
+      <header className={renaming ? 'profile-head profile-head-renaming' : 'profile-head'}>
         <div className="profile-title">
           {renaming ? (
-            <form onSubmit={submitRename} className="rename">
-              <input
-                aria-label={`New name for ${profile.name}`}
-                value={draft}
-                autoFocus
-                disabled={busy}
-                onChange={(event) => setDraft(event.target.value)}
-                onKeyDown={onRenameKey}
-              />
-              <button type="submit" className="button small-button" disabled={busy}>
-                Save
-              </button>
-              <button
-                type="button"
-                className="button ghost small-button"
-                onClick={() => {
-                  setDraft(profile.name);
-                  setRenaming(false);
-                }}
-              >
-                Cancel
-              </button>
-            </form>
+            <RenameForm name={profile.name} onClose={closeRename} />
           ) : (
             <h3>
               {profile.name}
               <button
+                ref={renameButton}
                 type="button"
-                className="icon-button"
+                className="icon-button rename-button"
                 aria-label={`Rename ${profile.name}`}
                 title="Rename"
-                onClick={() => {
-                  setDraft(profile.name);
-                  setRenaming(true);
-                }}
+                onClick={() => setRenaming(true)}
               >
                 ✎
               </button>
@@ -288,10 +341,11 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           </button>
         )}
         {confirmRemove ? (
-          <span
+          <div
             className="confirm"
             role="group"
             aria-label={`Confirm removing ${profile.name}`}
+            aria-busy={removal.busy}
             onKeyDown={(event) => {
               if (event.key === 'Escape') keep();
             }}
@@ -300,18 +354,16 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
             <button
               type="button"
               className="button danger"
-              onClick={() =>
-                void run('Remove', (api) =>
-                  api.removeProfile({ profile: profile.name, revoke: false }),
-                )
-              }
+              {...removal.field}
+              onClick={() => void remove()}
             >
               Remove
             </button>
             <button type="button" className="button ghost" autoFocus onClick={keep}>
               Keep
             </button>
-          </span>
+            <FieldError id={removal.errorId} error={removal.error} />
+          </div>
         ) : (
           <button
             ref={removeButton}

@@ -72,6 +72,11 @@ export interface LabStoreActions {
     label: string,
     operation: (api: LabApi) => Promise<ContractResult<T>>,
   ): Promise<ContractResult<T>>;
+  /**
+   * Runs one operation whose failure its caller shows next to the field that caused it (an
+   * inline form): no page notice. Returns the result either way.
+   */
+  attempt<T>(operation: (api: LabApi) => Promise<ContractResult<T>>): Promise<ContractResult<T>>;
   openSignIn(): void;
   updateSignIn(patch: Partial<SignInFlow>): void;
   /** Starts the sign-in with the flow's name and method. */

@@ -69,6 +69,9 @@ export const useLabStore = create<LabStore>()(
       }
       return result;
     },
+    attempt(operation) {
+      return operation(requireApi());
+    },
     openSignIn() {
       const { popup, device } = get().signIn;
       set({ signIn: { ...defaultSignInFlow, open: true, popup, device } });

@@ -62,6 +62,18 @@ describe.skipIf(!hasChromium)('dashboard token', () => {
     await bare.goto(`${serve.url}/ui/`);
     const field = bare.getByLabel(/Paste the router token/);
     await field.waitFor({ timeout: 20_000 });
+    // Nothing is connected: no account can be added yet.
+    const addAccount = bare.getByRole('button', { name: 'Add account…' });
+    expect(await addAccount.isDisabled()).toBe(true);
+    // A wrong token pasted: the page talks about that token, not about a link.
+    await field.fill('not-the-router-token');
+    await bare.getByRole('button', { name: 'Connect' }).click();
+    await expect
+      .poll(() => bare.getByRole('alert').first().textContent(), { timeout: 20_000 })
+      .toBe(
+        'The token you pasted is not the router token of this Codex Lab. Paste the one `codex-lab token` prints.',
+      );
+    expect(await addAccount.isDisabled()).toBe(true);
     await field.fill(serve.token);
     await bare.getByRole('button', { name: 'Connect' }).click();
     await expect
@@ -90,6 +102,16 @@ describe.skipIf(!hasChromium)('dashboard token', () => {
       .toBe(
         'Codex Lab is not answering. Is `codex-lab serve` still running? What the page shows is its last answer; it reconnects by itself.',
       );
+    // An action tried now fails the same way: the page still says so once, not twice.
+    const refresh = page.getByRole('button', { name: /Refresh quota|Refreshing/ });
+    await refresh.click();
+    await expect.poll(() => refresh.textContent(), { timeout: 10_000 }).toBe('Refresh quota');
+    expect(await page.getByRole('alert').allTextContents()).toEqual([
+      'Codex Lab is not answering. Is `codex-lab serve` still running? What the page shows is its last answer; it reconnects by itself.',
+    ]);
+    expect(await page.getByRole('button', { name: 'Add account…' }).first().isDisabled()).toBe(
+      true,
+    );
 
     // The same home on the same port, as a user restarting it: the page's token still holds.
     const restart = () =>

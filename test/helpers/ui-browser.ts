@@ -7,7 +7,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { LabState } from '../../core/service/contract.ts';
 import { turnThroughRouter } from './lab-service.ts';
 import { tempFolder } from './temp-folder.ts';
 
@@ -169,3 +170,39 @@ export function screenshotFolder(): string {
 
 /** True when Chromium is installed here. */
 export const hasChromium = existsSync(chromiumPath);
+
+/**
+ * Makes every page of `context` render `state` as it is: a stand-in for the Electron preload's
+ * `window.codexLab` answers the state and refuses every operation, so a test can show states
+ * the fake cannot reach quickly (a limited profile with its weekly quota used up, say). The page
+ * itself still comes from a real `serve`.
+ */
+export async function showLabState(context: BrowserContext, state: LabState): Promise<void> {
+  await context.addInitScript((given: LabState) => {
+    const refuse = async () => ({
+      ok: false,
+      code: 'invalid_input',
+      message: 'This page shows a fixed state.',
+    });
+    const operations = [
+      'setActive',
+      'renameProfile',
+      'removeProfile',
+      'startLogin',
+      'cancelLogin',
+      'completeLogin',
+      'setPriming',
+      'primeNow',
+      'pinSession',
+      'pinRepo',
+      'refreshUsage',
+    ];
+    Object.assign(window, {
+      codexLab: {
+        getState: async () => given,
+        subscribe: () => () => undefined,
+        ...Object.fromEntries(operations.map((name) => [name, refuse])),
+      },
+    });
+  }, state);
+}

@@ -51,6 +51,17 @@ describe('the web bridge’s event stream', () => {
     expect(calls).toBe(4);
   });
 
+  it('says a pasted token was refused in words about that token, not about a link', async () => {
+    const refused = (async () => new Response('', { status: 401 })) as typeof fetch;
+    const options = { token: 't', origin: 'http://x', fetch: refused };
+    await expect(createWebBridge({ ...options, tokenSource: 'pasted' }).getState()).rejects.toThrow(
+      'The token you pasted is not the router token of this Codex Lab. Paste the one `codex-lab token` prints.',
+    );
+    await expect(createWebBridge(options).getState()).rejects.toThrow(
+      'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
+    );
+  });
+
   it('reports a call to a stopped serve with the router’s own code', async () => {
     const fetcher = (async () => {
       throw new TypeError('fetch failed');
