@@ -15,6 +15,7 @@ import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
 import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
+import { fixPointer } from '../format.ts';
 
 /** The whole page. */
 export function App() {
@@ -65,7 +66,10 @@ export function App() {
 
       {notice && (
         <div className={`notice notice-${notice.tone}`} role="alert">
-          <span>{notice.text}</span>
+          <span>
+            {notice.text}
+            {fixPointer(notice.fix) && ` ${fixPointer(notice.fix)}`}
+          </span>
           <button
             type="button"
             className="icon-button"
@@ -87,7 +91,10 @@ export function App() {
         <div className="notice notice-error" role="alert" aria-label="Files Codex Lab cannot read">
           <ul className="problems">
             {lab.problems.map((problem) => (
-              <li key={problem.message}>{problem.message}</li>
+              <li key={problem.message}>
+                {problem.message}
+                {fixPointer(problem.fix) && ` ${fixPointer(problem.fix)}`}
+              </li>
             ))}
           </ul>
         </div>
@@ -157,7 +164,7 @@ export function App() {
         {lab && (
           <div className="columns">
             <SessionsPanel lab={lab} now={now} />
-            <ActivityLog activity={lab.activity} />
+            <ActivityLog activity={lab.activity} now={now} />
           </div>
         )}
         {lab && <RequestsPanel lab={lab} />}

@@ -46,6 +46,13 @@ function forecastText(profile: ProfileView, now: number): string {
 /** The card. */
 export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   const run = useLabStore((state) => state.run);
+  // A failed rename's notice is about this card's form: cancelling the form clears it.
+  const renameScope = `rename ${profile.name}`;
+  const cancelRename = () => {
+    setDraft(profile.name);
+    setRenaming(false);
+    useLabStore.getState().clearNotice(renameScope);
+  };
   const [renaming, setRenaming] = useState(false);
   const [draft, setDraft] = useState(profile.name);
   const [confirmRemove, setConfirmRemove] = useState(false);
@@ -76,15 +83,16 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       return;
     }
     setBusy(true);
-    const result = await run('Rename', (api) => api.renameProfile({ from: profile.name, to }));
+    const result = await run(
+      'Rename',
+      (api) => api.renameProfile({ from: profile.name, to }),
+      renameScope,
+    );
     setBusy(false);
     if (result.ok) setRenaming(false);
   };
   const onRenameKey = (event: KeyboardEvent) => {
-    if (event.key === 'Escape') {
-      setDraft(profile.name);
-      setRenaming(false);
-    }
+    if (event.key === 'Escape') cancelRename();
   };
   const limitedFor =
     profile.status === 'limited' ? formatLimitedUntil(profile.unavailableUntil, now) : null;
@@ -116,14 +124,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
               <button type="submit" className="button small-button" disabled={busy}>
                 Save
               </button>
-              <button
-                type="button"
-                className="button ghost small-button"
-                onClick={() => {
-                  setDraft(profile.name);
-                  setRenaming(false);
-                }}
-              >
+              <button type="button" className="button ghost small-button" onClick={cancelRename}>
                 Cancel
               </button>
             </form>
@@ -164,7 +165,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       {(limitedFor || (profile.statusMessage && profile.status !== 'ok')) && (
         <p className={`status-line status-line-${profile.status}`} role="status">
           {profile.statusMessage
-            ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error')
+            ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error', now)
             : statusText(profile.status)}
           {limitedFor && (
             <>
