@@ -4,6 +4,7 @@
  * Expected failures cross every boundary (CLI, control API, IPC) as `Failure` values built from
  * these codes; only bugs throw something that is not a `LabError`.
  */
+import type { FailureFix } from './view-types.ts';
 
 /** Every expected failure the core reports, by stable string code. */
 export const errorCodes = [
@@ -60,23 +61,46 @@ export const errorCodes = [
 /** A stable string code naming one kind of expected failure. */
 export type ErrorCode = (typeof errorCodes)[number];
 
-/** An expected failure: carries a code and one clear sentence saying what is wrong and what to do. */
+/**
+ * An expected failure: carries a code and one clear sentence saying what is wrong and what to do;
+ * when what to do is one action of the user's that each surface offers its own way (signing a
+ * profile in again), it is in `fix` instead of the sentence.
+ */
 export class LabError extends Error {
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
   /** Extra facts for callers (never secrets). */
   readonly details: Readonly<Record<string, unknown>> | undefined;
+  /** What cures it, for each surface to say (the CLI's command, the dashboard's button). */
+  readonly fix: FailureFix | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
+    options?: { cause?: unknown; details?: Record<string, unknown>; fix?: FailureFix },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LabError';
     this.code = code;
     this.details = options?.details;
+    this.fix = options?.fix;
   }
+}
+
+/**
+ * A failure that signing `profile` in again cures: `problem` says what is wrong, and the fix
+ * travels beside it (`codex-lab login NAME` on the command line, "Sign in again" in the dashboard).
+ */
+export function signInAgainError(
+  code: ErrorCode,
+  profile: string,
+  problem: string,
+  options?: { details?: Record<string, unknown> },
+): LabError {
+  return new LabError(code, problem, {
+    ...options,
+    fix: { action: 'sign_in', profiles: [profile] },
+  });
 }
 
 /** Cross-realm check for a `LabError` (structured clones and other module copies lose `instanceof`). */
@@ -94,6 +118,7 @@ export interface Failure {
   ok: false;
   code: ErrorCode;
   message: string;
+  fix?: FailureFix;
 }
 
 /** A success as a plain value. */
@@ -111,8 +136,8 @@ export function success<T>(value: T): Success<T> {
 }
 
 /** Builds a failure value. */
-export function failure(code: ErrorCode, message: string): Failure {
-  return { ok: false, code, message };
+export function failure(code: ErrorCode, message: string, fix?: FailureFix): Failure {
+  return fix === undefined ? { ok: false, code, message } : { ok: false, code, message, fix };
 }
 
 /**
@@ -123,7 +148,7 @@ export async function toResult<T>(operation: () => Promise<T>): Promise<Result<T
   try {
     return success(await operation());
   } catch (error) {
-    if (isLabError(error)) return failure(error.code, error.message);
+    if (isLabError(error)) return failure(error.code, error.message, error.fix);
     throw error;
   }
 }

@@ -8,7 +8,8 @@
  * `2d 4h`, `1d`), every unit rounded down, so a countdown never shows more time than is left.
  * Clock times: 24-hour, with the weekday when the moment is 20 hours away or more (`14:05`,
  * `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `not checked yet` — never
- * the raw `auth_error` — and advice names our command (`codex-lab login NAME`).
+ * the raw `auth_error`. Sentences say what is wrong; how to fix it travels beside them (a
+ * failure's `fix`), and the command line words it with our command (`withCliFix`).
  */
 
 /** Options for clock times: the current time, and a fixed time zone in tests. */
@@ -248,9 +249,28 @@ export function signInCommand(profile: string): string {
   return `codex-lab login ${profile}`;
 }
 
-/** `work needs a new sign-in (REASON): run codex-lab login work.` */
+/**
+ * `work needs a new sign-in (REASON).`: what is wrong, for every surface; each adds how to fix it
+ * its own way (`withCliFix` on the command line, the card's button in the dashboard).
+ */
 export function needsSignInSentence(profile: string, reason: string): string {
-  return `${profile} needs a new sign-in (${reason}): run ${signInCommand(profile)}.`;
+  return `${profile} needs a new sign-in (${reason}).`;
+}
+
+/** A fix as failures carry it (the shape of `FailureFix`). */
+export interface FixShape {
+  action: 'sign_in';
+  profiles: readonly string[];
+}
+
+/**
+ * A failure's sentence with its fix as the command line says it: `work needs a new sign-in
+ * (…): run codex-lab login work.` Unchanged without a fix.
+ */
+export function withCliFix(message: string, fix: FixShape | undefined): string {
+  if (fix === undefined || fix.profiles.length === 0) return message;
+  const commands = fix.profiles.map(signInCommand).join(', then ');
+  return `${message.replace(/[\s.;:]+$/, '')}: run ${commands}.`;
 }
 
 /** `Text` with its first letter in upper case, for labels that start a line. */
@@ -288,6 +308,29 @@ export function poolForecastSentence(
     default:
       return 'weekly pace not known yet';
   }
+}
+
+/** The pool's accounts as the summary counts them (structurally, so this leaf imports nothing). */
+export interface PoolReadinessShape {
+  /** Profiles that can take a session now. */
+  eligible: readonly string[];
+  /** Those of them whose quota is not known yet. */
+  unread: readonly string[];
+}
+
+/**
+ * How many of `total` accounts are ready, the same on every surface: `2 of 3 ready`; an account
+ * that can take a session but whose quota nobody has read is not called ready (`2 of 2 can take
+ * sessions, quota not known yet`; `1 of 3 ready, 1 more can take sessions (quota not known yet)`).
+ * `noun` names them (`accounts`) where the sentence needs it.
+ */
+export function poolReadiness(pool: PoolReadinessShape, total: number, noun = ''): string {
+  const unread = pool.unread.length;
+  const ready = pool.eligible.length - unread;
+  const of = (count: number) => `${count} of ${total}${noun === '' ? '' : ` ${noun}`}`;
+  if (unread === 0) return `${of(ready)} ready`;
+  if (ready === 0) return `${of(unread)} can take sessions, quota not known yet`;
+  return `${of(ready)} ready, ${unread} more can take sessions (quota not known yet)`;
 }
 
 /**

@@ -75,6 +75,11 @@ export interface PoolSummaryView {
   counted: number;
   /** Profiles that can take a request now. */
   eligible: string[];
+  /**
+   * The eligible profiles whose quota is not known yet (never read, or read with no window): they
+   * can take a session, but nobody can say they have quota left, so they are not called ready.
+   */
+  unread: string[];
   /** Profiles that need a sign-in (left out of every number). */
   needsSignIn: string[];
   /**
@@ -285,12 +290,25 @@ export interface LoginView {
   error: { code: string; message: string } | null;
 }
 
+/**
+ * What cures a failure when one action of the user's does. The core's sentence says what is
+ * wrong; each surface says how to do this in its own way (the CLI names `codex-lab login NAME`,
+ * the dashboard points at the card's "Sign in again"), so no surface tells its user to use
+ * another. `sign_in`: sign `profiles` in again.
+ */
+export interface FailureFix {
+  action: 'sign_in';
+  profiles: string[];
+}
+
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {
-  /** `corrupt_file` (does not parse) or `io_error` (cannot be read). */
+  /** `corrupt_file` (does not parse), `io_error` (cannot be read), `not_signed_in` (no tokens). */
   code: string;
-  /** One sentence naming the file and what to do. */
+  /** One sentence naming the file and what is wrong. */
   message: string;
+  /** What cures it, when one action does (an auth file with no tokens: sign in again). */
+  fix?: FailureFix;
 }
 
 /** The whole picture a surface renders from. */
@@ -323,7 +341,10 @@ export interface LabState {
 export interface ContractFailure {
   ok: false;
   code: string;
+  /** What is wrong, in one sentence; how to fix it is in `fix`, for each surface to say. */
   message: string;
+  /** What cures it, when one action does (e.g. sign a profile in again). */
+  fix?: FailureFix;
 }
 
 /** A result value across a boundary. */

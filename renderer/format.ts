@@ -10,9 +10,10 @@ import {
   formatClockTime,
   formatIn,
   formatLogStamp,
+  humanizeTimes,
   windowName,
 } from '../core/format.ts';
-import type { QuotaWindowView } from '../core/service/contract.ts';
+import type { FailureFix, QuotaWindowView } from '../core/service/contract.ts';
 
 export { formatDuration, formatLatency, statusLabel } from '../core/format.ts';
 
@@ -84,6 +85,15 @@ export function formatAt(iso: string, now: number, timeZone?: string): string {
   return formatClockTime(Date.parse(iso), { now, timeZone });
 }
 
+/**
+ * A short, distinct label for a session id, the same in every panel (live sessions, requests,
+ * pins). Codex's ids are UUIDv7, whose first characters are a timestamp shared by sessions started
+ * close together, so the end is what tells them apart.
+ */
+export function sessionLabel(id: string): string {
+  return id.length <= 14 ? id : `…${id.slice(-8)}`;
+}
+
 /** "1.2k", "850", "3.4M": a token count at a glance. */
 export function formatCount(count: number): string {
   if (count >= 1_000_000) return `${(count / 1_000_000).toFixed(1)}M`;
@@ -106,15 +116,26 @@ export function removalQuestion(name: string, pins: number, active: boolean): st
 }
 
 /**
- * A profile's status sentence for its card, where a "Sign in again" button stands beside it: the
- * command-line hint the core adds for the terminal ("…: run codex-lab login work", "sign in
- * again with: codex-lab login work") is dropped, and the sentence points at the button instead.
+ * A profile's status sentence for its card. The core's sentence says what is wrong (its moments
+ * worded here, as of `now`); for a profile that needs a sign-in the card adds how to fix it, which
+ * is the "Sign in again" button beside it (the command line says its own command instead).
  */
-export function cardStatusMessage(message: string, needsSignIn: boolean): string {
-  if (!needsSignIn) return message;
-  const hint =
-    /[\s;:,.]*(?:then\s+)?(?:run|sign in again with:?)\s+`?codex-lab login [a-z0-9._-]+`?[\s.]*$/i;
-  if (!hint.test(message)) return message;
-  const rest = message.replace(hint, '');
-  return `${rest === '' ? 'This account needs a new sign-in' : rest}: use Sign in again below.`;
+export function cardStatusMessage(message: string, needsSignIn: boolean, now: number): string {
+  const text = humanizeTimes(message, { now });
+  if (!needsSignIn) return text;
+  return `${text.replace(/[\s.;:]+$/, '')}. Use Sign in again below.`;
+}
+
+/**
+ * How the page fixes a failure, said where the failure is shown (a banner): the control on the
+ * page, never a command: `Use “Sign in again” on the work card.`
+ */
+export function fixPointer(fix: FailureFix | undefined): string | null {
+  if (fix?.action !== 'sign_in' || fix.profiles.length === 0) return null;
+  const names = fix.profiles;
+  const list =
+    names.length === 1
+      ? names[0]
+      : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return `Use “Sign in again” on the ${list} card${names.length === 1 ? '' : 's'}.`;
 }

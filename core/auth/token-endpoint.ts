@@ -2,7 +2,7 @@
  * Requests to the issuer's token endpoint, each as a pure "build request" function and a pure
  * "process answer" function (docs/codex-protocol.md sections 1.5, 1.6, 2.1 and 2.3).
  */
-import { LabError } from '../errors.ts';
+import { LabError, signInAgainError } from '../errors.ts';
 import { scrubSecrets } from '../redact.ts';
 import { codexClientHeaders } from './codex-identity.ts';
 import { codexClientId, refreshFailureMessage } from './constants.ts';
@@ -179,7 +179,7 @@ export function processRefreshAnswer(
     code === 'refresh_token_reused' ||
     code === 'refresh_token_invalidated'
   ) {
-    return fail(true, new LabError(code, refreshFailureMessage(code, profile)));
+    return fail(true, signInAgainError(code, profile, refreshFailureMessage(code, profile)));
   }
   // Anything else (a 5xx, a 401 without one of those codes, a proxy's error page) says nothing
   // about the refresh token: retry with backoff, never "sign in again" (docs/auth.md).

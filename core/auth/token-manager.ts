@@ -12,7 +12,7 @@
  * profile journal for the next load, and says so in the log. Only the issuer's permanent codes mark
  * a profile `auth_error`; transient failures back off and heal by themselves.
  */
-import { isLabError, LabError } from '../errors.ts';
+import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { runCritical } from '../home/critical.ts';
 import { withLock, type LockLease } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
@@ -172,7 +172,7 @@ export class TokenManager {
       const message = refreshFailureMessage('account_mismatch', name);
       await health.markAuthError(name, 'account_mismatch', message, clock.now());
       this.#logger.warn({ profile: name }, 'auth file now holds another account');
-      throw new LabError('account_mismatch', message);
+      throw signInAgainError('account_mismatch', name, message);
     }
     this.#remember(name, disk);
     // Someone else refreshed while we waited: use theirs unless it is already past its exp (a
@@ -330,10 +330,7 @@ export class TokenManager {
 /** The tokens of a ChatGPT auth file, or `not_signed_in`. */
 function requireTokens(name: string, auth: AuthDotJson) {
   if (!auth.tokens) {
-    throw new LabError(
-      'not_signed_in',
-      `Profile "${name}" holds no ChatGPT tokens. Sign in again with: codex-lab login ${name}`,
-    );
+    throw signInAgainError('not_signed_in', name, `Profile "${name}" holds no ChatGPT tokens.`);
   }
   return auth.tokens;
 }

@@ -98,7 +98,12 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
     activity: new ActivityLog(systemClock),
     quota,
     tokens,
-    live: fileLiveState({ quota, health, clock: systemClock }),
+    live: fileLiveState({
+      quota,
+      health,
+      clock: systemClock,
+      journal: context.paths.activity,
+    }),
   });
   const { overlayQuota } = await import('../service/views.ts');
   const freshViews = async (views: ProfileView[], now: number): Promise<ProfileView[]> =>
@@ -133,6 +138,10 @@ export async function cliTokenManager(
 
 /** The value of a successful result; a failure becomes the `LabError` `runCli` prints. */
 export function valueOf<T>(result: ContractResult<T>): T {
-  if (!result.ok) throw new LabError(result.code as ErrorCode, result.message);
+  if (!result.ok) {
+    throw new LabError(result.code as ErrorCode, result.message, {
+      ...(result.fix ? { fix: result.fix } : {}),
+    });
+  }
   return result.value;
 }

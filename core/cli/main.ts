@@ -11,6 +11,7 @@ import {
   defaultRouterPort,
 } from '../config.ts';
 import { isLabError } from '../errors.ts';
+import { withCliFix } from '../format.ts';
 import { criticalWorkPending, criticalWorkSettled } from '../home/critical.ts';
 import { proxyConfigured } from '../net/proxy.ts';
 import { labVersion } from '../version.ts';
@@ -290,7 +291,10 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
       return error.exitCode === 0 ? 0 : exitUsage;
     }
     if (isLabError(error)) {
-      writeLine(context?.stderr ?? process.stderr, `codex-lab: ${error.message}`);
+      writeLine(
+        context?.stderr ?? process.stderr,
+        `codex-lab: ${withCliFix(error.message, error.fix)}`,
+      );
       return exitFailure;
     }
     throw error;

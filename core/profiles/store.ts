@@ -8,7 +8,7 @@
  */
 import { readdir, rename as renamePath, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { LabError } from '../errors.ts';
+import { LabError, signInAgainError } from '../errors.ts';
 import {
   ensurePrivateDirectory,
   parseJsonText,
@@ -980,9 +980,10 @@ function retarget(registry: Registry, from: string, to: string | null): void {
 }
 
 function notSignedIn(name: string, where: string): LabError {
-  return new LabError(
+  return signInAgainError(
     'not_signed_in',
-    `Profile ${JSON.stringify(name)} has no tokens (${where} is missing); sign in again with \`codex-lab login ${name}\`.`,
+    name,
+    `Profile ${JSON.stringify(name)} has no tokens (${where} is missing).`,
   );
 }
 

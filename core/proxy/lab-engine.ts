@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { curedByTokensOnDisk, needsSignInAgain } from '../auth/constants.ts';
-import { LabError } from '../errors.ts';
+import { LabError, signInAgainError } from '../errors.ts';
 import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
@@ -293,8 +293,12 @@ export class LabEngine implements ProxyEngine {
     return this.#decisions.list().reverse();
   }
 
-  /** Forgets a profile's live state (removed), or moves it (renamed). */
+  /**
+   * Forgets a profile's live state (removed), or moves it (renamed). A renamed profile's past
+   * requests move with it; a removed one's keep its name (they are still its history).
+   */
   renameLive(from: string, to: string | null): void {
+    if (to !== null) this.#requests.rename(from, to, this.#options.clock.now());
     this.#stickyAnswers.clear();
     this.#quotaHeaders.forget(from);
     this.#sessions.reassign(from, to);
@@ -494,9 +498,10 @@ export class LabEngine implements ProxyEngine {
         this.#rejectedFreshTokens.delete(profile);
         this.#markAuthError(
           profile,
-          new LabError(
+          signInAgainError(
             'unauthorized',
-            `The upstream rejected ${profile} ${rejected} times in a row even with fresh tokens; sign in again with: codex-lab login ${profile}`,
+            profile,
+            `The upstream rejected ${profile} ${rejected} times in a row even with fresh tokens.`,
           ),
           now,
         );

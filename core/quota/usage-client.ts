@@ -6,7 +6,7 @@
  * another single-use refresh token).
  */
 import type { FetchLike, HttpAnswer } from '../auth/http.ts';
-import { LabError } from '../errors.ts';
+import { LabError, signInAgainError } from '../errors.ts';
 import type { QuotaSnapshot, ResetCredits } from '../state/schema.ts';
 import type { BoundaryWarn } from './bounds.ts';
 import { parseResetCredits, resetCreditsPath } from './reset-credits.ts';
@@ -126,9 +126,10 @@ async function ask(
     }
     if (answer.status === 401 || answer.status === 403) {
       const endpoint = path === resetCreditsPath ? 'reset-credits' : 'usage';
-      throw new LabError(
+      throw signInAgainError(
         'unauthorized',
-        `The ${endpoint} endpoint refused ${name}'s sign-in (${answer.status}); sign in again with: codex-lab login ${name}`,
+        name,
+        `The ${endpoint} endpoint refused ${name}'s sign-in (${answer.status}).`,
         // Only a 401 to the token this read has just refreshed says the account lost access; a
         // 403 can be a permission or an edge's refusal (`usageRefused` counts only the former).
         { details: { freshTokenRefused: sign.refreshed && answer.status === 401 } },

@@ -60,6 +60,8 @@ export type PoolOutlook = 'runs_out' | 'lasts' | 'exhausted' | 'unknown';
 export interface PoolSummary {
   counted: number;
   eligible: string[];
+  /** Eligible profiles whose quota no answer has reported yet (not read, or read with no window). */
+  unread: string[];
   needsSignIn: string[];
   headroomPercent: number | null;
   nextFree: { profile: string; at: number } | null;
@@ -104,6 +106,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
     quota: profile.quota,
   }));
   const eligible: string[] = [];
+  const unread: string[] = [];
   const needsSignIn: string[] = [];
   let counted = 0;
   let headroom = 0;
@@ -136,6 +139,9 @@ export function summarizePool(input: PoolInput): PoolSummary {
         measured++;
         readyKnown++;
         headroom += Math.max(0, 100 - tightestUsedPercent(profile.quota, now));
+      } else {
+        // It can take a session, but "ready" would promise quota nobody has read.
+        unread.push(profile.name);
       }
     } else {
       measured++;
@@ -176,6 +182,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
   return {
     counted,
     eligible,
+    unread,
     needsSignIn,
     headroomPercent:
       measured === 0 || (eligible.length > 0 && readyKnown === 0)
@@ -265,6 +272,7 @@ export function toPoolSummaryView(summary: PoolSummary): PoolSummaryView {
   return {
     counted: summary.counted,
     eligible: summary.eligible,
+    unread: summary.unread,
     needsSignIn: summary.needsSignIn,
     headroomPercent: summary.headroomPercent,
     nextFree: summary.nextFree

@@ -43,6 +43,53 @@ export interface RequestFilter {
 /** Default number of requests kept in memory. */
 export const defaultRequestCapacity = 2000;
 
+/**
+ * A rename as the journal keeps it: the requests before it that name `from` are `to`'s. The log
+ * is append-only, so a rename is one more line rather than an edit of every earlier one.
+ */
+export interface RequestRenameRecord {
+  type: 'rename';
+  from: string;
+  to: string;
+  /** Unix ms. */
+  at: number;
+}
+
+/**
+ * Re-points every record on `from` to `to` (a rename), in place: the account behind them is the
+ * same, so its past requests are found under its new name by every reader (the dashboard's
+ * filter and totals, `codex-lab log --profile`). The fallback chain's names move too.
+ */
+export function repointRequests(records: Iterable<RequestRecord>, from: string, to: string): void {
+  for (const record of records) {
+    if (record.profile === from) record.profile = to;
+    if (record.fallback.some((entry) => entry.profile === from)) {
+      record.fallback = record.fallback.map((entry) =>
+        entry.profile === from ? { ...entry, profile: to } : entry,
+      );
+    }
+  }
+}
+
+/**
+ * The requests a journal holds (oldest first), its renames applied: each `rename` line re-points
+ * the requests before it. Every reader of the file (the router on start, `codex-lab log`) uses it.
+ */
+export function requestsFromJournal(
+  lines: readonly { type: string; [key: string]: unknown }[],
+): RequestRecord[] {
+  const requests: RequestRecord[] = [];
+  for (const line of lines) {
+    const { type, ...rest } = line;
+    if (type === 'request') requests.push(rest as unknown as RequestRecord);
+    else if (type === 'rename') {
+      const { from, to } = rest as unknown as RequestRenameRecord;
+      if (typeof from === 'string' && typeof to === 'string') repointRequests(requests, from, to);
+    }
+  }
+  return requests;
+}
+
 /** A fixed-size ring of requests with listeners. */
 export class RequestLog {
   readonly #ring: (RequestRecord | undefined)[];
@@ -50,6 +97,7 @@ export class RequestLog {
   #count = 0;
   #nextId = 1;
   readonly #listeners = new Set<(record: RequestRecord) => void>();
+  readonly #renameListeners = new Set<(rename: RequestRenameRecord) => void>();
 
   constructor(capacity = defaultRequestCapacity) {
     this.#ring = new Array<RequestRecord | undefined>(Math.max(1, capacity));
@@ -82,6 +130,32 @@ export class RequestLog {
   onRecord(listener: (record: RequestRecord) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * A profile was renamed: its requests (and fallback chains) name `to` from now on, here and,
+   * through the rename listeners, in the journal.
+   */
+  rename(from: string, to: string, at: number): void {
+    if (from === to) return;
+    repointRequests(
+      this.#ring.filter((record) => record !== undefined),
+      from,
+      to,
+    );
+    for (const listener of this.#renameListeners) {
+      try {
+        listener({ type: 'rename', from, to, at });
+      } catch {
+        // A broken listener must not break the rename.
+      }
+    }
+  }
+
+  /** Subscribes to renames; returns the unsubscribe function. */
+  onRename(listener: (rename: RequestRenameRecord) => void): () => void {
+    this.#renameListeners.add(listener);
+    return () => this.#renameListeners.delete(listener);
   }
 
   /** The records, oldest first. */

@@ -4,7 +4,7 @@
  * back into each log, and from then on every new entry is queued for the next batched write.
  */
 import type { DecisionLog, DecisionRecord } from '../router/decision-log.ts';
-import type { RequestLog, RequestRecord } from '../router/request-log.ts';
+import { requestsFromJournal, type RequestLog } from '../router/request-log.ts';
 import type { Journal, JournalRecord } from '../state/journal.ts';
 import type { ActivityEntry } from '../view-types.ts';
 import type { ActivityLog } from './events.ts';
@@ -27,13 +27,13 @@ export async function connectJournal(
   const content = await journal.load();
   const activity: ActivityEntry[] = [];
   const decisions: DecisionRecord[] = [];
-  const requests: RequestRecord[] = [];
   for (const record of content.records) {
     const { type, ...rest } = record;
     if (type === 'activity') activity.push(rest as unknown as ActivityEntry);
     else if (type === 'decision') decisions.push(rest as unknown as DecisionRecord);
-    else if (type === 'request') requests.push(rest as unknown as RequestRecord);
   }
+  // Requests with the renames since applied (a rename is a line of its own, after them).
+  const requests = requestsFromJournal(content.records);
   logs.activity.restore(activity);
   logs.decisions.restore(decisions);
   logs.requests.restore(requests);
@@ -44,6 +44,7 @@ export async function connectJournal(
     logs.activity.subscribe(sink('activity')),
     logs.decisions.onRecord(sink('decision')),
     logs.requests.onRecord(sink('request')),
+    logs.requests.onRename((rename) => journal.append({ ...rename })),
   ];
   return {
     disconnect: () => {

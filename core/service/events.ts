@@ -2,13 +2,11 @@
  * The activity log: a bounded, in-memory list of what the router and the service did (routes,
  * fallbacks, limits, sign-in problems, refreshes, priming, profile edits, logins), newest last.
  * Messages are plain sentences written by the core; they never carry a token. Every message is
- * made one readable sentence on the way in: ISO times become local clock times with a countdown
- * ("until 14:05 (in 2h 3m)") and it ends with a full stop.
+ * made one sentence on the way in (one full stop at the end); moments in it stay ISO times, which
+ * each surface words where it shows them (`humanizeTimes` in `core/format.ts`): in the reader's
+ * time zone, with a countdown that is true when read ("until 14:05 (in 2h 3m)"), not when written.
  */
-import {
-  formatMoment as formatSharedMoment,
-  humanizeTimes as humanizeSharedTimes,
-} from '../format.ts';
+import { formatMoment as formatSharedMoment } from '../format.ts';
 import type { ActivityRecorder, Clock } from '../ports.ts';
 import type { ActivityEntry, ActivityKind } from '../view-types.ts';
 
@@ -35,7 +33,7 @@ export class ActivityLog implements ActivityRecorder {
       at: new Date(this.#clock.now()).toISOString(),
       kind,
       profile,
-      message: activitySentence(message, this.#clock.now()),
+      message: activitySentence(message),
     };
     this.#entries.push(entry);
     if (this.#entries.length > this.#capacity) {
@@ -76,14 +74,9 @@ export function formatMoment(at: number, now: number): string {
   return formatSharedMoment(at, { now });
 }
 
-/** Replaces every ISO time in `text` with `formatMoment` (the shared `humanizeTimes`). */
-export function humanizeTimes(text: string, now: number): string {
-  return humanizeSharedTimes(text, { now });
-}
-
-/** One readable sentence: human times and one full stop at the end. */
-export function activitySentence(message: string, now: number): string {
-  const text = humanizeTimes(message.trim().replace(/\s+/g, ' '), now);
+/** One sentence: single spaces and one full stop at the end (moments stay ISO for the reader). */
+export function activitySentence(message: string): string {
+  const text = message.trim().replace(/\s+/g, ' ');
   // No forced capital: many messages start with a profile name, which is lower-case.
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }

@@ -39,8 +39,11 @@ export interface LiveState {
    * router routes by the new files (a request sent right after `pin` is pinned).
    */
   reload(): Promise<void>;
-  /** A profile was renamed (`to`) or removed (`to === null`): move or forget its live state. */
-  renameLive(from: string, to: string | null): void;
+  /**
+   * A profile was renamed (`to`) or removed (`to === null`): move or forget its live state, and
+   * re-point a renamed profile's request history.
+   */
+  renameLive(from: string, to: string | null): Promise<void> | void;
   /** A sign-in was saved for `name`: drop cached credentials and any needs-sign-in mark. */
   signedIn(name: string): void;
   /** A fresh usage read for `name`: record it, and let a healthy read clear a stale mark. */
@@ -129,7 +132,7 @@ export class LabOperations {
       const from = (await this.#options.store.getProfile(input.from)).name;
       // The store moves the registry entry, the auth file or keychain entry and health.json.
       await this.#options.store.rename(from, input.to);
-      this.#options.live.renameLive(from, input.to);
+      await this.#options.live.renameLive(from, input.to);
       await moveProfileState(this.#options.paths, from, input.to);
       this.#options.activity.add('profile', input.to, `Renamed ${from} to ${input.to}.`);
       return null;
@@ -266,6 +269,10 @@ export class LabOperations {
         ? [(await store.getProfile(input.profile)).name]
         : (await store.listProfiles()).map((profile) => profile.name);
       const failures = new Map<string, string[]>();
+      // Who must sign in again, when that is what every failure asks: the fix travels beside the
+      // sentence, for each surface to offer its own way.
+      const signIns = new Set<string>();
+      let otherFailure = false;
       await Promise.all(
         names.map(async (name) => {
           try {
@@ -273,6 +280,9 @@ export class LabOperations {
           } catch (error) {
             if (!isLabError(error)) throw error;
             failures.set(error.message, [...(failures.get(error.message) ?? []), name]);
+            if (error.fix?.action === 'sign_in') {
+              for (const profile of error.fix.profiles) signIns.add(profile);
+            } else otherFailure = true;
           }
         }),
       );
@@ -280,7 +290,9 @@ export class LabOperations {
       this.#options.live.changed();
       if (failures.size > 0) {
         const parts = [...failures].map(([reason, who]) => `${who.sort().join(', ')}: ${reason}`);
-        throw new LabError('upstream_error', parts.join(' '));
+        throw new LabError('upstream_error', parts.join(' '), {
+          ...(otherFailure ? {} : { fix: { action: 'sign_in', profiles: [...signIns].sort() } }),
+        });
       }
       return null;
     });
@@ -353,16 +365,27 @@ export class LabOperations {
 
 /**
  * The live state of a process that runs no router (a CLI command): quota goes to the quota
- * file, health to the health file, and nothing else is held in memory.
+ * file, health to the health file, a rename to the request journal (`journal`, the home's
+ * `state/activity.jsonl`), and nothing else is held in memory.
  */
 export function fileLiveState(options: {
   quota: QuotaKeeper;
   health: HealthStore;
   clock: Clock;
+  journal?: string;
 }): LiveState {
   return {
     async reload() {},
-    renameLive() {},
+    async renameLive(from, to) {
+      if (to === null || options.journal === undefined) return;
+      // No router writes the journal now: this command adds the rename line itself, so the next
+      // router and `codex-lab log` find the profile's past requests under its new name.
+      const { Journal } = await import('../state/journal.ts');
+      const journal = new Journal({ path: options.journal, clock: options.clock });
+      if ((await journal.load()).problem !== null) return;
+      journal.append({ type: 'rename', from, to, at: options.clock.now() });
+      await journal.flush();
+    },
     signedIn() {},
     async usageRead(name, snapshot) {
       options.quota.book.observe(name, snapshot);

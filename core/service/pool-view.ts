@@ -5,17 +5,20 @@
  */
 import { summarizePool, toPoolSummaryView } from '../router/pool-summary.ts';
 import type { PoolSummaryView, ProfileView } from '../view-types.ts';
-import { humanizeTimes } from './events.ts';
 import { viewQuota } from './views.ts';
 
-/** The pool summary of `views` (in the user's order) with `active` ("auto" or a name) at `now`. */
+/**
+ * The pool summary of `views` (in the user's order) with `active` ("auto" or a name) at `now`.
+ * Moments stay ISO times, in `next.detail` too: each surface words them where they are shown, in
+ * its own time zone and as of its own clock (the dashboard re-words them every second).
+ */
 export function poolSummaryOf(
   views: readonly ProfileView[],
   active: string,
   now: number,
   recent: { repo: string | null; model: string | null; profile: string } | null = null,
 ): PoolSummaryView {
-  const summary = toPoolSummaryView(
+  return toPoolSummaryView(
     summarizePool({
       profiles: views.map((view) => {
         const { snapshot, history } = viewQuota(view);
@@ -33,10 +36,4 @@ export function poolSummaryOf(
       recent,
     }),
   );
-  // The router's reason names moments as ISO times; people read "10:03 (in 59m)".
-  summary.next.detail = humanizeTimes(summary.next.detail, now);
-  if (summary.next.sameRepo) {
-    summary.next.sameRepo.detail = humanizeTimes(summary.next.sameRepo.detail, now);
-  }
-  return summary;
 }

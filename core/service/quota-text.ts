@@ -4,7 +4,13 @@
  * runs out Tue 18:00", "fine until reset". 24-hour clock; a day name when the moment is not
  * within the next 20 hours.
  */
-import { formatClockTime, poolForecastSentence, sameRepoLead } from '../format.ts';
+import {
+  formatClockTime,
+  humanizeTimes,
+  poolForecastSentence,
+  poolReadiness,
+  sameRepoLead,
+} from '../format.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -63,22 +69,25 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     headline = pool.counted === 0 ? 'Every account needs sign-in' : 'All accounts limited';
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
-    const left =
-      pool.headroomPercent === null ? 'quota not read yet' : `${pool.headroomPercent}% left`;
-    headline = `Pool ${left} · ${pool.eligible.length} of ${
-      pool.counted + pool.needsSignIn.length
-    } ready`;
+    const readiness = poolReadiness(pool, pool.counted + pool.needsSignIn.length);
+    // With no headroom known, the readiness says why ("quota not known yet") by itself.
+    headline =
+      pool.headroomPercent === null
+        ? `Pool · ${readiness}`
+        : `Pool ${pool.headroomPercent}% left · ${readiness}`;
   }
+  // The router's reasons name moments in ISO; they are worded here, in this surface's time zone.
+  const reason = (detail: string) => lowerFirst(humanizeTimes(detail, options));
   const lines: string[] = [];
   lines.push(
     pool.next.profile
-      ? `New sessions → ${pool.next.profile}: ${lowerFirst(pool.next.detail)}`
+      ? `New sessions → ${pool.next.profile}: ${reason(pool.next.detail)}`
       : 'New sessions → none can take one now',
   );
   const sameRepo = pool.next.sameRepo;
   if (sameRepo) {
     lines.push(
-      `${sameRepoLead(sameRepo.repo, sameRepo.model)} → ${sameRepo.profile}: ${lowerFirst(sameRepo.detail)}`,
+      `${sameRepoLead(sameRepo.repo, sameRepo.model)} → ${sameRepo.profile}: ${reason(sameRepo.detail)}`,
     );
   }
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);

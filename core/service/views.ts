@@ -4,7 +4,7 @@
  * `priming.json`. Kept free of the router and HTTP client so `codex-lab list` starts fast.
  */
 import { curedByTokensOnDisk } from '../auth/constants.ts';
-import { isLabError, LabError } from '../errors.ts';
+import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
@@ -292,10 +292,7 @@ async function authProblem(
   try {
     const auth = await readJsonFile(path, authDotJsonSchema);
     if (auth?.tokens) return null;
-    const missing = new LabError(
-      'not_signed_in',
-      `${path} holds no tokens; sign in again with \`codex-lab login ${entry.name}\`.`,
-    );
+    const missing = signInAgainError('not_signed_in', entry.name, `${path} holds no tokens.`);
     report(missing);
     return missing;
   } catch (error) {

@@ -2,16 +2,18 @@
  * The activity log: routing decisions, fallbacks, limits, sign-in problems and primes, newest first.
  */
 import type { ActivityEntry } from '../../core/service/contract.ts';
-import { activityKindLabel } from '../../core/format.ts';
+import { activityKindLabel, humanizeTimes } from '../../core/format.ts';
 import { formatClock } from '../format.ts';
 
 /** Props of `ActivityLog`. */
 export interface ActivityLogProps {
   activity: ActivityEntry[];
+  /** The page's ticking clock: moments in a line are worded as of now, in the browser's zone. */
+  now: number;
 }
 
 /** The log (most recent 100 lines). */
-export function ActivityLog({ activity }: ActivityLogProps) {
+export function ActivityLog({ activity, now }: ActivityLogProps) {
   const entries = activity.slice(-100).reverse();
   return (
     <section className="card" aria-labelledby="activity-title">
@@ -23,13 +25,13 @@ export function ActivityLog({ activity }: ActivityLogProps) {
           {entries.map((entry) => (
             <li key={entry.id} className={`log-line kind-${entry.kind}`} data-kind={entry.kind}>
               <time dateTime={entry.at} className="muted">
-                {formatClock(entry.at)}
+                {formatClock(entry.at, now)}
               </time>
               <span className={`kind kind-badge-${entry.kind}`}>
                 {activityKindLabel(entry.kind)}
               </span>
               {entry.profile && <span className="log-profile">{entry.profile}</span>}
-              <span className="log-message">{entry.message}</span>
+              <span className="log-message">{humanizeTimes(entry.message, { now })}</span>
             </li>
           ))}
         </ol>

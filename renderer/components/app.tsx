@@ -15,6 +15,7 @@ import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
 import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
+import { fixPointer } from '../format.ts';
 
 /** The whole page. */
 export function App() {
@@ -77,7 +78,10 @@ export function App() {
 
       {shownNotice && (
         <div className={`notice notice-${shownNotice.tone}`} role="alert">
-          <span>{shownNotice.text}</span>
+          <span>
+            {shownNotice.text}
+            {fixPointer(shownNotice.fix) && ` ${fixPointer(shownNotice.fix)}`}
+          </span>
           <button
             type="button"
             className="icon-button"
@@ -99,7 +103,10 @@ export function App() {
         <div className="notice notice-error" role="alert" aria-label="Files Codex Lab cannot read">
           <ul className="problems">
             {lab.problems.map((problem) => (
-              <li key={problem.message}>{problem.message}</li>
+              <li key={problem.message}>
+                {problem.message}
+                {fixPointer(problem.fix) && ` ${fixPointer(problem.fix)}`}
+              </li>
             ))}
           </ul>
         </div>
@@ -174,7 +181,7 @@ export function App() {
         {lab && (
           <div className="columns">
             <SessionsPanel lab={lab} now={now} />
-            <ActivityLog activity={lab.activity} />
+            <ActivityLog activity={lab.activity} now={now} />
           </div>
         )}
         {lab && <RequestsPanel lab={lab} />}

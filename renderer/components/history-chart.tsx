@@ -35,7 +35,15 @@ const maxMarkers = 120;
 export function HistoryChart({ profile, history, quota, forecast, now }: HistoryChartProps) {
   const [range, setRange] = useState<Range>('day');
   if (history.length === 0) {
-    return <p className="muted small history-empty">History appears after the first quota read.</p>;
+    // A read that reported no window has nothing to chart: say that, not "not read yet", beside
+    // the card's "Updated just now".
+    return (
+      <p className="muted small history-empty">
+        {quota.updatedAt === null
+          ? 'History appears after the first quota read.'
+          : 'The quota reads so far reported no window: nothing to chart yet.'}
+      </p>
+    );
   }
   const span = ranges[range];
   const start = now - span;

@@ -4,7 +4,12 @@
  * The numbers come from the core's pool summary (the same one the tray and the CLI show).
  */
 import type { PoolSummaryView } from '../../core/service/contract.ts';
-import { poolForecastSentence, sameRepoLead } from '../../core/format.ts';
+import {
+  humanizeTimes,
+  poolForecastSentence,
+  poolReadiness,
+  sameRepoLead,
+} from '../../core/format.ts';
 import { formatDuration, formatAt } from '../format.ts';
 
 /** Props of `PoolBanner`. */
@@ -25,6 +30,9 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
     : null;
   const forecast = poolForecastSentence(pool.forecast, (iso) => formatAt(iso, now));
   const unread = !allLimited && pool.headroomPercent === null;
+  // The router's reasons name moments in ISO: worded here, in the browser's time zone, and again
+  // every second as `now` ticks, so "(in 2h 3m)" counts down like the cards do.
+  const reason = (detail: string) => humanizeTimes(detail, { now });
   const tone = allLimited ? 'limited' : (pool.headroomPercent ?? 100) < 20 ? 'low' : 'ok';
   return (
     <section className={`card pool pool-${tone}`} aria-label="Pool summary" role="region">
@@ -32,7 +40,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
         <strong className="pool-percent" data-testid="pool-headroom">
           {allLimited ? '0%' : unread ? '–' : `${pool.headroomPercent}%`}
         </strong>
-        <span className="muted small">{unread ? 'quota not read yet' : 'left in the pool'}</span>
+        <span className="muted small">{unread ? 'quota not known yet' : 'left in the pool'}</span>
       </div>
       <div className="pool-lines">
         <p className="pool-headline" data-testid="pool-headline">
@@ -40,7 +48,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
             ? pool.counted === 0
               ? 'Every account needs a sign-in.'
               : 'All accounts are limited.'
-            : `${pool.eligible.length} of ${total} account${total === 1 ? '' : 's'} ready.`}
+            : `${poolReadiness(pool, total, total === 1 ? 'account' : 'accounts')}.`}
           {allLimited && nextFree && (
             <>
               {' '}
@@ -53,7 +61,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
           {pool.next.profile ? (
             <>
               <strong>{pool.next.profile}</strong>
-              <span className="muted"> · {pool.next.detail}</span>
+              <span className="muted"> · {reason(pool.next.detail)}</span>
             </>
           ) : (
             <span>none can take one now</span>
@@ -65,7 +73,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
               {sameRepoLead(pool.next.sameRepo.repo, pool.next.sameRepo.model)} →{' '}
             </span>
             <strong>{pool.next.sameRepo.profile}</strong>
-            <span className="muted"> · {pool.next.sameRepo.detail}</span>
+            <span className="muted"> · {reason(pool.next.sameRepo.detail)}</span>
           </p>
         )}
         {!allLimited && nextFree && (

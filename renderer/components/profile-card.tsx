@@ -217,7 +217,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       {(limitedFor || (profile.statusMessage && profile.status !== 'ok')) && (
         <p className={`status-line status-line-${profile.status}`} role="status">
           {profile.statusMessage
-            ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error')
+            ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error', now)
             : statusText(profile.status)}
           {limitedFor && (
             <>

@@ -5,16 +5,11 @@
  */
 import { useState } from 'react';
 import type { LabState, RequestView, UsageTotalView } from '../../core/service/contract.ts';
-import { formatClock, formatCount, formatLatency } from '../format.ts';
+import { formatClock, formatCount, formatLatency, sessionLabel } from '../format.ts';
 
 /** Props of `RequestsPanel`. */
 export interface RequestsPanelProps {
   lab: LabState;
-}
-
-/** Session ids can be long UUIDs: keep the start, which is what people recognise. */
-function shortId(id: string): string {
-  return id.length <= 14 ? id : `${id.slice(0, 12)}…`;
 }
 
 function milliseconds(ms: number | null): string {
@@ -23,10 +18,15 @@ function milliseconds(ms: number | null): string {
 
 /** The panel (newest first, at most 100 rows). */
 export function RequestsPanel({ lab }: RequestsPanelProps) {
-  const [session, setSession] = useState('');
-  const [profile, setProfile] = useState('');
+  const [chosenSession, setSession] = useState('');
+  const [chosenProfile, setProfile] = useState('');
   const sessions = [...new Set(lab.requests.flatMap((request) => request.sessionId ?? []))];
   const profiles = lab.profiles.map((view) => view.name);
+  // A chosen profile that is gone (renamed or removed elsewhere) no longer filters: the select can
+  // only show "All profiles" then, and the rows must say the same. A renamed profile's requests
+  // carry its new name (the router re-points them), so choosing that name finds them.
+  const profile = profiles.includes(chosenProfile) ? chosenProfile : '';
+  const session = sessions.includes(chosenSession) ? chosenSession : '';
   const rows = lab.requests
     .filter(
       (request) =>
@@ -50,7 +50,7 @@ export function RequestsPanel({ lab }: RequestsPanelProps) {
             <option value="">All sessions</option>
             {sessions.map((id) => (
               <option key={id} value={id}>
-                {shortId(id)}
+                {sessionLabel(id)}
               </option>
             ))}
           </select>
@@ -138,7 +138,7 @@ function RequestRow({ request }: { request: RequestView }) {
       </td>
       <td>
         {request.sessionId ? (
-          <code title={request.sessionId}>{shortId(request.sessionId)}</code>
+          <code title={request.sessionId}>{sessionLabel(request.sessionId)}</code>
         ) : (
           '–'
         )}

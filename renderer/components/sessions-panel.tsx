@@ -2,16 +2,10 @@
  * Live Codex sessions: which profile each one uses and why, with "pin to…".
  */
 import type { LabState } from '../../core/service/contract.ts';
-import { formatAgo } from '../format.ts';
+import { formatAgo, sessionLabel } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
-/**
- * A short, distinct label for a session id. Codex's ids are UUIDv7, whose first characters are a
- * timestamp shared by sessions started close together, so the end is what tells rows apart.
- */
-export function sessionLabel(id: string): string {
-  return id.length <= 14 ? id : `…${id.slice(-8)}`;
-}
+export { sessionLabel };
 
 /** Props of `SessionsPanel`. */
 export interface SessionsPanelProps {

@@ -6,7 +6,7 @@ import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
 import type { LabApi, LabState } from '../../core/service/contract.ts';
 import { defaultLabStoreState, defaultSignInFlow } from './defaults.ts';
-import type { LabStore, SignInFlow } from './types.ts';
+import type { LabStore, Notice, SignInFlow } from './types.ts';
 
 let api: LabApi | null = null;
 
@@ -20,6 +20,28 @@ function followLogin(flow: SignInFlow, lab: LabState, reconnected: boolean): Sig
   const live = lab.logins.find((login) => login.id === flow.loginId);
   if (live) return live === flow.lastSeen ? flow : { ...flow, lastSeen: live, seen: true };
   return flow.seen || reconnected ? { ...flow, gone: true } : flow;
+}
+
+/**
+ * True when the sign-in a notice asks for has happened: each profile it names has been signed in
+ * since (its login finished, or it went from "needs sign-in" to anything else between two states)
+ * or is gone (removed or renamed: nothing left to sign in under that name).
+ */
+export function noticeFixed(
+  notice: Notice | null,
+  before: LabState | null,
+  lab: LabState,
+): boolean {
+  if (notice?.fix?.action !== 'sign_in') return false;
+  return notice.fix.profiles.every((name) => {
+    const profile = lab.profiles.find((view) => view.name === name);
+    if (!profile) return true;
+    const signedIn = (state: LabState | null) =>
+      state?.logins.some((login) => login.profile === name && login.state === 'done') ?? false;
+    if (signedIn(lab) && !signedIn(before)) return true;
+    const was = before?.profiles.find((view) => view.name === name);
+    return was?.status === 'auth_error' && profile.status !== 'auth_error';
+  });
 }
 
 function requireApi(): LabApi {
@@ -36,15 +58,19 @@ export const useLabStore = create<LabStore>()(
       set({ host });
     },
     receive(lab) {
-      const { connection, notice, signIn } = get();
+      const { connection, notice, signIn, lab: before } = get();
       const reconnected = connection === 'offline';
       set({
         lab,
         connection: 'live',
         connectionError: null,
         signIn: followLogin(signIn, lab, reconnected),
-        // "Not answering" from an operation tried during the outage is over once it is.
-        notice: reconnected && notice?.code === 'router_unavailable' ? null : notice,
+        // "Not answering" from an operation tried during the outage is over once it is, and a
+        // "needs a new sign-in" once the sign-in is done.
+        notice:
+          (reconnected && notice?.code === 'router_unavailable') || noticeFixed(notice, before, lab)
+            ? null
+            : notice,
       });
     },
     setConnection(connection, error = null) {
@@ -59,11 +85,22 @@ export const useLabStore = create<LabStore>()(
     showNotice(notice) {
       set({ notice });
     },
-    async run(label, operation) {
+    clearNotice(scope) {
+      if (get().notice?.scope === scope) set({ notice: null });
+    },
+    async run(label, operation, scope = label) {
       const result = await operation(requireApi());
       if (!result.ok) {
-        set({ notice: { tone: 'error', text: `${label}: ${result.message}`, code: result.code } });
-      } else if (get().notice?.text.startsWith(`${label}: `)) {
+        set({
+          notice: {
+            tone: 'error',
+            text: `${label}: ${result.message}`,
+            code: result.code,
+            scope,
+            ...(result.fix ? { fix: result.fix } : {}),
+          },
+        });
+      } else if (get().notice?.scope === scope) {
         // The same action has now worked: its earlier failure is no longer news.
         set({ notice: null });
       }

@@ -1,4 +1,5 @@
 /** Shared set-up for the auth tests: temp homes, a recording logger, the redirect-following "browser". */
+import type { FailureFix } from '../../core/view-types.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -154,11 +155,13 @@ export function killRunning(processes: CliProcess[], signal: NodeJS.Signals = 'S
 /** The code and message of the `LabError` `promise` rejects with; anything else fails the test. */
 export async function rejection(
   promise: Promise<unknown>,
-): Promise<{ code: string; message: string }> {
+): Promise<{ code: string; message: string; fix?: FailureFix }> {
   try {
     await promise;
   } catch (error) {
-    if (isLabError(error)) return { code: error.code, message: error.message };
+    if (isLabError(error)) {
+      return { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}) };
+    }
     throw error;
   }
   throw new Error('expected a rejection');

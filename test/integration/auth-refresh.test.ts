@@ -203,10 +203,12 @@ describe('TokenManager', () => {
     const error = await rejection(
       manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token),
     );
+    // What is wrong in the sentence; the fix beside it (the CLI says its command, the dashboard
+    // points at its button).
     expect(error).toEqual({
       code: 'refresh_token_reused',
-      message:
-        'alice needs a new sign-in (its refresh token was already used): run codex-lab login alice.',
+      message: 'alice needs a new sign-in (its refresh token was already used).',
+      fix: { action: 'sign_in', profiles: ['alice'] },
     });
     const now = Date.now();
     expect(await health.get('alice', now)).toMatchObject({
@@ -231,7 +233,7 @@ describe('TokenManager', () => {
     expect(
       (await rejection(tokens.refreshAfterUnauthorized('alice', alice.tokens!.access_token)))
         .message,
-    ).toContain('its refresh token has expired): run codex-lab login');
+    ).toBe('alice needs a new sign-in (its refresh token has expired).');
     expect(
       (await rejection(tokens.refreshAfterUnauthorized('bob', bob.tokens!.access_token))).code,
     ).toBe('refresh_token_invalidated');

@@ -7,9 +7,14 @@
 import { spawn } from 'node:child_process';
 import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliEntry, runCodexLab } from '../helpers/cli.ts';
-import { codexTurnBody, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+import {
+  codexTurnBody,
+  createTestLabService,
+  startTestRouter,
+  type TestRouter,
+} from '../helpers/lab-service.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
 
 let router: TestRouter;
@@ -262,3 +267,60 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('codex-lab log after a rename', () => {
+  /** The turns `log --profile NAME --json` lists. */
+  async function turnsOf(name: string) {
+    const run = await runCodexLab(['log', '--profile', name, '--json'], { home: router.home });
+    expect(run.code, run.stderr).toBe(0);
+    return run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((request) => request.kind === 'responses');
+  }
+
+  it('finds a profile’s past requests under its new name, renamed through the router or on the files', async () => {
+    // Through the running router (the operation every surface calls): its request log and the
+    // journal follow the rename.
+    expect(await router.service.renameProfile({ from: 'work', to: 'solo' })).toEqual({
+      ok: true,
+      value: null,
+    });
+    await vi.waitFor(
+      async () =>
+        expect(await turnsOf('solo')).toContainEqual(
+          expect.objectContaining({ sessionId: 'session-calm', profile: 'solo' }),
+        ),
+      { timeout: 5000 },
+    );
+    // A fallback chain names the account by its new name too.
+    expect(await turnsOf('team')).toContainEqual(
+      expect.objectContaining({
+        sessionId: 'session-moved',
+        fallback: [{ profile: 'solo', reason: 'usage_limit_reached' }],
+      }),
+    );
+    const live = await router.service.getState();
+    expect(live.requests.filter((request) => request.profile === 'work')).toEqual([]);
+    expect(live.totals.today.profiles.map((total) => total.key)).toContain('solo');
+
+    // With no router running, the command adds the rename to the journal itself.
+    await router.service.stop();
+    const offline = await runCodexLab(['rename', 'solo', 'alone'], { home: router.home });
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(await turnsOf('alone')).toContainEqual(
+      expect.objectContaining({ sessionId: 'session-calm', profile: 'alone' }),
+    );
+    // And the next router starts with the requests under the name the profile has now.
+    const reborn = createTestLabService(router.fake, router.paths);
+    try {
+      await reborn.start({ port: 0 });
+      const state = await reborn.getState();
+      expect(state.requests.some((request) => request.profile === 'alone')).toBe(true);
+      expect(state.requests.some((request) => request.profile === 'solo')).toBe(false);
+    } finally {
+      await reborn.stop();
+    }
+  });
+});

@@ -387,7 +387,8 @@ describe('codex-lab usage', () => {
     for (const args of [['usage'], ['usage', '--json'], ['list'], ['usage', 'beta']]) {
       const run = await runCodexLab(args, { home });
       expect(run.code, args.join(' ')).toBe(1);
-      expect(run.stderr).toContain(`${betaAuth} holds no tokens`);
+      // The command line says its own fix: the command (the dashboard points at its button).
+      expect(run.stderr).toContain(`${betaAuth} holds no tokens: run codex-lab login beta.`);
     }
   });
 

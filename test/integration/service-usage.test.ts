@@ -52,7 +52,7 @@ describe('usage refresh', () => {
     const before = issuerStats(fake).refreshToken;
     const error = await service.fetchUsage('alpha').catch((caught: unknown) => caught);
     expect(isLabError(error) && error.code).toBe('unauthorized');
-    expect((error as Error).message).toContain('codex-lab login alpha');
+    expect(isLabError(error) && error.fix).toEqual({ action: 'sign_in', profiles: ['alpha'] });
     expect(issuerStats(fake).refreshToken - before).toBe(1);
     // The other account is untouched.
     expect((await service.fetchUsage('beta')).secondary).not.toBeNull();
@@ -87,7 +87,8 @@ describe('usage refresh', () => {
     await refusedRead();
     expect(await status('alpha')).toBe('auth_error');
     const alpha = (await service.getState()).profiles.find((profile) => profile.name === 'alpha');
-    expect(alpha?.statusMessage).toContain('codex-lab login alpha');
+    expect(alpha?.statusMessage).toContain('alpha');
+    expect(alpha?.statusMessage).not.toContain('codex-lab');
     expect(await status('beta')).not.toBe('auth_error');
   });
 
@@ -160,7 +161,7 @@ describe('usage refresh', () => {
     const before = issuerStats(fake).refreshToken;
     const error = await service.fetchUsage('alpha').catch((caught: unknown) => caught);
     expect(isLabError(error) && error.code).toBe('unauthorized');
-    expect((error as Error).message).toContain('codex-lab login alpha');
+    expect(isLabError(error) && error.fix).toEqual({ action: 'sign_in', profiles: ['alpha'] });
     expect(issuerStats(fake).refreshToken - before).toBe(1);
   });
 });

@@ -144,12 +144,13 @@ describe('the upstream rejects a freshly refreshed token', () => {
     offset.ms += 15_000;
     await turnOnAnn('r4');
     expect(refreshes().length).toBe(afterSecond);
-    // The third rejection in a row: the user sees it, with the command that fixes it.
+    // The third rejection in a row: the user sees it; how to fix it is each surface's to say.
     offset.ms += 10_000;
     await turnOnAnn('r5');
     const shown = await status();
     expect(shown?.status).toBe('auth_error');
-    expect(shown?.statusMessage).toContain('codex-lab login ann');
+    expect(shown?.statusMessage).toContain('ann 3 times in a row');
+    expect(shown?.statusMessage).not.toContain('codex-lab');
     // Persisted, so it survives a restart (the write runs after the answer).
     await vi.waitFor(async () =>
       expect(await readFile(healthFile, 'utf8').catch(() => '')).toContain('auth_error'),

@@ -9,6 +9,7 @@ import { createProfileStore } from '../../profiles/create-store.ts';
 import { pinCounts, pinViews } from '../../service/pins.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { withCliFix } from '../../format.ts';
 import { colourEnabled, formatProfileTable } from '../format.ts';
 
 /**
@@ -42,6 +43,8 @@ export async function runList(
       writeLine(context.stdout, [pool.headline, ...pool.lines].join('\n'));
     }
   }
-  for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem.message}`);
+  for (const problem of problems) {
+    writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);
+  }
   return problems.length > 0 ? 1 : 0;
 }

@@ -8,6 +8,7 @@ import { formatLatency, formatLogStamp, humanizeTimes } from '../../format.ts';
 import type { RequestView } from '../../view-types.ts';
 import {
   filterRequests,
+  requestsFromJournal,
   toRequestView,
   usageTotals,
   type RequestFilter,
@@ -94,13 +95,8 @@ async function readRequests(
     writeLine(context.stderr, `codex-lab: ${content.problem}`);
     return null;
   }
-  const requests: RequestRecord[] = [];
-  for (const record of content.records) {
-    if (record.type !== 'request') continue;
-    const { type: _type, ...rest } = record;
-    requests.push(rest as unknown as RequestRecord);
-  }
-  return filterRequests(requests, filter);
+  // A renamed profile's requests are found under its new name, as in the router.
+  return filterRequests(requestsFromJournal(content.records), filter);
 }
 
 function milliseconds(ms: number | null): string {

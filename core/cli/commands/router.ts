@@ -13,7 +13,7 @@ import { LabError } from '../../errors.ts';
 import { discoverRouter, type RouterDiscovery } from '../../service/router-discovery.ts';
 import { processIsAlive } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatDuration } from '../../format.ts';
+import { formatDuration, withCliFix } from '../../format.ts';
 
 type Running = Extract<RouterDiscovery, { state: 'running' }>;
 
@@ -86,7 +86,7 @@ export async function runStatus(
   );
   // What the router cannot read is missing from the lines above: say so, naming each file.
   for (const problem of state.problems ?? [])
-    writeLine(context.stderr, `codex-lab: ${problem.message}`);
+    writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);
   return 0;
 }
 

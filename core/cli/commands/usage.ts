@@ -8,7 +8,7 @@ import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastText } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatResetCredits, formatStatus, formatWindowUse } from '../../format.ts';
+import { formatResetCredits, formatStatus, formatWindowUse, withCliFix } from '../../format.ts';
 import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
 import { openLabClient, type LabClient } from '../lab-client.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
@@ -75,7 +75,10 @@ export async function runUsage(
     }
     if (!result.ok) {
       // Profiles that answered were refreshed: the table below still shows what is known.
-      writeLine(context.stderr, `codex-lab: could not refresh the quota of ${result.message}`);
+      writeLine(
+        context.stderr,
+        `codex-lab: could not refresh the quota of ${withCliFix(result.message, result.fix)}`,
+      );
       refreshFailed = true;
     }
   }
@@ -84,7 +87,7 @@ export async function runUsage(
   // about one profile reads (and reports) only that profile's files and the shared ones.
   const problems = new Set<string>();
   let views: ProfileView[] = await buildProfileViews(context.paths, now, {
-    onProblem: (error) => problems.add(error.message),
+    onProblem: (error) => problems.add(withCliFix(error.message, error.fix)),
     ...(only ? { only } : {}),
   });
   // What the refresh just read shows even when state/quota.json could not take it.

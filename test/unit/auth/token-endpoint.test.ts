@@ -105,13 +105,15 @@ describe('token endpoint', () => {
         code: outcome.failure.error.code,
         permanent: outcome.failure.permanent,
         message: outcome.failure.error.message,
+        fix: outcome.failure.error.fix,
       };
     };
+    // What is wrong in the sentence; the fix beside it, for each surface to say its own way.
     expect(classify(401, { error: { code: 'refresh_token_reused', message: 'x' } })).toEqual({
       code: 'refresh_token_reused',
       permanent: true,
-      message:
-        'work needs a new sign-in (its refresh token was already used): run codex-lab login work.',
+      message: 'work needs a new sign-in (its refresh token was already used).',
+      fix: { action: 'sign_in', profiles: ['work'] },
     });
     expect(classify(400, { error: 'REFRESH_TOKEN_EXPIRED' })).toMatchObject({
       code: 'refresh_token_expired',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cardStatusMessage, removalQuestion } from '../../../renderer/format.ts';
+import { cardStatusMessage, fixPointer, removalQuestion } from '../../../renderer/format.ts';
 
 describe('removalQuestion', () => {
   it('names what a removal takes with it: pins, and Auto for the active profile', () => {
@@ -14,31 +14,29 @@ describe('removalQuestion', () => {
 });
 
 describe('cardStatusMessage', () => {
-  it('points at the card’s Sign in again button instead of the command line', () => {
+  const now = Date.parse('2030-01-01T12:00:00.000Z');
+  it('adds the card’s own fix, the Sign in again button, to what the core says is wrong', () => {
     expect(
-      cardStatusMessage(
-        'work needs a new sign-in (refresh token revoked): run codex-lab login work.',
-        true,
-      ),
-    ).toBe('work needs a new sign-in (refresh token revoked): use Sign in again below.');
-    expect(
-      cardStatusMessage(
-        'The upstream rejected work 3 times in a row even with fresh tokens; sign in again with: codex-lab login work',
-        true,
-      ),
-    ).toBe(
-      'The upstream rejected work 3 times in a row even with fresh tokens: use Sign in again below.',
-    );
-    expect(
-      cardStatusMessage(
-        'Profile "work" has no tokens; sign in again with `codex-lab login work`.',
-        true,
-      ),
-    ).toBe('Profile "work" has no tokens: use Sign in again below.');
-    // Other statuses, and messages without the hint, are shown as they are.
-    expect(cardStatusMessage('Limited: back at 14:05.', false)).toBe('Limited: back at 14:05.');
-    expect(cardStatusMessage('The issuer could not be reached.', true)).toBe(
+      cardStatusMessage('work needs a new sign-in (its refresh token was revoked).', true, now),
+    ).toBe('work needs a new sign-in (its refresh token was revoked). Use Sign in again below.');
+    // Other statuses are shown as they are, their moments worded as of now.
+    expect(cardStatusMessage('The issuer could not be reached.', false, now)).toBe(
       'The issuer could not be reached.',
     );
+    expect(cardStatusMessage('Limited until 2030-01-01T14:05:00.000Z.', false, now)).toMatch(
+      /^Limited until \d\d:05 \(in 2h 5m\)\.$/,
+    );
+  });
+});
+
+describe('fixPointer', () => {
+  it('points at the page’s own control, never at a command', () => {
+    expect(fixPointer({ action: 'sign_in', profiles: ['work'] })).toBe(
+      'Use “Sign in again” on the work card.',
+    );
+    expect(fixPointer({ action: 'sign_in', profiles: ['a', 'b', 'c'] })).toBe(
+      'Use “Sign in again” on the a, b and c cards.',
+    );
+    expect(fixPointer(undefined)).toBeNull();
   });
 });

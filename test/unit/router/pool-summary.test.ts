@@ -4,6 +4,7 @@ import { forecastWeekly } from '../../../core/quota/forecast.ts';
 import { QuotaBook } from '../../../core/quota/quota-book.ts';
 import { toPoolSummaryView } from '../../../core/router/pool-summary.ts';
 import { describePool, forecastText } from '../../../core/service/quota-text.ts';
+import { poolReadiness } from '../../../core/format.ts';
 import { toForecastView } from '../../../core/service/views.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../../../core/state/schema.ts';
 import { FakeClock } from './fake-clock.ts';
@@ -263,6 +264,68 @@ describe('summarizePool', () => {
     expect(
       summarizePool({ profiles: [limited, unread('c')], active: 'auto', now }).headroomPercent,
     ).toBeNull();
+  });
+
+  it('does not call an account ready before its quota is known, on any surface', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const unread = (name: string, quota: QuotaSnapshot | null = null): PoolProfile => ({
+      name,
+      status: 'unknown',
+      unavailableUntil: null,
+      quota,
+      history: [],
+    });
+    // Right after start: both can take sessions, nobody has read their quota.
+    const fresh = toPoolSummaryView(
+      summarizePool({ profiles: [unread('a'), unread('b')], active: 'auto', now }),
+    );
+    expect(fresh.eligible).toEqual(['a', 'b']);
+    expect(fresh.unread).toEqual(['a', 'b']);
+    expect(poolReadiness(fresh, 2, 'accounts')).toBe(
+      '2 of 2 accounts can take sessions, quota not known yet',
+    );
+    expect(describePool(fresh, { now, timeZone: 'UTC' }).headline).toBe(
+      'Pool · 2 of 2 can take sessions, quota not known yet',
+    );
+    // One read, one whose read reported no window: one is ready, the other only eligible.
+    const read = burning(clock, 'read', { from: 10, to: 20, hours: 2, weeklyResetsIn: 6 * day });
+    const mixed = toPoolSummaryView(
+      summarizePool({
+        profiles: [read, unread('empty', snapshot(now, null, null))],
+        active: 'auto',
+        now,
+      }),
+    );
+    expect(mixed.unread).toEqual(['empty']);
+    expect(describePool(mixed, { now, timeZone: 'UTC' }).headline).toBe(
+      'Pool 80% left · 1 of 2 ready, 1 more can take sessions (quota not known yet)',
+    );
+  });
+
+  it('keeps the router’s moments ISO in the summary; the CLI and the tray word them in their zone', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const a = burning(clock, 'a', {
+      from: 100,
+      to: 100,
+      hours: 1,
+      weeklyResetsIn: 3 * hour,
+      status: 'limited',
+      unavailableUntil: now + 3 * hour,
+    });
+    const summary = toPoolSummaryView(summarizePool({ profiles: [a], active: 'auto', now }));
+    const reset = new Date(now + 3 * hour).toISOString();
+    summary.next = {
+      profile: 'a',
+      route: 'best',
+      detail: `best: limited until ${reset}`,
+      sameRepo: null,
+    };
+    const utc = describePool(summary, { now, timeZone: 'UTC' }).lines[0];
+    const tokyo = describePool(summary, { now, timeZone: 'Asia/Tokyo' }).lines[0];
+    expect(utc).toMatch(/^New sessions → a: best: limited until \d\d:\d\d \(in 3h\)$/);
+    expect(tokyo).not.toBe(utc);
   });
 
   it('a profile needing sign-in is left out of every number', () => {

@@ -1,0 +1,228 @@
+/**
+ * The dashboard says what is true now, in real Chromium against the real `codex-lab serve` and the
+ * fake ChatGPT, with the browser in another time zone than serve: no account is called ready
+ * before its quota is read; a "needs a new sign-in" banner points at the card's button (never at a
+ * command) and goes once the card's sign-in is done; times the router words (the pool, the
+ * activity log) are in the browser's zone and count down; sessions have one label in every panel;
+ * the request filter follows a rename made in a terminal.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { expireAccessTokens, scriptRefresh, setNextLogin } from '../fakes/fake-issuer.ts';
+import { turnThroughRouter } from '../helpers/lab-service.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+import {
+  buildRenderer,
+  hasChromium,
+  launchChromium,
+  startServe,
+  type ServeProcess,
+} from '../helpers/ui-browser.ts';
+
+const run = promisify(execFile);
+const browserZone = 'America/New_York';
+
+let fake: FakeChatGpt;
+let serve: ServeProcess;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** When usedup's 5-hour window resets (Unix ms). */
+let usedupReset: number;
+let env: Record<string, string>;
+
+/** `codex-lab ARGS` in a terminal on the serve's home. */
+async function codexLab(...args: string[]): Promise<string> {
+  const answer = await run(process.execPath, ['bin/codex-lab.mjs', ...args], {
+    env: { ...process.env, ...env, CODEX_LAB_HOME: serve.home, CODEX_LAB_CALLBACK_PORT: '0' },
+  });
+  return answer.stdout;
+}
+
+/** A moment as the page words clock times, in `timeZone`. */
+function clockIn(at: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+    timeZone,
+  }).format(at);
+}
+
+async function openDashboard(target: Page): Promise<void> {
+  await target.goto(`${serve.url}/ui/#token=${serve.token}`);
+  await target.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor();
+}
+
+describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => {
+  beforeAll(async () => {
+    buildRenderer();
+    const accounts = ['work', 'team', 'signedout', 'usedup'].map((name) => ({
+      email: `${name}@example.com`,
+    }));
+    fake = await startFakeChatGpt({ accounts });
+    for (const { email } of accounts) fake.account(email).usagePerTurn = 0;
+    usedupReset = Date.now() + (2 * 60 + 17) * 60_000;
+    const usedup = fake.account('usedup@example.com');
+    usedup.primary!.usedPercent = 100;
+    usedup.primary!.resetAt = Math.floor(usedupReset / 1000);
+    env = { CODEX_LAB_AUTH_ISSUER: fake.issuerUrl, CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl };
+    // serve words nothing in its own zone any more; UTC makes a slip show (the browser is not).
+    serve = await startServe({ ...env, TZ: 'UTC' }, async (home) => {
+      await seedProfiles(
+        fake,
+        home,
+        accounts.map(({ email }) => ({ name: email.split('@')[0]!, email })),
+      );
+      // signedout's refresh token is dead: its next refresh asks for a new sign-in.
+      for (let time = 0; time < 2; time++) {
+        scriptRefresh(fake, 'signedout@example.com', 'refresh_token_invalidated');
+      }
+      expireAccessTokens(fake, 'signedout@example.com');
+    });
+    browser = await launchChromium();
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      timezoneId: browserZone,
+    });
+    page = await context.newPage();
+    await openDashboard(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    await fake?.close();
+  });
+
+  it('before any quota is read, says the accounts can take sessions, not that they are ready', async () => {
+    // serve's first quota poll is 20 s away: no card has a quota yet.
+    await expect
+      .poll(() => page.getByText('Not checked yet', { exact: true }).count())
+      .toBeGreaterThan(0);
+    const headline = await page.getByTestId('pool-headline').innerText();
+    expect(headline).toBe('4 of 4 accounts can take sessions, quota not known yet.');
+    expect(headline).not.toMatch(/ready/);
+  });
+
+  it('points a sign-in failure at the card’s button, and drops it once that sign-in is done', async () => {
+    await page.getByRole('button', { name: 'Refresh quota' }).click();
+    const banner = page.locator('.notice', { hasText: 'Refresh quota' });
+    await banner.waitFor({ timeout: 20_000 });
+    const text = await banner.innerText();
+    expect(text).toContain('signedout needs a new sign-in');
+    expect(text).toContain('Use “Sign in again” on the signedout card.');
+    expect(text).not.toMatch(/codex-lab/);
+    const card = page.getByRole('article', { name: 'Profile signedout' });
+    await expect
+      .poll(() => card.getByRole('status').innerText())
+      .toMatch(/Use Sign in again below/);
+    expect(await card.innerText()).not.toMatch(/codex-lab/);
+
+    setNextLogin(fake, 'signedout@example.com');
+    await card.getByRole('button', { name: 'Sign in again' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('radio', { name: 'In a small sign-in window' }).check();
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      dialog.getByRole('button', { name: 'Continue to sign-in' }).click(),
+    ]);
+    await dialog.getByRole('button', { name: 'Done' }).waitFor({ timeout: 20_000 });
+    await popup.close().catch(() => undefined);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => card.getByLabel('Status: Ready').count()).toBe(1);
+    // The problem the banner was about is gone, so is the banner.
+    await expect.poll(() => banner.count()).toBe(0);
+  });
+
+  it('words the router’s times in the browser’s zone, counting down as time passes', async () => {
+    const limitedAt = clockIn(usedupReset, browserZone);
+    expect(limitedAt).not.toBe(clockIn(usedupReset, 'UTC'));
+    const card = page.getByRole('article', { name: 'Profile usedup' });
+    await expect.poll(() => card.getByRole('status').innerText()).toContain(`at ${limitedAt}`);
+    // A turn pinned to usedup is refused; the activity line names until when.
+    const refused = await turnThroughRouter(serve.url, serve.token, 'sess-pinned', {
+      session_id: 'sess-pinned',
+      'x-codex-lab-profile': 'usedup',
+    });
+    expect(refused.status).toBe(429);
+    const line = page.getByRole('log', { name: 'Activity log' }).locator('li', {
+      hasText: /Refused session sess-pinned/,
+    });
+    await line.first().waitFor();
+    expect(await line.first().innerText()).toContain(`until ${limitedAt} (in 2h 1`);
+    // usedup made active: the pool's reason names its limit, in the browser's zone too.
+    await card.getByRole('button', { name: 'Make active' }).click();
+    await expect.poll(() => page.getByTestId('pool-next').innerText()).toContain(limitedAt);
+
+    // The same page half an hour later: the lines count down (they are worded as shown).
+    const later = await context.newPage();
+    try {
+      await later.clock.install();
+      await openDashboard(later);
+      const laterLine = later
+        .getByRole('log', { name: 'Activity log' })
+        .locator('li', { hasText: /Refused session sess-pinned/ })
+        .first();
+      const before = await laterLine.innerText();
+      const pool = await later.getByTestId('pool-next').innerText();
+      await later.clock.fastForward('30:00');
+      await expect.poll(() => laterLine.innerText()).not.toBe(before);
+      expect(await laterLine.innerText()).toContain(`until ${limitedAt} (in 1h 4`);
+      await expect.poll(() => later.getByTestId('pool-next').innerText()).not.toBe(pool);
+    } finally {
+      await later.close();
+    }
+    await page.getByRole('button', { name: /Auto/ }).click();
+  });
+
+  it('labels sessions one way in every panel: the end of the id, which tells them apart', async () => {
+    const ids = ['111111111111', '222222222222', '333333333333'].map(
+      (end) => `0199a1b2-c3d4-7e5f-8a6b-${end}`,
+    );
+    for (const id of ids) {
+      await turnThroughRouter(serve.url, serve.token, id, {
+        session_id: id,
+        'x-codex-lab-profile': id.endsWith('1') ? 'team' : 'work',
+      });
+    }
+    await page.locator(`tr[data-session="${ids[2]}"]`).waitFor({ timeout: 20_000 });
+    const live = await Promise.all(
+      ids.map((id) => page.locator(`tr[data-session="${id}"] code`).innerText()),
+    );
+    expect(live).toEqual(['…11111111', '…22222222', '…33333333']);
+    const filter = page.getByRole('combobox', { name: 'Filter by session' });
+    const options = (await filter.locator('option').allInnerTexts()).slice(1);
+    expect(new Set(options).size).toBe(options.length);
+    for (const label of live) expect(options).toContain(label);
+    const rows = await page
+      .getByRole('table', { name: 'Request log' })
+      .locator('tbody tr code')
+      .allInnerTexts();
+    for (const label of live) expect(rows).toContain(label);
+  });
+
+  it('follows a rename made in a terminal: the filter lets go, the rows carry the new name', async () => {
+    const profileFilter = page.getByRole('combobox', { name: 'Filter by profile' });
+    const rows = page.getByRole('table', { name: 'Request log' }).locator('tbody tr');
+    const all = await rows.count();
+    await profileFilter.selectOption('team');
+    await expect.poll(() => rows.count()).toBe(1);
+    await codexLab('rename', 'team', 'squad');
+    await expect.poll(() => profileFilter.inputValue()).toBe('');
+    // "All profiles" shows, and so do all the rows.
+    await expect.poll(() => rows.count()).toBe(all);
+    await profileFilter.selectOption('squad');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getByTestId('request-profile').innerText()).toContain('squad');
+    const totals = page.getByRole('table', { name: 'Requests and tokens per profile' });
+    expect(await totals.innerText()).not.toContain('team');
+    // The terminal agrees: team's turn from before the rename is squad's.
+    await expect
+      .poll(() => codexLab('log', '--profile', 'squad'))
+      .toContain('0199a1b2-c3d4-7e5f-8a6b-111111111111');
+  });
+});
