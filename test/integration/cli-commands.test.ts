@@ -220,20 +220,38 @@ describe('codex-lab codex', () => {
     expect(await readdir(codexHome)).toEqual(['config.toml']);
   });
 
-  it('without --profile sends no pin, even when the caller has CODEX_LAB_PROFILE set', async () => {
+  it('without --profile pins what the shell’s CODEX_LAB_PROFILE names, as plain codex does; a name that is no profile is said to come from it', async () => {
     await loadOrCreateRouterToken(labPaths(home));
-    const { bin, record, codexHome } = await fakeCodex();
-    await runCodexLab(['codex', '--', 'exec', 'x'], {
-      home,
-      env: {
-        CODEX_LAB_CODEX_BIN: bin,
-        CODEX_LAB_PORT: String(port),
-        CODEX_HOME: codexHome,
-        CODEX_LAB_PROFILE: 'stale',
-      },
+    await new ProfileStore({ paths: labPaths(home) }).saveSignIn({
+      auth: makeAuth({ email: 'b@example.com', accountId: 'acct-b' }),
+      requestedName: 'b',
     });
-    const seen = JSON.parse(await readFile(record, 'utf8')) as { profile: string | null };
-    expect(seen.profile).toBeNull();
+    const { bin, record, codexHome } = await fakeCodex();
+    const env = { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port), CODEX_HOME: codexHome };
+    const pinned = await runCodexLab(['codex', '--', 'exec', 'x'], {
+      home,
+      env: { ...env, CODEX_LAB_PROFILE: 'B' },
+    });
+    expect(pinned.code, pinned.stderr).toBe(7); // the fake Codex's own exit code
+    expect((JSON.parse(await readFile(record, 'utf8')) as { profile: string | null }).profile).toBe(
+      'b',
+    );
+    const stale = await runCodexLab(['codex', '--', 'exec', 'x'], {
+      home,
+      env: { ...env, CODEX_LAB_PROFILE: 'stale' },
+    });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr.trim()).toBe(
+      'codex-lab: CODEX_LAB_PROFILE is set to "stale", but there is no such profile: unset it, set it to a profile from codex-lab list, or pass --profile.',
+    );
+    // --profile wins, and auto is no pin.
+    await runCodexLab(['codex', '--profile', 'auto', '--', 'exec', 'x'], {
+      home,
+      env: { ...env, CODEX_LAB_PROFILE: 'stale' },
+    });
+    expect(
+      (JSON.parse(await readFile(record, 'utf8')) as { profile: string | null }).profile,
+    ).toBeNull();
   });
 
   it('refuses a bad profile name with one clear line', async () => {

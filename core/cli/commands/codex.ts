@@ -60,12 +60,29 @@ export async function runCodex(
   args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const typed = typeof options['profile'] === 'string' ? options['profile'] : undefined;
-  // `--profile auto` is no pin (the router chooses), as `use auto` is; any other name is read by
-  // the rule every command uses, and Codex sends the profile's real name.
+  // `--profile` wins over a shell's `CODEX_LAB_PROFILE` (README: the variable pins the Codex
+  // process it reaches, this one included).
+  const typed =
+    typeof options['profile'] === 'string'
+      ? options['profile']
+      : (context.config.profile ?? undefined);
+  // `auto` is no pin (the router chooses), as `use auto` is; any other name is read by the rule
+  // every command uses, and Codex sends the profile's real name.
   let profile: string | undefined;
   if (typed !== undefined && !isAutoName(typed)) {
-    const checked = await precheckCodexProfile(context, typed, Date.now());
+    const fromShell = typeof options['profile'] !== 'string';
+    const checked = await precheckCodexProfile(context, typed, Date.now()).catch(
+      (error: unknown) => {
+        // A name left in the shell is not one the user just typed: say where it came from.
+        if (fromShell && error instanceof LabError && error.code === 'profile_not_found') {
+          throw new LabError(
+            'profile_not_found',
+            `CODEX_LAB_PROFILE is set to ${JSON.stringify(typed)}, but there is no such profile: unset it, set it to a profile from codex-lab list, or pass --profile.`,
+          );
+        }
+        throw error;
+      },
+    );
     profile = checked.name;
     if (checked.warning) writeLine(context.stderr, `codex-lab: ${checked.warning}`);
   }
