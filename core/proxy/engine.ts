@@ -46,6 +46,13 @@ export interface NoPick {
   message: string;
   /** The JSON body to send; default `{ error: { type: code, code, message } }`. */
   body?: unknown;
+  /**
+   * Only the user can mend it (a sign-in, a pin to an existing profile): sent as a 400 with the
+   * sentence as a plain-text body, which Codex shows at once and as written. Codex retries any
+   * other refusal status — a 403 six times over ~7 s, a 503 thirty times over ~25 s — before it
+   * shows anything, and prints a JSON body raw.
+   */
+  userMustAct?: boolean;
 }
 
 /** Routing state for one request across its attempts. */

@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { curedByTokensOnDisk, needsSignInAgain } from '../auth/constants.ts';
-import { LabError, signInAgainError } from '../errors.ts';
+import { LabError, signInAgainError, type ErrorCode } from '../errors.ts';
 import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
@@ -689,7 +689,7 @@ export class LabEngine implements ProxyEngine {
       return {
         ok: false,
         message: text,
-        fail: { ok: false, status: 400, code: 'profile_not_found', message: text },
+        fail: userMustAct('profile_not_found', text),
       };
     }
     if (this.#profiles.length === 0) {
@@ -697,7 +697,7 @@ export class LabEngine implements ProxyEngine {
       return {
         ok: false,
         message: text,
-        fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
+        fail: userMustAct('no_eligible_profile', text),
       };
     }
     const blocked = decision.blockedBy;
@@ -706,8 +706,18 @@ export class LabEngine implements ProxyEngine {
       return {
         ok: false,
         message: text,
-        fail: { ok: false, status: 403, code: 'not_signed_in', message: text },
+        fail: userMustAct('not_signed_in', text),
       };
+    }
+    if (
+      decision.outcome === 'none_eligible' &&
+      decision.excluded.length > 0 &&
+      decision.excluded.every((entry) => entry.code === 'auth_error')
+    ) {
+      // No wait helps: every profile needs its user to sign in again.
+      const names = decision.excluded.map((entry) => entry.profile);
+      const text = `Every Codex Lab profile needs a new sign-in (${names.join(', ')}): run codex-lab login ${names[0]} (and each other one), or use "Sign in again" in the Codex Lab app.`;
+      return { ok: false, message, fail: userMustAct('not_signed_in', text) };
     }
     // Profiles that failed this very request reach the policy as "failed"; their fresh limit
     // marks still count for the pool's earliest reset.
@@ -950,6 +960,11 @@ export class LabEngine implements ProxyEngine {
 }
 
 const noneExcluded: ReadonlyMap<string, string> = new Map();
+
+/** A refusal only the user can mend, answered so Codex shows it at once (`NoPick.userMustAct`). */
+function userMustAct(code: ErrorCode, message: string): NoPick {
+  return { ok: false, status: 400, code, message, userMustAct: true };
+}
 
 /** What `#choose` answers: a pick and why, or the refusal to send. */
 type ChooseAnswer =

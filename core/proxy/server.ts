@@ -1359,6 +1359,17 @@ function withFileProblem(pick: NoPick, problem: LabError | null): NoPick {
 }
 
 function sendNoPick(response: ServerResponse, pick: NoPick): void {
+  if (pick.userMustAct === true) {
+    // Codex prints a 400's body as it is: the sentence alone reads as one line.
+    response.writeHead(pick.status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(Buffer.byteLength(pick.message)),
+      'cache-control': 'no-store',
+      'x-codex-lab-error': pick.code,
+    });
+    response.end(pick.message);
+    return;
+  }
   const body = pick.body ?? { error: { type: pick.code, code: pick.code, message: pick.message } };
   sendJson(response, pick.status, body);
 }

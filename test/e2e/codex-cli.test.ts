@@ -14,7 +14,9 @@ import { isChatGptSidePath } from '../fakes/fake-chatgpt-side.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens } from '../fakes/fake-issuer.ts';
 import { codexConfigBlock, codexOverrideProviderId } from '../../core/proxy/codex-config.ts';
+import { labPaths } from '../../core/home/paths.ts';
 import { extractRouteContext } from '../../core/router/route-context.ts';
+import { HealthStore } from '../../core/state/health-store.ts';
 import {
   bearerOf,
   cliEntry,
@@ -428,6 +430,47 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
             request.method === 'GET' && request.path.startsWith('/backend-api/codex/responses'),
         ),
       ).toEqual([]);
+    });
+
+    it('says at once, with no retry, when every profile needs a sign-in and when the pinned one does', async () => {
+      const current = await start();
+      const health = new HealthStore(labPaths(current.labHome));
+      for (const name of ['a', 'b', 'c']) {
+        await health.markAuthError(
+          name,
+          'refresh_token_reused',
+          `${name} was signed out`,
+          Date.now(),
+        );
+      }
+      // The router reads health.json again when it changes.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const answer = await fetch(`${current.routerUrl}/lab/v1/state`, {
+          headers: { authorization: `Bearer ${current.routerToken}` },
+        });
+        const state = (await answer.json()) as { profiles: Array<{ status: string }> };
+        if (state.profiles.every((profile) => profile.status === 'auth_error')) break;
+        if (Date.now() > deadline) throw new Error('the router never saw the sign-in marks');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const all = await current.codex(['exec', '--skip-git-repo-check', 'say hi']);
+      expect(all.code).not.toBe(0);
+      // The router's sentence as written (no JSON around it), after one request: Codex retries
+      // a 503 thirty times (~25 s) and a 403 six times before it says anything.
+      expect(all.stdout + all.stderr).toContain(
+        'Every Codex Lab profile needs a new sign-in (a, b, c): run codex-lab login a',
+      );
+      expect(all.stderr).toMatch(/refused once/);
+      const pinned = await current.codex(['exec', '--skip-git-repo-check', 'say hi'], {
+        profile: 'b',
+      });
+      expect(pinned.code).not.toBe(0);
+      expect(pinned.stdout + pinned.stderr).toContain(
+        'The pinned profile b needs a new sign-in: run codex-lab login b.',
+      );
+      expect(pinned.stderr).toMatch(/refused once/);
+      expect(current.turns()).toEqual([]);
     });
 
     it('falls over on a 429 from an upstream that compresses every answer', async () => {

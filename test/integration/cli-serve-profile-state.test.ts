@@ -156,7 +156,7 @@ it('a missing auth file put back: usage --refresh clears "needs sign-in" and pin
   const aside = `${paths.profileAuth('beta')}.moved`;
   await rename(paths.profileAuth('beta'), aside);
   const refused = await postTurn(serve, token, 's-beta');
-  expect(refused.status).toBe(403);
+  expect(refused.status).toBe(400);
   await refused.text();
   expect(await betaStatus()).toBe('auth_error');
 
