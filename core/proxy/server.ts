@@ -533,19 +533,25 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       credentials: UpstreamCredentials,
       codexHeaders: IncomingHttpHeaders,
       added: AddedHeaders,
+      rewritten: Buffer | null,
     ): Promise<WebSocketTurnResult> {
       // The bytes Codex sent, decoded but not parsed: the pool compares them with the last
       // turn's and parses only what changed (a body that is not JSON comes back as not_json). A
-      // plain body goes as the chunks it arrived in: the comparison never joins them.
+      // plain body goes as the chunks it arrived in: the comparison never joins them. A body
+      // rewritten for this profile (another account's reasoning taken out) goes as rewritten:
+      // every turn of a session that moved is rewritten the same way, so the next one still
+      // extends it and goes incremental.
       let whole: Buffer | readonly Buffer[];
       const encoding = header(request.headers['content-encoding']);
       try {
         whole =
-          raw === null
-            ? Buffer.alloc(0)
-            : isIdentity(encoding)
-              ? raw.chunks()
-              : await decodeBody(raw.whole(), encoding, bodyLimit);
+          rewritten !== null
+            ? rewritten
+            : raw === null
+              ? Buffer.alloc(0)
+              : isIdentity(encoding)
+                ? raw.chunks()
+                : await decodeBody(raw.whole(), encoding, bodyLimit);
       } catch {
         return { ok: false, code: 'not_json', message: 'the body could not be decoded' };
       }
@@ -714,7 +720,6 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           sockets !== null &&
           kind === 'responses' &&
           sessionId !== null &&
-          !rewritten &&
           !strippedAll &&
           raw !== null
         ) {
@@ -725,6 +730,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             credentials,
             codexHeaders,
             added,
+            rewritten && Buffer.isBuffer(outgoing) ? outgoing : null,
           );
           if (sent.ok || aborter.signal.aborted) return;
           // An answer about the account is handled as its HTTP twin would be, without sending the

@@ -382,7 +382,12 @@ describe('upstream Responses over WebSocket', () => {
       expect(betaState).toMatch(/^ts_/);
       expect(betaState).not.toBe(alphaState);
       expectComplete(await chat.turn('three', betaState));
-      expect(current.fake.requests.at(-1)!.headers['x-codex-turn-state']).toBe(betaState);
+      if (webSocket === 'off') {
+        expect(current.fake.requests.at(-1)!.headers['x-codex-turn-state']).toBe(betaState);
+      }
+      // Over WebSocket the moved session goes on on beta's socket, whose handshake carried no
+      // turn state of alpha's (a frame carries none).
+      expect(turnStateCrossings(current.fake)).toBe(0);
       await current.close();
     }
   });
@@ -519,15 +524,23 @@ describe('upstream Responses over WebSocket', () => {
     const moved = await chat.turn('three');
     expectComplete(moved);
     expect(moved.profile).toBe('beta');
-    const onBeta = httpTurns(current).at(-1)!;
-    const input = (JSON.parse(onBeta.body) as { input: Array<{ encrypted_content?: string }> })
-      .input;
-    // The whole conversation so far, as Codex sent it, but alpha's reasoning blobs.
+    // On beta's own socket, in full: the whole conversation so far, as Codex sent it, but alpha's
+    // reasoning blobs.
+    expect(httpTurns(current)).toEqual([]);
+    const onBeta = side.turns.at(-1)!;
+    expect(onBeta.previousResponseId).toBeUndefined();
+    const input = (onBeta.frame as { input: Array<{ encrypted_content?: string }> }).input;
     expect(input.filter((item) => 'role' in item)).toHaveLength(5);
     expect(input.some((item) => typeof item.encrypted_content === 'string')).toBe(false);
     const later = await chat.turn('four');
     expectComplete(later);
     expect(later.profile).toBe('beta');
+    // Codex replays alpha's blobs on every turn, so every turn is rewritten the same way: the
+    // next one still extends this one and goes incremental, not back to HTTP in full.
+    expect(side.turns.at(-1)?.previousResponseId).toMatch(/^resp_/);
+    expect(side.turns.at(-1)!.connection).toBe(onBeta.connection);
+    expect(side.turns.at(-1)!.bytes).toBeLessThan(onBeta.bytes);
+    expect(httpTurns(current)).toEqual([]);
     const beta = current.fake.account('beta@example.com');
     const blobs = later.events.flatMap((event) => {
       const item = event.item as { encrypted_content?: string } | undefined;
@@ -545,16 +558,20 @@ describe('upstream Responses over WebSocket', () => {
     const moved = await chat.turn('two');
     expectComplete(moved);
     expect(moved.profile).toBe('beta');
-    expect(side.turns.map((turn) => turn.error)).toEqual([null, 'usage_limit']);
-    // alpha heard the turn once (the frame); beta got it whole over HTTP, without alpha's
-    // reasoning ciphertext.
+    expect(side.turns.map((turn) => turn.error)).toEqual([null, 'usage_limit', null]);
+    // alpha heard the turn once (the frame); beta got it whole on its own socket, without
+    // alpha's reasoning ciphertext.
     const onAlpha = current.fake.requests.filter(
       (request) =>
         request.path === '/backend-api/codex/responses' &&
         request.headers['chatgpt-account-id'] === alpha.accountId,
     );
     expect(onAlpha).toHaveLength(2);
-    expect(httpTurns(current)).toHaveLength(1);
+    expect(httpTurns(current)).toHaveLength(0);
+    expect(side.turns.at(-1)?.previousResponseId).toBeUndefined();
+    const input = (side.turns.at(-1)!.frame as { input: Array<{ encrypted_content?: string }> })
+      .input;
+    expect(input.some((item) => typeof item.encrypted_content === 'string')).toBe(false);
     const limited = (await current.service.getState()).profiles.find(
       (profile) => profile.name === 'alpha',
     );
