@@ -31,6 +31,7 @@ import {
 } from './claims.ts';
 import {
   assessWindow,
+  defaultJitterMs,
   resetSlot,
   sampleWindow,
   windowLengthMs,
@@ -426,7 +427,11 @@ export class PrimingScheduler {
     if (!sample) return { state: 'unknown', reason: 'the upstream does not report this window' };
     const key = keyOf(name, window);
     const previous = this.#samples.get(key) ?? null;
-    this.#samples.set(key, sample);
+    // Detection needs two looks more than the jitter apart: looks closer together than that (a
+    // short poll period, a follow-up) keep the older one, or no pair would ever be far enough.
+    if (previous === null || sample.observedAt - previous.observedAt > defaultJitterMs) {
+      this.#samples.set(key, sample);
+    }
     return assessWindow(previous, sample);
   }
 

@@ -158,6 +158,15 @@ describe('priming scheduler', () => {
     ).toBe(true);
   });
 
+  it('primes when it looks more often than every 5 s: it keeps the older look until 5 s have passed', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const scheduler = harness.scheduler();
+    // Looks 2 s apart: no two consecutive ones alone can tell an idle window from a started one.
+    for (let index = 0; index < 8; index += 1) await tickAndWait(scheduler, 2_000);
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+  });
+
   it('does not prime the same window again after a restart', async () => {
     await harness.store.setPriming('alpha', { enabled: true });
     const first = harness.scheduler({ instanceId: 'first' });
