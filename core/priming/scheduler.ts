@@ -252,6 +252,9 @@ export class PrimingScheduler {
       if (result?.outcome === 'primed') break;
       const verdict = this.#assess(name, each, sample);
       if (verdict.state === 'started') {
+        // A priming of this window still waiting to be seen working (a one-shot before this
+        // one, or a run before a restart) is confirmed by this look, as a timer check would.
+        await this.#confirm(name, each, sample);
         const outcome = this.#outcome(
           each,
           'skipped',

@@ -15,6 +15,7 @@ import {
   readPrimingFile,
   type PrimingEvent,
 } from '../../core/priming/scheduler.ts';
+import { listClaims } from '../../core/priming/claims.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
 import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
@@ -194,6 +195,17 @@ describe('priming scheduler', () => {
     const second = harness.scheduler({ instanceId: 'second' });
     await tickAndWait(second);
     expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+    expect(harness.primes()).toHaveLength(1);
+  });
+
+  it('confirms a one-shot priming when the next one-shot finds the window started', async () => {
+    const first = harness.scheduler({ instanceId: 'first' });
+    expect((await first.primeNow('beta')).outcome).toBe('primed');
+    harness.clock.advance(minuteMs);
+    const second = harness.scheduler({ instanceId: 'second' });
+    expect((await second.primeNow('beta')).outcome).toBe('skipped');
+    const claims = await listClaims(harness.paths, { profile: 'beta' });
+    expect(claims.map((claim) => claim.state)).toEqual(['confirmed']);
     expect(harness.primes()).toHaveLength(1);
   });
 
