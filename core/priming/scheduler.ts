@@ -31,6 +31,7 @@ import {
 } from './claims.ts';
 import {
   assessWindow,
+  defaultJitterMs,
   resetSlot,
   sampleWindow,
   windowLengthMs,
@@ -251,6 +252,9 @@ export class PrimingScheduler {
       if (result?.outcome === 'primed') break;
       const verdict = this.#assess(name, each, sample);
       if (verdict.state === 'started') {
+        // A priming of this window still waiting to be seen working (a one-shot before this
+        // one, or a run before a restart) is confirmed by this look, as a timer check would.
+        await this.#confirm(name, each, sample);
         const outcome = this.#outcome(
           each,
           'skipped',
@@ -426,7 +430,11 @@ export class PrimingScheduler {
     if (!sample) return { state: 'unknown', reason: 'the upstream does not report this window' };
     const key = keyOf(name, window);
     const previous = this.#samples.get(key) ?? null;
-    this.#samples.set(key, sample);
+    // Detection needs two looks more than the jitter apart: looks closer together than that (a
+    // short poll period, a follow-up) keep the older one, or no pair would ever be far enough.
+    if (previous === null || sample.observedAt - previous.observedAt > defaultJitterMs) {
+      this.#samples.set(key, sample);
+    }
     return assessWindow(previous, sample);
   }
 

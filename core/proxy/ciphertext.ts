@@ -7,7 +7,9 @@
  * router records which profile minted each blob of a session (seen as the answers stream past),
  * and when a request is served by another profile it removes the foreign blobs before sending.
  * Blobs of the serving profile, and blobs it has never seen (minted before a restart), stay
- * byte-exact; a 400 for those is caught by one stripped retry.
+ * byte-exact; a 400 for those is caught by one stripped retry. After a restart, a session the
+ * request log shows served by one profile alone has that profile presumed as the owner of the
+ * blobs minted before it (`presume`), so a later move strips them up front instead.
  *
  * A blob is known by its last characters: sealed tokens end in a MAC, so the tail is unique and
  * nothing hashes a multi-kilobyte string on the hot path. No blob is ever logged.
@@ -28,6 +30,8 @@ interface SessionBlobs {
   owners: Map<string, string>;
   /** Profile → how many of `owners` it minted. */
   counts: Map<string, number>;
+  /** Who minted the blobs not in `owners` (the session's turns before a restart), if known. */
+  presumed: string | null;
 }
 
 /** Options for `CiphertextOwners`; the bounds keep memory flat however long the router runs. */
@@ -51,18 +55,7 @@ export class CiphertextOwners {
 
   /** `profile` minted `blob` in `sessionId`. */
   record(sessionId: string, profile: string, blob: string): void {
-    let session = this.#sessions.get(sessionId);
-    if (session) {
-      // Re-insert: the Map's order is the recency order.
-      this.#sessions.delete(sessionId);
-    } else {
-      session = { owners: new Map(), counts: new Map() };
-      if (this.#sessions.size >= this.#maxSessions) {
-        const oldest = this.#sessions.keys().next().value;
-        if (oldest !== undefined) this.#sessions.delete(oldest);
-      }
-    }
-    this.#sessions.set(sessionId, session);
+    const session = this.#touch(sessionId);
     const key = keyOf(blob);
     const previous = session.owners.get(key);
     if (previous === profile) return;
@@ -77,6 +70,33 @@ export class CiphertextOwners {
   }
 
   /**
+   * `profile` minted every blob of `sessionId` the router has not seen (a restarted router learns
+   * this from its request log: the session's turns were all answered by that profile). Only for a
+   * session this process has not seen minting yet: what it saw itself is better knowledge.
+   */
+  presume(sessionId: string, profile: string): void {
+    if (this.#sessions.get(sessionId)?.owners.size) return;
+    this.#touch(sessionId).presumed = profile;
+  }
+
+  /** The session's record, created when new, made the most recent (the bound evicts the oldest). */
+  #touch(sessionId: string): SessionBlobs {
+    let session = this.#sessions.get(sessionId);
+    if (session) {
+      // Re-insert: the Map's order is the recency order.
+      this.#sessions.delete(sessionId);
+    } else {
+      session = { owners: new Map(), counts: new Map(), presumed: null };
+      if (this.#sessions.size >= this.#maxSessions) {
+        const oldest = this.#sessions.keys().next().value;
+        if (oldest !== undefined) this.#sessions.delete(oldest);
+      }
+    }
+    this.#sessions.set(sessionId, session);
+    return session;
+  }
+
+  /**
    * Whether a request of `sessionId` served by `profile` may carry a blob another profile minted:
    * the only case in which the router parses and rewrites the body.
    */
@@ -84,18 +104,25 @@ export class CiphertextOwners {
     if (sessionId === null) return false;
     const session = this.#sessions.get(sessionId);
     if (!session) return false;
+    if (session.presumed !== null && session.presumed !== profile) return true;
     for (const owner of session.counts.keys()) if (owner !== profile) return true;
     return false;
   }
 
-  /** The profile that minted `blob` in `sessionId`, or undefined when the router never saw it. */
+  /**
+   * The profile that minted `blob` in `sessionId` (or is presumed to have, see `presume`), or
+   * undefined when the router cannot tell.
+   */
   ownerOf(sessionId: string, blob: string): string | undefined {
-    return this.#sessions.get(sessionId)?.owners.get(keyOf(blob));
+    const session = this.#sessions.get(sessionId);
+    if (!session) return undefined;
+    return session.owners.get(keyOf(blob)) ?? session.presumed ?? undefined;
   }
 
   /** Forgets a profile's blobs (removed) or moves them (renamed). */
   reassign(from: string, to: string | null): void {
     for (const session of this.#sessions.values()) {
+      if (session.presumed === from) session.presumed = to;
       if (!session.counts.has(from)) continue;
       for (const [key, owner] of session.owners) {
         if (owner !== from) continue;

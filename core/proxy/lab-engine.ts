@@ -33,7 +33,12 @@ import {
   type RoutingPin,
 } from '../router/policy.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
-import { BucketMap, SessionTable } from '../router/sessions.ts';
+import {
+  BucketMap,
+  SessionTable,
+  sessionsFromRequests,
+  type SessionRequest,
+} from '../router/sessions.ts';
 import type { DecisionView, RouteReason, SessionView } from '../view-types.ts';
 import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
 import { CiphertextOwners } from './ciphertext.ts';
@@ -98,6 +103,8 @@ export interface LabEngineOptions {
 const maxDecisions = 200;
 /** Default idle time after which a session leaves the table. */
 const defaultEngineSessionTtlMs = 6 * 3600_000;
+/** Most sessions put back from the request log on start (the ciphertext table's own bound). */
+const maxRestoredSessions = 10_000;
 /** Models whose limit family is remembered (a handful exist; the bound only guards memory). */
 const maxModelFamilies = 256;
 const credentialCacheMs = 30_000;
@@ -281,6 +288,25 @@ export class LabEngine implements ProxyEngine {
   /** The most recent session's repo and model and the profile that served it, if recent. */
   recentBucket(): { repo: string | null; model: string | null; profile: string } | null {
     return this.#buckets.mostRecent();
+  }
+
+  /**
+   * Puts back the sessions of the request log read on start (oldest first), so a restarted router
+   * keeps each session on the profile it was on, and presumes each one's earlier reasoning was
+   * minted by the one profile that answered it, when only one did. Sessions idle past the TTL are
+   * left out, and at most the newest 10 000 come back. Call before serving.
+   */
+  restoreSessions(records: Iterable<SessionRequest>): number {
+    const restored = sessionsFromRequests(records, {
+      now: this.#options.clock.now(),
+      idleTtlMs: this.sessionTtlMs,
+      maxSessions: maxRestoredSessions,
+    });
+    this.#sessions.restore(restored);
+    for (const session of restored) {
+      if (session.soleServer !== null) this.ciphertext.presume(session.id, session.soleServer);
+    }
+    return restored.length;
   }
 
   /** Live sessions, most recent first. */

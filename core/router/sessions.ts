@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../ports.ts';
 import type { SessionView } from '../view-types.ts';
+import type { RequestRecord } from './request-log.ts';
 
 /**
  * What one request tells the table about its session (`pinned` is the pinned profile when the
@@ -89,6 +90,16 @@ class SessionSlot implements SessionEntry {
     else if (ends.newest === this) ends.newest = older;
     this.#older = null;
     this.#newer = null;
+  }
+
+  /** Puts the slot at the oldest end of the list. */
+  prepend(ends: RecencyEnds): void {
+    const oldest = ends.oldest;
+    this.#newer = oldest;
+    this.#older = null;
+    if (oldest) oldest.#older = this;
+    ends.oldest = this;
+    ends.newest ??= this;
   }
 
   /** Puts the slot at the newest end of the list. */
@@ -195,6 +206,27 @@ export class SessionTable {
     return slot;
   }
 
+  /**
+   * Puts back sessions from before a restart (oldest first, as `sessionsFromRequests` gives
+   * them), behind every session already tracked: they are older than anything seen since. Ids the
+   * table already knows, and sessions idle past the TTL, are skipped; the size bound holds.
+   */
+  restore(entries: readonly SessionEntry[]): void {
+    const now = this.#clock.now();
+    for (let index = entries.length - 1; index >= 0; index--) {
+      if (this.#entries.size >= this.#maxEntries) return;
+      const entry = entries[index] as SessionEntry;
+      if (this.#entries.has(entry.id) || this.#expired(entry, now)) continue;
+      const slot = new SessionSlot({
+        ...entry,
+        repo: entry.repo === null ? null : this.#strings.intern(entry.repo),
+        model: entry.model === null ? null : this.#strings.intern(entry.model),
+      });
+      this.#entries.set(entry.id, slot);
+      slot.prepend(this.#ends);
+    }
+  }
+
   /** Moves a session to another profile (a fallback or a re-pin from the UI). False if unknown. */
   move(id: string, profile: string): boolean {
     const entry = this.get(id);
@@ -259,6 +291,86 @@ export class SessionTable {
     slot.unlink(this.#ends);
     this.#entries.delete(slot.id);
   }
+}
+
+/** What a past request (a request-log record) tells about its session. */
+export type SessionRequest = Pick<
+  RequestRecord,
+  'at' | 'sessionId' | 'profile' | 'route' | 'model' | 'kind' | 'status'
+>;
+
+/** A session rebuilt from the request log, with what it says about the session's ciphertext. */
+export interface RestoredSession extends SessionEntry {
+  /**
+   * The one profile that answered every turn of the session the log holds, or null when several
+   * did (or none did): then it alone minted the reasoning the session replays.
+   */
+  soleServer: string | null;
+}
+
+/** Bounds of `sessionsFromRequests`. */
+export interface RestoreBounds {
+  /** Unix ms. */
+  now: number;
+  /** Sessions idle longer than this are left out (the table's TTL). */
+  idleTtlMs: number;
+  /** Most sessions returned: the most recently seen. */
+  maxSessions: number;
+}
+
+/**
+ * The sessions a request log (oldest first, as the journal holds it) shows, as the session table
+ * had them: each on the profile its last routed turn went to. Only turns (`responses`, `compact`)
+ * that reached a profile count, as they are what the table records; refusals do not. Oldest first,
+ * at most `maxSessions`, none idle past the TTL. One pass over the records.
+ */
+export function sessionsFromRequests(
+  records: Iterable<SessionRequest>,
+  bounds: RestoreBounds,
+): RestoredSession[] {
+  const sessions = new Map<string, RestoredSession>();
+  const servers = new Map<string, string | null>();
+  const oldestKept = bounds.now - bounds.idleTtlMs;
+  for (const record of records) {
+    const { sessionId, profile } = record;
+    // The records come from a file: anything not shaped as the router writes it is passed over.
+    if (typeof sessionId !== 'string' || typeof profile !== 'string') continue;
+    if (typeof record.route !== 'string' || !Number.isFinite(record.at)) continue;
+    if (record.kind !== 'responses' && record.kind !== 'compact') continue;
+    let session = sessions.get(sessionId);
+    if (session === undefined) {
+      session = {
+        id: sessionId,
+        profile,
+        route: record.route,
+        repo: null,
+        model: null,
+        pinned: null,
+        requests: 0,
+        startedAt: record.at,
+        lastSeenAt: record.at,
+        soleServer: null,
+      };
+      sessions.set(sessionId, session);
+    }
+    session.profile = profile;
+    session.route = record.route;
+    session.pinned = record.route === 'pinned' ? profile : null;
+    if (typeof record.model === 'string') session.model = record.model;
+    session.requests += 1;
+    session.startedAt = Math.min(session.startedAt, record.at);
+    session.lastSeenAt = Math.max(session.lastSeenAt, record.at);
+    // Only an answer that went through minted reasoning (absent: none yet; null: several).
+    if (record.status >= 200 && record.status < 300) {
+      const known = servers.get(sessionId);
+      if (known === undefined) servers.set(sessionId, profile);
+      else if (known !== profile) servers.set(sessionId, null);
+    }
+  }
+  const kept = [...sessions.values()].filter((session) => session.lastSeenAt >= oldestKept);
+  for (const session of kept) session.soleServer = servers.get(session.id) ?? null;
+  kept.sort((left, right) => left.lastSeenAt - right.lastSeenAt);
+  return kept.slice(Math.max(0, kept.length - bounds.maxSessions));
 }
 
 /** A session entry as the contract's `SessionView` (ISO times). */

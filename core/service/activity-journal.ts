@@ -4,7 +4,7 @@
  * back into each log, and from then on every new entry is queued for the next batched write.
  */
 import type { DecisionLog, DecisionRecord } from '../router/decision-log.ts';
-import { requestsFromJournal, type RequestLog } from '../router/request-log.ts';
+import { requestsFromJournal, type RequestLog, type RequestRecord } from '../router/request-log.ts';
 import type { Journal, JournalRecord } from '../state/journal.ts';
 import type { ActivityEntry } from '../view-types.ts';
 import type { ActivityLog } from './events.ts';
@@ -18,12 +18,13 @@ export interface JournaledLogs {
 
 /**
  * Loads the journal into the logs (oldest first), then subscribes it to every new entry. Returns
- * the unsubscribe function and the journal's problem sentence (a damaged file), if any.
+ * the unsubscribe function, the journal's problem sentence (a damaged file), if any, and every
+ * request the file holds (more than the in-memory log keeps), for the session table to restore.
  */
 export async function connectJournal(
   journal: Journal,
   logs: JournaledLogs,
-): Promise<{ disconnect: () => void; problem: string | null }> {
+): Promise<{ disconnect: () => void; problem: string | null; requests: RequestRecord[] }> {
   const content = await journal.load();
   const activity: ActivityEntry[] = [];
   const decisions: DecisionRecord[] = [];
@@ -51,5 +52,6 @@ export async function connectJournal(
       for (const unsubscribe of unsubscribers) unsubscribe();
     },
     problem: content.problem,
+    requests,
   };
 }

@@ -258,6 +258,8 @@ export class LabService implements ControlApiService {
         requests: this.#requests,
       });
       this.#disconnectJournal = connected.disconnect;
+      // Sessions stay on their accounts across a restart: the journal says where each one was.
+      this.#engine.restoreSessions(connected.requests);
     }
     const rendererDir =
       this.#options.rendererDir === undefined ? findRendererDir() : this.#options.rendererDir;

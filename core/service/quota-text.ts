@@ -101,24 +101,86 @@ function lowerFirst(text: string): string {
   return `${trimmed.charAt(0).toLowerCase()}${trimmed.slice(1)}`;
 }
 
+/** What `describeRun` reads of a profile (`quota` when known: a full window has none left). */
+export type RunProfile = Pick<ProfileView, 'name' | 'status' | 'unavailableUntil'> &
+  Partial<Pick<ProfileView, 'quota'>>;
+
+/** What `describeRun` reads of a request. */
+type RunRequest = Pick<
+  RequestView,
+  'at' | 'profile' | 'route' | 'status' | 'reason' | 'kind' | 'fallback'
+>;
+
+/**
+ * The profile a pinned turn was pinned to when that profile could not take it, else null: an
+ * upstream 429 on the pinned profile (route `pinned`, nowhere to fall over to), or the router's
+ * own refusal, whose record names no profile but whose reason names the pin in the router's
+ * words ("The pinned profile b has reached its usage limit.", "… needs a new sign-in …", "… does
+ * not exist …", or the policy's "Pinned by header to b, which …").
+ */
+export function pinnedProfileOf(
+  request: Pick<RunRequest, 'profile' | 'route' | 'status' | 'reason'>,
+): string | null {
+  if (request.profile !== null) {
+    return request.route === 'pinned' && request.status === 429 ? request.profile : null;
+  }
+  const match =
+    /^The pinned profile "?([a-z0-9][a-z0-9._-]*)"? (?:has|needs|does)\b/.exec(request.reason) ??
+    /\bPinned by [^,]*? to "?([a-z0-9][a-z0-9._-]*)"?, which\b/.exec(request.reason);
+  return match?.[1] ?? null;
+}
+
+/**
+ * True when a run has something `describeRun` would say: a turn that moved, was refused, or hit
+ * its pinned profile's limit. (Checked before fetching the profiles the line needs.)
+ */
+export function runHasNews(requests: readonly RunRequest[]): boolean {
+  return requests.some(
+    (request) =>
+      isTurn(request) &&
+      (request.route === 'fallback' ||
+        request.profile === null ||
+        pinnedProfileOf(request) !== null),
+  );
+}
+
+function isTurn(request: Pick<RunRequest, 'kind'>): boolean {
+  return request.kind === 'responses' || request.kind === 'compact';
+}
+
+/** True when nothing keeps `profile` from serving: a usable status and no full window. */
+function hasQuota(profile: RunProfile): boolean {
+  if (profile.status !== 'ok' && profile.status !== 'unknown') return false;
+  const windows = [profile.quota?.primary, profile.quota?.secondary];
+  return !windows.some((window) => window != null && window.usedPercent >= 100);
+}
+
+/** "a", "a and c", "a, c and d". */
+function listNames(names: readonly string[]): string {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
 /**
  * The one line `codex-lab codex` prints after Codex exits when any of its turns moved or were
  * refused ("this run: work → team at 14:02, work limited until 16:40"), or null when none did.
  * Then it names the accounts behind it and what frees each: those the run moved away from, and on
  * a refusal those that could have served it — limited ones when the pool was out of quota, and any
- * needing a sign-in (the one thing the user can fix at once). Codex retries a refused turn, so
- * refusals are counted as requests, not turns.
+ * needing a sign-in (the one thing the user can fix at once). A turn pinned to a profile that
+ * could not take it (refused by the router, or a 429 from the upstream) is said as such, with the
+ * accounts that had quota meanwhile ("pinned profile b is limited until 03:03, refused once from
+ * 01:56; a and c have quota (unpin, or pin with --allow-fallback)"). Codex retries a refused turn,
+ * so refusals are counted as requests, not turns.
  */
 export function describeRun(
-  requests: readonly RequestView[],
-  profiles: readonly Pick<ProfileView, 'name' | 'status' | 'unavailableUntil'>[],
+  requests: readonly RunRequest[],
+  profiles: readonly RunProfile[],
   options: QuotaTextOptions,
 ): string | null {
-  const turns = requests.filter(
-    (request) => request.kind === 'responses' || request.kind === 'compact',
-  );
+  const turns = requests.filter(isTurn);
   const parts: string[] = [];
   const involved = new Set<string>();
+  const said = new Set<string>();
   let lastMove = '';
   for (const turn of turns) {
     if (turn.route !== 'fallback' || turn.profile === null) continue;
@@ -129,13 +191,43 @@ export function describeRun(
     lastMove = move;
     for (const entry of turn.fallback) involved.add(entry.profile);
   }
-  const refused = turns.filter((turn) => turn.profile === null);
+  const refusedTimes = (list: readonly RunRequest[]) =>
+    `refused ${list.length === 1 ? 'once' : `${list.length} times`} from ${formatWhen((list[0] as RunRequest).at, options)}`;
+  // Pinned turns their profile could not take, by profile; the rest of the refusals are the pool's.
+  const pinned = new Map<string, RunRequest[]>();
+  const refused: RunRequest[] = [];
+  for (const turn of turns) {
+    const pin = pinnedProfileOf(turn);
+    if (pin !== null) pinned.set(pin, [...(pinned.get(pin) ?? []), turn]);
+    else if (turn.profile === null) refused.push(turn);
+  }
+  const hints: string[] = [];
+  for (const [name, list] of pinned) {
+    const profile = profiles.find((entry) => entry.name === name);
+    let state: string;
+    if (!profile) state = 'does not exist (codex-lab list shows the profiles)';
+    else if (profile.status === 'limited') {
+      state = profile.unavailableUntil
+        ? `is limited until ${formatWhen(profile.unavailableUntil, options)}`
+        : 'is limited';
+    } else if (profile.status === 'auth_error') {
+      state = `needs a sign-in (codex-lab login ${name})`;
+    } else state = 'could not take it';
+    parts.push(`pinned profile ${name} ${state}, ${refusedTimes(list)}`);
+    said.add(name);
+    const others = profiles.filter((entry) => entry.name !== name && hasQuota(entry));
+    if (others.length > 0) {
+      const names = others.map((entry) => entry.name);
+      hints.push(
+        `${listNames(names)} ${names.length === 1 ? 'has' : 'have'} quota (unpin, or pin with --allow-fallback)`,
+      );
+    }
+  }
   if (refused.length > 0) {
-    const first = refused[0] as RequestView;
+    const first = refused[0] as RunRequest;
     const outOfQuota = first.status === 429;
     const why = outOfQuota ? 'no account had quota left' : `status ${first.status}`;
-    const times = refused.length === 1 ? 'once' : `${refused.length} times`;
-    parts.push(`refused ${times} from ${formatWhen(first.at, options)} (${why})`);
+    parts.push(`${refusedTimes(refused)} (${why})`);
     for (const profile of profiles) {
       if (profile.status === 'auth_error' || (outOfQuota && profile.status === 'limited')) {
         involved.add(profile.name);
@@ -144,7 +236,7 @@ export function describeRun(
   }
   if (parts.length === 0) return null;
   for (const profile of profiles) {
-    if (!involved.has(profile.name)) continue;
+    if (!involved.has(profile.name) || said.has(profile.name)) continue;
     if (profile.status === 'limited') {
       parts.push(
         profile.unavailableUntil
@@ -155,5 +247,5 @@ export function describeRun(
       parts.push(`${profile.name} needs a sign-in (codex-lab login ${profile.name})`);
     }
   }
-  return `this run: ${parts.join(', ')}`;
+  return `this run: ${[parts.join(', '), ...new Set(hints)].join('; ')}`;
 }

@@ -17,6 +17,7 @@ import { codexConfigBlock, codexOverrideProviderId } from '../../core/proxy/code
 import { labPaths } from '../../core/home/paths.ts';
 import { extractRouteContext } from '../../core/router/route-context.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
+import { runCodexLab } from '../helpers/cli.ts';
 import {
   bearerOf,
   cliEntry,
@@ -226,6 +227,32 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(turns.length).toBe(2);
       expect(headerOf(turns[1]!, 'session-id')).toBe(headerOf(turns[0]!, 'session-id'));
       expect(turns.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['a', 'a']);
+    });
+
+    it('keeps a resumed session on its account across a router restart, its reasoning replayed byte-exact', async () => {
+      const current = await start();
+      const resume = (text: string) =>
+        current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', text]);
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
+        'Hello from account A.',
+      );
+      expectSucceeded(await resume('second turn'), 'Hello from account A.');
+      // New sessions go to b from now on: only the router's memory of the session keeps it on a.
+      expect((await runCodexLab(['use', 'b'], { home: current.labHome })).code).toBe(0);
+      await current.restartRouter();
+      const before = current.turns().length;
+      expectSucceeded(await resume('third turn, after the restart'), 'Hello from account A.');
+      const after = current.turns().slice(before);
+      expect(after.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['a']);
+      const replayed = blobsOf(after[0]!);
+      expect(replayed.length).toBeGreaterThanOrEqual(2);
+      for (const blob of replayed) {
+        expect(
+          checkEncryptedContent(current.fake, current.fake.account('a@example.com'), blob),
+        ).toBe('ok');
+      }
+      expect(current.routerOutput()).not.toMatch(/retrying once without it/);
     });
 
     it('pins a Codex process to a profile with --profile (CODEX_LAB_PROFILE)', async () => {

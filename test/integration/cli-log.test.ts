@@ -324,3 +324,49 @@ describe('codex-lab log after a rename', () => {
     }
   });
 });
+
+describe('codex-lab codex: the line after a run pinned to a limited profile', () => {
+  let pinned: TestRouter;
+
+  beforeAll(async () => {
+    pinned = await startTestRouter({
+      homePrefix: 'codex-lab-cli-pinned-',
+      hosted: true,
+      accounts: [{ email: 'work@example.com' }, { email: 'team@example.com' }],
+      profiles: [
+        ['work@example.com', 'work'],
+        ['team@example.com', 'team'],
+      ],
+    });
+  });
+
+  afterAll(() => pinned.close());
+
+  it('names the pinned profile’s limit and the accounts that had quota, not an empty pool', async () => {
+    pinned.fake.account('team@example.com').stickyFailure = {
+      kind: 'usage_limit',
+      resetsInSeconds: 4000,
+    };
+    const run = (session: string) =>
+      runCodexLab(['codex', '--profile', 'team', '--', 'exec', session], {
+        home: pinned.home,
+        env: { CODEX_LAB_CODEX_BIN: codexBin, CODEX_LAB_PORT: new URL(pinned.url).port },
+      });
+    const line =
+      /^codex-lab: this run: pinned profile team is limited until \d\d:\d\d, refused once from \d\d:\d\d; work has quota \(unpin, or pin with --allow-fallback\)$/;
+    // First the upstream's own 429 reaches Codex; then the router, knowing, refuses by itself.
+    for (const session of ['pinned-upstream-429', 'pinned-refused']) {
+      const result = await run(session);
+      // (The second run is warned before Codex starts, too: that line comes first.)
+      expect(result.stderr.trim().split('\n').at(-1)).toMatch(line);
+    }
+    const reasons = (await pinned.service.getRequests({})).map(({ profile, status }) => ({
+      profile,
+      status,
+    }));
+    expect(reasons).toEqual([
+      { profile: 'team', status: 429 },
+      { profile: null, status: 429 },
+    ]);
+  });
+});

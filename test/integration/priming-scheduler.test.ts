@@ -15,6 +15,7 @@ import {
   readPrimingFile,
   type PrimingEvent,
 } from '../../core/priming/scheduler.ts';
+import { listClaims } from '../../core/priming/claims.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
 import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
@@ -158,6 +159,15 @@ describe('priming scheduler', () => {
     ).toBe(true);
   });
 
+  it('primes when it looks more often than every 5 s: it keeps the older look until 5 s have passed', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const scheduler = harness.scheduler();
+    // Looks 2 s apart: no two consecutive ones alone can tell an idle window from a started one.
+    for (let index = 0; index < 8; index += 1) await tickAndWait(scheduler, 2_000);
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+  });
+
   it('does not prime the same window again after a restart', async () => {
     await harness.store.setPriming('alpha', { enabled: true });
     const first = harness.scheduler({ instanceId: 'first' });
@@ -185,6 +195,17 @@ describe('priming scheduler', () => {
     const second = harness.scheduler({ instanceId: 'second' });
     await tickAndWait(second);
     expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+    expect(harness.primes()).toHaveLength(1);
+  });
+
+  it('confirms a one-shot priming when the next one-shot finds the window started', async () => {
+    const first = harness.scheduler({ instanceId: 'first' });
+    expect((await first.primeNow('beta')).outcome).toBe('primed');
+    harness.clock.advance(minuteMs);
+    const second = harness.scheduler({ instanceId: 'second' });
+    expect((await second.primeNow('beta')).outcome).toBe('skipped');
+    const claims = await listClaims(harness.paths, { profile: 'beta' });
+    expect(claims.map((claim) => claim.state)).toEqual(['confirmed']);
     expect(harness.primes()).toHaveLength(1);
   });
 

@@ -3,6 +3,7 @@
  * speaking today's protocol: account-bound reasoning ciphertext across a fallback and a restart,
  * compressed error bodies, WebSocket upgrades, and Codex's own ChatGPT-side traffic.
  */
+import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkEncryptedContent, mintEncryptedContent } from '../fakes/ciphertext.ts';
@@ -168,13 +169,15 @@ describe('account-bound reasoning ciphertext', () => {
     ).toEqual([]);
   });
 
-  it('re-routes after a router restart with one stripped retry on the code:null rejection', async () => {
+  it('re-routes after a router restart without its journal with one stripped retry on the code:null rejection', async () => {
     const current = await start();
     await current.service.setActive({ profile: 'alpha' });
     const chat = conversation(current, 'restarted');
     expect((await chat.turn('one')).status).toBe(200);
-    // A new router over the same home knows nothing of the session's ciphertext.
+    // With the journal moved away, a new router over the same home knows nothing of the session
+    // (with it, the session stays on alpha: restart-sessions.test.ts).
     await current.service.stop();
+    await rm(current.paths.activity);
     const restarted = createTestLabService(current.fake, current.paths, { env: httpUpstream });
     const { url } = await restarted.start({ port: 0 });
     const token = await restarted.routerToken();

@@ -17,7 +17,7 @@ import {
   profileEnvVar,
 } from '../../proxy/codex-config.ts';
 import type { ProfileView, RequestView } from '../../view-types.ts';
-import { describeRun } from '../../service/quota-text.ts';
+import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { precheckCodexProfile } from '../prechecks.ts';
@@ -166,9 +166,7 @@ async function describeThisRun(
     return (await response.json()) as T;
   };
   const requests = await get<RequestView[]>(`requests?run=${encodeURIComponent(runId)}`);
-  if (!requests.some((request) => request.route === 'fallback' || request.profile === null)) {
-    return null;
-  }
+  if (!runHasNews(requests)) return null;
   const profiles = await get<ProfileView[]>('profiles');
   return describeRun(requests, profiles, { now: Date.now() });
 }

@@ -56,6 +56,28 @@ describe('CiphertextOwners', () => {
     owners.reassign('gamma', null);
     expect(owners.hasForeign('s3', 'beta')).toBe(false);
   });
+
+  it('presumes the one profile that answered a session before a restart owns its unseen blobs', () => {
+    const owners = new CiphertextOwners();
+    owners.presume('s', 'alpha');
+    // Back on alpha: its own history passes byte-exact; moved to beta, it is stripped up front.
+    expect(owners.hasForeign('s', 'alpha')).toBe(false);
+    expect(owners.hasForeign('s', 'beta')).toBe(true);
+    expect(owners.ownerOf('s', blobA)).toBe('alpha');
+    // What this process sees minted wins over the presumption.
+    owners.record('s', 'beta', blobB);
+    expect(owners.ownerOf('s', blobB)).toBe('beta');
+    expect(owners.ownerOf('s', blobA)).toBe('alpha');
+    // A session already seen minting here is not overwritten by a presumption.
+    owners.record('t', 'beta', blobB);
+    owners.presume('t', 'alpha');
+    expect(owners.ownerOf('t', blobA)).toBeUndefined();
+    // The presumption follows a rename and goes with a removal.
+    owners.reassign('alpha', 'gamma');
+    expect(owners.ownerOf('s', blobA)).toBe('gamma');
+    owners.reassign('gamma', null);
+    expect(owners.ownerOf('s', blobA)).toBeUndefined();
+  });
 });
 
 describe('stripCiphertext', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BucketMap, SessionTable } from '../../../core/router/sessions.ts';
+import {
+  BucketMap,
+  SessionTable,
+  sessionsFromRequests,
+  type SessionRequest,
+} from '../../../core/router/sessions.ts';
 import { FakeClock } from './fake-clock.ts';
 
 const hour = 3_600_000;
@@ -316,5 +321,112 @@ describe('SessionTable against a plain model', () => {
         }
       }
     }
+  });
+});
+
+describe('sessions from the request log (a restart)', () => {
+  const turn = (at: number, sessionId: string, profile: string | null, patch = {}) =>
+    ({
+      at,
+      sessionId,
+      profile,
+      route: profile === null ? null : ('sticky' as const),
+      model: 'gpt-5',
+      kind: 'responses',
+      status: profile === null ? 429 : 200,
+      ...patch,
+    }) as SessionRequest;
+
+  it('rebuilds each session on the profile of its last routed turn, within the TTL', () => {
+    const now = 100 * hour;
+    const restored = sessionsFromRequests(
+      [
+        turn(now - 9 * hour, 'old', 'a'),
+        turn(now - 3 * hour, 's', 'a', { route: 'best' }),
+        turn(now - 2 * hour, 's', 'a'),
+        turn(now - 2 * hour, 'moved', 'a'),
+        turn(now - hour, 'moved', 'b', { route: 'fallback' }),
+        // A refusal reached no profile: it changes nothing.
+        turn(now - hour + 1, 'moved', null),
+        // Usage reads and requests without a session are no sessions.
+        turn(now - hour, 'usage', 'c', { kind: 'usage' }),
+        // A line not shaped as the router writes it is passed over.
+        { ...turn(now - hour, 'broken', 'c'), at: 'yesterday' } as unknown as SessionRequest,
+      ],
+      { now, idleTtlMs: 6 * hour, maxSessions: 10 },
+    );
+    expect(
+      restored.map(({ id, profile, route, requests, startedAt, lastSeenAt, soleServer }) => ({
+        id,
+        profile,
+        route,
+        requests,
+        startedAt: (now - startedAt) / hour,
+        lastSeenAt: (now - lastSeenAt) / hour,
+        soleServer,
+      })),
+    ).toEqual([
+      {
+        id: 's',
+        profile: 'a',
+        route: 'sticky',
+        requests: 2,
+        startedAt: 3,
+        lastSeenAt: 2,
+        soleServer: 'a',
+      },
+      {
+        id: 'moved',
+        profile: 'b',
+        route: 'fallback',
+        requests: 2,
+        startedAt: 2,
+        lastSeenAt: 1,
+        soleServer: null,
+      },
+    ]);
+  });
+
+  it('keeps only the most recent sessions, and a failed turn names no owner', () => {
+    const restored = sessionsFromRequests(
+      [turn(1, 'x', 'a'), turn(2, 'y', 'a', { status: 429, route: 'pinned' }), turn(3, 'z', 'a')],
+      { now: 10, idleTtlMs: hour, maxSessions: 2 },
+    );
+    expect(restored.map((session) => [session.id, session.soleServer, session.pinned])).toEqual([
+      ['y', null, 'a'],
+      ['z', 'a', null],
+    ]);
+  });
+
+  it('puts restored sessions behind the live ones, skipping known and expired ids', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock, idleTtlMs: hour, maxEntries: 3 });
+    table.record('live', request('c'));
+    const at = clock.now();
+    const entry = (id: string, profile: string, lastSeenAt: number) => ({
+      id,
+      profile,
+      route: 'sticky' as const,
+      repo: null,
+      model: 'gpt-5',
+      pinned: null,
+      requests: 4,
+      startedAt: lastSeenAt - 1000,
+      lastSeenAt,
+    });
+    table.restore([
+      entry('expired', 'a', at - 2 * hour),
+      entry('older', 'a', at - 20 * 60_000),
+      entry('live', 'a', at - 15 * 60_000),
+      entry('newer', 'b', at - 10 * 60_000),
+    ]);
+    expect(table.profileOf('live')).toBe('c');
+    expect(table.profileOf('newer')).toBe('b');
+    expect(table.get('older')?.requests).toBe(4);
+    expect(table.profileOf('expired')).toBeNull();
+    expect(table.list().map((session) => session.id)).toEqual(['live', 'newer', 'older']);
+    // Full: the oldest restored session is the first to go.
+    table.record('another', request('a'));
+    expect(table.list().map((session) => session.id)).toEqual(['another', 'live', 'newer']);
   });
 });

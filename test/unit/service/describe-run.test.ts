@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProfileView, RequestView } from '../../../core/service/contract.ts';
-import { describeRun } from '../../../core/service/quota-text.ts';
+import { describeRun, runHasNews } from '../../../core/service/quota-text.ts';
 
 const options = { now: Date.UTC(2026, 10, 30, 23, 30), timeZone: 'UTC' };
 let id = 0;
@@ -74,5 +74,50 @@ describe('describeRun', () => {
     expect(describeRun([refused], [limited('a'), signedOut('b')], options)).toBe(
       'this run: refused once from 23:08 (no account had quota left), a limited until 23:38, b needs a sign-in (codex-lab login b)',
     );
+  });
+
+  it('tells a pinned profile’s limit from the pool’s, and names the accounts that had quota', () => {
+    const profiles = [ok('a'), limited('b', '2026-12-01T01:03:00.000Z'), ok('c')];
+    // The upstream's own 429 on the pinned profile (the router had no reason to refuse yet).
+    const upstream = request({
+      profile: 'b',
+      route: 'pinned',
+      status: 429,
+      reason: 'Pinned by header.',
+    });
+    expect(runHasNews([upstream])).toBe(true);
+    expect(describeRun([upstream], profiles, options)).toBe(
+      'this run: pinned profile b is limited until 01:03, refused once from 23:08; a and c have quota (unpin, or pin with --allow-fallback)',
+    );
+    // The router's refusal once it knows: the record names no profile, its reason names the pin.
+    const refusal = request({
+      profile: null,
+      route: null,
+      status: 429,
+      reason: 'The pinned profile b has reached its usage limit.',
+    });
+    expect(describeRun([refusal, { ...refusal, id: 98 }], profiles, options)).toBe(
+      'this run: pinned profile b is limited until 01:03, refused 2 times from 23:08; a and c have quota (unpin, or pin with --allow-fallback)',
+    );
+    // A pinned profile that lost its sign-in, with one other account full.
+    const signIn = request({
+      profile: null,
+      route: null,
+      status: 403,
+      reason: 'The pinned profile b needs a new sign-in: run codex-lab login b.',
+    });
+    const full = {
+      ...ok('c'),
+      quota: {
+        primary: { usedPercent: 100, windowMinutes: 300, resetsAt: null },
+        secondary: null,
+        updatedAt: null,
+      },
+    };
+    expect(describeRun([signIn], [ok('a'), signedOut('b'), full], options)).toBe(
+      'this run: pinned profile b needs a sign-in (codex-lab login b), refused once from 23:08; a has quota (unpin, or pin with --allow-fallback)',
+    );
+    // A pinned turn that went through is no news.
+    expect(runHasNews([request({ profile: 'b', route: 'pinned' })])).toBe(false);
   });
 });
