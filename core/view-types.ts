@@ -232,6 +232,11 @@ export interface RequestView {
   /** The profile that answered, or null when the request was refused. */
   profile: string | null;
   route: RouteReason | null;
+  /**
+   * The profile the request was pinned to (header, session or repo pin), whether it answered or
+   * the pin is why the request was refused; null when unpinned.
+   */
+  pinned: string | null;
   /** Why: the routing decision's sentence, or why it was refused. */
   reason: string;
   model: string | null;

@@ -352,6 +352,7 @@ export class LabEngine implements ProxyEngine {
     let lastDetail = '';
     let lastPick: ProfilePick | null = null;
     let refused: NoPick | null = null;
+    let refusedPin: string | null = null;
     let tried: ReadonlyMap<string, string> = noneExcluded;
     return {
       sessionId: context.sessionId,
@@ -362,6 +363,7 @@ export class LabEngine implements ProxyEngine {
           lastDetail = result.ok ? result.detail : result.message;
           if (!result.ok) {
             refused = result.fail;
+            refusedPin = result.pinned ?? null;
             this.#recordDecision(context, null, null, result.message, excluded);
             this.#options.activity.add(
               'refused',
@@ -390,6 +392,7 @@ export class LabEngine implements ProxyEngine {
           runId: runIdOf(info.headers),
           profile: pick?.profile ?? null,
           route: pick?.route ?? null,
+          pinned: refused ? refusedPin : pick?.route === 'pinned' ? pick.profile : null,
           reason: refused ? refused.message : lastDetail,
           model: context.model,
           kind: info.kind,
@@ -716,6 +719,7 @@ export class LabEngine implements ProxyEngine {
         ok: false,
         message: text,
         fail: userMustAct('profile_not_found', text),
+        pinned: name,
       };
     }
     if (this.#profiles.length === 0) {
@@ -733,6 +737,7 @@ export class LabEngine implements ProxyEngine {
         ok: false,
         message: text,
         fail: userMustAct('not_signed_in', text),
+        pinned: blocked.profile,
       };
     }
     if (
@@ -771,6 +776,9 @@ export class LabEngine implements ProxyEngine {
           message: body.error['message'] as string,
           body,
         },
+        ...(decision.outcome === 'pinned_unavailable' && blocked
+          ? { pinned: blocked.profile }
+          : {}),
       };
     }
     // Said to Codex (and kept in the request log) as people read times; the decision keeps ISO.
@@ -779,6 +787,7 @@ export class LabEngine implements ProxyEngine {
       ok: false,
       message,
       fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
+      ...(decision.outcome === 'pinned_unavailable' && blocked ? { pinned: blocked.profile } : {}),
     };
   }
 
@@ -994,7 +1003,14 @@ function userMustAct(code: ErrorCode, message: string): NoPick {
 
 /** What `#choose` answers: a pick and why, or the refusal to send. */
 type ChooseAnswer =
-  { ok: true; pick: ProfilePick; detail: string } | { ok: false; fail: NoPick; message: string };
+  | { ok: true; pick: ProfilePick; detail: string }
+  | {
+      ok: false;
+      fail: NoPick;
+      message: string;
+      /** The profile the request was pinned to, when the refusal is about that pin. */
+      pinned?: string;
+    };
 const noFallback: readonly { profile: string; reason: string }[] = [];
 /** Longest `x-codex-lab-run` value kept (a UUID is 36). */
 const maxRunIdLength = 100;

@@ -21,6 +21,8 @@ export interface RequestRecord {
   runId: string | null;
   profile: string | null;
   route: RouteReason | null;
+  /** The profile the request was pinned to (absent in records from before it was kept). */
+  pinned?: string | null;
   reason: string;
   model: string | null;
   kind: string;
@@ -200,6 +202,7 @@ export function toRequestView(record: RequestRecord): RequestView {
   return {
     ...record,
     at: new Date(record.at).toISOString(),
+    pinned: record.pinned ?? null,
     fallback: record.fallback.map(({ profile, reason }) => ({ profile, reason })),
   };
 }

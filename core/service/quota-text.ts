@@ -108,26 +108,21 @@ export type RunProfile = Pick<ProfileView, 'name' | 'status' | 'unavailableUntil
 /** What `describeRun` reads of a request. */
 type RunRequest = Pick<
   RequestView,
-  'at' | 'profile' | 'route' | 'status' | 'reason' | 'kind' | 'fallback'
+  'at' | 'profile' | 'route' | 'pinned' | 'status' | 'reason' | 'kind' | 'fallback'
 >;
 
 /**
  * The profile a pinned turn was pinned to when that profile could not take it, else null: an
- * upstream 429 on the pinned profile (route `pinned`, nowhere to fall over to), or the router's
- * own refusal, whose record names no profile but whose reason names the pin in the router's
- * words ("The pinned profile b has reached its usage limit.", "… needs a new sign-in …", "… does
- * not exist …", or the policy's "Pinned by header to b, which …").
+ * upstream 429 on the pinned profile (nowhere to fall over to), or the router's own refusal
+ * because of the pin (the record names the pin; no profile answered).
  */
 export function pinnedProfileOf(
-  request: Pick<RunRequest, 'profile' | 'route' | 'status' | 'reason'>,
+  request: Pick<RunRequest, 'profile' | 'status' | 'pinned'>,
 ): string | null {
-  if (request.profile !== null) {
-    return request.route === 'pinned' && request.status === 429 ? request.profile : null;
-  }
-  const match =
-    /^The pinned profile "?([a-z0-9][a-z0-9._-]*)"? (?:has|needs|does)\b/.exec(request.reason) ??
-    /\bPinned by [^,]*? to "?([a-z0-9][a-z0-9._-]*)"?, which\b/.exec(request.reason);
-  return match?.[1] ?? null;
+  const pinned = request.pinned ?? null;
+  if (pinned === null) return null;
+  if (request.profile === null) return pinned;
+  return request.status === 429 ? pinned : null;
 }
 
 /**

@@ -19,6 +19,7 @@ function request(patch: Partial<RequestView>): RequestView {
     runId: 'run',
     profile: 'a',
     route: 'sticky',
+    pinned: null,
     reason: '',
     model: 'gpt-6.2-sol',
     kind: 'responses',
@@ -82,6 +83,7 @@ describe('describeRun', () => {
     const upstream = request({
       profile: 'b',
       route: 'pinned',
+      pinned: 'b',
       status: 429,
       reason: 'Pinned by header.',
     });
@@ -89,10 +91,11 @@ describe('describeRun', () => {
     expect(describeRun([upstream], profiles, options)).toBe(
       'this run: pinned profile b is limited until 01:03, refused once from 23:08; a and c have quota (unpin, or pin with --allow-fallback)',
     );
-    // The router's refusal once it knows: the record names no profile, its reason names the pin.
+    // The router's refusal once it knows: no profile answered, the record names the pin.
     const refusal = request({
       profile: null,
       route: null,
+      pinned: 'b',
       status: 429,
       reason: 'The pinned profile b has reached its usage limit.',
     });
@@ -103,7 +106,8 @@ describe('describeRun', () => {
     const signIn = request({
       profile: null,
       route: null,
-      status: 403,
+      pinned: 'b',
+      status: 400,
       reason: 'The pinned profile b needs a new sign-in: run codex-lab login b.',
     });
     const full = {
@@ -118,6 +122,12 @@ describe('describeRun', () => {
       'this run: pinned profile b needs a sign-in (codex-lab login b), refused once from 23:08; a has quota (unpin, or pin with --allow-fallback)',
     );
     // A pinned turn that went through is no news.
-    expect(runHasNews([request({ profile: 'b', route: 'pinned' })])).toBe(false);
+    expect(runHasNews([request({ profile: 'b', route: 'pinned', pinned: 'b' })])).toBe(false);
+    // What the reason says is not read: only the recorded pin counts.
+    expect(
+      runHasNews([
+        request({ profile: 'b', route: 'best', status: 429, reason: 'The pinned profile x has …' }),
+      ]),
+    ).toBe(false);
   });
 });
