@@ -559,11 +559,11 @@ export class LabEngine implements ProxyEngine {
       message: error.message,
       updatedAt: now,
     });
-    this.#options.activity.add(
-      'auth_error',
-      profile,
-      `${profile} needs a new sign-in: ${error.message}`,
-    );
+    // Most sign-in failures already say "X needs a new sign-in (why)": not twice over.
+    const line = error.message.includes('needs a new sign-in')
+      ? error.message
+      : `${profile} needs a new sign-in: ${error.message}`;
+    this.#options.activity.add('auth_error', profile, line);
     this.#persist((health) => health.markAuthError(profile, error.code, error.message, now));
     this.#options.onChange?.();
   }

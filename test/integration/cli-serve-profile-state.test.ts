@@ -158,6 +158,15 @@ it('a missing auth file put back: usage --refresh clears "needs sign-in" and pin
   const refused = await postTurn(serve, token, 's-beta');
   expect(refused.status).toBe(400);
   await refused.text();
+  // The activity says it once, not "beta needs a new sign-in: beta needs a new sign-in (…)".
+  const state = (await (
+    await fetch(`${serve.url}/lab/v1/state`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as { activity: Array<{ kind: string; message: string }> };
+  const signIn = state.activity.filter((entry) => entry.kind === 'auth_error');
+  expect(signIn.length).toBeGreaterThan(0);
+  for (const entry of signIn) {
+    expect(entry.message.split('needs a new sign-in')).toHaveLength(2);
+  }
   expect(await betaStatus()).toBe('auth_error');
 
   await rename(aside, paths.profileAuth('beta'));
