@@ -18,10 +18,11 @@ export async function inMemoryEngine(options: {
   profileCount: number;
   clock: Clock;
   onPoolWalk?: () => void;
-}): Promise<{ engine: LabEngine; registry: Registry; names: string[] }> {
+}): Promise<{ engine: LabEngine; registry: Registry; names: string[]; activity: ActivityLog }> {
   const { home, clock } = options;
   const names = Array.from({ length: options.profileCount }, (_, index) => `profile-${index}`);
   const registry = emptyRegistry();
+  const activity = new ActivityLog(clock);
   const engine = new LabEngine({
     paths: labPaths(home),
     store: {
@@ -33,7 +34,7 @@ export async function inMemoryEngine(options: {
       getCredentials: async () => ({ accessToken: 'token', accountId: null }),
       refreshAfterUnauthorized: async () => ({ accessToken: 'token', accountId: null }),
     },
-    activity: new ActivityLog(clock),
+    activity,
     quota: new QuotaBook({
       clock,
       path: join(home, 'quota.json'),
@@ -47,5 +48,5 @@ export async function inMemoryEngine(options: {
     ...(options.onPoolWalk ? { onPoolWalk: options.onPoolWalk } : {}),
   });
   await engine.load();
-  return { engine, registry, names };
+  return { engine, registry, names, activity };
 }

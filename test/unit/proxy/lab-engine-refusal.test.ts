@@ -3,6 +3,7 @@
  * for `codex-lab log`): the moments in it worded as people read times, never raw ISO times.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { refreshFailureMessage } from '../../../core/auth/constants.ts';
 import { LabError } from '../../../core/errors.ts';
 import type { NoPick, ProxyRequestInfo } from '../../../core/proxy/engine.ts';
 import { inMemoryEngine } from '../../helpers/in-memory-engine.ts';
@@ -36,5 +37,33 @@ describe('a request no profile can take', () => {
       /^No profile can take this request right now: .*retry after \d{2}:\d{2} \(in 5s\)/,
     );
     expect(refused.message).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+  });
+
+  it('says once in the activity that a profile needs a new sign-in, however its error words it', async () => {
+    const { engine, activity } = await inMemoryEngine({
+      home: tempFolder('codex-lab-refusal-'),
+      profileCount: 2,
+      clock,
+    });
+    onTestFinished(() => engine.settled());
+    engine.noteCredentialFailure(
+      'profile-0',
+      new LabError(
+        'refresh_token_reused',
+        refreshFailureMessage('refresh_token_reused', 'profile-0'),
+      ),
+    );
+    engine.noteCredentialFailure(
+      'profile-1',
+      new LabError('not_signed_in', 'auth.json holds no tokens.'),
+    );
+    const lines = activity
+      .list()
+      .filter((entry) => entry.kind === 'auth_error')
+      .map((entry) => entry.message);
+    expect(lines).toEqual([
+      refreshFailureMessage('refresh_token_reused', 'profile-0'),
+      'profile-1 needs a new sign-in: auth.json holds no tokens.',
+    ]);
   });
 });
