@@ -207,6 +207,9 @@ describe('priming scheduler', () => {
     const claims = await listClaims(harness.paths, { profile: 'beta' });
     expect(claims.map((claim) => claim.state)).toEqual(['confirmed']);
     expect(harness.primes()).toHaveLength(1);
+    // Nothing of either run may still be writing when the home is removed.
+    await first.settled();
+    await second.settled();
   });
 
   it('retries a 500 with growing delays and succeeds on the third attempt', async () => {
