@@ -63,6 +63,18 @@ export function curedByTokensOnDisk(code: string | null): boolean {
   return code === 'not_signed_in';
 }
 
+/**
+ * True when a profile's "needs sign-in" mark no longer holds because its auth file holds tokens
+ * again: the one rule the router (which then marks the profile ok) and the file views (which then
+ * show it as not checked yet) both apply.
+ */
+export function signInMarkLifted(
+  health: { status: string; code: string | null },
+  fileHasTokens: boolean,
+): boolean {
+  return health.status === 'auth_error' && curedByTokensOnDisk(health.code) && fileHasTokens;
+}
+
 /** True when a failure with `code` lasts until the profile signs in again. */
 export function needsSignInAgain(code: string): boolean {
   return signInAgainCodes.has(code);

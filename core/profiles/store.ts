@@ -316,6 +316,15 @@ export class ProfileStore {
     return auth;
   }
 
+  /** True when the profile's auth file (or keychain entry) holds tokens now. */
+  async hasTokens(name: string): Promise<boolean> {
+    try {
+      return Boolean((await this.readAuth(name)).tokens);
+    } catch {
+      return false;
+    }
+  }
+
   /** Replaces one profile's tokens atomically (0600 file or keychain); no other profile changes. */
   async writeAuth(name: string, auth: AuthDotJson): Promise<void> {
     await this.#writeAuthOf(await this.getProfile(name), auth);

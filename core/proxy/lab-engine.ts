@@ -9,8 +9,8 @@
  */
 import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
-import { curedByTokensOnDisk, needsSignInAgain } from '../auth/constants.ts';
-import { LabError, signInAgainError, type ErrorCode } from '../errors.ts';
+import { curedByTokensOnDisk, needsSignInAgain, signInMarkLifted } from '../auth/constants.ts';
+import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
 import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
@@ -68,6 +68,8 @@ export interface RegistrySource {
   listProfiles(): Promise<Array<{ name: string }>>;
   /** Records in the registry that a profile was just used (`lastUsedAt`). */
   touch?(name: string): Promise<void>;
+  /** True when the profile's auth file (or keychain entry) holds tokens. */
+  hasTokens?(name: string): Promise<boolean>;
 }
 
 /** How often a profile serving turns has its `lastUsedAt` written (a registry write each). */
@@ -164,6 +166,8 @@ export class LabEngine implements ProxyEngine {
   readonly #lastSuccess = new Map<string, number>();
   /** When each profile's `lastUsedAt` was last written by this process. */
   readonly #touchedAt = new Map<string, number>();
+  /** Why the registry could not be read at the last reload, or null. */
+  #registryProblem: LabError | null = null;
   readonly #lastFailure = new Map<string, number>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
@@ -722,6 +726,10 @@ export class LabEngine implements ProxyEngine {
         pinned: name,
       };
     }
+    if (this.#profiles.length === 0 && this.#registryProblem !== null) {
+      const text = `Codex Lab cannot read its profiles: ${this.#registryProblem.message}`;
+      return { ok: false, message: text, fail: userMustAct(this.#registryProblem.code, text) };
+    }
     if (this.#profiles.length === 0) {
       const text = 'Codex Lab has no profiles yet: run codex-lab login first.';
       return {
@@ -942,12 +950,20 @@ export class LabEngine implements ProxyEngine {
       ]);
       const registryKey = registryMtime * 31 + legacyMtime;
       if (force || registryKey !== this.#registryMtime) {
-        this.#registry = await store.readRegistry();
-        this.#pins = indexPins(this.#registry);
-        this.#profiles = (await store.listProfiles()).map((p) => p.name);
-        this.#profileSet = new Set(this.#profiles);
-        this.#stickyAnswers.clear();
-        this.#registryMtime = registryKey;
+        try {
+          this.#registry = await store.readRegistry();
+          this.#pins = indexPins(this.#registry);
+          this.#profiles = (await store.listProfiles()).map((p) => p.name);
+          this.#profileSet = new Set(this.#profiles);
+          this.#stickyAnswers.clear();
+          this.#registryProblem = null;
+        } catch (error) {
+          // Kept to name in refusals: with no copy read yet, "no profiles" would be a lie.
+          if (isLabError(error)) this.#registryProblem = error;
+          throw error;
+        } finally {
+          this.#registryMtime = registryKey;
+        }
       }
       if (force || healthMtime !== this.#healthMtime) {
         const file: HealthFile = await health.read();
@@ -958,8 +974,26 @@ export class LabEngine implements ProxyEngine {
         }
         this.#healthMtime = healthMtime;
       }
+      await this.#liftSignInMarks();
     } catch (error) {
       logger.warn({ err: error }, 'could not reload the registry or health; keeping the last copy');
+    }
+  }
+
+  /**
+   * A profile marked "needs sign-in" because its auth file was missing is served again once the
+   * file holds tokens (put back from a backup): checked on each reload, for those profiles only.
+   */
+  async #liftSignInMarks(): Promise<void> {
+    const hasTokens = this.#options.store.hasTokens;
+    if (hasTokens === undefined) return;
+    for (const [profile, mark] of this.#health) {
+      if (!signInMarkLifted(mark, true) || !this.#profileSet.has(profile)) continue;
+      const held = await hasTokens.call(this.#options.store, profile).catch(() => false);
+      if (!signInMarkLifted(mark, held)) continue;
+      this.#markOk(profile, true);
+      this.#options.activity.add('login', profile, `${profile} has its tokens back.`);
+      this.#options.onChange?.();
     }
   }
 

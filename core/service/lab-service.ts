@@ -10,7 +10,6 @@
  * Effects come in through the constructor (`paths`, `config`, `clock`, `logger`), so Electron's main
  * process can host it in-process and tests can run it against the fake ChatGPT.
  */
-import { curedByTokensOnDisk } from '../auth/constants.ts';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -751,9 +750,9 @@ export class LabService implements ControlApiService {
     const profiles = await this.#store.listProfiles().catch(() => []);
     for (const profile of profiles) {
       if (this.#stopped) return;
-      const health = this.#engine.health(profile.name);
-      // A missing auth file put back heals at the next poll (the read fails locally meanwhile).
-      if (health.status === 'auth_error' && !curedByTokensOnDisk(health.code)) continue;
+      // A profile marked for a missing auth file heals when the file is back (the engine's
+      // reload), not by reading its quota.
+      if (this.#engine.health(profile.name).status === 'auth_error') continue;
       // Fresh header snapshots make a poll unnecessary.
       const known = this.#engine.quota(profile.name);
       if (known && this.#clock.now() - known.observedAt < 5 * minute) continue;

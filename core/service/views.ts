@@ -3,7 +3,7 @@
  * files alone: the registry, each profile's auth.json, and `state/health.json`, `quota.json`,
  * `priming.json`. Kept free of the router and HTTP client so `codex-lab list` starts fast.
  */
-import { curedByTokensOnDisk } from '../auth/constants.ts';
+import { signInMarkLifted } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
@@ -66,12 +66,7 @@ export async function buildProfileViews(
     let state: ProfileHealth = effectiveHealth(health?.profiles[entry.name], now);
     const problem = authProblems[index];
     const fileBacked = entry.store !== 'keyring' || entry.legacy;
-    if (
-      !problem &&
-      fileBacked &&
-      state.status === 'auth_error' &&
-      curedByTokensOnDisk(state.code)
-    ) {
+    if (signInMarkLifted(state, fileBacked && !problem)) {
       // Marked for a missing auth file that holds tokens again: not known to need a sign-in.
       state = { status: 'unknown', unavailableUntil: null, code: null, message: null };
     } else if (problem) {

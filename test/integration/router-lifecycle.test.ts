@@ -134,6 +134,21 @@ describe('one router per home', () => {
     expect(await readFile(registryPath, 'utf8')).toBe('{"version":1,"profiles":[{"name":');
   });
 
+  it('a router started over a registry that does not parse names the file to Codex, not "no profiles yet"', async () => {
+    const registryPath = join(home, 'auth-profiles.json');
+    await writeFile(registryPath, '{"version":1,"profiles":[{"name":');
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const first = await startServe(home, env());
+    children.push(first);
+    const answer = await postTurn(first, token, 's-broken-start');
+    expect(answer.status).toBe(400);
+    const text = await answer.text();
+    expect(text).toBe(
+      `Codex Lab cannot read its profiles: ${registryPath} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+    );
+    expect(text).not.toContain('codex-lab login');
+  });
+
   it('a router.json naming something else: the CLI says so, works on the files, and never sends the token there', async () => {
     const token = (await runCodexLab(['token'], { home })).stdout.trim();
     const seen: IncomingHttpHeaders[] = [];
