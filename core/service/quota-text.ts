@@ -170,7 +170,13 @@ function listNames(names: readonly string[]): string {
 export function describeRun(
   requests: readonly RunRequest[],
   profiles: readonly RunProfile[],
-  options: QuotaTextOptions,
+  options: QuotaTextOptions & {
+    /**
+     * The pin the run itself made (`codex --profile`, or the shell's `CODEX_LAB_PROFILE`): a pin
+     * no `unpin` lifts, so the hint says how to run without it.
+     */
+    runPin?: { profile: string; source: 'flag' | 'environment' };
+  },
 ): string | null {
   const turns = requests.filter(isTurn);
   const parts: string[] = [];
@@ -213,9 +219,14 @@ export function describeRun(
     const others = profiles.filter((entry) => entry.name !== name && hasQuota(entry));
     if (others.length > 0) {
       const names = others.map((entry) => entry.name);
-      hints.push(
-        `${listNames(names)} ${names.length === 1 ? 'has' : 'have'} quota (unpin, or pin with --allow-fallback)`,
-      );
+      const runPin = options.runPin?.profile === name ? options.runPin : undefined;
+      const how =
+        runPin === undefined
+          ? 'unpin, or pin with --allow-fallback'
+          : runPin.source === 'flag'
+            ? 'run without --profile to let the router choose'
+            : 'unset CODEX_LAB_PROFILE to let the router choose';
+      hints.push(`${listNames(names)} ${names.length === 1 ? 'has' : 'have'} quota (${how})`);
     }
   }
   if (refused.length > 0) {

@@ -353,7 +353,7 @@ describe('codex-lab codex: the line after a run pinned to a limited profile', ()
         env: { CODEX_LAB_CODEX_BIN: codexBin, CODEX_LAB_PORT: new URL(pinned.url).port },
       });
     const line =
-      /^codex-lab: this run: pinned profile team is limited until \d\d:\d\d, refused once from \d\d:\d\d; work has quota \(unpin, or pin with --allow-fallback\)$/;
+      /^codex-lab: this run: pinned profile team is limited until \d\d:\d\d, refused once from \d\d:\d\d; work has quota \(run without --profile to let the router choose\)$/;
     // First the upstream's own 429 reaches Codex; then the router, knowing, refuses by itself.
     for (const session of ['pinned-upstream-429', 'pinned-refused']) {
       const result = await run(session);

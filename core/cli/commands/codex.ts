@@ -69,8 +69,8 @@ export async function runCodex(
   // `auto` is no pin (the router chooses), as `use auto` is; any other name is read by the rule
   // every command uses, and Codex sends the profile's real name.
   let profile: string | undefined;
+  const fromShell = typeof options['profile'] !== 'string';
   if (typed !== undefined && !isAutoName(typed)) {
-    const fromShell = typeof options['profile'] !== 'string';
     const checked = await precheckCodexProfile(context, typed, Date.now()).catch(
       (error: unknown) => {
         // A name left in the shell is not one the user just typed: say where it came from.
@@ -143,7 +143,11 @@ export async function runCodex(
     process.off('SIGINT', ignoreInterrupt);
     for (const [signal, forward] of forwarders) process.off(signal, forward);
   }
-  const line = await describeThisRun(routerUrl, routerToken, runId).catch(() => null);
+  const runPin =
+    profile === undefined
+      ? undefined
+      : { profile, source: fromShell ? ('environment' as const) : ('flag' as const) };
+  const line = await describeThisRun(routerUrl, routerToken, runId, runPin).catch(() => null);
   if (line) writeLine(context.stderr, `codex-lab: ${line}`);
   return exitCode;
 }
@@ -156,6 +160,7 @@ async function describeThisRun(
   routerUrl: string,
   routerToken: string,
   runId: string,
+  runPin: { profile: string; source: 'flag' | 'environment' } | undefined,
 ): Promise<string | null> {
   const get = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${routerUrl}/lab/v1/${path}`, {
@@ -168,7 +173,10 @@ async function describeThisRun(
   const requests = await get<RequestView[]>(`requests?run=${encodeURIComponent(runId)}`);
   if (!runHasNews(requests)) return null;
   const profiles = await get<ProfileView[]>('profiles');
-  return describeRun(requests, profiles, { now: Date.now() });
+  return describeRun(requests, profiles, {
+    now: Date.now(),
+    ...(runPin === undefined ? {} : { runPin }),
+  });
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

@@ -85,9 +85,24 @@ describe('describeRun', () => {
       route: 'pinned',
       pinned: 'b',
       status: 429,
-      reason: 'Pinned by header.',
+      reason: 'Pinned by session pin.',
     });
     expect(runHasNews([upstream])).toBe(true);
+    // Pinned by the run itself (`--profile b`): no unpin lifts that pin.
+    expect(
+      describeRun([upstream], profiles, { ...options, runPin: { profile: 'b', source: 'flag' } }),
+    ).toBe(
+      'this run: pinned profile b is limited until 01:03, refused once from 23:08; a and c have quota (run without --profile to let the router choose)',
+    );
+    expect(
+      describeRun([upstream], profiles, {
+        ...options,
+        runPin: { profile: 'b', source: 'environment' },
+      }),
+    ).toBe(
+      'this run: pinned profile b is limited until 01:03, refused once from 23:08; a and c have quota (unset CODEX_LAB_PROFILE to let the router choose)',
+    );
+    // A session or repository pin (stored): unpin it, or let it fall over.
     expect(describeRun([upstream], profiles, options)).toBe(
       'this run: pinned profile b is limited until 01:03, refused once from 23:08; a and c have quota (unpin, or pin with --allow-fallback)',
     );
