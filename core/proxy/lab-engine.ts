@@ -397,7 +397,8 @@ export class LabEngine implements ProxyEngine {
           profile: pick?.profile ?? null,
           route: pick?.route ?? null,
           pinned: refused ? refusedPin : pick?.route === 'pinned' ? pick.profile : null,
-          reason: refused ? refused.message : lastDetail,
+          // The decision's own sentence (moments in ISO, no command): each surface words it.
+          reason: lastDetail,
           model: context.model,
           kind: info.kind,
           status: outcome.status,
@@ -718,11 +719,14 @@ export class LabEngine implements ProxyEngine {
     const message = decision.detail;
     if (decision.outcome === 'unknown_pin') {
       const name = pin?.profile ?? decision.blockedBy?.profile ?? '';
-      const text = `The pinned profile "${name}" does not exist; run codex-lab list to see the profiles.`;
+      const said = `The pinned profile "${name}" does not exist.`;
       return {
         ok: false,
-        message: text,
-        fail: userMustAct('profile_not_found', text),
+        message: said,
+        fail: userMustAct(
+          'profile_not_found',
+          `${said.slice(0, -1)}; run codex-lab list to see the profiles.`,
+        ),
         pinned: name,
       };
     }
@@ -731,20 +735,27 @@ export class LabEngine implements ProxyEngine {
       return { ok: false, message: text, fail: userMustAct(this.#registryProblem.code, text) };
     }
     if (this.#profiles.length === 0) {
-      const text = 'Codex Lab has no profiles yet: run codex-lab login first.';
       return {
         ok: false,
-        message: text,
-        fail: userMustAct('no_eligible_profile', text),
+        message: 'Codex Lab has no profiles yet.',
+        fail: userMustAct(
+          'no_eligible_profile',
+          'Codex Lab has no profiles yet: run codex-lab login first.',
+        ),
       };
     }
     const blocked = decision.blockedBy;
     if (decision.outcome === 'pinned_unavailable' && blocked?.code === 'auth_error') {
-      const text = `The pinned profile ${blocked.profile} needs a new sign-in: run codex-lab login ${blocked.profile}.`;
+      // What the logs keep says what is wrong; the command goes only to Codex (the dashboard
+      // offers its own "Sign in again").
+      const said = `The pinned profile ${blocked.profile} needs a new sign-in.`;
       return {
         ok: false,
-        message: text,
-        fail: userMustAct('not_signed_in', text),
+        message: said,
+        fail: userMustAct(
+          'not_signed_in',
+          `${said.slice(0, -1)}: run codex-lab login ${blocked.profile}.`,
+        ),
         pinned: blocked.profile,
       };
     }
@@ -755,8 +766,9 @@ export class LabEngine implements ProxyEngine {
     ) {
       // No wait helps: every profile needs its user to sign in again.
       const names = decision.excluded.map((entry) => entry.profile);
-      const text = `Every Codex Lab profile needs a new sign-in (${names.join(', ')}): run codex-lab login ${names[0]} (and each other one), or use "Sign in again" in the Codex Lab app.`;
-      return { ok: false, message, fail: userMustAct('not_signed_in', text) };
+      const said = `Every Codex Lab profile needs a new sign-in (${names.join(', ')}).`;
+      const text = `${said.slice(0, -1)}: run codex-lab login ${names[0]} (and each other one), or use "Sign in again" in the Codex Lab app.`;
+      return { ok: false, message: said, fail: userMustAct('not_signed_in', text) };
     }
     // Profiles that failed this very request reach the policy as "failed"; their fresh limit
     // marks still count for the pool's earliest reset.

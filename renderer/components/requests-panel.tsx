@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import type { LabState, RequestView, UsageTotalView } from '../../core/service/contract.ts';
 import { formatClock, formatCount, formatLatency, sessionLabel } from '../format.ts';
+import { humanizeTimes } from '../../core/format.ts';
 
 /** Props of `RequestsPanel`. */
 export interface RequestsPanelProps {
@@ -158,7 +159,10 @@ function RequestRow({ request }: { request: RequestView }) {
         ) : (
           <strong>{request.profile}</strong>
         )}
-        <div className="small muted" title={request.reason}>
+        <div
+          className="small muted"
+          title={humanizeTimes(request.reason, { now: Date.parse(request.at) })}
+        >
           {request.route ?? 'refused'}
           {request.fallback.length > 0 &&
             ` · ${request.fallback.map((entry) => `${entry.profile}: ${entry.reason}`).join(', ')}`}

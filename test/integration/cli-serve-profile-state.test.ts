@@ -162,6 +162,11 @@ it('a missing auth file put back: the router serves pinned turns again on its ow
   const state = (await (
     await fetch(`${serve.url}/lab/v1/state`, { headers: { authorization: `Bearer ${token}` } })
   ).json()) as { activity: Array<{ kind: string; message: string }> };
+  // What the dashboard's activity keeps names no command (the card has "Sign in again").
+  const refusedLines = state.activity.filter((entry) => entry.kind === 'refused');
+  expect(refusedLines.map((entry) => entry.message)).toEqual([
+    'Refused session s-beta (400 not_signed_in): The pinned profile beta needs a new sign-in.',
+  ]);
   const signIn = state.activity.filter((entry) => entry.kind === 'auth_error');
   expect(signIn.length).toBeGreaterThan(0);
   for (const entry of signIn) {
