@@ -26,6 +26,7 @@ import {
   setAsideJournal,
   tokenDigest,
   unreadableJournal,
+  unreadableJournalDir,
   writeJournal,
   type JournalEntry,
 } from './journal.ts';
@@ -202,7 +203,7 @@ export class ProfileStore {
       (path) =>
         new LabError(
           'corrupt_file',
-          `${path} records an interrupted profile change but could not be read, so that change was not finished from it; check that your profiles look right, then delete the file.`,
+          `${path} records an interrupted profile change that this version of Codex Lab cannot read, so that change was not finished from it; it may hold an account's tokens: move it away only once your profiles work.`,
           { details: { path } },
         ),
     );
@@ -672,7 +673,11 @@ export class ProfileStore {
   /** Replays every journal record (registry lock held): complete or roll back, then clear. */
   async #replay(): Promise<void> {
     const unreadable: string[] = [];
-    const records = await readJournal(this.#paths.journalDir, (path) => unreadable.push(path));
+    const records = [
+      // Records set aside earlier first: one a newer version wrote is read after an upgrade.
+      ...(await readJournal(unreadableJournalDir(this.#paths.journalDir), () => undefined)),
+      ...(await readJournal(this.#paths.journalDir, (path) => unreadable.push(path))),
+    ];
     for (const path of unreadable) {
       // Kept, content untouched, where `unreadableRecords` reports it by name on every listing.
       const aside = await setAsideJournal(path).catch(() => path);

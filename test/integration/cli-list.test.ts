@@ -224,7 +224,7 @@ describe('codex-lab list', () => {
       const run = await runCodexLab(args, { home });
       expect(run.code).toBe(1);
       expect(run.stderr.trim()).toBe(
-        `codex-lab: ${aside} records an interrupted profile change but could not be read, so that change was not finished from it; check that your profiles look right, then delete the file.`,
+        `codex-lab: ${aside} records an interrupted profile change that this version of Codex Lab cannot read, so that change was not finished from it; it may hold an account's tokens: move it away only once your profiles work.`,
       );
       expect(run.stdout).toContain('alice');
     }
@@ -233,6 +233,24 @@ describe('codex-lab list', () => {
     expect(await journalPending(paths.journalDir)).toBe(false);
     await rm(aside);
     expect((await runCodexLab(['list'], { home })).code).toBe(0);
+  });
+
+  it('finishes a record set aside earlier once it reads (one a newer version wrote, after an upgrade)', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    const aside = `${paths.journalDir}/unreadable/000001764550000001-0a1b2c3e-remove.json`;
+    await mkdir(`${paths.journalDir}/unreadable`, { recursive: true });
+    await writeFile(
+      aside,
+      JSON.stringify({ op: 'remove', name: 'bob', keyring: false, legacy: false }),
+    );
+    // Any registry operation replays the journal first.
+    expect((await runCodexLab(['use', 'auto'], { home })).code).toBe(0);
+    const listed = await runCodexLab(['list', '--json'], { home });
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).map((view: { name: string }) => view.name)).toEqual(['alice']);
+    await expect(stat(aside)).rejects.toThrow();
   });
 
   it('says how to add a profile when there is none', async () => {
