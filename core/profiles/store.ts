@@ -241,8 +241,9 @@ export class ProfileStore {
    * synced to disk) and then renames it; a SIGKILL between the two leaves the rotated tokens only
    * in that temporary file, while auth.json still holds the refresh token the issuer has already
    * spent, so refreshing from auth.json would cost the account its sign-in. The caller holds the
-   * profile's refresh lock, under which every write of this auth file happens, so any such file is
-   * a dead writer's. One is adopted when it parses, holds the same account's tokens with another
+   * profile's refresh lock, under which every write of this auth file happens but one: the
+   * journal's replay of recovered tokens writes under the registry lock only; a leftover of its
+   * taken here makes that write fail and be replayed again, losing nothing. One is adopted when it parses, holds the same account's tokens with another
    * refresh token, and was written no earlier than auth.json (a later sign-in or refresh wins);
    * the rest are removed. Returns true when tokens were adopted. Keychain profiles have no such
    * files.
@@ -275,6 +276,8 @@ export class ProfileStore {
         !!tokens &&
         tokens.refresh_token !== currentTokens.refresh_token &&
         sameAccount(identityFromAuth(candidate.auth), identity) &&
+        // A tie (whole-second times) adopts: a leftover's tokens are live, so adopting one over
+        // a sign-in of the same second loses nothing, while dropping it could lose the account.
         candidate.time >= current.time;
       if (fits && (best === undefined || candidate.time > best.time)) {
         best = { path: leftover, time: candidate.time };

@@ -9,7 +9,12 @@
  */
 import { stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
-import { curedByTokensOnDisk, needsSignInAgain, signInMarkLifted } from '../auth/constants.ts';
+import {
+  curedByTokensOnDisk,
+  needsSignInAgain,
+  refreshFailureReasons,
+  signInMarkLifted,
+} from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
 import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
@@ -564,8 +569,9 @@ export class LabEngine implements ProxyEngine {
       message: error.message,
       updatedAt: now,
     });
-    // Most sign-in failures already say "X needs a new sign-in (why)": not twice over.
-    const line = error.message.includes('needs a new sign-in')
+    // A refresh failure's sentence already says "X needs a new sign-in (why)" (it is made by
+    // `refreshFailureMessage` for exactly these codes): not twice over.
+    const line = Object.hasOwn(refreshFailureReasons, error.code)
       ? error.message
       : `${profile} needs a new sign-in: ${error.message}`;
     this.#options.activity.add('auth_error', profile, line);
