@@ -72,7 +72,7 @@ export async function runStatus(
         startedAt,
         uptimeSeconds: Math.round(uptimeMs / 1000),
         profiles,
-        problems: state.problems ?? [],
+        problems: state.problems,
       }),
     );
     return 0;
@@ -86,7 +86,7 @@ export async function runStatus(
     `Profiles: ${profiles.length}${profiles.length > 0 ? ` (${profiles.join(', ')})` : ''}; active: ${state.active}.`,
   );
   // What the router cannot read is missing from the lines above: say so, naming each file.
-  for (const problem of state.problems ?? [])
+  for (const problem of state.problems)
     writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);
   return 0;
 }
