@@ -308,12 +308,10 @@ export interface FailureFix {
 
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {
-  /** `corrupt_file` (does not parse), `io_error` (cannot be read), `not_signed_in` (no tokens). */
+  /** `corrupt_file` (does not parse) or `io_error` (cannot be read); a profile with no tokens shows on its card instead. */
   code: string;
   /** One sentence naming the file and what is wrong. */
   message: string;
-  /** What cures it, when one action does (an auth file with no tokens: sign in again). */
-  fix?: FailureFix;
 }
 
 /** The whole picture a surface renders from. */
