@@ -308,12 +308,10 @@ export interface FailureFix {
 
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {
-  /** `corrupt_file` (does not parse), `io_error` (cannot be read), `not_signed_in` (no tokens). */
+  /** `corrupt_file` (does not parse) or `io_error` (cannot be read); a profile with no tokens shows on its card instead. */
   code: string;
   /** One sentence naming the file and what is wrong. */
   message: string;
-  /** What cures it, when one action does (an auth file with no tokens: sign in again). */
-  fix?: FailureFix;
 }
 
 /** The whole picture a surface renders from. */
@@ -340,6 +338,38 @@ export interface LabState {
   router: { url: string; port: number; running: boolean };
   /** The config.toml block for using the router permanently (no token inside). */
   codexConfig: string;
+}
+
+type Next = PoolSummaryView['next'];
+
+/** A state as older routers send it: the fields added since may be missing. */
+type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests'> & {
+  problems?: LabState['problems'];
+  pool: Omit<PoolSummaryView, 'unread' | 'next'> & {
+    unread?: string[];
+    next: Omit<Next, 'sameRepo'> & { sameRepo?: Next['sameRepo'] };
+  };
+  requests: Array<Omit<RequestView, 'pinned'> & { pinned?: string | null }>;
+};
+
+/**
+ * The state in a router's answer (`body`), possibly an older router's (the desktop app or a newer
+ * dashboard attached to a `serve` started before an upgrade): every field added since is filled
+ * with its empty value here, where a client decodes the state, so no surface reads one unguarded
+ * or guards it itself.
+ */
+export function decodeLabState(body: unknown): LabState {
+  const state = body as ReceivedState;
+  return {
+    ...state,
+    problems: state.problems ?? [],
+    pool: {
+      ...state.pool,
+      unread: state.pool.unread ?? [],
+      next: { ...state.pool.next, sameRepo: state.pool.next.sameRepo ?? null },
+    },
+    requests: state.requests.map((request) => ({ ...request, pinned: request.pinned ?? null })),
+  };
 }
 
 /** An expected failure, as every surface returns it. */

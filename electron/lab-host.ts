@@ -11,7 +11,7 @@
  */
 import type { DestinationStream } from 'pino';
 import { readConfig } from '../core/config.ts';
-import { isLabError } from '../core/errors.ts';
+import { isLabError, type LabError } from '../core/errors.ts';
 import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
 import { systemClock, type Logger } from '../core/ports.ts';
@@ -19,7 +19,18 @@ import type { LabApi, LabState } from '../core/service/contract.ts';
 import { LabService } from '../core/service/lab-service.ts';
 import { RemoteLab } from '../core/service/remote-lab.ts';
 import { discoverRouter } from '../core/service/router-discovery.ts';
-import { startRouterHost, type HostedRouter } from '../core/service/router-host.ts';
+import {
+  routerInfoSettleMs,
+  startRouterHost,
+  type HostedRouter,
+} from '../core/service/router-host.ts';
+
+/**
+ * How long a take-over waits for the stopped router to let go of the home: its stop finishes
+ * pending writes (possibly waiting on the registry lock, 15 s at most) before it releases the
+ * home's run lock.
+ */
+const takeOverWaitMs = 20_000;
 
 /** The hosted (or attached) service plus what main needs around it. */
 export interface LabHost {
@@ -133,17 +144,23 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
   let attached: { remote: RemoteLab; url: string; token: string } | null = null;
   let closed = false;
 
-  const host = async (): Promise<LabService | null> => {
-    const service = new LabService({
-      paths,
-      config,
-      clock: systemClock,
-      logger,
-      rendererDir: options.rendererDir ?? null,
-      ...(options.onStopRequest ? { onShutdownRequest: options.onStopRequest } : {}),
-    });
-    const token = await service.routerToken();
-    secrets.push(token);
+  /** Hosts the router, or says (`router_running`) why another one holds this home. */
+  let unstarted: { service: LabService; token: string } | null = null;
+  const host = async (): Promise<LabService | LabError> => {
+    if (!unstarted) {
+      const service = new LabService({
+        paths,
+        config,
+        clock: systemClock,
+        logger,
+        rendererDir: options.rendererDir ?? null,
+        ...(options.onStopRequest ? { onShutdownRequest: options.onStopRequest } : {}),
+      });
+      const token = await service.routerToken();
+      secrets.push(token);
+      unstarted = { service, token };
+    }
+    const { service, token } = unstarted;
     try {
       const router = await startRouterHost(service, {
         paths,
@@ -151,11 +168,13 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
         kind: 'app',
       });
       hosted = { service, router, token };
+      unstarted = null;
       attached = null;
       return service;
     } catch (error) {
-      // Another router won the race for this home: attach to it instead.
-      if (isLabError(error) && error.code === 'router_running') return null;
+      // Another router runs for this home (won the race, not recorded yet, or still stopping):
+      // the caller attaches to it once it can. The service, never started, serves the next try.
+      if (isLabError(error) && error.code === 'router_running') return error;
       throw error;
     }
   };
@@ -176,22 +195,30 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
     return remote;
   };
 
-  const connect = async (): Promise<LabApi> => {
-    for (let attempt = 0; attempt < 3; attempt += 1) {
+  /**
+   * Attaches to this home's router, or hosts it. While another router holds the home without
+   * being found (its `state/router.json` missing or damaged until it writes the file again, or a
+   * stopping router still finishing its writes), tries again for up to `waitMs`; then the
+   * `router_running` sentence, which names that router's pid, is the error.
+   */
+  const connect = async (waitMs: number): Promise<LabApi> => {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
       const remote = await attach();
       if (remote) return remote;
-      const service = await host();
-      if (service) return service;
+      const hosted = await host();
+      if (!isLabError(hosted)) return hosted;
+      if (Date.now() > deadline) throw hosted;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error('Could not attach to or start the router for this home.');
   };
 
-  const lab = new SwitchableLab(await connect());
+  const lab = new SwitchableLab(await connect(routerInfoSettleMs));
   const takeOver = async (): Promise<void> => {
     try {
       // The old router needs a moment to remove its router.json and free the port.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      if (!closed) lab.switchTo(await connect());
+      if (!closed) lab.switchTo(await connect(takeOverWaitMs));
     } catch (error) {
       logger.warn({ err: error }, 'could not take over the router after it stopped');
     }

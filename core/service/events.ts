@@ -6,7 +6,6 @@
  * each surface words where it shows them (`humanizeTimes` in `core/format.ts`): in the reader's
  * time zone, with a countdown that is true when read ("until 14:05 (in 2h 3m)"), not when written.
  */
-import { formatMoment as formatSharedMoment } from '../format.ts';
 import type { ActivityRecorder, Clock } from '../ports.ts';
 import type { ActivityEntry, ActivityKind } from '../view-types.ts';
 
@@ -64,14 +63,6 @@ export class ActivityLog implements ActivityRecorder {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
-}
-
-/**
- * A moment as a person reads it, relative to `now`, in the voice every surface shares:
- * `14:05 (in 2h 3m)`, `Tue 14:05 (in 3d 4h)` when 20 hours away or more, `09:12 (5m ago)`.
- */
-export function formatMoment(at: number, now: number): string {
-  return formatSharedMoment(at, { now });
 }
 
 /** One sentence: single spaces and one full stop at the end (moments stay ISO for the reader). */

@@ -15,6 +15,7 @@ import type {
   LoginView,
   PrimingOutcomeView,
 } from './contract.ts';
+import { decodeLabState } from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
 
 /** The contract, reached over the control API of the router at `url`. */
@@ -34,7 +35,7 @@ export class RemoteLab implements LabApi {
     if (answer.status !== 200) {
       throw new Error(`The router at ${this.url} answered ${answer.status} for its state.`);
     }
-    return answer.json as LabState;
+    return decodeLabState(answer.json);
   }
 
   /** Follows the router's event stream; `listener` gets every state it sends. */
@@ -60,7 +61,7 @@ export class RemoteLab implements LabApi {
               .join('\n');
             if (/^event: state$/m.test(block) && data !== '') {
               try {
-                listener(JSON.parse(data) as LabState);
+                listener(decodeLabState(JSON.parse(data)));
               } catch {
                 // A malformed event is skipped; the next one carries the whole state again.
               }

@@ -16,6 +16,7 @@ import {
   removeRouterInfo,
   routerInfoPath,
   routerInfoSchema,
+  processIsAlive,
   writeRouterInfo,
   type RouterInfo,
 } from './router-info.ts';
@@ -180,12 +181,17 @@ export async function startRouterHost(
       port: started.port,
       info,
       async stop() {
-        keeper.stop();
         try {
+          // Stopped first, and its check in flight awaited: it must not write the file back.
+          await keeper.stop();
           await service.stop();
         } finally {
-          await removeRouterInfo(options.paths, process.pid);
-          await run.release();
+          try {
+            await removeRouterInfo(options.paths, process.pid);
+          } finally {
+            // Whatever happened above, the next router of this home must be able to start.
+            await run.release();
+          }
         }
       },
     };
@@ -194,6 +200,22 @@ export async function startRouterHost(
 
 /** How often a hosted router checks that `state/router.json` still names it. */
 export const routerInfoCheckMs = 2_000;
+
+/**
+ * How long a client that found the home's router running but not recorded (`router_running`
+ * while `state/router.json` is missing or damaged) waits for it to write the file again before
+ * giving up: longer than `routerInfoCheckMs`, with room for a busy machine.
+ */
+export const routerInfoSettleMs = 2 * routerInfoCheckMs + 1_000;
+
+/**
+ * The pid of the live process holding this home's `router-run` lock (a router runs, recorded or
+ * not), or null when none does.
+ */
+export async function routerRunHolder(paths: LabPaths): Promise<number | null> {
+  const pid = await lockHolder(paths.locksDir, 'router-run');
+  return pid !== null && processIsAlive(pid) ? pid : null;
+}
 
 /**
  * Takes the home's `router-run` lock and holds it until `release`. A live holder keeps it (the
@@ -239,22 +261,36 @@ async function holdRunLock(paths: LabPaths): Promise<{ release(): Promise<void> 
 /**
  * Rewrites `state/router.json` whenever it stops naming this router (deleted, damaged, or
  * overwritten by hand): every client finds the router through it, and `stop` and `status` with it.
+ * `stop` ends the checks and resolves once a check in flight has finished, so the file can then be
+ * removed for good. `checkMs` is for tests.
  */
-function keepRouterInfo(paths: LabPaths, info: RouterInfo): { stop(): void } {
-  let checking = false;
+export function keepRouterInfo(
+  paths: LabPaths,
+  info: RouterInfo,
+  checkMs = routerInfoCheckMs,
+): { stop(): Promise<void> } {
+  let checking: Promise<void> | null = null;
+  let stopped = false;
   const timer = setInterval(() => {
     if (checking) return;
-    checking = true;
-    void (async () => {
+    checking = (async () => {
       const current = await readJsonFile(routerInfoPath(paths), routerInfoSchema).catch(
         () => undefined,
       );
+      // A check that began before `stop` must not bring back a file the router removes on stop.
+      if (stopped) return;
       if (current?.pid !== info.pid || current.port !== info.port) {
         await writeRouterInfo(paths, info).catch(() => undefined);
       }
-    })().finally(() => (checking = false));
-  }, routerInfoCheckMs);
+    })().finally(() => (checking = null));
+  }, checkMs);
   // Never the reason a process stays up.
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await checking;
+    },
+  };
 }

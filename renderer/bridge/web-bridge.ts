@@ -14,6 +14,7 @@ import type {
   LoginView,
   OperationName,
 } from '../../core/service/contract.ts';
+import { decodeLabState } from '../../core/view-types.ts';
 
 /**
  * The control API prefix, typed as the contract's literal so a change there fails to compile
@@ -68,7 +69,7 @@ export interface WebBridgeOptions {
 const notAnswering = 'Codex Lab is not answering. Is `codex-lab serve` still running?';
 /** What the page says when `serve` refuses the token, by where the token came from. */
 const badTokenFrom = {
-  link: 'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
+  link: 'This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
   pasted:
     'The token you pasted is not the router token of this Codex Lab. Paste the one `codex-lab token` prints.',
 } as const;
@@ -78,12 +79,15 @@ function unreachable(message: string): ContractResult<never> {
   return { ok: false, code: 'router_unavailable', message };
 }
 
-/** Unwraps `{ ok, value }` when the server wraps the state, else takes the body as the state. */
+/**
+ * Unwraps `{ ok, value }` when the server wraps the state, else takes the body as the state; an
+ * older router's state gets the fields it lacks (`decodeLabState`).
+ */
 function asState(body: unknown): LabState {
   if (body && typeof body === 'object' && 'ok' in body && 'value' in body) {
-    return (body as { value: LabState }).value;
+    return decodeLabState((body as { value: unknown }).value);
   }
-  return body as LabState;
+  return decodeLabState(body);
 }
 
 /** Builds the bridge. */

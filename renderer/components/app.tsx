@@ -103,10 +103,7 @@ export function App() {
         <div className="notice notice-error" role="alert" aria-label="Files Codex Lab cannot read">
           <ul className="problems">
             {lab.problems.map((problem) => (
-              <li key={problem.message}>
-                {problem.message}
-                {fixPointer(problem.fix) && ` ${fixPointer(problem.fix)}`}
-              </li>
+              <li key={problem.message}>{problem.message}</li>
             ))}
           </ul>
         </div>

@@ -15,16 +15,15 @@ export type ThemeChoice = 'system' | 'light' | 'dark';
 
 /**
  * A short message shown at the top of the page (e.g. a failed rename). It is about something, and
- * goes when that changes: `scope` names the action or form it came from (the same action working
- * later, or the form being cancelled, clears it), and `fix` the profiles whose sign-in it needs
- * (signing them in again clears it).
+ * goes when that changes: `scope` names the action it came from (the same action working later
+ * clears it), and `fix` the profiles whose sign-in it needs (signing them in again clears it).
  */
 export interface Notice {
   tone: 'error' | 'success' | 'info';
   text: string;
   /** The failure's contract code, for an error from an operation. */
   code?: string;
-  /** What the notice is about: the action's label, or the form's own scope. */
+  /** What the notice is about: the label of the action that failed. */
   scope?: string;
   /** What cures the failure, when one action of the user's does (the page points at its control). */
   fix?: FailureFix;
@@ -82,16 +81,13 @@ export interface LabStoreActions {
   setTheme(theme: ThemeChoice): void;
   tick(now: number): void;
   showNotice(notice: Notice | null): void;
-  /** Clears the notice about `scope` (a form was cancelled: its failure is no longer news). */
-  clearNotice(scope: string): void;
   /**
-   * Runs one operation; a failure becomes an error notice about `scope` (default: the label),
-   * which the same scope working later clears. Returns the result either way.
+   * Runs one operation; a failure becomes an error notice about `label`, which the same action
+   * working later clears. Returns the result either way.
    */
   run<T>(
     label: string,
     operation: (api: LabApi) => Promise<ContractResult<T>>,
-    scope?: string,
   ): Promise<ContractResult<T>>;
   /**
    * Runs one operation whose failure its caller shows next to the field that caused it (an

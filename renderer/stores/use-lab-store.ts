@@ -85,10 +85,7 @@ export const useLabStore = create<LabStore>()(
     showNotice(notice) {
       set({ notice });
     },
-    clearNotice(scope) {
-      if (get().notice?.scope === scope) set({ notice: null });
-    },
-    async run(label, operation, scope = label) {
+    async run(label, operation) {
       const result = await operation(requireApi());
       if (!result.ok) {
         set({
@@ -96,11 +93,11 @@ export const useLabStore = create<LabStore>()(
             tone: 'error',
             text: `${label}: ${result.message}`,
             code: result.code,
-            scope,
+            scope: label,
             ...(result.fix ? { fix: result.fix } : {}),
           },
         });
-      } else if (get().notice?.scope === scope) {
+      } else if (get().notice?.scope === label) {
         // The same action has now worked: its earlier failure is no longer news.
         set({ notice: null });
       }

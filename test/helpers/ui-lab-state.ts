@@ -56,3 +56,41 @@ export function uiState(
     ...patch,
   };
 }
+
+/**
+ * `uiState(profiles)` as a router from before `problems`, `pool.unread`, `pool.next.sameRepo`
+ * and a request's `pinned` sends it (JSON, as it comes over the wire), with one request.
+ */
+export function olderRouterState(profiles: ProfileView[]): unknown {
+  const state = uiState(profiles, {
+    requests: [
+      {
+        id: 1,
+        at: '2030-01-01T11:59:00.000Z',
+        sessionId: 's-1',
+        runId: null,
+        profile: profiles[0]?.name ?? null,
+        route: 'best',
+        pinned: null,
+        reason: 'best',
+        model: 'gpt-6.2-sol',
+        kind: 'responses',
+        status: 200,
+        ttfbMs: 10,
+        durationMs: 20,
+        tokens: null,
+        fallback: [],
+      },
+    ],
+  });
+  const older = JSON.parse(JSON.stringify(state)) as {
+    problems?: unknown;
+    pool: { unread?: unknown; next: { sameRepo?: unknown } };
+    requests: Array<{ pinned?: unknown }>;
+  };
+  delete older.problems;
+  delete older.pool.unread;
+  delete older.pool.next.sameRepo;
+  delete older.requests[0]!.pinned;
+  return older;
+}

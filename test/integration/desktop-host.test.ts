@@ -5,16 +5,19 @@
  * operations are live on its subscribers within a second; a port held by another program or a
  * malformed setting is one clear sentence.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLabError } from '../../core/errors.ts';
+import { withLock } from '../../core/home/lock.ts';
+import { labPaths } from '../../core/home/paths.ts';
+import { startRouterHost } from '../../core/service/router-host.ts';
 import type { LabState } from '../../core/service/contract.ts';
 import { createLabHost, type LabHost } from '../../electron/lab-host.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
-import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
+import { codexTurnBody, createTestLabService, postToRouter } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
@@ -170,4 +173,72 @@ describe('the desktop host', () => {
         'CODEX_LAB_CALLBACK_PORT must be a port number from 0 to 65535 (0 picks a free one), not "abc".',
     });
   });
+
+  it('attaches to a running serve whose router.json is missing or damaged, once the serve writes it again', async () => {
+    const serve = await startServe(home, {
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    });
+    children.push(serve);
+    const infoPath = join(home, 'state', 'router.json');
+    for (const damage of [() => rm(infoPath), () => writeFile(infoPath, 'garbage')]) {
+      await damage();
+      const created = await host();
+      expect(created.mode()).toBe('attached');
+      expect(created.routerOrigin()).toBe(serve.url);
+      expect((await created.lab.getState()).profiles.map((p) => p.name)).toEqual(['alpha', 'beta']);
+    }
+  });
+
+  it('says in one sentence, naming its pid, that a router holds the home without saying where', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    // This process stands for a router whose router.json never comes back.
+    const lock = withLock(labPaths(home).locksDir, 'router-run', async () => {
+      held();
+      await released;
+    });
+    await holding;
+    try {
+      const started = Date.now();
+      const { code, message } = await failure({});
+      expect(code).toBe('router_running');
+      expect(message).toBe(
+        `A Codex Lab router (pid ${process.pid}) already runs for this home, though ${join(home, 'state', 'router.json')} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
+      );
+      // It waited for the file longer than the router takes to write it again.
+      expect(Date.now() - started).toBeGreaterThan(2_000);
+    } finally {
+      release();
+      await lock;
+    }
+  });
+
+  it('takes over when the router it follows stops, though that router finishes its writes slowly', async () => {
+    const paths = labPaths(home);
+    const service = createTestLabService(fake, paths);
+    const stopService = service.stop.bind(service);
+    // The listener closes at once; the pending writes (a registry-lock wait, say) take longer
+    // than the app's first look, and the home's run lock is held until they are done.
+    service.stop = async () => {
+      await stopService();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    };
+    const router = await startRouterHost(service, { paths, port: 0, kind: 'serve' });
+    const created = await host();
+    expect(created.mode()).toBe('attached');
+    const events = follow(created);
+    await router.stop();
+    const deadline = Date.now() + 10_000;
+    while (created.mode() !== 'hosting') {
+      if (Date.now() > deadline) throw new Error('the app did not take over within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const info = JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8'));
+    expect(info).toMatchObject({ pid: process.pid, host: 'app' });
+    expect(await created.lab.setActive({ profile: 'beta' })).toEqual({ ok: true, value: null });
+    await events.seen((state) => state.active === 'beta');
+  }, 20_000);
 });

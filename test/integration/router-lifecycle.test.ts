@@ -116,6 +116,25 @@ describe('one router per home', () => {
     expect(JSON.parse(await readFile(infoPath, 'utf8')).pid).toBe(next.child.pid);
   });
 
+  it('a deleted router.json: token --ensure-router waits for the running router to write it again, and starts none', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    await rm(join(home, 'state', 'router.json'));
+    // The serve it starts is refused (the first holds the home); the first is found once it
+    // writes its record again.
+    const ensured = await runCodexLab(['token', '--ensure-router'], {
+      home,
+      env: { ...env(), CODEX_LAB_PORT: '0' },
+    });
+    expect(ensured.stderr).toBe('');
+    expect(ensured.code).toBe(0);
+    expect(ensured.stdout.trim()).toBe(token);
+    expect(JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8')).pid).toBe(
+      first.child.pid,
+    );
+  });
+
   it('a registry that stops parsing while the router runs: status and a refused turn name the file', async () => {
     const first = await startServe(home, env());
     children.push(first);

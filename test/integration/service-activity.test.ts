@@ -3,9 +3,9 @@
  * words them where it shows them, in its own time zone and as of its own clock.
  */
 import { expect, it } from 'vitest';
-import { humanizeTimes } from '../../core/format.ts';
+import { formatMoment, humanizeTimes } from '../../core/format.ts';
 import type { Clock } from '../../core/ports.ts';
-import { ActivityLog, formatMoment, primingActivityMessage } from '../../core/service/events.ts';
+import { ActivityLog, primingActivityMessage } from '../../core/service/events.ts';
 
 const now = new Date(2026, 4, 12, 12, 2, 0).getTime();
 const clock: Clock = { now: () => now, setTimeout: () => () => undefined };
@@ -34,8 +34,8 @@ it('keeps moments as ISO times for the reader to word, and ends each message onc
   ).toBe('alpha reached its usage limit; skipped until HH:05 (in 2h 3m).');
   expect(log.add('prime', 'alpha', 'sent a turn').message).toBe('sent a turn.');
   const later = new Date(2026, 4, 15, 9, 30, 0).getTime();
-  expect(formatMoment(later, now)).toBe('Fri 09:30 (in 2d 21h)');
-  expect(formatMoment(now - 5 * 60_000, now)).toBe('11:57 (5m ago)');
+  expect(formatMoment(later, { now })).toBe('Fri 09:30 (in 2d 21h)');
+  expect(formatMoment(now - 5 * 60_000, { now })).toBe('11:57 (5m ago)');
 });
 
 it('describes a priming event with its window and outcome', () => {

@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { LabError } from '../../errors.ts';
 import { discoverRouter, type RouterDiscovery } from '../../service/router-discovery.ts';
 import { processIsAlive } from '../../service/router-info.ts';
+import { routerInfoSettleMs, routerRunHolder } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatDuration, withCliFix } from '../../format.ts';
+import { formatDuration } from '../../format.ts';
 
 type Running = Extract<RouterDiscovery, { state: 'running' }>;
 
@@ -71,7 +72,7 @@ export async function runStatus(
         startedAt,
         uptimeSeconds: Math.round(uptimeMs / 1000),
         profiles,
-        problems: state.problems ?? [],
+        problems: state.problems,
       }),
     );
     return 0;
@@ -85,8 +86,7 @@ export async function runStatus(
     `Profiles: ${profiles.length}${profiles.length > 0 ? ` (${profiles.join(', ')})` : ''}; active: ${state.active}.`,
   );
   // What the router cannot read is missing from the lines above: say so, naming each file.
-  for (const problem of state.problems ?? [])
-    writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);
+  for (const problem of state.problems) writeLine(context.stderr, `codex-lab: ${problem.message}`);
   return 0;
 }
 
@@ -182,16 +182,27 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
     closeSync(log);
   }
   const deadline = Date.now() + startTimeoutMs;
+  // Set once the child exited: until when its exit may still mean a router that is coming.
+  let settleUntil: number | null = null;
   for (;;) {
     const now = await discoverRouter(context.paths, { timeoutMs: 1000 });
     if (now.state === 'running') {
-      writeLine(
-        context.stderr,
-        `codex-lab: started a Codex Lab router in the background on ${now.url} (codex-lab status shows it, codex-lab stop stops it).`,
-      );
+      // A child that exited started nothing: the router found ran already, only unrecorded.
+      if (exited === null) {
+        writeLine(
+          context.stderr,
+          `codex-lab: started a Codex Lab router in the background on ${now.url} (codex-lab status shows it, codex-lab stop stops it).`,
+        );
+      }
       return now;
     }
-    if (exited !== null || Date.now() > deadline) {
+    if (exited !== null && settleUntil === null) {
+      // Refused because a router already holds this home though state/router.json does not say
+      // where (missing or damaged): that router writes the file again within seconds.
+      const holder = await routerRunHolder(context.paths);
+      settleUntil = holder === null ? 0 : Date.now() + routerInfoSettleMs;
+    }
+    if ((settleUntil !== null && Date.now() > settleUntil) || Date.now() > deadline) {
       throw new LabError(
         'router_unavailable',
         `Could not start a Codex Lab router in the background (see ${logPath}); start one with codex-lab serve and try again.`,

@@ -8,7 +8,7 @@ import type { LabApi, LabState, LoginView } from '../../../core/service/contract
 import { createWebBridge } from '../../../renderer/bridge/web-bridge.ts';
 import { defaultLabStoreState } from '../../../renderer/stores/defaults.ts';
 import { useLabStore } from '../../../renderer/stores/use-lab-store.ts';
-import { uiState } from '../../helpers/ui-lab-state.ts';
+import { olderRouterState, uiProfile, uiState } from '../../helpers/ui-lab-state.ts';
 
 /** An SSE answer carrying `states`, then ending (as a stopped `serve` ends it). */
 function eventStream(states: LabState[]): Response {
@@ -46,7 +46,7 @@ describe('the web bridge’s event stream', () => {
       notAnswering,
       'state',
       notAnswering,
-      'offline: This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
+      'offline: This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
     ]);
     expect(calls).toBe(4);
   });
@@ -58,8 +58,28 @@ describe('the web bridge’s event stream', () => {
       'The token you pasted is not the router token of this Codex Lab. Paste the one `codex-lab token` prints.',
     );
     await expect(createWebBridge(options).getState()).rejects.toThrow(
-      'This dashboard link has no valid token. Open the link printed by `codex-lab serve` again.',
+      'This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
     );
+  });
+
+  it('fills in the fields an older router’s state lacks, from getState and the stream', async () => {
+    const older = olderRouterState([uiProfile('work')]);
+    const fetcher = (async (url: string) =>
+      String(url).endsWith('/events')
+        ? eventStream([older as LabState])
+        : Response.json({ ok: true, value: older })) as typeof fetch;
+    const bridge = createWebBridge({ token: 't', origin: 'http://x', fetch: fetcher });
+    const states: LabState[] = [await bridge.getState()];
+    const stop = bridge.subscribe((state) => states.push(state));
+    await vi.advanceTimersByTimeAsync(10);
+    stop();
+    expect(states).toHaveLength(2);
+    for (const state of states) {
+      expect(state.problems).toEqual([]);
+      expect(state.pool.unread).toEqual([]);
+      expect(state.pool.next.sameRepo).toBeNull();
+      expect(state.requests[0]?.pinned).toBeNull();
+    }
   });
 
   it('reports a call to a stopped serve with the router’s own code', async () => {

@@ -72,17 +72,19 @@ describe('notices', () => {
     expect(useLabStore.getState().notice).toBeNull();
   });
 
-  it('a failed form’s notice goes when that form is cancelled, not another’s', async () => {
+  it('a failed action’s notice goes when that action works, not when another does', async () => {
     const store = useLabStore.getState();
     store.receive(signedOut());
-    await store.run(
-      'Rename',
-      async () => ({ ok: false, code: 'name_taken', message: 'work is taken.' }),
-      'rename signedout',
+    await store.run('Priming', async () => ({
+      ok: false,
+      code: 'io_error',
+      message: 'state/priming.json cannot be written.',
+    }));
+    await store.run('Make active', async () => ({ ok: true, value: null }));
+    expect(useLabStore.getState().notice?.text).toBe(
+      'Priming: state/priming.json cannot be written.',
     );
-    store.clearNotice('rename work');
-    expect(useLabStore.getState().notice?.text).toBe('Rename: work is taken.');
-    store.clearNotice('rename signedout');
+    await store.run('Priming', async () => ({ ok: true, value: null }));
     expect(useLabStore.getState().notice).toBeNull();
   });
 });
