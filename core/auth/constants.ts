@@ -19,8 +19,10 @@ export const codexOriginator = 'codex_cli_rs';
 
 /**
  * Why a refresh failed for good, by our error code (Codex's reasons, research section 2.3).
- * Codex ends these with "Please log out and sign in again", but its logout revokes the tokens, so
- * our sentences name `codex-lab login NAME` instead (`refreshFailureMessage`).
+ * Codex ends these with "Please log out and sign in again", but its logout revokes the tokens:
+ * our sentences say what is wrong (`refreshFailureMessage`), and the cure travels beside them as
+ * the failure's `fix` (sign in again), which each surface words (the CLI's command, the card's
+ * button).
  */
 export const refreshFailureReasons = {
   refresh_token_expired: 'its refresh token has expired',
@@ -30,7 +32,7 @@ export const refreshFailureReasons = {
   account_mismatch: 'its auth file now holds another account',
 } as const;
 
-/** The one sentence for a permanent refresh failure of `profile`, naming the command that cures it. */
+/** The one sentence for a permanent refresh failure of `profile` (what is wrong; no command). */
 export function refreshFailureMessage(
   code: keyof typeof refreshFailureReasons,
   profile: string,

@@ -113,3 +113,9 @@ export function emptyRegistry(): Registry {
     pins: { sessions: {}, repos: {} },
   };
 }
+
+/**
+ * How often a profile's `lastUsedAt` is written at most (each is a registry rewrite, which every
+ * router and window reloads): the store skips a touch within it, and the router does not ask.
+ */
+export const lastUseIntervalMs = 60_000;

@@ -42,6 +42,7 @@ import {
 import {
   authDotJsonSchema,
   emptyRegistry,
+  lastUseIntervalMs,
   registrySchema,
   type AuthDotJson,
   type Pin,
@@ -640,7 +641,7 @@ export class ProfileStore {
     const now = this.#now();
     const recent = (registry: Registry) => {
       const last = registry.profiles.find((p) => p.name === name)?.lastUsedAt;
-      return last != null && now - Date.parse(last) < 60_000;
+      return last != null && now - Date.parse(last) < lastUseIntervalMs;
     };
     const registry = await this.readRegistry();
     // An unlisted legacy profile is not worth a registry entry just for this.

@@ -21,7 +21,7 @@ import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
-import type { Pin, Registry } from '../profiles/schema.ts';
+import { lastUseIntervalMs, type Pin, type Registry } from '../profiles/schema.ts';
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { defaultLimitId, parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
 import type { QuotaBook } from '../quota/quota-book.ts';
@@ -76,9 +76,6 @@ export interface RegistrySource {
   /** True when the profile's auth file (or keychain entry) holds tokens. */
   hasTokens?(name: string): Promise<boolean>;
 }
-
-/** How often a profile serving turns has its `lastUsedAt` written (a registry write each). */
-const touchIntervalMs = 60_000;
 
 /** Options for `LabEngine`. */
 export interface LabEngineOptions {
@@ -1019,7 +1016,7 @@ export class LabEngine implements ProxyEngine {
   #touch(profile: string, now: number): void {
     const store = this.#options.store;
     const last = this.#touchedAt.get(profile);
-    if (store.touch === undefined || (last !== undefined && now - last < touchIntervalMs)) return;
+    if (store.touch === undefined || (last !== undefined && now - last < lastUseIntervalMs)) return;
     this.#touchedAt.set(profile, now);
     const pending = store
       .touch(profile)

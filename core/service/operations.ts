@@ -381,7 +381,13 @@ export function fileLiveState(options: {
       // No router writes the journal now: this command adds the rename line itself, so the next
       // router and `codex-lab log` find the profile's past requests under its new name.
       const { Journal } = await import('../state/journal.ts');
-      const journal = new Journal({ path: options.journal, clock: options.clock });
+      // Append only, never the compacting rewrite: a router started meanwhile (by another shell's
+      // codex-lab codex) may be appending too, and a rewrite from here would drop its lines.
+      const journal = new Journal({
+        path: options.journal,
+        clock: options.clock,
+        capacity: Number.MAX_SAFE_INTEGER,
+      });
       if ((await journal.load()).problem !== null) return;
       journal.append({ type: 'rename', from, to, at: options.clock.now() });
       await journal.flush();

@@ -10,7 +10,9 @@
  * - A file with a broken line is reported by name and never overwritten: the journal then keeps
  *   working in memory only. A torn last line (a crash mid-write) is dropped quietly, and the
  *   next writer cuts it off the file before its first append (nothing else in the file moves).
- * - Only the process that routes (one per home) writes; readers (`codex-lab log`) read the file.
+ * - The process that routes (one per home) writes; readers (`codex-lab log`) read the file. With
+ *   no router running, a CLI rename appends its one `rename` line (never the compacting rewrite,
+ *   which could drop the lines of a router started meanwhile).
  */
 import { appendFile, readFile, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
