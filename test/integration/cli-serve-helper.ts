@@ -1,6 +1,9 @@
 /** Runs `codex-lab serve --port 0` as a child process for the serve and priming tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cliEntry, repoRoot } from '../helpers/cli.ts';
+import { rm } from 'node:fs/promises';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { cliEntry, makeTempHome, repoRoot } from '../helpers/cli.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
 
 /** A `codex-lab serve` child with its output so far. */
 export interface ServeChild {
@@ -80,4 +83,43 @@ export function postTurn(serve: ServeChild, bearer: string, session: string): Pr
       input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
     }),
   });
+}
+
+/** The serve tests' usual world: a fake ChatGPT with alpha and beta, both signed in to a home. */
+export interface TwoProfileWorld {
+  fake: FakeChatGpt;
+  home: string;
+  /** The `serve` children a test started: killed by `close`. */
+  children: ServeChild[];
+  /** Stops the children and the fake, and removes the home. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the world the serve tests share: alpha and beta on the fake (answering with their own
+ * names), signed in to a fresh home named after `prefix`.
+ */
+export async function startTwoProfileWorld(prefix: string): Promise<TwoProfileWorld> {
+  const fake = await startFakeChatGpt({
+    accounts: [
+      { email: 'alpha@example.com', reply: 'Hello from alpha.' },
+      { email: 'beta@example.com', reply: 'Hello from beta.' },
+    ],
+  });
+  const home = await makeTempHome(prefix);
+  await seedProfiles(fake, home, [
+    { name: 'alpha', email: 'alpha@example.com' },
+    { name: 'beta', email: 'beta@example.com' },
+  ]);
+  const children: ServeChild[] = [];
+  return {
+    fake,
+    home,
+    children,
+    async close() {
+      await stopServes(children);
+      await fake.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 }

@@ -6,38 +6,35 @@
  * moved back): a `usage --refresh` (or the router's poll) shows its tokens work and pinned turns
  * are served again; `list` with no router does not call it signed out while its file holds tokens.
  */
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
-import { seedProfiles } from '../helpers/seed-profiles.ts';
-import { postTurn, startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import {
+  type ServeChild,
+  type TwoProfileWorld,
+  postTurn,
+  startServe,
+  startTwoProfileWorld,
+  stopServes,
+} from './cli-serve-helper.ts';
 
+let world: TwoProfileWorld;
 let fake: FakeChatGpt;
 let home: string;
 let paths: LabPaths;
-const children: ServeChild[] = [];
+let children: ServeChild[];
 
 beforeEach(async () => {
-  fake = await startFakeChatGpt();
-  fake.addAccount({ email: 'alpha@example.com' });
-  fake.addAccount({ email: 'beta@example.com' });
-  home = await makeTempHome('codex-lab-cli-state-');
+  world = await startTwoProfileWorld('codex-lab-cli-state-');
+  ({ fake, home, children } = world);
   paths = labPaths(home);
-  await seedProfiles(fake, home, [
-    { name: 'alpha', email: 'alpha@example.com' },
-    { name: 'beta', email: 'beta@example.com' },
-  ]);
 });
 
-afterEach(async () => {
-  await stopServes(children);
-  await fake.close();
-  await rm(home, { recursive: true, force: true });
-});
+afterEach(() => world.close());
 
 /** A state file, parsed (loosely typed, for assertions). */
 async function json(path: string) {

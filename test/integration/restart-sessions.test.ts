@@ -4,37 +4,28 @@
  * it replays reaches that account byte-exact; moved on later, the account it leaves for gets none
  * of the earlier account's ciphertext, with no refused attempt first.
  */
-import { rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkEncryptedContent } from '../fakes/ciphertext.ts';
-import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
-import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
-import { seedProfiles } from '../helpers/seed-profiles.ts';
-import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+import { type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import {
+  type ServeChild,
+  type TwoProfileWorld,
+  startServe,
+  startTwoProfileWorld,
+} from './cli-serve-helper.ts';
 
+let world: TwoProfileWorld;
 let fake: FakeChatGpt;
 let home: string;
-const children: ServeChild[] = [];
+let children: ServeChild[];
 
 beforeEach(async () => {
-  fake = await startFakeChatGpt({
-    accounts: [
-      { email: 'alpha@example.com', reply: 'Hello from alpha.' },
-      { email: 'beta@example.com', reply: 'Hello from beta.' },
-    ],
-  });
-  home = await makeTempHome('codex-lab-restart-');
-  await seedProfiles(fake, home, [
-    { name: 'alpha', email: 'alpha@example.com' },
-    { name: 'beta', email: 'beta@example.com' },
-  ]);
+  world = await startTwoProfileWorld('codex-lab-restart-');
+  ({ fake, home, children } = world);
 });
 
-afterEach(async () => {
-  await stopServes(children);
-  await fake.close();
-  await rm(home, { recursive: true, force: true });
-});
+afterEach(() => world.close());
 
 async function serve(): Promise<ServeChild> {
   const child = await startServe(home, {

@@ -5,36 +5,31 @@
  * flight lands first), the `serve` is killed with SIGKILL while it waits, and the files show the
  * rename did not happen; running the command again then works on the files.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
 import { withLock } from '../../core/home/lock.ts';
-import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
-import { seedProfiles } from '../helpers/seed-profiles.ts';
-import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import {
+  type ServeChild,
+  type TwoProfileWorld,
+  startServe,
+  startTwoProfileWorld,
+} from './cli-serve-helper.ts';
 
+let world: TwoProfileWorld;
 let fake: FakeChatGpt;
 let home: string;
-const children: ServeChild[] = [];
+let children: ServeChild[];
 
 beforeEach(async () => {
-  fake = await startFakeChatGpt();
-  fake.addAccount({ email: 'alpha@example.com' });
-  fake.addAccount({ email: 'beta@example.com' });
-  home = await makeTempHome('codex-lab-router-dies-');
-  await seedProfiles(fake, home, [
-    { name: 'alpha', email: 'alpha@example.com' },
-    { name: 'beta', email: 'beta@example.com' },
-  ]);
+  world = await startTwoProfileWorld('codex-lab-router-dies-');
+  ({ fake, home, children } = world);
 });
 
-afterEach(async () => {
-  await stopServes(children);
-  await fake.close();
-  await rm(home, { recursive: true, force: true });
-});
+afterEach(() => world.close());
 
 describe('the router dies during a CLI operation', () => {
   it('reports it in one sentence, exits non-zero, and leaves the rename not applied', async () => {
