@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkEncryptedContent } from '../fakes/ciphertext.ts';
-import { type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import type { FakeChatGpt, RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import { runCodexLab } from '../helpers/cli.ts';
 import {
   type ServeChild,
