@@ -26,3 +26,28 @@ export function pinCounts(pins: readonly PinView[]): Map<string, number> {
   for (const pin of pins) counts.set(pin.profile, (counts.get(pin.profile) ?? 0) + 1);
   return counts;
 }
+
+/**
+ * What the registry names that no profile is (a hand edit, a profile folder removed by hand): the
+ * active profile, and pins. One sentence each, saying what routing then does and how to mend it.
+ */
+export function danglingReferences(
+  registry: Pick<Registry, 'pins' | 'active'>,
+  names: readonly string[],
+): string[] {
+  const known = new Set(names);
+  const sentences: string[] = [];
+  if (registry.active !== 'auto' && !known.has(registry.active)) {
+    sentences.push(
+      `The active profile "${registry.active}" does not exist, so new sessions are routed automatically; choose one with codex-lab use NAME, or codex-lab use auto.`,
+    );
+  }
+  for (const pin of pinViews(registry)) {
+    if (known.has(pin.profile)) continue;
+    const flag = pin.kind === 'repo' ? '--repo' : '--session';
+    sentences.push(
+      `The ${pin.kind === 'repo' ? 'repository' : 'session'} pin ${pin.key} names "${pin.profile}", which does not exist, so its turns are refused; remove it with codex-lab unpin ${flag} ${pin.key}.`,
+    );
+  }
+  return sentences;
+}

@@ -253,6 +253,32 @@ describe('codex-lab list', () => {
     await expect(stat(aside)).rejects.toThrow();
   });
 
+  it('names what the registry points at that no profile is (a hand edit): the active profile and pins', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    const registry = JSON.parse(await readFile(paths.registry, 'utf8'));
+    registry.active = 'ghost';
+    registry.pins.sessions['s-1'] = {
+      profile: 'nobody',
+      allowFallback: false,
+      createdAt: '2026-11-30T00:00:00.000Z',
+    };
+    await writeFile(paths.registry, JSON.stringify(registry));
+    const expected = [
+      'codex-lab: The active profile "ghost" does not exist, so new sessions are routed automatically; choose one with codex-lab use NAME, or codex-lab use auto.',
+      'codex-lab: The session pin s-1 names "nobody", which does not exist, so its turns are refused; remove it with codex-lab unpin --session s-1.',
+    ];
+    const list = await runCodexLab(['list'], { home });
+    expect(list.code).toBe(0);
+    expect(list.stderr.trim().split('\n')).toEqual(expected);
+    const pins = await runCodexLab(['pins'], { home });
+    expect(pins.code).toBe(0);
+    expect(pins.stderr.trim().split('\n')).toEqual(expected);
+    expect((await runCodexLab(['unpin', '--session', 's-1'], { home })).code).toBe(0);
+    expect((await runCodexLab(['use', 'auto'], { home })).code).toBe(0);
+    expect((await runCodexLab(['list'], { home })).stderr).toBe('');
+  });
+
   it('says how to add a profile when there is none', async () => {
     const run = await runCodexLab(['list'], { home });
     expect(run.code).toBe(0);

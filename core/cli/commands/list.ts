@@ -6,7 +6,7 @@ import type { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool } from '../../service/quota-text.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
-import { pinCounts, pinViews } from '../../service/pins.ts';
+import { danglingReferences, pinCounts, pinViews } from '../../service/pins.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { withCliFix } from '../../format.ts';
@@ -45,6 +45,13 @@ export async function runList(
   }
   for (const problem of problems) {
     writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);
+  }
+  if (problems.length === 0) {
+    const registry = await createProfileStore({ paths: context.paths }).readRegistry();
+    const names = views.map((view) => view.name);
+    for (const sentence of danglingReferences(registry, names)) {
+      writeLine(context.stderr, `codex-lab: ${sentence}`);
+    }
   }
   return problems.length > 0 ? 1 : 0;
 }

@@ -3,7 +3,7 @@
  * Reads the registry only, like `list`.
  */
 import { createProfileStore } from '../../profiles/create-store.ts';
-import { pinViews } from '../../service/pins.ts';
+import { danglingReferences, pinViews } from '../../service/pins.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatTable } from '../format.ts';
 
@@ -13,7 +13,13 @@ export async function runPins(
   _args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const pins = pinViews(await createProfileStore({ paths: context.paths }).readRegistry());
+  const store = createProfileStore({ paths: context.paths });
+  const registry = await store.readRegistry();
+  const pins = pinViews(registry);
+  const names = (await store.listProfiles()).map((profile) => profile.name);
+  for (const sentence of danglingReferences(registry, names)) {
+    writeLine(context.stderr, `codex-lab: ${sentence}`);
+  }
   if (options['json'] === true) {
     writeLine(context.stdout, JSON.stringify(pins, null, 2));
     return 0;
