@@ -45,6 +45,8 @@ beforeAll(async () => {
       ['beta@example.com', 'beta'],
     ],
     captureLog: true,
+    // Registered as the home's router, so `usage --pool` finds it.
+    hosted: true,
   });
   ({ fake, home, service, url, token, logLines } = router);
   // Learn both accounts' quota, so "best" prefers alpha deterministically.
@@ -222,6 +224,12 @@ describe('pins reach the router', () => {
     const { pool } = await service.getState();
     expect(pool.next.profile).toBe('alpha');
     expect(pool.next.sameRepo).toMatchObject({ repo: workspace, profile: 'beta' });
+    // The CLI asks the running router for its summary: the same line.
+    const printed = await runCodexLab(['usage', '--pool'], { home });
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout, printed.stderr).toContain(
+      'New sessions in codex-lab-bucket-repo (gpt-5.5) → beta: same repo and model as a recent session',
+    );
     // What the summary promised is what the router does.
     expect(await turn('bucket-second', { workspace })).toMatchObject({ profile: 'beta' });
     expect(await turn('bucket-elsewhere', { workspace: join(tmpdir(), 'another') })).toMatchObject({

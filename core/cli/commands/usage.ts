@@ -2,7 +2,7 @@
  * `codex-lab usage [NAME] [--refresh] [--json]`: the quota windows per profile. `--refresh` asks
  * the usage endpoint now (through the TokenManager) and stores the snapshots first.
  */
-import type { ProfileView } from '../../service/contract.ts';
+import type { PoolSummaryView, ProfileView } from '../../service/contract.ts';
 import { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastText } from '../../service/quota-text.ts';
@@ -95,7 +95,11 @@ export async function runUsage(
   for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem}`);
   if (problems.size > 0) refreshFailed = true;
   if (options['pool'] === true) {
-    const pool = poolSummaryOf(views, await readActive(context.paths), now);
+    // The running router's own summary when one runs (it knows where a new session in the repo
+    // just used goes, which no file holds), else the files'.
+    const pool =
+      (only === null && !refreshFailed ? await livePool(context) : null) ??
+      poolSummaryOf(views, await readActive(context.paths), now);
     if (options['json'] === true) {
       writeLine(context.stdout, JSON.stringify(pool, null, 2));
     } else {
@@ -152,4 +156,16 @@ export async function runUsage(
   const extras = views.flatMap((view) => extraLines(view, now));
   if (extras.length > 0) writeLine(context.stdout, `\n${extras.join('\n')}`);
   return refreshFailed ? 1 : 0;
+}
+
+/** The pool summary of this home's running router, or null when none runs or it cannot tell. */
+async function livePool(context: CliContext): Promise<PoolSummaryView | null> {
+  const { discoverRouter } = await import('../../service/router-discovery.ts');
+  const found = await discoverRouter(context.paths, { timeoutMs: 1500 }).catch(() => null);
+  if (found?.state !== 'running') return null;
+  const { RemoteLab } = await import('../../service/remote-lab.ts');
+  const state = await new RemoteLab({ url: found.url, token: found.token })
+    .getState()
+    .catch(() => null);
+  return state?.pool ?? null;
 }
