@@ -61,8 +61,24 @@ export interface TokenManagerOptions {
   fetch?: FetchLike;
   /** Refresh this long before the access token's `exp`. Default 5 minutes. */
   marginMs?: number;
-  /** Give up on the token endpoint after this long. Default 30 s. */
+  /**
+   * How long a caller waits for a refresh before it is told the issuer is slow (a transient
+   * failure). The refresh itself goes on: see `answerTimeoutMs`. Default 30 s.
+   */
   requestTimeoutMs?: number;
+  /**
+   * How long the refresh request itself may take. The issuer may rotate the token and answer
+   * late; cutting the request short would drop the only live refresh token and leave the spent one
+   * to be sent again (a reuse, which ends the sign-in), so it runs well past what callers wait.
+   * Default 2 minutes.
+   */
+  answerTimeoutMs?: number;
+  /**
+   * How long an early refresh (the access token still valid) may hold the request that set it
+   * off; past it the request goes out with the current token and the refresh finishes on its own.
+   * Default 2 s.
+   */
+  earlyRefreshWaitMs?: number;
 }
 
 /** Why a refresh runs. */
@@ -112,10 +128,17 @@ export class TokenManager {
     this.#remember(name, auth);
     const now = this.#options.clock.now();
     if (!isStale(auth, now, this.#marginMs)) return credentialsOf(auth);
+    const expiresAt = accessTokenExpiry(auth);
+    // Still valid: the request waits only briefly for the refresh, never on a slow issuer.
+    const stillValid = expiresAt !== null && expiresAt > now;
     try {
-      return await this.#refresh(name, tokens.access_token, 'proactive');
+      return await this.#refresh(
+        name,
+        tokens.access_token,
+        'proactive',
+        stillValid ? (this.#options.earlyRefreshWaitMs ?? 2_000) : undefined,
+      );
     } catch (error) {
-      const expiresAt = accessTokenExpiry(auth);
       const usable = expiresAt !== null && expiresAt > this.#options.clock.now();
       if (usable && isLabError(error) && error.code !== 'account_mismatch') {
         this.#logger.warn(
@@ -141,17 +164,54 @@ export class TokenManager {
     if (accountId !== null && !this.#accounts.has(name)) this.#accounts.set(name, accountId);
   }
 
-  #refresh(name: string, replacing: string, reason: RefreshReason): Promise<Credentials> {
-    const running = this.#inFlight.get(name);
-    if (running) return running;
-    const flight = withLock(
-      this.#options.paths.locksDir,
-      `refresh-${name}`,
-      (lease) => this.#refreshLocked(name, replacing, reason, lease),
-      { warn: (message) => this.#logger.warn({ profile: name }, message) },
-    ).finally(() => this.#inFlight.delete(name));
-    this.#inFlight.set(name, flight);
-    return flight;
+  /**
+   * Joins the profile's refresh in flight, or starts one; the caller waits at most `waitMs`
+   * (default `requestTimeoutMs`), while the refresh itself runs on under its lock until the
+   * issuer answers and the answer is on disk (later callers join it, never start a second).
+   */
+  #refresh(
+    name: string,
+    replacing: string,
+    reason: RefreshReason,
+    waitMs?: number,
+  ): Promise<Credentials> {
+    let flight = this.#inFlight.get(name);
+    if (flight === undefined) {
+      flight = withLock(
+        this.#options.paths.locksDir,
+        `refresh-${name}`,
+        (lease) => this.#refreshLocked(name, replacing, reason, lease),
+        { warn: (message) => this.#logger.warn({ profile: name }, message) },
+      ).finally(() => this.#inFlight.delete(name));
+      // Its failure reaches whoever still waits; one nobody waits for any more is not unhandled.
+      flight.catch(() => undefined);
+      this.#inFlight.set(name, flight);
+    }
+    return this.#waitFor(name, flight, waitMs ?? this.#options.requestTimeoutMs ?? 30_000);
+  }
+
+  /** `flight`, or a transient failure once `waitMs` passes first (the flight goes on). */
+  #waitFor(name: string, flight: Promise<Credentials>, waitMs: number): Promise<Credentials> {
+    return new Promise<Credentials>((resolve, reject) => {
+      const cancel = this.#options.clock.setTimeout(() => {
+        reject(
+          new LabError(
+            'refresh_transient',
+            `The issuer has not answered the token refresh of ${name} within ${Math.round(waitMs / 1000)} s; Codex Lab keeps waiting for it, so that its new tokens reach the disk.`,
+          ),
+        );
+      }, waitMs);
+      flight.then(
+        (credentials) => {
+          cancel();
+          resolve(credentials);
+        },
+        (error: unknown) => {
+          cancel();
+          reject(error as Error);
+        },
+      );
+    });
   }
 
   async #refreshLocked(
@@ -220,7 +280,7 @@ export class TokenManager {
           refreshToken: tokens.refresh_token,
           reason: reason === 'unauthorized' ? 'unauthorized_recovery' : 'scheduled',
         }),
-        this.#options.requestTimeoutMs ?? 30_000,
+        this.#options.answerTimeoutMs ?? 2 * minute,
         'refresh_transient',
       );
     } catch (error) {

@@ -9,7 +9,11 @@ import { statSync, watch } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TokenManager, type TokenStore } from '../../core/auth/token-manager.ts';
+import {
+  TokenManager,
+  type TokenManagerOptions,
+  type TokenStore,
+} from '../../core/auth/token-manager.ts';
 import { LabError } from '../../core/errors.ts';
 import { systemClock } from '../../core/ports.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
@@ -56,7 +60,10 @@ beforeEach(async () => {
 
 afterEach(() => fixture.close());
 
-function manager(tokenStore: TokenStore = store): TokenManager {
+function manager(
+  tokenStore: TokenStore = store,
+  options: Partial<Pick<TokenManagerOptions, 'requestTimeoutMs' | 'earlyRefreshWaitMs'>> = {},
+): TokenManager {
   return new TokenManager({
     paths: home.paths,
     store: tokenStore,
@@ -64,6 +71,7 @@ function manager(tokenStore: TokenStore = store): TokenManager {
     issuer: fake.issuerUrl,
     clock: systemClock,
     logger,
+    ...options,
   });
 }
 
@@ -264,6 +272,62 @@ describe('a refresh killed after writing its answer and before putting it in pla
     await store.rename('default', 'bob');
     expect((await store.readAuth('bob')).tokens!.refresh_token).toBe(rotated.tokens!.refresh_token);
     expect((await readdir(home.home)).filter((file) => file.startsWith('auth.json'))).toEqual([]);
+  });
+});
+
+describe('an issuer that answers a refresh late', () => {
+  it('keeps waiting for the answer after the caller gave up, and its tokens reach the disk', async () => {
+    const before = await store.readAuth('alice');
+    const tokens = manager(store, { requestTimeoutMs: 200 });
+    const hold = holdTokenAnswers(fake);
+    const first = tokens.refreshAfterUnauthorized('alice', before.tokens!.access_token);
+    await hold.arrived;
+    // The issuer has rotated the token; its answer is late. The caller hears "slow", not more.
+    const heard = await rejection(first);
+    expect(heard.code).toBe('refresh_transient');
+    expect(heard.message).toContain('keeps waiting for it');
+    // A caller meanwhile joins the refresh in flight: nothing is sent twice.
+    const second = tokens.refreshAfterUnauthorized('alice', before.tokens!.access_token);
+    hold.release();
+    const credentials = await second;
+    const now = await store.readAuth('alice');
+    expect(credentials.accessToken).toBe(now.tokens!.access_token);
+    expect(now.tokens!.refresh_token).not.toBe(before.tokens!.refresh_token);
+    expect(refreshTokenIsValid(fake, now.tokens!.refresh_token)).toBe(true);
+    expect(issuerStats(fake).refreshToken).toBe(1);
+    expect((await health.get('alice', Date.now())).status).not.toBe('auth_error');
+  });
+
+  it('lets a request go out on a still-valid token instead of waiting for an early refresh', async () => {
+    // Inside the refresh margin but not expired: an early refresh, and a slow issuer.
+    const before = await store.readAuth('alice');
+    const hold = holdTokenAnswers(fake);
+    const started = Date.now();
+    const early = new TokenManager({
+      paths: home.paths,
+      store,
+      health,
+      issuer: fake.issuerUrl,
+      clock: systemClock,
+      logger,
+      earlyRefreshWaitMs: 100,
+      // Every token is "about to expire" with this margin.
+      marginMs: 365 * 24 * 3600_000,
+    });
+    const credentials = await early.getCredentials('alice');
+    expect(credentials.accessToken).toBe(before.tokens!.access_token);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await hold.arrived;
+    hold.release();
+    // The refresh finishes on its own and lands on disk.
+    const deadline = Date.now() + 5_000;
+    while ((await store.readAuth('alice')).tokens!.refresh_token === before.tokens!.refresh_token) {
+      if (Date.now() > deadline) throw new Error('the early refresh never landed');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(refreshTokenIsValid(fake, (await store.readAuth('alice')).tokens!.refresh_token)).toBe(
+      true,
+    );
   });
 });
 
