@@ -14,10 +14,10 @@
  *   from a timer; callers that write check what is on disk before writing.
  */
 import { hostname, uptime } from 'node:os';
-import { link, lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../errors.ts';
-import { ensurePrivateDirectory, notAFolderError } from './files.ts';
+import { ensurePrivateDirectory, folderMode, notAFolderError } from './files.ts';
 
 /** How long to wait for a lock, and when a holder that stopped updating is presumed dead. */
 export interface LockOptions {
@@ -121,6 +121,11 @@ export async function withLock<T>(
       if ((code !== 'ELOCKED' && code !== 'ENOENT') || Date.now() >= deadline) break;
       await delay(Math.min(100, 20 + attempt * 5));
     }
+  }
+  if (release !== null) {
+    // The library makes the lock folder with the process's umask (0755 as a rule): the home's
+    // folders are 0700, and a lock held for a router's life should be too.
+    await chmod(lockPath, folderMode).catch(() => undefined);
   }
   if (release === null) {
     const code = (lastError as NodeJS.ErrnoException | null)?.code;

@@ -98,7 +98,12 @@ export async function probeKeyring(
     await keyring.delete('codex-lab-probe');
     return { available: true };
   } catch (error) {
-    return { available: false, reason: (error as Error).message };
+    // The backend's own words, not the sentence wrapped around them (said once by the caller).
+    const detail = (error as { details?: { detail?: unknown } }).details?.detail;
+    return {
+      available: false,
+      reason: typeof detail === 'string' ? detail : (error as Error).message,
+    };
   }
 }
 
@@ -108,6 +113,6 @@ function unavailable(error: unknown): LabError {
   return new LabError(
     'keyring_unavailable',
     `The OS keychain is not available (${detail.split('\n')[0]}); unlock it, or use the file store.`,
-    { cause: error },
+    { cause: error, details: { detail: detail.split('\n')[0] } },
   );
 }

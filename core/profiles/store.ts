@@ -403,8 +403,23 @@ export class ProfileStore {
     const match = entries.find((entry) => sameIdentity(entry, identity));
     if ((match?.name ?? null) !== expected) return undefined;
     if (match) {
-      await this.#writeAuthOf(match, auth);
       const record = registry.profiles.find((p) => p.name === match.name);
+      if (input.store === 'keyring' && match.store === 'file' && !match.legacy && record) {
+        // Asked for the keychain: the profile moves there. The entry first, then the registry,
+        // then the file goes: a kill at any step leaves the profile readable where the registry
+        // says (an entry the registry does not name yet is harmless, and is written over).
+        const dir = this.#paths.profileDir(match.name);
+        await ensurePrivateDirectory(dir);
+        await this.#requireKeyring().set(
+          keyringAccountFor(dir),
+          JSON.stringify(normalizeAuth(auth)),
+        );
+        Object.assign(record, identityFields(identity), { store: 'keyring' });
+        await this.#writeRegistryIfChanged(registry, before);
+        await unlink(this.#paths.profileAuth(match.name)).catch(ignoreMissing);
+        return { name: match.name, created: false };
+      }
+      await this.#writeAuthOf(match, auth);
       if (record) Object.assign(record, identityFields(identity));
       await this.#writeRegistryIfChanged(registry, before);
       return { name: match.name, created: false };
@@ -548,6 +563,21 @@ export class ProfileStore {
       this.#locked(async () => {
         const registry = await this.readRegistry();
         const entry = findEntry(await this.#entries(registry), name);
+        if (entry.store === 'keyring' && !entry.legacy) {
+          // Its tokens live in the keychain: with the keychain out of reach, removing it now
+          // would drop it from the list and leave a live refresh token behind. Nothing moves.
+          const key = keyringAccountFor(this.#paths.profileDir(entry.name));
+          try {
+            await this.#requireKeyring().get(key);
+          } catch (error) {
+            const why = (error as { details?: { detail?: unknown } }).details?.detail;
+            throw new LabError(
+              'keyring_unavailable',
+              `${entry.name} keeps its tokens in the OS keychain, which is not available${typeof why === 'string' ? ` (${why})` : ''}; nothing was removed: unlock the keychain and try again.`,
+              { cause: error },
+            );
+          }
+        }
         const journal = await writeJournal(this.#paths.journalDir, {
           op: 'remove',
           name: entry.name,

@@ -425,6 +425,20 @@ describe('transient refresh failures', () => {
 });
 
 describe('locks', () => {
+  it('holds its lock folder private (0700), as every folder of the home', async () => {
+    const { withLock } = await import('../../core/home/lock.ts');
+    const { stat } = await import('node:fs/promises');
+    const previous = process.umask(0o022);
+    try {
+      const mode = await withLock(home.paths.locksDir, 'probe', async () => {
+        return (await stat(`${home.paths.locksDir}/probe.lock`)).mode & 0o777;
+      });
+      expect(mode).toBe(0o700);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
   it('clears a lock left by a process that is gone instead of waiting out the stale time', async () => {
     const { withLock } = await import('../../core/home/lock.ts');
     const child = spawn(process.execPath, ['-e', '0']);

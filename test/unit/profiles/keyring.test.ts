@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsyncEntry } from '@napi-rs/keyring';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LabError } from '../../../core/errors.ts';
 import { labPaths } from '../../../core/home/paths.ts';
 import {
   createSystemKeyring,
   keyringAccountFor,
   keyringService,
   probeKeyring,
+  type KeyringPort,
 } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
 import { makeAuth, plantedRefreshToken } from '../../helpers/profile-auth.ts';
@@ -72,5 +74,32 @@ describe.skipIf(!probe.available)('the real OS keychain (Secret Service)', () =>
 
     await store.remove('renamed');
     expect(await new AsyncEntry(keyringService, newKey).getPassword()).toBeNull();
+  });
+});
+
+describe('probeKeyring', () => {
+  it('gives the backend’s own words as the reason, not the sentence wrapped around them', async () => {
+    const bus = process.env['DBUS_SESSION_BUS_ADDRESS'];
+    process.env['DBUS_SESSION_BUS_ADDRESS'] = bus ?? 'unix:path=/nonexistent';
+    try {
+      const failing: KeyringPort = {
+        get: async () => null,
+        set: async () => {
+          throw new LabError(
+            'keyring_unavailable',
+            "The OS keychain is not available (Couldn't access platform storage); unlock it, or use the file store.",
+            { details: { detail: "Couldn't access platform storage" } },
+          );
+        },
+        delete: async () => undefined,
+      };
+      expect(await probeKeyring(failing)).toEqual({
+        available: false,
+        reason: "Couldn't access platform storage",
+      });
+    } finally {
+      if (bus === undefined) delete process.env['DBUS_SESSION_BUS_ADDRESS'];
+      else process.env['DBUS_SESSION_BUS_ADDRESS'] = bus;
+    }
   });
 });

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLabError } from '../../../core/errors.ts';
+import { isLabError, LabError } from '../../../core/errors.ts';
 import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
 import { keyringAccountFor, type KeyringPort } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
@@ -408,6 +408,55 @@ describe('ProfileStore', () => {
       expect((await store.readAuth('work')).tokens?.refresh_token).toBe(plantedRefreshToken(alice));
       await store.remove('work');
       expect(keyring.entries.size).toBe(0);
+    });
+
+    it('moves a file profile to the keychain when it signs in again with the keychain asked for', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+      expect(await stat(paths.profileAuth('alice'))).toBeTruthy();
+      const again = makeAuth(alice);
+      await store.saveSignIn({ auth: again, requestedName: null, store: 'keyring' });
+      const [entry] = await store.listProfiles();
+      expect(entry).toMatchObject({ name: 'alice', store: 'keyring' });
+      await expect(stat(paths.profileAuth('alice'))).rejects.toThrow();
+      const key = keyringAccountFor(paths.profileDir('alice'));
+      expect(JSON.parse(keyring.entries.get(key)!).tokens.refresh_token).toBe(
+        again.tokens!.refresh_token,
+      );
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        again.tokens!.refresh_token,
+      );
+      // Without --keyring, a keychain profile stays in the keychain.
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+      expect((await store.listProfiles())[0]?.store).toBe('keyring');
+      await expect(stat(paths.profileAuth('alice'))).rejects.toThrow();
+    });
+
+    it('removes nothing while the keychain is out of reach, and says so', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const registryBefore = await readFile(paths.registry, 'utf8');
+      const unreachable = new ProfileStore({
+        paths,
+        keyring: {
+          get: async () => {
+            throw new LabError(
+              'keyring_unavailable',
+              'The OS keychain is not available (no D-Bus); unlock it, or use the file store.',
+              { details: { detail: 'no D-Bus' } },
+            );
+          },
+          set: async () => undefined,
+          delete: async () => undefined,
+        },
+      });
+      const error = await codeOf(unreachable.remove('alice'));
+      expect(error).toEqual({
+        code: 'keyring_unavailable',
+        message:
+          'alice keeps its tokens in the OS keychain, which is not available (no D-Bus); nothing was removed: unlock the keychain and try again.',
+      });
+      expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
+      expect(await readdir(paths.journalDir).catch(() => [])).toEqual([]);
+      expect(keyring.entries.size).toBe(1);
     });
 
     it('fails clearly when no keychain is configured', async () => {
