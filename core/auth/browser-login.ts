@@ -58,7 +58,10 @@ export interface LoginHandle {
   done: Promise<SignInResult>;
   /** Resolves once the callback server has stopped (after `/success`, a failure or the grace period). */
   closed: Promise<void>;
-  /** Cancels the sign-in (`auth_cancelled`) if it has not finished. */
+  /**
+   * Cancels the sign-in (`auth_cancelled`) while it waits for the browser; once the approved
+   * code is being exchanged it has no effect (the sign-in finishes and saves).
+   */
   cancel(): void;
   /** Finishes the sign-in with a callback address pasted by the user (see `startLogin`). */
   completeWithUrl(callbackUrl: string): Promise<void>;
@@ -118,8 +121,6 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
   /** What the sign-in saved, for the success page. */
   let saved: SignInResult | null = null;
 
-  // A function, so TypeScript does not narrow the state across awaits.
-  const currentState = (): LoginView['state'] => view.state;
   const update = (change: Partial<LoginView>) => {
     view = { ...view, ...change };
     try {
@@ -142,6 +143,17 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     update({ state, error: { code: error.code, message: error.message } });
     logger.info({ code: error.code }, 'sign-in ended without a profile');
     rejectDone(error);
+  };
+  /**
+   * Ends a sign-in from outside (timeout, `/cancel`, `cancel()`) while it still waits for the
+   * browser. Once the callback's code is being exchanged, the user has approved and the issuer
+   * may already have issued tokens that exist only in this process: the sign-in then runs to its
+   * own end (saved, or the exchange's error). Returns false when it was not ended.
+   */
+  const endWaiting = (error: LabError, state: 'failed' | 'cancelled'): boolean => {
+    if (view.state !== 'waiting') return false;
+    fail(error, state);
+    return true;
   };
 
   const handleCallback = async (query: URLSearchParams): Promise<Reply> => {
@@ -171,6 +183,8 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
       return { status: 400, html: errorPage(error.message), after: closeServer };
     }
     update({ state: 'exchanging' });
+    // The user has approved: from here only the exchange's outcome ends the sign-in.
+    cancelTimeout();
     const redirectUri = callbackRedirectUri(bound?.port ?? options.callbackPort);
     let result: SignInResult;
     try {
@@ -183,17 +197,8 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
           codeVerifier: pkce.codeVerifier,
         });
         const apiKey = await obtainApiKey(options, tokens.idToken);
-        // Cancelled or timed out during the exchange: save nothing.
-        if (currentState() !== 'exchanging') return null;
         return saveSignIn(options, tokens, apiKey, options.requestedName);
       });
-      if (saved === null) {
-        return {
-          status: 410,
-          html: errorPage(view.error?.message ?? 'This sign-in has ended.'),
-          after: closeServer,
-        };
-      }
       result = saved;
     } catch (error) {
       const labError = isLabError(error)
@@ -209,7 +214,6 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
       fail(labError);
       return { status: 500, html: errorPage(labError.message), after: closeServer };
     }
-    cancelTimeout();
     update({ state: 'done', profile: result.name, email: result.email, error: null });
     saved = result;
     resolveDone(result);
@@ -297,14 +301,21 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
           respond(response, 403, notFoundPage);
           return;
         }
-        respond(response, 200, cancelledPage, closeServer);
-        fail(
+        if (view.state === 'exchanging') {
+          // An approved sign-in is being saved: the newer one finds the port busy, as it would
+          // with any program on it, and this one finishes.
+          respond(response, 409, errorPage('A sign-in is being completed on this port.'));
+          return;
+        }
+        endWaiting(
           new LabError(
             'auth_cancelled',
             'Sign-in was cancelled (another sign-in took over the callback port).',
           ),
           'cancelled',
         );
+        // Closed once the answer is written (closing first would drop this very connection).
+        respond(response, 200, cancelledPage, closeServer);
         return;
       default:
         respond(response, 404, notFoundPage);
@@ -331,13 +342,14 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
   view = { ...view, authorizeUrl };
   const timeoutMs = options.timeoutMs ?? 10 * minute;
   cancelTimeout = options.clock.setTimeout(() => {
-    fail(
+    const ended = endWaiting(
       new LabError(
         'auth_timeout',
         `No sign-in arrived within ${describeDuration(timeoutMs)}. Run codex-lab login again (or pass a longer --timeout).`,
       ),
+      'failed',
     );
-    closeServer();
+    if (ended) closeServer();
   }, timeoutMs);
   logger.info({ port: bound.port }, 'waiting for the sign-in callback');
   options.onChange?.(view);
@@ -356,8 +368,9 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     done,
     closed,
     cancel() {
-      fail(new LabError('auth_cancelled', 'Sign-in was cancelled.'), 'cancelled');
-      closeServer();
+      if (endWaiting(new LabError('auth_cancelled', 'Sign-in was cancelled.'), 'cancelled')) {
+        closeServer();
+      }
     },
     completeWithUrl,
     view: () => view,

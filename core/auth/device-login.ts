@@ -124,6 +124,7 @@ export interface DeviceLoginHandle {
   /** The code to enter there (not a secret on its own; it expires in 15 minutes). */
   userCode: string;
   done: Promise<SignInResult>;
+  /** Cancels while the approval is awaited; once the approved code is exchanged, no effect. */
   cancel(): void;
 }
 
@@ -153,7 +154,9 @@ export async function startDeviceLogin(
       wake = resolve;
       cancelSleep = options.clock.setTimeout(resolve, ms);
     });
+  let exchanging = false;
   const end = (error: LabError) => {
+    if (exchanging) return;
     ended ??= error;
     cancelSleep();
     wake?.();
@@ -178,14 +181,15 @@ export async function startDeviceLogin(
       );
       if (ended) throw ended;
       if (!poll.pending) {
-        // The exchanged tokens exist only here until saved: a signal waits for this stretch.
+        // The user has approved: from here a cancel no longer ends the sign-in, since the
+        // exchanged tokens exist only here until saved (a signal waits for this stretch too).
+        exchanging = true;
         return runCritical(async () => {
           const tokens = await exchangeAuthorizationCode(options, {
             code: poll.authorizationCode,
             redirectUri: `${options.issuer}/deviceauth/callback`,
             codeVerifier: poll.codeVerifier,
           });
-          if (ended) throw ended;
           return saveSignIn(options, tokens, null, options.requestedName);
         });
       }

@@ -82,6 +82,8 @@ export interface CliProcess {
   stderr(): string;
   /** Resolves with the first stdout line matching `pattern`. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the first stderr line matching `pattern`. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit code. */
   exited: Promise<number>;
 }
@@ -102,41 +104,45 @@ export function spawnCli(args: string[], env: Record<string, string>): CliProces
   });
   child.stderr!.on('data', (chunk: Buffer) => {
     err += chunk.toString('utf8');
+    for (const waiter of waiters.splice(0)) waiter();
   });
   const exited = new Promise<number>((resolveExit) =>
     child.on('close', (code) => resolveExit(code ?? -1)),
   );
+  const waitFor = (read: () => string, pattern: RegExp, timeoutMs: number) =>
+    new Promise<string>((resolveLine, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no line matching ${pattern} in:\n${out}\n${err}`)),
+        timeoutMs,
+      );
+      const check = () => {
+        const line = read()
+          .split('\n')
+          .find((candidate) => pattern.test(candidate));
+        if (line !== undefined) {
+          clearTimeout(timer);
+          resolveLine(line);
+        } else if (child.exitCode !== null) {
+          clearTimeout(timer);
+          reject(
+            new Error(
+              `process exited (${child.exitCode}) without a line matching ${pattern}:\n${out}\n${err}`,
+            ),
+          );
+        } else {
+          waiters.push(check);
+        }
+      };
+      child.once('close', check);
+      check();
+    });
   return {
     child,
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitForLine(pattern, timeoutMs = 20_000) {
-      return new Promise((resolveLine, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no line matching ${pattern} in:\n${out}\n${err}`)),
-          timeoutMs,
-        );
-        const check = () => {
-          const line = out.split('\n').find((candidate) => pattern.test(candidate));
-          if (line !== undefined) {
-            clearTimeout(timer);
-            resolveLine(line);
-          } else if (child.exitCode !== null) {
-            clearTimeout(timer);
-            reject(
-              new Error(
-                `process exited (${child.exitCode}) without a line matching ${pattern}:\n${out}\n${err}`,
-              ),
-            );
-          } else {
-            waiters.push(check);
-          }
-        };
-        child.once('close', check);
-        check();
-      });
-    },
+    waitForLine: (pattern, timeoutMs = 20_000) => waitFor(() => out, pattern, timeoutMs),
+    waitForStderr: (pattern, timeoutMs = 20_000) => waitFor(() => err, pattern, timeoutMs),
   };
 }
 

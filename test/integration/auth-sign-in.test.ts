@@ -3,10 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLogin, type StartLoginOptions } from '../../core/auth/browser-login.ts';
-import { systemClock } from '../../core/ports.ts';
+import { startDeviceLogin } from '../../core/auth/device-login.ts';
+import { systemClock, type Clock } from '../../core/ports.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import {
+  holdTokenAnswers,
   issuedSecrets,
   issuerStats,
   setApiKeyExchange,
@@ -284,9 +286,92 @@ describe('startLogin', () => {
     }
   });
 
+  it('saves an approved sign-in whose code exchange outlasts the timeout', async () => {
+    const timers = heldTimers(60_000);
+    const login = await startLogin(options({ timeoutMs: 60_000, clock: timers.clock }));
+    setNextLogin(fake, 'bob@example.com');
+    // The callback has arrived; the issuer has issued the tokens and holds its answer.
+    const hold = holdTokenAnswers(fake);
+    const browser = visit(login.authorizeUrl);
+    await hold.arrived;
+    expect(login.view().state).toBe('exchanging');
+    timers.fire();
+    hold.release();
+    expect(await login.done).toMatchObject({ name: 'bob', email: 'bob@example.com' });
+    expect((await browser).url).toMatch(/\/success$/);
+    expect(await profileNames()).toEqual(['bob']);
+  });
+
+  it('is not cancelled by a newer sign-in on its port while its code is exchanged', async () => {
+    const first = await startLogin(options());
+    setNextLogin(fake, 'bob@example.com');
+    const hold = holdTokenAnswers(fake);
+    const browser = visit(first.authorizeUrl);
+    await hold.arrived;
+    // The newer sign-in's GET /cancel is refused, so it finds the port busy.
+    const second = await rejection(
+      startLogin(options({ callbackPort: first.port, bindAttempts: 1 })),
+    );
+    expect(second.code).toBe('port_in_use');
+    first.cancel();
+    hold.release();
+    expect(await first.done).toMatchObject({ name: 'bob' });
+    expect((await browser).url).toMatch(/\/success$/);
+    expect(await profileNames()).toEqual(['bob']);
+  });
+
   it('rejects an invalid requested name before binding anything', async () => {
     expect(await rejection(startLogin(options({ requestedName: 'Not Valid!' })))).toMatchObject({
       code: 'invalid_name',
     });
   });
 });
+
+describe('startDeviceLogin', () => {
+  it('saves an approved sign-in that is cancelled while its code is exchanged', async () => {
+    // Polls follow one another at once (the fake approves on the second poll).
+    const clock: Clock = {
+      now: () => Date.now(),
+      setTimeout: (callback) => systemClock.setTimeout(callback, 0),
+    };
+    setNextLogin(fake, 'bob@example.com');
+    const hold = holdTokenAnswers(fake);
+    const login = await startDeviceLogin({
+      paths: home.paths,
+      issuer: fake.issuerUrl,
+      requestedName: null,
+      clock,
+      logger,
+    });
+    await hold.arrived;
+    login.cancel();
+    hold.release();
+    expect(await login.done).toMatchObject({ name: 'bob' });
+    expect(await profileNames()).toEqual(['bob']);
+  });
+});
+
+/**
+ * The real clock, except that timers of `delayMs` wait for `fire()` (the sign-in's timeout, fired
+ * at a chosen moment instead of after a sleep).
+ */
+function heldTimers(delayMs: number): { clock: Clock; fire(): void } {
+  const held = new Set<() => void>();
+  return {
+    clock: {
+      now: () => Date.now(),
+      setTimeout(callback, ms) {
+        if (ms !== delayMs) return systemClock.setTimeout(callback, ms);
+        held.add(callback);
+        return () => held.delete(callback);
+      },
+    },
+    fire: () => [...held].forEach((callback) => callback()),
+  };
+}
+
+/** The saved profiles' names. */
+async function profileNames(): Promise<string[]> {
+  const profiles = await new ProfileStore({ paths: home.paths }).listProfiles();
+  return profiles.map((profile) => profile.name);
+}

@@ -23,6 +23,7 @@ import {
   type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
+import { runCodexLab } from '../helpers/cli.ts';
 
 let fixture: SignInFixture;
 let fake: FakeChatGpt;
@@ -86,6 +87,32 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s during login', (signal) => {
     const after = (await store.readAuth('alice')).tokens!.refresh_token;
     expect(after).not.toBe(before);
     expect(refreshTokenIsValid(fake, after)).toBe(true);
+  });
+
+  it('says what it saved, makes it live and lets the browser see the success page', async () => {
+    setNextLogin(fake, 'alice@example.com');
+    const cli = spawnCli(['login', '--no-browser', 'alice'], loginEnv(home, fake));
+    const url = await cli.waitForLine(authorizeLine);
+    const hold = holdTokenAnswers(fake);
+    const browser = visit(url);
+    await hold.arrived;
+    cli.child.kill(signal);
+    await cli.waitForStderr(/saving the sign-in before exiting/);
+    // A second signal cannot stop the save: it says so, once.
+    cli.child.kill(signal);
+    cli.child.kill(signal);
+    await cli.waitForStderr(/still saving the sign-in/);
+    hold.release();
+    expect(await cli.exited).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(cli.stdout().trim().split('\n').at(-1)).toBe(
+      'Signed in as alice@example.com (plus) — updated profile "alice" before exiting.',
+    );
+    expect(cli.stderr().match(/still saving the sign-in/g)).toHaveLength(1);
+    expect((await browser).url).toMatch(/\/success$/);
+    // The sign-in was made live as on the normal path: its quota was read at once.
+    const listed = JSON.parse((await runCodexLab(['list', '--json'], { home: home.home })).stdout);
+    expect(listed).toMatchObject([{ name: 'alice', status: 'ok' }]);
+    expect(listed[0].quota.updatedAt).not.toBeNull();
   });
 
   it('cancels a sign-in that is still waiting for the browser, saving nothing', async () => {

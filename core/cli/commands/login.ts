@@ -6,9 +6,13 @@
 import { startLogin } from '../../auth/browser-login.ts';
 import { startDeviceLogin } from '../../auth/device-login.ts';
 import { openInBrowser } from '../../auth/open-browser.ts';
-import type { SignInEnvironment, SignInResult } from '../../auth/sign-in.ts';
+import {
+  tokenRequestTimeoutMs,
+  type SignInEnvironment,
+  type SignInResult,
+} from '../../auth/sign-in.ts';
 import { LabError } from '../../errors.ts';
-import { criticalWorkPending, criticalWorkSettled } from '../../home/critical.ts';
+import { criticalWorkPending } from '../../home/critical.ts';
 import { createLogger } from '../../log.ts';
 import { second, systemClock } from '../../ports.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
@@ -30,15 +34,21 @@ export function parseTimeout(value: unknown): number {
   return Math.round(seconds * second);
 }
 
-/** The result line printed after a sign-in. */
-export function describeSignIn(result: SignInResult): string {
+/**
+ * The result line printed after a sign-in; `suffix` (" before exiting") marks one completed after
+ * Ctrl-C or SIGTERM.
+ */
+export function describeSignIn(result: SignInResult, suffix = ''): string {
   const who = result.email ?? result.accountId ?? 'the account';
   const plan = result.plan ? ` (${result.plan})` : '';
   const where = result.created
     ? `saved as profile "${result.name}"`
     : `updated profile "${result.name}"`;
-  return `Signed in as ${who}${plan} — ${where}.`;
+  return `Signed in as ${who}${plan} — ${where}${suffix}.`;
 }
+
+/** The longest a sign-in's save can take: the code exchange, then the API-key exchange. */
+const saveLimitSeconds = (2 * tokenRequestTimeoutMs) / second;
 
 /** Runs the sign-in and prints its outcome; expected failures are thrown as `LabError`s. */
 export async function runLogin(
@@ -64,12 +74,28 @@ export async function runLogin(
   };
 
   let cancel: () => void = () => undefined;
+  /** The first SIGINT/SIGTERM that arrived once the sign-in was being (or had been) saved. */
+  let signalled: 'SIGINT' | 'SIGTERM' | null = null;
+  let repeatNoted = false;
+  let saved = false;
   // Ctrl-C or SIGTERM while waiting cancels the sign-in; once the issuer has answered the code
-  // exchange, the new tokens are saved first (they exist nowhere else), then the command exits.
+  // exchange, the new tokens exist nowhere else: the sign-in runs on to its normal end (saved,
+  // shown, the router told) and the command then exits with the signal's code.
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    if (criticalWorkPending() === 0) return cancel();
-    writeLine(context.stderr, 'codex-lab: saving the sign-in before exiting…');
-    void criticalWorkSettled().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    if (signalled === null && !saved && criticalWorkPending() === 0) return cancel();
+    if (signalled !== null) {
+      // A second Ctrl-C cannot stop the save without dropping the tokens: say what is going on.
+      if (!repeatNoted && !saved) {
+        repeatNoted = true;
+        writeLine(
+          context.stderr,
+          `codex-lab: still saving the sign-in; stopping now would lose it. This takes at most ${saveLimitSeconds} s if the issuer is slow; the command exits once it is saved.`,
+        );
+      }
+      return;
+    }
+    signalled = signal;
+    if (!saved) writeLine(context.stderr, 'codex-lab: saving the sign-in before exiting…');
   };
   const onInterrupt = () => onSignal('SIGINT');
   const onTerminate = () => onSignal('SIGTERM');
@@ -88,6 +114,7 @@ export async function runLogin(
       writeLine(context.stdout, 'and enter this one-time code (it expires in 15 minutes):');
       writeLine(context.stdout, `  ${login.userCode}`);
       result = await login.done;
+      saved = true;
     } else {
       const openBrowser = options['browser'] !== false;
       const login = await startLogin({
@@ -106,6 +133,7 @@ export async function runLogin(
       writeLine(context.stdout, login.authorizeUrl);
       writeLine(context.stdout);
       result = await login.done;
+      saved = true;
       // Let the browser fetch the success page before this process ends (a few seconds at most).
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -119,8 +147,12 @@ export async function runLogin(
     const lab = await openLabClient(context);
     const live = await lab.profileSignedIn({ profile: result.name });
     if (!live.ok) writeLine(context.stderr, `codex-lab: ${live.message}`);
-    writeLine(context.stdout, describeSignIn(result));
-    return 0;
+    if (signalled === null) {
+      writeLine(context.stdout, describeSignIn(result));
+      return 0;
+    }
+    writeLine(context.stdout, describeSignIn(result, ' before exiting'));
+    return signalled === 'SIGINT' ? 130 : 143;
   } finally {
     clearInterval(keepAlive);
     process.off('SIGINT', onInterrupt);
