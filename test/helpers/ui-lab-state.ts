@@ -1,7 +1,7 @@
 /**
  * Builders for `LabState` / `ProfileView` values used by the desktop and renderer tests.
  */
-import type { LabState, ProfileView } from '../../core/service/contract.ts';
+import type { LabState, ProfileView, RequestView } from '../../core/service/contract.ts';
 import { poolSummaryOf } from '../../core/service/pool-view.ts';
 
 /** A profile view with sensible defaults. */
@@ -57,31 +57,35 @@ export function uiState(
   };
 }
 
+/** A routed request as the contract shows it (a sticky turn of session `s-1`), with `patch`. */
+export function uiRequest(patch: Partial<RequestView> = {}): RequestView {
+  return {
+    id: 1,
+    at: '2030-01-01T11:59:00.000Z',
+    sessionId: 's-1',
+    runId: null,
+    profile: 'work',
+    route: 'sticky',
+    pinned: null,
+    reason: '',
+    model: 'gpt-6.2-sol',
+    kind: 'responses',
+    status: 200,
+    ttfbMs: 10,
+    durationMs: 20,
+    tokens: null,
+    fallback: [],
+    ...patch,
+  };
+}
+
 /**
  * `uiState(profiles)` as a router from before `problems`, `pool.unread`, `pool.next.sameRepo`
  * and a request's `pinned` sends it (JSON, as it comes over the wire), with one request.
  */
 export function olderRouterState(profiles: ProfileView[]): unknown {
   const state = uiState(profiles, {
-    requests: [
-      {
-        id: 1,
-        at: '2030-01-01T11:59:00.000Z',
-        sessionId: 's-1',
-        runId: null,
-        profile: profiles[0]?.name ?? null,
-        route: 'best',
-        pinned: null,
-        reason: 'best',
-        model: 'gpt-6.2-sol',
-        kind: 'responses',
-        status: 200,
-        ttfbMs: 10,
-        durationMs: 20,
-        tokens: null,
-        fallback: [],
-      },
-    ],
+    requests: [uiRequest({ profile: profiles[0]?.name ?? null })],
   });
   const older = JSON.parse(JSON.stringify(state)) as {
     problems?: unknown;

@@ -7,29 +7,20 @@
 import { describe, expect, it } from 'vitest';
 import type { ProfileView, RequestView } from '../../../core/service/contract.ts';
 import { describeRun, runHasNews } from '../../../core/service/quota-text.ts';
+import { uiRequest } from '../../helpers/ui-lab-state.ts';
 
 const options = { now: Date.UTC(2026, 10, 30, 23, 30), timeZone: 'UTC' };
 let id = 0;
 function request(patch: Partial<RequestView>): RequestView {
   id += 1;
-  return {
+  return uiRequest({
     id,
     at: '2026-11-30T23:08:00.000Z',
     sessionId: 's',
     runId: 'run',
     profile: 'a',
-    route: 'sticky',
-    pinned: null,
-    reason: '',
-    model: 'gpt-6.2-sol',
-    kind: 'responses',
-    status: 200,
-    ttfbMs: 10,
-    durationMs: 20,
-    tokens: null,
-    fallback: [],
     ...patch,
-  };
+  });
 }
 type Profile = Pick<ProfileView, 'name' | 'status' | 'unavailableUntil'>;
 const ok = (name: string): Profile => ({ name, status: 'ok', unavailableUntil: null });
