@@ -3,6 +3,25 @@
  * (a removed card, a renamed card mounted under its new name) must hand focus on, or it falls to
  * <body> and a keyboard user starts again from the top.
  */
+import { useEffect, useRef, type RefObject } from 'react';
+
+/**
+ * The button that opened a panel (a form, a confirmation) takes focus back when that panel
+ * closes, if `returnOnClose` was called first (a close that moves focus elsewhere does not).
+ */
+export function useReturnFocus<T extends HTMLElement>(
+  open: boolean,
+): { ref: RefObject<T | null>; returnOnClose(): void } {
+  const ref = useRef<T>(null);
+  const wanted = useRef(false);
+  useEffect(() => {
+    if (!open && wanted.current) {
+      wanted.current = false;
+      ref.current?.focus();
+    }
+  }, [open]);
+  return { ref, returnOnClose: () => (wanted.current = true) };
+}
 
 /**
  * Focuses what `find` returns: at once when it is on the page, else as soon as it appears (the

@@ -1,7 +1,7 @@
 /**
  * One profile: name (renamed in place), status, both quota windows, history, priming, actions.
  */
-import { Fragment, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { Fragment, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
 import { capitalize, formatResetCredits, humanizeTimes, statusLabel } from '../../core/format.ts';
 import {
@@ -12,7 +12,7 @@ import {
   formatReset,
   removalQuestion,
 } from '../format.ts';
-import { focusWhenShown, profileCard } from '../focus.ts';
+import { focusWhenShown, profileCard, useReturnFocus } from '../focus.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { FieldError, useInlineForm } from './inline-form.tsx';
 import { HistoryChart } from './history-chart.tsx';
@@ -119,16 +119,9 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   );
   // Keyboard focus follows the confirmation: onto Keep (the safe choice) when it opens, back to
   // Remove… when it is kept, rather than to the top of the page with the button that vanished.
-  const removeButton = useRef<HTMLButtonElement>(null);
-  const refocusRemove = useRef(false);
-  useEffect(() => {
-    if (!confirmRemove && refocusRemove.current) {
-      refocusRemove.current = false;
-      removeButton.current?.focus();
-    }
-  }, [confirmRemove]);
+  const removeButton = useReturnFocus<HTMLButtonElement>(confirmRemove);
   const keep = () => {
-    refocusRemove.current = true;
+    removeButton.returnOnClose();
     removal.clear();
     setConfirmRemove(false);
   };
@@ -142,16 +135,9 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
 
   // Likewise for the rename form: back to ✎ when it closes, on the card's new name once saved
   // (that card is a new one, mounted when the state with the new name arrives).
-  const renameButton = useRef<HTMLButtonElement>(null);
-  const refocusRename = useRef(false);
-  useEffect(() => {
-    if (!renaming && refocusRename.current) {
-      refocusRename.current = false;
-      renameButton.current?.focus();
-    }
-  }, [renaming]);
+  const renameButton = useReturnFocus<HTMLButtonElement>(renaming);
   const closeRename = (renamedTo: string | null) => {
-    if (renamedTo === null) refocusRename.current = true;
+    if (renamedTo === null) renameButton.returnOnClose();
     else {
       focusWhenShown(
         () => profileCard(renamedTo)?.querySelector<HTMLElement>('.rename-button') ?? null,
@@ -186,7 +172,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
             <h3>
               {profile.name}
               <button
-                ref={renameButton}
+                ref={renameButton.ref}
                 type="button"
                 className="icon-button rename-button"
                 aria-label={`Rename ${profile.name}`}
@@ -366,7 +352,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           </div>
         ) : (
           <button
-            ref={removeButton}
+            ref={removeButton.ref}
             type="button"
             className="button ghost danger-text"
             aria-label={`Remove ${profile.name}`}
