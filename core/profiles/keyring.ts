@@ -98,13 +98,17 @@ export async function probeKeyring(
     await keyring.delete('codex-lab-probe');
     return { available: true };
   } catch (error) {
-    // The backend's own words, not the sentence wrapped around them (said once by the caller).
-    const detail = (error as { details?: { detail?: unknown } }).details?.detail;
-    return {
-      available: false,
-      reason: typeof detail === 'string' ? detail : (error as Error).message,
-    };
+    return { available: false, reason: keyringFailureDetail(error) };
   }
+}
+
+/**
+ * What the keychain backend said when it failed, not the sentence wrapped around it, for a
+ * caller that words the failure itself (so it is said once).
+ */
+export function keyringFailureDetail(error: unknown): string {
+  const detail = (error as { details?: { detail?: unknown } }).details?.detail;
+  return typeof detail === 'string' ? detail : (error as Error).message;
 }
 
 function unavailable(error: unknown): LabError {

@@ -31,7 +31,7 @@ import {
   type JournalEntry,
 } from './journal.ts';
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
-import { keyringAccountFor, type KeyringPort } from './keyring.ts';
+import { keyringAccountFor, keyringFailureDetail, type KeyringPort } from './keyring.ts';
 import {
   isAutoName,
   matchProfileName,
@@ -408,12 +408,7 @@ export class ProfileStore {
         // Asked for the keychain: the profile moves there. The entry first, then the registry,
         // then the file goes: a kill at any step leaves the profile readable where the registry
         // says (an entry the registry does not name yet is harmless, and is written over).
-        const dir = this.#paths.profileDir(match.name);
-        await ensurePrivateDirectory(dir);
-        await this.#requireKeyring().set(
-          keyringAccountFor(dir),
-          JSON.stringify(normalizeAuth(auth)),
-        );
+        await this.#writeAuthOf({ ...match, store: 'keyring' }, auth, { keepFile: true });
         Object.assign(record, identityFields(identity), { store: 'keyring' });
         await this.#writeRegistryIfChanged(registry, before);
         await unlink(this.#paths.profileAuth(match.name)).catch(ignoreMissing);
@@ -570,10 +565,9 @@ export class ProfileStore {
           try {
             await this.#requireKeyring().get(key);
           } catch (error) {
-            const why = (error as { details?: { detail?: unknown } }).details?.detail;
             throw new LabError(
               'keyring_unavailable',
-              `${entry.name} keeps its tokens in the OS keychain, which is not available${typeof why === 'string' ? ` (${why})` : ''}; nothing was removed: unlock the keychain and try again.`,
+              `${entry.name} keeps its tokens in the OS keychain, which is not available (${keyringFailureDetail(error)}); nothing was removed: unlock the keychain and try again.`,
               { cause: error },
             );
           }
@@ -896,7 +890,16 @@ export class ProfileStore {
     return entry.legacy ? this.#paths.legacyAuth : this.#paths.profileAuth(entry.name);
   }
 
-  async #writeAuthOf(entry: ProfileEntry, auth: AuthDotJson): Promise<void> {
+  /**
+   * Writes a profile's tokens where its store kind says. `keepFile` leaves an auth.json beside a
+   * new keychain entry (a profile moving to the keychain drops its file only once the registry
+   * names the keychain).
+   */
+  async #writeAuthOf(
+    entry: ProfileEntry,
+    auth: AuthDotJson,
+    options: { keepFile?: boolean } = {},
+  ): Promise<void> {
     const normalized = normalizeAuth(auth);
     if (entry.store === 'keyring' && !entry.legacy) {
       const dir = this.#paths.profileDir(entry.name);
@@ -904,7 +907,9 @@ export class ProfileStore {
       await ensurePrivateDirectory(dir);
       await this.#requireKeyring().set(keyringAccountFor(dir), JSON.stringify(normalized));
       // Codex's keyring mode keeps no file beside the keychain entry.
-      await unlink(this.#paths.profileAuth(entry.name)).catch(ignoreMissing);
+      if (options.keepFile !== true) {
+        await unlink(this.#paths.profileAuth(entry.name)).catch(ignoreMissing);
+      }
       return;
     }
     await writeJsonFile(this.#authPathOf(entry), normalized);
