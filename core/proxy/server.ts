@@ -24,6 +24,7 @@ import {
   createUpstreamWebSockets,
   type UpstreamWebSockets,
   type WebSocketTurnResult,
+  webSocketTransportError,
 } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
@@ -754,6 +755,27 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             const fresh = await refreshedCredentials(pick, credentials.accessToken);
             if (fresh === null) continue;
             credentials = fresh;
+          } else if (
+            sent.code === 'upstream_error' &&
+            sent.status !== undefined &&
+            !webSocketTransportError(sent.errorCode) &&
+            !isCiphertextRejection(sent.status, sent.body ?? '')
+          ) {
+            // The upstream's answer to this request (a 5xx, a context-window 400, …): Codex
+            // hears it as the HTTP path gives it and retries as it would natively. Sending the
+            // turn again over HTTP doubled every failing request. (Refused ciphertext goes on to
+            // the HTTP path below, which retries once without it.)
+            const headers = sent.headers ?? {};
+            engine.observe(pick.profile, sent.status, headers);
+            if (sent.status >= 500) engine.noteFailure(pick.profile, sent.status);
+            ticket.commit(pick, excluded);
+            return sendBuffered(
+              response,
+              sent.status,
+              { ...headers, 'content-type': 'application/json' },
+              Buffer.from(sent.body ?? '{}'),
+              pick,
+            );
           }
         }
 

@@ -43,11 +43,22 @@ export type WebSocketTurnResult =
       code: WebSocketTurnFallback;
       message: string;
       status?: number;
+      /** For an `error` frame: its error's `code` (null when it has none). */
+      errorCode?: string | null;
       /** For an `error` frame: its error as the HTTP answer's body (`{"error":…}`). */
       body?: string;
       /** For an `error` frame: the headers it carries (the HTTP answer's, quota included). */
       headers?: IncomingHttpHeaders;
     };
+
+/**
+ * Whether an `error` frame's code is about the WebSocket itself (a response id this connection
+ * does not hold, its 60-minute limit): the turn then goes again in full, on HTTP. Any other error
+ * frame is the upstream's answer to the request, which its HTTP twin would have given too.
+ */
+export function webSocketTransportError(code: string | null | undefined): boolean {
+  return code === 'previous_response_not_found' || code === 'websocket_connection_limit_reached';
+}
 
 /** Where a WebSocket turn's events go once the first one has arrived. */
 export interface WebSocketTurnSink {
@@ -698,21 +709,25 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           return;
         }
         if (type === 'error' && !started) {
-          // previous_response_not_found, websocket_connection_limit_reached, a 429, …: the
-          // turn goes over HTTP in full, where the router's own handling applies.
+          // The upstream's answer before any output: the caller decides what it means (see
+          // `webSocketTransportError`). The connection stays for the session's next turn, in
+          // full, unless the answer was about the connection itself.
           const status = Number(event!['status'] ?? event!['status_code']);
           const error = event!['error'] as { code?: unknown; type?: unknown } | undefined;
           const headers = event!['headers'];
+          const errorCode = typeof error?.code === 'string' ? error.code : null;
+          carrier.last = null;
           finish(
             {
               ok: false,
               code: 'upstream_error',
               message: `the upstream answered ${String(error?.code ?? error?.type ?? 'an error')} over WebSocket`,
               ...(Number.isFinite(status) ? { status } : {}),
+              errorCode,
               body: JSON.stringify({ error: error ?? null }),
               headers: headerValues(headers),
             },
-            false,
+            Number.isFinite(status) && !webSocketTransportError(errorCode),
           );
           return;
         }

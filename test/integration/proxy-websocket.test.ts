@@ -602,6 +602,41 @@ describe('upstream Responses over WebSocket', () => {
     expect(overHttp[0]!.headers['authorization']).not.toBe(handshake.headers['authorization']);
   });
 
+  it('gives Codex a 5xx answered over WebSocket as the HTTP path would, without sending the turn again, and keeps the socket', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'server-error');
+    expectComplete(await chat.turn('one'));
+    current.fake.account('alpha@example.com').failures.push({ kind: 'server_error', status: 502 });
+    const failed = await chat.turn('two');
+    // Codex hears the upstream's own status and retries it as it would natively: the router
+    // sends nothing a second time (the HTTP resend doubled every failing request).
+    expect(failed.status).toBe(502);
+    expect(failed.profile).toBe('alpha');
+    expect(side.turns.map((turn) => turn.error)).toEqual([null, 'server_error']);
+    expect(httpTurns(current)).toHaveLength(0);
+    // Codex's retry goes on the same connection (a new handshake per retry before), in full:
+    // the failed turn stored nothing to build on.
+    chat.history.pop();
+    const retried = await chat.turn('two');
+    expectComplete(retried);
+    expect(current.fake.upgrades).toHaveLength(1);
+    expect(side.turns.at(-1)?.previousResponseId).toBeUndefined();
+    expect(httpTurns(current)).toHaveLength(0);
+  });
+
+  it('gives Codex a 400 answered over WebSocket as it is, once', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'bad-request');
+    expectComplete(await chat.turn('one'));
+    current.fake
+      .account('alpha@example.com')
+      .failures.push({ kind: 'bad_request', message: 'Your input exceeds the context window.' });
+    const failed = await chat.turn('two');
+    expect(failed.status).toBe(400);
+    expect(side.turns.map((turn) => turn.error)).toEqual([null, 'bad_request']);
+    expect(httpTurns(current)).toHaveLength(0);
+  });
+
   it('keeps behaviour unchanged when the setting is off', async () => {
     const { current, side } = await start({ webSocket: 'off' });
     expectComplete(await new Conversation(current, 'off').turn('one'));
