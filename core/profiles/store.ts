@@ -408,13 +408,13 @@ export class ProfileStore {
         // Asked for the keychain: the profile moves there. The entry first, then the registry,
         // then the file goes: a kill at any step leaves the profile readable where the registry
         // says (an entry the registry does not name yet is harmless, and is written over).
-        await this.#writeAuthOf({ ...match, store: 'keyring' }, auth, { keepFile: true });
+        await this.#writeSignIn({ ...match, store: 'keyring' }, auth, identity, { keepFile: true });
         Object.assign(record, identityFields(identity), { store: 'keyring' });
         await this.#writeRegistryIfChanged(registry, before);
         await unlink(this.#paths.profileAuth(match.name)).catch(ignoreMissing);
         return { name: match.name, created: false };
       }
-      await this.#writeAuthOf(match, auth);
+      await this.#writeSignIn(match, auth, identity);
       if (record) Object.assign(record, identityFields(identity));
       await this.#writeRegistryIfChanged(registry, before);
       return { name: match.name, created: false };
@@ -428,13 +428,7 @@ export class ProfileStore {
         // The name is another account's: most often "sign in again" done as the wrong account,
         // or as the same person in another workspace. Say which each is, so the user knows
         // which way to go.
-        const quoted = JSON.stringify(holder.name);
-        throw new LabError(
-          'name_taken',
-          holder.email.toLowerCase() === identity.email.toLowerCase()
-            ? `The profile ${quoted} is ${holder.email} in another workspace (${holder.plan ?? 'unknown plan'}, account ${holder.accountId ?? 'unknown'}) than this sign-in (${identity.plan ?? 'unknown plan'}, account ${identity.accountId ?? 'unknown'}): to sign in to ${quoted} again, choose its workspace; to add this one, give it another name.`
-            : `The profile ${quoted} is ${holder.email}, but this sign-in is ${identity.email}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${identity.email}, give it another name.`,
-        );
+        throw anotherAccountError(holder.name, holder, identity);
       }
       validateProfileName(input.requestedName, names);
       name = input.requestedName;
@@ -454,12 +448,13 @@ export class ProfileStore {
     const { legacy: _legacy, ...stored } = record;
     // Tokens first: a registry entry never points at a profile without tokens. The journal
     // record lets a later load list tokens a kill left in an unlisted folder.
-    const journal = await writeJournal(this.#paths.journalDir, { op: 'add', record: stored });
-    await this.#writeAuthOf(record, auth);
+    const journal = await this.#writeSignIn(record, auth, identity, {
+      journal: { op: 'add', record: stored },
+    });
     await this.#step('add:tokens-written');
     registry.profiles.push(stored);
     await this.#writeRegistry(registry);
-    await clearJournal(journal);
+    if (journal !== null) await clearJournal(journal);
     return { name, created: true };
   }
 
@@ -915,6 +910,43 @@ export class ProfileStore {
     await writeJsonFile(this.#authPathOf(entry), normalized);
   }
 
+  /**
+   * The one write of a sign-in's tokens. Whatever the registry says (it may be missing, or edited
+   * by hand), what is saved where the tokens go is read first: the profile's auth file (which a
+   * keychain write deletes) and, for the keychain, its entry. Another account's tokens there are
+   * never replaced, since they may be that account's only sign-in: `name_taken` naming it, and
+   * nothing (not even the `journal` record, written only once the check passes) is written. A
+   * broken file there is reported by name and left as it is. Returns the journal record's path.
+   */
+  async #writeSignIn(
+    entry: ProfileEntry,
+    auth: AuthDotJson,
+    identity: AuthIdentity,
+    options: { keepFile?: boolean; journal?: JournalEntry } = {},
+  ): Promise<string | null> {
+    const saved: AuthDotJson[] = [];
+    const file = await readJsonFile(this.#authPathOf(entry), authDotJsonSchema);
+    if (file !== undefined) saved.push(file);
+    if (entry.store === 'keyring' && !entry.legacy) {
+      const dir = this.#paths.profileDir(entry.name);
+      const key = keyringAccountFor(dir);
+      const text = await this.#requireKeyring().get(key);
+      if (text !== null)
+        saved.push(parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema));
+    }
+    for (const held of saved) {
+      if (!held.tokens) continue;
+      const holder = identityFromAuth(held);
+      if (!sameAccount(holder, identity)) throw anotherAccountError(entry.name, holder, identity);
+    }
+    const journal =
+      options.journal === undefined
+        ? null
+        : await writeJournal(this.#paths.journalDir, options.journal);
+    await this.#writeAuthOf(entry, auth, { keepFile: options.keepFile === true });
+    return journal;
+  }
+
   #requireKeyring(): KeyringPort {
     if (!this.#keyring) {
       throw new LabError(
@@ -958,6 +990,30 @@ function sameIdentity(entry: ProfileEntry, identity: AuthIdentity): boolean {
     (entry.accountId ?? null) === identity.accountId &&
     (entry.email?.toLowerCase() ?? null) === identity.email
   );
+}
+
+/**
+ * The refusal of a sign-in under a name whose profile is another account's, one sentence for
+ * wherever that is found (the registry, or the tokens saved in the profile's folder): most often
+ * "sign in again" done as the wrong account, or as the same person in another workspace. It says
+ * which each is, so the user knows which way to go.
+ */
+function anotherAccountError(
+  name: string,
+  holder: { email: string | null; plan: string | null; accountId: string | null },
+  identity: AuthIdentity,
+): LabError {
+  const quoted = JSON.stringify(name);
+  const signIn = identity.email ?? `account ${identity.accountId ?? 'unknown'}`;
+  let message: string;
+  if (holder.email === null) {
+    message = `The profile ${quoted} holds the sign-in of another account (account ${holder.accountId ?? 'unknown'}) than this one (${signIn}): to add ${signIn}, give it another name.`;
+  } else if (identity.email !== null && holder.email.toLowerCase() === identity.email) {
+    message = `The profile ${quoted} is ${holder.email} in another workspace (${holder.plan ?? 'unknown plan'}, account ${holder.accountId ?? 'unknown'}) than this sign-in (${identity.plan ?? 'unknown plan'}, account ${identity.accountId ?? 'unknown'}): to sign in to ${quoted} again, choose its workspace; to add this one, give it another name.`;
+  } else {
+    message = `The profile ${quoted} is ${holder.email}, but this sign-in is ${signIn}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${signIn}, give it another name.`;
+  }
+  return new LabError('name_taken', message);
 }
 
 function identityFields(identity: AuthIdentity) {

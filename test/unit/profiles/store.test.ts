@@ -209,6 +209,89 @@ describe('ProfileStore', () => {
     expect(await readdir(paths.profilesDir)).toEqual(['work']);
   });
 
+  describe('a profile folder the registry does not list', () => {
+    /** Signs alice in as "alice" and bob as "work", then drops alice's registry entry. */
+    async function unlistAlice(kind: 'file' | 'keyring' = 'file'): Promise<void> {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice', store: kind });
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'work' });
+      const registry = JSON.parse(await readFile(paths.registry, 'utf8')) as {
+        profiles: Array<{ name: string }>;
+      };
+      registry.profiles = registry.profiles.filter((profile) => profile.name !== 'alice');
+      await writeFile(paths.registry, JSON.stringify(registry));
+    }
+
+    it('keeps another account’s tokens there: the sign-in is refused, naming that account', async () => {
+      await unlistAlice();
+      const before = await readFile(paths.profileAuth('alice'), 'utf8');
+      const registryBefore = await readFile(paths.registry, 'utf8');
+      expect(
+        await codeOf(store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice' })),
+      ).toEqual({
+        code: 'name_taken',
+        message: `The profile "alice" is ${alice.email}, but this sign-in is ${carol.email}: to sign in to "alice" again, sign in as ${alice.email}; to add ${carol.email}, give it another name.`,
+      });
+      // The same person in another workspace is another account too.
+      const team = { email: alice.email, accountId: 'acct-alice-team', plan: 'team' };
+      expect(
+        await codeOf(store.saveSignIn({ auth: makeAuth(team), requestedName: 'alice' })),
+      ).toMatchObject({
+        code: 'name_taken',
+        message: expect.stringContaining('another workspace'),
+      });
+      // Asking for the keychain, whose write would delete the file, changes nothing.
+      expect(
+        (
+          await codeOf(
+            store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice', store: 'keyring' }),
+          )
+        ).code,
+      ).toBe('name_taken');
+      expect(keyring.entries.size).toBe(0);
+      expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe(before);
+      expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
+      expect(await readdir(paths.journalDir).catch(() => [])).toEqual([]);
+    });
+
+    it('is signed in again by its own account, which lists it again', async () => {
+      await unlistAlice();
+      const again = { ...alice, generation: 2 };
+      expect(await store.saveSignIn({ auth: makeAuth(again), requestedName: 'alice' })).toEqual({
+        name: 'alice',
+        created: true,
+      });
+      expect((await store.listProfiles()).map((p) => p.name)).toEqual(['work', 'alice']);
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        plantedRefreshToken(again),
+      );
+    });
+
+    it('keeps another account’s keychain entry there', async () => {
+      await unlistAlice('keyring');
+      const key = keyringAccountFor(paths.profileDir('alice'));
+      const before = keyring.entries.get(key);
+      expect(
+        (
+          await codeOf(
+            store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice', store: 'keyring' }),
+          )
+        ).code,
+      ).toBe('name_taken');
+      expect(keyring.entries.get(key)).toBe(before);
+    });
+
+    it('reports a broken auth.json there by name and writes nothing over it', async () => {
+      await unlistAlice();
+      await writeFile(paths.profileAuth('alice'), '{ nope');
+      const error = await codeOf(
+        store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice' }),
+      );
+      expect(error.code).toBe('corrupt_file');
+      expect(error.message).toContain(paths.profileAuth('alice'));
+      expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe('{ nope');
+    });
+  });
+
   describe('the legacy auth.json', () => {
     let legacyText: string;
     beforeEach(async () => {

@@ -1,0 +1,114 @@
+/**
+ * The registry `auth-profiles.json` lost (deleted, a dangling link, or an entry dropped by hand)
+ * while the profile folders still hold live sign-ins, through the real `codex-lab` command: the
+ * profiles are not hidden, and signing in as another account under such a profile's name never
+ * replaces the tokens saved there.
+ */
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { issuedSecrets, setNextLogin } from '../fakes/fake-issuer.ts';
+import {
+  authorizeLine,
+  killRunning,
+  leakedSecrets,
+  loginEnv,
+  spawnCli,
+  startSignInFixture,
+  visit,
+  type CliProcess,
+  type SignInFixture,
+  type TempHome,
+} from '../helpers/auth-harness.ts';
+
+let fixture: SignInFixture;
+let fake: FakeChatGpt;
+let home: TempHome;
+const processes: CliProcess[] = [];
+const outputs: string[] = [];
+
+beforeEach(async () => {
+  fixture = await startSignInFixture();
+  ({ fake, home } = fixture);
+  outputs.length = 0;
+});
+
+afterEach(async () => {
+  killRunning(processes);
+  await fixture.close();
+});
+
+/** Runs `codex-lab login --no-browser ARGS` and follows the printed URL like a browser. */
+async function login(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const running = spawnCli(['login', '--no-browser', ...args], loginEnv(home, fake));
+  processes.push(running);
+  const url = await running.waitForLine(authorizeLine).catch(() => undefined);
+  if (url !== undefined) await visit(url);
+  const code = await running.exited;
+  outputs.push(running.stdout(), running.stderr());
+  return { code, stdout: running.stdout(), stderr: running.stderr() };
+}
+
+/** Signs alice in as "alice" and bob as "work", and returns alice's auth.json text. */
+async function twoProfiles(): Promise<string> {
+  for (const [email, name] of [
+    ['alice@example.com', 'alice'],
+    ['bob@example.com', 'work'],
+  ] as const) {
+    setNextLogin(fake, email);
+    const run = await login([name]);
+    expect(run.code, run.stderr).toBe(0);
+  }
+  return readFile(home.paths.profileAuth('alice'), 'utf8');
+}
+
+/** Drops `name`'s entry from the registry, as a hand edit would; its folder stays. */
+async function dropFromRegistry(name: string): Promise<void> {
+  const registry = JSON.parse(await readFile(home.paths.registry, 'utf8')) as {
+    profiles: Array<{ name: string }>;
+  };
+  registry.profiles = registry.profiles.filter((profile) => profile.name !== name);
+  await writeFile(home.paths.registry, JSON.stringify(registry), { mode: 0o600 });
+}
+
+const carolUnderAlice =
+  'codex-lab: The profile "alice" is alice@example.com, but this sign-in is carol@example.com: to sign in to "alice" again, sign in as alice@example.com; to add carol@example.com, give it another name.';
+
+async function journalRecords(): Promise<string[]> {
+  return (await readdir(home.paths.journalDir).catch(() => [] as string[])).filter((file) =>
+    file.endsWith('.json'),
+  );
+}
+
+describe('a sign-in never replaces another account’s tokens in a profile folder', () => {
+  it.each([
+    ['the registry deleted', () => rm(home.paths.registry)],
+    ['alice’s registry entry dropped by hand', () => dropFromRegistry('alice')],
+  ])(
+    'with %s, signing in as carol under "alice" is refused and alice keeps her tokens',
+    async (_case, lose) => {
+      const aliceAuth = await twoProfiles();
+      const quotaBefore = await readFile(home.paths.quota, 'utf8').catch(() => null);
+      await lose();
+
+      setNextLogin(fake, 'carol@example.com');
+      const refused = await login(['alice']);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).not.toContain('saved as profile');
+      expect(refused.stderr.split('\n').filter((line) => line.startsWith('codex-lab:'))).toEqual([
+        carolUnderAlice,
+      ]);
+      expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
+      expect(await readFile(home.paths.quota, 'utf8').catch(() => null)).toBe(quotaBefore);
+      expect(await journalRecords()).toEqual([]);
+
+      // alice signing in again renews her own profile, as with the registry in place.
+      setNextLogin(fake, 'alice@example.com');
+      const again = await login(['alice']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toContain('saved as profile "alice".');
+      expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).not.toBe(aliceAuth);
+      expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
+    },
+  );
+});
