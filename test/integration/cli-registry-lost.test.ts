@@ -4,7 +4,8 @@
  * profiles are not hidden, and signing in as another account under such a profile's name never
  * replaces the tokens saved there.
  */
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issuedSecrets, setNextLogin } from '../fakes/fake-issuer.ts';
@@ -20,6 +21,7 @@ import {
   type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
+import { runCodexLab, type CliRun } from '../helpers/cli.ts';
 
 let fixture: SignInFixture;
 let fake: FakeChatGpt;
@@ -47,6 +49,12 @@ async function login(args: string[]): Promise<{ code: number; stdout: string; st
   const code = await running.exited;
   outputs.push(running.stdout(), running.stderr());
   return { code, stdout: running.stdout(), stderr: running.stderr() };
+}
+
+async function cli(args: string[]): Promise<CliRun> {
+  const run = await runCodexLab(args, { home: home.home, env: loginEnv(home, fake) });
+  outputs.push(run.stdout, run.stderr);
+  return run;
 }
 
 /** Signs alice in as "alice" and bob as "work", and returns alice's auth.json text. */
@@ -111,4 +119,27 @@ describe('a sign-in never replaces another account’s tokens in a profile folde
       expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
     },
   );
+});
+
+describe('a registry that is a dangling link', () => {
+  it('reports a registry that is a dangling link by name, writes nothing, and refuses the sign-in', async () => {
+    const aliceAuth = await twoProfiles();
+    await rm(home.paths.registry);
+    const target = join(home.home, 'moved-away.json');
+    await symlink(target, home.paths.registry);
+
+    const listed = await cli(['list']);
+    expect(listed.code).toBe(1);
+    expect(listed.stdout).not.toContain('No profiles yet');
+    expect(listed.stderr).toContain(`codex-lab: ${home.paths.registry} is a link to`);
+
+    setNextLogin(fake, 'carol@example.com');
+    const refused = await login(['alice']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`codex-lab: ${home.paths.registry} is a link to`);
+    expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
+    expect((await lstat(home.paths.registry)).isSymbolicLink()).toBe(true);
+    await expect(lstat(target)).rejects.toThrow();
+    expect(await journalRecords()).toEqual([]);
+  });
 });
