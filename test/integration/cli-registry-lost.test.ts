@@ -114,14 +114,46 @@ describe('a sign-in never replaces another account’s tokens in a profile folde
       setNextLogin(fake, 'alice@example.com');
       const again = await login(['alice']);
       expect(again.code, again.stderr).toBe(0);
-      expect(again.stdout).toContain('saved as profile "alice".');
+      expect(again.stdout).toMatch(/^Signed in as alice@example\.com .* profile "alice"\.$/m);
       expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).not.toBe(aliceAuth);
       expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
     },
   );
 });
 
-describe('a registry that is a dangling link', () => {
+describe('a lost registry hides no signed-in profile', () => {
+  it('rebuilds a deleted registry from the profile folders; signing in as carol under "alice" is refused', async () => {
+    const aliceAuth = await twoProfiles();
+    const quotaBefore = await readFile(home.paths.quota, 'utf8').catch(() => null);
+    await rm(home.paths.registry);
+
+    const listed = await cli(['list', '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const views = JSON.parse(listed.stdout) as Array<{ name: string; email: string | null }>;
+    expect(views.map((view) => [view.name, view.email])).toEqual([
+      ['alice', 'alice@example.com'],
+      ['work', 'bob@example.com'],
+    ]);
+
+    setNextLogin(fake, 'carol@example.com');
+    const refused = await login(['alice']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).not.toContain('saved as profile');
+    expect(refused.stderr.split('\n').filter((line) => line.startsWith('codex-lab:'))).toEqual([
+      carolUnderAlice,
+    ]);
+    expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
+    expect(await readFile(home.paths.quota, 'utf8').catch(() => null)).toBe(quotaBefore);
+    expect(await journalRecords()).toEqual([]);
+
+    // alice signing in again renews her own profile, as with the registry in place.
+    setNextLogin(fake, 'alice@example.com');
+    const again = await login(['alice']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^Signed in as alice@example\.com .* profile "alice"\.$/m);
+    expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
+  });
+
   it('reports a registry that is a dangling link by name, writes nothing, and refuses the sign-in', async () => {
     const aliceAuth = await twoProfiles();
     await rm(home.paths.registry);
@@ -141,5 +173,36 @@ describe('a registry that is a dangling link', () => {
     expect((await lstat(home.paths.registry)).isSymbolicLink()).toBe(true);
     await expect(lstat(target)).rejects.toThrow();
     expect(await journalRecords()).toEqual([]);
+  });
+
+  it('names a profile folder the registry does not list, and refuses to sign carol in over it', async () => {
+    const aliceAuth = await twoProfiles();
+    await dropFromRegistry('alice');
+
+    const listed = await cli(['list']);
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toContain(
+      `codex-lab: ${home.paths.profileDir('alice')} holds the sign-in of alice@example.com, but auth-profiles.json does not list it: to list it again, run \`codex-lab login alice\` and sign in as alice@example.com.`,
+    );
+
+    setNextLogin(fake, 'carol@example.com');
+    const refused = await login(['alice']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split('\n').filter((line) => line.startsWith('codex-lab:'))).toEqual([
+      carolUnderAlice,
+    ]);
+    expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
+
+    // As the sentence says: alice signing in lists her profile again.
+    setNextLogin(fake, 'alice@example.com');
+    const again = await login(['alice']);
+    expect(again.code, again.stderr).toBe(0);
+    const after = await cli(['list', '--json']);
+    expect(after.code, after.stderr).toBe(0);
+    expect((JSON.parse(after.stdout) as Array<{ name: string }>).map((view) => view.name)).toEqual([
+      'work',
+      'alice',
+    ]);
+    expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
   });
 });
