@@ -5,10 +5,11 @@
  * folder we create is 0700. A file that exists but does not parse is reported by name and never
  * overwritten.
  */
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { chmod, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import { LabError } from '../errors.ts';
+import { isLabError, LabError } from '../errors.ts';
 
 /** Private file mode: owner read/write only. */
 export const fileMode = 0o600;
@@ -66,33 +67,79 @@ export async function writeJsonFile(path: string, value: unknown): Promise<void>
   await writePrivateFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Reads a text file, or returns undefined when it does not exist. */
+/** The error for a folder standing where a file of the home must be. */
+export function notAFileError(path: string): LabError {
+  return new LabError(
+    'corrupt_file',
+    `${path} is a folder, not a file. Move it away and try again.`,
+    {
+      details: { path },
+    },
+  );
+}
+
+/** The error for a pipe, socket or device standing where a file of the home must be. */
+function notARegularFileError(path: string): LabError {
+  return new LabError(
+    'corrupt_file',
+    `${path} is not a regular file (a pipe, a socket or a device). Move it away and try again.`,
+    { details: { path } },
+  );
+}
+
+/** The error for a file that is there but could not be read. */
+function readError(path: string, error: unknown): LabError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR') {
+    return new LabError(
+      'corrupt_file',
+      `A folder above ${path} is a file, not a folder. Move that file away and try again.`,
+      { details: { path } },
+    );
+  }
+  if (code === 'EISDIR') return notAFileError(path);
+  return new LabError(
+    'io_error',
+    `Could not read ${path} (${(error as Error).message}); check its permissions.`,
+    { cause: error },
+  );
+}
+
+/** Throws the one sentence for `stats` when they are not a regular file's. */
+function assertRegularFile(path: string, stats: Stats): void {
+  if (stats.isDirectory()) throw notAFileError(path);
+  if (!stats.isFile()) throw notARegularFileError(path);
+}
+
+/**
+ * Reads a text file, or returns undefined when it does not exist. Anything but a regular file is
+ * refused by name before it is opened: opening a FIFO waits for a writer forever, and no signal
+ * ends a process blocked there. The open is non-blocking and checked again, so a pipe swapped in
+ * between the two cannot hang it either.
+ */
 export async function readTextFile(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    assertRegularFile(path, await stat(path));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ENOTDIR') {
-      throw new LabError(
-        'corrupt_file',
-        `A folder above ${path} is a file, not a folder. Move that file away and try again.`,
-        { details: { path } },
-      );
-    }
-    if (code === 'EISDIR') {
-      throw new LabError(
-        'corrupt_file',
-        `${path} is a folder, not a file. Move it away and try again.`,
-      );
-    }
-    throw new LabError(
-      'io_error',
-      `Could not read ${path} (${(error as Error).message}); check its permissions.`,
-      {
-        cause: error,
-      },
-    );
+    if (isLabError(error)) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw readError(path, error);
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw readError(path, error);
+  }
+  try {
+    assertRegularFile(path, await handle.stat());
+    return await handle.readFile('utf8');
+  } catch (error) {
+    if (isLabError(error)) throw error;
+    throw readError(path, error);
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
 

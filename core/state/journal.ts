@@ -16,7 +16,7 @@
  */
 import { appendFile, readFile, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ensurePrivateDirectory, writePrivateFile } from '../home/files.ts';
+import { ensurePrivateDirectory, readTextFile, writePrivateFile } from '../home/files.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 
 /** One line of the journal: a `type` and whatever the owning log keeps. */
@@ -67,19 +67,14 @@ function parseRecord(line: string): JournalRecord | null {
 
 /** Reads a journal file (missing → empty). Never throws for a broken file: it says so instead. */
 export async function readJournal(path: string): Promise<JournalContent> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    // The one read of a home file: a folder or a pipe standing here is one sentence, not a hang.
+    text = await readTextFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { records: [], problem: null, tornTail: false };
-    }
-    return {
-      records: [],
-      problem: `${path} could not be read (${(error as Error).message}).`,
-      tornTail: false,
-    };
+    return { records: [], problem: (error as Error).message, tornTail: false };
   }
+  if (text === undefined) return { records: [], problem: null, tornTail: false };
   const lines = text.split('\n');
   const records: JournalRecord[] = [];
   let tornTail = text !== '' && !text.endsWith('\n');

@@ -1,0 +1,87 @@
+/**
+ * Something other than a regular file where the home keeps one (a FIFO, a folder): every command
+ * that reads it says so in one sentence naming it and exits non-zero at once, never waiting
+ * forever on a pipe nobody writes to, and leaves it where it is.
+ */
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdir, rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { handleBackendRequest } from '../fakes/fake-backend.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { tempFolder } from '../helpers/temp-folder.ts';
+
+let fake: FakeChatGpt;
+const env = () => ({
+  CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+  CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+});
+
+beforeAll(async () => {
+  fake = await startFakeChatGpt({
+    accounts: [{ email: 'alice@example.com' }],
+    handlers: [handleIssuerRequest, handleBackendRequest],
+  });
+});
+
+afterAll(async () => {
+  await fake.close();
+});
+
+/** A home with one profile, alice, and the path under test replaced by `make`. */
+async function homeWith(
+  pick: (paths: LabPaths) => string,
+  make: (path: string) => Promise<void>,
+): Promise<{ home: string; path: string }> {
+  const home = tempFolder('codex-lab-kinds-');
+  await seedProfiles(fake, home, [{ name: 'alice', email: 'alice@example.com' }]);
+  const paths = labPaths(home);
+  await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+  const path = pick(paths);
+  await rm(path, { recursive: true, force: true });
+  await make(path);
+  return { home, path };
+}
+
+const cases: [string, (paths: LabPaths) => string, string[]][] = [
+  ['the registry', (paths) => paths.registry, ['list']],
+  ["a profile's auth.json", (paths) => paths.profileAuth('alice'), ['list']],
+  ['quota.json', (paths) => paths.quota, ['list']],
+  ['health.json', (paths) => paths.health, ['list']],
+  ['priming.json', (paths) => paths.priming, ['list']],
+  ['activity.jsonl', (paths) => paths.activity, ['log']],
+  ['the router token', (paths) => paths.routerToken, ['token']],
+];
+
+describe.skipIf(process.platform === 'win32')('a FIFO at a state path', () => {
+  it.each(cases)('%s: one sentence naming it, exit 1 at once', async (_what, pick, args) => {
+    const { home, path } = await homeWith(pick, async (at) => {
+      execFileSync('mkfifo', [at]);
+    });
+    const run = await runCodexLab(args, { home, env: env(), timeoutMs: 10_000 });
+    expect(run.signal, `${args.join(' ')} hung on the FIFO`).toBeNull();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `${path} is not a regular file (a pipe, a socket or a device). Move it away and try again.`,
+    );
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect((await lstat(path)).isFIFO()).toBe(true);
+  });
+});
+
+describe('a folder at activity.jsonl', () => {
+  it('`log` names it with the shared sentence, not a raw EISDIR', async () => {
+    const { home, path } = await homeWith(
+      (paths) => paths.activity,
+      (at) => mkdir(at),
+    );
+    const run = await runCodexLab(['log'], { home, env: env() });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `codex-lab: ${path} is a folder, not a file. Move it away and try again.`,
+    );
+  });
+});
