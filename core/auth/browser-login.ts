@@ -18,6 +18,7 @@ import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage 
 import { createPkcePair, createState } from './pkce.ts';
 import {
   assertRequestedName,
+  describeSignInLimit,
   exchangeAuthorizationCode,
   obtainApiKey,
   saveSignIn,
@@ -345,7 +346,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     const ended = endWaiting(
       new LabError(
         'auth_timeout',
-        `No sign-in arrived within ${describeDuration(timeoutMs)}. Run codex-lab login again (or pass a longer --timeout).`,
+        `No sign-in arrived within ${describeSignInLimit(timeoutMs)}. Run codex-lab login again (or pass a longer --timeout).`,
       ),
       'failed',
     );
@@ -420,10 +421,4 @@ function respond(response: ServerResponse, status: number, html: string, after?:
     connection: 'close',
   });
   response.end(html, () => after?.());
-}
-
-function describeDuration(ms: number): string {
-  if (ms % minute === 0) return `${ms / minute} minute${ms === minute ? '' : 's'}`;
-  const seconds = Math.round(ms / 1000);
-  return `${seconds} second${seconds === 1 ? '' : 's'}`;
 }

@@ -11,6 +11,7 @@ import { codexClientId } from './constants.ts';
 import { parseJsonBody, sendRequest, type HttpAnswer, type HttpRequest } from './http.ts';
 import {
   assertRequestedName,
+  describeSignInLimit,
   exchangeAuthorizationCode,
   saveSignIn,
   type SignInEnvironment,
@@ -168,7 +169,7 @@ export async function startDeviceLogin(
       if (options.clock.now() >= deadline) {
         throw new LabError(
           'auth_timeout',
-          `Device code sign-in was not approved within ${Math.round(limitMs / minute)} minutes. Run codex-lab login --device again.`,
+          `Device code sign-in was not approved within ${describeSignInLimit(limitMs)}. Run codex-lab login --device again.`,
         );
       }
       const poll = processDeviceTokenAnswer(

@@ -5,7 +5,7 @@
  * login: research section 1.8).
  */
 import type { LabPaths } from '../home/paths.ts';
-import type { Clock, Logger } from '../ports.ts';
+import { minute, second, type Clock, type Logger } from '../ports.ts';
 import { identityFromAuth } from '../profiles/jwt.ts';
 import type { AuthDotJson, StoreKind } from '../profiles/schema.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
@@ -51,6 +51,16 @@ export interface SignInEnvironment {
   profiles?: SignInStore;
   /** Where to keep the tokens (file or OS keyring). Default: the store's default. */
   store?: StoreKind;
+}
+
+/**
+ * A sign-in's time limit in words, as the user gave it (`10 minutes`, `90 seconds`, `1 second`):
+ * the browser and device-code flows both say how long they waited with it.
+ */
+export function describeSignInLimit(ms: number): string {
+  if (ms % minute === 0) return `${ms / minute} minute${ms === minute ? '' : 's'}`;
+  const seconds = Math.round(ms / second);
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
 }
 
 /** Token-endpoint requests give up after this long. */

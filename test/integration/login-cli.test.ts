@@ -141,6 +141,25 @@ describe('codex-lab login', () => {
     expect(leakedSecrets(issuedSecrets(fake), [running.stdout(), running.stderr()])).toEqual([]);
   });
 
+  it('refuses a --timeout longer than a timer can wait, before anything starts', async () => {
+    for (const seconds of ['99999999999', '3000000']) {
+      const running = login(['--no-browser', '--timeout', seconds]);
+      expect(await running.exited).toBe(1);
+      expect(running.stderr().trim()).toBe(
+        `codex-lab: --timeout must be at most 2147483 seconds (about 24 days), not "${seconds}".`,
+      );
+      expect(running.stdout()).not.toMatch(authorizeLine);
+    }
+  });
+
+  it('words a short device-code limit in seconds', async () => {
+    const running = login(['--device', '--timeout', '2']);
+    expect(await running.exited).toBe(1);
+    expect(running.stderr()).toContain(
+      'Device code sign-in was not approved within 2 seconds. Run codex-lab login --device again.',
+    );
+  });
+
   it('rejects a bad --timeout', async () => {
     const running = login(['--timeout', 'soon']);
     expect(await running.exited).toBe(1);

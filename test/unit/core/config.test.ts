@@ -94,6 +94,9 @@ describe('readConfig', () => {
     expect(failure({ CODEX_LAB_PRIMING_POLL_MS: '1.5' }).message).toBe(
       'CODEX_LAB_PRIMING_POLL_MS must be a positive whole number of milliseconds, not "1.5".',
     );
+    expect(failure({ CODEX_LAB_PRIMING_POLL_MS: '3000000000' }).message).toBe(
+      'CODEX_LAB_PRIMING_POLL_MS must be at most 2147483647 milliseconds (about 24 days), not "3000000000".',
+    );
     expect(failure({ CODEX_LAB_UPSTREAM_ZSTD: 'maybe' }).message).toBe(
       'CODEX_LAB_UPSTREAM_ZSTD must be on or off, not "maybe".',
     );
