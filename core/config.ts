@@ -9,7 +9,7 @@
  * A leaf of the core's floor plan: it imports only Node built-ins and `errors.ts`.
  */
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { LabError } from './errors.ts';
 
 /** `CODEX_LAB_HOME` when it is not set: `~/.codex-lab`. */
@@ -167,7 +167,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
       ? null
       : parseWaitText(primingText, 'CODEX_LAB_PRIMING_POLL_MS', 'milliseconds');
   return {
-    home: home === undefined ? defaultHome() : resolveHome(home),
+    home: home === undefined ? defaultHome() : parseHomeText(home),
     port: port === undefined ? defaultRouterPort : parsePortText(port, 'CODEX_LAB_PORT'),
     portFromEnvironment: port !== undefined,
     callbackPort:
@@ -186,14 +186,27 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
 }
 
 /**
- * An absolute home folder. A leading `~` is the user's home folder, as a shell would expand it:
- * settings written where no shell runs (a launch agent, an `.env` file, quotes) keep it literally,
- * and a folder named `~` under the working directory is never what was meant.
+ * An absolute home folder from `value` (`CODEX_LAB_HOME`, or an option standing in for it named
+ * by `source`). A leading `~` is the user's home folder, as a shell would expand it: settings
+ * written where no shell runs (a launch agent, an `.env` file, quotes) keep it literally, and a
+ * folder named `~` under the working directory is never what was meant. A relative path is
+ * refused: read against the working directory, two shells in two folders would be two homes with
+ * two router tokens.
  */
-function resolveHome(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/') || path.startsWith('~\\')) return join(homedir(), path.slice(2));
-  return resolve(path);
+export function parseHomeText(
+  value: string,
+  source = 'CODEX_LAB_HOME',
+  code: 'invalid_config' | 'invalid_argument' = 'invalid_config',
+): string {
+  if (value === '~') return homedir();
+  if (value.startsWith('~/') || value.startsWith('~\\')) return join(homedir(), value.slice(2));
+  if (!isAbsolute(value)) {
+    throw new LabError(
+      code,
+      `${source} must be an absolute path or start with ~ (such as ~/.codex-lab), not "${value}".`,
+    );
+  }
+  return resolve(value);
 }
 
 /** An on/off setting: `on`/`off`, `true`/`false`, `1`/`0` (any case); `fallback` when unset. */
