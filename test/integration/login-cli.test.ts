@@ -113,6 +113,10 @@ describe('codex-lab login', () => {
       expect(await running.exited).toBe(1);
       expect(running.stderr()).toContain(`codex-lab: Port 127.0.0.1:${port} is already in use`);
       expect(running.stderr()).toContain('Close the program using it');
+      // docs/auth.md section 2: the sentence names the setting that chose the port.
+      expect(running.stderr()).toContain(
+        "cannot listen there (CODEX_LAB_CALLBACK_PORT chooses it; 1455 by default, the port OpenAI's sign-in expects).",
+      );
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
