@@ -286,13 +286,21 @@ export class LabOperations {
           }
         }),
       );
-      await this.#options.quota.flush();
+      const unsaved = await this.#options.quota.flush();
       this.#options.live.changed();
       if (failures.size > 0) {
         const parts = [...failures].map(([reason, who]) => `${who.sort().join(', ')}: ${reason}`);
         throw new LabError('upstream_error', parts.join(' '), {
           ...(otherFailure ? {} : { fix: { action: 'sign_in', profiles: [...signIns].sort() } }),
         });
+      }
+      // A refresh promises the numbers are kept: read but not on file is a failure, said so.
+      if (unsaved !== null) {
+        throw new LabError(
+          isLabError(unsaved) ? unsaved.code : 'io_error',
+          `The quota was read, but could not be saved: ${(unsaved as Error).message}`,
+          { cause: unsaved },
+        );
       }
       return null;
     });

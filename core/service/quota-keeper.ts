@@ -45,8 +45,8 @@ export class QuotaKeeper {
     }
   }
 
-  /** Waits until every pending write reached the file. */
-  flush(): Promise<void> {
+  /** Writes now; resolves with null once on disk, or with the error that kept it off (logged). */
+  flush(): Promise<unknown> {
     return this.book.flush();
   }
 

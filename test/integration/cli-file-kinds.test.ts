@@ -1,11 +1,13 @@
 /**
- * Something other than a regular file where the home keeps one (a FIFO, a folder): every command
- * that reads it says so in one sentence naming it and exits non-zero at once, never waiting
- * forever on a pipe nobody writes to, and leaves it where it is.
+ * State files a command cannot use. Something other than a regular file where the home keeps one
+ * (a FIFO, a folder): every command that reads it says so in one sentence naming it and exits
+ * non-zero at once, never waiting forever on a pipe nobody writes to, and leaves it where it is.
+ * A file a command could not write what it promised to keep: the sentence, and exit 1.
  */
 import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withLock } from '../../core/home/lock.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -84,4 +86,39 @@ describe('a folder at activity.jsonl', () => {
       `codex-lab: ${path} is a folder, not a file. Move it away and try again.`,
     );
   });
+});
+
+describe('a state file that cannot be written', () => {
+  it('`usage --refresh` exits 1 with the sentence it prints when quota.json cannot take the numbers', async () => {
+    const home = tempFolder('codex-lab-unsaved-');
+    await seedProfiles(fake, home, [{ name: 'alice', email: 'alice@example.com' }]);
+    const paths = labPaths(home);
+    // Another process holds the quota file's lock past the wait: the write gives up.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked: () => void = () => undefined;
+    const taken = new Promise<void>((resolve) => (locked = resolve));
+    const holder = withLock(paths.locksDir, 'quota', async () => {
+      locked();
+      await held;
+    });
+    await taken;
+    try {
+      const run = await runCodexLab(['usage', '--refresh'], {
+        home,
+        env: env(),
+        timeoutMs: 60_000,
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /^codex-lab: The quota was read, but could not be saved: .*quota.*\.\n$/,
+      );
+      expect(run.stderr).not.toMatch(/"level"|\n\s+at /);
+      // What the refresh read still shows.
+      expect(run.stdout).toContain('alice');
+    } finally {
+      release();
+      await holder;
+    }
+  }, 60_000);
 });
