@@ -5,7 +5,7 @@
  * A file a command could not write what it promised to keep: the sentence, and exit 1.
  */
 import { execFileSync } from 'node:child_process';
-import { lstat, mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLock } from '../../core/home/lock.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
@@ -85,6 +85,21 @@ describe('a folder at activity.jsonl', () => {
     expect(run.stderr.trim()).toBe(
       `codex-lab: ${path} is a folder, not a file. Move it away and try again.`,
     );
+  });
+});
+
+describe('activity.jsonl whose last whole line is no record', () => {
+  it('`log` names it as damaged and exits 1, where it said "No requests yet"', async () => {
+    const { home, path } = await homeWith(
+      (paths) => paths.activity,
+      (at) => writeFile(at, '[]\n'),
+    );
+    const run = await runCodexLab(['log'], { home, env: env() });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `codex-lab: ${path} is damaged at line 1; move it away to start a fresh activity log.`,
+    );
+    expect(run.stdout).toBe('');
   });
 });
 
