@@ -174,6 +174,14 @@ export function parseJsonText<Schema extends z.ZodType>(
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
+    const newer = newerVersion(raw, parsed.error.issues);
+    if (newer !== null) {
+      throw new LabError(
+        'corrupt_file',
+        `${path} was written by a newer Codex Lab (file version ${newer.found}; this one reads version ${newer.known}). It was left untouched: upgrade Codex Lab to use it.`,
+        { details: { path } },
+      );
+    }
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
     throw new LabError(
@@ -183,4 +191,25 @@ export function parseJsonText<Schema extends z.ZodType>(
     );
   }
   return parsed.data;
+}
+
+/**
+ * The file's `version` and the newest one `issues` say this build reads, when the file's is the
+ * higher: every versioned file's schema pins its `version` to a literal, so a file a newer Codex
+ * Lab wrote fails there first, and is named as such rather than as a wrong shape.
+ */
+function newerVersion(
+  raw: unknown,
+  issues: readonly z.core.$ZodIssue[],
+): { found: number; known: number } | null {
+  const found = (raw as { version?: unknown } | null)?.version;
+  if (typeof found !== 'number' || !Number.isFinite(found)) return null;
+  for (const issue of issues) {
+    if (issue.code !== 'invalid_value' || issue.path.join('.') !== 'version') continue;
+    const known = issue.values.filter((value): value is number => typeof value === 'number');
+    if (known.length > 0 && found > Math.max(...known)) {
+      return { found, known: Math.max(...known) };
+    }
+  }
+  return null;
 }

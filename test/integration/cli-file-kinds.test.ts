@@ -5,7 +5,7 @@
  * A file a command could not write what it promised to keep: the sentence, and exit 1.
  */
 import { execFileSync } from 'node:child_process';
-import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLock } from '../../core/home/lock.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
@@ -100,6 +100,24 @@ describe('activity.jsonl whose last whole line is no record', () => {
       `codex-lab: ${path} is damaged at line 1; move it away to start a fresh activity log.`,
     );
     expect(run.stdout).toBe('');
+  });
+});
+
+describe('a file from a newer Codex Lab', () => {
+  it('`list` says so, with the upgrade to make, and leaves the registry untouched', async () => {
+    const home = tempFolder('codex-lab-newer-');
+    await seedProfiles(fake, home, [{ name: 'alice', email: 'alice@example.com' }]);
+    const { registry } = labPaths(home);
+    const text = JSON.stringify({ ...JSON.parse(await readFile(registry, 'utf8')), version: 2 });
+    await writeFile(registry, text);
+    for (const args of [['list'], ['rename', 'alice', 'work']]) {
+      const run = await runCodexLab(args, { home, env: env() });
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        `codex-lab: ${registry} was written by a newer Codex Lab (file version 2; this one reads version 1). It was left untouched: upgrade Codex Lab to use it.`,
+      );
+    }
+    expect(await readFile(registry, 'utf8')).toBe(text);
   });
 });
 

@@ -79,3 +79,27 @@ describe('reading something that is not a regular file', () => {
     );
   });
 });
+
+describe('a file from a newer Codex Lab', () => {
+  it('is named as such, with the upgrade to make, and left untouched', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'codex-lab-files-newer-'));
+    try {
+      const path = join(dir, 'auth-profiles.json');
+      const text = '{"version":2,"profiles":[],"newThing":{}}';
+      await writeFile(path, text);
+      await expect(
+        readJsonFile(path, z.looseObject({ version: z.literal(1), profiles: z.array(z.string()) })),
+      ).rejects.toThrow(
+        `${path} was written by a newer Codex Lab (file version 2; this one reads version 1). It was left untouched: upgrade Codex Lab to use it.`,
+      );
+      expect(await readFile(path, 'utf8')).toBe(text);
+      // An older or malformed version is still a plain wrong shape.
+      await writeFile(path, '{"version":0,"profiles":[]}');
+      await expect(
+        readJsonFile(path, z.object({ version: z.literal(1), profiles: z.array(z.string()) })),
+      ).rejects.toThrow(/has an unexpected shape at version/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
