@@ -10,12 +10,12 @@ import { minute, second, type Cancel } from '../ports.ts';
 import { codexClientId } from './constants.ts';
 import { parseJsonBody, sendRequest, type HttpAnswer, type HttpRequest } from './http.ts';
 import {
-  assertRequestedName,
   describeSignInLimit,
   exchangeAuthorizationCode,
   saveSignIn,
   type SignInEnvironment,
   type SignInResult,
+  readRequestedName,
 } from './sign-in.ts';
 
 /** The issuer's answer to the user-code request. */
@@ -133,7 +133,7 @@ export interface DeviceLoginHandle {
 export async function startDeviceLogin(
   options: StartDeviceLoginOptions,
 ): Promise<DeviceLoginHandle> {
-  assertRequestedName(options.requestedName);
+  const requestedName = readRequestedName(options.requestedName);
   const fetch = options.fetch ?? globalThis.fetch;
   const logger = options.logger.child({ component: 'device-login' });
   const code = processUserCodeAnswer(
@@ -191,7 +191,7 @@ export async function startDeviceLogin(
             redirectUri: `${options.issuer}/deviceauth/callback`,
             codeVerifier: poll.codeVerifier,
           });
-          return saveSignIn(options, tokens, null, options.requestedName);
+          return saveSignIn(options, tokens, null, requestedName);
         });
       }
       await sleep(

@@ -82,6 +82,33 @@ describe('codex-lab login', () => {
     expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
   });
 
+  it('reads a typed name as every command does: ALICE renews alice, WORK is saved as work', async () => {
+    setNextLogin(fake, 'alice@example.com');
+    const first = login(['alice', '--no-browser']);
+    await visit(await first.waitForLine(authorizeLine));
+    expect(await first.exited, first.stderr()).toBe(0);
+
+    setNextLogin(fake, 'alice@example.com');
+    const again = login(['ALICE', '--no-browser']);
+    await visit(await again.waitForLine(authorizeLine));
+    expect(await again.exited, again.stderr()).toBe(0);
+    expect(again.stdout()).toContain("alice is alice@example.com's profile");
+    expect(again.stdout().trim().split('\n').at(-1)).toBe(
+      'Signed in as alice@example.com (plus) — updated profile "alice".',
+    );
+
+    setNextLogin(fake, 'carol@example.com');
+    const work = login(['WORK', '--no-browser']);
+    await visit(await work.waitForLine(authorizeLine));
+    expect(await work.exited, work.stderr()).toBe(0);
+    expect(work.stdout()).toContain('WORK is saved as work (profile names are lower case).');
+    expect(work.stdout().trim().split('\n').at(-1)).toBe(
+      'Signed in as carol@example.com (team) — saved as profile "work".',
+    );
+    const profiles = await new ProfileStore({ paths: home.paths }).listProfiles();
+    expect(profiles.map((profile) => profile.name)).toEqual(['alice', 'work']);
+  });
+
   it('exits non-zero with one clear line when access is denied, saving nothing', async () => {
     setNextLogin(fake, { error: 'access_denied', description: 'missing_codex_entitlement' });
     const running = login(['--no-browser']);
