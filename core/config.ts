@@ -9,7 +9,7 @@
  * A leaf of the core's floor plan: it imports only Node built-ins and `errors.ts`.
  */
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { LabError } from './errors.ts';
 
 /** `CODEX_LAB_HOME` when it is not set: `~/.codex-lab`. */
@@ -93,6 +93,41 @@ export function parsePortText(
   return port;
 }
 
+/** The longest a Node timer can wait (2^31 - 1 ms, about 24 days): a longer one fires at once. */
+export const longestTimerMs = 2 ** 31 - 1;
+
+/**
+ * Parses `value` as a positive wait in `unit` (seconds may have a fraction; milliseconds are
+ * whole) and returns it in milliseconds. A wait past `longestTimerMs` is refused: Node would warn
+ * and fire it at once. `source` names where it came from, as in `parsePortText`.
+ */
+export function parseWaitText(
+  value: string,
+  source: string,
+  unit: 'seconds' | 'milliseconds',
+  code: 'invalid_config' | 'invalid_argument' = 'invalid_config',
+): number {
+  const amount = Number(value);
+  const shape = unit === 'seconds' ? /^\d+(\.\d+)?$/ : /^\d+$/;
+  if (!shape.test(value) || !(amount > 0)) {
+    throw new LabError(
+      code,
+      unit === 'seconds'
+        ? `${source} must be a positive number of seconds, not "${value}".`
+        : `${source} must be a positive whole number of milliseconds, not "${value}".`,
+    );
+  }
+  const milliseconds = unit === 'seconds' ? Math.round(amount * 1000) : amount;
+  if (milliseconds > longestTimerMs) {
+    const most = unit === 'seconds' ? Math.floor(longestTimerMs / 1000) : longestTimerMs;
+    throw new LabError(
+      code,
+      `${source} must be at most ${most} ${unit} (about 24 days), not "${value}".`,
+    );
+  }
+  return milliseconds;
+}
+
 function parseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const value = text(env, name);
   if (value === undefined) return fallback;
@@ -127,18 +162,12 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     );
   }
   const primingText = text(env, 'CODEX_LAB_PRIMING_POLL_MS');
-  let primingPollMs: number | null = null;
-  if (primingText !== undefined) {
-    primingPollMs = Number(primingText);
-    if (!/^\d+$/.test(primingText) || primingPollMs <= 0) {
-      throw new LabError(
-        'invalid_config',
-        `CODEX_LAB_PRIMING_POLL_MS must be a positive whole number of milliseconds, not "${primingText}".`,
-      );
-    }
-  }
+  const primingPollMs =
+    primingText === undefined
+      ? null
+      : parseWaitText(primingText, 'CODEX_LAB_PRIMING_POLL_MS', 'milliseconds');
   return {
-    home: home === undefined ? defaultHome() : resolveHome(home),
+    home: home === undefined ? defaultHome() : parseHomeText(home),
     port: port === undefined ? defaultRouterPort : parsePortText(port, 'CODEX_LAB_PORT'),
     portFromEnvironment: port !== undefined,
     callbackPort:
@@ -157,14 +186,27 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
 }
 
 /**
- * An absolute home folder. A leading `~` is the user's home folder, as a shell would expand it:
- * settings written where no shell runs (a launch agent, an `.env` file, quotes) keep it literally,
- * and a folder named `~` under the working directory is never what was meant.
+ * An absolute home folder from `value` (`CODEX_LAB_HOME`, or an option standing in for it named
+ * by `source`). A leading `~` is the user's home folder, as a shell would expand it: settings
+ * written where no shell runs (a launch agent, an `.env` file, quotes) keep it literally, and a
+ * folder named `~` under the working directory is never what was meant. A relative path is
+ * refused: read against the working directory, two shells in two folders would be two homes with
+ * two router tokens.
  */
-function resolveHome(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/') || path.startsWith('~\\')) return join(homedir(), path.slice(2));
-  return resolve(path);
+export function parseHomeText(
+  value: string,
+  source = 'CODEX_LAB_HOME',
+  code: 'invalid_config' | 'invalid_argument' = 'invalid_config',
+): string {
+  if (value === '~') return homedir();
+  if (value.startsWith('~/') || value.startsWith('~\\')) return join(homedir(), value.slice(2));
+  if (!isAbsolute(value)) {
+    throw new LabError(
+      code,
+      `${source} must be an absolute path or start with ~ (such as ~/.codex-lab), not "${value}".`,
+    );
+  }
+  return resolve(value);
 }
 
 /** An on/off setting: `on`/`off`, `true`/`false`, `1`/`0` (any case); `fallback` when unset. */

@@ -17,12 +17,13 @@ import { isAllowedHost } from '../net/loopback.ts';
 import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage } from './pages.ts';
 import { createPkcePair, createState } from './pkce.ts';
 import {
-  assertRequestedName,
+  describeSignInLimit,
   exchangeAuthorizationCode,
   obtainApiKey,
   saveSignIn,
   type SignInEnvironment,
   type SignInResult,
+  readRequestedName,
 } from './sign-in.ts';
 
 /** Options for `startLogin`. */
@@ -88,7 +89,7 @@ const successGraceMs = 10_000;
  * cancelled. Never touches any profile but the one it saves.
  */
 export async function startLogin(options: StartLoginOptions): Promise<LoginHandle> {
-  assertRequestedName(options.requestedName);
+  const requestedName = readRequestedName(options.requestedName);
   const logger = options.logger.child({ component: 'login' });
   const id = randomUUID();
   const pkce = await createPkcePair();
@@ -99,7 +100,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     method: 'browser',
     authorizeUrl: '',
     userCode: null,
-    proposedName: options.requestedName,
+    proposedName: requestedName,
     profile: null,
     email: null,
     error: null,
@@ -197,7 +198,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
           codeVerifier: pkce.codeVerifier,
         });
         const apiKey = await obtainApiKey(options, tokens.idToken);
-        return saveSignIn(options, tokens, apiKey, options.requestedName);
+        return saveSignIn(options, tokens, apiKey, requestedName);
       });
       result = saved;
     } catch (error) {
@@ -345,7 +346,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     const ended = endWaiting(
       new LabError(
         'auth_timeout',
-        `No sign-in arrived within ${describeDuration(timeoutMs)}. Run codex-lab login again (or pass a longer --timeout).`,
+        `No sign-in arrived within ${describeSignInLimit(timeoutMs)}. Run codex-lab login again (or pass a longer --timeout).`,
       ),
       'failed',
     );
@@ -420,10 +421,4 @@ function respond(response: ServerResponse, status: number, html: string, after?:
     connection: 'close',
   });
   response.end(html, () => after?.());
-}
-
-function describeDuration(ms: number): string {
-  if (ms % minute === 0) return `${ms / minute} minute${ms === minute ? '' : 's'}`;
-  const seconds = Math.round(ms / 1000);
-  return `${seconds} second${seconds === 1 ? '' : 's'}`;
 }

@@ -7,6 +7,7 @@
 import { createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LabError } from '../errors.ts';
+import { defaultCallbackPort } from '../config.ts';
 import type { Clock, Logger } from '../ports.ts';
 
 /** Options for `bindCallbackServer`. */
@@ -79,7 +80,7 @@ export async function bindCallbackServer(options: BindOptions): Promise<BoundSer
             : `Ports 127.0.0.1:${options.port} and ${options.fallbackPort} are`;
         throw new LabError(
           'port_in_use',
-          `${ports} already in use, so the sign-in callback cannot listen there. Close the program using it (another sign-in or codex login) and try again.`,
+          `${ports} already in use, so the sign-in callback cannot listen there (CODEX_LAB_CALLBACK_PORT chooses it; ${defaultCallbackPort} by default, the port OpenAI's sign-in expects). Close the program using it (another sign-in or codex login) and try again.`,
           { details: { port: options.port } },
         );
       }

@@ -10,11 +10,12 @@ import { minute, second, type Cancel } from '../ports.ts';
 import { codexClientId } from './constants.ts';
 import { parseJsonBody, sendRequest, type HttpAnswer, type HttpRequest } from './http.ts';
 import {
-  assertRequestedName,
+  describeSignInLimit,
   exchangeAuthorizationCode,
   saveSignIn,
   type SignInEnvironment,
   type SignInResult,
+  readRequestedName,
 } from './sign-in.ts';
 
 /** The issuer's answer to the user-code request. */
@@ -132,7 +133,7 @@ export interface DeviceLoginHandle {
 export async function startDeviceLogin(
   options: StartDeviceLoginOptions,
 ): Promise<DeviceLoginHandle> {
-  assertRequestedName(options.requestedName);
+  const requestedName = readRequestedName(options.requestedName);
   const fetch = options.fetch ?? globalThis.fetch;
   const logger = options.logger.child({ component: 'device-login' });
   const code = processUserCodeAnswer(
@@ -168,7 +169,7 @@ export async function startDeviceLogin(
       if (options.clock.now() >= deadline) {
         throw new LabError(
           'auth_timeout',
-          `Device code sign-in was not approved within ${Math.round(limitMs / minute)} minutes. Run codex-lab login --device again.`,
+          `Device code sign-in was not approved within ${describeSignInLimit(limitMs)}. Run codex-lab login --device again.`,
         );
       }
       const poll = processDeviceTokenAnswer(
@@ -190,7 +191,7 @@ export async function startDeviceLogin(
             redirectUri: `${options.issuer}/deviceauth/callback`,
             codeVerifier: poll.codeVerifier,
           });
-          return saveSignIn(options, tokens, null, options.requestedName);
+          return saveSignIn(options, tokens, null, requestedName);
         });
       }
       await sleep(

@@ -5,11 +5,11 @@
  * login: research section 1.8).
  */
 import type { LabPaths } from '../home/paths.ts';
-import type { Clock, Logger } from '../ports.ts';
+import { minute, second, type Clock, type Logger } from '../ports.ts';
 import { identityFromAuth } from '../profiles/jwt.ts';
 import type { AuthDotJson, StoreKind } from '../profiles/schema.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
-import { validateProfileName } from '../profiles/store.ts';
+import { readNewProfileName } from '../profiles/names.ts';
 import { sendRequest, type FetchLike } from './http.ts';
 import {
   buildApiKeyExchangeRequest,
@@ -53,16 +53,27 @@ export interface SignInEnvironment {
   store?: StoreKind;
 }
 
+/**
+ * A sign-in's time limit in words, as the user gave it (`10 minutes`, `90 seconds`, `1 second`):
+ * the browser and device-code flows both say how long they waited with it.
+ */
+export function describeSignInLimit(ms: number): string {
+  if (ms % minute === 0) return `${ms / minute} minute${ms === minute ? '' : 's'}`;
+  const seconds = Math.round(ms / second);
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
+}
+
 /** Token-endpoint requests give up after this long. */
 export const tokenRequestTimeoutMs = 30_000;
 
 /**
- * Throws `invalid_name` when a requested profile name could never be saved (bad shape, too long,
+ * The name a sign-in asked for as it will be saved (read by the names rule: `WORK` is `work`), or
+ * null for none. Throws `invalid_name` when it could never be saved (bad shape, too long,
  * reserved), before the user is sent through a sign-in that would then be thrown away. Uses the
  * store's own check, so both give the same message.
  */
-export function assertRequestedName(name: string | null | undefined): void {
-  if (name !== null && name !== undefined) validateProfileName(name, []);
+export function readRequestedName(name: string | null | undefined): string | null {
+  return name === null || name === undefined ? null : readNewProfileName(name, []);
 }
 
 /** Exchanges an authorization code for tokens (research section 1.5). */

@@ -7,7 +7,7 @@ import { LabError } from '../errors.ts';
 import { formatStatus, signInCommand } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
-import { matchProfileName, validateProfileName } from '../profiles/names.ts';
+import { matchProfileName, readNewProfileName } from '../profiles/names.ts';
 import type { ProfileView } from '../view-types.ts';
 import { buildProfileViews } from '../service/views.ts';
 import type { CliContext } from './context.ts';
@@ -15,7 +15,8 @@ import type { CliContext } from './context.ts';
 /**
  * Before a sign-in: the registry is readable (a corrupt one is named), the keychain answers when
  * `--keyring` asks for it, and a requested name is well formed. Returns a note when the name is
- * an existing profile: the sign-in renews it only for that same account.
+ * an existing profile (the sign-in renews it only for that same account), or when a new one is
+ * saved under its lower case.
  */
 export async function precheckLogin(
   context: CliContext,
@@ -40,8 +41,10 @@ export async function precheckLogin(
   );
   const existing = entries.find((entry) => entry.name === real);
   if (!existing) {
-    validateProfileName(input.name, []);
-    return null;
+    const saved = readNewProfileName(input.name, []);
+    return saved === input.name
+      ? null
+      : `${input.name} is saved as ${saved} (profile names are lower case).`;
   }
   const who = existing.email ?? existing.accountId ?? 'the account it was made with';
   return `${existing.name} is ${who}'s profile: sign in as ${who} to renew it (another account would not be saved under this name).`;

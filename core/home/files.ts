@@ -5,10 +5,11 @@
  * folder we create is 0700. A file that exists but does not parse is reported by name and never
  * overwritten.
  */
-import { chmod, lstat, mkdir, readFile, readlink } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readlink, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import { LabError } from '../errors.ts';
+import { isLabError, LabError } from '../errors.ts';
 
 /** Private file mode: owner read/write only. */
 export const fileMode = 0o600;
@@ -66,46 +67,93 @@ export async function writeJsonFile(path: string, value: unknown): Promise<void>
   await writePrivateFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** The error for a folder standing where a file of the home must be. */
+export function notAFileError(path: string): LabError {
+  return new LabError(
+    'corrupt_file',
+    `${path} is a folder, not a file. Move it away and try again.`,
+    {
+      details: { path },
+    },
+  );
+}
+
+/** The error for a pipe, socket or device standing where a file of the home must be. */
+function notARegularFileError(path: string): LabError {
+  return new LabError(
+    'corrupt_file',
+    `${path} is not a regular file (a pipe, a socket or a device). Move it away and try again.`,
+    { details: { path } },
+  );
+}
+
+/** The error for a file that is there but could not be read. */
+function readError(path: string, error: unknown): LabError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR') {
+    return new LabError(
+      'corrupt_file',
+      `A folder above ${path} is a file, not a folder. Move that file away and try again.`,
+      { details: { path } },
+    );
+  }
+  if (code === 'EISDIR') return notAFileError(path);
+  return new LabError(
+    'io_error',
+    `Could not read ${path} (${(error as Error).message}); check its permissions.`,
+    { cause: error },
+  );
+}
+
+/** Throws the one sentence for `stats` when they are not a regular file's. */
+function assertRegularFile(path: string, stats: Stats): void {
+  if (stats.isDirectory()) throw notAFileError(path);
+  if (!stats.isFile()) throw notARegularFileError(path);
+}
+
 /**
- * Reads a text file, or returns undefined when it does not exist. A link to a missing file is
- * not a missing file: it is reported by name (`corrupt_file`), since a caller that took it for
- * missing would start afresh (an empty registry) and write over the link.
+ * Reads a text file, or returns undefined when it does not exist. Anything but a regular file is
+ * refused by name before it is opened: opening a FIFO waits for a writer forever, and no signal
+ * ends a process blocked there. The open is non-blocking and checked again, so a pipe swapped in
+ * between the two cannot hang it either. A link to a missing file is not a missing file: it is
+ * reported by name (`corrupt_file`), since a caller that took it for missing would start afresh
+ * (an empty registry) and write over the link.
  */
 export async function readTextFile(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    assertRegularFile(path, await stat(path));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      const target = await danglingLinkTarget(path);
-      if (target === undefined) return undefined;
-      throw new LabError(
-        'corrupt_file',
-        `${path} is a link to ${target}, which does not exist. It was left untouched: point it at the file or remove it, then try again.`,
-        { details: { path } },
-      );
-    }
-    if (code === 'ENOTDIR') {
-      throw new LabError(
-        'corrupt_file',
-        `A folder above ${path} is a file, not a folder. Move that file away and try again.`,
-        { details: { path } },
-      );
-    }
-    if (code === 'EISDIR') {
-      throw new LabError(
-        'corrupt_file',
-        `${path} is a folder, not a file. Move it away and try again.`,
-      );
-    }
-    throw new LabError(
-      'io_error',
-      `Could not read ${path} (${(error as Error).message}); check its permissions.`,
-      {
-        cause: error,
-      },
-    );
+    if (isLabError(error)) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return missingOrDangling(path);
+    throw readError(path, error);
   }
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return missingOrDangling(path);
+    throw readError(path, error);
+  }
+  try {
+    assertRegularFile(path, await handle.stat());
+    return await handle.readFile('utf8');
+  } catch (error) {
+    if (isLabError(error)) throw error;
+    throw readError(path, error);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Undefined for a file that is not there; the `corrupt_file` error for a link to a missing one. */
+async function missingOrDangling(path: string): Promise<undefined> {
+  const target = await danglingLinkTarget(path);
+  if (target === undefined) return undefined;
+  throw new LabError(
+    'corrupt_file',
+    `${path} is a link to ${target}, which does not exist. It was left untouched: point it at the file or remove it, then try again.`,
+    { details: { path } },
+  );
 }
 
 /** Where `path` links to when it is a link (to something missing); undefined when it is none. */
@@ -149,6 +197,14 @@ export function parseJsonText<Schema extends z.ZodType>(
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
+    const newer = newerVersion(raw, parsed.error.issues);
+    if (newer !== null) {
+      throw new LabError(
+        'corrupt_file',
+        `${path} was written by a newer Codex Lab (file version ${newer.found}; this one reads version ${newer.known}). It was left untouched: upgrade Codex Lab to use it.`,
+        { details: { path } },
+      );
+    }
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
     throw new LabError(
@@ -158,4 +214,25 @@ export function parseJsonText<Schema extends z.ZodType>(
     );
   }
   return parsed.data;
+}
+
+/**
+ * The file's `version` and the newest one `issues` say this build reads, when the file's is the
+ * higher: every versioned file's schema pins its `version` to a literal, so a file a newer Codex
+ * Lab wrote fails there first, and is named as such rather than as a wrong shape.
+ */
+function newerVersion(
+  raw: unknown,
+  issues: readonly z.core.$ZodIssue[],
+): { found: number; known: number } | null {
+  const found = (raw as { version?: unknown } | null)?.version;
+  if (typeof found !== 'number' || !Number.isFinite(found)) return null;
+  for (const issue of issues) {
+    if (issue.code !== 'invalid_value' || issue.path.join('.') !== 'version') continue;
+    const known = issue.values.filter((value): value is number => typeof value === 'number');
+    if (known.length > 0 && found > Math.max(...known)) {
+      return { found, known: Math.max(...known) };
+    }
+  }
+  return null;
 }

@@ -14,10 +14,10 @@
  *   from a timer; callers that write check what is on disk before writing.
  */
 import { hostname, uptime } from 'node:os';
-import { chmod, link, lstat, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from '../errors.ts';
-import { ensurePrivateDirectory, folderMode, notAFolderError } from './files.ts';
+import { ensurePrivateDirectory, folderMode, notAFolderError, readTextFile } from './files.ts';
 
 /** How long to wait for a lock, and when a holder that stopped updating is presumed dead. */
 export interface LockOptions {
@@ -154,7 +154,12 @@ export async function withLock<T>(
     );
   }
   const record: OwnerRecord = { pid: process.pid, host: thisHost, boot: thisBoot, run: thisRun };
-  await writeFile(ownerPath, JSON.stringify(record), { mode: 0o600 }).catch(() => undefined);
+  // Whatever stands at the record's path is a dead holder's (this process holds the lock now);
+  // removed first, since writing into a pipe left there would wait for a reader forever.
+  await rm(ownerPath, { force: true, recursive: true }).catch(() => undefined);
+  await writeFile(ownerPath, JSON.stringify(record), { mode: 0o600, flag: 'wx' }).catch(
+    () => undefined,
+  );
   try {
     return await operation(lease);
   } finally {
@@ -248,7 +253,10 @@ async function removeLockFolder(lockPath: string, ino: number): Promise<void> {
 
 async function readOwner(path: string): Promise<OwnerRecord | null> {
   try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<OwnerRecord>;
+    // Through the one read helper: a pipe named like a record is refused, never waited on.
+    const text = await readTextFile(path);
+    if (text === undefined) return null;
+    const parsed = JSON.parse(text) as Partial<OwnerRecord>;
     if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return null;
     return {
       pid: parsed.pid,

@@ -158,6 +158,8 @@ export class PrimingScheduler {
   readonly #inflight = new Set<Promise<unknown>>();
   #tickRunning: Promise<void> | undefined;
   #recording: Promise<void> = Promise.resolve();
+  /** The first outcome that could not be written to `state/priming.json`, for `primeNow`. */
+  #unrecorded: unknown = null;
   #tickTimer: Cancel | undefined;
   #started = false;
   #followUpWanted = false;
@@ -202,6 +204,11 @@ export class PrimingScheduler {
     for (const timer of this.#atTimers.values()) timer.cancel();
     this.#retries.clear();
     this.#atTimers.clear();
+  }
+
+  /** The first error writing an outcome to `state/priming.json` met, or null. */
+  get unrecorded(): unknown {
+    return this.#unrecorded;
   }
 
   /** Resolves once every check, attempt and retry started so far has finished. */
@@ -700,6 +707,9 @@ export class PrimingScheduler {
     this.#recording = this.#recording
       .then(() => recordPrimingOutcome(this.#options.paths, name, outcome))
       .catch((error: unknown) => {
+        this.#unrecorded ??= error;
+        // A one-shot prime hands it to its caller (`primeNow` throws it); the timer has the log.
+        if (this.#options.retryInBackground === false) return;
         this.#logger.warn(
           { profile: name, err: describeError(error) },
           'could not record priming outcome',
@@ -732,12 +742,23 @@ export type PrimeNowOptions = Omit<PrimingSchedulerOptions, 'retryInBackground'>
 
 /**
  * Primes one profile once, for callers without a running scheduler (the service's "prime now",
- * the CLI). Failed attempts are not retried here; their claim is released for the timer.
+ * the CLI). Failed attempts are not retried here; their claim is released for the timer. Throws
+ * when the outcome could not be written to `state/priming.json`.
  */
 export async function primeNow(options: PrimeNowOptions): Promise<PrimingOutcomeView> {
   const scheduler = new PrimingScheduler({ ...options, retryInBackground: false });
   const outcome = await scheduler.primeNow(options.profile, { dryRun: options.dryRun ?? false });
   await scheduler.settled();
+  // An outcome that is not on file is lost to the timer (it would prime the window again) and to
+  // every surface, so the one-shot fails with what happened and why it was not kept.
+  const unrecorded = scheduler.unrecorded;
+  if (unrecorded !== null) {
+    throw new LabError(
+      isLabError(unrecorded) ? unrecorded.code : 'io_error',
+      `${options.profile} (${outcome.window === 'weekly' ? 'weekly' : '5-hour'}): ${outcome.outcome}, but the outcome could not be recorded: ${(unrecorded as Error).message}`,
+      { cause: unrecorded },
+    );
+  }
   return toOutcomeView(outcome);
 }
 

@@ -1,6 +1,7 @@
 /**
  * Profile names: the one check of a proposed name (`validateProfileName`) and the one rule for
- * reading a name a user typed (`matchProfileName`, `isAutoName`), used by every surface — the
+ * reading a name a user typed (`matchProfileName`, `savedProfileName`, `isAutoName`), used by
+ * every surface — the
  * CLI, the control API's operations and the router's `x-codex-lab-profile` header — so a name
  * one command accepts is never refused by another (docs/storage.md, "Names").
  *
@@ -46,13 +47,37 @@ export function matchProfileName(
 }
 
 /**
+ * The name a typed new name (a sign-in's, a rename's) is saved under: its lower case, so that it
+ * reads as `matchProfileName` reads a typed existing name (`WORK` is `work` everywhere, and a
+ * sign-in typed `ALICE` renews alice). `validateProfileName` still checks the result.
+ */
+export function savedProfileName(typed: string): string {
+  return typed.toLowerCase();
+}
+
+/**
+ * A typed new name (a sign-in's, a rename's) as it will be saved (`savedProfileName`), checked by
+ * `validateProfileName` against `existing`; its messages quote the name as typed.
+ */
+export function readNewProfileName(typed: string, existing: readonly string[]): string {
+  const saved = savedProfileName(typed);
+  validateProfileName(saved, existing, typed);
+  return saved;
+}
+
+/**
  * Checks a proposed profile name: throws `invalid_name` or `name_taken` (case-insensitive
- * against `existing`) with one sentence saying what to do instead. Names already in a registry
+ * against `existing`) with one sentence saying what to do instead, quoting the name as `typed`. Names already in a registry
  * are not checked again when it loads (the schema holds only `profileNamePattern`), so a registry
  * that holds a name this refuses today stays readable.
  */
-export function validateProfileName(name: string, existing: readonly string[]): void {
-  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+export function validateProfileName(
+  name: string,
+  existing: readonly string[],
+  typed: string = name,
+): void {
+  // Messages quote what the user typed (`"A B"`), not its lower case.
+  const shown = JSON.stringify(typed.length > 80 ? `${typed.slice(0, 80)}…` : typed);
   if (name === '') {
     throw new LabError('invalid_name', 'A profile name cannot be empty.');
   }

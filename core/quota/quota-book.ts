@@ -132,21 +132,28 @@ export class QuotaBook {
     }, this.#persistDelayMs);
   }
 
-  /** Writes now (cancelling a scheduled write); resolves when the file is on disk. */
-  async flush(): Promise<void> {
+  /**
+   * Writes now (cancelling a scheduled write); resolves when the file is on disk, with null, or
+   * with the error that kept this write off it (logged too): a caller that promised to save the
+   * numbers (`usage --refresh`) says so.
+   */
+  async flush(): Promise<unknown> {
     this.#pending?.();
     this.#pending = null;
     const path = this.#path;
-    if (path === undefined) return;
+    if (path === undefined) return null;
     // Writes are chained so an older content never lands after a newer one.
-    this.#writing = this.#writing.then(async () => {
+    const written = this.#writing.then(async (): Promise<unknown> => {
       try {
         await this.#write(path, this.toFile());
+        return null;
       } catch (error) {
         this.#logger?.warn({ path, error: (error as Error).message }, 'could not save quota');
+        return error;
       }
     });
-    await this.#writing;
+    this.#writing = written.then(() => undefined);
+    return written;
   }
 
   /** The weekly forecast (see `forecastWeekly`); null when unknown. */

@@ -19,7 +19,7 @@ import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
-import { isAutoName } from '../profiles/names.ts';
+import { isAutoName, readNewProfileName } from '../profiles/names.ts';
 import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
@@ -130,11 +130,15 @@ export class LabOperations {
   async renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
       const from = (await this.#options.store.getProfile(input.from)).name;
+      // The new name read as every typed name is (`WORK` is work): its own name in another case
+      // is no rename at all.
+      const to = readNewProfileName(input.to, []);
+      if (to === from) return null;
       // The store moves the registry entry, the auth file or keychain entry and health.json.
-      await this.#options.store.rename(from, input.to);
-      await this.#options.live.renameLive(from, input.to);
-      await moveProfileState(this.#options.paths, from, input.to);
-      this.#options.activity.add('profile', input.to, `Renamed ${from} to ${input.to}.`);
+      await this.#options.store.rename(from, to);
+      await this.#options.live.renameLive(from, to);
+      await moveProfileState(this.#options.paths, from, to);
+      this.#options.activity.add('profile', to, `Renamed ${from} to ${to}.`);
       return null;
     });
   }
@@ -286,13 +290,21 @@ export class LabOperations {
           }
         }),
       );
-      await this.#options.quota.flush();
+      const unsaved = await this.#options.quota.flush();
       this.#options.live.changed();
       if (failures.size > 0) {
         const parts = [...failures].map(([reason, who]) => `${who.sort().join(', ')}: ${reason}`);
         throw new LabError('upstream_error', parts.join(' '), {
           ...(otherFailure ? {} : { fix: { action: 'sign_in', profiles: [...signIns].sort() } }),
         });
+      }
+      // A refresh promises the numbers are kept: read but not on file is a failure, said so.
+      if (unsaved !== null) {
+        throw new LabError(
+          isLabError(unsaved) ? unsaved.code : 'io_error',
+          `The quota was read, but could not be saved: ${(unsaved as Error).message}`,
+          { cause: unsaved },
+        );
       }
       return null;
     });

@@ -45,8 +45,8 @@ export class QuotaKeeper {
     }
   }
 
-  /** Waits until every pending write reached the file. */
-  flush(): Promise<void> {
+  /** Writes now; resolves with null once on disk, or with the error that kept it off (logged). */
+  flush(): Promise<unknown> {
     return this.book.flush();
   }
 
@@ -61,7 +61,8 @@ export class QuotaKeeper {
       for (const [profile, entry] of Object.entries(book.profiles)) {
         const onDisk = file.profiles[profile]?.latest;
         if (onDisk && entry.latest && onDisk.observedAt > entry.latest.observedAt) continue;
-        file.profiles[profile] = entry;
+        // Over what is on disk, so an entry's fields this version does not know are kept.
+        file.profiles[profile] = { ...file.profiles[profile], ...entry };
       }
       await writeJsonFile(path, file);
     });

@@ -239,7 +239,8 @@ export function viewQuota(view: ProfileView): {
           plan: view.plan,
           primary: window(primary),
           secondary: window(secondary),
-          credits: view.credits ?? null,
+          // A copy: the stored shape keeps fields it does not know, which an interface cannot say.
+          credits: view.credits ? { ...view.credits } : null,
           activeLimit: null,
           limitReached: null,
           others: [],

@@ -83,7 +83,8 @@ export class HealthStore {
       ) {
         return false;
       }
-      file.profiles[name] = { ...health, updatedAt: now };
+      // Over the previous entry, so its fields this version does not know are kept.
+      file.profiles[name] = { ...previous, ...health, updatedAt: now };
       return true;
     });
   }

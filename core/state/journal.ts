@@ -8,15 +8,16 @@
  * - The file stays bounded: once it holds more than `capacity × 1.5` lines, it is rewritten
  *   (atomically) with the newest `capacity` lines.
  * - A file with a broken line is reported by name and never overwritten: the journal then keeps
- *   working in memory only. A torn last line (a crash mid-write) is dropped quietly, and the
- *   next writer cuts it off the file before its first append (nothing else in the file moves).
+ *   working in memory only. A torn last line (a crash mid-write: text after the last newline) is
+ *   dropped quietly, and the next writer cuts it off the file before its first append (nothing
+ *   else in the file moves). A whole line (one with its newline) that is no record is damage.
  * - The process that routes (one per home) writes; readers (`codex-lab log`) read the file. With
  *   no router running, a CLI rename appends its one `rename` line (never the compacting rewrite,
  *   which could drop the lines of a router started meanwhile).
  */
 import { appendFile, readFile, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ensurePrivateDirectory, writePrivateFile } from '../home/files.ts';
+import { ensurePrivateDirectory, readTextFile, writePrivateFile } from '../home/files.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 
 /** One line of the journal: a `type` and whatever the owning log keeps. */
@@ -39,11 +40,11 @@ export interface JournalOptions {
 /** What `readJournal` found. */
 export interface JournalContent {
   records: JournalRecord[];
-  /** Set when a line other than the last could not be read: the file is left untouched. */
+  /** Set when a whole line (one with its newline) is no record: the file is left untouched. */
   problem: string | null;
   /**
-   * True when the file ends in a torn line (a crash mid-append, or no final newline): a writer must
-   * not append after it, or the fragment and the next record would make one damaged line.
+   * True when the file does not end in a newline (a crash mid-append): a writer must not append
+   * after it, or the fragment and the next record would make one damaged line.
    */
   tornTail: boolean;
 }
@@ -67,22 +68,19 @@ function parseRecord(line: string): JournalRecord | null {
 
 /** Reads a journal file (missing → empty). Never throws for a broken file: it says so instead. */
 export async function readJournal(path: string): Promise<JournalContent> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    // The one read of a home file: a folder or a pipe standing here is one sentence, not a hang.
+    text = await readTextFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { records: [], problem: null, tornTail: false };
-    }
-    return {
-      records: [],
-      problem: `${path} could not be read (${(error as Error).message}).`,
-      tornTail: false,
-    };
+    return { records: [], problem: (error as Error).message, tornTail: false };
   }
+  if (text === undefined) return { records: [], problem: null, tornTail: false };
   const lines = text.split('\n');
   const records: JournalRecord[] = [];
-  let tornTail = text !== '' && !text.endsWith('\n');
+  // Only the text after the last newline can be torn: every append ends in one, so a line that
+  // has its newline was written whole, and one that is no record is damage.
+  const tornTail = text !== '' && !text.endsWith('\n');
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index] as string;
     if (line === '') continue;
@@ -91,11 +89,8 @@ export async function readJournal(path: string): Promise<JournalContent> {
       records.push(record);
       continue;
     }
-    // A crash mid-append leaves one torn last line; anything else is a damaged file.
-    if (index >= lines.length - 2) {
-      tornTail = true;
-      continue;
-    }
+    // A crash mid-append leaves one torn last line, dropped; anything else is a damaged file.
+    if (tornTail && index === lines.length - 1) continue;
     return {
       records,
       problem: `${path} is damaged at line ${index + 1}; move it away to start a fresh activity log.`,
@@ -191,10 +186,10 @@ export class Journal {
   }
 
   /**
-   * Makes the file end cleanly before appending after a crash: a torn last line is cut off (only
-   * it: every readable record stays where it is), and a whole last record missing its newline
-   * gets one. Appending after either would weld two records into one damaged line, and from then
-   * on the whole log would read as damaged.
+   * Makes the file end cleanly before appending after a crash: a torn last line (the text after
+   * the last newline) is cut off, and only it: every whole line stays where it is. A whole last
+   * record missing its newline gets one. Appending after either would weld two records into one
+   * damaged line, and from then on the whole log would read as damaged.
    */
   async #mendTornTail(): Promise<void> {
     let bytes: Buffer;
@@ -204,13 +199,10 @@ export class Journal {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    let end = bytes.length;
-    while (end > 0 && bytes[end - 1] === 0x0a) end -= 1;
-    const start = end === 0 ? 0 : bytes.lastIndexOf(0x0a, end - 1) + 1;
-    if (parseRecord(bytes.subarray(start, end).toString('utf8')) !== null) {
-      if (bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) {
-        await appendFile(this.#path, '\n', { mode: 0o600 });
-      }
+    if (bytes.length === 0 || bytes[bytes.length - 1] === 0x0a) return;
+    const start = bytes.lastIndexOf(0x0a) + 1;
+    if (parseRecord(bytes.subarray(start).toString('utf8')) !== null) {
+      await appendFile(this.#path, '\n', { mode: 0o600 });
       return;
     }
     await truncate(this.#path, start);

@@ -14,7 +14,7 @@ const storedPercent = z.number().finite().min(0).max(1000);
 const storedMinutes = z.number().finite().min(0).max(1e7);
 
 /** One quota window as the core keeps it (times in Unix milliseconds). */
-export const quotaWindowSchema = z.object({
+export const quotaWindowSchema = z.looseObject({
   usedPercent: storedPercent,
   windowMinutes: storedMinutes.nullable(),
   resetsAt: storedTime.nullable(),
@@ -23,7 +23,7 @@ export const quotaWindowSchema = z.object({
 export type QuotaWindow = z.infer<typeof quotaWindowSchema>;
 
 /** Credits as the upstream reports them. */
-export const creditsSchema = z.object({
+export const creditsSchema = z.looseObject({
   hasCredits: z.boolean(),
   unlimited: z.boolean(),
   balance: z.string().nullable(),
@@ -32,7 +32,7 @@ export const creditsSchema = z.object({
 export type Credits = z.infer<typeof creditsSchema>;
 
 /** Banked rate-limit resets the account can redeem (`wham/rate-limit-reset-credits`). */
-export const resetCreditsSchema = z.object({
+export const resetCreditsSchema = z.looseObject({
   /** How many are available now (always ≥ 1: an account with none has no value at all). */
   available: z.number().int().min(1).max(1e6),
   /** When the soonest-expiring available one lapses (Unix ms), or null when not said. */
@@ -42,7 +42,7 @@ export const resetCreditsSchema = z.object({
 export type ResetCredits = z.infer<typeof resetCreditsSchema>;
 
 /** One limit family (`codex`, `codex_bengalfox`, …) at one moment. */
-export const limitSnapshotSchema = z.object({
+export const limitSnapshotSchema = z.looseObject({
   limitId: z.string(),
   limitName: z.string().nullable(),
   primary: quotaWindowSchema.nullable(),
@@ -52,7 +52,7 @@ export const limitSnapshotSchema = z.object({
 export type LimitSnapshot = z.infer<typeof limitSnapshotSchema>;
 
 /** Everything known about one profile's quota at one moment. */
-export const quotaSnapshotSchema = z.object({
+export const quotaSnapshotSchema = z.looseObject({
   observedAt: storedTime,
   source: z.enum(['usage', 'headers']),
   plan: z.string().nullable(),
@@ -72,7 +72,7 @@ export const quotaSnapshotSchema = z.object({
 export type QuotaSnapshot = z.infer<typeof quotaSnapshotSchema>;
 
 /** A point of the short history behind the UI's chart. */
-export const quotaPointSchema = z.object({
+export const quotaPointSchema = z.looseObject({
   at: storedTime,
   primary: storedPercent.nullable(),
   secondary: storedPercent.nullable(),
@@ -80,14 +80,18 @@ export const quotaPointSchema = z.object({
 /** A point of the short history. */
 export type QuotaPoint = z.infer<typeof quotaPointSchema>;
 
-/** A state file's shape: version 1 and one `entry` per profile name. */
+/**
+ * A state file's shape: version 1 and one `entry` per profile name. Every object here is loose:
+ * fields a newer Codex Lab (or a hand edit) added are kept through every rewrite, as the registry
+ * keeps them.
+ */
 function perProfileFile<Entry extends z.ZodType>(entry: Entry) {
-  return z.object({ version: z.literal(1), profiles: z.record(z.string(), entry) });
+  return z.looseObject({ version: z.literal(1), profiles: z.record(z.string(), entry) });
 }
 
 /** `state/quota.json`. */
 export const quotaFileSchema = perProfileFile(
-  z.object({
+  z.looseObject({
     latest: quotaSnapshotSchema.nullable(),
     history: z.array(quotaPointSchema).default([]),
   }),
@@ -102,7 +106,7 @@ export type HealthStatus = z.infer<typeof healthStatusSchema>;
 
 /** `state/health.json`: per-profile status that outlives a process. */
 export const healthFileSchema = perProfileFile(
-  z.object({
+  z.looseObject({
     status: healthStatusSchema,
     /** Unix ms until which the profile is skipped (limited), or null. */
     unavailableUntil: storedTime.nullable(),
@@ -117,7 +121,7 @@ export const healthFileSchema = perProfileFile(
 export type HealthFile = z.infer<typeof healthFileSchema>;
 
 /** One priming attempt's outcome (times in Unix ms). */
-export const primingOutcomeSchema = z.object({
+export const primingOutcomeSchema = z.looseObject({
   at: storedTime,
   window: z.enum(['weekly', 'five_hour']),
   outcome: z.enum(['primed', 'confirmed', 'failed', 'skipped', 'dry_run']),
@@ -128,7 +132,7 @@ export type PrimingOutcome = z.infer<typeof primingOutcomeSchema>;
 
 /** `state/priming.json`: the last outcome and a short log of attempts per profile. */
 export const primingFileSchema = perProfileFile(
-  z.object({
+  z.looseObject({
     last: primingOutcomeSchema.nullable(),
     log: z.array(primingOutcomeSchema).default([]),
   }),

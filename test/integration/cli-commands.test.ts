@@ -6,7 +6,7 @@
  */
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
@@ -14,6 +14,7 @@ import { ProfileStore } from '../../core/profiles/store.ts';
 import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
 import { cliEntry, freePort, makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { makeAuth } from '../helpers/profile-auth.ts';
+import { tempFolder } from '../helpers/temp-folder.ts';
 import { assignTomlKeyValue, type TomlTable } from '../helpers/toml-subset.ts';
 
 /** What the fake Codex recorded: its arguments and its whole environment. */
@@ -381,6 +382,22 @@ describe('codex-lab codex-config', () => {
     const token = await runCodexLab(['token', '--home', fresh], { home });
     expect(token.code).toBe(0);
     expect(token.stdout.trim()).toMatch(/^\S{20,}$/);
+  });
+
+  it('refuses a relative home, in CODEX_LAB_HOME or --home, and makes no folder for it', async () => {
+    const cwd = tempFolder('codex-lab-cwd-');
+    const fromEnvironment = await runCodexLab(['list'], { home: 'rel', cwd });
+    expect(fromEnvironment.code).toBe(1);
+    expect(fromEnvironment.stderr.trim()).toBe(
+      'codex-lab: CODEX_LAB_HOME must be an absolute path or start with ~ (such as ~/.codex-lab), not "rel".',
+    );
+    const fromOption = await runCodexLab(['token', '--home', 'rel'], { home, cwd });
+    expect(fromOption.code).toBe(1);
+    expect(fromOption.stderr.trim()).toBe(
+      'codex-lab: --home must be an absolute path or start with ~ (such as ~/.codex-lab), not "rel".',
+    );
+    expect(fromOption.stdout).toBe('');
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('names codex-lab by absolute path when it is not on PATH, and that command prints the token', async () => {

@@ -36,12 +36,17 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
   afterEach(async () => {
     await rm(home, { recursive: true, force: true });
   });
+  const snapshot2 = async () =>
+    JSON.stringify([
+      await readFile(paths.registry, 'utf8'),
+      (await readdir(paths.profilesDir)).sort(),
+    ]);
 
   it.each([
     [['rename', 'bob', '../x'], /"\.\.\/x" is not a valid profile name/],
     [['rename', 'bob', 'A B'], /"A B" is not a valid profile name/],
     [['rename', 'bob', 'x'.repeat(65)], /65 characters long; use at most 64/],
-    [['rename', 'bob', 'Alice'], /"Alice" is not a valid profile name/],
+    [['rename', 'bob', 'Alice'], /A profile named "alice" already exists/],
     [['rename', 'bob', 'auto'], /reserved/],
     [['rename', 'bob', 'bob.'], /"bob\." cannot be a profile name because Windows/],
     [['rename', 'bob', 'con'], /"con" cannot be a profile name because Windows reserves it/],
@@ -89,11 +94,24 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     for (const target of ['bob', 'BOB', 'Bob']) {
       const run = await runCodexLab(['rename', 'alice', target], { home });
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(
-        target === 'bob' ? /A profile named "bob" already exists/ : /is not a valid profile name/,
-      );
+      // A typed name is read the same way everywhere: BOB is the name bob.
+      expect(run.stderr).toMatch(/A profile named "bob" already exists/);
     }
     expect(await snapshot()).toBe(before);
+  });
+
+  it('reads a new name as every command reads a typed name: WORK is saved as work, and said so', async () => {
+    const run = await runCodexLab(['rename', 'ALICE', 'WORK'], { home });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('Renamed alice to work (profile names are lower case).\n');
+    expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['work', 'bob']);
+    // Its own name in another case is the name it has: nothing to do, and nothing done.
+    const before = await snapshot2();
+    const same = await runCodexLab(['rename', 'work', 'WORK'], { home });
+    expect(same.code).toBe(0);
+    expect(same.stdout).toBe('work is already named work (profile names are lower case).\n');
+    expect(await snapshot2()).toBe(before);
   });
 
   it('renames, sets the active profile, pins and unpins, and removes one profile only', async () => {

@@ -137,9 +137,9 @@ describe('sign-in to list through the codex-lab command', () => {
 
   it.each([
     ['../x', /"\.\.\/x" is not a valid profile name/],
+    // Quoted as typed, though read as its lower case (`Alice` is alice: it renews that profile).
     ['A B', /"A B" is not a valid profile name/],
     ['x'.repeat(65), /65 characters long; use at most 64/],
-    ['Alice', /"Alice" is not a valid profile name/],
     ['auto', /reserved/],
   ])(
     'login %j fails before any sign-in, with one clear line, leaving alice untouched',

@@ -82,6 +82,33 @@ describe('codex-lab login', () => {
     expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
   });
 
+  it('reads a typed name as every command does: ALICE renews alice, WORK is saved as work', async () => {
+    setNextLogin(fake, 'alice@example.com');
+    const first = login(['alice', '--no-browser']);
+    await visit(await first.waitForLine(authorizeLine));
+    expect(await first.exited, first.stderr()).toBe(0);
+
+    setNextLogin(fake, 'alice@example.com');
+    const again = login(['ALICE', '--no-browser']);
+    await visit(await again.waitForLine(authorizeLine));
+    expect(await again.exited, again.stderr()).toBe(0);
+    expect(again.stdout()).toContain("alice is alice@example.com's profile");
+    expect(again.stdout().trim().split('\n').at(-1)).toBe(
+      'Signed in as alice@example.com (plus) — updated profile "alice".',
+    );
+
+    setNextLogin(fake, 'carol@example.com');
+    const work = login(['WORK', '--no-browser']);
+    await visit(await work.waitForLine(authorizeLine));
+    expect(await work.exited, work.stderr()).toBe(0);
+    expect(work.stdout()).toContain('WORK is saved as work (profile names are lower case).');
+    expect(work.stdout().trim().split('\n').at(-1)).toBe(
+      'Signed in as carol@example.com (team) — saved as profile "work".',
+    );
+    const profiles = await new ProfileStore({ paths: home.paths }).listProfiles();
+    expect(profiles.map((profile) => profile.name)).toEqual(['alice', 'work']);
+  });
+
   it('exits non-zero with one clear line when access is denied, saving nothing', async () => {
     setNextLogin(fake, { error: 'access_denied', description: 'missing_codex_entitlement' });
     const running = login(['--no-browser']);
@@ -113,6 +140,10 @@ describe('codex-lab login', () => {
       expect(await running.exited).toBe(1);
       expect(running.stderr()).toContain(`codex-lab: Port 127.0.0.1:${port} is already in use`);
       expect(running.stderr()).toContain('Close the program using it');
+      // docs/auth.md section 2: the sentence names the setting that chose the port.
+      expect(running.stderr()).toContain(
+        "cannot listen there (CODEX_LAB_CALLBACK_PORT chooses it; 1455 by default, the port OpenAI's sign-in expects).",
+      );
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
@@ -139,6 +170,25 @@ describe('codex-lab login', () => {
       `${fake.issuerUrl}/deviceauth/callback`,
     );
     expect(leakedSecrets(issuedSecrets(fake), [running.stdout(), running.stderr()])).toEqual([]);
+  });
+
+  it('refuses a --timeout longer than a timer can wait, before anything starts', async () => {
+    for (const seconds of ['99999999999', '3000000']) {
+      const running = login(['--no-browser', '--timeout', seconds]);
+      expect(await running.exited).toBe(1);
+      expect(running.stderr().trim()).toBe(
+        `codex-lab: --timeout must be at most 2147483 seconds (about 24 days), not "${seconds}".`,
+      );
+      expect(running.stdout()).not.toMatch(authorizeLine);
+    }
+  });
+
+  it('words a short device-code limit in seconds', async () => {
+    const running = login(['--device', '--timeout', '2']);
+    expect(await running.exited).toBe(1);
+    expect(running.stderr()).toContain(
+      'Device code sign-in was not approved within 2 seconds. Run codex-lab login --device again.',
+    );
   });
 
   it('rejects a bad --timeout', async () => {

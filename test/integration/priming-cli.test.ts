@@ -1,5 +1,5 @@
 /** `codex-lab priming on|off NAME` and `codex-lab prime [NAME] [--dry-run]`, as a child process. */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -120,6 +120,18 @@ describe('prime', () => {
     const state = JSON.parse(await readFile(join(home, 'state', 'priming.json'), 'utf8'));
     expect(state.profiles.alpha.last.outcome).toBe('skipped');
     expect(state.profiles.alpha.log[0].outcome).toBe('primed');
+  });
+
+  it('exits non-zero, saying so, when priming.json is corrupt and the outcome cannot be recorded', async () => {
+    const file = join(home, 'state', 'priming.json');
+    await mkdir(join(home, 'state'), { recursive: true, mode: 0o700 });
+    await writeFile(file, '{ not json', { mode: 0o600 });
+    const run = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      `codex-lab: alpha (weekly): primed, but the outcome could not be recorded: ${file} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+    );
+    expect(await readFile(file, 'utf8')).toBe('{ not json');
   });
 
   it('says when a window was already primed as people read times', async () => {

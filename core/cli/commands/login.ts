@@ -11,7 +11,7 @@ import {
   type SignInEnvironment,
   type SignInResult,
 } from '../../auth/sign-in.ts';
-import { LabError } from '../../errors.ts';
+import { parseWaitText } from '../../config.ts';
 import { criticalWorkPending } from '../../home/critical.ts';
 import { createLogger } from '../../log.ts';
 import { second, systemClock } from '../../ports.ts';
@@ -21,17 +21,9 @@ import { writeLine } from '../context.ts';
 import { precheckLogin } from '../prechecks.ts';
 import { openLabClient } from '../lab-client.ts';
 
-/** Parses `--timeout` (seconds) into milliseconds. */
+/** Parses `--timeout` (seconds) into milliseconds; refuses more than a timer can wait. */
 export function parseTimeout(value: unknown): number {
-  const text = String(value ?? '600').trim();
-  const seconds = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0)) {
-    throw new LabError(
-      'invalid_argument',
-      `--timeout must be a positive number of seconds, not "${text}".`,
-    );
-  }
-  return Math.round(seconds * second);
+  return parseWaitText(String(value ?? '600').trim(), '--timeout', 'seconds', 'invalid_argument');
 }
 
 /**

@@ -7,7 +7,7 @@
 import { LabError } from '../../errors.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
 import { capitalize } from '../../format.ts';
-import { isAutoName } from '../../profiles/names.ts';
+import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
 import { referencesTo, type ProfileReferences } from '../../profiles/store.ts';
 import { routingWarning, type RoutingUse } from '../prechecks.ts';
@@ -28,9 +28,16 @@ export async function runRename(context: CliContext, args: string[]): Promise<nu
   const to = argument(args, 1, 'the new profile name');
   // Said with the profile's real name, however it was typed (`JD` is jd).
   const current = (await createProfileStore({ paths: context.paths }).getProfile(from)).name;
+  // The new name as the operation saves it (`WORK` is work), said so when typed otherwise.
+  const saved = savedProfileName(to);
+  const lower = saved === to ? '' : ' (profile names are lower case)';
+  if (saved === current) {
+    writeLine(context.stdout, `${current} is already named ${saved}${lower}.`);
+    return 0;
+  }
   const lab = await openLabClient(context);
   valueOf(await lab.renameProfile({ from: current, to }));
-  writeLine(context.stdout, `Renamed ${current} to ${to}.`);
+  writeLine(context.stdout, `Renamed ${current} to ${saved}${lower}.`);
   return 0;
 }
 

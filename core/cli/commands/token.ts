@@ -6,7 +6,7 @@
  * the block's command without the user's shell environment, so the block carries them as arguments.
  */
 import { stat } from 'node:fs/promises';
-import { parsePortText } from '../../config.ts';
+import { parseHomeText, parsePortText } from '../../config.ts';
 import { LabError } from '../../errors.ts';
 import { loadOrCreateRouterToken } from '../../proxy/router-token.ts';
 import { createCliContext, writeLine, type CliContext } from '../context.ts';
@@ -23,6 +23,7 @@ export async function runToken(
   const home = typeof options['home'] === 'string' ? options['home'] : undefined;
   const port = typeof options['port'] === 'string' ? options['port'] : undefined;
   if (port !== undefined) parsePortText(port, '--port', true, 'invalid_argument');
+  if (home !== undefined) parseHomeText(home.trim(), '--home', 'invalid_argument');
   // The options become the variables they stand for, so a router started from here (a child
   // with this environment) serves the same home on the same port.
   const context =

@@ -74,10 +74,14 @@ export async function runUsage(
       return 1;
     }
     if (!result.ok) {
-      // Profiles that answered were refreshed: the table below still shows what is known.
+      // Profiles that answered were refreshed: the table below still shows what is known. Only
+      // an upstream failure names profiles; any other (the numbers could not be saved) is its
+      // own sentence.
       writeLine(
         context.stderr,
-        `codex-lab: could not refresh the quota of ${withCliFix(result.message, result.fix)}`,
+        result.code === 'upstream_error'
+          ? `codex-lab: could not refresh the quota of ${withCliFix(result.message, result.fix)}`
+          : `codex-lab: ${result.message}`,
       );
       refreshFailed = true;
     }

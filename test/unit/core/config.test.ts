@@ -36,15 +36,25 @@ describe('readConfig', () => {
   it("reads a home that starts with ~ as under the user's home folder, as a shell would", () => {
     expect(readConfig({ CODEX_LAB_HOME: '~/lab' }).home).toBe(join(homedir(), 'lab'));
     expect(readConfig({ CODEX_LAB_HOME: '~' }).home).toBe(homedir());
-    // Only a leading ~ alone or before a separator: ~user and a ~ inside a name are paths.
-    expect(readConfig({ CODEX_LAB_HOME: '~ann/lab' }).home).toBe(resolve('~ann/lab'));
-    expect(readConfig({ CODEX_LAB_HOME: 'a/~/b' }).home).toBe(resolve('a/~/b'));
+  });
+
+  it('refuses a relative home: two shells in two folders would be two homes', () => {
+    // Only a leading ~ alone or before a separator is the home folder: ~user and a ~ inside a
+    // name are relative paths like any other.
+    for (const home of ['rel', ' relative/home ', './lab', '~ann/lab', 'a/~/b']) {
+      expect(failure({ CODEX_LAB_HOME: home })).toEqual({
+        code: 'invalid_config',
+        message: `CODEX_LAB_HOME must be an absolute path or start with ~ (such as ~/.codex-lab), not "${home.trim()}".`,
+      });
+    }
+    const absolute = resolve('some/where');
+    expect(readConfig({ CODEX_LAB_HOME: ` ${absolute} ` }).home).toBe(absolute);
   });
 
   it('reads every variable, trimmed, without trailing slashes', () => {
     expect(
       readConfig({
-        CODEX_LAB_HOME: ' relative/home ',
+        CODEX_LAB_HOME: ` ${resolve('some/home')} `,
         CODEX_LAB_PORT: '0',
         CODEX_LAB_CALLBACK_PORT: '4000',
         CODEX_LAB_AUTH_ISSUER: 'http://127.0.0.1:9/',
@@ -57,7 +67,7 @@ describe('readConfig', () => {
         CODEX_LAB_UPSTREAM_WEBSOCKET: ' OFF ',
       }),
     ).toEqual({
-      home: resolve('relative/home'),
+      home: resolve('some/home'),
       port: 0,
       portFromEnvironment: true,
       callbackPort: 4000,
@@ -93,6 +103,9 @@ describe('readConfig', () => {
     );
     expect(failure({ CODEX_LAB_PRIMING_POLL_MS: '1.5' }).message).toBe(
       'CODEX_LAB_PRIMING_POLL_MS must be a positive whole number of milliseconds, not "1.5".',
+    );
+    expect(failure({ CODEX_LAB_PRIMING_POLL_MS: '3000000000' }).message).toBe(
+      'CODEX_LAB_PRIMING_POLL_MS must be at most 2147483647 milliseconds (about 24 days), not "3000000000".',
     );
     expect(failure({ CODEX_LAB_UPSTREAM_ZSTD: 'maybe' }).message).toBe(
       'CODEX_LAB_UPSTREAM_ZSTD must be on or off, not "maybe".',

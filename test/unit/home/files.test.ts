@@ -1,10 +1,21 @@
-import { lstat, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isLabError } from '../../../core/errors.ts';
-import { readJsonFile, writeJsonFile } from '../../../core/home/files.ts';
+import { readJsonFile, readTextFile, writeJsonFile } from '../../../core/home/files.ts';
 
 describe('private JSON files', () => {
   let dir: string;
@@ -57,5 +68,61 @@ describe('private JSON files', () => {
     await expect(readJsonFile(path, z.object({ a: z.number() }))).rejects.toThrow(
       /shape.json has an unexpected shape at a/,
     );
+  });
+});
+
+describe('reading something that is not a regular file', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'codex-lab-files-kind-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'refuses a FIFO by name at once instead of waiting for a writer forever',
+    async () => {
+      const path = join(dir, 'quota.json');
+      execFileSync('mkfifo', [path]);
+      const error = await readTextFile(path).catch((caught: unknown) => caught);
+      expect(isLabError(error) && error.code).toBe('corrupt_file');
+      expect((error as Error).message).toBe(
+        `${path} is not a regular file (a pipe, a socket or a device). Move it away and try again.`,
+      );
+      expect((await lstat(path)).isFIFO()).toBe(true);
+    },
+  );
+
+  it('names a folder standing where a file must be, in one sentence', async () => {
+    const path = join(dir, 'quota.json');
+    await mkdir(path);
+    await expect(readJsonFile(path, z.object({}))).rejects.toThrow(
+      `${path} is a folder, not a file. Move it away and try again.`,
+    );
+  });
+});
+
+describe('a file from a newer Codex Lab', () => {
+  it('is named as such, with the upgrade to make, and left untouched', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'codex-lab-files-newer-'));
+    try {
+      const path = join(dir, 'auth-profiles.json');
+      const text = '{"version":2,"profiles":[],"newThing":{}}';
+      await writeFile(path, text);
+      await expect(
+        readJsonFile(path, z.looseObject({ version: z.literal(1), profiles: z.array(z.string()) })),
+      ).rejects.toThrow(
+        `${path} was written by a newer Codex Lab (file version 2; this one reads version 1). It was left untouched: upgrade Codex Lab to use it.`,
+      );
+      expect(await readFile(path, 'utf8')).toBe(text);
+      // An older or malformed version is still a plain wrong shape.
+      await writeFile(path, '{"version":0,"profiles":[]}');
+      await expect(
+        readJsonFile(path, z.object({ version: z.literal(1), profiles: z.array(z.string()) })),
+      ).rejects.toThrow(/has an unexpected shape at version/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

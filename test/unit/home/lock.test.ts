@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +17,18 @@ describe('withLock', () => {
     expect(await withLock(locks, 'registry', async () => 'done')).toBe('done');
     expect(await withLock(locks, 'registry', async () => 'again')).toBe('again');
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'takes over an abandoned lock whose owner record is a FIFO, never waiting on the pipe',
+    async () => {
+      const locks = join(folder, 'locks');
+      await mkdir(join(locks, 'quota.lock'), { recursive: true });
+      execFileSync('mkfifo', [join(locks, 'quota.owner')]);
+      const old = new Date(Date.now() - 60_000);
+      await utimes(join(locks, 'quota.lock'), old, old);
+      expect(await withLock(locks, 'quota', async () => 'taken', { staleMs: 1000 })).toBe('taken');
+    },
+  );
 
   it.runIf(process.platform === 'linux')(
     'names a lock it cannot make at all, at once, instead of blaming another process',

@@ -81,10 +81,9 @@ describe('Journal', () => {
     });
     // The next writer cuts the fragment off before it appends, and touches nothing until then
     // (a process that loads and then does not become the writer leaves the file as it was).
-    // The same for a torn line that did get its newline, and a whole record that did not.
+    // The same for a whole record that did not get its newline.
     for (const [text, kept] of [
       ['{"type":"activity","id":1}\n{"type":"activ', 1],
-      ['{"type":"activity","id":1}\n{"type":"activ\n', 1],
       ['{"type":"activity","id":1}', 1],
       ['{"type":"activ', 0],
     ] as const) {
@@ -114,5 +113,31 @@ describe('Journal', () => {
     journal.append({ type: 'activity', id: 3 });
     await journal.flush();
     expect(await readFile(path, 'utf8')).toBe(damaged);
+  });
+
+  it('reports a whole last line that is no record as damage, never as a torn tail, and never cuts it', async () => {
+    const clock = new FakeClock();
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(folder, 'state'), { recursive: true });
+    // A torn tail is only a last line without its newline: a line that got its newline was
+    // written whole, so one that is no record is damage like any other line.
+    for (const last of ['[]', 'null', '\0\0\0\0', '{"version":99}', '{"type":"activ']) {
+      const text = `{"type":"activity","id":1}\n${last}\n`;
+      await writeFile(path, text);
+      expect(await readJournal(path), JSON.stringify(last)).toEqual({
+        records: [{ type: 'activity', id: 1 }],
+        problem: `${path} is damaged at line 2; move it away to start a fresh activity log.`,
+        tornTail: false,
+      });
+      const writer = new Journal({ path, clock });
+      expect((await writer.load()).problem).not.toBeNull();
+      writer.append({ type: 'activity', id: 2 });
+      await writer.flush();
+      expect(await readFile(path, 'utf8')).toBe(text);
+    }
+    await writeFile(path, '[]\n');
+    expect((await readJournal(path)).problem).toBe(
+      `${path} is damaged at line 1; move it away to start a fresh activity log.`,
+    );
   });
 });
