@@ -8,7 +8,7 @@ import type { LabPaths } from '../home/paths.ts';
 import { readRouterToken } from '../proxy/router-token.ts';
 import { identityNonce, identityPath, verifyIdentity, type RouterIdentity } from './identity.ts';
 import { loopbackJson } from './loopback-http.ts';
-import { readLiveRouterInfo, type RouterInfo } from './router-info.ts';
+import { readLiveRouterInfo, routerUrl, type RouterInfo } from './router-info.ts';
 
 /** What discovery found. */
 export type RouterDiscovery =
@@ -29,12 +29,12 @@ export async function discoverRouter(
 ): Promise<RouterDiscovery> {
   const info = await readLiveRouterInfo(paths);
   if (!info) return { state: 'none' };
-  const url = `http://127.0.0.1:${info.port}`;
+  const url = routerUrl(info);
   const token = await readRouterToken(paths).catch(() => undefined);
   if (token === undefined) {
     return {
       state: 'stale',
-      reason: `state/router.json names a router on port ${info.port}, but this home has no router token`,
+      reason: `state/router.json names a router on ${url}, but this home has no router token`,
     };
   }
   const nonce = identityNonce();
@@ -48,13 +48,13 @@ export async function discoverRouter(
   } catch {
     return {
       state: 'stale',
-      reason: `state/router.json names a router on port ${info.port} (pid ${info.pid}), but nothing answers there`,
+      reason: `state/router.json names a router on ${url} (pid ${info.pid}), but nothing answers there`,
     };
   }
   if (!verifyIdentity(answer, token, nonce)) {
     return {
       state: 'stale',
-      reason: `state/router.json names port ${info.port}, but what answers there is not this home's Codex Lab router`,
+      reason: `state/router.json names ${url}, but what answers there is not this home's Codex Lab router`,
     };
   }
   return { state: 'running', url, token, info, identity: answer as RouterIdentity };

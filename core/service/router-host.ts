@@ -144,7 +144,7 @@ export async function startRouterHost(
       throw new LabError('router_running', routerRunningMessage(found));
     // Held for the router's whole life: a second router is refused even when state/router.json
     // was deleted or damaged, which discovery alone would take for "no router".
-    const run = await holdRunLock(options.paths);
+    const run = await holdRunLock(options.paths, found);
     const host = options.host ?? '127.0.0.1';
     let started: { url: string; port: number };
     try {
@@ -167,6 +167,9 @@ export async function startRouterHost(
       startedAt: new Date().toISOString(),
       version: labVersion,
       host: options.kind,
+      // The address bound (a name such as `localhost` resolved), so every client dials the router
+      // where it listens (`routerUrl`), not on 127.0.0.1 alone.
+      address: new URL(started.url).hostname.replace(/^\[(.*)\]$/, '$1'),
     };
     try {
       await writeRouterInfo(options.paths, info);
@@ -221,7 +224,10 @@ export async function routerRunHolder(paths: LabPaths): Promise<number | null> {
  * Takes the home's `router-run` lock and holds it until `release`. A live holder keeps it (the
  * lock module's rule), a killed one's is cleared at once by the next router.
  */
-async function holdRunLock(paths: LabPaths): Promise<{ release(): Promise<void> }> {
+async function holdRunLock(
+  paths: LabPaths,
+  found: RouterDiscovery,
+): Promise<{ release(): Promise<void> }> {
   let acquired!: () => void;
   let failed!: (error: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -245,9 +251,13 @@ async function holdRunLock(paths: LabPaths): Promise<{ release(): Promise<void> 
   } catch (error) {
     if (!(error instanceof LabError) || error.code !== 'lock_timeout') throw error;
     const pid = await lockHolder(paths.locksDir, 'router-run');
+    const who = `A Codex Lab router${pid === null ? '' : ` (pid ${pid})`} already runs for this home`;
+    // Said as discovery saw it: a file that names a router where none answers does say where.
     throw new LabError(
       'router_running',
-      `A Codex Lab router${pid === null ? '' : ` (pid ${pid})`} already runs for this home, though ${routerInfoPath(paths)} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
+      found.state === 'stale'
+        ? `${who}, but it cannot be reached (${found.reason}); try again in a few seconds (codex-lab status), or end that process.`
+        : `${who}, though ${routerInfoPath(paths)} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
     );
   }
   return {

@@ -22,6 +22,11 @@ export const routerInfoSchema = z.object({
   version: z.string().optional(),
   /** Who hosts it: `serve` (headless) or `app` (the desktop app). */
   host: z.enum(['serve', 'app']).optional(),
+  /**
+   * The address the router listens on (`serve --host`: `127.0.0.1`, `::1`, …). Absent in files
+   * written by older versions, which always listened on 127.0.0.1.
+   */
+  address: z.string().min(1).optional(),
 });
 /** `state/router.json`. */
 export type RouterInfo = z.infer<typeof routerInfoSchema>;
@@ -45,6 +50,18 @@ export async function removeRouterInfo(paths: LabPaths, pid: number): Promise<vo
   await unlink(routerInfoPath(paths)).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
+}
+
+/**
+ * The URL a client dials for a recorded router: the address it listens on (older files name none:
+ * 127.0.0.1), an IPv6 one in brackets. A router listening on every address (`0.0.0.0`, `::`) is
+ * dialled on loopback, so the token never leaves this machine. Every client builds it here.
+ */
+export function routerUrl(info: Pick<RouterInfo, 'port' | 'address'>): string {
+  let host = (info.address ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${info.port}`;
 }
 
 /** The recorded router when its process is still alive, else null (missing, corrupt or stale). */

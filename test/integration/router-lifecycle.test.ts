@@ -77,6 +77,42 @@ describe('one router per home', () => {
     expect(noDashboard.stderr).toMatch(/^codex-lab: No Codex Lab router is running for /);
   });
 
+  it('a router listening on ::1: router.json records it, and status, dashboard, token --ensure-router, stop and a second serve find it there', async () => {
+    const first = await startServe(home, env(), ['--host', '::1']);
+    children.push(first);
+    const port = Number(new URL(first.url).port);
+    expect(first.url).toBe(`http://[::1]:${port}`);
+    const info = JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8'));
+    expect(info).toMatchObject({ port, pid: first.child.pid, address: '::1' });
+
+    const status = await runCodexLab(['status'], { home, env: { CODEX_LAB_PORT: String(port) } });
+    expect(status.stdout).toContain(`Codex Lab router running on ${first.url} (codex-lab serve`);
+    expect(status.code).toBe(0);
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const link = await runCodexLab(['dashboard', '--print'], { home });
+    expect(link.stdout.trim()).toBe(`${first.url}/ui/#token=${token}`);
+    const ensured = await runCodexLab(['token', '--ensure-router'], {
+      home,
+      env: { ...env(), CODEX_LAB_PORT: String(port) },
+    });
+    expect(ensured.stderr).toBe('');
+    expect(ensured.stdout.trim()).toBe(token);
+    const second = await runCodexLab(['serve', '--host', '::1', '--port', '0'], {
+      home,
+      env: env(),
+    });
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe(
+      `codex-lab: A Codex Lab router already runs for this home on ${first.url} (codex-lab serve, pid ${first.child.pid}): use it, or stop it with codex-lab stop.`,
+    );
+
+    const stopped = await runCodexLab(['stop'], { home });
+    expect(stopped.stdout.trim()).toBe(
+      `Stopped the Codex Lab router on ${first.url} (pid ${first.child.pid}).`,
+    );
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('a deleted or damaged router.json: a second serve is still refused, and the running router writes the file again', async () => {
     const first = await startServe(home, env());
     children.push(first);
@@ -190,7 +226,7 @@ describe('one router per home', () => {
     expect(use.code).toBe(0);
     expect(use.stdout.trim()).toBe('New unpinned sessions now use beta.');
     expect(use.stderr.trim()).toBe(
-      `codex-lab: state/router.json names port ${port}, but what answers there is not this home's Codex Lab router; working on the files directly.`,
+      `codex-lab: state/router.json names http://127.0.0.1:${port}, but what answers there is not this home's Codex Lab router; working on the files directly.`,
     );
     const registry = JSON.parse(await readFile(join(home, 'auth-profiles.json'), 'utf8'));
     expect(registry.active).toBe('beta');
