@@ -1,14 +1,15 @@
 /**
  * Finding the running router for this `CODEX_LAB_HOME`: `state/router.json` names a live process
  * and port, and the router there proves (identity answer) that it holds this home's token. Only
- * then does a client send the token. Anything less is reported as `none` (no router) or `stale`
- * (a file naming a process or port that is not our router), with one sentence saying why.
+ * then does a client send the token. Anything less is reported as `none` (no router), `stale`
+ * (a file naming a process or port that is not our router), or `unrecorded` (a router holds the
+ * home's `router-run` lock, but `state/router.json` cannot be read), with one sentence saying why.
  */
 import type { LabPaths } from '../home/paths.ts';
 import { readRouterToken } from '../proxy/router-token.ts';
 import { identityNonce, identityPath, verifyIdentity, type RouterIdentity } from './identity.ts';
 import { loopbackJson } from './loopback-http.ts';
-import { readLiveRouterInfo, routerUrl, type RouterInfo } from './router-info.ts';
+import { readRouterRecord, routerRunHolder, routerUrl, type RouterInfo } from './router-info.ts';
 
 /** What discovery found. */
 export type RouterDiscovery =
@@ -20,15 +21,28 @@ export type RouterDiscovery =
       identity: RouterIdentity;
     }
   | { state: 'none' }
-  | { state: 'stale'; reason: string };
+  | { state: 'stale'; reason: string }
+  /** A router runs (`pid` holds the `router-run` lock) but cannot be found: `reason` says why. */
+  | { state: 'unrecorded'; pid: number; reason: string };
 
 /** Looks for this home's running router (see the module comment). */
 export async function discoverRouter(
   paths: LabPaths,
   options: { timeoutMs?: number } = {},
 ): Promise<RouterDiscovery> {
-  const info = await readLiveRouterInfo(paths);
-  if (!info) return { state: 'none' };
+  const record = await readRouterRecord(paths);
+  if (!record.ok) {
+    // The router holds its run lock for its whole life: while a live process does, "no router"
+    // would be false, and a client would start a second one that is refused.
+    const pid = await routerRunHolder(paths).catch(() => null);
+    if (pid === null) return { state: 'none' };
+    return {
+      state: 'unrecorded',
+      pid,
+      reason: `A Codex Lab router (pid ${pid}) is running for this home, but state/router.json cannot be read: ${record.message}`,
+    };
+  }
+  const info = record.info;
   const url = routerUrl(info);
   const token = await readRouterToken(paths).catch(() => undefined);
   if (token === undefined) {

@@ -5,6 +5,7 @@
  * The check, the listen and the record happen under the home's `router` lock, so two hosts
  * starting at once cannot both win.
  */
+import { stat } from 'node:fs/promises';
 import { LabError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import { lockHolder, withLock } from '../home/lock.ts';
@@ -16,7 +17,6 @@ import {
   removeRouterInfo,
   routerInfoPath,
   routerInfoSchema,
-  processIsAlive,
   writeRouterInfo,
   type RouterInfo,
 } from './router-info.ts';
@@ -142,6 +142,12 @@ export async function startRouterHost(
     const found = await discoverRouter(options.paths);
     if (found.state === 'running')
       throw new LabError('router_running', routerRunningMessage(found));
+    if (found.state === 'unrecorded') {
+      throw new LabError(
+        'router_running',
+        `${found.reason}; try again once it has written that file again (move away anything in its place), or end that process.`,
+      );
+    }
     // Held for the router's whole life: a second router is refused even when state/router.json
     // was deleted or damaged, which discovery alone would take for "no router".
     const run = await holdRunLock(options.paths, found);
@@ -178,7 +184,9 @@ export async function startRouterHost(
       await run.release();
       throw error;
     }
-    const keeper = keepRouterInfo(options.paths, info);
+    const keeper = keepRouterInfo(options.paths, info, routerInfoCheckMs, (problem) =>
+      service.reportRouterRecordProblem(problem),
+    );
     return {
       url: started.url,
       port: started.port,
@@ -210,15 +218,6 @@ export const routerInfoCheckMs = 2_000;
  * giving up: longer than `routerInfoCheckMs`, with room for a busy machine.
  */
 export const routerInfoSettleMs = 2 * routerInfoCheckMs + 1_000;
-
-/**
- * The pid of the live process holding this home's `router-run` lock (a router runs, recorded or
- * not), or null when none does.
- */
-export async function routerRunHolder(paths: LabPaths): Promise<number | null> {
-  const pid = await lockHolder(paths.locksDir, 'router-run');
-  return pid !== null && processIsAlive(pid) ? pid : null;
-}
 
 /**
  * Takes the home's `router-run` lock and holds it until `release`. A live holder keeps it (the
@@ -272,25 +271,48 @@ async function holdRunLock(
  * Rewrites `state/router.json` whenever it stops naming this router (deleted, damaged, or
  * overwritten by hand): every client finds the router through it, and `stop` and `status` with it.
  * `stop` ends the checks and resolves once a check in flight has finished, so the file can then be
- * removed for good. `checkMs` is for tests.
+ * removed for good. A record it cannot write (a folder in its place) is told to `onProblem` once,
+ * in one sentence, and `null` once it is written again. `checkMs` is for tests.
  */
 export function keepRouterInfo(
   paths: LabPaths,
   info: RouterInfo,
   checkMs = routerInfoCheckMs,
+  onProblem: (problem: string | null) => void = () => undefined,
 ): { stop(): Promise<void> } {
   let checking: Promise<void> | null = null;
   let stopped = false;
+  let reported: string | null = null;
+  const report = (problem: string | null) => {
+    if (problem === reported) return;
+    reported = problem;
+    onProblem(problem);
+  };
   const timer = setInterval(() => {
     if (checking) return;
     checking = (async () => {
-      const current = await readJsonFile(routerInfoPath(paths), routerInfoSchema).catch(
-        () => undefined,
-      );
+      const path = routerInfoPath(paths);
+      const current = await readJsonFile(path, routerInfoSchema).catch(() => undefined);
       // A check that began before `stop` must not bring back a file the router removes on stop.
       if (stopped) return;
       if (current?.pid !== info.pid || current.port !== info.port) {
-        await writeRouterInfo(paths, info).catch(() => undefined);
+        try {
+          await writeRouterInfo(paths, info);
+          report(null);
+        } catch (error) {
+          // Clients cannot find this router until the file is back: said, never silent.
+          const folder = await stat(path).then(
+            (found) => found.isDirectory(),
+            () => false,
+          );
+          report(
+            folder
+              ? `${path} is a folder, not a file, so clients cannot find this router: move that folder away (the router then writes the file again).`
+              : `This router cannot record where it listens, so clients cannot find it: ${(error as Error).message}`,
+          );
+        }
+      } else {
+        report(null);
       }
     })().finally(() => (checking = null));
   }, checkMs);
