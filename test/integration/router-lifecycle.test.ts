@@ -77,6 +77,26 @@ describe('one router per home', () => {
     expect(noDashboard.stderr).toMatch(/^codex-lab: No Codex Lab router is running for /);
   });
 
+  it('dashboard with no browser to open it: prints the link, says so in one sentence and exits 1', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const headless = join(home, 'headless-bin');
+    await mkdir(headless);
+    // xdg-open on a machine without a browser or display: it starts, then exits 3.
+    await writeFile(join(headless, 'xdg-open'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const empty = join(home, 'empty-bin');
+    await mkdir(empty);
+    for (const path of [headless, empty]) {
+      const run = await runCodexLab(['dashboard'], { home, env: { PATH: path } });
+      expect(run.stdout).toBe(`${first.url}/ui/#token=${token}\n`);
+      expect(run.stderr.trim()).toBe(
+        'codex-lab: Could not open a browser on this machine: open the dashboard link above yourself (codex-lab dashboard --print prints it).',
+      );
+      expect(run.code).toBe(1);
+    }
+  });
+
   it('a router listening on ::1: router.json records it, and status, dashboard, token --ensure-router, stop and a second serve find it there', async () => {
     const first = await startServe(home, env(), ['--host', '::1']);
     children.push(first);

@@ -170,7 +170,14 @@ export async function runDashboard(
     return 0;
   }
   const { openInBrowser } = await import('../../auth/open-browser.ts');
-  await openInBrowser(link);
+  if (!(await openInBrowser(link, process.platform, { env: context.env }))) {
+    // Nothing opened it: the link, as --print gives it, so the user can open it by hand.
+    writeLine(context.stdout, link);
+    throw new LabError(
+      'browser_unavailable',
+      'Could not open a browser on this machine: open the dashboard link above yourself (codex-lab dashboard --print prints it).',
+    );
+  }
   writeLine(context.stdout, `Opened the dashboard of the router on ${found.url} in the browser.`);
   return 0;
 }
