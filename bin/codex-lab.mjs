@@ -6,17 +6,23 @@
 import module from 'node:module';
 import {
   cachedNodeBinary,
-  compileCacheDir,
   isSupportedNode,
   nodeGuardSentence,
+  prepareCompileCacheDir,
+  tightenCompileCacheEntry,
 } from '../scripts/node-runtime.mjs';
 
 if (isSupportedNode(process.version)) {
   // Reuses V8's compiled code across runs (Node >= 22.1): compiling the bundle would otherwise be
   // a large part of a cold start. NODE_COMPILE_CACHE, when set, has Node enable it at its own
   // folder before this runs (see docs/benchmarks.md, "CLI cold start").
-  const cacheFolder = process.env.NODE_COMPILE_CACHE ? null : compileCacheDir();
-  if (cacheFolder !== null) module.enableCompileCache?.(cacheFolder);
+  // The folders are made private first: Node creates missing ones with the umask (0777 under
+  // `umask 000`), where another user could plant code (docs/security.md, "Files").
+  const cacheFolder = process.env.NODE_COMPILE_CACHE ? null : prepareCompileCacheDir();
+  if (cacheFolder !== null && module.enableCompileCache) {
+    module.enableCompileCache(cacheFolder);
+    tightenCompileCacheEntry(module.getCompileCacheDir?.());
+  }
   const bundle = new URL('../dist/cli/cli.mjs', import.meta.url);
   // node:fs through require(): an import of it reads every export, and reading fs.ReadStream
   // loads the file streams, which no command needs at start.

@@ -57,6 +57,8 @@ export const errorCodes = [
   // the router as a process (docs/design.md section 8)
   'router_running',
   'router_unavailable',
+  // no browser could be opened (no opener, or it failed): the caller printed the link instead
+  'browser_unavailable',
 ] as const;
 
 /** A stable string code naming one kind of expected failure. */

@@ -46,7 +46,7 @@ import {
 import { installNavigationGuards } from './security/harden.ts';
 import { isAllowedExternalUrl } from './security/navigation-policy.ts';
 import { firstMissingFile, missingFileDialog } from './startup/install-check.ts';
-import { startupFailureDialog } from './startup/startup-failure.ts';
+import { recordStartupFailure, type StartupLog } from './startup/startup-failure.ts';
 import { systemProxyEnvironment, systemProxyProbeUrl } from './startup/system-proxy.ts';
 import {
   handleSquirrelEvent,
@@ -91,12 +91,34 @@ if (squirrelEvent) {
   // Registered before anything that can fail: a second launch always reaches this instance, and
   // until the settings window can open it is remembered and shown once start-up is done.
   app.on('second-instance', () => onSecondInstance());
-  start().catch((error: unknown) => {
-    // Never an invisible process: one dialog with one sentence, then quit (releasing the lock).
-    const text = startupFailureDialog(error);
+  start().catch(async (error: unknown) => {
+    // Never an invisible process: the error in the log, then one dialog with one sentence naming
+    // the log's folder (the app is about to quit: none of its menus can open it), then quit
+    // (releasing the lock).
+    const text = recordStartupFailure(error, startupLog ?? (await openStartupLog()));
     dialog.showErrorBox(text.title, text.content);
     app.quit();
   });
+}
+
+/** The app's log once start-up has opened it: where a start-up failure is written. */
+let startupLog: StartupLog | null = null;
+
+/**
+ * Opens the app's log file for start-up (`startupLog`), or null when even the logs folder cannot
+ * be named. A log that cannot be written is dropped, never fatal: the app works without it.
+ */
+async function openStartupLog(): Promise<(StartupLog & { close(): Promise<void> }) | null> {
+  try {
+    let writable = true;
+    const fileLog = await openFileLog({
+      folder: app.getPath('logs'),
+      onError: () => (writable = false),
+    });
+    return { ...fileLog, writable: () => writable };
+  } catch {
+    return null;
+  }
 }
 
 /** What a second launch does; start-up replaces it once the settings window can open. */
@@ -107,6 +129,13 @@ let secondInstanceWaiting = false;
 
 async function start(): Promise<void> {
   await app.whenReady();
+  // Log to a rotating file: a packaged GUI app has no usable stderr. Opened first, so a failure
+  // of anything below is in it.
+  const opened = await openStartupLog();
+  if (opened === null) throw new Error("the app's logs folder cannot be named");
+  startupLog = opened;
+  const fileLog = opened;
+  const logsFolder = opened.folder;
   const appRoot = app.getAppPath();
   const paths = {
     indexHtml: join(appRoot, 'dist', 'renderer', 'index.html'),
@@ -135,10 +164,6 @@ async function start(): Promise<void> {
   }
   if (shouldHideDock(process.platform, app.isPackaged)) app.dock?.hide();
 
-  // Log to a rotating file: a packaged GUI app has no usable stderr. A log that cannot be written
-  // is dropped, never fatal: there is nowhere left to report it, and the app works without it.
-  const logsFolder = app.getPath('logs');
-  const fileLog = await openFileLog({ folder: logsFolder, onError: () => undefined });
   const pageUrl = pathToFileURL(paths.indexHtml).href;
   // Sign-in, usage, priming and the router reach OpenAI through the environment's proxy, else
   // through the one the system's network settings name (an app opened from the desktop has no

@@ -10,3 +10,9 @@ export function nodeGuardSentence(version: string): string;
 export function nodeCacheDir(env?: NodeJS.ProcessEnv): string;
 /** The cached Node 24 binary, or null when set-up has not installed it. */
 export function cachedNodeBinary(env?: NodeJS.ProcessEnv): string | null;
+/** Where `codex-lab` keeps Node's compile cache, or null without a home folder. */
+export function compileCacheDir(env?: NodeJS.ProcessEnv): string | null;
+/** `compileCacheDir` with its folders made private (0700), or null when they cannot be. */
+export function prepareCompileCacheDir(env?: NodeJS.ProcessEnv): string | null;
+/** Tightens Node's per-version folder inside the cache to 0700. */
+export function tightenCompileCacheEntry(directory: string | undefined): void;

@@ -9,7 +9,7 @@
 //   node scripts/node-runtime.mjs cache-dir    print the folder set-up installs Node 24 into
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // node:fs through require(): an import of it reads every export, and reading fs.ReadStream loads
@@ -53,6 +53,46 @@ export function compileCacheDir(env = process.env) {
   } catch {
     // No HOME and no home folder in the user database: run without the cache rather than fail.
     return null;
+  }
+}
+
+/**
+ * `compileCacheDir`, made ready for `module.enableCompileCache`: the missing folders of its chain
+ * are created 0700 whatever the umask (Node would make them 0777 under `umask 000`, and anyone
+ * who can write there can plant code this user's process runs), and Codex Lab's own folders
+ * (`codex-lab`, `compile-cache`) are tightened to 0700 when they already exist. Null (run without
+ * the cache) when they cannot be made private: not folders, another user's, or not creatable.
+ */
+export function prepareCompileCacheDir(env = process.env) {
+  const folder = compileCacheDir(env);
+  if (folder === null) return null;
+  const fs = require('node:fs');
+  try {
+    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+    for (const ours of [dirname(folder), folder]) {
+      const found = fs.lstatSync(ours);
+      if (!found.isDirectory()) return null;
+      if (process.getuid && found.uid !== process.getuid()) return null;
+      if ((found.mode & 0o077) !== 0) fs.chmodSync(ours, 0o700);
+    }
+    return folder;
+  } catch {
+    // A cache is never worth failing a command for.
+    return null;
+  }
+}
+
+/**
+ * Tightens the folder Node made inside the cache for this Node version (`module.getCompileCacheDir`)
+ * to 0700: Node creates it with the process's umask. Its parent is private already; this keeps
+ * every folder of the chain owner-only.
+ */
+export function tightenCompileCacheEntry(directory) {
+  if (!directory) return;
+  try {
+    require('node:fs').chmodSync(directory, 0o700);
+  } catch {
+    // Not ours to change, or gone: the private parent still keeps others out.
   }
 }
 

@@ -12,25 +12,46 @@ export function openerCommand(
   return ['xdg-open', [url]];
 }
 
+/** How long `openInBrowser` waits for the opener's exit code before taking a live opener as success. */
+export const openerWaitMs = 1_500;
+
 /**
- * Opens `url` in the default browser, detached. Resolves true when the opener started, false when
- * it could not (no opener installed, no display): the caller prints the URL anyway.
+ * Opens `url` in the default browser, detached. Resolves true when the opener exited 0, or is still
+ * running after `waitMs` (some openers stay with the browser they started); false when it could
+ * not start (none installed) or exited non-zero (xdg-open's 3 on a machine without a browser or
+ * display): the caller prints the URL instead. `env` (the opener's environment, `PATH` included)
+ * and `waitMs` are for tests.
  */
 export function openInBrowser(
   url: string,
   platform: NodeJS.Platform = process.platform,
+  options: { env?: NodeJS.ProcessEnv; waitMs?: number } = {},
 ): Promise<boolean> {
   const [command, args] = openerCommand(url, platform);
   return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (opened: boolean) => {
+      clearTimeout(timer);
+      resolve(opened);
+    };
     try {
-      const child = spawn(command, args, { detached: true, stdio: 'ignore' });
-      child.once('error', () => resolve(false));
+      const child = spawn(command, args, {
+        detached: true,
+        stdio: 'ignore',
+        ...(options.env ? { env: options.env } : {}),
+      });
+      child.once('error', () => settle(false));
+      // Started is not opened: only the exit code says whether a browser took the URL.
+      child.once('exit', (code) => settle(code === 0));
       child.once('spawn', () => {
-        child.unref();
-        resolve(true);
+        timer = setTimeout(() => {
+          // Still running: it handed the URL on and stays with the browser; never waited for.
+          child.unref();
+          settle(true);
+        }, options.waitMs ?? openerWaitMs);
       });
     } catch {
-      resolve(false);
+      settle(false);
     }
   });
 }

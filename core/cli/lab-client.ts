@@ -59,7 +59,7 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
     };
     return Object.assign(remote, { routerUrl: found.url, freshViews });
   }
-  if (found.state === 'stale') {
+  if (found.state === 'stale' || found.state === 'unrecorded') {
     writeLine(context.stderr, `codex-lab: ${found.reason}; working on the files directly.`);
   }
   return localLabClient(context);

@@ -139,6 +139,8 @@ export class LabService implements ControlApiService {
   #token: string | null = null;
   #notifyCancel: Cancel | null = null;
   #stopped = false;
+  /** Why `state/router.json` cannot be written by this router's keeper, or null. */
+  #routerRecordProblem: string | null = null;
   #priming: PrimingScheduler | null = null;
   /** The newest priming event per profile, ahead of `state/priming.json`'s background write. */
   readonly #primingLast = new Map<string, PrimingOutcomeView>();
@@ -324,6 +326,18 @@ export class LabService implements ControlApiService {
     await this.#priming?.settled();
   }
 
+  /**
+   * The hosted router's keeper could not write `state/router.json` (`problem`), or can again
+   * (null): logged, and listed in `LabState.problems` while it lasts.
+   */
+  reportRouterRecordProblem(problem: string | null): void {
+    if (problem === this.#routerRecordProblem) return;
+    this.#routerRecordProblem = problem;
+    if (problem === null) this.#logger.info({}, 'state/router.json is written again');
+    else this.#logger.warn({}, problem);
+    this.#changed();
+  }
+
   async getState(): Promise<LabState> {
     const now = this.#clock.now();
     let profiles: ProfileView[] = [];
@@ -346,6 +360,9 @@ export class LabService implements ControlApiService {
       if (!isLabError(error)) throw error;
       this.#logger.warn({ code: error.code }, 'could not build profile views');
       report(error);
+    }
+    if (this.#routerRecordProblem !== null) {
+      problems.push({ code: 'corrupt_file', message: this.#routerRecordProblem });
     }
     for (const view of profiles) this.#mergeLive(view, now);
     const sessions = this.#engine.sessions();

@@ -1,14 +1,15 @@
 /**
  * Finding the running router for this `CODEX_LAB_HOME`: `state/router.json` names a live process
  * and port, and the router there proves (identity answer) that it holds this home's token. Only
- * then does a client send the token. Anything less is reported as `none` (no router) or `stale`
- * (a file naming a process or port that is not our router), with one sentence saying why.
+ * then does a client send the token. Anything less is reported as `none` (no router), `stale`
+ * (a file naming a process or port that is not our router), or `unrecorded` (a router holds the
+ * home's `router-run` lock, but `state/router.json` cannot be read), with one sentence saying why.
  */
 import type { LabPaths } from '../home/paths.ts';
 import { readRouterToken } from '../proxy/router-token.ts';
 import { identityNonce, identityPath, verifyIdentity, type RouterIdentity } from './identity.ts';
 import { loopbackJson } from './loopback-http.ts';
-import { readLiveRouterInfo, type RouterInfo } from './router-info.ts';
+import { readRouterRecord, routerRunHolder, routerUrl, type RouterInfo } from './router-info.ts';
 
 /** What discovery found. */
 export type RouterDiscovery =
@@ -20,21 +21,34 @@ export type RouterDiscovery =
       identity: RouterIdentity;
     }
   | { state: 'none' }
-  | { state: 'stale'; reason: string };
+  | { state: 'stale'; reason: string }
+  /** A router runs (`pid` holds the `router-run` lock) but cannot be found: `reason` says why. */
+  | { state: 'unrecorded'; pid: number; reason: string };
 
 /** Looks for this home's running router (see the module comment). */
 export async function discoverRouter(
   paths: LabPaths,
   options: { timeoutMs?: number } = {},
 ): Promise<RouterDiscovery> {
-  const info = await readLiveRouterInfo(paths);
-  if (!info) return { state: 'none' };
-  const url = `http://127.0.0.1:${info.port}`;
+  const record = await readRouterRecord(paths);
+  if (!record.ok) {
+    // The router holds its run lock for its whole life: while a live process does, "no router"
+    // would be false, and a client would start a second one that is refused.
+    const pid = await routerRunHolder(paths).catch(() => null);
+    if (pid === null) return { state: 'none' };
+    return {
+      state: 'unrecorded',
+      pid,
+      reason: `A Codex Lab router (pid ${pid}) is running for this home, but state/router.json cannot be read: ${record.message}`,
+    };
+  }
+  const info = record.info;
+  const url = routerUrl(info);
   const token = await readRouterToken(paths).catch(() => undefined);
   if (token === undefined) {
     return {
       state: 'stale',
-      reason: `state/router.json names a router on port ${info.port}, but this home has no router token`,
+      reason: `state/router.json names a router on ${url}, but this home has no router token`,
     };
   }
   const nonce = identityNonce();
@@ -48,13 +62,13 @@ export async function discoverRouter(
   } catch {
     return {
       state: 'stale',
-      reason: `state/router.json names a router on port ${info.port} (pid ${info.pid}), but nothing answers there`,
+      reason: `state/router.json names a router on ${url} (pid ${info.pid}), but nothing answers there`,
     };
   }
   if (!verifyIdentity(answer, token, nonce)) {
     return {
       state: 'stale',
-      reason: `state/router.json names port ${info.port}, but what answers there is not this home's Codex Lab router`,
+      reason: `state/router.json names ${url}, but what answers there is not this home's Codex Lab router`,
     };
   }
   return { state: 'running', url, token, info, identity: answer as RouterIdentity };

@@ -5,6 +5,7 @@
  * The check, the listen and the record happen under the home's `router` lock, so two hosts
  * starting at once cannot both win.
  */
+import { stat } from 'node:fs/promises';
 import { LabError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import { lockHolder, withLock } from '../home/lock.ts';
@@ -16,7 +17,6 @@ import {
   removeRouterInfo,
   routerInfoPath,
   routerInfoSchema,
-  processIsAlive,
   writeRouterInfo,
   type RouterInfo,
 } from './router-info.ts';
@@ -142,9 +142,15 @@ export async function startRouterHost(
     const found = await discoverRouter(options.paths);
     if (found.state === 'running')
       throw new LabError('router_running', routerRunningMessage(found));
+    if (found.state === 'unrecorded') {
+      throw new LabError(
+        'router_running',
+        `${found.reason}; try again once it has written that file again (move away anything in its place), or end that process.`,
+      );
+    }
     // Held for the router's whole life: a second router is refused even when state/router.json
     // was deleted or damaged, which discovery alone would take for "no router".
-    const run = await holdRunLock(options.paths);
+    const run = await holdRunLock(options.paths, found);
     const host = options.host ?? '127.0.0.1';
     let started: { url: string; port: number };
     try {
@@ -167,6 +173,9 @@ export async function startRouterHost(
       startedAt: new Date().toISOString(),
       version: labVersion,
       host: options.kind,
+      // The address bound (a name such as `localhost` resolved), so every client dials the router
+      // where it listens (`routerUrl`), not on 127.0.0.1 alone.
+      address: new URL(started.url).hostname.replace(/^\[(.*)\]$/, '$1'),
     };
     try {
       await writeRouterInfo(options.paths, info);
@@ -175,7 +184,9 @@ export async function startRouterHost(
       await run.release();
       throw error;
     }
-    const keeper = keepRouterInfo(options.paths, info);
+    const keeper = keepRouterInfo(options.paths, info, routerInfoCheckMs, (problem) =>
+      service.reportRouterRecordProblem(problem),
+    );
     return {
       url: started.url,
       port: started.port,
@@ -209,19 +220,13 @@ export const routerInfoCheckMs = 2_000;
 export const routerInfoSettleMs = 2 * routerInfoCheckMs + 1_000;
 
 /**
- * The pid of the live process holding this home's `router-run` lock (a router runs, recorded or
- * not), or null when none does.
- */
-export async function routerRunHolder(paths: LabPaths): Promise<number | null> {
-  const pid = await lockHolder(paths.locksDir, 'router-run');
-  return pid !== null && processIsAlive(pid) ? pid : null;
-}
-
-/**
  * Takes the home's `router-run` lock and holds it until `release`. A live holder keeps it (the
  * lock module's rule), a killed one's is cleared at once by the next router.
  */
-async function holdRunLock(paths: LabPaths): Promise<{ release(): Promise<void> }> {
+async function holdRunLock(
+  paths: LabPaths,
+  found: RouterDiscovery,
+): Promise<{ release(): Promise<void> }> {
   let acquired!: () => void;
   let failed!: (error: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -245,9 +250,13 @@ async function holdRunLock(paths: LabPaths): Promise<{ release(): Promise<void> 
   } catch (error) {
     if (!(error instanceof LabError) || error.code !== 'lock_timeout') throw error;
     const pid = await lockHolder(paths.locksDir, 'router-run');
+    const who = `A Codex Lab router${pid === null ? '' : ` (pid ${pid})`} already runs for this home`;
+    // Said as discovery saw it: a file that names a router where none answers does say where.
     throw new LabError(
       'router_running',
-      `A Codex Lab router${pid === null ? '' : ` (pid ${pid})`} already runs for this home, though ${routerInfoPath(paths)} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
+      found.state === 'stale'
+        ? `${who}, but it cannot be reached (${found.reason}); try again in a few seconds (codex-lab status), or end that process.`
+        : `${who}, though ${routerInfoPath(paths)} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
     );
   }
   return {
@@ -262,25 +271,48 @@ async function holdRunLock(paths: LabPaths): Promise<{ release(): Promise<void> 
  * Rewrites `state/router.json` whenever it stops naming this router (deleted, damaged, or
  * overwritten by hand): every client finds the router through it, and `stop` and `status` with it.
  * `stop` ends the checks and resolves once a check in flight has finished, so the file can then be
- * removed for good. `checkMs` is for tests.
+ * removed for good. A record it cannot write (a folder in its place) is told to `onProblem` once,
+ * in one sentence, and `null` once it is written again. `checkMs` is for tests.
  */
 export function keepRouterInfo(
   paths: LabPaths,
   info: RouterInfo,
   checkMs = routerInfoCheckMs,
+  onProblem: (problem: string | null) => void = () => undefined,
 ): { stop(): Promise<void> } {
   let checking: Promise<void> | null = null;
   let stopped = false;
+  let reported: string | null = null;
+  const report = (problem: string | null) => {
+    if (problem === reported) return;
+    reported = problem;
+    onProblem(problem);
+  };
   const timer = setInterval(() => {
     if (checking) return;
     checking = (async () => {
-      const current = await readJsonFile(routerInfoPath(paths), routerInfoSchema).catch(
-        () => undefined,
-      );
+      const path = routerInfoPath(paths);
+      const current = await readJsonFile(path, routerInfoSchema).catch(() => undefined);
       // A check that began before `stop` must not bring back a file the router removes on stop.
       if (stopped) return;
       if (current?.pid !== info.pid || current.port !== info.port) {
-        await writeRouterInfo(paths, info).catch(() => undefined);
+        try {
+          await writeRouterInfo(paths, info);
+          report(null);
+        } catch (error) {
+          // Clients cannot find this router until the file is back: said, never silent.
+          const folder = await stat(path).then(
+            (found) => found.isDirectory(),
+            () => false,
+          );
+          report(
+            folder
+              ? `${path} is a folder, not a file, so clients cannot find this router: move that folder away (the router then writes the file again).`
+              : `This router cannot record where it listens, so clients cannot find it: ${(error as Error).message}`,
+          );
+        }
+      } else {
+        report(null);
       }
     })().finally(() => (checking = null));
   }, checkMs);

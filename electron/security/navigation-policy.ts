@@ -4,6 +4,7 @@
  * loopback callback, and only allow-listed https URLs are handed to the operating system.
  */
 import { defaultIssuer } from '../../core/config.ts';
+import { isLoopbackAddress } from '../../core/net/loopback.ts';
 
 /** The https origins the system browser may be asked to open. */
 export const defaultExternalOrigins: readonly string[] = [
@@ -74,7 +75,8 @@ export function isAllowedExternalUrl(url: string, extraOrigins: readonly string[
   return extraOrigins.some((origin) => {
     const allowed = parse(origin);
     if (!allowed || allowed.origin !== target.origin) return false;
-    const loopback = allowed.hostname === '127.0.0.1' || allowed.hostname === 'localhost';
+    // The router's dashboard too, wherever on loopback it listens (`serve --host ::1`: `[::1]`).
+    const loopback = isLoopbackAddress(allowed.hostname);
     return allowed.protocol === 'https:' || (allowed.protocol === 'http:' && loopback);
   });
 }

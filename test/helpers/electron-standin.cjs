@@ -154,9 +154,14 @@ const electron = {
   session: {
     defaultSession: {
       // The system's proxy settings, as Chromium resolves them: none on a test machine.
-      async resolveProxy(url) {
+      resolveProxy(url) {
+        // ELECTRON_STANDIN_FAIL_START: an unexpected failure during start-up (not a LabError),
+        // thrown at once rather than as a rejected promise main would catch.
+        if (process.env.ELECTRON_STANDIN_FAIL_START) {
+          throw new TypeError('the session stand-in failed');
+        }
         emit('resolve-proxy', { url });
-        return 'DIRECT';
+        return Promise.resolve('DIRECT');
       },
     },
   },

@@ -110,6 +110,7 @@ describe('codex-lab serve', () => {
       port,
       pid: serve.child.pid,
       host: 'serve',
+      address: '127.0.0.1',
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
       startedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
     });

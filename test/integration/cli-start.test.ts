@@ -5,14 +5,15 @@
  * bench/cli-cold-start.mjs; this counts what is loaded, which does not depend on the machine.
  * Node's compile cache is kept in the user's own cache folder, never the shared temporary one.
  */
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
-import { makeTempHome, repoRoot, runCodexLab } from '../helpers/cli.ts';
+import { cliEntry, makeTempHome, repoRoot, runCodexLab } from '../helpers/cli.ts';
 import { makeAuth } from '../helpers/profile-auth.ts';
 
 const reporter = pathToFileURL(join(repoRoot, 'test/helpers/module-load-report.mjs')).href;
@@ -91,4 +92,52 @@ describe('codex-lab list at start-up', () => {
       await rm(scratch, { recursive: true, force: true });
     }
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'makes every folder of the compile cache 0700 under umask 000, and tightens an existing one',
+    async () => {
+      const scratch = await mkdtemp(join(tmpdir(), 'codex-lab-compile-cache-'));
+      try {
+        const cache = join(scratch, 'cache');
+        const ours = join(cache, 'codex-lab');
+        const folder = join(ours, 'compile-cache');
+        const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+        const listUnderUmask000 = () =>
+          new Promise<number | null>((resolve, reject) => {
+            // A shell sets the umask: the test process's own cannot change in a worker thread.
+            const child = spawn(
+              '/bin/sh',
+              ['-c', 'umask 000 && exec "$0" "$1" list', process.execPath, cliEntry],
+              {
+                cwd: repoRoot,
+                env: {
+                  ...process.env,
+                  CODEX_LAB_HOME: home,
+                  XDG_CACHE_HOME: cache,
+                  NODE_COMPILE_CACHE: '',
+                },
+                stdio: 'ignore',
+              },
+            );
+            child.on('error', reject);
+            child.on('close', resolve);
+          });
+
+        expect(await listUnderUmask000()).toBe(0);
+        for (const path of [cache, ours, folder]) expect(await modeOf(path)).toBe(0o700);
+        const [tag] = await readdir(folder);
+        expect(await modeOf(join(folder, tag!))).toBe(0o700);
+
+        // Left open by an older version (or by hand): tightened before Node uses it.
+        await chmod(ours, 0o777);
+        await chmod(folder, 0o777);
+        await chmod(join(folder, tag!), 0o777);
+        expect(await listUnderUmask000()).toBe(0);
+        for (const path of [ours, folder, join(folder, tag!)])
+          expect(await modeOf(path)).toBe(0o700);
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -190,7 +190,7 @@ describe('the desktop host', () => {
     }
   });
 
-  it('says in one sentence, naming its pid, that a router holds the home without saying where', async () => {
+  it('says in one sentence, naming its pid, that a router holds the home without a readable router.json', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let held!: () => void;
@@ -206,7 +206,7 @@ describe('the desktop host', () => {
       const { code, message } = await failure({});
       expect(code).toBe('router_running');
       expect(message).toBe(
-        `A Codex Lab router (pid ${process.pid}) already runs for this home, though ${join(home, 'state', 'router.json')} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
+        `A Codex Lab router (pid ${process.pid}) is running for this home, but state/router.json cannot be read: ${join(home, 'state', 'router.json')} does not exist; try again once it has written that file again (move away anything in its place), or end that process.`,
       );
       // It waited for the file longer than the router takes to write it again.
       expect(Date.now() - started).toBeGreaterThan(2_000);

@@ -56,6 +56,7 @@ afterEach(() => rmSync(data, { recursive: true, force: true }));
 /** Runs main until it exits; returns what it did, in order. */
 async function runMain(
   root = appRoot,
+  env: Record<string, string> = {},
 ): Promise<{ events: AppEvent[]; code: number | null; stderr: string }> {
   const child = spawn(
     process.execPath,
@@ -72,6 +73,7 @@ async function runMain(
         CODEX_LAB_HOME: join(data, 'home'),
         CODEX_LAB_PORT: '0',
         CODEX_LAB_CALLBACK_PORT: '0',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -148,6 +150,24 @@ describe('desktop main process (built bundle, stand-in electron)', () => {
         name.startsWith('preferences.json.damaged-'),
       ),
     ).toBe(true);
+  });
+
+  it('an unexpected start-up failure: logged first, then one dialog naming the log folder, then quit', async () => {
+    const { events, code, stderr } = await runMain(appRoot, { ELECTRON_STANDIN_FAIL_START: '1' });
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    const logs = join(data, 'logs');
+    expect(events.filter((entry) => entry.event === 'error-box')).toEqual([
+      {
+        event: 'error-box',
+        title: 'Codex Lab could not start',
+        content: `Codex Lab hit an unexpected error while starting; the details are in its log file (main.1.log or the highest-numbered main.N.log) in ${logs}.`,
+      },
+    ]);
+    const line = readFileSync(join(logs, 'main.1.log'), 'utf8');
+    expect(line).toContain('Codex Lab could not start');
+    expect(line).toContain('the session stand-in failed');
+    expect(names(events)).not.toContain('tray');
   });
 
   it('a broken install (the tray icon missing): one dialog naming the file, then quit', async () => {

@@ -1,5 +1,7 @@
 /** `codex-lab login` as a real child process against the fake issuer. */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -122,6 +124,17 @@ describe('codex-lab login', () => {
       expect.stringContaining('Codex is not enabled for your workspace'),
     ]);
     expect(await new ProfileStore({ paths: home.paths }).listProfiles()).toEqual([]);
+  });
+
+  it('prints the URL when no browser can open it (the opener exits 3, as xdg-open does headless)', async () => {
+    const headless = join(home.home, 'headless-bin');
+    mkdirSync(headless);
+    writeFileSync(join(headless, 'xdg-open'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const running = login(['--timeout', '1'], { PATH: headless });
+    const line = await running.waitForLine(authorizeLine);
+    expect(line).toMatch(/^https?:\/\//);
+    expect(running.stdout()).toContain('If your browser did not open, open this URL to sign in:');
+    expect(await running.exited).toBe(1);
   });
 
   it('times out with --timeout', async () => {

@@ -5,7 +5,7 @@
  * the CLI falls back to the files, and the router token never reaches that process.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -77,6 +77,62 @@ describe('one router per home', () => {
     expect(noDashboard.stderr).toMatch(/^codex-lab: No Codex Lab router is running for /);
   });
 
+  it('dashboard with no browser to open it: prints the link, says so in one sentence and exits 1', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const headless = join(home, 'headless-bin');
+    await mkdir(headless);
+    // xdg-open on a machine without a browser or display: it starts, then exits 3.
+    await writeFile(join(headless, 'xdg-open'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const empty = join(home, 'empty-bin');
+    await mkdir(empty);
+    for (const path of [headless, empty]) {
+      const run = await runCodexLab(['dashboard'], { home, env: { PATH: path } });
+      expect(run.stdout).toBe(`${first.url}/ui/#token=${token}\n`);
+      expect(run.stderr.trim()).toBe(
+        'codex-lab: Could not open a browser on this machine: open the dashboard link above yourself (codex-lab dashboard --print prints it).',
+      );
+      expect(run.code).toBe(1);
+    }
+  });
+
+  it('a router listening on ::1: router.json records it, and status, dashboard, token --ensure-router, stop and a second serve find it there', async () => {
+    const first = await startServe(home, env(), ['--host', '::1']);
+    children.push(first);
+    const port = Number(new URL(first.url).port);
+    expect(first.url).toBe(`http://[::1]:${port}`);
+    const info = JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8'));
+    expect(info).toMatchObject({ port, pid: first.child.pid, address: '::1' });
+
+    const status = await runCodexLab(['status'], { home, env: { CODEX_LAB_PORT: String(port) } });
+    expect(status.stdout).toContain(`Codex Lab router running on ${first.url} (codex-lab serve`);
+    expect(status.code).toBe(0);
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const link = await runCodexLab(['dashboard', '--print'], { home });
+    expect(link.stdout.trim()).toBe(`${first.url}/ui/#token=${token}`);
+    const ensured = await runCodexLab(['token', '--ensure-router'], {
+      home,
+      env: { ...env(), CODEX_LAB_PORT: String(port) },
+    });
+    expect(ensured.stderr).toBe('');
+    expect(ensured.stdout.trim()).toBe(token);
+    const second = await runCodexLab(['serve', '--host', '::1', '--port', '0'], {
+      home,
+      env: env(),
+    });
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe(
+      `codex-lab: A Codex Lab router already runs for this home on ${first.url} (codex-lab serve, pid ${first.child.pid}): use it, or stop it with codex-lab stop.`,
+    );
+
+    const stopped = await runCodexLab(['stop'], { home });
+    expect(stopped.stdout.trim()).toBe(
+      `Stopped the Codex Lab router on ${first.url} (pid ${first.child.pid}).`,
+    );
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('a deleted or damaged router.json: a second serve is still refused, and the running router writes the file again', async () => {
     const first = await startServe(home, env());
     children.push(first);
@@ -89,8 +145,10 @@ describe('one router per home', () => {
       await damage();
       const second = await runCodexLab(['serve', '--port', '0'], { home, env: env() });
       expect(second.code).toBe(1);
-      expect(second.stderr.trim()).toBe(
-        `codex-lab: A Codex Lab router (pid ${first.child.pid}) already runs for this home, though ${infoPath} does not say where; it writes that file again within a few seconds, so try again then (codex-lab status), or end that process.`,
+      expect(second.stderr.trim()).toMatch(
+        new RegExp(
+          `^codex-lab: A Codex Lab router \\(pid ${first.child.pid}\\) is running for this home, but state/router\\.json cannot be read: .*; try again once it has written that file again \\(move away anything in its place\\), or end that process\\.$`,
+        ),
       );
       // The refused router never wrote over the record, and the first one puts it back.
       const deadline = Date.now() + 10_000;
@@ -114,6 +172,90 @@ describe('one router per home', () => {
     const next = await startServe(home, env());
     children.push(next);
     expect(JSON.parse(await readFile(infoPath, 'utf8')).pid).toBe(next.child.pid);
+  });
+
+  it('a router.json the running router cannot replace (a folder): clients name the router and the file, start none, and the router reports it', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const infoPath = join(home, 'state', 'router.json');
+    await rm(infoPath);
+    await mkdir(infoPath, { mode: 0o700 });
+    const sentence = `A Codex Lab router (pid ${first.child.pid}) is running for this home, but state/router.json cannot be read: ${infoPath} is a folder, not a file`;
+
+    const status = await runCodexLab(['status'], { home });
+    expect(status.stdout.trim()).toBe(`${sentence}.`);
+    expect(status.code).toBe(1);
+    const json = await runCodexLab(['status', '--json'], { home });
+    expect(JSON.parse(json.stdout)).toEqual({
+      running: true,
+      home,
+      pid: first.child.pid,
+      problem: sentence,
+    });
+    const dashboard = await runCodexLab(['dashboard', '--print'], { home });
+    expect(dashboard.code).toBe(1);
+    expect(dashboard.stderr.trim()).toBe(`codex-lab: ${sentence}; try again in a few seconds.`);
+    const stop = await runCodexLab(['stop'], { home });
+    expect(stop.code).toBe(1);
+    expect(stop.stderr.trim()).toBe(
+      `codex-lab: ${sentence}, so it cannot be asked to stop: try again in a few seconds, or end process ${first.child.pid}.`,
+    );
+    const ensured = await runCodexLab(['token', '--ensure-router'], {
+      home,
+      env: { ...env(), CODEX_LAB_PORT: '0' },
+    });
+    expect(ensured.code).toBe(1);
+    expect(ensured.stderr.trim()).toBe(
+      `codex-lab: ${sentence}; move away what is in that file's place (the router then writes it again), or end process ${first.child.pid}, and try again.`,
+    );
+    // No second router was started: nothing else ever held the home.
+    expect(await readFile(join(home, 'state', 'router.log'), 'utf8').catch(() => '')).toBe('');
+
+    // The router says so in its log and in its state's problems.
+    const state = (await (
+      await fetch(`${first.url}/lab/v1/state`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { problems: Array<{ code: string; message: string }> };
+    expect(state.problems).toContainEqual({
+      code: 'corrupt_file',
+      message: `${infoPath} is a folder, not a file, so clients cannot find this router: move that folder away (the router then writes the file again).`,
+    });
+    expect(first.output()).toContain(`${infoPath} is a folder, not a file, so clients cannot find`);
+
+    // Moved away: the router writes its record again and every client finds it.
+    await rm(infoPath, { recursive: true });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (await readFile(infoPath, 'utf8').catch(() => null)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const again = await runCodexLab(['status'], { home });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`pid ${first.child.pid}`);
+  });
+
+  it('a damaged router.json: status names the running router and the file at once', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const infoPath = join(home, 'state', 'router.json');
+    // Damaged just after the router's check put a deleted file back, so its next check (2 s on)
+    // comes after status has read the file.
+    await rm(infoPath);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (await readFile(infoPath, 'utf8').catch(() => null)) === null) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await writeFile(infoPath, '{"port":', { mode: 0o600 });
+    const status = await runCodexLab(['status'], { home });
+    if (status.code === 1) {
+      expect(status.stdout.trim()).toBe(
+        `A Codex Lab router (pid ${first.child.pid}) is running for this home, but state/router.json cannot be read: ${infoPath} is not valid JSON.`,
+      );
+    } else {
+      // The router's 2-second check won the race and wrote the file back first.
+      expect(status.stdout).toContain(`pid ${first.child.pid}`);
+    }
+    expect(status.stdout).not.toContain('No Codex Lab router is running');
   });
 
   it('a deleted router.json: token --ensure-router waits for the running router to write it again, and starts none', async () => {
@@ -190,7 +332,7 @@ describe('one router per home', () => {
     expect(use.code).toBe(0);
     expect(use.stdout.trim()).toBe('New unpinned sessions now use beta.');
     expect(use.stderr.trim()).toBe(
-      `codex-lab: state/router.json names port ${port}, but what answers there is not this home's Codex Lab router; working on the files directly.`,
+      `codex-lab: state/router.json names http://127.0.0.1:${port}, but what answers there is not this home's Codex Lab router; working on the files directly.`,
     );
     const registry = JSON.parse(await readFile(join(home, 'auth-profiles.json'), 'utf8'));
     expect(registry.active).toBe('beta');

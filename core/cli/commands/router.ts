@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { LabError } from '../../errors.ts';
 import { discoverRouter, type RouterDiscovery } from '../../service/router-discovery.ts';
 import { processIsAlive } from '../../service/router-info.ts';
-import { routerInfoSettleMs, routerRunHolder } from '../../service/router-host.ts';
+import { routerInfoSettleMs } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatDuration } from '../../format.ts';
 
@@ -37,6 +37,23 @@ export async function runStatus(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const found = await discoverRouter(context.paths);
+  if (found.state === 'unrecorded') {
+    // One runs, but nothing about it can be shown: exit 1, as for a router that cannot be used.
+    if (options['json'] === true) {
+      writeLine(
+        context.stdout,
+        JSON.stringify({
+          running: true,
+          home: context.paths.home,
+          pid: found.pid,
+          problem: found.reason,
+        }),
+      );
+    } else {
+      writeLine(context.stdout, `${found.reason}.`);
+    }
+    return 1;
+  }
   if (found.state !== 'running') {
     if (options['json'] === true) {
       writeLine(
@@ -93,6 +110,12 @@ export async function runStatus(
 /** `codex-lab stop`: stops this home's router cleanly and waits until its process has gone. */
 export async function runStop(context: CliContext): Promise<number> {
   const found = await discoverRouter(context.paths);
+  if (found.state === 'unrecorded') {
+    throw new LabError(
+      'router_unavailable',
+      `${found.reason}, so it cannot be asked to stop: try again in a few seconds, or end process ${found.pid}.`,
+    );
+  }
   if (found.state !== 'running') {
     writeLine(
       context.stdout,
@@ -132,6 +155,9 @@ export async function runDashboard(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const found = await discoverRouter(context.paths);
+  if (found.state === 'unrecorded') {
+    throw new LabError('router_unavailable', `${found.reason}; try again in a few seconds.`);
+  }
   if (found.state !== 'running') {
     throw new LabError(
       'router_unavailable',
@@ -144,7 +170,14 @@ export async function runDashboard(
     return 0;
   }
   const { openInBrowser } = await import('../../auth/open-browser.ts');
-  await openInBrowser(link);
+  if (!(await openInBrowser(link, process.platform, { env: context.env }))) {
+    // Nothing opened it: the link, as --print gives it, so the user can open it by hand.
+    writeLine(context.stdout, link);
+    throw new LabError(
+      'browser_unavailable',
+      'Could not open a browser on this machine: open the dashboard link above yourself (codex-lab dashboard --print prints it).',
+    );
+  }
   writeLine(context.stdout, `Opened the dashboard of the router on ${found.url} in the browser.`);
   return 0;
 }
@@ -154,7 +187,9 @@ export async function runDashboard(
  * stderr). A `router.json` naming something that is not our router is reported and replaced.
  */
 export async function ensureRouter(context: CliContext): Promise<Running> {
-  const found = await discoverRouter(context.paths);
+  let found = await discoverRouter(context.paths);
+  // A router holds the home without a readable record: starting another would only be refused.
+  if (found.state === 'unrecorded') found = await waitForRecord(context, found);
   if (found.state === 'running') return found;
   if (found.state === 'stale') writeLine(context.stderr, `codex-lab: ${found.reason}.`);
   const script = process.argv[1];
@@ -182,10 +217,11 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
     closeSync(log);
   }
   const deadline = Date.now() + startTimeoutMs;
-  // Set once the child exited: until when its exit may still mean a router that is coming.
-  let settleUntil: number | null = null;
   for (;;) {
-    const now = await discoverRouter(context.paths, { timeoutMs: 1000 });
+    let now = await discoverRouter(context.paths, { timeoutMs: 1000 });
+    // The child starting (it holds the run lock before it records where it listens), or another
+    // router that won the home: either writes its record within seconds.
+    if (now.state === 'unrecorded') now = await waitForRecord(context, now, deadline);
     if (now.state === 'running') {
       // A child that exited started nothing: the router found ran already, only unrecorded.
       if (exited === null) {
@@ -196,13 +232,7 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
       }
       return now;
     }
-    if (exited !== null && settleUntil === null) {
-      // Refused because a router already holds this home though state/router.json does not say
-      // where (missing or damaged): that router writes the file again within seconds.
-      const holder = await routerRunHolder(context.paths);
-      settleUntil = holder === null ? 0 : Date.now() + routerInfoSettleMs;
-    }
-    if ((settleUntil !== null && Date.now() > settleUntil) || Date.now() > deadline) {
+    if (exited !== null || Date.now() > deadline) {
       throw new LabError(
         'router_unavailable',
         `Could not start a Codex Lab router in the background (see ${logPath}); start one with codex-lab serve and try again.`,
@@ -210,6 +240,30 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Waits (until `deadline`, by default `routerInfoSettleMs` from now) for a router that holds this
+ * home without a readable `state/router.json` to write it again; what discovery finds then, or
+ * that router's sentence when it never does (a folder in the file's place, say).
+ */
+async function waitForRecord(
+  context: CliContext,
+  found: Extract<RouterDiscovery, { state: 'unrecorded' }>,
+  deadline = Date.now() + routerInfoSettleMs,
+): Promise<RouterDiscovery> {
+  let now: RouterDiscovery = found;
+  while (now.state === 'unrecorded') {
+    if (Date.now() > deadline) {
+      throw new LabError(
+        'router_unavailable',
+        `${now.reason}; move away what is in that file's place (the router then writes it again), or end process ${now.pid}, and try again.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    now = await discoverRouter(context.paths, { timeoutMs: 1000 });
+  }
+  return now;
 }
 
 /**

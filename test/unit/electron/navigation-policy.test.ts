@@ -71,6 +71,10 @@ describe('isAllowedExternalUrl', () => {
       true,
     );
     expect(isAllowedExternalUrl('http://example.com/a', ['http://example.com'])).toBe(false);
+    // The dashboard of a router attached on IPv6 loopback (`serve --host ::1`).
+    expect(isAllowedExternalUrl('http://[::1]:17483/ui/#token=x', ['http://[::1]:17483'])).toBe(
+      true,
+    );
     expect(isAllowedExternalUrl('http://127.0.0.1:4001/', ['http://127.0.0.1:4000'])).toBe(false);
   });
 });
