@@ -30,7 +30,7 @@ import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
 import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
-import { isLabError, LabError, type ErrorCode } from '../errors.ts';
+import { isLabError, LabError } from '../errors.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
 import {
@@ -57,6 +57,7 @@ import type {
   ProxyRequestKind,
   UpstreamCredentials,
 } from './engine.ts';
+import { sendError, sendJson } from './answers.ts';
 import { bearerFrom, tokenMatcher } from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
 import {
@@ -1400,32 +1401,4 @@ function sendNoPick(response: ServerResponse, pick: NoPick): void {
   }
   const body = pick.body ?? { error: { type: pick.code, code: pick.code, message: pick.message } };
   sendJson(response, pick.status, body);
-}
-
-/** Sends a JSON body with the given status. */
-export function sendJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-  });
-  response.end(text);
-}
-
-/** Sends the router's error shape: `{ error: { type, code, message } }` (what Codex reads). */
-export function sendError(
-  response: ServerResponse,
-  status: number,
-  code: ErrorCode,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  sendJson(response, status, { error: { type: code, code, message } }, headers);
 }

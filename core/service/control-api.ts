@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Clock } from '../ports.ts';
 import { readRequestBody } from '../proxy/body.ts';
-import { sendJson, type RouteHandler } from '../proxy/server.ts';
+import { sendJson } from '../proxy/answers.ts';
+import type { RouteHandler } from '../proxy/server.ts';
 import {
   allInputSchemas,
   controlApiPrefix,

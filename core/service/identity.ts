@@ -7,7 +7,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RouteHandler } from '../proxy/server.ts';
-import { sendJson } from '../proxy/server.ts';
+import { sendJson } from '../proxy/answers.ts';
 
 /** The identity path. */
 export const identityPath = '/.well-known/codex-lab';

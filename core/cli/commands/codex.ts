@@ -19,7 +19,7 @@ import {
 } from '../../proxy/codex-config.ts';
 import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
-import { readLiveRouterInfo } from '../../service/router-info.ts';
+import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { precheckCodexProfile } from '../prechecks.ts';
 import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
@@ -31,7 +31,7 @@ import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.t
 export async function findRouterUrl(context: CliContext): Promise<string> {
   if (!context.config.portFromEnvironment) {
     const live = await readLiveRouterInfo(context.paths);
-    if (live) return `http://127.0.0.1:${live.port}`;
+    if (live) return routerUrl(live);
   }
   return `http://127.0.0.1:${context.config.port}`;
 }
