@@ -19,6 +19,7 @@ import { isLabError, LabError, signInAgainError, type ErrorCode } from '../error
 import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
+import { accountStamp, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
 import { lastUseIntervalMs, type Pin, type Registry } from '../profiles/schema.ts';
@@ -70,7 +71,8 @@ export interface CredentialSource {
 /** Reads the profile list and registry (the ProfileStore). */
 export interface RegistrySource {
   readRegistry(): Promise<Registry>;
-  listProfiles(): Promise<Array<{ name: string }>>;
+  /** The profiles, with the identity fields their account stamp is made of (`accountStamp`). */
+  listProfiles(): Promise<Array<{ name: string } & AccountIdentity>>;
   /** Records in the registry that a profile was just used (`lastUsedAt`). */
   touch?(name: string): Promise<void>;
   /** True when the profile's auth file (or keychain entry) holds tokens. */
@@ -129,6 +131,8 @@ export class LabEngine implements ProxyEngine {
   #profiles: string[] = [];
   /** `#profiles` as a set, for the sticky shortcut's membership check. */
   #profileSet = new Set<string>();
+  /** Each profile's account stamp (`accountStamp`), as of the last reload. */
+  #accounts = new Map<string, string | null>();
   #registry: Registry | null = null;
   /** The registry's pins, indexed once per reload (most registries have none). */
   #pins: PinIndex = emptyPins;
@@ -307,12 +311,21 @@ export class LabEngine implements ProxyEngine {
       now: this.#options.clock.now(),
       idleTtlMs: this.sessionTtlMs,
       maxSessions: maxRestoredSessions,
+      // A session comes back only to the account that served it: never to a profile removed since,
+      // nor to another account signed in under the name.
+      belongs: (record) => this.#isSameAccount(record.profile, record.account),
     });
     this.#sessions.restore(restored);
     for (const session of restored) {
       if (session.soleServer !== null) this.ciphertext.presume(session.id, session.soleServer);
     }
     return restored.length;
+  }
+
+  /** True when `profile` is a profile now and the account stamped `stamp` (see `stampMatches`). */
+  #isSameAccount(profile: string | null, stamp: string | null | undefined): boolean {
+    if (profile === null || !this.#accounts.has(profile)) return false;
+    return stampMatches(stamp, this.#accounts.get(profile));
   }
 
   /** Live sessions, most recent first. */
@@ -360,6 +373,9 @@ export class LabEngine implements ProxyEngine {
     let refused: NoPick | null = null;
     let refusedPin: string | null = null;
     let tried: ReadonlyMap<string, string> = noneExcluded;
+    // The account the request went to, taken when it is routed: a rename or removal before it
+    // ends must not change whose request it was.
+    let account: string | null = null;
     return {
       sessionId: context.sessionId,
       choose: (excluded) => {
@@ -380,6 +396,7 @@ export class LabEngine implements ProxyEngine {
             return result.fail;
           }
           lastPick = result.pick;
+          account = this.#accounts.get(result.pick.profile) ?? null;
           return result.pick;
         };
         // Synchronous unless the once-a-second file check is due: no promise per request.
@@ -387,6 +404,7 @@ export class LabEngine implements ProxyEngine {
         return reload === null ? pick() : reload.then(pick);
       },
       commit: (pick, excluded) => {
+        if (pick !== lastPick) account = this.#accounts.get(pick.profile) ?? null;
         lastPick = pick;
         this.#commit(context, pick, excluded, lastDetail, info.kind);
       },
@@ -411,6 +429,7 @@ export class LabEngine implements ProxyEngine {
             tried.size === 0
               ? noFallback
               : [...tried].map(([profile, reason]) => ({ profile, reason })),
+          ...(pick ? { account } : {}),
         });
         this.#options.onChange?.();
       },
@@ -968,8 +987,10 @@ export class LabEngine implements ProxyEngine {
         try {
           this.#registry = await store.readRegistry();
           this.#pins = indexPins(this.#registry);
-          this.#profiles = (await store.listProfiles()).map((p) => p.name);
+          const listed = await store.listProfiles();
+          this.#profiles = listed.map((p) => p.name);
           this.#profileSet = new Set(this.#profiles);
+          this.#accounts = new Map(listed.map((p) => [p.name, accountStamp(p)]));
           this.#stickyAnswers.clear();
           this.#registryProblem = null;
         } catch (error) {
