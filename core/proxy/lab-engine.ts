@@ -30,6 +30,7 @@ import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts
 import { usageResponseFromSnapshot } from '../quota/usage.ts';
 import { CircuitBreaker } from '../router/circuit.ts';
 import { DecisionLog } from '../router/decision-log.ts';
+import { RenameTrail } from '../router/rename-trail.ts';
 import { RequestLog } from '../router/request-log.ts';
 import {
   chooseProfile,
@@ -133,6 +134,11 @@ export class LabEngine implements ProxyEngine {
   #profileSet = new Set<string>();
   /** Each profile's account stamp (`accountStamp`), as of the last reload. */
   #accounts = new Map<string, string | null>();
+  /**
+   * This router's renames and removals, in order: a name captured before one (a request in
+   * flight, a running Codex's pin header) finds the profile it meant afterwards.
+   */
+  readonly #renames = new RenameTrail();
   #registry: Registry | null = null;
   /** The registry's pins, indexed once per reload (most registries have none). */
   #pins: PinIndex = emptyPins;
@@ -343,6 +349,16 @@ export class LabEngine implements ProxyEngine {
    * requests move with it; a removed one's keep its name (they are still its history).
    */
   renameLive(from: string, to: string | null): void {
+    this.#renames.record(from, to);
+    // The profile list follows at once, not at the reload the operation asks for next: a request
+    // ending in between is recorded under the name the profile has now.
+    if (this.#profileSet.has(from)) {
+      this.#profiles = this.#profiles.flatMap((name) => (name !== from ? [name] : to ? [to] : []));
+      this.#profileSet = new Set(this.#profiles);
+      const account = this.#accounts.get(from);
+      this.#accounts.delete(from);
+      if (to !== null && account !== undefined) this.#accounts.set(to, account);
+    }
     if (to !== null) this.#requests.rename(from, to, this.#options.clock.now());
     this.#stickyAnswers.clear();
     this.#quotaHeaders.forget(from);
@@ -373,6 +389,8 @@ export class LabEngine implements ProxyEngine {
     let refused: NoPick | null = null;
     let refusedPin: string | null = null;
     let tried: ReadonlyMap<string, string> = noneExcluded;
+    // Where the rename trail stood when this request came in: a rename before it ends moves it.
+    const since = this.#renames.position;
     // The account the request went to, taken when it is routed: a rename or removal before it
     // ends must not change whose request it was.
     let account: string | null = null;
@@ -406,10 +424,11 @@ export class LabEngine implements ProxyEngine {
       commit: (pick, excluded) => {
         if (pick !== lastPick) account = this.#accounts.get(pick.profile) ?? null;
         lastPick = pick;
-        this.#commit(context, pick, excluded, lastDetail, info.kind);
+        this.#commit(context, this.#followPick(pick, since), excluded, lastDetail, info.kind);
       },
       finish: (outcome) => {
-        const pick = refused ? null : lastPick;
+        // Under the name the profile has now (a removed one's keeps its name: its history).
+        const pick = refused || lastPick === null ? null : this.#followPick(lastPick, since);
         this.#requests.record({
           at,
           sessionId: context.sessionId,
@@ -474,7 +493,11 @@ export class LabEngine implements ProxyEngine {
     return { resetsAt: info.resetsAt, message, limitId: snapshot?.activeLimit ?? null };
   }
 
-  observe(profile: string, status: number, headers: IncomingHttpHeaders): void {
+  observe(routedTo: string, status: number, headers: IncomingHttpHeaders): void {
+    // The answer of a request routed before a rename is the renamed profile's; one routed to a
+    // profile removed since is nobody's (its quota and health must not outlive it under its name).
+    const profile = this.#currentName(routedTo);
+    if (profile === null) return;
     const now = this.#options.clock.now();
     const snapshot = this.#quotaHeaders.read(profile, headers, now, this.#boundaryWarn);
     if (snapshot) {
@@ -503,7 +526,10 @@ export class LabEngine implements ProxyEngine {
     if (snapshot) this.#options.onChange?.();
   }
 
-  markLimited(profile: string, limit: UsageLimit, request?: ProxyRequestInfo): void {
+  markLimited(routedTo: string, limit: UsageLimit, request?: ProxyRequestInfo): void {
+    // As `observe`: the mark goes to the name the profile has now, or nowhere once it is removed.
+    const profile = this.#currentName(routedTo);
+    if (profile === null) return;
     const now = this.#options.clock.now();
     // Without a reset time, skip the profile for a short while rather than forever.
     const until = limit.resetsAt ?? now + 5 * 60_000;
@@ -651,7 +677,9 @@ export class LabEngine implements ProxyEngine {
    * error is the network's, and a 5xx while no other profile has worked recently (or while other
    * profiles fail too) is a shared outage. Neither may open circuits or move sessions.
    */
-  noteFailure(profile: string, status: number | null): void {
+  noteFailure(routedTo: string, status: number | null): void {
+    const profile = this.#currentName(routedTo);
+    if (profile === null) return;
     const now = this.#options.clock.now();
     if (status === null) return;
     const recent = (at: number) => now - at <= sharedWindowMs;
@@ -873,6 +901,28 @@ export class LabEngine implements ProxyEngine {
     return earliest;
   }
 
+  /**
+   * `pick` with the name its profile has now, after the renames made since `since` (the same
+   * object when there were none). A profile removed since keeps the name it had.
+   */
+  #followPick(pick: ProfilePick, since: number): ProfilePick {
+    if (since === this.#renames.position) return pick;
+    const now = this.#renames.follow(pick.profile, since);
+    return now === null || now === pick.profile ? pick : { ...pick, profile: now };
+  }
+
+  /**
+   * The profile a name captured earlier means now: itself while a profile has it, else where this
+   * router's renames took it; null when it was removed (or renamed to a profile removed since).
+   * A name the trail does not know is returned as it is.
+   */
+  #currentName(name: string): string | null {
+    if (this.#profileSet.has(name)) return name;
+    const answer = this.#renames.resolve(name, (candidate) => this.#profileSet.has(candidate));
+    if (answer.kind === 'profile') return answer.profile;
+    return answer.kind === 'unknown' ? name : null;
+  }
+
   #commit(
     context: RouteContext,
     pick: ProfilePick,
@@ -880,7 +930,9 @@ export class LabEngine implements ProxyEngine {
     detail: string,
     kind: string,
   ): void {
-    if (kind === 'responses' || kind === 'compact') {
+    // A profile removed while the request was upstream gets no session back: the removal forgot
+    // its sessions, and the name may go to another account.
+    if ((kind === 'responses' || kind === 'compact') && this.#currentName(pick.profile) !== null) {
       if (context.sessionId) {
         this.#sessions.record(context.sessionId, {
           profile: pick.profile,

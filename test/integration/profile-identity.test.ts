@@ -13,13 +13,54 @@ import { handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
 import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
 import { makeTempHome } from '../helpers/cli.ts';
-import { createTestLabService, routedTurn, signInProfiles } from '../helpers/lab-service.ts';
+import {
+  createTestLabService,
+  routedTurn,
+  signInProfiles,
+  turnThroughRouter,
+} from '../helpers/lab-service.ts';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const close of cleanup.reverse()) await close();
   cleanup = [];
 });
+
+/** Answers of the sessions `hold` names wait until `release(session)`: a slow stream. */
+function holdingHandler(): {
+  handler: FakeHandler;
+  hold: (session: string) => void;
+  release: (session: string) => void;
+  reached: (session: string) => Promise<void>;
+} {
+  const gates = new Map<
+    string,
+    { open: Promise<void>; release: () => void; reached: () => void }
+  >();
+  const arrivals = new Map<string, Promise<void>>();
+  const marks = new Map<string, () => void>();
+  return {
+    handler: async (_fake, request, _response, body) => {
+      if (!(request.url ?? '').endsWith('/codex/responses')) return false;
+      const session = (JSON.parse(body.toString('utf8')) as { prompt_cache_key?: string })
+        .prompt_cache_key;
+      const gate = session === undefined ? undefined : gates.get(session);
+      if (gate) {
+        gate.reached();
+        await gate.open;
+      }
+      return false;
+    },
+    hold: (session) => {
+      let release = () => {};
+      const open = new Promise<void>((resolve) => (release = resolve));
+      arrivals.set(session, new Promise<void>((resolve) => marks.set(session, resolve)));
+      gates.set(session, { open, release, reached: () => marks.get(session)?.() });
+    },
+    release: (session) => gates.get(session)?.release(),
+    reached: (session) => arrivals.get(session) ?? Promise.resolve(),
+  };
+}
 
 /** A started quota window `used` percent spent, resetting one window from now. */
 function window(used: number, minutes: number) {
@@ -110,5 +151,42 @@ describe('sessions of a removed profile after a restart', () => {
     expect((await third.service.getState()).sessions).toEqual([]);
     const next = await routedTurn(third.url, third.token, 'sess-A');
     expect(next.route).not.toBe('sticky');
+  });
+});
+
+describe('a request in flight during a rename', () => {
+  it('is logged under the new name, and its session stays on the renamed profile after a restart', async () => {
+    const gate = holdingHandler();
+    const lab = await setUp(
+      [{ email: 'alice@example.com' }, { email: 'bob@example.com' }],
+      [
+        ['alice@example.com', 'alice'],
+        ['bob@example.com', 'bob'],
+      ],
+      [gate.handler],
+    );
+    const first = await lab.start();
+    await first.service.setActive({ profile: 'alice' });
+    expect((await routedTurn(first.url, first.token, 'sess-R2')).profile).toBe('alice');
+    gate.hold('sess-R2');
+    const late = turnThroughRouter(first.url, first.token, 'sess-R2');
+    await gate.reached('sess-R2');
+    expect((await first.service.renameProfile({ from: 'alice', to: 'al' })).ok).toBe(true);
+    gate.release('sess-R2');
+    expect((await late).status).toBe(200);
+
+    const state = await first.service.getState();
+    expect(state.requests.map((request) => request.profile)).toEqual(['al', 'al']);
+    expect(state.totals.today.profiles.map((total) => total.key)).toEqual(['al']);
+    await first.service.stop();
+
+    const second = await lab.start();
+    expect((await second.service.getState()).sessions).toEqual([
+      expect.objectContaining({ id: 'sess-R2', profile: 'al' }),
+    ]);
+    expect(await routedTurn(second.url, second.token, 'sess-R2')).toEqual({
+      profile: 'al',
+      route: 'sticky',
+    });
   });
 });
