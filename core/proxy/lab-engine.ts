@@ -704,7 +704,7 @@ export class LabEngine implements ProxyEngine {
   #choose(context: RouteContext, excluded: ReadonlyMap<string, string>): ChooseAnswer {
     const now = this.#options.clock.now();
     const registry = this.#registry;
-    const pin = pinFor(context, this.#pins, this.#profileSet);
+    const pin = pinFor(context, this.#pins, this.#profileSet, this.#followHeaderPin);
     const family =
       this.#familyLimits.size === 0 || context.model === null
         ? null
@@ -769,7 +769,12 @@ export class LabEngine implements ProxyEngine {
     const message = decision.detail;
     if (decision.outcome === 'unknown_pin') {
       const name = pin?.profile ?? decision.blockedBy?.profile ?? '';
-      const said = `The pinned profile "${name}" does not exist.`;
+      // A name this router renamed, to a profile removed since: say where it went, not "never was".
+      const trail = this.#renames.resolve(name, (candidate) => this.#profileSet.has(candidate));
+      const said =
+        trail.kind === 'gone'
+          ? `The pinned profile "${name}" was renamed to ${trail.renamedTo}, which no longer exists.`
+          : `The pinned profile "${name}" does not exist.`;
       return {
         ok: false,
         message: said,
@@ -910,6 +915,9 @@ export class LabEngine implements ProxyEngine {
     const now = this.#renames.follow(pick.profile, since);
     return now === null || now === pick.profile ? pick : { ...pick, profile: now };
   }
+
+  /** A pin header's name as `#currentName` resolves it (bound once: the hot path allocates none). */
+  readonly #followHeaderPin = (name: string): string | null => this.#currentName(name);
 
   /**
    * The profile a name captured earlier means now: itself while a profile has it, else where this
@@ -1179,12 +1187,14 @@ function pinFor(
   context: RouteContext,
   pins: PinIndex,
   profiles: ReadonlySet<string>,
+  follow: (name: string) => string | null,
 ): RoutingPin | null {
   // The header is a name the user typed (`CODEX_LAB_PROFILE`): read by the one rule every
-  // command uses, so `ALPHA-2` pins alpha-2 and `auto` is no pin at all.
+  // command uses, so `ALPHA-2` pins alpha-2 and `auto` is no pin at all. A name no profile has
+  // follows this router's renames: a running Codex cannot change the header it was started with.
   const typed = context.headerProfile;
   if (typed && !isAutoName(typed)) {
-    const profile = matchProfileName(typed, profiles) ?? typed;
+    const profile = matchProfileName(typed, profiles) ?? follow(typed.toLowerCase()) ?? typed;
     return { profile, allowFallback: false, source: 'header' };
   }
   const session =

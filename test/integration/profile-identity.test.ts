@@ -12,9 +12,11 @@ import type { LabService } from '../../core/service/lab-service.ts';
 import { handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
 import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
-import { makeTempHome } from '../helpers/cli.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import {
+  codexTurnBody,
   createTestLabService,
+  postToRouter,
   routedTurn,
   signInProfiles,
   turnThroughRouter,
@@ -188,5 +190,74 @@ describe('a request in flight during a rename', () => {
       profile: 'al',
       route: 'sticky',
     });
+  });
+});
+
+describe('a running Codex pinned to a profile that is renamed', () => {
+  it('follows the rename for the router’s life, unless the name is taken again', async () => {
+    const lab = await setUp(
+      [
+        { email: 'zed@example.com' },
+        { email: 'bob@example.com' },
+        { email: 'dave@example.com' },
+        { email: 'ann@example.com' },
+      ],
+      [
+        ['zed@example.com', 'zed'],
+        ['bob@example.com', 'bob'],
+        ['ann@example.com', 'ann'],
+      ],
+    );
+    const router = await lab.start();
+    const pinned = async (name: string) => {
+      const answer = await turnThroughRouter(router.url, router.token, `sess-${name}`, {
+        'x-codex-lab-profile': name,
+      });
+      return { status: answer.status, profile: answer.headers.get('x-codex-lab-profile') };
+    };
+    expect(await pinned('zed')).toEqual({ status: 200, profile: 'zed' });
+    expect((await router.service.renameProfile({ from: 'zed', to: 'zoe' })).ok).toBe(true);
+    expect(await pinned('zed')).toEqual({ status: 200, profile: 'zoe' });
+    // Twice renamed: the pin follows the whole chain.
+    expect((await router.service.renameProfile({ from: 'zoe', to: 'zara' })).ok).toBe(true);
+    expect(await pinned('zed')).toEqual({ status: 200, profile: 'zara' });
+
+    // A profile of that name exists again: the name is its own.
+    await signInProfiles(lab.fake, lab.paths, [['dave@example.com', 'zed']]);
+    await router.service.operations.profileSignedIn({ profile: 'zed' });
+    expect(await pinned('zed')).toEqual({ status: 200, profile: 'zed' });
+
+    // Renamed, then removed: nothing to follow, and the refusal says where the name went.
+    expect((await router.service.renameProfile({ from: 'ann', to: 'amy' })).ok).toBe(true);
+    expect((await router.service.removeProfile({ profile: 'amy' })).ok).toBe(true);
+    const refused = await postToRouter(
+      router.url,
+      router.token,
+      '/backend-api/codex/responses',
+      codexTurnBody({ session: 'sess-ann' }),
+      { 'x-codex-lab-profile': 'ann' },
+    );
+    expect(refused.status).toBe(400);
+    // Said as Codex shows a refusal it must not retry: the sentence itself.
+    expect(await refused.text()).toContain('The pinned profile "ann" was renamed to amy');
+  });
+
+  it('is told by rename that running Codex sessions pinned to the old name follow it', async () => {
+    const lab = await setUp(
+      [{ email: 'zed@example.com' }, { email: 'bob@example.com' }],
+      [
+        ['zed@example.com', 'zed'],
+        ['bob@example.com', 'bob'],
+      ],
+    );
+    // Found by the CLI as this home's router, as a running serve is.
+    const { startRouterHost } = await import('../../core/service/router-host.ts');
+    const service = createTestLabService(lab.fake, lab.paths);
+    const hosted = await startRouterHost(service, { paths: lab.paths, port: 0, kind: 'serve' });
+    cleanup.push(() => hosted.stop());
+    const run = await runCodexLab(['rename', 'zed', 'zoe'], { home: lab.home });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Renamed zed to zoe.');
+    expect(run.stdout).toMatch(/running Codex sessions pinned to zed .*follow it/i);
   });
 });
