@@ -39,3 +39,12 @@ export function stampMatches(
   if (current === undefined) return false;
   return stamp === undefined || stamp === null || current === null || stamp === current;
 }
+
+/** Each profile's stamp by name, for the checks above. */
+export function accountStamps(
+  profiles: Iterable<{ name: string } & AccountIdentity>,
+): Map<string, string | null> {
+  const stamps = new Map<string, string | null>();
+  for (const profile of profiles) stamps.set(profile.name, accountStamp(profile));
+  return stamps;
+}

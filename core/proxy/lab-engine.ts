@@ -19,7 +19,7 @@ import { isLabError, LabError, signInAgainError, type ErrorCode } from '../error
 import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
-import { accountStamp, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
+import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
 import { lastUseIntervalMs, type Pin, type Registry } from '../profiles/schema.ts';
@@ -359,6 +359,35 @@ export class LabEngine implements ProxyEngine {
       this.#accounts.delete(from);
       if (to !== null && account !== undefined) this.#accounts.set(to, account);
     }
+    this.#moveLive(from, to);
+    // The quota book judges its figures by the same names (before its next write).
+    this.#quota.setAccounts(this.#accounts);
+  }
+
+  /**
+   * The profile list changed on disk without this router's word, or before its word came (a
+   * rename's files are written before the operation tells the router): each profile is followed
+   * by its account stamp. A name gone whose account is now under a new name was renamed (its state
+   * moves, and pins follow it); a name gone otherwise was removed (a replayed removal, one made by
+   * hand), and a name that is another account now was reused: nothing held under it is kept.
+   * Profiles that name no account cannot be told apart, and are left as they are.
+   */
+  #followAccounts(accounts: ReadonlyMap<string, string | null>): void {
+    const renamedTo = new Map<string, string>();
+    for (const [name, stamp] of accounts) {
+      if (stamp !== null && !this.#accounts.has(name)) renamedTo.set(stamp, name);
+    }
+    for (const [name, stamp] of this.#accounts) {
+      const now = accounts.get(name);
+      if (stamp === null || now === stamp) continue;
+      const to = now === undefined ? (renamedTo.get(stamp) ?? null) : null;
+      if (now === undefined) this.#renames.record(name, to);
+      this.#moveLive(name, to);
+    }
+  }
+
+  /** Moves (`to`) or forgets (null) everything held in memory under `from`. */
+  #moveLive(from: string, to: string | null): void {
     if (to !== null) this.#requests.rename(from, to, this.#options.clock.now());
     this.#stickyAnswers.clear();
     this.#quotaHeaders.forget(from);
@@ -1050,7 +1079,10 @@ export class LabEngine implements ProxyEngine {
           const listed = await store.listProfiles();
           this.#profiles = listed.map((p) => p.name);
           this.#profileSet = new Set(this.#profiles);
-          this.#accounts = new Map(listed.map((p) => [p.name, accountStamp(p)]));
+          const accounts = accountStamps(listed);
+          this.#followAccounts(accounts);
+          this.#accounts = accounts;
+          if (this.#quota.setAccounts(accounts)) this.#quota.persist();
           this.#stickyAnswers.clear();
           this.#registryProblem = null;
         } catch (error) {

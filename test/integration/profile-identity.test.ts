@@ -5,9 +5,10 @@
  * must never be handed to another account. Real routers (LabService on loopback) against the fake
  * ChatGPT, restarted over the same home as `serve` is.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
 import { handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
@@ -259,5 +260,125 @@ describe('a running Codex pinned to a profile that is renamed', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Renamed zed to zoe.');
     expect(run.stdout).toMatch(/running Codex sessions pinned to zed .*follow it/i);
+  });
+});
+
+describe('a name reused after a remove', () => {
+  it('does not inherit the removed account’s quota or history, even when the removal was completed by replay', async () => {
+    const lab = await setUp(
+      [
+        { email: 'alice@example.com', primaryUsed: 40 },
+        { email: 'bob@example.com', primaryUsed: 10 },
+        { email: 'dave@example.com', primaryUsed: 3 },
+      ],
+      [
+        ['alice@example.com', 'alice'],
+        ['bob@example.com', 'bob'],
+      ],
+    );
+    const first = await lab.start();
+    expect((await first.service.refreshUsage({})).ok).toBe(true);
+    const before = (await first.service.getState()).profiles.find((p) => p.name === 'alice');
+    expect(before?.quota.primary?.usedPercent).toBe(40);
+    await first.service.stop();
+
+    // The removal's files half only (what a replay after a kill completes): quota.json is not
+    // touched by it. Then another account signs in under the name.
+    await new ProfileStore({ paths: lab.paths }).remove('alice');
+    await signInProfiles(lab.fake, lab.paths, [['dave@example.com', 'alice']]);
+
+    // Without a router: `list` shows nothing of the old account.
+    const list = await runCodexLab(['list', '--json'], { home: lab.home });
+    expect(list.code, list.stderr).toBe(0);
+    const listed = JSON.parse(list.stdout) as Array<{
+      name: string;
+      history: unknown[];
+      quota: { primary: unknown };
+    }>;
+    const offline = listed.find((p) => p.name === 'alice');
+    expect(offline?.history).toEqual([]);
+    expect(offline?.quota.primary).toBeNull();
+
+    // A router shows nothing of it either, and drops it from the file.
+    const second = await lab.start();
+    const shown = (await second.service.getState()).profiles.find((p) => p.name === 'alice');
+    expect(shown?.history).toEqual([]);
+    expect(shown?.quota.primary).toBeNull();
+    // Dave's own reading is his alone.
+    expect((await second.service.refreshUsage({ profile: 'alice' })).ok).toBe(true);
+    const read = (await second.service.getState()).profiles.find((p) => p.name === 'alice');
+    expect(read?.quota.primary?.usedPercent).toBe(3);
+    expect(read?.history.map((point) => point.primary)).toEqual([3]);
+    await second.service.stop();
+    const file = JSON.parse(await readFile(lab.paths.quota, 'utf8')) as {
+      profiles: Record<string, { history: Array<{ primary: number }> }>;
+    };
+    expect(file.profiles['alice']?.history.map((point) => point.primary)).toEqual([3]);
+  });
+});
+
+describe('a name reused while a router runs', () => {
+  it('starts the new account with its own quota history, and drops the removed account’s from the file', async () => {
+    const lab = await setUp(
+      [
+        { email: 'alice@example.com', primaryUsed: 40 },
+        { email: 'bob@example.com', primaryUsed: 10 },
+        { email: 'dave@example.com', primaryUsed: 3 },
+      ],
+      [
+        ['alice@example.com', 'alice'],
+        ['bob@example.com', 'bob'],
+      ],
+    );
+    const router = await lab.start();
+    expect((await router.service.refreshUsage({})).ok).toBe(true);
+    // Removed behind the router's back (a replay, another program), then another account signs
+    // in under the name and the router is told of the sign-in.
+    await new ProfileStore({ paths: lab.paths }).remove('alice');
+    await signInProfiles(lab.fake, lab.paths, [['dave@example.com', 'alice']]);
+    // Any edit makes the router read the files again: the old account's figures go at once.
+    expect((await router.service.setActive({ profile: 'bob' })).ok).toBe(true);
+    const before = (await router.service.getState()).profiles.find((p) => p.name === 'alice');
+    expect(before?.quota.primary).toBeNull();
+    expect(before?.history).toEqual([]);
+    expect((await router.service.operations.profileSignedIn({ profile: 'alice' })).ok).toBe(true);
+    const shown = (await router.service.getState()).profiles.find((p) => p.name === 'alice');
+    expect(shown?.quota.primary?.usedPercent).toBe(3);
+    expect(shown?.history.map((point) => point.primary)).toEqual([3]);
+    await router.service.stop();
+    const file = JSON.parse(await readFile(lab.paths.quota, 'utf8')) as {
+      profiles: Record<string, { history: Array<{ primary: number }> }>;
+    };
+    expect(file.profiles['alice']?.history.map((point) => point.primary)).toEqual([3]);
+  });
+});
+
+describe('a rename made without the router’s word', () => {
+  it('moves the session, the quota and a running Codex’s pin with the account', async () => {
+    const lab = await setUp(
+      [{ email: 'alice@example.com', primaryUsed: 40 }, { email: 'bob@example.com' }],
+      [
+        ['alice@example.com', 'alice'],
+        ['bob@example.com', 'bob'],
+      ],
+    );
+    const router = await lab.start();
+    await router.service.setActive({ profile: 'alice' });
+    expect((await routedTurn(router.url, router.token, 'sess-E')).profile).toBe('alice');
+    expect((await router.service.refreshUsage({ profile: 'alice' })).ok).toBe(true);
+    // The files' half of a rename only (what another program, or a replayed rename, does).
+    await new ProfileStore({ paths: lab.paths }).rename('alice', 'al');
+    expect((await router.service.setActive({ profile: 'bob' })).ok).toBe(true);
+    const state = await router.service.getState();
+    expect(state.sessions).toEqual([expect.objectContaining({ id: 'sess-E', profile: 'al' })]);
+    expect(state.profiles.find((p) => p.name === 'al')?.quota.primary?.usedPercent).toBe(40);
+    expect(await routedTurn(router.url, router.token, 'sess-E')).toEqual({
+      profile: 'al',
+      route: 'sticky',
+    });
+    const pinned = await turnThroughRouter(router.url, router.token, 'sess-F', {
+      'x-codex-lab-profile': 'alice',
+    });
+    expect(pinned.headers.get('x-codex-lab-profile')).toBe('al');
   });
 });
