@@ -85,7 +85,14 @@ export async function localLabClient(context: CliContext): Promise<LabClient> {
   const health = new HealthStore(context.paths);
   // Silent: a command that shows quota names an unreadable state/quota.json itself, in one
   // sentence (and shows what it read all the same); a log line about it would only repeat it.
-  const quota = new QuotaKeeper({ paths: context.paths, clock: systemClock, logger: silentLogger });
+  const { accountStamps } = await import('../profiles/account-stamp.ts');
+  const quota = new QuotaKeeper({
+    paths: context.paths,
+    clock: systemClock,
+    logger: silentLogger,
+    // Figures of a removed profile, or of another account under the name, are not this one's.
+    accounts: async () => accountStamps(await store.listProfiles()),
+  });
   await quota.load();
   const tokens = await cliTokenManager(context, { store, health, logger });
   const operations = new LabOperations({

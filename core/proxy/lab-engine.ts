@@ -19,6 +19,7 @@ import { isLabError, LabError, signInAgainError, type ErrorCode } from '../error
 import { humanizeTimes } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
+import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
 import { lastUseIntervalMs, type Pin, type Registry } from '../profiles/schema.ts';
@@ -29,6 +30,7 @@ import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts
 import { usageResponseFromSnapshot } from '../quota/usage.ts';
 import { CircuitBreaker } from '../router/circuit.ts';
 import { DecisionLog } from '../router/decision-log.ts';
+import { RenameTrail } from '../router/rename-trail.ts';
 import { RequestLog } from '../router/request-log.ts';
 import {
   chooseProfile,
@@ -70,7 +72,8 @@ export interface CredentialSource {
 /** Reads the profile list and registry (the ProfileStore). */
 export interface RegistrySource {
   readRegistry(): Promise<Registry>;
-  listProfiles(): Promise<Array<{ name: string }>>;
+  /** The profiles, with the identity fields their account stamp is made of (`accountStamp`). */
+  listProfiles(): Promise<Array<{ name: string } & AccountIdentity>>;
   /** Records in the registry that a profile was just used (`lastUsedAt`). */
   touch?(name: string): Promise<void>;
   /** True when the profile's auth file (or keychain entry) holds tokens. */
@@ -129,6 +132,13 @@ export class LabEngine implements ProxyEngine {
   #profiles: string[] = [];
   /** `#profiles` as a set, for the sticky shortcut's membership check. */
   #profileSet = new Set<string>();
+  /** Each profile's account stamp (`accountStamp`), as of the last reload. */
+  #accounts = new Map<string, string | null>();
+  /**
+   * This router's renames and removals, in order: a name captured before one (a request in
+   * flight, a running Codex's pin header) finds the profile it meant afterwards.
+   */
+  readonly #renames = new RenameTrail();
   #registry: Registry | null = null;
   /** The registry's pins, indexed once per reload (most registries have none). */
   #pins: PinIndex = emptyPins;
@@ -307,12 +317,21 @@ export class LabEngine implements ProxyEngine {
       now: this.#options.clock.now(),
       idleTtlMs: this.sessionTtlMs,
       maxSessions: maxRestoredSessions,
+      // A session comes back only to the account that served it: never to a profile removed since,
+      // nor to another account signed in under the name.
+      belongs: (record) => this.#isSameAccount(record.profile, record.account),
     });
     this.#sessions.restore(restored);
     for (const session of restored) {
       if (session.soleServer !== null) this.ciphertext.presume(session.id, session.soleServer);
     }
     return restored.length;
+  }
+
+  /** True when `profile` is a profile now and the account stamped `stamp` (see `stampMatches`). */
+  #isSameAccount(profile: string | null, stamp: string | null | undefined): boolean {
+    if (profile === null || !this.#accounts.has(profile)) return false;
+    return stampMatches(stamp, this.#accounts.get(profile));
   }
 
   /** Live sessions, most recent first. */
@@ -330,6 +349,45 @@ export class LabEngine implements ProxyEngine {
    * requests move with it; a removed one's keep its name (they are still its history).
    */
   renameLive(from: string, to: string | null): void {
+    this.#renames.record(from, to);
+    // The profile list follows at once, not at the reload the operation asks for next: a request
+    // ending in between is recorded under the name the profile has now.
+    if (this.#profileSet.has(from)) {
+      this.#profiles = this.#profiles.flatMap((name) => (name !== from ? [name] : to ? [to] : []));
+      this.#profileSet = new Set(this.#profiles);
+      const account = this.#accounts.get(from);
+      this.#accounts.delete(from);
+      if (to !== null && account !== undefined) this.#accounts.set(to, account);
+    }
+    this.#moveLive(from, to);
+    // The quota book judges its figures by the same names (before its next write).
+    this.#quota.setAccounts(this.#accounts);
+  }
+
+  /**
+   * The profile list changed on disk without this router's word, or before its word came (a
+   * rename's files are written before the operation tells the router): each profile is followed
+   * by its account stamp. A name gone whose account is now under a new name was renamed (its state
+   * moves, and pins follow it); a name gone otherwise was removed (a replayed removal, one made by
+   * hand), and a name that is another account now was reused: nothing held under it is kept.
+   * Profiles that name no account cannot be told apart, and are left as they are.
+   */
+  #followAccounts(accounts: ReadonlyMap<string, string | null>): void {
+    const renamedTo = new Map<string, string>();
+    for (const [name, stamp] of accounts) {
+      if (stamp !== null && !this.#accounts.has(name)) renamedTo.set(stamp, name);
+    }
+    for (const [name, stamp] of this.#accounts) {
+      const now = accounts.get(name);
+      if (stamp === null || now === stamp) continue;
+      const to = now === undefined ? (renamedTo.get(stamp) ?? null) : null;
+      if (now === undefined) this.#renames.record(name, to);
+      this.#moveLive(name, to);
+    }
+  }
+
+  /** Moves (`to`) or forgets (null) everything held in memory under `from`. */
+  #moveLive(from: string, to: string | null): void {
     if (to !== null) this.#requests.rename(from, to, this.#options.clock.now());
     this.#stickyAnswers.clear();
     this.#quotaHeaders.forget(from);
@@ -360,6 +418,11 @@ export class LabEngine implements ProxyEngine {
     let refused: NoPick | null = null;
     let refusedPin: string | null = null;
     let tried: ReadonlyMap<string, string> = noneExcluded;
+    // Where the rename trail stood when this request came in: a rename before it ends moves it.
+    const since = this.#renames.position;
+    // The account the request went to, taken when it is routed: a rename or removal before it
+    // ends must not change whose request it was.
+    let account: string | null = null;
     return {
       sessionId: context.sessionId,
       choose: (excluded) => {
@@ -380,6 +443,7 @@ export class LabEngine implements ProxyEngine {
             return result.fail;
           }
           lastPick = result.pick;
+          account = this.#accounts.get(result.pick.profile) ?? null;
           return result.pick;
         };
         // Synchronous unless the once-a-second file check is due: no promise per request.
@@ -387,11 +451,13 @@ export class LabEngine implements ProxyEngine {
         return reload === null ? pick() : reload.then(pick);
       },
       commit: (pick, excluded) => {
+        if (pick !== lastPick) account = this.#accounts.get(pick.profile) ?? null;
         lastPick = pick;
-        this.#commit(context, pick, excluded, lastDetail, info.kind);
+        this.#commit(context, this.#followPick(pick, since), excluded, lastDetail, info.kind);
       },
       finish: (outcome) => {
-        const pick = refused ? null : lastPick;
+        // Under the name the profile has now (a removed one's keeps its name: its history).
+        const pick = refused || lastPick === null ? null : this.#followPick(lastPick, since);
         this.#requests.record({
           at,
           sessionId: context.sessionId,
@@ -411,6 +477,7 @@ export class LabEngine implements ProxyEngine {
             tried.size === 0
               ? noFallback
               : [...tried].map(([profile, reason]) => ({ profile, reason })),
+          ...(pick ? { account } : {}),
         });
         this.#options.onChange?.();
       },
@@ -455,7 +522,11 @@ export class LabEngine implements ProxyEngine {
     return { resetsAt: info.resetsAt, message, limitId: snapshot?.activeLimit ?? null };
   }
 
-  observe(profile: string, status: number, headers: IncomingHttpHeaders): void {
+  observe(routedTo: string, status: number, headers: IncomingHttpHeaders): void {
+    // The answer of a request routed before a rename is the renamed profile's; one routed to a
+    // profile removed since is nobody's (its quota and health must not outlive it under its name).
+    const profile = this.#currentName(routedTo);
+    if (profile === null) return;
     const now = this.#options.clock.now();
     const snapshot = this.#quotaHeaders.read(profile, headers, now, this.#boundaryWarn);
     if (snapshot) {
@@ -484,7 +555,10 @@ export class LabEngine implements ProxyEngine {
     if (snapshot) this.#options.onChange?.();
   }
 
-  markLimited(profile: string, limit: UsageLimit, request?: ProxyRequestInfo): void {
+  markLimited(routedTo: string, limit: UsageLimit, request?: ProxyRequestInfo): void {
+    // As `observe`: the mark goes to the name the profile has now, or nowhere once it is removed.
+    const profile = this.#currentName(routedTo);
+    if (profile === null) return;
     const now = this.#options.clock.now();
     // Without a reset time, skip the profile for a short while rather than forever.
     const until = limit.resetsAt ?? now + 5 * 60_000;
@@ -632,7 +706,9 @@ export class LabEngine implements ProxyEngine {
    * error is the network's, and a 5xx while no other profile has worked recently (or while other
    * profiles fail too) is a shared outage. Neither may open circuits or move sessions.
    */
-  noteFailure(profile: string, status: number | null): void {
+  noteFailure(routedTo: string, status: number | null): void {
+    const profile = this.#currentName(routedTo);
+    if (profile === null) return;
     const now = this.#options.clock.now();
     if (status === null) return;
     const recent = (at: number) => now - at <= sharedWindowMs;
@@ -657,7 +733,7 @@ export class LabEngine implements ProxyEngine {
   #choose(context: RouteContext, excluded: ReadonlyMap<string, string>): ChooseAnswer {
     const now = this.#options.clock.now();
     const registry = this.#registry;
-    const pin = pinFor(context, this.#pins, this.#profileSet);
+    const pin = pinFor(context, this.#pins, this.#profileSet, this.#followHeaderPin);
     const family =
       this.#familyLimits.size === 0 || context.model === null
         ? null
@@ -722,7 +798,12 @@ export class LabEngine implements ProxyEngine {
     const message = decision.detail;
     if (decision.outcome === 'unknown_pin') {
       const name = pin?.profile ?? decision.blockedBy?.profile ?? '';
-      const said = `The pinned profile "${name}" does not exist.`;
+      // A name this router renamed, to a profile removed since: say where it went, not "never was".
+      const trail = this.#renames.resolve(name, (candidate) => this.#profileSet.has(candidate));
+      const said =
+        trail.kind === 'gone'
+          ? `The pinned profile "${name}" was renamed to ${trail.renamedTo}, which no longer exists.`
+          : `The pinned profile "${name}" does not exist.`;
       return {
         ok: false,
         message: said,
@@ -854,6 +935,31 @@ export class LabEngine implements ProxyEngine {
     return earliest;
   }
 
+  /**
+   * `pick` with the name its profile has now, after the renames made since `since` (the same
+   * object when there were none). A profile removed since keeps the name it had.
+   */
+  #followPick(pick: ProfilePick, since: number): ProfilePick {
+    if (since === this.#renames.position) return pick;
+    const now = this.#renames.follow(pick.profile, since);
+    return now === null || now === pick.profile ? pick : { ...pick, profile: now };
+  }
+
+  /** A pin header's name as `#currentName` resolves it (bound once: the hot path allocates none). */
+  readonly #followHeaderPin = (name: string): string | null => this.#currentName(name);
+
+  /**
+   * The profile a name captured earlier means now: itself while a profile has it, else where this
+   * router's renames took it; null when it was removed (or renamed to a profile removed since).
+   * A name the trail does not know is returned as it is.
+   */
+  #currentName(name: string): string | null {
+    if (this.#profileSet.has(name)) return name;
+    const answer = this.#renames.resolve(name, (candidate) => this.#profileSet.has(candidate));
+    if (answer.kind === 'profile') return answer.profile;
+    return answer.kind === 'unknown' ? name : null;
+  }
+
   #commit(
     context: RouteContext,
     pick: ProfilePick,
@@ -861,7 +967,9 @@ export class LabEngine implements ProxyEngine {
     detail: string,
     kind: string,
   ): void {
-    if (kind === 'responses' || kind === 'compact') {
+    // A profile removed while the request was upstream gets no session back: the removal forgot
+    // its sessions, and the name may go to another account.
+    if ((kind === 'responses' || kind === 'compact') && this.#currentName(pick.profile) !== null) {
       if (context.sessionId) {
         this.#sessions.record(context.sessionId, {
           profile: pick.profile,
@@ -968,8 +1076,13 @@ export class LabEngine implements ProxyEngine {
         try {
           this.#registry = await store.readRegistry();
           this.#pins = indexPins(this.#registry);
-          this.#profiles = (await store.listProfiles()).map((p) => p.name);
+          const listed = await store.listProfiles();
+          this.#profiles = listed.map((p) => p.name);
           this.#profileSet = new Set(this.#profiles);
+          const accounts = accountStamps(listed);
+          this.#followAccounts(accounts);
+          this.#accounts = accounts;
+          if (this.#quota.setAccounts(accounts)) this.#quota.persist();
           this.#stickyAnswers.clear();
           this.#registryProblem = null;
         } catch (error) {
@@ -1106,12 +1219,14 @@ function pinFor(
   context: RouteContext,
   pins: PinIndex,
   profiles: ReadonlySet<string>,
+  follow: (name: string) => string | null,
 ): RoutingPin | null {
   // The header is a name the user typed (`CODEX_LAB_PROFILE`): read by the one rule every
-  // command uses, so `ALPHA-2` pins alpha-2 and `auto` is no pin at all.
+  // command uses, so `ALPHA-2` pins alpha-2 and `auto` is no pin at all. A name no profile has
+  // follows this router's renames: a running Codex cannot change the header it was started with.
   const typed = context.headerProfile;
   if (typed && !isAutoName(typed)) {
-    const profile = matchProfileName(typed, profiles) ?? typed;
+    const profile = matchProfileName(typed, profiles) ?? follow(typed.toLowerCase()) ?? typed;
     return { profile, allowFallback: false, source: 'header' };
   }
   const session =

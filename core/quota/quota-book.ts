@@ -4,6 +4,7 @@
  * `state/quota.json` so a busy router does not rewrite the file on every response.
  */
 import { writeJsonFile } from '../home/files.ts';
+import { stampMatches } from '../profiles/account-stamp.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 import type { QuotaFile, QuotaPoint, QuotaSnapshot } from '../state/schema.ts';
 import { forecastWeekly, type QuotaForecast } from './forecast.ts';
@@ -33,6 +34,8 @@ export interface QuotaBookOptions {
 interface ProfileQuota {
   latest: QuotaSnapshot | null;
   history: QuotaPoint[];
+  /** The account stamp of the profile the figures are for (undefined: not known). */
+  account?: string | null;
 }
 
 /** Per-profile quota: latest snapshot, short history, persistence and forecast. */
@@ -47,6 +50,8 @@ export class QuotaBook {
   readonly #write: (path: string, value: unknown) => Promise<void>;
   #pending: Cancel | null = null;
   #writing: Promise<void> = Promise.resolve();
+  /** Each profile's account stamp, once told (`setAccounts`); null until then. */
+  #accounts: ReadonlyMap<string, string | null> | null = null;
 
   constructor(options: QuotaBookOptions) {
     this.#clock = options.clock;
@@ -67,6 +72,8 @@ export class QuotaBook {
     let entry = this.#profiles.get(profile);
     if (!entry) {
       entry = { latest: null, history: [] };
+      const account = this.#accounts?.get(profile);
+      if (account !== undefined) entry.account = account;
       this.#profiles.set(profile, entry);
     }
     const previous = entry.latest;
@@ -99,11 +106,45 @@ export class QuotaBook {
     if (to !== undefined && entry) this.#profiles.set(to, entry);
   }
 
+  /**
+   * The profiles as they are now, each with its account stamp (`accountStamp`): figures of a name
+   * no profile has (removed, by any process or a replayed removal) or that is another account now
+   * (the name reused) are dropped, never shown as the new account's; figures with no stamp yet
+   * take the profile's. Returns true when something was dropped.
+   */
+  setAccounts(accounts: ReadonlyMap<string, string | null>): boolean {
+    this.#accounts = accounts;
+    let dropped = false;
+    for (const [name, entry] of this.#profiles) {
+      if (!this.owns(name, entry.account)) {
+        this.#profiles.delete(name);
+        dropped = true;
+      } else if (entry.account === undefined || entry.account === null) {
+        entry.account = accounts.get(name) ?? null;
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Whether figures under `name` stamped `account` are that profile's now (see `setAccounts`);
+   * true for everything until the book is told the profiles.
+   */
+  owns(name: string, account: string | null | undefined): boolean {
+    const accounts = this.#accounts;
+    if (accounts === null) return true;
+    return stampMatches(account, accounts.has(name) ? accounts.get(name) : undefined);
+  }
+
   /** The `state/quota.json` content. */
   toFile(): QuotaFile {
     const profiles: QuotaFile['profiles'] = {};
     for (const [name, entry] of this.#profiles) {
-      profiles[name] = { latest: entry.latest, history: [...entry.history] };
+      profiles[name] = {
+        latest: entry.latest,
+        history: [...entry.history],
+        ...(entry.account === undefined ? {} : { account: entry.account }),
+      };
     }
     return { version: 1, profiles };
   }
@@ -116,8 +157,10 @@ export class QuotaBook {
       this.#profiles.set(name, {
         latest: entry.latest,
         history: entry.history.filter((point) => point.at >= cutoff).sort((a, b) => a.at - b.at),
+        ...(entry.account === undefined ? {} : { account: entry.account }),
       });
     }
+    if (this.#accounts !== null) this.setAccounts(this.#accounts);
   }
 
   /**

@@ -31,6 +31,12 @@ export interface RequestRecord {
   durationMs: number;
   tokens: RequestTokensView | null;
   fallback: readonly ExcludedCandidateView[];
+  /**
+   * The account stamp of the profile that served it (`accountStamp`), so a restarted router never
+   * attaches the request's session to another account that took the name since. Absent in records
+   * from before it was kept, and for refusals.
+   */
+  account?: string | null;
 }
 
 /** Which requests a reader wants. */
@@ -199,8 +205,10 @@ export function filterRequests(
 
 /** A record as the contract's view (ISO time). */
 export function toRequestView(record: RequestRecord): RequestView {
+  // The account stamp is the router's own bookkeeping, not part of what surfaces show.
+  const { account: _account, ...shown } = record;
   return {
-    ...record,
+    ...shown,
     at: new Date(record.at).toISOString(),
     pinned: record.pinned ?? null,
     fallback: record.fallback.map(({ profile, reason }) => ({ profile, reason })),

@@ -296,7 +296,7 @@ export class SessionTable {
 /** What a past request (a request-log record) tells about its session. */
 export type SessionRequest = Pick<
   RequestRecord,
-  'at' | 'sessionId' | 'profile' | 'route' | 'model' | 'kind' | 'status'
+  'at' | 'sessionId' | 'profile' | 'route' | 'model' | 'kind' | 'status' | 'account'
 >;
 
 /** A session rebuilt from the request log, with what it says about the session's ciphertext. */
@@ -316,6 +316,13 @@ export interface RestoreBounds {
   idleTtlMs: number;
   /** Most sessions returned: the most recently seen. */
   maxSessions: number;
+  /**
+   * Whether a request's profile is still the account that served it (the profile exists, under
+   * that name now, and is the same account: see `accountStamp`). A session whose last turn went
+   * to a profile that is gone is left out, as a removal forgets it in a running router; a turn
+   * answered by one no longer counts as the session's sole server. Default: every one is.
+   */
+  belongs?: (record: SessionRequest) => boolean;
 }
 
 /**
@@ -330,6 +337,8 @@ export function sessionsFromRequests(
 ): RestoredSession[] {
   const sessions = new Map<string, RestoredSession>();
   const servers = new Map<string, string | null>();
+  // Sessions whose last turn went to a profile that is gone (see `RestoreBounds.belongs`).
+  const gone = new Set<string>();
   const oldestKept = bounds.now - bounds.idleTtlMs;
   for (const record of records) {
     const { sessionId, profile } = record;
@@ -353,6 +362,16 @@ export function sessionsFromRequests(
       };
       sessions.set(sessionId, session);
     }
+    // A turn on an account that is gone: the session is not that name's any more, and what that
+    // account minted is no profile's now (never presumed to be whoever holds the name today).
+    if (bounds.belongs !== undefined && !bounds.belongs(record)) {
+      gone.add(sessionId);
+      if (record.status >= 200 && record.status < 300) servers.set(sessionId, null);
+      session.requests += 1;
+      session.lastSeenAt = Math.max(session.lastSeenAt, record.at);
+      continue;
+    }
+    gone.delete(sessionId);
     session.profile = profile;
     session.route = record.route;
     session.pinned = record.route === 'pinned' ? profile : null;
@@ -367,7 +386,9 @@ export function sessionsFromRequests(
       else if (known !== profile) servers.set(sessionId, null);
     }
   }
-  const kept = [...sessions.values()].filter((session) => session.lastSeenAt >= oldestKept);
+  const kept = [...sessions.values()].filter(
+    (session) => session.lastSeenAt >= oldestKept && !gone.has(session.id),
+  );
   for (const session of kept) session.soleServer = servers.get(session.id) ?? null;
   kept.sort((left, right) => left.lastSeenAt - right.lastSeenAt);
   return kept.slice(Math.max(0, kept.length - bounds.maxSessions));

@@ -63,6 +63,7 @@ import {
   type RequestFilter,
 } from '../router/request-log.ts';
 import { Journal } from '../state/journal.ts';
+import { accountStamps } from '../profiles/account-stamp.ts';
 
 /** What the service is built from. */
 export interface LabServiceOptions {
@@ -174,6 +175,7 @@ export class LabService implements ControlApiService {
       paths: options.paths,
       clock: options.clock,
       logger: this.#logger,
+      accounts: async () => accountStamps(await this.#store.listProfiles()),
     });
     this.#engine = new LabEngine({
       paths: options.paths,

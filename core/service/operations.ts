@@ -322,6 +322,9 @@ export class LabOperations {
       const name = (await this.#options.store.getProfile(input.profile)).name;
       await this.#options.health.markOk(name, this.#options.clock.now());
       this.#options.live.signedIn(name);
+      // The live state reads the new sign-in's account before its first figures are recorded:
+      // another account that had the name leaves nothing this one would inherit.
+      await this.#options.live.reload();
       try {
         await this.readUsage(name);
         await this.#options.quota.flush();

@@ -16,6 +16,12 @@ export interface QuotaKeeperOptions {
   paths: LabPaths;
   clock: Clock;
   logger: Logger;
+  /**
+   * The profiles now, each with its account stamp (`accountStamp`), read at `load`: figures of a
+   * removed profile, or of another account that had the name, are dropped then (see
+   * `QuotaBook.setAccounts`). Without it every entry is taken as it is.
+   */
+  accounts?: () => Promise<ReadonlyMap<string, string | null>>;
 }
 
 /** The quota book with its file. */
@@ -23,10 +29,12 @@ export class QuotaKeeper {
   readonly book: QuotaBook;
   readonly #paths: LabPaths;
   readonly #logger: Logger;
+  readonly #accounts: QuotaKeeperOptions['accounts'];
 
   constructor(options: QuotaKeeperOptions) {
     this.#paths = options.paths;
     this.#logger = options.logger;
+    this.#accounts = options.accounts;
     this.book = new QuotaBook({
       clock: options.clock,
       path: options.paths.quota,
@@ -42,6 +50,14 @@ export class QuotaKeeper {
       if (file) this.book.fromFile(file);
     } catch (error) {
       this.#logger.warn({ err: error }, 'could not read saved quota');
+    }
+    if (this.#accounts === undefined) return;
+    try {
+      // A removal completed by a replay, or by hand, leaves its figures in the file: gone here, and
+      // from the file at the next write.
+      if (this.book.setAccounts(await this.#accounts())) this.book.persist();
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not read the profiles to check saved quota');
     }
   }
 
@@ -59,10 +75,27 @@ export class QuotaKeeper {
         profiles: {},
       };
       for (const [profile, entry] of Object.entries(book.profiles)) {
-        const onDisk = file.profiles[profile]?.latest;
-        if (onDisk && entry.latest && onDisk.observedAt > entry.latest.observedAt) continue;
-        // Over what is on disk, so an entry's fields this version does not know are kept.
-        file.profiles[profile] = { ...file.profiles[profile], ...entry };
+        const onDisk = file.profiles[profile];
+        // Newer figures on disk win only when they are the same account's.
+        if (
+          onDisk?.latest &&
+          entry.latest &&
+          onDisk.latest.observedAt > entry.latest.observedAt &&
+          onDisk.account === entry.account
+        ) {
+          continue;
+        }
+        // Over what is on disk when it is the same account's, so an entry's fields this version
+        // does not know are kept; another account's entry is replaced whole.
+        file.profiles[profile] =
+          onDisk !== undefined && onDisk.account === entry.account
+            ? { ...onDisk, ...entry }
+            : entry;
+      }
+      // Whatever the file holds for a profile that is gone, or for another account under its
+      // name, goes (the book says which, once it knows the profiles).
+      for (const [profile, entry] of Object.entries(file.profiles)) {
+        if (!this.book.owns(profile, entry.account)) delete file.profiles[profile];
       }
       await writeJsonFile(path, file);
     });

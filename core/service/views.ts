@@ -7,6 +7,7 @@ import { signInMarkLifted } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
+import { accountStamp, stampMatches } from '../profiles/account-stamp.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { ProfileEntry } from '../profiles/store.ts';
 import { authDotJsonSchema } from '../profiles/schema.ts';
@@ -65,7 +66,11 @@ export async function buildProfileViews(
   ]);
   const authProblems = await Promise.all(entries.map((entry) => authProblem(paths, entry, report)));
   return entries.map((entry, index): ProfileView => {
-    const latest = quota?.profiles[entry.name]?.latest ?? null;
+    // Figures saved for another account that had this name (or before a removal the file kept)
+    // are not this profile's.
+    const saved = quota?.profiles[entry.name];
+    const own = saved && stampMatches(saved.account, accountStamp(entry)) ? saved : undefined;
+    const latest = own?.latest ?? null;
     let state: ProfileHealth = effectiveHealth(health?.profiles[entry.name], now);
     const problem = authProblems[index];
     const fileBacked = entry.store !== 'keyring' || entry.legacy;
@@ -115,14 +120,12 @@ export async function buildProfileViews(
         secondary: windowView(latest?.secondary ?? null),
         updatedAt: isoOrNull(latest?.observedAt ?? null),
       },
-      history: (quota?.profiles[entry.name]?.history ?? []).map((point) => ({
+      history: (own?.history ?? []).map((point) => ({
         at: new Date(point.at).toISOString(),
         primary: point.primary,
         secondary: point.secondary,
       })),
-      forecast: toForecastView(
-        forecastWeekly(latest, quota?.profiles[entry.name]?.history ?? [], now),
-      ),
+      forecast: toForecastView(forecastWeekly(latest, own?.history ?? [], now)),
       ...quotaExtras(latest),
       store: entry.store,
       createdAt: entry.createdAt,

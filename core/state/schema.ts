@@ -94,6 +94,11 @@ export const quotaFileSchema = perProfileFile(
   z.looseObject({
     latest: quotaSnapshotSchema.nullable(),
     history: z.array(quotaPointSchema).default([]),
+    /**
+     * The account stamp of the profile the figures were read for (`accountStamp`): an entry is
+     * shown for a profile only while that profile is the same account. Absent in older files.
+     */
+    account: z.string().max(64).nullable().optional(),
   }),
 );
 /** `state/quota.json`. */

@@ -38,6 +38,13 @@ export async function runRename(context: CliContext, args: string[]): Promise<nu
   const lab = await openLabClient(context);
   valueOf(await lab.renameProfile({ from: current, to }));
   writeLine(context.stdout, `Renamed ${current} to ${saved}${lower}.`);
+  // A running Codex cannot change the pin it was started with; the router follows the rename.
+  if (lab.routerUrl !== null) {
+    writeLine(
+      context.stdout,
+      `Running Codex sessions pinned to ${current} (codex-lab codex --profile ${current}, CODEX_LAB_PROFILE=${current}) follow it to ${saved} while this router runs; start new ones with ${saved}.`,
+    );
+  }
   return 0;
 }
 

@@ -279,3 +279,34 @@ describe('QuotaBook default writer', () => {
     }
   });
 });
+
+describe('QuotaBook.setAccounts', () => {
+  it('drops the figures of a name gone or held by another account, and stamps the rest', () => {
+    const clock = new FakeClock();
+    const book = new QuotaBook({ clock });
+    book.fromFile({
+      version: 1,
+      profiles: {
+        kept: { latest: snapshot(clock.now(), 10), history: [], account: 'stamp-k' },
+        reused: { latest: snapshot(clock.now(), 40), history: [], account: 'stamp-old' },
+        removed: { latest: snapshot(clock.now(), 50), history: [], account: 'stamp-r' },
+        older: { latest: snapshot(clock.now(), 20), history: [] },
+      },
+    });
+    const accounts = new Map([
+      ['kept', 'stamp-k'],
+      ['reused', 'stamp-new'],
+      ['older', 'stamp-o'],
+    ]);
+    expect(book.setAccounts(accounts)).toBe(true);
+    expect(book.profiles().sort()).toEqual(['kept', 'older']);
+    // Figures from before stamps were kept take the profile's; a new entry is stamped at once.
+    book.observe('reused', snapshot(clock.now(), 3));
+    const file = book.toFile();
+    expect(file.profiles['older']?.account).toBe('stamp-o');
+    expect(file.profiles['reused']?.account).toBe('stamp-new');
+    expect(file.profiles['reused']?.latest?.secondary?.usedPercent).toBe(3);
+    expect(book.owns('removed', 'stamp-r')).toBe(false);
+    expect(book.setAccounts(accounts)).toBe(false);
+  });
+});

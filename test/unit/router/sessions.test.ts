@@ -398,6 +398,26 @@ describe('sessions from the request log (a restart)', () => {
     ]);
   });
 
+  it('leaves out sessions last on an account that is gone, and presumes no owner over one', () => {
+    // `a` was removed (or is another account now): its turns belong to nobody.
+    const belongs = (record: SessionRequest) => record.profile !== 'a';
+    const restored = sessionsFromRequests(
+      [
+        turn(1, 'only-a', 'a'),
+        turn(2, 'a-then-b', 'a'),
+        turn(3, 'a-then-b', 'b', { route: 'fallback' }),
+        turn(4, 'b-then-a', 'b'),
+        turn(5, 'b-then-a', 'a', { route: 'fallback' }),
+        turn(6, 'only-b', 'b'),
+      ],
+      { now: 10, idleTtlMs: hour, maxSessions: 10, belongs },
+    );
+    expect(restored.map((session) => [session.id, session.profile, session.soleServer])).toEqual([
+      ['a-then-b', 'b', null],
+      ['only-b', 'b', 'b'],
+    ]);
+  });
+
   it('puts restored sessions behind the live ones, skipping known and expired ids', () => {
     const clock = new FakeClock();
     const table = new SessionTable({ clock, idleTtlMs: hour, maxEntries: 3 });
