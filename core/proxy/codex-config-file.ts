@@ -363,7 +363,7 @@ function stripOurKeys(
       for (let index = statement.start; index <= statement.end; index += 1) drop.add(index);
     }
   }
-  // The blank line --write put between a group at the very top and a table under it.
+  // The blank line --write puts under a group at the very top of the file.
   const groupEnd = [...drop]
     .sort((a, b) => a - b)
     .reduce((last, index) => (index === last + 1 ? index : last), -1);
@@ -471,8 +471,9 @@ export function writeCodexConfig(text: string, block: string): ConfigEditResult 
   const at = live.length > 0 ? live.at(-1)!.statement.end + 1 : 0;
   const group = [writtenMarker, ...parts.keyLines].map((line) => ({ text: line, eol }));
   if (at > 0 && lines[at - 1]!.eol === '') lines[at - 1] = { ...lines[at - 1]!, eol };
-  // At the top of a file that starts with a table, a blank line keeps the group apart from it.
-  if (at === 0 && lines.length > 0 && lines[0]!.text.trim() !== '') group.push({ text: '', eol });
+  // At the top of the file, a blank line keeps the group apart from what follows; always one, so
+  // that taking the group out (with the blank under it) gives back the file exactly.
+  if (at === 0 && lines.length > 0) group.push({ text: '', eol });
   lines = [...lines.slice(0, at), ...group, ...lines.slice(at)];
 
   // Our table: in place of the one there, else at the end.

@@ -117,6 +117,15 @@ export async function editCodexConfigFile(
     return 0;
   }
 
+  // Codex writes this file too (a trust answer adds a table): never write over a change made
+  // since it was read.
+  if ((await readIfThere(path)) !== before) {
+    throw new LabError(
+      'io_error',
+      `${path} changed while Codex Lab was editing it, so nothing was written: run this again.`,
+      { details: { path } },
+    );
+  }
   if (before === undefined) {
     // A new Codex home is private, as Codex makes it; an existing folder is left as it is.
     await mkdir(dirname(path), { recursive: true, mode: folderMode });

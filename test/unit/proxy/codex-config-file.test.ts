@@ -184,6 +184,27 @@ describe('writeCodexConfig', () => {
     expect(text(removeCodexConfig(written, block))).toBe(tricky);
   });
 
+  it('is idempotent and undone exactly at the top of a file with no settings of its own, whatever starts it', () => {
+    for (const start of [
+      '\n\n[a]\nb = 1\n',
+      '# header\n[a]\nb = 1\n',
+      '[[hooks]]\nname = "a"\n[[hooks]]\nname = "b"\n',
+    ]) {
+      const written = text(writeCodexConfig(start, block));
+      expect(written.startsWith(`${writtenMarker}\n`)).toBe(true);
+      expect(parse(written)['model_provider']).toBe('codex-lab');
+      expect(text(writeCodexConfig(written, block))).toBe(written);
+      expect(text(removeCodexConfig(written, block))).toBe(start);
+    }
+  });
+
+  it('gives a file with no last line break one, and no other change', () => {
+    const bare = '[projects."/x"] # trusted by Codex\ntrust_level = "trusted"';
+    const written = text(writeCodexConfig(bare, block));
+    expect(written).toContain('trust_level = "trusted"\n\n[model_providers.codex-lab]\n');
+    expect(text(removeCodexConfig(written, block))).toBe(`${bare}\n`);
+  });
+
   it('keeps CRLF line breaks, on its own lines too', () => {
     const crlf = trusted.replaceAll('\n', '\r\n');
     const written = text(writeCodexConfig(crlf, block));
