@@ -519,13 +519,10 @@ export function removeCodexConfig(text: string, block: string): ConfigEditResult
   const { lines, kept } = stripOurKeys(splitLines(text), parts);
   for (const section of ourSections(lines, parts).reverse()) {
     let start = section.start;
-    // The blank line --write put before a table it appended goes with it.
-    const rest = lines.slice(section.end + 1);
-    if (
-      start > 0 &&
-      lines[start - 1]!.text.trim() === '' &&
-      rest.every((l) => l.text.trim() === '')
-    ) {
+    // The blank line before the table goes with it when another (or the end of the file) follows:
+    // the one --write put before a table it appended, and no doubled blank lines mid-file.
+    const next = lines[section.end + 1];
+    if (start > 0 && lines[start - 1]!.text.trim() === '' && (!next || next.text.trim() === '')) {
       start -= 1;
     }
     lines.splice(start, section.end - start + 1);

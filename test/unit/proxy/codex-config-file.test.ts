@@ -122,20 +122,18 @@ describe('writeCodexConfig', () => {
 
   it('replaces an older Codex Lab table in place (a new port), leaving the tables around it', () => {
     const old = codexConfigBlock({ routerUrl: 'http://127.0.0.1:4567' });
-    const earlier = text(writeCodexConfig(`${trusted}\n[tui]\nnotifications = true\n`, old));
-    const moved = [
-      ...earlier
-        .split('\n')
-        .filter((line) => !line.startsWith('[tui]') && line !== 'notifications = true'),
-    ].join('\n');
-    // The user moved [tui] below our table by hand: a rewrite keeps it there.
-    const withTui = `${moved.trimEnd()}\n\n[tui]\nnotifications = true\n`;
+    const earlier = text(writeCodexConfig(trusted, old));
+    // A table added after ours later (by hand, or by Codex): a rewrite keeps it there.
+    const withTui = `${earlier}\n[tui]\nnotifications = true\n`;
     const rewritten = text(writeCodexConfig(withTui, block));
     expect(rewritten).not.toContain('4567');
     expect(rewritten.trimEnd().endsWith('[tui]\nnotifications = true')).toBe(true);
     expect(rewritten.match(/\[model_providers\.codex-lab\]/g)).toHaveLength(1);
     expect(rewritten.match(/^model_provider = /gm)).toHaveLength(1);
     expect(parse(rewritten)['tui']).toEqual({ notifications: true });
+    // --remove takes the table from the middle without leaving two blank lines.
+    const removed = text(removeCodexConfig(rewritten, block));
+    expect(removed).toBe(`${trusted}\n[tui]\nnotifications = true\n`);
   });
 
   it('writes a whole file when there is none, and --remove empties it again', () => {
