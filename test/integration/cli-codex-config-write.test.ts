@@ -108,6 +108,33 @@ describe('codex-lab codex-config --write', () => {
     }
   });
 
+  it('refuses an edit that would not read back as the same settings, prints the block with where it goes, and writes nothing', async () => {
+    await mkdir(codexHome, { recursive: true });
+    // The user set our provider's name with a dotted key: appending our table would clash.
+    const dotted =
+      'model_providers.codex-lab.name = "mine"\n\n[projects."/r"]\ntrust_level = "trusted"\n';
+    await writeFile(configPath, dotted);
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/go at the TOP of config\.toml, before any/);
+    expect(result.stdout).toContain('[model_providers.codex-lab]');
+    expect(result.stderr).toBe(
+      `codex-lab: ${configPath} could not be edited safely (the edited file would not read back as the same settings with only Codex Lab's changed), so nothing was written: add the block printed above by hand, its top-level lines at the top of the file, before any [table].\n`,
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(dotted);
+    expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+  });
+
+  it('says in one sentence when CODEX_HOME is a file, not a folder', async () => {
+    await writeFile(codexHome, 'not a folder\n');
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `codex-lab: ${codexHome} (or a folder above it) is a file, not a folder. Move that file away and try again.\n`,
+    );
+    expect(await readFile(codexHome, 'utf8')).toBe('not a folder\n');
+  });
+
   it('refuses --write with --remove, and --remove with no file says so', async () => {
     const both = await run(['--write', '--remove']);
     expect(both.code).toBe(1);

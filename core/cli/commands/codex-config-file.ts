@@ -8,7 +8,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LabError } from '../../errors.ts';
-import { fileMode, folderMode } from '../../home/files.ts';
+import { fileMode, folderMode, notAFolderError } from '../../home/files.ts';
 import {
   annotateCodexConfigBlock,
   keptPrefix,
@@ -35,7 +35,9 @@ async function readIfThere(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') throw notAFolderError(dirname(path), error);
     throw new LabError(
       'io_error',
       `Could not read ${path} (${(error as Error).message}); check that it is a file you can read.`,
@@ -128,7 +130,15 @@ export async function editCodexConfigFile(
   }
   if (before === undefined) {
     // A new Codex home is private, as Codex makes it; an existing folder is left as it is.
-    await mkdir(dirname(path), { recursive: true, mode: folderMode });
+    await mkdir(dirname(path), { recursive: true, mode: folderMode }).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw notAFolderError(dirname(path), error);
+      throw new LabError(
+        'io_error',
+        `Could not create the folder ${dirname(path)} (${(error as Error).message}); check its permissions.`,
+        { cause: error },
+      );
+    });
     await writeAtomically(path, result.text, fileMode);
   } else {
     const backup = codexConfigBackupPath(path);
