@@ -1,32 +1,29 @@
 /**
  * How a stock Codex CLI is pointed at the router, as pure builders: the `-c key=value` overrides
- * for one run (`codex-lab codex`, the desktop app's launcher) and the `config.toml` block for
- * permanent use (`codex-lab codex-config`, the settings page's snippet).
+ * for one run (`codex-lab codex`) and the `config.toml` block for permanent use
+ * (`codex-lab codex-config`, the settings page's snippet). Both come from one list of settings
+ * (`codexProviderSettings`) and register one provider id: Codex records the provider on each
+ * thread and refuses another one on resume, so a thread started one way must resume the other.
  *
  * Every key is checked against the Codex versions CI runs (0.169 and 0.171). `--strict-config`
  * rejects unknown top-level `-c` keys and unknown keys in `config.toml`, but an unknown key under
  * `model_providers.*` given with `-c` only prints "… is ignored" and runs
- * (research/codex-0.171-notes.md section 1), so the end-to-end suite fails on any "is ignored"
+ * (docs/codex-0.171-notes.md section 1), so the end-to-end suite fails on any "is ignored"
  * warning for the keys set here. A custom provider rather than `openai_base_url`: the built-in
  * provider would try WebSocket upgrades and zstd bodies, and it cannot be given our bearer
- * (research/codex-protocol.md section 8). The router token reaches Codex through the environment or `codex-lab token`, never
- * through a file Codex owns.
+ * (docs/codex-protocol.md section 8); named "Codex Lab", not "OpenAI", which would switch
+ * Codex to remote compaction with account-bound blobs.
+ *
+ * The router token reaches Codex only through its token command (`codex-lab token`), never
+ * through its environment or a file it owns: Codex passes its environment to every command the
+ * model runs, so a token there would reach the model's tool output and the upstream.
  */
 import { defaultRouterPort } from '../config.ts';
 
-/** The provider id the permanent `config.toml` block registers. */
+/** The provider id both the `-c` overrides and the `config.toml` block register. */
 export const codexProviderId = 'codex-lab';
-/**
- * The provider id the `-c` overrides register. It differs from the block's on purpose: `-c` keys
- * merge into a table the user's config.toml may already define, and Codex 0.169 refuses a
- * provider that ends up with both the block's `auth` command and the overrides' `env_key`
- * ("provider auth cannot be combined with env_key").
- */
-export const codexOverrideProviderId = 'codex-lab-run';
 /** The provider's display name in Codex's header. */
 export const codexProviderName = 'Codex Lab';
-/** The environment variable that carries the router token to Codex (`env_key`). */
-export const routerTokenEnvVar = 'CODEX_LAB_ROUTER_TOKEN';
 /** The environment variable Codex turns into the `x-codex-lab-profile` pin header. */
 export const profileEnvVar = 'CODEX_LAB_PROFILE';
 /** The request header that pins a Codex process to a profile. */
@@ -44,24 +41,27 @@ export interface CodexRouterTarget {
   routerUrl: string;
 }
 
-/** Options for `codexConfigBlock`. */
-export interface CodexConfigOptions extends CodexRouterTarget {
+/** Where the router is and how Codex starts `codex-lab` for its token. */
+export interface CodexProviderOptions extends CodexRouterTarget {
   /**
    * How Codex starts `codex-lab`: the program and its leading arguments. Default `['codex-lab']`;
    * absolute paths when `codex-lab` is not on PATH, or Codex could not run its token command.
    */
   launcher?: readonly string[];
   /**
-   * The `CODEX_LAB_HOME` the block is for, when it is not the default one: Codex runs the token
-   * command without the user's shell environment, so the home travels as `--home` (and a router
-   * port other than 1456, from `routerUrl`, as `--port`), or the command would start and answer
-   * for the default home's router instead.
+   * The `CODEX_LAB_HOME` the provider is for, when it is not the default one: Codex runs the
+   * token command without the user's shell environment (a pasted block), so the home travels as
+   * `--home` (and a router port other than 1456, from `routerUrl`, as `--port`), or the command
+   * would start and answer for the default home's router instead.
    */
   home?: string | null;
 }
 
+/** Options for `codexConfigBlock`. */
+export type CodexConfigOptions = CodexProviderOptions;
+
 /** Options for `codexOverrides`. */
-export interface CodexOverrideOptions extends CodexRouterTarget {
+export interface CodexOverrideOptions extends CodexProviderOptions {
   /**
    * Pins every request to this profile with a literal header. Leave it out to pin through
    * `CODEX_LAB_PROFILE` in Codex's environment instead (what `codex-lab codex --profile` does).
@@ -88,28 +88,91 @@ export function routerBaseUrls(routerUrl: string): {
   return { modelBaseUrl: `${origin}/backend-api/codex`, chatgptBaseUrl: `${origin}/backend-api/` };
 }
 
+/** One Codex setting: its key (dotted, under its table) and its value as TOML text. */
+export interface CodexSetting {
+  key: string;
+  value: string;
+}
+
+/** A TOML inline table of string values: `{ "a" = "b", … }`. */
+function tomlInlineTable(entries: ReadonlyArray<readonly [string, string]>): string {
+  return `{ ${entries.map(([key, value]) => `${tomlString(key)} = ${tomlString(value)}`).join(', ')} }`;
+}
+
+/**
+ * Every setting that points Codex at the router: the top-level ones and the provider's keys
+ * (under `model_providers.codex-lab`). The one source for the overrides and the block.
+ */
+export function codexProviderSettings(options: CodexProviderOptions): {
+  topLevel: CodexSetting[];
+  provider: CodexSetting[];
+} {
+  const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
+  const [command = 'codex-lab', ...leading] = options.launcher ?? ['codex-lab'];
+  const port = new URL(options.routerUrl).port;
+  const args = [
+    ...leading,
+    'token',
+    '--ensure-router',
+    ...(options.home ? ['--home', options.home] : []),
+    ...(port !== '' && port !== String(defaultRouterPort) ? ['--port', port] : []),
+  ];
+  return {
+    topLevel: [
+      { key: 'model_provider', value: tomlString(codexProviderId) },
+      // Usage checks (`/status`) go through the router too, which answers with the routed account.
+      { key: 'chatgpt_base_url', value: tomlString(chatgptBaseUrl) },
+    ],
+    provider: [
+      { key: 'name', value: tomlString(codexProviderName) },
+      { key: 'base_url', value: tomlString(modelBaseUrl) },
+      { key: 'wire_api', value: tomlString('responses') },
+      // Command-backed auth: Codex asks `codex-lab token` for the bearer, so no token is in its
+      // environment (which every command the model runs inherits).
+      {
+        key: 'auth',
+        value: `{ command = ${tomlString(command)}, args = [${args.map(tomlString).join(', ')}] }`,
+      },
+      // Codex offers its web search tool (`web__run`) to a custom provider only with this key;
+      // the router passes the search through like any turn. `web_search = "disabled"` still wins.
+      { key: 'supports_standalone_web_search', value: 'true' },
+      // Codex skips a variable that is unset: the pin when CODEX_LAB_PROFILE is set, the run id
+      // under `codex-lab codex`.
+      {
+        key: 'env_http_headers',
+        value: tomlInlineTable([
+          [profileHeader, profileEnvVar],
+          [runHeader, runEnvVar],
+        ]),
+      },
+    ],
+  };
+}
+
 /**
  * The `key=value` overrides (each to follow a `-c`) that make a stock Codex use the router with no
- * file edits. The bearer is taken from `CODEX_LAB_ROUTER_TOKEN`, which the caller puts in Codex's
- * environment.
+ * file edits. They merge cleanly into a `[model_providers.codex-lab]` table the user's
+ * `config.toml` already holds (the pasted block): same keys, and command auth in both.
  */
 export function codexOverrides(options: CodexOverrideOptions): string[] {
-  const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
-  const provider = `model_providers.${codexOverrideProviderId}`;
-  const run = `${tomlString(runHeader)}=${tomlString(runEnvVar)}`;
-  const headers =
-    options.profile === undefined
-      ? `${provider}.env_http_headers={${tomlString(profileHeader)}=${tomlString(profileEnvVar)},${run}}`
-      : `${provider}.http_headers={${tomlString(profileHeader)}=${tomlString(options.profile)}}`;
+  const { topLevel, provider } = codexProviderSettings(options);
+  const table = `model_providers.${codexProviderId}`;
+  const providerKeys = provider.map(({ key, value }) => {
+    // A literal pin leaves the environment only the run id, so no shell variable overrides it.
+    if (options.profile !== undefined && key === 'env_http_headers') {
+      return { key, value: tomlInlineTable([[runHeader, runEnvVar]]) };
+    }
+    return { key, value };
+  });
+  if (options.profile !== undefined) {
+    providerKeys.push({
+      key: 'http_headers',
+      value: tomlInlineTable([[profileHeader, options.profile]]),
+    });
+  }
   return [
-    `model_provider=${tomlString(codexOverrideProviderId)}`,
-    `${provider}.name=${tomlString(codexProviderName)}`,
-    `${provider}.base_url=${tomlString(modelBaseUrl)}`,
-    `${provider}.wire_api="responses"`,
-    `${provider}.env_key=${tomlString(routerTokenEnvVar)}`,
-    headers,
-    // Usage checks (`/status`) go through the router too, which answers with the routed account.
-    `chatgpt_base_url=${tomlString(chatgptBaseUrl)}`,
+    ...topLevel.map(({ key, value }) => `${key}=${value}`),
+    ...providerKeys.map(({ key, value }) => `${table}.${key}=${value}`),
   ];
 }
 
@@ -118,14 +181,16 @@ export function codexOverrideArgs(options: CodexOverrideOptions): string[] {
   return codexOverrides(options).flatMap((override) => ['-c', override]);
 }
 
-/** The environment additions a Codex run through the router needs. */
+/**
+ * The environment additions a Codex run through the router needs: the pin and the run id, which
+ * Codex sends as headers. Never the router token (see the file's comment).
+ */
 export function codexEnvironment(options: {
-  routerToken: string;
   profile?: string;
   /** The run id `codex-lab codex` asks the router about after Codex exits. */
   runId?: string;
 }): Record<string, string> {
-  const env: Record<string, string> = { [routerTokenEnvVar]: options.routerToken };
+  const env: Record<string, string> = {};
   if (options.profile !== undefined) env[profileEnvVar] = options.profile;
   if (options.runId !== undefined) env[runEnvVar] = options.runId;
   return env;
@@ -139,32 +204,16 @@ export function codexEnvironment(options: {
  * must precede the first table.
  */
 export function codexConfigBlock(options: CodexConfigOptions): string {
-  const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
-  const [command = 'codex-lab', ...leading] = options.launcher ?? ['codex-lab'];
-  const port = new URL(options.routerUrl).port;
-  const args = [
-    ...leading,
-    'token',
-    '--ensure-router',
-    ...(options.home ? ['--home', options.home] : []),
-    ...(port !== '' && port !== String(defaultRouterPort) ? ['--port', port] : []),
-  ]
-    .map(tomlString)
-    .join(', ');
+  const { topLevel, provider } = codexProviderSettings(options);
   return [
     '# Codex Lab: send Codex through the local router (the tray app or `codex-lab serve`).',
     '# Paste into ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`,',
     '# which starts the router in the background when none runs.',
     '# Pin one shell to a profile with: export CODEX_LAB_PROFILE=<name>',
-    `model_provider = ${tomlString(codexProviderId)}`,
-    `chatgpt_base_url = ${tomlString(chatgptBaseUrl)}`,
+    ...topLevel.map(({ key, value }) => `${key} = ${value}`),
     '',
     `[model_providers.${codexProviderId}]`,
-    `name = ${tomlString(codexProviderName)}`,
-    `base_url = ${tomlString(modelBaseUrl)}`,
-    'wire_api = "responses"',
-    `auth = { command = ${tomlString(command)}, args = [${args}] }`,
-    `env_http_headers = { ${tomlString(profileHeader)} = ${tomlString(profileEnvVar)} }`,
+    ...provider.map(({ key, value }) => `${key} = ${value}`),
     '',
   ].join('\n');
 }

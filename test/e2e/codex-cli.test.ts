@@ -13,7 +13,7 @@ import { setCompression } from '../fakes/fake-backend.ts';
 import { isChatGptSidePath } from '../fakes/fake-chatgpt-side.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens } from '../fakes/fake-issuer.ts';
-import { codexConfigBlock, codexOverrideProviderId } from '../../core/proxy/codex-config.ts';
+import { codexConfigBlock, codexProviderId } from '../../core/proxy/codex-config.ts';
 import { labPaths } from '../../core/home/paths.ts';
 import { extractRouteContext } from '../../core/router/route-context.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
@@ -21,6 +21,7 @@ import { runCodexLab } from '../helpers/cli.ts';
 import {
   bearerOf,
   cliEntry,
+  execRunningTools,
   headerOf,
   ignoredKeyWarning,
   quietCodexConfig,
@@ -87,11 +88,15 @@ function blobsOf(request: RecordedRequest): string[] {
   );
 }
 
-/** Runs Codex directly with the printed config.toml block (command-backed auth). */
+/**
+ * Runs Codex directly with the printed config.toml block (command-backed auth): `exec ARGS`, by
+ * default a new thread saying hi.
+ */
 async function runWithConfigBlock(
   current: E2eWorld,
   codexBin: string,
   env: Record<string, string> = {},
+  args: string[] = ['say hi'],
 ): Promise<RunResult> {
   // `codex-lab` on PATH, as the installed package provides it.
   const shims = join(current.root, 'bin');
@@ -106,7 +111,7 @@ async function runWithConfigBlock(
     `check_for_update_on_startup = false\n${codexConfigBlock({ routerUrl: current.routerUrl })}\n${quietCodexConfig.replace('check_for_update_on_startup = false', '')}`,
   );
   return new Promise<RunResult>((resolve) => {
-    const child = spawn(codexBin, ['exec', '--strict-config', '--skip-git-repo-check', 'say hi'], {
+    const child = spawn(codexBin, ['exec', '--strict-config', '--skip-git-repo-check', ...args], {
       cwd: current.workdir,
       env: {
         PATH: `${shims}:${process.env['PATH'] ?? ''}`,
@@ -124,6 +129,19 @@ async function runWithConfigBlock(
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The model input of a recorded turn (a WebSocket frame or an HTTP body) as text. */
+function inputOf(request: RecordedRequest): string {
+  return JSON.stringify((JSON.parse(request.body) as { input?: unknown }).input ?? []);
+}
+
+/** The outputs of the tool calls a recorded turn carries, as text. */
+function toolOutputsOf(request: RecordedRequest): string[] {
+  const body = JSON.parse(request.body) as { input?: Array<{ type?: unknown; output?: unknown }> };
+  return (body.input ?? []).flatMap((item) =>
+    item.type === 'function_call_output' ? [JSON.stringify(item.output)] : [],
+  );
 }
 
 function profileOf(current: E2eWorld, token: string | undefined): string | undefined {
@@ -447,7 +465,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       const plain = await timed([]);
       const withWebSockets = await timed([
         '-c',
-        `model_providers.${codexOverrideProviderId}.supports_websockets=true`,
+        `model_providers.${codexProviderId}.supports_websockets=true`,
       ]);
       expect(withWebSockets - plain).toBeLessThan(1000);
       expect(current.fake.upgrades).toEqual([]);
@@ -498,6 +516,90 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       );
       expect(pinned.stderr).toMatch(/refused once/);
       expect(current.turns()).toEqual([]);
+    });
+
+    it('offers Codex’s web search tool through codex-lab codex and through the config block, and -c web_search="disabled" still removes it', async () => {
+      const current = await start();
+      const offersWebSearch = (turn: RecordedRequest): boolean => turn.body.includes('web__run');
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'say hi']),
+        'Hello from account A.',
+      );
+      expect(offersWebSearch(current.turns()[0]!)).toBe(true);
+      expectSucceeded(await runWithConfigBlock(current, codexBin), 'Hello from account A.');
+      expect(current.turns()).toHaveLength(2);
+      expect(offersWebSearch(current.turns()[1]!)).toBe(true);
+      // The user's own setting wins over the provider's support.
+      expectSucceeded(
+        await current.codex(['exec', '-c', 'web_search="disabled"', '--skip-git-repo-check', 'hi']),
+        'Hello from account A.',
+      );
+      expect(current.turns()).toHaveLength(3);
+      expect(offersWebSearch(current.turns()[2]!)).toBe(false);
+    });
+
+    it('resumes a thread of codex-lab codex under the pasted config block, and the other way round (one provider id)', async () => {
+      // Whole bodies over HTTP: a resumed turn carries the thread's history as Codex sent it.
+      const current = await start(httpUpstream);
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'first turn: the word is cobalt']),
+        'Hello from account A.',
+      );
+      const resumed = await runWithConfigBlock(current, codexBin, {}, [
+        'resume',
+        '--last',
+        'second turn',
+      ]);
+      expectSucceeded(resumed, 'Hello from account A.');
+      expect(current.turns()).toHaveLength(2);
+      const [first, second] = current.turns();
+      expect(headerOf(second!, 'session-id')).toBe(headerOf(first!, 'session-id'));
+      expect(inputOf(second!)).toContain('the word is cobalt');
+
+      // A thread the block started, resumed by codex-lab codex over that same config.toml (the
+      // overrides merge into the block's provider table).
+      expectSucceeded(
+        await runWithConfigBlock(current, codexBin, {}, ['third turn: the word is saffron']),
+        'Hello from account A.',
+      );
+      expectSucceeded(
+        await current.codex(['exec', '--skip-git-repo-check', 'resume', '--last', 'fourth turn']),
+        'Hello from account A.',
+      );
+      const [, , third, fourth] = current.turns();
+      expect(current.turns()).toHaveLength(4);
+      expect(headerOf(fourth!, 'session-id')).toBe(headerOf(third!, 'session-id'));
+      expect(headerOf(third!, 'session-id')).not.toBe(headerOf(first!, 'session-id'));
+      expect(inputOf(fourth!)).toContain('the word is saffron');
+    });
+
+    it('keeps the router token out of the commands the model runs', async () => {
+      // The model asks for `env`; what the command printed goes upstream as the call's output.
+      world = await startWorld({
+        codexBin,
+        accounts: [
+          {
+            email: 'a@example.com',
+            reply: 'Done.',
+            toolCall: {
+              name: 'exec_command',
+              arguments: JSON.stringify({ cmd: 'env' }),
+              expect: 'CODEX_LAB_RUN=',
+            },
+          },
+        ],
+        profiles: [{ name: 'a', email: 'a@example.com' }],
+      });
+      const current = world;
+      const result = await current.codex([...execRunningTools, 'print the environment']);
+      expectSucceeded(result, 'Done. (the tool said so)');
+      const outputs = current.turns().flatMap(toolOutputsOf);
+      expect(outputs).toHaveLength(1);
+      expect(outputs[0]).not.toContain(current.routerToken);
+      expect(outputs[0]).not.toContain('CODEX_LAB_ROUTER_TOKEN');
+      for (const request of current.fake.requests) {
+        expect(request.body).not.toContain(current.routerToken);
+      }
     });
 
     it('falls over on a 429 from an upstream that compresses every answer', async () => {

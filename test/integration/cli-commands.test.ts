@@ -1,7 +1,8 @@
 /**
  * Audit of the command surface: `--help` for every command, `codex-lab codex` running Codex with
- * `-c` overrides and environment only (no file under CODEX_HOME touched, the router token never on
- * the command line), and `codex-lab codex-config` printing the block for the configured port.
+ * `-c` overrides and environment only (no file under CODEX_HOME touched, the router token neither
+ * on the command line nor in Codex's environment: Codex runs the token command the overrides
+ * name), and `codex-lab codex-config` printing the block for the configured port.
  */
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,32 @@ import { ProfileStore } from '../../core/profiles/store.ts';
 import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
 import { cliEntry, freePort, makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { makeAuth } from '../helpers/profile-auth.ts';
+import { assignTomlKeyValue, type TomlTable } from '../helpers/toml-subset.ts';
+
+/** What the fake Codex recorded: its arguments and its whole environment. */
+interface CodexRecord {
+  argv: string[];
+  env: Record<string, string>;
+  profile: string | null;
+  noProxy: string | null;
+}
+
+/**
+ * Runs the token command the `-c` overrides name, as Codex does: without a shell and without the
+ * CODEX_LAB_* variables (its HOME's default home is another one), and returns what it printed.
+ */
+function runTokenCommandOf(argv: string[], home: string): ReturnType<typeof spawnSync> {
+  const table: TomlTable = {};
+  for (const override of argv.filter((_, index) => argv[index - 1] === '-c')) {
+    assignTomlKeyValue(table, override);
+  }
+  const provider = (table['model_providers'] as TomlTable)['codex-lab'] as TomlTable;
+  const auth = provider['auth'] as { command: string; args: string[] };
+  return spawnSync(auth.command, auth.args, {
+    env: { PATH: process.env['PATH'], HOME: join(home, 'elsewhere') },
+    encoding: 'utf8',
+  });
+}
 
 const commands = [
   'login',
@@ -123,7 +150,7 @@ describe('codex-lab codex', () => {
     await writeFile(
       bin,
       `#!${process.execPath}\n` +
-        `require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), token: process.env.CODEX_LAB_ROUTER_TOKEN ?? null, profile: process.env.CODEX_LAB_PROFILE ?? null, noProxy: process.env.NO_PROXY ?? null }));\n` +
+        `require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ argv: process.argv.slice(2), env: process.env, profile: process.env.CODEX_LAB_PROFILE ?? null, noProxy: process.env.NO_PROXY ?? null }));\n` +
         `process.stdout.write('fake codex ran\\n');\nprocess.exit(7);\n`,
     );
     await chmod(bin, 0o755);
@@ -179,7 +206,7 @@ describe('codex-lab codex', () => {
     expect(seen.noProxy).toBe('corp.example,127.0.0.1,localhost,::1');
   });
 
-  it('passes only -c overrides before the user arguments, the token and pin through the environment', async () => {
+  it('passes only -c overrides before the user arguments, the pin through the environment, and no token to Codex but the command that prints it', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));
     await new ProfileStore({ paths: labPaths(home) }).saveSignIn({
       auth: makeAuth({ email: 'b@example.com', accountId: 'acct-b' }),
@@ -196,11 +223,7 @@ describe('codex-lab codex', () => {
     );
     expect(run.stdout).toContain('fake codex ran');
     expect(run.code).toBe(7); // Codex's own exit code
-    const seen = JSON.parse(await readFile(record, 'utf8')) as {
-      argv: string[];
-      token: string | null;
-      profile: string | null;
-    };
+    const seen = JSON.parse(await readFile(record, 'utf8')) as CodexRecord;
     const userArgs = ['exec', '--skip-git-repo-check', 'say hi'];
     expect(seen.argv.slice(-userArgs.length)).toEqual(userArgs);
     const overrides = seen.argv.slice(0, -userArgs.length);
@@ -212,8 +235,14 @@ describe('codex-lab codex', () => {
     expect(overrides.join(' ')).toContain(`http://127.0.0.1:${port}/backend-api/codex`);
     expect(overrides.join(' ')).toContain('env_http_headers');
     expect(seen.argv.join(' ')).not.toContain(token);
-    expect(seen.token).toBe(token);
+    // Every command the model runs inherits Codex's environment: no token there.
+    expect(JSON.stringify(seen.env)).not.toContain(token);
+    expect(seen.env['CODEX_LAB_ROUTER_TOKEN']).toBeUndefined();
     expect(seen.profile).toBe('b');
+    // Codex asks the token command, which reaches this home's router on this port.
+    const printed = runTokenCommandOf(seen.argv, home);
+    expect(printed.stderr).toBe('');
+    expect(String(printed.stdout).trim()).toBe(token);
     expect(run.stdout + run.stderr).not.toContain(token);
     // Codex's files are untouched and nothing was added to its home.
     expect(await readFile(join(codexHome, 'config.toml'), 'utf8')).toBe(before);
@@ -277,9 +306,11 @@ describe('codex-lab codex', () => {
     expect(run.stderr).toContain(
       `started a Codex Lab router in the background on http://127.0.0.1:${port}`,
     );
-    const seen = JSON.parse(await readFile(record, 'utf8')) as { argv: string[]; token: string };
+    const seen = JSON.parse(await readFile(record, 'utf8')) as CodexRecord;
     expect(seen.argv.join(' ')).toContain(`http://127.0.0.1:${port}/backend-api/codex`);
-    expect(seen.token).toBe((await runCodexLab(['token'], { home })).stdout.trim());
+    expect(String(runTokenCommandOf(seen.argv, home).stdout).trim()).toBe(
+      (await runCodexLab(['token'], { home })).stdout.trim(),
+    );
     const status = await runCodexLab(['status'], { home });
     expect(status.stdout).toContain(String(port));
 
@@ -325,8 +356,9 @@ describe('codex-lab codex-config', () => {
       `auth = { command = "codex-lab", args = ["token", "--ensure-router", "--home", ${JSON.stringify(home)}, "--port", "4567"] }`,
     );
     expect(run.stdout).toContain(
-      'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE" }',
+      'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE", "x-codex-lab-run" = "CODEX_LAB_RUN" }',
     );
+    expect(run.stdout).toContain('supports_standalone_web_search = true');
     expect(run.stdout).not.toContain(token);
     // Top-level keys come before the first table, or TOML would put them inside it.
     const firstTable = run.stdout.indexOf('[model_providers');

@@ -2,7 +2,8 @@
  * `codex-lab codex [--profile NAME] [-- ARGS…]` runs the installed Codex through the router with
  * `-c` overrides and environment variables only (no edits to Codex's files), and
  * `codex-lab codex-config` prints the block for using the router permanently (or, with `--write`,
- * puts it into Codex's config.toml).
+ * puts it into Codex's config.toml). Both register the same provider, whose token command is
+ * `codex-lab token`: no token is in Codex's environment.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -94,9 +95,15 @@ export async function runCodex(
   const { ensureRouterOnPort } = await import('./router.ts');
   const router = await ensureRouterOnPort(context);
   const routerUrl = router.url;
+  // Kept in this process only, for the line after Codex exits: Codex gets its bearer from the
+  // token command, since every command the model runs inherits Codex's environment.
   const routerToken = router.token;
+  // The token command is this very program (same Node, same script, same version), with this
+  // home and port when they are not the defaults.
+  const launcher = codexLabLauncher(context.env, process.argv[1], { sameProgram: true });
+  const home = context.config.home === defaultHome() ? null : context.config.home;
   // Overrides go before the user's arguments: they are root options that apply to every subcommand.
-  const codexArgs = [...codexOverrideArgs({ routerUrl }), ...args];
+  const codexArgs = [...codexOverrideArgs({ routerUrl, launcher, home }), ...args];
   // Codex sends this id with every request (`x-codex-lab-run`), so we can ask the router
   // afterwards whether any turn of this run moved or was refused.
   const runId = randomUUID();
@@ -104,7 +111,7 @@ export async function runCodex(
     ...context.env,
     // Behind a proxy, Codex must still reach the router on loopback directly.
     ...loopbackBypass(context.env),
-    ...codexEnvironment({ routerToken, profile, runId }),
+    ...codexEnvironment({ profile, runId }),
   };
   if (profile === undefined) delete env[profileEnvVar];
 

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import {
+  codexConfigBlock,
+  codexOverrides,
+  codexProviderId,
+  profileHeader,
+  runHeader,
+} from '../../../core/proxy/codex-config.ts';
+import {
+  assignTomlKeyValue,
+  parseTomlDocument,
+  type TomlTable,
+} from '../../helpers/toml-subset.ts';
+
+/** The `-c` overrides as the table Codex builds from them. */
+function overridesTable(overrides: string[]): TomlTable {
+  const table: TomlTable = {};
+  for (const override of overrides) assignTomlKeyValue(table, override);
+  return table;
+}
+
+describe('the Codex provider', () => {
+  // Threads record their provider id, and Codex refuses another on resume: the overrides of
+  // `codex-lab codex` and the pasted block must register one provider, key for key.
+  for (const target of [
+    { routerUrl: 'http://127.0.0.1:1456', launcher: ['codex-lab'], home: null },
+    {
+      routerUrl: 'http://127.0.0.1:4567/backend-api',
+      launcher: ['/opt/node/bin/node', '/opt/codex lab/bin/codex-lab.mjs'],
+      home: '/home/me/.other "lab"',
+    },
+  ]) {
+    it(`is the same in the -c overrides and the config.toml block (${target.routerUrl})`, () => {
+      const fromBlock = parseTomlDocument(codexConfigBlock(target));
+      const fromOverrides = overridesTable(codexOverrides(target));
+      expect(fromOverrides).toEqual(fromBlock);
+      expect(fromBlock['model_provider']).toBe(codexProviderId);
+      const providers = fromBlock['model_providers'] as TomlTable;
+      expect(Object.keys(providers)).toEqual([codexProviderId]);
+      const provider = providers[codexProviderId] as TomlTable;
+      // No token travels through Codex's environment: command-backed auth only.
+      expect(provider['env_key']).toBeUndefined();
+      expect(provider['supports_standalone_web_search']).toBe(true);
+      expect(provider['env_http_headers']).toEqual({
+        [profileHeader]: 'CODEX_LAB_PROFILE',
+        [runHeader]: 'CODEX_LAB_RUN',
+      });
+      const [command, ...leading] = target.launcher;
+      const port = new URL(target.routerUrl).port;
+      expect(provider['auth']).toEqual({
+        command,
+        args: [
+          ...leading,
+          'token',
+          '--ensure-router',
+          ...(target.home === null ? [] : ['--home', target.home]),
+          ...(port === '1456' ? [] : ['--port', port]),
+        ],
+      });
+    });
+  }
+
+  it('pins with a literal header when the overrides are given a profile', () => {
+    const table = overridesTable(
+      codexOverrides({ routerUrl: 'http://127.0.0.1:1456', profile: 'work' }),
+    );
+    const provider = (table['model_providers'] as TomlTable)[codexProviderId] as TomlTable;
+    expect(provider['http_headers']).toEqual({ [profileHeader]: 'work' });
+    // The environment cannot pin another profile over the literal one.
+    expect(provider['env_http_headers']).toEqual({ [runHeader]: 'CODEX_LAB_RUN' });
+  });
+});
