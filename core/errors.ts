@@ -21,6 +21,7 @@ export const errorCodes = [
   'io_error',
   'lock_timeout',
   'keyring_unavailable',
+  'unlisted_profile',
   // sign-in
   'auth_state_mismatch',
   'auth_denied',

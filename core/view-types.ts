@@ -308,7 +308,10 @@ export interface FailureFix {
 
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {
-  /** `corrupt_file` (does not parse) or `io_error` (cannot be read); a profile with no tokens shows on its card instead. */
+  /**
+   * `corrupt_file` (does not parse), `io_error` (cannot be read) or `unlisted_profile` (a profile
+   * folder the registry does not list); a profile with no tokens shows on its card instead.
+   */
   code: string;
   /** One sentence naming the file and what is wrong. */
   message: string;

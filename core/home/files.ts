@@ -5,7 +5,7 @@
  * folder we create is 0700. A file that exists but does not parse is reported by name and never
  * overwritten.
  */
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { LabError } from '../errors.ts';
@@ -66,13 +66,25 @@ export async function writeJsonFile(path: string, value: unknown): Promise<void>
   await writePrivateFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Reads a text file, or returns undefined when it does not exist. */
+/**
+ * Reads a text file, or returns undefined when it does not exist. A link to a missing file is
+ * not a missing file: it is reported by name (`corrupt_file`), since a caller that took it for
+ * missing would start afresh (an empty registry) and write over the link.
+ */
 export async function readTextFile(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOENT') {
+      const target = await danglingLinkTarget(path);
+      if (target === undefined) return undefined;
+      throw new LabError(
+        'corrupt_file',
+        `${path} is a link to ${target}, which does not exist. It was left untouched: point it at the file or remove it, then try again.`,
+        { details: { path } },
+      );
+    }
     if (code === 'ENOTDIR') {
       throw new LabError(
         'corrupt_file',
@@ -93,6 +105,16 @@ export async function readTextFile(path: string): Promise<string | undefined> {
         cause: error,
       },
     );
+  }
+}
+
+/** Where `path` links to when it is a link (to something missing); undefined when it is none. */
+async function danglingLinkTarget(path: string): Promise<string | undefined> {
+  try {
+    if (!(await lstat(path)).isSymbolicLink()) return undefined;
+    return await readlink(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,7 +6,7 @@
  * Every registry change is a locked read-modify-write with an atomic write, so the tray app and
  * the CLI can edit side by side; every auth write is atomic and touches one profile only.
  */
-import { readdir, rename as renamePath, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rename as renamePath, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LabError, signInAgainError } from '../errors.ts';
 import {
@@ -43,6 +43,7 @@ import {
   authDotJsonSchema,
   emptyRegistry,
   lastUseIntervalMs,
+  profileNamePattern,
   registrySchema,
   type AuthDotJson,
   type Pin,
@@ -191,7 +192,42 @@ export class ProfileStore {
    * every locked registry operation does it first anyway.
    */
   async recover(): Promise<void> {
-    if (await journalPending(this.#paths.journalDir)) await this.#locked(async () => undefined);
+    if ((await journalPending(this.#paths.journalDir)) || (await this.#registryLost())) {
+      await this.#locked(async () => undefined);
+    }
+  }
+
+  /**
+   * Profile folders holding an auth file that the registry does not list (a hand edit of the
+   * registry, or a copy of the home), each reported by name with how to list it again: they may
+   * hold an account's only sign-in, so they are never hidden. None while a journal record is
+   * pending (an operation in progress may be the reason), or while the registry cannot be read
+   * (that is reported instead).
+   */
+  async unlistedProfiles(): Promise<LabError[]> {
+    if (await journalPending(this.#paths.journalDir)) return [];
+    let registry: Registry;
+    try {
+      registry = await this.readRegistry();
+    } catch {
+      return [];
+    }
+    const problems: LabError[] = [];
+    for (const folder of await this.#unlistedFolders(registry)) {
+      const dir = this.#paths.profileDir(folder.name);
+      const email = folder.identity?.email ?? null;
+      const cure = !profileNamePattern.test(folder.name)
+        ? `"${folder.name}" is not a valid profile name: to list it again, give the folder a valid one (lower-case letters, digits, ".", "_", "-"), then run \`codex-lab login\` with that name and sign in as the same account`
+        : `to list it again, run \`codex-lab login ${folder.name}\` and sign in as ${email ?? 'the same account'}`;
+      problems.push(
+        new LabError(
+          'unlisted_profile',
+          `${dir} holds the sign-in of ${email ?? 'an account'}, but auth-profiles.json does not list it: ${cure}.`,
+          { details: { path: dir } },
+        ),
+      );
+    }
+    return problems;
   }
 
   /**
@@ -408,13 +444,13 @@ export class ProfileStore {
         // Asked for the keychain: the profile moves there. The entry first, then the registry,
         // then the file goes: a kill at any step leaves the profile readable where the registry
         // says (an entry the registry does not name yet is harmless, and is written over).
-        await this.#writeAuthOf({ ...match, store: 'keyring' }, auth, { keepFile: true });
+        await this.#writeSignIn({ ...match, store: 'keyring' }, auth, identity, { keepFile: true });
         Object.assign(record, identityFields(identity), { store: 'keyring' });
         await this.#writeRegistryIfChanged(registry, before);
         await unlink(this.#paths.profileAuth(match.name)).catch(ignoreMissing);
         return { name: match.name, created: false };
       }
-      await this.#writeAuthOf(match, auth);
+      await this.#writeSignIn(match, auth, identity);
       if (record) Object.assign(record, identityFields(identity));
       await this.#writeRegistryIfChanged(registry, before);
       return { name: match.name, created: false };
@@ -428,13 +464,7 @@ export class ProfileStore {
         // The name is another account's: most often "sign in again" done as the wrong account,
         // or as the same person in another workspace. Say which each is, so the user knows
         // which way to go.
-        const quoted = JSON.stringify(holder.name);
-        throw new LabError(
-          'name_taken',
-          holder.email.toLowerCase() === identity.email.toLowerCase()
-            ? `The profile ${quoted} is ${holder.email} in another workspace (${holder.plan ?? 'unknown plan'}, account ${holder.accountId ?? 'unknown'}) than this sign-in (${identity.plan ?? 'unknown plan'}, account ${identity.accountId ?? 'unknown'}): to sign in to ${quoted} again, choose its workspace; to add this one, give it another name.`
-            : `The profile ${quoted} is ${holder.email}, but this sign-in is ${identity.email}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${identity.email}, give it another name.`,
-        );
+        throw anotherAccountError(holder.name, holder, identity);
       }
       validateProfileName(input.requestedName, names);
       name = input.requestedName;
@@ -454,12 +484,13 @@ export class ProfileStore {
     const { legacy: _legacy, ...stored } = record;
     // Tokens first: a registry entry never points at a profile without tokens. The journal
     // record lets a later load list tokens a kill left in an unlisted folder.
-    const journal = await writeJournal(this.#paths.journalDir, { op: 'add', record: stored });
-    await this.#writeAuthOf(record, auth);
+    const journal = await this.#writeSignIn(record, auth, identity, {
+      journal: { op: 'add', record: stored },
+    });
     await this.#step('add:tokens-written');
     registry.profiles.push(stored);
     await this.#writeRegistry(registry);
-    await clearJournal(journal);
+    if (journal !== null) await clearJournal(journal);
     return { name, created: true };
   }
 
@@ -684,6 +715,7 @@ export class ProfileStore {
       'registry',
       async () => {
         await this.#replay();
+        await this.#rebuildLostRegistry();
         return operation();
       },
       this.#lock,
@@ -785,6 +817,101 @@ export class ProfileStore {
         return this.#adoptRecovered(registry, entry);
     }
     return false;
+  }
+
+  /**
+   * True when the registry file is missing (not unreadable: a broken file or a dangling link is
+   * reported, never rebuilt) while a profile folder with a valid name holds an auth file. Cheap:
+   * one lstat when the registry is there.
+   */
+  async #registryLost(): Promise<boolean> {
+    try {
+      await lstat(this.#paths.registry);
+      return false;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+    }
+    // Only a folder that can be adopted: others are reported, not worth the lock on every load.
+    const folders = await this.#unlistedFolders(emptyRegistry());
+    return folders.some((folder) => profileNamePattern.test(folder.name));
+  }
+
+  /**
+   * Rebuilds a missing registry from the profile folders (registry lock held): each folder with an
+   * auth file and a valid name becomes a file profile of that name, its account read from the
+   * auth file's id token. Without this, deleting `auth-profiles.json` hid every profile, and a
+   * sign-in under a hidden profile's name treated it as new. Settings the registry held (active
+   * profile, pins, labels, priming) are gone with it. Writes nothing when the registry file
+   * exists, readable or not.
+   */
+  async #rebuildLostRegistry(): Promise<void> {
+    if ((await readJsonFile(this.#paths.registry, registrySchema)) !== undefined) return;
+    const legacy = await this.#legacyEntry();
+    const adopted = (await this.#unlistedFolders(emptyRegistry())).filter(
+      // A folder named `default` would hide the legacy auth.json listed under that name.
+      (folder) =>
+        profileNamePattern.test(folder.name) &&
+        !(legacy !== null && folder.name === legacyProfileName),
+    );
+    if (adopted.length === 0) return;
+    const registry = emptyRegistry();
+    for (const folder of adopted) {
+      registry.profiles.push({
+        name: folder.name,
+        label: null,
+        email: folder.identity?.email ?? null,
+        plan: folder.identity?.plan ?? null,
+        accountId: folder.identity?.accountId ?? null,
+        userId: folder.identity?.userId ?? null,
+        createdAt: folder.createdAt,
+        lastUsedAt: null,
+        store: 'file',
+        priming: { enabled: false, windows: ['weekly'], at: null, model: null },
+      });
+    }
+    await this.#writeRegistry(registry);
+    this.#logger.warn(
+      { profiles: adopted.map((folder) => folder.name) },
+      'auth-profiles.json was missing: rebuilt it from the profile folders',
+    );
+  }
+
+  /**
+   * The profile folders with an auth file (a link counts: reading it reports it) that `registry`
+   * does not list, by name, each with the account its auth file names when it can be read.
+   */
+  async #unlistedFolders(
+    registry: Registry,
+  ): Promise<Array<{ name: string; identity: AuthIdentity | null; createdAt: string }>> {
+    let names: string[];
+    try {
+      names = await readdir(this.#paths.profilesDir);
+    } catch {
+      return [];
+    }
+    const listed = new Set(registry.profiles.map((profile) => profile.name.toLowerCase()));
+    const found: Array<{ name: string; identity: AuthIdentity | null; createdAt: string }> = [];
+    for (const name of names.sort()) {
+      if (listed.has(name.toLowerCase())) continue;
+      const path = join(this.#paths.profileDir(name), 'auth.json');
+      let createdAt: string;
+      try {
+        const info = await lstat(path);
+        if (info.isDirectory()) continue;
+        createdAt = info.mtime.toISOString();
+      } catch {
+        continue;
+      }
+      let identity: AuthIdentity | null = null;
+      try {
+        const auth = await readJsonFile(path, authDotJsonSchema);
+        identity = auth?.tokens ? identityFromAuth(auth) : null;
+      } catch {
+        // Listed all the same: reading its tokens then reports the broken file by name.
+      }
+      found.push({ name, identity, createdAt });
+    }
+    return found;
   }
 
   /** Writes recovered tokens to the profile (found by identity) that still holds the spent token. */
@@ -915,6 +1042,55 @@ export class ProfileStore {
     await writeJsonFile(this.#authPathOf(entry), normalized);
   }
 
+  /**
+   * The one write of a sign-in's tokens. Whatever the registry says (it may be missing, or edited
+   * by hand), what is saved where the tokens go is read first: the profile's auth file (which a
+   * keychain write deletes) and, for the keychain, its entry. Another account's tokens there are
+   * never replaced, since they may be that account's only sign-in: `name_taken` naming it, and
+   * nothing (not even the `journal` record, written only once the check passes) is written. A
+   * broken file there is reported by name and left as it is. Returns the journal record's path.
+   */
+  async #writeSignIn(
+    entry: ProfileEntry,
+    auth: AuthDotJson,
+    identity: AuthIdentity,
+    options: { keepFile?: boolean; journal?: JournalEntry } = {},
+  ): Promise<string | null> {
+    const saved: AuthDotJson[] = [];
+    const file = await readJsonFile(this.#authPathOf(entry), authDotJsonSchema);
+    if (file !== undefined) saved.push(file);
+    const dir = this.#paths.profileDir(entry.name);
+    const toKeychain = entry.store === 'keyring' && !entry.legacy;
+    // A folder without an auth file may be a keychain profile's whose registry entry was lost,
+    // so its entry is read too when a keychain is at hand (one out of reach is not written
+    // either, so a file written beside it loses nothing).
+    const mayHoldKeychain =
+      !entry.legacy && file === undefined && this.#keyring !== undefined && (await exists(dir));
+    if (toKeychain || mayHoldKeychain) {
+      const key = keyringAccountFor(dir);
+      const text = await this.#requireKeyring()
+        .get(key)
+        .catch((error: unknown) => {
+          if (toKeychain) throw error;
+          return null;
+        });
+      if (text !== null) {
+        saved.push(parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema));
+      }
+    }
+    for (const held of saved) {
+      if (!held.tokens) continue;
+      const holder = identityFromAuth(held);
+      if (!sameAccount(holder, identity)) throw anotherAccountError(entry.name, holder, identity);
+    }
+    const journal =
+      options.journal === undefined
+        ? null
+        : await writeJournal(this.#paths.journalDir, options.journal);
+    await this.#writeAuthOf(entry, auth, { keepFile: options.keepFile === true });
+    return journal;
+  }
+
   #requireKeyring(): KeyringPort {
     if (!this.#keyring) {
       throw new LabError(
@@ -958,6 +1134,30 @@ function sameIdentity(entry: ProfileEntry, identity: AuthIdentity): boolean {
     (entry.accountId ?? null) === identity.accountId &&
     (entry.email?.toLowerCase() ?? null) === identity.email
   );
+}
+
+/**
+ * The refusal of a sign-in under a name whose profile is another account's, one sentence for
+ * wherever that is found (the registry, or the tokens saved in the profile's folder): most often
+ * "sign in again" done as the wrong account, or as the same person in another workspace. It says
+ * which each is, so the user knows which way to go.
+ */
+function anotherAccountError(
+  name: string,
+  holder: { email: string | null; plan: string | null; accountId: string | null },
+  identity: AuthIdentity,
+): LabError {
+  const quoted = JSON.stringify(name);
+  const signIn = identity.email ?? `account ${identity.accountId ?? 'unknown'}`;
+  let message: string;
+  if (holder.email === null) {
+    message = `The profile ${quoted} holds the sign-in of another account (account ${holder.accountId ?? 'unknown'}) than this one (${signIn}): to add ${signIn}, give it another name.`;
+  } else if (identity.email !== null && holder.email.toLowerCase() === identity.email) {
+    message = `The profile ${quoted} is ${holder.email} in another workspace (${holder.plan ?? 'unknown plan'}, account ${holder.accountId ?? 'unknown'}) than this sign-in (${identity.plan ?? 'unknown plan'}, account ${identity.accountId ?? 'unknown'}): to sign in to ${quoted} again, choose its workspace; to add this one, give it another name.`;
+  } else {
+    message = `The profile ${quoted} is ${holder.email}, but this sign-in is ${signIn}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${signIn}, give it another name.`;
+  }
+  return new LabError('name_taken', message);
 }
 
 function identityFields(identity: AuthIdentity) {

@@ -50,11 +50,14 @@ export async function buildProfileViews(
 ): Promise<ProfileView[]> {
   const report = options.onProblem ?? (() => undefined);
   const store = createProfileStore({ paths, now: () => now });
-  const registry = await store.readRegistry();
+  // Listing first: it finishes interrupted operations and rebuilds a missing registry.
   const listed = await store.listProfiles();
+  const registry = await store.readRegistry();
   const only = options.only;
   const entries = only ? listed.filter((entry) => only.includes(entry.name)) : listed;
   for (const problem of await store.unreadableRecords()) report(problem);
+  // Folders no registry lists are no one profile's: a command about named profiles skips them.
+  if (!only) for (const problem of await store.unlistedProfiles()) report(problem);
   const [health, quota, priming] = await Promise.all([
     readOptional(paths.health, healthFileSchema, report),
     readOptional(paths.quota, quotaFileSchema, report),

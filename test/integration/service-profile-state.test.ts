@@ -219,3 +219,26 @@ describe('priming timer through LabService', () => {
     expect(betaPrimes).toEqual([]);
   });
 });
+
+describe('profile folders the registry does not list', () => {
+  it('are named in the state’s problems, with how to list each again', async () => {
+    fake.addAccount({ email: 'alpha@example.com' });
+    fake.addAccount({ email: 'beta@example.com' });
+    await seedProfiles(fake, home, [
+      { name: 'alpha', email: 'alpha@example.com' },
+      { name: 'beta', email: 'beta@example.com' },
+    ]);
+    const registry = await json(paths.registry);
+    registry.profiles = registry.profiles.filter((p: { name: string }) => p.name !== 'alpha');
+    await writeFile(paths.registry, JSON.stringify(registry), { mode: 0o600 });
+    service = createTestLabService(fake, paths);
+    const state = await service.getState();
+    expect(state.profiles.map((p) => p.name)).toEqual(['beta']);
+    expect(state.problems).toEqual([
+      {
+        code: 'unlisted_profile',
+        message: `${paths.profileDir('alpha')} holds the sign-in of alpha@example.com, but auth-profiles.json does not list it: to list it again, run \`codex-lab login alpha\` and sign in as alpha@example.com.`,
+      },
+    ]);
+  });
+});

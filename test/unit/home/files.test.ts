@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,6 +25,19 @@ describe('private JSON files', () => {
 
   it('returns undefined for a missing file', async () => {
     expect(await readJsonFile(join(dir, 'none.json'), z.object({}))).toBeUndefined();
+  });
+
+  it('reports a link to a missing file by name, as unreadable rather than missing, and leaves it', async () => {
+    const path = join(dir, 'linked.json');
+    const target = join(dir, 'moved-away.json');
+    await symlink(target, path);
+    const error = await readJsonFile(path, z.object({})).catch((caught: unknown) => caught);
+    expect(isLabError(error) && error.code).toBe('corrupt_file');
+    expect((error as Error).message).toBe(
+      `${path} is a link to ${target}, which does not exist. It was left untouched: point it at the file or remove it, then try again.`,
+    );
+    expect((await lstat(path)).isSymbolicLink()).toBe(true);
+    expect(await readlink(path)).toBe(target);
   });
 
   it('reports a corrupt file by name and leaves it untouched', async () => {

@@ -1,4 +1,14 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -207,6 +217,172 @@ describe('ProfileStore', () => {
     });
     expect((await store.listProfiles()).map((p) => p.name)).toEqual(['work']);
     expect(await readdir(paths.profilesDir)).toEqual(['work']);
+  });
+
+  describe('a profile folder the registry does not list', () => {
+    /** Signs alice in as "alice" and bob as "work", then drops alice's registry entry. */
+    async function unlistAlice(kind: 'file' | 'keyring' = 'file'): Promise<void> {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice', store: kind });
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'work' });
+      const registry = JSON.parse(await readFile(paths.registry, 'utf8')) as {
+        profiles: Array<{ name: string }>;
+      };
+      registry.profiles = registry.profiles.filter((profile) => profile.name !== 'alice');
+      await writeFile(paths.registry, JSON.stringify(registry));
+    }
+
+    it('keeps another account’s tokens there: the sign-in is refused, naming that account', async () => {
+      await unlistAlice();
+      const before = await readFile(paths.profileAuth('alice'), 'utf8');
+      const registryBefore = await readFile(paths.registry, 'utf8');
+      expect(
+        await codeOf(store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice' })),
+      ).toEqual({
+        code: 'name_taken',
+        message: `The profile "alice" is ${alice.email}, but this sign-in is ${carol.email}: to sign in to "alice" again, sign in as ${alice.email}; to add ${carol.email}, give it another name.`,
+      });
+      // The same person in another workspace is another account too.
+      const team = { email: alice.email, accountId: 'acct-alice-team', plan: 'team' };
+      expect(
+        await codeOf(store.saveSignIn({ auth: makeAuth(team), requestedName: 'alice' })),
+      ).toMatchObject({
+        code: 'name_taken',
+        message: expect.stringContaining('another workspace'),
+      });
+      // Asking for the keychain, whose write would delete the file, changes nothing.
+      expect(
+        (
+          await codeOf(
+            store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice', store: 'keyring' }),
+          )
+        ).code,
+      ).toBe('name_taken');
+      expect(keyring.entries.size).toBe(0);
+      expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe(before);
+      expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
+      expect(await readdir(paths.journalDir).catch(() => [])).toEqual([]);
+    });
+
+    it('is signed in again by its own account, which lists it again', async () => {
+      await unlistAlice();
+      const again = { ...alice, generation: 2 };
+      expect(await store.saveSignIn({ auth: makeAuth(again), requestedName: 'alice' })).toEqual({
+        name: 'alice',
+        created: true,
+      });
+      expect((await store.listProfiles()).map((p) => p.name)).toEqual(['work', 'alice']);
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        plantedRefreshToken(again),
+      );
+    });
+
+    it('keeps another account’s keychain entry there', async () => {
+      await unlistAlice('keyring');
+      const key = keyringAccountFor(paths.profileDir('alice'));
+      const before = keyring.entries.get(key);
+      expect(
+        (
+          await codeOf(
+            store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice', store: 'keyring' }),
+          )
+        ).code,
+      ).toBe('name_taken');
+      expect(keyring.entries.get(key)).toBe(before);
+    });
+
+    it('keeps another account’s keychain entry there from a sign-in to the file store', async () => {
+      await unlistAlice('keyring');
+      expect(
+        (await codeOf(store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice' }))).code,
+      ).toBe('name_taken');
+      await expect(stat(paths.profileAuth('alice'))).rejects.toThrow();
+    });
+
+    it('reports a broken auth.json there by name and writes nothing over it', async () => {
+      await unlistAlice();
+      await writeFile(paths.profileAuth('alice'), '{ nope');
+      const error = await codeOf(
+        store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice' }),
+      );
+      expect(error.code).toBe('corrupt_file');
+      expect(error.message).toContain(paths.profileAuth('alice'));
+      expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe('{ nope');
+    });
+  });
+
+  describe('a missing registry', () => {
+    beforeEach(async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
+      await store.saveSignIn({ auth: makeAuth(carol), requestedName: 'work' });
+      await store.setActive('work');
+    });
+
+    it('is rebuilt from the profile folders, under their names, with their accounts', async () => {
+      await rm(paths.registry);
+      expect(
+        (await store.listProfiles()).map((p) => [p.name, p.email, p.accountId, p.store]),
+      ).toEqual([
+        ['alice', alice.email, alice.accountId, 'file'],
+        ['work', carol.email, carol.accountId, 'file'],
+      ]);
+      expect((await stat(paths.registry)).mode & 0o777).toBe(0o600);
+      // What only the registry knew is gone with it.
+      expect((await store.readRegistry()).active).toBe('auto');
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        plantedRefreshToken(alice),
+      );
+      expect(await store.unlistedProfiles()).toEqual([]);
+    });
+
+    it('is rebuilt before any registry edit, so an edit never writes a registry without them', async () => {
+      await rm(paths.registry);
+      await store.setActive('auto');
+      expect((await store.readRegistry()).profiles.map((p) => p.name)).toEqual(['alice', 'work']);
+    });
+
+    it('leaves out folders it cannot name, and reports each with how to list it again', async () => {
+      await rm(paths.registry);
+      await mkdir(join(paths.profilesDir, 'Bad Name'));
+      await writeFile(join(paths.profilesDir, 'Bad Name', 'auth.json'), '{}');
+      await mkdir(join(paths.profilesDir, 'empty'));
+      expect((await store.listProfiles()).map((p) => p.name)).toEqual(['alice', 'work']);
+      expect((await store.unlistedProfiles()).map((e) => [e.code, e.message])).toEqual([
+        [
+          'unlisted_profile',
+          `${join(paths.profilesDir, 'Bad Name')} holds the sign-in of an account, but auth-profiles.json does not list it: "Bad Name" is not a valid profile name: to list it again, give the folder a valid one (lower-case letters, digits, ".", "_", "-"), then run \`codex-lab login\` with that name and sign in as the same account.`,
+        ],
+      ]);
+    });
+
+    it('is not rebuilt when it is a dangling link: that is reported by name and left', async () => {
+      await rm(paths.registry);
+      await symlink(join(home, 'elsewhere.json'), paths.registry);
+      const error = await codeOf(store.listProfiles());
+      expect(error.code).toBe('corrupt_file');
+      expect(error.message).toContain(paths.registry);
+      expect((await lstat(paths.registry)).isSymbolicLink()).toBe(true);
+      await expect(stat(join(home, 'elsewhere.json'))).rejects.toThrow();
+    });
+  });
+
+  it('names a profile folder the registry does not list, with the account it holds', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'work' });
+    const registry = JSON.parse(await readFile(paths.registry, 'utf8')) as {
+      profiles: Array<{ name: string }>;
+    };
+    registry.profiles = registry.profiles.filter((profile) => profile.name !== 'alice');
+    await writeFile(paths.registry, JSON.stringify(registry));
+    const registryText = await readFile(paths.registry, 'utf8');
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['work']);
+    expect((await store.unlistedProfiles()).map((e) => [e.code, e.message])).toEqual([
+      [
+        'unlisted_profile',
+        `${paths.profileDir('alice')} holds the sign-in of ${alice.email}, but auth-profiles.json does not list it: to list it again, run \`codex-lab login alice\` and sign in as ${alice.email}.`,
+      ],
+    ]);
+    // Reported, never adopted while the registry exists.
+    expect(await readFile(paths.registry, 'utf8')).toBe(registryText);
   });
 
   describe('the legacy auth.json', () => {
