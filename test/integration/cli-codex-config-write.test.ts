@@ -4,7 +4,7 @@
  * second run changes nothing, `--remove` gives the original back, and a file that does not parse
  * is refused by name and left as it was.
  */
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
@@ -130,9 +130,34 @@ describe('codex-lab codex-config --write', () => {
     const result = await run(['--write']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `codex-lab: ${codexHome} (or a folder above it) is a file, not a folder. Move that file away and try again.\n`,
+      `codex-lab: A folder above ${configPath} is a file, not a folder. Move that file away and try again.\n`,
     );
     expect(await readFile(codexHome, 'utf8')).toBe('not a folder\n');
+  });
+
+  it('edits the file a config.toml link points at (a dotfiles checkout), keeping the link', async () => {
+    await mkdir(join(home, 'dotfiles'), { recursive: true });
+    await mkdir(codexHome, { recursive: true });
+    const target = join(home, 'dotfiles', 'codex.toml');
+    await writeFile(target, trusted);
+    await symlink(target, configPath);
+    const result = await run(['--write']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readlink(configPath)).toBe(target);
+    expect(parse(await readFile(target, 'utf8'))['model_provider']).toBe('codex-lab');
+  });
+
+  it('leaves a config.toml that links to a missing file as it is, and says so', async () => {
+    await mkdir(codexHome, { recursive: true });
+    const target = join(home, 'dotfiles', 'codex.toml');
+    await symlink(target, configPath);
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `codex-lab: ${configPath} is a link to ${target}, which does not exist. It was left untouched: point it at the file or remove it, then try again.\n`,
+    );
+    expect(await readlink(configPath)).toBe(target);
+    expect(existsSync(target)).toBe(false);
   });
 
   it('refuses --write with --remove, and --remove with no file says so', async () => {

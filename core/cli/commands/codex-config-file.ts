@@ -4,11 +4,11 @@
  * (`~/.codex/config.toml` by default). It is read once, edited in memory, checked by the editor,
  * and only then written atomically with its own mode; the first write keeps a backup beside it.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LabError } from '../../errors.ts';
-import { fileMode, folderMode, notAFolderError } from '../../home/files.ts';
+import { fileMode, folderMode, notAFolderError, readTextFile } from '../../home/files.ts';
 import {
   annotateCodexConfigBlock,
   keptPrefix,
@@ -29,21 +29,6 @@ export function codexConfigFilePath(env: NodeJS.ProcessEnv): string {
 /** Where the first `--write` keeps the file as it was. */
 export function codexConfigBackupPath(path: string): string {
   return `${path}.codex-lab-backup`;
-}
-
-async function readIfThere(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ENOTDIR') throw notAFolderError(dirname(path), error);
-    throw new LabError(
-      'io_error',
-      `Could not read ${path} (${(error as Error).message}); check that it is a file you can read.`,
-      { cause: error },
-    );
-  }
 }
 
 async function writeAtomically(path: string, text: string, mode?: number): Promise<void> {
@@ -70,7 +55,7 @@ export async function editCodexConfigFile(
   block: string,
 ): Promise<number> {
   const path = codexConfigFilePath(context.env);
-  const before = await readIfThere(path);
+  const before = await readTextFile(path);
   if (before === undefined && mode === 'remove') {
     writeLine(context.stdout, `There is no ${path}; nothing to remove.`);
     return 0;
@@ -121,7 +106,7 @@ export async function editCodexConfigFile(
 
   // Codex writes this file too (a trust answer adds a table): never write over a change made
   // since it was read.
-  if ((await readIfThere(path)) !== before) {
+  if ((await readTextFile(path)) !== before) {
     throw new LabError(
       'io_error',
       `${path} changed while Codex Lab was editing it, so nothing was written: run this again.`,
