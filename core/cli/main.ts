@@ -223,7 +223,14 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 
   program
     .command('codex-config')
-    .description('Print the config.toml provider block for using the router permanently.')
+    .description(
+      'Print the config.toml provider block for using the router permanently (--write puts it in).',
+    )
+    .option(
+      '--write',
+      "put the block into Codex's config.toml ($CODEX_HOME, default ~/.codex) in the right places",
+    )
+    .option('--remove', 'take what --write put in out again, and put back what it set aside')
     .action(bind(async () => (await import('./commands/codex.ts')).runCodexConfig));
 
   program

@@ -28,6 +28,7 @@ import { warnOncePerField } from '../quota/bounds.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
+import { annotateCodexConfigBlock } from '../proxy/codex-config-file.ts';
 import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
 import { createRouterServer, type RouteHandler, type RouterServer } from '../proxy/server.ts';
 import { labVersion } from '../version.ts';
@@ -807,11 +808,14 @@ export class LabService implements ControlApiService {
   async #codexConfig(): Promise<string> {
     const url = this.#router?.url ?? `http://127.0.0.1:${this.#options.config.port}`;
     const home = this.#options.config.home;
-    return codexConfigBlock({
-      routerUrl: url,
-      home: home === defaultHome() ? null : home,
-      ...(this.#options.codexLauncher ? { launcher: this.#options.codexLauncher } : {}),
-    });
+    // The snippet is pasted by hand: it says where its top-level lines go (before any table).
+    return annotateCodexConfigBlock(
+      codexConfigBlock({
+        routerUrl: url,
+        home: home === defaultHome() ? null : home,
+        ...(this.#options.codexLauncher ? { launcher: this.#options.codexLauncher } : {}),
+      }),
+    );
   }
 }
 

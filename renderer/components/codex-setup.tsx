@@ -1,5 +1,7 @@
 /**
- * The Codex setup snippet (`LabState.codexConfig`, which carries no token) with a copy button.
+ * The Codex setup snippet (`LabState.codexConfig`, which carries no token) with a copy button, and
+ * how to put it in: `codex-lab codex-config --write`, or by hand with its top-level lines first
+ * (appended after a table they would belong to it).
  */
 import { useRef, useState } from 'react';
 
@@ -44,8 +46,10 @@ export function CodexSetup({ config }: CodexSetupProps) {
         </button>
       </div>
       <p className="muted small">
-        Add this to <code>~/.codex/config.toml</code>, or run <code>codex-lab codex</code> for a
-        one-off.
+        Run <code>codex-lab codex-config --write</code> to add this to Codex&apos;s{' '}
+        <code>~/.codex/config.toml</code> (<code>--remove</code> undoes it). To paste it by hand,
+        put its first lines at the top of the file, before any <code>[table]</code>: appended after
+        one, Codex quietly skips Codex Lab. For a one-off, run <code>codex-lab codex</code>.
       </p>
       <pre ref={block} className="snippet" aria-label="Codex setup snippet" tabIndex={0}>
         {config.trim() === ''

@@ -1,8 +1,9 @@
 /**
  * `codex-lab codex [--profile NAME] [-- ARGS…]` runs the installed Codex through the router with
  * `-c` overrides and environment variables only (no edits to Codex's files), and
- * `codex-lab codex-config` prints the block for using the router permanently. Both register the
- * same provider, whose token command is `codex-lab token`: no token is in Codex's environment.
+ * `codex-lab codex-config` prints the block for using the router permanently (or, with `--write`,
+ * puts it into Codex's config.toml). Both register the same provider, whose token command is
+ * `codex-lab token`: no token is in Codex's environment.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import {
   codexOverrideArgs,
   profileEnvVar,
 } from '../../proxy/codex-config.ts';
+import { annotateCodexConfigBlock } from '../../proxy/codex-config-file.ts';
 import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
@@ -197,22 +199,42 @@ function signalNumber(signal: NodeJS.Signals): number {
 }
 
 /**
- * Prints the `config.toml` block for using the router permanently, and, behind a proxy whose
- * `NO_PROXY` leaves out loopback, on stderr the `NO_PROXY` Codex needs to reach the router (its
- * HTTP client would send even http://127.0.0.1 to the proxy).
+ * Prints the `config.toml` block for using the router permanently (with where its lines go), or
+ * with `--write` / `--remove` puts it into Codex's config file or takes it out. Behind a proxy
+ * whose `NO_PROXY` leaves out loopback, it also says on stderr the `NO_PROXY` Codex needs to reach
+ * the router (its HTTP client would send even http://127.0.0.1 to the proxy).
  */
-export async function runCodexConfig(context: CliContext): Promise<number> {
+export async function runCodexConfig(
+  context: CliContext,
+  _args: string[],
+  options: Record<string, unknown> = {},
+): Promise<number> {
+  if (options['write'] === true && options['remove'] === true) {
+    throw new LabError(
+      'invalid_argument',
+      'Give --write or --remove, not both: --write sets Codex up, --remove undoes it.',
+    );
+  }
   const home = context.config.home === defaultHome() ? null : context.config.home;
   // The block names this home, and `token --home` refuses a folder that is not there (a typo in
   // the config): a home set before any account was added exists from here on.
-  if (home !== null) await ensurePrivateDirectory(home);
-  context.stdout.write(
-    codexConfigBlock({
-      routerUrl: await findRouterUrl(context),
-      launcher: codexLabLauncher(context.env),
-      home,
-    }),
-  );
+  if (home !== null && options['remove'] !== true) await ensurePrivateDirectory(home);
+  const block = codexConfigBlock({
+    routerUrl: await findRouterUrl(context),
+    launcher: codexLabLauncher(context.env),
+    home,
+  });
+  if (options['write'] === true || options['remove'] === true) {
+    const { editCodexConfigFile } = await import('./codex-config-file.ts');
+    const code = await editCodexConfigFile(
+      context,
+      options['write'] === true ? 'write' : 'remove',
+      block,
+    );
+    if (options['remove'] === true) return code;
+  } else {
+    context.stdout.write(annotateCodexConfigBlock(block));
+  }
   const bypass = loopbackBypass(context.env)['NO_PROXY'];
   if (bypass !== undefined && bypass !== (context.env['no_proxy'] || context.env['NO_PROXY'])) {
     writeLine(

@@ -1,0 +1,162 @@
+/**
+ * `codex-lab codex-config --write` and `--remove`: the file effects around the pure editor
+ * (`core/proxy/codex-config-file.ts`). Codex's config file is `$CODEX_HOME/config.toml`
+ * (`~/.codex/config.toml` by default). It is read once, edited in memory, checked by the editor,
+ * and only then written atomically with its own mode; the first write keeps a backup beside it.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { LabError } from '../../errors.ts';
+import { fileMode, folderMode, notAFolderError, readTextFile } from '../../home/files.ts';
+import {
+  annotateCodexConfigBlock,
+  keptPrefix,
+  removeCodexConfig,
+  writeCodexConfig,
+  writtenMarker,
+} from '../../proxy/codex-config-file.ts';
+import { codexProviderId } from '../../proxy/codex-config.ts';
+import { writeLine, type CliContext } from '../context.ts';
+
+/** Codex's config file: `$CODEX_HOME/config.toml`, else `~/.codex/config.toml` (as Codex finds it). */
+export function codexConfigFilePath(env: NodeJS.ProcessEnv): string {
+  const codexHome = env['CODEX_HOME'];
+  if (codexHome) return join(codexHome, 'config.toml');
+  return join(env['HOME'] || homedir(), '.codex', 'config.toml');
+}
+
+/** Where the first `--write` keeps the file as it was. */
+export function codexConfigBackupPath(path: string): string {
+  return `${path}.codex-lab-backup`;
+}
+
+async function writeAtomically(path: string, text: string, mode?: number): Promise<void> {
+  try {
+    const { default: writeFileAtomic } = await import('write-file-atomic');
+    // With no mode given, write-file-atomic keeps the existing file's mode and owner.
+    await writeFileAtomic(path, text, { fsync: true, ...(mode === undefined ? {} : { mode }) });
+  } catch (error) {
+    throw new LabError(
+      'io_error',
+      `Could not write ${path} (${(error as Error).message}); check that its folder is writable.`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Edits Codex's config file so Codex goes through the router (`write`), or takes Codex Lab out
+ * of it again (`remove`), printing what it did. `block` is `codexConfigBlock`'s text.
+ */
+export async function editCodexConfigFile(
+  context: CliContext,
+  mode: 'write' | 'remove',
+  block: string,
+): Promise<number> {
+  const path = codexConfigFilePath(context.env);
+  const before = await readTextFile(path);
+  if (before === undefined && mode === 'remove') {
+    writeLine(context.stdout, `There is no ${path}; nothing to remove.`);
+    return 0;
+  }
+  const result =
+    mode === 'write'
+      ? writeCodexConfig(before ?? '', block)
+      : removeCodexConfig(before ?? '', block);
+  if (!result.ok) {
+    if (result.code === 'corrupt_file') {
+      throw new LabError(
+        'corrupt_file',
+        `${path} ${result.message}; fix it and run this again (nothing was written).`,
+        { details: { path } },
+      );
+    }
+    if (mode === 'write') {
+      // The manual way still works: the block, with where its lines go.
+      context.stdout.write(annotateCodexConfigBlock(block));
+      throw new LabError(
+        'invalid_config',
+        `${path} ${result.message}, so nothing was written: add the block printed above by hand, its top-level lines at the top of the file, before any [table].`,
+        { details: { path } },
+      );
+    }
+    throw new LabError(
+      'invalid_config',
+      `${path} ${result.message}, so nothing was written: delete the lines under "${writtenMarker}" and the [model_providers.${codexProviderId}] table by hand, and take "${keptPrefix.trim()}" off the lines that have it.`,
+      { details: { path } },
+    );
+  }
+  if (result.strays.length > 0) {
+    // A block once appended after a table: harmless now, but Codex warns about it on every run.
+    writeLine(
+      context.stderr,
+      `codex-lab: ${path} still has Codex Lab's top-level keys inside ${result.strays.join(', ')}, from a block appended after it; Codex ignores them there, delete them by hand.`,
+    );
+  }
+  if (!result.changed) {
+    writeLine(
+      context.stdout,
+      mode === 'write'
+        ? `${path} already sends Codex through Codex Lab; nothing changed.`
+        : `${path} has no Codex Lab settings; nothing changed.`,
+    );
+    return 0;
+  }
+
+  // Codex writes this file too (a trust answer adds a table): never write over a change made
+  // since it was read.
+  if ((await readTextFile(path)) !== before) {
+    throw new LabError(
+      'io_error',
+      `${path} changed while Codex Lab was editing it, so nothing was written: run this again.`,
+      { details: { path } },
+    );
+  }
+  if (before === undefined) {
+    // A new Codex home is private, as Codex makes it; an existing folder is left as it is.
+    await mkdir(dirname(path), { recursive: true, mode: folderMode }).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') throw notAFolderError(dirname(path), error);
+      throw new LabError(
+        'io_error',
+        `Could not create the folder ${dirname(path)} (${(error as Error).message}); check its permissions.`,
+        { cause: error },
+      );
+    });
+    await writeAtomically(path, result.text, fileMode);
+  } else {
+    const backup = codexConfigBackupPath(path);
+    // One backup, of the file as it was before Codex Lab first touched it: later runs keep it.
+    const fresh = await stat(backup).then(
+      () => false,
+      () => true,
+    );
+    if (fresh) await writeAtomically(backup, before, fileMode);
+    await writeAtomically(path, result.text);
+    writeLine(
+      context.stdout,
+      fresh
+        ? `Backed up ${path} to ${backup}.`
+        : `The backup from before the first --write is at ${backup}.`,
+    );
+  }
+  if (mode === 'write') {
+    writeLine(
+      context.stdout,
+      `Codex now goes through Codex Lab: ${path} is set to the ${codexProviderId} provider (codex-lab codex-config --remove undoes it).`,
+    );
+    if (result.kept.length > 0) {
+      writeLine(
+        context.stdout,
+        `Your own ${result.kept.join(' and ')} is kept in that file as a "${keptPrefix.trim()}" comment; --remove puts it back.`,
+      );
+    }
+  } else {
+    writeLine(
+      context.stdout,
+      `Took Codex Lab out of ${path}${result.kept.length > 0 ? ` and put back your ${result.kept.join(' and ')}` : ''}; Codex uses its own settings again.`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,558 @@
+/**
+ * Puts the `codexConfigBlock` text into Codex's own `config.toml`, and takes it out again, as pure
+ * text edits (`codex-lab codex-config --write` / `--remove`; the command does the file effects).
+ *
+ * Why an editor and not "append this": TOML gives every key after a `[table]` header to that table,
+ * and nearly every real config.toml ends with one (Codex appends `[projects."…"]` trust tables), so
+ * an appended `model_provider` lands inside it and Codex silently keeps going straight to OpenAI.
+ * The edit is line-based so the user's comments, order and formatting stay byte for byte; the
+ * lines are only located by a small scanner (which lines start a statement, which continue a
+ * multi-line string or array). Whether an edit is right is decided by a real TOML parser
+ * (`smol-toml`): the file must parse before, and after the edit it must parse to the same data with
+ * only our keys changed, or nothing is written.
+ *
+ * What the block is made of is read from its text (top-level key lines, then table(s)), so the
+ * keys it sets can change without this file changing.
+ */
+import { parse, TomlError } from 'smol-toml';
+import type { ErrorCode } from '../errors.ts';
+
+/** The comment line that opens the top-level keys `--write` adds. */
+export const writtenMarker =
+  '# Codex Lab: set by `codex-lab codex-config --write` (`--remove` takes it out).';
+/** The prefix of a user's own line that `--write` set aside, so `--remove` can put it back. */
+export const keptPrefix = '# codex-lab kept: ';
+
+/** An edit that worked: the new text, and what the user should be told about it. */
+export interface ConfigEditSuccess {
+  ok: true;
+  /** The whole new file. Equal to the input when there was nothing to change. */
+  text: string;
+  changed: boolean;
+  /** Top-level keys of the user's that were set aside as comments (write) or put back (remove). */
+  kept: string[];
+  /**
+   * Headers of tables that hold our top-level keys with the block's values: left there by a block
+   * appended after them. Codex ignores keys there; they are the user's to delete, not ours to edit.
+   */
+  strays: string[];
+}
+
+/** An edit that was refused; nothing may be written. */
+export interface ConfigEditFailure {
+  ok: false;
+  /** `corrupt_file`: the file does not parse; `invalid_config`: no safe edit was found. */
+  code: ErrorCode;
+  /** One sentence (without the file's name, which the caller adds). */
+  message: string;
+}
+
+/** The result of `writeCodexConfig` or `removeCodexConfig`. */
+export type ConfigEditResult = ConfigEditSuccess | ConfigEditFailure;
+
+type TomlTable = Record<string, unknown>;
+
+/** One line without its line break, and the break it had (`''` on a last line without one). */
+interface Line {
+  text: string;
+  eol: string;
+}
+
+/** A header (`[a.b]`, `[[a]]`) or a `key = value` statement, over lines `start..end`. */
+interface Statement {
+  kind: 'header' | 'keyvalue';
+  start: number;
+  end: number;
+}
+
+/** The pieces of the block: its top-level key lines and everything from its first table on. */
+interface BlockParts {
+  keyLines: string[];
+  tableLines: string[];
+  /** The top-level keys the block sets, with their values. */
+  keys: Map<string, unknown>;
+  /** The path of the block's first table (`model_providers`, `codex-lab`): ours below it too. */
+  root: string[];
+  data: TomlTable;
+}
+
+function splitLines(text: string): Line[] {
+  if (text === '') return [];
+  const lines: Line[] = [];
+  const pattern = /\r?\n/g;
+  let from = 0;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    lines.push({ text: text.slice(from, match.index), eol: match[0] });
+    from = match.index + match[0].length;
+  }
+  if (from < text.length) lines.push({ text: text.slice(from), eol: '' });
+  return lines;
+}
+
+function joinLines(lines: readonly Line[]): string {
+  return lines.map((line) => line.text + line.eol).join('');
+}
+
+/** Where a scan of one line left off: inside a multi-line string, and how deep in `[` / `{`. */
+interface ScanState {
+  string: '"""' | "'''" | null;
+  depth: number;
+}
+
+/** Advances `state` over one line, skipping strings and comments (which may hold `[` or `#`). */
+function scanLine(text: string, state: ScanState): ScanState {
+  let { string, depth } = state;
+  let i = 0;
+  while (i < text.length) {
+    if (string !== null) {
+      const quote = string[0]!;
+      if (quote === '"' && text[i] === '\\') {
+        i += 2;
+        continue;
+      }
+      if (text.startsWith(string, i)) {
+        // Up to two more quotes may close it ("""a"""" is `a"`): the run ends the string.
+        let run = 3;
+        while (run < 5 && text[i + run] === quote) run += 1;
+        i += run;
+        string = null;
+        continue;
+      }
+      i += 1;
+      continue;
+    }
+    const char = text[i]!;
+    if (char === '#') break;
+    if (char === '"' || char === "'") {
+      if (text.startsWith(char.repeat(3), i)) {
+        string = char === '"' ? '"""' : "'''";
+        i += 3;
+        continue;
+      }
+      // A one-line string: its closing quote is on this line.
+      i += 1;
+      while (i < text.length && text[i] !== char) i += char === '"' && text[i] === '\\' ? 2 : 1;
+      i += 1;
+      continue;
+    }
+    if (char === '[' || char === '{') depth += 1;
+    if (char === ']' || char === '}') depth -= 1;
+    i += 1;
+  }
+  return { string, depth };
+}
+
+/** The statements of a document, in order; lines in none are blank or comments. */
+function statementsOf(lines: readonly Line[]): Statement[] {
+  const statements: Statement[] = [];
+  let state: ScanState = { string: null, depth: 0 };
+  let current: Statement | null = null;
+  lines.forEach((line, index) => {
+    if (current === null) {
+      const trimmed = line.text.trimStart();
+      if (trimmed === '' || trimmed.startsWith('#')) return;
+      current = { kind: trimmed.startsWith('[') ? 'header' : 'keyvalue', start: index, end: index };
+    }
+    current.end = index;
+    state = scanLine(line.text, state);
+    if (state.string === null && state.depth <= 0) {
+      statements.push(current);
+      current = null;
+      state = { string: null, depth: 0 };
+    }
+  });
+  if (current !== null) statements.push(current);
+  return statements;
+}
+
+function statementText(lines: readonly Line[], statement: Statement): string {
+  return lines
+    .slice(statement.start, statement.end + 1)
+    .map((line) => line.text)
+    .join('\n');
+}
+
+/** The top-level key a `key = value` statement sets, and its value (parsed on its own). */
+function keyOf(lines: readonly Line[], statement: Statement): [string, unknown] | null {
+  try {
+    const entries = Object.entries(parse(statementText(lines, statement)));
+    return entries.length === 1 ? entries[0]! : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The key path a table header names: `[a."b.c"]` is `a`, `b.c`. */
+function headerPath(lines: readonly Line[], statement: Statement): string[] | null {
+  let value: unknown;
+  try {
+    value = parse(statementText(lines, statement));
+  } catch {
+    return null;
+  }
+  const path: string[] = [];
+  while (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value);
+    if (entries.length !== 1) break;
+    const [key, inner] = entries[0]!;
+    path.push(key);
+    value = Array.isArray(inner) ? null : inner;
+  }
+  return path;
+}
+
+function startsWith(path: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length > 0 && prefix.every((key, index) => path[index] === key);
+}
+
+/** Splits `codexConfigBlock`'s text into its top-level key lines and its table lines. */
+function blockParts(block: string): BlockParts | null {
+  const lines = splitLines(block);
+  let data: TomlTable;
+  try {
+    data = parse(block);
+  } catch {
+    return null;
+  }
+  const statements = statementsOf(lines);
+  const firstHeader = statements.find((statement) => statement.kind === 'header');
+  if (!firstHeader) return null;
+  const root = headerPath(lines, firstHeader);
+  if (!root || root.length === 0) return null;
+  const keys = new Map<string, unknown>();
+  const keyLines: string[] = [];
+  for (const statement of statements) {
+    if (statement.start >= firstHeader.start) break;
+    const entry = keyOf(lines, statement);
+    if (!entry) return null;
+    keys.set(entry[0], entry[1]);
+    keyLines.push(...lines.slice(statement.start, statement.end + 1).map((line) => line.text));
+  }
+  const tableLines = lines.slice(firstHeader.start).map((line) => line.text);
+  while (tableLines.length > 0 && tableLines.at(-1)!.trim() === '') tableLines.pop();
+  return { keyLines, tableLines, keys, root, data };
+}
+
+/** The text's own line break (CRLF when its first break is one), for the lines we add. */
+function lineBreakOf(text: string): string {
+  const first = /\r?\n/.exec(text);
+  return first ? first[0] : '\n';
+}
+
+/** A date as TOML wrote it (smol-toml's dates keep their form, local or offset). */
+function dateText(date: Date): string {
+  try {
+    return date.toISOString();
+  } catch {
+    return String(date.getTime());
+  }
+}
+
+/** Deep equality of parsed TOML values (tables, arrays, dates, numbers, strings, booleans). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && dateText(a) === dateText(b);
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) &&
+      Array.isArray(b) &&
+      a.length === b.length &&
+      a.every((item, index) => sameValue(item, b[index]))
+    );
+  }
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const left = Object.keys(a);
+    const right = Object.keys(b);
+    return (
+      left.length === right.length &&
+      left.every(
+        (key) => Object.hasOwn(b, key) && sameValue((a as TomlTable)[key], (b as TomlTable)[key]),
+      )
+    );
+  }
+  return Object.is(a, b);
+}
+
+/**
+ * `data` without our top-level keys and our table, and without a parent table that only held ours
+ * (`[model_providers.codex-lab]` alone makes `model_providers`). Copies only the tables it changes.
+ */
+function withoutOurs(data: TomlTable, parts: BlockParts): TomlTable {
+  const drop = (table: TomlTable, path: readonly string[]): TomlTable => {
+    const [key, ...rest] = path;
+    if (key === undefined || !Object.hasOwn(table, key)) return table;
+    const copy = { ...table };
+    const inner = table[key];
+    if (rest.length === 0) {
+      delete copy[key];
+    } else if (typeof inner === 'object' && inner !== null && !Array.isArray(inner)) {
+      const left = drop(inner as TomlTable, rest);
+      if (Object.keys(left).length === 0) delete copy[key];
+      else copy[key] = left;
+    }
+    return copy;
+  };
+  const top = { ...data };
+  for (const key of parts.keys.keys()) delete top[key];
+  return drop(top, parts.root);
+}
+
+function valueAt(data: TomlTable, path: readonly string[]): unknown {
+  let value: unknown = data;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as TomlTable)[key];
+  }
+  return value;
+}
+
+function parseDocument(text: string): { ok: true; data: TomlTable } | ConfigEditFailure {
+  try {
+    return { ok: true, data: parse(text) };
+  } catch (error) {
+    const where = error instanceof TomlError ? ` (line ${error.line}, column ${error.column})` : '';
+    const reason =
+      error instanceof Error
+        ? error.message
+            .split('\n')[0]!
+            .replace(/^Invalid TOML document: /, '')
+            .replace(/\.$/, '')
+        : 'unreadable';
+    return { ok: false, code: 'corrupt_file', message: `is not valid TOML${where}: ${reason}` };
+  }
+}
+
+/** `line` with the `# codex-lab kept: ` prefix taken off, or null when it has none. */
+function keptLine(line: Line): Line | null {
+  return line.text.startsWith(keptPrefix)
+    ? { ...line, text: line.text.slice(keptPrefix.length) }
+    : null;
+}
+
+/**
+ * A file's lines with our top-level keys out and the lines `--write` set aside put back, and the
+ * keys those lines set.
+ */
+function stripOurKeys(
+  lines: readonly Line[],
+  parts: BlockParts,
+): { lines: Line[]; kept: string[] } {
+  // They were top-level statements when set aside, so they are again.
+  const restored = lines.map((line) => keptLine(line) ?? line);
+  const keptOnly = lines.map((line) => keptLine(line) ?? { text: '', eol: line.eol });
+  const kept = [...new Set(topLevelKeyStatements(keptOnly).map(({ key }) => key))];
+  const statements = statementsOf(restored);
+  const firstHeader = statements.find((statement) => statement.kind === 'header');
+  const topEnd = firstHeader ? firstHeader.start : restored.length;
+  const drop = new Set<number>();
+  for (let index = 0; index < topEnd; index += 1) {
+    if (restored[index]!.text === writtenMarker) drop.add(index);
+  }
+  for (const statement of statements) {
+    if (statement.start >= topEnd) break;
+    // The group is the marker and the statements right under it, not a line put back just now.
+    const inGroup =
+      statement.start > 0 &&
+      drop.has(statement.start - 1) &&
+      keptLine(lines[statement.start]!) === null;
+    const entry = keyOf(restored, statement);
+    if (!entry || !parts.keys.has(entry[0])) continue;
+    // Ours: in the group, or set to exactly what the block sets (a block pasted by hand).
+    if (inGroup || sameValue(entry[1], parts.keys.get(entry[0]))) {
+      for (let index = statement.start; index <= statement.end; index += 1) drop.add(index);
+    }
+  }
+  // The blank line --write puts under a group at the very top of the file.
+  const groupEnd = [...drop]
+    .sort((a, b) => a - b)
+    .reduce((last, index) => (index === last + 1 ? index : last), -1);
+  if (drop.has(0) && restored[groupEnd + 1]?.text.trim() === '' && groupEnd + 1 < topEnd) {
+    drop.add(groupEnd + 1);
+  }
+  return { lines: restored.filter((_, index) => !drop.has(index)), kept };
+}
+
+function topLevelKeyStatements(
+  lines: readonly Line[],
+): Array<{ key: string; value: unknown; statement: Statement }> {
+  const found: Array<{ key: string; value: unknown; statement: Statement }> = [];
+  for (const statement of statementsOf(lines)) {
+    if (statement.kind === 'header') break;
+    const entry = keyOf(lines, statement);
+    if (entry) found.push({ key: entry[0], value: entry[1], statement });
+  }
+  return found;
+}
+
+/** The sections (header to its last statement) of our table and the tables under it. */
+function ourSections(
+  lines: readonly Line[],
+  parts: BlockParts,
+): Array<{ start: number; end: number }> {
+  const statements = statementsOf(lines);
+  const sections: Array<{ start: number; end: number }> = [];
+  statements.forEach((statement, index) => {
+    if (statement.kind !== 'header') return;
+    const path = headerPath(lines, statement);
+    if (!path || !startsWith(path, parts.root)) return;
+    let end = statement.end;
+    for (const next of statements.slice(index + 1)) {
+      if (next.kind === 'header') break;
+      end = next.end;
+    }
+    sections.push({ start: statement.start, end });
+  });
+  return sections;
+}
+
+/** The headers of tables that hold our top-level keys set to the block's values. */
+function straysOf(lines: readonly Line[], parts: BlockParts): string[] {
+  const strays: string[] = [];
+  let header: string | null = null;
+  for (const statement of statementsOf(lines)) {
+    if (statement.kind === 'header') {
+      header = lines[statement.start]!.text.trim();
+      continue;
+    }
+    const entry = header === null ? null : keyOf(lines, statement);
+    if (!entry || !parts.keys.has(entry[0])) continue;
+    if (sameValue(entry[1], parts.keys.get(entry[0])) && !strays.includes(header!)) {
+      strays.push(header!);
+    }
+  }
+  return strays;
+}
+
+function failedCheck(action: string): ConfigEditFailure {
+  return {
+    ok: false,
+    code: 'invalid_config',
+    message: `could not be ${action} safely (the edited file would not read back as the same settings with only Codex Lab's changed)`,
+  };
+}
+
+function notABlock(): ConfigEditFailure {
+  return {
+    ok: false,
+    code: 'invalid_config',
+    message: 'could not be edited: the Codex Lab block is not top-level keys followed by tables',
+  };
+}
+
+/**
+ * Puts `block` (`codexConfigBlock`'s text) into `text` (config.toml, `''` when there is none): its
+ * top-level keys as one group, under a marker comment, after the file's last top-level statement
+ * and so before any table; a top-level key of the user's that the block also sets becomes a
+ * `# codex-lab kept:` comment in place; the block's table replaces an existing one of that name,
+ * else it is appended. Running it again gives the same text.
+ */
+export function writeCodexConfig(text: string, block: string): ConfigEditResult {
+  const parts = blockParts(block);
+  if (!parts) return notABlock();
+  const before = parseDocument(text);
+  if (!before.ok) return before;
+  const eol = lineBreakOf(text);
+  const stripped = stripOurKeys(splitLines(text), parts);
+  let lines = stripped.lines;
+
+  // The user's own values for our keys: set aside in place, in a form --remove can put back.
+  const kept: string[] = [];
+  for (const { key, statement } of topLevelKeyStatements(lines)) {
+    if (!parts.keys.has(key)) continue;
+    kept.push(key);
+    for (let index = statement.start; index <= statement.end; index += 1) {
+      lines[index] = { ...lines[index]!, text: keptPrefix + lines[index]!.text };
+    }
+  }
+
+  // Our keys after the last top-level statement: above every table, below the user's settings.
+  const live = topLevelKeyStatements(lines);
+  const at = live.length > 0 ? live.at(-1)!.statement.end + 1 : 0;
+  const group = [writtenMarker, ...parts.keyLines].map((line) => ({ text: line, eol }));
+  if (at > 0 && lines[at - 1]!.eol === '') lines[at - 1] = { ...lines[at - 1]!, eol };
+  // At the top of the file, a blank line keeps the group apart from what follows; always one, so
+  // that taking the group out (with the blank under it) gives back the file exactly.
+  if (at === 0 && lines.length > 0) group.push({ text: '', eol });
+  lines = [...lines.slice(0, at), ...group, ...lines.slice(at)];
+
+  // Our table: in place of the one there, else at the end.
+  const table = parts.tableLines.map((line) => ({ text: line, eol }));
+  const sections = ourSections(lines, parts);
+  if (sections.length > 0) {
+    const [first, ...others] = sections;
+    for (const section of others.reverse())
+      lines.splice(section.start, section.end - section.start + 1);
+    lines.splice(first!.start, first!.end - first!.start + 1, ...table);
+  } else {
+    if (lines.length > 0 && lines.at(-1)!.eol === '')
+      lines[lines.length - 1] = { ...lines.at(-1)!, eol };
+    if (lines.length > 0 && lines.at(-1)!.text.trim() !== '') lines.push({ text: '', eol });
+    lines.push(...table);
+  }
+
+  const result = joinLines(lines);
+  const after = parseDocument(result);
+  if (!after.ok) return failedCheck('edited');
+  const ours = [...parts.keys].every(([key, value]) => sameValue(after.data[key], value));
+  const tableSet = sameValue(valueAt(after.data, parts.root), valueAt(parts.data, parts.root));
+  if (
+    !ours ||
+    !tableSet ||
+    !sameValue(withoutOurs(after.data, parts), withoutOurs(before.data, parts))
+  ) {
+    return failedCheck('edited');
+  }
+  return { ok: true, text: result, changed: result !== text, kept, strays: straysOf(lines, parts) };
+}
+
+/**
+ * Takes out what `writeCodexConfig` put in (and a block pasted by hand whose keys still have the
+ * block's values): our top-level keys, our table and the tables under it; the lines it set aside
+ * are put back. Every other line is left as it was.
+ */
+export function removeCodexConfig(text: string, block: string): ConfigEditResult {
+  const parts = blockParts(block);
+  if (!parts) return notABlock();
+  const before = parseDocument(text);
+  if (!before.ok) return before;
+  const { lines, kept } = stripOurKeys(splitLines(text), parts);
+  for (const section of ourSections(lines, parts).reverse()) {
+    let start = section.start;
+    // The blank line before the table goes with it when another (or the end of the file) follows:
+    // the one --write put before a table it appended, and no doubled blank lines mid-file.
+    const next = lines[section.end + 1];
+    if (start > 0 && lines[start - 1]!.text.trim() === '' && (!next || next.text.trim() === '')) {
+      start -= 1;
+    }
+    lines.splice(start, section.end - start + 1);
+  }
+  const result = joinLines(lines);
+  const after = parseDocument(result);
+  if (!after.ok) return failedCheck('undone');
+  const left = [...parts.keys].some(([key, value]) => sameValue(after.data[key], value));
+  if (left || valueAt(after.data, parts.root) !== undefined) return failedCheck('undone');
+  if (!sameValue(withoutOurs(after.data, parts), withoutOurs(before.data, parts))) {
+    return failedCheck('undone');
+  }
+  return { ok: true, text: result, changed: result !== text, kept, strays: straysOf(lines, parts) };
+}
+
+/**
+ * The block as printed for pasting by hand: a note before its top-level keys that they go at the
+ * top of config.toml, before any table (after one they would belong to it, and Codex would go
+ * straight to OpenAI without a word), or that `--write` does it.
+ */
+export function annotateCodexConfigBlock(block: string): string {
+  const lines = block.split('\n');
+  const parts = blockParts(block);
+  const firstKey = parts?.keyLines[0];
+  const at = firstKey === undefined ? -1 : lines.indexOf(firstKey);
+  if (at < 0) return block;
+  const note = [
+    '# The next lines, down to the first [table], go at the TOP of config.toml, before any',
+    '# [table]: after one they would belong to it, and Codex would quietly skip Codex Lab.',
+    '# Or let `codex-lab codex-config --write` edit the file (`--remove` undoes it).',
+  ];
+  return [...lines.slice(0, at), ...note, ...lines.slice(at)].join('\n');
+}

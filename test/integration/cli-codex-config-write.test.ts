@@ -1,0 +1,184 @@
+/**
+ * `codex-lab codex-config --write` / `--remove` on a real file under `CODEX_HOME`: the keys land
+ * above the trust tables Codex appends, the file keeps its mode, the first run keeps a backup, a
+ * second run changes nothing, `--remove` gives the original back, and a file that does not parse
+ * is refused by name and left as it was.
+ */
+import { chmod, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'smol-toml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
+import { labPaths } from '../../core/home/paths.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+
+let home: string;
+let codexHome: string;
+let configPath: string;
+
+beforeEach(async () => {
+  home = await makeTempHome();
+  codexHome = join(home, 'codex-home');
+  configPath = join(codexHome, 'config.toml');
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+const trusted = [
+  'model = "gpt-5.5"',
+  '',
+  '[projects."/home/x/repo"]',
+  'trust_level = "trusted"',
+  '',
+].join('\n');
+
+function run(args: string[]) {
+  return runCodexLab(['codex-config', ...args], {
+    home,
+    env: { CODEX_HOME: codexHome, CODEX_LAB_PORT: '4567' },
+  });
+}
+
+describe('codex-lab codex-config --write', () => {
+  it('puts the keys above the trust table, keeps the mode, backs up once, is idempotent, and --remove restores the file', async () => {
+    await mkdir(codexHome, { recursive: true });
+    await writeFile(configPath, trusted, { mode: 0o640 });
+    await chmod(configPath, 0o640);
+    const token = await loadOrCreateRouterToken(labPaths(home));
+
+    const first = await run(['--write']);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const backup = `${configPath}.codex-lab-backup`;
+    expect(first.stdout).toContain(`Backed up ${configPath} to ${backup}.`);
+    expect(first.stdout).toContain('Codex now goes through Codex Lab');
+    const written = await readFile(configPath, 'utf8');
+    const data = parse(written);
+    expect(data['model_provider']).toBe('codex-lab');
+    expect(data['chatgpt_base_url']).toBe('http://127.0.0.1:4567/backend-api/');
+    expect(data['projects']).toEqual({ '/home/x/repo': { trust_level: 'trusted' } });
+    expect(written).not.toContain(token);
+    expect((await stat(configPath)).mode & 0o777).toBe(0o640);
+    expect(await readFile(backup, 'utf8')).toBe(trusted);
+    expect((await stat(backup)).mode & 0o777).toBe(0o600);
+
+    const second = await run(['--write']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe(
+      `${configPath} already sends Codex through Codex Lab; nothing changed.\n`,
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(written);
+
+    const removed = await run(['--remove']);
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain(`Took Codex Lab out of ${configPath}`);
+    expect(await readFile(configPath, 'utf8')).toBe(trusted);
+    // The backup is of the file before the first --write, and stays.
+    expect(await readFile(backup, 'utf8')).toBe(trusted);
+  });
+
+  it('creates a missing config.toml 0600 in a 0700 folder', async () => {
+    const result = await run(['--write']);
+    expect(result.code).toBe(0);
+    expect((await stat(codexHome)).mode & 0o777).toBe(0o700);
+    expect((await stat(configPath)).mode & 0o777).toBe(0o600);
+    expect(parse(await readFile(configPath, 'utf8'))['model_provider']).toBe('codex-lab');
+    expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+  });
+
+  it('refuses a config.toml that does not parse, naming it, and writes nothing', async () => {
+    await mkdir(codexHome, { recursive: true });
+    const broken = 'model = "gpt-5.5"\n[projects\n';
+    await writeFile(configPath, broken);
+    for (const flag of ['--write', '--remove']) {
+      const result = await run([flag]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^codex-lab: ${configPath.replaceAll('.', '\\.')} is not valid TOML \\(line 2, column \\d+\\): .*nothing was written\\)\\.$`,
+        ),
+      );
+      expect(await readFile(configPath, 'utf8')).toBe(broken);
+      expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+    }
+  });
+
+  it('refuses an edit that would not read back as the same settings, prints the block with where it goes, and writes nothing', async () => {
+    await mkdir(codexHome, { recursive: true });
+    // The user set our provider's name with a dotted key: appending our table would clash.
+    const dotted =
+      'model_providers.codex-lab.name = "mine"\n\n[projects."/r"]\ntrust_level = "trusted"\n';
+    await writeFile(configPath, dotted);
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/go at the TOP of config\.toml, before any/);
+    expect(result.stdout).toContain('[model_providers.codex-lab]');
+    expect(result.stderr).toBe(
+      `codex-lab: ${configPath} could not be edited safely (the edited file would not read back as the same settings with only Codex Lab's changed), so nothing was written: add the block printed above by hand, its top-level lines at the top of the file, before any [table].\n`,
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(dotted);
+    expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+  });
+
+  it('says in one sentence when CODEX_HOME is a file, not a folder', async () => {
+    await writeFile(codexHome, 'not a folder\n');
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `codex-lab: A folder above ${configPath} is a file, not a folder. Move that file away and try again.\n`,
+    );
+    expect(await readFile(codexHome, 'utf8')).toBe('not a folder\n');
+  });
+
+  it('edits the file a config.toml link points at (a dotfiles checkout), keeping the link', async () => {
+    await mkdir(join(home, 'dotfiles'), { recursive: true });
+    await mkdir(codexHome, { recursive: true });
+    const target = join(home, 'dotfiles', 'codex.toml');
+    await writeFile(target, trusted);
+    await symlink(target, configPath);
+    const result = await run(['--write']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readlink(configPath)).toBe(target);
+    expect(parse(await readFile(target, 'utf8'))['model_provider']).toBe('codex-lab');
+  });
+
+  it('leaves a config.toml that links to a missing file as it is, and says so', async () => {
+    await mkdir(codexHome, { recursive: true });
+    const target = join(home, 'dotfiles', 'codex.toml');
+    await symlink(target, configPath);
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `codex-lab: ${configPath} is a link to ${target}, which does not exist. It was left untouched: point it at the file or remove it, then try again.\n`,
+    );
+    expect(await readlink(configPath)).toBe(target);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('refuses --write with --remove, and --remove with no file says so', async () => {
+    const both = await run(['--write', '--remove']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toBe(
+      'codex-lab: Give --write or --remove, not both: --write sets Codex up, --remove undoes it.\n',
+    );
+    const none = await run(['--remove']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe(`There is no ${configPath}; nothing to remove.\n`);
+    expect(existsSync(configPath)).toBe(false);
+  });
+
+  it('prints the block, by hand, with a note that its first lines go before any [table]', async () => {
+    const printed = await run([]);
+    expect(printed.code).toBe(0);
+    const lines = printed.stdout.split('\n');
+    const first = lines.findIndex((line) => line.startsWith('model_provider ='));
+    expect(lines.slice(0, first).join('\n')).toMatch(/go at the TOP of config\.toml, before any/);
+    expect(printed.stdout).toContain('codex-lab codex-config --write');
+    expect(existsSync(configPath)).toBe(false);
+  });
+});

@@ -1,0 +1,269 @@
+/**
+ * The config.toml editor behind `codex-lab codex-config --write` / `--remove`, over files shaped
+ * like real ones: Codex appends `[projects."…"]` trust tables, users keep their own provider,
+ * comments, multi-line strings and arrays whose lines start with `[`, and Windows line breaks.
+ */
+import { parse } from 'smol-toml';
+import { describe, expect, it } from 'vitest';
+import { codexConfigBlock } from '../../../core/proxy/codex-config.ts';
+import {
+  annotateCodexConfigBlock,
+  keptPrefix,
+  removeCodexConfig,
+  writeCodexConfig,
+  writtenMarker,
+  type ConfigEditResult,
+} from '../../../core/proxy/codex-config-file.ts';
+
+const block = codexConfigBlock({ routerUrl: 'http://127.0.0.1:1456' });
+const blockData = parse(block);
+
+function text(result: ConfigEditResult): string {
+  if (!result.ok) throw new Error(`refused: ${result.message}`);
+  return result.text;
+}
+
+/** What Codex itself leaves: settings, then the trust tables it appends. */
+const trusted = [
+  '# my settings',
+  'model = "gpt-5.5"',
+  'approval_policy = "on-request"',
+  '',
+  '[projects."/home/x/repo"]',
+  'trust_level = "trusted"',
+  '',
+].join('\n');
+
+describe('writeCodexConfig', () => {
+  it('puts the top-level keys above the first table of a file that ends in a trust table, so Codex reads them', () => {
+    const written = text(writeCodexConfig(trusted, block));
+    expect(written).toBe(
+      [
+        '# my settings',
+        'model = "gpt-5.5"',
+        'approval_policy = "on-request"',
+        writtenMarker,
+        'model_provider = "codex-lab"',
+        'chatgpt_base_url = "http://127.0.0.1:1456/backend-api/"',
+        '',
+        '[projects."/home/x/repo"]',
+        'trust_level = "trusted"',
+        '',
+        ...block.slice(block.indexOf('[model_providers.codex-lab]')).trimEnd().split('\n'),
+        '',
+      ].join('\n'),
+    );
+    const data = parse(written);
+    expect(data['model_provider']).toBe('codex-lab');
+    expect(data['chatgpt_base_url']).toBe('http://127.0.0.1:1456/backend-api/');
+    expect(data['projects']).toEqual({ '/home/x/repo': { trust_level: 'trusted' } });
+    expect((data['model_providers'] as Record<string, unknown>)['codex-lab']).toEqual(
+      (blockData['model_providers'] as Record<string, unknown>)['codex-lab'],
+    );
+  });
+
+  it('is idempotent, and --remove gives back the file it started from', () => {
+    const once = text(writeCodexConfig(trusted, block));
+    const twice = writeCodexConfig(once, block);
+    expect(twice).toMatchObject({ ok: true, changed: false, text: once });
+    expect(text(removeCodexConfig(once, block))).toBe(trusted);
+    expect(removeCodexConfig(trusted, block)).toMatchObject({ ok: true, changed: false });
+  });
+
+  it("sets the user's own model_provider aside as a marked comment, keeps their provider table, and --remove puts it back", () => {
+    const own = [
+      'model_provider = "myproxy"',
+      'model = "o3"',
+      '',
+      '[model_providers.myproxy]',
+      'name = "My proxy"',
+      'base_url = "http://localhost:9000/v1"',
+      '',
+      '[projects."/home/x/repo"]',
+      'trust_level = "trusted"',
+      '',
+    ].join('\n');
+    const result = writeCodexConfig(own, block);
+    expect(result).toMatchObject({ ok: true, changed: true, kept: ['model_provider'] });
+    const written = text(result);
+    expect(written.split('\n').slice(0, 5)).toEqual([
+      `${keptPrefix}model_provider = "myproxy"`,
+      'model = "o3"',
+      writtenMarker,
+      'model_provider = "codex-lab"',
+      'chatgpt_base_url = "http://127.0.0.1:1456/backend-api/"',
+    ]);
+    const data = parse(written);
+    expect(data['model_provider']).toBe('codex-lab');
+    expect(data['model_providers']).toMatchObject({
+      myproxy: { name: 'My proxy', base_url: 'http://localhost:9000/v1' },
+      'codex-lab': { name: 'Codex Lab' },
+    });
+    expect(text(writeCodexConfig(written, block))).toBe(written);
+    const removed = removeCodexConfig(written, block);
+    expect(removed).toMatchObject({ ok: true, kept: ['model_provider'] });
+    expect(text(removed)).toBe(own);
+  });
+
+  it('puts back a set-aside model_provider that sat right under the last setting, where the group goes', () => {
+    const own =
+      'model = "o3"\nmodel_provider = "myproxy"\n\n[projects."/r"]\ntrust_level = "trusted"\n';
+    const written = text(writeCodexConfig(own, block));
+    expect(written.split('\n').slice(0, 5)).toEqual([
+      'model = "o3"',
+      writtenMarker,
+      'model_provider = "codex-lab"',
+      'chatgpt_base_url = "http://127.0.0.1:1456/backend-api/"',
+      `${keptPrefix}model_provider = "myproxy"`,
+    ]);
+    expect(text(writeCodexConfig(written, block))).toBe(written);
+    expect(text(removeCodexConfig(written, block))).toBe(own);
+  });
+
+  it('replaces an older Codex Lab table in place (a new port), leaving the tables around it', () => {
+    const old = codexConfigBlock({ routerUrl: 'http://127.0.0.1:4567' });
+    const earlier = text(writeCodexConfig(trusted, old));
+    // A table added after ours later (by hand, or by Codex): a rewrite keeps it there.
+    const withTui = `${earlier}\n[tui]\nnotifications = true\n`;
+    const rewritten = text(writeCodexConfig(withTui, block));
+    expect(rewritten).not.toContain('4567');
+    expect(rewritten.trimEnd().endsWith('[tui]\nnotifications = true')).toBe(true);
+    expect(rewritten.match(/\[model_providers\.codex-lab\]/g)).toHaveLength(1);
+    expect(rewritten.match(/^model_provider = /gm)).toHaveLength(1);
+    expect(parse(rewritten)['tui']).toEqual({ notifications: true });
+    // --remove takes the table from the middle without leaving two blank lines.
+    const removed = text(removeCodexConfig(rewritten, block));
+    expect(removed).toBe(`${trusted}\n[tui]\nnotifications = true\n`);
+  });
+
+  it('writes a whole file when there is none, and --remove empties it again', () => {
+    const written = text(writeCodexConfig('', block));
+    expect(written.startsWith(`${writtenMarker}\nmodel_provider = "codex-lab"\n`)).toBe(true);
+    expect(parse(written)).toEqual({ ...blockData });
+    expect(text(removeCodexConfig(written, block))).toBe('');
+  });
+
+  it('is not fooled by comments, multi-line strings and arrays whose lines start with [ or hold our keys', () => {
+    const tricky = [
+      '# model_provider = "not this one"',
+      'developer_instructions = """',
+      '[model_providers.codex-lab]',
+      'model_provider = "inside a string"',
+      '"""',
+      "notify = ['''",
+      "[not.a.table]''', \"x\"]",
+      'sandbox_writable = [',
+      '  "/tmp", # [a comment]',
+      '  ["nested", "[x]"],',
+      ']',
+      'quote = "a # \\" [b]"',
+      '',
+      '[projects."/home/x/[weird] repo"]',
+      'trust_level = "trusted"',
+      '[mcp_servers.docs]',
+      "command = 'npx'",
+      'env = { TOKEN_NAME = "x]" }',
+      '',
+    ].join('\n');
+    const written = text(writeCodexConfig(tricky, block));
+    const data = parse(written);
+    const original = parse(tricky);
+    expect(data['developer_instructions']).toBe(original['developer_instructions']);
+    expect(data['notify']).toEqual(original['notify']);
+    expect(data['sandbox_writable']).toEqual(original['sandbox_writable']);
+    expect(data['projects']).toEqual(original['projects']);
+    expect(data['mcp_servers']).toEqual(original['mcp_servers']);
+    expect(data['model_provider']).toBe('codex-lab');
+    // The group goes after the last top-level statement (the one-line string), before [projects].
+    const lines = written.split('\n');
+    expect(lines.indexOf(writtenMarker)).toBe(lines.indexOf('quote = "a # \\" [b]"') + 1);
+    expect(written).toContain('# model_provider = "not this one"\n');
+    expect(text(writeCodexConfig(written, block))).toBe(written);
+    expect(text(removeCodexConfig(written, block))).toBe(tricky);
+  });
+
+  it('is idempotent and undone exactly at the top of a file with no settings of its own, whatever starts it', () => {
+    for (const start of [
+      '\n\n[a]\nb = 1\n',
+      '# header\n[a]\nb = 1\n',
+      '[[hooks]]\nname = "a"\n[[hooks]]\nname = "b"\n',
+    ]) {
+      const written = text(writeCodexConfig(start, block));
+      expect(written.startsWith(`${writtenMarker}\n`)).toBe(true);
+      expect(parse(written)['model_provider']).toBe('codex-lab');
+      expect(text(writeCodexConfig(written, block))).toBe(written);
+      expect(text(removeCodexConfig(written, block))).toBe(start);
+    }
+  });
+
+  it('gives a file with no last line break one, and no other change', () => {
+    const bare = '[projects."/x"] # trusted by Codex\ntrust_level = "trusted"';
+    const written = text(writeCodexConfig(bare, block));
+    expect(written).toContain('trust_level = "trusted"\n\n[model_providers.codex-lab]\n');
+    expect(text(removeCodexConfig(written, block))).toBe(`${bare}\n`);
+  });
+
+  it('keeps CRLF line breaks, on its own lines too', () => {
+    const crlf = trusted.replaceAll('\n', '\r\n');
+    const written = text(writeCodexConfig(crlf, block));
+    expect(written.replaceAll('\r\n', '')).not.toContain('\n');
+    expect(parse(written)['model_provider']).toBe('codex-lab');
+    expect(text(writeCodexConfig(written, block))).toBe(written);
+    expect(text(removeCodexConfig(written, block))).toBe(crlf);
+  });
+
+  it('refuses a file that does not parse, saying where', () => {
+    const broken = 'model = "gpt-5.5"\n[projects\ntrust_level = "trusted"\n';
+    for (const edit of [writeCodexConfig, removeCodexConfig]) {
+      const result = edit(broken, block);
+      expect(result.ok).toBe(false);
+      if (result.ok) continue;
+      expect(result.code).toBe('corrupt_file');
+      expect(result.message).toMatch(/^is not valid TOML \(line 2, column \d+\): /);
+      expect(result.message).not.toContain('\n');
+    }
+  });
+
+  it('refuses an edit that would not read back as the same settings (our provider set with dotted keys)', () => {
+    const dotted =
+      'model_providers.codex-lab.name = "mine"\n\n[projects."/r"]\ntrust_level = "trusted"\n';
+    const result = writeCodexConfig(dotted, block);
+    expect(result).toMatchObject({ ok: false, code: 'invalid_config' });
+  });
+
+  it('takes out a block pasted by hand the old way, the keys pasted at the top included', () => {
+    const pasted = `${block}\n${trusted}`;
+    const removed = text(removeCodexConfig(pasted, block));
+    const data = parse(removed);
+    expect(data['model_provider']).toBeUndefined();
+    expect(data['model_providers']).toBeUndefined();
+    expect(data['projects']).toEqual({ '/home/x/repo': { trust_level: 'trusted' } });
+  });
+});
+
+describe('a block appended the old way', () => {
+  const appended = `${trusted}\n${block}`;
+
+  it('is fixed by --write, which names the table still holding the stray keys and leaves them', () => {
+    const result = writeCodexConfig(appended, block);
+    expect(result).toMatchObject({ ok: true, strays: ['[projects."/home/x/repo"]'] });
+    const written = text(result);
+    expect(parse(written)['model_provider']).toBe('codex-lab');
+    expect(parse(written)['projects']).toEqual(parse(appended)['projects']);
+    expect(written.match(/\[model_providers\.codex-lab\]/g)).toHaveLength(1);
+    expect(text(writeCodexConfig(written, block))).toBe(written);
+    expect(writeCodexConfig(trusted, block)).toMatchObject({ strays: [] });
+  });
+});
+
+describe('annotateCodexConfigBlock', () => {
+  it('says, right above the top-level keys, that they go before any table, and names --write', () => {
+    const printed = annotateCodexConfigBlock(block);
+    const lines = printed.split('\n');
+    const first = lines.findIndex((line) => line.startsWith('model_provider ='));
+    expect(lines.slice(first - 3, first).join(' ')).toMatch(/TOP of config\.toml, before any/);
+    expect(lines[first - 1]).toContain('codex-lab codex-config --write');
+    // Still the same TOML.
+    expect(parse(printed)).toEqual(blockData);
+  });
+});
