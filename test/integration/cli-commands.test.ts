@@ -15,7 +15,7 @@ import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
 import { cliEntry, freePort, makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { makeAuth } from '../helpers/profile-auth.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
-import { assignTomlKeyValue, type TomlTable } from '../helpers/toml-subset.ts';
+import { overridesTable, type TomlTable } from '../helpers/codex-overrides.ts';
 
 /** What the fake Codex recorded: its arguments and its whole environment. */
 interface CodexRecord {
@@ -30,10 +30,7 @@ interface CodexRecord {
  * CODEX_LAB_* variables (its HOME's default home is another one), and returns what it printed.
  */
 function runTokenCommandOf(argv: string[], home: string): ReturnType<typeof spawnSync> {
-  const table: TomlTable = {};
-  for (const override of argv.filter((_, index) => argv[index - 1] === '-c')) {
-    assignTomlKeyValue(table, override);
-  }
+  const table = overridesTable(argv.filter((_, index) => argv[index - 1] === '-c'));
   const provider = (table['model_providers'] as TomlTable)['codex-lab'] as TomlTable;
   const auth = provider['auth'] as { command: string; args: string[] };
   return spawnSync(auth.command, auth.args, {

@@ -6,18 +6,8 @@ import {
   profileHeader,
   runHeader,
 } from '../../../core/proxy/codex-config.ts';
-import {
-  assignTomlKeyValue,
-  parseTomlDocument,
-  type TomlTable,
-} from '../../helpers/toml-subset.ts';
-
-/** The `-c` overrides as the table Codex builds from them. */
-function overridesTable(overrides: string[]): TomlTable {
-  const table: TomlTable = {};
-  for (const override of overrides) assignTomlKeyValue(table, override);
-  return table;
-}
+import { parse as parseTomlDocument } from 'smol-toml';
+import { overridesTable, type TomlTable } from '../../helpers/codex-overrides.ts';
 
 describe('the Codex provider', () => {
   // Threads record their provider id, and Codex refuses another on resume: the overrides of
