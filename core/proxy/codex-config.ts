@@ -207,7 +207,7 @@ export function codexConfigBlock(options: CodexConfigOptions): string {
   const { topLevel, provider } = codexProviderSettings(options);
   return [
     '# Codex Lab: send Codex through the local router (the tray app or `codex-lab serve`).',
-    '# Paste into ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`,',
+    '# For ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`,',
     '# which starts the router in the background when none runs.',
     '# Pin one shell to a profile with: export CODEX_LAB_PROFILE=<name>',
     ...topLevel.map(({ key, value }) => `${key} = ${value}`),
