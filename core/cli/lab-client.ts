@@ -59,8 +59,14 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
     };
     return Object.assign(remote, { routerUrl: found.url, freshViews });
   }
-  if (found.state === 'stale' || found.state === 'unrecorded') {
+  if (found.state === 'stale') {
     writeLine(context.stderr, `codex-lab: ${found.reason}; working on the files directly.`);
+  } else if (found.state === 'unreachable') {
+    // The files are shared under their locks: the router reads what changed once it answers.
+    writeLine(
+      context.stderr,
+      `codex-lab: ${found.reason}; working on the files directly (the router picks the change up when it answers again).`,
+    );
   }
   return localLabClient(context);
 }

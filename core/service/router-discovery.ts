@@ -2,8 +2,9 @@
  * Finding the running router for this `CODEX_LAB_HOME`: `state/router.json` names a live process
  * and port, and the router there proves (identity answer) that it holds this home's token. Only
  * then does a client send the token. Anything less is reported as `none` (no router), `stale`
- * (a file naming a process or port that is not our router), or `unrecorded` (a router holds the
- * home's `router-run` lock, but `state/router.json` cannot be read), with one sentence saying why.
+ * (a file naming a process or port that is not our router), or `unreachable` (a live process holds
+ * the home's `router-run` lock, so a router runs, but `state/router.json` cannot be read or the
+ * router does not answer: stopped with Ctrl-Z, or stuck), with one sentence saying why.
  */
 import type { LabPaths } from '../home/paths.ts';
 import { readRouterToken } from '../proxy/router-token.ts';
@@ -22,8 +23,12 @@ export type RouterDiscovery =
     }
   | { state: 'none' }
   | { state: 'stale'; reason: string }
-  /** A router runs (`pid` holds the `router-run` lock) but cannot be found: `reason` says why. */
-  | { state: 'unrecorded'; pid: number; reason: string };
+  /**
+   * A router runs (`pid` holds the `router-run` lock) but cannot be used: `reason` says why (no
+   * full stop), `advice` what to do (no full stop). Never "no router": starting another would
+   * only be refused, and working on the files behind it would go unseen by it until it wakes.
+   */
+  | { state: 'unreachable'; pid: number; reason: string; advice: string };
 
 /** Looks for this home's running router (see the module comment). */
 export async function discoverRouter(
@@ -37,9 +42,10 @@ export async function discoverRouter(
     const pid = await routerRunHolder(paths).catch(() => null);
     if (pid === null) return { state: 'none' };
     return {
-      state: 'unrecorded',
+      state: 'unreachable',
       pid,
       reason: `A Codex Lab router (pid ${pid}) is running for this home, but state/router.json cannot be read: ${record.message}`,
+      advice: `move away what is in that file's place (the router then writes it again), or end process ${pid}`,
     };
   }
   const info = record.info;
@@ -60,6 +66,17 @@ export async function discoverRouter(
       })
     ).json;
   } catch {
+    // A live holder of the run lock is a router that is there but not answering (stopped with
+    // Ctrl-Z, or stuck): saying "none" would send clients to the files behind its back.
+    const pid = await routerRunHolder(paths).catch(() => null);
+    if (pid !== null) {
+      return {
+        state: 'unreachable',
+        pid,
+        reason: `A Codex Lab router (pid ${pid}) is running for this home on ${url}, but it does not answer`,
+        advice: `if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${pid}); otherwise end process ${pid}`,
+      };
+    }
     return {
       state: 'stale',
       reason: `state/router.json names a router on ${url} (pid ${info.pid}), but nothing answers there`,

@@ -142,11 +142,8 @@ export async function startRouterHost(
     const found = await discoverRouter(options.paths);
     if (found.state === 'running')
       throw new LabError('router_running', routerRunningMessage(found));
-    if (found.state === 'unrecorded') {
-      throw new LabError(
-        'router_running',
-        `${found.reason}; try again once it has written that file again (move away anything in its place), or end that process.`,
-      );
+    if (found.state === 'unreachable') {
+      throw new LabError('router_running', `${found.reason}; ${found.advice}.`);
     }
     // Held for the router's whole life: a second router is refused even when state/router.json
     // was deleted or damaged, which discovery alone would take for "no router".

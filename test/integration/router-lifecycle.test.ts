@@ -147,7 +147,7 @@ describe('one router per home', () => {
       expect(second.code).toBe(1);
       expect(second.stderr.trim()).toMatch(
         new RegExp(
-          `^codex-lab: A Codex Lab router \\(pid ${first.child.pid}\\) is running for this home, but state/router\\.json cannot be read: .*; try again once it has written that file again \\(move away anything in its place\\), or end that process\\.$`,
+          `^codex-lab: A Codex Lab router \\(pid ${first.child.pid}\\) is running for this home, but state/router\\.json cannot be read: .*; move away what is in that file's place \\(the router then writes it again\\), or end process ${first.child.pid}\\.$`,
         ),
       );
       // The refused router never wrote over the record, and the first one puts it back.
@@ -195,20 +195,19 @@ describe('one router per home', () => {
     });
     const dashboard = await runCodexLab(['dashboard', '--print'], { home });
     expect(dashboard.code).toBe(1);
-    expect(dashboard.stderr.trim()).toBe(`codex-lab: ${sentence}; try again in a few seconds.`);
+    const advice = `move away what is in that file's place (the router then writes it again), or end process ${first.child.pid}`;
+    expect(dashboard.stderr.trim()).toBe(`codex-lab: ${sentence}; ${advice}.`);
     const stop = await runCodexLab(['stop'], { home });
     expect(stop.code).toBe(1);
     expect(stop.stderr.trim()).toBe(
-      `codex-lab: ${sentence}, so it cannot be asked to stop: try again in a few seconds, or end process ${first.child.pid}.`,
+      `codex-lab: ${sentence}, so it cannot be asked to stop: ${advice}.`,
     );
     const ensured = await runCodexLab(['token', '--ensure-router'], {
       home,
       env: { ...env(), CODEX_LAB_PORT: '0' },
     });
     expect(ensured.code).toBe(1);
-    expect(ensured.stderr.trim()).toBe(
-      `codex-lab: ${sentence}; move away what is in that file's place (the router then writes it again), or end process ${first.child.pid}, and try again.`,
-    );
+    expect(ensured.stderr.trim()).toBe(`codex-lab: ${sentence}; ${advice}, and try again.`);
     // No second router was started: nothing else ever held the home.
     expect(await readFile(join(home, 'state', 'router.log'), 'utf8').catch(() => '')).toBe('');
 
@@ -232,6 +231,41 @@ describe('one router per home', () => {
     const again = await runCodexLab(['status'], { home });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`pid ${first.child.pid}`);
+  });
+
+  it('a router stopped with Ctrl-Z: every client names it as running but not answering, none starts another or calls it gone', async () => {
+    const first = await startServe(home, env());
+    children.push(first);
+    const pid = first.child.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const sentence = `A Codex Lab router (pid ${pid}) is running for this home on ${first.url}, but it does not answer`;
+      const advice = `if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${pid}); otherwise end process ${pid}`;
+      const status = await runCodexLab(['status'], { home });
+      expect(status.code).toBe(1);
+      expect(status.stdout.trim()).toBe(`${sentence}.`);
+      const stop = await runCodexLab(['stop'], { home });
+      expect(stop.code).toBe(1);
+      expect(stop.stderr.trim()).toBe(
+        `codex-lab: ${sentence}, so it cannot be asked to stop: ${advice}.`,
+      );
+      const ensured = await runCodexLab(['token', '--ensure-router'], {
+        home,
+        env: { ...env(), CODEX_LAB_PORT: '0' },
+      });
+      expect(ensured.code).toBe(1);
+      expect(ensured.stderr.trim()).toBe(`codex-lab: ${sentence}; ${advice}, and try again.`);
+      // No second router was started for the home.
+      expect(await readFile(join(home, 'state', 'router.log'), 'utf8').catch(() => '')).toBe('');
+      const second = await runCodexLab(['serve', '--port', '0'], { home, env: env() });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`${sentence}; ${advice}.`);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const again = await runCodexLab(['status'], { home });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`pid ${pid}`);
   });
 
   it('a damaged router.json: status names the running router and the file at once', async () => {

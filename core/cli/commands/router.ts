@@ -37,7 +37,7 @@ export async function runStatus(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const found = await discoverRouter(context.paths);
-  if (found.state === 'unrecorded') {
+  if (found.state === 'unreachable') {
     // One runs, but nothing about it can be shown: exit 1, as for a router that cannot be used.
     if (options['json'] === true) {
       writeLine(
@@ -110,10 +110,10 @@ export async function runStatus(
 /** `codex-lab stop`: stops this home's router cleanly and waits until its process has gone. */
 export async function runStop(context: CliContext): Promise<number> {
   const found = await discoverRouter(context.paths);
-  if (found.state === 'unrecorded') {
+  if (found.state === 'unreachable') {
     throw new LabError(
       'router_unavailable',
-      `${found.reason}, so it cannot be asked to stop: try again in a few seconds, or end process ${found.pid}.`,
+      `${found.reason}, so it cannot be asked to stop: ${found.advice}.`,
     );
   }
   if (found.state !== 'running') {
@@ -155,8 +155,8 @@ export async function runDashboard(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const found = await discoverRouter(context.paths);
-  if (found.state === 'unrecorded') {
-    throw new LabError('router_unavailable', `${found.reason}; try again in a few seconds.`);
+  if (found.state === 'unreachable') {
+    throw new LabError('router_unavailable', `${found.reason}; ${found.advice}.`);
   }
   if (found.state !== 'running') {
     throw new LabError(
@@ -188,8 +188,8 @@ export async function runDashboard(
  */
 export async function ensureRouter(context: CliContext): Promise<Running> {
   let found = await discoverRouter(context.paths);
-  // A router holds the home without a readable record: starting another would only be refused.
-  if (found.state === 'unrecorded') found = await waitForRecord(context, found);
+  // A router holds the home but cannot be used yet: starting another would only be refused.
+  if (found.state === 'unreachable') found = await waitUntilReachable(context, found);
   if (found.state === 'running') return found;
   if (found.state === 'stale') writeLine(context.stderr, `codex-lab: ${found.reason}.`);
   const script = process.argv[1];
@@ -220,10 +220,10 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
   for (;;) {
     let now = await discoverRouter(context.paths, { timeoutMs: 1000 });
     // The child starting (it holds the run lock before it records where it listens), or another
-    // router that won the home: either writes its record within seconds.
-    if (now.state === 'unrecorded') now = await waitForRecord(context, now, deadline);
+    // router that won the home: either writes its record and answers within seconds.
+    if (now.state === 'unreachable') now = await waitUntilReachable(context, now, deadline);
     if (now.state === 'running') {
-      // A child that exited started nothing: the router found ran already, only unrecorded.
+      // A child that exited started nothing: the router found ran already, unreachable for a moment.
       if (exited === null) {
         writeLine(
           context.stderr,
@@ -244,21 +244,19 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
 
 /**
  * Waits (until `deadline`, by default `routerInfoSettleMs` from now) for a router that holds this
- * home without a readable `state/router.json` to write it again; what discovery finds then, or
- * that router's sentence when it never does (a folder in the file's place, say).
+ * home but cannot be used (no readable `state/router.json`, or no answer) to become usable: it
+ * writes the file again, or answers again; what discovery finds then, or that router's sentence
+ * when it never does (a folder in the file's place, a router stopped with Ctrl-Z).
  */
-async function waitForRecord(
+async function waitUntilReachable(
   context: CliContext,
-  found: Extract<RouterDiscovery, { state: 'unrecorded' }>,
+  found: Extract<RouterDiscovery, { state: 'unreachable' }>,
   deadline = Date.now() + routerInfoSettleMs,
 ): Promise<RouterDiscovery> {
   let now: RouterDiscovery = found;
-  while (now.state === 'unrecorded') {
+  while (now.state === 'unreachable') {
     if (Date.now() > deadline) {
-      throw new LabError(
-        'router_unavailable',
-        `${now.reason}; move away what is in that file's place (the router then writes it again), or end process ${now.pid}, and try again.`,
-      );
+      throw new LabError('router_unavailable', `${now.reason}; ${now.advice}, and try again.`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
     now = await discoverRouter(context.paths, { timeoutMs: 1000 });
