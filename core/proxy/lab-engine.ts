@@ -35,6 +35,7 @@ import {
   staysOnProfile,
   stickyDetail,
   type RoutingCandidate,
+  type RoutingDecision,
   type RoutingPin,
 } from '../router/policy.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
@@ -162,6 +163,13 @@ export class LabEngine implements ProxyEngine {
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
   /** Profiles whose credentials failed transiently, skipped until then (see noteCredentialFailure). */
   readonly #transientUntil = new Map<string, number>();
+  /**
+   * Profiles whose auth file could not be read at their last credentials read (it does not parse,
+   * or the disk refused it), with the error naming the file: what a refusal says instead of
+   * "failed on this request". Never a pause: the next request reads the file again, so a file put
+   * back serves at once. Cleared by any successful read.
+   */
+  readonly #fileProblems = new Map<string, LabError>();
   /** Fresh tokens the upstream rejected in a row per profile (reset by any success). */
   readonly #rejectedFreshTokens = new Map<string, number>();
   /** Last 2xx and last 5xx per profile, to tell an account's failures from a shared outage. */
@@ -261,6 +269,7 @@ export class LabEngine implements ProxyEngine {
     this.#credentials.delete(profile);
     this.#rejectedFreshTokens.delete(profile);
     this.#transientUntil.delete(profile);
+    this.#fileProblems.delete(profile);
     this.#circuit.forget(profile);
     this.#markOk(profile, false);
     this.invalidate();
@@ -345,6 +354,7 @@ export class LabEngine implements ProxyEngine {
     this.#health.delete(from);
     this.#credentials.delete(from);
     this.#transientUntil.delete(from);
+    this.#fileProblems.delete(from);
     this.#rejectedFreshTokens.delete(from);
     this.#lastSuccess.delete(from);
     this.#touchedAt.delete(from);
@@ -425,12 +435,14 @@ export class LabEngine implements ProxyEngine {
     if (cached && cached.until > now) return cached.value;
     const value = await this.#options.credentials.getCredentials(profile);
     this.#credentials.set(profile, { value, until: now + credentialCacheMs });
+    this.#fileProblems.delete(profile);
     return value;
   }
 
   async refreshAfterUnauthorized(profile: string, rejected: string): Promise<UpstreamCredentials> {
     this.#credentials.delete(profile);
     const fresh = await this.#options.credentials.refreshAfterUnauthorized(profile, rejected);
+    this.#fileProblems.delete(profile);
     this.#credentials.set(profile, {
       value: fresh,
       until: this.#options.clock.now() + credentialCacheMs,
@@ -545,6 +557,14 @@ export class LabEngine implements ProxyEngine {
       }
       this.#options.logger.warn({ profile, code: error.code, rejected }, 'fresh token rejected');
       this.#transientUntil.set(profile, now + transientSkipMs * 4 ** (rejected - 1));
+      return;
+    }
+    if (isFileProblem(error.code)) {
+      // The profile's own file is broken: only the user can mend it, and nothing upstream is
+      // wrong. No pause (a pause would outlive the file being put back) and no health mark; the
+      // refusal names the file (see `#fileRefusal`).
+      this.#options.logger.warn({ profile, code: error.code }, 'auth file unreadable');
+      this.#fileProblems.set(profile, error);
       return;
     }
     if (!needsSignInAgain(error.code)) {
@@ -748,6 +768,8 @@ export class LabEngine implements ProxyEngine {
       };
     }
     const blocked = decision.blockedBy;
+    const fileRefusal = this.#fileRefusal(decision, excluded);
+    if (fileRefusal !== null) return fileRefusal;
     if (decision.outcome === 'pinned_unavailable' && blocked?.code === 'auth_error') {
       // What the logs keep says what is wrong; the command goes only to Codex (the dashboard
       // offers its own "Sign in again").
@@ -812,6 +834,44 @@ export class LabEngine implements ProxyEngine {
       fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
       ...(decision.outcome === 'pinned_unavailable' && blocked ? { pinned: blocked.profile } : {}),
     };
+  }
+
+  /**
+   * The refusal when the request could not be served because auth files could not be read on it:
+   * the pinned profile's, or, unpinned, every profile's that was tried (the others needing a
+   * sign-in). Each file is named; only the user can mend them, so Codex is told at once rather
+   * than retrying. Null when anything else stood in the way (that refusal is the usual one).
+   */
+  #fileRefusal(
+    decision: RoutingDecision,
+    excluded: ReadonlyMap<string, string>,
+  ): ChooseAnswer | null {
+    const problemOf = (profile: string): LabError | undefined =>
+      isFileProblem(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined;
+    const blocked = decision.blockedBy;
+    if (decision.outcome === 'pinned_unavailable' && blocked) {
+      const problem = problemOf(blocked.profile);
+      if (problem === undefined) return null;
+      const said = `The pinned profile ${blocked.profile} cannot be used: ${problem.message}`;
+      return {
+        ok: false,
+        message: said,
+        fail: userMustAct(problem.code, said),
+        pinned: blocked.profile,
+      };
+    }
+    if (decision.outcome !== 'none_eligible' || decision.excluded.length === 0) return null;
+    const problems: LabError[] = [];
+    for (const entry of decision.excluded) {
+      const problem = problemOf(entry.profile);
+      if (problem !== undefined) problems.push(problem);
+      else if (entry.code !== 'auth_error') return null;
+    }
+    if (problems.length === 0) return null;
+    // One file (the registry) can stand in the way of every profile: named once.
+    const messages = [...new Set(problems.map((problem) => problem.message))];
+    const said = `No Codex Lab profile can take this request: ${messages.join(' ')}`;
+    return { ok: false, message: said, fail: userMustAct(problems[0]!.code, said) };
   }
 
   /**
@@ -1044,6 +1104,11 @@ export class LabEngine implements ProxyEngine {
 }
 
 const noneExcluded: ReadonlyMap<string, string> = new Map();
+
+/** True for a failure of the profile's own file (unparsable or unreadable), not of its account. */
+function isFileProblem(code: string): boolean {
+  return code === 'corrupt_file' || code === 'io_error';
+}
 
 /** A refusal only the user can mend, answered so Codex shows it at once (`NoPick.userMustAct`). */
 function userMustAct(code: ErrorCode, message: string): NoPick {

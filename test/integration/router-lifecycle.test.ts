@@ -146,10 +146,14 @@ describe('one router per home', () => {
     expect(status.stderr.trim()).toBe(
       `codex-lab: ${registryPath} is not valid JSON. It was left untouched: fix or move it, then try again.`,
     );
+    // No profile's tokens can be found without the registry: only mending the file helps, so
+    // Codex is told at once (a 400 in one sentence), naming the file once.
     const answer = await postTurn(first, token, 's-broken');
-    expect(answer.status).toBe(503);
-    const body = (await answer.json()) as { error: { message: string } };
-    expect(body.error.message).toContain(`${registryPath} is not valid JSON`);
+    expect(answer.status).toBe(400);
+    const text = await answer.text();
+    expect(text).toBe(
+      `No Codex Lab profile can take this request: ${registryPath} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+    );
     expect(await readFile(registryPath, 'utf8')).toBe('{"version":1,"profiles":[{"name":');
   });
 
