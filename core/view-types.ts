@@ -135,6 +135,12 @@ export interface ProfileView {
   status: ProfileStatus;
   /** One sentence explaining a non-ok status (e.g. Codex's refresh failure text). */
   statusMessage: string | null;
+  /**
+   * The failure code behind a non-ok status when one is known: `corrupt_file` or `io_error` when
+   * the profile's auth file cannot be read (shown as "auth file unreadable", not "needs sign-in"),
+   * `not_signed_in`, a refresh failure's code, `usage_limit_reached`. Absent otherwise.
+   */
+  statusCode?: string;
   unavailableUntil: string | null;
   priming: boolean;
   primingLast: PrimingOutcomeView | null;

@@ -615,6 +615,8 @@ export class LabService implements ControlApiService {
     ) {
       view.status = live.status;
       view.statusMessage = live.message;
+      if (live.code === null) delete view.statusCode;
+      else view.statusCode = live.code;
       view.unavailableUntil =
         live.unavailableUntil === null ? null : new Date(live.unavailableUntil).toISOString();
     }

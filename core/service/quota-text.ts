@@ -10,6 +10,7 @@ import {
   poolForecastSentence,
   poolReadiness,
   sameRepoLead,
+  unreadableFile,
 } from '../format.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
@@ -103,7 +104,7 @@ function lowerFirst(text: string): string {
 
 /** What `describeRun` reads of a profile (`quota` when known: a full window has none left). */
 export type RunProfile = Pick<ProfileView, 'name' | 'status' | 'unavailableUntil'> &
-  Partial<Pick<ProfileView, 'quota'>>;
+  Partial<Pick<ProfileView, 'quota' | 'statusCode'>>;
 
 /** What `describeRun` reads of a request. */
 type RunRequest = Pick<
@@ -211,6 +212,8 @@ export function describeRun(
       state = profile.unavailableUntil
         ? `is limited until ${formatWhen(profile.unavailableUntil, options)}`
         : 'is limited';
+    } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
+      state = 'has an auth file that cannot be read';
     } else if (profile.status === 'auth_error') {
       state = `needs a sign-in (codex-lab login ${name})`;
     } else state = 'could not take it';
@@ -249,6 +252,8 @@ export function describeRun(
           ? `${profile.name} limited until ${formatWhen(profile.unavailableUntil, options)}`
           : `${profile.name} limited`,
       );
+    } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
+      parts.push(`${profile.name}'s auth file cannot be read`);
     } else if (profile.status === 'auth_error') {
       parts.push(`${profile.name} needs a sign-in (codex-lab login ${profile.name})`);
     }

@@ -104,6 +104,7 @@ export async function buildProfileViews(
       active: registry.active === entry.name,
       status: state.status,
       statusMessage: state.message,
+      ...(state.status !== 'ok' && state.code !== null ? { statusCode: state.code } : {}),
       unavailableUntil: isoOrNull(state.unavailableUntil),
       priming: entry.priming.enabled,
       primingLast: last ? { ...last, at: new Date(last.at).toISOString() } : null,

@@ -82,7 +82,8 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
 export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
   const name = displayName(profile);
   const quota = quotaSummary(profile);
-  if (profile.status === 'auth_error') return `⚠ ${name} — ${statusLabel(profile.status)}`;
+  if (profile.status === 'auth_error')
+    return `⚠ ${name} — ${statusLabel(profile.status, profile.statusCode)}`;
   if (profile.status === 'limited') {
     const until = profile.unavailableUntil
       ? ` until ${formatUntil(profile.unavailableUntil, options)}`

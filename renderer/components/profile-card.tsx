@@ -27,7 +27,8 @@ export interface ProfileCardProps {
 }
 
 /** "Ready", "Limited", "Needs sign-in", "Not checked yet": the shared words, as a badge. */
-const statusText = (status: ProfileView['status']) => capitalize(statusLabel(status));
+const statusText = (profile: ProfileView) =>
+  capitalize(statusLabel(profile.status, profile.statusCode));
 
 /** "At this pace: runs out Tue 18:00", "At this pace: fine until reset", … */
 function forecastText(profile: ProfileView, now: number): string {
@@ -193,9 +194,9 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           {isActive && <span className="badge badge-active">Active</span>}
           <span
             className={`badge badge-${profile.status}`}
-            aria-label={`Status: ${statusText(profile.status)}`}
+            aria-label={`Status: ${statusText(profile)}`}
           >
-            {statusText(profile.status)}
+            {statusText(profile)}
           </span>
         </div>
       </header>
@@ -204,7 +205,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
         <p className={`status-line status-line-${profile.status}`} role="status">
           {profile.statusMessage
             ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error', now)
-            : statusText(profile.status)}
+            : statusText(profile)}
           {limitedFor && (
             <>
               {' '}
