@@ -68,10 +68,13 @@ export interface CredentialSource {
   ): Promise<{ accessToken: string; accountId: string | null }>;
 }
 
-/** Reads the profile list and registry (the ProfileStore). */
-export interface RegistrySource {
+/**
+ * Reads the profile list and registry (the ProfileStore); `Entry` is what it lists per profile,
+ * kept as read so surfaces can show the very profiles the router routes with.
+ */
+export interface RegistrySource<Entry extends { name: string } = { name: string }> {
   readRegistry(): Promise<Registry>;
-  listProfiles(): Promise<Array<{ name: string }>>;
+  listProfiles(): Promise<Entry[]>;
   /** Records in the registry that a profile was just used (`lastUsedAt`). */
   touch?(name: string): Promise<void>;
   /** True when the profile's auth file (or keychain entry) holds tokens. */
@@ -79,9 +82,9 @@ export interface RegistrySource {
 }
 
 /** Options for `LabEngine`. */
-export interface LabEngineOptions {
+export interface LabEngineOptions<Entry extends { name: string } = { name: string }> {
   paths: LabPaths;
-  store: RegistrySource;
+  store: RegistrySource<Entry>;
   health: HealthStore;
   credentials: CredentialSource;
   activity: ActivityRecorder;
@@ -125,8 +128,10 @@ const rejectedFreshTokensLimit = 3;
 const sharedWindowMs = 10_000;
 
 /** The routing policy and live state behind the router. */
-export class LabEngine implements ProxyEngine {
-  readonly #options: LabEngineOptions;
+export class LabEngine<Entry extends { name: string } = { name: string }> implements ProxyEngine {
+  readonly #options: LabEngineOptions<Entry>;
+  /** The profiles as the store listed them at the last good read of the registry. */
+  #entries: readonly Entry[] = [];
   #profiles: string[] = [];
   /** `#profiles` as a set, for the sticky shortcut's membership check. */
   #profileSet = new Set<string>();
@@ -190,7 +195,7 @@ export class LabEngine implements ProxyEngine {
   /** Each response's quota headers, parsed only when they differ from the profile's last ones. */
   readonly #quotaHeaders = new QuotaHeaderReader();
 
-  constructor(options: LabEngineOptions) {
+  constructor(options: LabEngineOptions<Entry>) {
     this.#options = options;
     this.#quota = options.quota;
     this.#sessions = new SessionTable({
@@ -213,6 +218,15 @@ export class LabEngine implements ProxyEngine {
   /** The per-request log. */
   get requests(): RequestLog {
     return this.#requests;
+  }
+
+  /**
+   * The registry and profiles the router routes with: its last good read of the registry file
+   * (null before any). While the file cannot be read the router keeps this copy, so a surface
+   * that cannot read the file shows these rather than "no profiles".
+   */
+  routedRegistry(): { registry: Registry | null; profiles: readonly Entry[] } {
+    return { registry: this.#registry, profiles: this.#entries };
   }
 
   /** Loads the registry and health now (call once before serving). */
@@ -1028,7 +1042,9 @@ export class LabEngine implements ProxyEngine {
         try {
           this.#registry = await store.readRegistry();
           this.#pins = indexPins(this.#registry);
-          this.#profiles = (await store.listProfiles()).map((p) => p.name);
+          const entries = await store.listProfiles();
+          this.#entries = entries;
+          this.#profiles = entries.map((p) => p.name);
           this.#profileSet = new Set(this.#profiles);
           this.#stickyAnswers.clear();
           this.#registryProblem = null;

@@ -23,7 +23,8 @@ import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { KeyringPort } from '../profiles/keyring.ts';
-import type { ProfileStore } from '../profiles/store.ts';
+import type { Registry } from '../profiles/schema.ts';
+import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { warnOncePerField } from '../quota/bounds.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
@@ -53,7 +54,7 @@ import { createIdentityRoute } from './identity.ts';
 import { LabOperations, showsHeadroom, type LiveState } from './operations.ts';
 import { QuotaKeeper, UsagePoller } from './quota-keeper.ts';
 import { poolSummaryOf } from './pool-view.ts';
-import { buildProfileViews, overlayQuota } from './views.ts';
+import { buildProfileViews, overlayQuota, type KeptRegistry } from './views.ts';
 import { connectJournal } from './activity-journal.ts';
 import { DecisionLog } from '../router/decision-log.ts';
 import {
@@ -122,7 +123,7 @@ export class LabService implements ControlApiService {
   readonly #health: HealthStore;
   readonly #tokens: TokenManager;
   readonly #activity: ActivityLog;
-  readonly #engine: LabEngine;
+  readonly #engine: LabEngine<ProfileEntry>;
   readonly #decisions = new DecisionLog(500);
   readonly #requests = new RequestLog();
   readonly #journal: Journal;
@@ -338,10 +339,13 @@ export class LabService implements ControlApiService {
       }
     };
     try {
-      profiles = await buildProfileViews(this.#paths, now, { onProblem: report });
-      const registry = await this.#store.readRegistry();
-      active = registry.active;
-      pins = pinViews(registry);
+      const registry = await this.#registryShown(report);
+      profiles = await buildProfileViews(this.#paths, now, {
+        onProblem: report,
+        ...(registry.kept ? { registry: registry.kept } : {}),
+      });
+      active = registry.registry.active;
+      pins = pinViews(registry.registry);
     } catch (error) {
       if (!isLabError(error)) throw error;
       this.#logger.warn({ code: error.code }, 'could not build profile views');
@@ -605,6 +609,31 @@ export class LabService implements ControlApiService {
       enabled: view.priming,
       last: view.primingLast,
     }));
+  }
+
+  /**
+   * The registry the surfaces show: the file's, or, while it cannot be read, the copy the router
+   * still routes with (reported with the file's problem, so nobody is told there are no
+   * profiles while turns are being served). Throws the file's error when there is no such copy.
+   */
+  async #registryShown(
+    report: (error: LabError) => void,
+  ): Promise<{ registry: Registry; kept?: KeptRegistry }> {
+    try {
+      return { registry: await this.#store.readRegistry() };
+    } catch (error) {
+      const kept = this.#engine.routedRegistry();
+      if (!isLabError(error) || kept.registry === null || kept.profiles.length === 0) throw error;
+      const names = kept.profiles.map((entry) => entry.name).join(', ');
+      report(
+        new LabError(
+          error.code,
+          `${error.message} Until then the router routes with the last good copy it read (${names}).`,
+          error.details === undefined ? {} : { details: { ...error.details } },
+        ),
+      );
+      return { registry: kept.registry, kept: { registry: kept.registry, entries: kept.profiles } };
+    }
   }
 
   #mergeLive(view: ProfileView, now: number): void {

@@ -9,7 +9,7 @@ import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { ProfileEntry } from '../profiles/store.ts';
-import { authDotJsonSchema } from '../profiles/schema.ts';
+import { authDotJsonSchema, type Registry } from '../profiles/schema.ts';
 import { effectiveHealth, type ProfileHealth } from '../state/health-store.ts';
 import { forecastWeekly, type QuotaForecast } from '../quota/forecast.ts';
 import { defaultLimitId } from '../quota/headers.ts';
@@ -37,6 +37,17 @@ export interface BuildViewsOptions {
    * their problems reported).
    */
   only?: readonly string[];
+  /**
+   * A registry to show instead of reading the file (the copy the router routes with while the
+   * file cannot be read), with its profiles as the store listed them.
+   */
+  registry?: KeptRegistry;
+}
+
+/** A registry and its listed profiles, as last read while the file could be read. */
+export interface KeptRegistry {
+  registry: Registry;
+  entries: readonly ProfileEntry[];
 }
 
 /**
@@ -50,8 +61,8 @@ export async function buildProfileViews(
 ): Promise<ProfileView[]> {
   const report = options.onProblem ?? (() => undefined);
   const store = createProfileStore({ paths, now: () => now });
-  const registry = await store.readRegistry();
-  const listed = await store.listProfiles();
+  const registry = options.registry?.registry ?? (await store.readRegistry());
+  const listed = options.registry?.entries ?? (await store.listProfiles());
   const only = options.only;
   const entries = only ? listed.filter((entry) => only.includes(entry.name)) : listed;
   for (const problem of await store.unreadableRecords()) report(problem);
