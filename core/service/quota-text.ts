@@ -93,7 +93,10 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   }
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
   lines.push(`This week: ${poolForecastText(pool, options)}`);
-  if (pool.needsSignIn.length > 0) lines.push(`Needs sign-in: ${pool.needsSignIn.join(', ')}`);
+  const unreadable = pool.unreadable ?? [];
+  const signIn = pool.needsSignIn.filter((name) => !unreadable.includes(name));
+  if (signIn.length > 0) lines.push(`Needs sign-in: ${signIn.join(', ')}`);
+  if (unreadable.length > 0) lines.push(`Auth file unreadable: ${unreadable.join(', ')}`);
   return { short, headline, lines };
 }
 

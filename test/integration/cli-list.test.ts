@@ -223,7 +223,8 @@ describe('codex-lab list', () => {
     const row = run.stdout.split('\n').find((line) => line.includes('alice@example.com'))!;
     expect(row).toContain('auth file unreadable');
     expect(row).not.toContain('needs sign-in');
-    expect(run.stdout).not.toMatch(/alice needs|codex-lab login alice/);
+    expect(run.stdout).not.toMatch(/alice needs|codex-lab login alice|Needs sign-in: alice/);
+    expect(run.stdout).toContain('Auth file unreadable: alice');
     expect(run.stderr).toContain(`codex-lab: ${paths.profileAuth('alice')} is not valid JSON`);
     const json = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout) as Array<{
       name: string;
