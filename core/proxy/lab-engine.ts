@@ -1113,6 +1113,20 @@ export class LabEngine<Entry extends { name: string } = { name: string }> implem
     this.#pendingWrites.add(pending);
   }
 
+  /**
+   * Writes the marks held in memory to `state/health.json` when that file is missing (moved
+   * aside): the file is their copy for other processes, and without it they would read every
+   * profile as not checked yet. A file present is left alone.
+   */
+  async restoreHealthFile(): Promise<void> {
+    const marks: HealthFile['profiles'] = {};
+    for (const [name, mark] of this.#health) {
+      if (mark.updatedAt === undefined || !this.#profileSet.has(name)) continue;
+      marks[name] = { ...mark, updatedAt: mark.updatedAt };
+    }
+    await this.#options.health.restoreIfMissing(marks);
+  }
+
   /** Resolves when every health mark made so far is on disk (before a process exits). */
   async settled(): Promise<void> {
     while (this.#pendingWrites.size > 0) await Promise.all(this.#pendingWrites);

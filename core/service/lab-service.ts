@@ -680,19 +680,23 @@ export class LabService implements ControlApiService {
   }
 
   /**
-   * Watches the registry, the legacy auth file, the profile folders and health.json: an edit by
-   * any other program is read within the debounce, not at the next request or poll.
+   * Watches the registry, the legacy auth file, the profile folders, health.json and quota.json:
+   * an edit by any other program is read within the debounce, not at the next request or poll,
+   * and a state file moved aside (as a corrupt one's error says to) is written again from memory.
    */
   #startWatching(): void {
     const debounceMs = this.#options.watchDebounceMs ?? 200;
     if (debounceMs <= 0) return;
     const watched: Array<[folder: string, names: Set<string> | null]> = [
       [this.#paths.home, new Set(['auth-profiles.json', 'auth.json'])],
-      [this.#paths.stateDir, new Set(['health.json'])],
+      [this.#paths.stateDir, new Set(['health.json', 'quota.json'])],
       [this.#paths.profilesDir, null],
     ];
     const onEvent = (names: Set<string> | null) => (_event: string, file: string | null) => {
       if (names !== null && file !== null && !names.has(file)) return;
+      // The router writes quota.json about once a second and never reads it back: only its
+      // disappearance matters here.
+      if (file === 'quota.json' && existsSync(this.#paths.quota)) return;
       if (this.#watchCancel || this.#stopped) return;
       // File events arrive in real time, so the debounce runs on a real (unref'd) timer; the
       // injected clock drives the domain's schedules, which a burst of writes must not shift.
@@ -701,6 +705,7 @@ export class LabService implements ControlApiService {
         if (this.#stopped) return;
         void this.#engine
           .reloadNow()
+          .then(() => this.#rewriteMissingStateFiles())
           .catch((error: unknown) =>
             this.#logger.warn({ err: error }, 'could not re-read the files after a change'),
           );
@@ -717,6 +722,17 @@ export class LabService implements ControlApiService {
         // A folder that does not exist yet (no profile saved): the registry watch covers it.
       }
     }
+  }
+
+  /**
+   * Writes `state/quota.json` and `state/health.json` again from the router's memory when they
+   * are missing (moved aside, say), so `codex-lab list`, which reads the files, shows what the
+   * router knows rather than "not checked yet" until its next write. A file present, even one
+   * that does not parse, is left alone.
+   */
+  async #rewriteMissingStateFiles(): Promise<void> {
+    if (!existsSync(this.#paths.quota)) await this.#quotaKeeper.book.flush();
+    await this.#engine.restoreHealthFile();
   }
 
   #stopWatching(): void {
