@@ -16,7 +16,7 @@ import {
   signInMarkLifted,
 } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
-import { humanizeTimes } from '../format.ts';
+import { humanizeTimes, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
@@ -573,7 +573,7 @@ export class LabEngine<Entry extends { name: string } = { name: string }> implem
       this.#transientUntil.set(profile, now + transientSkipMs * 4 ** (rejected - 1));
       return;
     }
-    if (isFileProblem(error.code)) {
+    if (unreadableFile(error.code)) {
       // The profile's own file is broken: only the user can mend it, and nothing upstream is
       // wrong. No pause (a pause would outlive the file being put back) and no health mark; the
       // refusal names the file (see `#fileRefusal`).
@@ -861,7 +861,7 @@ export class LabEngine<Entry extends { name: string } = { name: string }> implem
     excluded: ReadonlyMap<string, string>,
   ): ChooseAnswer | null {
     const problemOf = (profile: string): LabError | undefined =>
-      isFileProblem(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined;
+      unreadableFile(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined;
     const blocked = decision.blockedBy;
     if (decision.outcome === 'pinned_unavailable' && blocked) {
       const problem = problemOf(blocked.profile);
@@ -1134,11 +1134,6 @@ export class LabEngine<Entry extends { name: string } = { name: string }> implem
 }
 
 const noneExcluded: ReadonlyMap<string, string> = new Map();
-
-/** True for a failure of the profile's own file (unparsable or unreadable), not of its account. */
-function isFileProblem(code: string): boolean {
-  return code === 'corrupt_file' || code === 'io_error';
-}
 
 /** A refusal only the user can mend, answered so Codex shows it at once (`NoPick.userMustAct`). */
 function userMustAct(code: ErrorCode, message: string): NoPick {
