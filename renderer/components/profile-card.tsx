@@ -11,6 +11,7 @@ import {
   formatAt,
   formatReset,
   removalQuestion,
+  signInFixes,
 } from '../format.ts';
 import { focusWhenShown, profileCard, useReturnFocus } from '../focus.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
@@ -204,7 +205,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       {(limitedFor || (profile.statusMessage && profile.status !== 'ok')) && (
         <p className={`status-line status-line-${profile.status}`} role="status">
           {profile.statusMessage
-            ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error', now)
+            ? cardStatusMessage(profile.statusMessage, signInFixes(profile), now)
             : statusText(profile)}
           {limitedFor && (
             <>
@@ -318,7 +319,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
             Make active
           </button>
         )}
-        {profile.status === 'auth_error' ? (
+        {signInFixes(profile) ? (
           <button type="button" className="button primary" onClick={signInAgain}>
             Sign in again
           </button>
