@@ -65,9 +65,19 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     ? `${pool.nextFree.profile} at ${formatWhen(pool.nextFree.at, options)}`
     : null;
   const short = pool.headroomPercent === null ? '' : `${pool.headroomPercent}%`;
+  // Profiles whose auth file cannot be read are named apart: a sign-in is not what they need.
+  const unreadable = pool.unreadable ?? [];
+  const signIn = pool.needsSignIn.filter((name) => !unreadable.includes(name));
   let headline: string;
   if (pool.eligible.length === 0) {
-    headline = pool.counted === 0 ? 'Every account needs sign-in' : 'All accounts limited';
+    headline =
+      pool.counted > 0
+        ? 'All accounts limited'
+        : signIn.length === 0
+          ? 'No account can be used: their auth files cannot be read'
+          : unreadable.length === 0
+            ? 'Every account needs sign-in'
+            : 'No account can be used: each needs a sign-in or its auth file mended';
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
     const readiness = poolReadiness(pool, pool.counted + pool.needsSignIn.length);
@@ -93,8 +103,6 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   }
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
   lines.push(`This week: ${poolForecastText(pool, options)}`);
-  const unreadable = pool.unreadable ?? [];
-  const signIn = pool.needsSignIn.filter((name) => !unreadable.includes(name));
   if (signIn.length > 0) lines.push(`Needs sign-in: ${signIn.join(', ')}`);
   if (unreadable.length > 0) lines.push(`Auth file unreadable: ${unreadable.join(', ')}`);
   return { short, headline, lines };
