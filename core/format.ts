@@ -7,9 +7,10 @@
  * Durations: the two largest units, a zero second unit left out (`45s`, `12m`, `3h 5m`, `3h`,
  * `2d 4h`, `1d`), every unit rounded down, so a countdown never shows more time than is left.
  * Clock times: 24-hour, with the weekday when the moment is 20 hours away or more (`14:05`,
- * `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `not checked yet` — never
- * the raw `auth_error`. Sentences say what is wrong; how to fix it travels beside them (a
- * failure's `fix`), and the command line words it with our command (`withCliFix`).
+ * `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `auth file unreadable`,
+ * `not checked yet` — never the raw `auth_error`. Sentences say what is wrong; how to fix it
+ * travels beside them (a failure's `fix`), and the command line words it with our command
+ * (`withCliFix`).
  */
 
 /** Options for clock times: the current time, and a fixed time zone in tests. */
@@ -215,15 +216,27 @@ export function formatWindowUse(window: QuotaWindowShape | null, now: number): s
   return left < second ? `${used}, reset due` : `${used}, resets ${formatIn(left)}`;
 }
 
-/** The words for a status, the same on every surface: `ready`, `limited`, `needs sign-in`, … */
-export function statusLabel(status: StatusName): string {
+/**
+ * True when a failure `code` is about a file that cannot be read (it does not parse, or the disk
+ * refuses it): only mending or moving the file helps, never a sign-in.
+ */
+export function unreadableFile(code: string | null | undefined): boolean {
+  return code === 'corrupt_file' || code === 'io_error';
+}
+
+/**
+ * The words for a status, the same on every surface: `ready`, `limited`, `needs sign-in`, … A
+ * profile that cannot be used because its auth file cannot be read (`code`, the view's
+ * `statusCode`) is `auth file unreadable`: a sign-in is not what it needs.
+ */
+export function statusLabel(status: StatusName, code?: string | null): string {
   switch (status) {
     case 'ok':
       return 'ready';
     case 'limited':
       return 'limited';
     case 'auth_error':
-      return 'needs sign-in';
+      return unreadableFile(code) ? 'auth file unreadable' : 'needs sign-in';
     default:
       return 'not checked yet';
   }
@@ -234,9 +247,10 @@ export function formatStatus(
   status: StatusName,
   unavailableUntil: string | null,
   options: ClockOptions,
+  code?: string | null,
 ): string {
   const back = status === 'limited' ? formatBackAt(unavailableUntil, options) : null;
-  return back ? `${statusLabel(status)}, back ${back}` : statusLabel(status);
+  return back ? `${statusLabel(status)}, back ${back}` : statusLabel(status, code);
 }
 
 /** The activity log's label for a kind of entry: `needs sign-in` for `auth_error`, else the kind. */

@@ -83,6 +83,11 @@ export interface PoolSummaryView {
   /** Profiles that need a sign-in (left out of every number). */
   needsSignIn: string[];
   /**
+   * Those of `needsSignIn` that cannot be used because their auth file cannot be read: a sign-in
+   * is not what they need, so surfaces name them apart ("Auth file unreadable: …").
+   */
+  unreadable?: string[];
+  /**
    * Mean headroom (100 − used %) of the counted profiles' tightest windows, limited ones at 0 and
    * ones whose quota is not known yet left out; null when no counted profile has a figure.
    */
@@ -135,6 +140,12 @@ export interface ProfileView {
   status: ProfileStatus;
   /** One sentence explaining a non-ok status (e.g. Codex's refresh failure text). */
   statusMessage: string | null;
+  /**
+   * The failure code behind a non-ok status when one is known: `corrupt_file` or `io_error` when
+   * the profile's auth file cannot be read (shown as "auth file unreadable", not "needs sign-in"),
+   * `not_signed_in`, a refresh failure's code, `usage_limit_reached`. Absent otherwise.
+   */
+  statusCode?: string;
   unavailableUntil: string | null;
   priming: boolean;
   primingLast: PrimingOutcomeView | null;

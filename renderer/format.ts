@@ -11,9 +11,10 @@ import {
   formatIn,
   formatLogStamp,
   humanizeTimes,
+  unreadableFile,
   windowName,
 } from '../core/format.ts';
-import type { FailureFix, QuotaWindowView } from '../core/service/contract.ts';
+import type { FailureFix, ProfileView, QuotaWindowView } from '../core/service/contract.ts';
 
 export { formatDuration, formatLatency, statusLabel } from '../core/format.ts';
 
@@ -113,6 +114,14 @@ export function removalQuestion(name: string, pins: number, active: boolean): st
   ];
   if (losses.length === 0) return `Remove ${name}? Other profiles stay.`;
   return `Remove ${name}? ${capitalize(losses.join(' and '))}; other profiles stay.`;
+}
+
+/**
+ * True when a profile's card offers a sign-in as its fix: it needs one. A profile whose auth file
+ * cannot be read needs that file mended or moved (its sentence names it), not a sign-in.
+ */
+export function signInFixes(profile: Pick<ProfileView, 'status' | 'statusCode'>): boolean {
+  return profile.status === 'auth_error' && !unreadableFile(profile.statusCode);
 }
 
 /**

@@ -99,7 +99,7 @@ export function formatProfileTable(
       view.legacy ? `${view.name} (legacy)` : view.name,
       view.email ?? '-',
       view.plan ?? '-',
-      formatStatus(view.status, view.unavailableUntil, { now }),
+      formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
       formatWindowUse(view.quota.primary, now),
       formatWindowUse(view.quota.secondary, now),
       formatPriming(view, now),

@@ -68,7 +68,7 @@ export function unavailableWarning(view: ProfileView, use: RoutingUse, now: numb
       pin: 'sessions pinned to it get usage-limit errors until then (pin with --allow-fallback to let them move meanwhile).',
       'pin-fallback': 'sessions pinned to it go to another profile until then.',
     };
-    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now })}: ${meets[use]}`;
+    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode)}: ${meets[use]}`;
   }
   if (view.status === 'auth_error') {
     const meets: Record<RoutingUse, string> = {

@@ -16,7 +16,7 @@ import {
   signInMarkLifted,
 } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
-import { humanizeTimes } from '../format.ts';
+import { humanizeTimes, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
@@ -37,6 +37,7 @@ import {
   staysOnProfile,
   stickyDetail,
   type RoutingCandidate,
+  type RoutingDecision,
   type RoutingPin,
 } from '../router/policy.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
@@ -69,11 +70,17 @@ export interface CredentialSource {
   ): Promise<{ accessToken: string; accountId: string | null }>;
 }
 
-/** Reads the profile list and registry (the ProfileStore). */
-export interface RegistrySource {
+/**
+ * Reads the profile list and registry (the ProfileStore); `Entry` is what it lists per profile,
+ * kept as read so surfaces can show the very profiles the router routes with.
+ */
+/** What the engine needs of a listed profile: its name and the fields of its account stamp. */
+export type ListedProfile = { name: string } & AccountIdentity;
+
+export interface RegistrySource<Entry extends ListedProfile = ListedProfile> {
   readRegistry(): Promise<Registry>;
   /** The profiles, with the identity fields their account stamp is made of (`accountStamp`). */
-  listProfiles(): Promise<Array<{ name: string } & AccountIdentity>>;
+  listProfiles(): Promise<Entry[]>;
   /** Records in the registry that a profile was just used (`lastUsedAt`). */
   touch?(name: string): Promise<void>;
   /** True when the profile's auth file (or keychain entry) holds tokens. */
@@ -81,9 +88,9 @@ export interface RegistrySource {
 }
 
 /** Options for `LabEngine`. */
-export interface LabEngineOptions {
+export interface LabEngineOptions<Entry extends ListedProfile = ListedProfile> {
   paths: LabPaths;
-  store: RegistrySource;
+  store: RegistrySource<Entry>;
   health: HealthStore;
   credentials: CredentialSource;
   activity: ActivityRecorder;
@@ -127,8 +134,10 @@ const rejectedFreshTokensLimit = 3;
 const sharedWindowMs = 10_000;
 
 /** The routing policy and live state behind the router. */
-export class LabEngine implements ProxyEngine {
-  readonly #options: LabEngineOptions;
+export class LabEngine<Entry extends ListedProfile = ListedProfile> implements ProxyEngine {
+  readonly #options: LabEngineOptions<Entry>;
+  /** The profiles as the store listed them at the last good read of the registry. */
+  #entries: readonly Entry[] = [];
   #profiles: string[] = [];
   /** `#profiles` as a set, for the sticky shortcut's membership check. */
   #profileSet = new Set<string>();
@@ -172,6 +181,13 @@ export class LabEngine implements ProxyEngine {
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
   /** Profiles whose credentials failed transiently, skipped until then (see noteCredentialFailure). */
   readonly #transientUntil = new Map<string, number>();
+  /**
+   * Profiles whose auth file could not be read at their last credentials read (it does not parse,
+   * or the disk refused it), with the error naming the file: what a refusal says instead of
+   * "failed on this request". Never a pause: the next request reads the file again, so a file put
+   * back serves at once. Cleared by any successful read.
+   */
+  readonly #fileProblems = new Map<string, LabError>();
   /** Fresh tokens the upstream rejected in a row per profile (reset by any success). */
   readonly #rejectedFreshTokens = new Map<string, number>();
   /** Last 2xx and last 5xx per profile, to tell an account's failures from a shared outage. */
@@ -192,7 +208,7 @@ export class LabEngine implements ProxyEngine {
   /** Each response's quota headers, parsed only when they differ from the profile's last ones. */
   readonly #quotaHeaders = new QuotaHeaderReader();
 
-  constructor(options: LabEngineOptions) {
+  constructor(options: LabEngineOptions<Entry>) {
     this.#options = options;
     this.#quota = options.quota;
     this.#sessions = new SessionTable({
@@ -215,6 +231,15 @@ export class LabEngine implements ProxyEngine {
   /** The per-request log. */
   get requests(): RequestLog {
     return this.#requests;
+  }
+
+  /**
+   * The registry and profiles the router routes with: its last good read of the registry file
+   * (null before any). While the file cannot be read the router keeps this copy, so a surface
+   * that cannot read the file shows these rather than "no profiles".
+   */
+  routedRegistry(): { registry: Registry | null; profiles: readonly Entry[] } {
+    return { registry: this.#registry, profiles: this.#entries };
   }
 
   /** Loads the registry and health now (call once before serving). */
@@ -271,6 +296,7 @@ export class LabEngine implements ProxyEngine {
     this.#credentials.delete(profile);
     this.#rejectedFreshTokens.delete(profile);
     this.#transientUntil.delete(profile);
+    this.#fileProblems.delete(profile);
     this.#circuit.forget(profile);
     this.#markOk(profile, false);
     this.invalidate();
@@ -403,6 +429,7 @@ export class LabEngine implements ProxyEngine {
     this.#health.delete(from);
     this.#credentials.delete(from);
     this.#transientUntil.delete(from);
+    this.#fileProblems.delete(from);
     this.#rejectedFreshTokens.delete(from);
     this.#lastSuccess.delete(from);
     this.#touchedAt.delete(from);
@@ -492,12 +519,14 @@ export class LabEngine implements ProxyEngine {
     if (cached && cached.until > now) return cached.value;
     const value = await this.#options.credentials.getCredentials(profile);
     this.#credentials.set(profile, { value, until: now + credentialCacheMs });
+    this.#fileProblems.delete(profile);
     return value;
   }
 
   async refreshAfterUnauthorized(profile: string, rejected: string): Promise<UpstreamCredentials> {
     this.#credentials.delete(profile);
     const fresh = await this.#options.credentials.refreshAfterUnauthorized(profile, rejected);
+    this.#fileProblems.delete(profile);
     this.#credentials.set(profile, {
       value: fresh,
       until: this.#options.clock.now() + credentialCacheMs,
@@ -619,6 +648,14 @@ export class LabEngine implements ProxyEngine {
       }
       this.#options.logger.warn({ profile, code: error.code, rejected }, 'fresh token rejected');
       this.#transientUntil.set(profile, now + transientSkipMs * 4 ** (rejected - 1));
+      return;
+    }
+    if (unreadableFile(error.code)) {
+      // The profile's own file is broken: only the user can mend it, and nothing upstream is
+      // wrong. No pause (a pause would outlive the file being put back) and no health mark; the
+      // refusal names the file (see `#fileRefusal`).
+      this.#options.logger.warn({ profile, code: error.code }, 'auth file unreadable');
+      this.#fileProblems.set(profile, error);
       return;
     }
     if (!needsSignInAgain(error.code)) {
@@ -829,6 +866,8 @@ export class LabEngine implements ProxyEngine {
       };
     }
     const blocked = decision.blockedBy;
+    const fileRefusal = this.#fileRefusal(decision, excluded);
+    if (fileRefusal !== null) return fileRefusal;
     if (decision.outcome === 'pinned_unavailable' && blocked?.code === 'auth_error') {
       // What the logs keep says what is wrong; the command goes only to Codex (the dashboard
       // offers its own "Sign in again").
@@ -893,6 +932,44 @@ export class LabEngine implements ProxyEngine {
       fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
       ...(decision.outcome === 'pinned_unavailable' && blocked ? { pinned: blocked.profile } : {}),
     };
+  }
+
+  /**
+   * The refusal when the request could not be served because auth files could not be read on it:
+   * the pinned profile's, or, unpinned, every profile's that was tried (the others needing a
+   * sign-in). Each file is named; only the user can mend them, so Codex is told at once rather
+   * than retrying. Null when anything else stood in the way (that refusal is the usual one).
+   */
+  #fileRefusal(
+    decision: RoutingDecision,
+    excluded: ReadonlyMap<string, string>,
+  ): ChooseAnswer | null {
+    const problemOf = (profile: string): LabError | undefined =>
+      unreadableFile(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined;
+    const blocked = decision.blockedBy;
+    if (decision.outcome === 'pinned_unavailable' && blocked) {
+      const problem = problemOf(blocked.profile);
+      if (problem === undefined) return null;
+      const said = `The pinned profile ${blocked.profile} cannot be used: ${problem.message}`;
+      return {
+        ok: false,
+        message: said,
+        fail: userMustAct(problem.code, said),
+        pinned: blocked.profile,
+      };
+    }
+    if (decision.outcome !== 'none_eligible' || decision.excluded.length === 0) return null;
+    const problems: LabError[] = [];
+    for (const entry of decision.excluded) {
+      const problem = problemOf(entry.profile);
+      if (problem !== undefined) problems.push(problem);
+      else if (entry.code !== 'auth_error') return null;
+    }
+    if (problems.length === 0) return null;
+    // One file (the registry) can stand in the way of every profile: named once.
+    const messages = [...new Set(problems.map((problem) => problem.message))];
+    const said = `No Codex Lab profile can take this request: ${messages.join(' ')}`;
+    return { ok: false, message: said, fail: userMustAct(problems[0]!.code, said) };
   }
 
   /**
@@ -1077,6 +1154,7 @@ export class LabEngine implements ProxyEngine {
           this.#registry = await store.readRegistry();
           this.#pins = indexPins(this.#registry);
           const listed = await store.listProfiles();
+          this.#entries = listed;
           this.#profiles = listed.map((p) => p.name);
           this.#profileSet = new Set(this.#profiles);
           const accounts = accountStamps(listed);
@@ -1148,6 +1226,20 @@ export class LabEngine implements ProxyEngine {
       )
       .finally(() => this.#pendingWrites.delete(pending));
     this.#pendingWrites.add(pending);
+  }
+
+  /**
+   * Writes the marks held in memory to `state/health.json` when that file is missing (moved
+   * aside): the file is their copy for other processes, and without it they would read every
+   * profile as not checked yet. A file present is left alone.
+   */
+  async restoreHealthFile(): Promise<void> {
+    const marks: HealthFile['profiles'] = {};
+    for (const [name, mark] of this.#health) {
+      if (mark.updatedAt === undefined || !this.#profileSet.has(name)) continue;
+      marks[name] = { ...mark, updatedAt: mark.updatedAt };
+    }
+    await this.#options.health.restoreIfMissing(marks);
   }
 
   /** Resolves when every health mark made so far is on disk (before a process exits). */

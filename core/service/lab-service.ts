@@ -23,7 +23,8 @@ import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { KeyringPort } from '../profiles/keyring.ts';
-import type { ProfileStore } from '../profiles/store.ts';
+import type { Registry } from '../profiles/schema.ts';
+import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { warnOncePerField } from '../quota/bounds.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
@@ -54,7 +55,7 @@ import { createIdentityRoute } from './identity.ts';
 import { LabOperations, showsHeadroom, type LiveState } from './operations.ts';
 import { QuotaKeeper, UsagePoller } from './quota-keeper.ts';
 import { poolSummaryOf } from './pool-view.ts';
-import { buildProfileViews, overlayQuota } from './views.ts';
+import { buildProfileViews, overlayQuota, type KeptRegistry } from './views.ts';
 import { connectJournal } from './activity-journal.ts';
 import { DecisionLog } from '../router/decision-log.ts';
 import {
@@ -124,7 +125,7 @@ export class LabService implements ControlApiService {
   readonly #health: HealthStore;
   readonly #tokens: TokenManager;
   readonly #activity: ActivityLog;
-  readonly #engine: LabEngine;
+  readonly #engine: LabEngine<ProfileEntry>;
   readonly #decisions = new DecisionLog(500);
   readonly #requests = new RequestLog();
   readonly #journal: Journal;
@@ -355,10 +356,13 @@ export class LabService implements ControlApiService {
       }
     };
     try {
-      profiles = await buildProfileViews(this.#paths, now, { onProblem: report });
-      const registry = await this.#store.readRegistry();
-      active = registry.active;
-      pins = pinViews(registry);
+      const registry = await this.#registryShown(report);
+      profiles = await buildProfileViews(this.#paths, now, {
+        onProblem: report,
+        ...(registry.kept ? { registry: registry.kept } : {}),
+      });
+      active = registry.registry.active;
+      pins = pinViews(registry.registry);
     } catch (error) {
       if (!isLabError(error)) throw error;
       this.#logger.warn({ code: error.code }, 'could not build profile views');
@@ -627,6 +631,31 @@ export class LabService implements ControlApiService {
     }));
   }
 
+  /**
+   * The registry the surfaces show: the file's, or, while it cannot be read, the copy the router
+   * still routes with (reported with the file's problem, so nobody is told there are no
+   * profiles while turns are being served). Throws the file's error when there is no such copy.
+   */
+  async #registryShown(
+    report: (error: LabError) => void,
+  ): Promise<{ registry: Registry; kept?: KeptRegistry }> {
+    try {
+      return { registry: await this.#store.readRegistry() };
+    } catch (error) {
+      const kept = this.#engine.routedRegistry();
+      if (!isLabError(error) || kept.registry === null || kept.profiles.length === 0) throw error;
+      const names = kept.profiles.map((entry) => entry.name).join(', ');
+      report(
+        new LabError(
+          error.code,
+          `${error.message} Until then the router routes with the last good copy it read (${names}).`,
+          error.details === undefined ? {} : { details: { ...error.details } },
+        ),
+      );
+      return { registry: kept.registry, kept: { registry: kept.registry, entries: kept.profiles } };
+    }
+  }
+
   #mergeLive(view: ProfileView, now: number): void {
     const live = this.#engine.health(view.name);
     if (
@@ -635,6 +664,8 @@ export class LabService implements ControlApiService {
     ) {
       view.status = live.status;
       view.statusMessage = live.message;
+      if (live.code === null) delete view.statusCode;
+      else view.statusCode = live.code;
       view.unavailableUntil =
         live.unavailableUntil === null ? null : new Date(live.unavailableUntil).toISOString();
     }
@@ -669,19 +700,23 @@ export class LabService implements ControlApiService {
   }
 
   /**
-   * Watches the registry, the legacy auth file, the profile folders and health.json: an edit by
-   * any other program is read within the debounce, not at the next request or poll.
+   * Watches the registry, the legacy auth file, the profile folders, health.json and quota.json:
+   * an edit by any other program is read within the debounce, not at the next request or poll,
+   * and a state file moved aside (as a corrupt one's error says to) is written again from memory.
    */
   #startWatching(): void {
     const debounceMs = this.#options.watchDebounceMs ?? 200;
     if (debounceMs <= 0) return;
     const watched: Array<[folder: string, names: Set<string> | null]> = [
       [this.#paths.home, new Set(['auth-profiles.json', 'auth.json'])],
-      [this.#paths.stateDir, new Set(['health.json'])],
+      [this.#paths.stateDir, new Set(['health.json', 'quota.json'])],
       [this.#paths.profilesDir, null],
     ];
     const onEvent = (names: Set<string> | null) => (_event: string, file: string | null) => {
       if (names !== null && file !== null && !names.has(file)) return;
+      // The router writes quota.json about once a second and never reads it back: only its
+      // disappearance matters here.
+      if (file === 'quota.json' && existsSync(this.#paths.quota)) return;
       if (this.#watchCancel || this.#stopped) return;
       // File events arrive in real time, so the debounce runs on a real (unref'd) timer; the
       // injected clock drives the domain's schedules, which a burst of writes must not shift.
@@ -690,6 +725,7 @@ export class LabService implements ControlApiService {
         if (this.#stopped) return;
         void this.#engine
           .reloadNow()
+          .then(() => this.#rewriteMissingStateFiles())
           .catch((error: unknown) =>
             this.#logger.warn({ err: error }, 'could not re-read the files after a change'),
           );
@@ -706,6 +742,17 @@ export class LabService implements ControlApiService {
         // A folder that does not exist yet (no profile saved): the registry watch covers it.
       }
     }
+  }
+
+  /**
+   * Writes `state/quota.json` and `state/health.json` again from the router's memory when they
+   * are missing (moved aside, say), so `codex-lab list`, which reads the files, shows what the
+   * router knows rather than "not checked yet" until its next write. A file present, even one
+   * that does not parse, is left alone.
+   */
+  async #rewriteMissingStateFiles(): Promise<void> {
+    if (!existsSync(this.#paths.quota)) await this.#quotaKeeper.book.flush();
+    await this.#engine.restoreHealthFile();
   }
 
   #stopWatching(): void {

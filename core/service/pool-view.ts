@@ -4,6 +4,7 @@
  * `summarizePool`. One path, so the banner, the tray, `list` and `usage --pool` agree.
  */
 import { summarizePool, toPoolSummaryView } from '../router/pool-summary.ts';
+import { unreadableFile } from '../format.ts';
 import type { PoolSummaryView, ProfileView } from '../view-types.ts';
 import { viewQuota } from './views.ts';
 
@@ -18,7 +19,7 @@ export function poolSummaryOf(
   now: number,
   recent: { repo: string | null; model: string | null; profile: string } | null = null,
 ): PoolSummaryView {
-  return toPoolSummaryView(
+  const summary = toPoolSummaryView(
     summarizePool({
       profiles: views.map((view) => {
         const { snapshot, history } = viewQuota(view);
@@ -36,4 +37,8 @@ export function poolSummaryOf(
       recent,
     }),
   );
+  const unreadable = views
+    .filter((view) => view.status === 'auth_error' && unreadableFile(view.statusCode))
+    .map((view) => view.name);
+  return unreadable.length === 0 ? summary : { ...summary, unreadable };
 }

@@ -10,6 +10,7 @@ import {
   poolForecastSentence,
   poolReadiness,
   sameRepoLead,
+  unreadableFile,
 } from '../format.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
@@ -64,9 +65,19 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     ? `${pool.nextFree.profile} at ${formatWhen(pool.nextFree.at, options)}`
     : null;
   const short = pool.headroomPercent === null ? '' : `${pool.headroomPercent}%`;
+  // Profiles whose auth file cannot be read are named apart: a sign-in is not what they need.
+  const unreadable = pool.unreadable ?? [];
+  const signIn = pool.needsSignIn.filter((name) => !unreadable.includes(name));
   let headline: string;
   if (pool.eligible.length === 0) {
-    headline = pool.counted === 0 ? 'Every account needs sign-in' : 'All accounts limited';
+    headline =
+      pool.counted > 0
+        ? 'All accounts limited'
+        : signIn.length === 0
+          ? 'No account can be used: their auth files cannot be read'
+          : unreadable.length === 0
+            ? 'Every account needs sign-in'
+            : 'No account can be used: each needs a sign-in or its auth file mended';
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
     const readiness = poolReadiness(pool, pool.counted + pool.needsSignIn.length);
@@ -92,7 +103,8 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   }
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
   lines.push(`This week: ${poolForecastText(pool, options)}`);
-  if (pool.needsSignIn.length > 0) lines.push(`Needs sign-in: ${pool.needsSignIn.join(', ')}`);
+  if (signIn.length > 0) lines.push(`Needs sign-in: ${signIn.join(', ')}`);
+  if (unreadable.length > 0) lines.push(`Auth file unreadable: ${unreadable.join(', ')}`);
   return { short, headline, lines };
 }
 
@@ -103,7 +115,7 @@ function lowerFirst(text: string): string {
 
 /** What `describeRun` reads of a profile (`quota` when known: a full window has none left). */
 export type RunProfile = Pick<ProfileView, 'name' | 'status' | 'unavailableUntil'> &
-  Partial<Pick<ProfileView, 'quota'>>;
+  Partial<Pick<ProfileView, 'quota' | 'statusCode'>>;
 
 /** What `describeRun` reads of a request. */
 type RunRequest = Pick<
@@ -211,6 +223,8 @@ export function describeRun(
       state = profile.unavailableUntil
         ? `is limited until ${formatWhen(profile.unavailableUntil, options)}`
         : 'is limited';
+    } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
+      state = 'has an auth file that cannot be read';
     } else if (profile.status === 'auth_error') {
       state = `needs a sign-in (codex-lab login ${name})`;
     } else state = 'could not take it';
@@ -249,6 +263,8 @@ export function describeRun(
           ? `${profile.name} limited until ${formatWhen(profile.unavailableUntil, options)}`
           : `${profile.name} limited`,
       );
+    } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
+      parts.push(`${profile.name}'s auth file cannot be read`);
     } else if (profile.status === 'auth_error') {
       parts.push(`${profile.name} needs a sign-in (codex-lab login ${profile.name})`);
     }

@@ -10,7 +10,7 @@ import type { LabPaths } from '../home/paths.ts';
 import { accountStamp, stampMatches } from '../profiles/account-stamp.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { ProfileEntry } from '../profiles/store.ts';
-import { authDotJsonSchema } from '../profiles/schema.ts';
+import { authDotJsonSchema, type Registry } from '../profiles/schema.ts';
 import { effectiveHealth, type ProfileHealth } from '../state/health-store.ts';
 import { forecastWeekly, type QuotaForecast } from '../quota/forecast.ts';
 import { defaultLimitId } from '../quota/headers.ts';
@@ -38,6 +38,17 @@ export interface BuildViewsOptions {
    * their problems reported).
    */
   only?: readonly string[];
+  /**
+   * A registry to show instead of reading the file (the copy the router routes with while the
+   * file cannot be read), with its profiles as the store listed them.
+   */
+  registry?: KeptRegistry;
+}
+
+/** A registry and its listed profiles, as last read while the file could be read. */
+export interface KeptRegistry {
+  registry: Registry;
+  entries: readonly ProfileEntry[];
 }
 
 /**
@@ -52,8 +63,8 @@ export async function buildProfileViews(
   const report = options.onProblem ?? (() => undefined);
   const store = createProfileStore({ paths, now: () => now });
   // Listing first: it finishes interrupted operations and rebuilds a missing registry.
-  const listed = await store.listProfiles();
-  const registry = await store.readRegistry();
+  const listed = options.registry?.entries ?? (await store.listProfiles());
+  const registry = options.registry?.registry ?? (await store.readRegistry());
   const only = options.only;
   const entries = only ? listed.filter((entry) => only.includes(entry.name)) : listed;
   for (const problem of await store.unreadableRecords()) report(problem);
@@ -112,6 +123,7 @@ export async function buildProfileViews(
       active: registry.active === entry.name,
       status: state.status,
       statusMessage: state.message,
+      ...(state.status !== 'ok' && state.code !== null ? { statusCode: state.code } : {}),
       unavailableUntil: isoOrNull(state.unavailableUntil),
       priming: entry.priming.enabled,
       primingLast: last ? { ...last, at: new Date(last.at).toISOString() } : null,

@@ -2,7 +2,7 @@
  * Per-profile health that outlives a process: `limited` until a reset, `auth_error` until the
  * user signs in again. One account's failure never touches another's entry.
  */
-import { readJsonFile, writeJsonFile } from '../home/files.ts';
+import { readJsonFile, readTextFile, writeJsonFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { healthFileSchema, type HealthFile, type HealthStatus } from './schema.ts';
@@ -61,6 +61,19 @@ export class HealthStore {
   /** Marks a profile healthy (after a successful request, refresh or sign-in). */
   async markOk(name: string, now: number): Promise<void> {
     await this.#set(name, { status: 'ok', unavailableUntil: null, code: null, message: null }, now);
+  }
+
+  /**
+   * Writes `profiles` as the whole file when the file is missing (moved aside): the router's
+   * marks, with the times they were made, put back. A file present (written meanwhile, or one
+   * that does not parse) is left as it is. True when it wrote.
+   */
+  async restoreIfMissing(profiles: HealthFile['profiles']): Promise<boolean> {
+    return withLock(this.#paths.locksDir, 'health', async () => {
+      if ((await readTextFile(this.#paths.health)) !== undefined) return false;
+      await writeJsonFile(this.#paths.health, { version: 1, profiles });
+      return true;
+    });
   }
 
   /** Forgets a profile (removed), or moves its entry (renamed) when `to` is given. */

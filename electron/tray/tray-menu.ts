@@ -4,7 +4,7 @@
  */
 import type { LabState, ProfileView } from '../../core/service/contract.ts';
 import { describePool } from '../../core/service/quota-text.ts';
-import { statusLabel } from '../../core/format.ts';
+import { statusLabel, unreadableFile } from '../../core/format.ts';
 import type { UserPreferences } from '../ipc/desktop-contract.ts';
 import { displayName, formatUntil, quotaSummary, type FormatOptions } from './tray-format.ts';
 
@@ -82,7 +82,8 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
 export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
   const name = displayName(profile);
   const quota = quotaSummary(profile);
-  if (profile.status === 'auth_error') return `⚠ ${name} — ${statusLabel(profile.status)}`;
+  if (profile.status === 'auth_error')
+    return `⚠ ${name} — ${statusLabel(profile.status, profile.statusCode)}`;
   if (profile.status === 'limited') {
     const until = profile.unavailableUntil
       ? ` until ${formatUntil(profile.unavailableUntil, options)}`
@@ -194,10 +195,15 @@ function routingTooltip(state: LabState): string {
     ? `Codex Lab — ${displayName(active)}${quotaSummary(active) ? ` (${quotaSummary(active)})` : ''}`
     : `Codex Lab — Auto, ${state.profiles.length} account${state.profiles.length === 1 ? '' : 's'}`;
   const limited = state.profiles.filter((profile) => profile.status === 'limited').length;
-  const signIn = state.profiles.filter((profile) => profile.status === 'auth_error').length;
+  const failing = state.profiles.filter((profile) => profile.status === 'auth_error');
+  // An auth file that cannot be read needs mending, not a sign-in: counted apart.
+  const unreadable = failing.filter((profile) => unreadableFile(profile.statusCode)).length;
+  const signIn = failing.length - unreadable;
   const notes: string[] = [];
   if (limited > 0) notes.push(`${limited} limited`);
   if (signIn > 0) notes.push(`${signIn} need${signIn === 1 ? 's' : ''} sign-in`);
+  if (unreadable > 0)
+    notes.push(`${unreadable} auth file${unreadable === 1 ? '' : 's'} unreadable`);
   return notes.length > 0 ? `${head} · ${notes.join(', ')}` : head;
 }
 

@@ -23,6 +23,9 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
   const total = pool.counted + pool.needsSignIn.length;
   if (total === 0) return null;
   const allLimited = pool.eligible.length === 0;
+  // A profile whose auth file cannot be read is named apart: a sign-in is not what it needs.
+  const unreadable = pool.unreadable ?? [];
+  const signIn = pool.needsSignIn.filter((name) => !unreadable.includes(name));
   const nextFree = pool.nextFree
     ? `${pool.nextFree.profile} at ${formatAt(pool.nextFree.at, now)} (in ${formatDuration(
         Date.parse(pool.nextFree.at) - now,
@@ -86,10 +89,16 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
           <span className="muted">This week: </span>
           {forecast}
         </p>
-        {pool.needsSignIn.length > 0 && (
+        {signIn.length > 0 && (
           <p className="small">
             <span className="muted">Needs sign-in: </span>
-            {pool.needsSignIn.join(', ')}
+            {signIn.join(', ')}
+          </p>
+        )}
+        {unreadable.length > 0 && (
+          <p className="small">
+            <span className="muted">Auth file unreadable: </span>
+            {unreadable.join(', ')}
           </p>
         )}
       </div>

@@ -11,6 +11,7 @@ import {
   formatAt,
   formatReset,
   removalQuestion,
+  signInFixes,
 } from '../format.ts';
 import { focusWhenShown, profileCard, useReturnFocus } from '../focus.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
@@ -27,7 +28,8 @@ export interface ProfileCardProps {
 }
 
 /** "Ready", "Limited", "Needs sign-in", "Not checked yet": the shared words, as a badge. */
-const statusText = (status: ProfileView['status']) => capitalize(statusLabel(status));
+const statusText = (profile: ProfileView) =>
+  capitalize(statusLabel(profile.status, profile.statusCode));
 
 /** "At this pace: runs out Tue 18:00", "At this pace: fine until reset", … */
 function forecastText(profile: ProfileView, now: number): string {
@@ -193,9 +195,9 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           {isActive && <span className="badge badge-active">Active</span>}
           <span
             className={`badge badge-${profile.status}`}
-            aria-label={`Status: ${statusText(profile.status)}`}
+            aria-label={`Status: ${statusText(profile)}`}
           >
-            {statusText(profile.status)}
+            {statusText(profile)}
           </span>
         </div>
       </header>
@@ -203,8 +205,8 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       {(limitedFor || (profile.statusMessage && profile.status !== 'ok')) && (
         <p className={`status-line status-line-${profile.status}`} role="status">
           {profile.statusMessage
-            ? cardStatusMessage(profile.statusMessage, profile.status === 'auth_error', now)
-            : statusText(profile.status)}
+            ? cardStatusMessage(profile.statusMessage, signInFixes(profile), now)
+            : statusText(profile)}
           {limitedFor && (
             <>
               {' '}
@@ -317,7 +319,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
             Make active
           </button>
         )}
-        {profile.status === 'auth_error' ? (
+        {signInFixes(profile) ? (
           <button type="button" className="button primary" onClick={signInAgain}>
             Sign in again
           </button>

@@ -213,6 +213,26 @@ describe('codex-lab list', () => {
     expectNoSecrets([run], secretsOf(aliceAuth));
   });
 
+  it('says a profile whose auth.json does not parse has an unreadable file, not that it needs a sign-in', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    await writeFile(paths.profileAuth('alice'), '{"auth_mode":"chatgpt","tokens":{');
+    const run = await runCodexLab(['list'], { home });
+    expect(run.code).toBe(1);
+    const row = run.stdout.split('\n').find((line) => line.includes('alice@example.com'))!;
+    expect(row).toContain('auth file unreadable');
+    expect(row).not.toContain('needs sign-in');
+    expect(run.stdout).not.toMatch(/alice needs|codex-lab login alice|Needs sign-in: alice/);
+    expect(run.stdout).toContain('Auth file unreadable: alice');
+    expect(run.stderr).toContain(`codex-lab: ${paths.profileAuth('alice')} is not valid JSON`);
+    const json = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout) as Array<{
+      name: string;
+      statusCode?: string;
+    }>;
+    expect(json.find((view) => view.name === 'alice')!.statusCode).toBe('corrupt_file');
+  });
+
   it('sets an unreadable journal record aside, content untouched, names it on every listing and still lists the profiles', async () => {
     const store = new ProfileStore({ paths });
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });

@@ -319,13 +319,18 @@ describe('one router per home', () => {
     await writeFile(registryPath, '{"version":1,"profiles":[{"name":');
     const status = await runCodexLab(['status'], { home });
     expect(status.code).toBe(0);
+    // The router still routes with the copy it read before: status shows it and says so.
     expect(status.stderr.trim()).toBe(
-      `codex-lab: ${registryPath} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+      `codex-lab: ${registryPath} is not valid JSON. It was left untouched: fix or move it, then try again. Until then the router routes with the last good copy it read (alpha, beta).`,
     );
+    // No profile's tokens can be found without the registry: only mending the file helps, so
+    // Codex is told at once (a 400 in one sentence), naming the file once.
     const answer = await postTurn(first, token, 's-broken');
-    expect(answer.status).toBe(503);
-    const body = (await answer.json()) as { error: { message: string } };
-    expect(body.error.message).toContain(`${registryPath} is not valid JSON`);
+    expect(answer.status).toBe(400);
+    const text = await answer.text();
+    expect(text).toBe(
+      `No Codex Lab profile can take this request: ${registryPath} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+    );
     expect(await readFile(registryPath, 'utf8')).toBe('{"version":1,"profiles":[{"name":');
   });
 

@@ -141,7 +141,7 @@ export async function runUsage(
   }
   const rows = views.map((view) => [
     view.name,
-    formatStatus(view.status, view.unavailableUntil, { now }),
+    formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
     formatWindowUse(view.quota.primary, now),
     formatWindowUse(view.quota.secondary, now),
     forecastText(view.forecast, { now }),

@@ -93,6 +93,19 @@ describe('buildTrayMenu', () => {
     expect(menu(uiState([broken]), options)[1]?.label).toBe('⚠ work — needs sign-in');
   });
 
+  it('says a profile whose auth file cannot be read has that, not that it needs a sign-in', () => {
+    const unreadable = uiProfile('work', {
+      status: 'auth_error',
+      statusCode: 'corrupt_file',
+      statusMessage: '/home/a/auth-profiles/work/auth.json is not valid JSON.',
+    });
+    const state = uiState([unreadable, uiProfile('home')], { active: 'home' });
+    expect(menu(state, options)[1]?.label).toBe('⚠ work — auth file unreadable');
+    const tooltip = buildTrayTooltip(state, options);
+    expect(tooltip).not.toMatch(/sign-in/);
+    expect(tooltip).toContain('1 auth file unreadable');
+  });
+
   it('shows a disabled hint and a disabled priming submenu with no profiles', () => {
     const items = menu(uiState([]), options);
     expect(items[1]).toMatchObject({ label: 'No accounts yet', enabled: false });

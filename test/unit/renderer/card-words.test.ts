@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cardStatusMessage, fixPointer, removalQuestion } from '../../../renderer/format.ts';
+import {
+  cardStatusMessage,
+  fixPointer,
+  removalQuestion,
+  signInFixes,
+} from '../../../renderer/format.ts';
 
 describe('removalQuestion', () => {
   it('names what a removal takes with it: pins, and Auto for the active profile', () => {
@@ -26,6 +31,22 @@ describe('cardStatusMessage', () => {
     expect(cardStatusMessage('Limited until 2030-01-01T14:05:00.000Z.', false, now)).toMatch(
       /^Limited until \d\d:05 \(in 2h 5m\)\.$/,
     );
+  });
+});
+
+describe('signInFixes', () => {
+  const now = Date.parse('2030-01-01T12:00:00.000Z');
+  it('offers a sign-in for a profile that needs one, never for one whose auth file cannot be read', () => {
+    expect(signInFixes({ status: 'auth_error', statusCode: 'refresh_token_invalidated' })).toBe(
+      true,
+    );
+    expect(signInFixes({ status: 'auth_error' })).toBe(true);
+    const broken = { status: 'auth_error', statusCode: 'corrupt_file' } as const;
+    expect(signInFixes(broken)).toBe(false);
+    expect(signInFixes({ status: 'auth_error', statusCode: 'io_error' })).toBe(false);
+    expect(signInFixes({ status: 'limited' })).toBe(false);
+    const said = '/home/a/auth-profiles/work/auth.json is not valid JSON. Fix or move it.';
+    expect(cardStatusMessage(said, signInFixes(broken), now)).toBe(said);
   });
 });
 
