@@ -872,7 +872,7 @@ export class ProfileStore {
     await this.#writeRegistry(registry);
     this.#logger.warn(
       { profiles: adopted.map((folder) => folder.name) },
-      'auth-profiles.json was missing: rebuilt it from the profile folders',
+      `${this.#paths.registry} was missing: rebuilt it from the profile folders (${adopted.map((folder) => folder.name).join(', ')}); the active profile, pins, labels and priming settings it held are gone`,
     );
   }
 
