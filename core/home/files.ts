@@ -6,8 +6,18 @@
  * overwritten.
  */
 import { constants, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readlink, stat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { isLabError, LabError } from '../errors.ts';
 
@@ -60,6 +70,47 @@ export async function writePrivateFile(path: string, data: string | Uint8Array):
       },
     );
   }
+}
+
+/**
+ * How a write-file-atomic temp file of ours is named: the file's name (a `.json` file, or the
+ * router token), a dot, a 32-bit number. Other files beside them (logs) are never matched.
+ */
+const atomicTempName = /^(?:.+\.json|router-token)\.\d+$/;
+
+/**
+ * Removes the temp files atomic writes left in `dir` (a process killed between writing one and
+ * renaming it over `name.json`) once they are older than `olderThanMs`: the write they belonged to
+ * never happened (the rename is its commit), and a journal record's may hold tokens. Younger ones
+ * may be a write still in flight in another process. Best effort: returns the names removed.
+ * Never used in a profile's folder, where such a file may hold the only live refresh token and
+ * is adopted instead (docs/auth.md).
+ */
+export async function removeStaleTempFiles(
+  dir: string,
+  now: number,
+  olderThanMs: number,
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!atomicTempName.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      const info = await lstat(path);
+      if (!info.isFile() || now - info.mtimeMs < olderThanMs) continue;
+      await rm(path, { force: true });
+      removed.push(name);
+    } catch {
+      // Gone already, or not ours to remove: nothing to do.
+    }
+  }
+  return removed;
 }
 
 /** Serializes `value` as pretty JSON (as Codex writes auth.json) and writes it atomically, 0600. */

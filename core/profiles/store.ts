@@ -13,6 +13,7 @@ import {
   ensurePrivateDirectory,
   parseJsonText,
   readJsonFile,
+  removeStaleTempFiles,
   writeJsonFile,
 } from '../home/files.ts';
 import { withLock, type LockOptions } from '../home/lock.ts';
@@ -140,6 +141,11 @@ export interface ProfileStoreOptions {
  * its 30 s request timeout, and the rename must wait for its tokens rather than drop them.
  */
 const refreshLockWaitMs = 45_000;
+/**
+ * How old a temp file of an atomic write must be before it is taken for a killed write's leftover
+ * (a write takes milliseconds; a process paused mid-write for ten minutes has lost its lock).
+ */
+const staleTempFileMs = 10 * 60_000;
 /** How many times a sign-in looks its profile up again after a rename raced it. */
 const signInLookups = 8;
 
@@ -732,6 +738,12 @@ export class ProfileStore {
 
   /** Replays every journal record (registry lock held): complete or roll back, then clear. */
   async #replay(): Promise<void> {
+    // What a kill between an atomic write and its rename left (a record never written, a state
+    // file never replaced): removed once old enough that no write can still be under way.
+    for (const dir of [this.#paths.journalDir, this.#paths.stateDir]) {
+      const removed = await removeStaleTempFiles(dir, this.#now(), staleTempFileMs);
+      if (removed.length > 0) this.#logger.info({ dir, removed }, 'removed stale temp files');
+    }
     const unreadable: string[] = [];
     const records = [
       // Records set aside earlier first: one a newer version wrote is read after an upgrade.

@@ -7,6 +7,7 @@ import {
   rm,
   stat,
   symlink,
+  utimes,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -308,6 +309,37 @@ describe('ProfileStore', () => {
       expect(error.message).toContain(paths.profileAuth('alice'));
       expect(await readFile(paths.profileAuth('alice'), 'utf8')).toBe('{ nope');
     });
+  });
+
+  it('removes what killed atomic writes left in the journal and state folders, once old, and never a profile folder’s', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
+    const old = new Date(now - 11 * 60_000);
+    const young = new Date(now - 60_000);
+    const planted: Array<[string, Date]> = [
+      [join(paths.journalDir, '001772366400000-13adaf4d-remove.json.752532650'), old],
+      [join(paths.stateDir, 'quota.json.1406490421'), old],
+      [join(paths.stateDir, 'router-token.3'), old],
+      [join(paths.stateDir, 'health.json.42'), young],
+      [join(paths.stateDir, 'router.log.1'), old],
+      [`${paths.profileAuth('alice')}.777`, old],
+    ];
+    for (const [path, at] of planted) {
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(path, '{"tokens":', { mode: 0o600 });
+      await utimes(path, at, at);
+    }
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'bob' });
+    const left = await Promise.all(
+      planted.map(([path]) =>
+        stat(path).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    // The two old leftovers of our writes are gone; a young one (a write perhaps under way),
+    // a log and a profile folder's (which may hold the only live refresh token) stay.
+    expect(left).toEqual([false, false, false, true, true, true]);
   });
 
   describe('a missing registry', () => {
