@@ -332,6 +332,32 @@ describe('codex-lab codex', () => {
   });
 });
 
+describe('token --ensure-router, six at once with no router running', () => {
+  it('starts one router, and only the command whose router it is says it started one', async () => {
+    const home = await makeTempHome('codex-lab-ensure-race-');
+    try {
+      const port = await freePort();
+      const runs = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          runCodexLab(['token', '--ensure-router'], {
+            home,
+            env: { CODEX_LAB_PORT: String(port) },
+          }),
+        ),
+      );
+      for (const run of runs) expect(run.code, run.stderr).toBe(0);
+      const token = (await runCodexLab(['token'], { home })).stdout.trim();
+      expect(runs.map((run) => run.stdout.trim())).toEqual(runs.map(() => token));
+      const said = runs.filter((run) => run.stderr.includes('started a Codex Lab router'));
+      expect(said).toHaveLength(1);
+      expect((await runCodexLab(['status'], { home })).code).toBe(0);
+    } finally {
+      await runCodexLab(['stop'], { home });
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('codex-lab codex-config', () => {
   it('prints a provider block for the configured port with command-backed auth and no token', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));

@@ -203,12 +203,14 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
   const logPath = join(context.paths.stateDir, 'router.log');
   const log = openSync(logPath, 'a', 0o600);
   let exited: number | null = null;
+  let childPid: number | undefined;
   try {
     const child = spawn(process.execPath, [script, 'serve'], {
       detached: true,
       stdio: ['ignore', log, log],
       env: context.env,
     });
+    childPid = child.pid;
     child.on('exit', (code) => {
       exited = code ?? 1;
     });
@@ -223,8 +225,9 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
     // router that won the home: either writes its record and answers within seconds.
     if (now.state === 'unreachable') now = await waitUntilReachable(context, now, deadline);
     if (now.state === 'running') {
-      // A child that exited started nothing: the router found ran already, unreachable for a moment.
-      if (exited === null) {
+      // Said only when the router found is the child: another command's router may have won the
+      // home meanwhile (the child is then refused, perhaps not yet gone).
+      if (now.info.pid === childPid) {
         writeLine(
           context.stderr,
           `codex-lab: started a Codex Lab router in the background on ${now.url} (codex-lab status shows it, codex-lab stop stops it).`,
