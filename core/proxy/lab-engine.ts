@@ -438,7 +438,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   }
 
   prepare(info: ProxyRequestInfo): RoutingTicket {
-    const context = info.routeContext ?? extractRouteContext(info.headers, info.body);
+    // Node's header names (`IncomingHttpHeaders`): lower case, read with one lookup each.
+    const context = info.routeContext ?? extractRouteContext(info.headers, info.body, 'lower-case');
     const at = this.#options.clock.now();
     let lastDetail = '';
     let lastPick: ProfilePick | null = null;
@@ -695,7 +696,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     request: ProxyRequestInfo | undefined,
   ): void {
     const model = request
-      ? (request.routeContext ?? extractRouteContext(request.headers, request.body)).model
+      ? (request.routeContext ?? extractRouteContext(request.headers, request.body, 'lower-case'))
+          .model
       : null;
     if (model !== null && this.#modelFamilies.get(model) !== family) {
       if (this.#modelFamilies.size >= maxModelFamilies) this.#modelFamilies.clear();

@@ -422,7 +422,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         if (turn) {
           // Routing reads the headers once here; the engine reuses what they gave unless the
           // body had to be parsed for what they lack (no session or no model).
-          routeContext = extractRouteContext(request.headers, null);
+          routeContext = extractRouteContext(request.headers, null, 'lower-case');
           if (routeContext.sessionId === null || routeContext.model === null) {
             routeContext = undefined;
             body = await parseTurn();

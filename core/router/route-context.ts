@@ -29,6 +29,13 @@ export interface RouteContext {
   turnState: string | null;
 }
 
+/**
+ * How the header names are written: `lower-case` as Node gives them (`IncomingMessage.headers`,
+ * which the router passes), read with one lookup each; `any-case` for any other caller, matched
+ * case-insensitively.
+ */
+export type HeaderNameCase = 'lower-case' | 'any-case';
+
 /** Header names (lower case) holding the conversation id, in order of preference. */
 const sessionHeaderNames = ['session-id', 'session_id', 'thread-id'] as const;
 
@@ -58,7 +65,11 @@ export const maxRepoBytes = 4096;
  * Extracts the route context of one request. Header names are matched case-insensitively;
  * `body` is the parsed JSON body (anything else is ignored). Never throws.
  */
-export function extractRouteContext(headers: RequestHeaders, body: unknown): RouteContext {
+export function extractRouteContext(
+  headers: RequestHeaders,
+  body: unknown,
+  names: HeaderNameCase = 'any-case',
+): RouteContext {
   // The three session headers, in order of preference (no array: this runs per request).
   let sessionDash: string | null = null;
   let sessionUnderscore: string | null = null;
@@ -68,37 +79,48 @@ export function extractRouteContext(headers: RequestHeaders, body: unknown): Rou
   let headerProfile: string | null = null;
   let turnState: string | null = null;
 
-  for (const rawName in headers) {
-    // (An index past the table's end reads undefined: not wanted either.)
-    if (wantedNameLengths[rawName.length] !== 1) continue;
-    const value = headers[rawName];
-    if (value === undefined) continue;
-    // Node already lower-cases names; another caller's may be in any case.
-    const name = hasUpperCase(rawName) ? rawName.toLowerCase() : rawName;
-    switch (name) {
-      case 'session-id':
-        sessionDash = cleanKey(firstValue(value));
-        break;
-      case 'session_id':
-        sessionUnderscore = cleanKey(firstValue(value));
-        break;
-      case 'thread-id':
-        threadId = cleanKey(firstValue(value));
-        break;
-      case 'x-codex-window-id':
-        windowId = firstValue(value);
-        break;
-      case 'x-codex-turn-metadata':
-        turnMetadata = firstValue(value);
-        break;
-      case 'x-codex-lab-profile':
-        headerProfile = cleanKey(firstValue(value));
-        break;
-      case 'x-codex-turn-state':
-        turnState = firstValue(value);
-        break;
-      default:
-        break;
+  if (names === 'lower-case') {
+    // Node's names: seven lookups, without walking the other headers Codex sends.
+    sessionDash = cleanKey(valueOf(headers['session-id']));
+    sessionUnderscore = cleanKey(valueOf(headers['session_id']));
+    threadId = cleanKey(valueOf(headers['thread-id']));
+    windowId = valueOf(headers['x-codex-window-id']);
+    turnMetadata = valueOf(headers['x-codex-turn-metadata']);
+    headerProfile = cleanKey(valueOf(headers['x-codex-lab-profile']));
+    turnState = valueOf(headers['x-codex-turn-state']);
+  } else {
+    for (const rawName in headers) {
+      // (An index past the table's end reads undefined: not wanted either.)
+      if (wantedNameLengths[rawName.length] !== 1) continue;
+      const value = headers[rawName];
+      if (value === undefined) continue;
+      // Another caller's names may be in any case.
+      const name = hasUpperCase(rawName) ? rawName.toLowerCase() : rawName;
+      switch (name) {
+        case 'session-id':
+          sessionDash = cleanKey(firstValue(value));
+          break;
+        case 'session_id':
+          sessionUnderscore = cleanKey(firstValue(value));
+          break;
+        case 'thread-id':
+          threadId = cleanKey(firstValue(value));
+          break;
+        case 'x-codex-window-id':
+          windowId = firstValue(value);
+          break;
+        case 'x-codex-turn-metadata':
+          turnMetadata = firstValue(value);
+          break;
+        case 'x-codex-lab-profile':
+          headerProfile = cleanKey(firstValue(value));
+          break;
+        case 'x-codex-turn-state':
+          turnState = firstValue(value);
+          break;
+        default:
+          break;
+      }
     }
   }
 
@@ -380,6 +402,11 @@ function skipSpace(text: string, start: number): number {
 
 function firstValue(value: string | string[]): string | null {
   return typeof value === 'string' ? value : (value[0] ?? null);
+}
+
+/** `firstValue` of a header that may be absent. */
+function valueOf(value: string | string[] | undefined): string | null {
+  return value === undefined ? null : firstValue(value);
 }
 
 /** Trims a key and rejects empty or absurdly long ones (they would only bloat the table). */

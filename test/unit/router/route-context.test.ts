@@ -66,6 +66,34 @@ describe('extractRouteContext', () => {
     const context = extractRouteContext(headers as Record<string, string | string[]>, body);
     expect(context.sessionId).toBe(id);
     expect(context.sessionSource).toBe(source);
+    // Node's lower-case names read by lookup give the same answer as the walk over every name.
+    if (Object.keys(headers).every((name) => name === name.toLowerCase())) {
+      expect(
+        extractRouteContext(headers as Record<string, string | string[]>, body, 'lower-case'),
+      ).toEqual(context);
+    }
+  });
+
+  it('reads Node-shaped headers by lookup exactly as by walking them (Codex 0.171, every field)', () => {
+    const headers: Record<string, string> = {
+      ...Object.fromEntries(
+        Object.entries(capture.headers).map(([name, value]) => [name.toLowerCase(), value]),
+      ),
+      'x-codex-turn-state': 'opaque-state',
+      'x-codex-lab-profile': ' work ',
+      'x-codex-turn-metadata': codexTurnMetadata({
+        session: 's-1',
+        turn: 3,
+        repo: '/home/dev/app',
+      }),
+    };
+    const walked = extractRouteContext(headers, null);
+    expect(walked).toMatchObject({
+      repo: '/home/dev/app',
+      headerProfile: 'work',
+      turnState: 'opaque-state',
+    });
+    expect(extractRouteContext(headers, null, 'lower-case')).toEqual(walked);
   });
 
   it.each([
