@@ -44,12 +44,16 @@ const args = process.argv.slice(2);
 const overrides = args.filter((_, index) => args[index - 1] === '-c');
 const value = (suffix) => overrides.find((entry) => entry.includes(suffix + '='))?.split(suffix + '=')[1];
 const baseUrl = JSON.parse(value('.base_url'));
+// The bearer comes from the provider's token command, as Codex runs it (no shell).
+const auth = /command = (".*?"), args = (\\[.*\\])/.exec(value('.auth'));
+const { execFileSync } = await import('node:child_process');
+const token = execFileSync(JSON.parse(auth[1]), JSON.parse(auth[2]), { encoding: 'utf8' }).trim();
 const headers = {
-  authorization: 'Bearer ' + process.env[JSON.parse(value('.env_key'))],
+  authorization: 'Bearer ' + token,
   'content-type': 'application/json',
   'session-id': args.at(-1),
 };
-for (const [, header, variable] of (value('.env_http_headers') ?? '').matchAll(/"([^"]+)"="([^"]+)"/g)) {
+for (const [, header, variable] of (value('.env_http_headers') ?? '').matchAll(/"([^"]+)" ?= ?"([^"]+)"/g)) {
   if (process.env[variable]) headers[header] = process.env[variable];
 }
 const response = await fetch(baseUrl + '/responses', { method: 'POST', headers, body: ${JSON.stringify(body)} });

@@ -63,6 +63,8 @@ export async function runUsage(
       ? null
       : [(await createProfileStore({ paths: context.paths }).getProfile(name)).name];
   let refreshFailed = false;
+  // What the refresh said went wrong, so a file it names is not named twice below.
+  let refreshSaid = '';
   let lab: LabClient | null = null;
   if (options['refresh'] === true) {
     // The running router reads and keeps the numbers (every surface shows them at once); with
@@ -83,6 +85,7 @@ export async function runUsage(
           ? `codex-lab: could not refresh the quota of ${withCliFix(result.message, result.fix)}`
           : `codex-lab: ${result.message}`,
       );
+      refreshSaid = result.message;
       refreshFailed = true;
     }
   }
@@ -91,7 +94,10 @@ export async function runUsage(
   // about one profile reads (and reports) only that profile's files and the shared ones.
   const problems = new Set<string>();
   let views: ProfileView[] = await buildProfileViews(context.paths, now, {
-    onProblem: (error) => problems.add(withCliFix(error.message, error.fix)),
+    onProblem: (error) => {
+      // (Already said by the refresh: "could not be saved: <this file's problem>".)
+      if (!refreshSaid.includes(error.message)) problems.add(withCliFix(error.message, error.fix));
+    },
     ...(only ? { only } : {}),
   });
   // What the refresh just read shows even when state/quota.json could not take it.
