@@ -28,7 +28,18 @@ export type RouterDiscovery =
    * full stop), `advice` what to do (no full stop). Never "no router": starting another would
    * only be refused, and working on the files behind it would go unseen by it until it wakes.
    */
-  | { state: 'unreachable'; pid: number; reason: string; advice: string };
+  | {
+      state: 'unreachable';
+      pid: number;
+      reason: string;
+      advice: string;
+      /**
+       * True when waiting a few seconds may help (the router writes an unreadable record again
+       * within `routerInfoSettleMs`); false for a router that does not answer, which waiting
+       * would only make a caller with a deadline (Codex's token command: 5 s) miss.
+       */
+      settles: boolean;
+    };
 
 /** Looks for this home's running router (see the module comment). */
 export async function discoverRouter(
@@ -46,6 +57,7 @@ export async function discoverRouter(
       pid,
       reason: `A Codex Lab router (pid ${pid}) is running for this home, but state/router.json cannot be read: ${record.message}`,
       advice: `move away what is in that file's place (the router then writes it again), or end process ${pid}`,
+      settles: true,
     };
   }
   const info = record.info;
@@ -75,6 +87,7 @@ export async function discoverRouter(
         pid,
         reason: `A Codex Lab router (pid ${pid}) is running for this home on ${url}, but it does not answer`,
         advice: `if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${pid}); otherwise end process ${pid}`,
+        settles: false,
       };
     }
     return {

@@ -206,7 +206,7 @@ describe('the desktop host', () => {
       const { code, message } = await failure({});
       expect(code).toBe('router_running');
       expect(message).toBe(
-        `A Codex Lab router (pid ${process.pid}) is running for this home, but state/router.json cannot be read: ${join(home, 'state', 'router.json')} does not exist; try again once it has written that file again (move away anything in its place), or end that process.`,
+        `A Codex Lab router (pid ${process.pid}) is running for this home, but state/router.json cannot be read: ${join(home, 'state', 'router.json')} does not exist; move away what is in that file's place (the router then writes it again), or end process ${process.pid}.`,
       );
       // It waited for the file longer than the router takes to write it again.
       expect(Date.now() - started).toBeGreaterThan(2_000);

@@ -50,7 +50,7 @@ export async function runStatus(
         }),
       );
     } else {
-      writeLine(context.stdout, `${found.reason}.`);
+      writeLine(context.stdout, `${found.reason}; ${found.advice}.`);
     }
     return 1;
   }
@@ -187,7 +187,9 @@ export async function runDashboard(
  * stderr). A `router.json` naming something that is not our router is reported and replaced.
  */
 export async function ensureRouter(context: CliContext): Promise<Running> {
-  let found = await discoverRouter(context.paths);
+  // Codex gives its token command 5 s (the block asks for more, older Codex may not honor it): a
+  // router that does not answer within 2 s is said so at once, not after a longer wait.
+  let found = await discoverRouter(context.paths, { timeoutMs: 2000 });
   // A router holds the home but cannot be used yet: starting another would only be refused.
   if (found.state === 'unreachable') found = await waitUntilReachable(context, found);
   if (found.state === 'running') return found;
@@ -258,7 +260,7 @@ async function waitUntilReachable(
 ): Promise<RouterDiscovery> {
   let now: RouterDiscovery = found;
   while (now.state === 'unreachable') {
-    if (Date.now() > deadline) {
+    if (!now.settles || Date.now() > deadline) {
       throw new LabError('router_unavailable', `${now.reason}; ${now.advice}, and try again.`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
