@@ -18,6 +18,8 @@ export function defaultHome(): string {
 }
 /** The router + control API port when `CODEX_LAB_PORT` is not set. */
 export const defaultRouterPort = 1456;
+/** How long a router started in the background may take to answer before its starter gives up. */
+export const routerStartTimeoutMs = 20_000;
 /** The sign-in callback port when `CODEX_LAB_CALLBACK_PORT` is not set (Codex's own). */
 export const defaultCallbackPort = 1455;
 /** The OAuth issuer when `CODEX_LAB_AUTH_ISSUER` is not set. */

@@ -18,7 +18,10 @@
  * through its environment or a file it owns: Codex passes its environment to every command the
  * model runs, so a token there would reach the model's tool output and the upstream.
  */
-import { defaultRouterPort } from '../config.ts';
+import { defaultRouterPort, routerStartTimeoutMs } from '../config.ts';
+
+/** How long Codex may wait for the token command: a router's start in the background, and more. */
+const tokenCommandTimeoutMs = routerStartTimeoutMs + 5_000;
 
 /** The provider id both the `-c` overrides and the `config.toml` block register. */
 export const codexProviderId = 'codex-lab';
@@ -128,10 +131,12 @@ export function codexProviderSettings(options: CodexProviderOptions): {
       { key: 'base_url', value: tomlString(modelBaseUrl) },
       { key: 'wire_api', value: tomlString('responses') },
       // Command-backed auth: Codex asks `codex-lab token` for the bearer, so no token is in its
-      // environment (which every command the model runs inherits).
+      // environment (which every command the model runs inherits). Codex's own limit for the
+      // command is 5 s; starting a router in the background may take longer on a busy machine,
+      // so the command gets as long as that start may take.
       {
         key: 'auth',
-        value: `{ command = ${tomlString(command)}, args = [${args.map(tomlString).join(', ')}] }`,
+        value: `{ command = ${tomlString(command)}, args = [${args.map(tomlString).join(', ')}], timeout_ms = ${tokenCommandTimeoutMs} }`,
       },
       // Codex offers its web search tool (`web__run`) to a custom provider only with this key;
       // the router passes the search through like any turn. `web_search = "disabled"` still wins.

@@ -377,7 +377,7 @@ describe('codex-lab codex-config', () => {
     // A home other than the default, and a port other than 1456, travel as arguments: Codex runs
     // the command without the shell's CODEX_LAB_* variables.
     expect(run.stdout).toContain(
-      `auth = { command = "codex-lab", args = ["token", "--ensure-router", "--home", ${JSON.stringify(home)}, "--port", "4567"] }`,
+      `auth = { command = "codex-lab", args = ["token", "--ensure-router", "--home", ${JSON.stringify(home)}, "--port", "4567"], timeout_ms = 25000 }`,
     );
     expect(run.stdout).toContain(
       'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE", "x-codex-lab-run" = "CODEX_LAB_RUN" }',
@@ -435,7 +435,9 @@ describe('codex-lab codex-config', () => {
       env: { PATH: path, CODEX_LAB_PORT: String(port) },
     });
     expect(run.code).toBe(0);
-    const auth = /^auth = \{ command = (".*"), args = (\[.*\]) \}$/m.exec(run.stdout);
+    const auth = /^auth = \{ command = (".*"), args = (\[.*\]), timeout_ms = \d+ \}$/m.exec(
+      run.stdout,
+    );
     expect(auth).not.toBeNull();
     const command = JSON.parse(auth![1]!) as string;
     const args = JSON.parse(auth![2]!) as string[];

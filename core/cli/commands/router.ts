@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { routerStartTimeoutMs } from '../../config.ts';
 import { LabError } from '../../errors.ts';
 import { discoverRouter, type RouterDiscovery } from '../../service/router-discovery.ts';
 import { processIsAlive } from '../../service/router-info.ts';
@@ -17,9 +18,6 @@ import { writeLine, type CliContext } from '../context.ts';
 import { formatDuration } from '../../format.ts';
 
 type Running = Extract<RouterDiscovery, { state: 'running' }>;
-
-/** How long a background router may take to answer before `ensureRouter` gives up. */
-const startTimeoutMs = 20_000;
 
 function hostName(found: Running): string {
   return found.info.host === 'app' ? 'the Codex Lab app' : 'codex-lab serve';
@@ -220,7 +218,7 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
   } finally {
     closeSync(log);
   }
-  const deadline = Date.now() + startTimeoutMs;
+  const deadline = Date.now() + routerStartTimeoutMs;
   for (;;) {
     let now = await discoverRouter(context.paths, { timeoutMs: 1000 });
     // The child starting (it holds the run lock before it records where it listens), or another

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { routerStartTimeoutMs } from '../../../core/config.ts';
 import {
   codexConfigBlock,
   codexOverrides,
@@ -46,6 +47,8 @@ describe('the Codex provider', () => {
           ...(target.home === null ? [] : ['--home', target.home]),
           ...(port === '1456' ? [] : ['--port', port]),
         ],
+        // Longer than a router's start in the background (Codex's own limit is 5 s).
+        timeout_ms: routerStartTimeoutMs + 5_000,
       });
     });
   }
