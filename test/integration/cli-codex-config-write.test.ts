@@ -79,6 +79,31 @@ describe('codex-lab codex-config --write', () => {
     expect(await readFile(backup, 'utf8')).toBe(trusted);
   });
 
+  it('names the settings of yours it set aside, one or two, in a sentence that agrees with them', async () => {
+    await mkdir(codexHome, { recursive: true });
+    await writeFile(configPath, 'model_provider = "mine"\n');
+    const one = await run(['--write']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain(
+      'Your own model_provider is kept in that file as a "# codex-lab kept:" comment; --remove puts it back.\n',
+    );
+    expect((await run(['--remove'])).code).toBe(0);
+
+    await writeFile(configPath, 'model_provider = "mine"\nchatgpt_base_url = "http://x/"\n');
+    const two = await run(['--write']);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stdout).toContain(
+      'Your own model_provider and chatgpt_base_url are kept in that file as "# codex-lab kept:" comments; --remove puts them back.\n',
+    );
+    const removed = await run(['--remove']);
+    expect(removed.stdout).toContain(
+      'and put back your model_provider and chatgpt_base_url; Codex uses its own settings again.',
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(
+      'model_provider = "mine"\nchatgpt_base_url = "http://x/"\n',
+    );
+  });
+
   it('creates a missing config.toml 0600 in a 0700 folder', async () => {
     const result = await run(['--write']);
     expect(result.code).toBe(0);

@@ -147,9 +147,11 @@ export async function editCodexConfigFile(
       `Codex now goes through Codex Lab: ${path} is set to the ${codexProviderId} provider (codex-lab codex-config --remove undoes it).`,
     );
     if (result.kept.length > 0) {
+      // One key or two: the sentence agrees with what was set aside.
+      const many = result.kept.length > 1;
       writeLine(
         context.stdout,
-        `Your own ${result.kept.join(' and ')} is kept in that file as a "${keptPrefix.trim()}" comment; --remove puts it back.`,
+        `Your own ${result.kept.join(' and ')} ${many ? 'are' : 'is'} kept in that file as ${many ? '' : 'a '}"${keptPrefix.trim()}" comment${many ? 's' : ''}; --remove puts ${many ? 'them' : 'it'} back.`,
       );
     }
   } else {
