@@ -233,6 +233,18 @@ function blockParts(block: string): BlockParts | null {
   return { keyLines, tableLines, keys, root, data };
 }
 
+/**
+ * `lines` ending as `text` ended: without a last line break when it had none. Our lines always
+ * carry one, so a write would add it and a `--remove` could not tell it was not there before;
+ * keeping the file's own ending makes `--write` then `--remove` give back the same bytes.
+ */
+function endingAs(lines: Line[], text: string): Line[] {
+  if (lines.length > 0 && text !== '' && !text.endsWith('\n')) {
+    lines[lines.length - 1] = { ...lines.at(-1)!, eol: '' };
+  }
+  return lines;
+}
+
 /** The text's own line break (CRLF when its first break is one), for the lines we add. */
 function lineBreakOf(text: string): string {
   const first = /\r?\n/.exec(text);
@@ -491,7 +503,7 @@ export function writeCodexConfig(text: string, block: string): ConfigEditResult 
     lines.push(...table);
   }
 
-  const result = joinLines(lines);
+  const result = joinLines(endingAs(lines, text));
   const after = parseDocument(result);
   if (!after.ok) return failedCheck('edited');
   const ours = [...parts.keys].every(([key, value]) => sameValue(after.data[key], value));
@@ -527,7 +539,7 @@ export function removeCodexConfig(text: string, block: string): ConfigEditResult
     }
     lines.splice(start, section.end - start + 1);
   }
-  const result = joinLines(lines);
+  const result = joinLines(endingAs(lines, text));
   const after = parseDocument(result);
   if (!after.ok) return failedCheck('undone');
   const left = [...parts.keys].some(([key, value]) => sameValue(after.data[key], value));

@@ -196,11 +196,20 @@ describe('writeCodexConfig', () => {
     }
   });
 
-  it('gives a file with no last line break one, and no other change', () => {
-    const bare = '[projects."/x"] # trusted by Codex\ntrust_level = "trusted"';
-    const written = text(writeCodexConfig(bare, block));
-    expect(written).toContain('trust_level = "trusted"\n\n[model_providers.codex-lab]\n');
-    expect(text(removeCodexConfig(written, block))).toBe(`${bare}\n`);
+  it('leaves a file with no last line break without one, and --remove gives back its exact bytes', () => {
+    for (const bare of [
+      '[projects."/x"] # trusted by Codex\ntrust_level = "trusted"',
+      'model = "o3"\n[features]\nenabled = false',
+      'model = "o3"\nenabled = false',
+      '# only a comment',
+    ]) {
+      const written = text(writeCodexConfig(bare, block));
+      expect(written.endsWith('\n')).toBe(false);
+      expect(written).toMatch(/\n\n\[model_providers\.codex-lab\]\n/);
+      expect(parse(written)['model_provider']).toBe('codex-lab');
+      expect(text(writeCodexConfig(written, block))).toBe(written);
+      expect(text(removeCodexConfig(written, block))).toBe(bare);
+    }
   });
 
   it('keeps CRLF line breaks, on its own lines too', () => {
