@@ -113,6 +113,37 @@ describe('codex-lab codex-config --write', () => {
     expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
   });
 
+  it('--remove deletes the config.toml --write created, backing nothing up, once nothing else is in it', async () => {
+    expect((await run(['--write'])).code).toBe(0);
+    const removed = await run(['--remove']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe(
+      `Took Codex Lab out of ${configPath} and deleted it: --write created it and nothing else is in it; Codex uses its own settings again.\n`,
+    );
+    expect(existsSync(configPath)).toBe(false);
+    expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+    expect((await run(['--remove'])).stdout).toBe(
+      `There is no ${configPath}; nothing to remove.\n`,
+    );
+  });
+
+  it('--remove keeps a config.toml that holds anything else, or that was there (empty) before --write', async () => {
+    // Created by --write, then Codex added a trust table: only our lines go.
+    expect((await run(['--write'])).code).toBe(0);
+    await writeFile(configPath, `${await readFile(configPath, 'utf8')}\n# mine\n`);
+    expect((await run(['--remove'])).code).toBe(0);
+    expect(await readFile(configPath, 'utf8')).toBe('\n# mine\n');
+    await rm(configPath);
+
+    // An empty file that was there: the backup says so, and the empty file stays.
+    await writeFile(configPath, '');
+    expect((await run(['--write'])).code).toBe(0);
+    const removed = await run(['--remove']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain(`Took Codex Lab out of ${configPath};`);
+    expect(await readFile(configPath, 'utf8')).toBe('');
+  });
+
   it('refuses a config.toml that does not parse, naming it, and writes nothing', async () => {
     await mkdir(codexHome, { recursive: true });
     const broken = 'model = "gpt-5.5"\n[projects\n';

@@ -4,7 +4,7 @@
  * (`~/.codex/config.toml` by default). It is read once, edited in memory, checked by the editor,
  * and only then written atomically with its own mode; the first write keeps a backup beside it.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LabError } from '../../errors.ts';
@@ -43,6 +43,14 @@ async function writeAtomically(path: string, text: string, mode?: number): Promi
       { cause: error },
     );
   }
+}
+
+/** Whether `path` itself is a regular file (not a link to one). */
+async function isPlainFile(path: string): Promise<boolean> {
+  return lstat(path).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 /**
@@ -113,6 +121,28 @@ export async function editCodexConfigFile(
       { details: { path } },
     );
   }
+  const backup = codexConfigBackupPath(path);
+  const hasBackup = await stat(backup).then(
+    () => true,
+    () => false,
+  );
+  if (mode === 'remove' && !hasBackup && result.text.trim() === '' && (await isPlainFile(path))) {
+    // --write created this file: a file that was there gets a backup on the first --write. Only
+    // line breaks are left of it, so deleting it loses nothing (a link is left, and so is a file
+    // with anything else in it); backing up Codex Lab's own lines would keep nothing of the user's.
+    await unlink(path).catch((error: unknown) => {
+      throw new LabError(
+        'io_error',
+        `Could not delete ${path} (${(error as Error).message}); check that its folder is writable.`,
+        { cause: error },
+      );
+    });
+    writeLine(
+      context.stdout,
+      `Took Codex Lab out of ${path} and deleted it: --write created it and nothing else is in it; Codex uses its own settings again.`,
+    );
+    return 0;
+  }
   if (before === undefined) {
     // A new Codex home is private, as Codex makes it; an existing folder is left as it is.
     await mkdir(dirname(path), { recursive: true, mode: folderMode }).catch((error: unknown) => {
@@ -126,12 +156,8 @@ export async function editCodexConfigFile(
     });
     await writeAtomically(path, result.text, fileMode);
   } else {
-    const backup = codexConfigBackupPath(path);
     // One backup, of the file as it was before Codex Lab first touched it: later runs keep it.
-    const fresh = await stat(backup).then(
-      () => false,
-      () => true,
-    );
+    const fresh = !hasBackup;
     if (fresh) await writeAtomically(backup, before, fileMode);
     await writeAtomically(path, result.text);
     writeLine(
