@@ -34,6 +34,10 @@ const trusted = [
   '',
 ].join('\n');
 
+/** What --write says about resuming sessions across the change of provider. */
+const sessionNote =
+  'Codex records the provider of each session and will not resume it with another: sessions started before this cannot be resumed through Codex Lab, nor those started through it after --remove.';
+
 function run(args: string[]) {
   return runCodexLab(['codex-config', ...args], {
     home,
@@ -54,6 +58,7 @@ describe('codex-lab codex-config --write', () => {
     const backup = `${configPath}.codex-lab-backup`;
     expect(first.stdout).toContain(`Backed up ${configPath} to ${backup}.`);
     expect(first.stdout).toContain('Codex now goes through Codex Lab');
+    expect(first.stdout).toContain(`\n${sessionNote}\n`);
     const written = await readFile(configPath, 'utf8');
     const data = parse(written);
     expect(data['model_provider']).toBe('codex-lab');

@@ -172,6 +172,11 @@ export async function editCodexConfigFile(
       context.stdout,
       `Codex now goes through Codex Lab: ${path} is set to the ${codexProviderId} provider (codex-lab codex-config --remove undoes it).`,
     );
+    // A resume of an older session otherwise fails in Codex, far from this change.
+    writeLine(
+      context.stdout,
+      'Codex records the provider of each session and will not resume it with another: sessions started before this cannot be resumed through Codex Lab, nor those started through it after --remove.',
+    );
     if (result.kept.length > 0) {
       // One key or two: the sentence agrees with what was set aside.
       const many = result.kept.length > 1;
