@@ -186,6 +186,28 @@ describe('codex-lab codex-config --write', () => {
     expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
   });
 
+  it('refuses a model_providers inline table, saying to write its providers as tables first', async () => {
+    await mkdir(codexHome, { recursive: true });
+    const inline = 'model_providers = { mine = { name = "Mine" } }\n';
+    await writeFile(configPath, inline);
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    // Adding the block by hand would not work either, so it is not printed.
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `codex-lab: ${configPath} sets model_providers as an inline table (model_providers = { … }), which TOML does not let the [model_providers.codex-lab] table add to, so nothing was written: write its providers as tables instead, at the end of the file ([model_providers.mine], each with its keys on the lines under it), then run --write again.\n`,
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(inline);
+
+    await writeFile(configPath, '[model_providers.mine]\nname = "Mine"\n');
+    const advised = await run(['--write']);
+    expect(advised.code, advised.stderr).toBe(0);
+    expect(parse(await readFile(configPath, 'utf8'))['model_providers']).toMatchObject({
+      mine: { name: 'Mine' },
+      'codex-lab': { name: 'Codex Lab' },
+    });
+  });
+
   it('says in one sentence when CODEX_HOME is a file, not a folder', async () => {
     await writeFile(codexHome, 'not a folder\n');
     const result = await run(['--write']);

@@ -80,6 +80,13 @@ export async function editCodexConfigFile(
         { details: { path } },
       );
     }
+    if (mode === 'write' && result.advice) {
+      throw new LabError(
+        'invalid_config',
+        `${path} ${result.message}, so nothing was written: ${result.advice}.`,
+        { details: { path } },
+      );
+    }
     if (mode === 'write') {
       // The manual way still works: the block, with where its lines go.
       context.stdout.write(annotateCodexConfigBlock(block));

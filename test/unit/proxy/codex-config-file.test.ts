@@ -240,6 +240,54 @@ describe('writeCodexConfig', () => {
     expect(result).toMatchObject({ ok: false, code: 'invalid_config' });
   });
 
+  it('refuses a model_providers inline table with advice that works: its providers as tables at the end', () => {
+    const inline = [
+      'model = "o3"',
+      'model_providers = { mine = { name = "Mine", base_url = "http://localhost:9000/v1" }, other = { name = "O" } }',
+      '',
+      '[projects."/r"]',
+      'trust_level = "trusted"',
+      '',
+    ].join('\n');
+    const result = writeCodexConfig(inline, block);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.code).toBe('invalid_config');
+    expect(result.message).toBe(
+      'sets model_providers as an inline table (model_providers = { … }), which TOML does not let the [model_providers.codex-lab] table add to',
+    );
+    expect(result.advice).toBe(
+      'write its providers as tables instead, at the end of the file ([model_providers.mine], [model_providers.other], each with its keys on the lines under it), then run --write again',
+    );
+    // The file the advice asks for: it reads as the same settings, and --write then works.
+    const advised = [
+      'model = "o3"',
+      '',
+      '[projects."/r"]',
+      'trust_level = "trusted"',
+      '',
+      '[model_providers.mine]',
+      'name = "Mine"',
+      'base_url = "http://localhost:9000/v1"',
+      '',
+      '[model_providers.other]',
+      'name = "O"',
+      '',
+    ].join('\n');
+    expect(parse(advised)).toEqual(parse(inline));
+    const written = text(writeCodexConfig(advised, block));
+    expect(parse(written)['model_providers']).toMatchObject({
+      mine: { name: 'Mine' },
+      other: { name: 'O' },
+      'codex-lab': { name: 'Codex Lab' },
+    });
+    expect(parse(written)['model_provider']).toBe('codex-lab');
+    // The old advice (the block's table added by hand) does not parse.
+    expect(() => parse(`${inline}\n${block.slice(block.indexOf('[model_providers.'))}`)).toThrow();
+    // Dotted keys are not an inline table: the table can be added after them.
+    expect(writeCodexConfig('model_providers.mine.name = "Mine"\n', block).ok).toBe(true);
+  });
+
   it('takes out a block pasted by hand the old way, the keys pasted at the top included', () => {
     const pasted = `${block}\n${trusted}`;
     const removed = text(removeCodexConfig(pasted, block));
