@@ -45,6 +45,11 @@ export interface ConfigEditFailure {
   code: ErrorCode;
   /** One sentence (without the file's name, which the caller adds). */
   message: string;
+  /**
+   * What the user can do instead, when adding the block by hand would fail too (so the caller
+   * says this rather than printing the block).
+   */
+  advice?: string;
 }
 
 /** The result of `writeCodexConfig` or `removeCodexConfig`. */
@@ -231,6 +236,18 @@ function blockParts(block: string): BlockParts | null {
   const tableLines = lines.slice(firstHeader.start).map((line) => line.text);
   while (tableLines.length > 0 && tableLines.at(-1)!.trim() === '') tableLines.pop();
   return { keyLines, tableLines, keys, root, data };
+}
+
+/**
+ * `lines` ending as `text` ended: without a last line break when it had none. Our lines always
+ * carry one, so a write would add it and a `--remove` could not tell it was not there before;
+ * keeping the file's own ending makes `--write` then `--remove` give back the same bytes.
+ */
+function endingAs(lines: Line[], text: string): Line[] {
+  if (lines.length > 0 && text !== '' && !text.endsWith('\n')) {
+    lines[lines.length - 1] = { ...lines.at(-1)!, eol: '' };
+  }
+  return lines;
 }
 
 /** The text's own line break (CRLF when its first break is one), for the lines we add. */
@@ -441,6 +458,39 @@ function notABlock(): ConfigEditFailure {
 }
 
 /**
+ * The refusal for a file that sets our table's parent as an inline table (`model_providers = {
+ * … }`): TOML allows no table to be added to one, so neither `--write` nor the block pasted by
+ * hand can work. Its providers written as `[model_providers.<name>]` tables (at the end, where a
+ * table cannot take top-level keys from under it) read as the same settings, and then both do.
+ * Null when the parent is not set that way (dotted keys, `model_providers.mine.name = …`, are
+ * fine: a table can be added after them).
+ */
+function inlineParent(
+  lines: readonly Line[],
+  parts: BlockParts,
+  data: TomlTable,
+): ConfigEditFailure | null {
+  const parent = parts.root[0]!;
+  const inline = topLevelKeyStatements(lines).some(({ key, statement }) => {
+    if (key !== parent) return false;
+    const name = statementText(lines, statement).split('=')[0]!.trim();
+    return name.replace(/^(["'])(.*)\1$/, '$2') === parent;
+  });
+  if (!inline || parts.root.length < 2) return null;
+  const value = data[parent];
+  const names = typeof value === 'object' && value !== null ? Object.keys(value) : [];
+  const tables = names.map(
+    (name) => `[${parent}.${/^[A-Za-z0-9_-]+$/.test(name) ? name : JSON.stringify(name)}]`,
+  );
+  return {
+    ok: false,
+    code: 'invalid_config',
+    message: `sets ${parent} as an inline table (${parent} = { … }), which TOML does not let the [${parts.root.join('.')}] table add to`,
+    advice: `write its providers as tables instead, at the end of the file (${[...tables, 'each with its keys on the lines under it'].join(', ')}), then run --write again`,
+  };
+}
+
+/**
  * Puts `block` (`codexConfigBlock`'s text) into `text` (config.toml, `''` when there is none): its
  * top-level keys as one group, under a marker comment, after the file's last top-level statement
  * and so before any table; a top-level key of the user's that the block also sets becomes a
@@ -491,9 +541,9 @@ export function writeCodexConfig(text: string, block: string): ConfigEditResult 
     lines.push(...table);
   }
 
-  const result = joinLines(lines);
+  const result = joinLines(endingAs(lines, text));
   const after = parseDocument(result);
-  if (!after.ok) return failedCheck('edited');
+  if (!after.ok) return inlineParent(splitLines(text), parts, before.data) ?? failedCheck('edited');
   const ours = [...parts.keys].every(([key, value]) => sameValue(after.data[key], value));
   const tableSet = sameValue(valueAt(after.data, parts.root), valueAt(parts.data, parts.root));
   if (
@@ -527,7 +577,7 @@ export function removeCodexConfig(text: string, block: string): ConfigEditResult
     }
     lines.splice(start, section.end - start + 1);
   }
-  const result = joinLines(lines);
+  const result = joinLines(endingAs(lines, text));
   const after = parseDocument(result);
   if (!after.ok) return failedCheck('undone');
   const left = [...parts.keys].some(([key, value]) => sameValue(after.data[key], value));

@@ -146,6 +146,24 @@ describe.skipIf(codexes.length === 0).each(codexes)(
       for (const turn of turns) expect(bearerOf(turn)).toBe(current.alpha.accessToken);
     });
 
+    it('a file without a last line break stays without one: Codex reads it, --remove gives back its bytes', async () => {
+      const current = await world();
+      const path = join(current.codexHome, 'config.toml');
+      const original = `${(await readFile(path, 'utf8')).trimEnd()}\n[features]\nweb_search_request = false`;
+      await writeFile(path, original);
+      const written = await codexLab(current, ['codex-config', '--write']);
+      expect(written.code, written.stderr).toBe(0);
+      expect((await readFile(path, 'utf8')).endsWith('\n')).toBe(false);
+
+      const result = await run(bin, ['exec', '--skip-git-repo-check', 'say hi'], current);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/^provider: codex-lab$/m);
+
+      const removed = await codexLab(current, ['codex-config', '--remove']);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(await readFile(path, 'utf8')).toBe(original);
+    });
+
     it('appending the printed block instead (the old advice) leaves Codex on openai, past the router', async () => {
       const current = await world();
       const printed = await codexLab(current, ['codex-config']);

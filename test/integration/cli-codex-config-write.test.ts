@@ -34,6 +34,10 @@ const trusted = [
   '',
 ].join('\n');
 
+/** What --write says about resuming sessions across the change of provider. */
+const sessionNote =
+  'Codex records the provider of each session and will not resume it with another: sessions started before this cannot be resumed through Codex Lab, nor those started through it after --remove.';
+
 function run(args: string[]) {
   return runCodexLab(['codex-config', ...args], {
     home,
@@ -54,6 +58,7 @@ describe('codex-lab codex-config --write', () => {
     const backup = `${configPath}.codex-lab-backup`;
     expect(first.stdout).toContain(`Backed up ${configPath} to ${backup}.`);
     expect(first.stdout).toContain('Codex now goes through Codex Lab');
+    expect(first.stdout).toContain(`\n${sessionNote}\n`);
     const written = await readFile(configPath, 'utf8');
     const data = parse(written);
     expect(data['model_provider']).toBe('codex-lab');
@@ -79,6 +84,31 @@ describe('codex-lab codex-config --write', () => {
     expect(await readFile(backup, 'utf8')).toBe(trusted);
   });
 
+  it('names the settings of yours it set aside, one or two, in a sentence that agrees with them', async () => {
+    await mkdir(codexHome, { recursive: true });
+    await writeFile(configPath, 'model_provider = "mine"\n');
+    const one = await run(['--write']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain(
+      'Your own model_provider is kept in that file as a "# codex-lab kept:" comment; --remove puts it back.\n',
+    );
+    expect((await run(['--remove'])).code).toBe(0);
+
+    await writeFile(configPath, 'model_provider = "mine"\nchatgpt_base_url = "http://x/"\n');
+    const two = await run(['--write']);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stdout).toContain(
+      'Your own model_provider and chatgpt_base_url are kept in that file as "# codex-lab kept:" comments; --remove puts them back.\n',
+    );
+    const removed = await run(['--remove']);
+    expect(removed.stdout).toContain(
+      'and put back your model_provider and chatgpt_base_url; Codex uses its own settings again.',
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(
+      'model_provider = "mine"\nchatgpt_base_url = "http://x/"\n',
+    );
+  });
+
   it('creates a missing config.toml 0600 in a 0700 folder', async () => {
     const result = await run(['--write']);
     expect(result.code).toBe(0);
@@ -86,6 +116,37 @@ describe('codex-lab codex-config --write', () => {
     expect((await stat(configPath)).mode & 0o777).toBe(0o600);
     expect(parse(await readFile(configPath, 'utf8'))['model_provider']).toBe('codex-lab');
     expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+  });
+
+  it('--remove deletes the config.toml --write created, backing nothing up, once nothing else is in it', async () => {
+    expect((await run(['--write'])).code).toBe(0);
+    const removed = await run(['--remove']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe(
+      `Took Codex Lab out of ${configPath} and deleted it: --write created it and nothing else is in it; Codex uses its own settings again.\n`,
+    );
+    expect(existsSync(configPath)).toBe(false);
+    expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+    expect((await run(['--remove'])).stdout).toBe(
+      `There is no ${configPath}; nothing to remove.\n`,
+    );
+  });
+
+  it('--remove keeps a config.toml that holds anything else, or that was there (empty) before --write', async () => {
+    // Created by --write, then Codex added a trust table: only our lines go.
+    expect((await run(['--write'])).code).toBe(0);
+    await writeFile(configPath, `${await readFile(configPath, 'utf8')}\n# mine\n`);
+    expect((await run(['--remove'])).code).toBe(0);
+    expect(await readFile(configPath, 'utf8')).toBe('\n# mine\n');
+    await rm(configPath);
+
+    // An empty file that was there: the backup says so, and the empty file stays.
+    await writeFile(configPath, '');
+    expect((await run(['--write'])).code).toBe(0);
+    const removed = await run(['--remove']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain(`Took Codex Lab out of ${configPath};`);
+    expect(await readFile(configPath, 'utf8')).toBe('');
   });
 
   it('refuses a config.toml that does not parse, naming it, and writes nothing', async () => {
@@ -123,6 +184,28 @@ describe('codex-lab codex-config --write', () => {
     );
     expect(await readFile(configPath, 'utf8')).toBe(dotted);
     expect(existsSync(`${configPath}.codex-lab-backup`)).toBe(false);
+  });
+
+  it('refuses a model_providers inline table, saying to write its providers as tables first', async () => {
+    await mkdir(codexHome, { recursive: true });
+    const inline = 'model_providers = { mine = { name = "Mine" } }\n';
+    await writeFile(configPath, inline);
+    const result = await run(['--write']);
+    expect(result.code).toBe(1);
+    // Adding the block by hand would not work either, so it is not printed.
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `codex-lab: ${configPath} sets model_providers as an inline table (model_providers = { … }), which TOML does not let the [model_providers.codex-lab] table add to, so nothing was written: write its providers as tables instead, at the end of the file ([model_providers.mine], each with its keys on the lines under it), then run --write again.\n`,
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(inline);
+
+    await writeFile(configPath, '[model_providers.mine]\nname = "Mine"\n');
+    const advised = await run(['--write']);
+    expect(advised.code, advised.stderr).toBe(0);
+    expect(parse(await readFile(configPath, 'utf8'))['model_providers']).toMatchObject({
+      mine: { name: 'Mine' },
+      'codex-lab': { name: 'Codex Lab' },
+    });
   });
 
   it('says in one sentence when CODEX_HOME is a file, not a folder', async () => {

@@ -4,7 +4,7 @@
  * (`~/.codex/config.toml` by default). It is read once, edited in memory, checked by the editor,
  * and only then written atomically with its own mode; the first write keeps a backup beside it.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LabError } from '../../errors.ts';
@@ -45,6 +45,14 @@ async function writeAtomically(path: string, text: string, mode?: number): Promi
   }
 }
 
+/** Whether `path` itself is a regular file (not a link to one). */
+async function isPlainFile(path: string): Promise<boolean> {
+  return lstat(path).then(
+    (info) => info.isFile(),
+    () => false,
+  );
+}
+
 /**
  * Edits Codex's config file so Codex goes through the router (`write`), or takes Codex Lab out
  * of it again (`remove`), printing what it did. `block` is `codexConfigBlock`'s text.
@@ -69,6 +77,13 @@ export async function editCodexConfigFile(
       throw new LabError(
         'corrupt_file',
         `${path} ${result.message}; fix it and run this again (nothing was written).`,
+        { details: { path } },
+      );
+    }
+    if (mode === 'write' && result.advice) {
+      throw new LabError(
+        'invalid_config',
+        `${path} ${result.message}, so nothing was written: ${result.advice}.`,
         { details: { path } },
       );
     }
@@ -113,6 +128,28 @@ export async function editCodexConfigFile(
       { details: { path } },
     );
   }
+  const backup = codexConfigBackupPath(path);
+  const hasBackup = await stat(backup).then(
+    () => true,
+    () => false,
+  );
+  if (mode === 'remove' && !hasBackup && result.text.trim() === '' && (await isPlainFile(path))) {
+    // --write created this file: a file that was there gets a backup on the first --write. Only
+    // line breaks are left of it, so deleting it loses nothing (a link is left, and so is a file
+    // with anything else in it); backing up Codex Lab's own lines would keep nothing of the user's.
+    await unlink(path).catch((error: unknown) => {
+      throw new LabError(
+        'io_error',
+        `Could not delete ${path} (${(error as Error).message}); check that its folder is writable.`,
+        { cause: error },
+      );
+    });
+    writeLine(
+      context.stdout,
+      `Took Codex Lab out of ${path} and deleted it: --write created it and nothing else is in it; Codex uses its own settings again.`,
+    );
+    return 0;
+  }
   if (before === undefined) {
     // A new Codex home is private, as Codex makes it; an existing folder is left as it is.
     await mkdir(dirname(path), { recursive: true, mode: folderMode }).catch((error: unknown) => {
@@ -126,12 +163,8 @@ export async function editCodexConfigFile(
     });
     await writeAtomically(path, result.text, fileMode);
   } else {
-    const backup = codexConfigBackupPath(path);
     // One backup, of the file as it was before Codex Lab first touched it: later runs keep it.
-    const fresh = await stat(backup).then(
-      () => false,
-      () => true,
-    );
+    const fresh = !hasBackup;
     if (fresh) await writeAtomically(backup, before, fileMode);
     await writeAtomically(path, result.text);
     writeLine(
@@ -146,10 +179,17 @@ export async function editCodexConfigFile(
       context.stdout,
       `Codex now goes through Codex Lab: ${path} is set to the ${codexProviderId} provider (codex-lab codex-config --remove undoes it).`,
     );
+    // A resume of an older session otherwise fails in Codex, far from this change.
+    writeLine(
+      context.stdout,
+      'Codex records the provider of each session and will not resume it with another: sessions started before this cannot be resumed through Codex Lab, nor those started through it after --remove.',
+    );
     if (result.kept.length > 0) {
+      // One key or two: the sentence agrees with what was set aside.
+      const many = result.kept.length > 1;
       writeLine(
         context.stdout,
-        `Your own ${result.kept.join(' and ')} is kept in that file as a "${keptPrefix.trim()}" comment; --remove puts it back.`,
+        `Your own ${result.kept.join(' and ')} ${many ? 'are' : 'is'} kept in that file as ${many ? '' : 'a '}"${keptPrefix.trim()}" comment${many ? 's' : ''}; --remove puts ${many ? 'them' : 'it'} back.`,
       );
     }
   } else {

@@ -196,11 +196,20 @@ describe('writeCodexConfig', () => {
     }
   });
 
-  it('gives a file with no last line break one, and no other change', () => {
-    const bare = '[projects."/x"] # trusted by Codex\ntrust_level = "trusted"';
-    const written = text(writeCodexConfig(bare, block));
-    expect(written).toContain('trust_level = "trusted"\n\n[model_providers.codex-lab]\n');
-    expect(text(removeCodexConfig(written, block))).toBe(`${bare}\n`);
+  it('leaves a file with no last line break without one, and --remove gives back its exact bytes', () => {
+    for (const bare of [
+      '[projects."/x"] # trusted by Codex\ntrust_level = "trusted"',
+      'model = "o3"\n[features]\nenabled = false',
+      'model = "o3"\nenabled = false',
+      '# only a comment',
+    ]) {
+      const written = text(writeCodexConfig(bare, block));
+      expect(written.endsWith('\n')).toBe(false);
+      expect(written).toMatch(/\n\n\[model_providers\.codex-lab\]\n/);
+      expect(parse(written)['model_provider']).toBe('codex-lab');
+      expect(text(writeCodexConfig(written, block))).toBe(written);
+      expect(text(removeCodexConfig(written, block))).toBe(bare);
+    }
   });
 
   it('keeps CRLF line breaks, on its own lines too', () => {
@@ -229,6 +238,54 @@ describe('writeCodexConfig', () => {
       'model_providers.codex-lab.name = "mine"\n\n[projects."/r"]\ntrust_level = "trusted"\n';
     const result = writeCodexConfig(dotted, block);
     expect(result).toMatchObject({ ok: false, code: 'invalid_config' });
+  });
+
+  it('refuses a model_providers inline table with advice that works: its providers as tables at the end', () => {
+    const inline = [
+      'model = "o3"',
+      'model_providers = { mine = { name = "Mine", base_url = "http://localhost:9000/v1" }, other = { name = "O" } }',
+      '',
+      '[projects."/r"]',
+      'trust_level = "trusted"',
+      '',
+    ].join('\n');
+    const result = writeCodexConfig(inline, block);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.code).toBe('invalid_config');
+    expect(result.message).toBe(
+      'sets model_providers as an inline table (model_providers = { … }), which TOML does not let the [model_providers.codex-lab] table add to',
+    );
+    expect(result.advice).toBe(
+      'write its providers as tables instead, at the end of the file ([model_providers.mine], [model_providers.other], each with its keys on the lines under it), then run --write again',
+    );
+    // The file the advice asks for: it reads as the same settings, and --write then works.
+    const advised = [
+      'model = "o3"',
+      '',
+      '[projects."/r"]',
+      'trust_level = "trusted"',
+      '',
+      '[model_providers.mine]',
+      'name = "Mine"',
+      'base_url = "http://localhost:9000/v1"',
+      '',
+      '[model_providers.other]',
+      'name = "O"',
+      '',
+    ].join('\n');
+    expect(parse(advised)).toEqual(parse(inline));
+    const written = text(writeCodexConfig(advised, block));
+    expect(parse(written)['model_providers']).toMatchObject({
+      mine: { name: 'Mine' },
+      other: { name: 'O' },
+      'codex-lab': { name: 'Codex Lab' },
+    });
+    expect(parse(written)['model_provider']).toBe('codex-lab');
+    // The old advice (the block's table added by hand) does not parse.
+    expect(() => parse(`${inline}\n${block.slice(block.indexOf('[model_providers.'))}`)).toThrow();
+    // Dotted keys are not an inline table: the table can be added after them.
+    expect(writeCodexConfig('model_providers.mine.name = "Mine"\n', block).ok).toBe(true);
   });
 
   it('takes out a block pasted by hand the old way, the keys pasted at the top included', () => {
