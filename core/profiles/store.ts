@@ -154,6 +154,8 @@ export class ProfileStore {
   readonly #paths: LabPaths;
   readonly #keyring: KeyringPort | undefined;
   readonly #now: () => number;
+  /** What the registry listed when it last read (see `getProfile`); null before it has. */
+  #lastListed: ProfileEntry[] | null = null;
   readonly #lock: LockOptions;
   readonly #logger: Logger;
   readonly #step: (point: string) => void | Promise<void>;
@@ -189,7 +191,9 @@ export class ProfileStore {
   /** Registry profiles in the user's order, plus the legacy `default` when it is unlisted. */
   async listProfiles(): Promise<ProfileEntry[]> {
     await this.recover();
-    return this.#entries(await this.readRegistry());
+    const listed = await this.#entries(await this.readRegistry());
+    this.#lastListed = listed;
+    return listed;
   }
 
   /**
@@ -273,9 +277,35 @@ export class ProfileStore {
     });
   }
 
-  /** One profile; `profile_not_found` naming it when there is none. */
+  /**
+   * One profile; `profile_not_found` naming it when there is none. When the registry stops
+   * reading while this process runs (the router), its profiles are where the last good listing
+   * said: their tokens are read, and a refresh's new tokens written, there, so the router keeps
+   * routing with that copy as it says it does. Listing, signing in, renaming and removing stay
+   * refused, naming the file, until it is fixed.
+   */
   async getProfile(name: string): Promise<ProfileEntry> {
-    return findEntry(await this.listProfiles(), name);
+    let listed: ProfileEntry[];
+    try {
+      listed = await this.listProfiles();
+    } catch (error) {
+      const unreadableRegistry =
+        error instanceof LabError &&
+        error.code === 'corrupt_file' &&
+        error.details?.['path'] === this.#paths.registry;
+      // A name that copy does not hold is not "no such profile": the registry may hold it now.
+      const kept = unreadableRegistry ? this.#lastListed : null;
+      const real = kept
+        ? matchProfileName(
+            name,
+            kept.map((entry) => entry.name),
+          )
+        : null;
+      const found = real === null ? undefined : kept?.find((entry) => entry.name === real);
+      if (!found) throw error;
+      return found;
+    }
+    return findEntry(listed, name);
   }
 
   /**

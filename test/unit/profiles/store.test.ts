@@ -342,6 +342,29 @@ describe('ProfileStore', () => {
     expect(left).toEqual([false, false, false, true, true, true]);
   });
 
+  it('reads and writes a listed profile’s tokens where the last good listing said once the registry stops parsing, and refuses registry changes', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
+    await store.listProfiles();
+    await writeFile(paths.registry, '{"version":1, broken', { mode: 0o600 });
+    // The router keeps routing with what it read: the profile's tokens are still there.
+    expect((await store.readAuth('alice')).tokens?.account_id).toBe(alice.accountId);
+    const renewed = makeAuth({ ...alice, generation: 2 });
+    await store.writeAuth('alice', renewed);
+    expect(
+      JSON.parse(await readFile(paths.profileAuth('alice'), 'utf8')).tokens.refresh_token,
+    ).toBe(renewed.tokens?.refresh_token);
+    // Everything that lists or changes the registry names the file, and writes nothing to it.
+    expect((await codeOf(store.listProfiles())).code).toBe('corrupt_file');
+    expect((await codeOf(store.getProfile('bob'))).code).toBe('corrupt_file');
+    expect(
+      (await codeOf(store.saveSignIn({ auth: makeAuth(bob), requestedName: 'bob' }))).code,
+    ).toBe('corrupt_file');
+    expect(await readFile(paths.registry, 'utf8')).toBe('{"version":1, broken');
+    // A store that never read the registry has no copy to use.
+    const fresh = new ProfileStore({ paths, keyring, now: () => now });
+    expect((await codeOf(fresh.readAuth('alice'))).code).toBe('corrupt_file');
+  });
+
   describe('a missing registry', () => {
     beforeEach(async () => {
       await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
