@@ -174,9 +174,13 @@ describe('a refresh killed after writing its answer and before putting it in pla
    * file beside auth.json, until a kill lands before the rename (the fsync between them is the
    * window). Returns the rotated tokens' file and the number of attempts.
    */
-  async function killMidWrite(name: string): Promise<{ leftover: string; attempts: number }> {
+  async function killMidWrite(
+    name: string,
+  ): Promise<{ leftover: string; attempts: number; spent: AuthDotJson }> {
     const folder = home.paths.profileDir(name);
     for (let attempt = 1; attempt <= 40; attempt += 1) {
+      // What auth.json holds as this attempt starts (an earlier attempt may have signed in again).
+      const spent = await store.readAuth(name);
       const child = spawn(
         process.execPath,
         [join(repoRoot, 'test/helpers/refresh-once.ts'), home.home, fake.issuerUrl, name],
@@ -208,7 +212,7 @@ describe('a refresh killed after writing its answer and before putting it in pla
         const text = await readFile(join(folder, leftover), 'utf8');
         const held = text.length > 0 ? (JSON.parse(text) as AuthDotJson) : undefined;
         if (held?.tokens && refreshTokenIsValid(fake, held.tokens.refresh_token)) {
-          return { leftover: join(folder, leftover), attempts: attempt };
+          return { leftover: join(folder, leftover), attempts: attempt, spent };
         }
         await rm(join(folder, leftover));
       }
@@ -223,8 +227,7 @@ describe('a refresh killed after writing its answer and before putting it in pla
   }
 
   it('the next refresh puts the rotated tokens in place instead of spending the dead token', async () => {
-    const before = await store.readAuth('alice');
-    const { leftover } = await killMidWrite('alice');
+    const { leftover, spent: before } = await killMidWrite('alice');
     const rotated = JSON.parse(await readFile(leftover, 'utf8')) as AuthDotJson;
     // auth.json still holds the token the issuer spent: refreshing from it would end the sign-in.
     expect((await store.readAuth('alice')).tokens!.refresh_token).toBe(
