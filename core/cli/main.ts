@@ -253,6 +253,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .option('--ensure-router', 'first start a router in the background when none runs')
     .option('--home <path>', 'the home to answer for (in place of CODEX_LAB_HOME)')
     .option('--port <port>', "the router's port (in place of CODEX_LAB_PORT)")
+    .option('--host <address>', 'the loopback address a router it starts listens on')
     .action(bind(async () => (await import('./commands/token.ts')).runToken));
 
   program

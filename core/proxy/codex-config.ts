@@ -112,13 +112,18 @@ export function codexProviderSettings(options: CodexProviderOptions): {
 } {
   const { modelBaseUrl, chatgptBaseUrl } = routerBaseUrls(options.routerUrl);
   const [command = 'codex-lab', ...leading] = options.launcher ?? ['codex-lab'];
-  const port = new URL(options.routerUrl).port;
+  const url = new URL(options.routerUrl);
+  const port = url.port;
+  // A router on another loopback address (`serve --host ::1`): the one the token command starts
+  // must listen where `base_url` points. (URL keeps an IPv6 host in brackets.)
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const args = [
     ...leading,
     'token',
     '--ensure-router',
     ...(options.home ? ['--home', options.home] : []),
     ...(port !== '' && port !== String(defaultRouterPort) ? ['--port', port] : []),
+    ...(host !== '127.0.0.1' ? ['--host', host] : []),
   ];
   return {
     topLevel: [

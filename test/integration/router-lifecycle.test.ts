@@ -4,6 +4,7 @@
  * the running one; a `state/router.json` naming something that is not our router is reported,
  * the CLI falls back to the files, and the router token never reaches that process.
  */
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -126,11 +127,34 @@ describe('one router per home', () => {
       `codex-lab: A Codex Lab router already runs for this home on ${first.url} (codex-lab serve, pid ${first.child.pid}): use it, or stop it with codex-lab stop.`,
     );
 
+    // The config block points Codex at ::1, with CODEX_LAB_PORT set too, and its token command
+    // starts a router there once this one is gone (it started one on 127.0.0.1, where nothing
+    // of Codex's config pointed).
+    const block = await runCodexLab(['codex-config'], {
+      home,
+      env: { CODEX_LAB_PORT: String(port) },
+    });
+    expect(block.stdout).toContain(`base_url = "${first.url}/backend-api/codex"`);
+    const auth = /^auth = \{ command = (".*"), args = (\[.*\]), timeout_ms = \d+ \}$/m.exec(
+      block.stdout,
+    );
+    const args = JSON.parse(auth![2]!) as string[];
+    expect(args.slice(-2)).toEqual(['--host', '::1']);
+
     const stopped = await runCodexLab(['stop'], { home });
     expect(stopped.stdout.trim()).toBe(
       `Stopped the Codex Lab router on ${first.url} (pid ${first.child.pid}).`,
     );
     expect(await first.exited).toEqual({ code: 0, signal: null });
+
+    const restarted = spawnSync(JSON.parse(auth![1]!) as string, args, {
+      env: { ...process.env, ...env(), HOME: join(home, 'elsewhere') },
+      encoding: 'utf8',
+    });
+    expect(restarted.stdout.trim(), restarted.stderr).toBe(token);
+    const again = JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8'));
+    expect(again).toMatchObject({ port, address: '::1' });
+    expect((await runCodexLab(['stop'], { home })).code).toBe(0);
   });
 
   it('a deleted or damaged router.json: a second serve is still refused, and the running router writes the file again', async () => {

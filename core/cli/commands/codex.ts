@@ -27,13 +27,15 @@ import { precheckCodexProfile } from '../prechecks.ts';
 import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
 
 /**
- * The router's URL: `CODEX_LAB_PORT` when set, else the port a live `codex-lab serve` recorded in
- * `state/router.json`, else 1456. Always on loopback.
+ * The router's URL: the address and port a live router recorded in `state/router.json` (unless
+ * `CODEX_LAB_PORT` names another port), else 127.0.0.1 on `CODEX_LAB_PORT` or 1456. Always on
+ * loopback.
  */
 export async function findRouterUrl(context: CliContext): Promise<string> {
-  if (!context.config.portFromEnvironment) {
-    const live = await readLiveRouterInfo(context.paths);
-    if (live) return routerUrl(live);
+  const live = await readLiveRouterInfo(context.paths);
+  // The live router's own address (it may listen on ::1), unless CODEX_LAB_PORT names another.
+  if (live && (!context.config.portFromEnvironment || live.port === context.config.port)) {
+    return routerUrl(live);
   }
   return `http://127.0.0.1:${context.config.port}`;
 }

@@ -184,7 +184,10 @@ export async function runDashboard(
  * The running router for this home, started in the background first when none runs (said once on
  * stderr). A `router.json` naming something that is not our router is reported and replaced.
  */
-export async function ensureRouter(context: CliContext): Promise<Running> {
+export async function ensureRouter(
+  context: CliContext,
+  options: { host?: string } = {},
+): Promise<Running> {
   // Codex gives its token command 5 s (the block asks for more, older Codex may not honor it): a
   // router that does not answer within 2 s is said so at once, not after a longer wait.
   let found = await discoverRouter(context.paths, { timeoutMs: 2000 });
@@ -205,10 +208,12 @@ export async function ensureRouter(context: CliContext): Promise<Running> {
   let exited: number | null = null;
   let childPid: number | undefined;
   try {
-    const child = spawn(process.execPath, [script, 'serve'], {
+    const serveArgs = ['serve', ...(options.host === undefined ? [] : ['--host', options.host])];
+    const child = spawn(process.execPath, [script, ...serveArgs], {
       detached: true,
       stdio: ['ignore', log, log],
-      env: context.env,
+      // Not the pin or run id of the shell (or Codex) that asked: the router serves every session.
+      env: withoutSessionVariables(context.env),
     });
     childPid = child.pid;
     child.on('exit', (code) => {
@@ -274,8 +279,11 @@ async function waitUntilReachable(
  * sentence rather than passed over, since Codex pointed at a port where nothing answers retries
  * until the user gives up.
  */
-export async function ensureRouterOnPort(context: CliContext): Promise<Running> {
-  const router = await ensureRouter(context);
+export async function ensureRouterOnPort(
+  context: CliContext,
+  options: { host?: string } = {},
+): Promise<Running> {
+  const router = await ensureRouter(context, options);
   const named = context.config.portFromEnvironment ? context.config.port : 0;
   if (named !== 0 && router.info.port !== named) {
     throw new LabError(
@@ -284,4 +292,10 @@ export async function ensureRouterOnPort(context: CliContext): Promise<Running> 
     );
   }
   return router;
+}
+
+/** `env` without the variables that belong to one Codex process (its pin, its run id). */
+function withoutSessionVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { CODEX_LAB_PROFILE: _pin, CODEX_LAB_RUN: _run, ...rest } = env;
+  return rest;
 }

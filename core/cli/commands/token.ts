@@ -8,6 +8,7 @@
 import { stat } from 'node:fs/promises';
 import { parseHomeText, parsePortText } from '../../config.ts';
 import { LabError } from '../../errors.ts';
+import { isLoopbackAddress } from '../../net/loopback.ts';
 import { loadOrCreateRouterToken } from '../../proxy/router-token.ts';
 import { createCliContext, writeLine, type CliContext } from '../context.ts';
 
@@ -46,9 +47,19 @@ export async function runToken(
       `--home ${context.paths.home} is not a Codex Lab home (no such folder); fix the path in your Codex config, or print the block again with codex-lab codex-config.`,
     );
   }
+  const host = typeof options['host'] === 'string' ? options['host'] : undefined;
+  if (host !== undefined && !isLoopbackAddress(host)) {
+    throw new LabError(
+      'invalid_argument',
+      `--host ${host} is not a loopback address: the token command starts a router only on this machine (127.0.0.1, ::1 or localhost).`,
+    );
+  }
   if (options['ensureRouter'] === true) {
     const { ensureRouterOnPort } = await import('./router.ts');
-    writeLine(context.stdout, (await ensureRouterOnPort(context)).token);
+    writeLine(
+      context.stdout,
+      (await ensureRouterOnPort(context, host === undefined ? {} : { host })).token,
+    );
     return 0;
   }
   writeLine(context.stdout, await loadOrCreateRouterToken(context.paths));
