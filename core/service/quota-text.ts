@@ -120,7 +120,7 @@ export type RunProfile = Pick<ProfileView, 'name' | 'status' | 'unavailableUntil
 /** What `describeRun` reads of a request. */
 type RunRequest = Pick<
   RequestView,
-  'at' | 'profile' | 'route' | 'pinned' | 'status' | 'reason' | 'kind' | 'fallback'
+  'at' | 'profile' | 'route' | 'pinned' | 'status' | 'reason' | 'kind' | 'fallback' | 'sessionId'
 >;
 
 /**
@@ -195,10 +195,19 @@ export function describeRun(
   const involved = new Set<string>();
   const said = new Set<string>();
   let lastMove = '';
+  // The profile each session's previous request went to in this run: a move that followed that
+  // account's own failures (5xx answers Codex retried) carries no fallback chain of its own.
+  const previous = new Map<string | null, string>();
   for (const turn of turns) {
+    const before = previous.get(turn.sessionId);
+    if (turn.profile !== null) previous.set(turn.sessionId, turn.profile);
     if (turn.route !== 'fallback' || turn.profile === null) continue;
-    const from = turn.fallback.map((entry) => entry.profile).join(', ');
-    const move = `${from || '?'} → ${turn.profile}`;
+    let from = turn.fallback.map((entry) => entry.profile).join(', ');
+    if (from === '' && before !== undefined && before !== turn.profile) {
+      from = before;
+      involved.add(before);
+    }
+    const move = from === '' ? `moved to ${turn.profile}` : `${from} → ${turn.profile}`;
     // A session that moved once serves its next turns on the new profile: say it once.
     if (move !== lastMove) parts.push(`${move} at ${formatWhen(turn.at, options)}`);
     lastMove = move;

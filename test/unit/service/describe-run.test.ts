@@ -51,6 +51,19 @@ describe('describeRun', () => {
     ).toBe('this run: a → b at 23:08, a limited until 23:38');
   });
 
+  it('names where a session moved from when the move followed the old account’s own failures (no fallback chain)', () => {
+    // b answered 503 three times (Codex retried each), then the router chose a for the session.
+    const failed = Array.from({ length: 3 }, () =>
+      request({ profile: 'b', route: 'best', status: 503 }),
+    );
+    const moved = request({ profile: 'a', route: 'fallback', fallback: [], status: 200 });
+    expect(describeRun([...failed, moved], [ok('a'), ok('b')], options)).toBe(
+      'this run: b → a at 23:08',
+    );
+    // With nothing before it in the run, the move is said without a made-up origin.
+    expect(describeRun([moved], [ok('a'), ok('b')], options)).toBe('this run: moved to a at 23:08');
+  });
+
   it('counts Codex’s retries of a refused turn as requests, and names no unrelated account', () => {
     // A pinned turn refused while its account's refresh failed for a moment: Codex retried.
     const refusals = Array.from({ length: 17 }, () =>
