@@ -196,6 +196,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   readonly #touchedAt = new Map<string, number>();
   /** Why the registry could not be read at the last reload, or null. */
   #registryProblem: LabError | null = null;
+  /** Journal requests whose sessions wait for a readable registry (see `restoreSessions`). */
+  #pendingRestore: SessionRequest[] | null = null;
   readonly #lastFailure = new Map<string, number>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
@@ -339,6 +341,13 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    * left out, and at most the newest 10 000 come back. Call before serving.
    */
   restoreSessions(records: Iterable<SessionRequest>): number {
+    if (this.#entries.length === 0 && this.#registryProblem !== null) {
+      // No profile list to judge them by (the registry does not read): every session would look
+      // like a removed profile's. They come back at the first reload that reads it.
+      this.#pendingRestore = [...records];
+      return 0;
+    }
+    this.#pendingRestore = null;
     const restored = sessionsFromRequests(records, {
       now: this.#options.clock.now(),
       idleTtlMs: this.sessionTtlMs,
@@ -1165,6 +1174,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           if (this.#quota.setAccounts(accounts)) this.#quota.persist();
           this.#stickyAnswers.clear();
           this.#registryProblem = null;
+          if (this.#pendingRestore !== null) this.restoreSessions(this.#pendingRestore);
         } catch (error) {
           // Kept to name in refusals: with no copy read yet, "no profiles" would be a lie.
           if (isLabError(error)) this.#registryProblem = error;

@@ -5,7 +5,7 @@
  * must never be handed to another account. Real routers (LabService on loopback) against the fake
  * ChatGPT, restarted over the same home as `serve` is.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -154,6 +154,41 @@ describe('sessions of a removed profile after a restart', () => {
     expect((await third.service.getState()).sessions).toEqual([]);
     const next = await routedTurn(third.url, third.token, 'sess-A');
     expect(next.route).not.toBe('sticky');
+  });
+});
+
+describe('a router started while the registry does not read', () => {
+  it('brings the sessions back once the file reads again, instead of taking every profile for removed', async () => {
+    const lab = await setUp(
+      [{ email: 'alice@example.com' }, { email: 'bob@example.com' }],
+      [
+        ['alice@example.com', 'alice'],
+        ['bob@example.com', 'bob'],
+      ],
+    );
+    const first = await lab.start();
+    await first.service.setActive({ profile: 'bob' });
+    expect((await routedTurn(first.url, first.token, 'sess-K')).profile).toBe('bob');
+    await first.service.setActive({ profile: 'auto' });
+    await first.service.stop();
+
+    const good = await readFile(lab.paths.registry, 'utf8');
+    await writeFile(lab.paths.registry, '{"version":1, broken', { mode: 0o600 });
+    const second = await lab.start();
+    expect((await second.service.getState()).sessions).toEqual([]);
+    await writeFile(lab.paths.registry, good, { mode: 0o600 });
+    // The router's file watcher reads it again within moments.
+    const deadline = Date.now() + 10_000;
+    let sessions = (await second.service.getState()).sessions;
+    while (sessions.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      sessions = (await second.service.getState()).sessions;
+    }
+    expect(sessions.map((session) => [session.id, session.profile])).toEqual([['sess-K', 'bob']]);
+    expect(await routedTurn(second.url, second.token, 'sess-K')).toEqual({
+      profile: 'bob',
+      route: 'sticky',
+    });
   });
 });
 
