@@ -374,6 +374,14 @@ export class ProfileStore {
     return this.#authPathOf(await this.getProfile(name));
   }
 
+  /**
+   * The auth file that holds `entry`'s tokens, or null when they are in the keychain: the file
+   * the router checks once a second (see `LabEngine`).
+   */
+  authFileOf(entry: ProfileEntry): string | null {
+    return entry.store === 'keyring' && !entry.legacy ? null : this.#authPathOf(entry);
+  }
+
   /** The profile's auth.json content, from its file, the keychain or the legacy file. */
   async readAuth(name: string): Promise<AuthDotJson> {
     const entry = await this.getProfile(name);
