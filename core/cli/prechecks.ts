@@ -14,7 +14,8 @@ import type { CliContext } from './context.ts';
 
 /**
  * Before a sign-in: the registry is readable (a corrupt one is named), the keychain answers when
- * `--keyring` asks for it, and a requested name is well formed. Returns a note when the name is
+ * `--keyring` asks for it, a requested name is well formed, and a profile of that name whose auth
+ * file cannot be read has an account on record (`ProfileStore.precheckSignIn`). Returns a note when the name is
  * an existing profile (the sign-in renews it only for that same account), or when a new one is
  * saved under its lower case.
  */
@@ -34,6 +35,7 @@ export async function precheckLogin(
     }
   }
   if (input.name === null) return null;
+  await store.precheckSignIn(input.name);
   const entries = await store.listProfiles();
   const real = matchProfileName(
     input.name,
