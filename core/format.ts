@@ -347,6 +347,25 @@ export function poolReadiness(pool: PoolReadinessShape, total: number, noun = ''
   return `${of(ready)} ready, ${unread} more can take sessions (quota not known yet)`;
 }
 
+/** Every account in the pool, counted or not (limited, needing a sign-in, or with an unreadable file). */
+export function poolTotal(pool: {
+  counted: number;
+  needsSignIn: readonly string[];
+  unreadable: readonly string[];
+}): number {
+  return pool.counted + pool.needsSignIn.length + pool.unreadable.length;
+}
+
+/**
+ * Why no account can be used when none is even counted, the same on every surface: a sign-in is
+ * named only for the accounts that need one, never for an auth file that cannot be read.
+ */
+export function noAccountUsableText(signIn: number, unreadable: number): string {
+  if (signIn === 0) return 'No account can be used: their auth files cannot be read';
+  if (unreadable === 0) return 'Every account needs sign-in';
+  return 'No account can be used: each needs a sign-in or its auth file mended';
+}
+
 /**
  * "New sessions in codex-lab (gpt-5.2)": new sessions in a repo (its last path part, as people
  * name it) and model; "New gpt-5.2 sessions" when the repo is not known.

@@ -83,10 +83,11 @@ export interface PoolSummaryView {
   /** Profiles that need a sign-in (left out of every number). */
   needsSignIn: string[];
   /**
-   * Those of `needsSignIn` that cannot be used because their auth file cannot be read: a sign-in
-   * is not what they need, so surfaces name them apart ("Auth file unreadable: …").
+   * Profiles that cannot be used because their auth file cannot be read (left out of every number,
+   * and not in `needsSignIn`: a sign-in is not what they need). Surfaces name them apart
+   * ("Auth file unreadable: …").
    */
-  unreadable?: string[];
+  unreadable: string[];
   /**
    * Mean headroom (100 − used %) of the counted profiles' tightest windows, limited ones at 0 and
    * ones whose quota is not known yet left out; null when no counted profile has a figure.

@@ -25,7 +25,7 @@ export interface SignInStore {
     auth: AuthDotJson;
     requestedName?: string | null;
     store?: StoreKind;
-  }): Promise<{ name: string; created: boolean }>;
+  }): Promise<{ name: string; created: boolean; setAside?: string }>;
 }
 
 /** What a finished sign-in saved. */
@@ -37,6 +37,11 @@ export interface SignInResult {
   email: string | null;
   plan: string | null;
   accountId: string | null;
+  /**
+   * Where the profile's auth file that could not be read was kept (renamed beside it) before the
+   * fresh tokens took its place; null when there was none.
+   */
+  setAside: string | null;
 }
 
 /** Effects and settings shared by the browser and device-code flows. */
@@ -164,5 +169,6 @@ export async function saveSignIn(
     email: identity.email ?? null,
     plan: identity.plan ?? null,
     accountId: identity.accountId ?? null,
+    setAside: saved.setAside ?? null,
   };
 }

@@ -4,7 +4,7 @@
  * Codex starts. Each failure is one `LabError` sentence; each warning is one line for stderr.
  */
 import { LabError } from '../errors.ts';
-import { formatStatus, signInCommand } from '../format.ts';
+import { formatStatus, signInCommand, unreadableFile } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import { matchProfileName, readNewProfileName } from '../profiles/names.ts';
@@ -14,7 +14,8 @@ import type { CliContext } from './context.ts';
 
 /**
  * Before a sign-in: the registry is readable (a corrupt one is named), the keychain answers when
- * `--keyring` asks for it, and a requested name is well formed. Returns a note when the name is
+ * `--keyring` asks for it, a requested name is well formed, and a profile of that name whose auth
+ * file cannot be read has an account on record (`ProfileStore.precheckSignIn`). Returns a note when the name is
  * an existing profile (the sign-in renews it only for that same account), or when a new one is
  * saved under its lower case.
  */
@@ -34,6 +35,7 @@ export async function precheckLogin(
     }
   }
   if (input.name === null) return null;
+  await store.precheckSignIn(input.name);
   const entries = await store.listProfiles();
   const real = matchProfileName(
     input.name,
@@ -55,8 +57,8 @@ export type RoutingUse = 'codex' | 'active' | 'pin' | 'pin-fallback';
 
 /**
  * The one warning for naming a profile for routing (`codex --profile`, `use`, `pin`) while it
- * cannot serve: limited (until when) or needing sign-in, and what Codex then meets. Null when it
- * can serve.
+ * cannot serve: limited (until when), needing sign-in or with an auth file that cannot be read,
+ * and what Codex then meets. Null when it can serve.
  */
 export function unavailableWarning(view: ProfileView, use: RoutingUse, now: number): string | null {
   if (view.status === 'limited') {
@@ -69,6 +71,18 @@ export function unavailableWarning(view: ProfileView, use: RoutingUse, now: numb
       'pin-fallback': 'sessions pinned to it go to another profile until then.',
     };
     return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode)}: ${meets[use]}`;
+  }
+  if (view.status === 'auth_error' && unreadableFile(view.statusCode)) {
+    // The file is what stands in the way, not the sign-in: its own sentence names it.
+    const meets: Record<RoutingUse, string> = {
+      codex:
+        'Until then Codex gets refusals naming the file; without --profile the router chooses another profile.',
+      active: 'Until then new sessions go to another profile.',
+      pin: 'Until then sessions pinned to it are refused, naming the file.',
+      'pin-fallback': 'Until then sessions pinned to it go to another profile.',
+    };
+    const why = view.statusMessage ?? 'its auth file cannot be read.';
+    return `${view.name} cannot be used: ${why} ${meets[use]}`;
   }
   if (view.status === 'auth_error') {
     const meets: Record<RoutingUse, string> = {

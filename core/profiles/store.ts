@@ -6,9 +6,19 @@
  * Every registry change is a locked read-modify-write with an atomic write, so the tray app and
  * the CLI can edit side by side; every auth write is atomic and touches one profile only.
  */
-import { lstat, readdir, rename as renamePath, rm, stat, unlink } from 'node:fs/promises';
+import {
+  chmod,
+  link,
+  lstat,
+  readdir,
+  rename as renamePath,
+  rm,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { LabError, signInAgainError } from '../errors.ts';
+import { isLabError, LabError, signInAgainError } from '../errors.ts';
+import { unreadableFile } from '../format.ts';
 import {
   ensurePrivateDirectory,
   parseJsonText,
@@ -374,6 +384,14 @@ export class ProfileStore {
     return this.#authPathOf(await this.getProfile(name));
   }
 
+  /**
+   * The auth file that holds `entry`'s tokens, or null when they are in the keychain: the file
+   * the router checks once a second (see `LabEngine`).
+   */
+  authFileOf(entry: ProfileEntry): string | null {
+    return entry.store === 'keyring' && !entry.legacy ? null : this.#authPathOf(entry);
+  }
+
   /** The profile's auth.json content, from its file, the keychain or the legacy file. */
   async readAuth(name: string): Promise<AuthDotJson> {
     const entry = await this.getProfile(name);
@@ -416,7 +434,7 @@ export class ProfileStore {
     auth: AuthDotJson;
     requestedName: string | null;
     store?: StoreKind;
-  }): Promise<{ name: string; created: boolean }> {
+  }): Promise<SavedSignIn> {
     const auth = normalizeAuth(input.auth);
     const identity = identityFromAuth(auth);
     if (!auth.tokens || (identity.accountId === null && identity.email === null)) {
@@ -434,7 +452,7 @@ export class ProfileStore {
     // flight writes its rotation (or its permanent failure) before the new sign-in, never after.
     // A profile renamed between the look and the lock is looked up again, a bounded number of
     // times: a process renaming it in a loop gets a clear failure, not a sign-in that never ends.
-    let outcome: { name: string; created: boolean } | undefined;
+    let outcome: SavedSignIn | undefined;
     for (let attempt = 0; outcome === undefined; attempt += 1) {
       if (attempt === signInLookups) {
         throw new LabError(
@@ -468,7 +486,7 @@ export class ProfileStore {
     input: { requestedName: string | null; store?: StoreKind },
     nowIso: string,
     expected: string | null,
-  ): Promise<{ name: string; created: boolean } | undefined> {
+  ): Promise<SavedSignIn | undefined> {
     const registry = await this.readRegistry();
     const before = JSON.stringify(registry);
     const entries = await this.#entries(registry);
@@ -480,16 +498,22 @@ export class ProfileStore {
         // Asked for the keychain: the profile moves there. The entry first, then the registry,
         // then the file goes: a kill at any step leaves the profile readable where the registry
         // says (an entry the registry does not name yet is harmless, and is written over).
-        await this.#writeSignIn({ ...match, store: 'keyring' }, auth, identity, { keepFile: true });
+        // The registry records this very account for the profile: a file that cannot be read
+        // is set aside rather than standing in the way (see `#writeSignIn`).
+        const written = await this.#writeSignIn({ ...match, store: 'keyring' }, auth, identity, {
+          keepFile: true,
+          setAsideUnreadable: true,
+        });
         Object.assign(record, identityFields(identity), { store: 'keyring' });
         await this.#writeRegistryIfChanged(registry, before);
+        // A file set aside keeps its bytes under its new name; this name goes as it always does.
         await unlink(this.#paths.profileAuth(match.name)).catch(ignoreMissing);
-        return { name: match.name, created: false };
+        return withSetAside({ name: match.name, created: false }, written.setAside);
       }
-      await this.#writeSignIn(match, auth, identity);
+      const written = await this.#writeSignIn(match, auth, identity, { setAsideUnreadable: true });
       if (record) Object.assign(record, identityFields(identity));
       await this.#writeRegistryIfChanged(registry, before);
-      return { name: match.name, created: false };
+      return withSetAside({ name: match.name, created: false }, written.setAside);
     }
     const names = entries.map((entry) => entry.name);
     let name: string;
@@ -520,7 +544,7 @@ export class ProfileStore {
     const { legacy: _legacy, ...stored } = record;
     // Tokens first: a registry entry never points at a profile without tokens. The journal
     // record lets a later load list tokens a kill left in an unlisted folder.
-    const journal = await this.#writeSignIn(record, auth, identity, {
+    const { journal } = await this.#writeSignIn(record, auth, identity, {
       journal: { op: 'add', record: stored },
     });
     await this.#step('add:tokens-written');
@@ -1096,10 +1120,24 @@ export class ProfileStore {
     entry: ProfileEntry,
     auth: AuthDotJson,
     identity: AuthIdentity,
-    options: { keepFile?: boolean; journal?: JournalEntry } = {},
-  ): Promise<string | null> {
+    options: { keepFile?: boolean; journal?: JournalEntry; setAsideUnreadable?: boolean } = {},
+  ): Promise<{ journal: string | null; setAside: string | null }> {
     const saved: AuthDotJson[] = [];
-    const file = await readJsonFile(this.#authPathOf(entry), authDotJsonSchema);
+    const path = this.#authPathOf(entry);
+    let file: AuthDotJson | undefined;
+    let setAside: string | null = null;
+    try {
+      file = await readJsonFile(path, authDotJsonSchema);
+    } catch (error) {
+      // Nobody can tell whose tokens a file that cannot be read holds, so it is written over for
+      // no one. The caller allows setting it aside only when the registry records the signing-in
+      // account for this profile: then the file is kept whole under a new name (its bytes may
+      // still hold a refresh token the user wants back) and the fresh tokens take its place.
+      if (!options.setAsideUnreadable || !isLabError(error) || !unreadableFile(error.code)) {
+        throw error;
+      }
+      setAside = await this.#setAsideUnreadable(entry.name, path);
+    }
     if (file !== undefined) saved.push(file);
     const dir = this.#paths.profileDir(entry.name);
     const toKeychain = entry.store === 'keyring' && !entry.legacy;
@@ -1130,7 +1168,55 @@ export class ProfileStore {
         ? null
         : await writeJournal(this.#paths.journalDir, options.journal);
     await this.#writeAuthOf(entry, auth, { keepFile: options.keepFile === true });
-    return journal;
+    return { journal, setAside };
+  }
+
+  /**
+   * Keeps the auth file at `path` that cannot be read under a new name beside it
+   * (`auth.json.unreadable-<time>`, 0600), and returns that name. A hard link first, so the
+   * profile is never without a file while the fresh tokens are written over `path`; a rename
+   * where links are refused. The file is never deleted.
+   */
+  async #setAsideUnreadable(profile: string, path: string): Promise<string> {
+    const stamp = new Date(this.#now()).toISOString().replace(/[:.]/g, '-');
+    let aside = `${path}.unreadable-${stamp}`;
+    for (let attempt = 1; await exists(aside); attempt++) {
+      aside = `${path}.unreadable-${stamp}-${attempt}`;
+    }
+    try {
+      await link(path, aside);
+    } catch {
+      await renamePath(path, aside);
+    }
+    await chmod(aside, 0o600);
+    this.#logger.warn({ profile, path: aside }, 'set aside an unreadable auth file');
+    return aside;
+  }
+
+  /**
+   * Before a sign-in to the profile `name`: refuses when its auth file cannot be read and the
+   * registry records no account for it. A sign-in may set such a file aside only for the account
+   * the registry names (see `#writeSignIn`); with none named it would be refused after the browser
+   * step, so it is refused before, naming the file. Nothing happens for a new name.
+   */
+  async precheckSignIn(name: string): Promise<void> {
+    const entries = await this.listProfiles();
+    const real = matchProfileName(
+      name,
+      entries.map((entry) => entry.name),
+    );
+    const entry = entries.find((candidate) => candidate.name === real);
+    if (!entry || entry.accountId !== null || entry.email !== null) return;
+    try {
+      await this.#readAuthOf(entry);
+    } catch (error) {
+      if (!isLabError(error) || !unreadableFile(error.code)) return;
+      throw new LabError(
+        error.code,
+        `${error.message} Codex Lab does not know which account ${entry.name} belongs to, so a sign-in cannot set that file aside.`,
+        { details: { ...error.details } },
+      );
+    }
   }
 
   #requireKeyring(): KeyringPort {
@@ -1142,6 +1228,18 @@ export class ProfileStore {
     }
     return this.#keyring;
   }
+}
+
+/** What `saveSignIn` saved: the profile, whether it is new, and where an unreadable file was kept. */
+export interface SavedSignIn {
+  name: string;
+  created: boolean;
+  /** The new name of the auth file that could not be read and was set aside, when one was. */
+  setAside?: string;
+}
+
+function withSetAside(saved: SavedSignIn, setAside: string | null): SavedSignIn {
+  return setAside === null ? saved : { ...saved, setAside };
 }
 
 /** True when `name` passes `validateProfileName` (shape, reserved, Windows), taken or not. */

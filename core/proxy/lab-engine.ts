@@ -22,7 +22,13 @@ import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
 import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
-import { lastUseIntervalMs, type Pin, type Registry } from '../profiles/schema.ts';
+import { readJsonFile } from '../home/files.ts';
+import {
+  authDotJsonSchema,
+  lastUseIntervalMs,
+  type Pin,
+  type Registry,
+} from '../profiles/schema.ts';
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { defaultLimitId, parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
 import type { QuotaBook } from '../quota/quota-book.ts';
@@ -85,6 +91,8 @@ export interface RegistrySource<Entry extends ListedProfile = ListedProfile> {
   touch?(name: string): Promise<void>;
   /** True when the profile's auth file (or keychain entry) holds tokens. */
   hasTokens?(name: string): Promise<boolean>;
+  /** The auth file that holds `entry`'s tokens, or null when the keychain does. */
+  authFileOf?(entry: Entry): string | null;
 }
 
 /** Options for `LabEngine`. */
@@ -188,6 +196,15 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    * back serves at once. Cleared by any successful read.
    */
   readonly #fileProblems = new Map<string, LabError>();
+  /**
+   * Profiles whose auth file the once-a-second check found unreadable (the very read the views
+   * make, so they show "auth file unreadable" at the same time): no decision picks them, even
+   * while their credentials are still cached. Cleared when the file reads again or a sign-in is
+   * saved.
+   */
+  readonly #unreadableFiles = new Map<string, LabError>();
+  /** Each auth file's stat at its last check: an unchanged file is not read again. */
+  readonly #authFileKeys = new Map<string, string>();
   /** Fresh tokens the upstream rejected in a row per profile (reset by any success). */
   readonly #rejectedFreshTokens = new Map<string, number>();
   /** Last 2xx and last 5xx per profile, to tell an account's failures from a shared outage. */
@@ -299,6 +316,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#rejectedFreshTokens.delete(profile);
     this.#transientUntil.delete(profile);
     this.#fileProblems.delete(profile);
+    this.#unreadableFiles.delete(profile);
+    this.#authFileKeys.delete(profile);
     this.#circuit.forget(profile);
     this.#markOk(profile, false);
     this.invalidate();
@@ -439,6 +458,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#credentials.delete(from);
     this.#transientUntil.delete(from);
     this.#fileProblems.delete(from);
+    this.#unreadableFiles.delete(from);
+    this.#authFileKeys.delete(from);
     this.#rejectedFreshTokens.delete(from);
     this.#lastSuccess.delete(from);
     this.#touchedAt.delete(from);
@@ -956,7 +977,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     excluded: ReadonlyMap<string, string>,
   ): ChooseAnswer | null {
     const problemOf = (profile: string): LabError | undefined =>
-      unreadableFile(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined;
+      this.#unreadableFiles.get(profile) ??
+      (unreadableFile(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined);
     const blocked = decision.blockedBy;
     if (decision.outcome === 'pinned_unavailable' && blocked) {
       const problem = problemOf(blocked.profile);
@@ -993,7 +1015,10 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     now: number,
     into?: RoutingCandidate,
   ): RoutingCandidate {
-    const health = effectiveHealth(this.#health.get(name), now);
+    const unreadable = this.#unreadableFiles.get(name);
+    const health: ProfileHealth = unreadable
+      ? { status: 'auth_error', unavailableUntil: null, code: unreadable.code, message: null }
+      : effectiveHealth(this.#health.get(name), now);
     const familyUntil =
       family !== null && (health.status === 'ok' || health.status === 'unknown')
         ? this.#familyLimitedUntil(name, family, now)
@@ -1002,9 +1027,13 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const unavailableUntil = familyUntil ?? health.unavailableUntil;
     const circuitOpenUntil = this.#skippedUntil(name, now);
     const quota = this.#quota.latest(name);
-    if (into === undefined) return { name, status, unavailableUntil, circuitOpenUntil, quota };
+    const statusCode = health.code;
+    if (into === undefined) {
+      return { name, status, statusCode, unavailableUntil, circuitOpenUntil, quota };
+    }
     into.name = name;
     into.status = status;
+    into.statusCode = statusCode;
     into.unavailableUntil = unavailableUntil;
     into.circuitOpenUntil = circuitOpenUntil;
     into.quota = quota;
@@ -1193,6 +1222,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         this.#healthMtime = healthMtime;
       }
       await this.#liftSignInMarks();
+      await this.#checkAuthFiles();
     } catch (error) {
       logger.warn({ err: error }, 'could not reload the registry or health; keeping the last copy');
     }
@@ -1212,6 +1242,46 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       this.#markOk(profile, true);
       this.#options.activity.add('login', profile, `${profile} has its tokens back.`);
       this.#options.onChange?.();
+    }
+  }
+
+  /**
+   * Reads each auth file that changed since the last check (and, every time, each one found
+   * unreadable), as the views do: one whose file no longer parses is out of every decision from
+   * now on rather than when its cached credentials run out, so what routing does agrees with
+   * what every surface says ("auth file unreadable · New sessions → another").
+   */
+  async #checkAuthFiles(): Promise<void> {
+    const store = this.#options.store;
+    if (store.authFileOf === undefined) return;
+    const listed = new Set<string>();
+    for (const entry of this.#entries) {
+      const path = store.authFileOf(entry);
+      if (path === null) continue;
+      const name = entry.name;
+      listed.add(name);
+      const key = await statKey(path);
+      if (key === this.#authFileKeys.get(name) && !this.#unreadableFiles.has(name)) continue;
+      this.#authFileKeys.set(name, key);
+      const problem = await unreadableAuthFile(path);
+      const had = this.#unreadableFiles.has(name);
+      if (problem === null) {
+        if (!had) continue;
+        this.#unreadableFiles.delete(name);
+        this.#stickyAnswers.clear();
+        this.#options.logger.info({ profile: name }, 'auth file readable again');
+      } else {
+        this.#unreadableFiles.set(name, problem);
+        this.#stickyAnswers.clear();
+        if (had) continue;
+        this.#options.logger.warn({ profile: name, code: problem.code }, 'auth file unreadable');
+      }
+      this.#options.onChange?.();
+    }
+    for (const name of [...this.#authFileKeys.keys()]) {
+      if (listed.has(name)) continue;
+      this.#authFileKeys.delete(name);
+      this.#unreadableFiles.delete(name);
     }
   }
 
@@ -1350,6 +1420,29 @@ function repoPinFor(workspace: string, pins: PinIndex): Pin | undefined {
     if (repoPathCovers(path, workspace)) return pin;
   }
   return undefined;
+}
+
+/** What tells a file's change: its times, size and inode (`missing` when it cannot be stat'ed). */
+async function statKey(path: string): Promise<string> {
+  try {
+    const info = await stat(path);
+    return `${info.mtimeMs}:${info.ctimeMs}:${info.size}:${info.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * The error when the auth file at `path` cannot be read (it does not parse, or the disk refuses
+ * it), else null: a missing file or one without tokens is a sign-in matter, handled elsewhere.
+ */
+async function unreadableAuthFile(path: string): Promise<LabError | null> {
+  try {
+    await readJsonFile(path, authDotJsonSchema);
+    return null;
+  } catch (error) {
+    return isLabError(error) && unreadableFile(error.code) ? error : null;
+  }
 }
 
 async function mtimeOf(path: string): Promise<number> {

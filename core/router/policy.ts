@@ -7,7 +7,7 @@
  * (4) the repo/model bucket's recent profile (shared prefix cache); (5) the best eligible profile:
  * most headroom in its tightest window, then the earliest weekly reset, then the user's order.
  */
-import { formatDuration } from '../format.ts';
+import { formatDuration, unreadableFile } from '../format.ts';
 import type { RouteReason } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
@@ -19,6 +19,11 @@ export type CandidateStatus = 'ok' | 'limited' | 'auth_error' | 'unknown';
 export interface RoutingCandidate {
   name: string;
   status: CandidateStatus;
+  /**
+   * Why it is not `ok`, as the view's `statusCode` (e.g. `corrupt_file`): an `auth_error` whose
+   * auth file cannot be read is told apart from one that needs a sign-in (see `ineligibility`).
+   */
+  statusCode?: string | null;
   /** Unix ms until which the profile is skipped (limited), or null. */
   unavailableUntil: number | null;
   /** Unix ms until which the circuit breaker keeps the profile out (5xx/network), or null. */
@@ -55,7 +60,13 @@ export interface RoutingInput {
 
 /** Why a candidate cannot serve now, as a stable code. */
 export type IneligibleCode =
-  'failed' | 'auth_error' | 'limited' | 'exhausted' | 'circuit_open' | 'unknown_profile';
+  | 'failed'
+  | 'auth_error'
+  | 'unreadable_file'
+  | 'limited'
+  | 'exhausted'
+  | 'circuit_open'
+  | 'unknown_profile';
 
 /** A candidate that cannot serve now. `reason` is a human phrase for the activity log. */
 export interface ExcludedCandidate {
@@ -259,7 +270,16 @@ export function ineligibility(
   // A profile that failed this request usually has just been marked (limited, auth_error): the
   // specific reason wins, so its reset still counts for the pool's earliest reset.
   if (candidate.status === 'auth_error') {
-    return { profile, reason: 'needs sign-in', code: 'auth_error', until: null };
+    // The one place an unreadable auth file is told apart from a missing sign-in: every surface
+    // (pool summary, refusals, banner, tray) words it from this code.
+    return unreadableFile(candidate.statusCode)
+      ? {
+          profile,
+          reason: 'has an auth file that cannot be read',
+          code: 'unreadable_file',
+          until: null,
+        }
+      : { profile, reason: 'needs sign-in', code: 'auth_error', until: null };
   }
   const until = candidate.unavailableUntil;
   if (until !== null && until > now) {

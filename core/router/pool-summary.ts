@@ -22,6 +22,8 @@ import type { RouteContext } from './route-context.ts';
 export interface PoolProfile {
   name: string;
   status: CandidateStatus;
+  /** The view's `statusCode`: tells an unreadable auth file from a missing sign-in. */
+  statusCode?: string | null;
   /** Unix ms until which the profile is limited, or null. */
   unavailableUntil: number | null;
   /** Unix ms until which the circuit breaker keeps it out, or null. */
@@ -63,6 +65,8 @@ export interface PoolSummary {
   /** Eligible profiles whose quota no answer has reported yet (not read, or read with no window). */
   unread: string[];
   needsSignIn: string[];
+  /** Profiles whose auth file cannot be read (not in `needsSignIn`: a sign-in is not the fix). */
+  unreadable: string[];
   headroomPercent: number | null;
   nextFree: { profile: string; at: number } | null;
   next: {
@@ -93,7 +97,7 @@ const noExclusions: ReadonlySet<string> = new Set();
 
 /**
  * Summarises the pool. Pure: the same input gives the same summary. Profiles that need a sign-in
- * are left out of every number (they cannot serve until the user acts); limited ones count with
+ * or whose auth file cannot be read are left out of every number (they cannot serve until the user acts); limited ones count with
  * no headroom; ready ones whose quota no answer has reported yet are left out of the headroom.
  */
 export function summarizePool(input: PoolInput): PoolSummary {
@@ -101,6 +105,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
   const candidates: RoutingCandidate[] = input.profiles.map((profile) => ({
     name: profile.name,
     status: profile.status,
+    statusCode: profile.statusCode ?? null,
     unavailableUntil: profile.unavailableUntil,
     circuitOpenUntil: profile.circuitOpenUntil ?? null,
     quota: profile.quota,
@@ -108,6 +113,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
   const eligible: string[] = [];
   const unread: string[] = [];
   const needsSignIn: string[] = [];
+  const unreadable: string[] = [];
   let counted = 0;
   let headroom = 0;
   // The profiles the headroom averages: an account whose quota is not known yet has no figure
@@ -130,6 +136,10 @@ export function summarizePool(input: PoolInput): PoolSummary {
     const reason = ineligibility(candidate, noExclusions, now);
     if (reason?.code === 'auth_error') {
       needsSignIn.push(profile.name);
+      return;
+    }
+    if (reason?.code === 'unreadable_file') {
+      unreadable.push(profile.name);
       return;
     }
     counted++;
@@ -184,6 +194,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
     eligible,
     unread,
     needsSignIn,
+    unreadable,
     headroomPercent:
       measured === 0 || (eligible.length > 0 && readyKnown === 0)
         ? null
@@ -274,6 +285,7 @@ export function toPoolSummaryView(summary: PoolSummary): PoolSummaryView {
     eligible: summary.eligible,
     unread: summary.unread,
     needsSignIn: summary.needsSignIn,
+    unreadable: summary.unreadable,
     headroomPercent: summary.headroomPercent,
     nextFree: summary.nextFree
       ? { profile: summary.nextFree.profile, at: new Date(summary.nextFree.at).toISOString() }

@@ -427,6 +427,8 @@ export class LabService implements ControlApiService {
       for (const pending of this.#logins.values()) {
         if (pending.view().state === 'waiting') pending.cancel();
       }
+      // What the CLI's `login NAME` checks before its URL: nothing is opened that must fail.
+      if (input.name) await this.#store.precheckSignIn(input.name);
       const handle =
         input.method === 'device'
           ? await this.#startDeviceLogin(input.name ?? null)
@@ -448,6 +450,13 @@ export class LabService implements ControlApiService {
         (result) => {
           const name = result.name;
           this.#engine.invalidate();
+          if (result.setAside !== null) {
+            this.#activity.add(
+              'login',
+              name,
+              `${name}'s auth file could not be read, so it was kept as ${result.setAside} and the new sign-in saved.`,
+            );
+          }
           // The same operation a CLI sign-in reports: healthy at once, quota read right away, and
           // its one "Signed in as …" entry in the activity (whichever surface signed in).
           if (name) {

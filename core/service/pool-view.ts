@@ -4,7 +4,6 @@
  * `summarizePool`. One path, so the banner, the tray, `list` and `usage --pool` agree.
  */
 import { summarizePool, toPoolSummaryView } from '../router/pool-summary.ts';
-import { unreadableFile } from '../format.ts';
 import type { PoolSummaryView, ProfileView } from '../view-types.ts';
 import { viewQuota } from './views.ts';
 
@@ -19,13 +18,14 @@ export function poolSummaryOf(
   now: number,
   recent: { repo: string | null; model: string | null; profile: string } | null = null,
 ): PoolSummaryView {
-  const summary = toPoolSummaryView(
+  return toPoolSummaryView(
     summarizePool({
       profiles: views.map((view) => {
         const { snapshot, history } = viewQuota(view);
         return {
           name: view.name,
           status: view.status,
+          statusCode: view.statusCode ?? null,
           unavailableUntil:
             view.unavailableUntil === null ? null : Date.parse(view.unavailableUntil),
           quota: snapshot,
@@ -37,8 +37,4 @@ export function poolSummaryOf(
       recent,
     }),
   );
-  const unreadable = views
-    .filter((view) => view.status === 'auth_error' && unreadableFile(view.statusCode))
-    .map((view) => view.name);
-  return unreadable.length === 0 ? summary : { ...summary, unreadable };
 }

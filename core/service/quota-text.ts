@@ -11,6 +11,8 @@ import {
   poolReadiness,
   sameRepoLead,
   unreadableFile,
+  noAccountUsableText,
+  poolTotal,
 } from '../format.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
@@ -58,7 +60,7 @@ export interface PoolText {
 
 /** The pool summary in words. */
 export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): PoolText {
-  if (pool.counted === 0 && pool.needsSignIn.length === 0) {
+  if (poolTotal(pool) === 0) {
     return { short: '', headline: 'No accounts yet', lines: [] };
   }
   const nextFree = pool.nextFree
@@ -66,21 +68,16 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     : null;
   const short = pool.headroomPercent === null ? '' : `${pool.headroomPercent}%`;
   // Profiles whose auth file cannot be read are named apart: a sign-in is not what they need.
-  const unreadable = pool.unreadable ?? [];
-  const signIn = pool.needsSignIn.filter((name) => !unreadable.includes(name));
+  const { unreadable, needsSignIn: signIn } = pool;
   let headline: string;
   if (pool.eligible.length === 0) {
     headline =
       pool.counted > 0
         ? 'All accounts limited'
-        : signIn.length === 0
-          ? 'No account can be used: their auth files cannot be read'
-          : unreadable.length === 0
-            ? 'Every account needs sign-in'
-            : 'No account can be used: each needs a sign-in or its auth file mended';
+        : noAccountUsableText(signIn.length, unreadable.length);
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
-    const readiness = poolReadiness(pool, pool.counted + pool.needsSignIn.length);
+    const readiness = poolReadiness(pool, poolTotal(pool));
     // With no headroom known, the readiness says why ("quota not known yet") by itself.
     headline =
       pool.headroomPercent === null

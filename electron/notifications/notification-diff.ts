@@ -1,10 +1,10 @@
 /**
  * Which desktop notifications a state change deserves: one when a profile becomes limited, one
- * when it needs signing in again. A pure diff of two states, so the rule is tested without
+ * when it needs signing in again (or its auth file cannot be read). A pure diff of two states, so the rule is tested without
  * Electron and never repeats a notice for a status that did not change.
  */
 import type { LabState } from '../../core/service/contract.ts';
-import { needsSignInSentence } from '../../core/format.ts';
+import { needsSignInSentence, statusLabel } from '../../core/format.ts';
 import { displayName, formatUntil, type FormatOptions } from '../tray/tray-format.ts';
 
 /** One notification to show. */
@@ -42,10 +42,13 @@ export function diffNotifications(
         body: `New requests go to your other accounts${until}.`,
       });
     } else if (profile.status === 'auth_error') {
+      // Worded from the view's status code like every other surface: an auth file that cannot be
+      // read is not a sign-in to do.
+      const label = statusLabel(profile.status, profile.statusCode);
       notices.push({
         profile: profile.name,
         kind: 'auth_error',
-        title: `${name} needs sign-in`,
+        title: label === 'needs sign-in' ? `${name} needs sign-in` : `${name}: ${label}`,
         body: profile.statusMessage ?? needsSignInSentence(profile.name, 'its sign-in ended'),
       });
     }

@@ -6,6 +6,8 @@
 import type { PoolSummaryView } from '../../core/service/contract.ts';
 import {
   humanizeTimes,
+  noAccountUsableText,
+  poolTotal,
   poolForecastSentence,
   poolReadiness,
   sameRepoLead,
@@ -20,12 +22,11 @@ export interface PoolBannerProps {
 
 /** The banner (nothing when there are no accounts yet). */
 export function PoolBanner({ pool, now }: PoolBannerProps) {
-  const total = pool.counted + pool.needsSignIn.length;
+  const total = poolTotal(pool);
   if (total === 0) return null;
   const allLimited = pool.eligible.length === 0;
   // A profile whose auth file cannot be read is named apart: a sign-in is not what it needs.
-  const unreadable = pool.unreadable ?? [];
-  const signIn = pool.needsSignIn.filter((name) => !unreadable.includes(name));
+  const { unreadable, needsSignIn: signIn } = pool;
   const nextFree = pool.nextFree
     ? `${pool.nextFree.profile} at ${formatAt(pool.nextFree.at, now)} (in ${formatDuration(
         Date.parse(pool.nextFree.at) - now,
@@ -49,7 +50,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
         <p className="pool-headline" data-testid="pool-headline">
           {allLimited
             ? pool.counted === 0
-              ? 'Every account needs a sign-in.'
+              ? `${noAccountUsableText(signIn.length, unreadable.length)}.`
               : 'All accounts are limited.'
             : `${poolReadiness(pool, total, total === 1 ? 'account' : 'accounts')}.`}
           {allLimited && nextFree && (

@@ -36,7 +36,10 @@ export function describeSignIn(result: SignInResult, suffix = ''): string {
   const where = result.created
     ? `saved as profile "${result.name}"`
     : `updated profile "${result.name}"`;
-  return `Signed in as ${who}${plan} — ${where}${suffix}.`;
+  const signedIn = `Signed in as ${who}${plan} — ${where}${suffix}.`;
+  return result.setAside === null
+    ? signedIn
+    : `${signedIn} Its auth file could not be read, so it was kept as ${result.setAside}.`;
 }
 
 /** The longest a sign-in's save can take: the code exchange, then the API-key exchange. */

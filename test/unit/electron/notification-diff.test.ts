@@ -28,6 +28,25 @@ describe('diffNotifications', () => {
     expect(diffNotifications(after, after, options)).toEqual([]);
   });
 
+  it('names an auth file that cannot be read as such, not as a sign-in', () => {
+    const before = uiState([uiProfile('solo')]);
+    const after = uiState([
+      uiProfile('solo', {
+        status: 'auth_error',
+        statusCode: 'corrupt_file',
+        statusMessage: '/home/u/.codex-lab/profiles/solo/auth.json is not valid JSON.',
+      }),
+    ]);
+    expect(diffNotifications(before, after, options)).toEqual([
+      {
+        profile: 'solo',
+        kind: 'auth_error',
+        title: 'solo: auth file unreadable',
+        body: '/home/u/.codex-lab/profiles/solo/auth.json is not valid JSON.',
+      },
+    ]);
+  });
+
   it('notifies when a profile needs signing in again, with the service sentence', () => {
     const before = uiState([uiProfile('work', { status: 'limited' })]);
     const after = uiState([

@@ -368,6 +368,29 @@ describe('chooseProfile: nobody eligible', () => {
     expect(decision).toMatchObject({ outcome: 'none_eligible', earliestReset: null });
   });
 
+  it('an auth file that cannot be read is named as such, not as a missing sign-in', () => {
+    const decision = chooseProfile(
+      input({
+        candidates: [
+          candidate('solo', { status: 'auth_error', statusCode: 'corrupt_file' }),
+          candidate('gone', { status: 'auth_error', statusCode: 'refresh_token_revoked' }),
+        ],
+      }),
+    );
+    expect(decision.excluded).toEqual([
+      {
+        profile: 'solo',
+        reason: 'has an auth file that cannot be read',
+        code: 'unreadable_file',
+        until: null,
+      },
+      { profile: 'gone', reason: 'needs sign-in', code: 'auth_error', until: null },
+    ]);
+    expect(decision.detail).toBe(
+      'No eligible profile: solo has an auth file that cannot be read; gone needs sign-in.',
+    );
+  });
+
   it('an empty pool says so', () => {
     expect(chooseProfile(input({ candidates: [] }))).toMatchObject({
       outcome: 'none_eligible',

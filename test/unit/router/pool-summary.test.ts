@@ -351,6 +351,27 @@ describe('summarizePool', () => {
     expect(text.lines).toContain('Needs sign-in: broken');
   });
 
+  it('a profile whose auth file cannot be read is named apart from those needing a sign-in', () => {
+    const clock = new FakeClock();
+    const now = clock.now();
+    const solo = {
+      ...burning(clock, 'solo', { from: 0, to: 0, hours: 1, weeklyResetsIn: 6 * day }),
+      status: 'auth_error' as const,
+      statusCode: 'corrupt_file',
+    };
+    const summary = summarizePool({ profiles: [solo], active: 'auto', now });
+    expect(summary.counted).toBe(0);
+    expect(summary.needsSignIn).toEqual([]);
+    expect(summary.unreadable).toEqual(['solo']);
+    expect(summary.next.detail).toBe(
+      'No eligible profile: solo has an auth file that cannot be read.',
+    );
+    const text = describePool(toPoolSummaryView(summary), { now, timeZone: 'UTC' });
+    expect(text.headline).toBe('No account can be used: their auth files cannot be read');
+    expect(text.lines).toContain('Auth file unreadable: solo');
+    expect(text.lines.join('\n')).not.toContain('sign-in');
+  });
+
   it('the pool lasts past the next reset when the pace would run out after it', () => {
     const clock = new FakeClock();
     const now = clock.now();

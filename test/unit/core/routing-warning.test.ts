@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { unavailableWarning } from '../../../core/cli/prechecks.ts';
+import { uiProfile } from '../../helpers/ui-lab-state.ts';
+
+const now = Date.parse('2030-01-01T12:00:00Z');
+const path = '/home/u/.codex-lab/auth-profiles/solo/auth.json';
+
+describe('unavailableWarning', () => {
+  it('names an auth file that cannot be read, with its sentence, never a sign-in', () => {
+    const view = uiProfile('solo', {
+      status: 'auth_error',
+      statusCode: 'corrupt_file',
+      statusMessage: `${path} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+    });
+    const warning = unavailableWarning(view, 'codex', now);
+    expect(warning).toBe(
+      `solo cannot be used: ${path} is not valid JSON. It was left untouched: fix or move it, then try again. Until then Codex gets refusals naming the file; without --profile the router chooses another profile.`,
+    );
+    expect(unavailableWarning(view, 'active', now)).not.toContain('sign-in');
+  });
+
+  it('still sends a profile that needs a sign-in to login', () => {
+    const view = uiProfile('work', { status: 'auth_error', statusCode: 'refresh_token_revoked' });
+    expect(unavailableWarning(view, 'codex', now)).toContain('work needs sign-in (run');
+  });
+});
