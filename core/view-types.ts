@@ -7,6 +7,13 @@
  * Views hold no secrets: no access, refresh or id token, and no router token, ever.
  */
 
+/**
+ * How often the control API's event stream sends a heartbeat. Shared with the dashboard, which
+ * takes a stream silent for several beats as a frozen router (a stopped process keeps its sockets
+ * open, so nothing else would ever tell it).
+ */
+export const eventsHeartbeatMs = 5_000;
+
 /** Why a request went to the profile it went to; also the `x-codex-lab-route` header value. */
 export type RouteReason = 'pinned' | 'sticky' | 'active' | 'best' | 'fallback';
 
