@@ -24,6 +24,7 @@ export function App() {
   const connection = useLabStore((state) => state.connection);
   const connectionError = useLabStore((state) => state.connectionError);
   const notice = useLabStore((state) => state.notice);
+  const cardKeys = useLabStore((state) => state.cardKeys);
   const { run, openSignIn, showNotice } = useLabStore.getState();
   const isAuto = lab?.active === 'auto';
   // Nothing to add an account to until the service answers (no token yet, or it is down).
@@ -166,7 +167,7 @@ export function App() {
           <div className="cards">
             {lab?.profiles.map((profile) => (
               <ProfileCard
-                key={profile.name}
+                key={cardKeys[profile.name] ?? profile.name}
                 profile={profile}
                 isActive={!isAuto && lab.active === profile.name}
                 now={now}

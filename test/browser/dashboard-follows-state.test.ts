@@ -4,7 +4,8 @@
  * before its quota is read; a "needs a new sign-in" banner points at the card's button (never at a
  * command) and goes once the card's sign-in is done; times the router words (the pool, the
  * activity log) are in the browser's zone and count down; sessions have one label in every panel;
- * the request filter follows a rename made in a terminal.
+ * the request filter follows a rename made in a terminal; a card renamed in a terminal keeps
+ * keyboard focus and an open Remove confirmation.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -205,17 +206,14 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     for (const label of live) expect(rows).toContain(label);
   });
 
-  it('follows a rename made in a terminal: the filter lets go, the rows carry the new name', async () => {
+  it('follows a rename made in a terminal: the filter follows the new name, the rows carry it', async () => {
     const profileFilter = page.getByRole('combobox', { name: 'Filter by profile' });
     const rows = page.getByRole('table', { name: 'Request log' }).locator('tbody tr');
-    const all = await rows.count();
     await profileFilter.selectOption('team');
     await expect.poll(() => rows.count()).toBe(1);
     await codexLab('rename', 'team', 'squad');
-    await expect.poll(() => profileFilter.inputValue()).toBe('');
-    // "All profiles" shows, and so do all the rows.
-    await expect.poll(() => rows.count()).toBe(all);
-    await profileFilter.selectOption('squad');
+    // Still filtered, on the same profile under its new name (not silently "All profiles").
+    await expect.poll(() => profileFilter.inputValue()).toBe('squad');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().getByTestId('request-profile').innerText()).toContain('squad');
     const totals = page.getByRole('table', { name: 'Requests and tokens per profile' });
@@ -224,5 +222,18 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     await expect
       .poll(() => codexLab('log', '--profile', 'squad'))
       .toContain('0199a1b2-c3d4-7e5f-8a6b-111111111111');
+  });
+
+  it('keeps focus and an open Remove confirmation on a card renamed in a terminal', async () => {
+    const card = (name: string) => page.locator(`article[data-profile="${name}"]`);
+    await card('squad').getByRole('button', { name: 'Remove squad' }).click();
+    const keep = card('squad').getByRole('button', { name: 'Keep' });
+    await expect.poll(() => keep.evaluate((node) => node === document.activeElement)).toBe(true);
+    await codexLab('rename', 'squad', 'crew');
+    await card('crew').waitFor();
+    const kept = card('crew').getByRole('button', { name: 'Keep' });
+    expect(await kept.isVisible()).toBe(true);
+    expect(await kept.evaluate((node) => node === document.activeElement)).toBe(true);
+    await kept.click();
   });
 });
