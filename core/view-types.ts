@@ -317,12 +317,13 @@ export interface LoginView {
  * What cures a failure when one action of the user's does. The core's sentence says what is
  * wrong; each surface says how to do this in its own way (the CLI names `codex-lab login NAME`,
  * the dashboard points at the card's "Sign in again"), so no surface tells its user to use
- * another. `sign_in`: sign `profiles` in again.
+ * another. `sign_in`: sign `profiles` in again. `add_account`: sign in (as `email`, when known)
+ * under `name`, listing a profile folder the registry lost (the dashboard's Add account with the
+ * name filled, `codex-lab login NAME` on the command line).
  */
-export interface FailureFix {
-  action: 'sign_in';
-  profiles: string[];
-}
+export type FailureFix =
+  | { action: 'sign_in'; profiles: string[] }
+  | { action: 'add_account'; name: string; email: string | null };
 
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {
@@ -333,6 +334,8 @@ export interface FileProblemView {
   code: string;
   /** One sentence naming the file and what is wrong. */
   message: string;
+  /** What cures it, when one action does (an unlisted folder: sign in under its name). */
+  fix?: FailureFix;
 }
 
 /** The whole picture a surface renders from. */

@@ -353,7 +353,11 @@ export class LabService implements ControlApiService {
       // A profile whose file holds no tokens shows as "needs sign-in" on its own card.
       if (error.code === 'not_signed_in') return;
       if (!problems.some((problem) => problem.message === error.message)) {
-        problems.push({ code: error.code, message: error.message });
+        problems.push({
+          code: error.code,
+          message: error.message,
+          ...(error.fix ? { fix: error.fix } : {}),
+        });
       }
     };
     try {

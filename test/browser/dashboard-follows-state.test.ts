@@ -8,6 +8,8 @@
  * keyboard focus and an open Remove confirmation.
  */
 import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -235,5 +237,20 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     expect(await kept.isVisible()).toBe(true);
     expect(await kept.evaluate((node) => node === document.activeElement)).toBe(true);
     await kept.click();
+  });
+
+  it('offers Add account with the name filled for a folder the registry does not list', async () => {
+    const ghost = join(serve.home, 'auth-profiles', 'ghost');
+    mkdirSync(ghost);
+    copyFileSync(join(serve.home, 'auth-profiles', 'work', 'auth.json'), join(ghost, 'auth.json'));
+    const problems = page.getByRole('alert', { name: 'Files Codex Lab cannot read' });
+    await problems.getByRole('button', { name: 'Add account as ghost…' }).click();
+    // The dashboard's way to list it again, not the command line's.
+    expect(await problems.innerText()).not.toContain('codex-lab login');
+    const name = page.getByRole('textbox', { name: 'Profile name' });
+    await expect.poll(() => name.inputValue()).toBe('ghost');
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    rmSync(ghost, { recursive: true });
+    await problems.waitFor({ state: 'detached' });
   });
 });
