@@ -5,7 +5,8 @@
  * command) and goes once the card's sign-in is done; times the router words (the pool, the
  * activity log) are in the browser's zone and count down; sessions have one label in every panel;
  * the request filter follows a rename made in a terminal; a card renamed in a terminal keeps
- * keyboard focus and an open Remove confirmation.
+ * keyboard focus and an open Remove confirmation; a folder the registry does not list offers Add
+ * account with its name; a frozen serve is called not answering, and the page recovers.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -252,5 +253,23 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
     rmSync(ghost, { recursive: true });
     await problems.waitFor({ state: 'detached' });
+  });
+
+  // Last: it freezes serve for a while.
+  it('notices a frozen serve: says it is not answering, ends a waiting action, and recovers', async () => {
+    const refresh = page.getByRole('button', { name: /^Refresh(ing…| quota)$/ });
+    const notAnswering = page.getByText(/Codex Lab is not answering/).first();
+    // A stopped process keeps its sockets open: nothing errors, it just never answers.
+    process.kill(serve.child.pid!, 'SIGSTOP');
+    try {
+      await refresh.click();
+      await notAnswering.waitFor({ timeout: 40_000 });
+      expect(await page.getByLabel('Router status').innerText()).toBe('Not connected');
+      await expect.poll(() => refresh.innerText(), { timeout: 10_000 }).toBe('Refresh quota');
+    } finally {
+      process.kill(serve.child.pid!, 'SIGCONT');
+    }
+    await page.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor({ timeout: 30_000 });
+    await notAnswering.waitFor({ state: 'detached' });
   });
 });
