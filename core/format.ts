@@ -272,19 +272,22 @@ export function needsSignInSentence(profile: string, reason: string): string {
 }
 
 /** A fix as failures carry it (the shape of `FailureFix`). */
-export interface FixShape {
-  action: 'sign_in';
-  profiles: readonly string[];
-}
+export type FixShape =
+  | { action: 'sign_in'; profiles: readonly string[] }
+  | { action: 'add_account'; name: string; email: string | null };
 
 /**
  * A failure's sentence with its fix as the command line says it: `work needs a new sign-in
  * (…): run codex-lab login work.` Unchanged without a fix.
  */
 export function withCliFix(message: string, fix: FixShape | undefined): string {
+  const said = message.replace(/[\s.;:]+$/, '');
+  if (fix?.action === 'add_account') {
+    return `${said}: to list it again, run \`${signInCommand(fix.name)}\` and sign in as ${fix.email ?? 'the same account'}.`;
+  }
   if (fix === undefined || fix.profiles.length === 0) return message;
   const commands = fix.profiles.map(signInCommand).join(', then ');
-  return `${message.replace(/[\s.;:]+$/, '')}: run ${commands}.`;
+  return `${said}: run ${commands}.`;
 }
 
 /** `Text` with its first letter in upper case, for labels that start a line. */

@@ -7,6 +7,13 @@
  * Views hold no secrets: no access, refresh or id token, and no router token, ever.
  */
 
+/**
+ * How often the control API's event stream sends a heartbeat. Shared with the dashboard, which
+ * takes a stream silent for several beats as a frozen router (a stopped process keeps its sockets
+ * open, so nothing else would ever tell it).
+ */
+export const eventsHeartbeatMs = 5_000;
+
 /** Why a request went to the profile it went to; also the `x-codex-lab-route` header value. */
 export type RouteReason = 'pinned' | 'sticky' | 'active' | 'best' | 'fallback';
 
@@ -311,12 +318,13 @@ export interface LoginView {
  * What cures a failure when one action of the user's does. The core's sentence says what is
  * wrong; each surface says how to do this in its own way (the CLI names `codex-lab login NAME`,
  * the dashboard points at the card's "Sign in again"), so no surface tells its user to use
- * another. `sign_in`: sign `profiles` in again.
+ * another. `sign_in`: sign `profiles` in again. `add_account`: sign in (as `email`, when known)
+ * under `name`, listing a profile folder the registry lost (the dashboard's Add account with the
+ * name filled, `codex-lab login NAME` on the command line).
  */
-export interface FailureFix {
-  action: 'sign_in';
-  profiles: string[];
-}
+export type FailureFix =
+  | { action: 'sign_in'; profiles: string[] }
+  | { action: 'add_account'; name: string; email: string | null };
 
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {
@@ -327,6 +335,8 @@ export interface FileProblemView {
   code: string;
   /** One sentence naming the file and what is wrong. */
   message: string;
+  /** What cures it, when one action does (an unlisted folder: sign in under its name). */
+  fix?: FailureFix;
 }
 
 /** The whole picture a surface renders from. */

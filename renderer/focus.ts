@@ -3,7 +3,7 @@
  * (a removed card, a renamed card mounted under its new name) must hand focus on, or it falls to
  * <body> and a keyboard user starts again from the top.
  */
-import { useEffect, useRef, type RefObject } from 'react';
+import { useEffect, useLayoutEffect, useRef, type RefObject } from 'react';
 
 /**
  * The button that opened a panel (a form, a confirmation) takes focus back when that panel
@@ -44,10 +44,52 @@ export function focusWhenShown(find: () => HTMLElement | null, timeoutMs = 5000)
     observer.disconnect();
     window.clearTimeout(timer);
   };
-  observer.observe(document.body, { childList: true, subtree: true });
+  // A renamed card stays the same element: only its data-profile changes, which is an attribute.
+  observer.observe(document.body, {
+    childList: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ['data-profile'],
+  });
 }
 
 /** The profile card for `name` (an `article[data-profile]`), if it is on the page. */
 export function profileCard(name: string): HTMLElement | null {
   return document.querySelector<HTMLElement>(`article[data-profile="${CSS.escape(name)}"]`);
+}
+
+/**
+ * Keeps keyboard focus inside `container` across a change of `key` (a card renamed, which may
+ * move it among its siblings): the browser drops focus to <body> when it moves a focused node, so
+ * the control that had it takes it back. A user who left the card on purpose is not pulled back:
+ * a blur to nowhere is forgotten once the render that caused it is over.
+ */
+export function useKeepFocusAcross(container: RefObject<HTMLElement | null>, key: string): void {
+  const last = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    const node = container.current;
+    if (!node) return;
+    let forget: number | undefined;
+    const onIn = (event: FocusEvent) => {
+      window.clearTimeout(forget);
+      last.current = event.target instanceof HTMLElement ? event.target : null;
+    };
+    const onOut = (event: FocusEvent) => {
+      if (event.relatedTarget !== null) last.current = null;
+      else forget = window.setTimeout(() => (last.current = null), 0);
+    };
+    node.addEventListener('focusin', onIn);
+    node.addEventListener('focusout', onOut);
+    return () => {
+      window.clearTimeout(forget);
+      node.removeEventListener('focusin', onIn);
+      node.removeEventListener('focusout', onOut);
+    };
+  }, [container]);
+  useLayoutEffect(() => {
+    const had = last.current;
+    const active = document.activeElement;
+    if (!had || !had.isConnected || !container.current?.contains(had)) return;
+    if (active === null || active === document.body) had.focus();
+  }, [container, key]);
 }

@@ -236,15 +236,21 @@ export class ProfileStore {
     for (const folder of await this.#unlistedFolders(registry)) {
       const dir = this.#paths.profileDir(folder.name);
       const email = folder.identity?.email ?? null;
-      const cure = !profileNamePattern.test(folder.name)
-        ? `"${folder.name}" is not a valid profile name: to list it again, give the folder a valid one (lower-case letters, digits, ".", "_", "-"), then run \`codex-lab login\` with that name and sign in as the same account`
-        : `to list it again, run \`codex-lab login ${folder.name}\` and sign in as ${email ?? 'the same account'}`;
+      const wrong = `${dir} holds the sign-in of ${email ?? 'an account'}, but auth-profiles.json does not list it`;
+      // A folder with a valid name is listed again by signing in under that name, which each
+      // surface words its own way (the fix); one with an invalid name must be renamed first,
+      // which no surface does for the user, so the sentence says it.
       problems.push(
-        new LabError(
-          'unlisted_profile',
-          `${dir} holds the sign-in of ${email ?? 'an account'}, but auth-profiles.json does not list it: ${cure}.`,
-          { details: { path: dir } },
-        ),
+        profileNamePattern.test(folder.name)
+          ? new LabError('unlisted_profile', `${wrong}.`, {
+              details: { path: dir },
+              fix: { action: 'add_account', name: folder.name, email },
+            })
+          : new LabError(
+              'unlisted_profile',
+              `${wrong}: "${folder.name}" is not a valid profile name: to list it again, give the folder a valid one (lower-case letters, digits, ".", "_", "-"), then run \`codex-lab login\` with that name and sign in as the same account.`,
+              { details: { path: dir } },
+            ),
       );
     }
     return problems;

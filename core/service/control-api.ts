@@ -14,6 +14,7 @@ import type { Clock } from '../ports.ts';
 import { readRequestBody } from '../proxy/body.ts';
 import { sendJson } from '../proxy/answers.ts';
 import type { RouteHandler } from '../proxy/server.ts';
+import { eventsHeartbeatMs } from '../view-types.ts';
 import {
   allInputSchemas,
   controlApiPrefix,
@@ -56,7 +57,7 @@ const operations = new Set<string>(Object.keys(allInputSchemas));
 /** Builds the `/lab/v1/` handler mounted by the router server (which has checked the token). */
 export function createControlApi(options: ControlApiOptions): RouteHandler {
   const { service, clock } = options;
-  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const heartbeatMs = options.heartbeatMs ?? eventsHeartbeatMs;
 
   return async (request, response, url) => {
     if (!url.pathname.startsWith(`${controlApiPrefix}/`)) return false;

@@ -10,7 +10,7 @@
  * Effects come in through the constructor (`paths`, `config`, `clock`, `logger`), so Electron's main
  * process can host it in-process and tests can run it against the fake ChatGPT.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
@@ -134,7 +134,8 @@ export class LabService implements ControlApiService {
   readonly #quotaKeeper: QuotaKeeper;
   readonly #operations: LabOperations;
   readonly #poller: UsagePoller;
-  #watchers: FSWatcher[] = [];
+  /** File watchers by the folder they watch. */
+  readonly #watchers = new Map<string, FSWatcher>();
   #watchCancel: Cancel | null = null;
   readonly #listeners = new Set<(state: LabState) => void>();
   readonly #logins = new Map<string, LoginHandle>();
@@ -352,7 +353,11 @@ export class LabService implements ControlApiService {
       // A profile whose file holds no tokens shows as "needs sign-in" on its own card.
       if (error.code === 'not_signed_in') return;
       if (!problems.some((problem) => problem.message === error.message)) {
-        problems.push({ code: error.code, message: error.message });
+        problems.push({
+          code: error.code,
+          message: error.message,
+          ...(error.fix ? { fix: error.fix } : {}),
+        });
       }
     };
     try {
@@ -712,6 +717,8 @@ export class LabService implements ControlApiService {
    * Watches the registry, the legacy auth file, the profile folders, health.json and quota.json:
    * an edit by any other program is read within the debounce, not at the next request or poll,
    * and a state file moved aside (as a corrupt one's error says to) is written again from memory.
+   * Each profile folder is watched too (a folder watch does not see files inside its subfolders),
+   * so an auth.json broken, mended or copied in shows on every surface within the debounce.
    */
   #startWatching(): void {
     const debounceMs = this.#options.watchDebounceMs ?? 200;
@@ -732,6 +739,8 @@ export class LabService implements ControlApiService {
       const timer = setTimeout(() => {
         this.#watchCancel = null;
         if (this.#stopped) return;
+        // A folder made or removed since: watch what is there now, before reading it.
+        watchFolders();
         void this.#engine
           .reloadNow()
           .then(() => this.#rewriteMissingStateFiles())
@@ -742,15 +751,42 @@ export class LabService implements ControlApiService {
       timer.unref();
       this.#watchCancel = () => clearTimeout(timer);
     };
-    for (const [folder, names] of watched) {
+    const watchOne = (folder: string, names: Set<string> | null): void => {
+      if (this.#watchers.has(folder)) return;
       try {
         const watcher = watch(folder, { persistent: false }, onEvent(names));
-        watcher.on('error', () => watcher.close());
-        this.#watchers.push(watcher);
+        watcher.on('error', () => {
+          watcher.close();
+          this.#watchers.delete(folder);
+        });
+        this.#watchers.set(folder, watcher);
       } catch {
-        // A folder that does not exist yet (no profile saved): the registry watch covers it.
+        // A folder that does not exist yet (no profile saved): the registry and auth-profiles
+        // watches cover it, and it is watched once it appears.
       }
-    }
+    };
+    const profileFiles = new Set(['auth.json']);
+    const watchFolders = (): void => {
+      if (this.#stopped) return;
+      for (const [folder, names] of watched) watchOne(folder, names);
+      let present: string[] = [];
+      try {
+        present = readdirSync(this.#paths.profilesDir, { withFileTypes: true })
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => join(this.#paths.profilesDir, entry.name));
+      } catch {
+        // No auth-profiles folder yet.
+      }
+      for (const folder of present) watchOne(folder, profileFiles);
+      for (const [folder, watcher] of this.#watchers) {
+        const isProfileFolder = dirname(folder) === this.#paths.profilesDir;
+        if (isProfileFolder && !present.includes(folder)) {
+          watcher.close();
+          this.#watchers.delete(folder);
+        }
+      }
+    };
+    watchFolders();
   }
 
   /**
@@ -765,8 +801,8 @@ export class LabService implements ControlApiService {
   }
 
   #stopWatching(): void {
-    for (const watcher of this.#watchers) watcher.close();
-    this.#watchers = [];
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
     this.#watchCancel?.();
     this.#watchCancel = null;
   }

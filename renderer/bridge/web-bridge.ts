@@ -14,7 +14,7 @@ import type {
   LoginView,
   OperationName,
 } from '../../core/service/contract.ts';
-import { decodeLabState } from '../../core/view-types.ts';
+import { decodeLabState, eventsHeartbeatMs } from '../../core/view-types.ts';
 
 /**
  * The control API prefix, typed as the contract's literal so a change there fails to compile
@@ -65,6 +65,17 @@ export interface WebBridgeOptions {
   openSignIn?: (url: string, popup: boolean) => void;
 }
 
+/**
+ * How long the event stream may stay silent before the page calls the router frozen: four missed
+ * heartbeats, so one slow beat under load is not an outage.
+ */
+export const streamIdleMs = 4 * eventsHeartbeatMs;
+/**
+ * The longest any call may wait, even while the stream looks healthy: longer than the slowest
+ * operation (priming a profile), so only a router that never answers reaches it.
+ */
+const callLimitMs = 150_000;
+
 /** What the page says when `serve` does not answer (a call, or the event stream). */
 const notAnswering = 'Codex Lab is not answering. Is `codex-lab serve` still running?';
 /** What the page says when `serve` refuses the token, by where the token came from. */
@@ -106,24 +117,39 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
     return asState(await response.json());
   }
 
+  // Calls waiting for an answer: when the event stream finds the router frozen they end at once
+  // with "not answering" instead of spinning until the router wakes (which may be never).
+  const pending = new Set<AbortController>();
+  const abandonPending = () => {
+    for (const waiting of pending) waiting.abort();
+  };
+
   async function call<T>(operation: OperationName, input: unknown): Promise<ContractResult<T>> {
+    const waiting = new AbortController();
+    pending.add(waiting);
+    const limit = setTimeout(() => waiting.abort(), callLimitMs);
     let response: Response;
     try {
       response = await fetcher(`${base}/${operation}`, {
         method: 'POST',
         headers: { ...headers(), 'content-type': 'application/json' },
         body: JSON.stringify(input ?? {}),
+        signal: waiting.signal,
       });
+      try {
+        const body = (await response.json()) as ContractResult<T>;
+        if (body && typeof body === 'object' && 'ok' in body) return body;
+      } catch {
+        if (waiting.signal.aborted) return unreachable(notAnswering);
+        // fall through: not JSON
+      }
+      return unreachable(`The Codex Lab service answered ${response.status}.`);
     } catch {
       return unreachable(notAnswering);
+    } finally {
+      clearTimeout(limit);
+      pending.delete(waiting);
     }
-    try {
-      const body = (await response.json()) as ContractResult<T>;
-      if (body && typeof body === 'object' && 'ok' in body) return body;
-    } catch {
-      // fall through: not JSON
-    }
-    return unreachable(`The Codex Lab service answered ${response.status}.`);
   }
 
   function subscribe(
@@ -136,10 +162,25 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
       while (!controller.signal.aborted) {
         // Why the stream is not (or no longer) open, said before the next try.
         let lost = notAnswering;
+        // One attempt: aborted when the page stops listening, or when nothing (not even a
+        // heartbeat) has come for `streamIdleMs` — a frozen router neither answers nor hangs up.
+        const attempt = new AbortController();
+        const stopAttempt = () => attempt.abort();
+        controller.signal.addEventListener('abort', stopAttempt);
+        let idle: ReturnType<typeof setTimeout> | undefined;
+        let frozen = false;
+        const heardFromRouter = () => {
+          clearTimeout(idle);
+          idle = setTimeout(() => {
+            frozen = true;
+            attempt.abort();
+          }, streamIdleMs);
+        };
+        heardFromRouter();
         try {
           const response = await fetcher(`${base}/events`, {
             headers: { ...headers(), accept: 'text/event-stream' },
-            signal: controller.signal,
+            signal: attempt.signal,
             cache: 'no-store',
           });
           if (response.status === 401) lost = badToken;
@@ -150,6 +191,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
+            heardFromRouter();
             buffer += value;
             const parsed = parseSseChunk(buffer);
             buffer = parsed.rest;
@@ -159,8 +201,12 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
           }
         } catch {
           // (A stream that ended without an error, `serve` stopping cleanly, is an outage too.)
+        } finally {
+          clearTimeout(idle);
+          controller.signal.removeEventListener('abort', stopAttempt);
         }
         if (controller.signal.aborted) return;
+        if (frozen) abandonPending();
         // The page keeps its last state on screen; it must not look live while it is not.
         onOffline?.(lost);
         // A refused token stays refused (serve keeps its token across restarts): asking again

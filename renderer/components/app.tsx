@@ -17,6 +17,35 @@ import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
 import { fixPointer } from '../format.ts';
 
+/**
+ * The cure of a profile folder the registry does not list, on the page: Add account with the
+ * folder's name filled (signing in under it lists the folder again), rather than the command the
+ * terminal is told.
+ */
+function AddAccountFix({
+  name,
+  email,
+  disabled,
+}: {
+  name: string;
+  email: string | null;
+  disabled: boolean;
+}) {
+  const addAs = () => {
+    const { openSignIn, updateSignIn } = useLabStore.getState();
+    openSignIn();
+    updateSignIn({ name });
+  };
+  return (
+    <>
+      {` To list it again, sign in as ${email ?? 'the same account'} under this name: `}
+      <button type="button" className="button small-button" disabled={disabled} onClick={addAs}>
+        Add account as {name}…
+      </button>
+    </>
+  );
+}
+
 /** The whole page. */
 export function App() {
   const lab = useLabStore((state) => state.lab);
@@ -24,6 +53,7 @@ export function App() {
   const connection = useLabStore((state) => state.connection);
   const connectionError = useLabStore((state) => state.connectionError);
   const notice = useLabStore((state) => state.notice);
+  const cardKeys = useLabStore((state) => state.cardKeys);
   const { run, openSignIn, showNotice } = useLabStore.getState();
   const isAuto = lab?.active === 'auto';
   // Nothing to add an account to until the service answers (no token yet, or it is down).
@@ -103,7 +133,16 @@ export function App() {
         <div className="notice notice-error" role="alert" aria-label="Files Codex Lab cannot read">
           <ul className="problems">
             {lab.problems.map((problem) => (
-              <li key={problem.message}>{problem.message}</li>
+              <li key={problem.message}>
+                {problem.message}
+                {problem.fix?.action === 'add_account' && (
+                  <AddAccountFix
+                    name={problem.fix.name}
+                    email={problem.fix.email}
+                    disabled={!canAddAccount}
+                  />
+                )}
+              </li>
             ))}
           </ul>
         </div>
@@ -166,7 +205,7 @@ export function App() {
           <div className="cards">
             {lab?.profiles.map((profile) => (
               <ProfileCard
-                key={profile.name}
+                key={cardKeys[profile.name] ?? profile.name}
                 profile={profile}
                 isActive={!isAuto && lab.active === profile.name}
                 now={now}

@@ -13,7 +13,7 @@ import {
   removalQuestion,
   signInFixes,
 } from '../format.ts';
-import { focusWhenShown, profileCard, useReturnFocus } from '../focus.ts';
+import { focusWhenShown, profileCard, useKeepFocusAcross, useReturnFocus } from '../focus.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { FieldError, useInlineForm } from './inline-form.tsx';
 import { HistoryChart } from './history-chart.tsx';
@@ -116,6 +116,8 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   const [confirmRemove, setConfirmRemove] = useState(false);
   const removal = useInlineForm<HTMLButtonElement>();
   const card = useRef<HTMLElement>(null);
+  // The card outlives a rename (keyed by account, `renames.ts`); so does the focus inside it.
+  useKeepFocusAcross(card, profile.name);
   const pinCount = useLabStore(
     (state) => state.lab?.pins.filter((pin) => pin.profile === profile.name).length ?? 0,
   );
@@ -136,7 +138,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
   };
 
   // Likewise for the rename form: back to ✎ when it closes, on the card's new name once saved
-  // (that card is a new one, mounted when the state with the new name arrives).
+  // (the same card, which takes that name when the state with it arrives).
   const renameButton = useReturnFocus<HTMLButtonElement>(renaming);
   const closeRename = (renamedTo: string | null) => {
     if (renamedTo === null) renameButton.returnOnClose();

@@ -7,6 +7,7 @@ import { useState } from 'react';
 import type { LabState, RequestView, UsageTotalView } from '../../core/service/contract.ts';
 import { formatClock, formatCount, formatLatency, sessionLabel } from '../format.ts';
 import { humanizeTimes } from '../../core/format.ts';
+import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** Props of `RequestsPanel`. */
 export interface RequestsPanelProps {
@@ -23,10 +24,14 @@ export function RequestsPanel({ lab }: RequestsPanelProps) {
   const [chosenProfile, setProfile] = useState('');
   const sessions = [...new Set(lab.requests.flatMap((request) => request.sessionId ?? []))];
   const profiles = lab.profiles.map((view) => view.name);
-  // A chosen profile that is gone (renamed or removed elsewhere) no longer filters: the select can
-  // only show "All profiles" then, and the rows must say the same. A renamed profile's requests
-  // carry its new name (the router re-points them), so choosing that name finds them.
-  const profile = profiles.includes(chosenProfile) ? chosenProfile : '';
+  // A chosen profile renamed since (here or in a terminal) is followed to its new name: its
+  // requests carry that name (the router re-points them). One removed no longer filters: the
+  // select can only show "All profiles" then, and the rows must say the same.
+  const renamedTo = useLabStore((state) => state.renamedTo);
+  const followed = profiles.includes(chosenProfile)
+    ? chosenProfile
+    : (renamedTo[chosenProfile] ?? chosenProfile);
+  const profile = profiles.includes(followed) ? followed : '';
   const session = sessions.includes(chosenSession) ? chosenSession : '';
   const rows = lab.requests
     .filter(

@@ -29,4 +29,6 @@ export const defaultLabStoreState: LabStoreState = {
   notice: null,
   signIn: defaultSignInFlow,
   host: 'web',
+  cardKeys: {},
+  renamedTo: {},
 };

@@ -69,6 +69,13 @@ export interface LabStoreState {
   signIn: SignInFlow;
   /** Who hosts the page: the Electron preload or the web bridge. */
   host: 'electron' | 'web';
+  /**
+   * Each listed profile's card key, kept across a rename so the card (its focus, an open form
+   * or confirmation) stays the same element (`renames.ts`).
+   */
+  cardKeys: Record<string, string>;
+  /** Each name renamed away while the page was open → the profile's current name. */
+  renamedTo: Record<string, string>;
 }
 
 /** Operations a component may run. */

@@ -6,6 +6,7 @@ import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
 import type { LabApi, LabState } from '../../core/service/contract.ts';
 import { defaultLabStoreState, defaultSignInFlow } from './defaults.ts';
+import { followCardKeys, followRenamedTo, renamesBetween } from './renames.ts';
 import type { LabStore, Notice, SignInFlow } from './types.ts';
 
 let api: LabApi | null = null;
@@ -58,10 +59,13 @@ export const useLabStore = create<LabStore>()(
       set({ host });
     },
     receive(lab) {
-      const { connection, notice, signIn, lab: before } = get();
+      const { connection, notice, signIn, lab: before, cardKeys, renamedTo } = get();
       const reconnected = connection === 'offline';
+      const renames = renamesBetween(before?.profiles ?? [], lab.profiles);
       set({
         lab,
+        cardKeys: followCardKeys(cardKeys, lab.profiles, renames),
+        renamedTo: followRenamedTo(renamedTo, lab.profiles, renames),
         connection: 'live',
         connectionError: null,
         signIn: followLogin(signIn, lab, reconnected),

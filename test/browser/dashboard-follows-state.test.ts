@@ -4,9 +4,13 @@
  * before its quota is read; a "needs a new sign-in" banner points at the card's button (never at a
  * command) and goes once the card's sign-in is done; times the router words (the pool, the
  * activity log) are in the browser's zone and count down; sessions have one label in every panel;
- * the request filter follows a rename made in a terminal.
+ * the request filter follows a rename made in a terminal; a card renamed in a terminal keeps
+ * keyboard focus and an open Remove confirmation; a folder the registry does not list offers Add
+ * account with its name; a frozen serve is called not answering, and the page recovers.
  */
 import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -205,17 +209,14 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     for (const label of live) expect(rows).toContain(label);
   });
 
-  it('follows a rename made in a terminal: the filter lets go, the rows carry the new name', async () => {
+  it('follows a rename made in a terminal: the filter follows the new name, the rows carry it', async () => {
     const profileFilter = page.getByRole('combobox', { name: 'Filter by profile' });
     const rows = page.getByRole('table', { name: 'Request log' }).locator('tbody tr');
-    const all = await rows.count();
     await profileFilter.selectOption('team');
     await expect.poll(() => rows.count()).toBe(1);
     await codexLab('rename', 'team', 'squad');
-    await expect.poll(() => profileFilter.inputValue()).toBe('');
-    // "All profiles" shows, and so do all the rows.
-    await expect.poll(() => rows.count()).toBe(all);
-    await profileFilter.selectOption('squad');
+    // Still filtered, on the same profile under its new name (not silently "All profiles").
+    await expect.poll(() => profileFilter.inputValue()).toBe('squad');
     await expect.poll(() => rows.count()).toBe(1);
     expect(await rows.first().getByTestId('request-profile').innerText()).toContain('squad');
     const totals = page.getByRole('table', { name: 'Requests and tokens per profile' });
@@ -224,5 +225,51 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     await expect
       .poll(() => codexLab('log', '--profile', 'squad'))
       .toContain('0199a1b2-c3d4-7e5f-8a6b-111111111111');
+  });
+
+  it('keeps focus and an open Remove confirmation on a card renamed in a terminal', async () => {
+    const card = (name: string) => page.locator(`article[data-profile="${name}"]`);
+    await card('squad').getByRole('button', { name: 'Remove squad' }).click();
+    const keep = card('squad').getByRole('button', { name: 'Keep' });
+    await expect.poll(() => keep.evaluate((node) => node === document.activeElement)).toBe(true);
+    await codexLab('rename', 'squad', 'crew');
+    await card('crew').waitFor();
+    const kept = card('crew').getByRole('button', { name: 'Keep' });
+    expect(await kept.isVisible()).toBe(true);
+    expect(await kept.evaluate((node) => node === document.activeElement)).toBe(true);
+    await kept.click();
+  });
+
+  it('offers Add account with the name filled for a folder the registry does not list', async () => {
+    const ghost = join(serve.home, 'auth-profiles', 'ghost');
+    mkdirSync(ghost);
+    copyFileSync(join(serve.home, 'auth-profiles', 'work', 'auth.json'), join(ghost, 'auth.json'));
+    const problems = page.getByRole('alert', { name: 'Files Codex Lab cannot read' });
+    await problems.getByRole('button', { name: 'Add account as ghost…' }).click();
+    // The dashboard's way to list it again, not the command line's.
+    expect(await problems.innerText()).not.toContain('codex-lab login');
+    const name = page.getByRole('textbox', { name: 'Profile name' });
+    await expect.poll(() => name.inputValue()).toBe('ghost');
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    rmSync(ghost, { recursive: true });
+    await problems.waitFor({ state: 'detached' });
+  });
+
+  // Last: it freezes serve for a while.
+  it('notices a frozen serve: says it is not answering, ends a waiting action, and recovers', async () => {
+    const refresh = page.getByRole('button', { name: /^Refresh(ing…| quota)$/ });
+    const notAnswering = page.getByText(/Codex Lab is not answering/).first();
+    // A stopped process keeps its sockets open: nothing errors, it just never answers.
+    process.kill(serve.child.pid!, 'SIGSTOP');
+    try {
+      await refresh.click();
+      await notAnswering.waitFor({ timeout: 40_000 });
+      expect(await page.getByLabel('Router status').innerText()).toBe('Not connected');
+      await expect.poll(() => refresh.innerText(), { timeout: 10_000 }).toBe('Refresh quota');
+    } finally {
+      process.kill(serve.child.pid!, 'SIGCONT');
+    }
+    await page.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor({ timeout: 30_000 });
+    await notAnswering.waitFor({ state: 'detached' });
   });
 });

@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withCliFix } from '../../core/format.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
@@ -237,8 +238,14 @@ describe('profile folders the registry does not list', () => {
     expect(state.problems).toEqual([
       {
         code: 'unlisted_profile',
-        message: `${paths.profileDir('alpha')} holds the sign-in of alpha@example.com, but auth-profiles.json does not list it: to list it again, run \`codex-lab login alpha\` and sign in as alpha@example.com.`,
+        message: `${paths.profileDir('alpha')} holds the sign-in of alpha@example.com, but auth-profiles.json does not list it.`,
+        // Each surface words the cure: the dashboard's Add account with the name filled, the
+        // command line its command.
+        fix: { action: 'add_account', name: 'alpha', email: 'alpha@example.com' },
       },
     ]);
+    expect(withCliFix(state.problems[0]!.message, state.problems[0]!.fix)).toBe(
+      `${paths.profileDir('alpha')} holds the sign-in of alpha@example.com, but auth-profiles.json does not list it: to list it again, run \`codex-lab login alpha\` and sign in as alpha@example.com.`,
+    );
   });
 });

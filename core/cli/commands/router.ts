@@ -15,7 +15,7 @@ import { discoverRouter, type RouterDiscovery } from '../../service/router-disco
 import { processIsAlive } from '../../service/router-info.ts';
 import { routerInfoSettleMs } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatDuration } from '../../format.ts';
+import { formatDuration, withCliFix } from '../../format.ts';
 
 type Running = Extract<RouterDiscovery, { state: 'running' }>;
 
@@ -101,7 +101,9 @@ export async function runStatus(
     `Profiles: ${profiles.length}${profiles.length > 0 ? ` (${profiles.join(', ')})` : ''}; active: ${state.active}.`,
   );
   // What the router cannot read is missing from the lines above: say so, naming each file.
-  for (const problem of state.problems) writeLine(context.stderr, `codex-lab: ${problem.message}`);
+  for (const problem of state.problems) {
+    writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);
+  }
   return 0;
 }
 

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLabError, LabError } from '../../../core/errors.ts';
+import { withCliFix } from '../../../core/format.ts';
 import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
 import { keyringAccountFor, type KeyringPort } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
@@ -430,10 +431,13 @@ describe('ProfileStore', () => {
     await writeFile(paths.registry, JSON.stringify(registry));
     const registryText = await readFile(paths.registry, 'utf8');
     expect((await store.listProfiles()).map((p) => p.name)).toEqual(['work']);
-    expect((await store.unlistedProfiles()).map((e) => [e.code, e.message])).toEqual([
+    expect(
+      (await store.unlistedProfiles()).map((e) => [e.code, withCliFix(e.message, e.fix), e.fix]),
+    ).toEqual([
       [
         'unlisted_profile',
         `${paths.profileDir('alice')} holds the sign-in of ${alice.email}, but auth-profiles.json does not list it: to list it again, run \`codex-lab login alice\` and sign in as ${alice.email}.`,
+        { action: 'add_account', name: 'alice', email: alice.email },
       ],
     ]);
     // Reported, never adopted while the registry exists.

@@ -51,6 +51,52 @@ describe('the web bridge’s event stream', () => {
     expect(calls).toBe(4);
   });
 
+  it('notices a frozen serve: a stream gone quiet past a few heartbeats is an outage, pending calls end, and it reconnects by itself', async () => {
+    // A frozen process (kill -STOP) keeps its sockets open but sends nothing: no error, no end.
+    const silent = (signal: AbortSignal | null | undefined, first: string): Response => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(first));
+          signal?.addEventListener('abort', () => controller.error(signal.reason));
+        },
+      });
+      return new Response(body, { status: 200 });
+    };
+    const hang = (signal: AbortSignal | null | undefined) =>
+      new Promise<Response>((_resolve, reject) =>
+        signal?.addEventListener('abort', () => reject(signal.reason as Error)),
+      );
+    let frozen = true;
+    let streams = 0;
+    const fetcher = (async (url: string, init?: RequestInit) => {
+      if (!String(url).endsWith('/events')) return hang(init?.signal);
+      streams += 1;
+      if (streams === 1) {
+        return silent(init?.signal, `event: state\ndata: ${JSON.stringify(uiState([]))}\n\n`);
+      }
+      if (frozen) return hang(init?.signal);
+      return eventStream([uiState([])]);
+    }) as typeof fetch;
+    const bridge = createWebBridge({ token: 't', origin: 'http://x', fetch: fetcher });
+    const heard: string[] = [];
+    const stop = bridge.subscribe(
+      () => heard.push('state'),
+      () => heard.push('offline'),
+    );
+    await vi.advanceTimersByTimeAsync(10);
+    let refreshed: unknown = null;
+    void bridge.refreshUsage({}).then((result) => (refreshed = result));
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(heard).toEqual(['state', 'offline']);
+    expect(refreshed).toMatchObject({ ok: false, code: 'router_unavailable' });
+    frozen = false;
+    await vi.advanceTimersByTimeAsync(60_000);
+    stop();
+    expect(heard.slice(0, 3)).toEqual(['state', 'offline', 'offline']);
+    expect(heard).toContain('state');
+    expect(heard.lastIndexOf('state')).toBeGreaterThan(1);
+  });
+
   it('says a pasted token was refused in words about that token, not about a link', async () => {
     const refused = (async () => new Response('', { status: 401 })) as typeof fetch;
     const options = { token: 't', origin: 'http://x', fetch: refused };
