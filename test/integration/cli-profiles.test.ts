@@ -1,4 +1,13 @@
-import { mkdtemp, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,6 +44,22 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
   });
   afterEach(async () => {
     await rm(home, { recursive: true, force: true });
+  });
+
+  it('rename and remove go through with a state file that does not read, and leave that file as it is', async () => {
+    await mkdir(paths.stateDir, { recursive: true });
+    for (const path of [paths.quota, paths.priming]) {
+      await writeFile(path, '{"version":1,"profiles":', { mode: 0o600 });
+    }
+    const renamed = await runCodexLab(['rename', 'alice', 'ann'], { home });
+    expect(renamed.code, renamed.stderr).toBe(0);
+    expect(renamed.stdout).toContain('Renamed alice to ann.');
+    expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['ann', 'bob']);
+    const removed = await runCodexLab(['remove', 'bob'], { home });
+    expect(removed.code, removed.stderr).toBe(0);
+    for (const path of [paths.quota, paths.priming]) {
+      expect(await readFile(path, 'utf8')).toBe('{"version":1,"profiles":');
+    }
   });
   const snapshot2 = async () =>
     JSON.stringify([
