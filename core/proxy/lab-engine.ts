@@ -1255,29 +1255,35 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const store = this.#options.store;
     if (store.authFileOf === undefined) return;
     const listed = new Set<string>();
-    for (const entry of this.#entries) {
-      const path = store.authFileOf(entry);
-      if (path === null) continue;
-      const name = entry.name;
-      listed.add(name);
+    const check = async (name: string, path: string): Promise<void> => {
       const key = await statKey(path);
-      if (key === this.#authFileKeys.get(name) && !this.#unreadableFiles.has(name)) continue;
+      if (key === this.#authFileKeys.get(name) && !this.#unreadableFiles.has(name)) return;
       this.#authFileKeys.set(name, key);
       const problem = await unreadableAuthFile(path);
       const had = this.#unreadableFiles.has(name);
       if (problem === null) {
-        if (!had) continue;
+        if (!had) return;
         this.#unreadableFiles.delete(name);
         this.#stickyAnswers.clear();
         this.#options.logger.info({ profile: name }, 'auth file readable again');
       } else {
         this.#unreadableFiles.set(name, problem);
         this.#stickyAnswers.clear();
-        if (had) continue;
+        if (had) return;
         this.#options.logger.warn({ profile: name, code: problem.code }, 'auth file unreadable');
       }
       this.#options.onChange?.();
+    };
+    // All at once: the request that found the once-a-second check due waits for it, and one stat
+    // after another would make it wait a stat per profile.
+    const checks: Promise<void>[] = [];
+    for (const entry of this.#entries) {
+      const path = store.authFileOf(entry);
+      if (path === null) continue;
+      listed.add(entry.name);
+      checks.push(check(entry.name, path));
     }
+    await Promise.all(checks);
     for (const name of [...this.#authFileKeys.keys()]) {
       if (listed.has(name)) continue;
       this.#authFileKeys.delete(name);
