@@ -81,10 +81,10 @@ const atomicTempName = /^(?:.+\.json|router-token)\.\d+$/;
 /**
  * Removes the temp files atomic writes left in `dir` (a process killed between writing one and
  * renaming it over `name.json`) once they are older than `olderThanMs`: the write they belonged to
- * never happened (the rename is its commit), and a journal record's may hold tokens. Younger ones
- * may be a write still in flight in another process. Best effort: returns the names removed.
- * Never used in a profile's folder, where such a file may hold the only live refresh token and
- * is adopted instead (docs/auth.md).
+ * never happened (the rename is its commit). Younger ones may be a write still in flight in
+ * another process. Best effort: returns the names removed. Never used in a profile's folder or
+ * the journal, where such a file may hold the only live refresh token (a refresh's answer, a
+ * `recovered` record).
  */
 export async function removeStaleTempFiles(
   dir: string,

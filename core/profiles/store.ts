@@ -798,12 +798,12 @@ export class ProfileStore {
 
   /** Replays every journal record (registry lock held): complete or roll back, then clear. */
   async #replay(): Promise<void> {
-    // What a kill between an atomic write and its rename left (a record never written, a state
-    // file never replaced): removed once old enough that no write can still be under way.
-    for (const dir of [this.#paths.journalDir, this.#paths.stateDir]) {
-      const removed = await removeStaleTempFiles(dir, this.#now(), staleTempFileMs);
-      if (removed.length > 0) this.#logger.info({ dir, removed }, 'removed stale temp files');
-    }
+    // What a kill between an atomic write and its rename left in state/ (a state file never
+    // replaced): removed once old enough that no write can still be under way. Never in the
+    // journal: a `recovered` record's leftover may hold the only copy of a rotated refresh token.
+    const dir = this.#paths.stateDir;
+    const removed = await removeStaleTempFiles(dir, this.#now(), staleTempFileMs);
+    if (removed.length > 0) this.#logger.info({ dir, removed }, 'removed stale temp files');
     const unreadable: string[] = [];
     const records = [
       // Records set aside earlier first: one a newer version wrote is read after an upgrade.

@@ -312,7 +312,7 @@ describe('ProfileStore', () => {
     });
   });
 
-  it('removes what killed atomic writes left in the journal and state folders, once old, and never a profile folder’s', async () => {
+  it('removes what killed atomic writes left in the state folder, once old, and never a journal record’s or a profile folder’s', async () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
     const old = new Date(now - 11 * 60_000);
     const young = new Date(now - 60_000);
@@ -338,9 +338,10 @@ describe('ProfileStore', () => {
         ),
       ),
     );
-    // The two old leftovers of our writes are gone; a young one (a write perhaps under way),
-    // a log and a profile folder's (which may hold the only live refresh token) stay.
-    expect(left).toEqual([false, false, false, true, true, true]);
+    // The old leftovers of state files are gone; a journal record's (a `recovered` record's may
+    // hold the only copy of a rotated refresh token), a young one (a write perhaps under way), a
+    // log and a profile folder's stay.
+    expect(left).toEqual([true, false, false, true, true, true]);
   });
 
   it('reads and writes a listed profile’s tokens where the last good listing said once the registry stops parsing, and refuses registry changes', async () => {
