@@ -58,6 +58,11 @@ export interface LabHostOptions {
   rendererDir?: string | null;
   /** `codex-lab stop` asked the router this app hosts to stop: quit the app. */
   onStopRequest?: () => void;
+  /**
+   * Where the host keeps the secrets its log lines are scrubbed of (the router token): given by
+   * main, so a start-up failure written after the host has learnt the token is scrubbed of it too.
+   */
+  secrets?: string[];
 }
 
 /** Holds the current `LabApi` (hosted or attached) and moves subscribers when it changes. */
@@ -132,7 +137,7 @@ class SwitchableLab implements LabApi {
 export async function createLabHost(options: LabHostOptions = {}): Promise<LabHost> {
   const config = readConfig(options.env ?? process.env);
   const paths = labPaths(config.home);
-  const secrets: string[] = [];
+  const secrets = options.secrets ?? [];
   const logger = createLogger({
     level: config.logLevel ?? 'info',
     secrets: () => secrets,

@@ -95,7 +95,11 @@ if (squirrelEvent) {
     // Never an invisible process: the error in the log, then one dialog with one sentence naming
     // the log's folder (the app is about to quit: none of its menus can open it), then quit
     // (releasing the lock).
-    const text = recordStartupFailure(error, startupLog ?? (await openStartupLog()));
+    const text = recordStartupFailure(
+      error,
+      startupLog ?? (await openStartupLog()),
+      startupSecrets,
+    );
     dialog.showErrorBox(text.title, text.content);
     app.quit();
   });
@@ -103,6 +107,8 @@ if (squirrelEvent) {
 
 /** The app's log once start-up has opened it: where a start-up failure is written. */
 let startupLog: StartupLog | null = null;
+/** The secrets the host's log lines are scrubbed of, shared so a start-up failure's are too. */
+const startupSecrets: string[] = [];
 
 /**
  * Opens the app's log file for start-up (`startupLog`), or null when even the logs folder cannot
@@ -180,6 +186,7 @@ async function start(): Promise<void> {
     rendererDir: join(appRoot, 'dist', 'renderer'),
     // `codex-lab stop` asked the router this app hosts to stop: the app quits.
     onStopRequest: () => app.quit(),
+    secrets: startupSecrets,
   });
   const logger = host.logger.child({ component: 'desktop' });
   const lab = host.lab;

@@ -44,17 +44,26 @@ export interface StartupLog {
 }
 
 /**
- * Writes `error` to `log` (credentials scrubbed, as every line of the file logger is; the stack
- * too, since a bug is found from it) and returns the dialog for it, which names the log's folder
+ * Writes `error` to `log` (credentials and `secrets` — the router token once the host knows it —
+ * scrubbed, as every line of the file logger is; the stack too, since a bug is found from it) and returns the dialog for it, which names the log's folder
  * when the line could be written. `log` null: no log could be opened.
  */
-export function recordStartupFailure(error: unknown, log: StartupLog | null): StartupFailureText {
+export function recordStartupFailure(
+  error: unknown,
+  log: StartupLog | null,
+  secrets: readonly string[] = [],
+): StartupFailureText {
   if (log !== null) {
-    const logger = createLogger({ destination: log.destination, format: 'json' });
-    const stack = error instanceof Error && error.stack ? scrubSecrets(error.stack) : undefined;
+    const logger = createLogger({
+      destination: log.destination,
+      format: 'json',
+      secrets: () => secrets,
+    });
+    const stack =
+      error instanceof Error && error.stack ? scrubSecrets(error.stack, secrets) : undefined;
     logger.error(
       {
-        err: error instanceof Error ? error : new Error(scrubSecrets(String(error))),
+        err: error instanceof Error ? error : new Error(scrubSecrets(String(error), secrets)),
         ...(stack ? { stack } : {}),
       },
       'Codex Lab could not start',

@@ -39,6 +39,21 @@ describe('a desktop start-up failure', () => {
     expect(text.content).not.toContain('Preferences');
   });
 
+  it('scrubs the router token the host already knew, which no pattern recognises', async () => {
+    const folder = join(tempFolder('codex-lab-startup-'), 'logs');
+    const log = await openFileLog({ folder, onError: () => undefined });
+    const routerToken = 'clab_Zq8xV3pLmN0rT6yW2bK9';
+    recordStartupFailure(
+      new Error(`could not reach the router with ${routerToken}`),
+      { ...log, writable: () => true },
+      [routerToken],
+    );
+    await log.close();
+    const written = readFileSync(join(folder, 'main.1.log'), 'utf8');
+    expect(written).toContain('could not reach the router with');
+    expect(written).not.toContain(routerToken);
+  });
+
   it('logs an expected failure too, and shows its own sentence', async () => {
     const folder = join(tempFolder('codex-lab-startup-'), 'logs');
     const log = await openFileLog({ folder, onError: () => undefined });
