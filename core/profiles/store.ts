@@ -1219,7 +1219,8 @@ export class ProfileStore {
       if (!isLabError(error) || !unreadableFile(error.code)) return;
       throw new LabError(
         error.code,
-        `${error.message} Codex Lab does not know which account ${entry.name} belongs to, so a sign-in cannot set that file aside.`,
+        // One sentence: what is wrong with the file (the reader's first sentence), and what to do.
+        `${error.message.split('. ')[0]!.replace(/\.$/, '')}, and Codex Lab does not know which account ${entry.name} belongs to, so no sign-in was started: fix that file or move it away, then sign in again.`,
         { details: { ...error.details } },
       );
     }
