@@ -412,10 +412,10 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       const account = this.#accounts.get(from);
       this.#accounts.delete(from);
       if (to !== null && account !== undefined) this.#accounts.set(to, account);
+      // The quota book judges its figures by the same names (before its next write).
+      this.#quota.setAccounts(this.#accounts);
     }
     this.#moveLive(from, to);
-    // The quota book judges its figures by the same names (before its next write).
-    this.#quota.setAccounts(this.#accounts);
   }
 
   /**

@@ -737,18 +737,20 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (sent.ok || aborter.signal.aborted) return;
           // An answer about the account is handled as its HTTP twin would be, without sending the
           // turn again just to hear it twice; anything else sends the turn over HTTP in full.
-          if (sent.code === 'upstream_error' && sent.status === 429) {
-            const headers = sent.headers ?? {};
-            const body = Buffer.from(sent.body ?? '{}');
-            if (usageLimitMovesOn(pick, headers, body.toString('utf8'))) continue;
+          // An error frame answered to Codex as the same answer over HTTP would be.
+          const answerFrame = (status: number): void => {
             ticket.commit(pick, excluded);
-            return sendBuffered(
+            sendBuffered(
               response,
-              429,
-              { ...headers, 'content-type': 'application/json' },
-              body,
+              status,
+              { ...(sent.ok ? {} : sent.headers), 'content-type': 'application/json' },
+              Buffer.from((sent.ok ? null : sent.body) ?? '{}'),
               pick,
             );
+          };
+          if (sent.code === 'upstream_error' && sent.status === 429) {
+            if (usageLimitMovesOn(pick, sent.headers ?? {}, sent.body ?? '{}')) continue;
+            return answerFrame(429);
           }
           if (sent.code === 'upstream_error' && sent.status === 401) {
             // The token, not the transport: refreshed here, the HTTP attempt below uses it.
@@ -766,17 +768,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             // hears it as the HTTP path gives it and retries as it would natively. Sending the
             // turn again over HTTP doubled every failing request. (Refused ciphertext goes on to
             // the HTTP path below, which retries once without it.)
-            const headers = sent.headers ?? {};
-            engine.observe(pick.profile, sent.status, headers);
+            engine.observe(pick.profile, sent.status, sent.headers ?? {});
             if (sent.status >= 500) engine.noteFailure(pick.profile, sent.status);
-            ticket.commit(pick, excluded);
-            return sendBuffered(
-              response,
-              sent.status,
-              { ...headers, 'content-type': 'application/json' },
-              Buffer.from(sent.body ?? '{}'),
-              pick,
-            );
+            return answerFrame(sent.status);
           }
         }
 
@@ -1399,6 +1393,6 @@ function sendNoPick(response: ServerResponse, pick: NoPick): void {
     response.end(pick.message);
     return;
   }
-  const body = pick.body ?? { error: { type: pick.code, code: pick.code, message: pick.message } };
-  sendJson(response, pick.status, body);
+  if (pick.body !== undefined) sendJson(response, pick.status, pick.body);
+  else sendError(response, pick.status, pick.code, pick.message);
 }
