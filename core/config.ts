@@ -20,6 +20,11 @@ export function defaultHome(): string {
 export const defaultRouterPort = 1456;
 /** How long a router started in the background may take to answer before its starter gives up. */
 export const routerStartTimeoutMs = 20_000;
+/**
+ * How long a stopping router (`codex-lab stop`, Ctrl-C on `serve`) lets the turns it is streaming
+ * finish before it ends them: a response cut mid-stream is generated again, and paid for again.
+ */
+export const routerDrainMs = 30_000;
 /** The sign-in callback port when `CODEX_LAB_CALLBACK_PORT` is not set (Codex's own). */
 export const defaultCallbackPort = 1455;
 /** The OAuth issuer when `CODEX_LAB_AUTH_ISSUER` is not set. */

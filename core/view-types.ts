@@ -314,6 +314,14 @@ export interface LoginView {
   error: { code: string; message: string } | null;
 }
 
+/** What a router asked to stop (`codex-lab stop`) is still doing before it goes. */
+export interface ShutdownView {
+  /** Requests to the backend it lets finish (turns Codex is receiving, usage checks). */
+  inFlight: number;
+  /** How long it gives them at most; 0 when none is in flight. */
+  drainMs: number;
+}
+
 /**
  * What cures a failure when one action of the user's does. The core's sentence says what is
  * wrong; each surface says how to do this in its own way (the CLI names `codex-lab login NAME`,

@@ -131,8 +131,22 @@ export interface RouterServer {
   readonly url: string;
   readonly port: number;
   readonly server: Server;
-  /** Stops accepting, ends open streams and closes the upstream pool. */
-  close(): Promise<void>;
+  /** Requests to the backend (turns, usage checks) being answered now. */
+  inFlight(): number;
+  /**
+   * Stops accepting, ends open streams and closes the upstream pool. With `drainMs`, requests to
+   * the backend already being answered get that long to finish first (until `signal` aborts);
+   * any request that arrives meanwhile is refused.
+   */
+  close(options?: RouterCloseOptions): Promise<void>;
+}
+
+/** How a router stops: at once (the default), or after its requests in flight finish. */
+export interface RouterCloseOptions {
+  /** How long requests in flight may take to finish. Default 0: streams end at once. */
+  drainMs?: number;
+  /** Ends the wait early (a second Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 // Headers that describe one hop, or that the router sets itself; never forwarded either way.
@@ -322,7 +336,24 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     socket.on('error', () => undefined);
     socket.end(upgradeRequiredAnswer);
   });
+  // Requests to the backend being answered, counted so a stop can let them finish (`close`).
+  // Only those: a dashboard's event stream never ends on its own, and must not hold a stop.
+  let stopping = false;
+  let inFlight = 0;
+  let onDrained: (() => void) | null = null;
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (stopping) {
+      // Codex retries a 503, and by then the next router may be listening.
+      response.setHeader('connection', 'close');
+      return sendError(response, 503, 'router_unavailable', 'The Codex Lab router is stopping.');
+    }
+    if (request.url?.startsWith('/backend-api') === true) {
+      inFlight += 1;
+      response.once('close', () => {
+        inFlight -= 1;
+        if (inFlight === 0) onDrained?.();
+      });
+    }
     handle(request, response).catch((error: unknown) => {
       log.error({ err: error }, 'router request failed');
       if (!response.headersSent) {
@@ -1064,10 +1095,26 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     url: `http://${hostForUrl}:${address.port}`,
     port: address.port,
     server,
-    async close() {
+    inFlight: () => inFlight,
+    async close(closeOptions: RouterCloseOptions = {}) {
+      stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      // Streams in flight end now; a shutdown must not wait for a five-minute turn.
+      const drainMs = closeOptions.drainMs ?? 0;
+      if (inFlight > 0 && drainMs > 0 && closeOptions.signal?.aborted !== true) {
+        await new Promise<void>((resolve) => {
+          const cancel = clock.setTimeout(done, drainMs);
+          onDrained = done;
+          closeOptions.signal?.addEventListener('abort', done, { once: true });
+          function done(): void {
+            cancel();
+            onDrained = null;
+            closeOptions.signal?.removeEventListener('abort', done);
+            resolve();
+          }
+        });
+      }
+      // Streams still open end now: a shutdown never waits for a five-minute turn past its drain.
       server.closeAllConnections();
       await closed;
       for (const sockets of originSockets.values()) sockets.close();

@@ -23,6 +23,7 @@ import {
   type HostInputs,
   type LabApi,
   type LabState,
+  type ShutdownView,
 } from './contract.ts';
 
 /** What the control API needs from the service: the contract, two views and the host operations. */
@@ -40,7 +41,7 @@ export interface ControlApiService extends LabApi {
   /** A local client saved a sign-in for this profile (`codex-lab login` while a router runs). */
   profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>>;
   /** `codex-lab stop`: stop this router cleanly (answered before it goes). */
-  shutdown(input: HostInputs['shutdown']): Promise<ContractResult<null>>;
+  shutdown(input: HostInputs['shutdown']): Promise<ContractResult<ShutdownView>>;
 }
 
 /** Options for `createControlApi`. */

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
-import { defaultHome, type LabConfig } from '../config.ts';
+import { defaultHome, routerDrainMs, type LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
@@ -31,7 +31,12 @@ import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
 import { annotateCodexConfigBlock } from '../proxy/codex-config-file.ts';
 import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
-import { createRouterServer, type RouteHandler, type RouterServer } from '../proxy/server.ts';
+import {
+  createRouterServer,
+  type RouteHandler,
+  type RouterCloseOptions,
+  type RouterServer,
+} from '../proxy/server.ts';
 import { labVersion } from '../version.ts';
 import { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
@@ -47,6 +52,7 @@ import type {
   ProfileView,
   RequestView,
   SessionView,
+  ShutdownView,
 } from './contract.ts';
 import { pinViews } from './pins.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
@@ -306,7 +312,16 @@ export class LabService implements ControlApiService {
   }
 
   /** Stops everything started by `start`, and cancels sign-ins in progress. */
-  async stop(): Promise<void> {
+  /** Requests to the backend the router is answering now (0 with no router). */
+  inFlight(): number {
+    return this.#router?.inFlight() ?? 0;
+  }
+
+  /**
+   * Stops everything the service runs. With `drain`, the router first lets the requests it is
+   * answering finish (for at most `drain.drainMs`, until `drain.signal` aborts).
+   */
+  async stop(drain: RouterCloseOptions = {}): Promise<void> {
     this.#stopped = true;
     this.#poller.stop();
     this.#stopWatching();
@@ -316,7 +331,7 @@ export class LabService implements ControlApiService {
     this.#priming = null;
     const router = this.#router;
     this.#router = null;
-    await router?.close();
+    await router?.close(drain);
     this.#sessionsCancel?.();
     await this.#quotaKeeper.flush();
     await this.#journal.flush();
@@ -605,7 +620,7 @@ export class LabService implements ControlApiService {
     return this.#operations.profileSignedIn(input);
   }
 
-  async shutdown(_input: HostInputs['shutdown']): Promise<ContractResult<null>> {
+  async shutdown(_input: HostInputs['shutdown']): Promise<ContractResult<ShutdownView>> {
     const onShutdown = this.#options.onShutdownRequest;
     if (!onShutdown) {
       return {
@@ -614,9 +629,10 @@ export class LabService implements ControlApiService {
         message: 'This router is hosted by an app that stops only from its own menu.',
       };
     }
-    // Answer first, then stop: the client waits for the process to go.
+    // Answer first, then stop: the client waits for the process to go, as long as the drain.
+    const inFlight = this.inFlight();
     this.#clock.setTimeout(onShutdown, 0);
-    return { ok: true, value: null };
+    return { ok: true, value: { inFlight, drainMs: inFlight > 0 ? routerDrainMs : 0 } };
   }
 
   /** Asks the usage endpoint for one profile now and records the snapshot. */

@@ -14,6 +14,7 @@ import type {
   LabState,
   LoginView,
   PrimingOutcomeView,
+  ShutdownView,
 } from './contract.ts';
 import { decodeLabState } from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
@@ -122,7 +123,7 @@ export class RemoteLab implements LabApi {
   profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>> {
     return this.#call('profileSignedIn', input, 60_000);
   }
-  shutdown(input: HostInputs['shutdown'] = {}): Promise<ContractResult<null>> {
+  shutdown(input: HostInputs['shutdown'] = {}): Promise<ContractResult<ShutdownView>> {
     return this.#call('shutdown', input);
   }
 

@@ -11,6 +11,7 @@ import { readJsonFile } from '../home/files.ts';
 import { lockHolder, withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { labVersion } from '../version.ts';
+import type { RouterCloseOptions } from '../proxy/server.ts';
 import type { LabService } from './lab-service.ts';
 import { discoverRouter, type RouterDiscovery } from './router-discovery.ts';
 import {
@@ -26,8 +27,11 @@ export interface HostedRouter {
   url: string;
   port: number;
   info: RouterInfo;
-  /** Stops the router and removes `state/router.json`. */
-  stop(): Promise<void>;
+  /**
+   * Stops the router and removes `state/router.json`; with `drain`, requests in flight first get
+   * `drain.drainMs` to finish (see `RouterCloseOptions`).
+   */
+  stop(drain?: RouterCloseOptions): Promise<void>;
 }
 
 /** The sentence for a home whose router already runs. */
@@ -188,11 +192,11 @@ export async function startRouterHost(
       url: started.url,
       port: started.port,
       info,
-      async stop() {
+      async stop(drain) {
         try {
           // Stopped first, and its check in flight awaited: it must not write the file back.
           await keeper.stop();
-          await service.stop();
+          await service.stop(drain);
         } finally {
           try {
             await removeRouterInfo(options.paths, process.pid);

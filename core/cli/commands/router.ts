@@ -131,12 +131,21 @@ export async function runStop(context: CliContext): Promise<number> {
       `The router on ${found.url} belongs to ${hostName(found)} and did not stop: ${result.message} Quit it from its menu.`,
     );
   }
-  const deadline = Date.now() + 15_000;
+  // A router streaming turns lets them finish first (routerDrainMs), then has 15 s to go.
+  const { inFlight, drainMs } = result.value;
+  if (inFlight > 0) {
+    writeLine(
+      context.stdout,
+      `Waiting for ${inFlight === 1 ? 'the request' : `${inFlight} requests`} the router is answering to finish (at most ${Math.round(drainMs / 1000)} s)…`,
+    );
+  }
+  const waitMs = drainMs + 15_000;
+  const deadline = Date.now() + waitMs;
   while (processIsAlive(found.info.pid)) {
     if (Date.now() > deadline) {
       throw new LabError(
         'router_unavailable',
-        `The router on ${found.url} (pid ${found.info.pid}) was asked to stop but is still running after 15 s.`,
+        `The router on ${found.url} (pid ${found.info.pid}) was asked to stop but is still running after ${Math.round(waitMs / 1000)} s.`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

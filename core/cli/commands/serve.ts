@@ -16,7 +16,7 @@ import { isLoopbackAddress } from '../../net/loopback.ts';
 import { createLogger } from '../../log.ts';
 import { proxyFor } from '../../net/proxy.ts';
 import { scrubSecrets } from '../../redact.ts';
-import { parsePortText } from '../../config.ts';
+import { parsePortText, routerDrainMs } from '../../config.ts';
 import { systemClock } from '../../ports.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { startRouterHost } from '../../service/router-host.ts';
@@ -72,7 +72,15 @@ export async function runServe(
   const stopRequested = new Promise<void>((resolve) => {
     requestStop = resolve;
   });
-  const onSignal = () => requestStop();
+  // The first signal stops the router after its turns in flight finish; the next one (or one
+  // after `codex-lab stop` asked) ends them at once.
+  const stopNow = new AbortController();
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) stopNow.abort();
+    stopping = true;
+    requestStop();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
@@ -83,6 +91,10 @@ export async function runServe(
       ...(hostAdvice === undefined ? {} : { hostAdvice }),
       logger,
       stopRequested,
+      stopNow: stopNow.signal,
+      onStopping: () => {
+        stopping = true;
+      },
       setToken,
       printDashboardUrl: options['printDashboardUrl'] === true,
     });
@@ -106,6 +118,10 @@ async function serveUntilStopped(
     hostAdvice?: string;
     logger: ReturnType<typeof createLogger>;
     stopRequested: Promise<void>;
+    /** Aborted when the user asks again: streams in flight end at once. */
+    stopNow: AbortSignal;
+    /** Called when a client asked the router to stop, so the next signal ends the drain. */
+    onStopping: () => void;
     setToken: (token: string) => void;
     printDashboardUrl: boolean;
   },
@@ -121,7 +137,10 @@ async function serveUntilStopped(
     clock: systemClock,
     logger,
     codexLauncher: codexLabLauncher(context.env),
-    onShutdownRequest: () => stopFromClient(),
+    onShutdownRequest: () => {
+      run.onStopping();
+      stopFromClient();
+    },
   });
   const token = await service.routerToken();
   run.setToken(token);
@@ -160,7 +179,14 @@ async function serveUntilStopped(
   writeLine(dashboard.stream === 'stdout' ? context.stdout : context.stderr, dashboard.text);
 
   await Promise.race([run.stopRequested, stopRequestedByClient]);
-  await router.stop();
+  const inFlight = service.inFlight();
+  if (inFlight > 0 && !run.stopNow.aborted) {
+    writeLine(
+      context.stderr,
+      `Letting ${inFlight === 1 ? 'the request' : `${inFlight} requests`} in flight finish (at most ${routerDrainMs / 1000} s; Ctrl-C again ends ${inFlight === 1 ? 'it' : 'them'} now)…`,
+    );
+  }
+  await router.stop({ drainMs: routerDrainMs, signal: run.stopNow });
   writeLine(context.stderr, 'Codex Lab router stopped.');
   return 0;
 }
