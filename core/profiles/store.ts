@@ -537,17 +537,8 @@ export class ProfileStore {
     } else {
       name = deriveProfileName(identity.email, [...names, ...reservedNames]);
     }
-    const record: ProfileEntry = {
-      name,
-      label: null,
-      ...identityFields(identity),
-      createdAt: nowIso,
-      lastUsedAt: null,
-      store: input.store ?? 'file',
-      priming: { enabled: false, windows: ['weekly'], at: null, model: null },
-      legacy: false,
-    };
-    const { legacy: _legacy, ...stored } = record;
+    const stored = newProfileRecord(name, identity, nowIso, input.store ?? 'file');
+    const record: ProfileEntry = { ...stored, legacy: false };
     // Tokens first: a registry entry never points at a profile without tokens. The journal
     // record lets a later load list tokens a kill left in an unlisted folder.
     const { journal } = await this.#writeSignIn(record, auth, identity, {
@@ -928,18 +919,9 @@ export class ProfileStore {
     if (adopted.length === 0) return;
     const registry = emptyRegistry();
     for (const folder of adopted) {
-      registry.profiles.push({
-        name: folder.name,
-        label: null,
-        email: folder.identity?.email ?? null,
-        plan: folder.identity?.plan ?? null,
-        accountId: folder.identity?.accountId ?? null,
-        userId: folder.identity?.userId ?? null,
-        createdAt: folder.createdAt,
-        lastUsedAt: null,
-        store: 'file',
-        priming: { enabled: false, windows: ['weekly'], at: null, model: null },
-      });
+      registry.profiles.push(
+        newProfileRecord(folder.name, folder.identity, folder.createdAt, 'file'),
+      );
     }
     await this.#writeRegistry(registry);
     this.#logger.warn(
@@ -974,14 +956,8 @@ export class ProfileStore {
       } catch {
         continue;
       }
-      let identity: AuthIdentity | null = null;
-      try {
-        const auth = await readJsonFile(path, authDotJsonSchema);
-        identity = auth?.tokens ? identityFromAuth(auth) : null;
-      } catch {
-        // Listed all the same: reading its tokens then reports the broken file by name.
-      }
-      found.push({ name, identity, createdAt });
+      // Listed even when unreadable: reading its tokens then reports the broken file by name.
+      found.push({ name, identity: await identityInFile(path), createdAt });
     }
     return found;
   }
@@ -1052,26 +1028,9 @@ export class ProfileStore {
     } catch {
       return null;
     }
-    let identity: AuthIdentity | null = null;
-    try {
-      const auth = await readJsonFile(path, authDotJsonSchema);
-      identity = auth ? identityFromAuth(auth) : null;
-    } catch {
-      // A broken legacy file is still listed, so that reading its tokens reports it by name.
-    }
-    return {
-      name: legacyProfileName,
-      label: null,
-      email: identity?.email ?? null,
-      plan: identity?.plan ?? null,
-      accountId: identity?.accountId ?? null,
-      userId: identity?.userId ?? null,
-      createdAt,
-      lastUsedAt: null,
-      store: 'file',
-      priming: { enabled: false, windows: ['weekly'], at: null, model: null },
-      legacy: true,
-    };
+    // A broken legacy file is still listed, so that reading its tokens reports it by name.
+    const identity = await identityInFile(path);
+    return { ...newProfileRecord(legacyProfileName, identity, createdAt, 'file'), legacy: true };
   }
 
   /** The registry record for `name`, adding one for the unlisted legacy profile if needed. */
@@ -1305,6 +1264,41 @@ function anotherAccountError(
     message = `The profile ${quoted} is ${holder.email}, but this sign-in is ${signIn}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${signIn}, give it another name.`;
   }
   return new LabError('name_taken', message);
+}
+
+/**
+ * A new profile's registry record: the account `identity` names (nothing known when null), no
+ * label, not used yet, priming off. Every record the store makes (a sign-in, a folder adopted
+ * into a lost registry, the legacy auth.json) starts here.
+ */
+function newProfileRecord(
+  name: string,
+  identity: AuthIdentity | null,
+  createdAt: string,
+  store: ProfileRecord['store'],
+): ProfileRecord {
+  return {
+    name,
+    label: null,
+    email: identity?.email ?? null,
+    plan: identity?.plan ?? null,
+    accountId: identity?.accountId ?? null,
+    userId: identity?.userId ?? null,
+    createdAt,
+    lastUsedAt: null,
+    store,
+    priming: { enabled: false, windows: ['weekly'], at: null, model: null },
+  };
+}
+
+/** The account the tokens in the auth file at `path` name; null when it holds none or is unreadable. */
+async function identityInFile(path: string): Promise<AuthIdentity | null> {
+  try {
+    const auth = await readJsonFile(path, authDotJsonSchema);
+    return auth?.tokens ? identityFromAuth(auth) : null;
+  } catch {
+    return null;
+  }
 }
 
 function identityFields(identity: AuthIdentity) {
