@@ -54,12 +54,25 @@ export async function ensurePrivateDirectory(path: string): Promise<void> {
 /** Writes `data` atomically with mode 0600, creating the parent folder (0700) if needed. */
 export async function writePrivateFile(path: string, data: string | Uint8Array): Promise<void> {
   await ensurePrivateDirectory(dirname(path));
+  await writeFileAtomically(path, data, fileMode);
+}
+
+/**
+ * Writes `data` to `path` atomically (a temp file beside it, flushed, renamed over it) with `mode`,
+ * or, with no mode, the existing file's mode and owner. The folder must exist; nothing else about
+ * it changes (a file of another program's, such as Codex's config.toml, is written this way).
+ */
+export async function writeFileAtomically(
+  path: string,
+  data: string | Uint8Array,
+  mode?: number,
+): Promise<void> {
   try {
     // Loaded on first write: read-only commands such as `list` never pay for it.
     const { default: writeFileAtomic } = await import('write-file-atomic');
     await writeFileAtomic(path, typeof data === 'string' ? data : Buffer.from(data), {
-      mode: fileMode,
       fsync: true,
+      ...(mode === undefined ? {} : { mode }),
     });
   } catch (error) {
     throw new LabError(

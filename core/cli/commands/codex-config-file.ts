@@ -8,7 +8,13 @@ import { lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LabError } from '../../errors.ts';
-import { fileMode, folderMode, notAFolderError, readTextFile } from '../../home/files.ts';
+import {
+  fileMode,
+  folderMode,
+  notAFolderError,
+  readTextFile,
+  writeFileAtomically,
+} from '../../home/files.ts';
 import {
   annotateCodexConfigBlock,
   keptPrefix,
@@ -29,20 +35,6 @@ export function codexConfigFilePath(env: NodeJS.ProcessEnv): string {
 /** Where the first `--write` keeps the file as it was. */
 export function codexConfigBackupPath(path: string): string {
   return `${path}.codex-lab-backup`;
-}
-
-async function writeAtomically(path: string, text: string, mode?: number): Promise<void> {
-  try {
-    const { default: writeFileAtomic } = await import('write-file-atomic');
-    // With no mode given, write-file-atomic keeps the existing file's mode and owner.
-    await writeFileAtomic(path, text, { fsync: true, ...(mode === undefined ? {} : { mode }) });
-  } catch (error) {
-    throw new LabError(
-      'io_error',
-      `Could not write ${path} (${(error as Error).message}); check that its folder is writable.`,
-      { cause: error },
-    );
-  }
 }
 
 /** Whether `path` itself is a regular file (not a link to one). */
@@ -161,12 +153,12 @@ export async function editCodexConfigFile(
         { cause: error },
       );
     });
-    await writeAtomically(path, result.text, fileMode);
+    await writeFileAtomically(path, result.text, fileMode);
   } else {
     // One backup, of the file as it was before Codex Lab first touched it: later runs keep it.
     const fresh = !hasBackup;
-    if (fresh) await writeAtomically(backup, before, fileMode);
-    await writeAtomically(path, result.text);
+    if (fresh) await writeFileAtomically(backup, before, fileMode);
+    await writeFileAtomically(path, result.text);
     writeLine(
       context.stdout,
       fresh
