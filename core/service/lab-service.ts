@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
 import { TokenManager } from '../auth/token-manager.ts';
-import { defaultHome, routerDrainMs, type LabConfig } from '../config.ts';
+import { defaultHome, type LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
@@ -105,6 +105,11 @@ export interface LabServiceOptions {
    * (serve) or quits (the desktop app). Without it, the request is refused.
    */
   onShutdownRequest?: () => void;
+  /**
+   * How long the host lets requests in flight finish when it stops on a client's request (serve:
+   * `routerDrainMs`; the desktop app quits at once, 0), as `shutdown` tells the client.
+   */
+  shutdownDrainMs?: number;
   /** Debounce of the file watcher (default 200 ms); 0 turns the watcher off. */
   watchDebounceMs?: number;
 }
@@ -632,7 +637,8 @@ export class LabService implements ControlApiService {
     // Answer first, then stop: the client waits for the process to go, as long as the drain.
     const inFlight = this.inFlight();
     this.#clock.setTimeout(onShutdown, 0);
-    return { ok: true, value: { inFlight, drainMs: inFlight > 0 ? routerDrainMs : 0 } };
+    const drainMs = inFlight > 0 ? (this.#options.shutdownDrainMs ?? 0) : 0;
+    return { ok: true, value: { inFlight, drainMs } };
   }
 
   /** Asks the usage endpoint for one profile now and records the snapshot. */

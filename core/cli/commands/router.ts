@@ -133,7 +133,7 @@ export async function runStop(context: CliContext): Promise<number> {
   }
   // A router streaming turns lets them finish first (routerDrainMs), then has 15 s to go.
   const { inFlight, drainMs } = result.value;
-  if (inFlight > 0) {
+  if (inFlight > 0 && drainMs > 0) {
     writeLine(
       context.stdout,
       `Waiting for ${inFlight === 1 ? 'the request' : `${inFlight} requests`} the router is answering to finish (at most ${Math.round(drainMs / 1000)} s)…`,

@@ -137,6 +137,7 @@ async function serveUntilStopped(
     clock: systemClock,
     logger,
     codexLauncher: codexLabLauncher(context.env),
+    shutdownDrainMs: routerDrainMs,
     onShutdownRequest: () => {
       run.onStopping();
       stopFromClient();
