@@ -41,6 +41,22 @@ export function refreshFailureMessage(
 }
 
 /**
+ * What a profile's health mark says, under the name the profile has now: a refresh failure's
+ * sentence is made again from its code, so a profile renamed after the mark (or while it was
+ * kept in `health.json`) is never called by its old name. Other marks say what they were given.
+ */
+export function healthStatusMessage(
+  profile: string,
+  health: { code: string | null; message: string | null },
+): string | null {
+  const { code } = health;
+  if (code !== null && Object.hasOwn(refreshFailureReasons, code)) {
+    return refreshFailureMessage(code as keyof typeof refreshFailureReasons, profile);
+  }
+  return health.message;
+}
+
+/**
  * The failure codes that mean "this profile must sign in again": the issuer's three permanent
  * refresh codes, an auth file that now holds another account, and no tokens at all. Everything
  * else (timeouts, 5xx, network errors, locks, and an upstream 401 to a token the issuer has just

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
+import { healthStatusMessage } from '../auth/constants.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import { defaultHome, type LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
@@ -699,7 +700,7 @@ export class LabService implements ControlApiService {
       (live.status === 'limited' || live.status === 'auth_error')
     ) {
       view.status = live.status;
-      view.statusMessage = live.message;
+      view.statusMessage = healthStatusMessage(view.name, live);
       if (live.code === null) delete view.statusCode;
       else view.statusCode = live.code;
       view.unavailableUntil =

@@ -3,7 +3,7 @@
  * files alone: the registry, each profile's auth.json, and `state/health.json`, `quota.json`,
  * `priming.json`. Kept free of the router and HTTP client so `codex-lab list` starts fast.
  */
-import { signInMarkLifted } from '../auth/constants.ts';
+import { healthStatusMessage, signInMarkLifted } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
@@ -122,7 +122,7 @@ export async function buildProfileViews(
       accountId: entry.accountId,
       active: registry.active === entry.name,
       status: state.status,
-      statusMessage: state.message,
+      statusMessage: healthStatusMessage(entry.name, state),
       ...(state.status !== 'ok' && state.code !== null ? { statusCode: state.code } : {}),
       unavailableUntil: isoOrNull(state.unavailableUntil),
       priming: entry.priming.enabled,

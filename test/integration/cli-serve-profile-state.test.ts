@@ -12,6 +12,7 @@ import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { expireAccessTokens, scriptRefresh } from '../fakes/fake-issuer.ts';
 import { runCodexLab } from '../helpers/cli.ts';
 import {
   type ServeChild,
@@ -205,4 +206,32 @@ it('with no router, list does not call a profile signed out for a missing file o
   expect((await runCodexLab(['usage', '--refresh', 'beta'], { home, env })).code).toBe(0);
   expect(await betaStatus()).toBe('ok');
   expect((await health.get('beta', Date.now())).status).toBe('ok');
+});
+
+it('a profile that needs a new sign-in, renamed: every surface calls it by its new name', async () => {
+  const env = {
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+  };
+  expireAccessTokens(fake, 'beta@example.com');
+  scriptRefresh(fake, 'beta@example.com', 'refresh_token_invalidated');
+  await runCodexLab(['usage', '--refresh'], { home, env });
+  expect((await runCodexLab(['rename', 'beta', 'gamma'], { home })).code).toBe(0);
+  const wanted = 'gamma needs a new sign-in (its refresh token was revoked).';
+
+  // No router: list reads health.json, which kept the mark under the new name.
+  const listed = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout) as Array<{
+    name: string;
+    statusMessage: string | null;
+  }>;
+  expect(listed.find((view) => view.name === 'gamma')?.statusMessage).toBe(wanted);
+
+  // A router started since: its state says the same.
+  const serve = await startServe(home, env);
+  children.push(serve);
+  const token = (await runCodexLab(['token'], { home })).stdout.trim();
+  const state = (await (
+    await fetch(`${serve.url}/lab/v1/state`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as { profiles: Array<{ name: string; statusMessage: string | null }> };
+  expect(state.profiles.find((view) => view.name === 'gamma')?.statusMessage).toBe(wanted);
 });
