@@ -41,6 +41,7 @@ import {
   writeJournal,
   type JournalEntry,
 } from './journal.ts';
+import { accountStamp } from './account-stamp.ts';
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
 import { keyringAccountFor, keyringFailureDetail, type KeyringPort } from './keyring.ts';
 import {
@@ -233,9 +234,28 @@ export class ProfileStore {
       return [];
     }
     const problems: LabError[] = [];
+    // Which listed profile holds each account: a sign-in of one of those renews that profile
+    // (one profile per account), so it can never list a folder holding the same account.
+    const holders = new Map<string, string>();
+    for (const entry of registry.profiles) {
+      const stamp = accountStamp(entry);
+      if (stamp !== null && entry.accountId) holders.set(stamp, entry.name);
+    }
     for (const folder of await this.#unlistedFolders(registry)) {
       const dir = this.#paths.profileDir(folder.name);
       const email = folder.identity?.email ?? null;
+      const stamp = folder.identity?.accountId ? accountStamp(folder.identity) : null;
+      const holder = stamp === null ? undefined : holders.get(stamp);
+      if (holder !== undefined) {
+        problems.push(
+          new LabError(
+            'unlisted_profile',
+            `${dir} holds a sign-in of ${email ?? 'an account'}, the account the profile ${holder} already holds, and auth-profiles.json does not list it: a profile per account, so it cannot be listed again; delete the folder or move it out of auth-profiles once you no longer need it.`,
+            { details: { path: dir } },
+          ),
+        );
+        continue;
+      }
       const wrong = `${dir} holds the sign-in of ${email ?? 'an account'}, but auth-profiles.json does not list it`;
       // A folder with a valid name is listed again by signing in under that name, which each
       // surface words its own way (the fix); one with an invalid name must be renamed first,

@@ -1,4 +1,5 @@
 import {
+  copyFile,
   lstat,
   mkdir,
   mkdtemp,
@@ -443,6 +444,25 @@ describe('ProfileStore', () => {
     ]);
     // Reported, never adopted while the registry exists.
     expect(await readFile(paths.registry, 'utf8')).toBe(registryText);
+  });
+
+  it('names a copied folder of a listed account as a copy, with no sign-in offered that could not list it', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
+    await mkdir(paths.profileDir('extra'), { recursive: true });
+    await copyFile(paths.profileAuth('alice'), paths.profileAuth('extra'));
+    const [problem, ...others] = await store.unlistedProfiles();
+    expect(others).toEqual([]);
+    expect(problem!.code).toBe('unlisted_profile');
+    expect(problem!.fix).toBeUndefined();
+    expect(problem!.message).toBe(
+      `${paths.profileDir('extra')} holds a sign-in of ${alice.email}, the account the profile alice already holds, and auth-profiles.json does not list it: a profile per account, so it cannot be listed again; delete the folder or move it out of auth-profiles once you no longer need it.`,
+    );
+    // What the old advice led to: signing in under the folder's name renews alice instead.
+    const renewed = await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'extra' }).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+    expect(renewed).not.toMatchObject({ name: 'extra', created: true });
   });
 
   describe('the legacy auth.json', () => {
