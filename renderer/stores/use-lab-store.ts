@@ -5,6 +5,7 @@
 import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
 import type { LabApi, LabState } from '../../core/service/contract.ts';
+import { explainLoginError } from '../format.ts';
 import { defaultLabStoreState, defaultSignInFlow } from './defaults.ts';
 import { followCardKeys, followRenamedTo, renamesBetween } from './renames.ts';
 import type { LabStore, Notice, SignInFlow } from './types.ts';
@@ -137,7 +138,13 @@ export const useLabStore = create<LabStore>()(
           },
         });
       } else {
-        set({ signIn: { ...get().signIn, loginId: null, error: result.message } });
+        set({
+          signIn: {
+            ...get().signIn,
+            loginId: null,
+            error: explainLoginError(result.code, result.message),
+          },
+        });
       }
     },
     async completeSignIn(callbackUrl) {
