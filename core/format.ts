@@ -274,20 +274,36 @@ export function needsSignInSentence(profile: string, reason: string): string {
 /** A fix as failures carry it (the shape of `FailureFix`). */
 export type FixShape =
   | { action: 'sign_in'; profiles: readonly string[] }
-  | { action: 'add_account'; name: string; email: string | null };
+  | { action: 'add_account'; name: string; email: string | null }
+  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' };
 
 /**
  * A failure's sentence with its fix as the command line says it: `work needs a new sign-in
- * (…): run codex-lab login work.` Unchanged without a fix.
+ * (…): run codex-lab login work.`, `Sign-in failed: …. Run codex-lab login --device again.`
+ * Unchanged without a fix.
  */
 export function withCliFix(message: string, fix: FixShape | undefined): string {
   const said = message.replace(/[\s.;:]+$/, '');
   if (fix?.action === 'add_account') {
     return `${said}: to list it again, run \`${signInCommand(fix.name)}\` and sign in as ${fix.email ?? 'the same account'}.`;
   }
+  if (fix?.action === 'retry_sign_in') {
+    const command = fix.name === null ? 'codex-lab login' : signInCommand(fix.name);
+    return `${said}. Run ${command}${fix.method === 'device' ? ' --device' : ''} again.`;
+  }
   if (fix === undefined || fix.profiles.length === 0) return message;
   const commands = fix.profiles.map(signInCommand).join(', then ');
   return `${said}: run ${commands}.`;
+}
+
+/**
+ * A failed sign-in's sentence with its fix as said to someone who started it in Codex Lab's window
+ * (the dashboard, the desktop app), where they are not: on the issuer's page in their browser.
+ * `…. Go back to Codex Lab to try again.` Unchanged for any other fix, which is not a sign-in's.
+ */
+export function withLabFix(message: string, fix: FixShape | undefined): string {
+  if (fix?.action !== 'retry_sign_in') return message;
+  return `${message.replace(/[\s.;:]+$/, '')}. Go back to Codex Lab to try again.`;
 }
 
 /** `Text` with its first letter in upper case, for labels that start a line. */

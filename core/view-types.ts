@@ -328,11 +328,14 @@ export interface ShutdownView {
  * the dashboard points at the card's "Sign in again"), so no surface tells its user to use
  * another. `sign_in`: sign `profiles` in again. `add_account`: sign in (as `email`, when known)
  * under `name`, listing a profile folder the registry lost (the dashboard's Add account with the
- * name filled, `codex-lab login NAME` on the command line).
+ * name filled, `codex-lab login NAME` on the command line). `retry_sign_in`: a sign-in that ended
+ * without a profile, started again the way it was (`codex-lab login NAME` with its method's flag;
+ * the dashboard's "Try again"; the browser's page says it for whoever started the sign-in).
  */
 export type FailureFix =
   | { action: 'sign_in'; profiles: string[] }
-  | { action: 'add_account'; name: string; email: string | null };
+  | { action: 'add_account'; name: string; email: string | null }
+  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' };
 
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {

@@ -48,9 +48,19 @@ export function windowTitle(window: QuotaWindowView | null, fallback: string): s
   return capitalize(windowName(minutes));
 }
 
-/** Plain words for a sign-in failure code. */
+/**
+ * Plain words for a sign-in failure code, with the dialog's own fix (its Try again, its choices):
+ * the core's sentence says only what went wrong, and names no command.
+ */
 export function explainLoginError(code: string, message: string): string {
   switch (code) {
+    case 'auth_missing_code':
+      return 'The ChatGPT page came back without a sign-in code, so nothing was saved. Try again.';
+    case 'token_exchange_failed':
+      // Who refused and why (the issuer's status and words, or the network), then the fix.
+      return `${message.replace(/[\s.;:]+$/, '')}. Nothing was saved: try again.`;
+    case 'device_code_unsupported':
+      return 'This sign-in service does not offer one-time codes: choose another way to open the sign-in page.';
     case 'auth_denied':
       return 'The sign-in was declined on the ChatGPT page, so nothing was saved. Try again and choose “Continue”.';
     case 'auth_timeout':

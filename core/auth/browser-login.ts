@@ -12,6 +12,8 @@ import type { LoginView } from '../view-types.ts';
 import { buildAuthorizeUrl, callbackRedirectUri } from './authorize-url.ts';
 import { bindCallbackServer, type BoundServer } from './callback-server.ts';
 import { defaultCallbackPort } from '../config.ts';
+import { withLabFix } from '../format.ts';
+import type { FailureFix } from '../view-types.ts';
 import { fallbackCallbackPort } from './constants.ts';
 import { isAllowedHost } from '../net/loopback.ts';
 import { cancelledPage, errorPage, notFoundPage, stateMismatchPage, successPage } from './pages.ts';
@@ -24,6 +26,7 @@ import {
   type SignInEnvironment,
   type SignInResult,
   readRequestedName,
+  withRetryFix,
 } from './sign-in.ts';
 
 /** Options for `startLogin`. */
@@ -45,6 +48,12 @@ export interface StartLoginOptions extends SignInEnvironment {
    * 1455 (as Codex falls back), none otherwise.
    */
   callbackFallbackPort?: number;
+  /**
+   * How the browser's page words a failure and its fix for whoever started this sign-in: the CLI
+   * names its command (`withCliFix`); the default sends the user back to Codex Lab's window (the
+   * dashboard or the desktop app), where Try again is (`withLabFix`).
+   */
+  sayFailure?: (message: string, fix: FailureFix | undefined) => string;
 }
 
 /** A sign-in in progress. */
@@ -139,12 +148,22 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     cancelGrace();
     void bound?.close().then(markClosed);
   };
-  const fail = (error: LabError, state: 'failed' | 'cancelled' = 'failed') => {
-    if (view.state === 'done' || view.state === 'failed' || view.state === 'cancelled') return;
-    update({ state, error: { code: error.code, message: error.message } });
-    logger.info({ code: error.code }, 'sign-in ended without a profile');
-    rejectDone(error);
+  const sayFailure = options.sayFailure ?? withLabFix;
+  /** What this sign-in ended with, once it failed. */
+  let endedWith: LabError | null = null;
+  /** Ends the sign-in with `error` (and the fix of starting again, when that cures it). */
+  const fail = (error: LabError, state: 'failed' | 'cancelled' = 'failed'): LabError => {
+    const ended = withRetryFix(error, requestedName, 'browser');
+    if (view.state === 'done' || view.state === 'failed' || view.state === 'cancelled')
+      return ended;
+    update({ state, error: { code: ended.code, message: ended.message } });
+    logger.info({ code: ended.code }, 'sign-in ended without a profile');
+    endedWith = ended;
+    rejectDone(ended);
+    return ended;
   };
+  /** The browser's page for a sign-in that ended with `error`, worded for whoever started it. */
+  const failurePage = (error: LabError) => errorPage(sayFailure(error.message, error.fix));
   /**
    * Ends a sign-in from outside (timeout, `/cancel`, `cancel()`) while it still waits for the
    * browser. Once the callback's code is being exchanged, the user has approved and the issuer
@@ -170,18 +189,18 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     }
     const errorCode = query.get('error');
     if (errorCode !== null) {
-      const error = deniedError(errorCode, query.get('error_description'));
-      fail(error);
-      return { status: 403, html: errorPage(error.message), after: closeServer };
+      const error = fail(deniedError(errorCode, query.get('error_description')));
+      return { status: 403, html: failurePage(error), after: closeServer };
     }
     const code = query.get('code');
     if (!code) {
-      const error = new LabError(
-        'auth_missing_code',
-        'Sign-in failed: the issuer sent no authorization code (missing_authorization_code). Run codex-lab login again.',
+      const error = fail(
+        new LabError(
+          'auth_missing_code',
+          'Sign-in failed: the issuer sent no authorization code (missing_authorization_code).',
+        ),
       );
-      fail(error);
-      return { status: 400, html: errorPage(error.message), after: closeServer };
+      return { status: 400, html: failurePage(error), after: closeServer };
     }
     update({ state: 'exchanging' });
     // The user has approved: from here only the exchange's outcome ends the sign-in.
@@ -204,16 +223,11 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     } catch (error) {
       const labError = isLabError(error)
         ? error
-        : new LabError(
-            'io_error',
-            'Sign-in failed: the profile could not be saved. Run codex-lab login again.',
-            {
-              cause: error,
-            },
-          );
+        : new LabError('io_error', 'Sign-in failed: the profile could not be saved.', {
+            cause: error,
+          });
       if (!isLabError(error)) logger.error({ err: error }, 'sign-in failed unexpectedly');
-      fail(labError);
-      return { status: 500, html: errorPage(labError.message), after: closeServer };
+      return { status: 500, html: failurePage(fail(labError)), after: closeServer };
     }
     update({ state: 'done', profile: result.name, email: result.email, error: null });
     saved = result;
@@ -261,9 +275,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     }
     const reply = await handleCallback(url.searchParams);
     reply.after?.();
-    if (view.state === 'failed' && view.error) {
-      throw new LabError(view.error.code as LabError['code'], view.error.message);
-    }
+    if (view.state === 'failed' && endedWith) throw endedWith;
   };
 
   const listener = (request: IncomingMessage, response: ServerResponse) => {
@@ -344,10 +356,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
   const timeoutMs = options.timeoutMs ?? 10 * minute;
   cancelTimeout = options.clock.setTimeout(() => {
     const ended = endWaiting(
-      new LabError(
-        'auth_timeout',
-        `No sign-in arrived within ${describeSignInLimit(timeoutMs)}. Run codex-lab login again (or pass a longer --timeout).`,
-      ),
+      new LabError('auth_timeout', `No sign-in arrived within ${describeSignInLimit(timeoutMs)}.`),
       'failed',
     );
     if (ended) closeServer();
@@ -389,13 +398,13 @@ export function deniedError(code: string, description: string | null): LabError 
   if (code === 'access_denied') {
     return new LabError(
       'auth_denied',
-      'Sign-in was denied or cancelled at the issuer (access_denied). Run codex-lab login again to retry.',
+      'Sign-in was denied or cancelled at the issuer (access_denied).',
     );
   }
   const detail = description ? `: ${description.slice(0, 200)}` : '';
   return new LabError(
     'auth_denied',
-    `Sign-in failed at the issuer (${code.slice(0, 60)}${detail}). Run codex-lab login again.`,
+    `Sign-in failed at the issuer (${code.slice(0, 60)}${detail}).`,
   );
 }
 

@@ -16,6 +16,7 @@ import {
   type SignInEnvironment,
   type SignInResult,
   readRequestedName,
+  withRetryFix,
 } from './sign-in.ts';
 
 /** The issuer's answer to the user-code request. */
@@ -49,7 +50,7 @@ export function processUserCodeAnswer(answer: HttpAnswer): DeviceCode {
   if (answer.status === 404) {
     throw new LabError(
       'device_code_unsupported',
-      'Device code login is not enabled for this issuer. Use the browser sign-in instead (codex-lab login without --device).',
+      'Device code sign-in is not enabled for this issuer: sign in through the browser instead.',
     );
   }
   const json = parseJsonBody(answer.body) as Record<string, unknown> | undefined;
@@ -99,7 +100,7 @@ export function processDeviceTokenAnswer(answer: HttpAnswer): DevicePoll {
   ) {
     throw new LabError(
       'token_exchange_failed',
-      `Device code sign-in failed: the issuer answered status ${answer.status}. Run codex-lab login --device again.`,
+      `Device code sign-in failed: the issuer answered status ${answer.status}.`,
     );
   }
   return {
@@ -169,7 +170,7 @@ export async function startDeviceLogin(
       if (options.clock.now() >= deadline) {
         throw new LabError(
           'auth_timeout',
-          `Device code sign-in was not approved within ${describeSignInLimit(limitMs)}. Run codex-lab login --device again.`,
+          `Device code sign-in was not approved within ${describeSignInLimit(limitMs)}.`,
         );
       }
       const poll = processDeviceTokenAnswer(
@@ -201,8 +202,11 @@ export async function startDeviceLogin(
   };
 
   const done = run().catch((error: unknown) => {
-    if (!isLabError(error)) logger.error({ err: error }, 'device sign-in failed unexpectedly');
-    throw error;
+    if (!isLabError(error)) {
+      logger.error({ err: error }, 'device sign-in failed unexpectedly');
+      throw error;
+    }
+    throw withRetryFix(error, requestedName, 'device');
   });
   done.catch(() => undefined);
   return {

@@ -4,6 +4,7 @@
  * sign-in never touches any other profile's tokens (unlike newer Codex, which revokes the previous
  * login: research section 1.8).
  */
+import { LabError, type ErrorCode } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { minute, second, type Clock, type Logger } from '../ports.ts';
 import { identityFromAuth } from '../profiles/jwt.ts';
@@ -66,6 +67,37 @@ export function describeSignInLimit(ms: number): string {
   if (ms % minute === 0) return `${ms / minute} minute${ms === minute ? '' : 's'}`;
   const seconds = Math.round(ms / second);
   return `${seconds} second${seconds === 1 ? '' : 's'}`;
+}
+
+/**
+ * The failures a sign-in started again can cure: declined or interrupted at the issuer, the code
+ * refused or unreachable, too slow. Others carry their own cure in their sentence (a name taken, a
+ * workspace without Codex) or were the user's choice (cancelled).
+ */
+const retryableSignInFailures: ReadonlySet<ErrorCode> = new Set([
+  'auth_denied',
+  'auth_missing_code',
+  'auth_timeout',
+  'token_exchange_failed',
+  'io_error',
+]);
+
+/**
+ * `error` with the fix "start this sign-in again" beside its sentence when starting again cures it,
+ * so each surface says how in its own way (the CLI its command, the dashboard its Try again, the
+ * browser's page where to go back to); the sentence itself names no command.
+ */
+export function withRetryFix(
+  error: LabError,
+  requestedName: string | null,
+  method: 'browser' | 'device',
+): LabError {
+  if (error.fix !== undefined || !retryableSignInFailures.has(error.code)) return error;
+  return new LabError(error.code, error.message, {
+    cause: error.cause,
+    ...(error.details === undefined ? {} : { details: { ...error.details } }),
+    fix: { action: 'retry_sign_in', name: requestedName, method },
+  });
 }
 
 /** Token-endpoint requests give up after this long. */

@@ -62,7 +62,7 @@ export function processAuthorizationCodeAnswer(answer: HttpAnswer): SignInTokens
   if (answer.status < 200 || answer.status >= 300) {
     throw new LabError(
       'token_exchange_failed',
-      `Sign-in failed: token endpoint returned status ${answer.status}: ${tokenErrorDetail(answer)}. Run codex-lab login again.`,
+      `Sign-in failed: token endpoint returned status ${answer.status}: ${tokenErrorDetail(answer)}.`,
       { details: { status: answer.status } },
     );
   }
@@ -76,7 +76,7 @@ export function processAuthorizationCodeAnswer(answer: HttpAnswer): SignInTokens
   ) {
     throw new LabError(
       'token_exchange_failed',
-      'Sign-in failed: the token endpoint answer lacks an id, access or refresh token. Run codex-lab login again.',
+      'Sign-in failed: the token endpoint answer lacks an id, access or refresh token.',
     );
   }
   return { idToken, accessToken, refreshToken };
@@ -231,6 +231,8 @@ export function tokenErrorDetail(answer: HttpAnswer, secrets: readonly string[] 
       else if (typeof record['code'] === 'string') detail = record['code'];
     } else if (typeof error === 'string') detail = error;
   }
-  const text = scrubSecrets((detail ?? answer.body).trim(), secrets) || 'no detail';
+  // Without its closing full stop: every caller ends the sentence it goes into itself.
+  const text =
+    scrubSecrets((detail ?? answer.body).trim(), secrets).replace(/[\s.]+$/, '') || 'no detail';
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

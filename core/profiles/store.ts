@@ -96,12 +96,33 @@ export function checkSessionId(id: string): void {
   }
 }
 
-/** Derives a valid, unused profile name from an email's local part: alice, alice-2, … */
+/** Latin letters that Unicode does not decompose into a plain letter and a mark. */
+const plainLetters: Readonly<Record<string, string>> = {
+  ø: 'o',
+  æ: 'ae',
+  œ: 'oe',
+  ß: 'ss',
+  ł: 'l',
+  đ: 'd',
+  ð: 'd',
+  þ: 'th',
+  ı: 'i',
+};
+
+/**
+ * Derives a valid, unused profile name from an email's local part: alice, alice-2, … An accented
+ * letter is its plain letter (`zoë.ünï` is `zoe.uni`); any other character a name cannot hold is a
+ * hyphen, and a run of separators around one is that one hyphen (`jo+.x` is `jo-x`, not `jo-.x`).
+ */
 export function deriveProfileName(email: string | null, existing: string[]): string {
   const local = (email ?? '').split('@')[0] ?? '';
   let base = local
     .toLowerCase()
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .replace(/[øæœßłđðþı]/g, (letter) => plainLetters[letter] ?? letter)
     .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/[._-]*-[._-]*/g, '-')
     .replace(/^[^a-z0-9]+/, '')
     .slice(0, maxNameLength - 6)
     .replace(/[-.]+$/, '');

@@ -19,6 +19,7 @@ import { healthStatusMessage } from '../auth/constants.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import { defaultHome, type LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
+import { withLabFix } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute } from '../ports.ts';
@@ -467,6 +468,8 @@ export class LabService implements ControlApiService {
               profiles: this.#store,
               callbackPort: this.#options.config.callbackPort,
               requestedName: input.name ?? null,
+              // Started from the dashboard or the desktop app: the page sends the user back there.
+              sayFailure: withLabFix,
               ...(this.#options.openBrowser ? { openBrowser: this.#options.openBrowser } : {}),
               onChange: () => this.#changed(),
             });

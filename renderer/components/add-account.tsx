@@ -53,6 +53,38 @@ export function AddAccount() {
         : 'The sign-in was cancelled.'
       : null;
 
+  // One phase shows at a time, and each replaces the last (taking the focused control with it):
+  // focus goes to the new phase's first control, or a keyboard user is left on <body>.
+  const phase = !flow.open
+    ? null
+    : flow.loginId === null
+      ? 'form'
+      : done
+        ? 'done'
+        : ended !== null
+          ? 'ended'
+          : // The device code's panel replaces the browser's once the login's method is known.
+            `waiting ${login?.method === 'device' ? 'device' : 'browser'}`;
+  const formRef = useRef<HTMLFormElement>(null);
+  const progressRef = useRef<HTMLDivElement>(null);
+  const doneRef = useRef<HTMLButtonElement>(null);
+  const retryRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    const target =
+      phase === 'form'
+        ? formRef.current?.querySelector<HTMLElement>(
+            'input:not([type=radio]), input[type=radio]:checked',
+          )
+        : phase?.startsWith('waiting')
+          ? progressRef.current
+          : phase === 'done'
+            ? doneRef.current
+            : phase === 'ended'
+              ? retryRef.current
+              : null;
+    target?.focus();
+  }, [phase]);
+
   return (
     <dialog
       ref={dialog}
@@ -68,7 +100,7 @@ export function AddAccount() {
         {flow.reauth ? `Sign in to ${flow.reauth} again` : 'Add a ChatGPT account'}
       </h2>
       {flow.loginId === null && (
-        <form onSubmit={submit} className="stack">
+        <form ref={formRef} onSubmit={submit} className="stack">
           {flow.reauth === null && (
             <label className="field">
               <span>Name (optional)</span>
@@ -123,7 +155,14 @@ export function AddAccount() {
         </form>
       )}
       {waiting && login?.method === 'device' && (
-        <div className="stack" role="status" aria-live="polite" aria-label="Sign-in progress">
+        <div
+          ref={progressRef}
+          tabIndex={-1}
+          className="stack"
+          role="status"
+          aria-live="polite"
+          aria-label="Sign-in progress"
+        >
           <p>
             Open{' '}
             <a href={login.authorizeUrl} target="_blank" rel="noopener noreferrer">
@@ -147,7 +186,14 @@ export function AddAccount() {
       )}
       {waiting && login?.method !== 'device' && (
         <div className="stack">
-          <div className="stack" role="status" aria-live="polite" aria-label="Sign-in progress">
+          <div
+            ref={progressRef}
+            tabIndex={-1}
+            className="stack"
+            role="status"
+            aria-live="polite"
+            aria-label="Sign-in progress"
+          >
             <p className="progress-line">
               <span className="spinner" aria-hidden="true" />
               {login?.state === 'exchanging'
@@ -205,7 +251,7 @@ export function AddAccount() {
             <strong>{login.profile ?? login.proposedName}</strong>. You can rename it on its card.
           </p>
           <div className="actions">
-            <button type="button" className="button primary" onClick={closeSignIn}>
+            <button ref={doneRef} type="button" className="button primary" onClick={closeSignIn}>
               Done
             </button>
           </div>
@@ -218,6 +264,7 @@ export function AddAccount() {
           </p>
           <div className="actions">
             <button
+              ref={retryRef}
               type="button"
               className="button primary"
               onClick={() =>

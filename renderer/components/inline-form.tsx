@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useId, useRef, useState, type RefObject } from 'react';
 import type { ContractResult, LabApi } from '../../core/service/contract.ts';
-import { useLabStore } from '../stores/use-lab-store.ts';
+import { outageFailure, useLabStore } from '../stores/use-lab-store.ts';
 
 /** The attributes that tie a field to its error line; none while there is no error. */
 export function describedByError(
@@ -69,21 +69,36 @@ export interface InlineForm<E extends HTMLElement> {
 /** The state and wiring of one inline form; see the module comment. */
 export function useInlineForm<E extends HTMLElement = HTMLInputElement>(): InlineForm<E> {
   const attempt = useLabStore((state) => state.attempt);
+  const reconnects = useLabStore((state) => state.reconnects);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  /** The last failure, with the page's reconnect count when it came. */
+  const [failure, setFailure] = useState<{
+    message: string;
+    code: string;
+    reconnects: number;
+  } | null>(null);
+  // "Not answering" is over once the page is live again, as the page's notice is.
+  const error =
+    failure === null || (outageFailure(failure.code) && reconnects > failure.reconnects)
+      ? null
+      : failure.message;
   const running = useRef(false);
   const ref = useRef<E>(null);
   const errorId = useId();
-  const clear = useCallback(() => setError(null), []);
+  const clear = useCallback(() => setFailure(null), []);
   const submit = async <T,>(operation: (api: LabApi) => Promise<ContractResult<T>>) => {
     if (running.current) return null;
     running.current = true;
     setBusy(true);
-    setError(null);
+    setFailure(null);
     try {
       const result = await attempt(operation);
       if (!result.ok) {
-        setError(result.message);
+        setFailure({
+          message: result.message,
+          code: result.code,
+          reconnects: useLabStore.getState().reconnects,
+        });
         ref.current?.focus();
       }
       return result;

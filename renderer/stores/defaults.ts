@@ -24,6 +24,7 @@ export const defaultLabStoreState: LabStoreState = {
   lab: null,
   connection: 'connecting',
   connectionError: null,
+  reconnects: 0,
   theme: 'system',
   now: Date.now(),
   notice: null,

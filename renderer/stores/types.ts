@@ -62,6 +62,11 @@ export interface LabStoreState {
   lab: LabState | null;
   connection: 'connecting' | 'live' | 'offline';
   connectionError: string | null;
+  /**
+   * How many times the page has come back after being offline: a failure that was only the outage
+   * (`outageFailure`), seen at an earlier count, is over.
+   */
+  reconnects: number;
   theme: ThemeChoice;
   /** The current time, ticked every second so countdowns move. */
   now: number;

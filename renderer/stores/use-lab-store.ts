@@ -5,6 +5,7 @@
 import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
 import type { LabApi, LabState } from '../../core/service/contract.ts';
+import { explainLoginError } from '../format.ts';
 import { defaultLabStoreState, defaultSignInFlow } from './defaults.ts';
 import { followCardKeys, followRenamedTo, renamesBetween } from './renames.ts';
 import type { LabStore, Notice, SignInFlow } from './types.ts';
@@ -45,6 +46,14 @@ export function noticeFixed(
   });
 }
 
+/**
+ * True when a failure with `code` was only Codex Lab not answering: it is over once the page is
+ * live again (a notice at the top, a form's error under its field), whatever the action was.
+ */
+export function outageFailure(code: string | undefined): boolean {
+  return code === 'router_unavailable';
+}
+
 function requireApi(): LabApi {
   if (!api) throw new Error('The Codex Lab API is not attached yet.');
   return api;
@@ -59,7 +68,7 @@ export const useLabStore = create<LabStore>()(
       set({ host });
     },
     receive(lab) {
-      const { connection, notice, signIn, lab: before, cardKeys, renamedTo } = get();
+      const { connection, notice, signIn, lab: before, cardKeys, renamedTo, reconnects } = get();
       const reconnected = connection === 'offline';
       const renames = renamesBetween(before?.profiles ?? [], lab.profiles);
       set({
@@ -68,11 +77,12 @@ export const useLabStore = create<LabStore>()(
         renamedTo: followRenamedTo(renamedTo, lab.profiles, renames),
         connection: 'live',
         connectionError: null,
+        reconnects: reconnected ? reconnects + 1 : reconnects,
         signIn: followLogin(signIn, lab, reconnected),
         // "Not answering" from an operation tried during the outage is over once it is, and a
         // "needs a new sign-in" once the sign-in is done.
         notice:
-          (reconnected && notice?.code === 'router_unavailable') || noticeFixed(notice, before, lab)
+          (reconnected && outageFailure(notice?.code)) || noticeFixed(notice, before, lab)
             ? null
             : notice,
       });
@@ -137,7 +147,13 @@ export const useLabStore = create<LabStore>()(
           },
         });
       } else {
-        set({ signIn: { ...get().signIn, loginId: null, error: result.message } });
+        set({
+          signIn: {
+            ...get().signIn,
+            loginId: null,
+            error: explainLoginError(result.code, result.message),
+          },
+        });
       }
     },
     async completeSignIn(callbackUrl) {

@@ -23,7 +23,9 @@ import {
 
 /** A valid profile name of the longest length the tester tried: 64 characters. */
 const longName = 'a-very-long-profile-name-for-overflow-testing-0123456789abcdefgh';
-const names = ['work', 'nearly', 'team', 'fresh', 'half', longName];
+/** 64 characters with nowhere to break a line. */
+const solidName = `solid${'x'.repeat(59)}`;
+const names = [solidName, 'work', 'nearly', 'team', 'fresh', 'half', longName];
 
 let fake: FakeChatGpt;
 let serve: ServeProcess;
@@ -189,6 +191,13 @@ describe.skipIf(!hasChromium)('dashboard inline forms and layout', () => {
       width: window.innerWidth,
     }));
     expect(sizes.scroll).toBeLessThanOrEqual(sizes.width);
+    // A name with nowhere to break wraps inside its card, and its ✎ stays there to be clicked.
+    const rename = card(solidName).getByRole('button', { name: `Rename ${solidName}` });
+    await rename.scrollIntoViewIfNeeded();
+    const renameBox = (await rename.boundingBox())!;
+    const solidCard = (await card(solidName).boundingBox())!;
+    expect(renameBox.x + renameBox.width).toBeLessThanOrEqual(solidCard.x + solidCard.width);
+    expect(await isOnTop(rename)).toBe(true);
     for (const [region, select] of [
       ['Requests', 'Filter by profile'],
       ['Pins', 'Profile for the repository'],

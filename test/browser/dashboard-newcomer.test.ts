@@ -44,6 +44,15 @@ function dialog() {
   return page.getByRole('dialog');
 }
 
+/** What has keyboard focus: its aria-label or its text; BODY when nothing has. */
+function focused(): Promise<string> {
+  return page.evaluate(() => {
+    const element = document.activeElement;
+    if (!element || element === document.body) return 'BODY';
+    return element.getAttribute('aria-label') || element.textContent?.trim() || element.tagName;
+  });
+}
+
 async function noSidewaysScroll(): Promise<{ scroll: number; width: number }> {
   return page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
@@ -116,18 +125,41 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
   });
 
   it('finishes a browser sign-in from a pasted callback address; a wrong state or issuer saves nothing', async () => {
-    setNextLogin(fake, 'robert.longname@example.com');
-    await page.getByRole('button', { name: 'Add account…' }).first().click();
-    await dialog().getByRole('radio', { name: 'In a new tab' }).check();
-    const [tab] = await Promise.all([
-      context.waitForEvent('page'),
-      dialog().getByRole('button', { name: 'Continue to sign-in' }).click(),
-    ]);
-    await expect.poll(() => blockedCallbacks.length, { timeout: 20_000 }).toBe(1);
-    await tab.close();
-    const address = new URL(blockedCallbacks[0]!);
     const paste = dialog().getByRole('textbox', { name: 'Callback address' });
     const finish = dialog().getByRole('button', { name: 'Finish sign-in' });
+    const continueToSignIn = async (): Promise<URL> => {
+      setNextLogin(fake, 'robert.longname@example.com');
+      const seen = blockedCallbacks.length;
+      const [tab] = await Promise.all([
+        context.waitForEvent('page'),
+        dialog().getByRole('button', { name: 'Continue to sign-in' }).click(),
+      ]);
+      await expect.poll(() => blockedCallbacks.length, { timeout: 20_000 }).toBe(seen + 1);
+      await tab.close();
+      // The form that had focus is gone: focus is on what replaced it, not on <body>.
+      expect(await focused()).toBe('Sign-in progress');
+      return new URL(blockedCallbacks[seen]!);
+    };
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    await dialog().getByRole('radio', { name: 'In a new tab' }).check();
+
+    // The code rewritten on its way: the issuer refuses it. The dialog says what went wrong with
+    // its own fix (no command, one full stop), and focus is on that fix.
+    const forged = await continueToSignIn();
+    forged.searchParams.set('code', 'forged');
+    await paste.fill(forged.toString());
+    await finish.click();
+    const ended = dialog().getByRole('alert');
+    await expect
+      .poll(() => ended.textContent(), { timeout: 20_000 })
+      .toBe(
+        'Sign-in failed: token endpoint returned status 400: Invalid or already used authorization code. Nothing was saved: try again.',
+      );
+    await expect.poll(focused).toBe('Try again');
+    await page.keyboard.press('Enter');
+    await expect.poll(focused).toBe('Profile name');
+
+    const address = await continueToSignIn();
 
     const wrongState = new URL(address);
     wrongState.searchParams.set('state', 'someone-elses-state');
@@ -153,6 +185,7 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
     expect(await result.textContent()).toContain(
       'Signed in as robert.longname@example.com. Saved as profile robert.longname.',
     );
+    expect(await focused()).toBe('Done');
     await dialog().getByRole('button', { name: 'Done' }).click();
     await page.getByRole('article', { name: 'Profile robert.longname' }).waitFor();
   });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
 import {
   buildRenderer,
   hasChromium,
@@ -22,10 +23,12 @@ let browser: Browser;
 describe.skipIf(!hasChromium)('dashboard token', () => {
   beforeAll(async () => {
     buildRenderer();
-    fake = await startFakeChatGpt();
+    fake = await startFakeChatGpt({ accounts: [{ email: 'work@example.com' }] });
     serve = await startServe(
       { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl },
-      undefined,
+      async (home) => {
+        await seedProfiles(fake, home, [{ name: 'work', email: 'work@example.com' }]);
+      },
       ['--print-dashboard-url'],
     );
     browser = await launchChromium();
@@ -112,6 +115,12 @@ describe.skipIf(!hasChromium)('dashboard token', () => {
     expect(await page.getByRole('button', { name: 'Add account…' }).first().isDisabled()).toBe(
       true,
     );
+    // A rename tried now fails under its field, and only there, until serve is back.
+    await page.getByRole('button', { name: 'Rename work', exact: true }).click();
+    const field = page.getByRole('textbox', { name: 'New name for work', exact: true });
+    await field.fill('job');
+    await field.press('Enter');
+    await expect.poll(() => field.getAttribute('aria-invalid'), { timeout: 10_000 }).toBe('true');
 
     // The same home on the same port, as a user restarting it: the page's token still holds.
     const restart = () =>
@@ -129,7 +138,11 @@ describe.skipIf(!hasChromium)('dashboard token', () => {
       await expect
         .poll(() => status.textContent(), { timeout: 30_000 })
         .toBe(`Router on ${serve.url}`);
+      // Every "not answering" is over, the rename field's included; the form stays open.
       await expect.poll(() => page.getByRole('alert').count(), { timeout: 5_000 }).toBe(0);
+      expect(await field.getAttribute('aria-invalid')).toBeNull();
+      expect(await field.inputValue()).toBe('job');
+      await field.press('Escape');
 
       // A sign-in under way when serve restarts: the new serve does not know it, and the dialog
       // says so instead of waiting forever. (The sign-in page never loads, so it stays waiting.)

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLogin, type StartLoginOptions } from '../../core/auth/browser-login.ts';
 import { startDeviceLogin } from '../../core/auth/device-login.ts';
+import { withCliFix } from '../../core/format.ts';
 import { systemClock, type Clock } from '../../core/ports.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -212,10 +213,36 @@ describe('startLogin', () => {
     expect(response.status).toBe(500);
     const error = await rejection(login.done);
     expect(error.code).toBe('token_exchange_failed');
-    expect(error.message).toContain(
-      'token endpoint returned status 400: Invalid or already used authorization code',
+    // What went wrong, in one sentence ending once; starting again travels beside it.
+    expect(error.message).toBe(
+      'Sign-in failed: token endpoint returned status 400: Invalid or already used authorization code.',
+    );
+    expect(error.fix).toEqual({ action: 'retry_sign_in', name: null, method: 'browser' });
+    // Started from Codex Lab's window (the default): the page sends the user back there.
+    expect(await response.text()).toContain(
+      'Invalid or already used authorization code. Go back to Codex Lab to try again.',
     );
     expect(await new ProfileStore({ paths: home.paths }).listProfiles()).toEqual([]);
+  });
+
+  it("words the browser's page for whoever started the sign-in, naming no command unless the CLI did", async () => {
+    const pageOf = async (overrides: Partial<StartLoginOptions>) => {
+      setNextLogin(fake, { error: 'access_denied' });
+      const login = await startLogin(options(overrides));
+      const page = await visit(login.authorizeUrl);
+      const error = await rejection(login.done);
+      return { text: page.text, message: error.message };
+    };
+    const lab = await pageOf({});
+    expect(lab.message).toBe('Sign-in was denied or cancelled at the issuer (access_denied).');
+    expect(lab.text).toContain(
+      'Sign-in was denied or cancelled at the issuer (access_denied). Go back to Codex Lab to try again.',
+    );
+    expect(lab.text).not.toContain('codex-lab');
+    const cli = await pageOf({ sayFailure: withCliFix, requestedName: 'work' });
+    expect(cli.text).toContain(
+      'Sign-in was denied or cancelled at the issuer (access_denied). Run codex-lab login work again.',
+    );
   });
 
   it('times out', async () => {

@@ -176,7 +176,10 @@ describe('sign-in to list through the codex-lab command', () => {
     setNextLogin(fake, { error: 'access_denied' });
     const denied = await login(['alice']);
     expect(denied.code).toBe(1);
-    expect(denied.stderr).toMatch(/^codex-lab: .*denied or cancelled/m);
+    // What went wrong, then the command that starts this very sign-in again (said once).
+    expect(denied.stderr).toContain(
+      'codex-lab: Sign-in was denied or cancelled at the issuer (access_denied). Run codex-lab login alice again.\n',
+    );
 
     // A callback with a wrong state: the login keeps waiting, then times out; nothing changes.
     const running = spawnCli(['login', '--no-browser', '--timeout', '2', 'alice'], env());

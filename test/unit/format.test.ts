@@ -18,6 +18,8 @@ import {
   statusLabel,
   windowName,
   poolForecastSentence,
+  withCliFix,
+  withLabFix,
 } from '../../core/format.ts';
 
 const now = Date.parse('2030-01-01T12:00:00Z');
@@ -174,5 +176,24 @@ describe('poolForecastSentence', () => {
       "the pool's weekly quota is used up until <T3>",
     );
     expect(poolForecastSentence({ outlook: 'unknown' }, when)).toBe('weekly pace not known yet');
+  });
+});
+
+describe('a failed sign-in and its fix, said by each surface', () => {
+  const failed = 'Sign-in failed at the issuer (server_error).';
+  it('the command line names the command that starts the same sign-in again', () => {
+    expect(withCliFix(failed, { action: 'retry_sign_in', name: null, method: 'browser' })).toBe(
+      'Sign-in failed at the issuer (server_error). Run codex-lab login again.',
+    );
+    expect(withCliFix(failed, { action: 'retry_sign_in', name: 'work', method: 'device' })).toBe(
+      'Sign-in failed at the issuer (server_error). Run codex-lab login work --device again.',
+    );
+  });
+  it("Codex Lab's window sends the user back to it, and words no other fix", () => {
+    expect(withLabFix(failed, { action: 'retry_sign_in', name: 'work', method: 'browser' })).toBe(
+      'Sign-in failed at the issuer (server_error). Go back to Codex Lab to try again.',
+    );
+    expect(withLabFix(failed, { action: 'sign_in', profiles: ['work'] })).toBe(failed);
+    expect(withLabFix(failed, undefined)).toBe(failed);
   });
 });

@@ -12,6 +12,7 @@ import {
   type SignInResult,
 } from '../../auth/sign-in.ts';
 import { parseWaitText } from '../../config.ts';
+import { withCliFix } from '../../format.ts';
 import { criticalWorkPending } from '../../home/critical.ts';
 import { createLogger } from '../../log.ts';
 import { second, systemClock } from '../../ports.ts';
@@ -117,6 +118,8 @@ export async function runLogin(
         callbackPort,
         requestedName,
         timeoutMs,
+        // The browser's page says what this terminal will: the command that starts it again.
+        sayFailure: withCliFix,
         ...(openBrowser ? { openBrowser: (url: string) => openInBrowser(url) } : {}),
       });
       cancel = login.cancel;

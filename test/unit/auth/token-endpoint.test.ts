@@ -75,6 +75,15 @@ describe('token endpoint', () => {
         body: '{"error":"invalid_grant","error_description":"bad code"}',
       }),
     ).toThrow('token endpoint returned status 400: bad code');
+    // An issuer's detail that ends its own sentence does not end ours twice.
+    expect(() =>
+      processAuthorizationCodeAnswer({
+        status: 400,
+        body: '{"error":"invalid_grant","error_description":"Invalid or already used code."}',
+      }),
+    ).toThrow(
+      /^Sign-in failed: token endpoint returned status 400: Invalid or already used code\.$/,
+    );
   });
 
   it('builds the refresh request as Codex 0.171 does: JSON with refresh_reason, no scope, Codex headers', () => {

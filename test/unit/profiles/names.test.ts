@@ -78,6 +78,13 @@ describe('deriveProfileName', () => {
     expect(deriveProfileName('__@x', [])).toBe('account');
     expect(deriveProfileName(`${'x'.repeat(100)}@x`, []).length).toBeLessThanOrEqual(64);
   });
+  it('reads accented letters as their plain ones and turns other characters into one hyphen', () => {
+    expect(deriveProfileName('zoë.ünï@example.com', [])).toBe('zoe.uni');
+    expect(deriveProfileName('Ågot.Øster@example.com', [])).toBe('agot.oster');
+    expect(deriveProfileName('jo+.x@example.com', [])).toBe('jo-x');
+    expect(deriveProfileName('李.王@example.com', [])).toBe('account');
+    expect(deriveProfileName('anna.李@example.com', [])).toBe('anna');
+  });
   it('never derives a reserved name', () => {
     expect(deriveProfileName('auto@x.com', ['auto'])).not.toBe('auto');
   });

@@ -89,6 +89,19 @@ describe('explainLoginError', () => {
     expect(explainLoginError('port_in_use', 'x')).toMatch(/port/);
     expect(explainLoginError('something_else', 'The server said no.')).toBe('The server said no.');
   });
+  it('words every sign-in failure the core sends with the dialog’s fix, never a command, one full stop', () => {
+    expect(
+      explainLoginError(
+        'token_exchange_failed',
+        'Sign-in failed: token endpoint returned status 400: Invalid or already used authorization code.',
+      ),
+    ).toBe(
+      'Sign-in failed: token endpoint returned status 400: Invalid or already used authorization code. Nothing was saved: try again.',
+    );
+    for (const code of ['auth_missing_code', 'device_code_unsupported']) {
+      expect(explainLoginError(code, 'raw core sentence')).not.toBe('raw core sentence');
+    }
+  });
 });
 
 describe('radioKeyTarget', () => {
