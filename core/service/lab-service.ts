@@ -152,6 +152,8 @@ export class LabService implements ControlApiService {
   #watchCancel: Cancel | null = null;
   readonly #listeners = new Set<(state: LabState) => void>();
   readonly #logins = new Map<string, LoginHandle>();
+  /** What a finished sign-in still does (marking it healthy, reading its quota): awaited by stop. */
+  readonly #afterSignIns = new Set<Promise<unknown>>();
   #router: RouterServer | null = null;
   #token: string | null = null;
   #notifyCancel: Cancel | null = null;
@@ -334,6 +336,10 @@ export class LabService implements ControlApiService {
     this.#stopWatching();
     this.#notifyCancel?.();
     for (const login of this.#logins.values()) login.cancel();
+    // A sign-in past the browser (its code being exchanged, its tokens being saved) cannot be
+    // cancelled and must reach disk before the process goes; so must what follows it.
+    await Promise.allSettled([...this.#logins.values()].map((login) => login.done));
+    await Promise.allSettled([...this.#afterSignIns]);
     await this.#priming?.stop();
     this.#priming = null;
     const router = this.#router;
@@ -489,7 +495,7 @@ export class LabService implements ControlApiService {
           // The same operation a CLI sign-in reports: healthy at once, quota read right away, and
           // its one "Signed in as …" entry in the activity (whichever surface signed in).
           if (name) {
-            void this.#operations.profileSignedIn({ profile: name }).then((outcome) => {
+            const after = this.#operations.profileSignedIn({ profile: name }).then((outcome) => {
               if (!outcome.ok) {
                 this.#options.logger.warn(
                   { profile: name, code: outcome.code },
@@ -497,6 +503,8 @@ export class LabService implements ControlApiService {
                 );
               }
             });
+            this.#afterSignIns.add(after);
+            void after.finally(() => this.#afterSignIns.delete(after));
           } else {
             this.#activity.add('login', null, 'Signed in.');
           }

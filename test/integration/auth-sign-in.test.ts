@@ -25,6 +25,7 @@ import {
   type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
+import { createTestLabService } from '../helpers/lab-service.ts';
 
 let fixture: SignInFixture;
 let fake: FakeChatGpt;
@@ -402,3 +403,27 @@ async function profileNames(): Promise<string[]> {
   const profiles = await new ProfileStore({ paths: home.paths }).listProfiles();
   return profiles.map((profile) => profile.name);
 }
+
+describe('a router stopped during a sign-in', () => {
+  it('waits for a sign-in whose code is being exchanged: its tokens are saved before the stop ends', async () => {
+    const service = createTestLabService(fake, home.paths, {
+      env: { CODEX_LAB_CALLBACK_PORT: '0' },
+    });
+    setNextLogin(fake, 'alice@example.com');
+    const started = await service.startLogin({ name: 'house', popup: false });
+    if (!started.ok) throw new Error(started.message);
+    const hold = holdTokenAnswers(fake);
+    const browser = visit(started.value.authorizeUrl);
+    await hold.arrived;
+    let stopped = false;
+    const stopping = service.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(stopped).toBe(false);
+    hold.release();
+    await stopping;
+    await browser.catch(() => undefined);
+    const store = new ProfileStore({ paths: home.paths });
+    expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['house']);
+    expect((await store.readAuth('house')).tokens?.refresh_token).toBeTruthy();
+  });
+});
