@@ -48,7 +48,10 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
       if (!stopped) useLabStore.getState().receive(lab);
     },
     (error: unknown) => {
-      if (!stopped) {
+      // Only while nothing else has spoken: a state (live) or the API's own word that the
+      // service is not answering (the desktop app's push, the stream's sentence) says more than a
+      // first answer that failed later.
+      if (!stopped && useLabStore.getState().connection === 'connecting') {
         useLabStore
           .getState()
           .setConnection('offline', error instanceof Error ? error.message : String(error));

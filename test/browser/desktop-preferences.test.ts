@@ -159,6 +159,42 @@ describe.skipIf(!hasChromium)('settings page: This computer (desktop preferences
     expect((await calls()).at(-1)).toEqual(['openLogsFolder']);
   });
 
+  it('a window opened while the router is not answering keeps main’s sentence, not the late first answer', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      // As main does: the offline push on load, and the first state asked of a frozen router
+      // failing later (Electron wraps the error of an invoke).
+      Object.assign(window, {
+        codexLab: {
+          getState: () =>
+            new Promise((_resolve, reject) =>
+              setTimeout(
+                () =>
+                  reject(
+                    new Error(
+                      "Error invoking remote method 'codex-lab:get-state': Error: no answer in time",
+                    ),
+                  ),
+                400,
+              ),
+            ),
+          subscribe: (_listener: unknown, onOffline?: (message: string) => void) => {
+            setTimeout(() => onOffline?.('The Codex Lab router at … is not answering.'), 50);
+            return () => undefined;
+          },
+        },
+      });
+    });
+    const offline = await context.newPage();
+    await offline.goto(`${serve.url}/ui/`);
+    await offline.getByText('Not connected').waitFor();
+    await offline.waitForTimeout(800);
+    const text = await offline.locator('body').textContent();
+    expect(text).toContain('The Codex Lab router at … is not answering.');
+    expect(text).not.toContain('Error invoking remote method');
+    await context.close();
+  });
+
   it('is absent from the plain web dashboard', async () => {
     const plain = await browser.newPage();
     await plain.goto(`${serve.url}/ui/#token=${serve.token}`);
