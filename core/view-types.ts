@@ -8,11 +8,70 @@
  */
 
 /**
- * How often the control API's event stream sends a heartbeat. Shared with the dashboard, which
- * takes a stream silent for several beats as a frozen router (a stopped process keeps its sockets
- * open, so nothing else would ever tell it).
+ * How often the control API's event stream sends a heartbeat. Shared with every follower of the
+ * stream, which takes a stream silent for several beats as a frozen router (`watchStreamSilence`:
+ * a stopped process keeps its sockets open, so nothing else would ever tell it).
  */
 export const eventsHeartbeatMs = 5_000;
+
+/**
+ * How long the event stream may stay silent before its router counts as not answering: four
+ * missed heartbeats, so one slow beat under load is not an outage.
+ */
+export const streamIdleMs = 4 * eventsHeartbeatMs;
+
+/** Timers a silence watch runs on (the core's `Clock` fits; tests pass a fake one). */
+export interface SilenceTimers {
+  /** Runs `callback` after `delayMs`; returns a function that cancels it. */
+  setTimeout(callback: () => void, delayMs: number): () => void;
+}
+
+/** The global timers, for a caller that passes none (the page). */
+const globalTimers: SilenceTimers = {
+  setTimeout(callback, delayMs) {
+    const timer = globalThis.setTimeout(callback, delayMs);
+    return () => globalThis.clearTimeout(timer);
+  },
+};
+
+/** A running silence watch: `heard()` on every chunk the stream delivers; `stop()` when done. */
+export interface SilenceWatch {
+  heard(): void;
+  stop(): void;
+}
+
+/**
+ * The one rule every follower of the event stream uses to notice a frozen router — the web
+ * dashboard's bridge and `RemoteLab` (the desktop app attached to a `serve`): a stopped process
+ * (Ctrl-Z, `kill -STOP`) keeps its sockets open, so nothing errors or closes and only silence
+ * tells. Watching starts now; `onSilent` runs once when nothing has been `heard()` for
+ * `streamIdleMs`. Stopped (or fired), it never runs again.
+ */
+export function watchStreamSilence(
+  onSilent: () => void,
+  timers: SilenceTimers = globalTimers,
+): SilenceWatch {
+  let done = false;
+  let cancel = (): void => {};
+  const arm = () => {
+    cancel();
+    cancel = timers.setTimeout(() => {
+      if (done) return;
+      done = true;
+      onSilent();
+    }, streamIdleMs);
+  };
+  arm();
+  return {
+    heard() {
+      if (!done) arm();
+    },
+    stop() {
+      done = true;
+      cancel();
+    },
+  };
+}
 
 /** Why a request went to the profile it went to; also the `x-codex-lab-route` header value. */
 export type RouteReason = 'pinned' | 'sticky' | 'active' | 'best' | 'fallback';

@@ -5,7 +5,9 @@
  * serve`, found through `state/router.json` and its identity answer), the app attaches to it as a
  * client — the tray and the settings page act through its control API and follow its event
  * stream. Otherwise the app hosts the router itself and records it in `state/router.json`, so the
- * CLI and a later `serve` find it. If the attached router goes away, the app takes over.
+ * CLI and a later `serve` find it. If the attached router goes away, the app takes over; if it
+ * freezes (its event stream falls silent), subscribers hear it once (`onOffline`) and the app
+ * follows it again as soon as it answers.
  * Start-up failures are `LabError`s with one sentence (a malformed `CODEX_LAB_*` setting, a port
  * held by another program), which main shows in a dialog.
  */
@@ -16,6 +18,7 @@ import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
 import { systemClock, type Logger } from '../core/ports.ts';
 import type { LabApi, LabState } from '../core/service/contract.ts';
+import type { SilenceTimers } from '../core/view-types.ts';
 import { LabService } from '../core/service/lab-service.ts';
 import { RemoteLab } from '../core/service/remote-lab.ts';
 import { discoverRouter } from '../core/service/router-discovery.ts';
@@ -63,12 +66,26 @@ export interface LabHostOptions {
    * main, so a start-up failure written after the host has learnt the token is scrubbed of it too.
    */
   secrets?: string[];
+  /**
+   * The timers an attached app measures the router's silence on (`watchStreamSilence`); the
+   * system's when omitted, a fake clock in tests.
+   */
+  clock?: SilenceTimers;
+}
+
+/**
+ * What the desktop app adds when the router it follows stops answering: the core's sentence names
+ * no way out, and the app's is to keep trying (and to host the router itself if that one stops).
+ */
+export function desktopOfflineSentence(message: string): string {
+  return `${message.replace(/[\s.;:]+$/, '')}. Codex Lab keeps trying to reach it, and runs the router itself if that one stops.`;
 }
 
 /** Holds the current `LabApi` (hosted or attached) and moves subscribers when it changes. */
 class SwitchableLab implements LabApi {
   #current: LabApi;
   readonly #listeners = new Set<(state: LabState) => void>();
+  readonly #offlineListeners = new Set<(message: string) => void>();
   #unsubscribe: () => void = () => {};
 
   constructor(initial: LabApi) {
@@ -91,14 +108,21 @@ class SwitchableLab implements LabApi {
     this.#unsubscribe =
       this.#listeners.size === 0
         ? () => {}
-        : this.#current.subscribe((state) => {
-            for (const listener of this.#listeners) listener(state);
-          });
+        : this.#current.subscribe(
+            (state) => {
+              for (const listener of this.#listeners) listener(state);
+            },
+            (message) => {
+              const said = desktopOfflineSentence(message);
+              for (const listener of this.#offlineListeners) listener(said);
+            },
+          );
   }
 
   /** Stops following the current one (the app is quitting). */
   close(): void {
     this.#listeners.clear();
+    this.#offlineListeners.clear();
     this.#unsubscribe();
     this.#unsubscribe = () => {};
   }
@@ -106,11 +130,16 @@ class SwitchableLab implements LabApi {
   getState(): Promise<LabState> {
     return this.#current.getState();
   }
-  subscribe(listener: (state: LabState) => void): () => void {
+  subscribe(
+    listener: (state: LabState) => void,
+    onOffline?: (message: string) => void,
+  ): () => void {
     this.#listeners.add(listener);
+    if (onOffline) this.#offlineListeners.add(onOffline);
     if (this.#listeners.size === 1) this.#follow();
     return () => {
       this.#listeners.delete(listener);
+      if (onOffline) this.#offlineListeners.delete(onOffline);
       if (this.#listeners.size === 0) {
         this.#unsubscribe();
         this.#unsubscribe = () => {};
@@ -191,7 +220,9 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
     const remote = new RemoteLab({
       url: found.url,
       token: found.token,
-      // The serve it followed stopped: this app takes over the home's router.
+      ...(options.clock ? { clock: options.clock } : {}),
+      // The serve it followed stopped or froze: this app follows it again once it answers, or
+      // takes over the home's router once it is gone.
       onDisconnect: () => {
         if (!closed) void takeOver();
       },
@@ -220,12 +251,23 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
 
   const lab = new SwitchableLab(await connect(routerInfoSettleMs));
   const takeOver = async (): Promise<void> => {
-    try {
-      // The old router needs a moment to remove its router.json and free the port.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      if (!closed) lab.switchTo(await connect(takeOverWaitMs));
-    } catch (error) {
-      logger.warn({ err: error }, 'could not take over the router after it stopped');
+    // The old router needs a moment to remove its router.json and free the port.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A frozen router holds the home for as long as it is stopped, and may wake: keep trying
+    // until it answers again or is gone (said once in the log, not every round).
+    for (let round = 0; !closed; round++) {
+      try {
+        const next = await connect(takeOverWaitMs);
+        // Quit while it connected: a router hosted meanwhile stops with the app.
+        if (closed) await hosted?.router.stop();
+        else lab.switchTo(next);
+        return;
+      } catch (error) {
+        if (round === 0) {
+          logger.warn({ err: error }, 'the router this app follows does not answer; trying again');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     }
   };
 

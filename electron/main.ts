@@ -23,12 +23,13 @@ import { useProxyFromEnvironment } from '../core/net/proxy-dispatchers.ts';
 import { systemClock } from '../core/ports.ts';
 import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
 import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
-import { sendToWindow } from './ipc/ipc-main.ts';
+import { ipcChannels } from './ipc/ipc-contract.ts';
+import { sendToWindow, sendWhenLoaded } from './ipc/ipc-main.ts';
 import { registerLoginIpc } from './ipc/login-ipc.ts';
 import { registerProfilesIpc } from './ipc/profiles-ipc.ts';
 import { registerQuotaIpc } from './ipc/quota-ipc.ts';
 import { registerSessionsIpc } from './ipc/sessions-ipc.ts';
-import { broadcastState, registerStateIpc } from './ipc/state-ipc.ts';
+import { broadcastOffline, broadcastState, registerStateIpc } from './ipc/state-ipc.ts';
 import type { IpcTrust } from './ipc/ipc-validation.ts';
 import { createLabHost } from './lab-host.ts';
 import { createQuitSequence, defaultQuitTimeoutMs } from './lifecycle/quit-sequence.ts';
@@ -54,6 +55,7 @@ import {
   windowsAppUserModelId,
 } from './startup/squirrel-events.ts';
 import { createTrayController } from './tray/tray-controller.ts';
+import { runTrayAction } from './tray/tray-actions.ts';
 import type { TrayAction } from './tray/tray-menu.ts';
 import { settingsWindow, showSettingsWindow } from './windows/settings-window.ts';
 import {
@@ -242,62 +244,57 @@ async function start(): Promise<void> {
         windowIds.delete(id);
         windows.delete(id);
       });
+      // Opened while the router is not answering: the page says so rather than wait for it.
+      if (offline !== null) sendWhenLoaded(window, ipcChannels.offline, offline);
     });
   // A notification click opens the settings on the profile it is about.
   const showProfile = (profile: string): void => {
-    const window = openSettings();
-    const send = () => sendToWindow(window.webContents, desktopChannels.focusProfile, profile);
-    if (window.webContents.isLoading()) window.webContents.once('did-finish-load', send);
-    else send();
+    sendWhenLoaded(openSettings(), desktopChannels.focusProfile, profile);
   };
 
-  const signInWith = () => preferences.get('signIn');
+  // The tray's Add account… opens the page's dialog: the page runs the sign-in (the preferred
+  // method, a name, the device code) and shows why it could not start.
+  const openAddAccount = (): void => {
+    sendWhenLoaded(openSettings(), desktopChannels.addAccount, null);
+  };
   const onTrayAction = (action: TrayAction): void => {
-    switch (action.kind) {
-      case 'use':
-        void lab.setActive({ profile: action.profile });
-        return;
-      case 'add-account': {
-        openSettings();
-        const popup = signInWith() === 'popup';
-        void lab.startLogin({ name: null, popup }).then(async (result) => {
-          if (!result.ok) return;
-          if (popup) openSignInPopup(result.value, settingsWindow());
-          else if (!(await openInBrowser(result.value.authorizeUrl))) {
-            await lab.cancelLogin({ id: result.value.id });
-          }
-        });
-        return;
-      }
-      case 'settings':
-        openSettings();
-        return;
-      case 'priming':
-        void lab.setPriming({ profile: action.profile, enabled: action.enabled });
-        return;
-      case 'dashboard':
-        void host.dashboardUrl().then((url) => {
-          if (url) void openInBrowser(url);
-        });
-        return;
-      case 'preferences': {
-        const result = preferences.update(action.patch);
+    void runTrayAction(action, {
+      lab,
+      openSettings: () => void openSettings(),
+      openAddAccount,
+      async openDashboard() {
+        const url = await host.dashboardUrl();
+        return url !== null && (await openInBrowser(url));
+      },
+      updatePreferences: (patch) => {
+        const result = preferences.update(patch);
         if (!result.ok) logger.warn({ code: result.code }, result.message);
-        return;
-      }
-      case 'quit':
-        app.quit();
-        return;
-    }
+        return result;
+      },
+      quit: () => app.quit(),
+      showFailure(title, message) {
+        void dialog.showMessageBox({
+          type: 'warning',
+          title: 'Codex Lab',
+          message: title,
+          detail: message,
+          buttons: ['OK'],
+        });
+      },
+      redraw: () => tray.redraw(),
+    });
   };
 
   const tray = createTrayController(paths.trayIcon, onTrayAction);
   let previous: LabState | null = null;
   let latest: LabState | null = null;
+  // The router this app follows is not answering (its sentence), until its next state.
+  let offline: string | null = null;
   // Windows drops a notification's click handler when the object is collected: keep each alive.
   const shown = new Set<Notification>();
   const onState = (state: LabState): void => {
     latest = state;
+    offline = null;
     tray.render(state, userPreferences(preferences.all()));
     broadcastState(
       [...windows.values()].map((window) => window.webContents),
@@ -315,7 +312,16 @@ async function start(): Promise<void> {
     }
     previous = state;
   };
-  lab.subscribe(onState);
+  // A frozen `serve` (attached app) is said in the tray and on the page, not shown as live.
+  const onOffline = (message: string): void => {
+    offline = message;
+    if (latest) tray.render(latest, userPreferences(preferences.all()), offline);
+    broadcastOffline(
+      [...windows.values()].map((window) => window.webContents),
+      message,
+    );
+  };
+  lab.subscribe(onState, onOffline);
   onState(await lab.getState());
 
   // Launch at login follows the preference on every OS; any change applies at once.
@@ -339,7 +345,7 @@ async function start(): Promise<void> {
     const changed = changedPreferences(before, next);
     if (changed.includes('launchAtLogin')) applyLaunchAtLogin(next.launchAtLogin);
     if (changed.every((key) => key === 'settingsBounds')) return;
-    if (latest) tray.render(latest, userPreferences(next));
+    if (latest) tray.render(latest, userPreferences(next), offline);
     for (const window of windows.values()) {
       sendToWindow(window.webContents, desktopChannels.preferencesChanged, userPreferences(next));
     }

@@ -20,21 +20,28 @@ function invoke<K extends IpcInvokeKey>(key: K, ...args: IpcArgs<K>): Promise<Ip
 }
 
 /**
- * The typed preload-side listener for state pushes. Returns the unsubscribe function: a React
- * effect must return it, or every re-render leaks a listener.
+ * The typed preload-side listener for state pushes, and for main's word that the router stopped
+ * answering (the page then says "Not connected" until the next state). Returns the unsubscribe
+ * function: a React effect must return it, or every re-render leaks a listener.
  */
-function onStateChanged(listener: (state: LabState) => void): () => void {
+function onStateChanged(
+  listener: (state: LabState) => void,
+  onOffline?: (message: string) => void,
+): () => void {
   const wrapped = (_event: IpcRendererEvent, state: LabState) => listener(state);
+  const offline = (_event: IpcRendererEvent, message: string) => onOffline?.(message);
   ipcRenderer.on(ipcChannels.stateChanged, wrapped);
+  ipcRenderer.on(ipcChannels.offline, offline);
   return () => {
     ipcRenderer.removeListener(ipcChannels.stateChanged, wrapped);
+    ipcRenderer.removeListener(ipcChannels.offline, offline);
   };
 }
 
 /** `window.codexLab`: every method is one validated request to main. */
 export const codexLab: LabApi = {
   getState: () => invoke('getState'),
-  subscribe: (listener) => onStateChanged(listener),
+  subscribe: (listener, onOffline) => onStateChanged(listener, onOffline),
   setActive: (input) => invoke('setActive', input),
   renameProfile: (input) => invoke('renameProfile', input),
   removeProfile: (input) => invoke('removeProfile', input),
@@ -65,6 +72,7 @@ export const codexLabDesktop: DesktopApi = {
   onPreferencesChanged: (listener) =>
     onPush<UserPreferences>(desktopChannels.preferencesChanged, listener),
   onFocusProfile: (listener) => onPush<string>(desktopChannels.focusProfile, listener),
+  onAddAccount: (listener) => onPush<null>(desktopChannels.addAccount, () => listener()),
 };
 
 contextBridge.exposeInMainWorld('codexLab', codexLab);

@@ -57,7 +57,20 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
       );
       return views.map((view) => live.find((other) => other.name === view.name) ?? view);
     };
-    return Object.assign(remote, { routerUrl: found.url, freshViews });
+    const retry = <T>(pending: Promise<ContractResult<T>>) => pending.then(withRetryFix);
+    return {
+      routerUrl: found.url,
+      freshViews,
+      setActive: (input) => retry(remote.setActive(input)),
+      renameProfile: (input) => retry(remote.renameProfile(input)),
+      removeProfile: (input) => retry(remote.removeProfile(input)),
+      pinSession: (input) => retry(remote.pinSession(input)),
+      pinRepo: (input) => retry(remote.pinRepo(input)),
+      setPriming: (input) => retry(remote.setPriming(input)),
+      primeNow: (input) => retry(remote.primeNow(input)),
+      refreshUsage: (input) => retry(remote.refreshUsage(input)),
+      profileSignedIn: (input) => retry(remote.profileSignedIn(input)),
+    };
   }
   if (found.state === 'stale') {
     writeLine(context.stderr, `codex-lab: ${found.reason}; working on the files directly.`);
@@ -69,6 +82,16 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
     );
   }
   return localLabClient(context);
+}
+
+/**
+ * A router that stopped answering mid-operation, as the command line says it: the core's sentence
+ * plus this surface's way out (the router applied the change fully or not at all).
+ */
+export function withRetryFix<T>(result: ContractResult<T>): ContractResult<T> {
+  if (result.ok || result.code !== 'router_unavailable') return result;
+  const said = result.message.replace(/[\s.;:]+$/, '');
+  return { ...result, message: `${said}: check with codex-lab list and run the command again.` };
 }
 
 /** The operations layer over the files, for a home where no router runs. */

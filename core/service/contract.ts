@@ -102,9 +102,9 @@ export interface LabApi {
   getState(): Promise<LabState>;
   /**
    * Follows the state. `onOffline`, when the API can lose its service (the web dashboard's event
-   * stream), hears one sentence each time the stream drops or is refused; the next state
-   * `listener` gets means the service is back. An API that cannot lose it (Electron's preload)
-   * never calls it.
+   * stream, `RemoteLab`'s, and so the desktop app attached to a `serve`), hears one sentence each
+   * time the stream drops, falls silent or is refused; the next state `listener` gets means the
+   * service is back. An API that cannot lose it (the service hosted in-process) never calls it.
    */
   subscribe(listener: (state: LabState) => void, onOffline?: (message: string) => void): () => void;
   setActive(input: Inputs['setActive']): Promise<ContractResult<null>>;

@@ -11,7 +11,10 @@ export interface LoopbackAnswer {
   json: unknown;
 }
 
-/** Sends one request and reads the JSON answer; rejects with the socket error or a timeout. */
+/**
+ * Sends one request and reads the JSON answer; rejects with the socket error, a timeout or the
+ * abort.
+ */
 export function loopbackJson(
   url: string,
   options: {
@@ -19,6 +22,8 @@ export function loopbackJson(
     token?: string;
     body?: unknown;
     timeoutMs?: number;
+    /** Ends the wait at once (the caller learnt the router is not answering). */
+    signal?: AbortSignal;
   } = {},
 ): Promise<LoopbackAnswer> {
   return new Promise((resolve, reject) => {
@@ -35,6 +40,7 @@ export function loopbackJson(
             : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
         },
         timeout: options.timeoutMs ?? 10_000,
+        ...(options.signal ? { signal: options.signal } : {}),
       },
       (response: IncomingMessage) => {
         let text = '';

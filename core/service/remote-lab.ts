@@ -3,7 +3,8 @@
  * CLI's state-changing commands, a desktop app attached to a running `serve`). Each operation is
  * `POST /lab/v1/<operation>`; `subscribe` follows `GET /lab/v1/events`. A router that stops
  * answering mid-operation is one `router_unavailable` result naming it — the router applies each
- * operation fully or not at all, so running the command again is always safe.
+ * operation fully or not at all, so trying again is always safe. Its sentences name no command:
+ * each surface adds its own way to check and retry.
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import type {
@@ -16,7 +17,8 @@ import type {
   PrimingOutcomeView,
   ShutdownView,
 } from './contract.ts';
-import { decodeLabState } from '../view-types.ts';
+import { systemClock } from '../ports.ts';
+import { decodeLabState, watchStreamSilence, type SilenceTimers } from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
 
 /** The contract, reached over the control API of the router at `url`. */
@@ -24,11 +26,22 @@ export class RemoteLab implements LabApi {
   readonly url: string;
   readonly #token: string;
   readonly #onDisconnect: (() => void) | undefined;
+  readonly #timers: SilenceTimers;
+  /** Calls waiting for an answer: a frozen router ends them at once (see `subscribe`). */
+  readonly #pending = new Set<AbortController>();
 
-  constructor(options: { url: string; token: string; onDisconnect?: () => void }) {
+  constructor(options: {
+    url: string;
+    token: string;
+    /** The event stream ended, or fell silent: the router stopped or froze. */
+    onDisconnect?: () => void;
+    /** The timers the stream's silence is measured on (tests pass a fake clock). */
+    clock?: SilenceTimers;
+  }) {
     this.url = options.url;
     this.#token = options.token;
     this.#onDisconnect = options.onDisconnect;
+    this.#timers = options.clock ?? systemClock;
   }
 
   async getState(): Promise<LabState> {
@@ -39,17 +52,40 @@ export class RemoteLab implements LabApi {
     return decodeLabState(answer.json);
   }
 
-  /** Follows the router's event stream; `listener` gets every state it sends. */
-  subscribe(listener: (state: LabState) => void): () => void {
-    let request: ClientRequest | null = null;
+  /**
+   * Follows the router's event stream; `listener` gets every state it sends. When the stream
+   * ends, or falls silent by the shared rule (`watchStreamSilence`: a frozen router keeps its
+   * socket open and sends nothing, not even its heartbeat), `onOffline` gets one sentence, every
+   * call still waiting on that router ends as `router_unavailable`, and `onDisconnect` runs —
+   * once per subscription.
+   */
+  subscribe(
+    listener: (state: LabState) => void,
+    onOffline?: (message: string) => void,
+  ): () => void {
     let closed = false;
-    request = httpRequest(
+    let lost = false;
+    const lose = (frozen: boolean) => {
+      if (closed || lost) return;
+      lost = true;
+      silence.stop();
+      if (frozen) {
+        request.destroy();
+        for (const waiting of this.#pending) waiting.abort();
+      }
+      onOffline?.(this.#notAnswering());
+      this.#onDisconnect?.();
+    };
+    const silence = watchStreamSilence(() => lose(true), this.#timers);
+    const request: ClientRequest = httpRequest(
       `${this.url}/lab/v1/events`,
       { headers: { authorization: `Bearer ${this.#token}`, accept: 'text/event-stream' } },
       (response) => {
         let buffer = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
+          // Anything, a heartbeat included, shows the router is alive.
+          silence.heard();
           buffer += chunk;
           let end = buffer.indexOf('\n\n');
           while (end !== -1) {
@@ -70,19 +106,21 @@ export class RemoteLab implements LabApi {
             end = buffer.indexOf('\n\n');
           }
         });
-        response.on('close', () => {
-          if (!closed) this.#onDisconnect?.();
-        });
+        response.on('close', () => lose(false));
       },
     );
-    request.on('error', () => {
-      if (!closed) this.#onDisconnect?.();
-    });
+    request.on('error', () => lose(false));
     request.end();
     return () => {
       closed = true;
-      request?.destroy();
+      silence.stop();
+      request.destroy();
     };
+  }
+
+  /** What a surface is told when this router does not answer (each adds its own way out). */
+  #notAnswering(): string {
+    return `The Codex Lab router at ${this.url} is not answering.`;
   }
 
   setActive(input: Inputs['setActive']): Promise<ContractResult<null>> {
@@ -132,12 +170,15 @@ export class RemoteLab implements LabApi {
     input: unknown,
     timeoutMs = 30_000,
   ): Promise<ContractResult<T>> {
+    const waiting = new AbortController();
+    this.#pending.add(waiting);
     try {
       const answer = await loopbackJson(`${this.url}/lab/v1/${operation}`, {
         method: 'POST',
         token: this.#token,
         body: input,
         timeoutMs,
+        signal: waiting.signal,
       });
       const result = answer.json as ContractResult<T> | undefined;
       if (result && typeof result === 'object' && 'ok' in result) return result;
@@ -147,11 +188,15 @@ export class RemoteLab implements LabApi {
         message: `The router at ${this.url} gave no answer to ${operation} (HTTP ${answer.status}).`,
       };
     } catch {
+      // Said without a command: the command line adds how to check and retry, the desktop app
+      // its own way (each surface its fix).
       return {
         ok: false,
         code: 'router_unavailable',
-        message: `The router at ${this.url} stopped answering during ${operation}; it applies a change fully or not at all, so check with codex-lab list and run the command again.`,
+        message: `The router at ${this.url} stopped answering during ${operation}; it applies a change fully or not at all.`,
       };
+    } finally {
+      this.#pending.delete(waiting);
     }
   }
 }

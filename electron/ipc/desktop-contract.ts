@@ -1,8 +1,9 @@
 /**
  * The desktop-only channels, next to the service contract's: the user's preferences (launch at
- * login, sign-in method, notifications), "Open logs folder", and two pushes (preferences changed
- * elsewhere, e.g. from the tray; a notification asking to show one profile). The web dashboard has
- * none of these, so they are a second small object, `window.codexLabDesktop`.
+ * login, sign-in method, notifications), "Open logs folder", and three pushes (preferences changed
+ * elsewhere, e.g. from the tray; a notification asking to show one profile; the tray's Add
+ * account… asking the page to open its dialog). The web dashboard has none of these, so they are a
+ * second small object, `window.codexLabDesktop`.
  */
 import type { ContractResult } from '../../core/service/contract.ts';
 import type { Preferences } from '../preferences/preferences-model.ts';
@@ -14,6 +15,7 @@ export const desktopChannels = {
   openLogsFolder: 'codex-lab:open-logs-folder',
   preferencesChanged: 'codex-lab:preferences-changed',
   focusProfile: 'codex-lab:focus-profile',
+  addAccount: 'codex-lab:add-account',
 } as const satisfies Record<string, `codex-lab:${string}`>;
 
 /** The preferences a user sees and changes (window bounds stay internal). */
@@ -38,4 +40,9 @@ export interface DesktopApi {
   onPreferencesChanged(listener: (preferences: UserPreferences) => void): () => void;
   /** A notification was clicked: show this profile. */
   onFocusProfile(listener: (profile: string) => void): () => void;
+  /**
+   * The tray's Add account… was clicked: open the page's Add account dialog, which runs the
+   * sign-in and shows why it could not start (a callback port in use, a router not answering).
+   */
+  onAddAccount(listener: () => void): () => void;
 }

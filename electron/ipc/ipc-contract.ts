@@ -8,7 +8,10 @@ import type { Inputs, LabApi, LabState, OperationName } from '../../core/service
 /** Every channel name starts with this, so a foreign channel is recognisable at a glance. */
 export const ipcChannelPrefix = 'codex-lab:';
 
-/** Channel names: one per `LabApi` operation, plus `getState` and the `stateChanged` push. */
+/**
+ * Channel names: one per `LabApi` operation, plus `getState` and two pushes, `stateChanged` and
+ * `offline` (the router this app follows stopped answering: `subscribe`'s `onOffline`).
+ */
 export const ipcChannels = {
   getState: 'codex-lab:get-state',
   setActive: 'codex-lab:set-active',
@@ -23,13 +26,17 @@ export const ipcChannels = {
   pinRepo: 'codex-lab:pin-repo',
   refreshUsage: 'codex-lab:refresh-usage',
   stateChanged: 'codex-lab:state-changed',
-} as const satisfies Record<OperationName | 'getState' | 'stateChanged', `codex-lab:${string}`>;
+  offline: 'codex-lab:offline',
+} as const satisfies Record<OperationName | 'getState' | IpcPushKey, `codex-lab:${string}`>;
+
+/** The channels main pushes on; the renderer listens and answers nothing. */
+export type IpcPushKey = 'stateChanged' | 'offline';
 
 /** A key of `ipcChannels`. */
 export type IpcChannelKey = keyof typeof ipcChannels;
 
 /** Keys of the channels the renderer invokes (request → response). */
-export type IpcInvokeKey = Exclude<IpcChannelKey, 'stateChanged'>;
+export type IpcInvokeKey = Exclude<IpcChannelKey, IpcPushKey>;
 
 /** The shape every contract entry has. */
 interface Contract {
@@ -48,6 +55,8 @@ export type IpcContracts = AssertCoverage<
     getState: { request: undefined; response: LabState };
     /** Pushed from main to the renderer; the renderer answers nothing. */
     stateChanged: { request: LabState; response: void };
+    /** Pushed from main: one sentence saying the router is not answering (until a new state). */
+    offline: { request: string; response: void };
   }
 >;
 
@@ -61,5 +70,5 @@ export type IpcArgs<K extends IpcChannelKey> =
 
 /** The operation keys (channels with a validated input). */
 export const ipcOperationKeys = Object.keys(ipcChannels).filter(
-  (key): key is OperationName => key !== 'getState' && key !== 'stateChanged',
+  (key): key is OperationName => key !== 'getState' && key !== 'stateChanged' && key !== 'offline',
 );

@@ -3,7 +3,7 @@
  * payload (see ipc-validation.ts) before a handler runs, and a typed push to the renderer.
  * Lint forbids `ipcMain` everywhere else in electron/.
  */
-import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import {
   ipcChannels,
   type IpcInvokeKey,
@@ -80,7 +80,26 @@ export function sendToWindow(
   if (!target.isDestroyed()) target.send(channel, value);
 }
 
+/**
+ * Pushes a message to a window once its page has loaded (a window just opened is still loading,
+ * and its page listens only once its scripts ran).
+ */
+export function sendWhenLoaded(
+  window: Pick<BrowserWindow, 'webContents'>,
+  channel: `codex-lab:${string}`,
+  value: unknown,
+): void {
+  const send = () => sendToWindow(window.webContents, channel, value);
+  if (window.webContents.isLoading()) window.webContents.once('did-finish-load', send);
+  else send();
+}
+
 /** Pushes a fresh state to one of our windows. */
 export function sendStateChanged(target: WebContents, state: IpcRequest<'stateChanged'>): void {
   if (!target.isDestroyed()) target.send(ipcChannels.stateChanged, state);
+}
+
+/** Tells one of our windows that the router stopped answering (`subscribe`'s `onOffline`). */
+export function sendOffline(target: WebContents, message: IpcRequest<'offline'>): void {
+  if (!target.isDestroyed()) target.send(ipcChannels.offline, message);
 }

@@ -17,8 +17,16 @@ import {
 
 /** A tray drawn from state. */
 export interface TrayController {
-  /** Draws the menu from a new state (and the current preferences). */
-  render(state: LabState, preferences?: UserPreferences): void;
+  /**
+   * Draws the menu from a new state (and the current preferences; `offline`, the sentence saying
+   * the router is not answering, while it is not).
+   */
+  render(state: LabState, preferences?: UserPreferences, offline?: string | null): void;
+  /**
+   * Rebuilds the menu from what was last drawn even though nothing changed: after an action that
+   * failed, Electron's menu still shows the click (a radio item moved), not the state.
+   */
+  redraw(): void;
   /** The template last drawn (the smoke test reads it; the menu object has no public view). */
   items(): readonly TrayMenuItem[];
   destroy(): void;
@@ -57,20 +65,34 @@ export function createTrayController(
   }
   let lastSignature = '';
   let lastItems: TrayMenuItem[] = [];
+  let last: [LabState, UserPreferences | undefined, string | null | undefined] | null = null;
+  const draw = (
+    state: LabState,
+    preferences: UserPreferences | undefined,
+    offline: string | null | undefined,
+    force: boolean,
+  ) => {
+    last = [state, preferences, offline];
+    const now = Date.now();
+    const options = { now, offline: offline ?? null, ...(preferences ? { preferences } : {}) };
+    const tooltip = buildTrayTooltip(state, options);
+    const items = buildTrayMenu(state, options);
+    // The macOS menu bar shows the pool's headroom beside the icon ("47%"): not a stale one.
+    const title = process.platform === 'darwin' && !offline ? buildTrayTitle(state) : '';
+    const signature = traySignature(items, `${title}\n${tooltip}`);
+    if (signature === lastSignature && !force) return;
+    lastSignature = signature;
+    lastItems = items;
+    if (process.platform === 'darwin') tray.setTitle(title);
+    tray.setToolTip(tooltip);
+    tray.setContextMenu(Menu.buildFromTemplate(toElectron(items, onAction)));
+  };
   return {
-    render(state, preferences) {
-      const now = Date.now();
-      const tooltip = buildTrayTooltip(state, { now });
-      const items = buildTrayMenu(state, { now, ...(preferences ? { preferences } : {}) });
-      // The macOS menu bar shows the pool's headroom beside the icon ("47%").
-      const title = process.platform === 'darwin' ? buildTrayTitle(state) : '';
-      const signature = traySignature(items, `${title}\n${tooltip}`);
-      if (signature === lastSignature) return;
-      lastSignature = signature;
-      lastItems = items;
-      if (process.platform === 'darwin') tray.setTitle(title);
-      tray.setToolTip(tooltip);
-      tray.setContextMenu(Menu.buildFromTemplate(toElectron(items, onAction)));
+    render(state, preferences, offline) {
+      draw(state, preferences, offline, false);
+    },
+    redraw() {
+      if (last) draw(...last, true);
     },
     items: () => lastItems,
     destroy() {

@@ -36,7 +36,15 @@ export const autoProfile = 'auto';
 export interface TrayMenuOptions extends FormatOptions {
   /** The user's preferences, shown as a Preferences submenu (omitted: no submenu). */
   preferences?: UserPreferences;
+  /**
+   * Set while the router this app follows is not answering (its sentence): the menu says so
+   * first, shows the rest as its last answer, and offers no change that could not reach it.
+   */
+  offline?: string | null;
 }
+
+/** The first line of the menu and the tooltip while the router is not answering. */
+export const offlineLabel = 'Codex Lab is not answering — showing its last state';
 
 /** The Preferences submenu: the same three choices as the settings page, applied at once. */
 export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
@@ -111,7 +119,12 @@ export function poolMenuItems(state: LabState, options: TrayMenuOptions): TrayMe
 export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMenuItem[] {
   const isAuto = state.active === autoProfile;
   const problems = state.problems.length;
+  const offline = Boolean(options.offline);
   const items: TrayMenuItem[] = [
+    // A frozen router: what follows is its last answer, and no switch can reach it.
+    ...(offline
+      ? [{ id: 'offline', label: offlineLabel, enabled: false }, { type: 'separator' as const }]
+      : []),
     // What the router cannot read is missing from every line below: say so first.
     ...(problems > 0
       ? [
@@ -130,6 +143,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       label: 'Auto (best account)',
       type: 'radio',
       checked: isAuto,
+      ...(offline ? { enabled: false } : {}),
       action: { kind: 'use', profile: autoProfile },
     },
   ];
@@ -139,6 +153,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       label: profileMenuLabel(profile, options),
       type: 'radio',
       checked: !isAuto && state.active === profile.name,
+      ...(offline ? { enabled: false } : {}),
       action: { kind: 'use', profile: profile.name },
     });
   }
@@ -153,7 +168,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       id: 'priming',
       label: 'Priming',
       type: 'submenu',
-      enabled: state.profiles.length > 0,
+      enabled: state.profiles.length > 0 && !offline,
       submenu: state.profiles.map((profile) => ({
         id: `priming:${profile.name}`,
         label: displayName(profile),
@@ -172,9 +187,11 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
 
 /**
  * The tray tooltip: the pool's headline and who new sessions get, then what routes new sessions
- * and how many accounts need attention.
+ * and how many accounts need attention; while the router is not answering, only that (the rest
+ * would read as live).
  */
 export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): string {
+  if (options?.offline) return offlineLabel;
   if (state.profiles.length === 0) return 'Codex Lab — no accounts yet';
   const pool = describePool(state.pool, options ?? { now: Date.now() });
   return [pool.headline, pool.lines[0] ?? '', routingTooltip(state)]

@@ -14,7 +14,7 @@ import type {
   LoginView,
   OperationName,
 } from '../../core/service/contract.ts';
-import { decodeLabState, eventsHeartbeatMs } from '../../core/view-types.ts';
+import { decodeLabState, watchStreamSilence } from '../../core/view-types.ts';
 
 /**
  * The control API prefix, typed as the contract's literal so a change there fails to compile
@@ -65,11 +65,6 @@ export interface WebBridgeOptions {
   openSignIn?: (url: string, popup: boolean) => void;
 }
 
-/**
- * How long the event stream may stay silent before the page calls the router frozen: four missed
- * heartbeats, so one slow beat under load is not an outage.
- */
-export const streamIdleMs = 4 * eventsHeartbeatMs;
 /**
  * The longest any call may wait, even while the stream looks healthy: longer than the slowest
  * operation (priming a profile), so only a router that never answers reaches it.
@@ -162,21 +157,16 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
       while (!controller.signal.aborted) {
         // Why the stream is not (or no longer) open, said before the next try.
         let lost = notAnswering;
-        // One attempt: aborted when the page stops listening, or when nothing (not even a
-        // heartbeat) has come for `streamIdleMs` — a frozen router neither answers nor hangs up.
+        // One attempt: aborted when the page stops listening, or when the stream falls silent
+        // (the shared rule, `watchStreamSilence`) — a frozen router neither answers nor hangs up.
         const attempt = new AbortController();
         const stopAttempt = () => attempt.abort();
         controller.signal.addEventListener('abort', stopAttempt);
-        let idle: ReturnType<typeof setTimeout> | undefined;
         let frozen = false;
-        const heardFromRouter = () => {
-          clearTimeout(idle);
-          idle = setTimeout(() => {
-            frozen = true;
-            attempt.abort();
-          }, streamIdleMs);
-        };
-        heardFromRouter();
+        const silence = watchStreamSilence(() => {
+          frozen = true;
+          attempt.abort();
+        });
         try {
           const response = await fetcher(`${base}/events`, {
             headers: { ...headers(), accept: 'text/event-stream' },
@@ -191,7 +181,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
-            heardFromRouter();
+            silence.heard();
             buffer += value;
             const parsed = parseSseChunk(buffer);
             buffer = parsed.rest;
@@ -202,7 +192,7 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
         } catch {
           // (A stream that ended without an error, `serve` stopping cleanly, is an outage too.)
         } finally {
-          clearTimeout(idle);
+          silence.stop();
           controller.signal.removeEventListener('abort', stopAttempt);
         }
         if (controller.signal.aborted) return;

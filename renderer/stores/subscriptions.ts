@@ -1,7 +1,7 @@
 /**
  * Every side effect that follows the store, started once: mirror main's state (first answer plus
- * live pushes), tick the clock for countdowns, and apply and remember the theme. Returns one
- * cleanup that undoes all of it.
+ * live pushes), open Add account when the desktop tray asks, tick the clock for countdowns, and
+ * apply and remember the theme. Returns one cleanup that undoes all of it.
  */
 import type { LabApi } from '../../core/service/contract.ts';
 import { useLabStore } from './use-lab-store.ts';
@@ -48,7 +48,10 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
       if (!stopped) useLabStore.getState().receive(lab);
     },
     (error: unknown) => {
-      if (!stopped) {
+      // Only while nothing else has spoken: a state (live) or the API's own word that the
+      // service is not answering (the desktop app's push, the stream's sentence) says more than a
+      // first answer that failed later.
+      if (!stopped && useLabStore.getState().connection === 'connecting') {
         useLabStore
           .getState()
           .setConnection('offline', error instanceof Error ? error.message : String(error));
@@ -56,12 +59,20 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
     },
   );
 
+  // The desktop tray's Add account… opens this page's dialog, which runs the sign-in and says why
+  // it could not start; one already open is left as it is (it may be waiting for a sign-in).
+  const stopAddAccount =
+    window.codexLabDesktop?.onAddAccount(() => {
+      if (!useLabStore.getState().signIn.open) useLabStore.getState().openSignIn();
+    }) ?? (() => undefined);
+
   const clock = window.setInterval(() => useLabStore.getState().tick(Date.now()), 1000);
 
   return () => {
     stopped = true;
     stopTheme();
     unsubscribe();
+    stopAddAccount();
     window.clearInterval(clock);
   };
 }

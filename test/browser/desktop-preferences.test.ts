@@ -3,7 +3,8 @@
  * `codex-lab serve`, with a recording stand-in for the Electron preload's `window.codexLabDesktop`
  * (the Electron binary cannot run here; main's side of these channels is unit-tested). Changing a
  * preference sends exactly that change, a change pushed from the tray is shown, the preferred
- * sign-in method is where Add account starts, and "Open logs folder" asks main to open it.
+ * sign-in method is where Add account starts, the tray's Add account… opens the page's dialog, and
+ * "Open logs folder" asks main to open it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -25,8 +26,13 @@ function recordingDesktopApi(): void {
   };
   let preferences: Preferences = { launchAtLogin: false, signIn: 'browser', notifications: true };
   const listeners = new Set<(value: Preferences) => void>();
+  const addAccountListeners = new Set<() => void>();
   const recorder = {
     calls: [] as unknown[],
+    /** Stands for main relaying the tray's Add account…. */
+    addAccount() {
+      for (const listener of addAccountListeners) listener();
+    },
     /** Stands for main pushing a change made elsewhere (the tray). */
     push(value: Preferences) {
       preferences = value;
@@ -55,6 +61,10 @@ function recordingDesktopApi(): void {
         return () => listeners.delete(listener);
       },
       onFocusProfile: () => () => undefined,
+      onAddAccount: (listener: () => void) => {
+        addAccountListeners.add(listener);
+        return () => addAccountListeners.delete(listener);
+      },
     },
   });
 }
@@ -125,12 +135,64 @@ describe.skipIf(!hasChromium)('settings page: This computer (desktop preferences
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
+  it("the tray's Add account… opens the page's dialog, which runs the sign-in", async () => {
+    const dialog = page.getByRole('dialog', { name: 'Add a ChatGPT account' });
+    expect(await dialog.isVisible()).toBe(false);
+    await page.evaluate(() =>
+      (window as unknown as { desktopCalls: { addAccount(): void } }).desktopCalls.addAccount(),
+    );
+    await dialog.waitFor();
+    // Asked again while it is open, it is left as it is.
+    await dialog.getByRole('textbox', { name: 'Profile name' }).fill('work');
+    await page.evaluate(() =>
+      (window as unknown as { desktopCalls: { addAccount(): void } }).desktopCalls.addAccount(),
+    );
+    expect(await dialog.getByRole('textbox', { name: 'Profile name' }).inputValue()).toBe('work');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
   it('Open logs folder asks main, and says so when the folder cannot be opened', async () => {
     const section = page.getByRole('region', { name: 'This computer' });
     await section.getByRole('button', { name: 'Open logs folder' }).click();
     await section.getByRole('alert').waitFor();
     expect(await section.getByRole('alert').textContent()).toContain('could not be opened');
     expect((await calls()).at(-1)).toEqual(['openLogsFolder']);
+  });
+
+  it('a window opened while the router is not answering keeps main’s sentence, not the late first answer', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      // As main does: the offline push on load, and the first state asked of a frozen router
+      // failing later (Electron wraps the error of an invoke).
+      Object.assign(window, {
+        codexLab: {
+          getState: () =>
+            new Promise((_resolve, reject) =>
+              setTimeout(
+                () =>
+                  reject(
+                    new Error(
+                      "Error invoking remote method 'codex-lab:get-state': Error: no answer in time",
+                    ),
+                  ),
+                400,
+              ),
+            ),
+          subscribe: (_listener: unknown, onOffline?: (message: string) => void) => {
+            setTimeout(() => onOffline?.('The Codex Lab router at … is not answering.'), 50);
+            return () => undefined;
+          },
+        },
+      });
+    });
+    const offline = await context.newPage();
+    await offline.goto(`${serve.url}/ui/`);
+    await offline.getByText('Not connected').waitFor();
+    await offline.waitForTimeout(800);
+    const text = await offline.locator('body').textContent();
+    expect(text).toContain('The Codex Lab router at … is not answering.');
+    expect(text).not.toContain('Error invoking remote method');
+    await context.close();
   });
 
   it('is absent from the plain web dashboard', async () => {

@@ -4,7 +4,8 @@
 // main makes, prints each thing the app does as one JSON line on stdout, and, once the tray and
 // the IPC handlers are up, plays the user: reads the state and the preferences over IPC, turns
 // launch at login on, then quits from the tray. Folders come from ELECTRON_STANDIN_APP_ROOT (the
-// app) and ELECTRON_STANDIN_DATA (what app.getPath returns under).
+// app) and ELECTRON_STANDIN_DATA (what app.getPath returns under). With ELECTRON_STANDIN_DRIVE=stdin
+// the test plays the user instead, one JSON command a line on stdin (see `drive` below).
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS preload for `node --require` */
 'use strict';
 const Module = require('node:module');
@@ -33,8 +34,9 @@ class WebContents extends EventEmitter {
   isLoading() {
     return false;
   }
-  send(channel) {
-    emit('push', { channel });
+  send(channel, value) {
+    // States are large and frequent: their channel is enough.
+    emit('push', channel.endsWith(':state-changed') ? { channel } : { channel, value });
   }
   setWindowOpenHandler() {}
 }
@@ -75,11 +77,21 @@ class Tray extends EventEmitter {
     super();
     emit('tray');
   }
-  setToolTip() {}
+  setToolTip(tooltip) {
+    emit('tooltip', { tooltip });
+  }
   setTitle() {}
   setContextMenu(menu) {
     trayMenu = menu.template;
-    emit('tray-menu', { labels: menu.template.map((item) => item.label ?? '—') });
+    emit('tray-menu', {
+      labels: menu.template.map((item) => item.label ?? '—'),
+      items: menu.template.map(({ id, label, checked, enabled }) => ({
+        id,
+        label,
+        checked,
+        enabled,
+      })),
+    });
   }
   popUpContextMenu() {}
   destroy() {
@@ -133,7 +145,10 @@ const electron = {
       emit('error-box', { title, content });
     },
     async showMessageBox(options) {
-      emit('message-box', { message: options.message });
+      emit('message-box', {
+        message: options.message,
+        ...(options.detail ? { detail: options.detail } : {}),
+      });
       return { response: 1 };
     },
   },
@@ -200,7 +215,56 @@ async function playUser() {
   emit('preferences-changed', { result: changed });
   trayMenu.find((item) => item.label === 'Quit Codex Lab').click();
 }
+/**
+ * The test plays the user: `{"open":true}` opens the tray menu (its items are what later clicks
+ * hit, as a user clicks in the menu on screen even if the state changed meanwhile),
+ * `{"click":"use:work"}` clicks an item by id (in the open menu, else the current one; submenus
+ * too), `{"invoke":"codex-lab:start-login","payload":{…}}` sends what the settings page would and
+ * prints the answer, `{"quit":true}` quits from the tray.
+ */
+function drive() {
+  let open = null;
+  const find = (items, id) => {
+    for (const item of items ?? []) {
+      if (item.id === id) return item;
+      const inner = find(item.submenu, id);
+      if (inner) return inner;
+    }
+    return null;
+  };
+  let buffer = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    buffer += chunk;
+    let end = buffer.indexOf('\n');
+    while (end !== -1) {
+      const command = JSON.parse(buffer.slice(0, end));
+      buffer = buffer.slice(end + 1);
+      end = buffer.indexOf('\n');
+      if (command.open) open = trayMenu;
+      if (command.click) {
+        const item = find(open ?? trayMenu, command.click);
+        open = null;
+        emit('clicked', { id: command.click, found: item !== null });
+        item?.click();
+      }
+      if (command.invoke) {
+        Promise.resolve(handlers.get(command.invoke)(fromSettings, command.payload)).then(
+          (answer) => emit('answer', { channel: command.invoke, answer }),
+          (error) => emit('answer', { channel: command.invoke, error: String(error) }),
+        );
+      }
+      if (command.quit) trayMenu.find((item) => item.label === 'Quit Codex Lab').click();
+    }
+  });
+}
+
 const waitForApp = setInterval(() => {
+  if (process.env.ELECTRON_STANDIN_DRIVE === 'stdin') {
+    clearInterval(waitForApp);
+    drive();
+    return;
+  }
   if (trayMenu && handlers.has('codex-lab:get-preferences')) {
     clearInterval(waitForApp);
     playUser().catch((error) => {

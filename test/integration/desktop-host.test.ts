@@ -14,11 +14,13 @@ import { withLock } from '../../core/home/lock.ts';
 import { labPaths } from '../../core/home/paths.ts';
 import { startRouterHost } from '../../core/service/router-host.ts';
 import type { LabState } from '../../core/service/contract.ts';
+import { streamIdleMs } from '../../core/view-types.ts';
 import { createLabHost, type LabHost } from '../../electron/lab-host.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { codexTurnBody, createTestLabService, postToRouter } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { FakeClock } from '../unit/router/fake-clock.ts';
 import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 let fake: FakeChatGpt;
@@ -78,6 +80,15 @@ function follow(created: LabHost): {
 }
 const hostUnsubscribes: Array<() => void> = [];
 
+/** Waits (real time) until `check` holds, failing after `withinMs`. */
+async function until(check: () => boolean, withinMs = 5000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 beforeEach(async () => {
   fake = await startFakeChatGpt();
   fake.addAccount({ email: 'alpha@example.com' });
@@ -125,6 +136,46 @@ describe('the desktop host', () => {
     const info = JSON.parse(await readFile(join(home, 'state', 'router.json'), 'utf8'));
     expect(info).toMatchObject({ pid: serve.child.pid, host: 'serve' });
   });
+
+  it('attached to a serve that froze: says so once, and follows it again once it wakes', async () => {
+    const serve = await startServe(home, {
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    });
+    children.push(serve);
+    const clock = new FakeClock();
+    const created = await createLabHost({ env: env(), rendererDir: null, clock });
+    hosts.push(created);
+    expect(created.mode()).toBe('attached');
+    const states: LabState[] = [];
+    const offline: string[] = [];
+    hostUnsubscribes.push(
+      created.lab.subscribe(
+        (state) => states.push(state),
+        (message) => offline.push(message),
+      ),
+    );
+    expect(await created.lab.setActive({ profile: 'alpha' })).toEqual({ ok: true, value: null });
+    await until(() => states.some((state) => state.active === 'alpha'));
+
+    // kill -STOP: the socket stays open, nothing comes, not even the heartbeat.
+    process.kill(serve.child.pid!, 'SIGSTOP');
+    clock.advance(streamIdleMs);
+    expect(offline).toEqual([
+      `The Codex Lab router at ${serve.url} is not answering. Codex Lab keeps trying to reach it, and runs the router itself if that one stops.`,
+    ]);
+    // No command in a sentence for a window or a tray.
+    expect(offline[0]).not.toMatch(/codex-lab /);
+
+    // Woken, it is followed again: a new state arrives and operations reach it.
+    states.length = 0;
+    process.kill(serve.child.pid!, 'SIGCONT');
+    await until(() => states.length > 0, 15_000);
+    expect(created.mode()).toBe('attached');
+    expect(await created.lab.setActive({ profile: 'beta' })).toEqual({ ok: true, value: null });
+    await until(() => states.some((state) => state.active === 'beta'));
+    expect(offline).toHaveLength(1);
+  }, 40_000);
 
   it('hosts the router when none runs, records router.json, and CLI operations reach it live', async () => {
     const created = await host();

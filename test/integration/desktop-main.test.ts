@@ -4,7 +4,7 @@
  * cannot be installed here, so this is how the bundle's start-up, wiring and quit run on every CI
  * pass. The real app runs in test/browser/electron-smoke.test.ts where a binary exists.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -14,9 +14,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 interface AppEvent {
   event: string;
@@ -184,4 +188,208 @@ describe('desktop main process (built bundle, stand-in electron)', () => {
     expect(names(events)).not.toContain('tray');
     expect(names(events)).not.toContain('window');
   });
+});
+
+/** The app under the stand-in, played by the test (ELECTRON_STANDIN_DRIVE=stdin). */
+interface DrivenApp {
+  events: AppEvent[];
+  /** Sends one command (see the stand-in's `drive`). */
+  send(command: Record<string, unknown>): void;
+  /** Waits (at most 10 s) for an event after index `from` matching `check`; returns its index. */
+  next(check: (event: AppEvent) => boolean, from?: number): Promise<number>;
+  /** Quits from the tray and waits for the exit. */
+  quit(): Promise<number | null>;
+}
+
+const driven: ChildProcessWithoutNullStreams[] = [];
+afterEach(() => {
+  for (const child of driven.splice(0)) child.kill('SIGKILL');
+});
+
+function driveMain(env: Record<string, string> = {}): DrivenApp {
+  const child = spawn(
+    process.execPath,
+    [
+      '--require',
+      join(process.cwd(), 'test/helpers/electron-standin.cjs'),
+      join(appRoot, 'dist/electron/main.cjs'),
+    ],
+    {
+      env: {
+        ...process.env,
+        ELECTRON_STANDIN_APP_ROOT: appRoot,
+        ELECTRON_STANDIN_DATA: data,
+        ELECTRON_STANDIN_DRIVE: 'stdin',
+        CODEX_LAB_HOME: join(data, 'home'),
+        CODEX_LAB_PORT: '0',
+        CODEX_LAB_CALLBACK_PORT: '0',
+        ...env,
+      },
+    },
+  );
+  driven.push(child);
+  const events: AppEvent[] = [];
+  let buffer = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let end = buffer.indexOf('\n');
+    while (end !== -1) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 1);
+      end = buffer.indexOf('\n');
+      if (line.startsWith('{')) events.push(JSON.parse(line) as AppEvent);
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const next = async (check: (event: AppEvent) => boolean, from = 0): Promise<number> => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const index = events.findIndex((event, at) => at >= from && check(event));
+      if (index !== -1) return index;
+      if (Date.now() > deadline) {
+        throw new Error(`no such event; the app did: ${JSON.stringify(events.slice(from))}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return {
+    events,
+    send: (command) => child.stdin.write(`${JSON.stringify(command)}\n`),
+    next,
+    async quit() {
+      child.stdin.write(`${JSON.stringify({ quit: true })}\n`);
+      return exited;
+    },
+  };
+}
+
+/** The ids of a tray-menu event's items. */
+const itemIds = (event: AppEvent) =>
+  (event['items'] as Array<{ id?: string }>).map((item) => item.id);
+
+describe('tray actions that fail are never silent (built bundle, stand-in electron)', () => {
+  let fake: FakeChatGpt | null = null;
+  afterEach(async () => {
+    await fake?.close();
+    fake = null;
+  });
+
+  it("Add account… with the callback port held: the page's dialog opens and its sign-in says why", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const app = driveMain({ CODEX_LAB_CALLBACK_PORT: String(port) });
+      await app.next((event) => event.event === 'window');
+      const drawn = await app.next((event) => event.event === 'tray-menu');
+      app.send({ click: 'add-account' });
+      // The page is asked to open its Add account dialog, which runs the sign-in itself.
+      await app.next(
+        (event) => event.event === 'push' && event['channel'] === 'codex-lab:add-account',
+        drawn,
+      );
+      // What that dialog's Continue sends; its answer is what the dialog shows.
+      const asked = app.events.length;
+      app.send({
+        invoke: 'codex-lab:start-login',
+        payload: { name: null, popup: false, method: 'browser' },
+      });
+      const answer = app.events[await app.next((event) => event.event === 'answer', asked)]!;
+      expect(answer['answer']).toMatchObject({ ok: false, code: 'port_in_use' });
+      expect((answer['answer'] as { message: string }).message).toContain(String(port));
+      // Nothing opened a browser for a sign-in that could not start.
+      expect(names(app.events)).not.toContain('open-external');
+      expect(await app.quit()).toBe(0);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('a profile switch that fails: a message saying so, and the menu drawn again from state', async () => {
+    fake = await startFakeChatGpt();
+    fake.addAccount({ email: 'alpha@example.com' });
+    const home = join(data, 'home');
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    await seedProfiles(fake, home, [{ name: 'alpha', email: 'alpha@example.com' }]);
+    const app = driveMain({
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    });
+    await app.next((event) => event.event === 'window');
+    await app.next((event) => event.event === 'tray-menu' && itemIds(event).includes('use:alpha'));
+    // The user opens the menu; meanwhile the profile is removed (here from the settings page).
+    app.send({ open: true });
+    const removing = app.events.length;
+    app.send({ invoke: 'codex-lab:remove-profile', payload: { profile: 'alpha' } });
+    await app.next((event) => event.event === 'answer', removing);
+    await app.next(
+      (event) => event.event === 'tray-menu' && !itemIds(event).includes('use:alpha'),
+      removing,
+    );
+    // … and clicks alpha in the menu still on screen.
+    const clicked = app.events.length;
+    app.send({ click: 'use:alpha' });
+    const shown = await app.next((event) => event.event === 'message-box', clicked);
+    expect(app.events[shown]).toMatchObject({ message: 'Codex Lab could not switch to alpha' });
+    expect(app.events[shown]!['detail']).toMatch(/alpha/);
+    // Electron's menu showed the click: it is drawn again from the state, as it is.
+    const redrawn = await app.next((event) => event.event === 'tray-menu', clicked);
+    expect(itemIds(app.events[redrawn]!)).not.toContain('use:alpha');
+    expect(await app.quit()).toBe(0);
+  }, 30_000);
+});
+
+describe('an app attached to a serve that stops answering (built bundle, stand-in electron)', () => {
+  const serves: ServeChild[] = [];
+  afterEach(() => stopServes(serves));
+
+  it('says so in the tray, its tooltip and the page, then is live again once it hosts the router', async () => {
+    const home = join(data, 'home');
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    const serve = await startServe(home, {});
+    serves.push(serve);
+    const app = driveMain();
+    await app.next((event) => event.event === 'window');
+    const drawn = await app.next((event) => event.event === 'tray-menu');
+    expect(itemIds(app.events[drawn]!)[0]).not.toBe('offline');
+
+    // The stream it follows goes (a frozen serve's silence ends the same way, after 20 s: the
+    // rule itself is tested with a fake clock in desktop-host.test.ts).
+    const killed = app.events.length;
+    serve.child.kill('SIGKILL');
+    const pushed = await app.next(
+      (event) => event.event === 'push' && event['channel'] === 'codex-lab:offline',
+      killed,
+    );
+    expect(app.events[pushed]!['value']).toBe(
+      `The Codex Lab router at ${serve.url} is not answering. Codex Lab keeps trying to reach it, and runs the router itself if that one stops.`,
+    );
+    const offlineMenu = await app.next(
+      (event) => event.event === 'tray-menu' && itemIds(event)[0] === 'offline',
+      killed,
+    );
+    expect(app.events[offlineMenu]!['items']).toContainEqual({
+      id: 'use:auto',
+      label: 'Auto (best account)',
+      checked: true,
+      enabled: false,
+    });
+    await app.next(
+      (event) =>
+        event.event === 'tooltip' &&
+        event['tooltip'] === 'Codex Lab is not answering — showing its last state',
+      killed,
+    );
+
+    // The app hosts the router now: a new state, and the tray is live again.
+    await app.next(
+      (event) => event.event === 'tray-menu' && itemIds(event)[0] !== 'offline',
+      offlineMenu,
+    );
+    await app.next(
+      (event) => event.event === 'push' && event['channel'] === 'codex-lab:state-changed',
+      offlineMenu,
+    );
+    expect(await app.quit()).toBe(0);
+  }, 30_000);
 });

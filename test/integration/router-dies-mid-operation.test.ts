@@ -56,6 +56,8 @@ describe('the router dies during a CLI operation', () => {
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/stopped answering during/);
+    // The command line adds its own way out to the core's sentence.
+    expect(lines[0]).toMatch(/: check with codex-lab list and run the command again\.$/);
     expect(run.stderr).not.toMatch(/\n\s+at /);
 
     const listed = await runCodexLab(['list', '--json'], { home, env });

@@ -59,6 +59,37 @@ describe('buildTrayMenu', () => {
     expect(labels(buildTrayMenu(uiState([]), options))).toContain('No accounts yet');
   });
 
+  it('a router not answering: said first, the rest its last answer, no switch it cannot reach', () => {
+    const state = uiState([uiProfile('work'), uiProfile('home')], { active: 'home' });
+    const offline = { ...options, offline: 'The Codex Lab router at … is not answering.' };
+    const items = buildTrayMenu(state, offline);
+    expect(items[0]).toEqual({
+      id: 'offline',
+      label: 'Codex Lab is not answering — showing its last state',
+      enabled: false,
+    });
+    const use = items.filter((item) => item.id?.startsWith('use:'));
+    expect(use.map((item) => [item.id, item.checked, item.enabled])).toEqual([
+      ['use:auto', false, false],
+      ['use:work', false, false],
+      ['use:home', true, false],
+    ]);
+    expect(items.find((item) => item.id === 'priming')?.enabled).toBe(false);
+    // Settings, the dashboard and Quit still work.
+    for (const id of ['add-account', 'settings', 'dashboard', 'quit']) {
+      expect(items.find((item) => item.id === id)?.enabled).not.toBe(false);
+    }
+    expect(buildTrayTooltip(state, offline)).toBe(
+      'Codex Lab is not answering — showing its last state',
+    );
+    // Back: the same menu as ever, and a different signature so the tray redraws.
+    const live = buildTrayMenu(state, options);
+    expect(live[0]?.id).not.toBe('offline');
+    expect(traySignature(items, buildTrayTooltip(state, offline))).not.toBe(
+      traySignature(live, buildTrayTooltip(state, options)),
+    );
+  });
+
   it('checks the active profile and not Auto', () => {
     const items = menu(
       uiState([uiProfile('work'), uiProfile('home')], { active: 'home' }),
