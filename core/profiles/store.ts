@@ -169,6 +169,8 @@ export class ProfileStore {
   readonly #lock: LockOptions;
   readonly #logger: Logger;
   readonly #step: (point: string) => void | Promise<void>;
+  /** Why each journal record kept by this process's last replay of it could not be replayed. */
+  readonly #replayFailures = new Map<string, unknown>();
 
   constructor(options: ProfileStoreOptions) {
     this.#paths = options.paths;
@@ -334,11 +336,20 @@ export class ProfileStore {
    * journal's replay of recovered tokens writes under the registry lock only; a leftover of its
    * taken here makes that write fail and be replayed again, losing nothing. One is adopted when it parses, holds the same account's tokens with another
    * refresh token, and was written no earlier than auth.json (a later sign-in or refresh wins);
-   * the rest are removed. Returns true when tokens were adopted. Keychain profiles have no such
-   * files.
+   * the rest are removed. Keychain profiles have no such files.
+   *
+   * Then, for either store, the other way a rotated token can be waiting: a `recovered` journal
+   * record (a write that failed, `saveRecoveredTokens`). Looking the profile up replays the
+   * journal, which writes such tokens over the token they replace; when one still waits to
+   * replace the token the profile holds (the keychain still out of reach, the disk still full),
+   * this throws that failure instead, so the refresh spends nothing. Returns true when tokens
+   * were adopted from a leftover file.
    */
   async adoptUnfinishedWrite(name: string): Promise<boolean> {
-    return this.#adoptUnfinishedWriteOf(await this.getProfile(name));
+    const entry = await this.getProfile(name);
+    const adopted = await this.#adoptUnfinishedWriteOf(entry);
+    await this.#refuseReplacedToken(entry);
+    return adopted;
   }
 
   async #adoptUnfinishedWriteOf(entry: ProfileEntry): Promise<boolean> {
@@ -809,8 +820,10 @@ export class ProfileStore {
     for (const { path, entry } of records) {
       try {
         const keep = await this.#replayOne(entry);
+        this.#replayFailures.delete(path);
         if (!keep) await clearJournal(path);
       } catch (error) {
+        this.#replayFailures.set(path, error);
         this.#logger.error(
           { path, op: entry.op, code: (error as LabError).code },
           'could not replay a journal record; it was kept for the next load',
@@ -962,23 +975,30 @@ export class ProfileStore {
     return found;
   }
 
-  /** Writes recovered tokens to the profile (found by identity) that still holds the spent token. */
+  /**
+   * Writes recovered tokens to the profile (found by identity) that still holds the token they
+   * replace. The record goes only once that is known to be no profile: every candidate was read
+   * and holds another token, or none (`not_signed_in`), or the registry lists none of the account.
+   * A read that shows nothing (the keychain out of reach or locked, a broken file) keeps it: the
+   * first such failure is thrown, so the replay keeps the record for the next load and says why.
+   * A write that fails is thrown as well.
+   */
   async #adoptRecovered(
     registry: Registry,
     entry: Extract<JournalEntry, { op: 'recovered' }>,
   ): Promise<boolean> {
-    const entries = await this.#entries(registry);
-    const email = entry.email?.toLowerCase() ?? null;
-    const candidates = entries.filter(
-      (candidate) =>
-        (candidate.accountId ?? null) === entry.accountId &&
-        (candidate.email?.toLowerCase() ?? null) === email,
+    const candidates = (await this.#entries(registry)).filter((candidate) =>
+      ownsRecovered(candidate, entry),
     );
+    // A lost registry is rebuilt right after the replay: the next load finds the profile listed.
+    if (candidates.length === 0 && !(await exists(this.#paths.registry))) return true;
+    let unread: unknown;
     for (const candidate of candidates) {
       let current: AuthDotJson;
       try {
         current = await this.#readAuthOf(candidate);
-      } catch {
+      } catch (error) {
+        if (!isLabError(error) || error.code !== 'not_signed_in') unread ??= error;
         continue;
       }
       const token = current.tokens?.refresh_token;
@@ -991,10 +1011,49 @@ export class ProfileStore {
         return false;
       }
     }
+    if (unread !== undefined) throw unread;
     // No profile still holds the replaced token: it was signed in again or removed since, so
     // these tokens are older than what is on disk (or belong to a removed profile).
     this.#logger.warn({ profile: entry.profile }, 'dropped recovered tokens no profile needs');
     return false;
+  }
+
+  /**
+   * Refuses (throws) when a `recovered` record still waits to replace the refresh token `entry`
+   * holds now: spending that token would be a reuse, which ends the account's sign-in. The error
+   * is what stopped the record's last replay in this process (a keychain out of reach, a full
+   * disk), naming the record.
+   */
+  async #refuseReplacedToken(entry: ProfileEntry): Promise<void> {
+    if (!(await journalPending(this.#paths.journalDir))) return;
+    const pending = (await readJournal(this.#paths.journalDir, () => undefined)).filter(
+      (record) => record.entry.op === 'recovered' && ownsRecovered(entry, record.entry),
+    );
+    if (pending.length === 0) return;
+    let current: AuthDotJson;
+    try {
+      current = await this.#readAuthOf(entry);
+    } catch {
+      // Nothing to spend: the refresh reads the same tokens next, and reports why it cannot.
+      return;
+    }
+    const token = current.tokens?.refresh_token;
+    const digest = token === undefined ? null : tokenDigest(token);
+    const waiting = pending.find(
+      (record) => record.entry.op === 'recovered' && record.entry.replaces === digest,
+    );
+    if (waiting === undefined) return;
+    const cause = this.#replayFailures.get(waiting.path);
+    const detail = isLabError(cause) ? ` (${keyringFailureDetail(cause)})` : '';
+    this.#logger.warn(
+      { profile: entry.name, path: waiting.path },
+      'not refreshing: tokens kept in the journal replace the refresh token on disk',
+    );
+    throw new LabError(
+      isLabError(cause) ? cause.code : 'io_error',
+      `${entry.name} was refreshed earlier, but its new tokens could not be saved and are kept in ${waiting.path}${detail}; Codex Lab does not refresh ${entry.name} again until they are saved, since the token it holds now is spent.`,
+      { cause, details: { path: waiting.path } },
+    );
   }
 
   async #writeRegistry(registry: Registry): Promise<void> {
@@ -1232,6 +1291,17 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
     );
   }
   return found;
+}
+
+/** True when `entry` is the account a `recovered` record's tokens belong to. */
+function ownsRecovered(
+  entry: ProfileEntry,
+  record: Extract<JournalEntry, { op: 'recovered' }>,
+): boolean {
+  return (
+    (entry.accountId ?? null) === record.accountId &&
+    (entry.email?.toLowerCase() ?? null) === (record.email?.toLowerCase() ?? null)
+  );
 }
 
 function sameIdentity(entry: ProfileEntry, identity: AuthIdentity): boolean {

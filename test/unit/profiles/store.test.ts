@@ -16,24 +16,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLabError, LabError } from '../../../core/errors.ts';
 import { withCliFix } from '../../../core/format.ts';
 import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
-import { keyringAccountFor, type KeyringPort } from '../../../core/profiles/keyring.ts';
+import { keyringAccountFor } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
 import { HealthStore } from '../../../core/state/health-store.ts';
+import { MemoryKeyring } from '../../fakes/memory-keyring.ts';
 import { makeAuth, plantedRefreshToken } from '../../helpers/profile-auth.ts';
-
-/** An in-memory keychain, for the store's keyring paths without a Secret Service. */
-class MemoryKeyring implements KeyringPort {
-  readonly entries = new Map<string, string>();
-  async get(account: string) {
-    return this.entries.get(account) ?? null;
-  }
-  async set(account: string, value: string) {
-    this.entries.set(account, value);
-  }
-  async delete(account: string) {
-    this.entries.delete(account);
-  }
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   const error = await promise.then(
@@ -610,6 +597,36 @@ describe('ProfileStore', () => {
     expect(await readFile(paths.registry, 'utf8')).toBe('{"version": 1, "profiles": [');
   });
 
+  it('keeps recovered tokens while the profile’s auth file is broken, and drops them only once it reads without the replaced token', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    const original = await readFile(paths.profileAuth('alice'), 'utf8');
+    await store.saveRecoveredTokens(
+      'alice',
+      makeAuth({ ...alice, generation: 2 }),
+      plantedRefreshToken(alice),
+    );
+    await writeFile(paths.profileAuth('alice'), '{ half written');
+    await store.listProfiles();
+    expect(await readdir(paths.journalDir)).toHaveLength(1);
+    // Put back: the replaced token is there, so the recovered tokens replace it.
+    await writeFile(paths.profileAuth('alice'), original);
+    await store.listProfiles();
+    expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+      plantedRefreshToken({ ...alice, generation: 2 }),
+    );
+    // A record whose token no readable profile holds any more (signed in again since) goes.
+    await store.saveRecoveredTokens(
+      'alice',
+      makeAuth({ ...alice, generation: 3 }),
+      plantedRefreshToken(alice),
+    );
+    await store.listProfiles();
+    expect(await readdir(paths.journalDir)).toEqual([]);
+    expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+      plantedRefreshToken({ ...alice, generation: 2 }),
+    );
+  });
+
   it('reports a corrupt auth.json by name and never overwrites it on read', async () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
     await writeFile(paths.profileAuth('alice'), '{ nope');
@@ -693,6 +710,45 @@ describe('ProfileStore', () => {
       expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
       expect(await readdir(paths.journalDir).catch(() => [])).toEqual([]);
       expect(keyring.entries.size).toBe(1);
+    });
+
+    it('keeps recovered tokens while the keychain cannot be read, and saves them once it can', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const rotated = makeAuth({ ...alice, generation: 2 });
+      await store.saveRecoveredTokens('alice', rotated, plantedRefreshToken(alice));
+      // The keychain is gone (its daemon killed), then back but locked: neither read shows that
+      // alice no longer holds the replaced token, so the record stays.
+      keyring.outage = 'all';
+      await store.listProfiles();
+      expect(await readdir(paths.journalDir)).toHaveLength(1);
+      keyring.outage = 'writes';
+      await store.listProfiles();
+      expect(await readdir(paths.journalDir)).toHaveLength(1);
+      keyring.outage = 'none';
+      await store.listProfiles();
+      expect(await readdir(paths.journalDir)).toEqual([]);
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        rotated.tokens!.refresh_token,
+      );
+    });
+
+    it('refuses to let a refresh spend a token that pending recovered tokens replace', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const rotated = makeAuth({ ...alice, generation: 2 });
+      await store.saveRecoveredTokens('alice', rotated, plantedRefreshToken(alice));
+      // Locked: reads answer (the replaced token), writes are refused.
+      keyring.outage = 'writes';
+      const error = await codeOf(store.adoptUnfinishedWrite('alice'));
+      expect(error.code).toBe('keyring_unavailable');
+      expect(error.message).toContain('alice');
+      expect(error.message).toContain(paths.journalDir);
+      expect(await readdir(paths.journalDir)).toHaveLength(1);
+      keyring.outage = 'none';
+      await store.adoptUnfinishedWrite('alice');
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        rotated.tokens!.refresh_token,
+      );
+      expect(await readdir(paths.journalDir)).toEqual([]);
     });
 
     it('fails clearly when no keychain is configured', async () => {
