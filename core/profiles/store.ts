@@ -11,6 +11,7 @@ import {
   link,
   lstat,
   readdir,
+  realpath,
   rename as renamePath,
   rm,
   stat,
@@ -630,15 +631,24 @@ export class ProfileStore {
           if (secret !== null) {
             await ensurePrivateDirectory(targetDir);
             await this.#requireKeyring().set(keyringAccountFor(targetDir), secret);
+            await this.#step('rename:copied');
           }
           applyRename(registry, entry.name, renamed);
           try {
             await this.#writeRegistry(registry);
           } catch (error) {
             // The registry still names the old folder: put the tokens back where it looks for them
-            // (the old keychain entry is only deleted once the registry names the new one).
+            // (the old keychain entry is only deleted once the registry names the new one), and
+            // the copy under the new folder's key goes. When that fails the record stays, and
+            // the next load's replay finishes the rollback.
             await renamePath(targetDir, sourceDir).catch(() => undefined);
-            await clearJournal(journal);
+            const undone =
+              secret === null ||
+              (await this.#dropKeychainCopy(entry.name, to).then(
+                () => true,
+                () => false,
+              ));
+            if (undone) await clearJournal(journal);
             throw error;
           }
           await this.#step('rename:registry-written');
@@ -856,13 +866,19 @@ export class ProfileStore {
           await this.#writeRegistryIfChanged(registry, before);
           await new HealthStore(this.#paths).forget(entry.from, entry.to);
           this.#logger.warn({ from: entry.from, to: entry.to }, 'completed an interrupted rename');
-        } else if (moved) {
-          // A keychain profile's old entry still exists: moving the folder back restores it.
-          await renamePath(target, source);
-          this.#logger.warn(
-            { from: entry.from, to: entry.to },
-            'rolled back an interrupted rename',
-          );
+        } else if (entry.record.store === 'keyring' && !entry.legacy) {
+          // A keychain profile's old entry still exists: moving the folder back restores it. The
+          // copy the rename may have made under the new folder's key goes too (a live refresh
+          // token under a key no profile uses); with the keychain out of reach this throws, and
+          // the record stays for the next load.
+          if (moved) {
+            await renamePath(target, source);
+            this.#logger.warn(
+              { from: entry.from, to: entry.to },
+              'rolled back an interrupted rename',
+            );
+          }
+          await this.#dropKeychainCopy(entry.from, entry.to);
         } else if (entry.legacy) {
           await rm(this.#paths.profileDir(entry.to), { recursive: true, force: true });
         }
@@ -893,6 +909,34 @@ export class ProfileStore {
         return this.#adoptRecovered(registry, entry);
     }
     return false;
+  }
+
+  /**
+   * Undoes the keychain half of a rename from `from` to `to` that is rolled back: deletes the
+   * entry under the `to` folder's key when it holds exactly what `from`'s entry holds (the copy
+   * the rename made). Anything else there is not the rename's: it is left alone. Throws when the
+   * keychain cannot be reached.
+   */
+  async #dropKeychainCopy(from: string, to: string): Promise<void> {
+    const keyring = this.#requireKeyring();
+    const copyKey = await this.#keyringAccountOf(to);
+    const copy = await keyring.get(copyKey);
+    if (copy === null) return;
+    if (copy !== (await keyring.get(await this.#keyringAccountOf(from)))) return;
+    await keyring.delete(copyKey);
+    this.#logger.info({ from, to }, 'deleted the keychain copy a rolled-back rename had made');
+  }
+
+  /**
+   * The keychain key of the profile folder `name`, also once the folder is gone: a key hashes the
+   * folder's canonical path, which for a folder that no longer exists is its parent's canonical
+   * path joined with the name (the path it had).
+   */
+  async #keyringAccountOf(name: string): Promise<string> {
+    const dir = this.#paths.profileDir(name);
+    if (await exists(dir)) return keyringAccountFor(dir);
+    const parent = await realpath(this.#paths.profilesDir).catch(() => this.#paths.profilesDir);
+    return keyringAccountFor(join(parent, name));
   }
 
   /**
