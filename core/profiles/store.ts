@@ -892,9 +892,15 @@ export class ProfileStore {
       case 'add': {
         if (listed(entry.record.name)) break;
         const entryOf: ProfileEntry = { ...entry.record, legacy: false };
+        // Only a read that finds nothing means no tokens were written. A keychain out of reach
+        // tells nothing (the record stays for the next load); a broken file is listed, so that
+        // reading it reports it by name, never deleted with whatever it holds.
         const hasTokens = await this.#readAuthOf(entryOf).then(
           () => true,
-          () => false,
+          (error: unknown) => {
+            if (isLabError(error) && error.code === 'keyring_unavailable') throw error;
+            return !(isLabError(error) && error.code === 'not_signed_in');
+          },
         );
         if (hasTokens) {
           registry.profiles.push(entry.record);

@@ -207,6 +207,30 @@ describe('an interrupted new-profile sign-in', () => {
   });
 });
 
+describe('an interrupted new keychain sign-in', () => {
+  it('keeps its record and folder while the keychain cannot be read, and lists the profile once it can', async () => {
+    const keyring = new MemoryKeyring();
+    const auth = makeAuth({ email: 'new@example.com', accountId: 'acct-n' });
+    await expectCrash(
+      crashingAt('add:tokens-written', keyring).saveSignIn({
+        auth,
+        requestedName: 'new',
+        store: 'keyring',
+      }),
+    );
+    keyring.outage = 'all';
+    await new ProfileStore({ paths, keyring }).listProfiles();
+    // Before, an unreadable keychain counted as "no tokens": the folder went, and the entry's
+    // live refresh token stayed under a key no profile would list.
+    expect(await readdir(paths.journalDir)).toHaveLength(1);
+    expect(await readdir(paths.profilesDir)).toEqual(['new']);
+    keyring.outage = 'none';
+    const next = new ProfileStore({ paths, keyring });
+    expect((await next.listProfiles()).map((p) => p.name)).toEqual(['new']);
+    expect((await next.readAuth('new')).tokens!.refresh_token).toBe(auth.tokens!.refresh_token);
+  });
+});
+
 describe('an interrupted remove', () => {
   it('is completed: no tokens left in a folder the registry no longer lists', async () => {
     const store = new ProfileStore({ paths });
