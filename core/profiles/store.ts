@@ -170,6 +170,8 @@ export class ProfileStore {
   readonly #lock: LockOptions;
   readonly #logger: Logger;
   readonly #step: (point: string) => void | Promise<void>;
+  /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
+  #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
   /** Why each journal record kept by this process's last replay of it could not be replayed. */
   readonly #replayFailures = new Map<string, unknown>();
 
@@ -549,7 +551,11 @@ export class ProfileStore {
     } else {
       name = deriveProfileName(identity.email, [...names, ...reservedNames]);
     }
-    const stored = newProfileRecord(name, identity, nowIso, input.store ?? 'file');
+    // A folder whose keychain entry already keeps this account's sign-in (a keychain profile the
+    // registry lost) stays a keychain profile, as a listed one does: a file beside it would leave
+    // the entry's refresh token under a key no profile lists.
+    const kind = input.store ?? ((await this.#keychainKeeps(name, identity)) ? 'keyring' : 'file');
+    const stored = newProfileRecord(name, identity, nowIso, kind);
     const record: ProfileEntry = { ...stored, legacy: false };
     // Tokens first: a registry entry never points at a profile without tokens. The journal
     // record lets a later load list tokens a kill left in an unlisted folder.
@@ -947,8 +953,9 @@ export class ProfileStore {
 
   /**
    * True when the registry file is missing (not unreadable: a broken file or a dangling link is
-   * reported, never rebuilt) while a profile folder with a valid name holds an auth file. Cheap:
-   * one lstat when the registry is there.
+   * reported, never rebuilt) while a profile folder with a valid name holds an auth file, or, with
+   * a keychain at hand, holds none (a keychain profile's, maybe). Cheap: one lstat when the
+   * registry is there.
    */
   async #registryLost(): Promise<boolean> {
     try {
@@ -959,7 +966,8 @@ export class ProfileStore {
     }
     // Only a folder that can be adopted: others are reported, not worth the lock on every load.
     const folders = await this.#unlistedFolders(emptyRegistry());
-    return folders.some((folder) => profileNamePattern.test(folder.name));
+    if (folders.some((folder) => profileNamePattern.test(folder.name))) return true;
+    return this.#keyring !== undefined && (await this.#foldersWithoutAuth()).length > 0;
   }
 
   /**
@@ -967,8 +975,15 @@ export class ProfileStore {
    * auth file and a valid name becomes a file profile of that name, its account read from the
    * auth file's id token. Without this, deleting `auth-profiles.json` hid every profile, and a
    * sign-in under a hidden profile's name treated it as new. Settings the registry held (active
-   * profile, pins, labels, priming) are gone with it. Writes nothing when the registry file
-   * exists, readable or not.
+   * profile, pins, labels, priming) are gone with it, which the log says. Writes nothing when the
+   * registry file exists, readable or not.
+   *
+   * A folder without an auth file may be a keychain profile's: its keychain entry is read, and one
+   * that holds a sign-in is reported (`lostRegistryReport`), not listed, since the folder alone
+   * does not say it is this home's profile. The registry is written once every such folder was
+   * read (an empty one when no folder holds a sign-in, so the keychain is not read on every load);
+   * while the keychain is out of reach and no folder holds an auth file, nothing is written and the
+   * next load tries again.
    */
   async #rebuildLostRegistry(): Promise<void> {
     if ((await readJsonFile(this.#paths.registry, registrySchema)) !== undefined) return;
@@ -979,7 +994,32 @@ export class ProfileStore {
         profileNamePattern.test(folder.name) &&
         !(legacy !== null && folder.name === legacyProfileName),
     );
-    if (adopted.length === 0) return;
+    const { found, unchecked, detail, checked } = await this.#keychainOnlyFolders();
+    const unread = unchecked.length > 0;
+    if (unread) {
+      const folders = unchecked.join(', ');
+      found.push(
+        new LabError(
+          'keyring_unavailable',
+          adopted.length === 0
+            ? `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${folders}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, then run \`codex-lab list\` again.`
+            : `${this.#paths.registry} was missing and was rebuilt without ${folders}, which hold no auth file: the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for them; to list one that does, run \`codex-lab login NAME\` with its folder's name and sign in as its account.`,
+          { details: { path: unchecked[0]! } },
+        ),
+      );
+    }
+    this.#lostRegistry = { rebuilt: null, problems: found };
+    const report = () => {
+      for (const problem of found) {
+        this.#logger.warn({ path: problem.details?.['path'] }, problem.message);
+      }
+    };
+    // Nothing to list: written only once every folder was read, so that the keychain is not read
+    // again on every load (and never for a home without profile folders).
+    if (adopted.length === 0 && (unread || checked === 0)) {
+      report();
+      return;
+    }
     const registry = emptyRegistry();
     for (const folder of adopted) {
       registry.profiles.push(
@@ -987,10 +1027,95 @@ export class ProfileStore {
       );
     }
     await this.#writeRegistry(registry);
-    this.#logger.warn(
-      { profiles: adopted.map((folder) => folder.name) },
-      `${this.#paths.registry} was missing: rebuilt it from the profile folders (${adopted.map((folder) => folder.name).join(', ')}); the active profile, pins, labels and priming settings it held are gone`,
-    );
+    const names = adopted.map((folder) => folder.name);
+    const rebuilt =
+      names.length === 0
+        ? `${this.#paths.registry} was missing: no profile folder holds an auth file, so it was rebuilt empty; the active profile, pins, labels and priming settings it held are gone`
+        : `${this.#paths.registry} was missing: rebuilt it from the profile folders (${names.join(', ')}); the active profile, pins, labels and priming settings it held are gone`;
+    this.#lostRegistry.rebuilt = rebuilt;
+    this.#logger.warn({ profiles: names }, rebuilt);
+    report();
+  }
+
+  /**
+   * What this store's rebuild of a lost registry did, for a command to say (the store's logger
+   * says it too): `rebuilt`, the sentence naming what it rebuilt (null when it wrote none), and
+   * `problems`, what it found and could not list: each profile folder without an auth file whose
+   * keychain entry holds a sign-in (`unlisted_profile`, with how to list it again), or folders
+   * whose entry could not be read (`keyring_unavailable`). A folder listed since is left out.
+   */
+  async lostRegistryReport(): Promise<{ rebuilt: string | null; problems: LabError[] }> {
+    const { rebuilt, problems } = this.#lostRegistry;
+    if (problems.length === 0) return { rebuilt, problems };
+    const registry = await this.readRegistry().catch(() => emptyRegistry());
+    const listed = new Set(registry.profiles.map((profile) => profile.name));
+    return {
+      rebuilt,
+      problems: problems.filter((problem) => !listed.has(String(problem.details?.['name']))),
+    };
+  }
+
+  /** Profile folders with a valid name and no auth file (keychain profiles' folders, maybe). */
+  async #foldersWithoutAuth(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.#paths.profilesDir);
+    } catch {
+      return [];
+    }
+    const found: string[] = [];
+    for (const name of names.sort()) {
+      if (!profileNamePattern.test(name)) continue;
+      const dir = this.#paths.profileDir(name);
+      const folder = await lstat(dir).catch(() => undefined);
+      if (!folder?.isDirectory()) continue;
+      if ((await lstat(join(dir, 'auth.json')).catch(() => undefined)) !== undefined) continue;
+      found.push(name);
+    }
+    return found;
+  }
+
+  /**
+   * Reads the keychain entry of each folder without an auth file: those that hold a sign-in, as
+   * `unlisted_profile`; `unchecked`, the folders whose entry could not be read, with what the
+   * keychain said (`detail`); `checked`, how many folders there were.
+   */
+  async #keychainOnlyFolders(): Promise<{
+    found: LabError[];
+    unchecked: string[];
+    detail: string;
+    checked: number;
+  }> {
+    const folders = this.#keyring === undefined ? [] : await this.#foldersWithoutAuth();
+    const found: LabError[] = [];
+    const unchecked: string[] = [];
+    let detail = '';
+    for (const name of folders) {
+      const dir = this.#paths.profileDir(name);
+      const key = keyringAccountFor(dir);
+      let held: AuthDotJson;
+      try {
+        const text = await this.#requireKeyring().get(key);
+        if (text === null) continue;
+        held = parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema);
+      } catch (error) {
+        if (isLabError(error) && error.code === 'keyring_unavailable') {
+          unchecked.push(dir);
+          detail = keyringFailureDetail(error);
+        }
+        continue;
+      }
+      if (!held.tokens) continue;
+      const email = identityFromAuth(held).email;
+      found.push(
+        new LabError(
+          'unlisted_profile',
+          `${dir} has no auth file, but the OS keychain keeps the sign-in of ${email ?? 'an account'} for it, which auth-profiles.json does not list.`,
+          { details: { path: dir, name }, fix: { action: 'add_account', name, email } },
+        ),
+      );
+    }
+    return { found, unchecked, detail, checked: folders.length };
   }
 
   /**
@@ -1243,6 +1368,24 @@ export class ProfileStore {
         : await writeJournal(this.#paths.journalDir, options.journal);
     await this.#writeAuthOf(entry, auth, { keepFile: options.keepFile === true });
     return { journal, setAside };
+  }
+
+  /**
+   * True when the folder of profile `name` has no auth file and its keychain entry holds the
+   * sign-in of the account `identity` names; false when anything is not so, or cannot be read.
+   */
+  async #keychainKeeps(name: string, identity: AuthIdentity): Promise<boolean> {
+    const dir = this.#paths.profileDir(name);
+    if (this.#keyring === undefined || !(await exists(dir))) return false;
+    if (await exists(this.#paths.profileAuth(name))) return false;
+    try {
+      const text = await this.#keyring.get(keyringAccountFor(dir));
+      if (text === null) return false;
+      const held = parseJsonText('the keychain entry', text, authDotJsonSchema);
+      return !!held.tokens && sameAccount(identityFromAuth(held), identity);
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -20,6 +20,7 @@ import { keyringAccountFor } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
 import { HealthStore } from '../../../core/state/health-store.ts';
 import { MemoryKeyring } from '../../fakes/memory-keyring.ts';
+import { createRecordingLogger } from '../../helpers/auth-harness.ts';
 import { makeAuth, plantedRefreshToken } from '../../helpers/profile-auth.ts';
 
 async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -376,6 +377,57 @@ describe('ProfileStore', () => {
         plantedRefreshToken(alice),
       );
       expect(await store.unlistedProfiles()).toEqual([]);
+    });
+
+    it('is rebuilt with a log line, and the keychain sign-ins of folders without an auth file are reported', async () => {
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'vault', store: 'keyring' });
+      await rm(paths.registry);
+      const logger = createRecordingLogger();
+      const logged = new ProfileStore({ paths, keyring, now: () => now, logger });
+      expect((await logged.listProfiles()).map((p) => p.name)).toEqual(['alice', 'work']);
+      expect(logger.lines.join('\n')).toContain(
+        `${paths.registry} was missing: rebuilt it from the profile folders (alice, work)`,
+      );
+      const report = await logged.lostRegistryReport();
+      expect(report.rebuilt).toContain(
+        'was missing: rebuilt it from the profile folders (alice, work)',
+      );
+      const reported = report.problems;
+      expect(reported.map((error) => [error.code, withCliFix(error.message, error.fix)])).toEqual([
+        [
+          'unlisted_profile',
+          `${paths.profileDir('vault')} has no auth file, but the OS keychain keeps the sign-in of ${bob.email} for it, which auth-profiles.json does not list: to list it again, run \`codex-lab login vault\` and sign in as ${bob.email}.`,
+        ],
+      ]);
+      // Signing in again as that account lists it, still in the keychain: no second copy.
+      await logged.saveSignIn({
+        auth: makeAuth({ ...bob, generation: 2 }),
+        requestedName: 'vault',
+      });
+      expect((await logged.getProfile('vault')).store).toBe('keyring');
+      await expect(stat(paths.profileAuth('vault'))).rejects.toThrow();
+      expect((await logged.lostRegistryReport()).problems).toEqual([]);
+    });
+
+    it('of keychain profiles only is rebuilt empty, each reported; with the keychain out of reach nothing is written', async () => {
+      await rm(paths.profilesDir, { recursive: true });
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'vault', store: 'keyring' });
+      await rm(paths.registry);
+      keyring.outage = 'all';
+      const first = new ProfileStore({ paths, keyring, now: () => now });
+      expect(await first.listProfiles()).toEqual([]);
+      expect((await first.lostRegistryReport()).problems.map((error) => error.code)).toEqual([
+        'keyring_unavailable',
+      ]);
+      await expect(stat(paths.registry)).rejects.toThrow();
+      keyring.outage = 'none';
+      const second = new ProfileStore({ paths, keyring, now: () => now });
+      expect(await second.listProfiles()).toEqual([]);
+      expect((await second.lostRegistryReport()).problems.map((error) => error.code)).toEqual([
+        'unlisted_profile',
+      ]);
+      expect((await second.readRegistry()).profiles).toEqual([]);
+      await stat(paths.registry);
     });
 
     it('is rebuilt before any registry edit, so an edit never writes a registry without them', async () => {
