@@ -43,7 +43,12 @@ import {
   type JournalEntry,
 } from './journal.ts';
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
-import { keyringAccountFor, keyringFailureDetail, type KeyringPort } from './keyring.ts';
+import {
+  keyringAccountFor,
+  keyringFailureDetail,
+  keyringService,
+  type KeyringPort,
+} from './keyring.ts';
 import {
   isAutoName,
   matchProfileName,
@@ -1322,6 +1327,7 @@ export class ProfileStore {
     options: { keepFile?: boolean; journal?: JournalEntry; setAsideUnreadable?: boolean } = {},
   ): Promise<{ journal: string | null; setAside: string | null }> {
     const saved: AuthDotJson[] = [];
+    let inKeychain: { key: string; auth: AuthDotJson } | undefined;
     const path = this.#authPathOf(entry);
     let file: AuthDotJson | undefined;
     let setAside: string | null = null;
@@ -1354,13 +1360,22 @@ export class ProfileStore {
           return null;
         });
       if (text !== null) {
-        saved.push(parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema));
+        inKeychain = {
+          key,
+          auth: parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema),
+        };
       }
     }
     for (const held of saved) {
       if (!held.tokens) continue;
       const holder = identityFromAuth(held);
       if (!sameAccount(holder, identity)) throw anotherAccountError(entry.name, holder, identity);
+    }
+    if (inKeychain?.auth.tokens) {
+      const holder = identityFromAuth(inKeychain.auth);
+      if (!sameAccount(holder, identity)) {
+        throw keychainHolderError(entry.name, dir, inKeychain.key, holder, identity);
+      }
     }
     const journal =
       options.journal === undefined
@@ -1527,6 +1542,32 @@ function anotherAccountError(
     message = `The profile ${quoted} is ${holder.email}, but this sign-in is ${signIn}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${signIn}, give it another name.`;
   }
   return new LabError('name_taken', message);
+}
+
+/**
+ * The refusal of a sign-in under a name whose folder's keychain entry keeps another account's
+ * sign-in. The entry may outlive the profile (an earlier home at the same path, a registry entry
+ * lost), so the sentence names the keychain entry, not a profile that may not be listed.
+ */
+function keychainHolderError(
+  name: string,
+  dir: string,
+  key: string,
+  holder: AuthIdentity,
+  identity: AuthIdentity,
+): LabError {
+  const quoted = JSON.stringify(name);
+  const signIn = identity.email ?? `account ${identity.accountId ?? 'unknown'}`;
+  const held =
+    holder.email === null
+      ? `another account (account ${holder.accountId ?? 'unknown'})`
+      : identity.email !== null && holder.email.toLowerCase() === identity.email
+        ? `${holder.email} in another workspace (account ${holder.accountId ?? 'unknown'})`
+        : holder.email;
+  return new LabError(
+    'name_taken',
+    `The OS keychain already keeps the sign-in of ${held} for ${dir}, where a profile named ${quoted} keeps its tokens (entry ${JSON.stringify(key)} of ${JSON.stringify(keyringService)}), but this sign-in is ${signIn}: to add ${signIn}, give it another name; to use ${quoted}, sign in as ${held === holder.email ? held : 'that account'}.`,
+  );
 }
 
 /**

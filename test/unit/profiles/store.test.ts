@@ -288,6 +288,22 @@ describe('ProfileStore', () => {
       await expect(stat(paths.profileAuth('alice'))).rejects.toThrow();
     });
 
+    it('says it is the keychain, not a profile, when a stale entry for a folder that is gone refuses the sign-in', async () => {
+      // An earlier home at this path kept alice's sign-in in the keychain; its folders are gone.
+      const key = keyringAccountFor(paths.profileDir('alice'));
+      const stale = JSON.stringify(makeAuth(alice));
+      keyring.entries.set(key, stale);
+      const error = await codeOf(
+        store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice', store: 'keyring' }),
+      );
+      expect(error).toEqual({
+        code: 'name_taken',
+        message: `The OS keychain already keeps the sign-in of ${alice.email} for ${paths.profileDir('alice')}, where a profile named "alice" keeps its tokens (entry "${key}" of "Codex Auth"), but this sign-in is ${carol.email}: to add ${carol.email}, give it another name; to use "alice", sign in as ${alice.email}.`,
+      });
+      expect(keyring.entries.get(key)).toBe(stale);
+      expect(await store.listProfiles()).toEqual([]);
+    });
+
     it('reports a broken auth.json there by name and writes nothing over it', async () => {
       await unlistAlice();
       await writeFile(paths.profileAuth('alice'), '{ nope');
