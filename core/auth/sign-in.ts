@@ -185,7 +185,9 @@ export async function saveSignIn(
 ): Promise<SignInResult> {
   const auth = buildSignInAuth(tokens, apiKey, environment.clock.now());
   const identity = identityFromAuth(auth);
-  const profiles = environment.profiles ?? createProfileStore({ paths: environment.paths });
+  const profiles =
+    environment.profiles ??
+    createProfileStore({ paths: environment.paths, logger: environment.logger });
   const saved = await profiles.saveSignIn({
     auth,
     requestedName,

@@ -36,8 +36,10 @@ export interface TokenStore {
   readAuth(name: string): Promise<AuthDotJson>;
   writeAuth(name: string, auth: AuthDotJson): Promise<void>;
   /**
-   * Puts in place tokens a killed writer left in a temporary file beside the auth file (called
-   * with the refresh lock held, before the file is read to be refreshed).
+   * Puts in place tokens a killed writer left in a temporary file beside the auth file, or a
+   * failed write left in the profile journal (called with the refresh lock held, before the
+   * tokens are read to be refreshed); throws when such tokens replace the refresh token the
+   * profile holds and cannot be put in place yet, so that no refresh spends it.
    */
   adoptUnfinishedWrite?(name: string): Promise<boolean>;
   /** Keeps tokens a write could not store, for the next load to adopt (ProfileStore's journal). */
@@ -221,8 +223,9 @@ export class TokenManager {
     lease: LockLease,
   ): Promise<Credentials> {
     const { store, health, clock } = this.#options;
-    // A refresh killed between writing its answer and putting it in place left the only live
-    // refresh token in a temporary file; refreshing from auth.json would spend a dead one.
+    // A refresh killed between writing its answer and putting it in place, or whose write
+    // failed, left the only live refresh token beside the profile (a temporary file, the
+    // journal); refreshing from what the profile holds would spend a dead one.
     await store.adoptUnfinishedWrite?.(name);
     const disk = await store.readAuth(name);
     const tokens = requireTokens(name, disk);

@@ -6,7 +6,6 @@
  * back to the files; the router token is sent only after the router proved who it is.
  */
 import { LabError, type ErrorCode } from '../errors.ts';
-import { createLogger } from '../log.ts';
 import { silentLogger, systemClock } from '../ports.ts';
 import type {
   ContractResult,
@@ -97,20 +96,20 @@ export function withRetryFix<T>(result: ContractResult<T>): ContractResult<T> {
 /** The operations layer over the files, for a home where no router runs. */
 export async function localLabClient(context: CliContext): Promise<LabClient> {
   const [
-    { createProfileStore },
+    { cliLogger, cliProfileStore },
     { HealthStore },
     { ActivityLog },
     { LabOperations, fileLiveState },
     { QuotaKeeper },
   ] = await Promise.all([
-    import('../profiles/create-store.ts'),
+    import('./profile-store.ts'),
     import('../state/health-store.ts'),
     import('../service/events.ts'),
     import('../service/operations.ts'),
     import('../service/quota-keeper.ts'),
   ]);
-  const logger = createLogger({ level: context.config.logLevel ?? 'warn' });
-  const store = createProfileStore({ paths: context.paths });
+  const logger = cliLogger(context);
+  const store = cliProfileStore(context);
   const health = new HealthStore(context.paths);
   // Silent: a command that shows quota names an unreadable state/quota.json itself, in one
   // sentence (and shows what it read all the same); a log line about it would only repeat it.

@@ -6,7 +6,7 @@
 import { LabError } from '../errors.ts';
 import { formatStatus, signInCommand, unreadableFile } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
-import { createProfileStore } from '../profiles/create-store.ts';
+import { cliProfileStore } from './profile-store.ts';
 import { matchProfileName, readNewProfileName } from '../profiles/names.ts';
 import type { ProfileView } from '../view-types.ts';
 import { buildProfileViews } from '../service/views.ts';
@@ -23,7 +23,7 @@ export async function precheckLogin(
   context: CliContext,
   input: { name: string | null; keyring: boolean },
 ): Promise<string | null> {
-  const store = createProfileStore({ paths: context.paths });
+  const store = cliProfileStore(context);
   await store.readRegistry();
   if (input.keyring) {
     const probe = await probeKeyring();

@@ -5,6 +5,7 @@
  * profile is touched, so commands over file profiles start as fast as before.
  */
 import type { LabPaths } from '../home/paths.ts';
+import type { Logger } from '../ports.ts';
 import { createSystemKeyring, type KeyringPort } from './keyring.ts';
 import { ProfileStore } from './store.ts';
 
@@ -15,6 +16,8 @@ export interface CreateProfileStoreOptions {
   now?: () => number;
   /** The keychain; default the system keychain (tests pass an in-memory one). */
   keyring?: KeyringPort;
+  /** Where the store says what it did on its own (a registry rebuilt, a journal replayed). */
+  logger?: Logger;
 }
 
 /** Builds the profile store over `paths`, with the system keychain unless one is passed. */
@@ -23,5 +26,6 @@ export function createProfileStore(options: CreateProfileStoreOptions): ProfileS
     paths: options.paths,
     keyring: options.keyring ?? createSystemKeyring(),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
 }

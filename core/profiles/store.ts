@@ -11,6 +11,7 @@ import {
   link,
   lstat,
   readdir,
+  realpath,
   rename as renamePath,
   rm,
   stat,
@@ -43,7 +44,12 @@ import {
 } from './journal.ts';
 import { accountStamp } from './account-stamp.ts';
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
-import { keyringAccountFor, keyringFailureDetail, type KeyringPort } from './keyring.ts';
+import {
+  keyringAccountFor,
+  keyringFailureDetail,
+  keyringService,
+  type KeyringPort,
+} from './keyring.ts';
 import {
   isAutoName,
   matchProfileName,
@@ -191,6 +197,10 @@ export class ProfileStore {
   readonly #lock: LockOptions;
   readonly #logger: Logger;
   readonly #step: (point: string) => void | Promise<void>;
+  /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
+  #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
+  /** Why each journal record kept by this process's last replay of it could not be replayed. */
+  readonly #replayFailures = new Map<string, unknown>();
 
   constructor(options: ProfileStoreOptions) {
     this.#paths = options.paths;
@@ -375,11 +385,20 @@ export class ProfileStore {
    * journal's replay of recovered tokens writes under the registry lock only; a leftover of its
    * taken here makes that write fail and be replayed again, losing nothing. One is adopted when it parses, holds the same account's tokens with another
    * refresh token, and was written no earlier than auth.json (a later sign-in or refresh wins);
-   * the rest are removed. Returns true when tokens were adopted. Keychain profiles have no such
-   * files.
+   * the rest are removed. Keychain profiles have no such files.
+   *
+   * Then, for either store, the other way a rotated token can be waiting: a `recovered` journal
+   * record (a write that failed, `saveRecoveredTokens`). Looking the profile up replays the
+   * journal, which writes such tokens over the token they replace; when one still waits to
+   * replace the token the profile holds (the keychain still out of reach, the disk still full),
+   * this throws that failure instead, so the refresh spends nothing. Returns true when tokens
+   * were adopted from a leftover file.
    */
   async adoptUnfinishedWrite(name: string): Promise<boolean> {
-    return this.#adoptUnfinishedWriteOf(await this.getProfile(name));
+    const entry = await this.getProfile(name);
+    const adopted = await this.#adoptUnfinishedWriteOf(entry);
+    await this.#refuseReplacedToken(entry);
+    return adopted;
   }
 
   async #adoptUnfinishedWriteOf(entry: ProfileEntry): Promise<boolean> {
@@ -578,7 +597,11 @@ export class ProfileStore {
     } else {
       name = deriveProfileName(identity.email, [...names, ...reservedNames]);
     }
-    const stored = newProfileRecord(name, identity, nowIso, input.store ?? 'file');
+    // A folder whose keychain entry already keeps this account's sign-in (a keychain profile the
+    // registry lost) stays a keychain profile, as a listed one does: a file beside it would leave
+    // the entry's refresh token under a key no profile lists.
+    const kind = input.store ?? ((await this.#keychainKeeps(name, identity)) ? 'keyring' : 'file');
+    const stored = newProfileRecord(name, identity, nowIso, kind);
     const record: ProfileEntry = { ...stored, legacy: false };
     // Tokens first: a registry entry never points at a profile without tokens. The journal
     // record lets a later load list tokens a kill left in an unlisted folder.
@@ -660,15 +683,24 @@ export class ProfileStore {
           if (secret !== null) {
             await ensurePrivateDirectory(targetDir);
             await this.#requireKeyring().set(keyringAccountFor(targetDir), secret);
+            await this.#step('rename:copied');
           }
           applyRename(registry, entry.name, renamed);
           try {
             await this.#writeRegistry(registry);
           } catch (error) {
             // The registry still names the old folder: put the tokens back where it looks for them
-            // (the old keychain entry is only deleted once the registry names the new one).
+            // (the old keychain entry is only deleted once the registry names the new one), and
+            // the copy under the new folder's key goes. When that fails the record stays, and
+            // the next load's replay finishes the rollback.
             await renamePath(targetDir, sourceDir).catch(() => undefined);
-            await clearJournal(journal);
+            const undone =
+              secret === null ||
+              (await this.#dropKeychainCopy(entry.name, to).then(
+                () => true,
+                () => false,
+              ));
+            if (undone) await clearJournal(journal);
             throw error;
           }
           await this.#step('rename:registry-written');
@@ -850,8 +882,10 @@ export class ProfileStore {
     for (const { path, entry } of records) {
       try {
         const keep = await this.#replayOne(entry);
+        this.#replayFailures.delete(path);
         if (!keep) await clearJournal(path);
       } catch (error) {
+        this.#replayFailures.set(path, error);
         this.#logger.error(
           { path, op: entry.op, code: (error as LabError).code },
           'could not replay a journal record; it was kept for the next load',
@@ -884,13 +918,19 @@ export class ProfileStore {
           await this.#writeRegistryIfChanged(registry, before);
           await new HealthStore(this.#paths).forget(entry.from, entry.to);
           this.#logger.warn({ from: entry.from, to: entry.to }, 'completed an interrupted rename');
-        } else if (moved) {
-          // A keychain profile's old entry still exists: moving the folder back restores it.
-          await renamePath(target, source);
-          this.#logger.warn(
-            { from: entry.from, to: entry.to },
-            'rolled back an interrupted rename',
-          );
+        } else if (entry.record.store === 'keyring' && !entry.legacy) {
+          // A keychain profile's old entry still exists: moving the folder back restores it. The
+          // copy the rename may have made under the new folder's key goes too (a live refresh
+          // token under a key no profile uses); with the keychain out of reach this throws, and
+          // the record stays for the next load.
+          if (moved) {
+            await renamePath(target, source);
+            this.#logger.warn(
+              { from: entry.from, to: entry.to },
+              'rolled back an interrupted rename',
+            );
+          }
+          await this.#dropKeychainCopy(entry.from, entry.to);
         } else if (entry.legacy) {
           await rm(this.#paths.profileDir(entry.to), { recursive: true, force: true });
         }
@@ -904,9 +944,15 @@ export class ProfileStore {
       case 'add': {
         if (listed(entry.record.name)) break;
         const entryOf: ProfileEntry = { ...entry.record, legacy: false };
+        // Only a read that finds nothing means no tokens were written. A keychain out of reach
+        // tells nothing (the record stays for the next load); a broken file is listed, so that
+        // reading it reports it by name, never deleted with whatever it holds.
         const hasTokens = await this.#readAuthOf(entryOf).then(
           () => true,
-          () => false,
+          (error: unknown) => {
+            if (isLabError(error) && error.code === 'keyring_unavailable') throw error;
+            return !(isLabError(error) && error.code === 'not_signed_in');
+          },
         );
         if (hasTokens) {
           registry.profiles.push(entry.record);
@@ -924,9 +970,38 @@ export class ProfileStore {
   }
 
   /**
+   * Undoes the keychain half of a rename from `from` to `to` that is rolled back: deletes the
+   * entry under the `to` folder's key when it holds exactly what `from`'s entry holds (the copy
+   * the rename made). Anything else there is not the rename's: it is left alone. Throws when the
+   * keychain cannot be reached.
+   */
+  async #dropKeychainCopy(from: string, to: string): Promise<void> {
+    const keyring = this.#requireKeyring();
+    const copyKey = await this.#keyringAccountOf(to);
+    const copy = await keyring.get(copyKey);
+    if (copy === null) return;
+    if (copy !== (await keyring.get(await this.#keyringAccountOf(from)))) return;
+    await keyring.delete(copyKey);
+    this.#logger.info({ from, to }, 'deleted the keychain copy a rolled-back rename had made');
+  }
+
+  /**
+   * The keychain key of the profile folder `name`, also once the folder is gone: a key hashes the
+   * folder's canonical path, which for a folder that no longer exists is its parent's canonical
+   * path joined with the name (the path it had).
+   */
+  async #keyringAccountOf(name: string): Promise<string> {
+    const dir = this.#paths.profileDir(name);
+    if (await exists(dir)) return keyringAccountFor(dir);
+    const parent = await realpath(this.#paths.profilesDir).catch(() => this.#paths.profilesDir);
+    return keyringAccountFor(join(parent, name));
+  }
+
+  /**
    * True when the registry file is missing (not unreadable: a broken file or a dangling link is
-   * reported, never rebuilt) while a profile folder with a valid name holds an auth file. Cheap:
-   * one lstat when the registry is there.
+   * reported, never rebuilt) while a profile folder with a valid name holds an auth file, or, with
+   * a keychain at hand, holds none (a keychain profile's, maybe). Cheap: one lstat when the
+   * registry is there.
    */
   async #registryLost(): Promise<boolean> {
     try {
@@ -937,7 +1012,8 @@ export class ProfileStore {
     }
     // Only a folder that can be adopted: others are reported, not worth the lock on every load.
     const folders = await this.#unlistedFolders(emptyRegistry());
-    return folders.some((folder) => profileNamePattern.test(folder.name));
+    if (folders.some((folder) => profileNamePattern.test(folder.name))) return true;
+    return this.#keyring !== undefined && (await this.#foldersWithoutAuth()).length > 0;
   }
 
   /**
@@ -945,8 +1021,15 @@ export class ProfileStore {
    * auth file and a valid name becomes a file profile of that name, its account read from the
    * auth file's id token. Without this, deleting `auth-profiles.json` hid every profile, and a
    * sign-in under a hidden profile's name treated it as new. Settings the registry held (active
-   * profile, pins, labels, priming) are gone with it. Writes nothing when the registry file
-   * exists, readable or not.
+   * profile, pins, labels, priming) are gone with it, which the log says. Writes nothing when the
+   * registry file exists, readable or not.
+   *
+   * A folder without an auth file may be a keychain profile's: its keychain entry is read, and one
+   * that holds a sign-in is reported (`lostRegistryReport`), not listed, since the folder alone
+   * does not say it is this home's profile. The registry is written once every such folder was
+   * read (an empty one when no folder holds a sign-in, so the keychain is not read on every load);
+   * while the keychain is out of reach and no folder holds an auth file, nothing is written and the
+   * next load tries again.
    */
   async #rebuildLostRegistry(): Promise<void> {
     if ((await readJsonFile(this.#paths.registry, registrySchema)) !== undefined) return;
@@ -957,7 +1040,32 @@ export class ProfileStore {
         profileNamePattern.test(folder.name) &&
         !(legacy !== null && folder.name === legacyProfileName),
     );
-    if (adopted.length === 0) return;
+    const { found, unchecked, detail, checked } = await this.#keychainOnlyFolders();
+    const unread = unchecked.length > 0;
+    if (unread) {
+      const folders = unchecked.join(', ');
+      found.push(
+        new LabError(
+          'keyring_unavailable',
+          adopted.length === 0
+            ? `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${folders}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, then run \`codex-lab list\` again.`
+            : `${this.#paths.registry} was missing and was rebuilt without ${folders}, which hold no auth file: the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for them; to list one that does, run \`codex-lab login NAME\` with its folder's name and sign in as its account.`,
+          { details: { path: unchecked[0]! } },
+        ),
+      );
+    }
+    this.#lostRegistry = { rebuilt: null, problems: found };
+    const report = () => {
+      for (const problem of found) {
+        this.#logger.warn({ path: problem.details?.['path'] }, problem.message);
+      }
+    };
+    // Nothing to list: written only once every folder was read, so that the keychain is not read
+    // again on every load (and never for a home without profile folders).
+    if (adopted.length === 0 && (unread || checked === 0)) {
+      report();
+      return;
+    }
     const registry = emptyRegistry();
     for (const folder of adopted) {
       registry.profiles.push(
@@ -965,10 +1073,95 @@ export class ProfileStore {
       );
     }
     await this.#writeRegistry(registry);
-    this.#logger.warn(
-      { profiles: adopted.map((folder) => folder.name) },
-      `${this.#paths.registry} was missing: rebuilt it from the profile folders (${adopted.map((folder) => folder.name).join(', ')}); the active profile, pins, labels and priming settings it held are gone`,
-    );
+    const names = adopted.map((folder) => folder.name);
+    const rebuilt =
+      names.length === 0
+        ? `${this.#paths.registry} was missing: no profile folder holds an auth file, so it was rebuilt empty; the active profile, pins, labels and priming settings it held are gone`
+        : `${this.#paths.registry} was missing: rebuilt it from the profile folders (${names.join(', ')}); the active profile, pins, labels and priming settings it held are gone`;
+    this.#lostRegistry.rebuilt = rebuilt;
+    this.#logger.warn({ profiles: names }, rebuilt);
+    report();
+  }
+
+  /**
+   * What this store's rebuild of a lost registry did, for a command to say (the store's logger
+   * says it too): `rebuilt`, the sentence naming what it rebuilt (null when it wrote none), and
+   * `problems`, what it found and could not list: each profile folder without an auth file whose
+   * keychain entry holds a sign-in (`unlisted_profile`, with how to list it again), or folders
+   * whose entry could not be read (`keyring_unavailable`). A folder listed since is left out.
+   */
+  async lostRegistryReport(): Promise<{ rebuilt: string | null; problems: LabError[] }> {
+    const { rebuilt, problems } = this.#lostRegistry;
+    if (problems.length === 0) return { rebuilt, problems };
+    const registry = await this.readRegistry().catch(() => emptyRegistry());
+    const listed = new Set(registry.profiles.map((profile) => profile.name));
+    return {
+      rebuilt,
+      problems: problems.filter((problem) => !listed.has(String(problem.details?.['name']))),
+    };
+  }
+
+  /** Profile folders with a valid name and no auth file (keychain profiles' folders, maybe). */
+  async #foldersWithoutAuth(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.#paths.profilesDir);
+    } catch {
+      return [];
+    }
+    const found: string[] = [];
+    for (const name of names.sort()) {
+      if (!profileNamePattern.test(name)) continue;
+      const dir = this.#paths.profileDir(name);
+      const folder = await lstat(dir).catch(() => undefined);
+      if (!folder?.isDirectory()) continue;
+      if ((await lstat(join(dir, 'auth.json')).catch(() => undefined)) !== undefined) continue;
+      found.push(name);
+    }
+    return found;
+  }
+
+  /**
+   * Reads the keychain entry of each folder without an auth file: those that hold a sign-in, as
+   * `unlisted_profile`; `unchecked`, the folders whose entry could not be read, with what the
+   * keychain said (`detail`); `checked`, how many folders there were.
+   */
+  async #keychainOnlyFolders(): Promise<{
+    found: LabError[];
+    unchecked: string[];
+    detail: string;
+    checked: number;
+  }> {
+    const folders = this.#keyring === undefined ? [] : await this.#foldersWithoutAuth();
+    const found: LabError[] = [];
+    const unchecked: string[] = [];
+    let detail = '';
+    for (const name of folders) {
+      const dir = this.#paths.profileDir(name);
+      const key = keyringAccountFor(dir);
+      let held: AuthDotJson;
+      try {
+        const text = await this.#requireKeyring().get(key);
+        if (text === null) continue;
+        held = parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema);
+      } catch (error) {
+        if (isLabError(error) && error.code === 'keyring_unavailable') {
+          unchecked.push(dir);
+          detail = keyringFailureDetail(error);
+        }
+        continue;
+      }
+      if (!held.tokens) continue;
+      const email = identityFromAuth(held).email;
+      found.push(
+        new LabError(
+          'unlisted_profile',
+          `${dir} has no auth file, but the OS keychain keeps the sign-in of ${email ?? 'an account'} for it, which auth-profiles.json does not list.`,
+          { details: { path: dir, name }, fix: { action: 'add_account', name, email } },
+        ),
+      );
+    }
+    return { found, unchecked, detail, checked: folders.length };
   }
 
   /**
@@ -1003,23 +1196,30 @@ export class ProfileStore {
     return found;
   }
 
-  /** Writes recovered tokens to the profile (found by identity) that still holds the spent token. */
+  /**
+   * Writes recovered tokens to the profile (found by identity) that still holds the token they
+   * replace. The record goes only once that is known to be no profile: every candidate was read
+   * and holds another token, or none (`not_signed_in`), or the registry lists none of the account.
+   * A read that shows nothing (the keychain out of reach or locked, a broken file) keeps it: the
+   * first such failure is thrown, so the replay keeps the record for the next load and says why.
+   * A write that fails is thrown as well.
+   */
   async #adoptRecovered(
     registry: Registry,
     entry: Extract<JournalEntry, { op: 'recovered' }>,
   ): Promise<boolean> {
-    const entries = await this.#entries(registry);
-    const email = entry.email?.toLowerCase() ?? null;
-    const candidates = entries.filter(
-      (candidate) =>
-        (candidate.accountId ?? null) === entry.accountId &&
-        (candidate.email?.toLowerCase() ?? null) === email,
+    const candidates = (await this.#entries(registry)).filter((candidate) =>
+      ownsRecovered(candidate, entry),
     );
+    // A lost registry is rebuilt right after the replay: the next load finds the profile listed.
+    if (candidates.length === 0 && !(await exists(this.#paths.registry))) return true;
+    let unread: unknown;
     for (const candidate of candidates) {
       let current: AuthDotJson;
       try {
         current = await this.#readAuthOf(candidate);
-      } catch {
+      } catch (error) {
+        if (!isLabError(error) || error.code !== 'not_signed_in') unread ??= error;
         continue;
       }
       const token = current.tokens?.refresh_token;
@@ -1032,10 +1232,49 @@ export class ProfileStore {
         return false;
       }
     }
+    if (unread !== undefined) throw unread;
     // No profile still holds the replaced token: it was signed in again or removed since, so
     // these tokens are older than what is on disk (or belong to a removed profile).
     this.#logger.warn({ profile: entry.profile }, 'dropped recovered tokens no profile needs');
     return false;
+  }
+
+  /**
+   * Refuses (throws) when a `recovered` record still waits to replace the refresh token `entry`
+   * holds now: spending that token would be a reuse, which ends the account's sign-in. The error
+   * is what stopped the record's last replay in this process (a keychain out of reach, a full
+   * disk), naming the record.
+   */
+  async #refuseReplacedToken(entry: ProfileEntry): Promise<void> {
+    if (!(await journalPending(this.#paths.journalDir))) return;
+    const pending = (await readJournal(this.#paths.journalDir, () => undefined)).filter(
+      (record) => record.entry.op === 'recovered' && ownsRecovered(entry, record.entry),
+    );
+    if (pending.length === 0) return;
+    let current: AuthDotJson;
+    try {
+      current = await this.#readAuthOf(entry);
+    } catch {
+      // Nothing to spend: the refresh reads the same tokens next, and reports why it cannot.
+      return;
+    }
+    const token = current.tokens?.refresh_token;
+    const digest = token === undefined ? null : tokenDigest(token);
+    const waiting = pending.find(
+      (record) => record.entry.op === 'recovered' && record.entry.replaces === digest,
+    );
+    if (waiting === undefined) return;
+    const cause = this.#replayFailures.get(waiting.path);
+    const detail = isLabError(cause) ? ` (${keyringFailureDetail(cause)})` : '';
+    this.#logger.warn(
+      { profile: entry.name, path: waiting.path },
+      'not refreshing: tokens kept in the journal replace the refresh token on disk',
+    );
+    throw new LabError(
+      isLabError(cause) ? cause.code : 'io_error',
+      `${entry.name} was refreshed earlier, but its new tokens could not be saved and are kept in ${waiting.path}${detail}; Codex Lab does not refresh ${entry.name} again until they are saved, since the token it holds now is spent.`,
+      { cause, details: { path: waiting.path } },
+    );
   }
 
   async #writeRegistry(registry: Registry): Promise<void> {
@@ -1129,6 +1368,7 @@ export class ProfileStore {
     options: { keepFile?: boolean; journal?: JournalEntry; setAsideUnreadable?: boolean } = {},
   ): Promise<{ journal: string | null; setAside: string | null }> {
     const saved: AuthDotJson[] = [];
+    let inKeychain: { key: string; auth: AuthDotJson } | undefined;
     const path = this.#authPathOf(entry);
     let file: AuthDotJson | undefined;
     let setAside: string | null = null;
@@ -1161,7 +1401,10 @@ export class ProfileStore {
           return null;
         });
       if (text !== null) {
-        saved.push(parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema));
+        inKeychain = {
+          key,
+          auth: parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema),
+        };
       }
     }
     for (const held of saved) {
@@ -1169,12 +1412,36 @@ export class ProfileStore {
       const holder = identityFromAuth(held);
       if (!sameAccount(holder, identity)) throw anotherAccountError(entry.name, holder, identity);
     }
+    if (inKeychain?.auth.tokens) {
+      const holder = identityFromAuth(inKeychain.auth);
+      if (!sameAccount(holder, identity)) {
+        throw keychainHolderError(entry.name, dir, inKeychain.key, holder, identity);
+      }
+    }
     const journal =
       options.journal === undefined
         ? null
         : await writeJournal(this.#paths.journalDir, options.journal);
     await this.#writeAuthOf(entry, auth, { keepFile: options.keepFile === true });
     return { journal, setAside };
+  }
+
+  /**
+   * True when the folder of profile `name` has no auth file and its keychain entry holds the
+   * sign-in of the account `identity` names; false when anything is not so, or cannot be read.
+   */
+  async #keychainKeeps(name: string, identity: AuthIdentity): Promise<boolean> {
+    const dir = this.#paths.profileDir(name);
+    if (this.#keyring === undefined || !(await exists(dir))) return false;
+    if (await exists(this.#paths.profileAuth(name))) return false;
+    try {
+      const text = await this.#keyring.get(keyringAccountFor(dir));
+      if (text === null) return false;
+      const held = parseJsonText('the keychain entry', text, authDotJsonSchema);
+      return !!held.tokens && sameAccount(identityFromAuth(held), identity);
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -1275,6 +1542,17 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
   return found;
 }
 
+/** True when `entry` is the account a `recovered` record's tokens belong to. */
+function ownsRecovered(
+  entry: ProfileEntry,
+  record: Extract<JournalEntry, { op: 'recovered' }>,
+): boolean {
+  return (
+    (entry.accountId ?? null) === record.accountId &&
+    (entry.email?.toLowerCase() ?? null) === (record.email?.toLowerCase() ?? null)
+  );
+}
+
 function sameIdentity(entry: ProfileEntry, identity: AuthIdentity): boolean {
   // Both parts must match: one email can own a personal and a team workspace (research 1.4).
   return (
@@ -1305,6 +1583,32 @@ function anotherAccountError(
     message = `The profile ${quoted} is ${holder.email}, but this sign-in is ${signIn}: to sign in to ${quoted} again, sign in as ${holder.email}; to add ${signIn}, give it another name.`;
   }
   return new LabError('name_taken', message);
+}
+
+/**
+ * The refusal of a sign-in under a name whose folder's keychain entry keeps another account's
+ * sign-in. The entry may outlive the profile (an earlier home at the same path, a registry entry
+ * lost), so the sentence names the keychain entry, not a profile that may not be listed.
+ */
+function keychainHolderError(
+  name: string,
+  dir: string,
+  key: string,
+  holder: AuthIdentity,
+  identity: AuthIdentity,
+): LabError {
+  const quoted = JSON.stringify(name);
+  const signIn = identity.email ?? `account ${identity.accountId ?? 'unknown'}`;
+  const held =
+    holder.email === null
+      ? `another account (account ${holder.accountId ?? 'unknown'})`
+      : identity.email !== null && holder.email.toLowerCase() === identity.email
+        ? `${holder.email} in another workspace (account ${holder.accountId ?? 'unknown'})`
+        : holder.email;
+  return new LabError(
+    'name_taken',
+    `The OS keychain already keeps the sign-in of ${held} for ${dir}, where a profile named ${quoted} keeps its tokens (entry ${JSON.stringify(key)} of ${JSON.stringify(keyringService)}), but this sign-in is ${signIn}: to add ${signIn}, give it another name; to use ${quoted}, sign in as ${held === holder.email ? held : 'that account'}.`,
+  );
 }
 
 /**

@@ -176,6 +176,7 @@ export class LabService implements ControlApiService {
     this.#store = createProfileStore({
       paths: options.paths,
       now: () => options.clock.now(),
+      logger: options.logger,
       ...(options.keyring ? { keyring: options.keyring } : {}),
     });
     this.#health = new HealthStore(options.paths);

@@ -7,6 +7,11 @@
 import { lstat, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createSystemKeyring,
+  keyringAccountFor,
+  probeKeyring,
+} from '../../core/profiles/keyring.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issuedSecrets, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
@@ -121,6 +126,45 @@ describe('a sign-in never replaces another account’s tokens in a profile folde
   );
 });
 
+const keychain = await probeKeyring();
+if (!keychain.available) {
+  console.warn(`[keyring] skipping the lost-registry keychain test: ${keychain.reason}`);
+}
+
+describe.skipIf(!keychain.available)('a lost registry and a keychain profile', () => {
+  it('reports the keychain sign-in it could not list, and signing in again lists it in the keychain', async () => {
+    await twoProfiles();
+    setNextLogin(fake, 'carol@example.com');
+    const saved = await login(['vault', '--keyring']);
+    expect(saved.code, saved.stderr).toBe(0);
+    const keyring = createSystemKeyring();
+    const key = keyringAccountFor(home.paths.profileDir('vault'));
+    try {
+      await rm(home.paths.registry);
+      const listed = await cli(['list']);
+      expect(listed.code).toBe(1);
+      expect(listed.stderr).toContain(
+        'was missing: rebuilt it from the profile folders (alice, work)',
+      );
+      expect(listed.stderr).toContain(
+        `codex-lab: ${home.paths.profileDir('vault')} has no auth file, but the OS keychain keeps the sign-in of carol@example.com for it, which auth-profiles.json does not list: to list it again, run \`codex-lab login vault\` and sign in as carol@example.com.`,
+      );
+      // As the sentence says; the profile stays in the keychain, so no entry is left behind.
+      setNextLogin(fake, 'carol@example.com');
+      const again = await login(['vault']);
+      expect(again.code, again.stderr).toBe(0);
+      const after = await cli(['list', '--json']);
+      expect(after.code, after.stderr).toBe(0);
+      const views = JSON.parse(after.stdout) as Array<{ name: string; store: string }>;
+      expect(views.find((view) => view.name === 'vault')?.store).toBe('keyring');
+      await expect(lstat(home.paths.profileAuth('vault'))).rejects.toThrow();
+      expect(leakedSecrets(issuedSecrets(fake), outputs)).toEqual([]);
+    } finally {
+      await keyring.delete(key);
+    }
+  });
+});
+
 describe('a lost registry hides no signed-in profile', () => {
   it('rebuilds a deleted registry from the profile folders; signing in as carol under "alice" is refused', async () => {
     const aliceAuth = await twoProfiles();
@@ -134,6 +178,10 @@ describe('a lost registry hides no signed-in profile', () => {
       ['alice', 'alice@example.com'],
       ['work', 'bob@example.com'],
     ]);
+    // Said, not done silently: what the registry alone held is gone.
+    expect(listed.stderr).toContain(
+      `${home.paths.registry} was missing: rebuilt it from the profile folders (alice, work); the active profile, pins, labels and priming settings it held are gone`,
+    );
 
     setNextLogin(fake, 'carol@example.com');
     const refused = await login(['alice']);

@@ -20,6 +20,7 @@ import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { MemoryKeyring } from '../fakes/memory-keyring.ts';
 import {
   holdTokenAnswers,
   issueAuthDotJson,
@@ -360,6 +361,49 @@ describe('a write that fails after the issuer rotated the token', () => {
     expect(adopted.tokens!.access_token).toBe(credentials.accessToken);
     expect(refreshTokenIsValid(fake, adopted.tokens!.refresh_token)).toBe(true);
     expect(await readdir(home.paths.journalDir)).toEqual([]);
+  });
+});
+
+describe('a keychain profile whose keychain fails while the issuer answers', () => {
+  it('keeps the rotated tokens through loads that cannot read the keychain, never spends the replaced token, and saves them once it works', async () => {
+    const keyring = new MemoryKeyring();
+    const vault = new ProfileStore({ paths: home.paths, keyring, logger });
+    await vault.saveSignIn({
+      auth: issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson,
+      requestedName: 'alice',
+      store: 'keyring',
+    });
+    const before = await vault.readAuth('alice');
+    // The issuer's answer is held while the keychain's daemon dies: the rotated tokens cannot
+    // be written, and go to the journal.
+    const hold = holdTokenAnswers(fake);
+    const refresh = manager(vault).refreshAfterUnauthorized('alice', before.tokens!.access_token);
+    await hold.arrived;
+    keyring.outage = 'all';
+    hold.release();
+    const used = await refresh;
+    expect(used.accessToken).not.toBe(before.tokens!.access_token);
+    expect(await readdir(home.paths.journalDir)).toHaveLength(1);
+    // Loads (a `list`) while the keychain is gone, then back but locked, keep the record.
+    await vault.listProfiles();
+    keyring.outage = 'writes';
+    await vault.listProfiles();
+    expect(await readdir(home.paths.journalDir)).toHaveLength(1);
+    // A refresh now reads the replaced token from the keychain, and must not spend it.
+    const calls = issuerStats(fake).refreshToken;
+    const refused = await rejection(
+      manager(vault).refreshAfterUnauthorized('alice', before.tokens!.access_token),
+    );
+    expect(refused.code).toBe('keyring_unavailable');
+    expect(issuerStats(fake).refreshToken).toBe(calls);
+    // The keychain works again: the next load saves the rotated tokens, which are live.
+    keyring.outage = 'none';
+    const saved = await vault.readAuth('alice');
+    expect(saved.tokens!.access_token).toBe(used.accessToken);
+    expect(refreshTokenIsValid(fake, saved.tokens!.refresh_token)).toBe(true);
+    expect(await readdir(home.paths.journalDir)).toEqual([]);
+    await manager(vault).refreshAfterUnauthorized('alice', used.accessToken);
+    expect((await health.get('alice', Date.now())).status).not.toBe('auth_error');
   });
 });
 

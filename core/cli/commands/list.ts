@@ -1,6 +1,7 @@
 /**
  * `codex-lab list [--json]`: every profile with email, plan, status, quota windows and the active
- * marker. Reads files only (no router, no HTTP client, no keychain) so it starts fast.
+ * marker. Reads files only (no router, no HTTP client, no keychain) so it starts fast; the keychain
+ * is read only when the registry is lost and a profile folder holds no auth file.
  */
 import type { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
@@ -23,13 +24,20 @@ export async function runList(
 ): Promise<number> {
   const now = Date.now();
   const problems: LabError[] = [];
+  // Listed first with this store, so that what a rebuild of a lost registry did is said here,
+  // in sentences (no logger: \`list\` words everything it has to say itself, and starts lean).
+  const store = createProfileStore({ paths: context.paths });
+  await store.listProfiles();
+  const lost = await store.lostRegistryReport();
+  if (lost.rebuilt !== null) writeLine(context.stderr, `codex-lab: ${lost.rebuilt}.`);
+  problems.push(...lost.problems);
   const views = await buildProfileViews(context.paths, now, {
     onProblem: (error) => problems.push(error),
   });
   if (options['json'] === true) {
     writeLine(context.stdout, JSON.stringify(views, null, 2));
   } else {
-    const registry = await createProfileStore({ paths: context.paths }).readRegistry();
+    const registry = await store.readRegistry();
     const active = registry.active;
     writeLine(
       context.stdout,
@@ -47,7 +55,7 @@ export async function runList(
     writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);
   }
   if (problems.length === 0) {
-    const registry = await createProfileStore({ paths: context.paths }).readRegistry();
+    const registry = await store.readRegistry();
     const names = views.map((view) => view.name);
     for (const sentence of danglingReferences(registry, names)) {
       writeLine(context.stderr, `codex-lab: ${sentence}`);

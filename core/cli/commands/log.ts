@@ -38,10 +38,8 @@ export async function runLog(
   if (typed !== null) {
     // Read as every command reads a typed name (`JD` is jd), against the profiles and the names
     // in the log: a removed profile's requests are still there, under its real name.
-    const { createProfileStore } = await import('../../profiles/create-store.ts');
-    names = (await createProfileStore({ paths: context.paths }).listProfiles()).map(
-      (entry) => entry.name,
-    );
+    const { cliProfileStore } = await import('../profile-store.ts');
+    names = (await cliProfileStore(context).listProfiles()).map((entry) => entry.name);
     const logged = all.flatMap((request) => (request.profile === null ? [] : [request.profile]));
     profile = matchProfileName(typed, [...names, ...logged]) ?? typed;
   }

@@ -14,9 +14,8 @@ import {
 import { parseWaitText } from '../../config.ts';
 import { withCliFix } from '../../format.ts';
 import { criticalWorkPending } from '../../home/critical.ts';
-import { createLogger } from '../../log.ts';
 import { second, systemClock } from '../../ports.ts';
-import { createProfileStore } from '../../profiles/create-store.ts';
+import { cliLogger, cliProfileStore } from '../profile-store.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
 import { precheckLogin } from '../prechecks.ts';
@@ -59,13 +58,13 @@ export async function runLogin(
   // Everything that would make the sign-in fail afterwards is checked before the URL is shown.
   const note = await precheckLogin(context, { name: requestedName, keyring });
   if (note) writeLine(context.stdout, note);
-  const logger = createLogger({ level: context.config.logLevel ?? 'warn' });
+  const logger = cliLogger(context);
   const environment: SignInEnvironment = {
     paths: context.paths,
     issuer: context.config.issuer,
     clock: systemClock,
     logger,
-    profiles: createProfileStore({ paths: context.paths }),
+    profiles: cliProfileStore(context),
     ...(keyring ? { store: 'keyring' as const } : {}),
   };
 

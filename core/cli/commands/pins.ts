@@ -2,7 +2,7 @@
  * `codex-lab pins [--json]`: the stored session and repository pins, and the profile each names.
  * Reads the registry only, like `list`.
  */
-import { createProfileStore } from '../../profiles/create-store.ts';
+import { cliProfileStore } from '../profile-store.ts';
 import { danglingReferences, pinViews } from '../../service/pins.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -13,7 +13,7 @@ export async function runPins(
   _args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const store = createProfileStore({ paths: context.paths });
+  const store = cliProfileStore(context);
   const registry = await store.readRegistry();
   const pins = pinViews(registry);
   const names = (await store.listProfiles()).map((profile) => profile.name);

@@ -6,7 +6,6 @@
 import { codexClientHeaders } from '../../auth/codex-identity.ts';
 import { LabError } from '../../errors.ts';
 import { humanizeTimes } from '../../format.ts';
-import { createLogger } from '../../log.ts';
 import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
 import { systemClock } from '../../ports.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
@@ -16,7 +15,7 @@ import type { PrimingOutcome } from '../../state/schema.ts';
 import type { PrimingOutcomeView } from '../../service/contract.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { cliTokenManager, openLabClient, valueOf } from '../lab-client.ts';
-import { createProfileStore } from '../../profiles/create-store.ts';
+import { cliLogger, cliProfileStore } from '../profile-store.ts';
 
 /** `priming on|off NAME`. */
 export async function runPrimingToggle(context: CliContext, args: string[]): Promise<number> {
@@ -36,7 +35,7 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
   }
   const lab = await openLabClient(context);
   valueOf(await lab.setPriming({ profile: name, enabled: state === 'on' }));
-  const store = createProfileStore({ paths: context.paths });
+  const store = cliProfileStore(context);
   const profile = await store.getProfile(name);
   if (state === 'on') {
     const windows = profile.priming.windows.map((window) =>
@@ -61,7 +60,7 @@ export async function runPrime(
   args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
-  const store = createProfileStore({ paths: context.paths });
+  const store = cliProfileStore(context);
   const dryRun = options['dryRun'] === true;
   const named = args[0];
   let names: string[];
@@ -96,7 +95,7 @@ export async function runPrime(
     const tokens = await cliTokenManager(context, {
       store,
       health,
-      logger: createLogger({ level: context.config.logLevel ?? 'warn' }),
+      logger: cliLogger(context),
     });
     const workspaces = createWorkspaceRoutes({
       clock: systemClock,

@@ -5,7 +5,7 @@
  * `runCli` prints as one line.
  */
 import { LabError } from '../../errors.ts';
-import { createProfileStore } from '../../profiles/create-store.ts';
+import { cliProfileStore } from '../profile-store.ts';
 import { capitalize } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
@@ -27,7 +27,7 @@ export async function runRename(context: CliContext, args: string[]): Promise<nu
   const from = argument(args, 0, 'the current profile name');
   const to = argument(args, 1, 'the new profile name');
   // Said with the profile's real name, however it was typed (`JD` is jd).
-  const current = (await createProfileStore({ paths: context.paths }).getProfile(from)).name;
+  const current = (await cliProfileStore(context).getProfile(from)).name;
   // The new name as the operation saves it (`WORK` is work), said so when typed otherwise.
   const saved = savedProfileName(to);
   const lower = saved === to ? '' : ' (profile names are lower case)';
@@ -63,7 +63,7 @@ export async function runRemove(
       '--force only goes with --revoke (remove even when the issuer did not confirm the revoke); without --revoke, leave it out.',
     );
   }
-  const store = createProfileStore({ paths: context.paths });
+  const store = cliProfileStore(context);
   const entry = await store.getProfile(name);
   // What goes with it (its pins, the active marker), to say so: the removal drops them silently.
   const references = referencesTo(await store.readRegistry(), entry.name);
@@ -111,7 +111,7 @@ export async function runUse(context: CliContext, args: string[]): Promise<numbe
   const name = argument(args, 0, 'a profile name or "auto"');
   const lab = await openLabClient(context);
   valueOf(await lab.setActive({ profile: name }));
-  const active = (await createProfileStore({ paths: context.paths }).readRegistry()).active;
+  const active = (await cliProfileStore(context).readRegistry()).active;
   writeLine(
     context.stdout,
     active === 'auto'
@@ -185,7 +185,7 @@ export async function runPin(
     );
     return 0;
   }
-  const profile = (await createProfileStore({ paths: context.paths }).getProfile(name)).name;
+  const profile = (await cliProfileStore(context).getProfile(name)).name;
   const allowFallback = options['allowFallback'] === true;
   await setPin(context, target, profile, allowFallback);
   writeLine(
@@ -203,7 +203,7 @@ export async function runUnpin(
   options: Record<string, unknown>,
 ): Promise<number> {
   const target = await pinTarget(options);
-  const registry = await createProfileStore({ paths: context.paths }).readRegistry();
+  const registry = await cliProfileStore(context).readRegistry();
   const pins = target.kind === 'session' ? registry.pins.sessions : registry.pins.repos;
   if (!Object.hasOwn(pins, target.key)) {
     writeLine(context.stdout, `No pin for ${target.shown}; nothing to do.`);

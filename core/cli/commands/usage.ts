@@ -11,7 +11,7 @@ import { writeLine, type CliContext } from '../context.ts';
 import { formatResetCredits, formatStatus, formatWindowUse, withCliFix } from '../../format.ts';
 import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
 import { openLabClient, type LabClient } from '../lab-client.ts';
-import { createProfileStore } from '../../profiles/create-store.ts';
+import { cliProfileStore } from '../profile-store.ts';
 
 /**
  * Credits, reset credits and additional limit families, one line each, only for accounts that
@@ -58,10 +58,7 @@ export async function runUsage(
   }
   // The profile named, read as every command reads a typed name (`JD` is jd); one that does not
   // exist is one sentence and exit 1, before anything is asked upstream.
-  const only =
-    name === null
-      ? null
-      : [(await createProfileStore({ paths: context.paths }).getProfile(name)).name];
+  const only = name === null ? null : [(await cliProfileStore(context).getProfile(name)).name];
   let refreshFailed = false;
   // What the refresh said went wrong, so a file it names is not named twice below.
   let refreshSaid = '';

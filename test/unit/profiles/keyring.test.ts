@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, realpath, rm, stat, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsyncEntry } from '@napi-rs/keyring';
@@ -74,6 +74,46 @@ describe.skipIf(!probe.available)('the real OS keychain (Secret Service)', () =>
 
     await store.remove('renamed');
     expect(await new AsyncEntry(keyringService, newKey).getPassword()).toBeNull();
+  });
+
+  it('keeps refreshed tokens a failed keychain write left in the journal until the keychain answers, then saves them to the entry', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'codex-lab-keyring-'));
+    homes.push(home);
+    const paths = labPaths(home);
+    const real = createSystemKeyring();
+    // The real keychain, cut off on cue the way a dead daemon is (every call refused).
+    let down = false;
+    const cutOff = <T>(call: () => Promise<T>): Promise<T> =>
+      down
+        ? Promise.reject(new LabError('keyring_unavailable', 'The OS keychain is not available.'))
+        : call();
+    const keyring: KeyringPort = {
+      get: (account) => cutOff(() => real.get(account)),
+      set: (account, value) => cutOff(() => real.set(account, value)),
+      delete: (account) => cutOff(() => real.delete(account)),
+    };
+    const store = new ProfileStore({ paths, keyring });
+    const account = {
+      email: `k${randomBytes(4).toString('hex')}@example.com`,
+      accountId: 'acct-r',
+    };
+    const { name } = await store.saveSignIn({
+      auth: makeAuth(account),
+      requestedName: null,
+      store: 'keyring',
+    });
+    const rotated = makeAuth({ ...account, generation: 2 });
+    await store.saveRecoveredTokens(name, rotated, plantedRefreshToken(account));
+    down = true;
+    await store.listProfiles();
+    expect(await readdir(paths.journalDir)).toHaveLength(1);
+    down = false;
+    await store.listProfiles();
+    expect(await readdir(paths.journalDir)).toEqual([]);
+    const key = keyringAccountFor(paths.profileDir(name));
+    const raw = await new AsyncEntry(keyringService, key).getPassword();
+    expect(JSON.parse(raw ?? 'null').tokens.refresh_token).toBe(rotated.tokens!.refresh_token);
+    await store.remove(name);
   });
 });
 

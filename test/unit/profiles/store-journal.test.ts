@@ -4,12 +4,14 @@
  * back: tokens never hidden in an unlisted folder, never reported as "sign in again", and a legacy
  * rename never leaves two profiles holding one refresh token.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
+import { keyringAccountFor } from '../../../core/profiles/keyring.ts';
+import { MemoryKeyring } from '../../fakes/memory-keyring.ts';
 import { makeAuth } from '../../helpers/profile-auth.ts';
 
 class Crash extends Error {}
@@ -24,9 +26,10 @@ beforeEach(async () => {
 afterEach(() => rm(home, { recursive: true, force: true }));
 
 /** A store that "dies" at `point`. */
-function crashingAt(point: string): ProfileStore {
+function crashingAt(point: string, keyring?: MemoryKeyring): ProfileStore {
   return new ProfileStore({
     paths,
+    ...(keyring ? { keyring } : {}),
     step: (reached) => {
       if (reached === point) throw new Crash(point);
     },
@@ -113,11 +116,116 @@ describe('an interrupted rename', () => {
   });
 });
 
+describe('an interrupted rename of a keychain profile', () => {
+  const auth = makeAuth({ email: 'k@example.com', accountId: 'acct-k' });
+
+  async function keychainProfile(keyring: MemoryKeyring): Promise<void> {
+    await new ProfileStore({ paths, keyring }).saveSignIn({
+      auth,
+      requestedName: 'alice',
+      store: 'keyring',
+    });
+  }
+
+  /** The keychain entries holding alice's refresh token, by the folder their key is for. */
+  function holders(keyring: MemoryKeyring): string[] {
+    return ['alice', 'k4']
+      .filter((name) =>
+        keyring.entries
+          .get(keyringAccountFor(paths.profileDir(name)))
+          ?.includes(auth.tokens!.refresh_token),
+      )
+      .sort();
+  }
+
+  it('rolled back after the new entry was written leaves no copy under the target’s key', async () => {
+    const keyring = new MemoryKeyring();
+    await keychainProfile(keyring);
+    await expectCrash(crashingAt('rename:copied', keyring).rename('alice', 'k4'));
+    const next = new ProfileStore({ paths, keyring });
+    expect((await next.listProfiles()).map((p) => p.name)).toEqual(['alice']);
+    expect((await next.readAuth('alice')).tokens!.refresh_token).toBe(auth.tokens!.refresh_token);
+    expect(holders(keyring)).toEqual(['alice']);
+    expect(keyring.entries.size).toBe(1);
+    expect(await readdir(paths.journalDir)).toEqual([]);
+  });
+
+  it('rolled back because the registry could not be written leaves no copy either', async () => {
+    const keyring = new MemoryKeyring();
+    await keychainProfile(keyring);
+    const registry = await readFile(paths.registry, 'utf8');
+    const store = new ProfileStore({
+      paths,
+      keyring,
+      // The registry cannot be replaced once the new entry is written.
+      step: async (point) => {
+        if (point !== 'rename:copied') return;
+        await rm(paths.registry);
+        await mkdir(paths.registry);
+      },
+    });
+    await expect(store.rename('alice', 'k4')).rejects.toThrow();
+    await rm(paths.registry, { recursive: true });
+    await writeFile(paths.registry, registry, { mode: 0o600 });
+    expect(holders(keyring)).toEqual(['alice']);
+    expect(keyring.entries.size).toBe(1);
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['alice']);
+  });
+
+  it('rolled back never deletes an entry under the target’s key that is not its copy', async () => {
+    const keyring = new MemoryKeyring();
+    await keychainProfile(keyring);
+    await expectCrash(crashingAt('rename:copied', keyring).rename('alice', 'k4'));
+    // Something else wrote under that key meanwhile (stock Codex pointed at the folder).
+    const other = JSON.stringify(makeAuth({ email: 'o@example.com', accountId: 'acct-o' }));
+    keyring.entries.set(keyringAccountFor(paths.profileDir('k4')), other);
+    await new ProfileStore({ paths, keyring }).listProfiles();
+    expect(keyring.entries.get(keyringAccountFor(paths.profileDir('k4')))).toBe(other);
+  });
+
+  it('is replayed again while the keychain is out of reach, and the profile stays where it was', async () => {
+    const keyring = new MemoryKeyring();
+    await keychainProfile(keyring);
+    await expectCrash(crashingAt('rename:copied', keyring).rename('alice', 'k4'));
+    keyring.outage = 'all';
+    await new ProfileStore({ paths, keyring }).listProfiles().catch(() => undefined);
+    expect(await readdir(paths.journalDir)).toHaveLength(1);
+    keyring.outage = 'none';
+    const next = new ProfileStore({ paths, keyring });
+    expect((await next.listProfiles()).map((p) => p.name)).toEqual(['alice']);
+    expect(holders(keyring)).toEqual(['alice']);
+  });
+});
+
 describe('an interrupted new-profile sign-in', () => {
   it('lists the profile whose tokens were written before the kill', async () => {
     const auth = makeAuth({ email: 'new@example.com', accountId: 'acct-n' });
     await expectCrash(crashingAt('add:tokens-written').saveSignIn({ auth, requestedName: 'new' }));
     const next = new ProfileStore({ paths });
+    expect((await next.listProfiles()).map((p) => p.name)).toEqual(['new']);
+    expect((await next.readAuth('new')).tokens!.refresh_token).toBe(auth.tokens!.refresh_token);
+  });
+});
+
+describe('an interrupted new keychain sign-in', () => {
+  it('keeps its record and folder while the keychain cannot be read, and lists the profile once it can', async () => {
+    const keyring = new MemoryKeyring();
+    const auth = makeAuth({ email: 'new@example.com', accountId: 'acct-n' });
+    await expectCrash(
+      crashingAt('add:tokens-written', keyring).saveSignIn({
+        auth,
+        requestedName: 'new',
+        store: 'keyring',
+      }),
+    );
+    keyring.outage = 'all';
+    await new ProfileStore({ paths, keyring }).listProfiles();
+    // Before, an unreadable keychain counted as "no tokens": the folder went, and the entry's
+    // live refresh token stayed under a key no profile would list.
+    expect(await readdir(paths.journalDir)).toHaveLength(1);
+    expect(await readdir(paths.profilesDir)).toEqual(['new']);
+    keyring.outage = 'none';
+    const next = new ProfileStore({ paths, keyring });
     expect((await next.listProfiles()).map((p) => p.name)).toEqual(['new']);
     expect((await next.readAuth('new')).tokens!.refresh_token).toBe(auth.tokens!.refresh_token);
   });

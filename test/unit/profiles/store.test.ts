@@ -17,24 +17,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLabError, LabError } from '../../../core/errors.ts';
 import { withCliFix } from '../../../core/format.ts';
 import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
-import { keyringAccountFor, type KeyringPort } from '../../../core/profiles/keyring.ts';
+import { keyringAccountFor } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
 import { HealthStore } from '../../../core/state/health-store.ts';
+import { MemoryKeyring } from '../../fakes/memory-keyring.ts';
+import { createRecordingLogger } from '../../helpers/auth-harness.ts';
 import { makeAuth, plantedRefreshToken } from '../../helpers/profile-auth.ts';
-
-/** An in-memory keychain, for the store's keyring paths without a Secret Service. */
-class MemoryKeyring implements KeyringPort {
-  readonly entries = new Map<string, string>();
-  async get(account: string) {
-    return this.entries.get(account) ?? null;
-  }
-  async set(account: string, value: string) {
-    this.entries.set(account, value);
-  }
-  async delete(account: string) {
-    this.entries.delete(account);
-  }
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   const error = await promise.then(
@@ -301,6 +289,22 @@ describe('ProfileStore', () => {
       await expect(stat(paths.profileAuth('alice'))).rejects.toThrow();
     });
 
+    it('says it is the keychain, not a profile, when a stale entry for a folder that is gone refuses the sign-in', async () => {
+      // An earlier home at this path kept alice's sign-in in the keychain; its folders are gone.
+      const key = keyringAccountFor(paths.profileDir('alice'));
+      const stale = JSON.stringify(makeAuth(alice));
+      keyring.entries.set(key, stale);
+      const error = await codeOf(
+        store.saveSignIn({ auth: makeAuth(carol), requestedName: 'alice', store: 'keyring' }),
+      );
+      expect(error).toEqual({
+        code: 'name_taken',
+        message: `The OS keychain already keeps the sign-in of ${alice.email} for ${paths.profileDir('alice')}, where a profile named "alice" keeps its tokens (entry "${key}" of "Codex Auth"), but this sign-in is ${carol.email}: to add ${carol.email}, give it another name; to use "alice", sign in as ${alice.email}.`,
+      });
+      expect(keyring.entries.get(key)).toBe(stale);
+      expect(await store.listProfiles()).toEqual([]);
+    });
+
     it('reports a broken auth.json there by name and writes nothing over it', async () => {
       await unlistAlice();
       await writeFile(paths.profileAuth('alice'), '{ nope');
@@ -390,6 +394,57 @@ describe('ProfileStore', () => {
         plantedRefreshToken(alice),
       );
       expect(await store.unlistedProfiles()).toEqual([]);
+    });
+
+    it('is rebuilt with a log line, and the keychain sign-ins of folders without an auth file are reported', async () => {
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'vault', store: 'keyring' });
+      await rm(paths.registry);
+      const logger = createRecordingLogger();
+      const logged = new ProfileStore({ paths, keyring, now: () => now, logger });
+      expect((await logged.listProfiles()).map((p) => p.name)).toEqual(['alice', 'work']);
+      expect(logger.lines.join('\n')).toContain(
+        `${paths.registry} was missing: rebuilt it from the profile folders (alice, work)`,
+      );
+      const report = await logged.lostRegistryReport();
+      expect(report.rebuilt).toContain(
+        'was missing: rebuilt it from the profile folders (alice, work)',
+      );
+      const reported = report.problems;
+      expect(reported.map((error) => [error.code, withCliFix(error.message, error.fix)])).toEqual([
+        [
+          'unlisted_profile',
+          `${paths.profileDir('vault')} has no auth file, but the OS keychain keeps the sign-in of ${bob.email} for it, which auth-profiles.json does not list: to list it again, run \`codex-lab login vault\` and sign in as ${bob.email}.`,
+        ],
+      ]);
+      // Signing in again as that account lists it, still in the keychain: no second copy.
+      await logged.saveSignIn({
+        auth: makeAuth({ ...bob, generation: 2 }),
+        requestedName: 'vault',
+      });
+      expect((await logged.getProfile('vault')).store).toBe('keyring');
+      await expect(stat(paths.profileAuth('vault'))).rejects.toThrow();
+      expect((await logged.lostRegistryReport()).problems).toEqual([]);
+    });
+
+    it('of keychain profiles only is rebuilt empty, each reported; with the keychain out of reach nothing is written', async () => {
+      await rm(paths.profilesDir, { recursive: true });
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'vault', store: 'keyring' });
+      await rm(paths.registry);
+      keyring.outage = 'all';
+      const first = new ProfileStore({ paths, keyring, now: () => now });
+      expect(await first.listProfiles()).toEqual([]);
+      expect((await first.lostRegistryReport()).problems.map((error) => error.code)).toEqual([
+        'keyring_unavailable',
+      ]);
+      await expect(stat(paths.registry)).rejects.toThrow();
+      keyring.outage = 'none';
+      const second = new ProfileStore({ paths, keyring, now: () => now });
+      expect(await second.listProfiles()).toEqual([]);
+      expect((await second.lostRegistryReport()).problems.map((error) => error.code)).toEqual([
+        'unlisted_profile',
+      ]);
+      expect((await second.readRegistry()).profiles).toEqual([]);
+      await stat(paths.registry);
     });
 
     it('is rebuilt before any registry edit, so an edit never writes a registry without them', async () => {
@@ -630,6 +685,36 @@ describe('ProfileStore', () => {
     expect(await readFile(paths.registry, 'utf8')).toBe('{"version": 1, "profiles": [');
   });
 
+  it('keeps recovered tokens while the profile’s auth file is broken, and drops them only once it reads without the replaced token', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    const original = await readFile(paths.profileAuth('alice'), 'utf8');
+    await store.saveRecoveredTokens(
+      'alice',
+      makeAuth({ ...alice, generation: 2 }),
+      plantedRefreshToken(alice),
+    );
+    await writeFile(paths.profileAuth('alice'), '{ half written');
+    await store.listProfiles();
+    expect(await readdir(paths.journalDir)).toHaveLength(1);
+    // Put back: the replaced token is there, so the recovered tokens replace it.
+    await writeFile(paths.profileAuth('alice'), original);
+    await store.listProfiles();
+    expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+      plantedRefreshToken({ ...alice, generation: 2 }),
+    );
+    // A record whose token no readable profile holds any more (signed in again since) goes.
+    await store.saveRecoveredTokens(
+      'alice',
+      makeAuth({ ...alice, generation: 3 }),
+      plantedRefreshToken(alice),
+    );
+    await store.listProfiles();
+    expect(await readdir(paths.journalDir)).toEqual([]);
+    expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+      plantedRefreshToken({ ...alice, generation: 2 }),
+    );
+  });
+
   it('reports a corrupt auth.json by name and never overwrites it on read', async () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
     await writeFile(paths.profileAuth('alice'), '{ nope');
@@ -713,6 +798,45 @@ describe('ProfileStore', () => {
       expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
       expect(await readdir(paths.journalDir).catch(() => [])).toEqual([]);
       expect(keyring.entries.size).toBe(1);
+    });
+
+    it('keeps recovered tokens while the keychain cannot be read, and saves them once it can', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const rotated = makeAuth({ ...alice, generation: 2 });
+      await store.saveRecoveredTokens('alice', rotated, plantedRefreshToken(alice));
+      // The keychain is gone (its daemon killed), then back but locked: neither read shows that
+      // alice no longer holds the replaced token, so the record stays.
+      keyring.outage = 'all';
+      await store.listProfiles();
+      expect(await readdir(paths.journalDir)).toHaveLength(1);
+      keyring.outage = 'writes';
+      await store.listProfiles();
+      expect(await readdir(paths.journalDir)).toHaveLength(1);
+      keyring.outage = 'none';
+      await store.listProfiles();
+      expect(await readdir(paths.journalDir)).toEqual([]);
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        rotated.tokens!.refresh_token,
+      );
+    });
+
+    it('refuses to let a refresh spend a token that pending recovered tokens replace', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const rotated = makeAuth({ ...alice, generation: 2 });
+      await store.saveRecoveredTokens('alice', rotated, plantedRefreshToken(alice));
+      // Locked: reads answer (the replaced token), writes are refused.
+      keyring.outage = 'writes';
+      const error = await codeOf(store.adoptUnfinishedWrite('alice'));
+      expect(error.code).toBe('keyring_unavailable');
+      expect(error.message).toContain('alice');
+      expect(error.message).toContain(paths.journalDir);
+      expect(await readdir(paths.journalDir)).toHaveLength(1);
+      keyring.outage = 'none';
+      await store.adoptUnfinishedWrite('alice');
+      expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+        rotated.tokens!.refresh_token,
+      );
+      expect(await readdir(paths.journalDir)).toEqual([]);
     });
 
     it('fails clearly when no keychain is configured', async () => {

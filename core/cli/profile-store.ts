@@ -1,0 +1,28 @@
+/**
+ * The logger and the profile store a command uses: one logger per command (warnings and up on
+ * stderr, or `CODEX_LAB_LOG_LEVEL`), given to the store too, so what the store does on its own (a
+ * lost registry rebuilt, an interrupted operation finished, refreshed tokens saved late) is said
+ * on stderr instead of happening silently.
+ */
+import { createLogger } from '../log.ts';
+import type { Logger } from '../ports.ts';
+import { createProfileStore } from '../profiles/create-store.ts';
+import type { ProfileStore } from '../profiles/store.ts';
+import type { CliContext } from './context.ts';
+
+const loggers = new WeakMap<CliContext, Logger>();
+
+/** The command's logger (one per context). */
+export function cliLogger(context: CliContext): Logger {
+  let logger = loggers.get(context);
+  if (logger === undefined) {
+    logger = createLogger({ level: context.config.logLevel ?? 'warn' });
+    loggers.set(context, logger);
+  }
+  return logger;
+}
+
+/** A profile store over the command's home, with the system keychain and the command's logger. */
+export function cliProfileStore(context: CliContext): ProfileStore {
+  return createProfileStore({ paths: context.paths, logger: cliLogger(context) });
+}
