@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { LabState } from '../core/service/contract.ts';
 import { useProxyFromEnvironment } from '../core/net/proxy-dispatchers.ts';
 import { systemClock } from '../core/ports.ts';
+import { createSystemKeyring } from '../core/profiles/keyring.ts';
 import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
 import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
 import { sendToWindow } from './ipc/ipc-main.ts';
@@ -31,6 +32,7 @@ import { registerSessionsIpc } from './ipc/sessions-ipc.ts';
 import { broadcastState, registerStateIpc } from './ipc/state-ipc.ts';
 import type { IpcTrust } from './ipc/ipc-validation.ts';
 import { createLabHost } from './lab-host.ts';
+import { electronKeyringBroker } from './keyring-broker-launcher.ts';
 import { createQuitSequence, defaultQuitTimeoutMs } from './lifecycle/quit-sequence.ts';
 import { openFileLog } from './logging/file-log.ts';
 import { diffNotifications } from './notifications/notification-diff.ts';
@@ -187,6 +189,7 @@ async function start(): Promise<void> {
     // `codex-lab stop` asked the router this app hosts to stop: the app quits.
     onStopRequest: () => app.quit(),
     secrets: startupSecrets,
+    keyring: createSystemKeyring({ launch: electronKeyringBroker }),
   });
   const logger = host.logger.child({ component: 'desktop' });
   const lab = host.lab;
