@@ -16,6 +16,7 @@ import type {
   PrimingOutcomeView,
   ShutdownView,
 } from './contract.ts';
+import { LabError } from '../errors.ts';
 import { decodeLabState } from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
 
@@ -31,10 +32,25 @@ export class RemoteLab implements LabApi {
     this.#onDisconnect = options.onDisconnect;
   }
 
+  /**
+   * The router's state; a router that does not answer, or answers no state, is a
+   * `router_unavailable` LabError (one sentence), never a bare network error.
+   */
   async getState(): Promise<LabState> {
-    const answer = await loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token });
+    const answer = await loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token }).catch(
+      (error: unknown) => {
+        throw new LabError(
+          'router_unavailable',
+          `The router at ${this.url} does not answer (${(error as Error).message}); check it with codex-lab status.`,
+          { cause: error },
+        );
+      },
+    );
     if (answer.status !== 200) {
-      throw new Error(`The router at ${this.url} answered ${answer.status} for its state.`);
+      throw new LabError(
+        'router_unavailable',
+        `The router at ${this.url} answered HTTP ${answer.status} instead of its state; check it with codex-lab status.`,
+      );
     }
     return decodeLabState(answer.json);
   }
