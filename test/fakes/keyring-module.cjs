@@ -4,9 +4,11 @@
 //   FIFO named by CODEX_LAB_FAKE_KEYRING_FIFO, which no one writes; without it, a bare promise);
 // - `abort`: aborts the process, as a panic in the Rust keyring library does;
 // - `pid`: answers the broker's process id;
-// - anything else: an in-memory keychain.
+// - anything else: an in-memory keychain, locked (every call refused, as a Secret Service whose
+//   unlock prompt was dismissed) while the file CODEX_LAB_FAKE_KEYRING_LOCKED names exists.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS module the broker requires */
 'use strict';
+const { existsSync } = require('node:fs');
 const { open } = require('node:fs/promises');
 
 const entries = new Map();
@@ -18,6 +20,12 @@ class AsyncEntry {
   }
 
   async #misbehave() {
+    const lock = process.env.CODEX_LAB_FAKE_KEYRING_LOCKED;
+    if (lock && existsSync(lock)) {
+      throw new Error(
+        "Couldn't access platform storage: Secret Service: unlock prompt was dismissed",
+      );
+    }
     if (this.account === 'abort') process.abort();
     if (this.account === 'hang') {
       const fifo = process.env.CODEX_LAB_FAKE_KEYRING_FIFO;
