@@ -14,7 +14,6 @@ import { readConfig } from '../core/config.ts';
 import { isLabError, type LabError } from '../core/errors.ts';
 import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
-import type { KeyringPort } from '../core/profiles/keyring.ts';
 import { systemClock, type Logger } from '../core/ports.ts';
 import type { LabApi, LabState } from '../core/service/contract.ts';
 import { LabService } from '../core/service/lab-service.ts';
@@ -64,8 +63,6 @@ export interface LabHostOptions {
    * main, so a start-up failure written after the host has learnt the token is scrubbed of it too.
    */
   secrets?: string[];
-  /** The keychain for keyring profiles; default the system keychain through a Node child. */
-  keyring?: KeyringPort;
 }
 
 /** Holds the current `LabApi` (hosted or attached) and moves subscribers when it changes. */
@@ -163,7 +160,6 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
         logger,
         rendererDir: options.rendererDir ?? null,
         ...(options.onStopRequest ? { onShutdownRequest: options.onStopRequest } : {}),
-        ...(options.keyring ? { keyring: options.keyring } : {}),
       });
       const token = await service.routerToken();
       secrets.push(token);

@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { LabState } from '../core/service/contract.ts';
 import { useProxyFromEnvironment } from '../core/net/proxy-dispatchers.ts';
 import { systemClock } from '../core/ports.ts';
-import { createSystemKeyring } from '../core/profiles/keyring.ts';
+import { useKeyringBroker } from '../core/profiles/keyring.ts';
 import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
 import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
 import { sendToWindow } from './ipc/ipc-main.ts';
@@ -181,6 +181,8 @@ async function start(): Promise<void> {
     .catch(() => 'DIRECT');
   Object.assign(process.env, systemProxyEnvironment(process.env, systemProxy));
   useProxyFromEnvironment(process.env);
+  // The packaged app cannot run its binary as Node: its keychain broker is a utility process.
+  useKeyringBroker(electronKeyringBroker);
   // Attaches to a `codex-lab serve` already running for this home, else hosts the router.
   const host = await createLabHost({
     env: process.env,
@@ -189,7 +191,6 @@ async function start(): Promise<void> {
     // `codex-lab stop` asked the router this app hosts to stop: the app quits.
     onStopRequest: () => app.quit(),
     secrets: startupSecrets,
-    keyring: createSystemKeyring({ launch: electronKeyringBroker }),
   });
   const logger = host.logger.child({ component: 'desktop' });
   const lab = host.lab;

@@ -137,7 +137,10 @@ export function nodeKeyringBroker(
 export interface SystemKeyringOptions {
   /** Give up on one keychain call after this long (a locked keychain may wait for a prompt). */
   timeoutMs?: number;
-  /** How the broker is started; default a Node child process (`nodeKeyringBroker`). */
+  /**
+   * A broker of its own, started this way (a test's stand-in module); default the process's
+   * one broker (`useKeyringBroker`).
+   */
   launch?: KeyringBrokerLauncher;
 }
 
@@ -147,18 +150,20 @@ export interface SystemKeyringOptions {
  */
 const brokerGraceMs = 1000;
 
+/** One keychain call: `op` on `account` (with `value` for a set), answered within `timeoutMs`. */
+type BrokerCall = (
+  op: KeyringBrokerRequest['op'],
+  account: string,
+  value: string | undefined,
+  timeoutMs: number,
+) => Promise<string | null>;
+
 /**
- * The real OS keychain. On Linux it is pinned to the Secret Service (as Codex's persistent store
- * is), so tokens never silently land in the kernel keyring, which does not survive a reboot.
- *
- * Every call is made by a broker child process (keyring-broker.cjs), started on the first call,
- * so a native call that never returns, or a panic that aborts, costs that call and never this
- * process: a call past its deadline fails `keyring_unavailable` and the broker is killed (with
- * the calls it held, which the same stuck keychain would fail too); the next call starts another.
+ * Talks to one broker at a time, started on the first call: a call past its deadline fails
+ * `keyring_unavailable` and the broker is killed (with the calls it held, which the same stuck
+ * keychain would fail too); a broker that dies fails its calls so; the next call starts another.
  */
-export function createSystemKeyring(options: SystemKeyringOptions = {}): KeyringPort {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const launch = options.launch ?? nodeKeyringBroker();
+function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
   type Pending = {
     resolve: (value: string | null) => void;
     reject: (error: LabError) => void;
@@ -190,7 +195,7 @@ export function createSystemKeyring(options: SystemKeyringOptions = {}): Keyring
     return broker;
   };
 
-  const call = (op: KeyringBrokerRequest['op'], account: string, value?: string) =>
+  return (op, account, value, timeoutMs) =>
     new Promise<string | null>((resolve, reject) => {
       current ??= start();
       const broker = current;
@@ -211,7 +216,39 @@ export function createSystemKeyring(options: SystemKeyringOptions = {}): Keyring
         timeoutMs,
       });
     });
+}
 
+let processLaunch: KeyringBrokerLauncher | undefined;
+let processBroker: BrokerCall | undefined;
+
+/**
+ * How this process starts its one keychain broker, for a host that cannot use the default Node
+ * child process (the desktop app: an Electron utility process). Call before the first keychain
+ * call.
+ */
+export function useKeyringBroker(launch: KeyringBrokerLauncher): void {
+  processLaunch = launch;
+  processBroker = undefined;
+}
+
+/**
+ * The real OS keychain. On Linux it is pinned to the Secret Service (as Codex's persistent store
+ * is), so tokens never silently land in the kernel keyring, which does not survive a reboot.
+ *
+ * Every call is made by the keychain broker (keyring-broker.cjs), a child process this process
+ * starts on its first keychain call and shares among all its keychains, so a native call that
+ * never returns, or a panic that aborts, costs that call and never this process.
+ */
+export function createSystemKeyring(options: SystemKeyringOptions = {}): KeyringPort {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const own = options.launch ? brokerClient(options.launch) : undefined;
+  const call = (op: KeyringBrokerRequest['op'], account: string, value?: string) =>
+    (own ?? (processBroker ??= brokerClient(processLaunch ?? nodeKeyringBroker())))(
+      op,
+      account,
+      value,
+      timeoutMs,
+    );
   return {
     get: async (account) => call('get', account),
     set: async (account, value) => {
