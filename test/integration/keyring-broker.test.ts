@@ -1,12 +1,21 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSystemKeyring, nodeKeyringBroker } from '../../core/profiles/keyring.ts';
+import { labPaths } from '../../core/home/paths.ts';
+import type { AuthDotJson } from '../../core/profiles/schema.ts';
+import { ProfileStore } from '../../core/profiles/store.ts';
+import { startFakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
 import { repositoryRoot } from '../helpers/auth-harness.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import { codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
+import { privateKeyringAvailable, startPrivateKeyring } from '../helpers/private-keyring.ts';
+import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
 const fakeModule = join(repositoryRoot, 'test/fakes/keyring-module.cjs');
 const fakeKeyring = (timeoutMs: number) =>
@@ -116,79 +125,132 @@ describe('the keychain broker', () => {
   });
 });
 
-const which = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-const realKeyring =
-  process.platform === 'linux' && which('dbus-run-session') && which('gnome-keyring-daemon');
-
-describe.skipIf(!realKeyring)('a real gnome-keyring that stops answering', () => {
-  it('costs the calls it stalls, never the file I/O of the process that made them', async () => {
+describe.skipIf(!privateKeyringAvailable)('a real gnome-keyring that stops answering', () => {
+  it('costs the calls it stalls or that its death cuts short, never the file I/O of the process that made them', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'codex-lab-stall-'));
     folders.push(folder);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      XDG_DATA_HOME: join(folder, 'data'),
-      XDG_RUNTIME_DIR: folder,
-    };
-    delete env['DBUS_SESSION_BUS_ADDRESS'];
-    // A private bus and daemon, so stopping it cannot disturb another test's keychain.
-    const session = spawn(
-      'dbus-run-session',
-      [
-        '--',
-        'sh',
-        '-c',
-        'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 120',
-      ],
-      { env, stdio: ['ignore', 'pipe', 'ignore'], detached: true },
+    const keychain = await startPrivateKeyring(folder);
+    const child = spawn(
+      process.execPath,
+      [join(repositoryRoot, 'test/helpers/keyring-stall-child.ts')],
+      { env: keychain.env, stdio: ['pipe', 'pipe', 'inherit'] },
     );
-    let daemon: number | undefined;
     try {
-      const address = await new Promise<string>((resolve) =>
-        createInterface({ input: session.stdout! }).once('line', resolve),
-      );
-      daemon = await daemonOf(address);
-      const child = spawn(
-        process.execPath,
-        [join(repositoryRoot, 'test/helpers/keyring-stall-child.ts')],
-        { env: { ...env, DBUS_SESSION_BUS_ADDRESS: address }, stdio: ['pipe', 'pipe', 'inherit'] },
-      );
       const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+      const round = async () =>
+        JSON.parse((await lines.next()).value as string) as {
+          fileMs: number;
+          calls: { code: string; ms: number }[];
+        };
       expect((await lines.next()).value).toBe('ready');
-      process.kill(daemon, 'SIGSTOP');
+
+      // Stopped: no answer ever comes.
+      await keychain.signal('SIGSTOP');
       child.stdin!.write('go\n');
-      const result = JSON.parse((await lines.next()).value as string) as {
-        fileMs: number;
-        calls: { code: string; ms: number }[];
-      };
-      expect(result.fileMs).toBeLessThan(500);
-      for (const call of result.calls) {
+      const stalled = await round();
+      expect(stalled.fileMs).toBeLessThan(500);
+      for (const call of stalled.calls) {
         expect(call.code).toBe('keyring_unavailable');
         // The native call waits for D-Bus's own timeout, one call after another (seconds each).
         expect(call.ms).toBeLessThan(3000);
       }
+
+      // Killed mid-call (D-Bus then starts a locked one on the next call).
+      child.stdin!.write('go\n');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await keychain.signal('SIGKILL');
+      const killed = await round();
+      expect(killed.fileMs).toBeLessThan(500);
+      for (const call of killed.calls) {
+        expect(['ok', 'keyring_unavailable']).toContain(call.code);
+        expect(call.ms).toBeLessThan(3000);
+      }
     } finally {
-      if (daemon !== undefined && alive(daemon)) process.kill(daemon, 'SIGKILL');
-      if (session.pid !== undefined) process.kill(-session.pid, 'SIGKILL');
+      child.kill('SIGKILL');
+      await keychain.stop();
     }
   });
 });
 
-/** The gnome-keyring-daemon serving the bus at `address` (it detaches, so it is looked up). */
-async function daemonOf(address: string): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
+describe.skipIf(!privateKeyringAvailable)('codex-lab serve while its real keychain stalls', () => {
+  const children: ServeChild[] = [];
+  afterAll(() => stopServes(children));
+
+  it('answers its state and file profiles at once, refuses the keychain profile, and stops on SIGTERM', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'codex-lab-stall-serve-'));
+    folders.push(folder);
+    const keychain = await startPrivateKeyring(folder);
+    const fake = await startFakeChatGpt();
+    try {
+      fake.addAccount({ email: 'vault@example.com' });
+      fake.addAccount({ email: 'plain@example.com' });
+      const home = join(folder, 'home');
+      const paths = labPaths(home);
+      // This process's own broker, on the private bus (it takes the environment at its start).
+      const saved = process.env['DBUS_SESSION_BUS_ADDRESS'];
+      process.env['DBUS_SESSION_BUS_ADDRESS'] = keychain.address;
+      const store = new ProfileStore({
+        paths,
+        keyring: createSystemKeyring({ launch: nodeKeyringBroker() }),
+      });
       try {
-        const command = await readFile(`/proc/${entry}/cmdline`, 'utf8');
-        if (!command.includes('gnome-keyring-daemon')) continue;
-        const environ = await readFile(`/proc/${entry}/environ`, 'utf8');
-        if (environ.split('\0').includes(`DBUS_SESSION_BUS_ADDRESS=${address}`))
-          return Number(entry);
-      } catch {
-        // A process that ended meanwhile.
+        await store.saveSignIn({
+          auth: issueAuthDotJson(fake, 'vault@example.com') as AuthDotJson,
+          requestedName: 'vault',
+          store: 'keyring',
+        });
+      } finally {
+        if (saved === undefined) delete process.env['DBUS_SESSION_BUS_ADDRESS'];
+        else process.env['DBUS_SESSION_BUS_ADDRESS'] = saved;
       }
+      await store.saveSignIn({
+        auth: issueAuthDotJson(fake, 'plain@example.com') as AuthDotJson,
+        requestedName: 'plain',
+      });
+      const serve = await startServe(home, {
+        CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+        CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+        DBUS_SESSION_BUS_ADDRESS: keychain.address,
+        XDG_RUNTIME_DIR: folder,
+      });
+      children.push(serve);
+      const token = (await runCodexLab(['token'], { home })).stdout.trim();
+      const pinnedTurn = (profile: string, session: string) =>
+        postToRouter(serve.url, token, '/backend-api/codex/responses', codexTurnBody({ session }), {
+          'x-codex-lab-profile': profile,
+        });
+
+      await keychain.signal('SIGSTOP');
+      const started = Date.now();
+      const stalled = Array.from({ length: 8 }, (_, index) =>
+        pinnedTurn('vault', `vault-${index}`).then(async (answer) => ({
+          status: answer.status,
+          text: await answer.text(),
+          ms: Date.now() - started,
+        })),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const asked = Date.now();
+      const state = await fetch(`${serve.url}/lab/v1/state`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(state.status).toBe(200);
+      const plain = await pinnedTurn('plain', 'plain-1');
+      expect(await plain.text()).toContain('response.completed');
+      expect(Date.now() - asked).toBeLessThan(1500);
+
+      for (const turn of await Promise.all(stalled)) {
+        expect(turn.status, turn.text.slice(0, 300)).toBe(400);
+        expect(turn.text).toContain('The OS keychain is locked or unavailable');
+        expect(turn.ms).toBeLessThan(15_000);
+      }
+      serve.child.kill('SIGTERM');
+      const stopped = Date.now();
+      await serve.exited;
+      expect(Date.now() - stopped).toBeLessThan(5000);
+    } finally {
+      await keychain.stop();
+      await fake.close();
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no gnome-keyring-daemon on the private bus');
-}
+  });
+});
