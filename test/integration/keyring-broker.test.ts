@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSystemKeyring, nodeKeyringBroker } from '../../core/profiles/keyring.ts';
+import {
+  createSystemKeyring,
+  nodeKeyringBroker,
+  useKeyringBroker,
+} from '../../core/profiles/keyring.ts';
 import { labPaths } from '../../core/home/paths.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -94,6 +98,21 @@ describe('the keychain broker', () => {
     expect(second).not.toBe(first);
     await keyring.set('alice', 'tokens');
     expect(await keyring.get('alice')).toBe('tokens');
+  });
+
+  it('is one per process, whatever the number of stores', async () => {
+    let started = 0;
+    const launch = nodeKeyringBroker({ keyringModule: fakeModule });
+    useKeyringBroker(() => {
+      started++;
+      return launch();
+    });
+    // The router builds a store (and so a keychain) per state read.
+    const pids = await Promise.all(
+      Array.from({ length: 5 }, () => createSystemKeyring().get('pid')),
+    );
+    expect(new Set(pids).size).toBe(1);
+    expect(started).toBe(1);
   });
 
   it('never outlives its parent, killed mid-call or ending normally', async () => {
