@@ -18,7 +18,7 @@ import {
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
 import { humanizeTimes, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
-import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
+import type { ActivityRecorder, Cancel, Clock, Logger } from '../ports.ts';
 import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
@@ -215,6 +215,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   readonly #keychainReadAt = new Map<string, number>();
   /** Keychain re-checks under way, one per profile at most. */
   readonly #keychainChecks = new Set<string>();
+  /** The next keychain re-check, while a profile is marked: no request may come to run it. */
+  #keychainTimer: Cancel | null = null;
   /** Each auth file's stat at its last check: an unchanged file is not read again. */
   readonly #authFileKeys = new Map<string, string>();
   /** Fresh tokens the upstream rejected in a row per profile (reset by any success). */
@@ -741,7 +743,16 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#credentials.delete(profile);
     this.#stickyAnswers.clear();
     if (!had) this.#options.logger.warn({ profile, code: error.code }, 'keychain unavailable');
+    this.#scheduleKeychainRecheck();
     this.#options.onChange?.();
+  }
+
+  #scheduleKeychainRecheck(): void {
+    if (this.#keychainTimer !== null || this.#keychainReadAt.size === 0) return;
+    this.#keychainTimer = this.#options.clock.setTimeout(() => {
+      this.#keychainTimer = null;
+      this.#recheckKeychains();
+    }, keychainRecheckMs);
   }
 
   #keychainReadable(profile: string): void {
@@ -786,9 +797,11 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         .finally(() => {
           this.#keychainChecks.delete(profile);
           this.#pendingWrites.delete(check);
+          this.#scheduleKeychainRecheck();
         });
       this.#pendingWrites.add(check);
     }
+    this.#scheduleKeychainRecheck();
   }
 
   #markAuthError(profile: string, error: LabError, now: number): void {

@@ -35,7 +35,8 @@ async function routerWithKeychainProfile() {
   fake.addAccount({ email: 'bob@example.com' });
   const home = tempFolder('codex-lab-keychain-locked-');
   const paths = labPaths(home);
-  const lock = join(home, 'keychain-locked');
+  // Outside the home: a change there would have the router re-read its files (and keychains).
+  const lock = join(tempFolder('codex-lab-keychain-lock-'), 'locked');
   process.env['CODEX_LAB_FAKE_KEYRING_LOCKED'] = lock;
   cleanups.push(() => delete process.env['CODEX_LAB_FAKE_KEYRING_LOCKED']);
   const keyring = createSystemKeyring({
@@ -114,10 +115,10 @@ describe('a keychain profile whose keychain is locked', () => {
     expect(unpinned.answer.status).toBe(200);
     expect(unpinned.answer.headers.get('x-codex-lab-profile')).toBe('bob');
 
-    // Unlocked: the router reads the keychain again on its own (no request picks alice now).
+    // Unlocked: the router reads the keychain again on its own, with no request to prompt it
+    // (none would pick alice now).
     unlock();
     clock.advance(keychainRecheckMs);
-    await turn('s3');
     const deadline = Date.now() + 5000;
     let back: LabState = await service.getState();
     while (back.problems.length > 0 && Date.now() < deadline) {
