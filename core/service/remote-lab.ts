@@ -46,10 +46,11 @@ export class RemoteLab implements LabApi {
         );
       },
     );
-    if (answer.status !== 200) {
+    // A cut-off or non-JSON body is no state either (it would fail to decode).
+    if (answer.status !== 200 || typeof answer.json !== 'object' || answer.json === null) {
       throw new LabError(
         'router_unavailable',
-        `The router at ${this.url} answered HTTP ${answer.status} instead of its state; check it with codex-lab status.`,
+        `The router at ${this.url} gave no state (HTTP ${answer.status}); check it with codex-lab status.`,
       );
     }
     return decodeLabState(answer.json);

@@ -299,10 +299,15 @@ describe('one router per home', () => {
 
   it('a router that proves who it is but never answers for its state: status says so in one sentence, no stack trace', async () => {
     const token = (await runCodexLab(['token'], { home })).stdout.trim();
-    // Answers its identity (it holds the token), then stalls on every other request.
+    // Answers its identity (it holds the token), then stalls on every other request (or, later,
+    // answers its state with something that is not one).
+    let garbled = false;
     const stalled = createServer((request, response) => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-      if (url.pathname !== identityPath) return;
+      if (url.pathname !== identityPath) {
+        if (garbled) response.end('<html>not a state</html>');
+        return;
+      }
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(
         JSON.stringify({
@@ -336,6 +341,12 @@ describe('one router per home', () => {
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ running: true, pid: process.pid });
     stalled.closeAllConnections();
+
+    garbled = true;
+    const garbledStatus = await runCodexLab(['status'], { home });
+    expect(garbledStatus.code).toBe(1);
+    expect(garbledStatus.stderr).toBe('');
+    expect(garbledStatus.stdout).toContain(`A Codex Lab router (pid ${process.pid})`);
   });
 
   it('a damaged router.json: status names the running router and the file at once', async () => {
