@@ -217,11 +217,24 @@ export function formatWindowUse(window: QuotaWindowShape | null, now: number): s
 }
 
 /**
- * True when a failure `code` is about a file that cannot be read (it does not parse, or the disk
- * refuses it): only mending or moving the file helps, never a sign-in.
+ * True when a failure `code` is about stored tokens that cannot be read: an auth file that does
+ * not parse or that the disk refuses, or the OS keychain locked or unavailable
+ * (`keyring_unavailable`). Only mending the file or unlocking the keychain helps, never a sign-in.
  */
 export function unreadableFile(code: string | null | undefined): boolean {
-  return code === 'corrupt_file' || code === 'io_error';
+  return code === 'corrupt_file' || code === 'io_error' || code === 'keyring_unavailable';
+}
+
+/** How a profile whose tokens cannot be read (`unreadableFile`) is described: file or keychain. */
+export function unreadableWhat(code: string | null | undefined): {
+  /** The status label: `auth file unreadable` or `keychain unavailable`. */
+  label: string;
+  /** After the profile's name: `has an auth file that cannot be read`, … */
+  phrase: string;
+} {
+  return code === 'keyring_unavailable'
+    ? { label: 'keychain unavailable', phrase: 'cannot read its sign-in from the OS keychain' }
+    : { label: 'auth file unreadable', phrase: 'has an auth file that cannot be read' };
 }
 
 /**
@@ -236,7 +249,7 @@ export function statusLabel(status: StatusName, code?: string | null): string {
     case 'limited':
       return 'limited';
     case 'auth_error':
-      return unreadableFile(code) ? 'auth file unreadable' : 'needs sign-in';
+      return unreadableFile(code) ? unreadableWhat(code).label : 'needs sign-in';
     default:
       return 'not checked yet';
   }

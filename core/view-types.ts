@@ -399,7 +399,8 @@ export type FailureFix =
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {
   /**
-   * `corrupt_file` (does not parse), `io_error` (cannot be read) or `unlisted_profile` (a profile
+   * `corrupt_file` (does not parse), `io_error` (cannot be read), `keyring_unavailable` (the OS
+   * keychain a profile's tokens are in is locked or unavailable) or `unlisted_profile` (a profile
    * folder the registry does not list); a profile with no tokens shows on its card instead.
    */
   code: string;

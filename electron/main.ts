@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { LabState } from '../core/service/contract.ts';
 import { useProxyFromEnvironment } from '../core/net/proxy-dispatchers.ts';
 import { systemClock } from '../core/ports.ts';
+import { useKeyringBroker } from '../core/profiles/keyring.ts';
 import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
 import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
 import { ipcChannels } from './ipc/ipc-contract.ts';
@@ -32,6 +33,7 @@ import { registerSessionsIpc } from './ipc/sessions-ipc.ts';
 import { broadcastOffline, broadcastState, registerStateIpc } from './ipc/state-ipc.ts';
 import type { IpcTrust } from './ipc/ipc-validation.ts';
 import { createLabHost } from './lab-host.ts';
+import { electronKeyringBroker } from './keyring-broker-launcher.ts';
 import { createQuitSequence, defaultQuitTimeoutMs } from './lifecycle/quit-sequence.ts';
 import { openFileLog } from './logging/file-log.ts';
 import { diffNotifications } from './notifications/notification-diff.ts';
@@ -181,6 +183,8 @@ async function start(): Promise<void> {
     .catch(() => 'DIRECT');
   Object.assign(process.env, systemProxyEnvironment(process.env, systemProxy));
   useProxyFromEnvironment(process.env);
+  // The packaged app cannot run its binary as Node: its keychain broker is a utility process.
+  useKeyringBroker(electronKeyringBroker);
   // Attaches to a `codex-lab serve` already running for this home, else hosts the router.
   const host = await createLabHost({
     env: process.env,

@@ -8,7 +8,7 @@
 // Small pure-JS packages (commander, zod, oauth4webapi, the file helpers) are bundled in;
 // native or worker-based ones stay outside.
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { basename, dirname, join, sep } from 'node:path';
 
@@ -131,9 +131,14 @@ const result = await build({
 
 // Each file through a rename, the bundle last, so a CLI started while a build runs (parallel test
 // workers) never loads a half-written file.
-const files = [...result.outputFiles].sort(
-  (a, b) => Number(a.path.endsWith('cli.mjs')) - Number(b.path.endsWith('cli.mjs')),
-);
+const files = [
+  ...result.outputFiles,
+  // The keychain broker runs as its own process, from a file beside the bundle.
+  {
+    path: join(process.cwd(), outdir, 'keyring-broker.cjs'),
+    contents: readFileSync('core/profiles/keyring-broker.cjs'),
+  },
+].sort((a, b) => Number(a.path.endsWith('cli.mjs')) - Number(b.path.endsWith('cli.mjs')));
 for (const file of files) {
   mkdirSync(dirname(file.path), { recursive: true });
   const temporary = `${file.path}.${process.pid}.tmp`;

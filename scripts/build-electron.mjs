@@ -8,7 +8,7 @@
 // outside; forge.config.ts packs nothing else from node_modules.
 // The preload is CommonJS because sandboxed preloads cannot load ES modules.
 import { build } from 'esbuild';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The only modules main loads at run time from outside its bundle. */
@@ -82,5 +82,10 @@ function writeAtomically(path, contents) {
 for (const file of [...main.outputFiles, ...preload.outputFiles]) {
   writeAtomically(file.path, file.contents);
 }
+// The keychain broker runs as its own process, from a file beside the bundle.
+writeAtomically(
+  'dist/electron/keyring-broker.cjs',
+  readFileSync('core/profiles/keyring-broker.cjs'),
+);
 // What the bundle still imports at run time, for the packaging test.
 writeAtomically('dist/electron/main.meta.json', JSON.stringify(main.metafile));

@@ -73,15 +73,19 @@ export function unavailableWarning(view: ProfileView, use: RoutingUse, now: numb
     return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode)}: ${meets[use]}`;
   }
   if (view.status === 'auth_error' && unreadableFile(view.statusCode)) {
-    // The file is what stands in the way, not the sign-in: its own sentence names it.
+    // The file (or the keychain) is what stands in the way, not the sign-in: its own sentence
+    // names it.
+    const keychain = view.statusCode === 'keyring_unavailable';
+    const what = keychain ? 'the keychain' : 'the file';
     const meets: Record<RoutingUse, string> = {
-      codex:
-        'Until then Codex gets refusals naming the file; without --profile the router chooses another profile.',
+      codex: `Until then Codex gets refusals naming ${what}; without --profile the router chooses another profile.`,
       active: 'Until then new sessions go to another profile.',
-      pin: 'Until then sessions pinned to it are refused, naming the file.',
+      pin: `Until then sessions pinned to it are refused, naming ${what}.`,
       'pin-fallback': 'Until then sessions pinned to it go to another profile.',
     };
-    const why = view.statusMessage ?? 'its auth file cannot be read.';
+    const why =
+      view.statusMessage ??
+      (keychain ? 'the OS keychain is locked or unavailable.' : 'its auth file cannot be read.');
     return `${view.name} cannot be used: ${why} ${meets[use]}`;
   }
   if (view.status === 'auth_error') {

@@ -3,11 +3,14 @@
  * account `cli|` + the first 16 hex characters of sha256(canonical CODEX_HOME), value the compact
  * auth.json. Using the same key means stock Codex pointed at a profile folder finds its tokens.
  *
- * `@napi-rs/keyring` is a native module: it is loaded only when a keyring is actually used, so
- * commands such as `codex-lab list` never pay for it.
+ * `@napi-rs/keyring` is a native module: it is loaded only by the keychain broker, a child
+ * process started when a keyring is actually used, so commands such as `codex-lab list` never pay
+ * for it, and a native call that hangs or aborts never reaches this process.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.ts';
 
 /** The keychain service Codex stores its credentials under. */
@@ -38,46 +41,221 @@ export function keyringAccountFor(profileDir: string): string {
   return `cli|${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
 }
 
-type KeyringModule = typeof import('@napi-rs/keyring');
+/** One keychain call, as the broker (core/profiles/keyring-broker.cjs) receives it. */
+export interface KeyringBrokerRequest {
+  id: number;
+  op: 'get' | 'set' | 'delete';
+  account: string;
+  value?: string;
+  /** The broker's own deadline for the native call (its AbortSignal). */
+  timeoutMs: number;
+}
 
-let loaded: Promise<KeyringModule> | undefined;
-function loadKeyring(): Promise<KeyringModule> {
-  loaded ??= import('@napi-rs/keyring');
-  return loaded;
+/** The broker's answer to one request; `message` is the backend's failure, never a secret. */
+export type KeyringBrokerAnswer =
+  { id: number; ok: true; value: string | null } | { id: number; ok: false; message: string };
+
+/** A running broker, whatever started it (a Node child process, Electron's utility process). */
+export interface KeyringBrokerChannel {
+  send(request: KeyringBrokerRequest): void;
+  onMessage(listener: (answer: KeyringBrokerAnswer) => void): void;
+  /** Called once when the broker is gone (exited, killed, aborted, or never started). */
+  onExit(listener: (reason: string) => void): void;
+  /** Ends the broker at once (SIGKILL): a hung native call must not be waited for. */
+  kill(): void;
+}
+
+/** Starts a broker; called on the first keychain call and again after a broker is gone. */
+export type KeyringBrokerLauncher = () => KeyringBrokerChannel;
+
+/** The broker script, beside this module (the build scripts copy it beside each bundle). */
+export function keyringBrokerScript(): string {
+  return fileURLToPath(new URL('./keyring-broker.cjs', import.meta.url));
+}
+
+/**
+ * Starts the broker as a Node child process over an IPC channel. `keyringModule` replaces
+ * `@napi-rs/keyring` (a test's stand-in that hangs or aborts on cue).
+ */
+export function nodeKeyringBroker(
+  options: { keyringModule?: string; script?: string } = {},
+): KeyringBrokerLauncher {
+  return () => {
+    const child = spawn(
+      process.execPath,
+      [
+        options.script ?? keyringBrokerScript(),
+        ...(options.keyringModule ? [options.keyringModule] : []),
+      ],
+      // No stdout/stderr: a Rust panic's text would land in the CLI's output.
+      {
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        windowsHide: true,
+        // Under Electron (a test or a development run), its binary runs the script as Node.
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      },
+    );
+    // An idle broker must not keep a finished command alive; a pending call's timer does.
+    child.unref();
+    child.channel?.unref();
+    // The broker ends itself when the channel closes; this makes it immediate on a normal exit.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    let exitListener: ((reason: string) => void) | undefined;
+    let gone = false;
+    const exited = (reason: string) => {
+      if (gone) return;
+      gone = true;
+      process.removeListener('exit', killOnExit);
+      exitListener?.(reason);
+    };
+    child.on('error', (error) => exited(error.message));
+    child.on('exit', (code, signal) =>
+      exited(
+        signal
+          ? `the keychain helper was ended by ${signal}`
+          : `the keychain helper exited (${code})`,
+      ),
+    );
+    return {
+      send: (request) => {
+        if (child.connected) child.send(request);
+      },
+      onMessage: (listener) =>
+        child.on('message', (answer) => listener(answer as KeyringBrokerAnswer)),
+      onExit: (listener) => {
+        exitListener = listener;
+      },
+      kill: () => {
+        child.kill('SIGKILL');
+      },
+    };
+  };
 }
 
 /** Options for the real keychain. */
 export interface SystemKeyringOptions {
   /** Give up on one keychain call after this long (a locked keychain may wait for a prompt). */
   timeoutMs?: number;
+  /**
+   * A broker of its own, started this way (a test's stand-in module); default the process's
+   * one broker (`useKeyringBroker`).
+   */
+  launch?: KeyringBrokerLauncher;
+}
+
+/**
+ * How long past its own deadline the broker may take to answer before it is presumed stuck: the
+ * native AbortSignal is not honoured while an unlock prompt is pending.
+ */
+const brokerGraceMs = 1000;
+
+/** One keychain call: `op` on `account` (with `value` for a set), answered within `timeoutMs`. */
+type BrokerCall = (
+  op: KeyringBrokerRequest['op'],
+  account: string,
+  value: string | undefined,
+  timeoutMs: number,
+) => Promise<string | null>;
+
+/**
+ * Talks to one broker at a time, started on the first call: a call past its deadline fails
+ * `keyring_unavailable` and the broker is killed (with the calls it held, which the same stuck
+ * keychain would fail too); a broker that dies fails its calls so; the next call starts another.
+ */
+function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
+  type Pending = {
+    resolve: (value: string | null) => void;
+    reject: (error: LabError) => void;
+    timer: NodeJS.Timeout;
+  };
+  let current: { channel: KeyringBrokerChannel; pending: Map<number, Pending> } | undefined;
+  let nextId = 1;
+
+  const start = () => {
+    const pending = new Map<number, Pending>();
+    const channel = launch();
+    const broker = { channel, pending };
+    channel.onMessage((answer) => {
+      const call = pending.get(answer.id);
+      if (!call) return;
+      pending.delete(answer.id);
+      clearTimeout(call.timer);
+      if (answer.ok) call.resolve(answer.value);
+      else call.reject(unavailable(answer.message));
+    });
+    channel.onExit((reason) => {
+      if (current === broker) current = undefined;
+      for (const call of pending.values()) {
+        clearTimeout(call.timer);
+        call.reject(unavailable(reason));
+      }
+      pending.clear();
+    });
+    return broker;
+  };
+
+  return (op, account, value, timeoutMs) =>
+    new Promise<string | null>((resolve, reject) => {
+      current ??= start();
+      const broker = current;
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        broker.pending.delete(id);
+        reject(unavailable(`no answer within ${seconds(timeoutMs)}`));
+        // Its pool thread is stuck: a new broker serves the next call.
+        if (current === broker) current = undefined;
+        broker.channel.kill();
+      }, timeoutMs + brokerGraceMs);
+      broker.pending.set(id, { resolve, reject, timer });
+      broker.channel.send({
+        id,
+        op,
+        account,
+        ...(value === undefined ? {} : { value }),
+        timeoutMs,
+      });
+    });
+}
+
+let processLaunch: KeyringBrokerLauncher | undefined;
+let processBroker: BrokerCall | undefined;
+
+/**
+ * How this process starts its one keychain broker, for a host that cannot use the default Node
+ * child process (the desktop app: an Electron utility process). Call before the first keychain
+ * call.
+ */
+export function useKeyringBroker(launch: KeyringBrokerLauncher): void {
+  processLaunch = launch;
+  processBroker = undefined;
 }
 
 /**
  * The real OS keychain. On Linux it is pinned to the Secret Service (as Codex's persistent store
  * is), so tokens never silently land in the kernel keyring, which does not survive a reboot.
+ *
+ * Every call is made by the keychain broker (keyring-broker.cjs), a child process this process
+ * starts on its first keychain call and shares among all its keychains, so a native call that
+ * never returns, or a panic that aborts, costs that call and never this process.
  */
 export function createSystemKeyring(options: SystemKeyringOptions = {}): KeyringPort {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const entry = async (account: string) => {
-    const { AsyncEntry } = await loadKeyring().catch((error: unknown) => {
-      throw unavailable(error);
-    });
-    return new AsyncEntry(keyringService, account, { linux: { store: 'secret-service' } });
-  };
-  const call = async <T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-    try {
-      return await operation(AbortSignal.timeout(timeoutMs));
-    } catch (error) {
-      if (error instanceof LabError) throw error;
-      throw unavailable(error);
-    }
-  };
+  const own = options.launch ? brokerClient(options.launch) : undefined;
+  const call = (op: KeyringBrokerRequest['op'], account: string, value?: string) =>
+    (own ?? (processBroker ??= brokerClient(processLaunch ?? nodeKeyringBroker())))(
+      op,
+      account,
+      value,
+      timeoutMs,
+    );
   return {
-    get: async (account) => call(async (signal) => (await entry(account)).getPassword(signal)),
-    set: async (account, value) =>
-      call(async (signal) => (await entry(account)).setPassword(value, signal)),
+    get: async (account) => call('get', account),
+    set: async (account, value) => {
+      await call('set', account, value);
+    },
     delete: async (account) => {
-      await call(async (signal) => (await entry(account)).deleteCredential(signal));
+      await call('delete', account);
     },
   };
 }
@@ -111,12 +289,16 @@ export function keyringFailureDetail(error: unknown): string {
   return typeof detail === 'string' ? detail : (error as Error).message;
 }
 
-function unavailable(error: unknown): LabError {
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
+function unavailable(detail: string): LabError {
   // The native error text names the backend failure only; it never contains the stored value.
-  const detail = error instanceof Error ? error.message : String(error);
+  const line = detail.split('\n')[0] ?? detail;
   return new LabError(
     'keyring_unavailable',
-    `The OS keychain is not available (${detail.split('\n')[0]}); unlock it, or use the file store.`,
-    { cause: error, details: { detail: detail.split('\n')[0] } },
+    `The OS keychain is not available (${line}); unlock it, or use the file store.`,
+    { details: { detail: line } },
   );
 }

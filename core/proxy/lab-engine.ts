@@ -18,11 +18,12 @@ import {
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
 import { humanizeTimes, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
-import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
+import type { ActivityRecorder, Cancel, Clock, Logger } from '../ports.ts';
 import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
 import { readJsonFile } from '../home/files.ts';
+import { keyringFailureDetail } from '../profiles/keyring.ts';
 import {
   authDotJsonSchema,
   lastUseIntervalMs,
@@ -93,6 +94,8 @@ export interface RegistrySource<Entry extends ListedProfile = ListedProfile> {
   hasTokens?(name: string): Promise<boolean>;
   /** The auth file that holds `entry`'s tokens, or null when the keychain does. */
   authFileOf?(entry: Entry): string | null;
+  /** Reads the profile's tokens (the keychain re-check; its failure's code is what counts). */
+  readAuth?(name: string): Promise<unknown>;
 }
 
 /** Options for `LabEngine`. */
@@ -132,6 +135,11 @@ const maxModelFamilies = 256;
 const credentialCacheMs = 30_000;
 /** How long a profile whose credentials failed transiently is skipped (then tried again). */
 const transientSkipMs = 5_000;
+/**
+ * How often the keychain of a profile it could not be read from is tried again, off every
+ * request's path: a locked keychain may show an unlock prompt on each read.
+ */
+export const keychainRecheckMs = 15_000;
 /**
  * Fresh tokens the upstream rejected, in a row with no success between, before the profile is
  * shown as needing a sign-in: one or two are the upstream's moment (a token that expired inside a
@@ -203,6 +211,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    * saved.
    */
   readonly #unreadableFiles = new Map<string, LabError>();
+  /** When each keychain profile in `#unreadableFiles` was last read (the mark's re-check). */
+  readonly #keychainReadAt = new Map<string, number>();
+  /** Keychain re-checks under way, one per profile at most. */
+  readonly #keychainChecks = new Set<string>();
+  /** The next keychain re-check, while a profile is marked: no request may come to run it. */
+  #keychainTimer: Cancel | null = null;
   /** Each auth file's stat at its last check: an unchanged file is not read again. */
   readonly #authFileKeys = new Map<string, string>();
   /** Fresh tokens the upstream rejected in a row per profile (reset by any success). */
@@ -317,6 +331,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#transientUntil.delete(profile);
     this.#fileProblems.delete(profile);
     this.#unreadableFiles.delete(profile);
+    this.#keychainReadAt.delete(profile);
     this.#authFileKeys.delete(profile);
     this.#circuit.forget(profile);
     this.#markOk(profile, false);
@@ -345,6 +360,16 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   /** Effective health of a profile now (in-memory, includes this process's fresh marks). */
   health(profile: string): ProfileHealth {
+    // What routing holds against it (see `#candidate`), so every surface shows the same.
+    const unreadable = this.#unreadableFiles.get(profile);
+    if (unreadable) {
+      return {
+        status: 'auth_error',
+        unavailableUntil: null,
+        code: unreadable.code,
+        message: unreadable.message,
+      };
+    }
     return effectiveHealth(this.#health.get(profile), this.#options.clock.now());
   }
 
@@ -459,6 +484,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#transientUntil.delete(from);
     this.#fileProblems.delete(from);
     this.#unreadableFiles.delete(from);
+    this.#keychainReadAt.delete(from);
     this.#authFileKeys.delete(from);
     this.#rejectedFreshTokens.delete(from);
     this.#lastSuccess.delete(from);
@@ -551,6 +577,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const value = await this.#options.credentials.getCredentials(profile);
     this.#credentials.set(profile, { value, until: now + credentialCacheMs });
     this.#fileProblems.delete(profile);
+    if (this.#keychainReadAt.has(profile)) this.#keychainReadable(profile);
     return value;
   }
 
@@ -681,6 +708,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       this.#transientUntil.set(profile, now + transientSkipMs * 4 ** (rejected - 1));
       return;
     }
+    if (error.code === 'keyring_unavailable') {
+      // The keychain the tokens are in is locked or gone: as for an unreadable file, only the
+      // user can mend it. The keychain has no once-a-second check, so this read is its finding.
+      this.#keychainUnreadable(profile, error, now);
+      return;
+    }
     if (unreadableFile(error.code)) {
       // The profile's own file is broken: only the user can mend it, and nothing upstream is
       // wrong. No pause (a pause would outlive the file being put back) and no health mark; the
@@ -697,6 +730,78 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       return;
     }
     this.#markAuthError(profile, error, now);
+  }
+
+  /**
+   * The profile's tokens are in a keychain that is locked or unavailable: out of every decision
+   * and shown so (as an unreadable auth file is, see `#unreadableFiles`) until a read succeeds.
+   */
+  #keychainUnreadable(profile: string, error: LabError, now: number): void {
+    const had = this.#unreadableFiles.has(profile);
+    this.#unreadableFiles.set(profile, keychainProblem(profile, error));
+    this.#keychainReadAt.set(profile, now);
+    this.#credentials.delete(profile);
+    this.#stickyAnswers.clear();
+    if (!had) this.#options.logger.warn({ profile, code: error.code }, 'keychain unavailable');
+    this.#scheduleKeychainRecheck();
+    this.#options.onChange?.();
+  }
+
+  #scheduleKeychainRecheck(): void {
+    if (this.#keychainTimer !== null || this.#keychainReadAt.size === 0) return;
+    this.#keychainTimer = this.#options.clock.setTimeout(() => {
+      this.#keychainTimer = null;
+      this.#recheckKeychains();
+    }, keychainRecheckMs);
+  }
+
+  #keychainReadable(profile: string): void {
+    this.#keychainReadAt.delete(profile);
+    if (!this.#unreadableFiles.delete(profile)) return;
+    this.#stickyAnswers.clear();
+    this.#options.logger.info({ profile }, 'keychain readable again');
+    this.#options.onChange?.();
+  }
+
+  /**
+   * Reads again, off the request path, the keychain of each profile marked unreadable, once per
+   * `keychainRecheckMs`: a profile out of every decision has no request left to find it mended.
+   */
+  #recheckKeychains(): void {
+    const readAuth = this.#options.store.readAuth;
+    const now = this.#options.clock.now();
+    for (const [profile, readAt] of this.#keychainReadAt) {
+      if (!this.#profileSet.has(profile)) {
+        this.#keychainReadAt.delete(profile);
+        this.#unreadableFiles.delete(profile);
+        continue;
+      }
+      if (readAuth === undefined || this.#keychainChecks.has(profile)) continue;
+      if (now - readAt < keychainRecheckMs) continue;
+      this.#keychainChecks.add(profile);
+      this.#keychainReadAt.set(profile, now);
+      const check = readAuth
+        .call(this.#options.store, profile)
+        .then(
+          () => this.#keychainReadable(profile),
+          (error: unknown) => {
+            if (!this.#keychainReadAt.has(profile)) return;
+            if (isLabError(error) && error.code === 'keyring_unavailable') {
+              this.#unreadableFiles.set(profile, keychainProblem(profile, error));
+            } else {
+              // Read, with another answer (no tokens, a bad entry): a request finds out which.
+              this.#keychainReadable(profile);
+            }
+          },
+        )
+        .finally(() => {
+          this.#keychainChecks.delete(profile);
+          this.#pendingWrites.delete(check);
+          this.#scheduleKeychainRecheck();
+        });
+      this.#pendingWrites.add(check);
+    }
+    this.#scheduleKeychainRecheck();
   }
 
   #markAuthError(profile: string, error: LabError, now: number): void {
@@ -1223,6 +1328,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       }
       await this.#liftSignInMarks();
       await this.#checkAuthFiles();
+      this.#recheckKeychains();
     } catch (error) {
       logger.warn({ err: error }, 'could not reload the registry or health; keeping the last copy');
     }
@@ -1436,6 +1542,18 @@ async function statKey(path: string): Promise<string> {
   } catch {
     return 'missing';
   }
+}
+
+/**
+ * What a profile whose keychain is locked or unavailable is shown and refused with: one sentence
+ * naming the keychain and what to do (`error` is the keychain's own failure).
+ */
+function keychainProblem(profile: string, error: LabError): LabError {
+  return new LabError(
+    'keyring_unavailable',
+    `The OS keychain is locked or unavailable (${keyringFailureDetail(error)}), so ${profile}'s sign-in cannot be read: unlock the keychain (Codex Lab tries it again within ${keychainRecheckMs / 1000} s).`,
+    { cause: error },
+  );
 }
 
 /**

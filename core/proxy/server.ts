@@ -31,6 +31,7 @@ import { dispatcherFor } from '../net/proxy-dispatchers.ts';
 import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { isLabError, LabError } from '../errors.ts';
+import { unreadableFile } from '../format.ts';
 import type { Clock, Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
 import {
@@ -697,7 +698,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           credentials = await engine.credentials(pick.profile);
         } catch (error) {
           if (!isLabError(error)) throw error;
-          if (error.code === 'corrupt_file' || error.code === 'io_error') fileProblem ??= error;
+          if (unreadableFile(error.code)) fileProblem ??= error;
           engine.noteCredentialFailure(pick.profile, error);
           excluded.set(pick.profile, error.code);
           continue;

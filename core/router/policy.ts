@@ -7,7 +7,7 @@
  * (4) the repo/model bucket's recent profile (shared prefix cache); (5) the best eligible profile:
  * most headroom in its tightest window, then the earliest weekly reset, then the user's order.
  */
-import { formatDuration, unreadableFile } from '../format.ts';
+import { formatDuration, unreadableFile, unreadableWhat } from '../format.ts';
 import type { RouteReason } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
@@ -275,7 +275,7 @@ export function ineligibility(
     return unreadableFile(candidate.statusCode)
       ? {
           profile,
-          reason: 'has an auth file that cannot be read',
+          reason: unreadableWhat(candidate.statusCode).phrase,
           code: 'unreadable_file',
           until: null,
         }

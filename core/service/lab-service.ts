@@ -42,6 +42,8 @@ import {
 import { labVersion } from '../version.ts';
 import { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
+import type { FailureFix } from '../view-types.ts';
+import { unreadableFile } from '../format.ts';
 import type {
   ContractResult,
   HostInputs,
@@ -378,7 +380,7 @@ export class LabService implements ControlApiService {
     let active = 'auto';
     let pins: PinView[] = [];
     const problems: FileProblemView[] = [];
-    const report = (error: LabError) => {
+    const report = (error: Pick<FileProblemView, 'code' | 'message'> & { fix?: FailureFix }) => {
       // A profile whose file holds no tokens shows as "needs sign-in" on its own card.
       if (error.code === 'not_signed_in') return;
       if (!problems.some((problem) => problem.message === error.message)) {
@@ -405,7 +407,14 @@ export class LabService implements ControlApiService {
     if (this.#routerRecordProblem !== null) {
       problems.push({ code: 'corrupt_file', message: this.#routerRecordProblem });
     }
-    for (const view of profiles) this.#mergeLive(view, now);
+    for (const view of profiles) {
+      this.#mergeLive(view, now);
+      // Tokens the router could not read (a keychain found locked is known from its reads only,
+      // not from the files the views read) are a problem too, as an unreadable auth file is.
+      if (view.status === 'auth_error' && unreadableFile(view.statusCode) && view.statusMessage) {
+        report({ code: view.statusCode!, message: view.statusMessage });
+      }
+    }
     const sessions = this.#engine.sessions();
     this.#scheduleSessionExpiry(sessions, now);
     return {

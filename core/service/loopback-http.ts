@@ -1,7 +1,8 @@
 /**
  * A small JSON client for our own router on 127.0.0.1 (the CLI and an attached desktop app talk
- * to it), on `node:http` rather than `fetch`, so a short command does not load undici. Network
- * failures come back as `router_unavailable` values; nothing here throws for an expected failure.
+ * to it), on `node:http` rather than `fetch`, so a short command does not load undici. A network
+ * failure rejects with the socket error or `no answer in time`, which no user sees as it is: each
+ * caller words it as `router_unavailable` (discovery, `RemoteLab`).
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 

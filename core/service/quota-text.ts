@@ -11,6 +11,7 @@ import {
   poolReadiness,
   sameRepoLead,
   unreadableFile,
+  unreadableWhat,
   noAccountUsableText,
   poolTotal,
 } from '../format.ts';
@@ -230,7 +231,7 @@ export function describeRun(
         ? `is limited until ${formatWhen(profile.unavailableUntil, options)}`
         : 'is limited';
     } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
-      state = 'has an auth file that cannot be read';
+      state = unreadableWhat(profile.statusCode).phrase;
     } else if (profile.status === 'auth_error') {
       state = `needs a sign-in (codex-lab login ${name})`;
     } else state = 'could not take it';
@@ -270,7 +271,7 @@ export function describeRun(
           : `${profile.name} limited`,
       );
     } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
-      parts.push(`${profile.name}'s auth file cannot be read`);
+      parts.push(`${profile.name} ${unreadableWhat(profile.statusCode).phrase}`);
     } else if (profile.status === 'auth_error') {
       parts.push(`${profile.name} needs a sign-in (codex-lab login ${profile.name})`);
     }

@@ -17,6 +17,7 @@ import type {
   PrimingOutcomeView,
   ShutdownView,
 } from './contract.ts';
+import { LabError } from '../errors.ts';
 import { systemClock } from '../ports.ts';
 import { decodeLabState, watchStreamSilence, type SilenceTimers } from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
@@ -44,10 +45,26 @@ export class RemoteLab implements LabApi {
     this.#timers = options.clock ?? systemClock;
   }
 
+  /**
+   * The router's state; a router that does not answer, or answers no state, is a
+   * `router_unavailable` LabError (one sentence), never a bare network error.
+   */
   async getState(): Promise<LabState> {
-    const answer = await loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token });
-    if (answer.status !== 200) {
-      throw new Error(`The router at ${this.url} answered ${answer.status} for its state.`);
+    const answer = await loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token }).catch(
+      (error: unknown) => {
+        throw new LabError(
+          'router_unavailable',
+          `The router at ${this.url} does not answer (${(error as Error).message}).`,
+          { cause: error },
+        );
+      },
+    );
+    // A cut-off or non-JSON body is no state either (it would fail to decode).
+    if (answer.status !== 200 || typeof answer.json !== 'object' || answer.json === null) {
+      throw new LabError(
+        'router_unavailable',
+        `The router at ${this.url} gave no state (HTTP ${answer.status}).`,
+      );
     }
     return decodeLabState(answer.json);
   }

@@ -41,6 +41,17 @@ export type RouterDiscovery =
       settles: boolean;
     };
 
+/**
+ * Why a running router cannot be used when it does not answer (its identity, or a request after
+ * it: stopped with Ctrl-Z, or stuck), and what to do; one rule for every client that says so.
+ */
+export function notAnswering(pid: number, url: string): { reason: string; advice: string } {
+  return {
+    reason: `A Codex Lab router (pid ${pid}) is running for this home on ${url}, but it does not answer`,
+    advice: `if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${pid}); otherwise end process ${pid}`,
+  };
+}
+
 /** Looks for this home's running router (see the module comment). */
 export async function discoverRouter(
   paths: LabPaths,
@@ -81,15 +92,8 @@ export async function discoverRouter(
     // A live holder of the run lock is a router that is there but not answering (stopped with
     // Ctrl-Z, or stuck): saying "none" would send clients to the files behind its back.
     const pid = await routerRunHolder(paths).catch(() => null);
-    if (pid !== null) {
-      return {
-        state: 'unreachable',
-        pid,
-        reason: `A Codex Lab router (pid ${pid}) is running for this home on ${url}, but it does not answer`,
-        advice: `if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${pid}); otherwise end process ${pid}`,
-        settles: false,
-      };
-    }
+    if (pid !== null)
+      return { state: 'unreachable', pid, ...notAnswering(pid, url), settles: false };
     return {
       state: 'stale',
       reason: `state/router.json names a router on ${url} (pid ${info.pid}), but nothing answers there`,

@@ -9,6 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { identityPath, identityProof } from '../../core/service/identity.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
@@ -294,6 +295,58 @@ describe('one router per home', () => {
     const again = await runCodexLab(['status'], { home });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`pid ${pid}`);
+  });
+
+  it('a router that proves who it is but never answers for its state: status says so in one sentence, no stack trace', async () => {
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    // Answers its identity (it holds the token), then stalls on every other request (or, later,
+    // answers its state with something that is not one).
+    let garbled = false;
+    const stalled = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname !== identityPath) {
+        if (garbled) response.end('<html>not a state</html>');
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          app: 'codex-lab',
+          version: '0.1.0',
+          pid: process.pid,
+          port,
+          startedAt: new Date().toISOString(),
+          home,
+          host: 'serve',
+          proof: identityProof(token, url.searchParams.get('nonce') ?? ''),
+        }),
+      );
+    });
+    servers.push(stalled);
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    const port = (stalled.address() as { port: number }).port;
+    await writeFile(
+      join(home, 'state', 'router.json'),
+      JSON.stringify({ port, pid: process.pid, host: 'serve' }),
+      { mode: 0o600 },
+    );
+    const url = `http://127.0.0.1:${port}`;
+    const status = await runCodexLab(['status'], { home });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toBe('');
+    expect(status.stdout.trim()).toBe(
+      `A Codex Lab router (pid ${process.pid}) is running for this home on ${url}, but it does not answer; if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${process.pid}); otherwise end process ${process.pid}.`,
+    );
+    const json = await runCodexLab(['status', '--json'], { home });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ running: true, pid: process.pid });
+    stalled.closeAllConnections();
+
+    garbled = true;
+    const garbledStatus = await runCodexLab(['status'], { home });
+    expect(garbledStatus.code).toBe(1);
+    expect(garbledStatus.stderr).toBe('');
+    expect(garbledStatus.stdout).toContain(`A Codex Lab router (pid ${process.pid})`);
   });
 
   it('a damaged router.json: status names the running router and the file at once', async () => {

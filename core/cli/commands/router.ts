@@ -10,8 +10,12 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { routerStartTimeoutMs } from '../../config.ts';
-import { LabError } from '../../errors.ts';
-import { discoverRouter, type RouterDiscovery } from '../../service/router-discovery.ts';
+import { isLabError, LabError } from '../../errors.ts';
+import {
+  discoverRouter,
+  notAnswering,
+  type RouterDiscovery,
+} from '../../service/router-discovery.ts';
 import { processIsAlive } from '../../service/router-info.ts';
 import { routerInfoSettleMs } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
@@ -28,6 +32,28 @@ export function dashboardLink(found: { url: string; token: string }): string {
   return `${found.url}/ui/#token=${found.token}`;
 }
 
+/** A router runs but nothing about it can be shown: exit 1, as for a router that cannot be used. */
+function unusable(
+  context: CliContext,
+  found: { pid: number; reason: string; advice: string },
+  options: Record<string, unknown>,
+): number {
+  if (options['json'] === true) {
+    writeLine(
+      context.stdout,
+      JSON.stringify({
+        running: true,
+        home: context.paths.home,
+        pid: found.pid,
+        problem: found.reason,
+      }),
+    );
+  } else {
+    writeLine(context.stdout, `${found.reason}; ${found.advice}.`);
+  }
+  return 1;
+}
+
 /** `codex-lab status [--json]`: exit 0 when a router runs for this home, 1 when none does. */
 export async function runStatus(
   context: CliContext,
@@ -35,23 +61,7 @@ export async function runStatus(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const found = await discoverRouter(context.paths);
-  if (found.state === 'unreachable') {
-    // One runs, but nothing about it can be shown: exit 1, as for a router that cannot be used.
-    if (options['json'] === true) {
-      writeLine(
-        context.stdout,
-        JSON.stringify({
-          running: true,
-          home: context.paths.home,
-          pid: found.pid,
-          problem: found.reason,
-        }),
-      );
-    } else {
-      writeLine(context.stdout, `${found.reason}; ${found.advice}.`);
-    }
-    return 1;
-  }
+  if (found.state === 'unreachable') return unusable(context, found, options);
   if (found.state !== 'running') {
     if (options['json'] === true) {
       writeLine(
@@ -69,7 +79,17 @@ export async function runStatus(
     return 1;
   }
   const { RemoteLab } = await import('../../service/remote-lab.ts');
-  const state = await new RemoteLab({ url: found.url, token: found.token }).getState();
+  const state = await new RemoteLab({ url: found.url, token: found.token })
+    .getState()
+    .catch((error: unknown) => {
+      if (isLabError(error) && error.code === 'router_unavailable') return null;
+      throw error;
+    });
+  // It proved who it is, then gave no state (stopped or stuck since): said as discovery says it.
+  if (state === null) {
+    const pid = found.identity.pid;
+    return unusable(context, { pid, ...notAnswering(pid, found.url) }, options);
+  }
   const startedAt = found.identity.startedAt;
   const uptimeMs = Math.max(0, Date.now() - Date.parse(startedAt));
   const profiles = state.profiles.map((profile) => profile.name);

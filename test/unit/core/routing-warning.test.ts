@@ -19,6 +19,19 @@ describe('unavailableWarning', () => {
     expect(unavailableWarning(view, 'active', now)).not.toContain('sign-in');
   });
 
+  it('names a locked keychain, never a file or a sign-in', () => {
+    const sentence =
+      "The OS keychain is locked or unavailable (no answer within 10 s), so vault's sign-in cannot be read: unlock the keychain (Codex Lab tries it again within 15 s).";
+    const view = uiProfile('vault', {
+      status: 'auth_error',
+      statusCode: 'keyring_unavailable',
+      statusMessage: sentence,
+    });
+    expect(unavailableWarning(view, 'pin', now)).toBe(
+      `vault cannot be used: ${sentence} Until then sessions pinned to it are refused, naming the keychain.`,
+    );
+  });
+
   it('still sends a profile that needs a sign-in to login', () => {
     const view = uiProfile('work', { status: 'auth_error', statusCode: 'refresh_token_revoked' });
     expect(unavailableWarning(view, 'codex', now)).toContain('work needs sign-in (run');

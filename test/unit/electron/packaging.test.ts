@@ -39,6 +39,7 @@ describe('forge.config.ts', () => {
       '/package.json',
       '/dist/electron/main.cjs',
       '/dist/electron/preload.cjs',
+      '/dist/electron/keyring-broker.cjs',
       '/dist/renderer/index.html',
       '/dist/renderer/assets/index-abc.js',
       '/build/tray.png',

@@ -1,0 +1,54 @@
+// A stand-in for `@napi-rs/keyring` that the keychain broker loads in tests
+// (`nodeKeyringBroker({ keyringModule })`), to misbehave on cue by account name:
+// - `hang`: never answers, holding a libuv pool thread as a stuck native call does (it opens the
+//   FIFO named by CODEX_LAB_FAKE_KEYRING_FIFO, which no one writes; without it, a bare promise);
+// - `abort`: aborts the process, as a panic in the Rust keyring library does;
+// - `pid`: answers the broker's process id;
+// - anything else: an in-memory keychain, locked (every call refused, as a Secret Service whose
+//   unlock prompt was dismissed) while the file CODEX_LAB_FAKE_KEYRING_LOCKED names exists.
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS module the broker requires */
+'use strict';
+const { existsSync } = require('node:fs');
+const { open } = require('node:fs/promises');
+
+const entries = new Map();
+
+class AsyncEntry {
+  constructor(service, account) {
+    this.key = `${service}\u0000${account}`;
+    this.account = account;
+  }
+
+  async #misbehave() {
+    const lock = process.env.CODEX_LAB_FAKE_KEYRING_LOCKED;
+    if (lock && existsSync(lock)) {
+      throw new Error(
+        "Couldn't access platform storage: Secret Service: unlock prompt was dismissed",
+      );
+    }
+    if (this.account === 'abort') process.abort();
+    if (this.account === 'hang') {
+      const fifo = process.env.CODEX_LAB_FAKE_KEYRING_FIFO;
+      if (fifo) await open(fifo, 'r');
+      await new Promise(() => {});
+    }
+  }
+
+  async getPassword() {
+    await this.#misbehave();
+    if (this.account === 'pid') return String(process.pid);
+    return entries.get(this.key) ?? null;
+  }
+
+  async setPassword(value) {
+    await this.#misbehave();
+    entries.set(this.key, value);
+  }
+
+  async deleteCredential() {
+    await this.#misbehave();
+    return entries.delete(this.key);
+  }
+}
+
+module.exports = { AsyncEntry };
