@@ -481,12 +481,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     // The account the request went to, taken when it is routed: a rename or removal before it
     // ends must not change whose request it was.
     let account: string | null = null;
+    // Only turns spend quota: the model list and usage reads are answered from a limited account.
+    const spendsQuota = info.kind === 'responses' || info.kind === 'compact';
     return {
       sessionId: context.sessionId,
       choose: (excluded) => {
         tried = excluded;
         const pick = (): ProfilePick | NoPick => {
-          const result = this.#choose(context, excluded);
+          const result = this.#choose(context, excluded, spendsQuota);
           lastDetail = result.ok ? result.detail : result.message;
           if (!result.ok) {
             refused = result.fail;
@@ -796,10 +798,19 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   usageAnswer(profile: string): unknown {
     const snapshot = this.#quota.latest(profile);
-    return snapshot ? usageResponseFromSnapshot(snapshot, this.#options.clock.now()) : null;
+    if (!snapshot) return null;
+    const now = this.#options.clock.now();
+    // A profile the upstream refused for its usage limit is at its limit, whatever its last
+    // numbers said (a usage read goes to one when the whole pool is limited).
+    const limited = effectiveHealth(this.#health.get(profile), now).status === 'limited';
+    return usageResponseFromSnapshot(limited ? { ...snapshot, limitReached: true } : snapshot, now);
   }
 
-  #choose(context: RouteContext, excluded: ReadonlyMap<string, string>): ChooseAnswer {
+  #choose(
+    context: RouteContext,
+    excluded: ReadonlyMap<string, string>,
+    spendsQuota: boolean,
+  ): ChooseAnswer {
     const now = this.#options.clock.now();
     const registry = this.#registry;
     const pin = pinFor(context, this.#pins, this.#profileSet, this.#followHeaderPin);
@@ -851,6 +862,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       bucketProfile: this.#buckets.get(context.repo, context.model),
       exclude: new Set(excluded.keys()),
       now,
+      spendsQuota,
     });
     if (decision.outcome === 'routed' && decision.profile !== null && decision.route !== null) {
       return {

@@ -56,6 +56,12 @@ export interface RoutingInput {
   exclude: ReadonlySet<string>;
   /** Unix ms. */
   now: number;
+  /**
+   * False for a request that spends no quota (Codex's model list, a usage read): the upstream
+   * answers those from a limited account too, so when no profile could take a turn it still goes
+   * to one (see `readPick`). Default true.
+   */
+  spendsQuota?: boolean;
 }
 
 /** Why a candidate cannot serve now, as a stable code. */
@@ -178,6 +184,13 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     const blockedBy = pinned.reason;
     if (!blockedBy) return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`);
     if (!pin.allowFallback) {
+      if (input.spendsQuota === false && spendsOnlyQuota(blockedBy)) {
+        return routed(
+          pin.profile,
+          'pinned',
+          `Pinned by ${pinSourceText(pin.source)}; ${pin.profile} ${blockedBy.reason}, which does not matter to a request that spends no quota.`,
+        );
+      }
       return {
         profile: null,
         route: 'pinned',
@@ -228,6 +241,19 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     return routed(best.name, 'best', sentence(notes, bestText(best, bestTight, bestWeekly, now)));
   }
 
+  // Nobody can take a turn; a request that spends none still has an account to go to.
+  if (input.spendsQuota === false) {
+    const read = readPick(excluded, exclude);
+    if (read !== null) {
+      fallingBack = exclude.size > 0;
+      return routed(
+        read.profile,
+        'best',
+        `No profile can take a turn now; ${read.profile} frees soonest (it ${read.reason}), and this request spends no quota.`,
+      );
+    }
+  }
+
   // Nobody can serve: the 429 names the earliest moment a usage limit lifts.
   let earliestReset: number | null = null;
   for (const entry of excluded) {
@@ -247,6 +273,34 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     outcome: 'none_eligible',
     blockedBy: null,
   };
+}
+
+/** True when only quota (a usage limit, a spent window) or the circuit breaker keeps it out. */
+function spendsOnlyQuota(reason: ExcludedCandidate): boolean {
+  return reason.code === 'limited' || reason.code === 'exhausted' || reason.code === 'circuit_open';
+}
+
+/**
+ * The profile a request that spends no quota goes to when none can take a turn: of those kept out
+ * only by quota or the circuit (not a sign-in, and not one that failed this request), the one that
+ * frees soonest (an unknown time last, then the user's order), so a usage read shows the pool's
+ * next free moment. Null when none is.
+ */
+function readPick(
+  excluded: readonly ExcludedCandidate[],
+  exclude: ReadonlySet<string>,
+): ExcludedCandidate | null {
+  let pick: ExcludedCandidate | null = null;
+  for (const entry of excluded) {
+    if (!spendsOnlyQuota(entry) || exclude.has(entry.profile)) continue;
+    if (
+      pick === null ||
+      (entry.until !== null && (pick.until === null || entry.until < pick.until))
+    ) {
+      pick = entry;
+    }
+  }
+  return pick;
 }
 
 function note(named: Named, reason: ExcludedCandidate | null): void {

@@ -494,3 +494,57 @@ describe('chooseProfile: invariants over random pools', () => {
     }
   });
 });
+
+describe('chooseProfile: requests that spend no quota', () => {
+  const read = (patch: Partial<RoutingInput>): RoutingInput =>
+    input({ ...patch, spendsQuota: false });
+
+  it('go where a turn would go while one can', () => {
+    const decision = chooseProfile(
+      read({ candidates: [candidate('a', limited()), candidate('b'), candidate('c')] }),
+    );
+    expect(decision.profile).toBe('b');
+  });
+
+  it('go to the profile that frees soonest when every one is limited or spent', () => {
+    const candidates = [
+      candidate('a', limited(now + 3 * hour)),
+      candidate('b', { quota: quota(window(100, hour)) }),
+      candidate('c', { status: 'limited', unavailableUntil: null }),
+    ];
+    const decision = chooseProfile(read({ candidates }));
+    expect(decision.outcome).toBe('routed');
+    expect(decision.profile).toBe('b');
+    expect(decision.route).toBe('best');
+    expect(decision.detail).toMatch(/^No profile can take a turn now; b frees soonest/);
+    // A turn in the same pool is refused with the earliest reset.
+    const turn = chooseProfile(input({ candidates }));
+    expect(turn).toMatchObject({
+      profile: null,
+      outcome: 'none_eligible',
+      earliestReset: now + hour,
+    });
+  });
+
+  it('never go to a profile that needs a sign-in, or one that failed this request', () => {
+    const candidates = [
+      candidate('a', { status: 'auth_error' }),
+      candidate('b', limited(now + hour)),
+      candidate('c', limited(now + 2 * hour)),
+    ];
+    expect(chooseProfile(read({ candidates })).profile).toBe('b');
+    expect(chooseProfile(read({ candidates, exclude: new Set(['b']) })).profile).toBe('c');
+    const none = chooseProfile(read({ candidates, exclude: new Set(['b', 'c']) }));
+    expect(none.outcome).toBe('none_eligible');
+  });
+
+  it('go to a strictly pinned profile that is limited, but not one that needs a sign-in', () => {
+    const pin = { profile: 'a', allowFallback: false, source: 'header' as const };
+    const candidates = [candidate('a', limited()), candidate('b')];
+    const decision = chooseProfile(read({ candidates, pin }));
+    expect(decision).toMatchObject({ profile: 'a', route: 'pinned', outcome: 'routed' });
+    expect(chooseProfile(input({ candidates, pin })).outcome).toBe('pinned_unavailable');
+    const signedOut = [candidate('a', { status: 'auth_error' }), candidate('b')];
+    expect(chooseProfile(read({ candidates: signedOut, pin })).outcome).toBe('pinned_unavailable');
+  });
+});
