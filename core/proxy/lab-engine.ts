@@ -42,6 +42,7 @@ import {
   chooseProfile,
   staysOnProfile,
   stickyDetail,
+  type ExcludedCandidate,
   type RoutingCandidate,
   type RoutingDecision,
   type RoutingPin,
@@ -944,11 +945,19 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         ? this.#earliestReset(now, decision.earliestReset)
         : decision.earliestReset;
     if (until !== null || blocked?.code === 'limited' || blocked?.code === 'exhausted') {
+      const pool = decision.outcome === 'none_eligible' ? poolLimitOf(decision.excluded) : null;
       const body = buildPoolLimitBody({
         earliestReset: until,
         now,
         profileCount: this.#profiles.length,
+        ...(pool ?? {}),
       });
+      if (pool !== null && pool.signInNeeded.length > 0 && pool.onlyLimits) {
+        // Codex words a 429 usage_limit_reached itself ("You've hit your usage limit"), which
+        // would hide that a sign-in may give capacity now: a 400 is shown at once, as written.
+        const said = body.error['message'] as string;
+        return { ok: false, message: said, fail: userMustAct('not_signed_in', said) };
+      }
       if (decision.outcome === 'pinned_unavailable' && blocked) {
         body.error['message'] =
           `The pinned profile ${blocked.profile} has reached its usage limit.`;
@@ -1351,6 +1360,26 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 const noneExcluded: ReadonlyMap<string, string> = new Map();
 
 /** A refusal only the user can mend, answered so Codex shows it at once (`NoPick.userMustAct`). */
+/**
+ * Who stands behind a pool-wide usage limit: how many profiles reached it, which need a new sign-in
+ * (`auth_error`), and whether those two are all there is (nothing failing or unreadable besides).
+ */
+function poolLimitOf(excluded: readonly ExcludedCandidate[]): {
+  limitedCount: number;
+  signInNeeded: string[];
+  onlyLimits: boolean;
+} {
+  let limitedCount = 0;
+  const signInNeeded: string[] = [];
+  let onlyLimits = true;
+  for (const entry of excluded) {
+    if (entry.code === 'limited' || entry.code === 'exhausted') limitedCount += 1;
+    else if (entry.code === 'auth_error') signInNeeded.push(entry.profile);
+    else onlyLimits = false;
+  }
+  return { limitedCount, signInNeeded, onlyLimits };
+}
+
 function userMustAct(code: ErrorCode, message: string): NoPick {
   return { ok: false, status: 400, code, message, userMustAct: true };
 }
