@@ -43,6 +43,7 @@ import {
   chooseProfile,
   staysOnProfile,
   stickyDetail,
+  type ExcludedCandidate,
   type RoutingCandidate,
   type RoutingDecision,
   type RoutingPin,
@@ -507,12 +508,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     // The account the request went to, taken when it is routed: a rename or removal before it
     // ends must not change whose request it was.
     let account: string | null = null;
+    // Only turns spend quota: the model list and usage reads are answered from a limited account.
+    const spendsQuota = info.kind === 'responses' || info.kind === 'compact';
     return {
       sessionId: context.sessionId,
       choose: (excluded) => {
         tried = excluded;
         const pick = (): ProfilePick | NoPick => {
-          const result = this.#choose(context, excluded);
+          const result = this.#choose(context, excluded, spendsQuota);
           lastDetail = result.ok ? result.detail : result.message;
           if (!result.ok) {
             refused = result.fail;
@@ -901,10 +904,19 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   usageAnswer(profile: string): unknown {
     const snapshot = this.#quota.latest(profile);
-    return snapshot ? usageResponseFromSnapshot(snapshot, this.#options.clock.now()) : null;
+    if (!snapshot) return null;
+    const now = this.#options.clock.now();
+    // A profile the upstream refused for its usage limit is at its limit, whatever its last
+    // numbers said (a usage read goes to one when the whole pool is limited).
+    const limited = effectiveHealth(this.#health.get(profile), now).status === 'limited';
+    return usageResponseFromSnapshot(limited ? { ...snapshot, limitReached: true } : snapshot, now);
   }
 
-  #choose(context: RouteContext, excluded: ReadonlyMap<string, string>): ChooseAnswer {
+  #choose(
+    context: RouteContext,
+    excluded: ReadonlyMap<string, string>,
+    spendsQuota: boolean,
+  ): ChooseAnswer {
     const now = this.#options.clock.now();
     const registry = this.#registry;
     const pin = pinFor(context, this.#pins, this.#profileSet, this.#followHeaderPin);
@@ -956,6 +968,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       bucketProfile: this.#buckets.get(context.repo, context.model),
       exclude: new Set(excluded.keys()),
       now,
+      spendsQuota,
     });
     if (decision.outcome === 'routed' && decision.profile !== null && decision.route !== null) {
       return {
@@ -1037,11 +1050,19 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         ? this.#earliestReset(now, decision.earliestReset)
         : decision.earliestReset;
     if (until !== null || blocked?.code === 'limited' || blocked?.code === 'exhausted') {
+      const pool = decision.outcome === 'none_eligible' ? poolLimitOf(decision.excluded) : null;
       const body = buildPoolLimitBody({
         earliestReset: until,
         now,
         profileCount: this.#profiles.length,
+        ...(pool ?? {}),
       });
+      if (pool !== null && pool.signInNeeded.length > 0 && pool.onlyLimits) {
+        // Codex words a 429 usage_limit_reached itself ("You've hit your usage limit"), which
+        // would hide that a sign-in may give capacity now: a 400 is shown at once, as written.
+        const said = body.error['message'] as string;
+        return { ok: false, message: said, fail: userMustAct('not_signed_in', said) };
+      }
       if (decision.outcome === 'pinned_unavailable' && blocked) {
         body.error['message'] =
           `The pinned profile ${blocked.profile} has reached its usage limit.`;
@@ -1445,6 +1466,26 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 const noneExcluded: ReadonlyMap<string, string> = new Map();
 
 /** A refusal only the user can mend, answered so Codex shows it at once (`NoPick.userMustAct`). */
+/**
+ * Who stands behind a pool-wide usage limit: how many profiles reached it, which need a new sign-in
+ * (`auth_error`), and whether those two are all there is (nothing failing or unreadable besides).
+ */
+function poolLimitOf(excluded: readonly ExcludedCandidate[]): {
+  limitedCount: number;
+  signInNeeded: string[];
+  onlyLimits: boolean;
+} {
+  let limitedCount = 0;
+  const signInNeeded: string[] = [];
+  let onlyLimits = true;
+  for (const entry of excluded) {
+    if (entry.code === 'limited' || entry.code === 'exhausted') limitedCount += 1;
+    else if (entry.code === 'auth_error') signInNeeded.push(entry.profile);
+    else onlyLimits = false;
+  }
+  return { limitedCount, signInNeeded, onlyLimits };
+}
+
 function userMustAct(code: ErrorCode, message: string): NoPick {
   return { ok: false, status: 400, code, message, userMustAct: true };
 }

@@ -89,6 +89,22 @@ export class QuotaBook {
     return this.#profiles.get(profile)?.latest ?? null;
   }
 
+  /**
+   * The earliest window reset still ahead of `now` across every profile's latest figures, or
+   * null: the moment some profile's figures stop being its account's (see `resetSinceRead`).
+   */
+  nextReset(now: number): number | null {
+    let earliest: number | null = null;
+    for (const { latest } of this.#profiles.values()) {
+      if (latest === null) continue;
+      for (const window of [latest.primary, latest.secondary]) {
+        const at = window?.resetsAt ?? null;
+        if (at !== null && at > now && (earliest === null || at < earliest)) earliest = at;
+      }
+    }
+    return earliest;
+  }
+
   /** The short history (oldest first). */
   history(profile: string): readonly QuotaPoint[] {
     return this.#profiles.get(profile)?.history ?? [];
@@ -250,4 +266,16 @@ export function mergeSnapshots(previous: QuotaSnapshot, next: QuotaSnapshot): Qu
     others: next.others.length > 0 ? next.others : previous.others,
     ...(resetCredits !== undefined ? { resetCredits } : {}),
   };
+}
+
+/**
+ * Whether a window of `snapshot` has reset since it was read: its figures are no longer the
+ * account's (a spent 5-hour window shows "100% used, reset due") until the usage is read again.
+ */
+export function resetSinceRead(snapshot: QuotaSnapshot, now: number): boolean {
+  for (const window of [snapshot.primary, snapshot.secondary]) {
+    const at = window?.resetsAt ?? null;
+    if (at !== null && at > snapshot.observedAt && at <= now) return true;
+  }
+  return false;
 }

@@ -83,20 +83,41 @@ export function buildPoolLimitBody(options: {
   now: number;
   planType?: string | null;
   profileCount?: number;
+  /**
+   * How many of `profileCount` reached the limit (the others cannot serve for another reason);
+   * all of them when omitted.
+   */
+  limitedCount?: number;
+  /**
+   * Profiles that need a new sign-in: said with the command, since signing one in may give
+   * capacity before any reset.
+   */
+  signInNeeded?: readonly string[];
   /** IANA time zone of the message's clock time; this machine's when omitted (tests fix it). */
   timeZone?: string;
 }): { error: Record<string, unknown> } {
   const { earliestReset, now } = options;
   const count = options.profileCount;
-  const who = count === undefined ? 'Every Codex Lab profile' : `All ${count} Codex Lab profiles`;
+  const limited = options.limitedCount ?? count;
+  const who =
+    count === undefined || limited === undefined
+      ? 'Every Codex Lab profile'
+      : limited < count
+        ? `${limited} of ${count} Codex Lab profiles`
+        : `All ${count} Codex Lab profiles`;
   const when =
     earliestReset === null
       ? 'No reset time is known; run `codex-lab usage --refresh` to check.'
       : `The earliest resets at ${formatMoment(earliestReset, { now, ...(options.timeZone ? { timeZone: options.timeZone } : {}) })}.`;
+  const names = options.signInNeeded ?? [];
+  const signIn =
+    names.length === 0
+      ? ''
+      : ` ${names.join(', ')} ${names.length === 1 ? 'needs' : 'need'} a new sign-in, which may give capacity now: run codex-lab login ${names[0]}${names.length > 1 ? ' (and each other one)' : ''}.`;
   return {
     error: {
       type: 'usage_limit_reached',
-      message: `${who} reached the usage limit. ${when}`,
+      message: `${who} reached the usage limit. ${when}${signIn}`,
       plan_type: options.planType ?? null,
       resets_at: earliestReset === null ? null : Math.ceil(earliestReset / 1000),
       resets_in_seconds:

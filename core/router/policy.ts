@@ -5,7 +5,9 @@
  * Order (DESIGN §4): (1) explicit pin, strict unless it allows fallback; (2) the session's current
  * profile while it is healthy (never rotate mid-session otherwise); (3) the active profile;
  * (4) the repo/model bucket's recent profile (shared prefix cache); (5) the best eligible profile:
- * most headroom in its tightest window, then the earliest weekly reset, then the user's order.
+ * of those with room (`hasRoom`), the week that ends first (its capacity would expire unused),
+ * then the most headroom in its tightest window, then the earliest weekly reset, then the user's
+ * order; with no room anywhere, the most headroom first.
  */
 import { formatDuration, unreadableFile, unreadableWhat } from '../format.ts';
 import type { RouteReason } from '../view-types.ts';
@@ -56,6 +58,12 @@ export interface RoutingInput {
   exclude: ReadonlySet<string>;
   /** Unix ms. */
   now: number;
+  /**
+   * False for a request that spends no quota (Codex's model list, a usage read): the upstream
+   * answers those from a limited account too, so when no profile could take a turn it still goes
+   * to one (see `readPick`). Default true.
+   */
+  spendsQuota?: boolean;
 }
 
 /** Why a candidate cannot serve now, as a stable code. */
@@ -123,6 +131,11 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
   let best: RoutingCandidate | null = null;
   let bestTight = 0;
   let bestWeekly = 0;
+  let bestRoomy = false;
+  let bestExpires = 0;
+  // The least used tightest window among profiles with room: a pick above it was chosen because
+  // its capacity expires first, and its sentence says so.
+  let roomyTight = Number.POSITIVE_INFINITY;
 
   for (let index = 0; index < candidates.length; index++) {
     const candidate = candidates[index] as RoutingCandidate;
@@ -134,13 +147,27 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     if (name === active) note(activeNamed, reason);
     if (name === bucketProfile) note(bucket, reason);
     if (reason) continue;
-    const tight = tightestUsedPercent(candidate.quota, now);
-    if (best !== null && tight > bestTight) continue;
-    const weekly = weeklyResetAt(candidate.quota, now) ?? Number.POSITIVE_INFINITY;
-    if (best === null || tight < bestTight || weekly < bestWeekly) {
+    const quota = candidate.quota;
+    const tight = tightestUsedPercent(quota, now);
+    const weekly = weeklyResetAt(quota, now) ?? Number.POSITIVE_INFINITY;
+    const roomy = hasRoom(quota, now);
+    // Capacity that expires unused is lost: among profiles with room, the week that ends first
+    // (in whole hours, so windows read moments apart tie and headroom decides).
+    const expires = roomy ? Math.floor(weekly / expiryStepMs) : Number.POSITIVE_INFINITY;
+    if (roomy && tight < roomyTight) roomyTight = tight;
+    if (
+      best === null ||
+      (roomy && !bestRoomy) ||
+      (roomy === bestRoomy &&
+        (expires < bestExpires ||
+          (expires === bestExpires &&
+            (tight < bestTight || (tight === bestTight && weekly < bestWeekly)))))
+    ) {
       best = candidate;
       bestTight = tight;
       bestWeekly = weekly;
+      bestRoomy = roomy;
+      bestExpires = expires;
     }
   }
 
@@ -178,6 +205,13 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     const blockedBy = pinned.reason;
     if (!blockedBy) return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`);
     if (!pin.allowFallback) {
+      if (input.spendsQuota === false && spendsOnlyQuota(blockedBy)) {
+        return routed(
+          pin.profile,
+          'pinned',
+          `Pinned by ${pinSourceText(pin.source)}; ${pin.profile} ${blockedBy.reason}, which does not matter to a request that spends no quota.`,
+        );
+      }
       return {
         profile: null,
         route: 'pinned',
@@ -225,7 +259,24 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
 
   // (5) Best eligible profile.
   if (best) {
-    return routed(best.name, 'best', sentence(notes, bestText(best, bestTight, bestWeekly, now)));
+    const text =
+      bestRoomy && bestTight > roomyTight
+        ? expiresFirstText(best, bestWeekly, now)
+        : bestText(best, bestTight, bestWeekly, now);
+    return routed(best.name, 'best', sentence(notes, text));
+  }
+
+  // Nobody can take a turn; a request that spends none still has an account to go to.
+  if (input.spendsQuota === false) {
+    const read = readPick(excluded, exclude);
+    if (read !== null) {
+      fallingBack = exclude.size > 0;
+      return routed(
+        read.profile,
+        'best',
+        `No profile can take a turn now; ${read.profile} frees soonest (it ${read.reason}), and this request spends no quota.`,
+      );
+    }
   }
 
   // Nobody can serve: the 429 names the earliest moment a usage limit lifts.
@@ -247,6 +298,34 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     outcome: 'none_eligible',
     blockedBy: null,
   };
+}
+
+/** True when only quota (a usage limit, a spent window) or the circuit breaker keeps it out. */
+function spendsOnlyQuota(reason: ExcludedCandidate): boolean {
+  return reason.code === 'limited' || reason.code === 'exhausted' || reason.code === 'circuit_open';
+}
+
+/**
+ * The profile a request that spends no quota goes to when none can take a turn: of those kept out
+ * only by quota or the circuit (not a sign-in, and not one that failed this request), the one that
+ * frees soonest (an unknown time last, then the user's order), so a usage read shows the pool's
+ * next free moment. Null when none is.
+ */
+function readPick(
+  excluded: readonly ExcludedCandidate[],
+  exclude: ReadonlySet<string>,
+): ExcludedCandidate | null {
+  let pick: ExcludedCandidate | null = null;
+  for (const entry of excluded) {
+    if (!spendsOnlyQuota(entry) || exclude.has(entry.profile)) continue;
+    if (
+      pick === null ||
+      (entry.until !== null && (pick.until === null || entry.until < pick.until))
+    ) {
+      pick = entry;
+    }
+  }
+  return pick;
 }
 
 function note(named: Named, reason: ExcludedCandidate | null): void {
@@ -310,6 +389,31 @@ export function ineligibility(
     };
   }
   return null;
+}
+
+/** A 5-hour window used beyond this (whole percent) has no room for a new session. */
+export const fiveHourRoomMaxUsed = 75;
+/** A week with less than this left (percent) has no room for a new session. */
+export const weeklyRoomMinLeft = 10;
+/** Weekly resets are compared in steps of an hour: windows read moments apart tie. */
+const expiryStepMs = 3_600_000;
+
+/**
+ * Whether a new session may start on a profile whose capacity expires first (docs/routing.md,
+ * "Capacity that expires"): its 5-hour window has a quarter left, so the session does not run
+ * into it within its first turns (and a 5-hour window refills on its own: waiting loses little),
+ * and its week has a tenth left, so the session is not moved at once. Unknown quota has room.
+ */
+export function hasRoom(quota: QuotaSnapshot | null, now: number): boolean {
+  if (!quota) return true;
+  const { primary, secondary } = quota;
+  // With one window it is the week (a missing 5-hour window is normal); with two, the shorter
+  // one is the 5-hour window.
+  const weekly = longestWindow(primary, secondary);
+  const fiveHour =
+    primary === null || secondary === null ? null : weekly === primary ? secondary : primary;
+  if (fiveHour !== null && liveUsed(fiveHour, now) > fiveHourRoomMaxUsed) return false;
+  return weekly === null || 100 - liveUsed(weekly, now) >= weeklyRoomMinLeft;
 }
 
 /**
@@ -421,6 +525,12 @@ function bestText(candidate: RoutingCandidate, tight: number, weekly: number, no
     ? `, weekly resets in ${formatDuration(weekly - now)}`
     : '';
   return `best: ${tight}% used in its tightest window${weeklyText}`;
+}
+
+function expiresFirstText(candidate: RoutingCandidate, weekly: number, now: number): string {
+  const quota = candidate.quota as QuotaSnapshot;
+  const left = Math.round(100 - liveUsed(longestWindow(quota.primary, quota.secondary), now));
+  return `best: its week ends first (in ${formatDuration(weekly - now)}) with ${left}% left, used before it expires`;
 }
 
 /** The same few reset times recur on every request: format each once. */

@@ -28,6 +28,7 @@ import type { KeyringPort } from '../profiles/keyring.ts';
 import type { Registry } from '../profiles/schema.ts';
 import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { warnOncePerField } from '../quota/bounds.ts';
+import { resetSinceRead } from '../quota/quota-book.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
 import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
@@ -239,7 +240,9 @@ export class LabService implements ControlApiService {
     this.#poller = new UsagePoller({
       clock: options.clock,
       periodMs: options.usagePollMs ?? 7 * minute,
-      pollOnce: () => this.#pollOnce(),
+      pollOnce: () => this.#pollOnce(false),
+      nextResetAt: () => this.#quotaKeeper.book.nextReset(options.clock.now()),
+      readAfterReset: () => this.#pollOnce(true),
     });
   }
 
@@ -898,16 +901,22 @@ export class LabService implements ControlApiService {
     }, stateDebounceMs);
   }
 
-  async #pollOnce(): Promise<void> {
+  /**
+   * Reads the usage of every profile whose figures are not fresh; `afterReset`: only of those
+   * whose window reset since they were read (the poller calls it just after a reset).
+   */
+  async #pollOnce(afterReset: boolean): Promise<void> {
     const profiles = await this.#store.listProfiles().catch(() => []);
     for (const profile of profiles) {
       if (this.#stopped) return;
       // A profile marked for a missing auth file heals when the file is back (the engine's
       // reload), not by reading its quota.
       if (this.#engine.health(profile.name).status === 'auth_error') continue;
-      // Fresh header snapshots make a poll unnecessary.
+      // Fresh header snapshots make a poll unnecessary, unless a window reset since.
       const known = this.#engine.quota(profile.name);
-      if (known && this.#clock.now() - known.observedAt < 5 * minute) continue;
+      const now = this.#clock.now();
+      const stale = known !== null && resetSinceRead(known, now);
+      if (afterReset ? !stale : known && !stale && now - known.observedAt < 5 * minute) continue;
       await this.fetchUsage(profile.name).catch((error: unknown) =>
         this.#logger.debug(
           { profile: profile.name, code: isLabError(error) ? error.code : 'error' },

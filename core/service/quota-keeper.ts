@@ -109,12 +109,28 @@ export interface UsagePollerOptions {
   periodMs: number;
   /** One poll over every profile. */
   pollOnce(): Promise<void>;
+  /**
+   * The next moment a profile's figures go stale (the earliest window reset ahead), or null; with
+   * `readAfterReset`, that profile is read again just after it rather than at the next poll.
+   */
+  nextResetAt?(): number | null;
+  /** Reads the profiles whose window reset since their figures were read. */
+  readAfterReset?(): Promise<void>;
 }
+
+/**
+ * How long after a window's reset its profile is read again: the upstream shows the new window by
+ * then (priming looks at reset + 1 s too).
+ */
+export const readAfterResetMs = 1_000;
 
 /** Polls the usage endpoint gently while a router runs. */
 export class UsagePoller {
   readonly #options: UsagePollerOptions;
   #cancel: Cancel | null = null;
+  #resetCancel: Cancel | null = null;
+  /** The reset the reset timer is armed for (re-armed only when that changes). */
+  #resetAt: number | null = null;
   #stopped = true;
 
   constructor(options: UsagePollerOptions) {
@@ -132,15 +148,42 @@ export class UsagePoller {
     this.#stopped = true;
     this.#cancel?.();
     this.#cancel = null;
+    this.#resetCancel?.();
+    this.#resetCancel = null;
+    this.#resetAt = null;
   }
 
   #schedule(delayMs: number): void {
     const period = this.#options.periodMs;
     if (period <= 0 || this.#stopped) return;
     this.#cancel = this.#options.clock.setTimeout(() => {
-      void this.#options
-        .pollOnce()
-        .finally(() => this.#schedule(period + randomInt(0, 3 * minute)));
+      void this.#options.pollOnce().finally(() => {
+        this.#schedule(period + randomInt(0, 3 * minute));
+        this.#armReset();
+      });
     }, delayMs);
+  }
+
+  /**
+   * Arms one timer at the next window reset (+ `readAfterResetMs`). Re-armed after every poll, so
+   * a reset learnt since (a window that started) is met: a window lasts hours, polls minutes.
+   */
+  #armReset(): void {
+    const { nextResetAt, readAfterReset, clock } = this.#options;
+    if (this.#stopped || nextResetAt === undefined || readAfterReset === undefined) return;
+    const at = nextResetAt();
+    if (at === this.#resetAt) return;
+    this.#resetCancel?.();
+    this.#resetCancel = null;
+    this.#resetAt = at;
+    if (at === null) return;
+    this.#resetCancel = clock.setTimeout(
+      () => {
+        this.#resetCancel = null;
+        this.#resetAt = null;
+        void readAfterReset().finally(() => this.#armReset());
+      },
+      Math.max(0, at + readAfterResetMs - clock.now()),
+    );
   }
 }

@@ -121,6 +121,42 @@ describe('router through LabService', () => {
     expect(body.error.resets_at).toBeGreaterThan(now + 500);
     expect(body.error.resets_at).toBeLessThan(now + 700);
   });
+
+  it('still gives Codex its model list and usage with every profile limited, from the one that frees first', async () => {
+    // What Codex sends with the router's token (command-backed auth): neither spends quota, and
+    // the upstream answers both from a limited account, as native Codex gets them.
+    const read = (path: string, headers: Record<string, string> = {}) =>
+      fetch(`${url}/backend-api/${path}`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          originator: 'codex_exec',
+          version: '0.171.0',
+          ...headers,
+        },
+      });
+    const models = await read('codex/models?client_version=0.171.0');
+    expect(models.status, await models.clone().text()).toBe(200);
+    expect(models.headers.get('x-codex-lab-profile')).toBe('beta');
+    await models.text();
+    const upstream = fake.requests.filter((r) => r.path.startsWith('/backend-api/codex/models'));
+    expect(upstream.at(-1)?.headers['authorization']).toBe(`Bearer ${accessTokenOnDisk('beta')}`);
+    // A pin holds for reads too: alpha's own list.
+    const pinned = await read('codex/models?client_version=0.171.0', {
+      'x-codex-lab-profile': 'alpha',
+    });
+    expect(pinned.status).toBe(200);
+    expect(pinned.headers.get('x-codex-lab-profile')).toBe('alpha');
+    await pinned.text();
+    const usage = await read('wham/usage');
+    expect(usage.status).toBe(200);
+    expect(usage.headers.get('x-codex-lab-profile')).toBe('beta');
+    const body = (await usage.json()) as {
+      rate_limit: { allowed: boolean; limit_reached: boolean };
+    };
+    // Its last headers said it had room; the 429 since says it has none.
+    expect(body.rate_limit.limit_reached).toBe(true);
+    expect(body.rate_limit.allowed).toBe(false);
+  });
 });
 
 describe('control API', () => {

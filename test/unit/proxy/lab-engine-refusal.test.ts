@@ -66,4 +66,51 @@ describe('a request no profile can take', () => {
       'profile-1 needs a new sign-in: auth.json holds no tokens.',
     ]);
   });
+
+  it('says a sign-in may free capacity now when the rest of the pool is limited, not that all are', async () => {
+    const { engine } = await inMemoryEngine({
+      home: tempFolder('codex-lab-refusal-'),
+      profileCount: 3,
+      clock,
+    });
+    onTestFinished(() => engine.settled());
+    engine.noteCredentialFailure(
+      'profile-0',
+      new LabError(
+        'refresh_token_reused',
+        refreshFailureMessage('refresh_token_reused', 'profile-0'),
+      ),
+    );
+    const hour = 3_600_000;
+    engine.markLimited('profile-1', { resetsAt: time + hour, message: 'limit' });
+    engine.markLimited('profile-2', { resetsAt: time + 2 * hour, message: 'limit' });
+    const unpinned: ProxyRequestInfo = { ...turn, headers: { 'session-id': 's2' } };
+    const refused = (await engine.prepare(unpinned).choose(new Map())) as NoPick;
+    // Codex shows a 400's text at once and as written; a 429 usage_limit_reached it replaces with
+    // its own "You've hit your usage limit", which would hide the sign-in.
+    expect(refused).toMatchObject({
+      ok: false,
+      status: 400,
+      code: 'not_signed_in',
+      userMustAct: true,
+    });
+    expect(refused.message).toMatch(
+      /^2 of 3 Codex Lab profiles reached the usage limit\. The earliest resets at \d{2}:\d{2} \(in 1h\)\. profile-0 needs a new sign-in, which may give capacity now: run codex-lab login profile-0\.$/,
+    );
+  });
+
+  it('counts only the profiles that reached the limit in the pool 429', async () => {
+    const { engine } = await inMemoryEngine({
+      home: tempFolder('codex-lab-refusal-'),
+      profileCount: 2,
+      clock,
+    });
+    onTestFinished(() => engine.settled());
+    engine.markLimited('profile-0', { resetsAt: time + 3_600_000, message: 'limit' });
+    engine.markLimited('profile-1', { resetsAt: time + 7_200_000, message: 'limit' });
+    const unpinned: ProxyRequestInfo = { ...turn, headers: { 'session-id': 's3' } };
+    const refused = (await engine.prepare(unpinned).choose(new Map())) as NoPick;
+    expect(refused).toMatchObject({ status: 429, code: 'usage_limit_reached' });
+    expect(refused.message).toMatch(/^All 2 Codex Lab profiles reached the usage limit\./);
+  });
 });

@@ -293,7 +293,8 @@ describe('chooseProfile: best eligible', () => {
     const stale = quota(window(99, -hour));
     expect(tightestUsedPercent(stale, now)).toBe(0);
     const candidates = [
-      candidate('a', { quota: quota(window(10, day)) }),
+      // No room in its 5-hour window; b, read as 99 % used, would have none either.
+      candidate('a', { quota: quota(window(10, day), window(80, hour, 300)) }),
       candidate('b', { quota: stale }),
     ];
     expect(chooseProfile(input({ candidates })).profile).toBe('b');
@@ -492,5 +493,133 @@ describe('chooseProfile: invariants over random pools', () => {
         }
       }
     }
+  });
+});
+
+describe('chooseProfile: capacity that expires unused is lost', () => {
+  it('sends a new session to the week that ends first while it has room, not the emptiest one', () => {
+    // The report's pool: b's week ends in 1 h 29 m with half of it left; c has 90 % for 5 days.
+    const candidates = [
+      candidate('b', { quota: quota(window(50, hour + 29 * 60_000), window(20, 2 * hour, 300)) }),
+      candidate('c', { quota: quota(window(10, 5 * day + 18 * hour), window(0, 5 * hour, 300)) }),
+    ];
+    const decision = chooseProfile(input({ candidates }));
+    expect(decision).toMatchObject({ profile: 'b', route: 'best' });
+    expect(decision.detail).toBe(
+      'Best: its week ends first (in 1h 29m) with 50% left, used before it expires.',
+    );
+  });
+
+  it('needs room: a quarter of the 5-hour window and a tenth of the week', () => {
+    const soon = (weeklyUsed: number, fiveHourUsed: number) =>
+      quota(window(weeklyUsed, 2 * hour), window(fiveHourUsed, 3 * hour, 300));
+    const later = quota(window(10, 5 * day), window(0, 5 * hour, 300));
+    const pick = (first: QuotaSnapshot) =>
+      chooseProfile(
+        input({ candidates: [candidate('b', { quota: first }), candidate('c', { quota: later })] }),
+      ).profile;
+    expect(pick(soon(50, 75))).toBe('b');
+    expect(pick(soon(50, 76))).toBe('c');
+    expect(pick(soon(90, 0))).toBe('b');
+    expect(pick(soon(91, 0))).toBe('c');
+    // With room nowhere, the most headroom first, as before.
+    expect(
+      chooseProfile(
+        input({
+          candidates: [
+            candidate('b', { quota: soon(50, 90) }),
+            candidate('c', { quota: quota(window(10, 5 * day), window(80, hour, 300)) }),
+          ],
+        }),
+      ).profile,
+    ).toBe('c');
+  });
+
+  it('does not flap: the pick stays while its week fills, until it has no room', () => {
+    const picks: string[] = [];
+    for (let used = 50; used <= 95; used += 1) {
+      const candidates = [
+        candidate('b', { quota: quota(window(used, 2 * day)) }),
+        candidate('c', { quota: quota(window(10, 5 * day)) }),
+      ];
+      picks.push(chooseProfile(input({ candidates })).profile as string);
+    }
+    // b until a tenth of its week is left, then c: one change, never back and forth.
+    expect(picks.join('')).toMatch(/^b+c+$/);
+    expect(picks.indexOf('c')).toBe(91 - 50);
+  });
+
+  it('ties weeks that end within the same hour: windows read moments apart go by headroom', () => {
+    const candidates = [
+      candidate('a', { quota: quota(window(30, 7 * day)) }),
+      candidate('b', { quota: quota(window(0, 7 * day + 60_000)) }),
+    ];
+    // The same clock hour for both (now is on the hour): b, the emptier one.
+    expect(chooseProfile(input({ candidates })).profile).toBe('b');
+  });
+
+  it('puts a profile whose quota is not known after those with room and a known week', () => {
+    const candidates = [
+      candidate('a'),
+      candidate('b', { quota: quota(window(60, 6 * day), window(10, 2 * hour, 300)) }),
+      candidate('c', { quota: quota(window(5, 6 * day), window(90, 2 * hour, 300)) }),
+    ];
+    expect(chooseProfile(input({ candidates })).profile).toBe('b');
+    const noRoom = [candidate('a'), candidates[2]!];
+    expect(chooseProfile(input({ candidates: noRoom })).profile).toBe('a');
+  });
+});
+
+describe('chooseProfile: requests that spend no quota', () => {
+  const read = (patch: Partial<RoutingInput>): RoutingInput =>
+    input({ ...patch, spendsQuota: false });
+
+  it('go where a turn would go while one can', () => {
+    const decision = chooseProfile(
+      read({ candidates: [candidate('a', limited()), candidate('b'), candidate('c')] }),
+    );
+    expect(decision.profile).toBe('b');
+  });
+
+  it('go to the profile that frees soonest when every one is limited or spent', () => {
+    const candidates = [
+      candidate('a', limited(now + 3 * hour)),
+      candidate('b', { quota: quota(window(100, hour)) }),
+      candidate('c', { status: 'limited', unavailableUntil: null }),
+    ];
+    const decision = chooseProfile(read({ candidates }));
+    expect(decision.outcome).toBe('routed');
+    expect(decision.profile).toBe('b');
+    expect(decision.route).toBe('best');
+    expect(decision.detail).toMatch(/^No profile can take a turn now; b frees soonest/);
+    // A turn in the same pool is refused with the earliest reset.
+    const turn = chooseProfile(input({ candidates }));
+    expect(turn).toMatchObject({
+      profile: null,
+      outcome: 'none_eligible',
+      earliestReset: now + hour,
+    });
+  });
+
+  it('never go to a profile that needs a sign-in, or one that failed this request', () => {
+    const candidates = [
+      candidate('a', { status: 'auth_error' }),
+      candidate('b', limited(now + hour)),
+      candidate('c', limited(now + 2 * hour)),
+    ];
+    expect(chooseProfile(read({ candidates })).profile).toBe('b');
+    expect(chooseProfile(read({ candidates, exclude: new Set(['b']) })).profile).toBe('c');
+    const none = chooseProfile(read({ candidates, exclude: new Set(['b', 'c']) }));
+    expect(none.outcome).toBe('none_eligible');
+  });
+
+  it('go to a strictly pinned profile that is limited, but not one that needs a sign-in', () => {
+    const pin = { profile: 'a', allowFallback: false, source: 'header' as const };
+    const candidates = [candidate('a', limited()), candidate('b')];
+    const decision = chooseProfile(read({ candidates, pin }));
+    expect(decision).toMatchObject({ profile: 'a', route: 'pinned', outcome: 'routed' });
+    expect(chooseProfile(input({ candidates, pin })).outcome).toBe('pinned_unavailable');
+    const signedOut = [candidate('a', { status: 'auth_error' }), candidate('b')];
+    expect(chooseProfile(read({ candidates: signedOut, pin })).outcome).toBe('pinned_unavailable');
   });
 });

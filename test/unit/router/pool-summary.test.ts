@@ -212,8 +212,9 @@ describe('summarizePool', () => {
     expect(summary.headroomPercent).toBe(90);
     expect(summary.forecast.outlook).toBe('unknown');
     expect(summary.forecast.nextResetAt).toBe(now + 6 * day);
-    // The router's tie-breaks: both at 10 % or less… unknown quota counts as 0 %, so "never" wins.
-    expect(summary.next.profile).toBe('never');
+    // The router's rule: fresh's week ends (in 6 days, 90 % left) and it has room; nothing is
+    // known to expire on "never", which comes after every profile with room and a known week.
+    expect(summary.next.profile).toBe('fresh');
     expect(
       forecastText(toForecastView(forecastWeekly(fresh.quota, fresh.history, now)), { now }),
     ).toBe('pace not known yet');
