@@ -42,7 +42,6 @@ import {
   writeJournal,
   type JournalEntry,
 } from './journal.ts';
-import { accountStamp } from './account-stamp.ts';
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
 import {
   keyringAccountFor,
@@ -267,16 +266,19 @@ export class ProfileStore {
     const problems: LabError[] = [];
     // Which listed profile holds each account: a sign-in of one of those renews that profile
     // (one profile per account), so it can never list a folder holding the same account.
+    // (The pair `saveSignIn` tells accounts apart by; no digest: `list` loads no crypto.)
+    const accountKey = (identity: { accountId?: string | null; email?: string | null }) =>
+      identity.accountId ? `${identity.accountId}\n${identity.email?.toLowerCase() ?? ''}` : null;
     const holders = new Map<string, string>();
     for (const entry of registry.profiles) {
-      const stamp = accountStamp(entry);
-      if (stamp !== null && entry.accountId) holders.set(stamp, entry.name);
+      const key = accountKey(entry);
+      if (key !== null) holders.set(key, entry.name);
     }
     for (const folder of await this.#unlistedFolders(registry)) {
       const dir = this.#paths.profileDir(folder.name);
       const email = folder.identity?.email ?? null;
-      const stamp = folder.identity?.accountId ? accountStamp(folder.identity) : null;
-      const holder = stamp === null ? undefined : holders.get(stamp);
+      const key = folder.identity ? accountKey(folder.identity) : null;
+      const holder = key === null ? undefined : holders.get(key);
       if (holder !== undefined) {
         problems.push(
           new LabError(

@@ -9,13 +9,18 @@
  * account with its name; a frozen serve is called not answering, and the page recovers.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { expireAccessTokens, scriptRefresh, setNextLogin } from '../fakes/fake-issuer.ts';
+import {
+  expireAccessTokens,
+  issueAuthDotJson,
+  scriptRefresh,
+  setNextLogin,
+} from '../fakes/fake-issuer.ts';
 import { turnThroughRouter } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import {
@@ -243,7 +248,13 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
   it('offers Add account with the name filled for a folder the registry does not list', async () => {
     const ghost = join(serve.home, 'auth-profiles', 'ghost');
     mkdirSync(ghost);
-    copyFileSync(join(serve.home, 'auth-profiles', 'work', 'auth.json'), join(ghost, 'auth.json'));
+    // An account no listed profile holds (a copy of a listed one's is named as a copy instead).
+    fake.addAccount({ email: 'ghost@example.com' });
+    writeFileSync(
+      join(ghost, 'auth.json'),
+      JSON.stringify(issueAuthDotJson(fake, 'ghost@example.com')),
+      { mode: 0o600 },
+    );
     const problems = page.getByRole('alert', { name: 'Files Codex Lab cannot read' });
     await problems.getByRole('button', { name: 'Add account as ghost…' }).click();
     // The dashboard's way to list it again, not the command line's.
