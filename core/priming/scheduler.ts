@@ -91,7 +91,7 @@ export interface PrimingSchedulerOptions {
    */
   workspaces: Pick<WorkspaceRoutes, 'routingFor'>;
   clock: Clock;
-  /** Uniform in [0, 1), for backoff jitter. */
+  /** Uniform in [0, 1), for backoff jitter and the spread of priming times. */
   random?: () => number;
   logger?: Logger;
   /** True while the router is serving a live Codex session on this profile. */
@@ -113,6 +113,12 @@ export interface PrimingSchedulerOptions {
   /** How soon to look again after an ambiguous or post-prime observation. Default 1 min. */
   followUpMs?: number;
   /**
+   * An idle window is primed a random 0 to `spreadMs` after it is found idle (or after its
+   * `priming.at`), then only if a fresh look still finds it idle. Default 5 min, at most
+   * `pollIntervalMs`.
+   */
+  spreadMs?: number;
+  /**
    * False for one-shot callers (the `prime` command): a failed attempt is not retried later and
    * its claim is released so the running scheduler may try again. Default true.
    */
@@ -126,6 +132,15 @@ export const primingLogLength = 20;
 
 /** A primed window that is still idle this long after the turn did not start. */
 const confirmGraceMs = 2 * minute;
+
+/**
+ * The longest one timer of the scheduler runs. Timers run on the monotonic clock, which stops while
+ * the machine sleeps and ignores clock changes, so after a wake-up a due check is at most this late.
+ */
+const wakeStepMs = minute;
+
+/** Default `spreadMs`. */
+const defaultSpreadMs = 5 * minute;
 
 /** Claims older than this are pruned. */
 const claimRetentionMs = 5 * windowLengthMs.weekly;
@@ -148,13 +163,17 @@ export class PrimingScheduler {
   readonly #retryBaseMs: number;
   readonly #pollIntervalMs: number;
   readonly #followUpMs: number;
+  readonly #spreadMs: number;
   readonly #owner: string;
   readonly #observeUsage: (name: string) => Promise<QuotaSnapshot>;
   readonly #samples = new Map<string, WindowSample>();
   readonly #pending = new Map<string, Pending>();
   readonly #retries = new Map<string, Cancel>();
-  readonly #atTimers = new Map<string, { cancel: Cancel; due: number }>();
-  readonly #atDue = new Set<string>();
+  /**
+   * Per window found idle: the wall-clock time from which it may be primed, and the `priming.at`
+   * it was computed from. Compared with `clock.now()` at every check, never kept as a timer.
+   */
+  readonly #sendAfter = new Map<string, { at: string | null; due: number }>();
   readonly #inflight = new Set<Promise<unknown>>();
   #tickRunning: Promise<void> | undefined;
   #recording: Promise<void> = Promise.resolve();
@@ -177,6 +196,10 @@ export class PrimingScheduler {
     this.#retryBaseMs = options.retryBaseMs ?? 30 * second;
     this.#pollIntervalMs = options.pollIntervalMs ?? 15 * minute;
     this.#followUpMs = options.followUpMs ?? minute;
+    this.#spreadMs = Math.max(
+      0,
+      Math.min(options.spreadMs ?? defaultSpreadMs, this.#pollIntervalMs),
+    );
     this.#observeUsage =
       options.observeUsage?.bind(options) ??
       createUsageObserver({
@@ -201,9 +224,7 @@ export class PrimingScheduler {
     this.#tickTimer?.();
     this.#tickTimer = undefined;
     for (const cancel of this.#retries.values()) cancel();
-    for (const timer of this.#atTimers.values()) timer.cancel();
     this.#retries.clear();
-    this.#atTimers.clear();
   }
 
   /** The first error writing an outcome to `state/priming.json` met, or null. */
@@ -306,18 +327,42 @@ export class PrimingScheduler {
 
   #scheduleNextTick(): void {
     if (!this.#started) return;
-    this.#tickTimer?.();
     const now = this.#clock.now();
     let delay = this.#pollIntervalMs;
     if (this.#followUpWanted) delay = Math.min(delay, this.#followUpMs);
-    // Every Code's trick: look again just after a known reset, so an idle window is caught early.
-    for (const until of this.#quietUntil.values()) {
+    // Every Code's trick: look again just after a known reset, so an idle window is caught early;
+    // and at the time an idle window may be primed.
+    const due = [
+      ...this.#quietUntil.values(),
+      ...[...this.#sendAfter.values()].map((plan) => plan.due),
+    ];
+    for (const until of due) {
       if (until > now) delay = Math.min(delay, until - now);
     }
-    this.#tickTimer = this.#clock.setTimeout(
-      () => this.#track(this.#timedTick()),
-      Math.max(0, delay),
-    );
+    this.#arm(delay);
+  }
+
+  /**
+   * Runs the next check `delayMs` from now. The due times above are wall-clock times, but timers
+   * run on the monotonic clock (stopped during a suspend, deaf to clock changes): so the wait is
+   * cut in steps of at most `wakeStepMs`, each of which reads the wall clock. The check runs once
+   * the wall clock reaches the target (after a suspend or a clock set forward, at most one step
+   * late) or once the timers waited the whole delay (after a clock set back, that check finds
+   * nothing due early and arms the rest).
+   */
+  #arm(delayMs: number): void {
+    this.#tickTimer?.();
+    const target = this.#clock.now() + Math.max(0, delayMs);
+    let waited = 0;
+    const step = (): void => {
+      const wait = Math.max(0, Math.min(wakeStepMs, delayMs - waited, target - this.#clock.now()));
+      this.#tickTimer = this.#clock.setTimeout(() => {
+        waited += wait;
+        if (this.#clock.now() >= target || waited >= delayMs) this.#track(this.#timedTick());
+        else step();
+      }, wait);
+    };
+    step();
   }
 
   async #runTick(): Promise<void> {
@@ -327,6 +372,8 @@ export class PrimingScheduler {
     // Turning priming off and on again starts from a fresh look.
     for (const name of this.#quietUntil.keys())
       if (!enabled.has(name)) this.#quietUntil.delete(name);
+    for (const key of this.#sendAfter.keys())
+      if (!enabled.has(nameOf(key))) this.#sendAfter.delete(key);
     // (A retry planned before priming was turned off reads the profile again when it fires,
     // and sends nothing: see `#retry`.)
     const now = this.#clock.now();
@@ -348,7 +395,7 @@ export class PrimingScheduler {
     }
   }
 
-  async #checkProfile(profile: PrimingProfile, atDueWindow?: PrimingWindow): Promise<void> {
+  async #checkProfile(profile: PrimingProfile): Promise<void> {
     const name = profile.name;
     this.#quietUntil.delete(name);
     const skip = await this.#skipReason(name);
@@ -366,10 +413,9 @@ export class PrimingScheduler {
     const quiet: Array<number | null> = [];
     const sent = { primed: false };
     for (const window of profile.priming.windows) {
-      if (atDueWindow !== undefined && window !== atDueWindow) continue;
       quiet.push(await this.#checkWindow(profile, window, snapshot, sent));
     }
-    if (atDueWindow === undefined && quiet.length > 0 && quiet.every((until) => until !== null)) {
+    if (quiet.length > 0 && quiet.every((until) => until !== null)) {
       this.#quietUntil.set(name, Math.min(...(quiet as number[])));
     }
   }
@@ -387,6 +433,8 @@ export class PrimingScheduler {
     const key = keyOf(name, window);
     const nextSlot = resetSlot(window, this.#clock.now()) * 1000 + windowLengthMs[window];
     if (verdict.state === 'started') {
+      // Running (primed here, elsewhere or by a turn): the next idle period is planned afresh.
+      this.#sendAfter.delete(key);
       await this.#confirm(name, window, sample);
       return sample.resetsAt === null ? null : sample.resetsAt + second;
     }
@@ -412,7 +460,9 @@ export class PrimingScheduler {
       );
       return nextSlot;
     }
-    if (verdict.state === 'unknown') {
+    // A window found idle before is primed at its planned time unless a look shows it started:
+    // a look within seconds of the idle one cannot tell more, and is no reason to wait again.
+    if (verdict.state === 'unknown' && !this.#sendAfter.has(key)) {
       this.#followUpWanted = true;
       return null;
     }
@@ -422,10 +472,11 @@ export class PrimingScheduler {
       this.#followUpWanted = true;
       return null;
     }
-    if (profile.priming.at && !this.#atDue.has(key)) {
-      return this.#scheduleAt(profile, window);
-    }
-    this.#atDue.delete(key);
+    // Idle: primed at the planned time, by the check that finds it still idle then (this one
+    // when that time has come), so what is sent always follows a fresh look.
+    const due = this.#sendTime(profile, window);
+    if (due > this.#clock.now()) return due;
+    this.#sendAfter.delete(key);
     const outcome = await this.#prime(profile, window, 'timer');
     if (outcome.outcome === 'primed') sent.primed = true;
     if (outcome.outcome === 'primed' || this.#retries.has(key)) return null;
@@ -445,34 +496,31 @@ export class PrimingScheduler {
     return assessWindow(previous, sample);
   }
 
-  /** Waits for the next local `HH:MM`, then checks that window again and primes it if still idle. */
-  #scheduleAt(profile: PrimingProfile, window: PrimingWindow): number | null {
+  /**
+   * When an idle window may be primed: at the next local `priming.at` (or now), plus a random
+   * 0 to `spreadMs`, so two homes signed in to one account, which both look just after its reset,
+   * do not both send: the later one's look finds the window started. Planned once per idle period.
+   */
+  #sendTime(profile: PrimingProfile, window: PrimingWindow): number {
     const key = keyOf(profile.name, window);
-    const scheduled = this.#atTimers.get(key);
-    if (scheduled) return scheduled.due;
+    const at = profile.priming.at;
+    const planned = this.#sendAfter.get(key);
+    if (planned && planned.at === at) return planned.due;
     const now = this.#clock.now();
-    const due = nextLocalTime(now, profile.priming.at!);
-    if (due === null) {
-      this.#logger.warn(
-        { profile: profile.name, at: profile.priming.at },
-        'priming.at is not HH:MM; priming as soon as idle',
-      );
-      this.#atDue.add(key);
-      return null;
+    let from = now;
+    if (at !== null) {
+      const next = nextLocalTime(now, at);
+      if (next === null) {
+        this.#logger.warn(
+          { profile: profile.name, at },
+          'priming.at is not HH:MM; priming as soon as idle',
+        );
+      } else {
+        from = next;
+      }
     }
-    const cancel = this.#clock.setTimeout(() => {
-      this.#atTimers.delete(key);
-      this.#atDue.add(key);
-      this.#track(
-        (async () => {
-          const fresh = (await this.#options.store.listProfiles()).find(
-            (p) => p.name === profile.name,
-          );
-          if (fresh?.priming.enabled) await this.#checkProfile(fresh, window);
-        })(),
-      );
-    }, due - now);
-    this.#atTimers.set(key, { cancel, due });
+    const due = from + Math.floor(this.#random() * this.#spreadMs);
+    this.#sendAfter.set(key, { at, due });
     return due;
   }
 
@@ -615,8 +663,9 @@ export class PrimingScheduler {
 
   /**
    * A planned retry, when its time comes: read again first. The user may have turned priming off
-   * since (then nothing is sent without their opt-in), or the account may have lost its sign-in
-   * or reached its limit; then the claim is let go and the retry is said to be skipped.
+   * since (then nothing is sent without their opt-in), the account may have lost its sign-in or
+   * reached its limit, or its window may have started; then the claim is let go and the retry is
+   * said to be skipped.
    */
   async #retry(name: string, window: PrimingWindow, claim: PrimingClaim): Promise<PrimingOutcome> {
     const fresh = (await this.#options.store.listProfiles()).find((p) => p.name === name);
@@ -629,6 +678,16 @@ export class PrimingScheduler {
     if (fresh === undefined || skip !== undefined) {
       await releaseClaim(this.#options.paths, claim);
       return this.#record(name, this.#outcome(window, 'skipped', `not retried: ${skip}`));
+    }
+    // A fresh look first: another home signed in to this account, or a turn, may have started
+    // the window since the failed attempt. (A failed look leaves the retry as planned.)
+    const snapshot = await this.#observe(name);
+    const sample = snapshot ? sampleWindow(snapshot, window) : null;
+    const verdict = sample ? this.#assess(name, window, sample) : null;
+    if (verdict?.state === 'started') {
+      await releaseClaim(this.#options.paths, claim);
+      const why = `the ${label(window)} window already started (${verdict.reason})`;
+      return this.#record(name, this.#outcome(window, 'skipped', `not retried: ${why}`));
     }
     return this.#attempt(fresh, window, claim);
   }
@@ -647,11 +706,7 @@ export class PrimingScheduler {
 
   #scheduleFollowUp(): void {
     if (!this.#started) return;
-    this.#tickTimer?.();
-    this.#tickTimer = this.#clock.setTimeout(
-      () => this.#track(this.#timedTick()),
-      this.#followUpMs,
-    );
+    this.#arm(this.#followUpMs);
   }
 
   async #skipReason(name: string): Promise<string | undefined> {
@@ -803,6 +858,10 @@ export function nextLocalTime(now: number, at: string): number | null {
 
 function keyOf(name: string, window: PrimingWindow): string {
   return `${name}\u0000${window}`;
+}
+
+function nameOf(key: string): string {
+  return key.slice(0, key.indexOf('\u0000'));
 }
 
 function label(window: PrimingWindow): string {

@@ -14,6 +14,7 @@ import {
   PrimingScheduler,
   readPrimingFile,
   type PrimingEvent,
+  type PrimingSchedulerOptions,
 } from '../../core/priming/scheduler.ts';
 import { listClaims } from '../../core/priming/claims.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -35,7 +36,8 @@ interface Harness {
   store: ProfileStore;
   seeded: SeededProfile[];
   events: PrimingEvent[];
-  scheduler(options?: { instanceId?: string }): PrimingScheduler;
+  /** Primes as soon as idle (no spread) unless `options` say otherwise. */
+  scheduler(options?: Partial<PrimingSchedulerOptions>): PrimingScheduler;
   primes(): RecordedRequest[];
 }
 
@@ -82,6 +84,8 @@ beforeEach(async () => {
         clock,
         baseUrl: fake.backendUrl,
         random: () => 0.5,
+        // The spread between two homes' priming times has its own tests below.
+        spreadMs: 0,
         onEvent: (event) => events.push(event),
         ...options,
       });
@@ -321,16 +325,17 @@ describe('priming scheduler', () => {
   it('waits for the chosen local time before priming', async () => {
     await harness.store.setPriming('alpha', { enabled: true, at: '03:30' });
     const scheduler = harness.scheduler();
-    await tickAndWait(scheduler);
-    await scheduler.tick();
+    scheduler.start();
     await scheduler.settled();
-    expect(harness.primes()).toHaveLength(0);
-    const [timer] = harness.clock.pending();
-    const due = new Date(timer!.dueAt);
-    expect([due.getHours(), due.getMinutes()]).toEqual([3, 30]);
-    harness.clock.fireNext();
-    await scheduler.settled();
+    // Its timers fire until the priming turn; the first looks find the window idle.
+    for (let fired = 0; fired < 2000 && harness.primes().length === 0; fired += 1) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    scheduler.stop();
     expect(harness.primes()).toHaveLength(1);
+    const sent = new Date(harness.clock.now());
+    expect([sent.getHours(), sent.getMinutes()]).toEqual([3, 30]);
   });
 
   it('runs on its own timer once started: primes, confirms, then stays quiet until the reset', async () => {
@@ -355,5 +360,184 @@ describe('priming scheduler', () => {
     expect(usageReads()).toBe(readsAfterConfirm);
     scheduler.stop();
     expect(harness.clock.pending()).toHaveLength(0);
+  });
+});
+
+/** `at` as a local `HH:MM` (the start is on a whole minute in every zone). */
+function localHhMm(at: number): string {
+  const date = new Date(at);
+  return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
+}
+
+function usageReads(): number {
+  return harness.fake.requests.filter((request) => request.path === '/backend-api/wham/usage')
+    .length;
+}
+
+describe('priming.at when the wall clock jumps (a suspend, the clock set forward or back)', () => {
+  const at = start + 30 * minuteMs;
+  // The default 5-minute spread, times the injected random 0.5.
+  const sendAt = at + 150_000;
+
+  /** Priming on at `at`; started; its second look found the window idle and waits for `at`. */
+  async function waitingForAt(): Promise<PrimingScheduler> {
+    await harness.store.setPriming('alpha', { enabled: true, at: localHhMm(at) });
+    const scheduler = harness.scheduler({ spreadMs: 5 * minuteMs });
+    scheduler.start();
+    await scheduler.settled();
+    harness.clock.fireNext();
+    await scheduler.settled();
+    // Waiting for the chosen time reads no usage.
+    const reads = usageReads();
+    while ((harness.clock.pending()[0]?.dueAt ?? Infinity) < start + 20 * minuteMs) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    expect(usageReads()).toBe(reads);
+    expect(harness.primes()).toHaveLength(0);
+    return scheduler;
+  }
+
+  it('primes on the first wake-up after an 8-hour suspend, with one usage read', async () => {
+    const scheduler = await waitingForAt();
+    // Timers keep their remaining delay; the wall clock is 8 hours on (a clock set forward alike).
+    harness.clock.jump(8 * 60 * minuteMs);
+    const woke = harness.clock.now();
+    const reads = usageReads();
+    harness.clock.fireNext();
+    await scheduler.settled();
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.clock.now() - woke).toBeLessThanOrEqual(minuteMs);
+    expect(usageReads()).toBe(reads + 1);
+    // Confirmed by the follow-up, then quiet: no more looks and no second turn.
+    for (let index = 0; index < 120; index += 1) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    scheduler.stop();
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+    expect(usageReads()).toBe(reads + 2);
+  });
+
+  it('does not prime early when the clock is set back 2 hours, and reads usage once at the time', async () => {
+    const scheduler = await waitingForAt();
+    harness.clock.jump(-2 * 60 * minuteMs);
+    const reads = usageReads();
+    for (let fired = 0; fired < 1000 && harness.primes().length === 0; fired += 1) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    scheduler.stop();
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.clock.now()).toBe(sendAt);
+    expect(usageReads()).toBe(reads + 1);
+  });
+});
+
+it('primes at its spread time, though that comes seconds after the look that found it idle', async () => {
+  await harness.store.setPriming('alpha', { enabled: true });
+  // 1 % of a 5-minute spread: 3 s, too soon after the idle look for a look to tell more.
+  const scheduler = harness.scheduler({ spreadMs: 5 * minuteMs, random: () => 0.01 });
+  scheduler.start();
+  await scheduler.settled();
+  harness.clock.fireNext();
+  await scheduler.settled();
+  expect(harness.primes()).toHaveLength(0);
+  harness.clock.fireNext();
+  await scheduler.settled();
+  scheduler.stop();
+  expect(harness.primes()).toHaveLength(1);
+  expect(harness.clock.now()).toBe(start + minuteMs + 3_000);
+});
+
+describe('one account signed in under two homes, priming on in both', () => {
+  const resetAt = start + 60 * minuteMs;
+  let second: { home: string; paths: LabPaths; store: ProfileStore; events: PrimingEvent[] };
+
+  beforeEach(async () => {
+    const home = await mkdtemp(join(tmpdir(), 'codex-lab-priming-second-'));
+    await seedProfiles(harness.fake, home, [{ name: 'alpha', email: 'alpha@example.com' }]);
+    const paths = labPaths(home);
+    second = {
+      home,
+      paths,
+      store: new ProfileStore({ paths, now: () => harness.clock.now() }),
+      events: [],
+    };
+    // alpha's weekly window runs and resets in an hour; a priming turn shows no whole percent.
+    const account = harness.fake.account('alpha@example.com');
+    account.usagePerTurn = 0;
+    Object.assign(account.secondary!, {
+      unstarted: false,
+      usedPercent: 10,
+      resetAt: resetAt / 1000,
+    });
+    await harness.store.setPriming('alpha', { enabled: true });
+    await second.store.setPriming('alpha', { enabled: true });
+  });
+
+  afterEach(async () => {
+    await rm(second.home, { recursive: true, force: true });
+  });
+
+  /** The second home's scheduler (its own health, tokens and claims). */
+  function secondScheduler(options: Partial<PrimingSchedulerOptions>): PrimingScheduler {
+    const health = new HealthStore(second.paths);
+    return new PrimingScheduler({
+      paths: second.paths,
+      workspaces: { routingFor: () => unconstrained },
+      store: second.store,
+      tokens: new TokenManager({
+        paths: second.paths,
+        store: second.store,
+        health,
+        issuer: harness.fake.issuerUrl,
+        clock: harness.clock,
+        logger: silentLogger,
+      }),
+      health,
+      clock: harness.clock,
+      baseUrl: harness.fake.backendUrl,
+      onEvent: (event) => second.events.push(event),
+      ...options,
+    });
+  }
+
+  /** Both run on their timers until half an hour after the reset. */
+  async function runPastReset(one: PrimingScheduler, two: PrimingScheduler): Promise<void> {
+    one.start();
+    two.start();
+    while (harness.clock.now() < resetAt + 30 * minuteMs) {
+      harness.clock.fireNext();
+      await Promise.all([one.settled(), two.settled()]);
+    }
+    one.stop();
+    two.stop();
+  }
+
+  it('sends one priming turn after the reset, though both look at it at once', async () => {
+    const one = harness.scheduler({ spreadMs: 5 * minuteMs, random: () => 0.1 });
+    const two = secondScheduler({ spreadMs: 5 * minuteMs, random: () => 0.7 });
+    await runPastReset(one, two);
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+    expect(second.events).toEqual([]);
+  });
+
+  it('does not retry a failed priming turn once the other home has started the window', async () => {
+    harness.fake.account('alpha@example.com').failures.push({ kind: 'server_error' });
+    // The first home sends at the reset and meets a 500; the second sends 15 s later.
+    const one = harness.scheduler({ spreadMs: 5 * minuteMs, random: () => 0 });
+    const two = secondScheduler({ spreadMs: 5 * minuteMs, random: () => 0.05 });
+    await runPastReset(one, two);
+    expect(harness.primes()).toHaveLength(2);
+    expect(second.events.map((event) => event.outcome)).toEqual(['primed', 'confirmed']);
+    const outcomes = harness.events.map((event) => [event.outcome, event.message]);
+    expect(outcomes[0]?.[0]).toBe('failed');
+    expect(outcomes[1]).toEqual([
+      'skipped',
+      'not retried: the weekly window already started (its countdown is below the full window length)',
+    ]);
   });
 });

@@ -60,6 +60,15 @@ export class FakeClock implements Clock {
     this.set(this.#now + ms);
   }
 
+  /**
+   * The wall clock jumps by `ms` (a suspend, or the clock set forward or back) while pending
+   * timers keep their remaining delay, as Node's timers do: they run on the monotonic clock.
+   */
+  jump(ms: number): void {
+    for (const timer of this.pending()) timer.dueAt += ms;
+    this.set(this.#now + ms);
+  }
+
   /** Fires the soonest pending timer (moving time to it); returns it, or undefined when none. */
   fireNext(): FakeTimer | undefined {
     const timer = this.pending()[0];
