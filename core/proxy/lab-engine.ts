@@ -218,6 +218,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   readonly #keychainChecks = new Set<string>();
   /** The next keychain re-check, while a profile is marked: no request may come to run it. */
   #keychainTimer: Cancel | null = null;
+  /** Set by `stop`: no timer is armed after it. */
+  #stopped = false;
   /** Each auth file's stat at its last check: an unchanged file is not read again. */
   readonly #authFileKeys = new Map<string, string>();
   /** Fresh tokens the upstream rejected in a row per profile (reset by any success). */
@@ -750,8 +752,15 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#options.onChange?.();
   }
 
+  /** Ends the engine's own timers (the keychain re-check): the service stops. */
+  stop(): void {
+    this.#stopped = true;
+    this.#keychainTimer?.();
+    this.#keychainTimer = null;
+  }
+
   #scheduleKeychainRecheck(): void {
-    if (this.#keychainTimer !== null || this.#keychainReadAt.size === 0) return;
+    if (this.#stopped || this.#keychainTimer !== null || this.#keychainReadAt.size === 0) return;
     this.#keychainTimer = this.#options.clock.setTimeout(() => {
       this.#keychainTimer = null;
       this.#recheckKeychains();

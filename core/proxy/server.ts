@@ -134,6 +134,8 @@ export interface RouterServer {
   readonly server: Server;
   /** Requests to the backend (turns, usage checks) being answered now. */
   inFlight(): number;
+  /** Refuses new requests to the backend from now on (503); the control API still answers. */
+  beginStop(): void;
   /**
    * Stops accepting, ends open streams and closes the upstream pool. With `drainMs`, requests to
    * the backend already being answered get that long to finish first (until `signal` aborts);
@@ -343,18 +345,6 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   let inFlight = 0;
   let onDrained: (() => void) | null = null;
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (stopping) {
-      // Codex retries a 503, and by then the next router may be listening.
-      response.setHeader('connection', 'close');
-      return sendError(response, 503, 'router_unavailable', 'The Codex Lab router is stopping.');
-    }
-    if (request.url?.startsWith('/backend-api') === true) {
-      inFlight += 1;
-      response.once('close', () => {
-        inFlight -= 1;
-        if (inFlight === 0) onDrained?.();
-      });
-    }
     handle(request, response).catch((error: unknown) => {
       log.error({ err: error }, 'router request failed');
       if (!response.headersSent) {
@@ -385,16 +375,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     // The hot path skips WHATWG URL parsing for plain paths (what Codex sends); anything it would
     // normalise (escapes, dot segments, backslashes, empty segments) takes the full parse.
     if (target.startsWith('/backend-api/') && !needsNormalising.test(target)) {
-      const subPath = target.slice('/backend-api'.length);
-      if (!authorized(request)) return passThrough(request, response, subPath);
-      return proxy(request, response, subPath);
+      return backend(request, response, target.slice('/backend-api'.length));
     }
     const url = new URL(target, 'http://router.invalid');
     const path = url.pathname;
     if (path.startsWith('/backend-api/') || path === '/backend-api') {
-      const subPath = path.slice('/backend-api'.length) + url.search;
-      if (!authorized(request)) return passThrough(request, response, subPath);
-      return proxy(request, response, subPath);
+      return backend(request, response, path.slice('/backend-api'.length) + url.search);
     }
     if (path.startsWith('/lab/')) {
       if (!authorized(request)) return rejectUnauthorized(response);
@@ -408,6 +394,31 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     }
     if (options.publicRoutes && (await options.publicRoutes(request, response, url))) return;
     sendError(response, 404, 'not_found', `The router has nothing at ${path}.`);
+  }
+
+  /**
+   * A request to the backend (`subPath` below `/backend-api`): proxied with the router's token,
+   * passed through without it. Counted while it is answered, so a stop lets it finish; one that
+   * arrives while the router stops is refused (the router still answers its control API then,
+   * so every client sees it stopping, not frozen).
+   */
+  async function backend(
+    request: IncomingMessage,
+    response: ServerResponse,
+    subPath: string,
+  ): Promise<void> {
+    if (stopping) {
+      // Codex retries a 503, and by then the next router may be listening.
+      response.setHeader('connection', 'close');
+      return sendError(response, 503, 'router_unavailable', 'The Codex Lab router is stopping.');
+    }
+    inFlight += 1;
+    response.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) onDrained?.();
+    });
+    if (!authorized(request)) return passThrough(request, response, subPath);
+    return proxy(request, response, subPath);
   }
 
   function authorized(request: IncomingMessage): boolean {
@@ -1097,10 +1108,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     port: address.port,
     server,
     inFlight: () => inFlight,
+    beginStop() {
+      stopping = true;
+    },
     async close(closeOptions: RouterCloseOptions = {}) {
       stopping = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       const drainMs = closeOptions.drainMs ?? 0;
       if (inFlight > 0 && drainMs > 0 && closeOptions.signal?.aborted !== true) {
         await new Promise<void>((resolve) => {
@@ -1115,7 +1127,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           }
         });
       }
-      // Streams still open end now: a shutdown never waits for a five-minute turn past its drain.
+      // Listening until now, so clients asking what the router does hear "stopping"; streams still
+      // open end now: a shutdown never waits for a five-minute turn past its drain.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
       for (const sockets of originSockets.values()) sockets.close();

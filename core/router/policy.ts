@@ -300,14 +300,17 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
   };
 }
 
-/** True when only quota (a usage limit, a spent window) or the circuit breaker keeps it out. */
+/**
+ * True when only quota (a usage limit, a spent window) keeps it out. Not an open circuit: that
+ * profile's upstream is failing, and the breaker's job is to send it nothing for a while.
+ */
 function spendsOnlyQuota(reason: ExcludedCandidate): boolean {
-  return reason.code === 'limited' || reason.code === 'exhausted' || reason.code === 'circuit_open';
+  return reason.code === 'limited' || reason.code === 'exhausted';
 }
 
 /**
  * The profile a request that spends no quota goes to when none can take a turn: of those kept out
- * only by quota or the circuit (not a sign-in, and not one that failed this request), the one that
+ * only by quota (not a sign-in, an open circuit, or one that failed this request), the one that
  * frees soonest (an unknown time last, then the user's order), so a usage read shows the pool's
  * next free moment. Null when none is.
  */

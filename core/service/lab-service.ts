@@ -130,6 +130,8 @@ export interface StartOptions {
 const stateDebounceMs = 150;
 /** A profile that served a session request this recently is "serving a live session". */
 const liveSessionMs = 5 * minute;
+/** How long a stop waits at least for a sign-in past the browser to save its tokens. */
+const signInGraceMs = 10_000;
 
 /** The facade every surface uses. */
 export class LabService implements ControlApiService {
@@ -338,23 +340,47 @@ export class LabService implements ControlApiService {
    */
   async stop(drain: RouterCloseOptions = {}): Promise<void> {
     this.#stopped = true;
+    // No new turn from here on: the ones in flight are all the drain waits for.
+    this.#router?.beginStop();
     this.#poller.stop();
     this.#stopWatching();
     this.#notifyCancel?.();
+    this.#engine.stop();
     for (const login of this.#logins.values()) login.cancel();
     // A sign-in past the browser (its code being exchanged, its tokens being saved) cannot be
-    // cancelled and must reach disk before the process goes; so must what follows it.
-    await Promise.allSettled([...this.#logins.values()].map((login) => login.done));
-    await Promise.allSettled([...this.#afterSignIns]);
+    // cancelled and must reach disk before the process goes; so must what follows it. Waited for
+    // beside the drain, within its time (at least `signInGraceMs`), until asked again.
+    const signIns = Promise.allSettled([
+      ...[...this.#logins.values()].map((login) => login.done),
+      ...this.#afterSignIns,
+    ]);
     await this.#priming?.stop();
     this.#priming = null;
     const router = this.#router;
     this.#router = null;
-    await router?.close(drain);
+    await Promise.all([
+      router?.close(drain),
+      this.#within(signIns, Math.max(drain.drainMs ?? 0, signInGraceMs), drain.signal),
+    ]);
     this.#sessionsCancel?.();
     await this.#quotaKeeper.flush();
     await this.#journal.flush();
     await this.#engine.settled();
+  }
+
+  /** Resolves when `work` settles, `ms` passes (injected clock) or `signal` aborts. */
+  #within(work: Promise<unknown>, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = this.#clock.setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      void work.then(done);
+      if (signal?.aborted === true) done();
+      function done(): void {
+        cancel();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+    });
   }
 
   /**
@@ -659,11 +685,12 @@ export class LabService implements ControlApiService {
         message: 'This router is hosted by an app that stops only from its own menu.',
       };
     }
-    // Answer first, then stop: the client waits for the process to go, as long as the drain.
+    // No new turn from the moment the answer leaves: the count it gives is all the drain waits
+    // for. Answer first, then stop: the client waits for the process to go, as long as the drain.
+    this.#router?.beginStop();
     const inFlight = this.inFlight();
     this.#clock.setTimeout(onShutdown, 0);
-    const drainMs = inFlight > 0 ? (this.#options.shutdownDrainMs ?? 0) : 0;
-    return { ok: true, value: { inFlight, drainMs } };
+    return { ok: true, value: { inFlight, drainMs: this.#options.shutdownDrainMs ?? 0 } };
   }
 
   /** Asks the usage endpoint for one profile now and records the snapshot. */

@@ -149,6 +149,18 @@ describe('a router stopping with turns in flight', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stopped).toBe(false);
     expect(clock.drainTimers()).toBe(1);
+    // Meanwhile a new turn is refused, and the router still says what it is doing (no client
+    // takes a draining router for a frozen one).
+    const late = await postToRouter(url, token, '/backend-api/codex/responses', codexTurnBody());
+    expect(late.status).toBe(503);
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe(
+      'router_unavailable',
+    );
+    const state = await fetch(`${url}/lab/v1/state`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(state.status).toBe(200);
+    await state.body?.cancel();
 
     gate.open();
     const { text, complete } = await body;
@@ -227,6 +239,10 @@ describe('codex-lab stop and Ctrl-C on serve, with a turn in flight', () => {
     await gate.started;
     const stop = runCodexLab(['stop'], { home });
     await waitFor(() => serve.output().includes('Letting the request in flight finish'));
+    // A client asking meanwhile finds the router running, not frozen.
+    const status = await runCodexLab(['status'], { home });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`Codex Lab router running on ${serve.url}`);
     gate.open();
     const stopped = await stop;
     expect(stopped.code).toBe(0);
