@@ -7,6 +7,7 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
@@ -295,6 +296,36 @@ describe('codex-lab codex', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     // Read as every command reads a typed name: it is no profile, said as such.
     expect(bad.stderr).toMatch(/^codex-lab: There is no profile named "\.\.\/x"/);
+  });
+
+  it('with its port taken by another program, codex says the router’s own reason, and the token command gives Codex a placeholder', async () => {
+    const { bin, record } = await fakeCodex();
+    const stranger = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => stranger.listen(port, '127.0.0.1', resolve));
+    try {
+      const reason = `Port ${port} on 127.0.0.1 is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or set CODEX_LAB_PORT to a free port (or pass --port).`;
+      const log = join(home, 'state', 'router.log');
+      const run = await runCodexLab(['codex', '--', 'exec', 'x'], {
+        home,
+        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port) },
+      });
+      expect(run.code).toBe(1);
+      // The reason the router wrote to its log, not only where the log is.
+      expect(run.stderr).toBe(
+        `codex-lab: Could not start a Codex Lab router in the background (${log}): ${reason}\n`,
+      );
+      expect(existsSync(record)).toBe(false);
+      // Codex keeps the token it had when its command fails, and would send it to the stranger:
+      // it gets a placeholder instead, and the same sentence goes to stderr.
+      const token = await runCodexLab(['token', '--ensure-router', '--port', String(port)], {
+        home,
+      });
+      expect(token.code).toBe(0);
+      expect(token.stdout).toBe(`${routerUnavailableToken}\n`);
+      expect(token.stderr).toBe(run.stderr);
+    } finally {
+      await new Promise((resolve) => stranger.close(resolve));
+    }
   });
 
   it('with CODEX_LAB_PORT and no router running, starts one on that port before Codex runs', async () => {
