@@ -355,15 +355,30 @@ describe.skipIf(codexes.length === 0).each(codexes)(
 describe.skipIf(codexes.length === 0).each(codexes)(
   'Codex $version through its shared background server with the codex-config block',
   ({ bin }) => {
-    it('pins no session from the environment of the shell that started the server', async () => {
+    it('pins no session from the environment of the shell that started the server; a block of an earlier version did, and --write mends it without a restart', async () => {
       const current = await world(bin);
-      // The shell that starts the server happens to pin bob; every session of every shell would
-      // follow it if the block read CODEX_LAB_PROFILE.
+      // What earlier versions wrote: the pin read from Codex's environment (the provider's table
+      // is the file's last).
+      const path = join(current.codexHome, 'config.toml');
+      const block = await readFile(path, 'utf8');
+      expect(block.trimEnd().split('\n').at(-1)).not.toContain('[');
+      await writeFile(
+        path,
+        `${block}env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE" }\n`,
+      );
+      // The shell that starts the server happens to pin bob: with that block, every session of
+      // every shell follows it.
       await startDaemon(current, { CODEX_LAB_PROFILE: 'bob' });
+      const old = await session(current, 'say hi');
+      expect(old.text, old.error).toBe('Hello from bob@example.com');
+
+      const written = await codexLab(current, ['codex-config', '--write']);
+      expect(written.code, written.stderr).toBe(0);
+      const before = turns(current).length;
       const first = await session(current, 'say hi');
       expect(first.status, first.error).toBe('completed');
       expect(first.text).toBe('Hello from alice@example.com');
-      const served = turns(current);
+      const served = turns(current).slice(before);
       expect(served.length).toBeGreaterThan(0);
       for (const turn of served) expect(bearerOf(turn)).toBe(current.alice.accessToken);
     });
