@@ -35,7 +35,8 @@ const tokenCommandTimeoutMs = routerStartTimeoutMs + 5_000;
  * is older than this, so a quiet Codex runs nothing; a busy one pays about 0.2 s at most this
  * often. Short because Codex's background server outlives the router: after `codex-lab stop` a
  * new session waits at most this long for the command to start a router again, and sends the
- * token to whatever took the router's port only within this long (the command itself refuses).
+ * token to whatever took the router's port only within this long (then the command, finding no
+ * router, hands Codex a placeholder in its place: `token --ensure-router`).
  */
 export const tokenRefreshIntervalMs = 10_000;
 
@@ -208,7 +209,8 @@ function runHeaderSettings(run: CodexRunHeaders): CodexSetting[] {
 /**
  * The `key=value` overrides (each to follow a `-c`) that make a stock Codex use the router with no
  * file edits. They merge cleanly into a `[model_providers.codex-lab]` table the user's
- * `config.toml` already holds (the pasted block): same keys, and command auth in both.
+ * `config.toml` already holds (the pasted block): its keys, command auth in both, and the run's
+ * headers on top.
  */
 export function codexOverrides(options: CodexOverrideOptions): string[] {
   const { profile, ...provider } = options;

@@ -383,7 +383,7 @@ describe.skipIf(codexes.length === 0).each(codexes)(
       for (const turn of served) expect(bearerOf(turn)).toBe(current.alice.accessToken);
     });
 
-    it('runs the token command again within the refresh interval: after codex-lab stop a new session starts a router, and a stranger on the port never gets the token', async () => {
+    it('runs the token command again within the refresh interval: after codex-lab stop a stranger on the router’s port gets a placeholder, not the token, and then a new session starts a router', async () => {
       const current = await world(bin);
       await startDaemon(current);
       const first = await session(current, 'say hi');

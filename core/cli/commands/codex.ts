@@ -1,6 +1,6 @@
 /**
  * `codex-lab codex [--profile NAME] [-- ARGS…]` runs the installed Codex through the router with
- * `-c` overrides and environment variables only (no edits to Codex's files), and
+ * `--no-daemon`, `-c` overrides and environment variables only (no edits to Codex's files), and
  * `codex-lab codex-config` prints the block for using the router permanently (or, with `--write`,
  * puts it into Codex's config.toml). Both register the same provider, whose token command is
  * `codex-lab token`: no token is in Codex's environment.
