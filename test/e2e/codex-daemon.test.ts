@@ -155,12 +155,28 @@ async function startDaemon(current: World, env: NodeJS.ProcessEnv = {}): Promise
   current.socket = status.socketPath;
 }
 
+/**
+ * Ends the updater `daemon start` leaves beside the server (`daemon stop` does not end it, and it
+ * outlives its folder): by the pid it recorded, checked to be that home's process.
+ */
+async function stopUpdater(current: World): Promise<void> {
+  const record = await readFile(
+    join(current.codexHome, 'app-server-daemon', 'daemon-updater.pid'),
+    'utf8',
+  ).catch(() => null);
+  const pid = record === null ? undefined : (JSON.parse(record) as { pid?: unknown }).pid;
+  if (typeof pid !== 'number') return;
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (command.includes(current.codexHome)) process.kill(pid, 'SIGTERM');
+}
+
 afterEach(async () => {
   for (const stranger of strangers.splice(0)) {
     await new Promise((resolve) => stranger.close(resolve));
   }
   for (const current of worlds.splice(0)) {
     await run(current.bin, ['app-server', 'daemon', 'stop'], current).catch(() => undefined);
+    await stopUpdater(current);
     await codexLab(current, ['stop']).catch(() => undefined);
     await current.fake.close();
     await rm(current.root, { recursive: true, force: true });
