@@ -30,7 +30,7 @@ Environment:
   CODEX_LAB_CALLBACK_PORT     sign-in callback port (default ${defaultCallbackPort}; 0 picks a free one)
   CODEX_LAB_AUTH_ISSUER       OAuth issuer (default ${defaultIssuer})
   CODEX_LAB_CHATGPT_BASE_URL  upstream (default ${defaultChatGptBaseUrl})
-  CODEX_LAB_PROFILE           pins the Codex process it is set for to a profile (Codex sends it)
+  CODEX_LAB_PROFILE           pins the Codex that codex-lab codex runs (unless --profile is given)
   CODEX_LAB_CODEX_BIN         the codex binary "codex-lab codex" runs (default: codex on PATH)
   CODEX_LAB_LOG_LEVEL         debug, info, warn or error (logs go to stderr)
   HTTPS_PROXY, NO_PROXY       reach OpenAI through a proxy, as Codex does (HTTP_PROXY, ALL_PROXY too)`;

@@ -17,17 +17,37 @@
  * The router token reaches Codex only through its token command (`codex-lab token`), never
  * through its environment or a file it owns: Codex passes its environment to every command the
  * model runs, so a token there would reach the model's tool output and the upstream.
+ *
+ * The block carries nothing taken from an environment: plain `codex` talks to Codex's shared
+ * background server ("daemon"), which builds every request from the environment of the shell
+ * that started it, so a header read from `CODEX_LAB_PROFILE` there would pin every later session
+ * of every shell. Only the overrides of one `codex-lab codex` run, which runs Codex in its own
+ * process (`--no-daemon`), carry headers from Codex's environment.
  */
 import { defaultRouterPort, routerStartTimeoutMs } from '../config.ts';
 
 /** How long Codex may wait for the token command: a router's start in the background, and more. */
 const tokenCommandTimeoutMs = routerStartTimeoutMs + 5_000;
 
+/**
+ * How long Codex may reuse the router token before it runs the token command again (Codex's own
+ * default is 5 minutes). Codex runs the command when a request needs the token and the one it has
+ * is older than this, so a quiet Codex runs nothing; a busy one pays about 0.2 s at most this
+ * often. Short because Codex's background server outlives the router: after `codex-lab stop` a
+ * new session waits at most this long for the command to start a router again, and sends the
+ * token to whatever took the router's port only within this long (then the command, finding no
+ * router, hands Codex a placeholder in its place: `token --ensure-router`).
+ */
+export const tokenRefreshIntervalMs = 10_000;
+
 /** The provider id both the `-c` overrides and the `config.toml` block register. */
 export const codexProviderId = 'codex-lab';
 /** The provider's display name in Codex's header. */
 export const codexProviderName = 'Codex Lab';
-/** The environment variable Codex turns into the `x-codex-lab-profile` pin header. */
+/**
+ * The environment variable `codex-lab codex` reads as its pin (when `--profile` is not given) and
+ * sets for the Codex it runs, which turns it into the `x-codex-lab-profile` pin header.
+ */
 export const profileEnvVar = 'CODEX_LAB_PROFILE';
 /** The request header that pins a Codex process to a profile. */
 export const profileHeader = 'x-codex-lab-profile';
@@ -44,6 +64,18 @@ export interface CodexRouterTarget {
   routerUrl: string;
 }
 
+/**
+ * The headers of one `codex-lab codex` run: Codex builds them from its own environment (the run
+ * id, and the pin when `CODEX_LAB_PROFILE` is set), or from a literal pin.
+ */
+export interface CodexRunHeaders {
+  /**
+   * Pins every request to this profile with a literal header. Leave it out to pin through
+   * `CODEX_LAB_PROFILE` in Codex's environment instead (what `codex-lab codex --profile` does).
+   */
+  profile?: string;
+}
+
 /** Where the router is and how Codex starts `codex-lab` for its token. */
 export interface CodexProviderOptions extends CodexRouterTarget {
   /**
@@ -58,19 +90,18 @@ export interface CodexProviderOptions extends CodexRouterTarget {
    * would start and answer for the default home's router instead.
    */
   home?: string | null;
-}
-
-/** Options for `codexConfigBlock`. */
-export type CodexConfigOptions = CodexProviderOptions;
-
-/** Options for `codexOverrides`. */
-export interface CodexOverrideOptions extends CodexProviderOptions {
   /**
-   * Pins every request to this profile with a literal header. Leave it out to pin through
-   * `CODEX_LAB_PROFILE` in Codex's environment instead (what `codex-lab codex --profile` does).
+   * The headers of one `codex-lab codex` run; left out for the block (see the file's comment: a
+   * shared background server would take them from whichever shell started it).
    */
-  profile?: string;
+  run?: CodexRunHeaders;
 }
+
+/** Options for `codexConfigBlock`: no run headers. */
+export type CodexConfigOptions = Omit<CodexProviderOptions, 'run'>;
+
+/** Options for `codexOverrides`: the provider, and the run's literal pin if any. */
+export type CodexOverrideOptions = Omit<CodexProviderOptions, 'run'> & CodexRunHeaders;
 
 /** `http://host:port` with no trailing slash or `/backend-api`. */
 export function routerOrigin(routerUrl: string): string {
@@ -104,7 +135,8 @@ function tomlInlineTable(entries: ReadonlyArray<readonly [string, string]>): str
 
 /**
  * Every setting that points Codex at the router: the top-level ones and the provider's keys
- * (under `model_providers.codex-lab`). The one source for the overrides and the block.
+ * (under `model_providers.codex-lab`), with a run's headers when `options.run` is given. The one
+ * source for the overrides and the block.
  */
 export function codexProviderSettings(options: CodexProviderOptions): {
   topLevel: CodexSetting[];
@@ -141,13 +173,24 @@ export function codexProviderSettings(options: CodexProviderOptions): {
       // so the command gets as long as that start may take.
       {
         key: 'auth',
-        value: `{ command = ${tomlString(command)}, args = [${args.map(tomlString).join(', ')}], timeout_ms = ${tokenCommandTimeoutMs} }`,
+        value: `{ command = ${tomlString(command)}, args = [${args.map(tomlString).join(', ')}], timeout_ms = ${tokenCommandTimeoutMs}, refresh_interval_ms = ${tokenRefreshIntervalMs} }`,
       },
       // Codex offers its web search tool (`web__run`) to a custom provider only with this key;
       // the router passes the search through like any turn. `web_search = "disabled"` still wins.
       { key: 'supports_standalone_web_search', value: 'true' },
-      // Codex skips a variable that is unset: the pin when CODEX_LAB_PROFILE is set, the run id
-      // under `codex-lab codex`.
+      ...(options.run === undefined ? [] : runHeaderSettings(options.run)),
+    ],
+  };
+}
+
+/**
+ * A run's header settings. Codex skips a variable that is unset: the pin when CODEX_LAB_PROFILE is
+ * set, and the run id. A literal pin leaves the environment only the run id, so no shell variable
+ * overrides it.
+ */
+function runHeaderSettings(run: CodexRunHeaders): CodexSetting[] {
+  if (run.profile === undefined) {
+    return [
       {
         key: 'env_http_headers',
         value: tomlInlineTable([
@@ -155,34 +198,30 @@ export function codexProviderSettings(options: CodexProviderOptions): {
           [runHeader, runEnvVar],
         ]),
       },
-    ],
-  };
+    ];
+  }
+  return [
+    { key: 'env_http_headers', value: tomlInlineTable([[runHeader, runEnvVar]]) },
+    { key: 'http_headers', value: tomlInlineTable([[profileHeader, run.profile]]) },
+  ];
 }
 
 /**
  * The `key=value` overrides (each to follow a `-c`) that make a stock Codex use the router with no
  * file edits. They merge cleanly into a `[model_providers.codex-lab]` table the user's
- * `config.toml` already holds (the pasted block): same keys, and command auth in both.
+ * `config.toml` already holds (the pasted block): its keys, command auth in both, and the run's
+ * headers on top.
  */
 export function codexOverrides(options: CodexOverrideOptions): string[] {
-  const { topLevel, provider } = codexProviderSettings(options);
-  const table = `model_providers.${codexProviderId}`;
-  const providerKeys = provider.map(({ key, value }) => {
-    // A literal pin leaves the environment only the run id, so no shell variable overrides it.
-    if (options.profile !== undefined && key === 'env_http_headers') {
-      return { key, value: tomlInlineTable([[runHeader, runEnvVar]]) };
-    }
-    return { key, value };
+  const { profile, ...provider } = options;
+  const settings = codexProviderSettings({
+    ...provider,
+    run: profile === undefined ? {} : { profile },
   });
-  if (options.profile !== undefined) {
-    providerKeys.push({
-      key: 'http_headers',
-      value: tomlInlineTable([[profileHeader, options.profile]]),
-    });
-  }
+  const table = `model_providers.${codexProviderId}`;
   return [
-    ...topLevel.map(({ key, value }) => `${key}=${value}`),
-    ...providerKeys.map(({ key, value }) => `${table}.${key}=${value}`),
+    ...settings.topLevel.map(({ key, value }) => `${key}=${value}`),
+    ...settings.provider.map(({ key, value }) => `${table}.${key}=${value}`),
   ];
 }
 
@@ -219,7 +258,7 @@ export function codexConfigBlock(options: CodexConfigOptions): string {
     '# Codex Lab: send Codex through the local router (the tray app or `codex-lab serve`).',
     '# For ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`,',
     '# which starts the router in the background when none runs.',
-    '# Pin one shell to a profile with: export CODEX_LAB_PROFILE=<name>',
+    '# Pin a session or a repo with codex-lab pin, or one Codex run with codex-lab codex --profile.',
     ...topLevel.map(({ key, value }) => `${key} = ${value}`),
     '',
     `[model_providers.${codexProviderId}]`,

@@ -350,13 +350,15 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(refreshes.length).toBe(1);
     });
 
-    it('works with the printed config.toml block alone (command-backed auth, --strict-config)', async () => {
+    it('works with the printed config.toml block alone (command-backed auth, --strict-config), which takes no pin from the environment', async () => {
       const current = await start();
+      // Plain `codex` would hand its sessions to Codex's shared background server, built from
+      // the environment of whichever shell started it: the block reads no CODEX_LAB_PROFILE.
       const result = await runWithConfigBlock(current, codexBin, { CODEX_LAB_PROFILE: 'b' });
-      expectSucceeded(result, 'Hello from account B.');
+      expectSucceeded(result, 'Hello from account A.');
       const turns = current.turns();
       expect(turns.length).toBe(1);
-      expect(profileOf(current, bearerOf(turns[0]!))).toBe('b');
+      expect(profileOf(current, bearerOf(turns[0]!))).toBe('a');
       for (const request of current.fake.requests) {
         expect(JSON.stringify(request.headers)).not.toContain(current.routerToken);
       }

@@ -7,6 +7,7 @@
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths } from '../../core/home/paths.ts';
@@ -16,6 +17,7 @@ import { cliEntry, freePort, makeTempHome, runCodexLab } from '../helpers/cli.ts
 import { makeAuth } from '../helpers/profile-auth.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
 import { overridesTable, type TomlTable } from '../helpers/codex-overrides.ts';
+import { routerUnavailableToken } from '../../core/cli/commands/token.ts';
 
 /** What the fake Codex recorded: its arguments and its whole environment. */
 interface CodexRecord {
@@ -204,7 +206,7 @@ describe('codex-lab codex', () => {
     expect(seen.noProxy).toBe('corp.example,127.0.0.1,localhost,::1');
   });
 
-  it('passes only -c overrides before the user arguments, the pin through the environment, and no token to Codex but the command that prints it', async () => {
+  it('passes --no-daemon and -c overrides before the user arguments, the pin through the environment, and no token to Codex but the command that prints it', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));
     await new ProfileStore({ paths: labPaths(home) }).saveSignIn({
       auth: makeAuth({ email: 'b@example.com', accountId: 'acct-b' }),
@@ -224,7 +226,10 @@ describe('codex-lab codex', () => {
     const seen = JSON.parse(await readFile(record, 'utf8')) as CodexRecord;
     const userArgs = ['exec', '--skip-git-repo-check', 'say hi'];
     expect(seen.argv.slice(-userArgs.length)).toEqual(userArgs);
-    const overrides = seen.argv.slice(0, -userArgs.length);
+    // Codex in its own process, not its shared background server: the overrides and the run's
+    // headers (read from this Codex's environment) need that.
+    expect(seen.argv[0]).toBe('--no-daemon');
+    const overrides = seen.argv.slice(1, -userArgs.length);
     expect(overrides.length).toBeGreaterThan(0);
     for (let index = 0; index < overrides.length; index += 2) {
       expect(overrides[index]).toBe('-c');
@@ -293,6 +298,36 @@ describe('codex-lab codex', () => {
     expect(bad.stderr).toMatch(/^codex-lab: There is no profile named "\.\.\/x"/);
   });
 
+  it('with its port taken by another program, codex says the router’s own reason, and the token command gives Codex a placeholder', async () => {
+    const { bin, record } = await fakeCodex();
+    const stranger = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => stranger.listen(port, '127.0.0.1', resolve));
+    try {
+      const reason = `Port ${port} on 127.0.0.1 is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or set CODEX_LAB_PORT to a free port (or pass --port).`;
+      const log = join(home, 'state', 'router.log');
+      const run = await runCodexLab(['codex', '--', 'exec', 'x'], {
+        home,
+        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port) },
+      });
+      expect(run.code).toBe(1);
+      // The reason the router wrote to its log, not only where the log is.
+      expect(run.stderr).toBe(
+        `codex-lab: Could not start a Codex Lab router in the background (${log}): ${reason}\n`,
+      );
+      expect(existsSync(record)).toBe(false);
+      // Codex keeps the token it had when its command fails, and would send it to the stranger:
+      // it gets a placeholder instead, and the same sentence goes to stderr.
+      const token = await runCodexLab(['token', '--ensure-router', '--port', String(port)], {
+        home,
+      });
+      expect(token.code).toBe(0);
+      expect(token.stdout).toBe(`${routerUnavailableToken}\n`);
+      expect(token.stderr).toBe(run.stderr);
+    } finally {
+      await new Promise((resolve) => stranger.close(resolve));
+    }
+  });
+
   it('with CODEX_LAB_PORT and no router running, starts one on that port before Codex runs', async () => {
     // A fresh home: no router token yet, no router. Codex must not be pointed at a silent port.
     const { bin, record } = await fakeCodex();
@@ -322,12 +357,13 @@ describe('codex-lab codex', () => {
     expect(mismatch.stderr).toBe(
       `codex-lab: This home's router runs on port ${port}, but Codex is set to port ${other} (CODEX_LAB_PORT, or --port in the codex-config block): stop that router (codex-lab stop) and run this again, or use port ${port}.\n`,
     );
-    // The block's token command says the same, rather than hand Codex a token for a silent port.
+    // The block's token command says the same, and hands Codex a placeholder rather than a
+    // token for a port where no router of this home listens.
     const token = await runCodexLab(['token', '--ensure-router', '--port', String(other)], {
       home,
     });
-    expect(token.code).toBe(1);
-    expect(token.stdout).toBe('');
+    expect(token.code).toBe(0);
+    expect(token.stdout).toBe(`${routerUnavailableToken}\n`);
     expect(token.stderr).toBe(mismatch.stderr);
   });
 });
@@ -377,11 +413,12 @@ describe('codex-lab codex-config', () => {
     // A home other than the default, and a port other than 1456, travel as arguments: Codex runs
     // the command without the shell's CODEX_LAB_* variables.
     expect(run.stdout).toContain(
-      `auth = { command = "codex-lab", args = ["token", "--ensure-router", "--home", ${JSON.stringify(home)}, "--port", "4567"], timeout_ms = 25000 }`,
+      `auth = { command = "codex-lab", args = ["token", "--ensure-router", "--home", ${JSON.stringify(home)}, "--port", "4567"], timeout_ms = 25000, refresh_interval_ms = 10000 }`,
     );
-    expect(run.stdout).toContain(
-      'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE", "x-codex-lab-run" = "CODEX_LAB_RUN" }',
-    );
+    // Nothing from an environment: Codex's shared background server would take it from whichever
+    // shell started it, for every session of every shell.
+    expect(run.stdout).not.toContain('env_http_headers');
+    expect(run.stdout).not.toContain('CODEX_LAB_PROFILE');
     expect(run.stdout).toContain('supports_standalone_web_search = true');
     expect(run.stdout).not.toContain(token);
     // Top-level keys come before the first table, or TOML would put them inside it.
@@ -435,9 +472,10 @@ describe('codex-lab codex-config', () => {
       env: { PATH: path, CODEX_LAB_PORT: String(port) },
     });
     expect(run.code).toBe(0);
-    const auth = /^auth = \{ command = (".*"), args = (\[.*\]), timeout_ms = \d+ \}$/m.exec(
-      run.stdout,
-    );
+    const auth =
+      /^auth = \{ command = (".*"), args = (\[.*\]), timeout_ms = \d+, refresh_interval_ms = \d+ \}$/m.exec(
+        run.stdout,
+      );
     expect(auth).not.toBeNull();
     const command = JSON.parse(auth![1]!) as string;
     const args = JSON.parse(auth![2]!) as string[];

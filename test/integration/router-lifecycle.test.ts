@@ -14,6 +14,7 @@ import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import { postTurn, startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
+import { routerUnavailableToken } from '../../core/cli/commands/token.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -136,9 +137,10 @@ describe('one router per home', () => {
       env: { CODEX_LAB_PORT: String(port) },
     });
     expect(block.stdout).toContain(`base_url = "${first.url}/backend-api/codex"`);
-    const auth = /^auth = \{ command = (".*"), args = (\[.*\]), timeout_ms = \d+ \}$/m.exec(
-      block.stdout,
-    );
+    const auth =
+      /^auth = \{ command = (".*"), args = (\[.*\]), timeout_ms = \d+, refresh_interval_ms = \d+ \}$/m.exec(
+        block.stdout,
+      );
     const args = JSON.parse(auth![2]!) as string[];
     expect(args.slice(-2)).toEqual(['--host', '::1']);
 
@@ -231,7 +233,9 @@ describe('one router per home', () => {
       home,
       env: { ...env(), CODEX_LAB_PORT: '0' },
     });
-    expect(ensured.code).toBe(1);
+    // Codex is handed a placeholder, not the token it would keep sending to that port.
+    expect(ensured.code).toBe(0);
+    expect(ensured.stdout.trim()).toBe(routerUnavailableToken);
     expect(ensured.stderr.trim()).toBe(`codex-lab: ${sentence}; ${advice}, and try again.`);
     // No second router was started: nothing else ever held the home.
     expect(await readFile(join(home, 'state', 'router.log'), 'utf8').catch(() => '')).toBe('');
@@ -279,7 +283,8 @@ describe('one router per home', () => {
         home,
         env: { ...env(), CODEX_LAB_PORT: '0' },
       });
-      expect(ensured.code).toBe(1);
+      expect(ensured.code).toBe(0);
+      expect(ensured.stdout.trim()).toBe(routerUnavailableToken);
       expect(ensured.stderr.trim()).toBe(`codex-lab: ${sentence}; ${advice}, and try again.`);
       // Within the 5 s Codex gives its token command (it took 8.7 s), so Codex shows this
       // sentence instead of a timeout.

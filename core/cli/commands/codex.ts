@@ -1,6 +1,6 @@
 /**
  * `codex-lab codex [--profile NAME] [-- ARGS…]` runs the installed Codex through the router with
- * `-c` overrides and environment variables only (no edits to Codex's files), and
+ * `--no-daemon`, `-c` overrides and environment variables only (no edits to Codex's files), and
  * `codex-lab codex-config` prints the block for using the router permanently (or, with `--write`,
  * puts it into Codex's config.toml). Both register the same provider, whose token command is
  * `codex-lab token`: no token is in Codex's environment.
@@ -57,6 +57,63 @@ export function findCodexBinary(explicit: string | null, env: NodeJS.ProcessEnv)
   );
 }
 
+/** Codex's root options that take a value (`-m MODEL`), so the word after them is no subcommand. */
+const codexValueOptions = new Set([
+  '-c',
+  '--config',
+  '--enable',
+  '--disable',
+  '--remote',
+  '--remote-auth-token-env',
+  '-i',
+  '--image',
+  '-m',
+  '--model',
+  '--local-provider',
+  '-p',
+  '--profile',
+  '-s',
+  '--sandbox',
+  '-C',
+  '--cd',
+  '--add-dir',
+  '-a',
+  '--ask-for-approval',
+]);
+
+/**
+ * Codex's arguments for one `codex-lab codex` run: the user's, after `--no-daemon` and the
+ * overrides (root options, which apply to every subcommand).
+ *
+ * `--no-daemon` runs Codex in its own process rather than through its shared background server:
+ * the overrides need that (Codex falls back to it by itself, with a lasting "Running without the
+ * shared background server" warning), and the run's headers come from this Codex's environment.
+ * Left out where Codex refuses it: with `--remote` (another server) and for `remote-control`.
+ * `queue` hands a message to the server that runs the thread, and Codex refuses both overrides
+ * ("cannot queue through an embedded app server while a local app-server daemon is running") and
+ * `--no-daemon` there, so it is passed on as the user gave it.
+ */
+export function codexRunArguments(overrides: string[], args: string[]): string[] {
+  let subcommand: string | undefined;
+  let remote = false;
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (arg === '--remote' || arg.startsWith('--remote=')) remote = true;
+    if (arg === '--') break;
+    if (codexValueOptions.has(arg)) {
+      index += 1;
+      continue;
+    }
+    if (!arg.startsWith('-')) {
+      subcommand = arg;
+      break;
+    }
+  }
+  if (subcommand === 'queue') return args;
+  const embedded = !remote && subcommand !== 'remote-control' && !args.includes('--no-daemon');
+  return [...(embedded ? ['--no-daemon'] : []), ...overrides, ...args];
+}
+
 const forwardedSignals = ['SIGTERM', 'SIGHUP'] as const;
 
 /** Runs Codex through the router and resolves to its exit code. */
@@ -104,8 +161,7 @@ export async function runCodex(
   // home and port when they are not the defaults.
   const launcher = codexLabLauncher(context.env, process.argv[1], { sameProgram: true });
   const home = context.config.home === defaultHome() ? null : context.config.home;
-  // Overrides go before the user's arguments: they are root options that apply to every subcommand.
-  const codexArgs = [...codexOverrideArgs({ routerUrl, launcher, home }), ...args];
+  const codexArgs = codexRunArguments(codexOverrideArgs({ routerUrl, launcher, home }), args);
   // Codex sends this id with every request (`x-codex-lab-run`), so we can ask the router
   // afterwards whether any turn of this run moved or was refused.
   const runId = randomUUID();

@@ -6,8 +6,8 @@
  * one in the background when none runs.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { routerStartTimeoutMs } from '../../config.ts';
 import { isLabError, LabError } from '../../errors.ts';
@@ -236,6 +236,8 @@ export async function ensureRouter(
   await mkdir(context.paths.stateDir, { recursive: true, mode: 0o700 });
   const logPath = join(context.paths.stateDir, 'router.log');
   const log = openSync(logPath, 'a', 0o600);
+  // Where this start's lines begin, so a failure can repeat the child's own reason.
+  const logStart = fstatSync(log).size;
   let exited: number | null = null;
   let childPid: number | undefined;
   try {
@@ -272,13 +274,31 @@ export async function ensureRouter(
       return now;
     }
     if (exited !== null || Date.now() > deadline) {
+      // The child's last line is its reason (a port in use, a home it cannot read): said here,
+      // since Codex shows nothing of its token command's output, only that requests failed.
+      const reason = await lastLogLine(logPath, logStart);
       throw new LabError(
         'router_unavailable',
-        `Could not start a Codex Lab router in the background (see ${logPath}); start one with codex-lab serve and try again.`,
+        reason === null
+          ? `Could not start a Codex Lab router in the background (see ${logPath}); start one with codex-lab serve and try again.`
+          : `Could not start a Codex Lab router in the background (${logPath}): ${reason}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The last line a started router wrote to its log after `from`, without `codex-lab: `; null if none. */
+async function lastLogLine(logPath: string, from: number): Promise<string | null> {
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  const line = Buffer.from(text, 'utf8')
+    .subarray(from)
+    .toString('utf8')
+    .split('\n')
+    .map((each) => each.trim())
+    .filter((each) => each !== '')
+    .at(-1);
+  return line === undefined ? null : line.replace(/^codex-lab: /, '');
 }
 
 /**

@@ -4,6 +4,9 @@
  * first starts a router in the background when none runs for this home; plain `token` starts
  * nothing. `--home` and `--port` stand in for `CODEX_LAB_HOME` and `CODEX_LAB_PORT`: Codex runs
  * the block's command without the user's shell environment, so the block carries them as arguments.
+ * When `--ensure-router` finds no router it can use, it says why on stderr and prints a placeholder
+ * (`routerUnavailableToken`) with exit code 0, since Codex would otherwise keep sending the last
+ * real token to whatever listens on the port.
  */
 import { stat } from 'node:fs/promises';
 import { parseHomeText, parsePortText } from '../../config.ts';
@@ -11,6 +14,12 @@ import { LabError } from '../../errors.ts';
 import { isLoopbackAddress } from '../../net/loopback.ts';
 import { loadOrCreateRouterToken } from '../../proxy/router-token.ts';
 import { createCliContext, writeLine, type CliContext } from '../context.ts';
+
+/**
+ * What `token --ensure-router` prints when no router can be started or reached: not a token (the
+ * router refuses it), so Codex drops the real one it holds rather than sending it on.
+ */
+export const routerUnavailableToken = 'codex-lab-router-unavailable';
 
 /**
  * Prints the router token on stdout, alone on its line, so Codex's command-backed provider auth
@@ -56,10 +65,23 @@ export async function runToken(
   }
   if (options['ensureRouter'] === true) {
     const { ensureRouterOnPort } = await import('./router.ts');
-    writeLine(
-      context.stdout,
-      (await ensureRouterOnPort(context, host === undefined ? {} : { host })).token,
+    const router = await ensureRouterOnPort(context, host === undefined ? {} : { host }).catch(
+      (error: unknown) => {
+        if (!(error instanceof LabError) || error.code !== 'router_unavailable') throw error;
+        return error;
+      },
     );
+    if (router instanceof LabError) {
+      // Codex keeps the token it had when its token command fails, and sends it to whatever
+      // answers on the router's port: a program that took the port after the router stopped
+      // would get the real token. A placeholder that is no secret replaces it instead; the
+      // sentence says why on stderr (Codex's log), and the router's next start is tried again
+      // at Codex's next refresh.
+      writeLine(context.stderr, `codex-lab: ${router.message}`);
+      writeLine(context.stdout, routerUnavailableToken);
+      return 0;
+    }
+    writeLine(context.stdout, router.token);
     return 0;
   }
   writeLine(context.stdout, await loadOrCreateRouterToken(context.paths));

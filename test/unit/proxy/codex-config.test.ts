@@ -6,6 +6,7 @@ import {
   codexProviderId,
   profileHeader,
   runHeader,
+  tokenRefreshIntervalMs,
 } from '../../../core/proxy/codex-config.ts';
 import { parse as parseTomlDocument } from 'smol-toml';
 import { overridesTable, type TomlTable } from '../../helpers/codex-overrides.ts';
@@ -24,6 +25,16 @@ describe('the Codex provider', () => {
     it(`is the same in the -c overrides and the config.toml block (${target.routerUrl})`, () => {
       const fromBlock = parseTomlDocument(codexConfigBlock(target));
       const fromOverrides = overridesTable(codexOverrides(target));
+      // The overrides are the block and one run's headers, which Codex reads from the
+      // environment of the Codex process `codex-lab codex` starts.
+      const runProvider = (fromOverrides['model_providers'] as TomlTable)[
+        codexProviderId
+      ] as TomlTable;
+      expect(runProvider['env_http_headers']).toEqual({
+        [profileHeader]: 'CODEX_LAB_PROFILE',
+        [runHeader]: 'CODEX_LAB_RUN',
+      });
+      delete runProvider['env_http_headers'];
       expect(fromOverrides).toEqual(fromBlock);
       expect(fromBlock['model_provider']).toBe(codexProviderId);
       const providers = fromBlock['model_providers'] as TomlTable;
@@ -32,10 +43,10 @@ describe('the Codex provider', () => {
       // No token travels through Codex's environment: command-backed auth only.
       expect(provider['env_key']).toBeUndefined();
       expect(provider['supports_standalone_web_search']).toBe(true);
-      expect(provider['env_http_headers']).toEqual({
-        [profileHeader]: 'CODEX_LAB_PROFILE',
-        [runHeader]: 'CODEX_LAB_RUN',
-      });
+      // Nothing from an environment in the block: Codex's shared background server would take it
+      // from whichever shell started it, for every session of every shell.
+      expect(provider['env_http_headers']).toBeUndefined();
+      expect(provider['http_headers']).toBeUndefined();
       const [command, ...leading] = target.launcher;
       const port = new URL(target.routerUrl).port;
       expect(provider['auth']).toEqual({
@@ -49,6 +60,8 @@ describe('the Codex provider', () => {
         ],
         // Longer than a router's start in the background (Codex's own limit is 5 s).
         timeout_ms: routerStartTimeoutMs + 5_000,
+        // Not Codex's 5 minutes: its background server outlives the router.
+        refresh_interval_ms: tokenRefreshIntervalMs,
       });
     });
   }
