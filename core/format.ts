@@ -277,6 +277,14 @@ export function signInCommand(profile: string): string {
 }
 
 /**
+ * `message` without what ends it (full stops, a colon, spaces), so a surface can end the sentence
+ * its own way ("… . Run codex-lab login work again.") without a double full stop.
+ */
+export function withoutSentenceEnd(message: string): string {
+  return message.replace(/[\s.;:]+$/, '');
+}
+
+/**
  * `work needs a new sign-in (REASON).`: what is wrong, for every surface; each adds how to fix it
  * its own way (`withCliFix` on the command line, the card's button in the dashboard).
  */
@@ -296,7 +304,7 @@ export type FixShape =
  * Unchanged without a fix.
  */
 export function withCliFix(message: string, fix: FixShape | undefined): string {
-  const said = message.replace(/[\s.;:]+$/, '');
+  const said = withoutSentenceEnd(message);
   if (fix?.action === 'add_account') {
     return `${said}: to list it again, run \`${signInCommand(fix.name)}\` and sign in as ${fix.email ?? 'the same account'}.`;
   }
@@ -316,7 +324,7 @@ export function withCliFix(message: string, fix: FixShape | undefined): string {
  */
 export function withLabFix(message: string, fix: FixShape | undefined): string {
   if (fix?.action !== 'retry_sign_in') return message;
-  return `${message.replace(/[\s.;:]+$/, '')}. Go back to Codex Lab to try again.`;
+  return `${withoutSentenceEnd(message)}. Go back to Codex Lab to try again.`;
 }
 
 /** `Text` with its first letter in upper case, for labels that start a line. */

@@ -14,6 +14,7 @@
 import type { DestinationStream } from 'pino';
 import { readConfig } from '../core/config.ts';
 import { isLabError, type LabError } from '../core/errors.ts';
+import { withoutSentenceEnd } from '../core/format.ts';
 import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
 import { systemClock, type Logger } from '../core/ports.ts';
@@ -78,7 +79,7 @@ export interface LabHostOptions {
  * no way out, and the app's is to keep trying (and to host the router itself if that one stops).
  */
 export function desktopOfflineSentence(message: string): string {
-  return `${message.replace(/[\s.;:]+$/, '')}. Codex Lab keeps trying to reach it, and runs the router itself if that one stops.`;
+  return `${withoutSentenceEnd(message)}. Codex Lab keeps trying to reach it, and runs the router itself if that one stops.`;
 }
 
 /** Holds the current `LabApi` (hosted or attached) and moves subscribers when it changes. */

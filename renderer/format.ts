@@ -13,6 +13,7 @@ import {
   humanizeTimes,
   unreadableFile,
   windowName,
+  withoutSentenceEnd,
 } from '../core/format.ts';
 import type { FailureFix, ProfileView, QuotaWindowView } from '../core/service/contract.ts';
 
@@ -58,7 +59,7 @@ export function explainLoginError(code: string, message: string): string {
       return 'The ChatGPT page came back without a sign-in code, so nothing was saved. Try again.';
     case 'token_exchange_failed':
       // Who refused and why (the issuer's status and words, or the network), then the fix.
-      return `${message.replace(/[\s.;:]+$/, '')}. Nothing was saved: try again.`;
+      return `${withoutSentenceEnd(message)}. Nothing was saved: try again.`;
     case 'device_code_unsupported':
       return 'This sign-in service does not offer one-time codes: choose another way to open the sign-in page.';
     case 'auth_denied':
@@ -142,7 +143,7 @@ export function signInFixes(profile: Pick<ProfileView, 'status' | 'statusCode'>)
 export function cardStatusMessage(message: string, needsSignIn: boolean, now: number): string {
   const text = humanizeTimes(message, { now });
   if (!needsSignIn) return text;
-  return `${text.replace(/[\s.;:]+$/, '')}. Use Sign in again below.`;
+  return `${withoutSentenceEnd(text)}. Use Sign in again below.`;
 }
 
 /**

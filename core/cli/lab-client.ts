@@ -6,6 +6,7 @@
  * back to the files; the router token is sent only after the router proved who it is.
  */
 import { LabError, type ErrorCode } from '../errors.ts';
+import { withoutSentenceEnd } from '../format.ts';
 import { silentLogger, systemClock } from '../ports.ts';
 import type {
   ContractResult,
@@ -89,7 +90,7 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
  */
 export function withRetryFix<T>(result: ContractResult<T>): ContractResult<T> {
   if (result.ok || result.code !== 'router_unavailable') return result;
-  const said = result.message.replace(/[\s.;:]+$/, '');
+  const said = withoutSentenceEnd(result.message);
   return { ...result, message: `${said}: check with codex-lab list and run the command again.` };
 }
 

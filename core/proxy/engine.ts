@@ -13,6 +13,11 @@ import type { CiphertextOwners } from './ciphertext.ts';
 /** Which kind of upstream call a request is. */
 export type ProxyRequestKind = 'responses' | 'compact' | 'usage' | 'passthrough';
 
+/** Whether a request of `kind` is a turn, the only kind that spends quota (a response, a compaction). */
+export function spendsQuota(kind: ProxyRequestKind | string): boolean {
+  return kind === 'responses' || kind === 'compact';
+}
+
 /** One incoming request as the engine sees it (the body already decoded and parsed). */
 export interface ProxyRequestInfo {
   kind: ProxyRequestKind;

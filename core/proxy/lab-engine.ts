@@ -68,6 +68,7 @@ import type {
   UpstreamCredentials,
   UsageLimit,
 } from './engine.ts';
+import { spendsQuota } from './engine.ts';
 
 /** Where credentials come from: the TokenManager (single-flight, locked refresh). */
 export interface CredentialSource {
@@ -511,13 +512,13 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     // ends must not change whose request it was.
     let account: string | null = null;
     // Only turns spend quota: the model list and usage reads are answered from a limited account.
-    const spendsQuota = info.kind === 'responses' || info.kind === 'compact';
+    const turn = spendsQuota(info.kind);
     return {
       sessionId: context.sessionId,
       choose: (excluded) => {
         tried = excluded;
         const pick = (): ProfilePick | NoPick => {
-          const result = this.#choose(context, excluded, spendsQuota);
+          const result = this.#choose(context, excluded, turn);
           lastDetail = result.ok ? result.detail : result.message;
           if (!result.ok) {
             refused = result.fail;
@@ -1221,7 +1222,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   ): void {
     // A profile removed while the request was upstream gets no session back: the removal forgot
     // its sessions, and the name may go to another account.
-    if ((kind === 'responses' || kind === 'compact') && this.#currentName(pick.profile) !== null) {
+    if (spendsQuota(kind) && this.#currentName(pick.profile) !== null) {
       if (context.sessionId) {
         this.#sessions.record(context.sessionId, {
           profile: pick.profile,

@@ -58,6 +58,7 @@ import type {
   ProxyRequestKind,
   UpstreamCredentials,
 } from './engine.ts';
+import { spendsQuota } from './engine.ts';
 import { sendError, sendJson } from './answers.ts';
 import { bearerFrom, tokenMatcher } from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
@@ -444,7 +445,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const kind = kindOf(method, subPath);
     let raw: RequestBody | null = null;
     let body: Record<string, unknown> | null = null;
-    const turn = kind === 'responses' || kind === 'compact';
+    const turn = spendsQuota(kind);
     // A turn's body is parsed only when something needs it: routing when the headers lack the
     // session or the model (Codex sends both), or a rewrite. The normal path parses nothing.
     let parsed: Record<string, unknown> | null = null;
@@ -716,7 +717,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         }
         // A turn goes where the account's workspace says (its origin, its residency override).
         let routing = unconstrained;
-        if (kind === 'responses' || kind === 'compact') {
+        if (spendsQuota(kind)) {
           // Known after a profile's first turn: no promise per request.
           const known = workspaces.routingFor(pick.profile, credentials.accountId);
           routing = known instanceof Promise ? await known : known;

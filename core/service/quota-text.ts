@@ -15,6 +15,7 @@ import {
   noAccountUsableText,
   poolTotal,
 } from '../format.ts';
+import { spendsQuota } from '../proxy/engine.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -150,7 +151,7 @@ export function runHasNews(requests: readonly RunRequest[]): boolean {
 }
 
 function isTurn(request: Pick<RunRequest, 'kind'>): boolean {
-  return request.kind === 'responses' || request.kind === 'compact';
+  return spendsQuota(request.kind);
 }
 
 /** True when nothing keeps `profile` from serving: a usable status and no full window. */

@@ -4,6 +4,7 @@
  * box) with the tray's own way out, and the menu is drawn again from state, because Electron's
  * menu still shows the click (a radio item moved) when the state did not change.
  */
+import { withoutSentenceEnd } from '../../core/format.ts';
 import type { LabApi } from '../../core/service/contract.ts';
 import type { ContractFailure, ContractResult } from '../../core/view-types.ts';
 import type { UserPreferences } from '../ipc/desktop-contract.ts';
@@ -34,7 +35,7 @@ export interface TrayActionEffects {
  */
 export function trayFailureMessage(failure: ContractFailure): string {
   if (failure.code !== 'router_unavailable') return failure.message;
-  const said = failure.message.replace(/[\s.;:]+$/, '');
+  const said = withoutSentenceEnd(failure.message);
   return `${said}. Look at the tray menu once Codex Lab answers again, and try again if it did not change.`;
 }
 
