@@ -155,6 +155,12 @@ export interface PoolSummaryView {
    */
   unreadable: string[];
   /**
+   * Those of `unreadable` whose sign-in is in the OS keychain, which is locked or unavailable
+   * (`keyring_unavailable`): unlocking it is the fix, not mending a file. Surfaces name them apart
+   * ("Keychain unavailable: …"). Absent from a router older than this field.
+   */
+  keychainUnavailable?: string[];
+  /**
    * Mean headroom (100 − used %) of the counted profiles' tightest windows, limited ones at 0 and
    * ones whose quota is not known yet left out; null when no counted profile has a figure.
    */

@@ -12,6 +12,7 @@ import {
   sameRepoLead,
   unreadableFile,
   unreadableWhat,
+  unreadableGroups,
   noAccountUsableText,
   poolTotal,
 } from '../format.ts';
@@ -68,14 +69,11 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     ? `${pool.nextFree.profile} at ${formatWhen(pool.nextFree.at, options)}`
     : null;
   const short = pool.headroomPercent === null ? '' : `${pool.headroomPercent}%`;
-  // Profiles whose auth file cannot be read are named apart: a sign-in is not what they need.
-  const { unreadable, needsSignIn: signIn } = pool;
+  // Profiles whose sign-in cannot be read are named apart: a sign-in is not what they need.
+  const signIn = pool.needsSignIn;
   let headline: string;
   if (pool.eligible.length === 0) {
-    headline =
-      pool.counted > 0
-        ? 'All accounts limited'
-        : noAccountUsableText(signIn.length, unreadable.length);
+    headline = pool.counted > 0 ? 'All accounts limited' : noAccountUsableText(pool);
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
     const readiness = poolReadiness(pool, poolTotal(pool));
@@ -102,7 +100,8 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
   lines.push(`This week: ${poolForecastText(pool, options)}`);
   if (signIn.length > 0) lines.push(`Needs sign-in: ${signIn.join(', ')}`);
-  if (unreadable.length > 0) lines.push(`Auth file unreadable: ${unreadable.join(', ')}`);
+  for (const group of unreadableGroups(pool))
+    lines.push(`${group.label}: ${group.names.join(', ')}`);
   return { short, headline, lines };
 }
 
