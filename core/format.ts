@@ -288,7 +288,9 @@ export function needsSignInSentence(profile: string, reason: string): string {
 export type FixShape =
   | { action: 'sign_in'; profiles: readonly string[] }
   | { action: 'add_account'; name: string; email: string | null }
-  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' };
+  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' }
+  | { action: 'rename_folder'; folder: string; email: string | null }
+  | { action: 'see_profiles' };
 
 /**
  * A failure's sentence with its fix as the command line says it: `work needs a new sign-in
@@ -304,6 +306,10 @@ export function withCliFix(message: string, fix: FixShape | undefined): string {
     const command = fix.name === null ? 'codex-lab login' : signInCommand(fix.name);
     return `${said}. Run ${command}${fix.method === 'device' ? ' --device' : ''} again.`;
   }
+  if (fix?.action === 'rename_folder') {
+    return `${said}: to list it again, give the folder a valid name, then run \`codex-lab login\` with that name and sign in as ${fix.email ?? 'the same account'}.`;
+  }
+  if (fix?.action === 'see_profiles') return `${said}; run \`codex-lab list\` to see them.`;
   if (fix === undefined || fix.profiles.length === 0) return message;
   const commands = fix.profiles.map(signInCommand).join(', then ');
   return `${said}: run ${commands}.`;
