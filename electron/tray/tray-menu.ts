@@ -82,6 +82,13 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
         checked: preferences.signIn === 'popup',
         action: { kind: 'preferences', patch: { signIn: 'popup' } },
       },
+      {
+        id: 'preferences:sign-in-device',
+        label: 'Sign in with a one-time code',
+        type: 'radio',
+        checked: preferences.signIn === 'device',
+        action: { kind: 'preferences', patch: { signIn: 'device' } },
+      },
     ],
   };
 }

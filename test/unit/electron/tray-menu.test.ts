@@ -243,6 +243,7 @@ describe('the Preferences submenu', () => {
       ['Notifications', true, { kind: 'preferences', patch: { notifications: false } }],
       ['Sign in with my browser', true, { kind: 'preferences', patch: { signIn: 'browser' } }],
       ['Sign in with a small window', false, { kind: 'preferences', patch: { signIn: 'popup' } }],
+      ['Sign in with a one-time code', false, { kind: 'preferences', patch: { signIn: 'device' } }],
     ]);
   });
 
