@@ -1054,8 +1054,8 @@ export class ProfileStore {
         new LabError(
           'keyring_unavailable',
           adopted.length === 0
-            ? `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${folders}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, then run \`codex-lab list\` again.`
-            : `${this.#paths.registry} was missing and was rebuilt without ${folders}, which hold no auth file: the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for them; to list one that does, run \`codex-lab login NAME\` with its folder's name and sign in as its account.`,
+            ? `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${folders}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, and it is rebuilt the next time Codex Lab reads its profiles.`
+            : `${this.#paths.registry} was missing and was rebuilt without ${folders}, which hold no auth file: the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for them; to list one that does, sign in under its folder's name as its account.`,
           { details: { path: unchecked[0]! } },
         ),
       );

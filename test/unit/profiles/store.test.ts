@@ -433,9 +433,11 @@ describe('ProfileStore', () => {
       keyring.outage = 'all';
       const first = new ProfileStore({ paths, keyring, now: () => now });
       expect(await first.listProfiles()).toEqual([]);
-      expect((await first.lostRegistryReport()).problems.map((error) => error.code)).toEqual([
-        'keyring_unavailable',
-      ]);
+      const [unread] = (await first.lostRegistryReport()).problems;
+      expect(unread?.code).toBe('keyring_unavailable');
+      // Shown by every surface as it is (the log too): it names no command.
+      expect(unread?.message).toMatch(/unlock the keychain/);
+      expect(unread?.message).not.toMatch(/codex-lab (list|login)/);
       await expect(stat(paths.registry)).rejects.toThrow();
       keyring.outage = 'none';
       const second = new ProfileStore({ paths, keyring, now: () => now });
@@ -445,6 +447,19 @@ describe('ProfileStore', () => {
       ]);
       expect((await second.readRegistry()).profiles).toEqual([]);
       await stat(paths.registry);
+    });
+
+    it('rebuilt without the keychain folders it could not read, says how to list one without naming a command', async () => {
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'vault', store: 'keyring' });
+      await rm(paths.registry);
+      keyring.outage = 'all';
+      const rebuilt = new ProfileStore({ paths, keyring, now: () => now });
+      expect((await rebuilt.listProfiles()).map((p) => p.name)).toEqual(['alice', 'work']);
+      const [unread] = (await rebuilt.lostRegistryReport()).problems;
+      expect(unread?.code).toBe('keyring_unavailable');
+      expect(unread?.message).toMatch(/sign in under its folder's name as its account\.$/);
+      expect(unread?.message).not.toMatch(/codex-lab (list|login)/);
+      keyring.outage = 'none';
     });
 
     it('is rebuilt before any registry edit, so an edit never writes a registry without them', async () => {
