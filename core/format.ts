@@ -296,7 +296,9 @@ export function needsSignInSentence(profile: string, reason: string): string {
 export type FixShape =
   | { action: 'sign_in'; profiles: readonly string[] }
   | { action: 'add_account'; name: string; email: string | null }
-  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' };
+  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' }
+  | { action: 'rename_folder'; folder: string; email: string | null }
+  | { action: 'see_profiles' };
 
 /**
  * A failure's sentence with its fix as the command line says it: `work needs a new sign-in
@@ -312,6 +314,10 @@ export function withCliFix(message: string, fix: FixShape | undefined): string {
     const command = fix.name === null ? 'codex-lab login' : signInCommand(fix.name);
     return `${said}. Run ${command}${fix.method === 'device' ? ' --device' : ''} again.`;
   }
+  if (fix?.action === 'rename_folder') {
+    return `${said}: to list it again, give the folder a valid name, then run \`codex-lab login\` with that name and sign in as ${fix.email ?? 'the same account'}.`;
+  }
+  if (fix?.action === 'see_profiles') return `${said}; run \`codex-lab list\` to see them.`;
   if (fix === undefined || fix.profiles.length === 0) return message;
   const commands = fix.profiles.map(signInCommand).join(', then ');
   return `${said}: run ${commands}.`;
@@ -396,14 +402,51 @@ export function poolTotal(pool: {
   return pool.counted + pool.needsSignIn.length + pool.unreadable.length;
 }
 
+/** What the pool summary tells of the profiles whose sign-in cannot be read. */
+export interface PoolUnreadable {
+  needsSignIn: readonly string[];
+  unreadable: readonly string[];
+  /** Those of `unreadable` whose OS keychain is locked (absent from an older router). */
+  keychainUnavailable?: readonly string[] | undefined;
+}
+
+/**
+ * The pool's profiles whose sign-in cannot be read, grouped by what is wrong, each group with its
+ * label, the same on every surface: "Auth file unreadable" (mend the file) and "Keychain
+ * unavailable" (unlock the OS keychain). Empty groups are left out.
+ */
+export function unreadableGroups(pool: PoolUnreadable): Array<{ label: string; names: string[] }> {
+  const keychain = new Set(pool.keychainUnavailable ?? []);
+  const groups = [
+    { label: 'Auth file unreadable', names: pool.unreadable.filter((name) => !keychain.has(name)) },
+    { label: 'Keychain unavailable', names: pool.unreadable.filter((name) => keychain.has(name)) },
+  ];
+  return groups.filter((group) => group.names.length > 0);
+}
+
 /**
  * Why no account can be used when none is even counted, the same on every surface: a sign-in is
- * named only for the accounts that need one, never for an auth file that cannot be read.
+ * named only for the accounts that need one, an auth file only for those whose file cannot be
+ * read, the keychain only for those whose OS keychain is locked.
  */
-export function noAccountUsableText(signIn: number, unreadable: number): string {
-  if (signIn === 0) return 'No account can be used: their auth files cannot be read';
-  if (unreadable === 0) return 'Every account needs sign-in';
-  return 'No account can be used: each needs a sign-in or its auth file mended';
+export function noAccountUsableText(pool: PoolUnreadable): string {
+  const signIn = pool.needsSignIn.length;
+  const keychain = pool.unreadable.filter((name) =>
+    (pool.keychainUnavailable ?? []).includes(name),
+  ).length;
+  const files = pool.unreadable.length - keychain;
+  if (files === 0 && keychain === 0) return 'Every account needs sign-in';
+  const fixes = [
+    ...(signIn > 0 ? ['a sign-in'] : []),
+    ...(files > 0 ? ['its auth file mended'] : []),
+    ...(keychain > 0 ? ['the OS keychain unlocked'] : []),
+  ];
+  if (fixes.length > 1) {
+    return `No account can be used: each needs ${fixes.slice(0, -1).join(', ')} or ${fixes.at(-1)}`;
+  }
+  return files > 0
+    ? 'No account can be used: their auth files cannot be read'
+    : 'No account can be used: the OS keychain is locked or unavailable';
 }
 
 /**

@@ -155,6 +155,12 @@ export interface PoolSummaryView {
    */
   unreadable: string[];
   /**
+   * Those of `unreadable` whose sign-in is in the OS keychain, which is locked or unavailable
+   * (`keyring_unavailable`): unlocking it is the fix, not mending a file. Surfaces name them apart
+   * ("Keychain unavailable: …"). Absent from a router older than this field.
+   */
+  keychainUnavailable?: string[];
+  /**
    * Mean headroom (100 − used %) of the counted profiles' tightest windows, limited ones at 0 and
    * ones whose quota is not known yet left out; null when no counted profile has a figure.
    */
@@ -390,11 +396,17 @@ export interface ShutdownView {
  * name filled, `codex-lab login NAME` on the command line). `retry_sign_in`: a sign-in that ended
  * without a profile, started again the way it was (`codex-lab login NAME` with its method's flag;
  * the dashboard's "Try again"; the browser's page says it for whoever started the sign-in).
+ * `rename_folder`: a profile folder the registry lost whose name is not a valid profile name:
+ * the user gives the folder a valid one, then signs in under it (as `email`, when known).
+ * `see_profiles`: a name no profile has; the user looks at the profiles (`codex-lab list`; the
+ * dashboard shows them already, so it adds nothing).
  */
 export type FailureFix =
   | { action: 'sign_in'; profiles: string[] }
   | { action: 'add_account'; name: string; email: string | null }
-  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' };
+  | { action: 'retry_sign_in'; name: string | null; method: 'browser' | 'device' }
+  | { action: 'rename_folder'; folder: string; email: string | null }
+  | { action: 'see_profiles' };
 
 /** A file of the home that cannot be read, named so the user can mend or remove it. */
 export interface FileProblemView {

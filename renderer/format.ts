@@ -147,6 +147,16 @@ export function cardStatusMessage(message: string, needsSignIn: boolean, now: nu
 }
 
 /**
+ * How the page fixes a file problem it lists, in words, when no control of its own does: a folder
+ * with an invalid name is renamed by the user, then added with Add account. Null for a fix the
+ * page shows as a control (`add_account`: its button) or has no words for.
+ */
+export function problemFixText(fix: FailureFix | undefined): string | null {
+  if (fix?.action !== 'rename_folder') return null;
+  return `To list it again, give the folder a valid name, then use Add account with that name and sign in as ${fix.email ?? 'the same account'}.`;
+}
+
+/**
  * How the page fixes a failure, said where the failure is shown (a banner): the control on the
  * page, never a command: `Use “Sign in again” on the work card.`
  */

@@ -65,6 +65,10 @@ export function readNewProfileName(typed: string, existing: readonly string[]): 
   return saved;
 }
 
+/** What a valid profile name is made of, said after a name that is not one. */
+export const profileNameRule =
+  'use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit';
+
 /**
  * Checks a proposed profile name: throws `invalid_name` or `name_taken` (case-insensitive
  * against `existing`) with one sentence saying what to do instead, quoting the name as `typed`. Names already in a registry
@@ -88,10 +92,7 @@ export function validateProfileName(
     );
   }
   if (!profileNamePattern.test(name)) {
-    throw new LabError(
-      'invalid_name',
-      `${shown} is not a valid profile name: use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit.`,
-    );
+    throw new LabError('invalid_name', `${shown} is not a valid profile name: ${profileNameRule}.`);
   }
   if (reservedNames.has(name)) {
     throw new LabError(

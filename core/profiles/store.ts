@@ -53,6 +53,7 @@ import {
   isAutoName,
   matchProfileName,
   maxNameLength,
+  profileNameRule,
   reservedNames,
   validateProfileName,
 } from './names.ts';
@@ -290,9 +291,9 @@ export class ProfileStore {
         continue;
       }
       const wrong = `${dir} holds the sign-in of ${email ?? 'an account'}, but auth-profiles.json does not list it`;
-      // A folder with a valid name is listed again by signing in under that name, which each
-      // surface words its own way (the fix); one with an invalid name must be renamed first,
-      // which no surface does for the user, so the sentence says it.
+      // A folder with a valid name is listed again by signing in under that name; one with an
+      // invalid name once the user gave the folder a valid one (no surface renames it for them).
+      // Each surface words the fix its own way.
       problems.push(
         profileNamePattern.test(folder.name)
           ? new LabError('unlisted_profile', `${wrong}.`, {
@@ -301,8 +302,11 @@ export class ProfileStore {
             })
           : new LabError(
               'unlisted_profile',
-              `${wrong}: "${folder.name}" is not a valid profile name: to list it again, give the folder a valid one (lower-case letters, digits, ".", "_", "-"), then run \`codex-lab login\` with that name and sign in as the same account.`,
-              { details: { path: dir } },
+              `${wrong}: "${folder.name}" is not a valid profile name (${profileNameRule}).`,
+              {
+                details: { path: dir },
+                fix: { action: 'rename_folder', folder: folder.name, email },
+              },
             ),
       );
     }
@@ -1050,8 +1054,8 @@ export class ProfileStore {
         new LabError(
           'keyring_unavailable',
           adopted.length === 0
-            ? `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${folders}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, then run \`codex-lab list\` again.`
-            : `${this.#paths.registry} was missing and was rebuilt without ${folders}, which hold no auth file: the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for them; to list one that does, run \`codex-lab login NAME\` with its folder's name and sign in as its account.`,
+            ? `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${folders}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, and it is rebuilt the next time Codex Lab reads its profiles.`
+            : `${this.#paths.registry} was missing and was rebuilt without ${folders}, which hold no auth file: the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for them; to list one that does, sign in under its folder's name as its account.`,
           { details: { path: unchecked[0]! } },
         ),
       );
@@ -1536,10 +1540,10 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
   );
   const found = real === null ? undefined : entries.find((entry) => entry.name === real);
   if (!found) {
-    throw new LabError(
-      'profile_not_found',
-      `There is no profile named ${JSON.stringify(name)}; run \`codex-lab list\` to see them.`,
-    );
+    // The dashboard lists the profiles beside the failure; the command line says how to see them.
+    throw new LabError('profile_not_found', `There is no profile named ${JSON.stringify(name)}.`, {
+      fix: { action: 'see_profiles' },
+    });
   }
   return found;
 }

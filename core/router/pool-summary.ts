@@ -67,6 +67,8 @@ export interface PoolSummary {
   needsSignIn: string[];
   /** Profiles whose auth file cannot be read (not in `needsSignIn`: a sign-in is not the fix). */
   unreadable: string[];
+  /** Those of `unreadable` whose OS keychain is locked or unavailable (no file to mend). */
+  keychainUnavailable: string[];
   headroomPercent: number | null;
   nextFree: { profile: string; at: number } | null;
   next: {
@@ -114,6 +116,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
   const unread: string[] = [];
   const needsSignIn: string[] = [];
   const unreadable: string[] = [];
+  const keychainUnavailable: string[] = [];
   let counted = 0;
   let headroom = 0;
   // The profiles the headroom averages: an account whose quota is not known yet has no figure
@@ -140,6 +143,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
     }
     if (reason?.code === 'unreadable_file') {
       unreadable.push(profile.name);
+      if (profile.statusCode === 'keyring_unavailable') keychainUnavailable.push(profile.name);
       return;
     }
     counted++;
@@ -195,6 +199,7 @@ export function summarizePool(input: PoolInput): PoolSummary {
     unread,
     needsSignIn,
     unreadable,
+    keychainUnavailable,
     headroomPercent:
       measured === 0 || (eligible.length > 0 && readyKnown === 0)
         ? null
@@ -286,6 +291,7 @@ export function toPoolSummaryView(summary: PoolSummary): PoolSummaryView {
     unread: summary.unread,
     needsSignIn: summary.needsSignIn,
     unreadable: summary.unreadable,
+    keychainUnavailable: summary.keychainUnavailable,
     headroomPercent: summary.headroomPercent,
     nextFree: summary.nextFree
       ? { profile: summary.nextFree.profile, at: new Date(summary.nextFree.at).toISOString() }

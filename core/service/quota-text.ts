@@ -12,6 +12,7 @@ import {
   sameRepoLead,
   unreadableFile,
   unreadableWhat,
+  unreadableGroups,
   noAccountUsableText,
   poolTotal,
 } from '../format.ts';
@@ -69,14 +70,11 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     ? `${pool.nextFree.profile} at ${formatWhen(pool.nextFree.at, options)}`
     : null;
   const short = pool.headroomPercent === null ? '' : `${pool.headroomPercent}%`;
-  // Profiles whose auth file cannot be read are named apart: a sign-in is not what they need.
-  const { unreadable, needsSignIn: signIn } = pool;
+  // Profiles whose sign-in cannot be read are named apart: a sign-in is not what they need.
+  const signIn = pool.needsSignIn;
   let headline: string;
   if (pool.eligible.length === 0) {
-    headline =
-      pool.counted > 0
-        ? 'All accounts limited'
-        : noAccountUsableText(signIn.length, unreadable.length);
+    headline = pool.counted > 0 ? 'All accounts limited' : noAccountUsableText(pool);
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
     const readiness = poolReadiness(pool, poolTotal(pool));
@@ -103,7 +101,8 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
   lines.push(`This week: ${poolForecastText(pool, options)}`);
   if (signIn.length > 0) lines.push(`Needs sign-in: ${signIn.join(', ')}`);
-  if (unreadable.length > 0) lines.push(`Auth file unreadable: ${unreadable.join(', ')}`);
+  for (const group of unreadableGroups(pool))
+    lines.push(`${group.label}: ${group.names.join(', ')}`);
   return { short, headline, lines };
 }
 
@@ -159,6 +158,33 @@ function hasQuota(profile: RunProfile): boolean {
   if (profile.status !== 'ok' && profile.status !== 'unknown') return false;
   const windows = [profile.quota?.primary, profile.quota?.secondary];
   return !windows.some((window) => window != null && window.usedPercent >= 100);
+}
+
+/**
+ * Why the pool refused a turn, in words, and whether its limited accounts are part of the why.
+ * A 429 is the pool out of quota. The router answers 400 when what stands in the way is for the
+ * user to mend (Codex would replace a 429's words with its own "usage limit" and hide that a
+ * sign-in may help): the accounts' states then tell which refusal it was. Only a refusal the
+ * states do not explain keeps its status.
+ */
+function poolRefusalWhy(
+  first: RunRequest,
+  profiles: readonly RunProfile[],
+): { text: string; limits: boolean } {
+  if (first.status === 429) return { text: 'no account had quota left', limits: true };
+  const anyServes = profiles.some(hasQuota);
+  const limited = profiles.some((profile) => profile.status === 'limited');
+  const blocked = profiles.filter((profile) => profile.status === 'auth_error');
+  if (anyServes || blocked.length === 0) return { text: `status ${first.status}`, limits: false };
+  const allSignIn = blocked.every((profile) => !unreadableFile(profile.statusCode));
+  if (limited) {
+    const which = allSignIn ? 'signed-in' : 'usable';
+    return { text: `no ${which} account had quota left`, limits: true };
+  }
+  return {
+    text: allSignIn ? 'every account needs a sign-in' : 'no account could be used',
+    limits: false,
+  };
 }
 
 /** "a", "a and c", "a, c and d". */
@@ -252,12 +278,10 @@ export function describeRun(
     }
   }
   if (refused.length > 0) {
-    const first = refused[0] as RunRequest;
-    const outOfQuota = first.status === 429;
-    const why = outOfQuota ? 'no account had quota left' : `status ${first.status}`;
-    parts.push(`${refusedTimes(refused)} (${why})`);
+    const why = poolRefusalWhy(refused[0] as RunRequest, profiles);
+    parts.push(`${refusedTimes(refused)} (${why.text})`);
     for (const profile of profiles) {
-      if (profile.status === 'auth_error' || (outOfQuota && profile.status === 'limited')) {
+      if (profile.status === 'auth_error' || (why.limits && profile.status === 'limited')) {
         involved.add(profile.name);
       }
     }

@@ -8,6 +8,8 @@
 import type { ContractResult } from '../../core/service/contract.ts';
 import type { Preferences } from '../preferences/preferences-model.ts';
 
+export type { SignInMethod } from '../preferences/preferences-model.ts';
+
 /** Channel names, under the same `codex-lab:` prefix the sender check relies on. */
 export const desktopChannels = {
   getPreferences: 'codex-lab:get-preferences',

@@ -17,15 +17,22 @@ const bounds = z.object({
 /** Saved window position and size. */
 export type WindowBounds = z.infer<typeof bounds>;
 
-/** How "Add account" shows the sign-in page. */
-export const signInMethods = ['browser', 'popup'] as const;
+/**
+ * How "Add account" signs in: the sign-in page in the system browser or our popup, or a one-time
+ * code entered on the issuer's page (from any browser). One preference: the tray's submenu, the
+ * settings page's section and the Add account dialog all read and write it.
+ */
+export const signInMethods = ['browser', 'popup', 'device'] as const;
+
+/** One of `signInMethods`. */
+export type SignInMethod = (typeof signInMethods)[number];
 
 /** Every preference and its accepted values. */
 export const preferencesSchema = z.object({
   settingsBounds: bounds,
   /** Start Codex Lab when the user signs in to the computer. */
   launchAtLogin: z.boolean(),
-  /** Where Add account opens the sign-in page: the system browser (default) or our popup. */
+  /** How Add account signs in: the system browser (default), our popup, or a one-time code. */
   signIn: z.enum(signInMethods),
   /** Desktop notifications when an account is limited or needs signing in. */
   notifications: z.boolean(),

@@ -82,6 +82,13 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
         checked: preferences.signIn === 'popup',
         action: { kind: 'preferences', patch: { signIn: 'popup' } },
       },
+      {
+        id: 'preferences:sign-in-device',
+        label: 'Sign in with a one-time code',
+        type: 'radio',
+        checked: preferences.signIn === 'device',
+        action: { kind: 'preferences', patch: { signIn: 'device' } },
+      },
     ],
   };
 }
@@ -213,14 +220,17 @@ function routingTooltip(state: LabState): string {
     : `Codex Lab — Auto, ${state.profiles.length} account${state.profiles.length === 1 ? '' : 's'}`;
   const limited = state.profiles.filter((profile) => profile.status === 'limited').length;
   const failing = state.profiles.filter((profile) => profile.status === 'auth_error');
-  // An auth file that cannot be read needs mending, not a sign-in: counted apart.
-  const unreadable = failing.filter((profile) => unreadableFile(profile.statusCode)).length;
-  const signIn = failing.length - unreadable;
+  // An auth file that cannot be read needs mending, a locked keychain unlocking, not a sign-in:
+  // each counted apart.
+  const unreadable = failing.filter((profile) => unreadableFile(profile.statusCode));
+  const keychain = unreadable.filter((profile) => profile.statusCode === 'keyring_unavailable');
+  const files = unreadable.length - keychain.length;
+  const signIn = failing.length - unreadable.length;
   const notes: string[] = [];
   if (limited > 0) notes.push(`${limited} limited`);
   if (signIn > 0) notes.push(`${signIn} need${signIn === 1 ? 's' : ''} sign-in`);
-  if (unreadable > 0)
-    notes.push(`${unreadable} auth file${unreadable === 1 ? '' : 's'} unreadable`);
+  if (files > 0) notes.push(`${files} auth file${files === 1 ? '' : 's'} unreadable`);
+  if (keychain.length > 0) notes.push(`${keychain.length} keychain unavailable`);
   return notes.length > 0 ? `${head} · ${notes.join(', ')}` : head;
 }
 

@@ -19,8 +19,14 @@ export function AddAccount() {
         (state.signIn.gone ? state.signIn.lastSeen : null))
       : null,
   );
-  const { updateSignIn, startSignIn, completeSignIn, cancelSignIn, closeSignIn } =
-    useLabStore.getState();
+  const {
+    updateSignIn,
+    chooseSignInMethod,
+    startSignIn,
+    completeSignIn,
+    cancelSignIn,
+    closeSignIn,
+  } = useLabStore.getState();
   const dialog = useRef<HTMLDialogElement>(null);
   const [pasted, setPasted] = useState('');
   const errorId = useId();
@@ -120,7 +126,7 @@ export function AddAccount() {
                 type="radio"
                 name="sign-in-method"
                 checked={!flow.popup && !flow.device}
-                onChange={() => updateSignIn({ popup: false, device: false })}
+                onChange={() => chooseSignInMethod('browser')}
               />
               {host === 'electron' ? 'In my browser' : 'In a new tab'}
             </label>
@@ -129,7 +135,7 @@ export function AddAccount() {
                 type="radio"
                 name="sign-in-method"
                 checked={flow.popup && !flow.device}
-                onChange={() => updateSignIn({ popup: true, device: false })}
+                onChange={() => chooseSignInMethod('popup')}
               />
               In a small sign-in window
             </label>
@@ -138,7 +144,7 @@ export function AddAccount() {
                 type="radio"
                 name="sign-in-method"
                 checked={flow.device}
-                onChange={() => updateSignIn({ popup: false, device: true })}
+                onChange={() => chooseSignInMethod('device')}
               />
               With a one-time code (a browser on another computer)
             </label>

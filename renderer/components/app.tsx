@@ -15,7 +15,7 @@ import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
 import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
-import { fixPointer } from '../format.ts';
+import { fixPointer, problemFixText } from '../format.ts';
 
 /**
  * The cure of a profile folder the registry does not list, on the page: Add account with the
@@ -135,6 +135,7 @@ export function App() {
             {lab.problems.map((problem) => (
               <li key={problem.message}>
                 {problem.message}
+                {problemFixText(problem.fix) && ` ${problemFixText(problem.fix)}`}
                 {problem.fix?.action === 'add_account' && (
                   <AddAccountFix
                     name={problem.fix.name}

@@ -2,11 +2,11 @@
  * The desktop app's own section of the settings page: launch at login, how Add account opens the
  * sign-in page, notifications, and "Open logs folder". Shown only when the Electron preload
  * provides `window.codexLabDesktop` (the web dashboard has none of these). Changes apply at once
- * in main; the tray's Preferences submenu changes the same values and this section follows.
+ * in main; the tray's Preferences submenu and the Add account dialog change the same values and
+ * this section follows (the store's subscriptions start Add account from the sign-in method).
  */
 import { useEffect, useState } from 'react';
 import type { DesktopApi, UserPreferences } from '../../electron/ipc/desktop-contract.ts';
-import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** Props of `DesktopSection`. */
 export interface DesktopSectionProps {
@@ -29,8 +29,6 @@ export function DesktopSection({ desktop }: DesktopSectionProps) {
     const apply = (next: UserPreferences) => {
       if (!active) return;
       setPreferences(next);
-      // Add account starts from the preferred sign-in method.
-      useLabStore.getState().updateSignIn({ popup: next.signIn === 'popup' });
     };
     void desktop.getPreferences().then(apply);
     const stopPreferences = desktop.onPreferencesChanged(apply);
@@ -46,7 +44,6 @@ export function DesktopSection({ desktop }: DesktopSectionProps) {
     const result = await desktop.setPreferences(patch);
     if (result.ok) {
       setPreferences(result.value);
-      useLabStore.getState().updateSignIn({ popup: result.value.signIn === 'popup' });
       setProblem(null);
     } else {
       setProblem(result.message);
@@ -102,6 +99,15 @@ export function DesktopSection({ desktop }: DesktopSectionProps) {
                 onChange={() => void change({ signIn: 'popup' })}
               />
               In a small sign-in window (ChatGPT email and password only)
+            </label>
+            <label className="radio">
+              <input
+                type="radio"
+                name="preferred-sign-in"
+                checked={preferences.signIn === 'device'}
+                onChange={() => void change({ signIn: 'device' })}
+              />
+              With a one-time code (a browser on another computer)
             </label>
           </fieldset>
         </div>

@@ -11,6 +11,7 @@ import {
   poolForecastSentence,
   poolReadiness,
   sameRepoLead,
+  unreadableGroups,
 } from '../../core/format.ts';
 import { formatDuration, formatAt } from '../format.ts';
 
@@ -25,8 +26,8 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
   const total = poolTotal(pool);
   if (total === 0) return null;
   const allLimited = pool.eligible.length === 0;
-  // A profile whose auth file cannot be read is named apart: a sign-in is not what it needs.
-  const { unreadable, needsSignIn: signIn } = pool;
+  // A profile whose sign-in cannot be read is named apart: a sign-in is not what it needs.
+  const signIn = pool.needsSignIn;
   const nextFree = pool.nextFree
     ? `${pool.nextFree.profile} at ${formatAt(pool.nextFree.at, now)} (in ${formatDuration(
         Date.parse(pool.nextFree.at) - now,
@@ -50,7 +51,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
         <p className="pool-headline" data-testid="pool-headline">
           {allLimited
             ? pool.counted === 0
-              ? `${noAccountUsableText(signIn.length, unreadable.length)}.`
+              ? `${noAccountUsableText(pool)}.`
               : 'All accounts are limited.'
             : `${poolReadiness(pool, total, total === 1 ? 'account' : 'accounts')}.`}
           {allLimited && nextFree && (
@@ -96,12 +97,12 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
             {signIn.join(', ')}
           </p>
         )}
-        {unreadable.length > 0 && (
-          <p className="small">
-            <span className="muted">Auth file unreadable: </span>
-            {unreadable.join(', ')}
+        {unreadableGroups(pool).map((group) => (
+          <p className="small" key={group.label}>
+            <span className="muted">{group.label}: </span>
+            {group.names.join(', ')}
           </p>
-        )}
+        ))}
       </div>
     </section>
   );

@@ -1,9 +1,12 @@
 /**
  * Every side effect that follows the store, started once: mirror main's state (first answer plus
- * live pushes), open Add account when the desktop tray asks, tick the clock for countdowns, and
+ * live pushes), open Add account when the desktop tray asks and start it from the desktop's sign-in
+ * preference, tick the clock for countdowns, and
  * apply and remember the theme. Returns one cleanup that undoes all of it.
  */
 import type { LabApi } from '../../core/service/contract.ts';
+import type { UserPreferences } from '../../electron/ipc/desktop-contract.ts';
+import { signInFlowOf } from './sign-in-method.ts';
 import { useLabStore } from './use-lab-store.ts';
 import type { ThemeChoice } from './types.ts';
 
@@ -21,7 +24,8 @@ function savedTheme(): ThemeChoice {
 /** Starts the subscriptions for one API; call the returned function to stop them. */
 export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'web'): () => void {
   const store = useLabStore.getState();
-  store.attach(api, host);
+  const desktop = window.codexLabDesktop ?? null;
+  store.attach(api, host, desktop);
   store.setTheme(savedTheme());
 
   const applyTheme = (theme: ThemeChoice) => {
@@ -66,6 +70,14 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
       if (!useLabStore.getState().signIn.open) useLabStore.getState().openSignIn();
     }) ?? (() => undefined);
 
+  // In the desktop app, Add account starts from the one sign-in preference (the tray's, the
+  // settings section's, the dialog's own last choice), and follows it when it changes anywhere.
+  const followPreference = (preferences: UserPreferences) => {
+    if (!stopped) useLabStore.getState().updateSignIn(signInFlowOf(preferences.signIn));
+  };
+  void desktop?.getPreferences().then(followPreference);
+  const stopPreference = desktop?.onPreferencesChanged(followPreference) ?? (() => undefined);
+
   const clock = window.setInterval(() => useLabStore.getState().tick(Date.now()), 1000);
 
   return () => {
@@ -73,6 +85,7 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
     stopTheme();
     unsubscribe();
     stopAddAccount();
+    stopPreference();
     window.clearInterval(clock);
   };
 }

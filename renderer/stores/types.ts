@@ -9,6 +9,7 @@ import type {
   LabState,
   LoginView,
 } from '../../core/service/contract.ts';
+import type { DesktopApi, SignInMethod } from '../../electron/ipc/desktop-contract.ts';
 
 /** Colour theme choice; `system` follows prefers-color-scheme. */
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -85,8 +86,11 @@ export interface LabStoreState {
 
 /** Operations a component may run. */
 export interface LabStoreActions {
-  /** Installs the API the actions call (done once by `initializeStoreSubscriptions`). */
-  attach(api: LabApi, host: LabStoreState['host']): void;
+  /**
+   * Installs the API the actions call (done once by `initializeStoreSubscriptions`), and in the
+   * desktop app its own channels (the sign-in preference).
+   */
+  attach(api: LabApi, host: LabStoreState['host'], desktop?: DesktopApi | null): void;
   /** Replaces the mirrored state with a fresh one from main. */
   receive(lab: LabState): void;
   setConnection(connection: LabStoreState['connection'], error?: string | null): void;
@@ -108,6 +112,11 @@ export interface LabStoreActions {
   attempt<T>(operation: (api: LabApi) => Promise<ContractResult<T>>): Promise<ContractResult<T>>;
   openSignIn(): void;
   updateSignIn(patch: Partial<SignInFlow>): void;
+  /**
+   * The user picked how Add account signs in: the flow takes it, and in the desktop app it is
+   * written back as the one sign-in preference (the tray's and the settings section's).
+   */
+  chooseSignInMethod(method: SignInMethod): void;
   /** Starts the sign-in with the flow's name and method. */
   startSignIn(): Promise<void>;
   /** Finishes the login in progress with a pasted callback address; false (and an error) if refused. */

@@ -5,12 +5,16 @@
 import { create } from 'zustand';
 import { subscribeWithSelector } from 'zustand/middleware';
 import type { LabApi, LabState } from '../../core/service/contract.ts';
+import type { DesktopApi } from '../../electron/ipc/desktop-contract.ts';
 import { explainLoginError } from '../format.ts';
 import { defaultLabStoreState, defaultSignInFlow } from './defaults.ts';
 import { followCardKeys, followRenamedTo, renamesBetween } from './renames.ts';
+import { signInFlowOf } from './sign-in-method.ts';
 import type { LabStore, Notice, SignInFlow } from './types.ts';
 
 let api: LabApi | null = null;
+// The desktop app's own channels (absent in the web dashboard): the sign-in preference.
+let desktop: DesktopApi | null = null;
 
 /**
  * The sign-in flow after a new state: its login's latest view while the state lists it; gone
@@ -63,8 +67,9 @@ function requireApi(): LabApi {
 export const useLabStore = create<LabStore>()(
   subscribeWithSelector((set, get) => ({
     ...defaultLabStoreState,
-    attach(next, host) {
+    attach(next, host, desktopApi = null) {
       api = next;
+      desktop = desktopApi;
       set({ host });
     },
     receive(lab) {
@@ -126,6 +131,11 @@ export const useLabStore = create<LabStore>()(
     },
     updateSignIn(patch) {
       set({ signIn: { ...get().signIn, ...patch } });
+    },
+    chooseSignInMethod(method) {
+      set({ signIn: { ...get().signIn, ...signInFlowOf(method) } });
+      // Main pushes the change back to every window (the settings section follows) and the tray.
+      void desktop?.setPreferences({ signIn: method });
     },
     async startSignIn() {
       const flow = get().signIn;

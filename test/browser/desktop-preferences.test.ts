@@ -21,7 +21,7 @@ import {
 function recordingDesktopApi(): void {
   type Preferences = {
     launchAtLogin: boolean;
-    signIn: 'browser' | 'popup';
+    signIn: 'browser' | 'popup' | 'device';
     notifications: boolean;
   };
   let preferences: Preferences = { launchAtLogin: false, signIn: 'browser', notifications: true };
@@ -46,6 +46,8 @@ function recordingDesktopApi(): void {
       setPreferences: async (patch: Partial<Preferences>) => {
         recorder.calls.push(['setPreferences', patch]);
         preferences = { ...preferences, ...patch };
+        // As main does: every window hears of the change, the one that made it too.
+        for (const listener of listeners) listener(preferences);
         return { ok: true, value: preferences };
       },
       openLogsFolder: async () => {
@@ -132,6 +134,27 @@ describe.skipIf(!hasChromium)('settings page: This computer (desktop preferences
     expect(await dialog.getByRole('radio', { name: 'In a small sign-in window' }).isChecked()).toBe(
       true,
     );
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('the method chosen in Add account is the one preference the tray and this section show', async () => {
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Add a ChatGPT account' });
+    await dialog.getByRole('radio', { name: /With a one-time code/ }).check();
+    expect((await calls()).at(-1)).toEqual(['setPreferences', { signIn: 'device' }]);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    const section = page.getByRole('region', { name: 'This computer' });
+    await expect
+      .poll(() => section.getByRole('radio', { name: /With a one-time code/ }).isChecked())
+      .toBe(true);
+    // Opened again (from the page or the tray), it starts from that method.
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    expect(await dialog.getByRole('radio', { name: /With a one-time code/ }).isChecked()).toBe(
+      true,
+    );
+    // (Served by the web bridge here, the dialog says "In a new tab" for the browser.)
+    await dialog.getByRole('radio', { name: /In a new tab|In my browser/ }).check();
+    expect((await calls()).at(-1)).toEqual(['setPreferences', { signIn: 'browser' }]);
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 

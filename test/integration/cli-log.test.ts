@@ -16,6 +16,7 @@ import {
   type TestRouter,
 } from '../helpers/lab-service.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
+import { scriptRefresh } from '../fakes/fake-issuer.ts';
 
 let router: TestRouter;
 let codexBin: string;
@@ -372,5 +373,48 @@ describe('codex-lab codex: the line after a run pinned to a limited profile', ()
       { profile: 'team', status: 429 },
       { profile: null, status: 429 },
     ]);
+  });
+});
+
+describe('codex-lab codex: the line after the router refused a pool where the rest need a sign-in', () => {
+  let pool: TestRouter;
+
+  beforeAll(async () => {
+    pool = await startTestRouter({
+      homePrefix: 'codex-lab-cli-signin-',
+      hosted: true,
+      accounts: [{ email: 'work@example.com' }, { email: 'team@example.com' }],
+      profiles: [
+        ['work@example.com', 'work'],
+        ['team@example.com', 'team'],
+      ],
+    });
+  });
+
+  afterAll(() => pool.close());
+
+  it('names the limited profile until when and the one that needs a sign-in, not a status code', async () => {
+    pool.fake.account('work@example.com').stickyFailure = {
+      kind: 'usage_limit',
+      resetsInSeconds: 4000,
+    };
+    // team's sign-in is spent: its next request is refused upstream and its refresh fails.
+    pool.fake.account('team@example.com').failures.push({ kind: 'unauthorized' });
+    scriptRefresh(pool.fake, 'team@example.com', 'refresh_token_reused');
+    const run = (session: string) =>
+      runCodexLab(['codex', '--', 'exec', session], {
+        home: pool.home,
+        env: { CODEX_LAB_CODEX_BIN: codexBin, CODEX_LAB_PORT: new URL(pool.url).port },
+      });
+    // The first run learns both states from the upstream; the second the router refuses itself.
+    await run('signin-first');
+    const result = await run('signin-refused');
+    const refusals = (await pool.service.getRequests({})).filter(
+      (request) => request.profile === null,
+    );
+    expect(refusals.at(-1)?.status).toBe(400);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+      /^codex-lab: this run: refused once from \d\d:\d\d \(no signed-in account had quota left\), work limited until \d\d:\d\d, team needs a sign-in \(codex-lab login team\)$/,
+    );
   });
 });

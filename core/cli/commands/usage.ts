@@ -69,7 +69,7 @@ export async function runUsage(
     lab = await openLabClient(context);
     const result = await lab.refreshUsage({ profile: only?.[0] ?? null });
     if (!result.ok && result.code === 'profile_not_found') {
-      writeLine(context.stderr, `codex-lab: ${result.message}`);
+      writeLine(context.stderr, `codex-lab: ${withCliFix(result.message, result.fix)}`);
       return 1;
     }
     if (!result.ok) {

@@ -134,6 +134,15 @@ describe('PreferencesStore.update', () => {
     expect(open([]).all()).toMatchObject({ launchAtLogin: true, signIn: 'popup' });
   });
 
+  it('keeps a one-time code as the sign-in method the tray and Add account start from', () => {
+    const preferences = open([]);
+    expect(preferences.update({ signIn: 'device' })).toMatchObject({
+      ok: true,
+      value: { signIn: 'device' },
+    });
+    expect(open([]).get('signIn')).toBe('device');
+  });
+
   it('refuses unknown keys and wrong values with bad_request, changing nothing', () => {
     const preferences = open([]);
     for (const patch of [

@@ -137,6 +137,22 @@ describe('buildTrayMenu', () => {
     expect(tooltip).toContain('1 auth file unreadable');
   });
 
+  it('says a profile whose OS keychain is locked has that, in the menu, the pool lines and the tooltip', () => {
+    const locked = uiProfile('work', {
+      status: 'auth_error',
+      statusCode: 'keyring_unavailable',
+      statusMessage: 'The OS keychain is locked.',
+    });
+    const state = uiState([locked, uiProfile('home')], { active: 'home' });
+    const items = labels(buildTrayMenu(state, options));
+    expect(items).toContain('⚠ work — keychain unavailable');
+    expect(items).toContain('Keychain unavailable: work');
+    expect(items.join('\n')).not.toMatch(/auth file/i);
+    const tooltip = buildTrayTooltip(state, options);
+    expect(tooltip).toContain('1 keychain unavailable');
+    expect(tooltip).not.toMatch(/auth file|sign-in/);
+  });
+
   it('shows a disabled hint and a disabled priming submenu with no profiles', () => {
     const items = menu(uiState([]), options);
     expect(items[1]).toMatchObject({ label: 'No accounts yet', enabled: false });
@@ -227,6 +243,7 @@ describe('the Preferences submenu', () => {
       ['Notifications', true, { kind: 'preferences', patch: { notifications: false } }],
       ['Sign in with my browser', true, { kind: 'preferences', patch: { signIn: 'browser' } }],
       ['Sign in with a small window', false, { kind: 'preferences', patch: { signIn: 'popup' } }],
+      ['Sign in with a one-time code', false, { kind: 'preferences', patch: { signIn: 'device' } }],
     ]);
   });
 

@@ -433,9 +433,11 @@ describe('ProfileStore', () => {
       keyring.outage = 'all';
       const first = new ProfileStore({ paths, keyring, now: () => now });
       expect(await first.listProfiles()).toEqual([]);
-      expect((await first.lostRegistryReport()).problems.map((error) => error.code)).toEqual([
-        'keyring_unavailable',
-      ]);
+      const [unread] = (await first.lostRegistryReport()).problems;
+      expect(unread?.code).toBe('keyring_unavailable');
+      // Shown by every surface as it is (the log too): it names no command.
+      expect(unread?.message).toMatch(/unlock the keychain/);
+      expect(unread?.message).not.toMatch(/codex-lab (list|login)/);
       await expect(stat(paths.registry)).rejects.toThrow();
       keyring.outage = 'none';
       const second = new ProfileStore({ paths, keyring, now: () => now });
@@ -445,6 +447,19 @@ describe('ProfileStore', () => {
       ]);
       expect((await second.readRegistry()).profiles).toEqual([]);
       await stat(paths.registry);
+    });
+
+    it('rebuilt without the keychain folders it could not read, says how to list one without naming a command', async () => {
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'vault', store: 'keyring' });
+      await rm(paths.registry);
+      keyring.outage = 'all';
+      const rebuilt = new ProfileStore({ paths, keyring, now: () => now });
+      expect((await rebuilt.listProfiles()).map((p) => p.name)).toEqual(['alice', 'work']);
+      const [unread] = (await rebuilt.lostRegistryReport()).problems;
+      expect(unread?.code).toBe('keyring_unavailable');
+      expect(unread?.message).toMatch(/sign in under its folder's name as its account\.$/);
+      expect(unread?.message).not.toMatch(/codex-lab (list|login)/);
+      keyring.outage = 'none';
     });
 
     it('is rebuilt before any registry edit, so an edit never writes a registry without them', async () => {
@@ -459,12 +474,17 @@ describe('ProfileStore', () => {
       await writeFile(join(paths.profilesDir, 'Bad Name', 'auth.json'), '{}');
       await mkdir(join(paths.profilesDir, 'empty'));
       expect((await store.listProfiles()).map((p) => p.name)).toEqual(['alice', 'work']);
-      expect((await store.unlistedProfiles()).map((e) => [e.code, e.message])).toEqual([
-        [
-          'unlisted_profile',
-          `${join(paths.profilesDir, 'Bad Name')} holds the sign-in of an account, but auth-profiles.json does not list it: "Bad Name" is not a valid profile name: to list it again, give the folder a valid one (lower-case letters, digits, ".", "_", "-"), then run \`codex-lab login\` with that name and sign in as the same account.`,
-        ],
-      ]);
+      const [problem, ...others] = await store.unlistedProfiles();
+      expect(others).toEqual([]);
+      // The core says what is wrong (the dashboard shows it too); the fix travels beside it.
+      expect(problem!.code).toBe('unlisted_profile');
+      expect(problem!.message).toBe(
+        `${join(paths.profilesDir, 'Bad Name')} holds the sign-in of an account, but auth-profiles.json does not list it: "Bad Name" is not a valid profile name (use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit).`,
+      );
+      expect(problem!.fix).toEqual({ action: 'rename_folder', folder: 'Bad Name', email: null });
+      expect(withCliFix(problem!.message, problem!.fix)).toBe(
+        `${join(paths.profilesDir, 'Bad Name')} holds the sign-in of an account, but auth-profiles.json does not list it: "Bad Name" is not a valid profile name (use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit): to list it again, give the folder a valid name, then run \`codex-lab login\` with that name and sign in as the same account.`,
+      );
     });
 
     it('is not rebuilt when it is a dangling link: that is reported by name and left', async () => {
@@ -476,6 +496,20 @@ describe('ProfileStore', () => {
       expect((await lstat(paths.registry)).isSymbolicLink()).toBe(true);
       await expect(stat(join(home, 'elsewhere.json'))).rejects.toThrow();
     });
+  });
+
+  it('says a name no profile has without naming a command, the command line adding its own', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
+    const error = (await store
+      .rename('ghost', 'spook')
+      .catch((caught: unknown) => caught)) as LabError;
+    expect(error).toBeInstanceOf(LabError);
+    expect(error.code).toBe('profile_not_found');
+    expect(error.message).toBe('There is no profile named "ghost".');
+    expect(error.fix).toEqual({ action: 'see_profiles' });
+    expect(withCliFix(error.message, error.fix)).toBe(
+      'There is no profile named "ghost"; run `codex-lab list` to see them.',
+    );
   });
 
   it('names a profile folder the registry does not list, with the account it holds', async () => {
@@ -620,7 +654,7 @@ describe('ProfileStore', () => {
     const missing = await codeOf(store.rename('nobody', 'x'));
     expect(missing.code).toBe('profile_not_found');
     expect(missing.message).toContain('"nobody"');
-    expect(missing.message).toContain('codex-lab list');
+    expect(missing.message).not.toContain('codex-lab');
     expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
     expect((await store.readAuth('bob')).tokens?.refresh_token).toBe(plantedRefreshToken(bob));
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   cardStatusMessage,
   fixPointer,
+  problemFixText,
   removalQuestion,
   signInFixes,
 } from '../../../renderer/format.ts';
@@ -59,5 +60,21 @@ describe('fixPointer', () => {
       'Use “Sign in again” on the a, b and c cards.',
     );
     expect(fixPointer(undefined)).toBeNull();
+  });
+});
+
+describe('problemFixText', () => {
+  it('says how the page lists a folder with an invalid name again, naming no command', () => {
+    const text = problemFixText({ action: 'rename_folder', folder: 'Bad Name', email: 'a@b.c' });
+    expect(text).toBe(
+      'To list it again, give the folder a valid name, then use Add account with that name and sign in as a@b.c.',
+    );
+    expect(text).not.toMatch(/codex-lab/);
+  });
+
+  it('says nothing for a fix the page shows as its own control, or where the list is on the page', () => {
+    expect(problemFixText({ action: 'see_profiles' })).toBeNull();
+    expect(problemFixText({ action: 'add_account', name: 'work', email: null })).toBeNull();
+    expect(problemFixText(undefined)).toBeNull();
   });
 });

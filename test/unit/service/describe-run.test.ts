@@ -81,6 +81,17 @@ describe('describeRun', () => {
     );
   });
 
+  it('on the router’s 400 for a pool whose other accounts need a sign-in, says so in words', () => {
+    // Codex would word a 429 as its own "usage limit" and hide the sign-in: the router sends 400.
+    const refused = request({ profile: null, route: null, status: 400 });
+    expect(describeRun([refused], [limited('a'), signedOut('b')], options)).toBe(
+      'this run: refused once from 23:08 (no signed-in account had quota left), a limited until 23:38, b needs a sign-in (codex-lab login b)',
+    );
+    expect(describeRun([refused], [signedOut('a'), signedOut('b')], options)).toBe(
+      'this run: refused once from 23:08 (every account needs a sign-in), a needs a sign-in (codex-lab login a), b needs a sign-in (codex-lab login b)',
+    );
+  });
+
   it('tells a pinned profile’s limit from the pool’s, and names the accounts that had quota', () => {
     const profiles = [ok('a'), limited('b', '2026-12-01T01:03:00.000Z'), ok('c')];
     // The upstream's own 429 on the pinned profile (the router had no reason to refuse yet).

@@ -35,4 +35,27 @@ describe('the pool with unreadable auth files', () => {
     expect(text.headline).toBe('No account can be used: their auth files cannot be read');
     expect([text.headline, ...text.lines].join('\n')).not.toMatch(/sign-in/);
   });
+
+  it('says a locked OS keychain is the keychain, not an auth file', () => {
+    const locked = (name: string) =>
+      uiProfile(name, {
+        status: 'auth_error',
+        statusCode: 'keyring_unavailable',
+        statusMessage: 'The OS keychain is locked.',
+      });
+    const mixed = poolSummaryOf(
+      [locked('work'), unreadable('home'), uiProfile('spare')],
+      'auto',
+      now,
+    );
+    expect(mixed.keychainUnavailable).toEqual(['work']);
+    const lines = describePool(mixed, { now, timeZone: 'UTC' }).lines;
+    expect(lines).toContain('Keychain unavailable: work');
+    expect(lines).toContain('Auth file unreadable: home');
+
+    const onlyLocked = poolSummaryOf([locked('work'), locked('home')], 'auto', now);
+    const text = describePool(onlyLocked, { now, timeZone: 'UTC' });
+    expect(text.headline).toBe('No account can be used: the OS keychain is locked or unavailable');
+    expect([text.headline, ...text.lines].join('\n')).not.toMatch(/auth file|sign-in/i);
+  });
 });
