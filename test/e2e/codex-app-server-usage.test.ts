@@ -8,6 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveCodexBins, startWorld, type E2eWorld } from './harness.ts';
+import { rpc } from './app-server-rpc.ts';
 
 const { codexes, skipReason } = resolveCodexBins();
 
@@ -20,39 +21,6 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-/** A JSON-RPC client over the app-server's standard streams (one JSON message per line). */
-function rpc(child: ChildProcess): {
-  request: (method: string, params?: unknown) => Promise<Record<string, unknown>>;
-  notify: (method: string) => void;
-} {
-  let buffered = '';
-  let nextId = 0;
-  const waiting = new Map<number, (message: Record<string, unknown>) => void>();
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (!line.startsWith('{')) continue;
-      const message = JSON.parse(line) as Record<string, unknown>;
-      if (typeof message['id'] === 'number' && !('method' in message)) {
-        waiting.get(message['id'])?.(message);
-        waiting.delete(message['id']);
-      }
-    }
-  });
-  return {
-    request: (method, params) =>
-      new Promise((resolvePromise) => {
-        const id = nextId++;
-        waiting.set(id, resolvePromise);
-        child.stdin?.write(`${JSON.stringify({ id, method, ...(params ? { params } : {}) })}\n`);
-      }),
-    notify: (method) => void child.stdin?.write(`${JSON.stringify({ method })}\n`),
-  };
-}
 
 /** Has the running router read every profile's usage now (what `codex-lab usage --refresh` does). */
 async function refreshUsage(current: E2eWorld): Promise<void> {
