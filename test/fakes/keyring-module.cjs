@@ -4,12 +4,14 @@
 //   FIFO named by CODEX_LAB_FAKE_KEYRING_FIFO, which no one writes; without it, a bare promise);
 // - `abort`: aborts the process, as a panic in the Rust keyring library does;
 // - `pid`: answers the broker's process id;
+// - `gate`: answers what is written to the FIFO CODEX_LAB_FAKE_KEYRING_GATE names, once its writer
+//   closes it (a call the test holds in flight, then lets finish);
 // - anything else: an in-memory keychain, locked (every call refused, as a Secret Service whose
 //   unlock prompt was dismissed) while the file CODEX_LAB_FAKE_KEYRING_LOCKED names exists.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS module the broker requires */
 'use strict';
 const { existsSync } = require('node:fs');
-const { open } = require('node:fs/promises');
+const { open, readFile } = require('node:fs/promises');
 
 const entries = new Map();
 
@@ -37,6 +39,9 @@ class AsyncEntry {
   async getPassword() {
     await this.#misbehave();
     if (this.account === 'pid') return String(process.pid);
+    if (this.account === 'gate') {
+      return readFile(process.env.CODEX_LAB_FAKE_KEYRING_GATE, 'utf8');
+    }
     return entries.get(this.key) ?? null;
   }
 

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -142,6 +142,40 @@ describe('the keychain broker', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await gone(Number(ended.stdout.trim()))).toBe(true);
   });
+  it.skipIf(process.platform === 'win32')(
+    'finishes a call in flight when Ctrl-C or SIGTERM reaches the whole process group',
+    async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
+      folders.push(folder);
+      const gate = join(folder, 'gate');
+      execFileSync('mkfifo', [gate]);
+      const parentScript = join(repositoryRoot, 'test/helpers/keyring-broker-parent.ts');
+      // Its own process group, as a terminal gives a command: the signals below reach only it.
+      const parent = spawn(process.execPath, [parentScript, fakeModule, 'signals'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, CODEX_LAB_FAKE_KEYRING_GATE: gate },
+        detached: true,
+      });
+      try {
+        const lines = createInterface({ input: parent.stdout })[Symbol.asyncIterator]();
+        const next = async () => String((await lines.next()).value);
+        const broker = Number(await next());
+        expect(await next()).toBe('calling');
+        // The broker has the call in flight once it opens the gate for reading.
+        const writer = await open(gate, 'w');
+        process.kill(-parent.pid!, 'SIGINT');
+        process.kill(-parent.pid!, 'SIGTERM');
+        const seen = [await next(), await next()];
+        expect(seen.sort()).toEqual(['SIGINT', 'SIGTERM']);
+        await writer.write('tokens').catch(() => undefined);
+        await writer.close().catch(() => undefined);
+        expect(await next()).toBe('ok tokens');
+        expect(alive(broker)).toBe(true);
+      } finally {
+        process.kill(-parent.pid!, 'SIGKILL');
+      }
+    },
+  );
 });
 
 describe.skipIf(!privateKeyringAvailable)('a real gnome-keyring that stops answering', () => {
