@@ -6,6 +6,9 @@
 // - `pid`: answers the broker's process id;
 // - `gate`: answers what is written to the FIFO CODEX_LAB_FAKE_KEYRING_GATE names, once its writer
 //   closes it (a call the test holds in flight, then lets finish);
+// - while the file CODEX_LAB_FAKE_KEYRING_LATE names exists, a set reports an abort and yet
+//   writes later (after this process's next set), as a native write whose AbortSignal fired after
+//   it had started does;
 // - anything else: an in-memory keychain, locked (every call refused, as a Secret Service whose
 //   unlock prompt was dismissed) while the file CODEX_LAB_FAKE_KEYRING_LOCKED names exists.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS module the broker requires */
@@ -14,6 +17,8 @@ const { existsSync } = require('node:fs');
 const { open, readFile } = require('node:fs/promises');
 
 const entries = new Map();
+/** Writes reported as aborted that still land: [key, value]. */
+const lateWrites = [];
 
 class AsyncEntry {
   constructor(service, account) {
@@ -47,7 +52,13 @@ class AsyncEntry {
 
   async setPassword(value) {
     await this.#misbehave();
+    const late = process.env.CODEX_LAB_FAKE_KEYRING_LATE;
+    if (late && existsSync(late)) {
+      lateWrites.push([this.key, value]);
+      throw new Error('The operation was aborted');
+    }
     entries.set(this.key, value);
+    for (const [key, stale] of lateWrites.splice(0)) entries.set(key, stale);
   }
 
   async deleteCredential() {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,29 @@ describe('the keychain broker', () => {
     expect(second).not.toBe(first);
     await keyring.set('alice', 'tokens');
     expect(await keyring.get('alice')).toBe('tokens');
+  });
+
+  it('is killed when a write fails, so a write it had started cannot land over a newer one', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
+    folders.push(folder);
+    const late = join(folder, 'late');
+    writeFileSync(late, '');
+    process.env['CODEX_LAB_FAKE_KEYRING_LATE'] = late;
+    try {
+      const keyring = fakeKeyring(5000);
+      const first = Number(await keyring.get('pid'));
+      // The refresh spent token A's predecessor; writing A is reported aborted.
+      await expect(keyring.set('alice', 'A')).rejects.toMatchObject({
+        code: 'keyring_unavailable',
+      });
+      expect(await gone(first)).toBe(true);
+      rmSync(late);
+      // The next refresh's B must stay: A's write was not left running to land after it.
+      await keyring.set('alice', 'B');
+      expect(await keyring.get('alice')).toBe('B');
+    } finally {
+      delete process.env['CODEX_LAB_FAKE_KEYRING_LATE'];
+    }
   });
 
   it('is one per process, whatever the number of stores', async () => {
