@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { LabState } from '../core/service/contract.ts';
 import { useProxyFromEnvironment } from '../core/net/proxy-dispatchers.ts';
 import { systemClock } from '../core/ports.ts';
-import { useKeyringBroker } from '../core/profiles/keyring.ts';
+import { keyringBrokerScript, useKeyringBroker } from '../core/profiles/keyring.ts';
 import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
 import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
 import { ipcChannels } from './ipc/ipc-contract.ts';
@@ -157,7 +157,11 @@ async function start(): Promise<void> {
     ),
   };
   // A broken install: one dialog naming the file, then quit (never an invisible process).
-  const missing = firstMissingFile([paths.indexHtml, paths.preload, paths.trayIcon], existsSync);
+  const missing = firstMissingFile(
+    // The keychain broker too: without it every keychain call starts a helper that exits 1.
+    [paths.indexHtml, paths.preload, paths.trayIcon, keyringBrokerScript()],
+    existsSync,
+  );
   if (missing) {
     const text = missingFileDialog(missing);
     dialog.showErrorBox(text.title, text.content);

@@ -216,7 +216,16 @@ function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
 
   return (op, account, value, timeoutMs) =>
     new Promise<string | null>((resolve, reject) => {
-      current ??= start();
+      if (!current) {
+        try {
+          current = start();
+        } catch (error) {
+          // A host that cannot start it (a utility process refused, a spawn that throws) is a
+          // keychain out of reach, which callers handle by its code, not a bug.
+          reject(unavailable(`the keychain helper could not start: ${(error as Error).message}`));
+          return;
+        }
+      }
       const broker = current;
       const id = nextId++;
       const timer = setTimeout(() => {
