@@ -130,12 +130,17 @@ describe('the keychain broker', () => {
       started++;
       return launch();
     });
-    // The router builds a store (and so a keychain) per state read.
-    const pids = await Promise.all(
-      Array.from({ length: 5 }, () => createSystemKeyring().get('pid')),
-    );
-    expect(new Set(pids).size).toBe(1);
-    expect(started).toBe(1);
+    try {
+      // The router builds a store (and so a keychain) per state read.
+      const pids = await Promise.all(
+        Array.from({ length: 5 }, () => createSystemKeyring().get('pid')),
+      );
+      expect(new Set(pids).size).toBe(1);
+      expect(started).toBe(1);
+    } finally {
+      // The default again (a Node child process with the real module), for the tests after.
+      useKeyringBroker(nodeKeyringBroker());
+    }
   });
 
   it('never outlives its parent, killed mid-call or ending normally', async () => {
@@ -182,7 +187,7 @@ describe('the keychain broker', () => {
       try {
         const lines = createInterface({ input: parent.stdout })[Symbol.asyncIterator]();
         const next = async () => String((await lines.next()).value);
-        const broker = Number(await next());
+        await next(); // the broker's pid
         expect(await next()).toBe('calling');
         // The broker has the call in flight once it opens the gate for reading.
         const writer = await open(gate, 'w');
@@ -192,8 +197,8 @@ describe('the keychain broker', () => {
         expect(seen.sort()).toEqual(['SIGINT', 'SIGTERM']);
         await writer.write('tokens').catch(() => undefined);
         await writer.close().catch(() => undefined);
+        // Answered by the broker that had the call: the signals did not end it.
         expect(await next()).toBe('ok tokens');
-        expect(alive(broker)).toBe(true);
       } finally {
         process.kill(-parent.pid!, 'SIGKILL');
       }
@@ -237,8 +242,11 @@ describe.skipIf(!privateKeyringAvailable)('a real gnome-keyring that stops answe
       await keychain.signal('SIGKILL');
       const killed = await round();
       expect(killed.fileMs).toBeLessThan(500);
+      // No call can succeed: the daemon that held the entry answers nothing until it dies, and
+      // the one D-Bus starts next has the keychain locked. Each fails: cut short, or past its
+      // deadline.
       for (const call of killed.calls) {
-        expect(['ok', 'keyring_unavailable']).toContain(call.code);
+        expect(call.code).toBe('keyring_unavailable');
         expect(call.ms).toBeLessThan(3000);
       }
     } finally {
