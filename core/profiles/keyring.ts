@@ -287,9 +287,13 @@ export function createSystemKeyring(options: SystemKeyringOptions = {}): Keyring
   };
 }
 
-/** Whether a keychain is reachable, and if not, why (for `--keyring` and for skipping tests). */
+/**
+ * Whether a keychain is reachable, and if not, why (for `--keyring` and for skipping tests). By
+ * default on a broker of its own, ended afterwards: a probe that fails (3 s deadline, a refused
+ * write) ends its broker, which must not cost the process's other keychain calls theirs.
+ */
 export async function probeKeyring(
-  keyring: KeyringPort = createSystemKeyring({ timeoutMs: 3000 }),
+  keyring?: KeyringPort,
 ): Promise<{ available: true } | { available: false; reason: string }> {
   if (process.platform === 'linux' && !process.env['DBUS_SESSION_BUS_ADDRESS']) {
     return {
@@ -297,13 +301,22 @@ export async function probeKeyring(
       reason: 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), so no Secret Service',
     };
   }
+  let own: KeyringBrokerChannel | undefined;
+  const probed =
+    keyring ??
+    createSystemKeyring({
+      timeoutMs: 3000,
+      launch: () => (own = (processLaunch ?? nodeKeyringBroker())()),
+    });
   try {
     // A write, not a read: a locked keychain answers reads but refuses (or prompts for) writes.
-    await keyring.set('codex-lab-probe', 'probe');
-    await keyring.delete('codex-lab-probe');
+    await probed.set('codex-lab-probe', 'probe');
+    await probed.delete('codex-lab-probe');
     return { available: true };
   } catch (error) {
     return { available: false, reason: keyringFailureDetail(error) };
+  } finally {
+    own?.kill();
   }
 }
 

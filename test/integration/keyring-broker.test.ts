@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   createSystemKeyring,
   nodeKeyringBroker,
+  probeKeyring,
   useKeyringBroker,
 } from '../../core/profiles/keyring.ts';
 import { labPaths } from '../../core/home/paths.ts';
@@ -142,6 +143,45 @@ describe('the keychain broker', () => {
       useKeyringBroker(nodeKeyringBroker());
     }
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    "a probe that fails (and so ends its broker) costs no other caller of the process's broker its call",
+    async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
+      folders.push(folder);
+      const gate = join(folder, 'gate');
+      const locked = join(folder, 'locked');
+      execFileSync('mkfifo', [gate]);
+      process.env['CODEX_LAB_FAKE_KEYRING_GATE'] = gate;
+      process.env['CODEX_LAB_FAKE_KEYRING_LOCKED'] = locked;
+      const savedBus = process.env['DBUS_SESSION_BUS_ADDRESS'];
+      process.env['DBUS_SESSION_BUS_ADDRESS'] ??= 'unix:path=/nonexistent';
+      useKeyringBroker(nodeKeyringBroker({ keyringModule: fakeModule }));
+      try {
+        // A refresh's keychain read, in flight in the process's one broker.
+        const held = createSystemKeyring()
+          .get('gate')
+          .then(
+            (value) => `ok ${value}`,
+            (error: unknown) => `failed ${(error as Error).message}`,
+          );
+        const writer = await open(gate, 'w');
+        // Meanwhile `login --keyring` probes a keychain now locked: its write is refused.
+        writeFileSync(locked, '');
+        expect(await probeKeyring()).toMatchObject({ available: false });
+        // (A broker killed meanwhile has closed its end.)
+        await writer.write('tokens').catch(() => undefined);
+        await writer.close().catch(() => undefined);
+        expect(await held).toBe('ok tokens');
+      } finally {
+        useKeyringBroker(nodeKeyringBroker());
+        if (savedBus === undefined) delete process.env['DBUS_SESSION_BUS_ADDRESS'];
+        else process.env['DBUS_SESSION_BUS_ADDRESS'] = savedBus;
+        delete process.env['CODEX_LAB_FAKE_KEYRING_GATE'];
+        delete process.env['CODEX_LAB_FAKE_KEYRING_LOCKED'];
+      }
+    },
+  );
 
   it('never outlives its parent, killed mid-call or ending normally', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
