@@ -34,7 +34,11 @@ export const electronKeyringBroker: KeyringBrokerLauncher = () => {
       exitListener = listener;
     },
     kill: () => {
-      child.kill();
+      // Not child.kill(): that is SIGTERM, which the broker ignores (a Ctrl-C or a stop of the
+      // process group must not cut a token write short), and a hung native call must not be
+      // waited for.
+      if (child.pid === undefined) child.kill();
+      else process.kill(child.pid, 'SIGKILL');
     },
   };
 };

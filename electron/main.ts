@@ -18,10 +18,11 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { criticalWorkSettled } from '../core/home/critical.ts';
 import type { LabState } from '../core/service/contract.ts';
 import { useProxyFromEnvironment } from '../core/net/proxy-dispatchers.ts';
 import { systemClock } from '../core/ports.ts';
-import { useKeyringBroker } from '../core/profiles/keyring.ts';
+import { keyringBrokerScript, useKeyringBroker } from '../core/profiles/keyring.ts';
 import { desktopChannels, userPreferences } from './ipc/desktop-contract.ts';
 import { registerDesktopIpc } from './ipc/desktop-ipc.ts';
 import { ipcChannels } from './ipc/ipc-contract.ts';
@@ -157,7 +158,11 @@ async function start(): Promise<void> {
     ),
   };
   // A broken install: one dialog naming the file, then quit (never an invisible process).
-  const missing = firstMissingFile([paths.indexHtml, paths.preload, paths.trayIcon], existsSync);
+  const missing = firstMissingFile(
+    // The keychain broker too: without it every keychain call starts a helper that exits 1.
+    [paths.indexHtml, paths.preload, paths.trayIcon, keyringBrokerScript()],
+    existsSync,
+  );
   if (missing) {
     const text = missingFileDialog(missing);
     dialog.showErrorBox(text.title, text.content);
@@ -365,11 +370,15 @@ async function start(): Promise<void> {
   app.on('activate', () => openSettings());
   // A tray app keeps running with no window open.
   app.on('window-all-closed', () => undefined);
-  // Quit waits for the service to stop (health and quota writes, in-flight refreshes), with a limit.
+  // Quit waits for the service to stop (health and quota writes, the router), with a limit, and
+  // then for the refreshes in flight to write their rotated tokens, with none: a locked keychain
+  // at logout holds a write for 11 s, an issuer's answer up to its own timeout.
   const quitSequence = createQuitSequence({
     beforeStop: () => tray.destroy(),
-    stop: async () => {
-      await host.close();
+    stop: () => host.close(),
+    criticalWork: async () => {
+      await criticalWorkSettled();
+      // Last, so what the refreshes log lands in it.
       await fileLog.close();
     },
     timeoutMs: defaultQuitTimeoutMs,

@@ -34,6 +34,11 @@ if (!parentPort) {
   if (!process.connected) die();
 }
 
+// Ctrl-C, a systemd stop or a `kill` of the process group reaches this child too, while its parent
+// may be finishing a token refresh whose rotated tokens this child is writing: a signal must not
+// cut that write short. Its life is tied to the channel (above) and its parent's SIGKILL instead.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => undefined);
+
 let loaded;
 const load = () => (loaded ??= require(keyringModule));
 

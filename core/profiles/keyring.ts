@@ -109,7 +109,12 @@ export function nodeKeyringBroker(
       process.removeListener('exit', killOnExit);
       exitListener?.(reason);
     };
-    child.on('error', (error) => exited(error.message));
+    // An 'error' (a failed spawn, send or kill) may leave a live child that is no longer used:
+    // kill it, or it would hold a keychain call (and its memory) until this process exits.
+    child.on('error', (error) => {
+      child.kill('SIGKILL');
+      exited(error.message);
+    });
     child.on('exit', (code, signal) =>
       exited(
         signal
@@ -161,16 +166,24 @@ type BrokerCall = (
 /**
  * Talks to one broker at a time, started on the first call: a call past its deadline fails
  * `keyring_unavailable` and the broker is killed (with the calls it held, which the same stuck
- * keychain would fail too); a broker that dies fails its calls so; the next call starts another.
+ * keychain would fail too), as it is after any failed write; a broker that dies fails its calls
+ * so; the next call starts another.
  */
 function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
   type Pending = {
     resolve: (value: string | null) => void;
     reject: (error: LabError) => void;
     timer: NodeJS.Timeout;
+    op: KeyringBrokerRequest['op'];
   };
   let current: { channel: KeyringBrokerChannel; pending: Map<number, Pending> } | undefined;
   let nextId = 1;
+
+  /** Ends `broker` (the calls it holds fail); the next call starts another. */
+  const retire = (broker: NonNullable<typeof current>) => {
+    if (current === broker) current = undefined;
+    broker.channel.kill();
+  };
 
   const start = () => {
     const pending = new Map<number, Pending>();
@@ -181,8 +194,14 @@ function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
       if (!call) return;
       pending.delete(answer.id);
       clearTimeout(call.timer);
-      if (answer.ok) call.resolve(answer.value);
-      else call.reject(unavailable(answer.message));
+      if (answer.ok) {
+        call.resolve(answer.value);
+        return;
+      }
+      call.reject(unavailable(answer.message));
+      // A native write whose AbortSignal fired (or that failed) may still be running on its
+      // thread: left alive, it could land after a newer token is written. Only a kill stops it.
+      if (call.op !== 'get') retire(broker);
     });
     channel.onExit((reason) => {
       if (current === broker) current = undefined;
@@ -197,17 +216,25 @@ function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
 
   return (op, account, value, timeoutMs) =>
     new Promise<string | null>((resolve, reject) => {
-      current ??= start();
+      if (!current) {
+        try {
+          current = start();
+        } catch (error) {
+          // A host that cannot start it (a utility process refused, a spawn that throws) is a
+          // keychain out of reach, which callers handle by its code, not a bug.
+          reject(unavailable(`the keychain helper could not start: ${(error as Error).message}`));
+          return;
+        }
+      }
       const broker = current;
       const id = nextId++;
       const timer = setTimeout(() => {
         broker.pending.delete(id);
         reject(unavailable(`no answer within ${seconds(timeoutMs)}`));
         // Its pool thread is stuck: a new broker serves the next call.
-        if (current === broker) current = undefined;
-        broker.channel.kill();
+        retire(broker);
       }, timeoutMs + brokerGraceMs);
-      broker.pending.set(id, { resolve, reject, timer });
+      broker.pending.set(id, { resolve, reject, timer, op });
       broker.channel.send({
         id,
         op,
@@ -260,9 +287,13 @@ export function createSystemKeyring(options: SystemKeyringOptions = {}): Keyring
   };
 }
 
-/** Whether a keychain is reachable, and if not, why (for `--keyring` and for skipping tests). */
+/**
+ * Whether a keychain is reachable, and if not, why (for `--keyring` and for skipping tests). By
+ * default on a broker of its own, ended afterwards: a probe that fails (3 s deadline, a refused
+ * write) ends its broker, which must not cost the process's other keychain calls theirs.
+ */
 export async function probeKeyring(
-  keyring: KeyringPort = createSystemKeyring({ timeoutMs: 3000 }),
+  keyring?: KeyringPort,
 ): Promise<{ available: true } | { available: false; reason: string }> {
   if (process.platform === 'linux' && !process.env['DBUS_SESSION_BUS_ADDRESS']) {
     return {
@@ -270,13 +301,22 @@ export async function probeKeyring(
       reason: 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), so no Secret Service',
     };
   }
+  let own: KeyringBrokerChannel | undefined;
+  const probed =
+    keyring ??
+    createSystemKeyring({
+      timeoutMs: 3000,
+      launch: () => (own = (processLaunch ?? nodeKeyringBroker())()),
+    });
   try {
     // A write, not a read: a locked keychain answers reads but refuses (or prompts for) writes.
-    await keyring.set('codex-lab-probe', 'probe');
-    await keyring.delete('codex-lab-probe');
+    await probed.set('codex-lab-probe', 'probe');
+    await probed.delete('codex-lab-probe');
     return { available: true };
   } catch (error) {
     return { available: false, reason: keyringFailureDetail(error) };
+  } finally {
+    own?.kill();
   }
 }
 

@@ -1,7 +1,10 @@
 /**
  * Quitting cleanly: `before-quit` is held until the service has stopped (health and quota writes,
- * in-flight token refreshes, the router closed), with a time limit so a stuck stop cannot keep the
- * app from exiting. Pure: the service's stop, the clock and the final quit are injected.
+ * the router closed), with a time limit so a stuck stop cannot keep the app from exiting, and then
+ * until the token refreshes in flight have put their rotated tokens on disk, with none: a refresh
+ * cut short there loses the account's only valid refresh token, and it ends within its own
+ * deadlines (the issuer's answer, the keychain's) anyway. Pure: the service's stop, the critical
+ * work, the clock and the final quit are injected.
  */
 import type { Clock, Logger } from '../../core/ports.ts';
 
@@ -16,6 +19,11 @@ export interface QuitSequenceOptions {
   beforeStop?(): void;
   /** The longest wait for `stop`. */
   timeoutMs: number;
+  /**
+   * Work the quit waits for with no time limit, after `stop` ended or timed out (the core's
+   * `criticalWorkSettled`: refreshes between spending a token and writing the new one).
+   */
+  criticalWork?(): Promise<void>;
   clock: Clock;
   /** Quits for real (`app.quit`); the sequence lets the `before-quit` that follows through. */
   quit(): void;
@@ -26,11 +34,14 @@ export interface QuitSequenceOptions {
 export interface QuitSequence {
   /** Attach to `app.on('before-quit')`. */
   onBeforeQuit(event: { preventDefault(): void }): void;
-  /** Resolves with the outcome once the stop has ended (for tests and logs). */
+  /** Resolves with the outcome once the stop and the critical work have ended (tests, logs). */
   readonly finished: Promise<QuitOutcome>;
 }
 
-/** Default wait for the service to stop: long enough for a token refresh to land on disk. */
+/**
+ * Default wait for the service to stop (the router, health and quota writes); token refreshes in
+ * flight are waited for apart, with no limit (`criticalWork`).
+ */
 export const defaultQuitTimeoutMs = 10_000;
 
 /** Builds the quit sequence. */
@@ -73,13 +84,16 @@ export function createQuitSequence(options: QuitSequenceOptions): QuitSequence {
       } catch (error) {
         options.logger.error({ err: error }, 'clean-up before quitting failed');
       }
-      void stopWithTimeout().then((outcome) => {
+      void stopWithTimeout().then(async (outcome) => {
         if (outcome === 'timed-out') {
           options.logger.warn(
             { timeoutMs: options.timeoutMs },
             'the service did not stop in time; quitting anyway',
           );
         }
+        await options.criticalWork?.().catch((error: unknown) => {
+          options.logger.error({ err: error }, 'waiting for token refreshes failed');
+        });
         phase = 'done';
         resolveFinished(outcome);
         options.quit();

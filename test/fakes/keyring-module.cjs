@@ -4,14 +4,21 @@
 //   FIFO named by CODEX_LAB_FAKE_KEYRING_FIFO, which no one writes; without it, a bare promise);
 // - `abort`: aborts the process, as a panic in the Rust keyring library does;
 // - `pid`: answers the broker's process id;
+// - `gate`: answers what is written to the FIFO CODEX_LAB_FAKE_KEYRING_GATE names, once its writer
+//   closes it (a call the test holds in flight, then lets finish);
+// - while the file CODEX_LAB_FAKE_KEYRING_LATE names exists, a set reports an abort and yet
+//   writes later (after this process's next set), as a native write whose AbortSignal fired after
+//   it had started does;
 // - anything else: an in-memory keychain, locked (every call refused, as a Secret Service whose
 //   unlock prompt was dismissed) while the file CODEX_LAB_FAKE_KEYRING_LOCKED names exists.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS module the broker requires */
 'use strict';
 const { existsSync } = require('node:fs');
-const { open } = require('node:fs/promises');
+const { open, readFile } = require('node:fs/promises');
 
 const entries = new Map();
+/** Writes reported as aborted that still land: [key, value]. */
+const lateWrites = [];
 
 class AsyncEntry {
   constructor(service, account) {
@@ -37,12 +44,21 @@ class AsyncEntry {
   async getPassword() {
     await this.#misbehave();
     if (this.account === 'pid') return String(process.pid);
+    if (this.account === 'gate') {
+      return readFile(process.env.CODEX_LAB_FAKE_KEYRING_GATE, 'utf8');
+    }
     return entries.get(this.key) ?? null;
   }
 
   async setPassword(value) {
     await this.#misbehave();
+    const late = process.env.CODEX_LAB_FAKE_KEYRING_LATE;
+    if (late && existsSync(late)) {
+      lateWrites.push([this.key, value]);
+      throw new Error('The operation was aborted');
+    }
     entries.set(this.key, value);
+    for (const [key, stale] of lateWrites.splice(0)) entries.set(key, stale);
   }
 
   async deleteCredential() {

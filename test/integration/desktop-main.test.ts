@@ -34,7 +34,8 @@ let appRoot: string;
  * An app folder as packaged, in a temporary place: the bundles, the icons, package.json and a
  * page file (the stand-in never renders it), so other suites rebuilding dist/ cannot disturb it.
  */
-function makeAppFolder(folder: string, withTrayIcon = true): string {
+/** A copy of the built app in `folder`, without the file at the relative path `missing`. */
+function makeAppFolder(folder: string, missing?: string): string {
   mkdirSync(join(folder, 'dist', 'renderer'), { recursive: true });
   cpSync('dist/electron', join(folder, 'dist', 'electron'), { recursive: true });
   writeFileSync(
@@ -43,7 +44,7 @@ function makeAppFolder(folder: string, withTrayIcon = true): string {
   );
   cpSync('package.json', join(folder, 'package.json'));
   cpSync('build', join(folder, 'build'), { recursive: true });
-  if (!withTrayIcon) rmSync(join(folder, 'build', 'tray.png'));
+  if (missing) rmSync(join(folder, missing));
   return folder;
 }
 
@@ -175,7 +176,7 @@ describe('desktop main process (built bundle, stand-in electron)', () => {
   });
 
   it('a broken install (the tray icon missing): one dialog naming the file, then quit', async () => {
-    const broken = makeAppFolder(join(data, 'app'), false);
+    const broken = makeAppFolder(join(data, 'app'), 'build/tray.png');
     const { events, code } = await runMain(broken);
     expect(code).toBe(0);
     expect(events.filter((entry) => entry.event === 'error-box')).toEqual([
@@ -187,6 +188,20 @@ describe('desktop main process (built bundle, stand-in electron)', () => {
     ]);
     expect(names(events)).not.toContain('tray');
     expect(names(events)).not.toContain('window');
+  });
+  it('a broken install (the keychain broker missing): one dialog naming the file, then quit', async () => {
+    // Without it every keychain call would start a helper that exits 1, with no reason given.
+    const broken = makeAppFolder(join(data, 'app'), 'dist/electron/keyring-broker.cjs');
+    const { events, code } = await runMain(broken);
+    expect(code).toBe(0);
+    expect(events.filter((entry) => entry.event === 'error-box')).toEqual([
+      {
+        event: 'error-box',
+        title: 'Codex Lab cannot start',
+        content: `A file of Codex Lab is missing: ${join(broken, 'dist', 'electron', 'keyring-broker.cjs')}. Reinstall Codex Lab to repair it.`,
+      },
+    ]);
+    expect(names(events)).not.toContain('tray');
   });
 });
 

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   createSystemKeyring,
   nodeKeyringBroker,
+  probeKeyring,
   useKeyringBroker,
 } from '../../core/profiles/keyring.ts';
 import { labPaths } from '../../core/home/paths.ts';
@@ -100,6 +101,29 @@ describe('the keychain broker', () => {
     expect(await keyring.get('alice')).toBe('tokens');
   });
 
+  it('is killed when a write fails, so a write it had started cannot land over a newer one', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
+    folders.push(folder);
+    const late = join(folder, 'late');
+    writeFileSync(late, '');
+    process.env['CODEX_LAB_FAKE_KEYRING_LATE'] = late;
+    try {
+      const keyring = fakeKeyring(5000);
+      const first = Number(await keyring.get('pid'));
+      // The refresh spent token A's predecessor; writing A is reported aborted.
+      await expect(keyring.set('alice', 'A')).rejects.toMatchObject({
+        code: 'keyring_unavailable',
+      });
+      expect(await gone(first)).toBe(true);
+      rmSync(late);
+      // The next refresh's B must stay: A's write was not left running to land after it.
+      await keyring.set('alice', 'B');
+      expect(await keyring.get('alice')).toBe('B');
+    } finally {
+      delete process.env['CODEX_LAB_FAKE_KEYRING_LATE'];
+    }
+  });
+
   it('is one per process, whatever the number of stores', async () => {
     let started = 0;
     const launch = nodeKeyringBroker({ keyringModule: fakeModule });
@@ -107,13 +131,57 @@ describe('the keychain broker', () => {
       started++;
       return launch();
     });
-    // The router builds a store (and so a keychain) per state read.
-    const pids = await Promise.all(
-      Array.from({ length: 5 }, () => createSystemKeyring().get('pid')),
-    );
-    expect(new Set(pids).size).toBe(1);
-    expect(started).toBe(1);
+    try {
+      // The router builds a store (and so a keychain) per state read.
+      const pids = await Promise.all(
+        Array.from({ length: 5 }, () => createSystemKeyring().get('pid')),
+      );
+      expect(new Set(pids).size).toBe(1);
+      expect(started).toBe(1);
+    } finally {
+      // The default again (a Node child process with the real module), for the tests after.
+      useKeyringBroker(nodeKeyringBroker());
+    }
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    "a probe that fails (and so ends its broker) costs no other caller of the process's broker its call",
+    async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
+      folders.push(folder);
+      const gate = join(folder, 'gate');
+      const locked = join(folder, 'locked');
+      execFileSync('mkfifo', [gate]);
+      process.env['CODEX_LAB_FAKE_KEYRING_GATE'] = gate;
+      process.env['CODEX_LAB_FAKE_KEYRING_LOCKED'] = locked;
+      const savedBus = process.env['DBUS_SESSION_BUS_ADDRESS'];
+      process.env['DBUS_SESSION_BUS_ADDRESS'] ??= 'unix:path=/nonexistent';
+      useKeyringBroker(nodeKeyringBroker({ keyringModule: fakeModule }));
+      try {
+        // A refresh's keychain read, in flight in the process's one broker.
+        const held = createSystemKeyring()
+          .get('gate')
+          .then(
+            (value) => `ok ${value}`,
+            (error: unknown) => `failed ${(error as Error).message}`,
+          );
+        const writer = await open(gate, 'w');
+        // Meanwhile `login --keyring` probes a keychain now locked: its write is refused.
+        writeFileSync(locked, '');
+        expect(await probeKeyring()).toMatchObject({ available: false });
+        // (A broker killed meanwhile has closed its end.)
+        await writer.write('tokens').catch(() => undefined);
+        await writer.close().catch(() => undefined);
+        expect(await held).toBe('ok tokens');
+      } finally {
+        useKeyringBroker(nodeKeyringBroker());
+        if (savedBus === undefined) delete process.env['DBUS_SESSION_BUS_ADDRESS'];
+        else process.env['DBUS_SESSION_BUS_ADDRESS'] = savedBus;
+        delete process.env['CODEX_LAB_FAKE_KEYRING_GATE'];
+        delete process.env['CODEX_LAB_FAKE_KEYRING_LOCKED'];
+      }
+    },
+  );
 
   it('never outlives its parent, killed mid-call or ending normally', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
@@ -142,6 +210,40 @@ describe('the keychain broker', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await gone(Number(ended.stdout.trim()))).toBe(true);
   });
+  it.skipIf(process.platform === 'win32')(
+    'finishes a call in flight when Ctrl-C or SIGTERM reaches the whole process group',
+    async () => {
+      const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
+      folders.push(folder);
+      const gate = join(folder, 'gate');
+      execFileSync('mkfifo', [gate]);
+      const parentScript = join(repositoryRoot, 'test/helpers/keyring-broker-parent.ts');
+      // Its own process group, as a terminal gives a command: the signals below reach only it.
+      const parent = spawn(process.execPath, [parentScript, fakeModule, 'signals'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, CODEX_LAB_FAKE_KEYRING_GATE: gate },
+        detached: true,
+      });
+      try {
+        const lines = createInterface({ input: parent.stdout })[Symbol.asyncIterator]();
+        const next = async () => String((await lines.next()).value);
+        await next(); // the broker's pid
+        expect(await next()).toBe('calling');
+        // The broker has the call in flight once it opens the gate for reading.
+        const writer = await open(gate, 'w');
+        process.kill(-parent.pid!, 'SIGINT');
+        process.kill(-parent.pid!, 'SIGTERM');
+        const seen = [await next(), await next()];
+        expect(seen.sort()).toEqual(['SIGINT', 'SIGTERM']);
+        await writer.write('tokens').catch(() => undefined);
+        await writer.close().catch(() => undefined);
+        // Answered by the broker that had the call: the signals did not end it.
+        expect(await next()).toBe('ok tokens');
+      } finally {
+        process.kill(-parent.pid!, 'SIGKILL');
+      }
+    },
+  );
 });
 
 describe.skipIf(!privateKeyringAvailable)('a real gnome-keyring that stops answering', () => {
@@ -180,8 +282,11 @@ describe.skipIf(!privateKeyringAvailable)('a real gnome-keyring that stops answe
       await keychain.signal('SIGKILL');
       const killed = await round();
       expect(killed.fileMs).toBeLessThan(500);
+      // No call can succeed: the daemon that held the entry answers nothing until it dies, and
+      // the one D-Bus starts next has the keychain locked. Each fails: cut short, or past its
+      // deadline.
       for (const call of killed.calls) {
-        expect(['ok', 'keyring_unavailable']).toContain(call.code);
+        expect(call.code).toBe('keyring_unavailable');
         expect(call.ms).toBeLessThan(3000);
       }
     } finally {

@@ -89,6 +89,41 @@ describe('createQuitSequence', () => {
     expect(events).toEqual(['warn the service did not stop in time; quitting anyway', 'quit']);
   });
 
+  it('waits past the time limit for a token refresh in flight, so its rotated token reaches disk before the exit', async () => {
+    const clock = new FakeClock();
+    const service = controllableService();
+    const events: string[] = [];
+    let settleRefresh = (): void => undefined;
+    const refresh = new Promise<void>((resolve) => (settleRefresh = resolve));
+    const sequence = createQuitSequence({
+      stop: () => service.stop(),
+      // A keychain write held by a locked keychain at logout: 10 s, then 1 s of grace.
+      criticalWork: () => refresh.then(() => void events.push('refresh written')),
+      timeoutMs: 10_000,
+      clock,
+      quit: () => events.push('quit'),
+      logger: recordingLogger(events),
+    });
+    sequence.onBeforeQuit(quitEvent());
+    clock.advance(10_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(60_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(['warn the service did not stop in time; quitting anyway']);
+    // The quit clicked again meanwhile is held too.
+    const again = quitEvent();
+    sequence.onBeforeQuit(again);
+    expect(again.prevented).toBe(true);
+
+    settleRefresh();
+    expect(await sequence.finished).toBe('timed-out');
+    expect(events).toEqual([
+      'warn the service did not stop in time; quitting anyway',
+      'refresh written',
+      'quit',
+    ]);
+  });
+
   it('quits when the stop fails, logging the failure', async () => {
     const clock = new FakeClock();
     const service = controllableService();
