@@ -152,7 +152,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     const weekly = weeklyResetAt(quota, now) ?? Number.POSITIVE_INFINITY;
     const roomy = hasRoom(quota, now);
     // Capacity that expires unused is lost: among profiles with room, the week that ends first
-    // (in whole hours, so windows read moments apart tie and headroom decides).
+    // (by the clock hour it ends in, so windows read moments apart usually tie and headroom decides).
     const expires = roomy ? Math.floor(weekly / expiryStepMs) : Number.POSITIVE_INFINITY;
     if (roomy && tight < roomyTight) roomyTight = tight;
     if (
@@ -398,7 +398,7 @@ export function ineligibility(
 export const fiveHourRoomMaxUsed = 75;
 /** A week with less than this left (percent) has no room for a new session. */
 export const weeklyRoomMinLeft = 10;
-/** Weekly resets are compared in steps of an hour: windows read moments apart tie. */
+/** Weekly resets are compared by the clock hour they end in (windows read moments apart usually tie). */
 const expiryStepMs = 3_600_000;
 
 /**
