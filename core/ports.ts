@@ -25,6 +25,29 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * Resolves when `work` settles (either way), `ms` has passed on `clock`, or `signal` aborts,
+ * whichever comes first: a bounded wait that a second Ctrl-C can end (a stopping router's drain).
+ */
+export function settledWithin(
+  clock: Clock,
+  work: Promise<unknown>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const cancel = clock.setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    void work.then(done, done);
+    function done(): void {
+      cancel();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
 /** A structured logger (a pino subset). Never pass tokens in fields or messages. */
 export interface Logger {
   debug(fields: object, message?: string): void;

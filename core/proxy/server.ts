@@ -32,7 +32,7 @@ import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { isLabError, LabError } from '../errors.ts';
 import { unreadableFile } from '../format.ts';
-import type { Clock, Logger } from '../ports.ts';
+import { settledWithin, type Clock, type Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
 import {
   decodeBody,
@@ -344,7 +344,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   // Only those: a dashboard's event stream never ends on its own, and must not hold a stop.
   let stopping = false;
   let inFlight = 0;
-  let onDrained: (() => void) | null = null;
+  let onDrained = (): void => {};
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((error: unknown) => {
       log.error({ err: error }, 'router request failed');
@@ -416,7 +416,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     inFlight += 1;
     response.once('close', () => {
       inFlight -= 1;
-      if (inFlight === 0) onDrained?.();
+      if (inFlight === 0) onDrained();
     });
     if (!authorized(request)) return passThrough(request, response, subPath);
     return proxy(request, response, subPath);
@@ -1115,18 +1115,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     async close(closeOptions: RouterCloseOptions = {}) {
       stopping = true;
       const drainMs = closeOptions.drainMs ?? 0;
-      if (inFlight > 0 && drainMs > 0 && closeOptions.signal?.aborted !== true) {
-        await new Promise<void>((resolve) => {
-          const cancel = clock.setTimeout(done, drainMs);
-          onDrained = done;
-          closeOptions.signal?.addEventListener('abort', done, { once: true });
-          function done(): void {
-            cancel();
-            onDrained = null;
-            closeOptions.signal?.removeEventListener('abort', done);
-            resolve();
-          }
-        });
+      if (inFlight > 0 && drainMs > 0) {
+        const drained = new Promise<void>((resolve) => (onDrained = resolve));
+        await settledWithin(clock, drained, drainMs, closeOptions.signal);
       }
       // Listening until now, so clients asking what the router does hear "stopping"; streams still
       // open end now: a shutdown never waits for a five-minute turn past its drain.

@@ -22,7 +22,7 @@ import { isLabError, LabError, toResult } from '../errors.ts';
 import { withLabFix } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
-import { minute } from '../ports.ts';
+import { minute, settledWithin } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { KeyringPort } from '../profiles/keyring.ts';
 import type { Registry } from '../profiles/schema.ts';
@@ -360,27 +360,17 @@ export class LabService implements ControlApiService {
     this.#router = null;
     await Promise.all([
       router?.close(drain),
-      this.#within(signIns, Math.max(drain.drainMs ?? 0, signInGraceMs), drain.signal),
+      settledWithin(
+        this.#clock,
+        signIns,
+        Math.max(drain.drainMs ?? 0, signInGraceMs),
+        drain.signal,
+      ),
     ]);
     this.#sessionsCancel?.();
     await this.#quotaKeeper.flush();
     await this.#journal.flush();
     await this.#engine.settled();
-  }
-
-  /** Resolves when `work` settles, `ms` passes (injected clock) or `signal` aborts. */
-  #within(work: Promise<unknown>, ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const cancel = this.#clock.setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      void work.then(done);
-      if (signal?.aborted === true) done();
-      function done(): void {
-        cancel();
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-    });
   }
 
   /**
