@@ -9,14 +9,14 @@
 // Plain CommonJS with no imports but the keychain module, so the same file runs unbundled under
 // Node and beside the CLI and desktop bundles (the build scripts copy it there).
 //
-// Request  { id, op: 'get' | 'set' | 'delete', account, value?, timeoutMs }
+// Request  { id, op: 'get' | 'set' | 'delete', service, account, value?, timeoutMs }
+// (the service name comes with each request: keyring.ts's `keyringService` is the one copy)
 // Answer   { id, ok: true, value } | { id, ok: false, message }
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run as its own process */
 'use strict';
 
 // The keychain module; a test passes a stand-in's path (argv[2]) that hangs or aborts on cue.
 const keyringModule = process.argv[2] || '@napi-rs/keyring';
-const service = 'Codex Auth';
 
 // A parent port (Electron's utility process) or Node's IPC channel.
 const parentPort = process.parentPort;
@@ -44,7 +44,9 @@ const load = () => (loaded ??= require(keyringModule));
 
 async function answer(request) {
   const { AsyncEntry } = load();
-  const entry = new AsyncEntry(service, request.account, { linux: { store: 'secret-service' } });
+  const entry = new AsyncEntry(request.service, request.account, {
+    linux: { store: 'secret-service' },
+  });
   const signal = AbortSignal.timeout(request.timeoutMs);
   if (request.op === 'get') return (await entry.getPassword(signal)) ?? null;
   if (request.op === 'set') {

@@ -45,6 +45,8 @@ export function keyringAccountFor(profileDir: string): string {
 export interface KeyringBrokerRequest {
   id: number;
   op: 'get' | 'set' | 'delete';
+  /** The keychain service the entry is under (`keyringService`, Codex's own). */
+  service: string;
   account: string;
   value?: string;
   /** The broker's own deadline for the native call (its AbortSignal). */
@@ -238,6 +240,7 @@ function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
       broker.channel.send({
         id,
         op,
+        service: keyringService,
         account,
         ...(value === undefined ? {} : { value }),
         timeoutMs,
