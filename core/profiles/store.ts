@@ -265,21 +265,15 @@ export class ProfileStore {
       return [];
     }
     const problems: LabError[] = [];
-    // Which listed profile holds each account: a sign-in of one of those renews that profile
-    // (one profile per account), so it can never list a folder holding the same account.
-    // (The pair `saveSignIn` tells accounts apart by; no digest: `list` loads no crypto.)
-    const accountKey = (identity: { accountId?: string | null; email?: string | null }) =>
-      identity.accountId ? `${identity.accountId}\n${identity.email?.toLowerCase() ?? ''}` : null;
-    const holders = new Map<string, string>();
-    for (const entry of registry.profiles) {
-      const key = accountKey(entry);
-      if (key !== null) holders.set(key, entry.name);
-    }
     for (const folder of await this.#unlistedFolders(registry)) {
       const dir = this.#paths.profileDir(folder.name);
       const email = folder.identity?.email ?? null;
-      const key = folder.identity ? accountKey(folder.identity) : null;
-      const holder = key === null ? undefined : holders.get(key);
+      // A listed profile of the same account: a sign-in of it renews that profile (one profile
+      // per account), so it can never list this folder.
+      const identity = folder.identity;
+      const holder = identity?.accountId
+        ? registry.profiles.find((entry) => sameAccount(entry, identity))?.name
+        : undefined;
       if (holder !== undefined) {
         problems.push(
           new LabError(
@@ -533,7 +527,7 @@ export class ProfileStore {
         );
       }
       const expected =
-        (await this.listProfiles()).find((entry) => sameIdentity(entry, identity))?.name ?? null;
+        (await this.listProfiles()).find((entry) => sameAccount(entry, identity))?.name ?? null;
       await this.#step('sign-in:looked-up');
       const save = () =>
         this.#locked(() => this.#saveSignInLocked(auth, identity, input, nowIso, expected));
@@ -562,7 +556,7 @@ export class ProfileStore {
     const registry = await this.readRegistry();
     const before = JSON.stringify(registry);
     const entries = await this.#entries(registry);
-    const match = entries.find((entry) => sameIdentity(entry, identity));
+    const match = entries.find((entry) => sameAccount(entry, identity));
     if ((match?.name ?? null) !== expected) return undefined;
     if (match) {
       const record = registry.profiles.find((p) => p.name === match.name);
@@ -1215,7 +1209,7 @@ export class ProfileStore {
     entry: Extract<JournalEntry, { op: 'recovered' }>,
   ): Promise<boolean> {
     const candidates = (await this.#entries(registry)).filter((candidate) =>
-      ownsRecovered(candidate, entry),
+      sameAccount(candidate, entry),
     );
     // A lost registry is rebuilt right after the replay: the next load finds the profile listed.
     if (candidates.length === 0 && !(await exists(this.#paths.registry))) return true;
@@ -1254,7 +1248,7 @@ export class ProfileStore {
   async #refuseReplacedToken(entry: ProfileEntry): Promise<void> {
     if (!(await journalPending(this.#paths.journalDir))) return;
     const pending = (await readJournal(this.#paths.journalDir, () => undefined)).filter(
-      (record) => record.entry.op === 'recovered' && ownsRecovered(entry, record.entry),
+      (record) => record.entry.op === 'recovered' && sameAccount(entry, record.entry),
     );
     if (pending.length === 0) return;
     let current: AuthDotJson;
@@ -1549,21 +1543,18 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
 }
 
 /** True when `entry` is the account a `recovered` record's tokens belong to. */
-function ownsRecovered(
-  entry: ProfileEntry,
-  record: Extract<JournalEntry, { op: 'recovered' }>,
+/**
+ * Whether two records name the same account: both the account id and the email must match, since
+ * one email can own a personal and a team workspace (research 1.4). What `saveSignIn`, a
+ * recovered journal record and an unlisted folder are each matched to a profile by.
+ */
+function sameAccount(
+  left: { accountId?: string | null; email?: string | null },
+  right: { accountId?: string | null; email?: string | null },
 ): boolean {
   return (
-    (entry.accountId ?? null) === record.accountId &&
-    (entry.email?.toLowerCase() ?? null) === (record.email?.toLowerCase() ?? null)
-  );
-}
-
-function sameIdentity(entry: ProfileEntry, identity: AuthIdentity): boolean {
-  // Both parts must match: one email can own a personal and a team workspace (research 1.4).
-  return (
-    (entry.accountId ?? null) === identity.accountId &&
-    (entry.email?.toLowerCase() ?? null) === identity.email
+    (left.accountId ?? null) === (right.accountId ?? null) &&
+    (left.email?.toLowerCase() ?? null) === (right.email?.toLowerCase() ?? null)
   );
 }
 
@@ -1752,11 +1743,6 @@ async function readTimedAuth(
   } catch {
     return undefined;
   }
-}
-
-/** True when two sign-ins are of one account: both the workspace and the email match. */
-function sameAccount(left: AuthIdentity, right: AuthIdentity): boolean {
-  return left.accountId === right.accountId && left.email === right.email;
 }
 
 function ignoreMissing(error: NodeJS.ErrnoException): void {
