@@ -264,7 +264,9 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 
   program
     .command('stop')
-    .description("Stop this home's router cleanly.")
+    .description(
+      "Stop this home's router cleanly: turns it is streaming finish first (at most 30 s).",
+    )
     .action(bind(async () => (await import('./commands/router.ts')).runStop));
 
   program
