@@ -7,9 +7,11 @@
  * router records which profile minted each blob of a session (seen as the answers stream past),
  * and when a request is served by another profile it removes the foreign blobs before sending.
  * Blobs of the serving profile, and blobs it has never seen (minted before a restart), stay
- * byte-exact; a 400 for those is caught by one stripped retry. After a restart, a session the
- * request log shows served by one profile alone has that profile presumed as the owner of the
- * blobs minted before it (`presume`), so a later move strips them up front instead.
+ * byte-exact; a 400 for those is caught by a stripped retry, which also teaches the router that
+ * the blobs it has not seen are not the serving profile's (`disownUnseen`), so the session's later
+ * turns go once, those blobs removed up front and the profile's own kept. After a restart, a
+ * session the request log shows served by one profile alone has that profile presumed as the
+ * owner of the blobs minted before it (`presume`), so a later move strips them up front instead.
  *
  * A blob is known by its last characters: sealed tokens end in a MAC, so the tail is unique and
  * nothing hashes a multi-kilobyte string on the hot path. No blob is ever logged.
@@ -32,6 +34,8 @@ interface SessionBlobs {
   counts: Map<string, number>;
   /** Who minted the blobs not in `owners` (the session's turns before a restart), if known. */
   presumed: string | null;
+  /** Profiles the upstream refused this session's unseen blobs: none of them is theirs. */
+  disowned: Set<string> | null;
 }
 
 /** Options for `CiphertextOwners`; the bounds keep memory flat however long the router runs. */
@@ -79,6 +83,17 @@ export class CiphertextOwners {
     this.#touch(sessionId).presumed = profile;
   }
 
+  /**
+   * The upstream refused `profile` a blob of `sessionId`, and the router had not seen it mint the
+   * blobs it cannot attribute: from now on none of those is taken for `profile`'s (a presumption
+   * that it minted them is dropped), so its later requests have them removed up front.
+   */
+  disownUnseen(sessionId: string, profile: string): void {
+    const session = this.#touch(sessionId);
+    if (session.presumed === profile) session.presumed = null;
+    (session.disowned ??= new Set()).add(profile);
+  }
+
   /** The session's record, created when new, made the most recent (the bound evicts the oldest). */
   #touch(sessionId: string): SessionBlobs {
     let session = this.#sessions.get(sessionId);
@@ -86,7 +101,7 @@ export class CiphertextOwners {
       // Re-insert: the Map's order is the recency order.
       this.#sessions.delete(sessionId);
     } else {
-      session = { owners: new Map(), counts: new Map(), presumed: null };
+      session = { owners: new Map(), counts: new Map(), presumed: null, disowned: null };
       if (this.#sessions.size >= this.#maxSessions) {
         const oldest = this.#sessions.keys().next().value;
         if (oldest !== undefined) this.#sessions.delete(oldest);
@@ -105,6 +120,7 @@ export class CiphertextOwners {
     const session = this.#sessions.get(sessionId);
     if (!session) return false;
     if (session.presumed !== null && session.presumed !== profile) return true;
+    if (session.disowned?.has(profile)) return true;
     for (const owner of session.counts.keys()) if (owner !== profile) return true;
     return false;
   }
@@ -119,10 +135,30 @@ export class CiphertextOwners {
     return session.owners.get(keyOf(blob)) ?? session.presumed ?? undefined;
   }
 
+  /**
+   * Whether `blob` may go to `profile` in a request of `sessionId`: its own, or one the router
+   * cannot attribute and has no reason to think foreign (the upstream judges it; a refusal is
+   * caught by a stripped retry). A blob another profile minted, or presumably minted, never goes.
+   */
+  mayCarry(sessionId: string, profile: string, blob: string): boolean {
+    const session = this.#sessions.get(sessionId);
+    if (!session) return true;
+    const owner = session.owners.get(keyOf(blob));
+    if (owner !== undefined) return owner === profile;
+    if (session.disowned?.has(profile)) return false;
+    return session.presumed === null || session.presumed === profile;
+  }
+
+  /** Whether the router saw `profile` mint `blob` in `sessionId` (not merely presumed it). */
+  minted(sessionId: string, profile: string, blob: string): boolean {
+    return this.#sessions.get(sessionId)?.owners.get(keyOf(blob)) === profile;
+  }
+
   /** Forgets a profile's blobs (removed) or moves them (renamed). */
   reassign(from: string, to: string | null): void {
     for (const session of this.#sessions.values()) {
       if (session.presumed === from) session.presumed = to;
+      if (session.disowned?.delete(from) && to !== null) session.disowned.add(to);
       if (!session.counts.has(from)) continue;
       for (const [key, owner] of session.owners) {
         if (owner !== from) continue;

@@ -511,8 +511,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const excluded = new Map<string, string>();
     /** The first file that could not be read on the way: named if no profile can serve. */
     let fileProblem: LabError | null = null;
-    // At most one retry with every bound blob stripped, per request (never a loop).
-    let strippedAll = false;
+    // Retries after the upstream refused replayed ciphertext, per request (never a loop): first
+    // without the blobs the router did not see the serving profile mint, then without any.
+    let refusals = 0;
+    /** Bound blobs the last such retry removed (a second retry must remove more to be sent). */
+    let refusedRemoved = 0;
     // The body as it goes over the wire: compressed once per distinct outgoing body.
     const clientEncoded = !isIdentity(header(request.headers['content-encoding']));
     let compressedFrom: Buffer | null = null;
@@ -745,10 +748,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             if (!isLabError(error)) throw error;
             return sendError(response, 400, error.code, error.message);
           }
-          const stripped = stripCiphertext(whole, (blob) => {
-            const owner = ciphertext.ownerOf(sessionId, blob);
-            return owner === undefined || owner === profile;
-          });
+          const stripped = stripCiphertext(whole, (blob) =>
+            ciphertext.mayCarry(sessionId, profile, blob),
+          );
           if (stripped) {
             outgoing = Buffer.from(JSON.stringify(stripped.body));
             rewritten = true;
@@ -759,6 +761,39 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           }
         }
 
+        /**
+         * The upstream refused replayed ciphertext: sets the body of the next try, without the
+         * blobs that can be blamed. First every blob the router did not see this profile mint
+         * (and from now on for the session's later turns, which then go once with their own
+         * reasoning kept), then, refused again, every blob. False when the retries are spent or
+         * the body has nothing more to remove (the refusal then reaches the client).
+         */
+        const withoutRefusedCiphertext = async (): Promise<boolean> => {
+          const whole = await parseTurn().catch(() => null);
+          if (whole === null) return false;
+          const profile = pick.profile;
+          while (refusals < 2) {
+            refusals += 1;
+            let stripped: ReturnType<typeof stripAllCiphertext>;
+            if (refusals === 1 && sessionId !== null) {
+              ciphertext.disownUnseen(sessionId, profile);
+              stripped = stripCiphertext(whole, (blob) =>
+                ciphertext.minted(sessionId, profile, blob),
+              );
+            } else stripped = stripAllCiphertext(whole);
+            if (stripped === null || stripped.removed <= refusedRemoved) continue;
+            refusedRemoved = stripped.removed;
+            log.info(
+              { profile, removed: stripped.removed },
+              'upstream refused replayed ciphertext; retrying once without it',
+            );
+            outgoing = Buffer.from(JSON.stringify(stripped.body));
+            rewritten = true;
+            return true;
+          }
+          return false;
+        };
+
         // Refreshes for this profile on this request (see `refreshesPerAttempt`).
         let refreshes = 0;
         const sockets = socketsAt(origin);
@@ -766,7 +801,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           sockets !== null &&
           kind === 'responses' &&
           sessionId !== null &&
-          !strippedAll &&
+          refusals === 0 &&
           raw !== null
         ) {
           const sent = await viaWebSocket(
@@ -805,13 +840,19 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           } else if (
             sent.code === 'upstream_error' &&
             sent.status !== undefined &&
-            !webSocketTransportError(sent.errorCode) &&
-            !isCiphertextRejection(sent.status, sent.body ?? '')
+            isCiphertextRejection(sent.status, sent.body ?? '')
+          ) {
+            // Refused ciphertext: the turn goes again over HTTP without it, never as it was.
+            engine.observe(pick.profile, sent.status, sent.headers ?? {});
+            if (!(await withoutRefusedCiphertext())) return answerFrame(sent.status);
+          } else if (
+            sent.code === 'upstream_error' &&
+            sent.status !== undefined &&
+            !webSocketTransportError(sent.errorCode)
           ) {
             // The upstream's answer to this request (a 5xx, a context-window 400, …): Codex
             // hears it as the HTTP path gives it and retries as it would natively. Sending the
-            // turn again over HTTP doubled every failing request. (Refused ciphertext goes on to
-            // the HTTP path below, which retries once without it.)
+            // turn again over HTTP doubled every failing request.
             engine.observe(pick.profile, sent.status, sent.headers ?? {});
             if (sent.status >= 500) engine.noteFailure(pick.profile, sent.status);
             return answerFrame(sent.status);
@@ -894,24 +935,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (status === 400 && turn) {
             read ??= await readErrorBody(upstream);
             engine.observe(pick.profile, status, upstream.headers);
-            const whole =
-              strippedAll || !isCiphertextRejection(status, read.text)
-                ? null
-                : await parseTurn().catch(() => null);
-            if (whole) {
-              // Ciphertext the router could not attribute (minted before a restart, or by a
-              // profile since renamed): once, on the same profile, with every bound blob removed.
-              strippedAll = true;
-              const stripped = stripAllCiphertext(whole);
-              if (stripped) {
-                log.info(
-                  { profile: pick.profile, removed: stripped.removed },
-                  'upstream refused replayed ciphertext; retrying once without it',
-                );
-                outgoing = Buffer.from(JSON.stringify(stripped.body));
-                rewritten = true;
-                continue;
-              }
+            // Ciphertext the router could not attribute (minted before a restart, or by a
+            // profile since renamed): again on the same profile, without it.
+            if (isCiphertextRejection(status, read.text) && (await withoutRefusedCiphertext())) {
+              continue;
             }
             ticket.commit(pick, excluded);
             return sendBuffered(response, status, upstream.headers, read.raw, pick);

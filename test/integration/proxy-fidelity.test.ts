@@ -201,6 +201,20 @@ describe('account-bound reasoning ciphertext', () => {
       expect(attempts.length).toBe(3);
       expect(blobsOf(attempts[1]!).length).toBe(1);
       expect(blobsOf(attempts[2]!)).toEqual([]);
+      // The refusal taught the router that alpha's unseen blob is not beta's: later turns go once,
+      // with alpha's blob removed up front and beta's own reasoning kept byte-exact.
+      const beta = current.fake.account('beta@example.com');
+      for (const text of ['three', 'four']) {
+        const sent = turnsSeen(current).length;
+        const later = await again.turn(text);
+        expect(later.status).toBe(200);
+        await later.text();
+        const seen = turnsSeen(current).slice(sent);
+        expect(seen.length).toBe(1);
+        const kept = blobsOf(seen[0]!);
+        expect(kept.length).toBe(text === 'three' ? 1 : 2);
+        for (const blob of kept) expect(checkEncryptedContent(current.fake, beta, blob)).toBe('ok');
+      }
     } finally {
       await restarted.stop();
     }

@@ -5,6 +5,7 @@
  * WebSocket cannot carry the turn, before any byte reaches the client. Real LabService router, the
  * fake's real WebSocket side, loopback only.
  */
+import { rm } from 'node:fs/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { checkEncryptedContent } from '../fakes/ciphertext.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
@@ -15,7 +16,7 @@ import {
   type FakeResponsesWebSocket,
 } from '../fakes/fake-responses-websocket.ts';
 import { codexRequestHeaders, codexToolsItem, createProse } from '../helpers/codex-like-session.ts';
-import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+import { createTestLabService, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
 async function start(
   options: {
@@ -547,6 +548,66 @@ describe('upstream Responses over WebSocket', () => {
       return typeof item?.encrypted_content === 'string' ? [item.encrypted_content] : [];
     });
     for (const blob of blobs) expect(checkEncryptedContent(current.fake, beta, blob)).toBe('ok');
+  });
+
+  it('after a restart, sends a refused turn again once without the blobs it cannot attribute, and later turns once', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'restarted');
+    for (const text of ['one', 'two']) expectComplete(await chat.turn(text));
+    // A new router over the same home that knows nothing of the session (its journal is gone).
+    await current.service.stop();
+    await rm(current.paths.activity);
+    const restarted = createTestLabService(current.fake, current.paths, {
+      env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' },
+    });
+    onTestFinished(() => restarted.stop());
+    const { url } = await restarted.start({ port: 0 });
+    const again = new Conversation(
+      { ...current, url, token: await restarted.routerToken() },
+      'restarted',
+    );
+    again.history.push(...chat.history);
+    current.fake.account('alpha@example.com').stickyFailure = {
+      kind: 'usage_limit',
+      resetsInSeconds: 3600,
+    };
+    const refusals = () =>
+      side.turns.filter((turn) => turn.error === 'invalid_encrypted_content').length;
+    const moved = await again.turn('three');
+    expectComplete(moved);
+    expect(moved.profile).toBe('beta');
+    // beta refused alpha's blobs once, over the socket; the turn went again without them, and the
+    // refused body was not sent a second time over HTTP.
+    expect(refusals()).toBe(1);
+    const retried = httpTurns(current);
+    expect(retried.length).toBeLessThanOrEqual(1);
+    for (const request of retried) {
+      const { input } = JSON.parse(request.body) as { input: Array<Record<string, unknown>> };
+      expect(input.some((item) => 'encrypted_content' in item)).toBe(false);
+    }
+    // Later turns go once each over the socket, alpha's blobs removed up front, beta's kept.
+    const beta = current.fake.account('beta@example.com');
+    for (const text of ['four', 'five']) {
+      const frames = side.turns.length;
+      const http = httpTurns(current).length;
+      expectComplete(await again.turn(text));
+      expect(side.turns.length - frames).toBe(1);
+      expect(httpTurns(current).length).toBe(http);
+      const turn = side.turns.at(-1)!;
+      expect(turn.error).toBeNull();
+      const input = (turn.frame as { input: Array<{ encrypted_content?: string }> }).input;
+      const blobs = input.flatMap((item) =>
+        typeof item.encrypted_content === 'string' ? [item.encrypted_content] : [],
+      );
+      for (const blob of blobs) expect(checkEncryptedContent(current.fake, beta, blob)).toBe('ok');
+    }
+    const kept = (side.turns.at(-1)!.frame as { input: Array<{ encrypted_content?: string }> })
+      .input;
+    // An incremental frame carries only the new items; beta's reasoning stays in the history.
+    expect(
+      side.turns.at(-1)!.previousResponseId !== undefined ||
+        kept.some((item) => typeof item.encrypted_content === 'string'),
+    ).toBe(true);
   });
 
   it('moves a turn answered 429 usage_limit_reached over WebSocket to the next profile, without re-sending it to the limited one', async () => {

@@ -57,6 +57,29 @@ describe('CiphertextOwners', () => {
     expect(owners.hasForeign('s3', 'beta')).toBe(false);
   });
 
+  it('takes no unseen blob for a profile the upstream refused one, and keeps what it saw it mint', () => {
+    const owners = new CiphertextOwners();
+    owners.presume('s', 'beta');
+    owners.record('s', 'beta', blobB);
+    expect(owners.hasForeign('s', 'beta')).toBe(false);
+    expect(owners.mayCarry('s', 'beta', blobA)).toBe(true);
+    // beta was refused the session's unseen blob: the presumption was wrong.
+    owners.disownUnseen('s', 'beta');
+    expect(owners.hasForeign('s', 'beta')).toBe(true);
+    expect(owners.mayCarry('s', 'beta', blobA)).toBe(false);
+    expect(owners.mayCarry('s', 'beta', blobB)).toBe(true);
+    expect(owners.minted('s', 'beta', blobB)).toBe(true);
+    expect(owners.minted('s', 'beta', blobA)).toBe(false);
+    // Another profile is not judged by beta's refusal; a rename carries it, a removal ends it.
+    expect(owners.mayCarry('s', 'gamma', blobA)).toBe(true);
+    owners.reassign('beta', 'delta');
+    expect(owners.mayCarry('s', 'delta', blobA)).toBe(false);
+    expect(owners.mayCarry('s', 'delta', blobB)).toBe(true);
+    owners.reassign('delta', null);
+    expect(owners.hasForeign('s', 'delta')).toBe(false);
+    expect(stripCiphertext(history(), (blob) => owners.mayCarry('s', 'delta', blob))).toBeNull();
+  });
+
   it('presumes the one profile that answered a session before a restart owns its unseen blobs', () => {
     const owners = new CiphertextOwners();
     owners.presume('s', 'alpha');
