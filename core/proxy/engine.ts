@@ -10,8 +10,12 @@ import type { RequestTokensView, RouteReason } from '../view-types.ts';
 import type { RouteContext } from '../router/route-context.ts';
 import type { CiphertextOwners } from './ciphertext.ts';
 
-/** Which kind of upstream call a request is. */
-export type ProxyRequestKind = 'responses' | 'compact' | 'usage' | 'passthrough';
+/**
+ * Which kind of upstream call a request is: a turn (`responses`, `compact`), one of the two reads
+ * that describe an account's limits (`usage`, and `reset-credits`: the resets it can redeem), or
+ * anything else.
+ */
+export type ProxyRequestKind = 'responses' | 'compact' | 'usage' | 'reset-credits' | 'passthrough';
 
 /** Whether a request of `kind` is a turn, the only kind that spends quota (a response, a compaction). */
 export function spendsQuota(kind: ProxyRequestKind | string): boolean {
@@ -132,6 +136,8 @@ export interface ProxyEngine {
   noteFailure(profile: string, status: number | null): void;
   /** `wham/usage` answered from what the router knows, or null to ask the upstream. */
   usageAnswer(profile: string): unknown;
+  /** The ChatGPT account id the profile is signed in to, or null when the engine does not know it. */
+  accountOf(profile: string): string | null;
   /**
    * Which profile minted each session's account-bound ciphertext; the router keeps its own when
    * the engine has none.

@@ -912,6 +912,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#circuit.noteUpstreamFailure(profile, now);
   }
 
+  accountOf(profile: string): string | null {
+    const entry = this.#entries.find((listed) => listed.name === profile);
+    // An entry from before account ids were recorded: the id its tokens carry, once read.
+    return entry?.accountId ?? this.#credentials.get(profile)?.value.accountId ?? null;
+  }
+
   usageAnswer(profile: string): unknown {
     const snapshot = this.#quota.latest(profile);
     if (!snapshot) return null;

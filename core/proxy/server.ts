@@ -70,6 +70,7 @@ import {
   type WorkspaceRoutes,
 } from '../net/workspace-routing.ts';
 import { UsageTap } from './usage-tap.ts';
+import { noResetCreditsAnswer, resetCreditsPath } from '../quota/reset-credits.ts';
 
 /** Extra request handlers mounted on the same server (control API, dashboard). */
 export type RouteHandler = (
@@ -987,9 +988,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
    * A `/backend-api` request without the router token: Codex's own ChatGPT-side traffic (plugins,
    * hosted MCP, settings, analytics) carries the user's own token, or none. It goes upstream with
    * exactly the credentials it carries and its answer comes back untouched, so it works as it
-   * would without Codex Lab; the pool's profiles are never used for it. The one exception is the
-   * usage read: once the upstream has accepted the caller's own token, the answer is the pool's
-   * view, so Codex never refuses to send because the personal login is exhausted.
+   * would without Codex Lab; the pool's profiles are never used for it. The exceptions are the two
+   * reads that describe an account's limits: once the upstream has accepted the caller's own
+   * token, the usage read is answered with the pool's view, so Codex never refuses to send because
+   * the personal login is exhausted, and the reset-credits read lists only credits of the account
+   * that view shows (`poolResetCredits`).
    */
   async function passThrough(
     request: IncomingMessage,
@@ -1041,16 +1044,20 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const status = upstream.statusCode;
     if (kind === 'usage' && status >= 200 && status < 300) {
       const own = await readLimitedBuffer(upstream.body, maxUsageBodyBytes);
-      const pool = await poolUsage(
-        { kind, method, path: subPath, headers: request.headers, body: null },
-        aborter.signal,
-      );
+      const pool = await poolUsage(request.headers, aborter.signal);
       if (pool) return sendJson(response, 200, pool.answer, labHeaders(pool.pick));
       const headers = copyHeaders(upstream.headers, notForwardedDownstream);
       headers['content-length'] = String(own.length);
       response.writeHead(status, headers);
       response.end(own);
       return;
+    }
+    if (kind === 'reset-credits' && status >= 200 && status < 300) {
+      const pool = await poolResetCredits(request.headers);
+      if (pool) {
+        await upstream.body.dump().catch(() => undefined);
+        return sendJson(response, 200, pool.answer, labHeaders(pool.pick));
+      }
     }
     response.writeHead(status, copyHeaders(upstream.headers, notForwardedDownstream));
     response.flushHeaders();
@@ -1062,16 +1069,33 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   }
 
   /**
+   * The profile whose numbers the pool's view of a usage read shows: the one a new session would
+   * get. Null when none can be picked (the caller's own answer stands then). Both reads about an
+   * account's limits ask this, so they describe one account.
+   */
+  async function poolPick(headers: IncomingHttpHeaders): Promise<ProfilePick | null> {
+    const ticket = engine.prepare({
+      kind: 'usage',
+      method: 'GET',
+      path: '/wham/usage',
+      headers,
+      body: null,
+    });
+    const pick = await ticket.choose(new Map());
+    return pick.ok ? pick : null;
+  }
+
+  /**
    * The routed pool's usage view for a usage read: what the router knows of the profile a new
    * session would get, else that profile's own answer from the upstream. Null when no profile can
    * give one (the caller then passes the caller's own answer on).
    */
   async function poolUsage(
-    info: ProxyRequestInfo,
+    headers: IncomingHttpHeaders,
     signal: AbortSignal,
   ): Promise<{ answer: unknown; pick: ProfilePick } | null> {
-    const pick = await engine.prepare(info).choose(new Map());
-    if (!pick.ok) return null;
+    const pick = await poolPick(headers);
+    if (!pick) return null;
     const known = engine.usageAnswer(pick.profile);
     if (known !== null && known !== undefined) return { answer: known, pick };
     try {
@@ -1097,6 +1121,25 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       log.debug({ err: error }, 'could not read the pool usage');
       return null;
     }
+  }
+
+  /**
+   * The reset-credits read of a caller the upstream has accepted, when the caller's own answer
+   * must not be shown: a credit resets the limits of the account it belongs to, so Codex may see
+   * only the credits of the account whose limits the pool's view shows. A caller signed in to that
+   * very account (its `ChatGPT-Account-Id`) keeps its own answer (null here), and redeeming one
+   * works; anyone else is told there are none, so no client offers to spend a personal credit
+   * against the pool's limit. No profile's token is used: only the router token opens the pool.
+   */
+  async function poolResetCredits(
+    headers: IncomingHttpHeaders,
+  ): Promise<{ answer: unknown; pick: ProfilePick } | null> {
+    const pick = await poolPick(headers);
+    if (!pick) return null;
+    const caller = header(headers['chatgpt-account-id'])?.trim() || null;
+    const shown = engine.accountOf(pick.profile);
+    if (caller !== null && caller === shown) return null;
+    return { answer: noResetCreditsAnswer, pick };
   }
 
   /** Reads an error body (bounded) and decodes it per its `Content-Encoding` to read it. */
@@ -1167,6 +1210,7 @@ function kindOf(method: string, subPath: string): ProxyRequestKind {
   if (method === 'POST' && path === '/codex/responses') return 'responses';
   if (method === 'POST' && path === '/codex/responses/compact') return 'compact';
   if (method === 'GET' && path === '/wham/usage') return 'usage';
+  if (method === 'GET' && path === `/${resetCreditsPath}`) return 'reset-credits';
   return 'passthrough';
 }
 

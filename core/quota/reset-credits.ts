@@ -10,6 +10,9 @@ import { plausibleTime, type BoundaryWarn } from './bounds.ts';
 /** The endpoint's path under the ChatGPT base URL. */
 export const resetCreditsPath = 'wham/rate-limit-reset-credits';
 
+/** The endpoint's answer for an account with no credits (what `parseResetCredits` reads as none). */
+export const noResetCreditsAnswer = { available_count: 0, credits: [] } as const;
+
 // A time is an ISO-8601 string in the answers seen; some clients also accept Unix seconds.
 const timeSchema = z.union([z.string(), z.number()]).nullish().catch(null);
 

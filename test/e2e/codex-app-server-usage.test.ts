@@ -3,7 +3,8 @@
  * extensions use) answers `account/rateLimits/read` through the router. With the user's own ChatGPT
  * login in Codex's home, the upstream accepts the user's token and the router answers with the
  * pool's view (the account a new session would be routed to), so Codex never tells a user who
- * has headroom in the pool that they are out.
+ * has headroom in the pool that they are out; the reset credits it shows beside it are never the
+ * personal account's when that view is another account's.
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +59,17 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
           { name: 'spare', email: 'spare@example.com' },
         ],
       });
+      // The user's own account has a banked reset; redeeming it would not touch the spare's limit.
+      world.fake.account('me@example.com').resetCredits = [
+        {
+          id: 'credit-mine',
+          resetType: 'codex_rate_limits',
+          status: 'available',
+          grantedAt: soon - 7200,
+          expiresAt: soon + 86_400,
+          title: 'One reset',
+        },
+      ];
       const ownToken = await world.signInCodexHome('me@example.com');
       await refreshUsage(world);
       server = world.spawnCodex(['app-server']);
@@ -74,6 +86,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       const result = read['result'] as {
         ordinaryUsageAllowed: boolean | null;
         rateLimits: { primary: { usedPercent: number }; rateLimitReachedType: string | null };
+        rateLimitResetCredits?: { availableCount: number; credits: unknown[] } | null;
       };
       // The pool's view: the spare account a new session would be routed to, not the user's own
       // spent one, so Codex does not tell the user they are out while the pool has headroom.
@@ -81,6 +94,10 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(result.rateLimits.rateLimitReachedType).toBeNull();
       // Codex says false only when the limit is reached (null otherwise).
       expect(result.ordinaryUsageAllowed).not.toBe(false);
+      // The credits shown are those of the account whose limits are shown: the user's own credit
+      // would reset the user's own account, not the spare's, so none is offered.
+      expect(JSON.stringify(result.rateLimitResetCredits ?? null)).not.toContain('credit-mine');
+      expect(result.rateLimitResetCredits?.availableCount ?? 0).toBe(0);
       // The upstream saw the user's own token first (the router never lends a profile's token to
       // a caller the upstream has not accepted).
       const mine = world.fake.requests.filter(

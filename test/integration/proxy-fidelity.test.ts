@@ -385,6 +385,85 @@ describe('Codex’s own ChatGPT-side traffic', () => {
     expect(stranger.status).toBe(401);
     expect(stranger.headers.get('x-codex-lab-profile')).toBeNull();
   });
+
+  it('shows the caller’s reset credits only when the pool’s view is the caller’s own account', async () => {
+    const current = await start();
+    const credit = {
+      id: 'credit-1',
+      resetType: 'codex_rate_limits',
+      status: 'available',
+      grantedAt: Math.floor(Date.now() / 1000) - 3600,
+      expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+      title: 'One reset',
+    };
+    current.fake.addAccount({ email: 'me@example.com' });
+    current.fake.account('me@example.com').resetCredits = [credit];
+    const mine = issueTokens(current.fake, 'me@example.com').accessToken;
+    const credits = (token: string, accountId: string) =>
+      fetch(`${current.url}/backend-api/wham/rate-limit-reset-credits`, {
+        headers: { authorization: `Bearer ${token}`, 'chatgpt-account-id': accountId },
+      });
+    const readsWith = (token: string) =>
+      current.fake.requests.filter(
+        (request) =>
+          request.path === '/backend-api/wham/rate-limit-reset-credits' &&
+          request.headers['authorization'] === `Bearer ${token}`,
+      ).length;
+
+    // The user's own account is not the one the pool's view shows: its credit would reset the
+    // wrong account's limit, so none is offered.
+    const own = await credits(mine, 'acct-meexamplecom');
+    expect(own.status).toBe(200);
+    const pick = own.headers.get('x-codex-lab-profile');
+    expect(['alpha', 'beta']).toContain(pick);
+    expect(await own.json()).toEqual({ available_count: 0, credits: [] });
+    // The upstream accepted the user's own token first; no profile's token was used for it.
+    expect(readsWith(mine)).toBe(1);
+    expect(current.fake.requests.at(-1)!.headers['authorization']).toBe(`Bearer ${mine}`);
+    const usage = await fetch(`${current.url}/backend-api/wham/usage`, {
+      headers: { authorization: `Bearer ${mine}`, 'chatgpt-account-id': 'acct-meexamplecom' },
+    });
+    expect(usage.headers.get('x-codex-lab-profile')).toBe(pick);
+    await usage.text();
+
+    // The caller is signed in to the very account the pool's view shows: its own answer, as sent.
+    const email = `${pick!}@example.com`;
+    current.fake.account(email).resetCredits = [credit];
+    const same = issueTokens(current.fake, email).accessToken;
+    const sameAnswer = await credits(same, current.fake.account(email).accountId);
+    expect(sameAnswer.status).toBe(200);
+    expect(sameAnswer.headers.get('x-codex-lab-profile')).toBeNull();
+    const body = (await sameAnswer.json()) as { available_count: number; credits: unknown[] };
+    expect(body.available_count).toBe(1);
+    expect(body.credits).toHaveLength(1);
+
+    // A token the upstream refuses gets the upstream's answer.
+    const stranger = await credits('not-a-chatgpt-token', 'acct-meexamplecom');
+    expect(stranger.status).toBe(401);
+    expect(stranger.headers.get('x-codex-lab-profile')).toBeNull();
+
+    // Redeeming a credit is the caller's own request: it goes upstream with the caller's token.
+    const consume = await fetch(
+      `${current.url}/backend-api/wham/rate-limit-reset-credits/consume`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${mine}`,
+          'chatgpt-account-id': 'acct-meexamplecom',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ redeem_request_id: 'redeem-1', credit_id: 'credit-1' }),
+      },
+    );
+    await consume.text();
+    expect(consume.headers.get('x-codex-lab-profile')).toBeNull();
+    const consumed = current.fake.requests.at(-1)!;
+    expect(consumed.path).toBe('/backend-api/wham/rate-limit-reset-credits/consume');
+    expect(consumed.headers['authorization']).toBe(`Bearer ${mine}`);
+    expect(consumed.body).toBe(
+      JSON.stringify({ redeem_request_id: 'redeem-1', credit_id: 'credit-1' }),
+    );
+  });
 });
 
 describe('zstd request bodies upstream', () => {

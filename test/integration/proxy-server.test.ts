@@ -205,6 +205,9 @@ function scriptedEngine() {
     usageAnswer() {
       return null;
     },
+    accountOf(profile) {
+      return byName(profile).accountId;
+    },
   };
   return { engine, sessions, limited, authErrors, tokens };
 }
