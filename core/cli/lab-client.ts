@@ -69,7 +69,8 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
       setPriming: (input) => retry(remote.setPriming(input)),
       primeNow: (input) => retry(remote.primeNow(input)),
       refreshUsage: (input) => retry(remote.refreshUsage(input)),
-      profileSignedIn: (input) => retry(remote.profileSignedIn(input)),
+      // Not "run the command again": the sign-in is saved already (login says what happens).
+      profileSignedIn: (input) => remote.profileSignedIn(input),
     };
   }
   if (found.state === 'stale') {

@@ -65,6 +65,11 @@ export interface FakeAccount {
    * access): lets tests prove that a client refreshes once and then stops.
    */
   usageFailure?: 'unauthorized';
+  /**
+   * While set, `wham/usage` answers only once it settles (a slow upstream): lets a test hold a
+   * process inside an operation that reads the quota.
+   */
+  usageHold?: Promise<void>;
   /** Text the fake model answers with. */
   reply: string;
   /**

@@ -969,6 +969,7 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
     return true;
   }
   if (isUsage) {
+    if (account.usageHold) await account.usageHold;
     if (account.usageFailure === 'unauthorized') {
       sendUnauthorized(response, 'unknown');
       return true;

@@ -12,14 +12,14 @@ import {
   type SignInResult,
 } from '../../auth/sign-in.ts';
 import { parseWaitText } from '../../config.ts';
-import { withCliFix } from '../../format.ts';
+import { withCliFix, withoutSentenceEnd } from '../../format.ts';
 import { criticalWorkPending } from '../../home/critical.ts';
 import { second, systemClock } from '../../ports.ts';
 import { cliLogger, cliProfileStore } from '../profile-store.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
 import { precheckLogin } from '../prechecks.ts';
-import { openLabClient } from '../lab-client.ts';
+import { localLabClient, openLabClient } from '../lab-client.ts';
 
 /** Parses `--timeout` (seconds) into milliseconds; refuses more than a timer can wait. */
 export function parseTimeout(value: unknown): number {
@@ -142,7 +142,17 @@ export async function runLogin(
     // The sign-in is saved; the operation that follows makes it live: healthy at once on every
     // surface (a profile that needed a sign-in is routed to again) and its quota read now.
     const lab = await openLabClient(context);
-    const live = await lab.profileSignedIn({ profile: result.name });
+    let live = await lab.profileSignedIn({ profile: result.name });
+    if (!live.ok && live.code === 'router_unavailable') {
+      // The router went away before it made the sign-in live. Running login again would only
+      // ask for the browser sign-in again: the same operation runs on the files instead, which
+      // a router reads when it answers again or starts.
+      writeLine(
+        context.stderr,
+        `codex-lab: ${withoutSentenceEnd(live.message)}; the sign-in is saved, and recorded in the files instead.`,
+      );
+      live = await (await localLabClient(context)).profileSignedIn({ profile: result.name });
+    }
     if (!live.ok) writeLine(context.stderr, `codex-lab: ${live.message}`);
     if (signalled === null) {
       writeLine(context.stdout, describeSignIn(result));
