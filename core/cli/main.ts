@@ -265,7 +265,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
   program
     .command('stop')
     .description(
-      "Stop this home's router cleanly: turns it is streaming finish first (at most 30 s).",
+      "Stop this home's router cleanly: the turns it is streaming finish first (at most 30 s).",
     )
     .action(bind(async () => (await import('./commands/router.ts')).runStop));
 

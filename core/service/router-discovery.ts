@@ -6,6 +6,7 @@
  * the home's `router-run` lock, so a router runs, but `state/router.json` cannot be read or the
  * router does not answer: stopped with Ctrl-Z, or stuck), with one sentence saying why.
  */
+import { isLabError } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { readRouterToken } from '../proxy/router-token.ts';
 import { identityNonce, identityPath, verifyIdentity, type RouterIdentity } from './identity.ts';
@@ -73,11 +74,17 @@ export async function discoverRouter(
   }
   const info = record.info;
   const url = routerUrl(info);
-  const token = await readRouterToken(paths).catch(() => undefined);
-  if (token === undefined) {
+  // A token file that does not read is named as such, not taken for a missing one.
+  const token = await readRouterToken(paths).catch((error: unknown) =>
+    isLabError(error) ? error : undefined,
+  );
+  if (token === undefined || isLabError(token)) {
     return {
       state: 'stale',
-      reason: `state/router.json names a router on ${url}, but this home has no router token`,
+      reason:
+        token === undefined
+          ? `state/router.json names a router on ${url}, but this home has no router token`
+          : `state/router.json names a router on ${url}, but state/router-token does not hold a router token (it was left untouched)`,
     };
   }
   const nonce = identityNonce();
