@@ -15,12 +15,25 @@ export interface Clock {
   setTimeout(callback: () => void, delayMs: number): Cancel;
 }
 
-/** The real clock. Timers are unref'd so they never keep a CLI process alive. */
+/** The longest delay Node's timers hold; a longer one fires after 1 ms. */
+const longestTimerMs = 2 ** 31 - 1;
+
+/**
+ * The real clock. Timers are unref'd so they never keep a CLI process alive. A delay longer than
+ * Node's timers hold (about 24.8 days: a window that resets a month ahead, or a clock far behind
+ * the server's) is waited out in steps; given to Node whole, it fired at once, and a scheduler
+ * that re-armed for the same moment spun.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, delayMs) {
-    const timer = setTimeout(callback, delayMs);
-    timer.unref?.();
+    let timer: NodeJS.Timeout;
+    const arm = (remaining: number): void => {
+      const step = Math.min(remaining, longestTimerMs);
+      timer = setTimeout(step < remaining ? () => arm(remaining - step) : callback, step);
+      timer.unref?.();
+    };
+    arm(delayMs);
     return () => clearTimeout(timer);
   },
 };

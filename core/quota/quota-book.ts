@@ -38,6 +38,25 @@ interface ProfileQuota {
   account?: string | null;
 }
 
+/**
+ * How far ahead of the clock a recorded observation may lie before the clock is taken to have
+ * stepped back; answers finish out of order by seconds, never by this.
+ */
+const clockStepMs = 60_000;
+
+/**
+ * Whether `candidate` replaces `current` as a profile's latest figures at `now`: it was observed
+ * no earlier, or `current` lies ahead of the clock. A clock that ran ahead and was corrected (NTP,
+ * a dual-boot machine's hardware clock) would otherwise freeze the figures until it caught up.
+ */
+export function supersedes(
+  candidate: Pick<QuotaSnapshot, 'observedAt'>,
+  current: Pick<QuotaSnapshot, 'observedAt'>,
+  now: number,
+): boolean {
+  return candidate.observedAt >= current.observedAt || current.observedAt > now + clockStepMs;
+}
+
 /** Per-profile quota: latest snapshot, short history, persistence and forecast. */
 export class QuotaBook {
   readonly #profiles = new Map<string, ProfileQuota>();
@@ -65,7 +84,8 @@ export class QuotaBook {
 
   /**
    * Takes in a snapshot. Header snapshots lack the plan and usually the credits, so known values
-   * are kept; a snapshot older than the latest is ignored (responses finish out of order).
+   * are kept; a snapshot older than the latest is ignored (responses finish out of order), unless
+   * the latest lies ahead of the clock (`supersedes`).
    * Returns the merged latest snapshot.
    */
   observe(profile: string, snapshot: QuotaSnapshot): QuotaSnapshot {
@@ -77,7 +97,12 @@ export class QuotaBook {
       this.#profiles.set(profile, entry);
     }
     const previous = entry.latest;
-    if (previous && snapshot.observedAt < previous.observedAt) return previous;
+    const now = this.#clock.now();
+    if (previous && !supersedes(snapshot, previous, now)) return previous;
+    if (previous && previous.observedAt > now + clockStepMs) {
+      // The clock stepped back: points recorded ahead of it would hold the chart's last point.
+      entry.history = entry.history.filter((point) => point.at <= now + clockStepMs);
+    }
     const merged = previous ? mergeSnapshots(previous, snapshot) : snapshot;
     entry.latest = merged;
     this.#addPoint(entry, merged);

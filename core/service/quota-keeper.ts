@@ -8,7 +8,7 @@ import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { minute, type Cancel, type Clock, type Logger } from '../ports.ts';
-import { QuotaBook } from '../quota/quota-book.ts';
+import { QuotaBook, supersedes } from '../quota/quota-book.ts';
 import { quotaFileSchema, type QuotaFile } from '../state/schema.ts';
 
 /** What the keeper is built from. */
@@ -30,9 +30,11 @@ export class QuotaKeeper {
   readonly #paths: LabPaths;
   readonly #logger: Logger;
   readonly #accounts: QuotaKeeperOptions['accounts'];
+  readonly #clock: Clock;
 
   constructor(options: QuotaKeeperOptions) {
     this.#paths = options.paths;
+    this.#clock = options.clock;
     this.#logger = options.logger;
     this.#accounts = options.accounts;
     this.book = new QuotaBook({
@@ -76,11 +78,12 @@ export class QuotaKeeper {
       };
       for (const [profile, entry] of Object.entries(book.profiles)) {
         const onDisk = file.profiles[profile];
-        // Newer figures on disk win only when they are the same account's.
+        // Newer figures on disk win only when they are the same account's (and not from ahead
+        // of a clock that stepped back since: `supersedes`).
         if (
           onDisk?.latest &&
           entry.latest &&
-          onDisk.latest.observedAt > entry.latest.observedAt &&
+          !supersedes(entry.latest, onDisk.latest, this.#clock.now()) &&
           onDisk.account === entry.account
         ) {
           continue;

@@ -75,12 +75,26 @@ describe('QuotaBook.observe', () => {
     expect(book.latest('a')?.secondary?.usedPercent).toBe(30);
   });
 
+  it('takes new figures again at once when the clock stepped back past the latest', () => {
+    // The figures were read while the clock ran two hours ahead; NTP then corrected it.
+    const clock = new FakeClock();
+    const book = new QuotaBook({ clock });
+    book.observe('a', snapshot(clock.now() + 2 * hour, 30));
+    book.observe('a', snapshot(clock.now(), 35));
+    expect(book.latest('a')?.secondary?.usedPercent).toBe(35);
+    // The chart keeps no point from the future, and out-of-order answers still lose.
+    expect(book.history('a').map((point) => point.at)).toEqual([clock.now()]);
+    book.observe('a', snapshot(clock.now() - 1, 20));
+    expect(book.latest('a')?.secondary?.usedPercent).toBe(35);
+  });
+
   it('keeps one history point per 5 minutes and at most 7 days', () => {
     const clock = new FakeClock();
     const book = new QuotaBook({ clock });
     const start = clock.now();
     for (let tick = 0; tick < 10 * 24 * 60; tick++) {
       // One observation a minute for ten days.
+      if (tick > 0) clock.advance(minute);
       book.observe('a', snapshot(start + tick * minute, (tick / 60) % 100));
     }
     const history = book.history('a');

@@ -321,7 +321,8 @@ describe('SessionTable against a plain model', () => {
         }
       }
     }
-  });
+    // 40 000 operations take about a second alone, several on 2 shared cores under a full run.
+  }, 30_000);
 });
 
 describe('sessions from the request log (a restart)', () => {
