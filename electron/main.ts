@@ -35,6 +35,7 @@ import { broadcastOffline, broadcastState, registerStateIpc } from './ipc/state-
 import type { IpcTrust } from './ipc/ipc-validation.ts';
 import { createLabHost } from './lab-host.ts';
 import { electronKeyringBroker } from './keyring-broker-launcher.ts';
+import { quitOnSignals } from './lifecycle/quit-on-signals.ts';
 import { createQuitSequence, defaultQuitTimeoutMs } from './lifecycle/quit-sequence.ts';
 import { openFileLog } from './logging/file-log.ts';
 import { diffNotifications } from './notifications/notification-diff.ts';
@@ -387,6 +388,8 @@ async function start(): Promise<void> {
     logger,
   });
   app.on('before-quit', (event) => quitSequence.onBeforeQuit(event));
+  // A signal quits the same way (refreshes finished first), however often it is sent.
+  quitOnSignals(process, () => app.quit());
 
   if (!app.isPackaged) {
     // Development and the smoke test only: what the tray shows and where the router listens (the

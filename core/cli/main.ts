@@ -12,10 +12,10 @@ import {
 } from '../config.ts';
 import { isLabError } from '../errors.ts';
 import { withCliFix } from '../format.ts';
-import { criticalWorkPending, criticalWorkSettled } from '../home/critical.ts';
 import { proxyConfigured } from '../net/proxy.ts';
 import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
+import { criticalExit, signalExitCode, stopSignals, type StopSignal } from './critical-exit.ts';
 
 /** Exit code for an expected failure (bad input, missing profile, …). */
 export const exitFailure = 1;
@@ -71,27 +71,28 @@ function action(context: CliContext, load: Loader, setExit: (code: number) => vo
 /** Commands with their own SIGINT/SIGTERM handling (graceful stop, or forwarding to Codex). */
 const signalsHandledBy = new Set(['serve', 'codex', 'login']);
 
-const signalNumbers = { SIGINT: 2, SIGTERM: 15 } as const;
-
 /**
- * Until `unguard` is called, SIGINT and SIGTERM end a one-shot command only after every token
- * refresh in flight has written its rotated tokens (a signal in that window would otherwise lose
- * the account's only valid refresh token). Returns `unguard`.
+ * Until `unguard` is called, SIGINT, SIGTERM and SIGHUP end a one-shot command only after every
+ * token refresh in flight has written its rotated tokens (a signal in that window would otherwise
+ * lose the account's only valid refresh token); once one arrived, the next ones cannot cut that
+ * wait short. Returns `unguard`.
  */
 function guardSignals(context: CliContext): () => void {
-  const onSignal = (signal: keyof typeof signalNumbers) => {
-    if (criticalWorkPending() > 0) {
-      writeLine(context.stderr, 'codex-lab: finishing a token refresh before exiting…');
-    }
-    void criticalWorkSettled().then(() => process.exit(128 + signalNumbers[signal]));
-  };
-  const onInt = () => onSignal('SIGINT');
-  const onTerm = () => onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const exit = criticalExit(context.stderr);
+  let first: StopSignal | null = null;
+  const listeners = stopSignals.map((signal) => {
+    const listener = () => {
+      if (first !== null) return exit.signalled();
+      first = signal;
+      void exit.settled().then(() => process.exit(signalExitCode(signal)));
+    };
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
   return () => {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    // A command that was signalled keeps its listeners until its wait ends in process.exit.
+    if (first !== null) return;
+    for (const [signal, listener] of listeners) process.off(signal, listener);
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * Ctrl-C and SIGTERM during a refresh in a one-shot command (issue 9, item 2): the issuer has
- * already rotated the token and holds its answer; the signal arrives; the answer is then let go.
- * The command must write the rotated token before it exits.
+ * Ctrl-C and SIGTERM during a refresh in a one-shot command (issue 9, item 2) or in `serve`: the
+ * issuer has already rotated the token and holds its answer; the signals arrive; the answer is
+ * then let go. The command must write the rotated token before it exits, however many signals came.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -16,6 +17,7 @@ import {
 } from '../fakes/fake-issuer.ts';
 import {
   authorizeLine,
+  killRunning,
   loginEnv,
   spawnCli,
   startSignInFixture,
@@ -24,6 +26,7 @@ import {
   type TempHome,
 } from '../helpers/auth-harness.ts';
 import { runCodexLab } from '../helpers/cli.ts';
+import { codexTurnBody } from '../helpers/lab-service.ts';
 
 let fixture: SignInFixture;
 let fake: FakeChatGpt;
@@ -64,6 +67,58 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s during usage --refresh', (sign
     expect(after).not.toBe(before);
     expect(refreshTokenIsValid(fake, after)).toBe(true);
     expect(cli.stderr()).toContain('finishing a token refresh');
+  });
+});
+
+describe.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s three times during serve', (signal) => {
+  it('stops, finishes the refresh, then says it stopped and exits 0 with the rotated token kept', async () => {
+    const before = (await store.readAuth('alice')).tokens!.refresh_token;
+    const serve = spawnCli(['serve', '--port', '0'], {
+      CODEX_LAB_HOME: home.home,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    });
+    try {
+      const url = /listening on (\S+)/.exec(await serve.waitForLine(/listening on http/))![1]!;
+      const bearer = (await readFile(home.paths.routerToken, 'utf8')).trim();
+      const turn = (session: string) =>
+        fetch(`${url}/backend-api/codex/responses`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+          body: JSON.stringify(codexTurnBody({ session })),
+        }).then((answer) => answer.text());
+      // A first turn settles the router's start-up reads; the next one needs a refresh.
+      await turn('s-warm');
+      const hold = holdTokenAnswers(fake);
+      expireAccessTokens(fake, 'alice@example.com');
+      const held = turn('s-held').catch(() => '');
+      await hold.arrived;
+      // The user's way out: the stop (turns drain), again (streams end), and again.
+      serve.child.kill(signal);
+      await serve.waitForStderr(/Letting the request in flight finish|finishing a token refresh/);
+      serve.child.kill(signal);
+      await serve.waitForStderr(/finishing a token refresh|router stopped/);
+      serve.child.kill(signal);
+      // The third signal is answered by the same line again (a process it killed says nothing).
+      while (serve.child.exitCode === null && serve.child.signalCode === null) {
+        if (serve.stderr().match(/finishing a token refresh/g)?.length === 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      hold.release();
+      expect(await serve.exited).toBe(0);
+      await held;
+      const after = (await store.readAuth('alice')).tokens!.refresh_token;
+      expect(after).not.toBe(before);
+      expect(refreshTokenIsValid(fake, after)).toBe(true);
+      const said = serve.stderr();
+      const finishing = said.indexOf('codex-lab: finishing a token refresh before exiting…');
+      expect(finishing).toBeGreaterThan(-1);
+      expect(said.indexOf('Codex Lab router stopped.')).toBeGreaterThan(finishing);
+      expect(said.match(/finishing a token refresh/g)).toHaveLength(2);
+      expect(await readdir(home.paths.locksDir)).toEqual([]);
+    } finally {
+      killRunning([serve]);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * `codex-lab serve [--port N]`: the headless router, control API, quota polling, priming timer
- * and web dashboard in one process, until SIGINT or SIGTERM.
+ * and web dashboard in one process, until SIGINT, SIGTERM or SIGHUP.
  *
  * One router per home: a second `serve` for the same home says where the first one runs and exits
  * 1 without touching it. stdout's first line is the listening URL (scripts read it, `--port 0`
@@ -22,6 +22,7 @@ import { LabService } from '../../service/lab-service.ts';
 import { startRouterHost } from '../../service/router-host.ts';
 import { LabError } from '../../errors.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { criticalExit, stopSignals } from '../critical-exit.ts';
 import { codexLabLauncher } from '../path-search.ts';
 
 /** Runs the router until a signal arrives; resolves to the exit code. */
@@ -76,13 +77,19 @@ export async function runServe(
   // after `codex-lab stop` asked) ends them at once.
   const stopNow = new AbortController();
   let stopping = false;
+  // The refreshes in flight are finished before the process ends: the listeners stay until then,
+  // so no later signal (nor proper-lockfile's exit hook) can end it with a token spent and its
+  // successor not yet on disk. SIGHUP (a closed terminal, a service manager) stops it the same way.
+  const exit = criticalExit(context.stderr);
   const onSignal = () => {
-    if (stopping) stopNow.abort();
+    if (stopping) {
+      stopNow.abort();
+      exit.signalled();
+    }
     stopping = true;
     requestStop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of stopSignals) process.on(signal, onSignal);
   try {
     return await serveUntilStopped(context, {
       port,
@@ -97,10 +104,10 @@ export async function runServe(
       },
       setToken,
       printDashboardUrl: options['printDashboardUrl'] === true,
+      criticalWorkSettled: () => exit.settled(),
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of stopSignals) process.off(signal, onSignal);
   }
 
   function setToken(value: string): void {
@@ -124,6 +131,8 @@ async function serveUntilStopped(
     onStopping: () => void;
     setToken: (token: string) => void;
     printDashboardUrl: boolean;
+    /** Resolves once the token refreshes in flight have written their rotated tokens. */
+    criticalWorkSettled: () => Promise<void>;
   },
 ): Promise<number> {
   const { port, host, logger } = run;
@@ -188,6 +197,9 @@ async function serveUntilStopped(
     );
   }
   await router.stop({ drainMs: routerDrainMs, signal: run.stopNow });
+  // A refresh a turn started may outlive the turn (ended by the stop): its rotated tokens must
+  // reach the disk before "stopped" is said and the process ends.
+  await run.criticalWorkSettled();
   writeLine(context.stderr, 'Codex Lab router stopped.');
   return 0;
 }
