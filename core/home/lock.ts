@@ -1,21 +1,38 @@
 /**
- * Cross-process locks (the tray app and the CLI run side by side), built on `proper-lockfile`:
- * a `<target>.lock` folder created atomically and refreshed while held. Who may take a lock over
- * is decided here, not by the library's stale rule (docs/storage.md, "Locks"):
- * - each holder records its pid and host in `<target>.owner`. A holder still running on this
- *   machine keeps its lock however long it is paused: it may have spent a refresh token whose
- *   successor is not on disk yet.
+ * Cross-process locks (the tray app and the CLI run side by side). A lock is the folder
+ * `<target>.lock` holding one file, `owner-<token>`: the holder's record (pid, host, boot, run),
+ * the token unique to that one taking of the lock. The rules (docs/storage.md, "Locks"):
+ * - the folder is made aside with its record inside, then renamed into place: the lock and its
+ *   record appear together (a rename never replaces a folder that has anything in it), so there
+ *   is no moment at which a holder is running without a record.
+ * - a holder still running on this machine keeps its lock however long it is paused: it may have
+ *   spent a refresh token whose successor is not on disk yet.
  * - a lock whose recorded holder is no longer running is cleared at once, by one process: the one
- *   whose rename claims the record; it removes the lock folder only if it is still the one seen.
- * - a lock with no record, or another machine's, is abandoned when not refreshed for `staleMs`.
- * - a foreign file named like a lock (not a folder, or dated in the future) would block every
- *   command forever: it is removed with a warning.
- * - a lease lost anyway is marked `compromised` instead of the library's `ECOMPROMISED` thrown
- *   from a timer; callers that write check what is on disk before writing.
+ *   whose rename moves that holder's record (`owner-<token>`, a name no other lock has) out.
+ * - a holder gives its lock back by removing its own record, by name, then the folder with
+ *   `rmdir`, which removes only an empty folder: a holder never removes another's lock, however
+ *   late it resumes, since every held lock has its record inside.
+ * - a lock of a holder on another machine, or whose record cannot be read, is abandoned when its
+ *   record has not been refreshed for `staleMs`; an empty folder holds nothing and goes at once.
+ * - a foreign file named like a lock would block every command forever: it is removed with a
+ *   warning.
+ * - a lease lost anyway (another machine's process took it) is marked `compromised`; callers
+ *   that write check what is on disk before writing.
  */
 import { hostname, uptime } from 'node:os';
-import { chmod, link, lstat, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { LabError } from '../errors.ts';
 import { ensurePrivateDirectory, folderMode, notAFolderError, readTextFile } from './files.ts';
 
@@ -23,7 +40,10 @@ import { ensurePrivateDirectory, folderMode, notAFolderError, readTextFile } fro
 export interface LockOptions {
   /** Give up after roughly this long (milliseconds). Default 15 s. */
   waitMs?: number;
-  /** A lock not refreshed for this long is stale and may be taken over. Default 10 s. */
+  /**
+   * A lock whose holder cannot be checked (another machine's) is stale once its record has not
+   * been refreshed for this long. Default 10 s.
+   */
   staleMs?: number;
   /** Told about foreign lock files removed and leases lost; default: nothing. */
   warn?: (message: string) => void;
@@ -32,13 +52,13 @@ export interface LockOptions {
 /** The holder's view of a lock while it runs. */
 export interface LockLease {
   /**
-   * True once another process may have taken the lock over (this process was paused past the
-   * stale time). A writer must then re-check what is on disk before writing.
+   * True once another process may have taken the lock over (a process on another machine found
+   * it stale). A writer must then re-check what is on disk before writing.
    */
   readonly compromised: boolean;
 }
 
-/** What `<target>.owner` records about the holder. */
+/** What a lock's `owner-<token>` file records about the holder. */
 interface OwnerRecord {
   pid: number;
   host: string;
@@ -51,6 +71,19 @@ interface OwnerRecord {
   run?: string;
 }
 
+/** What stands at a lock's path. */
+type LockState =
+  | { kind: 'free' }
+  | { kind: 'foreign' }
+  | { kind: 'empty' }
+  | {
+      kind: 'folder';
+      entries: string[];
+      record: string | null;
+      owner: OwnerRecord | null;
+      folderMtimeMs: number;
+    };
+
 const thisHost = hostname();
 /** This machine's boot time (Unix s): the same in every process of one boot, within a second. */
 const thisBoot = Math.round(Date.now() / 1000 - uptime());
@@ -58,20 +91,33 @@ const thisBoot = Math.round(Date.now() / 1000 - uptime());
 // (Not node:crypto: every command that reads profiles loads this module, and the CLI keeps its
 // start free of heavy built-ins; a start time and a random number tell runs of one pid apart.)
 const thisRun = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-/** Tells this process's claim and move-aside names apart. */
+/** Tells this process's lock tokens and move-aside names apart. */
 let nameCount = 0;
 /** How far two readings of the boot time may differ (clock adjustments, rounding). */
 const bootSlackSeconds = 60;
-/** A stale time the library never reaches (a day): `clearAbandoned` takes over instead. */
-const neverStaleMs = 24 * 60 * 60 * 1000;
+const recordPrefix = 'owner-';
+/** How old a piece left beside a lock by a killed process must be to be swept away. */
+const debrisAgeMs = 60 * 60 * 1000;
+/** Why a rename into place fails when something already stands there (per platform). */
+const takenCodes = new Set([
+  'ENOTEMPTY',
+  'EEXIST',
+  'EPERM',
+  'EACCES',
+  'ENOTDIR',
+  'EISDIR',
+  'EBUSY',
+]);
 
 /**
  * The pid of the process on this machine holding the named lock, or null when none is recorded
  * (or the holder is on another machine).
  */
 export async function lockHolder(locksDir: string, name: string): Promise<number | null> {
-  const owner = await readOwner(join(locksDir, `${name}.owner`));
-  return owner !== null && owner.host === thisHost ? owner.pid : null;
+  const state = await inspect(`${join(locksDir, name)}.lock`);
+  return state.kind === 'folder' && state.owner !== null && state.owner.host === thisHost
+    ? state.owner.pid
+    : null;
 }
 
 /**
@@ -85,170 +131,255 @@ export async function withLock<T>(
   options: LockOptions = {},
 ): Promise<T> {
   await ensurePrivateDirectory(locksDir);
-  const target = join(locksDir, name);
-  const lockPath = `${target}.lock`;
-  const ownerPath = `${target}.owner`;
+  const lockPath = `${join(locksDir, name)}.lock`;
   const waitMs = options.waitMs ?? 15_000;
   const staleMs = options.staleMs ?? 10_000;
   const warn = options.warn ?? (() => undefined);
-  const lease = { compromised: false };
-  // Loaded on first use (it patches `fs` through graceful-fs): read-only commands skip it.
-  const { default: lockfile } = await import('proper-lockfile');
+  const token = `${thisRun}-${(nameCount += 1)}`;
+  const staging = `${lockPath}.new-${token}`;
+  const recordName = `${recordPrefix}${token}`;
+  const record: OwnerRecord = { pid: process.pid, host: thisHost, boot: thisBoot, run: thisRun };
+  try {
+    await mkdir(staging, { mode: folderMode });
+    await chmod(staging, folderMode).catch(() => undefined);
+    await writeFile(join(staging, recordName), JSON.stringify(record), {
+      mode: 0o600,
+      flag: 'wx',
+    });
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw cannotMake(locksDir, lockPath, name, error);
+  }
   const deadline = Date.now() + waitMs;
-  let release: (() => Promise<void>) | null = null;
-  let lastError: unknown = null;
-  for (let attempt = 0; release === null; attempt += 1) {
-    await clearAbandoned(lockPath, ownerPath, staleMs, warn);
+  let held = false;
+  for (let attempt = 0; !held; attempt += 1) {
     try {
-      release = await lockfile.lock(target, {
-        realpath: false,
-        // The library's own takeover of a lock not refreshed for `stale` is never reached: it
-        // would take a paused holder's lock (one that may have spent a refresh token whose
-        // successor is not on disk yet). `clearAbandoned` decides instead, holder by holder.
-        stale: neverStaleMs,
-        update: Math.max(1000, Math.floor(staleMs / 2)),
-        retries: 0,
-        onCompromised: (error: Error) => {
-          // Never throw from the library's timer: the operation notices and re-checks the disk.
-          lease.compromised = true;
-          warn(`lost the ${name} lock while holding it (${error.message})`);
-        },
-      });
+      // The lock and its record appear in one step: a rename never replaces a folder that has
+      // anything in it (an empty one holds nothing and may be replaced).
+      await rename(staging, lockPath);
+      held = true;
+      break;
     } catch (error) {
-      lastError = error;
-      // ENOENT: the lock was cleared under the library while it checked it; try again.
-      const code = (error as NodeJS.ErrnoException).code;
-      if ((code !== 'ELOCKED' && code !== 'ENOENT') || Date.now() >= deadline) break;
-      await delay(Math.min(100, 20 + attempt * 5));
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (!takenCodes.has(code)) {
+        await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+        throw cannotMake(locksDir, lockPath, name, error);
+      }
     }
+    if (Date.now() >= deadline) break;
+    if (await clearAbandoned(lockPath, staleMs, warn)) continue;
+    await delay(Math.min(100, 20 + attempt * 5));
   }
-  if (release !== null) {
-    // The library makes the lock folder with the process's umask (0755 as a rule): the home's
-    // folders are 0700, and a lock held for a router's life should be too.
-    await chmod(lockPath, folderMode).catch(() => undefined);
-  }
-  if (release === null) {
-    const code = (lastError as NodeJS.ErrnoException | null)?.code;
-    // The same failure, and the same sentence, as when the home's folders are made.
-    if (code === 'ENOTDIR' || code === 'EEXIST') throw notAFolderError(lockPath, lastError);
-    if (code !== undefined && code !== 'ELOCKED' && code !== 'ENOENT') {
-      // The lock could not be made at all (a read-only or foreign-owned home): waiting for
-      // "another process" would never help, so say what is wrong and where.
-      throw new LabError(
-        'io_error',
-        `Codex Lab cannot make its ${name} lock in ${locksDir} (${code}): the home must be a folder you can write in; fix its permissions or set CODEX_LAB_HOME to one.`,
-        { cause: lastError },
-      );
-    }
+  if (!held) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
     // A holder that is still running keeps its lock however long it is stopped: name it, so a
     // process left stopped (Ctrl-Z) can be found and resumed or ended.
-    const holder = await readOwner(ownerPath);
-    const who =
-      holder !== null && holder.host === thisHost
-        ? `Codex Lab process ${holder.pid}`
-        : 'Another Codex Lab process';
+    const pid = await lockHolder(locksDir, name);
+    const who = pid !== null ? `Codex Lab process ${pid}` : 'Another Codex Lab process';
     throw new LabError(
       'lock_timeout',
       `${who} is holding the ${name} lock in ${locksDir}; try again in a moment, or if that process is stopped (Ctrl-Z), resume or end it.`,
-      { cause: lastError },
     );
   }
-  const record: OwnerRecord = { pid: process.pid, host: thisHost, boot: thisBoot, run: thisRun };
-  // Whatever stands at the record's path is a dead holder's (this process holds the lock now);
-  // removed first, since writing into a pipe left there would wait for a reader forever.
-  await rm(ownerPath, { force: true, recursive: true }).catch(() => undefined);
-  await writeFile(ownerPath, JSON.stringify(record), { mode: 0o600, flag: 'wx' }).catch(
-    () => undefined,
-  );
+  const recordPath = join(lockPath, recordName);
+  const lease = { compromised: false };
+  const refresher = keepFresh(recordPath, Math.max(1000, Math.floor(staleMs / 2)), () => {
+    lease.compromised = true;
+    warn(`lost the ${name} lock while holding it (another process took it over)`);
+  });
   try {
     return await operation(lease);
   } finally {
-    // The owner record goes first: a lock without one is waited out, never cleared early.
-    if (!lease.compromised) await rm(ownerPath, { force: true }).catch(() => undefined);
-    await release().catch(() => undefined);
+    refresher.stop();
+    await giveBack(lockPath, recordPath);
   }
 }
 
+/** The error for a lock that cannot be made at all (not a folder, no permission). */
+function cannotMake(locksDir: string, lockPath: string, name: string, error: unknown): LabError {
+  const code = (error as NodeJS.ErrnoException).code;
+  // The same failure, and the same sentence, as when the home's folders are made.
+  if (code === 'ENOTDIR' || code === 'EEXIST') return notAFolderError(lockPath, error);
+  // A read-only or foreign-owned home: waiting for "another process" would never help.
+  return new LabError(
+    'io_error',
+    `Codex Lab cannot make its ${name} lock in ${locksDir} (${code ?? 'unknown error'}): the home must be a folder you can write in; fix its permissions or set CODEX_LAB_HOME to one.`,
+    { cause: error },
+  );
+}
+
 /**
- * Clears a lock left by a process that is gone, and anything at the lock's path that no holder
- * could have made (a plain file, or a folder dated in the future that would never go stale).
+ * Touches the holder's record every `everyMs`, so a process on another machine (which cannot
+ * check this one's pid) sees the holder is alive; tells `lost` if the record is gone.
  */
-async function clearAbandoned(
-  lockPath: string,
-  ownerPath: string,
-  staleMs: number,
-  warn: (message: string) => void,
-): Promise<void> {
+function keepFresh(recordPath: string, everyMs: number, lost: () => void): { stop(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      const now = new Date();
+      utimes(recordPath, now, now).then(
+        () => {
+          if (!stopped) schedule();
+        },
+        (error: unknown) => {
+          if (stopped) return;
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') lost();
+          else schedule();
+        },
+      );
+    }, everyMs);
+    // A held lock never keeps the process alive by itself.
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Gives the lock back: this holder's own record goes first, by its unique name (if it is gone,
+ * the lock was taken over and the folder there now is another holder's: left alone). The folder
+ * is then removed by `rmdir`, which removes only an empty folder: even resumed long after, this
+ * can never remove a newer holder's lock, which always has its record inside.
+ */
+async function giveBack(lockPath: string, recordPath: string): Promise<void> {
+  try {
+    await unlink(recordPath);
+  } catch {
+    return;
+  }
+  await rmdir(lockPath).catch(() => undefined);
+}
+
+/** Reads what stands at `lockPath`. */
+async function inspect(lockPath: string): Promise<LockState> {
   let info;
   try {
     info = await lstat(lockPath);
   } catch {
-    return;
+    return { kind: 'free' };
   }
-  if (!info.isDirectory()) {
-    warn(`removed ${lockPath}: it is not a lock Codex Lab made`);
-    await rm(lockPath, { force: true }).catch(() => undefined);
-    return;
+  if (!info.isDirectory()) return { kind: 'foreign' };
+  let entries: string[];
+  try {
+    entries = await readdir(lockPath);
+  } catch {
+    return { kind: 'free' };
   }
-  if (info.mtimeMs > Date.now() + staleMs) {
-    // A lock dated in the future would never go stale: date it back so the stale rule applies.
-    warn(`${lockPath} is dated in the future; treating it as stale`);
-    const past = new Date(Date.now() - 2 * staleMs);
-    await utimes(lockPath, past, past).catch(() => undefined);
-    return;
-  }
-  const owner = await readOwner(ownerPath);
-  if (owner !== null && owner.host === thisHost) {
-    // A live holder keeps its lock however long it is paused (Ctrl-Z, a debugger): it may have
-    // spent a refresh token whose successor is not on disk yet, and a process that took its lock
-    // over would read the spent one and spend it again (the issuer then revokes the family).
-    if (isRunning(owner)) return;
-    // A dead holder's lock. One process claims its record, by a rename only one can make, and
-    // only that one clears the lock: two processes clearing one lock could each remove the
-    // other's fresh one, and both would then hold it.
-    const claim = `${ownerPath}.claim-${thisRun}-${(nameCount += 1)}`;
-    try {
-      await rename(ownerPath, claim);
-    } catch {
-      return;
-    }
-    const claimed = await readOwner(claim);
-    if (claimed === null || claimed.pid !== owner.pid || claimed.host !== owner.host) {
-      // A new holder's record (it took the lock meanwhile): give it back, unless a newer one
-      // stands there already (a link never overwrites; a rename would).
-      await link(claim, ownerPath).catch(() => undefined);
-      await rm(claim, { force: true }).catch(() => undefined);
-      return;
-    }
-    await removeLockFolder(lockPath, info.ino);
-    await rm(claim, { force: true }).catch(() => undefined);
-    return;
-  }
-  // No record (a holder killed between making the lock and recording itself), or a holder on
-  // another machine, whose life cannot be checked from here: abandoned once not refreshed for
-  // `staleMs` (a running holder refreshes it every `staleMs / 2`).
-  if (Date.now() - info.mtimeMs < staleMs) return;
-  await removeLockFolder(lockPath, info.ino);
+  if (entries.length === 0) return { kind: 'empty' };
+  const records = entries.filter((entry) => entry.startsWith(recordPrefix));
+  const record = records.length === 1 ? records[0]! : null;
+  const owner = record === null ? null : await readOwner(join(lockPath, record));
+  return { kind: 'folder', entries, record, owner, folderMtimeMs: info.mtimeMs };
 }
 
 /**
- * Removes the lock folder at `lockPath` if it is still the one seen (inode `ino`): it is moved
- * aside first (one rename, which only one process can make), then checked. A fresh lock moved by
- * mistake (made after the one seen was cleared) is put back at once.
+ * Clears a lock left by a process that is gone, and anything at the lock's path that no holder
+ * could have made. True when something was cleared (worth trying again at once).
  */
-async function removeLockFolder(lockPath: string, ino: number): Promise<void> {
-  const aside = `${lockPath}.gone-${thisRun}-${(nameCount += 1)}`;
+async function clearAbandoned(
+  lockPath: string,
+  staleMs: number,
+  warn: (message: string) => void,
+): Promise<boolean> {
+  const state = await inspect(lockPath);
+  switch (state.kind) {
+    case 'free':
+      return false;
+    case 'foreign':
+      warn(`removed ${lockPath}: it is not a lock Codex Lab made`);
+      // `unlink` never removes a folder: a lock made meanwhile stays.
+      await unlink(lockPath).catch(() => undefined);
+      return true;
+    case 'empty':
+      // Nobody holds an empty folder: its holder gave it back, or a dead holder's record was
+      // claimed and the folder is about to go. `rmdir` leaves any folder with a record inside.
+      await rmdir(lockPath).catch(() => undefined);
+      return true;
+    case 'folder':
+      break;
+  }
+  const { entries, record, owner } = state;
+  if (record !== null && owner !== null && owner.host === thisHost) {
+    // A live holder keeps its lock however long it is paused (Ctrl-Z, a debugger): it may have
+    // spent a refresh token whose successor is not on disk yet, and a process that took its lock
+    // over would read the spent one and spend it again (the issuer then revokes the family).
+    if (isRunning(owner)) return false;
+    return clearFolder(lockPath, record, entries);
+  }
+  // A holder on another machine, whose life cannot be checked from here, or a record that cannot
+  // be read: abandoned once not refreshed for `staleMs` (a running holder touches its record
+  // every `staleMs / 2`). Something dated in the future would never go stale: it is stale now.
+  const dated =
+    record === null
+      ? state.folderMtimeMs
+      : ((await lstat(join(lockPath, record)).catch(() => null))?.mtimeMs ?? null);
+  if (dated === null) return true;
+  const now = Date.now();
+  if (dated <= now + staleMs && now - dated < staleMs) return false;
+  if (dated > now + staleMs) warn(`${lockPath} was dated in the future; treated it as stale`);
+  else if (record === null || owner === null) {
+    warn(
+      `removed ${lockPath}: it is not a lock Codex Lab made, or its holder's record is unreadable`,
+    );
+  }
+  return clearFolder(lockPath, record ?? entries[0]!, entries);
+}
+
+/**
+ * Removes the lock folder at `lockPath` holding `first` (a holder's record), and only that one:
+ * `first` is moved out by name (one rename, which only one process can make, and no other lock
+ * holds a file of that name); the folder's other entries follow, then `rmdir` removes the folder
+ * only if it is empty, so a lock made meanwhile (its record inside) is never removed.
+ */
+async function clearFolder(lockPath: string, first: string, entries: string[]): Promise<boolean> {
+  const aside = (): string => `${lockPath}.gone-${thisRun}-${(nameCount += 1)}`;
+  const moved: string[] = [];
+  const claim = aside();
   try {
-    await rename(lockPath, aside);
+    await rename(join(lockPath, first), claim);
   } catch {
-    return;
+    // Another process claimed it first, or the holder gave its lock back.
+    return true;
   }
-  const moved = await lstat(aside).catch(() => null);
-  if (moved !== null && moved.ino !== ino) {
-    await rename(aside, lockPath).catch(() => undefined);
-    return;
+  moved.push(claim);
+  // Names seen in the cleared folder: a lock made since holds only its own fresh record.
+  for (const entry of entries) {
+    if (entry === first) continue;
+    const to = aside();
+    if (
+      await rename(join(lockPath, entry), to).then(
+        () => true,
+        () => false,
+      )
+    )
+      moved.push(to);
   }
-  await rm(aside, { recursive: true, force: true }).catch(() => undefined);
+  await rmdir(lockPath).catch(() => undefined);
+  for (const path of moved) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+  await sweepDebris(lockPath);
+  return true;
+}
+
+/**
+ * Removes what killed processes left beside the lock (a folder being made, or one being cleared,
+ * when the kill came): only pieces an hour old, far past any wait for a lock.
+ */
+async function sweepDebris(lockPath: string): Promise<void> {
+  const folder = dirname(lockPath);
+  const prefixes = [`${basename(lockPath)}.new-`, `${basename(lockPath)}.gone-`];
+  const entries = await readdir(folder).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!prefixes.some((prefix) => entry.startsWith(prefix))) continue;
+    const info = await lstat(join(folder, entry)).catch(() => null);
+    if (info === null || Date.now() - info.mtimeMs < debrisAgeMs) continue;
+    await rm(join(folder, entry), { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 async function readOwner(path: string): Promise<OwnerRecord | null> {
@@ -269,7 +400,6 @@ async function readOwner(path: string): Promise<OwnerRecord | null> {
   }
 }
 
-/** True unless the process is certainly gone (`kill(pid, 0)` answers ESRCH). */
 /** Whether the holder a record names (on this machine) is still running. */
 function isRunning(owner: OwnerRecord): boolean {
   // A record from an earlier boot, or of this very pid in another run, names a process that is
@@ -280,6 +410,7 @@ function isRunning(owner: OwnerRecord): boolean {
     process.kill(owner.pid, 0);
     return true;
   } catch (error) {
+    // EPERM: running, as another user.
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }

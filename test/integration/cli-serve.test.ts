@@ -55,7 +55,7 @@ afterEach(async () => {
 
 describe('codex-lab serve', () => {
   it('stops cleanly on SIGTERM after a lock and an atomic write were first used while serving', async () => {
-    // proper-lockfile and write-file-atomic load on first use and register signal-exit handlers,
+    // write-file-atomic loads on first use and registers signal-exit handlers,
     // which re-raise a signal when they see no other listener: serve must keep its own.
     // The token exists before serve starts, so serve's start-up writes nothing.
     const bearer = (await runCodexLab(['token'], { home })).stdout.trim();

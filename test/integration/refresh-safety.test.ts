@@ -495,7 +495,7 @@ describe('locks', () => {
     const { hostname } = await import('node:os');
     await mkdir(`${home.paths.locksDir}/registry.lock`, { recursive: true });
     await writeFile(
-      `${home.paths.locksDir}/registry.owner`,
+      `${home.paths.locksDir}/registry.lock/owner-${deadPid}-a-dead-run-1`,
       JSON.stringify({ pid: deadPid, host: hostname() }),
     );
     const started = Date.now();
@@ -517,12 +517,20 @@ describe('locks', () => {
       warn: (message) => warnings.push(message),
     });
     expect(warnings.join('\n')).toContain('not a lock Codex Lab made');
+    // A lock of another machine's holder whose record is dated in the future would never go
+    // stale: it is stale at once.
     const futureDir = `${home.paths.locksDir}/quota.lock`;
     await mkdir(futureDir);
-    await utimes(futureDir, future, future);
+    const futureRecord = `${futureDir}/owner-1-another-machine-1`;
+    await writeFile(futureRecord, JSON.stringify({ pid: 1, host: 'another-machine.example' }));
+    await utimes(futureRecord, future, future);
     const started = Date.now();
-    await withLock(home.paths.locksDir, 'quota', async () => undefined, { waitMs: 5_000 });
+    await withLock(home.paths.locksDir, 'quota', async () => undefined, {
+      waitMs: 5_000,
+      warn: (message) => warnings.push(message),
+    });
     expect(Date.now() - started).toBeLessThan(3_000);
+    expect(warnings.join('\n')).toContain('dated in the future');
   });
 
   it('never takes a paused live holder’s lock over, and clears a killed holder’s at once', async () => {

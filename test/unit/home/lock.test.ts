@@ -23,9 +23,9 @@ describe('withLock', () => {
     async () => {
       const locks = join(folder, 'locks');
       await mkdir(join(locks, 'quota.lock'), { recursive: true });
-      execFileSync('mkfifo', [join(locks, 'quota.owner')]);
+      execFileSync('mkfifo', [join(locks, 'quota.lock', 'owner-a-dead-run-1')]);
       const old = new Date(Date.now() - 60_000);
-      await utimes(join(locks, 'quota.lock'), old, old);
+      await utimes(join(locks, 'quota.lock', 'owner-a-dead-run-1'), old, old);
       expect(await withLock(locks, 'quota', async () => 'taken', { staleMs: 1000 })).toBe('taken');
     },
   );
@@ -64,14 +64,16 @@ describe('withLock', () => {
     // After a reboot, or in a restarted container, the pid a dead holder recorded may belong to
     // a running process again: the record's boot time and run id say it is not the holder.
     const locks = join(folder, 'locks');
-    await mkdir(join(locks, 'refresh-work.lock'), { recursive: true });
     const earlierBoot = Math.round(Date.now() / 1000 - uptime()) - 86_400;
     for (const record of [
       { pid: process.ppid, host: hostname(), boot: earlierBoot, run: 'an-old-run' },
       { pid: process.pid, host: hostname(), run: 'another-run-of-this-pid' },
     ]) {
       await mkdir(join(locks, 'refresh-work.lock'), { recursive: true });
-      await writeFile(join(locks, 'refresh-work.owner'), JSON.stringify(record));
+      await writeFile(
+        join(locks, 'refresh-work.lock', `owner-${record.run}-1`),
+        JSON.stringify(record),
+      );
       const began = Date.now();
       expect(await withLock(locks, 'refresh-work', async () => 'taken', { staleMs: 60_000 })).toBe(
         'taken',
