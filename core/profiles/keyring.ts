@@ -166,31 +166,83 @@ type BrokerCall = (
 ) => Promise<string | null>;
 
 /**
- * Talks to one broker at a time, started on the first call: a call past its deadline fails
- * `keyring_unavailable` and the broker is killed (with the calls it held, which the same stuck
- * keychain would fail too), as it is after any failed write; a broker that dies fails its calls
- * so; the next call starts another.
+ * Talks to one broker at a time, started on the first call. A call fails `keyring_unavailable`
+ * when the keychain refused it or it passed its own deadline; a broker is killed when a call
+ * passes its deadline or a write fails (so a native write still running cannot land after a
+ * newer one). The calls a broker held when it was killed for another call, or died (a crash, a
+ * kill from outside), did nothing wrong: they are sent once more, in their order, to a new
+ * broker, and fail if that one goes too, so a keychain that keeps failing never loops.
  */
 function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
-  type Pending = {
+  type Call = {
+    request: KeyringBrokerRequest;
     resolve: (value: string | null) => void;
     reject: (error: LabError) => void;
-    timer: NodeJS.Timeout;
-    op: KeyringBrokerRequest['op'];
+    /** The call's own deadline, from its first send: a resend does not extend it. */
+    timer?: NodeJS.Timeout;
+    /** The broker it was last sent to. */
+    broker?: Broker;
+    /** Whether it was already sent again after a broker went away under it. */
+    resent: boolean;
   };
-  let current: { channel: KeyringBrokerChannel; pending: Map<number, Pending> } | undefined;
+  type Broker = { channel: KeyringBrokerChannel; pending: Map<number, Call> };
+  let current: Broker | undefined;
   let nextId = 1;
 
-  /** Ends `broker` (the calls it holds fail); the next call starts another. */
-  const retire = (broker: NonNullable<typeof current>) => {
-    if (current === broker) current = undefined;
-    broker.channel.kill();
+  const fail = (call: Call, error: LabError) => {
+    clearTimeout(call.timer);
+    call.reject(error);
   };
 
-  const start = () => {
-    const pending = new Map<number, Pending>();
+  /** Sends `call` to the current broker, started if there is none. */
+  const dispatch = (call: Call) => {
+    if (!current) {
+      try {
+        current = start();
+      } catch (error) {
+        // A host that cannot start it (a utility process refused, a spawn that throws) is a
+        // keychain out of reach, which callers handle by its code, not a bug.
+        fail(call, unavailable(`the keychain helper could not start: ${(error as Error).message}`));
+        return;
+      }
+    }
+    call.broker = current;
+    current.pending.set(call.request.id, call);
+    // A broker already gone drops it (the send is a no-op); its exit then sends it on.
+    current.channel.send(call.request);
+  };
+
+  /**
+   * The calls `broker` held when it went away go to a new broker, in the order they were made
+   * (so an older write of an account never lands after a newer one); one sent again already
+   * fails with `reason`.
+   */
+  const sendOn = (broker: Broker, reason: string) => {
+    const calls = [...broker.pending.values()];
+    broker.pending.clear();
+    for (const call of calls) {
+      if (call.resent) {
+        fail(call, unavailable(reason));
+        continue;
+      }
+      call.resent = true;
+      dispatch(call);
+    }
+  };
+
+  /** Kills `broker` for a call that failed with `reason`; the others it held go on. */
+  const retire = (broker: Broker, reason: string) => {
+    if (current === broker) current = undefined;
+    // The kill comes first, at once: a native write left running on one of its threads must be
+    // gone before any call (the same account's next write) reaches the next broker.
+    broker.channel.kill();
+    sendOn(broker, reason);
+  };
+
+  const start = (): Broker => {
+    const pending = new Map<number, Call>();
     const channel = launch();
-    const broker = { channel, pending };
+    const broker: Broker = { channel, pending };
     channel.onMessage((answer) => {
       const call = pending.get(answer.id);
       if (!call) return;
@@ -203,48 +255,37 @@ function brokerClient(launch: KeyringBrokerLauncher): BrokerCall {
       call.reject(unavailable(answer.message));
       // A native write whose AbortSignal fired (or that failed) may still be running on its
       // thread: left alive, it could land after a newer token is written. Only a kill stops it.
-      if (call.op !== 'get') retire(broker);
+      if (call.request.op !== 'get') retire(broker, answer.message);
     });
     channel.onExit((reason) => {
       if (current === broker) current = undefined;
-      for (const call of pending.values()) {
-        clearTimeout(call.timer);
-        call.reject(unavailable(reason));
-      }
-      pending.clear();
+      // Which call (if any) made it die is unknown: each gets its one resend.
+      sendOn(broker, reason);
     });
     return broker;
   };
 
   return (op, account, value, timeoutMs) =>
     new Promise<string | null>((resolve, reject) => {
-      if (!current) {
-        try {
-          current = start();
-        } catch (error) {
-          // A host that cannot start it (a utility process refused, a spawn that throws) is a
-          // keychain out of reach, which callers handle by its code, not a bug.
-          reject(unavailable(`the keychain helper could not start: ${(error as Error).message}`));
-          return;
-        }
-      }
-      const broker = current;
-      const id = nextId++;
-      const timer = setTimeout(() => {
-        broker.pending.delete(id);
-        reject(unavailable(`no answer within ${seconds(timeoutMs)}`));
-        // Its pool thread is stuck: a new broker serves the next call.
-        retire(broker);
-      }, timeoutMs + brokerGraceMs);
-      broker.pending.set(id, { resolve, reject, timer, op });
-      broker.channel.send({
-        id,
+      const request: KeyringBrokerRequest = {
+        id: nextId++,
         op,
         service: keyringService,
         account,
         ...(value === undefined ? {} : { value }),
         timeoutMs,
-      });
+      };
+      const call: Call = { request, resolve, reject, resent: false };
+      call.timer = setTimeout(() => {
+        const detail = `no answer within ${seconds(timeoutMs)}`;
+        reject(unavailable(detail));
+        const broker = call.broker;
+        if (!broker) return;
+        broker.pending.delete(request.id);
+        // Its pool thread is stuck: a new broker serves the next call.
+        retire(broker, detail);
+      }, timeoutMs + brokerGraceMs);
+      dispatch(call);
     });
 }
 

@@ -9,11 +9,15 @@
 // - while the file CODEX_LAB_FAKE_KEYRING_LATE names exists, a set reports an abort and yet
 //   writes later (after this process's next set), as a native write whose AbortSignal fired after
 //   it had started does;
+// - `refused`: every call is refused, as a keychain that denies this one entry does;
+// - while the file CODEX_LAB_FAKE_KEYRING_HOLD names exists, a call on any other account writes
+//   this process's id into that file and waits until the file is gone (a call the test holds in
+//   flight in a broker it can tell, and kill);
 // - anything else: an in-memory keychain, locked (every call refused, as a Secret Service whose
 //   unlock prompt was dismissed) while the file CODEX_LAB_FAKE_KEYRING_LOCKED names exists.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS module the broker requires */
 'use strict';
-const { existsSync } = require('node:fs');
+const { existsSync, writeFileSync } = require('node:fs');
 const { open, readFile } = require('node:fs/promises');
 
 const entries = new Map();
@@ -33,11 +37,21 @@ class AsyncEntry {
         "Couldn't access platform storage: Secret Service: unlock prompt was dismissed",
       );
     }
+    if (this.account === 'refused') {
+      throw new Error(
+        "Couldn't access platform storage: Secret Service: access to the item was denied",
+      );
+    }
     if (this.account === 'abort') process.abort();
     if (this.account === 'hang') {
       const fifo = process.env.CODEX_LAB_FAKE_KEYRING_FIFO;
       if (fifo) await open(fifo, 'r');
       await new Promise(() => {});
+    }
+    const hold = process.env.CODEX_LAB_FAKE_KEYRING_HOLD;
+    if (hold && !['pid', 'gate'].includes(this.account) && existsSync(hold)) {
+      writeFileSync(hold, String(process.pid));
+      while (existsSync(hold)) await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 

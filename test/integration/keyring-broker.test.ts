@@ -47,6 +47,35 @@ async function gone(pid: number, ms = 500): Promise<boolean> {
   return !alive(pid);
 }
 
+/**
+ * The id of the broker holding a call on the fake's CODEX_LAB_FAKE_KEYRING_HOLD file, once one
+ * other than `previous` does (at most 3 s).
+ */
+async function holder(hold: string, previous?: number): Promise<number> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const pid = Number(readFileSync(hold, 'utf8'));
+    if (pid && pid !== previous) return pid;
+    if (Date.now() > deadline) throw new Error(`no broker other than ${previous} holds the call`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Runs `body` with the fake holding every call on an ordinary account until `hold` is gone. */
+async function holding(body: (hold: string) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'codex-lab-broker-'));
+  folders.push(folder);
+  const hold = join(folder, 'hold');
+  writeFileSync(hold, '');
+  process.env['CODEX_LAB_FAKE_KEYRING_HOLD'] = hold;
+  try {
+    await body(hold);
+  } finally {
+    delete process.env['CODEX_LAB_FAKE_KEYRING_HOLD'];
+    rmSync(hold, { force: true });
+  }
+}
+
 const folders: string[] = [];
 afterAll(async () => {
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
@@ -99,6 +128,82 @@ describe('the keychain broker', () => {
     expect(second).not.toBe(first);
     await keyring.set('alice', 'tokens');
     expect(await keyring.get('alice')).toBe('tokens');
+  });
+
+  it('sends a call whose broker was killed under it to a new broker, where it lands', async () => {
+    await holding(async (hold) => {
+      const keyring = fakeKeyring(5000);
+      // Sign-in's token write, in flight when something kills the broker.
+      const write = keyring.set('alice', 'tokens').then(
+        () => 'ok',
+        (error: unknown) => error,
+      );
+      const first = await holder(hold);
+      process.kill(first, 'SIGKILL');
+      const second = await holder(hold, first);
+      rmSync(hold);
+      expect(await write).toBe('ok');
+      expect(await keyring.get('alice')).toBe('tokens');
+      expect(Number(await keyring.get('pid'))).toBe(second);
+    });
+  });
+
+  it("fails a refused write alone: the calls its broker's kill cut short land on a new broker", async () => {
+    await holding(async (hold) => {
+      const keyring = fakeKeyring(5000);
+      // Another profile's token write and a read, in flight in the same broker.
+      const write = keyring.set('bob', 'B').then(
+        () => 'ok',
+        (error: unknown) => error,
+      );
+      const read = keyring.get('carol').then(
+        (value) => `ok ${value}`,
+        (error: unknown) => error,
+      );
+      const first = await holder(hold);
+      await expect(keyring.set('refused', 'A')).rejects.toMatchObject({
+        code: 'keyring_unavailable',
+        message: expect.stringContaining('denied'),
+      });
+      // The failed write still ends its broker.
+      expect(await gone(first)).toBe(true);
+      await holder(hold, first);
+      rmSync(hold);
+      expect(await write).toBe('ok');
+      expect(await read).toBe('ok null');
+      expect(await keyring.get('bob')).toBe('B');
+    });
+  });
+
+  it('fails a call whose broker dies under it twice, and starts no third broker for it', async () => {
+    await holding(async (hold) => {
+      let started = 0;
+      const launch = nodeKeyringBroker({ keyringModule: fakeModule });
+      const keyring = createSystemKeyring({
+        timeoutMs: 5000,
+        launch: () => {
+          started++;
+          return launch();
+        },
+      });
+      const write = keyring.set('alice', 'tokens').then(
+        () => 'ok',
+        (error: unknown) => error,
+      );
+      const first = await holder(hold);
+      process.kill(first, 'SIGKILL');
+      const second = await holder(hold, first);
+      process.kill(second, 'SIGKILL');
+      expect(await write).toMatchObject({
+        code: 'keyring_unavailable',
+        message: expect.stringContaining('SIGKILL'),
+      });
+      expect(started).toBe(2);
+      rmSync(hold);
+      // The next call starts a broker of its own.
+      await keyring.set('alice', 'tokens');
+      expect(started).toBe(3);
+    });
   });
 
   it('is killed when a write fails, so a write it had started cannot land over a newer one', async () => {
