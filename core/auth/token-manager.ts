@@ -17,6 +17,7 @@ import { runCritical } from '../home/critical.ts';
 import { withLock, type LockLease } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { day, minute, type Clock, type Logger } from '../ports.ts';
+import { holdsAccount, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { decodeJwtClaims, identityFromAuth } from '../profiles/jwt.ts';
 import type { AuthDotJson } from '../profiles/schema.ts';
 import type { HealthStore } from '../state/health-store.ts';
@@ -33,6 +34,11 @@ export interface Credentials {
 
 /** The part of the profile store token refresh needs. */
 export interface TokenStore {
+  /**
+   * The profile's registry entry: which account the name is now (renames and reused names
+   * included), the account its auth file must still hold for a refresh to run.
+   */
+  getProfile(name: string): Promise<AccountIdentity>;
   readAuth(name: string): Promise<AuthDotJson>;
   writeAuth(name: string, auth: AuthDotJson): Promise<void>;
   /**
@@ -103,8 +109,6 @@ export class TokenManager {
   readonly #fetch: FetchLike;
   readonly #marginMs: number;
   readonly #inFlight = new Map<string, Promise<Credentials>>();
-  /** The account id each profile had when first seen: a different one on disk is a mismatch. */
-  readonly #accounts = new Map<string, string>();
   /** A permanent failure, remembered for the refresh token that caused it (as Codex does). */
   readonly #permanent = new Map<string, { refreshToken: string; error: LabError }>();
   /** A transient failure: no new request for the same refresh token before `until`. */
@@ -127,7 +131,6 @@ export class TokenManager {
   async getCredentials(name: string): Promise<Credentials> {
     const auth = await this.#options.store.readAuth(name);
     const tokens = requireTokens(name, auth);
-    this.#remember(name, auth);
     const now = this.#options.clock.now();
     if (!isStale(auth, now, this.#marginMs)) return credentialsOf(auth);
     const expiresAt = accessTokenExpiry(auth);
@@ -159,11 +162,6 @@ export class TokenManager {
    */
   async refreshAfterUnauthorized(name: string, rejectedAccessToken: string): Promise<Credentials> {
     return this.#refresh(name, rejectedAccessToken, 'unauthorized');
-  }
-
-  #remember(name: string, auth: AuthDotJson): void {
-    const accountId = accountIdOf(auth);
-    if (accountId !== null && !this.#accounts.has(name)) this.#accounts.set(name, accountId);
   }
 
   /**
@@ -227,17 +225,21 @@ export class TokenManager {
     // failed, left the only live refresh token beside the profile (a temporary file, the
     // journal); refreshing from what the profile holds would spend a dead one.
     await store.adoptUnfinishedWrite?.(name);
+    // Which account the name is comes from the registry, read now, never from what this process
+    // saw under the name before: a rename, a removal or a sign-in of another account under a
+    // reused name (the refresh lock held here keeps them out until this refresh is done) change
+    // it, and a long-lived router must follow. What the registry does not say is a file that
+    // holds another account than its profile (copied over by hand): its tokens are never spent
+    // or written as that profile's.
+    const registered = await store.getProfile(name);
     const disk = await store.readAuth(name);
     const tokens = requireTokens(name, disk);
-    const expected = this.#accounts.get(name);
-    const onDisk = accountIdOf(disk);
-    if (expected !== undefined && onDisk !== null && onDisk !== expected) {
+    if (!holdsAccount(registered, accountHeldBy(disk))) {
       const message = refreshFailureMessage('account_mismatch', name);
       await health.markAuthError(name, 'account_mismatch', message, clock.now());
-      this.#logger.warn({ profile: name }, 'auth file now holds another account');
+      this.#logger.warn({ profile: name }, 'auth file holds another account than its profile');
       throw signInAgainError('account_mismatch', name, message);
     }
-    this.#remember(name, disk);
     // Someone else refreshed while we waited: use theirs unless it is already past its exp (a
     // token inside the early margin is still good, and refreshing it again would waste a rotation).
     if (
@@ -406,6 +408,19 @@ function accountIdOf(auth: AuthDotJson): string | null {
     return identityFromAuth(auth).accountId ?? null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * The account an auth file's tokens are, read as the registry's entry was made from them
+ * (`identityFromAuth` at sign-in); nothing when they cannot be decoded (nothing to compare).
+ */
+function accountHeldBy(auth: AuthDotJson): AccountIdentity {
+  try {
+    const { accountId, email } = identityFromAuth(auth);
+    return { accountId, email };
+  } catch {
+    return {};
   }
 }
 

@@ -48,3 +48,19 @@ export function accountStamps(
   for (const profile of profiles) stamps.set(profile.name, accountStamp(profile));
   return stamps;
 }
+
+/**
+ * True when tokens of the account `held` (read from a profile's auth file) may be used as the
+ * account the registry records for that profile (`registered`): the registry is which account a
+ * name is, now, through renames and reused names. A field either side does not record is not
+ * compared: an entry from before account ids were kept, or tokens without an email claim, cannot
+ * be told apart by it (as `stampMatches` takes a profile that names no account).
+ */
+export function holdsAccount(registered: AccountIdentity, held: AccountIdentity): boolean {
+  const differs = (left: string | null | undefined, right: string | null | undefined) =>
+    left !== null && left !== undefined && right !== null && right !== undefined && left !== right;
+  return (
+    !differs(registered.accountId, held.accountId) &&
+    !differs(registered.email?.toLowerCase(), held.email?.toLowerCase())
+  );
+}

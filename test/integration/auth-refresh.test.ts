@@ -285,6 +285,11 @@ describe('TokenManager', () => {
     );
     expect(error.code).toBe('account_mismatch');
     expect(error.message).toContain('its auth file now holds another account');
+    // The registry says which account alice is: a process that never saw her tokens refuses too.
+    const fresh = await rejection(
+      manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token),
+    );
+    expect(fresh.code).toBe('account_mismatch');
     expect(issuerStats(fake).refreshToken).toBe(0);
   });
 

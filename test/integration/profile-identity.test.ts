@@ -8,11 +8,19 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
+import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
 import { handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
-import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
+import {
+  accountForAccessToken,
+  expireAccessTokens,
+  handleIssuerRequest,
+  issueAuthDotJson,
+  refreshLog,
+  refreshTokenIsValid,
+} from '../fakes/fake-issuer.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import {
   codexTurnBody,
@@ -415,5 +423,127 @@ describe('a rename made without the router’s word', () => {
       'x-codex-lab-profile': 'alice',
     });
     expect(pinned.headers.get('x-codex-lab-profile')).toBe('al');
+  });
+});
+
+describe('a name that is another account now, while a router runs', () => {
+  /** A lab with ann as alpha and ben as beta, and a started router that served both. */
+  async function started() {
+    const lab = await setUp(
+      [{ email: 'ann@example.com' }, { email: 'ben@example.com' }, { email: 'cat@example.com' }],
+      [
+        ['ann@example.com', 'alpha'],
+        ['ben@example.com', 'beta'],
+      ],
+    );
+    const router = await lab.start();
+    /** One turn pinned to `name` (as a running Codex pins it): its status and the account served. */
+    const pinned = async (name: string) => {
+      const answer = await turnThroughRouter(router.url, router.token, `sess-${name}`, {
+        'x-codex-lab-profile': name,
+      });
+      const turn = lab.fake.requests.filter((r) => r.path.endsWith('/codex/responses')).at(-1);
+      const bearer = String(turn?.headers['authorization'] ?? '').replace(/^Bearer /, '');
+      return {
+        status: answer.status,
+        profile: answer.headers.get('x-codex-lab-profile'),
+        account: accountForAccessToken(lab.fake, bearer)?.email ?? null,
+      };
+    };
+    // The router has read both sign-ins (and would have remembered them by name).
+    expect(await pinned('alpha')).toEqual({
+      status: 200,
+      profile: 'alpha',
+      account: 'ann@example.com',
+    });
+    expect(await pinned('beta')).toEqual({
+      status: 200,
+      profile: 'beta',
+      account: 'ben@example.com',
+    });
+    /** The tokens the profile's auth file holds now. */
+    const held = async (name: string) =>
+      (await new ProfileStore({ paths: lab.paths }).readAuth(name)).tokens!;
+    /**
+     * `email`'s access token expires at the issuer; the next turn pinned to `name` is served by
+     * `email` after one refresh, whose rotated tokens are what the profile's file holds.
+     */
+    const refreshesAs = async (name: string, email: string) => {
+      const before = await held(name);
+      expireAccessTokens(lab.fake, email);
+      const refreshes = refreshLog(lab.fake).length;
+      expect(await pinned(name)).toEqual({ status: 200, profile: name, account: email });
+      expect(refreshLog(lab.fake).length).toBe(refreshes + 1);
+      const after = await held(name);
+      expect(after.refresh_token).not.toBe(before.refresh_token);
+      expect(refreshTokenIsValid(lab.fake, after.refresh_token)).toBe(true);
+      expect(accountForAccessToken(lab.fake, after.access_token)?.email).toBe(email);
+      const shown = (await router.service.getState()).profiles.find((p) => p.name === name);
+      expect(shown?.status).toBe('ok');
+    };
+    return { lab, router, refreshesAs };
+  }
+
+  it('refreshes the account signed in under a renamed profile’s old name, and the renamed one', async () => {
+    const { lab, router, refreshesAs } = await started();
+    expect((await router.service.renameProfile({ from: 'alpha', to: 'work' })).ok).toBe(true);
+    await signInProfiles(lab.fake, lab.paths, [['cat@example.com', 'alpha']]);
+    expect((await router.service.operations.profileSignedIn({ profile: 'alpha' })).ok).toBe(true);
+    await refreshesAs('alpha', 'cat@example.com');
+    await refreshesAs('work', 'ann@example.com');
+  });
+
+  it('refreshes the account signed in under a removed profile’s name', async () => {
+    const { lab, router, refreshesAs } = await started();
+    expect((await router.service.removeProfile({ profile: 'alpha' })).ok).toBe(true);
+    await signInProfiles(lab.fake, lab.paths, [['cat@example.com', 'alpha']]);
+    expect((await router.service.operations.profileSignedIn({ profile: 'alpha' })).ok).toBe(true);
+    await refreshesAs('alpha', 'cat@example.com');
+  });
+
+  it('refreshes both profiles after they swap names', async () => {
+    const { router, refreshesAs } = await started();
+    for (const [from, to] of [
+      ['alpha', 'tmp'],
+      ['beta', 'alpha'],
+      ['tmp', 'beta'],
+    ] as const) {
+      expect((await router.service.renameProfile({ from, to })).ok).toBe(true);
+    }
+    await refreshesAs('alpha', 'ben@example.com');
+    await refreshesAs('beta', 'ann@example.com');
+  });
+
+  it('refreshes both profiles after they swap names without the router’s word', async () => {
+    const { lab, router, refreshesAs } = await started();
+    // Another process swaps them (the files' half only): the router is not told.
+    const store = new ProfileStore({ paths: lab.paths });
+    await store.rename('alpha', 'tmp');
+    await store.rename('beta', 'alpha');
+    await store.rename('tmp', 'beta');
+    // The router sees the change at its next look at the files (any edit makes it look now).
+    expect((await router.service.setActive({ profile: 'auto' })).ok).toBe(true);
+    await refreshesAs('alpha', 'ben@example.com');
+    await refreshesAs('beta', 'ann@example.com');
+  });
+
+  it('still refuses to refresh an auth file that holds another account than its profile', async () => {
+    const { lab, router } = await started();
+    // Copied over by hand: the registry still says alpha is ann.
+    await new ProfileStore({ paths: lab.paths }).writeAuth(
+      'alpha',
+      issueAuthDotJson(lab.fake, 'cat@example.com') as AuthDotJson,
+    );
+    // Whichever tokens the router uses next are refused upstream: it must refresh.
+    expireAccessTokens(lab.fake, 'ann@example.com');
+    expireAccessTokens(lab.fake, 'cat@example.com');
+    const refreshes = refreshLog(lab.fake).length;
+    const refused = await turnThroughRouter(router.url, router.token, 'sess-alpha', {
+      'x-codex-lab-profile': 'alpha',
+    });
+    expect(refused.status).toBe(400);
+    expect(refreshLog(lab.fake).length).toBe(refreshes);
+    const shown = (await router.service.getState()).profiles.find((p) => p.name === 'alpha');
+    expect(shown?.status).toBe('auth_error');
   });
 });
