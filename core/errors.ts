@@ -15,6 +15,10 @@ export const errorCodes = [
   'invalid_config',
   'bad_request',
   'payload_too_large',
+  // a request the router refuses before reading it: a known path asked with another method, or
+  // a Host or Origin that is not loopback (a DNS-rebinding page)
+  'method_not_allowed',
+  'misdirected_request',
   // storage
   'profile_not_found',
   'corrupt_file',

@@ -86,8 +86,22 @@ export { validateProfileName } from './names.ts';
 /** The longest session id a pin keeps: Codex's are UUIDs, 36 characters. */
 export const maxSessionIdLength = 200;
 
-/** Throws `invalid_argument` for a session id no Codex session has. */
+/**
+ * Throws `invalid_argument` for an empty session id (a pin or an unpin must name a session):
+ * the one sentence every surface says.
+ */
+export function checkSessionIdGiven(id: string): void {
+  if (id.trim() === '') {
+    throw new LabError(
+      'invalid_argument',
+      'The session id is empty: give the id of a Codex session (--session ID).',
+    );
+  }
+}
+
+/** Throws `invalid_argument` for a session id no Codex session has (or an empty one). */
 export function checkSessionId(id: string): void {
+  checkSessionIdGiven(id);
   if (id.length > maxSessionIdLength) {
     throw new LabError(
       'invalid_argument',
@@ -796,7 +810,11 @@ export class ProfileStore {
     // The one check of a session id, whichever surface pins (the CLI on the files, or any client
     // through the router): it is printed in tables and log lines, which a control character would
     // break, and kept in the registry for good.
-    if (kind === 'session' && profile !== null) checkSessionId(key);
+    if (kind === 'session') {
+      // An unpin still takes an id pinned before these rules, but never an empty one.
+      if (profile !== null) checkSessionId(key);
+      else checkSessionIdGiven(key);
+    }
     await this.updateRegistry(async (registry) => {
       const pins = kind === 'session' ? registry.pins.sessions : registry.pins.repos;
       if (profile === null) {

@@ -59,7 +59,7 @@ import type {
   UpstreamCredentials,
 } from './engine.ts';
 import { spendsQuota } from './engine.ts';
-import { sendError, sendJson } from './answers.ts';
+import { sendError, sendFailure, sendJson } from './answers.ts';
 import { bearerFrom, tokenMatcher } from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
 import {
@@ -350,12 +350,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     handle(request, response).catch((error: unknown) => {
       log.error({ err: error }, 'router request failed');
       if (!response.headersSent) {
-        sendError(
-          response,
-          500,
-          'upstream_error',
-          'The router hit an internal error; see its log.',
-        );
+        const message = 'The router hit an internal error; see its log.';
+        // The control API answers in its own shape (`{ ok: false, code, message }`).
+        if (isControlTarget(request.url)) sendFailure(response, 'upstream_error', message);
+        else sendError(response, 500, 'upstream_error', message);
       } else {
         response.destroy();
       }
@@ -367,12 +365,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     // DNS rebinding: a foreign page resolving its name to 127.0.0.1 still sends its own Host.
     if (!isLocalRequest(request.headers, extraHosts)) {
       response.setHeader('connection', 'close');
-      return sendError(
-        response,
-        421,
-        'bad_request',
-        'The router only answers requests addressed to 127.0.0.1 or localhost.',
-      );
+      const message = 'The router only answers requests addressed to 127.0.0.1 or localhost.';
+      return isControlTarget(target)
+        ? sendFailure(response, 'misdirected_request', message)
+        : sendError(response, 421, 'misdirected_request', message);
     }
     // The hot path skips WHATWG URL parsing for plain paths (what Codex sends); anything it would
     // normalise (escapes, dot segments, backslashes, empty segments) takes the full parse.
@@ -387,12 +383,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     if (path.startsWith('/lab/')) {
       if (!authorized(request)) return rejectUnauthorized(response);
       if (options.control && (await options.control(request, response, url))) return;
-      return sendError(
-        response,
-        404,
-        'not_found',
-        `No control API route ${request.method} ${path}.`,
-      );
+      return sendFailure(response, 'not_found', `No control API route ${request.method} ${path}.`);
     }
     if (options.publicRoutes && (await options.publicRoutes(request, response, url))) return;
     sendError(response, 404, 'not_found', `The router has nothing at ${path}.`);
@@ -429,9 +420,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
 
   function rejectUnauthorized(response: ServerResponse): void {
     response.setHeader('www-authenticate', 'Bearer realm="codex-lab"');
-    sendError(
+    // Only the control API gets here (the backend passes such requests through).
+    sendFailure(
       response,
-      401,
       'unauthorized',
       'Missing or wrong router token: send "Authorization: Bearer <token>" (codex-lab token prints it).',
     );
@@ -1520,4 +1511,13 @@ function sendNoPick(response: ServerResponse, pick: NoPick): void {
   }
   if (pick.body !== undefined) sendJson(response, pick.status, pick.body);
   else sendError(response, pick.status, pick.code, pick.message);
+}
+
+/**
+ * True when a request names the control API (`/lab/…`), whose refusals are `{ ok: false, code,
+ * message }` rather than the backend's OpenAI-shaped errors. Read from the raw target: the host
+ * check and the last-resort error answer come before (or without) the URL parse.
+ */
+function isControlTarget(target: string | undefined): boolean {
+  return target !== undefined && (target === '/lab' || target.startsWith('/lab/'));
 }

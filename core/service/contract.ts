@@ -3,7 +3,7 @@
  * the web dashboard over the control API (`/lab/v1/`), and the CLI.
  *
  * Views hold no secrets: no access, refresh or id token, and no router token, ever.
- * Times are ISO strings. Inputs are zod schemas so every transport validates the same way.
+ * Times are ISO strings. Inputs are zod schemas so every transport checks their shape the same way.
  * This file imports only zod and the view types (`core/view-types.ts`), so the renderer may import it.
  */
 import { z } from 'zod';
@@ -11,45 +11,49 @@ import type { ContractResult, LoginView, PrimingOutcomeView, LabState } from '..
 
 export type * from '../view-types.ts';
 
-const name = z.string().min(1).max(200);
+/**
+ * A profile name, a session id, a path: the contract checks only that it is text. What a value
+ * may hold (a name's characters and length, a session id's, a folder) is the operations layer's
+ * rule, written once in the core, so every surface — the CLI on the files, IPC, the control API —
+ * refuses it with the same code and sentence. The control API's body limit bounds the size.
+ */
+const text = z.string();
 
-/** Inputs of every operation, validated identically by IPC handlers and the control API. */
+/** Inputs of every operation, shape-checked identically by IPC handlers and the control API. */
 export const inputSchemas = {
-  setActive: z.object({ profile: name }),
-  renameProfile: z.object({ from: name, to: name }),
+  setActive: z.object({ profile: text }),
+  renameProfile: z.object({ from: text, to: text }),
   removeProfile: z.object({
-    profile: name,
+    profile: text,
     revoke: z.boolean().default(false),
     /** With `revoke`: remove even when the issuer did not confirm the revoke. */
     force: z.boolean().default(false),
   }),
   startLogin: z.object({
-    name: name.nullable().default(null),
+    name: text.nullable().default(null),
     popup: z.boolean().default(false),
     /** `device`: a code entered on the issuer's page, for a browser on another machine. */
     method: z.enum(['browser', 'device']).default('browser'),
   }),
   completeLogin: z.object({
-    id: z.string().min(1).max(100),
+    id: text,
     /** The address the browser showed after approving (`…/auth/callback?code=…&state=…`). */
-    callbackUrl: z.string().min(1).max(8192),
+    callbackUrl: text,
   }),
-  cancelLogin: z.object({ id: z.string().min(1).max(100) }),
-  setPriming: z.object({ profile: name, enabled: z.boolean() }),
-  primeNow: z.object({ profile: name, dryRun: z.boolean().default(false) }),
+  cancelLogin: z.object({ id: text }),
+  setPriming: z.object({ profile: text, enabled: z.boolean() }),
+  primeNow: z.object({ profile: text, dryRun: z.boolean().default(false) }),
   pinSession: z.object({
-    // What a session id may hold is the store's rule (`checkSessionId`), for every surface; this
-    // bounds what crosses the wire, at the store's length.
-    sessionId: z.string().min(1).max(200),
-    profile: name.nullable(),
+    sessionId: text,
+    profile: text.nullable(),
     allowFallback: z.boolean().default(false),
   }),
   pinRepo: z.object({
-    path: z.string().min(1).max(4096),
-    profile: name.nullable(),
+    path: text,
+    profile: text.nullable(),
     allowFallback: z.boolean().default(false),
   }),
-  refreshUsage: z.object({ profile: name.nullable().default(null) }),
+  refreshUsage: z.object({ profile: text.nullable().default(null) }),
 } as const;
 
 /** The input type of each operation. */
@@ -61,7 +65,7 @@ export type Inputs = { [K in keyof typeof inputSchemas]: z.input<(typeof inputSc
  * shutdown of the router (`codex-lab stop`).
  */
 export const hostInputSchemas = {
-  profileSignedIn: z.object({ profile: name }),
+  profileSignedIn: z.object({ profile: text }),
   shutdown: z.object({}),
 } as const;
 
@@ -74,8 +78,9 @@ export type HostInputs = {
 export const allInputSchemas = { ...inputSchemas, ...hostInputSchemas } as const;
 
 /**
- * Validates one operation's input, identically on every transport (IPC, the control API):
- * one code, `invalid_argument`, and one sentence naming the field.
+ * Checks the shape of one operation's input, identically on every transport (IPC, the control
+ * API): one code, `invalid_argument`, and one sentence naming the field. Values of the right
+ * shape are the operation's to judge.
  */
 export function parseOperationInput<K extends keyof typeof allInputSchemas>(
   operation: K,

@@ -3,16 +3,20 @@
  * files (`/ui/…`, public: the page reads the token from its URL fragment, which browsers never
  * send to a server).
  *
- * Every operation is `POST /lab/v1/<operation>` with its JSON input, validated by the same zod
- * schema the IPC handlers use, and answers a `ContractResult`. `GET /lab/v1/events` streams
- * `event: state` with the whole `LabState` on subscribe and on every change.
+ * Every operation is `POST /lab/v1/<operation>` with its JSON input, shape-checked by the same zod
+ * schema the IPC handlers use (the rules on values are the operations layer's), and answers a
+ * `ContractResult`: 200 when it is `ok`, else the status its code has in one table
+ * (`failureStatus`), the same for every refusal of this API (token, host, route, method, body).
+ * `GET /lab/v1/events` streams `event: state` with the whole `LabState` on subscribe and on every
+ * change.
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Clock } from '../ports.ts';
 import { readRequestBody } from '../proxy/body.ts';
-import { sendJson } from '../proxy/answers.ts';
+import type { ErrorCode } from '../errors.ts';
+import { failureStatus, sendFailure, sendJson } from '../proxy/answers.ts';
 import type { RouteHandler } from '../proxy/server.ts';
 import { eventsHeartbeatMs } from '../view-types.ts';
 import {
@@ -54,6 +58,19 @@ export interface ControlApiOptions {
 
 const controlBodyLimit = 1024 * 1024;
 const operations = new Set<string>(Object.keys(allInputSchemas));
+const viewRoutes = [
+  'state',
+  'profiles',
+  'sessions',
+  'decisions',
+  'activity',
+  'pins',
+  'priming',
+  'requests',
+  'events',
+] as const;
+type View = (typeof viewRoutes)[number];
+const views = new Set<string>(viewRoutes);
 
 /** Builds the `/lab/v1/` handler mounted by the router server (which has checked the token). */
 export function createControlApi(options: ControlApiOptions): RouteHandler {
@@ -65,8 +82,24 @@ export function createControlApi(options: ControlApiOptions): RouteHandler {
     const route = url.pathname.slice(controlApiPrefix.length + 1).replace(/\/+$/, '');
     const method = request.method ?? 'GET';
 
+    // A known route asked with another method is 405 whatever the method (an unknown route is
+    // the router's 404): the answer names the method it takes.
+    const takes = operations.has(route) ? 'POST' : views.has(route) ? 'GET' : null;
+    if (takes === null) return false;
+    if (method !== takes) {
+      sendFailure(
+        response,
+        'method_not_allowed',
+        takes === 'POST'
+          ? `${controlApiPrefix}/${route} takes POST with a JSON body.`
+          : `${controlApiPrefix}/${route} takes GET.`,
+        { allow: takes },
+      );
+      return true;
+    }
+
     if (method === 'GET') {
-      switch (route) {
+      switch (route as View) {
         case 'state':
           sendJson(response, 200, await service.getState());
           return true;
@@ -102,48 +135,36 @@ export function createControlApi(options: ControlApiOptions): RouteHandler {
         case 'events':
           await streamEvents(request, response, service, clock, heartbeatMs);
           return true;
-        default:
-          return false;
       }
     }
 
-    if (method === 'POST' && operations.has(route)) {
-      const operation = route as keyof typeof allInputSchemas;
-      let input: unknown;
-      try {
-        const raw = await readRequestBody(request, controlBodyLimit);
-        input = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-      } catch (error) {
-        const tooLarge = (error as { code?: string }).code === 'payload_too_large';
-        sendJson(response, tooLarge ? 413 : 400, {
-          ok: false,
-          code: tooLarge ? 'payload_too_large' : 'bad_request',
-          message: tooLarge
-            ? 'The request body is larger than 1 MB.'
-            : `The request body is not valid JSON (${(error as Error).message}).`,
-        });
-        return true;
+    const operation = route as keyof typeof allInputSchemas;
+    let input: unknown;
+    try {
+      const raw = await readRequestBody(request, controlBodyLimit);
+      input = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'payload_too_large') {
+        sendFailure(response, 'payload_too_large', 'The request body is larger than 1 MB.');
+      } else {
+        sendFailure(
+          response,
+          'bad_request',
+          `The request body is not valid JSON (${(error as Error).message}).`,
+        );
       }
-      const parsed = parseOperationInput(operation, input);
-      if (!parsed.ok) {
-        sendJson(response, 400, parsed);
-        return true;
-      }
-      const run = service[operation] as (value: unknown) => Promise<ContractResult<unknown>>;
-      const result = await run.call(service, parsed.value);
-      sendJson(response, 200, result);
       return true;
     }
-    if (operations.has(route)) {
-      response.setHeader('allow', 'POST');
-      sendJson(response, 405, {
-        ok: false,
-        code: 'bad_request',
-        message: `${controlApiPrefix}/${route} takes POST with a JSON body.`,
-      });
-      return true;
-    }
-    return false;
+    const parsed = parseOperationInput(operation, input);
+    const result = parsed.ok
+      ? await (service[operation] as (value: unknown) => Promise<ContractResult<unknown>>).call(
+          service,
+          parsed.value,
+        )
+      : parsed;
+    // One status per code (`failureStatus`), whether the shape or the operation refused.
+    sendJson(response, result.ok ? 200 : failureStatus(result.code as ErrorCode), result);
+    return true;
   };
 }
 

@@ -636,7 +636,12 @@ export class LabService implements ControlApiService {
   async cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>> {
     const login = this.#logins.get(input.id);
     if (!login)
-      return { ok: false, code: 'not_found', message: `No sign-in ${input.id} is in progress.` };
+      return {
+        ok: false,
+        code: 'not_found',
+        // The id is not echoed: it is whatever the caller sent.
+        message: 'That sign-in is no longer in progress; there is nothing to cancel.',
+      };
     login.cancel();
     this.#changed();
     return { ok: true, value: null };

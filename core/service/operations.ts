@@ -83,6 +83,20 @@ export interface OperationsOptions {
 /** How a remove's revoke ended: null when no revoke was asked for. */
 export type RevokeResult = 'revoked' | 'skipped' | 'failed';
 
+/**
+ * Throws `invalid_argument` for `force` without `revoke`: it only loosens a revoke, and alone a
+ * caller may believe it skips a confirmation or forces something else, so nothing is removed.
+ * Checked first by `removeProfile` (and by the CLI before it looks the profile up).
+ */
+export function checkRemoveOptions(input: Inputs['removeProfile']): void {
+  if (input.force === true && input.revoke !== true) {
+    throw new LabError(
+      'invalid_argument',
+      '--force only goes with --revoke: it removes the profile even when the issuer did not confirm the revoke; without --revoke, leave it out.',
+    );
+  }
+}
+
 /** True when a usage read shows room in every window it reports (so a `limited` mark is stale). */
 export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
   if (snapshot.limitReached === true) return false;
@@ -152,6 +166,7 @@ export class LabOperations {
     input: Inputs['removeProfile'],
   ): Promise<ContractResult<{ revoked: RevokeResult } | null>> {
     return this.#edit(async () => {
+      checkRemoveOptions(input);
       const { store } = this.#options;
       const name = (await store.getProfile(input.profile)).name;
       let revoked: RevokeResult | null = null;

@@ -131,6 +131,8 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
         body: JSON.stringify(input ?? {}),
         signal: waiting.signal,
       });
+      // The page says what to do about its token, as `getState` does, not the router's CLI hint.
+      if (response.status === 401) return { ok: false, code: 'unauthorized', message: badToken };
       try {
         const body = (await response.json()) as ContractResult<T>;
         if (body && typeof body === 'object' && 'ok' in body) return body;

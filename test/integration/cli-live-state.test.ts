@@ -1,12 +1,15 @@
 /**
  * DESIGN section 8, "live means within a second": what the running router learnt from a turn
  * (the account's quota, from the answer's headers) is what `codex-lab list` shows a second later,
- * although `list` reads the files (it starts without asking the router).
+ * although `list` reads the files (it starts without asking the router). And one operation, one
+ * answer: a command refused on the files is refused alike through the router's control API.
  */
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProfileView } from '../../core/service/contract.ts';
-import { runCodexLab } from '../helpers/cli.ts';
+import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { routedTurn, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
 
 let router: TestRouter;
 
@@ -37,5 +40,31 @@ describe('codex-lab list while a router runs', () => {
         ) as ProfileView[]
       )[0]!.quota.primary;
     await expect.poll(listed, { timeout: 3000, interval: 250 }).not.toBeNull();
+  });
+});
+
+describe('a refused command with and without a router', () => {
+  it('says the same sentence with the same exit code', async () => {
+    const files = await makeTempHome('codex-lab-no-router-');
+    try {
+      await seedProfiles(router.fake, files, [{ name: 'work', email: 'work@example.com' }]);
+      const long = 'x'.repeat(300);
+      for (const args of [
+        ['rename', 'work', long],
+        ['use', long],
+        ['pin', 'work', '--session', long],
+        ['remove', 'work', '--force'],
+      ]) {
+        const [onFiles, throughRouter] = await Promise.all([
+          runCodexLab(args, { home: files }),
+          runCodexLab(args, { home: router.home }),
+        ]);
+        expect(onFiles.code, args[0]).toBe(1);
+        expect(throughRouter.stderr, args[0]).toBe(onFiles.stderr);
+        expect(throughRouter.code, args[0]).toBe(onFiles.code);
+      }
+    } finally {
+      await rm(files, { recursive: true, force: true });
+    }
   });
 });

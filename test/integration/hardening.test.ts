@@ -66,6 +66,13 @@ describe('Host and Origin checks', () => {
         ...auth,
       });
       expect(foreign.status, path).toBe(421);
+      // The control API's envelope on its own paths; the router's OpenAI-shaped one elsewhere.
+      const body = JSON.parse(foreign.body) as Record<string, unknown>;
+      if (path.startsWith('/lab/')) {
+        expect(body, path).toMatchObject({ ok: false, code: 'misdirected_request' });
+      } else if (path.startsWith('/backend-api/')) {
+        expect(body, path).toMatchObject({ error: { code: 'misdirected_request' } });
+      }
       const foreignOrigin = await rawGet(`${router.url}${path}`, {
         host: `127.0.0.1:${port}`,
         origin: 'http://evil.example',

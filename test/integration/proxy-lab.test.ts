@@ -223,6 +223,113 @@ describe('control API', () => {
   });
 });
 
+describe('control API answers', () => {
+  const call = (path: string, body: unknown, method = 'POST', auth = true) =>
+    fetch(`${url}/lab/v1/${path}`, {
+      method,
+      headers: auth ? { authorization: `Bearer ${token}` } : {},
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  type Failure = { ok: false; code: string; message: string };
+  const failure = async (answer: Response) => {
+    const body = (await answer.json()) as Failure;
+    return { status: answer.status, ...body };
+  };
+  const long = 'x'.repeat(300);
+
+  it("refuse an input by the core's own rule, code and sentence (the CLI's without a router)", async () => {
+    // The contract checks only the shape: the name and session-id rules are the core's, said once.
+    expect(await failure(await call('renameProfile', { from: 'alpha', to: long }))).toEqual({
+      status: 400,
+      ok: false,
+      code: 'invalid_name',
+      message: `The profile name "${'x'.repeat(80)}…" is 300 characters long; use at most 64.`,
+    });
+    expect(await failure(await call('setActive', { profile: long }))).toMatchObject({
+      status: 404,
+      code: 'profile_not_found',
+      message: expect.stringMatching(/^There is no profile named "x{300}"/) as unknown,
+    });
+    expect(await failure(await call('pinSession', { sessionId: long, profile: 'alpha' }))).toEqual({
+      status: 400,
+      ok: false,
+      code: 'invalid_argument',
+      message: 'A session id is at most 200 characters; this one has 300.',
+    });
+    expect(await failure(await call('renameProfile', { from: 'alpha', to: 'beta' }))).toMatchObject(
+      { status: 409, code: 'name_taken' },
+    );
+  });
+
+  it('refuse an empty name or session id by the same core rules', async () => {
+    expect(await failure(await call('startLogin', { name: '' }))).toEqual({
+      status: 400,
+      ok: false,
+      code: 'invalid_name',
+      message: 'A profile name cannot be empty.',
+    });
+    expect(await failure(await call('pinSession', { sessionId: ' ', profile: 'alpha' }))).toEqual({
+      status: 400,
+      ok: false,
+      code: 'invalid_argument',
+      message: 'The session id is empty: give the id of a Codex session (--session ID).',
+    });
+  });
+
+  it('give one code one status, whether the shape or the core refused', async () => {
+    const shape = await failure(await call('pinSession', { sessionId: 5, profile: 'alpha' }));
+    const rule = await failure(await call('pinSession', { sessionId: 'a\nb', profile: 'alpha' }));
+    expect([shape.code, rule.code]).toEqual(['invalid_argument', 'invalid_argument']);
+    expect([shape.status, rule.status]).toEqual([400, 400]);
+    // A success is still 200.
+    expect((await call('setActive', { profile: 'auto' })).status).toBe(200);
+  });
+
+  it('refuse force without revoke, as the CLI does, and remove nothing', async () => {
+    expect(
+      await failure(await call('removeProfile', { profile: 'beta', force: true })),
+    ).toMatchObject({
+      status: 400,
+      ok: false,
+      code: 'invalid_argument',
+      message: expect.stringMatching(/revoke/) as unknown,
+    });
+    const state = (await (await call('state', undefined, 'GET')).json()) as {
+      profiles: Array<{ name: string }>;
+    };
+    expect(state.profiles.map((profile) => profile.name).sort()).toEqual(['alpha', 'beta']);
+  });
+
+  it('answer a known operation with the wrong method 405, and a view with the wrong method 405', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
+      const answer = await call('setActive', undefined, method);
+      expect(answer.status, method).toBe(405);
+      expect(answer.headers.get('allow'), method).toBe('POST');
+      expect(await answer.json(), method).toMatchObject({ ok: false, code: 'method_not_allowed' });
+    }
+    const view = await call('state', {}, 'POST');
+    expect(view.status).toBe(405);
+    expect(view.headers.get('allow')).toBe('GET');
+    expect(await view.json()).toMatchObject({ ok: false, code: 'method_not_allowed' });
+  });
+
+  it('use one envelope for every refusal: token, route, body', async () => {
+    const anonymous = await call('state', undefined, 'GET', false);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ ok: false, code: 'unauthorized' });
+    const unknown = await call('nothingHere', {});
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ ok: false, code: 'not_found' });
+    const garbled = await fetch(`${url}/lab/v1/setActive`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: '{"profile":',
+    });
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toMatchObject({ ok: false, code: 'bad_request' });
+  });
+});
+
 describe('logs', () => {
   it('hold no profile token and no router token', () => {
     const all = logLines.join('');

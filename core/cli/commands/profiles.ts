@@ -9,7 +9,7 @@ import { cliProfileStore } from '../profile-store.ts';
 import { capitalize } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
-import { referencesTo, type ProfileReferences } from '../../profiles/store.ts';
+import { checkSessionIdGiven, referencesTo, type ProfileReferences } from '../../profiles/store.ts';
 import { routingWarning, type RoutingUse } from '../prechecks.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { openLabClient, valueOf } from '../lab-client.ts';
@@ -55,26 +55,21 @@ export async function runRemove(
   options: Record<string, unknown>,
 ): Promise<number> {
   const name = argument(args, 0, 'the profile name');
-  // --force only loosens --revoke; alone, a user may believe it skips a confirmation or forces
-  // something else, so say so before anything is removed.
-  if (options['force'] === true && options['revoke'] !== true) {
-    throw new LabError(
-      'invalid_argument',
-      '--force only goes with --revoke (remove even when the issuer did not confirm the revoke); without --revoke, leave it out.',
-    );
-  }
+  const input = {
+    profile: name,
+    revoke: options['revoke'] === true,
+    force: options['force'] === true,
+  };
+  // The operation's own rule on its options, checked before the profile is looked up, as the
+  // operation checks it (every surface refuses `force` alone alike).
+  const { checkRemoveOptions } = await import('../../service/operations.ts');
+  checkRemoveOptions(input);
   const store = cliProfileStore(context);
   const entry = await store.getProfile(name);
   // What goes with it (its pins, the active marker), to say so: the removal drops them silently.
   const references = referencesTo(await store.readRegistry(), entry.name);
   const lab = await openLabClient(context);
-  const outcome = valueOf(
-    await lab.removeProfile({
-      profile: entry.name,
-      revoke: options['revoke'] === true,
-      force: options['force'] === true,
-    }),
-  );
+  const outcome = valueOf(await lab.removeProfile({ ...input, profile: entry.name }));
   let revoked: string | null = null;
   if (outcome !== null) {
     // The operation kept the profile (and failed) unless the revoke was confirmed or forced.
@@ -141,12 +136,8 @@ async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
     throw new LabError('invalid_argument', 'Give exactly one of --session ID or --repo PATH.');
   }
   if (typeof session === 'string') {
-    if (session.trim() === '') {
-      throw new LabError(
-        'invalid_argument',
-        'The session id is empty: give --session the id of a Codex session.',
-      );
-    }
+    // Said before anything is read, in the store's own sentence (every surface's).
+    checkSessionIdGiven(session);
     return { kind: 'session', key: session, shown: `session ${session}` };
   }
   // Resolved here, against this command's working folder, before it reaches any router.

@@ -106,6 +106,12 @@ describe('the web bridge’s event stream', () => {
     await expect(createWebBridge(options).getState()).rejects.toThrow(
       'This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
     );
+    // An operation refused for its token says the same, as the one failure shape.
+    await expect(createWebBridge(options).setActive({ profile: 'work' })).resolves.toEqual({
+      ok: false,
+      code: 'unauthorized',
+      message: 'This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
+    });
   });
 
   it('fills in the fields an older router’s state lacks, from getState and the stream', async () => {
