@@ -12,9 +12,9 @@ import { writeLine } from './context.ts';
 export const finishingRefreshLine = 'codex-lab: finishing a token refresh before exiting…';
 
 /**
- * The signals that ask a command to end. While one of ours listens, proper-lockfile's exit hook
- * (signal-exit, which releases every lock and raises the signal again when it is the only
- * listener) leaves them alone: a refresh's lock stays held for as long as the refresh runs.
+ * The signals that ask a command to end. While one of ours listens, neither the signal's default
+ * action nor signal-exit's hook (write-file-atomic's, which raises the signal again when it is the
+ * only listener) ends the process: a refresh runs to its end, its lock held.
  */
 export const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 

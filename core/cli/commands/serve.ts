@@ -78,7 +78,7 @@ export async function runServe(
   const stopNow = new AbortController();
   let stopping = false;
   // The refreshes in flight are finished before the process ends: the listeners stay until then,
-  // so no later signal (nor proper-lockfile's exit hook) can end it with a token spent and its
+  // so no later signal (nor a signal-exit hook) can end it with a token spent and its
   // successor not yet on disk. SIGHUP (a closed terminal, a service manager) stops it the same way.
   const exit = criticalExit(context.stderr);
   const onSignal = () => {

@@ -32,7 +32,7 @@ it.each(quitSignals)(
       if (!event.prevented) events.push('exit');
     };
     quitOnSignals(signals, appQuit);
-    // Listening at all is what keeps proper-lockfile's exit hook from ending the process.
+    // Listening at all is what keeps the signal's default action from ending the process.
     expect(signals.listenerCount(signal)).toBe(1);
     for (let i = 0; i < 3; i += 1) {
       signals.emit(signal);
