@@ -22,10 +22,25 @@ export const journalEntrySchema = z.discriminatedUnion('op', [
     to: name,
     /** The legacy `auth.json` moved into `auth-profiles/<to>/`. */
     legacy: z.boolean(),
-    /** The registry record as it reads after the rename. */
+    /**
+     * The registry record as it reads after the rename; its account (id and email) is the one the
+     * replay acts for.
+     */
     record: profileRecordSchema,
   }),
-  z.object({ op: z.literal('remove'), name, keyring: z.boolean(), legacy: z.boolean() }),
+  z.object({
+    op: z.literal('remove'),
+    name,
+    keyring: z.boolean(),
+    legacy: z.boolean(),
+    /**
+     * The account the removed profile was (id and email): a replay acts only while the name is
+     * still that account's. Absent in records written before it was kept.
+     */
+    account: z
+      .object({ accountId: z.string().nullable(), email: z.string().nullable() })
+      .optional(),
+  }),
   z.object({ op: z.literal('add'), record: profileRecordSchema }),
   z.object({
     op: z.literal('recovered'),

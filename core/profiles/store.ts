@@ -655,6 +655,8 @@ export class ProfileStore {
             `${targetDir} already exists although no profile uses it; pick another name (that folder was left as it is).`,
           );
         }
+        // Last check before anything moves: every refusal comes before the journal record.
+        await this.#requireReadableHealth(`${entry.name} was not renamed`);
         const { legacy: _legacy, ...fields } = entry;
         const renamed: ProfileRecord = entry.legacy
           ? { ...fields, name: to, store: 'file' }
@@ -720,7 +722,7 @@ export class ProfileStore {
           await this.#step('rename:registry-written');
           if (secret !== null) await this.#requireKeyring().delete(oldKey);
         }
-        await new HealthStore(this.#paths).forget(entry.name, to);
+        await this.#forgetHealth(entry.name, to);
         await clearJournal(journal);
       }),
     );
@@ -747,11 +749,14 @@ export class ProfileStore {
             );
           }
         }
+        await this.#requireReadableHealth(`${entry.name} was not removed`);
         const journal = await writeJournal(this.#paths.journalDir, {
           op: 'remove',
           name: entry.name,
           keyring: entry.store === 'keyring' && !entry.legacy,
           legacy: entry.legacy,
+          // A replay deletes only while the name is still this account's.
+          account: { accountId: entry.accountId, email: entry.email },
         });
         await this.#completeRemove(
           registry,
@@ -786,7 +791,74 @@ export class ProfileStore {
       if (keyring) await this.#requireKeyring().delete(keyringAccountFor(dir));
       await rm(dir, { recursive: true, force: true });
     }
-    await new HealthStore(this.#paths).forget(name);
+    await this.#forgetHealth(name);
+  }
+
+  /**
+   * Refuses a rename or removal (`refused` says which, before the file's own sentence) while
+   * `state/health.json` does not read, before anything moves: the file is named and left as it
+   * is. Its entries are keyed by name alone (quota.json's carry an account stamp and are dropped
+   * by account once that file reads again, so it need not read first; see moveProfileState): an
+   * operation that went ahead could not move them, and a later profile under the name would take
+   * on the marks of the account that had it.
+   */
+  async #requireReadableHealth(refused: string): Promise<void> {
+    try {
+      await new HealthStore(this.#paths).read();
+    } catch (error) {
+      if (!isLabError(error)) throw error;
+      throw new LabError(error.code, `${refused}: ${error.message}`, {
+        cause: error,
+        ...(error.details ? { details: error.details } : {}),
+      });
+    }
+  }
+
+  /**
+   * Moves (`to`) or drops a profile's health entry once its rename or removal is past the point of
+   * no return. The file read just before (`#requireReadableHealth`); should it fail now (damaged
+   * meanwhile, its lock held too long) it is left as it is and logged by name, and the operation
+   * is still complete: reported as a failure, it used to keep its journal record, whose replay
+   * later deleted whichever profile had the name by then.
+   */
+  async #forgetHealth(name: string, to?: string): Promise<void> {
+    await new HealthStore(this.#paths).forget(name, to).catch((error: unknown) => {
+      this.#logger.warn(
+        {
+          path: this.#paths.health,
+          profile: name,
+          code: isLabError(error) ? error.code : null,
+        },
+        'could not update the health file for a completed rename or removal; left it as it is',
+      );
+    });
+  }
+
+  /**
+   * Why a replayed journal record written for `account` must leave the profile `name` alone, or
+   * null when it may act: the registry lists `name` as another account (the name was reused, or a
+   * rename took it, since the record was written), or, with `name` unlisted, the auth file at
+   * `authPath` holds another account's sign-in. A file that does not read names no account and
+   * stops nothing. A record without `account` (written before records kept it) may act only on a
+   * name no profile has.
+   */
+  async #heldByAnother(
+    registry: Registry,
+    name: string,
+    account: { accountId?: string | null; email?: string | null } | undefined,
+    authPath: string,
+  ): Promise<string | null> {
+    const holder = (await this.#entries(registry)).find((entry) => entry.name === name);
+    if (account === undefined) {
+      return holder === undefined ? null : `the record does not say whose ${name} it was`;
+    }
+    if (holder !== undefined) {
+      return sameAccount(holder, account) ? null : `${name} is another account's profile now`;
+    }
+    const held = await identityInFile(authPath);
+    return held !== null && !sameAccount(held, account)
+      ? `${authPath} holds another account's sign-in`
+      : null;
   }
 
   /** Sets the profile new unpinned sessions use, or `auto`. */
@@ -919,22 +991,45 @@ export class ProfileStore {
     const listed = (name: string) => registry.profiles.some((p) => p.name === name);
     switch (entry.op) {
       case 'rename': {
-        if (listed(entry.to)) {
-          // The registry was written: only the old keychain entry may be left to delete.
-          if (entry.record.store === 'keyring' && this.#keyring) {
-            await this.#keyring.delete(keyringAccountFor(this.#paths.profileDir(entry.from)));
-          }
-          break;
-        }
         const source = entry.legacy ? this.#paths.legacyAuth : this.#paths.profileDir(entry.from);
         const target = entry.legacy
           ? this.#paths.profileAuth(entry.to)
           : this.#paths.profileDir(entry.to);
+        // Either name held by another account now: what is there is not this rename's to move,
+        // list or delete.
+        const other =
+          (await this.#heldByAnother(
+            registry,
+            entry.from,
+            entry.record,
+            entry.legacy ? source : this.#paths.profileAuth(entry.from),
+          )) ??
+          (await this.#heldByAnother(
+            registry,
+            entry.to,
+            entry.record,
+            this.#paths.profileAuth(entry.to),
+          ));
+        if (other !== null) {
+          this.#logger.warn(
+            { from: entry.from, to: entry.to, reason: other },
+            'dropped an interrupted rename: its profile is another account now',
+          );
+          break;
+        }
+        if (listed(entry.to)) {
+          // The registry was written: only the old keychain entry may be left to delete, unless
+          // a profile has the old name again (that key is its entry now).
+          if (entry.record.store === 'keyring' && this.#keyring && !listed(entry.from)) {
+            await this.#keyring.delete(keyringAccountFor(this.#paths.profileDir(entry.from)));
+          }
+          break;
+        }
         const moved = (await exists(target)) && !(await exists(source));
         if (moved && entry.record.store !== 'keyring') {
           applyRename(registry, entry.from, entry.record);
           await this.#writeRegistryIfChanged(registry, before);
-          await new HealthStore(this.#paths).forget(entry.from, entry.to);
+          await this.#forgetHealth(entry.from, entry.to);
           this.#logger.warn({ from: entry.from, to: entry.to }, 'completed an interrupted rename');
         } else if (entry.record.store === 'keyring' && !entry.legacy) {
           // A keychain profile's old entry still exists: moving the folder back restores it. The
@@ -955,6 +1050,21 @@ export class ProfileStore {
         break;
       }
       case 'remove': {
+        const other = await this.#heldByAnother(
+          registry,
+          entry.name,
+          entry.account,
+          entry.legacy ? this.#paths.legacyAuth : this.#paths.profileAuth(entry.name),
+        );
+        if (other !== null) {
+          // Deleting by name would take that account's sign-in: removing it again is the user's
+          // call, losing another account's tokens is not undone.
+          this.#logger.warn(
+            { profile: entry.name, reason: other },
+            'dropped an interrupted removal: its profile is another account now',
+          );
+          break;
+        }
         await this.#completeRemove(registry, entry.name, entry.keyring, entry.legacy);
         this.#logger.warn({ profile: entry.name }, 'completed an interrupted removal');
         break;
@@ -1560,11 +1670,11 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
   return found;
 }
 
-/** True when `entry` is the account a `recovered` record's tokens belong to. */
 /**
  * Whether two records name the same account: both the account id and the email must match, since
  * one email can own a personal and a team workspace (research 1.4). What `saveSignIn`, a
- * recovered journal record and an unlisted folder are each matched to a profile by.
+ * recovered journal record, an unlisted folder and a replayed rename or removal are each matched
+ * to a profile by.
  */
 function sameAccount(
   left: { accountId?: string | null; email?: string | null },

@@ -263,7 +263,13 @@ describe('codex-lab list', () => {
     await mkdir(`${paths.journalDir}/unreadable`, { recursive: true });
     await writeFile(
       aside,
-      JSON.stringify({ op: 'remove', name: 'bob', keyring: false, legacy: false }),
+      JSON.stringify({
+        op: 'remove',
+        name: 'bob',
+        keyring: false,
+        legacy: false,
+        account: { accountId: bob.accountId, email: bob.email },
+      }),
     );
     // Any registry operation replays the journal first.
     expect((await runCodexLab(['use', 'auto'], { home })).code).toBe(0);

@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { journalRecords } from '../helpers/journal-records.ts';
 import { makeAuth } from '../helpers/profile-auth.ts';
 
 describe('codex-lab rename, remove, use, pin, unpin', () => {
@@ -61,6 +62,43 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
       expect(await readFile(path, 'utf8')).toBe('{"version":1,"profiles":');
     }
   });
+  it('rename and remove refuse with a health.json that does not read: nothing changes, and no journal record stays', async () => {
+    await mkdir(paths.stateDir, { recursive: true });
+    await writeFile(paths.health, '{"broken', { mode: 0o600 });
+    const before = await snapshot();
+    for (const [args, said] of [
+      [['remove', 'bob'], 'bob was not removed'],
+      [['rename', 'alice', 'ann'], 'alice was not renamed'],
+    ] as const) {
+      const run = await runCodexLab([...args], { home });
+      // Before, both applied and then exited 1 as if nothing had happened.
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(said);
+      expect(run.stderr).toContain(paths.health);
+      expect(await snapshot()).toBe(before);
+      expect(await journalRecords(paths)).toEqual([]);
+    }
+    expect(await readFile(paths.health, 'utf8')).toBe('{"broken');
+  });
+
+  it('a corrupt health.json never costs an account its sign-in (remove, rename onto the name, mend)', async () => {
+    const aliceAuth = await readFile(paths.profileAuth('alice'), 'utf8');
+    await mkdir(paths.stateDir, { recursive: true });
+    await writeFile(paths.health, '{"broken', { mode: 0o600 });
+    await runCodexLab(['remove', 'bob'], { home });
+    await runCodexLab(['rename', 'alice', 'bob'], { home });
+    await rm(paths.health);
+    const list = await runCodexLab(['list', '--json'], { home });
+    expect(list.code, list.stderr).toBe(0);
+    // Before, this list replayed the leftover "remove bob" and deleted auth-profiles/bob, which
+    // held alice's tokens by then.
+    const listed = JSON.parse(list.stdout) as Array<{ name: string; email: string }>;
+    const holder = listed.find((profile) => profile.email === 'alice@example.com');
+    expect(holder).toBeDefined();
+    expect(await readFile(paths.profileAuth(holder!.name), 'utf8')).toBe(aliceAuth);
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+
   const snapshot2 = async () =>
     JSON.stringify([
       await readFile(paths.registry, 'utf8'),

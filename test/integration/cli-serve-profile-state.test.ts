@@ -6,7 +6,7 @@
  * moved back): a `usage --refresh` (or the router's poll) shows its tokens work and pinned turns
  * are served again; `list` with no router does not call it signed out while its file holds tokens.
  */
-import { readFile, rename } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { recordPrimingOutcome } from '../../core/priming/scheduler.ts';
@@ -14,6 +14,7 @@ import { HealthStore } from '../../core/state/health-store.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, scriptRefresh } from '../fakes/fake-issuer.ts';
 import { runCodexLab } from '../helpers/cli.ts';
+import { journalRecords } from '../helpers/journal-records.ts';
 import {
   type ServeChild,
   type TwoProfileWorld,
@@ -234,4 +235,31 @@ it('a profile that needs a new sign-in, renamed: every surface calls it by its n
     await fetch(`${serve.url}/lab/v1/state`, { headers: { authorization: `Bearer ${token}` } })
   ).json()) as { profiles: Array<{ name: string; statusMessage: string | null }> };
   expect(state.profiles.find((view) => view.name === 'gamma')?.statusMessage).toBe(wanted);
+});
+
+it('with a router running, a corrupt health.json never costs an account its sign-in (remove, rename onto the name, mend)', async () => {
+  const env = {
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+  };
+  const alphaAuth = await readFile(paths.profileAuth('alpha'), 'utf8');
+  const serve = await startServe(home, env);
+  try {
+    await writeFile(paths.health, '{"broken', { mode: 0o600 });
+    const removed = await runCodexLab(['remove', 'beta'], { home });
+    expect(removed.stderr).toContain(paths.health);
+    await runCodexLab(['rename', 'alpha', 'beta'], { home });
+    // Before, the router's next load replayed the leftover "remove beta" and deleted
+    // auth-profiles/beta, which held alpha's tokens by then, before the file was even mended.
+    await runCodexLab(['list'], { home });
+    await rm(paths.health);
+    const list = await runCodexLab(['list', '--json'], { home });
+    const listed = JSON.parse(list.stdout) as Array<{ name: string; email: string }>;
+    const holder = listed.find((profile) => profile.email === 'alpha@example.com');
+    expect(holder, list.stderr).toBeDefined();
+    expect(await readFile(paths.profileAuth(holder!.name), 'utf8')).toBe(alphaAuth);
+    expect(await journalRecords(paths)).toEqual([]);
+  } finally {
+    await stopServes([serve]);
+  }
 });

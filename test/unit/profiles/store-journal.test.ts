@@ -12,6 +12,7 @@ import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
 import { keyringAccountFor } from '../../../core/profiles/keyring.ts';
 import { MemoryKeyring } from '../../fakes/memory-keyring.ts';
+import { journalRecords } from '../../helpers/journal-records.ts';
 import { makeAuth } from '../../helpers/profile-auth.ts';
 
 class Crash extends Error {}
@@ -246,5 +247,193 @@ describe('an interrupted remove', () => {
     const next = new ProfileStore({ paths });
     expect((await next.listProfiles()).map((p) => p.name)).toEqual(['bob']);
     expect(await readdir(paths.profilesDir)).toEqual(['bob']);
+  });
+});
+
+/** Everything a refused operation must leave as it was: registry, folders, tokens, health, journal. */
+async function snapshot(): Promise<string> {
+  const folders = (await readdir(paths.profilesDir).catch(() => [] as string[])).sort();
+  return JSON.stringify([
+    await readFile(paths.registry, 'utf8'),
+    folders,
+    [...(await storedRefreshTokens()).entries()],
+    await readFile(paths.health, 'utf8').catch(() => null),
+    await journalRecords(paths),
+  ]);
+}
+
+describe('a health.json that does not read', () => {
+  const alpha = makeAuth({ email: 'alpha@example.com', accountId: 'acct-alpha' });
+  const beta = makeAuth({ email: 'beta@example.com', accountId: 'acct-beta' });
+
+  beforeEach(async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: alpha, requestedName: 'alpha' });
+    await store.saveSignIn({ auth: beta, requestedName: 'beta' });
+    await mkdir(paths.stateDir, { recursive: true });
+    await writeFile(paths.health, '{"broken', { mode: 0o600 });
+  });
+
+  it.each([
+    ['remove', (store: ProfileStore) => store.remove('beta'), /beta was not removed/],
+    ['rename', (store: ProfileStore) => store.rename('alpha', 'gamma'), /alpha was not renamed/],
+  ])(
+    'refuses a %s before anything moves, naming the file, and leaves no record',
+    async (_op, run, said) => {
+      const before = await snapshot();
+      const error = await run(new ProfileStore({ paths })).then(
+        () => null,
+        (caught: unknown) => caught as { code: string; message: string },
+      );
+      // Before, the operation applied and then failed on health.json: the user was told it had
+      // failed, and its journal record stayed behind to be replayed later.
+      expect(error?.code).toBe('corrupt_file');
+      expect(error?.message).toMatch(said);
+      expect(error?.message).toContain(paths.health);
+      expect(await snapshot()).toBe(before);
+      expect(await readFile(paths.health, 'utf8')).toBe('{"broken');
+    },
+  );
+
+  it('damaged once a remove is past its point of no return: the remove completes and leaves no record', async () => {
+    await rm(paths.health);
+    const store = new ProfileStore({
+      paths,
+      step: async (point) => {
+        if (point === 'remove:registry-written') await writeFile(paths.health, '{"broken');
+      },
+    });
+    // Before, the remove went through and then failed on health.json, keeping its record.
+    await store.remove('beta');
+    expect((await store.listProfiles()).map((p) => p.name)).toEqual(['alpha']);
+    expect(await readdir(paths.profilesDir)).toEqual(['alpha']);
+    expect(await journalRecords(paths)).toEqual([]);
+    expect(await readFile(paths.health, 'utf8')).toBe('{"broken');
+  });
+
+  it('never costs an account its sign-in: remove beta, rename alpha to beta, mend the file', async () => {
+    await new ProfileStore({ paths }).remove('beta').catch(() => undefined);
+    await new ProfileStore({ paths }).rename('alpha', 'beta').catch(() => undefined);
+    // A router running meanwhile loads the profiles (and replays the journal) before the mend.
+    await new ProfileStore({ paths }).listProfiles();
+    await rm(paths.health);
+    const next = new ProfileStore({ paths });
+    const profiles = await next.listProfiles();
+    // Before, the leftover "remove beta" record was replayed and deleted auth-profiles/beta,
+    // which by then held alpha's tokens.
+    const holder = profiles.find((profile) => profile.email === 'alpha@example.com');
+    expect(holder).toBeDefined();
+    expect((await next.readAuth(holder!.name)).tokens!.refresh_token).toBe(
+      alpha.tokens!.refresh_token,
+    );
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+});
+
+describe('a leftover record for a name another account holds now', () => {
+  const alpha = makeAuth({ email: 'alpha@example.com', accountId: 'acct-alpha' });
+  const beta = { email: 'beta@example.com', accountId: 'acct-beta' };
+
+  it('of a remove leaves that profile alone and is dropped', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: alpha, requestedName: 'beta' });
+    const { writeJournal } = await import('../../../core/profiles/journal.ts');
+    await writeJournal(paths.journalDir, {
+      op: 'remove',
+      name: 'beta',
+      keyring: false,
+      legacy: false,
+      account: beta,
+    });
+    const next = new ProfileStore({ paths });
+    expect((await next.listProfiles()).map((p) => [p.name, p.email])).toEqual([
+      ['beta', 'alpha@example.com'],
+    ]);
+    expect((await next.readAuth('beta')).tokens!.refresh_token).toBe(alpha.tokens!.refresh_token);
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+
+  it('of a remove written before records named their account leaves a listed profile alone', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: alpha, requestedName: 'beta' });
+    const { writeJournal } = await import('../../../core/profiles/journal.ts');
+    await writeJournal(paths.journalDir, {
+      op: 'remove',
+      name: 'beta',
+      keyring: false,
+      legacy: false,
+    });
+    const next = new ProfileStore({ paths });
+    expect((await next.listProfiles()).map((p) => p.name)).toEqual(['beta']);
+    expect((await next.readAuth('beta')).tokens!.refresh_token).toBe(alpha.tokens!.refresh_token);
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+
+  it('of a remove still completes for its own account', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: alpha, requestedName: 'alpha' });
+    const { writeJournal } = await import('../../../core/profiles/journal.ts');
+    await writeJournal(paths.journalDir, {
+      op: 'remove',
+      name: 'alpha',
+      keyring: false,
+      legacy: false,
+      account: { email: 'alpha@example.com', accountId: 'acct-alpha' },
+    });
+    expect(await new ProfileStore({ paths }).listProfiles()).toEqual([]);
+    expect(await readdir(paths.profilesDir)).toEqual([]);
+  });
+
+  it('of a rename does not list another account’s tokens under the renamed profile', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: makeAuth(beta), requestedName: 'beta' });
+    const record = (await store.readRegistry()).profiles[0]!;
+    // A rename of beta to work whose record stayed; beta's folder is gone, and "work" is a folder
+    // holding alpha's sign-in that no registry lists (a lost registry's, say).
+    const { writeJournal } = await import('../../../core/profiles/journal.ts');
+    await writeJournal(paths.journalDir, {
+      op: 'rename',
+      from: 'beta',
+      to: 'work',
+      legacy: false,
+      record: { ...record, name: 'work' },
+    });
+    await rm(paths.profileDir('beta'), { recursive: true });
+    await mkdir(paths.profileDir('work'), { recursive: true });
+    await writeFile(paths.profileAuth('work'), JSON.stringify(alpha), { mode: 0o600 });
+    await new ProfileStore({ paths }).listProfiles().catch(() => undefined);
+    const registry = await store.readRegistry();
+    // Before, the registry listed "work" as beta's account over alpha's tokens.
+    expect(registry.profiles.find((p) => p.name === 'work')?.email ?? null).not.toBe(
+      'beta@example.com',
+    );
+    expect(await readFile(paths.profileAuth('work'), 'utf8')).toBe(JSON.stringify(alpha));
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+
+  it('of a keychain rename does not delete the entry of a new profile under the old name', async () => {
+    const keyring = new MemoryKeyring();
+    const store = new ProfileStore({ paths, keyring });
+    await store.saveSignIn({ auth: makeAuth(beta), requestedName: 'beta', store: 'keyring' });
+    const record = (await store.readRegistry()).profiles[0]!;
+    await store.rename('beta', 'work');
+    // Another account signed in under the old name since, in the keychain.
+    await store.saveSignIn({ auth: alpha, requestedName: 'beta', store: 'keyring' });
+    const key = keyringAccountFor(paths.profileDir('beta'));
+    expect(keyring.entries.get(key)).toContain(alpha.tokens!.refresh_token);
+    const { writeJournal } = await import('../../../core/profiles/journal.ts');
+    await writeJournal(paths.journalDir, {
+      op: 'rename',
+      from: 'beta',
+      to: 'work',
+      legacy: false,
+      record: { ...record, name: 'work' },
+    });
+    const next = new ProfileStore({ paths, keyring });
+    await next.listProfiles();
+    // Before, the replay deleted the keychain entry under beta's key: alpha's sign-in.
+    expect(keyring.entries.get(key)).toContain(alpha.tokens!.refresh_token);
+    expect((await next.readAuth('beta')).tokens!.refresh_token).toBe(alpha.tokens!.refresh_token);
+    expect(await journalRecords(paths)).toEqual([]);
   });
 });
