@@ -45,7 +45,10 @@ beforeEach(async () => {
 
 afterEach(() => fixture.close());
 
-describe.each(['SIGINT', 'SIGTERM'] as const)('%s during usage --refresh', (signal) => {
+/** The exit code of a command a signal asked to stop (128 + the signal's number). */
+const exitCodeOf = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+describe.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during usage --refresh', (signal) => {
   it('exits only after the rotated token is on disk', async () => {
     const before = (await store.readAuth('alice')).tokens!.refresh_token;
     // The usage endpoint rejects the access token, so the command refreshes it.
@@ -62,7 +65,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s during usage --refresh', (sign
     await new Promise((resolve) => setTimeout(resolve, 300));
     hold.release();
     const code = await cli.exited;
-    expect(code).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(code).toBe(exitCodeOf[signal]);
     const after = (await store.readAuth('alice')).tokens!.refresh_token;
     expect(after).not.toBe(before);
     expect(refreshTokenIsValid(fake, after)).toBe(true);
@@ -122,7 +125,7 @@ describe.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s three times during s
   });
 });
 
-describe.each(['SIGINT', 'SIGTERM'] as const)('%s during login', (signal) => {
+describe.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during login', (signal) => {
   it('exits only after the signed-in tokens are saved, once the code exchange is under way', async () => {
     const before = (await store.readAuth('alice')).tokens!.refresh_token;
     setNextLogin(fake, 'alice@example.com');
@@ -137,7 +140,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s during login', (signal) => {
     hold.release();
     const code = await cli.exited;
     await browser;
-    expect(code).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(code).toBe(exitCodeOf[signal]);
     expect(cli.stderr()).toContain('saving the sign-in before exiting');
     const after = (await store.readAuth('alice')).tokens!.refresh_token;
     expect(after).not.toBe(before);
@@ -158,7 +161,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s during login', (signal) => {
     cli.child.kill(signal);
     await cli.waitForStderr(/still saving the sign-in/);
     hold.release();
-    expect(await cli.exited).toBe(signal === 'SIGINT' ? 130 : 143);
+    expect(await cli.exited).toBe(exitCodeOf[signal]);
     expect(cli.stdout().trim().split('\n').at(-1)).toBe(
       'Signed in as alice@example.com (plus) — updated profile "alice" before exiting.',
     );

@@ -16,6 +16,7 @@ import { withCliFix, withoutSentenceEnd } from '../../format.ts';
 import { criticalWorkPending } from '../../home/critical.ts';
 import { second, systemClock } from '../../ports.ts';
 import { cliLogger, cliProfileStore } from '../profile-store.ts';
+import { signalExitCode, stopSignals, type StopSignal } from '../critical-exit.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
 import { precheckLogin } from '../prechecks.ts';
@@ -28,7 +29,7 @@ export function parseTimeout(value: unknown): number {
 
 /**
  * The result line printed after a sign-in; `suffix` (" before exiting") marks one completed after
- * Ctrl-C or SIGTERM.
+ * Ctrl-C, SIGTERM or SIGHUP.
  */
 export function describeSignIn(result: SignInResult, suffix = ''): string {
   const who = result.email ?? result.accountId ?? 'the account';
@@ -69,14 +70,15 @@ export async function runLogin(
   };
 
   let cancel: () => void = () => undefined;
-  /** The first SIGINT/SIGTERM that arrived once the sign-in was being (or had been) saved. */
-  let signalled: 'SIGINT' | 'SIGTERM' | null = null;
+  /** The first stop signal that arrived once the sign-in was being (or had been) saved. */
+  let signalled: StopSignal | null = null;
   let repeatNoted = false;
   let saved = false;
-  // Ctrl-C or SIGTERM while waiting cancels the sign-in; once the issuer has answered the code
-  // exchange, the new tokens exist nowhere else: the sign-in runs on to its normal end (saved,
-  // shown, the router told) and the command then exits with the signal's code.
-  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+  // Ctrl-C, SIGTERM or SIGHUP (a closed terminal) while waiting cancels the sign-in; once the
+  // issuer has answered the code exchange, the new tokens exist nowhere else: the sign-in runs on
+  // to its normal end (saved, shown, the router told) and the command then exits with the
+  // signal's code.
+  const onSignal = (signal: StopSignal) => {
     if (signalled === null && !saved && criticalWorkPending() === 0) return cancel();
     if (signalled !== null) {
       // A second Ctrl-C cannot stop the save without dropping the tokens: say what is going on.
@@ -92,10 +94,8 @@ export async function runLogin(
     signalled = signal;
     if (!saved) writeLine(context.stderr, 'codex-lab: saving the sign-in before exiting…');
   };
-  const onInterrupt = () => onSignal('SIGINT');
-  const onTerminate = () => onSignal('SIGTERM');
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onTerminate);
+  const listeners = stopSignals.map((signal) => [signal, () => onSignal(signal)] as const);
+  for (const [signal, listener] of listeners) process.on(signal, listener);
   // The core's timers are unref'd (they never keep a process alive); this command is waiting on
   // purpose, between retries and polls when no socket is open, until the sign-in settles.
   const keepAlive = setInterval(() => undefined, 60_000);
@@ -159,10 +159,9 @@ export async function runLogin(
       return 0;
     }
     writeLine(context.stdout, describeSignIn(result, ' before exiting'));
-    return signalled === 'SIGINT' ? 130 : 143;
+    return signalExitCode(signalled);
   } finally {
     clearInterval(keepAlive);
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onTerminate);
+    for (const [signal, listener] of listeners) process.off(signal, listener);
   }
 }
