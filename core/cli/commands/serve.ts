@@ -107,6 +107,8 @@ export async function runServe(
       criticalWorkSettled: () => exit.settled(),
     });
   } finally {
+    // Also when serving failed on the way out: a refresh it started still lands first.
+    await exit.settled();
     for (const signal of stopSignals) process.off(signal, onSignal);
   }
 
