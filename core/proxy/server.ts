@@ -503,11 +503,6 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const excluded = new Map<string, string>();
     /** The first file that could not be read on the way: named if no profile can serve. */
     let fileProblem: LabError | null = null;
-    // Retries after the upstream refused replayed ciphertext, per request (never a loop): first
-    // without the blobs the router did not see the serving profile mint, then without any.
-    let refusals = 0;
-    /** Bound blobs the last such retry removed (a second retry must remove more to be sent). */
-    let refusedRemoved = 0;
     // The body as it goes over the wire: compressed once per distinct outgoing body.
     const clientEncoded = !isIdentity(header(request.headers['content-encoding']));
     let compressedFrom: Buffer | null = null;
@@ -726,6 +721,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         // The client's bytes, unless this profile must not see another account's ciphertext.
         let outgoing: RequestBody | Buffer | null = raw;
         let rewritten = false;
+        // Retries after the upstream refused replayed ciphertext, per profile tried (never a
+        // loop): first without the blobs the router did not see this profile mint, then without
+        // any.
+        let refusals = 0;
+        /** Bound blobs the body sent last had removed: a retry must remove more to be sent. */
+        let refusedRemoved = 0;
         if (
           turn &&
           raw !== null &&
@@ -746,6 +747,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (stripped) {
             outgoing = Buffer.from(JSON.stringify(stripped.body));
             rewritten = true;
+            refusedRemoved = stripped.removed;
             log.debug(
               { profile, removed: stripped.removed },
               'removed reasoning ciphertext minted by another profile',
