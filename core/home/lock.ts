@@ -24,6 +24,7 @@ import {
   chmod,
   lstat,
   mkdir,
+  readFile,
   readdir,
   rename,
   rm,
@@ -68,6 +69,11 @@ interface OwnerRecord {
    * record of another boot, or of this pid with another id, is a dead holder's.
    */
   boot?: number;
+  /**
+   * The kernel's id of this boot, where it gives one (Linux): exact, and blind to clock steps,
+   * which move `boot` (it is worked out from the wall clock).
+   */
+  bootId?: string;
   run?: string;
 }
 
@@ -93,6 +99,23 @@ const thisBoot = Math.round(Date.now() / 1000 - uptime());
 const thisRun = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 /** Tells this process's lock tokens and move-aside names apart. */
 let nameCount = 0;
+/**
+ * Records this process gave back but could not delete (a file another program held open): they
+ * name this very run, which is still running, so without this list the lock would stay taken
+ * until the process ends.
+ */
+const givenBack = new Set<string>();
+/** Where Linux keeps the id of the current boot. */
+const bootIdPath = '/proc/sys/kernel/random/boot_id';
+let thisBootId: Promise<string | null> | undefined;
+/** The kernel's id of this boot, or null where there is none (read once, on first use). */
+function bootIdentity(): Promise<string | null> {
+  thisBootId ??= readFile(bootIdPath, 'utf8').then(
+    (text) => text.trim() || null,
+    () => null,
+  );
+  return thisBootId;
+}
 /** How far two readings of the boot time may differ (clock adjustments, rounding). */
 const bootSlackSeconds = 60;
 const recordPrefix = 'owner-';
@@ -138,7 +161,15 @@ export async function withLock<T>(
   const token = `${thisRun}-${(nameCount += 1)}`;
   const staging = `${lockPath}.new-${token}`;
   const recordName = `${recordPrefix}${token}`;
-  const record: OwnerRecord = { pid: process.pid, host: thisHost, boot: thisBoot, run: thisRun };
+  const bootId = await bootIdentity();
+  const record: OwnerRecord = {
+    pid: process.pid,
+    host: thisHost,
+    boot: thisBoot,
+    ...(bootId === null ? {} : { bootId }),
+    run: thisRun,
+  };
+  const legacyRecord = `${join(locksDir, name)}.owner`;
   try {
     await mkdir(staging, { mode: folderMode });
     await chmod(staging, folderMode).catch(() => undefined);
@@ -153,17 +184,21 @@ export async function withLock<T>(
   const deadline = Date.now() + waitMs;
   let held = false;
   for (let attempt = 0; !held; attempt += 1) {
-    try {
-      // The lock and its record appear in one step: a rename never replaces a folder that has
-      // anything in it (an empty one holds nothing and may be replaced).
-      await rename(staging, lockPath);
-      held = true;
-      break;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? '';
-      if (!takenCodes.has(code)) {
-        await rm(staging, { recursive: true, force: true }).catch(() => undefined);
-        throw cannotMake(locksDir, lockPath, name, error);
+    // An earlier version's holder (its lock an empty folder, its record beside it) still running:
+    // an empty folder would be replaced by the rename below.
+    if (!(await legacyHolderRunning(legacyRecord))) {
+      try {
+        // The lock and its record appear in one step: a rename never replaces a folder that has
+        // anything in it (an empty one holds nothing and may be replaced).
+        await rename(staging, lockPath);
+        held = true;
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (!takenCodes.has(code)) {
+          await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+          throw cannotMake(locksDir, lockPath, name, error);
+        }
       }
     }
     if (Date.now() >= deadline) break;
@@ -183,7 +218,7 @@ export async function withLock<T>(
   }
   const recordPath = join(lockPath, recordName);
   const lease = { compromised: false };
-  const refresher = keepFresh(recordPath, Math.max(1000, Math.floor(staleMs / 2)), () => {
+  const refresher = keepFresh(lockPath, recordPath, Math.max(1000, Math.floor(staleMs / 2)), () => {
     lease.compromised = true;
     warn(`lost the ${name} lock while holding it (another process took it over)`);
   });
@@ -210,9 +245,16 @@ function cannotMake(locksDir: string, lockPath: string, name: string, error: unk
 
 /**
  * Touches the holder's record every `everyMs`, so a process on another machine (which cannot
- * check this one's pid) sees the holder is alive; tells `lost` if the record is gone.
+ * check this one's pid) sees the holder is alive; tells `lost` if the record is gone. The folder
+ * is touched too: an earlier version judges a lock without its kind of record by the folder's
+ * date, and would otherwise take a live holder's lock after `staleMs`.
  */
-function keepFresh(recordPath: string, everyMs: number, lost: () => void): { stop(): void } {
+function keepFresh(
+  lockPath: string,
+  recordPath: string,
+  everyMs: number,
+  lost: () => void,
+): { stop(): void } {
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   const schedule = (): void => {
@@ -220,7 +262,9 @@ function keepFresh(recordPath: string, everyMs: number, lost: () => void): { sto
       const now = new Date();
       utimes(recordPath, now, now).then(
         () => {
-          if (!stopped) schedule();
+          if (stopped) return;
+          void utimes(lockPath, now, now).catch(() => undefined);
+          schedule();
         },
         (error: unknown) => {
           if (stopped) return;
@@ -248,12 +292,35 @@ function keepFresh(recordPath: string, everyMs: number, lost: () => void): { sto
  * can never remove a newer holder's lock, which always has its record inside.
  */
 async function giveBack(lockPath: string, recordPath: string): Promise<void> {
-  try {
-    await unlink(recordPath);
-  } catch {
-    return;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await unlink(recordPath);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // Another program holding the file open (a virus scanner, an indexer: EBUSY, EPERM on
+      // Windows) lets go in a moment; if it does not, the record is listed as given back, and
+      // this process clears it like a dead holder's when it next wants the lock.
+      if (attempt >= 10) {
+        givenBack.add(basename(recordPath));
+        return;
+      }
+      await delay(50);
+    }
   }
   await rmdir(lockPath).catch(() => undefined);
+}
+
+/**
+ * Whether an earlier version's holder of this lock (its record `<name>.owner` beside the lock
+ * folder) is running on this machine. A dead one's record is removed.
+ */
+async function legacyHolderRunning(recordPath: string): Promise<boolean> {
+  const owner = await readOwner(recordPath);
+  if (owner === null || owner.host !== thisHost) return false;
+  if ((await liveness(owner)) === 'running') return true;
+  await rm(recordPath, { force: true }).catch(() => undefined);
+  return false;
 }
 
 /** Reads what stands at `lockPath`. */
@@ -305,16 +372,20 @@ async function clearAbandoned(
       break;
   }
   const { entries, record, owner } = state;
-  if (record !== null && owner !== null && owner.host === thisHost) {
+  if (record !== null && givenBack.has(record)) return clearFolder(lockPath, record, entries);
+  const alive =
+    record !== null && owner !== null && owner.host === thisHost ? await liveness(owner) : null;
+  if (alive === 'running') {
     // A live holder keeps its lock however long it is paused (Ctrl-Z, a debugger): it may have
     // spent a refresh token whose successor is not on disk yet, and a process that took its lock
     // over would read the spent one and spend it again (the issuer then revokes the family).
-    if (isRunning(owner)) return false;
-    return clearFolder(lockPath, record, entries);
+    return false;
   }
-  // A holder on another machine, whose life cannot be checked from here, or a record that cannot
-  // be read: abandoned once not refreshed for `staleMs` (a running holder touches its record
-  // every `staleMs / 2`). Something dated in the future would never go stale: it is stale now.
+  if (alive === 'gone') return clearFolder(lockPath, record!, entries);
+  // A holder on another machine, whose life cannot be checked from here, one of this machine
+  // whose boot cannot be told from its record, or a record that cannot be read: abandoned once
+  // not refreshed for `staleMs` (a running holder touches its record every `staleMs / 2`).
+  // Something dated in the future would never go stale: it is stale now.
   const dated =
     record === null
       ? state.folderMtimeMs
@@ -393,6 +464,7 @@ async function readOwner(path: string): Promise<OwnerRecord | null> {
       pid: parsed.pid,
       host: parsed.host,
       ...(typeof parsed.boot === 'number' ? { boot: parsed.boot } : {}),
+      ...(typeof parsed.bootId === 'string' ? { bootId: parsed.bootId } : {}),
       ...(typeof parsed.run === 'string' ? { run: parsed.run } : {}),
     };
   } catch {
@@ -400,19 +472,30 @@ async function readOwner(path: string): Promise<OwnerRecord | null> {
   }
 }
 
-/** Whether the holder a record names (on this machine) is still running. */
-function isRunning(owner: OwnerRecord): boolean {
+/**
+ * Whether the holder a record names (on this machine) is still running: `unsure` when its pid
+ * runs but the record may be of an earlier boot (its pid handed out again) and only the dates
+ * can tell, since the boot time read from the wall clock moves when the clock is stepped.
+ */
+async function liveness(owner: OwnerRecord): Promise<'running' | 'gone' | 'unsure'> {
   // A record from an earlier boot, or of this very pid in another run, names a process that is
   // gone, whatever process has its pid now.
-  if (owner.boot !== undefined && Math.abs(owner.boot - thisBoot) > bootSlackSeconds) return false;
-  if (owner.pid === process.pid) return owner.run === undefined || owner.run === thisRun;
+  const bootId = await bootIdentity();
+  if (owner.bootId !== undefined && bootId !== null && owner.bootId !== bootId) return 'gone';
+  if (owner.pid === process.pid) {
+    return owner.run === undefined || owner.run === thisRun ? 'running' : 'gone';
+  }
   try {
     process.kill(owner.pid, 0);
-    return true;
   } catch (error) {
     // EPERM: running, as another user.
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return 'gone';
   }
+  const sameBoot =
+    owner.bootId !== undefined && bootId !== null
+      ? true
+      : owner.boot === undefined || Math.abs(owner.boot - thisBoot) <= bootSlackSeconds;
+  return sameBoot ? 'running' : 'unsure';
 }
 
 function delay(ms: number): Promise<void> {
