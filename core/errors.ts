@@ -50,6 +50,8 @@ export const errorCodes = [
   'no_eligible_profile',
   'upstream_error',
   'upstream_unreachable',
+  /** A bug in the router itself (the request failed on its side, not upstream). */
+  'internal_error',
   'upgrade_required',
   'not_found',
   // priming

@@ -70,6 +70,14 @@ export const profileNameRule =
   'use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit';
 
 /**
+ * A typed profile name as a sentence quotes it: in JSON quotes, cut at 80 characters (a name
+ * of any length may come in; the sentence that refuses it stays one line).
+ */
+export function quotedName(typed: string): string {
+  return JSON.stringify(typed.length > 80 ? `${typed.slice(0, 80)}…` : typed);
+}
+
+/**
  * Checks a proposed profile name: throws `invalid_name` or `name_taken` (case-insensitive
  * against `existing`) with one sentence saying what to do instead, quoting the name as `typed`. Names already in a registry
  * are not checked again when it loads (the schema holds only `profileNamePattern`), so a registry
@@ -81,7 +89,7 @@ export function validateProfileName(
   typed: string = name,
 ): void {
   // Messages quote what the user typed (`"A B"`), not its lower case.
-  const shown = JSON.stringify(typed.length > 80 ? `${typed.slice(0, 80)}…` : typed);
+  const shown = quotedName(typed);
   if (name === '') {
     throw new LabError('invalid_name', 'A profile name cannot be empty.');
   }

@@ -54,6 +54,7 @@ import {
   matchProfileName,
   maxNameLength,
   profileNameRule,
+  quotedName,
   reservedNames,
   validateProfileName,
 } from './names.ts';
@@ -883,8 +884,10 @@ export class ProfileStore {
     // through the router): it is printed in tables and log lines, which a control character would
     // break, and kept in the registry for good.
     if (kind === 'session') {
-      // An unpin still takes an id pinned before these rules, but never an empty one.
+      // An unpin still takes an id pinned before these rules, but never an empty one, nor
+      // (when no such pin exists) one the rules refuse: it is quoted in the activity log.
       if (profile !== null) checkSessionId(key);
+      else if ((await this.readRegistry()).pins.sessions[key] === undefined) checkSessionId(key);
       else checkSessionIdGiven(key);
     }
     await this.updateRegistry(async (registry) => {
@@ -1663,7 +1666,7 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
   const found = real === null ? undefined : entries.find((entry) => entry.name === real);
   if (!found) {
     // The dashboard lists the profiles beside the failure; the command line says how to see them.
-    throw new LabError('profile_not_found', `There is no profile named ${JSON.stringify(name)}.`, {
+    throw new LabError('profile_not_found', `There is no profile named ${quotedName(name)}.`, {
       fix: { action: 'see_profiles' },
     });
   }

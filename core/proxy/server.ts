@@ -352,8 +352,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (!response.headersSent) {
         const message = 'The router hit an internal error; see its log.';
         // The control API answers in its own shape (`{ ok: false, code, message }`).
-        if (isControlTarget(request.url)) sendFailure(response, 'upstream_error', message);
-        else sendError(response, 500, 'upstream_error', message);
+        if (isControlTarget(request.url)) sendFailure(response, 'internal_error', message);
+        else sendError(response, 500, 'internal_error', message);
       } else {
         response.destroy();
       }

@@ -54,9 +54,17 @@ describe('a sign-in whose router dies before it is made live', () => {
     setNextLogin(fake, 'alpha@example.com');
     const running = spawnCli(['login', 'alpha', '--no-browser'], env);
     processes.push(running);
+    const usageReads = () =>
+      fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length;
+    const before = usageReads();
     const page = await visit(await running.waitForLine(authorizeLine));
     expect(page.text).toContain('Signed in');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The router is inside the sign-in's operation once its quota read reaches the fake.
+    const deadline = Date.now() + 30_000;
+    while (usageReads() === before && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(usageReads()).toBeGreaterThan(before);
     serve.child.kill('SIGKILL');
     await serve.exited;
     release();

@@ -245,10 +245,11 @@ describe('control API answers', () => {
       code: 'invalid_name',
       message: `The profile name "${'x'.repeat(80)}…" is 300 characters long; use at most 64.`,
     });
+    // Quoted as every refusal of a typed name quotes it: cut at 80 characters.
     expect(await failure(await call('setActive', { profile: long }))).toMatchObject({
       status: 404,
       code: 'profile_not_found',
-      message: expect.stringMatching(/^There is no profile named "x{300}"/) as unknown,
+      message: `There is no profile named "${'x'.repeat(80)}…".`,
     });
     expect(await failure(await call('pinSession', { sessionId: long, profile: 'alpha' }))).toEqual({
       status: 400,
@@ -258,6 +259,19 @@ describe('control API answers', () => {
     });
     expect(await failure(await call('renameProfile', { from: 'alpha', to: 'beta' }))).toMatchObject(
       { status: 409, code: 'name_taken' },
+    );
+  });
+
+  it('refuse to unpin a session id no pin has and the rules refuse, keeping it out of the log', async () => {
+    for (const sessionId of [long, 'a\nb']) {
+      expect(await failure(await call('pinSession', { sessionId, profile: null }))).toMatchObject({
+        status: 400,
+        code: 'invalid_argument',
+      });
+    }
+    // A valid id with no pin still unpins (nothing to do).
+    expect((await call('pinSession', { sessionId: 'no-such-pin', profile: null })).status).toBe(
+      200,
     );
   });
 

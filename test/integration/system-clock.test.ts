@@ -1,6 +1,6 @@
-/** The real clock's timers: a delay past what Node's timers hold (about 24.8 days). */
+/** The real clock's timers, on real time (a unit test may not sleep): a delay past what Node's timers hold (about 24.8 days). */
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../../core/ports.ts';
+import { systemClock } from '../../core/ports.ts';
 
 describe('systemClock.setTimeout', () => {
   it('waits out a delay longer than Node’s 32-bit timer instead of firing at once', async () => {
