@@ -131,9 +131,28 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
       .toMatch(/Use Sign in again below/);
     expect(await card.innerText()).not.toMatch(/codex-lab/);
 
-    setNextLogin(fake, 'signedout@example.com');
+    // Signed in as another profile's account: that profile is renewed (one account's tokens
+    // never go into another's profile), and the dialog says signedout was not, as a warning.
+    setNextLogin(fake, 'work@example.com');
     await card.getByRole('button', { name: 'Sign in again' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.getByRole('radio', { name: 'In a small sign-in window' }).check();
+    const [wrongPopup] = await Promise.all([
+      page.waitForEvent('popup'),
+      dialog.getByRole('button', { name: 'Continue to sign-in' }).click(),
+    ]);
+    const warning = dialog.getByRole('alert');
+    await warning.waitFor({ timeout: 20_000 });
+    await wrongPopup.close().catch(() => undefined);
+    expect(await warning.innerText()).toBe(
+      'Signed in as work@example.com — that is profile "work"\'s account, whose sign-in was renewed; "signedout" was not signed in again: sign in to it with its own account (signedout@example.com).',
+    );
+    expect(await dialog.locator('.success').count()).toBe(0);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    expect(await card.getByLabel('Status: Needs sign-in').count()).toBe(1);
+
+    setNextLogin(fake, 'signedout@example.com');
+    await card.getByRole('button', { name: 'Sign in again' }).click();
     await dialog.getByRole('radio', { name: 'In a small sign-in window' }).check();
     const [popup] = await Promise.all([
       page.waitForEvent('popup'),
