@@ -245,9 +245,10 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     expect(await rows.first().getByTestId('request-profile').innerText()).toContain('squad');
     const totals = page.getByRole('table', { name: 'Requests and tokens per profile' });
     expect(await totals.innerText()).not.toContain('team');
-    // The terminal agrees: team's turn from before the rename is squad's.
+    // The terminal agrees: team's turn from before the rename is squad's. The router writes its
+    // journal in batches, later while it is busy (a sign-in's quota read): more than a second.
     await expect
-      .poll(() => codexLab('log', '--profile', 'squad'))
+      .poll(() => codexLab('log', '--profile', 'squad'), { timeout: 15_000 })
       .toContain('0199a1b2-c3d4-7e5f-8a6b-111111111111');
   });
 
