@@ -276,6 +276,69 @@ export function signInCommand(profile: string): string {
   return `codex-lab login ${profile}`;
 }
 
+/** A profile's weekly forecast as every surface receives it (the shape of `ForecastView`). */
+export interface ForecastShape {
+  outlook: 'runs_out' | 'lasts' | 'exhausted';
+  runsOutAt: string | null;
+  resetsAt: string | null;
+  percentPerHour: number;
+}
+
+/**
+ * A profile's forecast, for every surface: `weekly pace 1.2%/h: runs out Tue 18:00, before the
+ * weekly reset`, `weekly pace 0.0%/h: fine until the weekly reset`, `weekly quota used up until
+ * Wed 12:00`, `weekly pace: not known yet`. Each part names the weekly window: the forecast
+ * covers it only, and a card shows it under a 5-hour bar that may be full. `when` words a moment
+ * in the surface's clock.
+ */
+export function forecastSentence(
+  forecast: ForecastShape | null,
+  when: (iso: string) => string,
+): string {
+  if (!forecast) return 'weekly pace: not known yet';
+  if (forecast.outlook === 'exhausted') {
+    return forecast.resetsAt
+      ? `weekly quota used up until ${when(forecast.resetsAt)}`
+      : 'weekly quota used up';
+  }
+  const pace = `weekly pace ${forecast.percentPerHour.toFixed(1)}%/h`;
+  if (forecast.outlook === 'runs_out' && forecast.runsOutAt) {
+    return `${pace}: runs out ${when(forecast.runsOutAt)}, before the weekly reset`;
+  }
+  return `${pace}: fine until the weekly reset`;
+}
+
+/**
+ * True when a sign-in asked for profile `asked` was saved to another profile, `saved`: the
+ * account is already that profile's (an account is kept under one name), so `saved` was renewed
+ * and `asked` was not. Names compare as typed names do (`ALICE` is `alice`).
+ */
+export function signInLandedElsewhere(asked: string | null, saved: string | null): boolean {
+  return asked !== null && saved !== null && asked.toLowerCase() !== saved.toLowerCase();
+}
+
+/**
+ * What a sign-in asked for `asked` says when it renewed the profile `saved` instead (see
+ * `signInLandedElsewhere`), on every surface: which account it was, what was renewed, and that
+ * `asked` still takes its own account (`askedEmail`, when known; null `askedEmail` and
+ * `askedExists` false when no profile has that name, so none was added).
+ */
+export function signInElsewhereSentence(input: {
+  who: string;
+  saved: string;
+  asked: string;
+  askedExists: boolean;
+  askedEmail: string | null;
+}): string {
+  const renewed = `Signed in as ${input.who} — that is profile "${input.saved}"'s account, whose sign-in was renewed`;
+  if (!input.askedExists) {
+    return `${renewed}; no profile "${input.asked}" was added, as an account is kept under one name only.`;
+  }
+  const own =
+    input.askedEmail === null ? 'its own account' : `its own account (${input.askedEmail})`;
+  return `${renewed}; "${input.asked}" was not signed in again: sign in to it with ${own}.`;
+}
+
 /**
  * `message` without what ends it (full stops, a colon, spaces), so a surface can end the sentence
  * its own way ("… . Run codex-lab login work again.") without a double full stop.

@@ -57,9 +57,16 @@ export function explainLoginError(code: string, message: string): string {
   switch (code) {
     case 'auth_missing_code':
       return 'The ChatGPT page came back without a sign-in code, so nothing was saved. Try again.';
-    case 'token_exchange_failed':
-      // Who refused and why (the issuer's status and words, or the network), then the fix.
-      return `${withoutSentenceEnd(message)}. Nothing was saved: try again.`;
+    case 'token_exchange_failed': {
+      // Who refused and why (the issuer's status and words, or the network), then the fix. A
+      // network failure's sentence ends with its own fix ("Check the network and try again."):
+      // that one is the dialog's fix then, so "try again" is said once.
+      const said = withoutSentenceEnd(message);
+      const ownFix = /^(.*\.)\s+([^.]*\btry again)$/i.exec(said);
+      return ownFix
+        ? `${ownFix[1]} Nothing was saved: ${ownFix[2]!.charAt(0).toLowerCase()}${ownFix[2]!.slice(1)}.`
+        : `${said}. Nothing was saved: try again.`;
+    }
     case 'device_code_unsupported':
       return 'This sign-in service does not offer one-time codes: choose another way to open the sign-in page.';
     case 'auth_denied':

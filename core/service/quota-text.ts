@@ -1,10 +1,11 @@
 /**
  * The words for the pool summary and the forecasts, shared by the CLI and the tray so both say
- * the same thing: "Pool 47% left · 2 of 3 ready", "next free: team at 14:05", "at this pace:
- * runs out Tue 18:00", "fine until reset". 24-hour clock; a day name when the moment is not
+ * the same thing: "Pool 47% left · 2 of 3 ready", "next free: team at 14:05", "weekly pace
+ * 1.2%/h: runs out Tue 18:00, before the weekly reset". 24-hour clock; a day name when the moment is not
  * within the next 20 hours.
  */
 import {
+  forecastSentence,
   formatClockTime,
   humanizeTimes,
   poolForecastSentence,
@@ -32,18 +33,9 @@ export function formatWhen(iso: string, options: QuotaTextOptions): string {
   return formatClockTime(Date.parse(iso), options);
 }
 
-/** A profile's forecast: "at this pace: runs out Tue 18:00", "fine until reset", … */
+/** A profile's forecast (worded once, in `core/format.ts`): "weekly pace 1.2%/h: runs out …". */
 export function forecastText(forecast: ForecastView | null, options: QuotaTextOptions): string {
-  if (!forecast) return 'pace not known yet';
-  if (forecast.outlook === 'exhausted') {
-    return forecast.resetsAt
-      ? `used up until ${formatWhen(forecast.resetsAt, options)}`
-      : 'used up';
-  }
-  if (forecast.outlook === 'runs_out' && forecast.runsOutAt) {
-    return `at this pace: runs out ${formatWhen(forecast.runsOutAt, options)}`;
-  }
-  return 'at this pace: fine until reset';
+  return forecastSentence(forecast, (iso) => formatWhen(iso, options));
 }
 
 /** The pool's forecast sentence (worded once, in `core/format.ts`). */

@@ -3,9 +3,31 @@
  * until it lands, with Cancel, and plain-words explanations when it fails.
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { signInElsewhereSentence, signInLandedElsewhere } from '../../core/format.ts';
+import type { ProfileView } from '../../core/service/contract.ts';
 import { explainLoginError } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { describedByError, FieldError } from './inline-form.tsx';
+
+/** The shared sentence for a sign-in asked for `asked` that renewed `saved` instead. */
+function elsewhereText(
+  asked: string,
+  saved: string,
+  email: string | null,
+  profiles: readonly ProfileView[],
+): string {
+  // Read as a typed name is: exactly, else in lower case (`ALICE` is `alice`).
+  const entry =
+    profiles.find((profile) => profile.name === asked) ??
+    profiles.find((profile) => profile.name === asked.toLowerCase());
+  return signInElsewhereSentence({
+    who: email ?? 'this account',
+    saved,
+    asked: entry?.name ?? asked,
+    askedExists: entry !== undefined,
+    askedEmail: entry?.email ?? null,
+  });
+}
 
 /** The Add account panel (a modal dialog while open). */
 export function AddAccount() {
@@ -57,6 +79,14 @@ export function AddAccount() {
       ? login.error
         ? explainLoginError(login.error.code, login.error.message)
         : 'The sign-in was cancelled.'
+      : null;
+
+  // A sign-in asked for one profile that renewed another (the account is that one's): a warning
+  // in the words every surface uses, never a success, since the profile asked for is unchanged.
+  const profiles = useLabStore((state) => state.lab?.profiles);
+  const elsewhere =
+    done && login && signInLandedElsewhere(login.proposedName, login.profile)
+      ? elsewhereText(login.proposedName!, login.profile!, login.email, profiles ?? [])
       : null;
 
   // One phase shows at a time, and each replaces the last (taking the focused control with it):
@@ -151,7 +181,7 @@ export function AddAccount() {
           </fieldset>
           <FieldError id={errorId} error={flow.error} />
           <div className="actions">
-            <button type="submit" className="button primary">
+            <button type="submit" className="button primary" disabled={flow.starting}>
               Continue to sign-in
             </button>
             <button type="button" className="button ghost" onClick={closeSignIn}>
@@ -250,7 +280,19 @@ export function AddAccount() {
           )}
         </div>
       )}
-      {done && login && (
+      {done && login && elsewhere !== null && (
+        <div className="stack">
+          <p className="warning" role="alert">
+            {elsewhere}
+          </p>
+          <div className="actions">
+            <button ref={doneRef} type="button" className="button primary" onClick={closeSignIn}>
+              Close
+            </button>
+          </div>
+        </div>
+      )}
+      {done && login && elsewhere === null && (
         <div className="stack" role="status" aria-label="Sign-in result">
           <p className="success">
             Signed in{login.email ? ` as ${login.email}` : ''}. Saved as profile{' '}

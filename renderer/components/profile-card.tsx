@@ -3,7 +3,13 @@
  */
 import { Fragment, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import type { ProfileView } from '../../core/service/contract.ts';
-import { capitalize, formatResetCredits, humanizeTimes, statusLabel } from '../../core/format.ts';
+import {
+  capitalize,
+  forecastSentence,
+  formatResetCredits,
+  humanizeTimes,
+  statusLabel,
+} from '../../core/format.ts';
 import {
   cardStatusMessage,
   formatAgo,
@@ -31,20 +37,9 @@ export interface ProfileCardProps {
 const statusText = (profile: ProfileView) =>
   capitalize(statusLabel(profile.status, profile.statusCode));
 
-/** "At this pace: runs out Tue 18:00", "At this pace: fine until reset", … */
+/** "Weekly pace 1.2%/h: runs out Tue 18:00, before the weekly reset.", … (the shared words). */
 function forecastText(profile: ProfileView, now: number): string {
-  const forecast = profile.forecast;
-  if (!forecast) return 'Weekly pace: not known yet.';
-  const pace = `${forecast.percentPerHour.toFixed(1)}%/h`;
-  if (forecast.outlook === 'exhausted') {
-    return forecast.resetsAt
-      ? `Weekly quota used up until ${formatAt(forecast.resetsAt, now)}.`
-      : 'Weekly quota used up.';
-  }
-  if (forecast.outlook === 'runs_out' && forecast.runsOutAt) {
-    return `At this pace (${pace}): runs out ${formatAt(forecast.runsOutAt, now)}.`;
-  }
-  return `At this pace (${pace}): fine until reset.`;
+  return `${capitalize(forecastSentence(profile.forecast, (iso) => formatAt(iso, now)))}.`;
 }
 
 /** Props of `RenameForm`. */

@@ -17,6 +17,7 @@ export const defaultSignInFlow: SignInFlow = {
   seen: false,
   gone: false,
   error: null,
+  starting: false,
 };
 
 /** The page before main has answered. */

@@ -55,6 +55,11 @@ export interface SignInFlow {
   gone: boolean;
   /** A failure before the service answered with a login. */
   error: string | null;
+  /**
+   * True while the request that starts the login is on its way: Continue is disabled and a
+   * repeat (a double click) ignored, since each start opens a page and supersedes the last.
+   */
+  starting: boolean;
 }
 
 /** Everything the page renders from. */

@@ -139,12 +139,18 @@ export const useLabStore = create<LabStore>()(
     },
     async startSignIn() {
       const flow = get().signIn;
+      // One start at a time: a second (a double click) would open a second page and cancel the
+      // first sign-in while its page is open.
+      if (flow.starting || flow.loginId !== null) return;
+      set({ signIn: { ...flow, starting: true } });
       const name = flow.name.trim();
-      const result = await requireApi().startLogin({
-        name: name === '' ? null : name,
-        popup: flow.popup,
-        method: flow.device ? 'device' : 'browser',
-      });
+      const result = await requireApi()
+        .startLogin({
+          name: name === '' ? null : name,
+          popup: flow.popup,
+          method: flow.device ? 'device' : 'browser',
+        })
+        .finally(() => set({ signIn: { ...get().signIn, starting: false } }));
       if (result.ok) {
         set({
           signIn: {

@@ -131,9 +131,28 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
       .toMatch(/Use Sign in again below/);
     expect(await card.innerText()).not.toMatch(/codex-lab/);
 
-    setNextLogin(fake, 'signedout@example.com');
+    // Signed in as another profile's account: that profile is renewed (one account's tokens
+    // never go into another's profile), and the dialog says signedout was not, as a warning.
+    setNextLogin(fake, 'work@example.com');
     await card.getByRole('button', { name: 'Sign in again' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.getByRole('radio', { name: 'In a small sign-in window' }).check();
+    const [wrongPopup] = await Promise.all([
+      page.waitForEvent('popup'),
+      dialog.getByRole('button', { name: 'Continue to sign-in' }).click(),
+    ]);
+    const warning = dialog.getByRole('alert');
+    await warning.waitFor({ timeout: 20_000 });
+    await wrongPopup.close().catch(() => undefined);
+    expect(await warning.innerText()).toBe(
+      'Signed in as work@example.com — that is profile "work"\'s account, whose sign-in was renewed; "signedout" was not signed in again: sign in to it with its own account (signedout@example.com).',
+    );
+    expect(await dialog.locator('.success').count()).toBe(0);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    expect(await card.getByLabel('Status: Needs sign-in').count()).toBe(1);
+
+    setNextLogin(fake, 'signedout@example.com');
+    await card.getByRole('button', { name: 'Sign in again' }).click();
     await dialog.getByRole('radio', { name: 'In a small sign-in window' }).check();
     const [popup] = await Promise.all([
       page.waitForEvent('popup'),
@@ -226,9 +245,10 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     expect(await rows.first().getByTestId('request-profile').innerText()).toContain('squad');
     const totals = page.getByRole('table', { name: 'Requests and tokens per profile' });
     expect(await totals.innerText()).not.toContain('team');
-    // The terminal agrees: team's turn from before the rename is squad's.
+    // The terminal agrees: team's turn from before the rename is squad's. The router writes its
+    // journal in batches, later while it is busy (a sign-in's quota read): more than a second.
     await expect
-      .poll(() => codexLab('log', '--profile', 'squad'))
+      .poll(() => codexLab('log', '--profile', 'squad'), { timeout: 15_000 })
       .toContain('0199a1b2-c3d4-7e5f-8a6b-111111111111');
   });
 

@@ -3,8 +3,8 @@
  * the fake ChatGPT: the rename form fits beside the badges (Save and Cancel clickable at 380 px
  * and wide, a long name not clipped), a failed rename or pin says why under its field with focus
  * kept there (and Escape still cancels), a 64-character profile name does not make the page
- * scroll sideways, focus moves on when a card is removed, and the status colours reach WCAG AA
- * contrast in both themes.
+ * scroll sideways, focus moves on when a card is removed, the status colours reach WCAG AA
+ * contrast in both themes, and a double-clicked Continue to sign-in starts one sign-in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -37,6 +37,15 @@ async function openDashboard(width: number): Promise<void> {
   await page.setViewportSize({ width, height: 800 });
   await page.goto(`${serve.url}/ui/#token=${serve.token}`);
   await page.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor();
+}
+
+/** How many sign-ins serve lists (under way, or finished a short while ago). */
+async function listedLogins(): Promise<number> {
+  const answer = await fetch(`${serve.url}/lab/v1/state`, {
+    headers: { authorization: `Bearer ${serve.token}` },
+  });
+  const body = (await answer.json()) as { logins?: unknown[]; value?: { logins?: unknown[] } };
+  return (body.value ?? body).logins?.length ?? Number.NaN;
 }
 
 const card = (name: string) => page.getByRole('article', { name: `Profile ${name}`, exact: true });
@@ -234,6 +243,42 @@ describe.skipIf(!hasChromium)('dashboard inline forms and layout', () => {
     while (remaining.length > 1) await expectFocusAfter(remaining[0]!, `Profile ${remaining[1]}`);
     await expectFocusAfter(remaining[0]!, 'add-account');
     expect(await page.getByRole('button', { name: 'Add account…' }).first().isEnabled()).toBe(true);
+  });
+
+  it('starts one sign-in when Continue to sign-in is double-clicked, and opens one page', async () => {
+    await openDashboard(1280);
+    const popups: Page[] = [];
+    const onPopup = (popup: Page) => popups.push(popup);
+    page.on('popup', onPopup);
+    // The start is held a moment, as a slow one is, so the second click lands while it is on its
+    // way; the sign-in page is held too, so the sign-in stays waiting.
+    const startLogin = '**/lab/v1/startLogin';
+    await page.route(startLogin, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.continue();
+    });
+    const authorize = `${fake.issuerUrl}/oauth/authorize**`;
+    await context.route(authorize, (route) => route.fulfill({ status: 200, body: 'held' }));
+    try {
+      await page.locator('#add-account').click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('radio', { name: 'In a small sign-in window' }).check();
+      const loginsBefore = await listedLogins();
+      await dialog.getByRole('button', { name: 'Continue to sign-in' }).dblclick();
+      await dialog.getByRole('status', { name: 'Sign-in progress' }).waitFor();
+      // A second start would answer within this time and open its own page.
+      await page.waitForTimeout(1500);
+      expect(popups.length).toBe(1);
+      // Finished sign-ins stay listed for a while: count the ones this click started.
+      expect((await listedLogins()) - loginsBefore).toBe(1);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    } finally {
+      page.off('popup', onPopup);
+      await page.unroute(startLogin);
+      await context.unroute(authorize);
+      for (const popup of popups) await popup.close().catch(() => undefined);
+    }
   });
 });
 

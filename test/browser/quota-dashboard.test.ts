@@ -168,7 +168,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     );
     expect(await work.getByText('GPT-5.3-Codex-Spark').count()).toBe(1);
     expect(await work.getByTestId('forecast').textContent()).toMatch(
-      /^At this pace \(1\.\d%\/h\): runs out \w{3} \d\d:\d\d\.$/,
+      /^Weekly pace 1\.\d%\/h: runs out \w{3} \d\d:\d\d, before the weekly reset\.$/,
     );
     // Two banked resets, the sooner expiring in four days (a day name, not a bare time).
     expect(await work.getByTestId('reset-credits').textContent()).toMatch(
@@ -177,7 +177,9 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     // An account without credits or reset credits shows none (absent, not "0").
     expect(await card('team').getByTestId('credits').count()).toBe(0);
     expect(await card('team').getByTestId('reset-credits').count()).toBe(0);
-    expect(await card('team').getByTestId('forecast').textContent()).toMatch(/fine until reset/);
+    expect(await card('team').getByTestId('forecast').textContent()).toMatch(
+      /^Weekly pace \d+\.\d%\/h: fine until the weekly reset\.$/,
+    );
     // The chart: axes, points with tooltips, the 5-hour reset ahead, the pace line.
     expect(await work.getByTestId('history-point').count()).toBeGreaterThan(20);
     expect(await work.getByTestId('history-reset').count()).toBeGreaterThanOrEqual(1);

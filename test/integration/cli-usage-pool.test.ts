@@ -175,9 +175,11 @@ describe('codex-lab usage --pool and usage --json', () => {
 
     const human = await runCodexLab(['usage'], { home });
     expect(human.stdout).toMatch(
-      /work\s+not checked yet\s.*at this pace: runs out \w{3} \d\d:\d\d/,
+      /work\s+not checked yet\s.*weekly pace \d+\.\d%\/h: runs out \w{3} \d\d:\d\d, before the weekly reset/,
     );
-    expect(human.stdout).toMatch(/team\s+limited, back in .*at this pace: fine until reset/);
+    expect(human.stdout).toMatch(
+      /team\s+limited, back in .*weekly pace \d+\.\d%\/h: fine until the weekly reset/,
+    );
     expect(human.stdout).toContain('work: credits balance 12.50');
     expect(human.stdout).toMatch(/work: GPT-5.3-Codex-Spark limit: 5-hour 5% used/);
   });

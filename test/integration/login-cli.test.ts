@@ -111,6 +111,30 @@ describe('codex-lab login', () => {
     expect(profiles.map((profile) => profile.name)).toEqual(['alice', 'work']);
   });
 
+  it('says so when the sign-in is another profile’s account: that one is renewed, the asked one is not', async () => {
+    for (const [email, name] of [
+      ['alice@example.com', 'alice'],
+      ['bob@example.com', 'bob'],
+    ]) {
+      setNextLogin(fake, email!);
+      const running = login([name!, '--no-browser']);
+      await visit(await running.waitForLine(authorizeLine));
+      expect(await running.exited, running.stderr()).toBe(0);
+    }
+    setNextLogin(fake, 'bob@example.com');
+    const wrong = login(['alice', '--no-browser']);
+    await visit(await wrong.waitForLine(authorizeLine));
+    expect(await wrong.exited, wrong.stderr()).toBe(0);
+    expect(wrong.stdout().trim().split('\n').at(-1)).toBe(
+      'Signed in as bob@example.com — that is profile "bob"\'s account, whose sign-in was renewed; "alice" was not signed in again: sign in to it with its own account (alice@example.com).',
+    );
+    const profiles = await new ProfileStore({ paths: home.paths }).listProfiles();
+    expect(profiles.map((profile) => [profile.name, profile.email])).toEqual([
+      ['alice', 'alice@example.com'],
+      ['bob', 'bob@example.com'],
+    ]);
+  });
+
   it('exits non-zero with one clear line when access is denied, saving nothing', async () => {
     setNextLogin(fake, { error: 'access_denied', description: 'missing_codex_entitlement' });
     const running = login(['--no-browser']);

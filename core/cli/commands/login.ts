@@ -12,7 +12,13 @@ import {
   type SignInResult,
 } from '../../auth/sign-in.ts';
 import { parseWaitText } from '../../config.ts';
-import { withCliFix, withoutSentenceEnd } from '../../format.ts';
+import {
+  signInElsewhereSentence,
+  signInLandedElsewhere,
+  withCliFix,
+  withoutSentenceEnd,
+} from '../../format.ts';
+import { matchProfileName } from '../../profiles/names.ts';
 import { criticalWorkPending } from '../../home/critical.ts';
 import { second, systemClock } from '../../ports.ts';
 import { cliLogger, cliProfileStore } from '../profile-store.ts';
@@ -27,20 +33,65 @@ export function parseTimeout(value: unknown): number {
   return parseWaitText(String(value ?? '600').trim(), '--timeout', 'seconds', 'invalid_argument');
 }
 
+/** The profile a sign-in asked for, when the sign-in renewed another one instead. */
+export interface AskedProfile {
+  name: string;
+  /** False when no profile has that name (none was added). */
+  exists: boolean;
+  email: string | null;
+}
+
 /**
  * The result line printed after a sign-in; `suffix` (" before exiting") marks one completed after
- * Ctrl-C, SIGTERM or SIGHUP.
+ * Ctrl-C, SIGTERM or SIGHUP. `asked`: the profile asked for when the account was another
+ * profile's, so that one was renewed instead (worded once for every surface).
  */
-export function describeSignIn(result: SignInResult, suffix = ''): string {
+export function describeSignIn(
+  result: SignInResult,
+  suffix = '',
+  asked: AskedProfile | null = null,
+): string {
   const who = result.email ?? result.accountId ?? 'the account';
   const plan = result.plan ? ` (${result.plan})` : '';
   const where = result.created
     ? `saved as profile "${result.name}"`
     : `updated profile "${result.name}"`;
-  const signedIn = `Signed in as ${who}${plan} — ${where}${suffix}.`;
+  const signedIn =
+    asked !== null && signInLandedElsewhere(asked.name, result.name)
+      ? `${signInElsewhereSentence({
+          who,
+          saved: result.name,
+          asked: asked.name,
+          askedExists: asked.exists,
+          askedEmail: asked.email,
+        })}${suffix === '' ? '' : ` It was saved${suffix}.`}`
+      : `Signed in as ${who}${plan} — ${where}${suffix}.`;
   return result.setAside === null
     ? signedIn
     : `${signedIn} Its auth file could not be read, so it was kept as ${result.setAside}.`;
+}
+
+/** The profile `requested` names as it is now (for `describeSignIn`); null when none was asked. */
+async function askedProfile(
+  context: CliContext,
+  requested: string | null,
+): Promise<AskedProfile | null> {
+  if (requested === null) return null;
+  // Only words depend on it: a registry that cannot be read leaves the email unknown.
+  const profiles = await cliProfileStore(context)
+    .listProfiles()
+    .catch(() => null);
+  if (profiles === null) return { name: requested, exists: true, email: null };
+  const name = matchProfileName(
+    requested,
+    profiles.map((profile) => profile.name),
+  );
+  const entry = profiles.find((profile) => profile.name === name);
+  return {
+    name: entry?.name ?? requested,
+    exists: entry !== undefined,
+    email: entry?.email ?? null,
+  };
 }
 
 /** The longest a sign-in's save can take: the code exchange, then the API-key exchange. */
@@ -154,11 +205,14 @@ export async function runLogin(
       live = await (await localLabClient(context)).profileSignedIn({ profile: result.name });
     }
     if (!live.ok) writeLine(context.stderr, `codex-lab: ${live.message}`);
+    const asked = signInLandedElsewhere(requestedName, result.name)
+      ? await askedProfile(context, requestedName)
+      : null;
     if (signalled === null) {
-      writeLine(context.stdout, describeSignIn(result));
+      writeLine(context.stdout, describeSignIn(result, '', asked));
       return 0;
     }
-    writeLine(context.stdout, describeSignIn(result, ' before exiting'));
+    writeLine(context.stdout, describeSignIn(result, ' before exiting', asked));
     return signalExitCode(signalled);
   } finally {
     clearInterval(keepAlive);

@@ -98,6 +98,15 @@ describe('explainLoginError', () => {
     ).toBe(
       'Sign-in failed: token endpoint returned status 400: Invalid or already used authorization code. Nothing was saved: try again.',
     );
+    // The network's sentence already says to try again: the dialog says it once.
+    expect(
+      explainLoginError(
+        'token_exchange_failed',
+        'Could not reach auth.openai.com (no answer within 30 s). Check the network and try again.',
+      ),
+    ).toBe(
+      'Could not reach auth.openai.com (no answer within 30 s). Nothing was saved: check the network and try again.',
+    );
     for (const code of ['auth_missing_code', 'device_code_unsupported']) {
       expect(explainLoginError(code, 'raw core sentence')).not.toBe('raw core sentence');
     }

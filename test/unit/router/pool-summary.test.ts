@@ -217,7 +217,7 @@ describe('summarizePool', () => {
     expect(summary.next.profile).toBe('fresh');
     expect(
       forecastText(toForecastView(forecastWeekly(fresh.quota, fresh.history, now)), { now }),
-    ).toBe('pace not known yet');
+    ).toBe('weekly pace: not known yet');
   });
 
   it('a pool nobody has used yet: its headroom and its week are not known, not full or spent', () => {
@@ -407,12 +407,14 @@ describe('forecastWeekly', () => {
     const fastView = toForecastView(forecastWeekly(fast.quota, fast.history, now));
     expect(fastView).toMatchObject({ outlook: 'runs_out', percentPerHour: 2 });
     // 60 % left at 2 %/h = 30 h → Tue 18:00 UTC.
-    expect(forecastText(fastView, options)).toBe('at this pace: runs out Tue 18:00');
+    expect(forecastText(fastView, options)).toBe(
+      'weekly pace 2.0%/h: runs out Tue 18:00, before the weekly reset',
+    );
     const slowView = toForecastView(forecastWeekly(slow.quota, slow.history, now));
-    expect(forecastText(slowView, options)).toBe('at this pace: fine until reset');
+    expect(forecastText(slowView, options)).toBe('weekly pace 0.1%/h: fine until the weekly reset');
     const spent = snapshot(now, window(100, now + 2 * day, 10080));
     expect(forecastText(toForecastView(forecastWeekly(spent, [], now)), options)).toBe(
-      'used up until Wed 12:00',
+      'weekly quota used up until Wed 12:00',
     );
   });
 });
