@@ -183,6 +183,10 @@ export async function withLock<T>(
   }
   const deadline = Date.now() + waitMs;
   let held = false;
+  // Clearing a dead holder's lock and trying again right away is allowed a few times past the
+  // deadline: a caller that does not wait at all (`waitMs: 0`, the router's run lock) still
+  // takes the lock a killed process left.
+  let clearsPastDeadline = 0;
   for (let attempt = 0; !held; attempt += 1) {
     // An earlier version's holder (its lock an empty folder, its record beside it) still running:
     // an empty folder would be replaced by the rename below.
@@ -201,8 +205,13 @@ export async function withLock<T>(
         }
       }
     }
-    if (Date.now() >= deadline) break;
-    if (await clearAbandoned(lockPath, staleMs, warn)) continue;
+    const late = Date.now() >= deadline;
+    if (late && clearsPastDeadline >= 3) break;
+    if (await clearAbandoned(lockPath, staleMs, warn)) {
+      if (late) clearsPastDeadline += 1;
+      continue;
+    }
+    if (late) break;
     await delay(Math.min(100, 20 + attempt * 5));
   }
   if (!held) {

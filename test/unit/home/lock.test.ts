@@ -81,6 +81,17 @@ describe('withLock', () => {
     }
   });
 
+  it('takes a killed holder’s lock even when it does not wait at all', async () => {
+    // The router's run lock is taken with no wait: a serve killed with SIGKILL left its record.
+    const locks = join(folder, 'locks');
+    await mkdir(join(locks, 'router-run.lock'), { recursive: true });
+    await writeFile(
+      join(locks, 'router-run.lock', 'owner-dead'),
+      JSON.stringify({ pid: 2 ** 22 + 11, host: hostname(), run: 'dead' }),
+    );
+    expect(await withLock(locks, 'router-run', async () => 'taken', { waitMs: 0 })).toBe('taken');
+  });
+
   it('keeps a running holder’s lock when the clock stepped between the two processes’ starts', async () => {
     // The boot time read from the wall clock is a day off (the clock was stepped since the
     // holder started): its pid runs and its record is fresh, so it is a live holder.

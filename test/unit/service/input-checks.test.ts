@@ -39,8 +39,24 @@ describe('input checks', () => {
       expect(Object.keys((await store.readRegistry()).pins.sessions)).toEqual([
         '019a0c5e-72ea-73c1-b961-fbcd4ef19122',
       ]);
-      // Unpinning a bad id that got in before this check still works.
+      // Unpinning a bad id that got in before this check still works; one no pin has is refused.
+      expect(
+        await store.setPin('session', 'a\nb', null).then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      ).toMatchObject({ code: 'invalid_argument' });
+      await store.updateRegistry(async (registry) => {
+        registry.pins.sessions['a\nb'] = {
+          profile: 'work',
+          allowFallback: false,
+          createdAt: new Date().toISOString(),
+        };
+      });
       await store.setPin('session', 'a\nb', null);
+      expect(Object.keys((await store.readRegistry()).pins.sessions)).toEqual([
+        '019a0c5e-72ea-73c1-b961-fbcd4ef19122',
+      ]);
     } finally {
       await rm(home, { recursive: true, force: true });
     }
