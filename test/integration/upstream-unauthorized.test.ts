@@ -63,7 +63,9 @@ async function startRouter(): Promise<{
   cleanup.push(async () => {
     await service.stop();
     await fake.close();
-    await rm(home, { recursive: true, force: true });
+    // Retried: under a full run a write was once seen landing under state/ while the home was
+    // being removed (the writer is being looked for; stop now waits for work in flight first).
+    await rm(home, { recursive: true, force: true, maxRetries: 5 });
   });
   return { fake, service, url, token, healthFile: paths.health, paths };
 }
