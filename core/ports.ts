@@ -61,6 +61,36 @@ export function settledWithin(
   });
 }
 
+/**
+ * Work started in the background that someone must wait for before going (a stop, an exit):
+ * `track` registers a promise until it settles, `settled` waits for all of them, including any
+ * registered while it waits.
+ */
+export class PendingWork {
+  readonly #pending = new Set<Promise<unknown>>();
+
+  /** Registers `work` until it settles; returns it unchanged. */
+  track<T>(work: Promise<T>): Promise<T> {
+    const tracked = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending.add(tracked);
+    void tracked.finally(() => this.#pending.delete(tracked));
+    return work;
+  }
+
+  /** How many tracked pieces of work are running now. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves once every piece tracked so far, and any tracked meanwhile, has settled. */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+}
+
 /** A structured logger (a pino subset). Never pass tokens in fields or messages. */
 export interface Logger {
   debug(fields: object, message?: string): void;

@@ -16,7 +16,7 @@ import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { runCritical } from '../home/critical.ts';
 import { withLock, type LockLease } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
-import { day, minute, type Clock, type Logger } from '../ports.ts';
+import { day, minute, PendingWork, type Clock, type Logger } from '../ports.ts';
 import { holdsAccount, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { decodeJwtClaims, identityFromAuth } from '../profiles/jwt.ts';
 import type { AuthDotJson } from '../profiles/schema.ts';
@@ -109,6 +109,8 @@ export class TokenManager {
   readonly #fetch: FetchLike;
   readonly #marginMs: number;
   readonly #inFlight = new Map<string, Promise<Credentials>>();
+  /** Every refresh flight, until its lock is given back (`settled`). */
+  readonly #flights = new PendingWork();
   /** A permanent failure, remembered for the refresh token that caused it (as Codex does). */
   readonly #permanent = new Map<string, { refreshToken: string; error: LabError }>();
   /** A transient failure: no new request for the same refresh token before `until`. */
@@ -186,8 +188,17 @@ export class TokenManager {
       // Its failure reaches whoever still waits; one nobody waits for any more is not unhandled.
       flight.catch(() => undefined);
       this.#inFlight.set(name, flight);
+      void this.#flights.track(flight);
     }
     return this.#waitFor(name, flight, waitMs ?? this.#options.requestTimeoutMs ?? 30_000);
+  }
+
+  /**
+   * Resolves once every refresh started so far has ended, its answer on disk and its lock given
+   * back: a caller may have stopped waiting for one (`waitMs`), the flight goes on regardless.
+   */
+  settled(): Promise<void> {
+    return this.#flights.settled();
   }
 
   /** `flight`, or a transient failure once `waitMs` passes first (the flight goes on). */

@@ -30,7 +30,10 @@ export function signalExitCode(signal: StopSignal): number {
 export interface CriticalExit {
   /** Says once that a refresh is finished first (when one runs); resolves once all have settled. */
   settled(): Promise<void>;
-  /** For a signal during that wait: says the line again, once at most (why nothing ended yet). */
+  /**
+   * For a later signal while a refresh runs (during that wait, or during a stop that waits for
+   * it): says the line, twice at most in all (why nothing ended yet).
+   */
   signalled(): void;
 }
 
@@ -58,7 +61,7 @@ export function criticalExit(stderr: Writable): CriticalExit {
       }
     },
     signalled() {
-      if (waiting && said < 2) say();
+      if ((waiting || criticalWorkPending() > 0) && said < 2) say();
     },
   };
 }

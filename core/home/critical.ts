@@ -4,19 +4,13 @@
  * spends a single-use token runs that stretch through `runCritical`; a command that receives
  * SIGINT or SIGTERM awaits `criticalWorkSettled` before it exits (docs/storage.md).
  */
+import { PendingWork } from '../ports.ts';
 
-const pending = new Set<Promise<unknown>>();
+const pending = new PendingWork();
 
 /** Runs `work` and keeps it registered as unfinished until it settles. */
 export function runCritical<T>(work: () => Promise<T>): Promise<T> {
-  const running = work();
-  const tracked = running.then(
-    () => undefined,
-    () => undefined,
-  );
-  pending.add(tracked);
-  void tracked.finally(() => pending.delete(tracked));
-  return running;
+  return pending.track(work());
 }
 
 /** How many critical sections are running now. */
@@ -25,6 +19,6 @@ export function criticalWorkPending(): number {
 }
 
 /** Resolves once every critical section started so far (and any they start) has settled. */
-export async function criticalWorkSettled(): Promise<void> {
-  while (pending.size > 0) await Promise.all(pending);
+export function criticalWorkSettled(): Promise<void> {
+  return pending.settled();
 }

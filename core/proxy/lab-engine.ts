@@ -18,7 +18,13 @@ import {
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
 import { humanizeTimes, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
-import type { ActivityRecorder, Cancel, Clock, Logger } from '../ports.ts';
+import {
+  PendingWork,
+  type ActivityRecorder,
+  type Cancel,
+  type Clock,
+  type Logger,
+} from '../ports.ts';
 import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
@@ -185,7 +191,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   #registryMtime = -1;
   #healthMtime = -1;
   #health = new Map<string, ProfileHealth & { updatedAt?: number }>();
-  readonly #pendingWrites = new Set<Promise<void>>();
+  readonly #pendingWrites = new PendingWork();
   readonly #quota: QuotaBook;
   readonly #sessions: SessionTable;
   readonly #buckets: BucketMap;
@@ -809,10 +815,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         )
         .finally(() => {
           this.#keychainChecks.delete(profile);
-          this.#pendingWrites.delete(check);
           this.#scheduleKeychainRecheck();
         });
-      this.#pendingWrites.add(check);
+      void this.#pendingWrites.track(check);
     }
     this.#scheduleKeychainRecheck();
   }
@@ -1440,23 +1445,22 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const last = this.#touchedAt.get(profile);
     if (store.touch === undefined || (last !== undefined && now - last < lastUseIntervalMs)) return;
     this.#touchedAt.set(profile, now);
-    const pending = store
-      .touch(profile)
-      .catch((error: unknown) =>
-        this.#options.logger.debug({ err: error, profile }, 'could not record the last use'),
-      )
-      .finally(() => this.#pendingWrites.delete(pending));
-    this.#pendingWrites.add(pending);
+    void this.#pendingWrites.track(
+      store
+        .touch(profile)
+        .catch((error: unknown) =>
+          this.#options.logger.debug({ err: error, profile }, 'could not record the last use'),
+        ),
+    );
   }
 
   #persist(write: (health: HealthStore) => Promise<void>): void {
     // Off the hot path: the router already acts on the in-memory mark.
-    const pending = write(this.#options.health)
-      .catch((error: unknown) =>
+    void this.#pendingWrites.track(
+      write(this.#options.health).catch((error: unknown) =>
         this.#options.logger.warn({ err: error }, 'could not save profile health'),
-      )
-      .finally(() => this.#pendingWrites.delete(pending));
-    this.#pendingWrites.add(pending);
+      ),
+    );
   }
 
   /**
@@ -1475,7 +1479,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   /** Resolves when every health mark made so far is on disk (before a process exits). */
   async settled(): Promise<void> {
-    while (this.#pendingWrites.size > 0) await Promise.all(this.#pendingWrites);
+    await this.#pendingWrites.settled();
   }
 }
 

@@ -32,7 +32,7 @@ import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
 import { isLabError, LabError } from '../errors.ts';
 import { unreadableFile } from '../format.ts';
-import { settledWithin, type Clock, type Logger } from '../ports.ts';
+import { PendingWork, settledWithin, type Clock, type Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
 import {
   decodeBody,
@@ -203,6 +203,11 @@ const notOnHandshake: ReadonlySet<string> = new Set([
 
 const needsNormalising = /[%\\]|\/\.|\/\//;
 
+/**
+ * How long a closing router waits for its requests' handlers to end once their connections are
+ * closed: a refresh one started runs to the issuer's answer (its own limit is 30 s).
+ */
+const handlersGraceMs = 45_000;
 const maxAttempts = 16;
 /**
  * Token refreshes one profile gets within one request after 401s. The first refresh may hand back
@@ -346,8 +351,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   let stopping = false;
   let inFlight = 0;
   let onDrained = (): void => {};
+  // Every request being handled, the control API's too: `close` waits for them to end (a turn's
+  // upstream is aborted once its connection closes), so nothing one of them writes, a refresh it
+  // started or the figures it read, lands after the stop.
+  const handling = new PendingWork();
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handle(request, response).catch((error: unknown) => {
+    void handling.track(handle(request, response)).catch((error: unknown) => {
       log.error({ err: error }, 'router request failed');
       if (!response.headersSent) {
         const message = 'The router hit an internal error; see its log.';
@@ -1192,6 +1201,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         if (origin !== base.origin || !options.dispatcher)
           await pool.close().catch(() => undefined);
       }
+      // Bounded all the same: a handler stuck on a bug must not keep a process from ending.
+      await settledWithin(clock, handling.settled(), handlersGraceMs);
     },
   };
 }

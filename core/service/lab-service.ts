@@ -22,7 +22,7 @@ import { isLabError, LabError, toResult } from '../errors.ts';
 import { withLabFix } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
-import { minute, settledWithin } from '../ports.ts';
+import { minute, PendingWork, settledWithin } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { KeyringPort } from '../profiles/keyring.ts';
 import type { Registry } from '../profiles/schema.ts';
@@ -158,7 +158,9 @@ export class LabService implements ControlApiService {
   readonly #listeners = new Set<(state: LabState) => void>();
   readonly #logins = new Map<string, LoginHandle>();
   /** What a finished sign-in still does (marking it healthy, reading its quota): awaited by stop. */
-  readonly #afterSignIns = new Set<Promise<unknown>>();
+  readonly #afterSignIns = new PendingWork();
+  /** Usage polls running (a stop waits for them: their figures are written when they end). */
+  readonly #polls = new PendingWork();
   #router: RouterServer | null = null;
   #token: string | null = null;
   #notifyCancel: Cancel | null = null;
@@ -242,9 +244,9 @@ export class LabService implements ControlApiService {
     this.#poller = new UsagePoller({
       clock: options.clock,
       periodMs: options.usagePollMs ?? 7 * minute,
-      pollOnce: () => this.#pollOnce(false),
+      pollOnce: () => this.#polls.track(this.#pollOnce(false)),
       nextResetAt: () => this.#quotaKeeper.book.nextReset(options.clock.now()),
-      readAfterReset: () => this.#pollOnce(true),
+      readAfterReset: () => this.#polls.track(this.#pollOnce(true)),
     });
   }
 
@@ -350,10 +352,10 @@ export class LabService implements ControlApiService {
     // A sign-in past the browser (its code being exchanged, its tokens being saved) cannot be
     // cancelled and must reach disk before the process goes; so must what follows it. Waited for
     // beside the drain, within its time (at least `signInGraceMs`), until asked again.
-    const signIns = Promise.allSettled([
-      ...[...this.#logins.values()].map((login) => login.done),
-      ...this.#afterSignIns,
-    ]);
+    // What follows a sign-in is registered when it ends, so it is looked for after the sign-ins.
+    const signIns = Promise.allSettled([...this.#logins.values()].map((login) => login.done)).then(
+      () => this.#afterSignIns.settled(),
+    );
     await this.#priming?.stop();
     this.#priming = null;
     const router = this.#router;
@@ -368,6 +370,11 @@ export class LabService implements ControlApiService {
       ),
     ]);
     this.#sessionsCancel?.();
+    // Work the service started and nobody waits for any more (a poll, a refresh whose request
+    // went away) ends before the last writes: once stop returns nothing more is written.
+    await this.#polls.settled();
+    await this.#tokens.settled();
+    await this.#engine.settled();
     await this.#quotaKeeper.flush();
     await this.#journal.flush();
     await this.#engine.settled();
@@ -532,8 +539,7 @@ export class LabService implements ControlApiService {
                 );
               }
             });
-            this.#afterSignIns.add(after);
-            void after.finally(() => this.#afterSignIns.delete(after));
+            void this.#afterSignIns.track(after);
           } else {
             this.#activity.add('login', null, 'Signed in.');
           }

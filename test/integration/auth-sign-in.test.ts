@@ -1,4 +1,5 @@
 /** Browser sign-in through the fake issuer, following the real redirects (startLogin). */
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -425,5 +426,45 @@ describe('a router stopped during a sign-in', () => {
     const store = new ProfileStore({ paths: home.paths });
     expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['house']);
     expect((await store.readAuth('house')).tokens?.refresh_token).toBeTruthy();
+  });
+
+  it('waits for what a sign-in saved during the stop still does (its health mark, its quota read)', async () => {
+    const service = createTestLabService(fake, home.paths, {
+      env: { CODEX_LAB_CALLBACK_PORT: '0' },
+    });
+    setNextLogin(fake, 'alice@example.com');
+    let releaseUsage = () => {};
+    fake.account('alice@example.com').usageHold = new Promise(
+      (resolve) => (releaseUsage = resolve),
+    );
+    const usageReads = () =>
+      fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length;
+    const started = await service.startLogin({ name: 'house', popup: false });
+    if (!started.ok) throw new Error(started.message);
+    const hold = holdTokenAnswers(fake);
+    const browser = visit(started.value.authorizeUrl);
+    await hold.arrived;
+    let stopped = false;
+    const stopping = service.stop().then(() => (stopped = true));
+    // The sign-in ends after the stop began; what follows it (a quota read, held) starts then.
+    hold.release();
+    const deadline = Date.now() + 10_000;
+    while (usageReads() === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(usageReads()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(stopped).toBe(false);
+    releaseUsage();
+    await stopping;
+    await browser.catch(() => undefined);
+    const health = JSON.parse(await readFile(home.paths.health, 'utf8')) as {
+      profiles: Record<string, { status?: string }>;
+    };
+    expect(health.profiles.house?.status).toBe('ok');
+    const quota = JSON.parse(await readFile(home.paths.quota, 'utf8')) as {
+      profiles: Record<string, { latest?: unknown }>;
+    };
+    expect(quota.profiles.house?.latest).toBeTruthy();
   });
 });

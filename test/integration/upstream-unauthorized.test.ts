@@ -63,9 +63,7 @@ async function startRouter(): Promise<{
   cleanup.push(async () => {
     await service.stop();
     await fake.close();
-    // Retried: under a full run a write was once seen landing under state/ while the home was
-    // being removed (the writer is being looked for; stop now waits for work in flight first).
-    await rm(home, { recursive: true, force: true, maxRetries: 5 });
+    await rm(home, { recursive: true, force: true });
   });
   return { fake, service, url, token, healthFile: paths.health, paths };
 }

@@ -199,8 +199,8 @@ async function serveUntilStopped(
     );
   }
   await router.stop({ drainMs: routerDrainMs, signal: run.stopNow });
-  // A refresh a turn started may outlive the turn (ended by the stop): its rotated tokens must
-  // reach the disk before "stopped" is said and the process ends.
+  // The stop has waited for the refreshes its turns started; any other one in this process (none
+  // today) must reach the disk too before "stopped" is said and the process ends.
   await run.criticalWorkSettled();
   writeLine(context.stderr, 'Codex Lab router stopped.');
   return 0;
