@@ -11,8 +11,10 @@
  * (`smol-toml`): the file must parse before, and after the edit it must parse to the same data with
  * only our keys changed, or nothing is written.
  *
- * What the block is made of is read from its text (top-level key lines, then table(s)), so the
- * keys it sets can change without this file changing.
+ * What the block is made of is read from its text (top-level key lines, then its table), so the
+ * keys it sets can change without this file changing. Codex Lab owns those keys, not the table:
+ * a `[model_providers.codex-lab]` the file already has keeps every other key, comment and
+ * sub-table of the user's, and only our keys' lines change.
  */
 import { parse, TomlError } from 'smol-toml';
 import type { ErrorCode } from '../errors.ts';
@@ -36,6 +38,11 @@ export interface ConfigEditSuccess {
    * appended after them. Codex ignores keys there; they are the user's to delete, not ours to edit.
    */
   strays: string[];
+  /**
+   * The user's own keys (and sub-tables) in our provider's table: set aside as comments (remove,
+   * since Codex refuses a provider table without the name we take out) or put back (write).
+   */
+  tableKept: string[];
 }
 
 /** An edit that was refused; nothing may be written. */
@@ -70,14 +77,21 @@ interface Statement {
   end: number;
 }
 
-/** The pieces of the block: its top-level key lines and everything from its first table on. */
+/** The pieces of the block: its top-level key lines and its table. */
 interface BlockParts {
   keyLines: string[];
   tableLines: string[];
   /** The top-level keys the block sets, with their values. */
   keys: Map<string, unknown>;
-  /** The path of the block's first table (`model_providers`, `codex-lab`): ours below it too. */
+  /** The path of the block's table (`model_providers`, `codex-lab`). */
   root: string[];
+  /** The keys the block's table sets: their values and their lines as the block writes them. */
+  table: Map<string, { value: unknown; lines: string[] }>;
+  /**
+   * Keys an earlier block set in its table and this one does not, with the value it set: ours
+   * while they still have that value, the user's otherwise.
+   */
+  retired: Map<string, unknown>;
   data: TomlTable;
 }
 
@@ -102,6 +116,8 @@ function joinLines(lines: readonly Line[]): string {
 interface ScanState {
   string: '"""' | "'''" | null;
   depth: number;
+  /** Where the line's comment starts, if it has one (set by `scanLine`). */
+  comment?: number;
 }
 
 /** Advances `state` over one line, skipping strings and comments (which may hold `[` or `#`). */
@@ -127,7 +143,7 @@ function scanLine(text: string, state: ScanState): ScanState {
       continue;
     }
     const char = text[i]!;
-    if (char === '#') break;
+    if (char === '#') return { string, depth, comment: i };
     if (char === '"' || char === "'") {
       if (text.startsWith(char.repeat(3), i)) {
         string = char === '"' ? '"""' : "'''";
@@ -210,8 +226,8 @@ function startsWith(path: readonly string[], prefix: readonly string[]): boolean
   return prefix.length > 0 && prefix.every((key, index) => path[index] === key);
 }
 
-/** Splits `codexConfigBlock`'s text into its top-level key lines and its table lines. */
-function blockParts(block: string): BlockParts | null {
+/** Splits `codexConfigBlock`'s text into its top-level key lines and its table. */
+function blockParts(block: string, retiredBlock = ''): BlockParts | null {
   const lines = splitLines(block);
   let data: TomlTable;
   try {
@@ -226,16 +242,39 @@ function blockParts(block: string): BlockParts | null {
   if (!root || root.length === 0) return null;
   const keys = new Map<string, unknown>();
   const keyLines: string[] = [];
+  const table = new Map<string, { value: unknown; lines: string[] }>();
   for (const statement of statements) {
-    if (statement.start >= firstHeader.start) break;
+    if (statement.start === firstHeader.start) continue;
+    // One table: its keys are what Codex Lab owns in it, each replaced on its own.
+    if (statement.kind === 'header') return null;
     const entry = keyOf(lines, statement);
     if (!entry) return null;
-    keys.set(entry[0], entry[1]);
-    keyLines.push(...lines.slice(statement.start, statement.end + 1).map((line) => line.text));
+    const text = lines.slice(statement.start, statement.end + 1).map((line) => line.text);
+    if (statement.start < firstHeader.start) {
+      keys.set(entry[0], entry[1]);
+      keyLines.push(...text);
+    } else {
+      table.set(entry[0], { value: entry[1], lines: text });
+    }
   }
   const tableLines = lines.slice(firstHeader.start).map((line) => line.text);
   while (tableLines.length > 0 && tableLines.at(-1)!.trim() === '') tableLines.pop();
-  return { keyLines, tableLines, keys, root, data };
+  let retired: unknown;
+  try {
+    retired = retiredBlock === '' ? {} : valueAt(parse(retiredBlock), root);
+  } catch {
+    return null;
+  }
+  if (typeof retired !== 'object' || retired === null) return null;
+  return {
+    keyLines,
+    tableLines,
+    keys,
+    root,
+    table,
+    retired: new Map(Object.entries(retired)),
+    data,
+  };
 }
 
 /**
@@ -291,22 +330,36 @@ function sameValue(a: unknown, b: unknown): boolean {
   return Object.is(a, b);
 }
 
+/** Whether `key = value` in our table is Codex Lab's: a key the block sets, or a retired one. */
+function ownsTableKey(parts: BlockParts, key: string, value: unknown): boolean {
+  return (
+    parts.table.has(key) || (parts.retired.has(key) && sameValue(value, parts.retired.get(key)))
+  );
+}
+
 /**
- * `data` without our top-level keys and our table, and without a parent table that only held ours
- * (`[model_providers.codex-lab]` alone makes `model_providers`). Copies only the tables it changes.
+ * `data` without our top-level keys and without our keys in our table (`whole`: the whole table),
+ * and without a table left empty by that (`[model_providers.codex-lab]` alone makes
+ * `model_providers`). Copies only the tables it changes.
  */
-function withoutOurs(data: TomlTable, parts: BlockParts): TomlTable {
+function withoutOurs(data: TomlTable, parts: BlockParts, whole: boolean): TomlTable {
+  const leaf = (table: TomlTable): TomlTable =>
+    whole
+      ? {}
+      : Object.fromEntries(
+          Object.entries(table).filter(([key, value]) => !ownsTableKey(parts, key, value)),
+        );
   const drop = (table: TomlTable, path: readonly string[]): TomlTable => {
     const [key, ...rest] = path;
     if (key === undefined || !Object.hasOwn(table, key)) return table;
     const copy = { ...table };
     const inner = table[key];
-    if (rest.length === 0) {
-      delete copy[key];
-    } else if (typeof inner === 'object' && inner !== null && !Array.isArray(inner)) {
-      const left = drop(inner as TomlTable, rest);
+    if (typeof inner === 'object' && inner !== null && !Array.isArray(inner)) {
+      const left = rest.length === 0 ? leaf(inner as TomlTable) : drop(inner as TomlTable, rest);
       if (Object.keys(left).length === 0) delete copy[key];
       else copy[key] = left;
+    } else if (rest.length === 0) {
+      delete copy[key];
     }
     return copy;
   };
@@ -354,11 +407,12 @@ function keptLine(line: Line): Line | null {
 function stripOurKeys(
   lines: readonly Line[],
   parts: BlockParts,
-): { lines: Line[]; kept: string[] } {
-  // They were top-level statements when set aside, so they are again.
+): { lines: Line[]; kept: string[]; tableKept: string[] } {
+  // They were top-level statements, or our table's lines, when set aside, so they are again.
   const restored = lines.map((line) => keptLine(line) ?? line);
   const keptOnly = lines.map((line) => keptLine(line) ?? { text: '', eol: line.eol });
   const kept = [...new Set(topLevelKeyStatements(keptOnly).map(({ key }) => key))];
+  const tableKept = userTableKeys(keptOnly, parts);
   const statements = statementsOf(restored);
   const firstHeader = statements.find((statement) => statement.kind === 'header');
   const topEnd = firstHeader ? firstHeader.start : restored.length;
@@ -387,7 +441,7 @@ function stripOurKeys(
   if (drop.has(0) && restored[groupEnd + 1]?.text.trim() === '' && groupEnd + 1 < topEnd) {
     drop.add(groupEnd + 1);
   }
-  return { lines: restored.filter((_, index) => !drop.has(index)), kept };
+  return { lines: restored.filter((_, index) => !drop.has(index)), kept, tableKept };
 }
 
 function topLevelKeyStatements(
@@ -402,25 +456,168 @@ function topLevelKeyStatements(
   return found;
 }
 
+/** A section of our table or a table under it: its header's path and its key statements. */
+interface Section {
+  start: number;
+  /** The last line of its last statement (of its header when it has none). */
+  end: number;
+  path: string[];
+  header: Statement;
+  statements: Statement[];
+}
+
 /** The sections (header to its last statement) of our table and the tables under it. */
-function ourSections(
-  lines: readonly Line[],
-  parts: BlockParts,
-): Array<{ start: number; end: number }> {
+function ourSections(lines: readonly Line[], parts: BlockParts): Section[] {
   const statements = statementsOf(lines);
-  const sections: Array<{ start: number; end: number }> = [];
+  const sections: Section[] = [];
   statements.forEach((statement, index) => {
     if (statement.kind !== 'header') return;
     const path = headerPath(lines, statement);
     if (!path || !startsWith(path, parts.root)) return;
-    let end = statement.end;
+    const own: Statement[] = [];
     for (const next of statements.slice(index + 1)) {
       if (next.kind === 'header') break;
-      end = next.end;
+      own.push(next);
     }
-    sections.push({ start: statement.start, end });
+    const end = own.at(-1)?.end ?? statement.end;
+    sections.push({ start: statement.start, end, path, header: statement, statements: own });
   });
   return sections;
+}
+
+/**
+ * The keys (and sub-tables) under our table that are not Codex Lab's, in the order they appear:
+ * the user's own.
+ */
+function userTableKeys(lines: readonly Line[], parts: BlockParts): string[] {
+  const keys: string[] = [];
+  for (const section of ourSections(lines, parts)) {
+    if (section.path.length > parts.root.length) {
+      const key = section.path[parts.root.length]!;
+      const value = sectionValue(lines, section, section.path.slice(0, parts.root.length + 1));
+      if (!ownsTableKey(parts, key, value)) keys.push(key);
+      continue;
+    }
+    for (const statement of section.statements) {
+      const entry = keyOf(lines, statement);
+      if (entry && !ownsTableKey(parts, entry[0], entry[1])) keys.push(entry[0]);
+    }
+  }
+  return [...new Set(keys)];
+}
+
+/** The value a section gives `path` when read on its own (undefined when it does not read). */
+function sectionValue(lines: readonly Line[], section: Section, path: readonly string[]): unknown {
+  try {
+    const text = statementText(lines, { kind: 'header', start: section.start, end: section.end });
+    return valueAt(parse(text), path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The block's lines for one of our keys, in place of the user's statement `own` of it: with its
+ * indent, and its trailing comment when both are one line (the comment is the user's).
+ */
+function ourLinesFor(parts: BlockParts, key: string, own: readonly Line[], eol: string): Line[] {
+  const fresh = parts.table.get(key)!.lines.map((text) => ({ text, eol }));
+  const first = own[0]!.text;
+  fresh[0]!.text = /^\s*/.exec(first)![0] + fresh[0]!.text;
+  const comment =
+    own.length === 1 ? scanLine(first, { string: null, depth: 0 }).comment : undefined;
+  if (fresh.length === 1 && comment !== undefined) {
+    const gap = /\s*$/.exec(first.slice(0, comment))![0];
+    fresh[0]!.text += gap + first.slice(comment);
+  }
+  return fresh;
+}
+
+/**
+ * Our table's sections with Codex Lab's keys edited and everything else of the user's kept, line
+ * for line: `write` sets our keys to the block's values (a statement already holding the value is
+ * left as written; a missing key goes after the last of ours), `remove` takes them out. Either
+ * takes out a retired key still at its old value, and a sub-table that sets one of our keys.
+ * Returns each section's new lines, in the order of `sections`; `[]` for one that goes.
+ */
+function editedSections(
+  lines: readonly Line[],
+  sections: readonly Section[],
+  parts: BlockParts,
+  mode: 'write' | 'remove',
+  eol: string,
+): Line[][] {
+  return sections.map((section) => {
+    if (section.path.length > parts.root.length) {
+      const key = section.path[parts.root.length]!;
+      const value = sectionValue(lines, section, section.path.slice(0, parts.root.length + 1));
+      const ours = parts.table.has(key) || section.path.length === parts.root.length + 1;
+      return ours && ownsTableKey(parts, key, value)
+        ? []
+        : lines.slice(section.start, section.end + 1);
+    }
+    const body: Line[] = lines.slice(section.start, section.header.end + 1);
+    const placed = new Set<string>();
+    let cursor = section.header.end + 1;
+    let after = body.length;
+    for (const statement of section.statements) {
+      body.push(...lines.slice(cursor, statement.start));
+      cursor = statement.end + 1;
+      const own = lines.slice(statement.start, statement.end + 1);
+      const entry = keyOf(lines, statement);
+      if (entry === null || !ownsTableKey(parts, entry[0], entry[1])) {
+        body.push(...own);
+        continue;
+      }
+      const [key, value] = entry;
+      // A retired key, a later dotted part of one of ours (`auth.args` after `auth.command`), and
+      // every one of ours on --remove go; the first statement of one of ours becomes the block's.
+      if (mode === 'remove' || !parts.table.has(key) || placed.has(key)) continue;
+      placed.add(key);
+      body.push(
+        ...(sameValue(value, parts.table.get(key)!.value)
+          ? own
+          : ourLinesFor(parts, key, own, eol)),
+      );
+      after = body.length;
+    }
+    if (mode === 'write') {
+      const missing = [...parts.table].filter(([key]) => !placed.has(key));
+      // None of ours in it (a table --remove set aside): below the user's comment on the table.
+      if (placed.size === 0) {
+        while (body[after]?.text.trimStart().startsWith('#')) after += 1;
+      }
+      body.splice(
+        after,
+        0,
+        ...missing.flatMap(([, { lines: text }]) => text.map((line) => ({ text: line, eol }))),
+      );
+    }
+    return body;
+  });
+}
+
+/**
+ * Puts `sections`' new lines in place of the old, last first so earlier indices hold. A section
+ * that goes takes the blank line before it when another (or the end of the file) follows: the one
+ * --write put before a table it appended, and no doubled blank lines mid-file.
+ */
+function replaceSections(lines: Line[], sections: readonly Section[], edited: readonly Line[][]) {
+  for (let index = sections.length - 1; index >= 0; index -= 1) {
+    const section = sections[index]!;
+    const fresh = edited[index]!;
+    let start = section.start;
+    const next = lines[section.end + 1];
+    if (
+      fresh.length === 0 &&
+      start > 0 &&
+      lines[start - 1]!.text.trim() === '' &&
+      (!next || next.text.trim() === '')
+    ) {
+      start -= 1;
+    }
+    lines.splice(start, section.end - start + 1, ...fresh);
+  }
 }
 
 /** The headers of tables that hold our top-level keys set to the block's values. */
@@ -494,17 +691,22 @@ function inlineParent(
  * Puts `block` (`codexConfigBlock`'s text) into `text` (config.toml, `''` when there is none): its
  * top-level keys as one group, under a marker comment, after the file's last top-level statement
  * and so before any table; a top-level key of the user's that the block also sets becomes a
- * `# codex-lab kept:` comment in place; the block's table replaces an existing one of that name,
- * else it is appended. Running it again gives the same text.
+ * `# codex-lab kept:` comment in place; in a table of the block's name already there only the
+ * block's keys are set (and `retired`'s keys at their old values taken out), else the table is
+ * appended. Lines `--remove` set aside are put back. Running it again gives the same text.
+ * `retired` is `retiredCodexConfigBlock`'s text (`''`: none).
  */
-export function writeCodexConfig(text: string, block: string): ConfigEditResult {
-  const parts = blockParts(block);
+export function writeCodexConfig(text: string, block: string, retired = ''): ConfigEditResult {
+  const parts = blockParts(block, retired);
   if (!parts) return notABlock();
   const before = parseDocument(text);
   if (!before.ok) return before;
   const eol = lineBreakOf(text);
   const stripped = stripOurKeys(splitLines(text), parts);
   let lines = stripped.lines;
+  // What the user had, their set-aside lines put back: every key but ours must read the same after.
+  const restored = parseDocument(joinLines(lines));
+  if (!restored.ok) return failedCheck('edited');
 
   // The user's own values for our keys: set aside in place, in a form --remove can put back.
   const kept: string[] = [];
@@ -526,66 +728,95 @@ export function writeCodexConfig(text: string, block: string): ConfigEditResult 
   if (at === 0 && lines.length > 0) group.push({ text: '', eol });
   lines = [...lines.slice(0, at), ...group, ...lines.slice(at)];
 
-  // Our table: in place of the one there, else at the end.
-  const table = parts.tableLines.map((line) => ({ text: line, eol }));
+  // Our keys in the table there (the user's own keys in it stay), else the block's table at the end.
+  if (lines.length > 0 && lines.at(-1)!.eol === '') {
+    lines[lines.length - 1] = { ...lines.at(-1)!, eol };
+  }
   const sections = ourSections(lines, parts);
-  if (sections.length > 0) {
-    const [first, ...others] = sections;
-    for (const section of others.reverse())
-      lines.splice(section.start, section.end - section.start + 1);
-    lines.splice(first!.start, first!.end - first!.start + 1, ...table);
-  } else {
-    if (lines.length > 0 && lines.at(-1)!.eol === '')
-      lines[lines.length - 1] = { ...lines.at(-1)!, eol };
+  replaceSections(lines, sections, editedSections(lines, sections, parts, 'write', eol));
+  if (!sections.some((section) => section.path.length === parts.root.length)) {
     if (lines.length > 0 && lines.at(-1)!.text.trim() !== '') lines.push({ text: '', eol });
-    lines.push(...table);
+    lines.push(...parts.tableLines.map((line) => ({ text: line, eol })));
   }
 
   const result = joinLines(endingAs(lines, text));
   const after = parseDocument(result);
   if (!after.ok) return inlineParent(splitLines(text), parts, before.data) ?? failedCheck('edited');
   const ours = [...parts.keys].every(([key, value]) => sameValue(after.data[key], value));
-  const tableSet = sameValue(valueAt(after.data, parts.root), valueAt(parts.data, parts.root));
+  const tableSet = [...parts.table].every(([key, { value }]) =>
+    sameValue(valueAt(after.data, [...parts.root, key]), value),
+  );
+  const retiredGone = [...parts.retired].every(
+    ([key, value]) => !sameValue(valueAt(after.data, [...parts.root, key]), value),
+  );
   if (
     !ours ||
     !tableSet ||
-    !sameValue(withoutOurs(after.data, parts), withoutOurs(before.data, parts))
+    !retiredGone ||
+    !sameValue(withoutOurs(after.data, parts, false), withoutOurs(restored.data, parts, false)) ||
+    !sameValue(withoutOurs(restored.data, parts, true), withoutOurs(before.data, parts, true))
   ) {
     return failedCheck('edited');
   }
-  return { ok: true, text: result, changed: result !== text, kept, strays: straysOf(lines, parts) };
+  return {
+    ok: true,
+    text: result,
+    changed: result !== text,
+    kept,
+    strays: straysOf(lines, parts),
+    tableKept: stripped.tableKept,
+  };
 }
 
 /**
  * Takes out what `writeCodexConfig` put in (and a block pasted by hand whose keys still have the
- * block's values): our top-level keys, our table and the tables under it; the lines it set aside
- * are put back. Every other line is left as it was.
+ * block's values): our top-level keys, and our keys in our table, which goes with them when
+ * nothing else is in it; the lines it set aside are put back. The user's own keys, comments and
+ * sub-tables in our table are set aside as `# codex-lab kept:` comments in place (Codex refuses a
+ * provider table without its name, so they cannot stay live), for `--write` to put back. Every
+ * other line is left as it was.
  */
-export function removeCodexConfig(text: string, block: string): ConfigEditResult {
-  const parts = blockParts(block);
+export function removeCodexConfig(text: string, block: string, retired = ''): ConfigEditResult {
+  const parts = blockParts(block, retired);
   if (!parts) return notABlock();
   const before = parseDocument(text);
   if (!before.ok) return before;
+  const eol = lineBreakOf(text);
   const { lines, kept } = stripOurKeys(splitLines(text), parts);
-  for (const section of ourSections(lines, parts).reverse()) {
-    let start = section.start;
-    // The blank line before the table goes with it when another (or the end of the file) follows:
-    // the one --write put before a table it appended, and no doubled blank lines mid-file.
-    const next = lines[section.end + 1];
-    if (start > 0 && lines[start - 1]!.text.trim() === '' && (!next || next.text.trim() === '')) {
-      start -= 1;
-    }
-    lines.splice(start, section.end - start + 1);
-  }
+  const sections = ourSections(lines, parts);
+  const edited = editedSections(lines, sections, parts, 'remove', eol);
+  const tableKept = userTableKeys(lines, parts);
+  // Anything of the user's left (a comment, an empty sub-table): the whole table is set aside,
+  // headers too.
+  const userLeft = edited.some((section, index) => {
+    const { path, header, start } = sections[index]!;
+    if (path.length > parts.root.length) return section.length > 0;
+    return section.some((line, at) => line.text.trim() !== '' && at > header.end - start);
+  });
+  const final = userLeft
+    ? edited.map((section) =>
+        section.map((line) =>
+          line.text.trim() === '' ? line : { ...line, text: keptPrefix + line.text },
+        ),
+      )
+    : edited.map(() => []);
+  replaceSections(lines, sections, final);
   const result = joinLines(endingAs(lines, text));
   const after = parseDocument(result);
   if (!after.ok) return failedCheck('undone');
   const left = [...parts.keys].some(([key, value]) => sameValue(after.data[key], value));
   if (left || valueAt(after.data, parts.root) !== undefined) return failedCheck('undone');
-  if (!sameValue(withoutOurs(after.data, parts), withoutOurs(before.data, parts))) {
+  if (!sameValue(withoutOurs(after.data, parts, true), withoutOurs(before.data, parts, true))) {
     return failedCheck('undone');
   }
-  return { ok: true, text: result, changed: result !== text, kept, strays: straysOf(lines, parts) };
+  return {
+    ok: true,
+    text: result,
+    changed: result !== text,
+    kept,
+    strays: straysOf(lines, parts),
+    tableKept: userLeft ? tableKept : [],
+  };
 }
 
 /**

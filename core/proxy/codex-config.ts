@@ -266,3 +266,18 @@ export function codexConfigBlock(options: CodexConfigOptions): string {
     '',
   ].join('\n');
 }
+
+/**
+ * The provider settings an earlier Codex Lab's block wrote and the block no longer sets, as a
+ * table of the block's provider: `codex-config --write` and `--remove` take such a key out where
+ * it still has exactly this value (anything else under the key is the user's own). The header
+ * `env_http_headers` pinned every session of Codex's shared background server to the profile of
+ * the shell that started it (see the file's comment).
+ */
+export function retiredCodexConfigBlock(): string {
+  return [
+    `[model_providers.${codexProviderId}]`,
+    `env_http_headers = ${tomlInlineTable([[profileHeader, profileEnvVar]])}`,
+    '',
+  ].join('\n');
+}

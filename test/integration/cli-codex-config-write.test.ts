@@ -109,6 +109,69 @@ describe('codex-lab codex-config --write', () => {
     );
   });
 
+  it("keeps the user's own keys, comments and sub-tables in an existing codex-lab table, and --remove sets them aside without breaking Codex", async () => {
+    const own = [
+      'model = "gpt-5.5"',
+      'profile = "work"',
+      '',
+      '[model_providers.codex-lab]',
+      '# router via my VPN',
+      'name = "Codex Lab"',
+      'base_url = "http://127.0.0.1:1456/backend-api/codex"',
+      'wire_api = "responses"',
+      'request_max_retries = 8 # be patient',
+      'stream_idle_timeout_ms = 600000',
+      'stream_max_retries = 10',
+      '',
+      '[model_providers.codex-lab.http_headers]',
+      '"x-team" = "infra"',
+      '',
+      '[profiles.work]',
+      'model = "o3"',
+      '',
+      '[projects."/home/x/repo"]',
+      'trust_level = "trusted"',
+      '',
+    ].join('\n');
+    await mkdir(codexHome, { recursive: true });
+    await writeFile(configPath, own);
+
+    const first = await run(['--write']);
+    expect(first.code, first.stderr).toBe(0);
+    const written = await readFile(configPath, 'utf8');
+    for (const user of [
+      '# router via my VPN\n',
+      'request_max_retries = 8 # be patient\n',
+      'stream_idle_timeout_ms = 600000\nstream_max_retries = 10\n',
+      '[model_providers.codex-lab.http_headers]\n"x-team" = "infra"\n',
+      'profile = "work"\n',
+      '[profiles.work]\nmodel = "o3"\n',
+    ]) {
+      expect(written).toContain(user);
+    }
+    const provider = (parse(written)['model_providers'] as Record<string, Record<string, unknown>>)[
+      'codex-lab'
+    ]!;
+    expect(provider['base_url']).toBe('http://127.0.0.1:4567/backend-api/codex');
+    expect(provider).toMatchObject({ request_max_retries: 8, http_headers: { 'x-team': 'infra' } });
+    expect(parse(written)['model_provider']).toBe('codex-lab');
+
+    const second = await run(['--write']);
+    expect(second.stdout).toBe(
+      `${configPath} already sends Codex through Codex Lab; nothing changed.\n`,
+    );
+    expect(await readFile(configPath, 'utf8')).toBe(written);
+
+    const removed = await run(['--remove']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain(
+      'Your own request_max_retries, stream_idle_timeout_ms, stream_max_retries and http_headers of the codex-lab provider are kept in that file as "# codex-lab kept:" comments (Codex refuses the provider without its name); --write puts them back.\n',
+    );
+    const left = await readFile(configPath, 'utf8');
+    expect(parse(left)['model_providers']).toBeUndefined();
+    expect(left).toContain('# codex-lab kept: request_max_retries = 8 # be patient\n');
+  });
+
   it('creates a missing config.toml 0600 in a 0700 folder', async () => {
     const result = await run(['--write']);
     expect(result.code).toBe(0);

@@ -22,7 +22,7 @@ import {
   writeCodexConfig,
   writtenMarker,
 } from '../../proxy/codex-config-file.ts';
-import { codexProviderId } from '../../proxy/codex-config.ts';
+import { codexProviderId, retiredCodexConfigBlock } from '../../proxy/codex-config.ts';
 import { writeLine, type CliContext } from '../context.ts';
 
 /** Codex's config file: `$CODEX_HOME/config.toml`, else `~/.codex/config.toml` (as Codex finds it). */
@@ -62,8 +62,8 @@ export async function editCodexConfigFile(
   }
   const result =
     mode === 'write'
-      ? writeCodexConfig(before ?? '', block)
-      : removeCodexConfig(before ?? '', block);
+      ? writeCodexConfig(before ?? '', block, retiredCodexConfigBlock())
+      : removeCodexConfig(before ?? '', block, retiredCodexConfigBlock());
   if (!result.ok) {
     if (result.code === 'corrupt_file') {
       throw new LabError(
@@ -184,11 +184,30 @@ export async function editCodexConfigFile(
         `Your own ${result.kept.join(' and ')} ${many ? 'are' : 'is'} kept in that file as ${many ? '' : 'a '}"${keptPrefix.trim()}" comment${many ? 's' : ''}; --remove puts ${many ? 'them' : 'it'} back.`,
       );
     }
+    if (result.tableKept.length > 0) {
+      writeLine(
+        context.stdout,
+        `Put back your own ${listed(result.tableKept)} of the ${codexProviderId} provider, which --remove had set aside.`,
+      );
+    }
   } else {
     writeLine(
       context.stdout,
       `Took Codex Lab out of ${path}${result.kept.length > 0 ? ` and put back your ${result.kept.join(' and ')}` : ''}; Codex uses its own settings again.`,
     );
+    if (result.tableKept.length > 0) {
+      // Codex refuses a provider table without the name Codex Lab's keys gave it.
+      const many = result.tableKept.length > 1;
+      writeLine(
+        context.stdout,
+        `Your own ${listed(result.tableKept)} of the ${codexProviderId} provider ${many ? 'are' : 'is'} kept in that file as "${keptPrefix.trim()}" comments (Codex refuses the provider without its name); --write puts ${many ? 'them' : 'it'} back.`,
+      );
+    }
   }
   return 0;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }

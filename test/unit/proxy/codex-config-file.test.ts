@@ -5,7 +5,7 @@
  */
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { codexConfigBlock } from '../../../core/proxy/codex-config.ts';
+import { codexConfigBlock, retiredCodexConfigBlock } from '../../../core/proxy/codex-config.ts';
 import {
   annotateCodexConfigBlock,
   keptPrefix,
@@ -295,6 +295,180 @@ describe('writeCodexConfig', () => {
     expect(data['model_provider']).toBeUndefined();
     expect(data['model_providers']).toBeUndefined();
     expect(data['projects']).toEqual({ '/home/x/repo': { trust_level: 'trusted' } });
+  });
+});
+
+describe('a codex-lab table the user added to', () => {
+  const retired = retiredCodexConfigBlock();
+  /** The block's table lines, by key (the header first). */
+  const ours = block.slice(block.indexOf('[model_providers.codex-lab]')).trimEnd().split('\n');
+  const line = (key: string) => ours.find((text) => text.startsWith(`${key} = `))!;
+  const own = [
+    '# my settings',
+    'model = "gpt-5.5"',
+    'profile = "work"',
+    '',
+    '[model_providers.codex-lab]',
+    '# router via my VPN',
+    'name = "Codex Lab"',
+    'base_url = "http://127.0.0.1:4567/backend-api/codex" # the old port',
+    "wire_api = 'responses'",
+    'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE" }',
+    'request_max_retries = 8 # be patient',
+    'stream_idle_timeout_ms = 600000',
+    'stream_max_retries = 10',
+    'http_headers = { "x-team" = "infra" }',
+    '',
+    '[model_providers.codex-lab.query_params]',
+    'api-version = "2025-04-01"',
+    '',
+    '[profiles.work]',
+    'model = "o3"',
+    '',
+    '[projects."/home/x/repo"]',
+    'trust_level = "trusted"',
+    '',
+  ].join('\n');
+
+  it("changes only Codex Lab's keys: the user's keys, comments, sub-tables and order stay as they were", () => {
+    const result = writeCodexConfig(own, block, retired);
+    expect(result).toMatchObject({ ok: true, changed: true, kept: [] });
+    const written = text(result);
+    expect(written).toBe(
+      [
+        '# my settings',
+        'model = "gpt-5.5"',
+        'profile = "work"',
+        writtenMarker,
+        'model_provider = "codex-lab"',
+        'chatgpt_base_url = "http://127.0.0.1:1456/backend-api/"',
+        '',
+        '[model_providers.codex-lab]',
+        '# router via my VPN',
+        'name = "Codex Lab"',
+        // Ours, set to the block's value, with the user's comment on it kept.
+        `${line('base_url')} # the old port`,
+        // The same value written another way is left as the user wrote it.
+        "wire_api = 'responses'",
+        // Ours and missing: after the last of ours.
+        line('auth'),
+        line('supports_standalone_web_search'),
+        // An earlier Codex Lab's env_http_headers (exactly its value) is gone: it pinned every
+        // session of Codex's background server (docs/routing.md).
+        'request_max_retries = 8 # be patient',
+        'stream_idle_timeout_ms = 600000',
+        'stream_max_retries = 10',
+        'http_headers = { "x-team" = "infra" }',
+        '',
+        '[model_providers.codex-lab.query_params]',
+        'api-version = "2025-04-01"',
+        '',
+        '[profiles.work]',
+        'model = "o3"',
+        '',
+        '[projects."/home/x/repo"]',
+        'trust_level = "trusted"',
+        '',
+      ].join('\n'),
+    );
+    const provider = (parse(written)['model_providers'] as Record<string, unknown>)['codex-lab'];
+    expect(provider).toEqual({
+      ...((blockData['model_providers'] as Record<string, unknown>)['codex-lab'] as object),
+      request_max_retries: 8,
+      stream_idle_timeout_ms: 600000,
+      stream_max_retries: 10,
+      http_headers: { 'x-team': 'infra' },
+      query_params: { 'api-version': '2025-04-01' },
+    });
+    // A second --write is a no-op.
+    expect(writeCodexConfig(written, block, retired)).toMatchObject({
+      ok: true,
+      changed: false,
+      text: written,
+    });
+  });
+
+  it("keeps an env_http_headers of the user's own, and replaces a sub-table that sets one of our keys", () => {
+    const mine = [
+      '[model_providers.codex-lab]',
+      'name = "Codex Lab"',
+      'env_http_headers = { "x-codex-lab-profile" = "CODEX_LAB_PROFILE", "x-team" = "TEAM" }',
+      '',
+      '[model_providers.codex-lab.auth]',
+      'command = "somewhere-else"',
+      '',
+    ].join('\n');
+    const written = text(writeCodexConfig(mine, block, retired));
+    const provider = (parse(written)['model_providers'] as Record<string, unknown>)[
+      'codex-lab'
+    ] as Record<string, unknown>;
+    expect(provider['env_http_headers']).toEqual({
+      'x-codex-lab-profile': 'CODEX_LAB_PROFILE',
+      'x-team': 'TEAM',
+    });
+    expect(provider['auth']).toEqual(
+      (
+        (blockData['model_providers'] as Record<string, unknown>)['codex-lab'] as Record<
+          string,
+          unknown
+        >
+      )['auth'],
+    );
+    expect(written).not.toContain('somewhere-else');
+    expect(text(writeCodexConfig(written, block, retired))).toBe(written);
+  });
+
+  it('--remove sets the rest of the table aside as comments, so Codex still starts, and --write puts it back', () => {
+    const written = text(writeCodexConfig(own, block, retired));
+    const removed = removeCodexConfig(written, block, retired);
+    expect(removed).toMatchObject({
+      ok: true,
+      changed: true,
+      tableKept: [
+        'request_max_retries',
+        'stream_idle_timeout_ms',
+        'stream_max_retries',
+        'http_headers',
+        'query_params',
+      ],
+    });
+    const data = parse(text(removed));
+    // Codex refuses a provider table without its name: none is left live.
+    expect(data['model_providers']).toBeUndefined();
+    expect(data['model_provider']).toBeUndefined();
+    expect(data['profiles']).toEqual({ work: { model: 'o3' } });
+    for (const user of [
+      '# router via my VPN',
+      'request_max_retries = 8 # be patient',
+      'http_headers = { "x-team" = "infra" }',
+      '[model_providers.codex-lab.query_params]',
+    ]) {
+      expect(text(removed)).toContain(`${keptPrefix}${user}\n`);
+    }
+    expect(removeCodexConfig(text(removed), block, retired)).toMatchObject({ changed: false });
+    // Even an empty sub-table of the user's is set aside, not deleted.
+    const empty = `${block}\n[model_providers.codex-lab.mine]\n`;
+    expect(text(removeCodexConfig(empty, block, retired))).toContain(
+      `${keptPrefix}[model_providers.codex-lab.mine]\n`,
+    );
+    // --write again: the user's keys are live again, under our keys.
+    const again = writeCodexConfig(text(removed), block, retired);
+    expect(again).toMatchObject({
+      ok: true,
+      tableKept: expect.arrayContaining(['stream_max_retries']),
+    });
+    expect(text(again)).not.toContain(keptPrefix);
+    expect(parse(text(again))).toEqual(parse(written));
+    // Our keys go back under the user's comment on the table, as the block has them.
+    expect(text(again)).toContain(
+      [
+        '[model_providers.codex-lab]',
+        '# router via my VPN',
+        ...ours.slice(1),
+        'request_max_retries = 8 # be patient',
+      ].join('\n'),
+    );
+    expect(text(writeCodexConfig(text(again), block, retired))).toBe(text(again));
   });
 });
 
