@@ -3,6 +3,9 @@
  */
 import { useEffect, useState } from 'react';
 import { useLabStore } from '../stores/use-lab-store.ts';
+import { showsList } from '../stores/accounts-view.ts';
+import type { AccountsView } from '../stores/types.ts';
+import { AccountList, cardIdOf, closeCard } from './account-list.tsx';
 import { ActivityLog } from './activity-log.tsx';
 import { AddAccount } from './add-account.tsx';
 import { CodexSetup } from './codex-setup.tsx';
@@ -11,6 +14,7 @@ import { PoolBanner } from './pool-banner.tsx';
 import { PinsPanel } from './pins-panel.tsx';
 import { ProfileCard } from './profile-card.tsx';
 import { RequestsPanel } from './requests-panel.tsx';
+import { SegmentedChoice, type SegmentedOption } from './segmented-choice.tsx';
 import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
 import { TokenPaste } from './token-paste.tsx';
@@ -46,6 +50,12 @@ function AddAccountFix({
   );
 }
 
+const accountsViews: readonly SegmentedOption<AccountsView>[] = [
+  { value: 'auto', label: 'Auto', description: 'Cards for up to three accounts, a list for more' },
+  { value: 'list', label: 'List', description: 'One row per account, every quota in sight' },
+  { value: 'cards', label: 'Cards', description: 'Every account’s full card' },
+];
+
 /** The whole page. */
 export function App() {
   const lab = useLabStore((state) => state.lab);
@@ -54,8 +64,17 @@ export function App() {
   const connectionError = useLabStore((state) => state.connectionError);
   const notice = useLabStore((state) => state.notice);
   const cardKeys = useLabStore((state) => state.cardKeys);
-  const { run, openSignIn, showNotice } = useLabStore.getState();
+  const accountsView = useLabStore((state) => state.accountsView);
+  const openCards = useLabStore((state) => state.openCards);
+  const { run, openSignIn, showNotice, setAccountsView } = useLabStore.getState();
   const isAuto = lab?.active === 'auto';
+  const asList =
+    lab !== null && lab.profiles.length > 0 && showsList(accountsView, lab.profiles.length);
+  const keyOf = (name: string) => cardKeys[name] ?? name;
+  // Under the list, only the cards its rows opened (in the list's order).
+  const cardProfiles = asList
+    ? lab.profiles.filter((profile) => openCards.includes(keyOf(profile.name)))
+    : (lab?.profiles ?? []);
   // Nothing to add an account to until the service answers (no token yet, or it is down).
   const canAddAccount = connection === 'live';
   // While the page is offline its own banner says Codex Lab is not answering: an operation's
@@ -153,7 +172,18 @@ export function App() {
         {lab && <PoolBanner pool={lab.pool} now={now} />}
         <section aria-labelledby="accounts-title" className="accounts">
           <div className="section-head">
-            <h2 id="accounts-title">Accounts</h2>
+            <div className="section-title">
+              <h2 id="accounts-title">Accounts</h2>
+              {lab && lab.profiles.length > 0 && (
+                <SegmentedChoice
+                  label="Accounts view"
+                  className="small-segmented"
+                  options={accountsViews}
+                  value={accountsView}
+                  onChange={setAccountsView}
+                />
+              )}
+            </div>
             {lab && (
               <div className="routing" role="group" aria-label="Routing mode">
                 <span className="muted small">New sessions:</span>
@@ -203,13 +233,22 @@ export function App() {
               </button>
             </div>
           )}
-          <div className="cards">
-            {lab?.profiles.map((profile) => (
+          {asList && <AccountList lab={lab} now={now} />}
+          <div className={asList ? 'cards cards-opened' : 'cards'}>
+            {cardProfiles.map((profile) => (
               <ProfileCard
-                key={cardKeys[profile.name] ?? profile.name}
+                key={keyOf(profile.name)}
                 profile={profile}
-                isActive={!isAuto && lab.active === profile.name}
+                isActive={!isAuto && lab?.active === profile.name}
                 now={now}
+                {...(asList
+                  ? {
+                      opened: {
+                        id: cardIdOf(keyOf(profile.name)),
+                        onClose: () => closeCard(keyOf(profile.name), profile.name),
+                      },
+                    }
+                  : {})}
               />
             ))}
           </div>

@@ -7,16 +7,29 @@
  */
 import { useEffect, useState } from 'react';
 import type { DesktopApi, UserPreferences } from '../../electron/ipc/desktop-contract.ts';
+import { focusWhenShown, profileCard } from '../focus.ts';
+import { showsList } from '../stores/accounts-view.ts';
+import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** Props of `DesktopSection`. */
 export interface DesktopSectionProps {
   desktop: DesktopApi;
 }
 
-/** Scrolls to a profile's card (a clicked notification asks for it). */
+/**
+ * Scrolls to a profile's card (a clicked notification asks for it), opening it first when the
+ * accounts are shown as the dense list, where only the cards its rows opened are on the page.
+ */
 function showProfileCard(profile: string): void {
-  const card = document.querySelector<HTMLElement>(`[data-profile="${CSS.escape(profile)}"]`);
-  card?.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  const { lab, accountsView, cardKeys, setCardOpen } = useLabStore.getState();
+  if (lab && showsList(accountsView, lab.profiles.length)) {
+    setCardOpen(cardKeys[profile] ?? profile, true);
+  }
+  focusWhenShown(() => {
+    const card = profileCard(profile);
+    card?.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    return card;
+  });
 }
 
 /** The "This computer" card. */

@@ -31,6 +31,11 @@ export interface ProfileCardProps {
   /** True when this profile is the tray's choice (not Auto). */
   isActive: boolean;
   now: number;
+  /**
+   * Set when the card was opened from the dense list's row (`AccountList`): the card gets this id
+   * and a Close button that calls `onClose`.
+   */
+  opened?: { id: string; onClose(): void };
 }
 
 /** "Ready", "Limited", "Needs sign-in", "Not checked yet": the shared words, as a badge. */
@@ -89,23 +94,28 @@ function RenameForm({ name, onClose }: RenameFormProps) {
 
 /**
  * Where focus goes when a card is removed: the next card, else the previous one, else Add
- * account (nothing is left to act on). Taken before the removal, since the card may be gone
- * from the page before the answer comes back.
+ * account (nothing is left to act on); under the dense list, the next account's row, else the
+ * previous one's (the other cards open there are only some of the accounts). Taken before the
+ * removal, since the card may be gone from the page before the answer comes back.
  */
-function focusAfterRemoval(card: HTMLElement | null): () => void {
-  const isCard = (node: Element | null): node is HTMLElement =>
-    node instanceof HTMLElement && node.matches('article[data-profile]');
-  const next = card?.nextElementSibling ?? null;
-  const previous = card?.previousElementSibling ?? null;
+function focusAfterRemoval(card: HTMLElement | null, name: string): () => void {
+  const row = document.querySelector(`li[data-profile-row="${CSS.escape(name)}"]`);
+  const [next, previous] = row
+    ? [row.nextElementSibling, row.previousElementSibling].map(
+        (node) => node?.querySelector('.row-name') ?? null,
+      )
+    : [card?.nextElementSibling ?? null, card?.previousElementSibling ?? null];
+  const isTarget = (node: Element | null | undefined): node is HTMLElement =>
+    node instanceof HTMLElement && node.matches('article[data-profile], .row-name');
   return () => {
-    const target = [next, previous].find((node) => isCard(node) && node.isConnected);
+    const target = [next, previous].find((node) => isTarget(node) && node.isConnected);
     if (target instanceof HTMLElement) target.focus();
     else document.getElementById('add-account')?.focus();
   };
 }
 
 /** The card. */
-export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
+export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps) {
   const run = useLabStore((state) => state.run);
   const [renaming, setRenaming] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState(false);
@@ -125,7 +135,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
     setConfirmRemove(false);
   };
   const remove = async () => {
-    const moveFocus = focusAfterRemoval(card.current);
+    const moveFocus = focusAfterRemoval(card.current, profile.name);
     const result = await removal.submit((api) =>
       api.removeProfile({ profile: profile.name, revoke: false }),
     );
@@ -160,6 +170,7 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
       className={`card profile ${isActive ? 'profile-active' : ''} status-${profile.status}`}
       aria-label={`Profile ${profile.name}`}
       data-profile={profile.name}
+      id={opened?.id}
       // Focusable by script only: where focus lands when the card before it is removed.
       tabIndex={-1}
     >
@@ -196,6 +207,17 @@ export function ProfileCard({ profile, isActive, now }: ProfileCardProps) {
           >
             {statusText(profile)}
           </span>
+          {opened && (
+            <button
+              type="button"
+              className="icon-button close-button"
+              aria-label={`Close ${profile.name}`}
+              title="Close (back to the list)"
+              onClick={opened.onClose}
+            >
+              ×
+            </button>
+          )}
         </div>
       </header>
 

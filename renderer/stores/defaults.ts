@@ -27,6 +27,8 @@ export const defaultLabStoreState: LabStoreState = {
   connectionError: null,
   reconnects: 0,
   theme: 'system',
+  accountsView: 'auto',
+  openCards: [],
   now: Date.now(),
   notice: null,
   signIn: defaultSignInFlow,

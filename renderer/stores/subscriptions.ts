@@ -1,24 +1,40 @@
 /**
  * Every side effect that follows the store, started once: mirror main's state (first answer plus
  * live pushes), open Add account when the desktop tray asks and start it from the desktop's sign-in
- * preference, tick the clock for countdowns, and
- * apply and remember the theme. Returns one cleanup that undoes all of it.
+ * preference, tick the clock for countdowns, apply and remember the theme, and remember the
+ * accounts' layout. Returns one cleanup that undoes all of it.
  */
 import type { LabApi } from '../../core/service/contract.ts';
 import type { UserPreferences } from '../../electron/ipc/desktop-contract.ts';
+import { accountsViewOf } from './accounts-view.ts';
 import { signInFlowOf } from './sign-in-method.ts';
 import { useLabStore } from './use-lab-store.ts';
 import type { ThemeChoice } from './types.ts';
 
 const themeKey = 'codex-lab.theme';
+const accountsViewKey = 'codex-lab.accounts-view';
+
+/** A value this page saved, or null where storage is unavailable (private mode). */
+function saved(key: string): string | null {
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** Saves a page choice; where storage is unavailable the choice still holds for this page. */
+function save(key: string, value: string): void {
+  try {
+    window.localStorage.setItem(key, value);
+  } catch {
+    // Nothing to do: the store keeps the choice while the page is open.
+  }
+}
 
 function savedTheme(): ThemeChoice {
-  try {
-    const value = window.localStorage.getItem(themeKey);
-    return value === 'light' || value === 'dark' ? value : 'system';
-  } catch {
-    return 'system';
-  }
+  const value = saved(themeKey);
+  return value === 'light' || value === 'dark' ? value : 'system';
 }
 
 /** Starts the subscriptions for one API; call the returned function to stop them. */
@@ -27,18 +43,19 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
   const desktop = window.codexLabDesktop ?? null;
   store.attach(api, host, desktop);
   store.setTheme(savedTheme());
+  store.setAccountsView(accountsViewOf(saved(accountsViewKey)));
 
   const applyTheme = (theme: ThemeChoice) => {
     if (theme === 'system') delete document.documentElement.dataset.theme;
     else document.documentElement.dataset.theme = theme;
-    try {
-      window.localStorage.setItem(themeKey, theme);
-    } catch {
-      // Storage may be unavailable (private mode); the choice still applies for this page.
-    }
+    save(themeKey, theme);
   };
   applyTheme(useLabStore.getState().theme);
   const stopTheme = useLabStore.subscribe((state) => state.theme, applyTheme);
+  const stopAccountsView = useLabStore.subscribe(
+    (state) => state.accountsView,
+    (view) => save(accountsViewKey, view),
+  );
 
   let stopped = false;
   // Back after an outage is the next state: `receive` sees the page was offline and drops what
@@ -83,6 +100,7 @@ export function initializeStoreSubscriptions(api: LabApi, host: 'electron' | 'we
   return () => {
     stopped = true;
     stopTheme();
+    stopAccountsView();
     unsubscribe();
     stopAddAccount();
     stopPreference();

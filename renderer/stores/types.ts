@@ -14,6 +14,9 @@ import type { DesktopApi, SignInMethod } from '../../electron/ipc/desktop-contra
 /** Colour theme choice; `system` follows prefers-color-scheme. */
 export type ThemeChoice = 'system' | 'light' | 'dark';
 
+/** How the accounts are shown: cards, the dense list, or `auto` (by their number, `accounts-view.ts`). */
+export type AccountsView = 'auto' | 'list' | 'cards';
+
 /**
  * A short message shown at the top of the page (e.g. a failed rename). It is about something, and
  * goes when that changes: `scope` names the action it came from (the same action working later
@@ -74,6 +77,13 @@ export interface LabStoreState {
    */
   reconnects: number;
   theme: ThemeChoice;
+  /** The accounts' layout the user chose (remembered like the theme). */
+  accountsView: AccountsView;
+  /**
+   * The card keys (`cardKeys`) of the accounts whose full card is open under the dense list; a
+   * key, not a name, so a card stays open across a rename.
+   */
+  openCards: string[];
   /** The current time, ticked every second so countdowns move. */
   now: number;
   notice: Notice | null;
@@ -100,6 +110,9 @@ export interface LabStoreActions {
   receive(lab: LabState): void;
   setConnection(connection: LabStoreState['connection'], error?: string | null): void;
   setTheme(theme: ThemeChoice): void;
+  setAccountsView(view: AccountsView): void;
+  /** Opens or closes one account's full card under the dense list (by its card key). */
+  setCardOpen(key: string, open: boolean): void;
   tick(now: number): void;
   showNotice(notice: Notice | null): void;
   /**

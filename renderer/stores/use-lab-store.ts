@@ -76,9 +76,13 @@ export const useLabStore = create<LabStore>()(
       const { connection, notice, signIn, lab: before, cardKeys, renamedTo, reconnects } = get();
       const reconnected = connection === 'offline';
       const renames = renamesBetween(before?.profiles ?? [], lab.profiles);
+      const keys = followCardKeys(cardKeys, lab.profiles, renames);
+      const listed = new Set(Object.values(keys));
       set({
         lab,
-        cardKeys: followCardKeys(cardKeys, lab.profiles, renames),
+        cardKeys: keys,
+        // A removed account's card is closed for good: a later one under its name starts closed.
+        openCards: get().openCards.filter((key) => listed.has(key)),
         renamedTo: followRenamedTo(renamedTo, lab.profiles, renames),
         connection: 'live',
         connectionError: null,
@@ -97,6 +101,13 @@ export const useLabStore = create<LabStore>()(
     },
     setTheme(theme) {
       set({ theme });
+    },
+    setAccountsView(accountsView) {
+      set({ accountsView });
+    },
+    setCardOpen(key, open) {
+      const others = get().openCards.filter((each) => each !== key);
+      set({ openCards: open ? [...others, key] : others });
     },
     tick(now) {
       set({ now });

@@ -27,6 +27,7 @@ import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  showAccountsAs,
   startServe,
   type ServeProcess,
 } from '../helpers/ui-browser.ts';
@@ -97,6 +98,8 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
       viewport: { width: 1280, height: 900 },
       timezoneId: browserZone,
     });
+    // What it follows is drawn on the cards (four accounts would be a list by default).
+    await showAccountsAs(context, 'cards');
     page = await context.newPage();
     await openDashboard(page);
   });

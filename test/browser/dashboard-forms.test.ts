@@ -3,8 +3,8 @@
  * the fake ChatGPT: the rename form fits beside the badges (Save and Cancel clickable at 380 px
  * and wide, a long name not clipped), a failed rename or pin says why under its field with focus
  * kept there (and Escape still cancels), a 64-character profile name does not make the page
- * scroll sideways, focus moves on when a card is removed, the status colours reach WCAG AA
- * contrast in both themes, and a double-clicked Continue to sign-in starts one sign-in.
+ * scroll sideways, focus moves on when a card is removed, the status colours (on the cards and
+ * on the accounts list's rows) reach WCAG AA contrast in both themes, and a double-clicked Continue to sign-in starts one sign-in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -16,6 +16,7 @@ import {
   buildRenderer,
   hasChromium,
   launchChromium,
+  showAccountsAs,
   showLabState,
   startServe,
   type ServeProcess,
@@ -110,6 +111,8 @@ describe.skipIf(!hasChromium)('dashboard inline forms and layout', () => {
     );
     browser = await launchChromium();
     context = await browser.newContext({ colorScheme: 'light' });
+    // The forms are the cards' (seven accounts would be a list by default).
+    await showAccountsAs(context, 'cards');
     page = await context.newPage();
   });
 
@@ -329,18 +332,59 @@ describe.skipIf(!hasChromium)('status colours', () => {
     'weekly quota used up line': '[data-profile="limited"] .forecast-exhausted',
     'selected routing chip': '.routing .chip-on',
     'Active badge': '.badge-active',
+    'Limited tag': '[data-profile-row="limited"] .tag-limited',
+    'Needs sign-in tag': '[data-profile-row="signedout"] .tag-auth_error',
+    'Not checked yet tag': '[data-profile-row="unchecked"] .tag-unknown',
+    'Active tag': '.tag-active',
+    'In use tag': '.tag-use',
+    'Pinned tag': '.tag-pin',
+    'reset time on a row': '[data-profile-row="ready"] .row-reset >> nth=0',
+  };
+  /** A live session and a pin on ready, so its row says In use and Pinned. */
+  const inUse = {
+    sessions: [
+      {
+        id: 's-1',
+        profile: 'ready',
+        route: 'best' as const,
+        repo: null,
+        model: null,
+        pinned: null,
+        requests: 1,
+        startedAt: inAWeek,
+        lastSeenAt: inAWeek,
+      },
+    ],
+    pins: [
+      {
+        kind: 'repo' as const,
+        key: '/src/app',
+        profile: 'ready',
+        allowFallback: false,
+        createdAt: inAWeek,
+      },
+    ],
   };
 
   for (const colorScheme of ['light', 'dark'] as const) {
     it(`reaches WCAG AA (4.5:1) for small status text in the ${colorScheme} theme`, async () => {
       const found = new Set<string>();
       const failures: string[] = [];
-      for (const active of ['auto', 'ready']) {
+      for (const [view, active] of [
+        ['cards', 'auto'],
+        ['cards', 'ready'],
+        ['list', 'ready'],
+      ] as const) {
         const context = await colourBrowser.newContext({ colorScheme });
-        await showLabState(context, uiState(profiles, { active }));
+        await showLabState(context, uiState(profiles, { active, ...inUse }));
+        await showAccountsAs(context, view);
         const page = await context.newPage();
         await page.goto(`${colourServe.url}/ui/`);
-        await page.getByRole('article', { name: 'Profile ready' }).waitFor();
+        await (
+          view === 'cards'
+            ? page.getByRole('article', { name: 'Profile ready' })
+            : page.locator('li[data-profile-row="ready"]')
+        ).waitFor();
         for (const [what, selector] of Object.entries(samples)) {
           const element = page.locator(selector);
           if ((await element.count()) === 0) continue;

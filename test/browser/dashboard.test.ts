@@ -162,14 +162,20 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     const folder = screenshotFolder();
     await page.getByRole('button', { name: 'Refresh quota' }).click();
     await page.emulateMedia({ colorScheme: 'light' });
-    await page.getByRole('radio', { name: 'Auto' }).click();
+    await page
+      .getByRole('radiogroup', { name: 'Theme' })
+      .getByRole('radio', { name: 'Auto' })
+      .click();
     await page.mouse.move(0, 0);
     await page.screenshot({
       path: join(folder, 'settings-light.png'),
       fullPage: true,
       animations: 'disabled',
     });
-    await page.getByRole('radio', { name: 'Dark' }).click();
+    await page
+      .getByRole('radiogroup', { name: 'Theme' })
+      .getByRole('radio', { name: 'Dark' })
+      .click();
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(background).toBe('rgb(22, 24, 29)');
     await page.screenshot({
@@ -177,7 +183,10 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
       fullPage: true,
       animations: 'disabled',
     });
-    await page.getByRole('radio', { name: 'Light' }).click();
+    await page
+      .getByRole('radiogroup', { name: 'Theme' })
+      .getByRole('radio', { name: 'Light' })
+      .click();
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
       'rgb(245, 246, 248)',
     );

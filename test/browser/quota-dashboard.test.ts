@@ -246,7 +246,10 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     const folder = screenshotFolder();
     await page.mouse.move(0, 0);
     for (const theme of ['Light', 'Dark'] as const) {
-      await page.getByRole('radio', { name: theme }).click();
+      await page
+        .getByRole('radiogroup', { name: 'Theme' })
+        .getByRole('radio', { name: theme })
+        .click();
       const suffix = theme.toLowerCase();
       await banner().screenshot({ path: join(folder, `pool-banner-${suffix}.png`) });
       await card('work').screenshot({ path: join(folder, `profile-card-${suffix}.png`) });
@@ -254,6 +257,9 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
         .locator('section.requests')
         .screenshot({ path: join(folder, `request-log-${suffix}.png`) });
     }
-    await page.getByRole('radio', { name: 'Auto' }).click();
+    await page
+      .getByRole('radiogroup', { name: 'Theme' })
+      .getByRole('radio', { name: 'Auto' })
+      .click();
   });
 });

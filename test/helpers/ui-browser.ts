@@ -206,3 +206,17 @@ export async function showLabState(context: BrowserContext, state: LabState): Pr
     });
   }, state);
 }
+
+/**
+ * Makes every page of `context` start with the accounts shown as `view` (the page's remembered
+ * choice, `renderer/stores/accounts-view.ts`): tests about the cards show them with four
+ * accounts or more, where the page's own choice would be the list.
+ */
+export async function showAccountsAs(
+  context: BrowserContext,
+  view: 'auto' | 'list' | 'cards',
+): Promise<void> {
+  await context.addInitScript((given: string) => {
+    window.localStorage.setItem('codex-lab.accounts-view', given);
+  }, view);
+}

@@ -1,0 +1,189 @@
+/**
+ * The accounts as a dense list, one row each: the name (which opens the account's full card
+ * under the list), the state it is in (active, limited, needs sign-in, in use, pinned) in words,
+ * and both quota windows as thin bars with their figure and the time left to their reset. Made
+ * so 15 or 30 accounts fit a normal window without scrolling.
+ */
+import type { LabState, ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
+import { capitalize, formatStatus, statusLabel, windowName } from '../../core/format.ts';
+import { focusWhenShown } from '../focus.ts';
+import { formatDuration, formatReset, windowTitle } from '../format.ts';
+import { useLabStore } from '../stores/use-lab-store.ts';
+
+/** The id of a profile's full card, for the row's `aria-controls` (card keys are profile names). */
+export function cardIdOf(key: string): string {
+  return `card-${key}`;
+}
+
+/** The name button of `name`'s row in the dense list, if it is on the page. */
+export function rowButton(name: string): HTMLElement | null {
+  return document.querySelector<HTMLElement>(
+    `li[data-profile-row="${CSS.escape(name)}"] .row-name`,
+  );
+}
+
+/**
+ * Opens or closes one account's card from the list. Opening moves focus into the card (it
+ * opens under the list, out of sight of the row); the row's button keeps it when closing.
+ */
+export function toggleCard(key: string, open: boolean): void {
+  useLabStore.getState().setCardOpen(key, open);
+  if (open) focusWhenShown(() => document.getElementById(cardIdOf(key)));
+}
+
+/** Closes a card opened from the list, handing focus back to its row. */
+export function closeCard(key: string, name: string): void {
+  useLabStore.getState().setCardOpen(key, false);
+  focusWhenShown(() => rowButton(name));
+}
+
+/** Props of `WindowCell`. */
+interface WindowCellProps {
+  profile: string;
+  window: QuotaWindowView | null;
+  fallbackTitle: string;
+  now: number;
+}
+
+/**
+ * One window in a row: "5h", a thin bar, "37%", "2h 59m" (to its reset). The bar carries the
+ * card's own accessible name and value, so a screen reader hears what the card's bar says.
+ */
+function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
+  const title = windowTitle(window, fallbackTitle);
+  const short = window?.windowMinutes
+    ? windowName(window.windowMinutes, 'short')
+    : fallbackTitle === 'Weekly'
+      ? 'wk'
+      : '5h';
+  if (!window) {
+    return (
+      <span className="row-window" title={`${title}: not reported yet`}>
+        <span className="row-window-name">{short}</span>
+        <span className="mini-bar bar-empty" aria-hidden="true" />
+        <span className="row-percent muted">–</span>
+        <span className="row-reset muted" />
+      </span>
+    );
+  }
+  const used = Math.max(0, Math.min(100, Math.round(window.usedPercent)));
+  const level = used >= 90 ? 'high' : used >= 70 ? 'mid' : 'low';
+  const reset = formatReset(window.resetsAt, now);
+  const left = window.resetsAt === null ? Number.NaN : Date.parse(window.resetsAt) - now;
+  return (
+    <span className="row-window" title={`${title}: ${used}% used, ${reset}`}>
+      <span className="row-window-name">{short}</span>
+      <span
+        className="mini-bar"
+        role="progressbar"
+        aria-label={`${profile} ${title} quota used`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={used}
+        aria-valuetext={`${used}% used, ${reset}`}
+      >
+        {/* React sets style through the CSSOM, which the CSP allows (no inline style attribute). */}
+        <span className={`bar-fill bar-${level}`} style={{ width: `${used}%` }} />
+      </span>
+      <strong className="row-percent">{used}%</strong>
+      <span className="row-reset muted" aria-hidden="true">
+        {Number.isNaN(left) ? '–' : left <= 0 ? 'now' : formatDuration(left)}
+      </span>
+    </span>
+  );
+}
+
+/** The words a row shows for what its account is in, most urgent first. */
+function rowTags(
+  profile: ProfileView,
+  isActive: boolean,
+  sessions: number,
+  pins: number,
+  now: number,
+) {
+  const tags: Array<{ text: string; tone: string; title: string }> = [];
+  if (profile.status !== 'ok') {
+    tags.push({
+      text: capitalize(statusLabel(profile.status, profile.statusCode)),
+      tone: profile.status,
+      title: capitalize(
+        formatStatus(profile.status, profile.unavailableUntil, { now }, profile.statusCode),
+      ),
+    });
+  }
+  if (isActive) tags.push({ text: 'Active', tone: 'active', title: 'New sessions go here' });
+  if (sessions > 0) {
+    const count = `${sessions} live session${sessions === 1 ? '' : 's'}`;
+    tags.push({ text: 'In use', tone: 'use', title: count });
+  }
+  if (pins > 0) {
+    const count = `${pins} pin${pins === 1 ? '' : 's'}`;
+    tags.push({ text: 'Pinned', tone: 'pin', title: count });
+  }
+  return tags;
+}
+
+/** Props of `AccountList`. */
+export interface AccountListProps {
+  lab: LabState;
+  now: number;
+}
+
+/** The list. */
+export function AccountList({ lab, now }: AccountListProps) {
+  const cardKeys = useLabStore((state) => state.cardKeys);
+  const openCards = useLabStore((state) => state.openCards);
+  const isAuto = lab.active === 'auto';
+  return (
+    <ul className="account-list" aria-label="Accounts at a glance">
+      {lab.profiles.map((profile) => {
+        const key = cardKeys[profile.name] ?? profile.name;
+        const open = openCards.includes(key);
+        const isActive = !isAuto && lab.active === profile.name;
+        const sessions = lab.sessions.filter((session) => session.profile === profile.name);
+        const pins = lab.pins.filter((pin) => pin.profile === profile.name);
+        const tags = rowTags(profile, isActive, sessions.length, pins.length, now);
+        return (
+          <li
+            key={key}
+            className={`account-row status-${profile.status}${isActive ? ' row-active' : ''}`}
+            data-profile-row={profile.name}
+          >
+            <button
+              type="button"
+              className="row-name"
+              aria-expanded={open}
+              aria-controls={open ? cardIdOf(key) : undefined}
+              title={`${profile.name}${profile.email ? ` · ${profile.email}` : ''}: ${open ? 'close' : 'open'} its card`}
+              onClick={() => toggleCard(key, !open)}
+            >
+              <span className="row-caret" aria-hidden="true">
+                {open ? '▾' : '▸'}
+              </span>
+              <span className="row-title">{profile.name}</span>
+            </button>
+            <span className="row-tags">
+              {tags.map((tag) => (
+                <span key={tag.text} className={`tag tag-${tag.tone}`} title={tag.title}>
+                  {tag.text}
+                </span>
+              ))}
+            </span>
+            <WindowCell
+              profile={profile.name}
+              window={profile.quota.primary}
+              fallbackTitle="5-hour"
+              now={now}
+            />
+            <WindowCell
+              profile={profile.name}
+              window={profile.quota.secondary}
+              fallbackTitle="Weekly"
+              now={now}
+            />
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
