@@ -79,13 +79,14 @@ async function startListening(args, env, nodeArgs = []) {
 
 /**
  * A temporary root (`prefix` in the temp folder) holding a lab home with `profiles` seeded at
- * `fake`, the environment a `codex-lab` child needs there, and a reader for the router token.
+ * `fake` (`options.active` names the active profile), the environment a `codex-lab` child needs
+ * there, and a reader for the router token.
  */
-export async function seedBenchLab(fake, prefix, profiles) {
+export async function seedBenchLab(fake, prefix, profiles, options = {}) {
   const root = await mkdtemp(join(tmpdir(), prefix));
   const labHome = join(root, 'lab');
   await mkdir(labHome, { recursive: true });
-  const seeded = await seedProfiles(fake, labHome, profiles);
+  const seeded = await seedProfiles(fake, labHome, profiles, options);
   const env = {
     PATH: process.env.PATH,
     HOME: join(root, 'home'),
