@@ -527,3 +527,49 @@ export function sameRepoLead(repo: string | null, model: string | null): string 
   if (folder === null) return model === null ? 'New sessions' : `New ${model} sessions`;
   return model === null ? `New sessions in ${folder}` : `New sessions in ${folder} (${model})`;
 }
+
+/** Why a turn went where it went (the shape of `RouteWhyView`). */
+export interface RouteWhyShape {
+  rule: 'pin' | 'session' | 'active' | 'cache' | 'best';
+  pin: 'header' | 'session' | 'repo' | null;
+  left: readonly { profile: string; code: string }[];
+}
+
+const ruleWords: Record<RouteWhyShape['rule'], string> = {
+  pin: 'pinned',
+  session: 'kept on its account for the prompt cache',
+  active: 'the active account',
+  cache: 'with a recent session of its repo and model, for the prompt cache',
+  best: 'best by quota',
+};
+
+const pinWords: Record<NonNullable<RouteWhyShape['pin']>, string> = {
+  header: 'pinned by the request',
+  session: 'pinned (session pin)',
+  repo: 'pinned (repository pin)',
+};
+
+const leftWords: Record<string, string> = {
+  failed: 'failed',
+  auth_error: 'needed a sign-in',
+  unreadable_file: 'could not be read',
+  limited: 'was limited',
+  exhausted: 'had used 100%',
+  circuit_open: 'was failing upstream',
+  unknown_profile: 'did not exist',
+};
+
+/**
+ * Why a session's last turn is on its account, in the words every surface shows (the dashboard's
+ * live sessions, `codex-lab log`): "kept on its account for the prompt cache", "pinned (session
+ * pin)", "best by quota", "fallback after work was limited: best by quota". Worded from the
+ * decision the router recorded, never worked out again from the pool.
+ */
+export function routeWhyText(why: RouteWhyShape): string {
+  const rule = why.rule === 'pin' && why.pin !== null ? pinWords[why.pin] : ruleWords[why.rule];
+  if (why.left.length === 0) return rule;
+  const left = why.left
+    .map((entry) => `${entry.profile} ${leftWords[entry.code] ?? 'could not serve'}`)
+    .join(', ');
+  return `fallback after ${left}: ${rule}`;
+}

@@ -76,6 +76,32 @@ export function watchStreamSilence(
 /** Why a request went to the profile it went to; also the `x-codex-lab-route` header value. */
 export type RouteReason = 'pinned' | 'sticky' | 'active' | 'best' | 'fallback';
 
+/**
+ * The rule that put a turn on its profile: finer than `RouteReason` (whose values the header keeps),
+ * so every surface says the reason the router used. `session`: kept on the session's account;
+ * `cache`: a new session on the account a recent session of the same repo and model used.
+ */
+export type RouteRule = 'pin' | 'session' | 'active' | 'cache' | 'best';
+
+/** Why a profile that should have served a turn could not, as a stable code. */
+export type LeftCode =
+  | 'failed'
+  | 'auth_error'
+  | 'unreadable_file'
+  | 'limited'
+  | 'exhausted'
+  | 'circuit_open'
+  | 'unknown_profile';
+
+/** Why a turn went where it went, as the routing decision recorded it (`routeWhyText` words it). */
+export interface RouteWhyView {
+  rule: RouteRule;
+  /** For `pin`: where the pin came from; null otherwise. */
+  pin: 'header' | 'session' | 'repo' | null;
+  /** The profiles that should have served and did not (the turn is a fallback), and why. */
+  left: readonly { profile: string; code: LeftCode }[];
+}
+
 /** A profile's health as shown everywhere (`list --json` `status`). */
 export type ProfileStatus = 'ok' | 'limited' | 'auth_error' | 'unknown';
 
@@ -259,6 +285,8 @@ export interface SessionView {
   id: string;
   profile: string;
   route: RouteReason;
+  /** Why its last turn went to `profile` (the decision's own rule). */
+  why: RouteWhyView;
   repo: string | null;
   model: string | null;
   pinned: string | null;

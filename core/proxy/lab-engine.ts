@@ -49,6 +49,7 @@ import {
   chooseProfile,
   staysOnProfile,
   stickyDetail,
+  stickyWhy,
   type ExcludedCandidate,
   type RoutingCandidate,
   type RoutingDecision,
@@ -59,9 +60,10 @@ import {
   BucketMap,
   SessionTable,
   sessionsFromRequests,
+  whyOfRoute,
   type SessionRequest,
 } from '../router/sessions.ts';
-import type { DecisionView, RouteReason, SessionView } from '../view-types.ts';
+import type { DecisionView, RouteReason, RouteWhyView, SessionView } from '../view-types.ts';
 import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
 import { CiphertextOwners } from './ciphertext.ts';
 import type { HealthFile, QuotaSnapshot } from '../state/schema.ts';
@@ -508,6 +510,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const context = info.routeContext ?? extractRouteContext(info.headers, info.body, 'lower-case');
     const at = this.#options.clock.now();
     let lastDetail = '';
+    let lastWhy: RouteWhyView | null = null;
     let lastPick: ProfilePick | null = null;
     let refused: NoPick | null = null;
     let refusedPin: string | null = null;
@@ -526,6 +529,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         const pick = (): ProfilePick | NoPick => {
           const result = this.#choose(context, excluded, turn);
           lastDetail = result.ok ? result.detail : result.message;
+          lastWhy = result.ok ? result.why : null;
           if (!result.ok) {
             refused = result.fail;
             refusedPin = result.pinned ?? null;
@@ -549,7 +553,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       commit: (pick, excluded) => {
         if (pick !== lastPick) account = this.#accounts.get(pick.profile) ?? null;
         lastPick = pick;
-        this.#commit(context, this.#followPick(pick, since), excluded, lastDetail, info.kind);
+        this.#commit(
+          context,
+          this.#followPick(pick, since),
+          excluded,
+          lastDetail,
+          lastWhy === null ? whyOfRoute(pick.route) : this.#followWhy(lastWhy, since),
+          info.kind,
+        );
       },
       finish: (outcome) => {
         // Under the name the profile has now (a removed one's keeps its name: its history).
@@ -563,6 +574,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           pinned: refused ? refusedPin : pick?.route === 'pinned' ? pick.profile : null,
           // The decision's own sentence (moments in ISO, no command): each surface words it.
           reason: lastDetail,
+          // The rule behind it, so a restarted router's live sessions say it too.
+          why: pick && lastWhy !== null ? this.#followWhy(lastWhy, since) : null,
           model: context.model,
           kind: info.kind,
           status: outcome.status,
@@ -963,6 +976,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           ok: true,
           pick: { ok: true, profile: sessionProfile, route: 'sticky', allowFallback: false },
           detail: stickyDetail,
+          why: stickyWhy,
         };
         this.#stickyAnswers.set(sessionProfile, answer);
       }
@@ -1001,6 +1015,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           allowFallback: pin?.allowFallback ?? false,
         },
         detail: decision.detail,
+        why: decision.why,
       };
     }
     const message = decision.detail;
@@ -1209,6 +1224,21 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     return now === null || now === pick.profile ? pick : { ...pick, profile: now };
   }
 
+  /**
+   * `why` with the names its profiles have now, after the renames made since `since` (the same
+   * object when there were none or it names none).
+   */
+  #followWhy(why: RouteWhyView, since: number): RouteWhyView {
+    if (since === this.#renames.position || why.left.length === 0) return why;
+    return {
+      ...why,
+      left: why.left.map((entry) => ({
+        ...entry,
+        profile: this.#renames.follow(entry.profile, since) ?? entry.profile,
+      })),
+    };
+  }
+
   /** A pin header's name as `#currentName` resolves it (bound once: the hot path allocates none). */
   readonly #followHeaderPin = (name: string): string | null => this.#currentName(name);
 
@@ -1229,6 +1259,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     pick: ProfilePick,
     excluded: ReadonlyMap<string, string>,
     detail: string,
+    why: RouteWhyView,
     kind: string,
   ): void {
     // A profile removed while the request was upstream gets no session back: the removal forgot
@@ -1238,6 +1269,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         this.#sessions.record(context.sessionId, {
           profile: pick.profile,
           route: pick.route,
+          why,
           repo: context.repo,
           model: context.model,
           pinned: pick.route === 'pinned' ? pick.profile : null,
@@ -1512,7 +1544,7 @@ function userMustAct(code: ErrorCode, message: string): NoPick {
 
 /** What `#choose` answers: a pick and why, or the refusal to send. */
 type ChooseAnswer =
-  | { ok: true; pick: ProfilePick; detail: string }
+  | { ok: true; pick: ProfilePick; detail: string; why: RouteWhyView }
   | {
       ok: false;
       fail: NoPick;

@@ -10,7 +10,7 @@
  * order; with no room anywhere, the most headroom first.
  */
 import { formatDuration, unreadableFile, unreadableWhat } from '../format.ts';
-import type { RouteReason } from '../view-types.ts';
+import type { LeftCode, RouteReason, RouteRule, RouteWhyView } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -67,14 +67,7 @@ export interface RoutingInput {
 }
 
 /** Why a candidate cannot serve now, as a stable code. */
-export type IneligibleCode =
-  | 'failed'
-  | 'auth_error'
-  | 'unreadable_file'
-  | 'limited'
-  | 'exhausted'
-  | 'circuit_open'
-  | 'unknown_profile';
+export type IneligibleCode = LeftCode;
 
 /** A candidate that cannot serve now. `reason` is a human phrase for the activity log. */
 export interface ExcludedCandidate {
@@ -96,6 +89,11 @@ export interface RoutingDecision {
   route: RouteReason | null;
   /** One human sentence explaining the decision. */
   detail: string;
+  /**
+   * The rule that placed it and the profiles it left (what the live sessions say); for a request
+   * that is not routed, the pin or nothing that was asked for.
+   */
+  why: RouteWhyView;
   /** The candidates that could not serve, and why. */
   excluded: ExcludedCandidate[];
   /**
@@ -174,15 +172,38 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
   // Any profile that failed this very request makes whatever we pick now a fallback.
   let fallingBack = exclude.size > 0;
   let notes = '';
-  const routed = (profile: string, route: RouteReason, detail: string): RoutingDecision => ({
-    profile,
-    route: fallingBack && route !== 'pinned' ? 'fallback' : route,
-    detail,
-    excluded,
-    earliestReset: null,
-    outcome: 'routed',
-    blockedBy: null,
-  });
+  // The profiles that should have served and did not: the pinned one, the session's own, and
+  // those that failed this request (by their freshest reason).
+  const left: { profile: string; code: LeftCode }[] = [];
+  const leave = (entry: ExcludedCandidate): void => {
+    if (!left.some((each) => each.profile === entry.profile)) {
+      left.push({ profile: entry.profile, code: entry.code });
+    }
+  };
+  const routed = (
+    profile: string,
+    route: RouteReason,
+    detail: string,
+    rule: RouteRule,
+  ): RoutingDecision => {
+    if (exclude.size > 0) {
+      for (const entry of excluded) if (exclude.has(entry.profile)) leave(entry);
+    }
+    return {
+      profile,
+      route: fallingBack && route !== 'pinned' ? 'fallback' : route,
+      detail,
+      why: {
+        rule,
+        pin: rule === 'pin' && pin ? pin.source : null,
+        left: route === 'pinned' ? [] : left,
+      },
+      excluded,
+      earliestReset: null,
+      outcome: 'routed',
+      blockedBy: null,
+    };
+  };
 
   // (1) Explicit pin.
   if (pin) {
@@ -191,6 +212,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
         profile: null,
         route: 'pinned',
         detail: `Pinned by ${pinSourceText(pin.source)} to "${pin.profile}", which is not a profile.`,
+        why: { rule: 'pin', pin: pin.source, left: [] },
         excluded,
         earliestReset: null,
         outcome: 'unknown_pin',
@@ -203,19 +225,23 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       };
     }
     const blockedBy = pinned.reason;
-    if (!blockedBy) return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`);
+    if (!blockedBy) {
+      return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`, 'pin');
+    }
     if (!pin.allowFallback) {
       if (input.spendsQuota === false && spendsOnlyQuota(blockedBy)) {
         return routed(
           pin.profile,
           'pinned',
           `Pinned by ${pinSourceText(pin.source)}; ${pin.profile} ${blockedBy.reason}, which does not matter to a request that spends no quota.`,
+          'pin',
         );
       }
       return {
         profile: null,
         route: 'pinned',
         detail: `Pinned by ${pinSourceText(pin.source)} to ${pin.profile}, which ${blockedBy.reason}.`,
+        why: { rule: 'pin', pin: pin.source, left: [] },
         excluded,
         earliestReset:
           blockedBy.code === 'limited' || blockedBy.code === 'exhausted' ? blockedBy.until : null,
@@ -225,6 +251,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     }
     // Leaving a pinned or session profile because it cannot serve is a fallback, like a failure.
     notes = `pinned ${pin.profile} ${blockedBy.reason}, pin allows fallback; `;
+    leave(blockedBy);
     fallingBack = true;
   }
 
@@ -235,16 +262,18 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
         sessionProfile as string,
         'sticky',
         sentence(notes, 'session stays on its profile'),
+        'session',
       );
     }
     notes += `session's ${sessionProfile} ${session.reason.reason}; `;
+    leave(session.reason);
     fallingBack = true;
   }
 
   // (3) The active profile for new sessions.
   if (activeNamed.found) {
     if (!activeNamed.reason)
-      return routed(active as string, 'active', sentence(notes, 'active profile'));
+      return routed(active as string, 'active', sentence(notes, 'active profile'), 'active');
     notes += `active ${active} ${activeNamed.reason.reason}; `;
   }
 
@@ -254,6 +283,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       bucketProfile as string,
       'best',
       sentence(notes, 'same repo and model as a recent session (its prompt cache is there)'),
+      'cache',
     );
   }
 
@@ -263,7 +293,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       bestRoomy && bestTight > roomyTight
         ? expiresFirstText(best, bestWeekly, now)
         : bestText(best, bestTight, bestWeekly, now);
-    return routed(best.name, 'best', sentence(notes, text));
+    return routed(best.name, 'best', sentence(notes, text), 'best');
   }
 
   // Nobody can take a turn; a request that spends none still has an account to go to.
@@ -275,6 +305,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
         read.profile,
         'best',
         `No profile can take a turn now; ${read.profile} frees soonest (it ${read.reason}), and this request spends no quota.`,
+        'best',
       );
     }
   }
@@ -293,6 +324,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       candidates.length === 0
         ? 'No profile is signed in.'
         : `No eligible profile: ${excluded.map((entry) => `${entry.profile} ${entry.reason}`).join('; ')}.`,
+    why: { rule: 'best', pin: null, left: [] },
     excluded,
     earliestReset,
     outcome: 'none_eligible',
@@ -483,6 +515,13 @@ const noExclusions: ReadonlySet<string> = new Set();
 /** The reason a session that stays on its profile is routed there (one string, built once). */
 export const stickyDetail = 'Session stays on its profile.';
 
+/** Why a session that stays on its profile is there (one object, shared by every such turn). */
+export const stickyWhy: RouteWhyView = Object.freeze({
+  rule: 'session',
+  pin: null,
+  left: Object.freeze([]) as RouteWhyView['left'],
+});
+
 /**
  * Whether a session's own profile may keep serving it (no pin, nothing excluded): the rule behind
  * `stickyDecision`, for a caller that needs no decision object.
@@ -503,6 +542,7 @@ export function stickyDecision(candidate: RoutingCandidate, now: number): Routin
     profile: candidate.name,
     route: 'sticky',
     detail: stickyDetail,
+    why: stickyWhy,
     excluded: [],
     earliestReset: null,
     outcome: 'routed',

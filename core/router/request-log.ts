@@ -9,6 +9,7 @@ import type {
   RequestTokensView,
   RequestView,
   RouteReason,
+  RouteWhyView,
   UsageTotalsView,
   UsageTotalView,
 } from '../view-types.ts';
@@ -24,6 +25,11 @@ export interface RequestRecord {
   /** The profile the request was pinned to (absent in records from before it was kept). */
   pinned?: string | null;
   reason: string;
+  /**
+   * The rule that routed it (`RouteWhyView`); null for a refusal. Absent in records from before it
+   * was kept.
+   */
+  why?: RouteWhyView | null;
   model: string | null;
   kind: string;
   status: number;
@@ -71,12 +77,23 @@ export interface RequestRenameRecord {
 export function repointRequests(records: Iterable<RequestRecord>, from: string, to: string): void {
   for (const record of records) {
     if (record.profile === from) record.profile = to;
+    if (record.why && record.why.left.some((entry) => entry.profile === from)) {
+      record.why = renamedWhy(record.why, from, to);
+    }
     if (record.fallback.some((entry) => entry.profile === from)) {
       record.fallback = record.fallback.map((entry) =>
         entry.profile === from ? { ...entry, profile: to } : entry,
       );
     }
   }
+}
+
+/** `why` with `from` named `to` in the profiles it left (a rename: the same account). */
+export function renamedWhy(why: RouteWhyView, from: string, to: string): RouteWhyView {
+  return {
+    ...why,
+    left: why.left.map((entry) => (entry.profile === from ? { ...entry, profile: to } : entry)),
+  };
 }
 
 /**

@@ -4,17 +4,17 @@
  * expire, pruned lazily on writes), so a router left running for days keeps flat memory.
  */
 import type { Clock } from '../ports.ts';
-import type { SessionView } from '../view-types.ts';
-import type { RequestRecord } from './request-log.ts';
+import type { RouteReason, RouteWhyView, SessionView } from '../view-types.ts';
+import { renamedWhy, type RequestRecord } from './request-log.ts';
 
 /**
  * What one request tells the table about its session (`pinned` is the pinned profile when the
- * request was pinned, else null).
+ * request was pinned, else null; `why` the decision's rule, its route's plain reading when absent).
  */
 export type SessionRecordInput = Pick<
   SessionView,
   'profile' | 'route' | 'repo' | 'model' | 'pinned'
->;
+> & { why?: RouteWhyView };
 
 /** One tracked session: the contract's `SessionView` with times in Unix ms. */
 export type SessionEntry = Omit<SessionView, 'startedAt' | 'lastSeenAt'> & {
@@ -54,6 +54,7 @@ class SessionSlot implements SessionEntry {
   id: string;
   profile: string;
   route: SessionEntry['route'];
+  why: RouteWhyView;
   repo: string | null;
   model: string | null;
   pinned: string | null;
@@ -67,6 +68,7 @@ class SessionSlot implements SessionEntry {
     this.id = entry.id;
     this.profile = entry.profile;
     this.route = entry.route;
+    this.why = entry.why;
     this.repo = entry.repo;
     this.model = entry.model;
     this.pinned = entry.pinned;
@@ -175,6 +177,7 @@ export class SessionTable {
       slot.unlink(this.#ends);
       slot.profile = input.profile;
       slot.route = input.route;
+      slot.why = input.why ?? whyOfRoute(input.route);
       // Usually the same repo and model as last time: a string comparison, not a pool lookup.
       if (input.repo !== null && input.repo !== slot.repo) {
         slot.repo = this.#strings.intern(input.repo);
@@ -193,6 +196,7 @@ export class SessionTable {
         id,
         profile: input.profile,
         route: input.route,
+        why: input.why ?? whyOfRoute(input.route),
         repo: input.repo === null ? null : this.#strings.intern(input.repo),
         model: input.model === null ? null : this.#strings.intern(input.model),
         pinned: input.pinned,
@@ -249,6 +253,10 @@ export class SessionTable {
    */
   reassign(from: string, to: string | null): void {
     for (const slot of [...this.#entries.values()]) {
+      // The profiles a fallback left keep their account's new name too (a removed one its old).
+      if (to !== null && slot.why.left.some((entry) => entry.profile === from)) {
+        slot.why = renamedWhy(slot.why, from, to);
+      }
       if (slot.profile !== from) continue;
       if (to === null) this.#remove(slot);
       else slot.profile = to;
@@ -296,7 +304,16 @@ export class SessionTable {
 /** What a past request (a request-log record) tells about its session. */
 export type SessionRequest = Pick<
   RequestRecord,
-  'at' | 'sessionId' | 'profile' | 'route' | 'model' | 'kind' | 'status' | 'account'
+  | 'at'
+  | 'sessionId'
+  | 'profile'
+  | 'route'
+  | 'why'
+  | 'fallback'
+  | 'model'
+  | 'kind'
+  | 'status'
+  | 'account'
 >;
 
 /** A session rebuilt from the request log, with what it says about the session's ciphertext. */
@@ -352,6 +369,7 @@ export function sessionsFromRequests(
         id: sessionId,
         profile,
         route: record.route,
+        why: whyOfRecord(record),
         repo: null,
         model: null,
         pinned: null,
@@ -374,6 +392,7 @@ export function sessionsFromRequests(
     gone.delete(sessionId);
     session.profile = profile;
     session.route = record.route;
+    session.why = whyOfRecord(record);
     session.pinned = record.route === 'pinned' ? profile : null;
     if (typeof record.model === 'string') session.model = record.model;
     session.requests += 1;
@@ -394,12 +413,60 @@ export function sessionsFromRequests(
   return kept.slice(Math.max(0, kept.length - bounds.maxSessions));
 }
 
+const noneLeft: RouteWhyView['left'] = Object.freeze([]) as RouteWhyView['left'];
+const whyByRoute: Record<RouteReason, RouteWhyView> = {
+  pinned: Object.freeze({ rule: 'pin', pin: null, left: noneLeft }),
+  sticky: Object.freeze({ rule: 'session', pin: null, left: noneLeft }),
+  active: Object.freeze({ rule: 'active', pin: null, left: noneLeft }),
+  best: Object.freeze({ rule: 'best', pin: null, left: noneLeft }),
+  fallback: Object.freeze({ rule: 'best', pin: null, left: noneLeft }),
+};
+
+/**
+ * The reason a route stands for when nothing finer was recorded (a request-log record from before
+ * the rule was kept): the header's value read as its rule.
+ */
+export function whyOfRoute(route: RouteReason): RouteWhyView {
+  return whyByRoute[route];
+}
+
+/** The rule a journal record kept; for an older record, its route and fallback chain. */
+function whyOfRecord(record: SessionRequest): RouteWhyView {
+  if (isWhy(record.why)) return record.why;
+  const why = whyOfRoute(record.route as RouteReason);
+  if (record.route !== 'fallback' || !Array.isArray(record.fallback)) return why;
+  return {
+    ...why,
+    left: record.fallback.map((entry) => ({ profile: entry.profile, code: 'failed' })),
+  };
+}
+
+const rules = new Set<unknown>(['pin', 'session', 'active', 'cache', 'best']);
+
+/** Whether a journal record's `why` is shaped as the router writes it (the file may be older or damaged). */
+function isWhy(value: unknown): value is RouteWhyView {
+  if (typeof value !== 'object' || value === null) return false;
+  const why = value as Partial<RouteWhyView>;
+  return (
+    rules.has(why.rule) &&
+    Array.isArray(why.left) &&
+    why.left.every(
+      (entry: unknown) =>
+        typeof entry === 'object' &&
+        entry !== null &&
+        typeof (entry as { profile?: unknown }).profile === 'string' &&
+        typeof (entry as { code?: unknown }).code === 'string',
+    )
+  );
+}
+
 /** A session entry as the contract's `SessionView` (ISO times). */
 export function toSessionView(entry: SessionEntry): SessionView {
   return {
     id: entry.id,
     profile: entry.profile,
     route: entry.route,
+    why: entry.why,
     repo: entry.repo,
     model: entry.model,
     pinned: entry.pinned,

@@ -116,7 +116,10 @@ function focusAfterRemoval(card: HTMLElement | null, name: string): () => void {
 
 /** The card. */
 export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps) {
-  const run = useLabStore((state) => state.run);
+  // A card's own actions say a failure on the card, where the user clicked: the page's notice
+  // at the top is out of sight from a card further down (or opened from the list).
+  const makeActive = useInlineForm<HTMLButtonElement>();
+  const priming = useInlineForm<HTMLInputElement>();
   const [renaming, setRenaming] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState(false);
   const removal = useInlineForm<HTMLButtonElement>();
@@ -310,8 +313,9 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
             role="switch"
             aria-label={`Priming for ${profile.name}`}
             checked={profile.priming}
+            {...priming.field}
             onChange={(event) =>
-              void run('Priming', (api) =>
+              void priming.submit((api) =>
                 api.setPriming({ profile: profile.name, enabled: event.target.checked }),
               )
             }
@@ -319,6 +323,7 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
           <span className="switch-track" aria-hidden="true" />
           <span>Prime idle weekly window</span>
         </label>
+        <FieldError id={priming.errorId} error={priming.error} />
         <p className="small muted" data-testid="priming-last">
           {profile.primingLast
             ? `Last: ${profile.primingLast.outcome} (${formatAgo(profile.primingLast.at, now)}) — ${humanizeTimes(profile.primingLast.message, { now })}`
@@ -331,8 +336,9 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
           <button
             type="button"
             className="button"
+            {...makeActive.field}
             onClick={() =>
-              void run('Make active', (api) => api.setActive({ profile: profile.name }))
+              void makeActive.submit((api) => api.setActive({ profile: profile.name }))
             }
           >
             Make active
@@ -382,6 +388,7 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
             Remove…
           </button>
         )}
+        <FieldError id={makeActive.errorId} error={makeActive.error} />
       </footer>
     </article>
   );

@@ -1,9 +1,12 @@
 /**
- * Live Codex sessions: which profile each one uses and why, with "pin to…".
+ * Live Codex sessions: which profile each one uses and why (the rule the router recorded for its
+ * last turn, in the words the CLI uses), with "pin to…", whose failure shows on its row.
  */
+import { routeWhyText } from '../../core/format.ts';
 import type { LabState } from '../../core/service/contract.ts';
+import type { SessionView } from '../../core/view-types.ts';
 import { formatAgo, sessionLabel } from '../format.ts';
-import { useLabStore } from '../stores/use-lab-store.ts';
+import { FieldError, useInlineForm } from './inline-form.tsx';
 
 export { sessionLabel };
 
@@ -15,7 +18,6 @@ export interface SessionsPanelProps {
 
 /** The sessions table. */
 export function SessionsPanel({ lab, now }: SessionsPanelProps) {
-  const run = useLabStore((state) => state.run);
   return (
     <section className="card" aria-labelledby="sessions-title">
       <h2 id="sessions-title">Live sessions</h2>
@@ -36,44 +38,56 @@ export function SessionsPanel({ lab, now }: SessionsPanelProps) {
             </thead>
             <tbody>
               {lab.sessions.map((session) => (
-                <tr key={session.id} data-session={session.id}>
-                  <td>
-                    <code title={session.id}>{sessionLabel(session.id)}</code>
-                    {session.repo && <div className="small muted">{session.repo}</div>}
-                  </td>
-                  <td data-testid="session-profile">{session.profile}</td>
-                  <td>
-                    <span className={`route route-${session.route}`}>{session.route}</span>
-                  </td>
-                  <td>{session.requests}</td>
-                  <td>{formatAgo(session.lastSeenAt, now)}</td>
-                  <td>
-                    <select
-                      aria-label={`Pin session ${sessionLabel(session.id)} to`}
-                      value={session.pinned ?? ''}
-                      onChange={(event) =>
-                        void run('Pin', (api) =>
-                          api.pinSession({
-                            sessionId: session.id,
-                            profile: event.target.value === '' ? null : event.target.value,
-                          }),
-                        )
-                      }
-                    >
-                      <option value="">not pinned</option>
-                      {lab.profiles.map((profile) => (
-                        <option key={profile.name} value={profile.name}>
-                          {profile.name}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                </tr>
+                <SessionRow key={session.id} session={session} lab={lab} now={now} />
               ))}
             </tbody>
           </table>
         </div>
       )}
     </section>
+  );
+}
+
+/** One session's row; a failed pin says why under its menu, where the user just chose. */
+function SessionRow({ session, lab, now }: { session: SessionView; lab: LabState; now: number }) {
+  const pin = useInlineForm<HTMLSelectElement>();
+  return (
+    <tr data-session={session.id}>
+      <td>
+        <code title={session.id}>{sessionLabel(session.id)}</code>
+        {session.repo && <div className="small muted">{session.repo}</div>}
+      </td>
+      <td data-testid="session-profile">{session.profile}</td>
+      <td>
+        <span className={`route route-${session.route}`} data-testid="session-why">
+          {routeWhyText(session.why)}
+        </span>
+      </td>
+      <td>{session.requests}</td>
+      <td>{formatAgo(session.lastSeenAt, now)}</td>
+      <td>
+        <select
+          aria-label={`Pin session ${sessionLabel(session.id)} to`}
+          value={session.pinned ?? ''}
+          {...pin.field}
+          onChange={(event) =>
+            void pin.submit((api) =>
+              api.pinSession({
+                sessionId: session.id,
+                profile: event.target.value === '' ? null : event.target.value,
+              }),
+            )
+          }
+        >
+          <option value="">not pinned</option>
+          {lab.profiles.map((profile) => (
+            <option key={profile.name} value={profile.name}>
+              {profile.name}
+            </option>
+          ))}
+        </select>
+        <FieldError id={pin.errorId} error={pin.error} />
+      </td>
+    </tr>
   );
 }

@@ -347,6 +347,7 @@ describe.skipIf(!hasChromium)('status colours', () => {
         id: 's-1',
         profile: 'ready',
         route: 'best' as const,
+        why: { rule: 'best' as const, pin: null, left: [] },
         repo: null,
         model: null,
         pinned: null,

@@ -194,6 +194,7 @@ describe.skipIf(!hasChromium)('many accounts at a glance', () => {
             id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
             profile: 'account-09',
             route: 'best',
+            why: { rule: 'best' as const, pin: null, left: [] },
             repo: null,
             model: 'gpt-6.2-sol',
             pinned: null,

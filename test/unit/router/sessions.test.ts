@@ -4,6 +4,7 @@ import {
   SessionTable,
   sessionsFromRequests,
   type SessionRequest,
+  whyOfRoute,
 } from '../../../core/router/sessions.ts';
 import { FakeClock } from './fake-clock.ts';
 
@@ -41,6 +42,7 @@ describe('SessionTable', () => {
         id: 's1',
         profile: 'a',
         route: 'sticky',
+        why: { rule: 'session', pin: null, left: [] },
         repo: '/repo',
         model: 'gpt-5',
         pinned: null,
@@ -206,6 +208,7 @@ describe('SessionTable entries', () => {
       'id',
       'profile',
       'route',
+      'why',
       'repo',
       'model',
       'pinned',
@@ -428,6 +431,7 @@ describe('sessions from the request log (a restart)', () => {
       id,
       profile,
       route: 'sticky' as const,
+      why: whyOfRoute('sticky'),
       repo: null,
       model: 'gpt-5',
       pinned: null,

@@ -1,0 +1,119 @@
+/**
+ * What the dashboard says about routing and failed card actions, in real Chromium against the
+ * real `codex-lab serve` and the fake ChatGPT: the live sessions say the rule the router used for
+ * each session's last turn (a new session kept with a recent one's prompt cache is not "best"),
+ * and a failed action on a card further down the page says why on that card, in sight.
+ */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
+import {
+  buildRenderer,
+  hasChromium,
+  launchChromium,
+  routerTurn,
+  showAccountsAs,
+  startServe,
+  type ServeProcess,
+} from '../helpers/ui-browser.ts';
+
+let fake: FakeChatGpt;
+let serve: ServeProcess;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+/** True when the element is wholly inside the window. */
+function isInView(locator: Locator): Promise<boolean> {
+  return locator.evaluate((element) => {
+    const box = element.getBoundingClientRect();
+    return box.top >= -1 && box.bottom <= window.innerHeight + 1;
+  });
+}
+
+/** The "Why" cell of a session's row. */
+const why = (session: string) => page.locator(`tr[data-session="${session}"] td >> nth=2`);
+
+describe.skipIf(!hasChromium)('what the dashboard says about routing and failed actions', () => {
+  beforeAll(async () => {
+    buildRenderer();
+    fake = await startFakeChatGpt({
+      accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
+    });
+    for (const email of ['alpha@example.com', 'beta@example.com']) {
+      fake.account(email).usagePerTurn = 0;
+    }
+    serve = await startServe(
+      { CODEX_LAB_AUTH_ISSUER: fake.issuerUrl, CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl },
+      async (home) => {
+        await seedProfiles(fake, home, [
+          { name: 'alpha', email: 'alpha@example.com' },
+          { name: 'beta', email: 'beta@example.com' },
+        ]);
+      },
+    );
+    browser = await launchChromium();
+    context = await browser.newContext();
+    await showAccountsAs(context, 'cards');
+    page = await context.newPage();
+    await page.setViewportSize({ width: 1280, height: 700 });
+    await page.goto(`${serve.url}/ui/#token=${serve.token}`);
+    await page.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    await fake?.close();
+  });
+
+  it('says a session kept with a recent session for the prompt cache is there for it, not "best"', async () => {
+    const alpha = fake.account('alpha@example.com');
+    alpha.primary!.usedPercent = 10;
+    fake.account('beta@example.com').primary!.usedPercent = 50;
+    const first = await routerTurn(serve, 'why-1');
+    const home = first.headers.get('x-codex-lab-profile');
+    expect(home).not.toBeNull();
+    // That account fills up (its next answer says so): beta is now the best by quota...
+    const other = home === 'alpha' ? 'beta' : 'alpha';
+    fake.account(`${home}@example.com`).primary!.usedPercent = 90;
+    fake.account(`${other}@example.com`).primary!.usedPercent = 5;
+    expect((await routerTurn(serve, 'why-1')).headers.get('x-codex-lab-profile')).toBe(home);
+    // ...yet a new session of the same model goes where the recent one is, for its prompt cache.
+    expect((await routerTurn(serve, 'why-2')).headers.get('x-codex-lab-profile')).toBe(home);
+
+    await why('why-2').waitFor({ timeout: 20_000 });
+    await expect
+      .poll(() => why('why-2').textContent())
+      .toBe('with a recent session of its repo and model, for the prompt cache');
+    await expect
+      .poll(() => why('why-1').textContent())
+      .toBe('kept on its account for the prompt cache');
+  });
+
+  it('shows a failed action of a card further down on that card, in sight, not only at the top', async () => {
+    const card = page.getByRole('article', { name: 'Profile beta', exact: true });
+    const makeActive = card.getByRole('button', { name: 'Make active' });
+    await makeActive.scrollIntoViewIfNeeded();
+    // The registry lock cannot be made while the home's locks folder is a file: setActive
+    // fails as a value (`corrupt_file`), as it would on a damaged home.
+    const locks = join(serve.home, 'state', 'locks');
+    renameSync(locks, `${locks}.aside`);
+    writeFileSync(locks, 'not a folder');
+    try {
+      await makeActive.click();
+      const error = card.getByRole('alert');
+      await error.waitFor({ timeout: 10_000 });
+      expect(await error.textContent()).toMatch(/is a file, not a folder/);
+      expect(await isInView(error)).toBe(true);
+      // Not also in the page's notice, scrolled out of sight at the top.
+      expect(await page.locator('.notice').count()).toBe(0);
+    } finally {
+      rmSync(locks, { force: true });
+      renameSync(`${locks}.aside`, locks);
+    }
+  });
+});
