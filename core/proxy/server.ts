@@ -800,66 +800,97 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         // Refreshes for this profile on this request (see `refreshesPerAttempt`).
         let refreshes = 0;
         const sockets = socketsAt(origin);
-        if (
-          sockets !== null &&
-          kind === 'responses' &&
-          sessionId !== null &&
-          refusals === 0 &&
-          raw !== null
-        ) {
-          const sent = await viaWebSocket(
-            sockets,
-            sessionId,
-            pick,
-            credentials,
-            codexHeaders,
-            added,
-            rewritten && Buffer.isBuffer(outgoing) ? outgoing : null,
-          );
-          if (sent.ok || aborter.signal.aborted) return;
-          // An answer about the account is handled as its HTTP twin would be, without sending the
-          // turn again just to hear it twice; anything else sends the turn over HTTP in full.
-          // An error frame answered to Codex as the same answer over HTTP would be.
-          const answerFrame = (status: number): void => {
-            ticket.commit(pick, excluded);
-            sendBuffered(
-              response,
-              status,
-              { ...(sent.ok ? {} : sent.headers), 'content-type': 'application/json' },
-              Buffer.from((sent.ok ? null : sent.body) ?? '{}'),
+        // Whether this turn may (still) go over the session's upstream WebSocket. Cleared when
+        // the socket cannot carry it (see `overWebSocket`): its retries then go over HTTP.
+        let webSocketUsable =
+          sockets !== null && kind === 'responses' && sessionId !== null && raw !== null;
+
+        /**
+         * Sends the turn (as `outgoing` holds it now) over the session's socket. 'done' when Codex
+         * has its answer; 'next' when the turn moves on to the next profile; 'http' when it goes
+         * over HTTP with this profile (nothing reached Codex). A refusal of replayed ciphertext is
+         * retried on the same socket, stripped as `withoutRefusedCiphertext` says (never as it
+         * was): the socket then holds the stripped turn's response, which the session's next turn
+         * (stripped the same way) extends, so it goes incremental instead of in full again.
+         */
+        const overWebSocket = async (): Promise<'done' | 'next' | 'http'> => {
+          for (;;) {
+            const sent = await viaWebSocket(
+              sockets!,
+              sessionId!,
               pick,
+              credentials,
+              codexHeaders,
+              added,
+              rewritten && Buffer.isBuffer(outgoing) ? outgoing : null,
             );
-          };
-          if (sent.code === 'upstream_error' && sent.status === 429) {
-            if (usageLimitMovesOn(pick, sent.headers ?? {}, sent.body ?? '{}')) continue;
-            return answerFrame(429);
+            if (sent.ok || aborter.signal.aborted) return 'done';
+            // An answer about the account is handled as its HTTP twin would be, without sending
+            // the turn again just to hear it twice; anything else sends the turn over HTTP in
+            // full. An error frame answered to Codex as the same answer over HTTP would be.
+            const answerFrame = (status: number): 'done' => {
+              ticket.commit(pick, excluded);
+              sendBuffered(
+                response,
+                status,
+                { ...(sent.ok ? {} : sent.headers), 'content-type': 'application/json' },
+                Buffer.from((sent.ok ? null : sent.body) ?? '{}'),
+                pick,
+              );
+              return 'done';
+            };
+            if (sent.code === 'upstream_error' && sent.status === 429) {
+              if (usageLimitMovesOn(pick, sent.headers ?? {}, sent.body ?? '{}')) return 'next';
+              return answerFrame(429);
+            }
+            if (sent.code === 'upstream_error' && sent.status === 401) {
+              // The token, not the transport: refreshed here, the HTTP attempt uses it (the
+              // socket was opened with the rejected one).
+              webSocketUsable = false;
+              refreshes += 1;
+              const fresh = await refreshedCredentials(pick, credentials.accessToken);
+              if (fresh === null) return 'next';
+              credentials = fresh;
+              return 'http';
+            }
+            if (
+              sent.code === 'upstream_error' &&
+              sent.status !== undefined &&
+              isCiphertextRejection(sent.status, sent.body ?? '')
+            ) {
+              // Refused ciphertext: the turn goes again on the same socket without it.
+              engine.observe(pick.profile, sent.status, sent.headers ?? {});
+              if (!(await withoutRefusedCiphertext())) return answerFrame(sent.status);
+              continue;
+            }
+            if (
+              sent.code === 'upstream_error' &&
+              sent.status !== undefined &&
+              !webSocketTransportError(sent.errorCode)
+            ) {
+              // The upstream's answer to this request (a 5xx, a context-window 400, …): Codex
+              // hears it as the HTTP path gives it and retries as it would natively. Sending the
+              // turn again over HTTP doubled every failing request.
+              engine.observe(pick.profile, sent.status, sent.headers ?? {});
+              if (sent.status >= 500) engine.noteFailure(pick.profile, sent.status);
+              return answerFrame(sent.status);
+            }
+            // WebSocket trouble: the turn goes over HTTP in full. A later retry of it (after a
+            // ciphertext refusal there) may try the socket again only when the trouble was this
+            // turn's (a frame too large, which a stripped one may not be) or this connection's (a
+            // response id it does not hold, its age limit: a new socket opens); a refused
+            // handshake, a busy socket or a drop would only repeat.
+            webSocketUsable =
+              sent.code === 'too_large' ||
+              (sent.code === 'upstream_error' && webSocketTransportError(sent.errorCode));
+            return 'http';
           }
-          if (sent.code === 'upstream_error' && sent.status === 401) {
-            // The token, not the transport: refreshed here, the HTTP attempt below uses it.
-            refreshes += 1;
-            const fresh = await refreshedCredentials(pick, credentials.accessToken);
-            if (fresh === null) continue;
-            credentials = fresh;
-          } else if (
-            sent.code === 'upstream_error' &&
-            sent.status !== undefined &&
-            isCiphertextRejection(sent.status, sent.body ?? '')
-          ) {
-            // Refused ciphertext: the turn goes again over HTTP without it, never as it was.
-            engine.observe(pick.profile, sent.status, sent.headers ?? {});
-            if (!(await withoutRefusedCiphertext())) return answerFrame(sent.status);
-          } else if (
-            sent.code === 'upstream_error' &&
-            sent.status !== undefined &&
-            !webSocketTransportError(sent.errorCode)
-          ) {
-            // The upstream's answer to this request (a 5xx, a context-window 400, …): Codex
-            // hears it as the HTTP path gives it and retries as it would natively. Sending the
-            // turn again over HTTP doubled every failing request.
-            engine.observe(pick.profile, sent.status, sent.headers ?? {});
-            if (sent.status >= 500) engine.noteFailure(pick.profile, sent.status);
-            return answerFrame(sent.status);
-          }
+        };
+
+        if (webSocketUsable) {
+          const next = await overWebSocket();
+          if (next === 'done') return;
+          if (next === 'next') continue;
         }
 
         for (;;) {
@@ -941,6 +972,13 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             // Ciphertext the router could not attribute (minted before a restart, or by a
             // profile since renamed): again on the same profile, without it.
             if (isCiphertextRejection(status, read.text) && (await withoutRefusedCiphertext())) {
+              // Over the session's socket when it can carry the turn, so the next turn extends
+              // the retried one there; else over HTTP again.
+              if (webSocketUsable) {
+                const next = await overWebSocket();
+                if (next === 'done') return;
+                if (next === 'next') break;
+              }
               continue;
             }
             ticket.commit(pick, excluded);

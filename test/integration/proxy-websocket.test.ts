@@ -610,6 +610,114 @@ describe('upstream Responses over WebSocket', () => {
     ).toBe(true);
   });
 
+  it('after a restart, sends the refused turn again over its socket without the blobs, so the next turn goes incremental from it', async () => {
+    const { current, side } = await start();
+    // With Codex's tools in the input, as a real session's history is mostly bytes already sent.
+    const chat = new Conversation(current, 'retried', { tools: true });
+    for (const text of ['one', 'two']) expectComplete(await chat.turn(text));
+    // A new router over the same home that knows nothing of the session (its journal is gone).
+    await current.service.stop();
+    await rm(current.paths.activity);
+    const restarted = createTestLabService(current.fake, current.paths, {
+      env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' },
+    });
+    onTestFinished(() => restarted.stop());
+    const { url } = await restarted.start({ port: 0 });
+    const again = new Conversation(
+      { ...current, url, token: await restarted.routerToken() },
+      'retried',
+    );
+    again.history.push(...chat.history);
+    current.fake.account('alpha@example.com').stickyFailure = {
+      kind: 'usage_limit',
+      resetsInSeconds: 3600,
+    };
+    const before = side.turns.length;
+    const moved = await again.turn('three');
+    expectComplete(moved);
+    expect(moved.profile).toBe('beta');
+    // Refused once on beta's socket, then sent again on the same socket, in full, without the
+    // blobs beta cannot have minted: nothing went over HTTP.
+    // (alpha's own frame, answered usage_limit_reached, moved the turn to beta.)
+    const onBeta = () => side.turns.slice(before).filter((turn) => turn.error !== 'usage_limit');
+    const [refused, retry, ...more] = onBeta();
+    expect(more).toEqual([]);
+    expect(refused!.error).toBe('invalid_encrypted_content');
+    expect(retry!.error).toBeNull();
+    expect(retry!.connection).toBe(refused!.connection);
+    expect(retry!.previousResponseId).toBeUndefined();
+    expect(retry!.bytes).toBeLessThan(refused!.bytes);
+    const retried = (retry!.frame as { input: Array<Record<string, unknown>> }).input;
+    expect(retried.some((item) => 'encrypted_content' in item)).toBe(false);
+    expect(retried.filter((item) => item['role'] === 'user')).toHaveLength(3);
+    expect(httpTurns(current)).toEqual([]);
+    const completed = moved.events.find((event) => event.type === 'response.completed') as
+      { response: { id: string } } | undefined;
+
+    // The next turn extends the retried one: only its new item, after the retry's response.
+    const later = await again.turn('four');
+    expectComplete(later);
+    expect(later.profile).toBe('beta');
+    expect(onBeta()).toHaveLength(3);
+    const next = side.turns.at(-1)!;
+    expect(next.error).toBeNull();
+    expect(next.connection).toBe(retry!.connection);
+    expect(next.previousResponseId).toBe(completed!.response.id);
+    expect((next.frame as { input: unknown[] }).input).toEqual([
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'four' }] },
+    ]);
+    expect(next.bytes).toBeLessThan(retry!.bytes / 2);
+    expect(httpTurns(current)).toEqual([]);
+  });
+
+  it('after a restart, sends a turn refused over HTTP (too large for a frame) again over the socket once stripped fits, and the next turn incremental', async () => {
+    // A frame fits a turn without reasoning blobs, not one with the two alpha minted.
+    const { current, side } = await start({ maxMessageBytes: 2_000 });
+    const chat = new Conversation(current, 'large');
+    for (const text of ['one', 'two']) expectComplete(await chat.turn(text));
+    await current.service.stop();
+    await rm(current.paths.activity);
+    const restarted = createTestLabService(current.fake, current.paths, {
+      env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' },
+    });
+    onTestFinished(() => restarted.stop());
+    const { url } = await restarted.start({ port: 0 });
+    const again = new Conversation(
+      { ...current, url, token: await restarted.routerToken() },
+      'large',
+    );
+    again.history.push(...chat.history);
+    current.fake.account('alpha@example.com').stickyFailure = {
+      kind: 'usage_limit',
+      resetsInSeconds: 3600,
+    };
+    const frames = side.turns.length;
+    const http = httpTurns(current).length;
+    const moved = await again.turn('three');
+    expectComplete(moved);
+    expect(moved.profile).toBe('beta');
+    // beta's turn went over HTTP (too large for a frame), was refused there once, and went again
+    // stripped over beta's socket: the refused body was not sent again.
+    const overHttp = httpTurns(current).slice(http);
+    // alpha's (answered usage_limit_reached) and beta's (refused), each with the blobs, once.
+    expect(overHttp).toHaveLength(2);
+    for (const request of overHttp) expect(request.body).toContain('encrypted_content');
+    const onBeta = side.turns.slice(frames).filter((turn) => turn.error !== 'usage_limit');
+    expect(onBeta).toHaveLength(1);
+    expect(onBeta[0]!.error).toBeNull();
+    expect(onBeta[0]!.previousResponseId).toBeUndefined();
+    const retried = (onBeta[0]!.frame as { input: Array<Record<string, unknown>> }).input;
+    expect(retried.some((item) => 'encrypted_content' in item)).toBe(false);
+    const later = await again.turn('four');
+    expectComplete(later);
+    expect(httpTurns(current)).toHaveLength(http + 2);
+    const next = side.turns.at(-1)!;
+    expect(next.error).toBeNull();
+    expect(next.connection).toBe(onBeta[0]!.connection);
+    expect(next.previousResponseId).toMatch(/^resp_/);
+    expect((next.frame as { input: unknown[] }).input).toHaveLength(1);
+  });
+
   it('moves a turn answered 429 usage_limit_reached over WebSocket to the next profile, without re-sending it to the limited one', async () => {
     const { current, side } = await start();
     const chat = new Conversation(current, 'limited');
