@@ -8,11 +8,7 @@
 import { pino, type DestinationStream } from 'pino';
 import type { Logger } from './ports.ts';
 import { formatLogTime } from './format.ts';
-import { redactedText, scrubSecrets } from './redact.ts';
-
-/** Keys whose values are always credentials. */
-const secretKeyPattern =
-  /(^|[_-])(authorization|cookie|set-cookie|password|secret)$|token|^code_verifier$|^codeVerifier$/i;
+import { redactFields, scrubSecrets } from './redact.ts';
 
 /** Options for `createLogger`. */
 export interface LoggerOptions {
@@ -29,26 +25,6 @@ export interface LoggerOptions {
   secrets?: () => readonly string[];
   /** Fields bound to every line. */
   base?: Record<string, unknown>;
-}
-
-/** Returns a copy of `value` with every credential-named field replaced. */
-export function redactFields(value: unknown, depth = 0): unknown {
-  if (depth > 8 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) {
-    return { type: value.name, message: value.message, code: (value as { code?: unknown }).code };
-  }
-  if (Array.isArray(value)) return value.map((item) => redactFields(item, depth + 1));
-  const copy: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
-    copy[key] =
-      secretKeyPattern.test(key) &&
-      field !== null &&
-      field !== undefined &&
-      typeof field !== 'boolean'
-        ? redactedText
-        : redactFields(field, depth + 1);
-  }
-  return copy;
 }
 
 /** Builds a pino logger that satisfies the core's `Logger` port and never prints a secret. */

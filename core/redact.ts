@@ -1,7 +1,7 @@
 /**
- * Scrubbing of credentials from free text, shared by the logger and by every message that quotes
- * an upstream answer (an error body can echo a token). Pure and dependency-free, so one-shot
- * commands can use it without loading the logger.
+ * Scrubbing of credentials from free text and from log fields, shared by the logger, the one-shot
+ * commands' warning sentences and every message that quotes an upstream answer (an error body can
+ * echo a token). Pure and dependency-free, so one-shot commands can use it without loading pino.
  */
 
 /** What replaces a secret in output. */
@@ -38,4 +38,28 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
       result = result.split(secret).join(redactedText);
   }
   return result;
+}
+
+/** Keys whose values are always credentials. */
+const secretKeyPattern =
+  /(^|[_-])(authorization|cookie|set-cookie|password|secret)$|token|^code_verifier$|^codeVerifier$/i;
+
+/** Returns a copy of `value` with every credential-named field replaced. */
+export function redactFields(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    return { type: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  }
+  if (Array.isArray(value)) return value.map((item) => redactFields(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    copy[key] =
+      secretKeyPattern.test(key) &&
+      field !== null &&
+      field !== undefined &&
+      typeof field !== 'boolean'
+        ? redactedText
+        : redactFields(field, depth + 1);
+  }
+  return copy;
 }

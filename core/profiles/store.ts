@@ -980,7 +980,8 @@ export class ProfileStore {
       } catch (error) {
         this.#replayFailures.set(path, error);
         this.#logger.error(
-          { path, op: entry.op, code: (error as LabError).code },
+          // The error's sentence says why (a keychain out of reach, a corrupt file by name).
+          { path, op: entry.op, err: error },
           'could not replay a journal record; it was kept for the next load',
         );
       }

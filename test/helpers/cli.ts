@@ -92,3 +92,13 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The lines of a command's stderr said to the user (`codex-lab: …`), without the debug and info
+ * lines a test's `CODEX_LAB_LOG_LEVEL` asked for (`codex-lab: debug: …`, `codex-lab: info: …`).
+ */
+export function saidToUser(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('codex-lab:') && !/^codex-lab: (debug|info): /.test(line));
+}

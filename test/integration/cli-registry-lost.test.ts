@@ -26,7 +26,7 @@ import {
   type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
-import { runCodexLab, type CliRun } from '../helpers/cli.ts';
+import { runCodexLab, saidToUser, type CliRun } from '../helpers/cli.ts';
 
 let fixture: SignInFixture;
 let fake: FakeChatGpt;
@@ -95,11 +95,18 @@ async function journalRecords(): Promise<string[]> {
 
 describe('a sign-in never replaces another account’s tokens in a profile folder', () => {
   it.each([
-    ['the registry deleted', () => rm(home.paths.registry)],
-    ['alice’s registry entry dropped by hand', () => dropFromRegistry('alice')],
+    [
+      'the registry deleted',
+      () => rm(home.paths.registry),
+      // The store rebuilds it as the sign-in starts, and says so.
+      () => [
+        `codex-lab: ${home.paths.registry} was missing: rebuilt it from the profile folders (alice, work); the active profile, pins, labels and priming settings it held are gone.`,
+      ],
+    ],
+    ['alice’s registry entry dropped by hand', () => dropFromRegistry('alice'), () => []],
   ])(
     'with %s, signing in as carol under "alice" is refused and alice keeps her tokens',
-    async (_case, lose) => {
+    async (_case, lose, saidFirst) => {
       const aliceAuth = await twoProfiles();
       const quotaBefore = await readFile(home.paths.quota, 'utf8').catch(() => null);
       await lose();
@@ -108,9 +115,7 @@ describe('a sign-in never replaces another account’s tokens in a profile folde
       const refused = await login(['alice']);
       expect(refused.code).toBe(1);
       expect(refused.stdout).not.toContain('saved as profile');
-      expect(refused.stderr.split('\n').filter((line) => line.startsWith('codex-lab:'))).toEqual([
-        carolUnderAlice,
-      ]);
+      expect(saidToUser(refused.stderr)).toEqual([...saidFirst(), carolUnderAlice]);
       expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
       expect(await readFile(home.paths.quota, 'utf8').catch(() => null)).toBe(quotaBefore);
       expect(await journalRecords()).toEqual([]);
@@ -187,9 +192,7 @@ describe('a lost registry hides no signed-in profile', () => {
     const refused = await login(['alice']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).not.toContain('saved as profile');
-    expect(refused.stderr.split('\n').filter((line) => line.startsWith('codex-lab:'))).toEqual([
-      carolUnderAlice,
-    ]);
+    expect(saidToUser(refused.stderr)).toEqual([carolUnderAlice]);
     expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
     expect(await readFile(home.paths.quota, 'utf8').catch(() => null)).toBe(quotaBefore);
     expect(await journalRecords()).toEqual([]);
@@ -236,9 +239,7 @@ describe('a lost registry hides no signed-in profile', () => {
     setNextLogin(fake, 'carol@example.com');
     const refused = await login(['alice']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr.split('\n').filter((line) => line.startsWith('codex-lab:'))).toEqual([
-      carolUnderAlice,
-    ]);
+    expect(saidToUser(refused.stderr)).toEqual([carolUnderAlice]);
     expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
 
     // As the sentence says: alice signing in lists her profile again.

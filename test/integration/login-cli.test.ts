@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProfileStore } from '../../core/profiles/store.ts';
+import { saidToUser } from '../helpers/cli.ts';
 import type { FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issuedSecrets, issuerStats, setNextLogin } from '../fakes/fake-issuer.ts';
 import {
@@ -140,10 +141,7 @@ describe('codex-lab login', () => {
     const running = login(['--no-browser']);
     await visit(await running.waitForLine(authorizeLine));
     expect(await running.exited).toBe(1);
-    const errorLines = running
-      .stderr()
-      .split('\n')
-      .filter((line) => line.startsWith('codex-lab:'));
+    const errorLines = saidToUser(running.stderr());
     expect(errorLines).toEqual([
       expect.stringContaining('Codex is not enabled for your workspace'),
     ]);
