@@ -12,10 +12,16 @@
  * turns go once, those blobs removed up front and the profile's own kept. After a restart, a
  * session the request log shows served by one profile alone has that profile presumed as the
  * owner of the blobs minted before it (`presume`), so a later move strips them up front instead.
+ * Better still, each journaled request names the blobs its answer minted by a short digest
+ * (`record` returns it), and a restarted router puts them back (`restore`): then it knows whose each
+ * blob is, as before the restart, however many profiles served the session.
  *
  * A blob is known by its last characters: sealed tokens end in a MAC, so the tail is unique and
- * nothing hashes a multi-kilobyte string on the hot path. No blob is ever logged.
+ * nothing hashes a multi-kilobyte string on the hot path. The digest (of the tail) is computed for
+ * each blob minted, and on lookup only for a blob the session does not know by its tail when it has
+ * digests put back. No blob, tail or digest is ever logged.
  */
+import { createHash } from 'node:crypto';
 
 /** Characters of a blob's end that identify it. */
 const tailLength = 48;
@@ -23,13 +29,43 @@ const tailLength = 48;
 const reasoningType = 'reasoning';
 const compactionType = 'compaction';
 
+/** Bytes of SHA-256 a digest keeps: 96 bits, no collision among a session's few thousand blobs. */
+const digestBytes = 12;
+/**
+ * Prefix of a restored digest's key in `SessionBlobs.owners`: not a base64 character, so it never
+ * equals a tail (a blob is base64).
+ */
+const digestPrefix = '#';
+
 function keyOf(blob: string): string {
   return blob.length <= tailLength ? blob : blob.slice(-tailLength);
 }
 
+/**
+ * The short digest that names a blob outside memory (the request journal): base64url of the first
+ * 12 bytes of SHA-256 of its key (the tail). It reveals nothing of the blob.
+ */
+export function ciphertextDigest(blob: string): string {
+  return digestOfKey(keyOf(blob));
+}
+
+function digestOfKey(key: string): string {
+  return createHash('sha256').update(key).digest().subarray(0, digestBytes).toString('base64url');
+}
+
+/** Whether `value` has the shape of a digest (a journal line is read from a file). */
+function isDigest(value: unknown): value is string {
+  return typeof value === 'string' && value.length === 16 && /^[\w-]+$/.test(value);
+}
+
 interface SessionBlobs {
-  /** Blob key → profile that minted it, oldest first. */
+  /**
+   * Blob key → profile that minted it, oldest first: a tail for a blob seen minted, or
+   * `digestPrefix` + digest for one put back from the journal (`restore`).
+   */
   owners: Map<string, string>;
+  /** Whether `owners` holds digests put back (so a lookup by tail that misses tries the digest). */
+  restored: boolean;
   /** Profile → how many of `owners` it minted. */
   counts: Map<string, number>;
   /** Who minted the blobs not in `owners` (the session's turns before a restart), if known. */
@@ -57,10 +93,32 @@ export class CiphertextOwners {
     this.#maxBlobs = options.maxBlobsPerSession ?? 4_096;
   }
 
-  /** `profile` minted `blob` in `sessionId`. */
-  record(sessionId: string, profile: string, blob: string): void {
-    const session = this.#touch(sessionId);
+  /**
+   * `profile` minted `blob` in `sessionId`. Returns the blob's digest (`ciphertextDigest`), for the
+   * request's journal record, so a restarted router can `restore` what it knew.
+   */
+  record(sessionId: string, profile: string, blob: string): string {
     const key = keyOf(blob);
+    this.#set(this.#touch(sessionId), key, profile);
+    return digestOfKey(key);
+  }
+
+  /**
+   * Puts back, after a restart, what the router knew before it: `profile` minted the blobs of
+   * `sessionId` with these digests (as `record` returned them). Anything not a digest is passed
+   * over (the journal is a file). Knowledge as good as seeing them minted.
+   */
+  restore(sessionId: string, profile: string, digests: readonly unknown[]): void {
+    if (digests.length === 0) return;
+    const session = this.#touch(sessionId);
+    for (const digest of digests) {
+      if (!isDigest(digest)) continue;
+      session.restored = true;
+      this.#set(session, digestPrefix + digest, profile);
+    }
+  }
+
+  #set(session: SessionBlobs, key: string, profile: string): void {
     const previous = session.owners.get(key);
     if (previous === profile) return;
     if (previous !== undefined) this.#uncount(session, previous);
@@ -101,7 +159,13 @@ export class CiphertextOwners {
       // Re-insert: the Map's order is the recency order.
       this.#sessions.delete(sessionId);
     } else {
-      session = { owners: new Map(), counts: new Map(), presumed: null, disowned: null };
+      session = {
+        owners: new Map(),
+        restored: false,
+        counts: new Map(),
+        presumed: null,
+        disowned: null,
+      };
       if (this.#sessions.size >= this.#maxSessions) {
         const oldest = this.#sessions.keys().next().value;
         if (oldest !== undefined) this.#sessions.delete(oldest);
@@ -132,7 +196,7 @@ export class CiphertextOwners {
   ownerOf(sessionId: string, blob: string): string | undefined {
     const session = this.#sessions.get(sessionId);
     if (!session) return undefined;
-    return session.owners.get(keyOf(blob)) ?? session.presumed ?? undefined;
+    return ownerIn(session, blob) ?? session.presumed ?? undefined;
   }
 
   /**
@@ -143,7 +207,7 @@ export class CiphertextOwners {
   mayCarry(sessionId: string, profile: string, blob: string): boolean {
     const session = this.#sessions.get(sessionId);
     if (!session) return true;
-    const owner = session.owners.get(keyOf(blob));
+    const owner = ownerIn(session, blob);
     if (owner !== undefined) return owner === profile;
     if (session.disowned?.has(profile)) return false;
     return session.presumed === null || session.presumed === profile;
@@ -151,7 +215,8 @@ export class CiphertextOwners {
 
   /** Whether the router saw `profile` mint `blob` in `sessionId` (not merely presumed it). */
   minted(sessionId: string, profile: string, blob: string): boolean {
-    return this.#sessions.get(sessionId)?.owners.get(keyOf(blob)) === profile;
+    const session = this.#sessions.get(sessionId);
+    return session !== undefined && ownerIn(session, blob) === profile;
   }
 
   /** Forgets a profile's blobs (removed) or moves them (renamed). */
@@ -176,6 +241,17 @@ export class CiphertextOwners {
     if (count <= 0) session.counts.delete(profile);
     else session.counts.set(profile, count);
   }
+}
+
+/**
+ * Who minted `blob` in `session`, as the router knows it: by its tail, or (for a session with
+ * digests put back after a restart, and a blob not seen since) by its digest.
+ */
+function ownerIn(session: SessionBlobs, blob: string): string | undefined {
+  const key = keyOf(blob);
+  const owner = session.owners.get(key);
+  if (owner !== undefined || !session.restored) return owner;
+  return session.owners.get(digestPrefix + digestOfKey(key));
 }
 
 /** The outcome of stripping a body: a new body when something was removed, else null. */

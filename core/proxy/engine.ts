@@ -87,6 +87,11 @@ export interface RequestOutcome {
   durationMs: number;
   /** Token counts from the answer's `response.completed`, or null. */
   usage: RequestTokensView | null;
+  /**
+   * Digests (`ciphertextDigest`) of the account-bound blobs the answer minted, for the journal, so a
+   * restarted router still knows they are the serving profile's. Absent when none.
+   */
+  minted?: readonly string[];
 }
 
 /** Upstream credentials for one profile. */

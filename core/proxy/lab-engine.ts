@@ -392,8 +392,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   /**
    * Puts back the sessions of the request log read on start (oldest first), so a restarted router
-   * keeps each session on the profile it was on, and presumes each one's earlier reasoning was
-   * minted by the one profile that answered it, when only one did. Sessions idle past the TTL are
+   * keeps each session on the profile it was on, knows again which profile minted each blob its
+   * turns' answers minted (the digests journaled with them), and presumes the rest of its reasoning
+   * was minted by the one profile that answered it, when only one did. Sessions idle past the TTL are
    * left out, and at most the newest 10 000 come back. Call before serving.
    */
   restoreSessions(records: Iterable<SessionRequest>): number {
@@ -404,7 +405,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       return 0;
     }
     this.#pendingRestore = null;
-    const restored = sessionsFromRequests(records, {
+    const list = Array.isArray(records) ? (records as readonly SessionRequest[]) : [...records];
+    const restored = sessionsFromRequests(list, {
       now: this.#options.clock.now(),
       idleTtlMs: this.sessionTtlMs,
       maxSessions: maxRestoredSessions,
@@ -413,8 +415,18 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       belongs: (record) => this.#isSameAccount(record.profile, record.account),
     });
     this.#sessions.restore(restored);
+    const back = new Set<string>();
     for (const session of restored) {
+      back.add(session.id);
       if (session.soleServer !== null) this.ciphertext.presume(session.id, session.soleServer);
+    }
+    // Who minted which blob, as each journaled turn's answer said: only a restored session's, and
+    // only on the account that served it (a blob is bound to the account, not to the name).
+    for (const record of list) {
+      const { sessionId, profile, minted } = record;
+      if (!Array.isArray(minted) || typeof sessionId !== 'string' || !back.has(sessionId)) continue;
+      if (typeof profile !== 'string' || !this.#isSameAccount(profile, record.account)) continue;
+      this.ciphertext.restore(sessionId, profile, minted);
     }
     return restored.length;
   }
@@ -587,6 +599,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
               ? noFallback
               : [...tried].map(([profile, reason]) => ({ profile, reason })),
           ...(pick ? { account } : {}),
+          ...(pick && outcome.minted ? { minted: outcome.minted } : {}),
         });
         this.#options.onChange?.();
       },

@@ -264,6 +264,8 @@ function isIdentity(encoding: string | undefined): boolean {
 }
 /** Error bodies the router reads (429, 400) are small JSON; more is cut off. */
 const maxErrorBodyBytes = 64 * 1024;
+/** Blob digests journaled per request at most (a turn mints a few; see `RequestOutcome.minted`). */
+const maxMintedPerRequest = 256;
 /** A usage answer the router replaces is read whole up to this size. */
 const maxUsageBodyBytes = 1024 * 1024;
 
@@ -550,6 +552,13 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     let firstByteAt: number | null = null;
     // An engine without a per-request log (no `finish`) pays for none of it.
     const usageTap = kind === 'responses' && ticket.finish ? new UsageTap() : null;
+    // The digests of the blobs the answer minted, journaled with the request (bounded: a turn
+    // mints a few; a runaway stream cannot grow the journal line without end).
+    const minted: string[] = [];
+    const mint = (session: string, profile: string, blob: string): void => {
+      const digest = ciphertext.record(session, profile, blob);
+      if (ticket.finish && minted.length < maxMintedPerRequest) minted.push(digest);
+    };
     try {
       await route();
     } finally {
@@ -564,6 +573,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               : null,
         durationMs: endedAt - startedAt,
         usage: usageTap?.usage() ?? null,
+        ...(minted.length > 0 ? { minted } : {}),
       });
     }
 
@@ -601,7 +611,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         return { ok: false, code: 'not_json', message: 'the body could not be decoded' };
       }
       const taps: ((chunk: Buffer) => void)[] = [
-        createCiphertextTap((blob) => ciphertext.record(session, pick.profile, blob)),
+        createCiphertextTap((blob) => mint(session, pick.profile, blob)),
       ];
       if (usageTap) taps.push(usageTap.push);
       const result = await sockets.sendTurn(
@@ -1000,7 +1010,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           const taps: ((chunk: Buffer) => void)[] = [];
           if (turn && sessionId !== null && status >= 200 && status < 300) {
             const profile = pick.profile;
-            taps.push(createCiphertextTap((blob) => ciphertext.record(sessionId, profile, blob)));
+            taps.push(createCiphertextTap((blob) => mint(sessionId, profile, blob)));
           }
           if (usageTap && status >= 200 && status < 300) taps.push(usageTap.push);
           if (taps.length > 0) tapBody(upstream, taps);

@@ -43,6 +43,12 @@ export interface RequestRecord {
    * from before it was kept, and for refusals.
    */
   account?: string | null;
+  /**
+   * Digests of the account-bound blobs the answer minted (`ciphertextDigest`), so a restarted router
+   * knows they are this profile's. Never shown: the router's own bookkeeping. Absent when none, and
+   * in records from before it was kept.
+   */
+  minted?: readonly string[];
 }
 
 /** Which requests a reader wants. */
@@ -222,8 +228,9 @@ export function filterRequests(
 
 /** A record as the contract's view (ISO time). */
 export function toRequestView(record: RequestRecord): RequestView {
-  // The account stamp is the router's own bookkeeping, not part of what surfaces show.
-  const { account: _account, ...shown } = record;
+  // The account stamp and the blob digests are the router's own bookkeeping, not part of what
+  // surfaces show.
+  const { account: _account, minted: _minted, ...shown } = record;
   return {
     ...shown,
     at: new Date(record.at).toISOString(),

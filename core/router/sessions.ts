@@ -314,6 +314,7 @@ export type SessionRequest = Pick<
   | 'kind'
   | 'status'
   | 'account'
+  | 'minted'
 >;
 
 /** A session rebuilt from the request log, with what it says about the session's ciphertext. */

@@ -5,7 +5,7 @@
  * WebSocket cannot carry the turn, before any byte reaches the client. Real LabService router, the
  * fake's real WebSocket side, loopback only.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { checkEncryptedContent } from '../fakes/ciphertext.ts';
 import type { RecordedRequest } from '../fakes/fake-chatgpt.ts';
@@ -548,6 +548,104 @@ describe('upstream Responses over WebSocket', () => {
       return typeof item?.encrypted_content === 'string' ? [item.encrypted_content] : [];
     });
     for (const blob of blobs) expect(checkEncryptedContent(current.fake, beta, blob)).toBe('ok');
+  });
+
+  it('after a restart, knows which profile minted each blob of a session two profiles served: no refusal, each profile’s own reasoning byte-exact', async () => {
+    const { current, side } = await start();
+    const chat = new Conversation(current, 'shared');
+    for (const text of ['one', 'two']) expectComplete(await chat.turn(text));
+    const alpha = current.fake.account('alpha@example.com');
+    const beta = current.fake.account('beta@example.com');
+    // alpha's limit resets within the second, so the session can move back to it later.
+    alpha.failures.push({ kind: 'usage_limit', resetsInSeconds: 1 });
+    const limitedAt = Date.now();
+    const moved = await chat.turn('three');
+    expectComplete(moved);
+    expect(moved.profile).toBe('beta');
+    const blobsIn = (items: unknown[]) =>
+      items.flatMap((item) => {
+        const blob = (item as { encrypted_content?: unknown }).encrypted_content;
+        return typeof blob === 'string' ? [blob] : [];
+      });
+    const history = blobsIn(chat.history);
+    const alphas = history.filter(
+      (blob) => checkEncryptedContent(current.fake, alpha, blob) === 'ok',
+    );
+    const betas = history.filter(
+      (blob) => checkEncryptedContent(current.fake, beta, blob) === 'ok',
+    );
+    expect(alphas).toHaveLength(2);
+    expect(betas).toHaveLength(1);
+    // A new router over the same home, its journal kept: the session comes back on beta.
+    await current.service.stop();
+    // The journal names each blob by a short digest, in its request's record only: no blob (nor
+    // its tail) is written, and no activity or decision line carries a digest.
+    const journal = (await readFile(current.paths.activity, 'utf8')).trim().split('\n');
+    for (const blob of history) expect(journal.join('\n')).not.toContain(blob.slice(-24));
+    const digests = journal
+      .map((line) => JSON.parse(line) as { type: string; minted?: string[] })
+      .flatMap((line) => (line.type === 'request' ? (line.minted ?? []) : []));
+    expect(digests).toHaveLength(3);
+    for (const digest of digests) expect(digest).toMatch(/^[\w-]{16}$/);
+    for (const line of journal.filter((line) => !line.includes('"type":"request"'))) {
+      for (const digest of digests) expect(line).not.toContain(digest);
+    }
+    const restarted = createTestLabService(current.fake, current.paths, {
+      env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' },
+    });
+    onTestFinished(() => restarted.stop());
+    const { url } = await restarted.start({ port: 0 });
+    const again = new Conversation(
+      { ...current, url, token: await restarted.routerToken() },
+      'shared',
+    );
+    again.history.push(...chat.history);
+    // Every attempt since `mark`, over either transport.
+    const mark = () => ({ frames: side.turns.length, http: httpTurns(current).length });
+    const since = (from: { frames: number; http: number }) => [
+      ...side.turns.slice(from.frames).map((turn) => ({
+        error: turn.error,
+        input: (turn.frame as { input: unknown[] }).input,
+      })),
+      ...httpTurns(current)
+        .slice(from.http)
+        .map((request) => ({
+          error: null,
+          input: (JSON.parse(request.body) as { input: unknown[] }).input,
+        })),
+    ];
+    // Back on beta: alpha's blobs removed up front, beta's own kept byte-exact, one attempt.
+    let before = mark();
+    const kept = await again.turn('four');
+    expectComplete(kept);
+    expect(kept.profile).toBe('beta');
+    let attempts = since(before);
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]!.error).toBeNull();
+    expect(blobsIn(attempts[0]!.input)).toEqual(betas);
+    // Moved to alpha: beta's blobs removed up front, alpha's own kept byte-exact, one attempt.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, limitedAt + 1_500 - Date.now())),
+    );
+    beta.stickyFailure = { kind: 'usage_limit', resetsInSeconds: 3600 };
+    const ownBeta = blobsIn(again.history).filter(
+      (blob) => checkEncryptedContent(current.fake, beta, blob) === 'ok',
+    );
+    expect(ownBeta).toHaveLength(2);
+    before = mark();
+    const back = await again.turn('five');
+    expectComplete(back);
+    expect(back.profile).toBe('alpha');
+    attempts = since(before).filter((attempt) => attempt.error !== 'usage_limit');
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]!.error).toBeNull();
+    const carried = blobsIn(attempts[0]!.input);
+    expect(carried).toEqual(alphas);
+    for (const blob of ownBeta) expect(carried).not.toContain(blob);
+    // The digests are the router's own bookkeeping: no surface shows them.
+    const shown = JSON.stringify([await restarted.getRequests({}), await restarted.getState()]);
+    for (const digest of digests) expect(shown).not.toContain(digest);
+    expect(shown).not.toContain('minted');
   });
 
   it('after a restart, sends a refused turn again once without the blobs it cannot attribute, and later turns once', async () => {

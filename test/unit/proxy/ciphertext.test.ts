@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CiphertextOwners,
+  ciphertextDigest,
   createCiphertextTap,
   isCiphertextRejection,
   stripAllCiphertext,
@@ -100,6 +101,37 @@ describe('CiphertextOwners', () => {
     expect(owners.ownerOf('s', blobA)).toBe('gamma');
     owners.reassign('gamma', null);
     expect(owners.ownerOf('s', blobA)).toBeUndefined();
+  });
+  it('knows again, from the digests `record` returned, whose each blob is after a restart', () => {
+    const before = new CiphertextOwners();
+    const digestA = before.record('s', 'alpha', blobA);
+    const digestB = before.record('s', 'beta', blobB);
+    expect(digestA).toBe(ciphertextDigest(blobA));
+    expect(digestA).toMatch(/^[\w-]{16}$/);
+    expect(digestA).not.toBe(digestB);
+    // Nothing of the blob is in its digest.
+    expect(blobA).not.toContain(digestA);
+
+    const after = new CiphertextOwners({ maxBlobsPerSession: 3 });
+    after.restore('s', 'alpha', [digestA, 'not a digest', 42]);
+    after.restore('s', 'beta', [digestB]);
+    expect(after.ownerOf('s', blobA)).toBe('alpha');
+    expect(after.ownerOf('s', blobB)).toBe('beta');
+    expect(after.hasForeign('s', 'beta')).toBe(true);
+    expect(after.mayCarry('s', 'beta', blobA)).toBe(false);
+    expect(after.mayCarry('s', 'beta', blobB)).toBe(true);
+    // As good as seen minted: a stripped retry keeps the profile's own.
+    expect(after.minted('s', 'beta', blobB)).toBe(true);
+    // A blob it has no digest of is judged as before (the upstream decides).
+    expect(after.ownerOf('s', `${blobA}x`)).toBeUndefined();
+    // Bounded as what it sees: the oldest goes first; a rename carries them, a removal ends them.
+    after.record('s', 'beta', `${blobB}y`);
+    after.record('s', 'beta', `${blobB}z`);
+    expect(after.ownerOf('s', blobA)).toBeUndefined();
+    after.reassign('beta', 'gamma');
+    expect(after.ownerOf('s', `${blobB}y`)).toBe('gamma');
+    after.reassign('gamma', null);
+    expect(after.hasForeign('s', 'alpha')).toBe(false);
   });
 });
 
