@@ -1524,7 +1524,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   /** Resolves when every health mark made so far is on disk (before a process exits). */
   async settled(): Promise<void> {
-    await this.#pendingWrites.settled();
+    // A reload may mark health or drop another account's figures (writes of its own), and a
+    // write may be queued behind a reload: until both are quiet.
+    let queue: Promise<void>;
+    do {
+      queue = this.#reloadQueue;
+      await queue;
+      await this.#pendingWrites.settled();
+    } while (queue !== this.#reloadQueue || this.#pendingWrites.size > 0);
   }
 }
 

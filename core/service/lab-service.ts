@@ -159,8 +159,11 @@ export class LabService implements ControlApiService {
   readonly #logins = new Map<string, LoginHandle>();
   /** What a finished sign-in still does (marking it healthy, reading its quota): awaited by stop. */
   readonly #afterSignIns = new PendingWork();
-  /** Usage polls running (a stop waits for them: their figures are written when they end). */
-  readonly #polls = new PendingWork();
+  /**
+   * What the service runs on its own and nobody awaits: usage polls, re-reads after a file
+   * changed, state builds for subscribers. A stop waits for them before its last writes.
+   */
+  readonly #background = new PendingWork();
   #router: RouterServer | null = null;
   #token: string | null = null;
   #notifyCancel: Cancel | null = null;
@@ -244,9 +247,9 @@ export class LabService implements ControlApiService {
     this.#poller = new UsagePoller({
       clock: options.clock,
       periodMs: options.usagePollMs ?? 7 * minute,
-      pollOnce: () => this.#polls.track(this.#pollOnce(false)),
+      pollOnce: () => this.#background.track(this.#pollOnce(false)),
       nextResetAt: () => this.#quotaKeeper.book.nextReset(options.clock.now()),
-      readAfterReset: () => this.#polls.track(this.#pollOnce(true)),
+      readAfterReset: () => this.#background.track(this.#pollOnce(true)),
     });
   }
 
@@ -372,7 +375,7 @@ export class LabService implements ControlApiService {
     this.#sessionsCancel?.();
     // Work the service started and nobody waits for any more (a poll, a refresh whose request
     // went away) ends before the last writes: once stop returns nothing more is written.
-    await this.#polls.settled();
+    await this.#background.settled();
     await this.#tokens.settled();
     await this.#engine.settled();
     await this.#quotaKeeper.flush();
@@ -816,12 +819,14 @@ export class LabService implements ControlApiService {
         if (this.#stopped) return;
         // A folder made or removed since: watch what is there now, before reading it.
         watchFolders();
-        void this.#engine
-          .reloadNow()
-          .then(() => this.#rewriteMissingStateFiles())
-          .catch((error: unknown) =>
-            this.#logger.warn({ err: error }, 'could not re-read the files after a change'),
-          );
+        void this.#background.track(
+          this.#engine
+            .reloadNow()
+            .then(() => this.#rewriteMissingStateFiles())
+            .catch((error: unknown) =>
+              this.#logger.warn({ err: error }, 'could not re-read the files after a change'),
+            ),
+        );
       }, debounceMs);
       timer.unref();
       this.#watchCancel = () => clearTimeout(timer);
@@ -920,11 +925,13 @@ export class LabService implements ControlApiService {
     if (this.#notifyCancel || this.#listeners.size === 0) return;
     this.#notifyCancel = this.#clock.setTimeout(() => {
       this.#notifyCancel = null;
-      void this.getState().then(
-        (state) => {
-          for (const listener of this.#listeners) listener(state);
-        },
-        (error: unknown) => this.#logger.warn({ err: error }, 'could not build the state'),
+      void this.#background.track(
+        this.getState().then(
+          (state) => {
+            for (const listener of this.#listeners) listener(state);
+          },
+          (error: unknown) => this.#logger.warn({ err: error }, 'could not build the state'),
+        ),
       );
     }, stateDebounceMs);
   }
