@@ -573,3 +573,17 @@ export function routeWhyText(why: RouteWhyShape): string {
     .join(', ');
   return `fallback after ${left}: ${rule}`;
 }
+
+/**
+ * Why a logged request went where it went, in the same words (`routeWhyText`) on every surface
+ * that lists requests (`codex-lab log`'s ROUTE column, the dashboard's Requests panel), so none
+ * says "best" where the live sessions say "for the prompt cache". A request recorded before the
+ * rule was kept says its route as it did (`best`, `sticky`, …); null for a refusal.
+ */
+export function requestRouteText(request: {
+  route: string | null;
+  why?: RouteWhyShape | null;
+}): string | null {
+  if (request.why) return routeWhyText(request.why);
+  return request.route;
+}

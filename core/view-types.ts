@@ -351,6 +351,11 @@ export interface RequestView {
   pinned: string | null;
   /** Why: the routing decision's sentence, or why it was refused. */
   reason: string;
+  /**
+   * The rule that routed it, as the decision recorded it (`requestRouteText` words it, as the live
+   * sessions word theirs); null for a refusal and for a request recorded before it was kept.
+   */
+  why: RouteWhyView | null;
   model: string | null;
   /** `responses`, `compact`, `usage` or `passthrough`. */
   kind: string;
@@ -485,7 +490,9 @@ type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests'> & {
     unread?: string[];
     next: Omit<Next, 'sameRepo'> & { sameRepo?: Next['sameRepo'] };
   };
-  requests: Array<Omit<RequestView, 'pinned'> & { pinned?: string | null }>;
+  requests: Array<
+    Omit<RequestView, 'pinned' | 'why'> & { pinned?: string | null; why?: RouteWhyView | null }
+  >;
 };
 
 /**
@@ -504,7 +511,11 @@ export function decodeLabState(body: unknown): LabState {
       unread: state.pool.unread ?? [],
       next: { ...state.pool.next, sameRepo: state.pool.next.sameRepo ?? null },
     },
-    requests: state.requests.map((request) => ({ ...request, pinned: request.pinned ?? null })),
+    requests: state.requests.map((request) => ({
+      ...request,
+      pinned: request.pinned ?? null,
+      why: request.why ?? null,
+    })),
   };
 }
 

@@ -102,6 +102,31 @@ export function renamedWhy(why: RouteWhyView, from: string, to: string): RouteWh
   };
 }
 
+const rules = new Set<unknown>(['pin', 'session', 'active', 'cache', 'best']);
+const pinSources = new Set<unknown>([null, 'header', 'session', 'repo']);
+
+/**
+ * Whether a journal record's `why` is shaped as the router writes it (the file may be older or
+ * damaged): every reader of the journal (a restarted router's sessions, `codex-lab log`, the
+ * request views) trusts it only then.
+ */
+export function isRouteWhy(value: unknown): value is RouteWhyView {
+  if (typeof value !== 'object' || value === null) return false;
+  const why = value as Partial<RouteWhyView>;
+  return (
+    rules.has(why.rule) &&
+    pinSources.has(why.pin) &&
+    Array.isArray(why.left) &&
+    why.left.every(
+      (entry: unknown) =>
+        typeof entry === 'object' &&
+        entry !== null &&
+        typeof (entry as { profile?: unknown }).profile === 'string' &&
+        typeof (entry as { code?: unknown }).code === 'string',
+    )
+  );
+}
+
 /**
  * The requests a journal holds (oldest first), its renames applied: each `rename` line re-points
  * the requests before it. Every reader of the file (the router on start, `codex-lab log`) uses it.
@@ -235,6 +260,8 @@ export function toRequestView(record: RequestRecord): RequestView {
     ...shown,
     at: new Date(record.at).toISOString(),
     pinned: record.pinned ?? null,
+    // A record from before the rule was kept (or a damaged one) has none: surfaces say its route.
+    why: isRouteWhy(record.why) ? record.why : null,
     fallback: record.fallback.map(({ profile, reason }) => ({ profile, reason })),
   };
 }

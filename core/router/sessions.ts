@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../ports.ts';
 import type { RouteReason, RouteWhyView, SessionView } from '../view-types.ts';
-import { renamedWhy, type RequestRecord } from './request-log.ts';
+import { isRouteWhy, renamedWhy, type RequestRecord } from './request-log.ts';
 
 /**
  * What one request tells the table about its session (`pinned` is the pinned profile when the
@@ -433,32 +433,13 @@ export function whyOfRoute(route: RouteReason): RouteWhyView {
 
 /** The rule a journal record kept; for an older record, its route and fallback chain. */
 function whyOfRecord(record: SessionRequest): RouteWhyView {
-  if (isWhy(record.why)) return record.why;
+  if (isRouteWhy(record.why)) return record.why;
   const why = whyOfRoute(record.route as RouteReason);
   if (record.route !== 'fallback' || !Array.isArray(record.fallback)) return why;
   return {
     ...why,
     left: record.fallback.map((entry) => ({ profile: entry.profile, code: 'failed' })),
   };
-}
-
-const rules = new Set<unknown>(['pin', 'session', 'active', 'cache', 'best']);
-
-/** Whether a journal record's `why` is shaped as the router writes it (the file may be older or damaged). */
-function isWhy(value: unknown): value is RouteWhyView {
-  if (typeof value !== 'object' || value === null) return false;
-  const why = value as Partial<RouteWhyView>;
-  return (
-    rules.has(why.rule) &&
-    Array.isArray(why.left) &&
-    why.left.every(
-      (entry: unknown) =>
-        typeof entry === 'object' &&
-        entry !== null &&
-        typeof (entry as { profile?: unknown }).profile === 'string' &&
-        typeof (entry as { code?: unknown }).code === 'string',
-    )
-  );
 }
 
 /** A session entry as the contract's `SessionView` (ISO times). */

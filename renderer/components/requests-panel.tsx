@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import type { LabState, RequestView, UsageTotalView } from '../../core/service/contract.ts';
 import { formatClock, formatCount, formatLatency, sessionLabel } from '../format.ts';
-import { humanizeTimes } from '../../core/format.ts';
+import { humanizeTimes, requestRouteText } from '../../core/format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** Props of `RequestsPanel`. */
@@ -168,7 +168,8 @@ function RequestRow({ request }: { request: RequestView }) {
           className="small muted"
           title={humanizeTimes(request.reason, { now: Date.parse(request.at) })}
         >
-          {request.route ?? 'refused'}
+          {/* The rule the router recorded, in the live sessions' words (an older record: its route). */}
+          <span data-testid="request-route">{requestRouteText(request) ?? 'refused'}</span>
           {request.fallback.length > 0 &&
             ` · ${request.fallback.map((entry) => `${entry.profile}: ${entry.reason}`).join(', ')}`}
         </div>

@@ -2,6 +2,7 @@
  * What the dashboard says about routing and failed card actions, in real Chromium against the
  * real `codex-lab serve` and the fake ChatGPT: the live sessions say the rule the router used for
  * each session's last turn (a new session kept with a recent one's prompt cache is not "best"),
+ * and the Requests panel says the same words for each request,
  * and a failed action on a card further down the page says why on that card, in sight.
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,12 @@ function isInView(locator: Locator): Promise<boolean> {
 
 /** The "Why" cell of a session's row. */
 const why = (session: string) => page.locator(`tr[data-session="${session}"] td >> nth=2`);
+
+/** What the Requests panel says of each request of a session (newest first). */
+const requestWhy = (session: string) =>
+  page
+    .locator('tr[data-request]', { has: page.locator(`code[title="${session}"]`) })
+    .getByTestId('request-route');
 
 describe.skipIf(!hasChromium)('what the dashboard says about routing and failed actions', () => {
   beforeAll(async () => {
@@ -92,6 +99,14 @@ describe.skipIf(!hasChromium)('what the dashboard says about routing and failed 
     await expect
       .poll(() => why('why-1').textContent())
       .toBe('kept on its account for the prompt cache');
+
+    // The Requests panel says the same rule for each turn, not the header's "best".
+    await expect
+      .poll(() => requestWhy('why-2').allTextContents())
+      .toEqual(['with a recent session of its repo and model, for the prompt cache']);
+    await expect
+      .poll(() => requestWhy('why-1').allTextContents())
+      .toEqual(['kept on its account for the prompt cache', 'best by quota']);
   });
 
   it('shows a failed action of a card further down on that card, in sight, not only at the top', async () => {

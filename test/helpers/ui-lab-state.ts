@@ -68,6 +68,7 @@ export function uiRequest(patch: Partial<RequestView> = {}): RequestView {
     route: 'sticky',
     pinned: null,
     reason: '',
+    why: { rule: 'session', pin: null, left: [] },
     model: 'gpt-6.2-sol',
     kind: 'responses',
     status: 200,
@@ -81,7 +82,7 @@ export function uiRequest(patch: Partial<RequestView> = {}): RequestView {
 
 /**
  * `uiState(profiles)` as a router from before `problems`, `pool.unread`, `pool.next.sameRepo`
- * and a request's `pinned` sends it (JSON, as it comes over the wire), with one request.
+ * and a request's `pinned` and `why` sends it (JSON, as it comes over the wire), with one request.
  */
 export function olderRouterState(profiles: ProfileView[]): unknown {
   const state = uiState(profiles, {
@@ -90,11 +91,12 @@ export function olderRouterState(profiles: ProfileView[]): unknown {
   const older = JSON.parse(JSON.stringify(state)) as {
     problems?: unknown;
     pool: { unread?: unknown; next: { sameRepo?: unknown } };
-    requests: Array<{ pinned?: unknown }>;
+    requests: Array<{ pinned?: unknown; why?: unknown }>;
   };
   delete older.problems;
   delete older.pool.unread;
   delete older.pool.next.sameRepo;
   delete older.requests[0]!.pinned;
+  delete older.requests[0]!.why;
   return older;
 }

@@ -13,8 +13,10 @@ import {
   codexTurnBody,
   createTestLabService,
   startTestRouter,
+  turnThroughRouter,
   type TestRouter,
 } from '../helpers/lab-service.ts';
+import { routeWhyText } from '../../core/format.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
 import { scriptRefresh } from '../fakes/fake-issuer.ts';
 
@@ -135,7 +137,7 @@ describe('codex-lab log', () => {
 
     const human = await runCodexLab(['log', '--profile', 'team'], { home: router.home });
     expect(human.stdout).toMatch(
-      /session-moved\s+team\s+fallback\s+gpt-5\.5\s+200\s+\S+\s+\S+\s+1200 in \(800 cached\), \d+ out\s+after work \(usage_limit_reached\)/,
+      /session-moved\s+team\s+fallback after work was limited: best by quota\s+gpt-5\.5\s+200\s+\S+\s+\S+\s+1200 in \(800 cached\), \d+ out\s+after work \(usage_limit_reached\)/,
     );
     expect(human.stdout).not.toContain('session-calm');
     expect(human.stdout).toMatch(/Today: team 1 request, 1200 in \/ \d+ out \(800 cached\)/);
@@ -178,6 +180,79 @@ describe('codex-lab log', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+});
+
+describe('codex-lab log: the ROUTE column says the rule the router recorded', () => {
+  let pool: TestRouter;
+
+  beforeAll(async () => {
+    pool = await startTestRouter({
+      homePrefix: 'codex-lab-cli-log-why-',
+      hosted: true,
+      accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
+      profiles: [
+        ['alpha@example.com', 'alpha'],
+        ['beta@example.com', 'beta'],
+      ],
+    });
+    for (const email of ['alpha@example.com', 'beta@example.com']) {
+      pool.fake.account(email).usagePerTurn = 0;
+    }
+  });
+
+  afterAll(() => pool?.close());
+
+  it('a new session placed with a recent one for its prompt cache reads as on the dashboard, not "best"', async () => {
+    const turn = (session: string) =>
+      turnThroughRouter(pool.url, pool.token, session, { session_id: session });
+    pool.fake.account('alpha@example.com').primary!.usedPercent = 10;
+    pool.fake.account('beta@example.com').primary!.usedPercent = 50;
+    const home = (await turn('cache-1')).headers.get('x-codex-lab-profile');
+    expect(home).not.toBeNull();
+    // That account fills up (its next answer says so): the other is now the best by quota...
+    const other = home === 'alpha' ? 'beta' : 'alpha';
+    pool.fake.account(`${home}@example.com`).primary!.usedPercent = 90;
+    pool.fake.account(`${other}@example.com`).primary!.usedPercent = 5;
+    expect((await turn('cache-1')).headers.get('x-codex-lab-profile')).toBe(home);
+    // ...yet a new session of the same model goes where the recent one is, for its prompt cache;
+    // the header keeps its five values (a bucket pick is `best`).
+    const placed = await turn('cache-2');
+    expect(placed.headers.get('x-codex-lab-profile')).toBe(home);
+    expect(placed.headers.get('x-codex-lab-route')).toBe('best');
+    // The words the dashboard's live sessions show for it.
+    const live = (await pool.service.getState()).sessions.find(
+      (session) => session.id === 'cache-2',
+    );
+    const words = routeWhyText(live!.why);
+    expect(words).toBe('with a recent session of its repo and model, for the prompt cache');
+
+    // The journal is written in batches: a stopped router has written all of it.
+    await pool.service.stop();
+    const table = await runCodexLab(['log'], { home: pool.home });
+    expect(table.code, table.stderr).toBe(0);
+    const rows = (session: string) =>
+      table.stdout.split('\n').filter((line) => line.includes(` ${session} `));
+    expect(rows('cache-2')).toHaveLength(1);
+    expect(rows('cache-2')[0]).toMatch(new RegExp(`cache-2 +${home} +${words} +gpt-5\\.5 +200 `));
+    // Its first turn went to the best by quota; the next stayed on its account.
+    const cell = (line: string | undefined) =>
+      / (?:alpha|beta) {2,}(.+?) {2,}gpt-5\.5 /.exec(line ?? '')?.[1];
+    expect(rows('cache-1').map(cell)).toEqual([
+      'best by quota',
+      'kept on its account for the prompt cache',
+    ]);
+    expect(table.stdout).not.toMatch(/cache-2 +\S+ +best /);
+    const bySession = await runCodexLab(['log', '--session', 'cache-2'], { home: pool.home });
+    expect(bySession.stdout).toMatch(new RegExp(`cache-2 +${home} +${words} +gpt-5\\.5 `));
+
+    // --json keeps `route` as it was and adds the recorded rule.
+    const json = await runCodexLab(['log', '--session', 'cache-2', '--json'], { home: pool.home });
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({
+      route: 'best',
+      why: { rule: 'cache', pin: null, left: [] },
+    });
+    await pool.service.start({ port: 0 });
   });
 });
 
@@ -245,6 +320,12 @@ describe('codex-lab log: the TIME column', () => {
       new RegExp(`^${day}${oldYear} 01:16:44 .*The earliest resets at 03:26 \\(in 2h 10m\\)\\.$`),
     );
     expect(rows.find((row) => row.includes('session-3'))).toMatch(/^\d{2}:\d{2}:\d{2} +session-3 /);
+    // A record from before the router kept its rule says its route, as it always did.
+    expect(rows.find((row) => row.includes('session-3'))).toMatch(
+      / session-3 +work +active +gpt-5\.5 /,
+    );
+    const json = await runCodexLab(['log', '--session', 'session-3', '--json'], { home, env });
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({ route: 'active', why: null });
 
     const child = spawn(process.execPath, [cliEntry, 'log', '--follow'], {
       env: { ...process.env, CODEX_LAB_HOME: home, ...env },

@@ -4,7 +4,7 @@
  * works with or without a router. `--json` prints one JSON object per line (JSON Lines), which
  * suits `--follow` and tools such as `jq`. `--follow` keeps printing new requests until stopped.
  */
-import { formatLatency, formatLogStamp, humanizeTimes } from '../../format.ts';
+import { formatLatency, formatLogStamp, humanizeTimes, requestRouteText } from '../../format.ts';
 import type { RequestView } from '../../view-types.ts';
 import {
   filterRequests,
@@ -102,8 +102,8 @@ function milliseconds(ms: number | null): string {
 }
 
 /**
- * One request as a row. TIME is the local time, with the date when not from today (`now`'s day). A
- * refusal's reason is what Codex was told; one recorded before it named times as people read
+ * One request as a row. TIME is the local time, with the date when not from today (`now`'s day).
+ * ROUTE is the rule that placed it, as the dashboard says it. A refusal's reason is what Codex was told; one recorded before it named times as people read
  * them has its ISO times worded as of the request.
  */
 function requestRow(view: RequestView, now: number): string[] {
@@ -121,7 +121,8 @@ function requestRow(view: RequestView, now: number): string[] {
     formatLogStamp(at, { now }),
     view.sessionId ?? '-',
     view.profile ?? 'refused',
-    view.route ?? '-',
+    // The rule the router recorded, in the dashboard's words (an older record: its route).
+    requestRouteText(view) ?? '-',
     view.model ?? '-',
     String(view.status),
     milliseconds(view.ttfbMs),

@@ -131,6 +131,7 @@ describe('the web bridge’s event stream', () => {
       expect(state.pool.unread).toEqual([]);
       expect(state.pool.next.sameRepo).toBeNull();
       expect(state.requests[0]?.pinned).toBeNull();
+      expect(state.requests[0]?.why).toBeNull();
     }
   });
 

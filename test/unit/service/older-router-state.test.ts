@@ -38,6 +38,7 @@ function expectDefaulted(state: LabState): void {
   expect(state.pool.unread).toEqual([]);
   expect(state.pool.next.sameRepo).toBeNull();
   expect(state.requests[0]?.pinned).toBeNull();
+  expect(state.requests[0]?.why).toBeNull();
   // What crashed: the tray and the shared pool words.
   const options = { now: Date.parse('2030-01-01T12:00:00Z'), timeZone: 'UTC' };
   expect(() => buildTrayMenu(state, options)).not.toThrow();
