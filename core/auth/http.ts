@@ -3,6 +3,7 @@
  * and sent by an injected `fetch`, so each flow is "build request → send → process response".
  */
 import { LabError, type ErrorCode } from '../errors.ts';
+import { describeFetchFailure } from '../net/fetch-failure.ts';
 
 /** A fetch-compatible function (the global `fetch`, or undici's). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -42,24 +43,13 @@ export async function sendRequest(
     });
     return { status: response.status, body: await response.text() };
   } catch (error) {
-    const reason =
-      (error as Error).name === 'TimeoutError'
-        ? `no answer within ${Math.round(timeoutMs / 1000)} s`
-        : describeNetworkError(error);
+    const reason = describeFetchFailure(error, timeoutMs);
     throw new LabError(
       networkCode,
       `Could not reach ${new URL(request.url).host} (${reason}). Check the network and try again.`,
       { cause: error },
     );
   }
-}
-
-/** A one-line reason for a fetch failure (undici hides the socket error in `cause`). */
-function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (cause && typeof cause.message === 'string') return cause.message;
-  return (error as Error).message;
 }
 
 /** Parses a JSON body, or returns undefined when it is not JSON. */

@@ -4,7 +4,7 @@
  * Codex starts. Each failure is one `LabError` sentence; each warning is one line for stderr.
  */
 import { LabError } from '../errors.ts';
-import { formatStatus, signInCommand, unreadableFile } from '../format.ts';
+import { formatStatus, signInCommand, unreadableFile, withCliFix } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
 import { matchProfileName, readNewProfileName } from '../profiles/names.ts';
@@ -102,35 +102,60 @@ export function unavailableWarning(view: ProfileView, use: RoutingUse, now: numb
 }
 
 /**
- * The warning `unavailableWarning` gives for the profile a user named (after `use` or `pin`
- * succeeded); null when it can serve, or when no profile has that name.
+ * The views the routing warning is read from, and the sentence naming a `state/health.json` that
+ * does not read (the one `list` gives; the file is left as it is). Without the file a limited
+ * profile, or one needing sign-in, looks able to serve, so the warning could not be given: the
+ * user is told why instead of nothing. The operation that named the profile does not need the
+ * file, so this is a note, not a failure.
  */
-export async function routingWarning(
+async function routingViews(
+  context: CliContext,
+  now: number,
+): Promise<{ views: ProfileView[]; notes: string[] }> {
+  const notes: string[] = [];
+  const views = await buildProfileViews(context.paths, now, {
+    onProblem: (problem) => {
+      if (problem.details?.['path'] === context.paths.health) {
+        notes.push(withCliFix(problem.message, problem.fix));
+      }
+    },
+  });
+  return { views, notes };
+}
+
+/**
+ * The lines for stderr after `use` or `pin` named a profile: a corrupt health file by name, then
+ * the warning `unavailableWarning` gives when the profile cannot serve. Empty when there is
+ * nothing to say, or when no profile has that name.
+ */
+export async function routingWarnings(
   context: CliContext,
   name: string,
   use: RoutingUse,
   now: number,
-): Promise<string | null> {
-  const views = await buildProfileViews(context.paths, now);
+): Promise<string[]> {
+  const { views, notes } = await routingViews(context, now);
   const real = matchProfileName(
     name,
     views.map((view) => view.name),
   );
   const view = views.find((candidate) => candidate.name === real);
-  return view ? unavailableWarning(view, use, now) : null;
+  const warning = view ? unavailableWarning(view, use, now) : null;
+  return warning === null ? notes : [...notes, warning];
 }
 
 /**
  * Before `codex --profile NAME` starts Codex: NAME must be a profile (read as every command reads
- * a typed name). Returns its real name, and a warning when it is limited or needs sign-in (Codex
- * would get errors), naming when it is back and that without `--profile` the router chooses.
+ * a typed name). Returns its real name, and the lines for stderr: a corrupt health file by name,
+ * and a warning when it is limited or needs sign-in (Codex would get errors), naming when it is
+ * back and that without `--profile` the router chooses.
  */
 export async function precheckCodexProfile(
   context: CliContext,
   name: string,
   now: number,
-): Promise<{ name: string; warning: string | null }> {
-  const views = await buildProfileViews(context.paths, now);
+): Promise<{ name: string; warnings: string[] }> {
+  const { views, notes } = await routingViews(context, now);
   const real = matchProfileName(
     name,
     views.map((candidate) => candidate.name),
@@ -143,5 +168,6 @@ export async function precheckCodexProfile(
       `There is no profile named ${JSON.stringify(name)}${known ? ` (profiles: ${known})` : ''}; see codex-lab list.`,
     );
   }
-  return { name: view.name, warning: unavailableWarning(view, 'codex', now) };
+  const warning = unavailableWarning(view, 'codex', now);
+  return { name: view.name, warnings: warning === null ? notes : [...notes, warning] };
 }

@@ -7,6 +7,7 @@
  * process answer", with the cache and its timing in `WorkspaceRoutes` (clock injected).
  */
 import { isLabError } from '../errors.ts';
+import { describeFetchFailure } from './fetch-failure.ts';
 import type { Clock, Logger } from '../ports.ts';
 
 /** A data-residency routing override the upstream accepts. */
@@ -237,6 +238,10 @@ export async function discoverWorkspaceRouting(
   if (!credentials.accountId) return { ok: true, routing: unconstrained };
   const base = new URL(baseUrl.replace(/\/+$/, ''));
   const request = buildAccountsCheckRequest(credentials);
+  let status: number;
+  let text: string;
+  // Only the exchange is guarded: its failures are the network's (fetch rejects each as a bare
+  // TypeError, the reason in its cause), while one in reading the answer would be a bug.
   try {
     const response = await fetch(`${base.href}${request.path}`, {
       method: 'GET',
@@ -244,22 +249,18 @@ export async function discoverWorkspaceRouting(
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = await response.text();
-    let answer: unknown = null;
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      // Not JSON: read as an answer without accounts.
-    }
-    return processAccountsCheckResponse(
-      response.status,
-      answer,
-      credentials.accountId,
-      base.protocol,
-    );
+    status = response.status;
+    text = await response.text();
   } catch (error) {
-    return unavailable(`the workspace check could not be read (${(error as Error).name})`);
+    return unavailable(`could not reach ${base.host} (${describeFetchFailure(error, timeoutMs)})`);
   }
+  let answer: unknown = null;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    // Not JSON: read as an answer without accounts.
+  }
+  return processAccountsCheckResponse(status, answer, credentials.accountId, base.protocol);
 }
 
 /** Options for `createWorkspaceRoutes`. */

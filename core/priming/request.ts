@@ -5,6 +5,7 @@
  */
 import { codexClientHeaders, codexClientVersion } from '../auth/codex-identity.ts';
 import type { FetchLike } from '../auth/http.ts';
+import { describeFetchFailure } from '../net/fetch-failure.ts';
 import { routingOverrideHeader, type WorkspaceRouting } from '../net/workspace-routing.ts';
 
 /**
@@ -215,7 +216,7 @@ export async function sendPrimeRequest(
       ok: false,
       status: null,
       kind: 'network',
-      message: `could not reach ${new URL(request.url).host} (${describeNetworkError(error)})`,
+      message: `could not reach ${new URL(request.url).host} (${describeFetchFailure(error, timeoutMs)})`,
     };
   }
   return processPrimeResponse(response);
@@ -296,11 +297,4 @@ function describeErrorBody(text: string): string {
   } catch {
     return '';
   }
-}
-
-function describeNetworkError(error: unknown): string {
-  if ((error as Error).name === 'TimeoutError') return 'no answer in time';
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  return (error as Error).message;
 }

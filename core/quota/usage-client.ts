@@ -7,6 +7,7 @@
  */
 import type { FetchLike, HttpAnswer } from '../auth/http.ts';
 import { LabError, signInAgainError } from '../errors.ts';
+import { describeFetchFailure } from '../net/fetch-failure.ts';
 import type { QuotaSnapshot, ResetCredits } from '../state/schema.ts';
 import type { BoundaryWarn } from './bounds.ts';
 import { parseResetCredits, resetCreditsPath } from './reset-credits.ts';
@@ -154,12 +155,9 @@ async function get(
     });
     return { status: response.status, body: await response.text() };
   } catch (error) {
-    const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
-    const reason =
-      (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : cause;
     throw new LabError(
       'upstream_unreachable',
-      `Could not reach the usage endpoint at ${url}${reason ? ` (${reason})` : ''}; check the network connection and try again.`,
+      `Could not reach the usage endpoint at ${url} (${describeFetchFailure(error, timeoutMs)}); check the network connection and try again.`,
       { cause: error },
     );
   }

@@ -4,7 +4,7 @@
  * store did on its own (a journal record set aside, replayed or kept, a corrupt state file).
  * `serve` is the exception on purpose: in a pipe it is a service, and its log is JSON lines.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { writeJournal } from '../../core/profiles/journal.ts';
@@ -88,13 +88,13 @@ describe('one-shot commands with stderr in a pipe', () => {
   async function runAll(
     plant: (paths: LabPaths) => Promise<unknown>,
     env: Record<string, string | undefined> = {},
-  ): Promise<Array<{ args: string[]; home: string; stderr: string }>> {
-    const said: Array<{ args: string[]; home: string; stderr: string }> = [];
+  ): Promise<Array<{ args: string[]; home: string; stderr: string; code: number | null }>> {
+    const said: Array<{ args: string[]; home: string; stderr: string; code: number | null }> = [];
     for (const args of commands) {
       const home = await homeWith(plant);
       const run = await runCodexLab(args, { home, env });
       expectSentences(run, args);
-      said.push({ args, home, stderr: run.stderr });
+      said.push({ args, home, stderr: run.stderr, code: run.code });
     }
     return said;
   }
@@ -168,6 +168,25 @@ describe('one-shot commands with stderr in a pipe', () => {
       const { home, stderr } = said[index]!;
       expect(stderr).toContain(labPaths(home).health);
       expect(stderr).toContain(labPaths(home).quota);
+    }
+  });
+
+  it('names a corrupt health.json in the sentence list gives when the command reads it, succeeds, and leaves it as it was', async () => {
+    const said = await runAll((paths) => writeFile(paths.health, '{not json'));
+    const sentence = (home: string) =>
+      `codex-lab: ${labPaths(home).health} is not valid JSON. It was left untouched: fix or move it, then try again.`;
+    // The same sentence as \`list\` (which exits 1: it shows the state).
+    const listed = said[commands.indexOf(list)]!;
+    expect(listed.stderr).toContain(sentence(listed.home));
+    for (const { args, home, stderr, code } of said) {
+      expect(await readFile(labPaths(home).health, 'utf8'), args.join(' ')).toBe('{not json');
+      // \`use NAME\` and \`pin NAME\` read it for the warning about a profile that cannot serve
+      // (limited, needing sign-in): unread, the warning cannot be given, and they say why. Before,
+      // they said nothing. The operation itself does not need the file.
+      if ((args[0] === 'use' || args[0] === 'pin') && args[1] !== 'auto') {
+        expect(code, args.join(' ')).toBe(0);
+        expect(stderr.split('\n'), args.join(' ')).toContain(sentence(home));
+      }
     }
   });
 

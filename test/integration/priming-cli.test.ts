@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { freePort, makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
 
@@ -94,9 +94,25 @@ describe('prime', () => {
     expect(run.stdout).not.toContain('nowhere.example');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(
-      /^alpha's workspace could not be read \(.+\): the request below goes to the configured backend/,
+      /^codex-lab: Could not read alpha's workspace \(.*the workspace origin.*\), so the request below goes to the configured backend, as priming's would\.\n$/,
     );
     expect(primes()).toHaveLength(0);
+  });
+
+  it('--dry-run names a backend it cannot reach and why, in one codex-lab sentence, not an error class', async () => {
+    // Nothing listens there: the workspace check fails on the network (fetch's TypeError, whose
+    // cause is the socket's error).
+    const port = await freePort();
+    const run = await runCodexLab(['prime', 'alpha', '--dry-run'], {
+      home,
+      env: { ...env(), CODEX_LAB_CHATGPT_BASE_URL: `http://127.0.0.1:${port}/backend-api` },
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`POST http://127.0.0.1:${port}/backend-api/codex/responses`);
+    expect(run.stderr).not.toContain('TypeError');
+    expect(run.stderr).toBe(
+      `codex-lab: Could not read alpha's workspace (could not reach 127.0.0.1:${port} (ECONNREFUSED)), so the request below goes to the configured backend, as priming's would.\n`,
+    );
   });
 
   it('without a name primes nothing while no profile has priming on', async () => {

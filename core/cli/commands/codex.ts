@@ -146,7 +146,7 @@ export async function runCodex(
       },
     );
     profile = checked.name;
-    if (checked.warning) writeLine(context.stderr, `codex-lab: ${checked.warning}`);
+    for (const line of checked.warnings) writeLine(context.stderr, `codex-lab: ${line}`);
   }
   const binary = findCodexBinary(context.config.codexBin, context.env);
   // The router for this home, started in the background when none runs (said once on stderr),

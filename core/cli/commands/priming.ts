@@ -91,12 +91,10 @@ export async function runPrime(
     // it is read as the real prime reads it, a GET of the account check with a current token
     // (the token manager refreshes an expired one, as priming would, under the refresh lock; the
     // request shown has the token redacted). Unreadable, the request shown is the one priming
-    // would then send, to the configured backend, and a line says so.
-    const tokens = await cliTokenManager(context, {
-      store,
-      health,
-      logger: cliLogger(context),
-    });
+    // would then send, to the configured backend, and a warning says so, as every warning of a
+    // command is said (the command's logger: one `codex-lab:` sentence).
+    const logger = cliLogger(context);
+    const tokens = await cliTokenManager(context, { store, health, logger });
     const workspaces = createWorkspaceRoutes({
       clock: systemClock,
       baseUrl: context.config.chatGptBaseUrl,
@@ -104,9 +102,9 @@ export async function runPrime(
       identity: codexClientHeaders('application/json'),
       logger: {
         warn: (fields: { profile?: string; reason?: string }) =>
-          writeLine(
-            context.stderr,
-            `${fields.profile ?? 'A profile'}'s workspace could not be read (${fields.reason ?? 'no reason given'}): the request below goes to the configured backend, as priming's would.`,
+          logger.warn(
+            fields,
+            `could not read ${fields.profile ?? 'a profile'}'s workspace (${fields.reason ?? 'no reason given'}), so the request below goes to the configured backend, as priming's would`,
           ),
       },
     });

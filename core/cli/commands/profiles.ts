@@ -10,7 +10,7 @@ import { capitalize } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
 import { checkSessionIdGiven, referencesTo, type ProfileReferences } from '../../profiles/store.ts';
-import { routingWarning, type RoutingUse } from '../prechecks.ts';
+import { routingWarnings, type RoutingUse } from '../prechecks.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { openLabClient, valueOf } from '../lab-client.ts';
 
@@ -117,14 +117,18 @@ export async function runUse(context: CliContext, args: string[]): Promise<numbe
   return 0;
 }
 
-/** The warning `codex --profile` gives, on stderr, for a profile that cannot serve right now. */
+/**
+ * The warning `codex --profile` gives, on stderr, for a profile that cannot serve right now, and
+ * a health file that does not read (so that warning cannot be given) by name.
+ */
 async function warnIfUnavailable(
   context: CliContext,
   name: string,
   use: RoutingUse,
 ): Promise<void> {
-  const warning = await routingWarning(context, name, use, Date.now());
-  if (warning) writeLine(context.stderr, `codex-lab: ${warning}`);
+  for (const line of await routingWarnings(context, name, use, Date.now())) {
+    writeLine(context.stderr, `codex-lab: ${line}`);
+  }
 }
 
 type PinTarget = { kind: 'session' | 'repo'; key: string; shown: string };
