@@ -481,10 +481,28 @@ export interface LabState {
   codexConfig: string;
 }
 
+const noneLeft: RouteWhyView['left'] = Object.freeze([]) as RouteWhyView['left'];
+const whyByRoute: Record<RouteReason, RouteWhyView> = {
+  pinned: Object.freeze({ rule: 'pin', pin: null, left: noneLeft }),
+  sticky: Object.freeze({ rule: 'session', pin: null, left: noneLeft }),
+  active: Object.freeze({ rule: 'active', pin: null, left: noneLeft }),
+  best: Object.freeze({ rule: 'best', pin: null, left: noneLeft }),
+  fallback: Object.freeze({ rule: 'best', pin: null, left: noneLeft }),
+};
+
+/**
+ * The reason a route stands for when nothing finer was recorded (a request-log record from before
+ * the rule was kept): the header's value read as its rule.
+ */
+export function whyOfRoute(route: RouteReason): RouteWhyView {
+  return whyByRoute[route];
+}
+
 type Next = PoolSummaryView['next'];
 
 /** A state as older routers send it: the fields added since may be missing. */
-type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests'> & {
+type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests' | 'sessions'> & {
+  sessions: Array<Omit<SessionView, 'why'> & { why?: RouteWhyView }>;
   problems?: LabState['problems'];
   pool: Omit<PoolSummaryView, 'unread' | 'next'> & {
     unread?: string[];
@@ -511,6 +529,10 @@ export function decodeLabState(body: unknown): LabState {
       unread: state.pool.unread ?? [],
       next: { ...state.pool.next, sameRepo: state.pool.next.sameRepo ?? null },
     },
+    sessions: state.sessions.map((session) => ({
+      ...session,
+      why: session.why ?? whyOfRoute(session.route),
+    })),
     requests: state.requests.map((request) => ({
       ...request,
       pinned: request.pinned ?? null,

@@ -60,10 +60,15 @@ import {
   BucketMap,
   SessionTable,
   sessionsFromRequests,
-  whyOfRoute,
   type SessionRequest,
 } from '../router/sessions.ts';
-import type { DecisionView, RouteReason, RouteWhyView, SessionView } from '../view-types.ts';
+import {
+  whyOfRoute,
+  type DecisionView,
+  type RouteReason,
+  type RouteWhyView,
+  type SessionView,
+} from '../view-types.ts';
 import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
 import { CiphertextOwners } from './ciphertext.ts';
 import type { HealthFile, QuotaSnapshot } from '../state/schema.ts';

@@ -4,7 +4,12 @@
  * expire, pruned lazily on writes), so a router left running for days keeps flat memory.
  */
 import type { Clock } from '../ports.ts';
-import type { RouteReason, RouteWhyView, SessionView } from '../view-types.ts';
+import {
+  whyOfRoute,
+  type RouteReason,
+  type RouteWhyView,
+  type SessionView,
+} from '../view-types.ts';
 import { isRouteWhy, renamedWhy, type RequestRecord } from './request-log.ts';
 
 /**
@@ -412,23 +417,6 @@ export function sessionsFromRequests(
   for (const session of kept) session.soleServer = servers.get(session.id) ?? null;
   kept.sort((left, right) => left.lastSeenAt - right.lastSeenAt);
   return kept.slice(Math.max(0, kept.length - bounds.maxSessions));
-}
-
-const noneLeft: RouteWhyView['left'] = Object.freeze([]) as RouteWhyView['left'];
-const whyByRoute: Record<RouteReason, RouteWhyView> = {
-  pinned: Object.freeze({ rule: 'pin', pin: null, left: noneLeft }),
-  sticky: Object.freeze({ rule: 'session', pin: null, left: noneLeft }),
-  active: Object.freeze({ rule: 'active', pin: null, left: noneLeft }),
-  best: Object.freeze({ rule: 'best', pin: null, left: noneLeft }),
-  fallback: Object.freeze({ rule: 'best', pin: null, left: noneLeft }),
-};
-
-/**
- * The reason a route stands for when nothing finer was recorded (a request-log record from before
- * the rule was kept): the header's value read as its rule.
- */
-export function whyOfRoute(route: RouteReason): RouteWhyView {
-  return whyByRoute[route];
 }
 
 /** The rule a journal record kept; for an older record, its route and fallback chain. */

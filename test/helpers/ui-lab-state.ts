@@ -85,14 +85,31 @@ export function uiRequest(patch: Partial<RequestView> = {}): RequestView {
  * and a request's `pinned` and `why` sends it (JSON, as it comes over the wire), with one request.
  */
 export function olderRouterState(profiles: ProfileView[]): unknown {
+  const name = profiles[0]?.name ?? null;
   const state = uiState(profiles, {
-    requests: [uiRequest({ profile: profiles[0]?.name ?? null })],
+    requests: [uiRequest({ profile: name })],
+    sessions: [
+      {
+        id: 'older-session',
+        profile: name ?? 'work',
+        route: 'sticky',
+        why: { rule: 'session', pin: null, left: [] },
+        repo: null,
+        model: null,
+        pinned: null,
+        requests: 2,
+        startedAt: '2030-01-01T11:00:00.000Z',
+        lastSeenAt: '2030-01-01T11:59:00.000Z',
+      },
+    ],
   });
   const older = JSON.parse(JSON.stringify(state)) as {
     problems?: unknown;
     pool: { unread?: unknown; next: { sameRepo?: unknown } };
     requests: Array<{ pinned?: unknown; why?: unknown }>;
+    sessions: Array<{ why?: unknown }>;
   };
+  delete older.sessions[0]!.why;
   delete older.problems;
   delete older.pool.unread;
   delete older.pool.next.sameRepo;

@@ -4,8 +4,8 @@ import {
   SessionTable,
   sessionsFromRequests,
   type SessionRequest,
-  whyOfRoute,
 } from '../../../core/router/sessions.ts';
+import { whyOfRoute } from '../../../core/view-types.ts';
 import { FakeClock } from './fake-clock.ts';
 
 const hour = 3_600_000;

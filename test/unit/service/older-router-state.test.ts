@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LabState } from '../../../core/service/contract.ts';
 import { RemoteLab } from '../../../core/service/remote-lab.ts';
-import { poolReadiness } from '../../../core/format.ts';
+import { poolReadiness, routeWhyText } from '../../../core/format.ts';
 import { buildTrayMenu, buildTrayTooltip } from '../../../electron/tray/tray-menu.ts';
 import { olderRouterState, uiProfile } from '../../helpers/ui-lab-state.ts';
 
@@ -39,6 +39,9 @@ function expectDefaulted(state: LabState): void {
   expect(state.pool.next.sameRepo).toBeNull();
   expect(state.requests[0]?.pinned).toBeNull();
   expect(state.requests[0]?.why).toBeNull();
+  // A live session's reason, read from its route (the Live sessions panel says it).
+  expect(state.sessions[0]?.why).toEqual({ rule: 'session', pin: null, left: [] });
+  expect(() => routeWhyText(state.sessions[0]!.why)).not.toThrow();
   // What crashed: the tray and the shared pool words.
   const options = { now: Date.parse('2030-01-01T12:00:00Z'), timeZone: 'UTC' };
   expect(() => buildTrayMenu(state, options)).not.toThrow();
