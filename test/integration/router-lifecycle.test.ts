@@ -169,8 +169,13 @@ describe('one router per home', () => {
       () => rm(infoPath),
       () => writeFile(infoPath, 'garbage', { mode: 0o600 }),
     ]) {
+      // Paused meanwhile: the running router puts the record back within moments, and a second
+      // serve slower than that (a loaded machine) would find it whole again.
+      first.child.kill('SIGSTOP');
       await damage();
-      const second = await runCodexLab(['serve', '--port', '0'], { home, env: env() });
+      const second = await runCodexLab(['serve', '--port', '0'], { home, env: env() }).finally(() =>
+        first.child.kill('SIGCONT'),
+      );
       expect(second.code).toBe(1);
       expect(second.stderr.trim()).toMatch(
         new RegExp(
