@@ -142,6 +142,6 @@ const section = lines.join('\n');
 console.log(section);
 if (writeResults) {
   const file = join(repoRoot, 'docs/benchmarks.md');
-  await writeFile(file, updateSection(await readFile(file, 'utf8'), 'Failover', section));
+  await writeFile(file, await updateSection(await readFile(file, 'utf8'), 'Failover', section));
   console.log(`Updated ${file}`);
 }

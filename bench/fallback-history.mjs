@@ -233,7 +233,7 @@ if (writeResults) {
   const file = join(repoRoot, 'docs/benchmarks.md');
   await writeFile(
     file,
-    updateSection(await readFile(file, 'utf8'), 'Fallback with reasoning history', section),
+    await updateSection(await readFile(file, 'utf8'), 'Fallback with reasoning history', section),
   );
   console.log(`Updated ${file}`);
 }

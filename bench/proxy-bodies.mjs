@@ -515,7 +515,7 @@ if (writeResults && sizes.length === 2) {
   const file = join(repoRoot, 'docs/benchmarks.md');
   await writeFile(
     file,
-    updateSection(
+    await updateSection(
       await readFile(file, 'utf8'),
       `Long sessions: realistic bodies${turnsPerSession === defaultTurns ? '' : `, ${turnsPerSession}-turn sessions`}${overTls ? ', over TLS' : ''}`,
       section,

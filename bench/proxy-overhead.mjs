@@ -218,7 +218,7 @@ console.log(section);
 if (writeResults) {
   const file = join(repoRoot, 'docs/benchmarks.md');
   const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  await writeFile(file, updateSection(current, 'Router overhead', section));
+  await writeFile(file, await updateSection(current, 'Router overhead', section));
   console.log(`(written to docs/benchmarks.md under "Router overhead")`);
 }
 if (rows.some((row) => row.failures > 0) || routerError) process.exitCode = 1;

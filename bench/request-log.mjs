@@ -199,7 +199,7 @@ console.log(`\n${summary}`);
 if (writeResults) {
   const file = join(repoRoot, 'docs', 'benchmarks.md');
   const current = await readFile(file, 'utf8');
-  await writeFile(file, updateSection(current, 'Per-request log', summary));
+  await writeFile(file, await updateSection(current, 'Per-request log', summary));
 }
 await fake.close();
 await rm(lab.root, { recursive: true, force: true });

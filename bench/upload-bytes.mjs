@@ -273,7 +273,7 @@ if (writeResults) {
   const file = join(repoRoot, 'docs/benchmarks.md');
   await writeFile(
     file,
-    updateSection(await readFile(file, 'utf8'), 'Upload bytes per session', section),
+    await updateSection(await readFile(file, 'utf8'), 'Upload bytes per session', section),
   );
   console.log('Updated docs/benchmarks.md');
 }

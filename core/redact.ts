@@ -42,11 +42,13 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
 
 /** Keys whose values are always credentials. */
 const secretKeyPattern =
-  /(^|[_-])(authorization|cookie|set-cookie|password|secret)$|token|^code_verifier$|^codeVerifier$/i;
+  /(^|[_-])(authorization|cookie|set-cookie|password|secret)$|api[_-]?key|token|^code_verifier$|^codeVerifier$/i;
 
 /** Returns a copy of `value` with every credential-named field replaced. */
 export function redactFields(value: unknown, depth = 0): unknown {
-  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Deeper than any field the code logs: not walked, so not shown either (it could hold anything).
+  if (depth > 8) return '[nested too deep]';
   if (value instanceof Error) {
     return { type: value.name, message: value.message, code: (value as { code?: unknown }).code };
   }

@@ -1,5 +1,7 @@
 // Small measuring helpers shared by benchmarks.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 
 /** The p-th percentile (nearest rank) of a list of numbers. */
 export function percentile(values, p) {
@@ -30,9 +32,18 @@ export function readProcessStats(pid) {
 
 /**
  * Replaces the `## title` section of a Markdown file (up to the next `## `) with `body`, or
- * appends it: other benchmarks own the other sections.
+ * appends it: other benchmarks own the other sections. The result is formatted as the repository
+ * formats Markdown (prettier, its own config), so a run leaves a file the format check accepts.
  */
-export function updateSection(markdown, title, body) {
+export async function updateSection(markdown, title, body) {
+  const docs = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
+  return format(replaceSection(markdown, title, body), {
+    ...(await resolveConfig(docs)),
+    parser: 'markdown',
+  });
+}
+
+function replaceSection(markdown, title, body) {
   const heading = `## ${title}`;
   const text = markdown.endsWith('\n') ? markdown : `${markdown}\n`;
   const start = text.indexOf(`${heading}\n`);

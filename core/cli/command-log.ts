@@ -96,10 +96,13 @@ function describeValue(value: unknown): string {
     if (typeof record['message'] === 'string') {
       return oneLine(record['message']).replace(/[\s.]+$/, '');
     }
-    return Object.entries(record)
-      .filter(([, field]) => field !== undefined)
-      .map(([key, field]) => `${key} ${describeValue(field)}`)
-      .join(', ');
+    return (
+      Object.entries(record)
+        .filter(([, field]) => field !== undefined)
+        // `key=value`, so the credential-field scrub (`key=`) recognises a name it knows.
+        .map(([key, field]) => `${key}=${describeValue(field)}`)
+        .join(', ')
+    );
   }
   return oneLine(String(value));
 }

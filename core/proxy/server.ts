@@ -1250,7 +1250,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           await pool.close().catch(() => undefined);
       }
       // Bounded all the same: a handler stuck on a bug must not keep a process from ending.
-      await settledWithin(clock, handling.settled(), handlersGraceMs);
+      await settledWithin(clock, handling.settled(), handlersGraceMs, closeOptions.signal);
     },
   };
 }

@@ -922,7 +922,9 @@ export class LabService implements ControlApiService {
   }
 
   #changed(): void {
-    if (this.#notifyCancel || this.#listeners.size === 0) return;
+    // A stopped service builds no more states: a build reads the files, and may replay the
+    // journal, which writes; a handler ending during the stop would arm one past it.
+    if (this.#notifyCancel || this.#listeners.size === 0 || this.#stopped) return;
     this.#notifyCancel = this.#clock.setTimeout(() => {
       this.#notifyCancel = null;
       void this.#background.track(

@@ -83,3 +83,23 @@ describe('the one-shot command logger', () => {
     expect(() => JSON.parse(lines[0]!)).toThrow();
   });
 });
+
+describe('credentials in nested fields', () => {
+  it('never reach the line: key names of API keys, fields inside lists, and values nested deep', () => {
+    const apiKey = 'sk-proj-planted0123456789abcdef';
+    let deep: Record<string, unknown> = { access_token: jwt };
+    for (let level = 0; level < 12; level += 1) deep = { inner: deep };
+    const line = commandLogLine(
+      'warn',
+      {
+        auth: { OPENAI_API_KEY: apiKey },
+        list: [{ 'x-api-key': apiKey }],
+        deep,
+      },
+      'could not start',
+    );
+    expect(line).not.toContain(apiKey);
+    expect(line).not.toContain(jwt);
+    expect(line).not.toContain('planted');
+  });
+});
