@@ -373,6 +373,9 @@ export class LabService implements ControlApiService {
       ),
     ]);
     this.#sessionsCancel?.();
+    // Saved once already: a quit that gives up waiting on this stop (the desktop app waits 10 s,
+    // then only for refreshes) keeps the figures and records up to here.
+    await Promise.all([this.#quotaKeeper.flush(), this.#journal.flush()]);
     // Work the service started and nobody waits for any more (a poll, a refresh whose request
     // went away) ends before the last writes: once stop returns nothing more is written.
     await this.#background.settled();
