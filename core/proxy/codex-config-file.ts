@@ -14,7 +14,9 @@
  * What the block is made of is read from its text (top-level key lines, then its table), so the
  * keys it sets can change without this file changing. Codex Lab owns those keys, not the table:
  * a `[model_providers.codex-lab]` the file already has keeps every other key, comment and
- * sub-table of the user's, and only our keys' lines change.
+ * sub-table of the user's, and only our keys' lines change. A user's own other value for one of
+ * our keys (top-level or in our table) is set aside as a `# codex-lab kept:` comment in place,
+ * for `--remove` to put back.
  */
 import { parse, TomlError } from 'smol-toml';
 import type { ErrorCode } from '../errors.ts';
@@ -22,7 +24,10 @@ import type { ErrorCode } from '../errors.ts';
 /** The comment line that opens the top-level keys `--write` adds. */
 export const writtenMarker =
   '# Codex Lab: set by `codex-lab codex-config --write` (`--remove` takes it out).';
-/** The prefix of a user's own line that `--write` set aside, so `--remove` can put it back. */
+/**
+ * The prefix of a user's own line that `--write` (or `--remove`) set aside, so the other can put it
+ * back. Only lines that read as TOML where we put them count (`ourKeptLines`).
+ */
 export const keptPrefix = '# codex-lab kept: ';
 
 /** An edit that worked: the new text, and what the user should be told about it. */
@@ -63,6 +68,12 @@ export interface ConfigEditFailure {
 export type ConfigEditResult = ConfigEditSuccess | ConfigEditFailure;
 
 type TomlTable = Record<string, unknown>;
+
+/**
+ * The key without which Codex refuses a provider table ("failed to load bootstrap configuration"):
+ * a table of ours left with the user's own one stays live on --remove, else it is set aside.
+ */
+const nameKey = 'name';
 
 /** One line without its line break, and the break it had (`''` on a last line without one). */
 interface Line {
@@ -401,16 +412,86 @@ function keptLine(line: Line): Line | null {
 }
 
 /**
+ * The indices of the `# codex-lab kept:` lines that `--write` or `--remove` wrote, told from a
+ * user's own comment that happens to start the same way: each run of such lines must read as TOML
+ * without the prefix and sit where we put them (top-level keys the block sets, above every table;
+ * keys of our table inside it; or a set-aside table of ours, its header first, and what follows
+ * it up to the next live table). Anything else is the user's comment and stays one.
+ */
+function ourKeptLines(lines: readonly Line[], parts: BlockParts): Set<number> {
+  const live = new Map<number, string[] | null>();
+  for (const statement of statementsOf(lines)) {
+    if (statement.kind === 'header') live.set(statement.start, headerPath(lines, statement));
+  }
+  const ours = new Set<number>();
+  let region: string[] | null | 'top' = 'top';
+  let setAside = false;
+  for (let index = 0; index < lines.length; index += 1) {
+    if (live.has(index)) {
+      region = live.get(index) ?? null;
+      setAside = false;
+    }
+    if (keptLine(lines[index]!) === null) continue;
+    let end = index;
+    while (end + 1 < lines.length && keptLine(lines[end + 1]!) !== null) end += 1;
+    const run = lines.slice(index, end + 1).map((line) => keptLine(line)!);
+    const from = index;
+    index = end;
+    const statements = statementsOf(run);
+    const first = statements[0];
+    const headed =
+      first?.kind === 'header' &&
+      first.start === 0 &&
+      startsWith(headerPath(run, first) ?? [], parts.root);
+    if (headed || setAside) {
+      // A set-aside table: the whole run reads as TOML, comments included.
+      try {
+        parse(joinLines(run));
+      } catch {
+        continue;
+      }
+      if (headed) setAside = true;
+      for (let at = from; at <= end; at += 1) ours.add(at);
+      continue;
+    }
+    // Else statement by statement: each a key of ours where we put it (a note beside is a note).
+    const owned = (key: string) =>
+      region === 'top'
+        ? parts.keys.has(key)
+        : Array.isArray(region) &&
+          region.length === parts.root.length &&
+          startsWith(region, parts.root) &&
+          parts.table.has(key);
+    for (const statement of statements) {
+      const entry = statement.kind === 'keyvalue' ? keyOf(run, statement) : null;
+      if (entry === null || !owned(entry[0])) continue;
+      for (let at = statement.start; at <= statement.end; at += 1) ours.add(from + at);
+    }
+  }
+  return ours;
+}
+
+/**
  * A file's lines with our top-level keys out and the lines `--write` set aside put back, and the
- * keys those lines set.
+ * keys those lines set. `user` holds the lines put back (the user's, whatever their value); a
+ * key of ours set live beside one of them goes (it is ours: the user's was set aside for it).
  */
 function stripOurKeys(
   lines: readonly Line[],
   parts: BlockParts,
-): { lines: Line[]; kept: string[]; tableKept: string[] } {
+): { lines: Line[]; kept: string[]; tableKept: string[]; user: Set<Line>; written: boolean } {
   // They were top-level statements, or our table's lines, when set aside, so they are again.
-  const restored = lines.map((line) => keptLine(line) ?? line);
-  const keptOnly = lines.map((line) => keptLine(line) ?? { text: '', eol: line.eol });
+  const recognised = ourKeptLines(lines, parts);
+  const user = new Set<Line>();
+  const restored = lines.map((line, index) => {
+    if (!recognised.has(index)) return line;
+    const back = keptLine(line)!;
+    user.add(back);
+    return back;
+  });
+  const keptOnly = lines.map((line, index) =>
+    recognised.has(index) ? keptLine(line)! : { text: '', eol: line.eol },
+  );
   const kept = [...new Set(topLevelKeyStatements(keptOnly).map(({ key }) => key))];
   const tableKept = userTableKeys(keptOnly, parts);
   const statements = statementsOf(restored);
@@ -420,18 +501,45 @@ function stripOurKeys(
   for (let index = 0; index < topEnd; index += 1) {
     if (restored[index]!.text === writtenMarker) drop.add(index);
   }
+  const written = drop.size > 0;
   for (const statement of statements) {
     if (statement.start >= topEnd) break;
     // The group is the marker and the statements right under it, not a line put back just now.
     const inGroup =
-      statement.start > 0 &&
-      drop.has(statement.start - 1) &&
-      keptLine(lines[statement.start]!) === null;
+      statement.start > 0 && drop.has(statement.start - 1) && !user.has(restored[statement.start]!);
     const entry = keyOf(restored, statement);
     if (!entry || !parts.keys.has(entry[0])) continue;
     // Ours: in the group, or set to exactly what the block sets (a block pasted by hand).
     if (inGroup || sameValue(entry[1], parts.keys.get(entry[0]))) {
       for (let index = statement.start; index <= statement.end; index += 1) drop.add(index);
+    }
+  }
+  // Our live keys in our table beside a value of the user's for the same key, just put back.
+  const sections = ourSections(restored, parts);
+  const userKeys = new Set<string>();
+  for (const section of sections) {
+    if (section.path.length > parts.root.length) {
+      if (user.has(restored[section.start]!)) userKeys.add(section.path[parts.root.length]!);
+      continue;
+    }
+    for (const statement of section.statements) {
+      const entry = user.has(restored[statement.start]!) ? keyOf(restored, statement) : null;
+      if (entry && parts.table.has(entry[0])) userKeys.add(entry[0]);
+    }
+  }
+  for (const section of sections) {
+    const isUser = (at: number) => user.has(restored[at]!);
+    if (section.path.length > parts.root.length) {
+      if (!isUser(section.start) && userKeys.has(section.path[parts.root.length]!)) {
+        for (let index = section.start; index <= section.end; index += 1) drop.add(index);
+      }
+      continue;
+    }
+    for (const statement of section.statements) {
+      const entry = isUser(statement.start) ? null : keyOf(restored, statement);
+      if (entry && userKeys.has(entry[0])) {
+        for (let index = statement.start; index <= statement.end; index += 1) drop.add(index);
+      }
     }
   }
   // The blank line --write puts under a group at the very top of the file.
@@ -441,7 +549,13 @@ function stripOurKeys(
   if (drop.has(0) && restored[groupEnd + 1]?.text.trim() === '' && groupEnd + 1 < topEnd) {
     drop.add(groupEnd + 1);
   }
-  return { lines: restored.filter((_, index) => !drop.has(index)), kept, tableKept };
+  return {
+    lines: restored.filter((_, index) => !drop.has(index)),
+    kept,
+    tableKept,
+    user,
+    written,
+  };
 }
 
 function topLevelKeyStatements(
@@ -533,12 +647,40 @@ function ourLinesFor(parts: BlockParts, key: string, own: readonly Line[], eol: 
   return fresh;
 }
 
+/** Who set our keys in our table: the lines put back from kept comments are the user's. */
+interface Owners {
+  user: Set<Line>;
+  /** The file has our top-level group: a key of ours in our table is ours whatever its value. */
+  written: boolean;
+}
+
+/**
+ * Whether `key = value` (first line `first`) in our table is Codex Lab's: a retired key at its old
+ * value, or a key the block sets, not put back from a kept comment, and either at the block's
+ * value or in a file `--write` edited (where a user's other value was set aside, so what is live
+ * is an earlier block's: another port). Before any `--write`, another value is the user's.
+ */
+function ownedHere(parts: BlockParts, owners: Owners, key: string, value: unknown, first: Line) {
+  if (!parts.table.has(key)) return ownsTableKey(parts, key, value);
+  if (owners.user.has(first)) return false;
+  return owners.written || sameValue(value, parts.table.get(key)!.value);
+}
+
+/** `lines` set aside as `# codex-lab kept:` comments (blank lines stay blank). */
+function setAside(lines: readonly Line[]): Line[] {
+  return lines.map((line) =>
+    line.text.trim() === '' ? line : { ...line, text: keptPrefix + line.text },
+  );
+}
+
 /**
  * Our table's sections with Codex Lab's keys edited and everything else of the user's kept, line
  * for line: `write` sets our keys to the block's values (a statement already holding the value is
- * left as written; a missing key goes after the last of ours), `remove` takes them out. Either
- * takes out a retired key still at its old value, and a sub-table that sets one of our keys.
- * Returns each section's new lines, in the order of `sections`; `[]` for one that goes.
+ * left as written; a missing key goes after the last of ours; a user's own other value for one of
+ * them is set aside as a `# codex-lab kept:` comment in place, ours under it, and its name added to
+ * `keptKeys`), `remove` takes ours out and leaves the user's. Either takes out a retired key still
+ * at its old value. Returns each section's new lines, in the order of `sections`; `[]` for one that
+ * goes.
  */
 function editedSections(
   lines: readonly Line[],
@@ -546,18 +688,42 @@ function editedSections(
   parts: BlockParts,
   mode: 'write' | 'remove',
   eol: string,
+  owners: Owners,
+  keptKeys: string[] = [],
 ): Line[][] {
+  const depth = parts.root.length;
+  const subValue = (section: Section) =>
+    sectionValue(lines, section, section.path.slice(0, depth + 1));
+  // A sub-table that holds one of our keys at the block's value (the user's, or a paste) stays.
+  const placedBySub = new Set<string>();
+  for (const section of sections) {
+    const key = section.path[depth];
+    if (key === undefined || section.path.length !== depth + 1 || !parts.table.has(key)) continue;
+    if (mode === 'write' && sameValue(subValue(section), parts.table.get(key)!.value)) {
+      placedBySub.add(key);
+    }
+  }
   return sections.map((section) => {
-    if (section.path.length > parts.root.length) {
-      const key = section.path[parts.root.length]!;
-      const value = sectionValue(lines, section, section.path.slice(0, parts.root.length + 1));
-      const ours = parts.table.has(key) || section.path.length === parts.root.length + 1;
-      return ours && ownsTableKey(parts, key, value)
-        ? []
-        : lines.slice(section.start, section.end + 1);
+    if (section.path.length > depth) {
+      const key = section.path[depth]!;
+      const own = lines.slice(section.start, section.end + 1);
+      if (placedBySub.has(key)) return own;
+      const value = subValue(section);
+      if (!parts.table.has(key)) {
+        return section.path.length === depth + 1 && ownsTableKey(parts, key, value) ? [] : own;
+      }
+      if (ownedHere(parts, owners, key, value, lines[section.start]!)) return [];
+      // The user's own table for one of our keys: Codex takes no second definition of the key,
+      // so on --write it is set aside whole, header included, for --remove to put back.
+      if (mode === 'remove') return own;
+      if (!keptKeys.includes(key)) keptKeys.push(key);
+      return setAside(own);
     }
     const body: Line[] = lines.slice(section.start, section.header.end + 1);
-    const placed = new Set<string>();
+    const placed = new Set<string>(placedBySub);
+    // Where each of ours ends in `body`, so a missing one goes after the one before it in the block.
+    const placedAt = new Map<string, number>();
+    let firstAt: number | undefined;
     let cursor = section.header.end + 1;
     let after = body.length;
     for (const statement of section.statements) {
@@ -565,33 +731,62 @@ function editedSections(
       cursor = statement.end + 1;
       const own = lines.slice(statement.start, statement.end + 1);
       const entry = keyOf(lines, statement);
-      if (entry === null || !ownsTableKey(parts, entry[0], entry[1])) {
+      if (entry === null || !(parts.table.has(entry[0]) || ownsTableKey(parts, ...entry))) {
         body.push(...own);
         continue;
       }
       const [key, value] = entry;
-      // A retired key, a later dotted part of one of ours (`auth.args` after `auth.command`), and
-      // every one of ours on --remove go; the first statement of one of ours becomes the block's.
-      if (mode === 'remove' || !parts.table.has(key) || placed.has(key)) continue;
-      placed.add(key);
-      body.push(
-        ...(sameValue(value, parts.table.get(key)!.value)
-          ? own
-          : ourLinesFor(parts, key, own, eol)),
-      );
+      const ours = ownedHere(parts, owners, key, value, own[0]!);
+      if (mode === 'remove') {
+        if (!ours) body.push(...own);
+        continue;
+      }
+      // A retired key, and a later dotted part of one of ours (`auth.args` after `auth.command`)
+      // when it is ours, go.
+      if (ours && (!parts.table.has(key) || placed.has(key))) continue;
+      const same = sameValue(value, parts.table.get(key)!.value);
+      firstAt ??= body.length;
+      if (ours || same) {
+        placed.add(key);
+        body.push(...(same ? own : ourLinesFor(parts, key, own, eol)));
+        after = body.length;
+        placedAt.set(key, after);
+        continue;
+      }
+      if (!keptKeys.includes(key)) keptKeys.push(key);
+      body.push(...setAside(own));
+      if (!placed.has(key)) {
+        placed.add(key);
+        const indent = /^\s*/.exec(own[0]!.text)![0];
+        body.push(
+          ...parts.table.get(key)!.lines.map((text, at) => ({
+            text: at === 0 ? indent + text : text,
+            eol,
+          })),
+        );
+      }
       after = body.length;
+      placedAt.set(key, after);
     }
     if (mode === 'write') {
       const missing = [...parts.table].filter(([key]) => !placed.has(key));
       // None of ours in it (a table --remove set aside): below the user's comment on the table.
-      if (placed.size === 0) {
+      if (placed.size === placedBySub.size) {
         while (body[after]?.text.trimStart().startsWith('#')) after += 1;
       }
-      body.splice(
-        after,
-        0,
-        ...missing.flatMap(([, { lines: text }]) => text.map((line) => ({ text: line, eol }))),
-      );
+      const order = [...parts.table.keys()];
+      const anchored = missing.map(([key, { lines: text }]) => {
+        const before = order.slice(0, order.indexOf(key)).reverse();
+        const anchor = before.find((earlier) => placedAt.has(earlier));
+        // First in the block: before the first of ours (after the table's comment when none).
+        const at = anchor === undefined ? (firstAt ?? after) : placedAt.get(anchor)!;
+        return { at, lines: text.map((line) => ({ text: line, eol })) };
+      });
+      // Last first, so the earlier positions hold; keys at one position stay in the block's order.
+      for (let index = anchored.length - 1; index >= 0; index -= 1) {
+        const { at, lines: fresh } = anchored[index]!;
+        body.splice(at, 0, ...fresh);
+      }
     }
     return body;
   });
@@ -733,7 +928,8 @@ export function writeCodexConfig(text: string, block: string, retired = ''): Con
     lines[lines.length - 1] = { ...lines.at(-1)!, eol };
   }
   const sections = ourSections(lines, parts);
-  replaceSections(lines, sections, editedSections(lines, sections, parts, 'write', eol));
+  const edited = editedSections(lines, sections, parts, 'write', eol, stripped, kept);
+  replaceSections(lines, sections, edited);
   if (!sections.some((section) => section.path.length === parts.root.length)) {
     if (lines.length > 0 && lines.at(-1)!.text.trim() !== '') lines.push({ text: '', eol });
     lines.push(...parts.tableLines.map((line) => ({ text: line, eol })));
@@ -782,30 +978,31 @@ export function removeCodexConfig(text: string, block: string, retired = ''): Co
   const before = parseDocument(text);
   if (!before.ok) return before;
   const eol = lineBreakOf(text);
-  const { lines, kept } = stripOurKeys(splitLines(text), parts);
+  const stripped = stripOurKeys(splitLines(text), parts);
+  const { lines, kept } = stripped;
   const sections = ourSections(lines, parts);
-  const edited = editedSections(lines, sections, parts, 'remove', eol);
+  const edited = editedSections(lines, sections, parts, 'remove', eol, stripped);
   const tableKept = userTableKeys(lines, parts);
   // Anything of the user's left (a comment, an empty sub-table): the whole table is set aside,
-  // headers too.
+  // headers too, unless it names the provider (the user's own name, put back), which Codex takes.
   const userLeft = edited.some((section, index) => {
     const { path, header, start } = sections[index]!;
     if (path.length > parts.root.length) return section.length > 0;
     return section.some((line, at) => line.text.trim() !== '' && at > header.end - start);
   });
-  const final = userLeft
-    ? edited.map((section) =>
-        section.map((line) =>
-          line.text.trim() === '' ? line : { ...line, text: keptPrefix + line.text },
-        ),
-      )
-    : edited.map(() => []);
+  const named = edited.some((section, index) => {
+    if (sections[index]!.path.length !== parts.root.length) return false;
+    return statementsOf(section).some((statement) => keyOf(section, statement)?.[0] === nameKey);
+  });
+  const final = named ? edited : userLeft ? edited.map(setAside) : edited.map(() => []);
   replaceSections(lines, sections, final);
   const result = joinLines(endingAs(lines, text));
   const after = parseDocument(result);
   if (!after.ok) return failedCheck('undone');
   const left = [...parts.keys].some(([key, value]) => sameValue(after.data[key], value));
-  if (left || valueAt(after.data, parts.root) !== undefined) return failedCheck('undone');
+  if (left || (!named && valueAt(after.data, parts.root) !== undefined)) {
+    return failedCheck('undone');
+  }
   if (!sameValue(withoutOurs(after.data, parts, true), withoutOurs(before.data, parts, true))) {
     return failedCheck('undone');
   }
@@ -815,7 +1012,7 @@ export function removeCodexConfig(text: string, block: string, retired = ''): Co
     changed: result !== text,
     kept,
     strays: straysOf(lines, parts),
-    tableKept: userLeft ? tableKept : [],
+    tableKept: userLeft && !named ? tableKept : [],
   };
 }
 

@@ -12,6 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadOrCreateRouterToken } from '../../core/proxy/router-token.ts';
 import { labPaths } from '../../core/home/paths.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { resolveCodexBins } from '../e2e/harness.ts';
+import { spawnSync } from 'node:child_process';
 
 let home: string;
 let codexHome: string;
@@ -171,6 +173,61 @@ describe('codex-lab codex-config --write', () => {
     expect(parse(left)['model_providers']).toBeUndefined();
     expect(left).toContain('# codex-lab kept: request_max_retries = 8 # be patient\n');
   });
+
+  const newestCodex = resolveCodexBins().codexes.at(-1);
+  it.skipIf(newestCodex === undefined)(
+    "sets the user's own name, base_url and auth table aside as kept comments that the real Codex loads, and --remove gives the file back byte for byte",
+    async () => {
+      const own = [
+        '# codex-lab kept: a note of mine, not a line of Codex Lab',
+        'model = "gpt-5.5"',
+        '',
+        '[model_providers.codex-lab]',
+        'name = "Mine"',
+        'base_url = "http://10.0.0.2:9000/backend-api/codex"',
+        '',
+        '[model_providers.codex-lab.auth]',
+        'command = "my-token"',
+        'cwd = "/srv"',
+        '',
+      ].join('\n');
+      await mkdir(codexHome, { recursive: true });
+      await writeFile(configPath, own);
+      // `codex mcp list` loads config.toml and refuses a provider it cannot use (no name, an auth
+      // table without its command): a cheap check that Codex starts with the file.
+      const codexLoads = () =>
+        spawnSync(newestCodex!.bin, ['mcp', 'list'], {
+          env: { ...process.env, CODEX_HOME: codexHome },
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+      expect(codexLoads().status).toBe(0);
+
+      const first = await run(['--write']);
+      expect(first.code, first.stderr).toBe(0);
+      const written = await readFile(configPath, 'utf8');
+      for (const kept of [
+        '# codex-lab kept: name = "Mine"\nname = "Codex Lab"\n',
+        '# codex-lab kept: base_url = "http://10.0.0.2:9000/backend-api/codex"\nbase_url = "http://127.0.0.1:4567/backend-api/codex"\n',
+        '# codex-lab kept: [model_providers.codex-lab.auth]\n# codex-lab kept: command = "my-token"\n',
+      ]) {
+        expect(written).toContain(kept);
+      }
+      expect(written.startsWith('# codex-lab kept: a note of mine')).toBe(true);
+      const loaded = codexLoads();
+      expect(loaded.status, loaded.stderr).toBe(0);
+      expect((await run(['--write'])).stdout).toBe(
+        `${configPath} already sends Codex through Codex Lab; nothing changed.\n`,
+      );
+
+      const removed = await run(['--remove']);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(await readFile(configPath, 'utf8')).toBe(own);
+      expect(codexLoads().status).toBe(0);
+      expect((await run(['--write'])).code).toBe(0);
+      expect(await readFile(configPath, 'utf8')).toBe(written);
+    },
+  );
 
   it('creates a missing config.toml 0600 in a 0700 folder', async () => {
     const result = await run(['--write']);

@@ -332,7 +332,7 @@ describe('a codex-lab table the user added to', () => {
 
   it("changes only Codex Lab's keys: the user's keys, comments, sub-tables and order stay as they were", () => {
     const result = writeCodexConfig(own, block, retired);
-    expect(result).toMatchObject({ ok: true, changed: true, kept: [] });
+    expect(result).toMatchObject({ ok: true, changed: true, kept: ['base_url'] });
     const written = text(result);
     expect(written).toBe(
       [
@@ -346,8 +346,9 @@ describe('a codex-lab table the user added to', () => {
         '[model_providers.codex-lab]',
         '# router via my VPN',
         'name = "Codex Lab"',
-        // Ours, set to the block's value, with the user's comment on it kept.
-        `${line('base_url')} # the old port`,
+        // The user's own other value: set aside in place, ours under it.
+        `${keptPrefix}base_url = "http://127.0.0.1:4567/backend-api/codex" # the old port`,
+        line('base_url'),
         // The same value written another way is left as the user wrote it.
         "wire_api = 'responses'",
         // Ours and missing: after the last of ours.
@@ -414,7 +415,12 @@ describe('a codex-lab table the user added to', () => {
         >
       )['auth'],
     );
-    expect(written).not.toContain('somewhere-else');
+    // The user's own auth table is set aside whole, for --remove to put back.
+    expect(written).toContain(
+      `${keptPrefix}[model_providers.codex-lab.auth]\n${keptPrefix}command = "somewhere-else"\n`,
+    );
+    const removed = text(removeCodexConfig(written, block, retired));
+    expect(text(writeCodexConfig(removed, block, retired))).toBe(written);
     expect(text(writeCodexConfig(written, block, retired))).toBe(written);
   });
 
@@ -457,17 +463,10 @@ describe('a codex-lab table the user added to', () => {
       ok: true,
       tableKept: expect.arrayContaining(['stream_max_retries']),
     });
-    expect(text(again)).not.toContain(keptPrefix);
+    expect(text(again).split(keptPrefix)).toHaveLength(2);
     expect(parse(text(again))).toEqual(parse(written));
-    // Our keys go back under the user's comment on the table, as the block has them.
-    expect(text(again)).toContain(
-      [
-        '[model_providers.codex-lab]',
-        '# router via my VPN',
-        ...ours.slice(1),
-        'request_max_retries = 8 # be patient',
-      ].join('\n'),
-    );
+    // The user's set-aside base_url back, ours under it; only wire_api, at our value, is ours now.
+    expect(text(again)).toBe(written.replace(`wire_api = 'responses'`, line('wire_api')));
     expect(text(writeCodexConfig(text(again), block, retired))).toBe(text(again));
   });
 });
@@ -496,5 +495,122 @@ describe('annotateCodexConfigBlock', () => {
     expect(lines[first - 1]).toContain('codex-lab codex-config --write');
     // Still the same TOML.
     expect(parse(printed)).toEqual(blockData);
+  });
+});
+
+describe("the user's own values for Codex Lab's keys in its table", () => {
+  const retired = retiredCodexConfigBlock();
+  const ours = block.slice(block.indexOf('[model_providers.codex-lab]')).trimEnd().split('\n');
+  const line = (key: string) => ours.find((text) => text.startsWith(`${key} = `))!;
+
+  /** write → write → remove → write: the second write changes nothing, remove gives `own` back. */
+  function roundTrip(own: string): string {
+    const written = text(writeCodexConfig(own, block, retired));
+    expect(writeCodexConfig(written, block, retired)).toMatchObject({
+      ok: true,
+      changed: false,
+      text: written,
+    });
+    expect(text(removeCodexConfig(written, block, retired))).toBe(own);
+    expect(text(writeCodexConfig(own, block, retired))).toBe(written);
+    return written;
+  }
+
+  it('sets a differing name or base_url aside as a kept comment in place, ours under it, and --remove puts it back', () => {
+    const own = [
+      '[model_providers.codex-lab]',
+      'name = "x" # mine',
+      '  base_url = "http://10.0.0.2:9000/backend-api/codex"',
+      '',
+    ].join('\n');
+    expect(roundTrip(own)).toBe(
+      [
+        writtenMarker,
+        'model_provider = "codex-lab"',
+        'chatgpt_base_url = "http://127.0.0.1:1456/backend-api/"',
+        '',
+        '[model_providers.codex-lab]',
+        `${keptPrefix}name = "x" # mine`,
+        line('name'),
+        `${keptPrefix}  base_url = "http://10.0.0.2:9000/backend-api/codex"`,
+        `  ${line('base_url')}`,
+        line('wire_api'),
+        line('auth'),
+        line('supports_standalone_web_search'),
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('sets a [model_providers.codex-lab.auth] table of its own aside whole, header included, and --remove puts it back', () => {
+    const own = [
+      'model = "o3"',
+      '',
+      '[model_providers.codex-lab]',
+      'name = "Mine"',
+      'request_max_retries = 8',
+      '',
+      '[model_providers.codex-lab.auth]',
+      'command = "my-token"',
+      'cwd = "/srv"',
+      '',
+      '[projects."/r"]',
+      'trust_level = "trusted"',
+      '',
+    ].join('\n');
+    const written = roundTrip(own);
+    expect(written).toBe(
+      [
+        'model = "o3"',
+        writtenMarker,
+        'model_provider = "codex-lab"',
+        'chatgpt_base_url = "http://127.0.0.1:1456/backend-api/"',
+        '',
+        '[model_providers.codex-lab]',
+        `${keptPrefix}name = "Mine"`,
+        ...ours.slice(1),
+        'request_max_retries = 8',
+        '',
+        `${keptPrefix}[model_providers.codex-lab.auth]`,
+        `${keptPrefix}command = "my-token"`,
+        `${keptPrefix}cwd = "/srv"`,
+        '',
+        '[projects."/r"]',
+        'trust_level = "trusted"',
+        '',
+      ].join('\n'),
+    );
+    const provider = (parse(written)['model_providers'] as Record<string, unknown>)['codex-lab'];
+    expect(provider).toEqual({
+      ...((blockData['model_providers'] as Record<string, unknown>)['codex-lab'] as object),
+      request_max_retries: 8,
+    });
+    // An inline auth of its own, and dotted keys, the same way.
+    roundTrip(
+      '[model_providers.codex-lab]\nname = "Mine"\nauth = { command = "t", cwd = "/srv" }\n',
+    );
+    roundTrip(
+      '[model_providers.codex-lab]\nname = "Mine"\nauth.command = "t"\nauth.cwd = "/srv"\n',
+    );
+  });
+
+  it('takes a comment of the user that starts like a kept line for a comment, not a line to put back', () => {
+    const own = [
+      `${keptPrefix}remember to ask ops`,
+      'model = "o3"',
+      '',
+      '[tui]',
+      `${keptPrefix}model_provider = "not at the top level: a note"`,
+      `${keptPrefix}notifications = false`,
+      '',
+      '[model_providers.codex-lab]',
+      `${keptPrefix}see the wiki`,
+      `${keptPrefix}request_max_retries = 3`,
+      'name = "Mine"',
+      '',
+    ].join('\n');
+    const result = writeCodexConfig(own, block, retired);
+    expect(result).toMatchObject({ ok: true, kept: ['name'] });
+    roundTrip(own);
   });
 });
