@@ -65,6 +65,8 @@ export const errorCodes = [
   'router_unavailable',
   // no browser could be opened (no opener, or it failed): the caller printed the link instead
   'browser_unavailable',
+  // the host stopped while an operation was still waiting for the network: nothing of it was kept
+  'cancelled',
 ] as const;
 
 /** A stable string code naming one kind of expected failure. */

@@ -40,6 +40,7 @@ import {
 } from './detect.ts';
 import { defaultChatGptBaseUrl } from '../config.ts';
 import type { WorkspaceRoutes } from '../net/workspace-routing.ts';
+import { cancelledByStop, isCancelled } from '../net/stop-signal.ts';
 import { createUsageObserver } from './observe.ts';
 import {
   buildPrimeRequest,
@@ -83,6 +84,12 @@ export interface PrimingSchedulerOptions {
   sendPrime?(request: PrimeRequest): Promise<PrimeResult>;
   /** Used by the default `sendPrime`; defaults to the global fetch. */
   fetch?: FetchLike;
+  /**
+   * The host's stop. `fetch` is expected to end with it (the caller binds them); once it aborts
+   * the scheduler writes nothing more (no outcome, no claim) but for giving back the claim of the
+   * attempt it cut short, so a later run may prime the window, and work it ended is `cancelled`.
+   */
+  signal?: AbortSignal;
   /** ChatGPT backend base URL; default `https://chatgpt.com/backend-api`. */
   baseUrl?: string;
   /**
@@ -320,6 +327,8 @@ export class PrimingScheduler {
     try {
       await this.tick();
     } catch (error) {
+      // A stop ended the check: nothing went wrong.
+      if (isCancelled(error)) return;
       this.#logger.error({ err: describeError(error) }, 'priming check failed');
     }
     this.#scheduleNextTick();
@@ -378,17 +387,20 @@ export class PrimingScheduler {
     // and sends nothing: see `#retry`.)
     const now = this.#clock.now();
     for (const profile of profiles) {
+      this.#throwIfStopped();
       // A running window cannot go idle before its reset, so its usage need not be asked sooner.
       if ((this.#quietUntil.get(profile.name) ?? 0) > now) continue;
       try {
         await this.#checkProfile(profile);
       } catch (error) {
+        if (isCancelled(error)) throw error;
         this.#logger.warn(
           { profile: profile.name, err: describeError(error) },
           'priming check failed',
         );
       }
     }
+    this.#throwIfStopped();
     if (now - this.#lastPruneAt > windowLengthMs.five_hour) {
       this.#lastPruneAt = now;
       await pruneClaims(this.#options.paths, now - claimRetentionMs).catch(() => 0);
@@ -566,6 +578,7 @@ export class PrimingScheduler {
         ? this.#record(name, this.#outcome(window, 'skipped', message))
         : this.#outcome(window, 'skipped', message);
     }
+    this.#throwIfStopped();
     const claim = await tryClaim(this.#options.paths, {
       profile: name,
       window,
@@ -609,6 +622,12 @@ export class PrimingScheduler {
     } catch (error) {
       if (!isLabError(error)) throw error;
       result = { ok: false, status: null, kind: 'auth', message: error.message };
+    }
+    if (this.#options.signal?.aborted === true) {
+      // The stop cut the turn short: whether it started the window is unknown, and the next run
+      // looks before it primes. The claim goes back so that run may; nothing is recorded.
+      await releaseClaim(this.#options.paths, claim);
+      throw cancelledByStop(`the priming of ${name}`);
     }
     const of = `attempt ${attempt} of ${this.#maxAttempts}`;
     if (result.ok) {
@@ -668,6 +687,7 @@ export class PrimingScheduler {
    * said to be skipped.
    */
   async #retry(name: string, window: PrimingWindow, claim: PrimingClaim): Promise<PrimingOutcome> {
+    this.#throwIfStopped();
     const fresh = (await this.#options.store.listProfiles()).find((p) => p.name === name);
     const skip =
       fresh === undefined
@@ -682,6 +702,8 @@ export class PrimingScheduler {
     // A fresh look first: another home signed in to this account, or a turn, may have started
     // the window since the failed attempt. (A failed look leaves the retry as planned.)
     const snapshot = await this.#observe(name);
+    // A stop ended the look: the claim stays as planned (`retrying`), as across a restart.
+    this.#throwIfStopped();
     const sample = snapshot ? sampleWindow(snapshot, window) : null;
     const verdict = sample ? this.#assess(name, window, sample) : null;
     if (verdict?.state === 'started') {
@@ -746,7 +768,13 @@ export class PrimingScheduler {
   }
 
   async #saveClaim(claim: PrimingClaim): Promise<void> {
+    this.#throwIfStopped();
     await saveClaim(this.#options.paths, claim);
+  }
+
+  /** Throws `cancelled` once the host's stop has aborted: what follows would write. */
+  #throwIfStopped(): void {
+    if (this.#options.signal?.aborted === true) throw cancelledByStop('priming');
   }
 
   #outcome(
@@ -759,6 +787,8 @@ export class PrimingScheduler {
 
   /** Appends to `state/priming.json` (in the background, in order) and tells `onEvent`. */
   #record(name: string, outcome: PrimingOutcome): PrimingOutcome {
+    // An outcome reached after a stop (a look or turn it ended) is not what happened upstream.
+    if (this.#options.signal?.aborted === true) throw cancelledByStop(`the priming of ${name}`);
     this.#recording = this.#recording
       .then(() => recordPrimingOutcome(this.#options.paths, name, outcome))
       .catch((error: unknown) => {
@@ -782,6 +812,7 @@ export class PrimingScheduler {
   #track(work: Promise<unknown>): void {
     const tracked = work
       .catch((error: unknown) => {
+        if (isCancelled(error)) return;
         this.#logger.error({ err: describeError(error) }, 'priming work failed');
       })
       .finally(() => this.#inflight.delete(tracked));

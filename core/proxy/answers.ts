@@ -76,6 +76,7 @@ const failureStatuses: Partial<Record<ErrorCode, number>> = {
   priming_failed: 502,
   internal_error: 500,
   router_unavailable: 503,
+  cancelled: 503,
   no_eligible_profile: 503,
   lock_timeout: 503,
   keyring_unavailable: 503,

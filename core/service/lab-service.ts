@@ -34,6 +34,8 @@ import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
 import { annotateCodexConfigBlock } from '../proxy/codex-config-file.ts';
 import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
+import type { FetchLike } from '../auth/http.ts';
+import { fetchUntilStop } from '../net/stop-signal.ts';
 import {
   createRouterServer,
   type RouteHandler,
@@ -164,6 +166,12 @@ export class LabService implements ControlApiService {
    * changed, state builds for subscribers. A stop waits for them before its last writes.
    */
   readonly #background = new PendingWork();
+  /**
+   * Aborted at the start of a stop (a new one at each start): every outbound request the service
+   * sends on its own behalf (usage reads, priming turns, the workspace check) ends with it, so a
+   * stop need not wait out their time limits. Token refreshes never take it (see `fetchUntilStop`).
+   */
+  #stopSignal = new AbortController();
   #router: RouterServer | null = null;
   #token: string | null = null;
   #notifyCancel: Cancel | null = null;
@@ -243,6 +251,7 @@ export class LabService implements ControlApiService {
           this.#engine.refreshAfterUnauthorized(name, rejected),
       },
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      stopSignal: () => this.#stopSignal.signal,
     });
     this.#poller = new UsagePoller({
       clock: options.clock,
@@ -283,6 +292,7 @@ export class LabService implements ControlApiService {
   async start(options: StartOptions = {}): Promise<{ url: string; port: number }> {
     if (this.#router) return { url: this.#router.url, port: this.#router.port };
     const token = await this.routerToken();
+    if (this.#stopSignal.signal.aborted) this.#stopSignal = new AbortController();
     await this.#engine.load();
     await this.#quotaKeeper.load();
     if (!this.#disconnectJournal) {
@@ -345,6 +355,9 @@ export class LabService implements ControlApiService {
    */
   async stop(drain: RouterCloseOptions = {}): Promise<void> {
     this.#stopped = true;
+    // Ends every read and priming turn the service sent on its own behalf, at once: the
+    // operations and priming it cancels end as `cancelled` and write nothing more.
+    this.#stopSignal.abort();
     // No new turn from here on: the ones in flight are all the drain waits for.
     this.#router?.beginStop();
     this.#poller.stop();
@@ -359,7 +372,8 @@ export class LabService implements ControlApiService {
     const signIns = Promise.allSettled([...this.#logins.values()].map((login) => login.done)).then(
       () => this.#afterSignIns.settled(),
     );
-    await this.#priming?.stop();
+    const priming = this.#priming;
+    priming?.stop();
     this.#priming = null;
     const router = this.#router;
     this.#router = null;
@@ -377,7 +391,10 @@ export class LabService implements ControlApiService {
     // then only for refreshes) keeps the figures and records up to here.
     await Promise.all([this.#quotaKeeper.flush(), this.#journal.flush()]);
     // Work the service started and nobody waits for any more (a poll, a refresh whose request
-    // went away) ends before the last writes: once stop returns nothing more is written.
+    // went away, an operation or priming attempt the signal cancelled, which still gives back
+    // its claim) ends before the last writes: once stop returns nothing more is written.
+    await this.#operations.settled();
+    await priming?.settled();
     await this.#background.settled();
     await this.#tokens.settled();
     await this.#engine.settled();
@@ -970,6 +987,7 @@ export class LabService implements ControlApiService {
 
   async #startPriming(): Promise<void> {
     const pollMs = this.#options.primingPollMs ?? this.#options.config.primingPollMs ?? undefined;
+    const signal = this.#stopSignal.signal;
     this.#priming = new PrimingScheduler({
       paths: this.#paths,
       workspaces: this.#operations.workspaces,
@@ -979,7 +997,9 @@ export class LabService implements ControlApiService {
       baseUrl: this.upstreamBaseUrl,
       clock: this.#clock,
       logger: this.#options.logger,
-      ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+      // Its usage looks and turns end with the stop; it then records nothing.
+      fetch: fetchUntilStop(this.#options.fetch ?? (globalThis.fetch as FetchLike), () => signal),
+      signal,
       ...(pollMs !== undefined
         ? { pollIntervalMs: pollMs, followUpMs: Math.min(pollMs, minute) }
         : {}),

@@ -18,13 +18,14 @@ import { codexClientHeaders } from '../auth/codex-identity.ts';
 import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
-import type { ActivityRecorder, Clock, Logger } from '../ports.ts';
+import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../ports.ts';
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
 import { canonicalRepoPath } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
 import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-routing.ts';
+import { cancelledByStop, fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
 import type { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
 import type { ContractResult, Inputs, PrimingOutcomeView } from './contract.ts';
@@ -78,6 +79,12 @@ export interface OperationsOptions {
   fetch?: FetchLike;
   /** Out-of-range values in usage answers are dropped and reported here. */
   warn?: BoundaryWarn;
+  /**
+   * The host's stop signal (read per request: a host started again has a new one). Every outbound
+   * request the operations send takes it (a token refresh excepted); an operation it ended
+   * writes nothing more and returns `cancelled`. None for a one-shot command.
+   */
+  stopSignal?: () => AbortSignal;
 }
 
 /** How a remove's revoke ended: null when no revoke was asked for. */
@@ -107,6 +114,10 @@ export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
 /** Every state change, once. */
 export class LabOperations {
   readonly #options: OperationsOptions;
+  /** The outbound `fetch`: the given one, ended by the host's stop when there is one. */
+  readonly #fetch: FetchLike | undefined;
+  /** Operations running now, for the host's stop to wait for (they end at once once it aborts). */
+  readonly #running = new PendingWork();
   /**
    * Each profile's workspace routing (net/workspace-routing.ts): one record for everything that
    * sends a profile's turns, the router's and priming's, in this process.
@@ -115,15 +126,27 @@ export class LabOperations {
 
   constructor(options: OperationsOptions) {
     this.#options = options;
+    const { stopSignal } = options;
+    this.#fetch = stopSignal
+      ? fetchUntilStop(options.fetch ?? (globalThis.fetch as FetchLike), stopSignal)
+      : options.fetch;
     const credentials = options.usageCredentials ?? options.tokens;
     this.workspaces = createWorkspaceRoutes({
       clock: options.clock,
       baseUrl: options.config.chatGptBaseUrl,
       credentialsOf: (profile) => credentials.getCredentials(profile),
       identity: codexClientHeaders('application/json'),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(this.#fetch ? { fetch: this.#fetch } : {}),
       logger: options.logger,
     });
+  }
+
+  /**
+   * Resolves once every operation started so far has ended (the host's stop, after aborting its
+   * signal, waits for this before its last writes).
+   */
+  settled(): Promise<void> {
+    return this.#running.settled();
   }
 
   /** `use NAME|auto`: the active profile for new unpinned sessions. */
@@ -176,8 +199,10 @@ export class LabOperations {
         revoked = await revokeProfileTokens(
           this.#options.config.issuer,
           await store.readAuth(name),
-          this.#options.fetch,
+          this.#fetch,
         );
+        // A stop cut the revoke short: the profile stays, as the user left it.
+        throwIfStopped(this.#stopSignal(), `the removal of ${name}`);
         // A revoke the issuer did not confirm keeps the profile unless forced (one rule).
         revokeVerdict(revoked, name, input.force ?? false);
       }
@@ -253,7 +278,7 @@ export class LabOperations {
 
   /** `prime NAME`: one priming attempt now, recorded like the timer's. */
   async primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
-    return toResult(async () => {
+    return this.#tracked(async () => {
       const name = (await this.#options.store.getProfile(input.profile)).name;
       const { primeNow } = await import('../priming/scheduler.ts');
       const outcome = await primeNow({
@@ -267,7 +292,9 @@ export class LabOperations {
         workspaces: this.workspaces,
         clock: this.#options.clock,
         logger: this.#options.logger,
-        ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+        ...(this.#fetch ? { fetch: this.#fetch } : {}),
+        // A stop ends the attempt at once; the scheduler then records nothing (`cancelled`).
+        ...(this.#options.stopSignal ? { signal: this.#options.stopSignal() } : {}),
       });
       this.#options.activity.add('prime', name, primingActivityMessage(outcome));
       this.#options.live.primed(name, outcome);
@@ -282,7 +309,7 @@ export class LabOperations {
    * grouped by reason, so a refresh never looks successful while showing stale numbers.
    */
   async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
-    return toResult(async () => {
+    return this.#tracked(async () => {
       const { store } = this.#options;
       const names = input.profile
         ? [(await store.getProfile(input.profile)).name]
@@ -305,6 +332,9 @@ export class LabOperations {
           }
         }),
       );
+      // Reads a stop ended are no failure of the accounts: the refresh as a whole was cancelled,
+      // and writes nothing (the stop's own last write keeps what was read before it).
+      throwIfStopped(this.#stopSignal(), 'the usage refresh');
       const unsaved = await this.#options.quota.flush();
       this.#options.live.changed();
       if (failures.size > 0) {
@@ -356,6 +386,10 @@ export class LabOperations {
 
   /** One usage read for `name`, recorded in the live state (and, through it, the files). */
   async readUsage(name: string): Promise<QuotaSnapshot> {
+    return this.#running.track(this.#readUsage(name));
+  }
+
+  async #readUsage(name: string): Promise<QuotaSnapshot> {
     let snapshot: QuotaSnapshot;
     try {
       snapshot = await readUsage(
@@ -363,19 +397,32 @@ export class LabOperations {
           baseUrl: this.#options.config.chatGptBaseUrl,
           credentials: this.#options.usageCredentials ?? this.#options.tokens,
           now: () => this.#options.clock.now(),
-          ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
+          ...(this.#fetch ? { fetch: this.#fetch } : {}),
           ...(this.#options.warn ? { warn: this.#options.warn } : {}),
         },
         name,
       );
     } catch (error) {
+      // The stop aborted the read: no verdict on the account, nothing to record.
+      if (this.#stopSignal()?.aborted === true) throw cancelledByStop(`the usage read of ${name}`);
       if (isLabError(error) && error.details?.['freshTokenRefused'] === true) {
         this.#options.live.usageRefused(name, error);
       }
       throw error;
     }
+    throwIfStopped(this.#stopSignal(), `the usage read of ${name}`);
     await this.#options.live.usageRead(name, snapshot);
     return snapshot;
+  }
+
+  /** The host's stop signal now, or undefined without a host. */
+  #stopSignal(): AbortSignal | undefined {
+    return this.#options.stopSignal?.();
+  }
+
+  /** Runs an operation as a `ContractResult`, registered until it ends (see `settled`). */
+  #tracked<T>(operation: () => Promise<T>): Promise<ContractResult<T>> {
+    return this.#running.track(toResult(operation));
   }
 
   /** A pin's profile as typed: `auto` is no pin (the router chooses), as it is for `use auto`. */
@@ -386,10 +433,14 @@ export class LabOperations {
 
   /** Runs a file edit; the live state re-reads the files and every surface hears of it. */
   async #edit<T>(operation: () => Promise<T>): Promise<ContractResult<T>> {
-    const result = await toResult(operation);
-    await this.#options.live.reload();
-    this.#options.live.changed();
-    return result;
+    return this.#running.track(
+      (async () => {
+        const result = await toResult(operation);
+        await this.#options.live.reload();
+        this.#options.live.changed();
+        return result;
+      })(),
+    );
   }
 }
 

@@ -70,6 +70,11 @@ export interface FakeAccount {
    * process inside an operation that reads the quota.
    */
   usageHold?: Promise<void>;
+  /**
+   * While set, a turn over HTTP (`codex/responses`) is answered only once it settles (a backend
+   * that holds the turn): lets a test hold a priming turn or a routed turn in flight.
+   */
+  turnHold?: Promise<void>;
   /** Text the fake model answers with. */
   reply: string;
   /**

@@ -978,6 +978,7 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
     return true;
   }
 
+  if (account.turnHold) await account.turnHold;
   const failure = nextFailure(account);
   if (failure && serveFailure(fake, account, failure, response)) return true;
   const turn = parseTurn(body);

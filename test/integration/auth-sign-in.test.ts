@@ -428,43 +428,35 @@ describe('a router stopped during a sign-in', () => {
     expect((await store.readAuth('house')).tokens?.refresh_token).toBeTruthy();
   });
 
-  it('waits for what a sign-in saved during the stop still does (its health mark, its quota read)', async () => {
+  it('waits for what a sign-in saved during the stop still does (its health mark); its quota read is cancelled', async () => {
     const service = createTestLabService(fake, home.paths, {
       env: { CODEX_LAB_CALLBACK_PORT: '0' },
     });
     setNextLogin(fake, 'alice@example.com');
     let releaseUsage = () => {};
+    // A quota read sent would be held: the stop returns only because none is waited for.
     fake.account('alice@example.com').usageHold = new Promise(
       (resolve) => (releaseUsage = resolve),
     );
-    const usageReads = () =>
-      fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length;
     const started = await service.startLogin({ name: 'house', popup: false });
     if (!started.ok) throw new Error(started.message);
     const hold = holdTokenAnswers(fake);
     const browser = visit(started.value.authorizeUrl);
     await hold.arrived;
-    let stopped = false;
-    const stopping = service.stop().then(() => (stopped = true));
-    // The sign-in ends after the stop began; what follows it (a quota read, held) starts then.
+    const stopping = service.stop();
+    // The sign-in ends after the stop began; what follows it (a health mark, a quota read) then.
     hold.release();
-    const deadline = Date.now() + 10_000;
-    while (usageReads() === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    expect(usageReads()).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(stopped).toBe(false);
-    releaseUsage();
     await stopping;
     await browser.catch(() => undefined);
+    releaseUsage();
     const health = JSON.parse(await readFile(home.paths.health, 'utf8')) as {
       profiles: Record<string, { status?: string }>;
     };
     expect(health.profiles.house?.status).toBe('ok');
-    const quota = JSON.parse(await readFile(home.paths.quota, 'utf8')) as {
-      profiles: Record<string, { latest?: unknown }>;
+    // The quota read is an outbound read of the service's: the stop, begun, ended it at once.
+    const quota = JSON.parse(await readFile(home.paths.quota, 'utf8').catch(() => '{}')) as {
+      profiles?: Record<string, { latest?: unknown }>;
     };
-    expect(quota.profiles.house?.latest).toBeTruthy();
+    expect(quota.profiles?.house?.latest).toBeUndefined();
   });
 });

@@ -3,9 +3,12 @@
  * disk. A process exits, a test removes the home, the desktop app quits right after it: a refresh
  * still in flight then loses the account's only valid refresh token, and a late write lands in a
  * folder being removed (seen as ENOTEMPTY in teardowns). Each test holds one kind of background
- * work at the fake while the stop is asked for, and checks the stop waits for it and keeps it.
+ * work at the fake while the stop is asked for: a token refresh is waited for and kept; an
+ * outbound read or turn the service sent on its own behalf (a usage read, a priming turn) is
+ * cancelled at once, and what sent it writes nothing after the stop returns.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import type { FakeAccountInit } from '../fakes/accounts.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { silentLogger } from '../../core/ports.ts';
@@ -16,6 +19,7 @@ import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { holdTokenAnswers, refreshLog } from '../fakes/fake-issuer.ts';
 import { makeTempHome } from '../helpers/cli.ts';
 import { codexTurnBody, createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
+import { unstartedWeekly } from '../helpers/fake-windows.ts';
 import { FakeClock } from '../unit/router/fake-clock.ts';
 
 let cleanup: Array<() => Promise<void>> = [];
@@ -24,9 +28,11 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function homeWithAnn(): Promise<{ fake: FakeChatGpt; paths: LabPaths }> {
+async function homeWithAnn(
+  ann: Partial<FakeAccountInit> = {},
+): Promise<{ fake: FakeChatGpt; paths: LabPaths }> {
   const fake = await startFakeChatGpt({
-    accounts: [{ email: 'ann@example.com', usagePerTurn: 0 }],
+    accounts: [{ email: 'ann@example.com', usagePerTurn: 0, ...ann }],
   });
   const home = await makeTempHome('codex-lab-stop-');
   cleanup.push(async () => {
@@ -59,6 +65,37 @@ function stopping(service: LabService): { done: Promise<void>; stopped: () => bo
 
 const aMoment = () => new Promise((resolve) => setTimeout(resolve, 150));
 
+/** Resolves once `stop` has returned, or after 10 s (far below the router's 45 s handler bound). */
+async function returnsSoon(stop: { done: Promise<void> }): Promise<void> {
+  await Promise.race([stop.done, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+}
+
+/** A file's text, or null when it is not there. */
+function textOf(path: string): Promise<string | null> {
+  return readFile(path, 'utf8').catch(() => null);
+}
+
+/** Requests the fake received on `path`. */
+function received(fake: FakeChatGpt, path: string): number {
+  return fake.requests.filter((request) => request.path === path).length;
+}
+
+/** Calls one control-API operation; resolves with its answer's body, or null without one. */
+function control(
+  url: string,
+  token: string,
+  operation: string,
+  input: object,
+): Promise<{ ok: boolean; code?: string } | null> {
+  return fetch(`${url}/lab/v1/${operation}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  })
+    .then((response) => response.json() as Promise<{ ok: boolean; code?: string }>)
+    .catch(() => null);
+}
+
 describe('LabService.stop()', () => {
   it('waits for a refresh a turn started, even once its client went away, and keeps the new token', async () => {
     const { fake, paths } = await homeWithAnn();
@@ -90,7 +127,7 @@ describe('LabService.stop()', () => {
     expect((await store.readAuth('ann')).tokens?.refresh_token).toBe(issued);
   });
 
-  it('waits for a usage poll in flight, and its figures are saved', async () => {
+  it('cancels a usage poll in flight at once, and nothing is written after it returns', async () => {
     const { fake, paths } = await homeWithAnn();
     const clock = new FakeClock(Date.now());
     const service = new LabService({
@@ -107,19 +144,63 @@ describe('LabService.stop()', () => {
     await service.start({ port: 0 });
     let release = () => {};
     fake.account('ann@example.com').usageHold = new Promise((resolve) => (release = resolve));
-    const usageReads = () =>
-      fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length;
     // The first poll runs 20 s after the start.
     clock.advance(20_000);
-    await until(() => usageReads() === 1);
+    await until(() => received(fake, '/backend-api/wham/usage') === 1);
     const stop = stopping(service);
-    await aMoment();
-    expect(stop.stopped()).toBe(false);
+    await returnsSoon(stop);
+    expect(stop.stopped()).toBe(true);
+    const quota = await textOf(paths.quota);
     release();
-    await stop.done;
-    const quota = JSON.parse(await readFile(paths.quota, 'utf8')) as {
-      profiles: Record<string, { latest?: unknown }>;
-    };
-    expect(quota.profiles.ann?.latest).toBeTruthy();
+    await aMoment();
+    expect(await textOf(paths.quota)).toBe(quota);
+  });
+
+  it('cancels a prime-now whose turn the backend holds: the stop returns at once and nothing is written after', async () => {
+    const { fake, paths } = await homeWithAnn({
+      primary: null,
+      secondary: unstartedWeekly(Math.floor(Date.now() / 1000)),
+    });
+    const service = createTestLabService(fake, paths);
+    const token = await service.routerToken();
+    const { url } = await service.start({ port: 0 });
+    let release = () => {};
+    fake.account('ann@example.com').turnHold = new Promise((resolve) => (release = resolve));
+    const answer = control(url, token, 'primeNow', { profile: 'ann' });
+    await until(() => received(fake, '/backend-api/codex/responses') === 1);
+    const stop = stopping(service);
+    await returnsSoon(stop);
+    // Returned while the backend still holds the turn.
+    expect(stop.stopped()).toBe(true);
+    const priming = await textOf(paths.priming);
+    // The claim on the window went back (before the stop returned): a later run may prime it.
+    expect(await readdir(paths.primingClaimsDir)).toEqual([]);
+    release();
+    // The stop closes the connection at once (no drain asked for); an answer, if any, is this.
+    expect([null, 'cancelled']).toContain((await answer)?.code ?? null);
+    await aMoment();
+    expect(await textOf(paths.priming)).toBe(priming);
+  });
+
+  it('cancels a usage refresh whose reads the backend holds: the stop returns at once and nothing is written after', async () => {
+    const { fake, paths } = await homeWithAnn();
+    const service = createTestLabService(fake, paths);
+    await service.start({ port: 0 });
+    let release = () => {};
+    fake.account('ann@example.com').usageHold = new Promise((resolve) => (release = resolve));
+    // Through the service's operations, as the desktop app calls them: the value is seen.
+    const answer = service.refreshUsage({ profile: null });
+    await until(() => received(fake, '/backend-api/wham/usage') === 1);
+    const stop = stopping(service);
+    await returnsSoon(stop);
+    expect(stop.stopped()).toBe(true);
+    const quota = await textOf(paths.quota);
+    const health = await textOf(paths.health);
+    // Cancelled, an expected failure, not a throw: the read was ended, not failed upstream.
+    expect(await answer).toMatchObject({ ok: false, code: 'cancelled' });
+    release();
+    await aMoment();
+    expect(await textOf(paths.quota)).toBe(quota);
+    expect(await textOf(paths.health)).toBe(health);
   });
 });
