@@ -90,6 +90,17 @@ describe('an auth file that becomes unreadable while the router runs', () => {
     expect(((await route('s4')) as ProfilePick).profile).toBe('first');
   });
 
+  it('serves the turn right after the file is mended, however soon after the last check', async () => {
+    const { clock, authOf, route } = await engineWith(['first']);
+    writeFileSync(authOf('first'), '{ not json');
+    clock.advance(1_100);
+    expect(await route('s1')).toMatchObject({ ok: false, code: 'corrupt_file' });
+    // Mended within the same second: no mark outlives the fix.
+    writeFileSync(authOf('first'), goodAuth);
+    clock.advance(10);
+    expect(await route('s2')).toMatchObject({ ok: true, profile: 'first' });
+  });
+
   it('a turn pinned to it is refused naming the file, not a sign-in', async () => {
     const { clock, authOf, engine } = await engineWith(['first', 'spare']);
     writeFileSync(authOf('first'), '{ not json');
