@@ -1356,10 +1356,31 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (persist) this.#persist((health) => health.markOk(profile, now));
   }
 
-  /** Re-checks the registry and health files when due; null when nothing needs awaiting. */
+  /**
+   * Whether an auth file is marked unreadable (not a keychain, which is re-checked on its own
+   * timer): while one is, every request looks again first, so the turn right after the user
+   * mended the file is served, not refused by a mark up to a second old.
+   */
+  #brokenAuthFile(): boolean {
+    if (this.#unreadableFiles.size === 0) return false;
+    for (const problem of this.#unreadableFiles.values()) {
+      if (problem.code !== 'keyring_unavailable') return true;
+    }
+    return false;
+  }
+
+  /**
+   * Re-checks the registry and health files when due (or an unreadable auth file at once); null
+   * when nothing needs awaiting.
+   */
   #maybeReload(): Promise<void> | null {
     const now = this.#options.clock.now();
-    if (now - this.#lastCheck < (this.#options.reloadIntervalMs ?? 1000)) return null;
+    if (
+      now - this.#lastCheck < (this.#options.reloadIntervalMs ?? 1000) &&
+      !this.#brokenAuthFile()
+    ) {
+      return null;
+    }
     this.#lastCheck = now;
     this.#reloading ??= this.#reload(false).finally(() => {
       this.#reloading = null;
