@@ -240,6 +240,17 @@ function readCodexMetadata(
 ): { repo: string | null; model: string | null } | null | undefined {
   const last = text.length - 1;
   if (text.charCodeAt(0) !== openBrace || text.charCodeAt(last) !== closeBrace) return undefined;
+  // Codex opens no object before `workspaces`, so the first brace after the root's is its value:
+  // one single-character search (a memchr), where the backward searches below cost ~0.2 µs.
+  const firstObject = text.indexOf('{', 1);
+  const keyAt = firstObject - workspacesKey.length;
+  if (keyAt > 0 && text.startsWith(workspacesKey, keyAt)) {
+    const before = text.charCodeAt(keyAt - 1);
+    if (before === comma || before === openBrace) {
+      const read = readFromWorkspaces(text, keyAt, firstObject, last);
+      if (read !== undefined) return read;
+    }
+  }
   // Near the end, so the backward search is short.
   const modelAt = text.lastIndexOf(modelMember);
   if (modelAt < 1) return undefined;
@@ -265,6 +276,51 @@ function readCodexMetadata(
   const found = firstWorkspace(text, objectStart);
   if (found === undefined || !wholeMembers(text, found.end, modelAt - 1)) return undefined;
   return { repo: found.repo, model };
+}
+
+/** The `workspaces` key with its quotes and colon, as compact JSON writes it. */
+const workspacesKey = '"workspaces":';
+
+/**
+ * `readCodexMetadata` when the first object after the root's opens at `objectStart` as the value
+ * of a `workspaces` key at `keyAt`: that key is a top-level member (no object is open, and in
+ * valid JSON an unescaped `,"workspaces":` cannot lie inside a string or an array). Then only
+ * whole members may follow its object up to the final `}`, with no second `workspaces` and exactly
+ * one `model` among them, a string: a later member wins in `JSON.parse`, so nothing before the key
+ * can change the answer. Undefined when the text is not that (the caller tries its other reads).
+ */
+function readFromWorkspaces(
+  text: string,
+  keyAt: number,
+  objectStart: number,
+  last: number,
+): { repo: string | null; model: string | null } | undefined {
+  // From the key on, an escape could spell a key another way or need decoding.
+  if (text.indexOf('\\', keyAt) !== -1) return undefined;
+  const found = firstWorkspace(text, objectStart);
+  if (found === undefined) return undefined;
+  let model: string | null | undefined;
+  let at = found.end;
+  while (at < last) {
+    if (text.charCodeAt(at) !== comma || text.charCodeAt(at + 1) !== quote) return undefined;
+    const keyEnd = text.indexOf('"', at + 2);
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== colon) return undefined;
+    const keyLength = keyEnd - at - 2;
+    const valueAt = keyEnd + 2;
+    if (keyLength === 5 && text.startsWith('model', at + 2)) {
+      // A second `model`, or one that is not a string: left to the other reads.
+      if (model !== undefined || text.charCodeAt(valueAt) !== quote) return undefined;
+      const valueEnd = text.indexOf('"', valueAt + 1);
+      if (valueEnd < 0) return undefined;
+      model = valueEnd === valueAt + 1 ? null : text.slice(valueAt + 1, valueEnd);
+      at = valueEnd + 1;
+      continue;
+    }
+    if (keyLength === 10 && text.startsWith('workspaces', at + 2)) return undefined;
+    at = skipValue(text, valueAt);
+    if (at < 0) return undefined;
+  }
+  return at === last && model !== undefined ? { repo: found.repo, model } : undefined;
 }
 
 /**

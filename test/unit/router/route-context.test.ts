@@ -293,6 +293,19 @@ describe('turn metadata, read without JSON.parse', () => {
     ['an escape before the members read', '{"a":"C:\\\\x","workspaces":{"/a":{}},"model":"m"}'],
     ['an escaped workspaces key only', '{"work\\u0073paces":{"/a":{}},"model":"m"}'],
     ['members after workspaces', '{"workspaces":{"/a":{}},"t":[1,{"b":"}"}],"u":null,"model":"m"}'],
+    // After a first object that is the top-level `workspaces` (the layout Codex writes):
+    ['model twice after it', '{"a":1,"workspaces":{"/a":{}},"model":"m","model":"n"}'],
+    ['a model after it that is not a string', '{"a":1,"workspaces":{"/a":{}},"model":7}'],
+    ['a nested model after it', '{"a":1,"workspaces":{"/a":{}},"x":{"model":"in"},"model":"m"}'],
+    [
+      'a nested workspaces after model',
+      '{"a":1,"workspaces":{"/a":{}},"model":"m","n":{"workspaces":{}}}',
+    ],
+    ['a brace inside a string before it', '{"a":"{","workspaces":{"/a":{}},"model":"m"}'],
+    ['a model only before it', '{"model":"early","workspaces":{"/a":{}},"x":1}'],
+    ['an empty model after it', '{"a":1,"workspaces":{"/a":{}},"model":""}'],
+    ['an empty workspaces object', '{"a":1,"workspaces":{},"model":"m"}'],
+    ['a space after it', '{"a":1,"workspaces":{"/a":{}}, "model":"m"}'],
   ])('matches JSON.parse on %s', (_name, text) => {
     const context = extractRouteContext({ 'x-codex-turn-metadata': text }, null);
     expect({ repo: context.repo, model: context.model }).toEqual(parsedFacts(text));
