@@ -528,6 +528,23 @@ export function sameRepoLead(repo: string | null, model: string | null): string 
   return model === null ? `New sessions in ${folder}` : `New sessions in ${folder} (${model})`;
 }
 
+/**
+ * A short, distinct label for a session id, the same in every panel (live sessions, requests,
+ * pins) and in `codex-lab log`. Codex's ids are UUIDv7, whose first characters are a timestamp shared by sessions started
+ * close together, so the end is what tells them apart.
+ */
+export function sessionLabel(id: string): string {
+  return id.length <= 14 ? id : `…${id.slice(-8)}`;
+}
+
+/** "1.2k", "850", "3.4M": a token count at a glance. */
+export function formatCount(count: number): string {
+  if (count >= 1_000_000) return `${(count / 1_000_000).toFixed(1)}M`;
+  if (count >= 10_000) return `${Math.round(count / 1000)}k`;
+  if (count >= 1000) return `${(count / 1000).toFixed(1)}k`;
+  return String(count);
+}
+
 /** Why a turn went where it went (the shape of `RouteWhyView`). */
 export interface RouteWhyShape {
   rule: 'pin' | 'session' | 'active' | 'cache' | 'best';
@@ -549,6 +566,22 @@ const pinWords: Record<NonNullable<RouteWhyShape['pin']>, string> = {
   repo: 'pinned (repository pin)',
 };
 
+// The same words cut down for a narrow column (`codex-lab log`'s ROUTE): each keeps the long
+// form's leading words, so a reader who knows one recognises the other.
+const ruleShortWords: Record<RouteWhyShape['rule'], string> = {
+  pin: 'pinned',
+  session: 'kept on account',
+  active: 'active account',
+  cache: 'recent session',
+  best: 'best by quota',
+};
+
+const pinShortWords: Record<NonNullable<RouteWhyShape['pin']>, string> = {
+  header: 'request pin',
+  session: 'session pin',
+  repo: 'repository pin',
+};
+
 const leftWords: Record<string, string> = {
   failed: 'failed',
   auth_error: 'needed a sign-in',
@@ -559,6 +592,25 @@ const leftWords: Record<string, string> = {
   unknown_profile: 'did not exist',
 };
 
+/** How much of a route to say: `long` sentences, or `short` words for a narrow column. */
+export type RouteForm = 'long' | 'short';
+
+/**
+ * The rule alone that put a turn on its account, without what a fallback left: "kept on its
+ * account for the prompt cache" (`short`: "kept on account"), "pinned (session pin)" (`short`:
+ * "session pin"), "best by quota".
+ */
+export function routeRuleText(why: RouteWhyShape, form: RouteForm = 'long'): string {
+  const pins = form === 'short' ? pinShortWords : pinWords;
+  const rules = form === 'short' ? ruleShortWords : ruleWords;
+  return why.rule === 'pin' && why.pin !== null ? pins[why.pin] : rules[why.rule];
+}
+
+/** One profile a fallback left, and why: "work was limited", "team needed a sign-in". */
+export function routeLeftText(entry: { profile: string; code: string }): string {
+  return `${entry.profile} ${leftWords[entry.code] ?? 'could not serve'}`;
+}
+
 /**
  * Why a session's last turn is on its account, in the words every surface shows (the dashboard's
  * live sessions, `codex-lab log`): "kept on its account for the prompt cache", "pinned (session
@@ -566,24 +618,73 @@ const leftWords: Record<string, string> = {
  * decision the router recorded, never worked out again from the pool.
  */
 export function routeWhyText(why: RouteWhyShape): string {
-  const rule = why.rule === 'pin' && why.pin !== null ? pinWords[why.pin] : ruleWords[why.rule];
+  const rule = routeRuleText(why);
   if (why.left.length === 0) return rule;
-  const left = why.left
-    .map((entry) => `${entry.profile} ${leftWords[entry.code] ?? 'could not serve'}`)
-    .join(', ');
-  return `fallback after ${left}: ${rule}`;
+  return `fallback after ${why.left.map(routeLeftText).join(', ')}: ${rule}`;
+}
+
+/** What the surfaces that list requests read of one. */
+export interface RequestRouteShape {
+  route: string | null;
+  why?: RouteWhyShape | null;
+  fallback?: readonly { profile: string; reason: string }[];
 }
 
 /**
- * Why a logged request went where it went, in the same words (`routeWhyText`) on every surface
- * that lists requests (`codex-lab log`'s ROUTE column, the dashboard's Requests panel), so none
- * says "best" where the live sessions say "for the prompt cache". A request recorded before the
- * rule was kept says its route as it did (`best`, `sticky`, …); null for a refusal.
+ * Why a logged request went where it went, in the live sessions' words (`routeWhyText`), for a
+ * surface that says it in one line (the dashboard's Requests panel), so none says "best" where
+ * the live sessions say "for the prompt cache": each profile it left is named once
+ * (`requestLeftText`), the upstream's reason for one only when the router did not say why. A
+ * request recorded before the rule was kept says its route as it did (`best`, `sticky`, …), and
+ * a refusal what it tried ("refused after work (usage_limit_reached)"); null for a refusal that
+ * tried none.
  */
-export function requestRouteText(request: {
-  route: string | null;
-  why?: RouteWhyShape | null;
-}): string | null {
-  if (request.why) return routeWhyText(request.why);
+export function requestRouteText(request: RequestRouteShape): string | null {
+  const left = requestLeftText(request);
+  if (request.why) {
+    const rule = routeRuleText(request.why);
+    return left === '' ? rule : `fallback after ${left}: ${rule}`;
+  }
+  if (left === '') return request.route;
+  return `${request.route ?? 'refused'} after ${left}`;
+}
+
+/**
+ * A logged request's rule alone (`routeRuleText`), for a table whose own column says what the
+ * fallback left (`requestLeftText`), so neither repeats the other. An older record: its route.
+ */
+export function requestRuleText(request: RequestRouteShape, form: RouteForm): string | null {
+  if (request.why) return routeRuleText(request.why, form);
   return request.route;
+}
+
+/**
+ * The profiles a request left before the one that served it, each named once: in the route's
+ * words when the router recorded why ("work had used 100%", "work needed a sign-in"), else with
+ * the upstream's reason as the fallback chain kept it ("work (usage_limit_reached)"). `name`
+ * shapes each profile's name (a narrow column cuts it). Empty when nothing was left.
+ */
+export function requestLeftText(
+  request: RequestRouteShape,
+  name: (profile: string) => string = (profile) => profile,
+): string {
+  const left = request.why?.left ?? [];
+  // A profile tried and refused on this request is also in `why.left`, read by the router
+  // (`unauthorized` is "needed a sign-in"): one fact, said once, in the route's words.
+  const chain = (request.fallback ?? []).filter(
+    (entry) => !left.some((each) => each.profile === entry.profile),
+  );
+  return [
+    ...left.map((entry) => routeLeftText({ ...entry, profile: name(entry.profile) })),
+    ...chain.map((entry) => `${name(entry.profile)} (${entry.reason})`),
+  ].join(', ');
+}
+
+/**
+ * `text` cut to `width` characters, its end replaced by "…" when it is longer, so a narrow column
+ * says where it cut.
+ */
+export function cutText(text: string, width: number): string {
+  if (text.length <= width) return text;
+  return width <= 1 ? '…'.slice(0, width) : `${text.slice(0, width - 1).trimEnd()}…`;
 }

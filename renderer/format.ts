@@ -17,7 +17,13 @@ import {
 } from '../core/format.ts';
 import type { FailureFix, ProfileView, QuotaWindowView } from '../core/service/contract.ts';
 
-export { formatDuration, formatLatency, statusLabel } from '../core/format.ts';
+export {
+  formatCount,
+  formatDuration,
+  formatLatency,
+  sessionLabel,
+  statusLabel,
+} from '../core/format.ts';
 
 /** "resets in 3h 12m" / "reset time unknown". */
 export function formatReset(resetsAt: string | null, now: number): string {
@@ -102,23 +108,6 @@ export function formatLimitedUntil(
 /** "14:05" when within the next 20 hours, else "Thu 14:05" (the shared clock-time words). */
 export function formatAt(iso: string, now: number, timeZone?: string): string {
   return formatClockTime(Date.parse(iso), { now, timeZone });
-}
-
-/**
- * A short, distinct label for a session id, the same in every panel (live sessions, requests,
- * pins). Codex's ids are UUIDv7, whose first characters are a timestamp shared by sessions started
- * close together, so the end is what tells them apart.
- */
-export function sessionLabel(id: string): string {
-  return id.length <= 14 ? id : `…${id.slice(-8)}`;
-}
-
-/** "1.2k", "850", "3.4M": a token count at a glance. */
-export function formatCount(count: number): string {
-  if (count >= 1_000_000) return `${(count / 1_000_000).toFixed(1)}M`;
-  if (count >= 10_000) return `${Math.round(count / 1000)}k`;
-  if (count >= 1000) return `${(count / 1000).toFixed(1)}k`;
-  return String(count);
 }
 
 /**

@@ -188,6 +188,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     )
     .option('--follow', 'keep printing new requests until stopped')
     .option('--json', 'print one JSON object per request (JSON Lines)')
+    .option('--wide', 'every column, full sentences and names, however wide the terminal')
     .option('--session <id>', 'only this Codex session')
     .option('--profile <name>', 'only this profile')
     .action(bind(async () => (await import('./commands/log.ts')).runLog));

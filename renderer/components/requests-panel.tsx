@@ -168,10 +168,9 @@ function RequestRow({ request }: { request: RequestView }) {
           className="small muted"
           title={humanizeTimes(request.reason, { now: Date.parse(request.at) })}
         >
-          {/* The rule the router recorded, in the live sessions' words (an older record: its route). */}
+          {/* The rule the router recorded and each account it left, once, in the live sessions'
+              words and `codex-lab log`'s (an older record: its route and the upstream's reasons). */}
           <span data-testid="request-route">{requestRouteText(request) ?? 'refused'}</span>
-          {request.fallback.length > 0 &&
-            ` · ${request.fallback.map((entry) => `${entry.profile}: ${entry.reason}`).join(', ')}`}
         </div>
       </td>
       <td>{request.model ?? '–'}</td>

@@ -16,7 +16,7 @@ import {
   turnThroughRouter,
   type TestRouter,
 } from '../helpers/lab-service.ts';
-import { routeWhyText } from '../../core/format.ts';
+import { routeRuleText, routeWhyText } from '../../core/format.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
 import { scriptRefresh } from '../fakes/fake-issuer.ts';
 
@@ -136,8 +136,16 @@ describe('codex-lab log', () => {
     expect(turns[1].ttfbMs).toBeGreaterThanOrEqual(0);
 
     const human = await runCodexLab(['log', '--profile', 'team'], { home: router.home });
-    expect(human.stdout).toMatch(
-      /session-moved\s+team\s+fallback after work was limited: best by quota\s+gpt-5\.5\s+200\s+\S+\s+\S+\s+1200 in \(800 cached\), \d+ out\s+after work \(usage_limit_reached\)/,
+    // The rule in ROUTE; the account it left, and why, once in FALLBACK (the upstream's 429 and
+    // the router's reading of it are one fact).
+    const moved = human.stdout.split('\n').find((line) => line.includes('session-moved'));
+    expect(moved).toMatch(/session-moved +team +best by quota +gpt-5\.5 +200 .* work was limited$/);
+    expect(moved?.split('work')).toHaveLength(2);
+    for (const line of human.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+    // --wide: every column, the token counts in full.
+    const wide = await runCodexLab(['log', '--profile', 'team', '--wide'], { home: router.home });
+    expect(wide.stdout).toMatch(
+      /session-moved +team +best by quota +gpt-5\.5 +200 +\S+ +\S+ +1200\/800\/\d+ +work was limited$/m,
     );
     expect(human.stdout).not.toContain('session-calm');
     expect(human.stdout).toMatch(/Today: team 1 request, 1200 in \/ \d+ out \(800 cached\)/);
@@ -226,6 +234,9 @@ describe('codex-lab log: the ROUTE column says the rule the router recorded', ()
     );
     const words = routeWhyText(live!.why);
     expect(words).toBe('with a recent session of its repo and model, for the prompt cache');
+    // The log's table says the same rule in its short words; --wide in the dashboard's.
+    const short = routeRuleText(live!.why, 'short');
+    expect(short).toBe('recent session');
 
     // The journal is written in batches: a stopped router has written all of it.
     await pool.service.stop();
@@ -234,17 +245,16 @@ describe('codex-lab log: the ROUTE column says the rule the router recorded', ()
     const rows = (session: string) =>
       table.stdout.split('\n').filter((line) => line.includes(` ${session} `));
     expect(rows('cache-2')).toHaveLength(1);
-    expect(rows('cache-2')[0]).toMatch(new RegExp(`cache-2 +${home} +${words} +gpt-5\\.5 +200 `));
+    expect(rows('cache-2')[0]).toMatch(new RegExp(`cache-2 +${home} +${short} +gpt-5\\.5 +200 `));
     // Its first turn went to the best by quota; the next stayed on its account.
     const cell = (line: string | undefined) =>
       / (?:alpha|beta) {2,}(.+?) {2,}gpt-5\.5 /.exec(line ?? '')?.[1];
-    expect(rows('cache-1').map(cell)).toEqual([
-      'best by quota',
-      'kept on its account for the prompt cache',
-    ]);
+    expect(rows('cache-1').map(cell)).toEqual(['best by quota', 'kept on account']);
     expect(table.stdout).not.toMatch(/cache-2 +\S+ +best /);
     const bySession = await runCodexLab(['log', '--session', 'cache-2'], { home: pool.home });
-    expect(bySession.stdout).toMatch(new RegExp(`cache-2 +${home} +${words} +gpt-5\\.5 `));
+    expect(bySession.stdout).toMatch(new RegExp(`cache-2 +${home} +${short} +gpt-5\\.5 `));
+    const wide = await runCodexLab(['log', '--session', 'cache-2', '--wide'], { home: pool.home });
+    expect(wide.stdout).toMatch(new RegExp(`cache-2 +${home} +${words} +gpt-5\\.5 `));
 
     // --json keeps `route` as it was and adds the recorded rule.
     const json = await runCodexLab(['log', '--session', 'cache-2', '--json'], { home: pool.home });
@@ -309,7 +319,8 @@ describe('codex-lab log: the TIME column', () => {
       { mode: 0o600 },
     );
     const env = { TZ: 'UTC' };
-    const run = await runCodexLab(['log'], { home, env });
+    // Every column and the refusal's whole sentence (a fitted table cuts it with "…").
+    const run = await runCodexLab(['log', '--wide'], { home, env });
     expect(run.stderr).toBe('');
     const rows = run.stdout.split('\n');
     expect(rows.find((row) => row.includes('session-1'))).toMatch(

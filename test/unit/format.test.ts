@@ -20,6 +20,11 @@ import {
   poolForecastSentence,
   withCliFix,
   withLabFix,
+  cutText,
+  requestLeftText,
+  requestRouteText,
+  requestRuleText,
+  routeRuleText,
 } from '../../core/format.ts';
 
 const now = Date.parse('2030-01-01T12:00:00Z');
@@ -195,5 +200,60 @@ describe('a failed sign-in and its fix, said by each surface', () => {
     );
     expect(withLabFix(failed, { action: 'sign_in', profiles: ['work'] })).toBe(failed);
     expect(withLabFix(failed, undefined)).toBe(failed);
+  });
+});
+
+describe('a logged request’s route, the same on every surface that lists requests', () => {
+  const moved = {
+    route: 'fallback',
+    why: { rule: 'best' as const, pin: null, left: [{ profile: 'work', code: 'limited' }] },
+    // The upstream's 429 on work, which the router read as "was limited".
+    fallback: [
+      { profile: 'work', reason: 'usage_limit_reached' },
+      { profile: 'spare', reason: 'server_error' },
+    ],
+  };
+
+  it('names each profile the request left once, in the route’s words where the router said why', () => {
+    expect(requestRouteText(moved)).toBe(
+      'fallback after work was limited, spare (server_error): best by quota',
+    );
+    expect(requestLeftText(moved)).toBe('work was limited, spare (server_error)');
+    expect(requestRuleText(moved, 'short')).toBe('best by quota');
+  });
+
+  it('says the rule in short words that start as the long ones do', () => {
+    const rule = (why: Parameters<typeof routeRuleText>[0]) => [
+      routeRuleText(why),
+      routeRuleText(why, 'short'),
+    ];
+    expect(rule({ rule: 'session', pin: null, left: [] })).toEqual([
+      'kept on its account for the prompt cache',
+      'kept on account',
+    ]);
+    expect(rule({ rule: 'pin', pin: 'repo', left: [] })).toEqual([
+      'pinned (repository pin)',
+      'repository pin',
+    ]);
+    // An older record has no rule: its route, in either form.
+    expect(requestRuleText({ route: 'sticky', why: null }, 'short')).toBe('sticky');
+  });
+
+  it('cuts text to a width with "…"', () => {
+    expect(cutText('research-team-shared', 10)).toBe('research-…');
+    expect(cutText('work', 10)).toBe('work');
+  });
+});
+
+describe('an older request’s route, recorded before the router kept its rule', () => {
+  it('keeps the accounts it tried and the upstream’s reasons', () => {
+    const tried = [{ profile: 'work', reason: 'usage_limit_reached' }];
+    expect(requestRouteText({ route: 'fallback', why: null, fallback: tried })).toBe(
+      'fallback after work (usage_limit_reached)',
+    );
+    expect(requestRouteText({ route: null, why: null, fallback: tried })).toBe(
+      'refused after work (usage_limit_reached)',
+    );
+    expect(requestRouteText({ route: null, why: null, fallback: [] })).toBeNull();
   });
 });

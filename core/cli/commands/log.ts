@@ -1,10 +1,21 @@
 /**
- * `codex-lab log [--follow] [--json] [--session ID] [--profile NAME]`: the per-request log from
- * `state/activity.jsonl` (written by the running router in batches about once a second), so it
- * works with or without a router. `--json` prints one JSON object per line (JSON Lines), which
- * suits `--follow` and tools such as `jq`. `--follow` keeps printing new requests until stopped.
+ * `codex-lab log [--follow] [--json] [--wide] [--session ID] [--profile NAME]`: the per-request log
+ * from `state/activity.jsonl` (written by the running router in batches about once a second), so
+ * it works with or without a router. The table fits the terminal's width (100 columns off a
+ * terminal); `--wide` shows every column with full sentences and names, uncut. `--json` prints one
+ * JSON object per line (JSON Lines), which suits `--follow` and tools such as `jq`. `--follow`
+ * keeps printing new requests until stopped.
  */
-import { formatLatency, formatLogStamp, humanizeTimes, requestRouteText } from '../../format.ts';
+import {
+  cutText,
+  formatCount,
+  formatLatency,
+  formatLogStamp,
+  humanizeTimes,
+  requestLeftText,
+  requestRuleText,
+  sessionLabel,
+} from '../../format.ts';
 import type { RequestView } from '../../view-types.ts';
 import {
   filterRequests,
@@ -17,10 +28,19 @@ import {
 import { matchProfileName } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatTable } from '../format.ts';
+import { fitTable, outputWidth, wrapText, type FitColumn, type FittedTable } from '../format.ts';
 
 /** How often `--follow` looks at the file. */
 const followIntervalMs = 500;
+
+/** Longest a profile name is shown before it is cut with "…" (but with `--wide`). */
+const nameBound = 16;
+
+/** How the table is laid out: the width it must fit, or `wide` (every column, nothing cut). */
+interface RequestTableOptions {
+  width: number;
+  wide: boolean;
+}
 
 /** Prints the per-request log; exits 1 when the file is damaged (named on stderr). */
 export async function runLog(
@@ -29,6 +49,9 @@ export async function runLog(
   options: Record<string, unknown>,
 ): Promise<number> {
   const json = options['json'] === true;
+  const follow = options['follow'] === true;
+  const wide = options['wide'] === true;
+  const table: RequestTableOptions = { width: wide ? Infinity : outputWidth(context.stdout), wide };
   const sessionId = typeof options['session'] === 'string' ? options['session'] : null;
   const typed = typeof options['profile'] === 'string' ? options['profile'] : null;
   const all = await readRequests(context, { sessionId, profile: null });
@@ -54,33 +77,46 @@ export async function runLog(
     );
     return 1;
   }
-  if (json) {
-    for (const request of first) writeLine(context.stdout, JSON.stringify(toRequestView(request)));
-  } else if (first.length === 0 && options['follow'] !== true) {
+  let layout: FittedTable | null = null;
+  // Rows that arrive later are laid out as the first ones were, so `--follow` stays aligned.
+  const print = (requests: readonly RequestRecord[]) => {
+    if (requests.length === 0) return;
+    const views = requests.map(toRequestView);
+    if (json) {
+      for (const view of views) writeLine(context.stdout, JSON.stringify(view));
+      return;
+    }
+    const now = Date.now();
+    const rows = views.map((view) => requestRow(view, now, table));
+    if (layout === null) {
+      layout = fitTable(requestColumns(table), rows, table.width);
+      writeLine(context.stdout, layout.lines.join('\n'));
+      if (layout.hidden.length > 0 && !follow) {
+        writeLine(context.stdout, `\n${hiddenNote(layout.hidden, table.width)}`);
+      }
+    } else {
+      for (const row of rows) writeLine(context.stdout, layout.row(row));
+    }
+  };
+  if (!json && first.length === 0 && !follow) {
     writeLine(
       context.stdout,
       'No requests yet: they appear here once Codex runs through the router.',
     );
-  } else if (first.length > 0) {
-    const now = Date.now();
-    writeLine(context.stdout, formatRequestTable(first.map(toRequestView), now));
-    const totals = formatTotals(first, now);
+  }
+  print(first);
+  if (!json && first.length > 0) {
+    const totals = formatTotals(first, Date.now(), table);
     if (totals) writeLine(context.stdout, `\n${totals}`);
   }
-  if (options['follow'] !== true) return 0;
+  if (!follow) return 0;
   let lastId = first.at(-1)?.id ?? 0;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, followIntervalMs));
     const next = await readRequests(context, { ...filter, afterId: lastId });
     if (next === null) return 1;
-    for (const request of next) {
-      const view = toRequestView(request);
-      writeLine(
-        context.stdout,
-        json ? JSON.stringify(view) : requestRow(view, Date.now()).join('  '),
-      );
-      lastId = request.id;
-    }
+    print(next);
+    lastId = next.at(-1)?.id ?? lastId;
   }
 }
 
@@ -102,66 +138,90 @@ function milliseconds(ms: number | null): string {
 }
 
 /**
- * One request as a row. TIME is the local time, with the date when not from today (`now`'s day).
- * ROUTE is the rule that placed it, as the dashboard says it. A refusal's reason is what Codex was told; one recorded before it named times as people read
- * them has its ISO times worded as of the request.
+ * The table's columns. Left out first when the width is short: TTFB, then the token counts (the
+ * totals under the table keep them), the model, the duration and the session. TIME, PROFILE,
+ * ROUTE, STATUS and FALLBACK say what happened and always show.
  */
-function requestRow(view: RequestView, now: number): string[] {
+function requestColumns(options: RequestTableOptions): FitColumn[] {
+  const cut = (min: number) => (options.wide ? {} : { min });
+  const drop = (rank: number) => (options.wide ? {} : { drop: rank });
+  return [
+    { header: 'TIME' },
+    { header: 'SESSION', ...cut(9), ...drop(5) },
+    { header: 'PROFILE', ...cut(8) },
+    { header: 'ROUTE', ...cut(10) },
+    { header: 'MODEL', ...cut(7), ...drop(3) },
+    { header: 'STATUS' },
+    { header: 'TTFB', ...drop(1) },
+    { header: 'TOOK', ...drop(4) },
+    { header: 'IN/CACHED/OUT', ...drop(2) },
+    // Room for "alpha needed a sign-in": narrower, it would cut the facts; columns go first.
+    { header: 'FALLBACK', ...cut(22) },
+  ];
+}
+
+/**
+ * One request as a row of `requestColumns`. TIME is the local time, with the date when not from
+ * today (`now`'s day). ROUTE is the rule that placed it, in the dashboard's words (short ones in a
+ * fitted table); FALLBACK names each profile it left, and why, once (never repeated in ROUTE), or
+ * for a refusal the reason Codex was told; one recorded before it named times as people read them
+ * has its ISO times worded as of the request.
+ */
+function requestRow(view: RequestView, now: number, options: RequestTableOptions): string[] {
   const at = Date.parse(view.at);
+  const name = (profile: string) => (options.wide ? profile : cutText(profile, nameBound));
+  const count = (value: number) => (options.wide ? String(value) : formatCount(value));
   const tokens = view.tokens
-    ? `${view.tokens.input} in (${view.tokens.cached} cached), ${view.tokens.output} out`
+    ? `${count(view.tokens.input)}/${count(view.tokens.cached)}/${count(view.tokens.output)}`
     : '-';
-  const chain =
-    view.fallback.length > 0
-      ? `after ${view.fallback.map((entry) => `${entry.profile} (${entry.reason})`).join(', ')}`
-      : view.profile === null
-        ? humanizeTimes(view.reason, { now: at })
-        : '';
+  const session =
+    view.sessionId === null ? '-' : options.wide ? view.sessionId : sessionLabel(view.sessionId);
   return [
     formatLogStamp(at, { now }),
-    view.sessionId ?? '-',
-    view.profile ?? 'refused',
-    // The rule the router recorded, in the dashboard's words (an older record: its route).
-    requestRouteText(view) ?? '-',
+    session,
+    view.profile === null ? 'refused' : name(view.profile),
+    // The rule the router recorded (an older record: its route); what it left is FALLBACK's.
+    requestRuleText(view, options.wide ? 'long' : 'short') ?? '-',
     view.model ?? '-',
     String(view.status),
     milliseconds(view.ttfbMs),
     milliseconds(view.durationMs),
     tokens,
-    chain,
+    // What it tried, else for a refusal the reason Codex was told.
+    requestLeftText(view, name) ||
+      (view.profile === null ? humanizeTimes(view.reason, { now: at }) : ''),
   ];
 }
 
-function formatRequestTable(views: RequestView[], now: number): string {
-  return formatTable(
-    [
-      'TIME',
-      'SESSION',
-      'PROFILE',
-      'ROUTE',
-      'MODEL',
-      'STATUS',
-      'TTFB',
-      'TIME',
-      'TOKENS',
-      'FALLBACK',
-    ],
-    views.map((view) => requestRow(view, now)),
+/** Which columns a narrow table left out, and how to see them, in lines of at most `width`. */
+function hiddenNote(hidden: string[], width: number): string {
+  return wrapText(
+    `Not shown at ${width} columns: ${hidden.join(', ')} (see codex-lab log --wide).`,
+    width,
   );
 }
 
-/** "Today: work 12 requests, 3400 in / 1200 out (800 cached); …" and the same for this week. */
-function formatTotals(records: readonly RequestRecord[], now: number): string {
+/**
+ * "Today: work 12 requests, 3400 in / 1200 out (800 cached); …" and the same for this week; when
+ * that is wider than the table may be, one profile a line under "Today:".
+ */
+function formatTotals(
+  records: readonly RequestRecord[],
+  now: number,
+  options: RequestTableOptions,
+): string {
   const totals = usageTotals(records, now);
-  const line = (label: string, entries: typeof totals.today.profiles) =>
-    entries.length === 0
-      ? null
-      : `${label}: ${entries
-          .map(
-            (entry) =>
-              `${entry.key} ${entry.requests} request${entry.requests === 1 ? '' : 's'}, ${entry.input} in / ${entry.output} out (${entry.cached} cached)`,
-          )
-          .join('; ')}`;
+  const name = (profile: string) => (options.wide ? profile : cutText(profile, nameBound));
+  const line = (label: string, entries: typeof totals.today.profiles) => {
+    if (entries.length === 0) return null;
+    const said = entries.map(
+      (entry) =>
+        `${name(entry.key)} ${entry.requests} request${entry.requests === 1 ? '' : 's'}, ${entry.input} in / ${entry.output} out (${entry.cached} cached)`,
+    );
+    const one = `${label}: ${said.join('; ')}`;
+    if (one.length <= options.width) return one;
+    return [`${label}:`, ...said.map((text) => cutText(`  ${text}`, options.width))].join('\n');
+  };
   return [line('Today', totals.today.profiles), line('This week', totals.week.profiles)]
     .filter((text): text is string => text !== null)
     .join('\n');
