@@ -217,6 +217,22 @@ export function formatWindowUse(window: QuotaWindowShape | null, now: number): s
 }
 
 /**
+ * `42% used, resets 14:05` (`Tue 14:05` further away): `formatWindowUse` with the reset as a clock
+ * time, for a surface that is not redrawn every minute (the tray menu), where a countdown would
+ * go stale. `-` when the window is unknown.
+ */
+export function formatWindowUseAt(window: QuotaWindowShape | null, options: ClockOptions): string {
+  if (!window) return '-';
+  const used = `${Math.round(window.usedPercent)}% used`;
+  if (window.resetsAt === null) return used;
+  const at = Date.parse(window.resetsAt);
+  if (Number.isNaN(at)) return used;
+  return at - options.now < second
+    ? `${used}, reset due`
+    : `${used}, resets ${formatClockTime(at, options)}`;
+}
+
+/**
  * True when a failure `code` is about stored tokens that cannot be read: an auth file that does
  * not parse or that the disk refuses, or the OS keychain locked or unavailable
  * (`keyring_unavailable`). Only mending the file or unlocking the keychain helps, never a sign-in.

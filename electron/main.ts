@@ -271,6 +271,7 @@ async function start(): Promise<void> {
     void runTrayAction(action, {
       lab,
       openSettings: () => void openSettings(),
+      openProfile: showProfile,
       openAddAccount,
       async openDashboard() {
         const url = await host.dashboardUrl();

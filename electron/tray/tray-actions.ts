@@ -14,6 +14,8 @@ import { autoProfile, type TrayAction } from './tray-menu.ts';
 export interface TrayActionEffects {
   lab: Pick<LabApi, 'setActive' | 'setPriming'>;
   openSettings(): void;
+  /** Opens the settings window on one profile's card (its Sign in again, what to mend). */
+  openProfile(profile: string): void;
   /**
    * Opens the settings window with its Add account dialog: the page runs the sign-in (the
    * preferred method, a name, the device code) and shows why it could not start.
@@ -59,6 +61,9 @@ export async function runTrayAction(action: TrayAction, effects: TrayActionEffec
       return;
     case 'settings':
       effects.openSettings();
+      return;
+    case 'show-profile':
+      effects.openProfile(action.profile);
       return;
     case 'priming': {
       const result = await effects.lab.setPriming({

@@ -43,6 +43,8 @@ function toElectron(
     if (item.type !== undefined) options.type = item.type;
     if (item.checked !== undefined) options.checked = item.checked;
     if (item.enabled !== undefined) options.enabled = item.enabled;
+    // Hover text (macOS): the whole text of a label cut to fit, an account's windows and resets.
+    if (item.toolTip !== undefined) options.toolTip = item.toolTip;
     if (item.submenu) options.submenu = toElectron(item.submenu, onAction);
     const action = item.action;
     if (action) options.click = () => onAction(action);

@@ -18,13 +18,16 @@ export function windowName(window: QuotaWindowView): string {
   return sharedWindowName(window.windowMinutes, 'short');
 }
 
-/** "5h 12% · wk 40%", or "" when no window is known yet. */
+/**
+ * "5h 12% · wk 40% used", or "" when no window is known yet. Each window's share is the part
+ * used, as the dashboard's bars and the CLI say it; the pool's headline says what is left.
+ */
 export function quotaSummary(profile: ProfileView): string {
   const parts: string[] = [];
   for (const window of [profile.quota.primary, profile.quota.secondary]) {
     if (window) parts.push(`${windowName(window)} ${Math.round(window.usedPercent)}%`);
   }
-  return parts.join(' · ');
+  return parts.length === 0 ? '' : `${parts.join(' · ')} used`;
 }
 
 /** "14:30" within the next 20 hours, or "Tue 14:30" further away (24-hour clock). */
@@ -35,4 +38,36 @@ export function formatUntil(iso: string, options: FormatOptions): string {
 /** The display name of a profile: its label when set, else its name. */
 export function displayName(profile: ProfileView): string {
   return profile.label ?? profile.name;
+}
+
+/**
+ * The window a profile has used up and when it resets (the later of two full ones), or null: a
+ * profile the router skips until then although its status still reads `ready`.
+ */
+export function usedUpWindow(
+  profile: ProfileView,
+  now: number,
+): { window: QuotaWindowView; until: number } | null {
+  let found: { window: QuotaWindowView; until: number } | null = null;
+  for (const window of [profile.quota.primary, profile.quota.secondary]) {
+    if (!window || window.usedPercent < 100 || window.resetsAt === null) continue;
+    const until = Date.parse(window.resetsAt);
+    if (Number.isNaN(until) || until <= now) continue;
+    if (found === null || until > found.until) found = { window, until };
+  }
+  return found;
+}
+
+/**
+ * `text` cut to `max` characters (UTF-16 units, as a menu measures), ending in "…" when cut: at
+ * the last word boundary near the end, so a clause is not cut mid-word.
+ */
+export function boundLabel(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // The "…" takes the last place: a boundary at `max - 1` still fits.
+  const space = text.slice(0, max).lastIndexOf(' ');
+  let cut = space >= max - 16 ? text.slice(0, space) : text.slice(0, max - 1);
+  // Never half of a surrogate pair (an emoji in a name), nor a dangling separator.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut.replace(/[\s,;:·—-]+$/, '')}…`;
 }

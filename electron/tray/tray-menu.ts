@@ -4,13 +4,30 @@
  */
 import type { LabState, ProfileView } from '../../core/service/contract.ts';
 import { describePool } from '../../core/service/quota-text.ts';
-import { statusLabel, unreadableFile } from '../../core/format.ts';
+import {
+  capitalize,
+  formatClockTime,
+  formatWindowUseAt,
+  statusLabel,
+  unreadableFile,
+  windowName as longWindowName,
+} from '../../core/format.ts';
 import type { UserPreferences } from '../ipc/desktop-contract.ts';
-import { displayName, formatUntil, quotaSummary, type FormatOptions } from './tray-format.ts';
+import {
+  boundLabel,
+  displayName,
+  formatUntil,
+  quotaSummary,
+  usedUpWindow,
+  windowName,
+  type FormatOptions,
+} from './tray-format.ts';
 
 /** What a menu item does when clicked; main maps each to a service call or a window. */
 export type TrayAction =
   | { kind: 'use'; profile: string }
+  /** Opens the settings on the profile's card: where it is signed in again, or its file mended. */
+  | { kind: 'show-profile'; profile: string }
   | { kind: 'add-account' }
   | { kind: 'settings' }
   | { kind: 'priming'; profile: string; enabled: boolean }
@@ -27,7 +44,34 @@ export interface TrayMenuItem {
   enabled?: boolean;
   submenu?: TrayMenuItem[];
   action?: TrayAction;
+  /** The item's whole text, where a label is cut short (hover text; macOS shows it). */
+  toolTip?: string;
 }
+
+/**
+ * The most items the menu's top level holds, separators included, however many accounts there
+ * are: macOS and Windows cut off a tray menu taller than the screen, and 24 rows fit a 1366×768
+ * screen at 125% scaling with the taskbar.
+ */
+export const trayTopLevelMax = 24;
+
+/** The longest label, in characters: a longer one widens the whole menu, or is cut by the OS. */
+export const trayLabelMax = 60;
+
+/** The longest account name in a label, so the account's state after it always shows. */
+const nameMax = 24;
+
+/**
+ * Up to this many accounts are listed one by one at the top level; with more, the top level
+ * keeps the accounts in use and those needing attention, and "All accounts (N)" has them all.
+ */
+export const trayAccountsFlatUpTo = 6;
+
+/** The most accounts shown as in use at the top level (the active one first). */
+const inUseMax = 3;
+
+/** The most accounts waiting on a reset shown at the top level (the soonest back). */
+const waitingMax = 3;
 
 /** The name `LabState.active` uses for automatic routing. */
 export const autoProfile = 'auto';
@@ -93,19 +137,61 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
   };
 }
 
-/** "work — 5h 12% · wk 40%", with ⏸/⚠ marks for limited and needs-sign-in profiles. */
+/**
+ * "work — 5h 12% · wk 40% used", "⏸ work — limited until 14:30", "⏸ work — wk 100% used until
+ * Thu 09:00", "⚠ work — needs sign-in": at most `trayLabelMax` characters, the name cut first.
+ */
 export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
-  const name = displayName(profile);
-  const quota = quotaSummary(profile);
-  if (profile.status === 'auth_error')
-    return `⚠ ${name} — ${statusLabel(profile.status, profile.statusCode)}`;
+  const name = boundLabel(displayName(profile), nameMax);
+  const mark = profileMark(profile, options.now);
+  return boundLabel(`${mark}${name} — ${profileState(profile, options)}`, trayLabelMax);
+}
+
+/** "⚠ " for a profile that cannot be used until mended, "⏸ " for one waiting on a reset. */
+function profileMark(profile: ProfileView, now: number): string {
+  if (profile.status === 'auth_error') return '⚠ ';
+  if (profile.status === 'limited' || usedUpWindow(profile, now)) return '⏸ ';
+  return '';
+}
+
+/** The state part of a label; a limited profile's quota is left to the tooltip (it waits). */
+function profileState(profile: ProfileView, options: TrayMenuOptions): string {
+  if (profile.status === 'auth_error') return statusLabel(profile.status, profile.statusCode);
   if (profile.status === 'limited') {
-    const until = profile.unavailableUntil
-      ? ` until ${formatUntil(profile.unavailableUntil, options)}`
-      : '';
-    return `⏸ ${name} — limited${until}${quota ? ` · ${quota}` : ''}`;
+    return profile.unavailableUntil
+      ? `limited until ${formatUntil(profile.unavailableUntil, options)}`
+      : 'limited';
   }
-  return quota ? `${name} — ${quota}` : name;
+  const usedUp = usedUpWindow(profile, options.now);
+  if (usedUp) {
+    const used = Math.round(usedUp.window.usedPercent);
+    return `${windowName(usedUp.window)} ${used}% used until ${formatClockTime(usedUp.until, options)}`;
+  }
+  return quotaSummary(profile) || statusLabel(profile.status, profile.statusCode);
+}
+
+/**
+ * An account item's whole text: its name (and label), its state and both windows with their
+ * resets as clock times (the menu is not redrawn every minute), and what a click does when it
+ * does not make it active.
+ */
+export function profileToolTip(profile: ProfileView, options: TrayMenuOptions): string {
+  const who = profile.label ? `${profile.label} (${profile.name})` : profile.name;
+  const windows = [profile.quota.primary, profile.quota.secondary]
+    .filter((window) => window !== null)
+    .map(
+      (window) =>
+        `${capitalize(longWindowName(window.windowMinutes))} ${formatWindowUseAt(window, options)}`,
+    );
+  const lines = [`${who} — ${profileState(profile, options)}`, ...windows];
+  if (profile.status === 'auth_error') {
+    lines.push(
+      unreadableFile(profile.statusCode)
+        ? 'Click to open its card in Settings, which says what to mend'
+        : 'Click to open its card in Settings and sign in again',
+    );
+  }
+  return lines.join('\n');
 }
 
 /**
@@ -116,9 +202,128 @@ export function poolMenuItems(state: LabState, options: TrayMenuOptions): TrayMe
   if (state.profiles.length === 0) return [];
   const text = describePool(state.pool, options);
   return [
-    { id: 'pool:headline', label: text.headline, enabled: false },
-    ...text.lines.map((line, index) => ({ id: `pool:${index}`, label: line, enabled: false })),
+    infoItem('pool:headline', text.headline),
+    ...text.lines.map((line, index) => infoItem(`pool:${index}`, line)),
     { type: 'separator' as const },
+  ];
+}
+
+/** A line that informs (disabled), cut to `trayLabelMax` with its whole text as the tooltip. */
+function infoItem(id: string, text: string): TrayMenuItem {
+  const label = boundLabel(text, trayLabelMax);
+  return { id, label, enabled: false, ...(label === text ? {} : { toolTip: text }) };
+}
+
+/**
+ * One account as a menu item (`prefix` tells apart its copy in "All accounts"): a radio that
+ * makes it active, or for one that cannot serve until mended, an item opening its card there.
+ */
+function accountItem(
+  profile: ProfileView,
+  state: LabState,
+  options: TrayMenuOptions,
+  prefix = '',
+): TrayMenuItem {
+  const active = state.active !== autoProfile && state.active === profile.name;
+  const shown = {
+    label: profileMenuLabel(profile, options),
+    toolTip: profileToolTip(profile, options),
+  };
+  if (profile.status === 'auth_error') {
+    // Making it active would not make it serve; its card signs it in again (or says what to
+    // mend). Opening Settings works with the router not answering too. The active one keeps its
+    // check, so the menu still says where new sessions are sent.
+    return {
+      id: `${prefix}show:${profile.name}`,
+      ...shown,
+      ...(active ? { type: 'radio' as const, checked: true } : {}),
+      action: { kind: 'show-profile', profile: profile.name },
+    };
+  }
+  return {
+    id: `${prefix}use:${profile.name}`,
+    ...shown,
+    type: 'radio',
+    checked: active,
+    ...(options.offline ? { enabled: false } : {}),
+    action: { kind: 'use', profile: profile.name },
+  };
+}
+
+/**
+ * How soon an account can serve, for sorting: ready ones by most quota left, then the ones
+ * waiting on a reset by the soonest back, then the ones needing a sign-in, then unreadable ones.
+ */
+function readiness(profile: ProfileView, now: number): [number, number] {
+  if (profile.status === 'auth_error') return [unreadableFile(profile.statusCode) ? 3 : 2, 0];
+  if (profile.status === 'limited') {
+    const until = profile.unavailableUntil ? Date.parse(profile.unavailableUntil) : Number.NaN;
+    return [1, Number.isNaN(until) ? Number.POSITIVE_INFINITY : until];
+  }
+  const usedUp = usedUpWindow(profile, now);
+  if (usedUp) return [1, usedUp.until];
+  const windows = [profile.quota.primary, profile.quota.secondary].filter((w) => w !== null);
+  // Most left first; an account whose quota is not known yet after every known one.
+  if (windows.length === 0) return [0, 1];
+  return [0, Math.max(...windows.map((window) => window.usedPercent)) - 100];
+}
+
+/** The profiles sorted by `readiness`, then by name. */
+function byReadiness(profiles: readonly ProfileView[], now: number): ProfileView[] {
+  const keyed = profiles.map((profile) => ({ profile, key: readiness(profile, now) }));
+  keyed.sort(
+    (a, b) =>
+      a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.profile.name.localeCompare(b.profile.name),
+  );
+  return keyed.map((entry) => entry.profile);
+}
+
+/** The accounts in use: the active one, those with live sessions, the one new sessions get. */
+function accountsInUse(state: LabState): string[] {
+  const names: string[] = [];
+  if (state.active !== autoProfile) names.push(state.active);
+  const sessions = new Map<string, number>();
+  for (const session of state.sessions) {
+    sessions.set(session.profile, (sessions.get(session.profile) ?? 0) + 1);
+  }
+  names.push(...[...sessions].sort((a, b) => b[1] - a[1]).map(([name]) => name));
+  if (state.pool.next.profile) names.push(state.pool.next.profile);
+  const known = new Set(state.profiles.map((profile) => profile.name));
+  return [...new Set(names)].filter((name) => known.has(name)).slice(0, inUseMax);
+}
+
+/**
+ * The accounts at the top level, in at most `room` items: all of them when few, else the ones in
+ * use, then those needing attention (a sign-in first, then the soonest back), then "All accounts
+ * (N)" with every account sorted by how soon it can serve.
+ */
+function accountItems(state: LabState, options: TrayMenuOptions, room: number): TrayMenuItem[] {
+  const { profiles } = state;
+  if (profiles.length <= Math.min(trayAccountsFlatUpTo, room)) {
+    return profiles.map((profile) => accountItem(profile, state, options));
+  }
+  const sorted = byReadiness(profiles, options.now);
+  const byName = new Map(profiles.map((profile) => [profile.name, profile]));
+  const inUse = accountsInUse(state)
+    .slice(0, Math.max(0, room - 1))
+    .map((name) => byName.get(name)!);
+  const rest = sorted.filter((profile) => !inUse.includes(profile));
+  const rank = (profile: ProfileView) => readiness(profile, options.now)[0];
+  // A sign-in (or a file to mend) is for the user to do now: all of them, before any wait. Of
+  // the accounts waiting on a reset, the few back soonest (the rest only wait).
+  const broken = rest.filter((profile) => rank(profile) >= 2);
+  const waiting = rest.filter((profile) => rank(profile) === 1);
+  const attention = [...broken, ...waiting.slice(0, waitingMax)];
+  const shown = attention.slice(0, Math.max(0, room - 1 - inUse.length));
+  const hidden = broken.length + waiting.length - shown.length;
+  return [
+    ...[...inUse, ...shown].map((profile) => accountItem(profile, state, options)),
+    {
+      id: 'accounts',
+      label: `All accounts (${profiles.length})${hidden > 0 ? ` · ${hidden} more not ready` : ''}`,
+      type: 'submenu',
+      submenu: sorted.map((profile) => accountItem(profile, state, options, 'accounts:')),
+    },
   ];
 }
 
@@ -154,20 +359,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       action: { kind: 'use', profile: autoProfile },
     },
   ];
-  for (const profile of state.profiles) {
-    items.push({
-      id: `use:${profile.name}`,
-      label: profileMenuLabel(profile, options),
-      type: 'radio',
-      checked: !isAuto && state.active === profile.name,
-      ...(offline ? { enabled: false } : {}),
-      action: { kind: 'use', profile: profile.name },
-    });
-  }
-  if (state.profiles.length === 0 && problems === 0) {
-    items.push({ id: 'no-profiles', label: 'No accounts yet', enabled: false });
-  }
-  items.push(
+  const tail: TrayMenuItem[] = [
     { type: 'separator' },
     { id: 'add-account', label: 'Add account…', action: { kind: 'add-account' } },
     { id: 'settings', label: 'Settings…', action: { kind: 'settings' } },
@@ -178,7 +370,8 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       enabled: state.profiles.length > 0 && !offline,
       submenu: state.profiles.map((profile) => ({
         id: `priming:${profile.name}`,
-        label: displayName(profile),
+        label: boundLabel(displayName(profile), trayLabelMax),
+        ...(displayName(profile).length > trayLabelMax ? { toolTip: displayName(profile) } : {}),
         type: 'checkbox' as const,
         checked: profile.priming,
         action: { kind: 'priming' as const, profile: profile.name, enabled: !profile.priming },
@@ -188,8 +381,13 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
     ...(options.preferences ? [preferencesMenu(options.preferences)] : []),
     { type: 'separator' },
     { id: 'quit', label: 'Quit Codex Lab', action: { kind: 'quit' } },
-  );
-  return items;
+  ];
+  if (state.profiles.length === 0) {
+    if (problems === 0) items.push({ id: 'no-profiles', label: 'No accounts yet', enabled: false });
+  } else {
+    items.push(...accountItems(state, options, trayTopLevelMax - items.length - tail.length));
+  }
+  return [...items, ...tail];
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   formatResetCredits,
   formatStatus,
   formatWindowUse,
+  formatWindowUseAt,
   statusLabel,
   windowName,
   poolForecastSentence,
@@ -131,6 +132,21 @@ describe('windows and statuses', () => {
     expect(formatStatus('limited', new Date(now + hour).toISOString(), utc)).toBe(
       'limited, back in 1h, at 13:00',
     );
+  });
+});
+
+describe('a window with its reset as a clock time (a surface that does not tick)', () => {
+  it('says the same "used, resets" as the countdown, with the time instead', () => {
+    const window = { usedPercent: 41.6, windowMinutes: 300, resetsAt: '2030-01-01T14:05:00Z' };
+    expect(formatWindowUse(window, now)).toBe('42% used, resets in 2h 5m');
+    expect(formatWindowUseAt(window, utc)).toBe('42% used, resets 14:05');
+    const week = { ...window, resetsAt: '2030-01-04T09:00:00Z' };
+    expect(formatWindowUseAt(week, utc)).toBe('42% used, resets Fri 09:00');
+    expect(formatWindowUseAt({ ...window, resetsAt: '2030-01-01T11:00:00Z' }, utc)).toBe(
+      '42% used, reset due',
+    );
+    expect(formatWindowUseAt({ ...window, resetsAt: null }, utc)).toBe('42% used');
+    expect(formatWindowUseAt(null, utc)).toBe('-');
   });
 });
 

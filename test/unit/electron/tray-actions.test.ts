@@ -11,6 +11,7 @@ function recording(answer: ContractResult<null>) {
       setPriming: async (input) => (did.push(['setPriming', input]), answer),
     },
     openSettings: () => did.push(['openSettings']),
+    openProfile: (profile) => did.push(['openProfile', profile]),
     openAddAccount: () => did.push(['openAddAccount']),
     openDashboard: async () => (did.push(['openDashboard']), false),
     updatePreferences: (patch) => (
@@ -32,6 +33,12 @@ const stopped: ContractResult<null> = {
 };
 
 describe('runTrayAction', () => {
+  it('an account needing a sign-in opens the settings on its card, changing nothing', async () => {
+    const { did, effects } = recording({ ok: true, value: null });
+    await runTrayAction({ kind: 'show-profile', profile: 'work' }, effects);
+    expect(did).toEqual([['openProfile', 'work']]);
+  });
+
   it('a switch that works shows nothing and leaves the redraw to the new state', async () => {
     const { did, effects } = recording({ ok: true, value: null });
     await runTrayAction({ kind: 'use', profile: 'work' }, effects);

@@ -25,9 +25,9 @@ describe('buildTrayMenu', () => {
     expect(items[1]).toMatchObject({
       type: 'radio',
       checked: false,
-      label: 'work — 5h 12% · wk 40%',
+      label: 'work — 5h 12% · wk 40% used',
     });
-    expect(items[2]?.label).toBe('home — 5h 12% · wk 40%');
+    expect(items[2]?.label).toBe('home — 5h 12% · wk 40% used');
     expect(labels(items).slice(3)).toEqual([
       '—',
       'Add account…',
@@ -108,7 +108,11 @@ describe('buildTrayMenu', () => {
       unavailableUntil: '2030-01-01T14:30:00.000Z',
     });
     const items = menu(uiState([limited]), options);
-    expect(items[1]?.label).toBe('⏸ work — limited until 14:30 · 5h 12% · wk 40%');
+    // Its quota waits with it: in the item's tooltip, with the window's resets.
+    expect(items[1]?.label).toBe('⏸ work — limited until 14:30');
+    expect(items[1]?.toolTip).toBe(
+      'work — limited until 14:30\n5-hour 12% used, resets 15:00\nWeekly 40% used, resets Fri 12:00',
+    );
     const later = uiProfile('work', {
       status: 'limited',
       unavailableUntil: '2030-01-03T09:00:00.000Z',
@@ -181,7 +185,7 @@ describe('buildTrayMenu', () => {
     expect(buildTrayTooltip(state, options).split('\n')).toEqual([
       'All accounts limited',
       'New sessions → none can take one now',
-      'Codex Lab — home (5h 12% · wk 40%) · 1 limited, 1 needs sign-in',
+      'Codex Lab — home (5h 12% · wk 40% used) · 1 limited, 1 needs sign-in',
     ]);
     const a = menu(state, options);
     const same = menu({ ...state, sessions: [] }, options);
@@ -203,11 +207,15 @@ describe('buildTrayMenu', () => {
     const items = buildTrayMenu(state, options);
     expect(labels(items.slice(0, 5))).toEqual([
       'Pool 30% left · 1 of 2 ready',
-      'New sessions → work: best: 40% used in its tightest window, weekly resets in 3d',
+      'New sessions → work: best: 40% used in its tightest window…',
       'Next free: team at 14:05',
       'This week: weekly pace not known yet',
       '—',
     ]);
+    // A line cut to fit keeps its whole text as the item's tooltip.
+    expect(items[1]?.toolTip).toBe(
+      'New sessions → work: best: 40% used in its tightest window, weekly resets in 3d',
+    );
     expect(items.slice(0, 4).every((item) => item.enabled === false && !item.action)).toBe(true);
     expect(items[5]).toMatchObject({ id: 'use:auto' });
     expect(buildTrayTooltip(state, options).split('\n').slice(0, 2)).toEqual([
