@@ -395,13 +395,38 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
  * and how many accounts need attention; while the router is not answering, only that (the rest
  * would read as live).
  */
+/**
+ * The longest tray icon tooltip shown whole: Windows keeps 127 characters of it (the notification
+ * area's `szTip`), and macOS and Linux show a long one badly anyway.
+ */
+export const trayTooltipMax = 127;
+
 export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): string {
   if (options?.offline) return offlineLabel;
   if (state.profiles.length === 0) return 'Codex Lab — no accounts yet';
   const pool = describePool(state.pool, options ?? { now: Date.now() });
-  return [pool.headline, pool.lines[0] ?? '', routingTooltip(state)]
-    .filter((line) => line !== '')
-    .join('\n');
+  return fitLines(
+    // What needs the user (the routing line's notes) before who new sessions go to.
+    [pool.headline, routingTooltip(state), pool.lines[0] ?? ''].filter((line) => line !== ''),
+    trayTooltipMax,
+  );
+}
+
+/**
+ * `lines` joined by newlines within `max` characters: whole lines while they fit, then the next one
+ * cut with "…" when a useful part of it fits (else left out), so the first lines always show.
+ */
+function fitLines(lines: readonly string[], max: number): string {
+  let text = '';
+  for (const line of lines) {
+    const room = max - (text === '' ? 0 : text.length + 1);
+    // A line cut to a few characters says nothing: it is left out instead.
+    const shown = line.length <= room ? line : room >= 24 ? boundLabel(line, room) : '';
+    if (shown === '') break;
+    text = text === '' ? shown : `${text}\n${shown}`;
+    if (shown !== line) break;
+  }
+  return text === '' ? boundLabel(lines[0] ?? '', max) : text;
 }
 
 /** The macOS menu-bar title: the pool's headroom as a short percentage ("47%"), or "". */
@@ -414,7 +439,8 @@ export function buildTrayTitle(state: LabState): string {
 function routingTooltip(state: LabState): string {
   const active = state.profiles.find((profile) => profile.name === state.active);
   const head = active
-    ? `Codex Lab — ${displayName(active)}${quotaSummary(active) ? ` (${quotaSummary(active)})` : ''}`
+    ? // A long label is cut, so the notes after it stay in the tooltip's bound.
+      `Codex Lab — ${boundLabel(displayName(active), 32)}${quotaSummary(active) ? ` (${quotaSummary(active)})` : ''}`
     : `Codex Lab — Auto, ${state.profiles.length} account${state.profiles.length === 1 ? '' : 's'}`;
   const limited = state.profiles.filter((profile) => profile.status === 'limited').length;
   const failing = state.profiles.filter((profile) => profile.status === 'auth_error');

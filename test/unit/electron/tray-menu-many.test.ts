@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { LabState, ProfileView } from '../../../core/service/contract.ts';
 import {
   buildTrayMenu,
+  buildTrayTooltip,
   trayLabelMax,
+  trayTooltipMax,
   trayTopLevelMax,
   type TrayMenuItem,
   type TrayMenuOptions,
@@ -199,4 +201,27 @@ describe('the tray menu with many accounts', () => {
       '⏸ acct-05 — limited until 14:30',
     );
   });
+});
+
+describe('the tray icon tooltip with many accounts', () => {
+  for (const count of [3, 15, 30]) {
+    it(`fits Windows' ${trayTooltipMax}-character limit at ${count} accounts, whole lines first`, () => {
+      const { state } = accounts(count);
+      const long = uiState(
+        state.profiles.map((profile) =>
+          profile.name === 'acct-03'
+            ? { ...profile, label: 'Company workspace '.repeat(6) }
+            : profile,
+        ),
+        { active: 'acct-03' },
+      );
+      for (const shown of [state, long]) {
+        const tooltip = buildTrayTooltip(shown, options);
+        expect(tooltip.length, tooltip).toBeLessThanOrEqual(trayTooltipMax);
+        // The pool headline always leads; a line is dropped or cut at its end, never mid-line.
+        expect(tooltip.split('\n')[0]).toMatch(/^Pool \d+% left/);
+        for (const line of tooltip.split('\n')) expect(line.trim()).toBe(line);
+      }
+    });
+  }
 });
