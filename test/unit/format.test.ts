@@ -14,7 +14,7 @@ import {
   humanizeTimes,
   formatResetCredits,
   formatStatus,
-  formatWindowUse,
+  formatWindowLeft,
   statusLabel,
   windowName,
   poolForecastSentence,
@@ -49,7 +49,7 @@ describe('durations', () => {
     for (const late of [1, 400, 600, 999]) {
       expect(formatDuration(week - late)).toBe('6d 23h');
       expect(
-        formatWindowUse(
+        formatWindowLeft(
           {
             usedPercent: 0,
             windowMinutes: 10080,
@@ -57,7 +57,7 @@ describe('durations', () => {
           },
           now,
         ),
-      ).toBe('0% used, resets in 6d 23h');
+      ).toBe('100% left, resets in 6d 23h');
     }
     expect(formatDuration(week)).toBe('7d');
     expect(formatDuration(4 * 24 * hour - 30_000)).toBe('3d 23h');
@@ -115,11 +115,11 @@ describe('windows and statuses', () => {
     expect(windowName(10080)).toBe('weekly');
     expect(windowName(10080, 'short')).toBe('wk');
     expect(
-      formatWindowUse(
+      formatWindowLeft(
         { usedPercent: 41.6, windowMinutes: 300, resetsAt: new Date(now + 3 * hour).toISOString() },
         now,
       ),
-    ).toBe('42% used, resets in 3h');
+    ).toBe('58% left, resets in 3h');
     expect(statusLabel('auth_error')).toBe('needs sign-in');
     expect(statusLabel('ok')).toBe('ready');
     expect(activityKindLabel('auth_error')).toBe('needs sign-in');

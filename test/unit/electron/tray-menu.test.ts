@@ -203,7 +203,7 @@ describe('buildTrayMenu', () => {
     const items = buildTrayMenu(state, options);
     expect(labels(items.slice(0, 5))).toEqual([
       'Pool 30% left · 1 of 2 ready',
-      'New sessions → work: best: 40% used in its tightest window, weekly resets in 3d',
+      'New sessions → work: best: 60% left in its tightest window, weekly resets in 3d',
       'Next free: team at 14:05',
       'This week: weekly pace not known yet',
       '—',
@@ -212,7 +212,7 @@ describe('buildTrayMenu', () => {
     expect(items[5]).toMatchObject({ id: 'use:auto' });
     expect(buildTrayTooltip(state, options).split('\n').slice(0, 2)).toEqual([
       'Pool 30% left · 1 of 2 ready',
-      'New sessions → work: best: 40% used in its tightest window, weekly resets in 3d',
+      'New sessions → work: best: 60% left in its tightest window, weekly resets in 3d',
     ]);
     expect(buildTrayTitle(state)).toBe('30%');
     expect(buildTrayTitle(uiState([]))).toBe('');
