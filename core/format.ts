@@ -7,8 +7,10 @@
  * Durations: the two largest units, a zero second unit left out (`45s`, `12m`, `3h 5m`, `3h`,
  * `2d 4h`, `1d`), every unit rounded down, so a countdown never shows more time than is left.
  * Clock times: 24-hour, with the weekday when the moment is 20 hours away or more (`14:05`,
- * `Tue 14:05`). Statuses: `ready`, `limited`, `needs sign-in`, `auth file unreadable`,
- * `not checked yet` — never the raw `auth_error`. Sentences say what is wrong; how to fix it
+ * `Tue 14:05`). Quota: what is left (`58% left, resets in 3h 5m`, `used up`, `not known yet`;
+ * docs/quota.md, "Words for quota"), one function per fact and no wording of it elsewhere.
+ * Statuses: `ready`, `limited`, `needs sign-in`, `auth file unreadable`, `not checked yet` —
+ * never the raw `auth_error`. Sentences say what is wrong; how to fix it
  * travels beside them (a failure's `fix`), and the command line words it with our command
  * (`withCliFix`).
  */
@@ -206,30 +208,135 @@ export function windowName(windowMinutes: number | null, style: 'long' | 'short'
   return style === 'long' ? `${days}-day` : `${days}d`;
 }
 
-/** `42% used, resets in 3h 5m` (`reset due` once past), or `-` when the window is unknown. */
-export function formatWindowUse(window: QuotaWindowShape | null, now: number): string {
-  if (!window) return '-';
-  const used = `${Math.round(window.usedPercent)}% used`;
-  if (window.resetsAt === null) return used;
-  const left = Date.parse(window.resetsAt) - now;
-  if (Number.isNaN(left)) return used;
-  return left < second ? `${used}, reset due` : `${used}, resets ${formatIn(left)}`;
+/**
+ * How much of a window is left, in whole percent: `100 − used`, rounded, within 0–100. The pool's
+ * headroom is the mean of the same `100 − used` rounded the same way, so an account alone in the
+ * pool shows one figure on its card and in the banner. An unreadable figure counts as unused, as
+ * the router counts it.
+ */
+export function leftPercent(usedPercent: number): number {
+  if (!Number.isFinite(usedPercent)) return 100;
+  return Math.max(0, Math.min(100, Math.round(100 - usedPercent)));
+}
+
+/** `47% left`: an amount of quota, the one way every surface says it (a window, the pool). */
+export function percentLeftText(left: number): string {
+  return `${left}% left`;
 }
 
 /**
- * `42% used, resets 14:05` (`Tue 14:05` further away): `formatWindowUse` with the reset as a clock
- * time, for a surface that is not redrawn every minute (the tray menu), where a countdown would
- * go stale. `-` when the window is unknown.
+ * What a used percent leaves, in words: `88% left`, or `used up` for a full window (the upstream
+ * refuses it until its reset). A window a fraction short of full reads `0% left`, not `used up`:
+ * it still serves.
  */
-export function formatWindowUseAt(window: QuotaWindowShape | null, options: ClockOptions): string {
-  if (!window) return '-';
-  const used = `${Math.round(window.usedPercent)}% used`;
-  if (window.resetsAt === null) return used;
-  const at = Date.parse(window.resetsAt);
-  if (Number.isNaN(at)) return used;
-  return at - options.now < second
-    ? `${used}, reset due`
-    : `${used}, resets ${formatClockTime(at, options)}`;
+export function quotaAmountText(usedPercent: number): string {
+  return usedPercent >= 100 ? 'used up' : percentLeftText(leftPercent(usedPercent));
+}
+
+/** How a window nobody has reported is said on every surface (a card, a table cell, a tooltip). */
+export const quotaUnknownText = 'not known yet';
+
+/**
+ * When a window resets: `resets in 3h 5m`, `resets now` (within the second), `reset since last
+ * read` once past (its figure counts as unused until the next read, as the router counts it), or
+ * `reset time unknown`.
+ */
+export function resetText(resetsAt: string | null, now: number): string {
+  const at = resetsAt === null ? Number.NaN : Date.parse(resetsAt);
+  if (Number.isNaN(at)) return 'reset time unknown';
+  return at <= now ? 'reset since last read' : `resets ${formatIn(at - now)}`;
+}
+
+/** One window as every surface shows it (`windowLeft`). */
+export interface WindowLeftParts {
+  /** Whole percent left, or null when the window is not known. */
+  left: number | null;
+  /** 100 % used and not yet reset: the upstream refuses it. */
+  exhausted: boolean;
+  /** The figure alone, for a compact cell or a bar's head: `58%`, `0%`, `–`. */
+  figure: string;
+  /** `58% left`, `used up`, `not known yet`. */
+  amount: string;
+  /** `resets in 3h 5m`, `reset since last read`, `reset time unknown` (empty when not known). */
+  reset: string;
+  /** The bare countdown for a compact cell: `3h 5m`, `now`, `–`. */
+  countdown: string;
+  /** The whole sentence: `58% left, resets in 3h 5m`, `used up, resets in 2h`, `not known yet`. */
+  text: string;
+}
+
+/**
+ * Everything a surface says about one quota window, worked out once: what is left (a window past
+ * its reset counts as unused, as routing and the pool headroom count it), whether it is used up,
+ * and when it resets. Every surface words a window through this (or `formatWindowLeft`).
+ */
+export function windowLeft(window: QuotaWindowShape | null, now: number): WindowLeftParts {
+  if (!window) {
+    return {
+      left: null,
+      exhausted: false,
+      figure: '–',
+      amount: quotaUnknownText,
+      reset: '',
+      countdown: '–',
+      text: quotaUnknownText,
+    };
+  }
+  const at = window.resetsAt === null ? Number.NaN : Date.parse(window.resetsAt);
+  const past = !Number.isNaN(at) && at <= now;
+  const used = past ? 0 : window.usedPercent;
+  const left = leftPercent(used);
+  const amount = quotaAmountText(used);
+  const reset = resetText(window.resetsAt, now);
+  return {
+    left,
+    exhausted: used >= 100,
+    figure: `${left}%`,
+    amount,
+    reset,
+    countdown: Number.isNaN(at) ? '–' : at - now < second ? 'now' : formatDuration(at - now),
+    text: `${amount}, ${reset}`,
+  };
+}
+
+/** `58% left, resets in 3h 5m`, `used up, resets in 2h`, `not known yet` (see `windowLeft`). */
+export function formatWindowLeft(window: QuotaWindowShape | null, now: number): string {
+  return windowLeft(window, now).text;
+}
+
+/** The pool's headroom as the summary carries it (structurally, so this leaf imports nothing). */
+export interface PoolHeadroomShape {
+  headroomPercent: number | null;
+  eligible: readonly string[];
+}
+
+/**
+ * The pool's headroom in the words of a window: `47%` / `left in the pool` (the banner's figure
+ * and its caption) and `47% left` (the tray's and the CLI's headline); `quota not known yet` while
+ * no ready account has a figure. With none able to serve, nothing is left: `0%`.
+ */
+export function poolLeftParts(pool: PoolHeadroomShape): {
+  figure: string;
+  words: string;
+  text: string;
+} {
+  const left = pool.eligible.length === 0 ? 0 : pool.headroomPercent;
+  if (left === null) {
+    return { figure: '–', words: 'quota not known yet', text: 'quota not known yet' };
+  }
+  return { figure: `${left}%`, words: 'left in the pool', text: percentLeftText(left) };
+}
+
+/**
+ * `58% left, resets 14:05` (`Tue 14:05` further away): `formatWindowLeft` with the reset as a
+ * clock time, for a surface that is not redrawn every minute (the tray menu), where a countdown
+ * would go stale. A window past its reset or with no known reset reads as `formatWindowLeft`.
+ */
+export function formatWindowLeftAt(window: QuotaWindowShape | null, options: ClockOptions): string {
+  const parts = windowLeft(window, options.now);
+  const at = window?.resetsAt == null ? Number.NaN : Date.parse(window.resetsAt);
+  if (Number.isNaN(at) || at - options.now < second) return parts.text;
+  return `${parts.amount}, resets ${formatClockTime(at, options)}`;
 }
 
 /**
@@ -603,7 +710,7 @@ const leftWords: Record<string, string> = {
   auth_error: 'needed a sign-in',
   unreadable_file: 'could not be read',
   limited: 'was limited',
-  exhausted: 'had used 100%',
+  exhausted: 'had used up its quota',
   circuit_open: 'was failing upstream',
   unknown_profile: 'did not exist',
 };

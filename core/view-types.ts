@@ -307,7 +307,7 @@ export interface DecisionView {
   sessionId: string | null;
   profile: string | null;
   route: RouteReason | null;
-  /** Human sentence: "pinned by header", "best: 12% used, weekly resets in 2d"… */
+  /** Human sentence: "pinned by header", "best: 88% left in its tightest window, weekly resets in 2d"… */
   detail: string;
   excluded: ExcludedCandidateView[];
 }

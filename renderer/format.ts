@@ -8,7 +8,6 @@ import {
   formatAgoSince,
   formatBackAt,
   formatClockTime,
-  formatIn,
   formatLogStamp,
   humanizeTimes,
   unreadableFile,
@@ -25,13 +24,15 @@ export {
   statusLabel,
 } from '../core/format.ts';
 
-/** "resets in 3h 12m" / "reset time unknown". */
-export function formatReset(resetsAt: string | null, now: number): string {
-  if (!resetsAt) return 'reset time unknown';
-  const at = Date.parse(resetsAt);
-  if (Number.isNaN(at)) return 'reset time unknown';
-  if (at <= now) return 'resetting now';
-  return `resets ${formatIn(at - now)}`;
+/** A quota bar's colour class: what is left, so little left warns (amber at 30 %, red at 10 %). */
+export type BarTone = 'ok' | 'warn' | 'critical';
+
+/**
+ * The tone of a bar that shows `left` percent of a window (`windowLeft(…).left`): the one
+ * threshold rule of the card's bars and the dense list's mini bars. A used-up window is critical.
+ */
+export function barTone(left: number): BarTone {
+  return left <= 10 ? 'critical' : left <= 30 ? 'warn' : 'ok';
 }
 
 /** "just now", "5m ago", "3h 5m ago", "never". */

@@ -5,7 +5,7 @@
  * (https://no-color.org), so pipes and tests read plain text.
  */
 import type { Writable } from 'node:stream';
-import { cutText, formatAgo, formatAgoSince, formatStatus, formatWindowUse } from '../format.ts';
+import { cutText, formatAgo, formatAgoSince, formatStatus, formatWindowLeft } from '../format.ts';
 import type { ProfileStatus, ProfileView } from '../service/contract.ts';
 
 /** What a coloured cell means. */
@@ -213,8 +213,8 @@ export function formatProfileTable(
       view.email ?? '-',
       view.plan ?? '-',
       formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
-      formatWindowUse(view.quota.primary, now),
-      formatWindowUse(view.quota.secondary, now),
+      formatWindowLeft(view.quota.primary, now),
+      formatWindowLeft(view.quota.secondary, now),
       formatPriming(view, now),
     ];
     if (options.pins) {

@@ -295,7 +295,7 @@ export function mergeSnapshots(previous: QuotaSnapshot, next: QuotaSnapshot): Qu
 
 /**
  * Whether a window of `snapshot` has reset since it was read: its figures are no longer the
- * account's (a spent 5-hour window shows "100% used, reset due") until the usage is read again.
+ * account's (a spent 5-hour window has refilled) until the usage is read again.
  */
 export function resetSinceRead(snapshot: QuotaSnapshot, now: number): boolean {
   for (const window of [snapshot.primary, snapshot.secondary]) {

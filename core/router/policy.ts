@@ -9,7 +9,13 @@
  * then the most headroom in its tightest window, then the earliest weekly reset, then the user's
  * order; with no room anywhere, the most headroom first.
  */
-import { formatDuration, unreadableFile, unreadableWhat } from '../format.ts';
+import {
+  formatDuration,
+  leftPercent,
+  percentLeftText,
+  unreadableFile,
+  unreadableWhat,
+} from '../format.ts';
 import type { LeftCode, RouteReason, RouteRule, RouteWhyView } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
@@ -292,7 +298,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     const text =
       bestRoomy && bestTight > roomyTight
         ? expiresFirstText(best, bestWeekly, now)
-        : bestText(best, bestTight, bestWeekly, now);
+        : bestText(best, bestWeekly, now);
     return routed(best.name, 'best', sentence(notes, text), 'best');
   }
 
@@ -406,7 +412,7 @@ export function ineligibility(
   if (exhaustedUntil !== null) {
     return {
       profile,
-      reason: `has used 100% until ${isoTime(exhaustedUntil)}`,
+      reason: `has used up its quota until ${isoTime(exhaustedUntil)}`,
       code: 'exhausted',
       until: exhaustedUntil,
     };
@@ -562,18 +568,22 @@ function pinSourceText(source: RoutingPin['source']): string {
   return 'repo pin';
 }
 
-function bestText(candidate: RoutingCandidate, tight: number, weekly: number, now: number): string {
+function bestText(candidate: RoutingCandidate, weekly: number, now: number): string {
   if (!quotaKnown(candidate.quota)) return 'best: quota not known yet';
   const weeklyText = Number.isFinite(weekly)
     ? `, weekly resets in ${formatDuration(weekly - now)}`
     : '';
-  return `best: ${tight}% used in its tightest window${weeklyText}`;
+  // What is left in the shared words (core/format.ts), from the unrounded figure, so the reason
+  // shows the number the card's bar and the pool banner show.
+  const { primary, secondary } = candidate.quota;
+  const left = leftPercent(Math.max(liveUsed(primary, now), liveUsed(secondary, now)));
+  return `best: ${percentLeftText(left)} in its tightest window${weeklyText}`;
 }
 
 function expiresFirstText(candidate: RoutingCandidate, weekly: number, now: number): string {
   const quota = candidate.quota as QuotaSnapshot;
-  const left = Math.round(100 - liveUsed(longestWindow(quota.primary, quota.secondary), now));
-  return `best: its week ends first (in ${formatDuration(weekly - now)}) with ${left}% left, used before it expires`;
+  const left = leftPercent(liveUsed(longestWindow(quota.primary, quota.secondary), now));
+  return `best: its week ends first (in ${formatDuration(weekly - now)}) with ${percentLeftText(left)}, used before it expires`;
 }
 
 /** The same few reset times recur on every request: format each once. */

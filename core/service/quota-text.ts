@@ -1,14 +1,15 @@
 /**
  * The words for the pool summary and the forecasts, shared by the CLI and the tray so both say
- * the same thing: "Pool 47% left · 2 of 3 ready", "next free: team at 14:05", "weekly pace
- * 1.2%/h: runs out Tue 18:00, before the weekly reset". 24-hour clock; a day name when the moment is not
- * within the next 20 hours.
+ * the same thing (what is left, in the words of `core/format.ts`): "Pool 47% left · 2 of 3
+ * ready", "next free: team at 14:05", "weekly pace 1.2%/h: runs out Tue 18:00, before the weekly
+ * reset". 24-hour clock; a day name when the moment is not within the next 20 hours.
  */
 import {
   forecastSentence,
   formatClockTime,
   humanizeTimes,
   poolForecastSentence,
+  poolLeftParts,
   poolReadiness,
   sameRepoLead,
   unreadableFile,
@@ -61,7 +62,8 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   const nextFree = pool.nextFree
     ? `${pool.nextFree.profile} at ${formatWhen(pool.nextFree.at, options)}`
     : null;
-  const short = pool.headroomPercent === null ? '' : `${pool.headroomPercent}%`;
+  const left = poolLeftParts(pool);
+  const short = pool.headroomPercent === null ? '' : left.figure;
   // Profiles whose sign-in cannot be read are named apart: a sign-in is not what they need.
   const signIn = pool.needsSignIn;
   let headline: string;
@@ -72,9 +74,7 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
     const readiness = poolReadiness(pool, poolTotal(pool));
     // With no headroom known, the readiness says why ("quota not known yet") by itself.
     headline =
-      pool.headroomPercent === null
-        ? `Pool · ${readiness}`
-        : `Pool ${pool.headroomPercent}% left · ${readiness}`;
+      pool.headroomPercent === null ? `Pool · ${readiness}` : `Pool ${left.text} · ${readiness}`;
   }
   // The router's reasons name moments in ISO; they are worded here, in this surface's time zone.
   const reason = (detail: string) => lowerFirst(humanizeTimes(detail, options));

@@ -2,7 +2,7 @@
  * The tray's and the notifications' labels, built on the shared formatting module
  * (`core/format.ts`) so they read as the CLI and the dashboard do.
  */
-import { formatClockTime, windowName as sharedWindowName } from '../../core/format.ts';
+import { formatClockTime, windowLeft, windowName as sharedWindowName } from '../../core/format.ts';
 import type { ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -19,15 +19,15 @@ export function windowName(window: QuotaWindowView): string {
 }
 
 /**
- * "5h 12% · wk 40% used", or "" when no window is known yet. Each window's share is the part
- * used, as the dashboard's bars and the CLI say it; the pool's headline says what is left.
+ * "5h 88% · wk 60% left", or "" when no window is known yet: what each window has left, in the
+ * words every surface uses (`windowLeft`; a window past its reset counts as unused).
  */
-export function quotaSummary(profile: ProfileView): string {
+export function quotaSummary(profile: ProfileView, now: number): string {
   const parts: string[] = [];
   for (const window of [profile.quota.primary, profile.quota.secondary]) {
-    if (window) parts.push(`${windowName(window)} ${Math.round(window.usedPercent)}%`);
+    if (window) parts.push(`${windowName(window)} ${windowLeft(window, now).figure}`);
   }
-  return parts.length === 0 ? '' : `${parts.join(' · ')} used`;
+  return parts.length === 0 ? '' : `${parts.join(' · ')} left`;
 }
 
 /** "14:30" within the next 20 hours, or "Tue 14:30" further away (24-hour clock). */

@@ -7,7 +7,9 @@ import { describePool } from '../../core/service/quota-text.ts';
 import {
   capitalize,
   formatClockTime,
-  formatWindowUseAt,
+  formatWindowLeftAt,
+  poolLeftParts,
+  quotaAmountText,
   statusLabel,
   unreadableFile,
   windowName as longWindowName,
@@ -138,7 +140,7 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
 }
 
 /**
- * "work — 5h 12% · wk 40% used", "⏸ work — limited until 14:30", "⏸ work — wk 100% used until
+ * "work — 5h 88% · wk 60% left", "⏸ work — limited until 14:30", "⏸ work — wk used up until
  * Thu 09:00", "⚠ work — needs sign-in": at most `trayLabelMax` characters, the name cut first.
  */
 export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
@@ -164,10 +166,9 @@ function profileState(profile: ProfileView, options: TrayMenuOptions): string {
   }
   const usedUp = usedUpWindow(profile, options.now);
   if (usedUp) {
-    const used = Math.round(usedUp.window.usedPercent);
-    return `${windowName(usedUp.window)} ${used}% used until ${formatClockTime(usedUp.until, options)}`;
+    return `${windowName(usedUp.window)} ${quotaAmountText(100)} until ${formatClockTime(usedUp.until, options)}`;
   }
-  return quotaSummary(profile) || statusLabel(profile.status, profile.statusCode);
+  return quotaSummary(profile, options.now) || statusLabel(profile.status, profile.statusCode);
 }
 
 /**
@@ -181,7 +182,7 @@ export function profileToolTip(profile: ProfileView, options: TrayMenuOptions): 
     .filter((window) => window !== null)
     .map(
       (window) =>
-        `${capitalize(longWindowName(window.windowMinutes))} ${formatWindowUseAt(window, options)}`,
+        `${capitalize(longWindowName(window.windowMinutes))} ${formatWindowLeftAt(window, options)}`,
     );
   const lines = [`${who} — ${profileState(profile, options)}`, ...windows];
   if (profile.status === 'auth_error') {
@@ -407,7 +408,9 @@ export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): st
   const pool = describePool(state.pool, options ?? { now: Date.now() });
   return fitLines(
     // What needs the user (the routing line's notes) before who new sessions go to.
-    [pool.headline, routingTooltip(state), pool.lines[0] ?? ''].filter((line) => line !== ''),
+    [pool.headline, routingTooltip(state, options?.now ?? Date.now()), pool.lines[0] ?? ''].filter(
+      (line) => line !== '',
+    ),
     trayTooltipMax,
   );
 }
@@ -429,18 +432,20 @@ function fitLines(lines: readonly string[], max: number): string {
   return text === '' ? boundLabel(lines[0] ?? '', max) : text;
 }
 
-/** The macOS menu-bar title: the pool's headroom as a short percentage ("47%"), or "". */
+/**
+ * The macOS menu-bar title: what the pool has left as a short percentage ("47%", the headline's
+ * figure), or "" with no accounts or while it is not known.
+ */
 export function buildTrayTitle(state: LabState): string {
-  return state.profiles.length === 0 || state.pool.headroomPercent === null
-    ? ''
-    : `${state.pool.headroomPercent}%`;
+  if (state.profiles.length === 0 || state.pool.headroomPercent === null) return '';
+  return poolLeftParts(state.pool).figure;
 }
 
-function routingTooltip(state: LabState): string {
+function routingTooltip(state: LabState, now: number): string {
   const active = state.profiles.find((profile) => profile.name === state.active);
   const head = active
     ? // A long label is cut, so the notes after it stay in the tooltip's bound.
-      `Codex Lab — ${boundLabel(displayName(active), 32)}${quotaSummary(active) ? ` (${quotaSummary(active)})` : ''}`
+      `Codex Lab — ${boundLabel(displayName(active), 32)}${quotaSummary(active, now) ? ` (${quotaSummary(active, now)})` : ''}`
     : `Codex Lab — Auto, ${state.profiles.length} account${state.profiles.length === 1 ? '' : 's'}`;
   const limited = state.profiles.filter((profile) => profile.status === 'limited').length;
   const failing = state.profiles.filter((profile) => profile.status === 'auth_error');

@@ -5,9 +5,15 @@
  * so 15 or 30 accounts fit a normal window without scrolling.
  */
 import type { LabState, ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
-import { capitalize, formatStatus, statusLabel, windowName } from '../../core/format.ts';
+import {
+  capitalize,
+  formatStatus,
+  statusLabel,
+  windowLeft,
+  windowName,
+} from '../../core/format.ts';
 import { focusWhenShown } from '../focus.ts';
-import { formatDuration, formatReset, windowTitle } from '../format.ts';
+import { barTone, windowTitle } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** The id of a profile's full card, for the row's `aria-controls` (card keys are profile names). */
@@ -46,7 +52,7 @@ interface WindowCellProps {
 }
 
 /**
- * One window in a row: "5h", a thin bar, "37%", "2h 59m" (to its reset). The bar carries the
+ * One window in a row: "5h", a thin bar of what is left, "63%", "2h 59m" (to its reset). The bar carries the
  * card's own accessible name and value, so a screen reader hears what the card's bar says.
  */
 function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
@@ -56,38 +62,38 @@ function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
     : fallbackTitle === 'Weekly'
       ? 'wk'
       : '5h';
-  if (!window) {
+  const parts = windowLeft(window, now);
+  if (parts.left === null) {
     return (
-      <span className="row-window" title={`${title}: not reported yet`}>
+      <span className="row-window" title={`${title}: ${parts.text}`}>
         <span className="row-window-name">{short}</span>
         <span className="mini-bar bar-empty" aria-hidden="true" />
-        <span className="row-percent muted">–</span>
+        <span className="row-percent muted">{parts.figure}</span>
         <span className="row-reset muted" />
       </span>
     );
   }
-  const used = Math.max(0, Math.min(100, Math.round(window.usedPercent)));
-  const level = used >= 90 ? 'high' : used >= 70 ? 'mid' : 'low';
-  const reset = formatReset(window.resetsAt, now);
-  const left = window.resetsAt === null ? Number.NaN : Date.parse(window.resetsAt) - now;
   return (
-    <span className="row-window" title={`${title}: ${used}% used, ${reset}`}>
+    <span className="row-window" title={`${title}: ${parts.text}`}>
       <span className="row-window-name">{short}</span>
       <span
         className="mini-bar"
         role="progressbar"
-        aria-label={`${profile} ${title} quota used`}
+        aria-label={`${profile} ${title} quota left`}
         aria-valuemin={0}
         aria-valuemax={100}
-        aria-valuenow={used}
-        aria-valuetext={`${used}% used, ${reset}`}
+        aria-valuenow={parts.left}
+        aria-valuetext={parts.text}
       >
         {/* React sets style through the CSSOM, which the CSP allows (no inline style attribute). */}
-        <span className={`bar-fill bar-${level}`} style={{ width: `${used}%` }} />
+        <span
+          className={`bar-fill bar-${barTone(parts.left)}`}
+          style={{ width: `${parts.left}%` }}
+        />
       </span>
-      <strong className="row-percent">{used}%</strong>
+      <strong className="row-percent">{parts.figure}</strong>
       <span className="row-reset muted" aria-hidden="true">
-        {Number.isNaN(left) ? '–' : left <= 0 ? 'now' : formatDuration(left)}
+        {parts.countdown}
       </span>
     </span>
   );

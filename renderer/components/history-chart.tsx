@@ -1,10 +1,12 @@
 /**
  * A profile's quota history as an inline-SVG chart (no chart library): time on x (the last 24 hours
- * or 7 days, with a little room ahead of "now"), percent used on y, the upcoming resets marked, the
- * weekly pace projected as a dashed line, and a tooltip on every point.
+ * or 7 days, with a little room ahead of "now"), percent left on y (a line that falls as quota is
+ * used, as the bars empty), the upcoming resets marked, the weekly pace projected as a dashed line
+ * down towards empty, and a tooltip on every point in the shared words ("weekly 60% left").
  */
 import { useState } from 'react';
 import type { ForecastView, ProfileView, QuotaPointView } from '../../core/service/contract.ts';
+import { quotaAmountText, quotaUnknownText } from '../../core/format.ts';
 import { formatAt } from '../format.ts';
 
 /** Props of `HistoryChart`. */
@@ -49,8 +51,8 @@ export function HistoryChart({ profile, history, quota, forecast, now }: History
   const start = now - span;
   const end = now + span / 6;
   const x = (at: number) => left + ((at - start) / (end - start)) * plotWidth;
-  const y = (percent: number) =>
-    top + plotHeight - (Math.max(0, Math.min(100, percent)) / 100) * plotHeight;
+  // Height of what is left: the history holds used percents, the chart shows what they leave.
+  const y = (used: number) => top + plotHeight - (leftPercentExact(used) / 100) * plotHeight;
   const points = history
     .map((point) => ({ ...point, ms: Date.parse(point.at) }))
     .filter((point) => point.ms >= start && point.ms <= now + 60_000);
@@ -87,7 +89,7 @@ export function HistoryChart({ profile, history, quota, forecast, now }: History
           className={`dot dot-${slot === weeklySlot ? 'weekly' : 'short'}`}
           data-testid="history-point"
         >
-          <title>{`${formatAt(point.at, now)} — ${label} ${Math.round(point[slot] as number)}% used`}</title>
+          <title>{`${formatAt(point.at, now)} — ${label} ${quotaAmountText(point[slot] as number)}`}</title>
         </circle>
       ));
   };
@@ -143,12 +145,18 @@ export function HistoryChart({ profile, history, quota, forecast, now }: History
       <svg
         viewBox={`0 0 ${width} ${height}`}
         role="img"
-        aria-label={`${profile} quota history, last ${range === 'day' ? '24 hours' : '7 days'}: 5-hour now ${latest[shortSlot] ?? '?'}%, weekly now ${latest[weeklySlot] ?? '?'}%`}
+        aria-label={`${profile} quota history, last ${range === 'day' ? '24 hours' : '7 days'}: ${nowText('5-hour', latest[shortSlot])}, ${nowText('weekly', latest[weeklySlot])}`}
       >
         {[0, 50, 100].map((percent) => (
           <g key={percent}>
-            <line x1={left} x2={width - right} y1={y(percent)} y2={y(percent)} className="grid" />
-            <text x={left - 4} y={y(percent) + 3} className="axis-label" textAnchor="end">
+            <line
+              x1={left}
+              x2={width - right}
+              y1={y(100 - percent)}
+              y2={y(100 - percent)}
+              className="grid"
+            />
+            <text x={left - 4} y={y(100 - percent) + 3} className="axis-label" textAnchor="end">
               {percent}%
             </text>
           </g>
@@ -207,6 +215,16 @@ export function HistoryChart({ profile, history, quota, forecast, now }: History
       </figcaption>
     </figure>
   );
+}
+
+/** What a used percent leaves, unrounded, within 0–100 (a chart plots the exact figure). */
+function leftPercentExact(used: number): number {
+  return Number.isFinite(used) ? Math.max(0, Math.min(100, 100 - used)) : 100;
+}
+
+/** "5-hour 88% left" for the chart's accessible name, or "5-hour not known yet". */
+function nowText(label: string, used: number | null | undefined): string {
+  return `${label} ${used === null || used === undefined ? quotaUnknownText : quotaAmountText(used)}`;
 }
 
 /** Labels along x: every 6 hours for a day ("12:00"), every day for a week ("Tue"). */

@@ -1,5 +1,5 @@
 /**
- * The pool at a glance, at the top of the page: headroom across the accounts that can serve, the
+ * The pool at a glance, at the top of the page: what is left across the accounts that can serve, the
  * next time a limited one frees up, who a new session gets now and why, and the week's forecast.
  * The numbers come from the core's pool summary (the same one the tray and the CLI show).
  */
@@ -7,6 +7,7 @@ import type { PoolSummaryView } from '../../core/service/contract.ts';
 import {
   humanizeTimes,
   noAccountUsableText,
+  poolLeftParts,
   poolTotal,
   poolForecastSentence,
   poolReadiness,
@@ -34,7 +35,8 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
       )})`
     : null;
   const forecast = poolForecastSentence(pool.forecast, (iso) => formatAt(iso, now));
-  const unread = !allLimited && pool.headroomPercent === null;
+  // What is left, in the words of every other surface ("47%" / "left in the pool").
+  const left = poolLeftParts(pool);
   // The router's reasons name moments in ISO: worded here, in the browser's time zone, and again
   // every second as `now` ticks, so "(in 2h 3m)" counts down like the cards do.
   const reason = (detail: string) => humanizeTimes(detail, { now });
@@ -43,9 +45,9 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
     <section className={`card pool pool-${tone}`} aria-label="Pool summary" role="region">
       <div className="pool-headroom">
         <strong className="pool-percent" data-testid="pool-headroom">
-          {allLimited ? '0%' : unread ? '–' : `${pool.headroomPercent}%`}
+          {left.figure}
         </strong>
-        <span className="muted small">{unread ? 'quota not known yet' : 'left in the pool'}</span>
+        <span className="muted small">{left.words}</span>
       </div>
       <div className="pool-lines">
         <p className="pool-headline" data-testid="pool-headline">

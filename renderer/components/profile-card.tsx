@@ -7,6 +7,7 @@ import {
   capitalize,
   forecastSentence,
   formatResetCredits,
+  formatWindowLeft,
   humanizeTimes,
   statusLabel,
 } from '../../core/format.ts';
@@ -15,7 +16,6 @@ import {
   formatAgo,
   formatLimitedUntil,
   formatAt,
-  formatReset,
   removalQuestion,
   signInFixes,
 } from '../format.ts';
@@ -285,10 +285,8 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
               <dt>{family.name ?? family.id}</dt>
               <dd data-testid="limit-family">
                 {[
-                  family.primary &&
-                    `5-hour ${Math.round(family.primary.usedPercent)}% (${formatReset(family.primary.resetsAt, now)})`,
-                  family.secondary &&
-                    `weekly ${Math.round(family.secondary.usedPercent)}% (${formatReset(family.secondary.resetsAt, now)})`,
+                  family.primary && `5-hour ${formatWindowLeft(family.primary, now)}`,
+                  family.secondary && `weekly ${formatWindowLeft(family.secondary, now)}`,
                 ]
                   .filter(Boolean)
                   .join(' · ') || 'no window reported'}

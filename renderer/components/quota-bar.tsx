@@ -1,8 +1,11 @@
 /**
- * One quota window as a labelled bar with its reset countdown.
+ * One quota window as a labelled bar of what is left, with its reset countdown. The words come
+ * from the shared formatting module (`windowLeft`), so the bar says what the list, the CLI and the
+ * tray say; the bar empties as quota is used.
  */
+import { quotaUnknownText, windowLeft } from '../../core/format.ts';
 import type { QuotaWindowView } from '../../core/service/contract.ts';
-import { formatReset, windowTitle } from '../format.ts';
+import { barTone, windowTitle } from '../format.ts';
 
 /** Props of `QuotaBar`. */
 export interface QuotaBarProps {
@@ -12,42 +15,44 @@ export interface QuotaBarProps {
   now: number;
 }
 
-/** A meter for one window: green, amber from 70%, red from 90%. */
+/** A meter of what is left in one window: green, amber at 30% left, red at 10% (`barTone`). */
 export function QuotaBar({ profile, window, fallbackTitle, now }: QuotaBarProps) {
   const title = windowTitle(window, fallbackTitle);
-  if (!window) {
+  const parts = windowLeft(window, now);
+  if (parts.left === null) {
     return (
       <div className="quota">
         <div className="quota-head">
           <span>{title}</span>
-          <span className="muted">not reported yet</span>
+          <span className="muted">{quotaUnknownText}</span>
         </div>
         <div className="bar bar-empty" aria-hidden="true" />
       </div>
     );
   }
-  const used = Math.max(0, Math.min(100, Math.round(window.usedPercent)));
-  const level = used >= 90 ? 'high' : used >= 70 ? 'mid' : 'low';
   return (
     <div className="quota">
       <div className="quota-head">
         <span>{title}</span>
         <span>
-          <strong data-testid="quota-value">{used}%</strong>
-          <span className="muted"> used · {formatReset(window.resetsAt, now)}</span>
+          <strong data-testid="quota-value">{parts.amount}</strong>
+          <span className="muted"> · {parts.reset}</span>
         </span>
       </div>
       <div
         className="bar"
         role="progressbar"
-        aria-label={`${profile} ${title} quota used`}
+        aria-label={`${profile} ${title} quota left`}
         aria-valuemin={0}
         aria-valuemax={100}
-        aria-valuenow={used}
-        aria-valuetext={`${used}% used, ${formatReset(window.resetsAt, now)}`}
+        aria-valuenow={parts.left}
+        aria-valuetext={parts.text}
       >
         {/* React sets style through the CSSOM, which the CSP allows (no inline style attribute). */}
-        <div className={`bar-fill bar-${level}`} style={{ width: `${used}%` }} />
+        <div
+          className={`bar-fill bar-${barTone(parts.left)}`}
+          style={{ width: `${parts.left}%` }}
+        />
       </div>
     </div>
   );

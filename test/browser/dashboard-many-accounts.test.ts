@@ -80,7 +80,7 @@ function isInView(locator: Locator): Promise<boolean> {
 }
 
 const bar = (page: Page, name: string, window: '5-hour' | 'Weekly') =>
-  page.getByRole('progressbar', { name: `${name} ${window} quota used`, exact: true });
+  page.getByRole('progressbar', { name: `${name} ${window} quota left`, exact: true });
 const row = (page: Page, name: string) => page.locator(`li[data-profile-row="${name}"]`);
 
 /** The names whose row or either bar is not wholly inside the window, as the page is now. */
@@ -137,11 +137,11 @@ describe.skipIf(!hasChromium)('many accounts at a glance', () => {
       .poll(() => bar(page, 'oncall', '5-hour').getAttribute('aria-valuenow'), {
         timeout: 20_000,
       })
-      .toBe(String((14 * 37) % 100));
+      .toBe(String(100 - ((14 * 37) % 100)));
     expect(await outOfView(page, names)).toEqual([]);
     expect(await page.evaluate(() => document.scrollingElement?.scrollTop)).toBe(0);
-    // A row says its figures, not only draws them.
-    expect(await row(page, 'work').textContent()).toMatch(/5h\s*37%.*wk\s*33%/);
+    // A row says its figures (what is left), not only draws them.
+    expect(await row(page, 'work').textContent()).toMatch(/5h\s*63%.*wk\s*67%/);
     await page.screenshot({ path: join(screenshotFolder(), 'accounts-list-light.png') });
     // Nothing the page holds is a token.
     const html = await page.content();

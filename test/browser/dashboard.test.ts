@@ -90,7 +90,8 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     // The usage read right after sign-in: quota and the chart's first point, without a Refresh.
     // (the background poll is 20 s after start: 5 s here proves it is the read after sign-in)
     await card.getByTestId('history-point').first().waitFor({ timeout: 5_000 });
-    expect(await card.getByTestId('quota-value').first().textContent()).toBe('12%');
+    // The fake's 5-hour window is 12 % used: the card says what is left.
+    expect(await card.getByTestId('quota-value').first().textContent()).toBe('88% left');
   });
 
   it('renames it in place', async () => {
@@ -117,13 +118,14 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     await expect.poll(() => toggle.isChecked()).toBe(true);
   });
 
-  it('shows quota bars that match the fake upstream', async () => {
+  it('shows quota bars of what is left that match the fake upstream', async () => {
     await page.getByRole('button', { name: 'Refresh quota' }).click();
-    const fiveHour = page.getByRole('progressbar', { name: 'work 5-hour quota used' });
-    const weekly = page.getByRole('progressbar', { name: 'work Weekly quota used' });
-    await expect.poll(() => fiveHour.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('12');
-    await expect.poll(() => weekly.getAttribute('aria-valuenow')).toBe('40');
-    expect(await fiveHour.getAttribute('aria-valuetext')).toMatch(/12% used, resets in \dh/);
+    // The fake reports 12 % and 40 % used: the bars hold what is left.
+    const fiveHour = page.getByRole('progressbar', { name: 'work 5-hour quota left' });
+    const weekly = page.getByRole('progressbar', { name: 'work Weekly quota left' });
+    await expect.poll(() => fiveHour.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('88');
+    await expect.poll(() => weekly.getAttribute('aria-valuenow')).toBe('60');
+    expect(await fiveHour.getAttribute('aria-valuetext')).toMatch(/^88% left, resets in \dh/);
   });
 
   it('shows a session with its profile after a request through the router', async () => {

@@ -149,7 +149,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
       '2 of 2 accounts ready.',
     );
     expect(await banner().getByTestId('pool-next').textContent()).toMatch(
-      /^New sessions → work · Best: 20% used in its tightest window/,
+      /^New sessions → work · Best: 80% left in its tightest window/,
     );
     expect(await banner().getByTestId('pool-forecast').textContent()).toMatch(
       // 160 % left at 1.1 %/h lasts about 145 hours: past the weekly resets in 4 days.
@@ -164,7 +164,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
       .poll(() => work.getByTestId('credits').textContent(), { timeout: 20_000 })
       .toBe('balance 12.50');
     expect(await work.getByTestId('limit-family').textContent()).toMatch(
-      /^5-hour 5% \(resets in \d+m\)$/,
+      /^5-hour 95% left, resets in \d+m$/,
     );
     expect(await work.getByText('GPT-5.3-Codex-Spark').count()).toBe(1);
     expect(await work.getByTestId('forecast').textContent()).toMatch(
@@ -188,7 +188,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
       expect.arrayContaining(['0%', '50%', '100%']),
     );
     const tooltip = await work.getByTestId('history-point').last().locator('title').textContent();
-    expect(tooltip).toMatch(/^\d\d:\d\d — weekly \d+% used$/);
+    expect(tooltip).toMatch(/^\d\d:\d\d — weekly \d+% left$/);
     await work.getByRole('button', { name: '7 days' }).click();
     expect(await work.getByRole('img').getAttribute('aria-label')).toMatch(/last 7 days/);
     await work.getByRole('button', { name: '24 h' }).click();

@@ -163,8 +163,9 @@ describe('codex-lab list', () => {
 
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^\*\s+bob\s/m);
+    // What is left, rounded as the pool's headroom is: 7.5 % used leaves 93 % (100 − 7.5, rounded).
     expect(human.stdout).toMatch(
-      /alice\s+alice@example\.com\s+pro\s+not checked yet\s+42% used, resets in (1h 5\dm|2h)\s+8% used, resets in (3d 2\dh|4d)\s+on/,
+      /alice\s+alice@example\.com\s+pro\s+not checked yet\s+58% left, resets in (1h 5\dm|2h)\s+93% left, resets in (3d 2\dh|4d)\s+on/,
     );
     expect(human.stdout).toMatch(/bob .*limited, back in (1h 5\dm|2h), at \d\d:\d\d/);
     // Human output says what the status means, never the raw code.

@@ -329,7 +329,7 @@ describe('codex-lab usage', () => {
     expect(run.code, run.stderr).toBe(0);
     const alphaRow = run.stdout.split('\n').find((line) => line.startsWith('alpha'))!;
     expect(alphaRow).toMatch(
-      /^alpha\s+ready\s+37% used, resets in .*61% used, resets in .*just now$/,
+      /^alpha\s+ready\s+63% left, resets in .*39% left, resets in .*just now$/,
     );
     // The snapshots were saved before the command exited: a later list shows them.
     const list = await runCodexLab(['list', '--json'], { home });
@@ -363,7 +363,7 @@ describe('codex-lab usage', () => {
             usedPercent: 37,
           });
         } else {
-          expect(run.stdout).toMatch(/^alpha\s+ready\s+37% used, resets in .*61% used/m);
+          expect(run.stdout).toMatch(/^alpha\s+ready\s+63% left, resets in .*39% left/m);
         }
       }
       // Never overwritten: the user decides what to do with it.
@@ -405,7 +405,7 @@ describe('codex-lab usage', () => {
     );
     expect(errors[0]).toMatch(/check the network connection/);
     // What was known before is still shown.
-    expect(run.stdout).toMatch(/^alpha\s+ready\s+37% used/m);
+    expect(run.stdout).toMatch(/^alpha\s+ready\s+63% left/m);
     fake = await startFakeChatGpt();
   });
 

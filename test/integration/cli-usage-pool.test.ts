@@ -129,7 +129,7 @@ describe('codex-lab usage --pool and usage --json', () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toBe('Pool 35% left · 1 of 3 ready');
-    expect(lines[1]).toMatch(/^New sessions → work: best: 30% used in its tightest window/);
+    expect(lines[1]).toMatch(/^New sessions → work: best: 70% left in its tightest window/);
     expect(lines).toContainEqual(expect.stringMatching(/^Next free: team at \d\d:\d\d$/));
     expect(lines).toContainEqual(
       expect.stringMatching(/^This week: at this week's pace the pool runs out \w{3} \d\d:\d\d$/),
@@ -181,6 +181,6 @@ describe('codex-lab usage --pool and usage --json', () => {
       /team\s+limited, back in .*weekly pace \d+\.\d%\/h: fine until the weekly reset/,
     );
     expect(human.stdout).toContain('work: credits balance 12.50');
-    expect(human.stdout).toMatch(/work: GPT-5.3-Codex-Spark limit: 5-hour 5% used/);
+    expect(human.stdout).toMatch(/work: GPT-5.3-Codex-Spark limit: 5-hour 95% left/);
   });
 });

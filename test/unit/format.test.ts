@@ -14,8 +14,8 @@ import {
   humanizeTimes,
   formatResetCredits,
   formatStatus,
-  formatWindowUse,
-  formatWindowUseAt,
+  formatWindowLeft,
+  formatWindowLeftAt,
   statusLabel,
   windowName,
   poolForecastSentence,
@@ -55,7 +55,7 @@ describe('durations', () => {
     for (const late of [1, 400, 600, 999]) {
       expect(formatDuration(week - late)).toBe('6d 23h');
       expect(
-        formatWindowUse(
+        formatWindowLeft(
           {
             usedPercent: 0,
             windowMinutes: 10080,
@@ -63,7 +63,7 @@ describe('durations', () => {
           },
           now,
         ),
-      ).toBe('0% used, resets in 6d 23h');
+      ).toBe('100% left, resets in 6d 23h');
     }
     expect(formatDuration(week)).toBe('7d');
     expect(formatDuration(4 * 24 * hour - 30_000)).toBe('3d 23h');
@@ -121,11 +121,11 @@ describe('windows and statuses', () => {
     expect(windowName(10080)).toBe('weekly');
     expect(windowName(10080, 'short')).toBe('wk');
     expect(
-      formatWindowUse(
+      formatWindowLeft(
         { usedPercent: 41.6, windowMinutes: 300, resetsAt: new Date(now + 3 * hour).toISOString() },
         now,
       ),
-    ).toBe('42% used, resets in 3h');
+    ).toBe('58% left, resets in 3h');
     expect(statusLabel('auth_error')).toBe('needs sign-in');
     expect(statusLabel('ok')).toBe('ready');
     expect(activityKindLabel('auth_error')).toBe('needs sign-in');
@@ -136,17 +136,21 @@ describe('windows and statuses', () => {
 });
 
 describe('a window with its reset as a clock time (a surface that does not tick)', () => {
-  it('says the same "used, resets" as the countdown, with the time instead', () => {
+  it('says the same "left, resets" as the countdown, with the time instead', () => {
     const window = { usedPercent: 41.6, windowMinutes: 300, resetsAt: '2030-01-01T14:05:00Z' };
-    expect(formatWindowUse(window, now)).toBe('42% used, resets in 2h 5m');
-    expect(formatWindowUseAt(window, utc)).toBe('42% used, resets 14:05');
+    expect(formatWindowLeft(window, now)).toBe('58% left, resets in 2h 5m');
+    expect(formatWindowLeftAt(window, utc)).toBe('58% left, resets 14:05');
     const week = { ...window, resetsAt: '2030-01-04T09:00:00Z' };
-    expect(formatWindowUseAt(week, utc)).toBe('42% used, resets Fri 09:00');
-    expect(formatWindowUseAt({ ...window, resetsAt: '2030-01-01T11:00:00Z' }, utc)).toBe(
-      '42% used, reset due',
+    expect(formatWindowLeftAt(week, utc)).toBe('58% left, resets Fri 09:00');
+    // Past its reset the window counts as unused, as routing counts it.
+    expect(formatWindowLeftAt({ ...window, resetsAt: '2030-01-01T11:00:00Z' }, utc)).toBe(
+      formatWindowLeft({ ...window, resetsAt: '2030-01-01T11:00:00Z' }, now),
     );
-    expect(formatWindowUseAt({ ...window, resetsAt: null }, utc)).toBe('42% used');
-    expect(formatWindowUseAt(null, utc)).toBe('-');
+    expect(formatWindowLeftAt({ ...window, resetsAt: null }, utc)).toBe(
+      formatWindowLeft({ ...window, resetsAt: null }, now),
+    );
+    expect(formatWindowLeftAt({ ...window, usedPercent: 100 }, utc)).toBe('used up, resets 14:05');
+    expect(formatWindowLeftAt(null, utc)).toBe(formatWindowLeft(null, now));
   });
 });
 

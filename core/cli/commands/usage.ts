@@ -8,7 +8,7 @@ import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastText } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatResetCredits, formatStatus, formatWindowUse, withCliFix } from '../../format.ts';
+import { formatResetCredits, formatStatus, formatWindowLeft, withCliFix } from '../../format.ts';
 import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
 import { openLabClient, type LabClient } from '../lab-client.ts';
 import { cliProfileStore } from '../profile-store.ts';
@@ -33,7 +33,7 @@ function extraLines(view: ProfileView, now: number): string[] {
   }
   for (const family of view.limits ?? []) {
     lines.push(
-      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowUse(family.primary, now)}; weekly ${formatWindowUse(family.secondary, now)}`,
+      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(family.primary, now)}; weekly ${formatWindowLeft(family.secondary, now)}`,
     );
   }
   return lines;
@@ -145,8 +145,8 @@ export async function runUsage(
   const rows = views.map((view) => [
     view.name,
     formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
-    formatWindowUse(view.quota.primary, now),
-    formatWindowUse(view.quota.secondary, now),
+    formatWindowLeft(view.quota.primary, now),
+    formatWindowLeft(view.quota.secondary, now),
     forecastText(view.forecast, { now }),
     formatUpdated(view, now),
   ]);

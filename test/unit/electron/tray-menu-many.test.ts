@@ -135,9 +135,9 @@ describe('the tray menu with many accounts', () => {
         }
       });
 
-      it('says "used" for an account’s windows, as the dashboard’s bars do, beside the pool’s "left"', () => {
+      it('says "left" for an account’s windows, as the dashboard and the pool’s headline do', () => {
         const ready = walk(items).find(([item]) => item.id === `use:${active}`)?.[0];
-        expect(ready?.label).toMatch(/^acct-03 — 5h \d+% · wk \d+% used$/);
+        expect(ready?.label).toMatch(/^acct-03 — 5h \d+% · wk \d+% left$/);
       });
     });
   }
@@ -162,7 +162,7 @@ describe('the tray menu with many accounts', () => {
     const limited = all!.submenu!.filter((item) => item.label?.startsWith('⏸'));
     expect(limited.length).toBeGreaterThan(3);
     expect(limited.map((item) => item.label).join('\n')).toMatch(/until/);
-    expect(limited.some((item) => item.label === '⏸ acct-04 — wk 100% used until Thu 14:00')).toBe(
+    expect(limited.some((item) => item.label === '⏸ acct-04 — wk used up until Thu 14:00')).toBe(
       true,
     );
   });

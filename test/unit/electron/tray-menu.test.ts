@@ -25,9 +25,9 @@ describe('buildTrayMenu', () => {
     expect(items[1]).toMatchObject({
       type: 'radio',
       checked: false,
-      label: 'work — 5h 12% · wk 40% used',
+      label: 'work — 5h 88% · wk 60% left',
     });
-    expect(items[2]?.label).toBe('home — 5h 12% · wk 40% used');
+    expect(items[2]?.label).toBe('home — 5h 88% · wk 60% left');
     expect(labels(items).slice(3)).toEqual([
       '—',
       'Add account…',
@@ -111,7 +111,7 @@ describe('buildTrayMenu', () => {
     // Its quota waits with it: in the item's tooltip, with the window's resets.
     expect(items[1]?.label).toBe('⏸ work — limited until 14:30');
     expect(items[1]?.toolTip).toBe(
-      'work — limited until 14:30\n5-hour 12% used, resets 15:00\nWeekly 40% used, resets Fri 12:00',
+      'work — limited until 14:30\n5-hour 88% left, resets 15:00\nWeekly 60% left, resets Fri 12:00',
     );
     const later = uiProfile('work', {
       status: 'limited',
@@ -184,7 +184,7 @@ describe('buildTrayMenu', () => {
     );
     expect(buildTrayTooltip(state, options).split('\n')).toEqual([
       'All accounts limited',
-      'Codex Lab — home (5h 12% · wk 40% used) · 1 limited, 1 needs sign-in',
+      'Codex Lab — home (5h 88% · wk 60% left) · 1 limited, 1 needs sign-in',
       'New sessions → none can take one now',
     ]);
     const a = menu(state, options);
@@ -207,14 +207,14 @@ describe('buildTrayMenu', () => {
     const items = buildTrayMenu(state, options);
     expect(labels(items.slice(0, 5))).toEqual([
       'Pool 30% left · 1 of 2 ready',
-      'New sessions → work: best: 40% used in its tightest window…',
+      'New sessions → work: best: 60% left in its tightest window…',
       'Next free: team at 14:05',
       'This week: weekly pace not known yet',
       '—',
     ]);
     // A line cut to fit keeps its whole text as the item's tooltip.
     expect(items[1]?.toolTip).toBe(
-      'New sessions → work: best: 40% used in its tightest window, weekly resets in 3d',
+      'New sessions → work: best: 60% left in its tightest window, weekly resets in 3d',
     );
     expect(items.slice(0, 4).every((item) => item.enabled === false && !item.action)).toBe(true);
     expect(items[5]).toMatchObject({ id: 'use:auto' });
@@ -222,7 +222,7 @@ describe('buildTrayMenu', () => {
     // The last line is cut at a word to keep the tooltip within Windows' bound.
     expect([tooltip[0], tooltip.at(-1)]).toEqual([
       'Pool 30% left · 1 of 2 ready',
-      'New sessions → work: best: 40% used in its tightest…',
+      'New sessions → work: best: 60% left in its tightest…',
     ]);
     expect(buildTrayTitle(state)).toBe('30%');
     expect(buildTrayTitle(uiState([]))).toBe('');

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  barTone,
   explainLoginError,
   formatAgo,
   formatDuration,
   formatLimitedUntil,
-  formatReset,
   windowTitle,
 } from '../../../renderer/format.ts';
 import { radioKeyTarget } from '../../../renderer/keyboard.ts';
@@ -29,14 +29,14 @@ describe('formatDuration', () => {
   });
 });
 
-describe('formatReset', () => {
-  it('counts down to the reset, and says when it is unknown or due', () => {
-    expect(formatReset(new Date(now + 2 * hour + 59 * minute).toISOString(), now)).toBe(
-      'resets in 2h 59m',
-    );
-    expect(formatReset(new Date(now - 1).toISOString(), now)).toBe('resetting now');
-    expect(formatReset(null, now)).toBe('reset time unknown');
-    expect(formatReset('garbage', now)).toBe('reset time unknown');
+describe('barTone', () => {
+  it('warns when little is left: amber at 30 %, red at 10 % and for a used-up window', () => {
+    expect(barTone(100)).toBe('ok');
+    expect(barTone(31)).toBe('ok');
+    expect(barTone(30)).toBe('warn');
+    expect(barTone(11)).toBe('warn');
+    expect(barTone(10)).toBe('critical');
+    expect(barTone(0)).toBe('critical');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatWindowUse } from '../../../core/format.ts';
+import { formatWindowLeft } from '../../../core/format.ts';
 import {
   chooseProfile,
   ineligibility,
@@ -253,7 +253,7 @@ describe('chooseProfile: best eligible', () => {
     ];
     const decision = chooseProfile(input({ candidates }));
     expect(decision).toMatchObject({ profile: 'b', route: 'best' });
-    expect(decision.detail).toBe('Best: 50% used in its tightest window, weekly resets in 1d.');
+    expect(decision.detail).toBe('Best: 50% left in its tightest window, weekly resets in 1d.');
   });
 
   it('words the weekly reset as every table does (core/format.ts), so a footer agrees with its table', () => {
@@ -261,13 +261,13 @@ describe('chooseProfile: best eligible', () => {
     const resetsIn = 4 * day - 30_000;
     const candidates = [candidate('a', { quota: quota(window(20, resetsIn)) })];
     const decision = chooseProfile(input({ candidates }));
-    expect(decision.detail).toBe('Best: 20% used in its tightest window, weekly resets in 3d 23h.');
+    expect(decision.detail).toBe('Best: 80% left in its tightest window, weekly resets in 3d 23h.');
     expect(
-      formatWindowUse(
+      formatWindowLeft(
         { ...window(20, resetsIn), resetsAt: new Date(now + resetsIn).toISOString() },
         now,
       ),
-    ).toBe('20% used, resets in 3d 23h');
+    ).toBe('80% left, resets in 3d 23h');
   });
 
   it('breaks a headroom tie by the earliest weekly reset, then user order', () => {
@@ -310,6 +310,9 @@ describe('chooseProfile: best eligible', () => {
     expect(decision.excluded).toEqual([
       expect.objectContaining({ profile: 'a', code: 'exhausted', until: now + hour }),
     ]);
+    // In the words of every surface: a full window is "used up" (docs/quota.md).
+    expect(decision.excluded[0]!.reason).toMatch(/^has used up its quota until /);
+    expect(decision.detail).toBe('Best: 1% left in its tightest window, weekly resets in 1d.');
   });
 
   it.each([

@@ -138,7 +138,7 @@ describe('summarizePool', () => {
     expect(summary.nextFree).toEqual({ profile: 'team', at: now + 2 * hour });
     expect(summary.next.profile).toBe('work');
     expect(summary.next.route).toBe('best');
-    expect(summary.next.detail).toMatch(/^Best: 30% used/);
+    expect(summary.next.detail).toMatch(/^Best: 70% left/);
   });
 
   it('all limited: no one gets a new session, the next free time is the earliest lift', () => {

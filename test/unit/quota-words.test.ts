@@ -1,0 +1,128 @@
+/**
+ * The one vocabulary of quota (docs/quota.md, "Words for quota"): what is left, how a reset is
+ * said, and how a used-up or unknown window reads, worded by one function each in the shared
+ * formatting module and used by every surface.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  formatWindowLeft,
+  leftPercent,
+  percentLeftText,
+  poolLeftParts,
+  quotaAmountText,
+  quotaUnknownText,
+  resetText,
+  routeWhyText,
+  windowLeft,
+} from '../../core/format.ts';
+
+const now = Date.parse('2030-01-01T12:00:00.000Z');
+const minute = 60_000;
+const hour = 60 * minute;
+const at = (offset: number) => new Date(now + offset).toISOString();
+
+describe('how much is left', () => {
+  it('is 100 − used, rounded as the pool headroom rounds, within 0–100', () => {
+    expect(leftPercent(0)).toBe(100);
+    expect(leftPercent(41.6)).toBe(58);
+    // Math.round(100 − 42.5): the pool's mean of (100 − used) rounds the same way, so an
+    // account alone in the pool shows the same figure on its card and in the banner.
+    expect(leftPercent(42.5)).toBe(58);
+    expect(leftPercent(100)).toBe(0);
+    expect(leftPercent(130)).toBe(0);
+    expect(leftPercent(-3)).toBe(100);
+    expect(leftPercent(Number.NaN)).toBe(100);
+  });
+
+  it('says "N% left", and "used up" only for a full window', () => {
+    expect(percentLeftText(47)).toBe('47% left');
+    expect(quotaAmountText(12)).toBe('88% left');
+    expect(quotaAmountText(99.6)).toBe('0% left');
+    expect(quotaAmountText(100)).toBe('used up');
+  });
+});
+
+describe('resets', () => {
+  it('counts down, and says when the reset is past or unknown', () => {
+    expect(resetText(at(3 * hour + 5 * minute), now)).toBe('resets in 3h 5m');
+    expect(resetText(at(500), now)).toBe('resets now');
+    expect(resetText(at(-1), now)).toBe('reset since last read');
+    expect(resetText(null, now)).toBe('reset time unknown');
+    expect(resetText('garbage', now)).toBe('reset time unknown');
+  });
+});
+
+describe('a whole window', () => {
+  it('words what is left and the reset in one sentence', () => {
+    const window = { usedPercent: 41.6, windowMinutes: 300, resetsAt: at(3 * hour) };
+    expect(formatWindowLeft(window, now)).toBe('58% left, resets in 3h');
+    expect(windowLeft(window, now)).toMatchObject({
+      left: 58,
+      exhausted: false,
+      figure: '58%',
+      amount: '58% left',
+      reset: 'resets in 3h',
+      countdown: '3h',
+    });
+  });
+
+  it('says a full window is used up until its reset', () => {
+    const window = { usedPercent: 100, windowMinutes: 300, resetsAt: at(2 * hour) };
+    expect(formatWindowLeft(window, now)).toBe('used up, resets in 2h');
+    expect(windowLeft(window, now)).toMatchObject({ left: 0, exhausted: true, figure: '0%' });
+  });
+
+  it('counts a window past its reset as the router does: all of it left', () => {
+    const window = { usedPercent: 100, windowMinutes: 300, resetsAt: at(-minute) };
+    expect(formatWindowLeft(window, now)).toBe('100% left, reset since last read');
+    expect(windowLeft(window, now)).toMatchObject({
+      left: 100,
+      exhausted: false,
+      countdown: 'now',
+    });
+  });
+
+  it('says a window nobody has reported is not known yet', () => {
+    expect(quotaUnknownText).toBe('not known yet');
+    expect(formatWindowLeft(null, now)).toBe('not known yet');
+    expect(windowLeft(null, now)).toMatchObject({
+      left: null,
+      figure: '–',
+      amount: 'not known yet',
+    });
+    const noReset = { usedPercent: 30, windowMinutes: 10080, resetsAt: null };
+    expect(formatWindowLeft(noReset, now)).toBe('70% left, reset time unknown');
+    expect(windowLeft(noReset, now).countdown).toBe('–');
+  });
+});
+
+describe('the pool', () => {
+  const pool = { headroomPercent: 47, eligible: ['work'] };
+  it('says its headroom as what is left, the same words as a window', () => {
+    expect(poolLeftParts(pool)).toEqual({
+      figure: '47%',
+      words: 'left in the pool',
+      text: '47% left',
+    });
+    expect(poolLeftParts({ headroomPercent: 0, eligible: [] })).toMatchObject({
+      figure: '0%',
+      text: '0% left',
+    });
+    expect(poolLeftParts({ headroomPercent: null, eligible: ['work'] })).toEqual({
+      figure: '–',
+      words: 'quota not known yet',
+      text: 'quota not known yet',
+    });
+  });
+});
+
+describe('why a turn moved', () => {
+  it('says a used-up account in the same words', () => {
+    const why = {
+      rule: 'best' as const,
+      pin: null,
+      left: [{ profile: 'work', code: 'exhausted' }],
+    };
+    expect(routeWhyText(why)).toBe('fallback after work had used up its quota: best by quota');
+  });
+});
