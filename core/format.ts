@@ -783,7 +783,7 @@ export function requestRuleText(request: RequestRouteShape, form: RouteForm): st
 
 /**
  * The profiles a request left before the one that served it, each named once: in the route's
- * words when the router recorded why ("work had used 100%", "work needed a sign-in"), else with
+ * words when the router recorded why ("work had used up its quota", "work needed a sign-in"), else with
  * the upstream's reason as the fallback chain kept it ("work (usage_limit_reached)"). `name`
  * shapes each profile's name (a narrow column cuts it). Empty when nothing was left.
  */

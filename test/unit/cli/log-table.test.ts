@@ -154,8 +154,8 @@ describe.each([80, 120])('codex-lab log on a %i-column terminal', (columns) => {
       expect(count(row, 'work'), row).toBe(1);
       expect(row).not.toContain('fallback after');
     }
-    expect(count(exhausted, 'had used 100%')).toBe(1);
-    expect(exhausted).toMatch(/ work had used 100%$/);
+    expect(count(exhausted, 'had used up its quota')).toBe(1);
+    expect(exhausted).toMatch(/ work had used up its quota$/);
     // The upstream's refusal and the router's reading of it are one fact.
     expect(count(signIn, 'needed a sign-in')).toBe(1);
     expect(signIn).not.toContain('unauthorized');
