@@ -420,6 +420,12 @@ export interface ShutdownView {
   drainMs: number;
 }
 
+/** What a router token rotation did (`codex-lab token --rotate`); never the token itself. */
+export interface TokenRotationView {
+  /** When the old token stops being accepted (ISO), or null when it was refused at once. */
+  oldAcceptedUntil: string | null;
+}
+
 /**
  * What cures a failure when one action of the user's does. The core's sentence says what is
  * wrong; each surface says how to do this in its own way (the CLI names `codex-lab login NAME`,

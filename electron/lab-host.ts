@@ -175,12 +175,12 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
   });
   const issuerOrigin = new URL(config.issuer).origin;
 
-  let hosted: { service: LabService; router: HostedRouter; token: string } | null = null;
-  let attached: { remote: RemoteLab; url: string; token: string } | null = null;
+  let hosted: { service: LabService; router: HostedRouter } | null = null;
+  let attached: { remote: RemoteLab; url: string } | null = null;
   let closed = false;
 
   /** Hosts the router, or says (`router_running`) why another one holds this home. */
-  let unstarted: { service: LabService; token: string } | null = null;
+  let unstarted: { service: LabService } | null = null;
   const host = async (): Promise<LabService | LabError> => {
     if (!unstarted) {
       const service = new LabService({
@@ -190,19 +190,20 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
         logger,
         rendererDir: options.rendererDir ?? null,
         ...(options.onStopRequest ? { onShutdownRequest: options.onStopRequest } : {}),
+        // A token rotated in later (`codex-lab token --rotate`) is scrubbed from the log too.
+        onRouterToken: (token) => secrets.push(token),
       });
-      const token = await service.routerToken();
-      secrets.push(token);
-      unstarted = { service, token };
+      await service.routerToken();
+      unstarted = { service };
     }
-    const { service, token } = unstarted;
+    const { service } = unstarted;
     try {
       const router = await startRouterHost(service, {
         paths,
         port: config.port,
         kind: 'app',
       });
-      hosted = { service, router, token };
+      hosted = { service, router };
       unstarted = null;
       attached = null;
       return service;
@@ -221,6 +222,14 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
     const remote = new RemoteLab({
       url: found.url,
       token: found.token,
+      // A token rotated while attached (`codex-lab token --rotate`): taken once this router
+      // proves it holds it, never sent to whatever else answers on the port.
+      rediscover: async () => {
+        const again = await discoverRouter(paths);
+        if (again.state !== 'running' || again.url !== found.url) return undefined;
+        if (!secrets.includes(again.token)) secrets.push(again.token);
+        return again.token;
+      },
       ...(options.clock ? { clock: options.clock } : {}),
       // The serve it followed stopped or froze: this app follows it again once it answers, or
       // takes over the home's router once it is gone.
@@ -228,7 +237,7 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
         if (!closed) void takeOver();
       },
     });
-    attached = { remote, url: found.url, token: found.token };
+    attached = { remote, url: found.url };
     return remote;
   };
 
@@ -280,7 +289,12 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
     routerOrigin: () => new URL(hosted?.router.url ?? attached?.url ?? 'http://127.0.0.1').origin,
     async dashboardUrl() {
       const url = hosted?.router.url ?? attached?.url;
-      const token = hosted?.token ?? attached?.token;
+      // Asked each time: the token may have been rotated since (`codex-lab token --rotate`).
+      const token = hosted
+        ? await hosted.service.routerToken()
+        : attached
+          ? await attached.remote.currentToken()
+          : undefined;
       return url && token ? `${url}/ui/#token=${encodeURIComponent(token)}` : null;
     },
     async close() {

@@ -256,6 +256,11 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .option('--home <path>', 'the home to answer for (in place of CODEX_LAB_HOME)')
     .option('--port <port>', "the router's port (in place of CODEX_LAB_PORT)")
     .option('--host <address>', 'the loopback address a router it starts listens on')
+    .option('--rotate', 'replace the token with a new one (a running router adopts it at once)')
+    .option(
+      '--revoke-old',
+      'with --rotate: refuse the old token at once instead of after 10 minutes',
+    )
     .action(bind(async () => (await import('./commands/token.ts')).runToken));
 
   program

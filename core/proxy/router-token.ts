@@ -1,7 +1,9 @@
 /**
  * The router's local bearer token: 32 random bytes, created once, stored 0600 at
  * `paths.routerToken`, and compared in constant time. Local clients (Codex, the CLI, the web
- * dashboard) present it; the upstream never sees it.
+ * dashboard) present it; the upstream never sees it. `codex-lab token --rotate` replaces it:
+ * `RouterTokens` is the one place that decides which tokens a running router accepts (the new one
+ * at once, the old one for `routerTokenGraceMs` unless revoked).
  */
 import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import { LabError } from '../errors.ts';
 import { fileMode, readTextFile, writePrivateFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
+import type { Clock } from '../ports.ts';
 
 /** A token as written: `clab_` + 43 base64url characters. */
 const tokenPattern = /^clab_[A-Za-z0-9_-]{32,}$/;
@@ -49,6 +52,110 @@ export async function loadOrCreateRouterToken(paths: LabPaths): Promise<string> 
     await writePrivateFile(paths.routerToken, `${token}\n`);
     return token;
   });
+}
+
+/**
+ * Writes a new router token in place of the stored one (atomic, 0600, under the same lock as its
+ * creation) and returns it. A file that does not hold a token is reported by name and left as
+ * it is; a missing one is simply created.
+ */
+export async function rotateRouterTokenFile(paths: LabPaths): Promise<string> {
+  return withLock(paths.locksDir, 'router-token', async () => {
+    // Read first: a corrupt file throws here, before anything is written over it.
+    await readRouterToken(paths);
+    const token = generateRouterToken();
+    await writePrivateFile(paths.routerToken, `${token}\n`);
+    return token;
+  });
+}
+
+/**
+ * How long a rotated-out token stays accepted: Codex runs its token command again every
+ * `refresh_interval_ms` (10 s in the block `codex-config` writes, 5 minutes in Codex's default, so
+ * in a block written by hand), and twice the longer lets every running session pick up the new
+ * token before the old one is refused.
+ */
+export const routerTokenGraceMs = 10 * 60_000;
+
+/** What `RouterTokens.rotate` did: when the old token stops being accepted (null: already). */
+export interface RouterTokenRotation {
+  graceUntil: number | null;
+}
+
+/**
+ * The tokens a running router accepts: the stored one, and after a rotation the previous one
+ * until its grace period ends. The router's request check, its control API's event streams and
+ * its identity proof all ask this one object.
+ */
+export class RouterTokens {
+  readonly #paths: LabPaths;
+  readonly #clock: Clock;
+  readonly #graceMs: number;
+  readonly #onAdopt: ((token: string) => void) | undefined;
+  #current: { token: string; matches: (presented: string | undefined) => boolean } | null = null;
+  #previous: { matches: (presented: string | undefined) => boolean; until: number } | null = null;
+
+  constructor(options: {
+    paths: LabPaths;
+    clock: Clock;
+    graceMs?: number;
+    /** Hears every token adopted (loaded or rotated in): the host's log scrubs them all. */
+    onAdopt?: (token: string) => void;
+  }) {
+    this.#paths = options.paths;
+    this.#clock = options.clock;
+    this.#graceMs = options.graceMs ?? routerTokenGraceMs;
+    this.#onAdopt = options.onAdopt;
+  }
+
+  /** Reads (or creates) the stored token once; later calls return the one adopted. */
+  async load(): Promise<string> {
+    if (this.#current) return this.#current.token;
+    const token = await loadOrCreateRouterToken(this.#paths);
+    // Two loads racing: the first one adopted wins (a rotation in between is kept).
+    if (!this.#current) {
+      this.#current = { token, matches: tokenMatcher(token) };
+      this.#onAdopt?.(token);
+    }
+    return this.#current.token;
+  }
+
+  /** The token clients are told to use (the identity proof signs with it). Load first. */
+  current(): string {
+    if (!this.#current) throw new Error('RouterTokens.current() before load()');
+    return this.#current.token;
+  }
+
+  /** True when `presented` is the current token, or the previous one within its grace period. */
+  accepts(presented: string | undefined): boolean {
+    if (this.#current?.matches(presented) === true) return true;
+    const previous = this.#previous;
+    if (previous === null) return false;
+    if (this.#clock.now() >= previous.until) {
+      this.#previous = null;
+      return false;
+    }
+    return previous.matches(presented);
+  }
+
+  /**
+   * Writes a new token to the file and adopts it at once. The token in use until now stays
+   * accepted for the grace period, or is refused from now on with `revokeOld`; a token rotated
+   * out earlier is refused either way (one old token at a time).
+   */
+  async rotate(options: { revokeOld: boolean }): Promise<RouterTokenRotation> {
+    const before = this.#current ?? (await this.load().then(() => this.#current));
+    const token = await rotateRouterTokenFile(this.#paths);
+    this.#current = { token, matches: tokenMatcher(token) };
+    this.#onAdopt?.(token);
+    if (options.revokeOld || before === null) {
+      this.#previous = null;
+      return { graceUntil: null };
+    }
+    const until = this.#clock.now() + this.#graceMs;
+    this.#previous = { matches: before.matches, until };
+    return { graceUntil: until };
+  }
 }
 
 /**

@@ -60,7 +60,7 @@ import type {
 } from './engine.ts';
 import { spendsQuota } from './engine.ts';
 import { sendError, sendFailure, sendJson } from './answers.ts';
-import { bearerFrom, tokenMatcher } from './router-token.ts';
+import { bearerFrom, tokenMatcher, type RouterTokens } from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
 import {
   createWorkspaceRoutes,
@@ -82,8 +82,11 @@ export type RouteHandler = (
 /** Options for `createRouterServer`. */
 export interface RouterServerOptions {
   engine: ProxyEngine;
-  /** The router token local clients must present. */
-  token: string;
+  /**
+   * The router token local clients must present, or the service's `RouterTokens`, which decides
+   * live which tokens are accepted (a rotation is adopted without a restart).
+   */
+  token: string | Pick<RouterTokens, 'accepts'>;
   /** `CODEX_LAB_CHATGPT_BASE_URL`, e.g. `https://chatgpt.com/backend-api`. */
   upstreamBaseUrl?: string;
   clock: Clock;
@@ -334,7 +337,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   const compressMinBytes = options.compressMinBytes ?? defaultCompressMinBytes;
   const ciphertext = engine.ciphertext ?? new CiphertextOwners();
   const log = logger.child({ component: 'router' });
-  const tokenMatches = tokenMatcher(token);
+  const tokenMatches =
+    typeof token === 'string'
+      ? tokenMatcher(token)
+      : (presented?: string) => token.accepts(presented);
   const bindHost = options.host ?? '127.0.0.1';
   // Bound to a non-loopback address on purpose (serve --host): that address is a valid Host too.
   const extraHosts =

@@ -61,12 +61,17 @@ export type Inputs = { [K in keyof typeof inputSchemas]: z.input<(typeof inputSc
 
 /**
  * Operations the control API offers to local clients (the CLI, a desktop app attached to a
- * running `serve`) but the renderer never needs: a sign-in the client saved itself, and a clean
- * shutdown of the router (`codex-lab stop`).
+ * running `serve`) but the renderer never needs: a sign-in the client saved itself, a clean
+ * shutdown of the router (`codex-lab stop`), and a new router token (`codex-lab token --rotate`).
  */
 export const hostInputSchemas = {
   profileSignedIn: z.object({ profile: text }),
   shutdown: z.object({}),
+  /**
+   * `codex-lab token --rotate`: write a new router token and adopt it; the old one stays accepted
+   * for a grace period unless `revokeOld`.
+   */
+  rotateRouterToken: z.object({ revokeOld: z.boolean().default(false) }),
 } as const;
 
 /** The input type of each host operation. */

@@ -28,7 +28,9 @@ import {
   type LabApi,
   type LabState,
   type ShutdownView,
+  type TokenRotationView,
 } from './contract.ts';
+import { bearerFrom, type RouterTokens } from '../proxy/router-token.ts';
 
 /** What the control API needs from the service: the contract, two views and the host operations. */
 export interface ControlApiService extends LabApi {
@@ -46,6 +48,10 @@ export interface ControlApiService extends LabApi {
   profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>>;
   /** `codex-lab stop`: stop this router cleanly (answered before it goes). */
   shutdown(input: HostInputs['shutdown']): Promise<ContractResult<ShutdownView>>;
+  /** `codex-lab token --rotate`: a new router token, adopted at once. */
+  rotateRouterToken(
+    input: HostInputs['rotateRouterToken'],
+  ): Promise<ContractResult<TokenRotationView>>;
 }
 
 /** Options for `createControlApi`. */
@@ -54,6 +60,12 @@ export interface ControlApiOptions {
   clock: Clock;
   /** How often the events stream sends a heartbeat comment. */
   heartbeatMs?: number;
+  /**
+   * The router's tokens: an event stream ends once the token that opened it is no longer
+   * accepted (rotated out and revoked, or past its grace), so the dashboard says so instead of
+   * showing a state that silently stopped being its to see. Without it streams are not checked.
+   */
+  tokens?: Pick<RouterTokens, 'accepts'>;
 }
 
 const controlBodyLimit = 1024 * 1024;
@@ -133,7 +145,7 @@ export function createControlApi(options: ControlApiOptions): RouteHandler {
           );
           return true;
         case 'events':
-          await streamEvents(request, response, service, clock, heartbeatMs);
+          await streamEvents(request, response, service, clock, heartbeatMs, options.tokens);
           return true;
       }
     }
@@ -174,7 +186,11 @@ async function streamEvents(
   service: ControlApiService,
   clock: Clock,
   heartbeatMs: number,
+  tokens: Pick<RouterTokens, 'accepts'> | undefined,
 ): Promise<void> {
+  const presented = bearerFrom(request.headers.authorization);
+  // Checked before every write: the same rule the router applied when the stream opened.
+  const stillAccepted = () => tokens === undefined || tokens.accepts(presented);
   response.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -187,6 +203,12 @@ async function streamEvents(
   let blocked = false;
   let latest: LabState | null = null;
   const write = (text: string) => {
+    if (!stillAccepted()) {
+      // Ended, not answered 401: the client's next connection gets the 401 and says why.
+      close();
+      response.end();
+      return;
+    }
     if (!response.write(text)) blocked = true;
   };
   const send = (state: LabState) => {
@@ -207,7 +229,8 @@ async function streamEvents(
   const beat = () => {
     if (!open) return;
     if (!blocked) write(': heartbeat\n\n');
-    cancelHeartbeat = clock.setTimeout(beat, heartbeatMs);
+    // The write may have ended a stream whose token is no longer accepted.
+    if (open) cancelHeartbeat = clock.setTimeout(beat, heartbeatMs);
   };
   const unsubscribe = service.subscribe(send);
   const close = () => {

@@ -30,7 +30,7 @@ import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { warnOncePerField } from '../quota/bounds.ts';
 import { resetSinceRead } from '../quota/quota-book.ts';
 import { LabEngine } from '../proxy/lab-engine.ts';
-import { loadOrCreateRouterToken } from '../proxy/router-token.ts';
+import { RouterTokens } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
 import { annotateCodexConfigBlock } from '../proxy/codex-config-file.ts';
 import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
@@ -60,6 +60,7 @@ import type {
   RequestView,
   SessionView,
   ShutdownView,
+  TokenRotationView,
 } from './contract.ts';
 import { pinViews } from './pins.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
@@ -119,6 +120,13 @@ export interface LabServiceOptions {
   shutdownDrainMs?: number;
   /** Debounce of the file watcher (default 200 ms); 0 turns the watcher off. */
   watchDebounceMs?: number;
+  /** How long a rotated-out router token stays accepted (default `routerTokenGraceMs`). */
+  routerTokenGraceMs?: number;
+  /**
+   * Hears every router token the service adopts (at start, and each `rotateRouterToken`), so the
+   * host's logger scrubs the new one as well as the old.
+   */
+  onRouterToken?: (token: string) => void;
 }
 
 /** Where `start` listens. */
@@ -173,7 +181,7 @@ export class LabService implements ControlApiService {
    */
   #stopSignal = new AbortController();
   #router: RouterServer | null = null;
-  #token: string | null = null;
+  readonly #routerTokens: RouterTokens;
   #notifyCancel: Cancel | null = null;
   #stopped = false;
   /** Why `state/router.json` cannot be written by this router's keeper, or null. */
@@ -198,6 +206,12 @@ export class LabService implements ControlApiService {
       ...(options.keyring ? { keyring: options.keyring } : {}),
     });
     this.#health = new HealthStore(options.paths);
+    this.#routerTokens = new RouterTokens({
+      paths: options.paths,
+      clock: options.clock,
+      ...(options.routerTokenGraceMs === undefined ? {} : { graceMs: options.routerTokenGraceMs }),
+      ...(options.onRouterToken ? { onAdopt: options.onRouterToken } : {}),
+    });
     this.#tokens = new TokenManager({
       paths: options.paths,
       store: this.#store,
@@ -282,16 +296,42 @@ export class LabService implements ControlApiService {
     return this.#store;
   }
 
-  /** The router token, created on first use. Never logged, never in a view. */
+  /**
+   * The router token in use now, created on first use and replaced by `rotateRouterToken`. Never
+   * logged, never in a view.
+   */
   async routerToken(): Promise<string> {
-    this.#token ??= await loadOrCreateRouterToken(this.#paths);
-    return this.#token;
+    return this.#routerTokens.load();
+  }
+
+  /**
+   * `codex-lab token --rotate`: writes a new router token (atomic, 0600) and adopts it at once.
+   * The old token stays accepted for the grace period, or is refused from now on with
+   * `revokeOld`; event streams opened with it close once it is refused.
+   */
+  async rotateRouterToken(
+    input: HostInputs['rotateRouterToken'],
+  ): Promise<ContractResult<TokenRotationView>> {
+    return toResult(async () => {
+      const rotation = await this.#routerTokens.rotate({ revokeOld: input.revokeOld === true });
+      if (rotation.graceUntil !== null) {
+        // The streams the old token opened are closed when its grace ends (they check on every
+        // state they send): one state change at that moment reaches them all.
+        this.#clock.setTimeout(() => this.#changed(), rotation.graceUntil - this.#clock.now());
+      }
+      this.#changed();
+      return {
+        oldAcceptedUntil:
+          rotation.graceUntil === null ? null : new Date(rotation.graceUntil).toISOString(),
+      };
+    });
   }
 
   /** Starts the router + control API + dashboard, usage polling and priming. */
   async start(options: StartOptions = {}): Promise<{ url: string; port: number }> {
     if (this.#router) return { url: this.#router.url, port: this.#router.port };
-    const token = await this.routerToken();
+    // Loaded (or created) before the router listens: every request is checked against it.
+    await this.routerToken();
     if (this.#stopSignal.signal.aborted) this.#stopSignal = new AbortController();
     await this.#engine.load();
     await this.#quotaKeeper.load();
@@ -311,7 +351,7 @@ export class LabService implements ControlApiService {
     this.#router = await createRouterServer({
       engine: this.#engine,
       workspaces: this.#operations.workspaces,
-      token,
+      token: this.#routerTokens,
       upstreamBaseUrl: this.upstreamBaseUrl,
       clock: this.#clock,
       logger: this.#options.logger,
@@ -319,7 +359,7 @@ export class LabService implements ControlApiService {
       host: options.host ?? '127.0.0.1',
       compressRequests: this.#options.config.upstreamZstd,
       upstreamWebSocket: this.#options.config.upstreamWebSocket,
-      control: createControlApi({ service: this, clock: this.#clock }),
+      control: createControlApi({ service: this, clock: this.#clock, tokens: this.#routerTokens }),
       publicRoutes: combineRoutes(
         createIdentityRoute(
           () => ({
@@ -330,7 +370,7 @@ export class LabService implements ControlApiService {
             home: this.#paths.home,
             host: options.kind ?? 'serve',
           }),
-          () => token,
+          () => this.#routerTokens.current(),
         ),
         rendererDir ? createDashboardRoutes(rendererDir) : null,
       ),

@@ -16,6 +16,7 @@ import type {
   LoginView,
   PrimingOutcomeView,
   ShutdownView,
+  TokenRotationView,
 } from './contract.ts';
 import { LabError } from '../errors.ts';
 import { systemClock } from '../ports.ts';
@@ -25,7 +26,8 @@ import { loopbackJson } from './loopback-http.ts';
 /** The contract, reached over the control API of the router at `url`. */
 export class RemoteLab implements LabApi {
   readonly url: string;
-  readonly #token: string;
+  #token: string;
+  readonly #rediscover: (() => Promise<string | undefined>) | undefined;
   readonly #onDisconnect: (() => void) | undefined;
   readonly #timers: SilenceTimers;
   /** Calls waiting for an answer: a frozen router ends them at once (see `subscribe`). */
@@ -34,6 +36,12 @@ export class RemoteLab implements LabApi {
   constructor(options: {
     url: string;
     token: string;
+    /**
+     * This router's token as the home holds it now, once the router at `url` proved it holds it
+     * too (undefined when it does not): asked after a 401, so a token rotated since
+     * (`codex-lab token --rotate`) is picked up and the call tried again with it.
+     */
+    rediscover?: () => Promise<string | undefined>;
     /** The event stream ended, or fell silent: the router stopped or froze. */
     onDisconnect?: () => void;
     /** The timers the stream's silence is measured on (tests pass a fake clock). */
@@ -41,8 +49,26 @@ export class RemoteLab implements LabApi {
   }) {
     this.url = options.url;
     this.#token = options.token;
+    this.#rediscover = options.rediscover;
     this.#onDisconnect = options.onDisconnect;
     this.#timers = options.clock ?? systemClock;
+  }
+
+  /**
+   * The router token as of now (asked again of the home when this client can, so a link made
+   * from it carries a token rotated since), for the desktop app's dashboard link.
+   */
+  async currentToken(): Promise<string> {
+    await this.#adoptRotatedToken();
+    return this.#token;
+  }
+
+  /** Takes the home's token when it changed and the router proved it holds it; true if so. */
+  async #adoptRotatedToken(): Promise<boolean> {
+    const found = await this.#rediscover?.().catch(() => undefined);
+    if (found === undefined || found === this.#token) return false;
+    this.#token = found;
+    return true;
   }
 
   /**
@@ -50,15 +76,20 @@ export class RemoteLab implements LabApi {
    * `router_unavailable` LabError (one sentence), never a bare network error.
    */
   async getState(): Promise<LabState> {
-    const answer = await loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token }).catch(
-      (error: unknown) => {
+    const ask = () => loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token });
+    const first = ask();
+    // A 401: the token was rotated; asked once more with the new one.
+    const answer = await first
+      .then(async (reply) =>
+        reply.status === 401 && (await this.#adoptRotatedToken()) ? ask() : reply,
+      )
+      .catch((error: unknown) => {
         throw new LabError(
           'router_unavailable',
           `The router at ${this.url} does not answer (${(error as Error).message}).`,
           { cause: error },
         );
-      },
-    );
+      });
     // A cut-off or non-JSON body is no state either (it would fail to decode).
     if (answer.status !== 200 || typeof answer.json !== 'object' || answer.json === null) {
       throw new LabError(
@@ -181,6 +212,11 @@ export class RemoteLab implements LabApi {
   shutdown(input: HostInputs['shutdown'] = {}): Promise<ContractResult<ShutdownView>> {
     return this.#call('shutdown', input);
   }
+  rotateRouterToken(
+    input: HostInputs['rotateRouterToken'],
+  ): Promise<ContractResult<TokenRotationView>> {
+    return this.#call('rotateRouterToken', input);
+  }
 
   async #call<T>(
     operation: string,
@@ -190,13 +226,17 @@ export class RemoteLab implements LabApi {
     const waiting = new AbortController();
     this.#pending.add(waiting);
     try {
-      const answer = await loopbackJson(`${this.url}/lab/v1/${operation}`, {
-        method: 'POST',
-        token: this.#token,
-        body: input,
-        timeoutMs,
-        signal: waiting.signal,
-      });
+      const ask = () =>
+        loopbackJson(`${this.url}/lab/v1/${operation}`, {
+          method: 'POST',
+          token: this.#token,
+          body: input,
+          timeoutMs,
+          signal: waiting.signal,
+        });
+      let answer = await ask();
+      // A 401 is refused before the operation runs, so asking again with a rotated token is safe.
+      if (answer.status === 401 && (await this.#adoptRotatedToken())) answer = await ask();
       const result = answer.json as ContractResult<T> | undefined;
       if (result && typeof result === 'object' && 'ok' in result) return result;
       return {

@@ -73,12 +73,23 @@ const callLimitMs = 150_000;
 
 /** What the page says when `serve` does not answer (a call, or the event stream). */
 const notAnswering = 'Codex Lab is not answering. Is `codex-lab serve` still running?';
-/** What the page says when `serve` refuses the token, by where the token came from. */
+/**
+ * What the page says when `serve` refuses the token, by where the token came from. A link's token
+ * may have been good once: `codex-lab token --rotate` replaces it.
+ */
 const badTokenFrom = {
-  link: 'This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
+  link: 'This dashboard link’s token is not accepted (it may have been replaced): get a new link with `codex-lab dashboard`.',
   pasted:
     'The token you pasted is not the router token of this Codex Lab. Paste the one `codex-lab token` prints.',
 } as const;
+
+/**
+ * True when `message` is the page's sentence for a refused token: the page then stops asking,
+ * so it must not say that it reconnects by itself.
+ */
+export function isTokenRefusal(message: string | null): boolean {
+  return message !== null && Object.values(badTokenFrom).includes(message as never);
+}
 
 /** The contract's code for a router that does not answer, as the CLI's client reports it. */
 function unreachable(message: string): ContractResult<never> {

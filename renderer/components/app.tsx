@@ -19,6 +19,7 @@ import { SessionsPanel } from './sessions-panel.tsx';
 import { ThemeToggle } from './theme-toggle.tsx';
 import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
+import { isTokenRefusal } from '../bridge/web-bridge.ts';
 import { fixPointer, problemFixText } from '../format.ts';
 
 /**
@@ -144,7 +145,10 @@ export function App() {
       {connection === 'offline' && (
         <div className="notice notice-error" role="alert">
           {connectionError ?? 'Codex Lab is not answering.'}
-          {lab && ' What the page shows is its last answer; it reconnects by itself.'}
+          {/* A refused token is not retried: the one sentence says how to get a new link. */}
+          {lab &&
+            !isTokenRefusal(connectionError) &&
+            ' What the page shows is its last answer; it reconnects by itself.'}
         </div>
       )}
       {connection === 'offline' && !lab && isWebDashboard() && <TokenPaste />}

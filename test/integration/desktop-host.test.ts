@@ -209,6 +209,40 @@ describe('the desktop host', () => {
     expect((await runCodexLab(['status'], { home })).code).toBe(1);
   });
 
+  it('hosting the router: a token rotated from the CLI is adopted, and the dashboard link carries it', async () => {
+    const created = await host();
+    expect(created.mode()).toBe('hosting');
+    const old = (await runCodexLab(['token'], { home })).stdout.trim();
+    expect(await created.dashboardUrl()).toContain(encodeURIComponent(old));
+    const rotated = await runCodexLab(['token', '--rotate', '--revoke-old'], { home });
+    expect(rotated.code).toBe(0);
+    const fresh = (await runCodexLab(['token'], { home })).stdout.trim();
+    expect(fresh).not.toBe(old);
+    expect(await created.dashboardUrl()).toContain(encodeURIComponent(fresh));
+    const url = created.routerOrigin();
+    const asked = async (bearer: string) =>
+      (await fetch(`${url}/lab/v1/state`, { headers: { authorization: `Bearer ${bearer}` } }))
+        .status;
+    expect(await asked(fresh)).toBe(200);
+    expect(await asked(old)).toBe(401);
+    expect(await created.lab.setActive({ profile: 'beta' })).toEqual({ ok: true, value: null });
+  });
+
+  it('attached to a serve whose token is rotated and the old one revoked: keeps working with the new one', async () => {
+    const serve = await startServe(home, {
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    });
+    children.push(serve);
+    const created = await host();
+    expect(created.mode()).toBe('attached');
+    expect((await runCodexLab(['token', '--rotate', '--revoke-old'], { home })).code).toBe(0);
+    const fresh = (await runCodexLab(['token'], { home })).stdout.trim();
+    expect(await created.lab.setActive({ profile: 'beta' })).toEqual({ ok: true, value: null });
+    expect((await created.lab.getState()).active).toBe('beta');
+    expect(await created.dashboardUrl()).toContain(encodeURIComponent(fresh));
+  });
+
   it('says in one sentence that another program holds the port, or that a setting is malformed', async () => {
     const blocker = createServer();
     servers.push(blocker);

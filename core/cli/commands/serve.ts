@@ -60,12 +60,13 @@ export async function runServe(
   const hostAdvice = hostGiven
     ? 'give --host an address of this machine, or leave it out to listen on 127.0.0.1'
     : undefined;
-  let token = '';
+  // Every router token this process held: a rotated-out one is still scrubbed from its lines.
+  const tokens: string[] = [];
   const logger = createLogger({
     level: context.config.logLevel ?? 'info',
     // Human lines on a terminal; JSON in a pipe or a file, or when asked for.
     ...(options['logJson'] === true ? { format: 'json' as const } : {}),
-    secrets: () => (token ? [token] : []),
+    secrets: () => tokens,
   });
   // Listen for signals before anything starts: a SIGTERM that arrives while the router is still
   // starting must still end in a clean shutdown (router.json removed, exit code 0), not kill it.
@@ -102,7 +103,7 @@ export async function runServe(
       onStopping: () => {
         stopping = true;
       },
-      setToken,
+      addToken,
       printDashboardUrl: options['printDashboardUrl'] === true,
       criticalWorkSettled: () => exit.settled(),
     });
@@ -112,8 +113,8 @@ export async function runServe(
     for (const signal of stopSignals) process.off(signal, onSignal);
   }
 
-  function setToken(value: string): void {
-    token = value;
+  function addToken(value: string): void {
+    tokens.push(value);
   }
 }
 
@@ -131,7 +132,8 @@ async function serveUntilStopped(
     stopNow: AbortSignal;
     /** Called when a client asked the router to stop, so the next signal ends the drain. */
     onStopping: () => void;
-    setToken: (token: string) => void;
+    /** Hears each router token the service adopts (at start and at each rotation). */
+    addToken: (token: string) => void;
     printDashboardUrl: boolean;
     /** Resolves once the token refreshes in flight have written their rotated tokens. */
     criticalWorkSettled: () => Promise<void>;
@@ -153,9 +155,9 @@ async function serveUntilStopped(
       run.onStopping();
       stopFromClient();
     },
+    onRouterToken: run.addToken,
   });
   const token = await service.routerToken();
-  run.setToken(token);
   const router = await startRouterHost(service, {
     paths: context.paths,
     port,

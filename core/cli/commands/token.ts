@@ -1,6 +1,8 @@
 /**
  * `codex-lab token [--ensure-router] [--home PATH] [--port N]`: prints the router's local token,
- * creating it when missing. With `--ensure-router` (what the `codex-config` block has Codex run) it
+ * creating it when missing. `codex-lab token --rotate [--revoke-old]` replaces it instead (through
+ * the running router, which adopts it at once, or on the file when none runs) and prints one
+ * sentence, never a token. With `--ensure-router` (what the `codex-config` block has Codex run) it
  * first starts a router in the background when none runs for this home; plain `token` starts
  * nothing. `--home` and `--port` stand in for `CODEX_LAB_HOME` and `CODEX_LAB_PORT`: Codex runs
  * the block's command without the user's shell environment, so the block carries them as arguments.
@@ -12,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { parseHomeText, parsePortText } from '../../config.ts';
 import { LabError } from '../../errors.ts';
 import { isLoopbackAddress } from '../../net/loopback.ts';
-import { loadOrCreateRouterToken } from '../../proxy/router-token.ts';
+import { loadOrCreateRouterToken, rotateRouterTokenFile } from '../../proxy/router-token.ts';
 import { createCliContext, writeLine, type CliContext } from '../context.ts';
 
 /**
@@ -63,6 +65,23 @@ export async function runToken(
       `--host ${host} is not a loopback address: the token command starts a router only on this machine (127.0.0.1, ::1 or localhost).`,
     );
   }
+  const rotate = options['rotate'] === true;
+  if (options['revokeOld'] === true && !rotate) {
+    throw new LabError(
+      'invalid_argument',
+      '--revoke-old goes with --rotate: run codex-lab token --rotate --revoke-old to replace the token and refuse the old one at once.',
+    );
+  }
+  if (rotate && options['ensureRouter'] === true) {
+    throw new LabError(
+      'invalid_argument',
+      '--rotate and --ensure-router do not go together: rotate the token with codex-lab token --rotate.',
+    );
+  }
+  if (rotate) {
+    writeLine(context.stdout, await rotateToken(context, options['revokeOld'] === true));
+    return 0;
+  }
   if (options['ensureRouter'] === true) {
     const { ensureRouterOnPort } = await import('./router.ts');
     const router = await ensureRouterOnPort(context, host === undefined ? {} : { host }).catch(
@@ -86,6 +105,46 @@ export async function runToken(
   }
   writeLine(context.stdout, await loadOrCreateRouterToken(context.paths));
   return 0;
+}
+
+/**
+ * Replaces the router token and says what happened in one sentence. A running router does it
+ * itself (it adopts the new token at once and decides how long the old one stays accepted); with
+ * none, the file is replaced here. A router that runs but does not answer is left alone: a new
+ * token behind its back would make every client take it for a stranger.
+ */
+async function rotateToken(context: CliContext, revokeOld: boolean): Promise<string> {
+  const { discoverRouter } = await import('../../service/router-discovery.ts');
+  const found = await discoverRouter(context.paths);
+  if (found.state === 'unreachable') {
+    throw new LabError(
+      'router_unavailable',
+      `The token was not changed: ${found.reason}; ${found.advice}, then run codex-lab token --rotate again.`,
+    );
+  }
+  if (found.state !== 'running') {
+    await rotateRouterTokenFile(context.paths);
+    return 'Made a new router token; no router is running, so the old one is refused from now on (open the dashboard again with codex-lab dashboard).';
+  }
+  // Loaded only here: plain `token` (what Codex runs) stays as small as it was.
+  const [{ RemoteLab }, { valueOf }, { formatClockTime, withoutSentenceEnd }] = await Promise.all([
+    import('../../service/remote-lab.ts'),
+    import('../lab-client.ts'),
+    import('../../format.ts'),
+  ]);
+  const remote = new RemoteLab({ url: found.url, token: found.token });
+  const result = await remote.rotateRouterToken({ revokeOld });
+  if (!result.ok && result.code === 'router_unavailable') {
+    // Rotating again is safe either way: the router applied the first one fully or not at all.
+    const said = withoutSentenceEnd(result.message);
+    throw new LabError('router_unavailable', `${said}: run codex-lab token --rotate again.`);
+  }
+  const until = valueOf(result).oldAcceptedUntil;
+  if (until === null) {
+    return 'Made a new router token; the running router uses it now and refuses the old one (open the dashboard again with codex-lab dashboard).';
+  }
+  const at = formatClockTime(Date.parse(until), { now: Date.now() });
+  return `Made a new router token; the running router uses it now and still accepts the old one until ${at}, so running Codex sessions pick up the new one (open the dashboard again with codex-lab dashboard).`;
 }
 
 /** True when `path` is a folder. */

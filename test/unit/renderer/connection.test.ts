@@ -46,7 +46,7 @@ describe('the web bridge’s event stream', () => {
       notAnswering,
       'state',
       notAnswering,
-      'offline: This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
+      'offline: This dashboard link’s token is not accepted (it may have been replaced): get a new link with `codex-lab dashboard`.',
     ]);
     expect(calls).toBe(4);
   });
@@ -104,13 +104,14 @@ describe('the web bridge’s event stream', () => {
       'The token you pasted is not the router token of this Codex Lab. Paste the one `codex-lab token` prints.',
     );
     await expect(createWebBridge(options).getState()).rejects.toThrow(
-      'This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
+      'This dashboard link’s token is not accepted (it may have been replaced): get a new link with `codex-lab dashboard`.',
     );
     // An operation refused for its token says the same, as the one failure shape.
     await expect(createWebBridge(options).setActive({ profile: 'work' })).resolves.toEqual({
       ok: false,
       code: 'unauthorized',
-      message: 'This dashboard link has no valid token: open it again with `codex-lab dashboard`.',
+      message:
+        'This dashboard link’s token is not accepted (it may have been replaced): get a new link with `codex-lab dashboard`.',
     });
   });
 
