@@ -16,6 +16,9 @@ import type { Clock } from '../ports.ts';
 /** A token as written: `clab_` + 43 base64url characters. */
 const tokenPattern = /^clab_[A-Za-z0-9_-]{32,}$/;
 
+/** How often at most a router reads its token file again for a token it does not hold. */
+export const rereadIntervalMs = 1000;
+
 /** Makes a fresh router token. */
 export function generateRouterToken(): string {
   return `clab_${randomBytes(32).toString('base64url')}`;
@@ -94,6 +97,9 @@ export class RouterTokens {
   readonly #onAdopt: ((token: string) => void) | undefined;
   #current: { token: string; matches: (presented: string | undefined) => boolean } | null = null;
   #previous: { matches: (presented: string | undefined) => boolean; until: number } | null = null;
+  /** The stored token's read in flight (`acceptsStored`), and when the last one started. */
+  #reread: Promise<void> | null = null;
+  #rereadAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: {
     paths: LabPaths;
@@ -124,6 +130,40 @@ export class RouterTokens {
   current(): string {
     if (!this.#current) throw new Error('RouterTokens.current() before load()');
     return this.#current.token;
+  }
+
+  /**
+   * `accepts`, after adopting the stored token when `presented` has a router token's shape but is
+   * not one this router holds: the file may have changed under it (a rotation by a process that
+   * found no router answering while this one was starting, a restore from a backup), and the file
+   * is the one truth every client reads. The token held until then gets a rotation's grace. At
+   * most one read per `rereadIntervalMs`, shared by the requests that wait on it, so wrong tokens
+   * cannot make the router read its file on every request.
+   */
+  async acceptsStored(presented: string | undefined): Promise<boolean> {
+    if (this.accepts(presented)) return true;
+    if (presented === undefined || this.#current === null || !tokenPattern.test(presented)) {
+      return false;
+    }
+    const now = this.#clock.now();
+    if (this.#reread === null && now - this.#rereadAt >= rereadIntervalMs) {
+      this.#rereadAt = now;
+      this.#reread = this.#adoptStored().finally(() => {
+        this.#reread = null;
+      });
+    }
+    if (this.#reread !== null) await this.#reread;
+    return this.accepts(presented);
+  }
+
+  /** Adopts the stored token when it is not the one held (an unreadable file changes nothing). */
+  async #adoptStored(): Promise<void> {
+    const stored = await readRouterToken(this.#paths).catch(() => undefined);
+    const before = this.#current;
+    if (stored === undefined || before === null || before.matches(stored)) return;
+    this.#current = { token: stored, matches: tokenMatcher(stored) };
+    this.#onAdopt?.(stored);
+    this.#previous = { matches: before.matches, until: this.#clock.now() + this.#graceMs };
   }
 
   /** True when `presented` is the current token, or the previous one within its grace period. */

@@ -86,7 +86,7 @@ export interface RouterServerOptions {
    * The router token local clients must present, or the service's `RouterTokens`, which decides
    * live which tokens are accepted (a rotation is adopted without a restart).
    */
-  token: string | Pick<RouterTokens, 'accepts'>;
+  token: string | Pick<RouterTokens, 'accepts' | 'acceptsStored'>;
   /** `CODEX_LAB_CHATGPT_BASE_URL`, e.g. `https://chatgpt.com/backend-api`. */
   upstreamBaseUrl?: string;
   clock: Clock;
@@ -341,6 +341,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     typeof token === 'string'
       ? tokenMatcher(token)
       : (presented?: string) => token.accepts(presented);
+  // A token this router does not hold may be the file's newer one (router-token.ts): asked only
+  // after the synchronous check failed, so the hot path never waits on it.
+  const storedTokenMatches =
+    typeof token === 'string'
+      ? () => Promise.resolve(false)
+      : (presented?: string) => token.acceptsStored(presented);
   const bindHost = options.host ?? '127.0.0.1';
   // Bound to a non-loopback address on purpose (serve --host): that address is a valid Host too.
   const extraHosts =
@@ -398,7 +404,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       return backend(request, response, path.slice('/backend-api'.length) + url.search);
     }
     if (path.startsWith('/lab/')) {
-      if (!authorized(request)) return rejectUnauthorized(response);
+      if (!authorized(request) && !(await authorizedByStoredToken(request))) {
+        return rejectUnauthorized(response);
+      }
       if (options.control && (await options.control(request, response, url))) return;
       return sendFailure(response, 'not_found', `No control API route ${request.method} ${path}.`);
     }
@@ -427,12 +435,18 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       inFlight -= 1;
       if (inFlight === 0) onDrained();
     });
-    if (!authorized(request)) return passThrough(request, response, subPath);
+    if (!authorized(request) && !(await authorizedByStoredToken(request))) {
+      return passThrough(request, response, subPath);
+    }
     return proxy(request, response, subPath);
   }
 
   function authorized(request: IncomingMessage): boolean {
     return tokenMatches(bearerFrom(request.headers.authorization));
+  }
+
+  function authorizedByStoredToken(request: IncomingMessage): Promise<boolean> {
+    return storedTokenMatches(bearerFrom(request.headers.authorization));
   }
 
   function rejectUnauthorized(response: ServerResponse): void {

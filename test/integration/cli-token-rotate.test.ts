@@ -127,6 +127,25 @@ describe('codex-lab token --rotate', () => {
     expect(await readFile(file, 'utf8')).toBe('garbage\n');
   });
 
+  it('a running serve adopts a token file changed under it (a rotation that found no router answering, a restore): the first request with it is served', async () => {
+    const first = (await runCodexLab(['token'], { home, env: env() })).stdout.trim();
+    const serve = await startServe(home, env());
+    children.push(serve);
+    expect(await stateStatus(serve, first)).toBe(200);
+    // Another process replaces the file without asking the router, as a rotation does when it
+    // starts while the router is still coming up.
+    const replaced = `clab_${'x'.repeat(43)}`;
+    await writeFile(join(home, 'state', 'router-token'), `${replaced}\n`, { mode: 0o600 });
+    expect(await stateStatus(serve, replaced)).toBe(200);
+    const turn = await postTurn(serve, replaced, 'replaced-file-session');
+    expect(turn.status).toBe(200);
+    await turn.text();
+    // The token it held until then gets the grace a rotation gives it.
+    expect(await stateStatus(serve, first)).toBe(200);
+    // A token neither in the file nor held is refused.
+    expect(await stateStatus(serve, `clab_${'y'.repeat(43)}`)).toBe(401);
+  });
+
   it('--revoke-old without --rotate is refused with one sentence', async () => {
     const run = await runCodexLab(['token', '--revoke-old'], { home, env: env() });
     expect(run.code).not.toBe(0);

@@ -8,6 +8,7 @@ import {
   loadOrCreateRouterToken,
   rotateRouterTokenFile,
   RouterTokens,
+  rereadIntervalMs,
   routerTokenGraceMs,
 } from '../../../core/proxy/router-token.ts';
 import { FakeClock } from '../router/fake-clock.ts';
@@ -95,5 +96,35 @@ describe('router token rotation', () => {
     expect(fresh).not.toBe(old);
     expect(await stored()).toBe(fresh);
     expect((await stat(paths.routerToken)).mode & 0o777).toBe(0o600);
+  });
+  it('adopts a token file changed under it, reading the file at most once a second for tokens it does not hold', async () => {
+    const tokens = new RouterTokens({ paths, clock });
+    const old = await tokens.load();
+    // Not a router token's shape (an OpenAI bearer a pass-through request carries): no read.
+    expect(await tokens.acceptsStored('eyJhbGciOi.not-ours')).toBe(false);
+    // A wrong router token: the file is read, it still holds the token in use.
+    const stranger = `clab_${'s'.repeat(43)}`;
+    expect(await tokens.acceptsStored(stranger)).toBe(false);
+    // The file changes under the router within the same second: not read again yet.
+    const replaced = await rotateRouterTokenFile(paths);
+    expect(tokens.accepts(replaced)).toBe(false);
+    expect(await tokens.acceptsStored(replaced)).toBe(false);
+    clock.advance(rereadIntervalMs);
+    expect(await tokens.acceptsStored(replaced)).toBe(true);
+    expect(tokens.current()).toBe(replaced);
+    // The token held until then keeps a rotation's grace, then is refused.
+    expect(tokens.accepts(old)).toBe(true);
+    clock.advance(routerTokenGraceMs);
+    expect(tokens.accepts(old)).toBe(false);
+    expect(await tokens.acceptsStored(stranger)).toBe(false);
+  });
+
+  it('keeps the token it holds when the file turns unreadable', async () => {
+    const tokens = new RouterTokens({ paths, clock });
+    const held = await tokens.load();
+    await writeFile(paths.routerToken, 'not a token\n');
+    expect(await tokens.acceptsStored(`clab_${'z'.repeat(43)}`)).toBe(false);
+    expect(tokens.accepts(held)).toBe(true);
+    expect(await readFile(paths.routerToken, 'utf8')).toBe('not a token\n');
   });
 });
