@@ -251,7 +251,7 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
     // The terminal agrees: team's turn from before the rename is squad's. The router writes its
     // journal in batches, later while it is busy (a sign-in's quota read): more than a second.
     await expect
-      .poll(() => codexLab('log', '--profile', 'squad'), { timeout: 15_000 })
+      .poll(() => codexLab('log', '--profile', 'squad', '--wide'), { timeout: 15_000 })
       .toContain('0199a1b2-c3d4-7e5f-8a6b-111111111111');
   });
 
