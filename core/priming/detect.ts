@@ -16,6 +16,13 @@ export const windowLengthMs: Readonly<Record<PrimingWindow, number>> = {
 /** Reset times wobble by a second or two between observations; anything within this is "equal". */
 export const defaultJitterMs = 5_000;
 
+/**
+ * How far apart two looks must be for their resets to tell "moving with the clock" from "stopped"
+ * whatever the jitter: closer than twice the jitter, a reset may fit both (one rounded to whole
+ * seconds moves 5 s in 5.5 s). The scheduler keeps an older look until a newer one is this far.
+ */
+export const decisiveLookGapMs = 2 * defaultJitterMs;
+
 /** One window as seen in one observation (times in Unix ms). */
 export interface WindowSample {
   observedAt: number;
@@ -94,10 +101,13 @@ export function assessWindow(
   if (previous && previous.resetsAt !== null) {
     const drift = current.resetsAt - previous.resetsAt;
     const elapsed = current.observedAt - previous.observedAt;
-    if (elapsed > jitterMs && drift > jitterMs && Math.abs(drift - elapsed) <= jitterMs) {
+    // A drift that fits both readings (looks less than twice the jitter apart) tells nothing.
+    const moving = Math.abs(drift - elapsed) <= jitterMs;
+    const stopped = Math.abs(drift) <= jitterMs;
+    if (elapsed > jitterMs && moving && !stopped) {
       return idle('its reset time keeps moving forward with the clock');
     }
-    if (elapsed > jitterMs && Math.abs(drift) <= jitterMs) {
+    if (elapsed > jitterMs && stopped && !moving) {
       return started('its reset time stopped moving');
     }
     if (previous.resetsAt <= current.observedAt && pinned) {

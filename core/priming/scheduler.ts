@@ -31,7 +31,7 @@ import {
 } from './claims.ts';
 import {
   assessWindow,
-  defaultJitterMs,
+  decisiveLookGapMs,
   resetSlot,
   sampleWindow,
   windowLengthMs,
@@ -500,9 +500,9 @@ export class PrimingScheduler {
     if (!sample) return { state: 'unknown', reason: 'the upstream does not report this window' };
     const key = keyOf(name, window);
     const previous = this.#samples.get(key) ?? null;
-    // Detection needs two looks more than the jitter apart: looks closer together than that (a
+    // Detection needs two looks far enough apart to tell: looks closer together than that (a
     // short poll period, a follow-up) keep the older one, or no pair would ever be far enough.
-    if (previous === null || sample.observedAt - previous.observedAt > defaultJitterMs) {
+    if (previous === null || sample.observedAt - previous.observedAt > decisiveLookGapMs) {
       this.#samples.set(key, sample);
     }
     return assessWindow(previous, sample);

@@ -127,6 +127,22 @@ describe('priming scheduler', () => {
     expect(harness.fake.account('alpha@example.com').secondary?.unstarted).toBe(true);
   });
 
+  it('primes an idle window with a short, uneven period, though the upstream rounds resets to seconds', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    // A period of 1.1 s (CODEX_LAB_PRIMING_POLL_MS caps the follow-up at it too): looks 5.5 s
+    // apart see the idle window's reset move 5 s, which fits "stopped moving" as well.
+    const scheduler = harness.scheduler({ pollIntervalMs: 1_100, followUpMs: 1_100 });
+    scheduler.start();
+    await scheduler.settled();
+    for (let index = 0; index < 40 && harness.primes().length === 0; index += 1) {
+      harness.clock.fireNext();
+      await scheduler.settled();
+    }
+    scheduler.stop();
+    expect(harness.primes()).toHaveLength(1);
+    expect(harness.fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
+  });
+
   it('primes each reset of an enabled profile exactly once and leaves the other alone', async () => {
     await harness.store.setPriming('alpha', { enabled: true });
     const scheduler = harness.scheduler();

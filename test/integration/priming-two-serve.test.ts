@@ -12,6 +12,7 @@ import { humanizeTimes } from '../../core/format.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
+import { postToRouter } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
 
@@ -51,8 +52,9 @@ it('two serve processes started at once on one home: one serves, the other exits
   const env = {
     CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
     CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
-    // Idle detection needs two observations more than 5 s apart; look every 6 s, not every minute.
-    CODEX_LAB_PRIMING_POLL_MS: '6000',
+    // The timer's period (tests and tuning), which also caps the follow-up and the spread: a look
+    // every second, not every 15 minutes. Idle detection needs two looks more than 5 s apart.
+    CODEX_LAB_PRIMING_POLL_MS: '1000',
   };
   const started = await Promise.allSettled([startServe(home, env), startServe(home, env)]);
   const serving = started.flatMap((result) =>
@@ -72,18 +74,20 @@ it('two serve processes started at once on one home: one serves, the other exits
   // Primed, then confirmed from a later observation that shows the window started.
   await waitFor(async () => {
     const text = await readFile(join(home, 'state', 'priming.json'), 'utf8').catch(() => '');
-    // Two looks 6 s apart, a spread of up to one poll, the send, a follow-up look: about 25 s on
-    // a quiet machine; CI runs this beside every other suite on two cores.
+    // Two looks 6 s apart, a spread of up to one period, a fresh look, the send, a follow-up
+    // look a period later: about 8 s on a quiet machine; CI runs this beside every other suite
+    // on two cores.
     return text.includes('"confirmed"');
   }, 75_000);
-  // Another round of looks (one router looks now) changes nothing.
-  const looks = fake.requests.filter((request) => request.path === '/backend-api/wham/usage');
-  await waitFor(
-    () =>
-      fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length >=
-      looks.length + 1,
-    20_000,
-  );
+  // Another look (one router looks now, asked through its control API rather than waiting 20 s
+  // for its first usage poll) changes nothing.
+  const token = (await runCodexLab(['token'], { home })).stdout.trim();
+  const usageReads = () =>
+    fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length;
+  const looks = usageReads();
+  const refreshed = await postToRouter(first.url, token, '/lab/v1/refreshUsage', {});
+  expect(await refreshed.json()).toEqual({ ok: true, value: null });
+  expect(usageReads()).toBeGreaterThan(looks);
 
   const primes = primingRequests();
   expect(primes).toHaveLength(1);
@@ -99,7 +103,6 @@ it('two serve processes started at once on one home: one serves, the other exits
     window: 'weekly',
     outcome: 'confirmed',
   });
-  const token = (await runCodexLab(['token'], { home })).stdout.trim();
   const activities = await Promise.all(
     [first].map(async (serve) => {
       const answer = await fetch(`${serve.url}/lab/v1/state`, {

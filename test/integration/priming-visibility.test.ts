@@ -21,6 +21,7 @@ import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { runCodexLab } from '../helpers/cli.ts';
 import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
 import { seedProfiles, type SeededProfile } from '../helpers/seed-profiles.ts';
+import { fireUntil as fireTimersUntil, until } from '../helpers/service-timers.ts';
 import { FakeClock } from '../unit/priming/fake-clock.ts';
 
 const start = Date.UTC(2026, 10, 24, 9, 0, 0);
@@ -79,33 +80,9 @@ async function startService(): Promise<{ url: string; token: string }> {
   return { url, token: await service.routerToken() };
 }
 
-/** Lets the loopback I/O started by a fired timer finish (real event-loop turns, bounded). */
-async function until(condition: () => boolean, ms = 1_500): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
-
-/** Fires injected-clock timers one by one until `condition` holds (or `limit` timers fired). */
-async function fireUntil(condition: () => boolean | Promise<boolean>, limit = 40): Promise<number> {
-  let fired = 0;
-  while (!(await condition()) && fired < limit) {
-    await until(() => clock.pending().length > 0, 500);
-    if (clock.fireNext()) fired += 1;
-    // The fired timer's loopback I/O (a priming turn, a usage read) needs real time, more of it on
-    // a loaded machine: wait for the priming work it started before firing the next timer, or the
-    // limit runs out early.
-    await service?.primingSettled();
-    // What the work leaves behind (the activity it recorded) may trail it by a few event-loop turns.
-    const deadline = Date.now() + 100;
-    while (!(await condition()) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-  return fired;
+/** Fires the service's injected-clock timers until `condition` holds (or `limit` fired). */
+function fireUntil(condition: () => boolean | Promise<boolean>, limit = 40): Promise<number> {
+  return fireTimersUntil(clock, service, condition, limit);
 }
 
 async function getJson(url: string, token: string): Promise<unknown> {

@@ -17,6 +17,7 @@ import {
 } from '../fakes/fake-responses-websocket.ts';
 import { codexRequestHeaders, codexToolsItem, createProse } from '../helpers/codex-like-session.ts';
 import { createTestLabService, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
+import { offsetClock } from '../helpers/offset-clock.ts';
 
 async function start(
   options: {
@@ -558,7 +559,6 @@ describe('upstream Responses over WebSocket', () => {
     const beta = current.fake.account('beta@example.com');
     // alpha's limit resets within the second, so the session can move back to it later.
     alpha.failures.push({ kind: 'usage_limit', resetsInSeconds: 1 });
-    const limitedAt = Date.now();
     const moved = await chat.turn('three');
     expectComplete(moved);
     expect(moved.profile).toBe('beta');
@@ -590,8 +590,11 @@ describe('upstream Responses over WebSocket', () => {
     for (const line of journal.filter((line) => !line.includes('"type":"request"'))) {
       for (const digest of digests) expect(line).not.toContain(digest);
     }
+    // Its clock runs ahead when the test says: alpha's limit ends without the test waiting.
+    const time = offsetClock();
     const restarted = createTestLabService(current.fake, current.paths, {
       env: { CODEX_LAB_UPSTREAM_WEBSOCKET: 'on' },
+      clock: time.clock,
     });
     onTestFinished(() => restarted.stop());
     const { url } = await restarted.start({ port: 0 });
@@ -624,9 +627,8 @@ describe('upstream Responses over WebSocket', () => {
     expect(attempts[0]!.error).toBeNull();
     expect(blobsIn(attempts[0]!.input)).toEqual(betas);
     // Moved to alpha: beta's blobs removed up front, alpha's own kept byte-exact, one attempt.
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.max(0, limitedAt + 1_500 - Date.now())),
-    );
+    // alpha's limit is over: it reset within a second of the refusal (whole seconds).
+    time.advance(2_000);
     beta.stickyFailure = { kind: 'usage_limit', resetsInSeconds: 3600 };
     const ownBeta = blobsIn(again.history).filter(
       (blob) => checkEncryptedContent(current.fake, beta, blob) === 'ok',

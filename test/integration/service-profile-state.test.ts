@@ -16,6 +16,8 @@ import { makeTempHome } from '../helpers/cli.ts';
 import { unstartedWeekly } from '../helpers/fake-windows.ts';
 import { codexTurnBody, createTestLabService, postToRouter } from '../helpers/lab-service.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
+import { fireUntil } from '../helpers/service-timers.ts';
+import { FakeClock } from '../unit/priming/fake-clock.ts';
 
 let fake: FakeChatGpt;
 let home: string;
@@ -56,14 +58,6 @@ async function turn(url: string, session: string, profile: string): Promise<void
 /** A state file, parsed (loosely typed, for assertions). */
 async function json(path: string) {
   return JSON.parse(await readFile(path, 'utf8'));
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('rename and remove through LabService', () => {
@@ -180,20 +174,28 @@ describe('priming timer through LabService', () => {
       profile.priming.enabled = true;
     await writeFile(paths.registry, JSON.stringify(registry), { mode: 0o600 });
 
-    const { url } = await startService({ CODEX_LAB_PRIMING_POLL_MS: '6000' });
+    // The service runs on an injected clock the fake ChatGPT follows: the test fires the
+    // priming timer's 6 s polls itself instead of sleeping through them.
+    const clock = new FakeClock(fake.nowSeconds() * 1000);
+    fake.setNow(clock.now() / 1000);
+    clock.onChange = (now) => fake.setNow(Math.floor(now / 1000));
+    service = createTestLabService(fake, paths, {
+      env: { CODEX_LAB_PRIMING_POLL_MS: '6000' },
+      clock,
+    });
+    const { url } = await service.start({ port: 0 });
     // beta serves a live session; its window is idle again afterwards, as far as the fake says.
     await turn(url, 'live-b', 'beta');
+    const servedAt = clock.now();
     fake.account('beta@example.com').secondary = unstartedWeekly(fake.nowSeconds());
     const betaAccount = fake.account('beta@example.com').accountId;
+    const primedProfile = async (name: string) =>
+      (await service!.getState()).profiles.find((view) => view.name === name)?.primingLast
+        ?.outcome === 'primed';
 
-    await waitFor(async () => {
-      const state = await service!.getState();
-      return (
-        state.profiles.find((view) => view.name === 'alpha')?.primingLast?.outcome === 'primed'
-      );
-      // A look every 6 s, the prime a random 0–6 s after it, and a fresh look first: about 15 s
-      // here, over 30 s on a loaded machine (seen once in a full run).
-    }, 60_000);
+    // Two looks more than 5 s apart, the prime up to one period after them, a fresh look first.
+    await fireUntil(clock, service!, () => primedProfile('alpha'));
+    expect(await primedProfile('alpha')).toBe(true);
     const state = await service!.getState();
     const lines = state.activity.filter((entry) => entry.kind === 'prime');
     expect(
@@ -203,23 +205,35 @@ describe('priming timer through LabService', () => {
       expect(entry.message).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
       expect(entry.message).toMatch(/\.$/);
     }
-    // One more look at beta (every 6 s) still sends it nothing: its live session starts it anyway.
+    // Looks every 6 s for the rest of beta's live session (5 minutes from its turn) still send it
+    // nothing, not even a usage read: its live session starts its window anyway.
     const looks = () =>
       fake.requests.filter(
         (request) =>
           request.path === '/backend-api/wham/usage' &&
           request.headers['chatgpt-account-id'] === betaAccount,
       ).length;
+    const betaPrimes = () =>
+      fake.requests.filter(
+        (request) =>
+          request.path === '/backend-api/codex/responses' &&
+          request.headers['chatgpt-account-id'] === betaAccount &&
+          !request.body.includes('"instructions"'),
+      );
     const before = looks();
-    await new Promise((resolve) => setTimeout(resolve, 7000));
+    const liveUntil = servedAt + 5 * 60_000;
+    await fireUntil(clock, service!, () => clock.now() >= liveUntil - 6_000, 200, 0);
+    // Dozens of polls passed (the limit above did not cut them short): each could have looked.
+    expect(clock.now()).toBeGreaterThan(servedAt + 4 * 60_000);
     expect(looks()).toBe(before);
-    const betaPrimes = fake.requests.filter(
-      (request) =>
-        request.path === '/backend-api/codex/responses' &&
-        request.headers['chatgpt-account-id'] === betaAccount &&
-        !request.body.includes('"instructions"'),
-    );
-    expect(betaPrimes).toEqual([]);
+    expect(betaPrimes()).toEqual([]);
+    // Once the session is no longer live, beta's idle window is primed like alpha's: the skip
+    // above was the live session's doing. (A request is recorded as it arrives, and the turn was
+    // awaited: nothing trails it.)
+    await fireUntil(clock, service!, () => betaPrimes().length > 0, 100, 0);
+    expect(looks()).toBeGreaterThan(before);
+    expect(betaPrimes()).toHaveLength(1);
+    expect(clock.now()).toBeGreaterThanOrEqual(liveUntil);
   }, 120_000);
 });
 

@@ -10,7 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TokenManager } from '../../core/auth/token-manager.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
-import { silentLogger, systemClock, type Clock } from '../../core/ports.ts';
+import { silentLogger, systemClock } from '../../core/ports.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
@@ -23,6 +23,7 @@ import {
   postToRouter,
   signInProfiles,
 } from '../helpers/lab-service.ts';
+import { offsetClock } from '../helpers/offset-clock.ts';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -30,12 +31,9 @@ afterEach(async () => {
   cleanup = [];
 });
 
-/** The real clock moved forward by `offset` ms (timers still real: nothing here waits on them). */
-const offset = { ms: 0 };
-const clock: Clock = {
-  now: () => systemClock.now() + offset.ms,
-  setTimeout: (callback, delayMs) => systemClock.setTimeout(callback, delayMs),
-};
+/** The real clock, moved forward by the test (timers still real: nothing here waits on them). */
+const time = offsetClock();
+const clock = time.clock;
 
 async function startRouter(): Promise<{
   fake: FakeChatGpt;
@@ -92,7 +90,7 @@ describe('the upstream rejects a freshly refreshed token', () => {
     expect(persisted).not.toContain('auth_error');
 
     // A moment later ann takes turns again, with the token the refresh gave it.
-    offset.ms += 60_000;
+    time.advance(60_000);
     const later = await postToRouter(
       url,
       token,
@@ -132,20 +130,20 @@ describe('the upstream rejects a freshly refreshed token', () => {
     expect((await status())?.status).not.toBe('auth_error');
     const afterFirst = refreshes().length;
     // Within the first pause (5 s) ann is skipped: no request, no token rotated.
-    offset.ms += 4_000;
+    time.advance(4_000);
     await turnOnAnn('r2');
     expect(refreshes().length).toBe(afterFirst);
     // After it, tried again and rejected again: a longer pause (20 s) follows.
-    offset.ms += 2_000;
+    time.advance(2_000);
     await turnOnAnn('r3');
     expect((await status())?.status).not.toBe('auth_error');
     const afterSecond = refreshes().length;
     expect(afterSecond).toBeGreaterThan(afterFirst);
-    offset.ms += 15_000;
+    time.advance(15_000);
     await turnOnAnn('r4');
     expect(refreshes().length).toBe(afterSecond);
     // The third rejection in a row: the user sees it; how to fix it is each surface's to say.
-    offset.ms += 10_000;
+    time.advance(10_000);
     await turnOnAnn('r5');
     const shown = await status();
     expect(shown?.status).toBe('auth_error');
@@ -167,7 +165,7 @@ describe('the upstream rejects a freshly refreshed token', () => {
         { kind: 'unauthorized' },
         { kind: 'unauthorized' },
       );
-      offset.ms += 60_000;
+      time.advance(60_000);
       const rejected = await postToRouter(
         url,
         token,
@@ -176,7 +174,7 @@ describe('the upstream rejects a freshly refreshed token', () => {
         { 'x-codex-lab-profile': 'ann' },
       );
       await rejected.text();
-      offset.ms += 60_000;
+      time.advance(60_000);
       const served = await postToRouter(
         url,
         token,

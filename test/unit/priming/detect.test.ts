@@ -42,6 +42,18 @@ describe('assessWindow', () => {
     expect(assessWindow(idleSample(start), current).state).toBe('idle');
   });
 
+  it('does not call an idle window started from two looks too close together to tell', () => {
+    // The upstream gives resets in whole seconds: an idle window's reset moved 5 s in the 5.5 s
+    // between these looks, which is also within the jitter of "stopped moving".
+    const current = { ...idleSample(start + 5_500), resetsAt: start + week + 5_000 };
+    expect(assessWindow(idleSample(start), current).state).toBe('unknown');
+    // Far enough apart, the same rounding cannot hide which it is.
+    const later = { ...idleSample(start + 10_500), resetsAt: start + week + 10_000 };
+    expect(assessWindow(idleSample(start), later).state).toBe('idle');
+    const stopped = { ...idleSample(start + 10_500), resetsAt: start + week + 1_000 };
+    expect(assessWindow(idleSample(start), stopped).state).toBe('started');
+  });
+
   it('calls a window started when reset_at stops moving', () => {
     const first: WindowSample = {
       observedAt: start,
