@@ -16,6 +16,14 @@ import type { Clock } from '../ports.ts';
 /** A token as written: `clab_` + 43 base64url characters. */
 const tokenPattern = /^clab_[A-Za-z0-9_-]{32,}$/;
 
+/**
+ * True for a bearer with a router token's shape (`clab_…`): one the router may not hold, but never
+ * an OpenAI credential, so never one to pass through to the upstream.
+ */
+export function looksLikeRouterToken(presented: string | undefined): boolean {
+  return presented !== undefined && tokenPattern.test(presented);
+}
+
 /** How often at most a router reads its token file again for a token it does not hold. */
 export const rereadIntervalMs = 1000;
 
@@ -98,8 +106,14 @@ export class RouterTokens {
   #current: { token: string; matches: (presented: string | undefined) => boolean } | null = null;
   #previous: { matches: (presented: string | undefined) => boolean; until: number } | null = null;
   /** The stored token's read in flight (`acceptsStored`), and when the last one started. */
-  #reread: Promise<void> | null = null;
+  #reread: Promise<unknown> | null = null;
   #rereadAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Rotations and re-reads, one at a time: a re-read that overlapped a rotation would compare the
+   * file it read before the rotation with the token after it and bring the old one back, and two
+   * rotations overlapping would each keep the token they saw first.
+   */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: {
     paths: LabPaths;
@@ -137,33 +151,54 @@ export class RouterTokens {
    * not one this router holds: the file may have changed under it (a rotation by a process that
    * found no router answering while this one was starting, a restore from a backup), and the file
    * is the one truth every client reads. The token held until then gets a rotation's grace. At
-   * most one read per `rereadIntervalMs`, shared by the requests that wait on it, so wrong tokens
-   * cannot make the router read its file on every request.
+   * most one read per `rereadIntervalMs`, shared by the requests that wait on it (a request in
+   * the interval waits for the next read), so wrong tokens cannot make the router read its file
+   * on every request.
    */
   async acceptsStored(presented: string | undefined): Promise<boolean> {
     if (this.accepts(presented)) return true;
-    if (presented === undefined || this.#current === null || !tokenPattern.test(presented)) {
-      return false;
+    if (this.#current === null || !looksLikeRouterToken(presented)) return false;
+    if (this.#reread === null) {
+      const wait = this.#rereadAt + rereadIntervalMs - this.#clock.now();
+      const slot =
+        wait > 0
+          ? new Promise<void>((resolve) => this.#clock.setTimeout(resolve, wait))
+          : Promise.resolve();
+      this.#reread = slot
+        .then(() => {
+          this.#rereadAt = this.#clock.now();
+          return this.adoptStored();
+        })
+        .finally(() => {
+          this.#reread = null;
+        });
     }
-    const now = this.#clock.now();
-    if (this.#reread === null && now - this.#rereadAt >= rereadIntervalMs) {
-      this.#rereadAt = now;
-      this.#reread = this.#adoptStored().finally(() => {
-        this.#reread = null;
-      });
-    }
-    if (this.#reread !== null) await this.#reread;
+    await this.#reread;
     return this.accepts(presented);
   }
 
-  /** Adopts the stored token when it is not the one held (an unreadable file changes nothing). */
-  async #adoptStored(): Promise<void> {
-    const stored = await readRouterToken(this.#paths).catch(() => undefined);
-    const before = this.#current;
-    if (stored === undefined || before === null || before.matches(stored)) return;
-    this.#current = { token: stored, matches: tokenMatcher(stored) };
-    this.#onAdopt?.(stored);
-    this.#previous = { matches: before.matches, until: this.#clock.now() + this.#graceMs };
+  /**
+   * Adopts the stored token when it is not the one held (the service calls this when its watcher
+   * sees the file change; an unreadable or missing file changes nothing). The token held until
+   * then stays accepted for the grace period. True when a token was adopted.
+   */
+  adoptStored(): Promise<boolean> {
+    return this.#serial(async () => {
+      const stored = await readRouterToken(this.#paths).catch(() => undefined);
+      const before = this.#current;
+      if (stored === undefined || before === null || before.matches(stored)) return false;
+      this.#current = { token: stored, matches: tokenMatcher(stored) };
+      this.#onAdopt?.(stored);
+      this.#previous = { matches: before.matches, until: this.#clock.now() + this.#graceMs };
+      return true;
+    });
+  }
+
+  /** Runs `work` after every rotation and re-read queued before it. */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   /** True when `presented` is the current token, or the previous one within its grace period. */
@@ -184,7 +219,13 @@ export class RouterTokens {
    * out earlier is refused either way (one old token at a time).
    */
   async rotate(options: { revokeOld: boolean }): Promise<RouterTokenRotation> {
-    const before = this.#current ?? (await this.load().then(() => this.#current));
+    await this.load();
+    return this.#serial(() => this.#rotate(options));
+  }
+
+  async #rotate(options: { revokeOld: boolean }): Promise<RouterTokenRotation> {
+    // Read in turn: the token a rotation queued before this one adopted is the one replaced.
+    const before = this.#current;
     const token = await rotateRouterTokenFile(this.#paths);
     this.#current = { token, matches: tokenMatcher(token) };
     this.#onAdopt?.(token);

@@ -60,7 +60,12 @@ import type {
 } from './engine.ts';
 import { spendsQuota } from './engine.ts';
 import { sendError, sendFailure, sendJson } from './answers.ts';
-import { bearerFrom, tokenMatcher, type RouterTokens } from './router-token.ts';
+import {
+  bearerFrom,
+  looksLikeRouterToken,
+  tokenMatcher,
+  type RouterTokens,
+} from './router-token.ts';
 import { TurnStateIssuers } from './turn-states.ts';
 import {
   createWorkspaceRoutes,
@@ -436,6 +441,18 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (inFlight === 0) onDrained();
     });
     if (!authorized(request) && !(await authorizedByStoredToken(request))) {
+      // A router token this router does not accept (replaced, revoked) is answered here: passed
+      // through, it would show the upstream a router token. Codex runs its token command again
+      // on a 401 and retries with the current one.
+      if (looksLikeRouterToken(bearerFrom(request.headers.authorization))) {
+        return sendError(
+          response,
+          401,
+          'unauthorized',
+          'The Codex Lab router token this request carries is no longer accepted (it was replaced): codex-lab token prints the current one.',
+          { 'www-authenticate': 'Bearer realm="codex-lab"' },
+        );
+      }
       return passThrough(request, response, subPath);
     }
     return proxy(request, response, subPath);

@@ -852,9 +852,10 @@ export class LabService implements ControlApiService {
   }
 
   /**
-   * Watches the registry, the legacy auth file, the profile folders, health.json and quota.json:
-   * an edit by any other program is read within the debounce, not at the next request or poll,
-   * and a state file moved aside (as a corrupt one's error says to) is written again from memory.
+   * Watches the registry, the legacy auth file, the profile folders, health.json, quota.json and
+   * the router token: an edit by any other program is read within the debounce, not at the next
+   * request or poll, and a state file moved aside (as a corrupt one's error says to) is written
+   * again from memory.
    * Each profile folder is watched too (a folder watch does not see files inside its subfolders),
    * so an auth.json broken, mended or copied in shows on every surface within the debounce.
    */
@@ -863,7 +864,7 @@ export class LabService implements ControlApiService {
     if (debounceMs <= 0) return;
     const watched: Array<[folder: string, names: Set<string> | null]> = [
       [this.#paths.home, new Set(['auth-profiles.json', 'auth.json'])],
-      [this.#paths.stateDir, new Set(['health.json', 'quota.json'])],
+      [this.#paths.stateDir, new Set(['health.json', 'quota.json', 'router-token'])],
       [this.#paths.profilesDir, null],
     ];
     const onEvent = (names: Set<string> | null) => (_event: string, file: string | null) => {
@@ -879,6 +880,15 @@ export class LabService implements ControlApiService {
         if (this.#stopped) return;
         // A folder made or removed since: watch what is there now, before reading it.
         watchFolders();
+        // A router token file changed behind the router (a rotation that found it not answering,
+        // a restore): adopted now, so the identity it proves is the file's again at once.
+        void this.#background.track(
+          this.#routerTokens
+            .adoptStored()
+            .catch((error: unknown) =>
+              this.#logger.warn({ err: error }, 'could not re-read the router token file'),
+            ),
+        );
         void this.#background.track(
           this.#engine
             .reloadNow()

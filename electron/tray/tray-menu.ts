@@ -10,6 +10,7 @@ import {
   formatWindowLeftAt,
   poolLeftParts,
   quotaAmountText,
+  windowLeft,
   statusLabel,
   unreadableFile,
   windowName as longWindowName,
@@ -266,7 +267,8 @@ function readiness(profile: ProfileView, now: number): [number, number] {
   const windows = [profile.quota.primary, profile.quota.secondary].filter((w) => w !== null);
   // Most left first; an account whose quota is not known yet after every known one.
   if (windows.length === 0) return [0, 1];
-  return [0, Math.max(...windows.map((window) => window.usedPercent)) - 100];
+  // What the tightest window has left, as its label says it (a window past its reset is unused).
+  return [0, -Math.min(...windows.map((window) => windowLeft(window, now).left ?? 0))];
 }
 
 /** The profiles sorted by `readiness`, then by name. */

@@ -6,7 +6,7 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
@@ -96,6 +96,13 @@ describe('codex-lab token --rotate', () => {
     expect(await stateStatus(serve, third)).toBe(200);
     expect(await stateStatus(serve, second)).toBe(401);
     expect(await stateStatus(serve, first)).toBe(401);
+    // A turn with a refused router token is answered 401 by the router (Codex then runs its token
+    // command again), never passed through: the upstream must not see a router token.
+    const refusedTurn = await postTurn(serve, second, 'revoked-session');
+    expect(refusedTurn.status).toBe(401);
+    await refusedTurn.arrayBuffer();
+    const carried = fake.requests.map((request) => String(request.headers['authorization'] ?? ''));
+    expect(carried.filter((value) => value.includes('clab_'))).toEqual([]);
     // The stream that token opened ends, so the dashboard reconnects, is refused, and says so.
     expect(await streamEnded).toBe(true);
 
@@ -144,6 +151,29 @@ describe('codex-lab token --rotate', () => {
     expect(await stateStatus(serve, first)).toBe(200);
     // A token neither in the file nor held is refused.
     expect(await stateStatus(serve, `clab_${'y'.repeat(43)}`)).toBe(401);
+  });
+
+  it("a token file changed behind a running serve is adopted without a request: the router proves the file's token, and a rotation goes through it", async () => {
+    const serve = await startServe(home, env());
+    children.push(serve);
+    const replaced = `clab_${'w'.repeat(43)}`;
+    await writeFile(join(home, 'state', 'router-token'), `${replaced}\n`, { mode: 0o600 });
+    // Until the router has adopted the file, --rotate refuses and changes nothing; then it asks
+    // the router (which proves the file's token), and the router writes the new one.
+    await vi.waitFor(
+      async () => {
+        const rotated = await runCodexLab(['token', '--rotate', '--revoke-old'], {
+          home,
+          env: env(),
+        });
+        expect(rotated.stdout + rotated.stderr).toMatch(/running router uses it now/);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    const current = await storedToken();
+    expect(current).not.toBe(replaced);
+    expect(await stateStatus(serve, current)).toBe(200);
+    expect(await stateStatus(serve, replaced)).toBe(401);
   });
 
   it('--revoke-old without --rotate is refused with one sentence', async () => {

@@ -122,6 +122,19 @@ async function rotateToken(context: CliContext, revokeOld: boolean): Promise<str
       `The token was not changed: ${found.reason}; ${found.advice}, then run codex-lab token --rotate again.`,
     );
   }
+  if (found.state === 'stale') {
+    // "Stale" also covers a router that answers but proves a token other than the file's (the
+    // file changed behind it, and its watcher has not caught up): while it holds its run lock, a
+    // file rotated here would not be the one it refuses the old token for.
+    const { routerRunHolder } = await import('../../service/router-info.ts');
+    const pid = await routerRunHolder(context.paths).catch(() => null);
+    if (pid !== null) {
+      throw new LabError(
+        'router_unavailable',
+        `The token was not changed: a Codex Lab router (pid ${pid}) runs for this home but did not prove it holds this home's token (${found.reason}); wait a moment and run codex-lab token --rotate again, or end process ${pid}.`,
+      );
+    }
+  }
   if (found.state !== 'running') {
     await rotateRouterTokenFile(context.paths);
     return 'Made a new router token; no router is running, so the old one is refused from now on (open the dashboard again with codex-lab dashboard).';

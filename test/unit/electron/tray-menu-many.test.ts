@@ -167,6 +167,31 @@ describe('the tray menu with many accounts', () => {
     );
   });
 
+  it('sorts ready accounts by what their tightest window has left as their labels say it, a window past its reset counting as unused', () => {
+    const { state } = accounts(30);
+    // acct-06 read 99% used in both windows, but both have reset since: it has everything left.
+    const profiles = state.profiles.map((profile): ProfileView =>
+      profile.name === 'acct-06'
+        ? {
+            ...profile,
+            quota: {
+              ...profile.quota,
+              primary: { usedPercent: 99, windowMinutes: 300, resetsAt: at(-1) },
+              secondary: { usedPercent: 99, windowMinutes: 10080, resetsAt: at(-2) },
+            },
+          }
+        : profile,
+    );
+    const items = buildTrayMenu(uiState(profiles, { active: 'acct-03' }), options);
+    const submenu = items.find((item) => item.id === 'accounts')!.submenu!;
+    const ready = submenu.filter((item) => !/^[⏸⚠]/.test(item.label ?? ''));
+    expect(ready[0]?.label).toMatch(/^acct-06 — 5h 100% · wk 100% left$/);
+    const tightest = ready.map((item) =>
+      Math.min(...[...(item.label ?? '').matchAll(/(\d+)%/g)].map((match) => Number(match[1]))),
+    );
+    expect(tightest).toEqual([...tightest].sort((a, b) => b - a));
+  });
+
   it('stays under the cap with every pool line there, and says how many not ready it left out', () => {
     const { state } = accounts(30);
     const broken = state.profiles.map((profile, index): ProfileView =>
