@@ -263,6 +263,11 @@ export interface WindowLeftParts {
   countdown: string;
   /** The whole sentence: `58% left, resets in 3h 5m`, `used up, resets in 2h`, `not known yet`. */
   text: string;
+  /**
+   * The sentence's short form, for a narrow table column headed `5-HOUR LEFT`: `58% · 3h 5m`,
+   * `used up · 2h`, `not known yet`.
+   */
+  compact: string;
 }
 
 /**
@@ -280,6 +285,7 @@ export function windowLeft(window: QuotaWindowShape | null, now: number): Window
       reset: '',
       countdown: '–',
       text: quotaUnknownText,
+      compact: quotaUnknownText,
     };
   }
   const at = window.resetsAt === null ? Number.NaN : Date.parse(window.resetsAt);
@@ -288,14 +294,18 @@ export function windowLeft(window: QuotaWindowShape | null, now: number): Window
   const left = leftPercent(used);
   const amount = quotaAmountText(used);
   const reset = resetText(window.resetsAt, now);
+  const exhausted = used >= 100;
+  const figure = `${left}%`;
+  const countdown = Number.isNaN(at) ? '–' : at - now < second ? 'now' : formatDuration(at - now);
   return {
     left,
-    exhausted: used >= 100,
-    figure: `${left}%`,
+    exhausted,
+    figure,
     amount,
     reset,
-    countdown: Number.isNaN(at) ? '–' : at - now < second ? 'now' : formatDuration(at - now),
+    countdown,
     text: `${amount}, ${reset}`,
+    compact: `${exhausted ? amount : figure} · ${countdown}`,
   };
 }
 
@@ -389,6 +399,22 @@ export function formatStatus(
   return back ? `${statusLabel(status)}, back ${back}` : statusLabel(status, code);
 }
 
+/**
+ * `formatStatus` without the clock time, for a narrow table column: `limited, back in 2h 5m`,
+ * `needs sign-in`, `ready`.
+ */
+export function formatStatusShort(
+  status: StatusName,
+  unavailableUntil: string | null,
+  options: ClockOptions,
+  code?: string | null,
+): string {
+  const at = unavailableUntil === null ? Number.NaN : Date.parse(unavailableUntil);
+  return status === 'limited' && !Number.isNaN(at) && at > options.now
+    ? `${statusLabel(status)}, back ${formatIn(at - options.now)}`
+    : statusLabel(status, code);
+}
+
 /** The activity log's label for a kind of entry: `needs sign-in` for `auth_error`, else the kind. */
 export function activityKindLabel(kind: string): string {
   return kind === 'auth_error' ? statusLabel('auth_error') : kind;
@@ -418,17 +444,52 @@ export function forecastSentence(
   forecast: ForecastShape | null,
   when: (iso: string) => string,
 ): string {
-  if (!forecast) return 'weekly pace: not known yet';
+  return forecastParts(forecast, when).text;
+}
+
+/** A forecast in the words of a sentence and of a table column headed `WEEKLY PACE`. */
+export interface ForecastParts {
+  /** The sentence (`forecastSentence`), which names the weekly window itself. */
+  text: string;
+  /**
+   * For a column whose header names the weekly pace: `1.2%/h: runs out Tue 18:00, before the
+   * reset`, `0.0%/h: fine until the reset`, `used up until Wed 12:00`, `not known yet`.
+   */
+  cell: string;
+  /** The cell's short form: `1.2%/h: runs out Tue 18:00`, `0.0%/h: fine`, `used up`. */
+  compact: string;
+}
+
+/** Everything a surface says about a weekly forecast (see `forecastSentence`), worked out once. */
+export function forecastParts(
+  forecast: ForecastShape | null,
+  when: (iso: string) => string,
+): ForecastParts {
+  if (!forecast) {
+    return {
+      text: `weekly pace: ${quotaUnknownText}`,
+      cell: quotaUnknownText,
+      compact: quotaUnknownText,
+    };
+  }
   if (forecast.outlook === 'exhausted') {
-    return forecast.resetsAt
-      ? `weekly quota used up until ${when(forecast.resetsAt)}`
-      : 'weekly quota used up';
+    const until = forecast.resetsAt ? ` until ${when(forecast.resetsAt)}` : '';
+    return { text: `weekly quota used up${until}`, cell: `used up${until}`, compact: 'used up' };
   }
-  const pace = `weekly pace ${forecast.percentPerHour.toFixed(1)}%/h`;
+  const rate = `${forecast.percentPerHour.toFixed(1)}%/h`;
   if (forecast.outlook === 'runs_out' && forecast.runsOutAt) {
-    return `${pace}: runs out ${when(forecast.runsOutAt)}, before the weekly reset`;
+    const out = `runs out ${when(forecast.runsOutAt)}`;
+    return {
+      text: `weekly pace ${rate}: ${out}, before the weekly reset`,
+      cell: `${rate}: ${out}, before the reset`,
+      compact: `${rate}: ${out}`,
+    };
   }
-  return `${pace}: fine until the weekly reset`;
+  return {
+    text: `weekly pace ${rate}: fine until the weekly reset`,
+    cell: `${rate}: fine until the reset`,
+    compact: `${rate}: fine`,
+  };
 }
 
 /**
@@ -810,4 +871,18 @@ export function requestLeftText(
 export function cutText(text: string, width: number): string {
   if (text.length <= width) return text;
   return width <= 1 ? '…'.slice(0, width) : `${text.slice(0, width - 1).trimEnd()}…`;
+}
+
+/**
+ * `text` cut to `width` characters at the end of a word, ending in "…" when it is longer (in the
+ * middle of a word only when the first word alone is wider), so a line that must fit says where
+ * it stopped without breaking a word.
+ */
+export function cutAtWord(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const room = text.slice(0, Math.max(0, width - 1));
+  // A word that ends just at the width is whole.
+  const end = text[room.length] === ' ' ? room.length : room.lastIndexOf(' ');
+  if (end <= 0) return cutText(text, width);
+  return `${room.slice(0, end).replace(/[\s,;:·→-]+$/u, '')}…`;
 }

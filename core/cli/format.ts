@@ -5,7 +5,15 @@
  * (https://no-color.org), so pipes and tests read plain text.
  */
 import type { Writable } from 'node:stream';
-import { cutText, formatAgo, formatAgoSince, formatStatus, formatWindowLeft } from '../format.ts';
+import {
+  cutAtWord,
+  cutText,
+  formatAgo,
+  formatAgoSince,
+  formatStatus,
+  formatStatusShort,
+  windowLeft,
+} from '../format.ts';
 import type { ProfileStatus, ProfileView } from '../service/contract.ts';
 
 /** What a coloured cell means. */
@@ -83,6 +91,10 @@ export function formatTable(
 /** One column of a table laid out to a width (`fitTable`). */
 export interface FitColumn {
   header: string;
+  /**
+   * The header over the cells' short forms (`5-HOUR LEFT` over `58% · 3h 5m`); absent: `header`.
+   */
+  compactHeader?: string;
   /** Narrowest its cells may be cut to (ending in "…"); absent: never cut. */
   min?: number;
   /**
@@ -92,40 +104,77 @@ export interface FitColumn {
   drop?: number;
 }
 
+/**
+ * A cell of a fitted table: its text, or its text and a short form of the same facts in the
+ * shared words (`core/format.ts`), shown when the full forms do not fit.
+ */
+export type FitCell = string | { text: string; compact: string };
+
 /** A table laid out to a width. */
 export interface FittedTable {
   /** The header line, then one line per row. */
   lines: string[];
   /** One more row laid out as the others (for rows that arrive later). */
-  row: (cells: string[]) => string;
+  row: (cells: FitCell[]) => string;
   /** The headers of the columns left out to fit, in the order they were left out. */
   hidden: string[];
+  /** True when the cells show their short forms. */
+  compact: boolean;
 }
+
+/**
+ * Colours a laid-out body cell: `text` is the cell as shown (cut, without the padding after it),
+ * `row` the index of its row, `column` of its column in `columns`. Escape codes added here never
+ * count towards a width.
+ */
+export type CellStyle = (text: string, row: number, column: number) => string;
 
 /**
  * Lays out rows under headers, columns padded to their widest cell, in at most `width` characters
  * (`Infinity`: as wide as the cells). The last column takes what is left and is cut with "…" past
- * it, but never below its `min`: columns with a `drop` rank are left out first (the least useful
+ * it, but never below its `min`. When the table is too wide, every cell with a short form takes it
+ * (the same facts in fewer words), then columns with a `drop` rank are left out (the least useful
  * first), then the cuttable columns are narrowed, the widest first. A narrow table keeps the
- * columns that say what happened and cuts long names rather than wrapping every row.
+ * columns that say what matters and cuts long names rather than wrapping every row. `style`
+ * colours body cells without moving a column.
  */
-export function fitTable(columns: FitColumn[], rows: string[][], width: number): FittedTable {
+export function fitTable(
+  columns: FitColumn[],
+  rows: FitCell[][],
+  width: number,
+  style?: CellStyle,
+): FittedTable {
   let shown = columns.map((_, index) => index);
+  let compact = false;
+  const text = (cell: FitCell | undefined) =>
+    cell === undefined ? '' : typeof cell === 'string' ? cell : compact ? cell.compact : cell.text;
+  const header = (column: number) =>
+    (compact ? columns[column]!.compactHeader : undefined) ?? columns[column]!.header;
   const natural = (column: number) =>
-    Math.max(columns[column]!.header.length, ...rows.map((row) => (row[column] ?? '').length));
-  const floor = (column: number) =>
-    Math.min(natural(column), Math.max(columns[column]!.header.length, columns[column]!.min ?? 0));
+    Math.max(header(column).length, ...rows.map((row) => text(row[column]).length));
+  // A column that may not be cut is as wide as its widest cell, also when it is the last one.
+  const floor = (column: number) => {
+    const min = columns[column]!.min;
+    return min === undefined
+      ? natural(column)
+      : Math.min(natural(column), Math.max(header(column).length, min));
+  };
   // The width of every shown column but the last, with the gaps after each.
   const leading = (widths: Map<number, number>) =>
     shown.slice(0, -1).reduce((sum, column) => sum + (widths.get(column) ?? 0) + 2, 0);
   let widths = new Map(shown.map((column) => [column, natural(column)]));
   const last = () => shown.at(-1)!;
   const fits = () => leading(widths) + floor(last()) <= width;
+  const shortens = rows.some((row) => row.some((cell) => typeof cell !== 'string'));
+  if (!fits() && shortens) {
+    compact = true;
+    widths = new Map(shown.map((column) => [column, natural(column)]));
+  }
   while (!fits()) {
     const droppable = shown
-      .filter((column) => column !== last() && columns[column]!.drop !== undefined)
+      .filter((column) => columns[column]!.drop !== undefined)
       .sort((a, b) => columns[a]!.drop! - columns[b]!.drop!);
-    if (droppable.length === 0) break;
+    if (droppable.length === 0 || shown.length === 1) break;
     shown = shown.filter((column) => column !== droppable[0]);
     widths = new Map(shown.map((column) => [column, natural(column)]));
   }
@@ -140,25 +189,51 @@ export function fitTable(columns: FitColumn[], rows: string[][], width: number):
     widths.set(widest, widths.get(widest)! - 1);
   }
   widths.set(last(), Math.max(floor(last()), width - leading(widths)));
-  const line = (cells: string[]) =>
+  const line = (cells: string[], row: number | null) =>
     shown
       .map((column) => {
-        const text = cells[column] ?? '';
+        const full = cells[column] ?? '';
         // A column that may not be cut keeps a later, longer cell whole (a `--follow` row).
-        const cell = columns[column]!.min === undefined ? text : cutText(text, widths.get(column)!);
-        return column === last() ? cell : cell.padEnd(widths.get(column)!);
+        const cell = columns[column]!.min === undefined ? full : cutText(full, widths.get(column)!);
+        const styled = row === null || !style || cell === '' ? cell : style(cell, row, column);
+        return column === last()
+          ? styled
+          : `${styled}${' '.repeat(widths.get(column)! - cell.length)}`;
       })
       .join('  ')
       .trimEnd();
   return {
-    lines: [line(columns.map((column) => column.header)), ...rows.map(line)],
-    row: line,
+    lines: [
+      line(
+        columns.map((_, column) => header(column)),
+        null,
+      ),
+      ...rows.map((cells, row) => line(cells.map(text), row)),
+    ],
+    row: (cells) => line(cells.map(text), null),
     hidden: columns
       .map((_, index) => index)
       .filter((column) => !shown.includes(column))
       .sort((a, b) => columns[a]!.drop! - columns[b]!.drop!)
       .map((column) => columns[column]!.header),
+    compact,
   };
+}
+
+/**
+ * Which columns a fitted table left out, and how to see them (`codex-lab COMMAND --wide`), in
+ * lines of at most `width` (one, at any usual width).
+ */
+export function hiddenNote(hidden: string[], width: number, command: string): string {
+  return wrapText(
+    `Not shown at ${width} columns: ${hidden.join(', ')} (see codex-lab ${command} --wide).`,
+    width,
+  );
+}
+
+/** Lines of text each cut at a word with "…" to at most `width` characters (`Infinity`: whole). */
+export function fitLines(lines: readonly string[], width: number): string[] {
+  return lines.map((text) => cutAtWord(text, width));
 }
 
 /** `text` broken between words into lines of at most `width` characters (a longer word stays whole). */
@@ -194,9 +269,46 @@ export interface ProfileTableOptions {
   pins?: ReadonlyMap<string, number>;
   /** Colour statuses (a terminal without NO_COLOR). */
   colour?: boolean;
+  /** The width to fit (`outputWidth`), or `Infinity` for every column uncut (`--wide`). */
+  width?: number;
 }
 
-/** The human `codex-lab list` table (the active profile is marked `*`). */
+/**
+ * A profile's status and its quota windows as fitted-table cells, each with its short form: the
+ * columns `list` and `usage` both show, worded once.
+ */
+export function quotaCells(view: ProfileView, now: number): FitCell[] {
+  const five = windowLeft(view.quota.primary, now);
+  const week = windowLeft(view.quota.secondary, now);
+  return [
+    {
+      text: formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
+      compact: formatStatusShort(view.status, view.unavailableUntil, { now }, view.statusCode),
+    },
+    { text: five.text, compact: five.compact },
+    { text: week.text, compact: week.compact },
+  ];
+}
+
+/** The columns of `quotaCells`: always shown, the windows' headers saying what a figure is. */
+export const quotaColumns: FitColumn[] = [
+  { header: 'STATUS' },
+  { header: '5-HOUR', compactHeader: '5-HOUR LEFT' },
+  { header: 'WEEKLY', compactHeader: 'WEEKLY LEFT' },
+];
+
+/** The shortest a profile name is cut to in a narrow table (with "…"). */
+const nameMin = 16;
+
+/** The PROFILE column of `list` and `usage`: always shown, a long name cut first. */
+export const profileColumn: FitColumn = { header: 'PROFILE', min: nameMin };
+
+/**
+ * The human `codex-lab list` table (the active profile is marked `*`), fitted to
+ * `options.width`: the name, status and both windows always show (the windows as `58% · 3h 5m`
+ * when narrow); EMAIL goes first, then PRIMING, PINS and PLAN. Then a line naming what was left
+ * out, and the active profile, each line within the width.
+ */
 export function formatProfileTable(
   views: ProfileView[],
   active: string,
@@ -204,17 +316,23 @@ export function formatProfileTable(
   options: ProfileTableOptions = {},
 ): string {
   if (views.length === 0) return 'No profiles yet. Add one with `codex-lab login`.';
-  const headers = [' ', 'PROFILE', 'EMAIL', 'PLAN', 'STATUS', '5-HOUR', 'WEEKLY', 'PRIMING'];
-  if (options.pins) headers.push('PINS');
+  const width = options.width ?? Infinity;
+  const columns: FitColumn[] = [
+    { header: ' ' },
+    profileColumn,
+    { header: 'EMAIL', min: 20, drop: 1 },
+    { header: 'PLAN', drop: 4 },
+    ...quotaColumns,
+    { header: 'PRIMING', drop: 2 },
+  ];
+  if (options.pins) columns.push({ header: 'PINS', drop: 3 });
   const rows = views.map((view) => {
-    const row = [
+    const row: FitCell[] = [
       view.active ? '*' : ' ',
       view.legacy ? `${view.name} (legacy)` : view.name,
       view.email ?? '-',
       view.plan ?? '-',
-      formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
-      formatWindowLeft(view.quota.primary, now),
-      formatWindowLeft(view.quota.secondary, now),
+      ...quotaCells(view, now),
       formatPriming(view, now),
     ];
     if (options.pins) {
@@ -223,8 +341,8 @@ export function formatProfileTable(
     }
     return row;
   });
-  const statusColumn = headers.indexOf('STATUS');
-  const table = formatTable(headers, rows, (cell, row, column) =>
+  const statusColumn = columns.indexOf(quotaColumns[0]!);
+  const table = fitTable(columns, rows, width, (cell, row, column) =>
     column === statusColumn
       ? paint(cell, statusTone(views[row]!.status), options.colour === true)
       : cell,
@@ -233,5 +351,9 @@ export function formatProfileTable(
     active === 'auto'
       ? 'Active: auto (the router picks the best profile for each new session).'
       : `Active: ${active}`;
-  return `${table}\n\n${footer}`;
+  return [
+    table.lines.join('\n'),
+    ...(table.hidden.length > 0 ? [hiddenNote(table.hidden, width, 'list')] : []),
+    fitLines([footer], width).join('\n'),
+  ].join('\n\n');
 }

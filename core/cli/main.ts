@@ -124,6 +124,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .command('list')
     .description('List profiles with email, plan, status, quota windows and the active marker.')
     .option('--json', 'print JSON')
+    .option('--wide', 'every column, full sentences and names, however wide the terminal')
     .action(bind(async () => (await import('./commands/list.ts')).runList));
 
   program
@@ -179,6 +180,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
       'the pool summary: headroom, next free time, forecast, who a new session gets',
     )
     .option('--json', 'print JSON')
+    .option('--wide', 'every column, full sentences and names, however wide the terminal')
     .action(bind(async () => (await import('./commands/usage.ts')).runUsage));
 
   program

@@ -5,6 +5,7 @@
  * reset". 24-hour clock; a day name when the moment is not within the next 20 hours.
  */
 import {
+  forecastParts,
   forecastSentence,
   formatClockTime,
   humanizeTimes,
@@ -17,6 +18,7 @@ import {
   unreadableGroups,
   noAccountUsableText,
   poolTotal,
+  type ForecastParts,
 } from '../format.ts';
 import { spendsQuota } from '../proxy/engine.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
@@ -37,6 +39,14 @@ export function formatWhen(iso: string, options: QuotaTextOptions): string {
 /** A profile's forecast (worded once, in `core/format.ts`): "weekly pace 1.2%/h: runs out …". */
 export function forecastText(forecast: ForecastView | null, options: QuotaTextOptions): string {
   return forecastSentence(forecast, (iso) => formatWhen(iso, options));
+}
+
+/** A profile's forecast as a sentence and as a `WEEKLY PACE` table cell (`forecastParts`). */
+export function forecastTextParts(
+  forecast: ForecastView | null,
+  options: QuotaTextOptions,
+): ForecastParts {
+  return forecastParts(forecast, (iso) => formatWhen(iso, options));
 }
 
 /** The pool's forecast sentence (worded once, in `core/format.ts`). */

@@ -46,7 +46,11 @@ describe('codex-lab list', () => {
     const json = await runCodexLab(['list', '--json'], { home });
     expect(human.stderr).toBe('');
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/default \(legacy\)\s+old@example\.com\s+plus/);
+    // Off a terminal the table fits 100 columns: the email is left out, and `--wide` shows it.
+    expect(human.stdout).toMatch(/default \(legacy\)\s+plus\s/);
+    expect(human.stdout).toContain('Not shown at 100 columns: EMAIL (see codex-lab list --wide).');
+    const wide = await runCodexLab(['list', '--wide'], { home });
+    expect(wide.stdout).toMatch(/default \(legacy\)\s+old@example\.com\s+plus/);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject([
       {
@@ -126,6 +130,7 @@ describe('codex-lab list', () => {
 
     const json = await runCodexLab(['list', '--json'], { home });
     const human = await runCodexLab(['list'], { home });
+    const wide = await runCodexLab(['list', '--wide'], { home });
     expect(json.code).toBe(0);
     const views = JSON.parse(json.stdout);
     expect(views.map((view: { name: string }) => view.name)).toEqual(['alice', 'bob', 'default']);
@@ -165,9 +170,13 @@ describe('codex-lab list', () => {
     expect(human.stdout).toMatch(/^\*\s+bob\s/m);
     // What is left, rounded as the pool's headroom is: 7.5 % used leaves 93 % (100 − 7.5, rounded).
     expect(human.stdout).toMatch(
+      /alice\s+pro\s+not checked yet\s+58% · (1h 5\dm|2h)\s+93% · (3d 2\dh|4d)\s+on/,
+    );
+    expect(human.stdout).toMatch(/bob .*limited, back in (1h 5\dm|2h)\s/);
+    expect(wide.stdout).toMatch(
       /alice\s+alice@example\.com\s+pro\s+not checked yet\s+58% left, resets in (1h 5\dm|2h)\s+93% left, resets in (3d 2\dh|4d)\s+on/,
     );
-    expect(human.stdout).toMatch(/bob .*limited, back in (1h 5\dm|2h), at \d\d:\d\d/);
+    expect(wide.stdout).toMatch(/bob .*limited, back in (1h 5\dm|2h), at \d\d:\d\d/);
     // Human output says what the status means, never the raw code.
     expect(human.stdout).toMatch(/default \(legacy\).*needs sign-in/);
     expect(human.stdout).not.toContain('auth_error');
@@ -179,7 +188,10 @@ describe('codex-lab list', () => {
       await runCodexLab(['remove', 'ghost'], { home }),
     ];
     for (const run of errors) expect(run.code).toBe(1);
-    expectNoSecrets([json, human, ...errors], [aliceAuth, bobAuth, legacyAuth].flatMap(secretsOf));
+    expectNoSecrets(
+      [json, human, wide, ...errors],
+      [aliceAuth, bobAuth, legacyAuth].flatMap(secretsOf),
+    );
   });
 
   it('reports a corrupt registry by name, exits 1 and leaves the file unchanged', async () => {
@@ -221,7 +233,7 @@ describe('codex-lab list', () => {
     await writeFile(paths.profileAuth('alice'), '{"auth_mode":"chatgpt","tokens":{');
     const run = await runCodexLab(['list'], { home });
     expect(run.code).toBe(1);
-    const row = run.stdout.split('\n').find((line) => line.includes('alice@example.com'))!;
+    const row = run.stdout.split('\n').find((line) => /^\s+alice\s/.test(line))!;
     expect(row).toContain('auth file unreadable');
     expect(row).not.toContain('needs sign-in');
     expect(run.stdout).not.toMatch(/alice needs|codex-lab login alice|Needs sign-in: alice/);

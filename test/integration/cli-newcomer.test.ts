@@ -131,7 +131,7 @@ describe('codex-lab pins', () => {
     const list = await runCodexLab(['list'], { home });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(
-      /^\s+PROFILE\s+EMAIL\s+PLAN\s+STATUS\s+5-HOUR\s+WEEKLY\s+PRIMING\s+PINS$/m,
+      /^\s+PROFILE\s+PLAN\s+STATUS\s+5-HOUR LEFT\s+WEEKLY LEFT\s+PRIMING\s+PINS$/m,
     );
     expect(list.stdout).toMatch(/work\s.*pinned \(2\)$/m);
     expect(list.stdout).toMatch(/home\s.*\s-$/m);

@@ -174,12 +174,18 @@ describe('codex-lab usage --pool and usage --json', () => {
     expect('credits' in spare).toBe(false);
 
     const human = await runCodexLab(['usage'], { home });
+    // The WEEKLY PACE column says the pace without repeating "weekly pace" on every row.
+    expect(human.stdout).toMatch(/^PROFILE\s.*\sWEEKLY PACE$/m);
     expect(human.stdout).toMatch(
-      /work\s+not checked yet\s.*weekly pace \d+\.\d%\/h: runs out \w{3} \d\d:\d\d, before the weekly reset/,
+      /work\s+not checked yet\s.*\s\d+\.\d%\/h: runs out \w{3} \d\d:\d\d$/m,
     );
-    expect(human.stdout).toMatch(
-      /team\s+limited, back in .*weekly pace \d+\.\d%\/h: fine until the weekly reset/,
+    expect(human.stdout).toMatch(/team\s+limited, back in .*\s\d+\.\d%\/h: fine$/m);
+    expect(human.stdout).not.toContain('weekly pace');
+    const wide = await runCodexLab(['usage', '--wide'], { home });
+    expect(wide.stdout).toMatch(
+      /work\s+not checked yet\s.*\s\d+\.\d%\/h: runs out \w{3} \d\d:\d\d, before the reset\s/,
     );
+    expect(wide.stdout).toMatch(/team\s+limited, back in .*\s\d+\.\d%\/h: fine until the reset\s/);
     expect(human.stdout).toContain('work: credits balance 12.50');
     expect(human.stdout).toMatch(/work: GPT-5.3-Codex-Spark limit: 5-hour 95% left/);
   });

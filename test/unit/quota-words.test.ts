@@ -5,6 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  cutAtWord,
+  forecastParts,
+  forecastSentence,
+  formatStatus,
+  formatStatusShort,
   formatWindowLeft,
   leftPercent,
   percentLeftText,
@@ -124,5 +129,67 @@ describe('why a turn moved', () => {
       left: [{ profile: 'work', code: 'exhausted' }],
     };
     expect(routeWhyText(why)).toBe('fallback after work had used up its quota: best by quota');
+  });
+});
+
+describe('short forms for a narrow table', () => {
+  it('says a window as its figure and countdown, a used-up one as used up', () => {
+    const window = { usedPercent: 42, windowMinutes: 300, resetsAt: at(3 * hour + 5 * minute) };
+    expect(windowLeft(window, now).compact).toBe('58% · 3h 5m');
+    const full = { usedPercent: 100, windowMinutes: 300, resetsAt: at(2 * hour) };
+    expect(windowLeft(full, now).compact).toBe('used up · 2h');
+    expect(windowLeft(null, now).compact).toBe('not known yet');
+  });
+
+  it('says a limited status without the clock time', () => {
+    const until = at(2 * hour + 5 * minute);
+    expect(formatStatus('limited', until, { now, timeZone: 'UTC' })).toBe(
+      'limited, back in 2h 5m, at 14:05',
+    );
+    expect(formatStatusShort('limited', until, { now })).toBe('limited, back in 2h 5m');
+    expect(formatStatusShort('limited', null, { now })).toBe('limited');
+    expect(formatStatusShort('auth_error', null, { now }, 'corrupt_file')).toBe(
+      'auth file unreadable',
+    );
+  });
+
+  it('says a weekly forecast under a WEEKLY PACE header without repeating "weekly"', () => {
+    const when = () => 'Tue 18:00';
+    const runsOut = {
+      outlook: 'runs_out' as const,
+      runsOutAt: at(hour),
+      resetsAt: at(2 * hour),
+      percentPerHour: 1.23,
+    };
+    expect(forecastParts(runsOut, when)).toEqual({
+      text: forecastSentence(runsOut, when),
+      cell: '1.2%/h: runs out Tue 18:00, before the reset',
+      compact: '1.2%/h: runs out Tue 18:00',
+    });
+    expect(forecastSentence(runsOut, when)).toBe(
+      'weekly pace 1.2%/h: runs out Tue 18:00, before the weekly reset',
+    );
+    const lasts = { ...runsOut, outlook: 'lasts' as const, runsOutAt: null, percentPerHour: 0 };
+    expect(forecastParts(lasts, when)).toMatchObject({
+      cell: '0.0%/h: fine until the reset',
+      compact: '0.0%/h: fine',
+    });
+    expect(forecastParts(null, when)).toEqual({
+      text: 'weekly pace: not known yet',
+      cell: 'not known yet',
+      compact: 'not known yet',
+    });
+  });
+
+  it('cuts a line at a word, with "…"', () => {
+    const line = 'New sessions → work: best: its week ends first (in 3d 22h) with 60% left';
+    expect(cutAtWord(line, 200)).toBe(line);
+    expect(cutAtWord(line, 31)).toBe('New sessions → work: best: its…');
+    expect(cutAtWord(line, 30)).toBe('New sessions → work: best…');
+    expect(cutAtWord(line, 23)).toBe('New sessions → work…');
+    expect(cutAtWord('unbreakable-long-word', 10)).toBe('unbreakab…');
+    for (const width of [10, 23, 30, 50]) {
+      expect(cutAtWord(line, width).length).toBeLessThanOrEqual(width);
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `codex-lab list [--json]`: every profile with email, plan, status, quota windows and the active
- * marker. Reads files only (no router, no HTTP client, no keychain) so it starts fast; the keychain
+ * `codex-lab list [--json] [--wide]`: every profile with email, plan, status, quota windows and
+ * the active marker, fitted to the terminal's width (100 columns off a terminal); `--wide` shows
+ * every column uncut. Reads files only (no router, no HTTP client, no keychain) so it starts fast; the keychain
  * is read only when the registry is lost and a profile folder holds no auth file.
  */
 import type { LabError } from '../../errors.ts';
@@ -11,7 +12,7 @@ import { danglingReferences, pinCounts, pinViews } from '../../service/pins.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { withCliFix } from '../../format.ts';
-import { colourEnabled, formatProfileTable } from '../format.ts';
+import { colourEnabled, fitLines, formatProfileTable, outputWidth } from '../format.ts';
 
 /**
  * Prints the profiles. Exits 1 (after printing what it could) when a profile's auth.json or a
@@ -39,16 +40,18 @@ export async function runList(
   } else {
     const registry = await store.readRegistry();
     const active = registry.active;
+    const width = options['wide'] === true ? Infinity : outputWidth(context.stdout);
     writeLine(
       context.stdout,
       formatProfileTable(views, active, now, {
         pins: pinCounts(pinViews(registry)),
         colour: colourEnabled(context.stdout, context.env),
+        width,
       }),
     );
     if (views.length > 0) {
       const pool = describePool(poolSummaryOf(views, active, now), { now });
-      writeLine(context.stdout, [pool.headline, ...pool.lines].join('\n'));
+      writeLine(context.stdout, fitLines([pool.headline, ...pool.lines], width).join('\n'));
     }
   }
   for (const problem of problems) {

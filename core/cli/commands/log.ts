@@ -28,7 +28,7 @@ import {
 import { matchProfileName } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { fitTable, outputWidth, wrapText, type FitColumn, type FittedTable } from '../format.ts';
+import { fitTable, hiddenNote, outputWidth, type FitColumn, type FittedTable } from '../format.ts';
 
 /** How often `--follow` looks at the file. */
 const followIntervalMs = 500;
@@ -92,7 +92,7 @@ export async function runLog(
       layout = fitTable(requestColumns(table), rows, table.width);
       writeLine(context.stdout, layout.lines.join('\n'));
       if (layout.hidden.length > 0 && !follow) {
-        writeLine(context.stdout, `\n${hiddenNote(layout.hidden, table.width)}`);
+        writeLine(context.stdout, `\n${hiddenNote(layout.hidden, table.width, 'log')}`);
       }
     } else {
       for (const row of rows) writeLine(context.stdout, layout.row(row));
@@ -191,14 +191,6 @@ function requestRow(view: RequestView, now: number, options: RequestTableOptions
     requestLeftText(view, name) ||
       (view.profile === null ? humanizeTimes(view.reason, { now: at }) : ''),
   ];
-}
-
-/** Which columns a narrow table left out, and how to see them, in lines of at most `width`. */
-function hiddenNote(hidden: string[], width: number): string {
-  return wrapText(
-    `Not shown at ${width} columns: ${hidden.join(', ')} (see codex-lab log --wide).`,
-    width,
-  );
 }
 
 /**

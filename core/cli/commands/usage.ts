@@ -1,15 +1,31 @@
 /**
- * `codex-lab usage [NAME] [--refresh] [--json]`: the quota windows per profile. `--refresh` asks
- * the usage endpoint now (through the TokenManager) and stores the snapshots first.
+ * `codex-lab usage [NAME] [--refresh] [--json] [--wide]`: the quota windows per profile, fitted
+ * to the terminal's width (100 columns off a terminal); `--wide` shows every column uncut.
+ * `--refresh` asks the usage endpoint now (through the TokenManager) and stores the snapshots
+ * first.
  */
 import type { PoolSummaryView, ProfileView } from '../../service/contract.ts';
 import { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
-import { describePool, forecastText } from '../../service/quota-text.ts';
+import { describePool, forecastTextParts } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatResetCredits, formatStatus, formatWindowLeft, withCliFix } from '../../format.ts';
-import { colourEnabled, formatTable, formatUpdated, paint, statusTone } from '../format.ts';
+import { formatResetCredits, formatWindowLeft, withCliFix } from '../../format.ts';
+import {
+  colourEnabled,
+  fitLines,
+  fitTable,
+  formatUpdated,
+  hiddenNote,
+  outputWidth,
+  paint,
+  profileColumn,
+  quotaCells,
+  quotaColumns,
+  statusTone,
+  type FitCell,
+  type FitColumn,
+} from '../format.ts';
 import { openLabClient, type LabClient } from '../lab-client.ts';
 import { cliProfileStore } from '../profile-store.ts';
 
@@ -49,6 +65,7 @@ export async function runUsage(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const name = args[0] ?? null;
+  const width = options['wide'] === true ? Infinity : outputWidth(context.stdout);
   if (options['pool'] === true && name !== null) {
     // The pool is every account; a name beside it would be ignored without a word.
     throw new LabError(
@@ -111,7 +128,7 @@ export async function runUsage(
       writeLine(context.stdout, JSON.stringify(pool, null, 2));
     } else {
       const text = describePool(pool, { now });
-      writeLine(context.stdout, [text.headline, ...text.lines].join('\n'));
+      writeLine(context.stdout, fitLines([text.headline, ...text.lines], width).join('\n'));
     }
     return refreshFailed ? 1 : 0;
   }
@@ -142,26 +159,34 @@ export async function runUsage(
     writeLine(context.stdout, 'No profiles yet: run codex-lab login.');
     return 0;
   }
-  const rows = views.map((view) => [
-    view.name,
-    formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
-    formatWindowLeft(view.quota.primary, now),
-    formatWindowLeft(view.quota.secondary, now),
-    forecastText(view.forecast, { now }),
-    formatUpdated(view, now),
-  ]);
+  const rows = views.map((view): FitCell[] => {
+    const pace = forecastTextParts(view.forecast, { now });
+    return [
+      view.name,
+      ...quotaCells(view, now),
+      { text: pace.cell, compact: pace.compact },
+      formatUpdated(view, now),
+    ];
+  });
   const colour = colourEnabled(context.stdout, context.env);
-  writeLine(
-    context.stdout,
-    formatTable(
-      ['PROFILE', 'STATUS', '5-HOUR', 'WEEKLY', 'PACE', 'UPDATED'],
-      rows,
-      (cell, row, column) =>
-        column === 1 ? paint(cell, statusTone(views[row]!.status), colour) : cell,
-    ),
+  const columns: FitColumn[] = [
+    profileColumn,
+    ...quotaColumns,
+    // The header names the weekly window, so no cell repeats it. When the width is short, how
+    // long ago the numbers were read goes first: the countdowns stay true as they age.
+    { header: 'WEEKLY PACE', min: 16, drop: 2 },
+    { header: 'UPDATED', drop: 1 },
+  ];
+  const statusColumn = columns.indexOf(quotaColumns[0]!);
+  const table = fitTable(columns, rows, width, (cell, row, column) =>
+    column === statusColumn ? paint(cell, statusTone(views[row]!.status), colour) : cell,
   );
+  writeLine(context.stdout, table.lines.join('\n'));
+  if (table.hidden.length > 0) {
+    writeLine(context.stdout, `\n${hiddenNote(table.hidden, width, 'usage')}`);
+  }
   const extras = views.flatMap((view) => extraLines(view, now));
-  if (extras.length > 0) writeLine(context.stdout, `\n${extras.join('\n')}`);
+  if (extras.length > 0) writeLine(context.stdout, `\n${fitLines(extras, width).join('\n')}`);
   return refreshFailed ? 1 : 0;
 }
 
