@@ -253,7 +253,9 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
 
   program
     .command('token')
-    .description("Print the router's local token (for Codex's command-backed auth).")
+    .description(
+      "Print the router's local token (for Codex's command-backed auth), or replace it with --rotate.",
+    )
     .option('--ensure-router', 'first start a router in the background when none runs')
     .option('--home <path>', 'the home to answer for (in place of CODEX_LAB_HOME)')
     .option('--port <port>', "the router's port (in place of CODEX_LAB_PORT)")
