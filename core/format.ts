@@ -259,7 +259,7 @@ export interface WindowLeftParts {
   amount: string;
   /** `resets in 3h 5m`, `reset since last read`, `reset time unknown` (empty when not known). */
   reset: string;
-  /** The bare countdown for a compact cell: `3h 5m`, `now`, `–`. */
+  /** The bare countdown for a compact cell: `3h 5m`, `now`, `reset` (past its reset), `–`. */
   countdown: string;
   /** The whole sentence: `58% left, resets in 3h 5m`, `used up, resets in 2h`, `not known yet`. */
   text: string;
@@ -296,7 +296,15 @@ export function windowLeft(window: QuotaWindowShape | null, now: number): Window
   const reset = resetText(window.resetsAt, now);
   const exhausted = used >= 100;
   const figure = `${left}%`;
-  const countdown = Number.isNaN(at) ? '–' : at - now < second ? 'now' : formatDuration(at - now);
+  // Past its reset the window has reset since it was read ("reset"), which "now" would misstate
+  // for days; "now" is only the last second before it.
+  const countdown = Number.isNaN(at)
+    ? '–'
+    : past
+      ? 'reset'
+      : at - now < second
+        ? 'now'
+        : formatDuration(at - now);
   return {
     left,
     exhausted,
@@ -870,7 +878,13 @@ export function requestLeftText(
  */
 export function cutText(text: string, width: number): string {
   if (text.length <= width) return text;
-  return width <= 1 ? '…'.slice(0, width) : `${text.slice(0, width - 1).trimEnd()}…`;
+  return width <= 1 ? '…'.slice(0, width) : `${wholeUnits(text.slice(0, width - 1)).trimEnd()}…`;
+}
+
+/** `text` without a last half of a surrogate pair (a cut through an emoji in a name). */
+function wholeUnits(text: string): string {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? text.slice(0, -1) : text;
 }
 
 /**
@@ -884,5 +898,5 @@ export function cutAtWord(text: string, width: number): string {
   // A word that ends just at the width is whole.
   const end = text[room.length] === ' ' ? room.length : room.lastIndexOf(' ');
   if (end <= 0) return cutText(text, width);
-  return `${room.slice(0, end).replace(/[\s,;:·→-]+$/u, '')}…`;
+  return `${wholeUnits(room.slice(0, end)).replace(/[\s,;:·→-]+$/u, '')}…`;
 }

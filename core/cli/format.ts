@@ -292,7 +292,8 @@ export function quotaCells(view: ProfileView, now: number): FitCell[] {
 
 /** The columns of `quotaCells`: always shown, the windows' headers saying what a figure is. */
 export const quotaColumns: FitColumn[] = [
-  { header: 'STATUS' },
+  // Cut last of all (a narrow terminal): "limited, back i…" still says limited.
+  { header: 'STATUS', min: 12 },
   { header: '5-HOUR', compactHeader: '5-HOUR LEFT' },
   { header: 'WEEKLY', compactHeader: 'WEEKLY LEFT' },
 ];

@@ -103,6 +103,7 @@ export class RouterTokens {
   readonly #clock: Clock;
   readonly #graceMs: number;
   readonly #onAdopt: ((token: string) => void) | undefined;
+  readonly #onChange: ((graceUntil: number | null) => void) | undefined;
   #current: { token: string; matches: (presented: string | undefined) => boolean } | null = null;
   #previous: { matches: (presented: string | undefined) => boolean; until: number } | null = null;
   /** The stored token's read in flight (`acceptsStored`), and when the last one started. */
@@ -114,6 +115,8 @@ export class RouterTokens {
    * rotations overlapping would each keep the token they saw first.
    */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Ends the wait for the next re-read early (a token was just adopted, or the router closes). */
+  #wake: ((why: 'adopted' | 'closed') => void) | null = null;
 
   constructor(options: {
     paths: LabPaths;
@@ -121,11 +124,18 @@ export class RouterTokens {
     graceMs?: number;
     /** Hears every token adopted (loaded or rotated in): the host's log scrubs them all. */
     onAdopt?: (token: string) => void;
+    /**
+     * Hears every change of the tokens accepted after the first load (a rotation, a file adopted)
+     * with when the old token's grace ends (null: refused already): the host tells its clients,
+     * then and at that moment, so streams the old token opened close when it stops being accepted.
+     */
+    onChange?: (graceUntil: number | null) => void;
   }) {
     this.#paths = options.paths;
     this.#clock = options.clock;
     this.#graceMs = options.graceMs ?? routerTokenGraceMs;
     this.#onAdopt = options.onAdopt;
+    this.#onChange = options.onChange;
   }
 
   /** Reads (or creates) the stored token once; later calls return the one adopted. */
@@ -160,21 +170,43 @@ export class RouterTokens {
     if (this.#current === null || !looksLikeRouterToken(presented)) return false;
     if (this.#reread === null) {
       const wait = this.#rereadAt + rereadIntervalMs - this.#clock.now();
-      const slot =
-        wait > 0
-          ? new Promise<void>((resolve) => this.#clock.setTimeout(resolve, wait))
-          : Promise.resolve();
-      this.#reread = slot
-        .then(() => {
+      this.#reread = (wait > 0 ? this.#slot(wait) : Promise.resolve('due' as const))
+        .then(async (why) => {
+          // Woken by an adoption (what the file holds was just taken on) or a close: no read.
+          if (why !== 'due') return why;
           this.#rereadAt = this.#clock.now();
-          return this.adoptStored();
+          await this.adoptStored();
+          return why;
         })
         .finally(() => {
           this.#reread = null;
         });
     }
-    await this.#reread;
-    return this.accepts(presented);
+    // A closing router refuses what waited, so nothing it let through runs after it closed.
+    return (await this.#reread) !== 'closed' && this.accepts(presented);
+  }
+
+  /** Waits `ms` on the clock ('due'), or less when woken by an adoption or a close. */
+  #slot(ms: number): Promise<'due' | 'adopted' | 'closed'> {
+    return new Promise((resolve) => {
+      const cancel = this.#clock.setTimeout(() => {
+        this.#wake = null;
+        resolve('due');
+      }, ms);
+      this.#wake = (why) => {
+        cancel();
+        this.#wake = null;
+        resolve(why);
+      };
+    });
+  }
+
+  /**
+   * The router is closing: requests waiting for the next read of the file are refused now rather
+   * than held on a timer nothing else ends.
+   */
+  close(): void {
+    this.#wake?.('closed');
   }
 
   /**
@@ -189,7 +221,9 @@ export class RouterTokens {
       if (stored === undefined || before === null || before.matches(stored)) return false;
       this.#current = { token: stored, matches: tokenMatcher(stored) };
       this.#onAdopt?.(stored);
-      this.#previous = { matches: before.matches, until: this.#clock.now() + this.#graceMs };
+      const until = this.#clock.now() + this.#graceMs;
+      this.#previous = { matches: before.matches, until };
+      this.#changed(until);
       return true;
     });
   }
@@ -231,11 +265,19 @@ export class RouterTokens {
     this.#onAdopt?.(token);
     if (options.revokeOld || before === null) {
       this.#previous = null;
+      this.#changed(null);
       return { graceUntil: null };
     }
     const until = this.#clock.now() + this.#graceMs;
     this.#previous = { matches: before.matches, until };
+    this.#changed(until);
     return { graceUntil: until };
+  }
+
+  /** After the accepted tokens changed: waiting requests look again, the host is told. */
+  #changed(graceUntil: number | null): void {
+    this.#wake?.('adopted');
+    this.#onChange?.(graceUntil);
   }
 }
 

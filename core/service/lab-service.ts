@@ -211,6 +211,14 @@ export class LabService implements ControlApiService {
       clock: options.clock,
       ...(options.routerTokenGraceMs === undefined ? {} : { graceMs: options.routerTokenGraceMs }),
       ...(options.onRouterToken ? { onAdopt: options.onRouterToken } : {}),
+      onChange: (graceUntil) => {
+        // The streams the old token opened are closed when it stops being accepted (they check
+        // on every state they send): one state change now, and one when its grace ends.
+        if (graceUntil !== null) {
+          this.#clock.setTimeout(() => this.#changed(), graceUntil - this.#clock.now());
+        }
+        this.#changed();
+      },
     });
     this.#tokens = new TokenManager({
       paths: options.paths,
@@ -313,13 +321,9 @@ export class LabService implements ControlApiService {
     input: HostInputs['rotateRouterToken'],
   ): Promise<ContractResult<TokenRotationView>> {
     return toResult(async () => {
+      // The state changes it brings (now, and when the old token's grace ends) are the token
+      // store's `onChange`, shared with a token file adopted from disk.
       const rotation = await this.#routerTokens.rotate({ revokeOld: input.revokeOld === true });
-      if (rotation.graceUntil !== null) {
-        // The streams the old token opened are closed when its grace ends (they check on every
-        // state they send): one state change at that moment reaches them all.
-        this.#clock.setTimeout(() => this.#changed(), rotation.graceUntil - this.#clock.now());
-      }
-      this.#changed();
       return {
         oldAcceptedUntil:
           rotation.graceUntil === null ? null : new Date(rotation.graceUntil).toISOString(),
@@ -400,6 +404,8 @@ export class LabService implements ControlApiService {
     this.#stopSignal.abort();
     // No new turn from here on: the ones in flight are all the drain waits for.
     this.#router?.beginStop();
+    // Requests waiting for the next read of the token file are refused, not held on its timer.
+    this.#routerTokens.close();
     this.#poller.stop();
     this.#stopWatching();
     this.#notifyCancel?.();

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   cutAtWord,
+  cutText,
   forecastParts,
   forecastSentence,
   formatStatus,
@@ -80,11 +81,21 @@ describe('a whole window', () => {
   it('counts a window past its reset as the router does: all of it left', () => {
     const window = { usedPercent: 100, windowMinutes: 300, resetsAt: at(-minute) };
     expect(formatWindowLeft(window, now)).toBe('100% left, reset since last read');
+    // The short form says it has reset, not "now" (which would read as "resetting now" for days).
     expect(windowLeft(window, now)).toMatchObject({
       left: 100,
       exhausted: false,
-      countdown: 'now',
+      countdown: 'reset',
+      compact: '100% · reset',
     });
+    const lastSecond = { ...window, resetsAt: new Date(now + 500).toISOString() };
+    expect(windowLeft(lastSecond, now).countdown).toBe('now');
+  });
+
+  it('never cuts an emoji in half', () => {
+    expect(cutText('a😀b c', 3)).toBe('a…');
+    expect(cutAtWord('a😀b c', 3)).toBe('a…');
+    expect(cutText('ab😀', 4)).toBe('ab😀');
   });
 
   it('says a window nobody has reported is not known yet', () => {

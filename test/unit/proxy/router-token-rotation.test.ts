@@ -131,4 +131,28 @@ describe('router token rotation', () => {
     expect(tokens.accepts(held)).toBe(true);
     expect(await readFile(paths.routerToken, 'utf8')).toBe('not a token\n');
   });
+  it('a request waiting for the next read ends as soon as the file is adopted, not on the timer', async () => {
+    const changes: Array<number | null> = [];
+    const tokens = new RouterTokens({ paths, clock, onChange: (until) => changes.push(until) });
+    await tokens.load();
+    expect(await tokens.acceptsStored(`clab_${'s'.repeat(43)}`)).toBe(false);
+    const replaced = await rotateRouterTokenFile(paths);
+    const waiting = tokens.acceptsStored(replaced);
+    // The watcher sees the file change and adopts it: the waiting request is served at once.
+    expect(await tokens.adoptStored()).toBe(true);
+    expect(await waiting).toBe(true);
+    expect(changes).toEqual([clock.now() + routerTokenGraceMs]);
+    await tokens.rotate({ revokeOld: true });
+    expect(changes).toEqual([clock.now() + routerTokenGraceMs, null]);
+  });
+
+  it('a closing router refuses the requests waiting for the next read at once', async () => {
+    const tokens = new RouterTokens({ paths, clock });
+    await tokens.load();
+    expect(await tokens.acceptsStored(`clab_${'s'.repeat(43)}`)).toBe(false);
+    const replaced = await rotateRouterTokenFile(paths);
+    const waiting = tokens.acceptsStored(replaced);
+    tokens.close();
+    expect(await waiting).toBe(false);
+  });
 });
