@@ -6,7 +6,6 @@
  * one line pointing at `--wide`, and `--wide` shows everything uncut.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runList } from '../../../core/cli/commands/list.ts';
 import { runUsage } from '../../../core/cli/commands/usage.ts';
@@ -15,6 +14,7 @@ import { labPaths } from '../../../core/home/paths.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
 import { makeAuth } from '../../helpers/profile-auth.ts';
 import { tempFolder } from '../../helpers/temp-folder.ts';
+import { terminal } from '../../helpers/terminal.ts';
 
 /** 40 characters. */
 const longName = 'research-team-shared-account-for-the-lab';
@@ -123,19 +123,6 @@ async function twelveAccounts(): Promise<string> {
   );
   await writeFile(paths.quota, JSON.stringify({ version: 1, profiles: quota }), { mode: 0o600 });
   return home;
-}
-
-/** Stdout as a terminal of `columns` (or a pipe when null), collecting what is written. */
-function terminal(columns: number | null): Writable & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString('utf8');
-      done();
-    },
-  });
-  if (columns !== null) Object.assign(stream, { isTTY: true, columns });
-  return Object.assign(stream, { text: () => text });
 }
 
 type Command = 'list' | 'usage';

@@ -5,11 +5,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runLog } from '../../../core/cli/commands/log.ts';
 import { createCliContext } from '../../../core/cli/context.ts';
 import { tempFolder } from '../../helpers/temp-folder.ts';
+import { terminal } from '../../helpers/terminal.ts';
 
 const longName = 'research-team-shared-account-for-the-whole-lab';
 
@@ -78,19 +78,6 @@ async function journalHome(): Promise<string> {
     { mode: 0o600 },
   );
   return home;
-}
-
-/** Stdout as a terminal of `columns` (or a pipe when null), collecting what is written. */
-function terminal(columns: number | null): Writable & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString('utf8');
-      done();
-    },
-  });
-  if (columns !== null) Object.assign(stream, { isTTY: true, columns });
-  return Object.assign(stream, { text: () => text });
 }
 
 async function logTable(
