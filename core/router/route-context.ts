@@ -80,10 +80,14 @@ export function extractRouteContext(
   let turnState: string | null = null;
 
   if (names === 'lower-case') {
-    // Node's names: seven lookups, without walking the other headers Codex sends.
+    // Node's names: one lookup each, without walking the other headers Codex sends; the session
+    // headers in their order of preference, each read only while none before it gave a key
+    // (Codex sends `session-id` and `thread-id` alike).
     sessionDash = cleanKey(valueOf(headers['session-id']));
-    sessionUnderscore = cleanKey(valueOf(headers['session_id']));
-    threadId = cleanKey(valueOf(headers['thread-id']));
+    if (sessionDash === null) {
+      sessionUnderscore = cleanKey(valueOf(headers['session_id']));
+      if (sessionUnderscore === null) threadId = cleanKey(valueOf(headers['thread-id']));
+    }
     windowId = valueOf(headers['x-codex-window-id']);
     turnMetadata = valueOf(headers['x-codex-turn-metadata']);
     headerProfile = cleanKey(valueOf(headers['x-codex-lab-profile']));
