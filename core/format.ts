@@ -887,16 +887,21 @@ function wholeUnits(text: string): string {
   return last >= 0xd800 && last <= 0xdbff ? text.slice(0, -1) : text;
 }
 
+/** How far back from the cut `cutAtWord` looks for the end of a word before it cuts inside one. */
+const wordSlack = 16;
+
 /**
- * `text` cut to `width` characters at the end of a word, ending in "…" when it is longer (in the
- * middle of a word only when the first word alone is wider), so a line that must fit says where
- * it stopped without breaking a word.
+ * `text` cut to `width` characters at the end of a word, ending in "…" when it is longer, so a
+ * line or label that must fit says where it stopped without breaking a word; inside a word only
+ * when no word ends within the last `wordSlack` characters (a long name, a path), so a cut never
+ * throws away most of the room. The cut drops a dangling separator and never splits an emoji.
+ * Every surface's word cut (CLI lines, the tray's labels and tooltip) is this one.
  */
 export function cutAtWord(text: string, width: number): string {
   if (text.length <= width) return text;
   const room = text.slice(0, Math.max(0, width - 1));
   // A word that ends just at the width is whole.
   const end = text[room.length] === ' ' ? room.length : room.lastIndexOf(' ');
-  if (end <= 0) return cutText(text, width);
-  return `${wholeUnits(room.slice(0, end)).replace(/[\s,;:·→-]+$/u, '')}…`;
+  if (end <= 0 || end < room.length - wordSlack) return cutText(text, width);
+  return `${wholeUnits(room.slice(0, end)).replace(/[\s,;:·—→-]+$/u, '')}…`;
 }

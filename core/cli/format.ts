@@ -51,6 +51,11 @@ export function outputWidth(stream: Writable): number {
     : defaultOutputWidth;
 }
 
+/** The width a table command lays out for: no bound with `--wide`, else `outputWidth`. */
+export function tableWidth(options: Record<string, unknown>, stream: Writable): number {
+  return options['wide'] === true ? Infinity : outputWidth(stream);
+}
+
 /** The tone of a status: ready is good, limited a warning, needs sign-in bad. */
 export function statusTone(status: ProfileStatus): Tone {
   return status === 'ok'
@@ -63,29 +68,17 @@ export function statusTone(status: ProfileStatus): Tone {
 }
 
 /**
- * Lays out rows under headers with columns padded to their widest cell. `style` may wrap a
- * padded body cell (colour), so escape codes never count towards a column's width.
+ * Lays out rows under headers with columns padded to their widest cell, however wide: `fitTable`
+ * with no width to fit. `style` colours a body cell's text, so escape codes never count towards a
+ * column's width.
  */
-export function formatTable(
-  headers: string[],
-  rows: string[][],
-  style?: (cell: string, row: number, column: number) => string,
-): string {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: string[], row: number | null) =>
-    cells
-      .map((cell, column) => {
-        const padded = column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0);
-        if (row === null || !style) return padded;
-        // Colour the text, not the padding after it.
-        const text = padded.trimEnd();
-        return `${style(text, row, column)}${padded.slice(text.length)}`;
-      })
-      .join('  ')
-      .trimEnd();
-  return [line(headers, null), ...rows.map((cells, row) => line(cells, row))].join('\n');
+export function formatTable(headers: string[], rows: string[][], style?: CellStyle): string {
+  return fitTable(
+    headers.map((header) => ({ header })),
+    rows,
+    Infinity,
+    style,
+  ).lines.join('\n');
 }
 
 /** One column of a table laid out to a width (`fitTable`). */
@@ -298,6 +291,20 @@ export const quotaColumns: FitColumn[] = [
   { header: 'WEEKLY', compactHeader: 'WEEKLY LEFT' },
 ];
 
+/**
+ * Colours the STATUS cells (`quotaColumns`) of a fitted table whose rows are `views`, in the
+ * tone of each status, when `colour` is on.
+ */
+export function statusStyle(
+  views: readonly ProfileView[],
+  columns: readonly FitColumn[],
+  colour: boolean,
+): CellStyle {
+  const statusColumn = columns.indexOf(quotaColumns[0]!);
+  return (cell, row, column) =>
+    column === statusColumn ? paint(cell, statusTone(views[row]!.status), colour) : cell;
+}
+
 /** The shortest a profile name is cut to in a narrow table (with "…"). */
 const nameMin = 16;
 
@@ -342,11 +349,11 @@ export function formatProfileTable(
     }
     return row;
   });
-  const statusColumn = columns.indexOf(quotaColumns[0]!);
-  const table = fitTable(columns, rows, width, (cell, row, column) =>
-    column === statusColumn
-      ? paint(cell, statusTone(views[row]!.status), options.colour === true)
-      : cell,
+  const table = fitTable(
+    columns,
+    rows,
+    width,
+    statusStyle(views, columns, options.colour === true),
   );
   const footer =
     active === 'auto'

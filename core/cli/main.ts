@@ -17,6 +17,12 @@ import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
 import { criticalExit, signalExitCode, stopSignals, type StopSignal } from './critical-exit.ts';
 
+/** `--wide` of the table commands (`list`, `usage`, `log`): one wording for all three. */
+const wideOption = [
+  '--wide',
+  'every column, full sentences and names, however wide the terminal',
+] as const;
+
 /** Exit code for an expected failure (bad input, missing profile, …). */
 export const exitFailure = 1;
 /** Exit code for a malformed command line. */
@@ -124,7 +130,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .command('list')
     .description('List profiles with email, plan, status, quota windows and the active marker.')
     .option('--json', 'print JSON')
-    .option('--wide', 'every column, full sentences and names, however wide the terminal')
+    .option(...wideOption)
     .action(bind(async () => (await import('./commands/list.ts')).runList));
 
   program
@@ -180,7 +186,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
       'the pool summary: headroom, next free time, forecast, who a new session gets',
     )
     .option('--json', 'print JSON')
-    .option('--wide', 'every column, full sentences and names, however wide the terminal')
+    .option(...wideOption)
     .action(bind(async () => (await import('./commands/usage.ts')).runUsage));
 
   program
@@ -190,7 +196,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     )
     .option('--follow', 'keep printing new requests until stopped')
     .option('--json', 'print one JSON object per request (JSON Lines)')
-    .option('--wide', 'every column, full sentences and names, however wide the terminal')
+    .option(...wideOption)
     .option('--session <id>', 'only this Codex session')
     .option('--profile <name>', 'only this profile')
     .action(bind(async () => (await import('./commands/log.ts')).runLog));

@@ -40,7 +40,7 @@ import {
 } from './detect.ts';
 import { defaultChatGptBaseUrl } from '../config.ts';
 import type { WorkspaceRoutes } from '../net/workspace-routing.ts';
-import { cancelledByStop, isCancelled } from '../net/stop-signal.ts';
+import { cancelledByStop, isCancelled, throwIfStopped } from '../net/stop-signal.ts';
 import { createUsageObserver } from './observe.ts';
 import {
   buildPrimeRequest,
@@ -774,7 +774,7 @@ export class PrimingScheduler {
 
   /** Throws `cancelled` once the host's stop has aborted: what follows would write. */
   #throwIfStopped(): void {
-    if (this.#options.signal?.aborted === true) throw cancelledByStop('priming');
+    throwIfStopped(this.#options.signal, 'priming');
   }
 
   #outcome(

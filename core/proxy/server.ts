@@ -440,20 +440,23 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       inFlight -= 1;
       if (inFlight === 0) onDrained();
     });
-    if (!authorized(request) && !(await authorizedByStoredToken(request))) {
-      // A router token this router does not accept (replaced, revoked) is answered here: passed
-      // through, it would show the upstream a router token. Codex runs its token command again
-      // on a 401 and retries with the current one.
-      if (looksLikeRouterToken(bearerFrom(request.headers.authorization))) {
+    if (!authorized(request)) {
+      const bearer = bearerFrom(request.headers.authorization);
+      // Any other credential (the caller's own ChatGPT token) passes through, without a wait.
+      if (!looksLikeRouterToken(bearer)) return passThrough(request, response, subPath);
+      // A router token this router does not hold may be the file's newer one; one it does not
+      // accept (replaced, revoked) is answered here: passed through, it would show the upstream
+      // a router token. Codex runs its token command again on a 401 and retries with the current
+      // one.
+      if (!(await storedTokenMatches(bearer))) {
         return sendError(
           response,
           401,
           'unauthorized',
-          'The Codex Lab router token this request carries is no longer accepted (it was replaced): codex-lab token prints the current one.',
+          'The Codex Lab router token this request carries is not accepted (it was replaced, or is not this router’s): codex-lab token prints the current one.',
           { 'www-authenticate': 'Bearer realm="codex-lab"' },
         );
       }
-      return passThrough(request, response, subPath);
     }
     return proxy(request, response, subPath);
   }
@@ -462,8 +465,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     return tokenMatches(bearerFrom(request.headers.authorization));
   }
 
+  /** `authorized` for a router token this router has not adopted yet (see `acceptsStored`). */
   function authorizedByStoredToken(request: IncomingMessage): Promise<boolean> {
-    return storedTokenMatches(bearerFrom(request.headers.authorization));
+    const bearer = bearerFrom(request.headers.authorization);
+    return looksLikeRouterToken(bearer) ? storedTokenMatches(bearer) : Promise.resolve(false);
   }
 
   function rejectUnauthorized(response: ServerResponse): void {

@@ -25,7 +25,7 @@ import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
 import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-routing.ts';
-import { cancelledByStop, fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
+import { fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
 import type { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
 import type { ContractResult, Inputs, PrimingOutcomeView } from './contract.ts';
@@ -404,7 +404,7 @@ export class LabOperations {
       );
     } catch (error) {
       // The stop aborted the read: no verdict on the account, nothing to record.
-      if (this.#stopSignal()?.aborted === true) throw cancelledByStop(`the usage read of ${name}`);
+      throwIfStopped(this.#stopSignal(), `the usage read of ${name}`);
       if (isLabError(error) && error.details?.['freshTokenRefused'] === true) {
         this.#options.live.usageRefused(name, error);
       }

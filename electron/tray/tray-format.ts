@@ -57,17 +57,3 @@ export function usedUpWindow(
   }
   return found;
 }
-
-/**
- * `text` cut to `max` characters (UTF-16 units, as a menu measures), ending in "…" when cut: at
- * the last word boundary near the end, so a clause is not cut mid-word.
- */
-export function boundLabel(text: string, max: number): string {
-  if (text.length <= max) return text;
-  // The "…" takes the last place: a boundary at `max - 1` still fits.
-  const space = text.slice(0, max).lastIndexOf(' ');
-  let cut = space >= max - 16 ? text.slice(0, space) : text.slice(0, max - 1);
-  // Never half of a surrogate pair (an emoji in a name), nor a dangling separator.
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut.replace(/[\s,;:·—-]+$/, '')}…`;
-}

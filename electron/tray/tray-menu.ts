@@ -6,6 +6,7 @@ import type { LabState, ProfileView } from '../../core/service/contract.ts';
 import { describePool } from '../../core/service/quota-text.ts';
 import {
   capitalize,
+  cutAtWord,
   formatClockTime,
   formatWindowLeftAt,
   poolLeftParts,
@@ -17,7 +18,6 @@ import {
 } from '../../core/format.ts';
 import type { UserPreferences } from '../ipc/desktop-contract.ts';
 import {
-  boundLabel,
   displayName,
   formatUntil,
   quotaSummary,
@@ -145,9 +145,9 @@ export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
  * Thu 09:00", "⚠ work — needs sign-in": at most `trayLabelMax` characters, the name cut first.
  */
 export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions): string {
-  const name = boundLabel(displayName(profile), nameMax);
+  const name = cutAtWord(displayName(profile), nameMax);
   const mark = profileMark(profile, options.now);
-  return boundLabel(`${mark}${name} — ${profileState(profile, options)}`, trayLabelMax);
+  return cutAtWord(`${mark}${name} — ${profileState(profile, options)}`, trayLabelMax);
 }
 
 /** "⚠ " for a profile that cannot be used until mended, "⏸ " for one waiting on a reset. */
@@ -212,7 +212,7 @@ export function poolMenuItems(state: LabState, options: TrayMenuOptions): TrayMe
 
 /** A line that informs (disabled), cut to `trayLabelMax` with its whole text as the tooltip. */
 function infoItem(id: string, text: string): TrayMenuItem {
-  const label = boundLabel(text, trayLabelMax);
+  const label = cutAtWord(text, trayLabelMax);
   return { id, label, enabled: false, ...(label === text ? {} : { toolTip: text }) };
 }
 
@@ -373,7 +373,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       enabled: state.profiles.length > 0 && !offline,
       submenu: state.profiles.map((profile) => ({
         id: `priming:${profile.name}`,
-        label: boundLabel(displayName(profile), trayLabelMax),
+        label: cutAtWord(displayName(profile), trayLabelMax),
         ...(displayName(profile).length > trayLabelMax ? { toolTip: displayName(profile) } : {}),
         type: 'checkbox' as const,
         checked: profile.priming,
@@ -408,7 +408,7 @@ export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): st
   if (options?.offline) return offlineLabel;
   if (state.profiles.length === 0) return 'Codex Lab — no accounts yet';
   const pool = describePool(state.pool, options ?? { now: Date.now() });
-  return fitLines(
+  return joinWithin(
     // What needs the user (the routing line's notes) before who new sessions go to.
     [pool.headline, routingTooltip(state, options?.now ?? Date.now()), pool.lines[0] ?? ''].filter(
       (line) => line !== '',
@@ -421,17 +421,17 @@ export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): st
  * `lines` joined by newlines within `max` characters: whole lines while they fit, then the next one
  * cut with "…" when a useful part of it fits (else left out), so the first lines always show.
  */
-function fitLines(lines: readonly string[], max: number): string {
+function joinWithin(lines: readonly string[], max: number): string {
   let text = '';
   for (const line of lines) {
     const room = max - (text === '' ? 0 : text.length + 1);
     // A line cut to a few characters says nothing: it is left out instead.
-    const shown = line.length <= room ? line : room >= 24 ? boundLabel(line, room) : '';
+    const shown = line.length <= room ? line : room >= 24 ? cutAtWord(line, room) : '';
     if (shown === '') break;
     text = text === '' ? shown : `${text}\n${shown}`;
     if (shown !== line) break;
   }
-  return text === '' ? boundLabel(lines[0] ?? '', max) : text;
+  return text === '' ? cutAtWord(lines[0] ?? '', max) : text;
 }
 
 /**
@@ -447,7 +447,7 @@ function routingTooltip(state: LabState, now: number): string {
   const active = state.profiles.find((profile) => profile.name === state.active);
   const head = active
     ? // A long label is cut, so the notes after it stay in the tooltip's bound.
-      `Codex Lab — ${boundLabel(displayName(active), 32)}${quotaSummary(active, now) ? ` (${quotaSummary(active, now)})` : ''}`
+      `Codex Lab — ${cutAtWord(displayName(active), 32)}${quotaSummary(active, now) ? ` (${quotaSummary(active, now)})` : ''}`
     : `Codex Lab — Auto, ${state.profiles.length} account${state.profiles.length === 1 ? '' : 's'}`;
   const limited = state.profiles.filter((profile) => profile.status === 'limited').length;
   const failing = state.profiles.filter((profile) => profile.status === 'auth_error');

@@ -12,7 +12,7 @@ import { danglingReferences, pinCounts, pinViews } from '../../service/pins.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { withCliFix } from '../../format.ts';
-import { colourEnabled, fitLines, formatProfileTable, outputWidth } from '../format.ts';
+import { colourEnabled, fitLines, formatProfileTable, tableWidth } from '../format.ts';
 
 /**
  * Prints the profiles. Exits 1 (after printing what it could) when a profile's auth.json or a
@@ -40,7 +40,7 @@ export async function runList(
   } else {
     const registry = await store.readRegistry();
     const active = registry.active;
-    const width = options['wide'] === true ? Infinity : outputWidth(context.stdout);
+    const width = tableWidth(options, context.stdout);
     writeLine(
       context.stdout,
       formatProfileTable(views, active, now, {

@@ -28,7 +28,7 @@ import {
 import { matchProfileName } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { fitTable, hiddenNote, outputWidth, type FitColumn, type FittedTable } from '../format.ts';
+import { fitTable, hiddenNote, tableWidth, type FitColumn, type FittedTable } from '../format.ts';
 
 /** How often `--follow` looks at the file. */
 const followIntervalMs = 500;
@@ -51,7 +51,7 @@ export async function runLog(
   const json = options['json'] === true;
   const follow = options['follow'] === true;
   const wide = options['wide'] === true;
-  const table: RequestTableOptions = { width: wide ? Infinity : outputWidth(context.stdout), wide };
+  const table: RequestTableOptions = { width: tableWidth(options, context.stdout), wide };
   const sessionId = typeof options['session'] === 'string' ? options['session'] : null;
   const typed = typeof options['profile'] === 'string' ? options['profile'] : null;
   const all = await readRequests(context, { sessionId, profile: null });

@@ -17,12 +17,11 @@ import {
   fitTable,
   formatUpdated,
   hiddenNote,
-  outputWidth,
-  paint,
   profileColumn,
   quotaCells,
   quotaColumns,
-  statusTone,
+  statusStyle,
+  tableWidth,
   type FitCell,
   type FitColumn,
 } from '../format.ts';
@@ -65,7 +64,7 @@ export async function runUsage(
   options: Record<string, unknown> = {},
 ): Promise<number> {
   const name = args[0] ?? null;
-  const width = options['wide'] === true ? Infinity : outputWidth(context.stdout);
+  const width = tableWidth(options, context.stdout);
   if (options['pool'] === true && name !== null) {
     // The pool is every account; a name beside it would be ignored without a word.
     throw new LabError(
@@ -177,10 +176,7 @@ export async function runUsage(
     { header: 'WEEKLY PACE', min: 16, drop: 2 },
     { header: 'UPDATED', drop: 1 },
   ];
-  const statusColumn = columns.indexOf(quotaColumns[0]!);
-  const table = fitTable(columns, rows, width, (cell, row, column) =>
-    column === statusColumn ? paint(cell, statusTone(views[row]!.status), colour) : cell,
-  );
+  const table = fitTable(columns, rows, width, statusStyle(views, columns, colour));
   writeLine(context.stdout, table.lines.join('\n'));
   if (table.hidden.length > 0) {
     writeLine(context.stdout, `\n${hiddenNote(table.hidden, width, 'usage')}`);
