@@ -281,6 +281,19 @@ function byReadiness(profiles: readonly ProfileView[], now: number): ProfileView
   return keyed.map((entry) => entry.profile);
 }
 
+/** Reads names as a person does: case aside, "acct-2" before "acct-10". */
+const nameOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/**
+ * The accounts by the name the tray shows, for a list read to find one account (the priming
+ * checklist): with 30 accounts, the order they were added in says nothing.
+ */
+function byDisplayName(profiles: ProfileView[]): ProfileView[] {
+  return [...profiles].sort(
+    (a, b) => nameOrder.compare(displayName(a), displayName(b)) || a.name.localeCompare(b.name),
+  );
+}
+
 /** The accounts in use: the active one, those with live sessions, the one new sessions get. */
 function accountsInUse(state: LabState): string[] {
   const names: string[] = [];
@@ -371,7 +384,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       label: 'Priming',
       type: 'submenu',
       enabled: state.profiles.length > 0 && !offline,
-      submenu: state.profiles.map((profile) => ({
+      submenu: byDisplayName(state.profiles).map((profile) => ({
         id: `priming:${profile.name}`,
         label: cutAtWord(displayName(profile), trayLabelMax),
         ...(displayName(profile).length > trayLabelMax ? { toolTip: displayName(profile) } : {}),
@@ -394,16 +407,16 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
 }
 
 /**
- * The tray tooltip: the pool's headline and who new sessions get, then what routes new sessions
- * and how many accounts need attention; while the router is not answering, only that (the rest
- * would read as live).
- */
-/**
  * The longest tray icon tooltip shown whole: Windows keeps 127 characters of it (the notification
  * area's `szTip`), and macOS and Linux show a long one badly anyway.
  */
 export const trayTooltipMax = 127;
 
+/**
+ * The tray tooltip: the pool's headline and who new sessions get, then what routes new sessions
+ * and how many accounts need attention; while the router is not answering, only that (the rest
+ * would read as live).
+ */
 export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): string {
   if (options?.offline) return offlineLabel;
   if (state.profiles.length === 0) return 'Codex Lab — no accounts yet';

@@ -177,6 +177,27 @@ describe('buildTrayMenu', () => {
     });
   });
 
+  it('lists the priming toggles by the name shown, as a person reads names', () => {
+    const items = menu(
+      uiState([
+        uiProfile('acct-10'),
+        uiProfile('Work'),
+        uiProfile('acct-2'),
+        uiProfile('zeta', { label: 'Alpha team' }),
+        uiProfile('beta'),
+      ]),
+      options,
+    );
+    const submenu = items.find((item) => item.id === 'priming')?.submenu ?? [];
+    expect(submenu.map((item) => item.label)).toEqual([
+      'acct-2',
+      'acct-10',
+      'Alpha team',
+      'beta',
+      'Work',
+    ]);
+  });
+
   it('derives the tooltip and a signature that changes only with what is shown', () => {
     const state = uiState(
       [uiProfile('work', { status: 'limited' }), uiProfile('home', { status: 'auth_error' })],
