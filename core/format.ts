@@ -679,6 +679,9 @@ export function unreadableGroups(pool: PoolUnreadable): Array<{ label: string; n
   return groups.filter((group) => group.names.length > 0);
 }
 
+/** What every surface says after "New sessions →" when no account can take a new session now. */
+export const noNewSessionTarget = 'none can take one now';
+
 /**
  * Why no account can be used when none is even counted, the same on every surface: a sign-in is
  * named only for the accounts that need one, an auth file only for those whose file cannot be

@@ -19,6 +19,7 @@ import {
   noAccountUsableText,
   poolTotal,
   type ForecastParts,
+  noNewSessionTarget,
 } from '../format.ts';
 import { spendsQuota } from '../proxy/engine.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
@@ -92,7 +93,7 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   lines.push(
     pool.next.profile
       ? `New sessions → ${pool.next.profile}: ${reason(pool.next.detail)}`
-      : 'New sessions → none can take one now',
+      : `New sessions → ${noNewSessionTarget}`,
   );
   const sameRepo = pool.next.sameRepo;
   if (sameRepo) {

@@ -21,6 +21,7 @@ import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
 import { isTokenRefusal } from '../bridge/web-bridge.ts';
 import { fixPointer, problemFixText } from '../format.ts';
+import { humanizeTimes, noNewSessionTarget } from '../../core/format.ts';
 
 /**
  * The cure of a profile folder the registry does not list, on the page: Add account with the
@@ -199,12 +200,24 @@ export function App() {
                 >
                   Auto (best account)
                 </button>
-                {isAuto && (
-                  <span className="small muted" data-testid="auto-next">
-                    {lab.pool.next.profile ? `→ ${lab.pool.next.profile} now` : '→ none free now'}
+                {!isAuto && lab.active && <span className="chip chip-on">{lab.active}</span>}
+                {/* Where new sessions go is the pool's answer, not the choice: an active account
+                    that is limited or needs a sign-in hands them to another, and the header says so. */}
+                {(isAuto || lab.pool.next.profile !== lab.active) && (
+                  <span
+                    className="small muted"
+                    data-testid="sessions-next"
+                    title={
+                      lab.pool.next.profile
+                        ? humanizeTimes(lab.pool.next.detail, { now })
+                        : undefined
+                    }
+                  >
+                    {lab.pool.next.profile
+                      ? `→ ${lab.pool.next.profile} now`
+                      : `→ ${noNewSessionTarget}`}
                   </span>
                 )}
-                {!isAuto && lab.active && <span className="chip chip-on">{lab.active}</span>}
                 <button
                   type="button"
                   className="button ghost small-button"

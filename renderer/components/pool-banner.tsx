@@ -7,6 +7,7 @@ import type { PoolSummaryView } from '../../core/service/contract.ts';
 import {
   humanizeTimes,
   noAccountUsableText,
+  noNewSessionTarget,
   poolLeftParts,
   poolTotal,
   poolForecastSentence,
@@ -71,7 +72,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
               <span className="muted"> · {reason(pool.next.detail)}</span>
             </>
           ) : (
-            <span>none can take one now</span>
+            <span>{noNewSessionTarget}</span>
           )}
         </p>
         {pool.next.sameRepo && (

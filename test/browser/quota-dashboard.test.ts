@@ -155,7 +155,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
       // 160 % left at 1.1 %/h lasts about 145 hours: past the weekly resets in 4 days.
       /^This week: at this week's pace the pool lasts past the next reset \(\w{3} \d\d:\d\d\)$/,
     );
-    expect(await page.getByTestId('auto-next').textContent()).toBe('→ work now');
+    expect(await page.getByTestId('sessions-next').textContent()).toBe('→ work now');
   });
 
   it('shows credits, another limit family, the forecast and the chart on a card', async () => {
@@ -230,6 +230,18 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     await page.getByRole('combobox', { name: 'Filter by session' }).selectOption('');
   });
 
+  it('beside an active account that cannot take new sessions, names the one that gets them', async () => {
+    // Since the fallback, work is active and limited: new sessions go to team, not to work.
+    await expect
+      .poll(() => banner().getByTestId('pool-next').textContent(), { timeout: 20_000 })
+      .toMatch(/^New sessions → team · /);
+    const routing = page.getByRole('group', { name: 'Routing mode' });
+    expect(await routing.getByTestId('sessions-next').textContent()).toBe('→ team now');
+    expect(await routing.getByTestId('sessions-next').getAttribute('title')).toMatch(
+      /^Active work is limited/,
+    );
+  });
+
   it('when every profile is limited, the banner names the next free account and time', async () => {
     fake.account('team@example.com').stickyFailure = { kind: 'usage_limit', resetsInSeconds: 7200 };
     const refused = await routerTurn(serve, 'glance-2');
@@ -241,6 +253,8 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     expect(await banner().getByTestId('pool-next').textContent()).toBe(
       'New sessions → none can take one now',
     );
+    // The header beside the routing choice says it in the banner's words.
+    expect(await page.getByTestId('sessions-next').textContent()).toBe('→ none can take one now');
     const refusedRow = page.locator('tr.request-refused').first();
     await refusedRow.waitFor({ timeout: 20_000 });
     expect(await refusedRow.textContent()).toContain('429');
