@@ -908,3 +908,78 @@ export function cutAtWord(text: string, width: number): string {
   if (end <= 0 || end < room.length - wordSlack) return cutText(text, width);
   return `${wholeUnits(room.slice(0, end)).replace(/[\s,;:·—→-]+$/u, '')}…`;
 }
+
+/** How a profile is named for routing: what its being unable to serve then means. */
+export type RoutingUse = 'codex' | 'active' | 'pin' | 'pin-fallback';
+
+/**
+ * Where the warning is read: the CLI names its commands and flags (`--allow-fallback`, `codex-lab
+ * login`), the page its own controls (the card's Sign in again).
+ */
+export type WarningSurface = 'cli' | 'page';
+
+/** What the warning reads of a profile (a `ProfileView` has it). */
+export interface RoutingView {
+  name: string;
+  status: StatusName;
+  statusCode?: string | null | undefined;
+  statusMessage: string | null;
+  unavailableUntil: string | null;
+}
+
+/**
+ * The one warning for naming a profile for routing while it cannot serve, said by the CLI (after
+ * `codex --profile`, `use`, `pin`) and by the dashboard (beside a pin): limited (until when),
+ * needing sign-in, or with an auth file or keychain that cannot be read, and what Codex then meets;
+ * worded for `surface` (the CLI by default). Null when the profile can serve.
+ */
+export function unavailableWarning(
+  view: RoutingView,
+  use: RoutingUse,
+  now: number,
+  surface: WarningSurface = 'cli',
+): string | null {
+  const cli = surface === 'cli';
+  if (view.status === 'limited') {
+    const meets: Record<RoutingUse, string> = {
+      codex:
+        'Codex will get usage-limit errors until then; without --profile the router chooses a profile with quota left.',
+      active:
+        'until then new sessions go to another profile (the active profile is used only while it has quota).',
+      // The page pins strictly and has no fallback switch: the flag is the CLI's way out only.
+      pin: cli
+        ? 'sessions pinned to it get usage-limit errors until then (pin with --allow-fallback to let them move meanwhile).'
+        : 'sessions pinned to it get usage-limit errors until then.',
+      'pin-fallback': 'sessions pinned to it go to another profile until then.',
+    };
+    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode)}: ${meets[use]}`;
+  }
+  if (view.status === 'auth_error' && unreadableFile(view.statusCode)) {
+    // The file (or the keychain) is what stands in the way, not the sign-in: its own sentence
+    // names it.
+    const keychain = view.statusCode === 'keyring_unavailable';
+    const what = keychain ? 'the keychain' : 'the file';
+    const meets: Record<RoutingUse, string> = {
+      codex: `Until then Codex gets refusals naming ${what}; without --profile the router chooses another profile.`,
+      active: 'Until then new sessions go to another profile.',
+      pin: `Until then sessions pinned to it are refused, naming ${what}.`,
+      'pin-fallback': 'Until then sessions pinned to it go to another profile.',
+    };
+    const why =
+      view.statusMessage ??
+      (keychain ? 'the OS keychain is locked or unavailable.' : 'its auth file cannot be read.');
+    return `${view.name} cannot be used: ${why} ${meets[use]}`;
+  }
+  if (view.status === 'auth_error') {
+    const meets: Record<RoutingUse, string> = {
+      codex:
+        'until then Codex will get sign-in errors; without --profile the router chooses another profile.',
+      active: 'until then new sessions go to another profile.',
+      pin: 'until then sessions pinned to it get sign-in errors.',
+      'pin-fallback': 'until then sessions pinned to it go to another profile.',
+    };
+    const cure = cli ? `run ${signInCommand(view.name)}` : 'Sign in again on its card';
+    return `${view.name} needs sign-in (${cure}): ${meets[use]}`;
+  }
+  return null;
+}

@@ -4,7 +4,8 @@
  * Codex starts. Each failure is one `LabError` sentence; each warning is one line for stderr.
  */
 import { LabError } from '../errors.ts';
-import { formatStatus, signInCommand, unreadableFile, withCliFix } from '../format.ts';
+import { withCliFix } from '../format.ts';
+import { unavailableWarning, type RoutingUse } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
 import { matchProfileName, readNewProfileName } from '../profiles/names.ts';
@@ -50,55 +51,6 @@ export async function precheckLogin(
   }
   const who = existing.email ?? existing.accountId ?? 'the account it was made with';
   return `${existing.name} is ${who}'s profile: sign in as ${who} to renew it (another account would not be saved under this name).`;
-}
-
-/** How a profile is named for routing: what its being unable to serve then means. */
-export type RoutingUse = 'codex' | 'active' | 'pin' | 'pin-fallback';
-
-/**
- * The one warning for naming a profile for routing (`codex --profile`, `use`, `pin`) while it
- * cannot serve: limited (until when), needing sign-in or with an auth file that cannot be read,
- * and what Codex then meets. Null when it can serve.
- */
-export function unavailableWarning(view: ProfileView, use: RoutingUse, now: number): string | null {
-  if (view.status === 'limited') {
-    const meets: Record<RoutingUse, string> = {
-      codex:
-        'Codex will get usage-limit errors until then; without --profile the router chooses a profile with quota left.',
-      active:
-        'until then new sessions go to another profile (the active profile is used only while it has quota).',
-      pin: 'sessions pinned to it get usage-limit errors until then (pin with --allow-fallback to let them move meanwhile).',
-      'pin-fallback': 'sessions pinned to it go to another profile until then.',
-    };
-    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode)}: ${meets[use]}`;
-  }
-  if (view.status === 'auth_error' && unreadableFile(view.statusCode)) {
-    // The file (or the keychain) is what stands in the way, not the sign-in: its own sentence
-    // names it.
-    const keychain = view.statusCode === 'keyring_unavailable';
-    const what = keychain ? 'the keychain' : 'the file';
-    const meets: Record<RoutingUse, string> = {
-      codex: `Until then Codex gets refusals naming ${what}; without --profile the router chooses another profile.`,
-      active: 'Until then new sessions go to another profile.',
-      pin: `Until then sessions pinned to it are refused, naming ${what}.`,
-      'pin-fallback': 'Until then sessions pinned to it go to another profile.',
-    };
-    const why =
-      view.statusMessage ??
-      (keychain ? 'the OS keychain is locked or unavailable.' : 'its auth file cannot be read.');
-    return `${view.name} cannot be used: ${why} ${meets[use]}`;
-  }
-  if (view.status === 'auth_error') {
-    const meets: Record<RoutingUse, string> = {
-      codex:
-        'until then Codex will get sign-in errors; without --profile the router chooses another profile.',
-      active: 'until then new sessions go to another profile.',
-      pin: 'until then sessions pinned to it get sign-in errors.',
-      'pin-fallback': 'until then sessions pinned to it go to another profile.',
-    };
-    return `${view.name} needs sign-in (run ${signInCommand(view.name)}): ${meets[use]}`;
-  }
-  return null;
 }
 
 /**

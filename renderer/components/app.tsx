@@ -278,7 +278,7 @@ export function App() {
           </div>
         )}
         {lab && <RequestsPanel lab={lab} />}
-        {lab && <PinsPanel lab={lab} />}
+        {lab && <PinsPanel lab={lab} now={now} />}
         {lab && <CodexSetup config={lab.codexConfig} />}
         {window.codexLabDesktop && <DesktopSection desktop={window.codexLabDesktop} />}
       </main>

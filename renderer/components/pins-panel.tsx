@@ -6,11 +6,14 @@ import { useState, type FormEvent } from 'react';
 import type { LabState, PinView } from '../../core/service/contract.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { FieldError, useInlineForm } from './inline-form.tsx';
+import { PinWarning } from './pin-warning.tsx';
 import { sessionLabel } from './sessions-panel.tsx';
 
 /** Props of `PinsPanel`. */
 export interface PinsPanelProps {
   lab: LabState;
+  /** The page's ticking clock, for when a pinned profile is back. */
+  now: number;
 }
 
 /** How a pin's target reads in the table. */
@@ -19,7 +22,7 @@ function pinTarget(pin: PinView): string {
 }
 
 /** The Pins section. */
-export function PinsPanel({ lab }: PinsPanelProps) {
+export function PinsPanel({ lab, now }: PinsPanelProps) {
   const run = useLabStore((state) => state.run);
   const pinForm = useInlineForm<HTMLInputElement>();
   const [path, setPath] = useState('');
@@ -72,7 +75,15 @@ export function PinsPanel({ lab }: PinsPanelProps) {
                       <div className="small muted">falls over when exhausted</div>
                     )}
                   </td>
-                  <td data-testid="pin-profile">{pin.profile}</td>
+                  <td>
+                    <span data-testid="pin-profile">{pin.profile}</span>
+                    <PinWarning
+                      lab={lab}
+                      profile={pin.profile}
+                      allowFallback={pin.allowFallback}
+                      now={now}
+                    />
+                  </td>
                   <td>
                     <button
                       type="button"

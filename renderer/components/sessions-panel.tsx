@@ -7,6 +7,7 @@ import type { LabState } from '../../core/service/contract.ts';
 import type { SessionView } from '../../core/view-types.ts';
 import { formatAgo, sessionLabel } from '../format.ts';
 import { FieldError, useInlineForm } from './inline-form.tsx';
+import { PinWarning } from './pin-warning.tsx';
 
 export { sessionLabel };
 
@@ -87,6 +88,16 @@ function SessionRow({ session, lab, now }: { session: SessionView; lab: LabState
           ))}
         </select>
         <FieldError id={pin.errorId} error={pin.error} />
+        {session.pinned && (
+          <PinWarning
+            lab={lab}
+            profile={session.pinned}
+            allowFallback={lab.pins.some(
+              (each) => each.kind === 'session' && each.key === session.id && each.allowFallback,
+            )}
+            now={now}
+          />
+        )}
       </td>
     </tr>
   );

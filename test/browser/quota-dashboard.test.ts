@@ -242,6 +242,22 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     );
   });
 
+  it('says, where a session is pinned to a limited account, that its turns will be refused', async () => {
+    // work is still limited: a session pinned to it strictly gets usage-limit errors, as the CLI warns.
+    const select = page.getByRole('combobox', { name: 'Pin session glance-1 to' });
+    await select.selectOption('work');
+    const pinRow = page.getByRole('table', { name: 'Pins' }).locator('tr[data-pin="glance-1"]');
+    await pinRow.waitFor();
+    const warning =
+      /^work is limited, back in (59m|1h), at \d\d:\d\d: sessions pinned to it get usage-limit errors until then\.$/;
+    expect(await pinRow.getByTestId('pin-warning').textContent()).toMatch(warning);
+    const sessionRow = page.locator('tr[data-session="glance-1"]');
+    expect(await sessionRow.getByTestId('pin-warning').textContent()).toMatch(warning);
+    // Unpinned, nothing is left to warn about.
+    await select.selectOption('');
+    await expect.poll(() => sessionRow.getByTestId('pin-warning').count()).toBe(0);
+  });
+
   it('when every profile is limited, the banner names the next free account and time', async () => {
     fake.account('team@example.com').stickyFailure = { kind: 'usage_limit', resetsInSeconds: 7200 };
     const refused = await routerTurn(serve, 'glance-2');

@@ -10,7 +10,8 @@ import { capitalize } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
 import { checkSessionIdGiven, referencesTo, type ProfileReferences } from '../../profiles/store.ts';
-import { routingWarnings, type RoutingUse } from '../prechecks.ts';
+import { routingWarnings } from '../prechecks.ts';
+import type { RoutingUse } from '../../format.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { openLabClient, valueOf } from '../lab-client.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unavailableWarning } from '../../../core/cli/prechecks.ts';
+import { unavailableWarning } from '../../../core/format.ts';
 import { uiProfile } from '../../helpers/ui-lab-state.ts';
 
 const now = Date.parse('2030-01-01T12:00:00Z');
@@ -35,5 +35,20 @@ describe('unavailableWarning', () => {
   it('still sends a profile that needs a sign-in to login', () => {
     const view = uiProfile('work', { status: 'auth_error', statusCode: 'refresh_token_revoked' });
     expect(unavailableWarning(view, 'codex', now)).toContain('work needs sign-in (run');
+  });
+
+  it('words it for the page without the CLI’s commands and flags', () => {
+    const signIn = uiProfile('work', { status: 'auth_error', statusCode: 'refresh_token_revoked' });
+    expect(unavailableWarning(signIn, 'pin', now, 'page')).toBe(
+      'work needs sign-in (Sign in again on its card): until then sessions pinned to it get sign-in errors.',
+    );
+    const limited = uiProfile('work', {
+      status: 'limited',
+      unavailableUntil: new Date(now + 3600_000).toISOString(),
+    });
+    expect(unavailableWarning(limited, 'pin', now, 'page')).toMatch(
+      /^work is limited, back in 1h, at \d\d:\d\d: sessions pinned to it get usage-limit errors until then\.$/,
+    );
+    expect(unavailableWarning(limited, 'pin', now)).toContain('--allow-fallback');
   });
 });
