@@ -4,8 +4,7 @@
  * Codex starts. Each failure is one `LabError` sentence; each warning is one line for stderr.
  */
 import { LabError } from '../errors.ts';
-import { withCliFix } from '../format.ts';
-import { unavailableWarning, type RoutingUse } from '../format.ts';
+import { unavailableWarning, withCliFix, type RoutingUse } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
 import { matchProfileName, readNewProfileName } from '../profiles/names.ts';

@@ -6,12 +6,11 @@
  */
 import { LabError } from '../../errors.ts';
 import { cliProfileStore } from '../profile-store.ts';
-import { capitalize } from '../../format.ts';
+import { capitalize, type RoutingUse } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
 import { checkSessionIdGiven, referencesTo, type ProfileReferences } from '../../profiles/store.ts';
 import { routingWarnings } from '../prechecks.ts';
-import type { RoutingUse } from '../../format.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { openLabClient, valueOf } from '../lab-client.ts';
 
