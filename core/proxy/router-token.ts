@@ -88,6 +88,12 @@ export async function rotateRouterTokenFile(paths: LabPaths): Promise<string> {
  */
 export const routerTokenGraceMs = 10 * 60_000;
 
+/**
+ * How a request's wait for a read of the token file ended: the file was read, the tokens accepted
+ * changed before the read was due (no read), or the router closed.
+ */
+type RereadOutcome = 'read' | 'changed' | 'closed';
+
 /** What `RouterTokens.rotate` did: when the old token stops being accepted (null: already). */
 export interface RouterTokenRotation {
   graceUntil: number | null;
@@ -106,17 +112,25 @@ export class RouterTokens {
   readonly #onChange: ((graceUntil: number | null) => void) | undefined;
   #current: { token: string; matches: (presented: string | undefined) => boolean } | null = null;
   #previous: { matches: (presented: string | undefined) => boolean; until: number } | null = null;
-  /** The stored token's read in flight (`acceptsStored`), and when the last one started. */
-  #reread: Promise<unknown> | null = null;
+  /**
+   * `acceptsStored`'s reads of the file: the next one (not begun, so requests arriving now may
+   * share it), the one in flight (begun, so a request arriving now may not trust it: it may have
+   * read the file before the file held that request's token), and when the last one began.
+   */
+  #nextReread: Promise<RereadOutcome> | null = null;
+  #rereadInFlight: Promise<unknown> | null = null;
   #rereadAt = Number.NEGATIVE_INFINITY;
+  /** Bumped at every change of the tokens accepted: a request waiting on a read looks again. */
+  #changes = 0;
+  #closed = false;
   /**
    * Rotations and re-reads, one at a time: a re-read that overlapped a rotation would compare the
    * file it read before the rotation with the token after it and bring the old one back, and two
    * rotations overlapping would each keep the token they saw first.
    */
   #queue: Promise<unknown> = Promise.resolve();
-  /** Ends the wait for the next re-read early (a token was just adopted, or the router closes). */
-  #wake: ((why: 'adopted' | 'closed') => void) | null = null;
+  /** Ends the wait for the next re-read early (the tokens accepted changed, or the router closes). */
+  #wake: ((why: 'changed' | 'closed') => void) | null = null;
 
   constructor(options: {
     paths: LabPaths;
@@ -163,31 +177,61 @@ export class RouterTokens {
    * is the one truth every client reads. The token held until then gets a rotation's grace. At
    * most one read per `rereadIntervalMs`, shared by the requests that wait on it (a request in
    * the interval waits for the next read), so wrong tokens cannot make the router read its file
-   * on every request.
+   * on every request. A request is refused only on a read that began after it arrived: once the
+   * file holds a token, every request carrying it is served.
    */
   async acceptsStored(presented: string | undefined): Promise<boolean> {
     if (this.accepts(presented)) return true;
     if (this.#current === null || !looksLikeRouterToken(presented)) return false;
-    if (this.#reread === null) {
-      const wait = this.#rereadAt + rereadIntervalMs - this.#clock.now();
-      this.#reread = (wait > 0 ? this.#slot(wait) : Promise.resolve('due' as const))
-        .then(async (why) => {
-          // Woken by an adoption (what the file holds was just taken on) or a close: no read.
-          if (why !== 'due') return why;
-          this.#rereadAt = this.#clock.now();
-          await this.adoptStored();
-          return why;
-        })
-        .finally(() => {
-          this.#reread = null;
-        });
+    for (;;) {
+      const outcome = await this.#rereadAfterNow();
+      // A closing router refuses what waited, so nothing it let through runs after it closed.
+      if (outcome === 'closed' || this.#closed) return false;
+      if (this.accepts(presented)) return true;
+      // Woken by a change (an adoption, a rotation) that did not bring this token: the file
+      // may still hold it, and only a read begun after this request arrived can say it does not.
+      if (outcome === 'read') return false;
     }
-    // A closing router refuses what waited, so nothing it let through runs after it closed.
-    return (await this.#reread) !== 'closed' && this.accepts(presented);
   }
 
-  /** Waits `ms` on the clock ('due'), or less when woken by an adoption or a close. */
-  #slot(ms: number): Promise<'due' | 'adopted' | 'closed'> {
+  /**
+   * A read of the file that begins after this call, shared with every request that asks before
+   * it begins. It waits for the read in flight to end and for `rereadIntervalMs` after the last
+   * one began; it ends without reading when the accepted tokens change meanwhile ('changed':
+   * waiting requests look again) or the router closes.
+   */
+  #rereadAfterNow(): Promise<RereadOutcome> {
+    if (this.#closed) return Promise.resolve('closed');
+    if (this.#nextReread) return this.#nextReread;
+    const changes = this.#changes;
+    const next: Promise<RereadOutcome> = (this.#rereadInFlight ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        if (this.#closed) return 'closed' as const;
+        if (this.#changes !== changes) return 'changed' as const;
+        const wait = this.#rereadAt + rereadIntervalMs - this.#clock.now();
+        return wait > 0 ? this.#slot(wait) : ('due' as const);
+      })
+      .then(async (why) => {
+        // Begun or ended: a request arriving from here on waits for another read.
+        this.#nextReread = null;
+        if (why !== 'due') return why;
+        this.#rereadAt = this.#clock.now();
+        const read = this.adoptStored();
+        this.#rereadInFlight = read;
+        try {
+          await read;
+        } finally {
+          if (this.#rereadInFlight === read) this.#rereadInFlight = null;
+        }
+        return 'read' as const;
+      });
+    this.#nextReread = next;
+    return next;
+  }
+
+  /** Waits `ms` on the clock ('due'), or less when woken by a change or a close. */
+  #slot(ms: number): Promise<'due' | 'changed' | 'closed'> {
     return new Promise((resolve) => {
       const cancel = this.#clock.setTimeout(() => {
         this.#wake = null;
@@ -206,6 +250,7 @@ export class RouterTokens {
    * than held on a timer nothing else ends.
    */
   close(): void {
+    this.#closed = true;
     this.#wake?.('closed');
   }
 
@@ -276,7 +321,8 @@ export class RouterTokens {
 
   /** After the accepted tokens changed: waiting requests look again, the host is told. */
   #changed(graceUntil: number | null): void {
-    this.#wake?.('adopted');
+    this.#changes += 1;
+    this.#wake?.('changed');
     this.#onChange?.(graceUntil);
   }
 }
