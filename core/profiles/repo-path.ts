@@ -1,6 +1,6 @@
 /** The one spelling of a repository path that pins are stored and matched under. */
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { access, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { LabError } from '../errors.ts';
 
 /**
@@ -38,4 +38,24 @@ export function repoPathCovers(pinned: string, candidate: string): boolean {
   if (candidate === pinned) return true;
   const prefix = pinned.endsWith(sep) ? pinned : pinned + sep;
   return candidate.startsWith(prefix);
+}
+
+/**
+ * The repository Codex names for a session run in `folder` (a canonical path): the nearest folder
+ * at or above it holding a `.git` entry (a folder, or the file of a linked worktree), as Codex
+ * looks it up; null outside any repository, where Codex names none. Codex reports that folder,
+ * never the subfolder it runs in, so a repo pin only ever matches a repository's own folder.
+ */
+export async function repositoryOf(folder: string): Promise<string | null> {
+  let current = folder;
+  for (;;) {
+    const found = await access(join(current, '.git')).then(
+      () => true,
+      () => false,
+    );
+    if (found) return current;
+    const parent = dirname(current);
+    if (parent === current) return null;
+    current = parent;
+  }
 }

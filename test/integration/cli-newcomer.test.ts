@@ -92,7 +92,7 @@ describe('codex-lab pins', () => {
     expect(JSON.parse((await runCodexLab(['pins', '--json'], { home })).stdout)).toEqual([]);
 
     const repo = join(home, 'repo');
-    await mkdir(repo);
+    await mkdir(join(repo, '.git'), { recursive: true });
     expect((await runCodexLab(['pin', 'work', '--repo', repo], { home })).code).toBe(0);
     const pinned = await runCodexLab(['pin', 'home', '--session', 'thread-7', '--allow-fallback'], {
       home,
