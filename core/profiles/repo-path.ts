@@ -1,5 +1,5 @@
 /** The one spelling of a repository path that pins are stored and matched under. */
-import { access, realpath } from 'node:fs/promises';
+import { access, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { LabError } from '../errors.ts';
 
@@ -58,4 +58,30 @@ export async function repositoryOf(folder: string): Promise<string | null> {
     if (parent === current) return null;
     current = parent;
   }
+}
+
+/** Why Codex never names a folder in its turns, so a repo pin on it routes nothing. */
+export type RepoPinMismatch = { kind: 'outside' } | { kind: 'inside'; repository: string };
+
+/**
+ * Whether Codex can name `folder` (a canonical path) as its repository: null when it is a
+ * repository's own folder (or not a folder here, e.g. a checkout deleted or not mounted, which
+ * says nothing), else why not.
+ */
+export async function repoPinMismatch(folder: string): Promise<RepoPinMismatch | null> {
+  const isFolder = await stat(folder).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) return null;
+  const repository = await repositoryOf(folder);
+  if (repository === null) return { kind: 'outside' };
+  return repository === folder ? null : { kind: 'inside', repository };
+}
+
+/** The one wording of a mismatch, for the refusal of a new pin and the warning on a saved one. */
+export function describeRepoPinMismatch(folder: string, mismatch: RepoPinMismatch): string {
+  return mismatch.kind === 'outside'
+    ? `${folder} is not in a git repository, and Codex names no repository there`
+    : `${folder} is inside the git repository ${mismatch.repository}, and Codex names only the repository`;
 }

@@ -20,7 +20,11 @@ import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../ports.ts';
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
-import { canonicalRepoPath, repositoryOf } from '../profiles/repo-path.ts';
+import {
+  canonicalRepoPath,
+  describeRepoPinMismatch,
+  repoPinMismatch,
+} from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
@@ -503,19 +507,13 @@ async function checkPinnableRepository(path: string): Promise<void> {
       `${path} is not a folder on this machine: give the path of a repository folder (Codex runs in it or in a folder inside it).`,
     );
   }
-  const repository = await repositoryOf(path);
-  if (repository === null) {
-    throw new LabError(
-      'invalid_argument',
-      `${path} is not in a git repository, and Codex names no repository there: pin the Codex session instead.`,
-    );
-  }
-  if (repository !== path) {
-    throw new LabError(
-      'invalid_argument',
-      `${path} is inside the git repository ${repository}, and Codex names only the repository: pin ${repository} instead.`,
-    );
-  }
+  const mismatch = await repoPinMismatch(path);
+  if (mismatch === null) return;
+  const instead =
+    mismatch.kind === 'outside'
+      ? 'pin the Codex session instead'
+      : `pin ${mismatch.repository} instead`;
+  throw new LabError('invalid_argument', `${describeRepoPinMismatch(path, mismatch)}: ${instead}.`);
 }
 
 /** True when `path` is a folder. */
