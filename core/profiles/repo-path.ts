@@ -60,28 +60,24 @@ export async function repositoryOf(folder: string): Promise<string | null> {
   }
 }
 
-/** Why Codex never names a folder in its turns, so a repo pin on it routes nothing. */
-export type RepoPinMismatch = { kind: 'outside' } | { kind: 'inside'; repository: string };
-
 /**
- * Whether Codex can name `folder` (a canonical path) as its repository: null when it is a
- * repository's own folder (or not a folder here, e.g. a checkout deleted or not mounted, which
- * says nothing), else why not.
+ * The repository `folder` (a canonical path) lies inside without being its own folder, or null:
+ * Codex run there names that repository, never `folder`, so a repo pin on it routes nothing (but
+ * for a repository nested in it). Null too for a repository's own folder, a folder in no
+ * repository (a pin there covers the repositories in it) and a path that is not a folder here
+ * (a checkout deleted or not mounted says nothing).
  */
-export async function repoPinMismatch(folder: string): Promise<RepoPinMismatch | null> {
+export async function enclosingRepository(folder: string): Promise<string | null> {
   const isFolder = await stat(folder).then(
     (info) => info.isDirectory(),
     () => false,
   );
   if (!isFolder) return null;
   const repository = await repositoryOf(folder);
-  if (repository === null) return { kind: 'outside' };
-  return repository === folder ? null : { kind: 'inside', repository };
+  return repository === null || repository === folder ? null : repository;
 }
 
-/** The one wording of a mismatch, for the refusal of a new pin and the warning on a saved one. */
-export function describeRepoPinMismatch(folder: string, mismatch: RepoPinMismatch): string {
-  return mismatch.kind === 'outside'
-    ? `${folder} is not in a git repository, and Codex names no repository there`
-    : `${folder} is inside the git repository ${mismatch.repository}, and Codex names only the repository`;
+/** The one wording of a pin on a folder inside a repository, for a refusal and a warning. */
+export function describeRepoSubfolder(folder: string, repository: string): string {
+  return `${folder} is inside the git repository ${repository}, and Codex names only the repository`;
 }

@@ -22,8 +22,8 @@ import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
 import {
   canonicalRepoPath,
-  describeRepoPinMismatch,
-  repoPinMismatch,
+  describeRepoSubfolder,
+  enclosingRepository,
 } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
@@ -496,9 +496,9 @@ export function fileLiveState(options: {
 }
 
 /**
- * Refuses a repo pin on a path Codex never reports: one that is not a folder (a typo), a folder
- * inside a repository (Codex names the repository's own folder) or one outside any repository
- * (Codex names none).
+ * Refuses a repo pin on a path Codex never reports: one that is not a folder (a typo), or a
+ * folder inside a repository (Codex names the repository's own folder). A folder in no
+ * repository is allowed: it covers the repositories in it.
  */
 async function checkPinnableRepository(path: string): Promise<void> {
   if (!(await isFolder(path))) {
@@ -507,13 +507,12 @@ async function checkPinnableRepository(path: string): Promise<void> {
       `${path} is not a folder on this machine: give the path of a repository folder (Codex runs in it or in a folder inside it).`,
     );
   }
-  const mismatch = await repoPinMismatch(path);
-  if (mismatch === null) return;
-  const instead =
-    mismatch.kind === 'outside'
-      ? 'pin the Codex session instead'
-      : `pin ${mismatch.repository} instead`;
-  throw new LabError('invalid_argument', `${describeRepoPinMismatch(path, mismatch)}: ${instead}.`);
+  const repository = await enclosingRepository(path);
+  if (repository === null) return;
+  throw new LabError(
+    'invalid_argument',
+    `${describeRepoSubfolder(path, repository)}: pin ${repository} instead.`,
+  );
 }
 
 /** True when `path` is a folder. */

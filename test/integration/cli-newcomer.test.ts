@@ -125,26 +125,25 @@ describe('codex-lab pins', () => {
     ]);
   });
 
-  it('warns of a repository pin saved where Codex names no repository, which routes nothing', async () => {
-    const plain = join(home, 'plain');
+  it('warns of a repository pin saved inside a repository, which routes nothing', async () => {
+    const folderOfRepositories = join(home, 'clients');
     const repo = join(home, 'checkout');
     const subfolder = join(repo, 'src');
-    await mkdir(plain);
+    await mkdir(folderOfRepositories);
     await mkdir(join(repo, '.git'), { recursive: true });
     await mkdir(subfolder);
     // Saved as an earlier version saved them, before a pin had to name a repository's folder.
-    await store.setPin('repo', plain, 'work', false);
+    await store.setPin('repo', folderOfRepositories, 'work', false);
     await store.setPin('repo', subfolder, 'work', false);
     await store.setPin('repo', repo, 'home', false);
     const run = await runCodexLab(['pins'], { home });
     expect(run.code).toBe(0);
+    // Only the subfolder's: a folder in no repository covers the repositories in it.
     expect(run.stderr.split('\n').filter(Boolean)).toEqual([
-      // In the order `pins` lists them.
-      `codex-lab: The repository pin ${subfolder} never applies: ${subfolder} is inside the git repository ${repo}, and Codex names only the repository; remove it with codex-lab unpin --repo ${subfolder}.`,
-      `codex-lab: The repository pin ${plain} never applies: ${plain} is not in a git repository, and Codex names no repository there; remove it with codex-lab unpin --repo ${plain}.`,
+      `codex-lab: The repository pin ${subfolder} never applies: ${subfolder} is inside the git repository ${repo}, and Codex names only the repository; pin ${repo} instead, and remove this one with codex-lab unpin --repo ${subfolder}.`,
     ]);
     // Still listed: nothing is dropped behind the user's back.
-    expect(run.stdout).toContain(plain);
+    expect(run.stdout).toContain(folderOfRepositories);
     expect(run.stdout).toContain(subfolder);
   });
 

@@ -126,13 +126,14 @@ describe('pins reach the router', () => {
     expect((await runCodexLab(['unpin', '--repo', '.'], { home, cwd: repo })).code).toBe(0);
   });
 
-  it('a repo pin names the folder Codex reports: a subfolder of a repository, or a folder in none, is one sentence and nothing is saved', async () => {
+  it('a repo pin on a subfolder of a repository is one sentence and nothing is saved; one on a folder of repositories covers them', async () => {
     // Codex names the repository's own folder (the nearest one holding `.git`), from whichever
-    // subfolder it runs in, and names nothing outside a repository: a pin on either would be
-    // listed and never route a turn.
+    // subfolder it runs in: a pin on a subfolder would be listed and never route a turn.
     const subfolder = join(repo, 'packages', 'app');
     mkdirSync(subfolder, { recursive: true });
-    const plain = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-not-a-repo-')));
+    const clients = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-clients-')));
+    const client = join(clients, 'acme');
+    mkdirSync(join(client, '.git'), { recursive: true });
     const registry = join(home, 'auth-profiles.json');
     const before = readFileSync(registry, 'utf8');
     try {
@@ -141,20 +142,22 @@ describe('pins reach the router', () => {
       expect(inside.stderr).toBe(
         `codex-lab: ${subfolder} is inside the git repository ${repo}, and Codex names only the repository: pin ${repo} instead.\n`,
       );
-      const outside = await runCodexLab(['pin', 'beta', '--repo', plain], { home });
-      expect(outside.code).toBe(1);
-      expect(outside.stderr).toBe(
-        `codex-lab: ${plain} is not in a git repository, and Codex names no repository there: pin the Codex session instead.\n`,
-      );
       expect(await control('pinRepo', { path: subfolder, profile: 'beta' })).toMatchObject({
         ok: false,
         code: 'invalid_argument',
       });
       expect(readFileSync(registry, 'utf8')).toBe(before);
-      // Unpinning such a folder (a pin saved before this rule) is still allowed.
-      expect((await runCodexLab(['unpin', '--repo', plain], { home })).code).toBe(0);
+      // A folder in no repository holding repositories: every repository in it is pinned.
+      expect((await runCodexLab(['pin', 'beta', '--repo', clients], { home })).code).toBe(0);
+      expect(await turn('repo-clients', { workspace: client })).toMatchObject({
+        profile: 'beta',
+        route: 'pinned',
+      });
+      expect((await runCodexLab(['unpin', '--repo', clients], { home })).code).toBe(0);
+      // Unpinning a subfolder (a pin saved before this rule) is still allowed.
+      expect((await runCodexLab(['unpin', '--repo', subfolder], { home })).code).toBe(0);
     } finally {
-      rmSync(plain, { recursive: true, force: true });
+      rmSync(clients, { recursive: true, force: true });
     }
   });
 

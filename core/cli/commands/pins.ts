@@ -6,7 +6,7 @@ import { cliProfileStore } from '../profile-store.ts';
 import { danglingReferences, pinViews } from '../../service/pins.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatTable } from '../format.ts';
-import { describeRepoPinMismatch, repoPinMismatch } from '../../profiles/repo-path.ts';
+import { describeRepoSubfolder, enclosingRepository } from '../../profiles/repo-path.ts';
 
 /** Prints the pins as a table (or JSON: an array of `PinView`). */
 export async function runPins(
@@ -21,15 +21,15 @@ export async function runPins(
   for (const sentence of danglingReferences(registry, names)) {
     writeLine(context.stderr, `codex-lab: ${sentence}`);
   }
-  // Pins saved before a pin had to name a repository's own folder are listed, and said to route
-  // nothing, rather than dropped.
+  // Pins saved inside a repository before a pin had to name its own folder are listed, and said
+  // to route nothing, rather than dropped.
   for (const pin of pins) {
     if (pin.kind !== 'repo') continue;
-    const mismatch = await repoPinMismatch(pin.key);
-    if (mismatch === null) continue;
+    const repository = await enclosingRepository(pin.key);
+    if (repository === null) continue;
     writeLine(
       context.stderr,
-      `codex-lab: The repository pin ${pin.key} never applies: ${describeRepoPinMismatch(pin.key, mismatch)}; remove it with codex-lab unpin --repo ${pin.key}.`,
+      `codex-lab: The repository pin ${pin.key} never applies: ${describeRepoSubfolder(pin.key, repository)}; pin ${repository} instead, and remove this one with codex-lab unpin --repo ${pin.key}.`,
     );
   }
   if (options['json'] === true) {
