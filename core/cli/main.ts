@@ -159,7 +159,10 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .description('Pin a Codex session or a repository to a profile.')
     .argument('<name>', 'profile name, or "auto" for no pin')
     .option('--session <id>', 'Codex session (thread) id')
-    .option('--repo <path>', 'repository path')
+    .option(
+      '--repo <path>',
+      "a git repository's own folder (the one holding .git), or a folder of repositories",
+    )
     .option('--allow-fallback', 'fall over to another profile when this one is exhausted')
     .action(bind(async () => (await import('./commands/profiles.ts')).runPin));
 

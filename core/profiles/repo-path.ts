@@ -1,6 +1,6 @@
 /** The one spelling of a repository path that pins are stored and matched under. */
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { access, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { LabError } from '../errors.ts';
 
 /**
@@ -38,4 +38,46 @@ export function repoPathCovers(pinned: string, candidate: string): boolean {
   if (candidate === pinned) return true;
   const prefix = pinned.endsWith(sep) ? pinned : pinned + sep;
   return candidate.startsWith(prefix);
+}
+
+/**
+ * The repository Codex names for a session run in `folder` (a canonical path): the nearest folder
+ * at or above it holding a `.git` entry (a folder, or the file of a linked worktree), as Codex
+ * looks it up; null outside any repository, where Codex names none. Codex reports that folder,
+ * never the subfolder it runs in, so a repo pin only ever matches a repository's own folder.
+ */
+export async function repositoryOf(folder: string): Promise<string | null> {
+  let current = folder;
+  for (;;) {
+    const found = await access(join(current, '.git')).then(
+      () => true,
+      () => false,
+    );
+    if (found) return current;
+    const parent = dirname(current);
+    if (parent === current) return null;
+    current = parent;
+  }
+}
+
+/**
+ * The repository `folder` (a canonical path) lies inside without being its own folder, or null:
+ * Codex run there names that repository, never `folder`, so a repo pin on it routes nothing (but
+ * for a repository nested in it). Null too for a repository's own folder, a folder in no
+ * repository (a pin there covers the repositories in it) and a path that is not a folder here
+ * (a checkout deleted or not mounted says nothing).
+ */
+export async function enclosingRepository(folder: string): Promise<string | null> {
+  const isFolder = await stat(folder).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) return null;
+  const repository = await repositoryOf(folder);
+  return repository === null || repository === folder ? null : repository;
+}
+
+/** The one wording of a pin on a folder inside a repository, for a refusal and a warning. */
+export function describeRepoSubfolder(folder: string, repository: string): string {
+  return `${folder} is inside the git repository ${repository}, and Codex names only the repository`;
 }

@@ -20,7 +20,11 @@ import { isLabError, LabError, toResult } from '../errors.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../ports.ts';
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
-import { canonicalRepoPath } from '../profiles/repo-path.ts';
+import {
+  canonicalRepoPath,
+  describeRepoSubfolder,
+  enclosingRepository,
+} from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
@@ -244,14 +248,9 @@ export class LabOperations {
     return this.#edit(async () => {
       const profile = await this.#profileName(input.profile ?? null);
       const path = await canonicalRepoPath(input.path);
-      // A pin to a folder that is not there is a typo that would route nothing; an unpin of a
-      // folder deleted since is still allowed.
-      if (profile !== null && !(await isFolder(path))) {
-        throw new LabError(
-          'invalid_argument',
-          `${path} is not a folder on this machine: give the path of a repository folder (Codex runs in it or in a folder inside it).`,
-        );
-      }
+      // A pin Codex's reports can never match would be listed and route nothing; an unpin of any
+      // folder (deleted since, or pinned before this check) is still allowed.
+      if (profile !== null) await checkPinnableRepository(path);
       await this.#options.store.setPin('repo', path, profile, input.allowFallback ?? false);
       this.#options.activity.add(
         'profile',
@@ -494,6 +493,26 @@ export function fileLiveState(options: {
     primed() {},
     changed() {},
   };
+}
+
+/**
+ * Refuses a repo pin on a path Codex never reports: one that is not a folder (a typo), or a
+ * folder inside a repository (Codex names the repository's own folder). A folder in no
+ * repository is allowed: it covers the repositories in it.
+ */
+async function checkPinnableRepository(path: string): Promise<void> {
+  if (!(await isFolder(path))) {
+    throw new LabError(
+      'invalid_argument',
+      `${path} is not a folder on this machine: give the path of a repository folder (Codex runs in it or in a folder inside it).`,
+    );
+  }
+  const repository = await enclosingRepository(path);
+  if (repository === null) return;
+  throw new LabError(
+    'invalid_argument',
+    `${describeRepoSubfolder(path, repository)}: pin ${repository} instead.`,
+  );
 }
 
 /** True when `path` is a folder. */

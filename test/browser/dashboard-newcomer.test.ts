@@ -6,7 +6,7 @@
  * re-authentication title, distinct session labels, a favicon, a name on every button). Takes the
  * 400 px screenshot into docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -228,6 +228,8 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
 
   it('adds a repository pin and a session pin that both still show after a reload', async () => {
     const repo = tempFolder('codex-lab-pinned-repo-');
+    // A git repository: the folder Codex names, which a repo pin must name.
+    mkdirSync(join(repo, '.git'));
     await page.getByRole('textbox', { name: 'Repository path' }).fill(repo);
     await page
       .getByRole('combobox', { name: 'Profile for the repository' })
@@ -271,6 +273,8 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
 
   it('pins to the profile its form shows, after the chosen one was renamed', async () => {
     const repo = tempFolder('codex-lab-renamed-pin-');
+    // A git repository: the folder Codex names, which a repo pin must name.
+    mkdirSync(join(repo, '.git'));
     const choice = page.getByRole('combobox', { name: 'Profile for the repository' });
     await choice.selectOption('robert.longname');
     await page.getByRole('button', { name: 'Rename robert.longname' }).click();

@@ -4,7 +4,7 @@
  * Runs once per installed Codex version (CI: the pinned one and the newest), every run with
  * `--strict-config` and no "is ignored" warning for the keys Codex Lab sets.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -284,6 +284,31 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(headerOf(turns[0]!, 'x-codex-lab-profile')).toBeUndefined();
       expect(profileOf(current, bearerOf(turns[0]!))).toBe('b');
       expect(headerOf(turns[0]!, 'chatgpt-account-id')).toBe(current.profiles[1]!.accountId);
+    });
+
+    it('a repository pin holds for Codex run in a subfolder, and a pin on that subfolder is refused', async () => {
+      const current = await start();
+      const repo = join(current.workdir, 'repo');
+      const subfolder = join(repo, 'packages', 'app');
+      await mkdir(subfolder, { recursive: true });
+      expect(spawnSync('git', ['init', '--quiet', repo]).status).toBe(0);
+      const lab = (args: string[]) => runCodexLab(args, { home: current.labHome, cwd: subfolder });
+      // Codex names the repository, never the subfolder it runs in: a pin there would route nothing.
+      const refused = await lab(['pin', 'b', '--repo', '.']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`inside the git repository ${repo}`);
+      expect((await lab(['pin', 'b', '--repo', repo])).code).toBe(0);
+      // Unpinned, the session would start on a (b has less headroom).
+      const result = await current.codex([
+        'exec',
+        '--skip-git-repo-check',
+        '--cd',
+        subfolder,
+        'say hi',
+      ]);
+      expectSucceeded(result, 'Hello from account B.');
+      const turns = current.turns();
+      expect(turns.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['b']);
     });
 
     it('falls over to another profile within the same turn on 429 usage_limit_reached, and skips the limited one until its reset', async () => {

@@ -92,7 +92,7 @@ describe('codex-lab pins', () => {
     expect(JSON.parse((await runCodexLab(['pins', '--json'], { home })).stdout)).toEqual([]);
 
     const repo = join(home, 'repo');
-    await mkdir(repo);
+    await mkdir(join(repo, '.git'), { recursive: true });
     expect((await runCodexLab(['pin', 'work', '--repo', repo], { home })).code).toBe(0);
     const pinned = await runCodexLab(['pin', 'home', '--session', 'thread-7', '--allow-fallback'], {
       home,
@@ -123,6 +123,28 @@ describe('codex-lab pins', () => {
         createdAt: expect.any(String),
       },
     ]);
+  });
+
+  it('warns of a repository pin saved inside a repository, which routes nothing', async () => {
+    const folderOfRepositories = join(home, 'clients');
+    const repo = join(home, 'checkout');
+    const subfolder = join(repo, 'src');
+    await mkdir(folderOfRepositories);
+    await mkdir(join(repo, '.git'), { recursive: true });
+    await mkdir(subfolder);
+    // Saved as an earlier version saved them, before a pin had to name a repository's folder.
+    await store.setPin('repo', folderOfRepositories, 'work', false);
+    await store.setPin('repo', subfolder, 'work', false);
+    await store.setPin('repo', repo, 'home', false);
+    const run = await runCodexLab(['pins'], { home });
+    expect(run.code).toBe(0);
+    // Only the subfolder's: a folder in no repository covers the repositories in it.
+    expect(run.stderr.split('\n').filter(Boolean)).toEqual([
+      `codex-lab: The repository pin ${subfolder} never applies: ${subfolder} is inside the git repository ${repo}, and Codex names only the repository; pin ${repo} instead, and remove this one with codex-lab unpin --repo ${subfolder}.`,
+    ]);
+    // Still listed: nothing is dropped behind the user's back.
+    expect(run.stdout).toContain(folderOfRepositories);
+    expect(run.stdout).toContain(subfolder);
   });
 
   it('list marks pinned profiles', async () => {

@@ -182,6 +182,7 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     expect((await runCodexLab(['rename', 'alice', 'work'], { home })).code).toBe(0);
     expect((await runCodexLab(['use', 'work'], { home })).stdout).toContain('use work');
     const repo = await mkdtemp(join(tmpdir(), 'codex-lab-repo-'));
+    await mkdir(join(repo, '.git'));
     const pin = await runCodexLab(['pin', 'work', '--repo', '.', '--allow-fallback'], {
       home,
       cwd: repo,

@@ -4,7 +4,7 @@
  * the next turn goes, with route `pinned`; unpinning gives the turn back to normal routing. Also
  * both session header spellings land in one session.
  */
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,8 @@ let router: TestRouter;
 
 beforeAll(async () => {
   repo = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-pinned-repo-')));
+  // A git repository: the folder Codex names in its turn metadata.
+  mkdirSync(join(repo, '.git'));
   // beta has less headroom, so an unpinned new session goes to alpha.
   router = await startTestRouter({
     homePrefix: 'codex-lab-pins-',
@@ -113,14 +115,50 @@ describe('pins reach the router', () => {
     expect((await turn('repo-2', { workspace: join(tmpdir(), 'elsewhere') })).route).not.toBe(
       'pinned',
     );
-    // Codex run from a subfolder reports that folder: the repository's pin still holds.
-    expect(await turn('repo-3', { workspace: join(repo, 'packages', 'app') })).toMatchObject({
+    // A repository nested in the folder (its own `.git`), which Codex reports by its own path:
+    // the enclosing repository's pin still holds.
+    expect(await turn('repo-3', { workspace: join(repo, 'vendor', 'lib') })).toMatchObject({
       profile: 'beta',
       route: 'pinned',
     });
     // A sibling folder that merely shares the prefix is not covered.
     expect((await turn('repo-4', { workspace: `${repo}-other` })).route).not.toBe('pinned');
     expect((await runCodexLab(['unpin', '--repo', '.'], { home, cwd: repo })).code).toBe(0);
+  });
+
+  it('a repo pin on a subfolder of a repository is one sentence and nothing is saved; one on a folder of repositories covers them', async () => {
+    // Codex names the repository's own folder (the nearest one holding `.git`), from whichever
+    // subfolder it runs in: a pin on a subfolder would be listed and never route a turn.
+    const subfolder = join(repo, 'packages', 'app');
+    mkdirSync(subfolder, { recursive: true });
+    const clients = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-clients-')));
+    const client = join(clients, 'acme');
+    mkdirSync(join(client, '.git'), { recursive: true });
+    const registry = join(home, 'auth-profiles.json');
+    const before = readFileSync(registry, 'utf8');
+    try {
+      const inside = await runCodexLab(['pin', 'beta', '--repo', '.'], { home, cwd: subfolder });
+      expect(inside.code).toBe(1);
+      expect(inside.stderr).toBe(
+        `codex-lab: ${subfolder} is inside the git repository ${repo}, and Codex names only the repository: pin ${repo} instead.\n`,
+      );
+      expect(await control('pinRepo', { path: subfolder, profile: 'beta' })).toMatchObject({
+        ok: false,
+        code: 'invalid_argument',
+      });
+      expect(readFileSync(registry, 'utf8')).toBe(before);
+      // A folder in no repository holding repositories: every repository in it is pinned.
+      expect((await runCodexLab(['pin', 'beta', '--repo', clients], { home })).code).toBe(0);
+      expect(await turn('repo-clients', { workspace: client })).toMatchObject({
+        profile: 'beta',
+        route: 'pinned',
+      });
+      expect((await runCodexLab(['unpin', '--repo', clients], { home })).code).toBe(0);
+      // Unpinning a subfolder (a pin saved before this rule) is still allowed.
+      expect((await runCodexLab(['unpin', '--repo', subfolder], { home })).code).toBe(0);
+    } finally {
+      rmSync(clients, { recursive: true, force: true });
+    }
   });
 
   it('session and repo pins through the control API route too', async () => {

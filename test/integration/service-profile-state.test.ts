@@ -76,7 +76,7 @@ describe('rename and remove through LabService', () => {
     expect((await api.pinSession({ sessionId: 'pin-a', profile: 'alpha' })).ok).toBe(true);
     // A repository folder (inside the home, which the test removes): a pin must name one.
     const repo = join(home, 'repo-a');
-    await mkdir(repo);
+    await mkdir(join(repo, '.git'), { recursive: true });
     expect((await api.pinRepo({ path: repo, profile: 'alpha' })).ok).toBe(true);
     expect((await api.pinSession({ sessionId: 'pin-b', profile: 'beta' })).ok).toBe(true);
     for (const name of ['alpha', 'beta']) {

@@ -1,11 +1,12 @@
 /**
  * `codex-lab pins [--json]`: the stored session and repository pins, and the profile each names.
- * Reads the registry only, like `list`.
+ * Reads the registry only, like `list`, and looks at each pinned repository folder.
  */
 import { cliProfileStore } from '../profile-store.ts';
 import { danglingReferences, pinViews } from '../../service/pins.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatTable } from '../format.ts';
+import { describeRepoSubfolder, enclosingRepository } from '../../profiles/repo-path.ts';
 
 /** Prints the pins as a table (or JSON: an array of `PinView`). */
 export async function runPins(
@@ -19,6 +20,17 @@ export async function runPins(
   const names = (await store.listProfiles()).map((profile) => profile.name);
   for (const sentence of danglingReferences(registry, names)) {
     writeLine(context.stderr, `codex-lab: ${sentence}`);
+  }
+  // Pins saved inside a repository before a pin had to name its own folder are listed, and said
+  // to route nothing, rather than dropped.
+  for (const pin of pins) {
+    if (pin.kind !== 'repo') continue;
+    const repository = await enclosingRepository(pin.key);
+    if (repository === null) continue;
+    writeLine(
+      context.stderr,
+      `codex-lab: The repository pin ${pin.key} never applies: ${describeRepoSubfolder(pin.key, repository)}; pin ${repository} instead, and remove this one with codex-lab unpin --repo ${pin.key}.`,
+    );
   }
   if (options['json'] === true) {
     writeLine(context.stdout, JSON.stringify(pins, null, 2));

@@ -1,8 +1,12 @@
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalRepoPath, repoPathCovers } from '../../../core/profiles/repo-path.ts';
+import {
+  canonicalRepoPath,
+  repoPathCovers,
+  repositoryOf,
+} from '../../../core/profiles/repo-path.ts';
 
 describe('repository paths for pins', () => {
   let dir: string;
@@ -33,5 +37,18 @@ describe('repository paths for pins', () => {
     expect(repoPathCovers('/home/dev/repo', '/home/dev/repo/packages/app')).toBe(true);
     expect(repoPathCovers('/home/dev/repo', '/home/dev/repo-other')).toBe(false);
     expect(repoPathCovers('/home/dev/repo/', '/home/dev/repo/x')).toBe(true);
+  });
+
+  it('finds the repository Codex names: the nearest folder holding .git, a worktree file too', async () => {
+    const repo = join(dir, 'repo');
+    await mkdir(join(repo, '.git'), { recursive: true });
+    await mkdir(join(repo, 'packages', 'app'), { recursive: true });
+    const worktree = join(repo, 'packages', 'linked');
+    await mkdir(worktree);
+    await writeFile(join(worktree, '.git'), 'gitdir: ../../.git/worktrees/linked\n');
+    expect(await repositoryOf(repo)).toBe(repo);
+    expect(await repositoryOf(join(repo, 'packages', 'app'))).toBe(repo);
+    expect(await repositoryOf(worktree)).toBe(worktree);
+    expect(await repositoryOf(join(dir, 'plain'))).toBe(null);
   });
 });
