@@ -366,6 +366,39 @@ export function unreadableFile(code: string | null | undefined): boolean {
   return code === 'corrupt_file' || code === 'io_error' || code === 'keyring_unavailable';
 }
 
+/**
+ * True when a failure to read an account is the state the account is in, which its status says
+ * on every surface: it needs a new sign-in (the failure's fix), or its stored tokens cannot be
+ * read (`unreadableFile`). Asking again changes nothing until the user acts.
+ */
+export function isStandingFailure(failure: {
+  code: string;
+  fix?: { action: string } | undefined;
+}): boolean {
+  return failure.fix?.action === 'sign_in' || unreadableFile(failure.code);
+}
+
+/**
+ * What a quota refresh says it did, the same on every surface that says it: "Quota refreshed.",
+ * "Quota refreshed for 1 of 3 accounts; the others cannot be read now." The accounts it could
+ * not read are not named again: each one's status and sentence say why already.
+ */
+export function refreshOutcomeText(outcome: {
+  refreshed: readonly string[];
+  unread: readonly unknown[];
+}): string {
+  const { refreshed, unread } = outcome;
+  if (unread.length === 0) return 'Quota refreshed.';
+  if (refreshed.length === 0) {
+    return unread.length === 1
+      ? 'Quota not refreshed: the account cannot be read now.'
+      : 'Quota not refreshed: no account can be read now.';
+  }
+  const total = refreshed.length + unread.length;
+  const others = unread.length === 1 ? 'the other cannot' : 'the others cannot';
+  return `Quota refreshed for ${refreshed.length} of ${total} accounts; ${others} be read now.`;
+}
+
 /** How a profile whose tokens cannot be read (`unreadableFile`) is described: file or keychain. */
 export function unreadableWhat(code: string | null | undefined): {
   /** The status label: `auth file unreadable` or `keychain unavailable`. */

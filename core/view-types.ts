@@ -559,3 +559,20 @@ export interface ContractFailure {
 
 /** A result value across a boundary. */
 export type ContractResult<T> = { ok: true; value: T } | ContractFailure;
+
+/** A profile whose quota a refresh could not read, with its own failure. */
+export type UnreadProfileView = ContractFailure & { profile: string };
+
+/**
+ * How a quota refresh (`refreshUsage`) ended, account by account. An account that cannot be read
+ * because of the state it is in (it needs a sign-in; its auth file or keychain cannot be read) is
+ * in `unread` with that state's one sentence, and is no failure of the refresh: its status says
+ * it on every surface. A read that failed for another reason (the network, the upstream) fails
+ * the refresh as a whole.
+ */
+export interface UsageRefreshView {
+  /** The profiles whose quota was read just now, in the registry's order. */
+  refreshed: string[];
+  /** The profiles that could not be read, each once, in the registry's order. */
+  unread: UnreadProfileView[];
+}

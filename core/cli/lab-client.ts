@@ -14,9 +14,11 @@ import type {
   Inputs,
   PrimingOutcomeView,
   ProfileView,
+  UsageRefreshView,
 } from '../service/contract.ts';
 import type { RevokeResult } from '../service/operations.ts';
 import type { TokenManager, TokenManagerOptions } from '../auth/token-manager.ts';
+import { warningsAsDebug } from './command-log.ts';
 import { writeLine, type CliContext } from './context.ts';
 
 /** The operations a command may perform, wherever they run. */
@@ -32,7 +34,7 @@ export interface LabClient {
   pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>>;
   setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>>;
   primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>>;
-  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>>;
+  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>>;
   profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>>;
   /**
    * `views` (built from the files) with the freshest quota this client holds: the running
@@ -170,6 +172,9 @@ export async function cliTokenManager(
     issuer: context.config.issuer,
     clock: systemClock,
     ...parts,
+    // What a refresh meets reaches the user as the failure the command says ("work needs a new
+    // sign-in …"); a warning line beside it would say it twice. CODEX_LAB_LOG_LEVEL=debug shows it.
+    logger: warningsAsDebug(parts.logger),
   });
 }
 

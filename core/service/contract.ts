@@ -7,7 +7,13 @@
  * This file imports only zod and the view types (`core/view-types.ts`), so the renderer may import it.
  */
 import { z } from 'zod';
-import type { ContractResult, LoginView, PrimingOutcomeView, LabState } from '../view-types.ts';
+import type {
+  ContractResult,
+  LoginView,
+  PrimingOutcomeView,
+  LabState,
+  UsageRefreshView,
+} from '../view-types.ts';
 
 export type * from '../view-types.ts';
 
@@ -131,7 +137,7 @@ export interface LabApi {
   primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>>;
   pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>>;
   pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>>;
-  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>>;
+  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>>;
 }
 
 /** Operation names that take input (everything but getState/subscribe). */

@@ -61,6 +61,7 @@ import type {
   SessionView,
   ShutdownView,
   TokenRotationView,
+  UsageRefreshView,
 } from './contract.ts';
 import { pinViews } from './pins.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
@@ -738,7 +739,7 @@ export class LabService implements ControlApiService {
     return this.#operations.pinRepo(input);
   }
 
-  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
+  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>> {
     return this.#operations.refreshUsage(input);
   }
 

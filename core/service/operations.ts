@@ -17,6 +17,7 @@ import type { FetchLike } from '../auth/http.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
+import { isStandingFailure } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../ports.ts';
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
@@ -32,7 +33,13 @@ import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-ro
 import { fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
 import type { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
-import type { ContractResult, Inputs, PrimingOutcomeView } from './contract.ts';
+import type {
+  ContractResult,
+  Inputs,
+  PrimingOutcomeView,
+  UnreadProfileView,
+  UsageRefreshView,
+} from './contract.ts';
 import { primingActivityMessage } from './events.ts';
 import { moveProfileState } from './profile-state.ts';
 import type { QuotaKeeper } from './quota-keeper.ts';
@@ -113,6 +120,32 @@ export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
   if (snapshot.limitReached === true) return false;
   const windows = [snapshot.primary, snapshot.secondary].filter((window) => window !== null);
   return windows.length > 0 && windows.every((window) => window.usedPercent < 100);
+}
+
+/**
+ * The accounts a refresh could not read, each named once: a sentence that names its account
+ * already ("alpha needs a new sign-in …", "The usage endpoint answered 503 for alpha; …") is said
+ * as it is; one that does not ("Could not reach the usage endpoint …") is said once for every
+ * account it is about, after their names.
+ */
+export function unreadSentence(unread: readonly UnreadProfileView[]): string {
+  const groups = new Map<string, string[]>();
+  for (const { profile, message } of unread) {
+    groups.set(message, [...(groups.get(message) ?? []), profile]);
+  }
+  return [...groups]
+    .map(([message, who]) =>
+      who.every((name) => namesProfile(message, name))
+        ? message
+        : `${who.sort().join(', ')}: ${message}`,
+    )
+    .join(' ');
+}
+
+/** True when `message` names `profile` as a word of its own (not inside a longer name). */
+function namesProfile(message: string, profile: string): boolean {
+  const escaped = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^\\w.-])${escaped}($|[^\\w-])`).test(message);
 }
 
 /** Every state change, once. */
@@ -303,31 +336,34 @@ export class LabOperations {
   }
 
   /**
-   * `usage [NAME] --refresh`: asks the usage endpoint now for one profile or all. Profiles that
-   * answered are recorded; the ones that did not are named in one `upstream_error` sentence,
-   * grouped by reason, so a refresh never looks successful while showing stale numbers.
+   * `usage [NAME] --refresh`: asks the usage endpoint now for one profile or all. The value says,
+   * account by account, which were read and which could not be, each with its own failure. An
+   * account that cannot be read because of the state it is in (`isStandingFailure`: it needs a
+   * sign-in, its tokens cannot be read) is no failure of the refresh: its status says so on every
+   * surface. A read that failed for another reason (the network, the upstream) fails the refresh
+   * as a whole (`upstream_error`, naming those accounts once each), so a refresh never looks
+   * successful while an account shows numbers it could have read; so do numbers read but not kept.
    */
-  async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
+  async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>> {
     return this.#tracked(async () => {
       const { store } = this.#options;
       const names = input.profile
         ? [(await store.getProfile(input.profile)).name]
         : (await store.listProfiles()).map((profile) => profile.name);
-      const failures = new Map<string, string[]>();
-      // Who must sign in again, when that is what every failure asks: the fix travels beside the
-      // sentence, for each surface to offer its own way.
-      const signIns = new Set<string>();
-      let otherFailure = false;
-      await Promise.all(
-        names.map(async (name) => {
+      const outcomes = await Promise.all(
+        names.map(async (name): Promise<UnreadProfileView | null> => {
           try {
             await this.readUsage(name);
+            return null;
           } catch (error) {
             if (!isLabError(error)) throw error;
-            failures.set(error.message, [...(failures.get(error.message) ?? []), name]);
-            if (error.fix?.action === 'sign_in') {
-              for (const profile of error.fix.profiles) signIns.add(profile);
-            } else otherFailure = true;
+            return {
+              profile: name,
+              ok: false,
+              code: error.code,
+              message: error.message,
+              ...(error.fix ? { fix: error.fix } : {}),
+            };
           }
         }),
       );
@@ -336,12 +372,9 @@ export class LabOperations {
       throwIfStopped(this.#stopSignal(), 'the usage refresh');
       const unsaved = await this.#options.quota.flush();
       this.#options.live.changed();
-      if (failures.size > 0) {
-        const parts = [...failures].map(([reason, who]) => `${who.sort().join(', ')}: ${reason}`);
-        throw new LabError('upstream_error', parts.join(' '), {
-          ...(otherFailure ? {} : { fix: { action: 'sign_in', profiles: [...signIns].sort() } }),
-        });
-      }
+      const unread = outcomes.filter((outcome) => outcome !== null);
+      const failed = unread.filter((outcome) => !isStandingFailure(outcome));
+      if (failed.length > 0) throw new LabError('upstream_error', unreadSentence(failed));
       // A refresh promises the numbers are kept: read but not on file is a failure, said so.
       if (unsaved !== null) {
         throw new LabError(
@@ -350,7 +383,7 @@ export class LabOperations {
           { cause: unsaved },
         );
       }
-      return null;
+      return { refreshed: names.filter((_, index) => outcomes[index] === null), unread };
     });
   }
 

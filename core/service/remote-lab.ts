@@ -17,6 +17,7 @@ import type {
   PrimingOutcomeView,
   ShutdownView,
   TokenRotationView,
+  UsageRefreshView,
 } from './contract.ts';
 import { LabError } from '../errors.ts';
 import { systemClock } from '../ports.ts';
@@ -203,7 +204,7 @@ export class RemoteLab implements LabApi {
   pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
     return this.#call('pinRepo', input);
   }
-  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<null>> {
+  refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>> {
     return this.#call('refreshUsage', input, 60_000);
   }
   profileSignedIn(input: HostInputs['profileSignedIn']): Promise<ContractResult<null>> {

@@ -21,7 +21,7 @@ import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
 import { isTokenRefusal } from '../bridge/web-bridge.ts';
 import { fixPointer, problemFixText } from '../format.ts';
-import { humanizeTimes, noNewSessionTarget } from '../../core/format.ts';
+import { humanizeTimes, noNewSessionTarget, refreshOutcomeText } from '../../core/format.ts';
 
 /**
  * The cure of a profile folder the registry does not list, on the page: Add account with the
@@ -84,16 +84,24 @@ export function App() {
   const shownNotice =
     connection === 'offline' && notice?.code === 'router_unavailable' ? null : notice;
   const [refresh, setRefresh] = useState<'idle' | 'busy' | 'done'>('idle');
+  const [refreshed, setRefreshed] = useState('');
   useEffect(() => {
     if (refresh !== 'done') return;
-    const timer = setTimeout(() => setRefresh('idle'), 2500);
+    // Long enough to read the longer sentence of a refresh some accounts could not take.
+    const timer = setTimeout(() => setRefresh('idle'), 6000);
     return () => clearTimeout(timer);
   }, [refresh]);
   const refreshQuota = async () => {
     setRefresh('busy');
     const result = await run('Refresh quota', (api) => api.refreshUsage({ profile: null }));
+    // Accounts it could not read are not named here: their cards, rows and the problems box
+    // say why already, in the one sentence each state has.
+    if (result.ok) setRefreshed(refreshOutcomeText(result.value));
     setRefresh(result.ok ? 'done' : 'idle');
   };
+  // With no account there is nothing to refresh and nobody to send sessions to: the newcomer's
+  // card says what to do.
+  const hasProfiles = lab !== null && lab.profiles.length > 0;
 
   return (
     <div className="page">
@@ -203,7 +211,7 @@ export function App() {
                 {!isAuto && lab.active && <span className="chip chip-on">{lab.active}</span>}
                 {/* Where new sessions go is the pool's answer, not the choice: an active account
                     that is limited or needs a sign-in hands them to another, and the header says so. */}
-                {(isAuto || lab.pool.next.profile !== lab.active) && (
+                {hasProfiles && (isAuto || lab.pool.next.profile !== lab.active) && (
                   <span
                     className="small muted"
                     data-testid="sessions-next"
@@ -218,17 +226,19 @@ export function App() {
                       : `→ ${noNewSessionTarget}`}
                   </span>
                 )}
-                <button
-                  type="button"
-                  className="button ghost small-button"
-                  aria-busy={refresh === 'busy'}
-                  disabled={refresh === 'busy'}
-                  onClick={() => void refreshQuota()}
-                >
-                  {refresh === 'busy' ? 'Refreshing…' : 'Refresh quota'}
-                </button>
+                {hasProfiles && (
+                  <button
+                    type="button"
+                    className="button ghost small-button"
+                    aria-busy={refresh === 'busy'}
+                    disabled={refresh === 'busy'}
+                    onClick={() => void refreshQuota()}
+                  >
+                    {refresh === 'busy' ? 'Refreshing…' : 'Refresh quota'}
+                  </button>
+                )}
                 <span className="small muted" role="status" aria-label="Quota refresh">
-                  {refresh === 'done' ? 'Quota refreshed.' : ''}
+                  {refresh === 'done' ? refreshed : ''}
                 </span>
               </div>
             )}

@@ -100,6 +100,13 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
     await fake?.close();
   });
 
+  it('with no account yet, offers neither a quota refresh nor who new sessions go to', async () => {
+    await page.getByText('No accounts yet', { exact: false }).waitFor();
+    expect(await page.getByRole('button', { name: 'Refresh quota' }).count()).toBe(0);
+    expect(await page.getByTestId('sessions-next').count()).toBe(0);
+    expect(await page.locator('body').innerText()).not.toContain('none can take one now');
+  });
+
   it('signs in with a one-time code (device flow) and says which account and profile were saved', async () => {
     setNextLogin(fake, 'alice@example.com');
     await page.getByRole('button', { name: 'Add account…' }).first().click();

@@ -107,7 +107,7 @@ describe('per-model limit families', () => {
   });
 
   it('keeps the quota book in state/quota.json', async () => {
-    expect(await service.refreshUsage({})).toEqual({ ok: true, value: null });
+    expect(await service.refreshUsage({})).toMatchObject({ ok: true, value: { unread: [] } });
     const file = JSON.parse(readFileSync(paths.quota, 'utf8')) as {
       profiles: Record<string, { latest: { source: string } | null; history: unknown[] }>;
     };

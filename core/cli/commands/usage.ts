@@ -55,8 +55,9 @@ function extraLines(view: ProfileView, now: number): string[] {
 }
 
 /**
- * Prints the quota table (or JSON); exits 1 when a named profile does not exist or a refresh
- * failed for some profile (named on stderr).
+ * Prints the quota table (or JSON); exits 1 when a named profile does not exist, a file cannot
+ * be read, or a refresh failed (named on stderr). An account a refresh cannot read because of
+ * its state (a sign-in, an unreadable auth file) is named once, and fails only as `usage` would.
  */
 export async function runUsage(
   context: CliContext,
@@ -100,15 +101,26 @@ export async function runUsage(
       );
       refreshSaid = result.message;
       refreshFailed = true;
+    } else {
+      // Each account that cannot be read, once, in its state's sentence with the command that
+      // cures it. That is no failure of the refresh: the exit code is what `usage` would say
+      // (1 for a file it cannot read, named once below), not 1 for an account's sign-in.
+      for (const unread of result.value.unread) {
+        writeLine(context.stderr, `codex-lab: ${withCliFix(unread.message, unread.fix)}`);
+        refreshSaid += ` ${unread.message}`;
+      }
     }
   }
   const now = Date.now();
   // A broken file is named on stderr (as `list` does); the table still shows the rest. A command
   // about one profile reads (and reports) only that profile's files and the shared ones.
   const problems = new Set<string>();
+  let unreadableFile = false;
   let views: ProfileView[] = await buildProfileViews(context.paths, now, {
     onProblem: (error) => {
-      // (Already said by the refresh: "could not be saved: <this file's problem>".)
+      unreadableFile = true;
+      // (Already said by the refresh: "could not be saved: <this file's problem>", or an auth
+      // file it could not read.)
       if (!refreshSaid.includes(error.message)) problems.add(withCliFix(error.message, error.fix));
     },
     ...(only ? { only } : {}),
@@ -116,7 +128,7 @@ export async function runUsage(
   // What the refresh just read shows even when state/quota.json could not take it.
   if (lab !== null) views = await lab.freshViews(views, now);
   for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem}`);
-  if (problems.size > 0) refreshFailed = true;
+  if (unreadableFile) refreshFailed = true;
   if (options['pool'] === true) {
     // The running router's own summary when one runs (it knows where a new session in the repo
     // just used goes, which no file holds), else the files'.
