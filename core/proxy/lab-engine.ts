@@ -391,7 +391,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   }
 
   /** The most recent session's repo and model and the profile that served it, if recent. */
-  recentBucket(): { repo: string | null; model: string | null; profile: string } | null {
+  recentBucket(): { repo: string; model: string; profile: string } | null {
     return this.#buckets.mostRecent();
   }
 

@@ -42,15 +42,16 @@ export interface PoolInput {
   now: number;
   /**
    * The repo and model of the most recent session and the profile that served it (the router's
-   * bucket): a new session there goes where that one went, to share its prompt cache.
+   * bucket, which always has both): a new session there goes where that one went, to share its
+   * prompt cache.
    */
-  recent?: { repo: string | null; model: string | null; profile: string } | null;
+  recent?: { repo: string; model: string; profile: string } | null;
 }
 
 /** Where a new session in the most recent session's repo and model goes, when not `next`. */
 export interface SameRepoNext {
-  repo: string | null;
-  model: string | null;
+  repo: string;
+  model: string;
   profile: string;
   detail: string;
 }

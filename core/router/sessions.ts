@@ -458,10 +458,16 @@ export interface BucketMapOptions {
 /**
  * (repo, model) → the profile that served it most recently, so new sessions of the same repo and
  * model share one account's prefix cache. Bounded and expiring like `SessionTable`.
+ *
+ * A bucket needs both a repository and a model: this is the one place that decides which
+ * sessions are grouped for the prompt cache. Sessions in no repository (Codex names no workspace
+ * outside git) run in unrelated folders with their own instructions and context, so they share no
+ * more of their prompt than sessions of two different repositories do, and are not grouped; nor
+ * are turns with no model (a prefix cache is per model).
  */
 export class BucketMap {
   /**
-   * repo → model → bucket ('' for an unknown one). Two lookups with the request's own strings
+   * repo → model → bucket. Two lookups with the request's own strings
    * instead of one with a key built per request: a concatenated key is a new string V8 has to
    * flatten and hash on every request.
    */
@@ -482,10 +488,10 @@ export class BucketMap {
     return this.#size;
   }
 
-  /** The bucket's recent profile, or null (also when both repo and model are unknown). */
+  /** The bucket's recent profile, or null (always when the repo or the model is unknown). */
   get(repo: string | null, model: string | null): string | null {
-    if (repo === null && model === null) return null;
-    const entry = this.#repos.get(repo ?? '')?.get(model ?? '');
+    if (repo === null || model === null) return null;
+    const entry = this.#repos.get(repo)?.get(model);
     if (!entry) return null;
     if (this.#clock.now() - entry.at > this.#ttlMs) {
       this.#delete(entry);
@@ -494,16 +500,14 @@ export class BucketMap {
     return entry.profile;
   }
 
-  /** Remembers that `profile` served the bucket just now. */
+  /** Remembers that `profile` served the bucket just now; nothing without a repo and a model. */
   set(repo: string | null, model: string | null, profile: string): void {
-    if (repo === null && model === null) return;
+    if (repo === null || model === null) return;
     const now = this.#clock.now();
     // Nearly every request refreshes a bucket that exists: update it in place. (Moving it to a
     // map's newest end would cost a delete and an insert per request, and the deleted slots make
     // the map rebuild its table every few dozen requests.)
-    const repoKey = repo ?? '';
-    const modelKey = model ?? '';
-    const known = this.#repos.get(repoKey)?.get(modelKey);
+    const known = this.#repos.get(repo)?.get(model);
     if (known !== undefined) {
       known.profile = profile;
       known.at = now;
@@ -511,12 +515,12 @@ export class BucketMap {
     }
     // A new bucket when full (rare: buckets are repo × model): the least recently used goes.
     while (this.#size >= this.#maxEntries && this.#evictLeastRecent());
-    let models = this.#repos.get(repoKey);
+    let models = this.#repos.get(repo);
     if (models === undefined) {
       models = new Map();
-      this.#repos.set(repoKey, models);
+      this.#repos.set(repo, models);
     }
-    models.set(modelKey, { repo: repoKey, model: modelKey, profile, at: now });
+    models.set(model, { repo, model, profile, at: now });
     this.#size += 1;
   }
 
@@ -544,7 +548,7 @@ export class BucketMap {
    * The bucket used last, if it has not expired: where a new session in the repo the user works
    * in goes (a scan, for the state's pool summary, never per request).
    */
-  mostRecent(): { repo: string | null; model: string | null; profile: string } | null {
+  mostRecent(): { repo: string; model: string; profile: string } | null {
     let newest: BucketEntry | null = null;
     for (const models of this.#repos.values()) {
       for (const entry of models.values()) {
@@ -552,11 +556,7 @@ export class BucketMap {
       }
     }
     if (newest === null || this.#clock.now() - newest.at > this.#ttlMs) return null;
-    return {
-      repo: newest.repo === '' ? null : newest.repo,
-      model: newest.model === '' ? null : newest.model,
-      profile: newest.profile,
-    };
+    return { repo: newest.repo, model: newest.model, profile: newest.profile };
   }
 
   /** Re-points (rename) or forgets (removal, `to` null) every bucket on `from`. */

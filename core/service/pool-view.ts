@@ -16,7 +16,7 @@ export function poolSummaryOf(
   views: readonly ProfileView[],
   active: string,
   now: number,
-  recent: { repo: string | null; model: string | null; profile: string } | null = null,
+  recent: { repo: string; model: string; profile: string } | null = null,
 ): PoolSummaryView {
   return toPoolSummaryView(
     summarizePool({

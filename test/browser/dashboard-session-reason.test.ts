@@ -81,16 +81,25 @@ describe.skipIf(!hasChromium)('what the dashboard says about routing and failed 
     const alpha = fake.account('alpha@example.com');
     alpha.primary!.usedPercent = 10;
     fake.account('beta@example.com').primary!.usedPercent = 50;
-    const first = await routerTurn(serve, 'why-1');
+    // Codex in a git repository names it in its turn metadata; outside one it names none.
+    const inRepository = {
+      'x-codex-turn-metadata': JSON.stringify({ workspaces: { '/home/user/project': {} } }),
+    };
+    const outside = { 'x-codex-turn-metadata': JSON.stringify({ model: 'gpt-5.5' }) };
+    const turn = (session: string, headers = inRepository) => routerTurn(serve, session, headers);
+    const first = await turn('why-1');
     const home = first.headers.get('x-codex-lab-profile');
     expect(home).not.toBeNull();
     // That account fills up (its next answer says so): beta is now the best by quota...
     const other = home === 'alpha' ? 'beta' : 'alpha';
     fake.account(`${home}@example.com`).primary!.usedPercent = 90;
     fake.account(`${other}@example.com`).primary!.usedPercent = 5;
-    expect((await routerTurn(serve, 'why-1')).headers.get('x-codex-lab-profile')).toBe(home);
-    // ...yet a new session of the same model goes where the recent one is, for its prompt cache.
-    expect((await routerTurn(serve, 'why-2')).headers.get('x-codex-lab-profile')).toBe(home);
+    expect((await turn('why-1')).headers.get('x-codex-lab-profile')).toBe(home);
+    // ...yet a new session of the same repo and model goes where the recent one is, for its prompt
+    // cache.
+    expect((await turn('why-2')).headers.get('x-codex-lab-profile')).toBe(home);
+    // A session in no repository shares no repository's cache: the best by quota, said so.
+    expect((await turn('why-3', outside)).headers.get('x-codex-lab-profile')).toBe(other);
 
     await why('why-2').waitFor({ timeout: 20_000 });
     await expect
@@ -107,6 +116,8 @@ describe.skipIf(!hasChromium)('what the dashboard says about routing and failed 
     await expect
       .poll(() => requestWhy('why-1').allTextContents())
       .toEqual(['kept on its account for the prompt cache', 'best by quota']);
+    await expect.poll(() => why('why-3').textContent()).toBe('best by quota');
+    await expect.poll(() => requestWhy('why-3').allTextContents()).toEqual(['best by quota']);
   });
 
   it('shows a failed action of a card further down on that card, in sight, not only at the top', async () => {

@@ -63,9 +63,16 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** One Codex turn of `session` through the serve's router, read to its end (as Codex reads it). */
-export function routerTurn(serve: ServeProcess, session: string): Promise<Response> {
-  return turnThroughRouter(serve.url, serve.token, session, { session_id: session });
+/**
+ * One Codex turn of `session` through the serve's router, read to its end (as Codex reads it);
+ * `headers` are sent besides its `session_id` (e.g. the turn metadata naming a repository).
+ */
+export function routerTurn(
+  serve: ServeProcess,
+  session: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return turnThroughRouter(serve.url, serve.token, session, { session_id: session, ...headers });
 }
 
 /** Spawns `codex-lab serve --port 0` with a fresh home pointed at the fake. */

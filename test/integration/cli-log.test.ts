@@ -211,9 +211,17 @@ describe('codex-lab log: the ROUTE column says the rule the router recorded', ()
 
   afterAll(() => pool?.close());
 
+  /** Codex's turn metadata in a git repository: the repository's folder under `workspaces`. */
+  const inRepository = {
+    'x-codex-turn-metadata': JSON.stringify({
+      workspaces: { '/home/user/project': { has_changes: false } },
+      model: 'gpt-5.5',
+    }),
+  };
+
   it('a new session placed with a recent one for its prompt cache reads as on the dashboard, not "best"', async () => {
     const turn = (session: string) =>
-      turnThroughRouter(pool.url, pool.token, session, { session_id: session });
+      turnThroughRouter(pool.url, pool.token, session, { session_id: session, ...inRepository });
     pool.fake.account('alpha@example.com').primary!.usedPercent = 10;
     pool.fake.account('beta@example.com').primary!.usedPercent = 50;
     const home = (await turn('cache-1')).headers.get('x-codex-lab-profile');
@@ -263,6 +271,70 @@ describe('codex-lab log: the ROUTE column says the rule the router recorded', ()
       why: { rule: 'cache', pin: null, left: [] },
     });
     await pool.service.start({ port: 0 });
+  });
+});
+
+describe('codex-lab log: a session in no repository', () => {
+  let pool: TestRouter;
+
+  beforeAll(async () => {
+    pool = await startTestRouter({
+      homePrefix: 'codex-lab-cli-log-no-repo-',
+      hosted: true,
+      accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
+      profiles: [
+        ['alpha@example.com', 'alpha'],
+        ['beta@example.com', 'beta'],
+      ],
+    });
+    for (const email of ['alpha@example.com', 'beta@example.com']) {
+      pool.fake.account(email).usagePerTurn = 0;
+    }
+  });
+
+  afterAll(() => pool?.close());
+
+  it('a new session in no repository is not placed with a recent one, and nothing claims a repository', async () => {
+    // Codex run outside a git repository names no workspace: its turn metadata has no
+    // `workspaces` member (docs/codex-0.171-notes.md).
+    const outside = {
+      'x-codex-turn-metadata': JSON.stringify({ model: 'gpt-5.5', reasoning_effort: 'low' }),
+    };
+    const turn = (session: string) =>
+      turnThroughRouter(pool.url, pool.token, session, { session_id: session, ...outside });
+    pool.fake.account('alpha@example.com').primary!.usedPercent = 10;
+    pool.fake.account('beta@example.com').primary!.usedPercent = 50;
+    const first = (await turn('loose-1')).headers.get('x-codex-lab-profile');
+    expect(first).not.toBeNull();
+    const other = first === 'alpha' ? 'beta' : 'alpha';
+    pool.fake.account(`${first}@example.com`).primary!.usedPercent = 90;
+    pool.fake.account(`${other}@example.com`).primary!.usedPercent = 5;
+    expect((await turn('loose-1')).headers.get('x-codex-lab-profile')).toBe(first);
+    // Another session in another folder outside any repository shares no more of its prompt with
+    // the first than sessions of two repositories do: it goes to the best by quota.
+    const placed = await turn('loose-2');
+    expect(placed.headers.get('x-codex-lab-profile')).toBe(other);
+    const state = await pool.service.getState();
+    const live = state.sessions.find((session) => session.id === 'loose-2');
+    expect(live?.repo).toBeNull();
+    expect(routeWhyText(live!.why)).toBe('best by quota');
+    // `usage --pool` and the tray name no repository's recent session either.
+    expect(state.pool.next.sameRepo).toBeNull();
+    const usage = await runCodexLab(['usage', '--pool'], { home: pool.home });
+    expect(usage.code, usage.stderr).toBe(0);
+    expect(usage.stdout).not.toMatch(/repo|recent session/i);
+
+    await pool.service.stop();
+    const json = await runCodexLab(['log', '--session', 'loose-2', '--json'], { home: pool.home });
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({
+      profile: other,
+      route: 'best',
+      why: { rule: 'best', pin: null, left: [] },
+    });
+    const wide = await runCodexLab(['log', '--wide'], { home: pool.home });
+    const rows = wide.stdout.split('\n').filter((line) => / loose-\d /.test(line));
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).not.toMatch(/repo|recent session/);
   });
 });
 

@@ -97,6 +97,39 @@ describe('why a live session is on its account', () => {
     expect(why(engine, 's4')).toBe('best by quota');
   });
 
+  it('places a session in no repository by quota, never "with a recent session of its repo"', async () => {
+    const { engine } = await inMemoryEngine({
+      home: tempFolder('codex-lab-why-'),
+      profileCount: 2,
+      clock,
+    });
+    onTestFinished(() => engine.settled());
+    // Codex outside a git repository: its turn metadata has no `workspaces`.
+    const outside = (session: string) =>
+      turn(session, {
+        'x-codex-turn-metadata': `{"session_id":"${session}","model":"gpt-6.2-sol"}`,
+      });
+    used(engine, 'profile-0', 50);
+    used(engine, 'profile-1', 10);
+    expect(route(engine, outside('n1')).profile).toBe('profile-1');
+    used(engine, 'profile-1', 60);
+    const placed = route(engine, outside('n2'));
+    expect(placed.profile).toBe('profile-0');
+    expect(why(engine, 'n2')).toBe('best by quota');
+    const record = engine.requests.records().find((each) => each.sessionId === 'n2');
+    expect(record?.why?.rule).toBe('best');
+    expect(record?.reason).not.toMatch(/repo|recent session/);
+    // The pool summary has no "new sessions in …" line to give for them.
+    expect(engine.recentBucket()).toBeNull();
+    // A session in a repository still goes with its repository's recent session.
+    const home = route(engine, turn('r1')).profile;
+    used(engine, home, 70);
+    expect(route(engine, turn('r2')).profile).toBe(home);
+    expect(why(engine, 'r2')).toBe(
+      'with a recent session of its repo and model, for the prompt cache',
+    );
+  });
+
   it('keeps the reason when a restarted router rebuilds its sessions from the request log', async () => {
     const { engine } = await inMemoryEngine({
       home: tempFolder('codex-lab-why-'),

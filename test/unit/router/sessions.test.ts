@@ -145,18 +145,26 @@ describe('BucketMap', () => {
     const buckets = new BucketMap({ clock });
     buckets.set('/repo', 'gpt-5', 'a');
     buckets.set('/repo', 'gpt-4', 'b');
-    buckets.set(null, 'gpt-5', 'c');
     expect(buckets.get('/repo', 'gpt-5')).toBe('a');
     expect(buckets.get('/repo', 'gpt-4')).toBe('b');
-    expect(buckets.get(null, 'gpt-5')).toBe('c');
     expect(buckets.get('/other', 'gpt-5')).toBeNull();
   });
 
-  it('ignores requests with neither repo nor model', () => {
+  it('groups no session without a repository or a model: nothing else is shared for its prompt cache', () => {
     const buckets = new BucketMap({ clock: new FakeClock() });
-    buckets.set(null, null, 'a');
+    // Codex outside a git repository names none: those sessions are not one "repository".
+    buckets.set(null, 'gpt-5', 'a');
+    buckets.set('/repo', null, 'b');
+    buckets.set(null, null, 'c');
     expect(buckets.size).toBe(0);
+    expect(buckets.get(null, 'gpt-5')).toBeNull();
+    expect(buckets.get('/repo', null)).toBeNull();
     expect(buckets.get(null, null)).toBeNull();
+    expect(buckets.mostRecent()).toBeNull();
+    // A repository's bucket is not found under "no repository" either.
+    buckets.set('/repo', 'gpt-5', 'd');
+    expect(buckets.get(null, 'gpt-5')).toBeNull();
+    expect(buckets.mostRecent()).toEqual({ repo: '/repo', model: 'gpt-5', profile: 'd' });
   });
 
   it('is bounded and expires', () => {
