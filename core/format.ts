@@ -253,7 +253,10 @@ export interface WindowLeftParts {
   left: number | null;
   /** 100 % used and not yet reset: the upstream refuses it. */
   exhausted: boolean;
-  /** The figure alone, for a compact cell or a bar's head: `58%`, `0%`, `–`. */
+  /**
+   * The figure alone, for a compact cell or a bar's head: `58%`, `0%` (a fraction short of full),
+   * `–`; a used-up window is `used up` here too, so no surface can show it as `0%`.
+   */
   figure: string;
   /** `58% left`, `used up`, `not known yet`. */
   amount: string;
@@ -295,7 +298,7 @@ export function windowLeft(window: QuotaWindowShape | null, now: number): Window
   const amount = quotaAmountText(used);
   const reset = resetText(window.resetsAt, now);
   const exhausted = used >= 100;
-  const figure = `${left}%`;
+  const figure = exhausted ? amount : `${left}%`;
   // Past its reset the window has reset since it was read ("reset"), which "now" would misstate
   // for days; "now" is only the last second before it.
   const countdown = Number.isNaN(at)
@@ -313,7 +316,7 @@ export function windowLeft(window: QuotaWindowShape | null, now: number): Window
     reset,
     countdown,
     text: `${amount}, ${reset}`,
-    compact: `${exhausted ? amount : figure} · ${countdown}`,
+    compact: `${figure} · ${countdown}`,
   };
 }
 

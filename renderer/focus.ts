@@ -93,3 +93,60 @@ export function useKeepFocusAcross(container: RefObject<HTMLElement | null>, key
     if (active === null || active === document.body) had.focus();
   }, [container, key]);
 }
+
+/** What Tab stops at, before visibility and radio groups are taken into account. */
+const tabStops =
+  'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * The controls Tab visits inside `container`, in order: shown, enabled, and of a radio group
+ * only the checked one (or the first, none being checked), as the browser does.
+ */
+export function tabbableIn(container: HTMLElement): HTMLElement[] {
+  return [...container.querySelectorAll<HTMLElement>(tabStops)].filter((element) => {
+    if (element.tabIndex < 0 || element.getClientRects().length === 0) return false;
+    if (!(element instanceof HTMLInputElement) || element.type !== 'radio') return true;
+    if (element.checked) return true;
+    const group = [...container.querySelectorAll<HTMLInputElement>('input[type=radio]')].filter(
+      (radio) => radio.name === element.name && radio.form === element.form,
+    );
+    return !group.some((radio) => radio.checked) && group[0] === element;
+  });
+}
+
+/**
+ * Keeps Tab and Shift+Tab inside an open modal `dialog`: past its last control Tab goes back to
+ * its first, and Shift+Tab from its first to its last. A modal dialog makes the page inert, but
+ * the browser still tabs out of it to the document and its own chrome, leaving a keyboard user
+ * nowhere on the page.
+ */
+export function useFocusCycle(dialog: RefObject<HTMLElement | null>): void {
+  useEffect(() => {
+    const node = dialog.current;
+    if (!node) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Tab' || event.defaultPrevented) return;
+      const stops = tabbableIn(node);
+      const active = document.activeElement;
+      // Only past either end does focus wrap; from a control Tab does not stop at (a focused
+      // status, the dialog itself) the ends are found by document order.
+      const inside = active instanceof HTMLElement && node.contains(active) && active !== node;
+      const follows = (stop: HTMLElement) =>
+        inside && (active.compareDocumentPosition(stop) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0;
+      const precedes = (stop: HTMLElement) =>
+        inside && (active.compareDocumentPosition(stop) & Node.DOCUMENT_POSITION_PRECEDING) !== 0;
+      const wrapTo = event.shiftKey
+        ? stops.some(precedes)
+          ? null
+          : stops.at(-1)
+        : stops.some(follows)
+          ? null
+          : stops[0];
+      if (!wrapTo) return;
+      event.preventDefault();
+      wrapTo.focus();
+    };
+    node.addEventListener('keydown', onKey);
+    return () => node.removeEventListener('keydown', onKey);
+  }, [dialog]);
+}

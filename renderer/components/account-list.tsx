@@ -12,6 +12,7 @@ import {
   windowLeft,
   windowName,
 } from '../../core/format.ts';
+import { Fragment } from 'react';
 import { focusWhenShown } from '../focus.ts';
 import { barTone, windowTitle } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
@@ -52,8 +53,9 @@ interface WindowCellProps {
 }
 
 /**
- * One window in a row: "5h", a thin bar of what is left, "63%", "2h 59m" (to its reset). The bar carries the
- * card's own accessible name and value, so a screen reader hears what the card's bar says.
+ * One window in a row: "5h", a thin bar of what is left, "63%" ("used up" in place of the bar and
+ * figure once the window is), "2h 59m" (to its reset). The bar carries the card's own accessible
+ * name and value, so a screen reader hears what the card's bar says.
  */
 function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
   const title = windowTitle(window, fallbackTitle);
@@ -76,8 +78,10 @@ function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
   return (
     <span className="row-window" title={`${title}: ${parts.text}`}>
       <span className="row-window-name">{short}</span>
+      {/* A used-up window's bar is empty: its words ("used up") take the bar's and the figure's
+          room, as wide as the figure's column is not. */}
       <span
-        className="mini-bar"
+        className={parts.exhausted ? 'mini-bar bar-used-up' : 'mini-bar'}
         role="progressbar"
         aria-label={`${profile} ${title} quota left`}
         aria-valuemin={0}
@@ -85,13 +89,17 @@ function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
         aria-valuenow={parts.left}
         aria-valuetext={parts.text}
       >
-        {/* React sets style through the CSSOM, which the CSP allows (no inline style attribute). */}
-        <span
-          className={`bar-fill bar-${barTone(parts.left)}`}
-          style={{ width: `${parts.left}%` }}
-        />
+        {parts.exhausted ? (
+          parts.figure
+        ) : (
+          // React sets style through the CSSOM, which the CSP allows (no inline style attribute).
+          <span
+            className={`bar-fill bar-${barTone(parts.left)}`}
+            style={{ width: `${parts.left}%` }}
+          />
+        )}
       </span>
-      <strong className="row-percent">{parts.figure}</strong>
+      {!parts.exhausted && <strong className="row-percent">{parts.figure}</strong>}
       <span className="row-reset muted" aria-hidden="true">
         {parts.countdown}
       </span>
@@ -171,7 +179,12 @@ export function AccountList({ lab, now }: AccountListProps) {
             <span className="row-tags">
               {tags.map((tag) => (
                 <span key={tag.text} className={`tag tag-${tag.tone}`} title={tag.title}>
-                  {tag.text}
+                  {tag.text.split(' ').map((word, index) => (
+                    <Fragment key={index}>
+                      {index > 0 && ' '}
+                      <span className="tag-word">{word}</span>
+                    </Fragment>
+                  ))}
                 </span>
               ))}
             </span>

@@ -5,6 +5,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { signInElsewhereSentence, signInLandedElsewhere } from '../../core/format.ts';
 import type { ProfileView } from '../../core/service/contract.ts';
+import { useFocusCycle } from '../focus.ts';
 import { explainLoginError } from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 import { describedByError, FieldError } from './inline-form.tsx';
@@ -50,6 +51,7 @@ export function AddAccount() {
     closeSignIn,
   } = useLabStore.getState();
   const dialog = useRef<HTMLDialogElement>(null);
+  useFocusCycle(dialog);
   const [pasted, setPasted] = useState('');
   const errorId = useId();
 

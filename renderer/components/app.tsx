@@ -282,7 +282,9 @@ export function App() {
         </section>
 
         {lab && (
-          <div className="columns">
+          // Beside the activity log a sessions table is too narrow to read (its why wraps a word a
+          // line, its pin menu is cut off): with sessions to show it takes the page's width.
+          <div className={lab.sessions.length > 0 ? 'columns columns-stacked' : 'columns'}>
             <SessionsPanel lab={lab} now={now} />
             <ActivityLog activity={lab.activity} now={now} />
           </div>

@@ -144,7 +144,9 @@ function RequestRow({ request }: { request: RequestView }) {
       </td>
       <td>
         {request.sessionId ? (
-          <code title={request.sessionId}>{sessionLabel(request.sessionId)}</code>
+          <code className="session-id" title={request.sessionId}>
+            {sessionLabel(request.sessionId)}
+          </code>
         ) : (
           '–'
         )}

@@ -55,7 +55,9 @@ function SessionRow({ session, lab, now }: { session: SessionView; lab: LabState
   return (
     <tr data-session={session.id}>
       <td>
-        <code title={session.id}>{sessionLabel(session.id)}</code>
+        <code className="session-id" title={session.id}>
+          {sessionLabel(session.id)}
+        </code>
         {session.repo && <div className="small muted">{session.repo}</div>}
       </td>
       <td data-testid="session-profile">{session.profile}</td>

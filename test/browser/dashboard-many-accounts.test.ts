@@ -2,7 +2,9 @@
  * Many accounts at a glance, in real Chromium at 1280×800 against the real `codex-lab serve` and
  * the fake ChatGPT: with 15 signed-in accounts (and 30 in a given state), every account's row and
  * both of its quota bars are inside the window without scrolling, each row says the state its
- * account is in (limited, needs sign-in, in use, pinned, active); the rows work from the keyboard
+ * account is in (limited, needs sign-in, in use, pinned, active); with 20 accounts every row's
+ * columns line up and every name has the same room whatever the row's state, and a used-up window
+ * reads "used up" as on the card; the rows work from the keyboard
  * (a row opens its account's full card and takes focus back when it closes); the choice between
  * list and cards is remembered across a reload; a 380 px window scrolls no row sideways; and with
  * three accounts the page still shows the detailed cards, one row of three, as before. No token
@@ -229,6 +231,125 @@ describe.skipIf(!hasChromium)('many accounts at a glance', () => {
       /Limited|Needs sign-in|Active|In use|Pinned/,
     );
     await page.screenshot({ path: join(screenshotFolder(), 'accounts-list-30-dark.png') });
+    await page.context().close();
+  });
+
+  it('lines up every row’s columns at 20 accounts whatever its state, and says a used-up window is used up', async () => {
+    const now = Date.now();
+    const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+    const twenty = [...names, 'alpha', 'beta', 'gamma', 'delta', 'omega'];
+    const profiles: ProfileView[] = twenty.map((name, index) =>
+      uiProfile(name, {
+        quota: {
+          primary: { usedPercent: (index * 37) % 100, windowMinutes: 300, resetsAt: at(90) },
+          secondary: {
+            usedPercent: (index * 23 + 10) % 100,
+            windowMinutes: 10080,
+            resetsAt: at(4000),
+          },
+          updatedAt: new Date(now).toISOString(),
+        },
+      }),
+    );
+    const patch = (name: string, change: Partial<ProfileView>) => {
+      const index = twenty.indexOf(name);
+      profiles[index] = { ...profiles[index]!, ...change };
+    };
+    patch('research', { status: 'auth_error', statusCode: 'corrupt_file' });
+    patch('client-acme-long-project-name', { status: 'auth_error', statusCode: 'not_signed_in' });
+    patch('eu-team', { status: 'auth_error', statusCode: 'keyring_unavailable' });
+    // Its 5-hour window is used up while the account still reads ready.
+    patch('backup-1', {
+      quota: {
+        primary: { usedPercent: 100, windowMinutes: 300, resetsAt: at(59) },
+        secondary: { usedPercent: 29, windowMinutes: 10080, resetsAt: at(4000) },
+        updatedAt: new Date(now).toISOString(),
+      },
+    });
+    const state = uiState(
+      profiles,
+      {
+        active: 'team-alpha',
+        sessions: [
+          {
+            id: 'sess-live-1',
+            profile: 'team-alpha',
+            route: 'best',
+            why: { rule: 'best' as const, pin: null, left: [] },
+            repo: null,
+            model: null,
+            pinned: null,
+            requests: 1,
+            startedAt: at(-5),
+            lastSeenAt: at(-1),
+          },
+        ],
+        pins: [
+          {
+            kind: 'repo',
+            key: '/src/app',
+            profile: 'team-alpha',
+            allowFallback: false,
+            createdAt: at(-60),
+          },
+        ],
+      },
+      now,
+    );
+    const page = await openPage((context) => showLabState(context, state));
+    await row(page, 'omega').waitFor();
+    expect(await outOfView(page, twenty)).toEqual([]);
+    const boxes = await page.locator('li[data-profile-row]').evaluateAll((rows) =>
+      rows.map((each) => {
+        const box = (element: Element) => element.getBoundingClientRect();
+        const windows = each.querySelectorAll('.row-window');
+        return {
+          name: each.getAttribute('data-profile-row')!,
+          left: box(each).left,
+          right: box(each).right,
+          nameWidth: box(each.querySelector('.row-name')!).width,
+          tagsRight: box(each.querySelector('.row-tags')!).right,
+          tagsContentRight: Math.max(
+            box(each.querySelector('.row-tags')!).right,
+            ...[...each.querySelectorAll('.tag')].map((tag) => box(tag).right),
+          ),
+          fiveHour: box(windows[0]!).left,
+          week: box(windows[1]!).left,
+          end: box(windows[1]!).right,
+        };
+      }),
+    );
+    // Two columns of rows; in each, every row's name, 5h and wk start where the others' do.
+    const columns = [...new Set(boxes.map((box) => Math.round(box.left)))];
+    expect(columns).toHaveLength(2);
+    for (const column of columns) {
+      const rows = boxes.filter((box) => Math.round(box.left) === column);
+      for (const key of ['fiveHour', 'week', 'end'] as const) {
+        const spread = rows.map((box) => box[key]);
+        expect(
+          Math.max(...spread) - Math.min(...spread),
+          `${key} in column at ${column}`,
+        ).toBeLessThan(1);
+      }
+    }
+    for (const box of boxes) {
+      // Nothing sticks out of its row, and a row's tags stay out of its 5-hour window.
+      expect(box.end, box.name).toBeLessThanOrEqual(box.right + 0.5);
+      expect(box.tagsContentRight, box.name).toBeLessThanOrEqual(box.fiveHour + 0.5);
+    }
+    // A name has as much room on a row with a long state as on any other.
+    const widths = boxes.map((box) => box.nameWidth);
+    expect(Math.max(...widths) - Math.min(...widths)).toBeLessThan(1);
+    expect(Math.min(...widths)).toBeGreaterThanOrEqual(80);
+    expect(await row(page, 'research').textContent()).toMatch(/Auth file unreadable/);
+    expect(await row(page, 'client-acme-long-project-name').textContent()).toMatch(/Needs sign-in/);
+    // A used-up window is "used up" here, as on the card and in `codex-lab usage`, not "0%".
+    const usedUp = row(page, 'backup-1');
+    expect(await usedUp.textContent()).toMatch(/5h\s*used up/);
+    expect(await usedUp.textContent()).not.toMatch(/\b0%/);
+    expect(await bar(page, 'backup-1', '5-hour').getAttribute('aria-valuetext')).toMatch(
+      /^used up, resets in \d+m$/,
+    );
     await page.context().close();
   });
 

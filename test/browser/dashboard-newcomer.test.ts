@@ -3,7 +3,8 @@
  * the fake ChatGPT: sign-in with a one-time code and with a pasted callback address (the browser
  * that approves is not on the box where `serve` runs), pins that survive a reload, a layout that
  * fits 400 px and 1280 px without sideways scrolling, and the small truths (busy Refresh, the
- * re-authentication title, distinct session labels, a favicon, a name on every button). Takes the
+ * re-authentication title, distinct session labels, a favicon, a name on every button), and
+ * Tab kept inside the open Add account dialog. Takes the
  * 400 px screenshot into docs/screenshots/ with CODEX_LAB_UPDATE_SCREENSHOTS=1.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -195,6 +196,33 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
     expect(await focused()).toBe('Done');
     await dialog().getByRole('button', { name: 'Done' }).click();
     await page.getByRole('article', { name: 'Profile robert.longname' }).waitFor();
+  });
+
+  it('keeps Tab and Shift+Tab inside the open Add account dialog; Escape returns to the opener', async () => {
+    await openDashboard();
+    const opener = page.getByRole('button', { name: 'Add account…' }).first();
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    await dialog().waitFor();
+    const inDialog = () =>
+      page.evaluate(() => document.activeElement?.closest('dialog[open]') !== null);
+    const stops: string[] = [await focused()];
+    for (let step = 0; step < 8; step += 1) {
+      await page.keyboard.press('Tab');
+      expect(await inDialog(), `Tab ${step + 1} left the dialog for ${await focused()}`).toBe(true);
+      stops.push(await focused());
+    }
+    // Round and round: Close is followed by the first field again.
+    const close = stops.indexOf('Close');
+    expect(close).toBeGreaterThan(0);
+    expect(stops[close + 1]).toBe(stops[0]);
+    for (let step = 0; step < 8; step += 1) {
+      await page.keyboard.press('Shift+Tab');
+      expect(await inDialog(), `Shift+Tab ${step + 1} left the dialog`).toBe(true);
+    }
+    await page.keyboard.press('Escape');
+    await dialog().waitFor({ state: 'hidden' });
+    expect(await opener.evaluate((element) => element === document.activeElement)).toBe(true);
   });
 
   it('titles the re-authentication dialog for the profile', async () => {

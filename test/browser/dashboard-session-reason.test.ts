@@ -2,7 +2,8 @@
  * What the dashboard says about routing and failed card actions, in real Chromium against the
  * real `codex-lab serve` and the fake ChatGPT: the live sessions say the rule the router used for
  * each session's last turn (a new session kept with a recent one's prompt cache is not "best"),
- * and the Requests panel says the same words for each request,
+ * and the Requests panel says the same words for each request; at 1280×800 the sessions table
+ * is readable (its why wide enough, its pin menu and its session id whole),
  * and a failed action on a card further down the page says why on that card, in sight.
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -118,6 +119,37 @@ describe.skipIf(!hasChromium)('what the dashboard says about routing and failed 
       .toEqual(['kept on its account for the prompt cache', 'best by quota']);
     await expect.poll(() => why('why-3').textContent()).toBe('best by quota');
     await expect.poll(() => requestWhy('why-3').allTextContents()).toEqual(['best by quota']);
+  });
+
+  it('gives live sessions a readable table at 1280×800: the why wide enough, nothing cut off', async () => {
+    await routerTurn(serve, 'sess-live-1');
+    const wide = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const view = await wide.newPage();
+    await view.goto(`${serve.url}/ui/#token=${serve.token}`);
+    const panel = view.getByRole('region', { name: 'Live sessions' });
+    await panel.locator('tr[data-session="sess-live-1"]').waitFor({ timeout: 20_000 });
+    await panel.scrollIntoViewIfNeeded();
+    const layout = await panel.evaluate((section) => {
+      const box = section.getBoundingClientRect();
+      const wrap = section.querySelector('.table-wrap')!;
+      const row = section.querySelector('tr[data-session="sess-live-1"]')!;
+      const cells = [...row.querySelectorAll('td')];
+      const parts = [...row.querySelectorAll('td, code, select, [data-testid="session-why"]')];
+      return {
+        scrolls: wrap.scrollWidth > wrap.clientWidth + 1,
+        sticking: parts
+          .filter((part) => part.getBoundingClientRect().right > box.right + 0.5)
+          .map((part) => part.outerHTML.slice(0, 60)),
+        whyWidth: cells[2]!.getBoundingClientRect().width,
+        // An inline element has one box per line it takes.
+        idLines: row.querySelector('code')!.getClientRects().length,
+      };
+    });
+    expect(layout.sticking).toEqual([]);
+    expect(layout.scrolls).toBe(false);
+    expect(layout.whyWidth).toBeGreaterThanOrEqual(200);
+    expect(layout.idLines).toBe(1);
+    await wide.close();
   });
 
   it('shows a failed action of a card further down on that card, in sight, not only at the top', async () => {

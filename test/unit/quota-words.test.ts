@@ -75,7 +75,19 @@ describe('a whole window', () => {
   it('says a full window is used up until its reset', () => {
     const window = { usedPercent: 100, windowMinutes: 300, resetsAt: at(2 * hour) };
     expect(formatWindowLeft(window, now)).toBe('used up, resets in 2h');
-    expect(windowLeft(window, now)).toMatchObject({ left: 0, exhausted: true, figure: '0%' });
+    expect(windowLeft(window, now)).toMatchObject({ left: 0, exhausted: true, figure: 'used up' });
+  });
+
+  it('offers no way to say a used-up window as a percentage', () => {
+    // A compact cell shows `figure`: were it "0%", a surface could say "5h 0%" where the card
+    // says "used up", with no literal for a scan of the components to find.
+    const parts = windowLeft({ usedPercent: 100, windowMinutes: 300, resetsAt: at(hour) }, now);
+    const words = Object.entries(parts).filter(([, value]) => typeof value === 'string');
+    expect(words.filter(([, value]) => /\d%/.test(value as string))).toEqual([]);
+    // A window a fraction short of full still serves, and says its figure.
+    expect(
+      windowLeft({ usedPercent: 99.6, windowMinutes: 300, resetsAt: at(hour) }, now).figure,
+    ).toBe('0%');
   });
 
   it('counts a window past its reset as the router does: all of it left', () => {

@@ -81,6 +81,20 @@ describe('the dense account list', () => {
     expect(text(html)).toContain('88%');
     expect(html).not.toMatch(/used/);
   });
+
+  it('says a used-up window "used up", as the card’s bar does, never "0%"', () => {
+    const full = { ...fiveHour, usedPercent: 100 };
+    const lab = uiState([
+      uiProfile('work', { quota: { ...uiProfile('work').quota, primary: full } }),
+    ]);
+    const row = text(renderToStaticMarkup(<AccountList lab={lab} now={now} />));
+    const card = text(
+      renderToStaticMarkup(<QuotaBar profile="work" window={full} fallbackTitle="" now={now} />),
+    );
+    expect(card).toContain('used up');
+    expect(row).toMatch(/5h\s*used up/);
+    expect(row).not.toMatch(/\b0%/);
+  });
 });
 
 describe('the pool banner', () => {
