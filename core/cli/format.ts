@@ -56,6 +56,19 @@ export function tableWidth(options: Record<string, unknown>, stream: Writable): 
   return options['wide'] === true ? Infinity : outputWidth(stream);
 }
 
+/**
+ * What every `--json` prints (`list`, `pins`, `usage`, `status`): one value, indented by two
+ * spaces. `log --json` alone is JSON Lines, one compact object per request, so it can be followed.
+ */
+export function formatJson(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+/** What `list` and `usage` say of a home with no profile, and how to add one. */
+export function noProfilesSentence(): string {
+  return 'No profiles yet: run codex-lab login to add one.';
+}
+
 /** The tone of a status: ready is good, limited a warning, needs sign-in bad. */
 export function statusTone(status: ProfileStatus): Tone {
   return status === 'ok'
@@ -323,8 +336,8 @@ export function formatProfileTable(
   now: number,
   options: ProfileTableOptions = {},
 ): string {
-  if (views.length === 0) return 'No profiles yet. Add one with `codex-lab login`.';
   const width = options.width ?? Infinity;
+  if (views.length === 0) return wrapText(noProfilesSentence(), width);
   const columns: FitColumn[] = [
     { header: ' ' },
     profileColumn,

@@ -11,11 +11,12 @@ import {
   defaultRouterPort,
 } from '../config.ts';
 import { isLabError } from '../errors.ts';
-import { withCliFix } from '../format.ts';
+import { capitalize, withCliFix, withoutSentenceEnd } from '../format.ts';
 import { proxyConfigured } from '../net/proxy.ts';
 import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
 import { criticalExit, signalExitCode, stopSignals, type StopSignal } from './critical-exit.ts';
+import { outputWidth } from './format.ts';
 
 /** `--wide` of the table commands (`list`, `usage`, `log`): one wording for all three. */
 const wideOption = [
@@ -29,17 +30,64 @@ export const exitFailure = 1;
 export const exitUsage = 2;
 
 /** The environment variables a user may set, shown after the top-level help. */
-const environmentHelp = `
-Environment:
-  CODEX_LAB_HOME              all state (default ~/.codex-lab)
-  CODEX_LAB_PORT              router and control API port on 127.0.0.1 (default ${defaultRouterPort})
-  CODEX_LAB_CALLBACK_PORT     sign-in callback port (default ${defaultCallbackPort}; 0 picks a free one)
-  CODEX_LAB_AUTH_ISSUER       OAuth issuer (default ${defaultIssuer})
-  CODEX_LAB_CHATGPT_BASE_URL  upstream (default ${defaultChatGptBaseUrl})
-  CODEX_LAB_PROFILE           pins the Codex that codex-lab codex runs (unless --profile is given)
-  CODEX_LAB_CODEX_BIN         the codex binary "codex-lab codex" runs (default: codex on PATH)
-  CODEX_LAB_LOG_LEVEL         debug, info, warn or error (logs go to stderr)
-  HTTPS_PROXY, NO_PROXY       reach OpenAI through a proxy, as Codex does (HTTP_PROXY, ALL_PROXY too)`;
+const environment: ReadonlyArray<readonly [string, string]> = [
+  ['CODEX_LAB_HOME', 'all state (default ~/.codex-lab)'],
+  ['CODEX_LAB_PORT', `router and control API port on 127.0.0.1 (default ${defaultRouterPort})`],
+  [
+    'CODEX_LAB_CALLBACK_PORT',
+    `sign-in callback port (default ${defaultCallbackPort}; 0 picks a free one)`,
+  ],
+  ['CODEX_LAB_AUTH_ISSUER', `OAuth issuer (default ${defaultIssuer})`],
+  ['CODEX_LAB_CHATGPT_BASE_URL', `upstream (default ${defaultChatGptBaseUrl})`],
+  ['CODEX_LAB_PROFILE', 'pins the Codex that codex-lab codex runs (unless --profile is given)'],
+  ['CODEX_LAB_CODEX_BIN', 'the codex binary "codex-lab codex" runs (default: codex on PATH)'],
+  ['CODEX_LAB_LOG_LEVEL', 'debug, info, warn or error (logs go to stderr)'],
+  [
+    'HTTPS_PROXY, NO_PROXY',
+    'reach OpenAI through a proxy, as Codex does (HTTP_PROXY, ALL_PROXY too)',
+  ],
+];
+
+/**
+ * The help's Environment section, laid out by commander's own help to the width the rest of the
+ * help has: descriptions wrapped, and aligned with the commands' above.
+ */
+function environmentHelp(program: Command, width: number): string {
+  const helper = program.createHelp();
+  helper.prepareContext({ helpWidth: width });
+  const termWidth = Math.max(
+    helper.padWidth(program, helper),
+    ...environment.map(([term]) => term.length),
+  );
+  const items = environment.map(([term, text]) => helper.formatItem(term, termWidth, text, helper));
+  return ['', helper.styleTitle('Environment:'), ...items].join('\n');
+}
+
+/**
+ * Commander's complaint about a command line (`error: unknown option '--limt'` and a
+ * `(Did you mean --limit?)` line) as the CLI's other errors read: one `codex-lab:` sentence,
+ * pointing at the help of the command that was mistyped.
+ */
+export function commandLineError(text: string, command: Command): string {
+  const [first = '', ...more] = text
+    .trim()
+    .replace(/^error: /, '')
+    .split('\n');
+  // `too many arguments for 'use'. Expected 1 argument but got 2: a, b.`: the second part, and
+  // a suggestion, go in brackets, so the whole stays one sentence.
+  const [said = '', ...after] = withoutSentenceEnd(first).split('. ');
+  const details = [...after, ...more.map((line) => line.replace(/^\((.*)\)$/, '$1'))]
+    .map((part) => `${part.charAt(0).toLowerCase()}${part.slice(1)}`)
+    .join('; ');
+  const help = command.parent === null ? 'codex-lab --help' : `codex-lab ${command.name()} --help`;
+  return `codex-lab: ${capitalize(said)}${details === '' ? '' : ` (${details})`}; run ${help} for usage.\n`;
+}
+
+/**
+ * Help is wrapped to the width its stream reports (`outputWidth`, as tables are), down to
+ * descriptions this narrow beside their terms; narrower, commander leaves them whole.
+ */
+const narrowestWrap = 16;
 
 type Action = (
   context: CliContext,
@@ -104,16 +152,20 @@ function guardSignals(context: CliContext): () => void {
 
 /** Builds the command tree bound to `context`; `setExit` receives each action's exit code. */
 export function buildProgram(context: CliContext, setExit: (code: number) => void): Command {
-  const program = new Command('codex-lab')
+  const program: Command = new Command('codex-lab')
     .description('Use several ChatGPT/Codex accounts with the Codex CLI as if they were one.')
-    .showHelpAfterError('(run codex-lab --help for usage)')
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
+      getOutHelpWidth: () => outputWidth(context.stdout),
+      getErrHelpWidth: () => outputWidth(context.stderr),
     })
+    .configureHelp({ minWidthToWrap: narrowestWrap })
     .version(`codex-lab ${labVersion}`, '-V, --version', 'print the version')
     .exitOverride()
-    .addHelpText('after', environmentHelp);
+    .addHelpText('after', ({ error }) =>
+      environmentHelp(program, outputWidth(error ? context.stderr : context.stdout)),
+    );
   const bind = (load: Loader) => action(context, load, setExit);
 
   program
@@ -295,6 +347,14 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
     .option('--print', 'print the link instead of opening it')
     .action(bind(async () => (await import('./commands/router.ts')).runDashboard));
 
+  // Each command says its own mistakes, pointing at its own help (`codex-lab log --help`).
+  for (const command of [program, ...program.commands]) {
+    command.configureOutput({
+      ...command.configureOutput(),
+      outputError: (text: string, write: (text: string) => void) =>
+        write(commandLineError(text, command)),
+    });
+  }
   return program;
 }
 

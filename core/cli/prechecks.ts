@@ -7,7 +7,7 @@ import { LabError } from '../errors.ts';
 import { unavailableWarning, withCliFix, type RoutingUse } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
-import { matchProfileName, readNewProfileName } from '../profiles/names.ts';
+import { matchProfileName, readNewProfileName, unknownProfile } from '../profiles/names.ts';
 import type { ProfileView } from '../view-types.ts';
 import { buildProfileViews } from '../service/views.ts';
 import type { CliContext } from './context.ts';
@@ -112,13 +112,7 @@ export async function precheckCodexProfile(
     views.map((candidate) => candidate.name),
   );
   const view = views.find((candidate) => candidate.name === real);
-  if (!view) {
-    const known = views.map((candidate) => candidate.name).join(', ');
-    throw new LabError(
-      'profile_not_found',
-      `There is no profile named ${JSON.stringify(name)}${known ? ` (profiles: ${known})` : ''}; see codex-lab list.`,
-    );
-  }
+  if (!view) throw unknownProfile(name);
   const warning = unavailableWarning(view, 'codex', now);
   return { name: view.name, warnings: warning === null ? notes : [...notes, warning] };
 }

@@ -42,6 +42,7 @@ import { defaultChatGptBaseUrl } from '../config.ts';
 import type { WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { cancelledByStop, isCancelled, throwIfStopped } from '../net/stop-signal.ts';
 import { createUsageObserver } from './observe.ts';
+import { unknownProfile } from '../profiles/names.ts';
 import {
   buildPrimeRequest,
   defaultPrimingModel,
@@ -758,12 +759,7 @@ export class PrimingScheduler {
 
   async #findProfile(name: string): Promise<PrimingProfile> {
     const profile = (await this.#options.store.listProfiles()).find((entry) => entry.name === name);
-    if (!profile) {
-      throw new LabError(
-        'profile_not_found',
-        `There is no profile named ${name}. Run codex-lab list to see them.`,
-      );
-    }
+    if (!profile) throw unknownProfile(name);
     return profile;
   }
 

@@ -78,6 +78,17 @@ export function quotedName(typed: string): string {
 }
 
 /**
+ * The failure for a typed name no profile has: one sentence for every surface, whichever command
+ * or request met it. Its fix (`see_profiles`) says how to see the profiles: `codex-lab list` on
+ * the command line (`withCliFix`), the list beside it in the dashboard.
+ */
+export function unknownProfile(typed: string): LabError {
+  return new LabError('profile_not_found', `There is no profile named ${quotedName(typed)}.`, {
+    fix: { action: 'see_profiles' },
+  });
+}
+
+/**
  * Checks a proposed profile name: throws `invalid_name` or `name_taken` (case-insensitive
  * against `existing`) with one sentence saying what to do instead, quoting the name as `typed`. Names already in a registry
  * are not checked again when it loads (the schema holds only `profileNamePattern`), so a registry

@@ -54,8 +54,8 @@ import {
   matchProfileName,
   maxNameLength,
   profileNameRule,
-  quotedName,
   reservedNames,
+  unknownProfile,
   validateProfileName,
 } from './names.ts';
 import {
@@ -1666,10 +1666,7 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
   );
   const found = real === null ? undefined : entries.find((entry) => entry.name === real);
   if (!found) {
-    // The dashboard lists the profiles beside the failure; the command line says how to see them.
-    throw new LabError('profile_not_found', `There is no profile named ${quotedName(name)}.`, {
-      fix: { action: 'see_profiles' },
-    });
+    throw unknownProfile(name);
   }
   return found;
 }

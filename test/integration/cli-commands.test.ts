@@ -104,7 +104,9 @@ describe('--help', () => {
   it('an unknown option is a usage error with a non-zero exit', async () => {
     const run = await runCodexLab(['list', '--bogus'], { home });
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain("unknown option '--bogus'");
+    expect(run.stderr).toBe(
+      "codex-lab: Unknown option '--bogus'; run codex-lab list --help for usage.\n",
+    );
   });
 });
 

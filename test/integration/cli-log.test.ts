@@ -157,7 +157,7 @@ describe('codex-lab log', () => {
     const typo = await runCodexLab(['log', '--profile', 'tem'], { home: router.home });
     expect(typo.code).toBe(1);
     expect(typo.stderr).toBe(
-      'codex-lab: There is no profile named "tem" (profiles: work, team), and the log has no request of one; see codex-lab list.\n',
+      'codex-lab: There is no profile named "tem"; run `codex-lab list` to see them.\n',
     );
     await router.service.start({ port: 0 });
   });

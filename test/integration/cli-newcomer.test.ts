@@ -201,7 +201,7 @@ describe('codex --profile checks before Codex starts', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
-      'codex-lab: There is no profile named "ghost" (profiles: work, home, old); see codex-lab list.\n',
+      'codex-lab: There is no profile named "ghost"; run `codex-lab list` to see them.\n',
     );
   });
 

@@ -21,6 +21,11 @@ let home: string;
 const children: ServeChild[] = [];
 const servers: Server[] = [];
 
+/** What a command printed, as one line: `status` wraps its sentences to 100 columns in a pipe. */
+function oneLine(stdout: string): string {
+  return stdout.trim().replace(/\n/g, ' ');
+}
+
 function env(): Record<string, string> {
   return { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl };
 }
@@ -57,9 +62,9 @@ describe('one router per home', () => {
 
     const status = await runCodexLab(['status'], { home });
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(
+    expect(oneLine(status.stdout)).toMatch(
       new RegExp(
-        `^Codex Lab router running on ${first.url.replaceAll('.', '\\.')} \\(codex-lab serve, pid ${first.child.pid}, up .+, version \\d+\\.\\d+\\.\\d+\\)\\.\\nProfiles: 2 \\(alpha, beta\\); active: auto\\.\\n$`,
+        `^Codex Lab router running on ${first.url.replaceAll('.', '\\.')} \\(codex-lab serve, pid ${first.child.pid}, up .+, version \\d+\\.\\d+\\.\\d+\\)\\. Profiles: 2 \\(alpha, beta\\); active: auto\\.$`,
       ),
     );
 
@@ -217,7 +222,7 @@ describe('one router per home', () => {
 
     const advice = `move away what is in that file's place (the router then writes it again), or end process ${first.child.pid}`;
     const status = await runCodexLab(['status'], { home });
-    expect(status.stdout.trim()).toBe(`${sentence}; ${advice}.`);
+    expect(oneLine(status.stdout)).toBe(`${sentence}; ${advice}.`);
     expect(status.code).toBe(1);
     const json = await runCodexLab(['status', '--json'], { home });
     expect(JSON.parse(json.stdout)).toEqual({
@@ -277,7 +282,7 @@ describe('one router per home', () => {
       const advice = `if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${pid}); otherwise end process ${pid}`;
       const status = await runCodexLab(['status'], { home });
       expect(status.code).toBe(1);
-      expect(status.stdout.trim()).toBe(`${sentence}; ${advice}.`);
+      expect(oneLine(status.stdout)).toBe(`${sentence}; ${advice}.`);
       const stop = await runCodexLab(['stop'], { home });
       expect(stop.code).toBe(1);
       expect(stop.stderr.trim()).toBe(
@@ -344,7 +349,7 @@ describe('one router per home', () => {
     const status = await runCodexLab(['status'], { home });
     expect(status.code).toBe(1);
     expect(status.stderr).toBe('');
-    expect(status.stdout.trim()).toBe(
+    expect(oneLine(status.stdout)).toBe(
       `A Codex Lab router (pid ${process.pid}) is running for this home on ${url}, but it does not answer; if it was stopped (Ctrl-Z), resume it (fg, or kill -CONT ${process.pid}); otherwise end process ${process.pid}.`,
     );
     const json = await runCodexLab(['status', '--json'], { home });
@@ -373,7 +378,7 @@ describe('one router per home', () => {
     await writeFile(infoPath, '{"port":', { mode: 0o600 });
     const status = await runCodexLab(['status'], { home });
     if (status.code === 1) {
-      expect(status.stdout.trim()).toBe(
+      expect(oneLine(status.stdout)).toBe(
         `A Codex Lab router (pid ${first.child.pid}) is running for this home, but state/router.json cannot be read: ${infoPath} is not valid JSON; move away what is in that file's place (the router then writes it again), or end process ${first.child.pid}.`,
       );
     } else {

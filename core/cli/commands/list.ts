@@ -12,7 +12,7 @@ import { danglingReferences, pinCounts, pinViews } from '../../service/pins.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { withCliFix } from '../../format.ts';
-import { colourEnabled, fitLines, formatProfileTable, tableWidth } from '../format.ts';
+import { colourEnabled, fitLines, formatJson, formatProfileTable, tableWidth } from '../format.ts';
 
 /**
  * Prints the profiles. Exits 1 (after printing what it could) when a profile's auth.json or a
@@ -36,7 +36,7 @@ export async function runList(
     onProblem: (error) => problems.push(error),
   });
   if (options['json'] === true) {
-    writeLine(context.stdout, JSON.stringify(views, null, 2));
+    writeLine(context.stdout, formatJson(views));
   } else {
     const registry = await store.readRegistry();
     const active = registry.active;

@@ -25,7 +25,7 @@ import {
   type RequestFilter,
   type RequestRecord,
 } from '../../router/request-log.ts';
-import { matchProfileName } from '../../profiles/names.ts';
+import { matchProfileName, unknownProfile } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { fitTable, hiddenNote, tableWidth, type FitColumn, type FittedTable } from '../format.ts';
@@ -71,11 +71,7 @@ export async function runLog(
   if (profile !== null && first.length === 0 && !names.includes(profile)) {
     // A name that is no profile (a typo) is said as such, as every other command says it; a
     // removed profile whose requests are still in the log has records, and they show.
-    writeLine(
-      context.stderr,
-      `codex-lab: There is no profile named ${JSON.stringify(profile)}${names.length > 0 ? ` (profiles: ${names.join(', ')})` : ''}, and the log has no request of one; see codex-lab list.`,
-    );
-    return 1;
+    throw unknownProfile(typed ?? profile);
   }
   let layout: FittedTable | null = null;
   // Rows that arrive later are laid out as the first ones were, so `--follow` stays aligned.

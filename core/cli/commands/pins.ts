@@ -5,8 +5,19 @@
 import { cliProfileStore } from '../profile-store.ts';
 import { danglingReferences, pinViews } from '../../service/pins.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatTable } from '../format.ts';
+import { fitTable, formatJson, outputWidth, wrapText, type FitColumn } from '../format.ts';
 import { describeRepoSubfolder, enclosingRepository } from '../../profiles/repo-path.ts';
+
+/**
+ * The pins table's columns: on a narrow terminal the fallback rule goes first, then a long path or
+ * session id is cut ("…"); the profile each pin names always shows whole.
+ */
+const pinColumns: FitColumn[] = [
+  { header: 'KIND' },
+  { header: 'PINNED', min: 16 },
+  { header: 'PROFILE' },
+  { header: 'WHEN EXHAUSTED', drop: 1 },
+];
 
 /** Prints the pins as a table (or JSON: an array of `PinView`). */
 export async function runPins(
@@ -33,13 +44,17 @@ export async function runPins(
     );
   }
   if (options['json'] === true) {
-    writeLine(context.stdout, JSON.stringify(pins, null, 2));
+    writeLine(context.stdout, formatJson(pins));
     return 0;
   }
+  const width = outputWidth(context.stdout);
   if (pins.length === 0) {
     writeLine(
       context.stdout,
-      'No pins yet. Pin a repository with codex-lab pin NAME --repo PATH, or a session with codex-lab pin NAME --session ID.',
+      wrapText(
+        'No pins yet. Pin a repository with codex-lab pin NAME --repo PATH, or a session with codex-lab pin NAME --session ID.',
+        width,
+      ),
     );
     return 0;
   }
@@ -49,6 +64,6 @@ export async function runPins(
     pin.profile,
     pin.allowFallback ? 'falls over when exhausted' : 'strict',
   ]);
-  writeLine(context.stdout, formatTable(['KIND', 'PINNED', 'PROFILE', 'WHEN EXHAUSTED'], rows));
+  writeLine(context.stdout, fitTable(pinColumns, rows, width).lines.join('\n'));
   return 0;
 }

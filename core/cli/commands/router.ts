@@ -19,6 +19,7 @@ import {
 import { processIsAlive } from '../../service/router-info.ts';
 import { routerInfoSettleMs } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { formatJson, outputWidth, wrapText } from '../format.ts';
 import { formatDuration, withCliFix } from '../../format.ts';
 
 type Running = Extract<RouterDiscovery, { state: 'running' }>;
@@ -32,6 +33,11 @@ export function dashboardLink(found: { url: string; token: string }): string {
   return `${found.url}/ui/#token=${found.token}`;
 }
 
+/** Writes `text` to stdout broken between words to the terminal's width (`outputWidth`). */
+function say(context: CliContext, text: string): void {
+  writeLine(context.stdout, wrapText(text, outputWidth(context.stdout)));
+}
+
 /** A router runs but nothing about it can be shown: exit 1, as for a router that cannot be used. */
 function unusable(
   context: CliContext,
@@ -41,7 +47,7 @@ function unusable(
   if (options['json'] === true) {
     writeLine(
       context.stdout,
-      JSON.stringify({
+      formatJson({
         running: true,
         home: context.paths.home,
         pid: found.pid,
@@ -49,7 +55,7 @@ function unusable(
       }),
     );
   } else {
-    writeLine(context.stdout, `${found.reason}; ${found.advice}.`);
+    say(context, `${found.reason}; ${found.advice}.`);
   }
   return 1;
 }
@@ -66,15 +72,15 @@ export async function runStatus(
     if (options['json'] === true) {
       writeLine(
         context.stdout,
-        JSON.stringify({
+        formatJson({
           running: false,
           home: context.paths.home,
           ...(found.state === 'stale' ? { problem: found.reason } : {}),
         }),
       );
     } else {
-      writeLine(context.stdout, `No Codex Lab router is running for ${context.paths.home}.`);
-      if (found.state === 'stale') writeLine(context.stdout, `(${found.reason}.)`);
+      say(context, `No Codex Lab router is running for ${context.paths.home}.`);
+      if (found.state === 'stale') say(context, `(${found.reason}.)`);
     }
     return 1;
   }
@@ -96,7 +102,7 @@ export async function runStatus(
   if (options['json'] === true) {
     writeLine(
       context.stdout,
-      JSON.stringify({
+      formatJson({
         running: true,
         home: context.paths.home,
         url: found.url,
@@ -112,12 +118,12 @@ export async function runStatus(
     );
     return 0;
   }
-  writeLine(
-    context.stdout,
+  say(
+    context,
     `Codex Lab router running on ${found.url} (${hostName(found)}, pid ${found.identity.pid}, up ${formatDuration(uptimeMs)}, version ${found.identity.version}).`,
   );
-  writeLine(
-    context.stdout,
+  say(
+    context,
     `Profiles: ${profiles.length}${profiles.length > 0 ? ` (${profiles.join(', ')})` : ''}; active: ${state.active}.`,
   );
   // What the router cannot read is missing from the lines above: say so, naming each file.

@@ -16,12 +16,15 @@ import {
   fitLines,
   fitTable,
   formatUpdated,
+  formatJson,
   hiddenNote,
+  noProfilesSentence,
   profileColumn,
   quotaCells,
   quotaColumns,
   statusStyle,
   tableWidth,
+  wrapText,
   type FitCell,
   type FitColumn,
 } from '../format.ts';
@@ -136,7 +139,7 @@ export async function runUsage(
       (only === null && !refreshFailed ? await livePool(context) : null) ??
       poolSummaryOf(views, await readActive(context.paths), now);
     if (options['json'] === true) {
-      writeLine(context.stdout, JSON.stringify(pool, null, 2));
+      writeLine(context.stdout, formatJson(pool));
     } else {
       const text = describePool(pool, { now });
       writeLine(context.stdout, fitLines([text.headline, ...text.lines], width).join('\n'));
@@ -146,7 +149,7 @@ export async function runUsage(
   if (options['json'] === true) {
     writeLine(
       context.stdout,
-      JSON.stringify(
+      formatJson(
         views.map((view) => ({
           name: view.name,
           email: view.email,
@@ -160,14 +163,12 @@ export async function runUsage(
           ...(view.resetCredits ? { resetCredits: view.resetCredits } : {}),
           ...(view.limits ? { limits: view.limits } : {}),
         })),
-        null,
-        2,
       ),
     );
     return refreshFailed ? 1 : 0;
   }
   if (views.length === 0) {
-    writeLine(context.stdout, 'No profiles yet: run codex-lab login.');
+    writeLine(context.stdout, wrapText(noProfilesSentence(), width));
     return 0;
   }
   const rows = views.map((view): FitCell[] => {
