@@ -80,20 +80,6 @@ export function statusTone(status: ProfileStatus): Tone {
         : 'dim';
 }
 
-/**
- * Lays out rows under headers with columns padded to their widest cell, however wide: `fitTable`
- * with no width to fit. `style` colours a body cell's text, so escape codes never count towards a
- * column's width.
- */
-export function formatTable(headers: string[], rows: string[][], style?: CellStyle): string {
-  return fitTable(
-    headers.map((header) => ({ header })),
-    rows,
-    Infinity,
-    style,
-  ).lines.join('\n');
-}
-
 /** One column of a table laid out to a width (`fitTable`). */
 export interface FitColumn {
   header: string;

@@ -1,7 +1,7 @@
 /** The shared words and the CLI's colour rules. */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { colourEnabled, formatTable, paint } from '../../core/cli/format.ts';
+import { colourEnabled, fitTable, paint } from '../../core/cli/format.ts';
 import {
   activityKindLabel,
   formatAgo,
@@ -168,14 +168,15 @@ describe('colour', () => {
   });
 
   it('colours the text of a cell, so columns stay aligned', () => {
-    const table = formatTable(
-      ['A', 'STATUS', 'B'],
+    const table = fitTable(
+      [{ header: 'A' }, { header: 'STATUS' }, { header: 'B' }],
       [
         ['x', 'ready', '1'],
         ['y', 'needs sign-in', '2'],
       ],
+      Infinity,
       (cell, _row, column) => (column === 1 ? paint(cell, 'good', true) : cell),
-    );
+    ).lines.join('\n');
     const plain = table.replaceAll(`${escape}[32m`, '').replaceAll(`${escape}[0m`, '');
     expect(plain.split('\n')).toEqual([
       'A  STATUS         B',
