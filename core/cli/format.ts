@@ -102,6 +102,12 @@ export interface FitColumn {
  */
 export type FitCell = string | { text: string; compact: string };
 
+/**
+ * The narrowest a cuttable column gets when the terminal is narrower than every column's `min`
+ * allows: five characters and "…" still tell accounts and states apart.
+ */
+const lastResortWidth = 6;
+
 /** A table laid out to a width. */
 export interface FittedTable {
   /** The header line, then one line per row. */
@@ -126,7 +132,8 @@ export type CellStyle = (text: string, row: number, column: number) => string;
  * (`Infinity`: as wide as the cells). The last column takes what is left and is cut with "…" past
  * it, but never below its `min`. When the table is too wide, every cell with a short form takes it
  * (the same facts in fewer words), then columns with a `drop` rank are left out (the least useful
- * first), then the cuttable columns are narrowed, the widest first. A narrow table keeps the
+ * first), then the cuttable columns are narrowed, the widest first (to their `min`, then, on a very
+ * narrow terminal, further). A narrow table keeps the
  * columns that say what matters and cuts long names rather than wrapping every row. `style`
  * colours body cells without moving a column.
  */
@@ -151,12 +158,19 @@ export function fitTable(
       ? natural(column)
       : Math.min(natural(column), Math.max(header(column).length, min));
   };
+  // Past every `min`: a cut column keeps its header and a few characters of each cell.
+  const lastResort = (column: number) =>
+    columns[column]!.min === undefined
+      ? natural(column)
+      : Math.min(natural(column), Math.max(header(column).length, lastResortWidth));
   // The width of every shown column but the last, with the gaps after each.
   const leading = (widths: Map<number, number>) =>
     shown.slice(0, -1).reduce((sum, column) => sum + (widths.get(column) ?? 0) + 2, 0);
   let widths = new Map(shown.map((column) => [column, natural(column)]));
   const last = () => shown.at(-1)!;
-  const fits = () => leading(widths) + floor(last()) <= width;
+  // How narrow the last column may get: its `min`, until the narrowing passes `min` (below).
+  let lastFloor = floor;
+  const fits = () => leading(widths) + lastFloor(last()) <= width;
   const shortens = rows.some((row) => row.some((cell) => typeof cell !== 'string'));
   if (!fits() && shortens) {
     compact = true;
@@ -170,17 +184,21 @@ export function fitTable(
     shown = shown.filter((column) => column !== droppable[0]);
     widths = new Map(shown.map((column) => [column, natural(column)]));
   }
-  while (!fits()) {
-    // Narrow the widest column that can still be cut, a character at a time, so cut columns
-    // end up about as wide as each other.
-    const widest = shown
-      .slice(0, -1)
-      .filter((column) => widths.get(column)! > floor(column))
-      .sort((a, b) => widths.get(b)! - widths.get(a)!)[0];
-    if (widest === undefined) break;
-    widths.set(widest, widths.get(widest)! - 1);
+  // Narrow the widest column that can still be cut, a character at a time, so cut columns end
+  // up about as wide as each other: down to each column's `min`, then, on a terminal narrower
+  // than every `min` allows (a split pane), down to `lastResortWidth` rather than spill.
+  for (const narrowest of [floor, lastResort]) {
+    if (!fits()) lastFloor = narrowest;
+    while (!fits()) {
+      const widest = shown
+        .slice(0, -1)
+        .filter((column) => widths.get(column)! > narrowest(column))
+        .sort((a, b) => widths.get(b)! - widths.get(a)!)[0];
+      if (widest === undefined) break;
+      widths.set(widest, widths.get(widest)! - 1);
+    }
   }
-  widths.set(last(), Math.max(floor(last()), width - leading(widths)));
+  widths.set(last(), Math.max(lastFloor(last()), width - leading(widths)));
   const line = (cells: string[], row: number | null) =>
     shown
       .map((column) => {

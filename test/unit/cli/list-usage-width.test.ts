@@ -252,3 +252,26 @@ describe.each<Command>(['list', 'usage'])('codex-lab %s --wide', (command) => {
     }
   });
 });
+
+describe.each<[Command, number]>([
+  ['list', 60],
+  ['list', 50],
+  ['usage', 46],
+])('codex-lab %s at %s columns (a split pane)', (command, width) => {
+  it('still fits: names and statuses are cut further, both windows stay whole', async () => {
+    const { lines } = await run(command, width);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(width);
+    const { header, rows } = tableOf(lines);
+    expect(header).toMatch(/PROFILE\s+STATUS\s+5-HOUR LEFT\s+WEEKLY LEFT$/);
+    expect(rows).toHaveLength(names.length);
+    for (const [index, row] of rows.entries()) {
+      const name = names[index]!;
+      // The name's first characters, or all of it, then the two windows uncut.
+      expect(row.trimStart().startsWith(name.slice(0, 4)), row).toBe(true);
+      const { fiveHour, weekly } = figures(index);
+      if (name !== unknown) {
+        expect(row).toMatch(new RegExp(`${fiveHour}% · 2h 59m\\s+${weekly}% · 3d 23h$`));
+      }
+    }
+  });
+});
