@@ -112,7 +112,12 @@ export async function precheckCodexProfile(
     views.map((candidate) => candidate.name),
   );
   const view = views.find((candidate) => candidate.name === real);
-  if (!view) throw unknownProfile(name);
+  if (!view) {
+    throw unknownProfile(
+      name,
+      views.map((candidate) => candidate.name),
+    );
+  }
   const warning = unavailableWarning(view, 'codex', now);
   return { name: view.name, warnings: warning === null ? notes : [...notes, warning] };
 }

@@ -758,8 +758,14 @@ export class PrimingScheduler {
   }
 
   async #findProfile(name: string): Promise<PrimingProfile> {
-    const profile = (await this.#options.store.listProfiles()).find((entry) => entry.name === name);
-    if (!profile) throw unknownProfile(name);
+    const profiles = await this.#options.store.listProfiles();
+    const profile = profiles.find((entry) => entry.name === name);
+    if (!profile) {
+      throw unknownProfile(
+        name,
+        profiles.map((entry) => entry.name),
+      );
+    }
     return profile;
   }
 

@@ -7,6 +7,7 @@
  *
  * A leaf module (errors and the schema only): the router reads the header with it per request.
  */
+import { distance } from 'fastest-levenshtein';
 import { LabError } from '../errors.ts';
 import { profileNamePattern } from './schema.ts';
 
@@ -82,10 +83,33 @@ export function quotedName(typed: string): string {
  * or request met it. Its fix (`see_profiles`) says how to see the profiles: `codex-lab list` on
  * the command line (`withCliFix`), the list beside it in the dashboard.
  */
-export function unknownProfile(typed: string): LabError {
-  return new LabError('profile_not_found', `There is no profile named ${quotedName(typed)}.`, {
-    fix: { action: 'see_profiles' },
-  });
+export function unknownProfile(typed: string, known: readonly string[] = []): LabError {
+  const likely = likelyProfile(typed, known);
+  const guess = likely === null ? '' : ` (did you mean ${likely}?)`;
+  return new LabError(
+    'profile_not_found',
+    `There is no profile named ${quotedName(typed)}${guess}.`,
+    { fix: { action: 'see_profiles' } },
+  );
+}
+
+/**
+ * The profile a mistyped name most likely meant: the one nearest by edit distance (case aside),
+ * within a third of the name's length (at least one edit), when no other is as near; else null.
+ */
+export function likelyProfile(typed: string, known: readonly string[]): string | null {
+  const wanted = typed.toLowerCase();
+  const room = Math.max(1, Math.floor(wanted.length / 3));
+  let best: string | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  let tied = false;
+  for (const name of known) {
+    const apart = distance(wanted, name.toLowerCase());
+    if (apart > room || apart > bestDistance) continue;
+    tied = apart === bestDistance;
+    if (apart < bestDistance) [best, bestDistance] = [name, apart];
+  }
+  return tied ? null : best;
 }
 
 /**

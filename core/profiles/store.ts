@@ -1666,7 +1666,10 @@ function findEntry(entries: ProfileEntry[], name: string): ProfileEntry {
   );
   const found = real === null ? undefined : entries.find((entry) => entry.name === real);
   if (!found) {
-    throw unknownProfile(name);
+    throw unknownProfile(
+      name,
+      entries.map((entry) => entry.name),
+    );
   }
   return found;
 }

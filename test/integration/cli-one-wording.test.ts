@@ -54,6 +54,27 @@ describe('one sentence per fact', () => {
     ]);
   });
 
+  it('a near miss of one profile name is said with that name, by every command alike', async () => {
+    await addProfiles(['al', 'bob', 'research']);
+    const said = new Set<string>();
+    for (const args of [
+      ['use', 'reserch'],
+      ['priming', 'on', 'reserch'],
+      ['codex', '--profile', 'reserch', '--', 'exec', 'x'],
+      ['log', '--profile', 'reserch'],
+    ]) {
+      const run = await runCodexLab(args, {
+        home,
+        env: { CODEX_LAB_CODEX_BIN: '/bin/false', CODEX_LAB_PORT: '1' },
+      });
+      expect(run.code, args.join(' ')).toBe(1);
+      said.add(run.stderr);
+    }
+    expect([...said]).toEqual([
+      'codex-lab: There is no profile named "reserch" (did you mean research?); run `codex-lab list` to see them.\n',
+    ]);
+  });
+
   it('no profiles yet is said the same by list and usage', async () => {
     const list = await runCodexLab(['list'], { home });
     const usage = await runCodexLab(['usage'], { home });

@@ -71,7 +71,7 @@ export async function runLog(
   if (profile !== null && first.length === 0 && !names.includes(profile)) {
     // A name that is no profile (a typo) is said as such, as every other command says it; a
     // removed profile whose requests are still in the log has records, and they show.
-    throw unknownProfile(typed ?? profile);
+    throw unknownProfile(typed ?? profile, names);
   }
   let layout: FittedTable | null = null;
   // Rows that arrive later are laid out as the first ones were, so `--follow` stays aligned.

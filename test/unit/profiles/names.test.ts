@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isLabError } from '../../../core/errors.ts';
-import { isAutoName, matchProfileName } from '../../../core/profiles/names.ts';
+import {
+  isAutoName,
+  likelyProfile,
+  matchProfileName,
+  unknownProfile,
+} from '../../../core/profiles/names.ts';
 import { deriveProfileName, validateProfileName } from '../../../core/profiles/store.ts';
 
 function failure(name: string, existing: string[] = []) {
@@ -115,5 +120,25 @@ describe('reading a typed profile name', () => {
     expect(isAutoName('auto')).toBe(true);
     expect(isAutoName('AUTO')).toBe(true);
     expect(isAutoName('autos')).toBe(false);
+  });
+});
+
+describe('likelyProfile', () => {
+  const known = ['work', 'personal', 'research', 'acct-01', 'acct-02'];
+
+  it('names the one profile a typo most likely meant, case aside', () => {
+    expect(likelyProfile('wrk', known)).toBe('work');
+    expect(likelyProfile('Persnal', known)).toBe('personal');
+    expect(likelyProfile('reserch', known)).toBe('research');
+    expect(unknownProfile('wrk', known).message).toBe(
+      'There is no profile named "wrk" (did you mean work?).',
+    );
+  });
+
+  it('guesses nothing when nothing is near, or two are as near', () => {
+    expect(likelyProfile('nobody', known)).toBeNull();
+    expect(likelyProfile('acct-03', known)).toBeNull();
+    expect(likelyProfile('x', [])).toBeNull();
+    expect(unknownProfile('nobody', known).message).toBe('There is no profile named "nobody".');
   });
 });
