@@ -74,7 +74,9 @@ describe.skipIf(!hasChromium)('Refresh quota over accounts that cannot all be re
 
   it('says the readable accounts were refreshed, and names each unreadable one once', async () => {
     const fileSentence = 'auth.json is not valid JSON';
-    await expect.poll(() => page.locator('body').innerText()).toContain(fileSentence);
+    await expect
+      .poll(() => page.locator('body').innerText(), { timeout: 20_000 })
+      .toContain(fileSentence);
     await page.getByRole('button', { name: 'Refresh quota' }).click();
     await expect
       .poll(() => page.getByRole('status', { name: 'Quota refresh' }).innerText(), {

@@ -117,8 +117,12 @@ describe.skipIf(!hasChromium)('what the dashboard says about routing and failed 
     await expect
       .poll(() => requestWhy('why-1').allTextContents())
       .toEqual(['kept on its account for the prompt cache', 'best by quota']);
-    await expect.poll(() => why('why-3').textContent()).toBe('best by quota');
-    await expect.poll(() => requestWhy('why-3').allTextContents()).toEqual(['best by quota']);
+    await expect
+      .poll(() => why('why-3').textContent(), { timeout: 20_000 })
+      .toBe('best by quota');
+    await expect
+      .poll(() => requestWhy('why-3').allTextContents(), { timeout: 20_000 })
+      .toEqual(['best by quota']);
   });
 
   it('gives live sessions a readable table at 1280×800: the why wide enough, nothing cut off', async () => {

@@ -255,7 +255,10 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     expect(await sessionRow.getByTestId('pin-warning').textContent()).toMatch(warning);
     // Unpinned, nothing is left to warn about.
     await select.selectOption('');
-    await expect.poll(() => sessionRow.getByTestId('pin-warning').count()).toBe(0);
+    // (The unpin reaches the page as the next state push: seconds on a loaded machine.)
+    await expect
+      .poll(() => sessionRow.getByTestId('pin-warning').count(), { timeout: 20_000 })
+      .toBe(0);
   });
 
   it('when every profile is limited, the banner names the next free account and time', async () => {
