@@ -117,9 +117,7 @@ describe.skipIf(!hasChromium)('what the dashboard says about routing and failed 
     await expect
       .poll(() => requestWhy('why-1').allTextContents())
       .toEqual(['kept on its account for the prompt cache', 'best by quota']);
-    await expect
-      .poll(() => why('why-3').textContent(), { timeout: 20_000 })
-      .toBe('best by quota');
+    await expect.poll(() => why('why-3').textContent(), { timeout: 20_000 }).toBe('best by quota');
     await expect
       .poll(() => requestWhy('why-3').allTextContents(), { timeout: 20_000 })
       .toEqual(['best by quota']);
