@@ -247,6 +247,11 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   /** Journal requests whose sessions wait for a readable registry (see `restoreSessions`). */
   #pendingRestore: SessionRequest[] | null = null;
   readonly #lastFailure = new Map<string, number>();
+  /**
+   * When each profile's current run of 5xx began (a gap longer than the shared window, or a
+   * success, ends a run): a run that lasts the shared window is the account's, whatever else.
+   */
+  readonly #failingSince = new Map<string, number>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
   /** The last reload queued (see `#reload`); never rejects. */
@@ -519,6 +524,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#lastSuccess.delete(from);
     this.#touchedAt.delete(from);
     this.#lastFailure.delete(from);
+    this.#failingSince.delete(from);
     this.invalidate();
   }
 
@@ -668,6 +674,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       this.#circuit.noteSuccess(profile);
       this.#lastSuccess.set(profile, now);
       this.#lastFailure.delete(profile);
+      this.#failingSince.delete(profile);
       this.#touch(profile, now);
       const current = this.#health.get(profile);
       if (!current || current.status !== 'ok') {
@@ -926,8 +933,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   /**
    * Counts a failure against the profile's circuit only when it is the account's: a transport
-   * error is the network's, and a 5xx while no other profile has worked recently (or while other
-   * profiles fail too) is a shared outage. Neither may open circuits or move sessions.
+   * error is the network's, and a 5xx while other profiles fail too is a shared outage; a 5xx
+   * while no other profile has worked recently counts only once the profile's run of failures
+   * has lasted the shared window. A short blip may not open circuits or move sessions.
    */
   noteFailure(routedTo: string, status: number | null): void {
     const profile = this.#currentName(routedTo);
@@ -937,15 +945,27 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const recent = (at: number) => now - at <= sharedWindowMs;
     const othersFailing = [...this.#lastFailure].some(([p, at]) => p !== profile && recent(at));
     const othersWorking = [...this.#lastSuccess].some(([p, at]) => p !== profile && recent(at));
+    const previous = this.#lastFailure.get(profile);
+    if (previous === undefined || !recent(previous)) this.#failingSince.set(profile, now);
     this.#lastFailure.set(profile, now);
     if (othersFailing) {
       // Several accounts failing alike: the upstream is down, not an account. Forget what the
       // breaker learned in the meantime so nobody is moved off a warm account.
-      for (const name of this.#lastFailure.keys()) this.#circuit.forget(name);
+      for (const name of this.#lastFailure.keys()) {
+        this.#circuit.forget(name);
+        this.#failingSince.delete(name);
+      }
       return;
     }
-    if (!othersWorking) return;
-    this.#circuit.noteUpstreamFailure(profile, now);
+    // With no other account tried lately a short run is presumed a shared blip; one that lasts
+    // the shared window (Codex gives up on a turn after about 25 s of retries) is counted, so a
+    // retry goes to another account, which then shows whose failure it was.
+    if (othersWorking) {
+      this.#circuit.noteUpstreamFailure(profile, now);
+      return;
+    }
+    const since = this.#failingSince.get(profile) ?? now;
+    if (now - since >= sharedWindowMs) this.#circuit.open(profile, now);
   }
 
   accountOf(profile: string): string | null {

@@ -63,6 +63,22 @@ export class CircuitBreaker {
     return null;
   }
 
+  /**
+   * Opens the circuit at `now` for a profile whose failures were judged elsewhere (a run that
+   * outlasted a shared outage); returns the time it closes. An open circuit stays as it is.
+   */
+  open(profile: string, now: number): number {
+    const state = this.#states.get(profile) ?? {
+      failures: 0,
+      windowStart: now,
+      openUntil: null,
+      trips: 0,
+    };
+    this.#states.set(profile, state);
+    if (state.openUntil !== null && now < state.openUntil) return state.openUntil;
+    return this.#trip(state, now);
+  }
+
   /** Notes a successful response: the profile's failure history is cleared. */
   noteSuccess(profile: string): void {
     this.#states.delete(profile);
