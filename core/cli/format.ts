@@ -94,6 +94,11 @@ export interface FitColumn {
    * absent: always shown.
    */
   drop?: number;
+  /**
+   * True for a column that tells rows apart (a profile's name): it is never cut so narrow that two
+   * different cells read the same (`acct-10` and `acct-11` both `acct-…`).
+   */
+  distinct?: boolean;
 }
 
 /**
@@ -104,7 +109,7 @@ export type FitCell = string | { text: string; compact: string };
 
 /**
  * The narrowest a cuttable column gets when the terminal is narrower than every column's `min`
- * allows: five characters and "…" still tell accounts and states apart.
+ * allows: five characters and "…" (a `distinct` column keeps as many as tell its cells apart).
  */
 const lastResortWidth = 6;
 
@@ -151,18 +156,35 @@ export function fitTable(
     (compact ? columns[column]!.compactHeader : undefined) ?? columns[column]!.header;
   const natural = (column: number) =>
     Math.max(header(column).length, ...rows.map((row) => text(row[column]).length));
-  // A column that may not be cut is as wide as its widest cell, also when it is the last one.
-  const floor = (column: number) => {
-    const min = columns[column]!.min;
-    return min === undefined
-      ? natural(column)
-      : Math.min(natural(column), Math.max(header(column).length, min));
+  // The narrowest a column that tells rows apart may be cut to with its cells still all different.
+  const apartWidths = new Map<string, number>();
+  const apart = (column: number) => {
+    if (columns[column]!.distinct !== true) return 0;
+    const key = `${column}:${compact}`;
+    const known = apartWidths.get(key);
+    if (known !== undefined) return known;
+    const cells = [...new Set(rows.map((row) => text(row[column])))];
+    let width = natural(column);
+    while (
+      width > 1 &&
+      new Set(cells.map((cell) => cutText(cell, width - 1))).size === cells.length
+    ) {
+      width -= 1;
+    }
+    apartWidths.set(key, width);
+    return width;
   };
+  // How narrow a column may be cut when it may be cut at all (`min` absent: as wide as its widest
+  // cell, also when it is the last one): its header and `least` characters of each cell, and as
+  // wide as it takes to keep the cells of a distinct column apart.
+  const narrowestWith = (least: (column: number) => number) => (column: number) => {
+    const min = columns[column]!.min;
+    if (min === undefined) return natural(column);
+    return Math.min(natural(column), Math.max(header(column).length, least(column), apart(column)));
+  };
+  const floor = narrowestWith((column) => columns[column]!.min!);
   // Past every `min`: a cut column keeps its header and a few characters of each cell.
-  const lastResort = (column: number) =>
-    columns[column]!.min === undefined
-      ? natural(column)
-      : Math.min(natural(column), Math.max(header(column).length, lastResortWidth));
+  const lastResort = narrowestWith(() => lastResortWidth);
   // The width of every shown column but the last, with the gaps after each.
   const leading = (widths: Map<number, number>) =>
     shown.slice(0, -1).reduce((sum, column) => sum + (widths.get(column) ?? 0) + 2, 0);
@@ -326,7 +348,7 @@ export function statusStyle(
 const nameMin = 16;
 
 /** The PROFILE column of `list` and `usage`: always shown, a long name cut first. */
-export const profileColumn: FitColumn = { header: 'PROFILE', min: nameMin };
+export const profileColumn: FitColumn = { header: 'PROFILE', min: nameMin, distinct: true };
 
 /**
  * The human `codex-lab list` table (the active profile is marked `*`), fitted to

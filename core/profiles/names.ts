@@ -5,7 +5,8 @@
  * CLI, the control API's operations and the router's `x-codex-lab-profile` header — so a name
  * one command accepts is never refused by another (docs/storage.md, "Names").
  *
- * A leaf module (errors and the schema only): the router reads the header with it per request.
+ * A leaf module (errors, the schema and an edit distance for "did you mean"): the router reads
+ * the header with it per request.
  */
 import { distance } from 'fastest-levenshtein';
 import { LabError } from '../errors.ts';

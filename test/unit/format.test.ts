@@ -278,3 +278,32 @@ describe('an older request’s route, recorded before the router kept its rule',
     expect(requestRouteText({ route: null, why: null, fallback: [] })).toBeNull();
   });
 });
+
+describe('fitTable on a narrow terminal', () => {
+  const rows = [
+    ['acct-10', 'ready', '90% · 2h 59m'],
+    ['acct-11', 'limited, back in 3d 23h', '0% · 2h 59m'],
+    ['research-team-shared-1', 'ready', '50% · 2h 59m'],
+    ['research-team-shared-2', 'ready', '40% · 2h 59m'],
+  ];
+  const columns = [
+    { header: 'PROFILE', min: 16, distinct: true },
+    { header: 'STATUS', min: 12 },
+    { header: '5-HOUR LEFT' },
+  ];
+
+  it('never cuts the names that tell rows apart into the same text', () => {
+    for (const width of [80, 50, 40, 30, 22]) {
+      const names = fitTable(columns, rows, width)
+        .lines.slice(1)
+        .map((line) => line.split(/\s{2,}/)[0]);
+      expect(new Set(names).size, `${width}: ${names.join(' | ')}`).toBe(rows.length);
+    }
+  });
+
+  it('cuts a column that need not tell rows apart to six characters rather than spill', () => {
+    const table = fitTable(columns, rows, 44);
+    for (const line of table.lines) expect(line.length, line).toBeLessThanOrEqual(44);
+    expect(table.lines[2]).toContain('limit…');
+  });
+});

@@ -144,7 +144,7 @@ function requestColumns(options: RequestTableOptions): FitColumn[] {
   return [
     { header: 'TIME' },
     { header: 'SESSION', ...cut(9), ...drop(5) },
-    { header: 'PROFILE', ...cut(8) },
+    { header: 'PROFILE', ...cut(8), distinct: true },
     { header: 'ROUTE', ...cut(10) },
     { header: 'MODEL', ...cut(7), ...drop(3) },
     { header: 'STATUS' },
