@@ -13,6 +13,7 @@ import {
   poolLeftParts,
   poolReadiness,
   sameRepoLead,
+  signInCommand,
   unreadableFile,
   unreadableWhat,
   unreadableGroups,
@@ -30,6 +31,11 @@ export interface QuotaTextOptions {
   now: number;
   /** IANA time zone; the system's when omitted. */
   timeZone?: string;
+  /**
+   * True on the command line: a line naming accounts to sign in again says the command that does
+   * it (elsewhere the account's own control does: the card's Sign in again, the tray's item).
+   */
+  commands?: boolean;
 }
 
 /** "14:05" when within the next 20 hours, else "Tue 14:05" (the shared clock-time wording). */
@@ -103,7 +109,13 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   }
   if (nextFree && pool.eligible.length > 0) lines.push(`Next free: ${nextFree}`);
   lines.push(`This week: ${poolForecastText(pool, options)}`);
-  if (signIn.length > 0) lines.push(`Needs sign-in: ${signIn.join(', ')}`);
+  if (signIn.length > 0) {
+    const how =
+      options.commands === true
+        ? ` (${signIn.length === 1 ? signInCommand(signIn[0]!) : signInCommand('NAME')})`
+        : '';
+    lines.push(`Needs sign-in: ${signIn.join(', ')}${how}`);
+  }
   for (const group of unreadableGroups(pool))
     lines.push(`${group.label}: ${group.names.join(', ')}`);
   return { short, headline, lines };

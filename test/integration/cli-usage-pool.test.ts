@@ -134,7 +134,8 @@ describe('codex-lab usage --pool and usage --json', () => {
     expect(lines).toContainEqual(
       expect.stringMatching(/^This week: at this week's pace the pool runs out \w{3} \d\d:\d\d$/),
     );
-    expect(lines).toContain('Needs sign-in: spare');
+    // On the command line it says the command that mends it.
+    expect(lines).toContain('Needs sign-in: spare (codex-lab login spare)');
     // A profile named beside --pool is not ignored without a word.
     const named = await runCodexLab(['usage', '--pool', 'work'], { home });
     expect(named.code).toBe(1);

@@ -50,7 +50,7 @@ export async function runList(
       }),
     );
     if (views.length > 0) {
-      const pool = describePool(poolSummaryOf(views, active, now), { now });
+      const pool = describePool(poolSummaryOf(views, active, now), { now, commands: true });
       writeLine(context.stdout, fitLines([pool.headline, ...pool.lines], width).join('\n'));
     }
   }

@@ -141,7 +141,7 @@ export async function runUsage(
     if (options['json'] === true) {
       writeLine(context.stdout, formatJson(pool));
     } else {
-      const text = describePool(pool, { now });
+      const text = describePool(pool, { now, commands: true });
       writeLine(context.stdout, fitLines([text.headline, ...text.lines], width).join('\n'));
     }
     return refreshFailed ? 1 : 0;

@@ -350,6 +350,13 @@ describe('summarizePool', () => {
     const text = describePool(toPoolSummaryView(summary), { now, timeZone: 'UTC' });
     expect(text.headline).toBe('Pool 80% left · 1 of 2 ready');
     expect(text.lines).toContain('Needs sign-in: broken');
+    // The command line says the command that mends it; the tray and the page have their own.
+    const cli = describePool(toPoolSummaryView(summary), { now, commands: true });
+    expect(cli.lines).toContain('Needs sign-in: broken (codex-lab login broken)');
+    const two = toPoolSummaryView({ ...summary, needsSignIn: ['broken', 'lost'] });
+    expect(describePool(two, { now, commands: true }).lines).toContain(
+      'Needs sign-in: broken, lost (codex-lab login NAME)',
+    );
   });
 
   it('a profile whose auth file cannot be read is named apart from those needing a sign-in', () => {
