@@ -157,7 +157,7 @@ describe('codex-lab log', () => {
     const typo = await runCodexLab(['log', '--profile', 'tem'], { home: router.home });
     expect(typo.code).toBe(1);
     expect(typo.stderr).toBe(
-      'codex-lab: There is no profile named "tem"; run `codex-lab list` to see them.\n',
+      'codex-lab: There is no profile named "tem" (did you mean team?); run `codex-lab list` to see them.\n',
     );
     await router.service.start({ port: 0 });
   });
@@ -191,22 +191,28 @@ describe('codex-lab log', () => {
   });
 });
 
+/** A hosted router over alpha and beta, whose turns spend no quota (so none is ever limited). */
+async function twoAccountRouter(homePrefix: string): Promise<TestRouter> {
+  const pool = await startTestRouter({
+    homePrefix,
+    hosted: true,
+    accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
+    profiles: [
+      ['alpha@example.com', 'alpha'],
+      ['beta@example.com', 'beta'],
+    ],
+  });
+  for (const email of ['alpha@example.com', 'beta@example.com']) {
+    pool.fake.account(email).usagePerTurn = 0;
+  }
+  return pool;
+}
+
 describe('codex-lab log: the ROUTE column says the rule the router recorded', () => {
   let pool: TestRouter;
 
   beforeAll(async () => {
-    pool = await startTestRouter({
-      homePrefix: 'codex-lab-cli-log-why-',
-      hosted: true,
-      accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
-      profiles: [
-        ['alpha@example.com', 'alpha'],
-        ['beta@example.com', 'beta'],
-      ],
-    });
-    for (const email of ['alpha@example.com', 'beta@example.com']) {
-      pool.fake.account(email).usagePerTurn = 0;
-    }
+    pool = await twoAccountRouter('codex-lab-cli-log-why-');
   });
 
   afterAll(() => pool?.close());
@@ -278,18 +284,7 @@ describe('codex-lab log: a session in no repository', () => {
   let pool: TestRouter;
 
   beforeAll(async () => {
-    pool = await startTestRouter({
-      homePrefix: 'codex-lab-cli-log-no-repo-',
-      hosted: true,
-      accounts: [{ email: 'alpha@example.com' }, { email: 'beta@example.com' }],
-      profiles: [
-        ['alpha@example.com', 'alpha'],
-        ['beta@example.com', 'beta'],
-      ],
-    });
-    for (const email of ['alpha@example.com', 'beta@example.com']) {
-      pool.fake.account(email).usagePerTurn = 0;
-    }
+    pool = await twoAccountRouter('codex-lab-cli-log-no-repo-');
   });
 
   afterAll(() => pool?.close());
