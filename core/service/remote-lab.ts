@@ -24,6 +24,7 @@ import { profileChangeWaitMs } from '../home/lock-waits.ts';
 import { systemClock } from '../ports.ts';
 import { decodeLabState, watchStreamSilence, type SilenceTimers } from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
+import { trackRouterChange } from './router-changes.ts';
 
 /**
  * How long a command waits for the router's answer to a rename, remove or sign-in: longer than
@@ -32,6 +33,20 @@ import { loopbackJson } from './loopback-http.ts';
  * and said to try again while the router went on to apply the change.
  */
 const profileChangeAnswerMs = profileChangeWaitMs + 20_000;
+
+/** The operations that change something: the router carries them out even unanswered. */
+const changeOperations = new Set([
+  'setActive',
+  'renameProfile',
+  'removeProfile',
+  'completeLogin',
+  'setPriming',
+  'primeNow',
+  'pinSession',
+  'pinRepo',
+  'rotateRouterToken',
+  'shutdown',
+]);
 
 /** The contract, reached over the control API of the router at `url`. */
 export class RemoteLab implements LabApi {
@@ -228,11 +243,14 @@ export class RemoteLab implements LabApi {
     return this.#call('rotateRouterToken', input);
   }
 
-  async #call<T>(
-    operation: string,
-    input: unknown,
-    timeoutMs = 30_000,
-  ): Promise<ContractResult<T>> {
+  #call<T>(operation: string, input: unknown, timeoutMs = 30_000): Promise<ContractResult<T>> {
+    const call = this.#ask<T>(operation, input, timeoutMs);
+    return changeOperations.has(operation)
+      ? trackRouterChange({ operation, url: this.url }, call)
+      : call;
+  }
+
+  async #ask<T>(operation: string, input: unknown, timeoutMs: number): Promise<ContractResult<T>> {
     const waiting = new AbortController();
     this.#pending.add(waiting);
     try {

@@ -3,12 +3,14 @@
  * that profile: the router holds the change until the refresh's tokens are on disk. The command
  * must wait for the router's own answer, so what it says is what happened; before, it gave up
  * after 30 s, said the router "stopped answering" and to run the command again, and the router
- * applied the change moments later.
+ * applied the change moments later. And a command interrupted (Ctrl-C) while the router holds
+ * its change says that the router still completes it, instead of exiting without a word.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expireAccessTokens, holdTokenAnswers, refreshTokenIsValid } from '../fakes/fake-issuer.ts';
+import { spawnCli } from '../helpers/auth-harness.ts';
 import { runCodexLab } from '../helpers/cli.ts';
 import { startServe, startTwoProfileWorld, type TwoProfileWorld } from './cli-serve-helper.ts';
 
@@ -88,4 +90,54 @@ describe('a profile change during a slow token refresh in serve', () => {
     },
     120_000,
   );
+});
+
+describe('a profile change interrupted while serve holds it', () => {
+  it('says on Ctrl-C that the router still completes it, and the router does', async () => {
+    world = await startTwoProfileWorld('codex-lab-interrupted-change-');
+    const { fake, home } = world;
+    const env = {
+      CODEX_LAB_HOME: home,
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    };
+    const serve = await startServe(home, env);
+    world.children.push(serve);
+    const bearer = (await readFile(join(home, 'state', 'router-token'), 'utf8')).trim();
+
+    expireAccessTokens(fake, 'alpha@example.com');
+    const hold = holdTokenAnswers(fake);
+    const turn = pinnedTurn(serve.url, bearer, 'alpha');
+    await hold.arrived;
+    try {
+      const renaming = spawnCli(['rename', 'alpha', 'work'], env);
+      // The router's rename waits for the refresh's lock: its claim on it is a folder beside it.
+      const locks = join(home, 'state', 'locks');
+      await expect
+        .poll(
+          async () =>
+            (await readdir(locks)).some((name) => name.startsWith('refresh-alpha.lock.new-')),
+          {
+            timeout: 20_000,
+            interval: 100,
+          },
+        )
+        .toBe(true);
+      renaming.child.kill('SIGINT');
+      expect(await renaming.exited).toBe(130);
+      expect(renaming.stderr()).toBe(
+        `codex-lab: Stopped waiting; the router at ${serve.url} still completes the rename (all or nothing): codex-lab list shows when it has.\n`,
+      );
+    } finally {
+      hold.release();
+    }
+    await (await turn).text().catch(() => '');
+    const listed = async () =>
+      (
+        JSON.parse((await runCodexLab(['list', '--json'], { home, env })).stdout) as Array<{
+          name: string;
+        }>
+      ).map((profile) => profile.name);
+    await expect.poll(listed, { timeout: 10_000, interval: 250 }).toEqual(['work', 'beta']);
+  }, 60_000);
 });
