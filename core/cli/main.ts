@@ -13,6 +13,7 @@ import {
 import { isLabError } from '../errors.ts';
 import { capitalize, withCliFix, withoutSentenceEnd } from '../format.ts';
 import { proxyConfigured } from '../net/proxy.ts';
+import { routerChangesInFlight, type RouterChange } from '../service/router-changes.ts';
 import { labVersion } from '../version.ts';
 import { createCliContext, writeLine, type CliContext } from './context.ts';
 import { criticalExit, signalExitCode, stopSignals, type StopSignal } from './critical-exit.ts';
@@ -138,6 +139,7 @@ function guardSignals(context: CliContext): () => void {
     const listener = () => {
       if (first !== null) return exit.signalled();
       first = signal;
+      for (const change of routerChangesInFlight()) writeLine(context.stderr, stillApplied(change));
       void exit.settled().then(() => process.exit(signalExitCode(signal)));
     };
     process.on(signal, listener);
@@ -148,6 +150,30 @@ function guardSignals(context: CliContext): () => void {
     if (first !== null) return;
     for (const [signal, listener] of listeners) process.off(signal, listener);
   };
+}
+
+/** What each change a router may still be carrying out is called in a sentence. */
+const changeWords: Record<string, string> = {
+  setActive: 'change of the active profile',
+  renameProfile: 'rename',
+  removeProfile: 'removal',
+  completeLogin: 'sign-in',
+  setPriming: 'priming setting',
+  primeNow: 'priming',
+  pinSession: 'pin',
+  pinRepo: 'pin',
+  rotateRouterToken: 'router token rotation',
+  shutdown: 'stop',
+};
+
+/**
+ * Said when a command is interrupted while a router holds a change it asked for: the router
+ * applies it fully or not at all, answered or not, so the change is not to be taken for undone.
+ */
+function stillApplied(change: RouterChange): string {
+  const what = changeWords[change.operation] ?? 'change';
+  const check = change.operation === 'shutdown' ? 'codex-lab status' : 'codex-lab list';
+  return `codex-lab: Stopped waiting; the router at ${change.url} still completes the ${what} (all or nothing): ${check} shows when it has.`;
 }
 
 /** Builds the command tree bound to `context`; `setExit` receives each action's exit code. */

@@ -35,6 +35,7 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../errors.ts';
+import { defaultLockWaitMs } from './lock-waits.ts';
 import { ensurePrivateDirectory, folderMode, notAFolderError, readTextFile } from './files.ts';
 
 /** How long to wait for a lock, and when a holder that stopped updating is presumed dead. */
@@ -155,7 +156,7 @@ export async function withLock<T>(
 ): Promise<T> {
   await ensurePrivateDirectory(locksDir);
   const lockPath = `${join(locksDir, name)}.lock`;
-  const waitMs = options.waitMs ?? 15_000;
+  const waitMs = options.waitMs ?? defaultLockWaitMs;
   const staleMs = options.staleMs ?? 10_000;
   const warn = options.warn ?? (() => undefined);
   const token = `${thisRun}-${(nameCount += 1)}`;

@@ -27,6 +27,7 @@ import {
   removeStaleTempFiles,
   writeJsonFile,
 } from '../home/files.ts';
+import { refreshLockWaitMs } from '../home/lock-waits.ts';
 import { withLock, type LockOptions } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { silentLogger, type Logger } from '../ports.ts';
@@ -189,11 +190,6 @@ export interface ProfileStoreOptions {
   step?: (point: string) => void | Promise<void>;
 }
 
-/**
- * How long rename and remove wait for a profile's refresh lock: a refresh in flight may take up to
- * its 30 s request timeout, and the rename must wait for its tokens rather than drop them.
- */
-const refreshLockWaitMs = 45_000;
 /**
  * How old a temp file of an atomic write must be before it is taken for a killed write's leftover
  * (a write takes milliseconds; a process paused mid-write for ten minutes has lost its lock).

@@ -20,9 +20,33 @@ import type {
   UsageRefreshView,
 } from './contract.ts';
 import { LabError } from '../errors.ts';
+import { profileChangeWaitMs } from '../home/lock-waits.ts';
 import { systemClock } from '../ports.ts';
 import { decodeLabState, watchStreamSilence, type SilenceTimers } from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
+import { trackRouterChange } from './router-changes.ts';
+
+/**
+ * How long a command waits for the router's answer to a rename, remove or sign-in: longer than
+ * the router may wait for the locks the change takes (a refresh of that profile in flight, then
+ * the registry), plus the issuer's revoke and the work itself. Waiting less, a command gave up
+ * and said to try again while the router went on to apply the change.
+ */
+const profileChangeAnswerMs = profileChangeWaitMs + 20_000;
+
+/** The operations that change something: the router carries them out even unanswered. */
+const changeOperations = new Set([
+  'setActive',
+  'renameProfile',
+  'removeProfile',
+  'completeLogin',
+  'setPriming',
+  'primeNow',
+  'pinSession',
+  'pinRepo',
+  'rotateRouterToken',
+  'shutdown',
+]);
 
 /** The contract, reached over the control API of the router at `url`. */
 export class RemoteLab implements LabApi {
@@ -176,18 +200,18 @@ export class RemoteLab implements LabApi {
     return this.#call('setActive', input);
   }
   renameProfile(input: Inputs['renameProfile']): Promise<ContractResult<null>> {
-    return this.#call('renameProfile', input);
+    return this.#call('renameProfile', input, profileChangeAnswerMs);
   }
   removeProfile(
     input: Inputs['removeProfile'],
   ): Promise<ContractResult<{ revoked: 'revoked' | 'skipped' | 'failed' } | null>> {
-    return this.#call('removeProfile', input);
+    return this.#call('removeProfile', input, profileChangeAnswerMs);
   }
   startLogin(input: Inputs['startLogin']): Promise<ContractResult<LoginView>> {
     return this.#call('startLogin', input);
   }
   completeLogin(input: Inputs['completeLogin']): Promise<ContractResult<null>> {
-    return this.#call('completeLogin', input);
+    return this.#call('completeLogin', input, profileChangeAnswerMs);
   }
   cancelLogin(input: Inputs['cancelLogin']): Promise<ContractResult<null>> {
     return this.#call('cancelLogin', input);
@@ -219,11 +243,14 @@ export class RemoteLab implements LabApi {
     return this.#call('rotateRouterToken', input);
   }
 
-  async #call<T>(
-    operation: string,
-    input: unknown,
-    timeoutMs = 30_000,
-  ): Promise<ContractResult<T>> {
+  #call<T>(operation: string, input: unknown, timeoutMs = 30_000): Promise<ContractResult<T>> {
+    const call = this.#ask<T>(operation, input, timeoutMs);
+    return changeOperations.has(operation)
+      ? trackRouterChange({ operation, url: this.url }, call)
+      : call;
+  }
+
+  async #ask<T>(operation: string, input: unknown, timeoutMs: number): Promise<ContractResult<T>> {
     const waiting = new AbortController();
     this.#pending.add(waiting);
     try {
