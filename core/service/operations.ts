@@ -530,8 +530,9 @@ export function fileLiveState(options: {
 
 /**
  * Refuses a repo pin on a path Codex never reports: one that is not a folder (a typo), or a
- * folder inside a repository (Codex names the repository's own folder). A folder in no
- * repository is allowed: it covers the repositories in it.
+ * folder inside a repository holding none of its own (Codex names the repository's own folder:
+ * `enclosingRepository`, the one rule `codex-lab pins` warns by). A folder holding repositories
+ * is allowed: it covers the repositories in it.
  */
 async function checkPinnableRepository(path: string): Promise<void> {
   if (!(await isFolder(path))) {
