@@ -89,6 +89,21 @@ describe('a quota refresh over accounts that cannot all be read', () => {
     },
   );
 
+  it('usage NAME --refresh on one account that cannot be read exits 1, its sentence once', async () => {
+    for (const [name, sentence] of [
+      [signIn, signInSentence],
+      [
+        'research',
+        `${join(home, 'auth-profiles', 'research', 'auth.json')} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+      ],
+    ] as const) {
+      const run = await runCodexLab(['usage', name, '--refresh'], { home, env: env() });
+      // Nothing was refreshed of the one account asked for: the command failed.
+      expect(run.stderr.trim().split('\n'), run.stderr).toEqual([`codex-lab: ${sentence}`]);
+      expect(run.code).toBe(1);
+    }
+  });
+
   it('the control API answers 200 with the accounts refreshed and each one that cannot be read', async () => {
     const serve = await startServe(home, env());
     children.push(serve);
