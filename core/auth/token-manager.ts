@@ -223,6 +223,7 @@ export class TokenManager {
           new LabError(
             'refresh_transient',
             `The issuer has not answered the token refresh of ${name} within ${Math.round(waitMs / 1000)} s; Codex Lab keeps waiting for it, so that its new tokens reach the disk.`,
+            { namedProfile: name },
           ),
         );
       }, waitMs);
