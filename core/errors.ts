@@ -84,32 +84,45 @@ export class LabError extends Error {
   readonly details: Readonly<Record<string, unknown>> | undefined;
   /** What cures it, for each surface to say (the CLI's command, the dashboard's button). */
   readonly fix: FailureFix | undefined;
+  /**
+   * The profile the sentence names by name, set by whoever words it: a list of several profiles'
+   * failures puts a name only before a sentence that does not say it already.
+   */
+  readonly namedProfile: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown>; fix?: FailureFix },
+    options?: {
+      cause?: unknown;
+      details?: Record<string, unknown>;
+      fix?: FailureFix;
+      namedProfile?: string;
+    },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LabError';
     this.code = code;
     this.details = options?.details;
     this.fix = options?.fix;
+    this.namedProfile = options?.namedProfile;
   }
 }
 
 /**
  * A failure that signing `profile` in again cures: `problem` says what is wrong, and the fix
  * travels beside it (`codex-lab login NAME` on the command line, "Sign in again" in the dashboard).
+ * `problem` names `profile` (`namedProfile`) unless `namesProfile` is false (it names a file).
  */
 export function signInAgainError(
   code: ErrorCode,
   profile: string,
   problem: string,
-  options?: { details?: Record<string, unknown> },
+  options?: { details?: Record<string, unknown>; namesProfile?: boolean },
 ): LabError {
   return new LabError(code, problem, {
-    ...options,
+    ...(options?.details ? { details: options.details } : {}),
+    ...(options?.namesProfile === false ? {} : { namedProfile: profile }),
     fix: { action: 'sign_in', profiles: [profile] },
   });
 }

@@ -87,6 +87,14 @@ export interface TokenManagerOptions {
    * Default 2 s.
    */
   earlyRefreshWaitMs?: number;
+  /**
+   * The level of the log line of a refresh failure that is also thrown to the caller (the issuer
+   * refused, could not be reached, the file holds another account). Default `warn`, for the
+   * service log; a command says the failure as its own sentence, so it asks for `debug` and the
+   * user reads it once. Warnings of what the caller never hears (an early refresh that failed
+   * while the current token still works, a lock, tokens another process wrote) stay warnings.
+   */
+  rethrownFailureLevel?: 'warn' | 'debug';
 }
 
 /** Why a refresh runs. */
@@ -158,6 +166,12 @@ export class TokenManager {
     }
   }
 
+  /** Logs a refresh failure that is thrown to the caller too, at `rethrownFailureLevel`. */
+  #logRethrown(fields: object, message: string): void {
+    if (this.#options.rethrownFailureLevel === 'debug') this.#logger.debug(fields, message);
+    else this.#logger.warn(fields, message);
+  }
+
   /**
    * New credentials after the upstream answered 401 to `rejectedAccessToken`: adopts tokens another
    * process already wrote, else refreshes once.
@@ -209,6 +223,7 @@ export class TokenManager {
           new LabError(
             'refresh_transient',
             `The issuer has not answered the token refresh of ${name} within ${Math.round(waitMs / 1000)} s; Codex Lab keeps waiting for it, so that its new tokens reach the disk.`,
+            { namedProfile: name },
           ),
         );
       }, waitMs);
@@ -248,7 +263,7 @@ export class TokenManager {
     if (!holdsAccount(registered, accountHeldBy(disk))) {
       const message = refreshFailureMessage('account_mismatch', name);
       await health.markAuthError(name, 'account_mismatch', message, clock.now());
-      this.#logger.warn({ profile: name }, 'auth file holds another account than its profile');
+      this.#logRethrown({ profile: name }, 'auth file holds another account than its profile');
       throw signInAgainError('account_mismatch', name, message);
     }
     // Someone else refreshed while we waited: use theirs unless it is already past its exp (a
@@ -300,7 +315,7 @@ export class TokenManager {
         'refresh_transient',
       );
     } catch (error) {
-      this.#logger.warn(
+      this.#logRethrown(
         { profile: name, code: isLabError(error) ? error.code : 'unknown' },
         'refresh unreachable',
       );
@@ -310,7 +325,7 @@ export class TokenManager {
     const outcome = processRefreshAnswer(answer, name, tokens.refresh_token);
     if (!outcome.ok) {
       const { error, permanent } = outcome.failure;
-      this.#logger.warn(
+      this.#logRethrown(
         { profile: name, status: answer.status, code: error.code, permanent },
         'refresh failed',
       );

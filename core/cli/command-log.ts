@@ -116,17 +116,3 @@ function oneLine(text: string): string {
 function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
-
-/**
- * `logger` with its warnings said at debug level: for a part whose every warning the command
- * also says as its own failure sentence (a token refresh), so the user reads it once.
- */
-export function warningsAsDebug(logger: Logger): Logger {
-  return {
-    debug: (fields, message) => logger.debug(fields, message),
-    info: (fields, message) => logger.info(fields, message),
-    warn: (fields, message) => logger.debug(fields, message),
-    error: (fields, message) => logger.error(fields, message),
-    child: (bindings) => warningsAsDebug(logger.child(bindings)),
-  };
-}

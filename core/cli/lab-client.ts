@@ -18,7 +18,6 @@ import type {
 } from '../service/contract.ts';
 import type { RevokeResult } from '../service/operations.ts';
 import type { TokenManager, TokenManagerOptions } from '../auth/token-manager.ts';
-import { warningsAsDebug } from './command-log.ts';
 import { writeLine, type CliContext } from './context.ts';
 
 /** The operations a command may perform, wherever they run. */
@@ -172,9 +171,10 @@ export async function cliTokenManager(
     issuer: context.config.issuer,
     clock: systemClock,
     ...parts,
-    // What a refresh meets reaches the user as the failure the command says ("work needs a new
-    // sign-in …"); a warning line beside it would say it twice. CODEX_LAB_LOG_LEVEL=debug shows it.
-    logger: warningsAsDebug(parts.logger),
+    // A refresh failure thrown to the command reaches the user as the failure it says ("work
+    // needs a new sign-in …"); a warning line beside it would say it twice.
+    // CODEX_LAB_LOG_LEVEL=debug shows it. What the command never hears stays a warning.
+    rethrownFailureLevel: 'debug',
   });
 }
 

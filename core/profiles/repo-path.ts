@@ -1,5 +1,5 @@
 /** The one spelling of a repository path that pins are stored and matched under. */
-import { access, realpath, stat } from 'node:fs/promises';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { LabError } from '../errors.ts';
 
@@ -61,11 +61,12 @@ export async function repositoryOf(folder: string): Promise<string | null> {
 }
 
 /**
- * The repository `folder` (a canonical path) lies inside without being its own folder, or null:
- * Codex run there names that repository, never `folder`, so a repo pin on it routes nothing (but
- * for a repository nested in it). Null too for a repository's own folder, a folder in no
- * repository (a pin there covers the repositories in it) and a path that is not a folder here
- * (a checkout deleted or not mounted says nothing).
+ * The repository that makes a repo pin on `folder` (a canonical path) route nothing, or null:
+ * `folder` lies inside it without being its own folder, and no repository lies inside `folder`
+ * either (Codex run anywhere there names that repository, never `folder`). Null for a
+ * repository's own folder, a folder in no repository, a folder holding a repository of its own
+ * (a pin there covers it: a home-folder dotfiles repository does not stop `~/work` from being
+ * pinned), and a path that is not a folder here (a checkout deleted or not mounted says nothing).
  */
 export async function enclosingRepository(folder: string): Promise<string | null> {
   const isFolder = await stat(folder).then(
@@ -74,7 +75,42 @@ export async function enclosingRepository(folder: string): Promise<string | null
   );
   if (!isFolder) return null;
   const repository = await repositoryOf(folder);
-  return repository === null || repository === folder ? null : repository;
+  if (repository === null || repository === folder) return null;
+  return (await holdsRepository(folder)) ? null : repository;
+}
+
+/** How many folder entries `holdsRepository` reads at most: a huge tree costs little. */
+const nestedScanLimit = 2_000;
+/** Folders never searched for a nested repository: a repository's own data, installed packages. */
+const skippedFolders = new Set(['.git', 'node_modules']);
+
+/**
+ * True when a child or grandchild folder of `folder` is a repository (holds `.git`). Bounded: two
+ * levels, at most `nestedScanLimit` entries read, unreadable folders skipped.
+ */
+async function holdsRepository(folder: string): Promise<boolean> {
+  let budget = nestedScanLimit;
+  const subfolders = async (parent: string): Promise<string[]> => {
+    if (budget <= 0) return [];
+    const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
+    const read = entries.slice(0, budget);
+    budget -= read.length;
+    return read
+      .filter((entry) => entry.isDirectory() && !skippedFolders.has(entry.name))
+      .map((entry) => join(parent, entry.name));
+  };
+  const isRepository = (path: string): Promise<boolean> =>
+    access(join(path, '.git')).then(
+      () => true,
+      () => false,
+    );
+  for (const child of await subfolders(folder)) {
+    if (await isRepository(child)) return true;
+    for (const grandchild of await subfolders(child)) {
+      if (await isRepository(grandchild)) return true;
+    }
+  }
+  return false;
 }
 
 /** The one wording of a pin on a folder inside a repository, for a refusal and a warning. */

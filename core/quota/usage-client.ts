@@ -53,6 +53,7 @@ export async function readUsage(
     throw new LabError(
       'upstream_error',
       `The usage endpoint answered ${answer.status} for ${name}; try again later.`,
+      { namedProfile: name },
     );
   }
   let json: unknown;
@@ -62,6 +63,7 @@ export async function readUsage(
     throw new LabError(
       'upstream_error',
       `The usage endpoint sent an unexpected answer for ${name}.`,
+      { namedProfile: name },
     );
   }
   const snapshot = processUsageResponse(json, options.now(), options.warn);

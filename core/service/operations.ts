@@ -123,29 +123,25 @@ export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
 }
 
 /**
- * The accounts a refresh could not read, each named once: a sentence that names its account
- * already ("alpha needs a new sign-in …", "The usage endpoint answered 503 for alpha; …") is said
- * as it is; one that does not ("Could not reach the usage endpoint …") is said once for every
- * account it is about, after their names.
+ * The accounts a refresh could not read, each named once: a sentence its builder says names its
+ * account (`namedProfile`: "alpha needs a new sign-in …", "The usage endpoint answered 503 for
+ * alpha; …") is said as it is; one that does not ("Could not reach the usage endpoint …") is said
+ * once for every account it is about, after their names. Never decided by the words: a profile
+ * called `usage` is not named by "the usage endpoint".
  */
-export function unreadSentence(unread: readonly UnreadProfileView[]): string {
-  const groups = new Map<string, string[]>();
-  for (const { profile, message } of unread) {
-    groups.set(message, [...(groups.get(message) ?? []), profile]);
+export function unreadSentence(
+  unread: readonly { profile: string; error: Pick<LabError, 'message' | 'namedProfile'> }[],
+): string {
+  const groups = new Map<string, { who: string[]; named: boolean }>();
+  for (const { profile, error } of unread) {
+    const group = groups.get(error.message) ?? { who: [], named: true };
+    group.who.push(profile);
+    group.named &&= error.namedProfile === profile;
+    groups.set(error.message, group);
   }
   return [...groups]
-    .map(([message, who]) =>
-      who.every((name) => namesProfile(message, name))
-        ? message
-        : `${who.sort().join(', ')}: ${message}`,
-    )
+    .map(([message, { who, named }]) => (named ? message : `${who.sort().join(', ')}: ${message}`))
     .join(' ');
-}
-
-/** True when `message` names `profile` as a word of its own (not inside a longer name). */
-function namesProfile(message: string, profile: string): boolean {
-  const escaped = profile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^\\w.-])${escaped}($|[^\\w-])`).test(message);
 }
 
 /** Every state change, once. */
@@ -351,19 +347,20 @@ export class LabOperations {
         ? [(await store.getProfile(input.profile)).name]
         : (await store.listProfiles()).map((profile) => profile.name);
       const outcomes = await Promise.all(
-        names.map(async (name): Promise<UnreadProfileView | null> => {
+        names.map(async (name): Promise<{ view: UnreadProfileView; error: LabError } | null> => {
           try {
             await this.readUsage(name);
             return null;
           } catch (error) {
             if (!isLabError(error)) throw error;
-            return {
+            const view: UnreadProfileView = {
               profile: name,
               ok: false,
               code: error.code,
               message: error.message,
               ...(error.fix ? { fix: error.fix } : {}),
             };
+            return { view, error };
           }
         }),
       );
@@ -373,8 +370,13 @@ export class LabOperations {
       const unsaved = await this.#options.quota.flush();
       this.#options.live.changed();
       const unread = outcomes.filter((outcome) => outcome !== null);
-      const failed = unread.filter((outcome) => !isStandingFailure(outcome));
-      if (failed.length > 0) throw new LabError('upstream_error', unreadSentence(failed));
+      const failed = unread.filter((outcome) => !isStandingFailure(outcome.view));
+      if (failed.length > 0) {
+        throw new LabError(
+          'upstream_error',
+          unreadSentence(failed.map(({ view, error }) => ({ profile: view.profile, error }))),
+        );
+      }
       // A refresh promises the numbers are kept: read but not on file is a failure, said so.
       if (unsaved !== null) {
         throw new LabError(
@@ -383,7 +385,10 @@ export class LabOperations {
           { cause: unsaved },
         );
       }
-      return { refreshed: names.filter((_, index) => outcomes[index] === null), unread };
+      return {
+        refreshed: names.filter((_, index) => outcomes[index] === null),
+        unread: unread.map((outcome) => outcome.view),
+      };
     });
   }
 
@@ -530,8 +535,9 @@ export function fileLiveState(options: {
 
 /**
  * Refuses a repo pin on a path Codex never reports: one that is not a folder (a typo), or a
- * folder inside a repository (Codex names the repository's own folder). A folder in no
- * repository is allowed: it covers the repositories in it.
+ * folder inside a repository holding none of its own (Codex names the repository's own folder:
+ * `enclosingRepository`, the one rule `codex-lab pins` warns by). A folder holding repositories
+ * is allowed: it covers the repositories in it.
  */
 async function checkPinnableRepository(path: string): Promise<void> {
   if (!(await isFolder(path))) {

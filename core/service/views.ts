@@ -306,7 +306,9 @@ async function authProblem(
   try {
     const auth = await readJsonFile(path, authDotJsonSchema);
     if (auth?.tokens) return null;
-    const missing = signInAgainError('not_signed_in', entry.name, `${path} holds no tokens.`);
+    const missing = signInAgainError('not_signed_in', entry.name, `${path} holds no tokens.`, {
+      namesProfile: false,
+    });
     report(missing);
     return missing;
   } catch (error) {

@@ -154,6 +154,22 @@ describe('pins reach the router', () => {
         route: 'pinned',
       });
       expect((await runCodexLab(['unpin', '--repo', clients], { home })).code).toBe(0);
+      // A folder inside the repository that holds a repository of its own (a dotfiles
+      // repository at ~ and ~/work/projA): the pin covers the nested repository, which Codex
+      // names by its own path, and `pins` does not call it a pin that never applies.
+      const work = join(repo, 'work');
+      const nested = join(work, 'projA');
+      mkdirSync(join(nested, '.git'), { recursive: true });
+      const holding = await runCodexLab(['pin', 'beta', '--repo', work], { home });
+      expect(holding.code, holding.stderr).toBe(0);
+      expect(await turn('repo-nested', { workspace: nested })).toMatchObject({
+        profile: 'beta',
+        route: 'pinned',
+      });
+      const listed = await runCodexLab(['pins'], { home });
+      expect(listed.stderr).toBe('');
+      expect(listed.stdout).toContain(work);
+      expect((await runCodexLab(['unpin', '--repo', work], { home })).code).toBe(0);
       // Unpinning a subfolder (a pin saved before this rule) is still allowed.
       expect((await runCodexLab(['unpin', '--repo', subfolder], { home })).code).toBe(0);
     } finally {

@@ -10,7 +10,12 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
-import { expireAccessTokens, issueAuthDotJson, scriptRefresh } from '../fakes/fake-issuer.ts';
+import {
+  expireAccessTokens,
+  issueAuthDotJson,
+  scriptRefresh,
+  setAccessTokenLifetime,
+} from '../fakes/fake-issuer.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import { startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
@@ -88,6 +93,39 @@ describe('a quota refresh over accounts that cannot all be read', () => {
       expect(again.code).toBe(0);
     },
   );
+
+  it('usage NAME --refresh on one account that cannot be read exits 1, its sentence once', async () => {
+    for (const [name, sentence] of [
+      [signIn, signInSentence],
+      [
+        'research',
+        `${join(home, 'auth-profiles', 'research', 'auth.json')} is not valid JSON. It was left untouched: fix or move it, then try again.`,
+      ],
+    ] as const) {
+      const run = await runCodexLab(['usage', name, '--refresh'], { home, env: env() });
+      // Nothing was refreshed of the one account asked for: the command failed.
+      expect(run.stderr.trim().split('\n'), run.stderr).toEqual([`codex-lab: ${sentence}`]);
+      expect(run.code).toBe(1);
+    }
+  });
+
+  it('a refresh warning the command does not say as its failure still reaches stderr, once', async () => {
+    // work's access token is valid for two more minutes (inside the early-refresh margin), and
+    // the issuer fails the early refresh: the read goes on with the current token and succeeds,
+    // so the warning is the only word of the failed refresh.
+    setAccessTokenLifetime(fake, 120);
+    await writeFile(
+      join(home, 'auth-profiles', 'work', 'auth.json'),
+      JSON.stringify(issueAuthDotJson(fake, 'work@x.test')),
+    );
+    scriptRefresh(fake, 'work@x.test', { status: 500, body: { error: 'server_error' } });
+    const run = await runCodexLab(['usage', 'work', '--refresh'], { home, env: env() });
+    expect(count(run.stderr, 'Early refresh failed; using the current token'), run.stderr).toBe(1);
+    // The failure it recovered from is not said a second time beside it.
+    expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(1);
+    expect(run.stdout).toMatch(/^work\s+limited.*just now/m);
+    expect(run.code).toBe(0);
+  });
 
   it('the control API answers 200 with the accounts refreshed and each one that cannot be read', async () => {
     const serve = await startServe(home, env());

@@ -59,8 +59,9 @@ function extraLines(view: ProfileView, now: number): string[] {
 
 /**
  * Prints the quota table (or JSON); exits 1 when a named profile does not exist, a file cannot
- * be read, or a refresh failed (named on stderr). An account a refresh cannot read because of
- * its state (a sign-in, an unreadable auth file) is named once, and fails only as `usage` would.
+ * be read, or a refresh failed (named on stderr). An account a refresh of every account cannot
+ * read because of its state (a sign-in, an unreadable auth file) is named once, and fails only as
+ * `usage` would; the one account named and not read fails the command.
  */
 export async function runUsage(
   context: CliContext,
@@ -106,12 +107,14 @@ export async function runUsage(
       refreshFailed = true;
     } else {
       // Each account that cannot be read, once, in its state's sentence with the command that
-      // cures it. That is no failure of the refresh: the exit code is what `usage` would say
-      // (1 for a file it cannot read, named once below), not 1 for an account's sign-in.
+      // cures it. Over every account that is no failure of the refresh: the exit code is what
+      // `usage` would say (1 for a file it cannot read, named once below), not 1 for an account's
+      // sign-in. The one account named and not read is: the command refreshed nothing.
       for (const unread of result.value.unread) {
         writeLine(context.stderr, `codex-lab: ${withCliFix(unread.message, unread.fix)}`);
         refreshSaid += ` ${unread.message}`;
       }
+      if (only !== null && result.value.unread.length > 0) refreshFailed = true;
     }
   }
   const now = Date.now();

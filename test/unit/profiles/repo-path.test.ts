@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   canonicalRepoPath,
+  enclosingRepository,
   repoPathCovers,
   repositoryOf,
 } from '../../../core/profiles/repo-path.ts';
@@ -50,5 +51,26 @@ describe('repository paths for pins', () => {
     expect(await repositoryOf(join(repo, 'packages', 'app'))).toBe(repo);
     expect(await repositoryOf(worktree)).toBe(worktree);
     expect(await repositoryOf(join(dir, 'plain'))).toBe(null);
+  });
+
+  it('refuses a plain folder inside a repository, but not one holding a repository of its own', async () => {
+    // A dotfiles repository at the home folder, with repositories under ~/work and ~/clients.
+    const home = dir;
+    await mkdir(join(home, '.git'));
+    await mkdir(join(home, 'work', 'projA', '.git'), { recursive: true });
+    await mkdir(join(home, 'clients', 'acme', 'widget', '.git'), { recursive: true });
+    await mkdir(join(home, 'notes', 'drafts'), { recursive: true });
+    // Only inside what is never searched: installed packages.
+    await mkdir(join(home, 'tool', 'node_modules', 'package', '.git'), { recursive: true });
+    // Three levels down: past the bounded look.
+    await mkdir(join(home, 'deep', 'a', 'b', 'repo', '.git'), { recursive: true });
+    expect(await enclosingRepository(join(home, 'work'))).toBe(null);
+    expect(await enclosingRepository(join(home, 'clients'))).toBe(null);
+    expect(await enclosingRepository(join(home, 'work', 'projA'))).toBe(null);
+    expect(await enclosingRepository(join(home, 'notes'))).toBe(home);
+    expect(await enclosingRepository(join(home, 'notes', 'drafts'))).toBe(home);
+    expect(await enclosingRepository(join(home, 'tool'))).toBe(home);
+    expect(await enclosingRepository(join(home, 'deep'))).toBe(home);
+    expect(await enclosingRepository(join(home, 'missing'))).toBe(null);
   });
 });
