@@ -912,6 +912,29 @@ export function requestLeftText(
 }
 
 /**
+ * How each abnormal end of an answer's stream (the view's `RequestEnding`) is said, after its
+ * status ("200, stream cut"). Passing a view whose ending this lacks fails to type-check.
+ */
+const endingWords = {
+  upstream_cut: 'stream cut',
+  upstream_error: 'upstream error',
+  client_gone: 'client left',
+} as const;
+
+/**
+ * A logged request's status as every surface shows it (the `log` table, the dashboard): the HTTP
+ * status, and how its stream ended when not as it should ("200, stream cut"), so a turn Codex saw
+ * break never reads as a clean 200.
+ */
+export function requestStatusText(request: {
+  status: number;
+  ending?: keyof typeof endingWords | null;
+}): string {
+  const ending = request.ending ? endingWords[request.ending] : undefined;
+  return ending === undefined ? String(request.status) : `${request.status}, ${ending}`;
+}
+
+/**
  * `text` cut to `width` characters, its end replaced by "…" when it is longer, so a narrow column
  * says where it cut.
  */

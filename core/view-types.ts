@@ -333,6 +333,14 @@ export interface RequestTokensView {
   reasoning: number;
 }
 
+/**
+ * How an answer's stream ended when it did not end as it should: `upstream_cut` (the upstream's
+ * stream broke, or stopped before its last event), `upstream_error` (its last event was an error:
+ * `response.failed`, `error`), `client_gone` (the client went away before the end). Codex retries
+ * or reports each of them, whatever the status said.
+ */
+export type RequestEnding = 'upstream_cut' | 'upstream_error' | 'client_gone';
+
 /** One routed (or refused) request, for the per-request log. */
 export interface RequestView {
   id: number;
@@ -361,6 +369,11 @@ export interface RequestView {
   kind: string;
   /** The HTTP status the client got (499 when it went away first). */
   status: number;
+  /**
+   * How the answer's stream ended when not as it should (`requestStatusText` words it with the
+   * status); null when it ended well, when there was no stream, and for older records.
+   */
+  ending: RequestEnding | null;
   /** Time to the first byte of the answer, in ms. */
   ttfbMs: number | null;
   durationMs: number;
@@ -515,7 +528,11 @@ type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests' | 'sessions
     next: Omit<Next, 'sameRepo'> & { sameRepo?: Next['sameRepo'] };
   };
   requests: Array<
-    Omit<RequestView, 'pinned' | 'why'> & { pinned?: string | null; why?: RouteWhyView | null }
+    Omit<RequestView, 'pinned' | 'why' | 'ending'> & {
+      pinned?: string | null;
+      why?: RouteWhyView | null;
+      ending?: RequestEnding | null;
+    }
   >;
 };
 
@@ -543,6 +560,7 @@ export function decodeLabState(body: unknown): LabState {
       ...request,
       pinned: request.pinned ?? null,
       why: request.why ?? null,
+      ending: request.ending ?? null,
     })),
   };
 }

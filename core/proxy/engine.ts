@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode, LabError } from '../errors.ts';
-import type { RequestTokensView, RouteReason } from '../view-types.ts';
+import type { RequestEnding, RequestTokensView, RouteReason } from '../view-types.ts';
 import type { RouteContext } from '../router/route-context.ts';
 import type { CiphertextOwners } from './ciphertext.ts';
 
@@ -82,6 +82,11 @@ export interface RoutingTicket {
 export interface RequestOutcome {
   /** The status the client got; 499 when it went away before an answer. */
   status: number;
+  /**
+   * How the answer's stream ended when not as it should (cut, an error event, the client gone),
+   * whatever `status` said; absent or null when it ended well.
+   */
+  ending?: RequestEnding | null;
   /** Time to the first byte of the answer, or null when none was sent. */
   ttfbMs: number | null;
   durationMs: number;

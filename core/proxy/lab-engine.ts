@@ -602,6 +602,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           model: context.model,
           kind: info.kind,
           status: outcome.status,
+          // Kept only when the stream broke: a record without it ended well, as older ones did.
+          ...(outcome.ending ? { ending: outcome.ending } : {}),
           ttfbMs: outcome.ttfbMs,
           durationMs: outcome.durationMs,
           tokens: outcome.usage,

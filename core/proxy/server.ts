@@ -34,6 +34,7 @@ import { isLabError, LabError } from '../errors.ts';
 import { unreadableFile } from '../format.ts';
 import { PendingWork, settledWithin, type Clock, type Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
+import type { RequestEnding } from '../view-types.ts';
 import {
   decodeBody,
   defaultBodyLimitBytes,
@@ -601,12 +602,19 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const digest = ciphertext.record(session, profile, blob);
       if (ticket.finish && minted.length < maxMintedPerRequest) minted.push(digest);
     };
+    // How the answer's stream broke, when it did (set where the break is seen), for the log.
+    let broken: RequestEnding | null = null;
     try {
       await route();
     } finally {
       const endedAt = clock.now();
       ticket.finish?.({
         status: response.headersSent ? response.statusCode : 499,
+        // A 499 already says the client left before an answer; after one, the status stays and
+        // the break is said beside it, as Codex met it.
+        ending: response.headersSent
+          ? (broken ?? (aborter.signal.aborted ? 'client_gone' : (usageTap?.ending() ?? null)))
+          : null,
         ttfbMs:
           firstByteAt !== null
             ? firstByteAt - startedAt
@@ -689,6 +697,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           },
           abort() {
             // As the HTTP path does when the upstream stream breaks: Codex sees a cut stream.
+            broken = 'upstream_cut';
             response.destroy();
           },
         },
@@ -1056,12 +1065,12 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           }
           if (usageTap && status >= 200 && status < 300) taps.push(usageTap.push);
           if (taps.length > 0) tapBody(upstream, taps);
-          try {
-            await streamTo(upstream.body, response);
-          } catch (error) {
+          const ended = await streamTo(upstream.body, response);
+          if (ended) {
             // The client left, or the upstream broke mid-stream; both ends are destroyed.
+            broken = ended.ending;
             if (!aborter.signal.aborted) {
-              log.debug({ profile: pick.profile, err: error }, 'stream ended early');
+              log.debug({ profile: pick.profile, err: ended.error }, 'stream ended early');
             }
           }
           return;
@@ -1153,10 +1162,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     }
     response.writeHead(status, copyHeaders(upstream.headers, notForwardedDownstream));
     response.flushHeaders();
-    try {
-      await streamTo(upstream.body, response);
-    } catch (error) {
-      if (!aborter.signal.aborted) log.debug({ err: error }, 'pass-through stream ended early');
+    const ended = await streamTo(upstream.body, response);
+    if (ended && !aborter.signal.aborted) {
+      log.debug({ err: ended.error }, 'pass-through stream ended early');
     }
   }
 
@@ -1481,36 +1489,51 @@ function responseHeaders(
   return headers;
 }
 
+/** A stream that did not reach its end: which side broke it, and the error. */
+interface BrokenStream {
+  ending: Extract<RequestEnding, 'upstream_cut' | 'client_gone'>;
+  error: Error;
+}
+
 /**
  * Pipes the upstream body to the client with backpressure (`pipe`), destroying the other side
- * when either fails or the client goes away. `stream.pipeline` does the same but allocates an
- * AbortController and aborts it (a DOMException) on every finished response.
+ * when either fails or the client goes away; resolves with how it broke, or null at its end.
+ * `stream.pipeline` does the same but allocates an AbortController and aborts it (a DOMException)
+ * on every finished response.
  */
-function streamTo(body: Readable, response: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+function streamTo(body: Readable, response: ServerResponse): Promise<BrokenStream | null> {
+  return new Promise<BrokenStream | null>((resolve) => {
     let settled = false;
-    const finish = (error?: Error): void => {
+    const finish = (broken: BrokenStream | null): void => {
       if (settled) return;
       settled = true;
       body.off('error', onBodyError);
       response.off('close', onClose);
-      response.off('error', onBodyError);
-      if (error) reject(error);
-      else resolve();
+      response.off('error', onResponseError);
+      resolve(broken);
     };
     const onBodyError = (error: Error): void => {
       body.unpipe(response);
       body.destroy();
       response.destroy(error);
-      finish(error);
+      finish({ ending: 'upstream_cut', error });
+    };
+    const onResponseError = (error: Error): void => {
+      body.unpipe(response);
+      body.destroy();
+      response.destroy(error);
+      finish({ ending: 'client_gone', error });
     };
     const onClose = (): void => {
-      if (response.writableFinished) return finish();
+      if (response.writableFinished) return finish(null);
       body.destroy();
-      finish(new Error('the client closed the stream before the end'));
+      finish({
+        ending: 'client_gone',
+        error: new Error('the client closed the stream before the end'),
+      });
     };
     body.on('error', onBodyError);
-    response.on('error', onBodyError);
+    response.on('error', onResponseError);
     response.on('close', onClose);
     body.pipe(response);
   });

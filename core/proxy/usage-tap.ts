@@ -5,10 +5,19 @@
  * object comes after the output in the response, so a small tail holds it even when the
  * completed event (which repeats the whole output) is large.
  */
-import type { RequestTokensView } from '../view-types.ts';
+import type { RequestEnding, RequestTokensView } from '../view-types.ts';
 
 /** Bytes of the stream's end kept for the usage read. */
 const tailBytes = 32 * 1024;
+/** An SSE event's type line, as it starts a line of the stream. */
+const eventLine = /(?:^|\n)event: *([^\r\n]*)\r?\n/g;
+/** The last events a Responses stream may end with, and what each says of the turn. */
+const lastEvents: Readonly<Record<string, RequestEnding | null>> = {
+  'response.completed': null,
+  'response.incomplete': null,
+  'response.failed': 'upstream_error',
+  error: 'upstream_error',
+};
 /** The usage member's key, as it stands in the stream's bytes. */
 const usageKey = Buffer.from('"usage":');
 
@@ -42,6 +51,22 @@ export class UsageTap {
       if (read !== null) return read;
     }
     return parseCompletedUsage(Buffer.concat(this.#chunks).toString('utf8'));
+  }
+
+  /**
+   * How the stream ended, read from its last event once it is over: an error event
+   * (`upstream_error`), or an event after which a Responses stream goes on (`upstream_cut`: it
+   * stopped before the turn ended). Null when it ended with a last event, and when the tail holds
+   * no event's start (one final event longer than the tail): nothing is claimed then.
+   */
+  ending(): RequestEnding | null {
+    if (this.#chunks.length === 0) return null;
+    let last: string | null = null;
+    for (const match of Buffer.concat(this.#chunks).toString('utf8').matchAll(eventLine)) {
+      last = match[1] ?? null;
+    }
+    if (last === null) return null;
+    return Object.hasOwn(lastEvents, last) ? (lastEvents[last] ?? null) : 'upstream_cut';
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type {
   ExcludedCandidateView,
+  RequestEnding,
   RequestTokensView,
   RequestView,
   RouteReason,
@@ -33,6 +34,11 @@ export interface RequestRecord {
   model: string | null;
   kind: string;
   status: number;
+  /**
+   * How its stream ended when not as it should; absent (or null) when it ended well, and in
+   * records from before it was kept.
+   */
+  ending?: RequestEnding | null;
   ttfbMs: number | null;
   durationMs: number;
   tokens: RequestTokensView | null;
@@ -102,6 +108,7 @@ export function renamedWhy(why: RouteWhyView, from: string, to: string): RouteWh
   };
 }
 
+const endings = new Set<unknown>(['upstream_cut', 'upstream_error', 'client_gone']);
 const rules = new Set<unknown>(['pin', 'session', 'active', 'cache', 'best']);
 const pinSources = new Set<unknown>([null, 'header', 'session', 'repo']);
 
@@ -260,6 +267,7 @@ export function toRequestView(record: RequestRecord): RequestView {
     ...shown,
     at: new Date(record.at).toISOString(),
     pinned: record.pinned ?? null,
+    ending: endings.has(record.ending) ? (record.ending as RequestEnding) : null,
     // A record from before the rule was kept (or a damaged one) has none: surfaces say its route.
     why: isRouteWhy(record.why) ? record.why : null,
     fallback: record.fallback.map(({ profile, reason }) => ({ profile, reason })),

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import type { LabState, RequestView, UsageTotalView } from '../../core/service/contract.ts';
 import { formatClock, formatCount, formatLatency, sessionLabel } from '../format.ts';
-import { humanizeTimes, requestRouteText } from '../../core/format.ts';
+import { humanizeTimes, requestRouteText, requestStatusText } from '../../core/format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** Props of `RequestsPanel`. */
@@ -177,8 +177,12 @@ function RequestRow({ request }: { request: RequestView }) {
       </td>
       <td>{request.model ?? '–'}</td>
       <td>
-        <span className={request.status >= 400 ? 'status-bad' : 'status-good'}>
-          {request.status}
+        {/* A stream that broke reads as broken, as in `codex-lab log`, whatever its status. */}
+        <span
+          data-testid="request-status"
+          className={request.status >= 400 || request.ending ? 'status-bad' : 'status-good'}
+        >
+          {requestStatusText(request)}
         </span>
       </td>
       <td>{milliseconds(request.ttfbMs)}</td>

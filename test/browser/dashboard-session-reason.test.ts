@@ -4,12 +4,14 @@
  * each session's last turn (a new session kept with a recent one's prompt cache is not "best"),
  * and the Requests panel says the same words for each request; at 1280×800 the sessions table
  * is readable (its why wide enough, its pin menu and its session id whole),
- * and a failed action on a card further down the page says why on that card, in sight.
+ * a failed action on a card further down the page says why on that card, in sight, and a turn
+ * whose stream the upstream cut reads as cut beside its status.
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { requestStatusText } from '../../core/format.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import {
@@ -175,5 +177,25 @@ describe.skipIf(!hasChromium)('what the dashboard says about routing and failed 
       rmSync(locks, { force: true });
       renameSync(`${locks}.aside`, locks);
     }
+  });
+
+  it('says a turn whose stream the upstream cut was cut, beside the status, as the log does', async () => {
+    // Over HTTP: a WebSocket drop the router resumes never reaches Codex.
+    fake.webSocketUpgrades = 'refuse';
+    for (const email of ['alpha@example.com', 'beta@example.com']) {
+      fake.account(email).failures.push({ kind: 'reset_mid_stream' });
+    }
+    // The turn's answer is read whole: the cut stream fails it, as Codex's stream fails.
+    await expect(routerTurn(serve, 'sess-cut')).rejects.toThrow();
+    for (const email of ['alpha@example.com', 'beta@example.com']) {
+      fake.account(email).failures.length = 0;
+    }
+    const status = page
+      .locator('tr[data-request]', { has: page.locator('code[title="sess-cut"]') })
+      .getByTestId('request-status');
+    await expect
+      .poll(() => status.textContent(), { timeout: 20_000 })
+      .toBe(requestStatusText({ status: 200, ending: 'upstream_cut' }));
+    expect(await status.getAttribute('class')).toBe('status-bad');
   });
 });

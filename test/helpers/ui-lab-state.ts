@@ -72,6 +72,7 @@ export function uiRequest(patch: Partial<RequestView> = {}): RequestView {
     model: 'gpt-6.2-sol',
     kind: 'responses',
     status: 200,
+    ending: null,
     ttfbMs: 10,
     durationMs: 20,
     tokens: null,

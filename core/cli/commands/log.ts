@@ -14,6 +14,7 @@ import {
   humanizeTimes,
   requestLeftText,
   requestRuleText,
+  requestStatusText,
   sessionLabel,
 } from '../../format.ts';
 import type { RequestView } from '../../view-types.ts';
@@ -179,7 +180,7 @@ function requestRow(view: RequestView, now: number, options: RequestTableOptions
     // The rule the router recorded (an older record: its route); what it left is FALLBACK's.
     requestRuleText(view, options.wide ? 'long' : 'short') ?? '-',
     view.model ?? '-',
-    String(view.status),
+    requestStatusText(view),
     milliseconds(view.ttfbMs),
     milliseconds(view.durationMs),
     tokens,

@@ -68,3 +68,32 @@ describe('UsageTap', () => {
     });
   });
 });
+
+describe('UsageTap.ending', () => {
+  const event = (type: string) => `event: ${type}\ndata: ${JSON.stringify({ type })}\n\n`;
+  const tapOf = (...chunks: string[]) => {
+    const tap = new UsageTap();
+    for (const chunk of chunks) tap.push(Buffer.from(chunk));
+    return tap;
+  };
+
+  it('is null for a stream that ended with its last event', () => {
+    expect(tapOf(event('response.created'), completed(usage)).ending()).toBeNull();
+    expect(tapOf(event('response.created'), event('response.incomplete')).ending()).toBeNull();
+  });
+
+  it('says an error event ended it, and a stream that stopped before its last event was cut', () => {
+    expect(tapOf(event('response.created'), event('response.failed')).ending()).toBe(
+      'upstream_error',
+    );
+    expect(tapOf(event('response.created'), event('error')).ending()).toBe('upstream_error');
+    expect(tapOf(event('response.created'), event('response.output_text.delta')).ending()).toBe(
+      'upstream_cut',
+    );
+  });
+
+  it('claims nothing when the tail holds no event’s start, or no stream came', () => {
+    expect(tapOf(completed(usage, 'x'.repeat(80 * 1024)).slice(30)).ending()).toBeNull();
+    expect(new UsageTap().ending()).toBeNull();
+  });
+});
