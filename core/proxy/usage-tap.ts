@@ -18,6 +18,8 @@ const lastEvents: Readonly<Record<string, RequestEnding | null>> = {
   'response.failed': 'upstream_error',
   error: 'upstream_error',
 };
+/** An SSE event's type line after the line before it, as it stands in the stream's bytes. */
+const eventLineStart = Buffer.from('\nevent:');
 /** The usage member's key, as it stands in the stream's bytes. */
 const usageKey = Buffer.from('"usage":');
 
@@ -60,10 +62,19 @@ export class UsageTap {
    * no event's start (one final event longer than the tail): nothing is claimed then.
    */
   ending(): RequestEnding | null {
-    if (this.#chunks.length === 0) return null;
+    const tail = this.#chunks.at(-1);
+    if (tail === undefined) return null;
+    // Usually the last chunk holds the last event's type line: only that line is decoded (this
+    // runs once per turn, on the hot path); else the whole tail is read.
     let last: string | null = null;
-    for (const match of Buffer.concat(this.#chunks).toString('utf8').matchAll(eventLine)) {
-      last = match[1] ?? null;
+    const at = tail.lastIndexOf(eventLineStart);
+    const end = at === -1 ? -1 : tail.indexOf(0x0a, at + eventLineStart.length);
+    if (end !== -1) {
+      last = tail.toString('utf8', at + eventLineStart.length, end).replace(/^ +|\r$/g, '');
+    } else {
+      for (const match of Buffer.concat(this.#chunks).toString('utf8').matchAll(eventLine)) {
+        last = match[1] ?? null;
+      }
     }
     if (last === null) return null;
     return Object.hasOwn(lastEvents, last) ? (lastEvents[last] ?? null) : 'upstream_cut';

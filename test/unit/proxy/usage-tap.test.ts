@@ -92,6 +92,18 @@ describe('UsageTap.ending', () => {
     );
   });
 
+  it('reads the last event of a chunk holding several, as the stream usually comes', () => {
+    expect(tapOf(event('response.created') + completed(usage)).ending()).toBeNull();
+    expect(tapOf(event('response.created') + event('response.output_text.delta')).ending()).toBe(
+      'upstream_cut',
+    );
+    expect(
+      tapOf(
+        'event: response.created\r\ndata: {}\r\n\r\nevent: response.failed\r\ndata: {}\r\n\r\n',
+      ).ending(),
+    ).toBe('upstream_error');
+  });
+
   it('claims nothing when the tail holds no event’s start, or no stream came', () => {
     expect(tapOf(completed(usage, 'x'.repeat(80 * 1024)).slice(30)).ending()).toBeNull();
     expect(new UsageTap().ending()).toBeNull();
