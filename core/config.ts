@@ -57,6 +57,11 @@ export interface LabConfig {
   logLevel: LogLevel | null;
   /** `CODEX_LAB_PRIMING_POLL_MS`: the priming timer's period (tests and tuning); null = default. */
   primingPollMs: number | null;
+  /**
+   * `CODEX_LAB_REFRESH_WAIT_MS`: how long a request waits for its profile's token refresh before
+   * the router tries another profile (tests and tuning); null = the token manager's 30 s.
+   */
+  refreshWaitMs: number | null;
   /** `CODEX_LAB_PROFILE`: the profile this process (a Codex run) is pinned to; null when unset. */
   profile: string | null;
   /**
@@ -173,6 +178,11 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     primingText === undefined
       ? null
       : parseWaitText(primingText, 'CODEX_LAB_PRIMING_POLL_MS', 'milliseconds');
+  const refreshWaitText = text(env, 'CODEX_LAB_REFRESH_WAIT_MS');
+  const refreshWaitMs =
+    refreshWaitText === undefined
+      ? null
+      : parseWaitText(refreshWaitText, 'CODEX_LAB_REFRESH_WAIT_MS', 'milliseconds');
   return {
     home: home === undefined ? defaultHome() : parseHomeText(home),
     port: port === undefined ? defaultRouterPort : parsePortText(port, 'CODEX_LAB_PORT'),
@@ -186,6 +196,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     codexBin: text(env, 'CODEX_LAB_CODEX_BIN') ?? null,
     logLevel: (logLevel as LogLevel | undefined) ?? null,
     primingPollMs,
+    refreshWaitMs,
     profile: text(env, 'CODEX_LAB_PROFILE') ?? null,
     upstreamZstd: parseSwitch(env, 'CODEX_LAB_UPSTREAM_ZSTD', true),
     upstreamWebSocket: parseSwitch(env, 'CODEX_LAB_UPSTREAM_WEBSOCKET', true),

@@ -105,6 +105,8 @@ const refreshIntervalMs = 8 * day;
 /** First wait after a transient refresh failure; doubles per failure up to `maxBackoffMs`. */
 const firstBackoffMs = 2_000;
 const maxBackoffMs = 5 * minute;
+/** A wait's timer firing later than this past its time means the process was paused. */
+const pauseToleranceMs = 1_000;
 
 /**
  * Hands out access tokens per profile, refreshing them when they are about to expire or after the
@@ -215,18 +217,40 @@ export class TokenManager {
     return this.#flights.settled();
   }
 
-  /** `flight`, or a transient failure once `waitMs` passes first (the flight goes on). */
+  /**
+   * The profile's refresh in flight (the issuer not yet answered, or its answer not yet on disk),
+   * or null: a caller told "slow" may still wait for it when it has nothing else to do.
+   */
+  refreshInFlight(name: string): Promise<Credentials> | null {
+    return this.#inFlight.get(name) ?? null;
+  }
+
+  /**
+   * `flight`, or a transient failure once `waitMs` passes first (the flight goes on). A timer that
+   * fires far later than asked means this process did not run meanwhile (a laptop asleep, a
+   * SIGSTOP), not that the issuer is slow: the answer may be waiting on the socket, so the caller
+   * gets a fresh `waitMs` instead of a failure.
+   */
   #waitFor(name: string, flight: Promise<Credentials>, waitMs: number): Promise<Credentials> {
+    const { clock } = this.#options;
     return new Promise<Credentials>((resolve, reject) => {
-      const cancel = this.#options.clock.setTimeout(() => {
-        reject(
-          new LabError(
-            'refresh_transient',
-            `The issuer has not answered the token refresh of ${name} within ${Math.round(waitMs / 1000)} s; Codex Lab keeps waiting for it, so that its new tokens reach the disk.`,
-            { namedProfile: name },
-          ),
-        );
-      }, waitMs);
+      let cancel = arm();
+      function arm(): () => void {
+        const due = clock.now() + waitMs;
+        return clock.setTimeout(() => {
+          if (clock.now() - due > pauseToleranceMs) {
+            cancel = arm();
+            return;
+          }
+          reject(
+            new LabError(
+              'refresh_transient',
+              `The issuer has not answered the token refresh of ${name} within ${Math.round(waitMs / 1000)} s; Codex Lab keeps waiting for it, so that its new tokens reach the disk.`,
+              { namedProfile: name },
+            ),
+          );
+        }, waitMs);
+      }
       flight.then(
         (credentials) => {
           cancel();

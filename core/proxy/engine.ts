@@ -128,6 +128,11 @@ export interface ProxyEngine {
     profile: string,
     rejectedAccessToken: string,
   ): Promise<UpstreamCredentials>;
+  /**
+   * Waits for the profile's refresh in flight (one a request stopped waiting for: "slow"); true
+   * when it landed and the profile can be picked again, false when none runs or it failed.
+   */
+  awaitRefresh?(profile: string): Promise<boolean>;
   /** Reads a 429 body: a usage limit (fall over) or null (pass the error through). */
   classify429(body: string, headers: IncomingHttpHeaders, now: number): UsageLimit | null;
   /** Every upstream answer's headers (quota) and status (health, circuit breaker). */

@@ -90,6 +90,8 @@ export interface CredentialSource {
     name: string,
     rejectedAccessToken: string,
   ): Promise<{ accessToken: string; accountId: string | null }>;
+  /** The profile's refresh in flight, or null (`TokenManager.refreshInFlight`). */
+  refreshInFlight?(name: string): Promise<{ accessToken: string; accountId: string | null }> | null;
 }
 
 /**
@@ -642,6 +644,21 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     });
     this.#options.activity.add('refresh', profile, `Refreshed ${profile}'s sign-in after a 401.`);
     return fresh;
+  }
+
+  async awaitRefresh(profile: string): Promise<boolean> {
+    const flight = this.#options.credentials.refreshInFlight?.(profile) ?? null;
+    if (flight === null) return false;
+    let value: UpstreamCredentials;
+    try {
+      value = await flight;
+    } catch {
+      return false;
+    }
+    // The pause `noteCredentialFailure` set was for a refresh that has now landed.
+    this.#transientUntil.delete(profile);
+    this.#credentials.set(profile, { value, until: this.#options.clock.now() + credentialCacheMs });
+    return true;
   }
 
   classify429(body: string, headers: IncomingHttpHeaders, now: number): UsageLimit | null {

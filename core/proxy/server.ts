@@ -555,6 +555,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (!response.writableFinished) aborter.abort();
     });
     const excluded = new Map<string, string>();
+    /** Profiles excluded because this request stopped waiting for their refresh in flight. */
+    const refreshing = new Set<string>();
     /** The first file that could not be read on the way: named if no profile can serve. */
     let fileProblem: LabError | null = null;
     // The body as it goes over the wire: compressed once per distinct outgoing body.
@@ -747,15 +749,37 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         if (!isLabError(error)) throw error;
         engine.noteCredentialFailure(pick.profile, error);
         excluded.set(pick.profile, error.code);
+        if (error.code === 'refresh_transient') refreshing.add(pick.profile);
         return null;
       }
+    }
+
+    /**
+     * Waits for the refreshes this request stopped waiting for, in turn, until one lands: true
+     * when its profile may be picked again (its exclusion lifted).
+     */
+    async function refreshLanded(): Promise<boolean> {
+      for (const profile of refreshing) {
+        refreshing.delete(profile);
+        if (aborter.signal.aborted) return false;
+        if ((await engine.awaitRefresh?.(profile)) === true) {
+          excluded.delete(profile);
+          return true;
+        }
+      }
+      return false;
     }
 
     async function route(): Promise<void> {
       for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
         if (aborter.signal.aborted) return;
         const pick = await ticket.choose(excluded);
-        if (!pick.ok) return sendNoPick(response, withFileProblem(pick, fileProblem));
+        if (!pick.ok) {
+          // Nothing else can take the turn: rather than refuse it, wait for a refresh it stopped
+          // waiting for (the issuer slow, or this process paused) and try that profile again.
+          if (await refreshLanded()) continue;
+          return sendNoPick(response, withFileProblem(pick, fileProblem));
+        }
 
         if (kind === 'usage') {
           const answer = engine.usageAnswer(pick.profile);
@@ -773,6 +797,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           if (unreadableFile(error.code)) fileProblem ??= error;
           engine.noteCredentialFailure(pick.profile, error);
           excluded.set(pick.profile, error.code);
+          if (error.code === 'refresh_transient') refreshing.add(pick.profile);
           continue;
         }
         // A turn goes where the account's workspace says (its origin, its residency override).

@@ -229,6 +229,9 @@ export class LabService implements ControlApiService {
       clock: options.clock,
       logger: options.logger,
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.config.refreshWaitMs === null
+        ? {}
+        : { requestTimeoutMs: options.config.refreshWaitMs }),
     });
     this.#activity = new ActivityLog(options.clock);
     this.#quotaKeeper = new QuotaKeeper({

@@ -36,6 +36,7 @@ import {
   type TempHome,
 } from '../helpers/auth-harness.ts';
 import { repoRoot } from '../helpers/cli.ts';
+import { FakeClock } from '../unit/router/fake-clock.ts';
 
 const emails = ['alice@example.com', 'bob@example.com'];
 let fixture: SignInFixture;
@@ -63,7 +64,9 @@ afterEach(() => fixture.close());
 
 function manager(
   tokenStore: TokenStore = store,
-  options: Partial<Pick<TokenManagerOptions, 'requestTimeoutMs' | 'earlyRefreshWaitMs'>> = {},
+  options: Partial<
+    Pick<TokenManagerOptions, 'requestTimeoutMs' | 'earlyRefreshWaitMs' | 'clock'>
+  > = {},
 ): TokenManager {
   return new TokenManager({
     paths: home.paths,
@@ -302,6 +305,22 @@ describe('an issuer that answers a refresh late', () => {
     expect(refreshTokenIsValid(fake, now.tokens!.refresh_token)).toBe(true);
     expect(issuerStats(fake).refreshToken).toBe(1);
     expect((await health.get('alice', Date.now())).status).not.toBe('auth_error');
+  });
+
+  it('gives a caller a fresh wait when its timer fired late because the process was paused', async () => {
+    const before = await store.readAuth('alice');
+    const clock = new FakeClock(Date.now());
+    const tokens = manager(store, { requestTimeoutMs: 1_000, clock });
+    const hold = holdTokenAnswers(fake);
+    const call = tokens.refreshAfterUnauthorized('alice', before.tokens!.access_token);
+    await hold.arrived;
+    // Asleep for 5 s with the answer on its way: the wait's timer fires 4 s late on waking.
+    clock.pause(5_000);
+    expect(await settledSoon(call)).toBe(false);
+    hold.release();
+    const credentials = await call;
+    expect(credentials.accessToken).toBe((await store.readAuth('alice')).tokens!.access_token);
+    expect(credentials.accessToken).not.toBe(before.tokens!.access_token);
   });
 
   it('lets a request go out on a still-valid token instead of waiting for an early refresh', async () => {

@@ -27,6 +27,23 @@ export class FakeClock implements Clock {
     return this.#timers.filter((timer) => !timer.cancelled).length;
   }
 
+  /**
+   * Time passes while the process does not run (a laptop asleep, SIGSTOP): timers due meanwhile
+   * fire only at the end, late, each seeing the time of waking.
+   */
+  pause(ms: number): void {
+    this.#now += ms;
+    for (;;) {
+      const due = this.#timers
+        .filter((timer) => !timer.cancelled && timer.at <= this.#now)
+        .sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      due.cancelled = true;
+      due.callback();
+    }
+    this.#timers = this.#timers.filter((timer) => !timer.cancelled);
+  }
+
   /** Moves time forward, firing due timers in order. */
   advance(ms: number): void {
     const target = this.#now + ms;
