@@ -86,7 +86,7 @@ it('two serve processes started at once on one home: one serves, the other exits
     fake.requests.filter((request) => request.path === '/backend-api/wham/usage').length;
   const looks = usageReads();
   const refreshed = await postToRouter(first.url, token, '/lab/v1/refreshUsage', {});
-  expect(await refreshed.json()).toEqual({ ok: true, value: null });
+  expect(await refreshed.json()).toEqual({ ok: true, value: { refreshed: ['alpha'], unread: [] } });
   expect(usageReads()).toBeGreaterThan(looks);
 
   const primes = primingRequests();
