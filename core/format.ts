@@ -209,6 +209,28 @@ export function windowName(windowMinutes: number | null, style: 'long' | 'short'
 }
 
 /**
+ * A snapshot's windows by what they are, not by the upstream's slot: a plan without the 5-hour
+ * window may report its weekly one as `primary`. Of two, the longer is the weekly window; a lone
+ * window is weekly when it lasts a day or more; without a length, the slot says it. Every surface
+ * that shows a 5-hour and a weekly window (`list`, `usage`, the dashboard) places them by this.
+ */
+export function windowsByLength<Window extends { windowMinutes: number | null }>(quota: {
+  primary: Window | null;
+  secondary: Window | null;
+}): { fiveHour: Window | null; weekly: Window | null } {
+  const { primary, secondary } = quota;
+  if (primary && secondary) {
+    return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0)
+      ? { fiveHour: secondary, weekly: primary }
+      : { fiveHour: primary, weekly: secondary };
+  }
+  const lone = primary ?? secondary;
+  if (!lone) return { fiveHour: null, weekly: null };
+  const isWeekly = lone.windowMinutes === null ? lone === secondary : lone.windowMinutes >= 24 * 60;
+  return isWeekly ? { fiveHour: null, weekly: lone } : { fiveHour: lone, weekly: null };
+}
+
+/**
  * How much of a window is left, in whole percent: `100 − used`, rounded, within 0–100. The pool's
  * headroom is the mean of the same `100 − used` rounded the same way, so an account alone in the
  * pool shows one figure on its card and in the banner. An unreadable figure counts as unused, as

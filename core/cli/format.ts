@@ -13,6 +13,7 @@ import {
   formatStatus,
   formatStatusShort,
   windowLeft,
+  windowsByLength,
 } from '../format.ts';
 import type { ProfileStatus, ProfileView } from '../service/contract.ts';
 
@@ -310,8 +311,9 @@ export interface ProfileTableOptions {
  * columns `list` and `usage` both show, worded once.
  */
 export function quotaCells(view: ProfileView, now: number): FitCell[] {
-  const five = windowLeft(view.quota.primary, now);
-  const week = windowLeft(view.quota.secondary, now);
+  const windows = windowsByLength(view.quota);
+  const five = windowLeft(windows.fiveHour, now);
+  const week = windowLeft(windows.weekly, now);
   return [
     {
       text: formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),

@@ -11,6 +11,7 @@ import {
   statusLabel,
   windowLeft,
   windowName,
+  windowsByLength,
 } from '../../core/format.ts';
 import { Fragment } from 'react';
 import { focusWhenShown } from '../focus.ts';
@@ -190,13 +191,13 @@ export function AccountList({ lab, now }: AccountListProps) {
             </span>
             <WindowCell
               profile={profile.name}
-              window={profile.quota.primary}
+              window={windowsByLength(profile.quota).fiveHour}
               fallbackTitle="5-hour"
               now={now}
             />
             <WindowCell
               profile={profile.name}
-              window={profile.quota.secondary}
+              window={windowsByLength(profile.quota).weekly}
               fallbackTitle="Weekly"
               now={now}
             />

@@ -10,6 +10,7 @@ import {
   formatWindowLeft,
   humanizeTimes,
   statusLabel,
+  windowsByLength,
 } from '../../core/format.ts';
 import {
   cardStatusMessage,
@@ -241,13 +242,13 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
       <div className="quotas">
         <QuotaBar
           profile={profile.name}
-          window={profile.quota.primary}
+          window={windowsByLength(profile.quota).fiveHour}
           fallbackTitle="5-hour"
           now={now}
         />
         <QuotaBar
           profile={profile.name}
-          window={profile.quota.secondary}
+          window={windowsByLength(profile.quota).weekly}
           fallbackTitle="Weekly"
           now={now}
         />
@@ -280,19 +281,22 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
               </dd>
             </>
           )}
-          {profile.limits?.map((family) => (
-            <Fragment key={family.id}>
-              <dt>{family.name ?? family.id}</dt>
-              <dd data-testid="limit-family">
-                {[
-                  family.primary && `5-hour ${formatWindowLeft(family.primary, now)}`,
-                  family.secondary && `weekly ${formatWindowLeft(family.secondary, now)}`,
-                ]
-                  .filter(Boolean)
-                  .join(' · ') || 'no window reported'}
-              </dd>
-            </Fragment>
-          ))}
+          {profile.limits?.map((family) => {
+            const windows = windowsByLength(family);
+            return (
+              <Fragment key={family.id}>
+                <dt>{family.name ?? family.id}</dt>
+                <dd data-testid="limit-family">
+                  {[
+                    windows.fiveHour && `5-hour ${formatWindowLeft(windows.fiveHour, now)}`,
+                    windows.weekly && `weekly ${formatWindowLeft(windows.weekly, now)}`,
+                  ]
+                    .filter(Boolean)
+                    .join(' · ') || 'no window reported'}
+                </dd>
+              </Fragment>
+            );
+          })}
         </dl>
       )}
 

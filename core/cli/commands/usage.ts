@@ -10,7 +10,7 @@ import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastTextParts } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatResetCredits, formatWindowLeft, withCliFix } from '../../format.ts';
+import { formatResetCredits, formatWindowLeft, windowsByLength, withCliFix } from '../../format.ts';
 import {
   colourEnabled,
   fitLines,
@@ -50,8 +50,9 @@ function extraLines(view: ProfileView, now: number): string[] {
     lines.push(`${view.name}: reset credits ${formatResetCredits(view.resetCredits, { now })}`);
   }
   for (const family of view.limits ?? []) {
+    const windows = windowsByLength(family);
     lines.push(
-      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(family.primary, now)}; weekly ${formatWindowLeft(family.secondary, now)}`,
+      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(windows.fiveHour, now)}; weekly ${formatWindowLeft(windows.weekly, now)}`,
     );
   }
   return lines;
