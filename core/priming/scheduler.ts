@@ -620,6 +620,13 @@ export class PrimingScheduler {
     try {
       const credentials = await this.#options.tokens.getCredentials(name);
       result = await this.#send(await this.#requestFor(profile, credentials));
+      // A refused token spends nothing upstream: refresh the sign-in once and send again, as
+      // every other request of the profile does (a usage read, a routed turn).
+      const refresh = this.#options.tokens.refreshAfterUnauthorized?.bind(this.#options.tokens);
+      if (!result.ok && result.status === 401 && refresh) {
+        const fresh = await refresh(name, credentials.accessToken);
+        result = await this.#send(await this.#requestFor(profile, fresh));
+      }
     } catch (error) {
       if (!isLabError(error)) throw error;
       result = { ok: false, status: null, kind: 'auth', message: error.message };
@@ -670,10 +677,12 @@ export class PrimingScheduler {
         ),
       );
     }
-    if (retryable && this.#options.retryInBackground === false && attempt < this.#maxAttempts) {
-      // A one-shot run cannot retry later: leave the window to the running scheduler.
+    if (this.#options.retryInBackground === false) {
+      // A one-shot run cannot retry later, and a failed turn started nothing: the window is left
+      // to the running scheduler or the next try (after a sign-in, say), never held for the slot.
       await releaseClaim(this.#options.paths, claim);
-      return this.#record(name, this.#outcome(window, 'failed', `${of} failed: ${result.message}`));
+      const why = retryable ? `${of} failed` : 'not retried';
+      return this.#record(name, this.#outcome(window, 'failed', `${why}: ${result.message}`));
     }
     claim = { ...claim, state: 'failed', message: result.message };
     await this.#saveClaim(claim);

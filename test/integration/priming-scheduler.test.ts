@@ -232,6 +232,33 @@ describe('priming scheduler', () => {
     await second.settled();
   });
 
+  it('refreshes the sign-in once when a priming turn is answered 401, and primes', async () => {
+    harness.fake.account('beta@example.com').failures.push({ kind: 'unauthorized' });
+    const scheduler = harness.scheduler();
+    const outcome = await scheduler.primeNow('beta');
+    await scheduler.settled();
+    expect(outcome.outcome).toBe('primed');
+    const [refused, sent] = harness.primes();
+    expect(sent).toBeDefined();
+    expect(bearerOf(sent!)).not.toBe(bearerOf(refused!));
+    expect(harness.fake.account('beta@example.com').secondary?.unstarted).toBe(false);
+  });
+
+  it('leaves a window a one-shot could not prime to the next try, whatever the failure', async () => {
+    // Refused even with a fresh token: not retried, and nothing was spent.
+    harness.fake.account('beta@example.com').stickyFailure = { kind: 'unauthorized' };
+    const first = harness.scheduler({ instanceId: 'first', retryInBackground: false });
+    expect((await first.primeNow('beta')).outcome).toBe('failed');
+    await first.settled();
+    // Fixed (signed in again): the next try primes, rather than finding the window claimed.
+    harness.fake.account('beta@example.com').stickyFailure = null;
+    const second = harness.scheduler({ instanceId: 'second', retryInBackground: false });
+    const outcome = await second.primeNow('beta');
+    await second.settled();
+    expect(outcome.message).not.toMatch(/already claimed/);
+    expect(outcome.outcome).toBe('primed');
+  });
+
   it('retries a 500 with growing delays and succeeds on the third attempt', async () => {
     await harness.store.setPriming('alpha', { enabled: true });
     harness.fake
