@@ -9,7 +9,8 @@
  * Clock times: 24-hour, with the weekday when the moment is 20 hours away or more (`14:05`,
  * `Tue 14:05`). Quota: what is left (`58% left, resets in 3h 5m`, `used up`, `not known yet`;
  * docs/quota.md, "Words for quota"), one function per fact and no wording of it elsewhere.
- * Statuses: `ready`, `limited`, `needs sign-in`, `auth file unreadable`, `not checked yet` —
+ * Statuses: `ready`, `limited`, `needs sign-in`, `auth file unreadable`, `not checked yet`,
+ * `failing upstream` (skipped by the router until it tries the account again) —
  * never the raw `auth_error`. Sentences say what is wrong; how to fix it
  * travels beside them (a failure's `fix`), and the command line words it with our command
  * (`withCliFix`).
@@ -454,27 +455,57 @@ export function statusLabel(status: StatusName, code?: string | null): string {
   }
 }
 
-/** A status with when it ends: `limited, back in 2h 5m, at 14:05`, `needs sign-in`, `ready`. */
+/** The label of a profile the router skips for failing upstream (`failingUpstreamText`). */
+export const failingUpstreamLabel = 'failing upstream';
+
+/**
+ * `failing upstream, tried again in 40s`: a profile whose status would say `ready` (or `not
+ * checked yet`) while the router skips it, its circuit open after upstream 5xx or network
+ * failures (the view's `skippedUntil`), until the router tries it again. Null when it is not
+ * skipped at `now` (or its status says more already: limited, needs sign-in). The one wording of
+ * it on every surface.
+ */
+export function failingUpstreamText(
+  status: StatusName,
+  skippedUntil: string | null | undefined,
+  now: number,
+): string | null {
+  if ((status !== 'ok' && status !== 'unknown') || skippedUntil == null) return null;
+  const at = Date.parse(skippedUntil);
+  if (Number.isNaN(at) || at <= now) return null;
+  return `${failingUpstreamLabel}, tried again ${formatIn(at - now)}`;
+}
+
+/**
+ * A status with when it ends: `limited, back in 2h 5m, at 14:05`, `needs sign-in`, `ready`,
+ * `failing upstream, tried again in 40s` (`skippedUntil`, the view's).
+ */
 export function formatStatus(
   status: StatusName,
   unavailableUntil: string | null,
   options: ClockOptions,
   code?: string | null,
+  skippedUntil?: string | null,
 ): string {
+  const failing = failingUpstreamText(status, skippedUntil, options.now);
+  if (failing !== null) return failing;
   const back = status === 'limited' ? formatBackAt(unavailableUntil, options) : null;
   return back ? `${statusLabel(status)}, back ${back}` : statusLabel(status, code);
 }
 
 /**
  * `formatStatus` without the clock time, for a narrow table column: `limited, back in 2h 5m`,
- * `needs sign-in`, `ready`.
+ * `needs sign-in`, `ready`, `failing upstream, tried again in 40s`.
  */
 export function formatStatusShort(
   status: StatusName,
   unavailableUntil: string | null,
   options: ClockOptions,
   code?: string | null,
+  skippedUntil?: string | null,
 ): string {
+  const failing = failingUpstreamText(status, skippedUntil, options.now);
+  if (failing !== null) return failing;
   const at = unavailableUntil === null ? Number.NaN : Date.parse(unavailableUntil);
   return status === 'limited' && !Number.isNaN(at) && at > options.now
     ? `${statusLabel(status)}, back ${formatIn(at - options.now)}`

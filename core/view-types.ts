@@ -246,6 +246,13 @@ export interface ProfileView {
    */
   statusCode?: string;
   unavailableUntil: string | null;
+  /**
+   * While the running router skips the profile for failing (its circuit is open after upstream
+   * 5xx or network failures): the ISO time it tries the profile again. Taken from the router's
+   * own breaker; absent when it is not skipped, and in a view built from the files alone (no
+   * router runs).
+   */
+  skippedUntil?: string;
   priming: boolean;
   primingLast: PrimingOutcomeView | null;
   quota: {

@@ -316,8 +316,20 @@ export function quotaCells(view: ProfileView, now: number): FitCell[] {
   const week = windowLeft(windows.weekly, now);
   return [
     {
-      text: formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode),
-      compact: formatStatusShort(view.status, view.unavailableUntil, { now }, view.statusCode),
+      text: formatStatus(
+        view.status,
+        view.unavailableUntil,
+        { now },
+        view.statusCode,
+        view.skippedUntil,
+      ),
+      compact: formatStatusShort(
+        view.status,
+        view.unavailableUntil,
+        { now },
+        view.statusCode,
+        view.skippedUntil,
+      ),
     },
     { text: five.text, compact: five.compact },
     { text: week.text, compact: week.compact },
@@ -343,7 +355,13 @@ export function statusStyle(
 ): CellStyle {
   const statusColumn = columns.indexOf(quotaColumns[0]!);
   return (cell, row, column) =>
-    column === statusColumn ? paint(cell, statusTone(views[row]!.status), colour) : cell;
+    column === statusColumn ? paint(cell, viewTone(views[row]!), colour) : cell;
+}
+
+/** A view's status tone; a profile the router skips for failing upstream waits, as a limited one. */
+function viewTone(view: ProfileView): Tone {
+  const failing = view.skippedUntil !== undefined && view.status !== 'limited';
+  return failing && view.status !== 'auth_error' ? 'warn' : statusTone(view.status);
 }
 
 /** The shortest a profile name is cut to in a narrow table (with "…"). */

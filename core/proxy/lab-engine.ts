@@ -397,6 +397,15 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     return effectiveHealth(this.#health.get(profile), this.#options.clock.now());
   }
 
+  /**
+   * Until when routing skips `profile` for failing (its circuit is open after upstream 5xx or
+   * network failures, or its credentials just failed to load), or null: what routing holds
+   * against it (see `#candidate`), so every surface shows the same. Off the request path.
+   */
+  skippedUntil(profile: string): number | null {
+    return this.#skippedUntil(profile, this.#options.clock.now());
+  }
+
   /** The most recent session's repo and model and the profile that served it, if recent. */
   recentBucket(): { repo: string; model: string; profile: string } | null {
     return this.#buckets.mostRecent();
@@ -970,21 +979,28 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (othersFailing) {
       // Several accounts failing alike: the upstream is down, not an account. Forget what the
       // breaker learned in the meantime so nobody is moved off a warm account.
+      let closed = false;
       for (const name of this.#lastFailure.keys()) {
+        if (this.#circuit.circuitOpenUntil(name, now) !== null) closed = true;
         this.#circuit.forget(name);
         this.#failingSince.delete(name);
       }
+      if (closed) this.#options.onChange?.();
       return;
     }
+    const before = this.#circuit.circuitOpenUntil(profile, now);
     // With no other account tried lately a short run is presumed a shared blip; one that lasts
     // the shared window (Codex gives up on a turn after about 25 s of retries) is counted, so a
     // retry goes to another account, which then shows whose failure it was.
     if (othersWorking) {
       this.#circuit.noteUpstreamFailure(profile, now);
-      return;
+    } else {
+      const since = this.#failingSince.get(profile) ?? now;
+      if (now - since >= sharedWindowMs) this.#circuit.open(profile, now);
     }
-    const since = this.#failingSince.get(profile) ?? now;
-    if (now - since >= sharedWindowMs) this.#circuit.open(profile, now);
+    // Every surface shows the profile as failing (its circuit opened, or a failed trial reopened
+    // it for longer) at once.
+    if (this.#circuit.circuitOpenUntil(profile, now) !== before) this.#options.onChange?.();
   }
 
   accountOf(profile: string): string | null {
@@ -1017,9 +1033,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         : (this.#modelFamilies.get(context.model) ?? null);
     const sessionProfile = this.#sessions.profileOf(context.sessionId);
     // An existing session that stays put (the common case) is decided from its own profile
-    // alone, without building anything; anything else walks the pool. (The trial rule below
-    // cannot change that answer: it applies only when every usable profile is skipped, the
-    // session's included.)
+    // alone, without building anything; anything else walks the pool. (The trial rule
+    // (`circuitTrial`) cannot change that answer: it applies only when every usable profile is
+    // skipped, the session's included.)
     if (
       sessionProfile !== null &&
       pin === null &&
@@ -1040,17 +1056,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       return answer;
     }
     this.#options.onPoolWalk?.();
+    // (When every usable profile is skipped for failing, the chooser lets the request through as
+    // a trial: `circuitTrial`.)
     const candidates = this.#profiles.map((name) => this.#candidate(name, family, now));
-    // When every otherwise usable profile is skipped for failing, answering 503 helps nobody:
-    // let the request through as a trial, on the profile it would normally use.
-    const usable = candidates.filter(
-      (candidate) =>
-        !excluded.has(candidate.name) &&
-        (candidate.status === 'ok' || candidate.status === 'unknown'),
-    );
-    if (usable.length > 0 && usable.every((candidate) => candidate.circuitOpenUntil !== null)) {
-      for (const candidate of usable) candidate.circuitOpenUntil = null;
-    }
     const decision = chooseProfile({
       candidates,
       context,

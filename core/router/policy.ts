@@ -141,9 +141,10 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
   // its capacity expires first, and its sentence says so.
   let roomyTight = Number.POSITIVE_INFINITY;
 
+  const trial = circuitTrial(candidates, exclude, now);
   for (let index = 0; index < candidates.length; index++) {
     const candidate = candidates[index] as RoutingCandidate;
-    const reason = ineligibility(candidate, exclude, now);
+    const reason = ineligibility(candidate, exclude, now, trial);
     const name = candidate.name;
     if (reason) excluded.push(reason);
     if (name === pinName) note(pinned, reason);
@@ -377,14 +378,39 @@ function note(named: Named, reason: ExcludedCandidate | null): void {
 }
 
 /**
+ * Whether every otherwise usable candidate (status ok or unknown, not failed on this request) is
+ * kept out by an open circuit: then answering 503 helps nobody, and the request goes
+ * through as a trial, to the profile it would use were the circuits closed. The one place this
+ * rule lives, so the router and every surface's "where new sessions go" agree. Stops at the first
+ * usable candidate with a closed circuit: with no circuit open, that is the first one.
+ */
+export function circuitTrial(
+  candidates: readonly RoutingCandidate[],
+  exclude: ReadonlySet<string>,
+  now: number,
+): boolean {
+  let usable = false;
+  for (let index = 0; index < candidates.length; index++) {
+    const candidate = candidates[index] as RoutingCandidate;
+    if (candidate.status !== 'ok' && candidate.status !== 'unknown') continue;
+    if (exclude.size > 0 && exclude.has(candidate.name)) continue;
+    const circuit = candidate.circuitOpenUntil;
+    if (circuit === null || circuit <= now) return false;
+    usable = true;
+  }
+  return usable;
+}
+
+/**
  * Why `candidate` cannot serve at `now`, or null when it is eligible. Eligible means: status ok or
- * unknown (or a limit that has lifted), circuit closed, not failed on this request, and no quota
- * window at 100 % whose reset is still ahead.
+ * unknown (or a limit that has lifted), circuit closed (or open during a trial: `circuitTrial`),
+ * not failed on this request, and no quota window at 100 % whose reset is still ahead.
  */
 export function ineligibility(
   candidate: RoutingCandidate,
   exclude: ReadonlySet<string>,
   now: number,
+  trial = false,
 ): ExcludedCandidate | null {
   const profile = candidate.name;
   // A profile that failed this request usually has just been marked (limited, auth_error): the
@@ -421,7 +447,7 @@ export function ineligibility(
     return { profile, reason: 'failed on this request', code: 'failed', until: null };
   }
   const circuit = candidate.circuitOpenUntil;
-  if (circuit !== null && circuit > now) {
+  if (circuit !== null && circuit > now && !trial) {
     return {
       profile,
       reason: `is failing upstream (retry after ${isoTime(circuit)})`,

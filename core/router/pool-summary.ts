@@ -101,7 +101,9 @@ const noExclusions: ReadonlySet<string> = new Set();
 /**
  * Summarises the pool. Pure: the same input gives the same summary. Profiles that need a sign-in
  * or whose auth file cannot be read are left out of every number (they cannot serve until the user acts); limited ones count with
- * no headroom; ready ones whose quota no answer has reported yet are left out of the headroom.
+ * no headroom; ready ones whose quota no answer has reported yet are left out of the headroom; one
+ * skipped for failing upstream (an open circuit, for seconds or minutes) is not ready, and counts
+ * with the headroom it has.
  */
 export function summarizePool(input: PoolInput): PoolSummary {
   const { now } = input;
@@ -157,6 +159,12 @@ export function summarizePool(input: PoolInput): PoolSummary {
       } else {
         // It can take a session, but "ready" would promise quota nobody has read.
         unread.push(profile.name);
+      }
+    } else if (reason.code === 'circuit_open') {
+      // Skipped for failing upstream for a short while: its quota is not spent, and counts.
+      if (quotaKnown(profile.quota)) {
+        measured++;
+        headroom += Math.max(0, 100 - tightestUsedPercent(profile.quota, now));
       }
     } else {
       measured++;

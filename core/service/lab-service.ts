@@ -160,6 +160,8 @@ export class LabService implements ControlApiService {
   readonly #journal: Journal;
   #disconnectJournal: (() => void) | null = null;
   #sessionsCancel: Cancel | null = null;
+  /** The timer that pushes a fresh state when a failing profile's circuit's time is up. */
+  #trialCancel: Cancel | null = null;
   readonly #quotaKeeper: QuotaKeeper;
   readonly #operations: LabOperations;
   readonly #poller: UsagePoller;
@@ -437,6 +439,7 @@ export class LabService implements ControlApiService {
       ),
     ]);
     this.#sessionsCancel?.();
+    this.#trialCancel?.();
     // Saved once already: a quit that gives up waiting on this stop (the desktop app waits 10 s,
     // then only for refreshes) keeps the figures and records up to here.
     await Promise.all([this.#quotaKeeper.flush(), this.#journal.flush()]);
@@ -516,6 +519,7 @@ export class LabService implements ControlApiService {
     }
     const sessions = this.#engine.sessions();
     this.#scheduleSessionExpiry(sessions, now);
+    this.#scheduleTrial(profiles);
     return {
       active,
       problems,
@@ -820,6 +824,9 @@ export class LabService implements ControlApiService {
 
   #mergeLive(view: ProfileView, now: number): void {
     const live = this.#engine.health(view.name);
+    const skipped = this.#engine.skippedUntil(view.name);
+    if (skipped === null) delete view.skippedUntil;
+    else view.skippedUntil = new Date(skipped).toISOString();
     if (
       view.status !== 'auth_error' &&
       (live.status === 'limited' || live.status === 'auth_error')
@@ -999,6 +1006,31 @@ export class LabService implements ControlApiService {
       this.#sessionsCancel = null;
       this.#changed();
     }, delay);
+  }
+
+  /**
+   * A profile skipped for failing is tried again when its circuit's time is up, whether or not
+   * anything else changes: one timer at the earliest such moment pushes a fresh state, so no
+   * surface goes on calling it failing (or sends new sessions elsewhere) past it.
+   */
+  #scheduleTrial(profiles: readonly ProfileView[]): void {
+    this.#trialCancel?.();
+    this.#trialCancel = null;
+    if (this.#stopped || this.#listeners.size === 0) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const view of profiles) {
+      if (view.skippedUntil !== undefined) {
+        earliest = Math.min(earliest, Date.parse(view.skippedUntil));
+      }
+    }
+    if (!Number.isFinite(earliest)) return;
+    this.#trialCancel = this.#clock.setTimeout(
+      () => {
+        this.#trialCancel = null;
+        this.#changed();
+      },
+      Math.max(0, earliest - this.#clock.now()) + 1,
+    );
   }
 
   #changed(): void {

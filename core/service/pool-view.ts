@@ -28,6 +28,9 @@ export function poolSummaryOf(
           statusCode: view.statusCode ?? null,
           unavailableUntil:
             view.unavailableUntil === null ? null : Date.parse(view.unavailableUntil),
+          // The router's own breaker, as the live view carries it: a profile it skips is not
+          // where a new session goes (unless every usable one is, `circuitTrial`).
+          circuitOpenUntil: view.skippedUntil === undefined ? null : Date.parse(view.skippedUntil),
           quota: snapshot,
           history,
         };

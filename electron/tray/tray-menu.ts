@@ -7,6 +7,7 @@ import { describePool } from '../../core/service/quota-text.ts';
 import {
   capitalize,
   cutAtWord,
+  failingUpstreamText,
   formatClockTime,
   formatWindowLeftAt,
   poolLeftParts,
@@ -150,16 +151,22 @@ export function profileMenuLabel(profile: ProfileView, options: TrayMenuOptions)
   return cutAtWord(`${mark}${name} — ${profileState(profile, options)}`, trayLabelMax);
 }
 
-/** "⚠ " for a profile that cannot be used until mended, "⏸ " for one waiting on a reset. */
+/**
+ * "⚠ " for a profile that cannot be used until mended, "⏸ " for one waiting on a reset or skipped
+ * for failing upstream.
+ */
 function profileMark(profile: ProfileView, now: number): string {
   if (profile.status === 'auth_error') return '⚠ ';
   if (profile.status === 'limited' || usedUpWindow(profile, now)) return '⏸ ';
+  if (failingUpstreamText(profile.status, profile.skippedUntil, now) !== null) return '⏸ ';
   return '';
 }
 
 /** The state part of a label; a limited profile's quota is left to the tooltip (it waits). */
 function profileState(profile: ProfileView, options: TrayMenuOptions): string {
   if (profile.status === 'auth_error') return statusLabel(profile.status, profile.statusCode);
+  const failing = failingUpstreamText(profile.status, profile.skippedUntil, options.now);
+  if (failing !== null) return failing;
   if (profile.status === 'limited') {
     return profile.unavailableUntil
       ? `limited until ${formatUntil(profile.unavailableUntil, options)}`

@@ -7,6 +7,8 @@
 import type { LabState, ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
 import {
   capitalize,
+  failingUpstreamLabel,
+  failingUpstreamText,
   formatStatus,
   statusLabel,
   windowLeft,
@@ -117,7 +119,15 @@ function rowTags(
   now: number,
 ) {
   const tags: Array<{ text: string; tone: string; title: string }> = [];
-  if (profile.status !== 'ok') {
+  // Skipped by the router for failing upstream: it waits, as a limited account does.
+  const failing = failingUpstreamText(profile.status, profile.skippedUntil, now);
+  if (failing !== null) {
+    tags.push({
+      text: capitalize(failingUpstreamLabel),
+      tone: 'limited',
+      title: capitalize(failing),
+    });
+  } else if (profile.status !== 'ok') {
     tags.push({
       text: capitalize(statusLabel(profile.status, profile.statusCode)),
       tone: profile.status,

@@ -5,6 +5,7 @@ import { Fragment, useRef, useState, type FormEvent, type KeyboardEvent } from '
 import type { ProfileView } from '../../core/service/contract.ts';
 import {
   capitalize,
+  failingUpstreamText,
   forecastSentence,
   formatResetCredits,
   formatWindowLeft,
@@ -39,9 +40,21 @@ export interface ProfileCardProps {
   opened?: { id: string; onClose(): void };
 }
 
-/** "Ready", "Limited", "Needs sign-in", "Not checked yet": the shared words, as a badge. */
-const statusText = (profile: ProfileView) =>
-  capitalize(statusLabel(profile.status, profile.statusCode));
+/**
+ * "Ready", "Limited", "Needs sign-in", "Not checked yet", "Failing upstream, tried again in 40s":
+ * the shared words, as a badge.
+ */
+const statusText = (profile: ProfileView, now: number) =>
+  capitalize(
+    failingUpstreamText(profile.status, profile.skippedUntil, now) ??
+      statusLabel(profile.status, profile.statusCode),
+  );
+
+/** The badge's tone: a profile the router skips for failing upstream waits, as a limited one. */
+const statusTone = (profile: ProfileView, now: number) =>
+  failingUpstreamText(profile.status, profile.skippedUntil, now) === null
+    ? profile.status
+    : 'limited';
 
 /** "Weekly pace 1.2%/h: runs out Tue 18:00, before the weekly reset.", … (the shared words). */
 function forecastText(profile: ProfileView, now: number): string {
@@ -206,10 +219,10 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
         <div className="badges">
           {isActive && <span className="badge badge-active">Active</span>}
           <span
-            className={`badge badge-${profile.status}`}
-            aria-label={`Status: ${statusText(profile)}`}
+            className={`badge badge-${statusTone(profile, now)}`}
+            aria-label={`Status: ${statusText(profile, now)}`}
           >
-            {statusText(profile)}
+            {statusText(profile, now)}
           </span>
           {opened && (
             <button
@@ -229,7 +242,7 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
         <p className={`status-line status-line-${profile.status}`} role="status">
           {profile.statusMessage
             ? cardStatusMessage(profile.statusMessage, signInFixes(profile), now)
-            : statusText(profile)}
+            : statusText(profile, now)}
           {limitedFor && (
             <>
               {' '}

@@ -1,11 +1,13 @@
 /**
  * DESIGN section 8, "live means within a second": what the running router learnt from a turn
- * (the account's quota, from the answer's headers) is what `codex-lab list` shows a second later,
- * although `list` reads the files (it starts without asking the router). And one operation, one
+ * (the account's quota, from the answer's headers) is what `codex-lab list` shows (it asks the
+ * running router for its live state), and what the files say a second later, for whatever reads
+ * them. And one operation, one
  * answer: a command refused on the files is refused alike through the router's control API.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labPaths } from '../../core/home/paths.ts';
 import type { ProfileView } from '../../core/service/contract.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { routedTurn, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
@@ -40,6 +42,11 @@ describe('codex-lab list while a router runs', () => {
         ) as ProfileView[]
       )[0]!.quota.primary;
     await expect.poll(listed, { timeout: 3000, interval: 250 }).not.toBeNull();
+    const saved = async () => {
+      const file = await readFile(labPaths(router.home).quota, 'utf8').catch(() => '{}');
+      return (JSON.parse(file) as { profiles?: Record<string, unknown> }).profiles?.['work'];
+    };
+    await expect.poll(saved, { timeout: 3000, interval: 250 }).toBeDefined();
   });
 });
 

@@ -17,6 +17,7 @@ import {
 } from '../helpers/lab-service.ts';
 import { offsetClock } from '../helpers/offset-clock.ts';
 import { labPaths } from '../../core/home/paths.ts';
+import { formatStatus } from '../../core/format.ts';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -77,5 +78,25 @@ describe('one account failing with 5xx while the others are idle', () => {
     expect(attempts.at(-1)).toBe('ben:200');
     // A new session does not start on the failing account.
     expect(await turn('s2')).toBe('ben:200');
+
+    // Every surface is drawn from the live state: it says ann is skipped, until when (the
+    // breaker's own time), and that new sessions go to ben, as the router sends them.
+    const state = await service.getState();
+    const ann = state.profiles.find((profile) => profile.name === 'ann')!;
+    expect(ann.status).toBe('ok');
+    expect(ann.skippedUntil).toBeDefined();
+    const until = Date.parse(ann.skippedUntil!);
+    expect(until).toBeGreaterThan(time.clock.now());
+    const words = formatStatus(ann.status, null, { now: time.clock.now() }, null, ann.skippedUntil);
+    expect(words).toMatch(/^failing upstream, tried again in \d+s$/);
+    expect(state.profiles.find((profile) => profile.name === 'ben')!.skippedUntil).toBeUndefined();
+    expect(state.pool.next.profile).toBe('ben');
+    expect(state.pool.eligible).toEqual(['ben']);
+
+    // Once the router would try ann again, nothing says she is failing.
+    time.advance(until - time.clock.now() + 1);
+    const later = await service.getState();
+    expect(later.profiles.find((profile) => profile.name === 'ann')!.skippedUntil).toBeUndefined();
+    expect(later.pool.eligible).toEqual(['ann', 'ben']);
   });
 });

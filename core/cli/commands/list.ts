@@ -1,8 +1,11 @@
 /**
  * `codex-lab list [--json] [--wide]`: every profile with email, plan, status, quota windows and
  * the active marker, fitted to the terminal's width (100 columns off a terminal); `--wide` shows
- * every column uncut. Reads files only (no router, no HTTP client, no keychain) so it starts fast; the keychain
- * is read only when the registry is lost and a profile folder holds no auth file.
+ * every column uncut. While a router runs it shows the router's live view of each profile (what
+ * it routes by: an account it skips for failing upstream, quota it just read) and its pool
+ * summary, as `usage --pool` does; with none it reads files only (no HTTP client, no keychain) so
+ * it starts fast. The keychain is read only when the registry is lost and a profile folder holds
+ * no auth file.
  */
 import type { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
@@ -11,6 +14,7 @@ import { createProfileStore } from '../../profiles/create-store.ts';
 import { danglingReferences, pinCounts, pinViews } from '../../service/pins.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { liveLabState, withLiveViews } from '../live-state.ts';
 import { withCliFix } from '../../format.ts';
 import { colourEnabled, fitLines, formatJson, formatProfileTable, tableWidth } from '../format.ts';
 
@@ -32,9 +36,12 @@ export async function runList(
   const lost = await store.lostRegistryReport();
   if (lost.rebuilt !== null) writeLine(context.stderr, `codex-lab: ${lost.rebuilt}.`);
   problems.push(...lost.problems);
-  const views = await buildProfileViews(context.paths, now, {
+  const files = await buildProfileViews(context.paths, now, {
     onProblem: (error) => problems.push(error),
   });
+  // The files name what cannot be read (said below); the running router says what it routes by.
+  const live = await liveLabState(context);
+  const views = live === null ? files : withLiveViews(files, live.profiles);
   if (options['json'] === true) {
     writeLine(context.stdout, formatJson(views));
   } else {
@@ -50,7 +57,8 @@ export async function runList(
       }),
     );
     if (views.length > 0) {
-      const pool = describePool(poolSummaryOf(views, active, now), { now, commands: true });
+      const summary = live?.pool ?? poolSummaryOf(views, active, now);
+      const pool = describePool(summary, { now, commands: true });
       writeLine(context.stdout, fitLines([pool.headline, ...pool.lines], width).join('\n'));
     }
   }

@@ -20,7 +20,7 @@ import { processIsAlive } from '../../service/router-info.ts';
 import { routerInfoSettleMs } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { formatJson, outputWidth, wrapText } from '../format.ts';
-import { formatDuration, withCliFix } from '../../format.ts';
+import { failingUpstreamText, formatDuration, withCliFix } from '../../format.ts';
 
 type Running = Extract<RouterDiscovery, { state: 'running' }>;
 
@@ -126,6 +126,12 @@ export async function runStatus(
     context,
     `Profiles: ${profiles.length}${profiles.length > 0 ? ` (${profiles.join(', ')})` : ''}; active: ${state.active}.`,
   );
+  // Those it skips for failing upstream: turns go elsewhere until it tries them again.
+  const now = Date.now();
+  for (const profile of state.profiles) {
+    const failing = failingUpstreamText(profile.status, profile.skippedUntil, now);
+    if (failing !== null) say(context, `${profile.name}: ${failing}.`);
+  }
   // What the router cannot read is missing from the lines above: say so, naming each file.
   for (const problem of state.problems) {
     writeLine(context.stderr, `codex-lab: ${withCliFix(problem.message, problem.fix)}`);

@@ -4,12 +4,13 @@
  * `--refresh` asks the usage endpoint now (through the TokenManager) and stores the snapshots
  * first.
  */
-import type { PoolSummaryView, ProfileView } from '../../service/contract.ts';
+import type { LabState, ProfileView } from '../../service/contract.ts';
 import { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastTextParts } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { liveLabState, withLiveViews } from '../live-state.ts';
 import { formatResetCredits, formatWindowLeft, windowsByLength, withCliFix } from '../../format.ts';
 import {
   colourEnabled,
@@ -132,16 +133,23 @@ export async function runUsage(
     },
     ...(only ? { only } : {}),
   });
-  // What the refresh just read shows even when state/quota.json could not take it.
+  // What the refresh just read shows even when state/quota.json could not take it; without a
+  // refresh, the running router's live views (what it routes by) when one runs.
+  let live: LabState | null = null;
   if (lab !== null) views = await lab.freshViews(views, now);
+  else {
+    live = await liveLabState(context);
+    if (live !== null) views = withLiveViews(views, live.profiles);
+  }
   for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem}`);
   if (unreadableFile) refreshFailed = true;
   if (options['pool'] === true) {
     // The running router's own summary when one runs (it knows where a new session in the repo
     // just used goes, which no file holds), else the files'.
     const pool =
-      (only === null && !refreshFailed ? await livePool(context) : null) ??
-      poolSummaryOf(views, await readActive(context.paths), now);
+      (only === null && !refreshFailed
+        ? (live ?? (await liveLabState(context)))?.pool
+        : undefined) ?? poolSummaryOf(views, await readActive(context.paths), now);
     if (options['json'] === true) {
       writeLine(context.stdout, formatJson(pool));
     } else {
@@ -201,16 +209,4 @@ export async function runUsage(
   const extras = views.flatMap((view) => extraLines(view, now));
   if (extras.length > 0) writeLine(context.stdout, `\n${fitLines(extras, width).join('\n')}`);
   return refreshFailed ? 1 : 0;
-}
-
-/** The pool summary of this home's running router, or null when none runs or it cannot tell. */
-async function livePool(context: CliContext): Promise<PoolSummaryView | null> {
-  const { discoverRouter } = await import('../../service/router-discovery.ts');
-  const found = await discoverRouter(context.paths, { timeoutMs: 1500 }).catch(() => null);
-  if (found?.state !== 'running') return null;
-  const { RemoteLab } = await import('../../service/remote-lab.ts');
-  const state = await new RemoteLab({ url: found.url, token: found.token })
-    .getState()
-    .catch(() => null);
-  return state?.pool ?? null;
 }

@@ -120,6 +120,17 @@ describe('buildTrayMenu', () => {
     expect(menu(uiState([later]), options)[1]?.label).toContain('until Thu 09:00');
   });
 
+  it('marks a profile the router skips for failing upstream with ⏸, and names where new sessions go', () => {
+    const failing = uiProfile('work', { skippedUntil: '2030-01-01T12:00:40.000Z' });
+    const state = uiState([failing, uiProfile('spare')]);
+    const all = buildTrayMenu(state, options);
+    expect(labels(all)).toContain('⏸ work — failing upstream, tried again in 40s');
+    expect(labels(all).join('\n')).not.toMatch(/^work — 5h/m);
+    expect(labels(all).find((label) => label.startsWith('New sessions'))).toMatch(
+      /^New sessions → spare/,
+    );
+  });
+
   it('marks a profile that needs signing in again with ⚠', () => {
     const broken = uiProfile('work', {
       status: 'auth_error',

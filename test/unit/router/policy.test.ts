@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatWindowLeft } from '../../../core/format.ts';
 import {
   chooseProfile,
+  circuitTrial,
   ineligibility,
   tightestUsedPercent,
   weeklyResetAt,
@@ -477,8 +478,10 @@ describe('chooseProfile: invariants over random pools', () => {
           exclude,
         }),
       );
+      // Every usable profile's circuit open: the request goes through as a trial.
+      const trial = circuitTrial(candidates, exclude, now);
       const eligible = candidates
-        .filter((entry) => ineligibility(entry, exclude, now) === null)
+        .filter((entry) => ineligibility(entry, exclude, now, trial) === null)
         .map((entry) => entry.name);
       if (sessionProfile !== null && eligible.includes(sessionProfile)) {
         expect(decision).toMatchObject({
