@@ -1022,11 +1022,11 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#lastFailure.set(profile, now);
     if (othersFailing) {
       // Several accounts failing alike: the upstream is down, not an account. Forget what the
-      // breaker learned in the meantime so nobody is moved off a warm account.
+      // breaker learned in the meantime so nobody is moved off a warm account. (Runs of cuts stay
+      // marked: the heads of turns still being cut must not hide their failures from the others.)
       for (const name of this.#lastFailure.keys()) {
         this.#circuit.forget(name);
         this.#failingSince.delete(name);
-        this.#cutRuns.delete(name);
       }
       return;
     }
