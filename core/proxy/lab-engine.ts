@@ -65,6 +65,7 @@ import {
 import {
   whyOfRoute,
   type DecisionView,
+  type RequestEnding,
   type RouteReason,
   type RouteWhyView,
   type SessionView,
@@ -165,6 +166,14 @@ export const keychainRecheckMs = 15_000;
 const rejectedFreshTokensLimit = 3;
 /** Failures of different profiles this close together are one shared outage. */
 const sharedWindowMs = 10_000;
+/**
+ * How long a run of cut streams on one profile, with no other profile tried lately, must last to
+ * be the account's. Codex retries a cut turn five times (pauses of 200 ms doubling, about 6 s in
+ * all), far short of the shared window a run of 5xx must last; its fifth cut comes about 3 s after
+ * the first, which leaves its last retry to another account. Counted in time, not in cuts: many
+ * sessions on one account meet a blip together, and their cuts come within milliseconds.
+ */
+const cutRunMs = 2_500;
 
 /** The routing policy and live state behind the router. */
 export class LabEngine<Entry extends ListedProfile = ListedProfile> implements ProxyEngine {
@@ -254,6 +263,11 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    * success, ends a run): a run that lasts the shared window is the account's, whatever else.
    */
   readonly #failingSince = new Map<string, number>();
+  /**
+   * Profiles whose last turn's stream was cut mid-turn (see `#noteStreamEnd`). While a profile is
+   * here, the 200 head of its next turn is no success: only a turn that ends whole ends its run.
+   */
+  readonly #cutRuns = new Set<string>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
   /** The last reload queued (see `#reload`); never rejects. */
@@ -358,6 +372,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#keychainReadAt.delete(profile);
     this.#authFileKeys.delete(profile);
     this.#circuit.forget(profile);
+    this.#cutRuns.delete(profile);
     this.#markOk(profile, false);
     this.invalidate();
     this.#options.onChange?.();
@@ -521,6 +536,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#quota.forget(from, to ?? undefined);
     this.#quota.persist();
     this.#circuit.forget(from, to ?? undefined);
+    if (this.#cutRuns.delete(from) && to !== null) this.#cutRuns.add(to);
     const marks = this.#familyLimits.get(from);
     this.#familyLimits.delete(from);
     if (to !== null && marks) this.#familyLimits.set(to, marks);
@@ -599,6 +615,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       finish: (outcome) => {
         // Under the name the profile has now (a removed one's keeps its name: its history).
         const pick = refused || lastPick === null ? null : this.#followPick(lastPick, since);
+        if (turn && pick !== null)
+          this.#noteStreamEnd(pick.profile, outcome.status, outcome.ending ?? null);
         this.#requests.record({
           at,
           sessionId: context.sessionId,
@@ -699,10 +717,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     }
     if (status >= 200 && status < 300) {
       this.#rejectedFreshTokens.delete(profile);
-      this.#circuit.noteSuccess(profile);
       this.#lastSuccess.set(profile, now);
-      this.#lastFailure.delete(profile);
-      this.#failingSince.delete(profile);
+      // A stream's head says nothing of its end while the profile's streams keep being cut.
+      if (!this.#cutRuns.has(profile)) this.#failuresEnded(profile);
       this.#touch(profile, now);
       const current = this.#health.get(profile);
       if (!current || current.status !== 'ok') {
@@ -959,6 +976,33 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     return null;
   }
 
+  /** A profile answered well: its failure history (circuit, run of 5xx or cuts) is cleared. */
+  #failuresEnded(profile: string): void {
+    this.#circuit.noteSuccess(profile);
+    this.#lastFailure.delete(profile);
+    this.#failingSince.delete(profile);
+    this.#cutRuns.delete(profile);
+  }
+
+  /**
+   * How a routed turn's answer ended, told as the request finishes: a stream the upstream cut
+   * after it began (the router cannot retry it; Codex retries the turn, and the session's
+   * affinity sends it to the same account) is a failure of the account, counted as a 5xx is; a
+   * turn that ended whole ends the profile's run of cuts. A client that went away is nobody's.
+   */
+  #noteStreamEnd(routedTo: string, status: number, ending: RequestEnding | null): void {
+    if (status < 200 || status >= 300) return;
+    if (ending === null) {
+      if (this.#cutRuns.has(routedTo)) this.#failuresEnded(routedTo);
+      return;
+    }
+    if (ending !== 'upstream_cut') return;
+    const profile = this.#currentName(routedTo);
+    if (profile === null) return;
+    this.#cutRuns.add(profile);
+    this.#countFailure(profile, cutRunMs);
+  }
+
   /**
    * Counts a failure against the profile's circuit only when it is the account's: a transport
    * error is the network's, and a 5xx while other profiles fail too is a shared outage; a 5xx
@@ -968,8 +1012,17 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   noteFailure(routedTo: string, status: number | null): void {
     const profile = this.#currentName(routedTo);
     if (profile === null) return;
-    const now = this.#options.clock.now();
     if (status === null) return;
+    this.#countFailure(profile, sharedWindowMs);
+  }
+
+  /**
+   * One failure of `profile` (a 5xx, a cut stream), judged against the others' as `noteFailure`
+   * says; with no other profile tried lately, a run of them that has lasted `accountRunMs` is the
+   * account's.
+   */
+  #countFailure(profile: string, accountRunMs: number): void {
+    const now = this.#options.clock.now();
     const recent = (at: number) => now - at <= sharedWindowMs;
     const othersFailing = [...this.#lastFailure].some(([p, at]) => p !== profile && recent(at));
     const othersWorking = [...this.#lastSuccess].some(([p, at]) => p !== profile && recent(at));
@@ -978,7 +1031,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#lastFailure.set(profile, now);
     if (othersFailing) {
       // Several accounts failing alike: the upstream is down, not an account. Forget what the
-      // breaker learned in the meantime so nobody is moved off a warm account.
+      // breaker learned in the meantime so nobody is moved off a warm account. (Runs of cuts stay
+      // marked: the heads of turns still being cut must not hide their failures from the others.)
       let closed = false;
       for (const name of this.#lastFailure.keys()) {
         if (this.#circuit.circuitOpenUntil(name, now) !== null) closed = true;
@@ -990,13 +1044,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     }
     const before = this.#circuit.circuitOpenUntil(profile, now);
     // With no other account tried lately a short run is presumed a shared blip; one that lasts
-    // the shared window (Codex gives up on a turn after about 25 s of retries) is counted, so a
-    // retry goes to another account, which then shows whose failure it was.
+    // `accountRunMs` (for 5xx the shared window: Codex gives up on a turn after about 25 s of
+    // retries; for cuts `cutRunMs`) is counted, so a retry goes to another account, which then
+    // shows whose failure it was.
     if (othersWorking) {
       this.#circuit.noteUpstreamFailure(profile, now);
     } else {
       const since = this.#failingSince.get(profile) ?? now;
-      if (now - since >= sharedWindowMs) this.#circuit.open(profile, now);
+      if (now - since >= accountRunMs) this.#circuit.open(profile, now);
     }
     // Every surface shows the profile as failing (its circuit opened, or a failed trial reopened
     // it for longer) at once.

@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import type { Duplex, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import pLimit from 'p-limit';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import {
   createUpstreamWebSockets,
   type UpstreamWebSockets,
@@ -104,6 +104,11 @@ export interface RouterServerOptions {
   bodyLimitBytes?: number;
   /** A request body that sends nothing for this long is dropped (default 30 s). */
   bodyIdleTimeoutMs?: number;
+  /**
+   * How long an upstream answer may send nothing, its head included, before the router gives up
+   * on it (default `upstreamIdleMs`, longer than Codex's own stream idle timeout).
+   */
+  upstreamIdleTimeoutMs?: number;
   /** Handlers for paths under `/lab/` that need the token (the control API). */
   control?: RouteHandler;
   /** Handlers for public paths (the dashboard's static files). */
@@ -278,19 +283,36 @@ const maxMintedPerRequest = 256;
 /** A usage answer the router replaces is read whole up to this size. */
 const maxUsageBodyBytes = 1024 * 1024;
 
+/**
+ * How long Codex waits on a turn's stream with nothing arriving before it gives up (its
+ * `stream_idle_timeout_ms`, 300 s by default in 0.171; docs/codex-protocol.md).
+ */
+export const codexStreamIdleMs = 300_000;
+
+/**
+ * How long the router waits on an upstream turn for its answer's head, and then between its
+ * events: longer than Codex waits, so the router never gives up on a live upstream before Codex
+ * would (a turn whose first byte took over 120 s was cut by the router while Codex still waited).
+ */
+export const upstreamIdleMs = codexStreamIdleMs + 10_000;
+
+/** The upstream connection pool's settings (one pool per backend origin), waiting `idleMs`. */
+export function upstreamPoolOptions(idleMs = upstreamIdleMs): Pool.Options {
+  return {
+    connections: 64,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    headersTimeout: idleMs,
+    bodyTimeout: idleMs,
+  };
+}
+
 /** Starts the router on loopback. Resolves once it is listening. */
 export async function createRouterServer(options: RouterServerOptions): Promise<RouterServer> {
   const base = new URL((options.upstreamBaseUrl ?? defaultChatGptBaseUrl).replace(/\/+$/, ''));
   const basePath = base.pathname.replace(/\/+$/, '');
-  const upstreamPoolOptions = {
-    connections: 64,
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 120_000,
-    // SSE turns can idle for minutes between events (Codex's own idle timeout is 300 s).
-    bodyTimeout: 310_000,
-    headersTimeout: 120_000,
-  };
-  const dispatcher = options.dispatcher ?? dispatcherFor(base.origin, upstreamPoolOptions);
+  const poolOptions = upstreamPoolOptions(options.upstreamIdleTimeoutMs);
+  const dispatcher = options.dispatcher ?? dispatcherFor(base.origin, poolOptions);
   const bodyLimit = options.bodyLimitBytes ?? defaultBodyLimitBytes;
   const { engine, clock, logger, token } = options;
   // Which profile each upstream turn state belongs to: a turn moved to another profile leaves
@@ -314,7 +336,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   const dispatcherAt = (origin: string): Dispatcher => {
     let found = originDispatchers.get(origin);
     if (found === undefined) {
-      found = dispatcherFor(origin, upstreamPoolOptions);
+      found = dispatcherFor(origin, poolOptions);
       originDispatchers.set(origin, found);
     }
     return found;
@@ -1002,7 +1024,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               response,
               502,
               'upstream_unreachable',
-              `The router could not reach ${base.origin} (${(error as Error).message}); check the network connection, then try again.`,
+              unreachableMessage(error, base.origin, poolOptions.headersTimeout),
               labHeaders(pick),
             );
           }
@@ -1164,7 +1186,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         response,
         502,
         'upstream_unreachable',
-        `The router could not reach ${base.origin} (${(error as Error).message}); check the network connection, then try again.`,
+        unreachableMessage(error, base.origin, poolOptions.headersTimeout),
       );
     }
     const status = upstream.statusCode;
@@ -1512,6 +1534,17 @@ function responseHeaders(
   headers['x-codex-lab-profile'] = pick.profile;
   headers['x-codex-lab-route'] = pick.route;
   return headers;
+}
+
+/**
+ * What Codex is told when a request to the upstream failed before its answer's head: an upstream
+ * that took longer than the router waits (`waitedMs`) is not an unreachable one.
+ */
+function unreachableMessage(error: unknown, origin: string, waitedMs: number | undefined): string {
+  if ((error as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return `The router got no answer from ${origin} in ${(waitedMs ?? 0) / 1000} s; try again.`;
+  }
+  return `The router could not reach ${origin} (${(error as Error).message}); check the network connection, then try again.`;
 }
 
 /** A stream that did not reach its end: which side broke it, and the error. */

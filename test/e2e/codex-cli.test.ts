@@ -349,6 +349,50 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       expect(later.map((turn) => profileOf(current, bearerOf(turn)))).toEqual(['b']);
     });
 
+    it.each([
+      ['HTTP', httpUpstream],
+      ['WebSocket', {}],
+    ])(
+      'moves a turn whose account keeps cutting its stream mid-turn to another profile within Codex’s stream retries (%s upstream)',
+      async (_transport, env) => {
+        const current = await start(env);
+        expectSucceeded(
+          await current.codex(['exec', '--skip-git-repo-check', 'first turn']),
+          'Hello from account A.',
+        );
+        // From now on every stream of a's is cut after its first events: the router cannot
+        // retry it, Codex retries the turn itself, and the session's affinity sends it to a.
+        current.fake.account('a@example.com').stickyFailure = { kind: 'reset_mid_stream' };
+        const before = current.turns().length;
+        const moved = await current.codex([
+          'exec',
+          '--skip-git-repo-check',
+          'resume',
+          '--last',
+          'second turn',
+        ]);
+        expectSucceeded(moved, 'Hello from account B.');
+        const served = current
+          .turns()
+          .slice(before)
+          .map((turn) => profileOf(current, bearerOf(turn)));
+        expect(served[0]).toBe('a');
+        expect(served.at(-1)).toBe('b');
+        // A new session does not start on the account that keeps cutting.
+        const after = current.turns().length;
+        expectSucceeded(
+          await current.codex(['exec', '--skip-git-repo-check', 'new session']),
+          'Hello from account B.',
+        );
+        expect(
+          current
+            .turns()
+            .slice(after)
+            .map((turn) => profileOf(current, bearerOf(turn))),
+        ).toEqual(['b']);
+      },
+    );
+
     it('refreshes once on 401 and retries with the rotated token, written to disk first', async () => {
       // A 401 on an HTTP turn (an open WebSocket was authorized at its handshake).
       const current = await start(httpUpstream);

@@ -59,6 +59,11 @@ export interface FakeAccount {
   secondary: FakeWindow | null;
   /** Queue of failures served before normal answers; `sticky` ones repeat until cleared. */
   failures: FakeFailure[];
+  /**
+   * A failure every request of the account meets until cleared, over HTTP and WebSocket alike: a
+   * sticky `reset_mid_stream` cuts each of its turns after the first events (an account whose
+   * streams keep dropping mid-turn), while the other accounts answer normally.
+   */
   stickyFailure: FakeFailure | null;
   /**
    * When 'unauthorized', `wham/usage` answers 401 even to a valid token (an account that lost

@@ -1,6 +1,7 @@
 /**
  * A shared upstream outage (issue 9, item 6): six Codex-like clients keep sending turns while the
- * upstream is down for 2 s — connections reset, or every account answering 503 — and then back.
+ * upstream is down for 2 s — connections reset, every account answering 503, or every account's
+ * streams cut after their first events (over HTTP and WebSocket) — and then back.
  * Failures that hit every profile alike are the network's: no circuit may stay open, no turn may
  * be refused once the upstream is back, and every session stays on its (warm) account.
  */
@@ -19,13 +20,15 @@ import { labPaths } from '../../core/home/paths.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
 import { rm } from 'node:fs/promises';
 
-type Outage = 'reset' | 'status-503' | null;
+type Outage = 'reset' | 'status-503' | 'cut' | null;
 
 /** Makes the backend unreachable (sockets reset) or failing (503) while `outage()` says so. */
 function outageHandler(outage: () => Outage): FakeHandler {
   return (_fake, request, response) => {
     const mode = outage();
-    if (mode === null || !(request.url ?? '').startsWith('/backend-api/')) return false;
+    // Cut streams are the fake's own (`reset_mid_stream`), set on every account below.
+    if (mode === null || mode === 'cut' || !(request.url ?? '').startsWith('/backend-api/'))
+      return false;
     if (mode === 'reset') {
       request.socket.destroy();
       return true;
@@ -73,10 +76,16 @@ async function startRouter(outage: () => Outage): Promise<{
   return { fake, service, url, token };
 }
 
-describe.each(['reset', 'status-503'] as const)('a 2 s upstream outage (%s)', (mode) => {
+describe.each(['reset', 'status-503', 'cut'] as const)('a 2 s upstream outage (%s)', (mode) => {
   it('refuses no turn once the upstream is back, and moves no session', async () => {
     let outage: Outage = null;
-    const { url, token } = await startRouter(() => outage);
+    const { fake, url, token } = await startRouter(() => outage);
+    const cutting = (on: boolean): void => {
+      if (mode !== 'cut') return;
+      for (const email of ['ann@example.com', 'ben@example.com']) {
+        fake.account(email).stickyFailure = on ? { kind: 'reset_mid_stream' } : null;
+      }
+    };
     const sessions = ['s1', 's2', 's3', 's4', 's5', 's6'];
     const home = new Map<string, string>();
     const results: Array<{
@@ -112,9 +121,13 @@ describe.each(['reset', 'status-503'] as const)('a 2 s upstream outage (%s)', (m
 
     let backAt = Number.POSITIVE_INFINITY;
     const stopAt = Date.now() + 4_000;
-    setTimeout(() => (outage = mode), 500);
+    setTimeout(() => {
+      outage = mode;
+      cutting(true);
+    }, 500);
     setTimeout(() => {
       outage = null;
+      cutting(false);
       backAt = Date.now();
     }, 2_500);
     await Promise.all(

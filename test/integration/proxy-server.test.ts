@@ -27,7 +27,7 @@ import { createRouterServer, type RouterServer } from '../../core/proxy/server.t
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { makeJwt } from '../fakes/jwt.ts';
 
-type Script = 'ok' | 'limit' | 'unauthorized' | 'slow' | 'gate';
+type Script = 'ok' | 'limit' | 'unauthorized' | 'slow' | 'gate' | 'late-head';
 
 interface UpstreamAccount {
   name: string;
@@ -47,9 +47,13 @@ const accounts: UpstreamAccount[] = ['alpha', 'beta', 'gamma'].map((name) => ({
 const byName = (name: string): UpstreamAccount => accounts.find((a) => a.name === name)!;
 
 let gate: () => void = () => undefined;
+/** How long a `late-head` account takes before its answer's head. */
+let lateHeadMs = 0;
+/** The answers a `late-head` account is holding back (given once their time is up). */
+const lateAnswers = new WeakSet<ServerResponse>();
 const upstreamClosed: string[] = [];
 
-/** The scripted upstream: SSE turns, 429 usage limits, 401s and slow streams. */
+/** The scripted upstream: SSE turns, 429 usage limits, 401s, late heads and slow streams. */
 function upstreamHandler(
   _fake: FakeChatGpt,
   request: IncomingMessage,
@@ -90,6 +94,12 @@ function upstreamHandler(
         },
       }),
     );
+    return true;
+  }
+  if (account.script === 'late-head' && !lateAnswers.has(response)) {
+    lateAnswers.add(response);
+    const timer = setTimeout(() => upstreamHandler(_fake, request, response), lateHeadMs);
+    response.on('close', () => clearTimeout(timer));
     return true;
   }
   response.writeHead(200, {
@@ -530,6 +540,42 @@ describe('disconnects', () => {
     });
     await waitFor(() => upstreamClosed.includes('alpha'));
     await waitFor(async () => (await connections(router)) <= before);
+  });
+});
+
+describe('a late upstream', () => {
+  it('is waited for as long as the router is told (by default longer than Codex waits), then given up', async () => {
+    // The time is made short for the test; the default, upstreamIdleMs, is checked against
+    // Codex's own stream idle timeout in test/unit/proxy/upstream-patience.test.ts.
+    const patient = await createRouterServer({
+      engine: state.engine,
+      token: routerToken,
+      upstreamBaseUrl: fake.backendUrl,
+      clock: systemClock,
+      logger: createLogger({ level: 'silent' }),
+      port: 0,
+      upstreamWebSocket: false,
+      upstreamIdleTimeoutMs: 600,
+    });
+    const send = () =>
+      fetch(`${patient.url}/backend-api/codex/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${routerToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(turn),
+      });
+    try {
+      byName('alpha').script = 'late-head';
+      lateHeadMs = 300;
+      const late = await send();
+      expect(late.status).toBe(200);
+      expect(await late.text()).toContain('hi from alpha');
+      lateHeadMs = 10_000;
+      const never = await send();
+      expect(never.status).toBe(502);
+      expect(await never.text()).toContain('no answer');
+    } finally {
+      await patient.close();
+    }
   });
 });
 

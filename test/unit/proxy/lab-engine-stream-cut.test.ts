@@ -1,0 +1,152 @@
+/**
+ * Streams the upstream cuts after their answer began count against the account (`ending:
+ * upstream_cut` reaching the engine as the request finishes), as a run of 5xx does: Codex retries
+ * the turn itself and the session's affinity would send every retry to the same account. A shared
+ * outage (every account cutting) moves nothing, and a client that goes away counts against nobody.
+ */
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { ProxyRequestInfo } from '../../../core/proxy/engine.ts';
+import type { RequestEnding } from '../../../core/view-types.ts';
+import { inMemoryEngine } from '../../helpers/in-memory-engine.ts';
+import { tempFolder } from '../../helpers/temp-folder.ts';
+import type { LabEngine } from '../../../core/proxy/lab-engine.ts';
+
+let time = Date.UTC(2026, 10, 30, 12);
+const clock = { now: () => time, setTimeout, clearTimeout } as never;
+
+async function engineWith(profileCount: number) {
+  const { engine } = await inMemoryEngine({
+    home: tempFolder('codex-lab-stream-cut-'),
+    profileCount,
+    clock,
+  });
+  onTestFinished(() => engine.settled());
+  return engine;
+}
+
+function turn(session: string): ProxyRequestInfo {
+  return {
+    kind: 'responses',
+    method: 'POST',
+    path: '/codex/responses',
+    headers: {
+      'session-id': session,
+      'x-codex-turn-metadata': `{"workspaces":{"/repo-${session}":{}},"model":"gpt-6.2-sol"}`,
+    },
+    body: null,
+  };
+}
+
+/**
+ * One turn of `session`: routed, its 200 head observed, then ended as `ending` says (given the
+ * profile that served it, when a function).
+ */
+function streamedTurn(
+  engine: LabEngine,
+  session: string,
+  ending: RequestEnding | null | ((profile: string) => RequestEnding | null),
+  avoid?: string,
+): string {
+  const ticket = engine.prepare(turn(session));
+  // `avoid` starts a new session elsewhere (as if that profile had failed it): the pool's
+  // profiles all look alike here, so every new session would start on the first.
+  const excluded = new Map<string, string>(avoid === undefined ? [] : [[avoid, 'test']]);
+  const pick = ticket.choose(excluded);
+  if (pick instanceof Promise || !pick.ok) throw new Error('not routed synchronously');
+  ticket.commit(pick, excluded);
+  engine.observe(pick.profile, 200, {});
+  ticket.finish?.({
+    status: 200,
+    ending: typeof ending === 'function' ? ending(pick.profile) : ending,
+    ttfbMs: 5,
+    durationMs: 50,
+    usage: null,
+  });
+  return pick.profile;
+}
+
+/** Ends a turn cut when `profile` served it, whole otherwise. */
+const cutOn =
+  (profile: string) =>
+  (served: string): RequestEnding | null =>
+    served === profile ? 'upstream_cut' : null;
+
+/** Codex 0.171's pauses before its stream retries (`stream_max_retries` = 5, 200 ms doubling). */
+const codexStreamRetryPausesMs = [200, 400, 800, 1_600, 3_200];
+
+describe('streams cut mid-turn', () => {
+  it('move a session off the one account that keeps cutting, within Codex’s stream retries', async () => {
+    const engine = await engineWith(2);
+    const home = streamedTurn(engine, 's1', null);
+    const served = [streamedTurn(engine, 's1', 'upstream_cut')];
+    for (const pause of codexStreamRetryPausesMs) {
+      time += pause;
+      const profile = streamedTurn(engine, 's1', cutOn(home));
+      served.push(profile);
+      if (profile !== home) break;
+    }
+    expect(served[0]).toBe(home);
+    expect(served.at(-1)).not.toBe(home);
+    // A new session does not start on it either.
+    expect(streamedTurn(engine, 's2', null)).not.toBe(home);
+  });
+
+  it('count on one account while another serves, as 5xx do (the circuit’s threshold)', async () => {
+    const engine = await engineWith(2);
+    const home = streamedTurn(engine, 's1', null);
+    const other = streamedTurn(engine, 's2', null, home);
+    expect(other).not.toBe(home);
+    const served: string[] = [];
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      time += 100;
+      // The other account keeps serving its own session meanwhile.
+      expect(streamedTurn(engine, 's2', null)).toBe(other);
+      served.push(streamedTurn(engine, 's1', cutOn(home)));
+    }
+    expect(served).toEqual([home, home, home, other]);
+  });
+
+  it('a turn that ends whole clears the account’s run of cuts', async () => {
+    const engine = await engineWith(2);
+    const home = streamedTurn(engine, 's1', null);
+    for (let round = 0; round < 4; round += 1) {
+      for (let cut = 0; cut < 3; cut += 1) {
+        time += 200;
+        expect(streamedTurn(engine, 's1', 'upstream_cut')).toBe(home);
+      }
+      time += 200;
+      expect(streamedTurn(engine, 's1', null)).toBe(home);
+    }
+  });
+
+  it('on every account at once are a shared outage: nothing moves', async () => {
+    const engine = await engineWith(2);
+    const sessions = ['s1', 's2', 's3', 's4'];
+    const homes = new Map(
+      sessions.map((session, index) => [
+        session,
+        streamedTurn(engine, session, null, index % 2 === 0 ? 'profile-1' : 'profile-0'),
+      ]),
+    );
+    expect(new Set(homes.values()).size).toBe(2);
+    for (let round = 0; round < 10; round += 1) {
+      time += 300;
+      for (const session of sessions) {
+        expect(streamedTurn(engine, session, 'upstream_cut')).toBe(homes.get(session));
+      }
+    }
+    time += 300;
+    for (const session of sessions) {
+      expect(streamedTurn(engine, session, null)).toBe(homes.get(session));
+    }
+  });
+
+  it('by the client going away never count against the account', async () => {
+    const engine = await engineWith(2);
+    const home = streamedTurn(engine, 's1', null);
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      time += 200;
+      expect(streamedTurn(engine, 's1', 'client_gone')).toBe(home);
+    }
+  });
+});
