@@ -19,10 +19,20 @@
 // pays all of it; the loop is caught at the same rate, so its p99 is the p99 this machine gives
 // any work of that length. Routing's own tail is what its p99 adds to the floor's.
 //
+// Allocation is counted too, a figure the machine's load does not move: after each timed batch,
+// untimed, the same kind of requests are routed again a chunk at a time (headers built before
+// each chunk) and the bytes the heap grew by while routing (`used_heap_size`, plus what each
+// young-generation collection in between freed, from `v8.GCProfiler`) are divided by the
+// requests. Chunks a full collection ran in are left out (its sweeping frees memory after it
+// reports). The report gives bytes per request, min / median / max over the repetitions, and
+// what of it is the `excluded` map the server creates per request (measured alone).
+//
 //   node bench/routing-engine.ts [--repetitions N] [--batch N] [--sessions N] [--active N]
+//     [--allocation-batch N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import type { ProxyRequestInfo } from '../core/proxy/engine.ts';
 import { codexRequestHeaders } from '../test/helpers/codex-like-session.ts';
 import { inMemoryEngine } from '../test/helpers/in-memory-engine.ts';
@@ -84,6 +94,8 @@ const sessionCount = argument('sessions', 100_000);
 // How many of them send requests (`--active 64`: a person's few Codex sessions at work among a
 // day's table); by default every one, in a scattered order: the worst case for the caches.
 const activeCount = Math.min(sessionCount, argument('active', sessionCount));
+// Requests routed per pool size and repetition for the allocation count (untimed).
+const allocationBatch = argument('allocation-batch', 10_000);
 const poolSizes = [5, 50, 200];
 const loadAtStart = loadavg()
   .map((value) => value.toFixed(2))
@@ -111,12 +123,14 @@ async function engineWith(profileCount: number) {
       'x-codex-secondary-reset-at': String(Math.floor(Date.UTC(2026, 11, 4) / 1000)),
     });
   }
+  // As the server does: one map of excluded profiles per request, for every attempt and the commit.
   const route = (info: ProxyRequestInfo): void => {
     const ticket = engine.prepare(info);
-    const pick = ticket.choose(new Map());
+    const excluded = new Map<string, string>();
+    const pick = ticket.choose(excluded);
     if (pick instanceof Promise || !pick.ok)
       throw new Error('the engine did not route synchronously');
-    ticket.commit(pick, new Map());
+    ticket.commit(pick, excluded);
   };
   // Every session routed once: from now on each is an existing session. (The requests are not
   // kept: a router keeps only what its session table holds.)
@@ -144,12 +158,60 @@ function requestOf(index: number, turn: number): ProxyRequestInfo {
   return { kind: 'responses', method: 'POST', path: '/codex/responses', headers, body: null };
 }
 
+/**
+ * Bytes the heap grew by while `work` ran, plus what young-generation collections freed meanwhile;
+ * null when a full collection ran (its sweeping frees memory after it reports, so the count would
+ * be low).
+ */
+function bytesAllocated(work: () => void): number | null {
+  const profiler = new GCProfiler();
+  profiler.start();
+  const before = getHeapStatistics().used_heap_size;
+  work();
+  const after = getHeapStatistics().used_heap_size;
+  let freed = 0;
+  for (const collection of profiler.stop()?.statistics ?? []) {
+    if (collection.gcType !== 'Scavenge' && collection.gcType !== 'MinorMarkSweep') return null;
+    freed +=
+      collection.beforeGC.heapStatistics.usedHeapSize -
+      collection.afterGC.heapStatistics.usedHeapSize;
+  }
+  return after - before + freed;
+}
+
+/**
+ * Bytes allocated per request routing `count` requests of the active sessions, a chunk at a
+ * time (each chunk's headers built before it, outside the count); NaN when every chunk saw a
+ * full collection. The counting itself (the profiler, two heap reads) is measured on an empty
+ * chunk and taken off.
+ */
+function allocationPerRequest(route: (info: ProxyRequestInfo) => void, count: number): number {
+  let bytes = 0;
+  let routed = 0;
+  for (let start = 0; start < count; start += chunk) {
+    const requests: ProxyRequestInfo[] = [];
+    for (let index = start; index < Math.min(count, start + chunk); index += 1) {
+      requests.push(requestOf(((index * 7919) % activeCount) * stride, turn));
+    }
+    const overhead = bytesAllocated(() => undefined);
+    const used = bytesAllocated(() => {
+      for (let index = 0; index < requests.length; index += 1) route(requests[index]!);
+    });
+    if (overhead === null || used === null) continue;
+    bytes += used - overhead;
+    routed += requests.length;
+  }
+  return routed === 0 ? Number.NaN : bytes / routed;
+}
+
 const engines = new Map<number, Awaited<ReturnType<typeof engineWith>>>();
 for (const size of poolSizes) engines.set(size, await engineWith(size));
 
-const results = new Map<number, { p50: number[]; p99: number[]; max: number[] }>(
-  poolSizes.map((size) => [size, { p50: [], p99: [], max: [] }]),
+const results = new Map<number, { p50: number[]; p99: number[]; max: number[]; bytes: number[] }>(
+  poolSizes.map((size) => [size, { p50: [], p99: [], max: [], bytes: [] }]),
 );
+/** Bytes per request of the server's own `excluded` map, measured alone. */
+const mapBytes: number[] = [];
 const timerCost = { p50: [] as number[], p99: [] as number[] };
 const floor = { p50: [] as number[], p99: [] as number[] };
 /** Rounds of `spin` that take the 200-profile median; set after the warm-up. */
@@ -187,6 +249,15 @@ for (let repetition = -1; repetition < repetitions; repetition += 1) {
     results.get(size)!.p50.push(percentile(micros, 50));
     results.get(size)!.p99.push(percentile(micros, 99));
     results.get(size)!.max.push(Math.max(...micros));
+    turn += 1;
+    results.get(size)!.bytes.push(allocationPerRequest(route, allocationBatch));
+  }
+  if (repetition >= 0) {
+    mapBytes.push(
+      allocationPerRequest(() => {
+        sink ^= new Map<string, string>().size;
+      }, allocationBatch),
+    );
   }
   for (let index = 0; index < batch; index += 1) {
     const begin = performance.now();
@@ -222,18 +293,23 @@ const floorByMedian = [0.5, 1, 1.5, 2].map((micros) => {
 const range = (values: number[]): string =>
   `${Math.min(...values).toFixed(2)} / ${percentile(values, 50).toFixed(2)} / ${Math.max(...values).toFixed(2)}`;
 console.log(
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/routing-engine.ts --repetitions ${repetitions} --batch ${batch} --sessions ${sessionCount} --active ${activeCount}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${sessionCount} live sessions (${activeCount} of them sending), each request an existing session (prepare → choose → commit on the real LabEngine), pool sizes interleaved.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`node bench/routing-engine.ts --repetitions ${repetitions} --batch ${batch} --sessions ${sessionCount} --active ${activeCount} --allocation-batch ${allocationBatch}\` on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}: ${sessionCount} live sessions (${activeCount} of them sending), each request an existing session (prepare → choose → commit on the real LabEngine), pool sizes interleaved.`,
 );
 console.log('');
 console.log(
-  '| profiles | p50 µs (min / median / max) | p99 µs (min / median / max) | max µs (min / median / max) |',
+  '| profiles | p50 µs (min / median / max) | p99 µs (min / median / max) | max µs (min / median / max) | bytes allocated per request (min / median / max) |',
 );
-console.log('|---|---|---|---|');
+console.log('|---|---|---|---|---|');
+const bytesRange = (values: number[]): string =>
+  `${Math.min(...values).toFixed(0)} / ${percentile(values, 50).toFixed(0)} / ${Math.max(...values).toFixed(0)}`;
 for (const size of poolSizes) {
-  const { p50, p99, max } = results.get(size)!;
-  console.log(`| ${size} | ${range(p50)} | ${range(p99)} | ${range(max)} |`);
+  const { p50, p99, max, bytes } = results.get(size)!;
+  console.log(`| ${size} | ${range(p50)} | ${range(p99)} | ${range(max)} | ${bytesRange(bytes)} |`);
 }
 console.log('');
+console.log(
+  `- bytes allocated per request: counted untimed after each batch over ${allocationBatch} requests (heap growth plus what young-generation collections freed meanwhile); of it, the server's \`excluded\` map per request alone: ${bytesRange(mapBytes)} B`,
+);
 console.log(
   `- the timer alone (two \`performance.now()\` calls), µs: p50 ${range(timerCost.p50)}, p99 ${range(timerCost.p99)}`,
 );

@@ -60,6 +60,7 @@ import {
   BucketMap,
   SessionTable,
   sessionsFromRequests,
+  type SessionRecordInput,
   type SessionRequest,
 } from '../router/sessions.ts';
 import {
@@ -70,7 +71,12 @@ import {
   type RouteWhyView,
   type SessionView,
 } from '../view-types.ts';
-import { effectiveHealth, type HealthStore, type ProfileHealth } from '../state/health-store.ts';
+import {
+  effectiveHealth,
+  limitLapsed,
+  type HealthStore,
+  type ProfileHealth,
+} from '../state/health-store.ts';
 import { CiphertextOwners } from './ciphertext.ts';
 import type { HealthFile, QuotaSnapshot } from '../state/schema.ts';
 import type {
@@ -78,6 +84,7 @@ import type {
   ProfilePick,
   ProxyEngine,
   ProxyRequestInfo,
+  RequestOutcome,
   RoutingTicket,
   UpstreamCredentials,
   UsageLimit,
@@ -205,6 +212,15 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     unavailableUntil: null,
     circuitOpenUntil: null,
     quota: null,
+  };
+  /** What `#commit` tells the session table, refilled per request (the table keeps none of it). */
+  readonly #recordInput: SessionRecordInput = {
+    profile: '',
+    route: 'sticky',
+    why: stickyWhy,
+    repo: null,
+    model: null,
+    pinned: null,
   };
   #registryMtime = -1;
   #healthMtime = -1;
@@ -558,94 +574,110 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   prepare(info: ProxyRequestInfo): RoutingTicket {
     // Node's header names (`IncomingHttpHeaders`): lower case, read with one lookup each.
     const context = info.routeContext ?? extractRouteContext(info.headers, info.body, 'lower-case');
-    const at = this.#options.clock.now();
-    let lastDetail = '';
-    let lastWhy: RouteWhyView | null = null;
-    let lastPick: ProfilePick | null = null;
-    let refused: NoPick | null = null;
-    let refusedPin: string | null = null;
-    let tried: ReadonlyMap<string, string> = noneExcluded;
-    // Where the rename trail stood when this request came in: a rename before it ends moves it.
-    const since = this.#renames.position;
+    // One object per request: its methods live on the prototype and reach the engine through
+    // `#ticketHost`, bound once (closures made per request were most of what routing allocated).
+    return new LabTicket(
+      this.#ticketHost,
+      info,
+      context,
+      this.#options.clock.now(),
+      // Where the rename trail stood when this request came in: a rename before it ends moves it.
+      this.#renames.position,
+      // Only turns spend quota: the model list and usage reads are answered from a limited account.
+      spendsQuota(info.kind),
+    );
+  }
+
+  /** What a ticket calls back into, bound once per engine. */
+  readonly #ticketHost: TicketHost = {
+    choose: (ticket, excluded) => this.#ticketChoose(ticket, excluded),
+    commit: (ticket, pick, excluded) => this.#ticketCommit(ticket, pick, excluded),
+    finish: (ticket, outcome) => this.#ticketFinish(ticket, outcome),
+  };
+
+  #ticketChoose(
+    ticket: LabTicket,
+    excluded: ReadonlyMap<string, string>,
+  ): ProfilePick | NoPick | Promise<ProfilePick | NoPick> {
+    ticket.tried = excluded;
+    // Synchronous unless the once-a-second file check is due: no promise per request.
+    const reload = this.#maybeReload();
+    return reload === null
+      ? this.#ticketPick(ticket, excluded)
+      : reload.then(() => this.#ticketPick(ticket, excluded));
+  }
+
+  #ticketPick(ticket: LabTicket, excluded: ReadonlyMap<string, string>): ProfilePick | NoPick {
+    const context = ticket.context;
+    const result = this.#choose(context, excluded, ticket.turn);
+    ticket.lastDetail = result.ok ? result.detail : result.message;
+    ticket.lastWhy = result.ok ? result.why : null;
+    if (!result.ok) {
+      ticket.refused = result.fail;
+      ticket.refusedPin = result.pinned ?? null;
+      this.#recordDecision(context, null, null, result.message, excluded);
+      this.#options.activity.add(
+        'refused',
+        null,
+        `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${result.fail.status} ${result.fail.code}): ${result.message}`,
+      );
+      this.#options.onChange?.();
+      return result.fail;
+    }
+    ticket.lastPick = result.pick;
     // The account the request went to, taken when it is routed: a rename or removal before it
     // ends must not change whose request it was.
-    let account: string | null = null;
-    // Only turns spend quota: the model list and usage reads are answered from a limited account.
-    const turn = spendsQuota(info.kind);
-    return {
+    ticket.account = this.#accounts.get(result.pick.profile) ?? null;
+    return result.pick;
+  }
+
+  #ticketCommit(ticket: LabTicket, pick: ProfilePick, excluded: ReadonlyMap<string, string>): void {
+    if (pick !== ticket.lastPick) ticket.account = this.#accounts.get(pick.profile) ?? null;
+    ticket.lastPick = pick;
+    const lastWhy = ticket.lastWhy;
+    this.#commit(
+      ticket.context,
+      this.#followPick(pick, ticket.since),
+      excluded,
+      ticket.lastDetail,
+      lastWhy === null ? whyOfRoute(pick.route) : this.#followWhy(lastWhy, ticket.since),
+      ticket.info.kind,
+    );
+  }
+
+  #ticketFinish(ticket: LabTicket, outcome: RequestOutcome): void {
+    const { refused, lastPick, lastWhy, since, context, info, tried } = ticket;
+    // Under the name the profile has now (a removed one's keeps its name: its history).
+    const pick = refused || lastPick === null ? null : this.#followPick(lastPick, since);
+    if (ticket.turn && pick !== null)
+      this.#noteStreamEnd(pick.profile, outcome.status, outcome.ending ?? null);
+    this.#requests.record({
+      at: ticket.at,
       sessionId: context.sessionId,
-      choose: (excluded) => {
-        tried = excluded;
-        const pick = (): ProfilePick | NoPick => {
-          const result = this.#choose(context, excluded, turn);
-          lastDetail = result.ok ? result.detail : result.message;
-          lastWhy = result.ok ? result.why : null;
-          if (!result.ok) {
-            refused = result.fail;
-            refusedPin = result.pinned ?? null;
-            this.#recordDecision(context, null, null, result.message, excluded);
-            this.#options.activity.add(
-              'refused',
-              null,
-              `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${result.fail.status} ${result.fail.code}): ${result.message}`,
-            );
-            this.#options.onChange?.();
-            return result.fail;
-          }
-          lastPick = result.pick;
-          account = this.#accounts.get(result.pick.profile) ?? null;
-          return result.pick;
-        };
-        // Synchronous unless the once-a-second file check is due: no promise per request.
-        const reload = this.#maybeReload();
-        return reload === null ? pick() : reload.then(pick);
-      },
-      commit: (pick, excluded) => {
-        if (pick !== lastPick) account = this.#accounts.get(pick.profile) ?? null;
-        lastPick = pick;
-        this.#commit(
-          context,
-          this.#followPick(pick, since),
-          excluded,
-          lastDetail,
-          lastWhy === null ? whyOfRoute(pick.route) : this.#followWhy(lastWhy, since),
-          info.kind,
-        );
-      },
-      finish: (outcome) => {
-        // Under the name the profile has now (a removed one's keeps its name: its history).
-        const pick = refused || lastPick === null ? null : this.#followPick(lastPick, since);
-        if (turn && pick !== null)
-          this.#noteStreamEnd(pick.profile, outcome.status, outcome.ending ?? null);
-        this.#requests.record({
-          at,
-          sessionId: context.sessionId,
-          runId: runIdOf(info.headers),
-          profile: pick?.profile ?? null,
-          route: pick?.route ?? null,
-          pinned: refused ? refusedPin : pick?.route === 'pinned' ? pick.profile : null,
-          // The decision's own sentence (moments in ISO, no command): each surface words it.
-          reason: lastDetail,
-          // The rule behind it, so a restarted router's live sessions say it too.
-          why: pick && lastWhy !== null ? this.#followWhy(lastWhy, since) : null,
-          model: context.model,
-          kind: info.kind,
-          status: outcome.status,
-          // Kept only when the stream broke: a record without it ended well, as older ones did.
-          ...(outcome.ending ? { ending: outcome.ending } : {}),
-          ttfbMs: outcome.ttfbMs,
-          durationMs: outcome.durationMs,
-          tokens: outcome.usage,
-          fallback:
-            tried.size === 0
-              ? noFallback
-              : [...tried].map(([profile, reason]) => ({ profile, reason })),
-          ...(pick ? { account } : {}),
-          ...(pick && outcome.minted ? { minted: outcome.minted } : {}),
-        });
-        this.#options.onChange?.();
-      },
-    };
+      runId: runIdOf(info.headers),
+      profile: pick?.profile ?? null,
+      route: pick?.route ?? null,
+      pinned: refused ? ticket.refusedPin : pick?.route === 'pinned' ? pick.profile : null,
+      // The decision's own sentence (moments in ISO, no command): each surface words it.
+      reason: ticket.lastDetail,
+      // The rule behind it, so a restarted router's live sessions say it too.
+      why: pick && lastWhy !== null ? this.#followWhy(lastWhy, since) : null,
+      model: context.model,
+      kind: info.kind,
+      status: outcome.status,
+      // Kept only when the stream broke: a record without it ended well, as older ones did.
+      ...(outcome.ending ? { ending: outcome.ending } : {}),
+      ttfbMs: outcome.ttfbMs,
+      durationMs: outcome.durationMs,
+      tokens: outcome.usage,
+      fallback:
+        tried.size === 0
+          ? noFallback
+          : [...tried].map(([profile, reason]) => ({ profile, reason })),
+      ...(pick ? { account: ticket.account } : {}),
+      ...(pick && outcome.minted ? { minted: outcome.minted } : {}),
+    });
+    this.#options.onChange?.();
   }
 
   async credentials(profile: string): Promise<UpstreamCredentials> {
@@ -1298,9 +1330,13 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     into?: RoutingCandidate,
   ): RoutingCandidate {
     const unreadable = this.#unreadableFiles.get(name);
+    const stored = this.#health.get(name);
+    // A stored mark that still holds (nearly always) is read as it is, not copied per request.
     const health: ProfileHealth = unreadable
       ? { status: 'auth_error', unavailableUntil: null, code: unreadable.code, message: null }
-      : effectiveHealth(this.#health.get(name), now);
+      : stored !== undefined && !limitLapsed(stored, now)
+        ? stored
+        : effectiveHealth(stored, now);
     const familyUntil =
       family !== null && (health.status === 'ok' || health.status === 'unknown')
         ? this.#familyLimitedUntil(name, family, now)
@@ -1386,14 +1422,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     // its sessions, and the name may go to another account.
     if (spendsQuota(kind) && this.#currentName(pick.profile) !== null) {
       if (context.sessionId) {
-        this.#sessions.record(context.sessionId, {
-          profile: pick.profile,
-          route: pick.route,
-          why,
-          repo: context.repo,
-          model: context.model,
-          pinned: pick.route === 'pinned' ? pick.profile : null,
-        });
+        const input = this.#recordInput;
+        input.profile = pick.profile;
+        input.route = pick.route;
+        input.why = why;
+        input.repo = context.repo;
+        input.model = context.model;
+        input.pinned = pick.route === 'pinned' ? pick.profile : null;
+        this.#sessions.record(context.sessionId, input);
       }
       this.#buckets.set(context.repo, context.model, pick.profile);
     }
@@ -1664,6 +1700,74 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 }
 
 const noneExcluded: ReadonlyMap<string, string> = new Map();
+
+/** What a `LabTicket` calls back into: its engine's private steps, bound once per engine. */
+interface TicketHost {
+  choose(
+    ticket: LabTicket,
+    excluded: ReadonlyMap<string, string>,
+  ): ProfilePick | NoPick | Promise<ProfilePick | NoPick>;
+  commit(ticket: LabTicket, pick: ProfilePick, excluded: ReadonlyMap<string, string>): void;
+  finish(ticket: LabTicket, outcome: RequestOutcome): void;
+}
+
+/**
+ * One request's routing state across its attempts: plain fields the engine fills in, and the
+ * `RoutingTicket` methods on the prototype, so routing a request allocates this one object.
+ */
+class LabTicket implements RoutingTicket {
+  readonly sessionId: string | null;
+  readonly host: TicketHost;
+  readonly info: ProxyRequestInfo;
+  readonly context: RouteContext;
+  /** When the request came in. */
+  readonly at: number;
+  /** The rename trail's position then (`RenameTrail.position`). */
+  readonly since: number;
+  /** Whether the request spends quota (`spendsQuota`). */
+  readonly turn: boolean;
+  /** The last decision's sentence (or refusal's message). */
+  lastDetail = '';
+  lastWhy: RouteWhyView | null = null;
+  lastPick: ProfilePick | null = null;
+  refused: NoPick | null = null;
+  refusedPin: string | null = null;
+  /** The profiles the last attempt excluded. */
+  tried: ReadonlyMap<string, string> = noneExcluded;
+  /** The account stamp of the profile picked, taken when it was picked. */
+  account: string | null = null;
+
+  constructor(
+    host: TicketHost,
+    info: ProxyRequestInfo,
+    context: RouteContext,
+    at: number,
+    since: number,
+    turn: boolean,
+  ) {
+    this.sessionId = context.sessionId;
+    this.host = host;
+    this.info = info;
+    this.context = context;
+    this.at = at;
+    this.since = since;
+    this.turn = turn;
+  }
+
+  choose(
+    excluded: ReadonlyMap<string, string>,
+  ): ProfilePick | NoPick | Promise<ProfilePick | NoPick> {
+    return this.host.choose(this, excluded);
+  }
+
+  commit(pick: ProfilePick, excluded: ReadonlyMap<string, string>): void {
+    this.host.commit(this, pick, excluded);
+  }
+
+  finish(outcome: RequestOutcome): void {
+    this.host.finish(this, outcome);
+  }
+}
 
 /** A refusal only the user can mend, answered so Codex shows it at once (`NoPick.userMustAct`). */
 /**

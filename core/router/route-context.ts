@@ -171,7 +171,8 @@ export function extractRouteContext(
 }
 
 /**
- * The facts read from `x-codex-turn-metadata`, or null when it is not a JSON object.
+ * The facts read from `x-codex-turn-metadata`, or null when it is not a JSON object (an object
+ * shared by every call when read without parsing: read it before the next call).
  *
  * Codex sends about 900 bytes of metadata (22 keys) on every turn and routing needs two of them,
  * so `readCodexMetadata` finds them with a few string searches in the layout Codex writes; any
@@ -272,14 +273,26 @@ function readCodexMetadata(
   const valueEnd = text.indexOf('"', valueStart);
   if (valueEnd < 0 || !wholeMembers(text, valueEnd + 1, last)) return undefined;
   const model = valueEnd === valueStart ? null : text.slice(valueStart, valueEnd);
-  if (nameAt === -1) return { repo: null, model };
+  if (nameAt === -1) return metadataRead(null, model);
   const keyBefore = text.charCodeAt(workspacesAt - 1);
   if (keyBefore !== comma && keyBefore !== openBrace) return undefined;
   const objectStart = workspacesAt + 1 + workspacesName.length;
   if (text.charCodeAt(objectStart) !== openBrace) return undefined;
   const found = firstWorkspace(text, objectStart);
   if (found === undefined || !wholeMembers(text, found.end, modelAt - 1)) return undefined;
-  return { repo: found.repo, model };
+  return metadataRead(found.repo, model);
+}
+
+/** What `readCodexMetadata` read, one object refilled per call: its caller reads it at once. */
+const readMetadata: { repo: string | null; model: string | null } = { repo: null, model: null };
+
+function metadataRead(
+  repo: string | null,
+  model: string | null,
+): { repo: string | null; model: string | null } {
+  readMetadata.repo = repo;
+  readMetadata.model = model;
+  return readMetadata;
 }
 
 /** The `workspaces` key with its quotes and colon, as compact JSON writes it. */
@@ -303,6 +316,7 @@ function readFromWorkspaces(
   if (text.indexOf('\\', keyAt) !== -1) return undefined;
   const found = firstWorkspace(text, objectStart);
   if (found === undefined) return undefined;
+  const repo = found.repo;
   let model: string | null | undefined;
   let at = found.end;
   while (at < last) {
@@ -324,7 +338,7 @@ function readFromWorkspaces(
     at = skipValue(text, valueAt);
     if (at < 0) return undefined;
   }
-  return at === last && model !== undefined ? { repo: found.repo, model } : undefined;
+  return at === last && model !== undefined ? metadataRead(repo, model) : undefined;
 }
 
 /**
@@ -350,9 +364,19 @@ function wholeMembers(text: string, start: number, end: number): boolean {
   return at === end;
 }
 
+/** What `firstWorkspace` found, one object refilled per call: its caller reads it at once. */
+const foundWorkspace: { repo: string | null; end: number } = { repo: null, end: 0 };
+
+function workspaceFound(repo: string | null, end: number): { repo: string | null; end: number } {
+  foundWorkspace.repo = repo;
+  foundWorkspace.end = end;
+  return foundWorkspace;
+}
+
 /**
- * The first non-empty key of the object at `start`, and the index after the object; undefined
- * when unsure (a key starting with a digit, which `for…in` could list first).
+ * The first non-empty key of the object at `start`, and the index after the object (in one
+ * object shared by every call: read it before the next); undefined when unsure (a key starting
+ * with a digit, which `for…in` could list first).
  */
 function firstWorkspace(
   text: string,
@@ -360,7 +384,7 @@ function firstWorkspace(
 ): { repo: string | null; end: number } | undefined {
   let repo: string | null = null;
   let at = skipSpace(text, start + 1);
-  if (text.charCodeAt(at) === closeBrace) return { repo, end: at + 1 };
+  if (text.charCodeAt(at) === closeBrace) return workspaceFound(repo, at + 1);
   for (;;) {
     if (text.charCodeAt(at) !== quote) return undefined;
     const keyEnd = stringEnd(text, at);
@@ -378,7 +402,7 @@ function firstWorkspace(
       at = skipSpace(text, at + 1);
       continue;
     }
-    return next === closeBrace ? { repo, end: at + 1 } : undefined;
+    return next === closeBrace ? workspaceFound(repo, at + 1) : undefined;
   }
 }
 

@@ -168,7 +168,10 @@ export class SessionTable {
     return this.get(id)?.profile ?? null;
   }
 
-  /** Records one routed request: creates or updates the session, counts it, marks it recent. */
+  /**
+   * Records one routed request: creates or updates the session, counts it, marks it recent.
+   * Keeps no reference to `input`: a caller may refill one object for every request.
+   */
   record(id: string, input: SessionRecordInput): SessionEntry {
     const now = this.#clock.now();
     this.#prune(now);

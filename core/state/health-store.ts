@@ -110,6 +110,19 @@ export class HealthStore {
   }
 }
 
+/**
+ * Whether a stored entry is a `limited` mark whose time is up at `now` (then the profile is `ok`
+ * again); any other entry holds as stored.
+ */
+export function limitLapsed(
+  entry: { status: HealthStatus; unavailableUntil: number | null },
+  now: number,
+): boolean {
+  return (
+    entry.status === 'limited' && entry.unavailableUntil !== null && entry.unavailableUntil <= now
+  );
+}
+
 /** Resolves a stored entry to what holds at `now` (an expired `limited` is `ok` again). */
 export function effectiveHealth(
   entry:
@@ -123,11 +136,7 @@ export function effectiveHealth(
   now: number,
 ): ProfileHealth {
   if (!entry) return unknownHealth;
-  if (
-    entry.status === 'limited' &&
-    entry.unavailableUntil !== null &&
-    entry.unavailableUntil <= now
-  ) {
+  if (limitLapsed(entry, now)) {
     return { status: 'ok', unavailableUntil: null, code: null, message: null };
   }
   return {

@@ -69,6 +69,26 @@ describe('routing an existing session', () => {
     expect(walks()).toBe(4);
   });
 
+  it('builds no function per request: every ticket shares its methods', async () => {
+    const { engine } = await engineWith(5);
+    route(engine, turn('s1'));
+    const first = engine.prepare(turn('s1'));
+    const second = engine.prepare(turn('s2'));
+    // Closures made per request (one per method, one per choice) were most of the bytes an
+    // existing session's request allocated; methods on a shared prototype cost none.
+    for (const ticket of [first, second]) {
+      const own = Object.entries(Object.getOwnPropertyDescriptors(ticket));
+      expect(
+        own.filter(([, slot]) => typeof slot.value === 'function').map(([key]) => key),
+      ).toEqual([]);
+    }
+    expect(second.choose).toBe(first.choose);
+    expect(second.commit).toBe(first.commit);
+    expect(second.finish).toBe(first.finish);
+    expect(first.sessionId).toBe('s1');
+    expect(second.sessionId).toBe('s2');
+  });
+
   it('walks the pool again when the session profile can no longer serve', async () => {
     const { engine, walks } = await engineWith(5);
     const first = route(engine, turn('s1'));

@@ -122,6 +122,23 @@ describe('extractRouteContext', () => {
     expect(context.repo).toBe(repo);
   });
 
+  it('gives each request its own context: a later read leaves an earlier one as it was', () => {
+    const read = (repo: string, model: string) =>
+      extractRouteContext(
+        {
+          'session-id': `s-${repo}`,
+          'x-codex-turn-metadata': metadata({ workspaces: { [repo]: {} }, model }),
+        },
+        null,
+        'lower-case',
+      );
+    const first = read('/home/dev/one', 'gpt-5.1-codex');
+    const second = read('/home/dev/two', 'gpt-5.2');
+    expect(first).toMatchObject({ sessionId: 's-/home/dev/one', repo: '/home/dev/one' });
+    expect(first.model).toBe('gpt-5.1-codex');
+    expect(second).toMatchObject({ repo: '/home/dev/two', model: 'gpt-5.2' });
+  });
+
   it('prefers the body model over the metadata model', () => {
     const context = extractRouteContext(
       { 'x-codex-turn-metadata': metadata({ model: 'meta-model' }) },

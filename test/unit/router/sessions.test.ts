@@ -130,6 +130,20 @@ describe('SessionTable', () => {
     expect(table.profileOf(null)).toBeNull();
   });
 
+  it('keeps nothing of the input it records from: one object may be refilled per request', () => {
+    const clock = new FakeClock();
+    const table = new SessionTable({ clock });
+    const input = { ...request('a'), why: whyOfRoute('best') };
+    table.record('s1', input);
+    Object.assign(input, { profile: 'b', route: 'sticky', repo: '/other', model: 'gpt-6' });
+    table.record('s2', input);
+    Object.assign(input, { profile: 'c', why: whyOfRoute('fallback'), pinned: 'c' });
+    expect(table.get('s1')).toMatchObject({ profile: 'a', route: 'best', repo: '/repo' });
+    expect(table.get('s1')?.why).toEqual(whyOfRoute('best'));
+    expect(table.get('s2')).toMatchObject({ profile: 'b', route: 'sticky', model: 'gpt-6' });
+    expect(table.get('s2')).toMatchObject({ pinned: null });
+  });
+
   it('shares repeated repo and model strings between sessions', () => {
     const clock = new FakeClock();
     const table = new SessionTable({ clock });
