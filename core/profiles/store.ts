@@ -964,6 +964,12 @@ export class ProfileStore {
     return withLock(this.#paths.locksDir, `refresh-${name}`, operation, {
       ...this.#lock,
       waitMs: this.#refreshLockWaitMs,
+      // The wait may last minutes (a refresh's answer, or a holder left stopped): said at once.
+      waiting: (pid) =>
+        this.#logger.warn(
+          {},
+          `waiting for ${pid === null ? 'another Codex Lab process' : `Codex Lab process ${pid}`}, which holds profile ${name}'s token refresh (its new tokens are written first); if that process is stopped (Ctrl-Z), resume or end it`,
+        ),
     });
   }
 
