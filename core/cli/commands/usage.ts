@@ -10,7 +10,12 @@ import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastTextParts } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { formatResetCredits, formatWindowLeft, withCliFix } from '../../format.ts';
+import {
+  formatResetCredits,
+  formatWindowLeft,
+  noProfilesSentence,
+  withCliFix,
+} from '../../format.ts';
 import {
   colourEnabled,
   fitLines,
@@ -18,7 +23,6 @@ import {
   formatUpdated,
   formatJson,
   hiddenNote,
-  noProfilesSentence,
   profileColumn,
   quotaCells,
   quotaColumns,
@@ -171,7 +175,7 @@ export async function runUsage(
     return refreshFailed ? 1 : 0;
   }
   if (views.length === 0) {
-    writeLine(context.stdout, wrapText(noProfilesSentence(), width));
+    writeLine(context.stdout, wrapText(noProfilesSentence, width));
     return 0;
   }
   const rows = views.map((view): FitCell[] => {
