@@ -629,6 +629,12 @@ export function withoutSentenceEnd(message: string): string {
 }
 
 /**
+ * A home with no profile, and how to add one: what `list` and `usage` print, and what the router
+ * answers Codex when a turn arrives before any sign-in. One sentence for every surface.
+ */
+export const noProfilesSentence = 'Codex Lab has no profiles yet: run codex-lab login to add one.';
+
+/**
  * `work needs a new sign-in (REASON).`: what is wrong, for every surface; each adds how to fix it
  * its own way (`withCliFix` on the command line, the card's button in the dashboard).
  */

@@ -14,6 +14,7 @@
  */
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { runCritical } from '../home/critical.ts';
+import { refreshAnswerTimeoutMs } from '../home/lock-waits.ts';
 import { withLock, type LockLease } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { day, minute, PendingWork, type Clock, type Logger } from '../ports.ts';
@@ -78,7 +79,7 @@ export interface TokenManagerOptions {
    * How long the refresh request itself may take. The issuer may rotate the token and answer
    * late; cutting the request short would drop the only live refresh token and leave the spent one
    * to be sent again (a reuse, which ends the sign-in), so it runs well past what callers wait.
-   * Default 2 minutes.
+   * Default `refreshAnswerTimeoutMs` (2 minutes), which changes to a profile wait for.
    */
   answerTimeoutMs?: number;
   /**
@@ -335,7 +336,7 @@ export class TokenManager {
           refreshToken: tokens.refresh_token,
           reason: reason === 'unauthorized' ? 'unauthorized_recovery' : 'scheduled',
         }),
-        this.#options.answerTimeoutMs ?? 2 * minute,
+        this.#options.answerTimeoutMs ?? refreshAnswerTimeoutMs,
         'refresh_transient',
       );
     } catch (error) {

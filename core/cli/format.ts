@@ -12,6 +12,7 @@ import {
   formatAgoSince,
   formatStatus,
   formatStatusShort,
+  noProfilesSentence,
   windowLeft,
   windowsByLength,
 } from '../format.ts';
@@ -63,11 +64,6 @@ export function tableWidth(options: Record<string, unknown>, stream: Writable): 
  */
 export function formatJson(value: unknown): string {
   return JSON.stringify(value, null, 2);
-}
-
-/** What `list` and `usage` say of a home with no profile, and how to add one. */
-export function noProfilesSentence(): string {
-  return 'No profiles yet: run codex-lab login to add one.';
 }
 
 /** The tone of a status: ready is good, limited a warning, needs sign-in bad. */
@@ -383,7 +379,7 @@ export function formatProfileTable(
   options: ProfileTableOptions = {},
 ): string {
   const width = options.width ?? Infinity;
-  if (views.length === 0) return wrapText(noProfilesSentence(), width);
+  if (views.length === 0) return wrapText(noProfilesSentence, width);
   const columns: FitColumn[] = [
     { header: ' ' },
     profileColumn,

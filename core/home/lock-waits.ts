@@ -8,10 +8,19 @@
 export const defaultLockWaitMs = 15_000;
 
 /**
- * A profile's refresh lock, as rename, remove and a sign-in's save take it: the change must wait
- * for a refresh in flight to write its tokens rather than drop them; past this it is refused.
+ * How long a token refresh's request to the issuer may take (`TokenManager`'s `answerTimeoutMs`):
+ * the longest a refresh holds its profile's refresh lock, give or take reading and writing the
+ * tokens around it.
  */
-export const refreshLockWaitMs = 45_000;
+export const refreshAnswerTimeoutMs = 2 * 60_000;
+
+/**
+ * A profile's refresh lock, as rename, remove and a sign-in's save take it: the change must wait
+ * for a refresh in flight to write its tokens rather than drop them, so it waits as long as a
+ * refresh may hold the lock (its answer's limit, plus the reads and writes around it); past this
+ * it is refused (a sign-in is kept, not dropped: `ProfileStore.saveSignIn`).
+ */
+export const refreshLockWaitMs = refreshAnswerTimeoutMs + defaultLockWaitMs;
 
 /**
  * The longest a rename, remove or a sign-in's save may wait for its locks (the profile's refresh

@@ -49,7 +49,19 @@ export interface LockOptions {
   staleMs?: number;
   /** Told about foreign lock files removed and leases lost; default: nothing. */
   warn?: (message: string) => void;
+  /**
+   * Told once, when the lock has been held by another process for `waitNoticeMs` of this wait,
+   * with that holder's pid (null when it is on another machine or unrecorded), so a long wait is
+   * never silent; default: nothing.
+   */
+  waiting?: (holderPid: number | null) => void;
 }
+
+/**
+ * How long a wait for a lock goes unsaid: a lock is normally held for milliseconds, and a holder
+ * past this is a refresh in flight, or a process left stopped.
+ */
+export const waitNoticeMs = 1000;
 
 /** The holder's view of a lock while it runs. */
 export interface LockLease {
@@ -188,6 +200,8 @@ export async function withLock<T>(
   // deadline: a caller that does not wait at all (`waitMs: 0`, the router's run lock) still
   // takes the lock a killed process left.
   let clearsPastDeadline = 0;
+  const noticeAt = Date.now() + waitNoticeMs;
+  let noticed = options.waiting === undefined;
   for (let attempt = 0; !held; attempt += 1) {
     // An earlier version's holder (its lock an empty folder, its record beside it) still running:
     // an empty folder would be replaced by the rename below.
@@ -213,6 +227,10 @@ export async function withLock<T>(
       continue;
     }
     if (late) break;
+    if (!noticed && Date.now() >= noticeAt) {
+      noticed = true;
+      options.waiting?.(await lockHolder(locksDir, name));
+    }
     await delay(Math.min(100, 20 + attempt * 5));
   }
   if (!held) {

@@ -1,7 +1,7 @@
 /**
  * The profile journal (`state/journal/`): one intent record per multi-step profile operation in
- * progress (rename, remove, new sign-in), and one record per set of refreshed tokens that could
- * not be written in place. A process killed in the middle leaves its record behind; the next
+ * progress (rename, remove, new sign-in), one record per set of refreshed tokens that could
+ * not be written in place, and one per sign-in that could not be saved yet (its profile locked). A process killed in the middle leaves its record behind; the next
  * process that loads the registry completes or rolls back the operation from it (ProfileStore),
  * so tokens are never hidden in a folder no registry lists and never reported as "sign in again".
  */
@@ -10,7 +10,12 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDirectory, readJsonFile, writeJsonFile } from '../home/files.ts';
-import { authDotJsonSchema, profileNamePattern, profileRecordSchema } from './schema.ts';
+import {
+  authDotJsonSchema,
+  profileNamePattern,
+  profileRecordSchema,
+  storeKindSchema,
+} from './schema.ts';
 
 const name = z.string().regex(profileNamePattern);
 
@@ -49,6 +54,20 @@ export const journalEntrySchema = z.discriminatedUnion('op', [
     email: z.string().nullable(),
     /** sha256 of the refresh token these tokens replaced (still on disk when written). */
     replaces: z.string(),
+    auth: authDotJsonSchema,
+  }),
+  z.object({
+    /**
+     * A finished sign-in that could not be saved (its profile stayed locked past the wait): kept
+     * here rather than dropped, and saved under the profile's refresh lock once it is free. Of
+     * several for one account, the newest wins.
+     */
+    op: z.literal('signin'),
+    /** The name asked for (`login NAME`), or null. */
+    requestedName: name.nullable(),
+    store: storeKindSchema.optional(),
+    accountId: z.string().nullable(),
+    email: z.string().nullable(),
     auth: authDotJsonSchema,
   }),
 ]);

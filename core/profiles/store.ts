@@ -181,6 +181,11 @@ export interface ProfileStoreOptions {
   now?: () => number;
   /** Registry lock timing (tests shorten it). */
   lock?: LockOptions;
+  /**
+   * How long a rename, remove or sign-in waits for a profile's refresh lock. Default
+   * `refreshLockWaitMs` (as long as a refresh may hold it); tests shorten it.
+   */
+  refreshLockWaitMs?: number;
   /** Where journal replays and lost leases are reported. */
   logger?: Logger;
   /**
@@ -206,6 +211,7 @@ export class ProfileStore {
   /** What the registry listed when it last read (see `getProfile`); null before it has. */
   #lastListed: ProfileEntry[] | null = null;
   readonly #lock: LockOptions;
+  readonly #refreshLockWaitMs: number;
   readonly #logger: Logger;
   readonly #step: (point: string) => void | Promise<void>;
   /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
@@ -219,6 +225,8 @@ export class ProfileStore {
     this.#now = options.now ?? Date.now;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'profile-store' });
     this.#lock = { warn: (message) => this.#logger.warn({}, message), ...options.lock };
+    this.#refreshLockWaitMs =
+      options.refreshLockWaitMs ?? Math.max(this.#lock.waitMs ?? 0, refreshLockWaitMs);
     this.#step = options.step ?? (() => undefined);
   }
 
@@ -542,7 +550,15 @@ export class ProfileStore {
       await this.#step('sign-in:looked-up');
       const save = () =>
         this.#locked(() => this.#saveSignInLocked(auth, identity, input, nowIso, expected));
-      outcome = expected === null ? await save() : await this.#withRefreshLock(expected, save);
+      try {
+        outcome = expected === null ? await save() : await this.#withRefreshLock(expected, save);
+      } catch (error) {
+        // The sign-in is finished at the issuer: its tokens exist nowhere else, and dropping them
+        // would leave the user signed in for nothing. A lock still held past the longest a
+        // refresh may take (a process left stopped) keeps them in the journal instead.
+        if (!isLabError(error) || error.code !== 'lock_timeout') throw error;
+        throw await this.#keepSignIn(auth, identity, input, expected, error);
+      }
     }
     if (!outcome.created) {
       // Signing in again is the cure for auth_error; a quota limit is the account's and stays.
@@ -569,6 +585,8 @@ export class ProfileStore {
     const entries = await this.#entries(registry);
     const match = entries.find((entry) => sameAccount(entry, identity));
     if ((match?.name ?? null) !== expected) return undefined;
+    // This sign-in is newer than any of the account's kept ones: they must never land over it.
+    await this.#dropKeptSignIns(identity);
     if (match) {
       const record = registry.profiles.find((p) => p.name === match.name);
       if (input.store === 'keyring' && match.store === 'file' && !match.legacy && record) {
@@ -945,7 +963,13 @@ export class ProfileStore {
   #withRefreshLock<T>(name: string, operation: () => Promise<T>): Promise<T> {
     return withLock(this.#paths.locksDir, `refresh-${name}`, operation, {
       ...this.#lock,
-      waitMs: Math.max(this.#lock.waitMs ?? 0, refreshLockWaitMs),
+      waitMs: this.#refreshLockWaitMs,
+      // The wait may last minutes (a refresh's answer, or a holder left stopped): said at once.
+      waiting: (pid) =>
+        this.#logger.warn(
+          {},
+          `waiting for ${pid === null ? 'another Codex Lab process' : `Codex Lab process ${pid}`}, which holds profile ${name}'s token refresh (its new tokens are written first); if that process is stopped (Ctrl-Z), resume or end it`,
+        ),
     });
   }
 
@@ -970,7 +994,7 @@ export class ProfileStore {
     }
     for (const { path, entry } of records) {
       try {
-        const keep = await this.#replayOne(entry);
+        const keep = await this.#replayOne(path, entry);
         this.#replayFailures.delete(path);
         if (!keep) await clearJournal(path);
       } catch (error) {
@@ -985,7 +1009,7 @@ export class ProfileStore {
   }
 
   /** Replays one record; true when it must stay (its tokens found no profile yet). */
-  async #replayOne(entry: JournalEntry): Promise<boolean> {
+  async #replayOne(path: string, entry: JournalEntry): Promise<boolean> {
     const registry = await this.readRegistry();
     const before = JSON.stringify(registry);
     const listed = (name: string) => registry.profiles.some((p) => p.name === name);
@@ -1093,8 +1117,123 @@ export class ProfileStore {
       }
       case 'recovered':
         return this.#adoptRecovered(registry, entry);
+      case 'signin':
+        return this.#replaySignIn(path, entry);
     }
     return false;
+  }
+
+  /**
+   * Keeps a finished sign-in whose profile stayed locked (`cause`) in the journal, and returns the
+   * error that says so: the next load saves it under the profile's refresh lock (`#replaySignIn`).
+   */
+  async #keepSignIn(
+    auth: AuthDotJson,
+    identity: AuthIdentity,
+    input: { requestedName: string | null; store?: StoreKind },
+    expected: string | null,
+    cause: LabError,
+  ): Promise<LabError> {
+    let path: string;
+    try {
+      path = await writeJournal(this.#paths.journalDir, {
+        op: 'signin',
+        requestedName:
+          input.requestedName !== null && profileNamePattern.test(input.requestedName)
+            ? input.requestedName
+            : null,
+        ...(input.store === undefined ? {} : { store: input.store }),
+        accountId: identity.accountId,
+        email: identity.email,
+        auth,
+      });
+    } catch {
+      return cause;
+    }
+    this.#logger.warn(
+      { profile: expected, path },
+      'kept a sign-in its locked profile could not take',
+    );
+    return new LabError(
+      'lock_timeout',
+      `The sign-in as ${identity.email ?? identity.accountId ?? 'this account'} was kept in ${path}, not lost: ${expected === null ? 'the profiles' : `profile ${expected}`} stayed locked by another Codex Lab process, and the next codex-lab command (or the running router) saves it once that process lets go.`,
+      { cause, details: { path } },
+    );
+  }
+
+  /**
+   * Saves a kept sign-in (registry lock held) under its profile's refresh lock, taken only if free
+   * (the locks' order is refresh, then registry: waiting here could deadlock with a rename), so it
+   * never writes beside a refresh in flight. True when it must stay for a later load.
+   */
+  async #replaySignIn(
+    path: string,
+    entry: Extract<JournalEntry, { op: 'signin' }>,
+  ): Promise<boolean> {
+    const auth = normalizeAuth(entry.auth);
+    const identity = identityFromAuth(auth);
+    // A newer kept sign-in of the account (records sort oldest first) is the one to save.
+    const kept = await readJournal(this.#paths.journalDir, () => undefined);
+    if (
+      kept.some(
+        (record) =>
+          record.entry.op === 'signin' &&
+          sameAccount(record.entry, identity) &&
+          basename(record.path) > basename(path),
+      )
+    ) {
+      return false;
+    }
+    const entries = await this.#entries(await this.readRegistry());
+    const expected = entries.find((candidate) => sameAccount(candidate, identity))?.name ?? null;
+    // A name another profile took meanwhile is not asked for again: the sign-in gets its own.
+    const requestedName =
+      expected === null &&
+      entry.requestedName !== null &&
+      matchProfileName(
+        entry.requestedName,
+        entries.map((candidate) => candidate.name),
+      ) === null
+        ? entry.requestedName
+        : null;
+    const input = { requestedName, ...(entry.store === undefined ? {} : { store: entry.store }) };
+    const nowIso = auth.last_refresh ?? new Date(this.#now()).toISOString();
+    const save = () => this.#saveSignInLocked(auth, identity, input, nowIso, expected);
+    let saved: SavedSignIn | undefined;
+    try {
+      saved =
+        expected === null
+          ? await save()
+          : await withLock(this.#paths.locksDir, `refresh-${expected}`, save, {
+              ...this.#lock,
+              waitMs: 0,
+            });
+    } catch (error) {
+      if (isLabError(error) && error.code === 'lock_timeout') return true;
+      throw error;
+    }
+    if (saved === undefined) return true;
+    if (!saved.created) {
+      const health = new HealthStore(this.#paths);
+      if ((await health.read()).profiles[saved.name]?.status === 'auth_error') {
+        await health.forget(saved.name);
+      }
+    }
+    this.#logger.warn({ profile: saved.name }, 'saved a sign-in kept while its profile was locked');
+    return false;
+  }
+
+  /**
+   * Deletes the kept sign-ins (`#keepSignIn`) of `identity`'s account: a sign-in being saved is
+   * newer than each of them.
+   */
+  async #dropKeptSignIns(identity: AuthIdentity): Promise<void> {
+    if (!(await journalPending(this.#paths.journalDir))) return;
+    for (const record of await readJournal(this.#paths.journalDir, () => undefined)) {
+      if (record.entry.op === 'signin' && sameAccount(record.entry, identity)) {
+        await clearJournal(record.path);
+      }
+    }
   }
 
   /**

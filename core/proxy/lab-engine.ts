@@ -16,7 +16,7 @@ import {
   signInMarkLifted,
 } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
-import { humanizeTimes, unreadableFile } from '../format.ts';
+import { humanizeTimes, noProfilesSentence, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import {
   PendingWork,
@@ -1196,11 +1196,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (this.#profiles.length === 0) {
       return {
         ok: false,
-        message: 'Codex Lab has no profiles yet.',
-        fail: userMustAct(
-          'no_eligible_profile',
-          'Codex Lab has no profiles yet: run codex-lab login first.',
-        ),
+        message: noProfilesSentence,
+        fail: userMustAct('no_eligible_profile', noProfilesSentence),
       };
     }
     const blocked = decision.blockedBy;

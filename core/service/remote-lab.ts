@@ -48,6 +48,43 @@ const changeOperations = new Set([
   'shutdown',
 ]);
 
+/**
+ * What each operation is in the user's words ("while renaming work to research"), for the
+ * sentence of a router that stops answering during it: one phrase per operation, here only. The
+ * control API's operation names (`renameProfile`) are shown nowhere else.
+ */
+const operationWords: {
+  [K in keyof Inputs | keyof HostInputs]: (
+    input: K extends keyof Inputs ? Inputs[K] : K extends keyof HostInputs ? HostInputs[K] : never,
+  ) => string;
+} = {
+  setActive: ({ profile }) => `while making ${profile} the active profile`,
+  renameProfile: ({ from, to }) => `while renaming ${from} to ${to}`,
+  removeProfile: ({ profile, revoke }) =>
+    `while removing ${profile}${revoke === true ? ' and revoking its sign-in' : ''}`,
+  startLogin: () => 'while starting a sign-in',
+  completeLogin: () => 'while finishing a sign-in',
+  cancelLogin: () => 'while cancelling a sign-in',
+  setPriming: ({ profile, enabled }) =>
+    `while turning priming ${enabled ? 'on' : 'off'} for ${profile}`,
+  primeNow: ({ profile }) => `while priming ${profile}`,
+  pinSession: ({ sessionId, profile }) =>
+    profile === null
+      ? `while unpinning session ${sessionId}`
+      : `while pinning session ${sessionId} to ${profile}`,
+  pinRepo: ({ path, profile }) =>
+    profile === null ? `while unpinning ${path}` : `while pinning ${path} to ${profile}`,
+  refreshUsage: ({ profile }) => `while reading the usage of ${profile ?? 'every profile'}`,
+  profileSignedIn: ({ profile }) => `while taking the sign-in of ${profile}`,
+  shutdown: () => 'while stopping',
+  rotateRouterToken: () => 'while replacing the router token',
+};
+
+/** `operation` with `input` in the user's words (`operationWords`). */
+function describeOperation(operation: keyof typeof operationWords, input: unknown): string {
+  return (operationWords[operation] as (input: unknown) => string)(input);
+}
+
 /** The contract, reached over the control API of the router at `url`. */
 export class RemoteLab implements LabApi {
   readonly url: string;
@@ -243,14 +280,22 @@ export class RemoteLab implements LabApi {
     return this.#call('rotateRouterToken', input);
   }
 
-  #call<T>(operation: string, input: unknown, timeoutMs = 30_000): Promise<ContractResult<T>> {
+  #call<T>(
+    operation: keyof typeof operationWords,
+    input: unknown,
+    timeoutMs = 30_000,
+  ): Promise<ContractResult<T>> {
     const call = this.#ask<T>(operation, input, timeoutMs);
     return changeOperations.has(operation)
       ? trackRouterChange({ operation, url: this.url }, call)
       : call;
   }
 
-  async #ask<T>(operation: string, input: unknown, timeoutMs: number): Promise<ContractResult<T>> {
+  async #ask<T>(
+    operation: keyof typeof operationWords,
+    input: unknown,
+    timeoutMs: number,
+  ): Promise<ContractResult<T>> {
     const waiting = new AbortController();
     this.#pending.add(waiting);
     try {
@@ -270,7 +315,7 @@ export class RemoteLab implements LabApi {
       return {
         ok: false,
         code: 'router_unavailable',
-        message: `The router at ${this.url} gave no answer to ${operation} (HTTP ${answer.status}).`,
+        message: `The router at ${this.url} gave no answer ${describeOperation(operation, input)} (HTTP ${answer.status}).`,
       };
     } catch {
       // Said without a command: the command line adds how to check and retry, the desktop app
@@ -278,7 +323,7 @@ export class RemoteLab implements LabApi {
       return {
         ok: false,
         code: 'router_unavailable',
-        message: `The router at ${this.url} stopped answering during ${operation}; it applies a change fully or not at all.`,
+        message: `The router at ${this.url} stopped answering ${describeOperation(operation, input)}; it applies a change fully or not at all.`,
       };
     } finally {
       this.#pending.delete(waiting);

@@ -5,6 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { noProfilesSentence } from '../../core/format.ts';
 import { labPaths } from '../../core/home/paths.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
@@ -80,7 +81,7 @@ describe('one sentence per fact', () => {
     const usage = await runCodexLab(['usage'], { home });
     expect(list.code).toBe(0);
     expect(usage.code).toBe(0);
-    expect(list.stdout).toContain('No profiles yet');
+    expect(list.stdout).toContain(noProfilesSentence);
     expect(usage.stdout).toBe(list.stdout);
   });
 

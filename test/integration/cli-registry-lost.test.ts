@@ -7,6 +7,7 @@
 import { lstat, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { noProfilesSentence } from '../../core/format.ts';
 import {
   createSystemKeyring,
   keyringAccountFor,
@@ -213,7 +214,7 @@ describe('a lost registry hides no signed-in profile', () => {
 
     const listed = await cli(['list']);
     expect(listed.code).toBe(1);
-    expect(listed.stdout).not.toContain('No profiles yet');
+    expect(listed.stdout).not.toContain(noProfilesSentence);
     expect(listed.stderr).toContain(`codex-lab: ${home.paths.registry} is a link to`);
 
     setNextLogin(fake, 'carol@example.com');

@@ -98,7 +98,7 @@ describe('RemoteLab following a serve that froze', () => {
     // The core names no command: each surface adds its own way to check and retry.
     if (!result.ok) {
       expect(result.message).toBe(
-        `The router at ${found.url} stopped answering during setActive; it applies a change fully or not at all.`,
+        `The router at ${found.url} stopped answering while making beta the active profile; it applies a change fully or not at all.`,
       );
     }
     clock.advance(streamIdleMs * 3);

@@ -55,7 +55,7 @@ describe('the router dies during a CLI operation', () => {
     expect(run.code).not.toBe(0);
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/stopped answering during/);
+    expect(lines[0]).toMatch(/stopped answering while renaming alpha to work; /);
     // The command line adds its own way out to the core's sentence.
     expect(lines[0]).toMatch(/: check with codex-lab list and run the command again\.$/);
     expect(run.stderr).not.toMatch(/\n\s+at /);

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noProfilesSentence } from '../../core/format.ts';
 import { repoRoot } from '../helpers/cli.ts';
 
 /** The commands in the README's "Set up" block, comments removed. */
@@ -105,7 +106,7 @@ describe('from a fresh clone with the README', () => {
     expect(version.stdout.trim()).toBe(`codex-lab ${packageVersion}`);
     const list = run('codex-lab', ['list'], folder);
     expect(list.status).toBe(0);
-    expect(list.stdout).toContain('No profiles yet');
+    expect(list.stdout).toContain(noProfilesSentence);
   });
 
   it('prints a config.toml block whose token command Codex can start', () => {

@@ -2,7 +2,7 @@
  * The registry (auth-profiles.json) stops parsing while the router runs: the router keeps routing
  * with its last good copy, and every surface (the state behind the dashboard, `codex-lab status`)
  * shows those same profiles and says the file is unreadable and that this copy is in use, rather
- * than "no profiles".
+ * than "no profiles"; `codex-lab list` shows the router's profiles and says it in the same sentence.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,6 +45,20 @@ describe('a registry that stops parsing while the router runs', () => {
     expect(status.stdout).toContain('Profiles: 2 (ann, ben)');
     expect(status.stderr).toContain(`${router.paths.registry} is not valid JSON`);
     expect(status.stderr).toMatch(/last good copy it read \(ann, ben\)/);
+
+    // `list` agrees: the router's live profiles, and the file named in the very sentence status
+    // gives; it still exits 1, as for any file it cannot read.
+    const list = await runCodexLab(['list'], { home: router.home });
+    expect(list.stdout).toMatch(/\bann\b/);
+    expect(list.stdout).toMatch(/\bben\b/);
+    expect(list.stderr).toBe(status.stderr);
+    expect(list.code).toBe(1);
+    const json = await runCodexLab(['list', '--json'], { home: router.home });
+    expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((p) => p.name)).toEqual([
+      'ann',
+      'ben',
+    ]);
+    expect(json.stderr).toBe(status.stderr);
     expect(await readFile(router.paths.registry, 'utf8')).toBe(broken);
   });
 });

@@ -3,15 +3,19 @@
  * the active marker, fitted to the terminal's width (100 columns off a terminal); `--wide` shows
  * every column uncut. While a router runs it shows the router's live view of each profile (what
  * it routes by: an account it skips for failing upstream, quota it just read) and its pool
- * summary, as `usage --pool` does; with none it reads files only (no HTTP client, no keychain) so
- * it starts fast. The keychain is read only when the registry is lost and a profile folder holds
- * no auth file.
+ * summary, as `usage --pool` does, and over a registry it cannot read, the last good copy the
+ * router routes with; with none it reads files only (no HTTP client, no keychain) so it starts
+ * fast. The keychain is read only when the registry is lost and a profile folder holds no auth
+ * file.
  */
-import type { LabError } from '../../errors.ts';
+import { isLabError, type LabError } from '../../errors.ts';
+import type { LabPaths } from '../../home/paths.ts';
+import type { FileProblemView } from '../../view-types.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool } from '../../service/quota-text.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
 import { danglingReferences, pinCounts, pinViews } from '../../service/pins.ts';
+import type { PinView, ProfileView } from '../../service/contract.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { liveLabState, withLiveViews } from '../live-state.ts';
@@ -20,7 +24,10 @@ import { colourEnabled, fitLines, formatJson, formatProfileTable, tableWidth } f
 
 /**
  * Prints the profiles. Exits 1 (after printing what it could) when a profile's auth.json or a
- * state file cannot be read, naming each such file on stderr.
+ * state file cannot be read, naming each such file on stderr. While the registry cannot be read
+ * and a router runs on the last good copy it read, shows the router's profiles and names the
+ * file in the router's own sentence (the one `status` and the dashboard show); the file is never
+ * written.
  */
 export async function runList(
   context: CliContext,
@@ -28,30 +35,53 @@ export async function runList(
   options: Record<string, unknown>,
 ): Promise<number> {
   const now = Date.now();
-  const problems: LabError[] = [];
+  const problems: Array<LabError | FileProblemView> = [];
   // Listed first with this store, so that what a rebuild of a lost registry did is said here,
   // in sentences (no logger: \`list\` words everything it has to say itself, and starts lean).
   const store = createProfileStore({ paths: context.paths });
-  await store.listProfiles();
-  const lost = await store.lostRegistryReport();
-  if (lost.rebuilt !== null) writeLine(context.stderr, `codex-lab: ${lost.rebuilt}.`);
-  problems.push(...lost.problems);
-  const files = await buildProfileViews(context.paths, now, {
-    onProblem: (error) => problems.push(error),
-  });
+  let registryError: unknown = null;
+  try {
+    await store.listProfiles();
+  } catch (error) {
+    registryError = error;
+  }
   // The files name what cannot be read (said below); the running router says what it routes by.
   const live = await liveLabState(context);
-  const views = live === null ? files : withLiveViews(files, live.profiles);
+  let views: ProfileView[];
+  let active: string;
+  let pins: PinView[];
+  if (registryError !== null) {
+    // Over an unreadable registry a running router routes with the last good copy it read: show
+    // that, with its problems naming the file, as `status` and the dashboard do.
+    if (
+      !isUnreadableRegistry(context.paths, registryError) ||
+      !live ||
+      live.profiles.length === 0
+    ) {
+      throw registryError;
+    }
+    ({ profiles: views, active, pins } = live);
+    problems.push(...live.problems);
+  } else {
+    const lost = await store.lostRegistryReport();
+    if (lost.rebuilt !== null) writeLine(context.stderr, `codex-lab: ${lost.rebuilt}.`);
+    problems.push(...lost.problems);
+    const files = await buildProfileViews(context.paths, now, {
+      onProblem: (error) => problems.push(error),
+    });
+    views = live === null ? files : withLiveViews(files, live.profiles);
+    const registry = await store.readRegistry();
+    active = registry.active;
+    pins = pinViews(registry);
+  }
   if (options['json'] === true) {
     writeLine(context.stdout, formatJson(views));
   } else {
-    const registry = await store.readRegistry();
-    const active = registry.active;
     const width = tableWidth(options, context.stdout);
     writeLine(
       context.stdout,
       formatProfileTable(views, active, now, {
-        pins: pinCounts(pinViews(registry)),
+        pins: pinCounts(pins),
         colour: colourEnabled(context.stdout, context.env),
         width,
       }),
@@ -73,4 +103,11 @@ export async function runList(
     }
   }
   return problems.length > 0 ? 1 : 0;
+}
+
+/** Whether `error` is the registry's own read error (a corrupt or unreadable file). */
+function isUnreadableRegistry(paths: LabPaths, error: unknown): boolean {
+  return (
+    isLabError(error) && error.code === 'corrupt_file' && error.details?.['path'] === paths.registry
+  );
 }

@@ -11,7 +11,13 @@ import { describePool, forecastTextParts } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { liveLabState, withLiveViews } from '../live-state.ts';
-import { formatResetCredits, formatWindowLeft, windowsByLength, withCliFix } from '../../format.ts';
+import {
+  formatResetCredits,
+  formatWindowLeft,
+  noProfilesSentence,
+  windowsByLength,
+  withCliFix,
+} from '../../format.ts';
 import {
   colourEnabled,
   fitLines,
@@ -19,7 +25,6 @@ import {
   formatUpdated,
   formatJson,
   hiddenNote,
-  noProfilesSentence,
   profileColumn,
   quotaCells,
   quotaColumns,
@@ -180,7 +185,7 @@ export async function runUsage(
     return refreshFailed ? 1 : 0;
   }
   if (views.length === 0) {
-    writeLine(context.stdout, wrapText(noProfilesSentence(), width));
+    writeLine(context.stdout, wrapText(noProfilesSentence, width));
     return 0;
   }
   const rows = views.map((view): FitCell[] => {

@@ -29,7 +29,7 @@ const stopped: ContractResult<null> = {
   ok: false,
   code: 'router_unavailable',
   message:
-    'The router at http://127.0.0.1:1456 stopped answering during setActive; it applies a change fully or not at all.',
+    'The router at http://127.0.0.1:1456 stopped answering while making work the active profile; it applies a change fully or not at all.',
 };
 
 describe('runTrayAction', () => {
@@ -53,7 +53,7 @@ describe('runTrayAction', () => {
       [
         'showFailure',
         'Codex Lab could not switch to Auto',
-        'The router at http://127.0.0.1:1456 stopped answering during setActive; it applies a change fully or not at all. Look at the tray menu once Codex Lab answers again, and try again if it did not change.',
+        'The router at http://127.0.0.1:1456 stopped answering while making work the active profile; it applies a change fully or not at all. Look at the tray menu once Codex Lab answers again, and try again if it did not change.',
       ],
       ['redraw'],
     ]);

@@ -5,6 +5,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { refreshFailureMessage } from '../../../core/auth/constants.ts';
 import { LabError } from '../../../core/errors.ts';
+import { noProfilesSentence } from '../../../core/format.ts';
 import type { NoPick, ProxyRequestInfo } from '../../../core/proxy/engine.ts';
 import { inMemoryEngine } from '../../helpers/in-memory-engine.ts';
 import { tempFolder } from '../../helpers/temp-folder.ts';
@@ -22,6 +23,18 @@ const turn: ProxyRequestInfo = {
 };
 
 describe('a request no profile can take', () => {
+  it('with no profile at all, says so to Codex in the sentence the command line says', async () => {
+    const { engine } = await inMemoryEngine({
+      home: tempFolder('codex-lab-refusal-'),
+      profileCount: 0,
+      clock,
+    });
+    onTestFinished(() => engine.settled());
+    const refused = (await engine.prepare({ ...turn, headers: {} }).choose(new Map())) as NoPick;
+    expect(refused).toMatchObject({ ok: false, code: 'no_eligible_profile' });
+    expect(refused.message).toBe(noProfilesSentence);
+  });
+
   it('says when the pinned profile may serve again as a clock time with a countdown', async () => {
     const { engine } = await inMemoryEngine({
       home: tempFolder('codex-lab-refusal-'),
