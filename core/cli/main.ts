@@ -399,7 +399,9 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
     const program = buildProgram(context, (code) => {
       exitCode = code;
     });
-    await program.parseAsync(argv, { from: 'user' });
+    // The bare command asks what there is to do: the help, on stdout, exit 0 (commander's own
+    // default is the help on stderr as a usage error, which a first command is not).
+    await program.parseAsync(argv.length === 0 ? ['--help'] : argv, { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -101,6 +101,26 @@ describe('--help', () => {
     },
   );
 
+  it('the bare command prints the top-level help to stdout and exits 0, as --help and help do', async () => {
+    const help = await runCodexLab(['--help'], { home });
+    for (const args of [[], ['help']]) {
+      const run = await runCodexLab(args, { home });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe(help.stdout);
+    }
+    expect(await readdir(home)).toEqual([]);
+  });
+
+  it('an unknown command is still a usage error, exit 2', async () => {
+    const run = await runCodexLab(['bogus'], { home });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      "codex-lab: Unknown command 'bogus'; run codex-lab --help for usage.\n",
+    );
+  });
+
   it('an unknown option is a usage error with a non-zero exit', async () => {
     const run = await runCodexLab(['list', '--bogus'], { home });
     expect(run.code).not.toBe(0);
