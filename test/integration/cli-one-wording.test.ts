@@ -83,6 +83,10 @@ describe('one sentence per fact', () => {
     expect(usage.code).toBe(0);
     expect(list.stdout).toContain(noProfilesSentence);
     expect(usage.stdout).toBe(list.stdout);
+    // The pool summary of an empty home says the same sentence, with its way out.
+    const pool = await runCodexLab(['usage', '--pool'], { home });
+    expect(pool.code).toBe(0);
+    expect(pool.stdout).toBe(list.stdout);
   });
 
   it.each([

@@ -15,6 +15,7 @@ import {
   formatResetCredits,
   formatWindowLeft,
   noProfilesSentence,
+  poolTotal,
   windowsByLength,
   withCliFix,
 } from '../../format.ts';
@@ -157,6 +158,9 @@ export async function runUsage(
         : undefined) ?? poolSummaryOf(views, await readActive(context.paths), now);
     if (options['json'] === true) {
       writeLine(context.stdout, formatJson(pool));
+    } else if (poolTotal(pool) === 0) {
+      // An empty home is said as the table (and `list`) say it, with the command that adds one.
+      writeLine(context.stdout, wrapText(noProfilesSentence, width));
     } else {
       const text = describePool(pool, { now, commands: true });
       writeLine(context.stdout, fitLines([text.headline, ...text.lines], width).join('\n'));
