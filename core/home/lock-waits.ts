@@ -1,6 +1,6 @@
 /**
  * How long each kind of caller waits for a cross-process lock before it gives up with
- * `lock_busy`: one place, so whoever waits for such a caller's answer (a command waiting for the
+ * `lock_timeout`: one place, so whoever waits for such a caller's answer (a command waiting for the
  * router's) waits longer than the caller may wait itself, and hears its real answer.
  */
 
