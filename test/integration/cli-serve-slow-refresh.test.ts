@@ -44,20 +44,24 @@ function pinnedTurn(url: string, bearer: string, profile: string): Promise<Respo
 }
 
 describe('a profile change during a slow token refresh in serve', () => {
-  it.each([
+  // Each case holds a refresh past the old 30 s in real time: they run side by side, each in a
+  // world of its own (its own home, issuer and router), so the file waits that long once.
+  it.concurrent.for<[string[], string, string[]]>([
     [['rename', 'alpha', 'work'], 'Renamed alpha to work.', ['work', 'beta']],
     [['remove', 'alpha'], 'Removed alpha.', ['beta']],
   ])(
     '%j waits for the router and reports what it did',
-    async (args, said, names) => {
-      world = await startTwoProfileWorld('codex-lab-slow-refresh-');
-      const { fake, home } = world;
+    { timeout: 120_000 },
+    async ([args, said, names], { expect, onTestFinished }) => {
+      const own = await startTwoProfileWorld('codex-lab-slow-refresh-');
+      onTestFinished(() => own.close());
+      const { fake, home } = own;
       const env = {
         CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
         CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
       };
       const serve = await startServe(home, env);
-      world.children.push(serve);
+      own.children.push(serve);
       const bearer = (await readFile(join(home, 'state', 'router-token'), 'utf8')).trim();
 
       expireAccessTokens(fake, 'alpha@example.com');
@@ -88,7 +92,6 @@ describe('a profile change during a slow token refresh in serve', () => {
         expect(refreshTokenIsValid(fake, auth.tokens.refresh_token)).toBe(true);
       }
     },
-    120_000,
   );
 });
 
