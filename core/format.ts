@@ -459,21 +459,40 @@ export function statusLabel(status: StatusName, code?: string | null): string {
 export const failingUpstreamLabel = 'failing upstream';
 
 /**
- * `failing upstream, tried again in 40s`: a profile whose status would say `ready` (or `not
- * checked yet`) while the router skips it, its circuit open after upstream 5xx or network
- * failures (the view's `skippedUntil`), until the router tries it again. Null when it is not
- * skipped at `now` (or its status says more already: limited, needs sign-in). The one wording of
- * it on every surface.
+ * Whether the router skips a profile for failing upstream at `now`: its status would say `ready`
+ * (or `not checked yet`) while the view's `skippedUntil` is still ahead (its circuit open after a
+ * run of 5xx or of streams cut mid-turn, or a credentials read that just failed). A status that
+ * says more already (limited, needs sign-in) wins. The one rule of it on every surface.
+ */
+export function isFailingUpstream(
+  view: { status: StatusName; skippedUntil?: string | null | undefined },
+  now: number,
+): boolean {
+  return failingUntil(view.status, view.skippedUntil, now) !== null;
+}
+
+function failingUntil(
+  status: StatusName,
+  skippedUntil: string | null | undefined,
+  now: number,
+): number | null {
+  if ((status !== 'ok' && status !== 'unknown') || skippedUntil == null) return null;
+  const at = Date.parse(skippedUntil);
+  return Number.isNaN(at) || at <= now ? null : at;
+}
+
+/**
+ * `failing upstream, tried again in 40s`: a profile the router skips at `now`
+ * (`isFailingUpstream`), until it tries it again. Null when it is not. The one wording of it on
+ * every surface.
  */
 export function failingUpstreamText(
   status: StatusName,
   skippedUntil: string | null | undefined,
   now: number,
 ): string | null {
-  if ((status !== 'ok' && status !== 'unknown') || skippedUntil == null) return null;
-  const at = Date.parse(skippedUntil);
-  if (Number.isNaN(at) || at <= now) return null;
-  return `${failingUpstreamLabel}, tried again ${formatIn(at - now)}`;
+  const at = failingUntil(status, skippedUntil, now);
+  return at === null ? null : `${failingUpstreamLabel}, tried again ${formatIn(at - now)}`;
 }
 
 /**

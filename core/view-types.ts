@@ -247,8 +247,9 @@ export interface ProfileView {
   statusCode?: string;
   unavailableUntil: string | null;
   /**
-   * While the running router skips the profile for failing (its circuit is open after upstream
-   * 5xx or network failures): the ISO time it tries the profile again. Taken from the router's
+   * While the running router skips the profile for failing (its circuit is open after a run of
+   * upstream 5xx or of streams cut mid-turn, or a credentials read just failed): the ISO time it
+   * tries the profile again. Taken from the router's
    * own breaker; absent when it is not skipped, and in a view built from the files alone (no
    * router runs).
    */

@@ -12,6 +12,7 @@ import {
   formatAgoSince,
   formatStatus,
   formatStatusShort,
+  isFailingUpstream,
   noProfilesSentence,
   windowLeft,
   windowsByLength,
@@ -342,22 +343,22 @@ export const quotaColumns: FitColumn[] = [
 
 /**
  * Colours the STATUS cells (`quotaColumns`) of a fitted table whose rows are `views`, in the
- * tone of each status, when `colour` is on.
+ * tone of each status at `now`, when `colour` is on.
  */
 export function statusStyle(
   views: readonly ProfileView[],
   columns: readonly FitColumn[],
   colour: boolean,
+  now: number,
 ): CellStyle {
   const statusColumn = columns.indexOf(quotaColumns[0]!);
   return (cell, row, column) =>
-    column === statusColumn ? paint(cell, viewTone(views[row]!), colour) : cell;
+    column === statusColumn ? paint(cell, viewTone(views[row]!, now), colour) : cell;
 }
 
 /** A view's status tone; a profile the router skips for failing upstream waits, as a limited one. */
-function viewTone(view: ProfileView): Tone {
-  const failing = view.skippedUntil !== undefined && view.status !== 'limited';
-  return failing && view.status !== 'auth_error' ? 'warn' : statusTone(view.status);
+function viewTone(view: ProfileView, now: number): Tone {
+  return isFailingUpstream(view, now) ? 'warn' : statusTone(view.status);
 }
 
 /** The shortest a profile name is cut to in a narrow table (with "…"). */
@@ -408,7 +409,7 @@ export function formatProfileTable(
     columns,
     rows,
     width,
-    statusStyle(views, columns, options.colour === true),
+    statusStyle(views, columns, options.colour === true, now),
   );
   const footer =
     active === 'auto'

@@ -181,6 +181,15 @@ const sharedWindowMs = 10_000;
  * sessions on one account meet a blip together, and their cuts come within milliseconds.
  */
 const cutRunMs = 2_500;
+/**
+ * Cuts of one profile this close after the last one counted against its circuit (while another
+ * profile works) are the same moment's and count once: a blip of the user's network cuts every
+ * stream open on the account within milliseconds, and three sessions would otherwise meet the
+ * circuit's threshold at once. Codex's retries of one cut turn (pauses of 200 ms doubling) still
+ * count at 0, 1.4 s and 3 s, the threshold, before its last retry at about 6 s; a figure above
+ * 1.4 s would let that retry go to the same account again.
+ */
+const sameCutMs = 1_000;
 
 /** The routing policy and live state behind the router. */
 export class LabEngine<Entry extends ListedProfile = ListedProfile> implements ProxyEngine {
@@ -284,6 +293,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    * here, the 200 head of its next turn is no success: only a turn that ends whole ends its run.
    */
   readonly #cutRuns = new Set<string>();
+  /** When each profile's last cut counted against its circuit (see `sameCutMs`). */
+  readonly #cutCountedAt = new Map<string, number>();
   #lastCheck = 0;
   #reloading: Promise<void> | null = null;
   /** The last reload queued (see `#reload`); never rejects. */
@@ -389,6 +400,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#authFileKeys.delete(profile);
     this.#circuit.forget(profile);
     this.#cutRuns.delete(profile);
+    this.#cutCountedAt.delete(profile);
     this.#markOk(profile, false);
     this.invalidate();
     this.#options.onChange?.();
@@ -553,6 +565,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#quota.persist();
     this.#circuit.forget(from, to ?? undefined);
     if (this.#cutRuns.delete(from) && to !== null) this.#cutRuns.add(to);
+    this.#cutCountedAt.delete(from);
     const marks = this.#familyLimits.get(from);
     this.#familyLimits.delete(from);
     if (to !== null && marks) this.#familyLimits.set(to, marks);
@@ -1014,6 +1027,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#lastFailure.delete(profile);
     this.#failingSince.delete(profile);
     this.#cutRuns.delete(profile);
+    this.#cutCountedAt.delete(profile);
   }
 
   /**
@@ -1032,7 +1046,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const profile = this.#currentName(routedTo);
     if (profile === null) return;
     this.#cutRuns.add(profile);
-    this.#countFailure(profile, cutRunMs);
+    this.#countFailure(profile, cutRunMs, sameCutMs);
   }
 
   /**
@@ -1051,15 +1065,20 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   /**
    * One failure of `profile` (a 5xx, a cut stream), judged against the others' as `noteFailure`
    * says; with no other profile tried lately, a run of them that has lasted `accountRunMs` is the
-   * account's.
+   * account's. With `sameMomentMs` (cuts), failures that close after the last one counted are
+   * the same moment's and count once.
    */
-  #countFailure(profile: string, accountRunMs: number): void {
+  #countFailure(profile: string, accountRunMs: number, sameMomentMs?: number): void {
     const now = this.#options.clock.now();
     const recent = (at: number) => now - at <= sharedWindowMs;
     const othersFailing = [...this.#lastFailure].some(([p, at]) => p !== profile && recent(at));
     const othersWorking = [...this.#lastSuccess].some(([p, at]) => p !== profile && recent(at));
     const previous = this.#lastFailure.get(profile);
-    if (previous === undefined || !recent(previous)) this.#failingSince.set(profile, now);
+    // A run begins after a gap, and again after a shared outage forgot it (its failures coming
+    // on while the others' stop must still be able to last `accountRunMs`).
+    if (previous === undefined || !recent(previous) || !this.#failingSince.has(profile)) {
+      this.#failingSince.set(profile, now);
+    }
     this.#lastFailure.set(profile, now);
     if (othersFailing) {
       // Several accounts failing alike: the upstream is down, not an account. Forget what the
@@ -1070,6 +1089,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         if (this.#circuit.circuitOpenUntil(name, now) !== null) closed = true;
         this.#circuit.forget(name);
         this.#failingSince.delete(name);
+        this.#cutCountedAt.delete(name);
       }
       if (closed) this.#options.onChange?.();
       return;
@@ -1080,7 +1100,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     // retries; for cuts `cutRunMs`) is counted, so a retry goes to another account, which then
     // shows whose failure it was.
     if (othersWorking) {
-      this.#circuit.noteUpstreamFailure(profile, now);
+      const counted = this.#cutCountedAt.get(profile);
+      const sameMoment =
+        sameMomentMs !== undefined && counted !== undefined && now - counted < sameMomentMs;
+      if (!sameMoment) {
+        // Stamped only while the circuit is closed, so a failed trial after it is always counted.
+        if (sameMomentMs !== undefined && before === null) this.#cutCountedAt.set(profile, now);
+        this.#circuit.noteUpstreamFailure(profile, now);
+      }
     } else {
       const since = this.#failingSince.get(profile) ?? now;
       if (now - since >= accountRunMs) this.#circuit.open(profile, now);

@@ -1,8 +1,9 @@
 /**
- * A per-profile circuit breaker for upstream 5xx and network failures. Codex already retries
- * those itself; the breaker only stops the router from sending every retry to the same failing
- * account: a few failures in a short window keep the profile out briefly, and a failed trial after
- * that keeps it out longer. In memory only — a restart is a fresh start.
+ * A per-profile circuit breaker for an account's upstream failures (5xx, streams cut mid-turn,
+ * as the engine judges them). Codex already retries those itself; the breaker only stops the
+ * router from sending every retry to the same failing account: a few failures in a short window
+ * keep the profile out briefly, and a failed trial after that keeps it out longer. In memory
+ * only — a restart is a fresh start.
  */
 
 /** Tuning of a `CircuitBreaker`. */
@@ -40,8 +41,8 @@ export class CircuitBreaker {
   }
 
   /**
-   * Notes a 5xx or network failure at `now`. Returns the time the circuit is open until, or null
-   * when it stays closed.
+   * Notes a failure (a 5xx, a cut stream) at `now`. Returns the time the circuit is open until,
+   * or null when it stays closed.
    */
   noteUpstreamFailure(profile: string, now: number): number | null {
     let state = this.#states.get(profile);

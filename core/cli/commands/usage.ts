@@ -210,7 +210,7 @@ export async function runUsage(
     { header: 'WEEKLY PACE', min: 16, drop: 2 },
     { header: 'UPDATED', drop: 1 },
   ];
-  const table = fitTable(columns, rows, width, statusStyle(views, columns, colour));
+  const table = fitTable(columns, rows, width, statusStyle(views, columns, colour, now));
   writeLine(context.stdout, table.lines.join('\n'));
   if (table.hidden.length > 0) {
     writeLine(context.stdout, `\n${hiddenNote(table.hidden, width, 'usage')}`);

@@ -91,19 +91,62 @@ describe('streams cut mid-turn', () => {
     expect(streamedTurn(engine, 's2', null)).not.toBe(home);
   });
 
-  it('count on one account while another serves, as 5xx do (the circuit’s threshold)', async () => {
+  it('count on one account while another serves (the circuit’s threshold), within Codex’s stream retries', async () => {
     const engine = await engineWith(2);
     const home = streamedTurn(engine, 's1', null);
     const other = streamedTurn(engine, 's2', null, home);
     expect(other).not.toBe(home);
-    const served: string[] = [];
-    for (let attempt = 0; attempt < 4; attempt += 1) {
-      time += 100;
+    const served = [streamedTurn(engine, 's1', 'upstream_cut')];
+    for (const pause of codexStreamRetryPausesMs) {
+      time += pause;
       // The other account keeps serving its own session meanwhile.
       expect(streamedTurn(engine, 's2', null)).toBe(other);
       served.push(streamedTurn(engine, 's1', cutOn(home)));
     }
-    expect(served).toEqual([home, home, home, other]);
+    expect(served[0]).toBe(home);
+    // Counted cuts at 0, 1.4 s and 3 s open the circuit: the last retry goes to the other.
+    expect(served).toEqual([home, home, home, home, home, other]);
+  });
+
+  it('on several sessions of one account at the same moment count once: a blip moves nobody', async () => {
+    const engine = await engineWith(2);
+    const sessions = ['s1', 's2', 's3'];
+    const home = streamedTurn(engine, 's1', null);
+    for (const session of sessions.slice(1)) expect(streamedTurn(engine, session, null)).toBe(home);
+    const other = streamedTurn(engine, 'b1', null, home);
+    expect(other).not.toBe(home);
+    // The user's network blips: every stream open on the account is cut within a few ms (the
+    // other account has none open).
+    time += 100;
+    for (const session of sessions) {
+      time += 2;
+      expect(streamedTurn(engine, session, 'upstream_cut')).toBe(home);
+    }
+    // Codex retries each turn; they succeed, on the account they were on.
+    time += 200;
+    for (const session of sessions) expect(streamedTurn(engine, session, null)).toBe(home);
+    expect(engine.skippedUntil(home)).toBeNull();
+  });
+
+  it('on one account that keeps cutting after a shared outage move its session', async () => {
+    const engine = await engineWith(2);
+    const home = streamedTurn(engine, 's1', null);
+    const other = streamedTurn(engine, 's2', null, home);
+    expect(other).not.toBe(home);
+    // Both accounts cut for a while: a shared outage, nothing moves.
+    for (let round = 0; round < 5; round += 1) {
+      time += 1_000;
+      expect(streamedTurn(engine, 's1', 'upstream_cut')).toBe(home);
+      expect(streamedTurn(engine, 's2', 'upstream_cut')).toBe(other);
+    }
+    // The other account's session goes quiet; this one's cuts go on, a second apart, until the
+    // other's failures are long past and its run is the account's own.
+    const served: string[] = [];
+    for (let round = 0; round < 20; round += 1) {
+      time += 1_000;
+      served.push(streamedTurn(engine, 's1', cutOn(home)));
+    }
+    expect(served).toContain(other);
   });
 
   it('a turn that ends whole clears the account’s run of cuts', async () => {
