@@ -79,7 +79,10 @@ export interface PrimingSchedulerOptions {
   paths: LabPaths;
   store: PrimingProfileSource;
   tokens: PrimingCredentialSource;
-  /** One fresh usage observation of a profile; default `GET {baseUrl}/wham/usage` with `fetch`. */
+  /**
+   * One fresh usage observation of a profile; default `GET {baseUrl}/wham/usage` with `fetch`
+   * (recorded nowhere). A host passes its operations layer's read, which records it.
+   */
   observeUsage?(name: string): Promise<QuotaSnapshot>;
   /** Sends a built priming request; defaults to `sendPrimeRequest` with `fetch`. */
   sendPrime?(request: PrimeRequest): Promise<PrimeResult>;
@@ -755,6 +758,8 @@ export class PrimingScheduler {
     try {
       return await this.#observeUsage(name);
     } catch (error) {
+      // A stop ended the look: the check ends with it, not as a failed look.
+      if (isCancelled(error)) throw error;
       if (isLabError(error) && error.details?.['freshTokenRefused'] === true) {
         this.#options.onUsageRefused?.(name, error);
       }

@@ -138,6 +138,16 @@ describe('prime', () => {
     expect(state.profiles.alpha.log[0].outcome).toBe('primed');
   });
 
+  it('records the usage it read in state/quota.json, as any usage read is, with no router running', async () => {
+    const run = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+    expect(run.code).toBe(0);
+    const quota = JSON.parse(await readFile(join(home, 'state', 'quota.json'), 'utf8')) as {
+      profiles: Record<string, { latest: { secondary: { resetsAt: number } | null } | null }>;
+    };
+    const window = fake.account('alpha@example.com').secondary!;
+    expect(quota.profiles['alpha']?.latest?.secondary?.resetsAt).toBe(window.resetAt * 1000);
+  });
+
   it('exits non-zero, saying so, when priming.json is corrupt and the outcome cannot be recorded', async () => {
     const file = join(home, 'state', 'priming.json');
     await mkdir(join(home, 'state'), { recursive: true, mode: 0o700 });
