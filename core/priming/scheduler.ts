@@ -21,6 +21,7 @@ import {
   type QuotaSnapshot,
 } from '../state/schema.ts';
 import {
+  claimReplacingFailed,
   findRecentClaim,
   listClaims,
   pruneClaims,
@@ -583,13 +584,13 @@ export class PrimingScheduler {
         : this.#outcome(window, 'skipped', message);
     }
     this.#throwIfStopped();
-    const claim = await tryClaim(this.#options.paths, {
-      profile: name,
-      window,
-      slot: resetSlot(window, now),
-      owner: this.#owner,
-      now,
-    });
+    const init = { profile: name, window, slot: resetSlot(window, now), owner: this.#owner, now };
+    // An explicit request may retry a window a failed attempt left claimed (nothing started it);
+    // the timer leaves a failed slot alone, so a failure is not sent again every poll.
+    const claim =
+      mode === 'manual'
+        ? await claimReplacingFailed(this.#options.paths, init)
+        : await tryClaim(this.#options.paths, init);
     if (!claim) {
       const message = `this ${label(window)} window is already claimed by another run`;
       this.#logger.debug({ profile: name, window }, message);
