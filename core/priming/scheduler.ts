@@ -154,6 +154,9 @@ const wakeStepMs = minute;
 /** Default `spreadMs`. */
 const defaultSpreadMs = 5 * minute;
 
+/** Why an account that needs a new sign-in is not primed. */
+const needsSignInReason = 'it needs to sign in again';
+
 /** Claims older than this are pruned. */
 const claimRetentionMs = 5 * windowLengthMs.weekly;
 
@@ -269,6 +272,9 @@ export class PrimingScheduler {
       profile.priming.windows.length > 0 ? profile.priming.windows : ['weekly' as const];
     const window = windows[0]!;
     if (options.dryRun) {
+      // As `prime` would: an account that needs a sign-in sends nothing (no token is refreshed).
+      const blocked = await this.signInNeeded(name);
+      if (blocked) return this.#record(name, this.#outcome(window, 'skipped', blocked));
       const request = await this.buildRequest(name);
       const body = JSON.parse(request.body) as { model: string };
       return this.#record(name, {
@@ -309,6 +315,15 @@ export class PrimingScheduler {
     return (
       result ?? this.#record(name, this.#outcome(window, 'skipped', 'no quota window to prime'))
     );
+  }
+
+  /**
+   * Why `prime` would send nothing for `name` whatever the upstream says (it needs a new sign-in),
+   * or undefined. A dry run says this rather than show a request.
+   */
+  async signInNeeded(name: string): Promise<string | undefined> {
+    const health = await this.#health.get(name, this.#clock.now());
+    return health.status === 'auth_error' ? needsSignInReason : undefined;
   }
 
   /** The exact request priming would send for `name` (with its real credentials). */
@@ -746,8 +761,9 @@ export class PrimingScheduler {
   }
 
   async #skipReason(name: string): Promise<string | undefined> {
+    const signIn = await this.signInNeeded(name);
+    if (signIn) return signIn;
     const health = await this.#health.get(name, this.#clock.now());
-    if (health.status === 'auth_error') return 'it needs to sign in again';
     if (health.status === 'limited') return 'it is at its usage limit';
     if (this.#options.isServingLiveSession && (await this.#options.isServingLiveSession(name))) {
       return 'it is serving a live Codex session, which starts its windows anyway';

@@ -85,6 +85,25 @@ describe('prime', () => {
     ).toEqual(['GET /backend-api/wham/accounts/check']);
   });
 
+  it('--dry-run of an account that needs a new sign-in says so, as prime would, and shows no request', async () => {
+    const { HealthStore } = await import('../../core/state/health-store.ts');
+    const { labPaths } = await import('../../core/home/paths.ts');
+    await new HealthStore(labPaths(home)).markAuthError(
+      'alpha',
+      'refresh_failed',
+      'refused',
+      Date.now(),
+    );
+    const run = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      'alpha: it needs to sign in again, so prime would send nothing; run codex-lab login alpha first.\n',
+    );
+    // Not even the account check, nor a token refresh.
+    expect(fake.requests.filter((request) => request.path.startsWith('/backend-api'))).toEqual([]);
+    expect(primes()).toHaveLength(0);
+  });
+
   it('--dry-run says so on stderr when the account’s workspace cannot be read, and shows the request to the configured backend', async () => {
     // An origin the router would never send a token to: the workspace is unreadable.
     fake.account('alpha@example.com').workspace = { origin: 'ftp://nowhere.example' };
