@@ -299,8 +299,13 @@ export class PrimingScheduler {
       const verdict = this.#assess(name, each, sample);
       if (verdict.state === 'started') {
         // A priming of this window still waiting to be seen working (a one-shot before this
-        // one, or a run before a restart) is confirmed by this look, as a timer check would.
-        await this.#confirm(name, each, sample);
+        // one, or a run before a restart) is confirmed by this look, as a timer check would;
+        // that outcome says more than "already started", so it is the one kept and returned.
+        const confirmed = await this.#confirm(name, each, sample);
+        if (confirmed) {
+          if (!result || result.outcome === 'skipped') result = confirmed;
+          continue;
+        }
         const outcome = this.#outcome(
           each,
           'skipped',
@@ -556,7 +561,12 @@ export class PrimingScheduler {
     return due;
   }
 
-  async #confirm(name: string, window: PrimingWindow, sample: WindowSample): Promise<void> {
+  /** Confirms a priming of this window waiting to be seen working; its outcome, if there was one. */
+  async #confirm(
+    name: string,
+    window: PrimingWindow,
+    sample: WindowSample,
+  ): Promise<PrimingOutcome | undefined> {
     const key = keyOf(name, window);
     let pending = this.#pending.get(key);
     if (!pending) {
@@ -564,14 +574,14 @@ export class PrimingScheduler {
       const claim = (await listClaims(this.#options.paths, { profile: name, window })).find(
         (entry) => entry.state === 'primed',
       );
-      if (!claim) return;
+      if (!claim) return undefined;
       pending = { claim, primedAt: claim.lastAttemptAt ?? claim.claimedAt };
     }
     this.#pending.delete(key);
     const resets =
       sample.resetsAt === null ? '' : `; it resets at ${new Date(sample.resetsAt).toISOString()}`;
     await this.#saveClaim({ ...pending.claim, state: 'confirmed', message: `started${resets}` });
-    this.#record(
+    return this.#record(
       name,
       this.#outcome(window, 'confirmed', `the ${label(window)} window started${resets}`),
     );

@@ -150,10 +150,13 @@ describe('prime', () => {
     expect(fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
     expect(fake.account('beta@example.com').secondary?.unstarted).toBe(true);
     const again = await runCodexLab(['prime', 'alpha'], { home, env: env() });
-    expect(again.stdout).toMatch(/skipped/);
+    // The second run finds the window started: it confirms the first run's priming, and keeps
+    // that (more informative) outcome rather than a "skipped" after it.
+    expect(again.stdout).toMatch(/^alpha \(weekly\): confirmed — the weekly window started/m);
+    expect(again.code).toBe(0);
     expect(primes()).toHaveLength(1);
     const state = JSON.parse(await readFile(join(home, 'state', 'priming.json'), 'utf8'));
-    expect(state.profiles.alpha.last.outcome).toBe('skipped');
+    expect(state.profiles.alpha.last.outcome).toBe('confirmed');
     expect(state.profiles.alpha.log[0].outcome).toBe('primed');
   });
 

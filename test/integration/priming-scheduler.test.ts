@@ -224,7 +224,17 @@ describe('priming scheduler', () => {
     expect((await first.primeNow('beta')).outcome).toBe('primed');
     harness.clock.advance(minuteMs);
     const second = harness.scheduler({ instanceId: 'second' });
-    expect((await second.primeNow('beta')).outcome).toBe('skipped');
+    // The more informative outcome: the window started, as the earlier priming meant it to.
+    const outcome = await second.primeNow('beta');
+    expect(outcome.outcome).toBe('confirmed');
+    expect(outcome.message).toMatch(/^the weekly window started; it resets at /);
+    await second.settled();
+    const file = await readPrimingFile(harness.paths);
+    expect(file.profiles['beta']?.last?.outcome).toBe('confirmed');
+    expect(file.profiles['beta']?.log.map((entry) => entry.outcome)).toEqual([
+      'primed',
+      'confirmed',
+    ]);
     const claims = await listClaims(harness.paths, { profile: 'beta' });
     expect(claims.map((claim) => claim.state)).toEqual(['confirmed']);
     expect(harness.primes()).toHaveLength(1);
