@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../errors.ts';
 import { ensurePrivateDirectory, fileMode, readJsonFile, writeJsonFile } from '../home/files.ts';
+import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { primingWindowSchema, type PrimingWindow } from '../profiles/schema.ts';
 
@@ -92,6 +93,30 @@ export async function tryClaim(
     await handle.close();
   }
   return claim;
+}
+
+/**
+ * `tryClaim` for an explicit request (`prime NAME`): a `failed` claim of the same slot sent nothing
+ * that started the window, so it gives way (after a new sign-in, say) instead of holding the
+ * window for the rest of the slot. A claim in any other state (a live run's `sending` or
+ * `retrying`, a `primed` one) still wins. The take-over runs under the `priming-claims` lock, so
+ * of two runs that both find the failed claim only one replaces it; a plain `tryClaim` racing it
+ * meets the exclusive create, as ever.
+ */
+export async function claimReplacingFailed(
+  paths: LabPaths,
+  init: { profile: string; window: PrimingWindow; slot: number; owner: string; now: number },
+): Promise<PrimingClaim | null> {
+  const claimed = await tryClaim(paths, init);
+  if (claimed) return claimed;
+  return withLock(paths.locksDir, 'priming-claims', async () => {
+    const path = claimPath(paths, init.profile, init.window, init.slot);
+    const held = await readJsonFile(path, primingClaimSchema).catch(() => undefined);
+    // Unreadable (a create cut short) or live: it keeps the window.
+    if (held?.state !== 'failed') return null;
+    await rm(path, { force: true });
+    return tryClaim(paths, init);
+  });
 }
 
 /** Rewrites a claim the caller owns (atomic rename, so readers never see half a file). */

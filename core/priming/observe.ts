@@ -1,7 +1,8 @@
 /**
  * A usage observer for priming: one fresh `GET {base}/wham/usage` per call through the one usage
  * client (`core/quota/usage-client.ts`, one 401 policy for every caller). A usage GET never starts a window (onWatch's finding), so observing is
- * free of side effects upstream.
+ * free of side effects upstream. It records nothing: a host passes its operations layer's read
+ * instead (`LabOperations.readUsage`, which records every read in the live state).
  */
 import type { FetchLike } from '../auth/http.ts';
 import type { Clock } from '../ports.ts';
@@ -16,16 +17,14 @@ export interface UsageObserverOptions {
   clock: Clock;
   /** Default: the global fetch. */
   fetch?: FetchLike;
-  /** Optional sink, so every observation also feeds the quota book. */
-  onSnapshot?(name: string, snapshot: QuotaSnapshot): void;
 }
 
 /** Builds `observeUsage(name)` for `PrimingScheduler`, on the one usage client (`core/quota`). */
 export function createUsageObserver(
   options: UsageObserverOptions,
 ): (name: string) => Promise<QuotaSnapshot> {
-  return async (name) => {
-    const snapshot = await readUsage(
+  return async (name) =>
+    readUsage(
       {
         baseUrl: options.baseUrl,
         credentials: options.tokens,
@@ -37,7 +36,4 @@ export function createUsageObserver(
       // Priming looks at the windows only.
       { resetCredits: false },
     );
-    options.onSnapshot?.(name, snapshot);
-    return snapshot;
-  };
 }

@@ -21,6 +21,7 @@ import {
   type QuotaSnapshot,
 } from '../state/schema.ts';
 import {
+  claimReplacingFailed,
   findRecentClaim,
   listClaims,
   pruneClaims,
@@ -79,7 +80,10 @@ export interface PrimingSchedulerOptions {
   paths: LabPaths;
   store: PrimingProfileSource;
   tokens: PrimingCredentialSource;
-  /** One fresh usage observation of a profile; default `GET {baseUrl}/wham/usage` with `fetch`. */
+  /**
+   * One fresh usage observation of a profile; default `GET {baseUrl}/wham/usage` with `fetch`
+   * (recorded nowhere). A host passes its operations layer's read, which records it.
+   */
   observeUsage?(name: string): Promise<QuotaSnapshot>;
   /** Sends a built priming request; defaults to `sendPrimeRequest` with `fetch`. */
   sendPrime?(request: PrimeRequest): Promise<PrimeResult>;
@@ -149,6 +153,9 @@ const wakeStepMs = minute;
 
 /** Default `spreadMs`. */
 const defaultSpreadMs = 5 * minute;
+
+/** Why an account that needs a new sign-in is not primed. */
+const needsSignInReason = 'it needs to sign in again';
 
 /** Claims older than this are pruned. */
 const claimRetentionMs = 5 * windowLengthMs.weekly;
@@ -265,6 +272,9 @@ export class PrimingScheduler {
       profile.priming.windows.length > 0 ? profile.priming.windows : ['weekly' as const];
     const window = windows[0]!;
     if (options.dryRun) {
+      // As `prime` would: an account that needs a sign-in sends nothing (no token is refreshed).
+      const blocked = await this.signInNeeded(name);
+      if (blocked) return this.#record(name, this.#outcome(window, 'skipped', blocked));
       const request = await this.buildRequest(name);
       const body = JSON.parse(request.body) as { model: string };
       return this.#record(name, {
@@ -289,8 +299,13 @@ export class PrimingScheduler {
       const verdict = this.#assess(name, each, sample);
       if (verdict.state === 'started') {
         // A priming of this window still waiting to be seen working (a one-shot before this
-        // one, or a run before a restart) is confirmed by this look, as a timer check would.
-        await this.#confirm(name, each, sample);
+        // one, or a run before a restart) is confirmed by this look, as a timer check would;
+        // that outcome says more than "already started", so it is the one kept and returned.
+        const confirmed = await this.#confirm(name, each, sample);
+        if (confirmed) {
+          if (!result || result.outcome === 'skipped') result = confirmed;
+          continue;
+        }
         const outcome = this.#outcome(
           each,
           'skipped',
@@ -305,6 +320,15 @@ export class PrimingScheduler {
     return (
       result ?? this.#record(name, this.#outcome(window, 'skipped', 'no quota window to prime'))
     );
+  }
+
+  /**
+   * Why `prime` would send nothing for `name` whatever the upstream says (it needs a new sign-in),
+   * or undefined. A dry run says this rather than show a request.
+   */
+  async signInNeeded(name: string): Promise<string | undefined> {
+    const health = await this.#health.get(name, this.#clock.now());
+    return health.status === 'auth_error' ? needsSignInReason : undefined;
   }
 
   /** The exact request priming would send for `name` (with its real credentials). */
@@ -537,7 +561,12 @@ export class PrimingScheduler {
     return due;
   }
 
-  async #confirm(name: string, window: PrimingWindow, sample: WindowSample): Promise<void> {
+  /** Confirms a priming of this window waiting to be seen working; its outcome, if there was one. */
+  async #confirm(
+    name: string,
+    window: PrimingWindow,
+    sample: WindowSample,
+  ): Promise<PrimingOutcome | undefined> {
     const key = keyOf(name, window);
     let pending = this.#pending.get(key);
     if (!pending) {
@@ -545,14 +574,14 @@ export class PrimingScheduler {
       const claim = (await listClaims(this.#options.paths, { profile: name, window })).find(
         (entry) => entry.state === 'primed',
       );
-      if (!claim) return;
+      if (!claim) return undefined;
       pending = { claim, primedAt: claim.lastAttemptAt ?? claim.claimedAt };
     }
     this.#pending.delete(key);
     const resets =
       sample.resetsAt === null ? '' : `; it resets at ${new Date(sample.resetsAt).toISOString()}`;
     await this.#saveClaim({ ...pending.claim, state: 'confirmed', message: `started${resets}` });
-    this.#record(
+    return this.#record(
       name,
       this.#outcome(window, 'confirmed', `the ${label(window)} window started${resets}`),
     );
@@ -580,13 +609,13 @@ export class PrimingScheduler {
         : this.#outcome(window, 'skipped', message);
     }
     this.#throwIfStopped();
-    const claim = await tryClaim(this.#options.paths, {
-      profile: name,
-      window,
-      slot: resetSlot(window, now),
-      owner: this.#owner,
-      now,
-    });
+    const init = { profile: name, window, slot: resetSlot(window, now), owner: this.#owner, now };
+    // An explicit request may retry a window a failed attempt left claimed (nothing started it);
+    // the timer leaves a failed slot alone, so a failure is not sent again every poll.
+    const claim =
+      mode === 'manual'
+        ? await claimReplacingFailed(this.#options.paths, init)
+        : await tryClaim(this.#options.paths, init);
     if (!claim) {
       const message = `this ${label(window)} window is already claimed by another run`;
       this.#logger.debug({ profile: name, window }, message);
@@ -742,8 +771,9 @@ export class PrimingScheduler {
   }
 
   async #skipReason(name: string): Promise<string | undefined> {
+    const signIn = await this.signInNeeded(name);
+    if (signIn) return signIn;
     const health = await this.#health.get(name, this.#clock.now());
-    if (health.status === 'auth_error') return 'it needs to sign in again';
     if (health.status === 'limited') return 'it is at its usage limit';
     if (this.#options.isServingLiveSession && (await this.#options.isServingLiveSession(name))) {
       return 'it is serving a live Codex session, which starts its windows anyway';
@@ -755,6 +785,8 @@ export class PrimingScheduler {
     try {
       return await this.#observeUsage(name);
     } catch (error) {
+      // A stop ended the look: the check ends with it, not as a failed look.
+      if (isCancelled(error)) throw error;
       if (isLabError(error) && error.details?.['freshTokenRefused'] === true) {
         this.#options.onUsageRefused?.(name, error);
       }

@@ -1089,7 +1089,9 @@ export class LabService implements ControlApiService {
       baseUrl: this.upstreamBaseUrl,
       clock: this.#clock,
       logger: this.#options.logger,
-      // Its usage looks and turns end with the stop; it then records nothing.
+      // Its usage looks are the operations layer's reads: recorded in the live state (every
+      // surface shows them), with its 401 policy; they end with the stop, as its turns do.
+      observeUsage: (name) => this.#operations.readUsage(name, { resetCredits: false }),
       fetch: fetchUntilStop(this.#options.fetch ?? (globalThis.fetch as FetchLike), () => signal),
       signal,
       ...(pollMs !== undefined
@@ -1097,7 +1099,6 @@ export class LabService implements ControlApiService {
         : {}),
       isServingLiveSession: (name) => this.#isServingLiveSession(name),
       onEvent: (event) => this.#onPrimingEvent(event),
-      onUsageRefused: (name, error) => this.#engine.noteUsageRefused(name, error),
     });
     this.#priming.start();
   }

@@ -320,10 +320,14 @@ export class LabOperations {
         workspaces: this.workspaces,
         clock: this.#options.clock,
         logger: this.#options.logger,
+        // Its looks are usage reads like any other: recorded, so every surface shows them.
+        observeUsage: (profile) => this.readUsage(profile, { resetCredits: false }),
         ...(this.#fetch ? { fetch: this.#fetch } : {}),
         // A stop ends the attempt at once; the scheduler then records nothing (`cancelled`).
         ...(this.#options.stopSignal ? { signal: this.#options.stopSignal() } : {}),
       });
+      // Without a router the figures read go to state/quota.json now, before the command ends.
+      await this.#options.quota.flush();
       this.#options.activity.add('prime', name, primingActivityMessage(outcome));
       this.#options.live.primed(name, outcome);
       this.#options.live.changed();
@@ -421,12 +425,16 @@ export class LabOperations {
     });
   }
 
-  /** One usage read for `name`, recorded in the live state (and, through it, the files). */
-  async readUsage(name: string): Promise<QuotaSnapshot> {
-    return this.#running.track(this.#readUsage(name));
+  /**
+   * One usage read for `name`, recorded in the live state (and, through it, the files): the one
+   * path of every usage read, priming's included. `resetCredits: false` reads the windows only
+   * (priming's looks); reset credits known from an earlier read are then kept.
+   */
+  async readUsage(name: string, settings: { resetCredits?: boolean } = {}): Promise<QuotaSnapshot> {
+    return this.#running.track(this.#readUsage(name, settings));
   }
 
-  async #readUsage(name: string): Promise<QuotaSnapshot> {
+  async #readUsage(name: string, settings: { resetCredits?: boolean }): Promise<QuotaSnapshot> {
     let snapshot: QuotaSnapshot;
     try {
       snapshot = await readUsage(
@@ -438,6 +446,7 @@ export class LabOperations {
           ...(this.#options.warn ? { warn: this.#options.warn } : {}),
         },
         name,
+        settings,
       );
     } catch (error) {
       // The stop aborted the read: no verdict on the account, nothing to record.

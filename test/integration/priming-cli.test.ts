@@ -85,6 +85,25 @@ describe('prime', () => {
     ).toEqual(['GET /backend-api/wham/accounts/check']);
   });
 
+  it('--dry-run of an account that needs a new sign-in says so, as prime would, and shows no request', async () => {
+    const { HealthStore } = await import('../../core/state/health-store.ts');
+    const { labPaths } = await import('../../core/home/paths.ts');
+    await new HealthStore(labPaths(home)).markAuthError(
+      'alpha',
+      'refresh_failed',
+      'refused',
+      Date.now(),
+    );
+    const run = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      'alpha: it needs to sign in again, so prime would send nothing; run codex-lab login alpha first.\n',
+    );
+    // Not even the account check, nor a token refresh.
+    expect(fake.requests.filter((request) => request.path.startsWith('/backend-api'))).toEqual([]);
+    expect(primes()).toHaveLength(0);
+  });
+
   it('--dry-run says so on stderr when the account’s workspace cannot be read, and shows the request to the configured backend', async () => {
     // An origin the router would never send a token to: the workspace is unreadable.
     fake.account('alpha@example.com').workspace = { origin: 'ftp://nowhere.example' };
@@ -131,11 +150,24 @@ describe('prime', () => {
     expect(fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
     expect(fake.account('beta@example.com').secondary?.unstarted).toBe(true);
     const again = await runCodexLab(['prime', 'alpha'], { home, env: env() });
-    expect(again.stdout).toMatch(/skipped/);
+    // The second run finds the window started: it confirms the first run's priming, and keeps
+    // that (more informative) outcome rather than a "skipped" after it.
+    expect(again.stdout).toMatch(/^alpha \(weekly\): confirmed — the weekly window started/m);
+    expect(again.code).toBe(0);
     expect(primes()).toHaveLength(1);
     const state = JSON.parse(await readFile(join(home, 'state', 'priming.json'), 'utf8'));
-    expect(state.profiles.alpha.last.outcome).toBe('skipped');
+    expect(state.profiles.alpha.last.outcome).toBe('confirmed');
     expect(state.profiles.alpha.log[0].outcome).toBe('primed');
+  });
+
+  it('records the usage it read in state/quota.json, as any usage read is, with no router running', async () => {
+    const run = await runCodexLab(['prime', 'alpha'], { home, env: env() });
+    expect(run.code).toBe(0);
+    const quota = JSON.parse(await readFile(join(home, 'state', 'quota.json'), 'utf8')) as {
+      profiles: Record<string, { latest: { secondary: { resetsAt: number } | null } | null }>;
+    };
+    const window = fake.account('alpha@example.com').secondary!;
+    expect(quota.profiles['alpha']?.latest?.secondary?.resetsAt).toBe(window.resetAt * 1000);
   });
 
   it('exits non-zero, saying so, when priming.json is corrupt and the outcome cannot be recorded', async () => {

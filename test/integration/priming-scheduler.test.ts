@@ -16,7 +16,8 @@ import {
   type PrimingEvent,
   type PrimingSchedulerOptions,
 } from '../../core/priming/scheduler.ts';
-import { listClaims } from '../../core/priming/claims.ts';
+import { listClaims, saveClaim, tryClaim } from '../../core/priming/claims.ts';
+import { resetSlot } from '../../core/priming/detect.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
 import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
@@ -223,7 +224,17 @@ describe('priming scheduler', () => {
     expect((await first.primeNow('beta')).outcome).toBe('primed');
     harness.clock.advance(minuteMs);
     const second = harness.scheduler({ instanceId: 'second' });
-    expect((await second.primeNow('beta')).outcome).toBe('skipped');
+    // The more informative outcome: the window started, as the earlier priming meant it to.
+    const outcome = await second.primeNow('beta');
+    expect(outcome.outcome).toBe('confirmed');
+    expect(outcome.message).toMatch(/^the weekly window started; it resets at /);
+    await second.settled();
+    const file = await readPrimingFile(harness.paths);
+    expect(file.profiles['beta']?.last?.outcome).toBe('confirmed');
+    expect(file.profiles['beta']?.log.map((entry) => entry.outcome)).toEqual([
+      'primed',
+      'confirmed',
+    ]);
     const claims = await listClaims(harness.paths, { profile: 'beta' });
     expect(claims.map((claim) => claim.state)).toEqual(['confirmed']);
     expect(harness.primes()).toHaveLength(1);
@@ -257,6 +268,65 @@ describe('priming scheduler', () => {
     await second.settled();
     expect(outcome.message).not.toMatch(/already claimed/);
     expect(outcome.outcome).toBe('primed');
+  });
+
+  it('lets a manual prime retry a window the timer failed to prime, once signed in again', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    // Refused even with a fresh token: the timer does not retry, and nothing was spent.
+    harness.fake.account('alpha@example.com').stickyFailure = { kind: 'unauthorized' };
+    const timer = harness.scheduler({ instanceId: 'timer' });
+    for (let index = 0; index < 3; index += 1) await tickAndWait(timer);
+    expect(harness.events.map((event) => event.outcome)).toContain('failed');
+    expect((await listClaims(harness.paths, { profile: 'alpha' })).map((c) => c.state)).toEqual([
+      'failed',
+    ]);
+    const sentBefore = harness.primes().length;
+    // Signed in again: the same slot may be primed by hand, in this process or another.
+    harness.fake.account('alpha@example.com').stickyFailure = null;
+    await new HealthStore(harness.paths).markOk('alpha', harness.clock.now());
+    const manual = harness.scheduler({ instanceId: 'manual', retryInBackground: false });
+    const outcome = await manual.primeNow('alpha');
+    await manual.settled();
+    expect(outcome.message).not.toMatch(/already claimed/);
+    expect(outcome.outcome).toBe('primed');
+    expect(harness.primes()).toHaveLength(sentBefore + 1);
+    expect(harness.fake.account('alpha@example.com').secondary?.unstarted).toBe(false);
+  });
+
+  it('still lets only one of two manual primes replace a failed claim', async () => {
+    harness.fake.account('beta@example.com').stickyFailure = { kind: 'unauthorized' };
+    const timer = harness.scheduler({ instanceId: 'timer' });
+    expect((await timer.primeNow('beta')).outcome).toBe('failed');
+    await timer.settled();
+    expect((await listClaims(harness.paths, { profile: 'beta' })).map((c) => c.state)).toEqual([
+      'failed',
+    ]);
+    harness.fake.account('beta@example.com').stickyFailure = null;
+    await new HealthStore(harness.paths).markOk('beta', harness.clock.now());
+    const sentBefore = harness.primes().length;
+    const one = harness.scheduler({ instanceId: 'one', retryInBackground: false });
+    const two = harness.scheduler({ instanceId: 'two', retryInBackground: false });
+    const outcomes = await Promise.all([one.primeNow('beta'), two.primeNow('beta')]);
+    await Promise.all([one.settled(), two.settled()]);
+    expect(outcomes.map((outcome) => outcome.outcome).sort()).toEqual(['primed', 'skipped']);
+    expect(harness.primes()).toHaveLength(sentBefore + 1);
+  });
+
+  it('does not let a manual prime take over a claim a live run holds', async () => {
+    const live = await tryClaim(harness.paths, {
+      profile: 'beta',
+      window: 'weekly',
+      slot: resetSlot('weekly', harness.clock.now()),
+      owner: 'live',
+      now: harness.clock.now() - weekMs,
+    });
+    await saveClaim(harness.paths, { ...live!, state: 'retrying', message: 'retrying' });
+    const manual = harness.scheduler({ instanceId: 'manual', retryInBackground: false });
+    const outcome = await manual.primeNow('beta');
+    await manual.settled();
+    expect(outcome.outcome).toBe('skipped');
+    expect(outcome.message).toMatch(/already claimed/);
+    expect(harness.primes()).toHaveLength(0);
   });
 
   it('retries a 500 with growing delays and succeeds on the third attempt', async () => {

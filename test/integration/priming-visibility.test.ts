@@ -172,6 +172,45 @@ describe('priming through the service that serve runs', () => {
   });
 });
 
+describe("priming's usage reads reach the quota display", () => {
+  it('after a window is primed, the card shows the figures priming read, and keeps reset credits', async () => {
+    await new ProfileStore({ paths, now: () => clock.now() }).setPriming('alpha', {
+      enabled: true,
+    });
+    const credit = (id: string) => ({
+      id,
+      resetType: 'codex_rate_limits',
+      status: 'available',
+      grantedAt: start / 1000,
+      expiresAt: null,
+      title: null,
+    });
+    fake.account('alpha@example.com').resetCredits = [credit('one'), credit('two')];
+    await startService();
+    // A usage refresh before priming: the card knows the account's reset credits.
+    expect((await service!.refreshUsage({ profile: 'alpha' })).ok).toBe(true);
+    const before = (await service!.getState()).profiles.find((p) => p.name === 'alpha')!;
+    expect(before.resetCredits?.available).toBe(2);
+    expect(before.quota.secondary?.usedPercent).toBe(0);
+
+    const confirmed = async () =>
+      (await service!.getState()).activity.some(
+        (entry) => entry.kind === 'prime' && /confirmed/.test(entry.message),
+      );
+    await fireUntil(confirmed);
+    expect(primes()).toHaveLength(1);
+
+    const alpha = (await service!.getState()).profiles.find((p) => p.name === 'alpha')!;
+    const window = fake.account('alpha@example.com').secondary!;
+    // The card's weekly window is the started one priming saw, not the idle one read before.
+    expect(window.unstarted).toBeFalsy();
+    expect(alpha.quota.secondary?.resetsAt).toBe(new Date(window.resetAt * 1000).toISOString());
+    expect(alpha.quota.secondary?.usedPercent).toBe(window.usedPercent);
+    // Priming reads the windows only: what the card knew of reset credits stays.
+    expect(alpha.resetCredits?.available).toBe(2);
+  });
+});
+
 describe('priming skips', () => {
   it('skips a limited profile: no usage read, no priming turn, no event', async () => {
     const store = new ProfileStore({ paths, now: () => clock.now() });

@@ -5,7 +5,7 @@
  */
 import { codexClientHeaders } from '../../auth/codex-identity.ts';
 import { LabError } from '../../errors.ts';
-import { humanizeTimes } from '../../format.ts';
+import { humanizeTimes, signInCommand } from '../../format.ts';
 import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
 import { systemClock } from '../../ports.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
@@ -116,6 +116,14 @@ export async function runPrime(
       sendPrime: () => Promise.reject(new Error('a dry run sends nothing')),
     });
     for (const name of names) {
+      const blocked = await scheduler.signInNeeded(name);
+      if (blocked) {
+        writeLine(
+          context.stdout,
+          `${name}: ${blocked}, so prime would send nothing; run ${signInCommand(name)} first.`,
+        );
+        continue;
+      }
       writeLine(context.stdout, `# ${name}: the request priming would send (nothing was sent)`);
       writeLine(context.stdout, describePrimeRequest(await scheduler.buildRequest(name)));
       writeLine(context.stdout);
