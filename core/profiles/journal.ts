@@ -65,6 +65,12 @@ export const journalEntrySchema = z.discriminatedUnion('op', [
     op: z.literal('signin'),
     /** The name asked for (`login NAME`), or null. */
     requestedName: name.nullable(),
+    /**
+     * The profile it signed in to again, or null for a new account: once that profile is removed,
+     * the sign-in is dropped rather than made a new profile. Absent in records written before it
+     * was kept.
+     */
+    profile: name.nullable().optional(),
     store: storeKindSchema.optional(),
     accountId: z.string().nullable(),
     email: z.string().nullable(),

@@ -560,12 +560,7 @@ export class ProfileStore {
         throw await this.#keepSignIn(auth, identity, input, expected, error);
       }
     }
-    if (!outcome.created) {
-      // Signing in again is the cure for auth_error; a quota limit is the account's and stays.
-      const health = new HealthStore(this.#paths);
-      const current = (await health.read()).profiles[outcome.name];
-      if (current?.status === 'auth_error') await health.forget(outcome.name);
-    }
+    await this.#signInLanded(outcome);
     return outcome;
   }
 
@@ -585,8 +580,33 @@ export class ProfileStore {
     const entries = await this.#entries(registry);
     const match = entries.find((entry) => sameAccount(entry, identity));
     if ((match?.name ?? null) !== expected) return undefined;
-    // This sign-in is newer than any of the account's kept ones: they must never land over it.
+    // This sign-in is newer than any of the account's kept ones: once it is saved (never before,
+    // so a save that fails leaves them as they are) they must never land over it.
+    const saved = await this.#saveSignInTo(
+      registry,
+      before,
+      entries,
+      match,
+      auth,
+      identity,
+      input,
+      nowIso,
+    );
     await this.#dropKeptSignIns(identity);
+    return saved;
+  }
+
+  /** The writes of `#saveSignInLocked`: the account's profile `match`, else a new one. */
+  async #saveSignInTo(
+    registry: Registry,
+    before: string,
+    entries: ProfileEntry[],
+    match: ProfileEntry | undefined,
+    auth: AuthDotJson,
+    identity: AuthIdentity,
+    input: { requestedName: string | null; store?: StoreKind },
+    nowIso: string,
+  ): Promise<SavedSignIn> {
     if (match) {
       const record = registry.profiles.find((p) => p.name === match.name);
       if (input.store === 'keyring' && match.store === 'file' && !match.legacy && record) {
@@ -1142,6 +1162,7 @@ export class ProfileStore {
           input.requestedName !== null && profileNamePattern.test(input.requestedName)
             ? input.requestedName
             : null,
+        profile: expected,
         ...(input.store === undefined ? {} : { store: input.store }),
         accountId: identity.accountId,
         email: identity.email,
@@ -1186,6 +1207,15 @@ export class ProfileStore {
     }
     const entries = await this.#entries(await this.readRegistry());
     const expected = entries.find((candidate) => sameAccount(candidate, identity))?.name ?? null;
+    if (expected === null && typeof entry.profile === 'string') {
+      // It signed in to a profile the user has removed since: making it a new profile would
+      // bring back what was removed.
+      this.#logger.warn(
+        { profile: entry.profile, path },
+        'dropped a kept sign-in: its profile was removed since',
+      );
+      return false;
+    }
     // A name another profile took meanwhile is not asked for again: the sign-in gets its own.
     const requestedName =
       expected === null &&
@@ -1201,6 +1231,8 @@ export class ProfileStore {
     const save = () => this.#saveSignInLocked(auth, identity, input, nowIso, expected);
     let saved: SavedSignIn | undefined;
     try {
+      // Held by anyone, this process included (a rename or removal of that profile replays the
+      // journal under it, a refresh may be in flight): not taken, the record stays for later.
       saved =
         expected === null
           ? await save()
@@ -1213,14 +1245,34 @@ export class ProfileStore {
       throw error;
     }
     if (saved === undefined) return true;
-    if (!saved.created) {
-      const health = new HealthStore(this.#paths);
-      if ((await health.read()).profiles[saved.name]?.status === 'auth_error') {
-        await health.forget(saved.name);
-      }
-    }
     this.#logger.warn({ profile: saved.name }, 'saved a sign-in kept while its profile was locked');
+    await this.#signInLanded(saved);
     return false;
+  }
+
+  /**
+   * A sign-in saved (now, or replayed from the journal) for `saved`: signing in again is the cure
+   * for auth_error, so that mark becomes ok as of now (a router takes a health entry only when it
+   * is newer than its own mark); a quota limit is the account's and stays. The sign-in is saved
+   * whatever happens here: a health file that cannot be written is logged and left as it is.
+   */
+  async #signInLanded(saved: SavedSignIn): Promise<void> {
+    if (saved.created) return;
+    const health = new HealthStore(this.#paths);
+    try {
+      if ((await health.read()).profiles[saved.name]?.status === 'auth_error') {
+        await health.markOk(saved.name, this.#now());
+      }
+    } catch (error) {
+      this.#logger.warn(
+        {
+          path: this.#paths.health,
+          profile: saved.name,
+          code: isLabError(error) ? error.code : null,
+        },
+        'could not mark a profile healthy after its sign-in; left the health file as it is',
+      );
+    }
   }
 
   /**

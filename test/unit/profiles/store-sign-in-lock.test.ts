@@ -8,14 +8,42 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLabError } from '../../../core/errors.ts';
+import { isLabError, LabError } from '../../../core/errors.ts';
 import { refreshAnswerTimeoutMs, refreshLockWaitMs } from '../../../core/home/lock-waits.ts';
 import { withLock } from '../../../core/home/lock.ts';
 import { labPaths, type LabPaths } from '../../../core/home/paths.ts';
+import type { KeyringPort } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
+import { silentLogger, type Logger } from '../../../core/ports.ts';
+import { HealthStore } from '../../../core/state/health-store.ts';
+import { journalRecords } from '../../helpers/journal-records.ts';
 import { makeAuth, plantedRefreshToken, secretsOf } from '../../helpers/profile-auth.ts';
 
 const alice = { email: 'alice@example.com', accountId: 'acct-alice' };
+
+/** A keychain in memory whose writes fail while `locked` is set. */
+function memoryKeyring(): KeyringPort & { locked: boolean } {
+  const entries = new Map<string, string>();
+  return {
+    locked: false,
+    get: async (account) => entries.get(account) ?? null,
+    async set(account, value) {
+      if (this.locked) throw new LabError('keyring_unavailable', 'The OS keychain is locked.');
+      entries.set(account, value);
+    },
+    delete: async (account) => void entries.delete(account),
+  };
+}
+
+/** Signs in again as `alice` (generation `generation`) while her profile stays locked. */
+async function keepSignIn(store: ProfileStore, generation: number): Promise<void> {
+  const auth = makeAuth({ ...alice, generation });
+  const failure = await store.saveSignIn({ auth, requestedName: null }).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  expect(isLabError(failure) && failure.code).toBe('lock_timeout');
+}
 
 /** Holds `alice`'s refresh lock, as a router's slow refresh does, until `release` is called. */
 function holdRefreshLock(paths: LabPaths): Promise<{ release(): Promise<void> }> {
@@ -104,5 +132,73 @@ describe('a sign-in again while the profile is locked', () => {
     expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
       plantedRefreshToken({ ...alice, generation: 6 }),
     );
+  });
+
+  it('keeps a kept sign-in whose save fails, until a later load saves it', async () => {
+    const keyring = memoryKeyring();
+    const store = new ProfileStore({ paths, keyring, refreshLockWaitMs: 50 });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+    const holder = await holdRefreshLock(paths);
+    await keepSignIn(store, 2);
+    await holder.release();
+
+    // The save fails halfway (the keychain locked): the record is the only copy of the tokens.
+    keyring.locked = true;
+    await store.listProfiles();
+    expect(await journalRecords(paths)).toHaveLength(1);
+    expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(plantedRefreshToken(alice));
+
+    keyring.locked = false;
+    await store.listProfiles();
+    expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(
+      plantedRefreshToken({ ...alice, generation: 2 }),
+    );
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+
+  it('drops a kept sign-in whose profile was removed since, rather than bringing it back', async () => {
+    const store = new ProfileStore({ paths, refreshLockWaitMs: 50 });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    const holder = await holdRefreshLock(paths);
+    await keepSignIn(store, 2);
+
+    // The removal waits for the profile's refresh lock, then holds it itself while the journal
+    // is replayed: the kept sign-in cannot be saved under it.
+    let waiting!: () => void;
+    const waits = new Promise<void>((resolve) => (waiting = resolve));
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (_fields, message) => {
+        if (message?.startsWith('waiting for')) waiting();
+      },
+      child: () => logger,
+    };
+    const remover = new ProfileStore({ paths, logger });
+    const removing = remover.remove('alice');
+    await waits;
+    await holder.release();
+    await removing;
+    expect(await store.listProfiles()).toEqual([]);
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+
+  it('marks the profile healthy, as of now, once a kept sign-in is saved', async () => {
+    let now = Date.parse('2026-06-01T10:00:00Z');
+    const store = new ProfileStore({ paths, refreshLockWaitMs: 50, now: () => now });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    const health = new HealthStore(paths);
+    await health.markAuthError('alice', 'refresh_token_reused', 'Sign in again.', now);
+    const holder = await holdRefreshLock(paths);
+    await keepSignIn(store, 2);
+    await holder.release();
+
+    now += 60_000;
+    await store.listProfiles();
+    // A router takes a health entry only when it is newer than its own mark: one deleted would
+    // leave the profile refused as needing a sign-in.
+    expect((await health.read()).profiles['alice']).toMatchObject({
+      status: 'ok',
+      updatedAt: now,
+    });
   });
 });
