@@ -135,10 +135,15 @@ export class RemoteLab implements LabApi {
 
   /**
    * The router's state; a router that does not answer, or answers no state, is a
-   * `router_unavailable` LabError (one sentence), never a bare network error.
+   * `router_unavailable` LabError (one sentence), never a bare network error. `timeoutMs` is how
+   * long the router may stay silent (the loopback client's 10 s when omitted).
    */
-  async getState(): Promise<LabState> {
-    const ask = () => loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token });
+  async getState(options: { timeoutMs?: number } = {}): Promise<LabState> {
+    const ask = () =>
+      loopbackJson(`${this.url}/lab/v1/state`, {
+        token: this.#token,
+        timeoutMs: options.timeoutMs,
+      });
     const first = ask();
     // A 401: the token was rotated; asked once more with the new one.
     const answer = await first
