@@ -209,26 +209,44 @@ export function windowName(windowMinutes: number | null, style: 'long' | 'short'
   return style === 'long' ? `${days}-day` : `${days}d`;
 }
 
+/** The upstream's two slots for quota windows. */
+export type WindowSlot = 'primary' | 'secondary';
+
 /**
- * A snapshot's windows by what they are, not by the upstream's slot: a plan without the 5-hour
- * window may report its weekly one as `primary`. Of two, the longer is the weekly window; a lone
- * window is weekly when it lasts a day or more; without a length, the slot says it. Every surface
- * that shows a 5-hour and a weekly window (`list`, `usage`, the dashboard) places them by this.
+ * Which slot holds which window, by what the windows are, not by the upstream's slot: a plan
+ * without the 5-hour window may report its weekly one as `primary`. Of two, the longer is the
+ * weekly window; a lone window is weekly when it lasts a day or more; without a length, the slot
+ * says it. The one rule for the weekly window: `list`, `usage`, the dashboard, the forecast, the
+ * pool summary and the router all place windows by it (docs/quota.md, "Which window is which").
  */
+export function windowSlots(quota: {
+  primary: { windowMinutes: number | null } | null;
+  secondary: { windowMinutes: number | null } | null;
+}): { fiveHour: WindowSlot | null; weekly: WindowSlot | null } {
+  const { primary, secondary } = quota;
+  if (primary && secondary) {
+    return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0)
+      ? { fiveHour: 'secondary', weekly: 'primary' }
+      : { fiveHour: 'primary', weekly: 'secondary' };
+  }
+  const slot: WindowSlot | null = primary ? 'primary' : secondary ? 'secondary' : null;
+  const lone = primary ?? secondary;
+  if (!slot || !lone) return { fiveHour: null, weekly: null };
+  const isWeekly =
+    lone.windowMinutes === null ? slot === 'secondary' : lone.windowMinutes >= 24 * 60;
+  return isWeekly ? { fiveHour: null, weekly: slot } : { fiveHour: slot, weekly: null };
+}
+
+/** A snapshot's 5-hour and weekly windows, placed by `windowSlots`. */
 export function windowsByLength<Window extends { windowMinutes: number | null }>(quota: {
   primary: Window | null;
   secondary: Window | null;
 }): { fiveHour: Window | null; weekly: Window | null } {
-  const { primary, secondary } = quota;
-  if (primary && secondary) {
-    return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0)
-      ? { fiveHour: secondary, weekly: primary }
-      : { fiveHour: primary, weekly: secondary };
-  }
-  const lone = primary ?? secondary;
-  if (!lone) return { fiveHour: null, weekly: null };
-  const isWeekly = lone.windowMinutes === null ? lone === secondary : lone.windowMinutes >= 24 * 60;
-  return isWeekly ? { fiveHour: null, weekly: lone } : { fiveHour: lone, weekly: null };
+  const slots = windowSlots(quota);
+  return {
+    fiveHour: slots.fiveHour ? quota[slots.fiveHour] : null,
+    weekly: slots.weekly ? quota[slots.weekly] : null,
+  };
 }
 
 /**

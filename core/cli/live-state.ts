@@ -8,7 +8,8 @@ import type { CliContext } from './context.ts';
 
 /**
  * The live state of this home's running router, or null when none runs, it cannot be trusted or
- * it does not answer within `timeoutMs` (the caller then shows the files). With no router record
+ * it does not answer within `timeoutMs`, finding it and asking its state together (the caller
+ * then shows the files). With no router record
  * it returns at once, loading nothing more: `list` stays lean (docs/benchmarks.md, "CLI cold
  * start").
  */
@@ -19,11 +20,16 @@ export async function liveLabState(
   const { readRouterRecord } = await import('../service/router-info.ts');
   const record = await readRouterRecord(context.paths).catch(() => null);
   if (record === null || !record.ok) return null;
+  const deadline = Date.now() + timeoutMs;
   const { discoverRouter } = await import('../service/router-discovery.ts');
   const found = await discoverRouter(context.paths, { timeoutMs }).catch(() => null);
   if (found?.state !== 'running') return null;
+  const left = deadline - Date.now();
+  if (left <= 0) return null;
   const { RemoteLab } = await import('../service/remote-lab.ts');
-  return new RemoteLab({ url: found.url, token: found.token }).getState().catch(() => null);
+  return new RemoteLab({ url: found.url, token: found.token })
+    .getState({ timeoutMs: left })
+    .catch(() => null);
 }
 
 /**

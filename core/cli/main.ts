@@ -152,28 +152,13 @@ function guardSignals(context: CliContext): () => void {
   };
 }
 
-/** What each change a router may still be carrying out is called in a sentence. */
-const changeWords: Record<string, string> = {
-  setActive: 'change of the active profile',
-  renameProfile: 'rename',
-  removeProfile: 'removal',
-  completeLogin: 'sign-in',
-  setPriming: 'priming setting',
-  primeNow: 'priming',
-  pinSession: 'pin',
-  pinRepo: 'pin',
-  rotateRouterToken: 'router token rotation',
-  shutdown: 'stop',
-};
-
 /**
  * Said when a command is interrupted while a router holds a change it asked for: the router
  * applies it fully or not at all, answered or not, so the change is not to be taken for undone.
  */
 function stillApplied(change: RouterChange): string {
-  const what = changeWords[change.operation] ?? 'change';
   const check = change.operation === 'shutdown' ? 'codex-lab status' : 'codex-lab list';
-  return `codex-lab: Stopped waiting; the router at ${change.url} still completes the ${what} (all or nothing): ${check} shows when it has.`;
+  return `codex-lab: Stopped waiting; the router at ${change.url} still completes the ${change.what} (all or nothing): ${check} shows when it has.`;
 }
 
 /** Builds the command tree bound to `context`; `setExit` receives each action's exit code. */

@@ -4,6 +4,7 @@
  * seen since the window began, so it is explainable in one sentence and cheap to compute for
  * every surface (cards, `usage`, the pool summary).
  */
+import { windowSlots, type WindowSlot } from '../format.ts';
 import type { QuotaPoint, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 
 /** When the weekly window runs out at the current burn rate. */
@@ -22,8 +23,8 @@ export interface QuotaForecast {
 export const minimumForecastSpanMs = 10 * 60_000;
 
 /**
- * When the weekly (longest) window runs out at the burn rate seen since the window began: simple
- * linear. Null when unknown (no weekly window, or too little history to tell).
+ * When the weekly window (`weeklySlot`) runs out at the burn rate seen since the window began:
+ * simple linear. Null when unknown (no weekly window, or too little history to tell).
  */
 export function forecastWeekly(
   latest: QuotaSnapshot | null,
@@ -68,10 +69,7 @@ export function forecastWeekly(
   };
 }
 
-/** Which slot holds the weekly window: the longest one (a missing 5-hour window is normal). */
-export function weeklySlot(snapshot: QuotaSnapshot): 'primary' | 'secondary' | null {
-  const { primary, secondary } = snapshot;
-  if (!primary) return secondary ? 'secondary' : null;
-  if (!secondary) return 'primary';
-  return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0) ? 'primary' : 'secondary';
+/** Which slot holds the weekly window, by the one rule (`windowSlots`); null when none is. */
+export function weeklySlot(snapshot: QuotaSnapshot): WindowSlot | null {
+  return windowSlots(snapshot).weekly;
 }

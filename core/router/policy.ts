@@ -15,6 +15,7 @@ import {
   percentLeftText,
   unreadableFile,
   unreadableWhat,
+  windowsByLength,
 } from '../format.ts';
 import type { LeftCode, RouteReason, RouteRule, RouteWhyView } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
@@ -473,12 +474,9 @@ const expiryStepMs = 3_600_000;
  */
 export function hasRoom(quota: QuotaSnapshot | null, now: number): boolean {
   if (!quota) return true;
-  const { primary, secondary } = quota;
-  // With one window it is the week (a missing 5-hour window is normal); with two, the shorter
-  // one is the 5-hour window.
-  const weekly = longestWindow(primary, secondary);
-  const fiveHour =
-    primary === null || secondary === null ? null : weekly === primary ? secondary : primary;
+  // The windows by what they are, by the rule every surface uses (a missing 5-hour window is
+  // normal; a lone 5-hour window is no week).
+  const { fiveHour, weekly } = windowsByLength(quota);
   if (fiveHour !== null && liveUsed(fiveHour, now) > fiveHourRoomMaxUsed) return false;
   return weekly === null || 100 - liveUsed(weekly, now) >= weeklyRoomMinLeft;
 }
@@ -499,23 +497,14 @@ export function quotaKnown(quota: QuotaSnapshot | null): quota is QuotaSnapshot 
 }
 
 /**
- * The reset time of the weekly window (the longest one; a missing 5-hour window is normal), if it
- * is still ahead of `now`.
+ * The reset time of the weekly window (placed by `windowsByLength`; a missing 5-hour window is
+ * normal), if it is still ahead of `now`.
  */
 export function weeklyResetAt(quota: QuotaSnapshot | null, now: number): number | null {
   if (!quota) return null;
-  const window = longestWindow(quota.primary, quota.secondary);
+  const window = windowsByLength(quota).weekly;
   if (!window || window.resetsAt === null || window.resetsAt <= now) return null;
   return window.resetsAt;
-}
-
-function longestWindow(
-  primary: QuotaWindow | null,
-  secondary: QuotaWindow | null,
-): QuotaWindow | null {
-  if (!primary) return secondary;
-  if (!secondary) return primary;
-  return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0) ? primary : secondary;
 }
 
 function liveUsed(window: QuotaWindow | null, now: number): number {
@@ -608,7 +597,7 @@ function bestText(candidate: RoutingCandidate, weekly: number, now: number): str
 
 function expiresFirstText(candidate: RoutingCandidate, weekly: number, now: number): string {
   const quota = candidate.quota as QuotaSnapshot;
-  const left = leftPercent(liveUsed(longestWindow(quota.primary, quota.secondary), now));
+  const left = leftPercent(liveUsed(windowsByLength(quota).weekly, now));
   return `best: its week ends first (in ${formatDuration(weekly - now)}) with ${percentLeftText(left)}, used before it expires`;
 }
 

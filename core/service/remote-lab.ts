@@ -34,55 +34,70 @@ import { trackRouterChange } from './router-changes.ts';
  */
 const profileChangeAnswerMs = profileChangeWaitMs + 20_000;
 
-/** The operations that change something: the router carries them out even unanswered. */
-const changeOperations = new Set([
-  'setActive',
-  'renameProfile',
-  'removeProfile',
-  'completeLogin',
-  'setPriming',
-  'primeNow',
-  'pinSession',
-  'pinRepo',
-  'rotateRouterToken',
-  'shutdown',
-]);
-
 /**
- * What each operation is in the user's words ("while renaming work to research"), for the
- * sentence of a router that stops answering during it: one phrase per operation, here only. The
- * control API's operation names (`renameProfile`) are shown nowhere else.
+ * What each operation is in the user's words, one row per operation and here only (the control
+ * API's operation names, `renameProfile`, are shown nowhere): `during` for the sentence of a
+ * router that stops answering during it ("while renaming work to research"); `change`, for an
+ * operation that changes something (the router carries it out even unanswered), what that change
+ * is called when a command stops waiting for it ("the rename").
  */
 const operationWords: {
-  [K in keyof Inputs | keyof HostInputs]: (
-    input: K extends keyof Inputs ? Inputs[K] : K extends keyof HostInputs ? HostInputs[K] : never,
-  ) => string;
+  [K in keyof Inputs | keyof HostInputs]: {
+    during: (
+      input: K extends keyof Inputs
+        ? Inputs[K]
+        : K extends keyof HostInputs
+          ? HostInputs[K]
+          : never,
+    ) => string;
+    change?: string;
+  };
 } = {
-  setActive: ({ profile }) => `while making ${profile} the active profile`,
-  renameProfile: ({ from, to }) => `while renaming ${from} to ${to}`,
-  removeProfile: ({ profile, revoke }) =>
-    `while removing ${profile}${revoke === true ? ' and revoking its sign-in' : ''}`,
-  startLogin: () => 'while starting a sign-in',
-  completeLogin: () => 'while finishing a sign-in',
-  cancelLogin: () => 'while cancelling a sign-in',
-  setPriming: ({ profile, enabled }) =>
-    `while turning priming ${enabled ? 'on' : 'off'} for ${profile}`,
-  primeNow: ({ profile }) => `while priming ${profile}`,
-  pinSession: ({ sessionId, profile }) =>
-    profile === null
-      ? `while unpinning session ${sessionId}`
-      : `while pinning session ${sessionId} to ${profile}`,
-  pinRepo: ({ path, profile }) =>
-    profile === null ? `while unpinning ${path}` : `while pinning ${path} to ${profile}`,
-  refreshUsage: ({ profile }) => `while reading the usage of ${profile ?? 'every profile'}`,
-  profileSignedIn: ({ profile }) => `while taking the sign-in of ${profile}`,
-  shutdown: () => 'while stopping',
-  rotateRouterToken: () => 'while replacing the router token',
+  setActive: {
+    during: ({ profile }) => `while making ${profile} the active profile`,
+    change: 'change of the active profile',
+  },
+  renameProfile: { during: ({ from, to }) => `while renaming ${from} to ${to}`, change: 'rename' },
+  removeProfile: {
+    during: ({ profile, revoke }) =>
+      `while removing ${profile}${revoke === true ? ' and revoking its sign-in' : ''}`,
+    change: 'removal',
+  },
+  startLogin: { during: () => 'while starting a sign-in' },
+  completeLogin: { during: () => 'while finishing a sign-in', change: 'sign-in' },
+  cancelLogin: { during: () => 'while cancelling a sign-in' },
+  setPriming: {
+    during: ({ profile, enabled }) =>
+      `while turning priming ${enabled ? 'on' : 'off'} for ${profile}`,
+    change: 'priming setting',
+  },
+  primeNow: { during: ({ profile }) => `while priming ${profile}`, change: 'priming' },
+  pinSession: {
+    during: ({ sessionId, profile }) =>
+      profile === null
+        ? `while unpinning session ${sessionId}`
+        : `while pinning session ${sessionId} to ${profile}`,
+    change: 'pin',
+  },
+  pinRepo: {
+    during: ({ path, profile }) =>
+      profile === null ? `while unpinning ${path}` : `while pinning ${path} to ${profile}`,
+    change: 'pin',
+  },
+  refreshUsage: {
+    during: ({ profile }) => `while reading the usage of ${profile ?? 'every profile'}`,
+  },
+  profileSignedIn: { during: ({ profile }) => `while taking the sign-in of ${profile}` },
+  shutdown: { during: () => 'while stopping', change: 'stop' },
+  rotateRouterToken: {
+    during: () => 'while replacing the router token',
+    change: 'router token rotation',
+  },
 };
 
 /** `operation` with `input` in the user's words (`operationWords`). */
 function describeOperation(operation: keyof typeof operationWords, input: unknown): string {
-  return (operationWords[operation] as (input: unknown) => string)(input);
+  return (operationWords[operation].during as (input: unknown) => string)(input);
 }
 
 /** The contract, reached over the control API of the router at `url`. */
@@ -135,10 +150,15 @@ export class RemoteLab implements LabApi {
 
   /**
    * The router's state; a router that does not answer, or answers no state, is a
-   * `router_unavailable` LabError (one sentence), never a bare network error.
+   * `router_unavailable` LabError (one sentence), never a bare network error. `timeoutMs` is how
+   * long the router may stay silent (the loopback client's 10 s when omitted).
    */
-  async getState(): Promise<LabState> {
-    const ask = () => loopbackJson(`${this.url}/lab/v1/state`, { token: this.#token });
+  async getState(options: { timeoutMs?: number } = {}): Promise<LabState> {
+    const ask = () =>
+      loopbackJson(`${this.url}/lab/v1/state`, {
+        token: this.#token,
+        timeoutMs: options.timeoutMs,
+      });
     const first = ask();
     // A 401: the token was rotated; asked once more with the new one.
     const answer = await first
@@ -286,9 +306,8 @@ export class RemoteLab implements LabApi {
     timeoutMs = 30_000,
   ): Promise<ContractResult<T>> {
     const call = this.#ask<T>(operation, input, timeoutMs);
-    return changeOperations.has(operation)
-      ? trackRouterChange({ operation, url: this.url }, call)
-      : call;
+    const what = operationWords[operation].change;
+    return what === undefined ? call : trackRouterChange({ operation, url: this.url, what }, call);
   }
 
   async #ask<T>(

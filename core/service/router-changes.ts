@@ -5,10 +5,14 @@
  * to take it for undone.
  */
 
-/** One change in a router's hands: the control-API operation and the router's URL. */
+/**
+ * One change in a router's hands: the control-API operation, what it is called, the router's URL.
+ */
 export interface RouterChange {
   operation: string;
   url: string;
+  /** What the change is called in a sentence ("rename"; `core/service/remote-lab.ts`). */
+  what: string;
 }
 
 const inFlight = new Set<RouterChange>();

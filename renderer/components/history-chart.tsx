@@ -6,7 +6,12 @@
  */
 import { useState } from 'react';
 import type { ForecastView, ProfileView, QuotaPointView } from '../../core/service/contract.ts';
-import { quotaAmountText, quotaUnknownText } from '../../core/format.ts';
+import {
+  quotaAmountText,
+  quotaUnknownText,
+  windowSlots,
+  type WindowSlot,
+} from '../../core/format.ts';
 import { formatAt } from '../format.ts';
 
 /** Props of `HistoryChart`. */
@@ -56,11 +61,11 @@ export function HistoryChart({ profile, history, quota, forecast, now }: History
   const points = history
     .map((point) => ({ ...point, ms: Date.parse(point.at) }))
     .filter((point) => point.ms >= start && point.ms <= now + 60_000);
-  // The weekly window is the longest one; the other (if any) is the 5-hour window.
-  const weeklySlot: 'primary' | 'secondary' =
-    (quota.primary?.windowMinutes ?? 0) > (quota.secondary?.windowMinutes ?? 0)
-      ? 'primary'
-      : 'secondary';
+  // Which slot is the week, by the rule every surface uses; a lone 5-hour window leaves the
+  // other slot (empty) for the week.
+  const slots = windowSlots(quota);
+  const weeklySlot: WindowSlot =
+    slots.weekly ?? (slots.fiveHour === 'primary' ? 'secondary' : 'primary');
   const shortSlot = weeklySlot === 'primary' ? 'secondary' : 'primary';
   const line = (slot: 'primary' | 'secondary') => {
     const parts: string[] = [];

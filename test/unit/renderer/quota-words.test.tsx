@@ -127,6 +127,22 @@ describe('the history chart', () => {
     expect(text(html)).toMatch(/— weekly 60% left/);
     expect(html).not.toMatch(/% used/);
   });
+
+  it('names a lone 5-hour window as list does, whatever its slot (one rule, windowSlots)', () => {
+    const history = [{ at: '2030-01-01T11:55:00.000Z', primary: null, secondary: 12 }];
+    const quota = { primary: null, secondary: fiveHour, updatedAt: '2030-01-01T11:55:00.000Z' };
+    const profile = uiProfile('work', { history, quota });
+    const html = renderToStaticMarkup(
+      <HistoryChart
+        profile="work"
+        history={history}
+        quota={profile.quota}
+        forecast={null}
+        now={now}
+      />,
+    );
+    expect(html).toContain('5-hour 88% left, weekly not known yet');
+  });
 });
 
 describe('no component words a percentage itself', () => {
