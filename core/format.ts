@@ -222,19 +222,48 @@ export type WindowSlot = 'primary' | 'secondary';
 export function windowSlots(quota: {
   primary: { windowMinutes: number | null } | null;
   secondary: { windowMinutes: number | null } | null;
-}): { fiveHour: WindowSlot | null; weekly: WindowSlot | null } {
+}): Slots {
   const { primary, secondary } = quota;
   if (primary && secondary) {
     return (primary.windowMinutes ?? 0) > (secondary.windowMinutes ?? 0)
-      ? { fiveHour: 'secondary', weekly: 'primary' }
-      : { fiveHour: 'primary', weekly: 'secondary' };
+      ? weeklyFirstSlots
+      : fiveHourFirstSlots;
   }
   const slot: WindowSlot | null = primary ? 'primary' : secondary ? 'secondary' : null;
   const lone = primary ?? secondary;
-  if (!slot || !lone) return { fiveHour: null, weekly: null };
+  if (!slot || !lone) return noSlots;
   const isWeekly =
     lone.windowMinutes === null ? slot === 'secondary' : lone.windowMinutes >= 24 * 60;
-  return isWeekly ? { fiveHour: null, weekly: slot } : { fiveHour: slot, weekly: null };
+  if (isWeekly) return slot === 'primary' ? lonePrimaryWeekly : loneSecondaryWeekly;
+  return slot === 'primary' ? lonePrimaryFiveHour : loneSecondaryFiveHour;
+}
+
+// `windowSlots`' answers, made once: routing asks for every candidate of every new session.
+type Slots = Readonly<{ fiveHour: WindowSlot | null; weekly: WindowSlot | null }>;
+const fiveHourFirstSlots: Slots = Object.freeze({ fiveHour: 'primary', weekly: 'secondary' });
+const weeklyFirstSlots: Slots = Object.freeze({ fiveHour: 'secondary', weekly: 'primary' });
+const noSlots: Slots = Object.freeze({ fiveHour: null, weekly: null });
+const lonePrimaryWeekly: Slots = Object.freeze({ fiveHour: null, weekly: 'primary' });
+const loneSecondaryWeekly: Slots = Object.freeze({ fiveHour: null, weekly: 'secondary' });
+const lonePrimaryFiveHour: Slots = Object.freeze({ fiveHour: 'primary', weekly: null });
+const loneSecondaryFiveHour: Slots = Object.freeze({ fiveHour: 'secondary', weekly: null });
+
+/** A snapshot's weekly window, placed by `windowSlots` (no object made: routing asks per candidate). */
+export function weeklyWindow<Window extends { windowMinutes: number | null }>(quota: {
+  primary: Window | null;
+  secondary: Window | null;
+}): Window | null {
+  const slot = windowSlots(quota).weekly;
+  return slot === null ? null : quota[slot];
+}
+
+/** A snapshot's 5-hour window, placed by `windowSlots` (no object made). */
+export function fiveHourWindow<Window extends { windowMinutes: number | null }>(quota: {
+  primary: Window | null;
+  secondary: Window | null;
+}): Window | null {
+  const slot = windowSlots(quota).fiveHour;
+  return slot === null ? null : quota[slot];
 }
 
 /** A snapshot's 5-hour and weekly windows, placed by `windowSlots`. */
@@ -242,11 +271,7 @@ export function windowsByLength<Window extends { windowMinutes: number | null }>
   primary: Window | null;
   secondary: Window | null;
 }): { fiveHour: Window | null; weekly: Window | null } {
-  const slots = windowSlots(quota);
-  return {
-    fiveHour: slots.fiveHour ? quota[slots.fiveHour] : null,
-    weekly: slots.weekly ? quota[slots.weekly] : null,
-  };
+  return { fiveHour: fiveHourWindow(quota), weekly: weeklyWindow(quota) };
 }
 
 /**

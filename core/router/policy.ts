@@ -12,10 +12,11 @@
 import {
   formatDuration,
   leftPercent,
+  fiveHourWindow,
   percentLeftText,
   unreadableFile,
   unreadableWhat,
-  windowsByLength,
+  weeklyWindow,
 } from '../format.ts';
 import type { LeftCode, RouteReason, RouteRule, RouteWhyView } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
@@ -476,7 +477,9 @@ export function hasRoom(quota: QuotaSnapshot | null, now: number): boolean {
   if (!quota) return true;
   // The windows by what they are, by the rule every surface uses (a missing 5-hour window is
   // normal; a lone 5-hour window is no week).
-  const { fiveHour, weekly } = windowsByLength(quota);
+  // (Not `windowsByLength`: no object per candidate of every new session.)
+  const fiveHour = fiveHourWindow(quota);
+  const weekly = weeklyWindow(quota);
   if (fiveHour !== null && liveUsed(fiveHour, now) > fiveHourRoomMaxUsed) return false;
   return weekly === null || 100 - liveUsed(weekly, now) >= weeklyRoomMinLeft;
 }
@@ -497,12 +500,12 @@ export function quotaKnown(quota: QuotaSnapshot | null): quota is QuotaSnapshot 
 }
 
 /**
- * The reset time of the weekly window (placed by `windowsByLength`; a missing 5-hour window is
+ * The reset time of the weekly window (placed by `windowSlots`; a missing 5-hour window is
  * normal), if it is still ahead of `now`.
  */
 export function weeklyResetAt(quota: QuotaSnapshot | null, now: number): number | null {
   if (!quota) return null;
-  const window = windowsByLength(quota).weekly;
+  const window = weeklyWindow(quota);
   if (!window || window.resetsAt === null || window.resetsAt <= now) return null;
   return window.resetsAt;
 }
@@ -597,7 +600,7 @@ function bestText(candidate: RoutingCandidate, weekly: number, now: number): str
 
 function expiresFirstText(candidate: RoutingCandidate, weekly: number, now: number): string {
   const quota = candidate.quota as QuotaSnapshot;
-  const left = leftPercent(liveUsed(windowsByLength(quota).weekly, now));
+  const left = leftPercent(liveUsed(weeklyWindow(quota), now));
   return `best: its week ends first (in ${formatDuration(weekly - now)}) with ${percentLeftText(left)}, used before it expires`;
 }
 
