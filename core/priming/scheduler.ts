@@ -157,6 +157,11 @@ const defaultSpreadMs = 5 * minute;
 /** Why an account that needs a new sign-in is not primed. */
 const needsSignInReason = 'it needs to sign in again';
 
+/** Why `prime` would send nothing for an account in `health` (it needs a new sign-in), or undefined. */
+function signInReason(health: { status: string }): string | undefined {
+  return health.status === 'auth_error' ? needsSignInReason : undefined;
+}
+
 /** Claims older than this are pruned. */
 const claimRetentionMs = 5 * windowLengthMs.weekly;
 
@@ -327,8 +332,7 @@ export class PrimingScheduler {
    * or undefined. A dry run says this rather than show a request.
    */
   async signInNeeded(name: string): Promise<string | undefined> {
-    const health = await this.#health.get(name, this.#clock.now());
-    return health.status === 'auth_error' ? needsSignInReason : undefined;
+    return signInReason(await this.#health.get(name, this.#clock.now()));
   }
 
   /** The exact request priming would send for `name` (with its real credentials). */
@@ -771,9 +775,10 @@ export class PrimingScheduler {
   }
 
   async #skipReason(name: string): Promise<string | undefined> {
-    const signIn = await this.signInNeeded(name);
-    if (signIn) return signIn;
+    // One read of the health file: the sign-in rule is `signInReason`, as `signInNeeded` says it.
     const health = await this.#health.get(name, this.#clock.now());
+    const signIn = signInReason(health);
+    if (signIn) return signIn;
     if (health.status === 'limited') return 'it is at its usage limit';
     if (this.#options.isServingLiveSession && (await this.#options.isServingLiveSession(name))) {
       return 'it is serving a live Codex session, which starts its windows anyway';

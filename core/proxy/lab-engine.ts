@@ -441,8 +441,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   }
 
   /**
-   * Until when routing skips `profile` for failing (its circuit is open after upstream 5xx or
-   * network failures, or its credentials just failed to load), or null: what routing holds
+   * Until when routing skips `profile` for failing (its circuit is open after a run of upstream
+   * 5xx or of streams cut mid-turn, or its credentials just failed to load), or null: what routing holds
    * against it (see `#candidate`), so every surface shows the same. Off the request path.
    */
   skippedUntil(profile: string): number | null {
