@@ -1,7 +1,7 @@
-// `npm test`: every suite (unit, integration, browser, e2e) in one Vitest run, then the plain total
-// `N passed, N failed, N skipped` as the last line. Runs inside a private D-Bus session with an
+// `npm test`: every suite (unit, integration, browser, e2e) in two Vitest runs side by side, then the
+// plain total `N passed, N failed, N skipped` over both as the last line. Runs inside a private D-Bus session with an
 // unlocked gnome-keyring when one is available, so the keyring tests use a real keychain.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { isSupportedNode, nodeGuardSentence } from './node-runtime.mjs';
 
@@ -38,36 +38,81 @@ if (
   process.exit(result.status ?? 1);
 }
 
-const report = '.vitest-report.json';
-rmSync(report, { force: true });
-const vitest = spawnSync(
-  process.execPath,
-  [
-    'node_modules/vitest/vitest.mjs',
-    'run',
-    '--reporter=default',
-    '--reporter=json',
-    `--outputFile=${report}`,
-    ...process.argv.slice(2),
-  ],
-  { stdio: 'inherit' },
-);
+// Two lanes at once, each its own Vitest run: the suites that drive outside programs one file at a
+// time (e2e runs the real Codex CLI, browser runs Chromium) beside the unit and integration suites.
+// Vitest runs a run's files on one worker on a two-core machine (its default is one fewer than the
+// cores), so one run would take the sum of every file's time; two lanes take the longer lane's.
+// Arguments (a project, a file) mean one run, as `vitest run` would do it.
+const lanes =
+  process.argv.length > 2
+    ? [{ report: '.vitest-report.json', args: process.argv.slice(2) }]
+    : [
+        { report: '.vitest-report.json', args: ['--project', 'unit', '--project', 'integration'] },
+        {
+          report: '.vitest-report-drivers.json',
+          args: ['--project', 'e2e', '--project', 'browser'],
+        },
+      ];
+
+/** Runs one lane's Vitest, its output relayed line by line so two lanes' lines never mix. */
+function runLane(lane) {
+  rmSync(lane.report, { force: true });
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        'node_modules/vitest/vitest.mjs',
+        'run',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile=${lane.report}`,
+        ...lane.args,
+      ],
+      { stdio: lanes.length === 1 ? 'inherit' : ['ignore', 'pipe', 'pipe'] },
+    );
+    for (const [from, to] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
+      if (!from) continue;
+      let pending = '';
+      from.setEncoding('utf8');
+      from.on('data', (text) => {
+        const cut = (pending + text).lastIndexOf('\n');
+        if (cut === -1) {
+          pending += text;
+          return;
+        }
+        to.write((pending + text).slice(0, cut + 1));
+        pending = (pending + text).slice(cut + 1);
+      });
+      from.on('end', () => pending && to.write(`${pending}\n`));
+    }
+    child.on('close', (status) => resolve(status ?? 1));
+  });
+}
+
+// Each lane's global setup builds the CLI bundle; the build writes each file through a rename, so
+// two builds at once, or a CLI started during one, never see a half-written file.
+const statuses = await Promise.all(lanes.map(runLane));
 
 let passed = 0;
-let failed;
+let failed = 0;
 let skipped = 0;
-if (existsSync(report)) {
-  const results = JSON.parse(readFileSync(report, 'utf8'));
-  passed = results.numPassedTests ?? 0;
-  failed = results.numFailedTests ?? 0;
-  skipped = (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0);
+for (const lane of lanes) {
+  if (!existsSync(lane.report)) {
+    failed += 1;
+    continue;
+  }
+  const results = JSON.parse(readFileSync(lane.report, 'utf8'));
+  passed += results.numPassedTests ?? 0;
+  failed += results.numFailedTests ?? 0;
+  skipped += (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0);
   // A file that failed to load has no tests to count: count it as a failure so it cannot hide.
   for (const file of results.testResults ?? []) {
     if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1;
   }
-} else {
-  failed = 1;
 }
-const exitCode = vitest.status !== 0 || failed > 0 ? 1 : 0;
+const exitCode = statuses.some((status) => status !== 0) || failed > 0 ? 1 : 0;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(exitCode);
