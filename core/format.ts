@@ -38,6 +38,7 @@ export type StatusName = 'ok' | 'limited' | 'auth_error' | 'unknown';
 const second = 1000;
 const minute = 60 * second;
 const hour = 60 * minute;
+const day = 24 * hour;
 
 /**
  * `45s`, `12m`, `3h 5m`, `3h`, `2d 4h`, `1d`: a duration in its two largest units, each rounded
@@ -71,6 +72,24 @@ export function formatLatency(milliseconds: number): string {
 /** `in 3h 5m`, or `now` when the moment has come. */
 export function formatIn(milliseconds: number): string {
   return milliseconds < second ? 'now' : `in ${formatDuration(milliseconds)}`;
+}
+
+/**
+ * The first moment after `now` at which the distance to `at` reads differently (`formatIn` before
+ * it, `formatAgo` after it, as `formatMoment` words them): the unit `formatDuration` rounds down
+ * to (a second under a minute, a minute under a day, an hour beyond) ticks over, or the moment
+ * itself passes. A surface that is not redrawn by a clock of its own (the tray) redraws then.
+ */
+export function countdownChangesAt(at: number, now: number): number {
+  if (at >= now) {
+    const left = at - now;
+    const unit = left < minute ? second : left < day ? minute : hour;
+    return at - Math.floor(left / unit) * unit + 1;
+  }
+  const since = now - at;
+  // `just now` for the first minute; then whole minutes, and whole hours past a day.
+  const unit = since < day ? minute : hour;
+  return at + (Math.floor(since / unit) + 1) * unit;
 }
 
 /** `just now` (under a minute), `12m ago`, `3h 5m ago`. */
@@ -187,6 +206,21 @@ export function humanizeTimes(text: string, options: ClockOptions): string {
     const at = Date.parse(iso);
     return Number.isFinite(at) ? formatMoment(at, options) : iso;
   });
+}
+
+/**
+ * The first moment after `now` at which `humanizeTimes(text)` reads differently
+ * (`countdownChangesAt` of each moment in it), or null when it words no moment.
+ */
+export function humanizedTimesChangeAt(text: string, now: number): number | null {
+  let soonest: number | null = null;
+  for (const [iso] of text.matchAll(isoTimePattern)) {
+    const at = Date.parse(iso);
+    if (!Number.isFinite(at)) continue;
+    const changes = countdownChangesAt(at, now);
+    if (soonest === null || changes < soonest) soonest = changes;
+  }
+  return soonest;
 }
 
 /** `in 2h 3m, at 14:05`: when something limited is back, or null when unknown or past. */
@@ -539,6 +573,19 @@ export function failingUpstreamText(
 }
 
 /**
+ * The first moment after `now` at which `failingUpstreamText` reads differently (its countdown
+ * ticks over, or the router tries the profile again), or null while it reads nothing.
+ */
+export function failingUpstreamChangesAt(
+  status: StatusName,
+  skippedUntil: string | null | undefined,
+  now: number,
+): number | null {
+  const at = failingUntil(status, skippedUntil, now);
+  return at === null ? null : countdownChangesAt(at, now);
+}
+
+/**
  * A status with when it ends: `limited, back in 2h 5m, at 14:05`, `needs sign-in`, `ready`,
  * `failing upstream, tried again in 40s` (`skippedUntil`, the view's).
  */
@@ -695,6 +742,13 @@ export function withoutSentenceEnd(message: string): string {
  * answers Codex when a turn arrives before any sign-in. One sentence for every surface.
  */
 export const noProfilesSentence = 'Codex Lab has no profiles yet: run codex-lab login to add one.';
+
+/**
+ * `No accounts yet`: the short label for a home with no profile, where a surface offers its own
+ * way to add one (the tray's Add account…, the pool headline); `noProfilesSentence` names the
+ * command.
+ */
+export const noAccountsLabel = 'No accounts yet';
 
 /**
  * `work needs a new sign-in (REASON).`: what is wrong, for every surface; each adds how to fix it

@@ -9,6 +9,8 @@ import {
   forecastSentence,
   formatClockTime,
   humanizeTimes,
+  humanizedTimesChangeAt,
+  noAccountsLabel,
   poolForecastSentence,
   poolLeftParts,
   poolReadiness,
@@ -69,12 +71,17 @@ export interface PoolText {
   headline: string;
   /** "New sessions → work (best: …)", "Next free: …", "This week: …", "Needs sign-in: …". */
   lines: string[];
+  /**
+   * The first moment after `now` at which these words read differently (a reason's "(in 2h 3m)"
+   * ticks over), or null when they count nothing down: when a surface that does not tick redraws.
+   */
+  changesAt: number | null;
 }
 
 /** The pool summary in words. */
 export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): PoolText {
   if (poolTotal(pool) === 0) {
-    return { short: '', headline: 'No accounts yet', lines: [] };
+    return { short: '', headline: noAccountsLabel, lines: [], changesAt: null };
   }
   const nextFree = pool.nextFree
     ? `${pool.nextFree.profile} at ${formatWhen(pool.nextFree.at, options)}`
@@ -94,7 +101,12 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
       pool.headroomPercent === null ? `Pool · ${readiness}` : `Pool ${left.text} · ${readiness}`;
   }
   // The router's reasons name moments in ISO; they are worded here, in this surface's time zone.
-  const reason = (detail: string) => lowerFirst(humanizeTimes(detail, options));
+  let changesAt: number | null = null;
+  const reason = (detail: string) => {
+    const changes = humanizedTimesChangeAt(detail, options.now);
+    if (changes !== null && (changesAt === null || changes < changesAt)) changesAt = changes;
+    return lowerFirst(humanizeTimes(detail, options));
+  };
   const lines: string[] = [];
   lines.push(
     pool.next.profile
@@ -118,7 +130,7 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   }
   for (const group of unreadableGroups(pool))
     lines.push(`${group.label}: ${group.names.join(', ')}`);
-  return { short, headline, lines };
+  return { short, headline, lines, changesAt };
 }
 
 function lowerFirst(text: string): string {

@@ -1,16 +1,23 @@
 /**
  * Which desktop notifications a state change deserves: one when a profile becomes limited, one
- * when it needs signing in again (or its auth file cannot be read). A pure diff of two states, so the rule is tested without
- * Electron and never repeats a notice for a status that did not change.
+ * when it needs signing in again (or its auth file cannot be read), one when the router starts
+ * skipping it for failing upstream (its circuit opened). A pure diff of two states, so the rule
+ * is tested without Electron and never repeats a notice for a state that did not change.
  */
-import type { LabState } from '../../core/service/contract.ts';
-import { needsSignInSentence, statusLabel } from '../../core/format.ts';
+import type { LabState, ProfileView } from '../../core/service/contract.ts';
+import {
+  capitalize,
+  failingUpstreamLabel,
+  failingUpstreamText,
+  needsSignInSentence,
+  statusLabel,
+} from '../../core/format.ts';
 import { displayName, formatUntil, type FormatOptions } from '../tray/tray-format.ts';
 
 /** One notification to show. */
 export interface LabNotice {
   profile: string;
-  kind: 'limited' | 'auth_error';
+  kind: 'limited' | 'auth_error' | 'failing_upstream';
   title: string;
   body: string;
 }
@@ -25,12 +32,23 @@ export function diffNotifications(
   options: FormatOptions,
 ): LabNotice[] {
   if (!previous) return [];
-  const before = new Map(previous.profiles.map((profile) => [profile.name, profile.status]));
+  const before = new Map(previous.profiles.map((profile) => [profile.name, profile]));
   const notices: LabNotice[] = [];
   for (const profile of next.profiles) {
-    const was = before.get(profile.name);
-    if (was === undefined || was === profile.status) continue;
+    const earlier = before.get(profile.name);
+    if (earlier === undefined) continue;
     const name = displayName(profile);
+    const failing = failingUpstreamText(profile.status, profile.skippedUntil, options.now);
+    if (failing !== null && !wasSkipped(earlier)) {
+      notices.push({
+        profile: profile.name,
+        kind: 'failing_upstream',
+        title: `${name}: ${failingUpstreamLabel}`,
+        body: `${capitalize(failing)}: new requests go to your other accounts.`,
+      });
+    }
+    const was = earlier.status;
+    if (was === profile.status) continue;
     if (profile.status === 'limited') {
       const until = profile.unavailableUntil
         ? ` until ${formatUntil(profile.unavailableUntil, options)}`
@@ -54,4 +72,15 @@ export function diffNotifications(
     }
   }
   return notices;
+}
+
+/**
+ * True when `view` showed its circuit open (the router skipping it for failing upstream) when it
+ * was built: a view carries `skippedUntil` only while it is ahead, and the service pushes a new
+ * state when it passes, so one opening is one run of states carrying it, however often pushed.
+ * Its status read ready then too: a limited account that recovers while its circuit is open
+ * starts to read as failing now.
+ */
+function wasSkipped(view: ProfileView): boolean {
+  return (view.status === 'ok' || view.status === 'unknown') && view.skippedUntil !== undefined;
 }

@@ -1,36 +1,14 @@
 /**
- * Owns the Electron `Tray`: maps the pure menu template to a real `Menu`, and redraws only when
- * what the tray shows actually changed (state pushes are frequent; menus are not cheap to rebuild).
+ * Owns the Electron `Tray`: shows the host's drawings (`tray-host.ts`, which redraws only when
+ * what the tray shows changed, and while a countdown in it ticks over) as a real `Menu`.
  */
 import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electron';
-import type { LabState } from '../../core/service/contract.ts';
-import type { UserPreferences } from '../ipc/desktop-contract.ts';
+import { systemClock } from '../../core/ports.ts';
 import { trayClickBehavior } from '../platform/platform-conventions.ts';
-import {
-  buildTrayMenu,
-  buildTrayTitle,
-  buildTrayTooltip,
-  traySignature,
-  type TrayAction,
-  type TrayMenuItem,
-} from './tray-menu.ts';
+import { createTrayHost, type TrayController } from './tray-host.ts';
+import type { TrayAction, TrayMenuItem } from './tray-menu.ts';
 
-/** A tray drawn from state. */
-export interface TrayController {
-  /**
-   * Draws the menu from a new state (and the current preferences; `offline`, the sentence saying
-   * the router is not answering, while it is not).
-   */
-  render(state: LabState, preferences?: UserPreferences, offline?: string | null): void;
-  /**
-   * Rebuilds the menu from what was last drawn even though nothing changed: after an action that
-   * failed, Electron's menu still shows the click (a radio item moved), not the state.
-   */
-  redraw(): void;
-  /** The template last drawn (the smoke test reads it; the menu object has no public view). */
-  items(): readonly TrayMenuItem[];
-  destroy(): void;
-}
+export type { TrayController } from './tray-host.ts';
 
 function toElectron(
   items: readonly TrayMenuItem[],
@@ -65,40 +43,16 @@ export function createTrayController(
   if (trayClickBehavior(process.platform) === 'open-menu') {
     tray.on('click', () => tray.popUpContextMenu());
   }
-  let lastSignature = '';
-  let lastItems: TrayMenuItem[] = [];
-  let last: [LabState, UserPreferences | undefined, string | null | undefined] | null = null;
-  const draw = (
-    state: LabState,
-    preferences: UserPreferences | undefined,
-    offline: string | null | undefined,
-    force: boolean,
-  ) => {
-    last = [state, preferences, offline];
-    const now = Date.now();
-    const options = { now, offline: offline ?? null, ...(preferences ? { preferences } : {}) };
-    const tooltip = buildTrayTooltip(state, options);
-    const items = buildTrayMenu(state, options);
-    // The macOS menu bar shows the pool's headroom beside the icon ("47%"): not a stale one.
-    const title = process.platform === 'darwin' && !offline ? buildTrayTitle(state) : '';
-    const signature = traySignature(items, `${title}\n${tooltip}`);
-    if (signature === lastSignature && !force) return;
-    lastSignature = signature;
-    lastItems = items;
-    if (process.platform === 'darwin') tray.setTitle(title);
-    tray.setToolTip(tooltip);
-    tray.setContextMenu(Menu.buildFromTemplate(toElectron(items, onAction)));
-  };
-  return {
-    render(state, preferences, offline) {
-      draw(state, preferences, offline, false);
+  const menuBarTitle = process.platform === 'darwin';
+  return createTrayHost(
+    {
+      show(drawing) {
+        if (menuBarTitle) tray.setTitle(drawing.title);
+        tray.setToolTip(drawing.tooltip);
+        tray.setContextMenu(Menu.buildFromTemplate(toElectron(drawing.items, onAction)));
+      },
+      destroy: () => tray.destroy(),
     },
-    redraw() {
-      if (last) draw(...last, true);
-    },
-    items: () => lastItems,
-    destroy() {
-      tray.destroy();
-    },
-  };
+    { clock: systemClock, menuBarTitle },
+  );
 }

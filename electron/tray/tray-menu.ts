@@ -7,9 +7,11 @@ import { describePool } from '../../core/service/quota-text.ts';
 import {
   capitalize,
   cutAtWord,
+  failingUpstreamChangesAt,
   failingUpstreamText,
   formatClockTime,
   formatWindowLeftAt,
+  noAccountsLabel,
   poolLeftParts,
   quotaAmountText,
   windowLeft,
@@ -181,8 +183,8 @@ function profileState(profile: ProfileView, options: TrayMenuOptions): string {
 
 /**
  * An account item's whole text: its name (and label), its state and both windows with their
- * resets as clock times (the menu is not redrawn every minute), and what a click does when it
- * does not make it active.
+ * resets as clock times (the menu is redrawn by itself only while a countdown shows), and what a
+ * click does when it does not make it active.
  */
 export function profileToolTip(profile: ProfileView, options: TrayMenuOptions): string {
   const who = profile.label ? `${profile.label} (${profile.name})` : profile.name;
@@ -406,7 +408,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
     { id: 'quit', label: 'Quit Codex Lab', action: { kind: 'quit' } },
   ];
   if (state.profiles.length === 0) {
-    if (problems === 0) items.push({ id: 'no-profiles', label: 'No accounts yet', enabled: false });
+    if (problems === 0) items.push({ id: 'no-profiles', label: noAccountsLabel, enabled: false });
   } else {
     items.push(...accountItems(state, options, trayTopLevelMax - items.length - tail.length));
   }
@@ -426,7 +428,7 @@ export const trayTooltipMax = 127;
  */
 export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): string {
   if (options?.offline) return offlineLabel;
-  if (state.profiles.length === 0) return 'Codex Lab — no accounts yet';
+  if (state.profiles.length === 0) return `Codex Lab — ${noAccountsLabel.toLowerCase()}`;
   const pool = describePool(state.pool, options ?? { now: Date.now() });
   return joinWithin(
     // What needs the user (the routing line's notes) before who new sessions go to.
@@ -488,4 +490,59 @@ function routingTooltip(state: LabState, now: number): string {
 /** A cheap fingerprint of what the tray shows, so an unchanged state skips the redraw. */
 export function traySignature(items: readonly TrayMenuItem[], tooltip: string): string {
   return JSON.stringify([tooltip, items]);
+}
+
+/** Options for `drawTray`. */
+export interface TrayDrawOptions extends TrayMenuOptions {
+  /** True where the tray has a menu-bar title beside its icon (macOS). */
+  menuBarTitle: boolean;
+}
+
+/** The tray as drawn from one state at one moment. */
+export interface TrayDrawing {
+  items: TrayMenuItem[];
+  tooltip: string;
+  /** The menu-bar title (`buildTrayTitle`), "" where none is drawn or while offline. */
+  title: string;
+  /** `traySignature` of all of it: an equal one needs no redraw. */
+  signature: string;
+  /**
+   * The first moment after `now` at which the same state is drawn differently because a
+   * countdown it shows ticks over ("tried again in 40s", a reason's "(in 2h 3m)"), or null when
+   * it shows none: when the host draws it again without a new state.
+   */
+  redrawAt: number | null;
+}
+
+/**
+ * The tray and its menu drawn from state: the one function the host calls, for a new state and
+ * for a countdown that ticked over alike.
+ */
+export function drawTray(state: LabState, options: TrayDrawOptions): TrayDrawing {
+  const tooltip = buildTrayTooltip(state, options);
+  const items = buildTrayMenu(state, options);
+  // The macOS menu bar shows the pool's headroom beside the icon ("47%"): not a stale one.
+  const title = options.menuBarTitle && !options.offline ? buildTrayTitle(state) : '';
+  return {
+    items,
+    tooltip,
+    title,
+    signature: traySignature(items, `${title}\n${tooltip}`),
+    redrawAt: countdownsChangeAt(state, options),
+  };
+}
+
+/**
+ * When the countdowns `buildTrayMenu` and `buildTrayTooltip` show next tick over: the pool lines'
+ * reasons, and every account's "tried again in …" (each account is drawn, at the top level or
+ * under All accounts, with its tooltip).
+ */
+function countdownsChangeAt(state: LabState, options: TrayMenuOptions): number | null {
+  if (state.profiles.length === 0) return null;
+  let soonest = describePool(state.pool, options).changesAt;
+  for (const profile of state.profiles) {
+    const changes = failingUpstreamChangesAt(profile.status, profile.skippedUntil, options.now);
+    if (changes !== null && (soonest === null || changes < soonest)) soonest = changes;
+  }
+  return soonest;
 }

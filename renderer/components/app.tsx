@@ -21,7 +21,12 @@ import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
 import { isTokenRefusal } from '../bridge/web-bridge.ts';
 import { fixPointer, problemFixText } from '../format.ts';
-import { humanizeTimes, noNewSessionTarget, refreshOutcomeText } from '../../core/format.ts';
+import {
+  humanizeTimes,
+  noAccountsLabel,
+  noNewSessionTarget,
+  refreshOutcomeText,
+} from '../../core/format.ts';
 
 /**
  * The cure of a profile folder the registry does not list, on the page: Add account with the
@@ -247,8 +252,8 @@ export function App() {
           {lab && lab.profiles.length === 0 && lab.problems.length === 0 && (
             <div className="card empty">
               <p>
-                No accounts yet. Add your first ChatGPT account to start routing Codex through Codex
-                Lab.
+                {noAccountsLabel}. Add your first ChatGPT account to start routing Codex through
+                Codex Lab.
               </p>
               <button
                 type="button"

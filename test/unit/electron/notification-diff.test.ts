@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { capitalize, failingUpstreamLabel, failingUpstreamText } from '../../../core/format.ts';
 import { diffNotifications } from '../../../electron/notifications/notification-diff.ts';
 import { uiProfile, uiState } from '../../helpers/ui-lab-state.ts';
 
@@ -65,5 +66,49 @@ describe('diffNotifications', () => {
     const before = uiState([uiProfile('work', { status: 'limited' })]);
     const after = uiState([uiProfile('work'), uiProfile('new', { status: 'auth_error' })]);
     expect(diffNotifications(before, after, options)).toEqual([]);
+  });
+
+  describe('an account whose circuit opens (failing upstream)', () => {
+    const inForty = new Date(options.now + 40_000).toISOString();
+    const inNinety = new Date(options.now + 90_000).toISOString();
+    const closed = uiState([uiProfile('work'), uiProfile('home')]);
+    const open = (until: string) =>
+      uiState([uiProfile('work', { skippedUntil: until }), uiProfile('home')]);
+
+    it('notifies when the router starts skipping it, in the words of every surface', () => {
+      expect(diffNotifications(closed, open(inForty), options)).toEqual([
+        {
+          profile: 'work',
+          kind: 'failing_upstream',
+          title: `work: ${failingUpstreamLabel}`,
+          body: `${capitalize(failingUpstreamText('ok', inForty, options.now)!)}: new requests go to your other accounts.`,
+        },
+      ]);
+    });
+
+    it('says it once per opening: not on every push while the same circuit stays open', () => {
+      expect(diffNotifications(open(inForty), open(inForty), options)).toEqual([]);
+      // Pushed again while still open, its time moved on (a failed request kept it open).
+      expect(diffNotifications(open(inForty), open(inNinety), options)).toEqual([]);
+    });
+
+    it('says it again when the circuit closed and opens later', () => {
+      expect(diffNotifications(open(inForty), closed, options)).toEqual([]);
+      expect(diffNotifications(closed, open(inNinety), options)).toHaveLength(1);
+    });
+
+    it('leaves a status that says more to its own notice (limited wins over failing)', () => {
+      const limited = uiState([
+        uiProfile('work', { status: 'limited', skippedUntil: inForty }),
+        uiProfile('home'),
+      ]);
+      expect(diffNotifications(closed, limited, options).map((notice) => notice.kind)).toEqual([
+        'limited',
+      ]);
+    });
+
+    it('says nothing for a circuit already open at start', () => {
+      expect(diffNotifications(null, open(inForty), options)).toEqual([]);
+    });
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { noAccountsLabel } from '../../../core/format.ts';
+import { describePool } from '../../../core/service/quota-text.ts';
 import {
   buildTrayMenu,
   buildTrayTitle,
@@ -170,7 +172,10 @@ describe('buildTrayMenu', () => {
 
   it('shows a disabled hint and a disabled priming submenu with no profiles', () => {
     const items = menu(uiState([]), options);
-    expect(items[1]).toMatchObject({ label: 'No accounts yet', enabled: false });
+    expect(noAccountsLabel).toBe('No accounts yet');
+    expect(items[1]).toMatchObject({ label: noAccountsLabel, enabled: false });
+    // The pool's headline on the command line says it in the same words.
+    expect(describePool(uiState([]).pool, options).headline).toBe(noAccountsLabel);
     expect(items.find((item) => item.id === 'priming')).toMatchObject({
       enabled: false,
       submenu: [],
