@@ -369,6 +369,26 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
   return program;
 }
 
+/**
+ * What commander parses for `argv`. The bare command asks what there is to do: the help, on
+ * stdout, exit 0 (commander's own default is the help on stderr as a usage error, which a first
+ * command is not). `help NAME` for a NAME that is no command is the mistake `codex-lab NAME` is,
+ * and is parsed as that, so it gets the same one sentence and exit 2 (commander's own answer is the
+ * whole help on stderr); `help` and `help COMMAND` stay commander's, the help on stdout.
+ */
+function commandLine(argv: string[], program: Command): string[] {
+  if (argv.length === 0) return ['--help'];
+  const [first, name] = argv;
+  const isCommand = (candidate: string) =>
+    program.commands.some(
+      (command) => command.name() === candidate || command.aliases().includes(candidate),
+    );
+  if (first === 'help' && name !== undefined && !name.startsWith('-') && !isCommand(name)) {
+    return argv.slice(1);
+  }
+  return argv;
+}
+
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
 export async function runCli(argv: string[], given?: CliContext): Promise<number> {
   let exitCode = 0;
@@ -384,9 +404,7 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
     const program = buildProgram(context, (code) => {
       exitCode = code;
     });
-    // The bare command asks what there is to do: the help, on stdout, exit 0 (commander's own
-    // default is the help on stderr as a usage error, which a first command is not).
-    await program.parseAsync(argv.length === 0 ? ['--help'] : argv, { from: 'user' });
+    await program.parseAsync(commandLine(argv, program), { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

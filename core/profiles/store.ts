@@ -532,6 +532,9 @@ export class ProfileStore {
       auth.tokens = { ...auth.tokens, account_id: identity.accountId };
     }
     const nowIso = new Date(this.#now()).toISOString();
+    // The tokens' own time, as Codex writes it at sign-in: a kept sign-in is saved only over
+    // tokens older than it (`#replaySignIn`), so every sign-in saved or kept carries one.
+    auth.last_refresh ??= nowIso;
     // Signing in again to an existing profile replaces its tokens: like rename and remove it takes
     // the profile's refresh lock first (then the registry lock, the same order), so a refresh in
     // flight writes its rotation (or its permanent failure) before the new sign-in, never after.
@@ -1228,8 +1231,12 @@ export class ProfileStore {
         : null;
     const input = { requestedName, ...(entry.store === undefined ? {} : { store: entry.store }) };
     const nowIso = auth.last_refresh ?? new Date(this.#now()).toISOString();
-    const save = () => this.#saveSignInLocked(auth, identity, input, nowIso, expected);
-    let saved: SavedSignIn | undefined;
+    // Checked under the locks the save takes, so no refresh writes between the look and the save.
+    const save = async () =>
+      expected !== null && (await this.#holdsNewerThan(expected, identity, auth))
+        ? superseded
+        : this.#saveSignInLocked(auth, identity, input, nowIso, expected);
+    let saved: SavedSignIn | typeof superseded | undefined;
     try {
       // Held by anyone, this process included (a rename or removal of that profile replays the
       // journal under it, a refresh may be in flight): not taken, the record stays for later.
@@ -1245,9 +1252,39 @@ export class ProfileStore {
       throw error;
     }
     if (saved === undefined) return true;
+    if (saved === superseded) {
+      // Saved already (its record could not be deleted then), or the profile was refreshed or
+      // signed in again since: saving it would put back older tokens, maybe a spent refresh token.
+      this.#logger.warn(
+        { profile: expected, path },
+        'dropped a kept sign-in: its profile holds newer tokens',
+      );
+      return false;
+    }
     this.#logger.warn({ profile: saved.name }, 'saved a sign-in kept while its profile was locked');
     await this.#signInLanded(saved);
     return false;
+  }
+
+  /**
+   * True when profile `name`, still `identity`'s account, holds tokens a kept sign-in `auth` must
+   * not replace: the very same ones, or ones at least as new (`keptSignInIsNewer`). A profile that
+   * is another's now, or cannot be read, is left to the save (which looks again and says why).
+   */
+  async #holdsNewerThan(name: string, identity: AuthIdentity, auth: AuthDotJson): Promise<boolean> {
+    const entry = (await this.#entries(await this.readRegistry())).find(
+      (candidate) => candidate.name === name && sameAccount(candidate, identity),
+    );
+    if (entry === undefined) return false;
+    let held: AuthDotJson;
+    try {
+      held = await this.#readAuthOf(entry);
+    } catch (error) {
+      // A keychain out of reach tells nothing: the record stays for the next load.
+      if (isLabError(error) && error.code === 'keyring_unavailable') throw error;
+      return false;
+    }
+    return !keptSignInIsNewer(auth, held);
   }
 
   /**
@@ -1277,13 +1314,19 @@ export class ProfileStore {
 
   /**
    * Deletes the kept sign-ins (`#keepSignIn`) of `identity`'s account: a sign-in being saved is
-   * newer than each of them.
+   * newer than each of them. One that cannot be deleted is logged and left: the sign-in is saved
+   * all the same, and a later load drops the record unsaved, since the profile holds newer tokens.
    */
   async #dropKeptSignIns(identity: AuthIdentity): Promise<void> {
     if (!(await journalPending(this.#paths.journalDir))) return;
     for (const record of await readJournal(this.#paths.journalDir, () => undefined)) {
       if (record.entry.op === 'signin' && sameAccount(record.entry, identity)) {
-        await clearJournal(record.path);
+        await clearJournal(record.path).catch((error: unknown) =>
+          this.#logger.warn(
+            { path: record.path, err: error },
+            'could not delete a kept sign-in older than the one saved; a later load drops it',
+          ),
+        );
       }
     }
   }
@@ -1829,6 +1872,24 @@ export interface SavedSignIn {
   created: boolean;
   /** The new name of the auth file that could not be read and was set aside, when one was. */
   setAside?: string;
+}
+
+/** What `#replaySignIn`'s save answers when the profile holds newer tokens than the kept sign-in. */
+const superseded = Symbol('superseded');
+
+/**
+ * True when a kept sign-in `kept` may replace the tokens `held`: the profile holds none, or holds
+ * other tokens than `kept`'s, older than them by their own time (`last_refresh`, which a refresh
+ * and a sign-in both set). Tokens without that time are older than any sign-in; a sign-in without
+ * it is newer than nothing. Never true twice for one sign-in: once saved, the profile holds its
+ * very tokens, and after the next refresh newer ones.
+ */
+function keptSignInIsNewer(kept: AuthDotJson, held: AuthDotJson): boolean {
+  if (!held.tokens) return true;
+  if (held.tokens.refresh_token === kept.tokens?.refresh_token) return false;
+  const heldAt = Date.parse(held.last_refresh ?? '');
+  if (Number.isNaN(heldAt)) return true;
+  return Date.parse(kept.last_refresh ?? '') > heldAt;
 }
 
 function withSetAside(saved: SavedSignIn, setAside: string | null): SavedSignIn {

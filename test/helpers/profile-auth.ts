@@ -11,7 +11,7 @@ export interface TestAccount {
   accountId: string;
   plan?: string;
   userId?: string;
-  /** Distinguishes two sign-ins of one account (fresh tokens). */
+  /** Distinguishes two sign-ins of one account (fresh tokens; a later one signed in later). */
   generation?: number;
 }
 
@@ -40,7 +40,9 @@ export function makeAuth(account: TestAccount): AuthDotJson {
       refresh_token: plantedRefreshToken(account),
       account_id: account.accountId,
     },
-    last_refresh: '2026-01-01T00:00:00.000Z',
+    last_refresh: new Date(
+      Date.parse('2026-01-01T00:00:00.000Z') + ((account.generation ?? 1) - 1) * 1000,
+    ).toISOString(),
   };
 }
 

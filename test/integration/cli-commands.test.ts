@@ -121,6 +121,28 @@ describe('--help', () => {
     );
   });
 
+  it('help for an unknown command is the one line the command itself gets, exit 2', async () => {
+    for (const name of ['bogus', 'lst']) {
+      const direct = await runCodexLab([name], { home });
+      const run = await runCodexLab(['help', name], { home });
+      expect(run.code, name).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.split('\n')).toEqual([direct.stderr.trimEnd(), '']);
+      expect(run.stderr).toBe(direct.stderr);
+    }
+    expect(await readdir(home)).toEqual([]);
+  });
+
+  it('help for a command prints its help to stdout and exits 0, as its --help does', async () => {
+    for (const command of ['list', 'login']) {
+      const own = await runCodexLab([command, '--help'], { home });
+      const run = await runCodexLab(['help', command], { home });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe(own.stdout);
+    }
+  });
+
   it('an unknown option is a usage error with a non-zero exit', async () => {
     const run = await runCodexLab(['list', '--bogus'], { home });
     expect(run.code).not.toBe(0);

@@ -11,6 +11,7 @@ import { labPaths } from '../../core/home/paths.ts';
 import { authDotJsonSchema } from '../../core/profiles/schema.ts';
 import { writeJournal } from '../../core/profiles/journal.ts';
 import { HealthStore } from '../../core/state/health-store.ts';
+import { authDotJsonFor, issueTokens } from '../fakes/fake-issuer.ts';
 import { runCodexLab } from '../helpers/cli.ts';
 import { startServe, startTwoProfileWorld, type TwoProfileWorld } from './cli-serve-helper.ts';
 
@@ -60,10 +61,12 @@ it('routes to a profile again once its kept sign-in is saved', async () => {
   const bearer = (await readFile(join(home, 'state', 'router-token'), 'utf8')).trim();
   expect(await pinnedTurn(serve.url, bearer, 'alpha')).not.toContain('Hello from alpha.');
 
-  // The sign-in `codex-lab login alpha` kept while the profile stayed locked.
-  const auth = authDotJsonSchema.parse(
-    JSON.parse(await readFile(paths.profileAuth('alpha'), 'utf8')),
-  );
+  // The sign-in `codex-lab login alpha` kept while the profile stayed locked: fresh tokens, newer
+  // than the ones the profile holds (an older sign-in is dropped, never saved over them).
+  const auth = authDotJsonSchema.parse({
+    ...authDotJsonFor(fake, issueTokens(fake, 'alpha@example.com')),
+    last_refresh: new Date().toISOString(),
+  });
   await writeJournal(paths.journalDir, {
     op: 'signin',
     requestedName: 'alpha',
