@@ -254,6 +254,13 @@ export interface ProfileView {
    * router runs).
    */
   skippedUntil?: string;
+  /**
+   * While the profile's run of upstream failures has not ended with a good answer: the ISO time
+   * its circuit first opened in that run. It stays through the moments the circuit closes to try
+   * the profile again, so a failed trial (opening it again, for longer) is the same run; absent
+   * otherwise, as `skippedUntil` is.
+   */
+  failingSince?: string;
   priming: boolean;
   primingLast: PrimingOutcomeView | null;
   quota: {

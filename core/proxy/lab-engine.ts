@@ -449,6 +449,15 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     return this.#skippedUntil(profile, this.#options.clock.now());
   }
 
+  /**
+   * When `profile`'s run of upstream failures first opened its circuit, while that run lasts
+   * (through the trials between openings, until it answers well), or null: one run is one
+   * notice. Off the request path.
+   */
+  failingSince(profile: string): number | null {
+    return this.#circuit.failingSince(profile);
+  }
+
   /** The most recent session's repo and model and the profile that served it, if recent. */
   recentBucket(): { repo: string; model: string; profile: string } | null {
     return this.#buckets.mostRecent();

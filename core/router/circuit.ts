@@ -23,6 +23,8 @@ interface CircuitState {
   windowStart: number;
   openUntil: number | null;
   trips: number;
+  /** When the first trip of this run opened the circuit (null before it). */
+  firstTripAt: number | null;
 }
 
 /** Tracks upstream failures per profile and says when a profile's circuit is open. */
@@ -47,7 +49,7 @@ export class CircuitBreaker {
   noteUpstreamFailure(profile: string, now: number): number | null {
     let state = this.#states.get(profile);
     if (!state) {
-      state = { failures: 0, windowStart: now, openUntil: null, trips: 0 };
+      state = { failures: 0, windowStart: now, openUntil: null, trips: 0, firstTripAt: null };
       this.#states.set(profile, state);
     }
     if (state.openUntil !== null && now < state.openUntil) return state.openUntil;
@@ -74,6 +76,7 @@ export class CircuitBreaker {
       windowStart: now,
       openUntil: null,
       trips: 0,
+      firstTripAt: null,
     };
     this.#states.set(profile, state);
     if (state.openUntil !== null && now < state.openUntil) return state.openUntil;
@@ -91,6 +94,14 @@ export class CircuitBreaker {
     return openUntil !== null && openUntil > now ? openUntil : null;
   }
 
+  /**
+   * When the profile's run of failures first opened its circuit, while the run lasts (through the
+   * moments the circuit closes for a trial, until a success or `forget`); otherwise null.
+   */
+  failingSince(profile: string): number | null {
+    return this.#states.get(profile)?.firstTripAt ?? null;
+  }
+
   /** Forgets a profile (removed), or moves its state (renamed) when `to` is given. */
   forget(profile: string, to?: string): void {
     const state = this.#states.get(profile);
@@ -100,6 +111,7 @@ export class CircuitBreaker {
 
   #trip(state: CircuitState, now: number): number {
     state.trips += 1;
+    state.firstTripAt ??= now;
     const duration = Math.min(this.#openMs * 2 ** (state.trips - 1), this.#maxOpenMs);
     state.openUntil = now + duration;
     state.failures = 0;

@@ -827,6 +827,9 @@ export class LabService implements ControlApiService {
     const skipped = this.#engine.skippedUntil(view.name);
     if (skipped === null) delete view.skippedUntil;
     else view.skippedUntil = new Date(skipped).toISOString();
+    const failingSince = this.#engine.failingSince(view.name);
+    if (failingSince === null) delete view.failingSince;
+    else view.failingSince = new Date(failingSince).toISOString();
     if (
       view.status !== 'auth_error' &&
       (live.status === 'limited' || live.status === 'auth_error')

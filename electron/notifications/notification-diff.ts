@@ -39,7 +39,7 @@ export function diffNotifications(
     if (earlier === undefined) continue;
     const name = displayName(profile);
     const failing = failingUpstreamText(profile.status, profile.skippedUntil, options.now);
-    if (failing !== null && !wasSkipped(earlier)) {
+    if (failing !== null && !sameRun(earlier, profile)) {
       notices.push({
         profile: profile.name,
         kind: 'failing_upstream',
@@ -75,12 +75,15 @@ export function diffNotifications(
 }
 
 /**
- * True when `view` showed its circuit open (the router skipping it for failing upstream) when it
- * was built: a view carries `skippedUntil` only while it is ahead, and the service pushes a new
- * state when it passes, so one opening is one run of states carrying it, however often pushed.
- * Its status read ready then too: a limited account that recovers while its circuit is open
- * starts to read as failing now.
+ * True when `next`'s open circuit belongs to a run of failures `earlier` already showed. A run the
+ * router dates (`failingSince`) is the same while that date is, through the moments its circuit
+ * closes to try the account again; an undated one (a credentials read that failed) is one opening,
+ * seen open in `earlier` (a view carries `skippedUntil` only while it is ahead, and the service
+ * pushes a new state when it passes). `earlier` read ready then too: a limited account that
+ * recovers while its circuit is open starts to read as failing now.
  */
-function wasSkipped(view: ProfileView): boolean {
-  return (view.status === 'ok' || view.status === 'unknown') && view.skippedUntil !== undefined;
+function sameRun(earlier: ProfileView, next: ProfileView): boolean {
+  if (earlier.status !== 'ok' && earlier.status !== 'unknown') return false;
+  if (next.failingSince !== undefined) return earlier.failingSince === next.failingSince;
+  return earlier.skippedUntil !== undefined;
 }

@@ -97,6 +97,28 @@ describe('diffNotifications', () => {
       expect(diffNotifications(closed, open(inNinety), options)).toHaveLength(1);
     });
 
+    it('says it once per run of failures: a failed trial that opens the circuit again says nothing', () => {
+      const since = new Date(options.now - 60_000).toISOString();
+      const run = (skippedUntil?: string) =>
+        uiState([
+          uiProfile('work', { failingSince: since, ...(skippedUntil ? { skippedUntil } : {}) }),
+          uiProfile('home'),
+        ]);
+      // Opened, its time up (the router tries it again), the trial failed: open again, longer.
+      expect(diffNotifications(closed, run(inForty), options)).toHaveLength(1);
+      expect(diffNotifications(run(inForty), run(), options)).toEqual([]);
+      expect(diffNotifications(run(), run(inNinety), options)).toEqual([]);
+      // It answered well (the run ended), then a new run opened it again.
+      const later = uiState([
+        uiProfile('work', {
+          failingSince: new Date(options.now).toISOString(),
+          skippedUntil: inNinety,
+        }),
+        uiProfile('home'),
+      ]);
+      expect(diffNotifications(closed, later, options)).toHaveLength(1);
+    });
+
     it('leaves a status that says more to its own notice (limited wins over failing)', () => {
       const limited = uiState([
         uiProfile('work', { status: 'limited', skippedUntil: inForty }),

@@ -80,4 +80,27 @@ describe('the live view of an open circuit', () => {
     time = until! + 1;
     expect(engine.skippedUntil('profile-0')).toBeNull();
   });
+
+  it('dates the run of failures, one date through a failed trial, gone once it answers well', async () => {
+    const home = tempFolder('codex-lab-circuit-run-');
+    const { engine } = await inMemoryEngine({ home, profileCount: 2, clock });
+    onTestFinished(() => engine.settled());
+    expect(engine.failingSince('profile-0')).toBeNull();
+    failFor10s(engine, 'profile-0');
+    const opened = time;
+    expect(engine.failingSince('profile-0')).toBe(opened);
+    // Its time up, the router tries it again (the other account working meanwhile) and the trial
+    // fails: open again, the same run.
+    time = engine.skippedUntil('profile-0')! + 1;
+    engine.observe('profile-1', 200, {});
+    expect(engine.failingSince('profile-0')).toBe(opened);
+    engine.noteFailure('profile-0', 502);
+    expect(engine.skippedUntil('profile-0')).not.toBeNull();
+    expect(engine.failingSince('profile-0')).toBe(opened);
+    // A good answer ends the run.
+    time = engine.skippedUntil('profile-0')! + 1;
+    engine.observe('profile-0', 200, {});
+    expect(engine.failingSince('profile-0')).toBeNull();
+    expect(engine.failingSince('profile-1')).toBeNull();
+  });
 });

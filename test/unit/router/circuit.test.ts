@@ -39,6 +39,22 @@ describe('CircuitBreaker', () => {
     expect(until).toBe(start + 90_000 + 100_000);
   });
 
+  it('dates a run of failures by its first trip, through failed trials, until a success', () => {
+    const breaker = new CircuitBreaker({ threshold: 1 });
+    expect(breaker.failingSince('a')).toBeNull();
+    expect(breaker.noteUpstreamFailure('a', start + 5)).toBe(start + 30_005);
+    expect(breaker.failingSince('a')).toBe(start + 5);
+    // Closed for a trial, the trial fails: open again, the same run.
+    expect(breaker.circuitOpenUntil('a', start + 30_005)).toBeNull();
+    expect(breaker.failingSince('a')).toBe(start + 5);
+    breaker.noteUpstreamFailure('a', start + 30_010);
+    expect(breaker.failingSince('a')).toBe(start + 5);
+    breaker.noteSuccess('a');
+    expect(breaker.failingSince('a')).toBeNull();
+    breaker.open('a', start + 99_000);
+    expect(breaker.failingSince('a')).toBe(start + 99_000);
+  });
+
   it('failures while open do not extend it', () => {
     const breaker = new CircuitBreaker({ threshold: 1 });
     const until = breaker.noteUpstreamFailure('a', start);
