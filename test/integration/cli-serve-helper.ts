@@ -46,9 +46,14 @@ export async function startServe(
       }
     };
     child.stdout!.on('data', check);
-    void exited.then(() => {
+    void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited early: ${stderr}`));
+      // Everything it said, and how it ended, so a failure far from here can be told.
+      reject(
+        new Error(
+          `serve exited early (code ${code}, signal ${signal}): ${stderr}${stdout ? `\nstdout: ${stdout}` : ''}`,
+        ),
+      );
     });
   });
   return { child, url, output: () => stdout + stderr, exited };
