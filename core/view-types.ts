@@ -322,7 +322,10 @@ export interface DecisionView {
   sessionId: string | null;
   profile: string | null;
   route: RouteReason | null;
-  /** Human sentence: "pinned by header", "best: 88% left in its tightest window, weekly resets in 2d"… */
+  /**
+   * Human sentence: "pinned by header", "best: 88% left in its tightest window, weekly resets
+   * <ISO time>"… (moments ISO, worded by the surface that shows it: `humanizeTimes`).
+   */
   detail: string;
   excluded: ExcludedCandidateView[];
 }

@@ -10,7 +10,6 @@
  * order; with no room anywhere, the most headroom first.
  */
 import {
-  formatDuration,
   leftPercent,
   fiveHourWindow,
   percentLeftText,
@@ -588,9 +587,9 @@ function pinSourceText(source: RoutingPin['source']): string {
 
 function bestText(candidate: RoutingCandidate, weekly: number, now: number): string {
   if (!quotaKnown(candidate.quota)) return 'best: quota not known yet';
-  const weeklyText = Number.isFinite(weekly)
-    ? `, weekly resets in ${formatDuration(weekly - now)}`
-    : '';
+  // The moment in ISO, as every reason names moments: each surface words it when it shows it
+  // (`humanizeTimes`), so a reason read a day later does not still say "in 3d".
+  const weeklyText = Number.isFinite(weekly) ? `, weekly resets ${isoTime(weekly)}` : '';
   // What is left in the shared words (core/format.ts), from the unrounded figure, so the reason
   // shows the number the card's bar and the pool banner show.
   const { primary, secondary } = candidate.quota;
@@ -601,7 +600,7 @@ function bestText(candidate: RoutingCandidate, weekly: number, now: number): str
 function expiresFirstText(candidate: RoutingCandidate, weekly: number, now: number): string {
   const quota = candidate.quota as QuotaSnapshot;
   const left = leftPercent(liveUsed(weeklyWindow(quota), now));
-  return `best: its week ends first (in ${formatDuration(weekly - now)}) with ${percentLeftText(left)}, used before it expires`;
+  return `best: its week ends first, at ${isoTime(weekly)}, with ${percentLeftText(left)}, used before it expires`;
 }
 
 /** The same few reset times recur on every request: format each once. */

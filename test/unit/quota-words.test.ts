@@ -205,7 +205,8 @@ describe('short forms for a narrow table', () => {
   });
 
   it('cuts a line at a word, with "…"', () => {
-    const line = 'New sessions → work: best: its week ends first (in 3d 22h) with 60% left';
+    const line =
+      'New sessions → work: best: its week ends first, at Fri 12:00 (in 3d), with 60% left';
     expect(cutAtWord(line, 200)).toBe(line);
     expect(cutAtWord(line, 31)).toBe('New sessions → work: best: its…');
     expect(cutAtWord(line, 30)).toBe('New sessions → work: best…');

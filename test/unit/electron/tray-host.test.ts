@@ -3,6 +3,7 @@
  * by itself while what it shows counts down, on a fake clock.
  */
 import { describe, expect, it } from 'vitest';
+import { humanizedTimesChangeAt } from '../../../core/format.ts';
 import { createTrayHost, type TraySurface } from '../../../electron/tray/tray-host.ts';
 import type { TrayDrawing } from '../../../electron/tray/tray-menu.ts';
 import { FakeClock } from '../priming/fake-clock.ts';
@@ -38,6 +39,16 @@ function failing(until: number) {
   );
 }
 
+/**
+ * The one timer left when no account counts down: the pool line's reason names the week's reset
+ * ("weekly resets Fri 12:00 (in 3d)"), which reads differently on the next whole hour.
+ */
+function poolLineTimer(now: number): unknown[] {
+  const detail = uiState([uiProfile('work'), uiProfile('home')], {}, start).pool.next.detail;
+  const changes = humanizedTimesChangeAt(detail, now);
+  return [expect.objectContaining({ dueAt: changes })];
+}
+
 describe('the tray host', () => {
   it('redraws a "tried again in 40s" countdown each second it changes, then stops', () => {
     const clock = new FakeClock(start);
@@ -53,31 +64,37 @@ describe('the tray host', () => {
     expect(clock.now()).toBe(start + 1);
     expect(clock.pending()).toHaveLength(1);
 
-    // Down to "now", then past it: the account reads ready and nothing is left to count down.
+    // Down to "now", then past it: the account reads ready and nothing counts down by the second.
     let fired = 0;
-    while (clock.pending().length > 0 && fired < 100) {
+    while (labelOf(surface, 'work')?.startsWith('⏸') && fired < 100) {
       clock.fireNext();
       fired += 1;
     }
     expect(fired).toBe(40);
     expect(clock.now()).toBe(start + 40_001);
     expect(labelOf(surface, 'work')).toBe('work — 5h 88% · wk 60% left');
-    expect(clock.pending()).toEqual([]);
+    expect(clock.pending()).toEqual(poolLineTimer(clock.now()));
+    expect(clock.pending()[0]!.dueAt - clock.now()).toBeGreaterThan(60_000);
     // Each redraw drew something new: the timer never draws an unchanged tray.
     expect(surface.shown).toHaveLength(42);
   });
 
-  it('cancels its timer when the next state shows no countdown', () => {
+  it('cancels its timer when the next state shows no countdown of its own', () => {
     const clock = new FakeClock(start);
     const surface = recordingSurface();
     const host = createTrayHost(surface, { clock, menuBarTitle: false, timeZone: 'UTC' });
-    host.render(failing(start + 5 * 60_000 + 30_000));
+    const state = failing(start + 5 * 60_000 + 30_000);
+    host.render(state);
     expect(labelOf(surface, 'work')).toBe('⏸ work — failing upstream, tried again in 5m');
-    // Minutes are shown: the next change is the next whole minute it displays.
-    expect(clock.pending().map((timer) => timer.dueAt - start)).toEqual([30_001]);
+    // Minutes are shown: the account's next change is the next whole minute it displays (or the
+    // pool line's, when that comes first: one timer, for the soonest).
+    const poolChange = humanizedTimesChangeAt(state.pool.next.detail, start)!;
+    expect(clock.pending().map((timer) => timer.dueAt)).toEqual([
+      Math.min(start + 30_001, poolChange),
+    ]);
 
     host.render(uiState([uiProfile('work'), uiProfile('home')], {}, start));
-    expect(clock.pending()).toEqual([]);
+    expect(clock.pending()).toEqual(poolLineTimer(start));
     expect(labelOf(surface, 'work')).toBe('work — 5h 88% · wk 60% left');
   });
 

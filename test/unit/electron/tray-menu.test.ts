@@ -251,7 +251,8 @@ describe('buildTrayMenu', () => {
     ]);
     // A line cut to fit keeps its whole text as the item's tooltip.
     expect(items[1]?.toolTip).toBe(
-      'New sessions → work: best: 60% left in its tightest window, weekly resets in 3d',
+      // The router names the moment; the tray words it when drawn, so it counts down.
+      'New sessions → work: best: 60% left in its tightest window, weekly resets Fri 12:00 (in 3d)',
     );
     expect(items.slice(0, 4).every((item) => item.enabled === false && !item.action)).toBe(true);
     expect(items[5]).toMatchObject({ id: 'use:auto' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatWindowLeft } from '../../../core/format.ts';
+import { formatWindowLeft, humanizeTimes } from '../../../core/format.ts';
 import {
   chooseProfile,
   circuitTrial,
@@ -254,7 +254,9 @@ describe('chooseProfile: best eligible', () => {
     ];
     const decision = chooseProfile(input({ candidates }));
     expect(decision).toMatchObject({ profile: 'b', route: 'best' });
-    expect(decision.detail).toBe('Best: 50% left in its tightest window, weekly resets in 1d.');
+    expect(decision.detail).toBe(
+      `Best: 50% left in its tightest window, weekly resets ${new Date(now + day).toISOString()}.`,
+    );
   });
 
   it('words the weekly reset as every table does (core/format.ts), so a footer agrees with its table', () => {
@@ -262,7 +264,15 @@ describe('chooseProfile: best eligible', () => {
     const resetsIn = 4 * day - 30_000;
     const candidates = [candidate('a', { quota: quota(window(20, resetsIn)) })];
     const decision = chooseProfile(input({ candidates }));
-    expect(decision.detail).toBe('Best: 80% left in its tightest window, weekly resets in 3d 23h.');
+    // The moment stays ISO (worded where it is read, as every surface words moments, so it never
+    // goes stale in a state shown later); worded, it reads as the table's column does.
+    expect(decision.detail).toBe(
+      `Best: 80% left in its tightest window, weekly resets ${new Date(now + resetsIn).toISOString()}.`,
+    );
+    expect(humanizeTimes(decision.detail, { now, timeZone: 'UTC' })).toContain('(in 3d 23h)');
+    expect(humanizeTimes(decision.detail, { now: now + 2 * day, timeZone: 'UTC' })).toContain(
+      '(in 1d 23h)',
+    );
     expect(
       formatWindowLeft(
         { ...window(20, resetsIn), resetsAt: new Date(now + resetsIn).toISOString() },
@@ -313,7 +323,9 @@ describe('chooseProfile: best eligible', () => {
     ]);
     // In the words of every surface: a full window is "used up" (docs/quota.md).
     expect(decision.excluded[0]!.reason).toMatch(/^has used up its quota until /);
-    expect(decision.detail).toBe('Best: 1% left in its tightest window, weekly resets in 1d.');
+    expect(decision.detail).toBe(
+      `Best: 1% left in its tightest window, weekly resets ${new Date(now + day).toISOString()}.`,
+    );
   });
 
   it.each([
@@ -512,7 +524,7 @@ describe('chooseProfile: capacity that expires unused is lost', () => {
     const decision = chooseProfile(input({ candidates }));
     expect(decision).toMatchObject({ profile: 'b', route: 'best' });
     expect(decision.detail).toBe(
-      'Best: its week ends first (in 1h 29m) with 50% left, used before it expires.',
+      `Best: its week ends first, at ${new Date(now + hour + 29 * 60_000).toISOString()}, with 50% left, used before it expires.`,
     );
   });
 
