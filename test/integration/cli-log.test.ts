@@ -17,6 +17,7 @@ import {
   type TestRouter,
 } from '../helpers/lab-service.ts';
 import { routeRuleText, routeWhyText } from '../../core/format.ts';
+import { calendarStarts } from '../../core/router/request-log.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
 import { scriptRefresh } from '../fakes/fake-issuer.ts';
 
@@ -467,7 +468,21 @@ describe('codex-lab log after a rename', () => {
     );
     const live = await router.service.getState();
     expect(live.requests.filter((request) => request.profile === 'work')).toEqual([]);
-    expect(live.totals.today.profiles.map((total) => total.key)).toContain('solo');
+    // The totals count the local calendar's day and week: a run that crossed midnight has its
+    // turns in no "today", so the check follows where the turns fall.
+    const { today, week } = calendarStarts(Date.now());
+    const soloTurns = live.requests.filter((request) => request.profile === 'solo');
+    expect(soloTurns).not.toEqual([]);
+    for (const [period, start] of [
+      ['today', today],
+      ['week', week],
+    ] as const) {
+      const keys = live.totals[period].profiles.map((total) => total.key);
+      expect(keys).not.toContain('work');
+      if (soloTurns.some((request) => Date.parse(request.at) >= start)) {
+        expect(keys, period).toContain('solo');
+      }
+    }
 
     // With no router running, the command adds the rename to the journal itself.
     await router.service.stop();
