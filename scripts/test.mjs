@@ -3,6 +3,7 @@
 // unlocked gnome-keyring when one is available, so the keyring tests use a real keychain.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { laneTotals } from './test-totals.mjs';
 import { isSupportedNode, nodeGuardSentence } from './node-runtime.mjs';
 
 // On an old Node, Vitest cannot even load: one sentence instead of a false "0 passed, 1 failed".
@@ -96,23 +97,12 @@ function runLane(lane) {
 // two builds at once, or a CLI started during one, never see a half-written file.
 const statuses = await Promise.all(lanes.map(runLane));
 
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-for (const lane of lanes) {
-  if (!existsSync(lane.report)) {
-    failed += 1;
-    continue;
-  }
-  const results = JSON.parse(readFileSync(lane.report, 'utf8'));
-  passed += results.numPassedTests ?? 0;
-  failed += results.numFailedTests ?? 0;
-  skipped += (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0);
-  // A file that failed to load has no tests to count: count it as a failure so it cannot hide.
-  for (const file of results.testResults ?? []) {
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failed += 1;
-  }
-}
-const exitCode = statuses.some((status) => status !== 0) || failed > 0 ? 1 : 0;
+const { passed, failed, skipped } = laneTotals(
+  lanes.map((lane, index) => ({
+    report: existsSync(lane.report) ? readFileSync(lane.report, 'utf8') : null,
+    status: statuses[index],
+  })),
+);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(exitCode);
+// exitCode, not exit(): the lanes' last relayed lines may still be on their way to a pipe.
+process.exitCode = statuses.some((status) => status !== 0) || failed > 0 ? 1 : 0;
