@@ -44,15 +44,20 @@ export function createTrayController(
     tray.on('click', () => tray.popUpContextMenu());
   }
   const menuBarTitle = process.platform === 'darwin';
-  return createTrayHost(
+  const host: TrayController = createTrayHost(
     {
       show(drawing) {
         if (menuBarTitle) tray.setTitle(drawing.title);
         tray.setToolTip(drawing.tooltip);
-        tray.setContextMenu(Menu.buildFromTemplate(toElectron(drawing.items, onAction)));
+        const menu = Menu.buildFromTemplate(toElectron(drawing.items, onAction));
+        // Replacing an open menu closes it (macOS, Windows): the host waits while it is open.
+        menu.on('menu-will-show', () => host.menuOpened());
+        menu.on('menu-will-close', () => host.menuClosed());
+        tray.setContextMenu(menu);
       },
       destroy: () => tray.destroy(),
     },
     { clock: systemClock, menuBarTitle },
   );
+  return host;
 }

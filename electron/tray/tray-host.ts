@@ -1,7 +1,8 @@
 /**
  * The tray's host without Electron: draws the tray from each state (`drawTray`), shows a drawing
  * only when it differs from the last, and while what it shows counts down ("tried again in 40s")
- * draws the same state again when the countdown ticks over, on an injected clock.
+ * draws the same state again when the countdown ticks over, on an injected clock. While the menu
+ * is open it is left alone: replacing a tray's menu closes it under the user's pointer.
  */
 import type { Clock, Cancel } from '../../core/ports.ts';
 import type { LabState } from '../../core/service/contract.ts';
@@ -12,6 +13,7 @@ import { drawTray, type TrayDrawing, type TrayMenuItem } from './tray-menu.ts';
 export interface TraySurface {
   /** Shows a drawing: its title, tooltip and menu. */
   show(drawing: TrayDrawing): void;
+  /** Removes the tray. */
   destroy(): void;
 }
 
@@ -29,8 +31,22 @@ export interface TrayController {
   redraw(): void;
   /** The template last drawn (the smoke test reads it; the menu object has no public view). */
   items(): readonly TrayMenuItem[];
+  /**
+   * The menu opened (Electron's `menu-will-show`): drawings wait until it closes, for at most
+   * `menuHoldMs`, in case its close is never reported.
+   */
+  menuOpened(): void;
+  /** The menu closed (`menu-will-close`): what waited is drawn now. */
+  menuClosed(): void;
+  /** Stops the countdown timer and removes the tray. */
   destroy(): void;
 }
+
+/**
+ * How long an open menu holds drawings back at most: Linux reports no menu events at all, and a
+ * close that is never reported must not freeze the tray.
+ */
+export const menuHoldMs = 120_000;
 
 /** What the host needs besides the surface. */
 export interface TrayHostOptions {
@@ -49,6 +65,9 @@ export function createTrayHost(surface: TraySurface, options: TrayHostOptions): 
   let lastItems: TrayMenuItem[] = [];
   let last: [LabState, UserPreferences | undefined, string | null | undefined] | null = null;
   let cancelTick: Cancel | null = null;
+  // When the menu opened (null while closed), and whether a drawing waits for it to close.
+  let menuOpenedAt: number | null = null;
+  let held = false;
   const draw = (
     state: LabState,
     preferences: UserPreferences | undefined,
@@ -77,6 +96,11 @@ export function createTrayHost(surface: TraySurface, options: TrayHostOptions): 
       );
     }
     if (drawing.signature === lastSignature && !force) return;
+    if (menuOpenedAt !== null && !force && clock.now() - menuOpenedAt < menuHoldMs) {
+      held = true;
+      return;
+    }
+    held = false;
     lastSignature = drawing.signature;
     lastItems = drawing.items;
     surface.show(drawing);
@@ -89,6 +113,13 @@ export function createTrayHost(surface: TraySurface, options: TrayHostOptions): 
       if (last) draw(...last, true);
     },
     items: () => lastItems,
+    menuOpened() {
+      menuOpenedAt = clock.now();
+    },
+    menuClosed() {
+      menuOpenedAt = null;
+      if (held && last) draw(...last, false);
+    },
     destroy() {
       cancelTick?.();
       cancelTick = null;

@@ -538,7 +538,9 @@ export function drawTray(state: LabState, options: TrayDrawOptions): TrayDrawing
  * under All accounts, with its tooltip).
  */
 function countdownsChangeAt(state: LabState, options: TrayMenuOptions): number | null {
-  if (state.profiles.length === 0) return null;
+  // A router that is not answering has its last state on show: counting it down would claim
+  // what the router no longer says ("tried again in 40s" reaching "ready").
+  if (state.profiles.length === 0 || options.offline) return null;
   let soonest = describePool(state.pool, options).changesAt;
   for (const profile of state.profiles) {
     const changes = failingUpstreamChangesAt(profile.status, profile.skippedUntil, options.now);

@@ -21,6 +21,8 @@ let nextId = 1;
 const appEvents = new EventEmitter();
 const handlers = new Map();
 let trayMenu = null;
+// The menu object the tray holds: the stand-in reports its opening and closing as Electron does.
+let trayMenuObject = null;
 
 class WebContents extends EventEmitter {
   constructor() {
@@ -35,8 +37,13 @@ class WebContents extends EventEmitter {
     return false;
   }
   send(channel, value) {
-    // States are large and frequent: their channel is enough.
-    emit('push', channel.endsWith(':state-changed') ? { channel } : { channel, value });
+    // States are large and frequent: their channel and profile names are enough.
+    emit(
+      'push',
+      channel.endsWith(':state-changed')
+        ? { channel, profiles: value.profiles.map((profile) => profile.name) }
+        : { channel, value },
+    );
   }
   setWindowOpenHandler() {}
 }
@@ -83,6 +90,7 @@ class Tray extends EventEmitter {
   setTitle() {}
   setContextMenu(menu) {
     trayMenu = menu.template;
+    trayMenuObject = menu;
     emit('tray-menu', {
       labels: menu.template.map((item) => item.label ?? '—'),
       items: menu.template.map(({ id, label, checked, enabled }) => ({
@@ -156,7 +164,7 @@ const electron = {
     setApplicationMenu(menu) {
       emit('application-menu', { none: menu === null });
     },
-    buildFromTemplate: (template) => ({ template }),
+    buildFromTemplate: (template) => Object.assign(new EventEmitter(), { template }),
   },
   Notification: Object.assign(
     class {
@@ -217,13 +225,15 @@ async function playUser() {
 }
 /**
  * The test plays the user: `{"open":true}` opens the tray menu (its items are what later clicks
- * hit, as a user clicks in the menu on screen even if the state changed meanwhile),
+ * hit, as a user clicks in the menu on screen even if the state changed meanwhile; the menu
+ * reports `menu-will-show`, and `menu-will-close` when the click lands),
  * `{"click":"use:work"}` clicks an item by id (in the open menu, else the current one; submenus
  * too), `{"invoke":"codex-lab:start-login","payload":{…}}` sends what the settings page would and
  * prints the answer, `{"quit":true}` quits from the tray.
  */
 function drive() {
   let open = null;
+  let openMenu = null;
   const find = (items, id) => {
     for (const item of items ?? []) {
       if (item.id === id) return item;
@@ -241,10 +251,17 @@ function drive() {
       const command = JSON.parse(buffer.slice(0, end));
       buffer = buffer.slice(end + 1);
       end = buffer.indexOf('\n');
-      if (command.open) open = trayMenu;
+      if (command.open) {
+        open = trayMenu;
+        openMenu = trayMenuObject;
+        openMenu.emit('menu-will-show');
+      }
       if (command.click) {
         const item = find(open ?? trayMenu, command.click);
         open = null;
+        // The menu closes as the click lands, then the click runs.
+        openMenu?.emit('menu-will-close');
+        openMenu = null;
         emit('clicked', { id: command.click, found: item !== null });
         item?.click();
       }

@@ -337,18 +337,27 @@ describe('tray actions that fail are never silent (built bundle, stand-in electr
     const removing = app.events.length;
     app.send({ invoke: 'codex-lab:remove-profile', payload: { profile: 'alpha' } });
     await app.next((event) => event.event === 'answer', removing);
+    // The app has the state without alpha (the tray is given each state before the pages) …
     await app.next(
-      (event) => event.event === 'tray-menu' && !itemIds(event).includes('use:alpha'),
+      (event) =>
+        event.event === 'push' &&
+        event['channel'] === 'codex-lab:state-changed' &&
+        !(event['profiles'] as string[]).includes('alpha'),
       removing,
     );
-    // … and clicks alpha in the menu still on screen.
+    // … but the menu on screen was not replaced while open (that would close it under the
+    // pointer). The user clicks alpha in it.
     const clicked = app.events.length;
+    expect(names(app.events.slice(removing, clicked))).not.toContain('tray-menu');
     app.send({ click: 'use:alpha' });
+    // The menu closed: the drawing that waited is shown.
+    const closed = await app.next((event) => event.event === 'tray-menu', clicked);
+    expect(itemIds(app.events[closed]!)).not.toContain('use:alpha');
     const shown = await app.next((event) => event.event === 'message-box', clicked);
     expect(app.events[shown]).toMatchObject({ message: 'Codex Lab could not switch to alpha' });
     expect(app.events[shown]!['detail']).toMatch(/alpha/);
     // Electron's menu showed the click: it is drawn again from the state, as it is.
-    const redrawn = await app.next((event) => event.event === 'tray-menu', clicked);
+    const redrawn = await app.next((event) => event.event === 'tray-menu', shown);
     expect(itemIds(app.events[redrawn]!)).not.toContain('use:alpha');
     expect(await app.quit()).toBe(0);
   }, 30_000);

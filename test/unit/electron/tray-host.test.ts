@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { humanizedTimesChangeAt } from '../../../core/format.ts';
-import { createTrayHost, type TraySurface } from '../../../electron/tray/tray-host.ts';
+import { createTrayHost, menuHoldMs, type TraySurface } from '../../../electron/tray/tray-host.ts';
 import type { TrayDrawing } from '../../../electron/tray/tray-menu.ts';
 import { FakeClock } from '../priming/fake-clock.ts';
 import { uiProfile, uiState } from '../../helpers/ui-lab-state.ts';
@@ -123,5 +123,65 @@ describe('the tray host', () => {
     expect(surface.shown.at(-1)?.title).toBe('60%');
     host.render(state, undefined, 'The router is not answering.');
     expect(surface.shown.at(-1)?.title).toBe('');
+  });
+});
+
+describe('the tray host while its menu is open', () => {
+  it('holds drawings back while the menu is open and draws the last when it closes', () => {
+    const clock = new FakeClock(start);
+    const surface = recordingSurface();
+    const host = createTrayHost(surface, { clock, menuBarTitle: false, timeZone: 'UTC' });
+    host.render(failing(start + 40_000));
+    expect(surface.shown).toHaveLength(1);
+    host.menuOpened();
+    // The countdown ticks and a new state comes: replacing the menu would close it.
+    clock.fireNext();
+    host.render(failing(start + 90_000));
+    expect(surface.shown).toHaveLength(1);
+    expect(labelOf(surface, 'work')).toBe('⏸ work — failing upstream, tried again in 40s');
+    host.menuClosed();
+    expect(surface.shown).toHaveLength(2);
+    expect(labelOf(surface, 'work')).toBe('⏸ work — failing upstream, tried again in 1m');
+    // Closed with nothing waiting: nothing more is drawn.
+    host.menuOpened();
+    host.menuClosed();
+    expect(surface.shown).toHaveLength(2);
+  });
+
+  it('draws again after menuHoldMs when the menu’s close is never reported', () => {
+    const clock = new FakeClock(start);
+    const surface = recordingSurface();
+    const host = createTrayHost(surface, { clock, menuBarTitle: false, timeZone: 'UTC' });
+    host.render(failing(start + 600_000));
+    host.menuOpened();
+    clock.set(start + menuHoldMs - 1);
+    host.render(failing(start + 700_000));
+    expect(surface.shown).toHaveLength(1);
+    clock.set(start + menuHoldMs);
+    host.render(failing(start + 700_000));
+    expect(surface.shown).toHaveLength(2);
+  });
+
+  it('draws at once when asked to redraw after a failed action, open or not', () => {
+    const clock = new FakeClock(start);
+    const surface = recordingSurface();
+    const host = createTrayHost(surface, { clock, menuBarTitle: false, timeZone: 'UTC' });
+    host.render(failing(start + 40_000));
+    host.menuOpened();
+    host.redraw();
+    expect(surface.shown).toHaveLength(2);
+  });
+});
+
+describe('the tray host while the router is not answering', () => {
+  it('sets no countdown timer: the state on show is the router’s last word', () => {
+    const clock = new FakeClock(start);
+    const surface = recordingSurface();
+    const host = createTrayHost(surface, { clock, menuBarTitle: false, timeZone: 'UTC' });
+    host.render(failing(start + 40_000), undefined, 'The Codex Lab router is not answering.');
+    expect(clock.pending()).toEqual([]);
+    // Answering again: the countdown runs.
+    host.render(failing(start + 40_000));
+    expect(clock.pending()).toHaveLength(1);
   });
 });
