@@ -4,7 +4,8 @@
  * sign-in never touches any other profile's tokens (unlike newer Codex, which revokes the previous
  * login: research section 1.8).
  */
-import { LabError, type ErrorCode } from '../errors.ts';
+import { isLabError, LabError, type ErrorCode } from '../errors.ts';
+import { withoutSentenceEnd } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { minute, second, type Clock, type Logger } from '../ports.ts';
 import { identityFromAuth } from '../profiles/jwt.ts';
@@ -12,6 +13,7 @@ import type { AuthDotJson, StoreKind } from '../profiles/schema.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import { readNewProfileName } from '../profiles/names.ts';
 import { sendRequest, type FetchLike } from './http.ts';
+import { revokeProfileTokens } from './revoke.ts';
 import {
   buildApiKeyExchangeRequest,
   buildAuthorizationCodeRequest,
@@ -92,7 +94,14 @@ export function withRetryFix(
   requestedName: string | null,
   method: 'browser' | 'device',
 ): LabError {
-  if (error.fix !== undefined || !retryableSignInFailures.has(error.code)) return error;
+  // A sign-in kept in the journal is saved by the next command: signing in again is not the cure.
+  if (
+    error.fix !== undefined ||
+    !retryableSignInFailures.has(error.code) ||
+    error.details?.['kept'] === true
+  ) {
+    return error;
+  }
   return new LabError(error.code, error.message, {
     cause: error.cause,
     ...(error.details === undefined ? {} : { details: { ...error.details } }),
@@ -175,7 +184,8 @@ export function buildSignInAuth(
 
 /**
  * Saves fresh tokens as a profile (the store re-authenticates the same account in place and
- * clears its "needs sign-in" mark). Nothing else is touched.
+ * clears its "needs sign-in" mark). Nothing else is touched. Tokens that could be neither saved
+ * nor kept (`revokeUnsaved`) are revoked at the issuer, never left live and unknown.
  */
 export async function saveSignIn(
   environment: SignInEnvironment,
@@ -188,11 +198,13 @@ export async function saveSignIn(
   const profiles =
     environment.profiles ??
     createProfileStore({ paths: environment.paths, logger: environment.logger });
-  const saved = await profiles.saveSignIn({
-    auth,
-    requestedName,
-    ...(environment.store === undefined ? {} : { store: environment.store }),
-  });
+  const saved = await profiles
+    .saveSignIn({
+      auth,
+      requestedName,
+      ...(environment.store === undefined ? {} : { store: environment.store }),
+    })
+    .catch((error: unknown) => revokeUnsaved(environment, auth, error));
   environment.logger.info(
     { profile: saved.name, created: saved.created, plan: identity.plan ?? null },
     'signed in',
@@ -205,4 +217,35 @@ export async function saveSignIn(
     accountId: identity.accountId ?? null,
     setAside: saved.setAside ?? null,
   };
+}
+
+/**
+ * After a save that failed to write (`io_error`) and could not keep the sign-in in the journal
+ * either (a kept one carries `details.kept`): the tokens exist only in this process, so they are
+ * revoked at the issuer rather than dropped live, and the error says so. Other failures (a name
+ * refused, another account's profile) are thrown as they are. Always throws.
+ */
+async function revokeUnsaved(
+  environment: SignInEnvironment,
+  auth: AuthDotJson,
+  error: unknown,
+): Promise<never> {
+  if (!isLabError(error) || error.code !== 'io_error' || error.details?.['kept'] === true) {
+    throw error;
+  }
+  const outcome = await revokeProfileTokens(
+    environment.issuer,
+    auth,
+    environment.fetch ?? globalThis.fetch,
+  );
+  environment.logger.warn({ outcome }, 'a sign-in that could not be saved or kept was revoked');
+  const what =
+    outcome === 'revoked'
+      ? 'so it was revoked at the issuer (nothing stays signed in unseen)'
+      : 'and the issuer did not confirm revoking it (its tokens expire on their own)';
+  throw new LabError(
+    'io_error',
+    `The sign-in could not be saved or kept (${withoutSentenceEnd(error.message)}), ${what}: fix that, then sign in again.`,
+    { cause: error, ...(error.details === undefined ? {} : { details: { ...error.details } }) },
+  );
 }

@@ -14,10 +14,11 @@ import type { CliContext } from './context.ts';
 
 /**
  * Before a sign-in: the registry is readable (a corrupt one is named), the keychain answers when
- * `--keyring` asks for it, a requested name is well formed, and a profile of that name whose auth
- * file cannot be read has an account on record (`ProfileStore.precheckSignIn`). Returns a note when the name is
- * an existing profile (the sign-in renews it only for that same account), or when a new one is
- * saved under its lower case.
+ * `--keyring` asks for it, every folder the save writes in can be written, a requested name is
+ * well formed, and a profile of that name whose auth file cannot be read has an account on record
+ * (both `ProfileStore.precheckSignIn`, which the dashboard's sign-in makes too). Returns a note
+ * when the name is an existing profile (the sign-in renews it only for that same account), or
+ * when a new one is saved under its lower case.
  */
 export async function precheckLogin(
   context: CliContext,
@@ -34,8 +35,9 @@ export async function precheckLogin(
       );
     }
   }
-  if (input.name === null) return null;
+  // Every folder the save writes in can be written, and a named profile can take the sign-in.
   await store.precheckSignIn(input.name);
+  if (input.name === null) return null;
   const entries = await store.listProfiles();
   const real = matchProfileName(
     input.name,

@@ -19,7 +19,7 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
-import { unreadableFile } from '../format.ts';
+import { unreadableFile, withoutSentenceEnd } from '../format.ts';
 import {
   ensurePrivateDirectory,
   parseJsonText,
@@ -44,6 +44,13 @@ import {
   type JournalEntry,
 } from './journal.ts';
 import { identityFromAuth, type AuthIdentity } from './jwt.ts';
+import {
+  findUnwritableFolder,
+  nodeProbeFs,
+  signInFolders,
+  type ProbeFs,
+  type UnwritableFolder,
+} from './sign-in-folders.ts';
 import {
   keyringAccountFor,
   keyringFailureDetail,
@@ -193,6 +200,8 @@ export interface ProfileStoreOptions {
    * or exits the process there to simulate a crash at exactly that point.
    */
   step?: (point: string) => void | Promise<void>;
+  /** How folders are probed for writing (`findUnwritableFolder`); tests inject failing calls. */
+  probeFs?: ProbeFs;
 }
 
 /**
@@ -214,6 +223,7 @@ export class ProfileStore {
   readonly #refreshLockWaitMs: number;
   readonly #logger: Logger;
   readonly #step: (point: string) => void | Promise<void>;
+  readonly #probeFs: ProbeFs;
   /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
   #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
   /** Why each journal record kept by this process's last replay of it could not be replayed. */
@@ -228,6 +238,7 @@ export class ProfileStore {
     this.#refreshLockWaitMs =
       options.refreshLockWaitMs ?? Math.max(this.#lock.waitMs ?? 0, refreshLockWaitMs);
     this.#step = options.step ?? (() => undefined);
+    this.#probeFs = options.probeFs ?? nodeProbeFs;
   }
 
   /** The registry; empty when the file is missing, `corrupt_file` naming it when it is broken. */
@@ -554,12 +565,19 @@ export class ProfileStore {
       const save = () =>
         this.#locked(() => this.#saveSignInLocked(auth, identity, input, nowIso, expected));
       try {
+        // The folders the check before the sign-in probed, probed again: one made unwritable
+        // since fails here, before anything is half written.
+        const unwritable = await this.unwritableSignInFolder();
+        if (unwritable !== null) throw unwritableError(unwritable, null);
         outcome = expected === null ? await save() : await this.#withRefreshLock(expected, save);
       } catch (error) {
         // The sign-in is finished at the issuer: its tokens exist nowhere else, and dropping them
         // would leave the user signed in for nothing. A lock still held past the longest a
-        // refresh may take (a process left stopped) keeps them in the journal instead.
-        if (!isLabError(error) || error.code !== 'lock_timeout') throw error;
+        // refresh may take (a process left stopped), or a write that failed, keeps them in the
+        // journal instead (when the journal itself cannot be written, the caller revokes them).
+        if (!isLabError(error) || (error.code !== 'lock_timeout' && error.code !== 'io_error')) {
+          throw error;
+        }
         throw await this.#keepSignIn(auth, identity, input, expected, error);
       }
     }
@@ -1147,8 +1165,10 @@ export class ProfileStore {
   }
 
   /**
-   * Keeps a finished sign-in whose profile stayed locked (`cause`) in the journal, and returns the
-   * error that says so: the next load saves it under the profile's refresh lock (`#replaySignIn`).
+   * Keeps a finished sign-in whose profile stayed locked, or whose save failed to write (`cause`),
+   * in the journal, and returns the error that says so (`details.kept`): the next load saves it
+   * under the profile's refresh lock (`#replaySignIn`). When the journal cannot be written either,
+   * returns `cause` as it is (not kept).
    */
   async #keepSignIn(
     auth: AuthDotJson,
@@ -1174,14 +1194,23 @@ export class ProfileStore {
     } catch {
       return cause;
     }
+    const who = identity.email ?? identity.accountId ?? 'this account';
+    if (cause.code !== 'lock_timeout') {
+      this.#logger.warn({ profile: expected, path }, 'kept a sign-in that could not be saved');
+      return new LabError(
+        cause.code,
+        `The sign-in as ${who} could not be saved (${withoutSentenceEnd(cause.message)}); it was kept in ${path}, not lost, and the next codex-lab command (or the running router) saves it once that is fixed.`,
+        { cause, details: { path, kept: true } },
+      );
+    }
     this.#logger.warn(
       { profile: expected, path },
       'kept a sign-in its locked profile could not take',
     );
     return new LabError(
       'lock_timeout',
-      `The sign-in as ${identity.email ?? identity.accountId ?? 'this account'} was kept in ${path}, not lost: ${expected === null ? 'the profiles' : `profile ${expected}`} stayed locked by another Codex Lab process, and the next codex-lab command (or the running router) saves it once that process lets go.`,
-      { cause, details: { path } },
+      `The sign-in as ${who} was kept in ${path}, not lost: ${expected === null ? 'the profiles' : `profile ${expected}`} stayed locked by another Codex Lab process, and the next codex-lab command (or the running router) saves it once that process lets go.`,
+      { cause, details: { path, kept: true } },
     );
   }
 
@@ -1829,12 +1858,37 @@ export class ProfileStore {
   }
 
   /**
-   * Before a sign-in to the profile `name`: refuses when its auth file cannot be read and the
+   * The first folder saving a sign-in writes in (`signInFolders`: the home's, and each listed
+   * profile's) that cannot be written, or null. The one list both the check before a sign-in
+   * (`precheckSignIn`) and the save (`saveSignIn`) probe. A registry that cannot be read lists no
+   * profile folder (reading it reports it).
+   */
+  async unwritableSignInFolder(): Promise<UnwritableFolder | null> {
+    const profiles = await this.readRegistry().then(
+      (registry) =>
+        registry.profiles.filter((record) => record.legacy !== true).map((record) => record.name),
+      () => [],
+    );
+    return findUnwritableFolder(signInFolders(this.#paths, profiles), this.#probeFs);
+  }
+
+  /**
+   * Before any sign-in: refuses (`io_error`, naming the folder) when a folder its save writes in
+   * cannot be written (`unwritableSignInFolder`), so no browser sign-in is made only to be lost.
+   * Then, before a sign-in to the profile `name`: refuses when its auth file cannot be read and the
    * registry records no account for it. A sign-in may set such a file aside only for the account
    * the registry names (see `#writeSignIn`); with none named it would be refused after the browser
    * step, so it is refused before, naming the file. Nothing happens for a new name.
    */
-  async precheckSignIn(name: string): Promise<void> {
+  async precheckSignIn(name: string | null): Promise<void> {
+    const unwritable = await this.unwritableSignInFolder();
+    if (unwritable !== null) {
+      throw unwritableError(
+        unwritable,
+        'so a sign-in could not be saved and no sign-in was started',
+      );
+    }
+    if (name === null) return;
     const entries = await this.listProfiles();
     const real = matchProfileName(
       name,
@@ -1864,6 +1918,21 @@ export class ProfileStore {
     }
     return this.#keyring;
   }
+}
+
+/**
+ * The sentence for a folder a sign-in cannot be saved in: with `outcome` (what came of it), the
+ * whole sentence with its cure; without, the bare fact (the save's, worded by `#keepSignIn`).
+ */
+function unwritableError(unwritable: UnwritableFolder, outcome: string | null): LabError {
+  const fact = `Codex Lab cannot write in ${unwritable.folder} (${unwritable.reason})`;
+  return new LabError(
+    'io_error',
+    outcome === null
+      ? `${fact}.`
+      : `${fact}, ${outcome}: make it a folder you can write in (or set CODEX_LAB_HOME to one), then sign in again.`,
+    { details: { path: unwritable.folder } },
+  );
 }
 
 /** What `saveSignIn` saved: the profile, whether it is new, and where an unreadable file was kept. */

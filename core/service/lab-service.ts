@@ -573,8 +573,9 @@ export class LabService implements ControlApiService {
       for (const pending of this.#logins.values()) {
         if (pending.view().state === 'waiting') pending.cancel();
       }
-      // What the CLI's `login NAME` checks before its URL: nothing is opened that must fail.
-      if (input.name) await this.#store.precheckSignIn(input.name);
+      // What the CLI's `login [NAME]` checks before its URL (folders it cannot save in, a profile
+      // that cannot take it): nothing is opened that must fail.
+      await this.#store.precheckSignIn(input.name || null);
       const handle =
         input.method === 'device'
           ? await this.#startDeviceLogin(input.name ?? null)
