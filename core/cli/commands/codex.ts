@@ -20,6 +20,7 @@ import {
 } from '../../proxy/codex-config.ts';
 import { annotateCodexConfigBlock } from '../../proxy/codex-config-file.ts';
 import type { PinSource } from '../../format.ts';
+import { codexConfigFileName } from '../../home/codex-home.ts';
 import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
@@ -284,6 +285,7 @@ export async function runCodexConfig(
     routerUrl: await findRouterUrl(context),
     launcher: codexLabLauncher(context.env),
     home,
+    configFile: codexConfigFileName(context.env),
   });
   if (options['write'] === true || options['remove'] === true) {
     const { editCodexConfigFile } = await import('./codex-config-file.ts');
