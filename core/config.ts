@@ -76,6 +76,11 @@ export interface LabConfig {
    * transport").
    */
   upstreamWebSocket: boolean;
+  /**
+   * `CODEX_LAB_DASHBOARD_DIR`: the built dashboard's folder a headless router serves (tests and
+   * packagers), absolute; null = `dist/renderer` of this package.
+   */
+  dashboardDir: string | null;
 }
 
 /** One setting's text, trimmed; undefined when unset or blank. */
@@ -183,6 +188,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     refreshWaitText === undefined
       ? null
       : parseWaitText(refreshWaitText, 'CODEX_LAB_REFRESH_WAIT_MS', 'milliseconds');
+  const dashboardDir = text(env, 'CODEX_LAB_DASHBOARD_DIR');
   return {
     home: home === undefined ? defaultHome() : parseHomeText(home),
     port: port === undefined ? defaultRouterPort : parsePortText(port, 'CODEX_LAB_PORT'),
@@ -200,6 +206,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     profile: text(env, 'CODEX_LAB_PROFILE') ?? null,
     upstreamZstd: parseSwitch(env, 'CODEX_LAB_UPSTREAM_ZSTD', true),
     upstreamWebSocket: parseSwitch(env, 'CODEX_LAB_UPSTREAM_WEBSOCKET', true),
+    dashboardDir: dashboardDir === undefined ? null : resolve(dashboardDir),
   };
 }
 

@@ -63,6 +63,8 @@ export const errorCodes = [
   // the router as a process (docs/design.md section 8)
   'router_running',
   'router_unavailable',
+  // the running router has no built dashboard to open
+  'dashboard_not_built',
   // no browser could be opened (no opener, or it failed): the caller printed the link instead
   'browser_unavailable',
   // the host stopped while an operation was still waiting for the network: nothing of it was kept

@@ -1143,8 +1143,22 @@ export function cutAtWord(text: string, width: number): string {
   return `${wholeUnits(room.slice(0, end)).replace(/[\s,;:·—→-]+$/u, '')}…`;
 }
 
-/** How a profile is named for routing: what its being unable to serve then means. */
-export type RoutingUse = 'codex' | 'active' | 'pin' | 'pin-fallback';
+/** Where a Codex run's pin came from: `codex --profile`, or the shell's `CODEX_LAB_PROFILE`. */
+export type PinSource = 'flag' | 'environment';
+
+/**
+ * How to run Codex without the pin it got from `source`: the one way out every line about a
+ * run's own pin gives (a pin no `unpin` lifts), so it is always one the user can take.
+ */
+export function unpinRunAdvice(source: PinSource): string {
+  return source === 'flag' ? 'run without --profile' : 'unset CODEX_LAB_PROFILE';
+}
+
+/**
+ * How a profile is named for routing: what its being unable to serve then means. A Codex run's
+ * own pin (`{ codex }`) carries where it came from, for the way out.
+ */
+export type RoutingUse = { codex: PinSource } | 'active' | 'pin' | 'pin-fallback';
 
 /**
  * Where the warning is read: the CLI names its commands and flags (`--allow-fallback`, `codex-lab
@@ -1174,10 +1188,12 @@ export function unavailableWarning(
   surface: WarningSurface = 'cli',
 ): string | null {
   const cli = surface === 'cli';
+  const kind = typeof use === 'string' ? use : 'codex';
+  // Only a Codex run has a pin of its own to drop; the other uses never read it.
+  const unpin = typeof use === 'string' ? '' : unpinRunAdvice(use.codex);
   if (view.status === 'limited') {
-    const meets: Record<RoutingUse, string> = {
-      codex:
-        'Codex will get usage-limit errors until then; without --profile the router chooses a profile with quota left.',
+    const meets: Record<typeof kind, string> = {
+      codex: `Codex will get usage-limit errors until then; ${unpin} to let the router choose a profile with quota left.`,
       active:
         'until then new sessions go to another profile (the active profile is used only while it has quota).',
       // The page pins strictly and has no fallback switch: the flag is the CLI's way out only.
@@ -1186,15 +1202,15 @@ export function unavailableWarning(
         : 'sessions pinned to it get usage-limit errors until then.',
       'pin-fallback': 'sessions pinned to it go to another profile until then.',
     };
-    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode)}: ${meets[use]}`;
+    return `${view.name} is ${formatStatus(view.status, view.unavailableUntil, { now }, view.statusCode)}: ${meets[kind]}`;
   }
   if (view.status === 'auth_error' && unreadableFile(view.statusCode)) {
     // The file (or the keychain) is what stands in the way, not the sign-in: its own sentence
     // names it.
     const keychain = view.statusCode === 'keyring_unavailable';
     const what = keychain ? 'the keychain' : 'the file';
-    const meets: Record<RoutingUse, string> = {
-      codex: `Until then Codex gets refusals naming ${what}; without --profile the router chooses another profile.`,
+    const meets: Record<typeof kind, string> = {
+      codex: `Until then Codex gets refusals naming ${what}; ${unpin} to let the router choose another profile.`,
       active: 'Until then new sessions go to another profile.',
       pin: `Until then sessions pinned to it are refused, naming ${what}.`,
       'pin-fallback': 'Until then sessions pinned to it go to another profile.',
@@ -1202,18 +1218,17 @@ export function unavailableWarning(
     const why =
       view.statusMessage ??
       (keychain ? 'the OS keychain is locked or unavailable.' : 'its auth file cannot be read.');
-    return `${view.name} cannot be used: ${why} ${meets[use]}`;
+    return `${view.name} cannot be used: ${why} ${meets[kind]}`;
   }
   if (view.status === 'auth_error') {
-    const meets: Record<RoutingUse, string> = {
-      codex:
-        'until then Codex will get sign-in errors; without --profile the router chooses another profile.',
+    const meets: Record<typeof kind, string> = {
+      codex: `until then Codex will get sign-in errors; ${unpin} to let the router choose another profile.`,
       active: 'until then new sessions go to another profile.',
       pin: 'until then sessions pinned to it get sign-in errors.',
       'pin-fallback': 'until then sessions pinned to it go to another profile.',
     };
     const cure = cli ? `run ${signInCommand(view.name)}` : 'Sign in again on its card';
-    return `${view.name} needs sign-in (${cure}): ${meets[use]}`;
+    return `${view.name} needs sign-in (${cure}): ${meets[kind]}`;
   }
   return null;
 }

@@ -4,7 +4,7 @@
  * Codex starts. Each failure is one `LabError` sentence; each warning is one line for stderr.
  */
 import { LabError } from '../errors.ts';
-import { unavailableWarning, withCliFix, type RoutingUse } from '../format.ts';
+import { unavailableWarning, withCliFix, type PinSource, type RoutingUse } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
 import { matchProfileName, readNewProfileName, unknownProfile } from '../profiles/names.ts';
@@ -101,11 +101,12 @@ export async function routingWarnings(
  * Before `codex --profile NAME` starts Codex: NAME must be a profile (read as every command reads
  * a typed name). Returns its real name, and the lines for stderr: a corrupt health file by name,
  * and a warning when it is limited or needs sign-in (Codex would get errors), naming when it is
- * back and that without `--profile` the router chooses.
+ * back and how to let the router choose: the way out of the pin `source` gave.
  */
 export async function precheckCodexProfile(
   context: CliContext,
   name: string,
+  source: PinSource,
   now: number,
 ): Promise<{ name: string; warnings: string[] }> {
   const { views, notes } = await routingViews(context, now);
@@ -120,6 +121,6 @@ export async function precheckCodexProfile(
       views.map((candidate) => candidate.name),
     );
   }
-  const warning = unavailableWarning(view, 'codex', now);
+  const warning = unavailableWarning(view, { codex: source }, now);
   return { name: view.name, warnings: warning === null ? notes : [...notes, warning] };
 }

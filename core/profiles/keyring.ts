@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { codexCanonicalPath } from '../home/codex-home.ts';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.ts';
 
@@ -31,13 +31,8 @@ export interface KeyringPort {
  * path (the raw path when it cannot be canonicalised, e.g. because it does not exist yet).
  */
 export function keyringAccountFor(profileDir: string): string {
-  let canonical = profileDir;
-  try {
-    // Rust's fs::canonicalize is realpath(3); the native variant matches it exactly.
-    canonical = realpathSync.native(profileDir);
-  } catch {
-    // Codex falls back to the path as given.
-  }
+  // Codex canonicalizes the folder as it does CODEX_HOME, and falls back to the path as given.
+  const canonical = codexCanonicalPath(profileDir);
   return `cli|${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
 }
 

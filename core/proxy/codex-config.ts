@@ -98,7 +98,14 @@ export interface CodexProviderOptions extends CodexRouterTarget {
 }
 
 /** Options for `codexConfigBlock`: no run headers. */
-export type CodexConfigOptions = Omit<CodexProviderOptions, 'run'>;
+export type CodexConfigOptions = Omit<CodexProviderOptions, 'run'> & {
+  /**
+   * The config file the block is for, as its comment names it (`codexConfigFileName`: the one
+   * Codex reads in the environment it was asked from). Default the rule itself, for a block read
+   * away from that environment (the settings page).
+   */
+  configFile?: string;
+};
 
 /** Options for `codexOverrides`: the provider, and the run's literal pin if any. */
 export type CodexOverrideOptions = Omit<CodexProviderOptions, 'run'> & CodexRunHeaders;
@@ -256,8 +263,9 @@ export function codexConfigBlock(options: CodexConfigOptions): string {
   const { topLevel, provider } = codexProviderSettings(options);
   return [
     '# Codex Lab: send Codex through the local router (the tray app or `codex-lab serve`).',
-    '# For ~/.codex/config.toml. No token is stored here: Codex asks `codex-lab token`,',
-    '# which starts the router in the background when none runs.',
+    `# For ${options.configFile ?? '$CODEX_HOME/config.toml (default ~/.codex/config.toml)'}.`,
+    '# No token is stored here: Codex asks `codex-lab token`, which starts the router in the',
+    '# background when none runs.',
     '# Pin a session or a repo with codex-lab pin, or one Codex run with codex-lab codex --profile.',
     ...topLevel.map(({ key, value }) => `${key} = ${value}`),
     '',

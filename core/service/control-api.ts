@@ -18,6 +18,7 @@ import { readRequestBody } from '../proxy/body.ts';
 import type { ErrorCode } from '../errors.ts';
 import { failureStatus, sendFailure, sendJson } from '../proxy/answers.ts';
 import type { RouteHandler } from '../proxy/server.ts';
+import { dashboardBuilt, dashboardNotBuiltText } from './dashboard-files.ts';
 import { eventsHeartbeatMs } from '../view-types.ts';
 import {
   allInputSchemas,
@@ -277,10 +278,11 @@ const contentTypes: Record<string, string> = {
 /**
  * Serves the built dashboard from `rendererDir` under `/ui/` (unknown paths without an
  * extension fall back to `index.html`), with a strict CSP and `nosniff`. No token is needed:
- * the files hold no data; the data comes from the control API.
+ * the files hold no data; the data comes from the control API. Not built (`dashboardBuilt`, or
+ * no folder at all), every `/ui/` path is a 404 saying so and how to build it.
  */
-export function createDashboardRoutes(rendererDir: string): RouteHandler {
-  const root = resolve(rendererDir);
+export function createDashboardRoutes(rendererDir: string | null): RouteHandler {
+  const root = rendererDir === null ? null : resolve(rendererDir);
   return async (request, response, url) => {
     if (url.pathname !== '/ui' && !url.pathname.startsWith('/ui/')) return false;
     if (request.method !== 'GET' && request.method !== 'HEAD') return false;
@@ -288,6 +290,10 @@ export function createDashboardRoutes(rendererDir: string): RouteHandler {
       // A redirect without a fragment keeps the browser's fragment (the token) on the new URL.
       response.writeHead(302, { location: '/ui/' });
       response.end();
+      return true;
+    }
+    if (root === null || !dashboardBuilt(root)) {
+      sendNotFoundText(response, dashboardNotBuiltText);
       return true;
     }
     let relative: string;
@@ -304,14 +310,7 @@ export function createDashboardRoutes(rendererDir: string): RouteHandler {
       body = await readStatic(file);
     }
     if (body === undefined) {
-      const missing = !(await readStatic(join(root, 'index.html')));
-      response.writeHead(404, {
-        'content-type': 'text/plain; charset=utf-8',
-        'x-content-type-options': 'nosniff',
-      });
-      response.end(
-        missing ? 'The dashboard is not built: run npm run build:renderer.\n' : 'Not found.\n',
-      );
+      sendNotFoundText(response, 'Not found.');
       return true;
     }
     response.writeHead(200, {
@@ -327,6 +326,15 @@ export function createDashboardRoutes(rendererDir: string): RouteHandler {
     response.end(request.method === 'HEAD' ? undefined : body);
     return true;
   };
+}
+
+/** A plain-text 404 under `/ui/`: one sentence for a person who opened a link. */
+function sendNotFoundText(response: ServerResponse, sentence: string): void {
+  response.writeHead(404, {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+  });
+  response.end(`${sentence}\n`);
 }
 
 async function readStatic(file: string): Promise<Buffer | undefined> {

@@ -1,6 +1,6 @@
 /**
  * The router's identity answer: `GET /.well-known/codex-lab?nonce=N` (public, no token). It names
- * the app, version, pid, port, start time and home, and proves that it holds this home's router
+ * the app, version, pid, port, start time, home and whether its dashboard is built, and proves that it holds this home's router
  * token with `proof = HMAC-SHA256(token, "codex-lab-identity:" + N)`. A client checks the proof
  * with the token it reads from the home before it ever sends that token, so a process that is not
  * our router (a stale `router.json`, another program on the port) never receives it.
@@ -21,6 +21,11 @@ export interface RouterIdentity {
   startedAt: string;
   home: string;
   host: 'serve' | 'app';
+  /**
+   * Whether it has a built dashboard at `/ui/` (`dashboardBuilt`); absent from a router older
+   * than this answer, which is taken to have one.
+   */
+  dashboard?: boolean;
   proof: string;
 }
 

@@ -12,7 +12,6 @@
  */
 import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
 import { healthStatusMessage } from '../auth/constants.ts';
@@ -67,6 +66,7 @@ import { pinViews } from './pins.ts';
 import { createControlApi, createDashboardRoutes, type ControlApiService } from './control-api.ts';
 import { ActivityLog, primingActivityMessage } from './events.ts';
 import { createIdentityRoute } from './identity.ts';
+import { dashboardBuilt, findRendererDir } from './dashboard-files.ts';
 import { LabOperations, showsHeadroom, type LiveState } from './operations.ts';
 import { QuotaKeeper, UsagePoller } from './quota-keeper.ts';
 import { poolSummaryOf } from './pool-view.ts';
@@ -93,7 +93,10 @@ export interface LabServiceOptions {
   logger: Logger;
   /** Default: the global fetch (usage polling). */
   fetch?: typeof fetch;
-  /** Built dashboard files; default `dist/renderer` of this package when present. */
+  /**
+   * Built dashboard files; default `config.dashboardDir` (`CODEX_LAB_DASHBOARD_DIR`), else
+   * `dist/renderer` of this package. null: none (its `/ui/` says it is not built).
+   */
   rendererDir?: string | null;
   /** Opens a sign-in URL (Electron: shell.openExternal or a popup); default: do nothing. */
   openBrowser?: (url: string) => unknown;
@@ -355,8 +358,7 @@ export class LabService implements ControlApiService {
       // Sessions stay on their accounts across a restart: the journal says where each one was.
       this.#engine.restoreSessions(connected.requests);
     }
-    const rendererDir =
-      this.#options.rendererDir === undefined ? findRendererDir() : this.#options.rendererDir;
+    const rendererDir = this.#rendererDir();
     const startedAt = new Date(this.#clock.now()).toISOString();
     this.#router = await createRouterServer({
       engine: this.#engine,
@@ -379,10 +381,12 @@ export class LabService implements ControlApiService {
             startedAt,
             home: this.#paths.home,
             host: options.kind ?? 'serve',
+            dashboard: dashboardBuilt(rendererDir),
           }),
           () => this.#routerTokens.current(),
         ),
-        rendererDir ? createDashboardRoutes(rendererDir) : null,
+        // Mounted built or not: `/ui/` says it is not built rather than the router's bare 404.
+        createDashboardRoutes(rendererDir),
       ),
     });
     this.#stopped = false;
@@ -394,6 +398,17 @@ export class LabService implements ControlApiService {
   }
 
   /** Stops everything started by `start`, and cancels sign-ins in progress. */
+  /** True when the router has a built dashboard to show at `/ui/` (`dashboardBuilt`). */
+  dashboardBuilt(): boolean {
+    return dashboardBuilt(this.#rendererDir());
+  }
+
+  /** Where the dashboard's files are (or would be, once built); null serves none. */
+  #rendererDir(): string | null {
+    if (this.#options.rendererDir !== undefined) return this.#options.rendererDir;
+    return this.#options.config.dashboardDir ?? findRendererDir();
+  }
+
   /** Requests to the backend the router is answering now (0 with no router). */
   inFlight(): number {
     return this.#router?.inFlight() ?? 0;
@@ -1129,15 +1144,4 @@ function combineRoutes(...handlers: Array<RouteHandler | null>): RouteHandler {
     }
     return false;
   };
-}
-
-/** Finds `dist/renderer` of this package from the source or bundled location. */
-function findRendererDir(): string | null {
-  let folder = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 5; depth += 1) {
-    const candidate = join(folder, 'dist', 'renderer');
-    if (existsSync(join(folder, 'package.json'))) return existsSync(candidate) ? candidate : null;
-    folder = dirname(folder);
-  }
-  return null;
 }

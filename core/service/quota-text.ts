@@ -23,6 +23,8 @@ import {
   poolTotal,
   type ForecastParts,
   noNewSessionTarget,
+  unpinRunAdvice,
+  type PinSource,
 } from '../format.ts';
 import { spendsQuota } from '../proxy/engine.ts';
 import type { ForecastView, PoolSummaryView, ProfileView, RequestView } from '../view-types.ts';
@@ -239,7 +241,7 @@ export function describeRun(
      * The pin the run itself made (`codex --profile`, or the shell's `CODEX_LAB_PROFILE`): a pin
      * no `unpin` lifts, so the hint says how to run without it.
      */
-    runPin?: { profile: string; source: 'flag' | 'environment' };
+    runPin?: { profile: string; source: PinSource };
   },
 ): string | null {
   const turns = requests.filter(isTurn);
@@ -298,9 +300,7 @@ export function describeRun(
       const how =
         runPin === undefined
           ? 'unpin, or pin with --allow-fallback'
-          : runPin.source === 'flag'
-            ? 'run without --profile to let the router choose'
-            : 'unset CODEX_LAB_PROFILE to let the router choose';
+          : `${unpinRunAdvice(runPin.source)} to let the router choose`;
       hints.push(`${listNames(names)} ${names.length === 1 ? 'has' : 'have'} quota (${how})`);
     }
   }

@@ -4,9 +4,9 @@
  * on the command line nor in Codex's environment: Codex runs the token command the overrides
  * name), and `codex-lab codex-config` printing the block for the configured port.
  */
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -439,6 +439,25 @@ describe('token --ensure-router, six at once with no router running', () => {
 });
 
 describe('codex-lab codex-config', () => {
+  it('names the config file Codex reads: $CODEX_HOME/config.toml as Codex resolves it, else ~/.codex/config.toml', async () => {
+    const real = join(home, 'codex-home');
+    await mkdir(real);
+    // Codex canonicalizes CODEX_HOME (a relative one from its working folder, through links).
+    await symlink(real, join(home, 'codex-link'));
+    const set = await runCodexLab(['codex-config'], {
+      home,
+      cwd: home,
+      env: { CODEX_HOME: 'codex-link' },
+    });
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain(`# For ${join(realpathSync(real), 'config.toml')}.`);
+    expect(set.stdout).not.toContain('~/.codex');
+    const unset = await runCodexLab(['codex-config'], { home, env: { CODEX_HOME: undefined } });
+    expect(unset.stdout).toContain('# For ~/.codex/config.toml.');
+    const empty = await runCodexLab(['codex-config'], { home, env: { CODEX_HOME: '' } });
+    expect(empty.stdout).toContain('# For ~/.codex/config.toml.');
+  });
+
   it('prints a provider block for the configured port with command-backed auth and no token', async () => {
     const token = await loadOrCreateRouterToken(labPaths(home));
     // A `codex-lab` on PATH, as after the README's set-up.

@@ -216,8 +216,18 @@ describe('codex --profile checks before Codex starts', () => {
     expect(limited.code).toBe(0);
     expect(limited.stdout).toContain('fake codex ran');
     expect(limited.stderr).toMatch(
-      /^codex-lab: home is limited, back in (1h 5\dm|2h), at \d\d:\d\d: .*without --profile the router chooses/,
+      /^codex-lab: home is limited, back in (1h 5\dm|2h), at \d\d:\d\d: .*; run without --profile to let the router choose/,
     );
+    // Pinned by the shell, not a flag: the way out is the variable, not a --profile to drop.
+    const fromShell = await runCodexLab(['codex', '--', 'exec', 'x'], {
+      home,
+      env: { ...env, CODEX_LAB_PROFILE: 'home' },
+    });
+    expect(fromShell.stdout).toContain('fake codex ran');
+    expect(fromShell.stderr).toMatch(
+      /^codex-lab: home is limited, back in (1h 5\dm|2h), at \d\d:\d\d: .*; unset CODEX_LAB_PROFILE to let the router choose/,
+    );
+    expect(fromShell.stderr).not.toContain('--profile');
     const signedOut = await runCodexLab(['codex', '--profile', 'old', '--', 'exec', 'x'], {
       home,
       env,

@@ -206,7 +206,11 @@ describe('codex-lab serve', () => {
       for (const [key, value] of Object.entries(process.env)) {
         if (!key.startsWith('CODEX_LAB_')) childEnv[key] = value;
       }
-      Object.assign(childEnv, { CODEX_LAB_HOME: home, ...env() });
+      // A built dashboard of its own: the line names one whatever dist/ holds now.
+      const built = join(home, 'built-dashboard');
+      await mkdir(built);
+      await writeFile(join(built, 'index.html'), '<!doctype html><title>ui</title>');
+      Object.assign(childEnv, { CODEX_LAB_HOME: home, CODEX_LAB_DASHBOARD_DIR: built, ...env() });
       const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
       const command = `${quote(process.execPath)} ${quote(cliEntry)} serve --port 0`;
       const terminal = spawn(scriptBinary!, ['-qfec', command, '/dev/null'], {

@@ -26,8 +26,13 @@ function oneLine(stdout: string): string {
   return stdout.trim().replace(/\n/g, ' ');
 }
 
+/** A routers' env; its dashboard is a built one (a page of its own), whatever dist/ holds now. */
 function env(): Record<string, string> {
-  return { CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl, CODEX_LAB_AUTH_ISSUER: fake.issuerUrl };
+  return {
+    CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+    CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    CODEX_LAB_DASHBOARD_DIR: join(home, 'built-dashboard'),
+  };
 }
 
 beforeEach(async () => {
@@ -35,6 +40,8 @@ beforeEach(async () => {
   fake.addAccount({ email: 'alpha@example.com' });
   fake.addAccount({ email: 'beta@example.com' });
   home = await makeTempHome('codex-lab-lifecycle-');
+  await mkdir(join(home, 'built-dashboard'));
+  await writeFile(join(home, 'built-dashboard', 'index.html'), '<!doctype html><title>ui</title>');
   await seedProfiles(fake, home, [
     { name: 'alpha', email: 'alpha@example.com' },
     { name: 'beta', email: 'beta@example.com' },
@@ -103,6 +110,30 @@ describe('one router per home', () => {
       );
       expect(run.code).toBe(1);
     }
+  });
+
+  it('a router without a built dashboard says so at start, to dashboard --print and at /ui/, never with a dead link', async () => {
+    const notBuilt = join(home, 'dashboard-not-built');
+    await mkdir(notBuilt);
+    const first = await startServe(home, { ...env(), CODEX_LAB_DASHBOARD_DIR: notBuilt });
+    children.push(first);
+    const sentence = 'The dashboard is not built: run npm run build:renderer.';
+    await expect.poll(() => first.output()).toContain('Dashboard: not built');
+    expect(first.output()).toContain('Dashboard: not built (npm run build:renderer builds it)');
+    expect(first.output()).not.toContain('/ui/');
+    const link = await runCodexLab(['dashboard', '--print'], { home });
+    expect(link.stdout).toBe('');
+    expect(link.stderr.trim()).toBe(`codex-lab: ${sentence}`);
+    expect(link.code).toBe(1);
+    const page = await fetch(`${first.url}/ui/`);
+    expect(page.status).toBe(404);
+    expect((await page.text()).trim()).toBe(sentence);
+    // Built while it runs: the next look finds it, without a restart.
+    await writeFile(join(notBuilt, 'index.html'), '<!doctype html><title>ui</title>');
+    const token = (await runCodexLab(['token'], { home })).stdout.trim();
+    const now = await runCodexLab(['dashboard', '--print'], { home });
+    expect(now.stdout.trim()).toBe(`${first.url}/ui/#token=${token}`);
+    expect((await fetch(`${first.url}/ui/`)).status).toBe(200);
   });
 
   it('a router listening on ::1: router.json records it, and status, dashboard, token --ensure-router, stop and a second serve find it there', async () => {

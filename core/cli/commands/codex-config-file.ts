@@ -1,13 +1,13 @@
 /**
  * `codex-lab codex-config --write` and `--remove`: the file effects around the pure editor
  * (`core/proxy/codex-config-file.ts`). Codex's config file is `$CODEX_HOME/config.toml`
- * (`~/.codex/config.toml` by default). It is read once, edited in memory, checked by the editor,
+ * (`~/.codex/config.toml` by default; `codexConfigFilePath`). It is read once, edited in memory, checked by the editor,
  * and only then written atomically with its own mode; the first write keeps a backup beside it.
  */
 import { lstat, mkdir, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { LabError } from '../../errors.ts';
+import { codexConfigFilePath } from '../../home/codex-home.ts';
 import {
   fileMode,
   folderMode,
@@ -24,13 +24,6 @@ import {
 } from '../../proxy/codex-config-file.ts';
 import { codexProviderId, retiredCodexConfigBlock } from '../../proxy/codex-config.ts';
 import { writeLine, type CliContext } from '../context.ts';
-
-/** Codex's config file: `$CODEX_HOME/config.toml`, else `~/.codex/config.toml` (as Codex finds it). */
-export function codexConfigFilePath(env: NodeJS.ProcessEnv): string {
-  const codexHome = env['CODEX_HOME'];
-  if (codexHome) return join(codexHome, 'config.toml');
-  return join(env['HOME'] || homedir(), '.codex', 'config.toml');
-}
 
 /** Where the first `--write` keeps the file as it was. */
 export function codexConfigBackupPath(path: string): string {

@@ -19,6 +19,8 @@ import {
   profileEnvVar,
 } from '../../proxy/codex-config.ts';
 import { annotateCodexConfigBlock } from '../../proxy/codex-config-file.ts';
+import type { PinSource } from '../../format.ts';
+import { codexConfigFileName } from '../../home/codex-home.ts';
 import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
@@ -131,12 +133,17 @@ export async function runCodex(
   // `auto` is no pin (the router chooses), as `use auto` is; any other name is read by the rule
   // every command uses, and Codex sends the profile's real name.
   let profile: string | undefined;
-  const fromShell = typeof options['profile'] !== 'string';
+  // Where the pin came from, known here only: every line about it names that one way out.
+  const source: PinSource = typeof options['profile'] === 'string' ? 'flag' : 'environment';
   if (typed !== undefined && !isAutoName(typed)) {
-    const checked = await precheckCodexProfile(context, typed, Date.now()).catch(
+    const checked = await precheckCodexProfile(context, typed, source, Date.now()).catch(
       (error: unknown) => {
         // A name left in the shell is not one the user just typed: say where it came from.
-        if (fromShell && error instanceof LabError && error.code === 'profile_not_found') {
+        if (
+          source === 'environment' &&
+          error instanceof LabError &&
+          error.code === 'profile_not_found'
+        ) {
           throw new LabError(
             'profile_not_found',
             `CODEX_LAB_PROFILE is set to ${JSON.stringify(typed)}, but there is no such profile: unset it, set it to a profile from codex-lab list, or pass --profile.`,
@@ -210,10 +217,7 @@ export async function runCodex(
     process.off('SIGINT', ignoreInterrupt);
     for (const [signal, forward] of forwarders) process.off(signal, forward);
   }
-  const runPin =
-    profile === undefined
-      ? undefined
-      : { profile, source: fromShell ? ('environment' as const) : ('flag' as const) };
+  const runPin = profile === undefined ? undefined : { profile, source };
   const line = await describeThisRun(routerUrl, routerToken, runId, runPin).catch(() => null);
   if (line) writeLine(context.stderr, `codex-lab: ${line}`);
   return exitCode;
@@ -227,7 +231,7 @@ async function describeThisRun(
   routerUrl: string,
   routerToken: string,
   runId: string,
-  runPin: { profile: string; source: 'flag' | 'environment' } | undefined,
+  runPin: { profile: string; source: PinSource } | undefined,
 ): Promise<string | null> {
   const get = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${routerUrl}/lab/v1/${path}`, {
@@ -281,6 +285,7 @@ export async function runCodexConfig(
     routerUrl: await findRouterUrl(context),
     launcher: codexLabLauncher(context.env),
     home,
+    configFile: codexConfigFileName(context.env),
   });
   if (options['write'] === true || options['remove'] === true) {
     const { editCodexConfigFile } = await import('./codex-config-file.ts');

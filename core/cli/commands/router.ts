@@ -16,6 +16,7 @@ import {
   notAnswering,
   type RouterDiscovery,
 } from '../../service/router-discovery.ts';
+import { dashboardNotBuiltText } from '../../service/dashboard-files.ts';
 import { processIsAlive } from '../../service/router-info.ts';
 import { routerInfoSettleMs } from '../../service/router-host.ts';
 import { writeLine, type CliContext } from '../context.ts';
@@ -204,6 +205,10 @@ export async function runDashboard(
       'router_unavailable',
       `No Codex Lab router is running for ${context.paths.home}: start one with codex-lab serve (or the Codex Lab app), then run this again.`,
     );
+  }
+  // No dead link: the router says whether its dashboard is built (an older one does not say).
+  if (found.identity.dashboard === false) {
+    throw new LabError('dashboard_not_built', dashboardNotBuiltText);
   }
   const link = dashboardLink(found);
   if (options['print'] === true) {

@@ -7,7 +7,8 @@
  * included); the lines after it name an outbound proxy and an upstream transport switched off. The
  * dashboard link carries the router token in its `#fragment`: it is printed only when asked
  * (`--print-dashboard-url`, on stdout); otherwise, terminal or not, the dashboard's address is
- * printed without it, with the command that opens it (`codex-lab dashboard`). A port or host it
+ * printed without it, with the command that opens it (`codex-lab dashboard`); a dashboard not
+ * built is said so, with the command that builds it, and no link. A port or host it
  * cannot listen on is one sentence naming the one asked for and how to choose another. While it
  * serves, `state/router.json` records it for every client; `codex-lab stop` or a signal ends it
  * cleanly.
@@ -20,6 +21,7 @@ import { parsePortText, routerDrainMs } from '../../config.ts';
 import { systemClock } from '../../ports.ts';
 import { LabService } from '../../service/lab-service.ts';
 import { startRouterHost } from '../../service/router-host.ts';
+import { dashboardBuildCommand } from '../../service/dashboard-files.ts';
 import { LabError } from '../../errors.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { criticalExit, stopSignals } from '../critical-exit.ts';
@@ -189,7 +191,12 @@ async function serveUntilStopped(
       'Upstream request bodies go uncompressed (CODEX_LAB_UPSTREAM_ZSTD=off)',
     );
   }
-  const dashboard = dashboardLine(router.url, token, run.printDashboardUrl);
+  const dashboard = dashboardLine(
+    router.url,
+    token,
+    run.printDashboardUrl,
+    service.dashboardBuilt(),
+  );
   writeLine(dashboard.stream === 'stdout' ? context.stdout : context.stderr, dashboard.text);
 
   await Promise.race([run.stopRequested, stopRequestedByClient]);
@@ -212,13 +219,18 @@ async function serveUntilStopped(
  * What `serve` says about its dashboard (docs/security.md): the link with the router token in its
  * `#fragment` only when asked (`--print-dashboard-url`), on stdout for a script to read; otherwise
  * the address without the token, on stderr, on a terminal as in a log, with the command that
- * opens it with the token.
+ * opens it with the token. Not built (`dashboardBuilt`), no link at all, asked or not: that it is
+ * not built and the command that builds it, on stderr.
  */
 export function dashboardLine(
   routerUrl: string,
   token: string,
   printWithToken: boolean,
+  built: boolean,
 ): { stream: 'stdout' | 'stderr'; text: string } {
+  if (!built) {
+    return { stream: 'stderr', text: `Dashboard: not built (${dashboardBuildCommand} builds it)` };
+  }
   if (printWithToken) {
     return { stream: 'stdout', text: `Dashboard: ${routerUrl}/ui/#token=${token}` };
   }

@@ -31,6 +31,7 @@ describe('readConfig', () => {
       profile: null,
       upstreamZstd: true,
       upstreamWebSocket: true,
+      dashboardDir: null,
     });
   });
 
@@ -81,6 +82,7 @@ describe('readConfig', () => {
       profile: 'work',
       upstreamZstd: false,
       upstreamWebSocket: false,
+      dashboardDir: null,
     });
   });
 

@@ -12,9 +12,9 @@ describe('unavailableWarning', () => {
       statusCode: 'corrupt_file',
       statusMessage: `${path} is not valid JSON. It was left untouched: fix or move it, then try again.`,
     });
-    const warning = unavailableWarning(view, 'codex', now);
+    const warning = unavailableWarning(view, { codex: 'flag' }, now);
     expect(warning).toBe(
-      `solo cannot be used: ${path} is not valid JSON. It was left untouched: fix or move it, then try again. Until then Codex gets refusals naming the file; without --profile the router chooses another profile.`,
+      `solo cannot be used: ${path} is not valid JSON. It was left untouched: fix or move it, then try again. Until then Codex gets refusals naming the file; run without --profile to let the router choose another profile.`,
     );
     expect(unavailableWarning(view, 'active', now)).not.toContain('sign-in');
   });
@@ -34,7 +34,23 @@ describe('unavailableWarning', () => {
 
   it('still sends a profile that needs a sign-in to login', () => {
     const view = uiProfile('work', { status: 'auth_error', statusCode: 'refresh_token_revoked' });
-    expect(unavailableWarning(view, 'codex', now)).toContain('work needs sign-in (run');
+    expect(unavailableWarning(view, { codex: 'flag' }, now)).toContain('work needs sign-in (run');
+  });
+
+  it('names where a Codex run’s pin came from, so the way out is one the user can take', () => {
+    const limited = uiProfile('work', {
+      status: 'limited',
+      unavailableUntil: new Date(now + 3600_000).toISOString(),
+    });
+    const signIn = uiProfile('work', { status: 'auth_error', statusCode: 'refresh_token_revoked' });
+    const unreadable = uiProfile('work', { status: 'auth_error', statusCode: 'corrupt_file' });
+    for (const view of [limited, signIn, unreadable]) {
+      const flag = unavailableWarning(view, { codex: 'flag' }, now);
+      expect(flag).toContain('run without --profile to let the router choose');
+      const shell = unavailableWarning(view, { codex: 'environment' }, now);
+      expect(shell).toContain('unset CODEX_LAB_PROFILE to let the router choose');
+      expect(shell).not.toContain('--profile');
+    }
   });
 
   it('words it for the page without the CLI’s commands and flags', () => {

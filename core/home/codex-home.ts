@@ -1,0 +1,48 @@
+/**
+ * Codex's home folder, found as Codex finds it (`find_codex_home` in codex-rs): `CODEX_HOME` when
+ * it is set and not empty, canonicalized (links followed, a relative one from the working folder);
+ * else `.codex` in the user's home. Every place that names Codex's files reads it from here, so
+ * what Codex Lab says and edits is the file Codex reads.
+ */
+import { realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Codex's home folder, and whether `CODEX_HOME` chose it. */
+export interface CodexHome {
+  folder: string;
+  fromEnvironment: boolean;
+}
+
+/**
+ * `path` as Rust's `fs::canonicalize` gives it (realpath(3); the native variant matches it
+ * exactly), or as given when it cannot be canonicalized (not there yet).
+ */
+export function codexCanonicalPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Codex's home folder for `env` (see the file's comment). */
+export function codexHome(env: NodeJS.ProcessEnv): CodexHome {
+  const value = env['CODEX_HOME'];
+  if (value) return { folder: codexCanonicalPath(resolve(value)), fromEnvironment: true };
+  return { folder: join(env['HOME'] || homedir(), '.codex'), fromEnvironment: false };
+}
+
+/** Codex's config file: `config.toml` in its home folder (`codexHome`). */
+export function codexConfigFilePath(env: NodeJS.ProcessEnv): string {
+  return join(codexHome(env).folder, 'config.toml');
+}
+
+/**
+ * Codex's config file as a person reads its name: the full path when `CODEX_HOME` chose it, else
+ * `~/.codex/config.toml`, the name Codex's own documentation gives it.
+ */
+export function codexConfigFileName(env: NodeJS.ProcessEnv): string {
+  const home = codexHome(env);
+  return home.fromEnvironment ? join(home.folder, 'config.toml') : '~/.codex/config.toml';
+}
