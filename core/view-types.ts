@@ -513,7 +513,12 @@ export interface LabState {
   requests: RequestView[];
   /** Requests and tokens per profile and per session, today and this week. */
   totals: UsageTotalsView;
-  router: { url: string; port: number; running: boolean };
+  /**
+   * Where the router listens. `running` while it listens; `stopping` too from the moment it was
+   * asked to stop (`codex-lab stop`, Ctrl-C or SIGTERM on `serve`, the app quitting) until it has
+   * closed: it takes no new turn then, and lets the ones in flight finish.
+   */
+  router: { url: string; port: number; running: boolean; stopping: boolean };
   /** The config.toml block for using the router permanently (no token inside). */
   codexConfig: string;
 }
@@ -538,7 +543,8 @@ export function whyOfRoute(route: RouteReason): RouteWhyView {
 type Next = PoolSummaryView['next'];
 
 /** A state as older routers send it: the fields added since may be missing. */
-type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests' | 'sessions'> & {
+type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests' | 'sessions' | 'router'> & {
+  router: Omit<LabState['router'], 'stopping'> & { stopping?: boolean };
   sessions: Array<Omit<SessionView, 'why'> & { why?: RouteWhyView }>;
   problems?: LabState['problems'];
   pool: Omit<PoolSummaryView, 'unread' | 'next'> & {
@@ -565,6 +571,7 @@ export function decodeLabState(body: unknown): LabState {
   return {
     ...state,
     problems: state.problems ?? [],
+    router: { ...state.router, stopping: state.router.stopping ?? false },
     pool: {
       ...state.pool,
       unread: state.pool.unread ?? [],

@@ -187,6 +187,12 @@ export class LabService implements ControlApiService {
    */
   #stopSignal = new AbortController();
   #router: RouterServer | null = null;
+  /**
+   * The router while it stops: from the first word of a stop (`shutdown`, `stop`) until it has
+   * closed, it still listens (its control API answers, its turns in flight finish) but takes no
+   * new turn. `LabState.router` says so, the one place every surface learns it from.
+   */
+  #stopping: { router: RouterServer | null } | null = null;
   readonly #routerTokens: RouterTokens;
   #notifyCancel: Cancel | null = null;
   #stopped = false;
@@ -377,7 +383,7 @@ export class LabService implements ControlApiService {
           () => ({
             version: labVersion,
             pid: process.pid,
-            port: this.#router?.port ?? 0,
+            port: (this.#router ?? this.#stopping?.router)?.port ?? 0,
             startedAt,
             home: this.#paths.home,
             host: options.kind ?? 'serve',
@@ -390,6 +396,7 @@ export class LabService implements ControlApiService {
       ),
     });
     this.#stopped = false;
+    this.#stopping = null;
     this.#poller.start(20_000);
     this.#startWatching();
     await this.#startPriming();
@@ -424,12 +431,16 @@ export class LabService implements ControlApiService {
     // operations and priming it cancels end as `cancelled` and write nothing more.
     this.#stopSignal.abort();
     // No new turn from here on: the ones in flight are all the drain waits for.
-    this.#router?.beginStop();
+    this.#beginStopping();
     // Requests waiting for the next read of the token file are refused, not held on its timer.
     this.#routerTokens.close();
     this.#poller.stop();
     this.#stopWatching();
     this.#notifyCancel?.();
+    this.#notifyCancel = null;
+    // The drain may take minutes: every surface following the state hears at once that the
+    // router is stopping (one state, built now and awaited below with the other background work).
+    if (this.#stopping?.router && this.#listeners.size > 0) this.#publish();
     this.#engine.stop();
     for (const login of this.#logins.values()) login.cancel();
     // A sign-in past the browser (its code being exchanged, its tokens being saved) cannot be
@@ -453,6 +464,7 @@ export class LabService implements ControlApiService {
         drain.signal,
       ),
     ]);
+    if (this.#stopping) this.#stopping.router = null;
     this.#sessionsCancel?.();
     this.#trialCancel?.();
     // Saved once already: a quit that gives up waiting on this stop (the desktop app waits 10 s,
@@ -553,11 +565,7 @@ export class LabService implements ControlApiService {
       decisions: this.#engine.decisions(),
       activity: this.#activity.list(200),
       logins: [...this.#logins.values()].map((login) => login.view()),
-      router: {
-        url: this.#router?.url ?? '',
-        port: this.#router?.port ?? 0,
-        running: this.#router !== null,
-      },
+      router: this.#routerView(),
       codexConfig: await this.#codexConfig(),
     };
   }
@@ -781,7 +789,7 @@ export class LabService implements ControlApiService {
     }
     // No new turn from the moment the answer leaves: the count it gives is all the drain waits
     // for. Answer first, then stop: the client waits for the process to go, as long as the drain.
-    this.#router?.beginStop();
+    this.#beginStopping();
     const inFlight = this.inFlight();
     this.#clock.setTimeout(onShutdown, 0);
     return { ok: true, value: { inFlight, drainMs: this.#options.shutdownDrainMs ?? 0 } };
@@ -1052,21 +1060,47 @@ export class LabService implements ControlApiService {
     );
   }
 
+  /**
+   * Marks the router stopping (once per stop): it refuses new turns from here on, and
+   * `LabState.router` says it is stopping until it has closed.
+   */
+  #beginStopping(): void {
+    this.#router?.beginStop();
+    this.#stopping ??= { router: this.#router };
+    if (!this.#stopped) this.#changed();
+  }
+
+  /** `LabState.router`: where the router listens, and whether it is stopping. */
+  #routerView(): LabState['router'] {
+    const router = this.#router ?? this.#stopping?.router ?? null;
+    return {
+      url: router?.url ?? '',
+      port: router?.port ?? 0,
+      running: router !== null,
+      stopping: router !== null && this.#stopping !== null,
+    };
+  }
+
   #changed(): void {
     // A stopped service builds no more states: a build reads the files, and may replay the
     // journal, which writes; a handler ending during the stop would arm one past it.
     if (this.#notifyCancel || this.#listeners.size === 0 || this.#stopped) return;
     this.#notifyCancel = this.#clock.setTimeout(() => {
       this.#notifyCancel = null;
-      void this.#background.track(
-        this.getState().then(
-          (state) => {
-            for (const listener of this.#listeners) listener(state);
-          },
-          (error: unknown) => this.#logger.warn({ err: error }, 'could not build the state'),
-        ),
-      );
+      this.#publish();
     }, stateDebounceMs);
+  }
+
+  /** Builds the state now and gives it to every listener (tracked: a stop waits for it). */
+  #publish(): void {
+    void this.#background.track(
+      this.getState().then(
+        (state) => {
+          for (const listener of this.#listeners) listener(state);
+        },
+        (error: unknown) => this.#logger.warn({ err: error }, 'could not build the state'),
+      ),
+    );
   }
 
   /**

@@ -119,9 +119,11 @@ export function App() {
               {connection === 'offline'
                 ? 'Not connected'
                 : lab
-                  ? lab.router.running
-                    ? `Router on ${lab.router.url}`
-                    : 'Router stopped'
+                  ? lab.router.stopping
+                    ? `Router on ${lab.router.url} stopping…`
+                    : lab.router.running
+                      ? `Router on ${lab.router.url}`
+                      : 'Router stopped'
                   : 'Connecting…'}
             </p>
           </div>

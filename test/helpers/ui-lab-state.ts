@@ -51,7 +51,7 @@ export function uiState(
     activity: [],
     logins: [],
     pins: [],
-    router: { url: 'http://127.0.0.1:1456', port: 1456, running: true },
+    router: { url: 'http://127.0.0.1:1456', port: 1456, running: true, stopping: false },
     codexConfig: '[model_providers.codex-lab]\n',
     ...patch,
   };

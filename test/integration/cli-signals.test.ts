@@ -4,6 +4,7 @@
  * then let go. The command must write the rotated token before it exits, however many signals came.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -173,12 +174,44 @@ describe.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s during login', (sign
     expect(listed[0].quota.updatedAt).not.toBeNull();
   });
 
-  it('cancels a sign-in that is still waiting for the browser, saving nothing', async () => {
+  it('cancels a sign-in that is still waiting for the browser: one short line, the signal’s exit code, nothing written', async () => {
     const before = await store.readAuth('alice');
     const cli = spawnCli(['login', '--no-browser', 'alice'], loginEnv(home, fake));
     await cli.waitForLine(authorizeLine);
+    const files = await filesOf(home.home);
     cli.child.kill(signal);
-    expect(await cli.exited).not.toBe(0);
+    // 130 after Ctrl-C, as a shell expects of a command the user interrupted (not a failure's 1).
+    expect(await cli.exited).toBe(exitCodeOf[signal]);
+    const said = cli
+      .stderr()
+      .split('\n')
+      .filter((line) => line !== '' && !/^codex-lab: (debug|info): /.test(line));
+    expect(said.length, cli.stderr()).toBeLessThanOrEqual(1);
+    for (const line of said) expect(line.length).toBeLessThanOrEqual(80);
+    expect(await store.readAuth('alice')).toEqual(before);
+    // Nothing half-written: the home holds what it held while the sign-in waited, no lock left.
+    expect(await filesOf(home.home)).toEqual(files);
+    expect(await readdir(home.paths.locksDir).catch(() => [])).toEqual([]);
+  });
+
+  it('cancels a device-code sign-in that is still waiting for approval the same way', async () => {
+    const before = await store.readAuth('alice');
+    const cli = spawnCli(['login', '--device', 'alice'], loginEnv(home, fake));
+    await cli.waitForLine(/^ {2}[0-9A-F]{4}-[0-9A-F]{4}$/);
+    cli.child.kill(signal);
+    expect(await cli.exited).toBe(exitCodeOf[signal]);
+    expect(cli.stderr()).toContain('codex-lab: Sign-in cancelled; nothing was saved.');
     expect(await store.readAuth('alice')).toEqual(before);
   });
 });
+
+/** Every file under `folder` with its contents, by path: what a command left behind. */
+async function filesOf(folder: string): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    found[path.slice(folder.length)] = await readFile(path, 'utf8');
+  }
+  return found;
+}

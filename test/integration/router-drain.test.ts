@@ -10,9 +10,10 @@ import { labPaths } from '../../core/home/paths.ts';
 import { systemClock, type Cancel, type Clock } from '../../core/ports.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
 import { handleBackendRequest } from '../fakes/fake-backend.ts';
-import { startFakeChatGpt, type FakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
+import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { handleIssuerRequest } from '../fakes/fake-issuer.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
+import { gatedTurns, type Gate } from '../helpers/gated-turns.ts';
 import { seedProfiles } from '../helpers/seed-profiles.ts';
 import {
   codexTurnBody,
@@ -21,46 +22,6 @@ import {
   signInProfiles,
 } from '../helpers/lab-service.ts';
 import { postTurn, startServe, stopServes, type ServeChild } from './cli-serve-helper.ts';
-
-/** A turn's answer held open after `response.created` until the test opens the gate. */
-interface Gate {
-  /** Resolves when the held turn has sent its first event. */
-  started: Promise<void>;
-  /** Lets the held turn finish with `response.completed`. */
-  open(): void;
-}
-
-function gatedTurns(): { handler: FakeHandler; gate: Gate } {
-  let open = () => {};
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  let started = () => {};
-  const startedPromise = new Promise<void>((resolve) => (started = resolve));
-  const handler: FakeHandler = async (_fake, request, response) => {
-    if (request.method !== 'POST' || !(request.url ?? '').endsWith('/codex/responses'))
-      return false;
-    response.writeHead(200, { 'content-type': 'text/event-stream' });
-    const send = (event: Record<string, unknown>) =>
-      response.write(`event: ${String(event['type'])}\ndata: ${JSON.stringify(event)}\n\n`);
-    const base = { id: 'resp_held', object: 'response', model: 'gpt-5.5' };
-    send({ type: 'response.created', response: { ...base, status: 'in_progress', output: [] } });
-    started();
-    await opened;
-    const item = {
-      id: 'msg_held',
-      type: 'message',
-      role: 'assistant',
-      content: [{ type: 'output_text', text: 'finished' }],
-    };
-    send({ type: 'response.output_item.done', output_index: 0, item });
-    send({
-      type: 'response.completed',
-      response: { ...base, status: 'completed', output: [item] },
-    });
-    response.end();
-    return true;
-  };
-  return { handler, gate: { started: startedPromise, open } };
-}
 
 /** The system clock, except that the drain's timer is held for the test to fire. */
 function drainClock(): Clock & { fireDrain(): void; drainTimers(): number } {
@@ -144,10 +105,14 @@ describe('a router stopping with turns in flight', () => {
     await gate.started;
     expect(service.inFlight()).toBe(1);
 
+    // A dashboard following the state hears at once that the router is stopping.
+    const heard: Array<{ running: boolean; stopping: boolean }> = [];
+    service.subscribe((state) => heard.push(state.router));
     let stopped = false;
     const stopping = service.stop({ drainMs: routerDrainMs }).then(() => (stopped = true));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stopped).toBe(false);
+    expect(heard).toMatchObject([{ running: true, stopping: true }]);
     expect(clock.drainTimers()).toBe(1);
     // Meanwhile a new turn is refused, and the router still says what it is doing (no client
     // takes a draining router for a frozen one).
@@ -160,7 +125,13 @@ describe('a router stopping with turns in flight', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(state.status).toBe(200);
-    await state.body?.cancel();
+    // What every surface shows of the router: still there, and stopping.
+    expect(((await state.json()) as { router: unknown }).router).toEqual({
+      url,
+      port: Number(new URL(url).port),
+      running: true,
+      stopping: true,
+    });
 
     gate.open();
     const { text, complete } = await body;
@@ -213,6 +184,40 @@ describe('codex-lab stop and Ctrl-C on serve, with a turn in flight', () => {
     await rm(home, { recursive: true, force: true });
   });
 
+  /** `status`, `status --json` and the dashboard's state all say the router is stopping. */
+  async function expectStopping(serve: ServeChild, token: string): Promise<void> {
+    const status = await runCodexLab(['status'], { home });
+    expect(status.code).toBe(0);
+    // Wrapped to a width: read as one line.
+    expect(status.stdout.replace(/\s+/g, ' ')).toContain(
+      `Codex Lab router stopping on ${serve.url} (codex-lab serve, pid ${serve.child.pid}): it lets the requests in flight finish, then exits.`,
+    );
+    expect(status.stdout).not.toContain('router running');
+    const json = JSON.parse((await runCodexLab(['status', '--json'], { home })).stdout);
+    expect(json).toMatchObject({ running: true, stopping: true, pid: serve.child.pid });
+    const state = await fetch(`${serve.url}/lab/v1/state`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await state.json()) as { router: unknown }).router).toMatchObject({
+      url: serve.url,
+      running: true,
+      stopping: true,
+    });
+  }
+
+  it('SIGTERM lets the turn finish, and the router says it is stopping meanwhile', async () => {
+    const { serve, token, gate } = await heldServe();
+    const answer = await postTurn(serve, token, 'drain-session');
+    const body = readAll(answer);
+    await gate.started;
+    serve.child.kill('SIGTERM');
+    await waitFor(() => serve.output().includes('Letting the request in flight finish'));
+    await expectStopping(serve, token);
+    gate.open();
+    expect((await body).complete).toBe(true);
+    expect(await serve.exited).toEqual({ code: 0, signal: null });
+  });
+
   async function heldServe(): Promise<{ serve: ServeChild; token: string; gate: Gate }> {
     const { handler, gate } = gatedTurns();
     fake = await startFakeChatGpt({
@@ -239,10 +244,8 @@ describe('codex-lab stop and Ctrl-C on serve, with a turn in flight', () => {
     await gate.started;
     const stop = runCodexLab(['stop'], { home });
     await waitFor(() => serve.output().includes('Letting the request in flight finish'));
-    // A client asking meanwhile finds the router running, not frozen.
-    const status = await runCodexLab(['status'], { home });
-    expect(status.code).toBe(0);
-    expect(status.stdout).toContain(`Codex Lab router running on ${serve.url}`);
+    // A client asking meanwhile finds the router stopping, neither frozen nor simply running.
+    await expectStopping(serve, token);
     gate.open();
     const stopped = await stop;
     expect(stopped.code).toBe(0);
@@ -266,6 +269,7 @@ describe('codex-lab stop and Ctrl-C on serve, with a turn in flight', () => {
     expect(serve.output()).toContain(
       `Letting the request in flight finish (at most ${routerDrainMs / 1000} s; Ctrl-C again ends it now)…`,
     );
+    await expectStopping(serve, token);
     serve.child.kill('SIGINT');
     const { text, complete } = await body;
     expect(complete).toBe(false);

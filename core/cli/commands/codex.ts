@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { isatty } from 'node:tty';
 import { defaultHome } from '../../config.ts';
 import { ensurePrivateDirectory } from '../../home/files.ts';
 import { LabError } from '../../errors.ts';
@@ -25,6 +26,7 @@ import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { signalExitCode, stopSignals, type StopSignal } from '../critical-exit.ts';
 import { precheckCodexProfile } from '../prechecks.ts';
 import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
 
@@ -116,8 +118,6 @@ export function codexRunArguments(overrides: string[], args: string[]): string[]
   return [...(embedded ? ['--no-daemon'] : []), ...overrides, ...args];
 }
 
-const forwardedSignals = ['SIGTERM', 'SIGHUP'] as const;
-
 /** Runs Codex through the router and resolves to its exit code. */
 export async function runCodex(
   context: CliContext,
@@ -189,15 +189,21 @@ export async function runCodex(
     child.stdout?.pipe(context.stdout, { end: false });
     child.stderr?.pipe(context.stderr, { end: false });
   }
-  // Ctrl-C reaches Codex from the terminal itself; staying alive lets us report its exit code.
-  const ignoreInterrupt = (): void => {};
-  process.on('SIGINT', ignoreInterrupt);
-  const forwarders = forwardedSignals.map((signal) => {
-    const forward = (): void => {
-      child.kill(signal);
+  // Codex decides how it ends; this process stays until it has gone (never an orphan), and then
+  // exits with the code of the first stop signal it got (130 after Ctrl-C), as a shell expects.
+  // In a terminal, Ctrl-C reaches the whole foreground process group, Codex included: passing
+  // SIGINT on too would give Codex a second one. Anywhere else (a script, a supervisor sending
+  // SIGINT to this pid), only this process gets it, so it is passed on. SIGTERM and SIGHUP are
+  // always passed on (a closed terminal, `kill PID`).
+  const interactive = isatty(0);
+  let stoppedBy: StopSignal | null = null;
+  const listeners = stopSignals.map((signal) => {
+    const listener = (): void => {
+      stoppedBy ??= signal;
+      if (signal !== 'SIGINT' || !interactive) child.kill(signal);
     };
-    process.on(signal, forward);
-    return [signal, forward] as const;
+    process.on(signal, listener);
+    return [signal, listener] as const;
   });
   let exitCode: number;
   try {
@@ -214,13 +220,12 @@ export async function runCodex(
       });
     });
   } finally {
-    process.off('SIGINT', ignoreInterrupt);
-    for (const [signal, forward] of forwarders) process.off(signal, forward);
+    for (const [signal, listener] of listeners) process.off(signal, listener);
   }
   const runPin = profile === undefined ? undefined : { profile, source };
   const line = await describeThisRun(routerUrl, routerToken, runId, runPin).catch(() => null);
   if (line) writeLine(context.stderr, `codex-lab: ${line}`);
-  return exitCode;
+  return stoppedBy === null ? exitCode : signalExitCode(stoppedBy);
 }
 
 /**

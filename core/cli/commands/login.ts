@@ -19,6 +19,7 @@ import {
   withoutSentenceEnd,
 } from '../../format.ts';
 import { matchProfileName } from '../../profiles/names.ts';
+import { isLabError } from '../../errors.ts';
 import { criticalWorkPending } from '../../home/critical.ts';
 import { second, systemClock } from '../../ports.ts';
 import { cliLogger, cliProfileStore } from '../profile-store.ts';
@@ -121,6 +122,8 @@ export async function runLogin(
   };
 
   let cancel: () => void = () => undefined;
+  /** The stop signal that cancelled the sign-in while it waited (or before it began waiting). */
+  let cancelledBy: StopSignal | null = null;
   /** The first stop signal that arrived once the sign-in was being (or had been) saved. */
   let signalled: StopSignal | null = null;
   let repeatNoted = false;
@@ -130,7 +133,10 @@ export async function runLogin(
   // to its normal end (saved, shown, the router told) and the command then exits with the
   // signal's code.
   const onSignal = (signal: StopSignal) => {
-    if (signalled === null && !saved && criticalWorkPending() === 0) return cancel();
+    if (signalled === null && !saved && criticalWorkPending() === 0) {
+      cancelledBy ??= signal;
+      return cancel();
+    }
     if (signalled !== null) {
       // A second Ctrl-C cannot stop the save without dropping the tokens: say what is going on.
       if (!repeatNoted && !saved) {
@@ -155,6 +161,8 @@ export async function runLogin(
     if (options['device'] === true) {
       const login = await startDeviceLogin({ ...environment, requestedName, timeoutMs });
       cancel = login.cancel;
+      // A signal while the sign-in was starting had nothing to cancel yet.
+      if (cancelledBy !== null) cancel();
       writeLine(context.stdout, 'To sign in, open this page in a browser on any device:');
       writeLine(context.stdout, `  ${login.verificationUrl}`);
       writeLine(context.stdout, 'and enter this one-time code (it expires in 15 minutes):');
@@ -173,6 +181,7 @@ export async function runLogin(
         ...(openBrowser ? { openBrowser: (url: string) => openInBrowser(url) } : {}),
       });
       cancel = login.cancel;
+      if (cancelledBy !== null) cancel();
       writeLine(
         context.stdout,
         `Waiting for the sign-in on http://127.0.0.1:${login.port}. ${openBrowser ? 'If your browser did not open, open' : 'Open'} this URL to sign in:`,
@@ -214,6 +223,14 @@ export async function runLogin(
     }
     writeLine(context.stdout, describeSignIn(result, ' before exiting', asked));
     return signalExitCode(signalled);
+  } catch (error) {
+    // Cancelled by the user's signal before anything was saved: what a shell expects of an
+    // interrupted command (130 after Ctrl-C), in one line, with no advice to start again.
+    if (cancelledBy !== null && isLabError(error) && error.code === 'auth_cancelled') {
+      writeLine(context.stderr, 'codex-lab: Sign-in cancelled; nothing was saved.');
+      return signalExitCode(cancelledBy);
+    }
+    throw error;
   } finally {
     clearInterval(keepAlive);
     for (const [signal, listener] of listeners) process.off(signal, listener);

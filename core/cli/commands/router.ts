@@ -61,7 +61,10 @@ function unusable(
   return 1;
 }
 
-/** `codex-lab status [--json]`: exit 0 when a router runs for this home, 1 when none does. */
+/**
+ * `codex-lab status [--json]`: exit 0 when a router runs for this home (a stopping one too, said
+ * as such), 1 when none does.
+ */
 export async function runStatus(
   context: CliContext,
   _args: string[],
@@ -105,6 +108,7 @@ export async function runStatus(
       context.stdout,
       formatJson({
         running: true,
+        stopping: state.router.stopping,
         home: context.paths.home,
         url: found.url,
         port: found.info.port,
@@ -119,9 +123,12 @@ export async function runStatus(
     );
     return 0;
   }
+  // A router asked to stop still answers while its turns in flight finish: said as it is.
   say(
     context,
-    `Codex Lab router running on ${found.url} (${hostName(found)}, pid ${found.identity.pid}, up ${formatDuration(uptimeMs)}, version ${found.identity.version}).`,
+    state.router.stopping
+      ? `Codex Lab router stopping on ${found.url} (${hostName(found)}, pid ${found.identity.pid}): it lets the requests in flight finish, then exits.`
+      : `Codex Lab router running on ${found.url} (${hostName(found)}, pid ${found.identity.pid}, up ${formatDuration(uptimeMs)}, version ${found.identity.version}).`,
   );
   say(
     context,
