@@ -54,6 +54,12 @@ export const profileRecordSchema = z.looseObject({
    * such as priming): its tokens stay in that file, used in place.
    */
   legacy: z.boolean().optional(),
+  /**
+   * When the tokens the profile holds were signed in (the sign-in's own time; a refresh leaves it
+   * as it is): a sign-in kept in the journal is saved only when it is newer than this. Absent for
+   * profiles signed in before it was recorded.
+   */
+  signedInAt: z.string().optional(),
   priming: z
     .looseObject({
       enabled: z.boolean().default(false),

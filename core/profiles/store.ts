@@ -640,14 +640,14 @@ export class ProfileStore {
           keepFile: true,
           setAsideUnreadable: true,
         });
-        Object.assign(record, identityFields(identity), { store: 'keyring' });
+        Object.assign(record, identityFields(identity), signedInFields(auth), { store: 'keyring' });
         await this.#writeRegistryIfChanged(registry, before);
         // A file set aside keeps its bytes under its new name; this name goes as it always does.
         await unlink(this.#paths.profileAuth(match.name)).catch(ignoreMissing);
         return withSetAside({ name: match.name, created: false }, written.setAside);
       }
       const written = await this.#writeSignIn(match, auth, identity, { setAsideUnreadable: true });
-      if (record) Object.assign(record, identityFields(identity));
+      if (record) Object.assign(record, identityFields(identity), signedInFields(auth));
       await this.#writeRegistryIfChanged(registry, before);
       return withSetAside({ name: match.name, created: false }, written.setAside);
     }
@@ -671,7 +671,7 @@ export class ProfileStore {
     // registry lost) stays a keychain profile, as a listed one does: a file beside it would leave
     // the entry's refresh token under a key no profile lists.
     const kind = input.store ?? ((await this.#keychainKeeps(name, identity)) ? 'keyring' : 'file');
-    const stored = newProfileRecord(name, identity, nowIso, kind);
+    const stored = { ...newProfileRecord(name, identity, nowIso, kind), ...signedInFields(auth) };
     const record: ProfileEntry = { ...stored, legacy: false };
     // Tokens first: a registry entry never points at a profile without tokens. The journal
     // record lets a later load list tokens a kill left in an unlisted folder.
@@ -1313,7 +1313,7 @@ export class ProfileStore {
       if (isLabError(error) && error.code === 'keyring_unavailable') throw error;
       return false;
     }
-    return !keptSignInIsNewer(auth, held);
+    return !keptSignInIsNewer(auth, held, entry.signedInAt);
   }
 
   /**
@@ -1948,15 +1948,22 @@ const superseded = Symbol('superseded');
 
 /**
  * True when a kept sign-in `kept` may replace the tokens `held`: the profile holds none, or holds
- * other tokens than `kept`'s, older than them by their own time (`last_refresh`, which a refresh
- * and a sign-in both set). Tokens without that time are older than any sign-in; a sign-in without
- * it is newer than nothing. Never true twice for one sign-in: once saved, the profile holds its
- * very tokens, and after the next refresh newer ones.
+ * other tokens than `kept`'s, signed in before it. The profile's `signedInAt` (the registry's:
+ * when its tokens were signed in, which a refresh leaves alone) says when; a refresh that landed
+ * after the sign-in was kept (it held the lock the sign-in waited for) does not make the older
+ * sign-in newer. Never true twice for one sign-in: once saved, `signedInAt` is its own time.
+ * Without `signedInAt` (a profile signed in before it was recorded) the tokens' own time
+ * (`last_refresh`, which a refresh sets too) stands in; tokens without either are older than any
+ * sign-in, and a sign-in without a time is newer than nothing.
  */
-function keptSignInIsNewer(kept: AuthDotJson, held: AuthDotJson): boolean {
+function keptSignInIsNewer(
+  kept: AuthDotJson,
+  held: AuthDotJson,
+  signedInAt: string | undefined,
+): boolean {
   if (!held.tokens) return true;
   if (held.tokens.refresh_token === kept.tokens?.refresh_token) return false;
-  const heldAt = Date.parse(held.last_refresh ?? '');
+  const heldAt = Date.parse(signedInAt ?? held.last_refresh ?? '');
   if (Number.isNaN(heldAt)) return true;
   return Date.parse(kept.last_refresh ?? '') > heldAt;
 }
@@ -2090,6 +2097,11 @@ async function identityInFile(path: string): Promise<AuthIdentity | null> {
   } catch {
     return null;
   }
+}
+
+/** The registry's `signedInAt` for a sign-in's tokens: their own time, stamped at sign-in. */
+function signedInFields(auth: AuthDotJson): { signedInAt?: string } {
+  return auth.last_refresh === undefined ? {} : { signedInAt: auth.last_refresh };
 }
 
 function identityFields(identity: AuthIdentity) {

@@ -1,12 +1,12 @@
 /**
  * A kept sign-in (a `signin` journal record: its profile stayed locked) is saved at most once, and
- * only over older tokens. Its record is deleted once the save lands; a delete that fails (a disk
+ * only over tokens signed in before it (a refresh that lands meanwhile does not count). Its record is deleted once the save lands; a delete that fails (a disk
  * error, a folder turned read-only) leaves it behind, and a later load must not save it again: by
  * then the router may have rotated its refresh token, and putting back a spent one ends the
  * account's sign-in. Deletes of `signin` records fail on demand here; everything else is the real
  * file system.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -122,12 +122,35 @@ describe('a kept sign-in', () => {
     expect(await journalRecords(paths)).toEqual([]);
   });
 
-  it('is dropped when the profile holds newer tokens than it', async () => {
+  it('is saved over a refresh that landed after it: the refresh began from the older sign-in', async () => {
     const holder = await holdRefreshLock(paths);
-    await keep(store, signIn(2, 1));
-    // The holder's refresh lands after the sign-in was made (a router resumed after a stop).
+    const second = signIn(2, 1);
+    await keep(store, second);
+    // The holder's refresh lands after the sign-in was kept (a slow refresh, a router resumed
+    // after a stop): its tokens are newer by the clock, but they are the first sign-in's.
     const rotated = refreshed(signIn(1, 0), 2);
     await store.writeAuth('alice', rotated);
+    await holder.release();
+
+    now = start + 3 * minute;
+    await store.listProfiles();
+    // The user signed in again: that sign-in is what the profile holds now, as the command said.
+    expect(await heldRefreshToken()).toBe(plantedRefreshToken({ ...alice, generation: 2 }));
+    expect(await journalRecords(paths)).toEqual([]);
+  });
+
+  it('on a profile signed in before sign-in times were recorded, defers to newer tokens', async () => {
+    const holder = await holdRefreshLock(paths);
+    await keep(store, signIn(2, 1));
+    const rotated = refreshed(signIn(1, 0), 2);
+    await store.writeAuth('alice', rotated);
+    // The registry as an earlier version wrote it: no `signedInAt`.
+    const registryPath = paths.registry;
+    const registry = JSON.parse(await readFile(registryPath, 'utf8')) as {
+      profiles: Array<Record<string, unknown>>;
+    };
+    for (const record of registry.profiles) delete record['signedInAt'];
+    await writeFile(registryPath, JSON.stringify(registry));
     await holder.release();
 
     now = start + 3 * minute;
