@@ -255,10 +255,11 @@ export interface ProfileView {
    */
   skippedUntil?: string;
   /**
-   * While the profile's run of upstream failures has not ended with a good answer: the ISO time
-   * its circuit first opened in that run. It stays through the moments the circuit closes to try
-   * the profile again, so a failed trial (opening it again, for longer) is the same run; absent
-   * otherwise, as `skippedUntil` is.
+   * While the profile's run of upstream failures lasts: the ISO time its circuit first opened in
+   * that run. It stays through the moments the circuit closes to try the profile again, so a
+   * failed trial (opening it again, for longer) is the same run; absent once a good answer ends
+   * the run, or once the circuit has stayed closed longer than its longest opening with no failure
+   * (no request came to try it). Unlike `skippedUntil`, present while the circuit is closed.
    */
   failingSince?: string;
   priming: boolean;

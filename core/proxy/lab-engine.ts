@@ -287,7 +287,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    * When each profile's current run of 5xx began (a gap longer than the shared window, or a
    * success, ends a run): a run that lasts the shared window is the account's, whatever else.
    */
-  readonly #failingSince = new Map<string, number>();
+  readonly #runStartedAt = new Map<string, number>();
   /**
    * Profiles whose last turn's stream was cut mid-turn (see `#noteStreamEnd`). While a profile is
    * here, the 200 head of its next turn is no success: only a turn that ends whole ends its run.
@@ -455,7 +455,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    * notice. Off the request path.
    */
   failingSince(profile: string): number | null {
-    return this.#circuit.failingSince(profile);
+    return this.#circuit.failingSince(profile, this.#options.clock.now());
   }
 
   /** The most recent session's repo and model and the profile that served it, if recent. */
@@ -589,7 +589,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#lastSuccess.delete(from);
     this.#touchedAt.delete(from);
     this.#lastFailure.delete(from);
-    this.#failingSince.delete(from);
+    this.#runStartedAt.delete(from);
     this.invalidate();
   }
 
@@ -1034,7 +1034,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   #failuresEnded(profile: string): void {
     this.#circuit.noteSuccess(profile);
     this.#lastFailure.delete(profile);
-    this.#failingSince.delete(profile);
+    this.#runStartedAt.delete(profile);
     this.#cutRuns.delete(profile);
     this.#cutCountedAt.delete(profile);
   }
@@ -1085,8 +1085,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const previous = this.#lastFailure.get(profile);
     // A run begins after a gap, and again after a shared outage forgot it (its failures coming
     // on while the others' stop must still be able to last `accountRunMs`).
-    if (previous === undefined || !recent(previous) || !this.#failingSince.has(profile)) {
-      this.#failingSince.set(profile, now);
+    if (previous === undefined || !recent(previous) || !this.#runStartedAt.has(profile)) {
+      this.#runStartedAt.set(profile, now);
     }
     this.#lastFailure.set(profile, now);
     if (othersFailing) {
@@ -1097,7 +1097,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       for (const name of this.#lastFailure.keys()) {
         if (this.#circuit.circuitOpenUntil(name, now) !== null) closed = true;
         this.#circuit.forget(name);
-        this.#failingSince.delete(name);
+        this.#runStartedAt.delete(name);
         this.#cutCountedAt.delete(name);
       }
       if (closed) this.#options.onChange?.();
@@ -1118,7 +1118,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         this.#circuit.noteUpstreamFailure(profile, now);
       }
     } else {
-      const since = this.#failingSince.get(profile) ?? now;
+      const since = this.#runStartedAt.get(profile) ?? now;
       if (now - since >= accountRunMs) this.#circuit.open(profile, now);
     }
     // Every surface shows the profile as failing (its circuit opened, or a failed trial reopened

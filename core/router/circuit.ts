@@ -47,12 +47,13 @@ export class CircuitBreaker {
    * or null when it stays closed.
    */
   noteUpstreamFailure(profile: string, now: number): number | null {
-    let state = this.#states.get(profile);
-    if (!state) {
-      state = { failures: 0, windowStart: now, openUntil: null, trips: 0, firstTripAt: null };
-      this.#states.set(profile, state);
-    }
+    let state = this.#states.get(profile) ?? this.#fresh(profile, now);
     if (state.openUntil !== null && now < state.openUntil) return state.openUntil;
+    if (this.#ended(state, now)) {
+      // No request tried the profile for longer than its longest opening: that run is over, and
+      // this failure is the first of a new one.
+      state = this.#fresh(profile, now);
+    }
     if (state.openUntil !== null) {
       // The trial request after an open period failed: reopen at once, for longer.
       return this.#trip(state, now);
@@ -71,14 +72,8 @@ export class CircuitBreaker {
    * outlasted a shared outage); returns the time it closes. An open circuit stays as it is.
    */
   open(profile: string, now: number): number {
-    const state = this.#states.get(profile) ?? {
-      failures: 0,
-      windowStart: now,
-      openUntil: null,
-      trips: 0,
-      firstTripAt: null,
-    };
-    this.#states.set(profile, state);
+    let state = this.#states.get(profile);
+    if (state === undefined || this.#ended(state, now)) state = this.#fresh(profile, now);
     if (state.openUntil !== null && now < state.openUntil) return state.openUntil;
     return this.#trip(state, now);
   }
@@ -95,11 +90,13 @@ export class CircuitBreaker {
   }
 
   /**
-   * When the profile's run of failures first opened its circuit, while the run lasts (through the
-   * moments the circuit closes for a trial, until a success or `forget`); otherwise null.
+   * When the profile's run of failures first opened its circuit, while the run lasts at `now`
+   * (through the moments the circuit closes for a trial, until a success, `forget`, or a close
+   * longer than the longest opening with no failure); otherwise null.
    */
-  failingSince(profile: string): number | null {
-    return this.#states.get(profile)?.firstTripAt ?? null;
+  failingSince(profile: string, now: number): number | null {
+    const state = this.#states.get(profile);
+    return state === undefined || this.#ended(state, now) ? null : state.firstTripAt;
   }
 
   /** Forgets a profile (removed), or moves its state (renamed) when `to` is given. */
@@ -107,6 +104,21 @@ export class CircuitBreaker {
     const state = this.#states.get(profile);
     this.#states.delete(profile);
     if (to !== undefined && state) this.#states.set(to, state);
+  }
+
+  /** A new run's state for `profile`, stored. */
+  #fresh(profile: string, now: number): CircuitState {
+    const state = { failures: 0, windowStart: now, openUntil: null, trips: 0, firstTripAt: null };
+    this.#states.set(profile, state);
+    return state;
+  }
+
+  /**
+   * True when the circuit closed longer ago than its longest opening and nothing failed since: no
+   * trial came (the profile got no request), so the run of failures is over, not waiting.
+   */
+  #ended(state: CircuitState, now: number): boolean {
+    return state.openUntil !== null && now - state.openUntil > this.#maxOpenMs;
   }
 
   #trip(state: CircuitState, now: number): number {

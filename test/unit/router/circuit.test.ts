@@ -41,18 +41,36 @@ describe('CircuitBreaker', () => {
 
   it('dates a run of failures by its first trip, through failed trials, until a success', () => {
     const breaker = new CircuitBreaker({ threshold: 1 });
-    expect(breaker.failingSince('a')).toBeNull();
+    expect(breaker.failingSince('a', start)).toBeNull();
     expect(breaker.noteUpstreamFailure('a', start + 5)).toBe(start + 30_005);
-    expect(breaker.failingSince('a')).toBe(start + 5);
+    expect(breaker.failingSince('a', start + 5)).toBe(start + 5);
     // Closed for a trial, the trial fails: open again, the same run.
     expect(breaker.circuitOpenUntil('a', start + 30_005)).toBeNull();
-    expect(breaker.failingSince('a')).toBe(start + 5);
+    expect(breaker.failingSince('a', start + 30_005)).toBe(start + 5);
     breaker.noteUpstreamFailure('a', start + 30_010);
-    expect(breaker.failingSince('a')).toBe(start + 5);
+    expect(breaker.failingSince('a', start + 30_010)).toBe(start + 5);
     breaker.noteSuccess('a');
-    expect(breaker.failingSince('a')).toBeNull();
+    expect(breaker.failingSince('a', start + 30_010)).toBeNull();
     breaker.open('a', start + 99_000);
-    expect(breaker.failingSince('a')).toBe(start + 99_000);
+    expect(breaker.failingSince('a', start + 99_000)).toBe(start + 99_000);
+  });
+
+  it('ends a run when no trial came for longer than the longest opening', () => {
+    const breaker = new CircuitBreaker({ threshold: 1, maxOpenMs: 60_000 });
+    const closed = breaker.noteUpstreamFailure('a', start) as number;
+    expect(closed).toBe(start + 30_000);
+    // Still the run a minute after it closed (a trial may yet come) …
+    expect(breaker.failingSince('a', closed + 60_000)).toBe(start);
+    // … not after that: the profile got no request, the run is over.
+    expect(breaker.failingSince('a', closed + 60_001)).toBeNull();
+    // Hours later a failure is the first of a new run: a short opening, a new date.
+    const later = start + 3 * 3_600_000;
+    expect(breaker.noteUpstreamFailure('a', later)).toBe(later + 30_000);
+    expect(breaker.failingSince('a', later)).toBe(later);
+    // The same for an opening judged elsewhere.
+    const evenLater = later + 3 * 3_600_000;
+    expect(breaker.open('a', evenLater)).toBe(evenLater + 30_000);
+    expect(breaker.failingSince('a', evenLater)).toBe(evenLater);
   });
 
   it('failures while open do not extend it', () => {
