@@ -95,3 +95,19 @@ describe.skipIf(
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('scripts/with-node.sh sourced into a shell', () => {
+  it('puts a supported Node on PATH and leaves the shell’s options as they were', () => {
+    const script = join(repoRoot, 'scripts', 'with-node.sh');
+    const run = spawnSync(
+      'bash',
+      ['-c', `source '${script}'; echo "options $-"; node --version; false; echo "still here"`],
+      { encoding: 'utf8' },
+    );
+    expect(run.status).toBe(0);
+    // No errexit (e) or nounset (u) left behind: a failing command no longer ends the shell.
+    expect(run.stdout).toMatch(/^options [^eu\n]*$/m);
+    expect(isSupportedNode(run.stdout.match(/^v\d+\.\d+\.\d+$/m)?.[0] ?? '')).toBe(true);
+    expect(run.stdout).toContain('still here');
+  });
+});
