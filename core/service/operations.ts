@@ -343,10 +343,14 @@ export class LabOperations {
    * surface. A read that failed for another reason (the network, the upstream) fails the refresh
    * as a whole (`upstream_error`, naming those accounts once each), so a refresh never looks
    * successful while an account shows numbers it could have read; so do numbers read but not kept.
+   * The live state reads the files again first, so every surface agrees with what was read.
    */
   async refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>> {
     return this.#tracked(async () => {
       const { store } = this.#options;
+      // The reads below take each account's files as they are now: so does the state this answer
+      // goes with, not the last the file watcher saw (an auth file mended a moment ago).
+      await this.#options.live.reload();
       const names = input.profile
         ? [(await store.getProfile(input.profile)).name]
         : (await store.listProfiles()).map((profile) => profile.name);

@@ -83,7 +83,9 @@ describe('a quota refresh over accounts that cannot all be read', () => {
       expect(run.code).toBe(1);
       expect((await runCodexLab(['usage'], { home })).code).toBe(1);
 
-      // Mended, the file is refreshed too; an account needing a sign-in fails neither.
+      // Mended, the file is refreshed too; an account needing a sign-in fails neither. Asked at
+      // once (before the router's file watcher has read the mended file), the table still shows
+      // the state the refresh read, not the last the watcher saw.
       await writeFile(researchFile, JSON.stringify(issueAuthDotJson(fake, 'research@x.test')));
       const again = await runCodexLab(['usage', '--refresh'], { home, env: env() });
       expect(again.stderr.trim().split('\n'), again.stderr).toEqual([
