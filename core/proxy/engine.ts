@@ -76,6 +76,13 @@ export interface RoutingTicket {
   commit(pick: ProfilePick, excluded: ReadonlyMap<string, string>): void;
   /** The request is over (answered, refused or abandoned): the per-request log's entry. */
   finish?(outcome: RequestOutcome): void;
+  /**
+   * The name the profile this request was routed to as `profile` has now, after the renames made
+   * since the request came in; null once it was removed or its name went to another account.
+   * What an answer says of its account (quota, limits, failures) is booked under this name, never
+   * under whichever account the old name means now. Without it, names are taken as they are.
+   */
+  nameNow?(profile: string): string | null;
 }
 
 /** How one request ended, as the server measured it. */

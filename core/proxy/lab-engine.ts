@@ -557,7 +557,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       const now = accounts.get(name);
       if (stamp === null || now === stamp) continue;
       const to = now === undefined ? (renamedTo.get(stamp) ?? null) : null;
-      if (now === undefined) this.#renames.record(name, to);
+      // A reused name is a removal to the trail too: a request routed to the old account before
+      // it is not the new one's.
+      this.#renames.record(name, to);
       this.#moveLive(name, to);
     }
   }
@@ -615,6 +617,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     choose: (ticket, excluded) => this.#ticketChoose(ticket, excluded),
     commit: (ticket, pick, excluded) => this.#ticketCommit(ticket, pick, excluded),
     finish: (ticket, outcome) => this.#ticketFinish(ticket, outcome),
+    // By position in the trail, not by the names there are now: a name another account took
+    // since the request came in is not this request's (swapped names, a reused one).
+    nameNow: (ticket, profile) =>
+      ticket.since === this.#renames.position
+        ? profile
+        : this.#renames.follow(profile, ticket.since),
   };
 
   #ticketChoose(
@@ -671,8 +679,10 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const { refused, lastPick, lastWhy, since, context, info, tried } = ticket;
     // Under the name the profile has now (a removed one's keeps its name: its history).
     const pick = refused || lastPick === null ? null : this.#followPick(lastPick, since);
-    if (ticket.turn && pick !== null)
-      this.#noteStreamEnd(pick.profile, outcome.status, outcome.ending ?? null);
+    // How the stream ended is the account's: booked on its name now, on nobody once removed.
+    const servedBy = pick === null ? null : this.#renames.follow(lastPick?.profile ?? '', since);
+    if (ticket.turn && servedBy !== null)
+      this.#noteStreamEnd(servedBy, outcome.status, outcome.ending ?? null);
     this.#requests.record({
       at: ticket.at,
       sessionId: context.sessionId,
@@ -1742,6 +1752,7 @@ interface TicketHost {
   ): ProfilePick | NoPick | Promise<ProfilePick | NoPick>;
   commit(ticket: LabTicket, pick: ProfilePick, excluded: ReadonlyMap<string, string>): void;
   finish(ticket: LabTicket, outcome: RequestOutcome): void;
+  nameNow(ticket: LabTicket, profile: string): string | null;
 }
 
 /**
@@ -1799,6 +1810,10 @@ class LabTicket implements RoutingTicket {
 
   finish(outcome: RequestOutcome): void {
     this.host.finish(this, outcome);
+  }
+
+  nameNow(profile: string): string | null {
+    return this.host.nameNow(this, profile);
   }
 }
 

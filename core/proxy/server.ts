@@ -626,6 +626,28 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const digest = ciphertext.record(session, profile, blob);
       if (ticket.finish && minted.length < maxMintedPerRequest) minted.push(digest);
     };
+    /**
+     * The name the profile this request went to as `profile` has now (renames made since it came
+     * in), or null once removed: what its answer says of the account is booked there, never on
+     * another account that took the old name meanwhile.
+     */
+    const nameNow = (profile: string): string | null =>
+      ticket.nameNow === undefined ? profile : ticket.nameNow(profile);
+    /** `pick` as the answer's head names it: the profile by its name now (its old one once removed). */
+    const saidAs = <P extends ProfilePick>(pick: P): P => {
+      const name = nameNow(pick.profile);
+      return name === null || name === pick.profile ? pick : { ...pick, profile: name };
+    };
+    /** `engine.observe` on the profile that answered, by its name now. */
+    const observe = (profile: string, status: number, headers: IncomingHttpHeaders): void => {
+      const name = nameNow(profile);
+      if (name !== null) engine.observe(name, status, headers);
+    };
+    /** `engine.noteFailure` on the profile that failed, by its name now. */
+    const noteFailure = (profile: string, status: number | null): void => {
+      const name = nameNow(profile);
+      if (name !== null) engine.noteFailure(name, status);
+    };
     // How the answer's stream broke, when it did (set where the break is seen), for the log.
     let broken: RequestEnding | null = null;
     try {
@@ -691,13 +713,15 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
+        // The socket is this account's: a name that means another one now opens its own.
+        credentials.accessToken,
         // Built only when a socket opens (the first turn, a resume): most turns reuse one.
         () => webSocketHeaders(codexHeaders, credentials, added),
         whole,
         {
           start(headers) {
             firstByteAt = clock.now();
-            engine.observe(pick.profile, 200, headers);
+            observe(pick.profile, 200, headers);
             turnStates.note(pick.profile, headers);
             ticket.commit(pick, excluded);
             // The head is not flushed on its own: the first events are written right after this
@@ -706,7 +730,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               ...quotaHeaders(headers),
               'content-type': 'text/event-stream',
               'cache-control': 'no-cache',
-              ...labHeaders(pick),
+              ...labHeaders(saidAs(pick)),
             });
           },
           event(chunk) {
@@ -714,7 +738,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             response.write(chunk);
           },
           quota(headers) {
-            engine.observe(pick.profile, 200, headers);
+            observe(pick.profile, 200, headers);
           },
           end() {
             response.end();
@@ -747,10 +771,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       headers: IncomingHttpHeaders,
       text: string,
     ): boolean {
-      engine.observe(pick.profile, 429, headers);
+      observe(pick.profile, 429, headers);
       const limit = engine.classify429(text, headers, clock.now());
       if (!limit) return false;
-      engine.markLimited(pick.profile, limit, info);
+      const limited = nameNow(pick.profile);
+      if (limited !== null) engine.markLimited(limited, limit, info);
       log.info({ profile: pick.profile, resetsAt: limit.resetsAt }, 'usage limit reached');
       if (pick.route === 'pinned' && !pick.allowFallback) return false;
       excluded.set(pick.profile, 'usage_limit_reached');
@@ -943,7 +968,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
                 status,
                 { ...(sent.ok ? {} : sent.headers), 'content-type': 'application/json' },
                 Buffer.from((sent.ok ? null : sent.body) ?? '{}'),
-                pick,
+                saidAs(pick),
               );
               return 'done';
             };
@@ -967,7 +992,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               isCiphertextRejection(sent.status, sent.body ?? '')
             ) {
               // Refused ciphertext: the turn goes again on the same socket without it.
-              engine.observe(pick.profile, sent.status, sent.headers ?? {});
+              observe(pick.profile, sent.status, sent.headers ?? {});
               if (!(await withoutRefusedCiphertext())) return answerFrame(sent.status);
               continue;
             }
@@ -979,8 +1004,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               // The upstream's answer to this request (a 5xx, a context-window 400, …): Codex
               // hears it as the HTTP path gives it and retries as it would natively. Sending the
               // turn again over HTTP doubled every failing request.
-              engine.observe(pick.profile, sent.status, sent.headers ?? {});
-              if (sent.status >= 500) engine.noteFailure(pick.profile, sent.status);
+              observe(pick.profile, sent.status, sent.headers ?? {});
+              if (sent.status >= 500) noteFailure(pick.profile, sent.status);
               return answerFrame(sent.status);
             }
             // WebSocket trouble: the turn goes over HTTP in full. A later retry of it (after a
@@ -1018,14 +1043,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             });
           } catch (error) {
             if (aborter.signal.aborted) return;
-            engine.noteFailure(pick.profile, null);
+            noteFailure(pick.profile, null);
             log.warn({ profile: pick.profile, err: error }, 'upstream unreachable');
             return sendError(
               response,
               502,
               'upstream_unreachable',
               unreachableMessage(error, base.origin, poolOptions.headersTimeout),
-              labHeaders(pick),
+              labHeaders(saidAs(pick)),
             );
           }
 
@@ -1034,7 +1059,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
             const read = await readErrorBody(upstream);
             if (usageLimitMovesOn(pick, upstream.headers, read.text)) break;
             ticket.commit(pick, excluded);
-            return sendBuffered(response, status, upstream.headers, read.raw, pick);
+            return sendBuffered(response, status, upstream.headers, read.raw, saidAs(pick));
           }
           if (status === 401) {
             if (refreshes < refreshesPerAttempt) {
@@ -1076,7 +1101,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           }
           if (status === 400 && turn) {
             read ??= await readErrorBody(upstream);
-            engine.observe(pick.profile, status, upstream.headers);
+            observe(pick.profile, status, upstream.headers);
             // Ciphertext the router could not attribute (minted before a restart, or by a
             // profile since renamed): again on the same profile, without it.
             if (isCiphertextRejection(status, read.text) && (await withoutRefusedCiphertext())) {
@@ -1090,14 +1115,14 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
               continue;
             }
             ticket.commit(pick, excluded);
-            return sendBuffered(response, status, upstream.headers, read.raw, pick);
+            return sendBuffered(response, status, upstream.headers, read.raw, saidAs(pick));
           }
 
-          engine.observe(pick.profile, status, upstream.headers);
-          if (status >= 500) engine.noteFailure(pick.profile, status);
+          observe(pick.profile, status, upstream.headers);
+          if (status >= 500) noteFailure(pick.profile, status);
           ticket.commit(pick, excluded);
           turnStates.note(pick.profile, upstream.headers);
-          response.writeHead(status, responseHeaders(upstream.headers, pick));
+          response.writeHead(status, responseHeaders(upstream.headers, saidAs(pick)));
           // An SSE client must see the status before the first event: flush the head now, unless
           // that event is already here (usual: it came in the same read as the upstream's head);
           // then the head goes out with it in one write instead of a packet of its own.

@@ -178,6 +178,8 @@ interface LastTurn {
 
 interface Entry {
   key: string;
+  /** The credential its handshake carried: the socket speaks for that account only. */
+  credential: string;
   socket: WebSocket;
   /**
    * The handshake answer's headers, the quota ones kept current by each `codex.rate_limits`
@@ -193,7 +195,10 @@ interface Entry {
 /** The upstream sockets of a router. */
 export interface UpstreamWebSockets {
   /**
-   * Sends one turn over the (session, profile) socket, relaying its events to `sink`. `body` is
+   * Sends one turn over the (session, profile) socket, relaying its events to `sink`. `credential`
+   * is the access token the turn goes with: a socket speaks for the credentials its handshake
+   * carried, so a turn with others (the profile's name means another account since a rename, or
+   * its token was renewed) opens its own. `body` is
    * the JSON body Codex sent, as bytes (one buffer or the chunks it arrived in: compared with the
    * last turn's without joining or parsing it whole) or parsed. `handshakeHeaders` is called only
    * when the turn opens a socket (most turns reuse one). `frameMetadata` joins the frame's
@@ -203,6 +208,7 @@ export interface UpstreamWebSockets {
   sendTurn(
     sessionId: string,
     profile: string,
+    credential: string,
     handshakeHeaders: () => Record<string, string>,
     body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
@@ -326,8 +332,9 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
   const connection = webSocketConnection(options.url);
   // Insertion order is use order: a used entry is re-inserted, so the first idle one is the LRU.
   const entries = new Map<string, Entry>();
-  // Profile -> when its handshake may be tried again. An upstream that refuses the upgrade would
-  // refuse it on every turn: one refusal, then HTTP until the cool-down ends.
+  // Credential -> when its handshake may be tried again. An upstream that refuses the upgrade
+  // would refuse it on every turn: one refusal, then HTTP until the cool-down ends. Kept by
+  // credential, not by name: a name can mean another account after a rename.
   const refusedUntil = new Map<string, number>();
   // Set by close(): no socket opens after it, whatever was in flight.
   let closed = false;
@@ -363,6 +370,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
 
   function open(
     key: string,
+    credential: string,
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<
@@ -423,6 +431,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         const limit = Number(answer['x-codex-websocket-max-message-bytes']);
         const entry: Entry = {
           key,
+          credential,
           socket,
           headers: answer,
           maxMessageBytes: Number.isFinite(limit) && limit > 0 ? limit : Infinity,
@@ -441,6 +450,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
   async function sendTurn(
     sessionId: string,
     profile: string,
+    credential: string,
     handshakeHeaders: () => Record<string, string>,
     body: BodyBytes | Record<string, unknown>,
     sink: WebSocketTurnSink,
@@ -450,12 +460,18 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     if (closed || signal.aborted) return { ok: false, ...cancelled };
     const key = `${sessionId}\u0000${profile}`;
     let entry = entries.get(key);
+    // Opened for other credentials (the name is another account now, or the token was renewed):
+    // never reused, whatever the name; a busy one is left to end its turn (this one goes by HTTP).
+    if (entry && entry.credential !== credential && !entry.busy) {
+      forget(entry);
+      entry = undefined;
+    }
     // Whether this turn's handshake opened the socket: its answer's turn state is this turn's.
     let openedNow = false;
     if (entry?.busy) return { ok: false, code: 'busy', message: 'the session socket is busy' };
     if (!entry || entry.socket.readyState !== WebSocket.OPEN) {
       if (entry) forget(entry);
-      const until = refusedUntil.get(profile);
+      const until = refusedUntil.get(credential);
       if (until !== undefined) {
         if (clock.now() < until) {
           return {
@@ -464,15 +480,15 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
             message: 'the upstream refused this profile’s WebSocket handshake recently',
           };
         }
-        refusedUntil.delete(profile);
+        refusedUntil.delete(credential);
       }
       makeRoom();
-      const opened = await open(key, handshakeHeaders(), signal);
+      const opened = await open(key, credential, handshakeHeaders(), signal);
       if (!('socket' in opened)) {
         // A 401 is the token, not the transport: the HTTP path refreshes it and the next turn's
         // handshake carries the new one. A turn cancelled mid-handshake says nothing either.
         if (opened.code === 'handshake_refused' && opened.status !== 401 && !signal.aborted) {
-          refusedUntil.set(profile, clock.now() + refusedCooldownMs);
+          refusedUntil.set(credential, clock.now() + refusedCooldownMs);
         }
         return { ok: false, ...opened };
       }
@@ -642,7 +658,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
         forget(carrier);
         resumed = { skip: [...completed], indexes: new Set(), ids: new Set() };
         makeRoom();
-        const opened = await open(key, handshakeHeaders(), signal);
+        const opened = await open(key, credential, handshakeHeaders(), signal);
         if (!('socket' in opened)) return finish(sent, false, 'abort');
         if (done) return void opened.socket.terminate();
         carrier = opened;

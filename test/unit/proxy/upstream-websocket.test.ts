@@ -95,6 +95,7 @@ async function turn(
   relayed.result = await current.pool.sendTurn(
     session,
     'alpha',
+    authorization,
     () => ({ authorization, 'openai-beta': 'responses_websockets=2026-02-06' }),
     payload,
     {
@@ -190,6 +191,20 @@ describe('the upstream WebSocket pool', () => {
     expect(current.pool.openCount()).toBe(0);
     expect((await turn(current, 's2')).result).toMatchObject({ code: 'refused_recently' });
     expect(handshakes(current)).toHaveLength(1);
+  });
+
+  it('never reuses a socket for other credentials: a name that means another account opens its own', async () => {
+    const current = await world();
+    current.fake.addAccount({ email: 'beta@example.com', reply: 'Hello from beta.' });
+    registerAccessToken(current.fake, 'access-token-beta', 'beta@example.com');
+    expect((await turn(current, 's1', body('one'))).result.ok).toBe(true);
+    // The same session and profile name, signed in to another account now (names swapped).
+    const other = await turn(current, 's1', body('two'), 'Bearer access-token-beta');
+    expect(other.result).toMatchObject({ ok: true, incremental: false });
+    expect(handshakes(current)).toHaveLength(2);
+    expect(handshakes(current).at(-1)?.headers['authorization']).toBe('Bearer access-token-beta');
+    expect(current.side.turns.at(-1)!.connection).toBe(2);
+    expect(current.pool.openCount()).toBe(1);
   });
 
   it('does not remember a 401: the token is refreshed over HTTP and the next handshake carries it', async () => {
