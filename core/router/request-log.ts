@@ -84,20 +84,48 @@ export interface RequestRenameRecord {
 /**
  * Re-points every record on `from` to `to` (a rename), in place: the account behind them is the
  * same, so its past requests are found under its new name by every reader (the dashboard's
- * filter and totals, `codex-lab log --profile`). The fallback chain's names move too.
+ * filter and totals, `codex-lab log --profile`). Every field that names a profile moves: the
+ * profile that served it, the one it was pinned to, the profiles the rule left (`why`), the
+ * fallback chain, and the name in the decision's sentence (`reason`).
  */
 export function repointRequests(records: Iterable<RequestRecord>, from: string, to: string): void {
+  let inSentence: RegExp | null = null;
   for (const record of records) {
-    if (record.profile === from) record.profile = to;
+    // The sentence names only profiles the row names in its fields: only then is it reworded
+    // (a word of the sentence that merely looks like the name is left alone elsewhere).
+    let names = false;
+    if (record.profile === from) {
+      record.profile = to;
+      names = true;
+    }
+    if (record.pinned === from) {
+      record.pinned = to;
+      names = true;
+    }
     if (record.why && record.why.left.some((entry) => entry.profile === from)) {
       record.why = renamedWhy(record.why, from, to);
+      names = true;
     }
     if (record.fallback.some((entry) => entry.profile === from)) {
       record.fallback = record.fallback.map((entry) =>
         entry.profile === from ? { ...entry, profile: to } : entry,
       );
+      names = true;
+    }
+    if (names && typeof record.reason === 'string') {
+      inSentence ??= nameInSentence(from);
+      record.reason = record.reason.replace(inSentence, () => to);
     }
   }
+}
+
+/**
+ * Where `name` stands as a whole name in a sentence: not inside a longer name (`alice2`), and a
+ * final period is the sentence's, not the name's (profile names may hold a `.`).
+ */
+function nameInSentence(name: string): RegExp {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![a-z0-9._-])${escaped}(?![a-z0-9_-])(?!\\.[a-z0-9._-])`, 'g');
 }
 
 /** `why` with `from` named `to` in the profiles it left (a rename: the same account). */

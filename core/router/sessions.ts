@@ -267,7 +267,11 @@ export class SessionTable {
       }
       if (slot.profile !== from) continue;
       if (to === null) this.#remove(slot);
-      else slot.profile = to;
+      else {
+        slot.profile = to;
+        // A pinned session's pin is the same profile: it names the new name too.
+        if (slot.pinned === from) slot.pinned = to;
+      }
     }
   }
 

@@ -130,6 +130,13 @@ describe('SessionTable', () => {
     expect(table.profileOf(null)).toBeNull();
   });
 
+  it('a pinned session names its pin by the new name after a rename', () => {
+    const table = new SessionTable({ clock: new FakeClock() });
+    table.record('s1', { ...request('alice'), route: 'pinned', pinned: 'alice' });
+    table.reassign('alice', 'al');
+    expect(table.list().map((view) => [view.profile, view.pinned])).toEqual([['al', 'al']]);
+  });
+
   it('keeps nothing of the input it records from: one object may be refilled per request', () => {
     const clock = new FakeClock();
     const table = new SessionTable({ clock });

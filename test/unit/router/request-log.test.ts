@@ -1,0 +1,110 @@
+/**
+ * The request log's renames (core/router/request-log.ts): every field of a row that names a
+ * profile follows a rename, in memory and as the journal's readers apply it.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  RequestLog,
+  requestsFromJournal,
+  type RequestRecord,
+} from '../../../core/router/request-log.ts';
+
+/** A row with the fields the log keeps, `overrides` on top. */
+function row(overrides: Partial<Omit<RequestRecord, 'id'>>): Omit<RequestRecord, 'id'> {
+  return {
+    at: 1_700_000_000_000,
+    sessionId: 'sess-1',
+    runId: null,
+    profile: null,
+    route: null,
+    pinned: null,
+    reason: '',
+    why: null,
+    model: 'gpt-5.5',
+    kind: 'responses',
+    status: 200,
+    ttfbMs: 10,
+    durationMs: 20,
+    tokens: null,
+    fallback: [],
+    ...overrides,
+  };
+}
+
+/** A refusal of a session pinned to alice, and a turn pinned to her that went through. */
+const pinnedRows = () => [
+  row({
+    status: 400,
+    pinned: 'alice',
+    route: null,
+    reason: 'Pinned by session pin to alice, which needs a new sign-in.',
+    fallback: [{ profile: 'alice', reason: 'auth_error' }],
+  }),
+  row({
+    profile: 'alice',
+    route: 'pinned',
+    pinned: 'alice',
+    reason:
+      'Pinned by session pin; alice is at its limit, which does not matter to a request that spends no quota.',
+    why: { rule: 'pin', pin: 'session', left: [] },
+  }),
+  // Another profile whose name starts with hers, in a sentence that also names alice.
+  row({
+    profile: 'alice2',
+    route: 'fallback',
+    reason: 'pinned alice is limited, pin allows fallback; alice2 has the most room.',
+    why: { rule: 'best', pin: null, left: [{ profile: 'alice', code: 'limited' }] },
+  }),
+];
+
+/** The fields of each row that may name a profile. */
+const named = (records: readonly RequestRecord[]) =>
+  records.map(({ profile, pinned, reason, why, fallback }) => ({
+    profile,
+    pinned,
+    reason,
+    left: why?.left.map((entry) => entry.profile) ?? [],
+    fallback: fallback.map((entry) => entry.profile),
+  }));
+
+const renamed = [
+  {
+    profile: null,
+    pinned: 'al',
+    reason: 'Pinned by session pin to al, which needs a new sign-in.',
+    left: [],
+    fallback: ['al'],
+  },
+  {
+    profile: 'al',
+    pinned: 'al',
+    reason:
+      'Pinned by session pin; al is at its limit, which does not matter to a request that spends no quota.',
+    left: [],
+    fallback: [],
+  },
+  {
+    profile: 'alice2',
+    pinned: null,
+    reason: 'pinned al is limited, pin allows fallback; alice2 has the most room.',
+    left: ['al'],
+    fallback: [],
+  },
+];
+
+describe('a rename in the request log', () => {
+  it('moves every field that names the profile: profile, pin, reason, what was left, fallback', () => {
+    const log = new RequestLog(10);
+    for (const record of pinnedRows()) log.record(record);
+    log.rename('alice', 'al', 1_700_000_001_000);
+    expect(named(log.records())).toEqual(renamed);
+  });
+
+  it('is applied the same way by the journal’s readers', () => {
+    const lines = [
+      ...pinnedRows().map((record, index) => ({ type: 'request', id: index + 1, ...record })),
+      { type: 'rename', from: 'alice', to: 'al', at: 1_700_000_001_000 },
+    ];
+    expect(named(requestsFromJournal(lines))).toEqual(renamed);
+  });
+});
