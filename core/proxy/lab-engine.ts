@@ -44,7 +44,7 @@ import { usageResponseFromSnapshot } from '../quota/usage.ts';
 import { CircuitBreaker } from '../router/circuit.ts';
 import { DecisionLog } from '../router/decision-log.ts';
 import { RenameTrail } from '../router/rename-trail.ts';
-import { RequestLog } from '../router/request-log.ts';
+import { RequestLog, removedProfileName } from '../router/request-log.ts';
 import {
   chooseProfile,
   staysOnProfile,
@@ -566,7 +566,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   /** Moves (`to`) or forgets (null) everything held in memory under `from`. */
   #moveLive(from: string, to: string | null): void {
-    if (to !== null) this.#requests.rename(from, to, this.#options.clock.now());
+    // A removed profile's requests stay its own: a profile given the name later never has them.
+    this.#requests.rename(from, to, this.#options.clock.now());
     this.#stickyAnswers.clear();
     this.#quotaHeaders.forget(from);
     this.#sessions.reassign(from, to);
@@ -677,10 +678,16 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   #ticketFinish(ticket: LabTicket, outcome: RequestOutcome): void {
     const { refused, lastPick, lastWhy, since, context, info, tried } = ticket;
-    // Under the name the profile has now (a removed one's keeps its name: its history).
-    const pick = refused || lastPick === null ? null : this.#followPick(lastPick, since);
+    // Under the name the profile has now; a profile removed meanwhile is named as removed (its
+    // history, never that of a profile given the name later: `removedProfileName`).
+    const followed = refused || lastPick === null ? null : this.#followPick(lastPick, since);
     // How the stream ended is the account's: booked on its name now, on nobody once removed.
-    const servedBy = pick === null ? null : this.#renames.follow(lastPick?.profile ?? '', since);
+    const servedBy =
+      followed === null || lastPick === null ? null : this.#renames.follow(lastPick.profile, since);
+    const pick =
+      followed === null || servedBy !== null
+        ? followed
+        : { ...followed, profile: removedProfileName(followed.profile) };
     if (ticket.turn && servedBy !== null)
       this.#noteStreamEnd(servedBy, outcome.status, outcome.ending ?? null);
     this.#requests.record({

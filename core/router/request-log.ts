@@ -71,14 +71,26 @@ export const defaultRequestCapacity = 2000;
 
 /**
  * A rename as the journal keeps it: the requests before it that name `from` are `to`'s. The log
- * is append-only, so a rename is one more line rather than an edit of every earlier one.
+ * is append-only, so a rename is one more line rather than an edit of every earlier one. A
+ * removal is one too, with `to: null`: the requests before it are the removed profile's
+ * (`removedProfileName`), never those of a profile that takes the name later.
  */
 export interface RequestRenameRecord {
   type: 'rename';
   from: string;
-  to: string;
+  to: string | null;
   /** Unix ms. */
   at: number;
+}
+
+/**
+ * What the requests of a removed profile name it by: its name marked removed, which no profile
+ * can have (a profile name holds no space), so a profile that takes the name later (a rename, a
+ * sign-in) never inherits them, in the filter by profile or in the totals, while the log still
+ * says whose they were.
+ */
+export function removedProfileName(name: string): string {
+  return `${name} (removed)`;
 }
 
 /**
@@ -86,9 +98,15 @@ export interface RequestRenameRecord {
  * same, so its past requests are found under its new name by every reader (the dashboard's
  * filter and totals, `codex-lab log --profile`). Every field that names a profile moves: the
  * profile that served it, the one it was pinned to, the profiles the rule left (`why`), the
- * fallback chain, and the name in the decision's sentence (`reason`).
+ * fallback chain, and the name in the decision's sentence (`reason`). `to: null` is a removal:
+ * the records name `removedProfileName(from)`.
  */
-export function repointRequests(records: Iterable<RequestRecord>, from: string, to: string): void {
+export function repointRequests(
+  records: Iterable<RequestRecord>,
+  from: string,
+  renamedTo: string | null,
+): void {
+  const to = renamedTo ?? removedProfileName(from);
   let inSentence: RegExp | null = null;
   for (const record of records) {
     // The sentence names only profiles the row names in its fields: only then is it reworded
@@ -175,7 +193,9 @@ export function requestsFromJournal(
     if (type === 'request') requests.push(rest as unknown as RequestRecord);
     else if (type === 'rename') {
       const { from, to } = rest as unknown as RequestRenameRecord;
-      if (typeof from === 'string' && typeof to === 'string') repointRequests(requests, from, to);
+      if (typeof from === 'string' && (typeof to === 'string' || to === null)) {
+        repointRequests(requests, from, to);
+      }
     }
   }
   return requests;
@@ -225,9 +245,10 @@ export class RequestLog {
 
   /**
    * A profile was renamed: its requests (and fallback chains) name `to` from now on, here and,
-   * through the rename listeners, in the journal.
+   * through the rename listeners, in the journal. `to: null`: it was removed, and its requests
+   * name `removedProfileName(from)`.
    */
-  rename(from: string, to: string, at: number): void {
+  rename(from: string, to: string | null, at: number): void {
     if (from === to) return;
     repointRequests(
       this.#ring.filter((record) => record !== undefined),

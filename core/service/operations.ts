@@ -240,7 +240,8 @@ export class LabOperations {
         revokeVerdict(revoked, name, input.force ?? false);
       }
       await store.remove(name);
-      this.#options.live.renameLive(name, null);
+      // Awaited: with no router, the removal's journal line is written before the command ends.
+      await this.#options.live.renameLive(name, null);
       await moveProfileState(this.#options.paths, name, null);
       this.#options.activity.add(
         'profile',
@@ -508,9 +509,10 @@ export function fileLiveState(options: {
   return {
     async reload() {},
     async renameLive(from, to) {
-      if (to === null || options.journal === undefined) return;
+      if (options.journal === undefined) return;
       // No router writes the journal now: this command adds the rename line itself, so the next
-      // router and `codex-lab log` find the profile's past requests under its new name.
+      // router and `codex-lab log` find the profile's past requests under its new name, and a
+      // removed one's (`to: null`) under no name a later profile may take.
       const { Journal } = await import('../state/journal.ts');
       // Append only, never the compacting rewrite: a router started meanwhile (by another shell's
       // codex-lab codex) may be appending too, and a rewrite from here would drop its lines.

@@ -108,3 +108,23 @@ describe('a rename in the request log', () => {
     expect(named(requestsFromJournal(lines))).toEqual(renamed);
   });
 });
+
+describe('a removal in the request log', () => {
+  it('leaves the removed profile’s rows under a name no later profile can take', () => {
+    const lines = [
+      { type: 'request', id: 1, ...row({ profile: 'carol', route: 'best' }) },
+      { type: 'rename', from: 'carol', to: null, at: 1_700_000_001_000 },
+      { type: 'rename', from: 'zed2', to: 'carol', at: 1_700_000_002_000 },
+      { type: 'request', id: 2, ...row({ profile: 'carol', route: 'best' }) },
+    ];
+    expect(requestsFromJournal(lines).map((record) => record.profile)).toEqual([
+      'carol (removed)',
+      'carol',
+    ]);
+    const log = new RequestLog(10);
+    log.record(row({ profile: 'carol', route: 'best' }));
+    log.rename('carol', null, 1_700_000_001_000);
+    log.rename('zed2', 'carol', 1_700_000_002_000);
+    expect(log.list(10, { profile: 'carol' })).toEqual([]);
+  });
+});
