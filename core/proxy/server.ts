@@ -722,7 +722,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           start(headers) {
             firstByteAt = clock.now();
             observe(pick.profile, 200, headers);
-            turnStates.note(pick.profile, headers);
+            turnStates.note(turnStateHolder(pick, credentials), headers);
             ticket.commit(pick, excluded);
             // The head is not flushed on its own: the first events are written right after this
             // call, in the same tick, and Node sends the head with them in one write.
@@ -857,7 +857,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         const origin = routing.origin ?? base.origin;
         // Codex's headers for this profile (another profile's turn state left off), and what the
         // router adds to them; applied to the one copy each request's headers get.
-        const codexHeaders = turnStates.headersFor(request.headers, pick.profile);
+        const codexHeaders = turnStates.headersFor(
+          request.headers,
+          turnStateHolder(pick, credentials),
+        );
         const added: AddedHeaders = { routingHint, override: routing.override };
 
         // The client's bytes, unless this profile must not see another account's ciphertext.
@@ -1121,7 +1124,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           observe(pick.profile, status, upstream.headers);
           if (status >= 500) noteFailure(pick.profile, status);
           ticket.commit(pick, excluded);
-          turnStates.note(pick.profile, upstream.headers);
+          turnStates.note(turnStateHolder(pick, credentials), upstream.headers);
           response.writeHead(status, responseHeaders(upstream.headers, saidAs(pick)));
           // An SSE client must see the status before the first event: flush the head now, unless
           // that event is already here (usual: it came in the same read as the upstream's head);
@@ -1545,6 +1548,17 @@ function quotaHeaders(headers: IncomingHttpHeaders): Record<string, string> {
     }
   }
   return kept;
+}
+
+/**
+ * Whose turn states a request's answers are (`TurnStateIssuers`): the account its credentials are
+ * signed in to, not the profile's name, which a rename can give to another account; the name only
+ * when the tokens carry no account id.
+ */
+function turnStateHolder(pick: ProfilePick, credentials: UpstreamCredentials): string {
+  return credentials.accountId === null
+    ? `profile:${pick.profile}`
+    : `account:${credentials.accountId}`;
 }
 
 function labHeaders(pick: ProfilePick): Record<string, string> {

@@ -7,6 +7,7 @@
  * turns over its upstream WebSocket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { turnStateCrossings } from '../fakes/fake-backend.ts';
 import { startTestRouter, turnThroughRouter, type TestRouter } from '../helpers/lab-service.ts';
 
 let router: TestRouter | undefined;
@@ -147,5 +148,35 @@ describe('profile names swapped while the router runs', () => {
     expect(state.requests.map((request) => [request.profile, request.status])).toEqual([
       ['c3', 429],
     ]);
+  });
+
+  it('never hands one account’s turn state to the account that took its profile’s name', async () => {
+    router = await startTestRouter({
+      homePrefix: 'codex-lab-swap-',
+      accounts: [
+        { email: 'carol@example.com', usagePerTurn: 0 },
+        { email: 'bob@example.com', usagePerTurn: 0 },
+      ],
+      profiles: [
+        ['carol@example.com', 'c2'],
+        ['bob@example.com', 'carol'],
+      ],
+    });
+    const lab = router;
+    lab.fake.webSocketUpgrades = 'refuse';
+    const first = await turnThroughRouter(lab.url, lab.token, 'sess-state', {
+      'x-codex-lab-profile': 'c2',
+    });
+    const turnState = first.headers.get('x-codex-turn-state');
+    expect(turnState).toBeTruthy();
+    expect((await lab.service.renameProfile({ from: 'c2', to: 'c3' })).ok).toBe(true);
+    expect((await lab.service.renameProfile({ from: 'carol', to: 'c2' })).ok).toBe(true);
+    // The same turn goes on, as Codex sends it: its turn state echoed, its pin the old name.
+    const next = await turnThroughRouter(lab.url, lab.token, 'sess-state', {
+      'x-codex-lab-profile': 'c2',
+      'x-codex-turn-state': turnState as string,
+    });
+    expect(next.status).toBe(200);
+    expect(turnStateCrossings(lab.fake)).toBe(0);
   });
 });
