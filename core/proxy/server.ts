@@ -713,8 +713,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
-        // The socket is this account's: a name that means another one now opens its own.
-        credentials.accessToken,
+        // The socket is this account's: a name that means another one now opens its own (a
+        // renewed token of the same account keeps it, and with it the incremental chain).
+        socketHolder(credentials),
         // Built only when a socket opens (the first turn, a resume): most turns reuse one.
         () => webSocketHeaders(codexHeaders, credentials, added),
         whole,
@@ -1555,6 +1556,16 @@ function quotaHeaders(headers: IncomingHttpHeaders): Record<string, string> {
  * signed in to, not the profile's name, which a rename can give to another account; the name only
  * when the tokens carry no account id.
  */
+/**
+ * Whose an upstream socket is (`UpstreamWebSockets.sendTurn`'s `credential`): the account its
+ * handshake signed in as, or, for credentials that name no account, the token itself.
+ */
+function socketHolder(credentials: UpstreamCredentials): string {
+  return credentials.accountId === null
+    ? `token:${credentials.accessToken}`
+    : `account:${credentials.accountId}`;
+}
+
 function turnStateHolder(pick: ProfilePick, credentials: UpstreamCredentials): string {
   return credentials.accountId === null
     ? `profile:${pick.profile}`

@@ -178,7 +178,7 @@ interface LastTurn {
 
 interface Entry {
   key: string;
-  /** The credential its handshake carried: the socket speaks for that account only. */
+  /** Whose credentials its handshake carried: the socket speaks for that account only. */
   credential: string;
   socket: WebSocket;
   /**
@@ -196,9 +196,9 @@ interface Entry {
 export interface UpstreamWebSockets {
   /**
    * Sends one turn over the (session, profile) socket, relaying its events to `sink`. `credential`
-   * is the access token the turn goes with: a socket speaks for the credentials its handshake
-   * carried, so a turn with others (the profile's name means another account since a rename, or
-   * its token was renewed) opens its own. `body` is
+   * names whose the turn is (the account, or the token when it names none): a socket speaks for
+   * the account its handshake signed in as, so a turn of another (the profile's name means another
+   * account since a rename) opens its own. `body` is
    * the JSON body Codex sent, as bytes (one buffer or the chunks it arrived in: compared with the
    * last turn's without joining or parsing it whole) or parsed. `handshakeHeaders` is called only
    * when the turn opens a socket (most turns reuse one). `frameMetadata` joins the frame's
@@ -460,8 +460,8 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     if (closed || signal.aborted) return { ok: false, ...cancelled };
     const key = `${sessionId}\u0000${profile}`;
     let entry = entries.get(key);
-    // Opened for other credentials (the name is another account now, or the token was renewed):
-    // never reused, whatever the name; a busy one is left to end its turn (this one goes by HTTP).
+    // Opened for another account (the name is another account's now): never reused, whatever
+    // the name; a busy one is left to end its turn (this one goes by HTTP).
     if (entry && entry.credential !== credential && !entry.busy) {
       forget(entry);
       entry = undefined;
