@@ -44,9 +44,10 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
     const when = profile.priming.at
       ? ` at ${profile.priming.at} local time`
       : ' as soon as it is idle';
+    const windowsGet = windows.length === 1 ? 'window gets' : 'windows get';
     writeLine(
       context.stdout,
-      `Priming is on for ${profile.name}: its idle ${windows.join(' and ')} window gets one tiny turn${when} after each reset, while codex-lab serve or the app runs.`,
+      `Priming is on for ${profile.name}: its idle ${windows.join(' and ')} ${windowsGet} one tiny turn${when} after each reset, while codex-lab serve or the app runs.`,
     );
   } else {
     writeLine(context.stdout, `Priming is off for ${profile.name}.`);
