@@ -30,6 +30,7 @@ import {
 } from '../../router/request-log.ts';
 import { matchProfileName, unknownProfile } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
+import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { fitTable, hiddenNote, tableWidth, type FitColumn, type FittedTable } from '../format.ts';
 
@@ -56,7 +57,7 @@ export async function runLog(
   const wide = options['wide'] === true;
   const table: RequestTableOptions = { width: tableWidth(options, context.stdout), wide };
   const typedSession = typeof options['session'] === 'string' ? options['session'] : null;
-  const typed = typeof options['profile'] === 'string' ? options['profile'] : null;
+  const typed = optionalNameArgument(options['profile']) ?? null;
   const all = await readRequests(context, { sessionId: null, profile: null });
   if (all === null) return 1;
   const sessionId = typedSession === null ? null : sessionOf(typedSession, all, follow);
