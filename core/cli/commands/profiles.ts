@@ -163,6 +163,10 @@ export async function runPin(
   options: Record<string, unknown>,
 ): Promise<number> {
   const name = nameArgument(args[0], 'the profile name');
+  const allowFallback = options['allowFallback'] === true;
+  // Refused before anything is read, in the operation's own sentence (every surface's).
+  const { checkPinOptions } = await import('../../service/operations.ts');
+  checkPinOptions({ profile: name, allowFallback });
   const target = await pinTarget(options);
   if (isAutoName(name)) {
     // A pin to `auto` is no pin: the router chooses, as it does for `use auto`.
@@ -174,7 +178,6 @@ export async function runPin(
     return 0;
   }
   const profile = (await cliProfileStore(context).getProfile(name)).name;
-  const allowFallback = options['allowFallback'] === true;
   await setPin(context, target, profile, allowFallback);
   writeLine(
     context.stdout,
