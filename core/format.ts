@@ -943,6 +943,20 @@ export function sessionLabel(id: string): string {
   return id.length <= 14 ? id : `…${id.slice(-8)}`;
 }
 
+/**
+ * The session ids among `known` that `typed` names: the one it equals, else each one it ends or
+ * starts (a leading "…" dropped), so an id copied from a table that shows it as `sessionLabel`
+ * does finds its session. Empty when none; more than one when the text is too short to tell.
+ */
+export function sessionIdsMatching(typed: string, known: Iterable<string>): string[] {
+  const ids = [...new Set(known)];
+  const text = typed.trim();
+  if (ids.includes(text)) return [text];
+  const part = text.replace(/^(…|\.\.\.)/, '');
+  if (part === '') return [];
+  return ids.filter((id) => id.endsWith(part) || id.startsWith(part));
+}
+
 /** "1.2k", "850", "3.4M": a token count at a glance. */
 export function formatCount(count: number): string {
   if (count >= 1_000_000) return `${(count / 1_000_000).toFixed(1)}M`;

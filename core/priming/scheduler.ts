@@ -11,7 +11,7 @@ import { readJsonFile, writeJsonFile } from '../home/files.ts';
 import { withLock } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { minute, second, silentLogger, type Cancel, type Clock, type Logger } from '../ports.ts';
-import type { PrimingWindow } from '../profiles/schema.ts';
+import { parseLocalTime, type PrimingWindow } from '../profiles/schema.ts';
 import type { PrimingOutcomeView } from '../view-types.ts';
 import { HealthStore, type ProfileHealth } from '../state/health-store.ts';
 import {
@@ -927,10 +927,10 @@ export async function readPrimingFile(paths: LabPaths): Promise<PrimingFile> {
 
 /** The next time (Unix ms, at or after `now`) the local clock reads `HH:MM`, or null if malformed. */
 export function nextLocalTime(now: number, at: string): number | null {
-  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(at.trim());
-  if (!match) return null;
+  const time = parseLocalTime(at);
+  if (!time) return null;
   const due = new Date(now);
-  due.setHours(Number(match[1]), Number(match[2]), 0, 0);
+  due.setHours(time.hours, time.minutes, 0, 0);
   if (due.getTime() < now) due.setDate(due.getDate() + 1);
   return due.getTime();
 }

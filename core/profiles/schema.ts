@@ -38,6 +38,16 @@ export const primingWindowSchema = z.enum(['weekly', 'five_hour']);
 /** Which quota window priming watches. */
 export type PrimingWindow = z.infer<typeof primingWindowSchema>;
 
+/**
+ * A local time of day written "HH:MM" (00:00 to 23:59, two digits each), as hours and minutes, or
+ * null when `text` is not one. The one reading of `priming.at`: the registry is refused with it,
+ * and the scheduler plans with it, so a time the registry accepts is the time priming uses.
+ */
+export function parseLocalTime(text: string): { hours: number; minutes: number } | null {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  return match ? { hours: Number(match[1]), minutes: Number(match[2]) } : null;
+}
+
 /** One profile in the registry. Secrets never live here. */
 export const profileRecordSchema = z.looseObject({
   name: z.string().regex(profileNamePattern),
@@ -65,7 +75,13 @@ export const profileRecordSchema = z.looseObject({
       enabled: z.boolean().default(false),
       windows: z.array(primingWindowSchema).default(['weekly']),
       /** Local time "HH:MM" to prime at, or null for "as soon as the window is idle". */
-      at: z.string().nullable().default(null),
+      at: z
+        .string()
+        .refine((text) => parseLocalTime(text) !== null, {
+          message: 'expected a local time HH:MM, from 00:00 to 23:59, or null',
+        })
+        .nullable()
+        .default(null),
       model: z.string().nullable().default(null),
     })
     .default({ enabled: false, windows: ['weekly'], at: null, model: null }),

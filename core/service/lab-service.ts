@@ -854,9 +854,14 @@ export class LabService implements ControlApiService {
     const failingSince = this.#engine.failingSince(view.name);
     if (failingSince === null) delete view.failingSince;
     else view.failingSince = new Date(failingSince).toISOString();
+    // The router's marks are newer than the files' (it writes health.json after it acts), so they
+    // win; an account the files say is not checked yet but the router has seen working (a usage
+    // read or a turn just now) is working, as the numbers overlaid below from the same memory say
+    // (`usage --refresh` asks right after its read, before health.json is written).
     if (
-      view.status !== 'auth_error' &&
-      (live.status === 'limited' || live.status === 'auth_error')
+      (view.status !== 'auth_error' &&
+        (live.status === 'limited' || live.status === 'auth_error')) ||
+      (view.status === 'unknown' && live.status === 'ok')
     ) {
       view.status = live.status;
       view.statusMessage = healthStatusMessage(view.name, live);

@@ -115,6 +115,21 @@ export function checkRemoveOptions(input: Inputs['removeProfile']): void {
   }
 }
 
+/**
+ * Throws `invalid_argument` for a pin to no profile (`null`, or `auto`: the pin is removed) that
+ * asks to allow fallback: there is no pinned profile to fall over from, and the request would
+ * otherwise be dropped without a word. Checked by `pinSession` and `pinRepo` (and by the CLI
+ * before it reads anything).
+ */
+export function checkPinOptions(input: { profile: string | null; allowFallback?: boolean }): void {
+  if (input.allowFallback === true && (input.profile === null || isAutoName(input.profile))) {
+    throw new LabError(
+      'invalid_argument',
+      '--allow-fallback only goes with a profile: pinning to auto removes the pin, so there is nothing to fall over from; leave it out, or pin a profile.',
+    );
+  }
+}
+
 /** True when a usage read shows room in every window it reports (so a `limited` mark is stale). */
 export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
   if (snapshot.limitReached === true) return false;
@@ -255,6 +270,7 @@ export class LabOperations {
   /** Pins (or with `profile: null` unpins) a Codex session. */
   async pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
+      checkPinOptions(input);
       const profile = await this.#profileName(input.profile ?? null);
       await this.#options.store.setPin(
         'session',
@@ -276,6 +292,7 @@ export class LabOperations {
   /** Pins (or unpins) a repository, under its canonical path (subfolders are covered). */
   async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
     return this.#edit(async () => {
+      checkPinOptions(input);
       const profile = await this.#profileName(input.profile ?? null);
       const path = await canonicalRepoPath(input.path);
       // A pin Codex's reports can never match would be listed and route nothing; an unpin of any

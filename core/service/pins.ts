@@ -20,11 +20,16 @@ export function pinViews(registry: Pick<Registry, 'pins'>): PinView[] {
   return [...views('repo', registry.pins.repos), ...views('session', registry.pins.sessions)];
 }
 
-/** How many pins name each profile. */
+/** The pins that name each profile (`list --json`'s `pins`), each in `pinViews`' order. */
+export function pinsByProfile(pins: readonly PinView[]): Map<string, PinView[]> {
+  const byProfile = new Map<string, PinView[]>();
+  for (const pin of pins) byProfile.set(pin.profile, [...(byProfile.get(pin.profile) ?? []), pin]);
+  return byProfile;
+}
+
+/** How many pins name each profile (`list`'s PINS column): `pinsByProfile`'s, counted. */
 export function pinCounts(pins: readonly PinView[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const pin of pins) counts.set(pin.profile, (counts.get(pin.profile) ?? 0) + 1);
-  return counts;
+  return new Map([...pinsByProfile(pins)].map(([profile, named]) => [profile, named.length]));
 }
 
 /**

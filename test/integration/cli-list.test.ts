@@ -194,6 +194,26 @@ describe('codex-lab list', () => {
     );
   });
 
+  it('--json gives each profile its pins, as pins --json and the control API shape them', async () => {
+    const store = new ProfileStore({ paths });
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
+    await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
+    await store.setPin('session', 'thread-1', 'alice', true);
+    await store.setPin('session', 'thread-2', 'alice');
+    const json = await runCodexLab(['list', '--json'], { home });
+    const pins = await runCodexLab(['pins', '--json'], { home });
+    const table = await runCodexLab(['list'], { home });
+    expect(json.code).toBe(0);
+    const views = JSON.parse(json.stdout) as Array<{ name: string; pins: unknown[] }>;
+    const all = JSON.parse(pins.stdout) as Array<{ profile: string }>;
+    expect(all).toHaveLength(2);
+    expect(views.find((view) => view.name === 'alice')?.pins).toEqual(all);
+    expect(views.find((view) => view.name === 'bob')?.pins).toEqual([]);
+    expect(all[0]).toMatchObject({ kind: 'session', key: 'thread-1', allowFallback: true });
+    // The table's PINS column counts the same pins.
+    expect(table.stdout).toMatch(/^\s*alice\s.*\spinned \(2\)\s*$/m);
+  });
+
   it('reports a corrupt registry by name, exits 1 and leaves the file unchanged', async () => {
     await writeFile(paths.registry, '{"version":1,"profiles":[{"name":');
     for (const args of [['list'], ['list', '--json'], ['use', 'auto'], ['rename', 'a', 'b']]) {

@@ -592,3 +592,98 @@ describe('codex-lab codex: the line after the router refused a pool where the re
     );
   });
 });
+
+describe('codex-lab log: filtered by session or profile', () => {
+  const one = '019a5c3e-1111-7000-8000-aaaa87f48ca9';
+  const twinA = '019a5c3e-2222-7000-8000-bbbb12345678';
+  const twinB = '019a5c3e-3333-7000-8000-cccc12345678';
+  const line = (id: number, sessionId: string) =>
+    JSON.stringify({
+      type: 'request',
+      id,
+      at: Date.now() - 60_000 + id,
+      sessionId,
+      runId: null,
+      profile: 'work',
+      route: 'active',
+      reason: '',
+      model: 'gpt-5.5',
+      kind: 'responses',
+      status: 200,
+      ttfbMs: 850,
+      durationMs: 1250,
+      tokens: null,
+      fallback: [],
+    }) + '\n';
+
+  async function logHome(): Promise<string> {
+    const home = tempFolder('codex-lab-log-filter-');
+    await mkdir(join(home, 'state'), { recursive: true, mode: 0o700 });
+    await writeFile(
+      join(home, 'state', 'activity.jsonl'),
+      line(1, one) + line(2, twinA) + line(3, twinB),
+      {
+        mode: 0o600,
+      },
+    );
+    // `idle` is a profile no request went to.
+    const createdAt = new Date().toISOString();
+    await writeFile(
+      join(home, 'auth-profiles.json'),
+      JSON.stringify({
+        version: 1,
+        profiles: [
+          { name: 'work', createdAt },
+          { name: 'idle', createdAt },
+        ],
+      }),
+      { mode: 0o600 },
+    );
+    return home;
+  }
+
+  it('takes a session id as the table shortens it, its end, or its start', async () => {
+    const home = await logHome();
+    const table = await runCodexLab(['log'], { home });
+    expect(table.stdout).toContain('…87f48ca9');
+    for (const typed of ['…87f48ca9', '87f48ca9', '019a5c3e-1111', one]) {
+      const run = await runCodexLab(['log', '--session', typed, '--json'], { home });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const rows = run.stdout
+        .trim()
+        .split('\n')
+        .map((text) => JSON.parse(text));
+      expect(rows.map((row) => row.sessionId)).toEqual([one]);
+    }
+  });
+
+  it('says no request matches a session it does not know, naming it, and exits 1', async () => {
+    const home = await logHome();
+    const run = await runCodexLab(['log', '--session', 'nope'], { home });
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toMatch(/No requests yet/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^codex-lab: No request matches session "nope"/);
+  });
+
+  it('lists the sessions a shortened id could be, in one sentence, and exits 1', async () => {
+    const home = await logHome();
+    const run = await runCodexLab(['log', '--session', '12345678'], { home });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(twinA);
+    expect(run.stderr).toContain(twinB);
+    expect(run.stderr).not.toContain(one);
+  });
+
+  it('says a profile no request went to has none, not "No requests yet"', async () => {
+    const home = await logHome();
+    const run = await runCodexLab(['log', '--profile', 'idle'], { home });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(/No requests yet/);
+    expect(run.stdout).toMatch(/^No requests for profile idle\b/);
+  });
+});

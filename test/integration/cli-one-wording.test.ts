@@ -76,6 +76,31 @@ describe('one sentence per fact', () => {
     ]);
   });
 
+  it('an empty name is said as a missing name by every command alike, and does nothing', async () => {
+    await addProfiles(['al', 'bob']);
+    const said = new Set<string>();
+    for (const args of [
+      ['remove', ''],
+      ['pin', '', '--session', '0199aabb-ccdd-7eef-8899-aabbccddeeff'],
+      ['priming', 'on', ''],
+      ['prime', ''],
+      ['prime', '', '--dry-run'],
+      ['codex', '--profile', '', '--', 'exec', 'x'],
+      ['log', '--profile', ''],
+      ['usage', ''],
+      ['login', ''],
+    ]) {
+      const run = await runCodexLab(args, {
+        home,
+        env: { CODEX_LAB_CODEX_BIN: '/bin/false', CODEX_LAB_PORT: '1' },
+      });
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stdout, args.join(' ')).toBe('');
+      said.add(run.stderr);
+    }
+    expect([...said]).toEqual(['codex-lab: Missing the profile name; see `codex-lab --help`.\n']);
+  });
+
   it('no profiles yet is said the same by list and usage', async () => {
     const list = await runCodexLab(['list'], { home });
     const usage = await runCodexLab(['usage'], { home });

@@ -133,6 +133,24 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('refuses pin auto with --allow-fallback (auto removes the pin), keeping the pin', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'codex-lab-repo-'));
+    await mkdir(join(repo, '.git'));
+    for (const target of [
+      ['--session', 's1'],
+      ['--repo', repo],
+    ]) {
+      expect((await runCodexLab(['pin', 'bob', ...target], { home })).code).toBe(0);
+      const before = await snapshot();
+      const run = await runCodexLab(['pin', 'auto', ...target, '--allow-fallback'], { home });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^codex-lab: --allow-fallback .*auto.*\.\n$/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(await snapshot()).toBe(before);
+    }
+  });
+
   it('a registry that already holds a name now refused for Windows still loads', async () => {
     const registry = JSON.parse(await readFile(paths.registry, 'utf8')) as {
       profiles: Array<{ name: string }>;

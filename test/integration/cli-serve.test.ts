@@ -264,6 +264,28 @@ describe('codex-lab token', () => {
 });
 
 describe('codex-lab usage', () => {
+  it('--refresh through a freshly started serve shows the status of the state its numbers come from', async () => {
+    const serve = await startServe(home, env());
+    children.push(serve);
+    const run = await runCodexLab(['usage', '--refresh', '--json'], { home, env: env() });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const views = JSON.parse(run.stdout) as Array<{
+      name: string;
+      status: string;
+      quota: { updatedAt: string | null };
+    }>;
+    // Both accounts were read just now, so both are known to work: never "not checked yet".
+    expect(views.map((view) => [view.name, view.status])).toEqual([
+      ['alpha', 'ok'],
+      ['beta', 'ok'],
+    ]);
+    for (const view of views) expect(view.quota.updatedAt).not.toBeNull();
+    const human = await runCodexLab(['usage', '--refresh'], { home, env: env() });
+    expect(human.code).toBe(0);
+    expect(human.stdout).not.toContain('not checked yet');
+  });
+
   it('--refresh --json returns both windows with the fake upstream numbers', async () => {
     const run = await runCodexLab(['usage', '--refresh', '--json'], { home, env: env() });
     expect(run.stderr).toBe('');

@@ -58,6 +58,38 @@ describe('priming on|off', () => {
   });
 });
 
+describe('priming.at in the registry', () => {
+  async function setPriming(priming: Record<string, unknown>): Promise<void> {
+    const file = join(home, 'auth-profiles.json');
+    const registry = JSON.parse(await readFile(file, 'utf8'));
+    registry.profiles[0].priming = priming;
+    await writeFile(file, JSON.stringify(registry));
+  }
+
+  it('says when an HH:MM priming time is, and that plural windows get a turn', async () => {
+    await setPriming({ enabled: false, windows: ['weekly', 'five_hour'], at: '07:05' });
+    const on = await runCodexLab(['priming', 'on', 'alpha'], { home });
+    expect(on.stderr).toBe('');
+    expect(on.code).toBe(0);
+    expect(on.stdout).toContain(
+      'its idle weekly and 5-hour windows get one tiny turn at 07:05 local time after each reset',
+    );
+  });
+
+  it.each(['25:99', '7:5', 'noon'])(
+    'refuses %j, naming the file, as a bad windows value is',
+    async (at) => {
+      await setPriming({ enabled: false, windows: ['weekly'], at });
+      const on = await runCodexLab(['priming', 'on', 'alpha'], { home });
+      expect(on.code).toBe(1);
+      expect(on.stdout).toBe('');
+      expect(on.stderr).toContain(join(home, 'auth-profiles.json'));
+      expect(on.stderr).toMatch(/at profiles\.0\.priming\.at \(.*HH:MM.*\)/);
+      expect(on.stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
+});
+
 describe('prime', () => {
   it('--dry-run prints the exact request with secrets redacted and sends nothing', async () => {
     const run = await runCodexLab(['prime', 'alpha', '--dry-run'], { home, env: env() });

@@ -269,6 +269,17 @@ describe('control API answers', () => {
         code: 'invalid_argument',
       });
     }
+    // An unpin (null or auto) that would allow fallback is refused: it has nothing to fall from.
+    for (const profile of [null, 'auto']) {
+      expect(
+        await failure(
+          await call('pinSession', { sessionId: 'no-such-pin', profile, allowFallback: true }),
+        ),
+      ).toMatchObject({ status: 400, code: 'invalid_argument' });
+      expect(
+        await failure(await call('pinRepo', { path: '/tmp', profile, allowFallback: true })),
+      ).toMatchObject({ status: 400, code: 'invalid_argument' });
+    }
     // A valid id with no pin still unpins (nothing to do).
     expect((await call('pinSession', { sessionId: 'no-such-pin', profile: null })).status).toBe(
       200,

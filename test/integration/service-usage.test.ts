@@ -3,10 +3,11 @@
  * retry, never a loop that spends refresh token after refresh token.
  */
 import { rm } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isLabError } from '../../core/errors.ts';
 import { labPaths } from '../../core/home/paths.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
+import { HealthStore } from '../../core/state/health-store.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { expireAccessTokens, issuerStats } from '../fakes/fake-issuer.ts';
 import { makeTempHome } from '../helpers/cli.ts';
@@ -165,5 +166,34 @@ describe('usage refresh', () => {
     expect(isLabError(error) && error.code).toBe('unauthorized');
     expect(isLabError(error) && error.fix).toEqual({ action: 'sign_in', profiles: ['alpha'] });
     expect(issuerStats(fake).refreshToken - before).toBe(1);
+  });
+});
+
+describe('the state a refresh answers with', () => {
+  it('shows an account just read as working, with its numbers, before health.json says so', async () => {
+    // The router marks the account working at once and writes health.json after: held here, so
+    // the state asked right after the refresh (as usage --refresh asks it) meets the file unwritten.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const markOk = HealthStore.prototype.markOk;
+    const spy = vi.spyOn(HealthStore.prototype, 'markOk').mockImplementation(async function (
+      this: HealthStore,
+      ...args
+    ) {
+      await held;
+      return markOk.apply(this, args);
+    });
+    try {
+      expect((await service.refreshUsage({ profile: null })).ok).toBe(true);
+      const views = (await service.getState()).profiles;
+      expect(views.map((view) => [view.name, view.status, view.statusMessage])).toEqual([
+        ['alpha', 'ok', null],
+        ['beta', 'ok', null],
+      ]);
+      for (const view of views) expect(view.quota.updatedAt).not.toBeNull();
+    } finally {
+      release();
+      spy.mockRestore();
+    }
   });
 });

@@ -26,6 +26,8 @@ import {
   requestRouteText,
   requestRuleText,
   routeRuleText,
+  sessionIdsMatching,
+  sessionLabel,
 } from '../../core/format.ts';
 
 const now = Date.parse('2030-01-01T12:00:00Z');
@@ -305,5 +307,30 @@ describe('fitTable on a narrow terminal', () => {
     const table = fitTable(columns, rows, 44);
     for (const line of table.lines) expect(line.length, line).toBeLessThanOrEqual(44);
     expect(table.lines[2]).toContain('limit…');
+  });
+});
+
+describe('sessionIdsMatching', () => {
+  const one = '019a5c3e-1111-7000-8000-aaaa87f48ca9';
+  const twinA = '019a5c3e-2222-7000-8000-bbbb12345678';
+  const twinB = '019a5c3e-3333-7000-8000-cccc12345678';
+  const known = [one, twinA, twinB, one];
+
+  it('finds an id as sessionLabel shows it, by its end or start, or whole', () => {
+    expect(sessionIdsMatching(sessionLabel(one), known)).toEqual([one]);
+    expect(sessionIdsMatching('87f48ca9', known)).toEqual([one]);
+    expect(sessionIdsMatching('019a5c3e-1111', known)).toEqual([one]);
+    expect(sessionIdsMatching(one, known)).toEqual([one]);
+  });
+
+  it('finds every id the text could be, and none for text in no id or no text', () => {
+    expect(sessionIdsMatching('12345678', known)).toEqual([twinA, twinB]);
+    expect(sessionIdsMatching('nope', known)).toEqual([]);
+    expect(sessionIdsMatching('…', known)).toEqual([]);
+    expect(sessionIdsMatching('', known)).toEqual([]);
+  });
+
+  it('prefers an id equal to the text over longer ones that end with it', () => {
+    expect(sessionIdsMatching('abc', ['abc', 'xabc'])).toEqual(['abc']);
   });
 });

@@ -25,6 +25,7 @@ import { codexConfigFileName } from '../../home/codex-home.ts';
 import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
+import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { signalExitCode, stopSignals, type StopSignal } from '../critical-exit.ts';
 import { precheckCodexProfile } from '../prechecks.ts';
@@ -126,10 +127,7 @@ export async function runCodex(
 ): Promise<number> {
   // `--profile` wins over a shell's `CODEX_LAB_PROFILE` (README: the variable pins the Codex
   // process it reaches, this one included).
-  const typed =
-    typeof options['profile'] === 'string'
-      ? options['profile']
-      : (context.config.profile ?? undefined);
+  const typed = optionalNameArgument(options['profile']) ?? context.config.profile ?? undefined;
   // `auto` is no pin (the router chooses), as `use auto` is; any other name is read by the rule
   // every command uses, and Codex sends the profile's real name.
   let profile: string | undefined;

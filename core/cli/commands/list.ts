@@ -14,7 +14,7 @@ import type { FileProblemView } from '../../view-types.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool } from '../../service/quota-text.ts';
 import { createProfileStore } from '../../profiles/create-store.ts';
-import { danglingReferences, pinCounts, pinViews } from '../../service/pins.ts';
+import { danglingReferences, pinCounts, pinsByProfile, pinViews } from '../../service/pins.ts';
 import type { PinView, ProfileView } from '../../service/contract.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
@@ -75,7 +75,13 @@ export async function runList(
     pins = pinViews(registry);
   }
   if (options['json'] === true) {
-    writeLine(context.stdout, formatJson(views));
+    // Each profile with the pins that name it, shaped as `pins --json` and the control API's
+    // state shape them: the table's PINS column counts these.
+    const named = pinsByProfile(pins);
+    writeLine(
+      context.stdout,
+      formatJson(views.map((view) => ({ ...view, pins: named.get(view.name) ?? [] }))),
+    );
   } else {
     const width = tableWidth(options, context.stdout);
     writeLine(

@@ -15,8 +15,10 @@ import {
   requestLeftText,
   requestRuleText,
   requestStatusText,
+  sessionIdsMatching,
   sessionLabel,
 } from '../../format.ts';
+import { LabError } from '../../errors.ts';
 import type { RequestView } from '../../view-types.ts';
 import {
   filterRequests,
@@ -28,6 +30,7 @@ import {
 } from '../../router/request-log.ts';
 import { matchProfileName, unknownProfile } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
+import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { fitTable, hiddenNote, tableWidth, type FitColumn, type FittedTable } from '../format.ts';
 
@@ -53,10 +56,11 @@ export async function runLog(
   const follow = options['follow'] === true;
   const wide = options['wide'] === true;
   const table: RequestTableOptions = { width: tableWidth(options, context.stdout), wide };
-  const sessionId = typeof options['session'] === 'string' ? options['session'] : null;
-  const typed = typeof options['profile'] === 'string' ? options['profile'] : null;
-  const all = await readRequests(context, { sessionId, profile: null });
+  const typedSession = typeof options['session'] === 'string' ? options['session'] : null;
+  const typed = optionalNameArgument(options['profile']) ?? null;
+  const all = await readRequests(context, { sessionId: null, profile: null });
   if (all === null) return 1;
+  const sessionId = typedSession === null ? null : sessionOf(typedSession, all, follow);
   let names: string[] = [];
   let profile: string | null = null;
   if (typed !== null) {
@@ -96,10 +100,7 @@ export async function runLog(
     }
   };
   if (!json && first.length === 0 && !follow) {
-    writeLine(
-      context.stdout,
-      'No requests yet: they appear here once Codex runs through the router.',
-    );
+    writeLine(context.stdout, noRequestsText(sessionId, profile));
   }
   print(first);
   if (!json && first.length > 0) {
@@ -115,6 +116,40 @@ export async function runLog(
     print(next);
     lastId = next.at(-1)?.id ?? lastId;
   }
+}
+
+/**
+ * The session `--session` names: an id of the log's, whole or as much of its end or start as
+ * tells it apart (the table shows ids shortened, and a copied one must work). Text that matches
+ * several is refused, listing them; text that matches none is refused, but with `--follow`, which
+ * waits for the session's first request under the id as typed.
+ */
+function sessionOf(typed: string, all: readonly RequestRecord[], follow: boolean): string {
+  const known = all.flatMap((request) => (request.sessionId === null ? [] : [request.sessionId]));
+  const matches = sessionIdsMatching(typed, known);
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) {
+    throw new LabError(
+      'invalid_argument',
+      `Session "${typed}" could be any of ${matches.length} sessions (${matches.join(', ')}): give more of its id.`,
+    );
+  }
+  if (follow) return typed.trim();
+  throw new LabError(
+    'not_found',
+    `No request matches session "${typed}": codex-lab log --wide shows the sessions' whole ids.`,
+  );
+}
+
+/** What the log says when the requests asked for are none: which ones, when filtered. */
+function noRequestsText(sessionId: string | null, profile: string | null): string {
+  if (profile === null && sessionId === null) {
+    return 'No requests yet: they appear here once Codex runs through the router.';
+  }
+  const session = sessionId === null ? '' : ` in session ${sessionId}`;
+  return profile === null
+    ? `No requests${session}.`
+    : `No requests for profile ${profile}${session}.`;
 }
 
 async function readRequests(

@@ -24,6 +24,7 @@ import { criticalWorkPending } from '../../home/critical.ts';
 import { second, systemClock } from '../../ports.ts';
 import { cliLogger, cliProfileStore } from '../profile-store.ts';
 import { signalExitCode, stopSignals, type StopSignal } from '../critical-exit.ts';
+import { optionalNameArgument } from '../arguments.ts';
 import type { CliContext } from '../context.ts';
 import { writeLine } from '../context.ts';
 import { precheckLogin } from '../prechecks.ts';
@@ -104,7 +105,7 @@ export async function runLogin(
   args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const requestedName = args[0] ?? null;
+  const requestedName = optionalNameArgument(args[0]) ?? null;
   const timeoutMs = parseTimeout(options['timeout']);
   const callbackPort = context.config.callbackPort;
   const keyring = options['keyring'] === true;

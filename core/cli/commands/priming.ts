@@ -13,6 +13,7 @@ import { PrimingScheduler } from '../../priming/scheduler.ts';
 import { HealthStore } from '../../state/health-store.ts';
 import type { PrimingOutcome } from '../../state/schema.ts';
 import type { PrimingOutcomeView } from '../../service/contract.ts';
+import { nameArgument, optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { cliTokenManager, openLabClient, valueOf } from '../lab-client.ts';
 import { cliLogger, cliProfileStore } from '../profile-store.ts';
@@ -20,19 +21,13 @@ import { cliLogger, cliProfileStore } from '../profile-store.ts';
 /** `priming on|off NAME`. */
 export async function runPrimingToggle(context: CliContext, args: string[]): Promise<number> {
   const state = (args[0] ?? '').trim().toLowerCase();
-  const name = args[1] ?? '';
   if (state !== 'on' && state !== 'off') {
     throw new LabError(
       'invalid_argument',
-      `Priming can be turned "on" or "off", not "${args[0] ?? ''}": run codex-lab priming on ${name || 'NAME'}.`,
+      `Priming can be turned "on" or "off", not "${args[0] ?? ''}": run codex-lab priming on ${args[1] || 'NAME'}.`,
     );
   }
-  if (name === '') {
-    throw new LabError(
-      'invalid_argument',
-      `Missing the profile name: run codex-lab priming ${state} NAME.`,
-    );
-  }
+  const name = nameArgument(args[1]);
   const lab = await openLabClient(context);
   valueOf(await lab.setPriming({ profile: name, enabled: state === 'on' }));
   const store = cliProfileStore(context);
@@ -44,9 +39,10 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
     const when = profile.priming.at
       ? ` at ${profile.priming.at} local time`
       : ' as soon as it is idle';
+    const windowsGet = windows.length === 1 ? 'window gets' : 'windows get';
     writeLine(
       context.stdout,
-      `Priming is on for ${profile.name}: its idle ${windows.join(' and ')} window gets one tiny turn${when} after each reset, while codex-lab serve or the app runs.`,
+      `Priming is on for ${profile.name}: its idle ${windows.join(' and ')} ${windowsGet} one tiny turn${when} after each reset, while codex-lab serve or the app runs.`,
     );
   } else {
     writeLine(context.stdout, `Priming is off for ${profile.name}.`);
@@ -62,9 +58,10 @@ export async function runPrime(
 ): Promise<number> {
   const store = cliProfileStore(context);
   const dryRun = options['dryRun'] === true;
-  const named = args[0];
+  // No name is every profile with priming on; an empty one is refused as missing, never that.
+  const named = optionalNameArgument(args[0]);
   let names: string[];
-  if (named !== undefined && named !== '') {
+  if (named !== undefined) {
     names = [(await store.getProfile(named)).name];
   } else {
     names = (await store.listProfiles())

@@ -5,6 +5,7 @@
  * `runCli` prints as one line.
  */
 import { LabError } from '../../errors.ts';
+import { nameArgument } from '../arguments.ts';
 import { cliProfileStore } from '../profile-store.ts';
 import { capitalize, type RoutingUse } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
@@ -14,18 +15,10 @@ import { routingWarnings } from '../prechecks.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { openLabClient, valueOf } from '../lab-client.ts';
 
-function argument(args: string[], index: number, what: string): string {
-  const value = args[index];
-  if (value === undefined || value === '') {
-    throw new LabError('invalid_argument', `Missing ${what}; see \`codex-lab --help\`.`);
-  }
-  return value;
-}
-
 /** `rename OLD NEW`. */
 export async function runRename(context: CliContext, args: string[]): Promise<number> {
-  const from = argument(args, 0, 'the current profile name');
-  const to = argument(args, 1, 'the new profile name');
+  const from = nameArgument(args[0], 'the current profile name');
+  const to = nameArgument(args[1], 'the new profile name');
   // Said with the profile's real name, however it was typed (`JD` is jd).
   const current = (await cliProfileStore(context).getProfile(from)).name;
   // The new name as the operation saves it (`WORK` is work), said so when typed otherwise.
@@ -54,7 +47,7 @@ export async function runRemove(
   args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const name = argument(args, 0, 'the profile name');
+  const name = nameArgument(args[0], 'the profile name');
   const input = {
     profile: name,
     revoke: options['revoke'] === true,
@@ -103,7 +96,7 @@ export function removalNotes(name: string, references: ProfileReferences): strin
 
 /** `use NAME|auto`. */
 export async function runUse(context: CliContext, args: string[]): Promise<number> {
-  const name = argument(args, 0, 'a profile name or "auto"');
+  const name = nameArgument(args[0], 'a profile name or "auto"');
   const lab = await openLabClient(context);
   valueOf(await lab.setActive({ profile: name }));
   const active = (await cliProfileStore(context).readRegistry()).active;
@@ -169,7 +162,11 @@ export async function runPin(
   args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const name = argument(args, 0, 'the profile name');
+  const name = nameArgument(args[0], 'the profile name');
+  const allowFallback = options['allowFallback'] === true;
+  // Refused before anything is read, in the operation's own sentence (every surface's).
+  const { checkPinOptions } = await import('../../service/operations.ts');
+  checkPinOptions({ profile: name, allowFallback });
   const target = await pinTarget(options);
   if (isAutoName(name)) {
     // A pin to `auto` is no pin: the router chooses, as it does for `use auto`.
@@ -181,7 +178,6 @@ export async function runPin(
     return 0;
   }
   const profile = (await cliProfileStore(context).getProfile(name)).name;
-  const allowFallback = options['allowFallback'] === true;
   await setPin(context, target, profile, allowFallback);
   writeLine(
     context.stdout,

@@ -9,6 +9,7 @@ import { LabError } from '../../errors.ts';
 import { poolSummaryOf } from '../../service/pool-view.ts';
 import { describePool, forecastTextParts } from '../../service/quota-text.ts';
 import { buildProfileViews, readActive } from '../../service/views.ts';
+import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { liveLabState, withLiveViews } from '../live-state.ts';
 import {
@@ -76,7 +77,7 @@ export async function runUsage(
   args: string[],
   options: Record<string, unknown> = {},
 ): Promise<number> {
-  const name = args[0] ?? null;
+  const name = optionalNameArgument(args[0]) ?? null;
   const width = tableWidth(options, context.stdout);
   if (options['pool'] === true && name !== null) {
     // The pool is every account; a name beside it would be ignored without a word.
