@@ -555,7 +555,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     }
     for (const [name, stamp] of this.#accounts) {
       const now = accounts.get(name);
-      if (stamp === null || now === stamp) continue;
+      // A profile whose file names no account now (read half-written, an entry rebuilt without
+      // its identity) cannot be told from the one it was: left as it is, not taken for removed.
+      if (stamp === null || now === null || now === stamp) continue;
       const to = now === undefined ? (renamedTo.get(stamp) ?? null) : null;
       // A reused name is a removal to the trail too: a request routed to the old account before
       // it is not the new one's.
@@ -640,6 +642,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   #ticketPick(ticket: LabTicket, excluded: ReadonlyMap<string, string>): ProfilePick | NoPick {
     const context = ticket.context;
+    // The pick names profiles as they are now, after any reload this choice ran: renames from
+    // here on are the ones that move it (not those made before, whose names it already has).
+    ticket.since = this.#renames.position;
     const result = this.#choose(context, excluded, ticket.turn);
     ticket.lastDetail = result.ok ? result.detail : result.message;
     ticket.lastWhy = result.ok ? result.why : null;
@@ -1773,8 +1778,11 @@ class LabTicket implements RoutingTicket {
   readonly context: RouteContext;
   /** When the request came in. */
   readonly at: number;
-  /** The rename trail's position then (`RenameTrail.position`). */
-  readonly since: number;
+  /**
+   * The rename trail's position (`RenameTrail.position`) when the request came in, then when its
+   * profile was last picked: the names it holds are the names as of then.
+   */
+  since: number;
   /** Whether the request spends quota (`spendsQuota`). */
   readonly turn: boolean;
   /** The last decision's sentence (or refusal's message). */

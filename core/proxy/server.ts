@@ -714,8 +714,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         session,
         pick.profile,
         // The socket is this account's: a name that means another one now opens its own (a
-        // renewed token of the same account keeps it, and with it the incremental chain).
-        socketHolder(credentials),
+        // renewed token of the same profile keeps it, and with it the incremental chain).
+        upstreamHolder(pick, credentials),
         // Built only when a socket opens (the first turn, a resume): most turns reuse one.
         () => webSocketHeaders(codexHeaders, credentials, added),
         whole,
@@ -723,7 +723,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           start(headers) {
             firstByteAt = clock.now();
             observe(pick.profile, 200, headers);
-            turnStates.note(turnStateHolder(pick, credentials), headers);
+            turnStates.note(upstreamHolder(pick, credentials), headers);
             ticket.commit(pick, excluded);
             // The head is not flushed on its own: the first events are written right after this
             // call, in the same tick, and Node sends the head with them in one write.
@@ -860,7 +860,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         // router adds to them; applied to the one copy each request's headers get.
         const codexHeaders = turnStates.headersFor(
           request.headers,
-          turnStateHolder(pick, credentials),
+          upstreamHolder(pick, credentials),
         );
         const added: AddedHeaders = { routingHint, override: routing.override };
 
@@ -1125,7 +1125,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           observe(pick.profile, status, upstream.headers);
           if (status >= 500) noteFailure(pick.profile, status);
           ticket.commit(pick, excluded);
-          turnStates.note(turnStateHolder(pick, credentials), upstream.headers);
+          turnStates.note(upstreamHolder(pick, credentials), upstream.headers);
           response.writeHead(status, responseHeaders(upstream.headers, saidAs(pick)));
           // An SSE client must see the status before the first event: flush the head now, unless
           // that event is already here (usual: it came in the same read as the upstream's head);
@@ -1552,24 +1552,17 @@ function quotaHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 }
 
 /**
- * Whose turn states a request's answers are (`TurnStateIssuers`): the account its credentials are
- * signed in to, not the profile's name, which a rename can give to another account; the name only
- * when the tokens carry no account id.
+ * Whose an upstream socket and the turn states its answers carry are (`UpstreamWebSockets.sendTurn`'s
+ * `credential`, `TurnStateIssuers`): the account the credentials are signed in to together with
+ * the profile's name. The account tells a name reused or swapped by renames apart (another
+ * account's socket or turn state is never used); the name tells apart two seats of one workspace,
+ * which share an account id (a fallback between them carries neither's turn state to the other).
+ * A renewed token of the same profile keeps both, and with them the socket's incremental chain.
+ * (Two seats of one workspace whose names were swapped are not told apart: nothing in the
+ * credentials names the user without decoding the token on every turn.)
  */
-/**
- * Whose an upstream socket is (`UpstreamWebSockets.sendTurn`'s `credential`): the account its
- * handshake signed in as, or, for credentials that name no account, the token itself.
- */
-function socketHolder(credentials: UpstreamCredentials): string {
-  return credentials.accountId === null
-    ? `token:${credentials.accessToken}`
-    : `account:${credentials.accountId}`;
-}
-
-function turnStateHolder(pick: ProfilePick, credentials: UpstreamCredentials): string {
-  return credentials.accountId === null
-    ? `profile:${pick.profile}`
-    : `account:${credentials.accountId}`;
+function upstreamHolder(pick: ProfilePick, credentials: UpstreamCredentials): string {
+  return `${credentials.accountId ?? ''}\u0000${pick.profile}`;
 }
 
 function labHeaders(pick: ProfilePick): Record<string, string> {
