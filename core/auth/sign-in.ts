@@ -220,9 +220,10 @@ export async function saveSignIn(
 }
 
 /**
- * After a save that failed to write (`io_error`) and could not keep the sign-in in the journal
- * either (a kept one carries `details.kept`): the tokens exist only in this process, so they are
- * revoked at the issuer rather than dropped live, and the error says so. Other failures (a name
+ * After a save that failed before writing anything (`io_error` with `details.nothingWritten`: a
+ * folder it writes in cannot be written) and could not keep the sign-in in the journal either (a
+ * kept one carries `details.kept`): the tokens exist only in this process, so they are revoked at
+ * the issuer rather than dropped live, and the error says so. Other failures (a name
  * refused, another account's profile) are thrown as they are. Always throws.
  */
 async function revokeUnsaved(
@@ -230,7 +231,14 @@ async function revokeUnsaved(
   auth: AuthDotJson,
   error: unknown,
 ): Promise<never> {
-  if (!isLabError(error) || error.code !== 'io_error' || error.details?.['kept'] === true) {
+  // Only tokens written nowhere are revoked: a write that failed half way (the auth file written,
+  // the registry not) may have left them as the profile's only sign-in.
+  if (
+    !isLabError(error) ||
+    error.code !== 'io_error' ||
+    error.details?.['kept'] === true ||
+    error.details?.['nothingWritten'] !== true
+  ) {
     throw error;
   }
   const outcome = await revokeProfileTokens(

@@ -44,7 +44,9 @@ export type PrimingWindow = z.infer<typeof primingWindowSchema>;
  * and the scheduler plans with it, so a time the registry accepts is the time priming uses.
  */
 export function parseLocalTime(text: string): { hours: number; minutes: number } | null {
-  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  // Spaces around it are forgiven, as the scheduler always did: a registry that worked before
+  // must not become unreadable over them.
+  const match = /^\s*([01]\d|2[0-3]):([0-5]\d)\s*$/.exec(text);
   return match ? { hours: Number(match[1]), minutes: Number(match[2]) } : null;
 }
 

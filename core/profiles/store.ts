@@ -1931,7 +1931,8 @@ function unwritableError(unwritable: UnwritableFolder, outcome: string | null): 
     outcome === null
       ? `${fact}.`
       : `${fact}, ${outcome}: make it a folder you can write in (or set CODEX_LAB_HOME to one), then sign in again.`,
-    { details: { path: unwritable.folder } },
+    // Raised only before anything is written: the caller may revoke the tokens, none is on disk.
+    { details: { path: unwritable.folder, nothingWritten: true } },
   );
 }
 

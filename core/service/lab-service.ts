@@ -404,7 +404,6 @@ export class LabService implements ControlApiService {
     return { url: this.#router.url, port: this.#router.port };
   }
 
-  /** Stops everything started by `start`, and cancels sign-ins in progress. */
   /** True when the router has a built dashboard to show at `/ui/` (`dashboardBuilt`). */
   dashboardBuilt(): boolean {
     return dashboardBuilt(this.#rendererDir());

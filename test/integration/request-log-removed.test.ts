@@ -89,6 +89,8 @@ describe('a removed profile’s requests', () => {
 
     const removed = await runCodexLab(['remove', 'carol'], { home: lab.home });
     expect(removed.code, removed.stderr).toBe(0);
+    // While no profile has the name, it still finds the removed profile's requests.
+    expect(await sessionsOf(lab.home, 'carol')).toEqual(['sess-old-carol']);
     const renamed = await runCodexLab(['rename', 'zed2', 'carol'], { home: lab.home });
     expect(renamed.code, renamed.stderr).toBe(0);
     expect(await sessionsOf(lab.home, 'carol')).toEqual(['sess-zed']);

@@ -192,8 +192,9 @@ export async function runCodex(
   // In a terminal, Ctrl-C reaches the whole foreground process group, Codex included: passing
   // SIGINT on too would give Codex a second one. Anywhere else (a script, a supervisor sending
   // SIGINT to this pid), only this process gets it, so it is passed on. SIGTERM and SIGHUP are
-  // always passed on (a closed terminal, `kill PID`).
-  const interactive = isatty(0);
+  // always passed on (a closed terminal, `kill PID`). Any of the three streams on a terminal
+  // counts: `echo task | codex-lab codex exec -` has its stdin piped but runs in the terminal.
+  const interactive = isatty(0) || isatty(1) || isatty(2);
   let stoppedBy: StopSignal | null = null;
   const listeners = stopSignals.map((signal) => {
     const listener = (): void => {

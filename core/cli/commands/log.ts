@@ -22,6 +22,7 @@ import { LabError } from '../../errors.ts';
 import type { RequestView } from '../../view-types.ts';
 import {
   filterRequests,
+  removedProfileName,
   requestsFromJournal,
   toRequestView,
   usageTotals,
@@ -65,11 +66,17 @@ export async function runLog(
   let profile: string | null = null;
   if (typed !== null) {
     // Read as every command reads a typed name (`JD` is jd), against the profiles and the names
-    // in the log: a removed profile's requests are still there, under its real name.
+    // in the log: a removed profile's requests are still there, as "NAME (removed)" (never under
+    // the bare name, which a later profile may take), and the bare name finds them while no
+    // profile has it.
     const { cliProfileStore } = await import('../profile-store.ts');
     names = (await cliProfileStore(context).listProfiles()).map((entry) => entry.name);
     const logged = all.flatMap((request) => (request.profile === null ? [] : [request.profile]));
     profile = matchProfileName(typed, [...names, ...logged]) ?? typed;
+    if (!names.includes(profile) && !logged.includes(profile)) {
+      const removed = removedProfileName(profile);
+      if (logged.includes(removed)) profile = removed;
+    }
   }
   const filter: RequestFilter = { sessionId, profile };
   const first = filterRequests(all, filter);

@@ -10,14 +10,16 @@ describe('parseLocalTime', () => {
     expect(parseLocalTime('00:00')).toEqual({ hours: 0, minutes: 0 });
     expect(parseLocalTime('07:05')).toEqual({ hours: 7, minutes: 5 });
     expect(parseLocalTime('23:59')).toEqual({ hours: 23, minutes: 59 });
+    // Spaces around it, as earlier versions read it (a registry that worked keeps working).
+    expect(parseLocalTime(' 07:05 ')).toEqual({ hours: 7, minutes: 5 });
   });
 
-  it.each(['25:99', '24:00', '7:5', '07:5', 'noon', '', ' 07:05'])('refuses %j', (text) => {
+  it.each(['25:99', '24:00', '7:5', '07:5', 'noon', '', '07 :05'])('refuses %j', (text) => {
     expect(parseLocalTime(text)).toBeNull();
   });
 
   it('decides what the registry accepts and what the scheduler plans with alike', () => {
-    for (const at of ['07:05', '25:99', '7:5']) {
+    for (const at of ['07:05', ' 07:05', '25:99', '7:5']) {
       const accepted = profileRecordSchema.safeParse({
         ...record,
         priming: { enabled: true, at },

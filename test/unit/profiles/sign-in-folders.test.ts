@@ -167,7 +167,11 @@ describe('a sign-in that can be neither saved nor kept', () => {
     const revokes: string[] = [];
     const profiles: SignInStore = {
       saveSignIn: () =>
-        Promise.reject(new LabError('io_error', 'Codex Lab cannot write in /x/state (EROFS).')),
+        Promise.reject(
+          new LabError('io_error', 'Codex Lab cannot write in /x/state (EROFS).', {
+            details: { nothingWritten: true },
+          }),
+        ),
     };
     const error = await failure(saveSignIn(environment(profiles, revokes), tokens, null, null));
     expect(error.code).toBe('io_error');
@@ -179,10 +183,13 @@ describe('a sign-in that can be neither saved nor kept', () => {
     expect(revokes[0]).toContain(tokens.refreshToken);
   });
 
-  it('is not revoked when the store kept it, or refused it for another reason', async () => {
+  it('is not revoked when the store kept it, may have written it, or refused it for another reason', async () => {
     const revokes: string[] = [];
     for (const thrown of [
       new LabError('io_error', 'kept', { details: { kept: true } }),
+      // A write that failed half way (the auth file written, the registry not): the tokens may
+      // be the profile's sign-in now.
+      new LabError('io_error', 'ENOSPC while writing the registry'),
       new LabError('name_taken', 'taken'),
     ]) {
       const profiles: SignInStore = { saveSignIn: () => Promise.reject(thrown) };
