@@ -919,6 +919,27 @@ export function noAccountUsableText(pool: PoolUnreadable): string {
 }
 
 /**
+ * The headline when no account can take a new session, the same on every surface (the CLI's pool
+ * line, the tray, the dashboard's banner): "All accounts are limited" only when every account is
+ * limited; with some limited and the rest needing the user ("No account can take a new session: 1
+ * limited, 1 needs its auth file mended"), both; with none limited, `noAccountUsableText`.
+ */
+export function noEligibleHeadline(pool: PoolUnreadable & { counted: number }): string {
+  if (pool.counted === 0) return noAccountUsableText(pool);
+  const waiting = pool.needsSignIn.length + pool.unreadable.length;
+  if (waiting === 0) return 'All accounts are limited';
+  const keychain = pool.unreadable.filter((name) =>
+    (pool.keychainUnavailable ?? []).includes(name),
+  ).length;
+  const fixes = [
+    ...(pool.needsSignIn.length > 0 ? ['a sign-in'] : []),
+    ...(pool.unreadable.length - keychain > 0 ? ['its auth file mended'] : []),
+    ...(keychain > 0 ? ['the OS keychain unlocked'] : []),
+  ];
+  return `No account can take a new session: ${pool.counted} limited, ${waiting} ${waiting === 1 ? 'needs' : 'need'} ${fixes.join(' or ')}`;
+}
+
+/**
  * "New sessions in codex-lab (gpt-5.2)": new sessions in a repo (its last path part, as people
  * name it) and model; "New gpt-5.2 sessions" when the repo is not known.
  */

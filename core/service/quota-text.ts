@@ -19,7 +19,7 @@ import {
   unreadableFile,
   unreadableWhat,
   unreadableGroups,
-  noAccountUsableText,
+  noEligibleHeadline,
   poolTotal,
   type ForecastParts,
   noNewSessionTarget,
@@ -94,7 +94,7 @@ export function describePool(pool: PoolSummaryView, options: QuotaTextOptions): 
   const signIn = pool.needsSignIn;
   let headline: string;
   if (pool.eligible.length === 0) {
-    headline = pool.counted > 0 ? 'All accounts limited' : noAccountUsableText(pool);
+    headline = noEligibleHeadline(pool);
     if (nextFree) headline += ` · next free: ${nextFree}`;
   } else {
     const readiness = poolReadiness(pool, poolTotal(pool));

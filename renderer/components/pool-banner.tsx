@@ -6,7 +6,7 @@
 import type { PoolSummaryView } from '../../core/service/contract.ts';
 import {
   humanizeTimes,
-  noAccountUsableText,
+  noEligibleHeadline,
   noNewSessionTarget,
   poolLeftParts,
   poolTotal,
@@ -53,9 +53,7 @@ export function PoolBanner({ pool, now }: PoolBannerProps) {
       <div className="pool-lines">
         <p className="pool-headline" data-testid="pool-headline">
           {allLimited
-            ? pool.counted === 0
-              ? `${noAccountUsableText(pool)}.`
-              : 'All accounts are limited.'
+            ? `${noEligibleHeadline(pool)}.`
             : `${poolReadiness(pool, total, total === 1 ? 'account' : 'accounts')}.`}
           {allLimited && nextFree && (
             <>

@@ -220,9 +220,10 @@ describe('buildTrayMenu', () => {
       { active: 'home' },
     );
     expect(buildTrayTooltip(state, options).split('\n')).toEqual([
-      'All accounts limited',
-      'Codex Lab — home (5h 88% · wk 60% left) · 1 limited, 1 needs sign-in',
-      'New sessions → none can take one now',
+      // Not "all limited": home is not limited, it needs the user.
+      'No account can take a new session: 1 limited, 1 needs a sign-in',
+      // Cut to the tooltip's budget (Windows shows 127 characters).
+      'Codex Lab — home (5h 88% · wk 60% left) · 1 limited, 1 needs…',
     ]);
     const a = menu(state, options);
     const same = menu({ ...state, sessions: [] }, options);
@@ -272,7 +273,7 @@ describe('buildTrayMenu', () => {
       uiProfile('team', { status: 'limited', unavailableUntil: '2030-01-01T16:40:00.000Z' }),
     ]);
     expect(buildTrayMenu(state, options)[0]?.label).toBe(
-      'All accounts limited · next free: team at 16:40',
+      'All accounts are limited · next free: team at 16:40',
     );
   });
 });

@@ -168,7 +168,7 @@ describe('summarizePool', () => {
     expect(summary.next.profile).toBeNull();
     expect(summary.next.detail).toMatch(/No eligible profile/);
     const text = describePool(toPoolSummaryView(summary), { now, timeZone: 'UTC' });
-    expect(text.headline).toBe('All accounts limited · next free: b at 13:30');
+    expect(text.headline).toBe('All accounts are limited · next free: b at 13:30');
     expect(text.lines[0]).toBe('New sessions → none can take one now');
   });
 
