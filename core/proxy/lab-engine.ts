@@ -1292,7 +1292,16 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       decision.outcome === 'none_eligible'
         ? this.#earliestReset(now, decision.earliestReset)
         : decision.earliestReset;
-    if (until !== null || blocked?.code === 'limited' || blocked?.code === 'exhausted') {
+    // A profile that failed this very request (a 5xx, a refresh the issuer answered 502) or whose
+    // circuit is open may serve on Codex's retry: a 429 usage_limit_reached would end the turn
+    // with "You've hit your usage limit" instead, so the retryable 503 below is answered.
+    const passing =
+      decision.outcome === 'none_eligible' &&
+      decision.excluded.some((entry) => entry.code === 'failed' || entry.code === 'circuit_open');
+    if (
+      !passing &&
+      (until !== null || blocked?.code === 'limited' || blocked?.code === 'exhausted')
+    ) {
       const pool = decision.outcome === 'none_eligible' ? poolLimitOf(decision.excluded) : null;
       const body = buildPoolLimitBody({
         earliestReset: until,

@@ -112,6 +112,26 @@ describe('a request no profile can take', () => {
     );
   });
 
+  it('answers a retryable 503, not the usage limit, while one profile is only briefly out of reach', async () => {
+    const { engine } = await inMemoryEngine({
+      home: tempFolder('codex-lab-refusal-'),
+      profileCount: 3,
+      clock,
+    });
+    onTestFinished(() => engine.settled());
+    const hour = 3_600_000;
+    engine.markLimited('profile-1', { resetsAt: time + hour, message: 'limit' });
+    engine.markLimited('profile-2', { resetsAt: time + 2 * hour, message: 'limit' });
+    const unpinned: ProxyRequestInfo = { ...turn, headers: { 'session-id': 's4' } };
+    // profile-0 failed this very request (its refresh answered 502, or a 5xx): not limited.
+    const refused = (await engine
+      .prepare(unpinned)
+      .choose(new Map([['profile-0', 'refresh_transient']]))) as NoPick;
+    // Codex ends the turn on a 429 usage_limit_reached ("You've hit your usage limit") and
+    // retries a 503: its retry reaches profile-0 again.
+    expect(refused).toMatchObject({ ok: false, status: 503, code: 'no_eligible_profile' });
+  });
+
   it('counts only the profiles that reached the limit in the pool 429', async () => {
     const { engine } = await inMemoryEngine({
       home: tempFolder('codex-lab-refusal-'),
