@@ -574,7 +574,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     this.#quotaHeaders.forget(from);
     this.#sessions.reassign(from, to);
     this.#buckets.reassign(from, to);
-    this.ciphertext.reassign(from, to);
+    // A removed (or reused) name's blobs stay another's: owned by a name no profile can have, so
+    // a session it served carries none of them to the account it goes to next.
+    this.ciphertext.reassign(from, to ?? removedProfileName(from));
     this.#quota.forget(from, to ?? undefined);
     this.#quota.persist();
     this.#circuit.forget(from, to ?? undefined);

@@ -1,5 +1,7 @@
 /** Account-bound ciphertext: the owner record, the strip rules, the rejection matcher, the SSE tap. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { inMemoryEngine } from '../../helpers/in-memory-engine.ts';
+import { tempFolder } from '../../helpers/temp-folder.ts';
 import {
   CiphertextOwners,
   ciphertextDigest,
@@ -238,5 +240,22 @@ describe('createCiphertextTap', () => {
         tap(bytes.subarray(start, start + size));
       expect(seen, `chunks of ${size}`).toEqual([blobA]);
     }
+  });
+});
+
+describe('a removed profile’s blobs', () => {
+  it('stay foreign to every account the session goes to next', async () => {
+    const { engine } = await inMemoryEngine({
+      home: tempFolder('codex-lab-removed-blobs-'),
+      profileCount: 2,
+      clock: { now: () => Date.now(), setTimeout, clearTimeout } as never,
+    });
+    onTestFinished(() => engine.settled());
+    const blob = 'gAAAA' + 'x'.repeat(400);
+    engine.ciphertext.record('s1', 'profile-1', blob);
+    engine.renameLive('profile-1', null);
+    // Not unknown (sent as is, refused upstream, sent again stripped): another's, stripped at once.
+    expect(engine.ciphertext.hasForeign('s1', 'profile-0')).toBe(true);
+    expect(engine.ciphertext.mayCarry('s1', 'profile-0', blob)).toBe(false);
   });
 });
