@@ -44,6 +44,7 @@ import { usageResponseFromSnapshot } from '../quota/usage.ts';
 import { CircuitBreaker } from '../router/circuit.ts';
 import { DecisionLog } from '../router/decision-log.ts';
 import { RenameTrail } from '../router/rename-trail.ts';
+import type { RecentBucket } from '../router/pool-summary.ts';
 import { RequestLog, removedProfileName } from '../router/request-log.ts';
 import {
   chooseProfile,
@@ -458,9 +459,21 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     return this.#circuit.failingSince(profile, this.#options.clock.now());
   }
 
-  /** The most recent session's repo and model and the profile that served it, if recent. */
-  recentBucket(): { repo: string; model: string; profile: string } | null {
-    return this.#buckets.mostRecent();
+  /**
+   * The most recent session's repo and model and the profile that served it, if recent, with the
+   * repo's pin when it has one (the pool summary's "New sessions in …" follows it). Off the
+   * request path.
+   */
+  recentBucket(): RecentBucket | null {
+    const recent = this.#buckets.mostRecent();
+    if (recent === null) return null;
+    const pin = repoPinFor(recent.repo, this.#pins);
+    return pin
+      ? {
+          ...recent,
+          pin: { profile: pin.profile, allowFallback: pin.allowFallback, source: 'repo' },
+        }
+      : recent;
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   tightestUsedPercent,
   type CandidateStatus,
   type RoutingCandidate,
+  type RoutingPin,
 } from './policy.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -43,9 +44,18 @@ export interface PoolInput {
   /**
    * The repo and model of the most recent session and the profile that served it (the router's
    * bucket, which always has both): a new session there goes where that one went, to share its
-   * prompt cache.
+   * prompt cache. `pin` is that repo's pin, when it has one: a new session there goes where the
+   * pin says, and the reason says so.
    */
-  recent?: { repo: string; model: string; profile: string } | null;
+  recent?: RecentBucket | null;
+}
+
+/** The most recent session's repo, model and profile, and the repo's pin if it has one. */
+export interface RecentBucket {
+  repo: string;
+  model: string;
+  profile: string;
+  pin?: RoutingPin | null;
 }
 
 /** Where a new session in the most recent session's repo and model goes, when not `next`. */
@@ -236,7 +246,7 @@ function sameRepoNext(
     candidates,
     context: { ...newSession, repo: recent.repo, model: recent.model },
     sessionProfile: null,
-    pin: null,
+    pin: recent.pin ?? null,
     active: input.active,
     bucketProfile: recent.profile,
     exclude: noExclusions,

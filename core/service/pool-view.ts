@@ -3,7 +3,7 @@
  * (the `ProfileView`s, live-merged in the router, from the files in the CLI) and the pure
  * `summarizePool`. One path, so the banner, the tray, `list` and `usage --pool` agree.
  */
-import { summarizePool, toPoolSummaryView } from '../router/pool-summary.ts';
+import { summarizePool, toPoolSummaryView, type RecentBucket } from '../router/pool-summary.ts';
 import type { PoolSummaryView, ProfileView } from '../view-types.ts';
 import { viewQuota } from './views.ts';
 
@@ -16,7 +16,7 @@ export function poolSummaryOf(
   views: readonly ProfileView[],
   active: string,
   now: number,
-  recent: { repo: string; model: string; profile: string } | null = null,
+  recent: RecentBucket | null = null,
 ): PoolSummaryView {
   return toPoolSummaryView(
     summarizePool({

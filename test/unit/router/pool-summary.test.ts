@@ -115,6 +115,17 @@ describe('summarizePool', () => {
     expect(
       summarizePool({ profiles: [roomy, limitedBusy], active: 'auto', now, recent }).next.sameRepo,
     ).toBeNull();
+
+    // The repo is pinned to busy: that is why a new session there goes to busy, and it says so.
+    const pinned = {
+      ...recent,
+      pin: { profile: 'busy', allowFallback: false, source: 'repo' as const },
+    };
+    const sameRepo = summarizePool({ profiles: [roomy, busy], active: 'auto', now, recent: pinned })
+      .next.sameRepo;
+    expect(sameRepo?.profile).toBe('busy');
+    expect(sameRepo?.detail).not.toMatch(/same repo and model/i);
+    expect(sameRepo?.detail).toMatch(/pin/i);
   });
 
   it('mixed pool: headroom of the eligible tightest windows, next free time, who a new session gets', () => {
