@@ -31,6 +31,8 @@ export interface Credentials {
   accessToken: string;
   /** Sent as `ChatGPT-Account-Id`; null when the sign-in carried none. */
   accountId: string | null;
+  /** The signed-in user, which tells two seats of one workspace apart; null when not named. */
+  userId: string | null;
 }
 
 /** The part of the profile store token refresh needs. */
@@ -476,7 +478,20 @@ function accountHeldBy(auth: AuthDotJson): AccountIdentity {
 }
 
 function credentialsOf(auth: AuthDotJson): Credentials {
-  return { accessToken: auth.tokens?.access_token ?? '', accountId: accountIdOf(auth) };
+  return {
+    accessToken: auth.tokens?.access_token ?? '',
+    accountId: accountIdOf(auth),
+    userId: userIdOf(auth),
+  };
+}
+
+/** The user the tokens were issued to (decoded once per read of the file, not per turn). */
+function userIdOf(auth: AuthDotJson): string | null {
+  try {
+    return identityFromAuth(auth).userId ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** The access token's `exp` in Unix ms, or null when it is not a JWT with `exp`. */

@@ -110,6 +110,11 @@ export interface RequestOutcome {
 export interface UpstreamCredentials {
   accessToken: string;
   accountId: string | null;
+  /**
+   * The signed-in user (the token's `chatgpt_user_id`): tells apart two seats of one workspace,
+   * which share `accountId`. Null or absent when the tokens name none.
+   */
+  userId?: string | null;
 }
 
 /** A 429 that means the account's quota is spent. */

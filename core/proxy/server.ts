@@ -1553,16 +1553,17 @@ function quotaHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 
 /**
  * Whose an upstream socket and the turn states its answers carry are (`UpstreamWebSockets.sendTurn`'s
- * `credential`, `TurnStateIssuers`): the account the credentials are signed in to together with
- * the profile's name. The account tells a name reused or swapped by renames apart (another
- * account's socket or turn state is never used); the name tells apart two seats of one workspace,
- * which share an account id (a fallback between them carries neither's turn state to the other).
- * A renewed token of the same profile keeps both, and with them the socket's incremental chain.
- * (Two seats of one workspace whose names were swapped are not told apart: nothing in the
- * credentials names the user without decoding the token on every turn.)
+ * `credential`, `TurnStateIssuers`): the account and the user the credentials are signed in as,
+ * never the profile's name, which renames move and swap. The account tells a name reused or
+ * swapped apart (another account's socket or turn state is never used); the user tells apart two
+ * seats of one workspace, which share an account id, even when their names were swapped (a turn
+ * never goes up on the socket the other seat opened, as that seat). A renewed token of the same
+ * sign-in keeps both, and with them the socket's incremental chain. Tokens that name no user
+ * fall back to the profile's name.
  */
 function upstreamHolder(pick: ProfilePick, credentials: UpstreamCredentials): string {
-  return `${credentials.accountId ?? ''}\u0000${pick.profile}`;
+  const user = credentials.userId ?? `profile:${pick.profile}`;
+  return `${credentials.accountId ?? ''}\u0000${user}`;
 }
 
 function labHeaders(pick: ProfilePick): Record<string, string> {

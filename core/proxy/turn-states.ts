@@ -1,8 +1,8 @@
 /**
  * The upstream's turn states (`x-codex-turn-state`: its sticky-routing token for one turn), by the
  * account whose answer issued each (the caller's key for it, `upstreamHolder` in server.ts: the
- * account id with the profile's name, never the name alone, which a rename can give to another
- * account). Codex echoes a turn's token on the turn's later requests;
+ * account id with the signed-in user, never the profile's name, which a rename can give to
+ * another account or seat). Codex echoes a turn's token on the turn's later requests;
  * native Codex keeps one account for a whole turn, so it never sends one account's token with
  * another's credentials. The router can move a turn to another profile (a fallback): that
  * request leaves the token off, and the other account issues its own.

@@ -79,6 +79,7 @@ describe('TokenManager', () => {
     expect(credentials).toEqual({
       accessToken: before.tokens!.access_token,
       accountId: 'acct-aliceexamplecom',
+      userId: 'user-aliceexamplecom',
     });
     expect(issuerStats(fake).refreshToken).toBe(0);
   });

@@ -8,7 +8,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { turnStateCrossings } from '../fakes/fake-backend.ts';
-import { startTestRouter, turnThroughRouter, type TestRouter } from '../helpers/lab-service.ts';
+import {
+  codexTurnBody,
+  postToRouter,
+  startTestRouter,
+  turnThroughRouter,
+  type TestRouter,
+} from '../helpers/lab-service.ts';
 
 let router: TestRouter | undefined;
 afterEach(async () => {
@@ -178,5 +184,53 @@ describe('profile names swapped while the router runs', () => {
     });
     expect(next.status).toBe(200);
     expect(turnStateCrossings(lab.fake)).toBe(0);
+  });
+  it('sends a turn as the seat its profile is now when two seats of one workspace swap names', async () => {
+    // Two users of one ChatGPT workspace: one account id, each with their own sign-in and quota.
+    router = await startTestRouter({
+      homePrefix: 'codex-lab-swap-',
+      accounts: [
+        { email: 'ann@example.com', accountId: 'acct-team', usagePerTurn: 0 },
+        { email: 'ben@example.com', accountId: 'acct-team', usagePerTurn: 0 },
+      ],
+      profiles: [
+        ['ann@example.com', 'a'],
+        ['ben@example.com', 'b'],
+      ],
+    });
+    const lab = router;
+    /** One turn of the same session pinned to `name`, over its upstream WebSocket: who answered. */
+    const answeredBy = async (name: string) => {
+      const answer = await postToRouter(
+        lab.url,
+        lab.token,
+        '/backend-api/codex/responses',
+        codexTurnBody({ session: 'sess-seats' }),
+        { 'x-codex-lab-profile': name },
+      );
+      const text = await answer.text();
+      return {
+        status: answer.status,
+        profile: answer.headers.get('x-codex-lab-profile'),
+        seat: /Hello from (\w+)@/.exec(text)?.[1] ?? null,
+      };
+    };
+    expect(await answeredBy('a')).toEqual({ status: 200, profile: 'a', seat: 'ann' });
+    const overWebSocket = () =>
+      lab.fake.requests.filter((request) => request.transport === 'websocket').length;
+    expect(overWebSocket()).toBe(1);
+
+    for (const [from, to] of [
+      ['a', 'swap'],
+      ['b', 'a'],
+      ['swap', 'b'],
+    ] as const) {
+      expect((await lab.service.renameProfile({ from, to })).ok).toBe(true);
+    }
+
+    // "a" is ben@ now: the session's turn goes as ben@, never on the socket ann@ opened.
+    expect(await answeredBy('a')).toEqual({ status: 200, profile: 'a', seat: 'ben' });
+    expect(await answeredBy('b')).toEqual({ status: 200, profile: 'b', seat: 'ann' });
+    expect(overWebSocket()).toBe(3);
   });
 });
