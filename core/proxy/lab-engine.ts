@@ -60,6 +60,7 @@ import { extractRouteContext, type RouteContext } from '../router/route-context.
 import {
   BucketMap,
   SessionTable,
+  movesSession,
   sessionsFromRequests,
   type SessionRecordInput,
   type SessionRequest,
@@ -686,7 +687,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (pick !== ticket.lastPick) ticket.account = this.#accounts.get(pick.profile) ?? null;
     ticket.lastPick = pick;
     const lastWhy = ticket.lastWhy;
-    this.#commit(
+    ticket.moving = this.#commit(
       ticket.context,
       this.#followPick(pick, ticket.since),
       excluded,
@@ -710,6 +711,15 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         : { ...followed, profile: removedProfileName(followed.profile) };
     if (ticket.turn && servedBy !== null)
       this.#noteStreamEnd(servedBy, outcome.status, outcome.ending ?? null);
+    // A session's move waited for this answer; a profile removed meanwhile gets no session.
+    if (ticket.moving && pick !== null && servedBy !== null) {
+      this.#settleMove(
+        ticket,
+        pick,
+        lastWhy === null ? whyOfRoute(pick.route) : this.#followWhy(lastWhy, since),
+        outcome,
+      );
+    }
     this.#requests.record({
       at: ticket.at,
       sessionId: context.sessionId,
@@ -1489,6 +1499,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     return answer.kind === 'unknown' ? name : null;
   }
 
+  /**
+   * Records where the request was routed: the session and the repo's bucket (the decision log and
+   * the activity for anything but a sticky repeat). Returns true when the request takes an
+   * existing session to another profile: that move waits for the answer (`#ticketFinish`), so
+   * nothing of it is recorded yet.
+   */
   #commit(
     context: RouteContext,
     pick: ProfilePick,
@@ -1496,27 +1512,52 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     detail: string,
     why: RouteWhyView,
     kind: string,
-  ): void {
+  ): boolean {
+    let moving = false;
     // A profile removed while the request was upstream gets no session back: the removal forgot
     // its sessions, and the name may go to another account.
     if (spendsQuota(kind) && this.#currentName(pick.profile) !== null) {
-      if (context.sessionId) {
-        const input = this.#recordInput;
-        input.profile = pick.profile;
-        input.route = pick.route;
-        input.why = why;
-        input.repo = context.repo;
-        input.model = context.model;
-        input.pinned = pick.route === 'pinned' ? pick.profile : null;
-        this.#sessions.record(context.sessionId, input);
+      // A session goes to another account only once that account has answered its turn well: a
+      // retry sent there may be the probe of a shared outage (the run rule opened the session's
+      // circuit), and a failure there too must leave its prompt cache where it is warm. (A sticky
+      // pick is the session's own profile: no second lookup on the hot path.)
+      if (pick.route !== 'sticky') {
+        const from = this.#sessions.profileOf(context.sessionId);
+        moving = from !== null && from !== pick.profile;
       }
-      this.#buckets.set(context.repo, context.model, pick.profile);
+      if (!moving) this.#bindSession(context, pick, why);
     }
     if (pick.route === 'sticky' && excluded.size === 0) {
       // Sticky repeats are the common case; keep the decision log for changes.
-      return;
+      return moving;
     }
     this.#recordDecision(context, pick.profile, pick.route, detail, excluded);
+    if (!moving) this.#announceRoute(context, pick, excluded);
+    this.#options.onChange?.();
+    return moving;
+  }
+
+  /** The session (when the request has one) and the repo's bucket go to `pick`'s profile. */
+  #bindSession(context: RouteContext, pick: ProfilePick, why: RouteWhyView): void {
+    if (context.sessionId) {
+      const input = this.#recordInput;
+      input.profile = pick.profile;
+      input.route = pick.route;
+      input.why = why;
+      input.repo = context.repo;
+      input.model = context.model;
+      input.pinned = pick.route === 'pinned' ? pick.profile : null;
+      this.#sessions.record(context.sessionId, input);
+    }
+    this.#buckets.set(context.repo, context.model, pick.profile);
+  }
+
+  /** The activity's line (and, for a fallback, the router log's) for a request routed to `pick`. */
+  #announceRoute(
+    context: RouteContext,
+    pick: ProfilePick,
+    excluded: ReadonlyMap<string, string>,
+  ): void {
     if (pick.route === 'fallback') {
       const from = [...excluded.keys()].join(', ');
       // One info line per fallback in the router's log: the event a person running `serve`
@@ -1537,7 +1578,29 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         `Routed ${context.sessionId ?? 'a request'} to ${pick.profile} (${pick.route}).`,
       );
     }
-    this.#options.onChange?.();
+  }
+
+  /**
+   * A request that took its session to another profile has ended: the session moves there only
+   * when that account answered the turn well (`movesSession`). A 5xx, an error event or a cut
+   * stream leaves it on its account, as does Codex going away.
+   */
+  #settleMove(
+    ticket: LabTicket,
+    pick: ProfilePick,
+    why: RouteWhyView,
+    outcome: RequestOutcome,
+  ): void {
+    const { context, tried } = ticket;
+    if (!movesSession(outcome.status, outcome.ending)) {
+      this.#options.logger.debug(
+        { session: context.sessionId, profile: pick.profile, status: outcome.status },
+        `${context.sessionId} stays on ${this.#sessions.profileOf(context.sessionId) ?? 'its profile'}: ${pick.profile} did not answer well`,
+      );
+      return;
+    }
+    this.#bindSession(context, pick, why);
+    this.#announceRoute(context, pick, tried);
   }
 
   #recordDecision(
@@ -1819,6 +1882,8 @@ class LabTicket implements RoutingTicket {
   tried: ReadonlyMap<string, string> = noneExcluded;
   /** The account stamp of the profile picked, taken when it was picked. */
   account: string | null = null;
+  /** The commit took an existing session to another profile: it moves once that one answers well. */
+  moving = false;
 
   constructor(
     host: TicketHost,

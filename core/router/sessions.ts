@@ -6,6 +6,7 @@
 import type { Clock } from '../ports.ts';
 import {
   whyOfRoute,
+  type RequestEnding,
   type RouteReason,
   type RouteWhyView,
   type SessionView,
@@ -327,7 +328,17 @@ export type SessionRequest = Pick<
   | 'status'
   | 'account'
   | 'minted'
+  | 'ending'
 >;
+
+/**
+ * Whether a turn's answer takes its session to the profile that gave it: a 2xx that ended whole.
+ * A retry sent to another account during a shared outage (a 5xx there too, an error event, a cut
+ * stream) leaves the session, and its prompt cache, on the account it was on.
+ */
+export function movesSession(status: number, ending: RequestEnding | null | undefined): boolean {
+  return status >= 200 && status < 300 && !ending;
+}
 
 /** A session rebuilt from the request log, with what it says about the session's ciphertext. */
 export interface RestoredSession extends SessionEntry {
@@ -402,11 +413,20 @@ export function sessionsFromRequests(
       session.lastSeenAt = Math.max(session.lastSeenAt, record.at);
       continue;
     }
+    // A turn another profile did not answer well left the session where it was (`movesSession`),
+    // as the live table did; a session still new, or last on an account that is gone, takes it.
+    const stays =
+      session.requests > 0 &&
+      !gone.has(sessionId) &&
+      profile !== session.profile &&
+      !movesSession(record.status, record.ending);
     gone.delete(sessionId);
-    session.profile = profile;
-    session.route = record.route;
-    session.why = whyOfRecord(record);
-    session.pinned = record.route === 'pinned' ? profile : null;
+    if (!stays) {
+      session.profile = profile;
+      session.route = record.route;
+      session.why = whyOfRecord(record);
+      session.pinned = record.route === 'pinned' ? profile : null;
+    }
     if (typeof record.model === 'string') session.model = record.model;
     session.requests += 1;
     session.startedAt = Math.min(session.startedAt, record.at);

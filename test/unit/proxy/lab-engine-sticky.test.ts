@@ -45,6 +45,8 @@ function route(engine: LabEngine, info: ProxyRequestInfo, excluded = new Map<str
   const pick = ticket.choose(excluded);
   if (pick instanceof Promise || !pick.ok) throw new Error('not routed synchronously');
   ticket.commit(pick, excluded);
+  // Answered well: a session moves to another profile only then.
+  ticket.finish?.({ status: 200, ttfbMs: 5, durationMs: 50, usage: null });
   return pick as ProfilePick;
 }
 

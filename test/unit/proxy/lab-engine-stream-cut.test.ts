@@ -184,6 +184,26 @@ describe('streams cut mid-turn', () => {
     }
   });
 
+  it('on every account for longer than the run: the retry sent elsewhere, cut too, moves nothing', async () => {
+    const engine = await engineWith(2);
+    const home = streamedTurn(engine, 's1', null);
+    // Every account cuts every turn; Codex keeps retrying s1 (its stream retries, then the turn).
+    const served = [streamedTurn(engine, 's1', 'upstream_cut')];
+    for (const pause of [...codexStreamRetryPausesMs, 3_200, 3_200]) {
+      time += pause;
+      served.push(streamedTurn(engine, 's1', 'upstream_cut'));
+    }
+    // The run rule sent one retry to the other account, whose cut says the outage is shared;
+    // the session's next retries go to its own account again, and so does its turn once the
+    // upstream is back.
+    const other = served.find((profile) => profile !== home);
+    expect(other).toBeDefined();
+    expect(served.at(-1)).toBe(home);
+    time += 3_200;
+    expect(streamedTurn(engine, 's1', null)).toBe(home);
+    expect(engine.sessions().find((session) => session.id === 's1')?.profile).toBe(home);
+  });
+
   it('by the client going away never count against the account', async () => {
     const engine = await engineWith(2);
     const home = streamedTurn(engine, 's1', null);

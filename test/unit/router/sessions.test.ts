@@ -420,6 +420,27 @@ describe('sessions from the request log (a restart)', () => {
     ]);
   });
 
+  it('keeps a session on its account when a turn sent elsewhere was not answered well', () => {
+    const restored = sessionsFromRequests(
+      [
+        turn(1, 'outage', 'a'),
+        // A shared outage: the retry sent to b met a 503 there too, then a stream b cut.
+        turn(2, 'outage', 'b', { route: 'fallback', status: 503 }),
+        turn(3, 'outage', 'b', { route: 'fallback', ending: 'upstream_cut' }),
+        turn(4, 'moved', 'a'),
+        turn(5, 'moved', 'b', { route: 'fallback' }),
+        // A new session's first turn is its own, whatever its answer.
+        turn(6, 'new', 'b', { status: 503 }),
+      ],
+      { now: 10, idleTtlMs: hour, maxSessions: 10 },
+    );
+    expect(restored.map((session) => [session.id, session.profile, session.requests])).toEqual([
+      ['outage', 'a', 3],
+      ['moved', 'b', 2],
+      ['new', 'b', 1],
+    ]);
+  });
+
   it('keeps only the most recent sessions, and a failed turn names no owner', () => {
     const restored = sessionsFromRequests(
       [turn(1, 'x', 'a'), turn(2, 'y', 'a', { status: 429, route: 'pinned' }), turn(3, 'z', 'a')],
