@@ -37,7 +37,14 @@ import {
   type Registry,
 } from '../profiles/schema.ts';
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
-import { defaultLimitId, parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
+import { parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
+import {
+  familyLimitVerdict,
+  limitFamily,
+  limitReachedMessage,
+  mainLimitVerdict,
+  standingHealth,
+} from '../quota/limit-marks.ts';
 import type { QuotaBook } from '../quota/quota-book.ts';
 import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts';
 import { usageResponseFromSnapshot } from '../quota/usage.ts';
@@ -243,9 +250,10 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   readonly #decisions: DecisionLog;
   readonly #requests: RequestLog;
   readonly #circuit = new CircuitBreaker();
-  // Per-model limit families (e.g. a Spark model's own quota): profile → family → limited until,
-  // and model → family as learned from the 429s that named one. In memory only.
-  readonly #familyLimits = new Map<string, Map<string, number>>();
+  // Per-model limit families (e.g. a Spark model's own quota): profile → family → limited until
+  // (and when that was learnt, so a later reading of the family wins), and model → family as
+  // learned from the 429s that named one. In memory only.
+  readonly #familyLimits = new Map<string, Map<string, FamilyMark>>();
   readonly #modelFamilies = new Map<string, string>();
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
   /** Profiles whose credentials failed transiently, skipped until then (see noteCredentialFailure). */
@@ -409,25 +417,69 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   }
 
   /**
-   * A fresh usage read: recorded in the quota book, and a profile whose `limited` mark the new
-   * numbers contradict (room in every window) is eligible again. A needs-sign-in mark stays: only
-   * a sign-in clears it.
+   * A fresh usage read: recorded in the quota book, and the newest reading of each limit wins
+   * (`mainLimitVerdict`, `familyLimitVerdict`): a `limited` mark the read shows room against is
+   * lifted, a window it shows used up marks the profile limited until that window resets, and a
+   * family's mark answers only to that family's figures. A needs-sign-in mark stays: only a
+   * sign-in clears it.
    */
-  noteUsage(profile: string, snapshot: QuotaSnapshot, hasHeadroom: boolean): void {
+  noteUsage(profile: string, snapshot: QuotaSnapshot): void {
     this.setQuota(profile, snapshot);
+    const now = this.#options.clock.now();
+    const familiesChanged = this.#noteFamilyReading(profile, snapshot, now);
     const current = this.#health.get(profile);
+    const verdict = mainLimitVerdict(current, snapshot, now);
     if (
-      (current?.status === 'limited' && hasHeadroom) ||
+      verdict?.lift === true ||
       (current?.status === 'auth_error' && curedByTokensOnDisk(current.code))
     ) {
       this.#markOk(profile, true);
       this.#options.onChange?.();
       return;
     }
+    if (verdict !== null) {
+      this.#markMainLimited(
+        profile,
+        verdict.until,
+        limitReachedMessage,
+        `${profile}'s usage read shows its quota used up; skipped until ${new Date(verdict.until).toISOString()}.`,
+      );
+      return;
+    }
+    if (familiesChanged) this.#options.onChange?.();
     this.noteTokenWorks(profile);
   }
 
-  /** Effective health of a profile now (in-memory, includes this process's fresh marks). */
+  /**
+   * Applies a usage read to `profile`'s family marks: each family the read reports, or that is
+   * marked, gets that family's own verdict. True when a mark changed.
+   */
+  #noteFamilyReading(profile: string, snapshot: QuotaSnapshot, now: number): boolean {
+    const marks = this.#familyLimits.get(profile);
+    const families = new Set(marks?.keys());
+    for (const other of snapshot.others) {
+      const family = limitFamily(other.limitId);
+      if (family !== null) families.add(family);
+    }
+    let changed = false;
+    for (const family of families) {
+      const verdict = familyLimitVerdict(family, marks?.get(family), snapshot, now);
+      if (verdict === null) continue;
+      changed = true;
+      if (verdict.lift) {
+        marks?.delete(family);
+        if (marks?.size === 0) this.#familyLimits.delete(profile);
+      } else {
+        this.#markFamilyLimited(profile, family, verdict.until, undefined, 'usage read');
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Effective health of a profile now (in-memory, includes this process's fresh marks), limited
+   * too while its latest figures show a window used up (`standingHealth`, as routing holds it).
+   */
   health(profile: string): ProfileHealth {
     // What routing holds against it (see `#candidate`), so every surface shows the same.
     const unreadable = this.#unreadableFiles.get(profile);
@@ -439,7 +491,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         message: unreadable.message,
       };
     }
-    return effectiveHealth(this.#health.get(profile), this.#options.clock.now());
+    const now = this.#options.clock.now();
+    return standingHealth(
+      effectiveHealth(this.#health.get(profile), now),
+      this.#quota.latest(profile),
+      now,
+    );
   }
 
   /**
@@ -845,24 +902,31 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const now = this.#options.clock.now();
     // Without a reset time, skip the profile for a short while rather than forever.
     const until = limit.resetsAt ?? now + 5 * 60_000;
-    const family = familyOf(limit.limitId);
+    const family = limitFamily(limit.limitId);
     if (family !== null) {
-      this.#markFamilyLimited(profile, family, until, request);
+      this.#markFamilyLimited(profile, family, until, request, '429');
       return;
     }
+    this.#markMainLimited(
+      profile,
+      until,
+      limit.message,
+      `${profile} reached its usage limit; skipped until ${new Date(until).toISOString()}.`,
+    );
+  }
+
+  /** Marks `profile`'s main limit spent until `until`, in memory and in health.json. */
+  #markMainLimited(profile: string, until: number, message: string, line: string): void {
+    const now = this.#options.clock.now();
     this.#health.set(profile, {
       status: 'limited',
       unavailableUntil: until,
       code: 'usage_limit_reached',
-      message: limit.message,
+      message,
       updatedAt: now,
     });
-    this.#options.activity.add(
-      'limited',
-      profile,
-      `${profile} reached its usage limit; skipped until ${new Date(until).toISOString()}.`,
-    );
-    this.#persist((health) => health.markLimited(profile, until, limit.message, now));
+    this.#options.activity.add('limited', profile, line);
+    this.#persist((health) => health.markLimited(profile, until, message, now));
     this.#options.onChange?.();
   }
 
@@ -1031,6 +1095,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     family: string,
     until: number,
     request: ProxyRequestInfo | undefined,
+    source: '429' | 'usage read',
   ): void {
     const model = request
       ? (request.routeContext ?? extractRouteContext(request.headers, request.body, 'lower-case'))
@@ -1045,11 +1110,15 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       marks = new Map();
       this.#familyLimits.set(profile, marks);
     }
-    marks.set(family, until);
+    marks.set(family, { until, markedAt: this.#options.clock.now() });
+    const reached =
+      source === '429'
+        ? `${profile} reached its ${family} limit${model ? ` (${model})` : ''}`
+        : `${profile}'s usage read shows its ${family} limit used up`;
     this.#options.activity.add(
       'limited',
       profile,
-      `${profile} reached its ${family} limit${model ? ` (${model})` : ''}; requests for that family skip it until ${new Date(until).toISOString()}.`,
+      `${reached}; requests for that family skip it until ${new Date(until).toISOString()}.`,
     );
     this.#options.onChange?.();
   }
@@ -1069,7 +1138,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   /** When `profile` is limited for `family` at `now`: until when; otherwise null. */
   #familyLimitedUntil(profile: string, family: string, now: number): number | null {
     const marks = this.#familyLimits.get(profile);
-    const until = marks?.get(family);
+    const until = marks?.get(family)?.until;
     if (until === undefined) return null;
     if (until > now) return until;
     marks!.delete(family);
@@ -1967,11 +2036,10 @@ function runIdOf(headers: IncomingHttpHeaders): string | null {
   return text && text.length <= maxRunIdLength ? text : null;
 }
 
-/** The family a 429's active limit names, or null for the account's main limit. */
-function familyOf(limitId: string | null | undefined): string | null {
-  if (!limitId) return null;
-  const family = limitId.replaceAll('-', '_');
-  return family === defaultLimitId ? null : family;
+/** A per-model family's mark: limited until, and when that was learnt (Unix ms). */
+interface FamilyMark {
+  until: number;
+  markedAt: number;
 }
 
 /** A registry's pins as the hot path reads them: null when there are none of a kind. */

@@ -20,6 +20,7 @@ import {
 import type { LeftCode, RouteReason, RouteRule, RouteWhyView } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
+import { exhaustedUntil } from '../quota/limit-marks.ts';
 
 /** A profile's health as the router sees it. */
 export type CandidateStatus = 'ok' | 'limited' | 'auth_error' | 'unknown';
@@ -435,13 +436,13 @@ export function ineligibility(
   if (candidate.status === 'limited' && until === null) {
     return { profile, reason: 'is limited (reset unknown)', code: 'limited', until: null };
   }
-  const exhaustedUntil = exhaustedUntilOf(candidate.quota, now);
-  if (exhaustedUntil !== null) {
+  const spentUntil = exhaustedUntil(candidate.quota, now);
+  if (spentUntil !== null) {
     return {
       profile,
-      reason: `has used up its quota until ${isoTime(exhaustedUntil)}`,
+      reason: `has used up its quota until ${isoTime(spentUntil)}`,
       code: 'exhausted',
-      until: exhaustedUntil,
+      until: spentUntil,
     };
   }
   if (exclude.has(profile)) {
@@ -513,24 +514,6 @@ function liveUsed(window: QuotaWindow | null, now: number): number {
   if (!window) return 0;
   if (window.resetsAt !== null && window.resetsAt <= now) return 0;
   return Number.isFinite(window.usedPercent) ? window.usedPercent : 0;
-}
-
-/** When an exhausted window (100 %, reset ahead) lifts: the latest such reset; null if none. */
-function exhaustedUntilOf(quota: QuotaSnapshot | null, now: number): number | null {
-  if (!quota) return null;
-  // Two windows, checked without building a list: this runs for every candidate on every request.
-  const primary = exhaustedWindowUntil(quota.primary, now);
-  const secondary = exhaustedWindowUntil(quota.secondary, now);
-  if (primary === null) return secondary;
-  return secondary === null || primary > secondary ? primary : secondary;
-}
-
-/** When a window at 100% resets, if that is still ahead of `now`; otherwise null. */
-function exhaustedWindowUntil(window: QuotaWindow | null, now: number): number | null {
-  if (!window || window.usedPercent < 100 || window.resetsAt === null || window.resetsAt <= now) {
-    return null;
-  }
-  return window.resetsAt;
 }
 
 const noExclusions: ReadonlySet<string> = new Set();

@@ -67,7 +67,7 @@ import { createControlApi, createDashboardRoutes, type ControlApiService } from 
 import { ActivityLog, primingActivityMessage } from './events.ts';
 import { createIdentityRoute } from './identity.ts';
 import { dashboardBuilt, findRendererDir } from './dashboard-files.ts';
-import { LabOperations, showsHeadroom, type LiveState } from './operations.ts';
+import { LabOperations, type LiveState } from './operations.ts';
 import { QuotaKeeper, UsagePoller } from './quota-keeper.ts';
 import { poolSummaryOf } from './pool-view.ts';
 import { buildProfileViews, overlayQuota, type KeptRegistry } from './views.ts';
@@ -853,15 +853,13 @@ export class LabService implements ControlApiService {
     const failingSince = this.#engine.failingSince(view.name);
     if (failingSince === null) delete view.failingSince;
     else view.failingSince = new Date(failingSince).toISOString();
-    // The router's marks are newer than the files' (it writes health.json after it acts), so they
-    // win; an account the files say is not checked yet but the router has seen working (a usage
-    // read or a turn just now) is working, as the numbers overlaid below from the same memory say
-    // (`usage --refresh` asks right after its read, before health.json is written).
-    if (
-      (view.status !== 'auth_error' &&
-        (live.status === 'limited' || live.status === 'auth_error')) ||
-      (view.status === 'unknown' && live.status === 'ok')
-    ) {
+    // The router's marks are newer than the files' (it writes health.json after it acts, and reads
+    // what others write within a second), so they win: a limit its latest usage read lifted or
+    // made (`noteUsage`; `usage --refresh` asks right after its read, before health.json is
+    // written) shows as routing holds it, with the numbers overlaid below from the same memory.
+    // A needs-sign-in the files show (an auth file the views found unreadable) stays, and so does
+    // an `ok` the files have and the router has not heard of yet.
+    if (view.status !== 'auth_error' && live.status !== 'unknown') {
       view.status = live.status;
       view.statusMessage = healthStatusMessage(view.name, live);
       if (live.code === null) delete view.statusCode;
@@ -891,8 +889,7 @@ export class LabService implements ControlApiService {
         this.#engine.renameLive(from, to);
       },
       signedIn: (name) => this.#engine.signedIn(name),
-      usageRead: (name, snapshot) =>
-        this.#engine.noteUsage(name, snapshot, showsHeadroom(snapshot)),
+      usageRead: (name, snapshot) => this.#engine.noteUsage(name, snapshot),
       usageRefused: (name, error) => this.#engine.noteUsageRefused(name, error),
       primed: (name, outcome) => this.#primingLast.set(name, outcome),
       changed: () => this.#changed(),

@@ -28,10 +28,11 @@ import {
 } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
+import { limitReachedMessage, mainLimitVerdict } from '../quota/limit-marks.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
 import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
-import type { HealthStore } from '../state/health-store.ts';
+import { effectiveHealth, type HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
 import type {
   ContractResult,
@@ -128,13 +129,6 @@ export function checkPinOptions(input: { profile: string | null; allowFallback?:
       '--allow-fallback only goes with a profile: pinning to auto removes the pin, so there is nothing to fall over from; leave it out, or pin a profile.',
     );
   }
-}
-
-/** True when a usage read shows room in every window it reports (so a `limited` mark is stale). */
-export function showsHeadroom(snapshot: QuotaSnapshot): boolean {
-  if (snapshot.limitReached === true) return false;
-  const windows = [snapshot.primary, snapshot.secondary].filter((window) => window !== null);
-  return windows.length > 0 && windows.every((window) => window.usedPercent < 100);
 }
 
 /**
@@ -547,12 +541,17 @@ export function fileLiveState(options: {
       options.quota.book.observe(name, snapshot);
       options.quota.book.persist();
       const now = options.clock.now();
-      const current = await options.health.get(name, now);
-      // A profile never seen working, one whose limit mark the fresh numbers contradict, or one
-      // marked for a missing auth file whose tokens have just worked.
-      if (
+      const stored = (await options.health.read()).profiles[name];
+      const current = effectiveHealth(stored, now);
+      // The newest reading of the limit wins (`mainLimitVerdict`, as the router applies it).
+      const verdict = mainLimitVerdict(stored, snapshot, now);
+      if (verdict !== null && !verdict.lift) {
+        await options.health.markLimited(name, verdict.until, limitReachedMessage, now);
+      } else if (
+        // A profile never seen working, one whose limit mark the fresh numbers lift, or one
+        // marked for a missing auth file whose tokens have just worked.
         current.status === 'unknown' ||
-        (current.status === 'limited' && showsHeadroom(snapshot)) ||
+        verdict?.lift === true ||
         (current.status === 'auth_error' && curedByTokensOnDisk(current.code))
       ) {
         await options.health.markOk(name, now);

@@ -13,6 +13,7 @@ import type { ProfileEntry } from '../profiles/store.ts';
 import { authDotJsonSchema, type Registry } from '../profiles/schema.ts';
 import { effectiveHealth, type ProfileHealth } from '../state/health-store.ts';
 import { forecastWeekly, type QuotaForecast } from '../quota/forecast.ts';
+import { standingHealth } from '../quota/limit-marks.ts';
 import { defaultLimitId } from '../quota/headers.ts';
 import {
   healthFileSchema,
@@ -95,21 +96,10 @@ export async function buildProfileViews(
         code: problem.code,
         message: problem.message,
       };
-    } else if (state.status !== 'auth_error' && state.status !== 'limited' && latest) {
-      // A snapshot that says the limit is reached is as good as a 429 until its window resets.
-      const exhausted = [latest.primary, latest.secondary].filter(
-        (window): window is QuotaWindow =>
-          window !== null && window.usedPercent >= 100 && (window.resetsAt ?? 0) > now,
-      );
-      const until = Math.max(...exhausted.map((window) => window.resetsAt ?? 0));
-      if (exhausted.length > 0) {
-        state = {
-          status: 'limited',
-          unavailableUntil: until,
-          code: 'usage_limit_reached',
-          message: null,
-        };
-      }
+    } else {
+      // Figures that show a window used up are as good as a 429 until it resets, as routing
+      // holds them (`standingHealth`).
+      state = standingHealth(state, latest, now);
     }
     const last = priming?.profiles[entry.name]?.last ?? null;
     return {
