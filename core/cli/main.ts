@@ -232,6 +232,7 @@ export function buildProgram(context: CliContext, setExit: (code: number) => voi
   program
     .command('unpin')
     .description('Remove a session or repository pin.')
+    .argument('[name]', "the profile the pin names (checked: another profile's pin is kept)")
     .option('--session <id>', 'Codex session (thread) id')
     .option('--repo <path>', 'repository path')
     .action(bind(async () => (await import('./commands/profiles.ts')).runUnpin));

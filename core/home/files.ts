@@ -44,7 +44,7 @@ export async function ensurePrivateDirectory(path: string): Promise<void> {
     if (code === 'EEXIST' || code === 'ENOTDIR') throw notAFolderError(path);
     throw new LabError(
       'io_error',
-      `Could not create the folder ${path} (${(error as Error).message}); check its permissions.`,
+      `Could not create the folder ${path} (${systemErrorReason(error)}); check its permissions.`,
       { cause: error },
     );
   }
@@ -77,7 +77,7 @@ export async function writeFileAtomically(
   } catch (error) {
     throw new LabError(
       'io_error',
-      `Could not write ${path} (${(error as Error).message}); check that its folder is writable and the disk has space.`,
+      `Could not write ${path} (${systemErrorReason(error)}); check that its folder is writable and the disk has space.`,
       {
         cause: error,
       },
@@ -151,8 +151,19 @@ function notARegularFileError(path: string): LabError {
   );
 }
 
-/** The error for a file that is there but could not be read. */
-function readError(path: string, error: unknown): LabError {
+/**
+ * What went wrong in a failed file system call, without the paths Node's message repeats
+ * (`EACCES: permission denied, open '/x'` is "permission denied"): the sentence that says it
+ * names the file itself, once. Any other message is kept as it is.
+ */
+export function systemErrorReason(error: unknown): string {
+  const message = (error as Error).message;
+  const parts = /^[A-Z][A-Z0-9_]*: (.+?), [a-z]+ '.*'$/s.exec(message);
+  return parts?.[1] ?? message;
+}
+
+/** The error for a file that is there but could not be read: the file named once. */
+export function readError(path: string, error: unknown): LabError {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOTDIR') {
     return new LabError(
@@ -164,8 +175,8 @@ function readError(path: string, error: unknown): LabError {
   if (code === 'EISDIR') return notAFileError(path);
   return new LabError(
     'io_error',
-    `Could not read ${path} (${(error as Error).message}); check its permissions.`,
-    { cause: error },
+    `Could not read ${path} (${systemErrorReason(error)}); check its permissions.`,
+    { cause: error, details: { path } },
   );
 }
 

@@ -108,6 +108,22 @@ export function checkSessionIdGiven(id: string): void {
   }
 }
 
+/**
+ * Whether pinning `key` to `profile` (a profile's real name; null: no pin) with `allowFallback`
+ * would change nothing: that pin stands already, or for null there is none. The one rule for the
+ * store (which then writes and logs nothing) and for the commands that say so.
+ */
+export function pinStands(
+  pins: Readonly<Record<string, Pin>>,
+  key: string,
+  profile: string | null,
+  allowFallback: boolean,
+): boolean {
+  const pin = Object.hasOwn(pins, key) ? pins[key] : undefined;
+  if (profile === null) return pin === undefined;
+  return pin !== undefined && pin.profile === profile && pin.allowFallback === allowFallback;
+}
+
 /** Throws `invalid_argument` for a session id no Codex session has (or an empty one). */
 export function checkSessionId(id: string): void {
   checkSessionIdGiven(id);
@@ -928,13 +944,17 @@ export class ProfileStore {
     });
   }
 
-  /** Pins a session id or repo path to a profile; `profile: null` removes the pin. */
+  /**
+   * Pins a session id or repo path to a profile; `profile: null` removes the pin. Resolves to
+   * false, writing nothing, when the pin already stands as asked (`pinStands`): it keeps its
+   * `createdAt`, and the caller logs no change that was not made.
+   */
   async setPin(
     kind: 'session' | 'repo',
     key: string,
     profile: string | null,
     allowFallback = false,
-  ): Promise<void> {
+  ): Promise<boolean> {
     // The one check of a session id, whichever surface pins (the CLI on the files, or any client
     // through the router): it is printed in tables and log lines, which a control character would
     // break, and kept in the registry for good.
@@ -945,19 +965,21 @@ export class ProfileStore {
       else if ((await this.readRegistry()).pins.sessions[key] === undefined) checkSessionId(key);
       else checkSessionIdGiven(key);
     }
-    await this.updateRegistry(async (registry) => {
+    return this.updateRegistry(async (registry) => {
       const pins = kind === 'session' ? registry.pins.sessions : registry.pins.repos;
-      if (profile === null) {
+      const name = profile === null ? null : findEntry(await this.#entries(registry), profile).name;
+      if (pinStands(pins, key, name, allowFallback)) return false;
+      if (name === null) {
         delete pins[key];
-        return;
+        return true;
       }
-      const entry = findEntry(await this.#entries(registry), profile);
       const pin: Pin = {
-        profile: entry.name,
+        profile: name,
         allowFallback,
         createdAt: new Date(this.#now()).toISOString(),
       };
       pins[key] = pin;
+      return true;
     });
   }
 

@@ -328,6 +328,21 @@ export function fromRequestView(view: RequestView): RequestRecord {
   return { ...view, at: Date.parse(view.at) };
 }
 
+/**
+ * The journal's requests with a running router's newest ones (`live`, as its state gives them):
+ * the router writes the journal in batches, so its last turns may not be in the file yet. A
+ * request in both is the same request (one id per request, kept across restarts) and shows once,
+ * as the router has it now (a rename it made may not be in the file yet either). Oldest first.
+ */
+export function withLiveRequests(
+  journal: readonly RequestRecord[],
+  live: readonly RequestView[],
+): RequestRecord[] {
+  const byId = new Map(journal.map((record) => [record.id, record]));
+  for (const view of live) byId.set(view.id, fromRequestView(view));
+  return [...byId.values()].sort((first, second) => first.id - second.id);
+}
+
 /** Local midnight of `now`'s day and of the Monday that starts its week. */
 export function calendarStarts(now: number): { today: number; week: number } {
   const day = new Date(now);

@@ -266,12 +266,14 @@ export class LabOperations {
     return this.#edit(async () => {
       checkPinOptions(input);
       const profile = await this.#profileName(input.profile ?? null);
-      await this.#options.store.setPin(
+      const changed = await this.#options.store.setPin(
         'session',
         input.sessionId,
         profile,
         input.allowFallback ?? false,
       );
+      // A pin made again as it stands (or an unpin of no pin) changed nothing, so says nothing.
+      if (!changed) return null;
       this.#options.activity.add(
         'profile',
         profile,
@@ -292,7 +294,13 @@ export class LabOperations {
       // A pin Codex's reports can never match would be listed and route nothing; an unpin of any
       // folder (deleted since, or pinned before this check) is still allowed.
       if (profile !== null) await checkPinnableRepository(path);
-      await this.#options.store.setPin('repo', path, profile, input.allowFallback ?? false);
+      const changed = await this.#options.store.setPin(
+        'repo',
+        path,
+        profile,
+        input.allowFallback ?? false,
+      );
+      if (!changed) return null;
       this.#options.activity.add(
         'profile',
         profile,

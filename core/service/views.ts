@@ -30,9 +30,11 @@ import type { ForecastView, ProfileView, QuotaWindowView } from '../view-types.t
 export interface BuildViewsOptions {
   /**
    * Receives each file that could not be read (a corrupt auth.json or state file). The views are
-   * still built; the affected profile shows `auth_error` with the same message.
+   * still built; the affected profile shows `auth_error` with the same message. `profile` names
+   * the profile whose own auth file it is (absent for a shared file), so a caller that has named
+   * that profile's trouble already can leave it out.
    */
-  onProblem?: (error: LabError) => void;
+  onProblem?: (error: LabError, profile?: string) => void;
   /**
    * Only these profiles (real names), for a command about named profiles: other profiles' files
    * are not read, so their problems are not this command's. Shared files are still read (and
@@ -76,7 +78,9 @@ export async function buildProfileViews(
     readOptional(paths.quota, quotaFileSchema, report),
     readOptional(paths.priming, primingFileSchema, report),
   ]);
-  const authProblems = await Promise.all(entries.map((entry) => authProblem(paths, entry, report)));
+  const authProblems = await Promise.all(
+    entries.map((entry) => authProblem(paths, entry, (error) => report(error, entry.name))),
+  );
   return entries.map((entry, index): ProfileView => {
     // Figures saved for another account that had this name (or before a removal the file kept)
     // are not this profile's.

@@ -3,7 +3,7 @@
  * `CODEX_LAB_HOME`, and captures stdout, stderr and the exit code. Shared by every CLI test.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,19 +41,10 @@ export interface CliRunOptions {
  * variable (so a developer's own settings never leak in), plus `CODEX_LAB_HOME` and `env`.
  */
 export function runCodexLab(args: string[], options: CliRunOptions): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('CODEX_LAB_')) env[key] = value;
-  }
-  env['CODEX_LAB_HOME'] = options.home;
-  for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [cliEntry, ...args], {
       cwd: options.cwd ?? repoRoot,
-      env,
+      env: childEnvironment(options),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -71,6 +62,55 @@ export function runCodexLab(args: string[], options: CliRunOptions): Promise<Cli
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** The child's environment: the parent's minus every `CODEX_LAB_*`, plus the home and `env`. */
+function childEnvironment(options: CliRunOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('CODEX_LAB_')) env[key] = value;
+  }
+  env['CODEX_LAB_HOME'] = options.home;
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+/**
+ * Runs `codex-lab ARGS…` with stdout and stderr on one file, as `2>&1` or a terminal shows them:
+ * the text in the order the command wrote it, and the exit code.
+ */
+export async function runCodexLabMerged(
+  args: string[],
+  options: CliRunOptions,
+): Promise<{ output: string; code: number | null }> {
+  const folder = await mkdtemp(join(tmpdir(), 'codex-lab-output-'));
+  const file = join(folder, 'output');
+  const handle = await open(file, 'w');
+  try {
+    const code = await new Promise<number | null>((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [cliEntry, ...args], {
+        cwd: options.cwd ?? repoRoot,
+        env: childEnvironment(options),
+        stdio: ['ignore', handle.fd, handle.fd],
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.on('close', (exitCode) => {
+        clearTimeout(timer);
+        resolvePromise(exitCode);
+      });
+    });
+    return { output: await readFile(file, 'utf8'), code };
+  } finally {
+    await handle.close();
+    await rm(folder, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -102,6 +102,8 @@ export async function startTestRouter(options: {
    * client that looks for the home's router (`codex-lab codex`) finds it.
    */
   hosted?: boolean;
+  /** The service's clock (default: the system's). */
+  clock?: Clock;
 }): Promise<TestRouter> {
   // Filled with the router token once the service has made it.
   const secrets: string[] = [];
@@ -131,6 +133,7 @@ export async function startTestRouter(options: {
     const service = (started.service = createTestLabService(fake, paths, {
       ...(options.captureLog ? { logger: log.logger } : {}),
       ...(options.env ? { env: options.env } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     }));
     const token = await service.routerToken();
     secrets.push(token);

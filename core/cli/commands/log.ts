@@ -1,8 +1,10 @@
 /**
  * `codex-lab log [--follow] [--json] [--wide] [--session ID] [--profile NAME]`: the per-request log
- * from `state/activity.jsonl` (written by the running router in batches about once a second), so
- * it works with or without a router. The table fits the terminal's width (100 columns off a
- * terminal); `--wide` shows every column with full sentences and names, uncut. `--json` prints one
+ * from `state/activity.jsonl`, so it works with or without a router. A running router writes that
+ * file in batches about once a second, so while one runs its newest requests are asked of it too
+ * (its state, as `list` and `usage --pool` ask it) and each request shows once. The table fits
+ * the terminal's width (100 columns off a terminal); `--wide` shows every column with full
+ * sentences and names, uncut. `--json` prints one
  * JSON object per line (JSON Lines), which suits `--follow` and tools such as `jq`. `--follow`
  * keeps printing new requests until stopped.
  */
@@ -19,6 +21,7 @@ import {
   sessionLabel,
 } from '../../format.ts';
 import { LabError } from '../../errors.ts';
+import type { LabState } from '../../service/contract.ts';
 import type { RequestView } from '../../view-types.ts';
 import {
   filterRequests,
@@ -26,6 +29,7 @@ import {
   requestsFromJournal,
   toRequestView,
   usageTotals,
+  withLiveRequests,
   type RequestFilter,
   type RequestRecord,
 } from '../../router/request-log.ts';
@@ -33,6 +37,7 @@ import { matchProfileName, unknownProfile } from '../../profiles/names.ts';
 import { readJournal } from '../../state/journal.ts';
 import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { liveRouter } from '../live-state.ts';
 import { fitTable, hiddenNote, tableWidth, type FitColumn, type FittedTable } from '../format.ts';
 
 /** How often `--follow` looks at the file. */
@@ -59,7 +64,9 @@ export async function runLog(
   const table: RequestTableOptions = { width: tableWidth(options, context.stdout), wide };
   const typedSession = typeof options['session'] === 'string' ? options['session'] : null;
   const typed = optionalNameArgument(options['profile']) ?? null;
-  const all = await readRequests(context, { sessionId: null, profile: null });
+  // Found once; asked again at each read, so `--follow` shows a turn as soon as it ends too.
+  const live = await liveRouter(context);
+  const all = await readRequests(context, { sessionId: null, profile: null }, live);
   if (all === null) return 1;
   const sessionId = typedSession === null ? null : sessionOf(typedSession, all, follow);
   let names: string[] = [];
@@ -118,7 +125,7 @@ export async function runLog(
   let lastId = first.at(-1)?.id ?? 0;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, followIntervalMs));
-    const next = await readRequests(context, { ...filter, afterId: lastId });
+    const next = await readRequests(context, { ...filter, afterId: lastId }, live);
     if (next === null) return 1;
     print(next);
     lastId = next.at(-1)?.id ?? lastId;
@@ -159,17 +166,29 @@ function noRequestsText(sessionId: string | null, profile: string | null): strin
     : `No requests for profile ${profile}${session}.`;
 }
 
+/**
+ * The requests `filter` asks for: the journal's, with the running router's newest (`live`) when
+ * one runs and answers. Null when the file is damaged (named on stderr).
+ */
 async function readRequests(
   context: CliContext,
   filter: RequestFilter,
+  live: ((timeoutMs?: number) => Promise<LabState | null>) | null,
 ): Promise<RequestRecord[] | null> {
-  const content = await readJournal(context.paths.activity);
+  const [content, state] = await Promise.all([
+    readJournal(context.paths.activity),
+    live === null ? null : live(),
+  ]);
   if (content.problem) {
     writeLine(context.stderr, `codex-lab: ${content.problem}`);
     return null;
   }
   // A renamed profile's requests are found under its new name, as in the router.
-  return filterRequests(requestsFromJournal(content.records), filter);
+  const written = requestsFromJournal(content.records);
+  return filterRequests(
+    state === null ? written : withLiveRequests(written, state.requests),
+    filter,
+  );
 }
 
 function milliseconds(ms: number | null): string {

@@ -10,7 +10,13 @@ import { cliProfileStore } from '../profile-store.ts';
 import { capitalize, type RoutingUse } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
-import { checkSessionIdGiven, referencesTo, type ProfileReferences } from '../../profiles/store.ts';
+import type { Pin } from '../../profiles/schema.ts';
+import {
+  checkSessionIdGiven,
+  pinStands,
+  referencesTo,
+  type ProfileReferences,
+} from '../../profiles/store.ts';
 import { routingWarnings } from '../prechecks.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { openLabClient, valueOf } from '../lab-client.ts';
@@ -124,7 +130,36 @@ async function warnIfUnavailable(
   }
 }
 
-type PinTarget = { kind: 'session' | 'repo'; key: string; shown: string };
+type PinTarget = { kind: 'session' | 'repo'; key: string; shown: string; option: string };
+
+/** What `pin` and `unpin` were told: the one reading of their arguments and options. */
+interface PinCommand {
+  /** The profile typed (`pin NAME`, `unpin NAME`); null when `unpin` was given none. */
+  name: string | null;
+  target: PinTarget;
+  allowFallback: boolean;
+}
+
+/**
+ * Reads `pin NAME --session ID | --repo PATH [--allow-fallback]` and `unpin [NAME] --session ID |
+ * --repo PATH` alike: the name as every command reads one (`nameArgument`; `pin` requires it),
+ * the operation's own rule on the fallback option (`checkPinOptions`, every surface's sentence),
+ * then exactly one target. Refused before anything is read.
+ */
+async function readPinCommand(
+  command: 'pin' | 'unpin',
+  args: string[],
+  options: Record<string, unknown>,
+): Promise<PinCommand> {
+  const name =
+    command === 'pin' || args[0] !== undefined ? nameArgument(args[0], 'the profile name') : null;
+  const allowFallback = options['allowFallback'] === true;
+  if (name !== null) {
+    const { checkPinOptions } = await import('../../service/operations.ts');
+    checkPinOptions({ profile: name, allowFallback });
+  }
+  return { name, target: await pinTarget(options), allowFallback };
+}
 
 async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
   const session = options['session'];
@@ -135,11 +170,22 @@ async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
   if (typeof session === 'string') {
     // Said before anything is read, in the store's own sentence (every surface's).
     checkSessionIdGiven(session);
-    return { kind: 'session', key: session, shown: `session ${session}` };
+    return {
+      kind: 'session',
+      key: session,
+      shown: `session ${session}`,
+      option: `--session ${session}`,
+    };
   }
   // Resolved here, against this command's working folder, before it reaches any router.
   const key = await canonicalRepoPath(String(repo), process.cwd());
-  return { kind: 'repo', key, shown: `repo ${key}` };
+  return { kind: 'repo', key, shown: `repo ${key}`, option: `--repo ${key}` };
+}
+
+/** The pins of `target`'s kind, as the registry holds them now. */
+async function pinsOf(context: CliContext, target: PinTarget): Promise<Record<string, Pin>> {
+  const registry = await cliProfileStore(context).readRegistry();
+  return target.kind === 'session' ? registry.pins.sessions : registry.pins.repos;
 }
 
 async function setPin(
@@ -162,13 +208,8 @@ export async function runPin(
   args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const name = nameArgument(args[0], 'the profile name');
-  const allowFallback = options['allowFallback'] === true;
-  // Refused before anything is read, in the operation's own sentence (every surface's).
-  const { checkPinOptions } = await import('../../service/operations.ts');
-  checkPinOptions({ profile: name, allowFallback });
-  const target = await pinTarget(options);
-  if (isAutoName(name)) {
+  const { name, target, allowFallback } = await readPinCommand('pin', args, options);
+  if (name === null || isAutoName(name)) {
     // A pin to `auto` is no pin: the router chooses, as it does for `use auto`.
     await setPin(context, target, null, false);
     writeLine(
@@ -178,6 +219,14 @@ export async function runPin(
     return 0;
   }
   const profile = (await cliProfileStore(context).getProfile(name)).name;
+  // Made again as it stands: nothing to change, and nothing is logged (the operation's rule).
+  if (pinStands(await pinsOf(context, target), target.key, profile, allowFallback)) {
+    writeLine(
+      context.stdout,
+      `${capitalize(target.shown)} is already pinned to ${profile}${allowFallback ? ' (falls over when exhausted)' : ''}; nothing to do.`,
+    );
+    return 0;
+  }
   await setPin(context, target, profile, allowFallback);
   writeLine(
     context.stdout,
@@ -187,18 +236,29 @@ export async function runPin(
   return 0;
 }
 
-/** `unpin --session ID | --repo PATH`. */
+/**
+ * `unpin [NAME] --session ID | --repo PATH`. NAME, the counterpart of `pin NAME`, is checked: a
+ * pin another profile holds is kept, and said so, rather than removed under a name it does not
+ * have.
+ */
 export async function runUnpin(
   context: CliContext,
-  _args: string[],
+  args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const target = await pinTarget(options);
-  const registry = await cliProfileStore(context).readRegistry();
-  const pins = target.kind === 'session' ? registry.pins.sessions : registry.pins.repos;
-  if (!Object.hasOwn(pins, target.key)) {
+  const { name, target } = await readPinCommand('unpin', args, options);
+  const typed = name === null ? null : (await cliProfileStore(context).getProfile(name)).name;
+  const pins = await pinsOf(context, target);
+  if (pinStands(pins, target.key, null, false)) {
     writeLine(context.stdout, `No pin for ${target.shown}; nothing to do.`);
     return 0;
+  }
+  const holder = pins[target.key]!.profile;
+  if (typed !== null && typed !== holder) {
+    throw new LabError(
+      'invalid_argument',
+      `${capitalize(target.shown)} is pinned to ${holder}, not ${typed}: run codex-lab unpin ${holder} ${target.option}, or leave the name out.`,
+    );
   }
   await setPin(context, target, null, false);
   writeLine(context.stdout, `Unpinned ${target.shown}.`);

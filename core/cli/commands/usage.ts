@@ -90,8 +90,13 @@ export async function runUsage(
   // exist is one sentence and exit 1, before anything is asked upstream.
   const only = name === null ? null : [(await cliProfileStore(context).getProfile(name)).name];
   let refreshFailed = false;
+  // What went wrong, each sentence once, said on stderr after what stdout shows (`finish`): on a
+  // terminal it then stands on lines of its own under the table instead of above or inside it.
+  const said = new Set<string>();
   // What the refresh said went wrong, so a file it names is not named twice below.
   let refreshSaid = '';
+  // The accounts the refresh named as unread: the file check does not name them again.
+  const refreshNamed = new Set<string>();
   let lab: LabClient | null = null;
   if (options['refresh'] === true) {
     // The running router reads and keeps the numbers (every surface shows them at once); with
@@ -106,11 +111,10 @@ export async function runUsage(
       // Profiles that answered were refreshed: the table below still shows what is known. Only
       // an upstream failure names profiles; any other (the numbers could not be saved) is its
       // own sentence.
-      writeLine(
-        context.stderr,
+      said.add(
         result.code === 'upstream_error'
-          ? `codex-lab: could not refresh the quota of ${withCliFix(result.message, result.fix)}`
-          : `codex-lab: ${result.message}`,
+          ? `could not refresh the quota of ${withCliFix(result.message, result.fix)}`
+          : result.message,
       );
       refreshSaid = result.message;
       refreshFailed = true;
@@ -120,8 +124,8 @@ export async function runUsage(
       // `usage` would say (1 for a file it cannot read, named once below), not 1 for an account's
       // sign-in. The one account named and not read is: the command refreshed nothing.
       for (const unread of result.value.unread) {
-        writeLine(context.stderr, `codex-lab: ${withCliFix(unread.message, unread.fix)}`);
-        refreshSaid += ` ${unread.message}`;
+        said.add(withCliFix(unread.message, unread.fix));
+        refreshNamed.add(unread.profile);
       }
       if (only !== null && result.value.unread.length > 0) refreshFailed = true;
     }
@@ -129,14 +133,15 @@ export async function runUsage(
   const now = Date.now();
   // A broken file is named on stderr (as `list` does); the table still shows the rest. A command
   // about one profile reads (and reports) only that profile's files and the shared ones.
-  const problems = new Set<string>();
   let unreadableFile = false;
   let views: ProfileView[] = await buildProfileViews(context.paths, now, {
-    onProblem: (error) => {
+    onProblem: (error, profile) => {
       unreadableFile = true;
-      // (Already said by the refresh: "could not be saved: <this file's problem>", or an auth
-      // file it could not read.)
-      if (!refreshSaid.includes(error.message)) problems.add(withCliFix(error.message, error.fix));
+      // (Already said by the refresh: "could not be saved: <this file's problem>", or the
+      // account whose auth file it is, in its state's sentence.)
+      if (refreshSaid.includes(error.message)) return;
+      if (profile !== undefined && refreshNamed.has(profile)) return;
+      said.add(withCliFix(error.message, error.fix));
     },
     ...(only ? { only } : {}),
   });
@@ -148,8 +153,11 @@ export async function runUsage(
     live = await liveLabState(context);
     if (live !== null) views = withLiveViews(views, live.profiles);
   }
-  for (const problem of problems) writeLine(context.stderr, `codex-lab: ${problem}`);
   if (unreadableFile) refreshFailed = true;
+  const finish = (code: number): number => {
+    for (const sentence of said) writeLine(context.stderr, `codex-lab: ${sentence}`);
+    return code;
+  };
   if (options['pool'] === true) {
     // The running router's own summary when one runs (it knows where a new session in the repo
     // just used goes, which no file holds), else the files'.
@@ -166,7 +174,7 @@ export async function runUsage(
       const text = describePool(pool, { now, commands: true });
       writeLine(context.stdout, fitLines([text.headline, ...text.lines], width).join('\n'));
     }
-    return refreshFailed ? 1 : 0;
+    return finish(refreshFailed ? 1 : 0);
   }
   if (options['json'] === true) {
     writeLine(
@@ -187,11 +195,11 @@ export async function runUsage(
         })),
       ),
     );
-    return refreshFailed ? 1 : 0;
+    return finish(refreshFailed ? 1 : 0);
   }
   if (views.length === 0) {
     writeLine(context.stdout, wrapText(noProfilesSentence, width));
-    return 0;
+    return finish(0);
   }
   const rows = views.map((view): FitCell[] => {
     const pace = forecastTextParts(view.forecast, { now });
@@ -218,5 +226,5 @@ export async function runUsage(
   }
   const extras = views.flatMap((view) => extraLines(view, now));
   if (extras.length > 0) writeLine(context.stdout, `\n${fitLines(extras, width).join('\n')}`);
-  return refreshFailed ? 1 : 0;
+  return finish(refreshFailed ? 1 : 0);
 }

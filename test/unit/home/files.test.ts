@@ -15,7 +15,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isLabError } from '../../../core/errors.ts';
-import { readJsonFile, readTextFile, writeJsonFile } from '../../../core/home/files.ts';
+import {
+  readError,
+  readJsonFile,
+  readTextFile,
+  systemErrorReason,
+  writeJsonFile,
+} from '../../../core/home/files.ts';
 
 describe('private JSON files', () => {
   let dir: string;
@@ -121,6 +127,44 @@ describe('a file from a newer Codex Lab', () => {
       await expect(
         readJsonFile(path, z.object({ version: z.literal(1), profiles: z.array(z.string()) })),
       ).rejects.toThrow(/has an unexpected shape at version/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('systemErrorReason', () => {
+  it("keeps what went wrong from Node's message and leaves out the path the sentence names", () => {
+    const error = Object.assign(
+      new Error("EACCES: permission denied, open '/home/me/.codex-lab/auth-profiles/a/auth.json'"),
+      { code: 'EACCES', syscall: 'open', path: '/home/me/.codex-lab/auth-profiles/a/auth.json' },
+    );
+    expect(systemErrorReason(error)).toBe('permission denied');
+    const rename = Object.assign(
+      new Error("EXDEV: cross-device link not permitted, rename '/a' -> '/b'"),
+      {
+        code: 'EXDEV',
+      },
+    );
+    expect(systemErrorReason(rename)).toBe('cross-device link not permitted');
+    // Anything else is said as it is.
+    expect(systemErrorReason(new Error('disk on fire'))).toBe('disk on fire');
+  });
+
+  it('names the file once when it cannot be read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'codex-lab-files-'));
+    const path = join(dir, 'auth.json');
+    try {
+      await writeFile(path, '{}');
+      const denied = Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
+        code: 'EACCES',
+      });
+      const error = readError(path, denied);
+      expect(error.message).toBe(
+        `Could not read ${path} (permission denied); check its permissions.`,
+      );
+      expect(error.message.split(path)).toHaveLength(2);
+      expect(error.details).toEqual({ path });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import {
   RequestLog,
   requestsFromJournal,
+  toRequestView,
+  withLiveRequests,
   type RequestRecord,
 } from '../../../core/router/request-log.ts';
 
@@ -126,5 +128,24 @@ describe('a removal in the request log', () => {
     log.rename('carol', null, 1_700_000_001_000);
     log.rename('zed2', 'carol', 1_700_000_002_000);
     expect(log.list(10, { profile: 'carol' })).toEqual([]);
+  });
+});
+
+describe("the journal's requests with a running router's", () => {
+  it('shows each request once, oldest first, as the router has it now', () => {
+    const log = new RequestLog();
+    const first = log.record(row({ profile: 'alice', sessionId: 's-1' }));
+    const second = log.record(row({ profile: 'alice', sessionId: 's-2' }));
+    // The file has the first as written before a rename; the router has both, renamed.
+    const written = [{ ...first }];
+    log.rename('alice', 'work', 1_700_000_000_500);
+    const merged = withLiveRequests(written, log.list());
+    expect(merged.map((record) => [record.id, record.sessionId, record.profile])).toEqual([
+      [first.id, 's-1', 'work'],
+      [second.id, 's-2', 'work'],
+    ]);
+    expect(merged.map(toRequestView)).toEqual(log.list());
+    // Rows the router no longer keeps stay as the file has them.
+    expect(withLiveRequests(written, []).map((record) => record.profile)).toEqual(['alice']);
   });
 });
