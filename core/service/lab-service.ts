@@ -702,12 +702,19 @@ export class LabService implements ControlApiService {
       userCode: device.userCode,
       proposedName: requestedName,
       profile: null,
+      created: null,
       email: null,
       error: null,
     };
     const done = device.done.then(
       (result) => {
-        view = { ...view, state: 'done', profile: result.name, email: result.email };
+        view = {
+          ...view,
+          state: 'done',
+          profile: result.name,
+          created: result.created,
+          email: result.email,
+        };
         return result;
       },
       (error: unknown) => {

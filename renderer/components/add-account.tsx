@@ -297,8 +297,18 @@ export function AddAccount() {
       {done && login && elsewhere === null && (
         <div className="stack" role="status" aria-label="Sign-in result">
           <p className="success">
-            Signed in{login.email ? ` as ${login.email}` : ''}. Saved as profile{' '}
-            <strong>{login.profile ?? login.proposedName}</strong>. You can rename it on its card.
+            Signed in{login.email ? ` as ${login.email}` : ''}.{' '}
+            {login.created === false ? (
+              // The account's own profile was renewed in place: name it, never as a new one.
+              <>
+                The sign-in of <strong>{login.profile}</strong> was renewed.
+              </>
+            ) : (
+              <>
+                Saved as profile <strong>{login.profile ?? login.proposedName}</strong>. You can
+                rename it on its card.
+              </>
+            )}
           </p>
           <div className="actions">
             <button ref={doneRef} type="button" className="button primary" onClick={closeSignIn}>

@@ -232,6 +232,27 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
     await dialog().getByRole('button', { name: 'Close' }).click();
   });
 
+  it('says a sign-in again renewed the profile, naming it, rather than saved a new one', async () => {
+    setNextLogin(fake, 'alice@example.com');
+    const card = page.getByRole('article', { name: 'Profile alice' });
+    await card.getByRole('button', { name: 'Sign in again' }).click();
+    await dialog()
+      .getByRole('radio', { name: /With a one-time code/ })
+      .check();
+    const [issuerPage] = await Promise.all([
+      context.waitForEvent('page'),
+      dialog().getByRole('button', { name: 'Continue to sign-in' }).click(),
+    ]);
+    await issuerPage.close();
+    const result = dialog().getByRole('status', { name: 'Sign-in result' });
+    await result.waitFor({ timeout: 20_000 });
+    const text = await result.textContent();
+    expect(text).toContain('Signed in as alice@example.com. The sign-in of alice was renewed.');
+    expect(text).not.toContain('Saved as');
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    expect(await page.getByRole('article', { name: /^Profile alice/ }).count()).toBe(1);
+  });
+
   it('shows the full email on hover', async () => {
     const card = page.getByRole('article', { name: 'Profile robert.longname' });
     expect(await card.getByText('robert.longname@example.com').getAttribute('title')).toBe(
