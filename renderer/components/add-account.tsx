@@ -54,6 +54,7 @@ export function AddAccount() {
   useFocusCycle(dialog);
   const [pasted, setPasted] = useState('');
   const errorId = useId();
+  const nameErrorId = useId();
 
   useEffect(() => {
     const node = dialog.current;
@@ -145,12 +146,16 @@ export function AddAccount() {
               <input
                 aria-label="Profile name"
                 placeholder="taken from the email when empty"
-                {...describedByError(errorId, flow.error)}
+                {...describedByError(
+                  flow.nameError ? nameErrorId : errorId,
+                  flow.nameError ?? flow.error,
+                )}
                 value={flow.name}
-                onChange={(event) => updateSignIn({ name: event.target.value })}
+                onChange={(event) => updateSignIn({ name: event.target.value, nameError: null })}
               />
             </label>
           )}
+          {flow.reauth === null && <FieldError id={nameErrorId} error={flow.nameError} />}
           <fieldset className="field">
             <legend>Open the sign-in page</legend>
             <label className="radio">

@@ -253,6 +253,36 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
     expect(await page.getByRole('article', { name: /^Profile alice/ }).count()).toBe(1);
   });
 
+  it('refuses a name another profile has before any sign-in starts, under the name field', async () => {
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    const field = dialog().getByRole('textbox', { name: 'Profile name' });
+    // Read as every typed name is: `Alice` is alice.
+    await field.fill('Alice');
+    const pagesBefore = context.pages().length;
+    await dialog().getByRole('button', { name: 'Continue to sign-in' }).click();
+    const error = dialog().getByRole('alert');
+    await error.waitFor();
+    expect(await error.textContent()).toBe(
+      'alice is alice@example.com’s profile: to renew it, use “Sign in again” on its card; for another account, pick another name.',
+    );
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    // Under the field, before the choice of page.
+    const fieldBox = (await field.boundingBox())!;
+    const errorBox = (await error.boundingBox())!;
+    const methods = (await dialog()
+      .getByRole('group', { name: 'Open the sign-in page' })
+      .boundingBox())!;
+    expect(errorBox.y).toBeGreaterThanOrEqual(fieldBox.y + fieldBox.height - 1);
+    expect(errorBox.y + errorBox.height).toBeLessThanOrEqual(methods.y + 1);
+    // Nothing was started: no sign-in page, the form still there.
+    expect(context.pages().length).toBe(pagesBefore);
+    await dialog().getByRole('button', { name: 'Continue to sign-in' }).waitFor();
+    // Editing the name clears the sentence.
+    await field.fill('alice-work');
+    expect(await dialog().getByRole('alert').count()).toBe(0);
+    await dialog().getByRole('button', { name: 'Close' }).click();
+  });
+
   it('shows the full email on hover', async () => {
     const card = page.getByRole('article', { name: 'Profile robert.longname' });
     expect(await card.getByText('robert.longname@example.com').getAttribute('title')).toBe(
