@@ -5,10 +5,12 @@
  * than that none ever went through when Requests lists some; long profile names and session ids
  * stay inside the activity log (wrapped, or cut with the whole in a title), a 53-character
  * profile name keeps the sessions' "Pin to…" menu inside its card, and the accounts toolbar
- * breaks between words, never inside one.
+ * breaks between words, never inside one; a quota bar's reset says its local clock time beside
+ * the countdown's title (`resets 14:05`, `resets Tue 09:00` further away).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { formatClockTime } from '../../core/format.ts';
 import type { LabState } from '../../core/service/contract.ts';
 import type { SessionView } from '../../core/view-types.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -195,6 +197,39 @@ describe.skipIf(!hasChromium)('the dashboard as an outsider saw it, at 800 px', 
       return words;
     });
     expect(broken).toEqual([]);
+    await page.context().close();
+  });
+
+  it('gives each quota bar’s reset countdown its local clock time, as every surface words it', async () => {
+    const soon = new Date(Date.now() + 3 * 3_600_000 + 12 * 60_000).toISOString();
+    const later = new Date(Date.now() + 4 * 86_400_000).toISOString();
+    const page = await pageShowing(
+      uiState([
+        uiProfile('work', {
+          quota: {
+            primary: { usedPercent: 12, windowMinutes: 300, resetsAt: soon },
+            secondary: { usedPercent: 40, windowMinutes: 10080, resetsAt: later },
+            updatedAt: new Date().toISOString(),
+          },
+        }),
+      ]),
+    );
+    const card = page.getByRole('article', { name: 'Profile work' });
+    const resets = card.getByTestId('quota-reset');
+    await resets.first().waitFor();
+    const [now, timeZone] = await page.evaluate(() => [
+      Date.now(),
+      Intl.DateTimeFormat().resolvedOptions().timeZone,
+    ]);
+    const clock = (iso: string) =>
+      `resets ${formatClockTime(Date.parse(iso), { now: now as number, timeZone: timeZone as string })}`;
+    expect(
+      await resets.evaluateAll((spans) => spans.map((span) => span.getAttribute('title'))),
+    ).toEqual([clock(soon), clock(later)]);
+    // The near one is today's time alone, the far one has its weekday.
+    expect(clock(soon)).toMatch(/^resets \d{2}:\d{2}$/);
+    expect(clock(later)).toMatch(/^resets [A-Z][a-z]{2} \d{2}:\d{2}$/);
+    expect(await resets.first().textContent()).toMatch(/resets in 3h 1[12]m/);
     await page.context().close();
   });
 });
