@@ -449,15 +449,26 @@ export function poolLeftParts(pool: PoolHeadroomShape): {
 }
 
 /**
+ * `resets 14:05` (`resets Tue 14:05` 20 hours away or more): a window's reset as a local clock
+ * time, beside its countdown (a quota bar's title) or instead of it (`formatWindowLeftAt`). Null
+ * when the reset is not known or is under a second away or past.
+ */
+export function resetClockText(resetsAt: string | null, options: ClockOptions): string | null {
+  const at = resetsAt === null ? Number.NaN : Date.parse(resetsAt);
+  if (Number.isNaN(at) || at - options.now < second) return null;
+  return `resets ${formatClockTime(at, options)}`;
+}
+
+/**
  * `58% left, resets 14:05` (`Tue 14:05` further away): `formatWindowLeft` with the reset as a
- * clock time, for a surface that is not redrawn every minute (the tray menu), where a countdown
- * would go stale. A window past its reset or with no known reset reads as `formatWindowLeft`.
+ * clock time (`resetClockText`), for a surface that is not redrawn every minute (the tray menu),
+ * where a countdown would go stale. A window past its reset or with no known reset reads as
+ * `formatWindowLeft`.
  */
 export function formatWindowLeftAt(window: QuotaWindowShape | null, options: ClockOptions): string {
   const parts = windowLeft(window, options.now);
-  const at = window?.resetsAt == null ? Number.NaN : Date.parse(window.resetsAt);
-  if (Number.isNaN(at) || at - options.now < second) return parts.text;
-  return `${parts.amount}, resets ${formatClockTime(at, options)}`;
+  const clock = resetClockText(window?.resetsAt ?? null, options);
+  return clock === null ? parts.text : `${parts.amount}, ${clock}`;
 }
 
 /**

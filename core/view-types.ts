@@ -439,6 +439,11 @@ export interface LoginView {
   userCode: string | null;
   proposedName: string | null;
   profile: string | null;
+  /**
+   * Once saved: true when the sign-in made `profile` a new profile, false when it renewed the
+   * sign-in of the existing profile of that account; null before (and from older routers).
+   */
+  created?: boolean | null;
   /** The signed-in account's email, once saved. */
   email: string | null;
   error: { code: string; message: string } | null;

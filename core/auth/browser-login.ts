@@ -111,6 +111,7 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
     userCode: null,
     proposedName: requestedName,
     profile: null,
+    created: null,
     email: null,
     error: null,
   };
@@ -229,7 +230,13 @@ export async function startLogin(options: StartLoginOptions): Promise<LoginHandl
       if (!isLabError(error)) logger.error({ err: error }, 'sign-in failed unexpectedly');
       return { status: 500, html: failurePage(fail(labError)), after: closeServer };
     }
-    update({ state: 'done', profile: result.name, email: result.email, error: null });
+    update({
+      state: 'done',
+      profile: result.name,
+      created: result.created,
+      email: result.email,
+      error: null,
+    });
     saved = result;
     resolveDone(result);
     // Stay up briefly for the browser's /success request, without keeping a CLI process alive.

@@ -7,7 +7,7 @@ import { LabError } from '../errors.ts';
 import { unavailableWarning, withCliFix, type PinSource, type RoutingUse } from '../format.ts';
 import { probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
-import { matchProfileName, readNewProfileName, unknownProfile } from '../profiles/names.ts';
+import { matchProfileName, signInNameTarget, unknownProfile } from '../profiles/names.ts';
 import type { ProfileView } from '../view-types.ts';
 import { buildProfileViews } from '../service/views.ts';
 import type { CliContext } from './context.ts';
@@ -38,20 +38,14 @@ export async function precheckLogin(
   // Every folder the save writes in can be written, and a named profile can take the sign-in.
   await store.precheckSignIn(input.name);
   if (input.name === null) return null;
-  const entries = await store.listProfiles();
-  const real = matchProfileName(
-    input.name,
-    entries.map((entry) => entry.name),
-  );
-  const existing = entries.find((entry) => entry.name === real);
-  if (!existing) {
-    const saved = readNewProfileName(input.name, []);
-    return saved === input.name
+  const target = signInNameTarget(input.name, await store.listProfiles());
+  if (target.kind === 'new') {
+    return target.saved === input.name
       ? null
-      : `${input.name} is saved as ${saved} (profile names are lower case).`;
+      : `${input.name} is saved as ${target.saved} (profile names are lower case).`;
   }
-  const who = existing.email ?? existing.accountId ?? 'the account it was made with';
-  return `${existing.name} is ${who}'s profile: sign in as ${who} to renew it (another account would not be saved under this name).`;
+  const who = target.owner;
+  return `${target.profile.name} is ${who}'s profile: sign in as ${who} to renew it (another account would not be saved under this name).`;
 }
 
 /**

@@ -48,6 +48,50 @@ export function matchProfileName(
   return lower !== typed && has(lower) ? lower : null;
 }
 
+/** A profile as a sign-in's name check reads it. */
+export interface SignInNameHolder {
+  name: string;
+  email: string | null;
+  accountId: string | null;
+}
+
+/**
+ * What a sign-in asked to save under `typed` does with the name: the one rule `codex-lab login
+ * NAME` and the dashboard's Add account both check before a sign-in starts. `existing`: a profile
+ * has the name (read as every typed name is: `ALICE` is alice), and only that profile's own
+ * account renews it (another is refused after its sign-in); `new`: a new profile, under its saved
+ * (lower-case) name, checked as a new name is (an `invalid_name` `LabError` otherwise).
+ */
+export function signInNameTarget<P extends SignInNameHolder>(
+  typed: string,
+  profiles: readonly P[],
+): { kind: 'existing'; profile: P; owner: string } | { kind: 'new'; saved: string } {
+  const real = matchProfileName(
+    typed,
+    profiles.map((profile) => profile.name),
+  );
+  const profile = profiles.find((candidate) => candidate.name === real);
+  if (profile !== undefined) {
+    return {
+      kind: 'existing',
+      profile,
+      owner: profile.email ?? profile.accountId ?? 'the account it was made with',
+    };
+  }
+  return { kind: 'new', saved: readNewProfileName(typed, []) };
+}
+
+/**
+ * Add account asked for a new profile under a name a profile has: refused before the sign-in
+ * starts (`name_taken`), saying whose it is and the two ways on.
+ */
+export function signInNameTaken(name: string, owner: string): LabError {
+  return new LabError(
+    'name_taken',
+    `${name} is ${owner}’s profile: to renew it, use “Sign in again” on its card; for another account, pick another name.`,
+  );
+}
+
 /**
  * The name a typed new name (a sign-in's, a rename's) is saved under: its lower case, so that it
  * reads as `matchProfileName` reads a typed existing name (`WORK` is `work` everywhere, and a

@@ -93,6 +93,11 @@ export function removedProfileName(name: string): string {
   return `${name} (removed)`;
 }
 
+/** True when `name` is a removed profile's (`removedProfileName`): no profile serves it. */
+export function isRemovedProfileName(name: string): boolean {
+  return name.endsWith(' (removed)');
+}
+
 /**
  * Re-points every record on `from` to `to` (a rename), in place: the account behind them is the
  * same, so its past requests are found under its new name by every reader (the dashboard's

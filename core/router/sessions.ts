@@ -11,7 +11,13 @@ import {
   type RouteWhyView,
   type SessionView,
 } from '../view-types.ts';
-import { isRouteWhy, renamedWhy, type RequestRecord } from './request-log.ts';
+import {
+  isRemovedProfileName,
+  isRouteWhy,
+  removedProfileName,
+  renamedWhy,
+  type RequestRecord,
+} from './request-log.ts';
 
 /**
  * What one request tells the table about its session (`pinned` is the pinned profile when the
@@ -163,10 +169,14 @@ export class SessionTable {
     return slot;
   }
 
-  /** The profile the session is on, or null. The hot-path lookup for the policy. */
+  /**
+   * The profile the session is on, or null (none, or a removed profile's: routed afresh). The
+   * hot-path lookup for the policy.
+   */
   profileOf(id: string | null): string | null {
     if (id === null) return null;
-    return this.get(id)?.profile ?? null;
+    const profile = this.get(id)?.profile;
+    return profile === undefined || isRemovedProfileName(profile) ? null : profile;
   }
 
   /**
@@ -257,8 +267,9 @@ export class SessionTable {
   }
 
   /**
-   * Re-points every session on `from` to `to` (a rename), or forgets them when `to` is null (a
-   * removal). Rare, so a full scan is fine.
+   * Re-points every session on `from` to `to` (a rename), or names them as removed when `to` is
+   * null (a removal): they still show, as the removed profile's requests do, but no profile
+   * serves them (`profileOf`), so their next turn is routed afresh. Rare, so a full scan is fine.
    */
   reassign(from: string, to: string | null): void {
     for (const slot of [...this.#entries.values()]) {
@@ -267,8 +278,11 @@ export class SessionTable {
         slot.why = renamedWhy(slot.why, from, to);
       }
       if (slot.profile !== from) continue;
-      if (to === null) this.#remove(slot);
-      else {
+      if (to === null) {
+        slot.profile = removedProfileName(from);
+        // The pin names a profile that is gone: the stored pin, not this copy, decides its fate.
+        if (slot.pinned === from) slot.pinned = null;
+      } else {
         slot.profile = to;
         // A pinned session's pin is the same profile: it names the new name too.
         if (slot.pinned === from) slot.pinned = to;
@@ -408,6 +422,7 @@ export function sessionsFromRequests(
     // account minted is no profile's now (never presumed to be whoever holds the name today).
     if (bounds.belongs !== undefined && !bounds.belongs(record)) {
       gone.add(sessionId);
+      session.profile = profile;
       if (record.status >= 200 && record.status < 300) servers.set(sessionId, null);
       session.requests += 1;
       session.lastSeenAt = Math.max(session.lastSeenAt, record.at);
@@ -438,9 +453,16 @@ export function sessionsFromRequests(
       else if (known !== profile) servers.set(sessionId, null);
     }
   }
-  const kept = [...sessions.values()].filter(
-    (session) => session.lastSeenAt >= oldestKept && !gone.has(session.id),
-  );
+  // A session last on an account that is gone comes back as that profile's, named as its
+  // requests are (`removedProfileName`), as the live table names it after a removal.
+  for (const id of gone) {
+    const session = sessions.get(id)!;
+    if (!isRemovedProfileName(session.profile)) {
+      session.profile = removedProfileName(session.profile);
+    }
+    session.pinned = null;
+  }
+  const kept = [...sessions.values()].filter((session) => session.lastSeenAt >= oldestKept);
   for (const session of kept) session.soleServer = servers.get(session.id) ?? null;
   kept.sort((left, right) => left.lastSeenAt - right.lastSeenAt);
   return kept.slice(Math.max(0, kept.length - bounds.maxSessions));

@@ -40,6 +40,11 @@ export const inputSchemas = {
     popup: z.boolean().default(false),
     /** `device`: a code entered on the issuer's page, for a browser on another machine. */
     method: z.enum(['browser', 'device']).default('browser'),
+    /**
+     * Add account: `name` is for a new profile, so one a profile has is refused (`name_taken`)
+     * before the sign-in starts; false (Sign in again, `codex-lab login NAME`) renews it.
+     */
+    newProfile: z.boolean().default(false),
   }),
   completeLogin: z.object({
     id: text,

@@ -30,7 +30,11 @@ export function ActivityLog({ activity, now }: ActivityLogProps) {
               <span className={`kind kind-badge-${entry.kind}`}>
                 {activityKindLabel(entry.kind)}
               </span>
-              {entry.profile && <span className="log-profile">{entry.profile}</span>}
+              {entry.profile && (
+                <span className="log-profile" title={entry.profile}>
+                  {entry.profile}
+                </span>
+              )}
               <span className="log-message">{humanizeTimes(entry.message, { now })}</span>
             </li>
           ))}

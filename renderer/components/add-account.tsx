@@ -54,6 +54,7 @@ export function AddAccount() {
   useFocusCycle(dialog);
   const [pasted, setPasted] = useState('');
   const errorId = useId();
+  const nameErrorId = useId();
 
   useEffect(() => {
     const node = dialog.current;
@@ -145,12 +146,16 @@ export function AddAccount() {
               <input
                 aria-label="Profile name"
                 placeholder="taken from the email when empty"
-                {...describedByError(errorId, flow.error)}
+                {...describedByError(
+                  flow.nameError ? nameErrorId : errorId,
+                  flow.nameError ?? flow.error,
+                )}
                 value={flow.name}
-                onChange={(event) => updateSignIn({ name: event.target.value })}
+                onChange={(event) => updateSignIn({ name: event.target.value, nameError: null })}
               />
             </label>
           )}
+          {flow.reauth === null && <FieldError id={nameErrorId} error={flow.nameError} />}
           <fieldset className="field">
             <legend>Open the sign-in page</legend>
             <label className="radio">
@@ -297,8 +302,18 @@ export function AddAccount() {
       {done && login && elsewhere === null && (
         <div className="stack" role="status" aria-label="Sign-in result">
           <p className="success">
-            Signed in{login.email ? ` as ${login.email}` : ''}. Saved as profile{' '}
-            <strong>{login.profile ?? login.proposedName}</strong>. You can rename it on its card.
+            Signed in{login.email ? ` as ${login.email}` : ''}.{' '}
+            {login.created === false ? (
+              // The account's own profile was renewed in place: name it, never as a new one.
+              <>
+                The sign-in of <strong>{login.profile}</strong> was renewed.
+              </>
+            ) : (
+              <>
+                Saved as profile <strong>{login.profile ?? login.proposedName}</strong>. You can
+                rename it on its card.
+              </>
+            )}
           </p>
           <div className="actions">
             <button ref={doneRef} type="button" className="button primary" onClick={closeSignIn}>

@@ -1,9 +1,10 @@
 /**
- * One quota window as a labelled bar of what is left, with its reset countdown. The words come
+ * One quota window as a labelled bar of what is left, with its reset countdown (its local clock
+ * time in the countdown's title, `resetClockText`). The words come
  * from the shared formatting module (`windowLeft`), so the bar says what the list, the CLI and the
  * tray say; the bar empties as quota is used.
  */
-import { quotaUnknownText, windowLeft } from '../../core/format.ts';
+import { quotaUnknownText, resetClockText, windowLeft } from '../../core/format.ts';
 import type { QuotaWindowView } from '../../core/service/contract.ts';
 import { barTone, windowTitle } from '../format.ts';
 
@@ -36,7 +37,15 @@ export function QuotaBar({ profile, window, fallbackTitle, now }: QuotaBarProps)
         <span>{title}</span>
         <span>
           <strong data-testid="quota-value">{parts.amount}</strong>
-          <span className="muted"> · {parts.reset}</span>
+          <span
+            className="muted"
+            data-testid="quota-reset"
+            // The countdown says how long; the title says when, in the browser's zone.
+            title={resetClockText(window?.resetsAt ?? null, { now }) ?? undefined}
+          >
+            {' '}
+            · {parts.reset}
+          </span>
         </span>
       </div>
       <div

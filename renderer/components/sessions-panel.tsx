@@ -23,7 +23,12 @@ export function SessionsPanel({ lab, now }: SessionsPanelProps) {
     <section className="card" aria-labelledby="sessions-title">
       <h2 id="sessions-title">Live sessions</h2>
       {lab.sessions.length === 0 ? (
-        <p className="muted">No Codex session has gone through the router yet.</p>
+        <p className="muted">
+          {/* Requests keeps turns longer than a session stays live: say so, not "none yet". */}
+          {lab.requests.some((request) => request.sessionId !== null)
+            ? 'No live session now: the earlier ones are in Requests.'
+            : 'No Codex session has gone through the router yet.'}
+        </p>
       ) : (
         <div className="table-wrap">
           <table className="table" aria-label="Live sessions">
@@ -72,6 +77,8 @@ function SessionRow({ session, lab, now }: { session: SessionView; lab: LabState
         <select
           aria-label={`Pin session ${sessionLabel(session.id)} to`}
           value={session.pinned ?? ''}
+          // The menu is narrower than a long name: the chosen one is whole here.
+          title={session.pinned ?? 'not pinned'}
           {...pin.field}
           onChange={(event) =>
             void pin.submit((api) =>

@@ -17,6 +17,7 @@ export const defaultSignInFlow: SignInFlow = {
   seen: false,
   gone: false,
   error: null,
+  nameError: null,
   starting: false,
 };
 

@@ -58,6 +58,8 @@ export interface SignInFlow {
   gone: boolean;
   /** A failure before the service answered with a login. */
   error: string | null;
+  /** Why the typed name cannot be used (shown under the name field; cleared on editing it). */
+  nameError: string | null;
   /**
    * True while the request that starts the login is on its way: Continue is disabled and a
    * repeat (a double click) ignored, since each start opens a page and supersedes the last.

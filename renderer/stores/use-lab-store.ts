@@ -160,6 +160,8 @@ export const useLabStore = create<LabStore>()(
           name: name === '' ? null : name,
           popup: flow.popup,
           method: flow.device ? 'device' : 'browser',
+          // Add account asks for a new profile: a name one has is refused before any page opens.
+          newProfile: flow.reauth === null,
         })
         .finally(() => set({ signIn: { ...get().signIn, starting: false } }));
       if (result.ok) {
@@ -173,6 +175,12 @@ export const useLabStore = create<LabStore>()(
             error: null,
           },
         });
+      } else if (
+        flow.reauth === null &&
+        (result.code === 'name_taken' || result.code === 'invalid_name')
+      ) {
+        // About the name the user typed: said under that field.
+        set({ signIn: { ...get().signIn, loginId: null, nameError: result.message } });
       } else {
         set({
           signIn: {

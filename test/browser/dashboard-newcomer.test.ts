@@ -232,6 +232,57 @@ describe.skipIf(!hasChromium)('the dashboard for a newcomer', () => {
     await dialog().getByRole('button', { name: 'Close' }).click();
   });
 
+  it('says a sign-in again renewed the profile, naming it, rather than saved a new one', async () => {
+    setNextLogin(fake, 'alice@example.com');
+    const card = page.getByRole('article', { name: 'Profile alice' });
+    await card.getByRole('button', { name: 'Sign in again' }).click();
+    await dialog()
+      .getByRole('radio', { name: /With a one-time code/ })
+      .check();
+    const [issuerPage] = await Promise.all([
+      context.waitForEvent('page'),
+      dialog().getByRole('button', { name: 'Continue to sign-in' }).click(),
+    ]);
+    await issuerPage.close();
+    const result = dialog().getByRole('status', { name: 'Sign-in result' });
+    await result.waitFor({ timeout: 20_000 });
+    const text = await result.textContent();
+    expect(text).toContain('Signed in as alice@example.com. The sign-in of alice was renewed.');
+    expect(text).not.toContain('Saved as');
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    expect(await page.getByRole('article', { name: /^Profile alice/ }).count()).toBe(1);
+  });
+
+  it('refuses a name another profile has before any sign-in starts, under the name field', async () => {
+    await page.getByRole('button', { name: 'Add account…' }).first().click();
+    const field = dialog().getByRole('textbox', { name: 'Profile name' });
+    // Read as every typed name is: `Alice` is alice.
+    await field.fill('Alice');
+    const pagesBefore = context.pages().length;
+    await dialog().getByRole('button', { name: 'Continue to sign-in' }).click();
+    const error = dialog().getByRole('alert');
+    await error.waitFor();
+    expect(await error.textContent()).toBe(
+      'alice is alice@example.com’s profile: to renew it, use “Sign in again” on its card; for another account, pick another name.',
+    );
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    // Under the field, before the choice of page.
+    const fieldBox = (await field.boundingBox())!;
+    const errorBox = (await error.boundingBox())!;
+    const methods = (await dialog()
+      .getByRole('group', { name: 'Open the sign-in page' })
+      .boundingBox())!;
+    expect(errorBox.y).toBeGreaterThanOrEqual(fieldBox.y + fieldBox.height - 1);
+    expect(errorBox.y + errorBox.height).toBeLessThanOrEqual(methods.y + 1);
+    // Nothing was started: no sign-in page, the form still there.
+    expect(context.pages().length).toBe(pagesBefore);
+    await dialog().getByRole('button', { name: 'Continue to sign-in' }).waitFor();
+    // Editing the name clears the sentence.
+    await field.fill('alice-work');
+    expect(await dialog().getByRole('alert').count()).toBe(0);
+    await dialog().getByRole('button', { name: 'Close' }).click();
+  });
+
   it('shows the full email on hover', async () => {
     const card = page.getByRole('article', { name: 'Profile robert.longname' });
     expect(await card.getByText('robert.longname@example.com').getAttribute('title')).toBe(

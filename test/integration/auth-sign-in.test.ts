@@ -26,7 +26,7 @@ import {
   type SignInFixture,
   type TempHome,
 } from '../helpers/auth-harness.ts';
-import { createTestLabService } from '../helpers/lab-service.ts';
+import { createTestLabService, signInProfiles } from '../helpers/lab-service.ts';
 
 let fixture: SignInFixture;
 let fake: FakeChatGpt;
@@ -458,5 +458,33 @@ describe('a router stopped during a sign-in', () => {
       profiles?: Record<string, { latest?: unknown }>;
     };
     expect(quota.profiles?.house?.latest).toBeUndefined();
+  });
+});
+
+describe('Add account under a name a profile has', () => {
+  it('is refused before any sign-in starts, saying whose it is; Sign in again renews it', async () => {
+    await signInProfiles(fake, home.paths, [['alice@example.com', 'alice']]);
+    const service = createTestLabService(fake, home.paths, {
+      env: { CODEX_LAB_CALLBACK_PORT: '0' },
+    });
+    try {
+      const before = issuerStats(fake);
+      // Read as every typed name is: `Alice` is alice.
+      const refused = await service.startLogin({ name: 'Alice', popup: false, newProfile: true });
+      expect(refused).toEqual({
+        ok: false,
+        code: 'name_taken',
+        message:
+          'alice is alice@example.com’s profile: to renew it, use “Sign in again” on its card; for another account, pick another name.',
+      });
+      expect((await service.getState()).logins).toEqual([]);
+      expect(issuerStats(fake)).toEqual(before);
+      // Sign in again names the profile it renews: it starts.
+      const renewing = await service.startLogin({ name: 'alice', popup: false });
+      expect(renewing.ok).toBe(true);
+      if (renewing.ok) await service.cancelLogin({ id: renewing.value.id });
+    } finally {
+      await service.stop();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import type { LabService } from '../../core/service/lab-service.ts';
+import type { SessionView } from '../../core/view-types.ts';
 import { handleBackendRequest } from '../fakes/fake-backend.ts';
 import { startFakeChatGpt, type FakeChatGpt, type FakeHandler } from '../fakes/fake-chatgpt.ts';
 import {
@@ -148,18 +149,22 @@ describe('sessions of a removed profile after a restart', () => {
     });
     await first.service.setActive({ profile: 'auto' });
     expect((await first.service.removeProfile({ profile: 'alice' })).ok).toBe(true);
-    expect((await first.service.getState()).sessions).toEqual([]);
+    // Shown as the removed profile's, as its requests are, but no profile's to route by.
+    const removedOnly = [['sess-A', 'alice (removed)']];
+    const shown = async (lab: { service: { getState(): Promise<{ sessions: SessionView[] }> } }) =>
+      (await lab.service.getState()).sessions.map((session) => [session.id, session.profile]);
+    expect(await shown(first)).toEqual(removedOnly);
     await first.service.stop();
 
     // Restarted: the journal still holds alice's turn, but alice is gone.
     const second = await lab.start();
-    expect((await second.service.getState()).sessions).toEqual([]);
+    expect(await shown(second)).toEqual(removedOnly);
     await second.service.stop();
 
     // Another account signs in under the old name while no router runs.
     await signInProfiles(lab.fake, lab.paths, [['dave@example.com', 'alice']]);
     const third = await lab.start();
-    expect((await third.service.getState()).sessions).toEqual([]);
+    expect(await shown(third)).toEqual(removedOnly);
     const next = await routedTurn(third.url, third.token, 'sess-A');
     expect(next.route).not.toBe('sticky');
   });

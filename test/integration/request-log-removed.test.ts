@@ -81,6 +81,28 @@ describe('a removed profile’s requests', () => {
     );
   });
 
+  it('keep their live sessions on the dashboard, named as the requests name them', async () => {
+    const lab = await start();
+    await turn(lab, 'sess-carol', 'carol');
+    expect((await lab.service.removeProfile({ profile: 'carol' })).ok).toBe(true);
+
+    const state = await lab.service.getState();
+    expect(state.requests.map((request) => [request.sessionId, request.profile])).toEqual([
+      ['sess-carol', 'carol (removed)'],
+    ]);
+    expect(state.sessions.map((session) => [session.id, session.profile])).toEqual([
+      ['sess-carol', 'carol (removed)'],
+    ]);
+    // Its next turn goes to a profile there is, and the session follows it.
+    const answer = await turnThroughRouter(lab.url, lab.token, 'sess-carol');
+    const served = answer.headers.get('x-codex-lab-profile');
+    expect(['zed2', 'bob']).toContain(served);
+    const after = await lab.service.getState();
+    expect(after.sessions.map((session) => [session.id, session.profile])).toEqual([
+      ['sess-carol', served],
+    ]);
+  });
+
   it('are not inherited when the removal and the rename are made with no router running', async () => {
     const lab = await start();
     await turn(lab, 'sess-old-carol', 'carol');
@@ -105,6 +127,11 @@ describe('a removed profile’s requests', () => {
           .filter((request) => request.profile === 'carol')
           .map((request) => request.sessionId),
       ).toEqual(['sess-zed']);
+      // Its live sessions say whose they were, as its requests do.
+      expect(state.sessions.map((session) => [session.id, session.profile])).toEqual([
+        ['sess-zed', 'carol'],
+        ['sess-old-carol', 'carol (removed)'],
+      ]);
     } finally {
       await next.stop();
     }

@@ -147,7 +147,11 @@ describe('rename and remove through LabService', () => {
     expect(registry.pins.repos).toEqual({});
     state = await api.getState();
     expect(state.profiles.map((view) => view.name)).toEqual(['beta']);
-    expect(state.sessions.map((s) => s.id)).toEqual(['session-b']);
+    // Its sessions stay in sight under its removed name, as its requests do.
+    expect(state.sessions.map((s) => [s.id, s.profile])).toEqual([
+      ['session-b', 'beta'],
+      ['session-a', 'gamma (removed)'],
+    ]);
     const claimsAfter = await readdir(paths.primingClaimsDir).catch(() => [] as string[]);
     expect(claimsAfter.filter((name) => /^(alpha|gamma)--/.test(name))).toEqual([]);
   });

@@ -16,6 +16,7 @@ import {
   formatStatus,
   formatWindowLeft,
   formatWindowLeftAt,
+  resetClockText,
   statusLabel,
   windowName,
   poolForecastSentence,
@@ -153,6 +154,13 @@ describe('a window with its reset as a clock time (a surface that does not tick)
     );
     expect(formatWindowLeftAt({ ...window, usedPercent: 100 }, utc)).toBe('used up, resets 14:05');
     expect(formatWindowLeftAt(null, utc)).toBe(formatWindowLeft(null, now));
+  });
+
+  it('words the reset alone for a quota bar’s title, none when unknown or past', () => {
+    expect(resetClockText('2030-01-01T14:05:00Z', utc)).toBe('resets 14:05');
+    expect(resetClockText('2030-01-04T09:00:00Z', utc)).toBe('resets Fri 09:00');
+    expect(resetClockText('2030-01-01T11:00:00Z', utc)).toBeNull();
+    expect(resetClockText(null, utc)).toBeNull();
   });
 });
 

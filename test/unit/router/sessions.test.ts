@@ -126,8 +126,14 @@ describe('SessionTable', () => {
     table.reassign('a', 'renamed');
     expect(table.profileOf('s2')).toBe('renamed');
     table.reassign('b', null);
-    expect(table.get('s3')).toBeUndefined();
+    // A removed profile's session still shows, under the name its requests have
+    // (`removedProfileName`), but no profile serves it: its next turn is routed afresh.
+    expect(table.get('s3')?.profile).toBe('b (removed)');
+    expect(table.profileOf('s3')).toBeNull();
     expect(table.profileOf(null)).toBeNull();
+    table.record('s3', request('c'));
+    expect(table.profileOf('s3')).toBe('c');
+    expect(table.get('s3')?.requests).toBe(2);
   });
 
   it('a pinned session names its pin by the new name after a rename', () => {
@@ -452,7 +458,7 @@ describe('sessions from the request log (a restart)', () => {
     ]);
   });
 
-  it('leaves out sessions last on an account that is gone, and presumes no owner over one', () => {
+  it('names sessions last on an account that is gone as removed, and presumes no owner over one', () => {
     // `a` was removed (or is another account now): its turns belong to nobody.
     const belongs = (record: SessionRequest) => record.profile !== 'a';
     const restored = sessionsFromRequests(
@@ -467,7 +473,9 @@ describe('sessions from the request log (a restart)', () => {
       { now: 10, idleTtlMs: hour, maxSessions: 10, belongs },
     );
     expect(restored.map((session) => [session.id, session.profile, session.soleServer])).toEqual([
+      ['only-a', 'a (removed)', null],
       ['a-then-b', 'b', null],
+      ['b-then-a', 'a (removed)', null],
       ['only-b', 'b', 'b'],
     ]);
   });
