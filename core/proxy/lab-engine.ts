@@ -768,14 +768,11 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         : { ...followed, profile: removedProfileName(followed.profile) };
     if (ticket.turn && servedBy !== null)
       this.#noteStreamEnd(servedBy, outcome.status, outcome.ending ?? null);
+    // The rule behind it, under today's names (once: the move and the record both say it).
+    const why = pick && lastWhy !== null ? this.#followWhy(lastWhy, since) : null;
     // A session's move waited for this answer; a profile removed meanwhile gets no session.
     if (ticket.moving && pick !== null && servedBy !== null) {
-      this.#settleMove(
-        ticket,
-        pick,
-        lastWhy === null ? whyOfRoute(pick.route) : this.#followWhy(lastWhy, since),
-        outcome,
-      );
+      this.#settleMove(ticket, pick, why ?? whyOfRoute(pick.route), outcome);
     }
     this.#requests.record({
       at: ticket.at,
@@ -787,7 +784,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       // The decision's own sentence (moments in ISO, no command): each surface words it.
       reason: ticket.lastDetail,
       // The rule behind it, so a restarted router's live sessions say it too.
-      why: pick && lastWhy !== null ? this.#followWhy(lastWhy, since) : null,
+      why,
       model: context.model,
       kind: info.kind,
       status: outcome.status,

@@ -713,8 +713,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       const result = await sockets.sendTurn(
         session,
         pick.profile,
-        // The socket is this account's: a name that means another one now opens its own (a
-        // renewed token of the same profile keeps it, and with it the incremental chain).
+        // The socket is this sign-in's (account and user): a name that means another one now
+        // opens its own (a renewed token of the same sign-in keeps it, and its incremental chain).
         upstreamHolder(pick, credentials),
         // Built only when a socket opens (the first turn, a resume): most turns reuse one.
         () => webSocketHeaders(codexHeaders, credentials, added),

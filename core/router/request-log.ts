@@ -83,6 +83,9 @@ export interface RequestRenameRecord {
   at: number;
 }
 
+/** What `removedProfileName` adds to a name. */
+const removedSuffix = ' (removed)';
+
 /**
  * What the requests of a removed profile name it by: its name marked removed, which no profile
  * can have (a profile name holds no space), so a profile that takes the name later (a rename, a
@@ -90,12 +93,12 @@ export interface RequestRenameRecord {
  * says whose they were.
  */
 export function removedProfileName(name: string): string {
-  return `${name} (removed)`;
+  return name + removedSuffix;
 }
 
 /** True when `name` is a removed profile's (`removedProfileName`): no profile serves it. */
 export function isRemovedProfileName(name: string): boolean {
-  return name.endsWith(' (removed)');
+  return name.endsWith(removedSuffix);
 }
 
 /**
