@@ -29,7 +29,6 @@ export const refreshFailureReasons = {
   refresh_token_reused: 'its refresh token was already used',
   refresh_token_invalidated: 'its refresh token was revoked',
   refresh_failed: 'its access token could not be refreshed',
-  account_mismatch: 'its auth file now holds another account',
 } as const;
 
 /** The one sentence for a permanent refresh failure of `profile` (what is wrong; no command). */
@@ -73,18 +72,20 @@ export const signInAgainCodes: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * True when a "needs sign-in" with `code` was about the auth file itself (missing, or holding no
- * tokens) rather than the tokens in it: it holds only until the file holds tokens again (put back
- * from a backup, say), which any successful use of them proves.
+ * True when a "needs sign-in" with `code` was about the auth file itself (missing, holding no
+ * tokens, or holding another account's) rather than the tokens in it: it holds only until the
+ * file holds the profile's own tokens again (put back from a backup, say), which any successful
+ * use of them proves.
  */
 export function curedByTokensOnDisk(code: string | null): boolean {
-  return code === 'not_signed_in';
+  return code === 'not_signed_in' || code === 'account_mismatch';
 }
 
 /**
- * True when a profile's "needs sign-in" mark no longer holds because its auth file holds tokens
- * again: the one rule the router (which then marks the profile ok) and the file views (which then
- * show it as not checked yet) both apply.
+ * True when a profile's "needs sign-in" mark no longer holds because its auth file holds its own
+ * tokens again (`fileHasTokens`: tokens of the account the registry says the profile is, see
+ * `heldByAnotherAccount`): the one rule the router (which then marks the profile ok) and the
+ * file views (which then show it as not checked yet) both apply.
  */
 export function signInMarkLifted(
   health: { status: string; code: string | null },

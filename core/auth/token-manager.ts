@@ -18,11 +18,11 @@ import { refreshAnswerTimeoutMs } from '../home/lock-waits.ts';
 import { withLock, type LockLease } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { day, minute, PendingWork, type Clock, type Logger } from '../ports.ts';
-import { holdsAccount, type AccountIdentity } from '../profiles/account-stamp.ts';
+import type { AccountIdentity } from '../profiles/account-stamp.ts';
 import { decodeJwtClaims, identityFromAuth } from '../profiles/jwt.ts';
 import type { AuthDotJson } from '../profiles/schema.ts';
 import type { HealthStore } from '../state/health-store.ts';
-import { refreshFailureMessage } from './constants.ts';
+import { heldByAnotherAccount } from './account-check.ts';
 import { sendRequest, type FetchLike } from './http.ts';
 import { buildRefreshRequest, processRefreshAnswer } from './token-endpoint.ts';
 
@@ -146,6 +146,9 @@ export class TokenManager {
   async getCredentials(name: string): Promise<Credentials> {
     const auth = await this.#options.store.readAuth(name);
     const tokens = requireTokens(name, auth);
+    // Checked on every read of the file, not only before a refresh: tokens of another account
+    // are never handed out as this profile's (callers cache what this returns, not the file).
+    await this.#refuseAnotherAccount(name, auth);
     const now = this.#options.clock.now();
     if (!isStale(auth, now, this.#marginMs)) return credentialsOf(auth);
     const expiresAt = accessTokenExpiry(auth);
@@ -169,6 +172,22 @@ export class TokenManager {
       }
       throw error;
     }
+  }
+
+  /**
+   * Throws `account_mismatch` (and marks the profile so, once) when `auth`, just read from the
+   * profile's file, holds another account than the registry says the name is now.
+   */
+  async #refuseAnotherAccount(name: string, auth: AuthDotJson): Promise<void> {
+    const { store, health, clock } = this.#options;
+    const mismatch = heldByAnotherAccount(name, await store.getProfile(name), auth);
+    if (mismatch === null) return;
+    const now = clock.now();
+    if ((await health.get(name, now)).code !== 'account_mismatch') {
+      await health.markAuthError(name, 'account_mismatch', mismatch.message, now);
+    }
+    this.#logRethrown({ profile: name }, 'auth file holds another account than its profile');
+    throw mismatch;
   }
 
   /** Logs a refresh failure that is thrown to the caller too, at `rethrownFailureLevel`. */
@@ -273,7 +292,7 @@ export class TokenManager {
     reason: RefreshReason,
     lease: LockLease,
   ): Promise<Credentials> {
-    const { store, health, clock } = this.#options;
+    const { store, clock } = this.#options;
     // A refresh killed between writing its answer and putting it in place, or whose write
     // failed, left the only live refresh token beside the profile (a temporary file, the
     // journal); refreshing from what the profile holds would spend a dead one.
@@ -284,15 +303,9 @@ export class TokenManager {
     // it, and a long-lived router must follow. What the registry does not say is a file that
     // holds another account than its profile (copied over by hand): its tokens are never spent
     // or written as that profile's.
-    const registered = await store.getProfile(name);
     const disk = await store.readAuth(name);
     const tokens = requireTokens(name, disk);
-    if (!holdsAccount(registered, accountHeldBy(disk))) {
-      const message = refreshFailureMessage('account_mismatch', name);
-      await health.markAuthError(name, 'account_mismatch', message, clock.now());
-      this.#logRethrown({ profile: name }, 'auth file holds another account than its profile');
-      throw signInAgainError('account_mismatch', name, message);
-    }
+    await this.#refuseAnotherAccount(name, disk);
     // Someone else refreshed while we waited: use theirs unless it is already past its exp (a
     // token inside the early margin is still good, and refreshing it again would waste a rotation).
     if (
@@ -461,19 +474,6 @@ function accountIdOf(auth: AuthDotJson): string | null {
     return identityFromAuth(auth).accountId ?? null;
   } catch {
     return null;
-  }
-}
-
-/**
- * The account an auth file's tokens are, read as the registry's entry was made from them
- * (`identityFromAuth` at sign-in); nothing when they cannot be decoded (nothing to compare).
- */
-function accountHeldBy(auth: AuthDotJson): AccountIdentity {
-  try {
-    const { accountId, email } = identityFromAuth(auth);
-    return { accountId, email };
-  } catch {
-    return {};
   }
 }
 

@@ -29,6 +29,7 @@ import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/a
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
 import { readJsonFile } from '../home/files.ts';
+import { heldByAnotherAccount } from '../auth/account-check.ts';
 import { keyringFailureDetail } from '../profiles/keyring.ts';
 import {
   authDotJsonSchema,
@@ -1077,10 +1078,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       updatedAt: now,
     });
     // A refresh failure's sentence already says "X needs a new sign-in (why)" (it is made by
-    // `refreshFailureMessage` for exactly these codes): not twice over.
-    const line = Object.hasOwn(refreshFailureReasons, error.code)
-      ? error.message
-      : `${profile} needs a new sign-in: ${error.message}`;
+    // `refreshFailureMessage` for exactly these codes, and by `heldByAnotherAccount` for a file
+    // that holds another account): not twice over.
+    const line =
+      Object.hasOwn(refreshFailureReasons, error.code) || error.code === 'account_mismatch'
+        ? error.message
+        : `${profile} needs a new sign-in: ${error.message}`;
     this.#options.activity.add('auth_error', profile, line);
     this.#persist((health) => health.markAuthError(profile, error.code, error.message, now));
     this.#options.onChange?.();
@@ -1785,8 +1788,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         }
         this.#healthMtime = healthMtime;
       }
-      await this.#liftSignInMarks();
+      // Files first: a mark is lifted only for a file that holds the profile's own tokens.
       await this.#checkAuthFiles();
+      await this.#liftSignInMarks();
       this.#recheckKeychains();
     } catch (error) {
       logger.warn({ err: error }, 'could not reload the registry or health; keeping the last copy');
@@ -1802,7 +1806,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (hasTokens === undefined) return;
     for (const [profile, mark] of this.#health) {
       if (!signInMarkLifted(mark, true) || !this.#profileSet.has(profile)) continue;
-      const held = await hasTokens.call(this.#options.store, profile).catch(() => false);
+      const held =
+        !this.#unreadableFiles.has(profile) &&
+        (await hasTokens.call(this.#options.store, profile).catch(() => false));
       if (!signInMarkLifted(mark, held)) continue;
       this.#markOk(profile, true);
       this.#options.activity.add('login', profile, `${profile} has its tokens back.`);
@@ -1820,22 +1826,29 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const store = this.#options.store;
     if (store.authFileOf === undefined) return;
     const listed = new Set<string>();
-    const check = async (name: string, path: string): Promise<void> => {
+    const check = async (entry: ListedProfile, path: string): Promise<void> => {
+      const name = entry.name;
       const key = await statKey(path);
-      if (key === this.#authFileKeys.get(name) && !this.#unreadableFiles.has(name)) return;
+      const known = this.#unreadableFiles.get(name);
+      // A file that did not parse is read each time (a mend may keep its size and mtime); one
+      // that is missing or holds another account changes its stat when it is put right.
+      if (key === this.#authFileKeys.get(name) && !unreadableFile(known?.code)) return;
+      const changed = key !== this.#authFileKeys.get(name);
       this.#authFileKeys.set(name, key);
-      const problem = await unreadableAuthFile(path);
-      const had = this.#unreadableFiles.has(name);
+      // Credentials cached from the file as it was are not used past this check: a deleted file
+      // or another account's tokens stop the profile now, as every view already says.
+      if (changed) this.#credentials.delete(name);
+      const problem = await authFileProblem(entry, path);
       if (problem === null) {
-        if (!had) return;
+        if (known === undefined) return;
         this.#unreadableFiles.delete(name);
         this.#stickyAnswers.clear();
-        this.#options.logger.info({ profile: name }, 'auth file readable again');
+        this.#options.logger.info({ profile: name }, 'auth file usable again');
       } else {
         this.#unreadableFiles.set(name, problem);
         this.#stickyAnswers.clear();
-        if (had) return;
-        this.#options.logger.warn({ profile: name, code: problem.code }, 'auth file unreadable');
+        if (known?.code === problem.code) return;
+        this.#options.logger.warn({ profile: name, code: problem.code }, 'auth file unusable');
       }
       this.#options.onChange?.();
     };
@@ -1846,7 +1859,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       const path = store.authFileOf(entry);
       if (path === null) continue;
       listed.add(entry.name);
-      checks.push(check(entry.name, path));
+      checks.push(check(entry, path));
     }
     await Promise.all(checks);
     for (const name of [...this.#authFileKeys.keys()]) {
@@ -2119,16 +2132,23 @@ function keychainProblem(profile: string, error: LabError): LabError {
 }
 
 /**
- * The error when the auth file at `path` cannot be read (it does not parse, or the disk refuses
- * it), else null: a missing file or one without tokens is a sign-in matter, handled elsewhere.
+ * Why the auth file at `path` cannot serve `entry`, else null: it cannot be read (it does not
+ * parse, or the disk refuses it), it is gone or holds no tokens, or it holds another account's
+ * tokens (`heldByAnotherAccount`, the rule the token manager and the views apply too).
  */
-async function unreadableAuthFile(path: string): Promise<LabError | null> {
+async function authFileProblem(entry: ListedProfile, path: string): Promise<LabError | null> {
+  let auth;
   try {
-    await readJsonFile(path, authDotJsonSchema);
-    return null;
+    auth = await readJsonFile(path, authDotJsonSchema);
   } catch (error) {
     return isLabError(error) && unreadableFile(error.code) ? error : null;
   }
+  if (!auth?.tokens) {
+    return signInAgainError('not_signed_in', entry.name, `${path} holds no tokens.`, {
+      namesProfile: false,
+    });
+  }
+  return heldByAnotherAccount(entry.name, entry, auth);
 }
 
 async function mtimeOf(path: string): Promise<number> {

@@ -3,6 +3,7 @@
  * files alone: the registry, each profile's auth.json, and `state/health.json`, `quota.json`,
  * `priming.json`. Kept free of the router and HTTP client so `codex-lab list` starts fast.
  */
+import { heldByAnotherAccount } from '../auth/account-check.ts';
 import { healthStatusMessage, signInMarkLifted } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
@@ -289,7 +290,10 @@ async function readOptional<Schema extends z.ZodType>(
   }
 }
 
-/** Why a profile's tokens cannot be read, without touching the keychain (too slow for `list`). */
+/**
+ * Why a profile's tokens cannot be read or used (none, or another account's), without touching
+ * the keychain (too slow for `list`).
+ */
 async function authProblem(
   paths: LabPaths,
   entry: ProfileEntry,
@@ -299,7 +303,9 @@ async function authProblem(
   const path = entry.legacy ? paths.legacyAuth : paths.profileAuth(entry.name);
   try {
     const auth = await readJsonFile(path, authDotJsonSchema);
-    if (auth?.tokens) return null;
+    // Another account's tokens are shown as its state (the sentence names whose), not as a file
+    // that cannot be read: the router and the token manager refuse them by the same rule.
+    if (auth?.tokens) return heldByAnotherAccount(entry.name, entry, auth);
     const missing = signInAgainError('not_signed_in', entry.name, `${path} holds no tokens.`, {
       namesProfile: false,
     });

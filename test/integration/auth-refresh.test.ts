@@ -285,7 +285,11 @@ describe('TokenManager', () => {
       tokens.refreshAfterUnauthorized('alice', alice.tokens!.access_token),
     );
     expect(error.code).toBe('account_mismatch');
-    expect(error.message).toContain('its auth file now holds another account');
+    expect(error.message).toBe(
+      "alice needs a new sign-in (its auth file holds bob@example.com's sign-in).",
+    );
+    // Handed out as alice's by no read either, not only by a refresh.
+    expect((await rejection(tokens.getCredentials('alice'))).code).toBe('account_mismatch');
     // The registry says which account alice is: a process that never saw her tokens refuses too.
     const fresh = await rejection(
       manager().refreshAfterUnauthorized('alice', alice.tokens!.access_token),

@@ -552,3 +552,137 @@ describe('a name that is another account now, while a router runs', () => {
     expect(shown?.status).toBe('auth_error');
   });
 });
+
+describe('an auth file that holds another account, or none, while a router runs', () => {
+  /** Waits (up to 5 s) until `check` holds: the router looks at auth files about once a second. */
+  async function eventually(check: () => Promise<boolean>): Promise<void> {
+    const until = Date.now() + 5_000;
+    while (!(await check())) {
+      if (Date.now() > until) throw new Error('the router did not see the change in 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** ann as alpha and ben as beta, both served once (their credentials now cached). */
+  async function started() {
+    const lab = await setUp(
+      [{ email: 'ann@example.com' }, { email: 'ben@example.com' }, { email: 'cat@example.com' }],
+      [
+        ['ann@example.com', 'alpha'],
+        ['ben@example.com', 'beta'],
+      ],
+    );
+    const router = await lab.start();
+    /** One turn (pinned to `name` when given): its status, the profile and the account served. */
+    const turn = async (session: string, name?: string) => {
+      const before = lab.fake.requests.length;
+      const answer = await turnThroughRouter(
+        router.url,
+        router.token,
+        session,
+        name === undefined ? {} : { 'x-codex-lab-profile': name },
+      );
+      const sent = lab.fake.requests
+        .slice(before)
+        .filter((r) => r.path.endsWith('/codex/responses'))
+        .at(-1);
+      const bearer = String(sent?.headers['authorization'] ?? '').replace(/^Bearer /, '');
+      return {
+        status: answer.status,
+        profile: answer.headers.get('x-codex-lab-profile'),
+        account:
+          sent === undefined ? null : (accountForAccessToken(lab.fake, bearer)?.email ?? null),
+      };
+    };
+    expect((await turn('warm-alpha', 'alpha')).account).toBe('ann@example.com');
+    expect((await turn('warm-beta', 'beta')).account).toBe('ben@example.com');
+    const shown = async (name: string) =>
+      (await router.service.getState()).profiles.find((p) => p.name === name);
+    return { lab, router, turn, shown };
+  }
+
+  it('never uses tokens of another account, routes around the profile, and takes it back once the file is put right', async () => {
+    const { lab, turn, shown } = await started();
+    const file = lab.paths.profileAuth('alpha');
+    const own = await readFile(file, 'utf8');
+    // Copied over by hand: the registry still says alpha is ann.
+    const copied = JSON.stringify(issueAuthDotJson(lab.fake, 'cat@example.com'));
+    await writeFile(file, copied);
+    await eventually(async () => (await shown('alpha'))?.status === 'auth_error');
+    // The router's next look at the files (about a second after the turns that read them).
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect((await shown('alpha'))?.statusMessage).toBe(
+      "alpha needs a new sign-in (its auth file holds cat@example.com's sign-in).",
+    );
+    const pinned = await turn('sess-pinned', 'alpha');
+    expect(pinned.account).not.toBe('cat@example.com');
+    expect(pinned.status).not.toBe(200);
+    expect(await turn('sess-new')).toEqual({
+      status: 200,
+      profile: 'beta',
+      account: 'ben@example.com',
+    });
+    // Nothing was written over the file.
+    expect(await readFile(file, 'utf8')).toBe(copied);
+    // Put right: alpha is served again without a sign-in.
+    await writeFile(file, own);
+    await eventually(async () => (await shown('alpha'))?.status !== 'auth_error');
+    expect(await turn('sess-back', 'alpha')).toEqual({
+      status: 200,
+      profile: 'alpha',
+      account: 'ann@example.com',
+    });
+  });
+
+  it('stops using a profile whose auth file was deleted at its next file check, as the views say', async () => {
+    const { lab, turn, shown } = await started();
+    await rm(lab.paths.profileAuth('beta'));
+    await eventually(async () => (await shown('beta'))?.status === 'auth_error');
+    // The router's next look at the files (about a second after the turns that read them).
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const pinned = await turn('sess-gone', 'beta');
+    expect(pinned.account).toBeNull();
+    expect(pinned.status).not.toBe(200);
+    for (const session of ['sess-a', 'sess-b', 'sess-c']) {
+      expect((await turn(session)).account).toBe('ann@example.com');
+    }
+  });
+});
+
+describe('usage --refresh with no router, on an auth file that holds another account', () => {
+  it('reads nothing as that profile, stores nothing under it, and says whose sign-in the file holds', async () => {
+    const lab = await setUp(
+      [{ email: 'ann@example.com' }, { email: 'ben@example.com', primaryUsed: 80 }],
+      [
+        ['ann@example.com', 'alpha'],
+        ['ben@example.com', 'beta'],
+      ],
+    );
+    const file = lab.paths.profileAuth('alpha');
+    const own = await readFile(file, 'utf8');
+    const copied = await readFile(lab.paths.profileAuth('beta'), 'utf8');
+    await writeFile(file, copied);
+    const env = {
+      CODEX_LAB_CHATGPT_BASE_URL: lab.fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: lab.fake.issuerUrl,
+    };
+    const run = await runCodexLab(['usage', 'alpha', '--refresh'], { home: lab.home, env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      "alpha needs a new sign-in (its auth file holds ben@example.com's sign-in)",
+    );
+    expect(run.stderr).toContain('codex-lab login alpha');
+    const quota = JSON.parse(await readFile(lab.paths.quota, 'utf8').catch(() => '{}')) as {
+      profiles?: Record<string, unknown>;
+    };
+    expect(quota.profiles?.['alpha']).toBeUndefined();
+    expect(await readFile(file, 'utf8')).toBe(copied);
+    // Put right: alpha reads and lists as herself again, without a sign-in.
+    await writeFile(file, own);
+    const again = await runCodexLab(['usage', 'alpha', '--refresh'], { home: lab.home, env });
+    expect(again.code, again.stderr).toBe(0);
+    const list = await runCodexLab(['list', '--json'], { home: lab.home });
+    expect(list.stdout).not.toContain('auth_error');
+    expect(list.stdout).not.toContain('sign-in');
+  });
+});

@@ -3,6 +3,7 @@
  * decision and shows it as such, and the engine reads the keychain again on its own (injected
  * clock), since no request picks the profile any more to find it mended.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { LabError } from '../../../core/errors.ts';
@@ -42,13 +43,19 @@ async function engineWithKeychainProfile() {
     }
   };
   const registry = emptyRegistry();
+  // The spare's file holds tokens (a missing one would take it out of every decision too).
+  const spareFile = join(home, 'spare.json');
+  writeFileSync(
+    spareFile,
+    JSON.stringify({ tokens: { id_token: 'id', access_token: 'token', refresh_token: 'r' } }),
+  );
   const engine = new LabEngine({
     paths,
     store: {
       readRegistry: async () => registry,
       listProfiles: async () => [{ name: 'vault' }, { name: 'spare' }],
       // The vault's tokens are in the keychain: no file to check once a second.
-      authFileOf: (entry) => (entry.name === 'vault' ? null : join(home, 'missing.json')),
+      authFileOf: (entry) => (entry.name === 'vault' ? null : spareFile),
       readAuth: read,
     },
     health: new HealthStore(paths),
