@@ -172,6 +172,24 @@ export class TokenManager {
   }
 
   /** Logs a refresh failure that is thrown to the caller too, at `rethrownFailureLevel`. */
+  /**
+   * Records a refresh's outcome in `state/health.json`, which is bookkeeping: a health file that
+   * does not read or write (corrupt, read-only) never turns a refresh into a failure of the
+   * profile's tokens. It is logged here and named where file problems are said (the router's
+   * state problems, `list`), once.
+   */
+  async #markHealth(write: (health: HealthStore) => Promise<void>): Promise<void> {
+    try {
+      await write(this.#options.health);
+    } catch (error) {
+      if (!isLabError(error)) throw error;
+      this.#logger.warn(
+        { path: this.#options.paths.health, code: error.code },
+        'could not save profile health',
+      );
+    }
+  }
+
   #logRethrown(fields: object, message: string): void {
     if (this.#options.rethrownFailureLevel === 'debug') this.#logger.debug(fields, message);
     else this.#logger.warn(fields, message);
@@ -273,7 +291,7 @@ export class TokenManager {
     reason: RefreshReason,
     lease: LockLease,
   ): Promise<Credentials> {
-    const { store, health, clock } = this.#options;
+    const { store, clock } = this.#options;
     // A refresh killed between writing its answer and putting it in place, or whose write
     // failed, left the only live refresh token beside the profile (a temporary file, the
     // journal); refreshing from what the profile holds would spend a dead one.
@@ -289,7 +307,9 @@ export class TokenManager {
     const tokens = requireTokens(name, disk);
     if (!holdsAccount(registered, accountHeldBy(disk))) {
       const message = refreshFailureMessage('account_mismatch', name);
-      await health.markAuthError(name, 'account_mismatch', message, clock.now());
+      await this.#markHealth((h) =>
+        h.markAuthError(name, 'account_mismatch', message, clock.now()),
+      );
       this.#logRethrown({ profile: name }, 'auth file holds another account than its profile');
       throw signInAgainError('account_mismatch', name, message);
     }
@@ -319,7 +339,7 @@ export class TokenManager {
     reason: RefreshReason,
     lease: LockLease,
   ): Promise<Credentials> {
-    const { store, health, clock } = this.#options;
+    const { store, clock } = this.#options;
     const tokens = requireTokens(name, disk);
     // Read again right before spending the token: a holder paused past the stale time may have
     // lost the lock to a process that already rotated it (then its tokens are adopted).
@@ -358,7 +378,9 @@ export class TokenManager {
       );
       if (permanent) {
         this.#permanent.set(name, { refreshToken: tokens.refresh_token, error });
-        await health.markAuthError(name, error.code, error.message, clock.now());
+        await this.#markHealth((h) =>
+          h.markAuthError(name, error.code, error.message, clock.now()),
+        );
       } else {
         this.#backOff(name, tokens.refresh_token, error);
       }
@@ -385,7 +407,9 @@ export class TokenManager {
     if (stored !== next) return credentialsOf(stored);
     this.#permanent.delete(name);
     const now = clock.now();
-    if ((await health.get(name, now)).status === 'auth_error') await health.markOk(name, now);
+    await this.#markHealth(async (h) => {
+      if ((await h.get(name, now)).status === 'auth_error') await h.markOk(name, now);
+    });
     this.#logger.info({ profile: name, reason }, 'access token refreshed');
     return credentialsOf(next);
   }
