@@ -183,11 +183,36 @@ export class TokenManager {
     const mismatch = heldByAnotherAccount(name, await store.getProfile(name), auth);
     if (mismatch === null) return;
     const now = clock.now();
-    if ((await health.get(name, now)).code !== 'account_mismatch') {
-      await health.markAuthError(name, 'account_mismatch', mismatch.message, now);
+    // A health file that does not read is bookkeeping lost, never a reason to spend these tokens.
+    const marked = await health.get(name, now).catch((error: unknown) => {
+      if (isLabError(error)) return null;
+      throw error;
+    });
+    if (marked?.code !== 'account_mismatch') {
+      await this.#markHealth((h) =>
+        h.markAuthError(name, 'account_mismatch', mismatch.message, now),
+      );
     }
     this.#logRethrown({ profile: name }, 'auth file holds another account than its profile');
     throw mismatch;
+  }
+
+  /**
+   * Records a refresh's outcome in `state/health.json`, which is bookkeeping: a health file that
+   * does not read or write (corrupt, read-only) never turns a refresh into a failure of the
+   * profile's tokens. It is logged here and named where file problems are said (the router's
+   * state problems, `list`), once.
+   */
+  async #markHealth(write: (health: HealthStore) => Promise<void>): Promise<void> {
+    try {
+      await write(this.#options.health);
+    } catch (error) {
+      if (!isLabError(error)) throw error;
+      this.#logger.warn(
+        { path: this.#options.paths.health, code: error.code },
+        'could not save profile health',
+      );
+    }
   }
 
   /** Logs a refresh failure that is thrown to the caller too, at `rethrownFailureLevel`. */
@@ -332,7 +357,7 @@ export class TokenManager {
     reason: RefreshReason,
     lease: LockLease,
   ): Promise<Credentials> {
-    const { store, health, clock } = this.#options;
+    const { store, clock } = this.#options;
     const tokens = requireTokens(name, disk);
     // Read again right before spending the token: a holder paused past the stale time may have
     // lost the lock to a process that already rotated it (then its tokens are adopted).
@@ -371,7 +396,9 @@ export class TokenManager {
       );
       if (permanent) {
         this.#permanent.set(name, { refreshToken: tokens.refresh_token, error });
-        await health.markAuthError(name, error.code, error.message, clock.now());
+        await this.#markHealth((h) =>
+          h.markAuthError(name, error.code, error.message, clock.now()),
+        );
       } else {
         this.#backOff(name, tokens.refresh_token, error);
       }
@@ -398,7 +425,9 @@ export class TokenManager {
     if (stored !== next) return credentialsOf(stored);
     this.#permanent.delete(name);
     const now = clock.now();
-    if ((await health.get(name, now)).status === 'auth_error') await health.markOk(name, now);
+    await this.#markHealth(async (h) => {
+      if ((await h.get(name, now)).status === 'auth_error') await h.markOk(name, now);
+    });
     this.#logger.info({ profile: name, reason }, 'access token refreshed');
     return credentialsOf(next);
   }

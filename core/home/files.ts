@@ -42,13 +42,37 @@ export async function ensurePrivateDirectory(path: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw notAFolderError(path);
+    // A recursive mkdir reports ENOENT when a missing parent cannot be made (a read-only
+    // filesystem, EROFS): the first missing folder, made alone, gives the real reason.
+    const cause = code === 'ENOENT' ? ((await firstFolderRefusal(path)) ?? error) : error;
     throw new LabError(
       'io_error',
-      `Could not create the folder ${path} (${systemErrorReason(error)}); check its permissions.`,
-      { cause: error },
+      `Could not create the folder ${path} (${systemErrorReason(cause)}); check its permissions.`,
+      { cause },
     );
   }
   await chmod(path, folderMode).catch(() => undefined);
+}
+
+/** Why the first missing folder on the way to `path` cannot be made, or undefined when it can. */
+async function firstFolderRefusal(path: string): Promise<unknown> {
+  let missing = path;
+  for (;;) {
+    const parent = dirname(missing);
+    if (parent === missing) return undefined;
+    const there = await lstat(parent).then(
+      () => true,
+      () => false,
+    );
+    if (there) break;
+    missing = parent;
+  }
+  try {
+    await mkdir(missing, { mode: folderMode });
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }
 
 /** Writes `data` atomically with mode 0600, creating the parent folder (0700) if needed. */

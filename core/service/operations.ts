@@ -347,10 +347,14 @@ export class LabOperations {
         ...(this.#options.stopSignal ? { signal: this.#options.stopSignal() } : {}),
       });
       // Without a router the figures read go to state/quota.json now, before the command ends.
-      await this.#options.quota.flush();
+      const unsaved = await this.#options.quota.flush();
       this.#options.activity.add('prime', name, primingActivityMessage(outcome));
       this.#options.live.primed(name, outcome);
       this.#options.live.changed();
+      // The same promise as `usage --refresh`: numbers read but not kept fail the command.
+      if (unsaved !== null) {
+        throw quotaNotSaved(unsaved, `Priming ${name}: ${outcome.outcome}; its quota was read`);
+      }
       return outcome;
     });
   }
@@ -406,15 +410,15 @@ export class LabOperations {
         );
       }
       // A refresh promises the numbers are kept: read but not on file is a failure, said so.
+      const refreshed = names.filter((_, index) => outcomes[index] === null);
       if (unsaved !== null) {
-        throw new LabError(
-          isLabError(unsaved) ? unsaved.code : 'io_error',
-          `The quota was read, but could not be saved: ${(unsaved as Error).message}`,
-          { cause: unsaved },
-        );
+        // Nothing read (a home that cannot take the refresh lock either): the file's own problem
+        // is all there is to say, never "read, but not saved".
+        if (refreshed.length === 0 && isLabError(unsaved)) throw unsaved;
+        throw quotaNotSaved(unsaved, 'The quota was read');
       }
       return {
-        refreshed: names.filter((_, index) => outcomes[index] === null),
+        refreshed,
         unread: unread.map((outcome) => outcome.view),
       };
     });
@@ -570,6 +574,18 @@ export function fileLiveState(options: {
     primed() {},
     changed() {},
   };
+}
+
+/**
+ * Quota figures read (`lead` says by what) that `state/quota.json` did not take: the one failure
+ * `usage --refresh` and `prime` give for it, naming the file's own problem.
+ */
+function quotaNotSaved(unsaved: unknown, lead: string): LabError {
+  return new LabError(
+    isLabError(unsaved) ? unsaved.code : 'io_error',
+    `${lead}, but could not be saved: ${(unsaved as Error).message}`,
+    { cause: unsaved },
+  );
 }
 
 /**
