@@ -1157,6 +1157,8 @@ export class LabService implements ControlApiService {
       tokens: this.#tokens,
       health: this.#health,
       baseUrl: this.upstreamBaseUrl,
+      // A limited account is skipped on the figures the router holds, without a usage read.
+      latestQuota: (name) => this.#quotaKeeper.book.latest(name),
       clock: this.#clock,
       logger: this.#options.logger,
       // Its usage looks are the operations layer's reads: recorded in the live state (every

@@ -337,6 +337,7 @@ export class LabOperations {
         store: this.#options.store,
         health: this.#options.health,
         baseUrl: this.#options.config.chatGptBaseUrl,
+        latestQuota: (profile) => this.#options.quota.book.latest(profile),
         workspaces: this.workspaces,
         clock: this.#options.clock,
         logger: this.#options.logger,

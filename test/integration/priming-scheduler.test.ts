@@ -243,6 +243,50 @@ describe('priming scheduler', () => {
     await second.settled();
   });
 
+  it('sends nothing to a limited account on a one-shot prime, as the timer skips it', async () => {
+    // Its 5-hour window used up, its weekly window idle: the timer would skip it.
+    harness.fake.account('alpha@example.com').primary = {
+      usedPercent: 100,
+      windowMinutes: 300,
+      resetAt: start / 1000 + 3600,
+      unstarted: false,
+    };
+    const scheduler = harness.scheduler();
+    const outcome = await scheduler.primeNow('alpha');
+    await scheduler.settled();
+    expect(outcome.outcome).toBe('skipped');
+    expect(outcome.message).toMatch(/^it is at its usage limit/);
+    expect(harness.primes()).toHaveLength(0);
+  });
+
+  it('does not read the usage of an account its latest figures show limited', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const looked: string[] = [];
+    const scheduler = harness.scheduler({
+      latestQuota: () =>
+        ({
+          observedAt: harness.clock.now(),
+          primary: {
+            usedPercent: 100,
+            windowMinutes: 300,
+            resetsAt: harness.clock.now() + 3_600_000,
+          },
+          secondary: null,
+          limitReached: true,
+          others: [],
+        }) as never,
+      observeUsage: (name) => {
+        looked.push(name);
+        return Promise.reject(new Error('not expected'));
+      },
+    });
+    for (let index = 0; index < 3; index += 1) await tickAndWait(scheduler);
+    expect(looked).toEqual([]);
+    expect((await scheduler.primeNow('alpha')).message).toMatch(/^it is at its usage limit/);
+    await scheduler.settled();
+    expect(looked).toEqual([]);
+  });
+
   it('refreshes the sign-in once when a priming turn is answered 401, and primes', async () => {
     harness.fake.account('beta@example.com').failures.push({ kind: 'unauthorized' });
     const scheduler = harness.scheduler();
