@@ -623,6 +623,14 @@ export class PrimingScheduler {
       window,
       now - windowLengthMs[window] / 2,
     );
+    if (recent?.state === 'sending' || recent?.state === 'retrying') {
+      // Nothing is primed yet: say what is under way, and record nothing, so the attempt's own
+      // outcome (a failure waiting to be retried, say) stays the last one every surface shows.
+      const doing = recent.state === 'retrying' ? `retrying after ${recent.message}` : 'sending';
+      const message = `a priming of ${name} is already under way (${doing})`;
+      this.#logger.debug({ profile: name, window }, message);
+      return { ...this.#outcome(window, 'skipped', message), underWay: true };
+    }
     if (recent) {
       const message = `already primed at ${new Date(recent.lastAttemptAt ?? recent.claimedAt).toISOString()} (${recent.state})`;
       this.#logger.debug({ profile: name, window }, message);

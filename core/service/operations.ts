@@ -350,7 +350,8 @@ export class LabOperations {
       // Without a router the figures read go to state/quota.json now, before the command ends.
       await this.#options.quota.flush();
       this.#options.activity.add('prime', name, primingActivityMessage(outcome));
-      this.#options.live.primed(name, outcome);
+      // "Under way" is no outcome: the attempt under way keeps showing its own.
+      if (outcome.underWay !== true) this.#options.live.primed(name, outcome);
       this.#options.live.changed();
       return outcome;
     });

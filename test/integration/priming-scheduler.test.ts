@@ -287,6 +287,24 @@ describe('priming scheduler', () => {
     expect(looked).toEqual([]);
   });
 
+  it('says a priming waiting to retry is under way, and keeps its failure as the last outcome', async () => {
+    harness.fake.account('beta@example.com').failures.push({ kind: 'server_error' });
+    const timer = harness.scheduler();
+    expect((await timer.primeNow('beta')).outcome).toBe('failed');
+    await timer.settled();
+    const again = await harness.scheduler({ retryInBackground: false }).primeNow('beta');
+    expect(again.outcome).toBe('skipped');
+    expect(again.message).toMatch(
+      /^a priming of beta is already under way \(retrying after the upstream answered 5\d\d/,
+    );
+    expect(again.underWay).toBe(true);
+    await timer.settled();
+    const last = (await readPrimingFile(harness.paths)).profiles['beta']?.last;
+    expect(last?.outcome).toBe('failed');
+    expect(harness.primes()).toHaveLength(1);
+    timer.stop();
+  });
+
   it('refreshes the sign-in once when a priming turn is answered 401, and primes', async () => {
     harness.fake.account('beta@example.com').failures.push({ kind: 'unauthorized' });
     const scheduler = harness.scheduler();
