@@ -71,6 +71,13 @@ export interface PrimingHealthSource {
   get(name: string, now: number): Promise<ProfileHealth>;
 }
 
+/** A refused priming turn's answer, as `onTurnRefused` gets it. */
+export interface PrimeRefusal {
+  status: number | null;
+  body: string;
+  headers: Record<string, string>;
+}
+
 /** One attempt or outcome, for the activity log. */
 export interface PrimingEvent extends PrimingOutcome {
   profile: string;
@@ -115,6 +122,12 @@ export interface PrimingSchedulerOptions {
    * counts a refused turn, so priming's reads stop spending the refresh token every poll.
    */
   onUsageRefused?(name: string, error: LabError): void;
+  /**
+   * A priming turn for `name` was refused for its account (a 429 usage limit, or a 401 even after
+   * a refresh): the router marks it as it marks a routed turn refused so (limited until the reset,
+   * a per-model family only for that family; needs sign-in), so it is not the next pick.
+   */
+  onTurnRefused?(name: string, refusal: PrimeRefusal): void;
   /** Defaults to `HealthStore` on `paths`. */
   health?: PrimingHealthSource;
   /**
@@ -689,6 +702,10 @@ export class PrimingScheduler {
     } catch (error) {
       if (!isLabError(error)) throw error;
       result = { ok: false, status: null, kind: 'auth', message: error.message };
+    }
+    if (!result.ok && (result.kind === 'limited' || result.status === 401) && result.answer) {
+      // Said of the account, not of this turn: the host marks it as a routed turn's refusal.
+      this.#options.onTurnRefused?.(name, { status: result.status, ...result.answer });
     }
     if (this.#options.signal?.aborted === true) {
       // The stop cut the turn short: whether it started the window is unknown, and the next run

@@ -30,6 +30,7 @@ import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { limitReachedMessage, mainLimitVerdict } from '../quota/limit-marks.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
+import type { PrimeRefusal } from '../priming/scheduler.ts';
 import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
 import { effectiveHealth, type HealthStore } from '../state/health-store.ts';
@@ -69,6 +70,8 @@ export interface LiveState {
   usageRefused(name: string, error: LabError): void;
   /** A priming attempt ended. */
   primed(name: string, outcome: PrimingOutcomeView): void;
+  /** A priming turn for `name` was refused for its account: marked as a routed turn's refusal. */
+  primeRefused(name: string, refusal: PrimeRefusal): void;
   /** Something every surface shows changed. */
   changed(): void;
 }
@@ -338,6 +341,7 @@ export class LabOperations {
         health: this.#options.health,
         baseUrl: this.#options.config.chatGptBaseUrl,
         latestQuota: (profile) => this.#options.quota.book.latest(profile),
+        onTurnRefused: (profile, refusal) => this.#options.live.primeRefused(profile, refusal),
         workspaces: this.workspaces,
         clock: this.#options.clock,
         logger: this.#options.logger,
@@ -570,6 +574,8 @@ export function fileLiveState(options: {
     // A one-shot command reads once and reports the refusal to the user itself.
     usageRefused() {},
     primed() {},
+    // No router: no routing to steer; the failed outcome says what happened.
+    primeRefused() {},
     changed() {},
   };
 }

@@ -305,6 +305,29 @@ describe('priming scheduler', () => {
     timer.stop();
   });
 
+  it('hands a refused priming turn (429 usage limit, 401 after a refresh) to the host', async () => {
+    harness.fake
+      .account('beta@example.com')
+      .failures.push({ kind: 'usage_limit', resetsInSeconds: 600 });
+    harness.fake
+      .account('alpha@example.com')
+      .failures.push({ kind: 'unauthorized' }, { kind: 'unauthorized' });
+    const refused: Array<[string, number | null, boolean]> = [];
+    const scheduler = harness.scheduler({
+      retryInBackground: false,
+      onTurnRefused: (name, refusal) => {
+        refused.push([name, refusal.status, /usage_limit_reached/.test(refusal.body)]);
+      },
+    });
+    expect((await scheduler.primeNow('beta')).outcome).toBe('failed');
+    expect((await scheduler.primeNow('alpha')).outcome).toBe('failed');
+    await scheduler.settled();
+    expect(refused).toEqual([
+      ['beta', 429, true],
+      ['alpha', 401, false],
+    ]);
+  });
+
   it('refreshes the sign-in once when a priming turn is answered 401, and primes', async () => {
     harness.fake.account('beta@example.com').failures.push({ kind: 'unauthorized' });
     const scheduler = harness.scheduler();
