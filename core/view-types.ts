@@ -226,6 +226,8 @@ export interface PrimingOutcomeView {
   window: 'weekly' | 'five_hour';
   outcome: 'primed' | 'confirmed' | 'failed' | 'skipped' | 'dry_run';
   message: string;
+  /** Set on a `skipped` that only says another attempt is under way (nothing recorded for it). */
+  underWay?: boolean;
 }
 
 /** One profile, as every surface shows it. Field names match `codex-lab list --json`. */

@@ -133,6 +133,8 @@ export type PrimeResult =
       /** `auth` and `limited` are never retried; everything else is, up to the bound. */
       kind: 'auth' | 'limited' | 'rejected' | 'server' | 'network' | 'stream';
       message: string;
+      /** A refused answer's body and headers, for the host to classify as a routed turn's. */
+      answer?: { body: string; headers: Record<string, string> };
     };
 
 /**
@@ -147,6 +149,7 @@ export async function processPrimeResponse(response: Response): Promise<PrimeRes
       status: response.status,
       kind: classifyStatus(response.status, text),
       message: `the upstream answered ${response.status}${describeErrorBody(text)}`,
+      answer: { body: text, headers: Object.fromEntries(response.headers) },
     };
   }
   if (!response.body) {

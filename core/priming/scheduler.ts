@@ -43,6 +43,7 @@ import { defaultChatGptBaseUrl } from '../config.ts';
 import type { WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { cancelledByStop, isCancelled, throwIfStopped } from '../net/stop-signal.ts';
 import { createUsageObserver } from './observe.ts';
+import { exhaustedUntil, standingHealth } from '../quota/limit-marks.ts';
 import { unknownProfile } from '../profiles/names.ts';
 import {
   buildPrimeRequest,
@@ -68,6 +69,13 @@ export interface PrimingProfileSource {
 /** Where the scheduler reads a profile's health (a `HealthStore` fits). */
 export interface PrimingHealthSource {
   get(name: string, now: number): Promise<ProfileHealth>;
+}
+
+/** A refused priming turn's answer, as `onTurnRefused` gets it. */
+export interface PrimeRefusal {
+  status: number | null;
+  body: string;
+  headers: Record<string, string>;
 }
 
 /** One attempt or outcome, for the activity log. */
@@ -114,8 +122,19 @@ export interface PrimingSchedulerOptions {
    * counts a refused turn, so priming's reads stop spending the refresh token every poll.
    */
   onUsageRefused?(name: string, error: LabError): void;
+  /**
+   * A priming turn for `name` was refused for its account (a 429 usage limit, or a 401 even after
+   * a refresh): the router marks it as it marks a routed turn refused so (limited until the reset,
+   * a per-model family only for that family; needs sign-in), so it is not the next pick.
+   */
+  onTurnRefused?(name: string, refusal: PrimeRefusal): void;
   /** Defaults to `HealthStore` on `paths`. */
   health?: PrimingHealthSource;
+  /**
+   * The newest usage figures held for `name` (the router's or the CLI's quota book), or null.
+   * An account they show used up is skipped without asking the upstream, as a limit mark is.
+   */
+  latestQuota?(name: string): QuotaSnapshot | null;
   /** Attempts per window, first one included. Default 4. */
   maxAttempts?: number;
   /** First retry delay; doubles each attempt. Default 30 s. */
@@ -158,6 +177,14 @@ const defaultSpreadMs = 5 * minute;
 const needsSignInReason = 'it needs to sign in again';
 
 /** Why `prime` would send nothing for an account in `health` (it needs a new sign-in), or undefined. */
+/** Why a limited account is not primed (the timer's and `prime`'s one rule); `prime` exits 1 on it. */
+export const usageLimitSkip = 'it is at its usage limit';
+
+/** True when a fresh look shows the account used up: reported reached, or a window at 100 %. */
+function limitedNow(snapshot: QuotaSnapshot, now: number): boolean {
+  return snapshot.limitReached === true || exhaustedUntil(snapshot, now) !== null;
+}
+
 function signInReason(health: { status: string }): string | undefined {
   return health.status === 'auth_error' ? needsSignInReason : undefined;
 }
@@ -273,8 +300,8 @@ export class PrimingScheduler {
    */
   async primeNow(name: string, options: { dryRun?: boolean } = {}): Promise<PrimingOutcome> {
     const profile = await this.#findProfile(name);
-    const windows =
-      profile.priming.windows.length > 0 ? profile.priming.windows : ['weekly' as const];
+    // The registry's schema holds at least one window (an empty list is refused there).
+    const windows = profile.priming.windows;
     const window = windows[0]!;
     if (options.dryRun) {
       // As `prime` would: an account that needs a sign-in sends nothing (no token is refreshed).
@@ -294,6 +321,10 @@ export class PrimingScheduler {
     const snapshot = await this.#observe(name);
     if (!snapshot) {
       return this.#record(name, this.#outcome(window, 'failed', 'could not read its usage'));
+    }
+    // The timer's rule: a look that shows the account used up sends nothing (it would get a 429).
+    if (limitedNow(snapshot, this.#clock.now())) {
+      return this.#record(name, this.#outcome(window, 'skipped', usageLimitSkip));
     }
     let result: PrimingOutcome | undefined;
     for (const each of windows) {
@@ -446,7 +477,7 @@ export class PrimingScheduler {
     }
     const snapshot = await this.#observe(name);
     if (!snapshot) return;
-    if (snapshot.limitReached === true) {
+    if (limitedNow(snapshot, this.#clock.now())) {
       this.#logger.debug({ profile: name }, 'priming skipped: usage limit reached');
       return;
     }
@@ -605,6 +636,14 @@ export class PrimingScheduler {
       window,
       now - windowLengthMs[window] / 2,
     );
+    if (recent?.state === 'sending' || recent?.state === 'retrying') {
+      // Nothing is primed yet: say what is under way, and record nothing, so the attempt's own
+      // outcome (a failure waiting to be retried, say) stays the last one every surface shows.
+      const doing = recent.state === 'retrying' ? `retrying after ${recent.message}` : 'sending';
+      const message = `a priming of ${name} is already under way (${doing})`;
+      this.#logger.debug({ profile: name, window }, message);
+      return { ...this.#outcome(window, 'skipped', message), underWay: true };
+    }
     if (recent) {
       const message = `already primed at ${new Date(recent.lastAttemptAt ?? recent.claimedAt).toISOString()} (${recent.state})`;
       this.#logger.debug({ profile: name, window }, message);
@@ -663,6 +702,10 @@ export class PrimingScheduler {
     } catch (error) {
       if (!isLabError(error)) throw error;
       result = { ok: false, status: null, kind: 'auth', message: error.message };
+    }
+    if (!result.ok && (result.kind === 'limited' || result.status === 401) && result.answer) {
+      // Said of the account, not of this turn: the host marks it as a routed turn's refusal.
+      this.#options.onTurnRefused?.(name, { status: result.status, ...result.answer });
     }
     if (this.#options.signal?.aborted === true) {
       // The stop cut the turn short: whether it started the window is unknown, and the next run
@@ -776,10 +819,14 @@ export class PrimingScheduler {
 
   async #skipReason(name: string): Promise<string | undefined> {
     // One read of the health file: the sign-in rule is `signInReason`, as `signInNeeded` says it.
-    const health = await this.#health.get(name, this.#clock.now());
+    const now = this.#clock.now();
+    const health = await this.#health.get(name, now);
     const signIn = signInReason(health);
     if (signIn) return signIn;
-    if (health.status === 'limited') return 'it is at its usage limit';
+    // Limited by a mark or by the newest figures held (`standingHealth`, as every surface shows
+    // it): skipped without a usage read, which could only say so again.
+    const latest = this.#options.latestQuota?.(name) ?? null;
+    if (standingHealth(health, latest, now).status === 'limited') return usageLimitSkip;
     if (this.#options.isServingLiveSession && (await this.#options.isServingLiveSession(name))) {
       return 'it is serving a live Codex session, which starts its windows anyway';
     }

@@ -75,7 +75,11 @@ export const profileRecordSchema = z.looseObject({
   priming: z
     .looseObject({
       enabled: z.boolean().default(false),
-      windows: z.array(primingWindowSchema).default(['weekly']),
+      // At least one: "priming on" with no window would watch nothing yet prime the weekly one.
+      windows: z
+        .array(primingWindowSchema)
+        .min(1, { message: 'expected at least one window: "weekly", "five_hour" or both' })
+        .default(['weekly']),
       /** Local time "HH:MM" to prime at, or null for "as soon as the window is idle". */
       at: z
         .string()

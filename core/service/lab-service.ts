@@ -18,6 +18,7 @@ import { healthStatusMessage } from '../auth/constants.ts';
 import { TokenManager } from '../auth/token-manager.ts';
 import { defaultHome, type LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
+import type { PrimeRefusal } from '../priming/scheduler.ts';
 import { withLabFix } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import type { Cancel, Clock, Logger } from '../ports.ts';
@@ -908,6 +909,7 @@ export class LabService implements ControlApiService {
       usageRead: (name, snapshot) => this.#engine.noteUsage(name, snapshot),
       usageRefused: (name, error) => this.#engine.noteUsageRefused(name, error),
       primed: (name, outcome) => this.#primingLast.set(name, outcome),
+      primeRefused: (name, refusal) => this.#primeRefused(name, refusal),
       changed: () => this.#changed(),
     };
   }
@@ -1157,6 +1159,8 @@ export class LabService implements ControlApiService {
       tokens: this.#tokens,
       health: this.#health,
       baseUrl: this.upstreamBaseUrl,
+      // A limited account is skipped on the figures the router holds, without a usage read.
+      latestQuota: (name) => this.#quotaKeeper.book.latest(name),
       clock: this.#clock,
       logger: this.#options.logger,
       // Its usage looks are the operations layer's reads: recorded in the live state (every
@@ -1169,8 +1173,26 @@ export class LabService implements ControlApiService {
         : {}),
       isServingLiveSession: (name) => this.#isServingLiveSession(name),
       onEvent: (event) => this.#onPrimingEvent(event),
+      onTurnRefused: (name, refusal) => this.#primeRefused(name, refusal),
     });
     this.#priming.start();
+  }
+
+  /**
+   * A priming turn refused for its account goes through the engine's path for a routed turn's
+   * refusal: a 429 `usage_limit_reached` limits the account (or only a per-model family) until the
+   * reset; a 401 after a refresh counts toward "needs sign-in". So it is not the next pick.
+   */
+  #primeRefused(name: string, refusal: PrimeRefusal): void {
+    if (refusal.status === 429) {
+      const limit = this.#engine.classify429(refusal.body, refusal.headers, this.#clock.now());
+      if (limit) this.#engine.markLimited(name, limit);
+      return;
+    }
+    this.#engine.noteCredentialFailure(
+      name,
+      new LabError('unauthorized', `${name}'s priming turn was refused even with a fresh token`),
+    );
   }
 
   async #codexConfig(): Promise<string> {

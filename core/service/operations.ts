@@ -30,6 +30,7 @@ import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { limitReachedMessage, mainLimitVerdict } from '../quota/limit-marks.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
+import type { PrimeRefusal } from '../priming/scheduler.ts';
 import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
 import { effectiveHealth, type HealthStore } from '../state/health-store.ts';
@@ -69,6 +70,8 @@ export interface LiveState {
   usageRefused(name: string, error: LabError): void;
   /** A priming attempt ended. */
   primed(name: string, outcome: PrimingOutcomeView): void;
+  /** A priming turn for `name` was refused for its account: marked as a routed turn's refusal. */
+  primeRefused(name: string, refusal: PrimeRefusal): void;
   /** Something every surface shows changed. */
   changed(): void;
 }
@@ -337,6 +340,8 @@ export class LabOperations {
         store: this.#options.store,
         health: this.#options.health,
         baseUrl: this.#options.config.chatGptBaseUrl,
+        latestQuota: (profile) => this.#options.quota.book.latest(profile),
+        onTurnRefused: (profile, refusal) => this.#options.live.primeRefused(profile, refusal),
         workspaces: this.workspaces,
         clock: this.#options.clock,
         logger: this.#options.logger,
@@ -349,7 +354,8 @@ export class LabOperations {
       // Without a router the figures read go to state/quota.json now, before the command ends.
       const unsaved = await this.#options.quota.flush();
       this.#options.activity.add('prime', name, primingActivityMessage(outcome));
-      this.#options.live.primed(name, outcome);
+      // "Under way" is no outcome: the attempt under way keeps showing its own.
+      if (outcome.underWay !== true) this.#options.live.primed(name, outcome);
       this.#options.live.changed();
       // The same promise as `usage --refresh`: numbers read but not kept fail the command.
       if (unsaved !== null) {
@@ -572,6 +578,8 @@ export function fileLiveState(options: {
     // A one-shot command reads once and reports the refusal to the user itself.
     usageRefused() {},
     primed() {},
+    // No router: no routing to steer; the failed outcome says what happened.
+    primeRefused() {},
     changed() {},
   };
 }

@@ -243,6 +243,91 @@ describe('priming scheduler', () => {
     await second.settled();
   });
 
+  it('sends nothing to a limited account on a one-shot prime, as the timer skips it', async () => {
+    // Its 5-hour window used up, its weekly window idle: the timer would skip it.
+    harness.fake.account('alpha@example.com').primary = {
+      usedPercent: 100,
+      windowMinutes: 300,
+      resetAt: start / 1000 + 3600,
+      unstarted: false,
+    };
+    const scheduler = harness.scheduler();
+    const outcome = await scheduler.primeNow('alpha');
+    await scheduler.settled();
+    expect(outcome.outcome).toBe('skipped');
+    expect(outcome.message).toMatch(/^it is at its usage limit/);
+    expect(harness.primes()).toHaveLength(0);
+  });
+
+  it('does not read the usage of an account its latest figures show limited', async () => {
+    await harness.store.setPriming('alpha', { enabled: true });
+    const looked: string[] = [];
+    const scheduler = harness.scheduler({
+      latestQuota: () =>
+        ({
+          observedAt: harness.clock.now(),
+          primary: {
+            usedPercent: 100,
+            windowMinutes: 300,
+            resetsAt: harness.clock.now() + 3_600_000,
+          },
+          secondary: null,
+          limitReached: true,
+          others: [],
+        }) as never,
+      observeUsage: (name) => {
+        looked.push(name);
+        return Promise.reject(new Error('not expected'));
+      },
+    });
+    for (let index = 0; index < 3; index += 1) await tickAndWait(scheduler);
+    expect(looked).toEqual([]);
+    expect((await scheduler.primeNow('alpha')).message).toMatch(/^it is at its usage limit/);
+    await scheduler.settled();
+    expect(looked).toEqual([]);
+  });
+
+  it('says a priming waiting to retry is under way, and keeps its failure as the last outcome', async () => {
+    harness.fake.account('beta@example.com').failures.push({ kind: 'server_error' });
+    const timer = harness.scheduler();
+    expect((await timer.primeNow('beta')).outcome).toBe('failed');
+    await timer.settled();
+    const again = await harness.scheduler({ retryInBackground: false }).primeNow('beta');
+    expect(again.outcome).toBe('skipped');
+    expect(again.message).toMatch(
+      /^a priming of beta is already under way \(retrying after the upstream answered 5\d\d/,
+    );
+    expect(again.underWay).toBe(true);
+    await timer.settled();
+    const last = (await readPrimingFile(harness.paths)).profiles['beta']?.last;
+    expect(last?.outcome).toBe('failed');
+    expect(harness.primes()).toHaveLength(1);
+    timer.stop();
+  });
+
+  it('hands a refused priming turn (429 usage limit, 401 after a refresh) to the host', async () => {
+    harness.fake
+      .account('beta@example.com')
+      .failures.push({ kind: 'usage_limit', resetsInSeconds: 600 });
+    harness.fake
+      .account('alpha@example.com')
+      .failures.push({ kind: 'unauthorized' }, { kind: 'unauthorized' });
+    const refused: Array<[string, number | null, boolean]> = [];
+    const scheduler = harness.scheduler({
+      retryInBackground: false,
+      onTurnRefused: (name, refusal) => {
+        refused.push([name, refusal.status, /usage_limit_reached/.test(refusal.body)]);
+      },
+    });
+    expect((await scheduler.primeNow('beta')).outcome).toBe('failed');
+    expect((await scheduler.primeNow('alpha')).outcome).toBe('failed');
+    await scheduler.settled();
+    expect(refused).toEqual([
+      ['beta', 429, true],
+      ['alpha', 401, false],
+    ]);
+  });
+
   it('refreshes the sign-in once when a priming turn is answered 401, and primes', async () => {
     harness.fake.account('beta@example.com').failures.push({ kind: 'unauthorized' });
     const scheduler = harness.scheduler();

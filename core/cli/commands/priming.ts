@@ -9,7 +9,7 @@ import { humanizeTimes, signInCommand } from '../../format.ts';
 import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
 import { systemClock } from '../../ports.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
-import { PrimingScheduler } from '../../priming/scheduler.ts';
+import { PrimingScheduler, usageLimitSkip } from '../../priming/scheduler.ts';
 import { HealthStore } from '../../state/health-store.ts';
 import type { PrimingOutcome } from '../../state/schema.ts';
 import type { PrimingOutcomeView } from '../../service/contract.ts';
@@ -134,6 +134,9 @@ export async function runPrime(
   for (const name of names) {
     const outcome = valueOf(await lab.primeNow({ profile: name, dryRun: false }));
     failed ||= outcome.outcome === 'failed';
+    // A named account that is limited was asked for and refused: that is an error for the user.
+    failed ||=
+      named !== undefined && outcome.outcome === 'skipped' && outcome.message === usageLimitSkip;
     writeLine(context.stdout, formatOutcome(name, outcome, systemClock.now()));
   }
   return failed ? 1 : 0;

@@ -317,6 +317,16 @@ describe('ProfileStore', () => {
     });
   });
 
+  it('refuses a hand-edited registry whose priming watches no window, naming the file', async () => {
+    await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
+    const registry = JSON.parse(await readFile(paths.registry, 'utf8'));
+    registry.profiles[0].priming = { enabled: true, windows: [], at: null, model: null };
+    await writeFile(paths.registry, JSON.stringify(registry), { mode: 0o600 });
+    const error = await codeOf(new ProfileStore({ paths, keyring, now: () => now }).listProfiles());
+    expect(error.code).toBe('corrupt_file');
+    expect(error.message).toContain(paths.registry);
+  });
+
   it('removes what killed atomic writes left in the state folder, once old, and never a journal record’s or a profile folder’s', async () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
     const old = new Date(now - 11 * 60_000);
