@@ -16,7 +16,7 @@ import {
   signInMarkLifted,
 } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
-import { humanizeTimes, noProfilesSentence, unreadableFile } from '../format.ts';
+import { humanizeTimes, noProfilesSentence, roomAgainText, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import {
   PendingWork,
@@ -455,6 +455,10 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (verdict === null) return false;
     if (verdict.lift) {
       this.#markOk(profile, true);
+      // Said as the mark was: the log tells when the account stopped being limited, and why.
+      if (reading === 'usage read') {
+        this.#options.activity.add('limited', profile, roomAgainText(profile, snapshot));
+      }
       this.#options.onChange?.();
       return true;
     }

@@ -64,6 +64,7 @@ describe('a used-up window in response headers', () => {
     const home = tempFolder('codex-lab-header-room-');
     const { engine } = await engineIn(home);
     engine.observe('profile-1', 200, quotaHeaders(100));
+    await engine.settled();
     time += 1000;
     engine.observe('profile-1', 200, quotaHeaders(2));
     await engine.settled();
