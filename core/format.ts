@@ -333,6 +333,28 @@ export function quotaAmountText(usedPercent: number): string {
   return usedPercent >= 100 ? 'used up' : percentLeftText(leftPercent(usedPercent));
 }
 
+/**
+ * The activity line of a limit mark a usage read lifted, naming the fullest window it shows:
+ * `alice has room again: its usage read shows 30% of the 5-hour window used.` (the line for the
+ * mark itself says when the account was limited).
+ */
+export function roomAgainText(
+  profile: string,
+  read: {
+    primary: { usedPercent: number; windowMinutes: number | null } | null;
+    secondary: { usedPercent: number; windowMinutes: number | null } | null;
+  },
+): string {
+  const { primary, secondary } = read;
+  const fullest =
+    primary === null || (secondary !== null && secondary.usedPercent > primary.usedPercent)
+      ? secondary
+      : primary;
+  if (fullest === null) return `${profile} has room again: its usage read shows room.`;
+  const used = Math.round(fullest.usedPercent);
+  return `${profile} has room again: its usage read shows ${used}% of the ${windowName(fullest.windowMinutes)} window used.`;
+}
+
 /** How a window nobody has reported is said on every surface (a card, a table cell, a tooltip). */
 export const quotaUnknownText = 'not known yet';
 

@@ -559,13 +559,14 @@ type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests' | 'sessions
     unread?: string[];
     next: Omit<Next, 'sameRepo'> & { sameRepo?: Next['sameRepo'] };
   };
-  requests: Array<
-    Omit<RequestView, 'pinned' | 'why' | 'ending'> & {
-      pinned?: string | null;
-      why?: RouteWhyView | null;
-      ending?: RequestEnding | null;
-    }
-  >;
+  requests: ReceivedRequest[];
+};
+
+/** A request as older routers send it: the fields added since may be missing. */
+type ReceivedRequest = Omit<RequestView, 'pinned' | 'why' | 'ending'> & {
+  pinned?: string | null;
+  why?: RouteWhyView | null;
+  ending?: RequestEnding | null;
 };
 
 /**
@@ -589,12 +590,20 @@ export function decodeLabState(body: unknown): LabState {
       ...session,
       why: session.why ?? whyOfRoute(session.route),
     })),
-    requests: state.requests.map((request) => ({
-      ...request,
-      pinned: request.pinned ?? null,
-      why: request.why ?? null,
-      ending: request.ending ?? null,
-    })),
+    requests: state.requests.map(decodeRequestView),
+  };
+}
+
+/**
+ * One request of the per-request log as a router sends it (in its state, or from
+ * `GET /lab/v1/requests`), with what an older router leaves out filled in.
+ */
+export function decodeRequestView(request: ReceivedRequest): RequestView {
+  return {
+    ...request,
+    pinned: request.pinned ?? null,
+    why: request.why ?? null,
+    ending: request.ending ?? null,
   };
 }
 

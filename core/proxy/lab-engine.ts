@@ -16,7 +16,7 @@ import {
   signInMarkLifted,
 } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
-import { humanizeTimes, noProfilesSentence, unreadableFile } from '../format.ts';
+import { humanizeTimes, noProfilesSentence, roomAgainText, unreadableFile } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import {
   PendingWork,
@@ -40,6 +40,7 @@ import {
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
 import {
+  exhaustedUntil,
   familyLimitVerdict,
   limitFamily,
   limitReachedMessage,
@@ -429,26 +430,46 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     const now = this.#options.clock.now();
     const familiesChanged = this.#noteFamilyReading(profile, snapshot, now);
     const current = this.#health.get(profile);
-    const verdict = mainLimitVerdict(current, snapshot, now);
-    if (
-      verdict?.lift === true ||
-      (current?.status === 'auth_error' && curedByTokensOnDisk(current.code))
-    ) {
+    if (current?.status === 'auth_error' && curedByTokensOnDisk(current.code)) {
       this.#markOk(profile, true);
       this.#options.onChange?.();
       return;
     }
-    if (verdict !== null) {
-      this.#markMainLimited(
-        profile,
-        verdict.until,
-        limitReachedMessage,
-        `${profile}'s usage read shows its quota used up; skipped until ${new Date(verdict.until).toISOString()}.`,
-      );
-      return;
-    }
+    if (this.#noteMainReading(profile, snapshot, now, 'usage read')) return;
     if (familiesChanged) this.#options.onChange?.();
     this.noteTokenWorks(profile);
+  }
+
+  /**
+   * Applies a reading (a usage read, or an answer's quota headers) to `profile`'s main limit
+   * mark by the one rule (`mainLimitVerdict`), in memory and in health.json: lifted when it shows
+   * room against a mark that holds, limited until the reset when it shows a window used up. True
+   * when the mark changed.
+   */
+  #noteMainReading(
+    profile: string,
+    snapshot: QuotaSnapshot,
+    now: number,
+    reading: 'usage read' | 'latest answer',
+  ): boolean {
+    const verdict = mainLimitVerdict(this.#health.get(profile), snapshot, now);
+    if (verdict === null) return false;
+    if (verdict.lift) {
+      this.#markOk(profile, true);
+      // Said as the mark was: the log tells when the account stopped being limited, and why.
+      if (reading === 'usage read') {
+        this.#options.activity.add('limited', profile, roomAgainText(profile, snapshot));
+      }
+      this.#options.onChange?.();
+      return true;
+    }
+    this.#markMainLimited(
+      profile,
+      verdict.until,
+      limitReachedMessage,
+      `${profile}'s ${reading} shows its quota used up; skipped until ${new Date(verdict.until).toISOString()}.`,
+    );
+    return true;
   }
 
   /**
@@ -870,6 +891,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (snapshot) {
       this.#quota.observe(profile, snapshot);
       this.#quota.persist();
+      // New figures are weighed against the main limit's mark by the same rule as a usage read
+      // (repeated ones said nothing new, and cost nothing more). A 429 makes its own mark, with
+      // the answer's reset (`markLimited`), right after.
+      if (this.#quotaHeaders.changed && status !== 429) {
+        this.#noteMainReading(profile, snapshot, now, 'latest answer');
+      }
     }
     if (status >= 200 && status < 300) {
       this.#rejectedFreshTokens.delete(profile);
@@ -878,7 +905,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       if (!this.#cutRuns.has(profile)) this.#failuresEnded(profile);
       this.#touch(profile, now);
       const current = this.#health.get(profile);
-      if (!current || current.status !== 'ok') {
+      // A success lifts a mark, except one its own figures still show spent (a pinned session's
+      // turns at 100 %): that mark stays until the window resets or figures show room.
+      if (
+        (!current || current.status !== 'ok') &&
+        !(current?.status === 'limited' && exhaustedUntil(snapshot, now) !== null)
+      ) {
         this.#health.set(profile, {
           status: 'ok',
           unavailableUntil: null,

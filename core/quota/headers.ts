@@ -199,10 +199,19 @@ function quotaValue(value: unknown): string | undefined {
 export class QuotaHeaderReader {
   readonly #last = new Map<string, { values: string[]; snapshot: QuotaSnapshot | null }>();
   #parses = 0;
+  #changed = false;
 
   /** How many times headers were actually parsed (a counting hook for tests). */
   get parses(): number {
     return this.#parses;
+  }
+
+  /**
+   * Whether the last `read` parsed new values (not a repeat of that profile's previous ones):
+   * what the figures say of a limit mark needs weighing only then.
+   */
+  get changed(): boolean {
+    return this.#changed;
   }
 
   /** The snapshot `headers` carry for `profile` at `now`, or null when they carry none. */
@@ -214,9 +223,11 @@ export class QuotaHeaderReader {
   ): QuotaSnapshot | null {
     const last = this.#last.get(profile);
     if (last !== undefined && sameQuotaValues(last.values, headers)) {
+      this.#changed = false;
       return last.snapshot === null ? null : { ...last.snapshot, observedAt: now };
     }
     this.#parses += 1;
+    this.#changed = true;
     const snapshot = parseRateLimitHeaders(
       headers as Record<string, string | string[] | number | undefined>,
       now,

@@ -385,7 +385,7 @@ export class LabService implements ControlApiService {
           () => ({
             version: labVersion,
             pid: process.pid,
-            port: (this.#router ?? this.#stopping?.router)?.port ?? 0,
+            port: this.#servingRouter()?.port ?? 0,
             startedAt,
             home: this.#paths.home,
             host: options.kind ?? 'serve',
@@ -417,9 +417,20 @@ export class LabService implements ControlApiService {
     return this.#options.config.dashboardDir ?? findRendererDir();
   }
 
-  /** Requests to the backend the router is answering now (0 with no router). */
+  /**
+   * Requests to the backend the router is answering now (0 with no router), the ones a drain
+   * waits for included: a second `codex-lab stop` during the drain says what it still waits for.
+   */
   inFlight(): number {
-    return this.#router?.inFlight() ?? 0;
+    return this.#servingRouter()?.inFlight() ?? 0;
+  }
+
+  /**
+   * The router answering for this service: the running one, or the one draining after `stop`
+   * detached it (until it has closed); null when none.
+   */
+  #servingRouter(): RouterServer | null {
+    return this.#router ?? this.#stopping?.router ?? null;
   }
 
   /**
@@ -1091,7 +1102,7 @@ export class LabService implements ControlApiService {
 
   /** `LabState.router`: where the router listens, and whether it is stopping. */
   #routerView(): LabState['router'] {
-    const router = this.#router ?? this.#stopping?.router ?? null;
+    const router = this.#servingRouter();
     return {
       url: router?.url ?? '',
       port: router?.port ?? 0,

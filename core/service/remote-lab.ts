@@ -15,6 +15,7 @@ import type {
   LabState,
   LoginView,
   PrimingOutcomeView,
+  RequestView,
   ShutdownView,
   TokenRotationView,
   UsageRefreshView,
@@ -22,7 +23,12 @@ import type {
 import { LabError } from '../errors.ts';
 import { profileChangeWaitMs } from '../home/lock-waits.ts';
 import { systemClock } from '../ports.ts';
-import { decodeLabState, watchStreamSilence, type SilenceTimers } from '../view-types.ts';
+import {
+  decodeLabState,
+  decodeRequestView,
+  watchStreamSilence,
+  type SilenceTimers,
+} from '../view-types.ts';
 import { loopbackJson } from './loopback-http.ts';
 import { trackRouterChange } from './router-changes.ts';
 
@@ -154,11 +160,37 @@ export class RemoteLab implements LabApi {
    * long the router may stay silent (the loopback client's 10 s when omitted).
    */
   async getState(options: { timeoutMs?: number } = {}): Promise<LabState> {
+    return decodeLabState(await this.#read('state', 'state', options.timeoutMs));
+  }
+
+  /**
+   * The router's per-request log, filtered (by run: what `codex-lab codex` says after Codex
+   * exits), newest last; failing as `getState` does.
+   */
+  async getRequests(
+    filter: { sessionId?: string; profile?: string; runId?: string },
+    options: { timeoutMs?: number } = {},
+  ): Promise<RequestView[]> {
+    const query = new URLSearchParams();
+    if (filter.sessionId !== undefined) query.set('session', filter.sessionId);
+    if (filter.profile !== undefined) query.set('profile', filter.profile);
+    if (filter.runId !== undefined) query.set('run', filter.runId);
+    const route = query.size === 0 ? 'requests' : `requests?${query}`;
+    const answer = await this.#read(route, 'request log', options.timeoutMs);
+    if (!Array.isArray(answer)) {
+      throw new LabError('router_unavailable', `The router at ${this.url} gave no request log.`);
+    }
+    return answer.map(decodeRequestView);
+  }
+
+  /**
+   * One view of the control API (`GET /lab/v1/<route>`), asked again once with a rotated token
+   * after a 401; a router that does not answer, or answers no JSON object, is a
+   * `router_unavailable` LabError naming `what` it did not give.
+   */
+  async #read(route: string, what: string, timeoutMs: number | undefined): Promise<object> {
     const ask = () =>
-      loopbackJson(`${this.url}/lab/v1/state`, {
-        token: this.#token,
-        timeoutMs: options.timeoutMs,
-      });
+      loopbackJson(`${this.url}/lab/v1/${route}`, { token: this.#token, timeoutMs });
     const first = ask();
     // A 401: the token was rotated; asked once more with the new one.
     const answer = await first
@@ -172,14 +204,14 @@ export class RemoteLab implements LabApi {
           { cause: error },
         );
       });
-    // A cut-off or non-JSON body is no state either (it would fail to decode).
+    // A cut-off or non-JSON body is no answer either (it would fail to decode).
     if (answer.status !== 200 || typeof answer.json !== 'object' || answer.json === null) {
       throw new LabError(
         'router_unavailable',
-        `The router at ${this.url} gave no state (HTTP ${answer.status}).`,
+        `The router at ${this.url} gave no ${what} (HTTP ${answer.status}).`,
       );
     }
-    return decodeLabState(answer.json);
+    return answer.json;
   }
 
   /**

@@ -2,10 +2,11 @@
  * The per-request log through the real router and the fake ChatGPT: a fallback lists both
  * profiles and the token counts the fake sent; a refused request is logged and shows in the
  * activity log; the activity, decision and request logs survive a restart (state/activity.jsonl);
- * `GET /lab/v1/requests` filters by run.
+ * `GET /lab/v1/requests` filters by run, and `RemoteLab` reads it so.
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RemoteLab } from '../../core/service/remote-lab.ts';
 import { createTestLabService, codexTurnBody, postToRouter } from '../helpers/lab-service.ts';
 import { startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 
@@ -83,6 +84,10 @@ describe('per-request log', () => {
       headers: { authorization: `Bearer ${router.token}` },
     });
     expect(await answer.json()).toEqual([request]);
+    // And so does the one client every command talks to the router through.
+    const remote = new RemoteLab({ url: router.url, token: router.token });
+    expect(await remote.getRequests({ runId: 'run-1' }, { timeoutMs: 3000 })).toEqual([request]);
+    expect(await remote.getRequests({ runId: 'no-such-run' })).toEqual([]);
   });
 
   it('logs a refused request (every profile limited) in the request and activity logs', async () => {

@@ -132,6 +132,8 @@ describe('a router stopping with turns in flight', () => {
       running: true,
       stopping: true,
     });
+    // And the turn it waits for is still counted: a second `codex-lab stop` says what it waits for.
+    expect(service.inFlight()).toBe(1);
 
     gate.open();
     const { text, complete } = await body;

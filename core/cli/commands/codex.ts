@@ -22,7 +22,6 @@ import {
 import { annotateCodexConfigBlock } from '../../proxy/codex-config-file.ts';
 import type { PinSource } from '../../format.ts';
 import { codexConfigFileName } from '../../home/codex-home.ts';
-import type { ProfileView, RequestView } from '../../view-types.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
 import { optionalNameArgument } from '../arguments.ts';
@@ -229,7 +228,8 @@ export async function runCodex(
 
 /**
  * Asks the router which of this run's turns moved or were refused; null when none did or the
- * router cannot tell (then nothing is printed: the line is a courtesy, never an error).
+ * router cannot tell (then nothing is printed: the line is a courtesy, never an error). Asked
+ * through `RemoteLab`, the one client every command talks to the router with.
  */
 async function describeThisRun(
   routerUrl: string,
@@ -237,17 +237,13 @@ async function describeThisRun(
   runId: string,
   runPin: { profile: string; source: PinSource } | undefined,
 ): Promise<string | null> {
-  const get = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${routerUrl}/lab/v1/${path}`, {
-      headers: { authorization: `Bearer ${routerToken}` },
-      signal: AbortSignal.timeout(3000),
-    });
-    if (!response.ok) throw new Error(`status ${response.status}`);
-    return (await response.json()) as T;
-  };
-  const requests = await get<RequestView[]>(`requests?run=${encodeURIComponent(runId)}`);
+  const { RemoteLab } = await import('../../service/remote-lab.ts');
+  const lab = new RemoteLab({ url: routerUrl, token: routerToken });
+  // Codex has exited: the user waits at most this long for a line they may do without.
+  const timeoutMs = 3000;
+  const requests = await lab.getRequests({ runId }, { timeoutMs });
   if (!runHasNews(requests)) return null;
-  const profiles = await get<ProfileView[]>('profiles');
+  const { profiles } = await lab.getState({ timeoutMs });
   return describeRun(requests, profiles, {
     now: Date.now(),
     ...(runPin === undefined ? {} : { runPin }),
