@@ -176,7 +176,6 @@ const defaultSpreadMs = 5 * minute;
 /** Why an account that needs a new sign-in is not primed. */
 const needsSignInReason = 'it needs to sign in again';
 
-/** Why `prime` would send nothing for an account in `health` (it needs a new sign-in), or undefined. */
 /** Why a limited account is not primed (the timer's and `prime`'s one rule); `prime` exits 1 on it. */
 export const usageLimitSkip = 'it is at its usage limit';
 
@@ -185,6 +184,7 @@ function limitedNow(snapshot: QuotaSnapshot, now: number): boolean {
   return snapshot.limitReached === true || exhaustedUntil(snapshot, now) !== null;
 }
 
+/** Why `prime` would send nothing for an account in `health` (it needs a new sign-in), or undefined. */
 function signInReason(health: { status: string }): string | undefined {
   return health.status === 'auth_error' ? needsSignInReason : undefined;
 }
