@@ -18,16 +18,16 @@ export function codexPlatform(): string {
 }
 
 /**
- * Codex's identity headers for a call the router makes itself: `originator`, a Codex-shaped
- * `User-Agent` (its terminal field says `codex-lab`) and `accept`.
+ * Codex's identity headers for a call Codex Lab makes itself: `originator`, a Codex-shaped
+ * `User-Agent` (its terminal field says `codex-lab`) and `accept`. The only builder of these
+ * headers, and the platform is always this machine's (no caller can give another): a priming turn
+ * once claimed `Unknown; unknown`, a platform no real Codex reports. Sent through `outboundFetch`
+ * (net/outbound-fetch.ts), which adds nothing of its own.
  */
-export function codexClientHeaders(
-  accept: string,
-  platform: string = codexPlatform(),
-): Record<string, string> {
+export function codexClientHeaders(accept: string): Record<string, string> {
   return {
     originator: codexOriginator,
-    'user-agent': `${codexOriginator}/${codexClientVersion} (${platform}) codex-lab`,
+    'user-agent': `${codexOriginator}/${codexClientVersion} (${codexPlatform()}) codex-lab`,
     accept,
   };
 }
