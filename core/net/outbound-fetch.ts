@@ -6,7 +6,8 @@
  * `accept-language: *`, its own `accept-encoding` and `user-agent: node` to every request: headers
  * Codex never sends, which mark the call as not Codex's (docs/libraries.md, "undici").
  */
-import { Readable } from 'node:stream';
+import { pipeline, Readable, type Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 
 /** Statuses whose answers have no body (a `Response` refuses one). */
@@ -15,7 +16,7 @@ const bodilessStatuses: ReadonlySet<number> = new Set([204, 205, 304]);
 /**
  * Sends one request as `fetch(input, init)` would, with only `init.headers` (plus what HTTP/1.1
  * needs: `host`, `connection`, `content-length`) and never following a redirect (the callers ask
- * for `redirect: 'manual'`). It fails as `fetch` does, so the callers' reading of failures holds:
+ * for `redirect: 'manual'`); a compressed answer is read decoded. It fails as `fetch` does, so the callers' reading of failures holds:
  * a network failure rejects as `TypeError('fetch failed')` with the socket's error as `cause`, an
  * aborted signal with the signal's reason. Honors the environment's proxy, which
  * `useProxyFromEnvironment` sets as undici's global dispatcher.
@@ -51,8 +52,37 @@ export async function outboundFetch(input: string, init: RequestInit = {}): Prom
     await answer.body.dump();
     return new Response(null, { status: answer.statusCode, headers });
   }
-  const body = Readable.toWeb(answer.body) as unknown as ReadableStream<Uint8Array>;
+  // An answer compressed as asked (`accept-encoding`, Codex's) is read decoded, as `fetch` reads
+  // one; an encoding this Node cannot read is passed on as it came, as `fetch` does.
+  const decoder = decoderFor(headers.get('content-encoding'));
+  let stream: Readable = answer.body;
+  if (decoder !== null) {
+    stream = pipeline(answer.body, decoder, () => undefined);
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+  }
+  const body = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
   return new Response(body, { status: answer.statusCode, headers });
+}
+
+/** A streaming decoder for a `Content-Encoding`, or null for none (or one it cannot read). */
+function decoderFor(encoding: string | null): Transform | null {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    case 'zstd': {
+      // Node 22.15 and later (typed loosely so older type packages still compile).
+      const create = (zlib as unknown as Record<string, unknown>)['createZstdDecompress'];
+      return typeof create === 'function' ? (create as () => Transform)() : null;
+    }
+    default:
+      return null;
+  }
 }
 
 /** The request headers as a plain object (what undici's `request` takes). */

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeFetchFailure } from '../../core/net/fetch-failure.ts';
 import { outboundFetch } from '../../core/net/outbound-fetch.ts';
@@ -70,6 +71,17 @@ describe('outboundFetch', () => {
     const empty = await outboundFetch(`${url}/empty`, { method: 'GET' });
     expect(empty.status).toBe(204);
     expect(empty.body).toBeNull();
+  });
+
+  it('reads a gzip answer decoded, as fetch does', async () => {
+    answer = (_, response) => {
+      const body = gzipSync('{"ok":true}');
+      response.writeHead(200, { 'content-encoding': 'gzip', 'content-length': body.length });
+      response.end(body);
+    };
+    const response = await outboundFetch(`${url}/usage`, { method: 'GET' });
+    expect(await response.json()).toEqual({ ok: true });
+    expect(response.headers.get('content-encoding')).toBeNull();
   });
 
   it('fails as fetch does: a refused connection names its code, a timeout says so', async () => {

@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { arch, release, type } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeChatGpt, type FakeChatGpt, type RecordedRequest } from '../fakes/fake-chatgpt.ts';
+import { setCompression } from '../fakes/fake-backend.ts';
 import { expireAccessTokens } from '../fakes/fake-issuer.ts';
 import { makeTempHome, runCodexLab } from '../helpers/cli.ts';
 import { addUnstartedAccounts } from '../helpers/fake-windows.ts';
@@ -53,6 +54,7 @@ function seen(request: RecordedRequest) {
   return {
     call: `${request.method} ${request.path.split('?')[0]}`,
     originator: request.headers['originator'],
+    acceptEncoding: request.headers['accept-encoding'],
     userAgent: request.headers['user-agent'],
     foreign: namesOf(request).filter((name) => !codexHeaderNames.has(name)),
   };
@@ -60,6 +62,8 @@ function seen(request: RecordedRequest) {
 
 beforeEach(async () => {
   fake = await startFakeChatGpt();
+  // Answers compressed as asked, as the real backend's are: every call must read them decoded.
+  setCompression(fake, true);
   home = await makeTempHome('codex-lab-own-calls-');
   addUnstartedAccounts(fake, ['alpha@example.com', 'beta@example.com'], fake.nowSeconds());
   await seedProfiles(fake, home, [
@@ -111,6 +115,8 @@ describe("Codex Lab's own calls to OpenAI", () => {
       fake.requests.map((request) => ({
         call: seen(request).call,
         originator: 'codex_cli_rs',
+        // Codex 0.171's, not fetch's `br, gzip, deflate, zstd`.
+        acceptEncoding: 'zstd,gzip',
         userAgent: `codex_cli_rs/0.171.0 (${platform}) codex-lab`,
         foreign: [],
       })),
