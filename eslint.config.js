@@ -128,6 +128,20 @@ export default tseslint.config(
         { name: 'document', message: 'core/ runs without a DOM.' },
         { name: 'localStorage', message: 'core/ runs without a DOM.' },
         { name: 'navigator', message: 'core/ runs without a DOM.' },
+        {
+          name: 'fetch',
+          message:
+            "Send Codex Lab's own calls with outboundFetch (core/net/outbound-fetch.ts): the global fetch adds headers Codex never sends.",
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'globalThis',
+          property: 'fetch',
+          message:
+            "Send Codex Lab's own calls with outboundFetch (core/net/outbound-fetch.ts): the global fetch adds headers Codex never sends.",
+        },
       ],
     },
   },

@@ -4,6 +4,7 @@
  * not an HTTP library's defaults, so they look like the Codex traffic they stand in for.
  */
 import { arch, release, type } from 'node:os';
+import * as zlib from 'node:zlib';
 import { codexOriginator } from './constants.ts';
 
 /** The Codex version these calls claim: the newest measured (docs/codex-0.171-notes.md). */
@@ -18,16 +19,28 @@ export function codexPlatform(): string {
 }
 
 /**
- * Codex's identity headers for a call the router makes itself: `originator`, a Codex-shaped
- * `User-Agent` (its terminal field says `codex-lab`) and `accept`.
+ * What Codex 0.171 puts in `Accept-Encoding` on every request (docs/codex-0.171-notes.md
+ * section 1). A Node without zstd (before 22.15) asks for gzip only: it could not read zstd.
  */
-export function codexClientHeaders(
-  accept: string,
-  platform: string = codexPlatform(),
-): Record<string, string> {
+export const codexAcceptEncoding =
+  typeof (zlib as unknown as Record<string, unknown>)['createZstdDecompress'] === 'function'
+    ? 'zstd,gzip'
+    : 'gzip';
+
+/**
+ * Codex's identity headers for a call Codex Lab makes itself: `originator`, a Codex-shaped
+ * `User-Agent` (its terminal field says `codex-lab`), `accept` and Codex's `accept-encoding`
+ * (the clients that send these decode the answer: `outboundFetch`, the router's pool read).
+ * The only builder of these
+ * headers, and the platform is always this machine's (no caller can give another): a priming turn
+ * once claimed `Unknown; unknown`, a platform no real Codex reports. Sent through `outboundFetch`
+ * (net/outbound-fetch.ts), which adds nothing of its own.
+ */
+export function codexClientHeaders(accept: string): Record<string, string> {
   return {
     originator: codexOriginator,
-    'user-agent': `${codexOriginator}/${codexClientVersion} (${platform}) codex-lab`,
+    'user-agent': `${codexOriginator}/${codexClientVersion} (${codexPlatform()}) codex-lab`,
     accept,
+    'accept-encoding': codexAcceptEncoding,
   };
 }

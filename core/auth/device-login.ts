@@ -18,6 +18,7 @@ import {
   readRequestedName,
   withRetryFix,
 } from './sign-in.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** The issuer's answer to the user-code request. */
 export interface DeviceCode {
@@ -135,7 +136,7 @@ export async function startDeviceLogin(
   options: StartDeviceLoginOptions,
 ): Promise<DeviceLoginHandle> {
   const requestedName = readRequestedName(options.requestedName);
-  const fetch = options.fetch ?? globalThis.fetch;
+  const fetch = options.fetch ?? outboundFetch;
   const logger = options.logger.child({ component: 'device-login' });
   const code = processUserCodeAnswer(
     await sendRequest(

@@ -6,6 +6,7 @@ import { LabError } from '../errors.ts';
 import type { AuthDotJson } from '../profiles/schema.ts';
 import { codexClientId } from './constants.ts';
 import { sendRequest, type FetchLike, type HttpRequest } from './http.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** How revoking ended: never an error, since removing a profile must not depend on the network. */
 export type RevokeOutcome = 'revoked' | 'skipped' | 'failed';
@@ -36,7 +37,7 @@ export function buildRevokeRequest(issuer: string, auth: AuthDotJson): HttpReque
 export async function revokeProfileTokens(
   issuer: string,
   auth: AuthDotJson,
-  fetch: FetchLike = globalThis.fetch,
+  fetch: FetchLike = outboundFetch,
 ): Promise<RevokeOutcome> {
   const request = buildRevokeRequest(issuer, auth);
   if (!request) return 'skipped';

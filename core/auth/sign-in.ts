@@ -21,6 +21,7 @@ import {
   processAuthorizationCodeAnswer,
   type SignInTokens,
 } from './token-endpoint.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** The part of the profile store a sign-in needs. */
 export interface SignInStore {
@@ -127,7 +128,7 @@ export async function exchangeAuthorizationCode(
   environment: SignInEnvironment,
   input: { code: string; redirectUri: string; codeVerifier: string },
 ): Promise<SignInTokens> {
-  const fetch = environment.fetch ?? globalThis.fetch;
+  const fetch = environment.fetch ?? outboundFetch;
   const answer = await sendRequest(
     fetch,
     buildAuthorizationCodeRequest({ issuer: environment.issuer, ...input }),
@@ -142,7 +143,7 @@ export async function obtainApiKey(
   environment: SignInEnvironment,
   idToken: string,
 ): Promise<string | null> {
-  const fetch = environment.fetch ?? globalThis.fetch;
+  const fetch = environment.fetch ?? outboundFetch;
   try {
     const answer = await sendRequest(
       fetch,
@@ -244,7 +245,7 @@ async function revokeUnsaved(
   const outcome = await revokeProfileTokens(
     environment.issuer,
     auth,
-    environment.fetch ?? globalThis.fetch,
+    environment.fetch ?? outboundFetch,
   );
   environment.logger.warn({ outcome }, 'a sign-in that could not be saved or kept was revoked');
   const what =

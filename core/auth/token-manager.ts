@@ -25,6 +25,7 @@ import type { HealthStore } from '../state/health-store.ts';
 import { heldByAnotherAccount } from './account-check.ts';
 import { sendRequest, type FetchLike } from './http.ts';
 import { buildRefreshRequest, processRefreshAnswer } from './token-endpoint.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** What the router needs to call the upstream for a profile. */
 export interface Credentials {
@@ -135,7 +136,7 @@ export class TokenManager {
   constructor(options: TokenManagerOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'token-manager' });
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.fetch ?? outboundFetch;
     this.#marginMs = options.marginMs ?? 5 * minute;
   }
 

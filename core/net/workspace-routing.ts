@@ -9,6 +9,7 @@
 import { isLabError } from '../errors.ts';
 import { describeFetchFailure } from './fetch-failure.ts';
 import type { Clock, Logger } from '../ports.ts';
+import { outboundFetch } from './outbound-fetch.ts';
 
 /** A data-residency routing override the upstream accepts. */
 export type RoutingOverride = 'us' | 'us_cr';
@@ -290,7 +291,7 @@ export function createWorkspaceRoutes(options: WorkspaceReaderOptions): Workspac
         return unavailable(error.message);
       }
       return discoverWorkspaceRouting(
-        options.fetch ?? fetch,
+        options.fetch ?? outboundFetch,
         options.baseUrl,
         credentials,
         options.identity,

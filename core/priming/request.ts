@@ -39,8 +39,6 @@ export interface PrimeRequestInput {
   credentials: PrimeCredentials;
   /** The model slug, or null for `defaultPrimingModel`. */
   model?: string | null;
-  /** `os type release; arch` for the User-Agent; defaults to a neutral value so builds are pure. */
-  platform?: string;
   /**
    * The account's workspace routing (docs/routing.md, "Workspace routing"): its backend origin
    * replaces the base URL's, and its residency override is sent, as on every turn of the profile.
@@ -91,7 +89,7 @@ export function buildPrimeRequest(input: PrimeRequestInput): PrimeRequest {
   const headers: Record<string, string> = {
     authorization: `Bearer ${input.credentials.accessToken}`,
     'content-type': 'application/json',
-    ...codexClientHeaders('text/event-stream', input.platform ?? 'Unknown; unknown'),
+    ...codexClientHeaders('text/event-stream'),
   };
   if (input.credentials.accountId) headers['chatgpt-account-id'] = input.credentials.accountId;
   if (input.routing?.override) headers[routingOverrideHeader] = input.routing.override;

@@ -54,6 +54,7 @@ import {
   type PrimeResult,
   type PrimingCredentialSource,
 } from './request.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** A profile's priming settings, as `ProfileStore.listProfiles()` returns them. */
 export interface PrimingProfile {
@@ -802,7 +803,7 @@ export class PrimingScheduler {
 
   async #send(request: PrimeRequest): Promise<PrimeResult> {
     if (this.#options.sendPrime) return this.#options.sendPrime(request);
-    const fetch = this.#options.fetch ?? (globalThis.fetch as FetchLike);
+    const fetch = this.#options.fetch ?? outboundFetch;
     return sendPrimeRequest(fetch, request);
   }
 

@@ -1283,7 +1283,6 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
         headers: {
           ...upstreamHeaders({}, credentials, undefined),
           ...codexClientHeaders('application/json'),
-          accept: 'application/json',
         },
         signal,
       });

@@ -12,6 +12,7 @@ import type { QuotaSnapshot, ResetCredits } from '../state/schema.ts';
 import type { BoundaryWarn } from './bounds.ts';
 import { parseResetCredits, resetCreditsPath } from './reset-credits.ts';
 import { buildBackendRequest, processUsageResponse } from './usage.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** Where the client gets a profile's credentials (the `TokenManager`, or the router's cache). */
 export interface UsageCredentialSource {
@@ -115,7 +116,7 @@ async function ask(
   sign: SignIn,
   path: string,
 ): Promise<HttpAnswer> {
-  const fetch = options.fetch ?? (globalThis.fetch as FetchLike);
+  const fetch = options.fetch ?? outboundFetch;
   for (;;) {
     const request = buildBackendRequest(options.baseUrl, sign.credentials, path);
     const answer = await get(fetch, request.url, request.headers, options.timeoutMs ?? 20_000);

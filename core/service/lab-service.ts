@@ -35,7 +35,6 @@ import { RouterTokens } from '../proxy/router-token.ts';
 import { codexConfigBlock } from '../proxy/codex-config.ts';
 import { annotateCodexConfigBlock } from '../proxy/codex-config-file.ts';
 import { PrimingScheduler, type PrimingEvent } from '../priming/scheduler.ts';
-import type { FetchLike } from '../auth/http.ts';
 import { fetchUntilStop } from '../net/stop-signal.ts';
 import {
   createRouterServer,
@@ -83,6 +82,7 @@ import {
 } from '../router/request-log.ts';
 import { Journal } from '../state/journal.ts';
 import { accountStamps } from '../profiles/account-stamp.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** What the service is built from. */
 export interface LabServiceOptions {
@@ -1177,7 +1177,7 @@ export class LabService implements ControlApiService {
       // Its usage looks are the operations layer's reads: recorded in the live state (every
       // surface shows them), with its 401 policy; they end with the stop, as its turns do.
       observeUsage: (name) => this.#operations.readUsage(name, { resetCredits: false }),
-      fetch: fetchUntilStop(this.#options.fetch ?? (globalThis.fetch as FetchLike), () => signal),
+      fetch: fetchUntilStop(this.#options.fetch ?? outboundFetch, () => signal),
       signal,
       ...(pollMs !== undefined
         ? { pollIntervalMs: pollMs, followUpMs: Math.min(pollMs, minute) }

@@ -45,6 +45,7 @@ import type {
 import { primingActivityMessage } from './events.ts';
 import { moveProfileState } from './profile-state.ts';
 import type { QuotaKeeper } from './quota-keeper.ts';
+import { outboundFetch } from '../net/outbound-fetch.ts';
 
 /** What an operation may need to tell the live state (the router's memory). */
 export interface LiveState {
@@ -173,7 +174,7 @@ export class LabOperations {
     this.#options = options;
     const { stopSignal } = options;
     this.#fetch = stopSignal
-      ? fetchUntilStop(options.fetch ?? (globalThis.fetch as FetchLike), stopSignal)
+      ? fetchUntilStop(options.fetch ?? outboundFetch, stopSignal)
       : options.fetch;
     const credentials = options.usageCredentials ?? options.tokens;
     this.workspaces = createWorkspaceRoutes({

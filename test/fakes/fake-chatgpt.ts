@@ -17,7 +17,13 @@ import { createFakeAccount, type FakeAccount, type FakeAccountInit } from './acc
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The headers as Node parsed them (names lower-cased, repeats joined). */
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * Every header line as it came over the wire, `[name, value, name, value, …]`: names in the
+   * sender's case and order, repeats kept, so a test can compare the exact set a client sends.
+   */
+  rawHeaders: string[];
   body: string;
   /** Bytes of the body as they came over the wire (compressed, when it was). */
   bytes: number;
@@ -203,6 +209,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
       method: request.method ?? 'GET',
       path: url.pathname + url.search,
       headers: { ...request.headers },
+      rawHeaders: [...request.rawHeaders],
       body: '',
       bytes: 0,
       at: Date.now(),
@@ -238,6 +245,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
         method: request.method ?? 'GET',
         path: url.pathname + url.search,
         headers: { ...request.headers },
+        rawHeaders: [...request.rawHeaders],
         body: body.toString('utf8'),
         bytes: body.length,
         at: Date.now(),

@@ -266,6 +266,12 @@ function serveConnection(
       method: 'POST',
       path: '/backend-api/codex/responses',
       headers: handshakeHeaders,
+      // The handshake's headers stand for the frame's (a frame has none of its own).
+      rawHeaders: Object.entries(handshakeHeaders).flatMap(([name, value]) =>
+        value === undefined
+          ? []
+          : (Array.isArray(value) ? value : [value]).flatMap((one) => [name, one]),
+      ),
       body: raw.toString('utf8'),
       bytes: raw.length,
       at: Date.now(),

@@ -193,6 +193,9 @@ describe('prime', () => {
   });
 
   it('records the usage it read in state/quota.json, as any usage read is, with no router running', async () => {
+    // The fake's time held still: an idle window's reset moves with each second, so a read and a
+    // priming turn a second boundary apart would see two resets (a flake, not a finding).
+    fake.setNow(fake.nowSeconds());
     const run = await runCodexLab(['prime', 'alpha'], { home, env: env() });
     expect(run.code).toBe(0);
     const quota = JSON.parse(await readFile(join(home, 'state', 'quota.json'), 'utf8')) as {
