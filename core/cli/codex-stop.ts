@@ -9,7 +9,10 @@
 import type { Clock } from '../ports.ts';
 import type { StopSignal } from './critical-exit.ts';
 
-/** How long Codex has to exit after the first stop signal when `CODEX_LAB_CODEX_STOP_GRACE_MS` is unset. */
+/**
+ * How long Codex has to exit after the first stop signal when `CODEX_LAB_CODEX_STOP_GRACE_MS` is
+ * unset: `docker stop`'s 10 s.
+ */
 export const defaultCodexStopGraceMs = 10_000;
 
 /** The child as the stopper needs it: `kill` as `ChildProcess.kill` has it. */

@@ -203,6 +203,9 @@ export async function runCodex(
     interactive: isatty(0) || isatty(1) || isatty(2),
     say: (line) => writeLine(context.stderr, line),
   });
+  // Gone once it exits, though its output may still flow (a grandchild holding the pipes): a
+  // later signal then kills nothing and says nothing.
+  child.once('exit', () => stop.exited());
   const listeners = stopSignals.map((signal) => {
     const listener = (): void => stop.signalled(signal);
     process.on(signal, listener);
