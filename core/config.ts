@@ -53,6 +53,11 @@ export interface LabConfig {
   chatGptBaseUrl: string;
   /** `CODEX_LAB_CODEX_BIN`: the codex binary `codex-lab codex` runs; null means `codex` on PATH. */
   codexBin: string | null;
+  /**
+   * `CODEX_LAB_CODEX_STOP_GRACE_MS`: how long `codex-lab codex` lets Codex exit after a stop
+   * signal before it kills it (tests and tuning); null = `defaultCodexStopGraceMs` (10 s).
+   */
+  codexStopGraceMs: number | null;
   /** `CODEX_LAB_LOG_LEVEL`; null means each surface's own default. */
   logLevel: LogLevel | null;
   /** `CODEX_LAB_PRIMING_POLL_MS`: the priming timer's period (tests and tuning); null = default. */
@@ -188,6 +193,11 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     refreshWaitText === undefined
       ? null
       : parseWaitText(refreshWaitText, 'CODEX_LAB_REFRESH_WAIT_MS', 'milliseconds');
+  const stopGraceText = text(env, 'CODEX_LAB_CODEX_STOP_GRACE_MS');
+  const codexStopGraceMs =
+    stopGraceText === undefined
+      ? null
+      : parseWaitText(stopGraceText, 'CODEX_LAB_CODEX_STOP_GRACE_MS', 'milliseconds');
   const dashboardDir = text(env, 'CODEX_LAB_DASHBOARD_DIR');
   return {
     home: home === undefined ? defaultHome() : parseHomeText(home),
@@ -200,6 +210,7 @@ export function readConfig(env: NodeJS.ProcessEnv): LabConfig {
     issuer: parseUrl(env, 'CODEX_LAB_AUTH_ISSUER', defaultIssuer),
     chatGptBaseUrl: parseUrl(env, 'CODEX_LAB_CHATGPT_BASE_URL', defaultChatGptBaseUrl),
     codexBin: text(env, 'CODEX_LAB_CODEX_BIN') ?? null,
+    codexStopGraceMs,
     logLevel: (logLevel as LogLevel | undefined) ?? null,
     primingPollMs,
     refreshWaitMs,

@@ -52,6 +52,13 @@ import { buildPoolLimitBody, parseUsageLimitBody } from '../quota/usage-limit.ts
 import { usageResponseFromSnapshot } from '../quota/usage.ts';
 import { CircuitBreaker } from '../router/circuit.ts';
 import { DecisionLog } from '../router/decision-log.ts';
+import {
+  joinNamed,
+  named,
+  profileRef,
+  renameInReason,
+  type ReasonName,
+} from '../router/reason-names.ts';
 import { RenameTrail } from '../router/rename-trail.ts';
 import type { RecentBucket } from '../router/pool-summary.ts';
 import { RequestLog, removedProfileName } from '../router/request-log.ts';
@@ -742,6 +749,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     ticket.since = this.#renames.position;
     const result = this.#choose(context, excluded, ticket.turn);
     ticket.lastDetail = result.ok ? result.detail : result.message;
+    ticket.lastDetailNames = result.names ?? noNames;
     ticket.lastWhy = result.ok ? result.why : null;
     if (!result.ok) {
       ticket.refused = result.fail;
@@ -778,6 +786,16 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
 
   #ticketFinish(ticket: LabTicket, outcome: RequestOutcome): void {
     const { refused, lastPick, lastWhy, since, context, info, tried } = ticket;
+    // The sentence under today's names too: only the names it recorded change (a rename made
+    // while the request ran has not reached this record, which did not exist yet).
+    const reason =
+      since === this.#renames.position || ticket.lastDetailNames.length === 0
+        ? { text: ticket.lastDetail, names: ticket.lastDetailNames }
+        : (renameInReason(
+            ticket.lastDetail,
+            ticket.lastDetailNames,
+            (name) => this.#renames.follow(name, since) ?? removedProfileName(name),
+          ) ?? { text: ticket.lastDetail, names: noNames });
     // Under the name the profile has now; a profile removed meanwhile is named as removed (its
     // history, never that of a profile given the name later: `removedProfileName`).
     const followed = refused || lastPick === null ? null : this.#followPick(lastPick, since);
@@ -804,7 +822,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       route: pick?.route ?? null,
       pinned: refused ? ticket.refusedPin : pick?.route === 'pinned' ? pick.profile : null,
       // The decision's own sentence (moments in ISO, no command): each surface words it.
-      reason: ticket.lastDetail,
+      reason: reason.text,
+      ...(reason.names.length > 0 ? { reasonNames: reason.names } : {}),
       // The rule behind it, so a restarted router's live sessions say it too.
       why,
       model: context.model,
@@ -1351,6 +1370,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           allowFallback: pin?.allowFallback ?? false,
         },
         detail: decision.detail,
+        names: decision.detailNames,
         why: decision.why,
       };
     }
@@ -1390,13 +1410,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (decision.outcome === 'pinned_unavailable' && blocked?.code === 'auth_error') {
       // What the logs keep says what is wrong; the command goes only to Codex (the dashboard
       // offers its own "Sign in again").
-      const said = `The pinned profile ${blocked.profile} needs a new sign-in.`;
+      const said = named`The pinned profile ${profileRef(blocked.profile)} needs a new sign-in.`;
       return {
         ok: false,
-        message: said,
+        message: said.text,
+        names: said.names,
         fail: userMustAct(
           'not_signed_in',
-          `${said.slice(0, -1)}: run codex-lab login ${blocked.profile}.`,
+          `${said.text.slice(0, -1)}: run codex-lab login ${blocked.profile}.`,
         ),
         pinned: blocked.profile,
       };
@@ -1408,9 +1429,17 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     ) {
       // No wait helps: every profile needs its user to sign in again.
       const names = decision.excluded.map((entry) => entry.profile);
-      const said = `Every Codex Lab profile needs a new sign-in (${names.join(', ')}).`;
-      const text = `${said.slice(0, -1)}: run codex-lab login ${names[0]} (and each other one), or use "Sign in again" in the Codex Lab app.`;
-      return { ok: false, message: said, fail: userMustAct('not_signed_in', text) };
+      const said = named`Every Codex Lab profile needs a new sign-in (${joinNamed(
+        names.map((name) => named`${profileRef(name)}`),
+        ', ',
+      )}).`;
+      const text = `${said.text.slice(0, -1)}: run codex-lab login ${names[0]} (and each other one), or use "Sign in again" in the Codex Lab app.`;
+      return {
+        ok: false,
+        message: said.text,
+        names: said.names,
+        fail: userMustAct('not_signed_in', text),
+      };
     }
     // Profiles that failed this very request reach the policy as "failed"; their fresh limit
     // marks still count for the pool's earliest reset.
@@ -1448,6 +1477,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       return {
         ok: false,
         message,
+        names: decision.detailNames,
         fail: {
           ok: false,
           status: 429,
@@ -1465,6 +1495,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     return {
       ok: false,
       message,
+      names: decision.detailNames,
       fail: { ok: false, status: 503, code: 'no_eligible_profile', message: text },
       ...(decision.outcome === 'pinned_unavailable' && blocked ? { pinned: blocked.profile } : {}),
     };
@@ -1487,11 +1518,12 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     if (decision.outcome === 'pinned_unavailable' && blocked) {
       const problem = problemOf(blocked.profile);
       if (problem === undefined) return null;
-      const said = `The pinned profile ${blocked.profile} cannot be used: ${problem.message}`;
+      const said = named`The pinned profile ${profileRef(blocked.profile)} cannot be used: ${problem.message}`;
       return {
         ok: false,
-        message: said,
-        fail: userMustAct(problem.code, said),
+        message: said.text,
+        names: said.names,
+        fail: userMustAct(problem.code, said.text),
         pinned: blocked.profile,
       };
     }
@@ -1985,6 +2017,8 @@ class LabTicket implements RoutingTicket {
   readonly turn: boolean;
   /** The last decision's sentence (or refusal's message). */
   lastDetail = '';
+  /** Where `lastDetail` names profiles (under the names as of `since`). */
+  lastDetailNames: readonly ReasonName[] = noNames;
   lastWhy: RouteWhyView | null = null;
   lastPick: ProfilePick | null = null;
   refused: NoPick | null = null;
@@ -2059,15 +2093,25 @@ function userMustAct(code: ErrorCode, message: string): NoPick {
 
 /** What `#choose` answers: a pick and why, or the refusal to send. */
 type ChooseAnswer =
-  | { ok: true; pick: ProfilePick; detail: string; why: RouteWhyView }
+  | {
+      ok: true;
+      pick: ProfilePick;
+      detail: string;
+      /** Where `detail` names profiles; absent when it names none. */
+      names?: readonly ReasonName[];
+      why: RouteWhyView;
+    }
   | {
       ok: false;
       fail: NoPick;
       message: string;
+      /** Where `message` names profiles; absent when it names none. */
+      names?: readonly ReasonName[];
       /** The profile the request was pinned to, when the refusal is about that pin. */
       pinned?: string;
     };
 const noFallback: readonly { profile: string; reason: string }[] = [];
+const noNames: readonly ReasonName[] = [];
 /** Longest `x-codex-lab-run` value kept (a UUID is 36). */
 const maxRunIdLength = 100;
 

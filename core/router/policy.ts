@@ -20,6 +20,14 @@ import {
 import type { LeftCode, RouteReason, RouteRule, RouteWhyView } from '../view-types.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import type { RouteContext } from './route-context.ts';
+import {
+  joinNamed,
+  named,
+  plainText,
+  profileRef,
+  type NamedText,
+  type ReasonName,
+} from './reason-names.ts';
 import { exhaustedUntil } from '../quota/limit-marks.ts';
 
 /** A profile's health as the router sees it. */
@@ -97,6 +105,8 @@ export interface RoutingDecision {
   route: RouteReason | null;
   /** One human sentence explaining the decision. */
   detail: string;
+  /** Where `detail` names profiles (`core/router/reason-names.ts`): what a rename rewrites. */
+  detailNames: readonly ReasonName[];
   /**
    * The rule that placed it and the profiles it left (what the live sessions say); for a request
    * that is not routed, the pin or nothing that was asked for.
@@ -180,7 +190,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
 
   // Any profile that failed this very request makes whatever we pick now a fallback.
   let fallingBack = exclude.size > 0;
-  let notes = '';
+  let notes = plainText('');
   // The profiles that should have served and did not: the pinned one, the session's own, and
   // those that failed this request (by their freshest reason).
   const left: { profile: string; code: LeftCode }[] = [];
@@ -192,7 +202,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
   const routed = (
     profile: string,
     route: RouteReason,
-    detail: string,
+    detail: NamedText,
     rule: RouteRule,
   ): RoutingDecision => {
     if (exclude.size > 0) {
@@ -201,7 +211,8 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     return {
       profile,
       route: fallingBack && route !== 'pinned' ? 'fallback' : route,
-      detail,
+      detail: detail.text,
+      detailNames: detail.names,
       why: {
         rule,
         pin: rule === 'pin' && pin ? pin.source : null,
@@ -220,7 +231,9 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       return {
         profile: null,
         route: 'pinned',
+        // Not a profile's name: nothing for a rename to follow.
         detail: `Pinned by ${pinSourceText(pin.source)} to "${pin.profile}", which is not a profile.`,
+        detailNames: [],
         why: { rule: 'pin', pin: pin.source, left: [] },
         excluded,
         earliestReset: null,
@@ -235,21 +248,28 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     }
     const blockedBy = pinned.reason;
     if (!blockedBy) {
-      return routed(pin.profile, 'pinned', `Pinned by ${pinSourceText(pin.source)}.`, 'pin');
+      return routed(
+        pin.profile,
+        'pinned',
+        plainText(`Pinned by ${pinSourceText(pin.source)}.`),
+        'pin',
+      );
     }
     if (!pin.allowFallback) {
       if (input.spendsQuota === false && spendsOnlyQuota(blockedBy)) {
         return routed(
           pin.profile,
           'pinned',
-          `Pinned by ${pinSourceText(pin.source)}; ${pin.profile} ${blockedBy.reason}, which does not matter to a request that spends no quota.`,
+          named`Pinned by ${pinSourceText(pin.source)}; ${profileRef(pin.profile)} ${blockedBy.reason}, which does not matter to a request that spends no quota.`,
           'pin',
         );
       }
+      const detail = named`Pinned by ${pinSourceText(pin.source)} to ${profileRef(pin.profile)}, which ${blockedBy.reason}.`;
       return {
         profile: null,
         route: 'pinned',
-        detail: `Pinned by ${pinSourceText(pin.source)} to ${pin.profile}, which ${blockedBy.reason}.`,
+        detail: detail.text,
+        detailNames: detail.names,
         why: { rule: 'pin', pin: pin.source, left: [] },
         excluded,
         earliestReset:
@@ -259,7 +279,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       };
     }
     // Leaving a pinned or session profile because it cannot serve is a fallback, like a failure.
-    notes = `pinned ${pin.profile} ${blockedBy.reason}, pin allows fallback; `;
+    notes = named`pinned ${profileRef(pin.profile)} ${blockedBy.reason}, pin allows fallback; `;
     leave(blockedBy);
     fallingBack = true;
   }
@@ -274,7 +294,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
         'session',
       );
     }
-    notes += `session's ${sessionProfile} ${session.reason.reason}; `;
+    notes = named`${notes}session's ${profileRef(sessionProfile as string)} ${session.reason.reason}; `;
     leave(session.reason);
     fallingBack = true;
   }
@@ -283,7 +303,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
   if (activeNamed.found) {
     if (!activeNamed.reason)
       return routed(active as string, 'active', sentence(notes, 'active profile'), 'active');
-    notes += `active ${active} ${activeNamed.reason.reason}; `;
+    notes = named`${notes}active ${profileRef(active as string)} ${activeNamed.reason.reason}; `;
   }
 
   // (4) The bucket's recent profile keeps one repo/model on one account for prefix caching.
@@ -313,7 +333,7 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       return routed(
         read.profile,
         'best',
-        `No profile can take a turn now; ${read.profile} frees soonest (it ${read.reason}), and this request spends no quota.`,
+        named`No profile can take a turn now; ${profileRef(read.profile)} frees soonest (it ${read.reason}), and this request spends no quota.`,
         'best',
       );
     }
@@ -326,13 +346,18 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
       if (earliestReset === null || entry.until < earliestReset) earliestReset = entry.until;
     }
   }
+  const detail =
+    candidates.length === 0
+      ? plainText('No profile is signed in.')
+      : named`No eligible profile: ${joinNamed(
+          excluded.map((entry) => named`${profileRef(entry.profile)} ${entry.reason}`),
+          '; ',
+        )}.`;
   return {
     profile: null,
     route: null,
-    detail:
-      candidates.length === 0
-        ? 'No profile is signed in.'
-        : `No eligible profile: ${excluded.map((entry) => `${entry.profile} ${entry.reason}`).join('; ')}.`,
+    detail: detail.text,
+    detailNames: detail.names,
     why: { rule: 'best', pin: null, left: [] },
     excluded,
     earliestReset,
@@ -548,6 +573,7 @@ export function stickyDecision(candidate: RoutingCandidate, now: number): Routin
     profile: candidate.name,
     route: 'sticky',
     detail: stickyDetail,
+    detailNames: [],
     why: stickyWhy,
     excluded: [],
     earliestReset: null,
@@ -556,10 +582,13 @@ export function stickyDecision(candidate: RoutingCandidate, now: number): Routin
   };
 }
 
-/** Joins the notes gathered on the way down and the final reason into one capitalised sentence. */
-function sentence(notes: string, text: string): string {
-  const joined = notes + text;
-  return `${joined.charAt(0).toUpperCase()}${joined.slice(1)}.`;
+/**
+ * Joins the notes gathered on the way down and the final reason into one capitalised sentence
+ * (the notes start with a word of ours, never a profile's name, so capitalising changes no name).
+ */
+function sentence(notes: NamedText, text: string): NamedText {
+  const joined = named`${notes}${text}.`;
+  return { ...joined, text: `${joined.text.charAt(0).toUpperCase()}${joined.text.slice(1)}` };
 }
 
 function pinSourceText(source: RoutingPin['source']): string {

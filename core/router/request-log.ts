@@ -14,6 +14,7 @@ import type {
   UsageTotalsView,
   UsageTotalView,
 } from '../view-types.ts';
+import { isReasonNames, renameInReason, type ReasonName } from './reason-names.ts';
 
 /** One request as recorded (times in Unix ms). */
 export interface RequestRecord {
@@ -26,6 +27,11 @@ export interface RequestRecord {
   /** The profile the request was pinned to (absent in records from before it was kept). */
   pinned?: string | null;
   reason: string;
+  /**
+   * Where `reason` names profiles (`core/router/reason-names.ts`): the only words of it a rename
+   * rewrites. Absent in records from before it was kept: their sentence is left as written.
+   */
+  reasonNames?: readonly ReasonName[];
   /**
    * The rule that routed it (`RouteWhyView`); null for a refusal. Absent in records from before it
    * was kept.
@@ -106,8 +112,10 @@ export function isRemovedProfileName(name: string): boolean {
  * same, so its past requests are found under its new name by every reader (the dashboard's
  * filter and totals, `codex-lab log --profile`). Every field that names a profile moves: the
  * profile that served it, the one it was pinned to, the profiles the rule left (`why`), the
- * fallback chain, and the name in the decision's sentence (`reason`). `to: null` is a removal:
- * the records name `removedProfileName(from)`.
+ * fallback chain, and the names the decision's sentence (`reason`) recorded it at
+ * (`reasonNames`): the rest of the sentence is never touched, so a profile named like one of its
+ * words (`limited`, `active`) leaves those words alone. `to: null` is a removal: the records name
+ * `removedProfileName(from)`.
  */
 export function repointRequests(
   records: Iterable<RequestRecord>,
@@ -115,43 +123,27 @@ export function repointRequests(
   renamedTo: string | null,
 ): void {
   const to = renamedTo ?? removedProfileName(from);
-  let inSentence: RegExp | null = null;
   for (const record of records) {
-    // The sentence names only profiles the row names in its fields: only then is it reworded
-    // (a word of the sentence that merely looks like the name is left alone elsewhere).
-    let names = false;
-    if (record.profile === from) {
-      record.profile = to;
-      names = true;
-    }
-    if (record.pinned === from) {
-      record.pinned = to;
-      names = true;
-    }
+    if (record.profile === from) record.profile = to;
+    if (record.pinned === from) record.pinned = to;
     if (record.why && record.why.left.some((entry) => entry.profile === from)) {
       record.why = renamedWhy(record.why, from, to);
-      names = true;
     }
     if (record.fallback.some((entry) => entry.profile === from)) {
       record.fallback = record.fallback.map((entry) =>
         entry.profile === from ? { ...entry, profile: to } : entry,
       );
-      names = true;
     }
-    if (names && typeof record.reason === 'string') {
-      inSentence ??= nameInSentence(from);
-      record.reason = record.reason.replace(inSentence, () => to);
+    const names = record.reasonNames;
+    if (isReasonNames(names) && names.some((name) => name.profile === from)) {
+      const reworded = renameInReason(record.reason, names, (name) => (name === from ? to : name));
+      // A record whose names do not fit its sentence (a damaged line) keeps the sentence.
+      if (reworded !== null) {
+        record.reason = reworded.text;
+        record.reasonNames = reworded.names;
+      }
     }
   }
-}
-
-/**
- * Where `name` stands as a whole name in a sentence: not inside a longer name (`alice2`), and a
- * final period is the sentence's, not the name's (profile names may hold a `.`).
- */
-function nameInSentence(name: string): RegExp {
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(?<![a-z0-9._-])${escaped}(?![a-z0-9_-])(?!\\.[a-z0-9._-])`, 'g');
 }
 
 /** `why` with `from` named `to` in the profiles it left (a rename: the same account). */
@@ -317,9 +309,9 @@ export function filterRequests(
 
 /** A record as the contract's view (ISO time). */
 export function toRequestView(record: RequestRecord): RequestView {
-  // The account stamp and the blob digests are the router's own bookkeeping, not part of what
-  // surfaces show.
-  const { account: _account, minted: _minted, ...shown } = record;
+  // The account stamp, the blob digests and where the reason names profiles are the router's own
+  // bookkeeping, not part of what surfaces show.
+  const { account: _account, minted: _minted, reasonNames: _names, ...shown } = record;
   return {
     ...shown,
     at: new Date(record.at).toISOString(),

@@ -146,3 +146,104 @@ describe('Ctrl-C on codex-lab codex in a terminal', () => {
     }
   });
 });
+
+/**
+ * A stand-in Codex that records, then ignores, every stop signal (it exits on its own only after
+ * a minute, long past any wait here).
+ */
+async function writeStubbornCodex(): Promise<void> {
+  await writeFile(
+    bin,
+    `#!${process.execPath}\n` +
+      `const fs = require('node:fs');\n` +
+      `const log = (line) => fs.appendFileSync(${JSON.stringify(record)}, line + '\\n');\n` +
+      `log('pid ' + process.pid);\n` +
+      `log('ppid ' + process.ppid);\n` +
+      `for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => log(signal));\n` +
+      `setTimeout(() => { log('no signal'); process.exit(0); }, 60000);\n` +
+      `process.stdout.write('fake codex ready\\n');\n`,
+  );
+}
+
+/** Resolves once the stand-in Codex has recorded `count` signals. */
+async function signalsRecorded(count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await recorded()).signals.length < count) {
+    if (Date.now() > deadline) throw new Error(`Codex recorded fewer than ${count} signals`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('a Codex that ignores the stop signal', () => {
+  beforeEach(writeStubbornCodex);
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'is killed at a second %s, and the command exits with the first one’s code',
+    async (signal) => {
+      const child = spawn(process.execPath, [cliEntry, 'codex', '--', 'exec', 'hi'], {
+        cwd: repoRoot,
+        env: commandEnv(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const run = started(child);
+      try {
+        await codexReady(run);
+        child.kill(signal);
+        await signalsRecorded(1);
+        child.kill(signal);
+        expect(await run.exited, run.output()).toBe(exitCodeOf[signal]);
+        const seen = await recorded();
+        expect(seen.signals).toEqual([signal]);
+        expect(processIsAlive(seen.pid)).toBe(false);
+        expect(run.output()).toContain(
+          `codex-lab: Codex was still running at a second ${signal}, so it was killed.\n`,
+        );
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
+
+  it('is killed once the grace period has passed, and the command exits 143', async () => {
+    const child = spawn(process.execPath, [cliEntry, 'codex', '--', 'exec', 'hi'], {
+      cwd: repoRoot,
+      env: { ...commandEnv(), CODEX_LAB_CODEX_STOP_GRACE_MS: '500' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const run = started(child);
+    try {
+      await codexReady(run);
+      child.kill('SIGTERM');
+      expect(await run.exited, run.output()).toBe(143);
+      const seen = await recorded();
+      expect(seen.signals).toEqual(['SIGTERM']);
+      expect(processIsAlive(seen.pid)).toBe(false);
+      expect(run.output()).toContain(
+        'codex-lab: Codex was still running 0.5 s after SIGTERM, so it was killed.\n',
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a Codex that exits by itself after the stop signal, within the grace period', () => {
+  it('is not killed, and the command exits with the signal’s code as before', async () => {
+    const child = spawn(process.execPath, [cliEntry, 'codex', '--', 'exec', 'hi'], {
+      cwd: repoRoot,
+      // The stand-in exits 200 ms after the signal: well within the grace period.
+      env: { ...commandEnv(), CODEX_LAB_CODEX_STOP_GRACE_MS: '5000' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const run = started(child);
+    try {
+      await codexReady(run);
+      child.kill('SIGTERM');
+      expect(await run.exited, run.output()).toBe(143);
+      expect((await recorded()).signals).toEqual(['SIGTERM']);
+      expect(run.output()).not.toContain('killed');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

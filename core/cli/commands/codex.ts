@@ -26,7 +26,9 @@ import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
 import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
-import { signalExitCode, stopSignals, type StopSignal } from '../critical-exit.ts';
+import { systemClock } from '../../ports.ts';
+import { codexStop, defaultCodexStopGraceMs } from '../codex-stop.ts';
+import { signalExitCode, stopSignals } from '../critical-exit.ts';
 import { precheckCodexProfile } from '../prechecks.ts';
 import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
 
@@ -193,13 +195,19 @@ export async function runCodex(
   // SIGINT to this pid), only this process gets it, so it is passed on. SIGTERM and SIGHUP are
   // always passed on (a closed terminal, `kill PID`). Any of the three streams on a terminal
   // counts: `echo task | codex-lab codex exec -` has its stdin piped but runs in the terminal.
-  const interactive = isatty(0) || isatty(1) || isatty(2);
-  let stoppedBy: StopSignal | null = null;
+  // A Codex that ignores it is killed at a second signal or after the grace period (codex-stop).
+  const stop = codexStop({
+    child,
+    clock: systemClock,
+    graceMs: context.config.codexStopGraceMs ?? defaultCodexStopGraceMs,
+    interactive: isatty(0) || isatty(1) || isatty(2),
+    say: (line) => writeLine(context.stderr, line),
+  });
+  // Gone once it exits, though its output may still flow (a grandchild holding the pipes): a
+  // later signal then kills nothing and says nothing.
+  child.once('exit', () => stop.exited());
   const listeners = stopSignals.map((signal) => {
-    const listener = (): void => {
-      stoppedBy ??= signal;
-      if (signal !== 'SIGINT' || !interactive) child.kill(signal);
-    };
+    const listener = (): void => stop.signalled(signal);
     process.on(signal, listener);
     return [signal, listener] as const;
   });
@@ -218,12 +226,13 @@ export async function runCodex(
       });
     });
   } finally {
+    stop.exited();
     for (const [signal, listener] of listeners) process.off(signal, listener);
   }
   const runPin = profile === undefined ? undefined : { profile, source };
   const line = await describeThisRun(routerUrl, routerToken, runId, runPin).catch(() => null);
   if (line) writeLine(context.stderr, `codex-lab: ${line}`);
-  return stoppedBy === null ? exitCode : signalExitCode(stoppedBy);
+  return stop.stoppedBy === null ? exitCode : signalExitCode(stop.stoppedBy);
 }
 
 /**

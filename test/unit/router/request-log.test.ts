@@ -10,6 +10,14 @@ import {
   withLiveRequests,
   type RequestRecord,
 } from '../../../core/router/request-log.ts';
+import {
+  named as sentence,
+  profileRef,
+  type NamedText,
+} from '../../../core/router/reason-names.ts';
+
+/** A row's reason and where it names profiles, as the router records them. */
+const reasonOf = ({ text, names }: NamedText) => ({ reason: text, reasonNames: names });
 
 /** A row with the fields the log keeps, `overrides` on top. */
 function row(overrides: Partial<Omit<RequestRecord, 'id'>>): Omit<RequestRecord, 'id'> {
@@ -39,22 +47,27 @@ const pinnedRows = () => [
     status: 400,
     pinned: 'alice',
     route: null,
-    reason: 'Pinned by session pin to alice, which needs a new sign-in.',
+    ...reasonOf(
+      sentence`Pinned by session pin to ${profileRef('alice')}, which needs a new sign-in.`,
+    ),
     fallback: [{ profile: 'alice', reason: 'auth_error' }],
   }),
   row({
     profile: 'alice',
     route: 'pinned',
     pinned: 'alice',
-    reason:
-      'Pinned by session pin; alice is at its limit, which does not matter to a request that spends no quota.',
+    ...reasonOf(
+      sentence`Pinned by session pin; ${profileRef('alice')} is at its limit, which does not matter to a request that spends no quota.`,
+    ),
     why: { rule: 'pin', pin: 'session', left: [] },
   }),
   // Another profile whose name starts with hers, in a sentence that also names alice.
   row({
     profile: 'alice2',
     route: 'fallback',
-    reason: 'pinned alice is limited, pin allows fallback; alice2 has the most room.',
+    ...reasonOf(
+      sentence`pinned ${profileRef('alice')} is limited, pin allows fallback; ${profileRef('alice2')} has the most room.`,
+    ),
     why: { rule: 'best', pin: null, left: [{ profile: 'alice', code: 'limited' }] },
   }),
 ];
