@@ -7,7 +7,22 @@
  * lifted or kept only by that family's own figures. Every process applies it through this module
  * (the router's memory, a CLI command's files, the views), so every surface and routing agree.
  */
-import type { HealthStatus, LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+import { curedByTokensOnDisk } from '../auth/constants.ts';
+import {
+  effectiveHealth,
+  liftFamilyMark,
+  okHealth,
+  setFamilyMark,
+  setHealth,
+  type ProfileHealth,
+} from '../state/health-store.ts';
+import type {
+  HealthFile,
+  HealthStatus,
+  LimitSnapshot,
+  QuotaSnapshot,
+  QuotaWindow,
+} from '../state/schema.ts';
 import { defaultLimitId } from './headers.ts';
 
 /** A limit mark as held in memory or in `state/health.json`. */
@@ -118,3 +133,57 @@ export function standingHealth<
 
 /** The message of a limit mark a reading made (the upstream's own words when a 429 made it). */
 export const limitReachedMessage = 'The usage limit has been reached.';
+
+/**
+ * The one rule between a usage reading and the marks health.json holds for its profile (the
+ * router applies the same verdicts to its memory, then writes them here): the main limit's mark
+ * by `mainLimitVerdict`, each family's by `familyLimitVerdict`; a profile not seen working yet, or
+ * marked for a missing auth file whose tokens have just worked, is `ok`. False when nothing
+ * changed.
+ */
+export function applyReading(
+  file: HealthFile,
+  name: string,
+  snapshot: QuotaSnapshot,
+  now: number,
+): boolean {
+  let changed = false;
+  const families = new Set(Object.keys(file.families?.[name] ?? {}));
+  for (const other of snapshot.others) {
+    const family = limitFamily(other.limitId);
+    if (family !== null) families.add(family);
+  }
+  for (const family of families) {
+    const stored = file.families?.[name]?.[family];
+    const verdict = familyLimitVerdict(family, stored, snapshot, now);
+    if (verdict === null) continue;
+    changed =
+      (verdict.lift
+        ? liftFamilyMark(file, name, family, now)
+        : setFamilyMark(file, name, family, verdict.until, null, now)) || changed;
+  }
+  const stored = file.profiles[name];
+  const current = effectiveHealth(stored, now);
+  const verdict = mainLimitVerdict(stored, snapshot, now);
+  if (verdict !== null && !verdict.lift) {
+    return setHealth(file, name, limitedByReading(verdict.until), now) || changed;
+  }
+  if (
+    current.status === 'unknown' ||
+    verdict?.lift === true ||
+    (current.status === 'auth_error' && curedByTokensOnDisk(current.code))
+  ) {
+    return setHealth(file, name, okHealth, now) || changed;
+  }
+  return changed;
+}
+
+/** The mark a reading that shows the main limit used up makes, until `until`. */
+function limitedByReading(until: number): ProfileHealth {
+  return {
+    status: 'limited',
+    unavailableUntil: until,
+    code: 'usage_limit_reached',
+    message: limitReachedMessage,
+  };
+}
