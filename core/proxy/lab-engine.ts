@@ -42,7 +42,7 @@ import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
 import {
   exhaustedUntil,
-  familyLimitVerdict,
+  familyVerdicts,
   limitFamily,
   limitReachedMessage,
   mainLimitVerdict,
@@ -481,15 +481,13 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    */
   #noteFamilyReading(profile: string, snapshot: QuotaSnapshot, now: number): boolean {
     const marks = this.#familyLimits.get(profile);
-    const families = new Set(marks?.keys());
-    for (const other of snapshot.others) {
-      const family = limitFamily(other.limitId);
-      if (family !== null) families.add(family);
-    }
     let changed = false;
-    for (const family of families) {
-      const verdict = familyLimitVerdict(family, marks?.get(family), snapshot, now);
-      if (verdict === null) continue;
+    for (const { family, verdict } of familyVerdicts(
+      marks?.keys() ?? [],
+      (family) => marks?.get(family),
+      snapshot,
+      now,
+    )) {
       changed = true;
       if (verdict.lift) {
         marks?.delete(family);

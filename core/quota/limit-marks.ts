@@ -118,6 +118,30 @@ export function familyLimitVerdict(
 }
 
 /**
+ * What `reading` says of each of a profile's families: those it reports and those `markOf` knows
+ * a mark for, each by that family's own figures (`familyLimitVerdict`); families it says nothing
+ * new of are left out. The one walk the router's memory and health.json (`applyReading`) share.
+ */
+export function familyVerdicts(
+  marked: Iterable<string>,
+  markOf: (family: string) => { until: number; markedAt: number } | undefined,
+  reading: QuotaSnapshot,
+  now: number,
+): Array<{ family: string; verdict: NonNullable<ReadingVerdict> }> {
+  const families = new Set(marked);
+  for (const other of reading.others) {
+    const family = limitFamily(other.limitId);
+    if (family !== null) families.add(family);
+  }
+  const verdicts: Array<{ family: string; verdict: NonNullable<ReadingVerdict> }> = [];
+  for (const family of families) {
+    const verdict = familyLimitVerdict(family, markOf(family), reading, now);
+    if (verdict !== null) verdicts.push({ family, verdict });
+  }
+  return verdicts;
+}
+
+/**
  * A profile's health as every surface shows it and routing holds it: its mark, or `limited` until
  * the reset when its latest figures show a window used up (as good as a 429 until then). A
  * needs-sign-in or limited mark is kept as it is.
@@ -148,15 +172,13 @@ export function applyReading(
   now: number,
 ): boolean {
   let changed = false;
-  const families = new Set(Object.keys(file.families?.[name] ?? {}));
-  for (const other of snapshot.others) {
-    const family = limitFamily(other.limitId);
-    if (family !== null) families.add(family);
-  }
-  for (const family of families) {
-    const stored = file.families?.[name]?.[family];
-    const verdict = familyLimitVerdict(family, stored, snapshot, now);
-    if (verdict === null) continue;
+  const marks = file.families?.[name] ?? {};
+  for (const { family, verdict } of familyVerdicts(
+    Object.keys(marks),
+    (family) => marks[family],
+    snapshot,
+    now,
+  )) {
     changed =
       (verdict.lift
         ? liftFamilyMark(file, name, family, now)

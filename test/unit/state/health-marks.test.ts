@@ -119,6 +119,19 @@ describe('health marks across processes', () => {
       code: 'refresh_token_reused',
     });
   });
+
+  it('clears a needs-sign-in mark after a refresh, never a limit mark made meanwhile', async () => {
+    const paths = await home();
+    const tokens = new HealthStore(paths);
+    const serve = new HealthStore(paths);
+    await tokens.markAuthError('alice', 'refresh_token_reused', 'Sign in again.', now);
+    await serve.markLimited('alice', now + hour, 'limited', now + 5);
+    await tokens.clearAuthError('alice', now + 10);
+    expect((await stored(paths)).profiles['alice']?.status).toBe('limited');
+    await tokens.markAuthError('bob', 'refresh_token_reused', 'Sign in again.', now);
+    await tokens.clearAuthError('bob', now + 10);
+    expect((await stored(paths)).profiles['bob']?.status).toBe('ok');
+  });
 });
 
 describe('family marks in health.json', () => {
