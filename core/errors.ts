@@ -139,6 +139,38 @@ export function isLabError(value: unknown): value is LabError {
   );
 }
 
+/**
+ * `error` (a file's `corrupt_file` or `io_error`) marked as the failure of a profile's stored
+ * tokens (its auth file, or keychain entry): `details.tokens`, beside the file it names
+ * (`details.path`). Only the readers of tokens mark it, so a corrupt quota or health file met on
+ * the same path is never taken for the auth file's. Anything else is returned as it is.
+ */
+export function tokensFileError(error: unknown, path: string): unknown {
+  if (!isLabError(error) || (error.code !== 'corrupt_file' && error.code !== 'io_error')) {
+    return error;
+  }
+  if (error.details?.['tokens'] === true) return error;
+  return new LabError(error.code, error.message, {
+    cause: error.cause ?? error,
+    details: { path, ...error.details, tokens: true },
+    ...(error.fix ? { fix: error.fix } : {}),
+    ...(error.namedProfile === undefined ? {} : { namedProfile: error.namedProfile }),
+  });
+}
+
+/**
+ * The file a storage failure (`corrupt_file`, `io_error`) is about, as it carries it
+ * (`details.path`): what every surface names it by. Null for any other failure.
+ */
+export function failedFile(error: {
+  code: string;
+  details?: Readonly<Record<string, unknown>> | undefined;
+}): string | null {
+  if (error.code !== 'corrupt_file' && error.code !== 'io_error') return null;
+  const path = error.details?.['path'];
+  return typeof path === 'string' ? path : null;
+}
+
 /** An expected failure as a plain value, the shape every surface uses. */
 export interface Failure {
   ok: false;

@@ -494,9 +494,28 @@ export function formatWindowLeftAt(window: QuotaWindowShape | null, options: Clo
 }
 
 /**
- * True when a failure `code` is about stored tokens that cannot be read: an auth file that does
- * not parse or that the disk refuses, or the OS keychain locked or unavailable
- * (`keyring_unavailable`). Only mending the file or unlocking the keychain helps, never a sign-in.
+ * True when a failure says a profile's stored tokens cannot be read: its auth file does not parse
+ * or the disk refuses it (a `corrupt_file` or `io_error` its token reader marked so,
+ * `tokensFileError`), or the OS keychain is locked or unavailable (`keyring_unavailable`). Only
+ * mending the file or unlocking the keychain helps, never a sign-in. Any other file's failure
+ * (the registry, quota.json, health.json, a lock) is that file's, named by it, never the auth
+ * file's.
+ */
+export function unreadableTokens(failure: {
+  code: string;
+  details?: Readonly<Record<string, unknown>> | undefined;
+}): boolean {
+  if (failure.code === 'keyring_unavailable') return true;
+  return (
+    (failure.code === 'corrupt_file' || failure.code === 'io_error') &&
+    failure.details?.['tokens'] === true
+  );
+}
+
+/**
+ * True when a profile view's `statusCode` says its stored tokens cannot be read. A view carries
+ * `corrupt_file` or `io_error` only from its auth file's own read (`unreadableTokens` held for
+ * it), so the code alone tells it there.
  */
 export function unreadableFile(code: string | null | undefined): boolean {
   return code === 'corrupt_file' || code === 'io_error' || code === 'keyring_unavailable';
@@ -505,13 +524,14 @@ export function unreadableFile(code: string | null | undefined): boolean {
 /**
  * True when a failure to read an account is the state the account is in, which its status says
  * on every surface: it needs a new sign-in (the failure's fix), or its stored tokens cannot be
- * read (`unreadableFile`). Asking again changes nothing until the user acts.
+ * read (`unreadableTokens`). Asking again changes nothing until the user acts.
  */
 export function isStandingFailure(failure: {
   code: string;
   fix?: { action: string } | undefined;
+  details?: Readonly<Record<string, unknown>> | undefined;
 }): boolean {
-  return failure.fix?.action === 'sign_in' || unreadableFile(failure.code);
+  return failure.fix?.action === 'sign_in' || unreadableTokens(failure);
 }
 
 /**

@@ -142,6 +142,11 @@ export interface LimitFamilyView {
   name: string | null;
   primary: QuotaWindowView | null;
   secondary: QuotaWindowView | null;
+  /**
+   * While the profile's mark for this family holds (a 429 for its models, or a read showing it
+   * spent; kept in `state/health.json`): when it lifts (ISO). Absent otherwise.
+   */
+  limitedUntil?: string;
 }
 
 /**

@@ -180,20 +180,12 @@ export class TokenManager {
    * profile's file, holds another account than the registry says the name is now.
    */
   async #refuseAnotherAccount(name: string, auth: AuthDotJson): Promise<void> {
-    const { store, health, clock } = this.#options;
+    const { store, clock } = this.#options;
     const mismatch = heldByAnotherAccount(name, await store.getProfile(name), auth);
     if (mismatch === null) return;
     const now = clock.now();
-    // A health file that does not read is bookkeeping lost, never a reason to spend these tokens.
-    const marked = await health.get(name, now).catch((error: unknown) => {
-      if (isLabError(error)) return null;
-      throw error;
-    });
-    if (marked?.code !== 'account_mismatch') {
-      await this.#markHealth((h) =>
-        h.markAuthError(name, 'account_mismatch', mismatch.message, now),
-      );
-    }
+    // One read-modify-write: a mark already saying so is not written again (`markAuthError`).
+    await this.#markHealth((h) => h.markAuthError(name, 'account_mismatch', mismatch.message, now));
     this.#logRethrown({ profile: name }, 'auth file holds another account than its profile');
     throw mismatch;
   }
@@ -426,9 +418,8 @@ export class TokenManager {
     if (stored !== next) return credentialsOf(stored);
     this.#permanent.delete(name);
     const now = clock.now();
-    await this.#markHealth(async (h) => {
-      if ((await h.get(name, now)).status === 'auth_error') await h.markOk(name, now);
-    });
+    // Decided on the file as read under its lock: a limit mark made meanwhile stays.
+    await this.#markHealth((h) => h.clearAuthError(name, now));
     this.#logger.info({ profile: name, reason }, 'access token refreshed');
     return credentialsOf(next);
   }

@@ -48,7 +48,7 @@ export async function ensurePrivateDirectory(path: string): Promise<void> {
     throw new LabError(
       'io_error',
       `Could not create the folder ${path} (${systemErrorReason(cause)}); check its permissions.`,
-      { cause },
+      { cause, details: { path } },
     );
   }
   await chmod(path, folderMode).catch(() => undefined);
@@ -102,9 +102,7 @@ export async function writeFileAtomically(
     throw new LabError(
       'io_error',
       `Could not write ${path} (${systemErrorReason(error)}); check that its folder is writable and the disk has space.`,
-      {
-        cause: error,
-      },
+      { cause: error, details: { path } },
     );
   }
 }

@@ -19,10 +19,10 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
-import { unreadableFile, withoutSentenceEnd } from '../format.ts';
+import { unreadableTokens, withoutSentenceEnd } from '../format.ts';
+import { parseAuthText, readAuthFile } from './auth-file.ts';
 import {
   ensurePrivateDirectory,
-  parseJsonText,
   readJsonFile,
   removeStaleTempFiles,
   writeJsonFile,
@@ -67,7 +67,6 @@ import {
   validateProfileName,
 } from './names.ts';
 import {
-  authDotJsonSchema,
   emptyRegistry,
   lastUseIntervalMs,
   profileNamePattern,
@@ -515,10 +514,10 @@ export class ProfileStore {
       const key = keyringAccountFor(this.#paths.profileDir(entry.name));
       const text = await this.#requireKeyring().get(key);
       if (text === null) throw notSignedIn(entry.name, `the keychain entry ${key}`);
-      return parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema);
+      return parseAuthText(`the keychain entry ${key}`, text);
     }
     const path = this.#authPathOf(entry);
-    const auth = await readJsonFile(path, authDotJsonSchema);
+    const auth = await readAuthFile(path);
     if (auth === undefined) throw notSignedIn(entry.name, path);
     return auth;
   }
@@ -1556,7 +1555,7 @@ export class ProfileStore {
       try {
         const text = await this.#requireKeyring().get(key);
         if (text === null) continue;
-        held = parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema);
+        held = parseAuthText(`the keychain entry ${key}`, text);
       } catch (error) {
         if (isLabError(error) && error.code === 'keyring_unavailable') {
           unchecked.push(dir);
@@ -1786,13 +1785,13 @@ export class ProfileStore {
     let file: AuthDotJson | undefined;
     let setAside: string | null = null;
     try {
-      file = await readJsonFile(path, authDotJsonSchema);
+      file = await readAuthFile(path);
     } catch (error) {
       // Nobody can tell whose tokens a file that cannot be read holds, so it is written over for
       // no one. The caller allows setting it aside only when the registry records the signing-in
       // account for this profile: then the file is kept whole under a new name (its bytes may
       // still hold a refresh token the user wants back) and the fresh tokens take its place.
-      if (!options.setAsideUnreadable || !isLabError(error) || !unreadableFile(error.code)) {
+      if (!options.setAsideUnreadable || !isLabError(error) || !unreadableTokens(error)) {
         throw error;
       }
       setAside = await this.#setAsideUnreadable(entry.name, path);
@@ -1816,7 +1815,7 @@ export class ProfileStore {
       if (text !== null) {
         inKeychain = {
           key,
-          auth: parseJsonText(`the keychain entry ${key}`, text, authDotJsonSchema),
+          auth: parseAuthText(`the keychain entry ${key}`, text),
         };
       }
     }
@@ -1850,7 +1849,7 @@ export class ProfileStore {
     try {
       const text = await this.#keyring.get(keyringAccountFor(dir));
       if (text === null) return false;
-      const held = parseJsonText('the keychain entry', text, authDotJsonSchema);
+      const held = parseAuthText('the keychain entry', text);
       return !!held.tokens && sameAccount(identityFromAuth(held), identity);
     } catch {
       return false;
@@ -1921,7 +1920,7 @@ export class ProfileStore {
     try {
       await this.#readAuthOf(entry);
     } catch (error) {
-      if (!isLabError(error) || !unreadableFile(error.code)) return;
+      if (!isLabError(error) || !unreadableTokens(error)) return;
       throw new LabError(
         error.code,
         // One sentence: what is wrong with the file (the reader's first sentence), and what to do.
@@ -2115,7 +2114,7 @@ function newProfileRecord(
 /** The account the tokens in the auth file at `path` name; null when it holds none or is unreadable. */
 async function identityInFile(path: string): Promise<AuthIdentity | null> {
   try {
-    const auth = await readJsonFile(path, authDotJsonSchema);
+    const auth = await readAuthFile(path);
     return auth?.tokens ? identityFromAuth(auth) : null;
   } catch {
     return null;
@@ -2221,7 +2220,7 @@ async function readTimedAuth(
   path: string,
 ): Promise<{ auth: AuthDotJson; time: number } | undefined> {
   try {
-    const auth = await readJsonFile(path, authDotJsonSchema);
+    const auth = await readAuthFile(path);
     if (auth === undefined) return undefined;
     return { auth, time: (await stat(path)).mtimeMs };
   } catch {

@@ -15,8 +15,14 @@ import {
   refreshFailureReasons,
   signInMarkLifted,
 } from '../auth/constants.ts';
-import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
-import { humanizeTimes, noProfilesSentence, roomAgainText, unreadableFile } from '../format.ts';
+import { failedFile, isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
+import {
+  humanizeTimes,
+  noProfilesSentence,
+  roomAgainText,
+  unreadableFile,
+  unreadableTokens,
+} from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import {
   PendingWork,
@@ -28,20 +34,15 @@ import {
 import { accountStamps, stampMatches, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
-import { readJsonFile } from '../home/files.ts';
+import { readAuthFile } from '../profiles/auth-file.ts';
 import { heldByAnotherAccount } from '../auth/account-check.ts';
 import { keyringFailureDetail } from '../profiles/keyring.ts';
-import {
-  authDotJsonSchema,
-  lastUseIntervalMs,
-  type Pin,
-  type Registry,
-} from '../profiles/schema.ts';
+import { lastUseIntervalMs, type Pin, type Registry } from '../profiles/schema.ts';
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
 import {
   exhaustedUntil,
-  familyLimitVerdict,
+  familyVerdicts,
   limitFamily,
   limitReachedMessage,
   mainLimitVerdict,
@@ -92,6 +93,7 @@ import {
 import {
   effectiveHealth,
   limitLapsed,
+  familyMarkHolds,
   type HealthStore,
   type ProfileHealth,
 } from '../state/health-store.ts';
@@ -261,7 +263,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
   readonly #circuit = new CircuitBreaker();
   // Per-model limit families (e.g. a Spark model's own quota): profile → family → limited until
   // (and when that was learnt, so a later reading of the family wins), and model → family as
-  // learned from the 429s that named one. In memory only.
+  // learned from the 429s that named one. Kept in health.json too (`HealthStore`'s family marks),
+  // so a restart, or another process, holds them as well.
   readonly #familyLimits = new Map<string, Map<string, FamilyMark>>();
   readonly #modelFamilies = new Map<string, string>();
   #credentials = new Map<string, { value: UpstreamCredentials; until: number }>();
@@ -485,19 +488,18 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
    */
   #noteFamilyReading(profile: string, snapshot: QuotaSnapshot, now: number): boolean {
     const marks = this.#familyLimits.get(profile);
-    const families = new Set(marks?.keys());
-    for (const other of snapshot.others) {
-      const family = limitFamily(other.limitId);
-      if (family !== null) families.add(family);
-    }
     let changed = false;
-    for (const family of families) {
-      const verdict = familyLimitVerdict(family, marks?.get(family), snapshot, now);
-      if (verdict === null) continue;
+    for (const { family, verdict } of familyVerdicts(
+      marks?.keys() ?? [],
+      (family) => marks?.get(family),
+      snapshot,
+      now,
+    )) {
       changed = true;
       if (verdict.lift) {
         marks?.delete(family);
         if (marks?.size === 0) this.#familyLimits.delete(profile);
+        this.#persist((health) => health.liftFamily(profile, family, now));
       } else {
         this.#markFamilyLimited(profile, family, verdict.until, undefined, 'usage read');
       }
@@ -1023,11 +1025,16 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       this.#keychainUnreadable(profile, error, now);
       return;
     }
-    if (unreadableFile(error.code)) {
-      // The profile's own file is broken: only the user can mend it, and nothing upstream is
-      // wrong. No pause (a pause would outlive the file being put back) and no health mark; the
-      // refusal names the file (see `#fileRefusal`).
-      this.#options.logger.warn({ profile, code: error.code }, 'auth file unreadable');
+    const file = failedFile(error);
+    if (unreadableTokens(error) || file !== null) {
+      // A file is broken (the profile's own auth file, or one on the way: the registry): only
+      // the user can mend it, and nothing upstream is wrong. No pause (a pause would outlive the
+      // file being put back) and no health mark; the refusal names the file (see
+      // `#fileRefusal`), and the log says which one it is.
+      this.#options.logger.warn(
+        { profile, code: error.code, path: file },
+        unreadableTokens(error) ? 'auth file unreadable' : 'file unreadable',
+      );
       this.#fileProblems.set(profile, error);
       return;
     }
@@ -1161,7 +1168,9 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       marks = new Map();
       this.#familyLimits.set(profile, marks);
     }
-    marks.set(family, { until, markedAt: this.#options.clock.now() });
+    const now = this.#options.clock.now();
+    marks.set(family, { until, markedAt: now });
+    this.#persist((health) => health.markFamilyLimited(profile, family, until, model, now));
     const reached =
       source === '429'
         ? `${profile} reached its ${family} limit${model ? ` (${model})` : ''}`
@@ -1850,6 +1859,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           // Our in-memory mark wins over a file entry that is not newer (a tie is our own copy).
           if (!mine || (mine.updatedAt ?? 0) < entry.updatedAt) this.#health.set(name, entry);
         }
+        this.#takeFamilyMarks(file, this.#options.clock.now());
         this.#healthMtime = healthMtime;
       }
       // Files first: a mark is lifted only for a file that holds the profile's own tokens.
@@ -1858,6 +1868,36 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       this.#recheckKeychains();
     } catch (error) {
       logger.warn({ err: error }, 'could not reload the registry or health; keeping the last copy');
+    }
+  }
+
+  /**
+   * Takes the family marks health.json holds (made by an earlier run, or another process) that are
+   * newer than this process's own: a mark, with the models it was learnt for, or its lifting.
+   */
+  #takeFamilyMarks(file: HealthFile, now: number): void {
+    for (const [name, families] of Object.entries(file.families ?? {})) {
+      for (const [family, stored] of Object.entries(families)) {
+        const mine = this.#familyLimits.get(name);
+        if ((mine?.get(family)?.markedAt ?? -1) >= stored.markedAt) continue;
+        if (!familyMarkHolds(stored, now)) {
+          // Lifted (or lapsed) after our mark was made.
+          mine?.delete(family);
+          if (mine?.size === 0) this.#familyLimits.delete(name);
+          continue;
+        }
+        let marks = mine;
+        if (!marks) {
+          marks = new Map();
+          this.#familyLimits.set(name, marks);
+        }
+        marks.set(family, { until: stored.until, markedAt: stored.markedAt });
+        for (const model of stored.models) {
+          if (this.#modelFamilies.get(model) === family) continue;
+          if (this.#modelFamilies.size >= maxModelFamilies) this.#modelFamilies.clear();
+          this.#modelFamilies.set(model, family);
+        }
+      }
     }
   }
 
@@ -1968,7 +2008,19 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       if (mark.updatedAt === undefined || !this.#profileSet.has(name)) continue;
       marks[name] = { ...mark, updatedAt: mark.updatedAt };
     }
-    await this.#options.health.restoreIfMissing(marks);
+    const families: NonNullable<HealthFile['families']> = {};
+    for (const [name, held] of this.#familyLimits) {
+      if (!this.#profileSet.has(name)) continue;
+      const own: NonNullable<HealthFile['families']>[string] = {};
+      for (const [family, mark] of held) own[family] = { ...mark, models: this.#modelsOf(family) };
+      families[name] = own;
+    }
+    await this.#options.health.restoreIfMissing(marks, families);
+  }
+
+  /** The models learnt to be of `family`. */
+  #modelsOf(family: string): string[] {
+    return [...this.#modelFamilies].filter(([, of]) => of === family).map(([model]) => model);
   }
 
   /** Resolves when every health mark made so far is on disk (before a process exits). */
@@ -2215,9 +2267,9 @@ function keychainProblem(profile: string, error: LabError): LabError {
 async function authFileProblem(entry: ListedProfile, path: string): Promise<LabError | null> {
   let auth;
   try {
-    auth = await readJsonFile(path, authDotJsonSchema);
+    auth = await readAuthFile(path);
   } catch (error) {
-    return isLabError(error) && unreadableFile(error.code) ? error : null;
+    return isLabError(error) && unreadableTokens(error) ? error : null;
   }
   if (!auth?.tokens) {
     return signInAgainError('not_signed_in', entry.name, `${path} holds no tokens.`, {

@@ -30,8 +30,8 @@ import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
 import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
-import { isLabError, LabError } from '../errors.ts';
-import { unreadableFile } from '../format.ts';
+import { failedFile, isLabError, LabError } from '../errors.ts';
+import { unreadableTokens } from '../format.ts';
 import { PendingWork, settledWithin, type Clock, type Logger } from '../ports.ts';
 import { defaultChatGptBaseUrl, defaultRouterPort } from '../config.ts';
 import type { RequestEnding } from '../view-types.ts';
@@ -842,7 +842,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           credentials = await engine.credentials(pick.profile);
         } catch (error) {
           if (!isLabError(error)) throw error;
-          if (unreadableFile(error.code)) fileProblem ??= error;
+          // A file that could not be read on the way (an auth file, the registry): named.
+          if (unreadableTokens(error) || failedFile(error) !== null) {
+            fileProblem ??= error;
+          }
           engine.noteCredentialFailure(pick.profile, error);
           excluded.set(pick.profile, error.code);
           if (error.code === 'refresh_transient') refreshing.add(pick.profile);

@@ -7,7 +7,22 @@
  * lifted or kept only by that family's own figures. Every process applies it through this module
  * (the router's memory, a CLI command's files, the views), so every surface and routing agree.
  */
-import type { HealthStatus, LimitSnapshot, QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
+import { curedByTokensOnDisk } from '../auth/constants.ts';
+import {
+  effectiveHealth,
+  liftFamilyMark,
+  okHealth,
+  setFamilyMark,
+  setHealth,
+  type ProfileHealth,
+} from '../state/health-store.ts';
+import type {
+  HealthFile,
+  HealthStatus,
+  LimitSnapshot,
+  QuotaSnapshot,
+  QuotaWindow,
+} from '../state/schema.ts';
 import { defaultLimitId } from './headers.ts';
 
 /** A limit mark as held in memory or in `state/health.json`. */
@@ -103,6 +118,30 @@ export function familyLimitVerdict(
 }
 
 /**
+ * What `reading` says of each of a profile's families: those it reports and those `markOf` knows
+ * a mark for, each by that family's own figures (`familyLimitVerdict`); families it says nothing
+ * new of are left out. The one walk the router's memory and health.json (`applyReading`) share.
+ */
+export function familyVerdicts(
+  marked: Iterable<string>,
+  markOf: (family: string) => { until: number; markedAt: number } | undefined,
+  reading: QuotaSnapshot,
+  now: number,
+): Array<{ family: string; verdict: NonNullable<ReadingVerdict> }> {
+  const families = new Set(marked);
+  for (const other of reading.others) {
+    const family = limitFamily(other.limitId);
+    if (family !== null) families.add(family);
+  }
+  const verdicts: Array<{ family: string; verdict: NonNullable<ReadingVerdict> }> = [];
+  for (const family of families) {
+    const verdict = familyLimitVerdict(family, markOf(family), reading, now);
+    if (verdict !== null) verdicts.push({ family, verdict });
+  }
+  return verdicts;
+}
+
+/**
  * A profile's health as every surface shows it and routing holds it: its mark, or `limited` until
  * the reset when its latest figures show a window used up (as good as a 429 until then). A
  * needs-sign-in or limited mark is kept as it is.
@@ -118,3 +157,55 @@ export function standingHealth<
 
 /** The message of a limit mark a reading made (the upstream's own words when a 429 made it). */
 export const limitReachedMessage = 'The usage limit has been reached.';
+
+/**
+ * The one rule between a usage reading and the marks health.json holds for its profile (the
+ * router applies the same verdicts to its memory, then writes them here): the main limit's mark
+ * by `mainLimitVerdict`, each family's by `familyLimitVerdict`; a profile not seen working yet, or
+ * marked for a missing auth file whose tokens have just worked, is `ok`. False when nothing
+ * changed.
+ */
+export function applyReading(
+  file: HealthFile,
+  name: string,
+  snapshot: QuotaSnapshot,
+  now: number,
+): boolean {
+  let changed = false;
+  const marks = file.families?.[name] ?? {};
+  for (const { family, verdict } of familyVerdicts(
+    Object.keys(marks),
+    (family) => marks[family],
+    snapshot,
+    now,
+  )) {
+    changed =
+      (verdict.lift
+        ? liftFamilyMark(file, name, family, now)
+        : setFamilyMark(file, name, family, verdict.until, null, now)) || changed;
+  }
+  const stored = file.profiles[name];
+  const current = effectiveHealth(stored, now);
+  const verdict = mainLimitVerdict(stored, snapshot, now);
+  if (verdict !== null && !verdict.lift) {
+    return setHealth(file, name, limitedByReading(verdict.until), now) || changed;
+  }
+  if (
+    current.status === 'unknown' ||
+    verdict?.lift === true ||
+    (current.status === 'auth_error' && curedByTokensOnDisk(current.code))
+  ) {
+    return setHealth(file, name, okHealth, now) || changed;
+  }
+  return changed;
+}
+
+/** The mark a reading that shows the main limit used up makes, until `until`. */
+function limitedByReading(until: number): ProfileHealth {
+  return {
+    status: 'limited',
+    unavailableUntil: until,
+    code: 'usage_limit_reached',
+    message: limitReachedMessage,
+  };
+}

@@ -11,7 +11,6 @@
  * either fully applies or not at all, whichever process runs it.
  */
 import { stat } from 'node:fs/promises';
-import { curedByTokensOnDisk } from '../auth/constants.ts';
 import type { TokenManager } from '../auth/token-manager.ts';
 import type { FetchLike } from '../auth/http.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
@@ -28,12 +27,12 @@ import {
 } from '../profiles/repo-path.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
-import { limitReachedMessage, mainLimitVerdict } from '../quota/limit-marks.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
 import type { PrimeRefusal } from '../priming/scheduler.ts';
 import { createWorkspaceRoutes, type WorkspaceRoutes } from '../net/workspace-routing.ts';
 import { fetchUntilStop, throwIfStopped } from '../net/stop-signal.ts';
-import { effectiveHealth, type HealthStore } from '../state/health-store.ts';
+import { applyReading } from '../quota/limit-marks.ts';
+import type { HealthStore } from '../state/health-store.ts';
 import type { QuotaSnapshot } from '../state/schema.ts';
 import type {
   ContractResult,
@@ -409,7 +408,7 @@ export class LabOperations {
       const unsaved = await this.#options.quota.flush();
       this.#options.live.changed();
       const unread = outcomes.filter((outcome) => outcome !== null);
-      const failed = unread.filter((outcome) => !isStandingFailure(outcome.view));
+      const failed = unread.filter((outcome) => !isStandingFailure(outcome.error));
       if (failed.length > 0) {
         throw new LabError(
           'upstream_error',
@@ -559,22 +558,11 @@ export function fileLiveState(options: {
     async usageRead(name, snapshot) {
       options.quota.book.observe(name, snapshot);
       options.quota.book.persist();
+      // The newest reading of each limit wins (`applyReading`, the verdicts the router applies),
+      // weighed against the file as it is under its lock: a mark another process made since this
+      // command started is never written over by a stale copy.
       const now = options.clock.now();
-      const stored = (await options.health.read()).profiles[name];
-      const current = effectiveHealth(stored, now);
-      // The newest reading of the limit wins (`mainLimitVerdict`, as the router applies it).
-      const verdict = mainLimitVerdict(stored, snapshot, now);
-      if (verdict !== null && !verdict.lift) {
-        await options.health.markLimited(name, verdict.until, limitReachedMessage, now);
-      } else if (
-        // A profile never seen working, one whose limit mark the fresh numbers lift, or one
-        // marked for a missing auth file whose tokens have just worked.
-        current.status === 'unknown' ||
-        verdict?.lift === true ||
-        (current.status === 'auth_error' && curedByTokensOnDisk(current.code))
-      ) {
-        await options.health.markOk(name, now);
-      }
+      await options.health.change((file) => applyReading(file, name, snapshot, now));
     },
     // A one-shot command reads once and reports the refusal to the user itself.
     usageRefused() {},

@@ -11,14 +11,16 @@ import type { LabPaths } from '../home/paths.ts';
 import { accountStamp, stampMatches } from '../profiles/account-stamp.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { ProfileEntry } from '../profiles/store.ts';
-import { authDotJsonSchema, type Registry } from '../profiles/schema.ts';
-import { effectiveHealth, type ProfileHealth } from '../state/health-store.ts';
+import { readAuthFile } from '../profiles/auth-file.ts';
+import type { Registry } from '../profiles/schema.ts';
+import { effectiveHealth, familyLimitedUntil, type ProfileHealth } from '../state/health-store.ts';
 import { forecastWeekly, type QuotaForecast } from '../quota/forecast.ts';
-import { standingHealth } from '../quota/limit-marks.ts';
+import { limitFamily, standingHealth } from '../quota/limit-marks.ts';
 import { defaultLimitId } from '../quota/headers.ts';
 import {
   healthFileSchema,
   primingFileSchema,
+  type HealthFile,
   quotaFileSchema,
   type QuotaPoint,
   type QuotaSnapshot,
@@ -133,7 +135,7 @@ export async function buildProfileViews(
         secondary: point.secondary,
       })),
       forecast: toForecastView(forecastWeekly(latest, own?.history ?? [], now)),
-      ...quotaExtras(latest),
+      ...withFamilyMarks(quotaExtras(latest), health ?? {}, entry.name, now),
       store: entry.store,
       createdAt: entry.createdAt,
       lastUsedAt: entry.lastUsedAt,
@@ -164,10 +166,17 @@ export function overlayQuota(
       secondary: windowView(quota.secondary),
       updatedAt: new Date(quota.observedAt).toISOString(),
     };
+    const marked = view.limits?.filter((family) => family.limitedUntil !== undefined) ?? [];
     delete view.credits;
     delete view.resetCredits;
     delete view.limits;
     Object.assign(view, quotaExtras(quota));
+    // The family marks the view was built with (from health.json) stay beside the new figures.
+    for (const family of marked) {
+      const shown = view.limits?.find((other) => other.id === family.id);
+      if (shown) shown.limitedUntil = family.limitedUntil!;
+      else (view.limits ??= []).push(family);
+    }
   }
   view.forecast = toForecastView(live.forecast);
   if (live.history.length >= view.history.length) {
@@ -227,6 +236,28 @@ export function quotaExtras(
       primary: windowView(family.primary),
       secondary: windowView(family.secondary),
     }));
+  }
+  return extras;
+}
+
+/**
+ * `extras` with the family marks `state/health.json` holds for `name` at `now`: each family
+ * limited shows until when (`limitedUntil`), beside its figures, or alone when none were read.
+ */
+export function withFamilyMarks(
+  extras: Pick<ProfileView, 'credits' | 'resetCredits' | 'limits'>,
+  health: Pick<HealthFile, 'families'>,
+  name: string,
+  now: number,
+): Pick<ProfileView, 'credits' | 'resetCredits' | 'limits'> {
+  for (const family of Object.keys(health.families?.[name] ?? {})) {
+    const until = familyLimitedUntil(health, name, family, now);
+    if (until === null) continue;
+    const limits = (extras.limits ??= []);
+    const shown = limits.find((limit) => limitFamily(limit.id) === family);
+    const limitedUntil = new Date(until).toISOString();
+    if (shown) shown.limitedUntil = limitedUntil;
+    else limits.push({ id: family, name: null, primary: null, secondary: null, limitedUntil });
   }
   return extras;
 }
@@ -302,7 +333,7 @@ async function authProblem(
   if (entry.store === 'keyring' && !entry.legacy) return null;
   const path = entry.legacy ? paths.legacyAuth : paths.profileAuth(entry.name);
   try {
-    const auth = await readJsonFile(path, authDotJsonSchema);
+    const auth = await readAuthFile(path);
     // Another account's tokens are shown as its state (the sentence names whose), not as a file
     // that cannot be read: the router and the token manager refuse them by the same rule.
     if (auth?.tokens) return heldByAnotherAccount(entry.name, entry, auth);

@@ -109,6 +109,22 @@ export const healthStatusSchema = z.enum(['ok', 'limited', 'auth_error', 'unknow
 /** A profile's health. */
 export type HealthStatus = z.infer<typeof healthStatusSchema>;
 
+/**
+ * One per-model limit family's mark (a 429 for `codex_spark`, or a usage read showing it spent):
+ * the family is skipped on the profile until `until`. A mark lifted by a later reading with room
+ * stays as one that has lapsed (`until` = when it was lifted), so a process holding the older
+ * mark sees it is over.
+ */
+export const familyMarkSchema = z.looseObject({
+  until: storedTime,
+  /** When the mark (or its lifting) was made: a reading older than it says nothing of it. */
+  markedAt: storedTime,
+  /** The models the 429s named for this family: routing knows them after a restart. */
+  models: z.array(z.string().max(200)).max(50).default([]),
+});
+/** One per-model limit family's mark. */
+export type FamilyMark = z.infer<typeof familyMarkSchema>;
+
 /** `state/health.json`: per-profile status that outlives a process. */
 export const healthFileSchema = perProfileFile(
   z.looseObject({
@@ -121,7 +137,13 @@ export const healthFileSchema = perProfileFile(
     message: z.string().nullable(),
     updatedAt: storedTime,
   }),
-);
+).extend({
+  /**
+   * Per-model family marks: profile → family → mark. Absent in files written before they were
+   * kept here (read as none).
+   */
+  families: z.record(z.string(), z.record(z.string(), familyMarkSchema)).optional(),
+});
 /** `state/health.json`. */
 export type HealthFile = z.infer<typeof healthFileSchema>;
 

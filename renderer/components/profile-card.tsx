@@ -7,6 +7,7 @@ import {
   capitalize,
   failingUpstreamText,
   forecastSentence,
+  formatBackAt,
   formatResetCredits,
   formatWindowLeft,
   humanizeTimes,
@@ -296,6 +297,8 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
           )}
           {profile.limits?.map((family) => {
             const windows = windowsByLength(family);
+            // A family limit mark (state/health.json): its models skip this account until then.
+            const back = formatBackAt(family.limitedUntil ?? null, { now });
             return (
               <Fragment key={family.id}>
                 <dt>{family.name ?? family.id}</dt>
@@ -303,6 +306,7 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
                   {[
                     windows.fiveHour && `5-hour ${formatWindowLeft(windows.fiveHour, now)}`,
                     windows.weekly && `weekly ${formatWindowLeft(windows.weekly, now)}`,
+                    back && `limited, back ${back}`,
                   ]
                     .filter(Boolean)
                     .join(' · ') || 'no window reported'}

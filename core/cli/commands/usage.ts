@@ -13,6 +13,7 @@ import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { liveLabState, withLiveViews } from '../live-state.ts';
 import {
+  formatBackAt,
   formatResetCredits,
   formatWindowLeft,
   noProfilesSentence,
@@ -59,8 +60,9 @@ function extraLines(view: ProfileView, now: number): string[] {
   }
   for (const family of view.limits ?? []) {
     const windows = windowsByLength(family);
+    const back = formatBackAt(family.limitedUntil ?? null, { now });
     lines.push(
-      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(windows.fiveHour, now)}; weekly ${formatWindowLeft(windows.weekly, now)}`,
+      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(windows.fiveHour, now)}; weekly ${formatWindowLeft(windows.weekly, now)}${back === null ? '' : `; limited, back ${back}`}`,
     );
   }
   return lines;

@@ -13,10 +13,11 @@ import { tempFolder } from '../../helpers/temp-folder.ts';
 const time = Date.UTC(2026, 10, 30, 12);
 const clock = { now: () => time, setTimeout, clearTimeout } as never;
 const path = '/home/someone/.codex-lab/auth-profiles/profile-0/auth.json';
+// As the reader of tokens marks it (`tokensFileError`): the auth file's own failure.
 const corrupt = new LabError(
   'corrupt_file',
   `${path} is not valid JSON. It was left untouched: fix or move it, then try again.`,
-  { details: { path } },
+  { details: { path, tokens: true } },
 );
 
 function turnFor(headers: Record<string, string>): ProxyRequestInfo {
