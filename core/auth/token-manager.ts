@@ -87,8 +87,8 @@ export interface TokenManagerOptions {
   answerTimeoutMs?: number;
   /**
    * How long an early refresh (the access token still valid) may hold the request that set it
-   * off; past it the request goes out with the current token and the refresh finishes on its own.
-   * Default 2 s.
+   * off; past it the request goes out with the current token and the refresh finishes on its own
+   * (a token that expired meanwhile waits on for it, as an expired one does). Default 2 s.
    */
   earlyRefreshWaitMs?: number;
   /**
@@ -142,7 +142,10 @@ export class TokenManager {
 
   /**
    * The profile's current credentials, refreshed first when the access token expires within the
-   * margin. A failed early refresh falls back to the still-valid token (Codex only logs it).
+   * margin. An early refresh (the token still valid) holds the caller only briefly: still running
+   * past that, the current token goes out and the refresh lands on its own; failed, the current
+   * token goes out too (Codex only logs it). A token that expires during that brief wait is an
+   * expired one: the caller waits for the refresh under way as long as for one expired before.
    */
   async getCredentials(name: string): Promise<Credentials> {
     const auth = await this.#options.store.readAuth(name);
@@ -150,20 +153,31 @@ export class TokenManager {
     // Checked on every read of the file, not only before a refresh: tokens of another account
     // are never handed out as this profile's (callers cache what this returns, not the file).
     await this.#refuseAnotherAccount(name, auth);
-    const now = this.#options.clock.now();
+    const { clock } = this.#options;
+    const now = clock.now();
     if (!isStale(auth, now, this.#marginMs)) return credentialsOf(auth);
     const expiresAt = accessTokenExpiry(auth);
+    const flight = this.#flight(name, tokens.access_token, 'proactive');
+    if (expiresAt === null || expiresAt <= now)
+      return this.#waitFor(name, flight, this.#longWaitMs);
     // Still valid: the request waits only briefly for the refresh, never on a slow issuer.
-    const stillValid = expiresAt !== null && expiresAt > now;
+    const validUntil = expiresAt;
     try {
-      return await this.#refresh(
-        name,
-        tokens.access_token,
-        'proactive',
-        stillValid ? (this.#options.earlyRefreshWaitMs ?? 2_000) : undefined,
-      );
+      return await this.#waitFor(name, flight, this.#options.earlyRefreshWaitMs ?? 2_000, () => {
+        // Merely slow, which is no failure: nothing for anyone to act on, so no warning.
+        if (validUntil > clock.now()) {
+          this.#logger.debug(
+            { profile: name },
+            'early refresh still running; using the current token',
+          );
+          return credentialsOf(auth);
+        }
+        // It expired while we waited: sending it would be refused, and the refresh that replaces
+        // it is already running (another profile would cost the session its account).
+        return this.#waitFor(name, flight, this.#longWaitMs);
+      });
     } catch (error) {
-      const usable = expiresAt !== null && expiresAt > this.#options.clock.now();
+      const usable = validUntil > clock.now();
       if (usable && isLabError(error) && error.code !== 'account_mismatch') {
         this.#logger.warn(
           { profile: name, code: error.code },
@@ -173,6 +187,11 @@ export class TokenManager {
       }
       throw error;
     }
+  }
+
+  /** How long a caller waits for a refresh it cannot do without (`requestTimeoutMs`). */
+  get #longWaitMs(): number {
+    return this.#options.requestTimeoutMs ?? 30_000;
   }
 
   /**
@@ -233,6 +252,11 @@ export class TokenManager {
     reason: RefreshReason,
     waitMs?: number,
   ): Promise<Credentials> {
+    return this.#waitFor(name, this.#flight(name, replacing, reason), waitMs ?? this.#longWaitMs);
+  }
+
+  /** The profile's refresh in flight, or a new one (`#refresh` without the caller's wait). */
+  #flight(name: string, replacing: string, reason: RefreshReason): Promise<Credentials> {
     let flight = this.#inFlight.get(name);
     if (flight === undefined) {
       flight = withLock(
@@ -246,7 +270,7 @@ export class TokenManager {
       this.#inFlight.set(name, flight);
       void this.#flights.track(flight);
     }
-    return this.#waitFor(name, flight, waitMs ?? this.#options.requestTimeoutMs ?? 30_000);
+    return flight;
   }
 
   /**
@@ -266,12 +290,17 @@ export class TokenManager {
   }
 
   /**
-   * `flight`, or a transient failure once `waitMs` passes first (the flight goes on). A timer that
-   * fires far later than asked means this process did not run meanwhile (a laptop asleep, a
-   * SIGSTOP), not that the issuer is slow: the answer may be waiting on the socket, so the caller
-   * gets a fresh `waitMs` instead of a failure.
+   * `flight`, or, once `waitMs` passes first (the flight goes on), what `onTimeout` gives: by
+   * default a transient failure saying the issuer is slow. A timer that fires far later than asked
+   * means this process did not run meanwhile (a laptop asleep, a SIGSTOP), not that the issuer is
+   * slow: the answer may be waiting on the socket, so the caller gets a fresh `waitMs` instead.
    */
-  #waitFor(name: string, flight: Promise<Credentials>, waitMs: number): Promise<Credentials> {
+  #waitFor(
+    name: string,
+    flight: Promise<Credentials>,
+    waitMs: number,
+    onTimeout?: () => Credentials | Promise<Credentials>,
+  ): Promise<Credentials> {
     const { clock } = this.#options;
     return new Promise<Credentials>((resolve, reject) => {
       let cancel = arm();
@@ -280,6 +309,10 @@ export class TokenManager {
         return clock.setTimeout(() => {
           if (clock.now() - due > pauseToleranceMs) {
             cancel = arm();
+            return;
+          }
+          if (onTimeout !== undefined) {
+            resolve(onTimeout());
             return;
           }
           reject(

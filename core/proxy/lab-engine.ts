@@ -753,18 +753,11 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     ticket.lastDetail = result.ok ? result.detail : result.message;
     ticket.lastDetailNames = result.names ?? noNames;
     ticket.lastWhy = result.ok ? result.why : null;
-    if (!result.ok) {
-      ticket.refused = result.fail;
-      ticket.refusedPin = result.pinned ?? null;
-      this.#recordDecision(context, null, null, result.message, excluded);
-      this.#options.activity.add(
-        'refused',
-        null,
-        `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${result.fail.status} ${result.fail.code}): ${result.message}`,
-      );
-      this.#options.onChange?.();
-      return result.fail;
-    }
+    // Only the last attempt's answer stands: a refusal the server did not send (it waited for a
+    // refresh and tried again) is no refusal. It is recorded when the request ends (`#ticketFinish`).
+    ticket.refused = result.ok ? null : result.fail;
+    ticket.refusedPin = result.ok ? null : (result.pinned ?? null);
+    if (!result.ok) return result.fail;
     ticket.lastPick = result.pick;
     // The account the request went to, taken when it is routed: a rename or removal before it
     // ends must not change whose request it was.
@@ -798,6 +791,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
             ticket.lastDetailNames,
             (name) => this.#renames.follow(name, since) ?? removedProfileName(name),
           ) ?? { text: ticket.lastDetail, names: noNames });
+    if (refused !== null) {
+      this.#recordDecision(context, null, null, reason.text, tried);
+      this.#options.activity.add(
+        'refused',
+        null,
+        `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${refused.status} ${refused.code}): ${reason.text}`,
+      );
+    }
     // Under the name the profile has now; a profile removed meanwhile is named as removed (its
     // history, never that of a profile given the name later: `removedProfileName`).
     const followed = refused || lastPick === null ? null : this.#followPick(lastPick, since);

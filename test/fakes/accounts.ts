@@ -67,9 +67,10 @@ export interface FakeAccount {
   stickyFailure: FakeFailure | null;
   /**
    * When 'unauthorized', `wham/usage` answers 401 even to a valid token (an account that lost
-   * access): lets tests prove that a client refreshes once and then stops.
+   * access): lets tests prove that a client refreshes once and then stops. When 'unavailable',
+   * it answers 503 (an upstream having a moment).
    */
-  usageFailure?: 'unauthorized';
+  usageFailure?: 'unauthorized' | 'unavailable';
   /**
    * While set, `wham/usage` answers only once it settles (a slow upstream): lets a test hold a
    * process inside an operation that reads the quota.

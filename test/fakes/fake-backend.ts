@@ -974,6 +974,10 @@ export const handleBackendRequest: FakeHandler = async (fake, request, response,
       sendUnauthorized(response, 'unknown');
       return true;
     }
+    if (account.usageFailure === 'unavailable') {
+      sendJson(response, 503, { detail: 'Service Unavailable' });
+      return true;
+    }
     sendJson(response, 200, usagePayload(fake, account, accountHeader !== undefined));
     return true;
   }

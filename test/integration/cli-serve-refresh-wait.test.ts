@@ -3,12 +3,21 @@
  * issuer answering late, or the router paused (a laptop asleep, SIGSTOP) while the refresh was on
  * the wire. With no other profile to try, the turn waits for the refresh it joined and is served
  * with the new token; before, it was answered 503 `no_eligible_profile` moments before the
- * refresh landed.
+ * refresh landed. What it records is what served it: one row for alpha (pinned), its tokens
+ * counted for alpha, and no refusal in the dashboard's activity (before, the log said "refused"
+ * and the activity "REFUSED … alpha failed on this request" for a turn alpha answered).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expireAccessTokens, holdTokenAnswers, refreshTokenIsValid } from '../fakes/fake-issuer.ts';
+import {
+  expireAccessTokens,
+  holdTokenAnswers,
+  refreshTokenIsValid,
+  setAccessTokenLifetime,
+} from '../fakes/fake-issuer.ts';
+import { runCodexLab } from '../helpers/cli.ts';
+import { seedProfiles } from '../helpers/seed-profiles.ts';
 import { startServe, startTwoProfileWorld, type TwoProfileWorld } from './cli-serve-helper.ts';
 
 let world: TwoProfileWorld | undefined;
@@ -81,7 +90,77 @@ describe('a turn waiting on a refresh that lands late', () => {
         await readFile(join(home, 'auth-profiles', 'alpha', 'auth.json'), 'utf8'),
       ) as { tokens: { refresh_token: string } };
       expect(refreshTokenIsValid(fake, auth.tokens.refresh_token)).toBe(true);
+
+      // Recorded as served by alpha, never as refused.
+      const env = { CODEX_LAB_HOME: home };
+      const logged = await runCodexLab(['log', '--json'], { home, env });
+      const rows = logged.stdout
+        .trim()
+        .split('\n')
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              sessionId: string | null;
+              profile: string | null;
+              route: string | null;
+              status: number;
+              tokens: unknown;
+            },
+        )
+        .filter((row) => row.sessionId === 'refresh-wait-session');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ profile: 'alpha', route: 'pinned', status: 200 });
+      expect(rows[0]!.tokens).not.toBeNull();
+      const state = (await (
+        await fetch(`${serve.url}/lab/v1/state`, { headers: { authorization: `Bearer ${bearer}` } })
+      ).json()) as { activity: Array<{ kind: string; message: string }> };
+      expect(state.activity.filter((entry) => entry.kind === 'refused')).toEqual([]);
     },
     30_000,
   );
+});
+
+describe('a turn that sets off an early refresh the issuer is slow to answer', () => {
+  it('goes out at once on the still-valid token, and nothing says the refresh failed', async () => {
+    world = await startTwoProfileWorld('codex-lab-early-refresh-');
+    const { fake, home } = world;
+    // Two minutes left on each access token: inside the five-minute margin.
+    setAccessTokenLifetime(fake, 120);
+    await seedProfiles(fake, home, [
+      { name: 'alpha', email: 'alpha@example.com' },
+      { name: 'beta', email: 'beta@example.com' },
+    ]);
+    setAccessTokenLifetime(fake, 3600);
+    const serve = await startServe(home, {
+      CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+      CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+    });
+    world.children.push(serve);
+    const bearer = (await readFile(join(home, 'state', 'router-token'), 'utf8')).trim();
+    const seeded = (
+      JSON.parse(await readFile(join(home, 'auth-profiles', 'alpha', 'auth.json'), 'utf8')) as {
+        tokens: { refresh_token: string };
+      }
+    ).tokens.refresh_token;
+
+    const hold = holdTokenAnswers(fake);
+    const answer = await pinnedTurn(serve.url, bearer);
+    const body = await answer.text();
+    expect(answer.status, body).toBe(200);
+    expect(body).toContain('Hello from alpha.');
+    hold.release();
+    // The refresh lands on its own.
+    await expect
+      .poll(
+        async () =>
+          (
+            JSON.parse(
+              await readFile(join(home, 'auth-profiles', 'alpha', 'auth.json'), 'utf8'),
+            ) as { tokens: { refresh_token: string } }
+          ).tokens.refresh_token,
+        { timeout: 10_000, interval: 100 },
+      )
+      .not.toBe(seeded);
+    expect(serve.output()).not.toMatch(/early refresh failed/i);
+  }, 30_000);
 });

@@ -427,7 +427,7 @@ describe('codex-lab usage', () => {
     const errors = run.stderr.trim().split('\n');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(
-      /could not refresh the quota of alpha, beta: Could not reach the usage endpoint/,
+      /Could not refresh the quota\. alpha, beta: Could not reach the usage endpoint/,
     );
     expect(errors[0]).toMatch(/check the network connection/);
     // What was known before is still shown.

@@ -176,8 +176,8 @@ describe('a quota refresh over accounts that cannot all be read', () => {
     await fake.close();
     const run = await runCodexLab(['usage', '--refresh'], { home, env: env() });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/could not refresh the quota of .*work.*: Could not reach/);
-    expect(count(run.stderr, 'could not refresh')).toBe(1);
+    expect(run.stderr).toMatch(/Could not refresh the quota\. .*work.*: Could not reach/);
+    expect(count(run.stderr, 'Could not refresh the quota')).toBe(1);
     expect(run.stderr.match(/\bwork\b/g), run.stderr).toHaveLength(1);
     // The unreadable file, once: the refresh's failure is about the others.
     expect(count(run.stderr, 'auth.json is not valid JSON')).toBe(1);

@@ -111,11 +111,13 @@ export async function runUsage(
     }
     if (!result.ok) {
       // Profiles that answered were refreshed: the table below still shows what is known. Only
-      // an upstream failure names profiles; any other (the numbers could not be saved) is its
-      // own sentence.
+      // an upstream failure is several accounts' sentences (`unreadSentence`: each names its
+      // account, as "alpha, beta: …" or in its own words, "… the token refresh of alpha …"), so
+      // it is led by a sentence of its own, never by words a name must follow; any other (the
+      // numbers could not be saved) is its own sentence.
       said.add(
         result.code === 'upstream_error'
-          ? `could not refresh the quota of ${withCliFix(result.message, result.fix)}`
+          ? `Could not refresh the quota. ${withCliFix(result.message, result.fix)}`
           : result.message,
       );
       refreshSaid = result.message;
