@@ -16,7 +16,13 @@ import {
   signInMarkLifted,
 } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError, type ErrorCode } from '../errors.ts';
-import { humanizeTimes, noProfilesSentence, roomAgainText, unreadableFile } from '../format.ts';
+import {
+  humanizeTimes,
+  noProfilesSentence,
+  roomAgainText,
+  signInCommand,
+  unreadableFile,
+} from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import {
   PendingWork,
@@ -747,11 +753,17 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       ticket.refused = result.fail;
       ticket.refusedPin = result.pinned ?? null;
       this.#recordDecision(context, null, null, result.message, excluded);
-      this.#options.activity.add(
-        'refused',
-        null,
-        `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${result.fail.status} ${result.fail.code}): ${result.message}`,
-      );
+      // A turn's refusal is said in the activity log; Codex's side traffic (`/models`,
+      // `accounts/check`, usage reads) is refused for the same reason around it, and would say it
+      // again for each request: its refusals stay in the request log only, as `codex-lab codex`
+      // counts turns.
+      if (ticket.turn) {
+        this.#options.activity.add(
+          'refused',
+          null,
+          `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${result.fail.status} ${result.fail.code}): ${result.message}`,
+        );
+      }
       this.#options.onChange?.();
       return result.fail;
     }
@@ -1396,7 +1408,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         message: said,
         fail: userMustAct(
           'not_signed_in',
-          `${said.slice(0, -1)}: run codex-lab login ${blocked.profile}.`,
+          `${said.slice(0, -1)}: run ${signInCommand(blocked.profile)}.`,
         ),
         pinned: blocked.profile,
       };
@@ -1409,7 +1421,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       // No wait helps: every profile needs its user to sign in again.
       const names = decision.excluded.map((entry) => entry.profile);
       const said = `Every Codex Lab profile needs a new sign-in (${names.join(', ')}).`;
-      const text = `${said.slice(0, -1)}: run codex-lab login ${names[0]} (and each other one), or use "Sign in again" in the Codex Lab app.`;
+      const text = `${said.slice(0, -1)}: run ${signInCommand(names[0]!)} (and each other one), or use "Sign in again" in the Codex Lab app.`;
       return { ok: false, message: said, fail: userMustAct('not_signed_in', text) };
     }
     // Profiles that failed this very request reach the policy as "failed"; their fresh limit
@@ -2123,7 +2135,12 @@ function pinFor(
     return { profile, allowFallback: false, source: 'header' };
   }
   const session =
-    pins.sessions !== null && context.sessionId ? pins.sessions.get(context.sessionId) : undefined;
+    pins.sessions !== null && context.sessionId
+      ? (pins.sessions.get(context.sessionId) ??
+        // Pins are kept in lower case, as Codex sends its ids; another client's upper-case UUID
+        // still matches (a second lookup only for an id that missed).
+        pins.sessions.get(context.sessionId.toLowerCase()))
+      : undefined;
   if (session)
     return { profile: session.profile, allowFallback: session.allowFallback, source: 'session' };
   const repo = pins.repos !== null && context.repo ? repoPinFor(context.repo, pins) : undefined;
