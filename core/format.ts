@@ -679,9 +679,39 @@ export function activityKindLabel(kind: string): string {
   return kind === 'auth_error' ? statusLabel('auth_error') : kind;
 }
 
+/** Characters an argument may hold and still need no quoting in a POSIX shell, PowerShell or cmd. */
+const plainArgument = /^[A-Za-z0-9_@+=:,./-]+$/;
+
+/**
+ * `text` as one argument of a command the user pastes into a shell: as it is when it needs no
+ * quoting; on Windows (`platform` win32) in double quotes, which PowerShell and cmd both take for
+ * the common case, a path with spaces (a `"` inside is doubled; PowerShell still expands a `$`
+ * in them); elsewhere in POSIX single quotes, which keep every character as it is (a `'`
+ * inside is written `'\''`). A Windows path's backslashes need no quotes there.
+ */
+export function shellArgument(text: string, platform: string = hostPlatform()): string {
+  if (platform === 'win32') {
+    return /^[A-Za-z0-9_@+=:,./\\-]+$/.test(text) ? text : `"${text.replaceAll('"', '""')}"`;
+  }
+  return plainArgument.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** This process's platform; none in a browser (the dashboard), where no command is built. */
+function hostPlatform(): string {
+  return (globalThis as { process?: { platform?: string } }).process?.platform ?? 'linux';
+}
+
+/**
+ * A `codex-lab` command Codex Lab suggests in a sentence, each argument quoted by `shellArgument`:
+ * the one way every suggestion is written, so that it runs as it is when pasted.
+ */
+export function codexLabCommand(...args: string[]): string {
+  return ['codex-lab', ...args.map((arg) => shellArgument(arg))].join(' ');
+}
+
 /** The command that signs a profile in again: `codex-lab login NAME`. */
 export function signInCommand(profile: string): string {
-  return `codex-lab login ${profile}`;
+  return codexLabCommand('login', profile);
 }
 
 /** A profile's weekly forecast as every surface receives it (the shape of `ForecastView`). */

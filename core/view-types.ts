@@ -225,6 +225,12 @@ export interface PoolSummaryView {
   };
 }
 
+/** What a pin or unpin changed, beyond the state every surface then shows. */
+export interface PinResult {
+  /** The profile the session or repository was pinned to before, when the pin moved from it. */
+  replaced: string | null;
+}
+
 /** The outcome of the last priming attempt for a profile. */
 export interface PrimingOutcomeView {
   at: string;

@@ -12,6 +12,7 @@ import type {
   ContractResult,
   HostInputs,
   Inputs,
+  PinResult,
   PrimingOutcomeView,
   ProfileView,
   UsageRefreshView,
@@ -29,8 +30,8 @@ export interface LabClient {
   removeProfile(
     input: Inputs['removeProfile'],
   ): Promise<ContractResult<{ revoked: RevokeResult } | null>>;
-  pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>>;
-  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>>;
+  pinSession(input: Inputs['pinSession']): Promise<ContractResult<PinResult>>;
+  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<PinResult>>;
   setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>>;
   primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>>;
   refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>>;

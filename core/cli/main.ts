@@ -10,7 +10,7 @@ import {
   defaultIssuer,
   defaultRouterPort,
 } from '../config.ts';
-import { isLabError } from '../errors.ts';
+import { isLabError, LabError } from '../errors.ts';
 import { capitalize, withCliFix, withoutSentenceEnd } from '../format.ts';
 import { proxyConfigured } from '../net/proxy.ts';
 import { routerChangesInFlight, type RouterChange } from '../service/router-changes.ts';
@@ -117,10 +117,25 @@ function action(context: CliContext, load: Loader, setExit: (code: number) => vo
     const unguard = signalsHandledBy.has(command.name()) ? () => {} : guardSignals(context);
     try {
       setExit(await run(context, args, options));
+    } catch (error) {
+      throw withCommandHelp(error, command);
     } finally {
       unguard();
     }
   };
+}
+
+/**
+ * A refusal that asks for the command's help (`nameArgument`'s) pointing at it, as commander's
+ * own refusals do (`commandLineError`): `codex-lab rename --help`, not the program's.
+ */
+function withCommandHelp(error: unknown, command: Command): unknown {
+  if (!isLabError(error) || error.details?.['commandHelp'] !== true) return error;
+  return new LabError(
+    error.code,
+    `${withoutSentenceEnd(error.message)}; run codex-lab ${command.name()} --help for usage.`,
+    { cause: error, details: { ...error.details, commandHelp: false } },
+  );
 }
 
 /** Commands with their own SIGINT/SIGTERM handling (graceful stop, or forwarding to Codex). */
@@ -417,7 +432,8 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
         context?.stderr ?? process.stderr,
         `codex-lab: ${withCliFix(error.message, error.fix)}`,
       );
-      return exitFailure;
+      // A value refused as typed on the command line (`commandLineRule`) exits as commander's do.
+      return error.details?.['commandLine'] === true ? exitUsage : exitFailure;
     }
     throw error;
   }

@@ -62,6 +62,7 @@ import {
   matchProfileName,
   maxNameLength,
   profileNameRule,
+  quotedName,
   reservedNames,
   unknownProfile,
   validateProfileName,
@@ -91,9 +92,6 @@ export const legacyProfileName = 'default';
 
 export { validateProfileName } from './names.ts';
 
-/** The longest session id a pin keeps: Codex's are UUIDs, 36 characters. */
-export const maxSessionIdLength = 200;
-
 /**
  * Throws `invalid_argument` for an empty session id (a pin or an unpin must name a session):
  * the one sentence every surface says.
@@ -105,6 +103,56 @@ export function checkSessionIdGiven(id: string): void {
       'The session id is empty: give the id of a Codex session (--session ID).',
     );
   }
+}
+
+/**
+ * A Codex session id: a UUID (v7 from Codex 0.169 on, v4 before), 8-4-4-4-12 hexadecimal digits.
+ * Codex writes it in lower case; any case is taken.
+ */
+const sessionIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The session id `typed` names in the one form pins are kept and matched in (lower case, as
+ * Codex sends it: `session-id`, `thread-id`, `prompt_cache_key`), or `invalid_argument` for an
+ * empty id or one that is not a UUID: a pin no session can match would be listed and route
+ * nothing. Surrounding blanks (a paste) are dropped.
+ */
+export function checkSessionId(typed: string): string {
+  checkSessionIdGiven(typed);
+  const id = typed.trim();
+  if (!sessionIdPattern.test(id)) {
+    throw new LabError(
+      'invalid_argument',
+      `${quotedName(typed)} is not a Codex session id: give the session's UUID as Codex shows it (like 0199aabb-ccdd-7eef-8899-aabbccddeeff).`,
+    );
+  }
+  return id.toLowerCase();
+}
+
+/**
+ * The key a session pin named `typed` is kept under in `pins`: `checkSessionId`'s form, or, for an
+ * unpin, `typed` as it stands when a pin has exactly that key (one made before ids had to be
+ * UUIDs). The one reading of a typed session id for the store and the commands that say what a
+ * pin or unpin changes.
+ */
+export function sessionPinKey(
+  typed: string,
+  pins: Readonly<Record<string, Pin>>,
+  unpin: boolean,
+): string {
+  checkSessionIdGiven(typed);
+  if (unpin && Object.hasOwn(pins, typed)) return typed;
+  return checkSessionId(typed);
+}
+
+/** What `ProfileStore.setPin` changed. */
+export interface PinChange {
+  /** False when the pin already stood as asked (nothing written). */
+  changed: boolean;
+  /** The key the pin is kept under (a session id in lower case; a repository's path). */
+  key: string;
+  /** The profile the key was pinned to before, when the pin moved from it to another; else null. */
+  replaced: string | null;
 }
 
 /**
@@ -121,23 +169,6 @@ export function pinStands(
   const pin = Object.hasOwn(pins, key) ? pins[key] : undefined;
   if (profile === null) return pin === undefined;
   return pin !== undefined && pin.profile === profile && pin.allowFallback === allowFallback;
-}
-
-/** Throws `invalid_argument` for a session id no Codex session has (or an empty one). */
-export function checkSessionId(id: string): void {
-  checkSessionIdGiven(id);
-  if (id.length > maxSessionIdLength) {
-    throw new LabError(
-      'invalid_argument',
-      `A session id is at most ${maxSessionIdLength} characters; this one has ${id.length}.`,
-    );
-  }
-  if ([...id].some((character) => character < ' ' || character === '\u007f')) {
-    throw new LabError(
-      'invalid_argument',
-      `The session id ${JSON.stringify(id)} has a control character; give the id Codex shows.`,
-    );
-  }
 }
 
 /** Latin letters that Unicode does not decompose into a plain letter and a mark. */
@@ -944,33 +975,35 @@ export class ProfileStore {
   }
 
   /**
-   * Pins a session id or repo path to a profile; `profile: null` removes the pin. Resolves to
-   * false, writing nothing, when the pin already stands as asked (`pinStands`): it keeps its
-   * `createdAt`, and the caller logs no change that was not made.
+   * Pins a session id or repo path to a profile; `profile: null` removes the pin. A session id is
+   * read by `sessionPinKey` (a UUID, kept in lower case). Resolves to what changed: `changed` false,
+   * writing nothing, when the pin already stands as asked (`pinStands`: it keeps its `createdAt`,
+   * and the caller logs no change that was not made); `key`, the key the pin is kept under; and
+   * `replaced`, the profile the key was pinned to before when that was another one (a pin moved
+   * from alice to bob is said, not made silently).
    */
   async setPin(
     kind: 'session' | 'repo',
-    key: string,
+    typed: string,
     profile: string | null,
     allowFallback = false,
-  ): Promise<boolean> {
-    // The one check of a session id, whichever surface pins (the CLI on the files, or any client
-    // through the router): it is printed in tables and log lines, which a control character would
-    // break, and kept in the registry for good.
+  ): Promise<PinChange> {
+    // A session id to pin is refused before the lock is taken; an unpin's (which may name a pin
+    // made before ids had to be UUIDs) is read against the registry under the lock.
     if (kind === 'session') {
-      // An unpin still takes an id pinned before these rules, but never an empty one, nor
-      // (when no such pin exists) one the rules refuse: it is quoted in the activity log.
-      if (profile !== null) checkSessionId(key);
-      else if ((await this.readRegistry()).pins.sessions[key] === undefined) checkSessionId(key);
-      else checkSessionIdGiven(key);
+      if (profile === null) checkSessionIdGiven(typed);
+      else checkSessionId(typed);
     }
     return this.updateRegistry(async (registry) => {
       const pins = kind === 'session' ? registry.pins.sessions : registry.pins.repos;
+      const key = kind === 'session' ? sessionPinKey(typed, pins, profile === null) : typed;
       const name = profile === null ? null : findEntry(await this.#entries(registry), profile).name;
-      if (pinStands(pins, key, name, allowFallback)) return false;
+      const before = Object.hasOwn(pins, key) ? pins[key]!.profile : null;
+      const replaced = before !== null && name !== null && before !== name ? before : null;
+      if (pinStands(pins, key, name, allowFallback)) return { changed: false, key, replaced: null };
       if (name === null) {
         delete pins[key];
-        return true;
+        return { changed: true, key, replaced: null };
       }
       const pin: Pin = {
         profile: name,
@@ -978,7 +1011,7 @@ export class ProfileStore {
         createdAt: new Date(this.#now()).toISOString(),
       };
       pins[key] = pin;
-      return true;
+      return { changed: true, key, replaced };
     });
   }
 

@@ -20,6 +20,7 @@ import {
   humanizeTimes,
   noProfilesSentence,
   roomAgainText,
+  signInCommand,
   unreadableFile,
   unreadableTokens,
 } from '../format.ts';
@@ -793,11 +794,17 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
           ) ?? { text: ticket.lastDetail, names: noNames });
     if (refused !== null) {
       this.#recordDecision(context, null, null, reason.text, tried);
-      this.#options.activity.add(
-        'refused',
-        null,
-        `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${refused.status} ${refused.code}): ${reason.text}`,
-      );
+      // A turn's refusal is said in the activity log; Codex's side traffic (`/models`,
+      // `accounts/check`, usage reads) is refused for the same reason around it, and would say it
+      // again for each request: its refusals stay in the request log only, as `codex-lab codex`
+      // counts turns.
+      if (ticket.turn) {
+        this.#options.activity.add(
+          'refused',
+          null,
+          `Refused ${context.sessionId ? `session ${context.sessionId}` : 'a request'} (${refused.status} ${refused.code}): ${reason.text}`,
+        );
+      }
     }
     // Under the name the profile has now; a profile removed meanwhile is named as removed (its
     // history, never that of a profile given the name later: `removedProfileName`).
@@ -1427,7 +1434,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         names: said.names,
         fail: userMustAct(
           'not_signed_in',
-          `${said.text.slice(0, -1)}: run codex-lab login ${blocked.profile}.`,
+          `${said.text.slice(0, -1)}: run ${signInCommand(blocked.profile)}.`,
         ),
         pinned: blocked.profile,
       };
@@ -1443,7 +1450,7 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
         names.map((name) => named`${profileRef(name)}`),
         ', ',
       )}).`;
-      const text = `${said.text.slice(0, -1)}: run codex-lab login ${names[0]} (and each other one), or use "Sign in again" in the Codex Lab app.`;
+      const text = `${said.text.slice(0, -1)}: run ${signInCommand(names[0]!)} (and each other one), or use "Sign in again" in the Codex Lab app.`;
       return {
         ok: false,
         message: said.text,
@@ -2220,7 +2227,12 @@ function pinFor(
     return { profile, allowFallback: false, source: 'header' };
   }
   const session =
-    pins.sessions !== null && context.sessionId ? pins.sessions.get(context.sessionId) : undefined;
+    pins.sessions !== null && context.sessionId
+      ? (pins.sessions.get(context.sessionId) ??
+        // Pins are kept in lower case, as Codex sends its ids; another client's upper-case UUID
+        // still matches (a second lookup only for an id that missed).
+        pins.sessions.get(context.sessionId.toLowerCase()))
+      : undefined;
   if (session)
     return { profile: session.profile, allowFallback: session.allowFallback, source: 'session' };
   const repo = pins.repos !== null && context.repo ? repoPinFor(context.repo, pins) : undefined;

@@ -3,7 +3,7 @@
  * profile may be used again, and building the pool-wide 429 the router answers with when every
  * profile is limited (Codex shows its own message from this shape and does not retry it).
  */
-import { formatMoment } from '../format.ts';
+import { formatMoment, signInCommand } from '../format.ts';
 import type { QuotaSnapshot, QuotaWindow } from '../state/schema.ts';
 import { plausibleTime, type BoundaryWarn } from './bounds.ts';
 
@@ -113,7 +113,7 @@ export function buildPoolLimitBody(options: {
   const signIn =
     names.length === 0
       ? ''
-      : ` ${names.join(', ')} ${names.length === 1 ? 'needs' : 'need'} a new sign-in, which may give capacity now: run codex-lab login ${names[0]}${names.length > 1 ? ' (and each other one)' : ''}.`;
+      : ` ${names.join(', ')} ${names.length === 1 ? 'needs' : 'need'} a new sign-in, which may give capacity now: run ${signInCommand(names[0]!)}${names.length > 1 ? ' (and each other one)' : ''}.`;
   return {
     error: {
       type: 'usage_limit_reached',

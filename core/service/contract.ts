@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type {
   ContractResult,
   LoginView,
+  PinResult,
   PrimingOutcomeView,
   LabState,
   UsageRefreshView,
@@ -140,8 +141,8 @@ export interface LabApi {
   completeLogin(input: Inputs['completeLogin']): Promise<ContractResult<null>>;
   setPriming(input: Inputs['setPriming']): Promise<ContractResult<null>>;
   primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>>;
-  pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>>;
-  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>>;
+  pinSession(input: Inputs['pinSession']): Promise<ContractResult<PinResult>>;
+  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<PinResult>>;
   refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>>;
 }
 

@@ -55,6 +55,7 @@ import type {
   LabState,
   LoginView,
   PinView,
+  PinResult,
   PrimingOutcomeView,
   ProfileView,
   RequestView,
@@ -789,11 +790,11 @@ export class LabService implements ControlApiService {
     return this.#operations.primeNow(input);
   }
 
-  pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
+  pinSession(input: Inputs['pinSession']): Promise<ContractResult<PinResult>> {
     return this.#operations.pinSession(input);
   }
 
-  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
+  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<PinResult>> {
     return this.#operations.pinRepo(input);
   }
 

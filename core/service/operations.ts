@@ -25,7 +25,7 @@ import {
   describeRepoSubfolder,
   enclosingRepository,
 } from '../profiles/repo-path.ts';
-import type { ProfileStore } from '../profiles/store.ts';
+import type { PinChange, ProfileStore } from '../profiles/store.ts';
 import type { BoundaryWarn } from '../quota/bounds.ts';
 import { readUsage, type UsageCredentialSource } from '../quota/usage-client.ts';
 import type { PrimeRefusal } from '../priming/scheduler.ts';
@@ -37,6 +37,7 @@ import type { QuotaSnapshot } from '../state/schema.ts';
 import type {
   ContractResult,
   Inputs,
+  PinResult,
   PrimingOutcomeView,
   UnreadProfileView,
   UsageRefreshView,
@@ -264,32 +265,30 @@ export class LabOperations {
     });
   }
 
-  /** Pins (or with `profile: null` unpins) a Codex session. */
-  async pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
+  /**
+   * Pins (or with `profile: null` unpins) a Codex session, by its UUID in any case (kept in lower
+   * case). Resolves to the profile the session was pinned to before when the pin moved from it.
+   */
+  async pinSession(input: Inputs['pinSession']): Promise<ContractResult<PinResult>> {
     return this.#edit(async () => {
       checkPinOptions(input);
       const profile = await this.#profileName(input.profile ?? null);
-      const changed = await this.#options.store.setPin(
+      const change = await this.#options.store.setPin(
         'session',
         input.sessionId,
         profile,
         input.allowFallback ?? false,
       );
-      // A pin made again as it stands (or an unpin of no pin) changed nothing, so says nothing.
-      if (!changed) return null;
-      this.#options.activity.add(
-        'profile',
-        profile,
-        profile
-          ? `Pinned session ${input.sessionId} to ${profile}.`
-          : `Unpinned session ${input.sessionId}.`,
-      );
-      return null;
+      this.#pinChanged(change, profile, `session ${change.key}`);
+      return { replaced: change.replaced };
     });
   }
 
-  /** Pins (or unpins) a repository, under its canonical path (subfolders are covered). */
-  async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
+  /**
+   * Pins (or unpins) a repository, under its canonical path (subfolders are covered). Resolves to
+   * the profile the repository was pinned to before when the pin moved from it.
+   */
+  async pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<PinResult>> {
     return this.#edit(async () => {
       checkPinOptions(input);
       const profile = await this.#profileName(input.profile ?? null);
@@ -297,20 +296,30 @@ export class LabOperations {
       // A pin Codex's reports can never match would be listed and route nothing; an unpin of any
       // folder (deleted since, or pinned before this check) is still allowed.
       if (profile !== null) await checkPinnableRepository(path);
-      const changed = await this.#options.store.setPin(
+      const change = await this.#options.store.setPin(
         'repo',
         path,
         profile,
         input.allowFallback ?? false,
       );
-      if (!changed) return null;
-      this.#options.activity.add(
-        'profile',
-        profile,
-        profile ? `Pinned ${path} to ${profile}.` : `Unpinned ${path}.`,
-      );
-      return null;
+      this.#pinChanged(change, profile, path);
+      return { replaced: change.replaced };
     });
+  }
+
+  /**
+   * The activity entry of a pin or unpin of `shown`: none for one that changed nothing (a pin made
+   * again as it stands, an unpin of no pin); a pin moved from another profile says from which.
+   */
+  #pinChanged(change: PinChange, profile: string | null, shown: string): void {
+    if (!change.changed) return;
+    this.#options.activity.add(
+      'profile',
+      profile,
+      profile === null
+        ? `Unpinned ${shown}.`
+        : `Pinned ${shown} to ${profile}${change.replaced === null ? '' : ` (was ${change.replaced})`}.`,
+    );
   }
 
   /** `priming on|off NAME`. */

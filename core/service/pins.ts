@@ -2,6 +2,7 @@
  * Stored pins as every surface lists them (`codex-lab pins`, `list`'s PINS column, the dashboard's
  * Pins section): one flat, sorted list of session and repository pins.
  */
+import { codexLabCommand } from '../format.ts';
 import type { Registry } from '../profiles/schema.ts';
 import type { PinView } from './contract.ts';
 
@@ -51,7 +52,7 @@ export function danglingReferences(
     if (known.has(pin.profile)) continue;
     const flag = pin.kind === 'repo' ? '--repo' : '--session';
     sentences.push(
-      `The ${pin.kind === 'repo' ? 'repository' : 'session'} pin ${pin.key} names "${pin.profile}", which does not exist, so its turns are refused; remove it with codex-lab unpin ${flag} ${pin.key}.`,
+      `The ${pin.kind === 'repo' ? 'repository' : 'session'} pin ${pin.key} names "${pin.profile}", which does not exist, so its turns are refused; remove it with ${codexLabCommand('unpin', flag, pin.key)}.`,
     );
   }
   return sentences;

@@ -289,7 +289,7 @@ export function describeRun(
     } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
       state = unreadableWhat(profile.statusCode).phrase;
     } else if (profile.status === 'auth_error') {
-      state = `needs a sign-in (codex-lab login ${name})`;
+      state = `needs a sign-in (${signInCommand(name)})`;
     } else state = 'could not take it';
     parts.push(`pinned profile ${name} ${state}, ${refusedTimes(list)}`);
     said.add(name);
@@ -325,7 +325,7 @@ export function describeRun(
     } else if (profile.status === 'auth_error' && unreadableFile(profile.statusCode)) {
       parts.push(`${profile.name} ${unreadableWhat(profile.statusCode).phrase}`);
     } else if (profile.status === 'auth_error') {
-      parts.push(`${profile.name} needs a sign-in (codex-lab login ${profile.name})`);
+      parts.push(`${profile.name} needs a sign-in (${signInCommand(profile.name)})`);
     }
   }
   return `this run: ${[parts.join(', '), ...new Set(hints)].join('; ')}`;

@@ -14,6 +14,7 @@ import type {
   LabApi,
   LabState,
   LoginView,
+  PinResult,
   PrimingOutcomeView,
   RequestView,
   ShutdownView,
@@ -311,10 +312,10 @@ export class RemoteLab implements LabApi {
   primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
     return this.#call('primeNow', input, 120_000);
   }
-  pinSession(input: Inputs['pinSession']): Promise<ContractResult<null>> {
+  pinSession(input: Inputs['pinSession']): Promise<ContractResult<PinResult>> {
     return this.#call('pinSession', input);
   }
-  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<null>> {
+  pinRepo(input: Inputs['pinRepo']): Promise<ContractResult<PinResult>> {
     return this.#call('pinRepo', input);
   }
   refreshUsage(input: Inputs['refreshUsage']): Promise<ContractResult<UsageRefreshView>> {

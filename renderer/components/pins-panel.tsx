@@ -33,12 +33,20 @@ export function PinsPanel({ lab, now }: PinsPanelProps) {
     ? profile
     : (lab.profiles[0]?.name ?? '');
 
+  // What the last pin made, said beside the form: a pin moved from another profile says from
+  // which, as the CLI and the activity log do.
+  const [pinned, setPinned] = useState<string | null>(null);
+
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const result = await pinForm.submit((api) =>
-      api.pinRepo({ path: path.trim(), profile: chosen }),
-    );
-    if (result?.ok) setPath('');
+    const typed = path.trim();
+    setPinned(null);
+    const result = await pinForm.submit((api) => api.pinRepo({ path: typed, profile: chosen }));
+    if (result?.ok) {
+      setPath('');
+      const was = result.value.replaced;
+      setPinned(`Pinned ${typed} to ${chosen}${was === null ? '' : ` (was ${was})`}.`);
+    }
   };
   const remove = (pin: PinView) =>
     void run('Remove pin', (api) =>
@@ -134,6 +142,11 @@ export function PinsPanel({ lab, now }: PinsPanelProps) {
             Pin repository
           </button>
           <FieldError id={pinForm.errorId} error={pinForm.error} />
+          {pinned !== null && (
+            <p className="small muted" role="status" data-testid="pin-result">
+              {pinned}
+            </p>
+          )}
         </form>
       )}
     </section>

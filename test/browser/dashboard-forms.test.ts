@@ -6,6 +6,9 @@
  * scroll sideways, focus moves on when a card is removed, the status colours (on the cards and
  * on the accounts list's rows) reach WCAG AA contrast in both themes, and a double-clicked Continue to sign-in starts one sign-in.
  */
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
@@ -194,6 +197,27 @@ describe.skipIf(!hasChromium)('dashboard inline forms and layout', () => {
     await field.fill('');
     expect(await field.getAttribute('aria-invalid')).toBeNull();
     expect(await error.count()).toBe(0);
+  });
+
+  it('says, when a repository pin moves from another profile, from which', async () => {
+    const repo = realpathSync(mkdtempSync(join(tmpdir(), 'codex-lab-pin-moved-')));
+    mkdirSync(join(repo, '.git'));
+    try {
+      await openDashboard(1100);
+      const field = page.getByRole('textbox', { name: 'Repository path' });
+      const profile = page.getByRole('combobox', { name: 'Profile for the repository' });
+      const result = page.getByRole('region', { name: 'Pins' }).getByTestId('pin-result');
+      await profile.selectOption('work');
+      await field.fill(repo);
+      await field.press('Enter');
+      await expect.poll(() => result.textContent()).toBe(`Pinned ${repo} to work.`);
+      await profile.selectOption('team');
+      await field.fill(repo);
+      await field.press('Enter');
+      await expect.poll(() => result.textContent()).toBe(`Pinned ${repo} to team (was work).`);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it('does not scroll sideways at 380 px with a 64-character profile name', async () => {

@@ -198,7 +198,7 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     await card('work').getByRole('button', { name: 'Make active' }).click();
     await card('work').getByText('Active', { exact: true }).waitFor();
     fake.account('work@example.com').failures.push({ kind: 'usage_limit', resetsInSeconds: 3600 });
-    const response = await routerTurn(serve, 'glance-1');
+    const response = await routerTurn(serve, '0199aabb-0000-7000-8000-00000091a4ce');
     expect(response.headers.get('x-codex-lab-route')).toBe('fallback');
     const log = page.getByRole('table', { name: 'Request log' });
     const row = log.locator('tr[data-request]').first();
@@ -223,7 +223,9 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
     await page.getByRole('combobox', { name: 'Filter by profile' }).selectOption('work');
     expect(await log.count()).toBe(0);
     await page.getByRole('combobox', { name: 'Filter by profile' }).selectOption('');
-    await page.getByRole('combobox', { name: 'Filter by session' }).selectOption('glance-1');
+    await page
+      .getByRole('combobox', { name: 'Filter by session' })
+      .selectOption('0199aabb-0000-7000-8000-00000091a4ce');
     expect(await page.getByTestId('session-total').textContent()).toMatch(
       /This session — today: 1 req · 1\.2k in \(800 cached\)/,
     );
@@ -244,14 +246,16 @@ describe.skipIf(!hasChromium)('quota at a glance in the dashboard', () => {
 
   it('says, where a session is pinned to a limited account, that its turns will be refused', async () => {
     // work is still limited: a session pinned to it strictly gets usage-limit errors, as the CLI warns.
-    const select = page.getByRole('combobox', { name: 'Pin session glance-1 to' });
+    const select = page.getByRole('combobox', { name: 'Pin session …0091a4ce to' });
     await select.selectOption('work');
-    const pinRow = page.getByRole('table', { name: 'Pins' }).locator('tr[data-pin="glance-1"]');
+    const pinRow = page
+      .getByRole('table', { name: 'Pins' })
+      .locator('tr[data-pin="0199aabb-0000-7000-8000-00000091a4ce"]');
     await pinRow.waitFor();
     const warning =
       /^work is limited, back in (59m|1h), at \d\d:\d\d: sessions pinned to it get usage-limit errors until then\.$/;
     expect(await pinRow.getByTestId('pin-warning').textContent()).toMatch(warning);
-    const sessionRow = page.locator('tr[data-session="glance-1"]');
+    const sessionRow = page.locator('tr[data-session="0199aabb-0000-7000-8000-00000091a4ce"]');
     expect(await sessionRow.getByTestId('pin-warning').textContent()).toMatch(warning);
     // Unpinned, nothing is left to warn about.
     await select.selectOption('');

@@ -37,12 +37,25 @@ it('list, usage, usage --pool and status say an account with an open circuit is 
     await answer.text();
     return `${answer.headers.get('x-codex-lab-profile') ?? '-'}:${answer.status}`;
   };
-  expect((await runCodexLab(['pin', 'beta', '--session', 's-beta'], { home })).code).toBe(0);
-  expect((await runCodexLab(['pin', 'alpha', '--session', 's-alpha'], { home })).code).toBe(0);
+  expect(
+    (
+      await runCodexLab(['pin', 'beta', '--session', '0199aabb-0000-7000-8000-000000000010'], {
+        home,
+      })
+    ).code,
+  ).toBe(0);
+  expect(
+    (
+      await runCodexLab(['pin', 'alpha', '--session', '0199aabb-0000-7000-8000-000000000011'], {
+        home,
+      })
+    ).code,
+  ).toBe(0);
   // beta serves; then alpha's turns fail while beta works: alpha's failures are its own.
-  expect(await turn('s-beta')).toBe('beta:200');
+  expect(await turn('0199aabb-0000-7000-8000-000000000010')).toBe('beta:200');
   fake.account('alpha@example.com').stickyFailure = { kind: 'server_error', status: 500 };
-  for (let attempt = 0; attempt < 3; attempt += 1) expect(await turn('s-alpha')).toBe('alpha:500');
+  for (let attempt = 0; attempt < 3; attempt += 1)
+    expect(await turn('0199aabb-0000-7000-8000-000000000011')).toBe('alpha:500');
 
   const listed = await runCodexLab(['list', '--json'], { home });
   expect(listed.code, listed.stderr).toBe(0);

@@ -184,7 +184,9 @@ describe('codex-lab list', () => {
 
     const errors = [
       await runCodexLab(['rename', 'alice', 'bob'], { home }),
-      await runCodexLab(['pin', 'ghost', '--session', 's'], { home }),
+      await runCodexLab(['pin', 'ghost', '--session', '0199aabb-0000-7000-8000-000000000010'], {
+        home,
+      }),
       await runCodexLab(['remove', 'ghost'], { home }),
     ];
     for (const run of errors) expect(run.code).toBe(1);
@@ -198,8 +200,8 @@ describe('codex-lab list', () => {
     const store = new ProfileStore({ paths });
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
     await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
-    await store.setPin('session', 'thread-1', 'alice', true);
-    await store.setPin('session', 'thread-2', 'alice');
+    await store.setPin('session', '0199aabb-0000-7000-8000-000000000011', 'alice', true);
+    await store.setPin('session', '0199aabb-0000-7000-8000-000000000012', 'alice');
     const json = await runCodexLab(['list', '--json'], { home });
     const pins = await runCodexLab(['pins', '--json'], { home });
     const table = await runCodexLab(['list'], { home });
@@ -209,7 +211,11 @@ describe('codex-lab list', () => {
     expect(all).toHaveLength(2);
     expect(views.find((view) => view.name === 'alice')?.pins).toEqual(all);
     expect(views.find((view) => view.name === 'bob')?.pins).toEqual([]);
-    expect(all[0]).toMatchObject({ kind: 'session', key: 'thread-1', allowFallback: true });
+    expect(all[0]).toMatchObject({
+      kind: 'session',
+      key: '0199aabb-0000-7000-8000-000000000011',
+      allowFallback: true,
+    });
     // The table's PINS column counts the same pins.
     expect(table.stdout).toMatch(/^\s*alice\s.*\spinned \(2\)\s*$/m);
   });
@@ -317,7 +323,7 @@ describe('codex-lab list', () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
     const registry = JSON.parse(await readFile(paths.registry, 'utf8'));
     registry.active = 'ghost';
-    registry.pins.sessions['s-1'] = {
+    registry.pins.sessions['0199aabb-0000-7000-8000-000000000013'] = {
       profile: 'nobody',
       allowFallback: false,
       createdAt: '2026-11-30T00:00:00.000Z',
@@ -325,7 +331,7 @@ describe('codex-lab list', () => {
     await writeFile(paths.registry, JSON.stringify(registry));
     const expected = [
       'codex-lab: The active profile "ghost" does not exist, so new sessions are routed automatically; choose one with codex-lab use NAME, or codex-lab use auto.',
-      'codex-lab: The session pin s-1 names "nobody", which does not exist, so its turns are refused; remove it with codex-lab unpin --session s-1.',
+      'codex-lab: The session pin 0199aabb-0000-7000-8000-000000000013 names "nobody", which does not exist, so its turns are refused; remove it with codex-lab unpin --session 0199aabb-0000-7000-8000-000000000013.',
     ];
     const list = await runCodexLab(['list'], { home });
     expect(list.code).toBe(0);
@@ -333,7 +339,10 @@ describe('codex-lab list', () => {
     const pins = await runCodexLab(['pins'], { home });
     expect(pins.code).toBe(0);
     expect(pins.stderr.trim().split('\n')).toEqual(expected);
-    expect((await runCodexLab(['unpin', '--session', 's-1'], { home })).code).toBe(0);
+    expect(
+      (await runCodexLab(['unpin', '--session', '0199aabb-0000-7000-8000-000000000013'], { home }))
+        .code,
+    ).toBe(0);
     expect((await runCodexLab(['use', 'auto'], { home })).code).toBe(0);
     expect((await runCodexLab(['list'], { home })).stderr).toBe('');
   });

@@ -94,9 +94,12 @@ describe('codex-lab pins', () => {
     const repo = join(home, 'repo');
     await mkdir(join(repo, '.git'), { recursive: true });
     expect((await runCodexLab(['pin', 'work', '--repo', repo], { home })).code).toBe(0);
-    const pinned = await runCodexLab(['pin', 'home', '--session', 'thread-7', '--allow-fallback'], {
-      home,
-    });
+    const pinned = await runCodexLab(
+      ['pin', 'home', '--session', '0199aabb-0000-7000-8000-000000000010', '--allow-fallback'],
+      {
+        home,
+      },
+    );
     expect(pinned.code).toBe(0);
 
     const table = await runCodexLab(['pins'], { home });
@@ -104,7 +107,9 @@ describe('codex-lab pins', () => {
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^KIND\s+PINNED\s+PROFILE\s+WHEN EXHAUSTED$/);
     expect(lines[1]).toMatch(new RegExp(`^repo\\s+${repo}\\s+work\\s+strict$`));
-    expect(lines[2]).toMatch(/^session\s+thread-7\s+home\s+falls over when exhausted$/);
+    expect(lines[2]).toMatch(
+      /^session\s+0199aabb-0000-7000-8000-000000000010\s+home\s+falls over when exhausted$/,
+    );
 
     const json = JSON.parse((await runCodexLab(['pins', '--json'], { home })).stdout) as unknown[];
     expect(json).toEqual([
@@ -117,7 +122,7 @@ describe('codex-lab pins', () => {
       },
       {
         kind: 'session',
-        key: 'thread-7',
+        key: '0199aabb-0000-7000-8000-000000000010',
         profile: 'home',
         allowFallback: true,
         createdAt: expect.any(String),
@@ -148,8 +153,12 @@ describe('codex-lab pins', () => {
   });
 
   it('list marks pinned profiles', async () => {
-    await runCodexLab(['pin', 'work', '--session', 'a'], { home });
-    await runCodexLab(['pin', 'work', '--session', 'b'], { home });
+    await runCodexLab(['pin', 'work', '--session', '0199aabb-0000-7000-8000-000000000011'], {
+      home,
+    });
+    await runCodexLab(['pin', 'work', '--session', '0199aabb-0000-7000-8000-000000000012'], {
+      home,
+    });
     const list = await runCodexLab(['list'], { home });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(
@@ -306,17 +315,25 @@ describe('use and pin warn as codex --profile does', () => {
     expect(use.stderr).toMatch(
       /^codex-lab: home is limited, back in (1h 5\dm|2h), at \d\d:\d\d: until then new sessions go to another profile/,
     );
-    const pin = await runCodexLab(['pin', 'OLD', '--session', 's1'], { home });
+    const pin = await runCodexLab(
+      ['pin', 'OLD', '--session', '0199aabb-0000-7000-8000-000000000013'],
+      { home },
+    );
     expect(pin.code, pin.stderr).toBe(0);
-    expect(pin.stdout).toBe('Pinned session s1 to old.\n');
+    expect(pin.stdout).toBe('Pinned session 0199aabb-0000-7000-8000-000000000013 to old.\n');
     expect(pin.stderr).toBe(
       'codex-lab: old needs sign-in (run codex-lab login old): until then sessions pinned to it get sign-in errors.\n',
     );
     const fine = await runCodexLab(['use', 'work'], { home });
     expect(fine.stderr).toBe('');
-    const unpinned = await runCodexLab(['pin', 'auto', '--session', 's1'], { home });
+    const unpinned = await runCodexLab(
+      ['pin', 'auto', '--session', '0199aabb-0000-7000-8000-000000000013'],
+      { home },
+    );
     expect(unpinned.code, unpinned.stderr).toBe(0);
-    expect(unpinned.stdout).toBe('Session s1 is not pinned: the router chooses (auto).\n');
+    expect(unpinned.stdout).toBe(
+      'Session 0199aabb-0000-7000-8000-000000000013 is not pinned: the router chooses (auto).\n',
+    );
     expect((await store.readRegistry()).pins.sessions).toEqual({});
   });
 });
@@ -324,14 +341,14 @@ describe('use and pin warn as codex --profile does', () => {
 describe('remove says what else it changed', () => {
   it('names the pins it dropped and that new sessions are routed automatically again', async () => {
     await store.setActive('work');
-    await store.setPin('session', 's1', 'work');
+    await store.setPin('session', '0199aabb-0000-7000-8000-000000000013', 'work');
     await store.setPin('repo', '/tmp/some-repo', 'work');
     const run = await runCodexLab(['remove', 'work'], { home });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe(
       [
         'Removed work.',
-        'Dropped its 2 pins (session s1, repo /tmp/some-repo): they are routed automatically again.',
+        'Dropped its 2 pins (session 0199aabb-0000-7000-8000-000000000013, repo /tmp/some-repo): they are routed automatically again.',
         'work was the active profile: new unpinned sessions are routed automatically again (auto).',
         '',
       ].join('\n'),

@@ -42,7 +42,7 @@ describe('codex-lab unpin NAME', () => {
 
   it.each([
     [['--repo', 'REPO'], 'repos'],
-    [['--session', 'thread-1'], 'sessions'],
+    [['--session', '0199aabb-0000-7000-8000-000000000010'], 'sessions'],
   ] as const)(
     'unpin NAME %j removes the pin NAME holds, as unpin without NAME does',
     async (target, kind) => {
@@ -73,9 +73,14 @@ describe('codex-lab unpin NAME', () => {
   });
 
   it('unpin NAME with no pin there has nothing to do', async () => {
-    const run = await runCodexLab(['unpin', 'alice', '--session', 'thread-9'], { home });
+    const run = await runCodexLab(
+      ['unpin', 'alice', '--session', '0199aabb-0000-7000-8000-000000000011'],
+      { home },
+    );
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe('No pin for session thread-9; nothing to do.\n');
+    expect(run.stdout).toBe(
+      'No pin for session 0199aabb-0000-7000-8000-000000000011; nothing to do.\n',
+    );
   });
 
   it('pin made again as it stands says so and changes nothing', async () => {
@@ -114,7 +119,10 @@ describe('a pin made again while a router runs', () => {
 
   it.each([
     [['--repo', 'REPO'], 'Repo REPO is already pinned to alpha; nothing to do.\n'],
-    [['--session', 'thread-1'], 'Session thread-1 is already pinned to alpha; nothing to do.\n'],
+    [
+      ['--session', '0199aabb-0000-7000-8000-000000000010'],
+      'Session 0199aabb-0000-7000-8000-000000000010 is already pinned to alpha; nothing to do.\n',
+    ],
   ])(
     '%j twice: one activity line, and the second run says it was already so',
     async (target, second) => {

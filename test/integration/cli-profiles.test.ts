@@ -118,9 +118,15 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     [['remove', 'ghost'], /no profile named "ghost"/],
     [['remove', 'bob', '--force'], /--force only goes with --revoke/],
     [['use', 'ghost'], /no profile named "ghost"/],
-    [['pin', 'ghost', '--session', 's1'], /no profile named "ghost"/],
+    [
+      ['pin', 'ghost', '--session', '0199aabb-0000-7000-8000-000000000010'],
+      /no profile named "ghost"/,
+    ],
     [['pin', 'alice'], /exactly one of --session ID or --repo PATH/],
-    [['pin', 'alice', '--session', 's', '--repo', '.'], /exactly one of/],
+    [
+      ['pin', 'alice', '--session', '0199aabb-0000-7000-8000-000000000011', '--repo', '.'],
+      /exactly one of/,
+    ],
     [['unpin'], /exactly one of/],
   ])('%j fails with one clear line, exit 1, and changes nothing', async (args, message) => {
     const before = await snapshot();
@@ -137,7 +143,7 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     const repo = await mkdtemp(join(tmpdir(), 'codex-lab-repo-'));
     await mkdir(join(repo, '.git'));
     for (const target of [
-      ['--session', 's1'],
+      ['--session', '0199aabb-0000-7000-8000-000000000010'],
       ['--repo', repo],
     ]) {
       expect((await runCodexLab(['pin', 'bob', ...target], { home })).code).toBe(0);
@@ -206,24 +212,32 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
       cwd: repo,
     });
     expect(pin.code).toBe(0);
-    expect((await runCodexLab(['pin', 'bob', '--session', 'thread-1'], { home })).code).toBe(0);
+    expect(
+      (
+        await runCodexLab(['pin', 'bob', '--session', '0199aabb-0000-7000-8000-000000000012'], {
+          home,
+        })
+      ).code,
+    ).toBe(0);
     let registry = await store.readRegistry();
     expect(registry.active).toBe('work');
     expect(registry.pins.repos[await realpath(repo)]).toMatchObject({
       profile: 'work',
       allowFallback: true,
     });
-    expect(registry.pins.sessions['thread-1']).toMatchObject({
+    expect(registry.pins.sessions['0199aabb-0000-7000-8000-000000000012']).toMatchObject({
       profile: 'bob',
       allowFallback: false,
     });
 
-    expect((await runCodexLab(['unpin', '--session', 'thread-1'], { home })).stdout).toContain(
-      'Unpinned',
-    );
-    expect((await runCodexLab(['unpin', '--session', 'thread-1'], { home })).stdout).toContain(
-      'nothing to do',
-    );
+    expect(
+      (await runCodexLab(['unpin', '--session', '0199aabb-0000-7000-8000-000000000012'], { home }))
+        .stdout,
+    ).toContain('Unpinned');
+    expect(
+      (await runCodexLab(['unpin', '--session', '0199aabb-0000-7000-8000-000000000012'], { home }))
+        .stdout,
+    ).toContain('nothing to do');
     const removed = await runCodexLab(['remove', 'work'], { home });
     expect(removed.code).toBe(0);
     expect(removed.stdout).toContain('Removed work');

@@ -13,7 +13,10 @@ export interface ServeChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `codex-lab serve --port 0` (on 127.0.0.1, or `--host ::1`) and waits for its URL line. */
+/**
+ * Starts `codex-lab serve --port 0` (on 127.0.0.1, or `--host ::1` or `0.0.0.0`) and waits for its
+ * URL line.
+ */
 export async function startServe(
   home: string,
   env: Record<string, string>,
@@ -39,7 +42,7 @@ export async function startServe(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
     const check = () => {
-      const match = /listening on (http:\/\/(?:127\.0\.0\.1|\[::1\]):\d+)/.exec(stdout);
+      const match = /listening on (http:\/\/(?:127\.0\.0\.1|\[::1\]|0\.0\.0\.0):\d+)/.exec(stdout);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);

@@ -49,8 +49,20 @@ it('rename moves and remove forgets quota, priming and pins; list shows the last
     CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
   };
   expect((await runCodexLab(['usage', '--refresh'], { home, env })).code).toBe(0);
-  expect((await runCodexLab(['pin', 'alpha', '--session', 's-a'], { home })).code).toBe(0);
-  expect((await runCodexLab(['pin', 'beta', '--session', 's-b'], { home })).code).toBe(0);
+  expect(
+    (
+      await runCodexLab(['pin', 'alpha', '--session', '0199aabb-0000-7000-8000-000000000010'], {
+        home,
+      })
+    ).code,
+  ).toBe(0);
+  expect(
+    (
+      await runCodexLab(['pin', 'beta', '--session', '0199aabb-0000-7000-8000-000000000011'], {
+        home,
+      })
+    ).code,
+  ).toBe(0);
   expect((await runCodexLab(['priming', 'on', 'alpha'], { home })).code).toBe(0);
   const at = Date.now() - 2 * 3600_000;
   await recordPrimingOutcome(paths, 'alpha', {
@@ -90,7 +102,9 @@ it('rename moves and remove forgets quota, priming and pins; list shows the last
   let priming = await json(paths.priming);
   expect(Object.keys(priming.profiles).sort()).toEqual(['beta', 'gamma']);
   expect(priming.profiles.beta).toEqual(betaPriming);
-  expect((await json(paths.registry)).pins.sessions['s-a'].profile).toBe('gamma');
+  expect(
+    (await json(paths.registry)).pins.sessions['0199aabb-0000-7000-8000-000000000010'].profile,
+  ).toBe('gamma');
   const renamed = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout);
   expect(renamed[0]).toMatchObject({ name: 'gamma', primingLast: { outcome: 'confirmed' } });
   expect(renamed[0].quota.secondary).not.toBeNull();
@@ -102,7 +116,9 @@ it('rename moves and remove forgets quota, priming and pins; list shows the last
   priming = await json(paths.priming);
   expect(Object.keys(priming.profiles)).toEqual(['beta']);
   expect(priming.profiles.beta).toEqual(betaPriming);
-  expect(Object.keys((await json(paths.registry)).pins.sessions)).toEqual(['s-b']);
+  expect(Object.keys((await json(paths.registry)).pins.sessions)).toEqual([
+    '0199aabb-0000-7000-8000-000000000011',
+  ]);
 });
 
 it('a profile that serves turns through the router has its last use recorded (list --json lastUsedAt)', async () => {
@@ -113,9 +129,15 @@ it('a profile that serves turns through the router has its last use recorded (li
   const serve = await startServe(home, env);
   try {
     const token = (await runCodexLab(['token'], { home })).stdout.trim();
-    expect((await runCodexLab(['pin', 'beta', '--session', 's-used'], { home })).code).toBe(0);
+    expect(
+      (
+        await runCodexLab(['pin', 'beta', '--session', '0199aabb-0000-7000-8000-000000000012'], {
+          home,
+        })
+      ).code,
+    ).toBe(0);
     const before = Date.now();
-    const answer = await postTurn(serve, token, 's-used');
+    const answer = await postTurn(serve, token, '0199aabb-0000-7000-8000-000000000012');
     expect(answer.status).toBe(200);
     await answer.text();
     // Written off the request path: wait for the registry to say so.
@@ -150,11 +172,17 @@ it('a missing auth file put back: the router serves pinned turns again on its ow
   const serve = await startServe(home, env);
   children.push(serve);
   const token = (await runCodexLab(['token'], { home })).stdout.trim();
-  expect((await runCodexLab(['pin', 'beta', '--session', 's-beta'], { home })).code).toBe(0);
+  expect(
+    (
+      await runCodexLab(['pin', 'beta', '--session', '0199aabb-0000-7000-8000-000000000013'], {
+        home,
+      })
+    ).code,
+  ).toBe(0);
 
   const aside = `${paths.profileAuth('beta')}.moved`;
   await rename(paths.profileAuth('beta'), aside);
-  const refused = await postTurn(serve, token, 's-beta');
+  const refused = await postTurn(serve, token, '0199aabb-0000-7000-8000-000000000013');
   expect(refused.status).toBe(400);
   await refused.text();
   // The activity says it once, not "beta needs a new sign-in: beta needs a new sign-in (…)".
@@ -164,7 +192,7 @@ it('a missing auth file put back: the router serves pinned turns again on its ow
   // What the dashboard's activity keeps names no command (the card has "Sign in again").
   const refusedLines = state.activity.filter((entry) => entry.kind === 'refused');
   expect(refusedLines.map((entry) => entry.message)).toEqual([
-    'Refused session s-beta (400 not_signed_in): The pinned profile beta needs a new sign-in.',
+    'Refused session 0199aabb-0000-7000-8000-000000000013 (400 not_signed_in): The pinned profile beta needs a new sign-in.',
   ]);
   const signIn = state.activity.filter((entry) => entry.kind === 'auth_error');
   expect(signIn.length).toBeGreaterThan(0);
@@ -177,11 +205,11 @@ it('a missing auth file put back: the router serves pinned turns again on its ow
   // with no sign-in and no command.
   await rename(aside, paths.profileAuth('beta'));
   const deadline = Date.now() + 10_000;
-  let served = await postTurn(serve, token, 's-beta');
+  let served = await postTurn(serve, token, '0199aabb-0000-7000-8000-000000000013');
   while (served.status !== 200 && Date.now() < deadline) {
     await served.text();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    served = await postTurn(serve, token, 's-beta');
+    served = await postTurn(serve, token, '0199aabb-0000-7000-8000-000000000013');
   }
   expect(served.status).toBe(200);
   expect(served.headers.get('x-codex-lab-profile')).toBe('beta');

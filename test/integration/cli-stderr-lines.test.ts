@@ -26,8 +26,8 @@ const commands = [
   usage,
   ['pins'],
   ['use', 'alice'],
-  ['pin', 'alice', '--session', 's-1'],
-  ['unpin', '--session', 's-1'],
+  ['pin', 'alice', '--session', '0199aabb-0000-7000-8000-000000000010'],
+  ['unpin', '--session', '0199aabb-0000-7000-8000-000000000010'],
   ['use', 'auto'],
 ];
 

@@ -74,11 +74,17 @@ afterEach(async () => {
 
 describe('CLI operations while the desktop host runs the router', () => {
   it('pin, a new login and a re-sign-in of an auth_error profile are live within a second', async () => {
-    let since = await cli(['pin', 'alice', '--session', 's-pinned']);
+    let since = await cli(['pin', 'alice', '--session', '0199aabb-0000-7000-8000-000000000010']);
     await expectLive(since, (state) =>
-      state.activity.some((entry) => entry.message === 'Pinned session s-pinned to alice.'),
+      state.activity.some(
+        (entry) =>
+          entry.message === 'Pinned session 0199aabb-0000-7000-8000-000000000010 to alice.',
+      ),
     );
-    expect(await route('s-pinned')).toEqual({ profile: 'alice', route: 'pinned' });
+    expect(await route('0199aabb-0000-7000-8000-000000000010')).toEqual({
+      profile: 'alice',
+      route: 'pinned',
+    });
 
     // A new account signs in while the app hosts the router: listed at once, quota already read.
     setNextLogin(fixture.fake, 'carol@example.com');
@@ -86,14 +92,17 @@ describe('CLI operations while the desktop host runs the router', () => {
     await expectLive(since, (state) => profile(state, 'carol')?.quota.updatedAt != null);
 
     // bob's sign-in breaks (expired access token, dead refresh token), then bob signs in again.
-    await cli(['pin', 'bob', '--session', 's-bob']);
+    await cli(['pin', 'bob', '--session', '0199aabb-0000-7000-8000-000000000011']);
     expireAccessTokens(fixture.fake, 'bob@example.com');
     scriptRefresh(fixture.fake, 'bob@example.com', 'refresh_token_invalidated');
-    expect((await route('s-bob')).profile).not.toBe('bob');
+    expect((await route('0199aabb-0000-7000-8000-000000000011')).profile).not.toBe('bob');
     await expectLive(Date.now() - 5000, (state) => profile(state, 'bob')?.status === 'auth_error');
     setNextLogin(fixture.fake, 'bob@example.com');
     since = await login(['bob']);
     await expectLive(since, (state) => profile(state, 'bob')?.status === 'ok');
-    expect(await route('s-bob')).toEqual({ profile: 'bob', route: 'pinned' });
+    expect(await route('0199aabb-0000-7000-8000-000000000011')).toEqual({
+      profile: 'bob',
+      route: 'pinned',
+    });
   });
 });

@@ -7,7 +7,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startLogin } from '../../core/auth/browser-login.ts';
 import { silentLogger, systemClock, type Logger } from '../../core/ports.ts';
 import { createRouterServer } from '../../core/proxy/server.ts';
@@ -15,6 +15,7 @@ import type { ProxyEngine } from '../../core/proxy/engine.ts';
 import { setNextLogin } from '../fakes/fake-issuer.ts';
 import { startSignInFixture, visit, type SignInFixture } from '../helpers/auth-harness.ts';
 import { runCodexLab } from '../helpers/cli.ts';
+import { startServe, stopServes } from './cli-serve-helper.ts';
 import { createTestLabService, startTestRouter, type TestRouter } from '../helpers/lab-service.ts';
 import { tempFolder } from '../helpers/temp-folder.ts';
 
@@ -241,24 +242,34 @@ describe('the sign-in callback', () => {
 });
 
 describe('serve --host', () => {
-  it('warns loudly when the address is not loopback', async () => {
+  it('warns loudly when the address is not loopback, once the router listens there', async () => {
     const home = tempFolder('codex-lab-home-');
-    // --port with a bad value ends the command right after the warning; nothing is exposed.
-    const run = await runCodexLab(['serve', '--host', '0.0.0.0', '--port', 'nope'], { home });
-    expect(run.stderr).toContain('WARNING: --host 0.0.0.0 exposes the router');
+    // The router listens on every interface for a moment (a free port), then stops.
+    const serve = await startServe(home, {}, ['--host', '0.0.0.0']);
+    try {
+      await vi.waitFor(() =>
+        expect(serve.output()).toContain('WARNING: --host 0.0.0.0 exposes the router'),
+      );
+    } finally {
+      await stopServes([serve]);
+    }
+    // An address refused before listening is said alone: nothing is exposed, nothing to warn of.
+    const refused = await runCodexLab(['serve', '--host', '0.0.0.0', '--port', 'nope'], { home });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).not.toContain('WARNING');
     const quiet = await runCodexLab(['serve', '--host', '127.0.0.1', '--port', 'nope'], { home });
     expect(quiet.stderr).not.toContain('WARNING');
   });
 
   it('says in one sentence that it cannot listen on the host or port asked for, never with a stack trace', async () => {
     const home = tempFolder('codex-lab-home-');
-    /** The sentence after the exposure warning, checked to be the only other line. */
+    /** The one line it says: no exposure warning for an address it does not listen on. */
     const failureOf = async (args: string[], env: Record<string, string> = {}) => {
       const run = await runCodexLab(['serve', ...args], { home, env });
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
       const lines = run.stderr.trimEnd().split('\n');
-      expect(lines.filter((line) => !line.includes('WARNING'))).toHaveLength(1);
+      expect(lines).toHaveLength(1);
       expect(run.stderr).not.toMatch(/ at |node:|Error:/);
       return lines.at(-1)!;
     };

@@ -130,11 +130,17 @@ describe('CLI operations while serve runs', () => {
     since = await cli(['use', 'auto']);
     await expectLive(since, (state) => state.active === 'auto');
 
-    since = await cli(['pin', 'alice', '--session', 's-pinned']);
+    since = await cli(['pin', 'alice', '--session', '0199aabb-0000-7000-8000-000000000010']);
     await expectLive(since, (state) =>
-      state.activity.some((entry) => entry.message === 'Pinned session s-pinned to alice.'),
+      state.activity.some(
+        (entry) =>
+          entry.message === 'Pinned session 0199aabb-0000-7000-8000-000000000010 to alice.',
+      ),
     );
-    expect(await route('s-pinned')).toEqual({ profile: 'alice', route: 'pinned' });
+    expect(await route('0199aabb-0000-7000-8000-000000000010')).toEqual({
+      profile: 'alice',
+      route: 'pinned',
+    });
 
     since = await cli(['priming', 'on', 'bob']);
     await expectLive(since, (state) => profile(state, 'bob')?.priming === true);
@@ -152,7 +158,10 @@ describe('CLI operations while serve runs', () => {
       (state) => profile(state, 'work') !== undefined && profile(state, 'alice') === undefined,
     );
     // The pinned session follows its profile to the new name.
-    expect(await route('s-pinned')).toEqual({ profile: 'work', route: 'pinned' });
+    expect(await route('0199aabb-0000-7000-8000-000000000010')).toEqual({
+      profile: 'work',
+      route: 'pinned',
+    });
 
     since = await cli(['remove', 'work']);
     await expectLive(since, (state) => state.profiles.map((p) => p.name).join() === 'bob');
@@ -169,10 +178,10 @@ describe('CLI operations while serve runs', () => {
     );
 
     // bob's sign-in breaks: its access token expires and its refresh token is dead.
-    await cli(['pin', 'bob', '--session', 's-bob']);
+    await cli(['pin', 'bob', '--session', '0199aabb-0000-7000-8000-000000000011']);
     expireAccessTokens(fake, 'bob@example.com');
     scriptRefresh(fake, 'bob@example.com', 'refresh_token_invalidated');
-    const moved = await route('s-bob');
+    const moved = await route('0199aabb-0000-7000-8000-000000000011');
     expect(moved.profile).not.toBe('bob');
     await expectLive(Date.now() - 5000, (state) => profile(state, 'bob')?.status === 'auth_error');
 
@@ -180,7 +189,10 @@ describe('CLI operations while serve runs', () => {
     setNextLogin(fake, 'bob@example.com');
     since = await login(['bob']);
     await expectLive(since, (state) => profile(state, 'bob')?.status === 'ok');
-    expect(await route('s-bob')).toEqual({ profile: 'bob', route: 'pinned' });
+    expect(await route('0199aabb-0000-7000-8000-000000000011')).toEqual({
+      profile: 'bob',
+      route: 'pinned',
+    });
     const listed = JSON.parse((await runCodexLab(['list', '--json'], { home })).stdout) as Array<{
       name: string;
       status: string;

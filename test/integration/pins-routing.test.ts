@@ -94,15 +94,24 @@ describe('pins reach the router', () => {
   });
 
   it('a session pin from the CLI, made while the router runs, routes that session', async () => {
-    const pin = await runCodexLab(['pin', 'beta', '--session', 'cli-session'], { home });
+    const pin = await runCodexLab(
+      ['pin', 'beta', '--session', '0199aabb-0000-7000-8000-000000000010'],
+      { home },
+    );
     expect(pin.code, pin.stderr).toBe(0);
     // The CLI pins through the running router's control API, which routes by the pin at once
     // (no wait for the router's once-a-second look at the registry).
-    expect(await turn('cli-session')).toMatchObject({ profile: 'beta', route: 'pinned' });
+    expect(await turn('0199aabb-0000-7000-8000-000000000010')).toMatchObject({
+      profile: 'beta',
+      route: 'pinned',
+    });
     expect((await turn('other-session')).route).not.toBe('pinned');
-    expect((await runCodexLab(['unpin', '--session', 'cli-session'], { home })).code).toBe(0);
+    expect(
+      (await runCodexLab(['unpin', '--session', '0199aabb-0000-7000-8000-000000000010'], { home }))
+        .code,
+    ).toBe(0);
     // Unpinned: the session may stay where it is (sticky), but it is no longer pinned.
-    expect((await turn('cli-session')).route).not.toBe('pinned');
+    expect((await turn('0199aabb-0000-7000-8000-000000000010')).route).not.toBe('pinned');
   });
 
   it('a repo pin from the CLI routes every session whose workspace is that repo', async () => {
@@ -178,14 +187,27 @@ describe('pins reach the router', () => {
   });
 
   it('session and repo pins through the control API route too', async () => {
-    expect(await control('pinSession', { sessionId: 'api-session', profile: 'beta' })).toEqual({
+    expect(
+      await control('pinSession', {
+        sessionId: '0199aabb-0000-7000-8000-000000000011',
+        profile: 'beta',
+      }),
+    ).toEqual({
       ok: true,
-      value: null,
+      value: { replaced: null },
     });
-    expect(await turn('api-session')).toMatchObject({ profile: 'beta', route: 'pinned' });
+    expect(await turn('0199aabb-0000-7000-8000-000000000011')).toMatchObject({
+      profile: 'beta',
+      route: 'pinned',
+    });
+    // Another client's upper-case spelling of the id is the same session.
+    expect(await turn('0199AABB-0000-7000-8000-000000000011')).toMatchObject({
+      profile: 'beta',
+      route: 'pinned',
+    });
     expect(await control('pinRepo', { path: repo, profile: 'beta' })).toEqual({
       ok: true,
-      value: null,
+      value: { replaced: null },
     });
     expect(await turn('api-repo', { workspace: repo })).toMatchObject({
       profile: 'beta',
@@ -198,26 +220,35 @@ describe('pins reach the router', () => {
     expect(unknown.ok).toBe(false);
     expect(unknown.message).toContain('nobody');
     await control('pinRepo', { path: repo, profile: null });
-    await control('pinSession', { sessionId: 'api-session', profile: null });
+    await control('pinSession', {
+      sessionId: '0199aabb-0000-7000-8000-000000000011',
+      profile: null,
+    });
     // No longer pinned (the repo/model bucket may still prefer beta: routing step 4).
     expect((await turn('api-repo-2', { workspace: repo })).route).not.toBe('pinned');
   });
 
   it('session_id (older Codex) and session-id name the same session', async () => {
-    await control('pinSession', { sessionId: 'spelled', profile: 'beta' });
+    await control('pinSession', {
+      sessionId: '0199aabb-0000-7000-8000-000000000012',
+      profile: 'beta',
+    });
     const underscore = await fetch(`${url}/backend-api/codex/responses`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
         'content-type': 'application/json',
-        session_id: 'spelled',
+        session_id: '0199aabb-0000-7000-8000-000000000012',
       },
       body: JSON.stringify({ model: 'gpt-5.5', input: [], stream: true }),
     });
     await underscore.text();
     expect(underscore.headers.get('x-codex-lab-profile')).toBe('beta');
     expect(underscore.headers.get('x-codex-lab-route')).toBe('pinned');
-    await control('pinSession', { sessionId: 'spelled', profile: null });
+    await control('pinSession', {
+      sessionId: '0199aabb-0000-7000-8000-000000000012',
+      profile: null,
+    });
   });
 
   it('the pin header reads a name as every command does: upper case is the profile, auto is no pin', async () => {
@@ -233,11 +264,19 @@ describe('pins reach the router', () => {
       ).toMatchObject({ status: 200, route: 'best' });
     }
     // A session pin still holds under an `auto` header: auto is "no header pin", nothing more.
-    await control('pinSession', { sessionId: 'header-auto-pinned', profile: 'beta' });
+    await control('pinSession', {
+      sessionId: '0199aabb-0000-7000-8000-000000000013',
+      profile: 'beta',
+    });
     expect(
-      await turn('header-auto-pinned', { headers: { 'x-codex-lab-profile': 'auto' } }),
+      await turn('0199aabb-0000-7000-8000-000000000013', {
+        headers: { 'x-codex-lab-profile': 'auto' },
+      }),
     ).toMatchObject({ profile: 'beta', route: 'pinned' });
-    await control('pinSession', { sessionId: 'header-auto-pinned', profile: null });
+    await control('pinSession', {
+      sessionId: '0199aabb-0000-7000-8000-000000000013',
+      profile: null,
+    });
     const unknown = await turn('header-ghost', { headers: { 'x-codex-lab-profile': 'Ghost' } });
     expect(unknown.status).toBe(400);
   });

@@ -191,13 +191,14 @@ describe('control API', () => {
     const ok = await fetch(`${url}/lab/v1/pinSession`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
-      body: JSON.stringify({ sessionId: 'pinned-1', profile: 'alpha' }),
+      body: JSON.stringify({ sessionId: '0199AABB-0000-7000-8000-000000000001', profile: 'alpha' }),
     });
-    expect(await ok.json()).toEqual({ ok: true, value: null });
+    expect(await ok.json()).toEqual({ ok: true, value: { replaced: null } });
     const pins = (await (await get('pins')).json()) as {
       sessions: Record<string, { profile: string }>;
     };
-    expect(pins.sessions['pinned-1']?.profile).toBe('alpha');
+    // Kept in lower case, as Codex sends it.
+    expect(pins.sessions['0199aabb-0000-7000-8000-000000000001']?.profile).toBe('alpha');
     const missing = await fetch(`${url}/lab/v1/setActive`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
@@ -255,7 +256,7 @@ describe('control API answers', () => {
       status: 400,
       ok: false,
       code: 'invalid_argument',
-      message: 'A session id is at most 200 characters; this one has 300.',
+      message: `"${'x'.repeat(80)}…" is not a Codex session id: give the session's UUID as Codex shows it (like 0199aabb-ccdd-7eef-8899-aabbccddeeff).`,
     });
     expect(await failure(await call('renameProfile', { from: 'alpha', to: 'beta' }))).toMatchObject(
       { status: 409, code: 'name_taken' },
@@ -263,7 +264,8 @@ describe('control API answers', () => {
   });
 
   it('refuse to unpin a session id no pin has and the rules refuse, keeping it out of the log', async () => {
-    for (const sessionId of [long, 'a\nb']) {
+    const unpinned = '0199aabb-0000-7000-8000-000000000002';
+    for (const sessionId of [long, 'a\nb', 'no-such-pin']) {
       expect(await failure(await call('pinSession', { sessionId, profile: null }))).toMatchObject({
         status: 400,
         code: 'invalid_argument',
@@ -273,7 +275,7 @@ describe('control API answers', () => {
     for (const profile of [null, 'auto']) {
       expect(
         await failure(
-          await call('pinSession', { sessionId: 'no-such-pin', profile, allowFallback: true }),
+          await call('pinSession', { sessionId: unpinned, profile, allowFallback: true }),
         ),
       ).toMatchObject({ status: 400, code: 'invalid_argument' });
       expect(
@@ -281,9 +283,7 @@ describe('control API answers', () => {
       ).toMatchObject({ status: 400, code: 'invalid_argument' });
     }
     // A valid id with no pin still unpins (nothing to do).
-    expect((await call('pinSession', { sessionId: 'no-such-pin', profile: null })).status).toBe(
-      200,
-    );
+    expect((await call('pinSession', { sessionId: unpinned, profile: null })).status).toBe(200);
   });
 
   it('refuse an empty name or session id by the same core rules', async () => {

@@ -73,12 +73,22 @@ describe('rename and remove through LabService', () => {
     await turn(url, 'session-a', 'alpha');
     await turn(url, 'session-b', 'beta');
     expect((await api.refreshUsage({ profile: null })).ok).toBe(true);
-    expect((await api.pinSession({ sessionId: 'pin-a', profile: 'alpha' })).ok).toBe(true);
+    expect(
+      (
+        await api.pinSession({
+          sessionId: '0199aabb-0000-7000-8000-000000000010',
+          profile: 'alpha',
+        })
+      ).ok,
+    ).toBe(true);
     // A repository folder (inside the home, which the test removes): a pin must name one.
     const repo = join(home, 'repo-a');
     await mkdir(join(repo, '.git'), { recursive: true });
     expect((await api.pinRepo({ path: repo, profile: 'alpha' })).ok).toBe(true);
-    expect((await api.pinSession({ sessionId: 'pin-b', profile: 'beta' })).ok).toBe(true);
+    expect(
+      (await api.pinSession({ sessionId: '0199aabb-0000-7000-8000-000000000011', profile: 'beta' }))
+        .ok,
+    ).toBe(true);
     for (const name of ['alpha', 'beta']) {
       await recordPrimingOutcome(paths, name, {
         at: Date.now(),
@@ -125,9 +135,9 @@ describe('rename and remove through LabService', () => {
     expect(claims.filter((name) => name.startsWith('alpha--'))).toEqual([]);
     expect(claims).toContain('gamma--weekly--1000.json');
     let registry = await json(paths.registry);
-    expect(registry.pins.sessions['pin-a'].profile).toBe('gamma');
+    expect(registry.pins.sessions['0199aabb-0000-7000-8000-000000000010'].profile).toBe('gamma');
     expect(registry.pins.repos[realpathSync(repo)].profile).toBe('gamma');
-    expect(registry.pins.sessions['pin-b'].profile).toBe('beta');
+    expect(registry.pins.sessions['0199aabb-0000-7000-8000-000000000011'].profile).toBe('beta');
     let state = await api.getState();
     expect(state.sessions.find((s) => s.id === 'session-a')?.profile).toBe('gamma');
     expect(state.sessions.find((s) => s.id === 'session-b')?.profile).toBe('beta');
@@ -143,7 +153,7 @@ describe('rename and remove through LabService', () => {
     priming = await json(paths.priming);
     expect(Object.keys(priming.profiles)).toEqual(['beta']);
     registry = await json(paths.registry);
-    expect(Object.keys(registry.pins.sessions)).toEqual(['pin-b']);
+    expect(Object.keys(registry.pins.sessions)).toEqual(['0199aabb-0000-7000-8000-000000000011']);
     expect(registry.pins.repos).toEqual({});
     state = await api.getState();
     expect(state.profiles.map((view) => view.name)).toEqual(['beta']);

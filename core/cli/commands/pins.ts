@@ -5,6 +5,7 @@
 import { cliProfileStore } from '../profile-store.ts';
 import { danglingReferences, pinViews } from '../../service/pins.ts';
 import { writeLine, type CliContext } from '../context.ts';
+import { codexLabCommand } from '../../format.ts';
 import { fitTable, formatJson, outputWidth, wrapText, type FitColumn } from '../format.ts';
 import { describeRepoSubfolder, enclosingRepository } from '../../profiles/repo-path.ts';
 
@@ -40,7 +41,7 @@ export async function runPins(
     if (repository === null) continue;
     writeLine(
       context.stderr,
-      `codex-lab: The repository pin ${pin.key} never applies: ${describeRepoSubfolder(pin.key, repository)}; pin ${repository} instead, and remove this one with codex-lab unpin --repo ${pin.key}.`,
+      `codex-lab: The repository pin ${pin.key} never applies: ${describeRepoSubfolder(pin.key, repository)}; pin ${repository} instead, and remove this one with ${codexLabCommand('unpin', '--repo', pin.key)}.`,
     );
   }
   if (options['json'] === true) {

@@ -5,7 +5,7 @@
  */
 import { codexClientHeaders } from '../../auth/codex-identity.ts';
 import { LabError } from '../../errors.ts';
-import { humanizeTimes, signInCommand } from '../../format.ts';
+import { codexLabCommand, humanizeTimes, noProfilesSentence, signInCommand } from '../../format.ts';
 import { createWorkspaceRoutes } from '../../net/workspace-routing.ts';
 import { systemClock } from '../../ports.ts';
 import { describePrimeRequest } from '../../priming/request.ts';
@@ -24,7 +24,7 @@ export async function runPrimingToggle(context: CliContext, args: string[]): Pro
   if (state !== 'on' && state !== 'off') {
     throw new LabError(
       'invalid_argument',
-      `Priming can be turned "on" or "off", not "${args[0] ?? ''}": run codex-lab priming on ${args[1] || 'NAME'}.`,
+      `Priming can be turned "on" or "off", not "${args[0] ?? ''}": run ${codexLabCommand('priming', 'on', args[1] || 'NAME')}.`,
     );
   }
   const name = nameArgument(args[1]);
@@ -64,9 +64,13 @@ export async function runPrime(
   if (named !== undefined) {
     names = [(await store.getProfile(named)).name];
   } else {
-    names = (await store.listProfiles())
-      .filter((entry) => entry.priming.enabled)
-      .map((entry) => entry.name);
+    const profiles = await store.listProfiles();
+    if (profiles.length === 0) {
+      // An empty home has nothing to turn priming on for: said as every command says it.
+      writeLine(context.stdout, noProfilesSentence);
+      return 0;
+    }
+    names = profiles.filter((entry) => entry.priming.enabled).map((entry) => entry.name);
     if (names.length === 0) {
       writeLine(
         context.stdout,

@@ -5,15 +5,16 @@
  * `runCli` prints as one line.
  */
 import { LabError } from '../../errors.ts';
-import { nameArgument } from '../arguments.ts';
+import { commandLineRule, nameArgument } from '../arguments.ts';
 import { cliProfileStore } from '../profile-store.ts';
-import { capitalize, type RoutingUse } from '../../format.ts';
+import { capitalize, codexLabCommand, shellArgument, type RoutingUse } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
 import { canonicalRepoPath } from '../../profiles/repo-path.ts';
 import type { Pin } from '../../profiles/schema.ts';
 import {
-  checkSessionIdGiven,
+  checkSessionId,
   pinStands,
+  sessionPinKey,
   referencesTo,
   type ProfileReferences,
 } from '../../profiles/store.ts';
@@ -41,7 +42,7 @@ export async function runRename(context: CliContext, args: string[]): Promise<nu
   if (lab.routerUrl !== null) {
     writeLine(
       context.stdout,
-      `Running Codex sessions pinned to ${current} (codex-lab codex --profile ${current}, CODEX_LAB_PROFILE=${current}) follow it to ${saved} while this router runs; start new ones with ${saved}.`,
+      `Running Codex sessions pinned to ${current} (${codexLabCommand('codex', '--profile', current)}, CODEX_LAB_PROFILE=${shellArgument(current)}) follow it to ${saved} while this router runs; start new ones with ${saved}.`,
     );
   }
   return 0;
@@ -158,28 +159,38 @@ async function readPinCommand(
     const { checkPinOptions } = await import('../../service/operations.ts');
     checkPinOptions({ profile: name, allowFallback });
   }
-  return { name, target: await pinTarget(options), allowFallback };
+  return { name, target: await pinTarget(command, options), allowFallback };
 }
 
-async function pinTarget(options: Record<string, unknown>): Promise<PinTarget> {
+async function pinTarget(
+  command: 'pin' | 'unpin',
+  options: Record<string, unknown>,
+): Promise<PinTarget> {
   const session = options['session'];
   const repo = options['repo'];
   if ((session === undefined) === (repo === undefined)) {
     throw new LabError('invalid_argument', 'Give exactly one of --session ID or --repo PATH.');
   }
   if (typeof session === 'string') {
-    // Said before anything is read, in the store's own sentence (every surface's).
-    checkSessionIdGiven(session);
-    return {
-      kind: 'session',
-      key: session,
-      shown: `session ${session}`,
-      option: `--session ${session}`,
-    };
+    // Said before anything is read, in the store's own sentence (every surface's), as a mistyped
+    // command line is (exit 2); an unpin may name a pin made before ids had to be UUIDs, which
+    // `sessionPinKey` reads against the pins.
+    if (command === 'unpin') return sessionTarget(session);
+    return sessionTarget(commandLineRule(() => checkSessionId(session)));
   }
   // Resolved here, against this command's working folder, before it reaches any router.
   const key = await canonicalRepoPath(String(repo), process.cwd());
-  return { kind: 'repo', key, shown: `repo ${key}`, option: `--repo ${key}` };
+  return { kind: 'repo', key, shown: `repo ${key}`, option: `--repo ${shellArgument(key)}` };
+}
+
+/** The target of a session pin kept under `key`. */
+function sessionTarget(key: string): PinTarget {
+  return {
+    kind: 'session',
+    key,
+    shown: `session ${key}`,
+    option: `--session ${shellArgument(key)}`,
+  };
 }
 
 /** The pins of `target`'s kind, as the registry holds them now. */
@@ -193,13 +204,13 @@ async function setPin(
   target: PinTarget,
   profile: string | null,
   allowFallback: boolean,
-): Promise<void> {
+): Promise<string | null> {
   const lab = await openLabClient(context);
-  valueOf(
+  return valueOf(
     target.kind === 'session'
       ? await lab.pinSession({ sessionId: target.key, profile, allowFallback })
       : await lab.pinRepo({ path: target.key, profile, allowFallback }),
-  );
+  ).replaced;
 }
 
 /** `pin NAME --session ID | --repo PATH [--allow-fallback]`. */
@@ -227,10 +238,11 @@ export async function runPin(
     );
     return 0;
   }
-  await setPin(context, target, profile, allowFallback);
+  // A pin moved from another profile says so, as the activity log does.
+  const replaced = await setPin(context, target, profile, allowFallback);
   writeLine(
     context.stdout,
-    `Pinned ${target.shown} to ${profile}${allowFallback ? ' (falls over when exhausted)' : ''}.`,
+    `Pinned ${target.shown} to ${profile}${replaced === null ? '' : ` (was ${replaced})`}${allowFallback ? ' (falls over when exhausted)' : ''}.`,
   );
   await warnIfUnavailable(context, profile, allowFallback ? 'pin-fallback' : 'pin');
   return 0;
@@ -246,9 +258,14 @@ export async function runUnpin(
   args: string[],
   options: Record<string, unknown>,
 ): Promise<number> {
-  const { name, target } = await readPinCommand('unpin', args, options);
-  const typed = name === null ? null : (await cliProfileStore(context).getProfile(name)).name;
-  const pins = await pinsOf(context, target);
+  const command = await readPinCommand('unpin', args, options);
+  const typed =
+    command.name === null ? null : (await cliProfileStore(context).getProfile(command.name)).name;
+  const pins = await pinsOf(context, command.target);
+  const target =
+    command.target.kind === 'session'
+      ? sessionTarget(commandLineRule(() => sessionPinKey(command.target.key, pins, true)))
+      : command.target;
   if (pinStands(pins, target.key, null, false)) {
     writeLine(context.stdout, `No pin for ${target.shown}; nothing to do.`);
     return 0;
@@ -257,7 +274,7 @@ export async function runUnpin(
   if (typed !== null && typed !== holder) {
     throw new LabError(
       'invalid_argument',
-      `${capitalize(target.shown)} is pinned to ${holder}, not ${typed}: run codex-lab unpin ${holder} ${target.option}, or leave the name out.`,
+      `${capitalize(target.shown)} is pinned to ${holder}, not ${typed}: run ${codexLabCommand('unpin', holder)} ${target.option}, or leave the name out.`,
     );
   }
   await setPin(context, target, null, false);

@@ -42,13 +42,6 @@ export async function runServe(
       '--host needs an address to listen on (127.0.0.1 keeps the router on this machine), not an empty value.',
     );
   }
-  if (!isLoopbackAddress(host)) {
-    // Loud on purpose: the router hands out every profile's quota to whoever holds the token.
-    writeLine(
-      context.stderr,
-      `codex-lab: WARNING: --host ${host} exposes the router beyond this machine. Anyone who can reach ${host} and learns the router token can use every signed-in account; use 127.0.0.1 unless you really mean it.`,
-    );
-  }
   const portGiven = options['port'] !== undefined;
   const port = portGiven
     ? parsePortText(String(options['port']).trim(), '--port', true, 'invalid_argument')
@@ -168,6 +161,14 @@ async function serveUntilStopped(
     portAdvice: run.portAdvice,
     ...(run.hostAdvice === undefined ? {} : { hostAdvice: run.hostAdvice }),
   });
+  if (!isLoopbackAddress(host)) {
+    // Loud on purpose: the router hands out every profile's quota to whoever holds the token.
+    // Said once the router listens there: an address it refuses is said alone, with no warning.
+    writeLine(
+      context.stderr,
+      `codex-lab: WARNING: --host ${host} exposes the router beyond this machine. Anyone who can reach ${host} and learns the router token can use every signed-in account; use 127.0.0.1 unless you really mean it.`,
+    );
+  }
   writeLine(context.stdout, `Codex Lab router listening on ${router.url}`);
   // Which way OpenAI is reached, when it is not direct (a proxy's password is never printed).
   const proxy = proxyFor(context.config.chatGptBaseUrl);

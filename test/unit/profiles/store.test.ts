@@ -633,7 +633,7 @@ describe('ProfileStore', () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: null });
     await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
     await store.setActive('alice');
-    await store.setPin('session', 's-1', 'alice', true);
+    await store.setPin('session', '0199aabb-0000-7000-8000-000000000001', 'alice', true);
     await store.setPin('repo', '/src/x', 'alice');
     await store.setPin('repo', '/src/y', 'bob');
     await new HealthStore(paths).markLimited('alice', now + 60_000, 'limited', now);
@@ -641,7 +641,10 @@ describe('ProfileStore', () => {
     const registry = await store.readRegistry();
     expect(registry.profiles.map((p) => p.name)).toEqual(['work', 'bob']);
     expect(registry.active).toBe('work');
-    expect(registry.pins.sessions['s-1']).toMatchObject({ profile: 'work', allowFallback: true });
+    expect(registry.pins.sessions['0199aabb-0000-7000-8000-000000000001']).toMatchObject({
+      profile: 'work',
+      allowFallback: true,
+    });
     expect(registry.pins.repos['/src/x']?.profile).toBe('work');
     expect(registry.pins.repos['/src/y']?.profile).toBe('bob');
     expect(await readdir(paths.profilesDir)).toEqual(expect.arrayContaining(['work', 'bob']));
@@ -674,13 +677,13 @@ describe('ProfileStore', () => {
     await store.saveSignIn({ auth: makeAuth(bob), requestedName: null });
     const bobBefore = await readFile(paths.profileAuth('bob'), 'utf8');
     await store.setActive('alice');
-    await store.setPin('session', 's-1', 'alice');
-    await store.setPin('session', 's-2', 'bob');
+    await store.setPin('session', '0199aabb-0000-7000-8000-000000000001', 'alice');
+    await store.setPin('session', '0199aabb-0000-7000-8000-000000000002', 'bob');
     await store.remove('alice');
     const registry = await store.readRegistry();
     expect(registry.profiles.map((p) => p.name)).toEqual(['bob']);
     expect(registry.active).toBe('auto');
-    expect(Object.keys(registry.pins.sessions)).toEqual(['s-2']);
+    expect(Object.keys(registry.pins.sessions)).toEqual(['0199aabb-0000-7000-8000-000000000002']);
     expect(await readdir(paths.profilesDir)).toEqual(['bob']);
     expect(await readFile(paths.profileAuth('bob'), 'utf8')).toBe(bobBefore);
     expect((await codeOf(store.remove('alice'))).code).toBe('profile_not_found');
@@ -695,7 +698,9 @@ describe('ProfileStore', () => {
     });
     await store.setPin('repo', '/r', null);
     expect((await store.readRegistry()).pins.repos).toEqual({});
-    const error = await codeOf(store.setPin('session', 's', 'ghost'));
+    const error = await codeOf(
+      store.setPin('session', '0199aabb-0000-7000-8000-000000000003', 'ghost'),
+    );
     expect(error.code).toBe('profile_not_found');
     expect(error.message).toContain('"ghost"');
     expect((await codeOf(store.setActive('ghost'))).code).toBe('profile_not_found');

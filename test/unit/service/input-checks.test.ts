@@ -14,7 +14,7 @@ import { ProfileStore } from '../../../core/profiles/store.ts';
 import { makeAuth } from '../../helpers/profile-auth.ts';
 
 describe('input checks', () => {
-  it('refuses a session id with a control character, or too long, in the store every surface pins through', async () => {
+  it('refuses a session id that is not a UUID in the store every surface pins through, and keeps one in lower case', async () => {
     const home = await mkdtemp(join(tmpdir(), 'codex-lab-session-id-'));
     try {
       const store = new ProfileStore({ paths: labPaths(home) });
@@ -29,13 +29,18 @@ describe('input checks', () => {
         );
       expect(await refusal('a\nb')).toMatchObject({
         code: 'invalid_argument',
-        message: 'The session id "a\\nb" has a control character; give the id Codex shows.',
+        message:
+          '"a\\nb" is not a Codex session id: give the session\'s UUID as Codex shows it (like 0199aabb-ccdd-7eef-8899-aabbccddeeff).',
       });
-      expect(await refusal('x'.repeat(201))).toMatchObject({
-        code: 'invalid_argument',
-        message: 'A session id is at most 200 characters; this one has 201.',
-      });
-      expect(await refusal('019a0c5e-72ea-73c1-b961-fbcd4ef19122')).toBeNull();
+      for (const id of [
+        'x'.repeat(201),
+        'thread-1',
+        '019a0c5e-72ea-73c1-b961-fbcd4ef1912',
+        '019a0c5e72ea73c1b961fbcd4ef19122',
+      ]) {
+        expect(await refusal(id)).toMatchObject({ code: 'invalid_argument' });
+      }
+      expect(await refusal('019A0C5E-72EA-73C1-B961-FBCD4EF19122')).toBeNull();
       expect(Object.keys((await store.readRegistry()).pins.sessions)).toEqual([
         '019a0c5e-72ea-73c1-b961-fbcd4ef19122',
       ]);
