@@ -286,11 +286,14 @@ describe('a refresh killed after writing its answer and before putting it in pla
 describe('an issuer that answers a refresh late', () => {
   it('keeps waiting for the answer after the caller gave up, and its tokens reach the disk', async () => {
     const before = await store.readAuth('alice');
-    const tokens = manager(store, { requestTimeoutMs: 200 });
+    // The callers' waits run on a clock the test moves: on a loaded machine, a real 200 ms could
+    // pass between the answer's release and its landing, and fail the second caller too.
+    const clock = new FakeClock(Date.now());
+    const tokens = manager(store, { requestTimeoutMs: 200, clock });
     const hold = holdTokenAnswers(fake);
-    // Heard from the start: on a loaded machine the caller may give up before the request is out.
     const first = rejection(tokens.refreshAfterUnauthorized('alice', before.tokens!.access_token));
     await hold.arrived;
+    clock.advance(200);
     // The issuer has rotated the token; its answer is late. The caller hears "slow", not more.
     const heard = await first;
     expect(heard.code).toBe('refresh_transient');
