@@ -834,6 +834,19 @@ export const noProfilesSentence = 'Codex Lab has no profiles yet: run codex-lab 
 export const noAccountsLabel = 'No accounts yet';
 
 /**
+ * Whether a state is a first launch, the only one told `noAccountsLabel`: no profile listed and
+ * no file Codex Lab cannot read. A registry that does not read (broken JSON, a newer version)
+ * lists no profile though the user may have many, so its problem is what every surface says
+ * instead (the tray, its tooltip and the dashboard follow this one rule).
+ */
+export function hasNoAccounts(state: {
+  profiles: readonly unknown[];
+  problems: readonly unknown[];
+}): boolean {
+  return state.profiles.length === 0 && state.problems.length === 0;
+}
+
+/**
  * `work needs a new sign-in (REASON).`: what is wrong, for every surface; each adds how to fix it
  * its own way (`withCliFix` on the command line, the card's button in the dashboard).
  */

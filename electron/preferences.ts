@@ -20,7 +20,10 @@ export type {
   WindowBounds,
 } from './preferences/preferences-model.ts';
 
-/** Opens the preferences; `report` is called at most once, when the file had to be replaced. */
+/**
+ * Opens the preferences; `report` is called at most once, when the file had to be replaced or
+ * could not be read at all (then it is left as it is).
+ */
 export function openPreferences(report: (message: string) => void): PreferencesStore {
   const path = join(app.getPath('userData'), 'preferences.json');
   return loadPreferences({

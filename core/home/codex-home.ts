@@ -4,9 +4,10 @@
  * else `.codex` in the user's home. Every place that names Codex's files reads it from here, so
  * what Codex Lab says and edits is the file Codex reads.
  */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { failure, success, type Result } from '../errors.ts';
 
 /** Codex's home folder, and whether `CODEX_HOME` chose it. */
 export interface CodexHome {
@@ -31,6 +32,25 @@ export function codexHome(env: NodeJS.ProcessEnv): CodexHome {
   const value = env['CODEX_HOME'];
   if (value) return { folder: codexCanonicalPath(resolve(value)), fromEnvironment: true };
   return { folder: join(env['HOME'] || homedir(), '.codex'), fromEnvironment: false };
+}
+
+/**
+ * Codex's home folder for `env` when Codex would start with it: a `CODEX_HOME` that is missing or
+ * not a folder is refused by Codex itself ("CODEX_HOME points to …, but that path does not
+ * exist"; 0.171 creates only its default `~/.codex`), so a launcher says so first, naming the
+ * folder as the variable gives it, and starts nothing.
+ */
+export function checkCodexHome(env: NodeJS.ProcessEnv): Result<CodexHome> {
+  const home = codexHome(env);
+  if (!home.fromEnvironment) return success(home);
+  const given = resolve(env['CODEX_HOME']!);
+  const stat = statSync(home.folder, { throwIfNoEntry: false });
+  if (stat?.isDirectory()) return success(home);
+  const why = stat === undefined ? 'which does not exist' : 'which is not a folder';
+  return failure(
+    'invalid_config',
+    `CODEX_HOME points to ${given}, ${why}: create that folder, or point CODEX_HOME at Codex's folder.`,
+  );
 }
 
 /** Codex's config file: `config.toml` in its home folder (`codexHome`). */

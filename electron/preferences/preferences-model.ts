@@ -2,7 +2,9 @@
  * The app's preferences as a pure model: their schema and defaults, loading them from a file that
  * may be damaged, and validated changes. The file itself is electron-store's (preferences.ts wires
  * it); here it is an injected backend, so every rule is unit-tested under Node. Preferences are not
- * account data: a damaged file is set aside, reported once, and replaced by the defaults.
+ * account data: a damaged file is set aside, reported once, and replaced by the defaults. A file
+ * the OS will not read (a folder, no permission) is reported once and left as it is: the defaults
+ * apply for the run, and a change says it could not be saved.
  */
 import { z } from 'zod';
 import type { ContractResult } from '../../core/service/contract.ts';
@@ -86,8 +88,12 @@ export function loadPreferences(options: LoadPreferencesOptions): PreferencesSto
     backend = options.open();
     raw = backend.read();
   } catch (error) {
-    if (!(error instanceof Error) || error.name !== 'SyntaxError') throw error;
-    return replaceDamagedFile(options);
+    if (!(error instanceof Error)) throw error;
+    if (error.name === 'SyntaxError') return replaceDamagedFile(options);
+    // A file that cannot be read at all (a folder, no permission) may be anything: left as it is.
+    const why = fileErrorWords(error);
+    if (why === null) throw error;
+    return useDefaultsOnly(options, why);
   }
   const { values, invalid } = readValues(raw);
   if (invalid.length > 0) {
@@ -98,6 +104,39 @@ export function loadPreferences(options: LoadPreferencesOptions): PreferencesSto
     backend.write(values);
   }
   return new PreferencesStore(values, backend);
+}
+
+/** "is a folder", "cannot be read (EACCES)": why a file the OS refused to read was, or null. */
+function fileErrorWords(error: Error): string | null {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string') return null;
+  return code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code})`;
+}
+
+/**
+ * A backend that keeps nothing: every write fails with a sentence naming the file, so a change
+ * the user makes says it was not saved (it still applies for this run).
+ */
+function unsavedBackend(path: string, why: string): PreferencesBackend {
+  return {
+    read: () => ({}),
+    write: () => {
+      throw new Error(`${path} ${why}, so changes are not remembered until it is moved away.`);
+    },
+  };
+}
+
+/**
+ * A file the OS would not read: the defaults for this run, in memory only, reported once by
+ * name; the file is never moved, replaced or removed (what it holds is not known).
+ */
+function useDefaultsOnly(options: LoadPreferencesOptions, why: string): PreferencesStore {
+  options.report(
+    `The preferences file ${options.path} ${why}, so Codex Lab uses its default preferences ` +
+      'and leaves the file as it is; changes are not remembered until it is moved away. ' +
+      'Your accounts are not affected.',
+  );
+  return new PreferencesStore({ ...defaultPreferences }, unsavedBackend(options.path, why));
 }
 
 /**
@@ -112,7 +151,8 @@ function replaceDamagedFile(options: LoadPreferencesOptions): PreferencesStore {
   } catch {
     keptAs = null;
   }
-  let backend: PreferencesBackend = { read: () => ({}), write: () => undefined };
+  // Left in place, the damaged file is not overwritten: a change says it was not saved.
+  let backend: PreferencesBackend = unsavedBackend(options.path, 'could not be moved aside');
   if (keptAs !== null) {
     try {
       backend = options.open();

@@ -11,6 +11,7 @@ import {
   failingUpstreamText,
   formatClockTime,
   formatWindowLeftAt,
+  hasNoAccounts,
   noAccountsLabel,
   poolLeftParts,
   quotaAmountText,
@@ -95,6 +96,36 @@ export interface TrayMenuOptions extends FormatOptions {
 
 /** The first line of the menu and the tooltip while the router is not answering. */
 export const offlineLabel = 'Codex Lab is not answering — showing its last state';
+
+/**
+ * What the tray leads with, decided once from state for its menu, tooltip, menu-bar title and
+ * countdowns, so none of them can disagree: a router not answering, then files Codex Lab cannot
+ * read, then "No accounts yet" (only for a home with neither accounts nor such a file).
+ */
+export interface TrayLead {
+  /** The router this app follows is not answering: what shows is its last state. */
+  offline: boolean;
+  /** "A file Codex Lab cannot read: open Settings" ("2 files …"), or null when every file reads. */
+  problems: string | null;
+  /** The accounts listed: the pool lines, its figure and their countdowns are shown for them. */
+  accounts: boolean;
+  /** A first launch (`hasNoAccounts`): the menu says `noAccountsLabel`. */
+  noAccounts: boolean;
+}
+
+/** The tray's lead for `state` (see `TrayLead`): the one precedence every part of it follows. */
+export function trayLead(state: LabState, options?: Pick<TrayMenuOptions, 'offline'>): TrayLead {
+  const count = state.problems.length;
+  return {
+    offline: Boolean(options?.offline),
+    problems:
+      count === 0
+        ? null
+        : `${count === 1 ? 'A file' : `${count} files`} Codex Lab cannot read: open Settings`,
+    accounts: state.profiles.length > 0,
+    noAccounts: hasNoAccounts(state),
+  };
+}
 
 /** The Preferences submenu: the same three choices as the settings page, applied at once. */
 export function preferencesMenu(preferences: UserPreferences): TrayMenuItem {
@@ -210,7 +241,7 @@ export function profileToolTip(profile: ProfileView, options: TrayMenuOptions): 
  * the headline, then who new sessions get, the next free time and the week's forecast.
  */
 export function poolMenuItems(state: LabState, options: TrayMenuOptions): TrayMenuItem[] {
-  if (state.profiles.length === 0) return [];
+  if (!trayLead(state, options).accounts) return [];
   const text = describePool(state.pool, options);
   return [
     infoItem('pool:headline', text.headline),
@@ -355,19 +386,19 @@ function accountItems(state: LabState, options: TrayMenuOptions, room: number): 
 /** Builds the whole tray menu from state. */
 export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMenuItem[] {
   const isAuto = state.active === autoProfile;
-  const problems = state.problems.length;
-  const offline = Boolean(options.offline);
+  const lead = trayLead(state, options);
+  const offline = lead.offline;
   const items: TrayMenuItem[] = [
     // A frozen router: what follows is its last answer, and no switch can reach it.
     ...(offline
       ? [{ id: 'offline', label: offlineLabel, enabled: false }, { type: 'separator' as const }]
       : []),
     // What the router cannot read is missing from every line below: say so first.
-    ...(problems > 0
+    ...(lead.problems !== null
       ? [
           {
             id: 'problems',
-            label: `${problems === 1 ? 'A file' : `${problems} files`} Codex Lab cannot read: open Settings`,
+            label: lead.problems,
             enabled: true,
             action: { kind: 'settings' as const },
           },
@@ -392,7 +423,7 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
       id: 'priming',
       label: 'Priming',
       type: 'submenu',
-      enabled: state.profiles.length > 0 && !offline,
+      enabled: lead.accounts && !offline,
       submenu: byDisplayName(state.profiles).map((profile) => ({
         id: `priming:${profile.name}`,
         label: cutAtWord(displayName(profile), trayLabelMax),
@@ -407,9 +438,8 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
     { type: 'separator' },
     { id: 'quit', label: 'Quit Codex Lab', action: { kind: 'quit' } },
   ];
-  if (state.profiles.length === 0) {
-    if (problems === 0) items.push({ id: 'no-profiles', label: noAccountsLabel, enabled: false });
-  } else {
+  if (lead.noAccounts) items.push({ id: 'no-profiles', label: noAccountsLabel, enabled: false });
+  if (lead.accounts) {
     items.push(...accountItems(state, options, trayTopLevelMax - items.length - tail.length));
   }
   return [...items, ...tail];
@@ -422,19 +452,31 @@ export function buildTrayMenu(state: LabState, options: TrayMenuOptions): TrayMe
 export const trayTooltipMax = 127;
 
 /**
- * The tray tooltip: the pool's headline and who new sessions get, then what routes new sessions
- * and how many accounts need attention; while the router is not answering, only that (the rest
- * would read as live).
+ * The tray tooltip, led as the menu is (`trayLead`): while the router is not answering, only
+ * that (the rest would read as live); files Codex Lab cannot read first, by the menu's words;
+ * then the pool's headline, what routes new sessions and how many accounts need attention, and
+ * who new sessions go to; with no account listed, the first unreadable file's sentence (it names
+ * the file), or "no accounts yet" on a first launch.
  */
 export function buildTrayTooltip(state: LabState, options?: TrayMenuOptions): string {
-  if (options?.offline) return offlineLabel;
-  if (state.profiles.length === 0) return `Codex Lab — ${noAccountsLabel.toLowerCase()}`;
-  const pool = describePool(state.pool, options ?? { now: Date.now() });
-  return joinWithin(
+  const lead = trayLead(state, options);
+  if (lead.offline) return offlineLabel;
+  const lines: string[] = lead.problems !== null ? [lead.problems] : [];
+  if (lead.accounts) {
+    const pool = describePool(state.pool, options ?? { now: Date.now() });
     // What needs the user (the routing line's notes) before who new sessions go to.
-    [pool.headline, routingTooltip(state, options?.now ?? Date.now()), pool.lines[0] ?? ''].filter(
-      (line) => line !== '',
-    ),
+    lines.push(
+      pool.headline,
+      routingTooltip(state, options?.now ?? Date.now()),
+      pool.lines[0] ?? '',
+    );
+  } else if (lead.noAccounts) {
+    lines.push(`Codex Lab — ${noAccountsLabel.toLowerCase()}`);
+  } else {
+    lines.push(state.problems[0]?.message ?? '');
+  }
+  return joinWithin(
+    lines.filter((line) => line !== ''),
     trayTooltipMax,
   );
 }
@@ -458,10 +500,15 @@ function joinWithin(lines: readonly string[], max: number): string {
 
 /**
  * The macOS menu-bar title: what the pool has left as a short percentage ("47%", the headline's
- * figure), or "" with no accounts or while it is not known.
+ * figure), or "" with no accounts, while it is not known, or while the router is not answering
+ * (a stale figure would read as live).
  */
-export function buildTrayTitle(state: LabState): string {
-  if (state.profiles.length === 0 || state.pool.headroomPercent === null) return '';
+export function buildTrayTitle(
+  state: LabState,
+  options?: Pick<TrayMenuOptions, 'offline'>,
+): string {
+  const lead = trayLead(state, options);
+  if (lead.offline || !lead.accounts || state.pool.headroomPercent === null) return '';
   return poolLeftParts(state.pool).figure;
 }
 
@@ -522,7 +569,7 @@ export function drawTray(state: LabState, options: TrayDrawOptions): TrayDrawing
   const tooltip = buildTrayTooltip(state, options);
   const items = buildTrayMenu(state, options);
   // The macOS menu bar shows the pool's headroom beside the icon ("47%"): not a stale one.
-  const title = options.menuBarTitle && !options.offline ? buildTrayTitle(state) : '';
+  const title = options.menuBarTitle ? buildTrayTitle(state, options) : '';
   return {
     items,
     tooltip,
@@ -540,7 +587,8 @@ export function drawTray(state: LabState, options: TrayDrawOptions): TrayDrawing
 function countdownsChangeAt(state: LabState, options: TrayMenuOptions): number | null {
   // A router that is not answering has its last state on show: counting it down would claim
   // what the router no longer says ("tried again in 40s" reaching "ready").
-  if (state.profiles.length === 0 || options.offline) return null;
+  const lead = trayLead(state, options);
+  if (!lead.accounts || lead.offline) return null;
   let soonest = describePool(state.pool, options).changesAt;
   for (const profile of state.profiles) {
     const changes = failingUpstreamChangesAt(profile.status, profile.skippedUntil, options.now);

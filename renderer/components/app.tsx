@@ -23,6 +23,7 @@ import { isTokenRefusal } from '../bridge/web-bridge.ts';
 import { fixPointer, problemFixText } from '../format.ts';
 import {
   humanizeTimes,
+  hasNoAccounts,
   noAccountsLabel,
   noNewSessionTarget,
   refreshOutcomeText,
@@ -250,8 +251,9 @@ export function App() {
               </div>
             )}
           </div>
-          {/* With an unreadable registry the list is empty for that reason, not for want of accounts. */}
-          {lab && lab.profiles.length === 0 && lab.problems.length === 0 && (
+          {/* With an unreadable registry the list is empty for that reason, not for want of
+              accounts: the banner above names the file (the tray follows the same rule). */}
+          {lab && hasNoAccounts(lab) && (
             <div className="card empty">
               <p>
                 {noAccountsLabel}. Add your first ChatGPT account to start routing Codex through

@@ -3,6 +3,7 @@
  * the checks `codex --profile`, `login` and `remove --revoke` make before they act, and the same
  * words everywhere (no raw `auth_error`, never "log out").
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -212,6 +213,31 @@ describe('codex --profile checks before Codex starts', () => {
     expect(run.stderr).toBe(
       'codex-lab: There is no profile named "ghost"; run `codex-lab list` to see them.\n',
     );
+  });
+
+  it('refuses a CODEX_HOME that is missing or not a folder, as Codex would, before any router starts', async () => {
+    await loadOrCreateRouterToken(paths);
+    const bin = await fakeCodex();
+    const missing = join(home, 'no-such-codex-home');
+    const file = join(home, 'codex-home-file');
+    await writeFile(file, '');
+    for (const [codexHome, why] of [
+      [missing, 'which does not exist'],
+      [file, 'which is not a folder'],
+    ] as const) {
+      const run = await runCodexLab(['codex', '--', 'exec', 'x'], {
+        home,
+        env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port), CODEX_HOME: codexHome },
+      });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe(
+        `codex-lab: CODEX_HOME points to ${codexHome}, ${why}: create that folder, or point CODEX_HOME at Codex's folder.\n`,
+      );
+      // No router was started for a Codex bound to fail.
+      expect(existsSync(join(paths.stateDir, 'router.json'))).toBe(false);
+    }
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('warns about a limited or signed-out profile, naming when and what to do, then runs Codex', async () => {

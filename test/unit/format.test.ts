@@ -16,6 +16,7 @@ import {
   formatStatus,
   formatWindowLeft,
   formatWindowLeftAt,
+  hasNoAccounts,
   resetClockText,
   statusLabel,
   windowName,
@@ -161,6 +162,16 @@ describe('a window with its reset as a clock time (a surface that does not tick)
     expect(resetClockText('2030-01-04T09:00:00Z', utc)).toBe('resets Fri 09:00');
     expect(resetClockText('2030-01-01T11:00:00Z', utc)).toBeNull();
     expect(resetClockText(null, utc)).toBeNull();
+  });
+});
+
+describe('hasNoAccounts: the one rule for "No accounts yet"', () => {
+  it('holds only with no profile listed and every file read', () => {
+    const problem = { code: 'corrupt_file', message: 'auth-profiles.json is not valid JSON.' };
+    expect(hasNoAccounts({ profiles: [], problems: [] })).toBe(true);
+    // An unreadable registry lists no profile, yet the user may have many.
+    expect(hasNoAccounts({ profiles: [], problems: [problem] })).toBe(false);
+    expect(hasNoAccounts({ profiles: [{}], problems: [] })).toBe(false);
   });
 });
 

@@ -21,7 +21,7 @@ import {
 } from '../../proxy/codex-config.ts';
 import { annotateCodexConfigBlock } from '../../proxy/codex-config-file.ts';
 import type { PinSource } from '../../format.ts';
-import { codexConfigFileName } from '../../home/codex-home.ts';
+import { checkCodexHome, codexConfigFileName } from '../../home/codex-home.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
 import { optionalNameArgument } from '../arguments.ts';
@@ -155,6 +155,10 @@ export async function runCodex(
     for (const line of checked.warnings) writeLine(context.stderr, `codex-lab: ${line}`);
   }
   const binary = findCodexBinary(context.config.codexBin, context.env);
+  // Everything Codex would refuse that can be checked cheaply is checked before a router starts:
+  // a router started for a Codex bound to fail would be left running for nothing.
+  const codexHomeChecked = checkCodexHome(context.env);
+  if (!codexHomeChecked.ok) throw new LabError(codexHomeChecked.code, codexHomeChecked.message);
   // The router for this home, started in the background when none runs (said once on stderr),
   // so Codex never waits on a router that is not there.
   const { ensureRouterOnPort } = await import('./router.ts');

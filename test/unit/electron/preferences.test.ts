@@ -4,7 +4,17 @@
  * of launch at login on each platform.
  */
 import Conf from 'conf';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,10 +109,35 @@ describe('loadPreferences', () => {
       report: (message) => reports.push(message),
     });
     expect(preferences.all()).toEqual(defaultPreferences);
-    expect(preferences.update({ notifications: false })).toMatchObject({ ok: true });
+    const result = preferences.update({ notifications: false });
+    expect(result).toMatchObject({ ok: false, code: 'io_error' });
+    expect(!result.ok && result.message).toContain(join(folder, 'preferences.json'));
+    expect(preferences.get('notifications')).toBe(false);
     expect(reports).toHaveLength(1);
     expect(reports[0]).toContain('could not be moved aside');
     expect(readFileSync(join(folder, 'preferences.json'), 'utf8')).toBe('{not json');
+  });
+
+  it('a preferences.json that is a folder: defaults, reported once by name, left alone, changes not saved', () => {
+    const path = join(folder, 'preferences.json');
+    mkdirSync(join(path, 'inside'), { recursive: true });
+    const reports: string[] = [];
+    const preferences = open(reports);
+    expect(preferences.all()).toEqual(defaultPreferences);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toContain(path);
+    expect(reports[0]).toContain('default preferences');
+    // A change applies for this run, and says it could not be saved, naming the file.
+    const result = preferences.update({ notifications: false });
+    expect(result).toMatchObject({ ok: false, code: 'io_error' });
+    expect(!result.ok && result.message).toContain(path);
+    expect(preferences.get('notifications')).toBe(false);
+    preferences.set('settingsBounds', { width: 900, height: 700 });
+    expect(reports).toHaveLength(1);
+    // Nothing was moved, replaced or removed.
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(readdirSync(folder)).toEqual(['preferences.json']);
+    expect(readdirSync(path)).toEqual(['inside']);
   });
 
   it('keeps the valid values of a hand-edited file and resets only the wrong ones, once', () => {

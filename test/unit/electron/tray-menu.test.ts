@@ -5,6 +5,7 @@ import {
   buildTrayMenu,
   buildTrayTitle,
   buildTrayTooltip,
+  drawTray,
   traySignature,
   type TrayMenuItem,
 } from '../../../electron/tray/tray-menu.ts';
@@ -59,6 +60,31 @@ describe('buildTrayMenu', () => {
     );
     expect(two[0]?.label).toBe('2 files Codex Lab cannot read: open Settings');
     expect(labels(buildTrayMenu(uiState([]), options))).toContain('No accounts yet');
+  });
+
+  it('a file it cannot read leads the tooltip as it leads the menu, naming the file, with no "no accounts"', () => {
+    const problem = {
+      code: 'corrupt_file',
+      message: '/home/a/.codex-lab/auth-profiles.json is not valid JSON.',
+    };
+    const state = uiState([], { problems: [problem] });
+    const drawing = drawTray(state, { ...options, menuBarTitle: true });
+    expect(drawing.items[0]?.label).toBe('A file Codex Lab cannot read: open Settings');
+    expect(drawing.tooltip.split('\n')).toEqual([
+      'A file Codex Lab cannot read: open Settings',
+      '/home/a/.codex-lab/auth-profiles.json is not valid JSON.',
+    ]);
+    expect(drawing.tooltip).not.toMatch(/no accounts/i);
+    expect(drawing.title).toBe('');
+    // With accounts listed too (an unreadable auth file), the same line leads, then the pool.
+    const withAccounts = uiState([uiProfile('work')], { problems: [problem] });
+    const both = drawTray(withAccounts, { ...options, menuBarTitle: true });
+    expect(both.items[0]?.label).toBe('A file Codex Lab cannot read: open Settings');
+    expect(both.tooltip.split('\n')[0]).toBe('A file Codex Lab cannot read: open Settings');
+    expect(both.tooltip.split('\n')[1]).toBe(describePool(withAccounts.pool, options).headline);
+    // Offline outranks both, in the tooltip and the menu alike.
+    const offline = drawTray(state, { ...options, menuBarTitle: true, offline: 'x' });
+    expect(offline.items[0]?.label).toBe(offline.tooltip);
   });
 
   it('a router not answering: said first, the rest its last answer, no switch it cannot reach', () => {
