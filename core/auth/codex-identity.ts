@@ -4,7 +4,7 @@
  * not an HTTP library's defaults, so they look like the Codex traffic they stand in for.
  */
 import { arch, release, type } from 'node:os';
-import * as zlib from 'node:zlib';
+import { acceptedEncodings } from '../net/content-encoding.ts';
 import { codexOriginator } from './constants.ts';
 
 /** The Codex version these calls claim: the newest measured (docs/codex-0.171-notes.md). */
@@ -17,15 +17,6 @@ export function codexPlatform(): string {
   platformCache ??= `${type()} ${release()}; ${arch() === 'x64' ? 'x86_64' : arch() === 'arm64' ? 'aarch64' : arch()}`;
   return platformCache;
 }
-
-/**
- * What Codex 0.171 puts in `Accept-Encoding` on every request (docs/codex-0.171-notes.md
- * section 1). A Node without zstd (before 22.15) asks for gzip only: it could not read zstd.
- */
-export const codexAcceptEncoding =
-  typeof (zlib as unknown as Record<string, unknown>)['createZstdDecompress'] === 'function'
-    ? 'zstd,gzip'
-    : 'gzip';
 
 /**
  * Codex's identity headers for a call Codex Lab makes itself: `originator`, a Codex-shaped
@@ -41,6 +32,6 @@ export function codexClientHeaders(accept: string): Record<string, string> {
     originator: codexOriginator,
     'user-agent': `${codexOriginator}/${codexClientVersion} (${codexPlatform()}) codex-lab`,
     accept,
-    'accept-encoding': codexAcceptEncoding,
+    'accept-encoding': acceptedEncodings,
   };
 }

@@ -6,9 +6,9 @@
  * `accept-language: *`, its own `accept-encoding` and `user-agent: node` to every request: headers
  * Codex never sends, which mark the call as not Codex's (docs/libraries.md, "undici").
  */
-import { pipeline, Readable, type Transform } from 'node:stream';
-import * as zlib from 'node:zlib';
+import { pipeline, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { responseDecoder } from './content-encoding.ts';
 
 /** Statuses whose answers have no body (a `Response` refuses one). */
 const bodilessStatuses: ReadonlySet<number> = new Set([204, 205, 304]);
@@ -54,35 +54,15 @@ export async function outboundFetch(input: string, init: RequestInit = {}): Prom
   }
   // An answer compressed as asked (`accept-encoding`, Codex's) is read decoded, as `fetch` reads
   // one; an encoding this Node cannot read is passed on as it came, as `fetch` does.
-  const decoder = decoderFor(headers.get('content-encoding'));
+  const decoder = responseDecoder(headers.get('content-encoding'));
   let stream: Readable = answer.body;
-  if (decoder !== null) {
+  if (decoder) {
     stream = pipeline(answer.body, decoder, () => undefined);
     headers.delete('content-encoding');
     headers.delete('content-length');
   }
   const body = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
   return new Response(body, { status: answer.statusCode, headers });
-}
-
-/** A streaming decoder for a `Content-Encoding`, or null for none (or one it cannot read). */
-function decoderFor(encoding: string | null): Transform | null {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.createGunzip();
-    case 'deflate':
-      return zlib.createInflate();
-    case 'br':
-      return zlib.createBrotliDecompress();
-    case 'zstd': {
-      // Node 22.15 and later (typed loosely so older type packages still compile).
-      const create = (zlib as unknown as Record<string, unknown>)['createZstdDecompress'];
-      return typeof create === 'function' ? (create as () => Transform)() : null;
-    }
-    default:
-      return null;
-  }
 }
 
 /** The request headers as a plain object (what undici's `request` takes). */

@@ -4,7 +4,6 @@
  * their encoding are what goes upstream.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { LabError } from '../errors.ts';
@@ -199,28 +198,4 @@ export function parseJsonBody(decoded: Buffer): Record<string, unknown> {
     throw new LabError('bad_request', 'The request body must be a JSON object.');
   }
   return value as Record<string, unknown>;
-}
-
-/**
- * A streaming decoder for a response's `Content-Encoding`: null for identity, undefined for an
- * encoding the router cannot read (the caller then leaves the body alone).
- */
-export function responseDecoder(encoding: string | undefined): Transform | null | undefined {
-  const name = (encoding ?? '').trim().toLowerCase();
-  switch (name) {
-    case '':
-    case 'identity':
-      return null;
-    case 'zstd':
-      return zlib.createZstdDecompress();
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.createGunzip();
-    case 'deflate':
-      return zlib.createInflate();
-    case 'br':
-      return zlib.createBrotliDecompress();
-    default:
-      return undefined;
-  }
 }

@@ -27,6 +27,7 @@ import {
   webSocketTransportError,
 } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
+import { responseDecoder } from '../net/content-encoding.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
 import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
@@ -41,7 +42,6 @@ import {
   lengthOfChunks,
   parseJsonBody,
   readRequestChunks,
-  responseDecoder,
   type RequestBody,
 } from './body.ts';
 import {
