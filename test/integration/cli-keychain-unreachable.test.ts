@@ -16,6 +16,7 @@ import { ProfileStore } from '../../core/profiles/store.ts';
 import { startFakeChatGpt, type FakeChatGpt } from '../fakes/fake-chatgpt.ts';
 import { issueAuthDotJson } from '../fakes/fake-issuer.ts';
 import { makeTempHome, runCodexLab, type CliRun } from '../helpers/cli.ts';
+import { startServe, stopServes } from './cli-serve-helper.ts';
 import {
   privateKeyringAvailable,
   startPrivateKeyring,
@@ -161,6 +162,28 @@ describe.skipIf(!privateKeyringAvailable)('a keychain profile through the CLI', 
         const listed = await cli(['list'], withKeychain());
         expect(listed.stderr, `list #${load}`).toContain(said);
         expect(listed.code).toBe(1);
+      }
+      // The router's state says it too (the dashboard's problems, with the fix to list it again).
+      const serve = await startServe(home, {
+        CODEX_LAB_CHATGPT_BASE_URL: fake.backendUrl,
+        CODEX_LAB_AUTH_ISSUER: fake.issuerUrl,
+      });
+      try {
+        const token = (await cli(['token'], withKeychain())).stdout.trim();
+        const state = (await (
+          await fetch(`${serve.url}/lab/v1/state`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()) as { problems: Array<{ code: string; message: string; fix?: unknown }> };
+        expect(state.problems).toContainEqual(
+          expect.objectContaining({
+            code: 'unlisted_profile',
+            message: expect.stringContaining(folder),
+            fix: { action: 'add_account', name: 'vault', email: 'alice@example.com' },
+          }),
+        );
+      } finally {
+        await stopServes([serve]);
       }
     } finally {
       await createSystemKeyring()
