@@ -5,7 +5,7 @@
  */
 import { LabError } from '../errors.ts';
 import { unavailableWarning, withCliFix, type PinSource, type RoutingUse } from '../format.ts';
-import { probeKeyring } from '../profiles/keyring.ts';
+import { keychainCure, keyringFailureReason, probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
 import { matchProfileName, signInNameTarget, unknownProfile } from '../profiles/names.ts';
 import type { ProfileView } from '../view-types.ts';
@@ -26,12 +26,24 @@ export async function precheckLogin(
 ): Promise<string | null> {
   const store = cliProfileStore(context);
   await store.readRegistry();
-  if (input.keyring) {
+  // The one keychain check before a sign-in: asked for with --keyring, or the named profile keeps
+  // its tokens there (a sign-in again saves them there too), so no browser sign-in is finished
+  // only to be refused.
+  const existing =
+    input.name === null ? null : signInNameTarget(input.name, await store.listProfiles());
+  const keychainProfile =
+    existing?.kind === 'existing' &&
+    existing.profile.store === 'keyring' &&
+    !existing.profile.legacy;
+  if (input.keyring || keychainProfile) {
     const probe = await probeKeyring();
     if (!probe.available) {
+      const reason = keyringFailureReason(probe.reason);
       throw new LabError(
         'keyring_unavailable',
-        `The OS keychain is not available (${probe.reason.split('\n')[0]}), so --keyring cannot keep the tokens: unlock it, or sign in without --keyring.`,
+        keychainProfile
+          ? `${existing.profile.name} keeps its tokens in the OS keychain, which is not available (${reason}), so no sign-in was started: ${keychainCure(reason)}, then sign in again.`
+          : `The OS keychain is not available (${reason}), so --keyring cannot keep the tokens: unlock it, or sign in without --keyring.`,
       );
     }
   }

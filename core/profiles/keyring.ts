@@ -335,10 +335,7 @@ export async function probeKeyring(
   keyring?: KeyringPort,
 ): Promise<{ available: true } | { available: false; reason: string }> {
   if (process.platform === 'linux' && !process.env['DBUS_SESSION_BUS_ADDRESS']) {
-    return {
-      available: false,
-      reason: 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), so no Secret Service',
-    };
+    return { available: false, reason: noSessionBus };
   }
   let own: KeyringBrokerChannel | undefined;
   const probed =
@@ -372,12 +369,56 @@ function seconds(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }
 
-function unavailable(detail: string): LabError {
-  // The native error text names the backend failure only; it never contains the stored value.
+/** Why a keychain cannot be reached on Linux without a D-Bus session: one wording of it. */
+const noSessionBus =
+  'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), so no Secret Service';
+
+/**
+ * The backend's failure as said to the user: its first line, and one wording for one cause. A
+ * process without a D-Bus session bus fails in the probe's check (`noSessionBus`) or, in the
+ * broker, as D-Bus trying to start one through X11 ("…dbus-daemon autolaunch…"): both read as
+ * the probe's sentence.
+ */
+export function keyringFailureReason(detail: string): string {
   const line = detail.split('\n')[0] ?? detail;
+  return /autolaunch|DBUS_SESSION_BUS_ADDRESS/i.test(line) ? noSessionBus : line;
+}
+
+/**
+ * What to do about a keychain out of reach, given what it said (`detail`), the same on every
+ * surface: with no D-Bus session bus there is no keychain to unlock, so the cure is the session
+ * that has one; otherwise it is locked, or its daemon is gone, and unlocking it is the cure.
+ * Tokens kept in the keychain are read only from it: no other store is offered.
+ */
+export function keychainCure(detail: string): string {
+  return keyringFailureReason(detail) === noSessionBus
+    ? 'run Codex Lab in the desktop session whose keychain keeps it'
+    : 'unlock the keychain';
+}
+
+/**
+ * A keychain profile whose sign-in cannot be read because the keychain is locked or out of reach,
+ * in one sentence naming the profile and what to do; `retry` says when it is tried again (the
+ * router's own re-check). Every surface says it in these words: the router, `list`, `usage`.
+ * `error` is the keychain's own failure; its detail is kept (`keyringFailureDetail`).
+ */
+export function keychainProfileUnreadable(profile: string, error: unknown, retry = ''): LabError {
+  const detail = keyringFailureDetail(error);
   return new LabError(
     'keyring_unavailable',
-    `The OS keychain is not available (${line}); unlock it, or use the file store.`,
-    { details: { detail: line } },
+    `The OS keychain is locked or unavailable (${detail}), so ${profile}'s sign-in cannot be read: ${keychainCure(detail)}${retry}.`,
+    { details: { detail }, cause: error },
+  );
+}
+
+function unavailable(detail: string): LabError {
+  // The native error text names the backend failure only; it never contains the stored value.
+  const line = keyringFailureReason(detail);
+  return new LabError(
+    'keyring_unavailable',
+    `The OS keychain is not available (${line}): ${keychainCure(line)}.`,
+    {
+      details: { detail: line },
+    },
   );
 }

@@ -53,6 +53,8 @@ import {
 } from './sign-in-folders.ts';
 import {
   keyringAccountFor,
+  keychainCure,
+  keychainProfileUnreadable,
   keyringFailureDetail,
   keyringService,
   type KeyringPort,
@@ -341,6 +343,12 @@ export class ProfileStore {
       return [];
     }
     const problems: LabError[] = [];
+    // A keychain profile's folder holds no auth file: its sign-in is in its keychain entry, read
+    // only for such folders. While the registry file is missing, the rebuild says what it could
+    // not read (`lostRegistryReport`).
+    if (await exists(this.#paths.registry)) {
+      problems.push(...(await this.#keychainOnlyFolders(registry)).found);
+    }
     for (const folder of await this.#unlistedFolders(registry)) {
       const dir = this.#paths.profileDir(folder.name);
       const email = folder.identity?.email ?? null;
@@ -543,7 +551,15 @@ export class ProfileStore {
   async #readAuthOf(entry: ProfileEntry): Promise<AuthDotJson> {
     if (entry.store === 'keyring' && !entry.legacy) {
       const key = keyringAccountFor(this.#paths.profileDir(entry.name));
-      const text = await this.#requireKeyring().get(key);
+      const text = await this.#requireKeyring()
+        .get(key)
+        .catch((error: unknown) => {
+          // Said of the profile, as every surface says it (the router, `list`, `usage`).
+          if (isLabError(error) && error.code === 'keyring_unavailable') {
+            throw keychainProfileUnreadable(entry.name, error);
+          }
+          throw error;
+        });
       if (text === null) throw notSignedIn(entry.name, `the keychain entry ${key}`);
       return parseAuthText(`the keychain entry ${key}`, text);
     }
@@ -757,8 +773,20 @@ export class ProfileStore {
             `${targetDir} already exists although no profile uses it; pick another name (that folder was left as it is).`,
           );
         }
-        // Last check before anything moves: every refusal comes before the journal record.
+        // Last checks before anything moves: every refusal comes before the journal record.
         await this.#requireReadableHealth(`${entry.name} was not renamed`);
+        const sourceDir = this.#paths.profileDir(entry.name);
+        const oldKey = keyringAccountFor(sourceDir);
+        // A keychain profile's tokens are copied under the new folder's key: read them first, so
+        // a keychain out of reach refuses the rename with nothing moved and no record left.
+        const secret =
+          entry.store === 'keyring' && !entry.legacy
+            ? await this.#requireKeyring()
+                .get(oldKey)
+                .catch((error: unknown) => {
+                  throw keychainRefusal(entry.name, 'was not renamed', error);
+                })
+            : null;
         const { legacy: _legacy, ...fields } = entry;
         const renamed: ProfileRecord = entry.legacy
           ? { ...fields, name: to, store: 'file' }
@@ -789,28 +817,16 @@ export class ProfileStore {
             throw error;
           }
         } else {
-          const sourceDir = this.#paths.profileDir(entry.name);
-          let secret: string | null = null;
-          const oldKey = keyringAccountFor(sourceDir);
-          if (entry.store === 'keyring') secret = await this.#requireKeyring().get(oldKey);
           await ensurePrivateDirectory(this.#paths.profilesDir);
           await movePath(sourceDir, targetDir).catch((error: NodeJS.ErrnoException) => {
             if (error.code !== 'ENOENT') throw error;
           });
           await this.#step('rename:moved');
-          if (secret !== null) {
-            await ensurePrivateDirectory(targetDir);
-            await this.#requireKeyring().set(keyringAccountFor(targetDir), secret);
-            await this.#step('rename:copied');
-          }
-          applyRename(registry, entry.name, renamed);
-          try {
-            await this.#writeRegistry(registry);
-          } catch (error) {
-            // The registry still names the old folder: put the tokens back where it looks for them
-            // (the old keychain entry is only deleted once the registry names the new one), and
-            // the copy under the new folder's key goes. When that fails the record stays, and
-            // the next load's replay finishes the rollback.
+          // The registry still names the old folder: put the tokens back where it looks for them
+          // (the old keychain entry is only deleted once the registry names the new one), and the
+          // copy under the new folder's key goes. When that fails the record stays, and a later
+          // load's replay finishes the rollback once the keychain answers.
+          const rollBack = async (error: unknown): Promise<never> => {
             await renamePath(targetDir, sourceDir).catch(() => undefined);
             const undone =
               secret === null ||
@@ -820,7 +836,19 @@ export class ProfileStore {
               ));
             if (undone) await clearJournal(journal);
             throw error;
+          };
+          if (secret !== null) {
+            await ensurePrivateDirectory(targetDir);
+            // A keychain that answers reads but refuses writes (locked) refuses the rename.
+            await this.#requireKeyring()
+              .set(keyringAccountFor(targetDir), secret)
+              .catch((error: unknown) =>
+                rollBack(keychainRefusal(entry.name, 'was not renamed', error)),
+              );
+            await this.#step('rename:copied');
           }
+          applyRename(registry, entry.name, renamed);
+          await this.#writeRegistry(registry).catch(rollBack);
           await this.#step('rename:registry-written');
           if (secret !== null) await this.#requireKeyring().delete(oldKey);
         }
@@ -841,15 +869,11 @@ export class ProfileStore {
           // Its tokens live in the keychain: with the keychain out of reach, removing it now
           // would drop it from the list and leave a live refresh token behind. Nothing moves.
           const key = keyringAccountFor(this.#paths.profileDir(entry.name));
-          try {
-            await this.#requireKeyring().get(key);
-          } catch (error) {
-            throw new LabError(
-              'keyring_unavailable',
-              `${entry.name} keeps its tokens in the OS keychain, which is not available (${keyringFailureDetail(error)}); nothing was removed: unlock the keychain and try again.`,
-              { cause: error },
-            );
-          }
+          await this.#requireKeyring()
+            .get(key)
+            .catch((error: unknown) => {
+              throw keychainRefusal(entry.name, 'was not removed', error);
+            });
         }
         await this.#requireReadableHealth(`${entry.name} was not removed`);
         const journal = await writeJournal(this.#paths.journalDir, {
@@ -1094,6 +1118,15 @@ export class ProfileStore {
         if (!keep) await clearJournal(path);
       } catch (error) {
         this.#replayFailures.set(path, error);
+        if (entry.op === 'rename' && isLabError(error) && error.code === 'keyring_unavailable') {
+          // A rename's rollback waiting for the keychain: its profile reads where the registry
+          // says meanwhile, so this is no news for every command; the rollback is said once done.
+          this.#logger.debug(
+            { path, op: entry.op, code: error.code },
+            'a rename is rolled back once the OS keychain answers',
+          );
+          continue;
+        }
         this.#logger.error(
           // The error's sentence says why (a keychain out of reach, a corrupt file by name).
           { path, op: entry.op, err: error },
@@ -1469,12 +1502,12 @@ export class ProfileStore {
    * profile, pins, labels, priming) are gone with it, which the log says. Writes nothing when the
    * registry file exists, readable or not.
    *
-   * A folder without an auth file may be a keychain profile's: its keychain entry is read, and one
-   * that holds a sign-in is reported (`lostRegistryReport`), not listed, since the folder alone
-   * does not say it is this home's profile. The registry is written once every such folder was
-   * read (an empty one when no folder holds a sign-in, so the keychain is not read on every load);
-   * while the keychain is out of reach and no folder holds an auth file, nothing is written and the
-   * next load tries again.
+   * A folder without an auth file may be a keychain profile's: it is never listed here, since the
+   * folder alone does not say it is this home's profile; once the registry exists, every load
+   * reports it while its keychain entry keeps a sign-in (`unlistedProfiles`, the one rule for
+   * sign-ins the registry does not list). With no folder holding an auth file, the registry is
+   * written (empty) only once the keychain could be read for those folders; while it is out of
+   * reach nothing is written, that is said, and the next load tries again.
    */
   async #rebuildLostRegistry(): Promise<void> {
     if ((await readJsonFile(this.#paths.registry, registrySchema)) !== undefined) return;
@@ -1485,31 +1518,21 @@ export class ProfileStore {
         profileNamePattern.test(folder.name) &&
         !(legacy !== null && folder.name === legacyProfileName),
     );
-    const { found, unchecked, detail, checked } = await this.#keychainOnlyFolders();
-    const unread = unchecked.length > 0;
-    if (unread) {
-      const folders = unchecked.join(', ');
-      found.push(
-        new LabError(
+    this.#lostRegistry = { rebuilt: null, problems: [] };
+    if (adopted.length === 0) {
+      const { unchecked, detail, checked } = await this.#keychainOnlyFolders(emptyRegistry());
+      if (unchecked.length > 0) {
+        const problem = new LabError(
           'keyring_unavailable',
-          adopted.length === 0
-            ? `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${folders}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, and it is rebuilt the next time Codex Lab reads its profiles.`
-            : `${this.#paths.registry} was missing and was rebuilt without ${folders}, which hold no auth file: the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for them; to list one that does, sign in under its folder's name as its account.`,
+          `${this.#paths.registry} is missing, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for ${unchecked.join(', ')}, which hold no auth file, so the registry was not rebuilt yet: unlock the keychain, and it is rebuilt the next time Codex Lab reads its profiles.`,
           { details: { path: unchecked[0]! } },
-        ),
-      );
-    }
-    this.#lostRegistry = { rebuilt: null, problems: found };
-    const report = () => {
-      for (const problem of found) {
-        this.#logger.warn({ path: problem.details?.['path'] }, problem.message);
+        );
+        this.#lostRegistry.problems.push(problem);
+        this.#logger.warn({ path: unchecked[0] }, problem.message);
+        return;
       }
-    };
-    // Nothing to list: written only once every folder was read, so that the keychain is not read
-    // again on every load (and never for a home without profile folders).
-    if (adopted.length === 0 && (unread || checked === 0)) {
-      report();
-      return;
+      // Nothing to list and nothing to say: no registry is written for a home without folders.
+      if (checked === 0) return;
     }
     const registry = emptyRegistry();
     for (const folder of adopted) {
@@ -1525,25 +1548,27 @@ export class ProfileStore {
         : `${this.#paths.registry} was missing: rebuilt it from the profile folders (${names.join(', ')}); the active profile, pins, labels and priming settings it held are gone`;
     this.#lostRegistry.rebuilt = rebuilt;
     this.#logger.warn({ profiles: names }, rebuilt);
-    report();
+    // The folders it could not list are said here too, for a surface whose only report is its
+    // log; every later load says them again until they are listed or gone.
+    for (const problem of await this.unlistedProfiles()) {
+      this.#logger.warn({ path: problem.details?.['path'] }, problem.message);
+    }
   }
 
   /**
    * What this store's rebuild of a lost registry did, for a command to say (the store's logger
    * says it too): `rebuilt`, the sentence naming what it rebuilt (null when it wrote none), and
-   * `problems`, what it found and could not list: each profile folder without an auth file whose
-   * keychain entry holds a sign-in (`unlisted_profile`, with how to list it again), or folders
-   * whose entry could not be read (`keyring_unavailable`). A folder listed since is left out.
+   * `problems`: folders without an auth file whose keychain entry could not be read, so the
+   * registry was not rebuilt yet (`keyring_unavailable`). Folders the registry does not list are
+   * reported by `unlistedProfiles` on every load, not here.
    */
   async lostRegistryReport(): Promise<{ rebuilt: string | null; problems: LabError[] }> {
     const { rebuilt, problems } = this.#lostRegistry;
-    if (problems.length === 0) return { rebuilt, problems };
-    const registry = await this.readRegistry().catch(() => emptyRegistry());
-    const listed = new Set(registry.profiles.map((profile) => profile.name));
-    return {
-      rebuilt,
-      problems: problems.filter((problem) => !listed.has(String(problem.details?.['name']))),
-    };
+    if (problems.length === 0 || !(await exists(this.#paths.registry))) {
+      return { rebuilt, problems };
+    }
+    // Rebuilt since by another load: that load's registry and `unlistedProfiles` say the rest.
+    return { rebuilt, problems: [] };
   }
 
   /** Profile folders with a valid name and no auth file (keychain profiles' folders, maybe). */
@@ -1567,17 +1592,23 @@ export class ProfileStore {
   }
 
   /**
-   * Reads the keychain entry of each folder without an auth file: those that hold a sign-in, as
-   * `unlisted_profile`; `unchecked`, the folders whose entry could not be read, with what the
-   * keychain said (`detail`); `checked`, how many folders there were.
+   * Reads the keychain entry of each folder without an auth file that `registry` does not list:
+   * those that hold a sign-in, as `unlisted_profile` (with how to list it again), and those whose
+   * entry could not be read, as `keyring_unavailable` (also `unchecked`, with what the keychain
+   * said, `detail`); `checked`, how many such folders there were. The keychain is read only when
+   * there is such a folder.
    */
-  async #keychainOnlyFolders(): Promise<{
+  async #keychainOnlyFolders(registry: Registry): Promise<{
     found: LabError[];
     unchecked: string[];
     detail: string;
     checked: number;
   }> {
-    const folders = this.#keyring === undefined ? [] : await this.#foldersWithoutAuth();
+    const listed = new Set(registry.profiles.map((profile) => profile.name.toLowerCase()));
+    const folders =
+      this.#keyring === undefined
+        ? []
+        : (await this.#foldersWithoutAuth()).filter((name) => !listed.has(name.toLowerCase()));
     const found: LabError[] = [];
     const unchecked: string[] = [];
     let detail = '';
@@ -1593,6 +1624,13 @@ export class ProfileStore {
         if (isLabError(error) && error.code === 'keyring_unavailable') {
           unchecked.push(dir);
           detail = keyringFailureDetail(error);
+          found.push(
+            new LabError(
+              'keyring_unavailable',
+              `${dir} has no auth file and auth-profiles.json does not list it, and the OS keychain could not be read (${detail}) to tell whether it keeps a sign-in for it: unlock the keychain, and the next look at the profiles says.`,
+              { details: { path: dir, name } },
+            ),
+          );
         }
         continue;
       }
@@ -1987,6 +2025,19 @@ function unwritableError(unwritable: UnwritableFolder, outcome: string | null): 
       : `${fact}, ${outcome}: make it a folder you can write in (or set CODEX_LAB_HOME to one), then sign in again.`,
     // Raised only before anything is written: the caller may revoke the tokens, none is on disk.
     { details: { path: unwritable.folder, nothingWritten: true } },
+  );
+}
+
+/**
+ * A keychain profile's operation refused because the keychain is out of reach, before anything
+ * changed: `outcome` says what did not happen ("was not renamed"), then why, then what to do.
+ */
+function keychainRefusal(name: string, outcome: string, error: unknown): LabError {
+  if (!isLabError(error) || error.code !== 'keyring_unavailable') return error as LabError;
+  return new LabError(
+    'keyring_unavailable',
+    `${name} ${outcome}: it keeps its tokens in the OS keychain, which is not available (${keyringFailureDetail(error)}); ${keychainCure(keyringFailureDetail(error))}, then try again.`,
+    { details: { detail: keyringFailureDetail(error) }, cause: error },
   );
 }
 

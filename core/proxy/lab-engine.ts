@@ -37,7 +37,7 @@ import { repoPathCovers } from '../profiles/repo-path.ts';
 import { isAutoName, matchProfileName } from '../profiles/names.ts';
 import { readAuthFile } from '../profiles/auth-file.ts';
 import { heldByAnotherAccount } from '../auth/account-check.ts';
-import { keyringFailureDetail } from '../profiles/keyring.ts';
+import { keychainProfileUnreadable } from '../profiles/keyring.ts';
 import { lastUseIntervalMs, type Pin, type Registry } from '../profiles/schema.ts';
 import { warnOncePerField, type BoundaryWarn } from '../quota/bounds.ts';
 import { parseRateLimitHeaders, QuotaHeaderReader } from '../quota/headers.ts';
@@ -2261,14 +2261,14 @@ async function statKey(path: string): Promise<string> {
 }
 
 /**
- * What a profile whose keychain is locked or unavailable is shown and refused with: one sentence
- * naming the keychain and what to do (`error` is the keychain's own failure).
+ * What a profile whose keychain is locked or unavailable is shown and refused with: the one
+ * sentence every surface uses (`keychainProfileUnreadable`), with when the router tries again.
  */
 function keychainProblem(profile: string, error: LabError): LabError {
-  return new LabError(
-    'keyring_unavailable',
-    `The OS keychain is locked or unavailable (${keyringFailureDetail(error)}), so ${profile}'s sign-in cannot be read: unlock the keychain (Codex Lab tries it again within ${keychainRecheckMs / 1000} s).`,
-    { cause: error },
+  return keychainProfileUnreadable(
+    profile,
+    error,
+    ` (Codex Lab tries it again within ${keychainRecheckMs / 1000} s)`,
   );
 }
 

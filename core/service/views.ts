@@ -10,7 +10,7 @@ import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { accountStamp, stampMatches } from '../profiles/account-stamp.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
-import type { ProfileEntry } from '../profiles/store.ts';
+import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { readAuthFile } from '../profiles/auth-file.ts';
 import type { Registry } from '../profiles/schema.ts';
 import { effectiveHealth, familyLimitedUntil, type ProfileHealth } from '../state/health-store.ts';
@@ -49,6 +49,14 @@ export interface BuildViewsOptions {
    * file cannot be read), with its profiles as the store listed them.
    */
   registry?: KeptRegistry;
+  /**
+   * Read each keychain profile's entry, as a file profile's auth.json is read, so one whose
+   * keychain is locked or out of reach shows `keychain unavailable` (reported through
+   * `onProblem`) rather than `ready`: for the commands that show files with no router running.
+   * A router's state has its own finding (its reads and re-checks), so it leaves this off and
+   * never waits on the keychain to draw.
+   */
+  readKeychain?: boolean;
 }
 
 /** A registry and its listed profiles, as last read while the file could be read. */
@@ -82,7 +90,13 @@ export async function buildProfileViews(
     readOptional(paths.priming, primingFileSchema, report),
   ]);
   const authProblems = await Promise.all(
-    entries.map((entry) => authProblem(paths, entry, (error) => report(error, entry.name))),
+    entries.map((entry) =>
+      entry.store === 'keyring' && !entry.legacy
+        ? options.readKeychain === true
+          ? keychainProblem(store, entry, (error) => report(error, entry.name))
+          : null
+        : authProblem(paths, entry, (error) => report(error, entry.name)),
+    ),
   );
   return entries.map((entry, index): ProfileView => {
     // Figures saved for another account that had this name (or before a removal the file kept)
@@ -322,15 +336,44 @@ async function readOptional<Schema extends z.ZodType>(
 }
 
 /**
- * Why a profile's tokens cannot be read or used (none, or another account's), without touching
- * the keychain (too slow for `list`).
+ * Why the keychain entry of the keychain profile `entry` cannot serve it, else null: the rule of
+ * `authProblem` for a profile whose tokens are in the OS keychain. A keychain out of reach is
+ * the profile's state (`keyring_unavailable`, in the words the router uses), reported.
+ */
+async function keychainProblem(
+  store: ProfileStore,
+  entry: ProfileEntry,
+  report: (error: LabError) => void,
+): Promise<LabError | null> {
+  try {
+    const auth = await store.readAuth(entry.name);
+    if (auth.tokens) return heldByAnotherAccount(entry.name, entry, auth);
+  } catch (error) {
+    if (!isLabError(error)) throw error;
+    report(error);
+    return error;
+  }
+  const missing = signInAgainError(
+    'not_signed_in',
+    entry.name,
+    'Its keychain entry holds no tokens.',
+    {
+      namesProfile: false,
+    },
+  );
+  report(missing);
+  return missing;
+}
+
+/**
+ * Why a file profile's tokens (its auth.json, or the legacy one) cannot be read or used: none, or
+ * another account's.
  */
 async function authProblem(
   paths: LabPaths,
   entry: ProfileEntry,
   report: (error: LabError) => void,
 ): Promise<LabError | null> {
-  if (entry.store === 'keyring' && !entry.legacy) return null;
   const path = entry.legacy ? paths.legacyAuth : paths.profileAuth(entry.name);
   try {
     const auth = await readAuthFile(path);

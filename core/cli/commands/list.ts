@@ -4,9 +4,10 @@
  * every column uncut. While a router runs it shows the router's live view of each profile (what
  * it routes by: an account it skips for failing upstream, quota it just read) and its pool
  * summary, as `usage --pool` does, and over a registry it cannot read, the last good copy the
- * router routes with; with none it reads files only (no HTTP client, no keychain) so it starts
- * fast. The keychain is read only when the registry is lost and a profile folder holds no auth
- * file.
+ * router routes with; with none it reads files only (no HTTP client), and each keychain
+ * profile's entry (as a file profile's auth.json), so a keychain out of reach is never `ready`.
+ * Otherwise the keychain is read only for a profile folder with no auth file that the registry
+ * does not list.
  */
 import { isLabError, type LabError } from '../../errors.ts';
 import type { LabPaths } from '../../home/paths.ts';
@@ -68,6 +69,8 @@ export async function runList(
     problems.push(...lost.problems);
     const files = await buildProfileViews(context.paths, now, {
       onProblem: (error) => problems.push(error),
+      // With no router, what a keychain profile's state is can be known only by reading it.
+      readKeychain: live === null,
     });
     views = live === null ? files : withLiveViews(files, live.profiles);
     const registry = await store.readRegistry();

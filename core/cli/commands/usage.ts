@@ -138,6 +138,9 @@ export async function runUsage(
   // A broken file is named on stderr (as `list` does); the table still shows the rest. A command
   // about one profile reads (and reports) only that profile's files and the shared ones.
   let unreadableFile = false;
+  // Without a refresh, the running router's live views (what it routes by) when one runs.
+  const live: LabState | null = lab === null ? await liveLabState(context) : null;
+  const routed = lab === null ? live !== null : lab.routerUrl !== null;
   let views: ProfileView[] = await buildProfileViews(context.paths, now, {
     onProblem: (error, profile) => {
       unreadableFile = true;
@@ -148,15 +151,13 @@ export async function runUsage(
       said.add(withCliFix(error.message, error.fix));
     },
     ...(only ? { only } : {}),
+    // A running router's state says whether a keychain can be read; with none, only reading it
+    // does (a keychain profile is never `ready` for want of a look).
+    readKeychain: !routed,
   });
-  // What the refresh just read shows even when state/quota.json could not take it; without a
-  // refresh, the running router's live views (what it routes by) when one runs.
-  let live: LabState | null = null;
+  // What the refresh just read shows even when state/quota.json could not take it.
   if (lab !== null) views = await lab.freshViews(views, now);
-  else {
-    live = await liveLabState(context);
-    if (live !== null) views = withLiveViews(views, live.profiles);
-  }
+  else if (live !== null) views = withLiveViews(views, live.profiles);
   if (unreadableFile) refreshFailed = true;
   const finish = (code: number): number => {
     for (const sentence of said) writeLine(context.stderr, `codex-lab: ${sentence}`);

@@ -8,7 +8,9 @@ import { LabError } from '../../../core/errors.ts';
 import { labPaths } from '../../../core/home/paths.ts';
 import {
   createSystemKeyring,
+  keychainCure,
   keyringAccountFor,
+  keyringFailureReason,
   keyringService,
   probeKeyring,
   type KeyringPort,
@@ -141,5 +143,30 @@ describe('probeKeyring', () => {
       if (bus === undefined) delete process.env['DBUS_SESSION_BUS_ADDRESS'];
       else process.env['DBUS_SESSION_BUS_ADDRESS'] = bus;
     }
+  });
+});
+
+describe('keyringFailureReason', () => {
+  it('words one cause one way: a D-Bus autolaunch failure reads as the probe’s missing bus', async () => {
+    const bus = process.env['DBUS_SESSION_BUS_ADDRESS'];
+    delete process.env['DBUS_SESSION_BUS_ADDRESS'];
+    let probed: Awaited<ReturnType<typeof probeKeyring>>;
+    try {
+      probed = await probeKeyring();
+    } finally {
+      if (bus !== undefined) process.env['DBUS_SESSION_BUS_ADDRESS'] = bus;
+    }
+    if (process.platform !== 'linux' || probed.available) return;
+    const broker =
+      'Platform failure: DBus error: Using X11 for dbus-daemon autolaunch was disabled at compile time, set your DBUS_SESSION_BUS_ADDRESS instead\nmore';
+    expect(keyringFailureReason(broker)).toBe(probed.reason);
+    expect(keyringFailureReason(probed.reason)).toBe(probed.reason);
+    expect(keyringFailureReason('Secret Service: unlock prompt was dismissed\nmore')).toBe(
+      'Secret Service: unlock prompt was dismissed',
+    );
+    expect(keychainCure(broker)).toBe(
+      'run Codex Lab in the desktop session whose keychain keeps it',
+    );
+    expect(keychainCure('Secret Service: unlock prompt was dismissed')).toBe('unlock the keychain');
   });
 });

@@ -415,17 +415,26 @@ describe('ProfileStore', () => {
       expect(logger.lines.join('\n')).toContain(
         `${paths.registry} was missing: rebuilt it from the profile folders (alice, work)`,
       );
+      const vaultSentence = `${paths.profileDir('vault')} has no auth file, but the OS keychain keeps the sign-in of ${bob.email} for it, which auth-profiles.json does not list`;
+      expect(logger.lines.join('\n')).toContain(vaultSentence);
       const report = await logged.lostRegistryReport();
       expect(report.rebuilt).toContain(
         'was missing: rebuilt it from the profile folders (alice, work)',
       );
-      const reported = report.problems;
-      expect(reported.map((error) => [error.code, withCliFix(error.message, error.fix)])).toEqual([
-        [
-          'unlisted_profile',
-          `${paths.profileDir('vault')} has no auth file, but the OS keychain keeps the sign-in of ${bob.email} for it, which auth-profiles.json does not list: to list it again, run \`codex-lab login vault\` and sign in as ${bob.email}.`,
-        ],
-      ]);
+      expect(report.problems).toEqual([]);
+      // Said on every load, by every store, as an unlisted folder with an auth file is.
+      for (const reader of [logged, new ProfileStore({ paths, keyring, now: () => now })]) {
+        await reader.listProfiles();
+        const reported = await reader.unlistedProfiles();
+        expect(reported.map((error) => [error.code, withCliFix(error.message, error.fix)])).toEqual(
+          [
+            [
+              'unlisted_profile',
+              `${vaultSentence}: to list it again, run \`codex-lab login vault\` and sign in as ${bob.email}.`,
+            ],
+          ],
+        );
+      }
       // Signing in again as that account lists it, still in the keychain: no second copy.
       await logged.saveSignIn({
         auth: makeAuth({ ...bob, generation: 2 }),
@@ -433,7 +442,29 @@ describe('ProfileStore', () => {
       });
       expect((await logged.getProfile('vault')).store).toBe('keyring');
       await expect(stat(paths.profileAuth('vault'))).rejects.toThrow();
-      expect((await logged.lostRegistryReport()).problems).toEqual([]);
+      expect(await logged.unlistedProfiles()).toEqual([]);
+    });
+
+    it('keeps reporting a keychain sign-in the rebuilt registry does not list, on every load, until it is listed', async () => {
+      await rm(paths.profilesDir, { recursive: true });
+      await store.saveSignIn({ auth: makeAuth(bob), requestedName: 'vault', store: 'keyring' });
+      await rm(paths.registry);
+      const first = new ProfileStore({ paths, keyring, now: () => now });
+      expect(await first.listProfiles()).toEqual([]);
+      expect((await first.lostRegistryReport()).rebuilt).toContain('rebuilt empty');
+      for (let load = 0; load < 3; load++) {
+        const later = new ProfileStore({ paths, keyring, now: () => now });
+        expect(await later.listProfiles()).toEqual([]);
+        expect((await later.unlistedProfiles()).map((error) => [error.code, error.fix])).toEqual([
+          ['unlisted_profile', { action: 'add_account', name: 'vault', email: bob.email }],
+        ]);
+      }
+      // With the keychain out of reach the folder is still named, as unchecked.
+      keyring.outage = 'all';
+      const unread = await new ProfileStore({ paths, keyring, now: () => now }).unlistedProfiles();
+      expect(unread.map((error) => error.code)).toEqual(['keyring_unavailable']);
+      expect(unread[0]?.message).toContain(paths.profileDir('vault'));
+      keyring.outage = 'none';
     });
 
     it('of keychain profiles only is rebuilt empty, each reported; with the keychain out of reach nothing is written', async () => {
@@ -452,7 +483,8 @@ describe('ProfileStore', () => {
       keyring.outage = 'none';
       const second = new ProfileStore({ paths, keyring, now: () => now });
       expect(await second.listProfiles()).toEqual([]);
-      expect((await second.lostRegistryReport()).problems.map((error) => error.code)).toEqual([
+      expect((await second.lostRegistryReport()).problems).toEqual([]);
+      expect((await second.unlistedProfiles()).map((error) => error.code)).toEqual([
         'unlisted_profile',
       ]);
       expect((await second.readRegistry()).profiles).toEqual([]);
@@ -465,9 +497,12 @@ describe('ProfileStore', () => {
       keyring.outage = 'all';
       const rebuilt = new ProfileStore({ paths, keyring, now: () => now });
       expect((await rebuilt.listProfiles()).map((p) => p.name)).toEqual(['alice', 'work']);
-      const [unread] = (await rebuilt.lostRegistryReport()).problems;
+      expect((await rebuilt.lostRegistryReport()).problems).toEqual([]);
+      const [unread, ...others] = await rebuilt.unlistedProfiles();
+      expect(others).toEqual([]);
       expect(unread?.code).toBe('keyring_unavailable');
-      expect(unread?.message).toMatch(/sign in under its folder's name as its account\.$/);
+      expect(unread?.message).toContain(paths.profileDir('vault'));
+      expect(unread?.message).toMatch(/unlock the keychain/);
       expect(unread?.message).not.toMatch(/codex-lab (list|login)/);
       keyring.outage = 'none';
     });
@@ -821,6 +856,43 @@ describe('ProfileStore', () => {
       await expect(stat(paths.profileAuth('alice'))).rejects.toThrow();
     });
 
+    it('renames nothing while the keychain is out of reach, says so, and keeps no record', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const registryBefore = await readFile(paths.registry, 'utf8');
+      keyring.outage = 'all';
+      const error = await codeOf(store.rename('alice', 'work'));
+      expect(error).toEqual({
+        code: 'keyring_unavailable',
+        message:
+          'alice was not renamed: it keeps its tokens in the OS keychain, which is not available (the fake keychain is down); unlock the keychain, then try again.',
+      });
+      expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
+      expect(await readdir(paths.journalDir).catch(() => [])).toEqual([]);
+      expect(await stat(paths.profileDir('alice'))).toBeTruthy();
+      keyring.outage = 'none';
+    });
+
+    it('a rename refused by a locked keychain is rolled back quietly, and said once done', async () => {
+      await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
+      const logger = createRecordingLogger();
+      const logged = new ProfileStore({ paths, keyring, now: () => now, logger });
+      // Locked: reads answer, writes (the copy under the new key) are refused.
+      keyring.outage = 'writes';
+      const error = await codeOf(logged.rename('alice', 'work'));
+      expect(error.message).toMatch(/^alice was not renamed: /);
+      expect((await logged.listProfiles()).map((entry) => entry.name)).toEqual(['alice']);
+      expect((await logged.readAuth('alice')).tokens?.refresh_token).toBe(
+        plantedRefreshToken(alice),
+      );
+      // Loads while it stays locked say nothing of the record kept for the rollback.
+      await logged.listProfiles();
+      expect(logger.lines.join('\n')).not.toMatch(/journal record/);
+      keyring.outage = 'none';
+      await logged.listProfiles();
+      expect(await readdir(paths.journalDir)).toEqual([]);
+      expect(keyring.entries.has(keyringAccountFor(paths.profileDir('work')))).toBe(false);
+    });
+
     it('removes nothing while the keychain is out of reach, and says so', async () => {
       await store.saveSignIn({ auth: makeAuth(alice), requestedName: null, store: 'keyring' });
       const registryBefore = await readFile(paths.registry, 'utf8');
@@ -842,7 +914,7 @@ describe('ProfileStore', () => {
       expect(error).toEqual({
         code: 'keyring_unavailable',
         message:
-          'alice keeps its tokens in the OS keychain, which is not available (no D-Bus); nothing was removed: unlock the keychain and try again.',
+          'alice was not removed: it keeps its tokens in the OS keychain, which is not available (no D-Bus); unlock the keychain, then try again.',
       });
       expect(await readFile(paths.registry, 'utf8')).toBe(registryBefore);
       expect(await readdir(paths.journalDir).catch(() => [])).toEqual([]);
