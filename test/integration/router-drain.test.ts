@@ -4,7 +4,7 @@
  * bounded (`routerDrainMs`), a second Ctrl-C ends it, and `codex-lab stop` says what it waits for.
  */
 import { rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { routerDrainMs } from '../../core/config.ts';
 import { labPaths } from '../../core/home/paths.ts';
 import { systemClock, type Cancel, type Clock } from '../../core/ports.ts';
@@ -110,7 +110,8 @@ describe('a router stopping with turns in flight', () => {
     service.subscribe((state) => heard.push(state.router));
     let stopped = false;
     const stopping = service.stop({ drainMs: routerDrainMs }).then(() => (stopped = true));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Heard when the state is next published, however busy the machine; the turn still holds it.
+    await vi.waitFor(() => expect(heard.length).toBeGreaterThan(0), { timeout: 10_000 });
     expect(stopped).toBe(false);
     expect(heard).toMatchObject([{ running: true, stopping: true }]);
     expect(clock.drainTimers()).toBe(1);
