@@ -19,6 +19,7 @@ import { isLabError, LabError, toResult } from '../errors.ts';
 import { isStandingFailure } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../ports.ts';
+import { accountStamp, accountStamps } from '../profiles/account-stamp.ts';
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
 import {
   canonicalRepoPath,
@@ -478,6 +479,9 @@ export class LabOperations {
   }
 
   async #readUsage(name: string, settings: { resetCredits?: boolean }): Promise<QuotaSnapshot> {
+    // The read is the account's, not the name's: who it is, taken now, finds the name it has when
+    // the figures come back (a rename by another command or surface meanwhile).
+    const account = await this.#accountOf(name);
     let snapshot: QuotaSnapshot;
     try {
       snapshot = await readUsage(
@@ -500,8 +504,33 @@ export class LabOperations {
       throw error;
     }
     throwIfStopped(this.#stopSignal(), `the usage read of ${name}`);
-    await this.#options.live.usageRead(name, snapshot);
+    const owner = await this.#nameOf(name, account);
+    // Removed meanwhile: the figures are no profile's, and nothing is recorded.
+    if (owner !== null) await this.#options.live.usageRead(owner, snapshot);
     return snapshot;
+  }
+
+  /** The account stamp of the profile `name` now (null: it names no account, or is unread). */
+  async #accountOf(name: string): Promise<string | null> {
+    const profiles = await this.#options.store.listProfiles().catch(() => null);
+    const profile = profiles?.find((entry) => entry.name === name);
+    return profile === undefined ? null : accountStamp(profile);
+  }
+
+  /**
+   * The name the account `account` (read as `name`) has now: `name` while it is still that
+   * account's, else the one profile stamped `account` (renamed since); null when no profile is it
+   * any more (removed). Without a stamp, or a registry that cannot be read, the name as it was.
+   */
+  async #nameOf(name: string, account: string | null): Promise<string | null> {
+    if (account === null) return name;
+    const profiles = await this.#options.store.listProfiles().catch(() => null);
+    if (profiles === null) return name;
+    const stamps = accountStamps(profiles);
+    if (stamps.get(name) === account) return name;
+    const owners = [...stamps].filter(([, stamp]) => stamp === account);
+    if (owners.length === 1) return owners[0]![0];
+    return owners.length === 0 ? null : name;
   }
 
   /** The host's stop signal now, or undefined without a host. */
