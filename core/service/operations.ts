@@ -419,12 +419,7 @@ export class LabOperations {
       this.#options.live.changed();
       const unread = outcomes.filter((outcome) => outcome !== null);
       const failed = unread.filter((outcome) => !isStandingFailure(outcome.error));
-      if (failed.length > 0) {
-        throw new LabError(
-          'upstream_error',
-          unreadSentence(failed.map(({ view, error }) => ({ profile: view.profile, error }))),
-        );
-      }
+      if (failed.length > 0) throw refreshFailure(failed);
       // A refresh promises the numbers are kept: read but not on file is a failure, said so.
       const refreshed = names.filter((_, index) => outcomes[index] === null);
       if (unsaved !== null) {
@@ -609,6 +604,36 @@ export function fileLiveState(options: {
     primeRefused() {},
     changed() {},
   };
+}
+
+/** Codes of a state file's own failures (a corrupt or unreadable health.json, quota.json). */
+const fileFailureCodes: ReadonlySet<string> = new Set(['corrupt_file', 'io_error']);
+
+/**
+ * The failure of a usage refresh some accounts' reads failed for a reason other than their state
+ * (`failed`). A state file that does not read or write (health.json cut short) is the file's
+ * failure, not the upstream's: said once in its own words, with its own code, not once per
+ * account. Only failures of the reads themselves are `upstream_error`, each account named once
+ * (`unreadSentence`), followed by any file's sentence.
+ */
+function refreshFailure(failed: readonly { view: UnreadProfileView; error: LabError }[]): LabError {
+  const files = failed.filter(({ error }) => fileFailureCodes.has(error.code));
+  const reads = failed.filter(({ error }) => !fileFailureCodes.has(error.code));
+  const fileSentences = [...new Set(files.map(({ error }) => error.message))];
+  if (reads.length === 0) {
+    const first = files[0]!.error;
+    return new LabError(first.code, fileSentences.join(' '), {
+      cause: first,
+      ...(first.details ? { details: first.details } : {}),
+    });
+  }
+  return new LabError(
+    'upstream_error',
+    [
+      unreadSentence(reads.map(({ view, error }) => ({ profile: view.profile, error }))),
+      ...fileSentences,
+    ].join(' '),
+  );
 }
 
 /**
