@@ -308,6 +308,31 @@ export function windowsByLength<Window extends { windowMinutes: number | null }>
   return { fiveHour: fiveHourWindow(quota), weekly: weeklyWindow(quota) };
 }
 
+/** A limit family as the views carry it (structurally, so this leaf imports nothing). */
+export interface LimitFamilyShape {
+  id: string;
+  name?: string | null;
+  primary: QuotaWindowShape | null;
+  secondary: QuotaWindowShape | null;
+  limitedUntil?: string | null;
+}
+
+/**
+ * A limit family in words, one line: `codex_spark limit: 5-hour 80% left; weekly not known yet;
+ * limited, back in 2h 5m, at 14:05` (the last part only while its limit mark in health.json
+ * holds). The one wording of a family's limit: `usage` and `list` print it under their tables.
+ */
+export function formatFamilyLimit(family: LimitFamilyShape, now: number): string {
+  const windows = windowsByLength(family);
+  const back = formatBackAt(family.limitedUntil ?? null, { now });
+  return `${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(windows.fiveHour, now)}; weekly ${formatWindowLeft(windows.weekly, now)}${back === null ? '' : `; limited, back ${back}`}`;
+}
+
+/** Whether a family's limit mark still holds at `now` (its models skip the account until then). */
+export function familyLimited(family: LimitFamilyShape, now: number): boolean {
+  return formatBackAt(family.limitedUntil ?? null, { now }) !== null;
+}
+
 /**
  * How much of a window is left, in whole percent: `100 − used`, rounded, within 0–100. The pool's
  * headroom is the mean of the same `100 − used` rounded the same way, so an account alone in the

@@ -12,6 +12,7 @@
  * profile journal for the next load, and says so in the log. Only the issuer's permanent codes mark
  * a profile `auth_error`; transient failures back off and heal by themselves.
  */
+import type { LabConfig } from '../config.ts';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { runCritical } from '../home/critical.ts';
 import { refreshAnswerTimeoutMs } from '../home/lock-waits.ts';
@@ -58,6 +59,20 @@ export interface TokenStore {
     auth: AuthDotJson,
     replacedRefreshToken: string,
   ): Promise<unknown>;
+}
+
+/**
+ * The token manager's settings a home's config gives: the issuer, and how long a caller waits
+ * for a refresh (`CODEX_LAB_REFRESH_WAIT_MS`, else the manager's 30 s). The one place they are
+ * read, for the router (`LabService`) and a command without one (`cliTokenManager`) alike.
+ */
+export function tokenSettings(
+  config: Pick<LabConfig, 'issuer' | 'refreshWaitMs'>,
+): Pick<TokenManagerOptions, 'issuer' | 'requestTimeoutMs'> {
+  return {
+    issuer: config.issuer,
+    ...(config.refreshWaitMs === null ? {} : { requestTimeoutMs: config.refreshWaitMs }),
+  };
 }
 
 /** Options for `TokenManager`. */

@@ -166,10 +166,10 @@ export async function cliTokenManager(
   context: CliContext,
   parts: Pick<TokenManagerOptions, 'store' | 'health' | 'logger'>,
 ): Promise<TokenManager> {
-  const { TokenManager } = await import('../auth/token-manager.ts');
+  const { TokenManager, tokenSettings } = await import('../auth/token-manager.ts');
   return new TokenManager({
     paths: context.paths,
-    issuer: context.config.issuer,
+    ...tokenSettings(context.config),
     clock: systemClock,
     ...parts,
     // A refresh failure thrown to the command reaches the user as the failure it says ("work

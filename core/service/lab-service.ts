@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { startLogin, type LoginHandle } from '../auth/browser-login.ts';
 import { startDeviceLogin } from '../auth/device-login.ts';
 import { healthStatusMessage } from '../auth/constants.ts';
-import { TokenManager } from '../auth/token-manager.ts';
+import { TokenManager, tokenSettings } from '../auth/token-manager.ts';
 import { defaultHome, type LabConfig } from '../config.ts';
 import { isLabError, LabError, toResult } from '../errors.ts';
 import type { PrimeRefusal } from '../priming/scheduler.ts';
@@ -239,13 +239,10 @@ export class LabService implements ControlApiService {
       paths: options.paths,
       store: this.#store,
       health: this.#health,
-      issuer: options.config.issuer,
+      ...tokenSettings(options.config),
       clock: options.clock,
       logger: options.logger,
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.config.refreshWaitMs === null
-        ? {}
-        : { requestTimeoutMs: options.config.refreshWaitMs }),
     });
     this.#activity = new ActivityLog(options.clock);
     this.#quotaKeeper = new QuotaKeeper({

@@ -19,6 +19,7 @@ import { isLabError, LabError, toResult } from '../errors.ts';
 import { isStandingFailure } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../ports.ts';
+import { accountStamp, accountStamps } from '../profiles/account-stamp.ts';
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
 import {
   canonicalRepoPath,
@@ -418,12 +419,7 @@ export class LabOperations {
       this.#options.live.changed();
       const unread = outcomes.filter((outcome) => outcome !== null);
       const failed = unread.filter((outcome) => !isStandingFailure(outcome.error));
-      if (failed.length > 0) {
-        throw new LabError(
-          'upstream_error',
-          unreadSentence(failed.map(({ view, error }) => ({ profile: view.profile, error }))),
-        );
-      }
+      if (failed.length > 0) throw refreshFailure(failed);
       // A refresh promises the numbers are kept: read but not on file is a failure, said so.
       const refreshed = names.filter((_, index) => outcomes[index] === null);
       if (unsaved !== null) {
@@ -478,6 +474,9 @@ export class LabOperations {
   }
 
   async #readUsage(name: string, settings: { resetCredits?: boolean }): Promise<QuotaSnapshot> {
+    // The read is the account's, not the name's: who it is, taken now, finds the name it has when
+    // the figures come back (a rename by another command or surface meanwhile).
+    const account = await this.#accountOf(name);
     let snapshot: QuotaSnapshot;
     try {
       snapshot = await readUsage(
@@ -500,8 +499,33 @@ export class LabOperations {
       throw error;
     }
     throwIfStopped(this.#stopSignal(), `the usage read of ${name}`);
-    await this.#options.live.usageRead(name, snapshot);
+    const owner = await this.#nameOf(name, account);
+    // Removed meanwhile: the figures are no profile's, and nothing is recorded.
+    if (owner !== null) await this.#options.live.usageRead(owner, snapshot);
     return snapshot;
+  }
+
+  /** The account stamp of the profile `name` now (null: it names no account, or is unread). */
+  async #accountOf(name: string): Promise<string | null> {
+    const profiles = await this.#options.store.listProfiles().catch(() => null);
+    const profile = profiles?.find((entry) => entry.name === name);
+    return profile === undefined ? null : accountStamp(profile);
+  }
+
+  /**
+   * The name the account `account` (read as `name`) has now: `name` while it is still that
+   * account's, else the one profile stamped `account` (renamed since); null when no profile is it
+   * any more (removed). Without a stamp, or a registry that cannot be read, the name as it was.
+   */
+  async #nameOf(name: string, account: string | null): Promise<string | null> {
+    if (account === null) return name;
+    const profiles = await this.#options.store.listProfiles().catch(() => null);
+    if (profiles === null) return name;
+    const stamps = accountStamps(profiles);
+    if (stamps.get(name) === account) return name;
+    const owners = [...stamps].filter(([, stamp]) => stamp === account);
+    if (owners.length === 1) return owners[0]![0];
+    return owners.length === 0 ? null : name;
   }
 
   /** The host's stop signal now, or undefined without a host. */
@@ -580,6 +604,36 @@ export function fileLiveState(options: {
     primeRefused() {},
     changed() {},
   };
+}
+
+/** Codes of a state file's own failures (a corrupt or unreadable health.json, quota.json). */
+const fileFailureCodes: ReadonlySet<string> = new Set(['corrupt_file', 'io_error']);
+
+/**
+ * The failure of a usage refresh some accounts' reads failed for a reason other than their state
+ * (`failed`). A state file that does not read or write (health.json cut short) is the file's
+ * failure, not the upstream's: said once in its own words, with its own code, not once per
+ * account. Only failures of the reads themselves are `upstream_error`, each account named once
+ * (`unreadSentence`), followed by any file's sentence.
+ */
+function refreshFailure(failed: readonly { view: UnreadProfileView; error: LabError }[]): LabError {
+  const files = failed.filter(({ error }) => fileFailureCodes.has(error.code));
+  const reads = failed.filter(({ error }) => !fileFailureCodes.has(error.code));
+  const fileSentences = [...new Set(files.map(({ error }) => error.message))];
+  if (reads.length === 0) {
+    const first = files[0]!.error;
+    return new LabError(first.code, fileSentences.join(' '), {
+      cause: first,
+      ...(first.details ? { details: first.details } : {}),
+    });
+  }
+  return new LabError(
+    'upstream_error',
+    [
+      unreadSentence(reads.map(({ view, error }) => ({ profile: view.profile, error }))),
+      ...fileSentences,
+    ].join(' '),
+  );
 }
 
 /**

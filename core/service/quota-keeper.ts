@@ -53,13 +53,19 @@ export class QuotaKeeper {
     } catch (error) {
       this.#logger.warn({ err: error }, 'could not read saved quota');
     }
-    if (this.#accounts === undefined) return;
+    // A removal completed by a replay, or by hand, leaves its figures in the file: gone here, and
+    // from the file at the next write.
+    if (await this.#learnAccounts()) this.book.persist();
+  }
+
+  /** Tells the book the profiles now (`accounts`); true when figures were dropped. */
+  async #learnAccounts(): Promise<boolean> {
+    if (this.#accounts === undefined) return false;
     try {
-      // A removal completed by a replay, or by hand, leaves its figures in the file: gone here, and
-      // from the file at the next write.
-      if (this.book.setAccounts(await this.#accounts())) this.book.persist();
+      return this.book.setAccounts(await this.#accounts());
     } catch (error) {
       this.#logger.warn({ err: error }, 'could not read the profiles to check saved quota');
+      return false;
     }
   }
 
@@ -72,6 +78,9 @@ export class QuotaKeeper {
   // newer snapshot on disk (another process polled it) is kept.
   async #write(path: string, book: QuotaFile): Promise<void> {
     await withLock(this.#paths.locksDir, 'quota', async () => {
+      // The profiles as they are now, not as they were at `load`: another command may have
+      // renamed or removed one since, and figures are kept under the name their account has.
+      await this.#learnAccounts();
       const file: QuotaFile = (await readJsonFile(path, quotaFileSchema)) ?? {
         version: 1,
         profiles: {},

@@ -4,7 +4,8 @@
  * it); here it is an injected backend, so every rule is unit-tested under Node. Preferences are not
  * account data: a damaged file is set aside, reported once, and replaced by the defaults. A file
  * the OS will not read (a folder, no permission) is reported once and left as it is: the defaults
- * apply for the run, and a change says it could not be saved.
+ * apply for the run, and a change says it could not be saved. Invalid values in a file that reads
+ * are reported once and replaced by their defaults in memory; the file is written only by a change.
  */
 import { z } from 'zod';
 import type { ContractResult } from '../../core/service/contract.ts';
@@ -80,7 +81,10 @@ export interface LoadPreferencesOptions {
   report(message: string): void;
 }
 
-/** Reads the preferences, replacing a damaged file or invalid values by the defaults. */
+/**
+ * Reads the preferences, replacing a damaged file or invalid values by the defaults. A file that
+ * reads is never written here, only by a change (`PreferencesStore`).
+ */
 export function loadPreferences(options: LoadPreferencesOptions): PreferencesStore {
   let backend: PreferencesBackend;
   let raw: unknown;
@@ -97,13 +101,15 @@ export function loadPreferences(options: LoadPreferencesOptions): PreferencesSto
   }
   const { values, invalid } = readValues(raw);
   if (invalid.length > 0) {
+    // Loading never writes (a read-only file must not stop the app starting): the defaults stand
+    // in for the invalid values, and the file takes them with the user's next change.
     options.report(
-      `Some preferences in ${options.path} had values Codex Lab does not understand ` +
-        `(${invalid.join(', ')}), so they were reset to their defaults.`,
+      `Some preferences in ${options.path} have values Codex Lab does not understand ` +
+        `(${invalid.join(', ')}), so their defaults are used; the file is rewritten at your next ` +
+        'change of a preference.',
     );
-    backend.write(values);
   }
-  return new PreferencesStore(values, backend);
+  return new PreferencesStore(values, namedWrites(options.path, backend));
 }
 
 /** "is a folder", "cannot be read (EACCES)": why a file the OS refused to read was, or null. */
@@ -111,6 +117,32 @@ function fileErrorWords(error: Error): string | null {
   const code = (error as NodeJS.ErrnoException).code;
   if (typeof code !== 'string') return null;
   return code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code})`;
+}
+
+/**
+ * `backend` whose failed write names the preferences file itself ("… cannot be written
+ * (EACCES)"), not the temporary file electron-store writes first: the sentence a change that
+ * could not be saved ends with.
+ */
+function namedWrites(path: string, backend: PreferencesBackend): PreferencesBackend {
+  return {
+    read: () => backend.read(),
+    write: (values) => {
+      try {
+        backend.write(values);
+      } catch (error) {
+        if (!(error instanceof Error)) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        const why =
+          typeof code === 'string'
+            ? `cannot be written (${code})`
+            : `cannot be written: ${error.message}`;
+        throw new Error(`${path} ${why}, so changes are not remembered until it can be.`, {
+          cause: error,
+        });
+      }
+    },
+  };
 }
 
 /**

@@ -58,3 +58,38 @@ it('usage shows a family limit marked in health.json until its reset', async () 
   const text = await runCodexLab(['usage'], { home });
   expect(text.stdout).toMatch(/alpha: codex_spark limit: .*; limited, back in 1h 59m/);
 });
+
+it('list shows a family limit marked in health.json in the words usage uses', async () => {
+  const fake = await startFakeChatGpt({ accounts: [{ email: 'alpha@example.com' }] });
+  const home = await makeTempHome('codex-lab-family-marks-list-');
+  cleanups.push(async () => {
+    await fake.close();
+    await rm(home, { recursive: true, force: true });
+  });
+  await seedProfiles(fake, home, [{ name: 'alpha', email: 'alpha@example.com' }]);
+  const paths = labPaths(home);
+  await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+  const now = Date.now();
+  const until = now + 2 * 3_600_000;
+  await writeFile(
+    paths.health,
+    JSON.stringify({
+      version: 1,
+      profiles: {},
+      families: {
+        alpha: {
+          codex_spark: { until, markedAt: now - 1000, models: ['gpt-5.3-codex-spark'] },
+          codex_other: { until: now - 500, markedAt: now - 500, models: [] },
+        },
+      },
+    }),
+  );
+  const usage = await runCodexLab(['usage', '--wide'], { home });
+  const list = await runCodexLab(['list', '--wide'], { home });
+  expect(list.code, list.stderr).toBe(0);
+  const line = usage.stdout.split('\n').find((text) => text.includes('codex_spark limit'));
+  expect(line).toMatch(/^alpha: codex_spark limit: .*; limited, back in 1h 59m/);
+  expect(list.stdout.split('\n')).toContain(line);
+  // A lifted mark is not shown.
+  expect(list.stdout).not.toContain('codex_other');
+});

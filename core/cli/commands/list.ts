@@ -20,7 +20,7 @@ import type { PinView, ProfileView } from '../../service/contract.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { liveLabState, withLiveViews } from '../live-state.ts';
-import { withCliFix } from '../../format.ts';
+import { familyLimited, formatFamilyLimit, withCliFix } from '../../format.ts';
 import { colourEnabled, fitLines, formatJson, formatProfileTable, tableWidth } from '../format.ts';
 
 /**
@@ -95,6 +95,14 @@ export async function runList(
         width,
       }),
     );
+    // A family's limit mark (a 429 for one model family) is not the account's status: it is
+    // said under the table, in the words `usage` says it, while it holds.
+    const families = views.flatMap((view) =>
+      (view.limits ?? [])
+        .filter((family) => familyLimited(family, now))
+        .map((family) => `${view.name}: ${formatFamilyLimit(family, now)}`),
+    );
+    if (families.length > 0) writeLine(context.stdout, `\n${fitLines(families, width).join('\n')}`);
     if (views.length > 0) {
       const summary = live?.pool ?? poolSummaryOf(views, active, now);
       const pool = describePool(summary, { now, commands: true });

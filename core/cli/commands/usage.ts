@@ -13,12 +13,10 @@ import { optionalNameArgument } from '../arguments.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { liveLabState, withLiveViews } from '../live-state.ts';
 import {
-  formatBackAt,
+  formatFamilyLimit,
   formatResetCredits,
-  formatWindowLeft,
   noProfilesSentence,
   poolTotal,
-  windowsByLength,
   withCliFix,
 } from '../../format.ts';
 import {
@@ -59,11 +57,7 @@ function extraLines(view: ProfileView, now: number): string[] {
     lines.push(`${view.name}: reset credits ${formatResetCredits(view.resetCredits, { now })}`);
   }
   for (const family of view.limits ?? []) {
-    const windows = windowsByLength(family);
-    const back = formatBackAt(family.limitedUntil ?? null, { now });
-    lines.push(
-      `${view.name}: ${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(windows.fiveHour, now)}; weekly ${formatWindowLeft(windows.weekly, now)}${back === null ? '' : `; limited, back ${back}`}`,
-    );
+    lines.push(`${view.name}: ${formatFamilyLimit(family, now)}`);
   }
   return lines;
 }

@@ -150,9 +150,65 @@ describe('loadPreferences', () => {
     expect(preferences.all()).toEqual({ ...defaultPreferences, launchAtLogin: true });
     expect(reports).toHaveLength(1);
     expect(reports[0]).toContain('signIn, notifications');
+    expect(reports[0]).toContain(join(folder, 'preferences.json'));
     const again: string[] = [];
     expect(open(again).get('launchAtLogin')).toBe(true);
-    expect(again).toEqual([]);
+  });
+
+  it('never writes at load: a file with invalid values is written only by a change', () => {
+    const path = join(folder, 'preferences.json');
+    const text = JSON.stringify({ launchAtLogin: true, signIn: 'webview' });
+    writeFileSync(path, text);
+    const reports: string[] = [];
+    const preferences = open(reports);
+    expect(readFileSync(path, 'utf8')).toBe(text);
+    // Until a change is saved, each start names the file again (it still holds the values).
+    const again: string[] = [];
+    open(again);
+    expect(again).toHaveLength(1);
+    expect(preferences.update({ notifications: false })).toMatchObject({ ok: true });
+    expect(onDisk()).toEqual({ ...defaultPreferences, launchAtLogin: true, notifications: false });
+    const saved: string[] = [];
+    open(saved);
+    expect(saved).toEqual([]);
+  });
+
+  it('a read-only file with invalid values: starts on the defaults, and a change says it could not be saved', () => {
+    const path = join(folder, 'preferences.json');
+    const text = JSON.stringify({ launchAtLogin: true, notifications: 'yes' });
+    writeFileSync(path, text);
+    const reports: string[] = [];
+    const load = () =>
+      loadPreferences({
+        path,
+        open: () => {
+          const store = new Conf<Preferences>({ cwd: folder, configName: 'preferences' });
+          return {
+            read: () => store.store,
+            write: () => {
+              throw Object.assign(new Error(`EACCES: permission denied, open '${path}.tmp'`), {
+                code: 'EACCES',
+              });
+            },
+          };
+        },
+        setAside: () => {
+          throw new Error('not damaged');
+        },
+        report: (message) => reports.push(message),
+      });
+    const preferences = load();
+    expect(preferences.all()).toEqual({ ...defaultPreferences, launchAtLogin: true });
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toContain(path);
+    expect(reports[0]).toContain('notifications');
+    const result = preferences.update({ signIn: 'popup' });
+    expect(result).toMatchObject({ ok: false, code: 'io_error' });
+    expect(!result.ok && result.message).toContain(`${path} cannot be written (EACCES)`);
+    // The change applies for this run all the same.
+    expect(preferences.get('signIn')).toBe('popup');
+    expect(reports).toHaveLength(1);
+    expect(readFileSync(path, 'utf8')).toBe(text);
   });
 });
 
