@@ -1528,9 +1528,14 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     decision: RoutingDecision,
     excluded: ReadonlyMap<string, string>,
   ): ChooseAnswer | null {
-    const problemOf = (profile: string): LabError | undefined =>
-      this.#unreadableFiles.get(profile) ??
-      (unreadableFile(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined);
+    // A file that holds no tokens, or another account's, needs a sign-in as spent tokens do: said
+    // as that (below), whether the file check or a request found it first.
+    const problemOf = (profile: string): LabError | undefined => {
+      const problem =
+        this.#unreadableFiles.get(profile) ??
+        (unreadableFile(excluded.get(profile) ?? '') ? this.#fileProblems.get(profile) : undefined);
+      return problem === undefined || needsSignInAgain(problem.code) ? undefined : problem;
+    };
     const blocked = decision.blockedBy;
     if (decision.outcome === 'pinned_unavailable' && blocked) {
       const problem = problemOf(blocked.profile);
