@@ -318,14 +318,31 @@ export interface LimitFamilyShape {
 }
 
 /**
- * A limit family in words, one line: `codex_spark limit: 5-hour 80% left; weekly not known yet;
- * limited, back in 2h 5m, at 14:05` (the last part only while its limit mark in health.json
- * holds). The one wording of a family's limit: `usage` and `list` print it under their tables.
+ * A limit family in words, in two parts: `label` (`codex_spark limit`) and `text` (`5-hour 80%
+ * left; weekly not known yet; limited, back in 2h 5m, at 14:05`, the last part only while its
+ * limit mark in health.json holds; a window not reported reads "not known yet", never left out).
+ * The one wording of a family's limit: the dashboard's card shows the parts as a term and its
+ * description, `formatFamilyLimit` joins them for `usage` and `list`.
  */
-export function formatFamilyLimit(family: LimitFamilyShape, now: number): string {
+export function familyLimitParts(
+  family: LimitFamilyShape,
+  now: number,
+): { label: string; text: string } {
   const windows = windowsByLength(family);
   const back = formatBackAt(family.limitedUntil ?? null, { now });
-  return `${family.name ?? family.id} limit: 5-hour ${formatWindowLeft(windows.fiveHour, now)}; weekly ${formatWindowLeft(windows.weekly, now)}${back === null ? '' : `; limited, back ${back}`}`;
+  return {
+    label: `${family.name ?? family.id} limit`,
+    text: `5-hour ${formatWindowLeft(windows.fiveHour, now)}; weekly ${formatWindowLeft(windows.weekly, now)}${back === null ? '' : `; limited, back ${back}`}`,
+  };
+}
+
+/**
+ * A limit family in words, one line: `codex_spark limit: 5-hour 80% left; weekly not known yet`
+ * (`familyLimitParts` joined): what `usage` and `list` print under their tables.
+ */
+export function formatFamilyLimit(family: LimitFamilyShape, now: number): string {
+  const { label, text } = familyLimitParts(family, now);
+  return `${label}: ${text}`;
 }
 
 /** Whether a family's limit mark still holds at `now` (its models skip the account until then). */

@@ -21,8 +21,8 @@ export type {
 } from './preferences/preferences-model.ts';
 
 /**
- * Opens the preferences; `report` is called at most once, when the file had to be replaced or
- * could not be read at all (then it is left as it is).
+ * Opens the preferences; `report` is called at most once, naming the file, when it could not be
+ * used as it is (it is never written at load, only by the user's change).
  */
 export function openPreferences(report: (message: string) => void): PreferencesStore {
   const path = join(app.getPath('userData'), 'preferences.json');
@@ -39,7 +39,10 @@ export function openPreferences(report: (message: string) => void): PreferencesS
       };
     },
     setAside(damaged) {
-      const keptAs = `${damaged}.damaged-${Date.now()}`;
+      // The name a sign-in gives an auth.json it cannot read (docs/auth.md), so one search finds
+      // every file Codex Lab kept aside; a second change the same millisecond cannot come here.
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const keptAs = `${damaged}.unreadable-${stamp}`;
       renameSync(damaged, keptAs);
       return keptAs;
     },

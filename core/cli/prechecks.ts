@@ -3,9 +3,7 @@
  * before it prints the sign-in URL (no browser sign-in is thrown away), `codex --profile` before
  * Codex starts. Each failure is one `LabError` sentence; each warning is one line for stderr.
  */
-import { LabError } from '../errors.ts';
 import { unavailableWarning, withCliFix, type PinSource, type RoutingUse } from '../format.ts';
-import { keychainCure, keyringFailureReason, probeKeyring } from '../profiles/keyring.ts';
 import { cliProfileStore } from './profile-store.ts';
 import { matchProfileName, signInNameTarget, unknownProfile } from '../profiles/names.ts';
 import type { ProfileView } from '../view-types.ts';
@@ -14,9 +12,10 @@ import type { CliContext } from './context.ts';
 
 /**
  * Before a sign-in: the registry is readable (a corrupt one is named), the keychain answers when
- * `--keyring` asks for it, every folder the save writes in can be written, a requested name is
- * well formed, and a profile of that name whose auth file cannot be read has an account on record
- * (both `ProfileStore.precheckSignIn`, which the dashboard's sign-in makes too). Returns a note
+ * `--keyring` asks for it or the named profile is kept there, every folder the save writes in can
+ * be written, a requested name is well formed, and a profile of that name whose auth file cannot
+ * be read has an account on record (all `ProfileStore.precheckSignIn`, which the dashboard's
+ * sign-in makes too). Returns a note
  * when the name is an existing profile (the sign-in renews it only for that same account), or
  * when a new one is saved under its lower case.
  */
@@ -26,29 +25,9 @@ export async function precheckLogin(
 ): Promise<string | null> {
   const store = cliProfileStore(context);
   await store.readRegistry();
-  // The one keychain check before a sign-in: asked for with --keyring, or the named profile keeps
-  // its tokens there (a sign-in again saves them there too), so no browser sign-in is finished
-  // only to be refused.
-  const existing =
-    input.name === null ? null : signInNameTarget(input.name, await store.listProfiles());
-  const keychainProfile =
-    existing?.kind === 'existing' &&
-    existing.profile.store === 'keyring' &&
-    !existing.profile.legacy;
-  if (input.keyring || keychainProfile) {
-    const probe = await probeKeyring();
-    if (!probe.available) {
-      const reason = keyringFailureReason(probe.reason);
-      throw new LabError(
-        'keyring_unavailable',
-        keychainProfile
-          ? `${existing.profile.name} keeps its tokens in the OS keychain, which is not available (${reason}), so no sign-in was started: ${keychainCure(reason)}, then sign in again.`
-          : `The OS keychain is not available (${reason}), so --keyring cannot keep the tokens: unlock it, or sign in without --keyring.`,
-      );
-    }
-  }
-  // Every folder the save writes in can be written, and a named profile can take the sign-in.
-  await store.precheckSignIn(input.name);
+  // The keychain answers when the sign-in keeps its tokens there, every folder the save writes in
+  // can be written, and a named profile can take the sign-in: the dashboard's check too.
+  await store.precheckSignIn(input.name, { keyring: input.keyring });
   if (input.name === null) return null;
   const target = signInNameTarget(input.name, await store.listProfiles());
   if (target.kind === 'new') {

@@ -6,7 +6,7 @@
  */
 import type { LabPaths } from '../home/paths.ts';
 import type { Logger } from '../ports.ts';
-import { createSystemKeyring, type KeyringPort } from './keyring.ts';
+import { createSystemKeyring, probeKeyring, type KeyringPort } from './keyring.ts';
 import { ProfileStore } from './store.ts';
 
 /** What `createProfileStore` needs; everything but `paths` has a production default. */
@@ -25,6 +25,9 @@ export function createProfileStore(options: CreateProfileStoreOptions): ProfileS
   return new ProfileStore({
     paths: options.paths,
     keyring: options.keyring ?? createSystemKeyring(),
+    // The system keychain is probed on a broker of its own (`probeKeyring`), so a probe that
+    // hangs never costs the process's keychain calls; a keychain passed in is probed as it is.
+    ...(options.keyring ? {} : { probeKeyring: () => probeKeyring() }),
     ...(options.now ? { now: options.now } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

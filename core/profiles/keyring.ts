@@ -326,15 +326,22 @@ export function createSystemKeyring(options: SystemKeyringOptions = {}): Keyring
   };
 }
 
+/** Whether a keychain answered a probe, and if not, what it said. */
+export type KeyringProbe = { available: true } | { available: false; reason: string };
+
 /**
- * Whether a keychain is reachable, and if not, why (for `--keyring` and for skipping tests). By
- * default on a broker of its own, ended afterwards: a probe that fails (3 s deadline, a refused
- * write) ends its broker, which must not cost the process's other keychain calls theirs.
+ * Whether a keychain is reachable, and if not, why (before a sign-in that keeps its tokens there,
+ * and for skipping tests). By default the system keychain on a broker of its own, ended
+ * afterwards: a probe that fails (3 s deadline, a refused write) ends its broker, which must not
+ * cost the process's other keychain calls theirs. A `keyring` passed (a test's stand-in) is
+ * probed as it is; the missing D-Bus session is the system keychain's own check.
  */
-export async function probeKeyring(
-  keyring?: KeyringPort,
-): Promise<{ available: true } | { available: false; reason: string }> {
-  if (process.platform === 'linux' && !process.env['DBUS_SESSION_BUS_ADDRESS']) {
+export async function probeKeyring(keyring?: KeyringPort): Promise<KeyringProbe> {
+  if (
+    keyring === undefined &&
+    process.platform === 'linux' &&
+    !process.env['DBUS_SESSION_BUS_ADDRESS']
+  ) {
     return { available: false, reason: noSessionBus };
   }
   let own: KeyringBrokerChannel | undefined;

@@ -56,8 +56,11 @@ import {
   keychainCure,
   keychainProfileUnreadable,
   keyringFailureDetail,
+  keyringFailureReason,
   keyringService,
+  probeKeyring,
   type KeyringPort,
+  type KeyringProbe,
 } from './keyring.ts';
 import {
   isAutoName,
@@ -66,6 +69,7 @@ import {
   profileNameRule,
   quotedName,
   reservedNames,
+  signInNameTarget,
   unknownProfile,
   validateProfileName,
 } from './names.ts';
@@ -250,6 +254,11 @@ export interface ProfileStoreOptions {
   step?: (point: string) => void | Promise<void>;
   /** How folders are probed for writing (`findUnwritableFolder`); tests inject failing calls. */
   probeFs?: ProbeFs;
+  /**
+   * Whether the keychain answers, asked before a sign-in that keeps its tokens there
+   * (`precheckSignIn`). Default: a probe of `keyring` (none: not available).
+   */
+  probeKeyring?: () => Promise<KeyringProbe>;
 }
 
 /**
@@ -272,6 +281,7 @@ export class ProfileStore {
   readonly #logger: Logger;
   readonly #step: (point: string) => void | Promise<void>;
   readonly #probeFs: ProbeFs;
+  readonly #probeKeyring: () => Promise<KeyringProbe>;
   /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
   #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
   /** Why each journal record kept by this process's last replay of it could not be replayed. */
@@ -287,6 +297,16 @@ export class ProfileStore {
       options.refreshLockWaitMs ?? Math.max(this.#lock.waitMs ?? 0, refreshLockWaitMs);
     this.#step = options.step ?? (() => undefined);
     this.#probeFs = options.probeFs ?? nodeProbeFs;
+    const keyring = options.keyring;
+    this.#probeKeyring =
+      options.probeKeyring ??
+      (keyring
+        ? () => probeKeyring(keyring)
+        : () =>
+            Promise.resolve({
+              available: false,
+              reason: 'no keychain was configured for this process',
+            }));
   }
 
   /** The registry; empty when the file is missing, `corrupt_file` naming it when it is broken. */
@@ -1965,14 +1985,19 @@ export class ProfileStore {
   }
 
   /**
-   * Before any sign-in: refuses (`io_error`, naming the folder) when a folder its save writes in
+   * Before any sign-in, the one check every surface makes (`login`, the dashboard's Add account
+   * and Sign in again): refuses (`keyring_unavailable`) when the sign-in keeps its tokens in the
+   * OS keychain (`keyring`: `login --keyring`; or `name` is a profile kept there, whose sign-in
+   * again is saved there too) and the keychain does not answer, so no browser sign-in is finished
+   * only to be refused. Refuses (`io_error`, naming the folder) when a folder its save writes in
    * cannot be written (`unwritableSignInFolder`), so no browser sign-in is made only to be lost.
    * Then, before a sign-in to the profile `name`: refuses when its auth file cannot be read and the
    * registry records no account for it. A sign-in may set such a file aside only for the account
    * the registry names (see `#writeSignIn`); with none named it would be refused after the browser
    * step, so it is refused before, naming the file. Nothing happens for a new name.
    */
-  async precheckSignIn(name: string | null): Promise<void> {
+  async precheckSignIn(name: string | null, options: { keyring?: boolean } = {}): Promise<void> {
+    await this.#requireKeychainForSignIn(name, options.keyring === true);
     const unwritable = await this.unwritableSignInFolder();
     if (unwritable !== null) {
       throw unwritableError(
@@ -1999,6 +2024,25 @@ export class ProfileStore {
         { details: { ...error.details } },
       );
     }
+  }
+
+  /** The keychain part of `precheckSignIn`: refuses when the sign-in needs a keychain that is out of reach. */
+  async #requireKeychainForSignIn(name: string | null, keyring: boolean): Promise<void> {
+    const existing = name === null ? null : signInNameTarget(name, await this.listProfiles());
+    const keychainProfile =
+      existing?.kind === 'existing' &&
+      existing.profile.store === 'keyring' &&
+      !existing.profile.legacy;
+    if (!keyring && !keychainProfile) return;
+    const probe = await this.#probeKeyring();
+    if (probe.available) return;
+    const reason = keyringFailureReason(probe.reason);
+    throw new LabError(
+      'keyring_unavailable',
+      keychainProfile
+        ? `${existing.profile.name} keeps its tokens in the OS keychain, which is not available (${reason}), so no sign-in was started: ${keychainCure(reason)}, then sign in again.`
+        : `The OS keychain is not available (${reason}), so --keyring cannot keep the tokens: unlock it, or sign in without --keyring.`,
+    );
   }
 
   #requireKeyring(): KeyringPort {

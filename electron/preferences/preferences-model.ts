@@ -2,10 +2,13 @@
  * The app's preferences as a pure model: their schema and defaults, loading them from a file that
  * may be damaged, and validated changes. The file itself is electron-store's (preferences.ts wires
  * it); here it is an injected backend, so every rule is unit-tested under Node. Preferences are not
- * account data: a damaged file is set aside, reported once, and replaced by the defaults. A file
- * the OS will not read (a folder, no permission) is reported once and left as it is: the defaults
- * apply for the run, and a change says it could not be saved. Invalid values in a file that reads
- * are reported once and replaced by their defaults in memory; the file is written only by a change.
+ * account data, but a file that cannot be used is still never overwritten at load: the app starts
+ * on the defaults and names the file once, one rule for every case. A file the OS will not read (a
+ * folder, no permission) is left as it is: a change says it could not be saved. A damaged file
+ * (not JSON) is left as it is until the user changes a preference; that change keeps it as
+ * `preferences.json.unreadable-<time>` (as a sign-in keeps an auth.json that does not read) and
+ * writes a new one. Invalid values in a file that reads are replaced by their defaults in memory;
+ * the file takes them with the next change.
  */
 import { z } from 'zod';
 import type { ContractResult } from '../../core/service/contract.ts';
@@ -65,8 +68,11 @@ export const defaultPreferences: Preferences = {
 export interface PreferencesBackend {
   /** Everything the file holds; throws a `SyntaxError` when it is not JSON. */
   read(): unknown;
-  /** Replaces the file's contents. */
-  write(values: Preferences): void;
+  /**
+   * Replaces the file's contents. `byUser` is false for what the app saves on its own (window
+   * bounds): a backend standing in for a damaged file keeps those in memory only.
+   */
+  write(values: Preferences, byUser: boolean): void;
 }
 
 /** What `loadPreferences` needs around the backend. */
@@ -75,15 +81,18 @@ export interface LoadPreferencesOptions {
   open(): PreferencesBackend;
   /** The file's path, for the message. */
   path: string;
-  /** Renames the damaged file out of the way; returns the new path. */
+  /**
+   * Keeps the damaged file under a new name beside it (`preferences.json.unreadable-<time>`);
+   * returns that name. Called at the user's first change, never at load.
+   */
   setAside(path: string): string;
   /** Tells the user once (a dialog in the app) and logs. */
   report(message: string): void;
 }
 
 /**
- * Reads the preferences, replacing a damaged file or invalid values by the defaults. A file that
- * reads is never written here, only by a change (`PreferencesStore`).
+ * Reads the preferences, using the defaults for a file that cannot be used or for invalid values.
+ * Nothing is written, moved or removed here, only by a change (`PreferencesStore`).
  */
 export function loadPreferences(options: LoadPreferencesOptions): PreferencesStore {
   let backend: PreferencesBackend;
@@ -93,23 +102,54 @@ export function loadPreferences(options: LoadPreferencesOptions): PreferencesSto
     raw = backend.read();
   } catch (error) {
     if (!(error instanceof Error)) throw error;
-    if (error.name === 'SyntaxError') return replaceDamagedFile(options);
+    if (error.name === 'SyntaxError') {
+      return startOnDefaults(
+        options,
+        'is damaged (it is not JSON), so Codex Lab uses its default preferences and leaves the ' +
+          'file as it is; your next change of a preference keeps it beside the new one as ' +
+          `${options.path}.unreadable-<time>.`,
+        { ...defaultPreferences },
+        replacedOnChange(options),
+      );
+    }
     // A file that cannot be read at all (a folder, no permission) may be anything: left as it is.
     const why = fileErrorWords(error);
     if (why === null) throw error;
-    return useDefaultsOnly(options, why);
-  }
-  const { values, invalid } = readValues(raw);
-  if (invalid.length > 0) {
-    // Loading never writes (a read-only file must not stop the app starting): the defaults stand
-    // in for the invalid values, and the file takes them with the user's next change.
-    options.report(
-      `Some preferences in ${options.path} have values Codex Lab does not understand ` +
-        `(${invalid.join(', ')}), so their defaults are used; the file is rewritten at your next ` +
-        'change of a preference.',
+    return startOnDefaults(
+      options,
+      `${why}, so Codex Lab uses its default preferences and leaves the file as it is; ` +
+        'changes are not remembered until it is moved away.',
+      { ...defaultPreferences },
+      unsavedBackend(options.path, why),
     );
   }
-  return new PreferencesStore(values, namedWrites(options.path, backend));
+  const { values, invalid } = readValues(raw);
+  const written = namedWrites(options.path, backend);
+  if (invalid.length === 0) return new PreferencesStore(values, written);
+  // Loading never writes (a read-only file must not stop the app starting): the defaults stand
+  // in for the invalid values, and the file takes them with the user's next change.
+  return startOnDefaults(
+    options,
+    `has values Codex Lab does not understand (${invalid.join(', ')}), so their defaults are ` +
+      'used; the file is rewritten at your next change of a preference.',
+    values,
+    written,
+  );
+}
+
+/**
+ * The one way a file that cannot be used is met at load: `values` (the defaults where the file
+ * gave none) for this run, the file named once in one sentence, nothing written. `backend` is
+ * what a later change writes through.
+ */
+function startOnDefaults(
+  options: LoadPreferencesOptions,
+  problem: string,
+  values: Preferences,
+  backend: PreferencesBackend,
+): PreferencesStore {
+  options.report(`The preferences file ${options.path} ${problem} Your accounts are not affected.`);
+  return new PreferencesStore(values, backend);
 }
 
 /** "is a folder", "cannot be read (EACCES)": why a file the OS refused to read was, or null. */
@@ -127,9 +167,9 @@ function fileErrorWords(error: Error): string | null {
 function namedWrites(path: string, backend: PreferencesBackend): PreferencesBackend {
   return {
     read: () => backend.read(),
-    write: (values) => {
+    write: (values, byUser) => {
       try {
-        backend.write(values);
+        backend.write(values, byUser);
       } catch (error) {
         if (!(error instanceof Error)) throw error;
         const code = (error as NodeJS.ErrnoException).code;
@@ -159,48 +199,34 @@ function unsavedBackend(path: string, why: string): PreferencesBackend {
 }
 
 /**
- * A file the OS would not read: the defaults for this run, in memory only, reported once by
- * name; the file is never moved, replaced or removed (what it holds is not known).
+ * The backend for a damaged file: nothing is written until the user changes a preference; then
+ * the file is kept under its backup name and a new one is written. Window bounds saved before
+ * that stay in memory and go with the change. A file that cannot be moved is not written over:
+ * the change says it was not saved, naming the file.
  */
-function useDefaultsOnly(options: LoadPreferencesOptions, why: string): PreferencesStore {
-  options.report(
-    `The preferences file ${options.path} ${why}, so Codex Lab uses its default preferences ` +
-      'and leaves the file as it is; changes are not remembered until it is moved away. ' +
-      'Your accounts are not affected.',
-  );
-  return new PreferencesStore({ ...defaultPreferences }, unsavedBackend(options.path, why));
-}
-
-/**
- * Sets a damaged file aside and starts from the defaults. When the file cannot be moved (a
- * read-only folder), the defaults still apply for this run, in memory only, and the message says
- * the file was left as it was.
- */
-function replaceDamagedFile(options: LoadPreferencesOptions): PreferencesStore {
-  let keptAs: string | null;
-  try {
-    keptAs = options.setAside(options.path);
-  } catch {
-    keptAs = null;
-  }
-  // Left in place, the damaged file is not overwritten: a change says it was not saved.
-  let backend: PreferencesBackend = unsavedBackend(options.path, 'could not be moved aside');
-  if (keptAs !== null) {
-    try {
-      backend = options.open();
-      backend.write(defaultPreferences);
-    } catch {
-      backend = { read: () => ({}), write: () => undefined };
-    }
-  }
-  options.report(
-    `The preferences file ${options.path} was damaged, so Codex Lab uses its default preferences. ` +
-      (keptAs !== null
-        ? `The old file was kept as ${keptAs}. `
-        : 'The file could not be moved aside, so changes are not remembered until it is removed. ') +
-      'Your accounts are not affected.',
-  );
-  return new PreferencesStore({ ...defaultPreferences }, backend);
+function replacedOnChange(options: LoadPreferencesOptions): PreferencesBackend {
+  let replaced: PreferencesBackend | null = null;
+  return {
+    read: () => ({}),
+    write: (values, byUser) => {
+      if (replaced === null) {
+        if (!byUser) return;
+        try {
+          options.setAside(options.path);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          const why = typeof code === 'string' ? ` (${code})` : '';
+          throw new Error(
+            `${options.path} is damaged and could not be moved aside${why}, so changes are not ` +
+              'remembered until it is removed.',
+            { cause: error },
+          );
+        }
+        replaced = namedWrites(options.path, options.open());
+      }
+      replaced.write(values, byUser);
+    },
+  };
 }
 
 /** Keeps every valid value and replaces each invalid or missing one by its default. */
@@ -240,7 +266,7 @@ export class PreferencesStore {
 
   /** Sets one value the app itself manages (window bounds); a failed write keeps it in memory. */
   set<K extends keyof Preferences>(key: K, value: Preferences[K]): void {
-    this.#commit({ ...this.#values, [key]: value });
+    this.#commit({ ...this.#values, [key]: value }, false);
   }
 
   /** Applies a user's change after validating it (an unknown key or a wrong value is refused). */
@@ -259,7 +285,7 @@ export class PreferencesStore {
     for (const [key, value] of Object.entries(parsed.data)) {
       if (value !== undefined) (next as Record<string, unknown>)[key] = value;
     }
-    const written = this.#commit(next);
+    const written = this.#commit(next, true);
     if (!written.ok) return written;
     return { ok: true, value: this.all() };
   }
@@ -270,12 +296,12 @@ export class PreferencesStore {
     return () => this.#listeners.delete(listener);
   }
 
-  #commit(next: Preferences): ContractResult<null> {
+  #commit(next: Preferences, byUser: boolean): ContractResult<null> {
     const previous = this.#values;
     this.#values = next;
     let result: ContractResult<null> = { ok: true, value: null };
     try {
-      this.#backend.write(next);
+      this.#backend.write(next, byUser);
     } catch (error) {
       // The change still applies for this run; only remembering it failed.
       result = {

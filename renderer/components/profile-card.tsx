@@ -6,10 +6,9 @@ import type { ProfileView } from '../../core/service/contract.ts';
 import {
   capitalize,
   failingUpstreamText,
+  familyLimitParts,
   forecastSentence,
-  formatBackAt,
   formatResetCredits,
-  formatWindowLeft,
   humanizeTimes,
   statusLabel,
   windowsByLength,
@@ -296,21 +295,12 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
             </>
           )}
           {profile.limits?.map((family) => {
-            const windows = windowsByLength(family);
-            // A family limit mark (state/health.json): its models skip this account until then.
-            const back = formatBackAt(family.limitedUntil ?? null, { now });
+            // The words `usage` and `list` print, as a term and its description.
+            const { label, text } = familyLimitParts(family, now);
             return (
               <Fragment key={family.id}>
-                <dt>{family.name ?? family.id}</dt>
-                <dd data-testid="limit-family">
-                  {[
-                    windows.fiveHour && `5-hour ${formatWindowLeft(windows.fiveHour, now)}`,
-                    windows.weekly && `weekly ${formatWindowLeft(windows.weekly, now)}`,
-                    back && `limited, back ${back}`,
-                  ]
-                    .filter(Boolean)
-                    .join(' · ') || 'no window reported'}
-                </dd>
+                <dt>{label}</dt>
+                <dd data-testid="limit-family">{text}</dd>
               </Fragment>
             );
           })}

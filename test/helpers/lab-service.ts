@@ -10,6 +10,7 @@ import { readConfig } from '../../core/config.ts';
 import { labPaths, type LabPaths } from '../../core/home/paths.ts';
 import { createLogger } from '../../core/log.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../../core/ports.ts';
+import type { KeyringPort } from '../../core/profiles/keyring.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
 import { LabService } from '../../core/service/lab-service.ts';
@@ -51,7 +52,15 @@ export function capturingLogger(secrets: () => readonly string[] = () => []): {
 export function createTestLabService(
   fake: FakeChatGpt,
   paths: LabPaths,
-  options: { logger?: Logger; env?: Record<string, string>; clock?: Clock } = {},
+  options: {
+    logger?: Logger;
+    env?: Record<string, string>;
+    clock?: Clock;
+    /** The keychain for keyring profiles (default the system's). */
+    keyring?: KeyringPort;
+    /** What opens a sign-in page (default the system browser). */
+    openBrowser?: (url: string) => unknown;
+  } = {},
 ): LabService {
   return new LabService({
     paths,
@@ -64,6 +73,8 @@ export function createTestLabService(
     logger: options.logger ?? silentLogger,
     rendererDir: null,
     usagePollMs: 0,
+    ...(options.keyring ? { keyring: options.keyring } : {}),
+    ...(options.openBrowser ? { openBrowser: options.openBrowser } : {}),
   });
 }
 

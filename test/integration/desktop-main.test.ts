@@ -139,7 +139,7 @@ describe('desktop main process (built bundle, stand-in electron)', () => {
     expect(readdirSync(join(data, 'logs'))).toContain('main.1.log');
   });
 
-  it('a damaged preferences file: one message naming it, defaults used, the file kept', async () => {
+  it('a damaged preferences file: one message naming it, defaults used, the file kept aside at the first change', async () => {
     mkdirSync(join(data, 'userData'), { recursive: true });
     writeFileSync(join(data, 'userData', 'preferences.json'), '{"launchAtLogin": tr');
     const { events, code } = await runMain();
@@ -150,11 +150,18 @@ describe('desktop main process (built bundle, stand-in electron)', () => {
     expect(events.find((entry) => entry.event === 'preferences')!['preferences']).toMatchObject({
       signIn: 'browser',
     });
-    expect(
-      readdirSync(join(data, 'userData')).some((name) =>
-        name.startsWith('preferences.json.damaged-'),
-      ),
-    ).toBe(true);
+    // Never written at start; the user's change (the stand-in turns on launch at login) keeps the
+    // damaged bytes under a named backup, as a sign-in keeps an auth.json, and writes a new file.
+    expect(events.find((entry) => entry.event === 'preferences-changed')!['result']).toMatchObject({
+      ok: true,
+    });
+    const userData = join(data, 'userData');
+    const kept = readdirSync(userData).filter((name) => name.startsWith('preferences.json.'));
+    expect(kept).toEqual([expect.stringMatching(/^preferences\.json\.unreadable-\d{4}-/)]);
+    expect(readFileSync(join(userData, kept[0]!), 'utf8')).toBe('{"launchAtLogin": tr');
+    expect(JSON.parse(readFileSync(join(userData, 'preferences.json'), 'utf8'))).toMatchObject({
+      launchAtLogin: true,
+    });
   });
 
   it('an unexpected start-up failure: logged first, then one dialog naming the log folder, then quit', async () => {

@@ -7,9 +7,11 @@ import { describe, expect, it } from 'vitest';
 import {
   cutAtWord,
   cutText,
+  familyLimitParts,
   forecastParts,
   forecastSentence,
   formatStatus,
+  formatFamilyLimit,
   formatStatusShort,
   formatWindowLeft,
   leftPercent,
@@ -215,5 +217,32 @@ describe('short forms for a narrow table', () => {
     for (const width of [10, 23, 30, 50]) {
       expect(cutAtWord(line, width).length).toBeLessThanOrEqual(width);
     }
+  });
+});
+
+describe('a limit family, one wording on the card and in usage and list', () => {
+  const spark = {
+    id: 'codex_spark',
+    name: 'GPT-5.3-Codex-Spark',
+    primary: { usedPercent: 5, windowMinutes: 300, resetsAt: at(hour) },
+    secondary: null,
+    limitedUntil: at(2 * hour + 5 * minute),
+  };
+
+  it('says every window, an unreported one as not known yet, and a holding mark', () => {
+    const parts = familyLimitParts(spark, now);
+    expect(parts.label).toBe('GPT-5.3-Codex-Spark limit');
+    expect(
+      parts.text.startsWith(`5-hour 95% left, resets in 1h; weekly ${quotaUnknownText}; `),
+    ).toBe(true);
+    expect(parts.text).toMatch(/; limited, back in 2h 5m, at \d\d:\d\d$/);
+    // `usage` and `list` print the same parts joined.
+    expect(formatFamilyLimit(spark, now)).toBe(`${parts.label}: ${parts.text}`);
+  });
+
+  it('names a family without a display name by its id', () => {
+    expect(familyLimitParts({ ...spark, name: null, limitedUntil: null }, now).label).toBe(
+      'codex_spark limit',
+    );
   });
 });

@@ -57,8 +57,8 @@ function open(reports: string[]) {
       };
     },
     setAside(damaged) {
-      renameSync(damaged, `${damaged}.damaged-1`);
-      return `${damaged}.damaged-1`;
+      renameSync(damaged, `${damaged}.unreadable-1`);
+      return `${damaged}.unreadable-1`;
     },
     report: (message) => reports.push(message),
   });
@@ -76,25 +76,46 @@ describe('loadPreferences', () => {
     expect(reports).toEqual([]);
   });
 
-  it('a damaged file is reported once by name, kept aside, and replaced by the defaults', () => {
-    writeFileSync(join(folder, 'preferences.json'), '{"launchAtLogin": tru');
+  it('a damaged file is reported once by name and left as it is until the user changes a preference', () => {
+    const path = join(folder, 'preferences.json');
+    writeFileSync(path, '{"launchAtLogin": tru');
     const reports: string[] = [];
     const preferences = open(reports);
     expect(preferences.all()).toEqual(defaultPreferences);
     expect(reports).toHaveLength(1);
-    expect(reports[0]).toContain(join(folder, 'preferences.json'));
+    expect(reports[0]).toContain(path);
     expect(reports[0]).toContain('default preferences');
-    expect(readFileSync(join(folder, 'preferences.json.damaged-1'), 'utf8')).toBe(
-      '{"launchAtLogin": tru',
-    );
-    expect(onDisk()).toEqual(defaultPreferences);
-    // The next start finds a good file and says nothing.
+    // Loading never writes: the damaged bytes stay where they were, and nothing is set aside.
+    expect(readFileSync(path, 'utf8')).toBe('{"launchAtLogin": tru');
+    expect(readdirSync(folder)).toEqual(['preferences.json']);
+    // Closing the settings window is not a change of a preference: the bounds stay in memory.
+    preferences.set('settingsBounds', { width: 900, height: 700 });
+    expect(readFileSync(path, 'utf8')).toBe('{"launchAtLogin": tru');
+    // Until a change, each start names the file again.
     const again: string[] = [];
     open(again);
-    expect(again).toEqual([]);
+    expect(again).toHaveLength(1);
+    // The first change keeps the damaged file under a named backup, then writes a new one.
+    expect(preferences.update({ notifications: false })).toMatchObject({ ok: true });
+    expect(readFileSync(`${path}.unreadable-1`, 'utf8')).toBe('{"launchAtLogin": tru');
+    expect(onDisk()).toEqual({
+      ...defaultPreferences,
+      settingsBounds: { width: 900, height: 700 },
+      notifications: false,
+    });
+    expect(preferences.update({ signIn: 'popup' })).toMatchObject({ ok: true });
+    expect(readdirSync(folder).sort()).toEqual([
+      'preferences.json',
+      'preferences.json.unreadable-1',
+    ]);
+    expect(reports).toHaveLength(1);
+    // The next start finds a good file and says nothing.
+    const saved: string[] = [];
+    expect(open(saved).get('signIn')).toBe('popup');
+    expect(saved).toEqual([]);
   });
 
-  it('a damaged file that cannot be moved is left as it is; the defaults apply for this run', () => {
+  it('a damaged file that cannot be moved at the first change is left as it is; the change applies for this run', () => {
     writeFileSync(join(folder, 'preferences.json'), '{not json');
     const reports: string[] = [];
     const preferences = loadPreferences({
@@ -112,9 +133,9 @@ describe('loadPreferences', () => {
     const result = preferences.update({ notifications: false });
     expect(result).toMatchObject({ ok: false, code: 'io_error' });
     expect(!result.ok && result.message).toContain(join(folder, 'preferences.json'));
+    expect(!result.ok && result.message).toContain('could not be moved aside (EROFS)');
     expect(preferences.get('notifications')).toBe(false);
     expect(reports).toHaveLength(1);
-    expect(reports[0]).toContain('could not be moved aside');
     expect(readFileSync(join(folder, 'preferences.json'), 'utf8')).toBe('{not json');
   });
 
