@@ -597,7 +597,8 @@ export class ProfileStore {
     const identity = identityFromAuth(auth);
     if (!auth.tokens || (identity.accountId === null && identity.email === null)) {
       throw new LabError(
-        'invalid_argument',
+        // The issuer's answer lacks what a profile is told apart by: no fault of the user's.
+        'token_exchange_failed',
         'The sign-in returned no account id or email, so it cannot be told apart from other accounts; try signing in again.',
       );
     }
