@@ -8,7 +8,7 @@ import type { FailureFix } from './view-types.ts';
 
 /** Every expected failure the core reports, by stable string code. */
 export const errorCodes = [
-  // input
+  // input: of a request or a setting (`inputErrorCodes` says which are what the user gave)
   'invalid_name',
   'name_taken',
   'invalid_argument',
@@ -73,6 +73,21 @@ export const errorCodes = [
 
 /** A stable string code naming one kind of expected failure. */
 export type ErrorCode = (typeof errorCodes)[number];
+
+/**
+ * The codes that say what the user gave is wrong, and nothing else: an argument or an option's
+ * value that cannot be (`invalid_argument`), a name that cannot be a profile's or is another's
+ * (`invalid_name`, `name_taken`), a name or id that names nothing (`profile_not_found`,
+ * `not_found`). The command line exits 2 on them, as on a command line commander refuses; every
+ * other failure (a setting, a file, the keychain, the network, the router) exits 1.
+ */
+export const inputErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'invalid_argument',
+  'invalid_name',
+  'name_taken',
+  'profile_not_found',
+  'not_found',
+]);
 
 /**
  * An expected failure: carries a code and one clear sentence saying what is wrong and what to do;

@@ -10,7 +10,7 @@ import {
   defaultIssuer,
   defaultRouterPort,
 } from '../config.ts';
-import { isLabError, LabError } from '../errors.ts';
+import { inputErrorCodes, isLabError, LabError, type ErrorCode } from '../errors.ts';
 import { capitalize, withCliFix, withoutSentenceEnd } from '../format.ts';
 import { proxyConfigured } from '../net/proxy.ts';
 import { routerChangesInFlight, type RouterChange } from '../service/router-changes.ts';
@@ -25,10 +25,19 @@ const wideOption = [
   'every column, full sentences and names, however wide the terminal',
 ] as const;
 
-/** Exit code for an expected failure (bad input, missing profile, …). */
+/** Exit code for an expected failure that is not the user's input (a file, the network, …). */
 export const exitFailure = 1;
-/** Exit code for a malformed command line. */
+/** Exit code for input the user gave that is wrong: a malformed command line, a bad value or name. */
 export const exitUsage = 2;
+
+/**
+ * The exit code of a command that failed with `code`, the one rule for every command: 2 when
+ * what the user gave is wrong (`inputErrorCodes`, as for a command line commander refuses), 1
+ * for every other failure.
+ */
+export function failureExitCode(code: ErrorCode): number {
+  return inputErrorCodes.has(code) ? exitUsage : exitFailure;
+}
 
 /** The environment variables a user may set, shown after the top-level help. */
 const environment: ReadonlyArray<readonly [string, string]> = [
@@ -432,8 +441,7 @@ export async function runCli(argv: string[], given?: CliContext): Promise<number
         context?.stderr ?? process.stderr,
         `codex-lab: ${withCliFix(error.message, error.fix)}`,
       );
-      // A value refused as typed on the command line (`commandLineRule`) exits as commander's do.
-      return error.details?.['commandLine'] === true ? exitUsage : exitFailure;
+      return failureExitCode(error.code);
     }
     throw error;
   }

@@ -135,6 +135,12 @@ export function nodeKeyringBroker(
   };
 }
 
+/**
+ * How long one keychain call may take before it is given up (a locked keychain may wait for an
+ * unlock prompt no one answers); a listing waits this long for all its keychain reads together.
+ */
+export const keyringCallTimeoutMs = 10_000;
+
 /** Options for the real keychain. */
 export interface SystemKeyringOptions {
   /** Give up on one keychain call after this long (a locked keychain may wait for a prompt). */
@@ -306,7 +312,7 @@ export function useKeyringBroker(launch: KeyringBrokerLauncher): void {
  * never returns, or a panic that aborts, costs that call and never this process.
  */
 export function createSystemKeyring(options: SystemKeyringOptions = {}): KeyringPort {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? keyringCallTimeoutMs;
   const own = options.launch ? brokerClient(options.launch) : undefined;
   const call = (op: KeyringBrokerRequest['op'], account: string, value?: string) =>
     (own ?? (processBroker ??= brokerClient(processLaunch ?? nodeKeyringBroker())))(

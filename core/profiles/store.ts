@@ -617,7 +617,8 @@ export class ProfileStore {
     const identity = identityFromAuth(auth);
     if (!auth.tokens || (identity.accountId === null && identity.email === null)) {
       throw new LabError(
-        'invalid_argument',
+        // The issuer's answer lacks what a profile is told apart by: no fault of the user's.
+        'token_exchange_failed',
         'The sign-in returned no account id or email, so it cannot be told apart from other accounts; try signing in again.',
       );
     }
@@ -1629,18 +1630,30 @@ export class ProfileStore {
       this.#keyring === undefined
         ? []
         : (await this.#foldersWithoutAuth()).filter((name) => !listed.has(name.toLowerCase()));
+    // Every entry is read at once: a keychain that hangs costs one wait (its own limit per
+    // call), not one per folder. What each says is kept in the folders' order.
+    const read = await Promise.all(
+      folders.map(async (name) => {
+        const key = keyringAccountFor(this.#paths.profileDir(name));
+        try {
+          const text = await this.#requireKeyring().get(key);
+          return {
+            name,
+            held: text === null ? null : parseAuthText(`the keychain entry ${key}`, text),
+          };
+        } catch (error) {
+          return { name, error };
+        }
+      }),
+    );
     const found: LabError[] = [];
     const unchecked: string[] = [];
     let detail = '';
-    for (const name of folders) {
+    for (const outcome of read) {
+      const name = outcome.name;
       const dir = this.#paths.profileDir(name);
-      const key = keyringAccountFor(dir);
-      let held: AuthDotJson;
-      try {
-        const text = await this.#requireKeyring().get(key);
-        if (text === null) continue;
-        held = parseAuthText(`the keychain entry ${key}`, text);
-      } catch (error) {
+      if ('error' in outcome) {
+        const error = outcome.error;
         if (isLabError(error) && error.code === 'keyring_unavailable') {
           unchecked.push(dir);
           detail = keyringFailureDetail(error);
@@ -1654,8 +1667,8 @@ export class ProfileStore {
         }
         continue;
       }
-      if (!held.tokens) continue;
-      const email = identityFromAuth(held).email;
+      if (!outcome.held?.tokens) continue;
+      const email = identityFromAuth(outcome.held).email;
       found.push(
         new LabError(
           'unlisted_profile',

@@ -808,7 +808,8 @@ export class LabService implements ControlApiService {
     if (!onShutdown) {
       return {
         ok: false,
-        code: 'invalid_argument',
+        // No fault of the request's: this router runs on, and only its app stops it.
+        code: 'router_running',
         message: 'This router is hosted by an app that stops only from its own menu.',
       };
     }

@@ -8,8 +8,15 @@ import { healthStatusMessage, signInMarkLifted } from '../auth/constants.ts';
 import { isLabError, LabError, signInAgainError } from '../errors.ts';
 import { readJsonFile } from '../home/files.ts';
 import type { LabPaths } from '../home/paths.ts';
+import { systemClock, type Clock } from '../ports.ts';
 import { accountStamp, stampMatches } from '../profiles/account-stamp.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
+import {
+  keychainCure,
+  keychainProfileUnreadable,
+  keyringCallTimeoutMs,
+  type KeyringPort,
+} from '../profiles/keyring.ts';
 import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { readAuthFile } from '../profiles/auth-file.ts';
 import type { Registry } from '../profiles/schema.ts';
@@ -57,6 +64,10 @@ export interface BuildViewsOptions {
    * never waits on the keychain to draw.
    */
   readKeychain?: boolean;
+  /** The keychain the store reads; default the system keychain (tests pass their own). */
+  keyring?: KeyringPort;
+  /** Injected time for the keychain reads' one deadline; default the system clock. */
+  clock?: Clock;
 }
 
 /** A registry and its listed profiles, as last read while the file could be read. */
@@ -75,7 +86,11 @@ export async function buildProfileViews(
   options: BuildViewsOptions = {},
 ): Promise<ProfileView[]> {
   const report = options.onProblem ?? (() => undefined);
-  const store = createProfileStore({ paths, now: () => now });
+  const store = createProfileStore({
+    paths,
+    now: () => now,
+    ...(options.keyring ? { keyring: options.keyring } : {}),
+  });
   // Listing first: it finishes interrupted operations and rebuilds a missing registry.
   const listed = options.registry?.entries ?? (await store.listProfiles());
   const registry = options.registry?.registry ?? (await store.readRegistry());
@@ -83,21 +98,38 @@ export async function buildProfileViews(
   const entries = only ? listed.filter((entry) => only.includes(entry.name)) : listed;
   for (const problem of await store.unreadableRecords()) report(problem);
   // Folders no registry lists are no one profile's: a command about named profiles skips them.
-  if (!only) for (const problem of await store.unlistedProfiles()) report(problem);
-  const [health, quota, priming] = await Promise.all([
-    readOptional(paths.health, healthFileSchema, report),
-    readOptional(paths.quota, quotaFileSchema, report),
-    readOptional(paths.priming, primingFileSchema, report),
-  ]);
-  const authProblems = await Promise.all(
-    entries.map((entry) =>
-      entry.store === 'keyring' && !entry.legacy
-        ? options.readKeychain === true
-          ? keychainProblem(store, entry, (error) => report(error, entry.name))
-          : null
-        : authProblem(paths, entry, (error) => report(error, entry.name)),
-    ),
-  );
+  // Read while the files and the profiles' keychain entries are (a keychain that hangs then
+  // costs one wait, not two); what those say is reported after them, in the order it came.
+  const unlisted = only ? Promise.resolve([]) : store.unlistedProfiles();
+  const later: Array<readonly [LabError, string | undefined]> = [];
+  const reportLater = (error: LabError, profile?: string) => later.push([error, profile]);
+  const inKeychain = (entry: ProfileEntry) => entry.store === 'keyring' && !entry.legacy;
+  const [unlistedProblems, [health, quota, priming], authProblems, keychainProblems] =
+    await Promise.all([
+      unlisted,
+      Promise.all([
+        readOptional(paths.health, healthFileSchema, reportLater),
+        readOptional(paths.quota, quotaFileSchema, reportLater),
+        readOptional(paths.priming, primingFileSchema, reportLater),
+      ]),
+      Promise.all(
+        entries.map((entry) =>
+          inKeychain(entry)
+            ? null
+            : authProblem(paths, entry, (error) => reportLater(error, entry.name)),
+        ),
+      ),
+      options.readKeychain === true
+        ? keychainProblemsWithin(
+            store,
+            entries.filter(inKeychain),
+            options.clock ?? systemClock,
+            reportLater,
+          )
+        : new Map<string, LabError | null>(),
+    ]);
+  for (const problem of unlistedProblems) report(problem);
+  for (const [problem, profile] of later) report(problem, profile);
   return entries.map((entry, index): ProfileView => {
     // Figures saved for another account that had this name (or before a removal the file kept)
     // are not this profile's.
@@ -105,7 +137,7 @@ export async function buildProfileViews(
     const own = saved && stampMatches(saved.account, accountStamp(entry)) ? saved : undefined;
     const latest = own?.latest ?? null;
     let state: ProfileHealth = effectiveHealth(health?.profiles[entry.name], now);
-    const problem = authProblems[index];
+    const problem = authProblems[index] ?? keychainProblems.get(entry.name) ?? null;
     const fileBacked = entry.store !== 'keyring' || entry.legacy;
     if (signInMarkLifted(state, fileBacked && !problem)) {
       // Marked for a missing auth file that holds tokens again: not known to need a sign-in.
@@ -333,6 +365,63 @@ async function readOptional<Schema extends z.ZodType>(
     report(error);
     return undefined;
   }
+}
+
+/**
+ * `keychainProblem` of each of `entries`, by name, all read at once under one deadline: a
+ * keychain that hangs instead of refusing (an unlock prompt no one answers) costs a listing one
+ * wait of `keyringCallTimeoutMs`, not one per profile. A profile whose read has not answered by
+ * then is `keyring_unavailable`, and those profiles are reported together in one sentence.
+ */
+async function keychainProblemsWithin(
+  store: ProfileStore,
+  entries: readonly ProfileEntry[],
+  clock: Clock,
+  report: (error: LabError, profile?: string) => void,
+): Promise<Map<string, LabError | null>> {
+  const found = new Map<string, LabError | null>();
+  if (entries.length === 0) return found;
+  // A read that answers after the deadline is no longer waited for: what it says is dropped.
+  let waiting = true;
+  const reads = Promise.all(
+    entries.map(async (entry) => {
+      const said: LabError[] = [];
+      const problem = await keychainProblem(store, entry, (error) => said.push(error));
+      if (!waiting) return;
+      for (const error of said) report(error, entry.name);
+      found.set(entry.name, problem);
+    }),
+  );
+  let cancel = () => {};
+  const deadline = new Promise<void>((resolve) => {
+    cancel = clock.setTimeout(resolve, keyringCallTimeoutMs);
+  });
+  try {
+    await Promise.race([reads, deadline]);
+  } finally {
+    waiting = false;
+    cancel();
+  }
+  const late = entries.filter((entry) => !found.has(entry.name)).map((entry) => entry.name);
+  if (late.length === 0) return found;
+  // A read still pending answers nothing more here: the keychain's own limit ends it.
+  const detail = `no answer within ${keyringCallTimeoutMs / 1000} s`;
+  const silent = new LabError('keyring_unavailable', `The OS keychain gave ${detail}.`, {
+    details: { detail },
+  });
+  for (const name of late) found.set(name, keychainProfileUnreadable(name, silent));
+  const which =
+    late.length === 1
+      ? `${late[0]}'s sign-in`
+      : `the sign-ins of ${late.slice(0, -1).join(', ')} and ${late.at(-1)}`;
+  report(
+    new LabError(
+      'keyring_unavailable',
+      `The OS keychain did not answer within ${keyringCallTimeoutMs / 1000} s, so ${which} could not be checked: ${keychainCure(detail)}.`,
+      { details: { detail, profiles: late } },
+    ),
+  );
+  return found;
 }
 
 /**

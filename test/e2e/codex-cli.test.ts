@@ -295,7 +295,7 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
       const lab = (args: string[]) => runCodexLab(args, { home: current.labHome, cwd: subfolder });
       // Codex names the repository, never the subfolder it runs in: a pin there would route nothing.
       const refused = await lab(['pin', 'b', '--repo', '.']);
-      expect(refused.code).toBe(1);
+      expect(refused.code).toBe(2);
       expect(refused.stderr).toContain(`inside the git repository ${repo}`);
       expect((await lab(['pin', 'b', '--repo', repo])).code).toBe(0);
       // Unpinned, the session would start on a (b has less headroom).

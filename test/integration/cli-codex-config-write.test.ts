@@ -365,7 +365,7 @@ describe('codex-lab codex-config --write', () => {
 
   it('refuses --write with --remove, and --remove with no file says so', async () => {
     const both = await run(['--write', '--remove']);
-    expect(both.code).toBe(1);
+    expect(both.code).toBe(2);
     expect(both.stderr).toBe(
       'codex-lab: Give --write or --remove, not both: --write sets Codex up, --remove undoes it.\n',
     );

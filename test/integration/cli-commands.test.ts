@@ -336,7 +336,7 @@ describe('codex-lab codex', () => {
       home,
       env: { CODEX_LAB_CODEX_BIN: bin },
     });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     // Read as every command reads a typed name: it is no profile, said as such.
     expect(bad.stderr).toMatch(/^codex-lab: There is no profile named "\.\.\/x"/);
@@ -493,7 +493,7 @@ describe('codex-lab codex-config', () => {
   it('token --home refuses a folder that is not there (a typo in the config) and makes none; codex-config makes the home it names', async () => {
     const typo = join(home, 'no-such-home');
     const run = await runCodexLab(['token', '--home', typo], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(
       `codex-lab: --home ${typo} is not a Codex Lab home (no such folder); fix the path in your Codex config, or print the block again with codex-lab codex-config.`,
     );
@@ -515,7 +515,7 @@ describe('codex-lab codex-config', () => {
       'codex-lab: CODEX_LAB_HOME must be an absolute path or start with ~ (such as ~/.codex-lab), not "rel".',
     );
     const fromOption = await runCodexLab(['token', '--home', 'rel'], { home, cwd });
-    expect(fromOption.code).toBe(1);
+    expect(fromOption.code).toBe(2);
     expect(fromOption.stderr.trim()).toBe(
       'codex-lab: --home must be an absolute path or start with ~ (such as ~/.codex-lab), not "rel".',
     );

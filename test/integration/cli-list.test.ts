@@ -189,7 +189,8 @@ describe('codex-lab list', () => {
       }),
       await runCodexLab(['remove', 'ghost'], { home }),
     ];
-    for (const run of errors) expect(run.code).toBe(1);
+    // A name taken or naming nothing is the user's input: exit 2.
+    for (const run of errors) expect(run.code).toBe(2);
     expectNoSecrets(
       [json, human, wide, ...errors],
       [aliceAuth, bobAuth, legacyAuth].flatMap(secretsOf),

@@ -66,8 +66,8 @@ describe('a refused command with and without a router', () => {
           runCodexLab(args, { home: files }),
           runCodexLab(args, { home: router.home }),
         ]);
-        // A session id refused as typed is a mistyped command line (exit 2), as commander's are.
-        expect(onFiles.code, args[0]).toBe(args[0] === 'pin' ? 2 : 1);
+        // Each is what the user typed (a name, a session id, options together): exit 2.
+        expect(onFiles.code, args[0]).toBe(2);
         expect(throughRouter.stderr, args[0]).toBe(onFiles.stderr);
         expect(throughRouter.code, args[0]).toBe(onFiles.code);
       }

@@ -156,7 +156,7 @@ describe('codex-lab log', () => {
     expect(upper.stdout).toBe(human.stdout);
     // A name that is no profile is said as such, as every other command says it.
     const typo = await runCodexLab(['log', '--profile', 'tem'], { home: router.home });
-    expect(typo.code).toBe(1);
+    expect(typo.code).toBe(2);
     expect(typo.stderr).toBe(
       'codex-lab: There is no profile named "tem" (did you mean team?); run `codex-lab list` to see them.\n',
     );
@@ -658,19 +658,19 @@ describe('codex-lab log: filtered by session or profile', () => {
     }
   });
 
-  it('says no request matches a session it does not know, naming it, and exits 1', async () => {
+  it('says no request matches a session it does not know, naming it, and exits 2', async () => {
     const home = await logHome();
     const run = await runCodexLab(['log', '--session', 'nope'], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).not.toMatch(/No requests yet/);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^codex-lab: No request matches session "nope"/);
   });
 
-  it('lists the sessions a shortened id could be, in one sentence, and exits 1', async () => {
+  it('lists the sessions a shortened id could be, in one sentence, and exits 2', async () => {
     const home = await logHome();
     const run = await runCodexLab(['log', '--session', '12345678'], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(twinA);

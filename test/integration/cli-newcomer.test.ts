@@ -173,7 +173,7 @@ describe('codex-lab pins', () => {
     const before = await readFile(paths.registry, 'utf8');
     const missing = join(home, 'no-such-repo');
     const run = await runCodexLab(['pin', 'work', '--repo', missing], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(
       `codex-lab: ${missing} is not a folder on this machine: give the path of a repository folder (Codex runs in it or in a folder inside it).`,
     );
@@ -184,7 +184,7 @@ describe('codex-lab pins', () => {
   it('a malformed repository path is one sentence, and nothing is saved', async () => {
     const before = await readFile(paths.registry, 'utf8');
     const run = await runCodexLab(['pin', 'work', '--repo', 'repo\u0001name'], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^codex-lab: "repo\\u0001name" is not a repository path/);
     expect(await readFile(paths.registry, 'utf8')).toBe(before);
@@ -208,7 +208,8 @@ describe('codex --profile checks before Codex starts', () => {
       home,
       env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port) },
     });
-    expect(run.code).toBe(1);
+    // Codex Lab's own refusal, before Codex runs: its input rule (exit 2), not Codex's code.
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
       'codex-lab: There is no profile named "ghost"; run `codex-lab list` to see them.\n',
@@ -428,7 +429,7 @@ describe('login checks before it prints the sign-in URL', () => {
 
   it('refuses a malformed name before the sign-in starts', async () => {
     const run = await runCodexLab(['login', 'Bad Name!', '--no-browser'], { home, env });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -46,7 +46,7 @@ describe('one sentence per fact', () => {
         home,
         env: { CODEX_LAB_CODEX_BIN: '/bin/false', CODEX_LAB_PORT: '1' },
       });
-      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.code, args.join(' ')).toBe(2);
       expect(run.stdout, args.join(' ')).toBe('');
       said.add(run.stderr);
     }
@@ -68,7 +68,7 @@ describe('one sentence per fact', () => {
         home,
         env: { CODEX_LAB_CODEX_BIN: '/bin/false', CODEX_LAB_PORT: '1' },
       });
-      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.code, args.join(' ')).toBe(2);
       said.add(run.stderr);
     }
     expect([...said]).toEqual([

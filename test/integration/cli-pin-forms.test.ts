@@ -60,7 +60,7 @@ describe('codex-lab unpin NAME', () => {
   it('refuses unpin NAME of a pin another profile holds in one sentence, and keeps the pin', async () => {
     expect((await runCodexLab(['pin', 'alice', '--repo', repo], { home })).code).toBe(0);
     const run = await runCodexLab(['unpin', 'bob', '--repo', repo], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
       `codex-lab: Repo ${repo} is pinned to alice, not bob: run codex-lab unpin alice --repo ${repo}, or leave the name out.\n`,
@@ -68,7 +68,7 @@ describe('codex-lab unpin NAME', () => {
     expect((await store.readRegistry()).pins.repos[repo]).toMatchObject({ profile: 'alice' });
     // A name that is no profile is said as every command says it.
     const ghost = await runCodexLab(['unpin', 'ghost', '--repo', repo], { home });
-    expect(ghost.code).toBe(1);
+    expect(ghost.code).toBe(2);
     expect(ghost.stderr).toMatch(/^codex-lab: .*no profile named "ghost"/);
   });
 

@@ -95,7 +95,7 @@ describe('pins a user can trust', () => {
   it('quotes a path in the command it suggests, so that the command runs when pasted', async () => {
     expect((await runCodexLab(['pin', 'bob', '--repo', repo], { home })).code).toBe(0);
     const run = await runCodexLab(['unpin', 'alice', '--repo', repo], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     const quoted = `'${repo.replaceAll("'", "'\\''")}'`;
     expect(run.stderr).toBe(
       `codex-lab: Repo ${repo} is pinned to bob, not alice: run codex-lab unpin bob --repo ${quoted}, or leave the name out.\n`,
@@ -190,7 +190,7 @@ describe('argument errors and empty homes', () => {
 
   it('serve --host with an address it cannot use refuses it without the exposure warning', async () => {
     const run = await runCodexLab(['serve', '--host', 'not a host', '--port', '0'], { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).not.toContain('WARNING');
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
   });

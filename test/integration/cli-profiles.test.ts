@@ -128,10 +128,10 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
       /exactly one of/,
     ],
     [['unpin'], /exactly one of/],
-  ])('%j fails with one clear line, exit 1, and changes nothing', async (args, message) => {
+  ])('%j fails with one clear line, exit 2, and changes nothing', async (args, message) => {
     const before = await snapshot();
     const run = await runCodexLab(args, { home });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^codex-lab: /);
     expect(run.stderr).toMatch(message);
@@ -149,7 +149,7 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
       expect((await runCodexLab(['pin', 'bob', ...target], { home })).code).toBe(0);
       const before = await snapshot();
       const run = await runCodexLab(['pin', 'auto', ...target, '--allow-fallback'], { home });
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(/^codex-lab: --allow-fallback .*auto.*\.\n$/);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
@@ -180,7 +180,7 @@ describe('codex-lab rename, remove, use, pin, unpin', () => {
     const before = await snapshot();
     for (const target of ['bob', 'BOB', 'Bob']) {
       const run = await runCodexLab(['rename', 'alice', target], { home });
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       // A typed name is read the same way everywhere: BOB is the name bob.
       expect(run.stderr).toMatch(/A profile named "bob" already exists/);
     }

@@ -114,7 +114,8 @@ describe('a sign-in never replaces another account’s tokens in a profile folde
 
       setNextLogin(fake, 'carol@example.com');
       const refused = await login(['alice']);
-      expect(refused.code).toBe(1);
+      // "alice" is another account's name (`name_taken`): the user's input, exit 2.
+      expect(refused.code).toBe(2);
       expect(refused.stdout).not.toContain('saved as profile');
       expect(saidToUser(refused.stderr)).toEqual([...saidFirst(), carolUnderAlice]);
       expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
@@ -191,7 +192,7 @@ describe('a lost registry hides no signed-in profile', () => {
 
     setNextLogin(fake, 'carol@example.com');
     const refused = await login(['alice']);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stdout).not.toContain('saved as profile');
     expect(saidToUser(refused.stderr)).toEqual([carolUnderAlice]);
     expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
@@ -239,7 +240,7 @@ describe('a lost registry hides no signed-in profile', () => {
 
     setNextLogin(fake, 'carol@example.com');
     const refused = await login(['alice']);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(saidToUser(refused.stderr)).toEqual([carolUnderAlice]);
     expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(aliceAuth);
 

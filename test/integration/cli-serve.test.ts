@@ -435,13 +435,13 @@ describe('codex-lab usage', () => {
     fake = await startFakeChatGpt();
   });
 
-  it('names an unknown profile clearly and exits 1', async () => {
+  it('names an unknown profile clearly and exits 2', async () => {
     for (const args of [
       ['usage', 'ghost'],
       ['usage', 'ghost', '--refresh'],
     ]) {
       const run = await runCodexLab(args, { home, env: env() });
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(/ghost/);

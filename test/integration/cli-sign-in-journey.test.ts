@@ -152,7 +152,7 @@ describe('sign-in to list through the codex-lab command', () => {
       ];
       setNextLogin(fake, 'bob@example.com');
       const run = await login([name]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       // Refused before the browser step: no sign-in is wasted on a name that could never be saved.
       expect(run.stdout).not.toContain('/oauth/authorize');
       const errors = run.stderr.split('\n').filter((line) => line.trim() !== '');

@@ -138,7 +138,7 @@ describe('codex-lab usage --pool and usage --json', () => {
     expect(lines).toContain('Needs sign-in: spare (codex-lab login spare)');
     // A profile named beside --pool is not ignored without a word.
     const named = await runCodexLab(['usage', '--pool', 'work'], { home });
-    expect(named.code).toBe(1);
+    expect(named.code).toBe(2);
     expect(named.stderr).toBe(
       'codex-lab: usage --pool shows the whole pool: leave out "work", or drop --pool to see that profile alone.\n',
     );

@@ -255,7 +255,7 @@ describe('serve --host', () => {
     }
     // An address refused before listening is said alone: nothing is exposed, nothing to warn of.
     const refused = await runCodexLab(['serve', '--host', '0.0.0.0', '--port', 'nope'], { home });
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).not.toContain('WARNING');
     const quiet = await runCodexLab(['serve', '--host', '127.0.0.1', '--port', 'nope'], { home });
     expect(quiet.stderr).not.toContain('WARNING');
@@ -263,10 +263,13 @@ describe('serve --host', () => {
 
   it('says in one sentence that it cannot listen on the host or port asked for, never with a stack trace', async () => {
     const home = tempFolder('codex-lab-home-');
-    /** The one line it says: no exposure warning for an address it does not listen on. */
-    const failureOf = async (args: string[], env: Record<string, string> = {}) => {
+    /**
+     * The one line it says: no exposure warning for an address it does not listen on. A host
+     * given that cannot be listened on is the user's input (exit 2); a port taken, not (exit 1).
+     */
+    const failureOf = async (args: string[], env: Record<string, string> = {}, exit = 2) => {
       const run = await runCodexLab(['serve', ...args], { home, env });
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(exit);
       expect(run.stdout).toBe('');
       const lines = run.stderr.trimEnd().split('\n');
       expect(lines).toHaveLength(1);
@@ -288,10 +291,10 @@ describe('serve --host', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
     const port = (blocker.address() as AddressInfo).port;
-    expect(await failureOf(['--host', 'localhost', '--port', String(port)])).toBe(
+    expect(await failureOf(['--host', 'localhost', '--port', String(port)], {}, 1)).toBe(
       `codex-lab: Port ${port} on localhost is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or choose another with --port (0 picks a free one).`,
     );
-    expect(await failureOf([], { CODEX_LAB_PORT: String(port) })).toBe(
+    expect(await failureOf([], { CODEX_LAB_PORT: String(port) }, 1)).toBe(
       `codex-lab: Port ${port} on 127.0.0.1 is already in use by another program, so the Codex Lab router cannot listen there: stop that program, or set CODEX_LAB_PORT to a free port (or pass --port).`,
     );
   });

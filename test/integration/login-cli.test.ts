@@ -210,7 +210,7 @@ describe('codex-lab login', () => {
   it('refuses a --timeout longer than a timer can wait, before anything starts', async () => {
     for (const seconds of ['99999999999', '3000000']) {
       const running = login(['--no-browser', '--timeout', seconds]);
-      expect(await running.exited).toBe(1);
+      expect(await running.exited).toBe(2);
       expect(running.stderr().trim()).toBe(
         `codex-lab: --timeout must be at most 2147483 seconds (about 24 days), not "${seconds}".`,
       );
@@ -228,7 +228,7 @@ describe('codex-lab login', () => {
 
   it('rejects a bad --timeout', async () => {
     const running = login(['--timeout', 'soon']);
-    expect(await running.exited).toBe(1);
+    expect(await running.exited).toBe(2);
     expect(running.stderr()).toContain('--timeout must be a positive number of seconds');
   });
 });

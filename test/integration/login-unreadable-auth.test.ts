@@ -88,7 +88,8 @@ describe('codex-lab login for a profile whose auth file cannot be read', () => {
     writeFileSync(auth, broken);
 
     const other = await signIn('bob@example.com', ['house', '--no-browser']);
-    expect(await other.exited).toBe(1);
+    // "house" is alice's (`name_taken`): the user's input, exit 2.
+    expect(await other.exited).toBe(2);
     expect(readFileSync(auth, 'utf8')).toBe(broken);
     expect(asideFiles(auth)).toEqual([]);
   });

@@ -147,7 +147,7 @@ describe('pins reach the router', () => {
     const before = readFileSync(registry, 'utf8');
     try {
       const inside = await runCodexLab(['pin', 'beta', '--repo', '.'], { home, cwd: subfolder });
-      expect(inside.code).toBe(1);
+      expect(inside.code).toBe(2);
       expect(inside.stderr).toBe(
         `codex-lab: ${subfolder} is inside the git repository ${repo}, and Codex names only the repository: pin ${repo} instead.\n`,
       );

@@ -50,10 +50,10 @@ describe('priming on|off', () => {
 
   it('explains a state other than on/off and an unknown profile', async () => {
     const bad = await runCodexLab(['priming', 'maybe', 'alpha'], { home });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/"on" or "off"/);
     const ghost = await runCodexLab(['priming', 'on', 'ghost'], { home });
-    expect(ghost.code).toBe(1);
+    expect(ghost.code).toBe(2);
     expect(ghost.stderr).toMatch(/ghost/);
   });
 });

@@ -137,14 +137,15 @@ export async function runCodex(
   if (typed !== undefined && !isAutoName(typed)) {
     const checked = await precheckCodexProfile(context, typed, source, Date.now()).catch(
       (error: unknown) => {
-        // A name left in the shell is not one the user just typed: say where it came from.
+        // A name left in the shell is not one the user just typed: say where it came from, as
+        // the setting it is (`invalid_config`, exit 1, as every malformed CODEX_LAB_* variable).
         if (
           source === 'environment' &&
           error instanceof LabError &&
           error.code === 'profile_not_found'
         ) {
           throw new LabError(
-            'profile_not_found',
+            'invalid_config',
             `CODEX_LAB_PROFILE is set to ${JSON.stringify(typed)}, but there is no such profile: unset it, set it to a profile from codex-lab list, or pass --profile.`,
           );
         }

@@ -5,7 +5,7 @@
  * `runCli` prints as one line.
  */
 import { LabError } from '../../errors.ts';
-import { commandLineRule, nameArgument } from '../arguments.ts';
+import { nameArgument } from '../arguments.ts';
 import { cliProfileStore } from '../profile-store.ts';
 import { capitalize, codexLabCommand, shellArgument, type RoutingUse } from '../../format.ts';
 import { isAutoName, savedProfileName } from '../../profiles/names.ts';
@@ -172,11 +172,10 @@ async function pinTarget(
     throw new LabError('invalid_argument', 'Give exactly one of --session ID or --repo PATH.');
   }
   if (typeof session === 'string') {
-    // Said before anything is read, in the store's own sentence (every surface's), as a mistyped
-    // command line is (exit 2); an unpin may name a pin made before ids had to be UUIDs, which
-    // `sessionPinKey` reads against the pins.
+    // Said before anything is read, in the store's own sentence (every surface's); an unpin may
+    // name a pin made before ids had to be UUIDs, which `sessionPinKey` reads against the pins.
     if (command === 'unpin') return sessionTarget(session);
-    return sessionTarget(commandLineRule(() => checkSessionId(session)));
+    return sessionTarget(checkSessionId(session));
   }
   // Resolved here, against this command's working folder, before it reaches any router.
   const key = await canonicalRepoPath(String(repo), process.cwd());
@@ -264,7 +263,7 @@ export async function runUnpin(
   const pins = await pinsOf(context, command.target);
   const target =
     command.target.kind === 'session'
-      ? sessionTarget(commandLineRule(() => sessionPinKey(command.target.key, pins, true)))
+      ? sessionTarget(sessionPinKey(command.target.key, pins, true))
       : command.target;
   if (pinStands(pins, target.key, null, false)) {
     writeLine(context.stdout, `No pin for ${target.shown}; nothing to do.`);

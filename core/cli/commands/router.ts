@@ -10,7 +10,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { routerStartTimeoutMs } from '../../config.ts';
-import { isLabError, LabError } from '../../errors.ts';
+import { isLabError, LabError, type ErrorCode } from '../../errors.ts';
 import {
   discoverRouter,
   notAnswering,
@@ -166,8 +166,9 @@ export async function runStop(context: CliContext): Promise<number> {
   const { RemoteLab } = await import('../../service/remote-lab.ts');
   const result = await new RemoteLab({ url: found.url, token: found.token }).shutdown({});
   if (!result.ok) {
+    // The router's own code (`router_running`): its exit is that failure's, not an input's.
     throw new LabError(
-      'invalid_argument',
+      result.code as ErrorCode,
       `The router on ${found.url} belongs to ${hostName(found)} and did not stop: ${result.message} Quit it from its menu.`,
     );
   }

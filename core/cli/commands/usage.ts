@@ -63,10 +63,10 @@ function extraLines(view: ProfileView, now: number): string[] {
 }
 
 /**
- * Prints the quota table (or JSON); exits 1 when a named profile does not exist, a file cannot
- * be read, or a refresh failed (named on stderr). An account a refresh of every account cannot
- * read because of its state (a sign-in, an unreadable auth file) is named once, and fails only as
- * `usage` would; the one account named and not read fails the command.
+ * Prints the quota table (or JSON); exits 2 when a named profile does not exist, 1 when a file
+ * cannot be read or a refresh failed (named on stderr). An account a refresh of every account
+ * cannot read because of its state (a sign-in, an unreadable auth file) is named once, and fails
+ * only as `usage` would; the one account named and not read fails the command.
  */
 export async function runUsage(
   context: CliContext,
@@ -83,7 +83,7 @@ export async function runUsage(
     );
   }
   // The profile named, read as every command reads a typed name (`JD` is jd); one that does not
-  // exist is one sentence and exit 1, before anything is asked upstream.
+  // exist is one sentence and exit 2, before anything is asked upstream.
   const only = name === null ? null : [(await cliProfileStore(context).getProfile(name)).name];
   let refreshFailed = false;
   // What went wrong, each sentence once, said on stderr after what stdout shows (`finish`): on a
@@ -100,8 +100,10 @@ export async function runUsage(
     lab = await openLabClient(context);
     const result = await lab.refreshUsage({ profile: only?.[0] ?? null });
     if (!result.ok && result.code === 'profile_not_found') {
-      writeLine(context.stderr, `codex-lab: ${withCliFix(result.message, result.fix)}`);
-      return 1;
+      // Removed since it was read above: said and exited as every name that names nothing is.
+      throw new LabError(result.code, result.message, {
+        ...(result.fix ? { fix: result.fix } : {}),
+      });
     }
     if (!result.ok) {
       // Profiles that answered were refreshed: the table below still shows what is known. Only
