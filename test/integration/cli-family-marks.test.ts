@@ -15,7 +15,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-it('usage shows a family limit marked in health.json until its reset', async () => {
+/**
+ * A home with alpha signed in and a health.json holding two family marks for it: `codex_spark`
+ * limited for two hours, and `codex_other` lifted (kept lapsed, never shown).
+ */
+async function homeWithFamilyMarks(): Promise<{ home: string; until: number }> {
   const fake = await startFakeChatGpt({ accounts: [{ email: 'alpha@example.com' }] });
   const home = await makeTempHome('codex-lab-family-marks-');
   cleanups.push(async () => {
@@ -35,12 +39,16 @@ it('usage shows a family limit marked in health.json until its reset', async () 
       families: {
         alpha: {
           codex_spark: { until, markedAt: now - 1000, models: ['gpt-5.3-codex-spark'] },
-          // Lifted (kept lapsed): not shown.
           codex_other: { until: now - 500, markedAt: now - 500, models: [] },
         },
       },
     }),
   );
+  return { home, until };
+}
+
+it('usage shows a family limit marked in health.json until its reset', async () => {
+  const { home, until } = await homeWithFamilyMarks();
   const json = await runCodexLab(['usage', '--json'], { home });
   expect(json.code, json.stderr).toBe(0);
   const [alpha] = JSON.parse(json.stdout) as ProfileView[];
@@ -60,30 +68,7 @@ it('usage shows a family limit marked in health.json until its reset', async () 
 });
 
 it('list shows a family limit marked in health.json in the words usage uses', async () => {
-  const fake = await startFakeChatGpt({ accounts: [{ email: 'alpha@example.com' }] });
-  const home = await makeTempHome('codex-lab-family-marks-list-');
-  cleanups.push(async () => {
-    await fake.close();
-    await rm(home, { recursive: true, force: true });
-  });
-  await seedProfiles(fake, home, [{ name: 'alpha', email: 'alpha@example.com' }]);
-  const paths = labPaths(home);
-  await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-  const now = Date.now();
-  const until = now + 2 * 3_600_000;
-  await writeFile(
-    paths.health,
-    JSON.stringify({
-      version: 1,
-      profiles: {},
-      families: {
-        alpha: {
-          codex_spark: { until, markedAt: now - 1000, models: ['gpt-5.3-codex-spark'] },
-          codex_other: { until: now - 500, markedAt: now - 500, models: [] },
-        },
-      },
-    }),
-  );
+  const { home } = await homeWithFamilyMarks();
   const usage = await runCodexLab(['usage', '--wide'], { home });
   const list = await runCodexLab(['list', '--wide'], { home });
   expect(list.code, list.stderr).toBe(0);
