@@ -18,24 +18,18 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { percentile } from './helpers/measure.mjs';
+import { benchOptions } from './helpers/options.ts';
 import { runCli, seedBenchLab, startRouter } from './helpers/router.mjs';
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '21' },
-    before: { type: 'string' },
-    router: { type: 'boolean', default: false },
-    'no-build': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-  },
-});
-const rounds = Number(flags.rounds);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a positive integer.');
+const flags = benchOptions(
+  'node bench/cli-cold-start.mjs [--rounds N] [--before DIR] [--router] [--no-build] [--json]',
+  { rounds: 21, before: null, router: false, 'no-build': false, json: false },
+);
+const rounds = flags.rounds;
 const root = resolve(import.meta.dirname, '..');
-const before = flags.before === undefined ? undefined : resolve(flags.before);
+const before = flags.before === null ? undefined : resolve(flags.before);
 if (before !== undefined && !existsSync(join(before, 'dist/cli/cli.mjs'))) {
   throw new Error(`${before} has no built CLI: run node scripts/build-cli.mjs there first.`);
 }

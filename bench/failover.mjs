@@ -17,11 +17,15 @@ import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
+import { benchOptions } from './helpers/options.ts';
 import { codexRequestBody, runCli, seedBenchLab, startRouter } from './helpers/router.mjs';
 
-const roundsIndex = process.argv.indexOf('--rounds');
-const rounds = roundsIndex >= 0 ? Number(process.argv[roundsIndex + 1]) : 200;
-const writeResults = !process.argv.includes('--no-write');
+const options = benchOptions('node bench/failover.mjs [--rounds N] [--no-write]', {
+  rounds: 200,
+  'no-write': false,
+});
+const rounds = options.rounds;
+const writeResults = !options['no-write'];
 const repoRoot = resolve(import.meta.dirname, '..');
 
 const requestBody = codexRequestBody();

@@ -23,11 +23,15 @@ import { Agent, request } from 'undici';
 import { CiphertextOwners, stripCiphertext } from '../core/proxy/ciphertext.ts';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
+import { benchOptions } from './helpers/options.ts';
 import { runCli, seedBenchLab, startRouter } from './helpers/router.mjs';
 
-const roundsIndex = process.argv.indexOf('--rounds');
-const rounds = roundsIndex >= 0 ? Number(process.argv[roundsIndex + 1]) : 30;
-const writeResults = !process.argv.includes('--no-write');
+const options = benchOptions('node bench/fallback-history.mjs [--rounds N] [--no-write]', {
+  rounds: 30,
+  'no-write': false,
+});
+const rounds = options.rounds;
+const writeResults = !options['no-write'];
 const repoRoot = resolve(import.meta.dirname, '..');
 const warmTurns = 8;
 const targetBytes = 300 * 1024;

@@ -55,27 +55,37 @@ import {
   createProse,
 } from '../test/helpers/codex-like-session.ts';
 import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
+import { benchOptions } from './helpers/options.ts';
 import { seedBenchLab, startBareProxy, startRouter } from './helpers/router.mjs';
 
-const argument = (name, fallback) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const repetitions = argument('repetitions', 5);
-const requestsPerRun = argument('requests', 256);
+const options = benchOptions(
+  'node bench/proxy-bodies.mjs [--repetitions N] [--requests N] [--turns N] [--baseline DIR] [--sizes 40,300] [--tls] [--cpu-prof DIR] [--no-write]',
+  {
+    repetitions: 5,
+    requests: 256,
+    // Four turns by default: the short sessions this bench measured before it took `--turns`.
+    turns: 4,
+    baseline: null,
+    sizes: '40,300',
+    tls: false,
+    'cpu-prof': null,
+    'no-write': false,
+  },
+);
+const repetitions = options.repetitions;
+const requestsPerRun = options.requests;
 const concurrency = 64;
-// Four turns by default: the short sessions this bench measured before it took `--turns`.
 const defaultTurns = 4;
-const turnsPerSession = argument('turns', defaultTurns);
-const baselineIndex = process.argv.indexOf('--baseline');
-const baselineRoot = baselineIndex >= 0 ? resolve(process.argv[baselineIndex + 1]) : null;
-const writeResults = !process.argv.includes('--no-write') && !process.argv.includes('--cpu-prof');
+const turnsPerSession = options.turns;
+const baselineRoot = options.baseline === null ? null : resolve(options.baseline);
+const profileDir = options['cpu-prof'] === null ? null : resolve(options['cpu-prof']);
+const writeResults = !options['no-write'] && profileDir === null;
 const repoRoot = resolve(import.meta.dirname, '..');
-const sizesIndex = process.argv.indexOf('--sizes');
-const sizes = sizesIndex >= 0 ? process.argv[sizesIndex + 1].split(',').map(Number) : [40, 300];
-if (sizes.some((kb) => kb !== 40 && kb !== 300)) throw new Error('--sizes takes 40, 300 or both.');
-const profileIndex = process.argv.indexOf('--cpu-prof');
-const profileDir = profileIndex >= 0 ? resolve(process.argv[profileIndex + 1]) : null;
+const sizes = options.sizes.split(',').map(Number);
+if (sizes.some((kb) => kb !== 40 && kb !== 300)) {
+  process.stderr.write('--sizes takes 40, 300 or both (40,300).\n');
+  process.exit(2);
+}
 if (baselineRoot !== null && !existsSync(join(baselineRoot, 'dist/cli/cli.mjs'))) {
   throw new Error(`${baselineRoot} has no built CLI: run node scripts/build-cli.mjs there first.`);
 }
@@ -84,7 +94,7 @@ const loadAtStart = loadavg()
   .map((value) => value.toFixed(1))
   .join(', ');
 
-const overTls = process.argv.includes('--tls');
+const overTls = options.tls;
 // This process seeds the profiles at the fake's issuer: it trusts the test CA too.
 if (overTls) trustFakeTlsCa();
 const fake = await startFakeChatGpt({

@@ -18,18 +18,18 @@ import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { percentile, readProcessStats, updateSection } from './helpers/measure.mjs';
+import { benchOptions } from './helpers/options.ts';
 import { codexRequestBody, seedBenchLab, startBareProxy, startRouter } from './helpers/router.mjs';
 
-const argument = (name, fallback) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const concurrency = argument('concurrency', 64);
-const totalRequests = argument('requests', 640);
-const sequentialRequests = argument('sequential', 1000);
-const writeResults = !process.argv.includes('--no-write');
-const profileIndex = process.argv.indexOf('--cpu-prof');
-const profileDir = profileIndex >= 0 ? resolve(process.argv[profileIndex + 1] ?? '.') : null;
+const options = benchOptions(
+  'node bench/proxy-overhead.mjs [--requests N] [--concurrency N] [--sequential N] [--cpu-prof DIR] [--no-write]',
+  { concurrency: 64, requests: 640, sequential: 1000, 'cpu-prof': null, 'no-write': false },
+);
+const concurrency = options.concurrency;
+const totalRequests = options.requests;
+const sequentialRequests = options.sequential;
+const writeResults = !options['no-write'];
+const profileDir = options['cpu-prof'] === null ? null : resolve(options['cpu-prof']);
 const repoRoot = resolve(import.meta.dirname, '..');
 
 // ~6 KB of answer text: streamed as 256-character deltas and repeated in output_item.done and

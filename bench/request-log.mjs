@@ -26,16 +26,17 @@ import { HealthStore } from '../core/state/health-store.ts';
 import { Journal } from '../core/state/journal.ts';
 import { startFakeChatGpt } from '../test/fakes/fake-chatgpt.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
+import { benchOptions } from './helpers/options.ts';
 import { codexRequestBody, seedBenchLab } from './helpers/router.mjs';
 
-const argument = (name, fallback) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const rounds = argument('rounds', 7);
-const requestsPerRound = argument('requests', 600);
-const concurrency = argument('concurrency', 32);
-const writeResults = !process.argv.includes('--no-write');
+const options = benchOptions(
+  'node bench/request-log.mjs [--rounds N] [--requests N] [--concurrency N] [--no-write]',
+  { rounds: 7, requests: 600, concurrency: 32, 'no-write': false },
+);
+const rounds = options.rounds;
+const requestsPerRound = options.requests;
+const concurrency = options.concurrency;
+const writeResults = !options['no-write'];
 const repoRoot = resolve(import.meta.dirname, '..');
 
 // ~6 KB of answer text: a ~20 KB SSE answer, as in the router-overhead benchmark.

@@ -36,6 +36,7 @@ import { GCProfiler, getHeapStatistics } from 'node:v8';
 import type { ProxyRequestInfo } from '../core/proxy/engine.ts';
 import { codexRequestHeaders } from '../test/helpers/codex-like-session.ts';
 import { inMemoryEngine } from '../test/helpers/in-memory-engine.ts';
+import { benchOptions, positiveCount } from './helpers/options.ts';
 
 /** The p-th percentile (nearest rank) of a list of numbers. */
 function percentile(values: number[], p: number): number {
@@ -82,20 +83,23 @@ function pausesPerSecond(): { count: number; over4: number } {
   return { count, over4 };
 }
 
-const argument = (name: string, fallback: number): number => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const repetitions = argument('repetitions', 7);
-const batch = argument('batch', 50_000);
+const options = benchOptions(
+  'node bench/routing-engine.ts [--repetitions N] [--batch N] [--sessions N] [--active N] [--allocation-batch N]',
+  { repetitions: 7, batch: 50_000, sessions: 100_000, active: null, 'allocation-batch': 10_000 },
+);
+const repetitions = options.repetitions;
+const batch = options.batch;
 // Fewer live sessions (`--sessions 1000`) show what the table's size costs: the same requests
 // with every session's memory in cache.
-const sessionCount = argument('sessions', 100_000);
+const sessionCount = options.sessions;
 // How many of them send requests (`--active 64`: a person's few Codex sessions at work among a
 // day's table); by default every one, in a scattered order: the worst case for the caches.
-const activeCount = Math.min(sessionCount, argument('active', sessionCount));
+const activeCount =
+  options.active === null
+    ? sessionCount
+    : Math.min(sessionCount, positiveCount('active', options.active));
 // Requests routed per pool size and repetition for the allocation count (untimed).
-const allocationBatch = argument('allocation-batch', 10_000);
+const allocationBatch = options['allocation-batch'];
 const poolSizes = [5, 50, 200];
 const loadAtStart = loadavg()
   .map((value) => value.toFixed(2))

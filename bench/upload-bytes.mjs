@@ -27,19 +27,30 @@ import {
   routerTurnSender,
 } from '../test/helpers/codex-like-session.ts';
 import { percentile, updateSection } from './helpers/measure.mjs';
+import { benchOptions, positiveCount } from './helpers/options.ts';
 import { seedBenchLab, startRouter } from './helpers/router.mjs';
 
-const argument = (name, fallback) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const repetitions = argument('repetitions', 5);
-const turns = argument('turns', 20);
-const fallbackTurn = argument('fallback-turn', Math.floor(turns / 3));
-const restartTurn = argument('restart-turn', Math.floor((2 * turns) / 3));
-const writeResults = !process.argv.includes('--no-write');
+const options = benchOptions(
+  'node bench/upload-bytes.mjs [--repetitions N] [--turns N] [--fallback-turn N] [--restart-turn N] [--no-write]',
+  { repetitions: 5, turns: 20, 'fallback-turn': null, 'restart-turn': null, 'no-write': false },
+);
+const repetitions = options.repetitions;
+const turns = options.turns;
+// By default the fallback comes a third and the restart two thirds into the session.
+const fallbackTurn =
+  options['fallback-turn'] === null
+    ? Math.floor(turns / 3)
+    : positiveCount('fallback-turn', options['fallback-turn']);
+const restartTurn =
+  options['restart-turn'] === null
+    ? Math.floor((2 * turns) / 3)
+    : positiveCount('restart-turn', options['restart-turn']);
+const writeResults = !options['no-write'];
 if (!(fallbackTurn > 0 && restartTurn > fallbackTurn && restartTurn < turns)) {
-  throw new Error('--fallback-turn and --restart-turn must satisfy 0 < fallback < restart < turns');
+  process.stderr.write(
+    '--fallback-turn and --restart-turn must satisfy 0 < fallback < restart < turns.\n',
+  );
+  process.exit(2);
 }
 const repoRoot = resolve(import.meta.dirname, '..');
 

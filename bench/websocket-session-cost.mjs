@@ -24,6 +24,7 @@ import { cpus, loadavg } from 'node:os';
 import { Agent, request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { percentile } from './helpers/measure.mjs';
+import { benchOptions } from './helpers/options.ts';
 
 if (process.argv[2] === 'serve') {
   const server = createServer((incoming, outgoing) => {
@@ -34,12 +35,15 @@ if (process.argv[2] === 'serve') {
   sockets.on('connection', (socket) => socket.on('message', () => socket.send('ok')));
   server.listen(0, '127.0.0.1', () => process.send(server.address().port));
 } else {
-  const argument = (name, fallback) => {
-    const index = process.argv.indexOf(`--${name}`);
-    return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  };
-  const repetitions = argument('repetitions', 5);
-  const turns = argument('turns', 200);
+  const options = benchOptions(
+    'node bench/websocket-session-cost.mjs [--repetitions N] [--turns N]',
+    {
+      repetitions: 5,
+      turns: 200,
+    },
+  );
+  const repetitions = options.repetitions;
+  const turns = options.turns;
   const loadAtStart = loadavg()
     .map((value) => value.toFixed(2))
     .join(', ');
