@@ -566,8 +566,9 @@ type ReceivedState = Omit<LabState, 'problems' | 'pool' | 'requests' | 'sessions
   router: Omit<LabState['router'], 'stopping'> & { stopping?: boolean };
   sessions: Array<Omit<SessionView, 'why'> & { why?: RouteWhyView }>;
   problems?: LabState['problems'];
-  pool: Omit<PoolSummaryView, 'unread' | 'next'> & {
+  pool: Omit<PoolSummaryView, 'unread' | 'unreadable' | 'next'> & {
     unread?: string[];
+    unreadable?: string[];
     next: Omit<Next, 'sameRepo'> & { sameRepo?: Next['sameRepo'] };
   };
   requests: ReceivedRequest[];
@@ -595,6 +596,8 @@ export function decodeLabState(body: unknown): LabState {
     pool: {
       ...state.pool,
       unread: state.pool.unread ?? [],
+      unreadable: state.pool.unreadable ?? [],
+      keychainUnavailable: state.pool.keychainUnavailable ?? [],
       next: { ...state.pool.next, sameRepo: state.pool.next.sameRepo ?? null },
     },
     sessions: state.sessions.map((session) => ({
@@ -616,6 +619,34 @@ export function decodeRequestView(request: ReceivedRequest): RequestView {
     why: request.why ?? null,
     ending: request.ending ?? null,
   };
+}
+
+/**
+ * Today's answer for each operation whose answer has grown since an older router's, which
+ * answered it `null` once done: the pin had replaced nothing it says, the refresh read every
+ * account it could (it failed otherwise), and the stop had nothing to let finish.
+ */
+const answersOfOlderRouters: Readonly<Record<string, () => unknown>> = {
+  pinSession: (): PinResult => ({ replaced: null }),
+  pinRepo: (): PinResult => ({ replaced: null }),
+  refreshUsage: (): UsageRefreshView => ({ refreshed: [], unread: [] }),
+  shutdown: (): ShutdownView => ({ inFlight: 0, drainMs: 0 }),
+};
+
+/**
+ * An operation's result as a router sends it (`POST /lab/v1/<operation>`), possibly an older
+ * router's: a `null` answer to an operation whose answer has grown since is taken as today's
+ * (`answersOfOlderRouters`), where a client decodes it, as `decodeLabState` does for the state.
+ */
+export function decodeOperationResult<T>(
+  operation: string,
+  result: ContractResult<T>,
+): ContractResult<T> {
+  const older = Object.hasOwn(answersOfOlderRouters, operation)
+    ? answersOfOlderRouters[operation]
+    : undefined;
+  if (!result.ok || result.value !== null || older === undefined) return result;
+  return { ok: true, value: older() as T };
 }
 
 /** An expected failure, as every surface returns it. */

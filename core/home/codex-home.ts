@@ -1,7 +1,7 @@
 /**
  * Codex's home folder, found as Codex finds it (`find_codex_home` in codex-rs): `CODEX_HOME` when
  * it is set and not empty, canonicalized (links followed, a relative one from the working folder);
- * else `.codex` in the user's home. Every place that names Codex's files reads it from here, so
+ * else `.codex` in the user's home (on Windows the user profile folder, not `HOME`). Every place that names Codex's files reads it from here, so
  * what Codex Lab says and edits is the file Codex reads.
  */
 import { realpathSync, statSync } from 'node:fs';
@@ -27,11 +27,20 @@ export function codexCanonicalPath(path: string): string {
   }
 }
 
-/** Codex's home folder for `env` (see the file's comment). */
-export function codexHome(env: NodeJS.ProcessEnv): CodexHome {
+/**
+ * Codex's home folder for `env` (see the file's comment). The user's home is Codex's
+ * (`dirs::home_dir`): `HOME` on macOS and Linux; on Windows the user profile folder
+ * (`USERPROFILE`), never `HOME`, which Git for Windows sets for its shells, often to another
+ * drive on a managed machine.
+ */
+export function codexHome(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): CodexHome {
   const value = env['CODEX_HOME'];
   if (value) return { folder: codexCanonicalPath(resolve(value)), fromEnvironment: true };
-  return { folder: join(env['HOME'] || homedir(), '.codex'), fromEnvironment: false };
+  const userHome = platform === 'win32' ? env['USERPROFILE'] : env['HOME'];
+  return { folder: join(userHome || homedir(), '.codex'), fromEnvironment: false };
 }
 
 /**

@@ -26,6 +26,7 @@ import { profileChangeWaitMs } from '../home/lock-waits.ts';
 import { systemClock } from '../ports.ts';
 import {
   decodeLabState,
+  decodeOperationResult,
   decodeRequestView,
   watchStreamSilence,
   type SilenceTimers,
@@ -363,7 +364,10 @@ export class RemoteLab implements LabApi {
       // A 401 is refused before the operation runs, so asking again with a rotated token is safe.
       if (answer.status === 401 && (await this.#adoptRotatedToken())) answer = await ask();
       const result = answer.json as ContractResult<T> | undefined;
-      if (result && typeof result === 'object' && 'ok' in result) return result;
+      // An older router's answer takes today's shape here, the one place this client reads it.
+      if (result && typeof result === 'object' && 'ok' in result) {
+        return decodeOperationResult(operation, result);
+      }
       return {
         ok: false,
         code: 'router_unavailable',

@@ -14,7 +14,11 @@ import type {
   LoginView,
   OperationName,
 } from '../../core/service/contract.ts';
-import { decodeLabState, watchStreamSilence } from '../../core/view-types.ts';
+import {
+  decodeLabState,
+  decodeOperationResult,
+  watchStreamSilence,
+} from '../../core/view-types.ts';
 
 /**
  * The control API prefix, typed as the contract's literal so a change there fails to compile
@@ -146,7 +150,10 @@ export function createWebBridge(options: WebBridgeOptions): LabApi {
       if (response.status === 401) return { ok: false, code: 'unauthorized', message: badToken };
       try {
         const body = (await response.json()) as ContractResult<T>;
-        if (body && typeof body === 'object' && 'ok' in body) return body;
+        // An older router's answer takes today's shape (`decodeOperationResult`).
+        if (body && typeof body === 'object' && 'ok' in body) {
+          return decodeOperationResult(operation, body);
+        }
       } catch {
         if (waiting.signal.aborted) return unreachable(notAnswering);
         // fall through: not JSON

@@ -30,7 +30,13 @@ import { systemClock } from '../../ports.ts';
 import { codexStop, defaultCodexStopGraceMs } from '../codex-stop.ts';
 import { signalExitCode, stopSignals } from '../critical-exit.ts';
 import { precheckCodexProfile } from '../prechecks.ts';
-import { codexLabLauncher, findOnPath, isExecutableFile } from '../path-search.ts';
+import {
+  codexLabLauncher,
+  findOnPath,
+  isExecutableFile,
+  programCommand,
+  type ProgramCommand,
+} from '../path-search.ts';
 
 /**
  * The router's URL: the address and port a live router recorded in `state/router.json` (unless
@@ -46,8 +52,31 @@ export async function findRouterUrl(context: CliContext): Promise<string> {
   return `http://127.0.0.1:${context.config.port}`;
 }
 
+/**
+ * How to start Codex without a shell (`programCommand`): the binary `findCodexBinary` finds, or
+ * on Windows the script of npm's `codex.cmd` with this Node. A batch file that is no npm shim is
+ * refused in one sentence, before any router is started for it.
+ */
+export function findCodexCommand(
+  explicit: string | null,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): ProgramCommand {
+  const binary = findCodexBinary(explicit, env, platform);
+  const command = programCommand(binary, platform);
+  if (command !== null) return command;
+  throw new LabError(
+    'codex_not_found',
+    `Cannot start ${binary}: it is a batch file, which needs a shell that would re-read Codex's arguments, and not npm's shim for Codex's script; set CODEX_LAB_CODEX_BIN to Codex's codex.exe.`,
+  );
+}
+
 /** Finds the Codex binary: `explicit` (`CODEX_LAB_CODEX_BIN`), else `codex` on `PATH`. */
-export function findCodexBinary(explicit: string | null, env: NodeJS.ProcessEnv): string {
+export function findCodexBinary(
+  explicit: string | null,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (explicit) {
     if (isExecutableFile(explicit)) return explicit;
     throw new LabError(
@@ -55,7 +84,7 @@ export function findCodexBinary(explicit: string | null, env: NodeJS.ProcessEnv)
       `CODEX_LAB_CODEX_BIN points at ${explicit}, which is not an executable file: fix or unset it.`,
     );
   }
-  const found = findOnPath('codex', env);
+  const found = findOnPath('codex', env, platform);
   if (found !== null) return found;
   throw new LabError(
     'codex_not_found',
@@ -155,7 +184,8 @@ export async function runCodex(
     profile = checked.name;
     for (const line of checked.warnings) writeLine(context.stderr, `codex-lab: ${line}`);
   }
-  const binary = findCodexBinary(context.config.codexBin, context.env);
+  const codex = findCodexCommand(context.config.codexBin, context.env);
+  const binary = codex.program;
   // Everything Codex would refuse that can be checked cheaply is checked before a router starts:
   // a router started for a Codex bound to fail would be left running for nothing.
   const codexHomeChecked = checkCodexHome(context.env);
@@ -185,10 +215,23 @@ export async function runCodex(
   if (profile === undefined) delete env[profileEnvVar];
 
   const inherit = context.stdout === process.stdout && context.stderr === process.stderr;
-  const child = spawn(binary, codexArgs, {
-    env,
-    stdio: inherit ? 'inherit' : ['inherit', 'pipe', 'pipe'],
-  });
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(codex.command, [...codex.args, ...codexArgs], {
+      env,
+      stdio: inherit ? 'inherit' : ['inherit', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    // Node refuses some programs before starting them (EINVAL for a Windows batch file): the
+    // same sentence as a program that fails to start, never a stack trace.
+    throw new LabError(
+      'codex_not_found',
+      `Could not start ${binary}: ${(error as Error).message}.`,
+      {
+        cause: error,
+      },
+    );
+  }
   if (!inherit) {
     child.stdout?.pipe(context.stdout, { end: false });
     child.stderr?.pipe(context.stderr, { end: false });

@@ -37,6 +37,22 @@ describe('codexHome', () => {
     }
   });
 
+  it('is in the user profile folder on Windows, as Codex finds it, whatever HOME says', () => {
+    // Git for Windows sets HOME for its shells, on a managed machine often to another drive
+    // (HOMEDRIVE + HOMEPATH, a network share); Codex's home folder is the profile folder
+    // (`dirs::home_dir`), which USERPROFILE names. A config.toml written under HOME was one
+    // Codex never read.
+    const env = { HOME: 'H:\\', USERPROFILE: 'C:\\Users\\ann' };
+    expect(codexHome(env, 'win32')).toEqual({
+      folder: join('C:\\Users\\ann', '.codex'),
+      fromEnvironment: false,
+    });
+    expect(codexHome(env, 'darwin')).toEqual({
+      folder: join('H:\\', '.codex'),
+      fromEnvironment: false,
+    });
+  });
+
   it('names a CODEX_HOME that is not there yet by its absolute path', () => {
     const env = { CODEX_HOME: '/nowhere/codex-home' };
     expect(codexConfigFileName(env)).toBe('/nowhere/codex-home/config.toml');
