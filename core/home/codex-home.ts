@@ -1,8 +1,9 @@
 /**
  * Codex's home folder, found as Codex finds it (`find_codex_home` in codex-rs): `CODEX_HOME` when
  * it is set and not empty, canonicalized (links followed, a relative one from the working folder);
- * else `.codex` in the user's home (on Windows the user profile folder, not `HOME`). Every place that names Codex's files reads it from here, so
- * what Codex Lab says and edits is the file Codex reads.
+ * else `.codex` in the user's home (on Windows the user profile folder, not `HOME`). Every place
+ * that names Codex's files reads it from here, so what Codex Lab says and edits is the file Codex
+ * reads.
  */
 import { realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
