@@ -1,7 +1,8 @@
 /**
  * The OS keychain as Codex uses it (docs/codex-protocol.md section 4): service `Codex Auth`,
- * account `cli|` + the first 16 hex characters of sha256(canonical CODEX_HOME), value the compact
- * auth.json. Using the same key means stock Codex pointed at a profile folder finds its tokens.
+ * account `cli|` + the first 16 hex characters of sha256(canonical CODEX_HOME, as Rust's
+ * canonicalize gives it: verbatim `\\?\…` on Windows), value the compact auth.json. Using the
+ * same key means stock Codex pointed at a profile folder finds its tokens.
  *
  * `@napi-rs/keyring` is a native module: it is loaded only by the keychain broker, a child
  * process started when a keyring is actually used, so commands such as `codex-lab list` never pay
@@ -9,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { codexCanonicalPath } from '../home/codex-home.ts';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.ts';
 
@@ -26,14 +27,81 @@ export interface KeyringPort {
   delete(account: string): Promise<void>;
 }
 
+/** Resolves a path to its canonical form (links followed), throwing when it cannot. */
+export type RealpathSync = (path: string) => string;
+
 /**
- * Codex's keyring account for a CODEX_HOME folder: `cli|` + 16 hex of sha256 of the canonical
- * path (the raw path when it cannot be canonicalised, e.g. because it does not exist yet).
+ * The string Codex hashes for the CODEX_HOME folder `profileDir` on `platform`: what Rust's
+ * `fs::canonicalize` returns for it, or the path as given when that fails (Codex's fallback, e.g.
+ * for a folder that does not exist yet). On macOS and Linux that is realpath(3), which Node's
+ * native realpath matches exactly. On Windows Rust returns the extended-length ("verbatim") form,
+ * `\\?\C:\…` for a drive path and `\\?\UNC\server\share\…` for a UNC path, where Node's gives
+ * `C:\…` and `\\server\share\…`. `realpath` replaces Node's (a test's stand-in).
  */
-export function keyringAccountFor(profileDir: string): string {
-  // Codex canonicalizes the folder as it does CODEX_HOME, and falls back to the path as given.
-  const canonical = codexCanonicalPath(profileDir);
-  return `cli|${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
+export function codexKeyPath(
+  profileDir: string,
+  platform: NodeJS.Platform = process.platform,
+  realpath: RealpathSync = realpathSync.native,
+): string {
+  let canonical: string;
+  try {
+    canonical = realpath(profileDir);
+  } catch {
+    return profileDir;
+  }
+  return platform === 'win32' ? verbatimPath(canonical) : canonical;
+}
+
+/**
+ * `canonical`, a Windows path as Node's realpath gives it, in the form Rust's canonicalize gives
+ * it: both read the same final path from Windows (`GetFinalPathNameByHandleW`), which Rust keeps
+ * whole and libuv shortens by dropping `\\?\` (and `\\?\UNC\` down to `\\`).
+ */
+function verbatimPath(canonical: string): string {
+  const verbatim = '\\\\?\\';
+  if (canonical.startsWith(verbatim)) return canonical;
+  if (canonical.startsWith('\\\\')) return `${verbatim}UNC\\${canonical.slice(2)}`;
+  // A drive path; also a volume without a drive letter, which libuv gives as `Volume{…}\…`.
+  return `${verbatim}${canonical}`;
+}
+
+/** `cli|` + the first 16 lowercase hex characters of the SHA-256 of `path` (its UTF-8 bytes). */
+function storeKey(path: string): string {
+  return `cli|${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Codex's keyring account for a CODEX_HOME folder on `platform`: `cli|` + 16 hex of sha256 of
+ * the path Codex hashes for it (`codexKeyPath`).
+ */
+export function keyringAccountFor(
+  profileDir: string,
+  platform: NodeJS.Platform = process.platform,
+  realpath: RealpathSync = realpathSync.native,
+): string {
+  return storeKey(codexKeyPath(profileDir, platform, realpath));
+}
+
+/**
+ * The account Codex Lab kept a folder's entry under before it used Codex's own key on Windows
+ * (the hash of Node's realpath form, without the verbatim prefix), where keychain profiles made
+ * then still sit; null where that is the same key (macOS, Linux, a path that cannot be
+ * canonicalized), so there is nothing to move.
+ */
+export function formerKeyringAccountFor(
+  profileDir: string,
+  platform: NodeJS.Platform = process.platform,
+  realpath: RealpathSync = realpathSync.native,
+): string | null {
+  if (platform !== 'win32') return null;
+  let canonical: string;
+  try {
+    canonical = realpath(profileDir);
+  } catch {
+    return null;
+  }
+  const former = storeKey(canonical);
+  return former === keyringAccountFor(profileDir, platform, realpath) ? null : former;
 }
 
 /** One keychain call, as the broker (core/profiles/keyring-broker.cjs) receives it. */

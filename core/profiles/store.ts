@@ -52,6 +52,7 @@ import {
   type UnwritableFolder,
 } from './sign-in-folders.ts';
 import {
+  formerKeyringAccountFor,
   keyringAccountFor,
   keychainCure,
   keychainProfileUnreadable,
@@ -259,6 +260,17 @@ export interface ProfileStoreOptions {
    * (`precheckSignIn`). Default: a probe of `keyring` (none: not available).
    */
   probeKeyring?: () => Promise<KeyringProbe>;
+  /** The platform whose keychain key Codex computes (`keyringAccountFor`); default this one's. */
+  platform?: NodeJS.Platform;
+}
+
+/**
+ * A profile folder's keychain keys: Codex's own (`key`), and on Windows the one older versions
+ * kept its entry under (`former`; null where there is none to move).
+ */
+interface KeychainKeys {
+  key: string;
+  former: string | null;
 }
 
 /**
@@ -282,6 +294,7 @@ export class ProfileStore {
   readonly #step: (point: string) => void | Promise<void>;
   readonly #probeFs: ProbeFs;
   readonly #probeKeyring: () => Promise<KeyringProbe>;
+  readonly #platform: NodeJS.Platform;
   /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
   #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
   /** Why each journal record kept by this process's last replay of it could not be replayed. */
@@ -297,6 +310,7 @@ export class ProfileStore {
       options.refreshLockWaitMs ?? Math.max(this.#lock.waitMs ?? 0, refreshLockWaitMs);
     this.#step = options.step ?? (() => undefined);
     this.#probeFs = options.probeFs ?? nodeProbeFs;
+    this.#platform = options.platform ?? process.platform;
     const keyring = options.keyring;
     this.#probeKeyring =
       options.probeKeyring ??
@@ -570,16 +584,15 @@ export class ProfileStore {
 
   async #readAuthOf(entry: ProfileEntry): Promise<AuthDotJson> {
     if (entry.store === 'keyring' && !entry.legacy) {
-      const key = keyringAccountFor(this.#paths.profileDir(entry.name));
-      const text = await this.#requireKeyring()
-        .get(key)
-        .catch((error: unknown) => {
-          // Said of the profile, as every surface says it (the router, `list`, `usage`).
-          if (isLabError(error) && error.code === 'keyring_unavailable') {
-            throw keychainProfileUnreadable(entry.name, error);
-          }
-          throw error;
-        });
+      const keys = this.#keysOfFolder(this.#paths.profileDir(entry.name));
+      const key = keys.key;
+      const text = await this.#readKeychain(keys).catch((error: unknown) => {
+        // Said of the profile, as every surface says it (the router, `list`, `usage`).
+        if (isLabError(error) && error.code === 'keyring_unavailable') {
+          throw keychainProfileUnreadable(entry.name, error);
+        }
+        throw error;
+      });
       if (text === null) throw notSignedIn(entry.name, `the keychain entry ${key}`);
       return parseAuthText(`the keychain entry ${key}`, text);
     }
@@ -797,16 +810,15 @@ export class ProfileStore {
         // Last checks before anything moves: every refusal comes before the journal record.
         await this.#requireReadableHealth(`${entry.name} was not renamed`);
         const sourceDir = this.#paths.profileDir(entry.name);
-        const oldKey = keyringAccountFor(sourceDir);
+        // Taken while the folder is there: a key hashes the folder's canonical path.
+        const sourceKeys = this.#keysOfFolder(sourceDir);
         // A keychain profile's tokens are copied under the new folder's key: read them first, so
         // a keychain out of reach refuses the rename with nothing moved and no record left.
         const secret =
           entry.store === 'keyring' && !entry.legacy
-            ? await this.#requireKeyring()
-                .get(oldKey)
-                .catch((error: unknown) => {
-                  throw keychainRefusal(entry.name, 'was not renamed', error);
-                })
+            ? await this.#readKeychain(sourceKeys).catch((error: unknown) => {
+                throw keychainRefusal(entry.name, 'was not renamed', error);
+              })
             : null;
         const { legacy: _legacy, ...fields } = entry;
         const renamed: ProfileRecord = entry.legacy
@@ -862,7 +874,7 @@ export class ProfileStore {
             await ensurePrivateDirectory(targetDir);
             // A keychain that answers reads but refuses writes (locked) refuses the rename.
             await this.#requireKeyring()
-              .set(keyringAccountFor(targetDir), secret)
+              .set(this.#keysOfFolder(targetDir).key, secret)
               .catch((error: unknown) =>
                 rollBack(keychainRefusal(entry.name, 'was not renamed', error)),
               );
@@ -871,7 +883,7 @@ export class ProfileStore {
           applyRename(registry, entry.name, renamed);
           await this.#writeRegistry(registry).catch(rollBack);
           await this.#step('rename:registry-written');
-          if (secret !== null) await this.#requireKeyring().delete(oldKey);
+          if (secret !== null) await this.#deleteKeychain(sourceKeys);
         }
         await this.#forgetHealth(entry.name, to);
         await clearJournal(journal);
@@ -889,12 +901,11 @@ export class ProfileStore {
         if (entry.store === 'keyring' && !entry.legacy) {
           // Its tokens live in the keychain: with the keychain out of reach, removing it now
           // would drop it from the list and leave a live refresh token behind. Nothing moves.
-          const key = keyringAccountFor(this.#paths.profileDir(entry.name));
-          await this.#requireKeyring()
-            .get(key)
-            .catch((error: unknown) => {
+          await this.#readKeychain(this.#keysOfFolder(this.#paths.profileDir(entry.name))).catch(
+            (error: unknown) => {
               throw keychainRefusal(entry.name, 'was not removed', error);
-            });
+            },
+          );
         }
         await this.#requireReadableHealth(`${entry.name} was not removed`);
         const journal = await writeJournal(this.#paths.journalDir, {
@@ -935,7 +946,7 @@ export class ProfileStore {
       await unlink(this.#paths.legacyAuth).catch(ignoreMissing);
     } else {
       const dir = this.#paths.profileDir(name);
-      if (keyring) await this.#requireKeyring().delete(keyringAccountFor(dir));
+      if (keyring) await this.#deleteKeychain(await this.#keychainKeysOf(name));
       await rm(dir, { recursive: true, force: true });
     }
     await this.#forgetHealth(name);
@@ -1194,7 +1205,7 @@ export class ProfileStore {
           // The registry was written: only the old keychain entry may be left to delete, unless
           // a profile has the old name again (that key is its entry now).
           if (entry.record.store === 'keyring' && this.#keyring && !listed(entry.from)) {
-            await this.#keyring.delete(keyringAccountFor(this.#paths.profileDir(entry.from)));
+            await this.#deleteKeychain(await this.#keychainKeysOf(entry.from));
           }
           break;
         }
@@ -1470,30 +1481,93 @@ export class ProfileStore {
 
   /**
    * Undoes the keychain half of a rename from `from` to `to` that is rolled back: deletes the
-   * entry under the `to` folder's key when it holds exactly what `from`'s entry holds (the copy
-   * the rename made). Anything else there is not the rename's: it is left alone. Throws when the
+   * entry under the `to` folder's key (either of them on Windows: an older version's rename made
+   * its copy under the older one) when it holds exactly what `from`'s entry holds (the copy the
+   * rename made). Anything else there is not the rename's: it is left alone. Throws when the
    * keychain cannot be reached.
    */
   async #dropKeychainCopy(from: string, to: string): Promise<void> {
     const keyring = this.#requireKeyring();
-    const copyKey = await this.#keyringAccountOf(to);
-    const copy = await keyring.get(copyKey);
-    if (copy === null) return;
-    if (copy !== (await keyring.get(await this.#keyringAccountOf(from)))) return;
-    await keyring.delete(copyKey);
-    this.#logger.info({ from, to }, 'deleted the keychain copy a rolled-back rename had made');
+    const held = await this.#readKeychain(await this.#keychainKeysOf(from));
+    if (held === null) return;
+    const copyKeys = await this.#keychainKeysOf(to);
+    for (const copyKey of [copyKeys.key, copyKeys.former]) {
+      if (copyKey === null || (await keyring.get(copyKey)) !== held) continue;
+      await keyring.delete(copyKey);
+      this.#logger.info({ from, to }, 'deleted the keychain copy a rolled-back rename had made');
+    }
+  }
+
+  /** The keychain keys of the profile folder `dir`, which must exist to be canonicalized. */
+  #keysOfFolder(dir: string): KeychainKeys {
+    return {
+      key: keyringAccountFor(dir, this.#platform),
+      former: formerKeyringAccountFor(dir, this.#platform),
+    };
   }
 
   /**
-   * The keychain key of the profile folder `name`, also once the folder is gone: a key hashes the
+   * The keychain keys of the profile folder `name`, also once the folder is gone: a key hashes the
    * folder's canonical path, which for a folder that no longer exists is its parent's canonical
    * path joined with the name (the path it had).
    */
-  async #keyringAccountOf(name: string): Promise<string> {
+  async #keychainKeysOf(name: string): Promise<KeychainKeys> {
     const dir = this.#paths.profileDir(name);
-    if (await exists(dir)) return keyringAccountFor(dir);
+    if (await exists(dir)) return this.#keysOfFolder(dir);
     const parent = await realpath(this.#paths.profilesDir).catch(() => this.#paths.profilesDir);
-    return keyringAccountFor(join(parent, name));
+    // That path is canonical already: taken as it is, as Codex would have found it.
+    const had = join(parent, name);
+    const asCanonical = (path: string) => path;
+    return {
+      key: keyringAccountFor(had, this.#platform, asCanonical),
+      former: formerKeyringAccountFor(had, this.#platform, asCanonical),
+    };
+  }
+
+  /**
+   * The text of a profile folder's keychain entry under `keys`, or null when there is none; the
+   * one read of a profile's entry. On Windows an entry an older version kept under the former key
+   * is moved to Codex's own on the first read that finds Codex's key empty: written there first,
+   * then deleted from the former key, so its refresh token is never nowhere. A write refused
+   * leaves it where it was (read from there until a write is taken); a delete refused leaves it
+   * under both keys, which is harmless (Codex's key is read first, and a removal deletes both).
+   * Throws when the keychain cannot be read.
+   */
+  async #readKeychain(keys: KeychainKeys): Promise<string | null> {
+    const keyring = this.#requireKeyring();
+    const text = await keyring.get(keys.key);
+    if (text !== null || keys.former === null) return text;
+    const former = await keyring.get(keys.former);
+    if (former === null) return null;
+    try {
+      await keyring.set(keys.key, former);
+    } catch (error) {
+      this.#logger.warn(
+        { from: keys.former, to: keys.key, err: error },
+        'could not move a keychain entry to the key Codex reads on Windows; it is read where it is until then',
+      );
+      return former;
+    }
+    try {
+      await keyring.delete(keys.former);
+      this.#logger.info(
+        { from: keys.former, to: keys.key },
+        'moved a keychain entry to the key Codex reads on Windows',
+      );
+    } catch (error) {
+      this.#logger.warn(
+        { from: keys.former, to: keys.key, err: error },
+        'moved a keychain entry to the key Codex reads on Windows, but could not delete it under its old key',
+      );
+    }
+    return former;
+  }
+
+  /** Deletes a profile folder's keychain entry under each of its `keys`. */
+  async #deleteKeychain(keys: KeychainKeys): Promise<void> {
+    const keyring = this.#requireKeyring();
+    await keyring.delete(keys.key);
+    if (keys.former !== null) await keyring.delete(keys.former);
   }
 
   /**
@@ -1634,9 +1708,10 @@ export class ProfileStore {
     // call), not one per folder. What each says is kept in the folders' order.
     const read = await Promise.all(
       folders.map(async (name) => {
-        const key = keyringAccountFor(this.#paths.profileDir(name));
+        const keys = this.#keysOfFolder(this.#paths.profileDir(name));
+        const key = keys.key;
         try {
-          const text = await this.#requireKeyring().get(key);
+          const text = await this.#readKeychain(keys);
           return {
             name,
             held: text === null ? null : parseAuthText(`the keychain entry ${key}`, text),
@@ -1859,7 +1934,7 @@ export class ProfileStore {
       const dir = this.#paths.profileDir(entry.name);
       // The folder must exist before the key is derived: the key hashes its canonical path.
       await ensurePrivateDirectory(dir);
-      await this.#requireKeyring().set(keyringAccountFor(dir), JSON.stringify(normalized));
+      await this.#requireKeyring().set(this.#keysOfFolder(dir).key, JSON.stringify(normalized));
       // Codex's keyring mode keeps no file beside the keychain entry.
       if (options.keepFile !== true) {
         await unlink(this.#paths.profileAuth(entry.name)).catch(ignoreMissing);
@@ -1909,13 +1984,12 @@ export class ProfileStore {
     const mayHoldKeychain =
       !entry.legacy && file === undefined && this.#keyring !== undefined && (await exists(dir));
     if (toKeychain || mayHoldKeychain) {
-      const key = keyringAccountFor(dir);
-      const text = await this.#requireKeyring()
-        .get(key)
-        .catch((error: unknown) => {
-          if (toKeychain) throw error;
-          return null;
-        });
+      const keys = this.#keysOfFolder(dir);
+      const key = keys.key;
+      const text = await this.#readKeychain(keys).catch((error: unknown) => {
+        if (toKeychain) throw error;
+        return null;
+      });
       if (text !== null) {
         inKeychain = {
           key,
@@ -1951,7 +2025,7 @@ export class ProfileStore {
     if (this.#keyring === undefined || !(await exists(dir))) return false;
     if (await exists(this.#paths.profileAuth(name))) return false;
     try {
-      const text = await this.#keyring.get(keyringAccountFor(dir));
+      const text = await this.#readKeychain(this.#keysOfFolder(dir));
       if (text === null) return false;
       const held = parseAuthText('the keychain entry', text);
       return !!held.tokens && sameAccount(identityFromAuth(held), identity);

@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { AsyncEntry } from '@napi-rs/keyring';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabError } from '../../../core/errors.ts';
 import { labPaths } from '../../../core/home/paths.ts';
 import {
   createSystemKeyring,
+  formerKeyringAccountFor,
   keychainCure,
   keyringAccountFor,
   keyringFailureReason,
@@ -34,6 +35,56 @@ describe('keyringAccountFor', () => {
     // A fixed vector, so a change to the derivation cannot hide behind the helper above.
     expect(keyringAccountFor('/nonexistent/codex-home')).toBe('cli|b5d85b424b15c4d9');
     await rm(base, { recursive: true, force: true });
+  });
+});
+
+describe('keyringAccountFor on Windows', () => {
+  // Windows paths under Node on any platform: path.win32 builds them, and a stand-in realpath
+  // answers as Node's does on Windows (no verbatim prefix), for the folders that exist.
+  const home = win32.join('C:\\Users\\me', '.codex-lab');
+  const work = win32.join(home, 'auth-profiles', 'work');
+  const share = win32.join('\\\\server\\share\\lab', 'auth-profiles', 'work');
+  const canonical = new Map<string, string>([
+    [work, work],
+    // A link (a junction, a different case) to the same folder.
+    [win32.join('C:\\Users\\me', 'link-to-work'), work],
+    [share, share],
+  ]);
+  const realpath = (path: string): string => {
+    const found = canonical.get(path);
+    if (found === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+    return found;
+  };
+
+  it('hashes the verbatim form Rust’s canonicalize returns for a drive path', () => {
+    const literal = '\\\\?\\C:\\Users\\me\\.codex-lab\\auth-profiles\\work';
+    expect(keyringAccountFor(work, 'win32', realpath)).toBe(expectedKey(literal));
+    // A fixed vector, computed apart from this code.
+    expect(keyringAccountFor(work, 'win32', realpath)).toBe('cli|f0e745997e85f95a');
+    expect(keyringAccountFor(win32.join('C:\\Users\\me', 'link-to-work'), 'win32', realpath)).toBe(
+      expectedKey(literal),
+    );
+  });
+
+  it('hashes the verbatim UNC form for a path on a share', () => {
+    const literal = '\\\\?\\UNC\\server\\share\\lab\\auth-profiles\\work';
+    expect(keyringAccountFor(share, 'win32', realpath)).toBe(expectedKey(literal));
+    expect(keyringAccountFor(share, 'win32', realpath)).toBe('cli|3d71a199662ca022');
+  });
+
+  it('hashes the path as given when it cannot be canonicalized, as Codex falls back', () => {
+    const missing = win32.join(home, 'auth-profiles', 'missing');
+    expect(keyringAccountFor(missing, 'win32', realpath)).toBe(expectedKey(missing));
+    expect(formerKeyringAccountFor(missing, 'win32', realpath)).toBeNull();
+  });
+
+  it('names the key older Codex Lab versions used there, and none on other platforms', () => {
+    expect(formerKeyringAccountFor(work, 'win32', realpath)).toBe(expectedKey(work));
+    expect(formerKeyringAccountFor(share, 'win32', realpath)).toBe(expectedKey(share));
+    // On macOS and Linux the key never changed: nothing to move.
+    expect(formerKeyringAccountFor(work, 'linux', realpath)).toBeNull();
+    expect(formerKeyringAccountFor(work, 'darwin', realpath)).toBeNull();
+    expect(keyringAccountFor(work, 'darwin', realpath)).toBe(expectedKey(work));
   });
 });
 
