@@ -1527,40 +1527,22 @@ export class ProfileStore {
   /**
    * The text of a profile folder's keychain entry under `keys`, or null when there is none; the
    * one read of a profile's entry. On Windows an entry an older version kept under the former key
-   * is moved to Codex's own on the first read that finds Codex's key empty: written there first,
-   * then deleted from the former key, so its refresh token is never nowhere. A write refused
-   * leaves it where it was (read from there until a write is taken); a delete refused leaves it
-   * under both keys, which is harmless (Codex's key is read first, and a removal deletes both).
-   * Throws when the keychain cannot be read.
+   * is read from there while Codex's own key is empty. A read never moves it: a reader holds no
+   * lock, and a reader paused between reading the former entry and writing it under Codex's key
+   * would put back a refresh token that a refresh in another process had already spent. The
+   * entry moves at its next write (`#writeAuthOf`: a renewal or a sign-in, each under its lock),
+   * which writes Codex's key first and then deletes the former one. Throws when the keychain
+   * cannot be read.
    */
   async #readKeychain(keys: KeychainKeys): Promise<string | null> {
     const keyring = this.#requireKeyring();
     const text = await keyring.get(keys.key);
     if (text !== null || keys.former === null) return text;
     const former = await keyring.get(keys.former);
-    if (former === null) return null;
-    try {
-      await keyring.set(keys.key, former);
-    } catch (error) {
-      this.#logger.warn(
-        { from: keys.former, to: keys.key, err: error },
-        'could not move a keychain entry to the key Codex reads on Windows; it is read where it is until then',
-      );
-      return former;
-    }
-    try {
-      await keyring.delete(keys.former);
-      this.#logger.info(
-        { from: keys.former, to: keys.key },
-        'moved a keychain entry to the key Codex reads on Windows',
-      );
-    } catch (error) {
-      this.#logger.warn(
-        { from: keys.former, to: keys.key, err: error },
-        'moved a keychain entry to the key Codex reads on Windows, but could not delete it under its old key',
-      );
-    }
-    return former;
+    if (former !== null) return former;
+    // A write may have moved it between the two reads (Codex's key written, then the former
+    // deleted): Codex's key holds it now.
+    return keyring.get(keys.key);
   }
 
   /** Deletes a profile folder's keychain entry under each of its `keys`. */
@@ -1568,6 +1550,28 @@ export class ProfileStore {
     const keyring = this.#requireKeyring();
     await keyring.delete(keys.key);
     if (keys.former !== null) await keyring.delete(keys.former);
+  }
+
+  /**
+   * Deletes what an older version kept under the former key (Windows), once Codex's key holds the
+   * tokens just written: the spent copy must not outlive the move. A refusal only leaves the spent
+   * copy there (Codex's key is read first; a removal deletes both), so it is logged, not thrown.
+   */
+  async #deleteFormerEntry(keys: KeychainKeys): Promise<void> {
+    if (keys.former === null) return;
+    try {
+      if ((await this.#requireKeyring().get(keys.former)) === null) return;
+      await this.#requireKeyring().delete(keys.former);
+      this.#logger.info(
+        { from: keys.former, to: keys.key },
+        'moved a keychain entry to the key Codex reads on Windows',
+      );
+    } catch (error) {
+      this.#logger.warn(
+        { from: keys.former, to: keys.key, err: error },
+        'could not delete a keychain entry under the key older versions used on Windows',
+      );
+    }
   }
 
   /**
@@ -1934,7 +1938,9 @@ export class ProfileStore {
       const dir = this.#paths.profileDir(entry.name);
       // The folder must exist before the key is derived: the key hashes its canonical path.
       await ensurePrivateDirectory(dir);
-      await this.#requireKeyring().set(this.#keysOfFolder(dir).key, JSON.stringify(normalized));
+      const keys = this.#keysOfFolder(dir);
+      await this.#requireKeyring().set(keys.key, JSON.stringify(normalized));
+      await this.#deleteFormerEntry(keys);
       // Codex's keyring mode keeps no file beside the keychain entry.
       if (options.keepFile !== true) {
         await unlink(this.#paths.profileAuth(entry.name)).catch(ignoreMissing);

@@ -1,8 +1,9 @@
 /**
  * A keychain profile on Windows (the platform injected, so this runs anywhere): its entry sits
  * under the key Codex computes there (the hash of the verbatim `\\?\…` path), and an entry saved
- * by an older Codex Lab under the key without that prefix is moved to it on first read, written
- * under the new key before the old one is deleted, so its refresh token is never nowhere.
+ * by an older Codex Lab under the key without that prefix is read from there until its next write
+ * (a renewal or a sign-in, each under its lock) puts the new tokens under Codex's key and then
+ * deletes the old entry: a read never moves it, so a paused reader cannot put back a spent token.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,41 +84,58 @@ describe('a keychain profile on Windows', () => {
     expect([...keyring.entries.keys()]).toEqual([codexKey('alice')]);
   });
 
-  it('made by an older version is moved to Codex’s key on first read: written first, then the old one deleted', async () => {
+  it('made by an older version is read from the old key, and moved by its next write: written first, then the old one deleted', async () => {
     const text = await olderKeychainProfile();
     expect((await windows().readAuth('alice')).tokens?.refresh_token).toBe(
       plantedRefreshToken(alice),
     );
-    expect(keyring.writes).toEqual([`set ${codexKey('alice')}`, `delete ${olderKey('alice')}`]);
-    expect([...keyring.entries]).toEqual([[codexKey('alice'), text]]);
-    // Read again: found under Codex's key, nothing more to move.
-    keyring.writes.length = 0;
-    await windows().readAuth('alice');
+    // A read writes nothing.
     expect(keyring.writes).toEqual([]);
-  });
-
-  it('made by an older version is still read while the keychain refuses writes, and moved once it takes them', async () => {
-    const text = await olderKeychainProfile();
-    keyring.outage = 'writes';
-    expect((await windows().readAuth('alice')).tokens?.refresh_token).toBe(
-      plantedRefreshToken(alice),
-    );
-    // Nothing could be written, so nothing was deleted.
     expect([...keyring.entries]).toEqual([[olderKey('alice'), text]]);
-    keyring.outage = 'none';
-    await windows().readAuth('alice');
-    expect([...keyring.entries]).toEqual([[codexKey('alice'), text]]);
+    const renewed = makeAuth(alice);
+    await windows().writeAuth('alice', renewed);
+    expect(keyring.writes).toEqual([`set ${codexKey('alice')}`, `delete ${olderKey('alice')}`]);
+    expect([...keyring.entries.keys()]).toEqual([codexKey('alice')]);
+    expect((await windows().readAuth('alice')).tokens?.refresh_token).toBe(
+      renewed.tokens!.refresh_token,
+    );
   });
 
-  it('keeps both entries when the old one cannot be deleted, and a removal deletes both', async () => {
-    const text = await olderKeychainProfile();
+  it('a reader paused on the old entry never puts back a token a renewal has spent', async () => {
+    await olderKeychainProfile();
+    const reader = windows();
+    const renewed = makeAuth(alice);
+    // The reader finds Codex's key empty; before it reads the old key, a renewal in another
+    // process writes Codex's key and deletes the old entry.
+    let paused = true;
+    const get = keyring.get.bind(keyring);
+    keyring.get = async (account: string) => {
+      const value = await get(account);
+      if (paused && account === codexKey('alice')) {
+        paused = false;
+        await windows().writeAuth('alice', renewed);
+      }
+      return value;
+    };
+    expect((await reader.readAuth('alice')).tokens?.refresh_token).toBe(
+      renewed.tokens!.refresh_token,
+    );
+    expect([...keyring.entries.keys()]).toEqual([codexKey('alice')]);
+    expect(JSON.parse(keyring.entries.get(codexKey('alice'))!).tokens.refresh_token).toBe(
+      renewed.tokens!.refresh_token,
+    );
+  });
+
+  it('keeps the spent old entry when it cannot be deleted, reads Codex’s key first, and a removal deletes both', async () => {
+    await olderKeychainProfile();
+    const renewed = makeAuth(alice);
     keyring.failDeletes = 1;
-    await windows().readAuth('alice');
-    expect(new Map(keyring.entries)).toEqual(
-      new Map([
-        [olderKey('alice'), text],
-        [codexKey('alice'), text],
-      ]),
+    await windows().writeAuth('alice', renewed);
+    expect([...keyring.entries.keys()].sort()).toEqual(
+      [codexKey('alice'), olderKey('alice')].sort(),
+    );
+    expect((await windows().readAuth('alice')).tokens?.refresh_token).toBe(
+      renewed.tokens!.refresh_token,
     );
     await windows().remove('alice');
     expect(keyring.entries.size).toBe(0);
@@ -162,7 +180,8 @@ describe('a keychain profile on Windows', () => {
     const store = windows();
     expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['work']);
     expect((await store.readAuth('work')).tokens?.refresh_token).toBe(plantedRefreshToken(alice));
-    expect([...keyring.entries]).toEqual([[codexKey('work'), text]]);
+    // Where the older version copied it; its next write moves it to Codex's key.
+    expect([...keyring.entries]).toEqual([[olderKey('work'), text]]);
   });
 
   it('renamed by an older version that was killed after its copy: the rollback deletes the copy under the old key', async () => {
@@ -180,6 +199,6 @@ describe('a keychain profile on Windows', () => {
     const store = windows();
     expect((await store.listProfiles()).map((profile) => profile.name)).toEqual(['alice']);
     expect((await store.readAuth('alice')).tokens?.refresh_token).toBe(plantedRefreshToken(alice));
-    expect([...keyring.entries]).toEqual([[codexKey('alice'), text]]);
+    expect([...keyring.entries]).toEqual([[olderKey('alice'), text]]);
   });
 });
