@@ -69,6 +69,7 @@ import {
   profileNameRule,
   quotedName,
   reservedNames,
+  signInNameTaken,
   signInNameTarget,
   unknownProfile,
   validateProfileName,
@@ -1999,7 +2000,9 @@ export class ProfileStore {
 
   /**
    * Before any sign-in, the one check every surface makes (`login`, the dashboard's Add account
-   * and Sign in again): refuses (`keyring_unavailable`) when the sign-in keeps its tokens in the
+   * and Sign in again). First, for a new profile (`newProfile`: Add account), refuses a `name` a
+   * profile has (`name_taken`, saying whose it is): that needs no keychain, so a keychain out of
+   * reach never hides it. Then refuses (`keyring_unavailable`) when the sign-in keeps its tokens in the
    * OS keychain (`keyring`: `login --keyring`; or `name` is a profile kept there, whose sign-in
    * again is saved there too) and the keychain does not answer, so no browser sign-in is finished
    * only to be refused. Refuses (`io_error`, naming the folder) when a folder its save writes in
@@ -2009,7 +2012,14 @@ export class ProfileStore {
    * the registry names (see `#writeSignIn`); with none named it would be refused after the browser
    * step, so it is refused before, naming the file. Nothing happens for a new name.
    */
-  async precheckSignIn(name: string | null, options: { keyring?: boolean } = {}): Promise<void> {
+  async precheckSignIn(
+    name: string | null,
+    options: { keyring?: boolean; newProfile?: boolean } = {},
+  ): Promise<void> {
+    if (options.newProfile === true && name !== null) {
+      const target = signInNameTarget(name, await this.listProfiles());
+      if (target.kind === 'existing') throw signInNameTaken(target.profile.name, target.owner);
+    }
     await this.#requireKeychainForSignIn(name, options.keyring === true);
     const unwritable = await this.unwritableSignInFolder();
     if (unwritable !== null) {
