@@ -30,7 +30,8 @@ import {
 import { refreshLockWaitMs } from '../home/lock-waits.ts';
 import { withLock, type LockOptions } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
-import { silentLogger, type Logger } from '../ports.ts';
+import { silentLogger, systemClock, type Clock, type Logger } from '../ports.ts';
+import { KeychainDeadline, keyringWithin } from './keychain-deadline.ts';
 import { HealthStore } from '../state/health-store.ts';
 import {
   clearJournal,
@@ -260,6 +261,14 @@ export interface ProfileStoreOptions {
    * (`precheckSignIn`). Default: a probe of `keyring` (none: not available).
    */
   probeKeyring?: () => Promise<KeyringProbe>;
+  /**
+   * The one deadline of the command's keychain reads (`KeychainDeadline`): every read this store
+   * makes waits under it, so a keychain that hangs costs the command one wait. Without one, each
+   * load's reads of folders no registry lists get a deadline of their own.
+   */
+  keychainDeadline?: KeychainDeadline;
+  /** Injected time for the keychain reads' deadline; default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -283,6 +292,8 @@ export class ProfileStore {
   readonly #step: (point: string) => void | Promise<void>;
   readonly #probeFs: ProbeFs;
   readonly #probeKeyring: () => Promise<KeyringProbe>;
+  readonly #keychainDeadline: KeychainDeadline | undefined;
+  readonly #clock: Clock;
   /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
   #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
   /** Why each journal record kept by this process's last replay of it could not be replayed. */
@@ -290,7 +301,12 @@ export class ProfileStore {
 
   constructor(options: ProfileStoreOptions) {
     this.#paths = options.paths;
-    this.#keyring = options.keyring;
+    this.#keychainDeadline = options.keychainDeadline;
+    this.#clock = options.clock ?? systemClock;
+    this.#keyring =
+      options.keyring && options.keychainDeadline
+        ? keyringWithin(options.keyring, options.keychainDeadline)
+        : options.keyring;
     this.#now = options.now ?? Date.now;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'profile-store' });
     this.#lock = { warn: (message) => this.#logger.warn({}, message), ...options.lock };
@@ -1631,13 +1647,18 @@ export class ProfileStore {
       this.#keyring === undefined
         ? []
         : (await this.#foldersWithoutAuth()).filter((name) => !listed.has(name.toLowerCase()));
-    // Every entry is read at once: a keychain that hangs costs one wait (its own limit per
-    // call), not one per folder. What each says is kept in the folders' order.
+    // Every entry is read at once, under one deadline (the command's, else this load's own): a
+    // keychain that hangs costs one wait, not one per folder. What each says is kept in the
+    // folders' order.
+    const keyring =
+      this.#keychainDeadline === undefined && this.#keyring !== undefined
+        ? keyringWithin(this.#keyring, new KeychainDeadline(this.#clock))
+        : this.#keyring;
     const read = await Promise.all(
       folders.map(async (name) => {
         const key = keyringAccountFor(this.#paths.profileDir(name));
         try {
-          const text = await this.#requireKeyring().get(key);
+          const text = await (keyring ?? this.#requireKeyring()).get(key);
           return {
             name,
             held: text === null ? null : parseAuthText(`the keychain entry ${key}`, text),
