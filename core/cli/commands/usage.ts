@@ -36,7 +36,7 @@ import {
   type FitColumn,
 } from '../format.ts';
 import { openLabClient, type LabClient } from '../lab-client.ts';
-import { cliProfileStore } from '../profile-store.ts';
+import { cliKeychainDeadline, cliProfileStore } from '../profile-store.ts';
 
 /**
  * Credits, reset credits and additional limit families, one line each, only for accounts that
@@ -150,6 +150,8 @@ export async function runUsage(
     // A running router's state says whether a keychain can be read; with none, only reading it
     // does (a keychain profile is never `ready` for want of a look).
     readKeychain: !routed,
+    // A keychain the refresh's token reads waited for in vain is not waited for again.
+    keychainDeadline: cliKeychainDeadline(context),
   });
   // What the refresh just read shows even when state/quota.json could not take it.
   if (lab !== null) views = await lab.freshViews(views, now);
