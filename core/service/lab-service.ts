@@ -1141,12 +1141,15 @@ export class LabService implements ControlApiService {
       const now = this.#clock.now();
       const stale = known !== null && resetSinceRead(known, now);
       if (afterReset ? !stale : known && !stale && now - known.observedAt < 5 * minute) continue;
-      await this.fetchUsage(profile.name).catch((error: unknown) =>
-        this.#logger.debug(
-          { profile: profile.name, code: isLabError(error) ? error.code : 'error' },
-          'usage poll failed',
-        ),
-      );
+      // Its account as this poll loaded it: the read loads the list only to find the name after.
+      await this.#operations
+        .readUsage(profile.name, {}, profile)
+        .catch((error: unknown) =>
+          this.#logger.debug(
+            { profile: profile.name, code: isLabError(error) ? error.code : 'error' },
+            'usage poll failed',
+          ),
+        );
     }
     await this.#quotaKeeper.flush();
     this.#changed();
