@@ -340,7 +340,8 @@ export class LabOperations {
   /** `prime NAME`: one priming attempt now, recorded like the timer's. */
   async primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
     return this.#tracked(async () => {
-      const name = (await this.#options.store.getProfile(input.profile)).name;
+      const entry = await this.#options.store.getProfile(input.profile);
+      const name = entry.name;
       const { primeNow } = await import('../priming/scheduler.ts');
       const outcome = await primeNow({
         paths: this.#options.paths,
@@ -356,7 +357,9 @@ export class LabOperations {
         clock: this.#options.clock,
         logger: this.#options.logger,
         // Its looks are usage reads like any other: recorded, so every surface shows them.
-        observeUsage: (profile) => this.readUsage(profile, { resetCredits: false }),
+        // (Its account as loaded above: the read loads the list only to find the name after.)
+        observeUsage: (profile) =>
+          this.readUsage(profile, { resetCredits: false }, profile === name ? entry : undefined),
         ...(this.#fetch ? { fetch: this.#fetch } : {}),
         // A stop ends the attempt at once; the scheduler then records nothing (`cancelled`).
         ...(this.#options.stopSignal ? { signal: this.#options.stopSignal() } : {}),
