@@ -61,8 +61,11 @@ it.skipIf(process.platform !== 'linux')(
     });
     const took = Date.now() - started;
     expect(run.code, run.stderr).toBe(1);
-    expect(run.stderr).toContain('vault');
-    expect(run.stderr).toContain(`no answer within ${keyringCallTimeoutMs / 1000} s`);
+    // Named once: the refresh's read met the keychain, and the table's check says no more.
+    expect(run.stderr).toBe(
+      `codex-lab: The OS keychain is locked or unavailable (no answer within ${keyringCallTimeoutMs / 1000} s), so vault's sign-in cannot be read: unlock the keychain.\n`,
+    );
+    expect(run.stdout).toMatch(/vault +keychain unavailable/);
     // One wait (and the command's own start), never a second one for the same keychain.
     expect(took).toBeGreaterThanOrEqual(keyringCallTimeoutMs);
     expect(took).toBeLessThan(keyringCallTimeoutMs * 1.5);

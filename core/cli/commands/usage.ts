@@ -144,6 +144,10 @@ export async function runUsage(
       // account whose auth file it is, in its state's sentence.)
       if (refreshSaid.includes(error.message)) return;
       if (profile !== undefined && refreshNamed.has(profile)) return;
+      // The keychain's one sentence for the profiles it did not answer for in time: the refresh
+      // named each already when its own read met the same keychain.
+      const late = error.details?.['profiles'];
+      if (Array.isArray(late) && late.every((name) => refreshNamed.has(String(name)))) return;
       said.add(withCliFix(error.message, error.fix));
     },
     ...(only ? { only } : {}),
