@@ -6,12 +6,14 @@
  * (`command-log.ts`).
  */
 import { createCommandLogger } from './command-log.ts';
-import type { Logger } from '../ports.ts';
+import { systemClock, type Logger } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
+import { KeychainDeadline } from '../profiles/keychain-deadline.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { CliContext } from './context.ts';
 
 const loggers = new WeakMap<CliContext, Logger>();
+const deadlines = new WeakMap<CliContext, KeychainDeadline>();
 
 /** The command's logger (one per context). */
 export function cliLogger(context: CliContext): Logger {
@@ -26,7 +28,28 @@ export function cliLogger(context: CliContext): Logger {
   return logger;
 }
 
-/** A profile store over the command's home, with the system keychain and the command's logger. */
+/**
+ * The command's one deadline for its keychain reads (one per context): a keychain that hangs is
+ * waited for once in a command, whichever steps read it (`usage --refresh` reads the tokens, then
+ * the views check them).
+ */
+export function cliKeychainDeadline(context: CliContext): KeychainDeadline {
+  let deadline = deadlines.get(context);
+  if (deadline === undefined) {
+    deadline = new KeychainDeadline(systemClock);
+    deadlines.set(context, deadline);
+  }
+  return deadline;
+}
+
+/**
+ * A profile store over the command's home, with the system keychain (read under the command's
+ * one deadline) and the command's logger.
+ */
 export function cliProfileStore(context: CliContext): ProfileStore {
-  return createProfileStore({ paths: context.paths, logger: cliLogger(context) });
+  return createProfileStore({
+    paths: context.paths,
+    logger: cliLogger(context),
+    keychainDeadline: cliKeychainDeadline(context),
+  });
 }

@@ -7,6 +7,7 @@
 import type { LabPaths } from '../home/paths.ts';
 import type { Logger } from '../ports.ts';
 import { createSystemKeyring, probeKeyring, type KeyringPort } from './keyring.ts';
+import type { KeychainDeadline } from './keychain-deadline.ts';
 import { ProfileStore } from './store.ts';
 
 /** What `createProfileStore` needs; everything but `paths` has a production default. */
@@ -18,6 +19,8 @@ export interface CreateProfileStoreOptions {
   keyring?: KeyringPort;
   /** Where the store says what it did on its own (a registry rebuilt, a journal replayed). */
   logger?: Logger;
+  /** The command's one deadline for its keychain reads (see `ProfileStoreOptions`). */
+  keychainDeadline?: KeychainDeadline;
 }
 
 /** Builds the profile store over `paths`, with the system keychain unless one is passed. */
@@ -30,5 +33,6 @@ export function createProfileStore(options: CreateProfileStoreOptions): ProfileS
     ...(options.keyring ? {} : { probeKeyring: () => probeKeyring() }),
     ...(options.now ? { now: options.now } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.keychainDeadline ? { keychainDeadline: options.keychainDeadline } : {}),
   });
 }

@@ -492,6 +492,11 @@ export function keychainProfileUnreadable(profile: string, error: unknown, retry
   );
 }
 
+/** A keychain call that failed saying `detail`, in the sentence every keychain failure has. */
+export function keyringUnavailable(detail: string): LabError {
+  return unavailable(detail);
+}
+
 function unavailable(detail: string): LabError {
   // The native error text names the backend failure only; it never contains the stored value.
   const line = keyringFailureReason(detail);

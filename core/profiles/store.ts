@@ -30,7 +30,8 @@ import {
 import { refreshLockWaitMs } from '../home/lock-waits.ts';
 import { withLock, type LockOptions } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
-import { silentLogger, type Logger } from '../ports.ts';
+import { silentLogger, systemClock, type Clock, type Logger } from '../ports.ts';
+import { KeychainDeadline, keyringWithin } from './keychain-deadline.ts';
 import { HealthStore } from '../state/health-store.ts';
 import {
   clearJournal,
@@ -70,6 +71,7 @@ import {
   profileNameRule,
   quotedName,
   reservedNames,
+  signInNameTaken,
   signInNameTarget,
   unknownProfile,
   validateProfileName,
@@ -262,6 +264,14 @@ export interface ProfileStoreOptions {
   probeKeyring?: () => Promise<KeyringProbe>;
   /** The platform whose keychain key Codex computes (`keyringAccountFor`); default this one's. */
   platform?: NodeJS.Platform;
+  /**
+   * The one deadline of the command's keychain reads (`KeychainDeadline`): every read this store
+   * makes waits under it, so a keychain that hangs costs the command one wait. Without one, each
+   * load's reads of folders no registry lists get a deadline of their own.
+   */
+  keychainDeadline?: KeychainDeadline;
+  /** Injected time for the keychain reads' deadline; default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -295,6 +305,8 @@ export class ProfileStore {
   readonly #probeFs: ProbeFs;
   readonly #probeKeyring: () => Promise<KeyringProbe>;
   readonly #platform: NodeJS.Platform;
+  readonly #keychainDeadline: KeychainDeadline | undefined;
+  readonly #clock: Clock;
   /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
   #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
   /** Why each journal record kept by this process's last replay of it could not be replayed. */
@@ -302,7 +314,12 @@ export class ProfileStore {
 
   constructor(options: ProfileStoreOptions) {
     this.#paths = options.paths;
-    this.#keyring = options.keyring;
+    this.#keychainDeadline = options.keychainDeadline;
+    this.#clock = options.clock ?? systemClock;
+    this.#keyring =
+      options.keyring && options.keychainDeadline
+        ? keyringWithin(options.keyring, options.keychainDeadline)
+        : options.keyring;
     this.#now = options.now ?? Date.now;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'profile-store' });
     this.#lock = { warn: (message) => this.#logger.warn({}, message), ...options.lock };
@@ -1534,8 +1551,10 @@ export class ProfileStore {
    * which writes Codex's key first and then deletes the former one. Throws when the keychain
    * cannot be read.
    */
-  async #readKeychain(keys: KeychainKeys): Promise<string | null> {
-    const keyring = this.#requireKeyring();
+  async #readKeychain(
+    keys: KeychainKeys,
+    keyring: KeyringPort = this.#requireKeyring(),
+  ): Promise<string | null> {
     const text = await keyring.get(keys.key);
     if (text !== null || keys.former === null) return text;
     const former = await keyring.get(keys.former);
@@ -1708,14 +1727,19 @@ export class ProfileStore {
       this.#keyring === undefined
         ? []
         : (await this.#foldersWithoutAuth()).filter((name) => !listed.has(name.toLowerCase()));
-    // Every entry is read at once: a keychain that hangs costs one wait (its own limit per
-    // call), not one per folder. What each says is kept in the folders' order.
+    // Every entry is read at once, under one deadline (the command's, else this load's own): a
+    // keychain that hangs costs one wait, not one per folder. What each says is kept in the
+    // folders' order.
+    const keyring =
+      this.#keychainDeadline === undefined && this.#keyring !== undefined
+        ? keyringWithin(this.#keyring, new KeychainDeadline(this.#clock))
+        : this.#keyring;
     const read = await Promise.all(
       folders.map(async (name) => {
         const keys = this.#keysOfFolder(this.#paths.profileDir(name));
         const key = keys.key;
         try {
-          const text = await this.#readKeychain(keys);
+          const text = await this.#readKeychain(keys, keyring ?? this.#requireKeyring());
           return {
             name,
             held: text === null ? null : parseAuthText(`the keychain entry ${key}`, text),
@@ -2079,7 +2103,9 @@ export class ProfileStore {
 
   /**
    * Before any sign-in, the one check every surface makes (`login`, the dashboard's Add account
-   * and Sign in again): refuses (`keyring_unavailable`) when the sign-in keeps its tokens in the
+   * and Sign in again). First, for a new profile (`newProfile`: Add account), refuses a `name` a
+   * profile has (`name_taken`, saying whose it is): that needs no keychain, so a keychain out of
+   * reach never hides it. Then refuses (`keyring_unavailable`) when the sign-in keeps its tokens in the
    * OS keychain (`keyring`: `login --keyring`; or `name` is a profile kept there, whose sign-in
    * again is saved there too) and the keychain does not answer, so no browser sign-in is finished
    * only to be refused. Refuses (`io_error`, naming the folder) when a folder its save writes in
@@ -2089,7 +2115,14 @@ export class ProfileStore {
    * the registry names (see `#writeSignIn`); with none named it would be refused after the browser
    * step, so it is refused before, naming the file. Nothing happens for a new name.
    */
-  async precheckSignIn(name: string | null, options: { keyring?: boolean } = {}): Promise<void> {
+  async precheckSignIn(
+    name: string | null,
+    options: { keyring?: boolean; newProfile?: boolean } = {},
+  ): Promise<void> {
+    if (options.newProfile === true && name !== null) {
+      const target = signInNameTarget(name, await this.listProfiles());
+      if (target.kind === 'existing') throw signInNameTaken(target.profile.name, target.owner);
+    }
     await this.#requireKeychainForSignIn(name, options.keyring === true);
     const unwritable = await this.unwritableSignInFolder();
     if (unwritable !== null) {

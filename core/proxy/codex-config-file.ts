@@ -388,6 +388,16 @@ function valueAt(data: TomlTable, path: readonly string[]): unknown {
   return value;
 }
 
+/**
+ * Why Codex would refuse `text` as its `config.toml` for its syntax (the TOML parser's words:
+ * `is not valid TOML (line L, column C): …`, without the file's name, which the caller adds), or
+ * null when it parses. The one TOML check: the edits below make it first too.
+ */
+export function codexConfigSyntaxProblem(text: string): string | null {
+  const parsed = parseDocument(text);
+  return parsed.ok ? null : parsed.message;
+}
+
 function parseDocument(text: string): { ok: true; data: TomlTable } | ConfigEditFailure {
   try {
     return { ok: true, data: parse(text) };

@@ -25,7 +25,6 @@ import type { Cancel, Clock, Logger } from '../ports.ts';
 import { minute, PendingWork, settledWithin } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import type { KeyringPort } from '../profiles/keyring.ts';
-import { signInNameTaken, signInNameTarget } from '../profiles/names.ts';
 import type { Registry } from '../profiles/schema.ts';
 import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { warnOncePerField } from '../quota/bounds.ts';
@@ -607,16 +606,10 @@ export class LabService implements ControlApiService {
         if (pending.view().state === 'waiting') pending.cancel();
       }
       // What the CLI's `login [NAME]` checks before its URL (folders it cannot save in, a profile
-      // that cannot take it): nothing is opened that must fail.
-      await this.#store.precheckSignIn(input.name || null);
-      // Add account names a new profile: a name a profile has is said now, under the field, not
-      // after a browser sign-in that could only renew that profile.
-      if (input.newProfile && input.name) {
-        const target = signInNameTarget(input.name, await this.#store.listProfiles());
-        if (target.kind === 'existing') {
-          throw signInNameTaken(target.profile.name, target.owner);
-        }
-      }
+      // that cannot take it): nothing is opened that must fail. Add account names a new profile:
+      // a name a profile has is said now, under the field, not after a browser sign-in that could
+      // only renew that profile.
+      await this.#store.precheckSignIn(input.name || null, { newProfile: input.newProfile });
       const handle =
         input.method === 'device'
           ? await this.#startDeviceLogin(input.name ?? null)
@@ -1148,12 +1141,15 @@ export class LabService implements ControlApiService {
       const now = this.#clock.now();
       const stale = known !== null && resetSinceRead(known, now);
       if (afterReset ? !stale : known && !stale && now - known.observedAt < 5 * minute) continue;
-      await this.fetchUsage(profile.name).catch((error: unknown) =>
-        this.#logger.debug(
-          { profile: profile.name, code: isLabError(error) ? error.code : 'error' },
-          'usage poll failed',
-        ),
-      );
+      // Its account as this poll loaded it: the read loads the list only to find the name after.
+      await this.#operations
+        .readUsage(profile.name, {}, profile)
+        .catch((error: unknown) =>
+          this.#logger.debug(
+            { profile: profile.name, code: isLabError(error) ? error.code : 'error' },
+            'usage poll failed',
+          ),
+        );
     }
     await this.#quotaKeeper.flush();
     this.#changed();

@@ -19,7 +19,7 @@ import { isLabError, LabError, toResult } from '../errors.ts';
 import { isStandingFailure } from '../format.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { PendingWork, type ActivityRecorder, type Clock, type Logger } from '../ports.ts';
-import { accountStamp, accountStamps } from '../profiles/account-stamp.ts';
+import { accountStamp, accountStamps, type AccountIdentity } from '../profiles/account-stamp.ts';
 import { isAutoName, readNewProfileName } from '../profiles/names.ts';
 import {
   canonicalRepoPath,
@@ -340,7 +340,8 @@ export class LabOperations {
   /** `prime NAME`: one priming attempt now, recorded like the timer's. */
   async primeNow(input: Inputs['primeNow']): Promise<ContractResult<PrimingOutcomeView>> {
     return this.#tracked(async () => {
-      const name = (await this.#options.store.getProfile(input.profile)).name;
+      const entry = await this.#options.store.getProfile(input.profile);
+      const name = entry.name;
       const { primeNow } = await import('../priming/scheduler.ts');
       const outcome = await primeNow({
         paths: this.#options.paths,
@@ -356,7 +357,9 @@ export class LabOperations {
         clock: this.#options.clock,
         logger: this.#options.logger,
         // Its looks are usage reads like any other: recorded, so every surface shows them.
-        observeUsage: (profile) => this.readUsage(profile, { resetCredits: false }),
+        // (Its account as loaded above: the read loads the list only to find the name after.)
+        observeUsage: (profile) =>
+          this.readUsage(profile, { resetCredits: false }, profile === name ? entry : undefined),
         ...(this.#fetch ? { fetch: this.#fetch } : {}),
         // A stop ends the attempt at once; the scheduler then records nothing (`cancelled`).
         ...(this.#options.stopSignal ? { signal: this.#options.stopSignal() } : {}),
@@ -391,26 +394,31 @@ export class LabOperations {
       // The reads below take each account's files as they are now: so does the state this answer
       // goes with, not the last the file watcher saw (an auth file mended a moment ago).
       await this.#options.live.reload();
-      const names = input.profile
-        ? [(await store.getProfile(input.profile)).name]
-        : (await store.listProfiles()).map((profile) => profile.name);
+      // The profiles as loaded here: each read takes its account from this load, not another.
+      const profiles = input.profile
+        ? [await store.getProfile(input.profile)]
+        : await store.listProfiles();
+      const names = profiles.map((profile) => profile.name);
       const outcomes = await Promise.all(
-        names.map(async (name): Promise<{ view: UnreadProfileView; error: LabError } | null> => {
-          try {
-            await this.readUsage(name);
-            return null;
-          } catch (error) {
-            if (!isLabError(error)) throw error;
-            const view: UnreadProfileView = {
-              profile: name,
-              ok: false,
-              code: error.code,
-              message: error.message,
-              ...(error.fix ? { fix: error.fix } : {}),
-            };
-            return { view, error };
-          }
-        }),
+        profiles.map(
+          async (profile): Promise<{ view: UnreadProfileView; error: LabError } | null> => {
+            const name = profile.name;
+            try {
+              await this.readUsage(name, {}, profile);
+              return null;
+            } catch (error) {
+              if (!isLabError(error)) throw error;
+              const view: UnreadProfileView = {
+                profile: name,
+                ok: false,
+                code: error.code,
+                message: error.message,
+                ...(error.fix ? { fix: error.fix } : {}),
+              };
+              return { view, error };
+            }
+          },
+        ),
       );
       // Reads a stop ended are no failure of the accounts: the refresh as a whole was cancelled,
       // and writes nothing (the stop's own last write keeps what was read before it).
@@ -444,14 +452,15 @@ export class LabOperations {
     // The sign-in is saved already: it is said first, whatever the steps below meet.
     this.#options.activity.add('login', input.profile, `Signed in as ${input.profile}.`);
     return this.#edit(async () => {
-      const name = (await this.#options.store.getProfile(input.profile)).name;
+      const profile = await this.#options.store.getProfile(input.profile);
+      const name = profile.name;
       await this.#options.health.markOk(name, this.#options.clock.now());
       this.#options.live.signedIn(name);
       // The live state reads the new sign-in's account before its first figures are recorded:
       // another account that had the name leaves nothing this one would inherit.
       await this.#options.live.reload();
       try {
-        await this.readUsage(name);
+        await this.readUsage(name, {}, profile);
         await this.#options.quota.flush();
       } catch (error) {
         if (!isLabError(error)) throw error;
@@ -467,16 +476,27 @@ export class LabOperations {
   /**
    * One usage read for `name`, recorded in the live state (and, through it, the files): the one
    * path of every usage read, priming's included. `resetCredits: false` reads the windows only
-   * (priming's looks); reset credits known from an earlier read are then kept.
+   * (priming's looks); reset credits known from an earlier read are then kept. `profile`: the
+   * profile as the caller's operation loaded it, so its account is taken from that load rather
+   * than from another (without it, the profile list is loaded for it).
    */
-  async readUsage(name: string, settings: { resetCredits?: boolean } = {}): Promise<QuotaSnapshot> {
-    return this.#running.track(this.#readUsage(name, settings));
+  async readUsage(
+    name: string,
+    settings: { resetCredits?: boolean } = {},
+    profile?: AccountIdentity,
+  ): Promise<QuotaSnapshot> {
+    return this.#running.track(this.#readUsage(name, settings, profile));
   }
 
-  async #readUsage(name: string, settings: { resetCredits?: boolean }): Promise<QuotaSnapshot> {
-    // The read is the account's, not the name's: who it is, taken now, finds the name it has when
-    // the figures come back (a rename by another command or surface meanwhile).
-    const account = await this.#accountOf(name);
+  async #readUsage(
+    name: string,
+    settings: { resetCredits?: boolean },
+    profile: AccountIdentity | undefined,
+  ): Promise<QuotaSnapshot> {
+    // The read is the account's, not the name's: who it is, taken before the read, finds the name
+    // it has when the figures come back (a rename by another command or surface meanwhile). One
+    // load of the profile list each way at most: the caller's, then the one after the read.
+    const account = profile === undefined ? await this.#accountOf(name) : accountStamp(profile);
     let snapshot: QuotaSnapshot;
     try {
       snapshot = await readUsage(

@@ -11,12 +11,8 @@ import type { LabPaths } from '../home/paths.ts';
 import { systemClock, type Clock } from '../ports.ts';
 import { accountStamp, stampMatches } from '../profiles/account-stamp.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
-import {
-  keychainCure,
-  keychainProfileUnreadable,
-  keyringCallTimeoutMs,
-  type KeyringPort,
-} from '../profiles/keyring.ts';
+import { KeychainDeadline } from '../profiles/keychain-deadline.ts';
+import { keychainCure, keychainProfileUnreadable, type KeyringPort } from '../profiles/keyring.ts';
 import type { ProfileEntry, ProfileStore } from '../profiles/store.ts';
 import { readAuthFile } from '../profiles/auth-file.ts';
 import type { Registry } from '../profiles/schema.ts';
@@ -68,6 +64,13 @@ export interface BuildViewsOptions {
   keyring?: KeyringPort;
   /** Injected time for the keychain reads' one deadline; default the system clock. */
   clock?: Clock;
+  /**
+   * The command's one keychain deadline, when reads before these views had it (`usage --refresh`
+   * reads tokens first): a keychain that did not answer those is not waited for again. Default:
+   * one of the views' own, for every keychain read they make (listed profiles and folders no
+   * registry lists alike).
+   */
+  keychainDeadline?: KeychainDeadline;
 }
 
 /** A registry and its listed profiles, as last read while the file could be read. */
@@ -86,9 +89,14 @@ export async function buildProfileViews(
   options: BuildViewsOptions = {},
 ): Promise<ProfileView[]> {
   const report = options.onProblem ?? (() => undefined);
+  const clock = options.clock ?? systemClock;
+  // Every keychain read of these views (listed profiles, folders no registry lists) waits under
+  // one deadline.
+  const deadline = options.keychainDeadline ?? new KeychainDeadline(clock);
   const store = createProfileStore({
     paths,
     now: () => now,
+    keychainDeadline: deadline,
     ...(options.keyring ? { keyring: options.keyring } : {}),
   });
   // Listing first: it finishes interrupted operations and rebuilds a missing registry.
@@ -120,12 +128,7 @@ export async function buildProfileViews(
         ),
       ),
       options.readKeychain === true
-        ? keychainProblemsWithin(
-            store,
-            entries.filter(inKeychain),
-            options.clock ?? systemClock,
-            reportLater,
-          )
+        ? keychainProblemsWithin(store, entries.filter(inKeychain), deadline, reportLater)
         : new Map<string, LabError | null>(),
     ]);
   for (const problem of unlistedProblems) report(problem);
@@ -370,42 +373,34 @@ async function readOptional<Schema extends z.ZodType>(
 /**
  * `keychainProblem` of each of `entries`, by name, all read at once under one deadline: a
  * keychain that hangs instead of refusing (an unlock prompt no one answers) costs a listing one
- * wait of `keyringCallTimeoutMs`, not one per profile. A profile whose read has not answered by
+ * wait (`KeychainDeadline`), not one per profile. A profile whose read has not answered by
  * then is `keyring_unavailable`, and those profiles are reported together in one sentence.
  */
 async function keychainProblemsWithin(
   store: ProfileStore,
   entries: readonly ProfileEntry[],
-  clock: Clock,
+  deadline: KeychainDeadline,
   report: (error: LabError, profile?: string) => void,
 ): Promise<Map<string, LabError | null>> {
   const found = new Map<string, LabError | null>();
   if (entries.length === 0) return found;
   // A read that answers after the deadline is no longer waited for: what it says is dropped.
-  let waiting = true;
-  const reads = Promise.all(
+  await Promise.all(
     entries.map(async (entry) => {
       const said: LabError[] = [];
-      const problem = await keychainProblem(store, entry, (error) => said.push(error));
-      if (!waiting) return;
+      const answer = await deadline.within(() =>
+        keychainProblem(store, entry, (error) => said.push(error)),
+      );
+      if (answer.late) return;
       for (const error of said) report(error, entry.name);
-      found.set(entry.name, problem);
+      found.set(entry.name, answer.value);
     }),
   );
-  let cancel = () => {};
-  const deadline = new Promise<void>((resolve) => {
-    cancel = clock.setTimeout(resolve, keyringCallTimeoutMs);
-  });
-  try {
-    await Promise.race([reads, deadline]);
-  } finally {
-    waiting = false;
-    cancel();
-  }
   const late = entries.filter((entry) => !found.has(entry.name)).map((entry) => entry.name);
   if (late.length === 0) return found;
   // A read still pending answers nothing more here: the keychain's own limit ends it.
-  const detail = `no answer within ${keyringCallTimeoutMs / 1000} s`;
+  const seconds = deadline.limitMs / 1000;
+  const detail = `no answer within ${seconds} s`;
   const silent = new LabError('keyring_unavailable', `The OS keychain gave ${detail}.`, {
     details: { detail },
   });
@@ -417,7 +412,7 @@ async function keychainProblemsWithin(
   report(
     new LabError(
       'keyring_unavailable',
-      `The OS keychain did not answer within ${keyringCallTimeoutMs / 1000} s, so ${which} could not be checked: ${keychainCure(detail)}.`,
+      `The OS keychain did not answer within ${seconds} s, so ${which} could not be checked: ${keychainCure(detail)}.`,
       { details: { detail, profiles: late } },
     ),
   );

@@ -1,8 +1,8 @@
 /**
  * The dashboard's sign-in forms for a profile kept in the OS keychain, against a real `codex-lab
- * serve` with no keychain to reach (no D-Bus session): Sign in again and Add account naming it are
- * refused before any sign-in page opens, and the dialog shows the sentence `codex-lab login NAME`
- * gives (one check, `ProfileStore.precheckSignIn`).
+ * serve` with no keychain to reach (no D-Bus session): Sign in again is refused before any sign-in
+ * page opens, and the dialog shows the sentence `codex-lab login NAME` gives (one check,
+ * `ProfileStore.precheckSignIn`); Add account naming it is refused as a name taken, under the field.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,14 +80,18 @@ describe.skipIf(!hasChromium || process.platform !== 'linux')(
       await dialog().getByRole('button', { name: 'Close' }).click();
     });
 
-    it('Add account naming it is refused the same way', async () => {
+    it('Add account naming it is refused as a name taken, which needs no keychain to say', async () => {
       await page.getByRole('button', { name: 'Add account…' }).first().click();
-      await dialog().getByRole('textbox', { name: 'Profile name' }).fill('vault');
+      const field = dialog().getByRole('textbox', { name: 'Profile name' });
+      await field.fill('vault');
       const pagesBefore = context.pages().length;
       await dialog().getByRole('button', { name: 'Continue to sign-in' }).click();
       const error = dialog().getByRole('alert');
       await error.waitFor();
-      expect(await error.textContent()).toBe(refused);
+      expect(await error.textContent()).toBe(
+        'vault is alice@example.com’s profile: to renew it, use “Sign in again” on its card; for another account, pick another name.',
+      );
+      expect(await field.getAttribute('aria-invalid')).toBe('true');
       expect(context.pages().length).toBe(pagesBefore);
       await dialog().getByRole('button', { name: 'Close' }).click();
     });

@@ -241,6 +241,30 @@ describe('codex --profile checks before Codex starts', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('refuses a config.toml Codex would refuse, naming its line, before any router starts', async () => {
+    await loadOrCreateRouterToken(paths);
+    const bin = await fakeCodex();
+    const codexHome = join(home, 'codex-home-bad-toml');
+    await mkdir(codexHome, { recursive: true });
+    const config = join(codexHome, 'config.toml');
+    // What Codex 0.171 refuses as "config.toml:5:7: extra `=`, expected nothing", and exits 1.
+    const text = 'model = "gpt-5"\n\n[projects."/tmp"]\ntrust_level = "trusted"\nfoo = = 1\n';
+    await writeFile(config, text);
+    const run = await runCodexLab(['codex', '--', 'exec', 'x'], {
+      home,
+      env: { CODEX_LAB_CODEX_BIN: bin, CODEX_LAB_PORT: String(port), CODEX_HOME: codexHome },
+    });
+    // A file that does not read is no input typed on this command line: exit 1, as
+    // `codex-config --write` says of the same file.
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      `codex-lab: ${config} is not valid TOML (line 5, column 7): invalid value, so Codex would refuse it and nothing was started: fix that line, then run codex-lab codex again.\n`,
+    );
+    expect(existsSync(join(paths.stateDir, 'router.json'))).toBe(false);
+    expect(await readFile(config, 'utf8')).toBe(text);
+  });
+
   it('warns about a limited or signed-out profile, naming when and what to do, then runs Codex', async () => {
     await loadOrCreateRouterToken(paths);
     const bin = await fakeCodex();

@@ -2,7 +2,7 @@
  * The dashboard's Sign in again and Add account for a profile kept in the OS keychain, with the
  * keychain out of reach: refused before any sign-in page opens, in the sentence `codex-lab login
  * NAME` gives (the one check, `ProfileStore.precheckSignIn`), through the operation and the
- * control API alike.
+ * control API alike; Add account under its name is refused as a name taken, keychain or not.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,7 +78,6 @@ describe('the dashboard signing in to a keychain profile without its keychain', 
       for (const input of [
         { name: 'vault', popup: false },
         { name: 'Vault', method: 'device' as const },
-        { name: 'vault', newProfile: true },
       ]) {
         const started = await service.startLogin({
           popup: false,
@@ -88,6 +87,20 @@ describe('the dashboard signing in to a keychain profile without its keychain', 
         });
         expect(started).toEqual({ ok: false, code: 'keyring_unavailable', message: refused });
       }
+      // Add account under the keychain profile's name: the name is taken, which needs no keychain
+      // to say, so that is said first (the keychain is no matter for a name that cannot be used).
+      const taken = await service.startLogin({
+        name: 'Vault',
+        popup: false,
+        method: 'browser',
+        newProfile: true,
+      });
+      expect(taken).toEqual({
+        ok: false,
+        code: 'name_taken',
+        message:
+          'vault is alice@example.com’s profile: to renew it, use “Sign in again” on its card; for another account, pick another name.',
+      });
       expect(opened).toEqual([]);
       expect((await service.getState()).logins).toEqual([]);
       // A new account is not kept in the keychain: its sign-in is not held up by it.

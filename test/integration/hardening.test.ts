@@ -5,7 +5,9 @@
  * at once; a request body that stalls is dropped; `serve --host` beyond loopback warns loudly, and
  * a host or port serve cannot listen on is one sentence.
  */
+import { lookup } from 'node:dns/promises';
 import { request as httpRequest } from 'node:http';
+import { hostname } from 'node:os';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startLogin } from '../../core/auth/browser-login.ts';
@@ -241,6 +243,14 @@ describe('the sign-in callback', () => {
   });
 });
 
+/** Whether this machine's name resolves to a loopback address (false when it does not resolve). */
+async function loopbackName(): Promise<boolean> {
+  const found = await lookup(hostname()).catch(() => null);
+  return found !== null && /^(127\.|::1$)/.test(found.address);
+}
+
+const hostnameIsLoopback = await loopbackName();
+
 describe('serve --host', () => {
   it('warns loudly when the address is not loopback, once the router listens there', async () => {
     const home = tempFolder('codex-lab-home-');
@@ -260,6 +270,23 @@ describe('serve --host', () => {
     const quiet = await runCodexLab(['serve', '--host', '127.0.0.1', '--port', 'nope'], { home });
     expect(quiet.stderr).not.toContain('WARNING');
   });
+
+  it.skipIf(!hostnameIsLoopback)(
+    'does not warn for a host name that resolves to a loopback address',
+    async () => {
+      const home = tempFolder('codex-lab-home-');
+      // This machine's own name, when it resolves to loopback (as /etc/hosts often says): the
+      // router listens on loopback only, so there is nothing exposed to warn of.
+      const serve = await startServe(home, {}, ['--host', hostname()]);
+      try {
+        expect(serve.url).toMatch(/^http:\/\/(127\.0\.0\.1|\[::1\]):/);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(serve.output()).not.toContain('WARNING');
+      } finally {
+        await stopServes([serve]);
+      }
+    },
+  );
 
   it('says in one sentence that it cannot listen on the host or port asked for, never with a stack trace', async () => {
     const home = tempFolder('codex-lab-home-');

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { isatty } from 'node:tty';
 import { defaultHome } from '../../config.ts';
-import { ensurePrivateDirectory } from '../../home/files.ts';
+import { ensurePrivateDirectory, readTextFile } from '../../home/files.ts';
 import { LabError } from '../../errors.ts';
 import { loopbackBypass } from '../../net/proxy.ts';
 import { isAutoName } from '../../profiles/names.ts';
@@ -19,9 +19,12 @@ import {
   codexOverrideArgs,
   profileEnvVar,
 } from '../../proxy/codex-config.ts';
-import { annotateCodexConfigBlock } from '../../proxy/codex-config-file.ts';
+import {
+  annotateCodexConfigBlock,
+  codexConfigSyntaxProblem,
+} from '../../proxy/codex-config-file.ts';
 import type { PinSource } from '../../format.ts';
-import { checkCodexHome, codexConfigFileName } from '../../home/codex-home.ts';
+import { checkCodexHome, codexConfigFileName, codexConfigFilePath } from '../../home/codex-home.ts';
 import { describeRun, runHasNews } from '../../service/quota-text.ts';
 import { readLiveRouterInfo, routerUrl } from '../../service/router-info.ts';
 import { optionalNameArgument } from '../arguments.ts';
@@ -149,6 +152,25 @@ export function codexRunArguments(overrides: string[], args: string[]): string[]
   return [...(embedded ? ['--no-daemon'] : []), ...overrides, ...args];
 }
 
+/**
+ * Refuses (`corrupt_file`, naming the file, line and column) a `config.toml` in Codex's home that
+ * is not valid TOML: Codex would refuse it at start, after a router was started for it. A file
+ * that is missing or cannot be read is left for Codex to speak of.
+ */
+async function checkCodexConfigSyntax(env: NodeJS.ProcessEnv): Promise<void> {
+  const path = codexConfigFilePath(env);
+  // (A special file is read without waiting on it, and refused as Codex would meet it anyway.)
+  const text = await readTextFile(path).catch(() => undefined);
+  if (text === undefined) return;
+  const problem = codexConfigSyntaxProblem(text);
+  if (problem === null) return;
+  throw new LabError(
+    'corrupt_file',
+    `${path} ${problem}, so Codex would refuse it and nothing was started: fix that line, then run codex-lab codex again.`,
+    { details: { path } },
+  );
+}
+
 /** Runs Codex through the router and resolves to its exit code. */
 export async function runCodex(
   context: CliContext,
@@ -190,6 +212,7 @@ export async function runCodex(
   // a router started for a Codex bound to fail would be left running for nothing.
   const codexHomeChecked = checkCodexHome(context.env);
   if (!codexHomeChecked.ok) throw new LabError(codexHomeChecked.code, codexHomeChecked.message);
+  await checkCodexConfigSyntax(context.env);
   // The router for this home, started in the background when none runs (said once on stderr),
   // so Codex never waits on a router that is not there.
   const { ensureRouterOnPort } = await import('./router.ts');

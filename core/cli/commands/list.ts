@@ -20,6 +20,7 @@ import type { PinView, ProfileView } from '../../service/contract.ts';
 import { buildProfileViews } from '../../service/views.ts';
 import { writeLine, type CliContext } from '../context.ts';
 import { liveLabState, withLiveViews } from '../live-state.ts';
+import { cliKeychainDeadline } from '../profile-store.ts';
 import { familyLimited, formatFamilyLimit, withCliFix } from '../../format.ts';
 import { colourEnabled, fitLines, formatJson, formatProfileTable, tableWidth } from '../format.ts';
 
@@ -39,7 +40,9 @@ export async function runList(
   const problems: Array<LabError | FileProblemView> = [];
   // Listed first with this store, so that what a rebuild of a lost registry did is said here,
   // in sentences (no logger: \`list\` words everything it has to say itself, and starts lean).
-  const store = createProfileStore({ paths: context.paths });
+  // Its keychain reads (a lost registry's rebuild, then the views') wait under one deadline.
+  const keychainDeadline = cliKeychainDeadline(context);
+  const store = createProfileStore({ paths: context.paths, keychainDeadline });
   let registryError: unknown = null;
   try {
     await store.listProfiles();
@@ -71,6 +74,7 @@ export async function runList(
       onProblem: (error) => problems.push(error),
       // With no router, what a keychain profile's state is can be known only by reading it.
       readKeychain: live === null,
+      keychainDeadline,
     });
     views = live === null ? files : withLiveViews(files, live.profiles);
     const registry = await store.readRegistry();

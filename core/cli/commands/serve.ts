@@ -161,12 +161,16 @@ async function serveUntilStopped(
     portAdvice: run.portAdvice,
     ...(run.hostAdvice === undefined ? {} : { hostAdvice: run.hostAdvice }),
   });
-  if (!isLoopbackAddress(host)) {
+  // Judged by the address bound, not the text typed: a name is what it resolves to (this
+  // machine's name may be 127.0.0.1 in /etc/hosts, or its network address).
+  const bound = router.info.address ?? host;
+  if (!isLoopbackAddress(bound)) {
     // Loud on purpose: the router hands out every profile's quota to whoever holds the token.
     // Said once the router listens there: an address it refuses is said alone, with no warning.
+    const named = bound === host ? host : `${host} (${bound})`;
     writeLine(
       context.stderr,
-      `codex-lab: WARNING: --host ${host} exposes the router beyond this machine. Anyone who can reach ${host} and learns the router token can use every signed-in account; use 127.0.0.1 unless you really mean it.`,
+      `codex-lab: WARNING: --host ${named} exposes the router beyond this machine. Anyone who can reach ${host} and learns the router token can use every signed-in account; use 127.0.0.1 unless you really mean it.`,
     );
   }
   writeLine(context.stdout, `Codex Lab router listening on ${router.url}`);

@@ -36,7 +36,7 @@ import {
   type FitColumn,
 } from '../format.ts';
 import { openLabClient, type LabClient } from '../lab-client.ts';
-import { cliProfileStore } from '../profile-store.ts';
+import { cliKeychainDeadline, cliProfileStore } from '../profile-store.ts';
 
 /**
  * Credits, reset credits and additional limit families, one line each, only for accounts that
@@ -144,12 +144,18 @@ export async function runUsage(
       // account whose auth file it is, in its state's sentence.)
       if (refreshSaid.includes(error.message)) return;
       if (profile !== undefined && refreshNamed.has(profile)) return;
+      // The keychain's one sentence for the profiles it did not answer for in time: the refresh
+      // named each already when its own read met the same keychain.
+      const late = error.details?.['profiles'];
+      if (Array.isArray(late) && late.every((name) => refreshNamed.has(String(name)))) return;
       said.add(withCliFix(error.message, error.fix));
     },
     ...(only ? { only } : {}),
     // A running router's state says whether a keychain can be read; with none, only reading it
     // does (a keychain profile is never `ready` for want of a look).
     readKeychain: !routed,
+    // A keychain the refresh's token reads waited for in vain is not waited for again.
+    keychainDeadline: cliKeychainDeadline(context),
   });
   // What the refresh just read shows even when state/quota.json could not take it.
   if (lab !== null) views = await lab.freshViews(views, now);

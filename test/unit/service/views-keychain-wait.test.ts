@@ -7,49 +7,16 @@
 import { mkdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { labPaths } from '../../../core/home/paths.ts';
-import { keyringCallTimeoutMs, type KeyringPort } from '../../../core/profiles/keyring.ts';
+import { keyringCallTimeoutMs } from '../../../core/profiles/keyring.ts';
 import { ProfileStore } from '../../../core/profiles/store.ts';
 import type { LabError } from '../../../core/errors.ts';
 import type { ProfileView } from '../../../core/view-types.ts';
 import { buildProfileViews } from '../../../core/service/views.ts';
+import { HangingKeyring } from '../../fakes/hanging-keyring.ts';
 import { MemoryKeyring } from '../../fakes/memory-keyring.ts';
 import { tempFolder } from '../../helpers/temp-folder.ts';
 import { makeAuth } from '../../helpers/profile-auth.ts';
 import { FakeClock } from '../router/fake-clock.ts';
-
-/**
- * A keychain whose reads answer only when `release` says (never, unless it does); `asked(n)`
- * resolves once `n` reads were made.
- */
-class HangingKeyring implements KeyringPort {
-  readonly #waiting: Array<{ count: number; resolve: () => void }> = [];
-  readonly #held: Array<() => void> = [];
-  reads = 0;
-
-  get(): Promise<string | null> {
-    this.reads += 1;
-    for (const waiter of this.#waiting) if (this.reads >= waiter.count) waiter.resolve();
-    return new Promise((resolve) => this.#held.push(() => resolve(null)));
-  }
-
-  /** Answers every read made so far: no entry. */
-  release(): void {
-    for (const answer of this.#held.splice(0)) answer();
-  }
-
-  set(): Promise<void> {
-    return new Promise(() => {});
-  }
-
-  delete(): Promise<void> {
-    return new Promise(() => {});
-  }
-
-  asked(count: number): Promise<void> {
-    if (this.reads >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#waiting.push({ count, resolve }));
-  }
-}
 
 /** A home with three keychain profiles and one file profile. */
 async function home(): Promise<ReturnType<typeof labPaths>> {
