@@ -1169,6 +1169,7 @@ const leftWords: Record<string, string> = {
   exhausted: 'had used up its quota',
   circuit_open: 'was failing upstream',
   unknown_profile: 'did not exist',
+  removed: 'was removed',
 };
 
 /** How much of a route to say: `long` sentences, or `short` words for a narrow column. */

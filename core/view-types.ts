@@ -91,7 +91,9 @@ export type LeftCode =
   | 'limited'
   | 'exhausted'
   | 'circuit_open'
-  | 'unknown_profile';
+  | 'unknown_profile'
+  // The session's own profile, removed since its last turn (its name as it was).
+  | 'removed';
 
 /** Why a turn went where it went, as the routing decision recorded it (`routeWhyText` words it). */
 export interface RouteWhyView {

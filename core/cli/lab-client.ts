@@ -64,8 +64,10 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
       routerUrl: found.url,
       freshViews,
       setActive: (input) => retry(remote.setActive(input)),
-      renameProfile: (input) => retry(remote.renameProfile(input)),
-      removeProfile: (input) => retry(remote.removeProfile(input)),
+      renameProfile: (input) =>
+        retry(sayingRefreshWait(context, input.from, remote.renameProfile(input))),
+      removeProfile: (input) =>
+        retry(sayingRefreshWait(context, input.profile, remote.removeProfile(input))),
       pinSession: (input) => retry(remote.pinSession(input)),
       pinRepo: (input) => retry(remote.pinRepo(input)),
       setPriming: (input) => retry(remote.setPriming(input)),
@@ -85,6 +87,43 @@ export async function openLabClient(context: CliContext): Promise<LabClient> {
     );
   }
   return localLabClient(context);
+}
+
+/**
+ * `pending`, a rename or removal of `profile` that the router carries out, saying at once when it
+ * waits for a token refresh of that profile in flight (the change waits for its new tokens, as
+ * long as the issuer takes): the router's store says so in the router's log only, so without this
+ * a command next to a live session looked frozen for minutes. Said as the store says it when the
+ * command works on the files itself, after the same `waitNoticeMs`; a lock held on another
+ * machine (no holder to name) goes unsaid.
+ */
+async function sayingRefreshWait<T>(
+  context: CliContext,
+  profile: string,
+  pending: Promise<T>,
+): Promise<T> {
+  const [{ lockHolder, waitNoticeMs }, { refreshLockWaitText }, { cliLogger }] = await Promise.all([
+    import('../home/lock.ts'),
+    import('../profiles/store.ts'),
+    import('./profile-store.ts'),
+  ]);
+  let answered = false;
+  const notice = setTimeout(() => {
+    void lockHolder(context.paths.locksDir, `refresh-${profile}`).then(
+      (pid) => {
+        if (pid !== null && !answered)
+          cliLogger(context).warn({}, refreshLockWaitText(profile, pid));
+      },
+      // Not being able to look is no reason to fail the change the router is making.
+      () => undefined,
+    );
+  }, waitNoticeMs);
+  try {
+    return await pending;
+  } finally {
+    answered = true;
+    clearTimeout(notice);
+  }
 }
 
 /**

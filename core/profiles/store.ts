@@ -102,6 +102,16 @@ export const legacyProfileName = 'default';
 export { validateProfileName } from './names.ts';
 
 /**
+ * What a wait for `profile`'s refresh lock held by `holderPid` (null: not known) is said as, by
+ * the store that waits and by a command whose router waits for it (`core/cli/lab-client.ts`).
+ */
+export function refreshLockWaitText(profile: string, holderPid: number | null): string {
+  const holder =
+    holderPid === null ? 'another Codex Lab process' : `Codex Lab process ${holderPid}`;
+  return `waiting for ${holder}, which holds profile ${profile}'s token refresh (its new tokens are written first); if that process is stopped (Ctrl-Z), resume or end it`;
+}
+
+/**
  * Throws `invalid_argument` for an empty session id (a pin or an unpin must name a session):
  * the one sentence every surface says.
  */
@@ -1133,11 +1143,7 @@ export class ProfileStore {
       ...this.#lock,
       waitMs: this.#refreshLockWaitMs,
       // The wait may last minutes (a refresh's answer, or a holder left stopped): said at once.
-      waiting: (pid) =>
-        this.#logger.warn(
-          {},
-          `waiting for ${pid === null ? 'another Codex Lab process' : `Codex Lab process ${pid}`}, which holds profile ${name}'s token refresh (its new tokens are written first); if that process is stopped (Ctrl-Z), resume or end it`,
-        ),
+      waiting: (pid) => this.#logger.warn({}, refreshLockWaitText(name, pid)),
     });
   }
 

@@ -1370,6 +1370,8 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
       candidates,
       context,
       sessionProfile,
+      sessionRemoved:
+        sessionProfile === null ? this.#sessions.removedProfileOf(context.sessionId) : null,
       pin,
       active: registry?.active ?? 'auto',
       bucketProfile: this.#buckets.get(context.repo, context.model),

@@ -65,6 +65,12 @@ export interface RoutingInput {
   context: RouteContext;
   /** The profile this session is currently on, or null for a new session. */
   sessionProfile: string | null;
+  /**
+   * The name of the profile this session was on when that profile has been removed since (then
+   * `sessionProfile` is null): wherever its turn goes now, it leaves that profile, a fallback.
+   * Default null.
+   */
+  sessionRemoved?: string | null;
   pin: RoutingPin | null;
   /** `'auto'` or the name of the profile new unpinned sessions use. */
   active: string;
@@ -296,6 +302,15 @@ export function chooseProfile(input: RoutingInput): RoutingDecision {
     }
     notes = named`${notes}session's ${profileRef(sessionProfile as string)} ${session.reason.reason}; `;
     leave(session.reason);
+    fallingBack = true;
+  } else if (sessionProfile === null && input.sessionRemoved) {
+    // Its account is gone, and its prompt cache and reasoning with it: the turn moves, said as
+    // the move it is on every surface (not as a new session's pick). The name is no profile's
+    // now, so no rename follows it.
+    const removed = input.sessionRemoved;
+    notes = named`${notes}session's ${removed} was removed; `;
+    if (!left.some((each) => each.profile === removed))
+      left.push({ profile: removed, code: 'removed' });
     fallingBack = true;
   }
 

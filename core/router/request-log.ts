@@ -107,6 +107,11 @@ export function isRemovedProfileName(name: string): boolean {
   return name.endsWith(removedSuffix);
 }
 
+/** The name a removed profile had (`removedProfileName` undone), or null for any other name. */
+export function nameBeforeRemoval(name: string): string | null {
+  return isRemovedProfileName(name) ? name.slice(0, -removedSuffix.length) : null;
+}
+
 /**
  * Re-points every record on `from` to `to` (a rename), in place: the account behind them is the
  * same, so its past requests are found under its new name by every reader (the dashboard's
@@ -146,11 +151,16 @@ export function repointRequests(
   }
 }
 
-/** `why` with `from` named `to` in the profiles it left (a rename: the same account). */
+/**
+ * `why` with `from` named `to` in the profiles it left (a rename: the same account). A profile
+ * left because it was removed keeps its name: a profile named so later is another account.
+ */
 export function renamedWhy(why: RouteWhyView, from: string, to: string): RouteWhyView {
   return {
     ...why,
-    left: why.left.map((entry) => (entry.profile === from ? { ...entry, profile: to } : entry)),
+    left: why.left.map((entry) =>
+      entry.profile === from && entry.code !== 'removed' ? { ...entry, profile: to } : entry,
+    ),
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../view-types.ts';
 import {
   isRemovedProfileName,
+  nameBeforeRemoval,
   isRouteWhy,
   removedProfileName,
   renamedWhy,
@@ -177,6 +178,16 @@ export class SessionTable {
     if (id === null) return null;
     const profile = this.get(id)?.profile;
     return profile === undefined || isRemovedProfileName(profile) ? null : profile;
+  }
+
+  /**
+   * The name of the profile the session was on when that profile has been removed since, else
+   * null: its next turn moves, and the decision says what it left (`RoutingInput.sessionRemoved`).
+   */
+  removedProfileOf(id: string | null): string | null {
+    if (id === null) return null;
+    const profile = this.get(id)?.profile;
+    return profile === undefined ? null : nameBeforeRemoval(profile);
   }
 
   /**

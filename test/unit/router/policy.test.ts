@@ -235,6 +235,24 @@ describe('chooseProfile: stickiness', () => {
     ]);
   });
 
+  it('moves a session whose profile was removed as a fallback that names it', () => {
+    const decision = chooseProfile(
+      input({
+        candidates: [candidate('b'), candidate('c')],
+        sessionProfile: null,
+        sessionRemoved: 'a',
+        active: 'c',
+      }),
+    );
+    expect(decision).toMatchObject({ profile: 'c', route: 'fallback', outcome: 'routed' });
+    expect(decision.why).toEqual({
+      rule: 'active',
+      pin: null,
+      left: [{ profile: 'a', code: 'removed' }],
+    });
+    expect(decision.detail).toMatch(/^Session's a was removed; active profile/);
+  });
+
   it('falls back to the active profile when the session profile failed', () => {
     const decision = chooseProfile(
       input({ sessionProfile: 'a', active: 'c', exclude: new Set(['a']) }),
