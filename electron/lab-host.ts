@@ -15,6 +15,7 @@ import type { DestinationStream } from 'pino';
 import { readConfig } from '../core/config.ts';
 import { isLabError, type LabError } from '../core/errors.ts';
 import { withoutSentenceEnd } from '../core/format.ts';
+import { reportFileWarningsTo } from '../core/home/files.ts';
 import { labPaths } from '../core/home/paths.ts';
 import { createLogger } from '../core/log.ts';
 import { systemClock, type Logger } from '../core/ports.ts';
@@ -173,6 +174,8 @@ export async function createLabHost(options: LabHostOptions = {}): Promise<LabHo
     secrets: () => secrets,
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
+  // A write kept waiting by another program holding its file open (Windows) is said in the log.
+  reportFileWarningsTo(logger);
   const issuerOrigin = new URL(config.issuer).origin;
 
   let hosted: { service: LabService; router: HostedRouter } | null = null;

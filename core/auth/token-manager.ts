@@ -45,7 +45,11 @@ export interface TokenStore {
    */
   getProfile(name: string): Promise<AccountIdentity>;
   readAuth(name: string): Promise<AuthDotJson>;
-  writeAuth(name: string, auth: AuthDotJson): Promise<void>;
+  /**
+   * Replaces the profile's tokens; `lease` is the refresh lock the write is made under (a write
+   * kept waiting by another program stops once the lock is lost).
+   */
+  writeAuth(name: string, auth: AuthDotJson, options?: { lease?: LockLease }): Promise<void>;
   /**
    * Puts in place tokens a killed writer left in a temporary file beside the auth file, or a
    * failed write left in the profile journal (called with the refresh lock held, before the
@@ -493,7 +497,7 @@ export class TokenManager {
         );
         return onDisk;
       }
-      await store.writeAuth(name, next);
+      await store.writeAuth(name, next, { lease });
       return next;
     } catch (error) {
       this.#logger.error(

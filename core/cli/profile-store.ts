@@ -6,6 +6,7 @@
  * (`command-log.ts`).
  */
 import { createCommandLogger } from './command-log.ts';
+import { reportFileWarningsTo } from '../home/files.ts';
 import { systemClock, type Logger } from '../ports.ts';
 import { createProfileStore } from '../profiles/create-store.ts';
 import { KeychainDeadline } from '../profiles/keychain-deadline.ts';
@@ -24,6 +25,8 @@ export function cliLogger(context: CliContext): Logger {
       level: context.config.logLevel ?? 'warn',
     });
     loggers.set(context, logger);
+    // A write kept waiting by another program holding its file open is said on stderr too.
+    reportFileWarningsTo(logger);
   }
   return logger;
 }

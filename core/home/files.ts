@@ -15,11 +15,14 @@ import {
   readlink,
   rm,
   stat,
+  unlink,
   type FileHandle,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { isLabError, LabError } from '../errors.ts';
+import type { Clock, Logger } from '../ports.ts';
+import { fileWriteRetryMs, tokenWriteRetryMs } from './lock-waits.ts';
 
 /** Private file mode: owner read/write only. */
 export const fileMode = 0o600;
@@ -76,34 +79,181 @@ async function firstFolderRefusal(path: string): Promise<unknown> {
 }
 
 /** Writes `data` atomically with mode 0600, creating the parent folder (0700) if needed. */
-export async function writePrivateFile(path: string, data: string | Uint8Array): Promise<void> {
+export async function writePrivateFile(
+  path: string,
+  data: string | Uint8Array,
+  options: Omit<AtomicWriteOptions, 'mode'> = {},
+): Promise<void> {
   await ensurePrivateDirectory(dirname(path));
-  await writeFileAtomically(path, data, fileMode);
+  await writeFileAtomically(path, data, { ...options, mode: fileMode });
 }
 
 /**
- * Writes `data` to `path` atomically (a temp file beside it, flushed, renamed over it) with `mode`,
- * or, with no mode, the existing file's mode and owner. The folder must exist; nothing else about
- * it changes (a file of another program's, such as Codex's config.toml, is written this way).
+ * Why Windows refuses to rename over, or remove, a file another program holds open without
+ * sharing its deletion (a virus scan, a search indexer, a backup, an editor, Codex reading
+ * auth.json): it passes once that program lets go. The one list for it (`core/home/lock.ts` too).
+ */
+export const heldOpenCodes: ReadonlySet<string> = new Set(['EPERM', 'EACCES', 'EBUSY']);
+
+/**
+ * Whether `error` is such a refusal: only on Windows, since elsewhere these codes are real
+ * refusals (no permission) that waiting never changes.
+ */
+export function heldOpenOnWindows(error: unknown, platform: NodeJS.Platform): boolean {
+  return platform === 'win32' && heldOpenCodes.has((error as NodeJS.ErrnoException).code ?? '');
+}
+
+/** The effects of an atomic write; tests replace them (a fake clock, another platform). */
+export interface AtomicWriteEffects {
+  platform: NodeJS.Platform;
+  /** Times the waits between tries. */
+  clock: Clock;
+  /** Told once per write that has to wait for another program. */
+  warn: (message: string) => void;
+}
+
+/** How an atomic write is made. */
+export interface AtomicWriteOptions {
+  /** The file's mode; without it, the existing file's mode and owner are kept. */
+  mode?: number;
+  /** The data holds tokens: retried for `tokenWriteRetryMs`, not `fileWriteRetryMs`. */
+  holdsTokens?: boolean;
+  /** The lock the write is made under: once another process took it, no further try is made. */
+  lease?: { readonly compromised: boolean };
+  /** Replaced in tests; by default the real platform and clock, warnings to `fileWarnings`. */
+  effects?: Partial<AtomicWriteEffects>;
+}
+
+/** Where warnings of writes go when the caller names no place (`reportFileWarningsTo`). */
+let fileWarnings: (message: string) => void = () => undefined;
+
+/** Sends the warnings of every write made without its own `warn` to `logger` (set once per process). */
+export function reportFileWarningsTo(logger: Logger): void {
+  fileWarnings = (message) => logger.warn({}, message);
+}
+
+/** The first wait before a rename is tried again; each next one is twice as long, up to `longestRetryWaitMs`. */
+const firstRetryWaitMs = 25;
+const longestRetryWaitMs = 1_000;
+
+/**
+ * Writes `data` to `path` atomically (a temp file beside it, flushed, renamed over it) with
+ * `options.mode`, or, with no mode, the existing file's mode and owner. The folder must exist;
+ * nothing else about it changes (a file of another program's, such as Codex's config.toml, is
+ * written this way).
+ *
+ * On Windows, a rename refused while another program holds the file open (`heldOpenOnWindows`)
+ * is tried again after growing waits, for `fileWriteRetryMs` in all (`tokenWriteRetryMs` for
+ * tokens), with one warning naming the file. write-file-atomic has no hook around its rename, so
+ * the whole write is made again: each try writes a new temp file, and the one whose rename
+ * failed is removed (by the library, else here). Giving up leaves the old file as it was.
  */
 export async function writeFileAtomically(
   path: string,
   data: string | Uint8Array,
-  mode?: number,
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
-  try {
-    // Loaded on first write: read-only commands such as `list` never pay for it.
-    const { default: writeFileAtomic } = await import('write-file-atomic');
-    await writeFileAtomic(path, typeof data === 'string' ? data : Buffer.from(data), {
-      fsync: true,
-      ...(mode === undefined ? {} : { mode }),
-    });
-  } catch (error) {
-    throw new LabError(
-      'io_error',
-      `Could not write ${path} (${systemErrorReason(error)}); check that its folder is writable and the disk has space.`,
-      { cause: error, details: { path } },
-    );
+  const { platform, clock, warn } = {
+    platform: process.platform,
+    clock: writeClock,
+    warn: fileWarnings,
+    ...options.effects,
+  };
+  const patienceMs = options.holdsTokens === true ? tokenWriteRetryMs : fileWriteRetryMs;
+  const started = clock.now();
+  // Loaded on first write: read-only commands such as `list` never pay for it.
+  const { default: writeFileAtomic } = await import('write-file-atomic');
+  const content = typeof data === 'string' ? data : Buffer.from(data);
+  for (let attempt = 0; ; attempt += 1) {
+    // The lock taken over while this write waited: a newer holder's tokens may be there now.
+    if (attempt > 0 && options.lease?.compromised === true) {
+      throw new LabError(
+        'io_error',
+        `Could not replace ${path}: another program kept it open until this process lost its lock on it, so nothing was written.`,
+        { details: { path } },
+      );
+    }
+    let temp: string | undefined;
+    try {
+      await writeFileAtomic(path, content, {
+        fsync: true,
+        ...(options.mode === undefined ? {} : { mode: options.mode }),
+        tmpfileCreated: (name: string) => {
+          temp = name;
+        },
+      });
+      return;
+    } catch (error) {
+      // The library removes its temp file on failure, but that removal is refused too while a
+      // scanner holds the new file: a temp file left in a profile's folder would be taken for a
+      // killed refresh's tokens by a later run.
+      if (temp !== undefined) await removeHeldOpen(temp, platform, clock);
+      const renameRefused =
+        (error as NodeJS.ErrnoException).syscall === 'rename' && heldOpenOnWindows(error, platform);
+      if (!renameRefused) throw writeError(path, error);
+      const wait = Math.min(firstRetryWaitMs * 2 ** attempt, longestRetryWaitMs);
+      const waited = clock.now() - started;
+      if (waited + wait > patienceMs) {
+        throw new LabError(
+          'io_error',
+          `Could not replace ${path}: another program kept it open for ${Math.round(waited / 1000)} s (a virus scan, a backup, a search indexer or an editor); close it or wait for it to finish, then try again.`,
+          { cause: error, details: { path } },
+        );
+      }
+      if (attempt === 0) {
+        warn(
+          `${path} is held open by another program (a virus scan, a backup, a search indexer or an editor); trying again for up to ${patienceMs / 1000} s`,
+        );
+      }
+      await sleep(clock, wait);
+    }
+  }
+}
+
+/** The error for a write that failed for any other reason. */
+function writeError(path: string, error: unknown): LabError {
+  return new LabError(
+    'io_error',
+    `Could not write ${path} (${systemErrorReason(error)}); check that its folder is writable and the disk has space.`,
+    { cause: error, details: { path } },
+  );
+}
+
+/**
+ * The real clock of a write's waits. Its timers keep the process alive, unlike `systemClock`'s: a
+ * command awaiting a write held up by another program would otherwise end in the middle of a
+ * wait, and the write (a refresh's new tokens) would never be made.
+ */
+const writeClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(callback, delayMs) {
+    const timer = setTimeout(callback, delayMs);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** Waits `ms` on `clock`. */
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
+
+/**
+ * Removes `path` (a failed write's temp file) if it is still there, trying again for a moment
+ * while another program holds it open on Windows. Best effort.
+ */
+async function removeHeldOpen(
+  path: string,
+  platform: NodeJS.Platform,
+  clock: Clock,
+): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await unlink(path);
+      return;
+    } catch (error) {
+      if (!heldOpenOnWindows(error, platform) || attempt >= 5) return;
+      await sleep(clock, firstRetryWaitMs * 2 ** attempt);
+    }
   }
 }
 
@@ -149,8 +299,12 @@ export async function removeStaleTempFiles(
 }
 
 /** Serializes `value` as pretty JSON (as Codex writes auth.json) and writes it atomically, 0600. */
-export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  await writePrivateFile(path, `${JSON.stringify(value, null, 2)}\n`);
+export async function writeJsonFile(
+  path: string,
+  value: unknown,
+  options: Omit<AtomicWriteOptions, 'mode'> = {},
+): Promise<void> {
+  await writePrivateFile(path, `${JSON.stringify(value, null, 2)}\n`, options);
 }
 
 /** The error for a folder standing where a file of the home must be. */

@@ -15,12 +15,27 @@ export const defaultLockWaitMs = 15_000;
 export const refreshAnswerTimeoutMs = 2 * 60_000;
 
 /**
+ * How long a write keeps trying to rename its temp file over a file another program holds open
+ * on Windows (a virus scan, an indexer, a backup, an editor: `writeFileAtomically`), in all.
+ */
+export const fileWriteRetryMs = 3_000;
+
+/**
+ * The same for a write of tokens (a refresh's rotated ones, or the journal record that keeps them
+ * when that write fails): longer, since the spent token's successor exists nowhere else. The
+ * refresh lock is held meanwhile; its waiters wait for this too (`refreshLockWaitMs`).
+ */
+export const tokenWriteRetryMs = 10_000;
+
+/**
  * A profile's refresh lock, as rename, remove and a sign-in's save take it: the change must wait
  * for a refresh in flight to write its tokens rather than drop them, so it waits as long as a
- * refresh may hold the lock (its answer's limit, plus the reads and writes around it); past this
- * it is refused (a sign-in is kept, not dropped: `ProfileStore.saveSignIn`).
+ * refresh may hold the lock (its answer's limit, the write of its tokens and of the journal
+ * record kept when that write fails, each retried while another program holds the file open,
+ * plus the reads around them); past this it is refused (a sign-in is kept, not dropped:
+ * `ProfileStore.saveSignIn`).
  */
-export const refreshLockWaitMs = refreshAnswerTimeoutMs + defaultLockWaitMs;
+export const refreshLockWaitMs = refreshAnswerTimeoutMs + 2 * tokenWriteRetryMs + defaultLockWaitMs;
 
 /**
  * The longest a rename, remove or a sign-in's save may wait for its locks (the profile's refresh

@@ -36,7 +36,13 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../errors.ts';
 import { defaultLockWaitMs } from './lock-waits.ts';
-import { ensurePrivateDirectory, folderMode, notAFolderError, readTextFile } from './files.ts';
+import {
+  ensurePrivateDirectory,
+  folderMode,
+  heldOpenCodes,
+  notAFolderError,
+  readTextFile,
+} from './files.ts';
 
 /** How long to wait for a lock, and when a holder that stopped updating is presumed dead. */
 export interface LockOptions {
@@ -134,16 +140,11 @@ const bootSlackSeconds = 60;
 const recordPrefix = 'owner-';
 /** How old a piece left beside a lock by a killed process must be to be swept away. */
 const debrisAgeMs = 60 * 60 * 1000;
-/** Why a rename into place fails when something already stands there (per platform). */
-const takenCodes = new Set([
-  'ENOTEMPTY',
-  'EEXIST',
-  'EPERM',
-  'EACCES',
-  'ENOTDIR',
-  'EISDIR',
-  'EBUSY',
-]);
+/**
+ * Why a rename into place fails when something already stands there (per platform), or, on
+ * Windows, another program holds it open for a moment (`heldOpenCodes`).
+ */
+const takenCodes = new Set(['ENOTEMPTY', 'EEXIST', 'ENOTDIR', 'EISDIR', ...heldOpenCodes]);
 
 /**
  * The pid of the process on this machine holding the named lock, or null when none is recorded
@@ -325,11 +326,13 @@ async function giveBack(lockPath: string, recordPath: string): Promise<void> {
       await unlink(recordPath);
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      // Another program holding the file open (a virus scanner, an indexer: EBUSY, EPERM on
-      // Windows) lets go in a moment; if it does not, the record is listed as given back, and
-      // this process clears it like a dead holder's when it next wants the lock.
-      if (attempt >= 10) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (code === 'ENOENT') return;
+      // Another program holding the file open (a virus scanner, an indexer: `heldOpenCodes` on
+      // Windows) lets go in a moment; if it does not, or the failure is another, the record is
+      // listed as given back, and this process clears it like a dead holder's when it next wants
+      // the lock.
+      if (attempt >= 10 || !heldOpenCodes.has(code)) {
         givenBack.add(basename(recordPath));
         return;
       }

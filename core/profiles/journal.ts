@@ -9,7 +9,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { ensurePrivateDirectory, readJsonFile, writeJsonFile } from '../home/files.ts';
+import {
+  ensurePrivateDirectory,
+  readJsonFile,
+  writeJsonFile,
+  type AtomicWriteEffects,
+} from '../home/files.ts';
 import {
   authDotJsonSchema,
   profileNamePattern,
@@ -91,14 +96,20 @@ export function tokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Writes a record (atomic, 0600) and returns its path. */
-export async function writeJournal(dir: string, entry: JournalEntry): Promise<string> {
+/** Writes a record (atomic, 0600, made with `effects`: the store's) and returns its path. */
+export async function writeJournal(
+  dir: string,
+  entry: JournalEntry,
+  effects: Partial<AtomicWriteEffects> = {},
+): Promise<string> {
   // Sortable by time, unique across processes.
   const file = join(
     dir,
     `${Date.now().toString().padStart(15, '0')}-${randomBytes(4).toString('hex')}-${entry.op}.json`,
   );
-  await writeJsonFile(file, entry);
+  // A record holding tokens (a refresh's that could not be written, a sign-in's) may be their
+  // only copy: it waits as long as a token write for a program holding it open.
+  await writeJsonFile(file, entry, { effects, holdsTokens: 'auth' in entry });
   return file;
 }
 

@@ -26,9 +26,10 @@ import {
   readJsonFile,
   removeStaleTempFiles,
   writeJsonFile,
+  type AtomicWriteEffects,
 } from '../home/files.ts';
 import { refreshLockWaitMs } from '../home/lock-waits.ts';
-import { withLock, type LockOptions } from '../home/lock.ts';
+import { withLock, type LockLease, type LockOptions } from '../home/lock.ts';
 import type { LabPaths } from '../home/paths.ts';
 import { silentLogger, systemClock, type Clock, type Logger } from '../ports.ts';
 import { KeychainDeadline, keyringWithin } from './keychain-deadline.ts';
@@ -317,6 +318,8 @@ export class ProfileStore {
   readonly #platform: NodeJS.Platform;
   readonly #keychainDeadline: KeychainDeadline | undefined;
   readonly #clock: Clock;
+  /** How its files are written: on its platform (and a test's clock), a wait for another program logged. */
+  readonly #files: Partial<AtomicWriteEffects>;
   /** What this store's rebuild of a lost registry did and found (see `lostRegistryReport`). */
   #lostRegistry: { rebuilt: string | null; problems: LabError[] } = { rebuilt: null, problems: [] };
   /** Why each journal record kept by this process's last replay of it could not be replayed. */
@@ -338,6 +341,12 @@ export class ProfileStore {
     this.#step = options.step ?? (() => undefined);
     this.#probeFs = options.probeFs ?? nodeProbeFs;
     this.#platform = options.platform ?? process.platform;
+    this.#files = {
+      platform: this.#platform,
+      // Only a clock a test gives: the real waits keep the process alive (`writeFileAtomically`).
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      warn: (message) => this.#logger.warn({}, message),
+    };
     const keyring = options.keyring;
     this.#probeKeyring =
       options.probeKeyring ??
@@ -479,7 +488,7 @@ export class ProfileStore {
     replacedRefreshToken: string,
   ): Promise<string> {
     const identity = identityFromAuth(auth);
-    return writeJournal(this.#paths.journalDir, {
+    return this.#writeJournal({
       op: 'recovered',
       profile: name,
       accountId: auth.tokens?.account_id ?? identity.accountId,
@@ -638,9 +647,17 @@ export class ProfileStore {
     }
   }
 
-  /** Replaces one profile's tokens atomically (0600 file or keychain); no other profile changes. */
-  async writeAuth(name: string, auth: AuthDotJson): Promise<void> {
-    await this.#writeAuthOf(await this.getProfile(name), auth);
+  /**
+   * Replaces one profile's tokens atomically (0600 file or keychain); no other profile changes.
+   * `lease` is the refresh lock the write is made under: a write kept waiting by another program
+   * holding the file open (Windows) stops once that lock is lost.
+   */
+  async writeAuth(
+    name: string,
+    auth: AuthDotJson,
+    options: { lease?: LockLease } = {},
+  ): Promise<void> {
+    await this.#writeAuthOf(await this.getProfile(name), auth, options);
   }
 
   /**
@@ -852,7 +869,7 @@ export class ProfileStore {
           ? { ...fields, name: to, store: 'file' }
           : { ...fields, name: to };
         delete renamed.legacy;
-        const journal = await writeJournal(this.#paths.journalDir, {
+        const journal = await this.#writeJournal({
           op: 'rename',
           from: entry.name,
           to,
@@ -935,7 +952,7 @@ export class ProfileStore {
           );
         }
         await this.#requireReadableHealth(`${entry.name} was not removed`);
-        const journal = await writeJournal(this.#paths.journalDir, {
+        const journal = await this.#writeJournal({
           op: 'remove',
           name: entry.name,
           keyring: entry.store === 'keyring' && !entry.legacy,
@@ -1321,7 +1338,7 @@ export class ProfileStore {
   ): Promise<LabError> {
     let path: string;
     try {
-      path = await writeJournal(this.#paths.journalDir, {
+      path = await this.#writeJournal({
         op: 'signin',
         requestedName:
           input.requestedName !== null && profileNamePattern.test(input.requestedName)
@@ -1903,7 +1920,7 @@ export class ProfileStore {
   }
 
   async #writeRegistry(registry: Registry): Promise<void> {
-    await writeJsonFile(this.#paths.registry, registry);
+    await writeJsonFile(this.#paths.registry, registry, { effects: this.#files });
   }
 
   async #writeRegistryIfChanged(registry: Registry, before: string): Promise<void> {
@@ -1961,7 +1978,7 @@ export class ProfileStore {
   async #writeAuthOf(
     entry: ProfileEntry,
     auth: AuthDotJson,
-    options: { keepFile?: boolean } = {},
+    options: { keepFile?: boolean; lease?: LockLease } = {},
   ): Promise<void> {
     const normalized = normalizeAuth(auth);
     if (entry.store === 'keyring' && !entry.legacy) {
@@ -1977,7 +1994,16 @@ export class ProfileStore {
       }
       return;
     }
-    await writeJsonFile(this.#authPathOf(entry), normalized);
+    await writeJsonFile(this.#authPathOf(entry), normalized, {
+      effects: this.#files,
+      holdsTokens: true,
+      ...(options.lease === undefined ? {} : { lease: options.lease }),
+    });
+  }
+
+  /** Writes a journal record (as this store writes its files) and returns its path. */
+  #writeJournal(entry: JournalEntry): Promise<string> {
+    return writeJournal(this.#paths.journalDir, entry, this.#files);
   }
 
   /**
@@ -2045,9 +2071,7 @@ export class ProfileStore {
       }
     }
     const journal =
-      options.journal === undefined
-        ? null
-        : await writeJournal(this.#paths.journalDir, options.journal);
+      options.journal === undefined ? null : await this.#writeJournal(options.journal);
     await this.#writeAuthOf(entry, auth, { keepFile: options.keepFile === true });
     return { journal, setAside };
   }

@@ -8,13 +8,14 @@ import { spawn } from 'node:child_process';
 import { statSync, watch } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   TokenManager,
   type TokenManagerOptions,
   type TokenStore,
 } from '../../core/auth/token-manager.ts';
 import { LabError } from '../../core/errors.ts';
+import { fileWriteRetryMs, tokenWriteRetryMs } from '../../core/home/lock-waits.ts';
 import { systemClock } from '../../core/ports.ts';
 import type { AuthDotJson } from '../../core/profiles/schema.ts';
 import { ProfileStore } from '../../core/profiles/store.ts';
@@ -36,6 +37,7 @@ import {
   type TempHome,
 } from '../helpers/auth-harness.ts';
 import { repoRoot } from '../helpers/cli.ts';
+import { instantClock, refuseRenames } from '../helpers/held-open.ts';
 import { FakeClock } from '../unit/router/fake-clock.ts';
 
 const emails = ['alice@example.com', 'bob@example.com'];
@@ -385,6 +387,69 @@ describe('a write that fails after the issuer rotated the token', () => {
     const adopted = await fresh.readAuth('alice');
     expect(adopted.tokens!.access_token).toBe(credentials.accessToken);
     expect(refreshTokenIsValid(fake, adopted.tokens!.refresh_token)).toBe(true);
+    expect(await readdir(home.paths.journalDir)).toEqual([]);
+  });
+});
+
+describe('an auth.json another program holds open on Windows (a virus scan, Codex reading it)', () => {
+  /** A store of the same home, as on Windows, whose waits are recorded rather than slept. */
+  function windowsStore(): { store: ProfileStore; clock: ReturnType<typeof instantClock> } {
+    const clock = instantClock(Date.now());
+    return {
+      store: new ProfileStore({ paths: home.paths, logger, platform: 'win32', clock }),
+      clock,
+    };
+  }
+  afterEach(() => vi.restoreAllMocks());
+
+  it('writes the rotated tokens in place once it lets go, with one warning naming the file', async () => {
+    const alice = await store.readAuth('alice');
+    const path = home.paths.profileAuth('alice');
+    const renames = refuseRenames(5, { target: path });
+    const { store: windows, clock } = windowsStore();
+    const leases: unknown[] = [];
+    const credentials = await manager({
+      getProfile: (name) => windows.getProfile(name),
+      readAuth: (name) => windows.readAuth(name),
+      // The write is given the refresh lock's lease: it stops waiting once that lock is lost.
+      writeAuth: (name, auth, options) => {
+        leases.push(options?.lease);
+        return windows.writeAuth(name, auth, options);
+      },
+    }).refreshAfterUnauthorized('alice', alice.tokens!.access_token);
+    vi.restoreAllMocks();
+    expect(leases).toEqual([{ compromised: false }]);
+    expect(renames.tries()).toBe(6);
+    expect(clock.waits).toHaveLength(5);
+    const written = await store.readAuth('alice');
+    expect(written.tokens!.access_token).toBe(credentials.accessToken);
+    expect(refreshTokenIsValid(fake, written.tokens!.refresh_token)).toBe(true);
+    expect(await readdir(home.paths.journalDir).catch(() => [])).toEqual([]);
+    expect(await readdir(home.paths.profileDir('alice'))).toEqual(['auth.json']);
+    const warnings = logger.lines.filter((line) => line.includes('"level":"warn"'));
+    expect(warnings.filter((line) => line.includes(path))).toHaveLength(1);
+  });
+
+  it('gives up past the token write limit: the tokens go to the journal, auth.json and its folder as they were', async () => {
+    const alice = await store.readAuth('alice');
+    const before = await readFile(home.paths.profileAuth('alice'), 'utf8');
+    refuseRenames(Number.POSITIVE_INFINITY, { target: home.paths.profileAuth('alice') });
+    const { store: windows, clock } = windowsStore();
+    const credentials = await manager(windows).refreshAfterUnauthorized(
+      'alice',
+      alice.tokens!.access_token,
+    );
+    vi.restoreAllMocks();
+    const waited = clock.waits.reduce((sum, wait) => sum + wait, 0);
+    expect(waited).toBeGreaterThan(fileWriteRetryMs);
+    expect(waited).toBeLessThanOrEqual(tokenWriteRetryMs);
+    expect(await readFile(home.paths.profileAuth('alice'), 'utf8')).toBe(before);
+    // No temp file beside it that a later run could take for a killed refresh's tokens.
+    expect(await readdir(home.paths.profileDir('alice'))).toEqual(['auth.json']);
+    expect(await readdir(home.paths.journalDir)).toHaveLength(1);
+    const fresh = new ProfileStore({ paths: home.paths });
+    await fresh.recover();
+    expect((await fresh.readAuth('alice')).tokens!.access_token).toBe(credentials.accessToken);
     expect(await readdir(home.paths.journalDir)).toEqual([]);
   });
 });

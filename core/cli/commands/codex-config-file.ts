@@ -146,11 +146,11 @@ export async function editCodexConfigFile(
         { cause: error },
       );
     });
-    await writeFileAtomically(path, result.text, fileMode);
+    await writeFileAtomically(path, result.text, { mode: fileMode });
   } else {
     // One backup, of the file as it was before Codex Lab first touched it: later runs keep it.
     const fresh = !hasBackup;
-    if (fresh) await writeFileAtomically(backup, before, fileMode);
+    if (fresh) await writeFileAtomically(backup, before, { mode: fileMode });
     await writeFileAtomically(path, result.text);
     writeLine(
       context.stdout,

@@ -14,6 +14,7 @@
  * cleanly.
  */
 import { isLoopbackAddress } from '../../net/loopback.ts';
+import { reportFileWarningsTo } from '../../home/files.ts';
 import { createLogger } from '../../log.ts';
 import { proxyFor } from '../../net/proxy.ts';
 import { scrubSecrets } from '../../redact.ts';
@@ -63,6 +64,8 @@ export async function runServe(
     ...(options['logJson'] === true ? { format: 'json' as const } : {}),
     secrets: () => tokens,
   });
+  // A write kept waiting by another program holding its file open (Windows) is said in the log.
+  reportFileWarningsTo(logger);
   // Listen for signals before anything starts: a SIGTERM that arrives while the router is still
   // starting must still end in a clean shutdown (router.json removed, exit code 0), not kill it.
   let requestStop = () => {};
