@@ -357,6 +357,9 @@ export function ProfileCard({
           <button
             type="button"
             className="button"
+            // Every card has one: the account's name tells them apart out of the card's sight
+            // (a screen reader's list of buttons), after the words the button shows.
+            aria-label={`Make active: ${profile.name}`}
             {...makeActive.field}
             onClick={() =>
               void makeActive.submit((api) => api.setActive({ profile: profile.name }))
@@ -365,15 +368,14 @@ export function ProfileCard({
             Make active
           </button>
         )}
-        {signInFixes(profile) ? (
-          <button type="button" className="button primary" onClick={signInAgain}>
-            Sign in again
-          </button>
-        ) : (
-          <button type="button" className="button ghost" onClick={signInAgain}>
-            Sign in again
-          </button>
-        )}
+        <button
+          type="button"
+          className={signInFixes(profile) ? 'button primary' : 'button ghost'}
+          aria-label={`Sign in again as ${profile.name}`}
+          onClick={signInAgain}
+        >
+          Sign in again
+        </button>
         {confirmRemove ? (
           <div
             className="confirm"

@@ -106,3 +106,21 @@ describe('where new sessions go', () => {
     expect(row).toMatch(/title="New sessions go here"/);
   });
 });
+
+describe('a card’s controls, as a screen reader lists them', () => {
+  it('name the account they act on, beside what they show', () => {
+    const html = renderToStaticMarkup(
+      <ProfileCard
+        profile={uiProfile('work', {
+          history: [{ at: '2030-01-01T11:00:00.000Z', primary: 10, secondary: 38 }],
+        })}
+        isActive={false}
+        now={now}
+      />,
+    );
+    expect(html).toContain('aria-label="Make active: work"');
+    expect(html).toContain('aria-label="Sign in again as work"');
+    // The history is a figure named for the account, not for its legend's words.
+    expect(html).toMatch(/<figure [^>]*aria-label="work quota history"/);
+  });
+});
