@@ -4,11 +4,18 @@
  * and both quota windows as thin bars with their figure and the time left to their reset. Made
  * so 15 or 30 accounts fit a normal window without scrolling.
  */
-import type { LabState, ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
+import type { LabState, QuotaWindowView } from '../../core/service/contract.ts';
 import { windowLeft, windowName, windowsByLength } from '../../core/format.ts';
 import { Fragment } from 'react';
 import { focusWhenShown } from '../focus.ts';
-import { accountState, barTone, sessionMarks, windowTitle, type SessionMarks } from '../format.ts';
+import {
+  accountState,
+  barTone,
+  sessionMarks,
+  windowTitle,
+  type AccountState,
+  type SessionMarks,
+} from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** The id of a profile's full card, for the row's `aria-controls` (card keys are profile names). */
@@ -102,16 +109,9 @@ function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
 }
 
 /** The words a row shows for what its account is in, most urgent first. */
-function rowTags(
-  profile: ProfileView,
-  marks: SessionMarks,
-  sessions: number,
-  pins: number,
-  now: number,
-) {
+function rowTags(state: AccountState, marks: SessionMarks, sessions: number, pins: number) {
   const tags: Array<{ text: string; tone: string; title: string }> = [];
   // A ready row has no state tag (its bars say it); every other state is words.
-  const state = accountState(profile, now);
   if (state.tone !== 'ok') {
     tags.push({ text: state.text, tone: state.tone, title: state.title });
   }
@@ -148,11 +148,12 @@ export function AccountList({ lab, now }: AccountListProps) {
         const marks = sessionMarks(lab, profile.name);
         const sessions = lab.sessions.filter((session) => session.profile === profile.name);
         const pins = lab.pins.filter((pin) => pin.profile === profile.name);
-        const tags = rowTags(profile, marks, sessions.length, pins.length, now);
+        const state = accountState(profile, now);
+        const tags = rowTags(state, marks, sessions.length, pins.length);
         return (
           <li
             key={key}
-            className={`account-row status-${profile.status}${marks.active ? ' row-active' : ''}${marks.newSessions ? ' row-next' : ''}`}
+            className={`account-row status-${state.tone}${marks.active ? ' row-active' : ''}${marks.newSessions ? ' row-next' : ''}`}
             data-profile-row={profile.name}
           >
             <button

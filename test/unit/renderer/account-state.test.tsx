@@ -66,7 +66,9 @@ describe('an account with a window used up', () => {
     expect(badges).toMatch(/Weekly used up/);
   });
 
-  it('waits on its row, with when it is back', () => {
+  it('waits on its row, with when it is back, its edge coloured as a limited one', () => {
+    const html = renderToStaticMarkup(<AccountList lab={uiState(profiles, {}, now)} now={now} />);
+    expect(html).toMatch(/class="account-row status-limited[^"]*" data-profile-row="weekgone"/);
     const row = rowOf(profiles, 'auto', 'weekgone');
     expect(text(row)).toMatch(/Weekly used up/);
     expect(row).toMatch(/title="Weekly used up until [^"]*09:00/);
