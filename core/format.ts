@@ -484,6 +484,25 @@ export function windowLeft(window: QuotaWindowShape | null, now: number): Window
   };
 }
 
+/**
+ * The window a profile has used up and when it resets (the later of two full ones), or null: a
+ * profile the router skips until then although its status still reads `ready`. The one rule of it
+ * for the tray's labels and the dashboard's badges and rows.
+ */
+export function usedUpWindow<W extends QuotaWindowShape>(
+  profile: { quota: { primary: W | null; secondary: W | null } },
+  now: number,
+): { window: W; until: number } | null {
+  let found: { window: W; until: number } | null = null;
+  for (const window of [profile.quota.primary, profile.quota.secondary]) {
+    if (!window || window.usedPercent < 100 || window.resetsAt === null) continue;
+    const until = Date.parse(window.resetsAt);
+    if (Number.isNaN(until) || until <= now) continue;
+    if (found === null || until > found.until) found = { window, until };
+  }
+  return found;
+}
+
 /** `58% left, resets in 3h 5m`, `used up, resets in 2h`, `not known yet` (see `windowLeft`). */
 export function formatWindowLeft(window: QuotaWindowShape | null, now: number): string {
   return windowLeft(window, now).text;

@@ -59,13 +59,17 @@ export function profileCard(name: string): HTMLElement | null {
 }
 
 /**
- * Keeps keyboard focus inside `container` across a change of `key` (a card renamed, which may
- * move it among its siblings): the browser drops focus to <body> when it moves a focused node, so
- * the control that had it takes it back. A user who left the card on purpose is not pulled back:
- * a blur to nowhere is forgotten once the render that caused it is over.
+ * Keeps keyboard focus inside `container` across its re-renders: the browser drops focus to
+ * <body> when it moves a focused node (a card renamed, which may move it among its siblings), so
+ * the control that had it takes it back; and when that control left the page (Make active, gone
+ * once the account is active), the first control still shown where it was takes focus (the rest
+ * of its row of actions), else the container itself. A user who left the card on purpose is not
+ * pulled back: a blur to nowhere is forgotten once the render that caused it is over.
  */
-export function useKeepFocusAcross(container: RefObject<HTMLElement | null>, key: string): void {
+export function useKeepFocusAcross(container: RefObject<HTMLElement | null>): void {
   const last = useRef<HTMLElement | null>(null);
+  // Where the control was: once it is gone, its parent is the only way back to its place.
+  const lastPlace = useRef<HTMLElement | null>(null);
   useEffect(() => {
     const node = container.current;
     if (!node) return;
@@ -73,6 +77,7 @@ export function useKeepFocusAcross(container: RefObject<HTMLElement | null>, key
     const onIn = (event: FocusEvent) => {
       window.clearTimeout(forget);
       last.current = event.target instanceof HTMLElement ? event.target : null;
+      lastPlace.current = last.current?.parentElement ?? null;
     };
     const onOut = (event: FocusEvent) => {
       if (event.relatedTarget !== null) last.current = null;
@@ -86,12 +91,21 @@ export function useKeepFocusAcross(container: RefObject<HTMLElement | null>, key
       node.removeEventListener('focusout', onOut);
     };
   }, [container]);
+  // After every render: what removes or moves the control is any change of state.
   useLayoutEffect(() => {
     const had = last.current;
+    const node = container.current;
     const active = document.activeElement;
-    if (!had || !had.isConnected || !container.current?.contains(had)) return;
-    if (active === null || active === document.body) had.focus();
-  }, [container, key]);
+    if (!had || !node || (active !== null && active !== document.body)) return;
+    if (had.isConnected) {
+      if (node.contains(had)) had.focus();
+      return;
+    }
+    let place = lastPlace.current;
+    while (place && !place.isConnected) place = place.parentElement;
+    const within = place && node.contains(place) ? place : node;
+    (tabbableIn(within)[0] ?? node).focus();
+  });
 }
 
 /** What Tab stops at, before visibility and radio groups are taken into account. */

@@ -5,16 +5,26 @@
  */
 import {
   capitalize,
+  failingUpstreamLabel,
+  failingUpstreamText,
   formatAgoSince,
   formatBackAt,
   formatClockTime,
   formatLogStamp,
+  formatStatus,
   humanizeTimes,
+  statusLabel,
   unreadableFile,
+  usedUpWindow,
   windowName,
   withoutSentenceEnd,
 } from '../core/format.ts';
-import type { FailureFix, ProfileView, QuotaWindowView } from '../core/service/contract.ts';
+import type {
+  FailureFix,
+  LabState,
+  ProfileView,
+  QuotaWindowView,
+} from '../core/service/contract.ts';
 
 export {
   formatCount,
@@ -23,6 +33,77 @@ export {
   sessionLabel,
   statusLabel,
 } from '../core/format.ts';
+
+/** What an account is in, as its card's badge and its row's tag say it (`accountState`). */
+export interface AccountState {
+  /** The tag's words: `Ready`, `Limited`, `Weekly used up`, `Failing upstream`, … */
+  text: string;
+  /** The card's badge: the tag's words, with when a skip ends for one failing upstream. */
+  badge: string;
+  /** The whole state with when it ends: `Weekly used up until Thu 09:00`, … (the tooltip). */
+  title: string;
+  /** The colour: a status, or `limited` for any account that waits. */
+  tone: ProfileView['status'];
+}
+
+/**
+ * The state of one account in the words every surface uses, most telling first: skipped for
+ * failing upstream, a status that says more than ready (limited, needs sign-in, unreadable), a
+ * window used up (the router skips it until that resets though its status reads ready, as the
+ * pool banner and the tray count it), else ready or not checked yet. The one rule of the card's
+ * badge and the list row's state tag.
+ */
+export function accountState(profile: ProfileView, now: number): AccountState {
+  const failing = failingUpstreamText(profile.status, profile.skippedUntil, now);
+  if (failing !== null) {
+    const text = capitalize(failingUpstreamLabel);
+    return { text, badge: capitalize(failing), title: capitalize(failing), tone: 'limited' };
+  }
+  const usedUp = profile.status === 'ok' ? usedUpWindow(profile, now) : null;
+  if (usedUp) {
+    const text = `${capitalize(windowName(usedUp.window.windowMinutes))} used up`;
+    const title = `${text} until ${formatClockTime(usedUp.until, { now })}`;
+    return { text, badge: text, title, tone: 'limited' };
+  }
+  const text = capitalize(statusLabel(profile.status, profile.statusCode));
+  const title = capitalize(
+    formatStatus(profile.status, profile.unavailableUntil, { now }, profile.statusCode),
+  );
+  return { text, badge: text, title, tone: profile.status };
+}
+
+/** How an account stands to new sessions (`sessionMarks`). */
+export interface SessionMarks {
+  /** The user made it active (not Auto). */
+  active: boolean;
+  /**
+   * New sessions go to it, and "Active" does not already say so: in Auto, or when the active
+   * account cannot take them and the pool hands them to this one.
+   */
+  newSessions: boolean;
+  /** The Active mark's tooltip: whether new sessions really go there. */
+  activeTitle: string;
+}
+
+/**
+ * Which account new sessions go to, as its card and its row mark it: the pool's answer
+ * (`pool.next`, the router's own chooser, which the banner and the tray name too), not only the
+ * user's choice, so the account in use is never a guess, in Auto least of all.
+ */
+export function sessionMarks(lab: LabState, name: string): SessionMarks {
+  const active = lab.active !== 'auto' && lab.active === name;
+  const next = lab.pool.next.profile;
+  const takes = next === name;
+  return {
+    active,
+    newSessions: takes && !active,
+    activeTitle: takes
+      ? 'New sessions go here'
+      : next
+        ? `Made active; new sessions go to ${next} while it cannot take them`
+        : 'Made active; it cannot take new sessions now',
+  };
+}
 
 /** A quota bar's colour class: what is left, so little left warns (amber at 30 %, red at 10 %). */
 export type BarTone = 'ok' | 'warn' | 'critical';

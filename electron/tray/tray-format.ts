@@ -39,21 +39,3 @@ export function formatUntil(iso: string, options: FormatOptions): string {
 export function displayName(profile: ProfileView): string {
   return profile.label ?? profile.name;
 }
-
-/**
- * The window a profile has used up and when it resets (the later of two full ones), or null: a
- * profile the router skips until then although its status still reads `ready`.
- */
-export function usedUpWindow(
-  profile: ProfileView,
-  now: number,
-): { window: QuotaWindowView; until: number } | null {
-  let found: { window: QuotaWindowView; until: number } | null = null;
-  for (const window of [profile.quota.primary, profile.quota.secondary]) {
-    if (!window || window.usedPercent < 100 || window.resetsAt === null) continue;
-    const until = Date.parse(window.resetsAt);
-    if (Number.isNaN(until) || until <= now) continue;
-    if (found === null || until > found.until) found = { window, until };
-  }
-  return found;
-}

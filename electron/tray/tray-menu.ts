@@ -18,6 +18,7 @@ import {
   windowLeft,
   statusLabel,
   unreadableFile,
+  usedUpWindow,
   windowName as longWindowName,
 } from '../../core/format.ts';
 import type { UserPreferences } from '../ipc/desktop-contract.ts';
@@ -25,7 +26,6 @@ import {
   displayName,
   formatUntil,
   quotaSummary,
-  usedUpWindow,
   windowName,
   type FormatOptions,
 } from './tray-format.ts';

@@ -4,20 +4,18 @@
  * and both quota windows as thin bars with their figure and the time left to their reset. Made
  * so 15 or 30 accounts fit a normal window without scrolling.
  */
-import type { LabState, ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
-import {
-  capitalize,
-  failingUpstreamLabel,
-  failingUpstreamText,
-  formatStatus,
-  statusLabel,
-  windowLeft,
-  windowName,
-  windowsByLength,
-} from '../../core/format.ts';
+import type { LabState, QuotaWindowView } from '../../core/service/contract.ts';
+import { windowLeft, windowName, windowsByLength } from '../../core/format.ts';
 import { Fragment } from 'react';
 import { focusWhenShown } from '../focus.ts';
-import { barTone, windowTitle } from '../format.ts';
+import {
+  accountState,
+  barTone,
+  sessionMarks,
+  windowTitle,
+  type AccountState,
+  type SessionMarks,
+} from '../format.ts';
 import { useLabStore } from '../stores/use-lab-store.ts';
 
 /** The id of a profile's full card, for the row's `aria-controls` (card keys are profile names). */
@@ -111,32 +109,16 @@ function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
 }
 
 /** The words a row shows for what its account is in, most urgent first. */
-function rowTags(
-  profile: ProfileView,
-  isActive: boolean,
-  sessions: number,
-  pins: number,
-  now: number,
-) {
+function rowTags(state: AccountState, marks: SessionMarks, sessions: number, pins: number) {
   const tags: Array<{ text: string; tone: string; title: string }> = [];
-  // Skipped by the router for failing upstream: it waits, as a limited account does.
-  const failing = failingUpstreamText(profile.status, profile.skippedUntil, now);
-  if (failing !== null) {
-    tags.push({
-      text: capitalize(failingUpstreamLabel),
-      tone: 'limited',
-      title: capitalize(failing),
-    });
-  } else if (profile.status !== 'ok') {
-    tags.push({
-      text: capitalize(statusLabel(profile.status, profile.statusCode)),
-      tone: profile.status,
-      title: capitalize(
-        formatStatus(profile.status, profile.unavailableUntil, { now }, profile.statusCode),
-      ),
-    });
+  // A ready row has no state tag (its bars say it); every other state is words.
+  if (state.tone !== 'ok') {
+    tags.push({ text: state.text, tone: state.tone, title: state.title });
   }
-  if (isActive) tags.push({ text: 'Active', tone: 'active', title: 'New sessions go here' });
+  if (marks.active) tags.push({ text: 'Active', tone: 'active', title: marks.activeTitle });
+  if (marks.newSessions) {
+    tags.push({ text: 'New sessions', tone: 'next', title: 'New sessions go here' });
+  }
   if (sessions > 0) {
     const count = `${sessions} live session${sessions === 1 ? '' : 's'}`;
     tags.push({ text: 'In use', tone: 'use', title: count });
@@ -158,20 +140,20 @@ export interface AccountListProps {
 export function AccountList({ lab, now }: AccountListProps) {
   const cardKeys = useLabStore((state) => state.cardKeys);
   const openCards = useLabStore((state) => state.openCards);
-  const isAuto = lab.active === 'auto';
   return (
     <ul className="account-list" aria-label="Accounts at a glance">
       {lab.profiles.map((profile) => {
         const key = cardKeys[profile.name] ?? profile.name;
         const open = openCards.includes(key);
-        const isActive = !isAuto && lab.active === profile.name;
+        const marks = sessionMarks(lab, profile.name);
         const sessions = lab.sessions.filter((session) => session.profile === profile.name);
         const pins = lab.pins.filter((pin) => pin.profile === profile.name);
-        const tags = rowTags(profile, isActive, sessions.length, pins.length, now);
+        const state = accountState(profile, now);
+        const tags = rowTags(state, marks, sessions.length, pins.length);
         return (
           <li
             key={key}
-            className={`account-row status-${profile.status}${isActive ? ' row-active' : ''}`}
+            className={`account-row status-${state.tone}${marks.active ? ' row-active' : ''}${marks.newSessions ? ' row-next' : ''}`}
             data-profile-row={profile.name}
           >
             <button

@@ -20,7 +20,7 @@ import { ThemeToggle } from './theme-toggle.tsx';
 import { TokenPaste } from './token-paste.tsx';
 import { isWebDashboard } from '../bridge/lab-api.ts';
 import { isTokenRefusal } from '../bridge/web-bridge.ts';
-import { fixPointer, problemFixText } from '../format.ts';
+import { fixPointer, problemFixText, sessionMarks } from '../format.ts';
 import {
   humanizeTimes,
   hasNoAccounts,
@@ -271,22 +271,26 @@ export function App() {
           )}
           {asList && <AccountList lab={lab} now={now} />}
           <div className={asList ? 'cards cards-opened' : 'cards'}>
-            {cardProfiles.map((profile) => (
-              <ProfileCard
-                key={keyOf(profile.name)}
-                profile={profile}
-                isActive={!isAuto && lab?.active === profile.name}
-                now={now}
-                {...(asList
-                  ? {
-                      opened: {
-                        id: cardIdOf(keyOf(profile.name)),
-                        onClose: () => closeCard(keyOf(profile.name), profile.name),
-                      },
-                    }
-                  : {})}
-              />
-            ))}
+            {cardProfiles.map((profile) => {
+              const marks = lab ? sessionMarks(lab, profile.name) : null;
+              return (
+                <ProfileCard
+                  key={keyOf(profile.name)}
+                  profile={profile}
+                  isActive={marks?.active ?? false}
+                  takesNewSessions={marks?.newSessions ?? false}
+                  now={now}
+                  {...(asList
+                    ? {
+                        opened: {
+                          id: cardIdOf(keyOf(profile.name)),
+                          onClose: () => closeCard(keyOf(profile.name), profile.name),
+                        },
+                      }
+                    : {})}
+                />
+              );
+            })}
           </div>
         </section>
 

@@ -126,7 +126,8 @@ export function HistoryChart({ profile, history, quota, forecast, now }: History
   const ticks = xTicks(range, start, now);
   const latest = points.at(-1) ?? history.at(-1)!;
   return (
-    <figure className="history">
+    // Named for the account: unnamed, a figure takes its caption's words (the legend).
+    <figure className="history" aria-label={`${profile} quota history`}>
       <div className="history-head">
         <span className="small muted">History</span>
         <div

@@ -5,15 +5,14 @@ import { Fragment, useRef, useState, type FormEvent, type KeyboardEvent } from '
 import type { ProfileView } from '../../core/service/contract.ts';
 import {
   capitalize,
-  failingUpstreamText,
   familyLimitParts,
   forecastSentence,
   formatResetCredits,
   humanizeTimes,
-  statusLabel,
   windowsByLength,
 } from '../../core/format.ts';
 import {
+  accountState,
   cardStatusMessage,
   formatAgo,
   formatLimitedUntil,
@@ -32,6 +31,11 @@ export interface ProfileCardProps {
   profile: ProfileView;
   /** True when this profile is the tray's choice (not Auto). */
   isActive: boolean;
+  /**
+   * True when new sessions go to this profile and "Active" does not already say so
+   * (`sessionMarks`): in Auto, or when the active profile cannot take them.
+   */
+  takesNewSessions?: boolean;
   now: number;
   /**
    * Set when the card was opened from the dense list's row (`AccountList`): the card gets this id
@@ -39,22 +43,6 @@ export interface ProfileCardProps {
    */
   opened?: { id: string; onClose(): void };
 }
-
-/**
- * "Ready", "Limited", "Needs sign-in", "Not checked yet", "Failing upstream, tried again in 40s":
- * the shared words, as a badge.
- */
-const statusText = (profile: ProfileView, now: number) =>
-  capitalize(
-    failingUpstreamText(profile.status, profile.skippedUntil, now) ??
-      statusLabel(profile.status, profile.statusCode),
-  );
-
-/** The badge's tone: a profile the router skips for failing upstream waits, as a limited one. */
-const statusTone = (profile: ProfileView, now: number) =>
-  failingUpstreamText(profile.status, profile.skippedUntil, now) === null
-    ? profile.status
-    : 'limited';
 
 /** "Weekly pace 1.2%/h: runs out Tue 18:00, before the weekly reset.", … (the shared words). */
 function forecastText(profile: ProfileView, now: number): string {
@@ -83,7 +71,10 @@ function RenameForm({ name, onClose }: RenameFormProps) {
     if (result?.ok) onClose(to);
   };
   const onKey = (event: KeyboardEvent) => {
-    if (event.key === 'Escape') onClose(null);
+    if (event.key !== 'Escape') return;
+    // Handled here: the card opened from the list must not close with the form.
+    event.preventDefault();
+    onClose(null);
   };
   return (
     <form onSubmit={(event) => void save(event)} className="rename" aria-busy={form.busy}>
@@ -129,7 +120,16 @@ function focusAfterRemoval(card: HTMLElement | null, name: string): () => void {
 }
 
 /** The card. */
-export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps) {
+export function ProfileCard({
+  profile,
+  isActive,
+  takesNewSessions = false,
+  now,
+  opened,
+}: ProfileCardProps) {
+  // "Ready", "Limited", "Weekly used up", "Failing upstream, tried again in 40s": the words the
+  // list's row says too (`accountState`).
+  const state = accountState(profile, now);
   // A card's own actions say a failure on the card, where the user clicked: the page's notice
   // at the top is out of sight from a card further down (or opened from the list).
   const makeActive = useInlineForm<HTMLButtonElement>();
@@ -138,8 +138,9 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
   const [confirmRemove, setConfirmRemove] = useState(false);
   const removal = useInlineForm<HTMLButtonElement>();
   const card = useRef<HTMLElement>(null);
-  // The card outlives a rename (keyed by account, `renames.ts`); so does the focus inside it.
-  useKeepFocusAcross(card, profile.name);
+  // The card outlives a rename (keyed by account, `renames.ts`), and a control that goes (Make
+  // active once active): focus stays inside it.
+  useKeepFocusAcross(card);
   const pinCount = useLabStore(
     (state) => state.lab?.pins.filter((pin) => pin.profile === profile.name).length ?? 0,
   );
@@ -190,6 +191,11 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
       id={opened?.id}
       // Focusable by script only: where focus lands when the card before it is removed.
       tabIndex={-1}
+      // A card opened from the list closes with Escape, as the dialog does, back to its row;
+      // an Escape the card's own forms handled (rename, the Remove confirmation) is theirs.
+      onKeyDown={(event) => {
+        if (opened && event.key === 'Escape' && !event.defaultPrevented) opened.onClose();
+      }}
     >
       <header className={renaming ? 'profile-head profile-head-renaming' : 'profile-head'}>
         <div className="profile-title">
@@ -218,11 +224,17 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
         </div>
         <div className="badges">
           {isActive && <span className="badge badge-active">Active</span>}
+          {takesNewSessions && (
+            <span className="badge badge-next" title="New sessions go here">
+              New sessions
+            </span>
+          )}
           <span
-            className={`badge badge-${statusTone(profile, now)}`}
-            aria-label={`Status: ${statusText(profile, now)}`}
+            className={`badge badge-${state.tone}`}
+            aria-label={`Status: ${state.badge}`}
+            title={state.title}
           >
-            {statusText(profile, now)}
+            {state.badge}
           </span>
           {opened && (
             <button
@@ -242,7 +254,7 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
         <p className={`status-line status-line-${profile.status}`} role="status">
           {profile.statusMessage
             ? cardStatusMessage(profile.statusMessage, signInFixes(profile), now)
-            : statusText(profile, now)}
+            : state.badge}
           {limitedFor && (
             <>
               {' '}
@@ -345,6 +357,9 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
           <button
             type="button"
             className="button"
+            // Every card has one: the account's name tells them apart out of the card's sight
+            // (a screen reader's list of buttons), after the words the button shows.
+            aria-label={`Make active: ${profile.name}`}
             {...makeActive.field}
             onClick={() =>
               void makeActive.submit((api) => api.setActive({ profile: profile.name }))
@@ -353,15 +368,14 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
             Make active
           </button>
         )}
-        {signInFixes(profile) ? (
-          <button type="button" className="button primary" onClick={signInAgain}>
-            Sign in again
-          </button>
-        ) : (
-          <button type="button" className="button ghost" onClick={signInAgain}>
-            Sign in again
-          </button>
-        )}
+        <button
+          type="button"
+          className={signInFixes(profile) ? 'button primary' : 'button ghost'}
+          aria-label={`Sign in again as ${profile.name}`}
+          onClick={signInAgain}
+        >
+          Sign in again
+        </button>
         {confirmRemove ? (
           <div
             className="confirm"
@@ -369,7 +383,9 @@ export function ProfileCard({ profile, isActive, now, opened }: ProfileCardProps
             aria-label={`Confirm removing ${profile.name}`}
             aria-busy={removal.busy}
             onKeyDown={(event) => {
-              if (event.key === 'Escape') keep();
+              if (event.key !== 'Escape') return;
+              event.preventDefault();
+              keep();
             }}
           >
             <span className="small">{removalQuestion(profile.name, pinCount, isActive)}</span>

@@ -356,10 +356,12 @@ describe.skipIf(!hasChromium)('status colours', () => {
     'weekly quota used up line': '[data-profile="limited"] .forecast-exhausted',
     'selected routing chip': '.routing .chip-on',
     'Active badge': '.badge-active',
+    'New sessions badge': '.badge-next',
     'Limited tag': '[data-profile-row="limited"] .tag-limited',
     'Needs sign-in tag': '[data-profile-row="signedout"] .tag-auth_error',
     'Not checked yet tag': '[data-profile-row="unchecked"] .tag-unknown',
     'Active tag': '.tag-active',
+    'New sessions tag': '.tag-next',
     'In use tag': '.tag-use',
     'Pinned tag': '.tag-pin',
     'reset time on a row': '[data-profile-row="ready"] .row-reset >> nth=0',
@@ -399,6 +401,7 @@ describe.skipIf(!hasChromium)('status colours', () => {
         ['cards', 'auto'],
         ['cards', 'ready'],
         ['list', 'ready'],
+        ['list', 'auto'],
       ] as const) {
         const context = await colourBrowser.newContext({ colorScheme });
         await showLabState(context, uiState(profiles, { active, ...inUse }));
