@@ -17,8 +17,11 @@ export interface CodexHome {
 }
 
 /**
- * `path` as Rust's `fs::canonicalize` gives it (realpath(3); the native variant matches it
- * exactly), or as given when it cannot be canonicalized (not there yet).
+ * `path` with its links followed (realpath(3); the native variant matches Rust's
+ * `fs::canonicalize` on macOS and Linux), or as given when it cannot be canonicalized (not there
+ * yet). On Windows Rust's form also carries the extended-length prefix (`\\?\`), which Node drops:
+ * this path is for showing and editing Codex's folder, where both name the same file; the keychain
+ * key, which hashes the exact string, takes Rust's form (`codexKeyPath` in core/profiles).
  */
 export function codexCanonicalPath(path: string): string {
   try {
