@@ -1200,6 +1200,18 @@ export class ProfileStore {
     const dir = this.#paths.stateDir;
     const removed = await removeStaleTempFiles(dir, this.#now(), staleTempFileMs);
     if (removed.length > 0) this.#logger.info({ dir, removed }, 'removed stale temp files');
+    // The registry's own, beside it in the home (written under this lock, holding no token); not
+    // the legacy auth.json's there, which the refresh lock adopts.
+    const home = this.#paths.home;
+    const registryLeftovers = await removeStaleTempFiles(
+      home,
+      this.#now(),
+      staleTempFileMs,
+      basename(this.#paths.registry),
+    );
+    if (registryLeftovers.length > 0) {
+      this.#logger.info({ dir: home, removed: registryLeftovers }, 'removed stale temp files');
+    }
     const unreadable: string[] = [];
     const records = [
       // Records set aside earlier first: one a newer version wrote is read after an upgrade.
