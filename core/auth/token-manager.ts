@@ -51,6 +51,12 @@ export interface TokenStore {
    */
   writeAuth(name: string, auth: AuthDotJson, options?: { lease?: LockLease }): Promise<void>;
   /**
+   * Keeps a refresh's rotated tokens where the next refresh finds them (`adoptUnfinishedWrite`)
+   * before they are checked and written, when the write is not atomic (the keychain's), so a
+   * process killed meanwhile loses nothing; `writeAuth` then clears them. Never throws.
+   */
+  keepRotation?(name: string, auth: AuthDotJson, replacedRefreshToken: string): Promise<void>;
+  /**
    * Puts in place tokens a killed writer left in a temporary file beside the auth file, or a
    * failed write left in the profile journal (called with the refresh lock held, before the
    * tokens are read to be refreshed); throws when such tokens replace the refresh token the
@@ -488,6 +494,8 @@ export class TokenManager {
     lease: LockLease,
   ): Promise<AuthDotJson> {
     const { store } = this.#options;
+    // First of all, before the read below (for a keychain, a round trip as long as the write).
+    await store.keepRotation?.(name, next, spent);
     try {
       const onDisk = await store.readAuth(name);
       if (onDisk.tokens?.refresh_token !== spent) {

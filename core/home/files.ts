@@ -267,14 +267,16 @@ const atomicTempName = /^(?:.+\.json|router-token)\.\d+$/;
  * Removes the temp files atomic writes left in `dir` (a process killed between writing one and
  * renaming it over `name.json`) once they are older than `olderThanMs`: the write they belonged to
  * never happened (the rename is its commit). Younger ones may be a write still in flight in
- * another process. Best effort: returns the names removed. Never used in a profile's folder or
- * the journal, where such a file may hold the only live refresh token (a refresh's answer, a
- * `recovered` record).
+ * another process. `of` limits it to one file's leftovers (the registry's, in the home, where the
+ * legacy auth.json's may hold the only live refresh token). Best effort: returns the names
+ * removed. Never used in a profile's folder or the journal, where such a file may hold the only
+ * live refresh token (a refresh's answer, a `recovered` record).
  */
 export async function removeStaleTempFiles(
   dir: string,
   now: number,
   olderThanMs: number,
+  of?: string,
 ): Promise<string[]> {
   let names: string[];
   try {
@@ -285,6 +287,12 @@ export async function removeStaleTempFiles(
   const removed: string[] = [];
   for (const name of names) {
     if (!atomicTempName.test(name)) continue;
+    if (
+      of !== undefined &&
+      !(name.startsWith(`${of}.`) && /^\d+$/.test(name.slice(of.length + 1)))
+    ) {
+      continue;
+    }
     const path = join(dir, name);
     try {
       const info = await lstat(path);

@@ -11,6 +11,7 @@ import {
   link,
   lstat,
   readdir,
+  readFile,
   realpath,
   rename as renamePath,
   rm,
@@ -556,7 +557,7 @@ export class ProfileStore {
   }
 
   async #adoptUnfinishedWriteOf(entry: ProfileEntry): Promise<boolean> {
-    if (entry.store === 'keyring' && !entry.legacy) return false;
+    if (entry.store === 'keyring' && !entry.legacy) return this.#adoptKeychainWrite(entry);
     const path = this.#authPathOf(entry);
     const folder = dirname(path);
     const prefix = `${basename(path)}.`;
@@ -597,6 +598,47 @@ export class ProfileStore {
       if (leftover !== best?.path) await unlink(leftover).catch(ignoreMissing);
     }
     return best !== undefined;
+  }
+
+  /**
+   * Puts in the keychain rotated tokens a killed process had kept in the profile's folder on
+   * their way there (`keepRotation`): only over the very refresh token they replace, and only the
+   * same account's; otherwise (the write landed, a later sign-in, another account, a broken
+   * file) the file is removed. A keychain that cannot be read or written now throws, keeping the
+   * file, so the refresh spends nothing. The caller holds the profile's refresh lock.
+   */
+  async #adoptKeychainWrite(entry: ProfileEntry): Promise<boolean> {
+    const path = join(this.#paths.profileDir(entry.name), keychainWriteFile);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return false;
+    }
+    const kept = parseKeychainWrite(path, text);
+    if (kept !== undefined) {
+      const current = await this.#readAuthOf(entry).catch((error: unknown) => {
+        if (isLabError(error) && error.code === 'not_signed_in') return undefined;
+        throw error;
+      });
+      const token = current?.tokens?.refresh_token;
+      if (
+        current !== undefined &&
+        token !== undefined &&
+        tokenDigest(token) === kept.replaces &&
+        sameAccount(identityFromAuth(kept.auth), identityFromAuth(current))
+      ) {
+        await this.#writeAuthOf(entry, kept.auth);
+        await unlink(path).catch(ignoreMissing);
+        this.#logger.warn(
+          { profile: entry.name },
+          'adopted refreshed tokens a stopped process had not yet written to the keychain',
+        );
+        return true;
+      }
+    }
+    await unlink(path).catch(ignoreMissing);
+    return false;
   }
 
   /** The profile's auth.json path (for the legacy profile, the home's own auth.json). */
@@ -648,7 +690,36 @@ export class ProfileStore {
   }
 
   /**
+   * Keeps a refresh's rotated tokens for a keychain profile in a private file in its folder
+   * (0600), before anything else is done with them; `writeAuth` removes it once the keychain
+   * holds them. A keychain write is no atomic rename, and it and the read before it are D-Bus
+   * round trips, far longer than a file's write and fsync: a process killed meanwhile would leave
+   * the keychain holding the spent refresh token and the live one nowhere. The next refresh puts
+   * such tokens in place (`adoptUnfinishedWrite`), as it does a file's leftover. The caller holds
+   * the profile's refresh lock. A file profile needs none (its atomic write is its own), and a
+   * file that cannot be written is logged and costs the refresh nothing.
+   */
+  async keepRotation(name: string, auth: AuthDotJson, replacedRefreshToken: string): Promise<void> {
+    try {
+      const entry = await this.getProfile(name);
+      if (entry.store !== 'keyring' || entry.legacy) return;
+      const dir = this.#paths.profileDir(entry.name);
+      await ensurePrivateDirectory(dir);
+      await writeJsonFile(join(dir, keychainWriteFile), {
+        replaces: tokenDigest(replacedRefreshToken),
+        auth: normalizeAuth(auth),
+      });
+    } catch (error) {
+      this.#logger.warn(
+        { profile: name, code: isLabError(error) ? error.code : 'unknown' },
+        'could not keep the refreshed tokens beside the keychain while they are written to it',
+      );
+    }
+  }
+
+  /**
    * Replaces one profile's tokens atomically (0600 file or keychain); no other profile changes.
+   * Once the keychain holds them, tokens kept on their way there (`keepRotation`) are removed.
    * `lease` is the refresh lock the write is made under: a write kept waiting by another program
    * holding the file open (Windows) stops once that lock is lost.
    */
@@ -657,7 +728,13 @@ export class ProfileStore {
     auth: AuthDotJson,
     options: { lease?: LockLease } = {},
   ): Promise<void> {
-    await this.#writeAuthOf(await this.getProfile(name), auth, options);
+    const entry = await this.getProfile(name);
+    await this.#writeAuthOf(entry, auth, options);
+    if (entry.store === 'keyring' && !entry.legacy) {
+      await unlink(join(this.#paths.profileDir(entry.name), keychainWriteFile)).catch(
+        ignoreMissing,
+      );
+    }
   }
 
   /**
@@ -1172,6 +1249,18 @@ export class ProfileStore {
     const dir = this.#paths.stateDir;
     const removed = await removeStaleTempFiles(dir, this.#now(), staleTempFileMs);
     if (removed.length > 0) this.#logger.info({ dir, removed }, 'removed stale temp files');
+    // The registry's own, beside it in the home (written under this lock, holding no token); not
+    // the legacy auth.json's there, which the refresh lock adopts.
+    const home = this.#paths.home;
+    const registryLeftovers = await removeStaleTempFiles(
+      home,
+      this.#now(),
+      staleTempFileMs,
+      basename(this.#paths.registry),
+    );
+    if (registryLeftovers.length > 0) {
+      this.#logger.info({ dir: home, removed: registryLeftovers }, 'removed stale temp files');
+    }
     const unreadable: string[] = [];
     const records = [
       // Records set aside earlier first: one a newer version wrote is read after an upgrade.
@@ -2496,6 +2585,26 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The file in a keychain profile's folder that holds a refresh's rotated tokens while they are
+ * written to the keychain (`ProfileStore.keepRotation`).
+ */
+const keychainWriteFile = 'keychain-write.json';
+
+/** A `keychain-write.json`'s tokens and the digest of the refresh token they replace. */
+function parseKeychainWrite(
+  path: string,
+  text: string,
+): { replaces: string; auth: AuthDotJson } | undefined {
+  try {
+    const value = JSON.parse(text) as { replaces?: unknown; auth?: unknown };
+    if (typeof value.replaces !== 'string') return undefined;
+    return { replaces: value.replaces, auth: parseAuthText(path, JSON.stringify(value.auth)) };
+  } catch {
+    return undefined;
   }
 }
 

@@ -375,11 +375,16 @@ export class RemoteLab implements LabApi {
       };
     } catch {
       // Said without a command: the command line adds how to check and retry, the desktop app
-      // its own way (each surface its fix).
+      // its own way (each surface its fix). Only a change is said to be all or nothing: a read
+      // (the usage) changes nothing to be unsure of.
+      const allOrNothing =
+        operationWords[operation].change === undefined
+          ? ''
+          : '; it applies a change fully or not at all';
       return {
         ok: false,
         code: 'router_unavailable',
-        message: `The router at ${this.url} stopped answering ${describeOperation(operation, input)}; it applies a change fully or not at all.`,
+        message: `The router at ${this.url} stopped answering ${describeOperation(operation, input)}${allOrNothing}.`,
       };
     } finally {
       this.#pending.delete(waiting);

@@ -497,6 +497,50 @@ describe('a keychain profile whose keychain fails while the issuer answers', () 
   });
 });
 
+describe('a keychain profile whose refresh is killed while its keychain write is under way', () => {
+  it('the next refresh puts the rotated tokens in place instead of spending the dead token', async () => {
+    // A keychain whose writes can be left hanging: a process killed mid-write never stores them.
+    class DyingKeyring extends MemoryKeyring {
+      dying = false;
+      reached = () => {};
+      readonly writing = new Promise<void>((resolve) => (this.reached = resolve));
+      override async set(account: string, value: string): Promise<void> {
+        if (!this.dying) return super.set(account, value);
+        this.reached();
+        await new Promise(() => {});
+      }
+    }
+    const keyring = new DyingKeyring();
+    const vault = new ProfileStore({ paths: home.paths, keyring, logger });
+    await vault.saveSignIn({
+      auth: issueAuthDotJson(fake, 'alice@example.com') as AuthDotJson,
+      requestedName: 'alice',
+      store: 'keyring',
+    });
+    const before = await vault.readAuth('alice');
+    keyring.dying = true;
+    void manager(vault).refreshAfterUnauthorized('alice', before.tokens!.access_token);
+    await keyring.writing;
+    // The process is dead: the issuer spent the token the keychain still holds, and the next
+    // process finds the dead holder's lock gone.
+    expect(refreshTokenIsValid(fake, before.tokens!.refresh_token)).toBe(false);
+    await rm(join(home.paths.locksDir, 'refresh-alice.lock'), { recursive: true, force: true });
+    keyring.dying = false;
+
+    const next = new ProfileStore({ paths: home.paths, keyring, logger });
+    const credentials = await manager(next).refreshAfterUnauthorized(
+      'alice',
+      before.tokens!.access_token,
+    );
+    const now = await next.readAuth('alice');
+    expect(credentials.accessToken).toBe(now.tokens!.access_token);
+    expect(refreshTokenIsValid(fake, now.tokens!.refresh_token)).toBe(true);
+    expect((await health.get('alice', Date.now())).status).not.toBe('auth_error');
+    expect(await readdir(home.paths.profileDir('alice'))).toEqual([]);
+    expect(logger.lines.join('\n')).not.toContain(now.tokens!.refresh_token);
+  });
+});
+
 describe('a lock lost to a paused holder', () => {
   it('never overwrites tokens another process wrote meanwhile', async () => {
     const alice = await store.readAuth('alice');

@@ -327,7 +327,7 @@ describe('ProfileStore', () => {
     expect(error.message).toContain(paths.registry);
   });
 
-  it('removes what killed atomic writes left in the state folder, once old, and never a journal record’s or a profile folder’s', async () => {
+  it('removes what killed atomic writes left in the state folder and of the registry, once old, and never a journal record’s, the legacy auth file’s or a profile folder’s', async () => {
     await store.saveSignIn({ auth: makeAuth(alice), requestedName: 'alice' });
     const old = new Date(now - 11 * 60_000);
     const young = new Date(now - 60_000);
@@ -338,6 +338,11 @@ describe('ProfileStore', () => {
       [join(paths.stateDir, 'health.json.42'), young],
       [join(paths.stateDir, 'router.log.1'), old],
       [`${paths.profileAuth('alice')}.777`, old],
+      // Beside the registry: its own leftover holds no token; the legacy auth file's may hold
+      // the only live one (adopted under its refresh lock), and another file is not ours.
+      [`${paths.registry}.1979`, old],
+      [`${paths.legacyAuth}.1980`, old],
+      [join(paths.home, 'notes.json.1'), old],
     ];
     for (const [path, at] of planted) {
       await mkdir(join(path, '..'), { recursive: true });
@@ -355,8 +360,9 @@ describe('ProfileStore', () => {
     );
     // The old leftovers of state files are gone; a journal record's (a `recovered` record's may
     // hold the only copy of a rotated refresh token), a young one (a write perhaps under way), a
-    // log and a profile folder's stay.
-    expect(left).toEqual([true, false, false, true, true, true]);
+    // log and a profile folder's stay; so do the legacy auth file's and a stranger's beside the
+    // registry, whose own goes.
+    expect(left).toEqual([true, false, false, true, true, true, false, true, true]);
   });
 
   it('reads and writes a listed profile’s tokens where the last good listing said once the registry stops parsing, and refuses registry changes', async () => {

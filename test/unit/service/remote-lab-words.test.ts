@@ -44,6 +44,22 @@ describe('the sentence of a router that stopped answering', () => {
     });
   });
 
+  it.each([
+    ['refreshUsage', { profile: null }, 'while reading the usage of every profile'],
+    ['refreshUsage', { profile: 'work' }, 'while reading the usage of work'],
+  ] as const)(
+    '%s, which changes nothing, says %j without calling it a change',
+    async (operation, input, words) => {
+      const lab = await brokenRouter('cut');
+      const result = await (lab[operation] as (input: unknown) => Promise<{ ok: boolean }>)(input);
+      expect(result).toEqual({
+        ok: false,
+        code: 'router_unavailable',
+        message: `The router at ${lab.url} stopped answering ${words}.`,
+      });
+    },
+  );
+
   it('names the operation in the user words when the answer is no result', async () => {
     const lab = await brokenRouter('garbage');
     const result = await lab.renameProfile({ from: 'work', to: 'research' });
