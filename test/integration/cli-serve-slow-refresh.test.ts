@@ -71,7 +71,10 @@ describe('a profile change during a slow token refresh in serve', () => {
       const release = setTimeout(() => hold.release(), slowRefreshMs);
       try {
         const run = await runCodexLab(args, { home, env, timeoutMs: 80_000 });
-        expect(run.stderr).toBe('');
+        // The wait is said once, as without a router: whose refresh it waits for.
+        expect(run.stderr).toMatch(
+          /^codex-lab: Waiting for Codex Lab process \d+, which holds profile alpha's token refresh [^\n]*\n$/,
+        );
         expect(run.stdout).toContain(said);
         expect(run.code).toBe(0);
       } finally {
