@@ -533,13 +533,90 @@ export function poolLeftParts(pool: PoolHeadroomShape): {
 
 /**
  * `resets 14:05` (`resets Tue 14:05` 20 hours away or more): a window's reset as a local clock
- * time, beside its countdown (a quota bar's title) or instead of it (`formatWindowLeftAt`). Null
+ * time, beside its countdown (a quota bar, `resetMomentText`) or instead of it (`formatWindowLeftAt`). Null
  * when the reset is not known or is under a second away or past.
  */
 export function resetClockText(resetsAt: string | null, options: ClockOptions): string | null {
   const at = resetsAt === null ? Number.NaN : Date.parse(resetsAt);
   if (Number.isNaN(at) || at - options.now < second) return null;
   return `resets ${formatClockTime(at, options)}`;
+}
+
+/**
+ * `resets 14:05 (in 2h 59m)` (`resets Tue 09:00 (in 3d 4h)` further away): a window's reset as its
+ * clock time and its countdown together, for a surface that shows or speaks both (a quota bar),
+ * so the time is in its words rather than in a hover title. `resetText` when the reset is not
+ * known, under a second away or past.
+ */
+export function resetMomentText(resetsAt: string | null, options: ClockOptions): string {
+  const clock = resetClockText(resetsAt, options);
+  if (clock === null || resetsAt === null) return resetText(resetsAt, options.now);
+  return `${clock} (${formatIn(Date.parse(resetsAt) - options.now)})`;
+}
+
+/** Why an account's quota figures are its last reading rather than live (`quotaNotLive`). */
+export interface NotLiveQuota {
+  /** The state that stops the reading, first in every wording: `needs sign-in`, … */
+  reason: string;
+  /** When the figures were read, Unix milliseconds, or null when never. */
+  readAt: number | null;
+}
+
+/**
+ * The one rule of quota figures that are not live: an account that needs a new sign-in, whose
+ * auth file cannot be read or whose keychain is unavailable is not read any more, so its figures
+ * are its last reading, which no longer follows its use and does not make it usable. Every
+ * surface (the card's bars, the list's rows, the tray) shows them muted, as last known, with the
+ * reason first (`notLiveText`). Null while the figures are live.
+ */
+export function quotaNotLive(profile: {
+  status: StatusName;
+  statusCode?: string | null | undefined;
+  quota: { updatedAt: string | null };
+}): NotLiveQuota | null {
+  if (profile.status !== 'auth_error') return null;
+  const readAt =
+    profile.quota.updatedAt === null ? Number.NaN : Date.parse(profile.quota.updatedAt);
+  return {
+    reason: statusLabel(profile.status, profile.statusCode),
+    readAt: Number.isNaN(readAt) ? null : readAt,
+  };
+}
+
+/**
+ * `as of 2h ago` (`clock`: `as of 14:05`, for a surface not redrawn by a clock, the tray): the age
+ * of figures that are not live (`quotaNotLive`), alone where they are already shown as not live
+ * (a list row's grey bars beside its state).
+ */
+export function asOfText(
+  notLive: NotLiveQuota,
+  options: ClockOptions,
+  form: 'ago' | 'clock' = 'ago',
+): string {
+  if (notLive.readAt === null) return 'when unknown';
+  const when =
+    form === 'clock'
+      ? formatClockTime(notLive.readAt, options)
+      : formatAgo(Math.max(0, options.now - notLive.readAt));
+  return `as of ${when}`;
+}
+
+/** `last known, as of 2h ago` (`asOfText`): figures that are not live, and their age. */
+export function lastKnownText(
+  notLive: NotLiveQuota,
+  options: ClockOptions,
+  form: 'ago' | 'clock' = 'ago',
+): string {
+  return `last known, ${asOfText(notLive, options, form)}`;
+}
+
+/** `needs sign-in — last known, as of 2h ago`: figures that are not live, reason first. */
+export function notLiveText(
+  notLive: NotLiveQuota,
+  options: ClockOptions,
+  form: 'ago' | 'clock' = 'ago',
+): string {
+  return `${notLive.reason} — ${lastKnownText(notLive, options, form)}`;
 }
 
 /**

@@ -13,11 +13,15 @@ import {
   formatLogStamp,
   formatStatus,
   humanizeTimes,
+  notLiveText,
+  resetMomentText,
   statusLabel,
+  windowLeft,
   unreadableFile,
   usedUpWindow,
   windowName,
   withoutSentenceEnd,
+  type NotLiveQuota,
 } from '../core/format.ts';
 import type {
   FailureFix,
@@ -28,6 +32,7 @@ import type {
 
 export {
   formatCount,
+  quotaNotLive,
   formatDuration,
   formatLatency,
   sessionLabel,
@@ -114,6 +119,45 @@ export type BarTone = 'ok' | 'warn' | 'critical';
  */
 export function barTone(left: number): BarTone {
   return left <= 10 ? 'critical' : left <= 30 ? 'warn' : 'ok';
+}
+
+/** A bar's words for one window (`barWords`). */
+export interface BarWords {
+  /** `resets 14:05 (in 2h 59m)`: the reset as its clock time and countdown, shown beside the figure. */
+  reset: string;
+  /**
+   * What a screen reader hears as the bar's value: `63% left, resets 14:05 (in 2h 59m)`, after
+   * the reason and age of figures that are not live (`needs sign-in — last known, as of 2h ago:
+   * 90% left, …`), `not known yet`.
+   */
+  spoken: string;
+  /** `Needs sign-in — last known, as of 2h ago` for figures that are not live, else null. */
+  lastKnown: string | null;
+}
+
+/**
+ * The words of a quota bar (the card's and the list row's alike): what is left, when the window
+ * resets as a clock time with its countdown (in the bar's words, not only a hover title), and,
+ * for an account whose figures are not live (`quotaNotLive`), the reason and their age first.
+ */
+export function barWords(
+  window: QuotaWindowView | null,
+  now: number,
+  notLive: NotLiveQuota | null,
+): BarWords {
+  const parts = windowLeft(window, now);
+  const reset = parts.left === null ? '' : resetMomentText(window?.resetsAt ?? null, { now });
+  const live = parts.left === null ? parts.text : `${parts.amount}, ${reset}`;
+  return {
+    reset,
+    spoken: notLive === null ? live : `${notLiveText(notLive, { now })}: ${live}`,
+    lastKnown: notLive === null ? null : lastKnownLine(notLive, now),
+  };
+}
+
+/** `Needs sign-in — last known, as of 2h ago`: the line over a card's bars that are not live. */
+export function lastKnownLine(notLive: NotLiveQuota, now: number): string {
+  return capitalize(notLiveText(notLive, { now }));
 }
 
 /** "just now", "5m ago", "3h 5m ago", "never". */

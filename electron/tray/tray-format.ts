@@ -2,7 +2,12 @@
  * The tray's and the notifications' labels, built on the shared formatting module
  * (`core/format.ts`) so they read as the CLI and the dashboard do.
  */
-import { formatClockTime, windowLeft, windowName as sharedWindowName } from '../../core/format.ts';
+import {
+  formatClockTime,
+  quotaNotLive,
+  windowLeft,
+  windowName as sharedWindowName,
+} from '../../core/format.ts';
 import type { ProfileView, QuotaWindowView } from '../../core/service/contract.ts';
 
 /** Formatting options: a fixed time zone makes the output deterministic in tests. */
@@ -19,10 +24,12 @@ export function windowName(window: QuotaWindowView): string {
 }
 
 /**
- * "5h 88% · wk 60% left", or "" when no window is known yet: what each window has left, in the
- * words every surface uses (`windowLeft`; a window past its reset counts as unused).
+ * "5h 88% · wk 60% left", or "" when no window is known yet or the figures are not live
+ * (`quotaNotLive`: a headline figure would claim a usable account): what each window has left,
+ * in the words every surface uses (`windowLeft`; a window past its reset counts as unused).
  */
 export function quotaSummary(profile: ProfileView, now: number): string {
+  if (quotaNotLive(profile) !== null) return '';
   const parts: string[] = [];
   for (const window of [profile.quota.primary, profile.quota.secondary]) {
     if (window) parts.push(`${windowName(window)} ${windowLeft(window, now).figure}`);

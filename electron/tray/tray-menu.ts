@@ -12,9 +12,11 @@ import {
   formatClockTime,
   formatWindowLeftAt,
   hasNoAccounts,
+  lastKnownText,
   noAccountsLabel,
   poolLeftParts,
   quotaAmountText,
+  quotaNotLive,
   windowLeft,
   statusLabel,
   unreadableFile,
@@ -219,13 +221,20 @@ function profileState(profile: ProfileView, options: TrayMenuOptions): string {
  */
 export function profileToolTip(profile: ProfileView, options: TrayMenuOptions): string {
   const who = profile.label ? `${profile.label} (${profile.name})` : profile.name;
+  // Figures that are not live are said as last known, with when they were read (a clock time:
+  // the menu is not redrawn as an age grows), after the state that stops the reading.
+  const notLive = quotaNotLive(profile);
   const windows = [profile.quota.primary, profile.quota.secondary]
     .filter((window) => window !== null)
     .map(
       (window) =>
         `${capitalize(longWindowName(window.windowMinutes))} ${formatWindowLeftAt(window, options)}`,
     );
-  const lines = [`${who} — ${profileState(profile, options)}`, ...windows];
+  const lastKnown =
+    notLive && windows.length > 0
+      ? [`${capitalize(lastKnownText(notLive, options, 'clock'))}:`]
+      : [];
+  const lines = [`${who} — ${profileState(profile, options)}`, ...lastKnown, ...windows];
   if (profile.status === 'auth_error') {
     lines.push(
       unreadableFile(profile.statusCode)

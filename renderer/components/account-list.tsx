@@ -5,12 +5,21 @@
  * so 15 or 30 accounts fit a normal window without scrolling.
  */
 import type { LabState, QuotaWindowView } from '../../core/service/contract.ts';
-import { windowLeft, windowName, windowsByLength } from '../../core/format.ts';
+import {
+  asOfText,
+  windowLeft,
+  windowName,
+  windowsByLength,
+  type NotLiveQuota,
+} from '../../core/format.ts';
 import { Fragment } from 'react';
 import { focusWhenShown } from '../focus.ts';
 import {
   accountState,
   barTone,
+  barWords,
+  lastKnownLine,
+  quotaNotLive,
   sessionMarks,
   windowTitle,
   type AccountState,
@@ -51,14 +60,17 @@ interface WindowCellProps {
   window: QuotaWindowView | null;
   fallbackTitle: string;
   now: number;
+  /** Set when the account's figures are its last reading, not live (`quotaNotLive`). */
+  notLive: NotLiveQuota | null;
 }
 
 /**
  * One window in a row: "5h", a thin bar of what is left, "63%" ("used up" in place of the bar and
  * figure once the window is), "2h 59m" (to its reset). The bar carries the card's own accessible
- * name and value, so a screen reader hears what the card's bar says.
+ * name and value (`barWords`: the reset's clock time too), so a screen reader hears what the
+ * card's bar says. Figures that are not live are grey and muted, and say so first.
  */
-function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
+function WindowCell({ profile, window, fallbackTitle, now, notLive }: WindowCellProps) {
   const title = windowTitle(window, fallbackTitle);
   const short = window?.windowMinutes
     ? windowName(window.windowMinutes, 'short')
@@ -76,31 +88,38 @@ function WindowCell({ profile, window, fallbackTitle, now }: WindowCellProps) {
       </span>
     );
   }
+  const words = barWords(window, now, notLive);
+  const stale = words.lastKnown !== null;
   return (
-    <span className="row-window" title={`${title}: ${parts.text}`}>
+    <span
+      className={stale ? 'row-window row-window-stale' : 'row-window'}
+      title={`${title}: ${words.spoken}`}
+    >
       <span className="row-window-name">{short}</span>
       {/* A used-up window's bar is empty: its words ("used up") take the bar's and the figure's
           room, as wide as the figure's column is not. */}
       <span
         className={parts.exhausted ? 'mini-bar bar-used-up' : 'mini-bar'}
         role="progressbar"
-        aria-label={`${profile} ${title} quota left`}
+        aria-label={`${profile} ${title} window`}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={parts.left}
-        aria-valuetext={parts.text}
+        aria-valuetext={words.spoken}
       >
         {parts.exhausted ? (
           parts.figure
         ) : (
           // React sets style through the CSSOM, which the CSP allows (no inline style attribute).
           <span
-            className={`bar-fill bar-${barTone(parts.left)}`}
+            className={`bar-fill bar-${stale ? 'stale' : barTone(parts.left)}`}
             style={{ width: `${parts.left}%` }}
           />
         )}
       </span>
-      {!parts.exhausted && <strong className="row-percent">{parts.figure}</strong>}
+      {!parts.exhausted && (
+        <strong className={stale ? 'row-percent muted' : 'row-percent'}>{parts.figure}</strong>
+      )}
       <span className="row-reset muted" aria-hidden="true">
         {parts.countdown}
       </span>
@@ -150,6 +169,7 @@ export function AccountList({ lab, now }: AccountListProps) {
         const pins = lab.pins.filter((pin) => pin.profile === profile.name);
         const state = accountState(profile, now);
         const tags = rowTags(state, marks, sessions.length, pins.length);
+        const notLive = quotaNotLive(profile);
         return (
           <li
             key={key}
@@ -158,7 +178,9 @@ export function AccountList({ lab, now }: AccountListProps) {
           >
             <button
               type="button"
-              className="row-name"
+              // A row with no state tag gives its name the tag's room too: a long name is cut
+              // only where the row has none.
+              className={tags.length > 0 ? 'row-name' : 'row-name row-name-wide'}
               aria-expanded={open}
               aria-controls={open ? cardIdOf(key) : undefined}
               title={`${profile.name}${profile.email ? ` · ${profile.email}` : ''}: ${open ? 'close' : 'open'} its card`}
@@ -167,31 +189,48 @@ export function AccountList({ lab, now }: AccountListProps) {
               <span className="row-caret" aria-hidden="true">
                 {open ? '▾' : '▸'}
               </span>
-              <span className="row-title">{profile.name}</span>
+              <span className="row-label">
+                <span className="row-title">{profile.name}</span>
+                {/* The age of figures that are not live, under the name: its grey bars and its
+                    state's tag say they are not. A screen reader hears it whole with each bar. */}
+                {notLive && (
+                  <span
+                    className="row-age muted"
+                    title={lastKnownLine(notLive, now)}
+                    aria-hidden="true"
+                  >
+                    {asOfText(notLive, { now })}
+                  </span>
+                )}
+              </span>
             </button>
-            <span className="row-tags">
-              {tags.map((tag) => (
-                <span key={tag.text} className={`tag tag-${tag.tone}`} title={tag.title}>
-                  {tag.text.split(' ').map((word, index) => (
-                    <Fragment key={index}>
-                      {index > 0 && ' '}
-                      <span className="tag-word">{word}</span>
-                    </Fragment>
-                  ))}
-                </span>
-              ))}
-            </span>
+            {tags.length > 0 && (
+              <span className="row-tags">
+                {tags.map((tag) => (
+                  <span key={tag.text} className={`tag tag-${tag.tone}`} title={tag.title}>
+                    {tag.text.split(' ').map((word, index) => (
+                      <Fragment key={index}>
+                        {index > 0 && ' '}
+                        <span className="tag-word">{word}</span>
+                      </Fragment>
+                    ))}
+                  </span>
+                ))}
+              </span>
+            )}
             <WindowCell
               profile={profile.name}
               window={windowsByLength(profile.quota).fiveHour}
               fallbackTitle="5-hour"
               now={now}
+              notLive={notLive}
             />
             <WindowCell
               profile={profile.name}
               window={windowsByLength(profile.quota).weekly}
               fallbackTitle="Weekly"
               now={now}
+              notLive={notLive}
             />
           </li>
         );

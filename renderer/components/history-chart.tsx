@@ -38,17 +38,20 @@ const plotHeight = height - top - bottom;
 /** Most point markers drawn per series (a week holds about 2 000 points). */
 const maxMarkers = 120;
 
-/** The chart with its range switch, or a short note when nothing is known yet. */
+/** The chart with its range switch, or a short note while fewer than two readings are known. */
 export function HistoryChart({ profile, history, quota, forecast, now }: HistoryChartProps) {
   const [range, setRange] = useState<Range>('day');
-  if (history.length === 0) {
+  if (history.length < 2) {
     // A read that reported no window has nothing to chart: say that, not "not read yet", beside
-    // the card's "Updated just now".
+    // the card's "Updated just now". One reading is a point, not a history: drawn, it was a lone
+    // line through "now" that read as data.
     return (
       <p className="muted small history-empty">
-        {quota.updatedAt === null
-          ? 'History appears after the first quota read.'
-          : 'The quota reads so far reported no window: nothing to chart yet.'}
+        {history.length === 1
+          ? 'History starts with the next reading.'
+          : quota.updatedAt === null
+            ? 'History appears after the first quota read.'
+            : 'The quota reads so far reported no window: nothing to chart yet.'}
       </p>
     );
   }

@@ -17,6 +17,8 @@ import {
   formatAgo,
   formatLimitedUntil,
   formatAt,
+  lastKnownLine,
+  quotaNotLive,
   removalQuestion,
   signInFixes,
 } from '../format.ts';
@@ -130,6 +132,8 @@ export function ProfileCard({
   // "Ready", "Limited", "Weekly used up", "Failing upstream, tried again in 40s": the words the
   // list's row says too (`accountState`).
   const state = accountState(profile, now);
+  // An account that cannot be read keeps its last figures: shown as last known, reason first.
+  const notLive = quotaNotLive(profile);
   // A card's own actions say a failure on the card, where the user clicked: the page's notice
   // at the top is out of sight from a card further down (or opened from the list).
   const makeActive = useInlineForm<HTMLButtonElement>();
@@ -265,19 +269,29 @@ export function ProfileCard({
       )}
 
       <div className="quotas">
+        {notLive && (
+          <p className="small quota-last-known" data-testid="last-known">
+            {lastKnownLine(notLive, now)}
+          </p>
+        )}
         <QuotaBar
           profile={profile.name}
           window={windowsByLength(profile.quota).fiveHour}
           fallbackTitle="5-hour"
           now={now}
+          notLive={notLive}
         />
         <QuotaBar
           profile={profile.name}
           window={windowsByLength(profile.quota).weekly}
           fallbackTitle="Weekly"
           now={now}
+          notLive={notLive}
         />
-        <p className="small muted">Updated {formatAgo(profile.quota.updatedAt, now)}</p>
+        {/* The last-known line above already says when the figures were read. */}
+        {!notLive && (
+          <p className="small muted">Updated {formatAgo(profile.quota.updatedAt, now)}</p>
+        )}
         <p
           className={`small forecast forecast-${profile.forecast?.outlook ?? 'unknown'}`}
           data-testid="forecast"

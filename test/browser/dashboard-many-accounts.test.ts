@@ -82,7 +82,7 @@ function isInView(locator: Locator): Promise<boolean> {
 }
 
 const bar = (page: Page, name: string, window: '5-hour' | 'Weekly') =>
-  page.getByRole('progressbar', { name: `${name} ${window} quota left`, exact: true });
+  page.getByRole('progressbar', { name: `${name} ${window} window`, exact: true });
 const row = (page: Page, name: string) => page.locator(`li[data-profile-row="${name}"]`);
 
 /** The names whose row or either bar is not wholly inside the window, as the page is now. */
@@ -308,9 +308,9 @@ describe.skipIf(!hasChromium)('many accounts at a glance', () => {
           left: box(each).left,
           right: box(each).right,
           nameWidth: box(each.querySelector('.row-name')!).width,
-          tagsRight: box(each.querySelector('.row-tags')!).right,
+          tagged: each.querySelector('.row-tags') !== null,
           tagsContentRight: Math.max(
-            box(each.querySelector('.row-tags')!).right,
+            box(each.querySelector('.row-tags') ?? each.querySelector('.row-name')!).right,
             ...[...each.querySelectorAll('.tag')].map((tag) => box(tag).right),
           ),
           fiveHour: box(windows[0]!).left,
@@ -337,10 +337,14 @@ describe.skipIf(!hasChromium)('many accounts at a glance', () => {
       expect(box.end, box.name).toBeLessThanOrEqual(box.right + 0.5);
       expect(box.tagsContentRight, box.name).toBeLessThanOrEqual(box.fiveHour + 0.5);
     }
-    // A name has as much room on a row with a long state as on any other.
-    const widths = boxes.map((box) => box.nameWidth);
+    // A name has as much room on a row with a long state as on any other with a state; a row
+    // with none gives its name the state's column too.
+    const widths = boxes.filter((box) => box.tagged).map((box) => box.nameWidth);
     expect(Math.max(...widths) - Math.min(...widths)).toBeLessThan(1);
     expect(Math.min(...widths)).toBeGreaterThanOrEqual(80);
+    const untagged = boxes.filter((box) => !box.tagged).map((box) => box.nameWidth);
+    expect(untagged.length).toBeGreaterThan(0);
+    for (const width of untagged) expect(width).toBeGreaterThan(Math.max(...widths) + 90);
     expect(await row(page, 'research').textContent()).toMatch(/Auth file unreadable/);
     expect(await row(page, 'client-acme-long-project-name').textContent()).toMatch(/Needs sign-in/);
     // A used-up window is "used up" here, as on the card and in `codex-lab usage`, not "0%".
@@ -348,7 +352,7 @@ describe.skipIf(!hasChromium)('many accounts at a glance', () => {
     expect(await usedUp.textContent()).toMatch(/5h\s*used up/);
     expect(await usedUp.textContent()).not.toMatch(/\b0%/);
     expect(await bar(page, 'backup-1', '5-hour').getAttribute('aria-valuetext')).toMatch(
-      /^used up, resets in \d+m$/,
+      /^used up, resets \d\d:\d\d \(in \d+m\)$/,
     );
     await page.context().close();
   });

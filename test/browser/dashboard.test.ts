@@ -87,9 +87,10 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
     await signIn('alice@example.com');
     const card = page.getByRole('article', { name: 'Profile alice' });
     await card.waitFor();
-    // The usage read right after sign-in: quota and the chart's first point, without a Refresh.
-    // (the background poll is 20 s after start: 5 s here proves it is the read after sign-in)
-    await card.getByTestId('history-point').first().waitFor({ timeout: 5_000 });
+    // The usage read right after sign-in: quota and the history's first reading, without a
+    // Refresh (the background poll is 20 s after start: 5 s here proves it is the read after
+    // sign-in). One reading is not yet a chart: the card says when it starts.
+    await card.getByText('History starts with the next reading.').waitFor({ timeout: 5_000 });
     // The fake's 5-hour window is 12 % used: the card says what is left.
     expect(await card.getByTestId('quota-value').first().textContent()).toBe('88% left');
   });
@@ -121,11 +122,13 @@ describe.skipIf(!hasChromium)('web dashboard against codex-lab serve', () => {
   it('shows quota bars of what is left that match the fake upstream', async () => {
     await page.getByRole('button', { name: 'Refresh quota' }).click();
     // The fake reports 12 % and 40 % used: the bars hold what is left.
-    const fiveHour = page.getByRole('progressbar', { name: 'work 5-hour quota left' });
-    const weekly = page.getByRole('progressbar', { name: 'work Weekly quota left' });
+    const fiveHour = page.getByRole('progressbar', { name: 'work 5-hour window' });
+    const weekly = page.getByRole('progressbar', { name: 'work Weekly window' });
     await expect.poll(() => fiveHour.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('88');
     await expect.poll(() => weekly.getAttribute('aria-valuenow')).toBe('60');
-    expect(await fiveHour.getAttribute('aria-valuetext')).toMatch(/^88% left, resets in \dh/);
+    expect(await fiveHour.getAttribute('aria-valuetext')).toMatch(
+      /^88% left, resets \d\d:\d\d \(in \dh/,
+    );
   });
 
   it('shows a session with its profile after a request through the router', async () => {

@@ -17,7 +17,11 @@ import {
   formatWindowLeft,
   formatWindowLeftAt,
   hasNoAccounts,
+  lastKnownText,
+  notLiveText,
+  quotaNotLive,
   resetClockText,
+  resetMomentText,
   statusLabel,
   windowName,
   poolForecastSentence,
@@ -162,6 +166,37 @@ describe('a window with its reset as a clock time (a surface that does not tick)
     expect(resetClockText('2030-01-04T09:00:00Z', utc)).toBe('resets Fri 09:00');
     expect(resetClockText('2030-01-01T11:00:00Z', utc)).toBeNull();
     expect(resetClockText(null, utc)).toBeNull();
+  });
+
+  it('words the reset as its clock time and countdown for a quota bar, else as `resetText`', () => {
+    expect(resetMomentText('2030-01-01T14:59:00Z', utc)).toBe('resets 14:59 (in 2h 59m)');
+    expect(resetMomentText('2030-01-04T09:00:00Z', utc)).toBe('resets Fri 09:00 (in 2d 21h)');
+    expect(resetMomentText('2030-01-01T11:00:00Z', utc)).toBe('reset since last read');
+    expect(resetMomentText(null, utc)).toBe('reset time unknown');
+  });
+});
+
+describe('quotaNotLive: the one rule of figures that are not live', () => {
+  const quota = { updatedAt: '2030-01-01T10:00:00Z' };
+  it('holds for an account that cannot be read, with its reason and the age of its reading', () => {
+    const signIn = quotaNotLive({ status: 'auth_error', quota })!;
+    expect(notLiveText(signIn, utc)).toBe('needs sign-in — last known, as of 2h ago');
+    expect(lastKnownText(signIn, utc, 'clock')).toBe('last known, as of 10:00');
+    const keychain = quotaNotLive({
+      status: 'auth_error',
+      statusCode: 'keyring_unavailable',
+      quota,
+    });
+    expect(keychain?.reason).toBe('keychain unavailable');
+    const file = quotaNotLive({ status: 'auth_error', statusCode: 'io_error', quota });
+    expect(file?.reason).toBe('auth file unreadable');
+    expect(lastKnownText({ reason: 'x', readAt: null }, utc)).toBe('last known, when unknown');
+  });
+
+  it('does not hold while the account is read: ready, limited, not checked yet', () => {
+    for (const status of ['ok', 'limited', 'unknown'] as const) {
+      expect(quotaNotLive({ status, quota })).toBeNull();
+    }
   });
 });
 

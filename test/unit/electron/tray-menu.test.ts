@@ -248,8 +248,8 @@ describe('buildTrayMenu', () => {
     expect(buildTrayTooltip(state, options).split('\n')).toEqual([
       // Not "all limited": home is not limited, it needs the user.
       'No account can take a new session: 1 limited, 1 needs a sign-in',
-      // Cut to the tooltip's budget (Windows shows 127 characters).
-      'Codex Lab — home (5h 88% · wk 60% left) · 1 limited, 1 needs…',
+      // No figures for home: it cannot be read, so they are not live (`quotaNotLive`).
+      'Codex Lab — home · 1 limited, 1 needs sign-in',
     ]);
     const a = menu(state, options);
     const same = menu({ ...state, sessions: [] }, options);

@@ -114,7 +114,10 @@ describe('a card’s controls, as a screen reader lists them', () => {
     const html = renderToStaticMarkup(
       <ProfileCard
         profile={uiProfile('work', {
-          history: [{ at: '2030-01-01T11:00:00.000Z', primary: 10, secondary: 38 }],
+          history: [
+            { at: '2030-01-01T11:00:00.000Z', primary: 10, secondary: 38 },
+            { at: '2030-01-01T11:30:00.000Z', primary: 11, secondary: 39 },
+          ],
         })}
         isActive={false}
         now={now}

@@ -24,10 +24,11 @@ describe('the quota bar', () => {
     const html = renderToStaticMarkup(
       <QuotaBar profile="work" window={fiveHour} fallbackTitle="5-hour" now={now} />,
     );
-    expect(text(html)).toContain('88% left · resets in 3h');
-    expect(html).toContain('aria-label="work 5-hour quota left"');
+    // The reset as a clock time (the system's zone) with its countdown, in the bar's words.
+    expect(text(html)).toMatch(/88% left, resets \d\d:\d\d \(in 3h\)/);
+    expect(html).toContain('aria-label="work 5-hour window"');
     expect(html).toContain('aria-valuenow="88"');
-    expect(html).toContain('aria-valuetext="88% left, resets in 3h"');
+    expect(html).toMatch(/aria-valuetext="88% left, resets \d\d:\d\d \(in 3h\)"/);
     expect(html).toContain('width:88%');
     expect(html).not.toMatch(/used/);
   });
@@ -51,7 +52,7 @@ describe('the quota bar', () => {
       />,
     );
     expect(full).toContain('bar-critical');
-    expect(text(full)).toContain('used up · resets in 3h');
+    expect(text(full)).toMatch(/used up, resets \d\d:\d\d \(in 3h\)/);
     const plenty = renderToStaticMarkup(
       <QuotaBar
         profile="work"
@@ -75,9 +76,9 @@ describe('the dense account list', () => {
   it('shows what is left in each row, with the card bar’s words', () => {
     const lab = uiState([uiProfile('work')]);
     const html = renderToStaticMarkup(<AccountList lab={lab} now={now} />);
-    expect(html).toContain('aria-label="work 5-hour quota left"');
-    expect(html).toContain('aria-valuetext="88% left, resets in 3h"');
-    expect(html).toContain('aria-valuetext="60% left, resets in 3d"');
+    expect(html).toContain('aria-label="work 5-hour window"');
+    expect(html).toMatch(/aria-valuetext="88% left, resets \d\d:\d\d \(in 3h\)"/);
+    expect(html).toMatch(/aria-valuetext="60% left, resets [A-Z][a-z]{2} \d\d:\d\d \(in 3d\)"/);
     expect(text(html)).toContain('88%');
     expect(html).not.toMatch(/used/);
   });
@@ -129,7 +130,10 @@ describe('the history chart', () => {
   });
 
   it('names a lone 5-hour window as list does, whatever its slot (one rule, windowSlots)', () => {
-    const history = [{ at: '2030-01-01T11:55:00.000Z', primary: null, secondary: 12 }];
+    const history = [
+      { at: '2030-01-01T11:00:00.000Z', primary: null, secondary: 10 },
+      { at: '2030-01-01T11:55:00.000Z', primary: null, secondary: 12 },
+    ];
     const quota = { primary: null, secondary: fiveHour, updatedAt: '2030-01-01T11:55:00.000Z' };
     const profile = uiProfile('work', { history, quota });
     const html = renderToStaticMarkup(
