@@ -28,6 +28,11 @@ import {
 } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { responseDecoder } from '../net/content-encoding.ts';
+import {
+  anonymousCookieJar,
+  createCloudflareCookieJars,
+  type CloudflareCookieJars,
+} from '../net/cloudflare-cookies.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
 import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
@@ -118,6 +123,8 @@ export interface RouterServerOptions {
    * environment's proxy when it names one: `core/net/proxy.ts`).
    */
   dispatcher?: Dispatcher;
+  /** Cloudflare's cookies per account (default: new jars on the router's clock). */
+  cookies?: CloudflareCookieJars;
   /**
    * Send large turn bodies zstd-compressed (level 3), as Codex does with a ChatGPT login. Default
    * true (`CODEX_LAB_UPSTREAM_ZSTD`); an upstream that refuses them turns it off for the process.
@@ -318,12 +325,16 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   // Which profile each upstream turn state belongs to: a turn moved to another profile leaves
   // the first one's off (turn-states.ts).
   const turnStates = new TurnStateIssuers();
+  // Cloudflare's cookies, per account, for every request the router sends upstream: Codex keeps
+  // them for chatgpt.com and returns them, but not for the router's loopback address.
+  const cookies = options.cookies ?? createCloudflareCookieJars(() => clock.now());
   let upstreamTakesZstd = options.compressRequests ?? true;
   /** The upstream WebSocket pool for a backend origin (the configured one, or a workspace's). */
   const createSockets = (origin: URL): UpstreamWebSockets =>
     createUpstreamWebSockets({
       clock,
       url: `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${basePath}/codex/responses`,
+      cookies,
       ...(options.webSocketIdleMs === undefined ? {} : { idleMs: options.webSocketIdleMs }),
       ...(options.maxWebSockets === undefined ? {} : { maxSockets: options.maxWebSockets }),
     });
@@ -482,6 +493,27 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       }
     }
     return proxy(request, response, subPath);
+  }
+
+  /**
+   * Sends one HTTP request upstream with its account's Cloudflare cookies (the account its
+   * `ChatGPT-Account-Id` names: the profile's, or a passed-through caller's own) and keeps the
+   * ones its answer sets. The one way the router's HTTP requests go upstream.
+   */
+  async function sendUpstream(
+    target: Dispatcher,
+    request: Dispatcher.RequestOptions & { headers: Record<string, string | string[]> },
+  ): Promise<Dispatcher.ResponseData> {
+    const account = header(request.headers['chatgpt-account-id']) ?? anonymousCookieJar;
+    const cookie = cookies.cookieHeader(account);
+    // A cookie the caller sent itself goes as it came (Codex sends none to the router).
+    const headers =
+      cookie === undefined || request.headers['cookie'] !== undefined
+        ? request.headers
+        : { ...request.headers, cookie };
+    const answer = await target.request({ ...request, headers });
+    cookies.remember(account, answer.headers['set-cookie']);
+    return answer;
   }
 
   function authorized(request: IncomingMessage): boolean {
@@ -1037,7 +1069,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           const wire = await wireBody(outgoing, rewritten);
           let upstream: Dispatcher.ResponseData;
           try {
-            upstream = await dispatcherAt(origin).request({
+            upstream = await sendUpstream(dispatcherAt(origin), {
               origin,
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
@@ -1204,7 +1236,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const passed = raw?.wire() ?? null;
     let upstream: Dispatcher.ResponseData;
     try {
-      upstream = await dispatcher.request({
+      upstream = await sendUpstream(dispatcher, {
         origin: base.origin,
         method: method as Dispatcher.HttpMethod,
         path: basePath + subPath,
@@ -1279,7 +1311,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     if (known !== null && known !== undefined) return { answer: known, pick };
     try {
       const credentials = await engine.credentials(pick.profile);
-      const upstream = await dispatcher.request({
+      const upstream = await sendUpstream(dispatcher, {
         origin: base.origin,
         method: 'GET',
         path: `${basePath}/wham/usage`,

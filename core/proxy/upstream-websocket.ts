@@ -20,6 +20,7 @@ import {
   type BodyBytes,
   type BodyLayout,
 } from './incremental-input.ts';
+import { anonymousCookieJar, type CloudflareCookieJars } from '../net/cloudflare-cookies.ts';
 import { webSocketConnection } from '../net/proxy-dispatchers.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
@@ -100,6 +101,11 @@ export interface UpstreamWebSocketOptions {
    * (default 10 seconds, undici's connect timeout on the HTTP path).
    */
   handshakeTimeoutMs?: number;
+  /**
+   * Cloudflare's cookies per account (net/cloudflare-cookies.ts): a handshake carries its
+   * account's, and its answer's are kept, as Codex's own handshake does.
+   */
+  cookies?: CloudflareCookieJars;
 }
 
 /** Events that only announce a response: held back until real output, so a drop there is free. */
@@ -377,9 +383,11 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     Entry | { code: 'handshake_refused' | 'cancelled'; message: string; status?: number }
   > {
     if (closed || signal.aborted) return Promise.resolve(cancelled);
+    const cookieJar = headers['chatgpt-account-id'] ?? anonymousCookieJar;
+    const cookie = options.cookies?.cookieHeader(cookieJar);
     return new Promise((resolve) => {
       const socket = new WebSocket(options.url, {
-        headers,
+        headers: cookie === undefined ? headers : { ...headers, cookie },
         perMessageDeflate: true,
         ...connection,
       });
@@ -399,8 +407,12 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           message: `the upstream gave no answer to the WebSocket handshake in ${handshakeTimeoutMs / 1000} s`,
         });
       }, handshakeTimeoutMs);
-      socket.once('upgrade', (response) => (answer = response.headers));
+      socket.once('upgrade', (response) => {
+        answer = response.headers;
+        options.cookies?.remember(cookieJar, response.headers['set-cookie']);
+      });
       socket.once('unexpected-response', (_request, response) => {
+        options.cookies?.remember(cookieJar, response.headers['set-cookie']);
         cancelTimeout();
         signal.removeEventListener('abort', onAbort);
         response.resume();

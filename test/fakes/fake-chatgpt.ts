@@ -109,6 +109,15 @@ export interface FakeChatGpt {
    * true). Off only for a benchmark that compares a router from before the marker was carried.
    */
   requireLiteMarker: boolean;
+  /**
+   * Answer every `/backend-api` request (HTTP and the WebSocket handshake) with Cloudflare's
+   * cookies, as chatgpt.com behind Cloudflare does (`__cf_bm`, `_cfuvid`, each answer a new
+   * value), plus an OpenAI cookie no client may keep for its ChatGPT jar (`oai-did`). Off by
+   * default: a request's `cookie` header is then what the client kept (`cloudflareCookieCount`).
+   */
+  cloudflareCookies: boolean;
+  /** How many answers have set Cloudflare cookies so far (their values end in this count). */
+  cloudflareCookieCount: number;
   close(): Promise<void>;
 }
 
@@ -175,6 +184,8 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     extensions: new Map(),
     webSocketUpgrades: 'refuse',
     requireLiteMarker: true,
+    cloudflareCookies: false,
+    cloudflareCookieCount: 0,
     onUpgrade: null,
     nowSeconds: () => fixedNow ?? Math.floor(Date.now() / 1000),
     setNow(seconds) {
@@ -250,6 +261,8 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
         bytes: body.length,
         at: Date.now(),
       });
+      const cookies = setCookieLines(fake, url.pathname);
+      if (cookies.length > 0) response.setHeader('set-cookie', cookies);
       void (async () => {
         for (const handler of handlers) {
           if (await handler(fake, request, response, body)) return;
@@ -265,6 +278,22 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     });
   });
   return fake;
+}
+
+/**
+ * The `Set-Cookie` lines of an answer to `path` (none unless `cloudflareCookies` is on, and only
+ * below `/backend-api`, as chatgpt.com's Cloudflare sets them).
+ */
+export function setCookieLines(fake: FakeChatGpt, path: string): string[] {
+  if (!fake.cloudflareCookies || !path.startsWith('/backend-api/')) return [];
+  fake.cloudflareCookieCount += 1;
+  const n = fake.cloudflareCookieCount;
+  const expires = new Date(Date.now() + 30 * 60_000).toUTCString();
+  return [
+    `__cf_bm=bm-${n}; path=/; expires=${expires}; domain=.chatgpt.com; HttpOnly; Secure; SameSite=None`,
+    `_cfuvid=uvid-${n}; path=/; domain=.chatgpt.com; HttpOnly; Secure; SameSite=None`,
+    `oai-did=device-${n}; path=/; expires=${expires}; domain=.chatgpt.com; Secure; SameSite=Lax`,
+  ];
 }
 
 async function defaultHandlers(): Promise<FakeHandler[]> {

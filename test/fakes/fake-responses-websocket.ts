@@ -28,7 +28,7 @@ import {
   turnAnswer,
   turnStateFor,
 } from './fake-backend.ts';
-import type { FakeChatGpt } from './fake-chatgpt.ts';
+import { setCookieLines, type FakeChatGpt } from './fake-chatgpt.ts';
 
 /** One `response.create` frame the fake received. */
 export interface WebSocketTurnRecord {
@@ -192,6 +192,9 @@ export function enableResponsesWebSocket(
     headers.push(`x-oai-request-id: ${randomUUID()}`);
     headers.push(`x-models-etag: ${fakeModelsEtag}`);
     if (account) headers.push(`x-codex-turn-state: ${turnStateFor(fake, request, account)}`);
+    for (const line of setCookieLines(fake, '/backend-api/codex/responses')) {
+      headers.push(`set-cookie: ${line}`);
+    }
     if (!account) return;
     for (const [name, value] of Object.entries(rateLimitHeaders(account, fake.nowSeconds()))) {
       headers.push(`${name}: ${value}`);

@@ -1,0 +1,125 @@
+/**
+ * Cloudflare's infrastructure cookies, kept and returned per account as Codex keeps them.
+ *
+ * Codex 0.171 keeps a jar of Cloudflare's own cookies for ChatGPT hosts
+ * (`codex-rs/http-client/src/chatgpt_cloudflare_cookies.rs`: bot management, challenge
+ * clearance, load-balancer affinity) and sends them back on every later request to chatgpt.com:
+ * turns, WebSocket handshakes, plugins, usage. Through the router Codex talks to 127.0.0.1, where
+ * it keeps none, so the router keeps them in its place. Only Codex's allowlist of names is ever
+ * kept (never a session or account cookie), and one jar per account: native Codex runs one
+ * account per process, and a shared jar would tie the pool's accounts together upstream.
+ */
+
+/** True for a cookie name Codex keeps for ChatGPT hosts (Cloudflare's service cookies). */
+export function isCloudflareCookieName(name: string): boolean {
+  return cloudflareNames.has(name) || name.startsWith('cf_chl_');
+}
+
+const cloudflareNames: ReadonlySet<string> = new Set([
+  '__cf_bm',
+  '__cflb',
+  '__cfruid',
+  '__cfseq',
+  '__cfwaitingroom',
+  '_cfuvid',
+  'cf_clearance',
+  'cf_ob_info',
+  'cf_use_ob',
+]);
+
+/** One kept cookie: its value and when it stops counting (ms), or null for the session. */
+interface KeptCookie {
+  value: string;
+  expiresAt: number | null;
+}
+
+/** Accounts kept at most (least recently used dropped first): a bound, not a working limit. */
+const maxJars = 1_000;
+/** Cookies kept per account at most (Codex's allowlist names nine, plus challenge ones). */
+const maxCookiesPerJar = 32;
+/** A value longer than this is not kept (Cloudflare's are well under 1 KB). */
+const maxValueLength = 4_096;
+
+/** The jars of every account the router talks to upstream for; time comes from `now`. */
+export interface CloudflareCookieJars {
+  /** Keeps the Cloudflare cookies among an answer's `Set-Cookie` headers for `account`. */
+  remember(account: string, setCookie: string | string[] | undefined): void;
+  /** The `Cookie` header to send for `account`, or undefined when it has none. */
+  cookieHeader(account: string): string | undefined;
+}
+
+/** The jar key of a request that names no account (Codex's hosted MCP session opens without one). */
+export const anonymousCookieJar = '';
+
+/** Creates empty jars; `now` is the clock in ms (expiry). */
+export function createCloudflareCookieJars(now: () => number): CloudflareCookieJars {
+  const jars = new Map<string, Map<string, KeptCookie>>();
+  return {
+    remember(account, setCookie) {
+      if (setCookie === undefined) return;
+      const lines = Array.isArray(setCookie) ? setCookie : [setCookie];
+      for (const line of lines) {
+        const parsed = parseSetCookie(line, now());
+        if (parsed === null) continue;
+        let jar = jars.get(account);
+        if (jar === undefined) {
+          if (parsed.expiresAt !== null && parsed.expiresAt <= now()) continue;
+          jar = new Map();
+          if (jars.size >= maxJars) jars.delete(jars.keys().next().value as string);
+          jars.set(account, jar);
+        }
+        // An expiry in the past is the server deleting the cookie.
+        if (parsed.expiresAt !== null && parsed.expiresAt <= now()) {
+          jar.delete(parsed.name);
+          continue;
+        }
+        if (!jar.has(parsed.name) && jar.size >= maxCookiesPerJar) continue;
+        jar.set(parsed.name, { value: parsed.value, expiresAt: parsed.expiresAt });
+      }
+    },
+    cookieHeader(account) {
+      const jar = jars.get(account);
+      if (jar === undefined) return undefined;
+      // Recently used last, so the least recently used account is dropped first.
+      jars.delete(account);
+      jars.set(account, jar);
+      const at = now();
+      const pairs: string[] = [];
+      for (const [name, kept] of jar) {
+        if (kept.expiresAt !== null && kept.expiresAt <= at) jar.delete(name);
+        else pairs.push(`${name}=${kept.value}`);
+      }
+      return pairs.length === 0 ? undefined : pairs.join('; ');
+    },
+  };
+}
+
+/** A `Set-Cookie` line's name, value and expiry, or null when it is not a Cloudflare cookie. */
+function parseSetCookie(
+  line: string,
+  now: number,
+): { name: string; value: string; expiresAt: number | null } | null {
+  const [pair = '', ...attributes] = line.split(';');
+  const equals = pair.indexOf('=');
+  if (equals <= 0) return null;
+  const name = pair.slice(0, equals).trim();
+  const value = pair.slice(equals + 1).trim();
+  if (!isCloudflareCookieName(name) || value.length > maxValueLength) return null;
+  // A value that would break the header it is sent in is not kept.
+  if (/[\s;,\\"]/.test(value) && !/^"[^"]*"$/.test(value)) return null;
+  let expiresAt: number | null = null;
+  let maxAge: number | null = null;
+  for (const attribute of attributes) {
+    const at = attribute.indexOf('=');
+    const key = (at < 0 ? attribute : attribute.slice(0, at)).trim().toLowerCase();
+    const text = at < 0 ? '' : attribute.slice(at + 1).trim();
+    if (key === 'max-age' && /^-?\d+$/.test(text)) maxAge = Number(text);
+    if (key === 'expires') {
+      const parsed = Date.parse(text);
+      if (Number.isFinite(parsed)) expiresAt = parsed;
+    }
+  }
+  // Max-Age wins over Expires (RFC 6265, 5.3).
+  if (maxAge !== null) expiresAt = now + maxAge * 1000;
+  return { name, value, expiresAt };
+}
