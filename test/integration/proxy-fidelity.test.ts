@@ -386,6 +386,28 @@ describe('Codex’s own ChatGPT-side traffic', () => {
     expect(stranger.headers.get('x-codex-lab-profile')).toBeNull();
   });
 
+  it('names the account whose numbers the pool’s usage view shows, as the upstream’s answer does', async () => {
+    const current = await start();
+    current.fake.addAccount({ email: 'me@example.com' });
+    const mine = issueTokens(current.fake, 'me@example.com').accessToken;
+    // One routed turn teaches the router a profile's numbers: the view is drawn from them.
+    await (await conversation(current, 'identity').turn('hi')).text();
+    const usage = await fetch(`${current.url}/backend-api/wham/usage`, {
+      headers: { authorization: `Bearer ${mine}`, 'chatgpt-account-id': 'acct-meexamplecom' },
+    });
+    expect(usage.status).toBe(200);
+    const pick = usage.headers.get('x-codex-lab-profile')!;
+    const account = current.fake.account(`${pick}@example.com`);
+    // Codex reads `account_id` into `account/rateLimits/read`'s `accountId` (native: the
+    // account's id; before, null through the router whenever it knew the numbers).
+    expect(await usage.json()).toMatchObject({
+      user_id: account.userId,
+      account_id: account.accountId,
+      email: account.email,
+      plan_type: account.plan,
+    });
+  });
+
   it('shows the caller’s reset credits only when the pool’s view is the caller’s own account', async () => {
     const current = await start();
     const credit = {
