@@ -207,6 +207,23 @@ const notPassedThrough: ReadonlySet<string> = new Set([
   'content-length',
   'x-codex-lab-profile',
 ]);
+// OAuth discovery at the origin's root carries no credential of any kind.
+const notPassedToDiscovery: ReadonlySet<string> = new Set([
+  ...notPassedThrough,
+  'authorization',
+  'cookie',
+  'chatgpt-account-id',
+]);
+/**
+ * The OAuth discovery documents Codex's MCP client (rmcp) asks a server's origin for, at its
+ * root (RFC 9728 and RFC 8414 with the path suffix, then without it, and OpenID's): the only root
+ * paths the router passes upstream.
+ */
+function isOAuthDiscovery(path: string): boolean {
+  return /^\/\.well-known\/(oauth-protected-resource|oauth-authorization-server|openid-configuration)(\/|$)/.test(
+    path,
+  );
+}
 const notForwardedDownstream: ReadonlySet<string> = new Set([...hopHeaders, 'set-cookie']);
 // Request headers native Codex carries in each WebSocket frame's `client_metadata`, as
 // `ws_request_header_<name>`, and not on the handshake (measured on Codex 0.171).
@@ -449,8 +466,45 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (options.control && (await options.control(request, response, url))) return;
       return sendFailure(response, 'not_found', `No control API route ${request.method} ${path}.`);
     }
+    if ((request.method === 'GET' || request.method === 'HEAD') && isOAuthDiscovery(path)) {
+      return discovery(request, response, path + url.search);
+    }
     if (options.publicRoutes && (await options.publicRoutes(request, response, url))) return;
     sendError(response, 404, 'not_found', `The router has nothing at ${path}.`);
+  }
+
+  /**
+   * OAuth discovery at the backend origin's root (`isOAuthDiscovery`): Codex's MCP client asks
+   * the origin of `{chatgpt_base_url}/ps/mcp` for it, so natively chatgpt.com answers; here it
+   * is passed to the upstream's origin as the backend's side traffic is, without any credential
+   * (Codex sends none there; a router token sent by mistake stays on the machine).
+   */
+  async function discovery(
+    request: IncomingMessage,
+    response: ServerResponse,
+    target: string,
+  ): Promise<void> {
+    if (!admitted(response)) return;
+    return passThrough(request, response, target, { path: target, skip: notPassedToDiscovery });
+  }
+
+  /**
+   * Counts a request that goes upstream while it is answered, so a stop lets it finish; one that
+   * arrives while the router stops is refused (false), and Codex retries a 503, by when the next
+   * router may be listening.
+   */
+  function admitted(response: ServerResponse): boolean {
+    if (stopping) {
+      response.setHeader('connection', 'close');
+      sendError(response, 503, 'router_unavailable', 'The Codex Lab router is stopping.');
+      return false;
+    }
+    inFlight += 1;
+    response.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) onDrained();
+    });
+    return true;
   }
 
   /**
@@ -464,16 +518,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     response: ServerResponse,
     subPath: string,
   ): Promise<void> {
-    if (stopping) {
-      // Codex retries a 503, and by then the next router may be listening.
-      response.setHeader('connection', 'close');
-      return sendError(response, 503, 'router_unavailable', 'The Codex Lab router is stopping.');
-    }
-    inFlight += 1;
-    response.once('close', () => {
-      inFlight -= 1;
-      if (inFlight === 0) onDrained();
-    });
+    if (!admitted(response)) return;
     if (!authorized(request)) {
       const bearer = bearerFrom(request.headers.authorization);
       // Any other credential (the caller's own ChatGPT token) passes through, without a wait.
@@ -1210,6 +1255,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     request: IncomingMessage,
     response: ServerResponse,
     subPath: string,
+    // The upstream path (default: below the backend's) and the headers not passed on.
+    upstreamTarget: { path: string; skip: ReadonlySet<string> } = {
+      path: basePath + subPath,
+      skip: notPassedThrough,
+    },
   ): Promise<void> {
     const method = request.method ?? 'GET';
     const kind = kindOf(method, subPath);
@@ -1239,8 +1289,8 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       upstream = await sendUpstream(dispatcher, {
         origin: base.origin,
         method: method as Dispatcher.HttpMethod,
-        path: basePath + subPath,
-        headers: withLength(copyHeaders(request.headers, notPassedThrough), passed),
+        path: upstreamTarget.path,
+        headers: withLength(copyHeaders(request.headers, upstreamTarget.skip), passed),
         body: undiciBody(passed),
         signal: aborter.signal,
       });

@@ -386,6 +386,35 @@ describe('Codex’s own ChatGPT-side traffic', () => {
     expect(stranger.headers.get('x-codex-lab-profile')).toBeNull();
   });
 
+  it('passes the hosted MCP server’s OAuth discovery at the origin’s root to the upstream', async () => {
+    const current = await start();
+    // What Codex's MCP client (rmcp) asks the origin of `{chatgpt_base_url}/ps/mcp` for, at its
+    // root: natively chatgpt.com answers these, through the router the router did (404).
+    for (const path of [
+      '/.well-known/oauth-protected-resource/backend-api/ps/mcp',
+      '/.well-known/oauth-protected-resource',
+      '/.well-known/oauth-authorization-server/backend-api/ps/mcp',
+      '/.well-known/openid-configuration/backend-api/ps/mcp',
+      '/.well-known/oauth-authorization-server',
+    ]) {
+      const answer = await fetch(`${current.url}${path}`, {
+        // A router token sent there by mistake never leaves the machine.
+        headers: { authorization: `Bearer ${current.token}`, accept: 'application/json' },
+      });
+      expect(await answer.json(), path).toEqual({
+        error: { message: 'Not found', type: 'invalid_request_error' },
+      });
+      const seen = current.fake.requests.at(-1)!;
+      expect(seen.path).toBe(path);
+      expect(seen.headers['authorization']).toBeUndefined();
+    }
+    // Nothing else at the root goes anywhere.
+    const other = await fetch(`${current.url}/.well-known/security.txt`);
+    expect(other.status).toBe(404);
+    await other.text();
+    expect(current.fake.requests.at(-1)!.path).not.toBe('/.well-known/security.txt');
+  });
+
   it('names the account whose numbers the pool’s usage view shows, as the upstream’s answer does', async () => {
     const current = await start();
     current.fake.addAccount({ email: 'me@example.com' });
