@@ -40,36 +40,42 @@ const maxCookiesPerJar = 32;
 /** A value longer than this is not kept (Cloudflare's are well under 1 KB). */
 const maxValueLength = 4_096;
 
-/** The jars of every account the router talks to upstream for; time comes from `now`. */
+/** The jars of every account Codex Lab talks to ChatGPT for; `now` is the caller's clock (ms). */
 export interface CloudflareCookieJars {
-  /** Keeps the Cloudflare cookies among an answer's `Set-Cookie` headers for `account`. */
-  remember(account: string, setCookie: string | string[] | undefined): void;
-  /** The `Cookie` header to send for `account`, or undefined when it has none. */
-  cookieHeader(account: string): string | undefined;
+  /** Keeps the Cloudflare cookies among an answer's `Set-Cookie` headers in jar `key`. */
+  remember(key: string, setCookie: string | string[] | undefined, now: number): void;
+  /** The `Cookie` header to send from jar `key` (`cookieJarKey`), or undefined when it is empty. */
+  cookieHeader(key: string, now: number): string | undefined;
 }
 
-/** The jar key of a request that names no account (Codex's hosted MCP session opens without one). */
-export const anonymousCookieJar = '';
+/**
+ * The jar of one account at one origin (a cookie belongs to the host that set it): `account` is
+ * the request's `ChatGPT-Account-Id`, or none for a request that names no account (Codex's hosted
+ * MCP session opens without one).
+ */
+export function cookieJarKey(origin: string, account: string | undefined): string {
+  return `${origin} ${account ?? ''}`;
+}
 
-/** Creates empty jars; `now` is the clock in ms (expiry). */
-export function createCloudflareCookieJars(now: () => number): CloudflareCookieJars {
+/** Creates empty jars. */
+export function createCloudflareCookieJars(): CloudflareCookieJars {
   const jars = new Map<string, Map<string, KeptCookie>>();
   return {
-    remember(account, setCookie) {
+    remember(account, setCookie, now) {
       if (setCookie === undefined) return;
       const lines = Array.isArray(setCookie) ? setCookie : [setCookie];
       for (const line of lines) {
-        const parsed = parseSetCookie(line, now());
+        const parsed = parseSetCookie(line, now);
         if (parsed === null) continue;
         let jar = jars.get(account);
         if (jar === undefined) {
-          if (parsed.expiresAt !== null && parsed.expiresAt <= now()) continue;
+          if (parsed.expiresAt !== null && parsed.expiresAt <= now) continue;
           jar = new Map();
           if (jars.size >= maxJars) jars.delete(jars.keys().next().value as string);
           jars.set(account, jar);
         }
         // An expiry in the past is the server deleting the cookie.
-        if (parsed.expiresAt !== null && parsed.expiresAt <= now()) {
+        if (parsed.expiresAt !== null && parsed.expiresAt <= now) {
           jar.delete(parsed.name);
           continue;
         }
@@ -77,13 +83,13 @@ export function createCloudflareCookieJars(now: () => number): CloudflareCookieJ
         jar.set(parsed.name, { value: parsed.value, expiresAt: parsed.expiresAt });
       }
     },
-    cookieHeader(account) {
+    cookieHeader(account, now) {
       const jar = jars.get(account);
       if (jar === undefined) return undefined;
       // Recently used last, so the least recently used account is dropped first.
       jars.delete(account);
       jars.set(account, jar);
-      const at = now();
+      const at = now;
       const pairs: string[] = [];
       for (const [name, kept] of jar) {
         if (kept.expiresAt !== null && kept.expiresAt <= at) jar.delete(name);
@@ -93,6 +99,13 @@ export function createCloudflareCookieJars(now: () => number): CloudflareCookieJ
     },
   };
 }
+
+/**
+ * The process's jars, as Codex's one jar per process: the router's requests and the calls Codex
+ * Lab makes itself (usage reads, the workspace check, priming turns: `outboundFetch`) keep and
+ * return one account's cookies alike.
+ */
+export const processCookieJars: CloudflareCookieJars = createCloudflareCookieJars();
 
 /** A `Set-Cookie` line's name, value and expiry, or null when it is not a Cloudflare cookie. */
 function parseSetCookie(

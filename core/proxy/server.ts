@@ -29,8 +29,8 @@ import {
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { responseDecoder } from '../net/content-encoding.ts';
 import {
-  anonymousCookieJar,
-  createCloudflareCookieJars,
+  cookieJarKey,
+  processCookieJars,
   type CloudflareCookieJars,
 } from '../net/cloudflare-cookies.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
@@ -123,7 +123,7 @@ export interface RouterServerOptions {
    * environment's proxy when it names one: `core/net/proxy.ts`).
    */
   dispatcher?: Dispatcher;
-  /** Cloudflare's cookies per account (default: new jars on the router's clock). */
+  /** Cloudflare's cookies per account (default: the process's, `processCookieJars`). */
   cookies?: CloudflareCookieJars;
   /**
    * Send large turn bodies zstd-compressed (level 3), as Codex does with a ChatGPT login. Default
@@ -344,7 +344,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   const turnStates = new TurnStateIssuers();
   // Cloudflare's cookies, per account, for every request the router sends upstream: Codex keeps
   // them for chatgpt.com and returns them, but not for the router's loopback address.
-  const cookies = options.cookies ?? createCloudflareCookieJars(() => clock.now());
+  const cookies = options.cookies ?? processCookieJars;
   let upstreamTakesZstd = options.compressRequests ?? true;
   /** The upstream WebSocket pool for a backend origin (the configured one, or a workspace's). */
   const createSockets = (origin: URL): UpstreamWebSockets =>
@@ -549,15 +549,18 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     target: Dispatcher,
     request: Dispatcher.RequestOptions & { headers: Record<string, string | string[]> },
   ): Promise<Dispatcher.ResponseData> {
-    const account = header(request.headers['chatgpt-account-id']) ?? anonymousCookieJar;
-    const cookie = cookies.cookieHeader(account);
+    const account = cookieJarKey(
+      new URL(request.origin ?? base.origin).origin,
+      header(request.headers['chatgpt-account-id']),
+    );
+    const cookie = cookies.cookieHeader(account, clock.now());
     // A cookie the caller sent itself goes as it came (Codex sends none to the router).
     const headers =
       cookie === undefined || request.headers['cookie'] !== undefined
         ? request.headers
         : { ...request.headers, cookie };
     const answer = await target.request({ ...request, headers });
-    cookies.remember(account, answer.headers['set-cookie']);
+    cookies.remember(account, answer.headers['set-cookie'], clock.now());
     return answer;
   }
 

@@ -20,7 +20,7 @@ import {
   type BodyBytes,
   type BodyLayout,
 } from './incremental-input.ts';
-import { anonymousCookieJar, type CloudflareCookieJars } from '../net/cloudflare-cookies.ts';
+import { cookieJarKey, type CloudflareCookieJars } from '../net/cloudflare-cookies.ts';
 import { webSocketConnection } from '../net/proxy-dispatchers.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
@@ -383,8 +383,12 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     Entry | { code: 'handshake_refused' | 'cancelled'; message: string; status?: number }
   > {
     if (closed || signal.aborted) return Promise.resolve(cancelled);
-    const cookieJar = headers['chatgpt-account-id'] ?? anonymousCookieJar;
-    const cookie = options.cookies?.cookieHeader(cookieJar);
+    // The jar is the HTTP origin's: a handshake and the HTTP requests share one host's cookies.
+    const cookieJar = cookieJarKey(
+      new URL(options.url.replace(/^ws/, 'http')).origin,
+      headers['chatgpt-account-id'],
+    );
+    const cookie = options.cookies?.cookieHeader(cookieJar, clock.now());
     return new Promise((resolve) => {
       const socket = new WebSocket(options.url, {
         headers: cookie === undefined ? headers : { ...headers, cookie },
@@ -409,10 +413,10 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
       }, handshakeTimeoutMs);
       socket.once('upgrade', (response) => {
         answer = response.headers;
-        options.cookies?.remember(cookieJar, response.headers['set-cookie']);
+        options.cookies?.remember(cookieJar, response.headers['set-cookie'], clock.now());
       });
       socket.once('unexpected-response', (_request, response) => {
-        options.cookies?.remember(cookieJar, response.headers['set-cookie']);
+        options.cookies?.remember(cookieJar, response.headers['set-cookie'], clock.now());
         cancelTimeout();
         signal.removeEventListener('abort', onAbort);
         response.resume();

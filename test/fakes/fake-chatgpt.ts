@@ -41,6 +41,8 @@ export interface RecordedRequest {
    * so a test counts turns over either transport. Absent for HTTP requests.
    */
   transport?: 'websocket';
+  /** With `cloudflareCookies` on: the count whose cookies the answer set (`__cf_bm=bm-<n>`). */
+  setCookies?: number;
 }
 
 /**
@@ -261,7 +263,7 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
         bytes: body.length,
         at: Date.now(),
       });
-      const cookies = setCookieLines(fake, url.pathname);
+      const cookies = setCookieLines(fake, url.pathname, fake.requests.at(-1));
       if (cookies.length > 0) response.setHeader('set-cookie', cookies);
       void (async () => {
         for (const handler of handlers) {
@@ -284,10 +286,15 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
  * The `Set-Cookie` lines of an answer to `path` (none unless `cloudflareCookies` is on, and only
  * below `/backend-api`, as chatgpt.com's Cloudflare sets them).
  */
-export function setCookieLines(fake: FakeChatGpt, path: string): string[] {
+export function setCookieLines(
+  fake: FakeChatGpt,
+  path: string,
+  recorded?: RecordedRequest,
+): string[] {
   if (!fake.cloudflareCookies || !path.startsWith('/backend-api/')) return [];
   fake.cloudflareCookieCount += 1;
   const n = fake.cloudflareCookieCount;
+  if (recorded) recorded.setCookies = n;
   const expires = new Date(Date.now() + 30 * 60_000).toUTCString();
   return [
     `__cf_bm=bm-${n}; path=/; expires=${expires}; domain=.chatgpt.com; HttpOnly; Secure; SameSite=None`,

@@ -192,7 +192,11 @@ export function enableResponsesWebSocket(
     headers.push(`x-oai-request-id: ${randomUUID()}`);
     headers.push(`x-models-etag: ${fakeModelsEtag}`);
     if (account) headers.push(`x-codex-turn-state: ${turnStateFor(fake, request, account)}`);
-    for (const line of setCookieLines(fake, '/backend-api/codex/responses')) {
+    const key = request.headers['sec-websocket-key'];
+    const recorded = fake.upgrades.findLast(
+      (upgrade) => upgrade.headers['sec-websocket-key'] === key,
+    );
+    for (const line of setCookieLines(fake, '/backend-api/codex/responses', recorded)) {
       headers.push(`set-cookie: ${line}`);
     }
     if (!account) return;

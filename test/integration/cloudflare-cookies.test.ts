@@ -59,9 +59,7 @@ describe('Cloudflare cookies through the router', () => {
       });
       expect(models.status).toBe(200);
       await models.text();
-      const afterModels = fake.cloudflareCookieCount;
       await turnThroughRouter(current.url, current.token, session, pinned('alice'));
-      const afterFirst = fake.cloudflareCookieCount;
       await turnThroughRouter(current.url, current.token, session, pinned('alice'));
       // Codex's own login for alice (its side traffic passes through with it).
       const own = issueAuthDotJson(fake, 'alice@example.com') as {
@@ -86,27 +84,47 @@ describe('Cloudflare cookies through the router', () => {
       const sent = ofAccount([...fake.requests, ...fake.upgrades], alice).sort(
         (left, right) => left.at - right.at,
       );
+      // Every request of the account after its first carried what an answer to it before had set
+      // (requests sent at once may each carry the one before the other's): the model list, the
+      // router's workspace check, the turns (an HTTP request, or the handshake that opened the
+      // session's socket), Codex's own side request.
+      const carriesOwn = (requests: RecordedRequest[]) => {
+        const set: string[] = [];
+        for (const [index, request] of requests.entries()) {
+          if (index === 0) expect(request.headers['cookie']).toBeUndefined();
+          else expect(set, request.path).toContain(request.headers['cookie']);
+          if (request.setCookies !== undefined) set.push(cookiesOf(request.setCookies));
+        }
+      };
+      carriesOwn(sent);
       const turns = sent.filter(
         (request) =>
           request.path === '/backend-api/codex/responses' && request.transport === undefined,
       );
-      // The account's first request carried nothing; the first turn (an HTTP request, or the
-      // handshake that opened the session's socket) carried what the model list was given, and
-      // an HTTP turn after it what that turn was given.
-      expect(sent[0]!.headers['cookie']).toBeUndefined();
-      expect(turns[0]!.headers['cookie']).toBe(cookiesOf(afterModels));
-      if (transport === 'http') {
-        expect(turns[1]!.headers['cookie']).toBe(cookiesOf(afterFirst));
-      }
+      expect(turns[0]!.headers['cookie']).toBeDefined();
       const passed = sent.find((request) => request.path === '/backend-api/wham/settings/user');
       expect(passed?.headers['cookie']).toBe(cookiesOf(beforeSide));
       // Never an OpenAI cookie, and never another account's.
       for (const request of [...fake.requests, ...fake.upgrades]) {
         expect(String(request.headers['cookie'] ?? '')).not.toContain('oai-did');
       }
-      for (const request of ofAccount([...fake.requests, ...fake.upgrades], bob)) {
-        expect(request.headers['cookie']).toBeUndefined();
-      }
+      carriesOwn(
+        ofAccount([...fake.requests, ...fake.upgrades], bob).sort(
+          (left, right) => left.at - right.at,
+        ),
+      );
+
+      // Codex Lab's own calls for an account carry its cookies too: a usage read of every profile.
+      const refreshed = await fetch(`${current.url}/lab/v1/refreshUsage`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${current.token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(refreshed.status, await refreshed.text()).toBe(200);
+      const read = ofAccount(fake.requests, alice).filter(
+        (request) => request.path === '/backend-api/wham/usage',
+      );
+      expect(read.at(-1)?.headers['cookie']).toMatch(/^__cf_bm=bm-\d+; _cfuvid=uvid-\d+$/);
     });
   }
 });

@@ -7,23 +7,29 @@ import {
 describe('Cloudflare cookie jars', () => {
   it('keeps only Codex’s Cloudflare names, per account, and returns them as a Cookie header', () => {
     let now = 1_000_000;
-    const jars = createCloudflareCookieJars(() => now);
-    jars.remember('acct-a', [
-      '__cf_bm=bm1; path=/; Max-Age=1800; HttpOnly; Secure',
-      '_cfuvid=uv1; path=/; HttpOnly; Secure',
-      'oai-did=device; path=/; Secure',
-      '__Secure-next-auth.session-token=secret; path=/',
-      'cf_chl_rc_m=challenge; path=/',
-    ]);
-    expect(jars.cookieHeader('acct-a')).toBe('__cf_bm=bm1; _cfuvid=uv1; cf_chl_rc_m=challenge');
-    expect(jars.cookieHeader('acct-b')).toBeUndefined();
+    const jars = createCloudflareCookieJars();
+    jars.remember(
+      'acct-a',
+      [
+        '__cf_bm=bm1; path=/; Max-Age=1800; HttpOnly; Secure',
+        '_cfuvid=uv1; path=/; HttpOnly; Secure',
+        'oai-did=device; path=/; Secure',
+        '__Secure-next-auth.session-token=secret; path=/',
+        'cf_chl_rc_m=challenge; path=/',
+      ],
+      now,
+    );
+    expect(jars.cookieHeader('acct-a', now)).toBe(
+      '__cf_bm=bm1; _cfuvid=uv1; cf_chl_rc_m=challenge',
+    );
+    expect(jars.cookieHeader('acct-b', now)).toBeUndefined();
     // A newer value replaces the kept one; an expiry in the past deletes it.
-    jars.remember('acct-a', ['__cf_bm=bm2; Max-Age=60', 'cf_chl_rc_m=gone; Max-Age=0']);
-    expect(jars.cookieHeader('acct-a')).toBe('__cf_bm=bm2; _cfuvid=uv1');
+    jars.remember('acct-a', ['__cf_bm=bm2; Max-Age=60', 'cf_chl_rc_m=gone; Max-Age=0'], now);
+    expect(jars.cookieHeader('acct-a', now)).toBe('__cf_bm=bm2; _cfuvid=uv1');
     now += 61_000;
-    expect(jars.cookieHeader('acct-a')).toBe('_cfuvid=uv1');
-    jars.remember('acct-a', `_cfuvid=x; Expires=${new Date(now - 1000).toUTCString()}`);
-    expect(jars.cookieHeader('acct-a')).toBeUndefined();
+    expect(jars.cookieHeader('acct-a', now)).toBe('_cfuvid=uv1');
+    jars.remember('acct-a', `_cfuvid=x; Expires=${new Date(now - 1000).toUTCString()}`, now);
+    expect(jars.cookieHeader('acct-a', now)).toBeUndefined();
   });
 
   it('names the allowlist Codex 0.171 keeps', () => {
