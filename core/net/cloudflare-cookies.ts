@@ -9,6 +9,7 @@
  * kept (never a session or account cookie), and one jar per account: native Codex runs one
  * account per process, and a shared jar would tie the pool's accounts together upstream.
  */
+import { parseCookie } from 'undici';
 
 /** True for a cookie name Codex keeps for ChatGPT hosts (Cloudflare's service cookies). */
 export function isCloudflareCookieName(name: string): boolean {
@@ -107,32 +108,26 @@ export function createCloudflareCookieJars(): CloudflareCookieJars {
  */
 export const processCookieJars: CloudflareCookieJars = createCloudflareCookieJars();
 
-/** A `Set-Cookie` line's name, value and expiry, or null when it is not a Cloudflare cookie. */
+/**
+ * A `Set-Cookie` line's name, value and expiry, or null when it is not a Cloudflare cookie kept
+ * here. Parsed by undici's `parseCookie` (RFC 6265), the HTTP client's own.
+ */
 function parseSetCookie(
   line: string,
   now: number,
 ): { name: string; value: string; expiresAt: number | null } | null {
-  const [pair = '', ...attributes] = line.split(';');
-  const equals = pair.indexOf('=');
-  if (equals <= 0) return null;
-  const name = pair.slice(0, equals).trim();
-  const value = pair.slice(equals + 1).trim();
+  const cookie = parseCookie(line);
+  if (cookie === null) return null;
+  const { name, value } = cookie;
   if (!isCloudflareCookieName(name) || value.length > maxValueLength) return null;
   // A value that would break the header it is sent in is not kept.
   if (/[\s;,\\"]/.test(value) && !/^"[^"]*"$/.test(value)) return null;
-  let expiresAt: number | null = null;
-  let maxAge: number | null = null;
-  for (const attribute of attributes) {
-    const at = attribute.indexOf('=');
-    const key = (at < 0 ? attribute : attribute.slice(0, at)).trim().toLowerCase();
-    const text = at < 0 ? '' : attribute.slice(at + 1).trim();
-    if (key === 'max-age' && /^-?\d+$/.test(text)) maxAge = Number(text);
-    if (key === 'expires') {
-      const parsed = Date.parse(text);
-      if (Number.isFinite(parsed)) expiresAt = parsed;
-    }
-  }
   // Max-Age wins over Expires (RFC 6265, 5.3).
-  if (maxAge !== null) expiresAt = now + maxAge * 1000;
-  return { name, value, expiresAt };
+  if (cookie.maxAge !== undefined) return { name, value, expiresAt: now + cookie.maxAge * 1000 };
+  const expires = cookie.expires instanceof Date ? cookie.expires.getTime() : cookie.expires;
+  return {
+    name,
+    value,
+    expiresAt: expires !== undefined && Number.isFinite(expires) ? expires : null,
+  };
 }
