@@ -58,6 +58,26 @@ export function cookieJarKey(origin: string, account: string | undefined): strin
   return `${origin} ${account ?? ''}`;
 }
 
+/** Origins already read (`cookieOrigin`): a request's origin is parsed once, not per request. */
+const origins = new Map<string, string>();
+
+/**
+ * The origin a jar is kept for (`cookieJarKey`), from a URL or an origin as the HTTP client takes
+ * it; a WebSocket URL's is its HTTP origin's, so a handshake and the HTTP requests share one
+ * host's cookies. Remembered per text: the router's requests name a few origins, over and over.
+ */
+export function cookieOrigin(url: string | URL): string {
+  if (typeof url !== 'string') return url.origin;
+  let origin = origins.get(url);
+  if (origin === undefined) {
+    origin = new URL(url.replace(/^ws(s?):/, 'http$1:')).origin;
+    // A bound, not a working limit: the router names a few origins.
+    if (origins.size >= 64) origins.clear();
+    origins.set(url, origin);
+  }
+  return origin;
+}
+
 /** Creates empty jars. */
 export function createCloudflareCookieJars(): CloudflareCookieJars {
   const jars = new Map<string, Map<string, KeptCookie>>();

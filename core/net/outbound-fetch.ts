@@ -8,7 +8,7 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { cookieJarKey, processCookieJars } from './cloudflare-cookies.ts';
+import { cookieJarKey, cookieOrigin, processCookieJars } from './cloudflare-cookies.ts';
 import { responseDecoder } from './content-encoding.ts';
 
 /** Statuses whose answers have no body (a `Response` refuses one). */
@@ -31,7 +31,7 @@ export async function outboundFetch(input: string, init: RequestInit = {}): Prom
   // workspace check, priming) carries that account's Cloudflare cookies, as Codex's own do; the
   // issuer's (sign-in, refresh) carry none, as Codex's do not.
   const account = headers['chatgpt-account-id'];
-  const jar = account === undefined ? undefined : cookieJarKey(new URL(input).origin, account);
+  const jar = account === undefined ? undefined : cookieJarKey(cookieOrigin(input), account);
   const cookie =
     jar === undefined || headers['cookie'] !== undefined
       ? undefined

@@ -30,6 +30,7 @@ import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { responseDecoder } from '../net/content-encoding.ts';
 import {
   cookieJarKey,
+  cookieOrigin,
   processCookieJars,
   type CloudflareCookieJars,
 } from '../net/cloudflare-cookies.ts';
@@ -550,7 +551,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     request: Dispatcher.RequestOptions & { headers: Record<string, string | string[]> },
   ): Promise<Dispatcher.ResponseData> {
     const account = cookieJarKey(
-      new URL(request.origin ?? base.origin).origin,
+      cookieOrigin(request.origin ?? base.origin),
       header(request.headers['chatgpt-account-id']),
     );
     const cookie = cookies.cookieHeader(account, clock.now());

@@ -20,7 +20,11 @@ import {
   type BodyBytes,
   type BodyLayout,
 } from './incremental-input.ts';
-import { cookieJarKey, type CloudflareCookieJars } from '../net/cloudflare-cookies.ts';
+import {
+  cookieJarKey,
+  cookieOrigin,
+  type CloudflareCookieJars,
+} from '../net/cloudflare-cookies.ts';
 import { webSocketConnection } from '../net/proxy-dispatchers.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
@@ -384,10 +388,7 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
   > {
     if (closed || signal.aborted) return Promise.resolve(cancelled);
     // The jar is the HTTP origin's: a handshake and the HTTP requests share one host's cookies.
-    const cookieJar = cookieJarKey(
-      new URL(options.url.replace(/^ws/, 'http')).origin,
-      headers['chatgpt-account-id'],
-    );
+    const cookieJar = cookieJarKey(cookieOrigin(options.url), headers['chatgpt-account-id']);
     const cookie = options.cookies?.cookieHeader(cookieJar, clock.now());
     return new Promise((resolve) => {
       const socket = new WebSocket(options.url, {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cookieOrigin,
   createCloudflareCookieJars,
   isCloudflareCookieName,
 } from '../../../core/net/cloudflare-cookies.ts';
@@ -39,5 +40,19 @@ describe('Cloudflare cookie jars', () => {
     for (const name of ['oai-did', 'not_cf_clearance', '__Secure-next-auth.session-token']) {
       expect(isCloudflareCookieName(name)).toBe(false);
     }
+  });
+
+  it('keeps a handshake’s and the HTTP requests’ cookies in one origin’s jar', () => {
+    expect(cookieOrigin('wss://chatgpt.com/backend-api/codex/responses')).toBe(
+      'https://chatgpt.com',
+    );
+    expect(cookieOrigin('ws://127.0.0.1:8080/backend-api/codex/responses')).toBe(
+      'http://127.0.0.1:8080',
+    );
+    expect(cookieOrigin('https://chatgpt.com')).toBe('https://chatgpt.com');
+    expect(cookieOrigin('https://chatgpt.com/backend-api/wham/usage?x=1')).toBe(
+      'https://chatgpt.com',
+    );
+    expect(cookieOrigin(new URL('https://chatgpt.com:443/a'))).toBe('https://chatgpt.com');
   });
 });
