@@ -8,6 +8,7 @@
  */
 import { pipeline, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { cookieJarKey, cookieOrigin, processCookieJars } from './cloudflare-cookies.ts';
 import { responseDecoder } from './content-encoding.ts';
 
 /** Statuses whose answers have no body (a `Response` refuses one). */
@@ -25,11 +26,22 @@ export async function outboundFetch(input: string, init: RequestInit = {}): Prom
   // Loaded on the first request: a command that sends none does not pay for undici.
   const { request } = await import('undici');
   const method = (init.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod;
+  const headers = plainHeaders(init.headers);
+  // A call for a ChatGPT account (it names one in `ChatGPT-Account-Id`: usage reads, the
+  // workspace check, priming) carries that account's Cloudflare cookies, as Codex's own do; the
+  // issuer's (sign-in, refresh) carry none, as Codex's do not.
+  const account = headers['chatgpt-account-id'];
+  const jar = account === undefined ? undefined : cookieJarKey(cookieOrigin(input), account);
+  const cookie =
+    jar === undefined || headers['cookie'] !== undefined
+      ? undefined
+      : processCookieJars.cookieHeader(jar, Date.now());
+  if (cookie !== undefined) headers['cookie'] = cookie;
   let answer: Dispatcher.ResponseData;
   try {
     answer = await request(input, {
       method,
-      headers: plainHeaders(init.headers),
+      headers,
       body: bodyOf(init.body),
       ...(init.signal ? { signal: init.signal } : {}),
     });
@@ -37,10 +49,11 @@ export async function outboundFetch(input: string, init: RequestInit = {}): Prom
     if (init.signal?.aborted === true) throw init.signal.reason;
     throw new TypeError('fetch failed', { cause: error });
   }
-  const headers = new Headers();
+  if (jar !== undefined) processCookieJars.remember(jar, answer.headers['set-cookie'], Date.now());
+  const answerHeaders = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
     if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+    for (const one of Array.isArray(value) ? value : [value]) answerHeaders.append(name, one);
   }
   if (answer.statusCode < 200 || answer.statusCode > 599) {
     answer.body.destroy();
@@ -50,19 +63,19 @@ export async function outboundFetch(input: string, init: RequestInit = {}): Prom
   }
   if (bodilessStatuses.has(answer.statusCode) || method === 'HEAD') {
     await answer.body.dump();
-    return new Response(null, { status: answer.statusCode, headers });
+    return new Response(null, { status: answer.statusCode, headers: answerHeaders });
   }
   // An answer compressed as asked (`accept-encoding`, Codex's) is read decoded, as `fetch` reads
   // one; an encoding this Node cannot read is passed on as it came, as `fetch` does.
-  const decoder = responseDecoder(headers.get('content-encoding'));
+  const decoder = responseDecoder(answerHeaders.get('content-encoding'));
   let stream: Readable = answer.body;
   if (decoder) {
     stream = pipeline(answer.body, decoder, () => undefined);
-    headers.delete('content-encoding');
-    headers.delete('content-length');
+    answerHeaders.delete('content-encoding');
+    answerHeaders.delete('content-length');
   }
   const body = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
-  return new Response(body, { status: answer.statusCode, headers });
+  return new Response(body, { status: answer.statusCode, headers: answerHeaders });
 }
 
 /** The request headers as a plain object (what undici's `request` takes). */

@@ -161,7 +161,10 @@ export interface ProxyEngine {
   noteCredentialFailure(profile: string, error: LabError): void;
   /** A network error (status null) or 5xx from the profile, for the circuit breaker. */
   noteFailure(profile: string, status: number | null): void;
-  /** `wham/usage` answered from what the router knows, or null to ask the upstream. */
+  /**
+   * `wham/usage` answered from what the router knows (naming the profile's account, user and
+   * email, as the upstream's answer does), or null to ask the upstream.
+   */
   usageAnswer(profile: string): unknown;
   /** The ChatGPT account id the profile is signed in to, or null when the engine does not know it. */
   accountOf(profile: string): string | null;

@@ -1323,7 +1323,22 @@ export class LabEngine<Entry extends ListedProfile = ListedProfile> implements P
     // A profile the upstream refused for its usage limit is at its limit, whatever its last
     // numbers said (a usage read goes to one when the whole pool is limited).
     const limited = effectiveHealth(this.#health.get(profile), now).status === 'limited';
-    return usageResponseFromSnapshot(limited ? { ...snapshot, limitReached: true } : snapshot, now);
+    const entry = this.#entries.find((listed) => listed.name === profile);
+    const tokens = this.#credentials.get(profile)?.value;
+    // Whose numbers these are, first, as the upstream's answer names its account: Codex reads
+    // `account_id` into the app-server's `accountId`, which was null here and the profile's id
+    // when the router asked the upstream instead.
+    // The store's entries record the user (`ProfileEntry.userId`); the tokens carry it too.
+    const listedUser =
+      entry !== undefined && 'userId' in entry && typeof entry.userId === 'string'
+        ? entry.userId
+        : null;
+    return {
+      user_id: listedUser ?? tokens?.userId ?? null,
+      account_id: this.accountOf(profile),
+      email: entry?.email ?? null,
+      ...usageResponseFromSnapshot(limited ? { ...snapshot, limitReached: true } : snapshot, now),
+    };
   }
 
   #choose(

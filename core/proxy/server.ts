@@ -28,6 +28,12 @@ import {
 } from './upstream-websocket.ts';
 import { codexClientHeaders } from '../auth/codex-identity.ts';
 import { responseDecoder } from '../net/content-encoding.ts';
+import {
+  cookieJarKey,
+  cookieOrigin,
+  processCookieJars,
+  type CloudflareCookieJars,
+} from '../net/cloudflare-cookies.ts';
 import { dispatcherFor } from '../net/proxy-dispatchers.ts';
 import { isLocalRequest, isLoopbackAddress } from '../net/loopback.ts';
 import { extractRouteContext, type RouteContext } from '../router/route-context.ts';
@@ -118,6 +124,8 @@ export interface RouterServerOptions {
    * environment's proxy when it names one: `core/net/proxy.ts`).
    */
   dispatcher?: Dispatcher;
+  /** Cloudflare's cookies per account (default: the process's, `processCookieJars`). */
+  cookies?: CloudflareCookieJars;
   /**
    * Send large turn bodies zstd-compressed (level 3), as Codex does with a ChatGPT login. Default
    * true (`CODEX_LAB_UPSTREAM_ZSTD`); an upstream that refuses them turns it off for the process.
@@ -200,6 +208,23 @@ const notPassedThrough: ReadonlySet<string> = new Set([
   'content-length',
   'x-codex-lab-profile',
 ]);
+// OAuth discovery at the origin's root carries no credential of any kind.
+const notPassedToDiscovery: ReadonlySet<string> = new Set([
+  ...notPassedThrough,
+  'authorization',
+  'cookie',
+  'chatgpt-account-id',
+]);
+/**
+ * The OAuth discovery documents Codex's MCP client (rmcp) asks a server's origin for, at its
+ * root (RFC 9728 and RFC 8414 with the path suffix, then without it, and OpenID's): the only root
+ * paths the router passes upstream.
+ */
+function isOAuthDiscovery(path: string): boolean {
+  return /^\/\.well-known\/(oauth-protected-resource|oauth-authorization-server|openid-configuration)(\/|$)/.test(
+    path,
+  );
+}
 const notForwardedDownstream: ReadonlySet<string> = new Set([...hopHeaders, 'set-cookie']);
 // Request headers native Codex carries in each WebSocket frame's `client_metadata`, as
 // `ws_request_header_<name>`, and not on the handshake (measured on Codex 0.171).
@@ -318,12 +343,16 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   // Which profile each upstream turn state belongs to: a turn moved to another profile leaves
   // the first one's off (turn-states.ts).
   const turnStates = new TurnStateIssuers();
+  // Cloudflare's cookies, per account, for every request the router sends upstream: Codex keeps
+  // them for chatgpt.com and returns them, but not for the router's loopback address.
+  const cookies = options.cookies ?? processCookieJars;
   let upstreamTakesZstd = options.compressRequests ?? true;
   /** The upstream WebSocket pool for a backend origin (the configured one, or a workspace's). */
   const createSockets = (origin: URL): UpstreamWebSockets =>
     createUpstreamWebSockets({
       clock,
       url: `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${basePath}/codex/responses`,
+      cookies,
       ...(options.webSocketIdleMs === undefined ? {} : { idleMs: options.webSocketIdleMs }),
       ...(options.maxWebSockets === undefined ? {} : { maxSockets: options.maxWebSockets }),
     });
@@ -438,8 +467,45 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       if (options.control && (await options.control(request, response, url))) return;
       return sendFailure(response, 'not_found', `No control API route ${request.method} ${path}.`);
     }
+    if ((request.method === 'GET' || request.method === 'HEAD') && isOAuthDiscovery(path)) {
+      return discovery(request, response, path + url.search);
+    }
     if (options.publicRoutes && (await options.publicRoutes(request, response, url))) return;
     sendError(response, 404, 'not_found', `The router has nothing at ${path}.`);
+  }
+
+  /**
+   * OAuth discovery at the backend origin's root (`isOAuthDiscovery`): Codex's MCP client asks
+   * the origin of `{chatgpt_base_url}/ps/mcp` for it, so natively chatgpt.com answers; here it
+   * is passed to the upstream's origin as the backend's side traffic is, without any credential
+   * (Codex sends none there; a router token sent by mistake stays on the machine).
+   */
+  async function discovery(
+    request: IncomingMessage,
+    response: ServerResponse,
+    target: string,
+  ): Promise<void> {
+    if (!admitted(response)) return;
+    return passThrough(request, response, target, { path: target, skip: notPassedToDiscovery });
+  }
+
+  /**
+   * Counts a request that goes upstream while it is answered, so a stop lets it finish; one that
+   * arrives while the router stops is refused (false), and Codex retries a 503, by when the next
+   * router may be listening.
+   */
+  function admitted(response: ServerResponse): boolean {
+    if (stopping) {
+      response.setHeader('connection', 'close');
+      sendError(response, 503, 'router_unavailable', 'The Codex Lab router is stopping.');
+      return false;
+    }
+    inFlight += 1;
+    response.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) onDrained();
+    });
+    return true;
   }
 
   /**
@@ -453,16 +519,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     response: ServerResponse,
     subPath: string,
   ): Promise<void> {
-    if (stopping) {
-      // Codex retries a 503, and by then the next router may be listening.
-      response.setHeader('connection', 'close');
-      return sendError(response, 503, 'router_unavailable', 'The Codex Lab router is stopping.');
-    }
-    inFlight += 1;
-    response.once('close', () => {
-      inFlight -= 1;
-      if (inFlight === 0) onDrained();
-    });
+    if (!admitted(response)) return;
     if (!authorized(request)) {
       const bearer = bearerFrom(request.headers.authorization);
       // Any other credential (the caller's own ChatGPT token) passes through, without a wait.
@@ -482,6 +539,30 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
       }
     }
     return proxy(request, response, subPath);
+  }
+
+  /**
+   * Sends one HTTP request upstream with its account's Cloudflare cookies (the account its
+   * `ChatGPT-Account-Id` names: the profile's, or a passed-through caller's own) and keeps the
+   * ones its answer sets. The one way the router's HTTP requests go upstream.
+   */
+  async function sendUpstream(
+    target: Dispatcher,
+    request: Dispatcher.RequestOptions & { headers: Record<string, string | string[]> },
+  ): Promise<Dispatcher.ResponseData> {
+    const account = cookieJarKey(
+      cookieOrigin(request.origin ?? base.origin),
+      header(request.headers['chatgpt-account-id']),
+    );
+    const cookie = cookies.cookieHeader(account, clock.now());
+    // A cookie the caller sent itself goes as it came (Codex sends none to the router).
+    const headers =
+      cookie === undefined || request.headers['cookie'] !== undefined
+        ? request.headers
+        : { ...request.headers, cookie };
+    const answer = await target.request({ ...request, headers });
+    cookies.remember(account, answer.headers['set-cookie'], clock.now());
+    return answer;
   }
 
   function authorized(request: IncomingMessage): boolean {
@@ -1037,7 +1118,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
           const wire = await wireBody(outgoing, rewritten);
           let upstream: Dispatcher.ResponseData;
           try {
-            upstream = await dispatcherAt(origin).request({
+            upstream = await sendUpstream(dispatcherAt(origin), {
               origin,
               method: method as Dispatcher.HttpMethod,
               path: basePath + subPath,
@@ -1178,6 +1259,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     request: IncomingMessage,
     response: ServerResponse,
     subPath: string,
+    // The upstream path (default: below the backend's) and the headers not passed on.
+    upstreamTarget: { path: string; skip: ReadonlySet<string> } = {
+      path: basePath + subPath,
+      skip: notPassedThrough,
+    },
   ): Promise<void> {
     const method = request.method ?? 'GET';
     const kind = kindOf(method, subPath);
@@ -1204,11 +1290,11 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     const passed = raw?.wire() ?? null;
     let upstream: Dispatcher.ResponseData;
     try {
-      upstream = await dispatcher.request({
+      upstream = await sendUpstream(dispatcher, {
         origin: base.origin,
         method: method as Dispatcher.HttpMethod,
-        path: basePath + subPath,
-        headers: withLength(copyHeaders(request.headers, notPassedThrough), passed),
+        path: upstreamTarget.path,
+        headers: withLength(copyHeaders(request.headers, upstreamTarget.skip), passed),
         body: undiciBody(passed),
         signal: aborter.signal,
       });
@@ -1279,7 +1365,7 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     if (known !== null && known !== undefined) return { answer: known, pick };
     try {
       const credentials = await engine.credentials(pick.profile);
-      const upstream = await dispatcher.request({
+      const upstream = await sendUpstream(dispatcher, {
         origin: base.origin,
         method: 'GET',
         path: `${basePath}/wham/usage`,

@@ -20,6 +20,11 @@ import {
   type BodyBytes,
   type BodyLayout,
 } from './incremental-input.ts';
+import {
+  cookieJarKey,
+  cookieOrigin,
+  type CloudflareCookieJars,
+} from '../net/cloudflare-cookies.ts';
 import { webSocketConnection } from '../net/proxy-dispatchers.ts';
 import type { Cancel, Clock } from '../ports.ts';
 
@@ -100,6 +105,11 @@ export interface UpstreamWebSocketOptions {
    * (default 10 seconds, undici's connect timeout on the HTTP path).
    */
   handshakeTimeoutMs?: number;
+  /**
+   * Cloudflare's cookies per account (net/cloudflare-cookies.ts): a handshake carries its
+   * account's, and its answer's are kept, as Codex's own handshake does.
+   */
+  cookies?: CloudflareCookieJars;
 }
 
 /** Events that only announce a response: held back until real output, so a drop there is free. */
@@ -377,9 +387,12 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
     Entry | { code: 'handshake_refused' | 'cancelled'; message: string; status?: number }
   > {
     if (closed || signal.aborted) return Promise.resolve(cancelled);
+    // The jar is the HTTP origin's: a handshake and the HTTP requests share one host's cookies.
+    const cookieJar = cookieJarKey(cookieOrigin(options.url), headers['chatgpt-account-id']);
+    const cookie = options.cookies?.cookieHeader(cookieJar, clock.now());
     return new Promise((resolve) => {
       const socket = new WebSocket(options.url, {
-        headers,
+        headers: cookie === undefined ? headers : { ...headers, cookie },
         perMessageDeflate: true,
         ...connection,
       });
@@ -399,8 +412,12 @@ export function createUpstreamWebSockets(options: UpstreamWebSocketOptions): Ups
           message: `the upstream gave no answer to the WebSocket handshake in ${handshakeTimeoutMs / 1000} s`,
         });
       }, handshakeTimeoutMs);
-      socket.once('upgrade', (response) => (answer = response.headers));
+      socket.once('upgrade', (response) => {
+        answer = response.headers;
+        options.cookies?.remember(cookieJar, response.headers['set-cookie'], clock.now());
+      });
       socket.once('unexpected-response', (_request, response) => {
+        options.cookies?.remember(cookieJar, response.headers['set-cookie'], clock.now());
         cancelTimeout();
         signal.removeEventListener('abort', onAbort);
         response.resume();

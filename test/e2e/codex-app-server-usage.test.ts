@@ -87,10 +87,13 @@ describe.skipIf(skipReason !== undefined).each(codexes)(
         ordinaryUsageAllowed: boolean | null;
         rateLimits: { primary: { usedPercent: number }; rateLimitReachedType: string | null };
         rateLimitResetCredits?: { availableCount: number; credits: unknown[] } | null;
+        accountId?: string | null;
       };
       // The pool's view: the spare account a new session would be routed to, not the user's own
       // spent one, so Codex does not tell the user they are out while the pool has headroom.
       expect(result.rateLimits.primary.usedPercent).toBe(7);
+      // …and names that account, as native Codex's read names the login's (it was null here).
+      expect(result.accountId).toBe(world.fake.account('spare@example.com').accountId);
       expect(result.rateLimits.rateLimitReachedType).toBeNull();
       // Codex says false only when the limit is reached (null otherwise).
       expect(result.ordinaryUsageAllowed).not.toBe(false);

@@ -41,6 +41,8 @@ export interface RecordedRequest {
    * so a test counts turns over either transport. Absent for HTTP requests.
    */
   transport?: 'websocket';
+  /** With `cloudflareCookies` on: the count whose cookies the answer set (`__cf_bm=bm-<n>`). */
+  setCookies?: number;
 }
 
 /**
@@ -109,6 +111,15 @@ export interface FakeChatGpt {
    * true). Off only for a benchmark that compares a router from before the marker was carried.
    */
   requireLiteMarker: boolean;
+  /**
+   * Answer every `/backend-api` request (HTTP and the WebSocket handshake) with Cloudflare's
+   * cookies, as chatgpt.com behind Cloudflare does (`__cf_bm`, `_cfuvid`, each answer a new
+   * value), plus an OpenAI cookie no client may keep for its ChatGPT jar (`oai-did`). Off by
+   * default: a request's `cookie` header is then what the client kept (`cloudflareCookieCount`).
+   */
+  cloudflareCookies: boolean;
+  /** How many answers have set Cloudflare cookies so far (their values end in this count). */
+  cloudflareCookieCount: number;
   close(): Promise<void>;
 }
 
@@ -175,6 +186,8 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     extensions: new Map(),
     webSocketUpgrades: 'refuse',
     requireLiteMarker: true,
+    cloudflareCookies: false,
+    cloudflareCookieCount: 0,
     onUpgrade: null,
     nowSeconds: () => fixedNow ?? Math.floor(Date.now() / 1000),
     setNow(seconds) {
@@ -250,6 +263,8 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
         bytes: body.length,
         at: Date.now(),
       });
+      const cookies = setCookieLines(fake, url.pathname, fake.requests.at(-1));
+      if (cookies.length > 0) response.setHeader('set-cookie', cookies);
       void (async () => {
         for (const handler of handlers) {
           if (await handler(fake, request, response, body)) return;
@@ -265,6 +280,27 @@ export async function startFakeChatGpt(options: FakeChatGptOptions = {}): Promis
     });
   });
   return fake;
+}
+
+/**
+ * The `Set-Cookie` lines of an answer to `path` (none unless `cloudflareCookies` is on, and only
+ * below `/backend-api`, as chatgpt.com's Cloudflare sets them).
+ */
+export function setCookieLines(
+  fake: FakeChatGpt,
+  path: string,
+  recorded?: RecordedRequest,
+): string[] {
+  if (!fake.cloudflareCookies || !path.startsWith('/backend-api/')) return [];
+  fake.cloudflareCookieCount += 1;
+  const n = fake.cloudflareCookieCount;
+  if (recorded) recorded.setCookies = n;
+  const expires = new Date(Date.now() + 30 * 60_000).toUTCString();
+  return [
+    `__cf_bm=bm-${n}; path=/; expires=${expires}; domain=.chatgpt.com; HttpOnly; Secure; SameSite=None`,
+    `_cfuvid=uvid-${n}; path=/; domain=.chatgpt.com; HttpOnly; Secure; SameSite=None`,
+    `oai-did=device-${n}; path=/; expires=${expires}; domain=.chatgpt.com; Secure; SameSite=Lax`,
+  ];
 }
 
 async function defaultHandlers(): Promise<FakeHandler[]> {

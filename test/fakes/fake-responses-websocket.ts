@@ -28,7 +28,7 @@ import {
   turnAnswer,
   turnStateFor,
 } from './fake-backend.ts';
-import type { FakeChatGpt } from './fake-chatgpt.ts';
+import { setCookieLines, type FakeChatGpt } from './fake-chatgpt.ts';
 
 /** One `response.create` frame the fake received. */
 export interface WebSocketTurnRecord {
@@ -192,6 +192,13 @@ export function enableResponsesWebSocket(
     headers.push(`x-oai-request-id: ${randomUUID()}`);
     headers.push(`x-models-etag: ${fakeModelsEtag}`);
     if (account) headers.push(`x-codex-turn-state: ${turnStateFor(fake, request, account)}`);
+    const key = request.headers['sec-websocket-key'];
+    const recorded = fake.upgrades.findLast(
+      (upgrade) => upgrade.headers['sec-websocket-key'] === key,
+    );
+    for (const line of setCookieLines(fake, '/backend-api/codex/responses', recorded)) {
+      headers.push(`set-cookie: ${line}`);
+    }
     if (!account) return;
     for (const [name, value] of Object.entries(rateLimitHeaders(account, fake.nowSeconds()))) {
       headers.push(`${name}: ${value}`);

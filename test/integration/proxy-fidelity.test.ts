@@ -386,6 +386,57 @@ describe('Codex’s own ChatGPT-side traffic', () => {
     expect(stranger.headers.get('x-codex-lab-profile')).toBeNull();
   });
 
+  it('passes the hosted MCP server’s OAuth discovery at the origin’s root to the upstream', async () => {
+    const current = await start();
+    // What Codex's MCP client (rmcp) asks the origin of `{chatgpt_base_url}/ps/mcp` for, at its
+    // root: natively chatgpt.com answers these, through the router the router did (404).
+    for (const path of [
+      '/.well-known/oauth-protected-resource/backend-api/ps/mcp',
+      '/.well-known/oauth-protected-resource',
+      '/.well-known/oauth-authorization-server/backend-api/ps/mcp',
+      '/.well-known/openid-configuration/backend-api/ps/mcp',
+      '/.well-known/oauth-authorization-server',
+    ]) {
+      const answer = await fetch(`${current.url}${path}`, {
+        // A router token sent there by mistake never leaves the machine.
+        headers: { authorization: `Bearer ${current.token}`, accept: 'application/json' },
+      });
+      expect(await answer.json(), path).toEqual({
+        error: { message: 'Not found', type: 'invalid_request_error' },
+      });
+      const seen = current.fake.requests.at(-1)!;
+      expect(seen.path).toBe(path);
+      expect(seen.headers['authorization']).toBeUndefined();
+    }
+    // Nothing else at the root goes anywhere.
+    const other = await fetch(`${current.url}/.well-known/security.txt`);
+    expect(other.status).toBe(404);
+    await other.text();
+    expect(current.fake.requests.at(-1)!.path).not.toBe('/.well-known/security.txt');
+  });
+
+  it('names the account whose numbers the pool’s usage view shows, as the upstream’s answer does', async () => {
+    const current = await start();
+    current.fake.addAccount({ email: 'me@example.com' });
+    const mine = issueTokens(current.fake, 'me@example.com').accessToken;
+    // One routed turn teaches the router a profile's numbers: the view is drawn from them.
+    await (await conversation(current, 'identity').turn('hi')).text();
+    const usage = await fetch(`${current.url}/backend-api/wham/usage`, {
+      headers: { authorization: `Bearer ${mine}`, 'chatgpt-account-id': 'acct-meexamplecom' },
+    });
+    expect(usage.status).toBe(200);
+    const pick = usage.headers.get('x-codex-lab-profile')!;
+    const account = current.fake.account(`${pick}@example.com`);
+    // Codex reads `account_id` into `account/rateLimits/read`'s `accountId` (native: the
+    // account's id; before, null through the router whenever it knew the numbers).
+    expect(await usage.json()).toMatchObject({
+      user_id: account.userId,
+      account_id: account.accountId,
+      email: account.email,
+      plan_type: account.plan,
+    });
+  });
+
   it('shows the caller’s reset credits only when the pool’s view is the caller’s own account', async () => {
     const current = await start();
     const credit = {
