@@ -111,6 +111,25 @@ describe('a quota refresh over accounts that cannot all be read', () => {
     }
   });
 
+  it('usage --refresh over accounts none of which can be read exits 1: nothing was refreshed', async () => {
+    // Every account needs a new sign-in (research's file mended first, so no file is at fault).
+    await writeFile(
+      join(home, 'auth-profiles', 'research', 'auth.json'),
+      JSON.stringify(issueAuthDotJson(fake, 'research@x.test')),
+    );
+    for (const name of ['work', 'research']) {
+      for (let time = 0; time < 6; time++) {
+        scriptRefresh(fake, `${name}@x.test`, 'refresh_token_invalidated');
+      }
+      expireAccessTokens(fake, `${name}@x.test`);
+    }
+    const run = await runCodexLab(['usage', '--refresh'], { home, env: env() });
+    expect(run.stderr).toContain(signInSentence);
+    expect(run.stderr.trim().split('\n'), run.stderr).toHaveLength(3);
+    expect(run.code).toBe(1);
+    // (With any account read, the others' sign-ins fail nothing: the first case above.)
+  });
+
   it('a refresh warning the command does not say as its failure still reaches stderr, once', async () => {
     // work's access token is valid for two more minutes (inside the early-refresh margin), and
     // the issuer fails the early refresh: the read goes on with the current token and succeeds,

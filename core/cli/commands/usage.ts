@@ -66,7 +66,8 @@ function extraLines(view: ProfileView, now: number): string[] {
  * Prints the quota table (or JSON); exits 2 when a named profile does not exist, 1 when a file
  * cannot be read or a refresh failed (named on stderr). An account a refresh of every account
  * cannot read because of its state (a sign-in, an unreadable auth file) is named once, and fails
- * only as `usage` would; the one account named and not read fails the command.
+ * only as `usage` would; a refresh that read none of the accounts it asked for (the one named, or
+ * every one) fails the command.
  */
 export async function runUsage(
   context: CliContext,
@@ -122,12 +123,15 @@ export async function runUsage(
       // Each account that cannot be read, once, in its state's sentence with the command that
       // cures it. Over every account that is no failure of the refresh: the exit code is what
       // `usage` would say (1 for a file it cannot read, named once below), not 1 for an account's
-      // sign-in. The one account named and not read is: the command refreshed nothing.
+      // sign-in. A refresh that read no account it asked for is (the one named, or every one):
+      // the command refreshed nothing.
       for (const unread of result.value.unread) {
         said.add(withCliFix(unread.message, unread.fix));
         refreshNamed.add(unread.profile);
       }
-      if (only !== null && result.value.unread.length > 0) refreshFailed = true;
+      if (result.value.unread.length > 0 && result.value.refreshed.length === 0) {
+        refreshFailed = true;
+      }
     }
   }
   const now = Date.now();
