@@ -533,8 +533,8 @@ export function poolLeftParts(pool: PoolHeadroomShape): {
 
 /**
  * `resets 14:05` (`resets Tue 14:05` 20 hours away or more): a window's reset as a local clock
- * time, beside its countdown (a quota bar, `resetMomentText`) or instead of it (`formatWindowLeftAt`). Null
- * when the reset is not known or is under a second away or past.
+ * time, beside its countdown (a quota bar, `resetMomentText`) or instead of it
+ * (`formatWindowLeftAt`). Null when the reset is not known or is under a second away or past.
  */
 export function resetClockText(resetsAt: string | null, options: ClockOptions): string | null {
   const at = resetsAt === null ? Number.NaN : Date.parse(resetsAt);
