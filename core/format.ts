@@ -564,21 +564,25 @@ export interface NotLiveQuota {
 
 /**
  * The one rule of quota figures that are not live: an account that needs a new sign-in, whose
- * auth file cannot be read or whose keychain is unavailable is not read any more, so its figures
- * are its last reading, which no longer follows its use and does not make it usable. Every
+ * auth file cannot be read or whose keychain is unavailable is not read any more, nor is any
+ * account while the page has lost its router (`offline`), so its figures are its last reading, which no longer follows its use and does not make it usable. Every
  * surface (the card's bars, the list's rows, the tray) shows them muted, as last known, with the
  * reason first (`notLiveText`). Null while the figures are live.
  */
-export function quotaNotLive(profile: {
-  status: StatusName;
-  statusCode?: string | null | undefined;
-  quota: { updatedAt: string | null };
-}): NotLiveQuota | null {
-  if (profile.status !== 'auth_error') return null;
+export function quotaNotLive(
+  profile: {
+    status: StatusName;
+    statusCode?: string | null | undefined;
+    quota: { updatedAt: string | null };
+  },
+  offline = false,
+): NotLiveQuota | null {
+  // A page that lost its router shows what the router last said: no figure follows any more.
+  if (profile.status !== 'auth_error' && !offline) return null;
   const readAt =
     profile.quota.updatedAt === null ? Number.NaN : Date.parse(profile.quota.updatedAt);
   return {
-    reason: statusLabel(profile.status, profile.statusCode),
+    reason: offline ? 'not connected' : statusLabel(profile.status, profile.statusCode),
     readAt: Number.isNaN(readAt) ? null : readAt,
   };
 }

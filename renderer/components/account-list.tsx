@@ -153,10 +153,12 @@ function rowTags(state: AccountState, marks: SessionMarks, sessions: number, pin
 export interface AccountListProps {
   lab: LabState;
   now: number;
+  /** True while the page has lost its router: the figures are the last it said (`quotaNotLive`). */
+  offline?: boolean;
 }
 
 /** The list. */
-export function AccountList({ lab, now }: AccountListProps) {
+export function AccountList({ lab, now, offline = false }: AccountListProps) {
   const cardKeys = useLabStore((state) => state.cardKeys);
   const openCards = useLabStore((state) => state.openCards);
   return (
@@ -169,7 +171,7 @@ export function AccountList({ lab, now }: AccountListProps) {
         const pins = lab.pins.filter((pin) => pin.profile === profile.name);
         const state = accountState(profile, now);
         const tags = rowTags(state, marks, sessions.length, pins.length);
-        const notLive = quotaNotLive(profile);
+        const notLive = quotaNotLive(profile, offline);
         return (
           <li
             key={key}

@@ -269,7 +269,7 @@ export function App() {
               </button>
             </div>
           )}
-          {asList && <AccountList lab={lab} now={now} />}
+          {asList && <AccountList lab={lab} now={now} offline={connection === 'offline'} />}
           <div className={asList ? 'cards cards-opened' : 'cards'}>
             {cardProfiles.map((profile) => {
               const marks = lab ? sessionMarks(lab, profile.name) : null;
@@ -280,6 +280,7 @@ export function App() {
                   isActive={marks?.active ?? false}
                   takesNewSessions={marks?.newSessions ?? false}
                   now={now}
+                  offline={connection === 'offline'}
                   {...(asList
                     ? {
                         opened: {

@@ -44,6 +44,8 @@ export interface ProfileCardProps {
    * and a Close button that calls `onClose`.
    */
   opened?: { id: string; onClose(): void };
+  /** True while the page has lost its router: the figures are the last it said (`quotaNotLive`). */
+  offline?: boolean;
 }
 
 /** "Weekly pace 1.2%/h: runs out Tue 18:00, before the weekly reset.", … (the shared words). */
@@ -128,12 +130,13 @@ export function ProfileCard({
   takesNewSessions = false,
   now,
   opened,
+  offline = false,
 }: ProfileCardProps) {
   // "Ready", "Limited", "Weekly used up", "Failing upstream, tried again in 40s": the words the
   // list's row says too (`accountState`).
   const state = accountState(profile, now);
   // An account that cannot be read keeps its last figures: shown as last known, reason first.
-  const notLive = quotaNotLive(profile);
+  const notLive = quotaNotLive(profile, offline);
   // A card's own actions say a failure on the card, where the user clicked: the page's notice
   // at the top is out of sight from a card further down (or opened from the list).
   const makeActive = useInlineForm<HTMLButtonElement>();

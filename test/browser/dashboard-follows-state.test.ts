@@ -298,11 +298,20 @@ describe.skipIf(!hasChromium)('the dashboard follows the state it shows', () => 
       await refresh.click();
       await notAnswering.waitFor({ timeout: 40_000 });
       expect(await page.getByLabel('Router status').innerText()).toBe('Not connected');
+      // No figure is shown as live while nothing can update it: each is the router's last.
+      await page
+        .getByText(/^Not connected — last known, as of /)
+        .first()
+        .waitFor();
       await expect.poll(() => refresh.innerText(), { timeout: 10_000 }).toBe('Refresh quota');
     } finally {
       process.kill(serve.child.pid!, 'SIGCONT');
     }
     await page.getByText(/Router on http:\/\/127\.0\.0\.1/).waitFor({ timeout: 30_000 });
     await notAnswering.waitFor({ state: 'detached' });
+    await page
+      .getByText(/^Not connected — last known/)
+      .first()
+      .waitFor({ state: 'detached' });
   });
 });

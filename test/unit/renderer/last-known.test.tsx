@@ -76,6 +76,30 @@ describe('figures that are not live', () => {
     expect(fine).toMatch(/bar-fill bar-ok/);
   });
 
+  it('read as last known on every card and row while the page has lost its router', () => {
+    const fine = uiProfile('fine', {
+      quota: {
+        primary: { usedPercent: 10, windowMinutes: 300, resetsAt: '2030-01-01T15:00:00.000Z' },
+        secondary: { usedPercent: 10, windowMinutes: 10080, resetsAt: '2030-01-04T12:00:00.000Z' },
+        updatedAt: '2030-01-01T11:00:00.000Z',
+      },
+    });
+    const card = renderToStaticMarkup(
+      <ProfileCard profile={fine} isActive={false} now={now} offline />,
+    );
+    expect(card).not.toMatch(/bar-ok/);
+    expect(text(card)).toContain('Not connected — last known, as of 1h ago');
+    const list = renderToStaticMarkup(
+      <AccountList lab={uiState([fine], {}, now)} now={now} offline />,
+    );
+    expect(list).not.toMatch(/bar-ok/);
+    expect(list).toMatch(/aria-valuetext="not connected — last known, as of 1h ago: 90% left/);
+    // Connected, the same account's figures are live.
+    expect(renderToStaticMarkup(<ProfileCard profile={fine} isActive={false} now={now} />)).toMatch(
+      /bar-ok/,
+    );
+  });
+
   it('read as last known in the tray, and the tooltip claims no live figure for them', () => {
     const options = { now, timeZone: 'UTC' };
     const tip = profileToolTip(signIn, options);
