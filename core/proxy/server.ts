@@ -544,7 +544,9 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
   /**
    * Sends one HTTP request upstream with its account's Cloudflare cookies (the account its
    * `ChatGPT-Account-Id` names: the profile's, or a passed-through caller's own) and keeps the
-   * ones its answer sets. The one way the router's HTTP requests go upstream.
+   * ones its answer sets. The one way the router's HTTP requests go upstream. `request.headers`
+   * is this request's own object (every caller builds it for the one request), so the cookie is
+   * added to it rather than to a copy made on every request.
    */
   async function sendUpstream(
     target: Dispatcher,
@@ -556,11 +558,10 @@ export async function createRouterServer(options: RouterServerOptions): Promise<
     );
     const cookie = cookies.cookieHeader(account, clock.now());
     // A cookie the caller sent itself goes as it came (Codex sends none to the router).
-    const headers =
-      cookie === undefined || request.headers['cookie'] !== undefined
-        ? request.headers
-        : { ...request.headers, cookie };
-    const answer = await target.request({ ...request, headers });
+    if (cookie !== undefined && request.headers['cookie'] === undefined) {
+      request.headers['cookie'] = cookie;
+    }
+    const answer = await target.request(request);
     cookies.remember(account, answer.headers['set-cookie'], clock.now());
     return answer;
   }
